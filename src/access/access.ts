@@ -1,0 +1,90 @@
+import type { Role, User, Workspace } from '../core/access.js';
+import type { Clock } from '../core/clock.js';
+import { AppError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type { Storage } from '../storage/storage.js';
+import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH } from './passwords.js';
+import { normaliseEmail } from './sessions.js';
+
+export { ApiKeyVerifier, createApiKey, hashToken } from './api-keys.js';
+export { generatePassword, MIN_PASSWORD_LENGTH } from './passwords.js';
+export { findSessionUser, login, logout, normaliseEmail, SESSION_COOKIE } from './sessions.js';
+
+export const FIRST_ADMIN_EMAIL = 'admin@localhost';
+
+export interface FirstRun {
+  workspace: Workspace;
+  /** Present only on the start that created the first admin: the one time its password is shown. */
+  createdAdmin?: { email: string; password: string };
+}
+
+/**
+ * Makes a fresh installation usable: a default workspace and, if no user exists, an owner with a
+ * generated password (never a fixed default). Safe when several processes start at once.
+ */
+export async function ensureFirstRun(storage: Storage, clock: Clock): Promise<FirstRun> {
+  const now = clock.now();
+  let [workspace] = await storage.workspaces.list();
+  if (!workspace) {
+    workspace = { id: newId('ws', now), name: 'Default', createdAt: now };
+    try {
+      await storage.workspaces.create(workspace);
+    } catch (error) {
+      const [existing] = await storage.workspaces.list();
+      if (!existing) throw error;
+      workspace = existing;
+    }
+  }
+  if ((await storage.access.countUsers()) > 0) return { workspace };
+  const password = generatePassword();
+  try {
+    await createUser(storage, clock, {
+      email: FIRST_ADMIN_EMAIL,
+      password,
+      name: 'Administrator',
+      workspaceId: workspace.id,
+      role: 'owner',
+    });
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'conflict') return { workspace };
+    throw error;
+  }
+  return { workspace, createdAdmin: { email: FIRST_ADMIN_EMAIL, password } };
+}
+
+export async function createUser(
+  storage: Storage,
+  clock: Clock,
+  options: { email: string; password: string; name?: string | null; workspaceId: string; role: Role },
+): Promise<User> {
+  const email = normaliseEmail(options.email);
+  if (options.password.length < MIN_PASSWORD_LENGTH) {
+    throw new AppError('invalid_input', `password must be at least ${MIN_PASSWORD_LENGTH} characters`, {
+      field: 'password',
+    });
+  }
+  if (await storage.access.findUserByEmail(email)) {
+    throw new AppError('conflict', `a user with e-mail ${email} already exists`, { field: 'email' });
+  }
+  const now = clock.now();
+  const user: User = { id: newId('usr', now), email, name: options.name ?? null, createdAt: now };
+  const passwordHash = await hashPassword(options.password);
+  await storage.transaction(async (tx) => {
+    await tx.access.createUser({ ...user, passwordHash });
+    await tx.access.addMembership({
+      workspaceId: options.workspaceId,
+      userId: user.id,
+      role: options.role,
+      createdAt: now,
+    });
+  });
+  return user;
+}
+
+export async function resetPassword(storage: Storage, email: string): Promise<string> {
+  const user = await storage.access.findUserByEmail(normaliseEmail(email));
+  if (!user) throw new AppError('not_found', `no user has e-mail ${email}`, { field: 'email' });
+  const password = generatePassword();
+  await storage.access.updatePassword(user.id, await hashPassword(password));
+  return password;
+}

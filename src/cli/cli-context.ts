@@ -1,0 +1,69 @@
+import type { Workspace } from '../core/access.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { type Config, loadConfig } from '../core/config.js';
+import { AppError } from '../core/errors.js';
+import { openStorage } from '../storage/open-storage.js';
+import type { Storage } from '../storage/storage.js';
+
+/** What a one-shot command works with: the same configuration and storage the server would use. */
+export interface CliContext {
+  config: Config;
+  storage: Storage;
+  clock: Clock;
+}
+
+/** Opens storage (migrating it, so commands work on a fresh data directory), runs `fn`, closes. */
+export async function withStorage<T>(fn: (context: CliContext) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const clock = systemClock;
+  const storage = await openStorage(config, clock);
+  try {
+    await storage.migrate();
+    return await fn({ config, storage, clock });
+  } finally {
+    await storage.close();
+  }
+}
+
+/** The workspace named by --workspace, or the only one there is. */
+export async function pickWorkspace(storage: Storage, id: string | undefined): Promise<Workspace> {
+  if (id) {
+    const workspace = await storage.workspaces.find(id);
+    if (!workspace)
+      throw new AppError('not_found', `workspace ${id} does not exist`, { field: '--workspace' });
+    return workspace;
+  }
+  const workspaces = await storage.workspaces.list();
+  const [only] = workspaces;
+  if (!only)
+    throw new AppError(
+      'not_found',
+      'there is no workspace yet: run `mops start` once to create the default one',
+    );
+  if (workspaces.length > 1) {
+    throw new AppError(
+      'invalid_input',
+      `there are ${workspaces.length} workspaces; choose one with --workspace (${workspaces.map((w) => w.id).join(', ')})`,
+      { field: '--workspace' },
+    );
+  }
+  return only;
+}
+
+/** Prints `data` as JSON for scripts, or through `human` for people. */
+export function print<T>(data: T, options: { json?: boolean }, human: (data: T) => string): void {
+  process.stdout.write(options.json ? `${JSON.stringify(data, null, 2)}\n` : `${human(data)}\n`);
+}
+
+export function table(rows: string[][]): string {
+  const widths =
+    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

@@ -1,0 +1,65 @@
+import path from 'node:path';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { type ImportFormat, importEventsFile } from '../../ingest/import-file.js';
+import { pickWorkspace, print, withStorage } from '../cli-context.js';
+
+export function registerImportCommand(program: Command): void {
+  const importer = program.command('import').description('bulk-import data from files');
+  importer
+    .command('events')
+    .description(
+      'import Segment calls from JSON Lines (one call per line) or CSV (columns type, event, userId, properties.x, traits.x, …)',
+    )
+    .argument('<file>', 'a .jsonl / .ndjson or .csv file')
+    .option('--format <format>', 'jsonl or csv (default: from the file extension)')
+    .option('--workspace <id>', 'workspace id (default: the only workspace)')
+    .option('--json', 'print the summary as JSON (no progress bar)')
+    .action(async (file: string, options: { format?: string; workspace?: string; json?: boolean }) => {
+      const format = resolveFormat(file, options.format);
+      await withStorage(async ({ storage, clock }) => {
+        const workspace = await pickWorkspace(storage, options.workspace);
+        const showBar = !options.json && process.stderr.isTTY;
+        const bar = new SingleBar({
+          format:
+            'importing {bar} {percentage}% | {rows} rows | {stored} stored, {duplicates} duplicates, {rejected} rejected',
+          stream: process.stderr,
+          hideCursor: true,
+        });
+        if (showBar) bar.start(1, 0, { rows: 0, stored: 0, duplicates: 0, rejected: 0 });
+        const summary = await importEventsFile(storage, {
+          workspaceId: workspace.id,
+          file,
+          format,
+          now: () => clock.now(),
+          onProgress: (progress) => {
+            if (!showBar) return;
+            bar.setTotal(Math.max(progress.totalBytes, 1));
+            bar.update(progress.bytesRead, progress);
+          },
+        });
+        if (showBar) bar.stop();
+        print(summary, options, (s) =>
+          [
+            `Imported ${path.basename(file)} into ${workspace.name}: ${s.rows} rows, ${s.stored} stored, ${s.duplicates} duplicates (already stored), ${s.rejected} rejected.`,
+            ...s.rejectedRows.map((row) => `  line ${row.line}: ${row.reason}`),
+            s.rejected > s.rejectedRows.length
+              ? `  … and ${s.rejected - s.rejectedRows.length} more (see rejected events in the API).`
+              : '',
+          ]
+            .filter(Boolean)
+            .join('\n'),
+        );
+        if (summary.rejected > 0) process.exitCode = 1;
+      });
+    });
+}
+
+function resolveFormat(file: string, explicit: string | undefined): ImportFormat {
+  const format =
+    explicit ?? (/\.csv$/i.test(file) ? 'csv' : /\.(jsonl|ndjson|json)$/i.test(file) ? 'jsonl' : undefined);
+  if (format !== 'jsonl' && format !== 'csv') {
+    throw new Error(`cannot tell the format of ${file}: pass --format jsonl or --format csv`);
+  }
+  return format;
+}

@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import { ApiKeyVerifier, createApiKey } from '../../access/access.js';
+import { pickWorkspace, print, table, withStorage } from '../cli-context.js';
+
+export function registerKeyCommands(program: Command): void {
+  const keys = program.command('keys').description('create, list and revoke API keys');
+
+  keys
+    .command('create')
+    .description('create a key; it is printed once and stored only as a hash')
+    .requiredOption('--kind <kind>', 'write (send events only) or secret (admin API)')
+    .option('--name <name>', 'what the key is for, e.g. "website"', 'default')
+    .option('--workspace <id>', 'workspace id (default: the only workspace)')
+    .option('--json', 'print JSON')
+    .action(async (options: { kind: string; name: string; workspace?: string; json?: boolean }) => {
+      if (options.kind !== 'write' && options.kind !== 'secret') {
+        throw new Error(`--kind must be write or secret, not ${options.kind}`);
+      }
+      const kind = options.kind;
+      await withStorage(async ({ storage, clock }) => {
+        const workspace = await pickWorkspace(storage, options.workspace);
+        const { key, token } = await createApiKey(storage, {
+          workspaceId: workspace.id,
+          kind,
+          name: options.name,
+          now: clock.now(),
+        });
+        print({ ...key, key: token }, options, () =>
+          [
+            `Created ${kind} key ${key.id} ("${key.name}") in workspace ${workspace.name} (${workspace.id}):`,
+            '',
+            `  ${token}`,
+            '',
+            'It is shown only now; Mops keeps just its hash.',
+          ].join('\n'),
+        );
+      });
+    });
+
+  keys
+    .command('list')
+    .description('list keys (their hints, never the keys)')
+    .option('--workspace <id>', 'workspace id (default: the only workspace)')
+    .option('--json', 'print JSON')
+    .action(async (options: { workspace?: string; json?: boolean }) => {
+      await withStorage(async ({ storage }) => {
+        const workspace = await pickWorkspace(storage, options.workspace);
+        const list = await storage.access.listApiKeys(workspace.id);
+        print(list, options, (items) =>
+          items.length === 0
+            ? 'No keys yet: create one with `mops keys create --kind write --name website`.'
+            : table([
+                ['ID', 'KIND', 'NAME', 'HINT', 'CREATED', 'STATUS'],
+                ...items.map((key) => [
+                  key.id,
+                  key.kind,
+                  key.name,
+                  key.hint,
+                  new Date(key.createdAt).toISOString(),
+                  key.revokedAt ? `revoked ${new Date(key.revokedAt).toISOString()}` : 'active',
+                ]),
+              ]),
+        );
+      });
+    });
+
+  keys
+    .command('revoke')
+    .description('revoke a key; it stops working at once (other running processes: within 10 s)')
+    .argument('<id>', 'key id, as `keys list` shows it')
+    .option('--workspace <id>', 'workspace id (default: the only workspace)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: { workspace?: string; json?: boolean }) => {
+      await withStorage(async ({ storage, clock }) => {
+        const workspace = await pickWorkspace(storage, options.workspace);
+        await new ApiKeyVerifier(storage, clock).revoke(workspace.id, id);
+        print({ id, revoked: true }, options, () => `Revoked ${id}.`);
+      });
+    });
+}

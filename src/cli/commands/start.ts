@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../core/config.js';
+import { PROCESS_ROLES, type ProcessRole, type RunningMops, startMops } from '../../server/server.js';
+
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('run Mops: the HTTP API and the event pipeline (migrates the database first)')
+    .option(
+      '--role <role>',
+      `all (one process), api (HTTP only) or worker (pipeline only); api and worker need PostgreSQL`,
+      'all',
+    )
+    .action(async (options: { role: string }) => {
+      if (!(PROCESS_ROLES as readonly string[]).includes(options.role)) {
+        throw new Error(`--role must be one of ${PROCESS_ROLES.join(', ')}, not ${options.role}`);
+      }
+      const config = loadConfig();
+      const mops = await startMops({ config, role: options.role as ProcessRole });
+      printBanner(mops, config.database.kind === 'sqlite' ? config.database.path : 'PostgreSQL');
+      const shutdown = (signal: string) => {
+        mops.logger.info({ signal }, 'shutting down');
+        mops.stop().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            mops.logger.error({ err: error }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGINT', () => shutdown('SIGINT'));
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+    });
+}
+
+/** Plain stdout, not the log: the first admin password must reach the person, and only once. */
+function printBanner(mops: RunningMops, database: string): void {
+  const lines = [''];
+  if (mops.url) lines.push(`  Mops is listening on ${mops.url}  (role ${mops.role}, database ${database})`);
+  else lines.push(`  Mops worker running (database ${database})`);
+  const admin = mops.firstRun?.createdAdmin;
+  if (admin) {
+    lines.push(
+      '',
+      '  First log-in (shown only this once; `mops users reset-password` makes a new one):',
+      `    e-mail:    ${admin.email}`,
+      `    password:  ${admin.password}`,
+      `    POST ${mops.url}/api/auth/login  with {"email": …, "password": …}`,
+    );
+  }
+  if (mops.url) {
+    lines.push(
+      '',
+      '  Send events: create a write key with  npm run mops -- keys create --kind write --name website',
+      `  and point a Segment or RudderStack client at ${mops.url}.  API reference: ${mops.url}/openapi.json`,
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+}

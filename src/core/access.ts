@@ -1,0 +1,36 @@
+export type Role = 'owner' | 'admin' | 'member';
+export const ROLES: readonly Role[] = ['owner', 'admin', 'member'];
+
+export interface Workspace {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  name: string | null;
+  createdAt: number;
+}
+
+export interface Membership {
+  workspaceId: string;
+  userId: string;
+  role: Role;
+}
+
+/** Write keys may only send events; secret keys may use the admin API of their workspace. */
+export type ApiKeyKind = 'write' | 'secret';
+
+export interface ApiKey {
+  id: string;
+  workspaceId: string;
+  kind: ApiKeyKind;
+  name: string;
+  /** The first characters of the key, enough to recognise it in a list; the key itself is never stored. */
+  hint: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}

@@ -1,0 +1,114 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/** Every environment variable Mops reads; `.env.example` documents each one. */
+const Environment = z.object({
+  MOPS_HOST: z.string().min(1).default('127.0.0.1'),
+  MOPS_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  MOPS_DATA_DIR: z.string().min(1).default('./data'),
+  MOPS_DATABASE_URL: z
+    .string()
+    .regex(
+      /^postgres(ql)?:\/\//,
+      'must be a postgres:// URL (leave it unset for the embedded SQLite database)',
+    )
+    .optional(),
+  MOPS_SECRET: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
+  MOPS_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  MOPS_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  MOPS_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
+  MOPS_SESSION_TTL_HOURS: z.coerce.number().int().positive().default(168),
+  MOPS_TRUST_PROXY: booleanString.default(false),
+  MOPS_PG_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  MOPS_SQLITE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
+  MOPS_DEDUPE_WINDOW_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 90)
+    .default(24),
+  MOPS_METRICS_TOKEN: z.string().min(16).optional(),
+});
+
+export type Config = {
+  host: string;
+  port: number;
+  dataDir: string;
+  database:
+    | { kind: 'sqlite'; path: string; synchronous: 'normal' | 'full' }
+    | { kind: 'postgres'; url: string; poolSize: number };
+  /** Signing secret for links; undefined means "generate one and keep it in the data directory" (SQLite only). */
+  secret: string | undefined;
+  publicUrl: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  cookieSecure: boolean;
+  sessionTtlMs: number;
+  trustProxy: boolean;
+  dedupeWindowMs: number;
+  metricsToken: string | undefined;
+};
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Parses the environment once, at start-up. Every problem is reported at once, each naming its
+ * variable, so a bad deployment fails fast with one message.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const relevant = Object.fromEntries(
+    Object.entries(env).filter(
+      ([key, value]) => key.startsWith('MOPS_') && value !== undefined && value !== '',
+    ),
+  );
+  const parsed = Environment.safeParse(relevant);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  if (e.MOPS_DATABASE_URL && !e.MOPS_SECRET) {
+    throw new ConfigError([
+      'MOPS_SECRET: is required with MOPS_DATABASE_URL, so that every process signs and verifies links alike',
+    ]);
+  }
+  const dataDir = path.resolve(e.MOPS_DATA_DIR);
+  const publicUrl = (e.MOPS_PUBLIC_URL ?? `http://${displayHost(e.MOPS_HOST)}:${e.MOPS_PORT}`).replace(
+    /\/+$/,
+    '',
+  );
+  return {
+    host: e.MOPS_HOST,
+    port: e.MOPS_PORT,
+    dataDir,
+    database: e.MOPS_DATABASE_URL
+      ? { kind: 'postgres', url: e.MOPS_DATABASE_URL, poolSize: e.MOPS_PG_POOL_SIZE }
+      : { kind: 'sqlite', path: path.join(dataDir, 'mops.db'), synchronous: e.MOPS_SQLITE_SYNCHRONOUS },
+    secret: e.MOPS_SECRET,
+    publicUrl,
+    logLevel: e.MOPS_LOG_LEVEL,
+    cookieSecure:
+      e.MOPS_COOKIE_SECURE === 'auto' ? publicUrl.startsWith('https:') : e.MOPS_COOKIE_SECURE === 'true',
+    sessionTtlMs: e.MOPS_SESSION_TTL_HOURS * 3_600_000,
+    trustProxy: e.MOPS_TRUST_PROXY,
+    dedupeWindowMs: e.MOPS_DEDUPE_WINDOW_HOURS * 3_600_000,
+    metricsToken: e.MOPS_METRICS_TOKEN,
+  };
+}
+
+function displayHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}

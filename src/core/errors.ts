@@ -1,0 +1,44 @@
+/**
+ * The one error type the domain throws for expected failures. The server maps `code` to an HTTP
+ * status through `HTTP_STATUS_BY_CODE`; adding a code without a status fails to compile.
+ *
+ * @example throw new AppError('not_found', `profile ${id} does not exist`)
+ */
+export type ErrorCode =
+  | 'invalid_input'
+  | 'payload_too_large'
+  | 'unsupported_encoding'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'unavailable';
+
+export const HTTP_STATUS_BY_CODE = {
+  invalid_input: 400,
+  // Segment answers 400 for every size limit, and clients treat 400 as "do not retry".
+  payload_too_large: 400,
+  unsupported_encoding: 415,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  unavailable: 503,
+} as const satisfies Record<ErrorCode, number>;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  /** The request field the problem is about, as a dotted path (`batch[3].userId`). */
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { field?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.field = options.field;
+  }
+}
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError;
+}

@@ -1,0 +1,44 @@
+/** The Segment call types Mops accepts (`batch` is an envelope, not a type). */
+export const EVENT_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** An accepted event, validated and timestamped, about to be appended to the event log. */
+export interface NewEvent {
+  workspaceId: string;
+  messageId: string;
+  type: EventType;
+  /** `event` for track, `name` for page and screen; null otherwise. */
+  name: string | null;
+  userId: string | null;
+  anonymousId: string | null;
+  /** When it happened, corrected for client clock skew (epoch ms). */
+  timestamp: number;
+  originalTimestamp: number | null;
+  sentAt: number | null;
+  receivedAt: number;
+  /** The event as the client sent it, as JSON text. */
+  payload: string;
+}
+
+export interface StoredEvent extends Omit<NewEvent, 'payload'> {
+  /** Position in the log: increasing in commit order within one backend. */
+  id: number;
+  payload: SegmentPayload;
+}
+
+/** A Segment call as JSON: `type`, ids, `traits` or `properties`, `context`, … */
+export type SegmentPayload = Record<string, unknown>;
+
+/** An event that failed validation, kept so that nothing a client sent is silently lost. */
+export interface RejectedEvent {
+  workspaceId: string;
+  receivedAt: number;
+  messageId: string | null;
+  reason: string;
+  field: string | null;
+  payload: string;
+}
+
+export interface StoredRejectedEvent extends RejectedEvent {
+  id: number;
+}

@@ -1,0 +1,39 @@
+export type Traits = Record<string, unknown>;
+/** Per trait, the event timestamp (epoch ms) of the value currently held: the newest write wins. */
+export type TraitTimes = Record<string, number>;
+
+export type IdentityKind = 'user' | 'anonymous';
+
+export interface Identity {
+  id: number;
+  workspaceId: string;
+  kind: IdentityKind;
+  value: string;
+  profileId: string;
+  createdAt: number;
+}
+
+export interface Profile {
+  id: string;
+  workspaceId: string;
+  /** The profile's userId, when it is known; anonymous profiles have none. */
+  userId: string | null;
+  traits: Traits;
+  traitTimes: TraitTimes;
+  firstSeenAt: number;
+  lastSeenAt: number;
+  createdAt: number;
+  updatedAt: number;
+  /** Set when this profile was merged into another; reads follow it to the survivor. */
+  mergedInto: string | null;
+}
+
+export interface Account {
+  id: string;
+  workspaceId: string;
+  groupId: string;
+  traits: Traits;
+  traitTimes: TraitTimes;
+  createdAt: number;
+  updatedAt: number;
+}

@@ -1,0 +1,140 @@
+import { AppError } from '../core/errors.js';
+import type { EventType, NewEvent, RejectedEvent } from '../core/event.js';
+import type { AppendResult, Storage } from '../storage/storage.js';
+import { MAX_BATCH_EVENTS } from './limits.js';
+import { EventTooLargeError, parseSentAt, validateEvent } from './validate-event.js';
+
+export { decodeJsonBody } from './decode-body.js';
+export { MAX_BATCH_BYTES, MAX_EVENT_BYTES } from './limits.js';
+
+export type IngestEndpoint = 'batch' | EventType;
+
+export interface IngestRequest {
+  workspaceId: string;
+  endpoint: IngestEndpoint;
+  /** The parsed JSON body. */
+  body: unknown;
+  receivedAt: number;
+}
+
+export interface RejectedCall {
+  /** Position in the batch; 0 for a single call. */
+  index: number;
+  messageId: string | null;
+  reason: string;
+  field: string;
+}
+
+export interface IngestResult extends AppendResult {
+  rejected: RejectedCall[];
+}
+
+/**
+ * Validates a Segment request and appends it. Limits and a malformed envelope refuse the whole
+ * request before anything is written; within a valid batch, invalid events are kept as rejected
+ * events (with their reason) in the same transaction as the valid ones.
+ */
+export async function ingest(storage: Storage, request: IngestRequest): Promise<IngestResult> {
+  const { events, rejected, calls } = validateRequest(request);
+  const appended = await storage.events.append({ events, rejected });
+  if (request.endpoint !== 'batch' && calls[0]) {
+    const [call] = calls;
+    throw new AppError('invalid_input', call.reason, { field: call.field });
+  }
+  return { ...appended, rejected: calls };
+}
+
+export function validateRequest(request: IngestRequest): {
+  events: NewEvent[];
+  rejected: RejectedEvent[];
+  calls: RejectedCall[];
+} {
+  const { body, endpoint, workspaceId, receivedAt } = request;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new AppError('invalid_input', 'request body must be a JSON object', { field: 'body' });
+  }
+  const envelope = body as Record<string, unknown>;
+  let items: unknown[];
+  if (endpoint === 'batch') {
+    if (!Array.isArray(envelope.batch)) {
+      throw new AppError('invalid_input', 'batch must be an array of events', { field: 'batch' });
+    }
+    items = envelope.batch;
+    if (items.length > MAX_BATCH_EVENTS) {
+      throw new AppError(
+        'payload_too_large',
+        `batch has ${items.length} events, over the limit of ${MAX_BATCH_EVENTS} events per batch`,
+        { field: 'batch' },
+      );
+    }
+  } else {
+    items = [envelope];
+  }
+  const batchContext =
+    endpoint === 'batch' &&
+    envelope.context !== null &&
+    typeof envelope.context === 'object' &&
+    !Array.isArray(envelope.context)
+      ? (envelope.context as Record<string, unknown>)
+      : undefined;
+  const batchSentAt = endpoint === 'batch' ? parseSentAt(envelope.sentAt) : null;
+
+  const events: NewEvent[] = [];
+  const rejected: RejectedEvent[] = [];
+  const calls: RejectedCall[] = [];
+  for (let index = 0; index < items.length; index++) {
+    const item = items[index];
+    if (item !== null && typeof item === 'object' && 'writeKey' in item)
+      delete (item as { writeKey?: unknown }).writeKey;
+    let result: ReturnType<typeof validateEvent>;
+    try {
+      result = validateEvent(item, {
+        workspaceId,
+        receivedAt,
+        batchSentAt,
+        batchContext,
+        path: endpoint === 'batch' ? `batch[${index}]` : '',
+        ...(endpoint === 'batch' ? {} : { forcedType: endpoint }),
+      });
+    } catch (error) {
+      if (error instanceof EventTooLargeError) {
+        throw new AppError('payload_too_large', error.message, {
+          field: error.field || 'body',
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    if (result.ok) {
+      events.push(result.event);
+    } else {
+      rejected.push({
+        workspaceId,
+        receivedAt,
+        messageId: result.messageId,
+        reason: result.reason,
+        field: result.field,
+        payload: result.payload,
+      });
+      calls.push({ index, messageId: result.messageId, reason: result.reason, field: result.field });
+    }
+  }
+  return { events, rejected, calls };
+}
+
+/** The write key from HTTP Basic auth (`writeKey:` base64, Segment's way) or the body's `writeKey`. */
+export function writeKeyFromBasicAuth(authorization: string | undefined): string | undefined {
+  if (!authorization) return undefined;
+  const [scheme, encoded] = authorization.split(' ');
+  if (scheme?.toLowerCase() !== 'basic' || !encoded) return undefined;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const key = colon === -1 ? decoded : decoded.slice(0, colon);
+  return key === '' ? undefined : key;
+}
+
+export function writeKeyFromBody(body: unknown): string | undefined {
+  if (body === null || typeof body !== 'object') return undefined;
+  const key = (body as { writeKey?: unknown }).writeKey;
+  return typeof key === 'string' && key !== '' ? key : undefined;
+}

@@ -1,0 +1,201 @@
+import { EVENT_TYPES, type EventType, type NewEvent } from '../core/event.js';
+import { newId } from '../core/ids.js';
+import { MAX_EVENT_BYTES, MAX_EVENT_NAME_LENGTH, MAX_ID_LENGTH } from './limits.js';
+
+export type Validation =
+  | { ok: true; event: NewEvent }
+  | { ok: false; reason: string; field: string; messageId: string | null; payload: string };
+
+export interface ValidateContext {
+  workspaceId: string;
+  receivedAt: number;
+  /** The batch's `sentAt` (epoch ms), used when the event has none of its own. */
+  batchSentAt: number | null;
+  /** The batch's top-level `context`, merged under each event's own. */
+  batchContext: Record<string, unknown> | undefined;
+  /** Path of the event in the request, e.g. `batch[3]`, prefixed to field names; '' for a single call. */
+  path: string;
+  /** Set by the single-call endpoints (`/v1/track` …): the endpoint decides the type. */
+  forcedType?: EventType;
+}
+
+/** Thrown when an event breaks a limit: the whole request is refused, nothing stored. */
+export class EventTooLargeError extends Error {
+  readonly field: string;
+  constructor(field: string, bytes: number) {
+    super(
+      `${field || 'event'} is ${Math.ceil(bytes / 1024)} KB, over the ${MAX_EVENT_BYTES / 1024} KB per-event limit`,
+    );
+    this.field = field;
+  }
+}
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * Checks one Segment call and turns it into an event ready for the log. Hand-written rather than a
+ * schema library: it runs for every event on the ingest hot path, and each failure must name its
+ * field. Timestamps follow Segment: timestamp = receivedAt − (sentAt − originalTimestamp).
+ */
+export function validateEvent(raw: unknown, context: ValidateContext): Validation {
+  const at = (name: string) => (context.path ? `${context.path}.${name}` : name);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    const payload = JSON.stringify(raw) ?? 'null';
+    checkSize(payload, context.path);
+    return {
+      ok: false,
+      reason: 'event must be a JSON object',
+      field: context.path || 'body',
+      messageId: null,
+      payload,
+    };
+  }
+  const call = raw as Record<string, unknown>;
+  if (context.forcedType) call.type = context.forcedType;
+  const suppliedMessageId = call.messageId;
+  if (suppliedMessageId === undefined || suppliedMessageId === null || suppliedMessageId === '') {
+    call.messageId = newId('msg', context.receivedAt);
+  }
+  if (context.batchContext)
+    call.context = { ...context.batchContext, ...(isObject(call.context) ? call.context : {}) };
+  const payload = JSON.stringify(call);
+  checkSize(payload, context.path);
+
+  const reject = (reason: string, field: string): Validation => ({
+    ok: false,
+    reason,
+    field: at(field),
+    messageId: typeof call.messageId === 'string' ? call.messageId : null,
+    payload,
+  });
+
+  const type = call.type;
+  if (typeof type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(type)) {
+    return reject(
+      type === undefined
+        ? `type is required: one of ${EVENT_TYPES.join(', ')}`
+        : `type ${JSON.stringify(type)} is not one of ${EVENT_TYPES.join(', ')}`,
+      'type',
+    );
+  }
+  const messageId = call.messageId;
+  if (typeof messageId !== 'string' || messageId.length > MAX_ID_LENGTH) {
+    return reject(`messageId must be a string of at most ${MAX_ID_LENGTH} characters`, 'messageId');
+  }
+
+  const userId = readId(call.userId);
+  if (userId === INVALID)
+    return reject(
+      `userId must be a non-empty string or number of at most ${MAX_ID_LENGTH} characters`,
+      'userId',
+    );
+  const anonymousId = readId(call.anonymousId);
+  if (anonymousId === INVALID) {
+    return reject(
+      `anonymousId must be a non-empty string or number of at most ${MAX_ID_LENGTH} characters`,
+      'anonymousId',
+    );
+  }
+  if (type === 'alias') {
+    if (userId === null)
+      return reject('userId is required for alias: the id the user is known by from now on', 'userId');
+    const previousId = readId(call.previousId);
+    if (previousId === null || previousId === INVALID) {
+      return reject('previousId is required for alias: a non-empty string or number', 'previousId');
+    }
+  } else if (userId === null && anonymousId === null) {
+    return reject('userId or anonymousId is required', 'userId');
+  }
+
+  let name: string | null = null;
+  if (type === 'track') {
+    if (typeof call.event !== 'string' || call.event.trim() === '') {
+      return reject('event is required for track: the name of the action, e.g. "Order Completed"', 'event');
+    }
+    if (call.event.length > MAX_EVENT_NAME_LENGTH)
+      return reject(`event must be at most ${MAX_EVENT_NAME_LENGTH} characters`, 'event');
+    name = call.event;
+  } else if (type === 'page' || type === 'screen') {
+    if (call.name !== undefined && call.name !== null) {
+      if (typeof call.name !== 'string') return reject('name must be a string', 'name');
+      name = call.name.slice(0, MAX_EVENT_NAME_LENGTH);
+    }
+  } else if (type === 'group') {
+    const groupId = readId(call.groupId);
+    if (groupId === null || groupId === INVALID)
+      return reject('groupId is required for group: a non-empty string or number', 'groupId');
+  }
+
+  for (const field of ['properties', 'traits', 'context', 'integrations'] as const) {
+    const value = call[field];
+    if (value !== undefined && value !== null && !isObject(value))
+      return reject(`${field} must be a JSON object`, field);
+  }
+
+  const times: Record<'timestamp' | 'originalTimestamp' | 'sentAt', number | null> = {
+    timestamp: null,
+    originalTimestamp: null,
+    sentAt: null,
+  };
+  for (const field of ['timestamp', 'originalTimestamp', 'sentAt'] as const) {
+    const value = call[field];
+    if (value === undefined || value === null) continue;
+    const parsed = typeof value === 'string' && ISO_DATE.test(value) ? Date.parse(value) : Number.NaN;
+    if (Number.isNaN(parsed))
+      return reject(`${field} must be an ISO-8601 date-time, e.g. 2026-11-23T09:30:00.000Z`, field);
+    times[field] = parsed;
+  }
+  const originalTimestamp = times.originalTimestamp ?? times.timestamp;
+  const sentAt = times.sentAt ?? context.batchSentAt;
+  const receivedAt = context.receivedAt;
+  const timestamp =
+    originalTimestamp === null
+      ? receivedAt
+      : sentAt === null
+        ? originalTimestamp
+        : receivedAt - (sentAt - originalTimestamp);
+
+  return {
+    ok: true,
+    event: {
+      workspaceId: context.workspaceId,
+      messageId,
+      type: type as EventType,
+      name,
+      userId,
+      anonymousId,
+      timestamp,
+      originalTimestamp,
+      sentAt,
+      receivedAt,
+      payload,
+    },
+  };
+}
+
+/** Parses a request-level `sentAt`; an unreadable one is ignored, as Segment does. */
+export function parseSentAt(value: unknown): number | null {
+  if (typeof value !== 'string' || !ISO_DATE.test(value)) return null;
+  const parsed = Date.parse(value);
+  return Number.isNaN(parsed) ? null : parsed;
+}
+
+const INVALID = Symbol('invalid');
+
+function readId(value: unknown): string | null | typeof INVALID {
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'string' && value.length <= MAX_ID_LENGTH) return value;
+  return INVALID;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function checkSize(payload: string, field: string): void {
+  // Most events are far below the limit; only measure bytes when characters alone might exceed it.
+  if (payload.length * 3 <= MAX_EVENT_BYTES) return;
+  const bytes = Buffer.byteLength(payload);
+  if (bytes > MAX_EVENT_BYTES) throw new EventTooLargeError(field, bytes);
+}

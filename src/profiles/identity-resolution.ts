@@ -1,0 +1,262 @@
+import type { SegmentPayload, StoredEvent } from '../core/event.js';
+import type { Account, Identity, IdentityKind, Profile, Traits } from '../core/profile.js';
+import type { IdentityKey, ResolutionChanges } from '../storage/storage.js';
+import { mergeTraitHolders, mergeTraits } from './traits.js';
+
+/** What resolution needs loaded from storage before it can decide a batch. */
+export interface LoadedGraph {
+  identities: Identity[];
+  profiles: Profile[];
+  accounts: Account[];
+}
+
+export interface ResolveOptions {
+  workspaceId: string;
+  /** This workspace's events, in log order. */
+  events: StoredEvent[];
+  graph: LoadedGraph;
+  now: number;
+  newProfileId: () => string;
+  newAccountId: () => string;
+}
+
+/** The identity keys an event mentions, for loading the graph before `resolveIdentities`. */
+export function identityKeysOf(event: StoredEvent): IdentityKey[] {
+  const keys: IdentityKey[] = [];
+  if (event.userId !== null) keys.push({ kind: 'user', value: event.userId });
+  if (event.anonymousId !== null) keys.push({ kind: 'anonymous', value: event.anonymousId });
+  const previousId = event.type === 'alias' ? idField(event.payload, 'previousId') : null;
+  if (previousId !== null)
+    keys.push({ kind: 'user', value: previousId }, { kind: 'anonymous', value: previousId });
+  return keys;
+}
+
+export function groupIdOf(event: StoredEvent): string | null {
+  return event.type === 'group' ? idField(event.payload, 'groupId') : null;
+}
+
+/**
+ * Decides, for a batch of events, which profile each belongs to and what that changes:
+ * - an anonymousId seen with a userId joins that user's profile; an anonymous profile that meets a
+ *   known user is merged into it, keeping its history;
+ * - a profile holds one userId: an anonymousId already tied to another user (a shared device) does
+ *   not merge two people; `alias` is the explicit exception, and merges whatever it names;
+ * - identify traits and group traits merge per trait, newest event timestamp first.
+ * Pure: the caller loads the graph and writes the changes in one transaction.
+ */
+export function resolveIdentities(options: ResolveOptions): ResolutionChanges {
+  return new BatchResolution(options).run();
+}
+
+class BatchResolution {
+  readonly #options: ResolveOptions;
+  readonly #identities = new Map<string, { key: IdentityKey; profileId: string }>();
+  readonly #profiles = new Map<string, Profile>();
+  readonly #newProfiles = new Set<string>();
+  readonly #touchedProfiles = new Set<string>();
+  readonly #accounts = new Map<string, Account>();
+  readonly #newIdentities: ResolutionChanges['newIdentities'] = [];
+  readonly #merges: ResolutionChanges['merges'] = [];
+  readonly #identityEvents: ResolutionChanges['identityEvents'] = [];
+  readonly #touchedAccounts = new Set<string>();
+  readonly #members = new Map<string, ResolutionChanges['accountMembers'][number]>();
+
+  constructor(options: ResolveOptions) {
+    this.#options = options;
+    for (const identity of options.graph.identities) {
+      this.#identities.set(keyString(identity), { key: identity, profileId: identity.profileId });
+    }
+    for (const profile of options.graph.profiles) this.#profiles.set(profile.id, structuredClone(profile));
+    for (const account of options.graph.accounts)
+      this.#accounts.set(account.groupId, structuredClone(account));
+  }
+
+  run(): ResolutionChanges {
+    for (const event of this.#options.events) this.#apply(event);
+    const { workspaceId } = this.#options;
+    const profiles = [...this.#touchedProfiles].map((id) => this.#profile(id));
+    return {
+      workspaceId,
+      newProfiles: profiles.filter((profile) => this.#newProfiles.has(profile.id)),
+      updatedProfiles: profiles.filter((profile) => !this.#newProfiles.has(profile.id)),
+      merges: this.#merges,
+      newIdentities: this.#newIdentities.map((identity) => ({
+        ...identity,
+        // A profile created and merged within this batch hands its identities to the survivor.
+        profileId: this.#survivor(identity.profileId).id,
+      })),
+      identityEvents: this.#identityEvents,
+      upsertedAccounts: [...this.#touchedAccounts].map((groupId) => this.#accounts.get(groupId) as Account),
+      accountMembers: [...this.#members.values()].map((member) => ({
+        ...member,
+        profileId: this.#survivor(member.profileId).id,
+      })),
+    };
+  }
+
+  #apply(event: StoredEvent): void {
+    const profile = this.#resolve(event);
+    const filedUnder: IdentityKey =
+      event.userId !== null
+        ? { kind: 'user', value: event.userId }
+        : { kind: 'anonymous', value: event.anonymousId ?? '' };
+    this.#identityEvents.push({ identity: filedUnder, timestamp: event.timestamp, eventId: event.id });
+
+    profile.firstSeenAt = Math.min(profile.firstSeenAt, event.timestamp);
+    profile.lastSeenAt = Math.max(profile.lastSeenAt, event.timestamp);
+    this.#touch(profile);
+
+    if (event.type === 'identify') {
+      mergeTraits(profile, objectField(event.payload, 'traits'), event.timestamp);
+    } else if (event.type === 'group') {
+      const groupId = groupIdOf(event);
+      if (groupId !== null)
+        this.#joinAccount(profile, groupId, objectField(event.payload, 'traits'), event.timestamp);
+    }
+  }
+
+  #resolve(event: StoredEvent): Profile {
+    const { userId, anonymousId } = event;
+    let profile: Profile;
+    if (userId === null) {
+      profile =
+        this.#lookup('anonymous', anonymousId ?? '') ??
+        this.#create(null, event, [['anonymous', anonymousId ?? '']]);
+    } else {
+      profile = this.#resolveUser(userId, anonymousId, event);
+    }
+    const previousId = event.type === 'alias' ? idField(event.payload, 'previousId') : null;
+    if (previousId !== null && previousId !== userId) {
+      const previous = this.#lookup('user', previousId) ?? this.#lookup('anonymous', previousId);
+      if (previous === undefined) this.#addIdentity(profile, 'anonymous', previousId);
+      else if (previous.id !== profile.id) this.#merge(previous, profile);
+    }
+    return profile;
+  }
+
+  #resolveUser(userId: string, anonymousId: string | null, event: StoredEvent): Profile {
+    const known = this.#lookup('user', userId);
+    const anonymous = anonymousId === null ? undefined : this.#lookup('anonymous', anonymousId);
+    if (known === undefined && anonymous === undefined) {
+      const identities: Array<[IdentityKind, string]> = [['user', userId]];
+      if (anonymousId !== null) identities.push(['anonymous', anonymousId]);
+      return this.#create(userId, event, identities);
+    }
+    if (known !== undefined && anonymous === undefined) {
+      if (anonymousId !== null) this.#addIdentity(known, 'anonymous', anonymousId);
+      return known;
+    }
+    if (known === undefined && anonymous !== undefined) {
+      if (anonymous.userId !== null) return this.#create(userId, event, [['user', userId]]);
+      anonymous.userId = userId;
+      this.#addIdentity(anonymous, 'user', userId);
+      return anonymous;
+    }
+    const user = known as Profile;
+    const other = anonymous as Profile;
+    if (user.id !== other.id && other.userId === null) this.#merge(other, user);
+    return user;
+  }
+
+  #lookup(kind: IdentityKind, value: string): Profile | undefined {
+    const identity = this.#identities.get(`${kind}:${value}`);
+    return identity && this.#survivor(identity.profileId);
+  }
+
+  #survivor(profileId: string): Profile {
+    let profile = this.#profile(profileId);
+    while (profile.mergedInto !== null) profile = this.#profile(profile.mergedInto);
+    return profile;
+  }
+
+  #profile(id: string): Profile {
+    const profile = this.#profiles.get(id);
+    if (!profile) throw new Error(`profile ${id} was not loaded before resolution`);
+    return profile;
+  }
+
+  #create(userId: string | null, event: StoredEvent, identities: Array<[IdentityKind, string]>): Profile {
+    const { now, workspaceId } = this.#options;
+    const profile: Profile = {
+      id: this.#options.newProfileId(),
+      workspaceId,
+      userId,
+      traits: {},
+      traitTimes: {},
+      firstSeenAt: event.timestamp,
+      lastSeenAt: event.timestamp,
+      createdAt: now,
+      updatedAt: now,
+      mergedInto: null,
+    };
+    this.#profiles.set(profile.id, profile);
+    this.#newProfiles.add(profile.id);
+    this.#touch(profile);
+    for (const [kind, value] of identities) this.#addIdentity(profile, kind, value);
+    return profile;
+  }
+
+  #addIdentity(profile: Profile, kind: IdentityKind, value: string): void {
+    const key = `${kind}:${value}`;
+    if (this.#identities.has(key)) return;
+    this.#identities.set(key, { key: { kind, value }, profileId: profile.id });
+    this.#newIdentities.push({ kind, value, profileId: profile.id, createdAt: this.#options.now });
+  }
+
+  #merge(from: Profile, into: Profile): void {
+    mergeTraitHolders(into, from);
+    into.firstSeenAt = Math.min(into.firstSeenAt, from.firstSeenAt);
+    into.lastSeenAt = Math.max(into.lastSeenAt, from.lastSeenAt);
+    into.userId ??= from.userId;
+    from.mergedInto = into.id;
+    this.#touch(into);
+    this.#touch(from);
+    if (!this.#newProfiles.has(from.id)) this.#merges.push({ from: from.id, into: into.id });
+  }
+
+  #touch(profile: Profile): void {
+    profile.updatedAt = this.#options.now;
+    this.#touchedProfiles.add(profile.id);
+  }
+
+  #joinAccount(profile: Profile, groupId: string, traits: Traits, at: number): void {
+    const { now, workspaceId } = this.#options;
+    let account = this.#accounts.get(groupId);
+    if (!account) {
+      account = {
+        id: this.#options.newAccountId(),
+        workspaceId,
+        groupId,
+        traits: {},
+        traitTimes: {},
+        createdAt: now,
+        updatedAt: now,
+      };
+      this.#accounts.set(groupId, account);
+    }
+    mergeTraits(account, traits, at);
+    account.updatedAt = now;
+    this.#touchedAccounts.add(groupId);
+    this.#members.set(`${account.id}:${profile.id}`, {
+      accountId: account.id,
+      profileId: profile.id,
+      createdAt: now,
+    });
+  }
+}
+
+function keyString(key: IdentityKey): string {
+  return `${key.kind}:${key.value}`;
+}
+
+function idField(payload: SegmentPayload, name: string): string | null {
+  const value = payload[name];
+  if (typeof value === 'string' && value !== '') return value;
+  if (typeof value === 'number') return String(value);
+  return null;
+}
+
+function objectField(payload: SegmentPayload, name: string): Traits {
+  const value = payload[name];
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Traits) : {};
+}

@@ -1,0 +1,124 @@
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { ApiKeyVerifier } from '../access/access.js';
+import type { Clock } from '../core/clock.js';
+import type { Config } from '../core/config.js';
+import { AppError } from '../core/errors.js';
+import type { Storage } from '../storage/storage.js';
+import { Authenticator } from './auth.js';
+import { installErrorHandler } from './errors.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { adminRoutes } from './routes/admin-routes.js';
+import { ingestRoutes } from './routes/ingest-routes.js';
+import { profileRoutes } from './routes/profile-routes.js';
+import { sessionRoutes } from './routes/session-routes.js';
+
+export interface AppDeps {
+  config: Pick<Config, 'sessionTtlMs' | 'cookieSecure' | 'trustProxy' | 'metricsToken' | 'publicUrl'>;
+  storage: Storage;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface App {
+  server: FastifyInstance;
+  metrics: Metrics;
+}
+
+/** Builds the HTTP application: thin routes that parse, call the domain and map errors. */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config, storage, clock, logger } = deps;
+  const server = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // One compact line per admin request from the onResponse hook below; none for ingest.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: config.trustProxy,
+    // Admin API bodies are small; ingest routes set their own limit.
+    bodyLimit: 1024 * 1024,
+  });
+  const metrics = createMetrics(storage);
+  const keys = new ApiKeyVerifier(storage, clock);
+  const auth = new Authenticator({ storage, clock, keys });
+
+  installErrorHandler(server);
+  server.setValidatorCompiler(validatorCompiler);
+  server.setSerializerCompiler(serializerCompiler);
+  await server.register(cookie);
+  await server.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Mops API',
+        version: '0.1.0',
+        description:
+          'Segment-compatible event ingestion (/v1/*) and the admin API (/api/*). Admin calls take a secret key ' +
+          '(`Authorization: Bearer sk_…`) or a session cookie from /api/auth/login.',
+      },
+      servers: [{ url: config.publicUrl }],
+      components: {
+        securitySchemes: {
+          writeKeyBasic: {
+            type: 'http',
+            scheme: 'basic',
+            description: 'write key as username, empty password',
+          },
+          secretKey: { type: 'http', scheme: 'bearer', description: 'a secret API key (sk_…)' },
+          session: { type: 'apiKey', in: 'cookie', name: 'mops_session' },
+        },
+      },
+      security: [{ secretKey: [] }, { session: [] }],
+    },
+    transform: (document) => {
+      const transformed = jsonSchemaTransform(document);
+      const body = (document.route.config as { openapiBody?: unknown } | undefined)?.openapiBody;
+      return body ? { ...transformed, schema: { ...transformed.schema, body } } : transformed;
+    },
+  });
+
+  server.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe(
+      { method: request.method, route, status: reply.statusCode },
+      reply.elapsedTime / 1000,
+    );
+    if (!route.startsWith('/v1/') && route !== '/metrics' && route !== '/healthz') {
+      request.log.info(
+        { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        'request',
+      );
+    }
+  });
+
+  server.get(
+    '/healthz',
+    { schema: { tags: ['operations'], summary: 'Liveness and database check' } },
+    async (_request, reply) => {
+      try {
+        await storage.ping();
+        return { status: 'ok', database: storage.dialect };
+      } catch (error) {
+        logger.warn({ err: error }, 'health check: database unreachable');
+        return reply.status(503).send({ status: 'unavailable', database: storage.dialect });
+      }
+    },
+  );
+
+  server.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    if (config.metricsToken && request.headers.authorization !== `Bearer ${config.metricsToken}`) {
+      throw new AppError('unauthorized', 'send Authorization: Bearer <MOPS_METRICS_TOKEN>');
+    }
+    reply.header('content-type', metrics.registry.contentType);
+    return reply.send(await metrics.registry.metrics());
+  });
+
+  server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
+
+  await server.register(async (scope) => ingestRoutes(scope, { storage, clock, keys, metrics }));
+  await server.register(async (scope) => sessionRoutes(scope, { storage, clock, auth, ...config }));
+  await server.register(async (scope) => adminRoutes(scope, { storage, clock, keys, auth }));
+  await server.register(async (scope) => profileRoutes(scope, { storage, auth }));
+  return { server, metrics };
+}

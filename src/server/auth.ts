@@ -1,0 +1,94 @@
+import type {} from '@fastify/cookie';
+import type { FastifyRequest } from 'fastify';
+import { type ApiKeyVerifier, findSessionUser, SESSION_COOKIE } from '../access/access.js';
+import type { ApiKey, Role, User } from '../core/access.js';
+import type { Clock } from '../core/clock.js';
+import { AppError } from '../core/errors.js';
+import type { Storage } from '../storage/storage.js';
+
+export type Principal = { kind: 'user'; user: User } | { kind: 'key'; key: ApiKey };
+
+const ROLE_RANK: Record<Role, number> = { member: 0, admin: 1, owner: 2 };
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Who is calling the admin API: a secret key (`Authorization: Bearer sk_…`) or a logged-in user
+ * (session cookie). Write keys are refused here: they may send events and read nothing.
+ */
+export class Authenticator {
+  readonly #deps: { storage: Storage; clock: Clock; keys: ApiKeyVerifier };
+
+  constructor(deps: { storage: Storage; clock: Clock; keys: ApiKeyVerifier }) {
+    this.#deps = deps;
+  }
+
+  async principal(request: FastifyRequest): Promise<Principal> {
+    const authorization = request.headers.authorization;
+    if (authorization) {
+      const [scheme, token] = authorization.split(' ');
+      if (scheme?.toLowerCase() !== 'bearer' || !token) {
+        throw new AppError('unauthorized', 'use Authorization: Bearer <secret key>');
+      }
+      const key = await this.#deps.keys.find(token);
+      if (!key) throw new AppError('unauthorized', 'the API key is not valid or was revoked');
+      if (key.kind !== 'secret')
+        throw new AppError('forbidden', 'write keys can only send events; use a secret key');
+      return { kind: 'key', key };
+    }
+    const token = request.cookies[SESSION_COOKIE];
+    if (token) {
+      const user = await findSessionUser(this.#deps, token);
+      if (user) {
+        assertSameOrigin(request);
+        return { kind: 'user', user };
+      }
+    }
+    throw new AppError('unauthorized', 'log in or send a secret API key');
+  }
+
+  /** The caller, if allowed into the workspace with at least `role`; 404 hides workspaces of others. */
+  async requireWorkspace(
+    request: FastifyRequest,
+    workspaceId: string,
+    role: Role = 'member',
+  ): Promise<Principal> {
+    const principal = await this.principal(request);
+    if (principal.kind === 'key') {
+      if (principal.key.workspaceId !== workspaceId)
+        throw new AppError('not_found', `workspace ${workspaceId} does not exist`);
+      return principal;
+    }
+    const membership = await this.#deps.storage.access.findMembership(workspaceId, principal.user.id);
+    if (!membership) throw new AppError('not_found', `workspace ${workspaceId} does not exist`);
+    if (ROLE_RANK[membership.role] < ROLE_RANK[role]) {
+      throw new AppError(
+        'forbidden',
+        `this needs the ${role} role in the workspace; you are ${membership.role}`,
+      );
+    }
+    return principal;
+  }
+
+  async requireUser(request: FastifyRequest): Promise<User> {
+    const principal = await this.principal(request);
+    if (principal.kind !== 'user')
+      throw new AppError('forbidden', 'this needs a logged-in user, not an API key');
+    return principal.user;
+  }
+}
+
+/**
+ * Cookie-authenticated writes must come from our own pages. SameSite=Lax already keeps the cookie
+ * off cross-site POSTs; this also refuses them when a browser says they are cross-site.
+ */
+function assertSameOrigin(request: FastifyRequest): void {
+  if (!UNSAFE_METHODS.has(request.method)) return;
+  const fetchSite = request.headers['sec-fetch-site'];
+  if (fetchSite === 'cross-site') throw new AppError('forbidden', 'cross-site request refused');
+  const origin = request.headers.origin;
+  if (origin && origin !== 'null') {
+    const host = request.headers.host;
+    if (!host || new URL(origin).host !== host)
+      throw new AppError('forbidden', 'cross-origin request refused');
+  }
+}

@@ -1,0 +1,65 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { AppError, type ErrorCode, HTTP_STATUS_BY_CODE } from '../core/errors.js';
+
+export interface ErrorBody {
+  error: { code: ErrorCode | 'internal'; message: string; field?: string };
+}
+
+/** One error shape for the whole API: `{ error: { code, message, field? } }`. */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const known = toAppError(error);
+    if (known) {
+      const body: ErrorBody = { error: { code: known.code, message: known.message } };
+      if (known.field) body.error.field = known.field;
+      return reply.status(HTTP_STATUS_BY_CODE[known.code]).send(body);
+    }
+    request.log.error({ err: error }, 'request failed');
+    const body: ErrorBody = {
+      error: { code: 'internal', message: 'internal error; the server log has the details' },
+    };
+    return reply.status(500).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const body: ErrorBody = {
+      error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` },
+    };
+    return reply.status(404).send(body);
+  });
+}
+
+function toAppError(error: FastifyError): AppError | undefined {
+  if (error instanceof AppError) return error;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const [issue] = error.validation;
+    const path = issue?.instancePath.replace(/^\//, '').replaceAll('/', '.') ?? '';
+    const field = path || (error.validationContext ?? 'body');
+    return new AppError('invalid_input', `${field}: ${issue?.message ?? 'is invalid'}`, {
+      field,
+      cause: error,
+    });
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('payload_too_large', 'request body exceeds the size limit for this endpoint', {
+        cause: error,
+      });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('invalid_input', 'send the body as application/json', { cause: error });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('invalid_input', 'request body is empty: send a JSON object', {
+        field: 'body',
+        cause: error,
+      });
+    default:
+      break;
+  }
+  if (error.statusCode === 400 && error instanceof SyntaxError) {
+    return new AppError('invalid_input', `malformed JSON: ${error.message}`, { field: 'body', cause: error });
+  }
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    return new AppError('invalid_input', error.message, { cause: error });
+  }
+  return undefined;
+}

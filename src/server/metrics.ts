@@ -1,0 +1,48 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { PROFILES_CURSOR } from '../pipeline/pipeline.js';
+import type { Storage } from '../storage/storage.js';
+
+/** Every metric Mops exports, on a registry of its own (no process-global state, one per app). */
+export function createMetrics(storage: Storage) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'mops_' });
+  return {
+    registry,
+    httpDuration: new Histogram({
+      name: 'mops_http_request_duration_seconds',
+      help: 'HTTP request latency by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    ingestRequests: new Counter({
+      name: 'mops_ingest_requests_total',
+      help: 'Ingest API requests by endpoint and status',
+      labelNames: ['endpoint', 'status'] as const,
+      registers: [registry],
+    }),
+    ingestEvents: new Counter({
+      name: 'mops_ingest_events_total',
+      help: 'Events received, by outcome: stored, duplicate (messageId seen before) or rejected (invalid)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    ingestDuration: new Histogram({
+      name: 'mops_ingest_duration_seconds',
+      help: 'Time from request body received to events committed',
+      labelNames: ['endpoint'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    pipelineLag: new Gauge({
+      name: 'mops_pipeline_lag_events',
+      help: 'Events stored but not yet applied to profiles',
+      registers: [registry],
+      async collect() {
+        this.set(await storage.pipelineLag(PROFILES_CURSOR));
+      },
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

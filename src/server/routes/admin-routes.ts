@@ -1,0 +1,171 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { type ApiKeyVerifier, createApiKey, createUser, MIN_PASSWORD_LENGTH } from '../../access/access.js';
+import { ROLES } from '../../core/access.js';
+import type { Clock } from '../../core/clock.js';
+import { newId } from '../../core/ids.js';
+import type { Storage } from '../../storage/storage.js';
+import type { Authenticator } from '../auth.js';
+import { ApiKeyJson, apiKeyJson, ErrorResponse, Workspace, WorkspaceParams } from '../schemas.js';
+
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
+
+/** Workspaces, API keys and users. */
+export async function adminRoutes(
+  app: FastifyInstance,
+  deps: { storage: Storage; clock: Clock; keys: ApiKeyVerifier; auth: Authenticator },
+): Promise<void> {
+  const { storage, clock, keys, auth } = deps;
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.get(
+    '/api/workspaces',
+    {
+      schema: {
+        tags: ['workspaces'],
+        summary: 'Workspaces the caller can use',
+        response: { 200: z.object({ items: z.array(Workspace) }), ...errors },
+      },
+    },
+    async (request) => {
+      const principal = await auth.principal(request);
+      const toJson = (workspace: { id: string; name: string; createdAt: number }) => ({
+        id: workspace.id,
+        name: workspace.name,
+        createdAt: new Date(workspace.createdAt).toISOString(),
+      });
+      if (principal.kind === 'user') {
+        const workspaces = await storage.workspaces.listForUser(principal.user.id);
+        return { items: workspaces.map((workspace) => ({ ...toJson(workspace), role: workspace.role })) };
+      }
+      const workspace = await storage.workspaces.find(principal.key.workspaceId);
+      return { items: workspace ? [toJson(workspace)] : [] };
+    },
+  );
+
+  api.post(
+    '/api/workspaces',
+    {
+      schema: {
+        tags: ['workspaces'],
+        summary: 'Create a workspace; the caller becomes its owner',
+        body: z.object({ name: z.string().trim().min(1).max(100) }),
+        response: { 201: Workspace, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const user = await auth.requireUser(request);
+      const now = clock.now();
+      const workspace = { id: newId('ws', now), name: request.body.name, createdAt: now };
+      await storage.transaction(async (tx) => {
+        await tx.workspaces.create(workspace);
+        await tx.access.addMembership({
+          workspaceId: workspace.id,
+          userId: user.id,
+          role: 'owner',
+          createdAt: now,
+        });
+      });
+      return reply.status(201).send({
+        id: workspace.id,
+        name: workspace.name,
+        createdAt: new Date(now).toISOString(),
+        role: 'owner',
+      });
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/keys',
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'List API keys (never the keys themselves)',
+        params: WorkspaceParams,
+        response: { 200: z.object({ items: z.array(ApiKeyJson) }), ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      const items = await storage.access.listApiKeys(request.params.workspaceId);
+      return { items: items.map(apiKeyJson) };
+    },
+  );
+
+  api.post(
+    '/api/workspaces/:workspaceId/keys',
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'Create an API key; the response is the only time the key is shown',
+        params: WorkspaceParams,
+        body: z.object({
+          kind: z.enum(['write', 'secret']).describe('write: send events only; secret: the admin API'),
+          name: z.string().trim().min(1).max(100),
+        }),
+        response: {
+          201: ApiKeyJson.extend({ key: z.string().describe('shown once; store it now') }),
+          ...errors,
+        },
+      },
+    },
+    async (request, reply) => {
+      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      const { key, token } = await createApiKey(storage, {
+        workspaceId: request.params.workspaceId,
+        kind: request.body.kind,
+        name: request.body.name,
+        now: clock.now(),
+      });
+      return reply.status(201).send({ ...apiKeyJson(key), key: token });
+    },
+  );
+
+  api.delete(
+    '/api/workspaces/:workspaceId/keys/:keyId',
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'Revoke an API key; it stops working at once',
+        params: WorkspaceParams.extend({ keyId: z.string().min(1).max(100) }),
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      await keys.revoke(request.params.workspaceId, request.params.keyId);
+      return reply.status(204).send(null);
+    },
+  );
+
+  api.post(
+    '/api/workspaces/:workspaceId/users',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'Create a user with a role in this workspace',
+        params: WorkspaceParams,
+        body: z.object({
+          email: z.email(),
+          password: z.string().min(MIN_PASSWORD_LENGTH).max(200),
+          name: z.string().trim().max(100).optional(),
+          role: z.enum(ROLES as ['owner', 'admin', 'member']).default('member'),
+        }),
+        response: {
+          201: z.object({ id: z.string(), email: z.string(), name: z.string().nullable(), role: z.string() }),
+          409: ErrorResponse,
+          ...errors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId } = request.params;
+      await auth.requireWorkspace(request, workspaceId, request.body.role === 'owner' ? 'owner' : 'admin');
+      const user = await createUser(storage, clock, { ...request.body, workspaceId });
+      return reply
+        .status(201)
+        .send({ id: user.id, email: user.email, name: user.name, role: request.body.role });
+    },
+  );
+}

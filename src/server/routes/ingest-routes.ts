@@ -1,0 +1,176 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { ApiKeyVerifier } from '../../access/access.js';
+import type { Clock } from '../../core/clock.js';
+import { AppError } from '../../core/errors.js';
+import {
+  decodeJsonBody,
+  type IngestEndpoint,
+  ingest,
+  MAX_BATCH_BYTES,
+  MAX_EVENT_BYTES,
+  writeKeyFromBasicAuth,
+  writeKeyFromBody,
+} from '../../ingest/ingest.js';
+import type { Storage } from '../../storage/storage.js';
+import type { Metrics } from '../metrics.js';
+
+const ENDPOINTS: Array<{ path: string; endpoint: IngestEndpoint }> = [
+  { path: '/v1/batch', endpoint: 'batch' },
+  { path: '/v1/import', endpoint: 'batch' },
+  { path: '/v1/identify', endpoint: 'identify' },
+  { path: '/v1/track', endpoint: 'track' },
+  { path: '/v1/page', endpoint: 'page' },
+  { path: '/v1/screen', endpoint: 'screen' },
+  { path: '/v1/group', endpoint: 'group' },
+  { path: '/v1/alias', endpoint: 'alias' },
+];
+
+/** Compressed bodies are limited after decoding; this only stops absurd uploads early. */
+const RAW_BODY_LIMIT = 2 * MAX_BATCH_BYTES;
+
+const SEGMENT_CALL_SCHEMA = {
+  type: 'object',
+  description:
+    'A Segment call: identify, track, page, screen, group or alias (https://segment.com/docs/connections/spec/)',
+  additionalProperties: true,
+  properties: {
+    type: { type: 'string', enum: ['identify', 'track', 'page', 'screen', 'group', 'alias'] },
+    messageId: { type: 'string' },
+    userId: { type: 'string' },
+    anonymousId: { type: 'string' },
+    event: { type: 'string' },
+    name: { type: 'string' },
+    groupId: { type: 'string' },
+    previousId: { type: 'string' },
+    properties: { type: 'object' },
+    traits: { type: 'object' },
+    context: { type: 'object' },
+    timestamp: { type: 'string', format: 'date-time' },
+    sentAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+const IngestResponse = z.object({
+  success: z.literal(true),
+  stored: z.number().int().describe('events written now'),
+  duplicates: z.number().int().describe('events skipped because their messageId was already stored'),
+  rejected: z
+    .array(
+      z.object({
+        index: z.number().int(),
+        messageId: z.string().nullable(),
+        reason: z.string(),
+        field: z.string(),
+      }),
+    )
+    .describe('invalid events, kept in the rejected-events store with their reason'),
+});
+
+/**
+ * The Segment-compatible HTTP Tracking API, so Segment and RudderStack clients work unchanged.
+ * Bodies are taken raw: they may be gzip whatever their Content-Type says.
+ */
+export async function ingestRoutes(
+  app: FastifyInstance,
+  deps: { storage: Storage; clock: Clock; keys: ApiKeyVerifier; metrics: Metrics },
+): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: RAW_BODY_LIMIT }, (_request, body, done) => {
+    done(null, body);
+  });
+
+  for (const { path, endpoint } of ENDPOINTS) {
+    const maxBytes = endpoint === 'batch' ? MAX_BATCH_BYTES : MAX_EVENT_BYTES;
+    app.post(
+      path,
+      {
+        bodyLimit: RAW_BODY_LIMIT,
+        logLevel: 'warn',
+        schema: {
+          tags: ['ingest'],
+          summary:
+            endpoint === 'batch'
+              ? 'Send up to 2,500 calls (500 KB) at once'
+              : `Send one ${endpoint} call (32 KB at most)`,
+          description:
+            'Authenticate with the write key as HTTP Basic username (password empty) or as `writeKey` in the body. ' +
+            'Bodies may be gzip, deflate or br encoded (Content-Encoding).',
+          security: [{ writeKeyBasic: [] }],
+          response: { 200: IngestResponse },
+        },
+        // Documented, not validated by Fastify: the handler gets raw bytes (maybe gzip) and validates itself.
+        config: {
+          openapiBody:
+            endpoint === 'batch'
+              ? {
+                  type: 'object',
+                  required: ['batch'],
+                  properties: {
+                    batch: { type: 'array', maxItems: 2500, items: SEGMENT_CALL_SCHEMA },
+                    sentAt: { type: 'string', format: 'date-time' },
+                    context: { type: 'object' },
+                    writeKey: { type: 'string' },
+                  },
+                }
+              : SEGMENT_CALL_SCHEMA,
+        },
+      },
+      async (request, reply) => {
+        const startedAt = process.hrtime.bigint();
+        const receivedAt = deps.clock.now();
+        const headerKey = writeKeyFromBasicAuth(request.headers.authorization);
+        let key = headerKey === undefined ? undefined : await deps.keys.verify(headerKey, 'write');
+        if (headerKey !== undefined && !key) {
+          deps.metrics.ingestRequests.inc({ endpoint, status: 401 });
+          throw new AppError('unauthorized', 'the write key is not valid or was revoked');
+        }
+        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        let body: unknown;
+        try {
+          body = decodeJsonBody(raw, header(request.headers['content-encoding']), maxBytes);
+          if (!key) {
+            const bodyKey = writeKeyFromBody(body);
+            if (bodyKey === undefined) {
+              throw new AppError(
+                'unauthorized',
+                'a write key is required: send it as the HTTP Basic username or as writeKey in the body',
+              );
+            }
+            key = await deps.keys.verify(bodyKey, 'write');
+            if (!key) throw new AppError('unauthorized', 'the write key is not valid or was revoked');
+          }
+          const result = await ingest(deps.storage, {
+            workspaceId: key.workspaceId,
+            endpoint,
+            body,
+            receivedAt,
+          });
+          deps.metrics.ingestEvents.inc({ outcome: 'stored' }, result.stored);
+          if (result.duplicates > 0)
+            deps.metrics.ingestEvents.inc({ outcome: 'duplicate' }, result.duplicates);
+          if (result.rejected.length > 0)
+            deps.metrics.ingestEvents.inc({ outcome: 'rejected' }, result.rejected.length);
+          deps.metrics.ingestRequests.inc({ endpoint, status: 200 });
+          deps.metrics.ingestDuration.observe(
+            { endpoint },
+            Number(process.hrtime.bigint() - startedAt) / 1e9,
+          );
+          return reply.send({ success: true, ...result });
+        } catch (error) {
+          if (error instanceof AppError) {
+            if (error.code === 'invalid_input' && endpoint !== 'batch' && error.field) {
+              deps.metrics.ingestEvents.inc({ outcome: 'rejected' });
+            }
+            deps.metrics.ingestRequests.inc({ endpoint, status: error.code === 'unauthorized' ? 401 : 400 });
+          }
+          throw error;
+        }
+      },
+    );
+  }
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,142 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError } from '../../core/errors.js';
+import { findProfileDetails, listProfileTimeline } from '../../profiles/profiles.js';
+import type { Storage } from '../../storage/storage.js';
+import type { Authenticator } from '../auth.js';
+import {
+  AccountJson,
+  accountJson,
+  ErrorResponse,
+  EventJson,
+  eventJson,
+  IdentityJson,
+  identityJson,
+  PageQuery,
+  ProfileJson,
+  pageOf,
+  profileJson,
+  RejectedEventJson,
+  rejectedEventJson,
+  WorkspaceParams,
+} from '../schemas.js';
+
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
+const ProfileParams = WorkspaceParams.extend({ profileId: z.string().min(1).max(100) });
+
+/** Profiles, their timelines, the event log and rejected events: read-only views for the console and API users. */
+export async function profileRoutes(
+  app: FastifyInstance,
+  deps: { storage: Storage; auth: Authenticator },
+): Promise<void> {
+  const { storage, auth } = deps;
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.get(
+    '/api/workspaces/:workspaceId/profiles',
+    {
+      schema: {
+        tags: ['profiles'],
+        summary: 'List or search profiles, newest first',
+        description:
+          '`q` matches a userId or anonymousId exactly, or any trait value by substring (e.g. an e-mail).',
+        params: WorkspaceParams,
+        querystring: PageQuery.extend({ q: z.string().max(200).optional() }),
+        response: { 200: pageOf(ProfileJson), ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      const page = await storage.profiles.list(request.params.workspaceId, {
+        limit: request.query.limit,
+        cursor: request.query.cursor,
+        query: request.query.q,
+      });
+      return { items: page.items.map(profileJson), nextCursor: page.nextCursor };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/profiles/:profileId',
+    {
+      schema: {
+        tags: ['profiles'],
+        summary: 'One profile with its traits, identities and accounts',
+        description: 'The id of a profile that was merged into another answers with the surviving profile.',
+        params: ProfileParams,
+        response: {
+          200: ProfileJson.extend({ identities: z.array(IdentityJson), accounts: z.array(AccountJson) }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const { workspaceId, profileId } = request.params;
+      await auth.requireWorkspace(request, workspaceId);
+      const details = await findProfileDetails(storage, workspaceId, profileId);
+      if (!details) throw new AppError('not_found', `profile ${profileId} does not exist`);
+      return {
+        ...profileJson(details.profile),
+        identities: details.identities.map(identityJson),
+        accounts: details.accounts.map(accountJson),
+      };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/profiles/:profileId/events',
+    {
+      schema: {
+        tags: ['profiles'],
+        summary: "The profile's event timeline, newest first",
+        params: ProfileParams,
+        querystring: PageQuery,
+        response: { 200: pageOf(EventJson), ...errors },
+      },
+    },
+    async (request) => {
+      const { workspaceId, profileId } = request.params;
+      await auth.requireWorkspace(request, workspaceId);
+      const page = await listProfileTimeline(storage, workspaceId, profileId, request.query);
+      if (!page) throw new AppError('not_found', `profile ${profileId} does not exist`);
+      return { items: page.items.map(eventJson), nextCursor: page.nextCursor };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/events',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'The event log, newest first',
+        params: WorkspaceParams,
+        querystring: PageQuery,
+        response: { 200: pageOf(EventJson), ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      const page = await storage.events.list(request.params.workspaceId, request.query);
+      return { items: page.items.map(eventJson), nextCursor: page.nextCursor };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/rejected-events',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'Calls that failed validation, with the reason and the field at fault, newest first',
+        params: WorkspaceParams,
+        querystring: PageQuery,
+        response: { 200: pageOf(RejectedEventJson), ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      const page = await storage.events.listRejected(request.params.workspaceId, request.query);
+      return { items: page.items.map(rejectedEventJson), nextCursor: page.nextCursor };
+    },
+  );
+}

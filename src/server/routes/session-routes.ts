@@ -1,0 +1,74 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { login, logout, SESSION_COOKIE } from '../../access/access.js';
+import type { Clock } from '../../core/clock.js';
+import type { Storage } from '../../storage/storage.js';
+import type { Authenticator } from '../auth.js';
+import { ErrorResponse } from '../schemas.js';
+
+const UserJson = z.object({ id: z.string(), email: z.string(), name: z.string().nullable() });
+
+/** Admin log-in with an httpOnly, SameSite session cookie. */
+export async function sessionRoutes(
+  app: FastifyInstance,
+  deps: { storage: Storage; clock: Clock; auth: Authenticator; sessionTtlMs: number; cookieSecure: boolean },
+): Promise<void> {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const cookieOptions = {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: deps.cookieSecure,
+  };
+
+  api.post(
+    '/api/auth/login',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Log in; sets the session cookie',
+        body: z.object({ email: z.string().min(1).max(320), password: z.string().min(1).max(200) }),
+        response: {
+          200: z.object({ user: UserJson, expiresAt: z.string() }),
+          400: ErrorResponse,
+          401: ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { user, token, expiresAt } = await login(deps, request.body);
+      reply.setCookie(SESSION_COOKIE, token, { ...cookieOptions, expires: new Date(expiresAt) });
+      return {
+        user: { id: user.id, email: user.email, name: user.name },
+        expiresAt: new Date(expiresAt).toISOString(),
+      };
+    },
+  );
+
+  api.post(
+    '/api/auth/logout',
+    { schema: { tags: ['auth'], summary: 'Log out; ends the session', response: { 204: z.null() } } },
+    async (request, reply) => {
+      const token = request.cookies[SESSION_COOKIE];
+      if (token) await logout(deps.storage, token);
+      reply.clearCookie(SESSION_COOKIE, cookieOptions);
+      return reply.status(204).send(null);
+    },
+  );
+
+  api.get(
+    '/api/auth/me',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'The logged-in user',
+        response: { 200: z.object({ user: UserJson }), 401: ErrorResponse, 403: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const user = await deps.auth.requireUser(request);
+      return { user: { id: user.id, email: user.email, name: user.name } };
+    },
+  );
+}

@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import type { ApiKey } from '../core/access.js';
+import type { StoredEvent, StoredRejectedEvent } from '../core/event.js';
+import type { Account, Identity, Profile } from '../core/profile.js';
+
+/** API shapes: times as ISO-8601 strings, ids as strings, traits as sent. */
+const isoTime = (ms: number) => new Date(ms).toISOString();
+
+export const ErrorResponse = z
+  .object({
+    error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }),
+  })
+  .meta({ id: 'Error' });
+
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(500).optional(),
+});
+
+export const WorkspaceParams = z.object({ workspaceId: z.string().min(1).max(100) });
+
+export const Workspace = z
+  .object({ id: z.string(), name: z.string(), createdAt: z.string(), role: z.string().optional() })
+  .meta({ id: 'Workspace' });
+
+export const ApiKeyJson = z
+  .object({
+    id: z.string(),
+    kind: z.enum(['write', 'secret']),
+    name: z.string(),
+    hint: z.string().describe('the first characters of the key'),
+    createdAt: z.string(),
+    lastUsedAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+  })
+  .meta({ id: 'ApiKey' });
+
+export function apiKeyJson(key: ApiKey): z.infer<typeof ApiKeyJson> {
+  return {
+    id: key.id,
+    kind: key.kind,
+    name: key.name,
+    hint: key.hint,
+    createdAt: isoTime(key.createdAt),
+    lastUsedAt: key.lastUsedAt === null ? null : isoTime(key.lastUsedAt),
+    revokedAt: key.revokedAt === null ? null : isoTime(key.revokedAt),
+  };
+}
+
+export const ProfileJson = z
+  .object({
+    id: z.string(),
+    userId: z.string().nullable(),
+    traits: z.record(z.string(), z.unknown()),
+    firstSeenAt: z.string(),
+    lastSeenAt: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Profile' });
+
+export function profileJson(profile: Profile): z.infer<typeof ProfileJson> {
+  return {
+    id: profile.id,
+    userId: profile.userId,
+    traits: profile.traits,
+    firstSeenAt: isoTime(profile.firstSeenAt),
+    lastSeenAt: isoTime(profile.lastSeenAt),
+    createdAt: isoTime(profile.createdAt),
+    updatedAt: isoTime(profile.updatedAt),
+  };
+}
+
+export const AccountJson = z
+  .object({
+    id: z.string(),
+    groupId: z.string(),
+    traits: z.record(z.string(), z.unknown()),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Account' });
+
+export function accountJson(account: Account): z.infer<typeof AccountJson> {
+  return {
+    id: account.id,
+    groupId: account.groupId,
+    traits: account.traits,
+    updatedAt: isoTime(account.updatedAt),
+  };
+}
+
+export const IdentityJson = z.object({
+  kind: z.enum(['user', 'anonymous']),
+  value: z.string(),
+  createdAt: z.string(),
+});
+
+export function identityJson(identity: Identity): z.infer<typeof IdentityJson> {
+  return { kind: identity.kind, value: identity.value, createdAt: isoTime(identity.createdAt) };
+}
+
+export const EventJson = z
+  .object({
+    id: z.string(),
+    messageId: z.string(),
+    type: z.string(),
+    name: z.string().nullable(),
+    userId: z.string().nullable(),
+    anonymousId: z.string().nullable(),
+    timestamp: z.string(),
+    receivedAt: z.string(),
+    payload: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'Event' });
+
+export function eventJson(event: StoredEvent): z.infer<typeof EventJson> {
+  return {
+    id: String(event.id),
+    messageId: event.messageId,
+    type: event.type,
+    name: event.name,
+    userId: event.userId,
+    anonymousId: event.anonymousId,
+    timestamp: isoTime(event.timestamp),
+    receivedAt: isoTime(event.receivedAt),
+    payload: event.payload,
+  };
+}
+
+export const RejectedEventJson = z
+  .object({
+    id: z.string(),
+    receivedAt: z.string(),
+    messageId: z.string().nullable(),
+    reason: z.string(),
+    field: z.string().nullable(),
+    payload: z.string().describe('the call as received, JSON text'),
+  })
+  .meta({ id: 'RejectedEvent' });
+
+export function rejectedEventJson(event: StoredRejectedEvent): z.infer<typeof RejectedEventJson> {
+  return {
+    id: String(event.id),
+    receivedAt: isoTime(event.receivedAt),
+    messageId: event.messageId,
+    reason: event.reason,
+    field: event.field,
+    payload: event.payload,
+  };
+}
+
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}

@@ -1,0 +1,106 @@
+import type { Logger } from 'pino';
+import { ensureFirstRun, type FirstRun } from '../access/access.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { type Config, ConfigError } from '../core/config.js';
+import { EventPipeline } from '../pipeline/pipeline.js';
+import { openStorage } from '../storage/open-storage.js';
+import type { Storage } from '../storage/storage.js';
+import { type App, buildApp } from './app.js';
+import { createLogger } from './logger.js';
+import { resolveSecret } from './secret.js';
+
+/** all: one process does everything (the embedded default); api and worker split it over several processes. */
+export type ProcessRole = 'all' | 'api' | 'worker';
+export const PROCESS_ROLES: readonly ProcessRole[] = ['all', 'api', 'worker'];
+
+export interface RunningMops {
+  role: ProcessRole;
+  storage: Storage;
+  /** Where the HTTP server listens; undefined for a worker. */
+  url: string | undefined;
+  app: App | undefined;
+  pipeline: EventPipeline | undefined;
+  firstRun: FirstRun | undefined;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
+
+/**
+ * Composes the process once: configuration, storage, clock and logger are built here and passed down.
+ * Migrations run on every start (they are idempotent and take a lock on PostgreSQL).
+ */
+export async function startMops(options: {
+  config: Config;
+  role?: ProcessRole;
+  clock?: Clock;
+  logger?: Logger;
+}): Promise<RunningMops> {
+  const { config } = options;
+  const role = options.role ?? 'all';
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  if (config.database.kind === 'sqlite' && role !== 'all') {
+    throw new ConfigError([
+      `--role ${role}: the embedded SQLite database serves one process; set MOPS_DATABASE_URL to a PostgreSQL database to split api and worker processes`,
+    ]);
+  }
+  resolveSecret(config);
+
+  const storage = await openStorage(config, clock);
+  let app: App | undefined;
+  let pipeline: EventPipeline | undefined;
+  let housekeeping: NodeJS.Timeout | undefined;
+  try {
+    const applied = await storage.migrate();
+    if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+    const firstRun = role === 'worker' ? undefined : await ensureFirstRun(storage, clock);
+
+    if (role !== 'api') {
+      pipeline = new EventPipeline({ storage, clock, logger });
+      pipeline.start();
+      housekeeping = setInterval(() => {
+        storage.access
+          .deleteExpiredSessions(clock.now())
+          .catch((error) => logger.warn({ err: error }, 'session cleanup failed'));
+      }, HOUSEKEEPING_INTERVAL_MS);
+      housekeeping.unref();
+    }
+    let url: string | undefined;
+    if (role !== 'worker') {
+      app = await buildApp({ config, storage, clock, logger });
+      const address = await app.server.listen({ host: config.host, port: config.port });
+      url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
+      logger.info({ url, role, database: storage.dialect }, 'mops started');
+    } else {
+      logger.info({ role, database: storage.dialect }, 'mops worker started');
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      role,
+      storage,
+      url,
+      app,
+      pipeline,
+      firstRun,
+      logger,
+      stop() {
+        stopping ??= (async () => {
+          clearInterval(housekeeping);
+          await app?.server.close();
+          await pipeline?.stop();
+          await storage.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    clearInterval(housekeeping);
+    await app?.server.close().catch(() => undefined);
+    await pipeline?.stop().catch(() => undefined);
+    await storage.close().catch(() => undefined);
+    throw error;
+  }
+}

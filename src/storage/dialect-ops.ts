@@ -1,0 +1,29 @@
+import { type RawBuilder, sql } from 'kysely';
+import type { DialectName } from './migrations/migrations.js';
+
+/** The few things the shared Kysely stores do differently per backend. */
+export interface DialectOps {
+  name: DialectName;
+  /** A JSON column as read: parsed by pg (jsonb), text from SQLite. */
+  readJson<T>(value: unknown): T;
+  /** Case-insensitive "column's text contains needle". */
+  textContains(column: string, needle: string): RawBuilder<boolean>;
+}
+
+function escapeLike(needle: string): string {
+  return needle.replace(/[\\%_]/g, (match) => `\\${match}`);
+}
+
+export const sqliteOps: DialectOps = {
+  name: 'sqlite',
+  readJson: <T>(value: unknown) => JSON.parse(value as string) as T,
+  // SQLite's LIKE folds ASCII case by itself.
+  textContains: (column, needle) =>
+    sql<boolean>`${sql.ref(column)} like ${`%${escapeLike(needle)}%`} escape '\\'`,
+};
+
+export const postgresOps: DialectOps = {
+  name: 'postgres',
+  readJson: <T>(value: unknown) => value as T,
+  textContains: (column, needle) => sql<boolean>`${sql.ref(column)}::text ilike ${`%${escapeLike(needle)}%`}`,
+};

@@ -1,0 +1,213 @@
+import type { Kysely } from 'kysely';
+import type { ApiKey, ApiKeyKind, Role } from '../core/access.js';
+import { AppError } from '../core/errors.js';
+import { isUniqueViolation } from './driver-errors.js';
+import type { Database } from './schema.js';
+import type { AccessStore, WorkspaceStore } from './storage.js';
+
+export function createWorkspaceStore(db: Kysely<Database>): WorkspaceStore {
+  return {
+    async create(workspace) {
+      await db
+        .insertInto('workspaces')
+        .values({ id: workspace.id, name: workspace.name, created_at: workspace.createdAt })
+        .execute();
+    },
+    async find(id) {
+      const row = await db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && { id: row.id, name: row.name, createdAt: Number(row.created_at) };
+    },
+    async list() {
+      const rows = await db.selectFrom('workspaces').selectAll().orderBy('created_at').execute();
+      return rows.map((row) => ({ id: row.id, name: row.name, createdAt: Number(row.created_at) }));
+    },
+    async listForUser(userId) {
+      const rows = await db
+        .selectFrom('workspaces')
+        .innerJoin('memberships', 'memberships.workspace_id', 'workspaces.id')
+        .select(['workspaces.id', 'workspaces.name', 'workspaces.created_at', 'memberships.role'])
+        .where('memberships.user_id', '=', userId)
+        .orderBy('workspaces.created_at')
+        .execute();
+      return rows.map((row) => ({
+        id: row.id,
+        name: row.name,
+        createdAt: Number(row.created_at),
+        role: row.role as Role,
+      }));
+    },
+  };
+}
+
+type ApiKeyRow = Database['api_keys'];
+
+function toApiKey(row: ApiKeyRow): ApiKey {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    kind: row.kind as ApiKeyKind,
+    name: row.name,
+    hint: row.hint,
+    createdAt: Number(row.created_at),
+    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
+    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+  };
+}
+
+export function createAccessStore(db: Kysely<Database>): AccessStore {
+  return {
+    async createUser(user) {
+      try {
+        await db
+          .insertInto('users')
+          .values({
+            id: user.id,
+            email: user.email,
+            name: user.name,
+            password_hash: user.passwordHash,
+            created_at: user.createdAt,
+          })
+          .execute();
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        throw new AppError('conflict', `a user with e-mail ${user.email} already exists`, {
+          field: 'email',
+          cause: error,
+        });
+      }
+    },
+    async findUserByEmail(email) {
+      const row = await db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+      return (
+        row && {
+          id: row.id,
+          email: row.email,
+          name: row.name,
+          createdAt: Number(row.created_at),
+          passwordHash: row.password_hash,
+        }
+      );
+    },
+    async findUser(id) {
+      const row = await db
+        .selectFrom('users')
+        .select(['id', 'email', 'name', 'created_at'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row && { id: row.id, email: row.email, name: row.name, createdAt: Number(row.created_at) };
+    },
+    async updatePassword(userId, passwordHash) {
+      await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();
+    },
+    async countUsers() {
+      const row = await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async addMembership(membership) {
+      await db
+        .insertInto('memberships')
+        .values({
+          workspace_id: membership.workspaceId,
+          user_id: membership.userId,
+          role: membership.role,
+          created_at: membership.createdAt,
+        })
+        .onConflict((oc) => oc.columns(['workspace_id', 'user_id']).doUpdateSet({ role: membership.role }))
+        .execute();
+    },
+    async findMembership(workspaceId, userId) {
+      const row = await db
+        .selectFrom('memberships')
+        .selectAll()
+        .where('workspace_id', '=', workspaceId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return row && { workspaceId: row.workspace_id, userId: row.user_id, role: row.role as Role };
+    },
+
+    async createApiKey(key) {
+      await db
+        .insertInto('api_keys')
+        .values({
+          id: key.id,
+          workspace_id: key.workspaceId,
+          kind: key.kind,
+          name: key.name,
+          hint: key.hint,
+          token_hash: key.tokenHash,
+          created_at: key.createdAt,
+          last_used_at: key.lastUsedAt,
+          revoked_at: key.revokedAt,
+        })
+        .execute();
+    },
+    async findApiKeyByHash(tokenHash) {
+      const row = await db
+        .selectFrom('api_keys')
+        .selectAll()
+        .where('token_hash', '=', tokenHash)
+        .executeTakeFirst();
+      return row && toApiKey(row);
+    },
+    async listApiKeys(workspaceId) {
+      const rows = await db
+        .selectFrom('api_keys')
+        .selectAll()
+        .where('workspace_id', '=', workspaceId)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .execute();
+      return rows.map(toApiKey);
+    },
+    async revokeApiKey(workspaceId, keyId, at) {
+      const result = await db
+        .updateTable('api_keys')
+        .set({ revoked_at: at })
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', keyId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) > 0) return true;
+      const existing = await db
+        .selectFrom('api_keys')
+        .select('id')
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', keyId)
+        .executeTakeFirst();
+      return existing !== undefined;
+    },
+    async touchApiKey(keyId, at) {
+      await db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', keyId).execute();
+    },
+
+    async createSession(session) {
+      await db
+        .insertInto('sessions')
+        .values({
+          token_hash: session.tokenHash,
+          user_id: session.userId,
+          created_at: session.createdAt,
+          expires_at: session.expiresAt,
+        })
+        .execute();
+    },
+    async findSession(tokenHash) {
+      const row = await db
+        .selectFrom('sessions')
+        .select(['user_id', 'expires_at'])
+        .where('token_hash', '=', tokenHash)
+        .executeTakeFirst();
+      return row && { userId: row.user_id, expiresAt: Number(row.expires_at) };
+    },
+    async deleteSession(tokenHash) {
+      await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
+    },
+    async deleteExpiredSessions(now) {
+      const result = await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { EventType, StoredEvent, StoredRejectedEvent } from '../core/event.js';
+import type { DialectOps } from './dialect-ops.js';
+import { decodeCursor, isNumber, isNumberPair, toPage } from './paging.js';
+import type { Database } from './schema.js';
+import type { EventStore } from './storage.js';
+
+export type EventRow = Selectable<Database['events']>;
+
+export function toStoredEvent(row: EventRow, ops: DialectOps): StoredEvent {
+  return {
+    id: Number(row.id),
+    workspaceId: row.workspace_id,
+    messageId: row.message_id,
+    type: row.type as EventType,
+    name: row.name,
+    userId: row.user_id,
+    anonymousId: row.anonymous_id,
+    timestamp: Number(row.timestamp),
+    originalTimestamp: row.original_timestamp === null ? null : Number(row.original_timestamp),
+    sentAt: row.sent_at === null ? null : Number(row.sent_at),
+    receivedAt: Number(row.received_at),
+    payload: ops.readJson(row.payload),
+  };
+}
+
+/** The read side of the event log; each backend adds its own `append`. */
+export function createEventReader(db: Kysely<Database>, ops: DialectOps): Omit<EventStore, 'append'> {
+  return {
+    async list(workspaceId, page) {
+      const before = decodeCursor(page.cursor, isNumber);
+      let query = db.selectFrom('events').selectAll().where('workspace_id', '=', workspaceId);
+      if (before !== undefined) query = query.where('id', '<', before);
+      const rows = await query
+        .orderBy('id', 'desc')
+        .limit(page.limit + 1)
+        .execute();
+      return toPage(
+        rows,
+        page.limit,
+        (row) => toStoredEvent(row, ops),
+        (row) => Number(row.id),
+      );
+    },
+
+    async listRejected(workspaceId, page) {
+      const before = decodeCursor(page.cursor, isNumber);
+      let query = db.selectFrom('rejected_events').selectAll().where('workspace_id', '=', workspaceId);
+      if (before !== undefined) query = query.where('id', '<', before);
+      const rows = await query
+        .orderBy('id', 'desc')
+        .limit(page.limit + 1)
+        .execute();
+      return toPage(
+        rows,
+        page.limit,
+        (row): StoredRejectedEvent => ({
+          id: Number(row.id),
+          workspaceId: row.workspace_id,
+          receivedAt: Number(row.received_at),
+          messageId: row.message_id,
+          reason: row.reason,
+          field: row.field,
+          payload: row.payload,
+        }),
+        (row) => Number(row.id),
+      );
+    },
+
+    async listForIdentities(identityIds, page) {
+      if (identityIds.length === 0) return { items: [], nextCursor: null };
+      const before = decodeCursor(page.cursor, isNumberPair);
+      let query = db
+        .selectFrom('identity_events as ie')
+        .innerJoin('events as e', 'e.id', 'ie.event_id')
+        .selectAll('e')
+        .where('ie.identity_id', 'in', identityIds);
+      if (before !== undefined) {
+        const [timestamp, eventId] = before;
+        query = query.where((eb) =>
+          eb.or([
+            eb('ie.timestamp', '<', timestamp),
+            eb.and([eb('ie.timestamp', '=', timestamp), eb('ie.event_id', '<', eventId)]),
+          ]),
+        );
+      }
+      const rows = await query
+        .orderBy('ie.timestamp', 'desc')
+        .orderBy('ie.event_id', 'desc')
+        .limit(page.limit + 1)
+        .execute();
+      return toPage(
+        rows,
+        page.limit,
+        (row) => toStoredEvent(row, ops),
+        (row) => [Number(row.timestamp), Number(row.id)],
+      );
+    },
+  };
+}

@@ -1,0 +1,303 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Account, Identity, IdentityKind, Profile, Traits, TraitTimes } from '../core/profile.js';
+import type { DialectOps } from './dialect-ops.js';
+import { decodeCursor, isString, toPage } from './paging.js';
+import type { Database } from './schema.js';
+import type { IdentityKey, ProfileStore } from './storage.js';
+
+/** Keeps each statement well under SQLite's bound-variable limit and PostgreSQL's 65,535. */
+const CHUNK = 500;
+const MAX_MERGE_HOPS = 16;
+
+function chunks<T>(items: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function toProfile(row: Selectable<Database['profiles']>, ops: DialectOps): Profile {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    userId: row.user_id,
+    traits: ops.readJson<Traits>(row.traits),
+    traitTimes: ops.readJson<TraitTimes>(row.trait_times),
+    firstSeenAt: Number(row.first_seen_at),
+    lastSeenAt: Number(row.last_seen_at),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    mergedInto: row.merged_into,
+  };
+}
+
+function toIdentity(row: Selectable<Database['identities']>): Identity {
+  return {
+    id: Number(row.id),
+    workspaceId: row.workspace_id,
+    kind: row.kind as IdentityKind,
+    value: row.value,
+    profileId: row.profile_id,
+    createdAt: Number(row.created_at),
+  };
+}
+
+function toAccount(row: Selectable<Database['accounts']>, ops: DialectOps): Account {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    groupId: row.group_id,
+    traits: ops.readJson<Traits>(row.traits),
+    traitTimes: ops.readJson<TraitTimes>(row.trait_times),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function profileValues(profile: Profile) {
+  return {
+    id: profile.id,
+    workspace_id: profile.workspaceId,
+    user_id: profile.userId,
+    traits: JSON.stringify(profile.traits),
+    trait_times: JSON.stringify(profile.traitTimes),
+    first_seen_at: profile.firstSeenAt,
+    last_seen_at: profile.lastSeenAt,
+    created_at: profile.createdAt,
+    updated_at: profile.updatedAt,
+    merged_into: profile.mergedInto,
+  };
+}
+
+const identityKeyOf = (key: IdentityKey) => `${key.kind}:${key.value}`;
+
+export function createProfileStore(db: Kysely<Database>, ops: DialectOps): ProfileStore {
+  return {
+    async findIdentities(workspaceId, keys) {
+      const values = [...new Set(keys.map((key) => key.value))];
+      const wanted = new Set(keys.map(identityKeyOf));
+      const found: Identity[] = [];
+      for (const chunk of chunks(values)) {
+        const rows = await db
+          .selectFrom('identities')
+          .selectAll()
+          .where('workspace_id', '=', workspaceId)
+          .where('value', 'in', chunk)
+          .execute();
+        for (const row of rows) {
+          const identity = toIdentity(row);
+          if (wanted.has(identityKeyOf(identity))) found.push(identity);
+        }
+      }
+      return found;
+    },
+
+    async findProfilesByIds(ids) {
+      const found: Profile[] = [];
+      for (const chunk of chunks([...new Set(ids)])) {
+        const rows = await db.selectFrom('profiles').selectAll().where('id', 'in', chunk).execute();
+        for (const row of rows) found.push(toProfile(row, ops));
+      }
+      return found;
+    },
+
+    async findAccountsByGroupIds(workspaceId, groupIds) {
+      const found: Account[] = [];
+      for (const chunk of chunks([...new Set(groupIds)])) {
+        const rows = await db
+          .selectFrom('accounts')
+          .selectAll()
+          .where('workspace_id', '=', workspaceId)
+          .where('group_id', 'in', chunk)
+          .execute();
+        for (const row of rows) found.push(toAccount(row, ops));
+      }
+      return found;
+    },
+
+    async applyResolution(changes) {
+      const { workspaceId } = changes;
+      for (const chunk of chunks(changes.newProfiles, 200)) {
+        await db.insertInto('profiles').values(chunk.map(profileValues)).execute();
+      }
+      for (const chunk of chunks(changes.updatedProfiles, 200)) {
+        await db
+          .insertInto('profiles')
+          .values(chunk.map(profileValues))
+          .onConflict((oc) =>
+            oc.column('id').doUpdateSet((eb) => ({
+              user_id: eb.ref('excluded.user_id'),
+              traits: eb.ref('excluded.traits'),
+              trait_times: eb.ref('excluded.trait_times'),
+              first_seen_at: eb.ref('excluded.first_seen_at'),
+              last_seen_at: eb.ref('excluded.last_seen_at'),
+              updated_at: eb.ref('excluded.updated_at'),
+              merged_into: eb.ref('excluded.merged_into'),
+            })),
+          )
+          .execute();
+      }
+      for (const { from, into } of changes.merges) {
+        await db.updateTable('identities').set({ profile_id: into }).where('profile_id', '=', from).execute();
+        // Profiles merged into `from` earlier now point straight at the survivor.
+        await db.updateTable('profiles').set({ merged_into: into }).where('merged_into', '=', from).execute();
+        await sql`
+          insert into account_members (workspace_id, account_id, profile_id, created_at)
+          select workspace_id, account_id, ${into}, created_at from account_members where profile_id = ${from}
+          on conflict do nothing`.execute(db);
+        await db.deleteFrom('account_members').where('profile_id', '=', from).execute();
+      }
+
+      const identityIds = new Map<string, number>();
+      for (const chunk of chunks(changes.newIdentities, 300)) {
+        const rows = await db
+          .insertInto('identities')
+          .values(
+            chunk.map((identity) => ({
+              workspace_id: workspaceId,
+              kind: identity.kind,
+              value: identity.value,
+              profile_id: identity.profileId,
+              created_at: identity.createdAt,
+            })),
+          )
+          .returning(['id', 'kind', 'value'])
+          .execute();
+        for (const row of rows) identityIds.set(`${row.kind}:${row.value}`, Number(row.id));
+      }
+      const missing = changes.identityEvents
+        .map((entry) => entry.identity)
+        .filter((key) => !identityIds.has(identityKeyOf(key)));
+      if (missing.length > 0) {
+        for (const identity of await this.findIdentities(workspaceId, missing)) {
+          identityIds.set(identityKeyOf(identity), identity.id);
+        }
+      }
+      const timelineRows = changes.identityEvents.map((entry) => {
+        const identityId = identityIds.get(identityKeyOf(entry.identity));
+        if (identityId === undefined)
+          throw new Error(`identity ${identityKeyOf(entry.identity)} was not stored`);
+        return { identity_id: identityId, timestamp: entry.timestamp, event_id: entry.eventId };
+      });
+      for (const chunk of chunks(timelineRows, 1000)) {
+        await db
+          .insertInto('identity_events')
+          .values(chunk)
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
+
+      for (const chunk of chunks(changes.upsertedAccounts, 200)) {
+        await db
+          .insertInto('accounts')
+          .values(
+            chunk.map((account) => ({
+              id: account.id,
+              workspace_id: account.workspaceId,
+              group_id: account.groupId,
+              traits: JSON.stringify(account.traits),
+              trait_times: JSON.stringify(account.traitTimes),
+              created_at: account.createdAt,
+              updated_at: account.updatedAt,
+            })),
+          )
+          .onConflict((oc) =>
+            oc.column('id').doUpdateSet((eb) => ({
+              traits: eb.ref('excluded.traits'),
+              trait_times: eb.ref('excluded.trait_times'),
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
+          )
+          .execute();
+      }
+      for (const chunk of chunks(changes.accountMembers, 300)) {
+        await db
+          .insertInto('account_members')
+          .values(
+            chunk.map((member) => ({
+              workspace_id: workspaceId,
+              account_id: member.accountId,
+              profile_id: member.profileId,
+              created_at: member.createdAt,
+            })),
+          )
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
+    },
+
+    async list(workspaceId, page) {
+      const before = decodeCursor(page.cursor, isString);
+      let query = db
+        .selectFrom('profiles')
+        .selectAll()
+        .where('workspace_id', '=', workspaceId)
+        .where('merged_into', 'is', null);
+      if (before !== undefined) query = query.where('id', '<', before);
+      const needle = page.query?.trim();
+      if (needle) {
+        query = query.where((eb) =>
+          eb.or([
+            eb(
+              'id',
+              'in',
+              eb
+                .selectFrom('identities')
+                .select('profile_id')
+                .where('workspace_id', '=', workspaceId)
+                .where('value', '=', needle),
+            ),
+            eb('id', '=', needle),
+            ops.textContains('traits', needle),
+          ]),
+        );
+      }
+      const rows = await query
+        .orderBy('id', 'desc')
+        .limit(page.limit + 1)
+        .execute();
+      return toPage(
+        rows,
+        page.limit,
+        (row) => toProfile(row, ops),
+        (row) => row.id,
+      );
+    },
+
+    async find(workspaceId, id) {
+      let currentId = id;
+      for (let hop = 0; hop < MAX_MERGE_HOPS; hop++) {
+        const row = await db
+          .selectFrom('profiles')
+          .selectAll()
+          .where('workspace_id', '=', workspaceId)
+          .where('id', '=', currentId)
+          .executeTakeFirst();
+        if (!row) return undefined;
+        if (row.merged_into === null) return toProfile(row, ops);
+        currentId = row.merged_into;
+      }
+      return undefined;
+    },
+
+    async listIdentities(profileId) {
+      const rows = await db
+        .selectFrom('identities')
+        .selectAll()
+        .where('profile_id', '=', profileId)
+        .orderBy('id')
+        .execute();
+      return rows.map(toIdentity);
+    },
+
+    async listAccounts(profileId) {
+      const rows = await db
+        .selectFrom('accounts')
+        .innerJoin('account_members', 'account_members.account_id', 'accounts.id')
+        .selectAll('accounts')
+        .where('account_members.profile_id', '=', profileId)
+        .orderBy('accounts.group_id')
+        .execute();
+      return rows.map((row) => toAccount(row, ops));
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { initialSchema } from './0001-initial.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+/** Migrations are written once and take the dialect, for the few column types that differ. */
+export type DialectMigration = (dialect: DialectName) => Migration;
+
+const ALL: Record<string, DialectMigration> = {
+  '0001-initial': initialSchema,
+};
+
+export function migrationProvider(dialect: DialectName): MigrationProvider {
+  return {
+    async getMigrations() {
+      return Object.fromEntries(Object.entries(ALL).map(([name, make]) => [name, make(dialect)]));
+    },
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: migrations run against the schema as it was, not as it is now.
+export type MigrationDb = Kysely<any>;

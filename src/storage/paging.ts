@@ -1,0 +1,45 @@
+import { AppError } from '../core/errors.js';
+import type { Page } from './storage.js';
+
+/** Cursors are opaque to clients: base64url JSON of the sort key of the last item returned. */
+export function encodeCursor(key: unknown): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+export function decodeCursor<T>(
+  cursor: string | undefined,
+  isValid: (value: unknown) => value is T,
+): T | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    value = undefined;
+  }
+  if (!isValid(value))
+    throw new AppError('invalid_input', 'cursor is not one this API returned', { field: 'cursor' });
+  return value;
+}
+
+/** Turns `limit + 1` fetched rows into a page: the extra row only tells that a next page exists. */
+export function toPage<Row, Item>(
+  rows: Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+  keyOf: (row: Row) => unknown,
+): Page<Item> {
+  const hasMore = rows.length > limit;
+  const pageRows = hasMore ? rows.slice(0, limit) : rows;
+  const last = pageRows.at(-1);
+  return {
+    items: pageRows.map(toItem),
+    nextCursor: hasMore && last !== undefined ? encodeCursor(keyOf(last)) : null,
+  };
+}
+
+export const isString = (value: unknown): value is string => typeof value === 'string';
+export const isNumber = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isFinite(value);
+export const isNumberPair = (value: unknown): value is [number, number] =>
+  Array.isArray(value) && value.length === 2 && isNumber(value[0]) && isNumber(value[1]);

@@ -1,0 +1,212 @@
+import { EventEmitter } from 'node:events';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { postgresOps } from '../dialect-ops.js';
+import { createAccessStore, createWorkspaceStore } from '../kysely-access.js';
+import { createEventReader, toStoredEvent } from '../kysely-events.js';
+import { createProfileStore } from '../kysely-profiles.js';
+import { migrationProvider } from '../migrations/migrations.js';
+import { runMigrations } from '../migrations/run-migrations.js';
+import type { Database } from '../schema.js';
+import type { PipelineStore, Storage } from '../storage.js';
+
+export interface PostgresStorageOptions {
+  url: string;
+  poolSize?: number;
+  /** Puts every table in this schema (it must exist); tests use one schema each. */
+  schema?: string;
+}
+
+const NOTIFY_CHANNEL = 'mops_events';
+const INT8_OID = 20;
+const LISTEN_RETRY_MS = 1000;
+
+/** BIGINT columns hold epoch milliseconds and row ids, all far below 2^53: read them as numbers. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * The scale-out backend: several API and worker processes share one database. Dedupe is a unique
+ * index on (workspace_id, message_id); the pipeline reads events in commit order using the writing
+ * transaction's id (`xact_id`), because identity values are handed out before commit and may commit
+ * out of order.
+ */
+export async function createPostgresStorage(options: PostgresStorageOptions): Promise<Storage> {
+  const connection = {
+    connectionString: options.url,
+    types,
+    ...(options.schema ? { options: `-c search_path=${quoteIdentifier(options.schema)}` } : {}),
+  };
+  const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 });
+  pool.on('error', () => undefined); // an idle client's broken connection is replaced on next use
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const ops = postgresOps;
+  const appended = new EventEmitter();
+  let listener: pg.Client | undefined;
+  let closed = false;
+
+  const stores = (handle: Kysely<Database>) => ({
+    workspaces: createWorkspaceStore(handle),
+    access: createAccessStore(handle),
+    profiles: createProfileStore(handle, ops),
+  });
+
+  async function listen(): Promise<void> {
+    if (listener || closed) return;
+    const client = new pg.Client(connection);
+    listener = client;
+    const retry = () => {
+      if (listener !== client) return;
+      listener = undefined;
+      client.end().catch(() => undefined);
+      if (!closed && appended.listenerCount('appended') > 0) {
+        setTimeout(() => void listen().catch(() => undefined), LISTEN_RETRY_MS).unref();
+      }
+    };
+    client.on('error', retry);
+    client.on('end', retry);
+    client.on('notification', () => appended.emit('appended'));
+    try {
+      await client.connect();
+      await client.query(`listen ${NOTIFY_CHANNEL}`);
+    } catch {
+      retry();
+    }
+  }
+
+  const storage: Storage = {
+    dialect: 'postgres',
+    migrate: () => runMigrations(new Migrator({ db, provider: migrationProvider('postgres') })),
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      closed = true;
+      appended.removeAllListeners();
+      const client = listener;
+      listener = undefined;
+      await client?.end().catch(() => undefined);
+      await db.destroy();
+    },
+    ...stores(db),
+    events: {
+      ...createEventReader(db, ops),
+      async append({ events, rejected }) {
+        const column = <T>(pick: (event: (typeof events)[number]) => T) => events.map(pick);
+        const rejectedColumn = <T>(pick: (entry: (typeof rejected)[number]) => T) => rejected.map(pick);
+        const result = await pool.query<{ stored: number }>(
+          `with input as (
+             select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                  $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[])
+               with ordinality as t(workspace_id, message_id, type, name, user_id, anonymous_id,
+                                    timestamp, original_timestamp, sent_at, received_at, payload, ord)
+           ), inserted as (
+             insert into events (workspace_id, message_id, type, name, user_id, anonymous_id, timestamp,
+                                 original_timestamp, sent_at, received_at, payload)
+             select workspace_id, message_id, type, name, user_id, anonymous_id, timestamp,
+                    original_timestamp, sent_at, received_at, payload::jsonb
+             from input order by ord
+             on conflict (workspace_id, message_id) do nothing
+             returning 1
+           ), rejected as (
+             insert into rejected_events (workspace_id, received_at, message_id, reason, field, payload)
+             select * from unnest($12::text[], $13::bigint[], $14::text[], $15::text[], $16::text[], $17::text[])
+             returning 1
+           )
+           select (select count(*) from inserted)::int as stored,
+                  (select count(*) from rejected)::int as rejected,
+                  pg_notify('${NOTIFY_CHANNEL}', '') as notified`,
+          [
+            column((e) => e.workspaceId),
+            column((e) => e.messageId),
+            column((e) => e.type),
+            column((e) => e.name),
+            column((e) => e.userId),
+            column((e) => e.anonymousId),
+            column((e) => e.timestamp),
+            column((e) => e.originalTimestamp),
+            column((e) => e.sentAt),
+            column((e) => e.receivedAt),
+            column((e) => e.payload),
+            rejectedColumn((r) => r.workspaceId),
+            rejectedColumn((r) => r.receivedAt),
+            rejectedColumn((r) => r.messageId),
+            rejectedColumn((r) => r.reason),
+            rejectedColumn((r) => r.field),
+            rejectedColumn((r) => r.payload),
+          ],
+        );
+        const stored = result.rows[0]?.stored ?? 0;
+        if (stored > 0) appended.emit('appended');
+        return { stored, duplicates: events.length - stored };
+      },
+    },
+    async transaction(fn) {
+      return db.transaction().execute((trx) => fn({ ...stores(trx), pipeline: createPipelineStore(trx) }));
+    },
+    onEventsAppended(callback) {
+      appended.on('appended', callback);
+      void listen();
+      return () => appended.off('appended', callback);
+    },
+    async pipelineLag(name) {
+      const result = await sql<{ lag: number }>`
+        select count(*)::int as lag from events
+        where (xact_id, id) > (
+          select split_part(position, ':', 1)::xid8, split_part(position, ':', 2)::bigint
+          from pipeline_cursors where name = ${name}
+          union all select '0'::xid8, 0 limit 1
+        )`.execute(db);
+      return result.rows[0]?.lag ?? 0;
+    },
+  };
+  return storage;
+
+  function createPipelineStore(handle: Kysely<Database>): PipelineStore {
+    return {
+      async claimCursor(name) {
+        await handle
+          .insertInto('pipeline_cursors')
+          .values({ name, position: '0:0', updated_at: 0 })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+        const result = await sql<{ position: string }>`
+          select position from pipeline_cursors where name = ${name} for update skip locked`.execute(handle);
+        return result.rows[0]?.position;
+      },
+      async readAfter(position, limit) {
+        const [xact = '0', id = '0'] = position.split(':');
+        // Only transactions older than every one still running are complete: a younger event could
+        // still be joined by an older, slower transaction's events, which must not be skipped.
+        const result = await sql<Database['events'] & { xact_id: string }>`
+          select * from events
+          where (xact_id, id) > (${xact}::xid8, ${Number(id)}::bigint)
+            and xact_id < pg_snapshot_xmin(pg_current_snapshot())
+          order by xact_id, id
+          limit ${limit}`.execute(handle);
+        const last = result.rows.at(-1);
+        return {
+          // biome-ignore lint/suspicious/noExplicitAny: the raw row has the events table's columns.
+          events: result.rows.map((row) => toStoredEvent(row as any, ops)),
+          position: last ? `${last.xact_id}:${Number(last.id)}` : position,
+        };
+      },
+      async saveCursor(name, position, at) {
+        await handle
+          .updateTable('pipeline_cursors')
+          .set({ position, updated_at: at })
+          .where('name', '=', name)
+          .execute();
+      },
+    };
+  }
+}
+
+function quoteIdentifier(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/i.test(name)) throw new Error(`unsafe schema name ${name}`);
+  return name;
+}

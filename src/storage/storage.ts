@@ -1,0 +1,158 @@
+import type { ApiKey, Membership, Role, User, Workspace } from '../core/access.js';
+import type { NewEvent, RejectedEvent, StoredEvent, StoredRejectedEvent } from '../core/event.js';
+import type { Account, Identity, IdentityKind, Profile } from '../core/profile.js';
+import type { DialectName } from './migrations/migrations.js';
+
+/** One page of a list, and the opaque cursor of the next one (null on the last page). */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface PageRequest {
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export interface WorkspaceStore {
+  create(workspace: Workspace): Promise<void>;
+  find(id: string): Promise<Workspace | undefined>;
+  list(): Promise<Workspace[]>;
+  listForUser(userId: string): Promise<Array<Workspace & { role: Role }>>;
+}
+
+export interface StoredApiKey extends ApiKey {
+  tokenHash: string;
+}
+
+export interface AccessStore {
+  createUser(user: User & { passwordHash: string }): Promise<void>;
+  findUserByEmail(email: string): Promise<(User & { passwordHash: string }) | undefined>;
+  findUser(id: string): Promise<User | undefined>;
+  updatePassword(userId: string, passwordHash: string): Promise<void>;
+  countUsers(): Promise<number>;
+  addMembership(membership: Membership & { createdAt: number }): Promise<void>;
+  findMembership(workspaceId: string, userId: string): Promise<Membership | undefined>;
+
+  createApiKey(key: StoredApiKey): Promise<void>;
+  /** The key whose token hashes to `tokenHash`, revoked or not; callers decide what revocation means. */
+  findApiKeyByHash(tokenHash: string): Promise<ApiKey | undefined>;
+  listApiKeys(workspaceId: string): Promise<ApiKey[]>;
+  /** Marks a key revoked; false when the workspace has no such key. */
+  revokeApiKey(workspaceId: string, keyId: string, at: number): Promise<boolean>;
+  touchApiKey(keyId: string, at: number): Promise<void>;
+
+  createSession(session: {
+    tokenHash: string;
+    userId: string;
+    createdAt: number;
+    expiresAt: number;
+  }): Promise<void>;
+  findSession(tokenHash: string): Promise<{ userId: string; expiresAt: number } | undefined>;
+  deleteSession(tokenHash: string): Promise<void>;
+  deleteExpiredSessions(now: number): Promise<number>;
+}
+
+export interface AppendResult {
+  stored: number;
+  duplicates: number;
+}
+
+/** The event log. `append` is the ingest hot path; each backend implements it natively. */
+export interface EventStore {
+  /**
+   * Appends accepted events and records rejected ones in one transaction: all or nothing. An event
+   * whose (workspace, messageId) is already stored is skipped and counted as a duplicate.
+   *
+   * @example await storage.events.append({ events: [trackEvent], rejected: [] }) // { stored: 1, duplicates: 0 }
+   */
+  append(input: { events: NewEvent[]; rejected: RejectedEvent[] }): Promise<AppendResult>;
+  list(workspaceId: string, page: PageRequest): Promise<Page<StoredEvent>>;
+  listRejected(workspaceId: string, page: PageRequest): Promise<Page<StoredRejectedEvent>>;
+  /** Events linked to any of these identities, newest first. */
+  listForIdentities(identityIds: number[], page: PageRequest): Promise<Page<StoredEvent>>;
+}
+
+export interface IdentityKey {
+  kind: IdentityKind;
+  value: string;
+}
+
+/** Everything identity resolution decided for one batch, written in one go. */
+export interface ResolutionChanges {
+  workspaceId: string;
+  newProfiles: Profile[];
+  updatedProfiles: Profile[];
+  merges: Array<{ from: string; into: string }>;
+  newIdentities: Array<IdentityKey & { profileId: string; createdAt: number }>;
+  /** Which identity each event is filed under, for profile timelines. */
+  identityEvents: Array<{ identity: IdentityKey; timestamp: number; eventId: number }>;
+  upsertedAccounts: Account[];
+  accountMembers: Array<{ accountId: string; profileId: string; createdAt: number }>;
+}
+
+export interface ProfileStore {
+  findIdentities(workspaceId: string, keys: IdentityKey[]): Promise<Identity[]>;
+  findProfilesByIds(ids: string[]): Promise<Profile[]>;
+  findAccountsByGroupIds(workspaceId: string, groupIds: string[]): Promise<Account[]>;
+  applyResolution(changes: ResolutionChanges): Promise<void>;
+
+  /** Profiles newest first; `query` matches identity values exactly and traits by substring. */
+  list(workspaceId: string, page: PageRequest & { query?: string | undefined }): Promise<Page<Profile>>;
+  /** The profile, following merges to the surviving profile. */
+  find(workspaceId: string, id: string): Promise<Profile | undefined>;
+  listIdentities(profileId: string): Promise<Identity[]>;
+  listAccounts(profileId: string): Promise<Account[]>;
+}
+
+/** The event pipeline's durable position, claimed by one process at a time. */
+export interface PipelineStore {
+  /**
+   * Locks the named cursor until the transaction ends and returns its position; undefined when
+   * another process holds it (PostgreSQL `FOR UPDATE SKIP LOCKED`).
+   */
+  claimCursor(name: string): Promise<string | undefined>;
+  /** Events committed after `position`, in commit order, and the position after the last one. */
+  readAfter(position: string, limit: number): Promise<{ events: StoredEvent[]; position: string }>;
+  saveCursor(name: string, position: string, at: number): Promise<void>;
+}
+
+/** The stores that run inside one transaction. */
+export interface StorageTx {
+  workspaces: WorkspaceStore;
+  access: AccessStore;
+  profiles: ProfileStore;
+  pipeline: PipelineStore;
+}
+
+/**
+ * All persistent state. Two backends implement it, SQLite (embedded, default) and PostgreSQL
+ * (several processes share one database); `storage.contract.ts` holds the tests both must pass.
+ *
+ * @example
+ * const storage = await openStorage(config.database);
+ * await storage.migrate();
+ * const { stored } = await storage.events.append({ events, rejected: [] });
+ */
+export interface Storage {
+  readonly dialect: DialectName;
+  /** Applies pending migrations; returns the names applied now. */
+  migrate(): Promise<string[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  workspaces: WorkspaceStore;
+  access: AccessStore;
+  events: EventStore;
+  profiles: ProfileStore;
+
+  /** Runs `fn` in one write transaction, committed when it resolves and rolled back when it throws. */
+  transaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T>;
+  /**
+   * Calls `listener` after events were appended: in this process, and on PostgreSQL in any process
+   * (LISTEN/NOTIFY). Returns the function that unsubscribes.
+   */
+  onEventsAppended(listener: () => void): () => void;
+  /** The pipeline's current lag, in events not yet processed. */
+  pipelineLag(name: string): Promise<number>;
+}
