@@ -116,9 +116,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
 
-  await server.register(async (scope) => ingestRoutes(scope, { storage, clock, keys, metrics }));
-  await server.register(async (scope) => sessionRoutes(scope, { storage, clock, auth, ...config }));
-  await server.register(async (scope) => adminRoutes(scope, { storage, clock, keys, auth }));
-  await server.register(async (scope) => profileRoutes(scope, { storage, auth }));
+  await server.register(ingestRoutes, { storage, clock, keys, metrics });
+  await server.register(sessionRoutes, { storage, clock, auth, ...config });
+  await server.register(adminRoutes, { storage, clock, keys, auth });
+  await server.register(profileRoutes, { storage, auth });
   return { server, metrics };
 }

@@ -80,7 +80,14 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
 
   const storage: Storage = {
     dialect: 'postgres',
-    migrate: () => runMigrations(new Migrator({ db, provider: migrationProvider('postgres') })),
+    async migrate() {
+      // Kysely looks for its migration tables in every schema unless told which one is ours.
+      const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+      const migrationTableSchema = rows[0]?.schema ?? 'public';
+      return runMigrations(
+        new Migrator({ db, provider: migrationProvider('postgres'), migrationTableSchema }),
+      );
+    },
     async ping() {
       await sql`select 1`.execute(db);
     },
@@ -169,14 +176,27 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
   function createPipelineStore(handle: Kysely<Database>): PipelineStore {
     return {
       async claimCursor(name) {
+        const claim = () =>
+          sql<{ position: string }>`
+            select position from pipeline_cursors where name = ${name} for update skip locked`.execute(
+            handle,
+          );
+        const claimed = await claim();
+        if (claimed.rows[0]) return claimed.rows[0].position;
+        // No row to lock: either another process holds it, or it does not exist yet. Only the latter
+        // inserts (an insert would otherwise queue behind the holder's lock instead of skipping).
+        const exists = await handle
+          .selectFrom('pipeline_cursors')
+          .select('name')
+          .where('name', '=', name)
+          .executeTakeFirst();
+        if (exists) return undefined;
         await handle
           .insertInto('pipeline_cursors')
           .values({ name, position: '0:0', updated_at: 0 })
           .onConflict((oc) => oc.doNothing())
           .execute();
-        const result = await sql<{ position: string }>`
-          select position from pipeline_cursors where name = ${name} for update skip locked`.execute(handle);
-        return result.rows[0]?.position;
+        return (await claim()).rows[0]?.position;
       },
       async readAfter(position, limit) {
         const [xact = '0', id = '0'] = position.split(':');

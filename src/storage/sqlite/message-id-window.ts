@@ -24,8 +24,10 @@ export class MessageIdWindow {
 
   /** Starts recording additions, so that a rolled-back transaction leaves no fingerprints behind. */
   begin(now: number): void {
-    if (now - this.#currentSince >= this.#windowMs) {
-      this.#previous = this.#current;
+    const age = now - this.#currentSince;
+    if (age >= this.#windowMs) {
+      // After two windows of silence, the current generation is as stale as the previous one.
+      this.#previous = age >= 2 * this.#windowMs ? new FingerprintSet() : this.#current;
       this.#current = new FingerprintSet();
       this.#currentSince = now;
     }

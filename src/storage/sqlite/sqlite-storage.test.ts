@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../core/clock.js';
+import { runStorageContract } from '../storage.contract.js';
+import { createSqliteStorage } from './sqlite-storage.js';
+
+describe('SQLite storage', () => {
+  describe('contract', () => {
+    runStorageContract(async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'mops-sqlite-'));
+      return {
+        storage: await createSqliteStorage({ path: path.join(dir, 'mops.db') }),
+        cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+      };
+    });
+  });
+
+  it('still dedupes after a restart, and sees rows another connection wrote', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mops-sqlite-'));
+    const file = path.join(dir, 'mops.db');
+    const clock = new ManualClock(Date.UTC(2026, 10, 23));
+    const now = clock.now();
+    const event = (messageId: string) => ({
+      workspaceId: 'ws_1',
+      messageId,
+      type: 'track' as const,
+      name: 'E',
+      userId: 'u',
+      anonymousId: null,
+      timestamp: now,
+      originalTimestamp: null,
+      sentAt: null,
+      receivedAt: now,
+      payload: '{}',
+    });
+    try {
+      const first = await createSqliteStorage({ path: file, clock });
+      await first.migrate();
+      await first.events.append({ events: [event('m1')], rejected: [] });
+      // A second process (here: a second connection) appends while the first keeps running.
+      const second = await createSqliteStorage({ path: file, clock });
+      await second.events.append({ events: [event('m2')], rejected: [] });
+      expect(await first.events.append({ events: [event('m2')], rejected: [] })).toEqual({
+        stored: 0,
+        duplicates: 1,
+      });
+      await first.close();
+      await second.close();
+
+      const restarted = await createSqliteStorage({ path: file, clock });
+      expect(await restarted.events.append({ events: [event('m1'), event('m3')], rejected: [] })).toEqual({
+        stored: 1,
+        duplicates: 1,
+      });
+      await restarted.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('forgets messageIds older than the dedupe window', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 10, 23));
+    const storage = await createSqliteStorage({ path: ':memory:', clock, dedupeWindowMs: 60_000 });
+    await storage.migrate();
+    const event = () => ({
+      workspaceId: 'ws_1',
+      messageId: 'm1',
+      type: 'track' as const,
+      name: 'E',
+      userId: 'u',
+      anonymousId: null,
+      timestamp: clock.now(),
+      originalTimestamp: null,
+      sentAt: null,
+      receivedAt: clock.now(),
+      payload: '{}',
+    });
+    await storage.events.append({ events: [event()], rejected: [] });
+    clock.advance(30_000);
+    expect((await storage.events.append({ events: [event()], rejected: [] })).duplicates).toBe(1);
+    clock.advance(2 * 60_000 + 1);
+    expect((await storage.events.append({ events: [event()], rejected: [] })).stored).toBe(1);
+    await storage.close();
+  });
+});

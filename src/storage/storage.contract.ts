@@ -1,0 +1,436 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NewEvent } from '../core/event.js';
+import { newId } from '../core/ids.js';
+import type { Profile } from '../core/profile.js';
+import type { Storage } from './storage.js';
+
+const NOW = Date.UTC(2026, 10, 23, 9, 0, 0);
+
+function event(overrides: Partial<NewEvent> & { workspaceId: string }): NewEvent {
+  const messageId = overrides.messageId ?? newId('msg');
+  const base: NewEvent = {
+    messageId,
+    type: 'track',
+    name: 'Product Viewed',
+    userId: 'user-1',
+    anonymousId: null,
+    timestamp: NOW,
+    originalTimestamp: null,
+    sentAt: null,
+    receivedAt: NOW,
+    payload: JSON.stringify({ type: 'track', event: 'Product Viewed', userId: 'user-1', messageId }),
+    ...overrides,
+  };
+  return base;
+}
+
+function profile(workspaceId: string, overrides: Partial<Profile> = {}): Profile {
+  return {
+    id: newId('prf'),
+    workspaceId,
+    userId: null,
+    traits: {},
+    traitTimes: {},
+    firstSeenAt: NOW,
+    lastSeenAt: NOW,
+    createdAt: NOW,
+    updatedAt: NOW,
+    mergedInto: null,
+    ...overrides,
+  };
+}
+
+/** The behaviour every Storage backend must have; run against SQLite and PostgreSQL alike. */
+export function runStorageContract(
+  newStorage: () => Promise<{ storage: Storage; cleanup: () => Promise<void> }>,
+) {
+  let storage: Storage;
+  let cleanup: () => Promise<void>;
+  let workspaceId: string;
+
+  beforeEach(async () => {
+    ({ storage, cleanup } = await newStorage());
+    await storage.migrate();
+    workspaceId = newId('ws');
+    await storage.workspaces.create({ id: workspaceId, name: 'Shop', createdAt: NOW });
+  });
+
+  afterEach(async () => {
+    await storage.close();
+    await cleanup();
+  });
+
+  describe('migrations', () => {
+    it('applies nothing the second time', async () => {
+      expect(await storage.migrate()).toEqual([]);
+    });
+  });
+
+  describe('event log', () => {
+    it('stores events and lists them newest first, in pages', async () => {
+      const events = Array.from({ length: 5 }, (_, i) => event({ workspaceId, name: `E${i}` }));
+      expect(await storage.events.append({ events, rejected: [] })).toEqual({ stored: 5, duplicates: 0 });
+      const first = await storage.events.list(workspaceId, { limit: 3 });
+      expect(first.items.map((e) => e.name)).toEqual(['E4', 'E3', 'E2']);
+      expect(first.nextCursor).not.toBeNull();
+      const second = await storage.events.list(workspaceId, {
+        limit: 3,
+        cursor: first.nextCursor ?? undefined,
+      });
+      expect(second.items.map((e) => e.name)).toEqual(['E1', 'E0']);
+      expect(second.nextCursor).toBeNull();
+      expect(second.items[0]?.payload).toMatchObject({ type: 'track', event: 'Product Viewed' });
+    });
+
+    it('stores an event once when the same messageId arrives again, within a batch or later', async () => {
+      const once = event({ workspaceId, messageId: 'm-1' });
+      expect(await storage.events.append({ events: [once, { ...once }], rejected: [] })).toEqual({
+        stored: 1,
+        duplicates: 1,
+      });
+      expect(await storage.events.append({ events: [{ ...once }], rejected: [] })).toEqual({
+        stored: 0,
+        duplicates: 1,
+      });
+      const page = await storage.events.list(workspaceId, { limit: 10 });
+      expect(page.items).toHaveLength(1);
+    });
+
+    it('scopes messageIds by workspace', async () => {
+      const otherWorkspace = newId('ws');
+      await storage.workspaces.create({ id: otherWorkspace, name: 'Other', createdAt: NOW });
+      await storage.events.append({ events: [event({ workspaceId, messageId: 'same' })], rejected: [] });
+      const result = await storage.events.append({
+        events: [event({ workspaceId: otherWorkspace, messageId: 'same' })],
+        rejected: [],
+      });
+      expect(result.stored).toBe(1);
+      expect((await storage.events.list(workspaceId, { limit: 10 })).items).toHaveLength(1);
+    });
+
+    it('keeps rejected events with their reason, newest first', async () => {
+      await storage.events.append({
+        events: [event({ workspaceId })],
+        rejected: [
+          {
+            workspaceId,
+            receivedAt: NOW,
+            messageId: 'bad-1',
+            reason: 'userId or anonymousId is required',
+            field: 'batch[1].userId',
+            payload: '{}',
+          },
+          {
+            workspaceId,
+            receivedAt: NOW,
+            messageId: null,
+            reason: 'type is required',
+            field: 'batch[2].type',
+            payload: '{"a":1}',
+          },
+        ],
+      });
+      const page = await storage.events.listRejected(workspaceId, { limit: 10 });
+      expect(page.items.map((r) => r.field)).toEqual(['batch[2].type', 'batch[1].userId']);
+      expect(page.items[1]).toMatchObject({
+        messageId: 'bad-1',
+        reason: 'userId or anonymousId is required',
+        payload: '{}',
+      });
+    });
+
+    it('writes nothing of an append that fails', async () => {
+      const good = event({ workspaceId, messageId: 'good' });
+      // A NOT NULL violation on the rejected row aborts the whole append, valid events included.
+      const broken = {
+        workspaceId,
+        receivedAt: NOW,
+        messageId: null,
+        reason: null as unknown as string,
+        field: null,
+        payload: '{}',
+      };
+      await expect(storage.events.append({ events: [good], rejected: [broken] })).rejects.toThrow();
+      expect((await storage.events.list(workspaceId, { limit: 10 })).items).toHaveLength(0);
+      // …and the messageId is still free: a retry stores it.
+      expect(await storage.events.append({ events: [good], rejected: [] })).toEqual({
+        stored: 1,
+        duplicates: 0,
+      });
+    });
+
+    it('rejects a cursor it did not hand out', async () => {
+      await expect(storage.events.list(workspaceId, { limit: 5, cursor: 'not-a-cursor' })).rejects.toThrow(
+        /cursor/,
+      );
+    });
+  });
+
+  describe('pipeline cursor', () => {
+    it('reads events after the saved position in commit order, and remembers where it stopped', async () => {
+      await storage.events.append({
+        events: [1, 2, 3].map((i) => event({ workspaceId, name: `E${i}` })),
+        rejected: [],
+      });
+      const firstTwo = await storage.transaction(async (tx) => {
+        const position = await tx.pipeline.claimCursor('test');
+        if (position === undefined) throw new Error('cursor not claimed');
+        const batch = await tx.pipeline.readAfter(position, 2);
+        await tx.pipeline.saveCursor('test', batch.position, NOW);
+        return batch.events.map((e) => e.name);
+      });
+      expect(firstTwo).toEqual(['E1', 'E2']);
+      await storage.events.append({ events: [event({ workspaceId, name: 'E4' })], rejected: [] });
+      expect(await storage.pipelineLag('test')).toBe(2);
+      const rest = await storage.transaction(async (tx) => {
+        const position = await tx.pipeline.claimCursor('test');
+        const batch = await tx.pipeline.readAfter(position ?? '', 10);
+        await tx.pipeline.saveCursor('test', batch.position, NOW);
+        return batch.events.map((e) => e.name);
+      });
+      expect(rest).toEqual(['E3', 'E4']);
+      expect(await storage.pipelineLag('test')).toBe(0);
+    });
+
+    it('does not move the cursor when the transaction fails', async () => {
+      await storage.events.append({ events: [event({ workspaceId, name: 'E1' })], rejected: [] });
+      await expect(
+        storage.transaction(async (tx) => {
+          const position = await tx.pipeline.claimCursor('test');
+          const batch = await tx.pipeline.readAfter(position ?? '', 10);
+          await tx.pipeline.saveCursor('test', batch.position, NOW);
+          throw new Error('crash before commit');
+        }),
+      ).rejects.toThrow('crash before commit');
+      const again = await storage.transaction(async (tx) => {
+        const position = await tx.pipeline.claimCursor('test');
+        return (await tx.pipeline.readAfter(position ?? '', 10)).events.map((e) => e.name);
+      });
+      expect(again).toEqual(['E1']);
+    });
+  });
+
+  describe('profiles', () => {
+    it('stores a resolution and finds identities, profiles, accounts and the timeline', async () => {
+      const [stored] = await Promise.all([
+        storage.events.append({
+          events: [
+            event({ workspaceId, messageId: 'a', timestamp: NOW }),
+            event({ workspaceId, messageId: 'b', timestamp: NOW + 1000 }),
+          ],
+          rejected: [],
+        }),
+      ]);
+      expect(stored.stored).toBe(2);
+      const events = (await storage.events.list(workspaceId, { limit: 10 })).items;
+      const person = profile(workspaceId, {
+        userId: 'user-1',
+        traits: { email: 'ada@example.com' },
+        traitTimes: { email: NOW },
+      });
+      const accountId = newId('acc');
+      await storage.transaction((tx) =>
+        tx.profiles.applyResolution({
+          workspaceId,
+          newProfiles: [person],
+          updatedProfiles: [],
+          merges: [],
+          newIdentities: [{ kind: 'user', value: 'user-1', profileId: person.id, createdAt: NOW }],
+          identityEvents: events.map((e) => ({
+            identity: { kind: 'user', value: 'user-1' },
+            timestamp: e.timestamp,
+            eventId: e.id,
+          })),
+          upsertedAccounts: [
+            {
+              id: accountId,
+              workspaceId,
+              groupId: 'acme',
+              traits: { plan: 'pro' },
+              traitTimes: { plan: NOW },
+              createdAt: NOW,
+              updatedAt: NOW,
+            },
+          ],
+          accountMembers: [{ accountId, profileId: person.id, createdAt: NOW }],
+        }),
+      );
+      const identities = await storage.profiles.findIdentities(workspaceId, [
+        { kind: 'user', value: 'user-1' },
+        { kind: 'anonymous', value: 'user-1' },
+      ]);
+      expect(identities.map((i) => [i.kind, i.value, i.profileId])).toEqual([['user', 'user-1', person.id]]);
+      expect(await storage.profiles.find(workspaceId, person.id)).toMatchObject({
+        traits: { email: 'ada@example.com' },
+      });
+      expect((await storage.profiles.listAccounts(person.id)).map((a) => a.groupId)).toEqual(['acme']);
+      const timeline = await storage.events.listForIdentities(
+        identities.map((i) => i.id),
+        { limit: 1 },
+      );
+      expect(timeline.items.map((e) => e.messageId)).toEqual(['b']);
+      const next = await storage.events.listForIdentities(
+        identities.map((i) => i.id),
+        { limit: 1, cursor: timeline.nextCursor ?? undefined },
+      );
+      expect(next.items.map((e) => e.messageId)).toEqual(['a']);
+    });
+
+    it('follows a merge from the merged profile to the survivor, moving identities and accounts', async () => {
+      const anonymous = profile(workspaceId);
+      const known = profile(workspaceId, { userId: 'u-9' });
+      const accountId = newId('acc');
+      await storage.transaction((tx) =>
+        tx.profiles.applyResolution({
+          workspaceId,
+          newProfiles: [anonymous, known],
+          updatedProfiles: [],
+          merges: [],
+          newIdentities: [
+            { kind: 'anonymous', value: 'anon-9', profileId: anonymous.id, createdAt: NOW },
+            { kind: 'user', value: 'u-9', profileId: known.id, createdAt: NOW },
+          ],
+          identityEvents: [],
+          upsertedAccounts: [
+            {
+              id: accountId,
+              workspaceId,
+              groupId: 'g',
+              traits: {},
+              traitTimes: {},
+              createdAt: NOW,
+              updatedAt: NOW,
+            },
+          ],
+          accountMembers: [{ accountId, profileId: anonymous.id, createdAt: NOW }],
+        }),
+      );
+      await storage.transaction((tx) =>
+        tx.profiles.applyResolution({
+          workspaceId,
+          newProfiles: [],
+          updatedProfiles: [{ ...anonymous, mergedInto: known.id }],
+          merges: [{ from: anonymous.id, into: known.id }],
+          newIdentities: [],
+          identityEvents: [],
+          upsertedAccounts: [],
+          accountMembers: [],
+        }),
+      );
+      expect((await storage.profiles.find(workspaceId, anonymous.id))?.id).toBe(known.id);
+      expect((await storage.profiles.listIdentities(known.id)).map((i) => i.value).sort()).toEqual([
+        'anon-9',
+        'u-9',
+      ]);
+      expect((await storage.profiles.listAccounts(known.id)).map((a) => a.groupId)).toEqual(['g']);
+      const listed = await storage.profiles.list(workspaceId, { limit: 10 });
+      expect(listed.items.map((p) => p.id)).toEqual([known.id]);
+    });
+
+    it('searches profiles by identity value and by trait text, case-insensitively', async () => {
+      const ada = profile(workspaceId, {
+        userId: 'ada',
+        traits: { email: 'Ada@Example.com', name: '50%_off' },
+      });
+      const bob = profile(workspaceId, { userId: 'bob', traits: { email: 'bob@example.com' } });
+      await storage.transaction((tx) =>
+        tx.profiles.applyResolution({
+          workspaceId,
+          newProfiles: [ada, bob],
+          updatedProfiles: [],
+          merges: [],
+          newIdentities: [
+            { kind: 'user', value: 'ada', profileId: ada.id, createdAt: NOW },
+            { kind: 'user', value: 'bob', profileId: bob.id, createdAt: NOW },
+          ],
+          identityEvents: [],
+          upsertedAccounts: [],
+          accountMembers: [],
+        }),
+      );
+      const byTrait = await storage.profiles.list(workspaceId, { limit: 10, query: 'ada@example' });
+      expect(byTrait.items.map((p) => p.id)).toEqual([ada.id]);
+      const byIdentity = await storage.profiles.list(workspaceId, { limit: 10, query: 'bob' });
+      expect(byIdentity.items.map((p) => p.id)).toEqual([bob.id]);
+      // LIKE wildcards in the query are matched literally.
+      const literal = await storage.profiles.list(workspaceId, { limit: 10, query: '%_' });
+      expect(literal.items.map((p) => p.id)).toEqual([ada.id]);
+      const all = await storage.profiles.list(workspaceId, { limit: 1 });
+      expect(all.items.map((p) => p.id)).toEqual([bob.id]);
+      const rest = await storage.profiles.list(workspaceId, {
+        limit: 1,
+        cursor: all.nextCursor ?? undefined,
+      });
+      expect(rest.items.map((p) => p.id)).toEqual([ada.id]);
+    });
+  });
+
+  describe('access', () => {
+    it('creates users, refuses a second user with the same e-mail, and keeps memberships', async () => {
+      const user = {
+        id: newId('usr'),
+        email: 'ops@example.com',
+        name: 'Ops',
+        createdAt: NOW,
+        passwordHash: 'x',
+      };
+      await storage.access.createUser(user);
+      await expect(storage.access.createUser({ ...user, id: newId('usr') })).rejects.toMatchObject({
+        code: 'conflict',
+      });
+      await storage.access.addMembership({ workspaceId, userId: user.id, role: 'admin', createdAt: NOW });
+      expect(await storage.access.findMembership(workspaceId, user.id)).toEqual({
+        workspaceId,
+        userId: user.id,
+        role: 'admin',
+      });
+      expect((await storage.workspaces.listForUser(user.id)).map((w) => [w.id, w.role])).toEqual([
+        [workspaceId, 'admin'],
+      ]);
+      expect(await storage.access.countUsers()).toBe(1);
+    });
+
+    it('stores keys by hash, lists them and revokes them', async () => {
+      const key = {
+        id: newId('key'),
+        workspaceId,
+        kind: 'write' as const,
+        name: 'site',
+        hint: 'wk_abc…',
+        createdAt: NOW,
+        lastUsedAt: null,
+        revokedAt: null,
+        tokenHash: 'hash-1',
+      };
+      await storage.access.createApiKey(key);
+      expect(await storage.access.findApiKeyByHash('hash-1')).toMatchObject({
+        id: key.id,
+        kind: 'write',
+        revokedAt: null,
+      });
+      expect(await storage.access.revokeApiKey(workspaceId, key.id, NOW + 1)).toBe(true);
+      expect(await storage.access.revokeApiKey('ws_other', key.id, NOW + 1)).toBe(false);
+      expect((await storage.access.listApiKeys(workspaceId))[0]?.revokedAt).toBe(NOW + 1);
+    });
+
+    it('expires sessions', async () => {
+      const user = {
+        id: newId('usr'),
+        email: 's@example.com',
+        name: null,
+        createdAt: NOW,
+        passwordHash: 'x',
+      };
+      await storage.access.createUser(user);
+      await storage.access.createSession({
+        tokenHash: 't1',
+        userId: user.id,
+        createdAt: NOW,
+        expiresAt: NOW + 10,
+      });
+      expect(await storage.access.findSession('t1')).toEqual({ userId: user.id, expiresAt: NOW + 10 });
+      expect(await storage.access.deleteExpiredSessions(NOW + 10)).toBe(1);
+      expect(await storage.access.findSession('t1')).toBeUndefined();
+    });
+  });
+}
