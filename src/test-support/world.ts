@@ -69,8 +69,18 @@ export async function startTestWorld(
   const workspace = mops.firstRun?.workspace;
   if (!mops.url || !workspace) throw new Error('test world needs an API process');
   const now = Date.now();
-  const write = await createApiKey(mops.storage, { workspaceId: workspace.id, kind: 'write', name: 'test', now });
-  const secret = await createApiKey(mops.storage, { workspaceId: workspace.id, kind: 'secret', name: 'test', now });
+  const write = await createApiKey(mops.storage, {
+    workspaceId: workspace.id,
+    kind: 'write',
+    name: 'test',
+    now,
+  });
+  const secret = await createApiKey(mops.storage, {
+    workspaceId: workspace.id,
+    kind: 'secret',
+    name: 'test',
+    now,
+  });
   return {
     mops,
     url: mops.url,

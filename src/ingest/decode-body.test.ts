@@ -1,0 +1,33 @@
+import { deflateSync, gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { decodeJsonBody } from './decode-body.js';
+
+describe('decodeJsonBody', () => {
+  const json = Buffer.from(JSON.stringify({ batch: [{ type: 'track' }] }));
+
+  it('decodes plain, gzip and deflate bodies', () => {
+    expect(decodeJsonBody(json, undefined, 1000)).toEqual({ batch: [{ type: 'track' }] });
+    expect(decodeJsonBody(gzipSync(json), 'gzip', 1000)).toEqual({ batch: [{ type: 'track' }] });
+    expect(decodeJsonBody(deflateSync(json), 'Deflate', 1000)).toEqual({ batch: [{ type: 'track' }] });
+  });
+
+  it('applies the limit to the decoded size, so a small gzip bomb is refused', () => {
+    const bomb = gzipSync(Buffer.from(`{"a":"${'x'.repeat(600 * 1024)}"}`));
+    expect(bomb.length).toBeLessThan(10_000);
+    expect(() => decodeJsonBody(bomb, 'gzip', 500 * 1024)).toThrow(/exceeds the 500 KB limit/);
+  });
+
+  it('says where malformed JSON broke', () => {
+    expect(() =>
+      decodeJsonBody(Buffer.from('{"batch": [\n  {"type": "track",}\n]}'), undefined, 1000),
+    ).toThrow(/malformed JSON: .*position 31 \(line 2, column 20\)/);
+  });
+
+  it('refuses bodies that are not what their encoding says, and unknown encodings', () => {
+    expect(() => decodeJsonBody(json, 'gzip', 1000)).toThrow(/not valid gzip/);
+    expect(() => decodeJsonBody(json, 'compress', 1000)).toThrow(
+      /Content-Encoding compress is not supported/,
+    );
+    expect(() => decodeJsonBody(Buffer.from('  '), undefined, 1000)).toThrow(/empty/);
+  });
+});

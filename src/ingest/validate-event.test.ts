@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { EventTooLargeError, validateEvent } from './validate-event.js';
+
+const RECEIVED = Date.parse('2026-11-23T10:00:00.000Z');
+const context = {
+  workspaceId: 'ws_1',
+  receivedAt: RECEIVED,
+  batchSentAt: null,
+  batchContext: undefined,
+  path: 'batch[0]',
+};
+
+describe('validateEvent', () => {
+  it('accepts a track call and keeps the payload as sent', () => {
+    const result = validateEvent(
+      { type: 'track', event: 'Order Completed', userId: 42, properties: { total: 9 } },
+      context,
+    );
+    if (!result.ok) throw new Error(result.reason);
+    expect(result.event).toMatchObject({
+      type: 'track',
+      name: 'Order Completed',
+      userId: '42',
+      anonymousId: null,
+    });
+    expect(JSON.parse(result.event.payload)).toMatchObject({
+      event: 'Order Completed',
+      properties: { total: 9 },
+    });
+    expect(result.event.messageId).toMatch(/^msg_/);
+  });
+
+  it('corrects the client clock: timestamp = receivedAt − (sentAt − originalTimestamp)', () => {
+    // The client's clock runs 1 hour fast: it stamped the event at 10:59:50 and sent it at 11:00:00.
+    const result = validateEvent(
+      {
+        type: 'track',
+        event: 'E',
+        userId: 'u',
+        timestamp: '2026-11-23T10:59:50.000Z',
+        sentAt: '2026-11-23T11:00:00.000Z',
+      },
+      context,
+    );
+    if (!result.ok) throw new Error(result.reason);
+    expect(new Date(result.event.timestamp).toISOString()).toBe('2026-11-23T09:59:50.000Z');
+    expect(result.event.originalTimestamp).toBe(Date.parse('2026-11-23T10:59:50.000Z'));
+    expect(result.event.receivedAt).toBe(RECEIVED);
+  });
+
+  it('uses the batch sentAt when the event has none, and the original timestamp when there is no sentAt', () => {
+    const withBatch = validateEvent(
+      { type: 'page', userId: 'u', originalTimestamp: '2026-11-23T09:59:00.000Z' },
+      { ...context, batchSentAt: Date.parse('2026-11-23T10:00:00.000Z') },
+    );
+    if (!withBatch.ok) throw new Error(withBatch.reason);
+    expect(withBatch.event.timestamp).toBe(RECEIVED - 60_000);
+    const withoutSentAt = validateEvent(
+      { type: 'page', userId: 'u', timestamp: '2026-01-01T00:00:00Z' },
+      context,
+    );
+    if (!withoutSentAt.ok) throw new Error(withoutSentAt.reason);
+    expect(withoutSentAt.event.timestamp).toBe(Date.parse('2026-01-01T00:00:00Z'));
+    const noTimes = validateEvent({ type: 'page', userId: 'u' }, context);
+    if (!noTimes.ok) throw new Error(noTimes.reason);
+    expect(noTimes.event.timestamp).toBe(RECEIVED);
+  });
+
+  it.each([
+    [{ type: 'track', event: 'E' }, 'batch[0].userId', /userId or anonymousId is required/],
+    [{ type: 'track', userId: 'u' }, 'batch[0].event', /event is required/],
+    [{ type: 'jump', userId: 'u' }, 'batch[0].type', /not one of/],
+    [{ userId: 'u' }, 'batch[0].type', /type is required/],
+    [{ type: 'track', event: 'E', userId: { id: 1 } }, 'batch[0].userId', /userId must be/],
+    [{ type: 'identify', userId: 'u', traits: ['a'] }, 'batch[0].traits', /traits must be a JSON object/],
+    [{ type: 'track', event: 'E', userId: 'u', timestamp: 'yesterday' }, 'batch[0].timestamp', /ISO-8601/],
+    [{ type: 'group', userId: 'u' }, 'batch[0].groupId', /groupId is required/],
+    [{ type: 'alias', anonymousId: 'a', previousId: 'p' }, 'batch[0].userId', /userId is required for alias/],
+    [{ type: 'alias', userId: 'u' }, 'batch[0].previousId', /previousId is required/],
+    ['not an object', 'batch[0]', /JSON object/],
+  ])('rejects %j naming %s', (call, field, reason) => {
+    const result = validateEvent(call, context);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.field).toBe(field);
+    expect(result.reason).toMatch(reason);
+  });
+
+  it('forces the endpoint type on single calls and merges the batch context under the event context', () => {
+    const result = validateEvent(
+      { type: 'identify', event: 'E', userId: 'u', context: { ip: '1.2.3.4' } },
+      { ...context, path: '', forcedType: 'track', batchContext: { library: { name: 'x' }, ip: '0.0.0.0' } },
+    );
+    if (!result.ok) throw new Error(result.reason);
+    expect(result.event.type).toBe('track');
+    expect(JSON.parse(result.event.payload).context).toEqual({ library: { name: 'x' }, ip: '1.2.3.4' });
+  });
+
+  it('refuses an event over 32 KB as a whole-request error', () => {
+    const call = { type: 'track', event: 'E', userId: 'u', properties: { blob: 'x'.repeat(33 * 1024) } };
+    expect(() => validateEvent(call, context)).toThrow(EventTooLargeError);
+    expect(() => validateEvent(call, context)).toThrow(/batch\[0\] is 34 KB, over the 32 KB per-event limit/);
+  });
+});

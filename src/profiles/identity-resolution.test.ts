@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import type { EventType, StoredEvent } from '../core/event.js';
+import type { Identity, Profile } from '../core/profile.js';
+import { type LoadedGraph, resolveIdentities } from './identity-resolution.js';
+
+const NOW = Date.UTC(2026, 10, 23);
+let nextEventId = 1;
+
+function call(type: EventType, fields: Record<string, unknown>, timestamp = NOW): StoredEvent {
+  return {
+    id: nextEventId++,
+    workspaceId: 'ws',
+    messageId: `m${nextEventId}`,
+    type,
+    name: null,
+    userId: (fields.userId as string | undefined) ?? null,
+    anonymousId: (fields.anonymousId as string | undefined) ?? null,
+    timestamp,
+    originalTimestamp: null,
+    sentAt: null,
+    receivedAt: NOW,
+    payload: { type, ...fields },
+  };
+}
+
+function resolve(events: StoredEvent[], graph: LoadedGraph = { identities: [], profiles: [], accounts: [] }) {
+  let n = 0;
+  return resolveIdentities({
+    workspaceId: 'ws',
+    events,
+    graph,
+    now: NOW,
+    newProfileId: () => `prf_${++n}`,
+    newAccountId: () => `acc_${++n}`,
+  });
+}
+
+function stored(id: string, userId: string | null, traits: Record<string, unknown> = {}): Profile {
+  return {
+    id,
+    workspaceId: 'ws',
+    userId,
+    traits,
+    traitTimes: Object.fromEntries(Object.keys(traits).map((k) => [k, NOW - 1000])),
+    firstSeenAt: NOW - 1000,
+    lastSeenAt: NOW - 1000,
+    createdAt: NOW - 1000,
+    updatedAt: NOW - 1000,
+    mergedInto: null,
+  };
+}
+
+function identity(id: number, kind: 'user' | 'anonymous', value: string, profileId: string): Identity {
+  return { id, workspaceId: 'ws', kind, value, profileId, createdAt: NOW - 1000 };
+}
+
+describe('resolveIdentities', () => {
+  it('turns an anonymous visitor into the known user on identify, keeping one profile', () => {
+    const changes = resolve([
+      call('page', { anonymousId: 'a1' }),
+      call('identify', { anonymousId: 'a1', userId: 'u1', traits: { email: 'ada@example.com' } }),
+    ]);
+    expect(changes.newProfiles).toHaveLength(1);
+    expect(changes.newProfiles[0]).toMatchObject({ userId: 'u1', traits: { email: 'ada@example.com' } });
+    expect(changes.newIdentities.map((i) => `${i.kind}:${i.value}`)).toEqual(['anonymous:a1', 'user:u1']);
+    expect(changes.identityEvents.map((e) => `${e.identity.kind}:${e.identity.value}`)).toEqual([
+      'anonymous:a1',
+      'user:u1',
+    ]);
+  });
+
+  it('merges a stored anonymous profile into the stored user profile it turns out to be', () => {
+    const graph = {
+      identities: [identity(1, 'anonymous', 'a1', 'prf_anon'), identity(2, 'user', 'u1', 'prf_user')],
+      profiles: [
+        stored('prf_anon', null, { plan: 'free' }),
+        stored('prf_user', 'u1', { email: 'ada@example.com' }),
+      ],
+      accounts: [],
+    };
+    const changes = resolve([call('track', { anonymousId: 'a1', userId: 'u1', event: 'Signed In' })], graph);
+    expect(changes.merges).toEqual([{ from: 'prf_anon', into: 'prf_user' }]);
+    const survivor = changes.updatedProfiles.find((p) => p.id === 'prf_user');
+    expect(survivor?.traits).toEqual({ email: 'ada@example.com', plan: 'free' });
+    expect(changes.updatedProfiles.find((p) => p.id === 'prf_anon')?.mergedInto).toBe('prf_user');
+  });
+
+  it('does not merge two known people who shared a device', () => {
+    const graph = {
+      identities: [identity(1, 'anonymous', 'device', 'prf_ada'), identity(2, 'user', 'ada', 'prf_ada')],
+      profiles: [stored('prf_ada', 'ada')],
+      accounts: [],
+    };
+    const changes = resolve([call('identify', { anonymousId: 'device', userId: 'bob' })], graph);
+    expect(changes.merges).toEqual([]);
+    expect(changes.newProfiles.map((p) => p.userId)).toEqual(['bob']);
+    expect(changes.newIdentities.map((i) => `${i.kind}:${i.value}`)).toEqual(['user:bob']);
+  });
+
+  it('lets alias merge what it names, even two known ids', () => {
+    const graph = {
+      identities: [identity(1, 'user', 'old-id', 'prf_old'), identity(2, 'user', 'new-id', 'prf_new')],
+      profiles: [stored('prf_old', 'old-id', { city: 'Rome' }), stored('prf_new', 'new-id')],
+      accounts: [],
+    };
+    const changes = resolve([call('alias', { userId: 'new-id', previousId: 'old-id' })], graph);
+    expect(changes.merges).toEqual([{ from: 'prf_old', into: 'prf_new' }]);
+    expect(changes.updatedProfiles.find((p) => p.id === 'prf_new')?.traits).toEqual({ city: 'Rome' });
+  });
+
+  it('keeps the newest value of each trait, whatever order the events arrive in', () => {
+    const changes = resolve([
+      call('identify', { userId: 'u1', traits: { plan: 'pro', city: 'Milan' } }, NOW + 2000),
+      call('identify', { userId: 'u1', traits: { plan: 'free', name: 'Ada' } }, NOW + 1000),
+    ]);
+    expect(changes.newProfiles[0]?.traits).toEqual({ plan: 'pro', city: 'Milan', name: 'Ada' });
+    expect(changes.newProfiles[0]?.firstSeenAt).toBe(NOW + 1000);
+    expect(changes.newProfiles[0]?.lastSeenAt).toBe(NOW + 2000);
+  });
+
+  it('creates an account on group and links the profile, merging account traits', () => {
+    const changes = resolve([
+      call('group', { userId: 'u1', groupId: 'acme', traits: { name: 'Acme', employees: 50 } }),
+      call('group', { userId: 'u2', groupId: 'acme', traits: { employees: 60 } }, NOW + 1),
+    ]);
+    expect(changes.upsertedAccounts).toHaveLength(1);
+    expect(changes.upsertedAccounts[0]).toMatchObject({
+      groupId: 'acme',
+      traits: { name: 'Acme', employees: 60 },
+    });
+    expect(changes.accountMembers).toHaveLength(2);
+  });
+
+  it('hands identities of a profile created and merged in the same batch to the survivor', () => {
+    const graph = {
+      identities: [identity(2, 'user', 'u1', 'prf_user')],
+      profiles: [stored('prf_user', 'u1')],
+      accounts: [],
+    };
+    const changes = resolve(
+      [call('page', { anonymousId: 'fresh' }), call('identify', { anonymousId: 'fresh', userId: 'u1' })],
+      graph,
+    );
+    expect(changes.merges).toEqual([]);
+    expect(changes.newIdentities).toEqual([
+      expect.objectContaining({ kind: 'anonymous', value: 'fresh', profileId: 'prf_user' }),
+    ]);
+    expect(changes.newProfiles.map((p) => p.mergedInto)).toEqual(['prf_user']);
+  });
+});

@@ -1,0 +1,329 @@
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, basicAuth, eventually, startTestWorld, type TestWorld } from '../test-support/world.js';
+
+describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
+  let world: TestWorld;
+
+  beforeAll(async () => {
+    world = await startTestWorld(backend);
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${world.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basicAuth(world.writeKey), ...headers },
+      body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+    });
+  const admin = async (path: string) => {
+    const response = await fetch(`${world.url}${path}`, {
+      headers: { authorization: `Bearer ${world.secretKey}` },
+    });
+    return {
+      status: response.status,
+      body: (await response.json()) as Record<string, unknown> & { items: Array<Record<string, unknown>> },
+    };
+  };
+  const eventsWith = async (messageIds: string[]) => {
+    const page = await admin(`/api/workspaces/${world.workspaceId}/events?limit=500`);
+    return page.body.items.filter((e) => messageIds.includes(e.messageId as string));
+  };
+
+  it('stores a batch and answers like Segment', async () => {
+    const response = await post('/v1/batch', {
+      batch: [
+        { type: 'identify', userId: 'ada', traits: { email: 'ada@example.com' }, messageId: 'b1-1' },
+        {
+          type: 'track',
+          userId: 'ada',
+          event: 'Order Completed',
+          properties: { total: 42 },
+          messageId: 'b1-2',
+        },
+      ],
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ success: true, stored: 2, duplicates: 0, rejected: [] });
+    expect(await eventsWith(['b1-1', 'b1-2'])).toHaveLength(2);
+  });
+
+  it('takes the write key from the body when there is no Authorization header', async () => {
+    const response = await fetch(`${world.url}/v1/track`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        writeKey: world.writeKey,
+        userId: 'bob',
+        event: 'Signed Up',
+        messageId: 'body-key-1',
+      }),
+    });
+    expect(response.status).toBe(200);
+    const [stored] = await eventsWith(['body-key-1']);
+    expect(stored?.type).toBe('track');
+    // The key is a secret: it is never stored with the event.
+    expect(JSON.stringify(stored)).not.toContain(world.writeKey);
+  });
+
+  it('refuses a missing or wrong write key with 401 and stores nothing', async () => {
+    const noKey = await fetch(`${world.url}/v1/track`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'x', event: 'E', messageId: 'nokey-1' }),
+    });
+    expect(noKey.status).toBe(401);
+    expect(((await noKey.json()) as { error: { message: string } }).error.message).toMatch(
+      /write key is required/,
+    );
+    const wrong = await post(
+      '/v1/track',
+      { userId: 'x', event: 'E', messageId: 'wrongkey-1' },
+      { authorization: basicAuth('wk_nope') },
+    );
+    expect(wrong.status).toBe(401);
+    const secretAsWrite = await post(
+      '/v1/track',
+      { userId: 'x', event: 'E', messageId: 'secret-1' },
+      { authorization: basicAuth(world.secretKey) },
+    );
+    expect(secretAsWrite.status).toBe(401);
+    expect(await eventsWith(['nokey-1', 'wrongkey-1', 'secret-1'])).toHaveLength(0);
+  });
+
+  it('decodes gzip by Content-Encoding whatever the Content-Type says', async () => {
+    const body = gzipSync(
+      JSON.stringify({
+        batch: [{ type: 'track', anonymousId: 'anon-gz', event: 'Zipped', messageId: 'gz-1' }],
+      }),
+    );
+    const response = await post('/v1/batch', body, {
+      'content-type': 'application/x-www-form-urlencoded',
+      'content-encoding': 'gzip',
+    });
+    expect(response.status).toBe(200);
+    expect(await eventsWith(['gz-1'])).toHaveLength(1);
+  });
+
+  it('stores the valid events of a batch and keeps the invalid ones as rejected, listed in the response and the API', async () => {
+    const response = await post('/v1/batch', {
+      batch: [
+        { type: 'track', userId: 'ada', event: 'Good', messageId: 'mixed-1' },
+        { type: 'track', event: 'No Id', messageId: 'mixed-2' },
+        { type: 'teleport', userId: 'ada', messageId: 'mixed-3' },
+        { type: 'identify', userId: 'ada', traits: 'not an object', messageId: 'mixed-4' },
+      ],
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      stored: number;
+      rejected: Array<{ index: number; field: string; reason: string }>;
+    };
+    expect(body.stored).toBe(1);
+    expect(body.rejected.map((r) => [r.index, r.field])).toEqual([
+      [1, 'batch[1].userId'],
+      [2, 'batch[2].type'],
+      [3, 'batch[3].traits'],
+    ]);
+    const rejected = await admin(`/api/workspaces/${world.workspaceId}/rejected-events?limit=50`);
+    const ours = rejected.body.items.filter((r) => String(r.messageId).startsWith('mixed-'));
+    expect(ours.map((r) => r.messageId).sort()).toEqual(['mixed-2', 'mixed-3', 'mixed-4']);
+    expect(ours.find((r) => r.messageId === 'mixed-2')?.reason).toMatch(/userId or anonymousId is required/);
+    expect(JSON.parse(String(ours.find((r) => r.messageId === 'mixed-3')?.payload))).toMatchObject({
+      type: 'teleport',
+    });
+  });
+
+  it('answers 400 naming the field for an invalid single call, and keeps it as rejected', async () => {
+    const response = await post('/v1/track', { userId: 'ada', messageId: 'single-bad-1' });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: { code: 'invalid_input', message: expect.stringMatching(/event is required/), field: 'event' },
+    });
+    const rejected = await admin(`/api/workspaces/${world.workspaceId}/rejected-events?limit=50`);
+    expect(rejected.body.items.some((r) => r.messageId === 'single-bad-1')).toBe(true);
+  });
+
+  it.each([
+    ['malformed JSON', '{"batch": [ {"type": "track", } ]}', /malformed JSON/],
+    [
+      'a batch over 2,500 events',
+      {
+        batch: Array.from({ length: 2501 }, (_, i) => ({
+          type: 'track',
+          userId: 'u',
+          event: 'E',
+          messageId: `many-${i}`,
+        })),
+      },
+      /2501 events, over the limit of 2500/,
+    ],
+    [
+      'an event over 32 KB',
+      {
+        batch: [
+          { type: 'track', userId: 'u', event: 'E', messageId: 'big-0' },
+          {
+            type: 'track',
+            userId: 'u',
+            event: 'E',
+            messageId: 'big-1',
+            properties: { blob: 'x'.repeat(40_000) },
+          },
+        ],
+      },
+      /batch\[1\] is \d+ KB, over the 32 KB per-event limit/,
+    ],
+    [
+      'a batch over 500 KB',
+      {
+        batch: Array.from({ length: 30 }, (_, i) => ({
+          type: 'track',
+          userId: 'u',
+          event: 'E',
+          messageId: `huge-${i}`,
+          properties: { blob: 'x'.repeat(20_000) },
+        })),
+      },
+      /exceeds the 500 KB limit/,
+    ],
+    ['a body that is not an object', '[1, 2]', /must be a JSON object/],
+    ['a batch that is not an array', { batch: { type: 'track' } }, /batch must be an array/],
+  ])('refuses %s with 400 and stores nothing of it', async (_name, body, message) => {
+    const response = await post('/v1/batch', body);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(message);
+    expect(await eventsWith(['many-0', 'big-0', 'huge-0'])).toHaveLength(0);
+  });
+
+  it('refuses a gzip body that expands past 500 KB', async () => {
+    const bomb = gzipSync(
+      JSON.stringify({
+        batch: [{ type: 'track', userId: 'u', event: 'E', properties: { pad: 'x'.repeat(600_000) } }],
+      }),
+    );
+    const response = await post('/v1/batch', bomb, { 'content-encoding': 'gzip' });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(
+      /exceeds the 500 KB limit/,
+    );
+  });
+
+  it('stores a retried event once (messageId)', async () => {
+    const call = { type: 'track', userId: 'ada', event: 'Retried', messageId: 'retry-1' };
+    expect(await (await post('/v1/batch', { batch: [call] })).json()).toMatchObject({
+      stored: 1,
+      duplicates: 0,
+    });
+    expect(await (await post('/v1/batch', { batch: [call] })).json()).toMatchObject({
+      stored: 0,
+      duplicates: 1,
+    });
+    expect(await (await post('/v1/track', call)).json()).toMatchObject({ stored: 0, duplicates: 1 });
+    expect(await eventsWith(['retry-1'])).toHaveLength(1);
+  });
+
+  it('corrects timestamps for client clock skew and records receivedAt', async () => {
+    const skewedNow = new Date(Date.now() + 3_600_000);
+    const happened = new Date(skewedNow.getTime() - 10_000);
+    const before = Date.now();
+    await post('/v1/batch', {
+      sentAt: skewedNow.toISOString(),
+      batch: [
+        {
+          type: 'track',
+          userId: 'ada',
+          event: 'Skewed',
+          messageId: 'skew-1',
+          timestamp: happened.toISOString(),
+        },
+      ],
+    });
+    const [event] = await eventsWith(['skew-1']);
+    const receivedAt = Date.parse(String(event?.receivedAt));
+    expect(receivedAt).toBeGreaterThanOrEqual(before - 5);
+    expect(Date.parse(String(event?.timestamp))).toBe(receivedAt - 10_000);
+  });
+
+  it('accepts every single-call endpoint', async () => {
+    const calls: Array<[string, Record<string, unknown>]> = [
+      ['identify', { userId: 'carl', traits: { name: 'Carl' } }],
+      ['track', { userId: 'carl', event: 'Clicked' }],
+      ['page', { userId: 'carl', name: 'Home' }],
+      ['screen', { userId: 'carl', name: 'Cart' }],
+      ['group', { userId: 'carl', groupId: 'acme', traits: { name: 'Acme' } }],
+      ['alias', { userId: 'carl', previousId: 'carl-old' }],
+    ];
+    for (const [type, body] of calls) {
+      const response = await post(`/v1/${type}`, { ...body, messageId: `single-${type}` });
+      expect(response.status, type).toBe(200);
+    }
+    const stored = await eventsWith(calls.map(([type]) => `single-${type}`));
+    expect(stored.map((e) => e.type).sort()).toEqual([
+      'alias',
+      'group',
+      'identify',
+      'page',
+      'screen',
+      'track',
+    ]);
+  });
+
+  it('builds profiles from the events: traits, identities, accounts and a timeline', async () => {
+    await post('/v1/batch', {
+      batch: [
+        {
+          type: 'page',
+          anonymousId: 'visitor-7',
+          name: 'Pricing',
+          messageId: 'p7-1',
+          timestamp: '2026-11-20T10:00:00Z',
+        },
+        {
+          type: 'identify',
+          anonymousId: 'visitor-7',
+          userId: 'dora',
+          traits: { email: 'dora@example.com', plan: 'trial' },
+          messageId: 'p7-2',
+          timestamp: '2026-11-20T10:01:00Z',
+        },
+        {
+          type: 'group',
+          userId: 'dora',
+          groupId: 'initech',
+          traits: { industry: 'software' },
+          messageId: 'p7-3',
+          timestamp: '2026-11-20T10:02:00Z',
+        },
+        {
+          type: 'track',
+          userId: 'dora',
+          event: 'Trial Started',
+          messageId: 'p7-4',
+          timestamp: '2026-11-20T10:03:00Z',
+        },
+      ],
+    });
+    const found = await eventually(async () => {
+      const page = await admin(`/api/workspaces/${world.workspaceId}/profiles?q=dora@example.com`);
+      return page.body.items.length === 1 ? page.body.items[0] : undefined;
+    });
+    const profile = (await admin(`/api/workspaces/${world.workspaceId}/profiles/${found.id}`)).body;
+    expect(profile).toMatchObject({ userId: 'dora', traits: { email: 'dora@example.com', plan: 'trial' } });
+    expect((profile.identities as Array<{ value: string }>).map((i) => i.value).sort()).toEqual([
+      'dora',
+      'visitor-7',
+    ]);
+    expect(profile.accounts).toEqual([
+      expect.objectContaining({ groupId: 'initech', traits: { industry: 'software' } }),
+    ]);
+    const timeline = await admin(`/api/workspaces/${world.workspaceId}/profiles/${found.id}/events?limit=3`);
+    expect(timeline.body.items.map((e) => e.messageId)).toEqual(['p7-4', 'p7-3', 'p7-2']);
+    const rest = await admin(
+      `/api/workspaces/${world.workspaceId}/profiles/${found.id}/events?limit=3&cursor=${timeline.body.nextCursor}`,
+    );
+    expect(rest.body.items.map((e) => e.messageId)).toEqual(['p7-1']);
+  });
+});
