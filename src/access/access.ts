@@ -22,7 +22,11 @@ export interface FirstRun {
  * Makes a fresh installation usable: a default workspace and, if no user exists, an owner with a
  * generated password (never a fixed default). Safe when several processes start at once.
  */
-export async function ensureFirstRun(storage: Storage, clock: Clock): Promise<FirstRun> {
+export async function ensureFirstRun(
+  storage: Storage,
+  clock: Clock,
+  options: { withAdmin: boolean } = { withAdmin: true },
+): Promise<FirstRun> {
   const now = clock.now();
   let [workspace] = await storage.workspaces.list();
   if (!workspace) {
@@ -35,7 +39,7 @@ export async function ensureFirstRun(storage: Storage, clock: Clock): Promise<Fi
       workspace = existing;
     }
   }
-  if ((await storage.access.countUsers()) > 0) return { workspace };
+  if (!options.withAdmin || (await storage.access.countUsers()) > 0) return { workspace };
   const password = generatePassword();
   try {
     await createUser(storage, clock, {

@@ -1,3 +1,4 @@
+import { ensureFirstRun } from '../access/access.js';
 import type { Workspace } from '../core/access.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Config, loadConfig } from '../core/config.js';
@@ -35,11 +36,8 @@ export async function pickWorkspace(storage: Storage, id: string | undefined): P
   }
   const workspaces = await storage.workspaces.list();
   const [only] = workspaces;
-  if (!only)
-    throw new AppError(
-      'not_found',
-      'there is no workspace yet: run `mops start` once to create the default one',
-    );
+  // A fresh installation gets its default workspace from whichever command comes first.
+  if (!only) return (await ensureFirstRun(storage, systemClock, { withAdmin: false })).workspace;
   if (workspaces.length > 1) {
     throw new AppError(
       'invalid_input',

@@ -1,0 +1,131 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../test-support/cli.js';
+import { BACKENDS, createTestDatabase, type TestDatabase } from '../test-support/world.js';
+
+describe('mops CLI basics', () => {
+  it.each([
+    [[]],
+    [['start']],
+    [['migrate']],
+    [['keys', 'create']],
+    [['keys', 'list']],
+    [['keys', 'revoke']],
+    [['import', 'events']],
+    [['users', 'reset-password']],
+  ])('prints help for %j', async (command) => {
+    const result = await runCli([...command, '--help'], {});
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Usage: mops/);
+  });
+
+  it('stops with a message naming the variable when the configuration is bad', async () => {
+    const result = await runCli(['migrate'], { MOPS_PORT: 'eighty', MOPS_DATABASE_URL: 'mysql://x' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/MOPS_PORT/);
+    expect(result.stderr).toMatch(/MOPS_DATABASE_URL: must be a postgres:\/\/ URL/);
+  });
+
+  it('refuses to split roles on the embedded SQLite database', async () => {
+    const database = await createTestDatabase('sqlite');
+    try {
+      const result = await runCli(['start', '--role', 'worker'], database.env);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/SQLite database serves one process/);
+    } finally {
+      await database.cleanup();
+    }
+  });
+});
+
+describe.each(BACKENDS)('mops CLI on %s', (backend) => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(backend);
+  });
+  afterAll(async () => {
+    await database?.cleanup();
+  });
+
+  const cli = async (...args: string[]) => {
+    const result = await runCli(args, database.env);
+    if (result.code !== 0 && !args.includes('import'))
+      throw new Error(`mops ${args.join(' ')} failed:\n${result.stderr}`);
+    return result;
+  };
+
+  it('migrates, then has nothing left to do', async () => {
+    expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({
+      database: backend,
+      applied: ['0001-initial'],
+    });
+    expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });
+  });
+
+  it('creates, lists and revokes keys, printing JSON for scripts', async () => {
+    const created = JSON.parse(
+      (await cli('keys', 'create', '--kind', 'write', '--name', 'website', '--json')).stdout,
+    );
+    expect(created).toMatchObject({ kind: 'write', name: 'website', key: expect.stringMatching(/^wk_/) });
+    const listed = JSON.parse((await cli('keys', 'list', '--json')).stdout) as Array<{
+      id: string;
+      revokedAt: number | null;
+    }>;
+    expect(listed.find((key) => key.id === created.id)?.revokedAt).toBeNull();
+    expect(JSON.stringify(listed)).not.toContain(created.key);
+    await cli('keys', 'revoke', created.id);
+    const after = JSON.parse((await cli('keys', 'list', '--json')).stdout) as Array<{
+      id: string;
+      revokedAt: number | null;
+    }>;
+    expect(after.find((key) => key.id === created.id)?.revokedAt).toEqual(expect.any(Number));
+    const human = (await cli('keys', 'list')).stdout;
+    expect(human).toMatch(/ID\s+KIND\s+NAME/);
+  });
+
+  it('imports JSON Lines, keeps bad rows as rejected, and skips what it already imported', async () => {
+    const file = path.join(database.dataDir, 'events.jsonl');
+    writeFileSync(
+      file,
+      [
+        JSON.stringify({ type: 'identify', userId: 'imp-1', traits: { email: 'imp1@example.com' } }),
+        JSON.stringify({
+          type: 'track',
+          userId: 'imp-1',
+          event: 'Order Completed',
+          timestamp: '2026-10-01T12:00:00Z',
+        }),
+        '{"type": "track", broken',
+        JSON.stringify({ type: 'track', event: 'No one' }),
+        '',
+        JSON.stringify({ type: 'page', anonymousId: 'a-9', name: 'Home' }),
+      ].join('\n'),
+    );
+    const first = await cli('import', 'events', file, '--json');
+    expect(first.code).toBe(1);
+    const summary = JSON.parse(first.stdout);
+    expect(summary).toMatchObject({ rows: 5, stored: 3, duplicates: 0, rejected: 2 });
+    expect(summary.rejectedRows).toEqual([
+      { line: 3, reason: expect.stringMatching(/malformed JSON/), field: null },
+      { line: 4, reason: expect.stringMatching(/userId or anonymousId is required/), field: 'userId' },
+    ]);
+    const again = JSON.parse((await cli('import', 'events', file, '--json')).stdout);
+    expect(again).toMatchObject({ rows: 5, stored: 0, duplicates: 3, rejected: 2 });
+  });
+
+  it('imports CSV with nested columns and typed cells', async () => {
+    const file = path.join(database.dataDir, 'orders.csv');
+    writeFileSync(
+      file,
+      [
+        'type,userId,event,timestamp,properties.total,properties.coupon,traits.vip',
+        'track,csv-1,Order Completed,2026-10-02T08:00:00Z,19.90,WELCOME,',
+        'identify,csv-1,,,,,true',
+      ].join('\n'),
+    );
+    const summary = JSON.parse((await cli('import', 'events', file, '--json')).stdout);
+    expect(summary).toMatchObject({ rows: 2, stored: 2, rejected: 0 });
+  });
+});

@@ -1,0 +1,196 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUser } from '../access/access.js';
+import { systemClock } from '../core/clock.js';
+import { BACKENDS, basicAuth, startTestWorld, type TestWorld } from '../test-support/world.js';
+
+describe.each(BACKENDS)('admin API on %s', (backend) => {
+  let world: TestWorld;
+  const password = 'correct horse battery staple';
+
+  beforeAll(async () => {
+    world = await startTestWorld(backend);
+    await createUser(world.mops.storage, systemClock, {
+      email: 'Owner@Example.com',
+      password,
+      workspaceId: world.workspaceId,
+      role: 'owner',
+    });
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  const call = (path: string, init: RequestInit = {}) => fetch(`${world.url}${path}`, init);
+  const json = (body: unknown, headers: Record<string, string> = {}) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+
+  async function logIn(): Promise<string> {
+    const response = await call('/api/auth/login', json({ email: 'owner@example.com', password }));
+    expect(response.status).toBe(200);
+    const cookie = response.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/mops_session=[^;]+/);
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Lax/i);
+    return cookie.split(';')[0] ?? '';
+  }
+
+  it('logs in with a session cookie, shows the user, and logs out', async () => {
+    const cookie = await logIn();
+    const me = await call('/api/auth/me', { headers: { cookie } });
+    expect(await me.json()).toEqual({ user: expect.objectContaining({ email: 'owner@example.com' }) });
+    const workspaces = (await (await call('/api/workspaces', { headers: { cookie } })).json()) as {
+      items: Array<{ id: string; role: string }>;
+    };
+    expect(workspaces.items).toEqual([expect.objectContaining({ id: world.workspaceId, role: 'owner' })]);
+    expect((await call('/api/auth/logout', { method: 'POST', headers: { cookie } })).status).toBe(204);
+    expect((await call('/api/auth/me', { headers: { cookie } })).status).toBe(401);
+  });
+
+  it('refuses a wrong password or an unknown user alike', async () => {
+    const wrong = await call(
+      '/api/auth/login',
+      json({ email: 'owner@example.com', password: 'not it at all' }),
+    );
+    const unknown = await call('/api/auth/login', json({ email: 'nobody@example.com', password }));
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(await wrong.json()).toEqual(await unknown.json());
+  });
+
+  it('answers 400 naming the field for a bad body', async () => {
+    const response = await call('/api/auth/login', json({ email: 'owner@example.com' }));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: expect.objectContaining({ code: 'invalid_input', field: 'password' }),
+    });
+  });
+
+  it('creates a key shown once, lists it by hint, and revokes it at once', async () => {
+    const cookie = await logIn();
+    const created = await call(
+      `/api/workspaces/${world.workspaceId}/keys`,
+      json({ kind: 'write', name: 'website' }, { cookie }),
+    );
+    expect(created.status).toBe(201);
+    const key = (await created.json()) as { id: string; key: string; hint: string };
+    expect(key.key).toMatch(/^wk_/);
+    const list = (await (
+      await call(`/api/workspaces/${world.workspaceId}/keys`, { headers: { cookie } })
+    ).json()) as {
+      items: Array<Record<string, unknown>>;
+    };
+    const listed = list.items.find((item) => item.id === key.id);
+    expect(listed).toMatchObject({ name: 'website', hint: key.hint, revokedAt: null });
+    expect(JSON.stringify(list)).not.toContain(key.key);
+
+    const send = () =>
+      call('/v1/track', json({ userId: 'u', event: 'E' }, { authorization: basicAuth(key.key) }));
+    expect((await send()).status).toBe(200);
+    expect(
+      (
+        await call(`/api/workspaces/${world.workspaceId}/keys/${key.id}`, {
+          method: 'DELETE',
+          headers: { cookie },
+        })
+      ).status,
+    ).toBe(204);
+    expect((await send()).status).toBe(401);
+    expect(
+      (
+        await call(`/api/workspaces/${world.workspaceId}/keys/key_missing`, {
+          method: 'DELETE',
+          headers: { cookie },
+        })
+      ).status,
+    ).toBe(404);
+  });
+
+  it('lets a write key read nothing', async () => {
+    const response = await call(`/api/workspaces/${world.workspaceId}/profiles`, {
+      headers: { authorization: `Bearer ${world.writeKey}` },
+    });
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(
+      /write keys can only send events/,
+    );
+  });
+
+  it('keeps a secret key to its own workspace and needs a key or a session', async () => {
+    const other = await call('/api/workspaces/ws_someone_else/profiles', {
+      headers: { authorization: `Bearer ${world.secretKey}` },
+    });
+    expect(other.status).toBe(404);
+    expect((await call(`/api/workspaces/${world.workspaceId}/profiles`)).status).toBe(401);
+    expect(
+      (
+        await call(`/api/workspaces/${world.workspaceId}/profiles`, {
+          headers: { authorization: 'Bearer sk_forged' },
+        })
+      ).status,
+    ).toBe(401);
+  });
+
+  it('refuses cross-site writes made with the session cookie', async () => {
+    const cookie = await logIn();
+    const response = await call(
+      `/api/workspaces/${world.workspaceId}/keys`,
+      json({ kind: 'write', name: 'csrf' }, { cookie, origin: 'https://evil.example' }),
+    );
+    expect(response.status).toBe(403);
+  });
+
+  it('lets a member read but not manage keys', async () => {
+    await createUser(world.mops.storage, systemClock, {
+      email: 'member@example.com',
+      password,
+      workspaceId: world.workspaceId,
+      role: 'member',
+    });
+    const login = await call('/api/auth/login', json({ email: 'member@example.com', password }));
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    expect(
+      (await call(`/api/workspaces/${world.workspaceId}/profiles`, { headers: { cookie } })).status,
+    ).toBe(200);
+    expect((await call(`/api/workspaces/${world.workspaceId}/keys`, { headers: { cookie } })).status).toBe(
+      403,
+    );
+  });
+
+  it('serves health, Prometheus metrics with ingest counters, and the OpenAPI document', async () => {
+    const health = await call('/healthz');
+    expect(await health.json()).toEqual({ status: 'ok', database: backend });
+
+    await call(
+      '/v1/batch',
+      json(
+        { batch: [{ type: 'track', userId: 'm', event: 'Metered' }] },
+        { authorization: basicAuth(world.writeKey) },
+      ),
+    );
+    const metrics = await (await call('/metrics')).text();
+    expect(metrics).toMatch(/mops_ingest_events_total\{outcome="stored"\} [1-9]/);
+    expect(metrics).toMatch(/mops_ingest_duration_seconds_bucket/);
+    expect(metrics).toMatch(
+      /mops_http_request_duration_seconds_count\{method="POST",route="\/v1\/batch",status="200"\}/,
+    );
+    expect(metrics).toMatch(/mops_pipeline_lag_events \d+/);
+
+    const openapi = (await (await call('/openapi.json')).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
+    expect(openapi.openapi).toBe('3.1.0');
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/batch',
+        '/v1/track',
+        '/api/workspaces/{workspaceId}/profiles',
+        '/api/auth/login',
+      ]),
+    );
+    expect(JSON.stringify(openapi.paths['/v1/batch'])).toContain('"maxItems":2500');
+  });
+});
