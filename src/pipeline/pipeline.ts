@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { StoredEvent } from '../core/event.js';
-import { resolveEventBatch } from '../profiles/profiles.js';
+import { profileResolutionBatch } from '../profiles/profiles.js';
 import type { Storage } from '../storage/storage.js';
 
 export const PROFILES_CURSOR = 'profiles';
@@ -14,10 +14,18 @@ export interface PipelineOptions {
   batchSize?: number;
   /** How often to look for work nobody announced (another process's events when NOTIFY was missed). */
   pollIntervalMs?: number;
+  /**
+   * While events keep arriving, the share of this process's time the pipeline may take. Ingest
+   * comes first: an acknowledged event is already durable, so under saturation profiles lag and
+   * catch up at full speed once the load eases.
+   */
+  shareUnderLoad?: number;
   onBatch?: (events: StoredEvent[]) => void;
 }
 
 const RETRY_DELAY_MS = 1000;
+/** Appends this recent mean ingest is busy. */
+const INGEST_ACTIVE_MS = 50;
 
 /**
  * Turns the event log into profiles: reads committed events after its durable cursor, resolves
@@ -32,9 +40,12 @@ export class EventPipeline {
   #unsubscribe: (() => void) | undefined;
   #poller: NodeJS.Timeout | undefined;
   #processed = 0;
+  #lastAppendAt = 0;
+  readonly #batch: ReturnType<typeof profileResolutionBatch>;
 
   constructor(options: PipelineOptions) {
-    this.#options = { batchSize: 1000, pollIntervalMs: 1000, ...options };
+    this.#options = { batchSize: 1000, pollIntervalMs: 1000, shareUnderLoad: 0.25, ...options };
+    this.#batch = profileResolutionBatch(() => options.clock.now());
   }
 
   get processedCount(): number {
@@ -44,7 +55,10 @@ export class EventPipeline {
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
-    this.#unsubscribe = this.#options.storage.onEventsAppended(() => this.wake());
+    this.#unsubscribe = this.#options.storage.onEventsAppended(() => {
+      this.#lastAppendAt = performance.now();
+      this.wake();
+    });
     this.#poller = setInterval(() => this.wake(), this.#options.pollIntervalMs);
     this.#poller.unref();
     this.wake();
@@ -76,30 +90,24 @@ export class EventPipeline {
     }
   }
 
-  /** One batch in one transaction; 0 when there was nothing to do or another process holds the cursor. */
+  /** One batch; 0 when there was nothing to do or another process holds the cursor. */
   async runOnce(): Promise<number> {
     const { storage, clock, batchSize } = this.#options;
-    const events = await storage.transaction(async (tx) => {
-      const position = await tx.pipeline.claimCursor(PROFILES_CURSOR);
-      if (position === undefined) return [];
-      const batch = await tx.pipeline.readAfter(position, batchSize);
-      if (batch.events.length === 0) return [];
-      await resolveEventBatch(tx, batch.events, clock.now());
-      await tx.pipeline.saveCursor(PROFILES_CURSOR, batch.position, clock.now());
-      return batch.events;
-    });
-    this.#processed += events.length;
-    if (events.length > 0) this.#options.onBatch?.(events);
-    return events.length;
+    const outcome = await storage.runPipelineBatch(PROFILES_CURSOR, batchSize, this.#batch, clock.now());
+    if (outcome.status !== 'done') return 0;
+    this.#processed += outcome.events.length;
+    this.#options.onBatch?.(outcome.events);
+    return outcome.events.length;
   }
 
   async #loop(): Promise<void> {
     while (this.#pending && !this.#stopped) {
       this.#pending = false;
       try {
-        while (!this.#stopped && (await this.runOnce()) > 0) {
-          // Give queued requests (ingest shares the SQLite connection) a turn between batches.
-          await new Promise((resolve) => setImmediate(resolve));
+        for (;;) {
+          const startedAt = performance.now();
+          if (this.#stopped || (await this.runOnce()) === 0) break;
+          await this.#yieldToIngest(performance.now() - startedAt);
         }
       } catch (error) {
         this.#options.logger.error({ err: error }, 'event pipeline batch failed; retrying');
@@ -107,5 +115,13 @@ export class EventPipeline {
         this.#pending = true;
       }
     }
+  }
+
+  /** Between batches: a turn for queued requests, and while ingest is busy, a pause that keeps our share. */
+  async #yieldToIngest(batchMs: number): Promise<void> {
+    const isIngestActive = performance.now() - this.#lastAppendAt < INGEST_ACTIVE_MS;
+    const share = this.#options.shareUnderLoad;
+    const pauseMs = isIngestActive && share < 1 ? (batchMs * (1 - share)) / share : 0;
+    await new Promise((resolve) => (pauseMs > 0 ? setTimeout(resolve, pauseMs) : setImmediate(resolve)));
   }
 }

@@ -1,7 +1,7 @@
 import type { StoredEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
 import type { Account, Identity, Profile } from '../core/profile.js';
-import type { Page, PageRequest, Storage, StorageTx } from '../storage/storage.js';
+import type { Page, PageRequest, PipelineBatch, ResolutionChanges, Storage } from '../storage/storage.js';
 import { groupIdOf, identityKeysOf, resolveIdentities } from './identity-resolution.js';
 
 export interface ProfileDetails {
@@ -11,32 +11,51 @@ export interface ProfileDetails {
 }
 
 /**
- * Applies identity resolution to a batch of events inside the pipeline's transaction: loads the part
- * of the identity graph the events mention, decides, writes. Returns each event's profile id.
+ * Identity resolution as a pipeline batch: loads the part of the identity graph the events mention
+ * and decides (reads only), then returns the writes, which commit with the cursor's move.
  */
-export async function resolveEventBatch(tx: StorageTx, events: StoredEvent[], now: number): Promise<void> {
+export const profileResolutionBatch = (now: () => number): PipelineBatch<void> => ({
+  async prepare(events, reader) {
+    const at = now();
+    const decisions: ResolutionChanges[] = [];
+    for (const [workspaceId, workspaceEvents] of groupByWorkspace(events)) {
+      const identities = await reader.profiles.findIdentities(
+        workspaceId,
+        workspaceEvents.flatMap(identityKeysOf),
+      );
+      const profiles = await reader.profiles.findProfilesByIds(
+        identities.map((identity) => identity.profileId),
+      );
+      const groupIds = workspaceEvents
+        .map(groupIdOf)
+        .filter((groupId): groupId is string => groupId !== null);
+      const accounts =
+        groupIds.length > 0 ? await reader.profiles.findAccountsByGroupIds(workspaceId, groupIds) : [];
+      decisions.push(
+        resolveIdentities({
+          workspaceId,
+          events: workspaceEvents,
+          graph: { identities, profiles, accounts },
+          now: at,
+          newProfileId: () => newId('prf', at),
+          newAccountId: () => newId('acc', at),
+        }),
+      );
+    }
+    return async (tx) => {
+      for (const changes of decisions) await tx.profiles.applyResolution(changes);
+    };
+  },
+});
+
+function groupByWorkspace(events: StoredEvent[]): Map<string, StoredEvent[]> {
   const byWorkspace = new Map<string, StoredEvent[]>();
   for (const event of events) {
     const list = byWorkspace.get(event.workspaceId);
     if (list) list.push(event);
     else byWorkspace.set(event.workspaceId, [event]);
   }
-  for (const [workspaceId, workspaceEvents] of byWorkspace) {
-    const identities = await tx.profiles.findIdentities(workspaceId, workspaceEvents.flatMap(identityKeysOf));
-    const profiles = await tx.profiles.findProfilesByIds(identities.map((identity) => identity.profileId));
-    const groupIds = workspaceEvents.map(groupIdOf).filter((groupId): groupId is string => groupId !== null);
-    const accounts =
-      groupIds.length > 0 ? await tx.profiles.findAccountsByGroupIds(workspaceId, groupIds) : [];
-    const changes = resolveIdentities({
-      workspaceId,
-      events: workspaceEvents,
-      graph: { identities, profiles, accounts },
-      now,
-      newProfileId: () => newId('prf', now),
-      newAccountId: () => newId('acc', now),
-    });
-    await tx.profiles.applyResolution(changes);
-  }
+  return byWorkspace;
 }
 
 export async function findProfileDetails(

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
 import type { Profile } from '../core/profile.js';
-import type { Storage } from './storage.js';
+import type { PipelineBatch, Storage } from './storage.js';
 
 const NOW = Date.UTC(2026, 10, 23, 9, 0, 0);
 
@@ -166,47 +166,71 @@ export function runStorageContract(
     });
   });
 
-  describe('pipeline cursor', () => {
-    it('reads events after the saved position in commit order, and remembers where it stopped', async () => {
+  describe('pipeline batches', () => {
+    const names = (failWith?: string): PipelineBatch<Array<string | null>> => ({
+      async prepare(events) {
+        return async () => {
+          if (failWith) throw new Error(failWith);
+          return events.map((e) => e.name);
+        };
+      },
+    });
+
+    it('reads events after the cursor in commit order, and remembers where it stopped', async () => {
+      expect(await storage.runPipelineBatch('test', 2, names(), NOW)).toEqual({ status: 'idle' });
       await storage.events.append({
         events: [1, 2, 3].map((i) => event({ workspaceId, name: `E${i}` })),
         rejected: [],
       });
-      const firstTwo = await storage.transaction(async (tx) => {
-        const position = await tx.pipeline.claimCursor('test');
-        if (position === undefined) throw new Error('cursor not claimed');
-        const batch = await tx.pipeline.readAfter(position, 2);
-        await tx.pipeline.saveCursor('test', batch.position, NOW);
-        return batch.events.map((e) => e.name);
+      expect(await storage.runPipelineBatch('test', 2, names(), NOW)).toMatchObject({
+        status: 'done',
+        result: ['E1', 'E2'],
       });
-      expect(firstTwo).toEqual(['E1', 'E2']);
       await storage.events.append({ events: [event({ workspaceId, name: 'E4' })], rejected: [] });
       expect(await storage.pipelineLag('test')).toBe(2);
-      const rest = await storage.transaction(async (tx) => {
-        const position = await tx.pipeline.claimCursor('test');
-        const batch = await tx.pipeline.readAfter(position ?? '', 10);
-        await tx.pipeline.saveCursor('test', batch.position, NOW);
-        return batch.events.map((e) => e.name);
+      expect(await storage.runPipelineBatch('test', 10, names(), NOW)).toMatchObject({
+        status: 'done',
+        result: ['E3', 'E4'],
       });
-      expect(rest).toEqual(['E3', 'E4']);
       expect(await storage.pipelineLag('test')).toBe(0);
+      expect(await storage.runPipelineBatch('test', 10, names(), NOW)).toEqual({ status: 'idle' });
+      // Cursors are independent of each other.
+      expect(await storage.runPipelineBatch('other', 10, names(), NOW)).toMatchObject({
+        result: ['E1', 'E2', 'E3', 'E4'],
+      });
     });
 
-    it('does not move the cursor when the transaction fails', async () => {
+    it('does not move the cursor when the batch fails, so it is replayed', async () => {
       await storage.events.append({ events: [event({ workspaceId, name: 'E1' })], rejected: [] });
-      await expect(
-        storage.transaction(async (tx) => {
-          const position = await tx.pipeline.claimCursor('test');
-          const batch = await tx.pipeline.readAfter(position ?? '', 10);
-          await tx.pipeline.saveCursor('test', batch.position, NOW);
-          throw new Error('crash before commit');
-        }),
-      ).rejects.toThrow('crash before commit');
-      const again = await storage.transaction(async (tx) => {
-        const position = await tx.pipeline.claimCursor('test');
-        return (await tx.pipeline.readAfter(position ?? '', 10)).events.map((e) => e.name);
+      await expect(storage.runPipelineBatch('test', 10, names('crash before commit'), NOW)).rejects.toThrow(
+        'crash before commit',
+      );
+      expect(await storage.runPipelineBatch('test', 10, names(), NOW)).toMatchObject({
+        status: 'done',
+        result: ['E1'],
       });
-      expect(again).toEqual(['E1']);
+    });
+
+    it('commits what the batch writes together with the cursor', async () => {
+      await storage.events.append({ events: [event({ workspaceId, name: 'E1' })], rejected: [] });
+      const writer = (fail: boolean): PipelineBatch<void> => ({
+        async prepare() {
+          return async (tx) => {
+            await tx.workspaces.create({
+              id: `ws_written_${fail}`,
+              name: 'written by a batch',
+              createdAt: NOW,
+            });
+            if (fail) throw new Error('after the write');
+          };
+        },
+      });
+      await expect(storage.runPipelineBatch('test', 10, writer(true), NOW)).rejects.toThrow(
+        'after the write',
+      );
+      expect(await storage.workspaces.find('ws_written_true')).toBeUndefined();
+      await storage.runPipelineBatch('test', 10, writer(false), NOW);
+      expect(await storage.workspaces.find('ws_written_false')).toBeDefined();
     });
   });
 

@@ -105,24 +105,28 @@ export interface ProfileStore {
   listAccounts(profileId: string): Promise<Account[]>;
 }
 
-/** The event pipeline's durable position, claimed by one process at a time. */
-export interface PipelineStore {
-  /**
-   * Locks the named cursor until the transaction ends and returns its position; undefined when
-   * another process holds it (PostgreSQL `FOR UPDATE SKIP LOCKED`).
-   */
-  claimCursor(name: string): Promise<string | undefined>;
-  /** Events committed after `position`, in commit order, and the position after the last one. */
-  readAfter(position: string, limit: number): Promise<{ events: StoredEvent[]; position: string }>;
-  saveCursor(name: string, position: string, at: number): Promise<void>;
+/** The stores a pipeline batch reads from while it decides what to write. */
+export type StorageReader = Pick<StorageTx, 'workspaces' | 'access' | 'profiles'>;
+
+/**
+ * One step of an event consumer: look at a batch of events, read what it needs, decide, then write.
+ * `prepare` must only read: on SQLite it runs before the write lock is taken, so that ingest keeps
+ * appending meanwhile; the function it returns does the writes, in the transaction that also moves
+ * the cursor.
+ */
+export interface PipelineBatch<T> {
+  prepare(events: StoredEvent[], reader: StorageReader): Promise<(tx: StorageTx) => Promise<T>>;
 }
+
+export type PipelineOutcome<T> =
+  /** Another process holds the cursor, or moved it while this one was preparing: nothing was done. */
+  { status: 'busy' } | { status: 'idle' } | { status: 'done'; events: StoredEvent[]; result: T };
 
 /** The stores that run inside one transaction. */
 export interface StorageTx {
   workspaces: WorkspaceStore;
   access: AccessStore;
   profiles: ProfileStore;
-  pipeline: PipelineStore;
 }
 
 /**
@@ -153,6 +157,17 @@ export interface Storage {
    * (LISTEN/NOTIFY). Returns the function that unsubscribes.
    */
   onEventsAppended(listener: () => void): () => void;
-  /** The pipeline's current lag, in events not yet processed. */
-  pipelineLag(name: string): Promise<number>;
+  /**
+   * Runs one batch of the named event consumer: the events committed after its cursor, in commit
+   * order, at most `limit`. The batch's writes and the cursor's move commit together, so a crash at
+   * any point replays exactly the batch that did not commit. One process at a time holds a cursor.
+   */
+  runPipelineBatch<T>(
+    cursor: string,
+    limit: number,
+    batch: PipelineBatch<T>,
+    at: number,
+  ): Promise<PipelineOutcome<T>>;
+  /** The consumer's current lag, in events not yet processed. */
+  pipelineLag(cursor: string): Promise<number>;
 }

@@ -98,11 +98,6 @@ export const initialSchema: DialectMigration = (dialect) => {
             payload text not null
           )`.execute(db);
       }
-      await db.schema
-        .createIndex('events_received')
-        .on('events')
-        .columns(['workspace_id', 'received_at'])
-        .execute();
 
       await db.schema
         .createTable('rejected_events')

@@ -14,31 +14,50 @@ describe('PostgreSQL storage', () => {
     });
   });
 
-  it('lets only one transaction claim the pipeline cursor at a time (SKIP LOCKED)', async () => {
+  it('lets only one process run a cursor at a time (SKIP LOCKED)', async () => {
     const schema = await createTestSchema();
     const storage = await createPostgresStorage({ url: schema.url, schema: schema.schema, poolSize: 4 });
+    const track = (messageId: string) => ({
+      workspaceId: 'ws',
+      messageId,
+      type: 'track' as const,
+      name: messageId,
+      userId: 'u',
+      anonymousId: null,
+      timestamp: 1,
+      originalTimestamp: null,
+      sentAt: null,
+      receivedAt: 1,
+      payload: '{}',
+    });
     try {
       await storage.migrate();
-      await storage.transaction((tx) => tx.pipeline.claimCursor('shared'));
-      let releaseFirst: () => void = () => undefined;
+      await storage.events.append({ events: [track('m1')], rejected: [] });
+      let release: () => void = () => undefined;
       const held = new Promise<void>((resolve) => {
-        releaseFirst = resolve;
+        release = resolve;
       });
-      let claimedFirst: () => void = () => undefined;
-      const firstHasIt = new Promise<void>((resolve) => {
-        claimedFirst = resolve;
+      let signalStarted: () => void = () => undefined;
+      const started = new Promise<void>((resolve) => {
+        signalStarted = resolve;
       });
-      const first = storage.transaction(async (tx) => {
-        const position = await tx.pipeline.claimCursor('shared');
-        claimedFirst();
-        await held;
-        return position;
-      });
-      await firstHasIt;
-      const second = await storage.transaction((tx) => tx.pipeline.claimCursor('shared'));
-      releaseFirst();
-      expect(await first).toBe('0:0');
-      expect(second).toBeUndefined();
+      const slow = storage.runPipelineBatch(
+        'shared',
+        10,
+        {
+          async prepare(events) {
+            signalStarted();
+            await held;
+            return async () => events.length;
+          },
+        },
+        0,
+      );
+      await started;
+      const second = await storage.runPipelineBatch('shared', 10, { prepare: async () => async () => 0 }, 0);
+      release();
+      expect(second).toEqual({ status: 'busy' });
+      expect(await slow).toMatchObject({ status: 'done', result: 1 });
     } finally {
       await storage.close();
       await schema.drop();
@@ -76,13 +95,15 @@ describe('PostgreSQL storage', () => {
         ],
         rejected: [],
       });
-      const read = () =>
-        storage.transaction(async (tx) => {
-          const position = await tx.pipeline.claimCursor('order');
-          const batch = await tx.pipeline.readAfter(position ?? '0:0', 10);
-          await tx.pipeline.saveCursor('order', batch.position, 0);
-          return batch.events.map((e) => e.messageId);
-        });
+      const read = async () => {
+        const outcome = await storage.runPipelineBatch(
+          'order',
+          10,
+          { prepare: async (events) => async () => events.map((e) => e.messageId) },
+          0,
+        );
+        return outcome.status === 'done' ? outcome.result : [];
+      };
       // While the older transaction is open, the younger one's event waits rather than being passed over.
       expect(await read()).toEqual([]);
       await slow.query('commit');

@@ -8,7 +8,7 @@ import { createProfileStore } from '../kysely-profiles.js';
 import { migrationProvider } from '../migrations/migrations.js';
 import { runMigrations } from '../migrations/run-migrations.js';
 import type { Database } from '../schema.js';
-import type { PipelineStore, Storage } from '../storage.js';
+import type { Storage } from '../storage.js';
 
 export interface PostgresStorageOptions {
   url: string;
@@ -47,6 +47,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
   const ops = postgresOps;
   const appended = new EventEmitter();
   let listener: pg.Client | undefined;
+  const knownCursors = new Set<string>();
   let closed = false;
 
   const stores = (handle: Kysely<Database>) => ({
@@ -153,12 +154,29 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       },
     },
     async transaction(fn) {
-      return db.transaction().execute((trx) => fn({ ...stores(trx), pipeline: createPipelineStore(trx) }));
+      return db.transaction().execute((trx) => fn(stores(trx)));
     },
     onEventsAppended(callback) {
       appended.on('appended', callback);
       void listen();
       return () => appended.off('appended', callback);
+    },
+    async runPipelineBatch(name, limit, batch, at) {
+      await ensureCursor(name);
+      return db.transaction().execute(async (trx) => {
+        const position = await claimCursor(trx, name);
+        if (position === undefined) return { status: 'busy' as const };
+        const read = await readAfter(trx, position, limit);
+        if (read.events.length === 0) return { status: 'idle' as const };
+        const write = await batch.prepare(read.events, stores(trx));
+        const result = await write(stores(trx));
+        await trx
+          .updateTable('pipeline_cursors')
+          .set({ position: read.position, updated_at: at })
+          .where('name', '=', name)
+          .execute();
+        return { status: 'done' as const, events: read.events, result };
+      });
     },
     async pipelineLag(name) {
       const result = await sql<{ lag: number }>`
@@ -173,55 +191,38 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
   };
   return storage;
 
-  function createPipelineStore(handle: Kysely<Database>): PipelineStore {
+  /** Creates the cursor row in its own statement, so no claiming transaction ever waits on an insert. */
+  async function ensureCursor(name: string): Promise<void> {
+    if (knownCursors.has(name)) return;
+    await db
+      .insertInto('pipeline_cursors')
+      .values({ name, position: '0:0', updated_at: 0 })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    knownCursors.add(name);
+  }
+
+  async function claimCursor(handle: Kysely<Database>, name: string): Promise<string | undefined> {
+    const claimed = await sql<{ position: string }>`
+      select position from pipeline_cursors where name = ${name} for update skip locked`.execute(handle);
+    return claimed.rows[0]?.position;
+  }
+
+  async function readAfter(handle: Kysely<Database>, position: string, limit: number) {
+    const [xact = '0', id = '0'] = position.split(':');
+    // Only transactions older than every one still running are complete: a younger event could
+    // still be joined by an older, slower transaction's events, which must not be skipped.
+    const result = await sql<Database['events'] & { xact_id: string }>`
+      select * from events
+      where (xact_id, id) > (${xact}::xid8, ${Number(id)}::bigint)
+        and xact_id < pg_snapshot_xmin(pg_current_snapshot())
+      order by xact_id, id
+      limit ${limit}`.execute(handle);
+    const last = result.rows.at(-1);
     return {
-      async claimCursor(name) {
-        const claim = () =>
-          sql<{ position: string }>`
-            select position from pipeline_cursors where name = ${name} for update skip locked`.execute(
-            handle,
-          );
-        const claimed = await claim();
-        if (claimed.rows[0]) return claimed.rows[0].position;
-        // No row to lock: either another process holds it, or it does not exist yet. Only the latter
-        // inserts (an insert would otherwise queue behind the holder's lock instead of skipping).
-        const exists = await handle
-          .selectFrom('pipeline_cursors')
-          .select('name')
-          .where('name', '=', name)
-          .executeTakeFirst();
-        if (exists) return undefined;
-        await handle
-          .insertInto('pipeline_cursors')
-          .values({ name, position: '0:0', updated_at: 0 })
-          .onConflict((oc) => oc.doNothing())
-          .execute();
-        return (await claim()).rows[0]?.position;
-      },
-      async readAfter(position, limit) {
-        const [xact = '0', id = '0'] = position.split(':');
-        // Only transactions older than every one still running are complete: a younger event could
-        // still be joined by an older, slower transaction's events, which must not be skipped.
-        const result = await sql<Database['events'] & { xact_id: string }>`
-          select * from events
-          where (xact_id, id) > (${xact}::xid8, ${Number(id)}::bigint)
-            and xact_id < pg_snapshot_xmin(pg_current_snapshot())
-          order by xact_id, id
-          limit ${limit}`.execute(handle);
-        const last = result.rows.at(-1);
-        return {
-          // biome-ignore lint/suspicious/noExplicitAny: the raw row has the events table's columns.
-          events: result.rows.map((row) => toStoredEvent(row as any, ops)),
-          position: last ? `${last.xact_id}:${Number(last.id)}` : position,
-        };
-      },
-      async saveCursor(name, position, at) {
-        await handle
-          .updateTable('pipeline_cursors')
-          .set({ position, updated_at: at })
-          .where('name', '=', name)
-          .execute();
-      },
+      // biome-ignore lint/suspicious/noExplicitAny: the raw row has the events table's columns.
+      events: result.rows.map((row) => toStoredEvent(row as any, ops)),
+      position: last ? `${last.xact_id}:${Number(last.id)}` : position,
     };
   }
 }

@@ -1,10 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, sql } from 'kysely';
 import { type Clock, systemClock } from '../../core/clock.js';
-import type { NewEvent, RejectedEvent } from '../../core/event.js';
 import { sqliteOps } from '../dialect-ops.js';
 import { createAccessStore, createWorkspaceStore } from '../kysely-access.js';
 import { createEventReader, toStoredEvent } from '../kysely-events.js';
@@ -12,8 +8,10 @@ import { createProfileStore } from '../kysely-profiles.js';
 import { migrationProvider } from '../migrations/migrations.js';
 import { runMigrations } from '../migrations/run-migrations.js';
 import type { Database } from '../schema.js';
-import type { AppendResult, PipelineStore, Storage, StorageTx } from '../storage.js';
-import { MessageIdWindow } from './message-id-window.js';
+import type { AppendResult, Storage } from '../storage.js';
+import { AppendThreadClient } from './append-client.js';
+import { BusyRetryingSqliteDialect } from './busy-retry-dialect.js';
+import { type AppendInput, GroupCommitter, openSqlite, SqliteAppender } from './sqlite-appender.js';
 
 export interface SqliteStorageOptions {
   /** A file path, or `:memory:` for tests. */
@@ -24,24 +22,20 @@ export interface SqliteStorageOptions {
 }
 
 const DAY = 86_400_000;
-/** received_at is only nearly monotonic in id order (clock steps), so the window reload reads a little past it. */
-const RELOAD_SLACK_MS = 60_000;
 
 /**
- * The embedded backend: one better-sqlite3 connection in WAL mode, shared by every query through
- * Kysely's connection mutex. In WAL mode with synchronous=NORMAL a commit is in the OS page cache
- * before `append` resolves, so it survives the process being killed; `full` also survives power loss.
+ * The embedded backend. Two connections to one WAL-mode file: the main thread's, through Kysely, for
+ * reads and the pipeline's and console's writes; and a writer thread's for event appends, so ingest
+ * inserts run on the second core. With synchronous=NORMAL a commit is in the OS page cache before
+ * `append` resolves, so it survives the process being killed; `full` also survives power loss.
  */
 export async function createSqliteStorage(options: SqliteStorageOptions): Promise<Storage> {
   const clock = options.clock ?? systemClock;
-  if (options.path !== ':memory:') mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
-  const raw = new BetterSqlite3(options.path);
-  raw.pragma('journal_mode = WAL');
-  raw.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-  raw.pragma('busy_timeout = 5000');
-  raw.pragma('foreign_keys = ON');
-  raw.pragma('cache_size = -65536');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  const synchronous = options.synchronous ?? 'normal';
+  const isMemory = options.path === ':memory:';
+  // Busy waits on this thread would stop the event loop; the dialect waits for the lock asynchronously.
+  const raw = openSqlite(options.path, { synchronous, busyTimeoutMs: 0 });
+  const db = new Kysely<Database>({ dialect: new BusyRetryingSqliteDialect({ database: raw }) });
   const appended = new EventEmitter();
   const ops = sqliteOps;
   const dedupeWindowMs = options.dedupeWindowMs ?? DAY;
@@ -52,8 +46,32 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
     profiles: createProfileStore(handle, ops),
   });
 
+  // Started on the first append, after migrations have created the tables it prepares statements for.
+  let appendInline: GroupCommitter | undefined;
+  let appendThread: AppendThreadClient | undefined;
+  const appendOnce = (input: AppendInput): Promise<AppendResult> => {
+    if (isMemory) {
+      // An in-memory database cannot be shared with a second connection: append through Kysely's.
+      appendInline ??= new GroupCommitter((inputs, now) =>
+        db.connection().execute(async () => {
+          appender ??= new SqliteAppender(raw, dedupeWindowMs, now);
+          return appender.append(inputs, now);
+        }),
+      );
+      return appendInline.append(input, clock.now());
+    }
+    if (!appendThread || appendThread.isBroken) {
+      appendThread = new AppendThreadClient({
+        path: options.path,
+        synchronous,
+        dedupeWindowMs,
+        now: clock.now(),
+      });
+    }
+    return appendThread.append(input, clock.now());
+  };
   let appender: SqliteAppender | undefined;
-  const eventReader = createEventReader(db, ops);
+  const knownCursors = new Set<string>();
 
   const storage: Storage = {
     dialect: 'sqlite',
@@ -63,38 +81,49 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
     },
     async close() {
       appended.removeAllListeners();
+      await appendThread?.close();
       await db.destroy();
     },
     ...stores(db),
     events: {
-      ...eventReader,
+      ...createEventReader(db, ops),
       async append(input) {
-        const result = await db.connection().execute(async () => {
-          appender ??= new SqliteAppender(raw, dedupeWindowMs, clock.now());
-          return appender.append(input.events, input.rejected, clock.now());
-        });
+        const result = await appendOnce(input);
         if (result.stored > 0) appended.emit('appended');
         return result;
       },
     },
-    async transaction(fn) {
-      return db.connection().execute(async (connection) => {
-        // IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading a read lock.
-        await sql`begin immediate`.execute(connection);
-        try {
-          const tx: StorageTx = { ...stores(connection), pipeline: createPipelineStore(connection) };
-          const result = await fn(tx);
-          await sql`commit`.execute(connection);
-          return result;
-        } catch (error) {
-          await sql`rollback`.execute(connection).catch(() => undefined);
-          throw error;
-        }
-      });
-    },
+    transaction: (fn) => writeTransaction((handle) => fn(stores(handle))),
     onEventsAppended(listener) {
       appended.on('appended', listener);
       return () => appended.off('appended', listener);
+    },
+    async runPipelineBatch(name, limit, batch, at) {
+      await ensureCursor(name);
+      // Read and decide without the write lock, so the writer thread keeps appending meanwhile…
+      const position = await cursorPosition(db, name);
+      const rows = await db
+        .selectFrom('events')
+        .selectAll()
+        .where('id', '>', Number(position))
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+      const last = rows.at(-1);
+      if (!last) return { status: 'idle' };
+      const events = rows.map((row) => toStoredEvent(row, ops));
+      const write = await batch.prepare(events, stores(db));
+      // …then write under it, if nobody moved the cursor in between.
+      return writeTransaction(async (handle) => {
+        if ((await cursorPosition(handle, name)) !== position) return { status: 'busy' as const };
+        const result = await write(stores(handle));
+        await handle
+          .updateTable('pipeline_cursors')
+          .set({ position: String(last.id), updated_at: at })
+          .where('name', '=', name)
+          .execute();
+        return { status: 'done' as const, events, result };
+      });
     },
     async pipelineLag(name) {
       const row = await sql<{ lag: number | null }>`
@@ -105,150 +134,37 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
   };
   return storage;
 
-  function createPipelineStore(handle: Kysely<Database>): PipelineStore {
-    return {
-      async claimCursor(name) {
-        await handle
-          .insertInto('pipeline_cursors')
-          .values({ name, position: '0', updated_at: 0 })
-          .onConflict((oc) => oc.doNothing())
-          .execute();
-        const row = await handle
-          .selectFrom('pipeline_cursors')
-          .select('position')
-          .where('name', '=', name)
-          .executeTakeFirstOrThrow();
-        return row.position;
-      },
-      async readAfter(position, limit) {
-        const rows = await handle
-          .selectFrom('events')
-          .selectAll()
-          .where('id', '>', Number(position))
-          .orderBy('id')
-          .limit(limit)
-          .execute();
-        const last = rows.at(-1);
-        return {
-          events: rows.map((row) => toStoredEvent(row, ops)),
-          position: last ? String(last.id) : position,
-        };
-      },
-      async saveCursor(name, position, at) {
-        await handle
-          .updateTable('pipeline_cursors')
-          .set({ position, updated_at: at })
-          .where('name', '=', name)
-          .execute();
-      },
-    };
-  }
-}
-
-/**
- * The ingest hot path: prepared statements in one IMMEDIATE transaction per request, with messageId
- * dedupe against an in-memory window (see MessageIdWindow). Rows written by another process since
- * our last commit are read first, inside the write lock, so the window is exact even then.
- */
-class SqliteAppender {
-  readonly #window: MessageIdWindow;
-  readonly #insertEvent: BetterSqlite3.Statement;
-  readonly #insertRejected: BetterSqlite3.Statement;
-  readonly #readSince: BetterSqlite3.Statement<
-    [number],
-    { id: number; workspace_id: string; message_id: string }
-  >;
-  readonly #transaction: BetterSqlite3.Transaction<
-    (events: NewEvent[], rejected: RejectedEvent[]) => AppendResult & { lastId: number }
-  >;
-  #lastSeenId: number;
-
-  constructor(raw: BetterSqlite3.Database, windowMs: number, now: number) {
-    this.#window = new MessageIdWindow(windowMs, now);
-    this.#insertEvent = raw.prepare(
-      `insert into events (workspace_id, message_id, type, name, user_id, anonymous_id, timestamp,
-         original_timestamp, sent_at, received_at, payload) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.#insertRejected = raw.prepare(
-      `insert into rejected_events (workspace_id, received_at, message_id, reason, field, payload)
-       values (?, ?, ?, ?, ?, ?)`,
-    );
-    this.#readSince = raw.prepare('select id, workspace_id, message_id from events where id > ? order by id');
-    this.#lastSeenId = this.#reload(raw, now - windowMs - RELOAD_SLACK_MS);
-
-    this.#transaction = raw.transaction((events: NewEvent[], rejected: RejectedEvent[]) => {
-      let lastId = this.#lastSeenId;
-      for (const row of this.#readSince.iterate(lastId)) {
-        this.#window.add(row.workspace_id, row.message_id);
-        lastId = row.id;
+  function writeTransaction<T>(fn: (handle: Kysely<Database>) => Promise<T>): Promise<T> {
+    return db.connection().execute(async (connection) => {
+      // IMMEDIATE takes the write lock up front, so two writers never deadlock upgrading a read lock.
+      await sql`begin immediate`.execute(connection);
+      try {
+        const result = await fn(connection);
+        await sql`commit`.execute(connection);
+        return result;
+      } catch (error) {
+        await sql`rollback`.execute(connection).catch(() => undefined);
+        throw error;
       }
-      let stored = 0;
-      let duplicates = 0;
-      for (const event of events) {
-        if (this.#window.has(event.workspaceId, event.messageId)) {
-          duplicates++;
-          continue;
-        }
-        const info = this.#insertEvent.run(
-          event.workspaceId,
-          event.messageId,
-          event.type,
-          event.name,
-          event.userId,
-          event.anonymousId,
-          event.timestamp,
-          event.originalTimestamp,
-          event.sentAt,
-          event.receivedAt,
-          event.payload,
-        );
-        this.#window.add(event.workspaceId, event.messageId);
-        lastId = Number(info.lastInsertRowid);
-        stored++;
-      }
-      for (const entry of rejected) {
-        this.#insertRejected.run(
-          entry.workspaceId,
-          entry.receivedAt,
-          entry.messageId,
-          entry.reason,
-          entry.field,
-          entry.payload,
-        );
-      }
-      return { stored, duplicates, lastId };
     });
   }
 
-  append(events: NewEvent[], rejected: RejectedEvent[], now: number): AppendResult {
-    this.#window.begin(now);
-    try {
-      const { stored, duplicates, lastId } = this.#transaction.immediate(events, rejected);
-      this.#window.commit();
-      this.#lastSeenId = lastId;
-      return { stored, duplicates };
-    } catch (error) {
-      this.#window.rollback();
-      throw error;
-    }
+  async function ensureCursor(name: string): Promise<void> {
+    if (knownCursors.has(name)) return;
+    await db
+      .insertInto('pipeline_cursors')
+      .values({ name, position: '0', updated_at: 0 })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    knownCursors.add(name);
   }
+}
 
-  /** Fills the window from the newest events back to `since`; returns the newest event id. */
-  #reload(raw: BetterSqlite3.Database, since: number): number {
-    const rows = raw
-      .prepare('select id, workspace_id, message_id, received_at from events order by id desc')
-      .iterate() as IterableIterator<{
-      id: number;
-      workspace_id: string;
-      message_id: string;
-      received_at: number;
-    }>;
-    let newest = 0;
-    for (const row of rows) {
-      if (newest === 0) newest = row.id;
-      if (row.received_at < since) break;
-      this.#window.add(row.workspace_id, row.message_id);
-    }
-    return newest;
-  }
+async function cursorPosition(db: Kysely<Database>, name: string): Promise<string> {
+  const row = await db
+    .selectFrom('pipeline_cursors')
+    .select('position')
+    .where('name', '=', name)
+    .executeTakeFirstOrThrow();
+  return row.position;
 }

@@ -1,0 +1,11 @@
+const BENCHMARKS: Record<string, () => Promise<unknown>> = {
+  ingest: async () => (await import('./ingest.js')).runIngestBenchmark(),
+};
+
+const name = process.argv[2];
+const run = name ? BENCHMARKS[name] : undefined;
+if (!run) {
+  process.stderr.write(`usage: npm run bench -- <name>\nbenchmarks: ${Object.keys(BENCHMARKS).join(', ')}\n`);
+  process.exit(2);
+}
+await run();
