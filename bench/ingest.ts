@@ -35,11 +35,14 @@ export async function runIngestBenchmark(): Promise<void> {
     const makeBody = () => {
       const request = sequence++;
       const events: string[] = [];
-      for (let i = 0; i < EVENTS_PER_REQUEST; i++) events.push(eventJson(`${runId}-${request}-${i}`, (request * 7 + i * 13) % USERS));
+      for (let i = 0; i < EVENTS_PER_REQUEST; i++)
+        events.push(eventJson(`${runId}-${request}-${i}`, (request * 7 + i * 13) % USERS));
       return `{"batch":[${events.join(',')}],"sentAt":"${new Date().toISOString()}"}`;
     };
     process.stdout.write(`ingest benchmark on ${backend}: ${machine()}\n`);
-    process.stdout.write(`event size ≈ ${Buffer.byteLength(eventJson('x'.repeat(20), 1))} bytes, ${EVENTS_PER_REQUEST} per request, ${CONNECTIONS} connections\n`);
+    process.stdout.write(
+      `event size ≈ ${Buffer.byteLength(eventJson('x'.repeat(20), 1))} bytes, ${EVENTS_PER_REQUEST} per request, ${CONNECTIONS} connections\n`,
+    );
 
     const load = (seconds: number) =>
       autocannon({
@@ -47,7 +50,10 @@ export async function runIngestBenchmark(): Promise<void> {
         connections: CONNECTIONS,
         duration: seconds,
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}` },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`,
+        },
         requests: [{ setupRequest: (request) => ({ ...request, body: makeBody() }) }],
       });
 
@@ -64,7 +70,10 @@ export async function runIngestBenchmark(): Promise<void> {
     await server.stop();
 
     const rows = Math.min(stored, 2_000_000);
-    const ceiling = backend === 'sqlite' ? await sqliteCeiling(database.dataDir, rows, runId) : await postgresCeiling(rows, runId);
+    const ceiling =
+      backend === 'sqlite'
+        ? await sqliteCeiling(database.dataDir, rows, runId)
+        : await postgresCeiling(rows, runId);
     const ratio = eventsPerSecond / ceiling;
     const figures = {
       bench: 'ingest',
@@ -112,7 +121,8 @@ export async function runIngestBenchmark(): Promise<void> {
   async function waitForPipeline(db: typeof database): Promise<void> {
     const storage = await openStorage(loadConfig({ ...process.env, ...db.env }));
     try {
-      while ((await storage.pipelineLag('profiles')) > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      while ((await storage.pipelineLag('profiles')) > 0)
+        await new Promise((resolve) => setTimeout(resolve, 100));
     } finally {
       await storage.close();
     }
@@ -129,7 +139,12 @@ async function prepareWorkspace(env: Record<string, string>): Promise<string> {
   try {
     await storage.migrate();
     const { workspace } = await ensureFirstRun(storage, systemClock, { withAdmin: false });
-    const { token } = await createApiKey(storage, { workspaceId: workspace.id, kind: 'write', name: 'bench', now: Date.now() });
+    const { token } = await createApiKey(storage, {
+      workspaceId: workspace.id,
+      kind: 'write',
+      name: 'bench',
+      now: Date.now(),
+    });
     return token;
   } finally {
     await storage.close();
@@ -158,7 +173,10 @@ function ceilingRow(runId: string, n: number) {
 
 async function sqliteCeiling(dataDir: string, rows: number, runId: string): Promise<number> {
   const file = path.join(dataDir, 'ceiling.db');
-  const storage = await openStorage({ database: { kind: 'sqlite', path: file, synchronous: 'normal' }, dedupeWindowMs: 86_400_000 });
+  const storage = await openStorage({
+    database: { kind: 'sqlite', path: file, synchronous: 'normal' },
+    dedupeWindowMs: 86_400_000,
+  });
   await storage.migrate();
   await storage.close();
   const db = new BetterSqlite3(file);
@@ -173,7 +191,8 @@ async function sqliteCeiling(dataDir: string, rows: number, runId: string): Prom
     for (const row of batch) insert.run(row);
   });
   const started = process.hrtime.bigint();
-  for (let i = 0; i < prepared.length; i += CEILING_TRANSACTION_ROWS) insertMany(prepared.slice(i, i + CEILING_TRANSACTION_ROWS));
+  for (let i = 0; i < prepared.length; i += CEILING_TRANSACTION_ROWS)
+    insertMany(prepared.slice(i, i + CEILING_TRANSACTION_ROWS));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   db.close();
   return rows / seconds;
@@ -191,12 +210,26 @@ async function postgresCeiling(rows: number, runId: string): Promise<number> {
     for (let n = 0; n < rows; n++) {
       const row = ceilingRow(runId, n);
       lines.push(
-        [row.workspace_id, row.message_id, row.type, row.name, row.user_id, row.anonymous_id, row.timestamp, row.original_timestamp, row.sent_at, row.received_at, row.payload.replaceAll('\\', '\\\\')].join('\t'),
+        [
+          row.workspace_id,
+          row.message_id,
+          row.type,
+          row.name,
+          row.user_id,
+          row.anonymous_id,
+          row.timestamp,
+          row.original_timestamp,
+          row.sent_at,
+          row.received_at,
+          row.payload.replaceAll('\\', '\\\\'),
+        ].join('\t'),
       );
     }
     const started = process.hrtime.bigint();
     const stream = client.query(
-      copyFrom('copy events (workspace_id, message_id, type, name, user_id, anonymous_id, timestamp, original_timestamp, sent_at, received_at, payload) from stdin'),
+      copyFrom(
+        'copy events (workspace_id, message_id, type, name, user_id, anonymous_id, timestamp, original_timestamp, sent_at, received_at, payload) from stdin',
+      ),
     );
     const chunks = function* () {
       for (let i = 0; i < lines.length; i += 1000) yield `${lines.slice(i, i + 1000).join('\n')}\n`;

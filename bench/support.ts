@@ -20,11 +20,21 @@ export function machine(): string {
 }
 
 /** A place for one benchmark's data: a temp directory, and for PostgreSQL a fresh schema. */
-export async function benchDatabase(): Promise<{ env: Record<string, string>; dataDir: string; postgresUrl?: string; schema?: string; cleanup(): Promise<void> }> {
+export async function benchDatabase(): Promise<{
+  env: Record<string, string>;
+  dataDir: string;
+  postgresUrl?: string;
+  schema?: string;
+  cleanup(): Promise<void>;
+}> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'mops-bench-'));
   const base = process.env.MOPS_DATABASE_URL;
   if (!base) {
-    return { env: { MOPS_DATA_DIR: dataDir }, dataDir, cleanup: async () => rmSync(dataDir, { recursive: true, force: true }) };
+    return {
+      env: { MOPS_DATA_DIR: dataDir },
+      dataDir,
+      cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
+    };
   }
   const schema = `bench_${randomBytes(4).toString('hex')}`;
   const client = new pg.Client({ connectionString: base });
@@ -34,7 +44,11 @@ export async function benchDatabase(): Promise<{ env: Record<string, string>; da
   const url = new URL(base);
   url.searchParams.set('options', `-c search_path=${schema}`);
   return {
-    env: { MOPS_DATA_DIR: dataDir, MOPS_DATABASE_URL: url.toString(), MOPS_SECRET: randomBytes(32).toString('hex') },
+    env: {
+      MOPS_DATA_DIR: dataDir,
+      MOPS_DATABASE_URL: url.toString(),
+      MOPS_SECRET: randomBytes(32).toString('hex'),
+    },
     dataDir,
     postgresUrl: base,
     schema,
@@ -49,7 +63,9 @@ export async function benchDatabase(): Promise<{ env: Record<string, string>; da
 }
 
 /** Starts `mops start` from the build in its own process and waits until it listens. */
-export async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
+export async function startServer(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), 'start'], {
     cwd: ROOT,
     env: { ...process.env, MOPS_LOG_LEVEL: 'warn', MOPS_PORT: '0', ...env },

@@ -41,7 +41,7 @@ export async function startMops(options: {
   const role = options.role ?? 'all';
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
-  if (config.database.kind === 'sqlite' && role !== 'all' && !process.env.EXP) {
+  if (config.database.kind === 'sqlite' && role !== 'all') {
     throw new ConfigError([
       `--role ${role}: the embedded SQLite database serves one process; set MOPS_DATABASE_URL to a PostgreSQL database to split api and worker processes`,
     ]);
