@@ -194,7 +194,7 @@ export class GroupCommitter {
         group.map((entry) => entry.input),
         now,
       );
-      group.forEach((entry, i) => entry.resolve(results[i] as AppendResult));
+      for (const [i, entry] of group.entries()) entry.resolve(results[i] as AppendResult);
     } catch (error) {
       if (group.length === 1) {
         group[0]?.reject(error);
