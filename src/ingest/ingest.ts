@@ -1,7 +1,8 @@
 import { AppError } from '../core/errors.js';
 import type { EventType, NewEvent, RejectedEvent } from '../core/event.js';
 import type { AppendResult, Storage } from '../storage/storage.js';
-import { MAX_BATCH_EVENTS } from './limits.js';
+import { decodeJsonBody } from './decode-body.js';
+import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits.js';
 import { EventTooLargeError, parseSentAt, validateEvent } from './validate-event.js';
 
 export { decodeJsonBody } from './decode-body.js';
@@ -42,6 +43,32 @@ export async function ingest(storage: Storage, request: IngestRequest): Promise<
     throw new AppError('invalid_input', call.reason, { field: call.field });
   }
   return { ...appended, rejected: calls };
+}
+
+/** A request as it came over HTTP, already authenticated: the raw body, perhaps compressed. */
+export interface RawIngestRequest {
+  workspaceId: string;
+  endpoint: IngestEndpoint;
+  body: Uint8Array;
+  contentEncoding: string | undefined;
+  receivedAt: number;
+}
+
+/** Decodes (by Content-Encoding, within Segment's size limits) and ingests. */
+export async function ingestRaw(storage: Storage, request: RawIngestRequest): Promise<IngestResult> {
+  const maxBytes = request.endpoint === 'batch' ? MAX_BATCH_BYTES : MAX_EVENT_BYTES;
+  const body = decodeJsonBody(
+    Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength),
+    request.contentEncoding,
+    maxBytes,
+  );
+  return ingest(storage, { ...request, body });
+}
+
+/** Where the HTTP routes hand authenticated requests: in this thread, or in the ingest thread. */
+export interface Ingestor {
+  ingest(request: RawIngestRequest): Promise<IngestResult>;
+  close(): Promise<void>;
 }
 
 export function validateRequest(request: IngestRequest): {

@@ -25,7 +25,7 @@ export interface PipelineOptions {
 
 const RETRY_DELAY_MS = 1000;
 /** Appends this recent mean ingest is busy. */
-const INGEST_ACTIVE_MS = 50;
+const INGEST_ACTIVE_MS = 1000;
 
 /**
  * Turns the event log into profiles: reads committed events after its durable cursor, resolves
@@ -55,10 +55,7 @@ export class EventPipeline {
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
-    this.#unsubscribe = this.#options.storage.onEventsAppended(() => {
-      this.#lastAppendAt = performance.now();
-      this.wake();
-    });
+    this.#unsubscribe = this.#options.storage.onEventsAppended(() => this.eventsAppended());
     this.#poller = setInterval(() => this.wake(), this.#options.pollIntervalMs);
     this.#poller.unref();
     this.wake();
@@ -69,6 +66,12 @@ export class EventPipeline {
     this.#unsubscribe?.();
     clearInterval(this.#poller);
     await this.#running;
+  }
+
+  /** New events are in the log: process them now, and yield to ingest while it is this busy. */
+  eventsAppended(): void {
+    this.#lastAppendAt = performance.now();
+    this.wake();
   }
 
   /** Asks for a run; runs that are asked for while one is going coalesce into one more. */

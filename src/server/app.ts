@@ -7,6 +7,7 @@ import { ApiKeyVerifier } from '../access/access.js';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
+import type { Ingestor } from '../ingest/ingest.js';
 import type { Storage } from '../storage/storage.js';
 import { Authenticator } from './auth.js';
 import { installErrorHandler } from './errors.js';
@@ -21,6 +22,10 @@ export interface AppDeps {
   storage: Storage;
   clock: Clock;
   logger: Logger;
+  /** Where authenticated ingest requests go (the ingest thread, in a running server). */
+  ingestor: Ingestor;
+  /** Called when ingest stored events, so that consumers of the log start at once. */
+  onEventsStored?: () => void;
 }
 
 export interface App {
@@ -46,7 +51,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   installErrorHandler(server);
   server.setValidatorCompiler(validatorCompiler);
   server.setSerializerCompiler(serializerCompiler);
-  await server.register(cookie);
   await server.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -116,9 +120,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
 
-  await server.register(ingestRoutes, { storage, clock, keys, metrics });
-  await server.register(sessionRoutes, { storage, clock, auth, ...config });
-  await server.register(adminRoutes, { storage, clock, keys, auth });
-  await server.register(profileRoutes, { storage, auth });
+  await server.register(ingestRoutes, {
+    clock,
+    keys,
+    metrics,
+    ingestor: deps.ingestor,
+    onStored: deps.onEventsStored ?? (() => undefined),
+  });
+  // Cookies only where sessions are used: ingest requests skip the cookie plugin's hooks.
+  await server.register(async (scope) => {
+    await scope.register(cookie);
+    await scope.register(sessionRoutes, { storage, clock, auth, ...config });
+    await scope.register(adminRoutes, { storage, clock, keys, auth });
+    await scope.register(profileRoutes, { storage, auth });
+  });
   return { server, metrics };
 }

@@ -41,7 +41,8 @@ describe.each(BACKENDS)('kill -9 after acknowledgement on %s', (backend) => {
               })),
             }),
           });
-          if (response.status !== 200) throw new Error(`unexpected ${response.status}`);
+          if (response.status !== 200)
+            throw new Error(`unexpected ${response.status}: ${await response.text()}\n${server.output()}`);
           acknowledged.push(...ids);
           if (acknowledged.length >= 25 * 20 && !killed) {
             killed = true;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { ensureFirstRun, type FirstRun } from '../access/access.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Config, ConfigError } from '../core/config.js';
+import { IngestThread } from '../ingest/ingest-thread-client.js';
 import { EventPipeline } from '../pipeline/pipeline.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
@@ -51,6 +52,7 @@ export async function startMops(options: {
   const storage = await openStorage(config, clock);
   let app: App | undefined;
   let pipeline: EventPipeline | undefined;
+  let ingestThread: IngestThread | undefined;
   let housekeeping: NodeJS.Timeout | undefined;
   try {
     const applied = await storage.migrate();
@@ -69,7 +71,17 @@ export async function startMops(options: {
     }
     let url: string | undefined;
     if (role !== 'worker') {
-      app = await buildApp({ config, storage, clock, logger });
+      ingestThread = new IngestThread(config);
+      await ingestThread.start();
+      const wakePipeline = pipeline ? pipeline.eventsAppended.bind(pipeline) : undefined;
+      app = await buildApp({
+        config,
+        storage,
+        clock,
+        logger,
+        ingestor: ingestThread,
+        onEventsStored: wakePipeline,
+      });
       const address = await app.server.listen({ host: config.host, port: config.port });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
       logger.info({ url, role, database: storage.dialect }, 'mops started');
@@ -90,6 +102,7 @@ export async function startMops(options: {
         stopping ??= (async () => {
           clearInterval(housekeeping);
           await app?.server.close();
+          await ingestThread?.close();
           await pipeline?.stop();
           await storage.close();
         })();
@@ -99,6 +112,7 @@ export async function startMops(options: {
   } catch (error) {
     clearInterval(housekeeping);
     await app?.server.close().catch(() => undefined);
+    await ingestThread?.close().catch(() => undefined);
     await pipeline?.stop().catch(() => undefined);
     await storage.close().catch(() => undefined);
     throw error;

@@ -63,20 +63,25 @@ class BusyRetryingConnection implements DatabaseConnection {
     this.inner = inner;
   }
 
-  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    const deadline = Date.now() + MAX_WAIT_MS;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.inner.executeQuery<R>(compiledQuery);
-      } catch (error) {
-        if (!isBusy(error) || Date.now() > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(1 + attempt, 20)));
-      }
-    }
+  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    return retryWhileBusy(() => this.inner.executeQuery<R>(compiledQuery));
   }
 
   streamQuery<R>(compiledQuery: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
     return this.inner.streamQuery<R>(compiledQuery, chunkSize);
+  }
+}
+
+/** Runs `attempt` until it stops failing with SQLITE_BUSY, waiting between tries without blocking. */
+export async function retryWhileBusy<T>(attempt: () => T | Promise<T>): Promise<T> {
+  const deadline = Date.now() + MAX_WAIT_MS;
+  for (let tries = 0; ; tries++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!isBusy(error) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1 + tries, 20)));
+    }
   }
 }
 

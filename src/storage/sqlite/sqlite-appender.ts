@@ -33,7 +33,7 @@ export function openSqlite(
  * The ingest hot path: prepared multi-row inserts in one IMMEDIATE transaction per group of
  * requests, with messageId dedupe against an in-memory window (see MessageIdWindow). Rows written
  * by another connection since our last commit are read first, inside the write lock, so the window
- * is exact even then. Synchronous: it runs in the writer thread (or inline for `:memory:`).
+ * is exact even then.
  */
 export class SqliteAppender {
   readonly #raw: BetterSqlite3.Database;

@@ -60,6 +60,55 @@ describe('SQLite storage', () => {
     }
   });
 
+  it('waits for the write lock another connection holds, without blocking the event loop', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mops-sqlite-'));
+    const file = path.join(dir, 'mops.db');
+    const holder = await createSqliteStorage({ path: file });
+    const appender = await createSqliteStorage({ path: file });
+    try {
+      await holder.migrate();
+      let release: () => void = () => undefined;
+      const held = holder.transaction(
+        () =>
+          new Promise<void>((resolve) => {
+            release = resolve;
+          }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const append = appender.events.append({
+        events: [
+          {
+            workspaceId: 'ws',
+            messageId: 'waits',
+            type: 'track',
+            name: 'E',
+            userId: 'u',
+            anonymousId: null,
+            timestamp: 1,
+            originalTimestamp: null,
+            sentAt: null,
+            receivedAt: 1,
+            payload: '{}',
+          },
+        ],
+        rejected: [],
+      });
+      // The event loop still turns while the append waits for the lock.
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 5);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      clearInterval(ticker);
+      expect(ticks).toBeGreaterThan(5);
+      release();
+      await held;
+      expect(await append).toEqual({ stored: 1, duplicates: 0 });
+    } finally {
+      await holder.close();
+      await appender.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('forgets messageIds older than the dedupe window', async () => {
     const clock = new ManualClock(Date.UTC(2026, 10, 23));
     const storage = await createSqliteStorage({ path: ':memory:', clock, dedupeWindowMs: 60_000 });

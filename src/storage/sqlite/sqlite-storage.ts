@@ -9,9 +9,8 @@ import { migrationProvider } from '../migrations/migrations.js';
 import { runMigrations } from '../migrations/run-migrations.js';
 import type { Database } from '../schema.js';
 import type { AppendResult, Storage } from '../storage.js';
-import { AppendThreadClient } from './append-client.js';
-import { BusyRetryingSqliteDialect } from './busy-retry-dialect.js';
-import { type AppendInput, GroupCommitter, openSqlite, SqliteAppender } from './sqlite-appender.js';
+import { BusyRetryingSqliteDialect, retryWhileBusy } from './busy-retry-dialect.js';
+import { GroupCommitter, openSqlite, SqliteAppender } from './sqlite-appender.js';
 
 export interface SqliteStorageOptions {
   /** A file path, or `:memory:` for tests. */
@@ -24,16 +23,17 @@ export interface SqliteStorageOptions {
 const DAY = 86_400_000;
 
 /**
- * The embedded backend. Two connections to one WAL-mode file: the main thread's, through Kysely, for
- * reads and the pipeline's and console's writes; and a writer thread's for event appends, so ingest
- * inserts run on the second core. With synchronous=NORMAL a commit is in the OS page cache before
- * `append` resolves, so it survives the process being killed; `full` also survives power loss.
+ * The embedded backend: one WAL-mode file, one connection per storage instance (the server's ingest
+ * thread has its own). Queries share the connection through Kysely's mutex; the event append is
+ * prepared statements with group commit (see SqliteAppender). With synchronous=NORMAL a commit is in
+ * the OS page cache before `append` resolves, so it survives the process being killed; `full` also
+ * survives power loss.
  */
 export async function createSqliteStorage(options: SqliteStorageOptions): Promise<Storage> {
   const clock = options.clock ?? systemClock;
   const synchronous = options.synchronous ?? 'normal';
-  const isMemory = options.path === ':memory:';
-  // Busy waits on this thread would stop the event loop; the dialect waits for the lock asynchronously.
+  // SQLite's busy handler would sleep on this thread and stop its event loop; the dialect waits for
+  // the write lock asynchronously instead.
   const raw = openSqlite(options.path, { synchronous, busyTimeoutMs: 0 });
   const db = new Kysely<Database>({ dialect: new BusyRetryingSqliteDialect({ database: raw }) });
   const appended = new EventEmitter();
@@ -46,31 +46,16 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
     profiles: createProfileStore(handle, ops),
   });
 
-  // Started on the first append, after migrations have created the tables it prepares statements for.
-  let appendInline: GroupCommitter | undefined;
-  let appendThread: AppendThreadClient | undefined;
-  const appendOnce = (input: AppendInput): Promise<AppendResult> => {
-    if (isMemory) {
-      // An in-memory database cannot be shared with a second connection: append through Kysely's.
-      appendInline ??= new GroupCommitter((inputs, now) =>
-        db.connection().execute(async () => {
-          appender ??= new SqliteAppender(raw, dedupeWindowMs, now);
-          return appender.append(inputs, now);
-        }),
-      );
-      return appendInline.append(input, clock.now());
-    }
-    if (!appendThread || appendThread.isBroken) {
-      appendThread = new AppendThreadClient({
-        path: options.path,
-        synchronous,
-        dedupeWindowMs,
-        now: clock.now(),
-      });
-    }
-    return appendThread.append(input, clock.now());
-  };
+  // Created on the first append, after migrations have made the tables it prepares statements for.
   let appender: SqliteAppender | undefined;
+  const committer = new GroupCommitter((inputs, now) =>
+    db.connection().execute(() =>
+      retryWhileBusy(() => {
+        appender ??= new SqliteAppender(raw, dedupeWindowMs, now);
+        return appender.append(inputs, now);
+      }),
+    ),
+  );
   const knownCursors = new Set<string>();
 
   const storage: Storage = {
@@ -81,14 +66,13 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
     },
     async close() {
       appended.removeAllListeners();
-      await appendThread?.close();
       await db.destroy();
     },
     ...stores(db),
     events: {
       ...createEventReader(db, ops),
       async append(input) {
-        const result = await appendOnce(input);
+        const result = await committer.append(input, clock.now());
         if (result.stored > 0) appended.emit('appended');
         return result;
       },
