@@ -1,8 +1,7 @@
 import { AppError } from '../core/errors.js';
 import type { EventType, NewEvent, RejectedEvent } from '../core/event.js';
-import type { AppendResult, Storage } from '../storage/storage.js';
-import { decodeJsonBody } from './decode-body.js';
-import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits.js';
+import type { AppendResult, EventStore } from '../storage/storage.js';
+import { MAX_BATCH_EVENTS } from './limits.js';
 import { EventTooLargeError, parseSentAt, validateEvent } from './validate-event.js';
 
 export { decodeJsonBody } from './decode-body.js';
@@ -30,45 +29,22 @@ export interface IngestResult extends AppendResult {
   rejected: RejectedCall[];
 }
 
+/** Whatever appends validated events: the storage itself, or the server's append thread. */
+export type EventAppender = Pick<EventStore, 'append'>;
+
 /**
  * Validates a Segment request and appends it. Limits and a malformed envelope refuse the whole
  * request before anything is written; within a valid batch, invalid events are kept as rejected
  * events (with their reason) in the same transaction as the valid ones.
  */
-export async function ingest(storage: Storage, request: IngestRequest): Promise<IngestResult> {
+export async function ingest(appender: EventAppender, request: IngestRequest): Promise<IngestResult> {
   const { events, rejected, calls } = validateRequest(request);
-  const appended = await storage.events.append({ events, rejected });
+  const appended = await appender.append({ events, rejected });
   if (request.endpoint !== 'batch' && calls[0]) {
     const [call] = calls;
     throw new AppError('invalid_input', call.reason, { field: call.field });
   }
   return { ...appended, rejected: calls };
-}
-
-/** A request as it came over HTTP, already authenticated: the raw body, perhaps compressed. */
-export interface RawIngestRequest {
-  workspaceId: string;
-  endpoint: IngestEndpoint;
-  body: Uint8Array;
-  contentEncoding: string | undefined;
-  receivedAt: number;
-}
-
-/** Decodes (by Content-Encoding, within Segment's size limits) and ingests. */
-export async function ingestRaw(storage: Storage, request: RawIngestRequest): Promise<IngestResult> {
-  const maxBytes = request.endpoint === 'batch' ? MAX_BATCH_BYTES : MAX_EVENT_BYTES;
-  const body = decodeJsonBody(
-    Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength),
-    request.contentEncoding,
-    maxBytes,
-  );
-  return ingest(storage, { ...request, body });
-}
-
-/** Where the HTTP routes hand authenticated requests: in this thread, or in the ingest thread. */
-export interface Ingestor {
-  ingest(request: RawIngestRequest): Promise<IngestResult>;
-  close(): Promise<void>;
 }
 
 export function validateRequest(request: IngestRequest): {

@@ -7,7 +7,7 @@ import { ApiKeyVerifier } from '../access/access.js';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
-import type { Ingestor } from '../ingest/ingest.js';
+import type { EventAppender } from '../ingest/ingest.js';
 import type { Storage } from '../storage/storage.js';
 import { Authenticator } from './auth.js';
 import { installErrorHandler } from './errors.js';
@@ -22,8 +22,8 @@ export interface AppDeps {
   storage: Storage;
   clock: Clock;
   logger: Logger;
-  /** Where authenticated ingest requests go (the ingest thread, in a running server). */
-  ingestor: Ingestor;
+  /** Where ingest writes validated events: the storage, or (in a running server) the append thread. */
+  appender: EventAppender;
   /** Called when ingest stored events, so that consumers of the log start at once. */
   onEventsStored?: () => void;
 }
@@ -124,7 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     clock,
     keys,
     metrics,
-    ingestor: deps.ingestor,
+    appender: deps.appender,
     onStored: deps.onEventsStored ?? (() => undefined),
   });
   // Cookies only where sessions are used: ingest requests skip the cookie plugin's hooks.

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { ensureFirstRun, type FirstRun } from '../access/access.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Config, ConfigError } from '../core/config.js';
-import { IngestThread } from '../ingest/ingest-thread-client.js';
+import { AppendThread } from '../ingest/append-thread-client.js';
 import { EventPipeline } from '../pipeline/pipeline.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
@@ -52,7 +52,7 @@ export async function startMops(options: {
   const storage = await openStorage(config, clock);
   let app: App | undefined;
   let pipeline: EventPipeline | undefined;
-  let ingestThread: IngestThread | undefined;
+  let appendThread: AppendThread | undefined;
   let housekeeping: NodeJS.Timeout | undefined;
   try {
     const applied = await storage.migrate();
@@ -71,15 +71,15 @@ export async function startMops(options: {
     }
     let url: string | undefined;
     if (role !== 'worker') {
-      ingestThread = new IngestThread(config);
-      await ingestThread.start();
+      appendThread = new AppendThread(config);
+      await appendThread.start();
       const wakePipeline = pipeline ? pipeline.eventsAppended.bind(pipeline) : undefined;
       app = await buildApp({
         config,
         storage,
         clock,
         logger,
-        ingestor: ingestThread,
+        appender: appendThread,
         onEventsStored: wakePipeline,
       });
       const address = await app.server.listen({ host: config.host, port: config.port });
@@ -102,7 +102,7 @@ export async function startMops(options: {
         stopping ??= (async () => {
           clearInterval(housekeeping);
           await app?.server.close();
-          await ingestThread?.close();
+          await appendThread?.close();
           await pipeline?.stop();
           await storage.close();
         })();
@@ -112,7 +112,7 @@ export async function startMops(options: {
   } catch (error) {
     clearInterval(housekeeping);
     await app?.server.close().catch(() => undefined);
-    await ingestThread?.close().catch(() => undefined);
+    await appendThread?.close().catch(() => undefined);
     await pipeline?.stop().catch(() => undefined);
     await storage.close().catch(() => undefined);
     throw error;

@@ -6,8 +6,9 @@ import type { Clock } from '../../core/clock.js';
 import { AppError, HTTP_STATUS_BY_CODE } from '../../core/errors.js';
 import {
   decodeJsonBody,
+  type EventAppender,
   type IngestEndpoint,
-  type Ingestor,
+  ingest,
   MAX_BATCH_BYTES,
   MAX_EVENT_BYTES,
   writeKeyFromBasicAuth,
@@ -77,7 +78,8 @@ export async function ingestRoutes(
     clock: Clock;
     keys: ApiKeyVerifier;
     metrics: Metrics;
-    ingestor: Ingestor;
+    /** Where validated events are written: the storage, or the server's append thread. */
+    appender: EventAppender;
     /** Called when a request stored events, so their consumers start at once. */
     onStored: () => void;
   },
@@ -129,14 +131,13 @@ export async function ingestRoutes(
         const startedAt = process.hrtime.bigint();
         const receivedAt = deps.clock.now();
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const contentEncoding = header(request.headers['content-encoding']);
         try {
-          const key = await authenticate(request.headers.authorization, raw, contentEncoding, maxBytes);
-          const result = await deps.ingestor.ingest({
+          const body = decodeJsonBody(raw, header(request.headers['content-encoding']), maxBytes);
+          const key = await authenticate(request.headers.authorization, body);
+          const result = await ingest(deps.appender, {
             workspaceId: key.workspaceId,
             endpoint,
-            body: raw,
-            contentEncoding,
+            body,
             receivedAt,
           });
           if (result.stored > 0) deps.onStored();
@@ -164,18 +165,9 @@ export async function ingestRoutes(
     );
   }
 
-  /**
-   * The write key from HTTP Basic auth (every Segment and RudderStack library) or, failing that, from
-   * the body's writeKey, which means decoding the body here once more; the ingest thread decodes it again.
-   */
-  async function authenticate(
-    authorization: string | undefined,
-    raw: Buffer,
-    contentEncoding: string | undefined,
-    maxBytes: number,
-  ): Promise<ApiKey> {
-    const headerKey = writeKeyFromBasicAuth(authorization);
-    const token = headerKey ?? writeKeyFromBody(decodeJsonBody(raw, contentEncoding, maxBytes));
+  /** The write key from HTTP Basic auth (every Segment and RudderStack library) or the body's writeKey. */
+  async function authenticate(authorization: string | undefined, body: unknown): Promise<ApiKey> {
+    const token = writeKeyFromBasicAuth(authorization) ?? writeKeyFromBody(body);
     if (token === undefined) {
       throw new AppError(
         'unauthorized',
