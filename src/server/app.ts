@@ -24,8 +24,6 @@ export interface AppDeps {
   logger: Logger;
   /** Where ingest writes validated events: the storage, or (in a running server) the append thread. */
   appender: EventAppender;
-  /** Called when ingest stored events, so that consumers of the log start at once. */
-  onEventsStored?: () => void;
 }
 
 export interface App {
@@ -125,7 +123,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     keys,
     metrics,
     appender: deps.appender,
-    onStored: deps.onEventsStored ?? (() => undefined),
   });
   // Cookies only where sessions are used: ingest requests skip the cookie plugin's hooks.
   await server.register(async (scope) => {

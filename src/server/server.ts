@@ -2,11 +2,11 @@ import type { Logger } from 'pino';
 import { ensureFirstRun, type FirstRun } from '../access/access.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Config, ConfigError } from '../core/config.js';
-import { AppendThread } from '../ingest/append-thread-client.js';
 import { EventPipeline } from '../pipeline/pipeline.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { type App, buildApp } from './app.js';
+import { LogThread } from './log-thread-client.js';
 import { createLogger } from './logger.js';
 import { resolveSecret } from './secret.js';
 
@@ -20,6 +20,7 @@ export interface RunningMops {
   /** Where the HTTP server listens; undefined for a worker. */
   url: string | undefined;
   app: App | undefined;
+  /** The event pipeline, when it runs on this thread (role worker); role all runs it on the log thread. */
   pipeline: EventPipeline | undefined;
   firstRun: FirstRun | undefined;
   logger: Logger;
@@ -52,7 +53,7 @@ export async function startMops(options: {
   const storage = await openStorage(config, clock);
   let app: App | undefined;
   let pipeline: EventPipeline | undefined;
-  let appendThread: AppendThread | undefined;
+  let logThread: LogThread | undefined;
   let housekeeping: NodeJS.Timeout | undefined;
   try {
     const applied = await storage.migrate();
@@ -60,8 +61,6 @@ export async function startMops(options: {
     const firstRun = role === 'worker' ? undefined : await ensureFirstRun(storage, clock);
 
     if (role !== 'api') {
-      pipeline = new EventPipeline({ storage, clock, logger });
-      pipeline.start();
       housekeeping = setInterval(() => {
         storage.access
           .deleteExpiredSessions(clock.now())
@@ -69,19 +68,16 @@ export async function startMops(options: {
       }, HOUSEKEEPING_INTERVAL_MS);
       housekeeping.unref();
     }
+    if (role === 'worker') {
+      pipeline = new EventPipeline({ storage, clock, logger });
+      pipeline.start();
+    }
     let url: string | undefined;
     if (role !== 'worker') {
-      appendThread = new AppendThread(config);
-      await appendThread.start();
-      const wakePipeline = pipeline ? pipeline.eventsAppended.bind(pipeline) : undefined;
-      app = await buildApp({
-        config,
-        storage,
-        clock,
-        logger,
-        appender: appendThread,
-        onEventsStored: wakePipeline,
-      });
+      // Appends, and with role all the pipeline, run on the log thread: a second core for ingest.
+      logThread = new LogThread(config, { runPipeline: role === 'all' });
+      await logThread.start();
+      app = await buildApp({ config, storage, clock, logger, appender: logThread });
       const address = await app.server.listen({ host: config.host, port: config.port });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
       logger.info({ url, role, database: storage.dialect }, 'mops started');
@@ -102,7 +98,7 @@ export async function startMops(options: {
         stopping ??= (async () => {
           clearInterval(housekeeping);
           await app?.server.close();
-          await appendThread?.close();
+          await logThread?.close();
           await pipeline?.stop();
           await storage.close();
         })();
@@ -112,7 +108,7 @@ export async function startMops(options: {
   } catch (error) {
     clearInterval(housekeeping);
     await app?.server.close().catch(() => undefined);
-    await appendThread?.close().catch(() => undefined);
+    await logThread?.close().catch(() => undefined);
     await pipeline?.stop().catch(() => undefined);
     await storage.close().catch(() => undefined);
     throw error;

@@ -80,8 +80,6 @@ export async function ingestRoutes(
     metrics: Metrics;
     /** Where validated events are written: the storage, or the server's append thread. */
     appender: EventAppender;
-    /** Called when a request stored events, so their consumers start at once. */
-    onStored: () => void;
   },
 ): Promise<void> {
   app.removeAllContentTypeParsers();
@@ -140,7 +138,6 @@ export async function ingestRoutes(
             body,
             receivedAt,
           });
-          if (result.stored > 0) deps.onStored();
           deps.metrics.ingestEvents.inc({ outcome: 'stored' }, result.stored);
           if (result.duplicates > 0)
             deps.metrics.ingestEvents.inc({ outcome: 'duplicate' }, result.duplicates);

@@ -2,20 +2,20 @@ import { Worker } from 'node:worker_threads';
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
 import type { NewEvent, RejectedEvent } from '../core/event.js';
+import type { EventAppender } from '../ingest/ingest.js';
 import type { AppendResult } from '../storage/storage.js';
-import type { AppendThreadReply, AppendThreadRequest } from './append-thread.js';
-import type { EventAppender } from './ingest.js';
+import type { LogThreadData, LogThreadReply, LogThreadRequest } from './log-thread.js';
 
 export type AppendInput = { events: NewEvent[]; rejected: RejectedEvent[] };
 
 /**
- * Appends on a second core. Ingest's two halves cost about the same: parsing and validating (here,
- * on the main thread, which also keeps HTTP, authentication and the pipeline) and writing (in the
- * thread, with its own database connection and group commit). If the thread dies, waiting appends
- * fail (nothing was acknowledged, so clients retry) and the next append starts a new thread.
+ * The main thread's side of the log thread (see log-thread.ts). Ingest's two halves cost about the
+ * same: parsing and validating (on the main thread, with HTTP and authentication) and writing (in the
+ * log thread, with the pipeline). If the thread dies, waiting appends fail (nothing was acknowledged,
+ * so clients retry) and the next append starts a new thread.
  */
-export class AppendThread implements EventAppender {
-  readonly #config: Config;
+export class LogThread implements EventAppender {
+  readonly #data: LogThreadData;
   #worker: Worker | undefined;
   #ready: Promise<void> | undefined;
   readonly #waiting = new Map<
@@ -24,8 +24,8 @@ export class AppendThread implements EventAppender {
   >();
   #nextId = 1;
 
-  constructor(config: Config) {
-    this.#config = config;
+  constructor(config: Config, options: { runPipeline: boolean }) {
+    this.#data = { config, runPipeline: options.runPipeline };
   }
 
   /** Starts the thread now rather than on the first append; resolves once it has opened storage. */
@@ -40,7 +40,7 @@ export class AppendThread implements EventAppender {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      worker.postMessage({ type: 'append', id, input } satisfies AppendThreadRequest);
+      worker.postMessage({ type: 'append', id, input } satisfies LogThreadRequest);
     });
   }
 
@@ -48,23 +48,23 @@ export class AppendThread implements EventAppender {
     const worker = this.#worker;
     if (!worker) return;
     const exited = new Promise((resolve) => worker.once('exit', resolve));
-    worker.postMessage({ type: 'close' } satisfies AppendThreadRequest);
+    worker.postMessage({ type: 'close' } satisfies LogThreadRequest);
     await exited;
   }
 
   #spawn(): Promise<void> {
     // From source (tests, tsx) the thread registers the TypeScript loader first; the build runs plain JS.
     const isSource = import.meta.url.endsWith('.ts');
-    const entry = new URL(isSource ? './append-thread.ts' : './append-thread.js', import.meta.url);
+    const entry = new URL(isSource ? './log-thread.ts' : './log-thread.js', import.meta.url);
     const worker = isSource
       ? new Worker(
           `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`,
-          { eval: true, workerData: this.#config },
+          { eval: true, workerData: this.#data },
         )
-      : new Worker(entry, { workerData: this.#config });
+      : new Worker(entry, { workerData: this.#data });
     this.#worker = worker;
     return new Promise((resolve, reject) => {
-      worker.on('message', (reply: AppendThreadReply) => {
+      worker.on('message', (reply: LogThreadReply) => {
         if (reply.type === 'ready') resolve();
         else this.#settle(reply);
       });
@@ -78,19 +78,19 @@ export class AppendThread implements EventAppender {
         }
       };
       worker.on('error', (error) =>
-        fail(new AppError('unavailable', `the append thread failed: ${error.message}; retry`)),
+        fail(new AppError('unavailable', `the log thread failed: ${error.message}; retry`)),
       );
       worker.on('exit', (code) =>
-        fail(new AppError('unavailable', `the append thread stopped (exit code ${code}); retry`)),
+        fail(new AppError('unavailable', `the log thread stopped (exit code ${code}); retry`)),
       );
     });
   }
 
-  #settle(reply: Exclude<AppendThreadReply, { type: 'ready' }>): void {
+  #settle(reply: Exclude<LogThreadReply, { type: 'ready' }>): void {
     const waiter = this.#waiting.get(reply.id);
     if (!waiter) return;
     this.#waiting.delete(reply.id);
     if (reply.type === 'result') waiter.resolve(reply.result);
-    else waiter.reject(new Error(`append thread: ${reply.message}`));
+    else waiter.reject(new Error(`log thread: ${reply.message}`));
   }
 }

@@ -1,0 +1,54 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { systemClock } from '../core/clock.js';
+import type { Config } from '../core/config.js';
+import { EventPipeline } from '../pipeline/pipeline.js';
+import { openStorage } from '../storage/open-storage.js';
+import type { AppendResult } from '../storage/storage.js';
+import type { AppendInput } from './log-thread-client.js';
+import { createLogger } from './logger.js';
+
+/**
+ * The log thread: owns the writing end of the event log. It appends validated events (group commit,
+ * its own database connection) and runs the log's consumers (the event pipeline) on its own core,
+ * while the main thread serves HTTP and validates the next requests.
+ */
+export interface LogThreadData {
+  config: Config;
+  /** Run the event pipeline here (role all) or leave it to worker processes (role api). */
+  runPipeline: boolean;
+}
+
+export type LogThreadRequest = { type: 'append'; id: number; input: AppendInput } | { type: 'close' };
+export type LogThreadReply =
+  | { type: 'ready' }
+  | { type: 'result'; id: number; result: AppendResult }
+  | { type: 'error'; id: number; message: string };
+
+const port = parentPort;
+if (!port) throw new Error('log-thread runs as a worker thread');
+const { config, runPipeline } = workerData as LogThreadData;
+const logger = createLogger(config.logLevel).child({ thread: 'log' });
+const storage = await openStorage(config, systemClock);
+const pipeline = runPipeline ? new EventPipeline({ storage, clock: systemClock, logger }) : undefined;
+pipeline?.start();
+port.postMessage({ type: 'ready' } satisfies LogThreadReply);
+
+port.on('message', (message: LogThreadRequest) => {
+  if (message.type === 'close') {
+    void (async () => {
+      await pipeline?.stop();
+      await storage.close();
+      port.close();
+    })();
+    return;
+  }
+  storage.events.append(message.input).then(
+    (result) => port.postMessage({ type: 'result', id: message.id, result } satisfies LogThreadReply),
+    (error: unknown) =>
+      port.postMessage({
+        type: 'error',
+        id: message.id,
+        message: error instanceof Error ? error.message : String(error),
+      } satisfies LogThreadReply),
+  );
+});
