@@ -6,9 +6,9 @@ describe('decodeJsonBody', () => {
   const json = Buffer.from(JSON.stringify({ batch: [{ type: 'track' }] }));
 
   it('decodes plain, gzip and deflate bodies', () => {
-    expect(decodeJsonBody(json, undefined, 1000)).toEqual({ batch: [{ type: 'track' }] });
-    expect(decodeJsonBody(gzipSync(json), 'gzip', 1000)).toEqual({ batch: [{ type: 'track' }] });
-    expect(decodeJsonBody(deflateSync(json), 'Deflate', 1000)).toEqual({ batch: [{ type: 'track' }] });
+    expect(decodeJsonBody(json, undefined, 1000).value).toEqual({ batch: [{ type: 'track' }] });
+    expect(decodeJsonBody(gzipSync(json), 'gzip', 1000).value).toEqual({ batch: [{ type: 'track' }] });
+    expect(decodeJsonBody(deflateSync(json), 'Deflate', 1000).value).toEqual({ batch: [{ type: 'track' }] });
   });
 
   it('applies the limit to the decoded size, so a small gzip bomb is refused', () => {

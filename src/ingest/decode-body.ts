@@ -6,11 +6,15 @@ import { AppError } from '../core/errors.js';
  * Node SDK sends gzip labelled application/x-www-form-urlencoded), and parses it as JSON. Limits
  * apply to the decoded size, so a small compressed body cannot expand past them.
  */
-export function decodeJsonBody(body: Buffer, contentEncoding: string | undefined, maxBytes: number): unknown {
+export function decodeJsonBody(
+  body: Buffer,
+  contentEncoding: string | undefined,
+  maxBytes: number,
+): { text: string; value: unknown } {
   const text = decode(body, (contentEncoding ?? 'identity').trim().toLowerCase(), maxBytes);
   if (text.trim() === '') throw new AppError('invalid_input', 'request body is empty: send a JSON object');
   try {
-    return JSON.parse(text);
+    return { text, value: JSON.parse(text) };
   } catch (error) {
     throw new AppError('invalid_input', `malformed JSON: ${describeJsonError(text, error)}`, {
       cause: error,

@@ -1,6 +1,7 @@
 import { AppError } from '../core/errors.js';
 import type { EventType, NewEvent, RejectedEvent } from '../core/event.js';
 import type { AppendResult, EventStore } from '../storage/storage.js';
+import { batchElementRanges } from './batch-ranges.js';
 import { MAX_BATCH_EVENTS } from './limits.js';
 import { EventTooLargeError, parseSentAt, validateEvent } from './validate-event.js';
 
@@ -14,6 +15,8 @@ export interface IngestRequest {
   endpoint: IngestEndpoint;
   /** The parsed JSON body. */
   body: unknown;
+  /** The JSON text it was parsed from, when there is one: events are then stored as sent, byte for byte. */
+  text?: string;
   receivedAt: number;
 }
 
@@ -85,10 +88,14 @@ export function validateRequest(request: IngestRequest): {
   const events: NewEvent[] = [];
   const rejected: RejectedEvent[] = [];
   const calls: RejectedCall[] = [];
+  const rawCalls = rawCallTexts(request.text, endpoint, items.length);
   for (let index = 0; index < items.length; index++) {
     const item = items[index];
-    if (item !== null && typeof item === 'object' && 'writeKey' in item)
+    let hadWriteKey = false;
+    if (item !== null && typeof item === 'object' && 'writeKey' in item) {
       delete (item as { writeKey?: unknown }).writeKey;
+      hadWriteKey = true;
+    }
     let result: ReturnType<typeof validateEvent>;
     try {
       result = validateEvent(item, {
@@ -98,6 +105,7 @@ export function validateRequest(request: IngestRequest): {
         batchContext,
         path: endpoint === 'batch' ? `batch[${index}]` : '',
         ...(endpoint === 'batch' ? {} : { forcedType: endpoint }),
+        ...(rawCalls && !hadWriteKey ? { rawText: rawCalls[index] } : {}),
       });
     } catch (error) {
       if (error instanceof EventTooLargeError) {
@@ -123,6 +131,19 @@ export function validateRequest(request: IngestRequest): {
     }
   }
   return { events, rejected, calls };
+}
+
+/** Each call's JSON text as the client sent it, if the body's layout lets us find it. */
+function rawCallTexts(
+  text: string | undefined,
+  endpoint: IngestEndpoint,
+  count: number,
+): string[] | undefined {
+  if (text === undefined) return undefined;
+  if (endpoint !== 'batch') return [text.trim()];
+  const ranges = batchElementRanges(text);
+  if (!ranges || ranges.length !== count) return undefined;
+  return ranges.map(([start, end]) => text.slice(start, end));
 }
 
 /** The write key from HTTP Basic auth (`writeKey:` base64, Segment's way) or the body's `writeKey`. */

@@ -96,6 +96,15 @@ describe('validateEvent', () => {
     expect(JSON.parse(result.event.payload).context).toEqual({ library: { name: 'x' }, ip: '1.2.3.4' });
   });
 
+  it('stores the call exactly as sent when validation changed nothing, and serialises it when it did', () => {
+    const rawText = '{ "type": "track", "event": "E", "userId": "u", "messageId": "m-1" }';
+    const unchanged = validateEvent(JSON.parse(rawText), { ...context, rawText });
+    expect(unchanged.ok && unchanged.event.payload).toBe(rawText);
+    const withoutId = '{ "type": "track", "event": "E", "userId": "u" }';
+    const changed = validateEvent(JSON.parse(withoutId), { ...context, rawText: withoutId });
+    expect(changed.ok && JSON.parse(changed.event.payload).messageId).toMatch(/^msg_/);
+  });
+
   it('refuses an event over 32 KB as a whole-request error', () => {
     const call = { type: 'track', event: 'E', userId: 'u', properties: { blob: 'x'.repeat(33 * 1024) } };
     expect(() => validateEvent(call, context)).toThrow(EventTooLargeError);

@@ -17,6 +17,8 @@ export interface ValidateContext {
   path: string;
   /** Set by the single-call endpoints (`/v1/track` …): the endpoint decides the type. */
   forcedType?: EventType;
+  /** The call's JSON text as sent, stored as the payload when validation changes nothing in it. */
+  rawText?: string | undefined;
 }
 
 /** Thrown when an event breaks a limit: the whole request is refused, nothing stored. */
@@ -51,14 +53,21 @@ export function validateEvent(raw: unknown, context: ValidateContext): Validatio
     };
   }
   const call = raw as Record<string, unknown>;
-  if (context.forcedType) call.type = context.forcedType;
+  let isChanged = false;
+  if (context.forcedType && call.type !== context.forcedType) {
+    call.type = context.forcedType;
+    isChanged = true;
+  }
   const suppliedMessageId = call.messageId;
   if (suppliedMessageId === undefined || suppliedMessageId === null || suppliedMessageId === '') {
     call.messageId = newId('msg', context.receivedAt);
+    isChanged = true;
   }
-  if (context.batchContext)
+  if (context.batchContext) {
     call.context = { ...context.batchContext, ...(isObject(call.context) ? call.context : {}) };
-  const payload = JSON.stringify(call);
+    isChanged = true;
+  }
+  const payload = !isChanged && context.rawText !== undefined ? context.rawText : JSON.stringify(call);
   checkSize(payload, context.path);
 
   const reject = (reason: string, field: string): Validation => ({

@@ -4,6 +4,7 @@ import { AppError } from '../core/errors.js';
 import type { NewEvent, RejectedEvent } from '../core/event.js';
 import type { EventAppender } from '../ingest/ingest.js';
 import type { AppendResult } from '../storage/storage.js';
+import { packEvents } from './event-codec.js';
 import type { LogThreadData, LogThreadReply, LogThreadRequest } from './log-thread.js';
 
 export type AppendInput = { events: NewEvent[]; rejected: RejectedEvent[] };
@@ -40,7 +41,13 @@ export class LogThread implements EventAppender {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      worker.postMessage({ type: 'append', id, input } satisfies LogThreadRequest);
+      const message: LogThreadRequest = {
+        type: 'append',
+        id,
+        events: packEvents(input.events),
+        rejected: input.rejected,
+      };
+      worker.postMessage(message);
     });
   }
 

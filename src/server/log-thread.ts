@@ -1,10 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
+import type { RejectedEvent } from '../core/event.js';
 import { EventPipeline } from '../pipeline/pipeline.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { AppendResult } from '../storage/storage.js';
-import type { AppendInput } from './log-thread-client.js';
+import { type PackedEvents, unpackEvents } from './event-codec.js';
 import { createLogger } from './logger.js';
 
 /**
@@ -18,7 +19,9 @@ export interface LogThreadData {
   runPipeline: boolean;
 }
 
-export type LogThreadRequest = { type: 'append'; id: number; input: AppendInput } | { type: 'close' };
+export type LogThreadRequest =
+  | { type: 'append'; id: number; events: PackedEvents; rejected: RejectedEvent[] }
+  | { type: 'close' };
 export type LogThreadReply =
   | { type: 'ready' }
   | { type: 'result'; id: number; result: AppendResult }
@@ -42,7 +45,7 @@ port.on('message', (message: LogThreadRequest) => {
     })();
     return;
   }
-  storage.events.append(message.input).then(
+  storage.events.append({ events: unpackEvents(message.events), rejected: message.rejected }).then(
     (result) => port.postMessage({ type: 'result', id: message.id, result } satisfies LogThreadReply),
     (error: unknown) =>
       port.postMessage({

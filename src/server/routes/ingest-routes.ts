@@ -130,12 +130,13 @@ export async function ingestRoutes(
         const receivedAt = deps.clock.now();
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         try {
-          const body = decodeJsonBody(raw, header(request.headers['content-encoding']), maxBytes);
-          const key = await authenticate(request.headers.authorization, body);
+          const { text, value } = decodeJsonBody(raw, header(request.headers['content-encoding']), maxBytes);
+          const key = await authenticate(request.headers.authorization, value);
           const result = await ingest(deps.appender, {
             workspaceId: key.workspaceId,
             endpoint,
-            body,
+            body: value,
+            text,
             receivedAt,
           });
           deps.metrics.ingestEvents.inc({ outcome: 'stored' }, result.stored);
