@@ -184,10 +184,10 @@ async function sqliteCeiling(dataDir: string, rows: number, runId: string): Prom
   db.pragma('synchronous = NORMAL');
   const insert = db.prepare(
     `insert into events (workspace_id, message_id, type, name, user_id, anonymous_id, timestamp, original_timestamp, sent_at, received_at, payload)
-     values (@workspace_id, @message_id, @type, @name, @user_id, @anonymous_id, @timestamp, @original_timestamp, @sent_at, @received_at, @payload)`,
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const prepared = Array.from({ length: rows }, (_, n) => ceilingRow(runId, n));
-  const insertMany = db.transaction((batch: ReturnType<typeof ceilingRow>[]) => {
+  const prepared = Array.from({ length: rows }, (_, n) => Object.values(ceilingRow(runId, n)));
+  const insertMany = db.transaction((batch: unknown[][]) => {
     for (const row of batch) insert.run(row);
   });
   const started = process.hrtime.bigint();

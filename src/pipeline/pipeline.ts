@@ -15,9 +15,9 @@ export interface PipelineOptions {
   /** How often to look for work nobody announced (another process's events when NOTIFY was missed). */
   pollIntervalMs?: number;
   /**
-   * While events keep arriving, the share of this process's time the pipeline may take. Ingest
-   * comes first: an acknowledged event is already durable, so under saturation profiles lag and
-   * catch up at full speed once the load eases.
+   * While ingest saturates the process, the share of the time the pipeline may take (default 0.1).
+   * Ingest comes first: an acknowledged event is already durable, so under saturation profiles lag
+   * and catch up at full speed once the load eases.
    */
   shareUnderLoad?: number;
   onBatch?: (events: StoredEvent[]) => void;
@@ -44,7 +44,7 @@ export class EventPipeline {
   readonly #batch: ReturnType<typeof profileResolutionBatch>;
 
   constructor(options: PipelineOptions) {
-    this.#options = { batchSize: 1000, pollIntervalMs: 1000, shareUnderLoad: 0.25, ...options };
+    this.#options = { batchSize: 1000, pollIntervalMs: 1000, shareUnderLoad: 0.1, ...options };
     this.#batch = profileResolutionBatch(() => options.clock.now());
   }
 
@@ -109,8 +109,9 @@ export class EventPipeline {
       try {
         for (;;) {
           const startedAt = performance.now();
-          if (this.#stopped || (await this.runOnce()) === 0) break;
-          await this.#yieldToIngest(performance.now() - startedAt);
+          const count = this.#stopped ? 0 : await this.runOnce();
+          if (count === 0) break;
+          await this.#yieldToIngest(performance.now() - startedAt, count >= this.#options.batchSize);
         }
       } catch (error) {
         this.#options.logger.error({ err: error }, 'event pipeline batch failed; retrying');
@@ -120,11 +121,16 @@ export class EventPipeline {
     }
   }
 
-  /** Between batches: a turn for queued requests, and while ingest is busy, a pause that keeps our share. */
-  async #yieldToIngest(batchMs: number): Promise<void> {
+  /**
+   * Between batches, a turn for queued work; and while ingest is saturating the process (events keep
+   * arriving and the pipeline is a full batch behind), a pause that keeps the pipeline to its share.
+   * Below saturation batches are small and run back to back, so events are processed within
+   * milliseconds.
+   */
+  async #yieldToIngest(batchMs: number, isBehind: boolean): Promise<void> {
     const isIngestActive = performance.now() - this.#lastAppendAt < INGEST_ACTIVE_MS;
     const share = this.#options.shareUnderLoad;
-    const pauseMs = isIngestActive && share < 1 ? (batchMs * (1 - share)) / share : 0;
+    const pauseMs = isBehind && isIngestActive && share < 1 ? (batchMs * (1 - share)) / share : 0;
     await new Promise((resolve) => (pauseMs > 0 ? setTimeout(resolve, pauseMs) : setImmediate(resolve)));
   }
 }
