@@ -8,7 +8,7 @@ import { createProfileStore } from '../kysely-profiles.js';
 import { migrationProvider } from '../migrations/migrations.js';
 import { runMigrations } from '../migrations/run-migrations.js';
 import type { Database } from '../schema.js';
-import type { AppendResult, Storage } from '../storage.js';
+import type { Storage } from '../storage.js';
 import { BusyRetryingSqliteDialect, retryWhileBusy } from './busy-retry-dialect.js';
 import { GroupCommitter, openSqlite, SqliteAppender } from './sqlite-appender.js';
 
