@@ -115,17 +115,22 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
     expect(again).toMatchObject({ rows: 5, stored: 0, duplicates: 3, rejected: 2 });
   });
 
-  it('imports CSV with nested columns and typed cells', async () => {
+  it('imports CSV with nested columns and typed cells, keeping malformed lines as rejected', async () => {
     const file = path.join(database.dataDir, 'orders.csv');
     writeFileSync(
       file,
       [
         'type,userId,event,timestamp,properties.total,properties.coupon,traits.vip',
         'track,csv-1,Order Completed,2026-10-02T08:00:00Z,19.90,WELCOME,',
+        'track,csv-2,One,Too,Many,Columns,Here,And,More',
         'identify,csv-1,,,,,true',
       ].join('\n'),
     );
-    const summary = JSON.parse((await cli('import', 'events', file, '--json')).stdout);
-    expect(summary).toMatchObject({ rows: 2, stored: 2, rejected: 0 });
+    const result = await cli('import', 'events', file, '--json');
+    const summary = JSON.parse(result.stdout);
+    expect(summary).toMatchObject({ rows: 3, stored: 2, rejected: 1 });
+    expect(summary.rejectedRows).toEqual([
+      { line: 3, reason: expect.stringMatching(/malformed CSV/), field: null },
+    ]);
   });
 });

@@ -39,7 +39,8 @@ const NESTED_PREFIXES = ['properties.', 'traits.', 'context.'];
 /**
  * Imports a file of Segment calls, through the same validation and storage as the HTTP API. Rows
  * without a messageId get one derived from their content and line number, so importing the same
- * file twice stores each event once. Invalid rows are kept as rejected events, never dropped.
+ * file twice stores each event once (on SQLite: within the dedupe window, MOPS_DEDUPE_WINDOW_HOURS).
+ * Invalid rows, malformed lines included, are kept as rejected events, never dropped.
  */
 export async function importEventsFile(
   storage: Storage,
@@ -153,15 +154,29 @@ async function* readRows(source: NodeJS.ReadableStream, format: ImportFormat): A
     }
     return;
   }
+  // A malformed CSV line becomes a rejected row, not the end of the import.
   const parser = source.pipe(
-    parseCsv({ columns: true, skip_empty_lines: true, bom: true, info: true, trim: true }),
+    parseCsv({
+      columns: true,
+      skip_empty_lines: true,
+      bom: true,
+      info: true,
+      trim: true,
+      skip_records_with_error: true,
+    }),
   );
+  const skipped: Row[] = [];
+  parser.on('skip', (error: Error & { lines?: number; raw?: string }) => {
+    skipped.push({ line: error.lines ?? 0, text: error.raw ?? '', error: `malformed CSV: ${error.message}` });
+  });
   for await (const record of parser as AsyncIterable<{
     record: Record<string, string>;
     info: { lines: number };
   }>) {
+    yield* skipped.splice(0);
     yield { line: record.info.lines, text: JSON.stringify(record.record), call: csvRowToCall(record.record) };
   }
+  yield* skipped.splice(0);
 }
 
 /** CSV columns name top-level fields (`type`, `userId`, …) or nested ones (`properties.price`, `traits.email`). */
