@@ -2,27 +2,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
 import type { Profile } from '../core/profile.js';
+import { trackEvent } from '../test-support/events.js';
 import type { PipelineBatch, Storage } from './storage.js';
 
 const NOW = Date.UTC(2026, 10, 23, 9, 0, 0);
 
-function event(overrides: Partial<NewEvent> & { workspaceId: string }): NewEvent {
-  const messageId = overrides.messageId ?? newId('msg');
-  const base: NewEvent = {
-    messageId,
-    type: 'track',
-    name: 'Product Viewed',
-    userId: 'user-1',
-    anonymousId: null,
-    timestamp: NOW,
-    originalTimestamp: null,
-    sentAt: null,
-    receivedAt: NOW,
-    payload: JSON.stringify({ type: 'track', event: 'Product Viewed', userId: 'user-1', messageId }),
-    ...overrides,
-  };
-  return base;
-}
+const event = (overrides: Partial<NewEvent> & { workspaceId: string }): NewEvent => trackEvent(overrides);
 
 function profile(workspaceId: string, overrides: Partial<Profile> = {}): Profile {
   return {

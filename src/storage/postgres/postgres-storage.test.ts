@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { trackEvent } from '../../test-support/events.js';
 import { createTestSchema } from '../../test-support/postgres.js';
 import { runStorageContract } from '../storage.contract.js';
 import { createPostgresStorage } from './postgres-storage.js';
@@ -17,19 +18,7 @@ describe('PostgreSQL storage', () => {
   it('lets only one process run a cursor at a time (SKIP LOCKED)', async () => {
     const schema = await createTestSchema();
     const storage = await createPostgresStorage({ url: schema.url, schema: schema.schema, poolSize: 4 });
-    const track = (messageId: string) => ({
-      workspaceId: 'ws',
-      messageId,
-      type: 'track' as const,
-      name: messageId,
-      userId: 'u',
-      anonymousId: null,
-      timestamp: 1,
-      originalTimestamp: null,
-      sentAt: null,
-      receivedAt: 1,
-      payload: '{}',
-    });
+    const track = (messageId: string) => trackEvent({ workspaceId: 'ws', messageId, name: messageId });
     try {
       await storage.migrate();
       await storage.events.append({ events: [track('m1')], rejected: [] });
@@ -78,21 +67,7 @@ describe('PostgreSQL storage', () => {
         `insert into events (workspace_id, message_id, type, timestamp, received_at, payload) values ('ws', 'slow', 'track', 1, 1, '{}')`,
       );
       await storage.events.append({
-        events: [
-          {
-            workspaceId: 'ws',
-            messageId: 'fast',
-            type: 'track',
-            name: null,
-            userId: 'u',
-            anonymousId: null,
-            timestamp: 2,
-            originalTimestamp: null,
-            sentAt: null,
-            receivedAt: 2,
-            payload: '{}',
-          },
-        ],
+        events: [trackEvent({ workspaceId: 'ws', messageId: 'fast' })],
         rejected: [],
       });
       const read = async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../core/clock.js';
+import { trackEvent } from '../../test-support/events.js';
 import { runStorageContract } from '../storage.contract.js';
 import { createSqliteStorage } from './sqlite-storage.js';
 
@@ -22,19 +23,7 @@ describe('SQLite storage', () => {
     const file = path.join(dir, 'mops.db');
     const clock = new ManualClock(Date.UTC(2026, 10, 23));
     const now = clock.now();
-    const event = (messageId: string) => ({
-      workspaceId: 'ws_1',
-      messageId,
-      type: 'track' as const,
-      name: 'E',
-      userId: 'u',
-      anonymousId: null,
-      timestamp: now,
-      originalTimestamp: null,
-      sentAt: null,
-      receivedAt: now,
-      payload: '{}',
-    });
+    const event = (messageId: string) => trackEvent({ messageId, timestamp: now, receivedAt: now });
     try {
       const first = await createSqliteStorage({ path: file, clock });
       await first.migrate();
@@ -76,21 +65,7 @@ describe('SQLite storage', () => {
       );
       await new Promise((resolve) => setTimeout(resolve, 20));
       const append = appender.events.append({
-        events: [
-          {
-            workspaceId: 'ws',
-            messageId: 'waits',
-            type: 'track',
-            name: 'E',
-            userId: 'u',
-            anonymousId: null,
-            timestamp: 1,
-            originalTimestamp: null,
-            sentAt: null,
-            receivedAt: 1,
-            payload: '{}',
-          },
-        ],
+        events: [trackEvent({ messageId: 'waits' })],
         rejected: [],
       });
       // The event loop still turns while the append waits for the lock.
@@ -113,19 +88,7 @@ describe('SQLite storage', () => {
     const clock = new ManualClock(Date.UTC(2026, 10, 23));
     const storage = await createSqliteStorage({ path: ':memory:', clock, dedupeWindowMs: 60_000 });
     await storage.migrate();
-    const event = () => ({
-      workspaceId: 'ws_1',
-      messageId: 'm1',
-      type: 'track' as const,
-      name: 'E',
-      userId: 'u',
-      anonymousId: null,
-      timestamp: clock.now(),
-      originalTimestamp: null,
-      sentAt: null,
-      receivedAt: clock.now(),
-      payload: '{}',
-    });
+    const event = () => trackEvent({ messageId: 'm1', timestamp: clock.now(), receivedAt: clock.now() });
     await storage.events.append({ events: [event()], rejected: [] });
     clock.advance(30_000);
     expect((await storage.events.append({ events: [event()], rejected: [] })).duplicates).toBe(1);
