@@ -60,6 +60,7 @@ class BatchResolution {
   readonly #identityEvents: ResolutionChanges['identityEvents'] = [];
   readonly #touchedAccounts = new Set<string>();
   readonly #members = new Map<string, ResolutionChanges['accountMembers'][number]>();
+  readonly #traitChanges: ResolutionChanges['traitChanges'] = [];
 
   constructor(options: ResolveOptions) {
     this.#options = options;
@@ -91,6 +92,10 @@ class BatchResolution {
         ...member,
         profileId: this.#survivor(member.profileId).id,
       })),
+      traitChanges: this.#traitChanges.map((change) => ({
+        ...change,
+        profileId: this.#survivor(change.profileId).id,
+      })),
     };
   }
 
@@ -107,7 +112,17 @@ class BatchResolution {
     this.#touch(profile);
 
     if (event.type === 'identify') {
-      mergeTraits(profile, objectField(event.payload, 'traits'), event.timestamp);
+      for (const change of mergeTraits(profile, objectField(event.payload, 'traits'), event.timestamp)) {
+        this.#traitChanges.push({
+          workspaceId: this.#options.workspaceId,
+          eventId: event.id,
+          profileId: profile.id,
+          trait: change.trait,
+          value: change.value,
+          previous: change.previous,
+          at: event.timestamp,
+        });
+      }
     } else if (event.type === 'group') {
       const groupId = groupIdOf(event);
       if (groupId !== null)

@@ -5,22 +5,36 @@ export interface TraitHolder {
   traitTimes: TraitTimes;
 }
 
+export interface TraitWrite {
+  trait: string;
+  value: unknown;
+  /** The value before, undefined when the trait was not set. */
+  previous: unknown;
+}
+
 /**
  * Writes each incoming trait unless the holder already has a value from a later event: per trait,
  * the newest timestamp wins, so events processed out of order still converge on the same traits.
- * Returns whether anything changed.
+ * Returns the traits whose value changed.
  */
-export function mergeTraits(holder: TraitHolder, incoming: Traits, at: number): boolean {
-  let changed = false;
+export function mergeTraits(holder: TraitHolder, incoming: Traits, at: number): TraitWrite[] {
+  const changed: TraitWrite[] = [];
   for (const [name, value] of Object.entries(incoming)) {
     if (value === undefined) continue;
     const heldAt = holder.traitTimes[name];
     if (heldAt !== undefined && heldAt > at) continue;
+    const previous = holder.traits[name];
     holder.traits[name] = value;
     holder.traitTimes[name] = at;
-    changed = true;
+    if (!isSameValue(previous, value)) changed.push({ trait: name, value, previous });
   }
   return changed;
+}
+
+function isSameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** Folds `from` into `into`, trait by trait, keeping whichever value was written later. */

@@ -8,6 +8,11 @@ export interface DialectOps {
   readJson<T>(value: unknown): T;
   /** Case-insensitive "column's text contains needle". */
   textContains(column: string, needle: string): RawBuilder<boolean>;
+  /** Row locks: PostgreSQL `FOR UPDATE [SKIP LOCKED]`; SQLite needs none, its write transactions are serial. */
+  lockRows: '' | 'for update';
+  skipLockedRows: '' | 'for update skip locked';
+  /** Serialises transactions on a key: `pg_advisory_xact_lock`; nothing on SQLite. */
+  lockKey(key: string): RawBuilder<unknown> | undefined;
 }
 
 function escapeLike(needle: string): string {
@@ -20,10 +25,16 @@ export const sqliteOps: DialectOps = {
   // SQLite's LIKE folds ASCII case by itself.
   textContains: (column, needle) =>
     sql<boolean>`${sql.ref(column)} like ${`%${escapeLike(needle)}%`} escape '\\'`,
+  lockRows: '',
+  skipLockedRows: '',
+  lockKey: () => undefined,
 };
 
 export const postgresOps: DialectOps = {
   name: 'postgres',
   readJson: <T>(value: unknown) => value as T,
   textContains: (column, needle) => sql<boolean>`${sql.ref(column)}::text ilike ${`%${escapeLike(needle)}%`}`,
+  lockRows: 'for update',
+  skipLockedRows: 'for update skip locked',
+  lockKey: (key) => sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`,
 };

@@ -3,7 +3,7 @@ import type { Account, Identity, IdentityKind, Profile, Traits, TraitTimes } fro
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';
 import type { Database } from './schema.js';
-import type { IdentityKey, ProfileStore } from './storage.js';
+import type { IdentityKey, ProfileStore, TraitChange } from './storage.js';
 
 /** Keeps each statement well under SQLite's bound-variable limit and PostgreSQL's 65,535. */
 const CHUNK = 500;
@@ -69,6 +69,26 @@ function profileValues(profile: Profile) {
 }
 
 const identityKeyOf = (key: IdentityKey) => `${key.kind}:${key.value}`;
+
+async function insertTraitChanges(db: Kysely<Database>, changes: TraitChange[]): Promise<void> {
+  for (let i = 0; i < changes.length; i += 300) {
+    await db
+      .insertInto('trait_changes')
+      .values(
+        changes.slice(i, i + 300).map((change) => ({
+          workspace_id: change.workspaceId,
+          event_id: change.eventId,
+          profile_id: change.profileId,
+          trait: change.trait,
+          // undefined (no previous value) is kept as JSON null.
+          value: JSON.stringify(change.value ?? null),
+          previous: JSON.stringify(change.previous ?? null),
+          at: change.at,
+        })),
+      )
+      .execute();
+  }
+}
 
 export function createProfileStore(db: Kysely<Database>, ops: DialectOps): ProfileStore {
   return {
@@ -209,6 +229,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
           )
           .execute();
       }
+      await insertTraitChanges(db, changes.traitChanges);
       for (const chunk of chunks(changes.accountMembers, 300)) {
         await db
           .insertInto('account_members')
@@ -223,6 +244,43 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
           .onConflict((oc) => oc.doNothing())
           .execute();
       }
+    },
+
+    async updateTraits(profile, changes) {
+      await db
+        .updateTable('profiles')
+        .set({
+          traits: JSON.stringify(profile.traits),
+          trait_times: JSON.stringify(profile.traitTimes),
+          updated_at: profile.updatedAt,
+        })
+        .where('id', '=', profile.id)
+        .execute();
+      await insertTraitChanges(db, changes);
+    },
+
+    async listTraitChanges(eventIds) {
+      const found: TraitChange[] = [];
+      for (let i = 0; i < eventIds.length; i += 500) {
+        const rows = await db
+          .selectFrom('trait_changes')
+          .selectAll()
+          .where('event_id', 'in', eventIds.slice(i, i + 500))
+          .orderBy('id')
+          .execute();
+        for (const row of rows) {
+          found.push({
+            workspaceId: row.workspace_id,
+            eventId: row.event_id === null ? null : Number(row.event_id),
+            profileId: row.profile_id,
+            trait: row.trait,
+            value: JSON.parse(row.value),
+            previous: JSON.parse(row.previous),
+            at: Number(row.at),
+          });
+        }
+      }
+      return found;
     },
 
     async list(workspaceId, page) {

@@ -78,4 +78,120 @@ export interface Database {
   };
   account_members: { workspace_id: string; account_id: string; profile_id: string; created_at: number };
   pipeline_cursors: { name: string; position: string; updated_at: number };
+  workspace_settings: { workspace_id: string; settings: JsonColumn; updated_at: number };
+  templates: {
+    id: string;
+    workspace_id: string;
+    name: string;
+    subject: string;
+    preheader: string | null;
+    mjml: string;
+    text: string | null;
+    created_at: number;
+    updated_at: number;
+  };
+  journeys: {
+    id: string;
+    workspace_id: string;
+    name: string;
+    status: string;
+    draft: JsonColumn;
+    current_version: number | null;
+    created_at: number;
+    updated_at: number;
+  };
+  journey_versions: { journey_id: string; version: number; definition: JsonColumn; published_at: number };
+  journey_instances: {
+    id: string;
+    workspace_id: string;
+    journey_id: string;
+    version: number;
+    profile_id: string;
+    status: string;
+    step_id: string | null;
+    entry_event: JsonColumn;
+    state: JsonColumn;
+    entered_at: number;
+    updated_at: number;
+    ended_at: number | null;
+    end_reason: string | null;
+  };
+  journey_transitions: {
+    id: Generated<number>;
+    workspace_id: string;
+    journey_id: string;
+    version: number;
+    instance_id: string;
+    step_id: string | null;
+    kind: string;
+    at: number;
+  };
+  journey_timers: {
+    id: Generated<number>;
+    workspace_id: string;
+    instance_id: string;
+    token: string;
+    due_at: number;
+  };
+  journey_waits: {
+    instance_id: string;
+    workspace_id: string;
+    profile_id: string;
+    event: string;
+    step_id: string;
+  };
+  messages: {
+    id: string;
+    workspace_id: string;
+    profile_id: string;
+    journey_id: string | null;
+    instance_id: string | null;
+    step_id: string | null;
+    channel: string;
+    template_id: string | null;
+    topic: string | null;
+    when_not_allowed: string;
+    to_address: string | null;
+    subject: string | null;
+    status: string;
+    reason: string | null;
+    idempotency_key: string;
+    attempts: Generated<number>;
+    next_attempt_at: number | null;
+    claimed_until: number | null;
+    context: JsonColumn;
+    provider_message_id: string | null;
+    created_at: number;
+    updated_at: number;
+    sent_at: number | null;
+    opened_at: number | null;
+    clicked_at: number | null;
+    unsubscribed_at: number | null;
+    bounced_at: number | null;
+    complained_at: number | null;
+  };
+  trait_changes: {
+    id: Generated<number>;
+    workspace_id: string;
+    event_id: number | null;
+    profile_id: string;
+    trait: string;
+    value: string;
+    previous: string;
+    at: number;
+  };
+  suppressions: {
+    workspace_id: string;
+    channel: string;
+    address: string;
+    reason: string;
+    created_at: number;
+  };
+  subscriptions: {
+    workspace_id: string;
+    profile_id: string;
+    topic: string;
+    is_subscribed: number;
+    updated_at: number;
+  };
 }

@@ -262,6 +262,7 @@ export function runStorageContract(
             },
           ],
           accountMembers: [{ accountId, profileId: person.id, createdAt: NOW }],
+          traitChanges: [],
         }),
       );
       const identities = await storage.profiles.findIdentities(workspaceId, [
@@ -312,6 +313,7 @@ export function runStorageContract(
             },
           ],
           accountMembers: [{ accountId, profileId: anonymous.id, createdAt: NOW }],
+          traitChanges: [],
         }),
       );
       await storage.transaction((tx) =>
@@ -324,6 +326,7 @@ export function runStorageContract(
           identityEvents: [],
           upsertedAccounts: [],
           accountMembers: [],
+          traitChanges: [],
         }),
       );
       expect((await storage.profiles.find(workspaceId, anonymous.id))?.id).toBe(known.id);
@@ -355,6 +358,7 @@ export function runStorageContract(
           identityEvents: [],
           upsertedAccounts: [],
           accountMembers: [],
+          traitChanges: [],
         }),
       );
       const byTrait = await storage.profiles.list(workspaceId, { limit: 10, query: 'ada@example' });

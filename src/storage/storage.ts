@@ -1,6 +1,16 @@
 import type { ApiKey, Membership, Role, User, Workspace } from '../core/access.js';
 import type { NewEvent, RejectedEvent, StoredEvent, StoredRejectedEvent } from '../core/event.js';
+import type {
+  EmailTemplate,
+  Journey,
+  JourneyInstance,
+  JourneyVersion,
+  Message,
+  MessageStatus,
+  SuppressionReason,
+} from '../core/journey.js';
 import type { Account, Identity, IdentityKind, Profile } from '../core/profile.js';
+import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import type { DialectName } from './migrations/migrations.js';
 
 /** One page of a list, and the opaque cursor of the next one (null on the last page). */
@@ -89,6 +99,7 @@ export interface ResolutionChanges {
   identityEvents: Array<{ identity: IdentityKey; timestamp: number; eventId: number }>;
   upsertedAccounts: Account[];
   accountMembers: Array<{ accountId: string; profileId: string; createdAt: number }>;
+  traitChanges: TraitChange[];
 }
 
 export interface ProfileStore {
@@ -103,10 +114,187 @@ export interface ProfileStore {
   find(workspaceId: string, id: string): Promise<Profile | undefined>;
   listIdentities(profileId: string): Promise<Identity[]>;
   listAccounts(profileId: string): Promise<Account[]>;
+  /** Sets traits outside of an identify (a journey's update step), recording what changed. */
+  updateTraits(profile: Profile, changes: TraitChange[]): Promise<void>;
+  /** What the identify calls among these events changed. */
+  listTraitChanges(eventIds: number[]): Promise<TraitChange[]>;
+}
+
+/** A trait an identify (or a journey) changed on a profile: what journeys and segments react to. */
+export interface TraitChange {
+  workspaceId: string;
+  eventId: number | null;
+  profileId: string;
+  trait: string;
+  value: unknown;
+  previous: unknown;
+  at: number;
+}
+
+export interface JourneyStore {
+  create(journey: Journey): Promise<void>;
+  update(journey: Journey): Promise<void>;
+  find(workspaceId: string, id: string): Promise<Journey | undefined>;
+  list(workspaceId: string): Promise<Journey[]>;
+  addVersion(version: JourneyVersion): Promise<void>;
+  findVersion(journeyId: string, version: number): Promise<JourneyVersion | undefined>;
+  /** Every published journey's current version, for deciding entries. */
+  listLive(workspaceId: string): Promise<Array<{ journey: Journey; version: JourneyVersion }>>;
+
+  insertInstance(instance: JourneyInstance): Promise<void>;
+  /** Writes the instance's status, step, state and end; callers hold its lock. */
+  updateInstance(instance: JourneyInstance): Promise<void>;
+  /** The instance, locked until the transaction ends (PostgreSQL `FOR UPDATE`). */
+  lockInstance(id: string): Promise<JourneyInstance | undefined>;
+  findInstance(workspaceId: string, id: string): Promise<JourneyInstance | undefined>;
+  listActiveInstances(workspaceId: string, profileId: string): Promise<JourneyInstance[]>;
+  listInstancesOfProfile(workspaceId: string, profileId: string): Promise<JourneyInstance[]>;
+  /** The latest entry of this profile into this journey, and whether an instance is still active. */
+  lastEntry(
+    journeyId: string,
+    profileId: string,
+  ): Promise<{ enteredAt: number; hasActive: boolean } | undefined>;
+  /** Serialises entries of one profile (PostgreSQL advisory lock); a no-op where writes are serial anyway. */
+  lockProfileEntries(profileId: string): Promise<void>;
+
+  addTransitions(transitions: JourneyTransition[]): Promise<void>;
+  setTimer(timer: { workspaceId: string; instanceId: string; token: string; dueAt: number }): Promise<void>;
+  clearTimers(instanceId: string): Promise<void>;
+  /** Due timers, claimed for this transaction (PostgreSQL `SKIP LOCKED`); delete them once handled. */
+  claimDueTimers(
+    now: number,
+    limit: number,
+  ): Promise<Array<{ id: number; instanceId: string; token: string; dueAt: number }>>;
+  deleteTimer(id: number): Promise<void>;
+  nextTimerDue(): Promise<number | undefined>;
+  setWait(wait: {
+    instanceId: string;
+    workspaceId: string;
+    profileId: string;
+    event: string;
+    stepId: string;
+  }): Promise<void>;
+  clearWait(instanceId: string): Promise<void>;
+  findWaits(
+    workspaceId: string,
+    profileId: string,
+    event: string,
+  ): Promise<Array<{ instanceId: string; stepId: string }>>;
+  countWaiting(): Promise<number>;
+
+  report(journeyId: string): Promise<JourneyReport>;
+}
+
+export interface JourneyTransition {
+  workspaceId: string;
+  journeyId: string;
+  version: number;
+  instanceId: string;
+  stepId: string | null;
+  kind: TransitionKind;
+  at: number;
+}
+
+/** entered/completed are per step; exited, converted and finished are per instance (at the step it was in). */
+export type TransitionKind = 'entered' | 'completed' | 'exited' | 'converted' | 'finished';
+
+export interface JourneyReport {
+  entered: number;
+  active: number;
+  completed: number;
+  exited: number;
+  converted: number;
+  steps: Record<
+    string,
+    { entered: number; completed: number; waiting: number; exited: number; converted: number }
+  >;
+  messages: Record<
+    string,
+    {
+      sent: number;
+      opened: number;
+      clicked: number;
+      unsubscribed: number;
+      bounced: number;
+      failed: number;
+      suppressed: number;
+      skipped: number;
+      pending: number;
+    }
+  >;
+}
+
+export interface TemplateStore {
+  upsert(template: EmailTemplate): Promise<void>;
+  find(workspaceId: string, id: string): Promise<EmailTemplate | undefined>;
+  list(workspaceId: string): Promise<EmailTemplate[]>;
+}
+
+export interface SettingsStore {
+  get(workspaceId: string): Promise<WorkspaceSettings>;
+  put(workspaceId: string, settings: WorkspaceSettings, at: number): Promise<void>;
+}
+
+export interface MessageStore {
+  insert(message: Message): Promise<void>;
+  /** Queued or deferred messages now due, marked `sending` with a lease, for this process to send. */
+  claimDue(now: number, limit: number, leaseMs: number): Promise<Message[]>;
+  nextDue(): Promise<number | undefined>;
+  /** Writes the outcome of an attempt (status, reason, times, counters). */
+  update(message: Message): Promise<void>;
+  find(workspaceId: string, id: string): Promise<Message | undefined>;
+  findById(id: string): Promise<Message | undefined>;
+  list(
+    workspaceId: string,
+    filter: { profileId?: string; journeyId?: string; status?: MessageStatus },
+    page: PageRequest,
+  ): Promise<Page<Message>>;
+  listForInstance(instanceId: string): Promise<Message[]>;
+  /** Messages sent on the channel to the profile since `since`, outside the given topic. */
+  countSentSince(
+    workspaceId: string,
+    profileId: string,
+    channel: string,
+    since: number,
+    exceptTopic: string,
+  ): Promise<number>;
+  /** Records the first time a tracking event happened; false when it had already. */
+  markFirst(
+    id: string,
+    field: 'opened_at' | 'clicked_at' | 'unsubscribed_at' | 'bounced_at' | 'complained_at',
+    at: number,
+  ): Promise<boolean>;
+}
+
+export interface ConsentStore {
+  suppress(entry: {
+    workspaceId: string;
+    channel: string;
+    address: string;
+    reason: SuppressionReason;
+    at: number;
+  }): Promise<void>;
+  findSuppression(
+    workspaceId: string,
+    channel: string,
+    address: string,
+  ): Promise<SuppressionReason | undefined>;
+  listSuppressions(
+    workspaceId: string,
+    page: PageRequest,
+  ): Promise<Page<{ channel: string; address: string; reason: SuppressionReason; createdAt: number }>>;
+  setSubscription(entry: {
+    workspaceId: string;
+    profileId: string;
+    topic: string;
+    isSubscribed: boolean;
+    at: number;
+  }): Promise<void>;
+  findSubscriptions(workspaceId: string, profileId: string): Promise<Record<string, boolean>>;
 }
 
 /** The stores a pipeline batch reads from while it decides what to write. */
-export type StorageReader = Pick<StorageTx, 'workspaces' | 'access' | 'profiles'>;
+export type StorageReader = StorageTx;
 
 /**
  * One step of an event consumer: look at a batch of events, read what it needs, decide, then write.
@@ -127,6 +315,11 @@ export interface StorageTx {
   workspaces: WorkspaceStore;
   access: AccessStore;
   profiles: ProfileStore;
+  journeys: JourneyStore;
+  templates: TemplateStore;
+  settings: SettingsStore;
+  messages: MessageStore;
+  consent: ConsentStore;
 }
 
 /**
@@ -149,6 +342,11 @@ export interface Storage {
   access: AccessStore;
   events: EventStore;
   profiles: ProfileStore;
+  journeys: JourneyStore;
+  templates: TemplateStore;
+  settings: SettingsStore;
+  messages: MessageStore;
+  consent: ConsentStore;
 
   /** Runs `fn` in one write transaction, committed when it resolves and rolled back when it throws. */
   transaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T>;
@@ -161,12 +359,14 @@ export interface Storage {
    * Runs one batch of the named event consumer: the events committed after its cursor, in commit
    * order, at most `limit`. The batch's writes and the cursor's move commit together, so a crash at
    * any point replays exactly the batch that did not commit. One process at a time holds a cursor.
+   * With `notBeyond`, it reads no further than that other cursor (journeys after profiles).
    */
   runPipelineBatch<T>(
     cursor: string,
     limit: number,
     batch: PipelineBatch<T>,
     at: number,
+    options?: { notBeyond?: string },
   ): Promise<PipelineOutcome<T>>;
   /** The consumer's current lag, in events not yet processed. */
   pipelineLag(cursor: string): Promise<number>;

@@ -1,5 +1,6 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { initialSchema } from './0001-initial.js';
+import { journeysSchema } from './0002-journeys.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -8,6 +9,7 @@ export type DialectMigration = (dialect: DialectName) => Migration;
 
 const ALL: Record<string, DialectMigration> = {
   '0001-initial': initialSchema,
+  '0002-journeys': journeysSchema,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -4,6 +4,8 @@ import pg from 'pg';
 import { postgresOps } from '../dialect-ops.js';
 import { createAccessStore, createWorkspaceStore } from '../kysely-access.js';
 import { createEventReader, toStoredEvent } from '../kysely-events.js';
+import { createJourneyStore, createSettingsStore, createTemplateStore } from '../kysely-journeys.js';
+import { createConsentStore, createMessageStore } from '../kysely-messages.js';
 import { createProfileStore } from '../kysely-profiles.js';
 import { migrationProvider } from '../migrations/migrations.js';
 import { runMigrations } from '../migrations/run-migrations.js';
@@ -54,6 +56,11 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     workspaces: createWorkspaceStore(handle),
     access: createAccessStore(handle),
     profiles: createProfileStore(handle, ops),
+    journeys: createJourneyStore(handle, ops),
+    templates: createTemplateStore(handle),
+    settings: createSettingsStore(handle, ops),
+    messages: createMessageStore(handle, ops),
+    consent: createConsentStore(handle),
   });
 
   async function listen(): Promise<void> {
@@ -161,12 +168,13 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       void listen();
       return () => appended.off('appended', callback);
     },
-    async runPipelineBatch(name, limit, batch, at) {
+    async runPipelineBatch(name, limit, batch, at, options) {
       await ensureCursor(name);
+      if (options?.notBeyond) await ensureCursor(options.notBeyond);
       return db.transaction().execute(async (trx) => {
         const position = await claimCursor(trx, name);
         if (position === undefined) return { status: 'busy' as const };
-        const read = await readAfter(trx, position, limit);
+        const read = await readAfter(trx, position, limit, options?.notBeyond);
         if (read.events.length === 0) return { status: 'idle' as const };
         const write = await batch.prepare(read.events, stores(trx));
         const result = await write(stores(trx));
@@ -208,14 +216,20 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     return claimed.rows[0]?.position;
   }
 
-  async function readAfter(handle: Kysely<Database>, position: string, limit: number) {
+  async function readAfter(handle: Kysely<Database>, position: string, limit: number, notBeyond?: string) {
     const [xact = '0', id = '0'] = position.split(':');
+    const bound = notBeyond
+      ? sql`and (xact_id, id) <= (
+          select split_part(position, ':', 1)::xid8, split_part(position, ':', 2)::bigint
+          from pipeline_cursors where name = ${notBeyond})`
+      : sql``;
     // Only transactions older than every one still running are complete: a younger event could
     // still be joined by an older, slower transaction's events, which must not be skipped.
     const result = await sql<Database['events'] & { xact_id: string }>`
       select * from events
       where (xact_id, id) > (${xact}::xid8, ${Number(id)}::bigint)
         and xact_id < pg_snapshot_xmin(pg_current_snapshot())
+        ${bound}
       order by xact_id, id
       limit ${limit}`.execute(handle);
     const last = result.rows.at(-1);

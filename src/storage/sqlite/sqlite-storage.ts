@@ -4,6 +4,8 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import { sqliteOps } from '../dialect-ops.js';
 import { createAccessStore, createWorkspaceStore } from '../kysely-access.js';
 import { createEventReader, toStoredEvent } from '../kysely-events.js';
+import { createJourneyStore, createSettingsStore, createTemplateStore } from '../kysely-journeys.js';
+import { createConsentStore, createMessageStore } from '../kysely-messages.js';
 import { createProfileStore } from '../kysely-profiles.js';
 import { migrationProvider } from '../migrations/migrations.js';
 import { runMigrations } from '../migrations/run-migrations.js';
@@ -44,6 +46,11 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
     workspaces: createWorkspaceStore(handle),
     access: createAccessStore(handle),
     profiles: createProfileStore(handle, ops),
+    journeys: createJourneyStore(handle, ops),
+    templates: createTemplateStore(handle),
+    settings: createSettingsStore(handle, ops),
+    messages: createMessageStore(handle, ops),
+    consent: createConsentStore(handle),
   });
 
   // Created on the first append, after migrations have made the tables it prepares statements for.
@@ -82,17 +89,16 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
       appended.on('appended', listener);
       return () => appended.off('appended', listener);
     },
-    async runPipelineBatch(name, limit, batch, at) {
+    async runPipelineBatch(name, limit, batch, at, options) {
       await ensureCursor(name);
       // Read and decide without the write lock, so the writer thread keeps appending meanwhile…
       const position = await cursorPosition(db, name);
-      const rows = await db
-        .selectFrom('events')
-        .selectAll()
-        .where('id', '>', Number(position))
-        .orderBy('id')
-        .limit(limit)
-        .execute();
+      let query = db.selectFrom('events').selectAll().where('id', '>', Number(position));
+      if (options?.notBeyond) {
+        await ensureCursor(options.notBeyond);
+        query = query.where('id', '<=', Number(await cursorPosition(db, options.notBeyond)));
+      }
+      const rows = await query.orderBy('id').limit(limit).execute();
       const last = rows.at(-1);
       if (!last) return { status: 'idle' };
       const events = rows.map((row) => toStoredEvent(row, ops));

@@ -1,0 +1,242 @@
+import { z } from 'zod';
+import { Duration } from './duration.js';
+
+/**
+ * A journey, as people write it (JSON or YAML through the API and `mops journeys apply`) and as each
+ * published version stores it. docs/journeys.md explains every field with examples.
+ */
+
+const Identifier = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1–64 letters, digits, - or _');
+
+/** Where a condition looks: the profile's traits, the event being handled, or the event that entered the journey. */
+export const ConditionSource = z.enum(['trait', 'event', 'entry_event']);
+
+export const Comparison = z.enum([
+  'eq',
+  'neq',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'contains',
+  'in',
+  'exists',
+  'not_exists',
+]);
+export type Comparison = z.infer<typeof Comparison>;
+
+export const ValueCondition = z
+  .object({
+    source: ConditionSource,
+    /** A dotted path: `plan` for a trait, `properties.total` for an event. */
+    path: z.string().min(1).max(200),
+    op: Comparison,
+    value: z.unknown().optional(),
+  })
+  .refine((c) => c.op === 'exists' || c.op === 'not_exists' || c.value !== undefined, {
+    message: 'value is required for this op',
+    path: ['value'],
+  })
+  .refine((c) => c.op !== 'in' || Array.isArray(c.value), {
+    message: 'value must be a list for op in',
+    path: ['value'],
+  });
+export type ValueCondition = z.infer<typeof ValueCondition>;
+
+/** Whether a message sent earlier in this journey was opened or clicked. */
+export const EngagementCondition = z.object({
+  source: z.literal('message'),
+  /** The id of the send_email step whose message is meant. */
+  step: Identifier,
+  op: z.enum(['opened', 'clicked', 'not_opened', 'not_clicked']),
+});
+export type EngagementCondition = z.infer<typeof EngagementCondition>;
+
+export const Condition = z.union([ValueCondition, EngagementCondition]);
+export type Condition = z.infer<typeof Condition>;
+
+const EventConditions = z.array(ValueCondition).max(20).default([]);
+
+export const EntryTrigger = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('event'), event: z.string().min(1).max(255), conditions: EventConditions }),
+  /** An identify that changes this trait (to `value`, when given). */
+  z.object({
+    type: z.literal('trait_changed'),
+    trait: z.string().min(1).max(200),
+    value: z.unknown().optional(),
+  }),
+  /** Only through the API (`POST …/journeys/:id/enrol`). */
+  z.object({ type: z.literal('manual') }),
+]);
+export type EntryTrigger = z.infer<typeof EntryTrigger>;
+
+export const ReentryPolicy = z.discriminatedUnion('policy', [
+  z.object({ policy: z.literal('once') }),
+  z.object({ policy: z.literal('once_per_period'), period: Duration }),
+  z.object({ policy: z.literal('every_time') }),
+]);
+export type ReentryPolicy = z.infer<typeof ReentryPolicy>;
+
+const Next = Identifier.describe('the id of the step that follows');
+
+export const Step = z.discriminatedUnion('type', [
+  z.object({ id: Identifier, type: z.literal('wait'), duration: Duration, next: Next }),
+  z.object({
+    id: Identifier,
+    type: z.literal('wait_until'),
+    /** Local time of day in the profile's timezone (trait `timezone`, else the workspace's). */
+    time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM, 24-hour'),
+    days: z
+      .array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']))
+      .min(1)
+      .optional(),
+    next: Next,
+  }),
+  z.object({
+    id: Identifier,
+    type: z.literal('wait_for_event'),
+    event: z.string().min(1).max(255),
+    conditions: EventConditions,
+    /** Only an event whose property at this path equals the entry event's (e.g. `properties.cart_id`). */
+    matchEntryProperty: z.string().min(1).max(200).optional(),
+    timeout: Duration,
+    next: Next,
+    timeoutNext: Next,
+  }),
+  z.object({
+    id: Identifier,
+    type: z.literal('branch'),
+    branches: z
+      .array(z.object({ conditions: z.array(Condition).min(1).max(20), next: Next }))
+      .min(1)
+      .max(20),
+    otherwise: Next,
+  }),
+  z.object({
+    id: Identifier,
+    type: z.literal('split'),
+    /** Weighted arms; the same profile always takes the same arm of the same journey. */
+    arms: z
+      .array(z.object({ name: Identifier, weight: z.number().positive(), next: Next }))
+      .min(1)
+      .max(10),
+    /** A control group that leaves the journey here, for measuring the journey against doing nothing. */
+    holdout: z.object({ weight: z.number().positive() }).optional(),
+  }),
+  z.object({
+    id: Identifier,
+    type: z.literal('send_email'),
+    template: z.string().min(1).max(100),
+    /** Subscription topic; unsubscribed contacts never get messages on it. */
+    topic: z.string().min(1).max(64).default('marketing'),
+    /** What to do when a frequency cap or quiet hours forbid sending now. */
+    whenNotAllowed: z.enum(['defer', 'skip']).default('defer'),
+    next: Next,
+  }),
+  z.object({
+    id: Identifier,
+    type: z.literal('update_traits'),
+    /** Trait values; strings are Liquid templates (`{{ event.properties.total }}`). */
+    set: z.record(z.string().min(1).max(200), z.unknown()),
+    next: Next,
+  }),
+  z.object({
+    id: Identifier,
+    type: z.literal('webhook'),
+    url: z.url({ protocol: /^https?$/ }),
+    method: z.enum(['POST', 'PUT', 'PATCH']).default('POST'),
+    /** A Liquid template producing the JSON body. */
+    body: z.string().max(32_000).default('{"profile": {{ profile | json }}, "event": {{ event | json }}}'),
+    next: Next,
+  }),
+  z.object({ id: Identifier, type: z.literal('exit') }),
+]);
+export type Step = z.infer<typeof Step>;
+export type StepType = Step['type'];
+
+export const JourneyDefinition = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(2000).optional(),
+    entry: z.object({
+      trigger: EntryTrigger,
+      reentry: ReentryPolicy.default({ policy: 'once' }),
+      /** More than one active instance per profile (e.g. one per cart). */
+      allowConcurrent: z.boolean().default(false),
+    }),
+    /** Reaching it exits the instance and counts it as converted. */
+    goal: z
+      .object({ event: z.string().min(1).max(255), conditions: EventConditions, within: Duration.optional() })
+      .optional(),
+    /** The first step. */
+    start: Identifier,
+    steps: z.array(Step).min(1).max(200),
+  })
+  .superRefine((journey, ctx) => {
+    const ids = new Map<string, number>();
+    journey.steps.forEach((step, index) => {
+      if (ids.has(step.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `step id ${step.id} is used twice`,
+          path: ['steps', index, 'id'],
+        });
+      }
+      ids.set(step.id, index);
+    });
+    if (!ids.has(journey.start)) {
+      ctx.addIssue({ code: 'custom', message: `start names no step: ${journey.start}`, path: ['start'] });
+    }
+    journey.steps.forEach((step, index) => {
+      for (const [field, target] of nextPointers(step)) {
+        if (!ids.has(target)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${field} names no step: ${target}`,
+            path: ['steps', index, ...field.split('.')],
+          });
+        }
+      }
+      if (step.type === 'branch') {
+        step.branches.forEach((branch, b) =>
+          branch.conditions.forEach((condition, c) => {
+            if (condition.source !== 'message') return;
+            const target = journey.steps[ids.get(condition.step) ?? -1];
+            if (target?.type !== 'send_email') {
+              ctx.addIssue({
+                code: 'custom',
+                message: `${condition.step} is not a send_email step of this journey`,
+                path: ['steps', index, 'branches', b, 'conditions', c, 'step'],
+              });
+            }
+          }),
+        );
+      }
+    });
+  });
+export type JourneyDefinition = z.infer<typeof JourneyDefinition>;
+
+/** Each `[field, stepId]` a step can continue to. */
+export function nextPointers(step: Step): Array<[string, string]> {
+  switch (step.type) {
+    case 'exit':
+      return [];
+    case 'wait_for_event':
+      return [
+        ['next', step.next],
+        ['timeoutNext', step.timeoutNext],
+      ];
+    case 'branch':
+      return [
+        ...step.branches.map((branch, i): [string, string] => [`branches.${i}.next`, branch.next]),
+        ['otherwise', step.otherwise],
+      ];
+    case 'split':
+      return step.arms.map((arm, i): [string, string] => [`arms.${i}.next`, arm.next]);
+    default:
+      return [['next', step.next]];
+  }
+}
+
+export const JOURNEY_STATUSES = ['draft', 'published', 'paused', 'archived'] as const;
+export type JourneyStatus = (typeof JOURNEY_STATUSES)[number];

@@ -1,0 +1,126 @@
+import type { JourneyDefinition, JourneyStatus } from './journey-definition.js';
+
+export interface Journey {
+  id: string;
+  workspaceId: string;
+  name: string;
+  status: JourneyStatus;
+  /** The definition being edited; publishing freezes a copy as the next version. */
+  draft: JourneyDefinition;
+  /** The version new entries use; null until first published. */
+  currentVersion: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A published, frozen definition, with the templates it used at the time. */
+export interface JourneyVersion {
+  journeyId: string;
+  version: number;
+  definition: JourneyDefinition;
+  templates: Record<string, EmailTemplate>;
+  publishedAt: number;
+}
+
+export const INSTANCE_STATUSES = ['active', 'completed', 'exited', 'converted'] as const;
+export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
+
+/** The event that started an instance: conditions and templates can refer to it as `entry_event`. */
+export interface EntryEvent {
+  name: string | null;
+  messageId: string | null;
+  timestamp: number;
+  properties: Record<string, unknown>;
+}
+
+export interface JourneyInstance {
+  id: string;
+  workspaceId: string;
+  journeyId: string;
+  version: number;
+  profileId: string;
+  status: InstanceStatus;
+  /** The step it is at (waiting in, or about to run); null once ended. */
+  stepId: string | null;
+  entryEvent: EntryEvent;
+  state: InstanceState;
+  enteredAt: number;
+  updatedAt: number;
+  endedAt: number | null;
+  endReason: string | null;
+}
+
+export interface InstanceState {
+  /** What the instance waits for: a timer token or an event wait; a firing that does not match is stale. */
+  waitingFor?: string;
+  /** The split arm taken, by split step id. */
+  arms?: Record<string, string>;
+  /** How often each step was entered: tokens and message keys carry it, so loops stay distinct. */
+  visits?: Record<string, number>;
+}
+
+export interface EmailTemplate {
+  id: string;
+  workspaceId: string;
+  name: string;
+  subject: string;
+  preheader: string | null;
+  /** MJML with Liquid; plain HTML works too (wrapped as mj-raw). */
+  mjml: string;
+  /** The plain-text part; generated from the HTML when null. */
+  text: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export const MESSAGE_STATUSES = [
+  'queued',
+  'deferred',
+  'sending',
+  'sent',
+  'suppressed',
+  'skipped',
+  'failed',
+] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+export interface Message {
+  id: string;
+  workspaceId: string;
+  profileId: string;
+  journeyId: string | null;
+  instanceId: string | null;
+  stepId: string | null;
+  channel: 'email' | 'webhook';
+  templateId: string | null;
+  topic: string | null;
+  whenNotAllowed: 'defer' | 'skip';
+  toAddress: string | null;
+  subject: string | null;
+  status: MessageStatus;
+  reason: string | null;
+  idempotencyKey: string;
+  attempts: number;
+  nextAttemptAt: number | null;
+  /** What the message is rendered with: the journey's entry event and its version's templates. */
+  context: MessageContext;
+  providerMessageId: string | null;
+  createdAt: number;
+  updatedAt: number;
+  sentAt: number | null;
+  openedAt: number | null;
+  clickedAt: number | null;
+  unsubscribedAt: number | null;
+  bouncedAt: number | null;
+  complainedAt: number | null;
+}
+
+export interface MessageContext {
+  event?: EntryEvent;
+  journey?: { id: string; name: string; version: number; step: string };
+  template?: EmailTemplate;
+  webhook?: { url: string; method: string; body: string };
+}
+
+export const SUPPRESSION_REASONS = ['unsubscribed', 'hard_bounce', 'complaint'] as const;
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { Duration } from './duration.js';
+
+const LocalTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM, 24-hour');
+
+export const SmtpSettings = z.object({
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(1).max(65535).default(587),
+  /** TLS from the start (port 465); otherwise STARTTLS is used when the server offers it. */
+  secure: z.boolean().default(false),
+  user: z.string().max(255).optional(),
+  /** Write-only: kept encrypted with MOPS_SECRET, never returned by the API. */
+  password: z.string().max(1024).optional(),
+  from: z.string().min(3).max(320),
+  replyTo: z.string().max(320).optional(),
+  /** Connections kept open to the server. */
+  pool: z.number().int().min(1).max(50).default(8),
+});
+export type SmtpSettings = z.infer<typeof SmtpSettings>;
+
+export const Topic = z.object({
+  id: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must be 1–64 lowercase letters, digits, - or _'),
+  name: z.string().min(1).max(100),
+  /** Contacts are subscribed until they unsubscribe (true), or only once they subscribe (false). */
+  defaultSubscribed: z.boolean().default(true),
+});
+export type Topic = z.infer<typeof Topic>;
+
+/** A workspace's messaging settings; everything has a working default except the SMTP server. */
+export const WorkspaceSettings = z.object({
+  /** IANA zone for profiles without a `timezone` trait. */
+  timezone: z
+    .string()
+    .refine((zone) => isTimeZone(zone), 'must be an IANA time zone, e.g. Europe/Rome')
+    .default('UTC'),
+  smtp: SmtpSettings.optional(),
+  /** At most `max` marketing e-mails per contact per `period`; transactional mail is not counted or capped. */
+  frequencyCap: z
+    .object({ max: z.number().int().min(1).max(1000), period: Duration })
+    .nullable()
+    .default({ max: 3, period: '1d' }),
+  /** No marketing e-mail between `start` and `end`, in the contact's time zone. */
+  quietHours: z.object({ start: LocalTime, end: LocalTime }).nullable().default(null),
+  topics: z
+    .array(Topic)
+    .min(1)
+    .default([
+      { id: 'marketing', name: 'Marketing', defaultSubscribed: true },
+      { id: 'transactional', name: 'Transactional', defaultSubscribed: true },
+    ]),
+});
+export type WorkspaceSettings = z.infer<typeof WorkspaceSettings>;
+
+/** Topics whose mail is exempt from frequency caps and quiet hours. */
+export const TRANSACTIONAL_TOPIC = 'transactional';
+
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,109 @@
+import type { Comparison, Condition, ValueCondition } from '../core/journey-definition.js';
+
+/** What conditions look at: the profile's traits, the event being handled, the event that entered. */
+export interface ConditionScope {
+  traits: Record<string, unknown>;
+  event: Record<string, unknown> | undefined;
+  entryEvent: Record<string, unknown> | undefined;
+  /** Per send_email step id: whether its message was opened or clicked. */
+  engagement: (stepId: string) => { opened: boolean; clicked: boolean };
+}
+
+export function matchesAll(conditions: readonly Condition[], scope: ConditionScope): boolean {
+  return conditions.every((condition) => matches(condition, scope));
+}
+
+export function matches(condition: Condition, scope: ConditionScope): boolean {
+  if (condition.source === 'message') {
+    const { opened, clicked } = scope.engagement(condition.step);
+    switch (condition.op) {
+      case 'opened':
+        return opened;
+      case 'clicked':
+        return clicked;
+      case 'not_opened':
+        return !opened;
+      case 'not_clicked':
+        return !clicked;
+    }
+  }
+  const root =
+    condition.source === 'trait'
+      ? scope.traits
+      : condition.source === 'event'
+        ? scope.event
+        : scope.entryEvent;
+  return compare(readPath(root, condition.path), condition.op, (condition as ValueCondition).value);
+}
+
+/** `a.b.c` in nested objects; undefined where any part is missing. */
+export function readPath(root: unknown, path: string): unknown {
+  let current = root;
+  for (const part of path.split('.')) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
+
+export function compare(actual: unknown, op: Comparison, expected: unknown): boolean {
+  switch (op) {
+    case 'exists':
+      return actual !== undefined && actual !== null;
+    case 'not_exists':
+      return actual === undefined || actual === null;
+    case 'eq':
+      return isEqual(actual, expected);
+    case 'neq':
+      return !isEqual(actual, expected);
+    case 'in':
+      return Array.isArray(expected) && expected.some((candidate) => isEqual(actual, candidate));
+    case 'contains':
+      if (typeof actual === 'string')
+        return typeof expected === 'string' && actual.toLowerCase().includes(expected.toLowerCase());
+      return Array.isArray(actual) && actual.some((item) => isEqual(item, expected));
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte': {
+      const order = ordering(actual, expected);
+      if (order === undefined) return false;
+      return op === 'gt' ? order > 0 : op === 'gte' ? order >= 0 : op === 'lt' ? order < 0 : order <= 0;
+    }
+  }
+}
+
+/** Numbers compare as numbers (numeric strings too, as CSV imports and forms send them), dates as dates. */
+function ordering(actual: unknown, expected: unknown): number | undefined {
+  const a = asNumber(actual);
+  const b = asNumber(expected);
+  if (a !== undefined && b !== undefined) return a - b;
+  const da = asDate(actual);
+  const db = asDate(expected);
+  if (da !== undefined && db !== undefined) return da - db;
+  return undefined;
+}
+
+function isEqual(actual: unknown, expected: unknown): boolean {
+  if (actual === expected) return true;
+  const a = asNumber(actual);
+  const b = asNumber(expected);
+  if (a !== undefined && b !== undefined) return a === b;
+  if (typeof actual === 'object' && typeof expected === 'object' && actual !== null && expected !== null) {
+    return JSON.stringify(actual) === JSON.stringify(expected);
+  }
+  return false;
+}
+
+function asNumber(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && value.trim() !== '' && /^-?\d+(\.\d+)?$/.test(value.trim()))
+    return Number(value);
+  return undefined;
+}
+
+function asDate(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined;
+  const parsed = Date.parse(value);
+  return Number.isNaN(parsed) ? undefined : parsed;
+}

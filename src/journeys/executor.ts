@@ -1,0 +1,238 @@
+import { createHash } from 'node:crypto';
+import { durationMs } from '../core/duration.js';
+import type { InstanceStatus, JourneyInstance } from '../core/journey.js';
+import type { JourneyDefinition, Step } from '../core/journey-definition.js';
+import type { TransitionKind } from '../storage/storage.js';
+import { type ConditionScope, matchesAll } from './conditions.js';
+import { nextLocalTime } from './local-time.js';
+
+/** What moves an instance on. */
+export type Trigger =
+  | { type: 'start' }
+  /** A timer with this token fired (a wait ended, or a wait for an event timed out). */
+  | { type: 'timer'; token: string }
+  /** The event a wait_for_event step waits for arrived (the engine checked its conditions and key). */
+  | { type: 'event'; token: string }
+  /** The journey's goal was reached. */
+  | { type: 'goal' }
+  /** The journey was archived, or the instance removed by hand. */
+  | { type: 'exit'; reason: string };
+
+/** What the engine must write for a step; all of it commits in one transaction with the instance. */
+export type Effect =
+  | { type: 'transition'; stepId: string | null; kind: TransitionKind }
+  | { type: 'timer'; token: string; dueAt: number }
+  | { type: 'wait_for_event'; stepId: string; event: string }
+  /** The instance left a waiting step (or ended): its timers and event waits are void. */
+  | { type: 'clear_waits' }
+  | { type: 'send_email'; step: Extract<Step, { type: 'send_email' }>; visit: number }
+  | { type: 'webhook'; step: Extract<Step, { type: 'webhook' }>; visit: number }
+  | { type: 'update_traits'; set: Record<string, unknown> };
+
+export interface ExecutionContext {
+  now: number;
+  journeyId: string;
+  definition: JourneyDefinition;
+  profileId: string;
+  /** The profile's time zone, for wait_until. */
+  timeZone: string;
+  scope: ConditionScope;
+}
+
+/** Steps run without waiting before the engine calls it a loop and stops the instance. */
+const MAX_STEPS_PER_ADVANCE = 100;
+
+/**
+ * The journey state machine, pure: given an instance and what happened, runs every step that can run
+ * now, parks the instance in the next wait (or ends it), and lists the effects to write. A trigger
+ * that no longer matches the instance (a stale timer, a wait already left) changes nothing.
+ */
+export function advance(
+  instance: JourneyInstance,
+  context: ExecutionContext,
+  trigger: Trigger,
+): { instance: JourneyInstance; effects: Effect[] } {
+  const run = new Run(structuredClone(instance), context);
+  run.handle(trigger);
+  return { instance: run.instance, effects: run.effects };
+}
+
+class Run {
+  readonly instance: JourneyInstance;
+  readonly effects: Effect[] = [];
+  readonly #context: ExecutionContext;
+  readonly #steps: Map<string, Step>;
+
+  constructor(instance: JourneyInstance, context: ExecutionContext) {
+    this.instance = instance;
+    this.#context = context;
+    this.#steps = new Map(context.definition.steps.map((step) => [step.id, step]));
+  }
+
+  handle(trigger: Trigger): void {
+    if (this.instance.status !== 'active') return;
+    switch (trigger.type) {
+      case 'start':
+        this.#runFrom(this.#context.definition.start);
+        return;
+      case 'timer':
+        return this.#onTimer(trigger.token);
+      case 'event':
+        return this.#onEvent(trigger.token);
+      case 'goal':
+        this.#end('converted', 'goal reached', 'converted');
+        return;
+      case 'exit':
+        this.#end('exited', trigger.reason, 'exited');
+        return;
+    }
+  }
+
+  #onTimer(token: string): void {
+    const waitingFor = this.instance.state.waitingFor;
+    const step = this.#current();
+    if (!step || !waitingFor) return;
+    if (waitingFor === token && (step.type === 'wait' || step.type === 'wait_until')) {
+      this.#leave(step);
+      this.#runFrom(step.next);
+    } else if (step.type === 'wait_for_event' && waitingFor === token.replace(/^timeout:/, 'event:')) {
+      this.#leave(step);
+      this.#runFrom(step.timeoutNext);
+    }
+  }
+
+  #onEvent(token: string): void {
+    const step = this.#current();
+    if (step?.type !== 'wait_for_event' || this.instance.state.waitingFor !== token) return;
+    this.#leave(step);
+    this.#runFrom(step.next);
+  }
+
+  #runFrom(firstStepId: string): void {
+    let stepId: string | undefined = firstStepId;
+    for (let count = 0; stepId !== undefined; count++) {
+      if (count >= MAX_STEPS_PER_ADVANCE) {
+        this.#end(
+          'exited',
+          `more than ${MAX_STEPS_PER_ADVANCE} steps without a wait: the journey loops`,
+          'exited',
+        );
+        return;
+      }
+      const step = this.#steps.get(stepId);
+      if (!step) {
+        this.#end('exited', `step ${stepId} does not exist in version ${this.instance.version}`, 'exited');
+        return;
+      }
+      stepId = this.#run(step);
+    }
+  }
+
+  /** Runs one step; returns the next step's id, or undefined when the instance parked or ended. */
+  #run(step: Step): string | undefined {
+    const { now } = this.#context;
+    const visits = { ...(this.instance.state.visits ?? {}) };
+    const visit = (visits[step.id] ?? 0) + 1;
+    visits[step.id] = visit;
+    this.instance.state.visits = visits;
+    this.instance.stepId = step.id;
+    this.effects.push({ type: 'transition', stepId: step.id, kind: 'entered' });
+
+    switch (step.type) {
+      case 'wait':
+        return this.#park(`wait:${step.id}:${visit}`, now + durationMs(step.duration));
+      case 'wait_until':
+        return this.#park(
+          `wait:${step.id}:${visit}`,
+          nextLocalTime(now, this.#context.timeZone, step.time, step.days),
+        );
+      case 'wait_for_event': {
+        this.instance.state.waitingFor = `event:${step.id}:${visit}`;
+        this.effects.push({ type: 'wait_for_event', stepId: step.id, event: step.event });
+        this.effects.push({
+          type: 'timer',
+          token: `timeout:${step.id}:${visit}`,
+          dueAt: now + durationMs(step.timeout),
+        });
+        return undefined;
+      }
+      case 'branch': {
+        const taken = step.branches.find((branch) => matchesAll(branch.conditions, this.#context.scope));
+        this.#complete(step);
+        return taken ? taken.next : step.otherwise;
+      }
+      case 'split': {
+        const arm = chooseArm(step, `${this.#context.journeyId}:${step.id}:${this.#context.profileId}`);
+        if (arm === undefined) {
+          this.#end('exited', 'holdout', 'exited');
+          return undefined;
+        }
+        this.instance.state.arms = { ...(this.instance.state.arms ?? {}), [step.id]: arm.name };
+        this.#complete(step);
+        return arm.next;
+      }
+      case 'send_email':
+        this.effects.push({ type: 'send_email', step, visit });
+        this.#complete(step);
+        return step.next;
+      case 'webhook':
+        this.effects.push({ type: 'webhook', step, visit });
+        this.#complete(step);
+        return step.next;
+      case 'update_traits':
+        this.effects.push({ type: 'update_traits', set: step.set });
+        this.#complete(step);
+        return step.next;
+      case 'exit':
+        this.#complete(step);
+        this.#end('completed', 'reached an exit step', null);
+        return undefined;
+    }
+  }
+
+  #park(token: string, dueAt: number): undefined {
+    this.instance.state.waitingFor = token;
+    this.effects.push({ type: 'timer', token, dueAt });
+    return undefined;
+  }
+
+  #leave(step: Step): void {
+    delete this.instance.state.waitingFor;
+    this.effects.push({ type: 'clear_waits' });
+    this.#complete(step);
+  }
+
+  #complete(step: Step): void {
+    this.effects.push({ type: 'transition', stepId: step.id, kind: 'completed' });
+  }
+
+  #end(status: Exclude<InstanceStatus, 'active'>, reason: string, kind: TransitionKind | null): void {
+    if (kind) this.effects.push({ type: 'transition', stepId: this.instance.stepId, kind });
+    this.effects.push({ type: 'transition', stepId: null, kind: 'finished' });
+    this.effects.push({ type: 'clear_waits' });
+    delete this.instance.state.waitingFor;
+    this.instance.status = status;
+    this.instance.endReason = reason;
+    this.instance.endedAt = this.#context.now;
+    this.instance.stepId = status === 'completed' ? null : this.instance.stepId;
+  }
+
+  #current(): Step | undefined {
+    return this.instance.stepId === null ? undefined : this.#steps.get(this.instance.stepId);
+  }
+}
+
+/**
+ * The arm for this profile: a hash of journey, step and profile, so the same person always lands in
+ * the same arm (and holdout) however often they enter. Undefined means the holdout.
+ */
+export function chooseArm(step: Extract<Step, { type: 'split' }>, seed: string) {
+  const total = step.arms.reduce((sum, arm) => sum + arm.weight, 0) + (step.holdout?.weight ?? 0);
+  const point = (createHash('sha256').update(seed).digest().readUInt32BE(0) / 2 ** 32) * total;
+  let cumulative = 0;
+  for (const arm of step.arms) {
+    cumulative += arm.weight;
+    if (point < cumulative) return arm;
+  }
+  return step.holdout ? undefined : step.arms.at(-1);
+}

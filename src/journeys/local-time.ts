@@ -1,0 +1,102 @@
+/** Calendar arithmetic in a profile's time zone, with the platform's IANA data (Intl). */
+
+const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let format = formatters.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      weekday: 'short',
+    });
+    formatters.set(timeZone, format);
+  }
+  return format;
+}
+
+export interface LocalParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  weekday: Weekday;
+}
+
+export function localParts(at: number, timeZone: string): LocalParts {
+  const parts: Record<string, string> = {};
+  for (const part of formatter(timeZone).formatToParts(new Date(at))) parts[part.type] = part.value;
+  return {
+    year: Number(parts.year),
+    month: Number(parts.month),
+    day: Number(parts.day),
+    hour: Number(parts.hour),
+    minute: Number(parts.minute),
+    second: Number(parts.second),
+    weekday: (parts.weekday ?? 'Sun').toLowerCase().slice(0, 3) as Weekday,
+  };
+}
+
+/** The instant at which the wall clock in `timeZone` shows this date and time (DST gaps move forward). */
+export function zonedTime(
+  date: { year: number; month: number; day: number },
+  hour: number,
+  minute: number,
+  timeZone: string,
+): number {
+  const wanted = Date.UTC(date.year, date.month - 1, date.day, hour, minute);
+  let guess = wanted;
+  // Two corrections settle every zone, including across a DST change.
+  for (let i = 0; i < 2; i++) {
+    const local = localParts(guess, timeZone);
+    const shown = Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute);
+    guess += wanted - shown;
+  }
+  return guess;
+}
+
+/** The first instant after `now` when it is `time` (HH:MM) in `timeZone`, on one of `days` if given. */
+export function nextLocalTime(
+  now: number,
+  timeZone: string,
+  time: string,
+  days?: readonly Weekday[],
+): number {
+  const [hour = 0, minute = 0] = time.split(':').map(Number);
+  const today = localParts(now, timeZone);
+  const start = Date.UTC(today.year, today.month - 1, today.day);
+  for (let offset = 0; offset <= 8; offset++) {
+    const day = new Date(start + offset * 86_400_000);
+    const date = { year: day.getUTCFullYear(), month: day.getUTCMonth() + 1, day: day.getUTCDate() };
+    const candidate = zonedTime(date, hour, minute, timeZone);
+    if (candidate <= now) continue;
+    if (days && !days.includes(WEEKDAYS[day.getUTCDay()] as Weekday)) continue;
+    return candidate;
+  }
+  throw new Error(`no ${time} on ${days?.join(',')} within a week`);
+}
+
+/** Whether `now` falls in the daily window [start, end) local time; a window may cross midnight. */
+export function isWithinWindow(now: number, timeZone: string, start: string, end: string): boolean {
+  const local = localParts(now, timeZone);
+  const minutes = local.hour * 60 + local.minute;
+  const from = toMinutes(start);
+  const to = toMinutes(end);
+  return from <= to ? minutes >= from && minutes < to : minutes >= from || minutes < to;
+}
+
+function toMinutes(time: string): number {
+  const [hour = 0, minute = 0] = time.split(':').map(Number);
+  return hour * 60 + minute;
+}

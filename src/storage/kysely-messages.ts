@@ -1,0 +1,260 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Message, MessageContext, MessageStatus, SuppressionReason } from '../core/journey.js';
+import type { DialectOps } from './dialect-ops.js';
+import { decodeCursor, isString, toPage } from './paging.js';
+import type { Database } from './schema.js';
+import type { ConsentStore, MessageStore } from './storage.js';
+
+type MessageRow = Selectable<Database['messages']>;
+
+const nullableNumber = (value: number | null) => (value === null ? null : Number(value));
+
+function toMessage(row: MessageRow, ops: DialectOps): Message {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    profileId: row.profile_id,
+    journeyId: row.journey_id,
+    instanceId: row.instance_id,
+    stepId: row.step_id,
+    channel: row.channel as Message['channel'],
+    templateId: row.template_id,
+    topic: row.topic,
+    whenNotAllowed: row.when_not_allowed as Message['whenNotAllowed'],
+    toAddress: row.to_address,
+    subject: row.subject,
+    status: row.status as MessageStatus,
+    reason: row.reason,
+    idempotencyKey: row.idempotency_key,
+    attempts: Number(row.attempts),
+    nextAttemptAt: nullableNumber(row.next_attempt_at),
+    context: ops.readJson<MessageContext>(row.context),
+    providerMessageId: row.provider_message_id,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    sentAt: nullableNumber(row.sent_at),
+    openedAt: nullableNumber(row.opened_at),
+    clickedAt: nullableNumber(row.clicked_at),
+    unsubscribedAt: nullableNumber(row.unsubscribed_at),
+    bouncedAt: nullableNumber(row.bounced_at),
+    complainedAt: nullableNumber(row.complained_at),
+  };
+}
+
+export function createMessageStore(db: Kysely<Database>, ops: DialectOps): MessageStore {
+  return {
+    async insert(message) {
+      await db
+        .insertInto('messages')
+        .values({
+          id: message.id,
+          workspace_id: message.workspaceId,
+          profile_id: message.profileId,
+          journey_id: message.journeyId,
+          instance_id: message.instanceId,
+          step_id: message.stepId,
+          channel: message.channel,
+          template_id: message.templateId,
+          topic: message.topic,
+          when_not_allowed: message.whenNotAllowed,
+          to_address: message.toAddress,
+          subject: message.subject,
+          status: message.status,
+          reason: message.reason,
+          idempotency_key: message.idempotencyKey,
+          attempts: message.attempts,
+          next_attempt_at: message.nextAttemptAt,
+          claimed_until: null,
+          context: JSON.stringify(message.context),
+          provider_message_id: message.providerMessageId,
+          created_at: message.createdAt,
+          updated_at: message.updatedAt,
+          sent_at: message.sentAt,
+          opened_at: message.openedAt,
+          clicked_at: message.clickedAt,
+          unsubscribed_at: message.unsubscribedAt,
+          bounced_at: message.bouncedAt,
+          complained_at: message.complainedAt,
+        })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .execute();
+    },
+    async claimDue(now, limit, leaseMs) {
+      // A `sending` row whose lease ran out belongs to a process that died mid-send: it is sent again.
+      const result = await sql<MessageRow>`
+        update messages
+        set status = 'sending', claimed_until = ${now + leaseMs}, attempts = attempts + 1, updated_at = ${now}
+        where id in (
+          select id from messages
+          where (status in ('queued', 'deferred') and next_attempt_at <= ${now})
+             or (status = 'sending' and claimed_until < ${now})
+          order by next_attempt_at
+          limit ${limit}
+          ${sql.raw(ops.skipLockedRows)}
+        )
+        returning *`.execute(db);
+      return result.rows.map((row) => toMessage(row, ops));
+    },
+    async nextDue() {
+      const row = await db
+        .selectFrom('messages')
+        .select((eb) => eb.fn.min('next_attempt_at').as('due'))
+        .where('status', 'in', ['queued', 'deferred'])
+        .executeTakeFirst();
+      return row?.due === null || row?.due === undefined ? undefined : Number(row.due);
+    },
+    async update(message) {
+      await db
+        .updateTable('messages')
+        .set({
+          status: message.status,
+          reason: message.reason,
+          to_address: message.toAddress,
+          subject: message.subject,
+          next_attempt_at: message.nextAttemptAt,
+          claimed_until: null,
+          provider_message_id: message.providerMessageId,
+          updated_at: message.updatedAt,
+          sent_at: message.sentAt,
+        })
+        .where('id', '=', message.id)
+        .execute();
+    },
+    async find(workspaceId, id) {
+      const row = await db
+        .selectFrom('messages')
+        .selectAll()
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row && toMessage(row, ops);
+    },
+    async findById(id) {
+      const row = await db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toMessage(row, ops);
+    },
+    async list(workspaceId, filter, page) {
+      const before = decodeCursor(page.cursor, isString);
+      let query = db.selectFrom('messages').selectAll().where('workspace_id', '=', workspaceId);
+      if (filter.profileId) query = query.where('profile_id', '=', filter.profileId);
+      if (filter.journeyId) query = query.where('journey_id', '=', filter.journeyId);
+      if (filter.status) query = query.where('status', '=', filter.status);
+      if (before !== undefined) query = query.where('id', '<', before);
+      const rows = await query
+        .orderBy('id', 'desc')
+        .limit(page.limit + 1)
+        .execute();
+      return toPage(
+        rows,
+        page.limit,
+        (row) => toMessage(row, ops),
+        (row) => row.id,
+      );
+    },
+    async listForInstance(instanceId) {
+      const rows = await db
+        .selectFrom('messages')
+        .selectAll()
+        .where('instance_id', '=', instanceId)
+        .execute();
+      return rows.map((row) => toMessage(row, ops));
+    },
+    async countSentSince(workspaceId, profileId, channel, since, exceptTopic) {
+      const row = await db
+        .selectFrom('messages')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('workspace_id', '=', workspaceId)
+        .where('profile_id', '=', profileId)
+        .where('channel', '=', channel)
+        .where('sent_at', '>=', since)
+        .where('status', '=', 'sent')
+        .where((eb) => eb.or([eb('topic', 'is', null), eb('topic', '!=', exceptTopic)]))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async markFirst(id, field, at) {
+      const result = await db
+        .updateTable('messages')
+        .set({ [field]: at })
+        .where('id', '=', id)
+        .where(field, 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+  };
+}
+
+export function createConsentStore(db: Kysely<Database>): ConsentStore {
+  return {
+    async suppress(entry) {
+      await db
+        .insertInto('suppressions')
+        .values({
+          workspace_id: entry.workspaceId,
+          channel: entry.channel,
+          address: entry.address.toLowerCase(),
+          reason: entry.reason,
+          created_at: entry.at,
+        })
+        .onConflict((oc) => oc.columns(['workspace_id', 'channel', 'address']).doNothing())
+        .execute();
+    },
+    async findSuppression(workspaceId, channel, address) {
+      const row = await db
+        .selectFrom('suppressions')
+        .select('reason')
+        .where('workspace_id', '=', workspaceId)
+        .where('channel', '=', channel)
+        .where('address', '=', address.toLowerCase())
+        .executeTakeFirst();
+      return row?.reason as SuppressionReason | undefined;
+    },
+    async listSuppressions(workspaceId, page) {
+      const before = decodeCursor(page.cursor, isString);
+      let query = db.selectFrom('suppressions').selectAll().where('workspace_id', '=', workspaceId);
+      if (before !== undefined) query = query.where('address', '>', before);
+      const rows = await query
+        .orderBy('address')
+        .limit(page.limit + 1)
+        .execute();
+      return toPage(
+        rows,
+        page.limit,
+        (row) => ({
+          channel: row.channel,
+          address: row.address,
+          reason: row.reason as SuppressionReason,
+          createdAt: Number(row.created_at),
+        }),
+        (row) => row.address,
+      );
+    },
+    async setSubscription(entry) {
+      const values = {
+        workspace_id: entry.workspaceId,
+        profile_id: entry.profileId,
+        topic: entry.topic,
+        is_subscribed: entry.isSubscribed ? 1 : 0,
+        updated_at: entry.at,
+      };
+      await db
+        .insertInto('subscriptions')
+        .values(values)
+        .onConflict((oc) =>
+          oc
+            .columns(['workspace_id', 'profile_id', 'topic'])
+            .doUpdateSet({ is_subscribed: values.is_subscribed, updated_at: entry.at }),
+        )
+        .execute();
+    },
+    async findSubscriptions(workspaceId, profileId) {
+      const rows = await db
+        .selectFrom('subscriptions')
+        .select(['topic', 'is_subscribed'])
+        .where('workspace_id', '=', workspaceId)
+        .where('profile_id', '=', profileId)
+        .execute();
+      return Object.fromEntries(rows.map((row) => [row.topic, Number(row.is_subscribed) === 1]));
+    },
+  };
+}
