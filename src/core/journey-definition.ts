@@ -198,9 +198,9 @@ export const JourneyDefinition = z
         }
       }
       if (step.type === 'branch') {
-        step.branches.forEach((branch, b) =>
-          branch.conditions.forEach((condition, c) => {
-            if (condition.source !== 'message') return;
+        for (const [b, branch] of step.branches.entries()) {
+          for (const [c, condition] of branch.conditions.entries()) {
+            if (condition.source !== 'message') continue;
             const target = journey.steps[ids.get(condition.step) ?? -1];
             if (target?.type !== 'send_email') {
               ctx.addIssue({
@@ -209,8 +209,8 @@ export const JourneyDefinition = z
                 path: ['steps', index, 'branches', b, 'conditions', c, 'step'],
               });
             }
-          }),
-        );
+          }
+        }
       }
     });
   });

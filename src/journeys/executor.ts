@@ -76,9 +76,11 @@ class Run {
         this.#runFrom(this.#context.definition.start);
         return;
       case 'timer':
-        return this.#onTimer(trigger.token);
+        this.#onTimer(trigger.token);
+        return;
       case 'event':
-        return this.#onEvent(trigger.token);
+        this.#onEvent(trigger.token);
+        return;
       case 'goal':
         this.#end('converted', 'goal reached', 'converted');
         return;
