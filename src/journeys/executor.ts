@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { durationMs } from '../core/duration.js';
 import type { InstanceStatus, JourneyInstance } from '../core/journey.js';
 import type { JourneyDefinition, Step } from '../core/journey-definition.js';
+import { nextLocalTime } from '../core/local-time.js';
 import type { TransitionKind } from '../storage/storage.js';
 import { type ConditionScope, matchesAll } from './conditions.js';
-import { nextLocalTime } from './local-time.js';
 
 /** What moves an instance on. */
 export type Trigger =

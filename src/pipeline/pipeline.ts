@@ -1,15 +1,25 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import type { StoredEvent } from '../core/event.js';
-import { profileResolutionBatch } from '../profiles/profiles.js';
-import type { Storage } from '../storage/storage.js';
+import type { PipelineBatch, Storage } from '../storage/storage.js';
 
-export const PROFILES_CURSOR = 'profiles';
+/**
+ * One consumer of the event log: its own durable cursor, its batch, and optionally another cursor it
+ * must not overtake (journeys read only events whose profiles are resolved).
+ */
+export interface LogConsumer<T = unknown> {
+  cursor: string;
+  batch: PipelineBatch<T>;
+  notBeyond?: string;
+  /** Runs after the batch committed, with what it returned (to wake what depends on its writes). */
+  afterCommit?: (result: T) => void;
+}
 
 export interface PipelineOptions {
   storage: Storage;
   clock: Clock;
   logger: Logger;
+  /** In order: each consumer runs after the one before it. */
+  consumers: LogConsumer[];
   /** Events per transaction; a backlog is worked off in batches of this size. */
   batchSize?: number;
   /** How often to look for work nobody announced (another process's events when NOTIFY was missed). */
@@ -20,7 +30,6 @@ export interface PipelineOptions {
    * and catch up at full speed once the load eases.
    */
   shareUnderLoad?: number;
-  onBatch?: (events: StoredEvent[]) => void;
 }
 
 const RETRY_DELAY_MS = 1000;
@@ -28,12 +37,13 @@ const RETRY_DELAY_MS = 1000;
 const INGEST_ACTIVE_MS = 1000;
 
 /**
- * Turns the event log into profiles: reads committed events after its durable cursor, resolves
- * identities, and advances the cursor in the same transaction, so a crash at any moment replays
- * from exactly where the last commit stopped. Runs as soon as events are appended, not on a timer.
+ * Runs the log's consumers (profiles, then journeys): each reads committed events after its durable
+ * cursor and writes its results in the transaction that moves the cursor, so a crash at any moment
+ * replays from exactly where the last commit stopped. Runs as soon as events are appended, not on a
+ * timer.
  */
 export class EventPipeline {
-  readonly #options: Required<Omit<PipelineOptions, 'onBatch'>> & Pick<PipelineOptions, 'onBatch'>;
+  readonly #options: Required<PipelineOptions>;
   #running: Promise<void> | undefined;
   #pending = false;
   #stopped = true;
@@ -41,11 +51,9 @@ export class EventPipeline {
   #poller: NodeJS.Timeout | undefined;
   #processed = 0;
   #lastAppendAt = 0;
-  readonly #batch: ReturnType<typeof profileResolutionBatch>;
 
   constructor(options: PipelineOptions) {
     this.#options = { batchSize: 1000, pollIntervalMs: 1000, shareUnderLoad: 0.1, ...options };
-    this.#batch = profileResolutionBatch(() => options.clock.now());
   }
 
   get processedCount(): number {
@@ -83,7 +91,7 @@ export class EventPipeline {
     });
   }
 
-  /** Processes until nothing is left; tests and the CLI use it to wait for profiles to be current. */
+  /** Processes until nothing is left; tests and the CLI use it to wait for consumers to be current. */
   async drain(): Promise<number> {
     let total = 0;
     for (;;) {
@@ -93,14 +101,28 @@ export class EventPipeline {
     }
   }
 
-  /** One batch; 0 when there was nothing to do or another process holds the cursor. */
+  /** One batch for each consumer, in order; the number of events the first consumer took. */
   async runOnce(): Promise<number> {
-    const { storage, clock, batchSize } = this.#options;
-    const outcome = await storage.runPipelineBatch(PROFILES_CURSOR, batchSize, this.#batch, clock.now());
-    if (outcome.status !== 'done') return 0;
-    this.#processed += outcome.events.length;
-    this.#options.onBatch?.(outcome.events);
-    return outcome.events.length;
+    const { storage, clock, batchSize, consumers } = this.#options;
+    let first = 0;
+    for (const [index, consumer] of consumers.entries()) {
+      const outcome = await storage.runPipelineBatch(
+        consumer.cursor,
+        batchSize,
+        consumer.batch,
+        clock.now(),
+        consumer.notBeyond ? { notBeyond: consumer.notBeyond } : {},
+      );
+      if (outcome.status !== 'done') continue;
+      consumer.afterCommit?.(outcome.result);
+      if (index === 0) {
+        first = outcome.events.length;
+        this.#processed += first;
+      } else {
+        first = Math.max(first, outcome.events.length);
+      }
+    }
+    return first;
   }
 
   async #loop(): Promise<void> {

@@ -4,6 +4,9 @@ import type { Account, Identity, Profile } from '../core/profile.js';
 import type { Page, PageRequest, PipelineBatch, ResolutionChanges, Storage } from '../storage/storage.js';
 import { groupIdOf, identityKeysOf, resolveIdentities } from './identity-resolution.js';
 
+/** The profile consumer's cursor: the first consumer of the event log. */
+export const PROFILES_CURSOR = 'profiles';
+
 export interface ProfileDetails {
   profile: Profile;
   identities: Identity[];

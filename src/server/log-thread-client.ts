@@ -25,8 +25,8 @@ export class LogThread implements EventAppender {
   >();
   #nextId = 1;
 
-  constructor(config: Config, options: { runPipeline: boolean }) {
-    this.#data = { config, runPipeline: options.runPipeline };
+  constructor(config: Config, options: { secret: string; runBackground: boolean }) {
+    this.#data = { config, secret: options.secret, runBackground: options.runBackground };
   }
 
   /** Starts the thread now rather than on the first append; resolves once it has opened storage. */

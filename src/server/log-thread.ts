@@ -2,21 +2,23 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import type { RejectedEvent } from '../core/event.js';
-import { EventPipeline } from '../pipeline/pipeline.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { AppendResult } from '../storage/storage.js';
+import { createBackground } from './background.js';
 import { type PackedEvents, unpackEvents } from './event-codec.js';
 import { createLogger } from './logger.js';
 
 /**
  * The log thread: owns the writing end of the event log. It appends validated events (group commit,
- * its own database connection) and runs the log's consumers (the event pipeline) on its own core,
- * while the main thread serves HTTP and validates the next requests.
+ * its own database connection) and, with role all, runs what works off the log (the pipeline,
+ * journey timers, the message dispatcher) on its own core, while the main thread serves HTTP.
  */
 export interface LogThreadData {
   config: Config;
-  /** Run the event pipeline here (role all) or leave it to worker processes (role api). */
-  runPipeline: boolean;
+  /** The signing secret, resolved by the main thread (it may have been generated into the data directory). */
+  secret: string;
+  /** Run the pipeline, timers and dispatcher here (role all), or leave them to worker processes (role api). */
+  runBackground: boolean;
 }
 
 export type LogThreadRequest =
@@ -29,17 +31,19 @@ export type LogThreadReply =
 
 const port = parentPort;
 if (!port) throw new Error('log-thread runs as a worker thread');
-const { config, runPipeline } = workerData as LogThreadData;
+const { config, secret, runBackground } = workerData as LogThreadData;
 const logger = createLogger(config.logLevel).child({ thread: 'log' });
 const storage = await openStorage(config, systemClock);
-const pipeline = runPipeline ? new EventPipeline({ storage, clock: systemClock, logger }) : undefined;
-pipeline?.start();
+const background = runBackground
+  ? createBackground({ storage, clock: systemClock, logger, secret, publicUrl: config.publicUrl })
+  : undefined;
+background?.start();
 port.postMessage({ type: 'ready' } satisfies LogThreadReply);
 
 port.on('message', (message: LogThreadRequest) => {
   if (message.type === 'close') {
     void (async () => {
-      await pipeline?.stop();
+      await background?.stop();
       await storage.close();
       port.close();
     })();

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { PROFILES_CURSOR } from '../pipeline/pipeline.js';
+import { PROFILES_CURSOR } from '../profiles/profiles.js';
 import type { Storage } from '../storage/storage.js';
 
 /** Every metric Mops exports, on a registry of its own (no process-global state, one per app). */

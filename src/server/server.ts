@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import { ensureFirstRun, type FirstRun } from '../access/access.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Config, ConfigError } from '../core/config.js';
-import { EventPipeline } from '../pipeline/pipeline.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { type App, buildApp } from './app.js';
+import { type Background, createBackground } from './background.js';
 import { LogThread } from './log-thread-client.js';
 import { createLogger } from './logger.js';
 import { resolveSecret } from './secret.js';
@@ -20,8 +20,8 @@ export interface RunningMops {
   /** Where the HTTP server listens; undefined for a worker. */
   url: string | undefined;
   app: App | undefined;
-  /** The event pipeline, when it runs on this thread (role worker); role all runs it on the log thread. */
-  pipeline: EventPipeline | undefined;
+  /** The pipeline, timers and dispatcher, when they run on this thread (role worker); role all runs them on the log thread. */
+  background: Background | undefined;
   firstRun: FirstRun | undefined;
   logger: Logger;
   stop(): Promise<void>;
@@ -48,11 +48,11 @@ export async function startMops(options: {
       `--role ${role}: the embedded SQLite database serves one process; set MOPS_DATABASE_URL to a PostgreSQL database to split api and worker processes`,
     ]);
   }
-  resolveSecret(config);
+  const secret = resolveSecret(config);
 
   const storage = await openStorage(config, clock);
   let app: App | undefined;
-  let pipeline: EventPipeline | undefined;
+  let background: Background | undefined;
   let logThread: LogThread | undefined;
   let housekeeping: NodeJS.Timeout | undefined;
   try {
@@ -69,13 +69,13 @@ export async function startMops(options: {
       housekeeping.unref();
     }
     if (role === 'worker') {
-      pipeline = new EventPipeline({ storage, clock, logger });
-      pipeline.start();
+      background = createBackground({ storage, clock, logger, secret, publicUrl: config.publicUrl });
+      background.start();
     }
     let url: string | undefined;
     if (role !== 'worker') {
       // Appends, and with role all the pipeline, run on the log thread: a second core for ingest.
-      logThread = new LogThread(config, { runPipeline: role === 'all' });
+      logThread = new LogThread(config, { secret, runBackground: role === 'all' });
       await logThread.start();
       app = await buildApp({ config, storage, clock, logger, appender: logThread });
       const address = await app.server.listen({ host: config.host, port: config.port });
@@ -91,7 +91,7 @@ export async function startMops(options: {
       storage,
       url,
       app,
-      pipeline,
+      background,
       firstRun,
       logger,
       stop() {
@@ -99,7 +99,7 @@ export async function startMops(options: {
           clearInterval(housekeeping);
           await app?.server.close();
           await logThread?.close();
-          await pipeline?.stop();
+          await background?.stop();
           await storage.close();
         })();
         return stopping;
@@ -109,7 +109,7 @@ export async function startMops(options: {
     clearInterval(housekeeping);
     await app?.server.close().catch(() => undefined);
     await logThread?.close().catch(() => undefined);
-    await pipeline?.stop().catch(() => undefined);
+    await background?.stop().catch(() => undefined);
     await storage.close().catch(() => undefined);
     throw error;
   }

@@ -190,15 +190,20 @@ export function createJourneyStore(db: Kysely<Database>, ops: DialectOps): Journ
         .executeTakeFirst();
       return row && toInstance(row, ops);
     },
-    async listActiveInstances(workspaceId, profileId) {
-      const rows = await db
-        .selectFrom('journey_instances')
-        .selectAll()
-        .where('workspace_id', '=', workspaceId)
-        .where('profile_id', '=', profileId)
-        .where('status', '=', 'active')
-        .execute();
-      return rows.map((row) => toInstance(row, ops));
+    async listActiveInstances(workspaceId, profileIds) {
+      const found: JourneyInstance[] = [];
+      for (let i = 0; i < profileIds.length; i += 500) {
+        const rows = await db
+          .selectFrom('journey_instances')
+          .selectAll()
+          .where('workspace_id', '=', workspaceId)
+          .where('profile_id', 'in', profileIds.slice(i, i + 500))
+          .where('status', '=', 'active')
+          .orderBy('entered_at')
+          .execute();
+        for (const row of rows) found.push(toInstance(row, ops));
+      }
+      return found;
     },
     async listInstancesOfProfile(workspaceId, profileId) {
       const rows = await db
@@ -210,6 +215,15 @@ export function createJourneyStore(db: Kysely<Database>, ops: DialectOps): Journ
         .limit(200)
         .execute();
       return rows.map((row) => toInstance(row, ops));
+    },
+    async listActiveInstanceIds(journeyId) {
+      const rows = await db
+        .selectFrom('journey_instances')
+        .select('id')
+        .where('journey_id', '=', journeyId)
+        .where('status', '=', 'active')
+        .execute();
+      return rows.map((row) => row.id);
     },
     async lastEntry(journeyId, profileId) {
       const row = await db
@@ -281,32 +295,6 @@ export function createJourneyStore(db: Kysely<Database>, ops: DialectOps): Journ
         .select((eb) => eb.fn.min('due_at').as('due'))
         .executeTakeFirst();
       return row?.due === null || row?.due === undefined ? undefined : Number(row.due);
-    },
-    async setWait(wait) {
-      await db
-        .insertInto('journey_waits')
-        .values({
-          instance_id: wait.instanceId,
-          workspace_id: wait.workspaceId,
-          profile_id: wait.profileId,
-          event: wait.event,
-          step_id: wait.stepId,
-        })
-        .onConflict((oc) => oc.column('instance_id').doUpdateSet({ event: wait.event, step_id: wait.stepId }))
-        .execute();
-    },
-    async clearWait(instanceId) {
-      await db.deleteFrom('journey_waits').where('instance_id', '=', instanceId).execute();
-    },
-    async findWaits(workspaceId, profileId, event) {
-      const rows = await db
-        .selectFrom('journey_waits')
-        .select(['instance_id', 'step_id'])
-        .where('workspace_id', '=', workspaceId)
-        .where('profile_id', '=', profileId)
-        .where('event', '=', event)
-        .execute();
-      return rows.map((row) => ({ instanceId: row.instance_id, stepId: row.step_id }));
     },
     async countWaiting() {
       const row = await db

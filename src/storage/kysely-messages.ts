@@ -159,18 +159,25 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         .execute();
       return rows.map((row) => toMessage(row, ops));
     },
-    async countSentSince(workspaceId, profileId, channel, since, exceptTopic) {
-      const row = await db
+    async sentTimesSince(query) {
+      const rows = await db
         .selectFrom('messages')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('workspace_id', '=', workspaceId)
-        .where('profile_id', '=', profileId)
-        .where('channel', '=', channel)
-        .where('sent_at', '>=', since)
-        .where('status', '=', 'sent')
-        .where((eb) => eb.or([eb('topic', 'is', null), eb('topic', '!=', exceptTopic)]))
-        .executeTakeFirstOrThrow();
-      return Number(row.n);
+        .select(['status', 'sent_at'])
+        .where('workspace_id', '=', query.workspaceId)
+        .where('profile_id', '=', query.profileId)
+        .where('channel', '=', query.channel)
+        .where('id', '!=', query.exceptMessageId)
+        .where((eb) => eb.or([eb('topic', 'is', null), eb('topic', '!=', query.exceptTopic)]))
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('status', '=', 'sent'), eb('sent_at', '>=', query.since)]),
+            eb('status', '=', 'sending'),
+          ]),
+        )
+        .execute();
+      return rows
+        .map((row) => (row.status === 'sent' ? Number(row.sent_at) : query.now))
+        .sort((a, b) => a - b);
     },
     async markFirst(id, field, at) {
       const result = await db

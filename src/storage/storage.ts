@@ -147,8 +147,10 @@ export interface JourneyStore {
   /** The instance, locked until the transaction ends (PostgreSQL `FOR UPDATE`). */
   lockInstance(id: string): Promise<JourneyInstance | undefined>;
   findInstance(workspaceId: string, id: string): Promise<JourneyInstance | undefined>;
-  listActiveInstances(workspaceId: string, profileId: string): Promise<JourneyInstance[]>;
+  /** Active instances of these profiles: what a batch of their events may move on or convert. */
+  listActiveInstances(workspaceId: string, profileIds: string[]): Promise<JourneyInstance[]>;
   listInstancesOfProfile(workspaceId: string, profileId: string): Promise<JourneyInstance[]>;
+  listActiveInstanceIds(journeyId: string): Promise<string[]>;
   /** The latest entry of this profile into this journey, and whether an instance is still active. */
   lastEntry(
     journeyId: string,
@@ -167,19 +169,6 @@ export interface JourneyStore {
   ): Promise<Array<{ id: number; instanceId: string; token: string; dueAt: number }>>;
   deleteTimer(id: number): Promise<void>;
   nextTimerDue(): Promise<number | undefined>;
-  setWait(wait: {
-    instanceId: string;
-    workspaceId: string;
-    profileId: string;
-    event: string;
-    stepId: string;
-  }): Promise<void>;
-  clearWait(instanceId: string): Promise<void>;
-  findWaits(
-    workspaceId: string,
-    profileId: string,
-    event: string,
-  ): Promise<Array<{ instanceId: string; stepId: string }>>;
   countWaiting(): Promise<number>;
 
   report(journeyId: string): Promise<JourneyReport>;
@@ -250,14 +239,19 @@ export interface MessageStore {
     page: PageRequest,
   ): Promise<Page<Message>>;
   listForInstance(instanceId: string): Promise<Message[]>;
-  /** Messages sent on the channel to the profile since `since`, outside the given topic. */
-  countSentSince(
-    workspaceId: string,
-    profileId: string,
-    channel: string,
-    since: number,
-    exceptTopic: string,
-  ): Promise<number>;
+  /**
+   * When messages on the channel were sent to the profile since `since` (oldest first), outside the
+   * given topic; messages being sent right now count too, at `now`.
+   */
+  sentTimesSince(query: {
+    workspaceId: string;
+    profileId: string;
+    channel: string;
+    since: number;
+    exceptTopic: string;
+    exceptMessageId: string;
+    now: number;
+  }): Promise<number[]>;
   /** Records the first time a tracking event happened; false when it had already. */
   markFirst(
     id: string,

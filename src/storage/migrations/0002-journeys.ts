@@ -125,20 +125,6 @@ export const journeysSchema: DialectMigration = (dialect) => {
         .execute();
       await db.schema.createIndex('journey_timers_due').on('journey_timers').columns(['due_at']).execute();
 
-      await db.schema
-        .createTable('journey_waits')
-        .addColumn('instance_id', 'text', (c) => c.primaryKey())
-        .addColumn('workspace_id', 'text', (c) => c.notNull())
-        .addColumn('profile_id', 'text', (c) => c.notNull())
-        .addColumn('event', 'text', (c) => c.notNull())
-        .addColumn('step_id', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createIndex('journey_waits_profile')
-        .on('journey_waits')
-        .columns(['workspace_id', 'profile_id', 'event'])
-        .execute();
-
       // The message log is also the send outbox: a row is written `queued` in the same transaction as
       // the journey step that asks for it, and the dispatcher sends what is queued and due.
       await db.schema

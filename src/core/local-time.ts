@@ -100,3 +100,15 @@ function toMinutes(time: string): number {
   const [hour = 0, minute = 0] = time.split(':').map(Number);
   return hour * 60 + minute;
 }
+
+/** The profile's `timezone` trait when it names a real zone, else the workspace's. */
+export function profileTimeZone(traits: Record<string, unknown>, workspaceZone: string): string {
+  const zone = traits.timezone;
+  if (typeof zone !== 'string' || zone === '') return workspaceZone;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return zone;
+  } catch {
+    return workspaceZone;
+  }
+}

@@ -1,0 +1,51 @@
+import { escapeHtml } from '../../templates/email-template.js';
+import type { LinkSigner } from './signed-links.js';
+
+export interface TrackedLinks {
+  openUrl: string;
+  unsubscribeUrl: string;
+  clickUrl: (target: string) => string;
+}
+
+export function trackedLinks(signer: LinkSigner, publicUrl: string, messageId: string): TrackedLinks {
+  return {
+    openUrl: `${publicUrl}/t/o/${signer.sign('open', { m: messageId })}.gif`,
+    unsubscribeUrl: `${publicUrl}/u/${signer.sign('unsubscribe', { m: messageId })}`,
+    clickUrl: (target) => `${publicUrl}/t/c/${signer.sign('click', { m: messageId, u: target })}`,
+  };
+}
+
+/**
+ * Rewrites http(s) links for click tracking (not the unsubscribe link, mailto: or anchors), adds the
+ * open pixel, and adds an unsubscribe footer when the template has no unsubscribe link of its own.
+ */
+export function addTracking(html: string, links: TrackedLinks): string {
+  let tracked = html.replace(
+    /(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?:\/\/[^"']+)\2/gi,
+    (match, prefix: string, quote: string, url: string) => {
+      const target = decodeEntities(url);
+      if (target === links.unsubscribeUrl) return match;
+      return `${prefix}${quote}${escapeHtml(links.clickUrl(target))}${quote}`;
+    },
+  );
+  if (!html.includes(escapeHtml(links.unsubscribeUrl)) && !html.includes(links.unsubscribeUrl)) {
+    const footer = `<p style="font-size:12px;color:#666;text-align:center;margin:24px 0">Don't want these e-mails? <a href="${escapeHtml(links.unsubscribeUrl)}" style="color:#666">Unsubscribe</a>.</p>`;
+    tracked = insertBeforeBodyEnd(tracked, footer);
+  }
+  const pixel = `<img src="${escapeHtml(links.openUrl)}" width="1" height="1" alt="" style="display:block;height:1px;width:1px;border:0" />`;
+  return insertBeforeBodyEnd(tracked, pixel);
+}
+
+function insertBeforeBodyEnd(html: string, fragment: string): string {
+  const index = html.search(/<\/body>/i);
+  return index === -1 ? html + fragment : html.slice(0, index) + fragment + html.slice(index);
+}
+
+function decodeEntities(url: string): string {
+  return url
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
+}

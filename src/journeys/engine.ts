@@ -1,0 +1,591 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { durationMs } from '../core/duration.js';
+import type { StoredEvent } from '../core/event.js';
+import { newId } from '../core/ids.js';
+import type { EntryEvent, Journey, JourneyInstance, JourneyVersion } from '../core/journey.js';
+import type { JourneyDefinition } from '../core/journey-definition.js';
+import { profileTimeZone } from '../core/local-time.js';
+import type { Profile } from '../core/profile.js';
+import type { WorkspaceSettings } from '../core/workspace-settings.js';
+import type {
+  IdentityKey,
+  JourneyTransition,
+  PipelineBatch,
+  Storage,
+  StorageTx,
+  TraitChange,
+} from '../storage/storage.js';
+import { renderPlain } from '../templates/liquid.js';
+import { type ConditionScope, compare, matchesAll, readPath } from './conditions.js';
+import { advance, type Effect, type Trigger } from './executor.js';
+
+export const JOURNEYS_CURSOR = 'journeys';
+
+export interface EngineOptions {
+  storage: Storage;
+  clock: Clock;
+  logger: Logger;
+  /** Called after a transaction queued messages, so the dispatcher sends them at once. */
+  onMessagesQueued?: () => void;
+  /** Called after a transaction set timers, so the scheduler can wake for the earliest. */
+  onTimersSet?: (earliest: number) => void;
+}
+
+/** A paused journey's timers are looked at again this much later. */
+const PAUSED_TIMER_RETRY_MS = 60_000;
+
+/**
+ * Runs journeys: enters profiles on events and trait changes, moves instances on when the events they
+ * wait for arrive, when their goal is reached and when their timers fire. Every move commits in one
+ * transaction with everything it causes (the next timers, the queued messages, trait updates), so a
+ * crash replays from the last commit and never does a step twice.
+ */
+export class JourneyEngine {
+  readonly #options: EngineOptions;
+  readonly #versions = new Map<string, JourneyVersion>();
+
+  constructor(options: EngineOptions) {
+    this.#options = options;
+  }
+
+  /** The pipeline batch that handles events for journeys, after profiles have resolved them. */
+  eventBatch(): PipelineBatch<WorkLog> {
+    return {
+      prepare: async (events) => async (tx) => this.#handleEvents(tx, events),
+    };
+  }
+
+  /** Wakes the dispatcher and the scheduler for what a committed batch queued and scheduled. */
+  afterCommit(work: WorkLog): void {
+    this.#announce(work);
+  }
+
+  /** Fires due timers, in one transaction; returns how many it handled. */
+  async runDueTimers(limit = 500): Promise<number> {
+    const now = this.#options.clock.now();
+    const work = new WorkLog();
+    const handled = await this.#options.storage.transaction(async (tx) => {
+      const timers = await tx.journeys.claimDueTimers(now, limit);
+      for (const timer of timers) {
+        const instance = await tx.journeys.lockInstance(timer.instanceId);
+        if (instance?.status === 'active') {
+          const journey = await tx.journeys.find(instance.workspaceId, instance.journeyId);
+          if (journey?.status === 'paused') {
+            await tx.journeys.setTimer({
+              workspaceId: instance.workspaceId,
+              instanceId: instance.id,
+              token: timer.token,
+              dueAt: now + PAUSED_TIMER_RETRY_MS,
+            });
+            work.timer(now + PAUSED_TIMER_RETRY_MS);
+            continue;
+          }
+          await this.#move(tx, instance, { type: 'timer', token: timer.token }, now, undefined, work);
+        }
+        await tx.journeys.deleteTimer(timer.id);
+      }
+      return timers.length;
+    });
+    this.#announce(work);
+    return handled;
+  }
+
+  /** Enters a profile by hand (`POST …/journeys/:id/enrol`); undefined when its re-entry rules say no. */
+  async enrol(input: {
+    workspaceId: string;
+    journeyId: string;
+    profileId: string;
+    properties: Record<string, unknown>;
+  }): Promise<JourneyInstance | undefined> {
+    const now = this.#options.clock.now();
+    const work = new WorkLog();
+    const instance = await this.#options.storage.transaction(async (tx) => {
+      const journey = await tx.journeys.find(input.workspaceId, input.journeyId);
+      if (journey?.status !== 'published' || journey.currentVersion === null) return undefined;
+      const version = await this.#version(tx, journey.id, journey.currentVersion);
+      const profile = await tx.profiles.find(input.workspaceId, input.profileId);
+      if (!version || !profile) return undefined;
+      const entryEvent: EntryEvent = {
+        name: 'Manual Enrolment',
+        messageId: null,
+        timestamp: now,
+        properties: input.properties,
+      };
+      return this.#enter(tx, { journey, version, profile, entryEvent, now, work });
+    });
+    this.#announce(work);
+    return instance;
+  }
+
+  /** Ends every active instance of a journey (it was archived). */
+  async exitAll(workspaceId: string, journeyId: string, reason: string): Promise<number> {
+    const now = this.#options.clock.now();
+    const work = new WorkLog();
+    const ended = await this.#options.storage.transaction(async (tx) => {
+      let count = 0;
+      const ids = await tx.journeys.listActiveInstanceIds(journeyId);
+      for (const id of ids) {
+        const instance = await tx.journeys.lockInstance(id);
+        if (instance?.status !== 'active' || instance.workspaceId !== workspaceId) continue;
+        await this.#move(tx, instance, { type: 'exit', reason }, now, undefined, work);
+        count++;
+      }
+      return count;
+    });
+    this.#announce(work);
+    return ended;
+  }
+
+  async #handleEvents(tx: StorageTx, events: StoredEvent[]): Promise<WorkLog> {
+    const work = new WorkLog();
+    const byWorkspace = new Map<string, StoredEvent[]>();
+    for (const event of events) {
+      const list = byWorkspace.get(event.workspaceId);
+      if (list) list.push(event);
+      else byWorkspace.set(event.workspaceId, [event]);
+    }
+    for (const [workspaceId, workspaceEvents] of byWorkspace) {
+      const journeys = await tx.journeys.list(workspaceId);
+      if (journeys.length === 0) continue;
+      await this.#handleWorkspaceEvents(tx, workspaceId, journeys, workspaceEvents, work);
+    }
+    // Announced through afterCommit: before the commit, the dispatcher could not see the messages.
+    return work;
+  }
+
+  async #handleWorkspaceEvents(
+    tx: StorageTx,
+    workspaceId: string,
+    journeys: Journey[],
+    events: StoredEvent[],
+    work: WorkLog,
+  ): Promise<void> {
+    const now = this.#options.clock.now();
+    const live: Array<{ journey: Journey; version: JourneyVersion }> = [];
+    for (const journey of journeys) {
+      if (journey.status !== 'published' || journey.currentVersion === null) continue;
+      const version = await this.#version(tx, journey.id, journey.currentVersion);
+      if (version) live.push({ journey, version });
+    }
+    const profileIds = await profileIdsOf(tx, workspaceId, events);
+    const ids = [...new Set(profileIds.values())];
+    const profiles = new Map(
+      (await tx.profiles.findProfilesByIds(ids)).map((profile) => [profile.id, profile]),
+    );
+    const active = new Map<string, JourneyInstance[]>();
+    for (const instance of await tx.journeys.listActiveInstances(workspaceId, ids)) {
+      const list = active.get(instance.profileId);
+      if (list) list.push(instance);
+      else active.set(instance.profileId, [instance]);
+    }
+    const identifies = events.filter((event) => event.type === 'identify').map((event) => event.id);
+    const changes = identifies.length > 0 ? await tx.profiles.listTraitChanges(identifies) : [];
+
+    for (const event of events) {
+      const profileId = profileIds.get(event.id);
+      const profile = profileId === undefined ? undefined : profiles.get(profileId);
+      if (!profile) continue;
+      const current = active.get(profile.id) ?? [];
+      const moved = await this.#handleWaitsAndGoals(tx, profile, event, current, now, work);
+      if (moved.length > 0)
+        active.set(
+          profile.id,
+          current.filter((instance) => !moved.includes(instance.id)),
+        );
+      const eventChanges = changes.filter((change) => change.eventId === event.id);
+      for (const { journey, version } of live) {
+        if (!isEntryEvent(version.definition, event, profile, eventChanges)) continue;
+        const entryEvent = toEntryEvent(event);
+        const instance = await this.#enter(tx, { journey, version, profile, entryEvent, now, work });
+        if (instance?.status === 'active')
+          active.set(profile.id, [...(active.get(profile.id) ?? []), instance]);
+      }
+    }
+  }
+
+  /** Moves on instances waiting for this event, and converts those whose goal it is. Returns the ids of instances that moved. */
+  async #handleWaitsAndGoals(
+    tx: StorageTx,
+    profile: Profile,
+    event: StoredEvent,
+    instances: JourneyInstance[],
+    now: number,
+    work: WorkLog,
+  ): Promise<string[]> {
+    const moved: string[] = [];
+    for (const candidate of instances) {
+      const version = await this.#version(tx, candidate.journeyId, candidate.version);
+      if (!version) continue;
+      const definition = version.definition;
+      const step = definition.steps.find((s) => s.id === candidate.stepId);
+      const scope = scopeOf(profile, event, candidate.entryEvent);
+      let trigger: Trigger | undefined;
+      const goal = definition.goal;
+      if (
+        goal &&
+        event.name === goal.event &&
+        matchesAll(goal.conditions, scope) &&
+        (!goal.within || event.timestamp - candidate.enteredAt <= durationMs(goal.within))
+      ) {
+        trigger = { type: 'goal' };
+      } else if (
+        step?.type === 'wait_for_event' &&
+        event.name === step.event &&
+        candidate.state.waitingFor?.startsWith('event:') &&
+        matchesAll(step.conditions, scope) &&
+        (!step.matchEntryProperty ||
+          compare(
+            readPath(event.payload, step.matchEntryProperty),
+            'eq',
+            readPath(candidate.entryEvent, step.matchEntryProperty),
+          ))
+      ) {
+        trigger = { type: 'event', token: candidate.state.waitingFor };
+      }
+      if (!trigger) continue;
+      const instance = await tx.journeys.lockInstance(candidate.id);
+      if (instance?.status !== 'active') continue;
+      const after = await this.#move(tx, instance, trigger, now, event, work);
+      if (after.status !== 'active' || after.stepId !== candidate.stepId) moved.push(candidate.id);
+    }
+    return moved;
+  }
+
+  async #enter(
+    tx: StorageTx,
+    input: {
+      journey: Journey;
+      version: JourneyVersion;
+      profile: Profile;
+      entryEvent: EntryEvent;
+      now: number;
+      work: WorkLog;
+    },
+  ): Promise<JourneyInstance | undefined> {
+    const { journey, version, profile, entryEvent, now, work } = input;
+    const entry = version.definition.entry;
+    await tx.journeys.lockProfileEntries(profile.id);
+    const last = await tx.journeys.lastEntry(journey.id, profile.id);
+    if (last) {
+      if (last.hasActive && !entry.allowConcurrent) return undefined;
+      if (entry.reentry.policy === 'once') return undefined;
+      if (
+        entry.reentry.policy === 'once_per_period' &&
+        now - last.enteredAt < durationMs(entry.reentry.period)
+      )
+        return undefined;
+    }
+    const instance: JourneyInstance = {
+      id: newId('ins', now),
+      workspaceId: journey.workspaceId,
+      journeyId: journey.id,
+      version: version.version,
+      profileId: profile.id,
+      status: 'active',
+      stepId: null,
+      entryEvent,
+      state: {},
+      enteredAt: now,
+      updatedAt: now,
+      endedAt: null,
+      endReason: null,
+    };
+    await tx.journeys.insertInstance(instance);
+    return this.#move(tx, instance, { type: 'start' }, now, undefined, work, profile);
+  }
+
+  /** Advances one (locked) instance and writes everything the move causes. */
+  async #move(
+    tx: StorageTx,
+    instance: JourneyInstance,
+    trigger: Trigger,
+    now: number,
+    event: StoredEvent | undefined,
+    work: WorkLog,
+    knownProfile?: Profile,
+  ): Promise<JourneyInstance> {
+    const version = await this.#version(tx, instance.journeyId, instance.version);
+    if (!version) {
+      this.#options.logger.error(
+        { instance: instance.id, version: instance.version },
+        'journey version missing',
+      );
+      return instance;
+    }
+    const profile = knownProfile ?? (await tx.profiles.find(instance.workspaceId, instance.profileId));
+    if (!profile) return instance;
+    const settings = await this.#settings(tx, instance.workspaceId);
+    const engagement = await engagementOf(tx, instance, version.definition);
+    const { instance: after, effects } = advance(
+      instance,
+      {
+        now,
+        journeyId: instance.journeyId,
+        definition: version.definition,
+        profileId: profile.id,
+        timeZone: profileTimeZone(profile.traits, settings.timezone),
+        scope: { ...scopeOf(profile, event, instance.entryEvent), engagement },
+      },
+      trigger,
+    );
+    if (effects.length === 0) return instance;
+    after.updatedAt = now;
+    await this.#apply(tx, { instance: after, version, profile, effects, now, work });
+    await tx.journeys.updateInstance(after);
+    return after;
+  }
+
+  async #apply(
+    tx: StorageTx,
+    input: {
+      instance: JourneyInstance;
+      version: JourneyVersion;
+      profile: Profile;
+      effects: Effect[];
+      now: number;
+      work: WorkLog;
+    },
+  ): Promise<void> {
+    const { instance, version, profile, effects, now, work } = input;
+    const transitions: JourneyTransition[] = [];
+    const journeyName = version.definition.name;
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'transition':
+          transitions.push({
+            workspaceId: instance.workspaceId,
+            journeyId: instance.journeyId,
+            version: instance.version,
+            instanceId: instance.id,
+            stepId: effect.stepId,
+            kind: effect.kind,
+            at: now,
+          });
+          break;
+        case 'clear_waits':
+          await tx.journeys.clearTimers(instance.id);
+          break;
+        case 'timer':
+          await tx.journeys.setTimer({
+            workspaceId: instance.workspaceId,
+            instanceId: instance.id,
+            token: effect.token,
+            dueAt: effect.dueAt,
+          });
+          work.timer(effect.dueAt);
+          break;
+        case 'wait_for_event':
+          // The instance's step and token are the wait: events are matched against active instances.
+          break;
+        case 'send_email':
+        case 'webhook': {
+          const step = effect.step;
+          await tx.messages.insert({
+            id: newId('msg', now),
+            workspaceId: instance.workspaceId,
+            profileId: profile.id,
+            journeyId: instance.journeyId,
+            instanceId: instance.id,
+            stepId: step.id,
+            channel: effect.type === 'send_email' ? 'email' : 'webhook',
+            templateId: effect.type === 'send_email' ? effect.step.template : null,
+            topic: effect.type === 'send_email' ? effect.step.topic : null,
+            whenNotAllowed: effect.type === 'send_email' ? effect.step.whenNotAllowed : 'defer',
+            toAddress: null,
+            subject: null,
+            status: 'queued',
+            reason: null,
+            // One message per step visit: a replayed move cannot queue a second one.
+            idempotencyKey: `${instance.id}:${step.id}:${effect.visit}`,
+            attempts: 0,
+            nextAttemptAt: now,
+            context: {
+              event: instance.entryEvent,
+              journey: {
+                id: instance.journeyId,
+                name: journeyName,
+                version: instance.version,
+                step: step.id,
+              },
+              ...(effect.type === 'send_email'
+                ? { template: version.templates[effect.step.template] }
+                : { webhook: { url: effect.step.url, method: effect.step.method, body: effect.step.body } }),
+            },
+            providerMessageId: null,
+            createdAt: now,
+            updatedAt: now,
+            sentAt: null,
+            openedAt: null,
+            clickedAt: null,
+            unsubscribedAt: null,
+            bouncedAt: null,
+            complainedAt: null,
+          });
+          work.message();
+          break;
+        }
+        case 'update_traits':
+          await this.#updateTraits(tx, profile, instance, effect.set, now);
+          break;
+      }
+    }
+    await tx.journeys.addTransitions(transitions);
+  }
+
+  async #updateTraits(
+    tx: StorageTx,
+    profile: Profile,
+    instance: JourneyInstance,
+    set: Record<string, unknown>,
+    now: number,
+  ): Promise<void> {
+    const data = { profile: { id: profile.id, traits: profile.traits }, event: instance.entryEvent };
+    const changes: TraitChange[] = [];
+    for (const [trait, raw] of Object.entries(set)) {
+      const value = typeof raw === 'string' ? renderPlain(raw, data) : raw;
+      const previous = profile.traits[trait];
+      profile.traits[trait] = value;
+      profile.traitTimes[trait] = now;
+      if (JSON.stringify(previous) !== JSON.stringify(value)) {
+        changes.push({
+          workspaceId: profile.workspaceId,
+          eventId: null,
+          profileId: profile.id,
+          trait,
+          value,
+          previous,
+          at: now,
+        });
+      }
+    }
+    profile.updatedAt = now;
+    await tx.profiles.updateTraits(profile, changes);
+  }
+
+  async #version(tx: StorageTx, journeyId: string, version: number): Promise<JourneyVersion | undefined> {
+    const key = `${journeyId}:${version}`;
+    let found = this.#versions.get(key);
+    if (!found) {
+      found = await tx.journeys.findVersion(journeyId, version);
+      if (found) {
+        if (this.#versions.size > 1000) this.#versions.clear();
+        this.#versions.set(key, found);
+      }
+    }
+    return found;
+  }
+
+  async #settings(tx: StorageTx, workspaceId: string): Promise<WorkspaceSettings> {
+    return tx.settings.get(workspaceId);
+  }
+
+  #announce(work: WorkLog): void {
+    if (work.messages > 0) this.#options.onMessagesQueued?.();
+    if (work.earliestTimer !== undefined) this.#options.onTimersSet?.(work.earliestTimer);
+  }
+}
+
+/** What one transaction queued and scheduled, to wake the dispatcher and the scheduler after it. */
+export class WorkLog {
+  messages = 0;
+  earliestTimer: number | undefined;
+
+  message(): void {
+    this.messages++;
+  }
+
+  timer(dueAt: number): void {
+    this.earliestTimer = this.earliestTimer === undefined ? dueAt : Math.min(this.earliestTimer, dueAt);
+  }
+}
+
+function isEntryEvent(
+  definition: JourneyDefinition,
+  event: StoredEvent,
+  profile: Profile,
+  changes: TraitChange[],
+): boolean {
+  const trigger = definition.entry.trigger;
+  if (trigger.type === 'event') {
+    return (
+      event.type === 'track' &&
+      event.name === trigger.event &&
+      matchesAll(trigger.conditions, scopeOf(profile, event, undefined))
+    );
+  }
+  if (trigger.type === 'trait_changed') {
+    return changes.some(
+      (change) =>
+        change.trait === trigger.trait &&
+        (trigger.value === undefined || compare(change.value, 'eq', trigger.value)),
+    );
+  }
+  return false;
+}
+
+function toEntryEvent(event: StoredEvent): EntryEvent {
+  const properties = event.type === 'identify' ? event.payload.traits : event.payload.properties;
+  return {
+    name: event.name ?? (event.type === 'identify' ? 'Identify' : null),
+    messageId: event.messageId,
+    timestamp: event.timestamp,
+    properties:
+      properties !== null && typeof properties === 'object' ? (properties as Record<string, unknown>) : {},
+  };
+}
+
+function scopeOf(
+  profile: Profile,
+  event: StoredEvent | undefined,
+  entryEvent: EntryEvent | undefined,
+): ConditionScope {
+  return {
+    traits: profile.traits,
+    event: event?.payload,
+    entryEvent: entryEvent as unknown as Record<string, unknown> | undefined,
+    engagement: () => ({ opened: false, clicked: false }),
+  };
+}
+
+/** Whether the instance's earlier messages were opened or clicked, when a branch of its journey asks. */
+async function engagementOf(
+  tx: StorageTx,
+  instance: JourneyInstance,
+  definition: JourneyDefinition,
+): Promise<ConditionScope['engagement']> {
+  const asks = definition.steps.some(
+    (step) =>
+      step.type === 'branch' && step.branches.some((b) => b.conditions.some((c) => c.source === 'message')),
+  );
+  if (!asks) return () => ({ opened: false, clicked: false });
+  const messages = await tx.messages.listForInstance(instance.id);
+  return (stepId) => {
+    const sent = messages.filter((message) => message.stepId === stepId);
+    return { opened: sent.some((m) => m.openedAt !== null), clicked: sent.some((m) => m.clickedAt !== null) };
+  };
+}
+
+/** Each event's profile, through its identity (identities always point at the surviving profile). */
+async function profileIdsOf(
+  tx: StorageTx,
+  workspaceId: string,
+  events: StoredEvent[],
+): Promise<Map<number, string>> {
+  const keys: IdentityKey[] = [];
+  for (const event of events) {
+    if (event.userId !== null) keys.push({ kind: 'user', value: event.userId });
+    else if (event.anonymousId !== null) keys.push({ kind: 'anonymous', value: event.anonymousId });
+  }
+  const identities = await tx.profiles.findIdentities(workspaceId, keys);
+  const byKey = new Map(
+    identities.map((identity) => [`${identity.kind}:${identity.value}`, identity.profileId]),
+  );
+  const result = new Map<number, string>();
+  for (const event of events) {
+    const key = event.userId !== null ? `user:${event.userId}` : `anonymous:${event.anonymousId}`;
+    const profileId = byKey.get(key);
+    if (profileId) result.set(event.id, profileId);
+  }
+  return result;
+}

@@ -1,0 +1,84 @@
+import type { Logger } from 'pino';
+import { MessageDispatcher } from '../channels/dispatcher.js';
+import { SecretBox } from '../channels/email/secret-box.js';
+import { LinkSigner } from '../channels/email/signed-links.js';
+import { SmtpTransports } from '../channels/email/smtp-transports.js';
+import type { Clock } from '../core/clock.js';
+import { JOURNEYS_CURSOR, JourneyEngine, type WorkLog } from '../journeys/engine.js';
+import { TimerScheduler } from '../journeys/scheduler.js';
+import { EventPipeline, type LogConsumer } from '../pipeline/pipeline.js';
+import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
+import type { Storage } from '../storage/storage.js';
+
+/**
+ * Everything that works off the event log and the clock: the pipeline (profiles, then journeys),
+ * the journey timer scheduler and the message dispatcher. One process runs it (role all: on the
+ * log thread; role worker: on its main thread); on PostgreSQL several may, sharing the work.
+ */
+export interface Background {
+  pipeline: EventPipeline;
+  engine: JourneyEngine;
+  scheduler: TimerScheduler;
+  dispatcher: MessageDispatcher;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createBackground(options: {
+  storage: Storage;
+  clock: Clock;
+  logger: Logger;
+  secret: string;
+  publicUrl: string;
+}): Background {
+  const { storage, clock, logger } = options;
+  const transports = new SmtpTransports();
+  const dispatcher = new MessageDispatcher({
+    storage,
+    clock,
+    logger,
+    email: {
+      signer: new LinkSigner(options.secret),
+      publicUrl: options.publicUrl,
+      secrets: new SecretBox(options.secret),
+      transports,
+    },
+  });
+  let scheduler: TimerScheduler | undefined;
+  const engine = new JourneyEngine({
+    storage,
+    clock,
+    logger,
+    onMessagesQueued: () => dispatcher.wake(),
+    onTimersSet: (dueAt) => scheduler?.timerSet(dueAt),
+  });
+  scheduler = new TimerScheduler({ engine, storage, clock, logger });
+  const consumers: LogConsumer[] = [
+    { cursor: PROFILES_CURSOR, batch: profileResolutionBatch(() => clock.now()) },
+    {
+      cursor: JOURNEYS_CURSOR,
+      batch: engine.eventBatch(),
+      notBeyond: PROFILES_CURSOR,
+      afterCommit: (work) => engine.afterCommit(work as WorkLog),
+    } satisfies LogConsumer<WorkLog> as LogConsumer,
+  ];
+  const pipeline = new EventPipeline({ storage, clock, logger, consumers });
+  const timers = scheduler;
+  return {
+    pipeline,
+    engine,
+    scheduler: timers,
+    dispatcher,
+    start() {
+      pipeline.start();
+      timers.start();
+      dispatcher.start();
+    },
+    async stop() {
+      await pipeline.stop();
+      await timers.stop();
+      await dispatcher.stop();
+      transports.closeAll();
+    },
+  };
+}

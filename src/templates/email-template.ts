@@ -1,0 +1,114 @@
+import { convert as htmlToText } from 'html-to-text';
+import mjml2html from 'mjml';
+import type { EmailTemplate } from '../core/journey.js';
+import { renderHtml, renderPlain } from './liquid.js';
+
+export interface RenderedEmail {
+  subject: string;
+  preheader: string;
+  html: string;
+  text: string;
+}
+
+/** What templates see: `profile`, `event` (the entry event), `journey`, `message`, `unsubscribe_url`. */
+export interface TemplateData {
+  profile: { id: string; traits: Record<string, unknown> };
+  event?: { name: string | null; properties: Record<string, unknown>; timestamp: number } | undefined;
+  journey?: { id: string; name: string; version: number; step: string } | undefined;
+  message?: { id: string } | undefined;
+  unsubscribe_url?: string;
+}
+
+const compiled = new Map<string, Promise<string>>();
+const MAX_COMPILED = 500;
+
+/**
+ * MJML is compiled once per template version, with its Liquid left in place; each recipient then
+ * costs only a Liquid render. (Compiling MJML takes milliseconds; rendering Liquid, microseconds.)
+ */
+export function compileLayout(template: Pick<EmailTemplate, 'id' | 'updatedAt' | 'mjml'>): Promise<string> {
+  const key = `${template.id}:${template.updatedAt}:${template.mjml.length}`;
+  let html = compiled.get(key);
+  if (!html) {
+    html = compileMjml(template.mjml);
+    if (compiled.size >= MAX_COMPILED) compiled.clear();
+    compiled.set(key, html);
+    html.catch(() => compiled.delete(key));
+  }
+  return html;
+}
+
+async function compileMjml(source: string): Promise<string> {
+  const trimmed = source.trim();
+  if (!trimmed.startsWith('<mjml')) {
+    // Plain HTML is used as it is.
+    return trimmed;
+  }
+  const result = await mjml2html(trimmed, { validationLevel: 'soft', keepComments: false });
+  const errors = result.errors ?? [];
+  if (errors.length > 0 && !result.html)
+    throw new Error(`MJML: ${errors.map((e) => e.formattedMessage).join('; ')}`);
+  return result.html;
+}
+
+/** Reports MJML and Liquid problems, for validating a template before it is saved. */
+export async function checkTemplate(
+  template: Pick<EmailTemplate, 'mjml' | 'subject' | 'preheader' | 'text'>,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const trimmed = template.mjml.trim();
+  if (trimmed.startsWith('<mjml')) {
+    try {
+      const result = await mjml2html(trimmed, { validationLevel: 'soft' });
+      for (const error of result.errors ?? []) problems.push(`mjml: ${error.formattedMessage}`);
+    } catch (error) {
+      problems.push(`mjml: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const sample: TemplateData = { profile: { id: 'prf_sample', traits: {} } };
+  for (const [field, source] of [
+    ['subject', template.subject],
+    ['preheader', template.preheader ?? ''],
+    ['mjml', template.mjml],
+    ['text', template.text ?? ''],
+  ] as const) {
+    try {
+      renderPlain(source, sample);
+    } catch (error) {
+      problems.push(`${field}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return problems;
+}
+
+/** Personalises a compiled template for one recipient. HTML output is escaped; subject and text are not (they are not HTML). */
+export function renderEmail(
+  template: Pick<EmailTemplate, 'subject' | 'preheader' | 'text'>,
+  layout: string,
+  data: TemplateData,
+): RenderedEmail {
+  const subject = renderPlain(template.subject, data).replace(/\s+/g, ' ').trim();
+  const preheader = renderPlain(template.preheader ?? '', data).trim();
+  let html = renderHtml(layout, data);
+  if (preheader && !layout.includes('{{ preheader') && !/<mj-preview/.test(layout))
+    html = injectPreheader(html, preheader);
+  const text = template.text
+    ? renderPlain(template.text, data)
+    : htmlToText(html, { wordwrap: 78, selectors: [{ selector: 'img', format: 'skip' }] });
+  return { subject, preheader, html, text };
+}
+
+/** The preview line mail clients show after the subject: hidden text at the top of the body. */
+function injectPreheader(html: string, preheader: string): string {
+  const hidden = `<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">${escapeHtml(preheader)}</div>`;
+  return /<body[^>]*>/i.test(html)
+    ? html.replace(/<body[^>]*>/i, (body) => `${body}${hidden}`)
+    : hidden + html;
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
+}
