@@ -4,18 +4,25 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { ApiKeyVerifier } from '../access/access.js';
+import { SecretBox } from '../channels/email/secret-box.js';
+import { LinkSigner } from '../channels/email/signed-links.js';
+import { SmtpTransports } from '../channels/email/smtp-transports.js';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
 import type { EventAppender } from '../ingest/ingest.js';
+import { JourneyEngine } from '../journeys/journeys.js';
 import type { Storage } from '../storage/storage.js';
 import { Authenticator } from './auth.js';
 import { installErrorHandler } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
+import { journeyRoutes } from './routes/journey-routes.js';
+import { messagingRoutes } from './routes/messaging-routes.js';
 import { profileRoutes } from './routes/profile-routes.js';
 import { sessionRoutes } from './routes/session-routes.js';
+import { trackingRoutes } from './routes/tracking-routes.js';
 
 export interface AppDeps {
   config: Pick<Config, 'sessionTtlMs' | 'cookieSecure' | 'trustProxy' | 'metricsToken' | 'publicUrl'>;
@@ -24,6 +31,10 @@ export interface AppDeps {
   logger: Logger;
   /** Where ingest writes validated events: the storage, or (in a running server) the append thread. */
   appender: EventAppender;
+  /** The signing secret (links) and the key for sealing settings secrets. */
+  secret: string;
+  /** Called after an API call queued messages (enrolment, archive), to wake the dispatcher. */
+  onMessagesQueued?: () => void;
 }
 
 export interface App {
@@ -45,6 +56,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const metrics = createMetrics(storage);
   const keys = new ApiKeyVerifier(storage, clock);
   const auth = new Authenticator({ storage, clock, keys });
+  const signer = new LinkSigner(deps.secret);
+  const transports = new SmtpTransports();
+  const email = { signer, publicUrl: config.publicUrl, secrets: new SecretBox(deps.secret), transports };
+  const engine = new JourneyEngine({
+    storage,
+    clock,
+    logger,
+    ...(deps.onMessagesQueued ? { onMessagesQueued: deps.onMessagesQueued } : {}),
+  });
+  const append = (input: Parameters<EventAppender['append']>[0]) => deps.appender.append(input);
+  server.addHook('onClose', async () => transports.closeAll());
 
   installErrorHandler(server);
   server.setValidatorCompiler(validatorCompiler);
@@ -130,6 +152,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await scope.register(sessionRoutes, { storage, clock, auth, ...config });
     await scope.register(adminRoutes, { storage, clock, keys, auth });
     await scope.register(profileRoutes, { storage, auth });
+    await scope.register(journeyRoutes, { storage, clock, auth, engine });
+    await scope.register(messagingRoutes, { storage, clock, auth, email, append });
   });
+  await server.register(trackingRoutes, { storage, clock, signer, append });
   return { server, metrics };
 }

@@ -51,6 +51,11 @@ export class LogThread implements EventAppender {
     });
   }
 
+  /** Messages were queued outside the log thread (by an API call): send them now rather than at the next poll. */
+  wakeDispatcher(): void {
+    this.#worker?.postMessage({ type: 'wake' } satisfies LogThreadRequest);
+  }
+
   async close(): Promise<void> {
     const worker = this.#worker;
     if (!worker) return;

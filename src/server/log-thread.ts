@@ -23,6 +23,7 @@ export interface LogThreadData {
 
 export type LogThreadRequest =
   | { type: 'append'; id: number; events: PackedEvents; rejected: RejectedEvent[] }
+  | { type: 'wake' }
   | { type: 'close' };
 export type LogThreadReply =
   | { type: 'ready' }
@@ -41,6 +42,10 @@ background?.start();
 port.postMessage({ type: 'ready' } satisfies LogThreadReply);
 
 port.on('message', (message: LogThreadRequest) => {
+  if (message.type === 'wake') {
+    background?.dispatcher.wake();
+    return;
+  }
   if (message.type === 'close') {
     void (async () => {
       await background?.stop();

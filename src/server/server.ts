@@ -77,7 +77,16 @@ export async function startMops(options: {
       // Appends, and with role all the pipeline, run on the log thread: a second core for ingest.
       logThread = new LogThread(config, { secret, runBackground: role === 'all' });
       await logThread.start();
-      app = await buildApp({ config, storage, clock, logger, appender: logThread });
+      const thread = logThread;
+      app = await buildApp({
+        config,
+        storage,
+        clock,
+        logger,
+        appender: logThread,
+        secret,
+        onMessagesQueued: () => thread.wakeDispatcher(),
+      });
       const address = await app.server.listen({ host: config.host, port: config.port });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
       logger.info({ url, role, database: storage.dialect }, 'mops started');

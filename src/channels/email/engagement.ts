@@ -1,0 +1,160 @@
+import type { Clock } from '../../core/clock.js';
+import { AppError } from '../../core/errors.js';
+import type { NewEvent } from '../../core/event.js';
+import type { Message } from '../../core/journey.js';
+import type { Storage } from '../../storage/storage.js';
+import type { ClickPayload, LinkSigner, MessagePayload } from './signed-links.js';
+
+/** Appends events to the log; the server passes its appender (the log thread). */
+export type Append = (input: { events: NewEvent[]; rejected: [] }) => Promise<unknown>;
+
+interface Deps {
+  storage: Storage;
+  clock: Clock;
+  signer: LinkSigner;
+  append: Append;
+}
+
+/**
+ * Opens, clicks, unsubscribes and bounces come back as events on the profile (`Email Opened`,
+ * `Email Link Clicked`, `Unsubscribed`, `Email Bounced`), so journeys can wait for them and branch on
+ * them, and they are recorded on the message for reports.
+ */
+export async function recordOpen(deps: Deps, token: string): Promise<void> {
+  const payload = deps.signer.verify<MessagePayload>('open', token);
+  if (!payload?.m) throw new AppError('invalid_input', 'this tracking link is not valid');
+  const message = await deps.storage.messages.findById(payload.m);
+  if (!message) return;
+  const now = deps.clock.now();
+  if (await deps.storage.messages.markFirst(message.id, 'opened_at', now)) {
+    await emit(deps, message, 'Email Opened', `open:${message.id}`, {});
+  }
+}
+
+/** Records the click and answers the URL to redirect to; only URLs we signed are ever redirected to. */
+export async function recordClick(deps: Deps, token: string): Promise<string> {
+  const payload = deps.signer.verify<ClickPayload>('click', token);
+  if (!payload?.m || typeof payload.u !== 'string' || !/^https?:\/\//i.test(payload.u)) {
+    throw new AppError('invalid_input', 'this link is not valid');
+  }
+  const message = await deps.storage.messages.findById(payload.m);
+  if (message) {
+    const now = deps.clock.now();
+    await deps.storage.messages.markFirst(message.id, 'clicked_at', now);
+    // An image-blocking client still counts as an open once someone clicks.
+    await deps.storage.messages.markFirst(message.id, 'opened_at', now);
+    await emit(deps, message, 'Email Link Clicked', `click:${message.id}:${payload.u}`, { url: payload.u });
+  }
+  return payload.u;
+}
+
+export async function unsubscribe(deps: Deps, token: string): Promise<{ topic: string; message: Message }> {
+  const payload = deps.signer.verify<MessagePayload>('unsubscribe', token);
+  if (!payload?.m) throw new AppError('invalid_input', 'this unsubscribe link is not valid');
+  const message = await deps.storage.messages.findById(payload.m);
+  if (!message) throw new AppError('not_found', 'this unsubscribe link refers to no message');
+  const topic = message.topic ?? 'marketing';
+  const now = deps.clock.now();
+  await deps.storage.consent.setSubscription({
+    workspaceId: message.workspaceId,
+    profileId: message.profileId,
+    topic,
+    isSubscribed: false,
+    at: now,
+  });
+  if (await deps.storage.messages.markFirst(message.id, 'unsubscribed_at', now)) {
+    await emit(deps, message, 'Unsubscribed', `unsubscribe:${message.id}`, { topic });
+  }
+  return { topic, message };
+}
+
+/**
+ * A bounce or complaint reported by the mail provider: hard bounces and complaints suppress the
+ * address for good; soft bounces are only recorded.
+ */
+export async function recordBounce(
+  deps: Deps,
+  input: {
+    workspaceId: string;
+    address: string;
+    type: 'hard' | 'soft' | 'complaint';
+    messageId?: string | undefined;
+  },
+): Promise<void> {
+  const now = deps.clock.now();
+  if (input.type !== 'soft') {
+    await deps.storage.consent.suppress({
+      workspaceId: input.workspaceId,
+      channel: 'email',
+      address: input.address,
+      reason: input.type === 'hard' ? 'hard_bounce' : 'complaint',
+      at: now,
+    });
+  }
+  if (!input.messageId) return;
+  const message = await deps.storage.messages.find(input.workspaceId, input.messageId);
+  if (!message) return;
+  const field = input.type === 'complaint' ? 'complained_at' : 'bounced_at';
+  if (await deps.storage.messages.markFirst(message.id, field, now)) {
+    const name = input.type === 'complaint' ? 'Email Marked as Spam' : 'Email Bounced';
+    await emit(deps, message, name, `${field}:${message.id}`, { bounce_type: input.type });
+  }
+}
+
+async function emit(
+  deps: Deps,
+  message: Message,
+  name: string,
+  messageId: string,
+  extra: Record<string, unknown>,
+): Promise<void> {
+  const identity = await identityOf(deps.storage, message);
+  if (!identity) return;
+  const now = deps.clock.now();
+  const properties = {
+    message_id: message.id,
+    journey_id: message.journeyId,
+    step_id: message.stepId,
+    template_id: message.templateId,
+    ...extra,
+  };
+  const call = {
+    type: 'track',
+    event: name,
+    messageId,
+    ...identity,
+    properties,
+    timestamp: new Date(now).toISOString(),
+  };
+  await deps.append({
+    events: [
+      {
+        workspaceId: message.workspaceId,
+        messageId,
+        type: 'track',
+        name,
+        userId: identity.userId ?? null,
+        anonymousId: identity.anonymousId ?? null,
+        timestamp: now,
+        originalTimestamp: now,
+        sentAt: null,
+        receivedAt: now,
+        payload: JSON.stringify(call),
+      },
+    ],
+    rejected: [],
+  });
+}
+
+/** The id to file the event under: the profile's userId, else one of its anonymous ids. */
+async function identityOf(
+  storage: Storage,
+  message: Message,
+): Promise<{ userId?: string; anonymousId?: string } | undefined> {
+  const profile = await storage.profiles.find(message.workspaceId, message.profileId);
+  if (!profile) return undefined;
+  if (profile.userId) return { userId: profile.userId };
+  const identities = await storage.profiles.listIdentities(profile.id);
+  const anonymous = identities.find((identity) => identity.kind === 'anonymous');
+  return anonymous ? { anonymousId: anonymous.value } : undefined;
+}

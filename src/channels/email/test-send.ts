@@ -1,0 +1,90 @@
+import type { Clock } from '../../core/clock.js';
+import { AppError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import type { EmailTemplate, Message } from '../../core/journey.js';
+import type { Profile } from '../../core/profile.js';
+import type { Storage } from '../../storage/storage.js';
+import { type EmailSender, renderMessage, sendEmail } from './email-channel.js';
+
+/** A message that is not part of a journey: a preview or a test send of a template. */
+function adHocMessage(template: EmailTemplate, profile: Profile, now: number, topic: string): Message {
+  return {
+    id: newId('msg', now),
+    workspaceId: template.workspaceId,
+    profileId: profile.id,
+    journeyId: null,
+    instanceId: null,
+    stepId: null,
+    channel: 'email',
+    templateId: template.id,
+    topic,
+    whenNotAllowed: 'skip',
+    toAddress: null,
+    subject: null,
+    status: 'sending',
+    reason: null,
+    idempotencyKey: `test:${newId('key', now)}`,
+    attempts: 1,
+    nextAttemptAt: null,
+    context: { template, event: { name: 'Preview', messageId: null, timestamp: now, properties: {} } },
+    providerMessageId: null,
+    createdAt: now,
+    updatedAt: now,
+    sentAt: null,
+    openedAt: null,
+    clickedAt: null,
+    unsubscribedAt: null,
+    bouncedAt: null,
+    complainedAt: null,
+  };
+}
+
+/** Renders a template as a chosen profile would receive it (links included), without sending. */
+export async function previewTemplate(
+  sender: Pick<EmailSender, 'signer' | 'publicUrl'>,
+  input: { storage: Storage; template: EmailTemplate; profile: Profile; now: number },
+) {
+  const message = adHocMessage(input.template, input.profile, input.now, 'test');
+  return renderMessage(sender, { message, profile: input.profile, storage: input.storage });
+}
+
+/**
+ * Sends a template to an address of the tester's choosing, personalised for a chosen profile; it is
+ * recorded in the message log on the `test` topic (not counted against caps, never suppressed).
+ */
+export async function testSend(
+  sender: EmailSender,
+  input: { storage: Storage; clock: Clock; template: EmailTemplate; profile: Profile; to: string },
+): Promise<Message> {
+  const { storage, template, profile, to } = input;
+  const now = input.clock.now();
+  const settings = await storage.settings.get(template.workspaceId);
+  if (!settings.smtp)
+    throw new AppError('conflict', 'configure an SMTP server in the workspace settings first');
+  const message = adHocMessage(template, profile, now, 'test');
+  await storage.messages.insert(message);
+  const outcome = await sendEmail(sender, {
+    message,
+    profile: { ...profile, traits: { ...profile.traits, email: to } },
+    settings,
+    storage,
+  });
+  const finished: Message =
+    outcome.status === 'sent'
+      ? {
+          ...message,
+          status: 'sent',
+          sentAt: input.clock.now(),
+          toAddress: outcome.toAddress,
+          subject: outcome.subject,
+          providerMessageId: outcome.providerMessageId,
+        }
+      : {
+          ...message,
+          status: outcome.status === 'deferred' ? 'failed' : outcome.status,
+          reason: outcome.reason,
+          toAddress: to,
+        };
+  await storage.messages.update({ ...finished, updatedAt: input.clock.now() });
+  return finished;
+}

@@ -1,0 +1,166 @@
+import type { Clock } from '../core/clock.js';
+import { AppError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type { EmailTemplate, Journey, JourneyVersion } from '../core/journey.js';
+import { JourneyDefinition } from '../core/journey-definition.js';
+import type { Storage } from '../storage/storage.js';
+
+export { JOURNEYS_CURSOR, JourneyEngine } from './engine.js';
+
+/** Parses a journey definition, turning the first problem into a 400 that names its field. */
+export function parseDefinition(input: unknown, fieldPrefix = 'definition'): JourneyDefinition {
+  const parsed = JourneyDefinition.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const [issue] = parsed.error.issues;
+  const field = [fieldPrefix, ...(issue?.path ?? [])].join('.');
+  throw new AppError('invalid_input', `${field}: ${issue?.message ?? 'is invalid'}`, { field });
+}
+
+export async function createJourney(
+  storage: Storage,
+  clock: Clock,
+  input: { workspaceId: string; definition: JourneyDefinition },
+): Promise<Journey> {
+  const now = clock.now();
+  const journey: Journey = {
+    id: newId('jrn', now),
+    workspaceId: input.workspaceId,
+    name: input.definition.name,
+    status: 'draft',
+    draft: input.definition,
+    currentVersion: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await storage.journeys.create(journey);
+  return journey;
+}
+
+export async function getJourney(storage: Storage, workspaceId: string, id: string): Promise<Journey> {
+  const journey = await storage.journeys.find(workspaceId, id);
+  if (!journey) throw new AppError('not_found', `journey ${id} does not exist`);
+  return journey;
+}
+
+/** Replaces the draft; running instances keep the version they started on until it is published. */
+export async function updateDraft(
+  storage: Storage,
+  clock: Clock,
+  input: { workspaceId: string; id: string; definition: JourneyDefinition },
+): Promise<Journey> {
+  const journey = await getJourney(storage, input.workspaceId, input.id);
+  if (journey.status === 'archived') throw new AppError('conflict', 'an archived journey cannot be changed');
+  const updated = {
+    ...journey,
+    draft: input.definition,
+    name: input.definition.name,
+    updatedAt: clock.now(),
+  };
+  await storage.journeys.update(updated);
+  return updated;
+}
+
+/**
+ * Freezes the draft as the next version, with a copy of every template it sends, so that later edits
+ * to templates or to the draft never change what running instances do. New entries use it at once.
+ */
+export async function publishJourney(
+  storage: Storage,
+  clock: Clock,
+  workspaceId: string,
+  id: string,
+): Promise<{ journey: Journey; version: JourneyVersion }> {
+  const journey = await getJourney(storage, workspaceId, id);
+  if (journey.status === 'archived')
+    throw new AppError('conflict', 'an archived journey cannot be published');
+  const definition = parseDefinition(journey.draft, 'draft');
+  const templates: Record<string, EmailTemplate> = {};
+  for (const [index, step] of definition.steps.entries()) {
+    if (step.type !== 'send_email') continue;
+    const template = await storage.templates.find(workspaceId, step.template);
+    if (!template) {
+      throw new AppError(
+        'invalid_input',
+        `steps.${index}.template: template ${step.template} does not exist`,
+        {
+          field: `draft.steps.${index}.template`,
+        },
+      );
+    }
+    templates[step.template] = template;
+  }
+  const now = clock.now();
+  const version: JourneyVersion = {
+    journeyId: journey.id,
+    version: (journey.currentVersion ?? 0) + 1,
+    definition,
+    templates,
+    publishedAt: now,
+  };
+  const published: Journey = {
+    ...journey,
+    status: 'published',
+    currentVersion: version.version,
+    updatedAt: now,
+  };
+  await storage.transaction(async (tx) => {
+    await tx.journeys.addVersion(version);
+    await tx.journeys.update(published);
+  });
+  return { journey: published, version };
+}
+
+/** Paused: no new entries and no messages sent; instances keep their place and react to goals. */
+export async function setJourneyPaused(
+  storage: Storage,
+  clock: Clock,
+  workspaceId: string,
+  id: string,
+  isPaused: boolean,
+): Promise<Journey> {
+  const journey = await getJourney(storage, workspaceId, id);
+  const from = isPaused ? 'published' : 'paused';
+  if (journey.status !== from) {
+    throw new AppError(
+      'conflict',
+      `only a ${from} journey can be ${isPaused ? 'paused' : 'resumed'}; this one is ${journey.status}`,
+    );
+  }
+  const updated: Journey = { ...journey, status: isPaused ? 'paused' : 'published', updatedAt: clock.now() };
+  await storage.journeys.update(updated);
+  return updated;
+}
+
+/** Archived: nothing enters; the caller ends the running instances (see JourneyEngine.exitAll). */
+export async function archiveJourney(
+  storage: Storage,
+  clock: Clock,
+  workspaceId: string,
+  id: string,
+): Promise<Journey> {
+  const journey = await getJourney(storage, workspaceId, id);
+  const updated: Journey = { ...journey, status: 'archived', updatedAt: clock.now() };
+  await storage.journeys.update(updated);
+  return updated;
+}
+
+/** `mops journeys apply`: creates the journey named in the file, or replaces the draft of the one with that name. */
+export async function applyJourney(
+  storage: Storage,
+  clock: Clock,
+  input: { workspaceId: string; definition: JourneyDefinition; publish: boolean },
+): Promise<{ journey: Journey; created: boolean; version?: number }> {
+  const existing = (await storage.journeys.list(input.workspaceId)).find(
+    (j) => j.name === input.definition.name && j.status !== 'archived',
+  );
+  const journey = existing
+    ? await updateDraft(storage, clock, {
+        workspaceId: input.workspaceId,
+        id: existing.id,
+        definition: input.definition,
+      })
+    : await createJourney(storage, clock, input);
+  if (!input.publish) return { journey, created: !existing };
+  const published = await publishJourney(storage, clock, input.workspaceId, journey.id);
+  return { journey: published.journey, created: !existing, version: published.version.version };
+}

@@ -1,0 +1,341 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Clock } from '../../core/clock.js';
+import { AppError } from '../../core/errors.js';
+import type { Journey, JourneyInstance } from '../../core/journey.js';
+import { JourneyDefinition } from '../../core/journey-definition.js';
+import {
+  archiveJourney,
+  createJourney,
+  getJourney,
+  type JourneyEngine,
+  publishJourney,
+  setJourneyPaused,
+  updateDraft,
+} from '../../journeys/journeys.js';
+import type { Storage } from '../../storage/storage.js';
+import type { Authenticator } from '../auth.js';
+import { ErrorResponse, WorkspaceParams } from '../schemas.js';
+
+const errors = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  409: ErrorResponse,
+};
+const JourneyParams = WorkspaceParams.extend({ journeyId: z.string().min(1).max(100) });
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+const JourneyJson = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    status: z.enum(['draft', 'published', 'paused', 'archived']),
+    currentVersion: z.number().nullable(),
+    draft: z.unknown(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Journey' });
+
+function journeyJson(journey: Journey) {
+  return {
+    id: journey.id,
+    name: journey.name,
+    status: journey.status,
+    currentVersion: journey.currentVersion,
+    draft: journey.draft,
+    createdAt: iso(journey.createdAt) as string,
+    updatedAt: iso(journey.updatedAt) as string,
+  };
+}
+
+export const InstanceJson = z
+  .object({
+    id: z.string(),
+    journeyId: z.string(),
+    version: z.number(),
+    profileId: z.string(),
+    status: z.string(),
+    stepId: z.string().nullable(),
+    enteredAt: z.string(),
+    endedAt: z.string().nullable(),
+    endReason: z.string().nullable(),
+  })
+  .meta({ id: 'JourneyInstance' });
+
+export function instanceJson(instance: JourneyInstance) {
+  return {
+    id: instance.id,
+    journeyId: instance.journeyId,
+    version: instance.version,
+    profileId: instance.profileId,
+    status: instance.status,
+    stepId: instance.stepId,
+    enteredAt: iso(instance.enteredAt) as string,
+    endedAt: iso(instance.endedAt),
+    endReason: instance.endReason,
+  };
+}
+
+const StepCounts = z.object({
+  entered: z.number(),
+  completed: z.number(),
+  waiting: z.number(),
+  exited: z.number(),
+  converted: z.number(),
+});
+const MessageCounts = z.object({
+  sent: z.number(),
+  opened: z.number(),
+  clicked: z.number(),
+  unsubscribed: z.number(),
+  bounced: z.number(),
+  failed: z.number(),
+  suppressed: z.number(),
+  skipped: z.number(),
+  pending: z.number(),
+});
+const ReportJson = z
+  .object({
+    entered: z.number(),
+    active: z.number(),
+    completed: z.number(),
+    exited: z.number(),
+    converted: z.number(),
+    steps: z.record(z.string(), StepCounts),
+    messages: z.record(z.string(), MessageCounts),
+  })
+  .meta({ id: 'JourneyReport' });
+
+/** Journeys: drafts, versions, lifecycle, enrolment and reports. */
+export async function journeyRoutes(
+  app: FastifyInstance,
+  deps: { storage: Storage; clock: Clock; auth: Authenticator; engine: JourneyEngine },
+): Promise<void> {
+  const { storage, clock, auth, engine } = deps;
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.get(
+    '/api/workspaces/:workspaceId/journeys',
+    {
+      schema: {
+        tags: ['journeys'],
+        summary: 'Journeys with their status and live counts',
+        params: WorkspaceParams,
+        response: {
+          200: z.object({
+            items: z.array(
+              JourneyJson.extend({
+                counts: ReportJson.pick({ entered: true, active: true, converted: true }),
+              }),
+            ),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      const journeys = await storage.journeys.list(request.params.workspaceId);
+      const items = await Promise.all(
+        journeys.map(async (journey) => {
+          const report = await storage.journeys.report(journey.id);
+          return {
+            ...journeyJson(journey),
+            counts: { entered: report.entered, active: report.active, converted: report.converted },
+          };
+        }),
+      );
+      return { items };
+    },
+  );
+
+  api.post(
+    '/api/workspaces/:workspaceId/journeys',
+    {
+      schema: {
+        tags: ['journeys'],
+        summary: 'Create a journey as a draft',
+        params: WorkspaceParams,
+        body: z.object({ definition: JourneyDefinition }),
+        response: { 201: JourneyJson, ...errors },
+      },
+    },
+    async (request, reply) => {
+      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      const journey = await createJourney(storage, clock, {
+        workspaceId: request.params.workspaceId,
+        definition: request.body.definition,
+      });
+      return reply.status(201).send(journeyJson(journey));
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/journeys/:journeyId',
+    {
+      schema: {
+        tags: ['journeys'],
+        summary: 'One journey with its draft',
+        params: JourneyParams,
+        response: { 200: JourneyJson, ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      return journeyJson(await getJourney(storage, request.params.workspaceId, request.params.journeyId));
+    },
+  );
+
+  api.put(
+    '/api/workspaces/:workspaceId/journeys/:journeyId',
+    {
+      schema: {
+        tags: ['journeys'],
+        summary: 'Replace the draft (running instances are not affected until it is published)',
+        params: JourneyParams,
+        body: z.object({ definition: JourneyDefinition }),
+        response: { 200: JourneyJson, ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      return journeyJson(
+        await updateDraft(storage, clock, {
+          workspaceId: request.params.workspaceId,
+          id: request.params.journeyId,
+          definition: request.body.definition,
+        }),
+      );
+    },
+  );
+
+  api.post(
+    '/api/workspaces/:workspaceId/journeys/:journeyId/publish',
+    {
+      schema: {
+        tags: ['journeys'],
+        summary: 'Publish the draft as a new version; new entries use it, running instances finish on theirs',
+        params: JourneyParams,
+        response: { 200: JourneyJson, ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      const { journey } = await publishJourney(
+        storage,
+        clock,
+        request.params.workspaceId,
+        request.params.journeyId,
+      );
+      return journeyJson(journey);
+    },
+  );
+
+  for (const action of ['pause', 'resume', 'archive'] as const) {
+    api.post(
+      `/api/workspaces/:workspaceId/journeys/:journeyId/${action}`,
+      {
+        schema: {
+          tags: ['journeys'],
+          summary:
+            action === 'pause'
+              ? 'Pause: no new entries, no messages sent; instances keep their place'
+              : action === 'resume'
+                ? 'Resume a paused journey'
+                : 'Archive: nothing enters, and running instances are ended',
+          params: JourneyParams,
+          response: { 200: JourneyJson, ...errors },
+        },
+      },
+      async (request) => {
+        const { workspaceId, journeyId } = request.params;
+        await auth.requireWorkspace(request, workspaceId, 'admin');
+        if (action === 'archive') {
+          const journey = await archiveJourney(storage, clock, workspaceId, journeyId);
+          await engine.exitAll(workspaceId, journeyId, 'journey archived');
+          return journeyJson(journey);
+        }
+        return journeyJson(
+          await setJourneyPaused(storage, clock, workspaceId, journeyId, action === 'pause'),
+        );
+      },
+    );
+  }
+
+  api.post(
+    '/api/workspaces/:workspaceId/journeys/:journeyId/enrol',
+    {
+      schema: {
+        tags: ['journeys'],
+        summary: 'Enter a profile by hand (subject to the journey’s re-entry rules)',
+        params: JourneyParams,
+        body: z.object({
+          profileId: z.string().min(1).max(100),
+          properties: z.record(z.string(), z.unknown()).default({}),
+        }),
+        response: { 201: InstanceJson, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId, journeyId } = request.params;
+      await auth.requireWorkspace(request, workspaceId, 'admin');
+      const journey = await getJourney(storage, workspaceId, journeyId);
+      if (journey.status !== 'published')
+        throw new AppError('conflict', `the journey is ${journey.status}, not published`);
+      const profile = await storage.profiles.find(workspaceId, request.body.profileId);
+      if (!profile)
+        throw new AppError('not_found', `profile ${request.body.profileId} does not exist`, {
+          field: 'profileId',
+        });
+      const instance = await engine.enrol({
+        workspaceId,
+        journeyId,
+        profileId: profile.id,
+        properties: request.body.properties,
+      });
+      if (!instance) throw new AppError('conflict', 'the journey’s re-entry rules keep this profile out now');
+      return reply.status(201).send(instanceJson(instance));
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/journeys/:journeyId/report',
+    {
+      schema: {
+        tags: ['journeys'],
+        summary:
+          'Per journey and per step: entered, waiting, completed, exited, converted; per message step: sent, opened, clicked, …',
+        params: JourneyParams,
+        response: { 200: ReportJson, ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      const journey = await getJourney(storage, request.params.workspaceId, request.params.journeyId);
+      return storage.journeys.report(journey.id);
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/profiles/:profileId/journeys',
+    {
+      schema: {
+        tags: ['journeys'],
+        summary: "The profile's journey instances, where each one is now",
+        params: WorkspaceParams.extend({ profileId: z.string().min(1).max(100) }),
+        response: { 200: z.object({ items: z.array(InstanceJson) }), ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      const profile = await storage.profiles.find(request.params.workspaceId, request.params.profileId);
+      if (!profile) throw new AppError('not_found', `profile ${request.params.profileId} does not exist`);
+      const instances = await storage.journeys.listInstancesOfProfile(request.params.workspaceId, profile.id);
+      return { items: instances.map(instanceJson) };
+    },
+  );
+}

@@ -1,0 +1,456 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { EmailSender } from '../../channels/email/email-channel.js';
+import { type Append, recordBounce } from '../../channels/email/engagement.js';
+import { previewTemplate, testSend } from '../../channels/email/test-send.js';
+import { saveSettings, settingsView } from '../../channels/settings.js';
+import type { Clock } from '../../core/clock.js';
+import { AppError } from '../../core/errors.js';
+import type { EmailTemplate, Message } from '../../core/journey.js';
+import { MESSAGE_STATUSES } from '../../core/journey.js';
+import type { Storage } from '../../storage/storage.js';
+import { getTemplate, saveTemplate } from '../../templates/templates.js';
+import type { Authenticator } from '../auth.js';
+import { ErrorResponse, PageQuery, pageOf, WorkspaceParams } from '../schemas.js';
+
+const errors = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  409: ErrorResponse,
+};
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+const TemplateBody = z.object({
+  name: z.string().trim().min(1).max(200),
+  subject: z.string().min(1).max(998),
+  preheader: z.string().max(500).nullish(),
+  mjml: z
+    .string()
+    .min(1)
+    .max(500_000)
+    .describe(
+      'MJML (or plain HTML) with Liquid: {{ profile.traits.first_name }}, {{ event.properties.cart_id }}',
+    ),
+  text: z
+    .string()
+    .max(200_000)
+    .nullish()
+    .describe('the plain-text part; generated from the HTML when left out'),
+});
+const TemplateJson = TemplateBody.extend({
+  id: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+}).meta({ id: 'EmailTemplate' });
+const templateJson = (t: EmailTemplate) => ({
+  id: t.id,
+  name: t.name,
+  subject: t.subject,
+  preheader: t.preheader,
+  mjml: t.mjml,
+  text: t.text,
+  createdAt: iso(t.createdAt) as string,
+  updatedAt: iso(t.updatedAt) as string,
+});
+
+const MessageJson = z
+  .object({
+    id: z.string(),
+    profileId: z.string(),
+    journeyId: z.string().nullable(),
+    stepId: z.string().nullable(),
+    channel: z.string(),
+    templateId: z.string().nullable(),
+    topic: z.string().nullable(),
+    toAddress: z.string().nullable(),
+    subject: z.string().nullable(),
+    status: z.enum(MESSAGE_STATUSES),
+    reason: z.string().nullable(),
+    attempts: z.number(),
+    nextAttemptAt: z.string().nullable(),
+    createdAt: z.string(),
+    sentAt: z.string().nullable(),
+    openedAt: z.string().nullable(),
+    clickedAt: z.string().nullable(),
+    unsubscribedAt: z.string().nullable(),
+    bouncedAt: z.string().nullable(),
+  })
+  .meta({ id: 'Message' });
+export const messageJson = (m: Message) => ({
+  id: m.id,
+  profileId: m.profileId,
+  journeyId: m.journeyId,
+  stepId: m.stepId,
+  channel: m.channel,
+  templateId: m.templateId,
+  topic: m.topic,
+  toAddress: m.toAddress,
+  subject: m.subject,
+  status: m.status,
+  reason: m.reason,
+  attempts: m.attempts,
+  nextAttemptAt: iso(m.nextAttemptAt),
+  createdAt: iso(m.createdAt) as string,
+  sentAt: iso(m.sentAt),
+  openedAt: iso(m.openedAt),
+  clickedAt: iso(m.clickedAt),
+  unsubscribedAt: iso(m.unsubscribedAt),
+  bouncedAt: iso(m.bouncedAt),
+});
+
+/** Messaging settings, e-mail templates (preview, test send), the message log, consent and bounces. */
+export async function messagingRoutes(
+  app: FastifyInstance,
+  deps: { storage: Storage; clock: Clock; auth: Authenticator; email: EmailSender; append: Append },
+): Promise<void> {
+  const { storage, clock, auth, email } = deps;
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.get(
+    '/api/workspaces/:workspaceId/settings',
+    {
+      schema: {
+        tags: ['settings'],
+        summary: 'Messaging settings (the SMTP password is never shown)',
+        params: WorkspaceParams,
+        response: { 200: z.unknown(), ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      return settingsView(await storage.settings.get(request.params.workspaceId));
+    },
+  );
+
+  api.put(
+    '/api/workspaces/:workspaceId/settings',
+    {
+      schema: {
+        tags: ['settings'],
+        summary: 'Replace messaging settings: SMTP server, time zone, frequency cap, quiet hours, topics',
+        description: 'Leave smtp.password out to keep the stored one.',
+        params: WorkspaceParams,
+        body: z.record(z.string(), z.unknown()),
+        response: { 200: z.unknown(), ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      const settings = await saveSettings(storage, email.secrets, {
+        workspaceId: request.params.workspaceId,
+        settings: request.body,
+        at: clock.now(),
+      });
+      return settingsView(settings);
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/templates',
+    {
+      schema: {
+        tags: ['templates'],
+        summary: 'E-mail templates',
+        params: WorkspaceParams,
+        response: { 200: z.object({ items: z.array(TemplateJson) }), ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      return { items: (await storage.templates.list(request.params.workspaceId)).map(templateJson) };
+    },
+  );
+
+  api.post(
+    '/api/workspaces/:workspaceId/templates',
+    {
+      schema: {
+        tags: ['templates'],
+        summary: 'Create an e-mail template (MJML and Liquid are checked)',
+        params: WorkspaceParams,
+        body: TemplateBody,
+        response: { 201: TemplateJson, ...errors },
+      },
+    },
+    async (request, reply) => {
+      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      const template = await saveTemplate(storage, clock, {
+        workspaceId: request.params.workspaceId,
+        template: request.body,
+      });
+      return reply.status(201).send(templateJson(template));
+    },
+  );
+
+  const TemplateParams = WorkspaceParams.extend({ templateId: z.string().min(1).max(100) });
+
+  api.get(
+    '/api/workspaces/:workspaceId/templates/:templateId',
+    {
+      schema: {
+        tags: ['templates'],
+        summary: 'One template',
+        params: TemplateParams,
+        response: { 200: TemplateJson, ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      return templateJson(await getTemplate(storage, request.params.workspaceId, request.params.templateId));
+    },
+  );
+
+  api.put(
+    '/api/workspaces/:workspaceId/templates/:templateId',
+    {
+      schema: {
+        tags: ['templates'],
+        summary: 'Replace a template; published journey versions keep the copy they were published with',
+        params: TemplateParams,
+        body: TemplateBody,
+        response: { 200: TemplateJson, ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      return templateJson(
+        await saveTemplate(storage, clock, {
+          workspaceId: request.params.workspaceId,
+          id: request.params.templateId,
+          template: request.body,
+        }),
+      );
+    },
+  );
+
+  const PreviewBody = z.object({
+    profileId: z.string().min(1).max(100).optional(),
+    properties: z.record(z.string(), z.unknown()).default({}),
+  });
+  async function previewInputs(workspaceId: string, templateId: string, body: z.infer<typeof PreviewBody>) {
+    const template = await getTemplate(storage, workspaceId, templateId);
+    const profile = body.profileId
+      ? await storage.profiles.find(workspaceId, body.profileId)
+      : {
+          id: 'prf_preview',
+          workspaceId,
+          userId: null,
+          traits: {},
+          traitTimes: {},
+          firstSeenAt: 0,
+          lastSeenAt: 0,
+          createdAt: 0,
+          updatedAt: 0,
+          mergedInto: null,
+        };
+    if (!profile)
+      throw new AppError('not_found', `profile ${body.profileId} does not exist`, { field: 'profileId' });
+    return { template, profile };
+  }
+
+  api.post(
+    '/api/workspaces/:workspaceId/templates/:templateId/preview',
+    {
+      schema: {
+        tags: ['templates'],
+        summary: 'Render the template as a chosen profile would receive it',
+        params: TemplateParams,
+        body: PreviewBody,
+        response: {
+          200: z.object({ subject: z.string(), preheader: z.string(), html: z.string(), text: z.string() }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      const { template, profile } = await previewInputs(
+        request.params.workspaceId,
+        request.params.templateId,
+        request.body,
+      );
+      const rendered = await previewTemplate(email, { storage, template, profile, now: clock.now() });
+      return {
+        subject: rendered.subject,
+        preheader: rendered.preheader,
+        html: rendered.html,
+        text: rendered.text,
+      };
+    },
+  );
+
+  api.post(
+    '/api/workspaces/:workspaceId/templates/:templateId/test-send',
+    {
+      schema: {
+        tags: ['templates'],
+        summary: 'Send the template, personalised for a chosen profile, to a test address',
+        params: TemplateParams,
+        body: PreviewBody.extend({ to: z.email() }),
+        response: { 200: MessageJson, ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      const { template, profile } = await previewInputs(
+        request.params.workspaceId,
+        request.params.templateId,
+        request.body,
+      );
+      const message = await testSend(email, { storage, clock, template, profile, to: request.body.to });
+      if (message.status !== 'sent')
+        throw new AppError(
+          'unavailable',
+          `the test message was not sent: ${message.reason ?? message.status}`,
+        );
+      return messageJson(message);
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/messages',
+    {
+      schema: {
+        tags: ['messages'],
+        summary: 'The message log: every message with its status and timestamps, newest first',
+        params: WorkspaceParams,
+        querystring: PageQuery.extend({
+          profileId: z.string().max(100).optional(),
+          journeyId: z.string().max(100).optional(),
+          status: z.enum(MESSAGE_STATUSES).optional(),
+        }),
+        response: { 200: pageOf(MessageJson), ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      const { limit, cursor, profileId, journeyId, status } = request.query;
+      const page = await storage.messages.list(
+        request.params.workspaceId,
+        {
+          ...(profileId ? { profileId } : {}),
+          ...(journeyId ? { journeyId } : {}),
+          ...(status ? { status } : {}),
+        },
+        { limit, cursor },
+      );
+      return { items: page.items.map(messageJson), nextCursor: page.nextCursor };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/suppressions',
+    {
+      schema: {
+        tags: ['consent'],
+        summary: 'Addresses never sent to again: unsubscribed, hard-bounced, complained',
+        params: WorkspaceParams,
+        querystring: PageQuery,
+        response: {
+          200: pageOf(
+            z.object({ channel: z.string(), address: z.string(), reason: z.string(), createdAt: z.string() }),
+          ),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      const page = await storage.consent.listSuppressions(request.params.workspaceId, request.query);
+      return {
+        items: page.items.map((item) => ({ ...item, createdAt: iso(item.createdAt) as string })),
+        nextCursor: page.nextCursor,
+      };
+    },
+  );
+
+  api.post(
+    '/api/workspaces/:workspaceId/bounces',
+    {
+      schema: {
+        tags: ['consent'],
+        summary:
+          'Report a bounce or complaint (from your mail provider): hard bounces and complaints suppress the address',
+        params: WorkspaceParams,
+        body: z.object({
+          address: z.email(),
+          type: z.enum(['hard', 'soft', 'complaint']),
+          messageId: z.string().max(100).optional(),
+        }),
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      await recordBounce(
+        { storage, clock, signer: email.signer, append: deps.append },
+        { workspaceId: request.params.workspaceId, ...request.body },
+      );
+      return reply.status(204).send(null);
+    },
+  );
+
+  const ProfileParams = WorkspaceParams.extend({ profileId: z.string().min(1).max(100) });
+
+  api.get(
+    '/api/workspaces/:workspaceId/profiles/:profileId/subscriptions',
+    {
+      schema: {
+        tags: ['consent'],
+        summary: "The profile's subscription to each topic (topics it never changed follow their default)",
+        params: ProfileParams,
+        response: { 200: z.object({ topics: z.record(z.string(), z.boolean()) }), ...errors },
+      },
+    },
+    async (request) => {
+      const { workspaceId, profileId } = request.params;
+      await auth.requireWorkspace(request, workspaceId);
+      const profile = await storage.profiles.find(workspaceId, profileId);
+      if (!profile) throw new AppError('not_found', `profile ${profileId} does not exist`);
+      const settings = await storage.settings.get(workspaceId);
+      const chosen = await storage.consent.findSubscriptions(workspaceId, profile.id);
+      return {
+        topics: Object.fromEntries(
+          settings.topics.map((topic) => [topic.id, chosen[topic.id] ?? topic.defaultSubscribed]),
+        ),
+      };
+    },
+  );
+
+  api.put(
+    '/api/workspaces/:workspaceId/profiles/:profileId/subscriptions',
+    {
+      schema: {
+        tags: ['consent'],
+        summary: 'Subscribe or unsubscribe the profile to topics',
+        params: ProfileParams,
+        body: z.object({ topics: z.record(z.string(), z.boolean()) }),
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId, profileId } = request.params;
+      await auth.requireWorkspace(request, workspaceId, 'admin');
+      const profile = await storage.profiles.find(workspaceId, profileId);
+      if (!profile) throw new AppError('not_found', `profile ${profileId} does not exist`);
+      const topics = new Set((await storage.settings.get(workspaceId)).topics.map((topic) => topic.id));
+      for (const [topic, isSubscribed] of Object.entries(request.body.topics)) {
+        if (!topics.has(topic))
+          throw new AppError('invalid_input', `topic ${topic} is not one of this workspace's topics`, {
+            field: `topics.${topic}`,
+          });
+        await storage.consent.setSubscription({
+          workspaceId,
+          profileId: profile.id,
+          topic,
+          isSubscribed,
+          at: clock.now(),
+        });
+      }
+      return reply.status(204).send(null);
+    },
+  );
+}

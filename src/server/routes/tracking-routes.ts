@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify';
+import { type Append, recordClick, recordOpen, unsubscribe } from '../../channels/email/engagement.js';
+import type { LinkSigner } from '../../channels/email/signed-links.js';
+import type { Clock } from '../../core/clock.js';
+import { AppError } from '../../core/errors.js';
+import type { Storage } from '../../storage/storage.js';
+import { escapeHtml } from '../../templates/email-template.js';
+
+const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
+/**
+ * The links inside e-mails: open pixel, click redirect, unsubscribe page and RFC 8058 one-click
+ * unsubscribe. Public (recipients have no key); every token is HMAC-signed, and anything else is 400.
+ */
+export async function trackingRoutes(
+  app: FastifyInstance,
+  deps: { storage: Storage; clock: Clock; signer: LinkSigner; append: Append },
+): Promise<void> {
+  // Mail clients POST one-click unsubscribes as a form.
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_request, body, done) => done(null, body),
+  );
+
+  app.get<{ Params: { token: string } }>(
+    '/t/o/:token',
+    { schema: { hide: true }, logLevel: 'warn' },
+    async (request, reply) => {
+      await recordOpen(deps, request.params.token.replace(/\.gif$/, ''));
+      return reply
+        .header('content-type', 'image/gif')
+        .header('cache-control', 'no-store, max-age=0')
+        .send(PIXEL);
+    },
+  );
+
+  app.get<{ Params: { token: string } }>(
+    '/t/c/:token',
+    { schema: { hide: true }, logLevel: 'warn' },
+    async (request, reply) => {
+      const target = await recordClick(deps, request.params.token);
+      return reply.header('cache-control', 'no-store').redirect(target, 302);
+    },
+  );
+
+  app.get<{ Params: { token: string } }>('/u/:token', { schema: { hide: true } }, async (request, reply) => {
+    const payload = deps.signer.verify<{ m: string }>('unsubscribe', request.params.token);
+    if (!payload) throw new AppError('invalid_input', 'this unsubscribe link is not valid');
+    const action = escapeHtml(request.url.split('?')[0] ?? '');
+    return reply
+      .header('content-type', 'text/html; charset=utf-8')
+      .send(
+        page(
+          'Unsubscribe',
+          `<p>Stop receiving these e-mails?</p><form method="post" action="${action}"><button type="submit">Unsubscribe</button></form>`,
+        ),
+      );
+  });
+
+  app.post<{ Params: { token: string } }>('/u/:token', { schema: { hide: true } }, async (request, reply) => {
+    const { topic } = await unsubscribe(deps, request.params.token);
+    return reply
+      .header('content-type', 'text/html; charset=utf-8')
+      .send(
+        page('Unsubscribed', `<p>You will not receive ${escapeHtml(topic)} e-mails from us any more.</p>`),
+      );
+  });
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${title}</title><style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}button{font-size:1rem;padding:.5rem 1rem}</style></head><body><h1>${title}</h1>${body}</body></html>`;
+}
