@@ -46,6 +46,8 @@ export type Config = {
   /** Signing secret for links; undefined means "generate one and keep it in the data directory" (SQLite only). */
   secret: string | undefined;
   publicUrl: string;
+  /** True when MOPS_PUBLIC_URL was not set and publicUrl was derived from host and port. */
+  isPublicUrlDerived: boolean;
   logLevel: (typeof LOG_LEVELS)[number];
   cookieSecure: boolean;
   sessionTtlMs: number;
@@ -98,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : { kind: 'sqlite', path: path.join(dataDir, 'mops.db'), synchronous: e.MOPS_SQLITE_SYNCHRONOUS },
     secret: e.MOPS_SECRET,
     publicUrl,
+    isPublicUrlDerived: e.MOPS_PUBLIC_URL === undefined,
     logLevel: e.MOPS_LOG_LEVEL,
     cookieSecure:
       e.MOPS_COOKIE_SECURE === 'auto' ? publicUrl.startsWith('https:') : e.MOPS_COOKIE_SECURE === 'true',
@@ -105,6 +108,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.MOPS_TRUST_PROXY,
     dedupeWindowMs: e.MOPS_DEDUPE_WINDOW_HOURS * 3_600_000,
     metricsToken: e.MOPS_METRICS_TOKEN,
+  };
+}
+
+/** The same configuration on another port, the derived public URL following it. */
+export function withPort(config: Config, port: number): Config {
+  return {
+    ...config,
+    port,
+    publicUrl: config.isPublicUrlDerived ? `http://${displayHost(config.host)}:${port}` : config.publicUrl,
   };
 }
 

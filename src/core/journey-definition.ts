@@ -166,7 +166,13 @@ export const JourneyDefinition = z
     }),
     /** Reaching it exits the instance and counts it as converted. */
     goal: z
-      .object({ event: z.string().min(1).max(255), conditions: EventConditions, within: Duration.optional() })
+      .object({
+        event: z.string().min(1).max(255),
+        conditions: EventConditions,
+        /** Only an event whose property at this path equals the entry event's (e.g. the same `properties.cart_id`). */
+        matchEntryProperty: z.string().min(1).max(200).optional(),
+        within: Duration.optional(),
+      })
       .optional(),
     /** The first step. */
     start: Identifier,

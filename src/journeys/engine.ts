@@ -182,7 +182,9 @@ export class JourneyEngine {
     const identifies = events.filter((event) => event.type === 'identify').map((event) => event.id);
     const changes = identifies.length > 0 ? await tx.profiles.listTraitChanges(identifies) : [];
 
-    for (const event of events) {
+    // Clients may deliver one flush's calls out of order; within a batch, handle them in the order they happened.
+    const ordered = [...events].sort((a, b) => a.timestamp - b.timestamp || a.id - b.id);
+    for (const event of ordered) {
       const profileId = profileIds.get(event.id);
       const profile = profileId === undefined ? undefined : profiles.get(profileId);
       if (!profile) continue;
@@ -226,6 +228,7 @@ export class JourneyEngine {
         goal &&
         event.name === goal.event &&
         matchesAll(goal.conditions, scope) &&
+        matchesEntry(event, candidate, goal.matchEntryProperty) &&
         (!goal.within || event.timestamp - candidate.enteredAt <= durationMs(goal.within))
       ) {
         trigger = { type: 'goal' };
@@ -234,12 +237,7 @@ export class JourneyEngine {
         event.name === step.event &&
         candidate.state.waitingFor?.startsWith('event:') &&
         matchesAll(step.conditions, scope) &&
-        (!step.matchEntryProperty ||
-          compare(
-            readPath(event.payload, step.matchEntryProperty),
-            'eq',
-            readPath(candidate.entryEvent, step.matchEntryProperty),
-          ))
+        matchesEntry(event, candidate, step.matchEntryProperty)
       ) {
         trigger = { type: 'event', token: candidate.state.waitingFor };
       }
@@ -498,6 +496,13 @@ export class WorkLog {
   timer(dueAt: number): void {
     this.earliestTimer = this.earliestTimer === undefined ? dueAt : Math.min(this.earliestTimer, dueAt);
   }
+}
+
+/** The event carries the same value at `path` as the event that entered the instance (e.g. the same cart). */
+function matchesEntry(event: StoredEvent, instance: JourneyInstance, path: string | undefined): boolean {
+  return (
+    path === undefined || compare(readPath(event.payload, path), 'eq', readPath(instance.entryEvent, path))
+  );
 }
 
 function isEntryEvent(

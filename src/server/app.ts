@@ -52,6 +52,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     trustProxy: config.trustProxy,
     // Admin API bodies are small; ingest routes set their own limit.
     bodyLimit: 1024 * 1024,
+    // Signed tracking tokens carry the link they redirect to.
+    routerOptions: { maxParamLength: 4096 },
   });
   const metrics = createMetrics(storage);
   const keys = new ApiKeyVerifier(storage, clock);

@@ -1,7 +1,8 @@
+import { createServer } from 'node:net';
 import type { Logger } from 'pino';
 import { ensureFirstRun, type FirstRun } from '../access/access.js';
 import { type Clock, systemClock } from '../core/clock.js';
-import { type Config, ConfigError } from '../core/config.js';
+import { type Config, ConfigError, withPort } from '../core/config.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { type App, buildApp } from './app.js';
@@ -39,7 +40,11 @@ export async function startMops(options: {
   clock?: Clock;
   logger?: Logger;
 }): Promise<RunningMops> {
-  const { config } = options;
+  // Port 0 asks for any free port: find it first, so links in e-mails carry the real one.
+  const config =
+    options.config.port === 0 && options.role !== 'worker'
+      ? withPort(options.config, await freePort(options.config.host))
+      : options.config;
   const role = options.role ?? 'all';
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -122,4 +127,16 @@ export async function startMops(options: {
     await storage.close().catch(() => undefined);
     throw error;
   }
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
 }

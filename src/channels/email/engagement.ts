@@ -41,8 +41,10 @@ export async function recordClick(deps: Deps, token: string): Promise<string> {
   if (message) {
     const now = deps.clock.now();
     await deps.storage.messages.markFirst(message.id, 'clicked_at', now);
-    // An image-blocking client still counts as an open once someone clicks.
-    await deps.storage.messages.markFirst(message.id, 'opened_at', now);
+    // A click means it was opened, even by a client that blocked the tracking image.
+    if (await deps.storage.messages.markFirst(message.id, 'opened_at', now)) {
+      await emit(deps, message, 'Email Opened', `open:${message.id}`, {});
+    }
     await emit(deps, message, 'Email Link Clicked', `click:${message.id}:${payload.u}`, { url: payload.u });
   }
   return payload.u;

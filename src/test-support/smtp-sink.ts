@@ -1,0 +1,93 @@
+import { type ParsedMail, simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+
+export interface ReceivedMail {
+  parsed: ParsedMail;
+  raw: string;
+  to: string[];
+}
+
+/**
+ * A real SMTP server on loopback that keeps what it accepts, the peer tests send mail to. A message
+ * counts only once the server has answered 250 to its DATA, as a real MTA takes responsibility.
+ */
+export class SmtpSink {
+  readonly received: ReceivedMail[] = [];
+  #server: SMTPServer;
+  #port = 0;
+  #waiters: Array<() => void> = [];
+  /** Delays the 250 reply to DATA, to hold sends in flight for a test. */
+  replyDelayMs = 0;
+  /** Recipients answered 550 (mailbox unavailable) at RCPT TO. */
+  readonly rejectRecipients = new Set<string>();
+
+  constructor() {
+    this.#server = new SMTPServer({
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      authOptional: true,
+      logger: false,
+      onRcptTo: (address, _session, callback) => {
+        if (this.rejectRecipients.has(address.address.toLowerCase())) {
+          const error = Object.assign(new Error('mailbox unavailable'), { responseCode: 550 });
+          callback(error);
+          return;
+        }
+        callback();
+      },
+      onData: (stream, session, callback) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('end', () => {
+          const raw = Buffer.concat(chunks).toString('utf8');
+          const accept = async () => {
+            if (this.replyDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.replyDelayMs));
+            const parsed = await simpleParser(raw);
+            this.received.push({ parsed, raw, to: session.envelope.rcptTo.map((r) => r.address) });
+            callback();
+            for (const waiter of this.#waiters.splice(0)) waiter();
+          };
+          accept().catch((error: unknown) => callback(error as Error));
+        });
+      },
+    });
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => {
+      this.#server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const address = this.#server.server.address();
+    this.#port = typeof address === 'object' && address ? address.port : 0;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** Resolves once at least `count` messages were accepted; rejects after `timeoutMs`. */
+  async waitFor(count: number, timeoutMs = 15_000): Promise<ReceivedMail[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.received.length < count) {
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new Error(`expected ${count} messages at the SMTP sink, got ${this.received.length}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 200));
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.received;
+  }
+
+  to(address: string): ReceivedMail[] {
+    return this.received.filter((mail) => mail.to.includes(address));
+  }
+}
