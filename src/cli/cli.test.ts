@@ -133,4 +133,48 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
       { line: 3, reason: expect.stringMatching(/malformed CSV/), field: null },
     ]);
   });
+
+  it('applies a journey from YAML, publishes it, lists, pauses and resumes it', async () => {
+    const file = path.join(database.dataDir, 'welcome.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: Welcome',
+        'entry:',
+        '  trigger: { type: event, event: Signed Up }',
+        'start: tag',
+        'steps:',
+        '  - { id: tag, type: update_traits, set: { welcomed: true }, next: wait }',
+        '  - { id: wait, type: wait, duration: 1d, next: done }',
+        '  - { id: done, type: exit }',
+      ].join('\n'),
+    );
+    const applied = JSON.parse((await cli('journeys', 'apply', file, '--publish', '--json')).stdout);
+    expect(applied).toMatchObject({ name: 'Welcome', status: 'published', created: true, version: 1 });
+    const again = JSON.parse((await cli('journeys', 'apply', file, '--json')).stdout);
+    expect(again).toMatchObject({ id: applied.id, created: false, version: null });
+    const listed = JSON.parse((await cli('journeys', 'list', '--json')).stdout);
+    expect(listed).toEqual([expect.objectContaining({ id: applied.id, status: 'published', version: 1 })]);
+    expect(JSON.parse((await cli('journeys', 'pause', applied.id, '--json')).stdout)).toEqual({
+      id: applied.id,
+      status: 'paused',
+    });
+    expect(JSON.parse((await cli('journeys', 'resume', applied.id, '--json')).stdout)).toEqual({
+      id: applied.id,
+      status: 'published',
+    });
+    const broken = path.join(database.dataDir, 'broken.json');
+    writeFileSync(
+      broken,
+      JSON.stringify({
+        name: 'Broken',
+        entry: { trigger: { type: 'manual' } },
+        start: 'a',
+        steps: [{ id: 'a', type: 'wait', duration: 'soon', next: 'a' }],
+      }),
+    );
+    const failed = await runCli(['journeys', 'apply', broken], database.env);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/steps\.0\.duration: must be a number and a unit/);
+  });
 });

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../core/config.js';
 import { AppError } from '../core/errors.js';
 import { registerImportCommand } from './commands/import-events.js';
+import { registerJourneyCommands } from './commands/journeys.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerStartCommand } from './commands/start.js';
@@ -21,6 +22,7 @@ registerMigrateCommand(program);
 registerKeyCommands(program);
 registerUserCommands(program);
 registerImportCommand(program);
+registerJourneyCommands(program);
 
 try {
   await program.parseAsync(process.argv);
