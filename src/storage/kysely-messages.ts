@@ -170,7 +170,7 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         .where((eb) => eb.or([eb('topic', 'is', null), eb('topic', '!=', query.exceptTopic)]))
         .where((eb) =>
           eb.or([
-            eb.and([eb('status', '=', 'sent'), eb('sent_at', '>=', query.since)]),
+            eb.and([eb('status', '=', 'sent'), eb('sent_at', '>', query.since)]),
             eb('status', '=', 'sending'),
           ]),
         )

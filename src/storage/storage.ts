@@ -240,7 +240,7 @@ export interface MessageStore {
   ): Promise<Page<Message>>;
   listForInstance(instanceId: string): Promise<Message[]>;
   /**
-   * When messages on the channel were sent to the profile since `since` (oldest first), outside the
+   * When messages on the channel were sent to the profile after `since` (oldest first), outside the
    * given topic; messages being sent right now count too, at `now`.
    */
   sentTimesSince(query: {

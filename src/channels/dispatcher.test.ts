@@ -1,0 +1,175 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { WorkspaceSettings } from '../core/workspace-settings.js';
+import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { BACKENDS } from '../test-support/world.js';
+
+const HOUR = 3_600_000;
+const identify = (userId: string, traits: Record<string, unknown>) => ({ type: 'identify', userId, traits });
+const track = (userId: string, event: string) => ({ type: 'track', userId, event });
+
+describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
+  let world: JourneyWorld;
+  let template: string;
+
+  const configure = async (change: Partial<WorkspaceSettings>) => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    await world.storage.settings.put(world.workspaceId, { ...settings, ...change }, world.clock.now());
+  };
+  /** A journey that sends `count` e-mails an hour apart on `topic`. */
+  const sender = (
+    name: string,
+    count: number,
+    options: { topic?: string; whenNotAllowed?: 'defer' | 'skip' } = {},
+  ) => ({
+    name,
+    entry: { trigger: { type: 'event', event: name }, reentry: { policy: 'every_time' } },
+    start: 'mail-0',
+    steps: [
+      ...Array.from({ length: count }, (_, i) => [
+        {
+          id: `mail-${i}`,
+          type: 'send_email',
+          template,
+          topic: options.topic ?? 'marketing',
+          whenNotAllowed: options.whenNotAllowed ?? 'defer',
+          next: `wait-${i}`,
+        },
+        { id: `wait-${i}`, type: 'wait', duration: '1h', next: i + 1 < count ? `mail-${i + 1}` : 'end' },
+      ]).flat(),
+      { id: 'end', type: 'exit' },
+    ],
+  });
+  const messagesOf = async (userId: string) => {
+    const profileId = await world.profileOf(userId);
+    const page = await world.storage.messages.list(world.workspaceId, { profileId }, { limit: 50 });
+    return page.items.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  };
+
+  beforeEach(async () => {
+    // 21:00 in Rome.
+    world = await startJourneyWorld(backend, Date.parse('2026-11-23T20:00:00Z'));
+    template = await world.template({ subject: 'News', mjml: '<p>News for {{ profile.traits.name }}</p>' });
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('defers the e-mail that would break the frequency cap until the cap allows it', async () => {
+    await configure({ frequencyCap: { max: 2, period: '1d' } });
+    await world.publish(sender('Capped', 3));
+    await world.send([identify('c', { email: 'c@example.com' }), track('c', 'Capped')]);
+    await world.settle();
+    await world.advance(HOUR);
+    await world.advance(HOUR);
+    expect(world.sink.received).toHaveLength(2);
+    const third = (await messagesOf('c'))[2];
+    expect(third).toMatchObject({ status: 'deferred', reason: 'frequency cap: 2 per 1d' });
+    expect(third?.nextAttemptAt).toBe(Date.parse('2026-11-24T20:00:00Z'));
+    await world.advance(22 * HOUR);
+    expect(world.sink.received).toHaveLength(3);
+  });
+
+  it('skips instead of deferring when the step says so, and leaves transactional mail uncapped', async () => {
+    await configure({ frequencyCap: { max: 1, period: '1d' } });
+    await world.publish(sender('Skippy', 2, { whenNotAllowed: 'skip' }));
+    await world.publish(sender('Receipt', 2, { topic: 'transactional' }));
+    await world.send([
+      identify('s', { email: 's@example.com' }),
+      track('s', 'Skippy'),
+      track('s', 'Receipt'),
+    ]);
+    await world.settle();
+    await world.advance(HOUR);
+    const statuses = (await messagesOf('s')).map((m) => `${m.topic}:${m.status}`).sort();
+    expect(statuses).toEqual([
+      'marketing:sent',
+      'marketing:skipped',
+      'transactional:sent',
+      'transactional:sent',
+    ]);
+  });
+
+  it('holds marketing mail during quiet hours in the contact’s time zone', async () => {
+    await configure({ quietHours: { start: '20:30', end: '08:00' } });
+    await world.publish(sender('Night', 1));
+    await world.send([
+      identify('rome', { email: 'rome@example.com' }),
+      identify('ny', { email: 'ny@example.com', timezone: 'America/New_York' }),
+      track('rome', 'Night'),
+      track('ny', 'Night'),
+    ]);
+    await world.settle();
+    // 21:00 in Rome is quiet; 15:00 in New York is not.
+    expect(world.sink.received.map((mail) => mail.to[0])).toEqual(['ny@example.com']);
+    const held = (await messagesOf('rome'))[0];
+    expect(held?.status).toBe('deferred');
+    expect(held?.reason).toMatch(/quiet hours 20:30–08:00 \(Europe\/Rome\)/);
+    expect(held?.nextAttemptAt).toBe(Date.parse('2026-11-24T07:00:00Z'));
+    await world.advance(11 * HOUR);
+    expect(world.sink.received).toHaveLength(2);
+  });
+
+  it('suppresses an address after a hard bounce and never sends to it again', async () => {
+    world.sink.rejectRecipients.add('gone@example.com');
+    await world.publish(sender('Bouncy', 2));
+    await world.send([identify('g', { email: 'gone@example.com' }), track('g', 'Bouncy')]);
+    await world.settle();
+    const [first] = await messagesOf('g');
+    expect(first?.status).toBe('failed');
+    expect(first?.reason).toMatch(/SMTP 550/);
+    expect(await world.storage.consent.findSuppression(world.workspaceId, 'email', 'GONE@example.com')).toBe(
+      'hard_bounce',
+    );
+    await world.advance(HOUR);
+    expect((await messagesOf('g'))[1]).toMatchObject({
+      status: 'suppressed',
+      reason: 'address suppressed: hard_bounce',
+    });
+  });
+
+  it('retries with back-off while the SMTP server is down', async () => {
+    const port = world.sink.port;
+    await configure({
+      smtp: { host: '127.0.0.1', port: 9, secure: false, from: 'shop@example.com', pool: 1 },
+    });
+    await world.publish(sender('Retry', 1));
+    await world.send([identify('r', { email: 'r@example.com' }), track('r', 'Retry')]);
+    await world.settle();
+    const [waiting] = await messagesOf('r');
+    expect(waiting?.status).toBe('deferred');
+    expect(waiting?.reason).toMatch(/^retrying: /);
+    await configure({ smtp: { host: '127.0.0.1', port, secure: false, from: 'shop@example.com', pool: 1 } });
+    await new Promise((resolve) => setTimeout(resolve, 5_100)); // the dispatcher's settings cache
+    await world.advance(60_000);
+    expect((await messagesOf('r'))[0]?.status).toBe('sent');
+    expect(world.sink.received).toHaveLength(1);
+  });
+
+  it('skips profiles without an e-mail address, and sends nothing when unsubscribed from the topic', async () => {
+    await world.publish(sender('Hello', 1));
+    await world.send([
+      identify('none', { name: 'No mail' }),
+      track('none', 'Hello'),
+      identify('out', { email: 'out@example.com' }),
+    ]);
+    await world.settle();
+    await world.storage.consent.setSubscription({
+      workspaceId: world.workspaceId,
+      profileId: await world.profileOf('out'),
+      topic: 'marketing',
+      isSubscribed: false,
+      at: world.clock.now(),
+    });
+    await world.send([track('out', 'Hello')]);
+    await world.settle();
+    expect((await messagesOf('none'))[0]).toMatchObject({
+      status: 'skipped',
+      reason: 'the profile has no e-mail address (trait email)',
+    });
+    expect((await messagesOf('out'))[0]).toMatchObject({
+      status: 'suppressed',
+      reason: 'unsubscribed from marketing',
+    });
+    expect(world.sink.received).toHaveLength(0);
+  });
+});

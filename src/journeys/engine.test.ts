@@ -1,0 +1,257 @@
+import { createServer, type Server } from 'node:http';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { BACKENDS } from '../test-support/world.js';
+import { publishJourney, updateDraft } from './journeys.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+const identify = (userId: string, traits: Record<string, unknown>) => ({ type: 'identify', userId, traits });
+const track = (userId: string, event: string, properties: Record<string, unknown> = {}) => ({
+  type: 'track',
+  userId,
+  event,
+  properties,
+});
+
+describe.each(BACKENDS)('journey engine on %s (manual clock)', (backend) => {
+  let world: JourneyWorld;
+
+  beforeEach(async () => {
+    world = await startJourneyWorld(backend);
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('waits durably: the reminder goes out only when the clock reaches the timer', async () => {
+    const template = await world.template({
+      subject: 'Welcome {{ profile.traits.name }}',
+      mjml: '<p>Hello {{ profile.traits.name }}</p>',
+    });
+    await world.publish({
+      name: 'Welcome',
+      entry: { trigger: { type: 'event', event: 'Signed Up' } },
+      start: 'wait',
+      steps: [
+        { id: 'wait', type: 'wait', duration: '2d', next: 'mail' },
+        { id: 'mail', type: 'send_email', template, next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([identify('u1', { email: 'u1@example.com', name: 'Uno' }), track('u1', 'Signed Up')]);
+    await world.settle();
+    await world.advance(2 * DAY - 1000);
+    expect(world.sink.received).toHaveLength(0);
+    await world.advance(1000);
+    expect(world.sink.received).toHaveLength(1);
+    expect(world.sink.received[0]?.parsed.subject).toBe('Welcome Uno');
+  });
+
+  it('keeps running instances on the version they started with', async () => {
+    const journeyId = await world.publish({
+      name: 'Versioned',
+      entry: {
+        trigger: { type: 'event', event: 'Signed Up' },
+        reentry: { policy: 'every_time' },
+        allowConcurrent: true,
+      },
+      start: 'wait',
+      steps: [
+        { id: 'wait', type: 'wait', duration: '1h', next: 'tag' },
+        { id: 'tag', type: 'update_traits', set: { version_seen: 'v1' }, next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([identify('early', {}), track('early', 'Signed Up')]);
+    await world.settle();
+    await updateDraft(world.storage, world.clock, {
+      workspaceId: world.workspaceId,
+      id: journeyId,
+      definition: {
+        name: 'Versioned',
+        entry: {
+          trigger: { type: 'event', event: 'Signed Up', conditions: [] },
+          reentry: { policy: 'every_time' },
+          allowConcurrent: true,
+        },
+        start: 'wait',
+        steps: [
+          { id: 'wait', type: 'wait', duration: '1h', next: 'tag' },
+          { id: 'tag', type: 'update_traits', set: { version_seen: 'v2' }, next: 'end' },
+          { id: 'end', type: 'exit' },
+        ],
+      },
+    });
+    await publishJourney(world.storage, world.clock, world.workspaceId, journeyId);
+    await world.send([identify('late', {}), track('late', 'Signed Up')]);
+    await world.settle();
+    await world.advance(HOUR);
+    const early = await world.storage.profiles.find(world.workspaceId, await world.profileOf('early'));
+    const late = await world.storage.profiles.find(world.workspaceId, await world.profileOf('late'));
+    expect(early?.traits.version_seen).toBe('v1');
+    expect(late?.traits.version_seen).toBe('v2');
+  });
+
+  it('applies re-entry policies and one active instance per profile', async () => {
+    const journey = (policy: unknown, name: string) => ({
+      name,
+      entry: { trigger: { type: 'event', event: 'Visited' }, reentry: policy },
+      start: 'wait',
+      steps: [
+        { id: 'wait', type: 'wait', duration: '1h', next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    const once = await world.publish(journey({ policy: 'once' }, 'Once'));
+    const weekly = await world.publish(journey({ policy: 'once_per_period', period: '7d' }, 'Weekly'));
+    const always = await world.publish(journey({ policy: 'every_time' }, 'Always'));
+    await world.send([identify('v', {}), track('v', 'Visited')]);
+    await world.settle();
+    await world.send([track('v', 'Visited')]);
+    await world.settle();
+    await world.advance(2 * HOUR);
+    await world.send([track('v', 'Visited')]);
+    await world.settle();
+    await world.advance(8 * DAY);
+    await world.send([track('v', 'Visited')]);
+    await world.settle();
+    const entered = async (journeyId: string) => (await world.storage.journeys.report(journeyId)).entered;
+    expect(await entered(once)).toBe(1);
+    // Weekly: the second visit came while the first instance was active; the third within the week.
+    expect(await entered(weekly)).toBe(2);
+    // Always: every visit except the one while an instance was still active.
+    expect(await entered(always)).toBe(3);
+  });
+
+  it('enters on a trait change and updates traits with Liquid', async () => {
+    const journeyId = await world.publish({
+      name: 'Became VIP',
+      entry: { trigger: { type: 'trait_changed', trait: 'plan', value: 'vip' } },
+      start: 'tag',
+      steps: [
+        {
+          id: 'tag',
+          type: 'update_traits',
+          set: { vip_since: '{{ event.properties.plan }}-{{ profile.traits.name }}' },
+          next: 'end',
+        },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([identify('t', { name: 'Tina', plan: 'basic' })]);
+    await world.settle();
+    await world.send([identify('t', { plan: 'basic' })]);
+    await world.settle();
+    expect((await world.storage.journeys.report(journeyId)).entered).toBe(0);
+    await world.send([identify('t', { plan: 'vip' })]);
+    await world.settle();
+    const profile = await world.storage.profiles.find(world.workspaceId, await world.profileOf('t'));
+    expect(profile?.traits.vip_since).toBe('vip-Tina');
+    expect((await world.storage.journeys.report(journeyId)).completed).toBe(1);
+  });
+
+  it('splits deterministically by weight, with a holdout that leaves at once', async () => {
+    const journeyId = await world.publish({
+      name: 'Test',
+      entry: { trigger: { type: 'event', event: 'Joined' } },
+      start: 'split',
+      steps: [
+        {
+          id: 'split',
+          type: 'split',
+          arms: [
+            { name: 'a', weight: 1, next: 'a' },
+            { name: 'b', weight: 1, next: 'b' },
+          ],
+          holdout: { weight: 1 },
+        },
+        { id: 'a', type: 'update_traits', set: { arm: 'a' }, next: 'end' },
+        { id: 'b', type: 'update_traits', set: { arm: 'b' }, next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send(
+      Array.from({ length: 60 }, (_, i) => [identify(`s${i}`, {}), track(`s${i}`, 'Joined')]).flat(),
+    );
+    await world.settle();
+    const report = await world.storage.journeys.report(journeyId);
+    expect(report.entered).toBe(60);
+    expect(report.steps.split?.exited).toBeGreaterThan(5);
+    expect(
+      (report.steps.a?.entered ?? 0) + (report.steps.b?.entered ?? 0) + (report.steps.split?.exited ?? 0),
+    ).toBe(60);
+  });
+
+  it('calls a webhook with the rendered JSON body', async () => {
+    const received: unknown[] = [];
+    const server: Server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => {
+        body += chunk;
+      });
+      request.on('end', () => {
+        received.push({ body: JSON.parse(body), key: request.headers['idempotency-key'] });
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      await world.publish({
+        name: 'CRM hand-off',
+        entry: { trigger: { type: 'event', event: 'Demo Requested' } },
+        start: 'crm',
+        steps: [
+          {
+            id: 'crm',
+            type: 'webhook',
+            url: `http://127.0.0.1:${port}/leads`,
+            body: '{"email": {{ profile.traits.email | json }}, "company": {{ event.properties.company | json }}}',
+            next: 'end',
+          },
+          { id: 'end', type: 'exit' },
+        ],
+      });
+      await world.send([
+        identify('w', { email: 'w@example.com' }),
+        track('w', 'Demo Requested', { company: 'Acme "Inc"' }),
+      ]);
+      await world.settle();
+      expect(received).toEqual([
+        {
+          body: { email: 'w@example.com', company: 'Acme "Inc"' },
+          key: expect.stringMatching(/^ins_.*:crm:1$/),
+        },
+      ]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('pauses: no entries and no sending, then resumes where instances were', async () => {
+    const template = await world.template({ subject: 'Hi', mjml: '<p>Hi</p>' });
+    const journeyId = await world.publish({
+      name: 'Pausable',
+      entry: { trigger: { type: 'event', event: 'Go' }, reentry: { policy: 'every_time' } },
+      start: 'wait',
+      steps: [
+        { id: 'wait', type: 'wait', duration: '1h', next: 'mail' },
+        { id: 'mail', type: 'send_email', template, next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([identify('p1', { email: 'p1@example.com' }), track('p1', 'Go')]);
+    await world.settle();
+    const { setJourneyPaused } = await import('./journeys.js');
+    await setJourneyPaused(world.storage, world.clock, world.workspaceId, journeyId, true);
+    await world.send([identify('p2', { email: 'p2@example.com' }), track('p2', 'Go')]);
+    await world.advance(2 * HOUR);
+    expect(world.sink.received).toHaveLength(0);
+    expect((await world.storage.journeys.report(journeyId)).entered).toBe(1);
+    await setJourneyPaused(world.storage, world.clock, world.workspaceId, journeyId, false);
+    await world.advance(2 * 60_000);
+    expect(world.sink.received.map((mail) => mail.to[0])).toEqual(['p1@example.com']);
+  });
+});
