@@ -19,10 +19,10 @@ export interface DispatcherOptions {
   /** Messages in flight at once. */
   concurrency?: number;
   pollIntervalMs?: number;
+  /** A claimed message is this process's for this long; if it dies mid-send, it is retried after. */
+  leaseMs?: number;
 }
 
-/** A claimed message is this process's for this long; if it dies mid-send, another process retries after. */
-const LEASE_MS = 60_000;
 const PAUSED_RETRY_MS = 60_000;
 const MAX_ATTEMPTS = 6;
 const SETTINGS_TTL_MS = 5_000;
@@ -40,7 +40,7 @@ export type Outcome =
  * message; only a crash between the provider's acceptance and the record of it can send it twice.
  */
 export class MessageDispatcher {
-  readonly #options: Required<Omit<DispatcherOptions, 'pollIntervalMs'>> & { pollIntervalMs: number };
+  readonly #options: Required<DispatcherOptions>;
   readonly #settings = new Map<string, { settings: WorkspaceSettings; until: number }>();
   #running: Promise<void> | undefined;
   #pending = false;
@@ -49,7 +49,7 @@ export class MessageDispatcher {
   #sent = 0;
 
   constructor(options: DispatcherOptions) {
-    this.#options = { batchSize: 200, concurrency: 32, pollIntervalMs: 1000, ...options };
+    this.#options = { batchSize: 200, concurrency: 32, pollIntervalMs: 1000, leaseMs: 60_000, ...options };
   }
 
   get sentCount(): number {
@@ -79,7 +79,7 @@ export class MessageDispatcher {
   /** One round: claims due messages and settles each; returns how many were claimed. */
   async runOnce(): Promise<number> {
     const { storage, clock, batchSize, concurrency } = this.#options;
-    const claimed = await storage.messages.claimDue(clock.now(), batchSize, LEASE_MS);
+    const claimed = await storage.messages.claimDue(clock.now(), batchSize, this.#options.leaseMs);
     let next = 0;
     const worker = async () => {
       while (next < claimed.length) {

@@ -34,6 +34,7 @@ const Environment = z.object({
     .max(24 * 90)
     .default(24),
   MOPS_METRICS_TOKEN: z.string().min(16).optional(),
+  MOPS_SEND_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
 });
 
 export type Config = {
@@ -54,6 +55,8 @@ export type Config = {
   trustProxy: boolean;
   dedupeWindowMs: number;
   metricsToken: string | undefined;
+  /** How long a message being sent stays claimed; a process that dies mid-send is retried after it. */
+  sendLeaseMs: number;
 };
 
 export class ConfigError extends Error {
@@ -108,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.MOPS_TRUST_PROXY,
     dedupeWindowMs: e.MOPS_DEDUPE_WINDOW_HOURS * 3_600_000,
     metricsToken: e.MOPS_METRICS_TOKEN,
+    sendLeaseMs: e.MOPS_SEND_LEASE_SECONDS * 1000,
   };
 }
 

@@ -30,6 +30,7 @@ export function createBackground(options: {
   logger: Logger;
   secret: string;
   publicUrl: string;
+  sendLeaseMs?: number;
 }): Background {
   const { storage, clock, logger } = options;
   const transports = new SmtpTransports();
@@ -37,6 +38,7 @@ export function createBackground(options: {
     storage,
     clock,
     logger,
+    ...(options.sendLeaseMs ? { leaseMs: options.sendLeaseMs } : {}),
     email: {
       signer: new LinkSigner(options.secret),
       publicUrl: options.publicUrl,

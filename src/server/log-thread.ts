@@ -36,7 +36,14 @@ const { config, secret, runBackground } = workerData as LogThreadData;
 const logger = createLogger(config.logLevel).child({ thread: 'log' });
 const storage = await openStorage(config, systemClock);
 const background = runBackground
-  ? createBackground({ storage, clock: systemClock, logger, secret, publicUrl: config.publicUrl })
+  ? createBackground({
+      storage,
+      clock: systemClock,
+      logger,
+      secret,
+      publicUrl: config.publicUrl,
+      sendLeaseMs: config.sendLeaseMs,
+    })
   : undefined;
 background?.start();
 port.postMessage({ type: 'ready' } satisfies LogThreadReply);

@@ -74,7 +74,14 @@ export async function startMops(options: {
       housekeeping.unref();
     }
     if (role === 'worker') {
-      background = createBackground({ storage, clock, logger, secret, publicUrl: config.publicUrl });
+      background = createBackground({
+        storage,
+        clock,
+        logger,
+        secret,
+        publicUrl: config.publicUrl,
+        sendLeaseMs: config.sendLeaseMs,
+      });
       background.start();
     }
     let url: string | undefined;

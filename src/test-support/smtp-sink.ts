@@ -16,6 +16,7 @@ export class SmtpSink {
   #server: SMTPServer;
   #port = 0;
   #waiters: Array<() => void> = [];
+  readonly #closedSessions = new Set<string>();
   /** Delays the 250 reply to DATA, to hold sends in flight for a test. */
   replyDelayMs = 0;
   /** Recipients answered 550 (mailbox unavailable) at RCPT TO. */
@@ -26,6 +27,9 @@ export class SmtpSink {
       disabledCommands: ['STARTTLS', 'AUTH'],
       authOptional: true,
       logger: false,
+      onClose: (session) => {
+        this.#closedSessions.add(session.id);
+      },
       onRcptTo: (address, _session, callback) => {
         if (this.rejectRecipients.has(address.address.toLowerCase())) {
           const error = Object.assign(new Error('mailbox unavailable'), { responseCode: 550 });
@@ -41,6 +45,8 @@ export class SmtpSink {
           const raw = Buffer.concat(chunks).toString('utf8');
           const accept = async () => {
             if (this.replyDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.replyDelayMs));
+            // The client left before our 250: like a real MTA, we never accepted it.
+            if (this.#closedSessions.has(session.id)) return;
             const parsed = await simpleParser(raw);
             this.received.push({ parsed, raw, to: session.envelope.rcptTo.map((r) => r.address) });
             callback();

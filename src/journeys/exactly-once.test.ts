@@ -1,0 +1,138 @@
+import type { ChildProcess } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { killHard, runCli, startServerProcess } from '../test-support/cli.js';
+import { SmtpSink } from '../test-support/smtp-sink.js';
+import { BACKENDS, basicAuth, createTestDatabase, type TestDatabase } from '../test-support/world.js';
+
+const PROFILES = 40;
+
+async function setUp(url: string, secret: string, sinkPort: number): Promise<void> {
+  const workspaceId = (((await (await fetch(`${url}/api/workspaces`, { headers: { authorization: `Bearer ${secret}` } })).json()) as {
+    items: Array<{ id: string }>;
+  }).items[0]?.id ?? '') as string;
+  const call = async (method: string, path: string, body: unknown) => {
+    const response = await fetch(`${url}/api/workspaces/${workspaceId}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as { id: string };
+  };
+  await call('PUT', '/settings', { smtp: { host: '127.0.0.1', port: sinkPort, from: 'shop@example.com', pool: 4 }, frequencyCap: null });
+  const template = await call('POST', '/templates', { name: 'Step', subject: 'Step {{ journey.step }}', mjml: '<p>{{ journey.step }}</p>' });
+  const journey = await call('POST', '/journeys', {
+    definition: {
+      name: 'Two mails',
+      entry: { trigger: { type: 'event', event: 'Go' } },
+      start: 'first',
+      steps: [
+        { id: 'first', type: 'send_email', template: template.id, next: 'pause' },
+        { id: 'pause', type: 'wait', duration: '2s', next: 'second' },
+        { id: 'second', type: 'send_email', template: template.id, next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    },
+  });
+  await call('POST', `/journeys/${journey.id}/publish`, {});
+}
+
+async function sendGo(url: string, writeKey: string, from: number, to: number): Promise<void> {
+  const batch = [];
+  for (let i = from; i < to; i++) {
+    batch.push({ type: 'identify', userId: `p${i}`, traits: { email: `p${i}@example.com` } });
+    batch.push({ type: 'track', userId: `p${i}`, event: 'Go', messageId: `go-${i}` });
+  }
+  const response = await fetch(`${url}/v1/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: basicAuth(writeKey) },
+    body: JSON.stringify({ batch }),
+  });
+  expect(response.status).toBe(200);
+}
+
+/** Every step's message reaches the SMTP peer exactly once. */
+function expectExactlyOnce(sink: SmtpSink): void {
+  const counts = new Map<string, number>();
+  for (const mail of sink.received) {
+    const key = `${mail.to[0]} ${mail.parsed.subject}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const twice = [...counts].filter(([, n]) => n > 1);
+  expect(twice).toEqual([]);
+  expect(counts.size).toBe(PROFILES * 2);
+}
+
+async function settle(sink: SmtpSink, expected: number): Promise<void> {
+  await sink.waitFor(expected, 60_000);
+  // Long enough for a late duplicate to show up.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+}
+
+describe.each(BACKENDS)('exactly-once sending on %s', (backend) => {
+  let database: TestDatabase | undefined;
+  let sink: SmtpSink | undefined;
+  const children: ChildProcess[] = [];
+
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map(killHard));
+    await sink?.stop();
+    await database?.cleanup();
+  });
+
+  it('loses no e-mail and sends none twice when the server is killed (kill -9) while sending', async () => {
+    database = await createTestDatabase(backend);
+    sink = await new SmtpSink().start();
+    const env = { ...database.env, MOPS_PORT: '0', MOPS_SEND_LEASE_SECONDS: '2' };
+    const writeKey = JSON.parse((await runCli(['keys', 'create', '--kind', 'write', '--json'], env)).stdout).key as string;
+    const secret = JSON.parse((await runCli(['keys', 'create', '--kind', 'secret', '--json'], env)).stdout).key as string;
+    const first = await startServerProcess(env);
+    children.push(first.child);
+    await setUp(first.url as string, secret, sink.port);
+    sink.replyDelayMs = 20;
+    await sendGo(first.url as string, writeKey, 0, PROFILES);
+
+    // Mid-stream: hold the next replies, let the acknowledged sends be recorded, then kill.
+    await sink.waitFor(PROFILES / 2, 30_000);
+    sink.replyDelayMs = 5000;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await killHard(first.child);
+    const beforeRestart = sink.received.length;
+    expect(beforeRestart).toBeLessThan(PROFILES * 2);
+    sink.replyDelayMs = 0;
+
+    const second = await startServerProcess(env);
+    children.push(second.child);
+    await settle(sink, PROFILES * 2);
+    expectExactlyOnce(sink);
+  });
+});
+
+describe('exactly-once sending with two workers on postgres', () => {
+  let database: TestDatabase | undefined;
+  let sink: SmtpSink | undefined;
+  const children: ChildProcess[] = [];
+
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map(killHard));
+    await sink?.stop();
+    await database?.cleanup();
+  });
+
+  it('shares the sending between two worker processes, each message once', async () => {
+    database = await createTestDatabase('postgres');
+    sink = await new SmtpSink().start();
+    const env = { ...database.env, MOPS_PORT: '0', MOPS_SEND_LEASE_SECONDS: '2' };
+    await runCli(['migrate'], env);
+    const writeKey = JSON.parse((await runCli(['keys', 'create', '--kind', 'write', '--json'], env)).stdout).key as string;
+    const secret = JSON.parse((await runCli(['keys', 'create', '--kind', 'secret', '--json'], env)).stdout).key as string;
+    const api = await startServerProcess(env, ['--role', 'api']);
+    const workers = [await startServerProcess(env, ['--role', 'worker']), await startServerProcess(env, ['--role', 'worker'])];
+    children.push(api.child, ...workers.map((w) => w.child));
+    await setUp(api.url as string, secret, sink.port);
+    sink.replyDelayMs = 5;
+    await sendGo(api.url as string, writeKey, 0, PROFILES / 2);
+    await sendGo(api.url as string, writeKey, PROFILES / 2, PROFILES);
+    await settle(sink, PROFILES * 2);
+    expectExactlyOnce(sink);
+  });
