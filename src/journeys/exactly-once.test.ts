@@ -7,20 +7,32 @@ import { BACKENDS, basicAuth, createTestDatabase, type TestDatabase } from '../t
 const PROFILES = 40;
 
 async function setUp(url: string, secret: string, sinkPort: number): Promise<void> {
-  const workspaceId = (((await (await fetch(`${url}/api/workspaces`, { headers: { authorization: `Bearer ${secret}` } })).json()) as {
-    items: Array<{ id: string }>;
-  }).items[0]?.id ?? '') as string;
+  const workspaceId = ((
+    (await (
+      await fetch(`${url}/api/workspaces`, { headers: { authorization: `Bearer ${secret}` } })
+    ).json()) as {
+      items: Array<{ id: string }>;
+    }
+  ).items[0]?.id ?? '') as string;
   const call = async (method: string, path: string, body: unknown) => {
     const response = await fetch(`${url}/api/workspaces/${workspaceId}${path}`, {
       method,
       headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+    if (response.status >= 300)
+      throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
     return (await response.json()) as { id: string };
   };
-  await call('PUT', '/settings', { smtp: { host: '127.0.0.1', port: sinkPort, from: 'shop@example.com', pool: 4 }, frequencyCap: null });
-  const template = await call('POST', '/templates', { name: 'Step', subject: 'Step {{ journey.step }}', mjml: '<p>{{ journey.step }}</p>' });
+  await call('PUT', '/settings', {
+    smtp: { host: '127.0.0.1', port: sinkPort, from: 'shop@example.com', pool: 4 },
+    frequencyCap: null,
+  });
+  const template = await call('POST', '/templates', {
+    name: 'Step',
+    subject: 'Step {{ journey.step }}',
+    mjml: '<p>{{ journey.step }}</p>',
+  });
   const journey = await call('POST', '/journeys', {
     definition: {
       name: 'Two mails',
@@ -84,8 +96,10 @@ describe.each(BACKENDS)('exactly-once sending on %s', (backend) => {
     database = await createTestDatabase(backend);
     sink = await new SmtpSink().start();
     const env = { ...database.env, MOPS_PORT: '0', MOPS_SEND_LEASE_SECONDS: '2' };
-    const writeKey = JSON.parse((await runCli(['keys', 'create', '--kind', 'write', '--json'], env)).stdout).key as string;
-    const secret = JSON.parse((await runCli(['keys', 'create', '--kind', 'secret', '--json'], env)).stdout).key as string;
+    const writeKey = JSON.parse((await runCli(['keys', 'create', '--kind', 'write', '--json'], env)).stdout)
+      .key as string;
+    const secret = JSON.parse((await runCli(['keys', 'create', '--kind', 'secret', '--json'], env)).stdout)
+      .key as string;
     const first = await startServerProcess(env);
     children.push(first.child);
     await setUp(first.url as string, secret, sink.port);
@@ -124,10 +138,15 @@ describe('exactly-once sending with two workers on postgres', () => {
     sink = await new SmtpSink().start();
     const env = { ...database.env, MOPS_PORT: '0', MOPS_SEND_LEASE_SECONDS: '2' };
     await runCli(['migrate'], env);
-    const writeKey = JSON.parse((await runCli(['keys', 'create', '--kind', 'write', '--json'], env)).stdout).key as string;
-    const secret = JSON.parse((await runCli(['keys', 'create', '--kind', 'secret', '--json'], env)).stdout).key as string;
+    const writeKey = JSON.parse((await runCli(['keys', 'create', '--kind', 'write', '--json'], env)).stdout)
+      .key as string;
+    const secret = JSON.parse((await runCli(['keys', 'create', '--kind', 'secret', '--json'], env)).stdout)
+      .key as string;
     const api = await startServerProcess(env, ['--role', 'api']);
-    const workers = [await startServerProcess(env, ['--role', 'worker']), await startServerProcess(env, ['--role', 'worker'])];
+    const workers = [
+      await startServerProcess(env, ['--role', 'worker']),
+      await startServerProcess(env, ['--role', 'worker']),
+    ];
     children.push(api.child, ...workers.map((w) => w.child));
     await setUp(api.url as string, secret, sink.port);
     sink.replyDelayMs = 5;
@@ -136,3 +155,4 @@ describe('exactly-once sending with two workers on postgres', () => {
     await settle(sink, PROFILES * 2);
     expectExactlyOnce(sink);
   });
+});
