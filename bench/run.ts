@@ -1,5 +1,6 @@
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   ingest: async () => (await import('./ingest.js')).runIngestBenchmark(),
+  trigger: async () => (await import('./trigger.js')).runTriggerBenchmark(),
 };
 
 const name = process.argv[2];

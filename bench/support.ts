@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,7 +66,11 @@ export async function benchDatabase(): Promise<{
 export async function startServer(
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), 'start'], {
+  // BENCH_PROFILE=dir writes CPU profiles of the server's threads there.
+  const profile = process.env.BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+    : [];
+  const child = spawn(process.execPath, [...profile, path.join(ROOT, 'dist/cli/main.js'), 'start'], {
     cwd: ROOT,
     env: { ...process.env, MOPS_LOG_LEVEL: 'warn', MOPS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -110,4 +114,72 @@ export function percentile(sorted: number[], p: number): number {
 /** The last line of every benchmark: one JSON object, for scripts. */
 export function printResult(result: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/** The admin API of a running server, with a secret key. */
+export async function adminApi(
+  url: string,
+  env: Record<string, string>,
+): Promise<{
+  workspaceId: string;
+  writeKey: string;
+  call: <T = { id: string }>(method: string, path: string, body?: unknown) => Promise<T>;
+}> {
+  const cli = (args: string[]) => {
+    const result = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+    if (result.status !== 0) throw new Error(`mops ${args.join(' ')}: ${result.stderr}`);
+    return JSON.parse(result.stdout) as { key: string; workspaceId: string };
+  };
+  const secret = cli(['keys', 'create', '--kind', 'secret', '--name', 'bench', '--json']);
+  const write = cli(['keys', 'create', '--kind', 'write', '--name', 'bench', '--json']);
+  const call = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${url}/api/workspaces/${secret.workspaceId}${route}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${secret.key}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    if (response.status >= 300) throw new Error(`${method} ${route}: ${response.status} ${text}`);
+    return (text ? JSON.parse(text) : null) as T;
+  };
+  return { workspaceId: secret.workspaceId, writeKey: write.key, call };
+}
+
+/** Posts Segment calls in batches of `size`, `parallel` requests at a time. */
+export async function postBatches(
+  url: string,
+  writeKey: string,
+  calls: unknown[],
+  size = 500,
+  parallel = 4,
+): Promise<void> {
+  const authorization = `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
+  let next = 0;
+  const worker = async () => {
+    while (next < calls.length) {
+      const batch = calls.slice(next, next + size);
+      next += size;
+      const response = await fetch(`${url}/v1/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization },
+        body: JSON.stringify({ batch }),
+      });
+      if (response.status !== 200) throw new Error(`batch: ${response.status} ${await response.text()}`);
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+}
+
+/** Resident memory of a process, from /proc. */
+export function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
 }

@@ -104,11 +104,22 @@ function toMinutes(time: string): number {
 /** The profile's `timezone` trait when it names a real zone, else the workspace's. */
 export function profileTimeZone(traits: Record<string, unknown>, workspaceZone: string): string {
   const zone = traits.timezone;
-  if (typeof zone !== 'string' || zone === '') return workspaceZone;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return zone;
-  } catch {
-    return workspaceZone;
+  return typeof zone === 'string' && zone !== '' && isTimeZone(zone) ? zone : workspaceZone;
+}
+
+const knownZones = new Map<string, boolean>();
+
+/** Whether the platform knows this IANA zone (remembered: building a formatter to check is slow). */
+export function isTimeZone(zone: string): boolean {
+  let known = knownZones.get(zone);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: zone });
+      known = true;
+    } catch {
+      known = false;
+    }
+    if (knownZones.size < 1000) knownZones.set(zone, known);
   }
+  return known;
 }

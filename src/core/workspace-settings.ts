@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Duration } from './duration.js';
+import { isTimeZone } from './local-time.js';
 
 const LocalTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM, 24-hour');
 
@@ -53,12 +54,3 @@ export type WorkspaceSettings = z.infer<typeof WorkspaceSettings>;
 
 /** Topics whose mail is exempt from frequency caps and quiet hours. */
 export const TRANSACTIONAL_TOPIC = 'transactional';
-
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -32,6 +32,7 @@ export interface EngineOptions {
   onTimersSet?: (earliest: number) => void;
 }
 
+const SETTINGS_TTL_MS = 5_000;
 /** A paused journey's timers are looked at again this much later. */
 const PAUSED_TIMER_RETRY_MS = 60_000;
 
@@ -44,6 +45,7 @@ const PAUSED_TIMER_RETRY_MS = 60_000;
 export class JourneyEngine {
   readonly #options: EngineOptions;
   readonly #versions = new Map<string, JourneyVersion>();
+  readonly #settingsCache = new Map<string, { settings: WorkspaceSettings; until: number }>();
 
   constructor(options: EngineOptions) {
     this.#options = options;
@@ -244,7 +246,7 @@ export class JourneyEngine {
       if (!trigger) continue;
       const instance = await tx.journeys.lockInstance(candidate.id);
       if (instance?.status !== 'active') continue;
-      const after = await this.#move(tx, instance, trigger, now, event, work);
+      const after = await this.#move(tx, instance, trigger, now, event, work, profile);
       if (after.status !== 'active' || after.stepId !== candidate.stepId) moved.push(candidate.id);
     }
     return moved;
@@ -289,8 +291,7 @@ export class JourneyEngine {
       endedAt: null,
       endReason: null,
     };
-    await tx.journeys.insertInstance(instance);
-    return this.#move(tx, instance, { type: 'start' }, now, undefined, work, profile);
+    return this.#move(tx, instance, { type: 'start' }, now, undefined, work, profile, true);
   }
 
   /** Advances one (locked) instance and writes everything the move causes. */
@@ -302,6 +303,7 @@ export class JourneyEngine {
     event: StoredEvent | undefined,
     work: WorkLog,
     knownProfile?: Profile,
+    isNew = false,
   ): Promise<JourneyInstance> {
     const version = await this.#version(tx, instance.journeyId, instance.version);
     if (!version) {
@@ -327,10 +329,12 @@ export class JourneyEngine {
       },
       trigger,
     );
-    if (effects.length === 0) return instance;
+    if (effects.length === 0 && !isNew) return instance;
     after.updatedAt = now;
+    // A new instance is written once, as it is after its first move (before its messages and timers refer to it).
+    if (isNew) await tx.journeys.insertInstance(after);
     await this.#apply(tx, { instance: after, version, profile, effects, now, work });
-    await tx.journeys.updateInstance(after);
+    if (!isNew) await tx.journeys.updateInstance(after);
     return after;
   }
 
@@ -474,8 +478,14 @@ export class JourneyEngine {
     return found;
   }
 
+  /** Settings change rarely and every move needs the time zone: kept for a few seconds. */
   async #settings(tx: StorageTx, workspaceId: string): Promise<WorkspaceSettings> {
-    return tx.settings.get(workspaceId);
+    const cached = this.#settingsCache.get(workspaceId);
+    const now = Date.now();
+    if (cached && cached.until > now) return cached.settings;
+    const settings = await tx.settings.get(workspaceId);
+    this.#settingsCache.set(workspaceId, { settings, until: now + SETTINGS_TTL_MS });
+    return settings;
   }
 
   #announce(work: WorkLog): void {

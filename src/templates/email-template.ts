@@ -92,10 +92,31 @@ export function renderEmail(
   let html = renderHtml(layout, data);
   if (preheader && !layout.includes('{{ preheader') && !/<mj-preview/.test(layout))
     html = injectPreheader(html, preheader);
-  const text = template.text
-    ? renderPlain(template.text, data)
-    : htmlToText(html, { wordwrap: 78, selectors: [{ selector: 'img', format: 'skip' }] });
+  const text = renderPlain(template.text ?? textLayout(layout), data);
   return { subject, preheader, html, text };
+}
+
+const textLayouts = new Map<string, string>();
+// Upper-casing headings would upper-case the Liquid in them too ({{ PROFILE.TRAITS.NAME }} finds nothing).
+const TEXT_SELECTORS = [
+  { selector: 'img', format: 'skip' },
+  ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
+  { selector: 'table', format: 'dataTable', options: { uppercaseHeaderCells: false } },
+];
+
+/**
+ * The plain-text part, when a template has none: the compiled layout turned to text once, its Liquid
+ * kept, then rendered per recipient like the HTML (converting each recipient's HTML cost more than
+ * everything else in rendering).
+ */
+function textLayout(layout: string): string {
+  let text = textLayouts.get(layout);
+  if (text === undefined) {
+    text = htmlToText(layout, { wordwrap: false, selectors: TEXT_SELECTORS });
+    if (textLayouts.size >= MAX_COMPILED) textLayouts.clear();
+    textLayouts.set(layout, text);
+  }
+  return text;
 }
 
 /** The preview line mail clients show after the subject: hidden text at the top of the body. */

@@ -13,6 +13,7 @@ import type { Database } from '../schema.js';
 import type { Storage } from '../storage.js';
 import { BusyRetryingSqliteDialect, retryWhileBusy } from './busy-retry-dialect.js';
 import { GroupCommitter, openSqlite, SqliteAppender } from './sqlite-appender.js';
+import { withStatementCache } from './statement-cache.js';
 
 export interface SqliteStorageOptions {
   /** A file path, or `:memory:` for tests. */
@@ -37,7 +38,9 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
   // SQLite's busy handler would sleep on this thread and stop its event loop; the dialect waits for
   // the write lock asynchronously instead.
   const raw = openSqlite(options.path, { synchronous, busyTimeoutMs: 0 });
-  const db = new Kysely<Database>({ dialect: new BusyRetryingSqliteDialect({ database: raw }) });
+  const db = new Kysely<Database>({
+    dialect: new BusyRetryingSqliteDialect({ database: withStatementCache(raw) }),
+  });
   const appended = new EventEmitter();
   const ops = sqliteOps;
   const dedupeWindowMs = options.dedupeWindowMs ?? DAY;

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { compileLayout, renderEmail } from './email-template.js';
+
+const template = {
+  id: 'tpl_1',
+  updatedAt: 1,
+  subject: 'Hi {{ profile.traits.name }}',
+  preheader: 'For {{ profile.traits.name }}',
+  text: null,
+  mjml: `<mjml><mj-body><mj-section><mj-column>
+    <mj-text><h1>Hello {{ profile.traits.name }}</h1><p>Total: {{ event.properties.total }}</p></mj-text>
+  </mj-column></mj-section></mj-body></mjml>`,
+};
+
+describe('renderEmail', () => {
+  it('compiles MJML once and personalises HTML, preheader and a generated text part', async () => {
+    const layout = await compileLayout(template);
+    expect(await compileLayout(template)).toBe(layout);
+    const data = {
+      profile: { id: 'p', traits: { name: 'Zoë <b>' } },
+      event: { name: 'E', timestamp: 0, properties: { total: 42 } },
+    };
+    const rendered = renderEmail(template, layout, data);
+    expect(rendered.subject).toBe('Hi Zoë <b>');
+    expect(rendered.html).toContain('Hello Zoë &lt;b&gt;');
+    expect(rendered.html).toContain('For Zoë &lt;b&gt;');
+    expect(rendered.text).toContain('Hello Zoë <b>');
+    expect(rendered.text).toContain('Total: 42');
+  });
+});
