@@ -1,6 +1,7 @@
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   ingest: async () => (await import('./ingest.js')).runIngestBenchmark(),
   trigger: async () => (await import('./trigger.js')).runTriggerBenchmark(),
+  send: async () => (await import('./send.js')).runSendBenchmark(),
 };
 
 const name = process.argv[2];

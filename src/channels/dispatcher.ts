@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { durationMs } from '../core/duration.js';
-import type { Message } from '../core/journey.js';
+import type { Journey, Message } from '../core/journey.js';
 import { isWithinWindow, nextLocalTime, profileTimeZone } from '../core/local-time.js';
 import type { Profile } from '../core/profile.js';
 import { TRANSACTIONAL_TOPIC, type WorkspaceSettings } from '../core/workspace-settings.js';
@@ -32,12 +32,26 @@ export type Outcome =
   | { status: 'deferred'; until: number; reason: string }
   | { status: 'suppressed' | 'skipped' | 'failed'; reason: string; toAddress?: string | null };
 
+/** What a round of claimed messages needs from storage, loaded once for all of them. */
+interface RoundContext {
+  now: number;
+  profiles: Map<string, Profile>;
+  journeys: Map<string, Journey | undefined>;
+  settings: Map<string, WorkspaceSettings>;
+  suppressions: Map<string, Map<string, string>>;
+  subscriptions: Map<string, Map<string, Record<string, boolean>>>;
+  /** Per profile, send times inside the cap's period, kept current as this round sends. */
+  sent: Map<string, number[]>;
+}
+
 /**
- * Sends what journeys queued: claims due messages from the message log (which is the outbox),
- * checks consent, suppression, quiet hours and frequency caps just before sending, sends, and records
- * the outcome. A message is claimed by one process at a time (a lease; `SKIP LOCKED` on PostgreSQL)
- * and its idempotency key was fixed when the journey step queued it, so a step sends at most one
- * message; only a crash between the provider's acceptance and the record of it can send it twice.
+ * Sends what journeys queued: claims due messages from the message log (which is the outbox), checks
+ * suppression, consent, quiet hours and frequency caps just before sending, sends, and records the
+ * outcome. A message is claimed by one process at a time (a lease; `SKIP LOCKED` on PostgreSQL) and
+ * its idempotency key was fixed when the journey step queued it, so a step sends at most one message;
+ * only a crash between the provider's acceptance and the record of it can send one twice.
+ * Claimed messages are checked together (one query per kind of fact, not per message), and outcomes
+ * that arrive together are written in one transaction.
  */
 export class MessageDispatcher {
   readonly #options: Required<DispatcherOptions>;
@@ -49,7 +63,7 @@ export class MessageDispatcher {
   #sent = 0;
 
   constructor(options: DispatcherOptions) {
-    this.#options = { batchSize: 200, concurrency: 32, pollIntervalMs: 1000, leaseMs: 60_000, ...options };
+    this.#options = { batchSize: 500, concurrency: 64, pollIntervalMs: 1000, leaseMs: 60_000, ...options };
   }
 
   get sentCount(): number {
@@ -80,14 +94,30 @@ export class MessageDispatcher {
   async runOnce(): Promise<number> {
     const { storage, clock, batchSize, concurrency } = this.#options;
     const claimed = await storage.messages.claimDue(clock.now(), batchSize, this.#options.leaseMs);
+    if (claimed.length === 0) return 0;
+    const context = await this.#load(claimed);
+    // Outcomes are recorded as soon as they are known; those that arrive while a write is under way
+    // go together in the next one (one transaction), so recording keeps up without lagging.
+    const outcomes: Array<[Message, Outcome]> = [];
+    let writing: Promise<void> | undefined;
+    const record = (): Promise<void> => {
+      writing ??= (async () => {
+        while (outcomes.length > 0) await this.#record(outcomes.splice(0));
+      })().finally(() => {
+        writing = undefined;
+      });
+      return writing;
+    };
     let next = 0;
     const worker = async () => {
       while (next < claimed.length) {
         const message = claimed[next++] as Message;
-        await this.#settle(message);
+        outcomes.push([message, await this.#outcome(message, context)]);
+        void record();
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, claimed.length) }, worker));
+    await record();
     return claimed.length;
   }
 
@@ -105,132 +135,111 @@ export class MessageDispatcher {
     }
     if (this.#stopped) return;
     const due = await this.#options.storage.messages.nextDue().catch(() => undefined);
+    const { clock, pollIntervalMs } = this.#options;
     const wait =
-      due === undefined
-        ? this.#options.pollIntervalMs
-        : Math.max(0, Math.min(due - this.#options.clock.now(), this.#options.pollIntervalMs));
+      due === undefined ? pollIntervalMs : Math.max(0, Math.min(due - clock.now(), pollIntervalMs));
     this.#timer = setTimeout(() => this.wake(), wait);
     this.#timer.unref();
   }
 
-  async #settle(message: Message): Promise<void> {
-    const { storage, clock, logger } = this.#options;
-    let outcome: Outcome;
-    try {
-      outcome = await this.#attempt(message);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      logger.warn({ messageId: message.id, reason }, 'message attempt failed');
-      outcome =
-        message.attempts < MAX_ATTEMPTS
-          ? {
-              status: 'deferred',
-              until: clock.now() + backoffMs(message.attempts),
-              reason: `retrying: ${reason}`,
-            }
-          : { status: 'failed', reason };
-    }
-    const now = clock.now();
-    const updated: Message = { ...message, updatedAt: now };
-    switch (outcome.status) {
-      case 'sent':
-        Object.assign(updated, {
-          status: 'sent',
-          reason: null,
-          sentAt: now,
-          nextAttemptAt: null,
-          providerMessageId: outcome.providerMessageId,
-          toAddress: outcome.toAddress,
-          subject: outcome.subject,
-        });
-        this.#sent++;
-        break;
-      case 'deferred':
-        Object.assign(updated, { status: 'deferred', reason: outcome.reason, nextAttemptAt: outcome.until });
-        break;
-      default:
-        Object.assign(updated, {
-          status: outcome.status,
-          reason: outcome.reason,
-          nextAttemptAt: null,
-          toAddress: outcome.toAddress ?? message.toAddress,
-        });
-    }
-    await storage.messages.update(updated);
-  }
-
-  async #attempt(message: Message): Promise<Outcome> {
+  async #load(claimed: Message[]): Promise<RoundContext> {
     const { storage, clock } = this.#options;
     const now = clock.now();
-    const profile = await storage.profiles.find(message.workspaceId, message.profileId);
-    if (!profile) return { status: 'skipped', reason: 'the profile no longer exists' };
-    if (message.journeyId) {
-      const journey = await storage.journeys.find(message.workspaceId, message.journeyId);
-      if (journey?.status === 'paused')
-        return { status: 'deferred', until: now + PAUSED_RETRY_MS, reason: 'journey paused' };
-      if (journey?.status === 'archived') return { status: 'skipped', reason: 'journey archived' };
-    }
-    if (message.channel === 'webhook') return sendWebhook(message, profile, now);
-
-    const settings = await this.#settingsOf(message.workspaceId);
-    const gate = await this.#checkConsent(message, profile, settings, now);
-    if (gate) return gate;
-    return sendEmail(this.#options.email, { message, profile, settings, storage });
-  }
-
-  /** Suppression, topic subscription, quiet hours and frequency caps, in that order. */
-  async #checkConsent(
-    message: Message,
-    profile: Profile,
-    settings: WorkspaceSettings,
-    now: number,
-  ): Promise<Outcome | undefined> {
-    const { storage } = this.#options;
-    const address = emailAddressOf(profile);
-    if (!address) return { status: 'skipped', reason: 'the profile has no e-mail address (trait email)' };
-    const suppressed = await storage.consent.findSuppression(message.workspaceId, 'email', address);
-    if (suppressed)
-      return { status: 'suppressed', reason: `address suppressed: ${suppressed}`, toAddress: address };
-    const topic = message.topic ?? 'marketing';
-    const subscriptions = await storage.consent.findSubscriptions(message.workspaceId, profile.id);
-    const isSubscribed =
-      subscriptions[topic] ?? settings.topics.find((t) => t.id === topic)?.defaultSubscribed ?? true;
-    if (!isSubscribed)
-      return { status: 'suppressed', reason: `unsubscribed from ${topic}`, toAddress: address };
-    if (topic === TRANSACTIONAL_TOPIC) return undefined;
-
-    const timeZone = profileTimeZone(profile.traits, settings.timezone);
-    let allowedAt: number | undefined;
-    let reason = '';
-    const quiet = settings.quietHours;
-    if (quiet && isWithinWindow(now, timeZone, quiet.start, quiet.end)) {
-      allowedAt = nextLocalTime(now, timeZone, quiet.end);
-      reason = `quiet hours ${quiet.start}–${quiet.end} (${timeZone})`;
-    }
-    const cap = settings.frequencyCap;
-    if (cap) {
-      const periodMs = durationMs(cap.period);
-      const sent = await storage.messages.sentTimesSince({
-        workspaceId: message.workspaceId,
-        profileId: profile.id,
-        channel: 'email',
-        since: now - periodMs,
-        exceptTopic: TRANSACTIONAL_TOPIC,
-        exceptMessageId: message.id,
-        now,
-      });
-      if (sent.length >= cap.max) {
-        const freeAt = (sent[sent.length - cap.max] as number) + periodMs;
-        if (allowedAt === undefined || freeAt > allowedAt) {
-          allowedAt = freeAt;
-          reason = `frequency cap: ${cap.max} per ${cap.period}`;
-        }
+    const context: RoundContext = {
+      now,
+      profiles: new Map(),
+      journeys: new Map(),
+      settings: new Map(),
+      suppressions: new Map(),
+      subscriptions: new Map(),
+      sent: new Map(),
+    };
+    const byWorkspace = new Map<string, Message[]>();
+    for (const message of claimed)
+      byWorkspace.set(message.workspaceId, [...(byWorkspace.get(message.workspaceId) ?? []), message]);
+    for (const [workspaceId, messages] of byWorkspace) {
+      const settings = await this.#settingsOf(workspaceId);
+      context.settings.set(workspaceId, settings);
+      const profileIds = [...new Set(messages.map((m) => m.profileId))];
+      for (const profile of await storage.profiles.findProfilesByIds(profileIds)) {
+        // A profile merged away since its message was queued: send to the one it became.
+        const live =
+          profile.mergedInto === null ? profile : await storage.profiles.find(workspaceId, profile.id);
+        if (live) context.profiles.set(profile.id, live);
+      }
+      for (const journeyId of new Set(
+        messages.map((m) => m.journeyId).filter((id): id is string => id !== null),
+      )) {
+        context.journeys.set(journeyId, await storage.journeys.find(workspaceId, journeyId));
+      }
+      const addresses = [...context.profiles.values()]
+        .map(emailAddressOf)
+        .filter((a): a is string => a !== undefined);
+      context.suppressions.set(
+        workspaceId,
+        await storage.consent.findSuppressions(workspaceId, 'email', addresses),
+      );
+      const liveIds = [...new Set([...context.profiles.values()].map((p) => p.id))];
+      context.subscriptions.set(workspaceId, await storage.consent.listSubscriptions(workspaceId, liveIds));
+      if (settings.frequencyCap) {
+        const times = await storage.messages.sentTimes({
+          workspaceId,
+          profileIds: liveIds,
+          channel: 'email',
+          since: now - durationMs(settings.frequencyCap.period),
+          exceptTopic: TRANSACTIONAL_TOPIC,
+        });
+        for (const [profileId, list] of times) context.sent.set(profileId, list);
       }
     }
-    if (allowedAt === undefined) return undefined;
-    return message.whenNotAllowed === 'skip'
-      ? { status: 'skipped', reason, toAddress: address }
-      : { status: 'deferred', until: allowedAt, reason };
+    return context;
+  }
+
+  async #outcome(message: Message, context: RoundContext): Promise<Outcome> {
+    try {
+      return await this.#attempt(message, context);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.#options.logger.warn({ messageId: message.id, reason }, 'message attempt failed');
+      return message.attempts < MAX_ATTEMPTS
+        ? {
+            status: 'deferred',
+            until: context.now + backoffMs(message.attempts),
+            reason: `retrying: ${reason}`,
+          }
+        : { status: 'failed', reason };
+    }
+  }
+
+  async #attempt(message: Message, context: RoundContext): Promise<Outcome> {
+    const { storage } = this.#options;
+    const { now } = context;
+    const profile = context.profiles.get(message.profileId);
+    if (!profile) return { status: 'skipped', reason: 'the profile no longer exists' };
+    const journey = message.journeyId ? context.journeys.get(message.journeyId) : undefined;
+    if (journey?.status === 'paused')
+      return { status: 'deferred', until: now + PAUSED_RETRY_MS, reason: 'journey paused' };
+    if (journey?.status === 'archived') return { status: 'skipped', reason: 'journey archived' };
+    if (message.channel === 'webhook') return sendWebhook(message, profile);
+
+    const settings = context.settings.get(message.workspaceId) as WorkspaceSettings;
+    const gate = checkConsent(message, profile, settings, context);
+    if (gate) return gate;
+    const outcome = await sendEmail(this.#options.email, { message, profile, settings, storage });
+    if (outcome.status === 'sent' && message.topic !== TRANSACTIONAL_TOPIC) {
+      context.sent.set(profile.id, [...(context.sent.get(profile.id) ?? []), now]);
+    }
+    return outcome;
+  }
+
+  async #record(outcomes: Array<[Message, Outcome]>): Promise<void> {
+    if (outcomes.length === 0) return;
+    const now = this.#options.clock.now();
+    const updated = outcomes.map(([message, outcome]) => settled(message, outcome, now));
+    this.#sent += updated.filter((message) => message.status === 'sent').length;
+    await this.#options.storage.transaction(async (tx) => {
+      for (const message of updated) await tx.messages.update(message);
+    });
   }
 
   async #settingsOf(workspaceId: string): Promise<WorkspaceSettings> {
@@ -240,6 +249,80 @@ export class MessageDispatcher {
     const settings = await this.#options.storage.settings.get(workspaceId);
     this.#settings.set(workspaceId, { settings, until: now + SETTINGS_TTL_MS });
     return settings;
+  }
+}
+
+/** Suppression, topic subscription, quiet hours and frequency caps, in that order. */
+function checkConsent(
+  message: Message,
+  profile: Profile,
+  settings: WorkspaceSettings,
+  context: RoundContext,
+): Outcome | undefined {
+  const { now } = context;
+  const address = emailAddressOf(profile);
+  if (!address) return { status: 'skipped', reason: 'the profile has no e-mail address (trait email)' };
+  const suppressed = context.suppressions.get(message.workspaceId)?.get(address.toLowerCase());
+  if (suppressed)
+    return { status: 'suppressed', reason: `address suppressed: ${suppressed}`, toAddress: address };
+  const topic = message.topic ?? 'marketing';
+  const chosen = context.subscriptions.get(message.workspaceId)?.get(profile.id) ?? {};
+  const isSubscribed =
+    chosen[topic] ?? settings.topics.find((t) => t.id === topic)?.defaultSubscribed ?? true;
+  if (!isSubscribed)
+    return { status: 'suppressed', reason: `unsubscribed from ${topic}`, toAddress: address };
+  if (topic === TRANSACTIONAL_TOPIC) return undefined;
+
+  const timeZone = profileTimeZone(profile.traits, settings.timezone);
+  let allowedAt: number | undefined;
+  let reason = '';
+  const quiet = settings.quietHours;
+  if (quiet && isWithinWindow(now, timeZone, quiet.start, quiet.end)) {
+    allowedAt = nextLocalTime(now, timeZone, quiet.end);
+    reason = `quiet hours ${quiet.start}–${quiet.end} (${timeZone})`;
+  }
+  const cap = settings.frequencyCap;
+  if (cap) {
+    const periodMs = durationMs(cap.period);
+    const sent = (context.sent.get(profile.id) ?? []).filter((at) => at > now - periodMs);
+    if (sent.length >= cap.max) {
+      const freeAt = (sent[sent.length - cap.max] as number) + periodMs;
+      if (allowedAt === undefined || freeAt > allowedAt) {
+        allowedAt = freeAt;
+        reason = `frequency cap: ${cap.max} per ${cap.period}`;
+      }
+    }
+  }
+  if (allowedAt === undefined) return undefined;
+  return message.whenNotAllowed === 'skip'
+    ? { status: 'skipped', reason, toAddress: address }
+    : { status: 'deferred', until: allowedAt, reason };
+}
+
+function settled(message: Message, outcome: Outcome, now: number): Message {
+  const updated: Message = { ...message, updatedAt: now };
+  switch (outcome.status) {
+    case 'sent':
+      return {
+        ...updated,
+        status: 'sent',
+        reason: null,
+        sentAt: now,
+        nextAttemptAt: null,
+        providerMessageId: outcome.providerMessageId,
+        toAddress: outcome.toAddress,
+        subject: outcome.subject,
+      };
+    case 'deferred':
+      return { ...updated, status: 'deferred', reason: outcome.reason, nextAttemptAt: outcome.until };
+    default:
+      return {
+        ...updated,
+        status: outcome.status,
+        reason: outcome.reason,
+        nextAttemptAt: null,
+        toAddress: outcome.toAddress ?? message.toAddress,
+      };
   }
 }
 

@@ -159,25 +159,27 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         .execute();
       return rows.map((row) => toMessage(row, ops));
     },
-    async sentTimesSince(query) {
-      const rows = await db
-        .selectFrom('messages')
-        .select(['status', 'sent_at'])
-        .where('workspace_id', '=', query.workspaceId)
-        .where('profile_id', '=', query.profileId)
-        .where('channel', '=', query.channel)
-        .where('id', '!=', query.exceptMessageId)
-        .where((eb) => eb.or([eb('topic', 'is', null), eb('topic', '!=', query.exceptTopic)]))
-        .where((eb) =>
-          eb.or([
-            eb.and([eb('status', '=', 'sent'), eb('sent_at', '>', query.since)]),
-            eb('status', '=', 'sending'),
-          ]),
-        )
-        .execute();
-      return rows
-        .map((row) => (row.status === 'sent' ? Number(row.sent_at) : query.now))
-        .sort((a, b) => a - b);
+    async sentTimes(query) {
+      const times = new Map<string, number[]>();
+      for (let i = 0; i < query.profileIds.length; i += 500) {
+        const rows = await db
+          .selectFrom('messages')
+          .select(['profile_id', 'sent_at'])
+          .where('workspace_id', '=', query.workspaceId)
+          .where('profile_id', 'in', query.profileIds.slice(i, i + 500))
+          .where('channel', '=', query.channel)
+          .where('status', '=', 'sent')
+          .where('sent_at', '>', query.since)
+          .where((eb) => eb.or([eb('topic', 'is', null), eb('topic', '!=', query.exceptTopic)]))
+          .execute();
+        for (const row of rows) {
+          const list = times.get(row.profile_id) ?? [];
+          list.push(Number(row.sent_at));
+          times.set(row.profile_id, list);
+        }
+      }
+      for (const list of times.values()) list.sort((a, b) => a - b);
+      return times;
     },
     async markFirst(id, field, at) {
       const result = await db
@@ -216,6 +218,21 @@ export function createConsentStore(db: Kysely<Database>): ConsentStore {
         .executeTakeFirst();
       return row?.reason as SuppressionReason | undefined;
     },
+    async findSuppressions(workspaceId, channel, addresses) {
+      const found = new Map<string, SuppressionReason>();
+      const lowered = [...new Set(addresses.map((address) => address.toLowerCase()))];
+      for (let i = 0; i < lowered.length; i += 500) {
+        const rows = await db
+          .selectFrom('suppressions')
+          .select(['address', 'reason'])
+          .where('workspace_id', '=', workspaceId)
+          .where('channel', '=', channel)
+          .where('address', 'in', lowered.slice(i, i + 500))
+          .execute();
+        for (const row of rows) found.set(row.address, row.reason as SuppressionReason);
+      }
+      return found;
+    },
     async listSuppressions(workspaceId, page) {
       const before = decodeCursor(page.cursor, isString);
       let query = db.selectFrom('suppressions').selectAll().where('workspace_id', '=', workspaceId);
@@ -253,6 +270,23 @@ export function createConsentStore(db: Kysely<Database>): ConsentStore {
             .doUpdateSet({ is_subscribed: values.is_subscribed, updated_at: entry.at }),
         )
         .execute();
+    },
+    async listSubscriptions(workspaceId, profileIds) {
+      const found = new Map<string, Record<string, boolean>>();
+      for (let i = 0; i < profileIds.length; i += 500) {
+        const rows = await db
+          .selectFrom('subscriptions')
+          .select(['profile_id', 'topic', 'is_subscribed'])
+          .where('workspace_id', '=', workspaceId)
+          .where('profile_id', 'in', profileIds.slice(i, i + 500))
+          .execute();
+        for (const row of rows) {
+          const topics = found.get(row.profile_id) ?? {};
+          topics[row.topic] = Number(row.is_subscribed) === 1;
+          found.set(row.profile_id, topics);
+        }
+      }
+      return found;
     },
     async findSubscriptions(workspaceId, profileId) {
       const rows = await db

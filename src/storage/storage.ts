@@ -239,19 +239,14 @@ export interface MessageStore {
     page: PageRequest,
   ): Promise<Page<Message>>;
   listForInstance(instanceId: string): Promise<Message[]>;
-  /**
-   * When messages on the channel were sent to the profile after `since` (oldest first), outside the
-   * given topic; messages being sent right now count too, at `now`.
-   */
-  sentTimesSince(query: {
+  /** Per profile, when messages on the channel were sent after `since` (oldest first), outside one topic. */
+  sentTimes(query: {
     workspaceId: string;
-    profileId: string;
+    profileIds: string[];
     channel: string;
     since: number;
     exceptTopic: string;
-    exceptMessageId: string;
-    now: number;
-  }): Promise<number[]>;
+  }): Promise<Map<string, number[]>>;
   /** Records the first time a tracking event happened; false when it had already. */
   markFirst(
     id: string,
@@ -273,6 +268,12 @@ export interface ConsentStore {
     channel: string,
     address: string,
   ): Promise<SuppressionReason | undefined>;
+  /** The suppressed ones among these addresses (lower-cased), with their reason. */
+  findSuppressions(
+    workspaceId: string,
+    channel: string,
+    addresses: string[],
+  ): Promise<Map<string, SuppressionReason>>;
   listSuppressions(
     workspaceId: string,
     page: PageRequest,
@@ -285,6 +286,8 @@ export interface ConsentStore {
     at: number;
   }): Promise<void>;
   findSubscriptions(workspaceId: string, profileId: string): Promise<Record<string, boolean>>;
+  /** Per profile, the topics it chose (topics it never changed follow their default). */
+  listSubscriptions(workspaceId: string, profileIds: string[]): Promise<Map<string, Record<string, boolean>>>;
 }
 
 /** The stores a pipeline batch reads from while it decides what to write. */

@@ -9,7 +9,7 @@ const TIMEOUT_MS = 10_000;
  * Calls a journey's webhook step: the Liquid body rendered with the profile and the entry event, as
  * JSON. Any 2xx is success; other answers and network errors are retried with back-off by the dispatcher.
  */
-export async function sendWebhook(message: Message, profile: Profile, now: number): Promise<Outcome> {
+export async function sendWebhook(message: Message, profile: Profile): Promise<Outcome> {
   const webhook = message.context.webhook;
   if (!webhook) return { status: 'failed', reason: 'the message has no webhook settings' };
   let body: string;
@@ -42,6 +42,5 @@ export async function sendWebhook(message: Message, profile: Profile, now: numbe
   if (response.status >= 200 && response.status < 300) {
     return { status: 'sent', providerMessageId: null, toAddress: webhook.url, subject: null };
   }
-  void now;
   throw new Error(`HTTP ${response.status} from ${new URL(webhook.url).host}`);
 }
