@@ -410,9 +410,10 @@ export class JourneyEngine {
                 version: instance.version,
                 step: step.id,
               },
-              ...(effect.type === 'send_email'
-                ? { template: version.templates[effect.step.template] }
-                : { webhook: { url: effect.step.url, method: effect.step.method, body: effect.step.body } }),
+              // E-mail templates are found through the journey version (frozen at publishing), not copied per message.
+              ...(effect.type === 'webhook'
+                ? { webhook: { url: effect.step.url, method: effect.step.method, body: effect.step.body } }
+                : {}),
             },
             providerMessageId: null,
             createdAt: now,

@@ -9,6 +9,7 @@ import { TimerScheduler } from '../journeys/scheduler.js';
 import { EventPipeline, type LogConsumer } from '../pipeline/pipeline.js';
 import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
 import type { Storage } from '../storage/storage.js';
+import { compileLayout } from '../templates/email-template.js';
 
 /**
  * Everything that works off the event log and the clock: the pipeline (profiles, then journeys),
@@ -72,6 +73,12 @@ export function createBackground(options: {
     scheduler: timers,
     dispatcher,
     start() {
+      // Loading MJML's components takes a moment: pay it now, not on the first e-mail.
+      void compileLayout({
+        id: 'warm-up',
+        updatedAt: 0,
+        mjml: '<mjml><mj-body><mj-text>.</mj-text></mj-body></mjml>',
+      }).catch(() => undefined);
       pipeline.start();
       timers.start();
       dispatcher.start();

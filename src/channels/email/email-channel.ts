@@ -1,4 +1,4 @@
-import type { Message } from '../../core/journey.js';
+import type { EmailTemplate, Message } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
 import type { WorkspaceSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
@@ -32,9 +32,7 @@ export async function renderMessage(
   },
 ): Promise<RenderedEmail & { unsubscribeUrl: string }> {
   const { message, profile, storage } = input;
-  const template =
-    message.context.template ??
-    (message.templateId ? await storage.templates.find(message.workspaceId, message.templateId) : undefined);
+  const template = message.context.template ?? (await templateOf(storage, message));
   if (!template) throw new PermanentError(`template ${message.templateId ?? '(none)'} does not exist`);
   const layout = await compileLayout(template);
   const links = trackedLinks(sender.signer, sender.publicUrl, message.id);
@@ -113,6 +111,29 @@ export async function sendEmail(
 }
 
 class PermanentError extends Error {}
+
+const versionTemplates = new Map<string, Record<string, EmailTemplate>>();
+
+/**
+ * A journey's message uses the template as it was when its journey version was published (versions
+ * never change, so they are kept in memory); other messages use the template as it is now.
+ */
+async function templateOf(
+  storage: Storage,
+  message: Pick<Message, 'context' | 'templateId' | 'workspaceId'>,
+): Promise<EmailTemplate | undefined> {
+  const journey = message.context.journey;
+  if (!message.templateId) return undefined;
+  if (!journey) return storage.templates.find(message.workspaceId, message.templateId);
+  const key = `${journey.id}:${journey.version}`;
+  let templates = versionTemplates.get(key);
+  if (!templates) {
+    templates = (await storage.journeys.findVersion(journey.id, journey.version))?.templates ?? {};
+    if (versionTemplates.size > 1000) versionTemplates.clear();
+    versionTemplates.set(key, templates);
+  }
+  return templates[message.templateId];
+}
 
 function hostOf(url: string): string {
   try {
