@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { MessageDispatcher } from '../channels/dispatcher.js';
+import type { EmailJob } from '../channels/email/email-channel.js';
 import { SecretBox } from '../channels/email/secret-box.js';
+import { SendThread } from '../channels/email/send-thread-client.js';
 import { LinkSigner } from '../channels/email/signed-links.js';
 import { SmtpTransports } from '../channels/email/smtp-transports.js';
 import type { Clock } from '../core/clock.js';
@@ -32,9 +34,14 @@ export function createBackground(options: {
   secret: string;
   publicUrl: string;
   sendLeaseMs?: number;
+  /** Render and send e-mail on a thread of its own (the server); otherwise in this thread (tests). */
+  sendThread?: boolean;
 }): Background {
   const { storage, clock, logger } = options;
   const transports = new SmtpTransports();
+  const sendThread = options.sendThread
+    ? new SendThread({ secret: options.secret, publicUrl: options.publicUrl })
+    : undefined;
   const dispatcher = new MessageDispatcher({
     storage,
     clock,
@@ -45,6 +52,7 @@ export function createBackground(options: {
       publicUrl: options.publicUrl,
       secrets: new SecretBox(options.secret),
       transports,
+      ...(sendThread ? { deliver: (job: EmailJob) => sendThread.deliver(job) } : {}),
     },
   });
   let scheduler: TimerScheduler | undefined;
@@ -88,6 +96,7 @@ export function createBackground(options: {
       await timers.stop();
       await dispatcher.stop();
       transports.closeAll();
+      await sendThread?.close();
     },
   };
 }

@@ -43,6 +43,7 @@ const background = runBackground
       secret,
       publicUrl: config.publicUrl,
       sendLeaseMs: config.sendLeaseMs,
+      sendThread: true,
     })
   : undefined;
 background?.start();

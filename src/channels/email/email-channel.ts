@@ -1,6 +1,6 @@
 import type { EmailTemplate, Message } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
-import type { WorkspaceSettings } from '../../core/workspace-settings.js';
+import type { SmtpSettings, WorkspaceSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import {
   compileLayout,
@@ -14,39 +14,98 @@ import type { LinkSigner } from './signed-links.js';
 import type { SmtpTransports } from './smtp-transports.js';
 import { addTracking, trackedLinks } from './tracking.js';
 
-/** What sending e-mail needs besides the message: link signing, the public URL, SMTP connections. */
-export interface EmailSender {
+/** Everything rendering and sending one e-mail needs, and nothing from storage: it can go to another thread. */
+export interface EmailJob {
+  workspaceId: string;
+  messageId: string;
+  to: string;
+  template: EmailTemplate;
+  data: Omit<TemplateData, 'unsubscribe_url' | 'message'>;
+  smtp: SmtpSettings;
+}
+
+export type Delivery =
+  | { status: 'sent'; providerMessageId: string | null; subject: string }
+  /** Refused for good; a hard bounce (the recipient does not exist) suppresses the address. */
+  | { status: 'failed'; reason: string; isHardBounce: boolean }
+  /** Worth trying again later (connection refused, 4xx). */
+  | { status: 'retry'; reason: string };
+
+/** What delivering needs: link signing, the public URL, the key for SMTP passwords, pooled connections. */
+export interface EmailDeliveryDeps {
   signer: LinkSigner;
   publicUrl: string;
   secrets: SecretBox;
   transports: SmtpTransports;
 }
 
+/** Delivery in this thread, or `deliver` (the server's send thread), which does the same elsewhere. */
+export interface EmailSender extends EmailDeliveryDeps {
+  deliver?: (job: EmailJob) => Promise<Delivery>;
+}
+
 /** Renders a message for its recipient: Liquid in the compiled layout, tracking links, the unsubscribe footer. */
-export async function renderMessage(
-  sender: Pick<EmailSender, 'signer' | 'publicUrl'>,
-  input: {
-    message: Pick<Message, 'id' | 'context' | 'templateId' | 'workspaceId'>;
-    profile: Profile;
-    storage: Storage;
-  },
+export async function renderJob(
+  deps: Pick<EmailDeliveryDeps, 'signer' | 'publicUrl'>,
+  job: Pick<EmailJob, 'messageId' | 'template' | 'data'>,
 ): Promise<RenderedEmail & { unsubscribeUrl: string }> {
-  const { message, profile, storage } = input;
-  const template = message.context.template ?? (await templateOf(storage, message));
-  if (!template) throw new PermanentError(`template ${message.templateId ?? '(none)'} does not exist`);
-  const layout = await compileLayout(template);
-  const links = trackedLinks(sender.signer, sender.publicUrl, message.id);
-  const data: TemplateData = {
-    profile: { id: profile.id, traits: profile.traits },
-    event: message.context.event,
-    journey: message.context.journey,
-    message: { id: message.id },
+  const layout = await compileLayout(job.template);
+  const links = trackedLinks(deps.signer, deps.publicUrl, job.messageId);
+  const rendered = renderEmail(job.template, layout, {
+    ...job.data,
+    message: { id: job.messageId },
     unsubscribe_url: links.unsubscribeUrl,
-  };
-  const rendered = renderEmail(template, layout, data);
+  });
   return { ...rendered, html: addTracking(rendered.html, links), unsubscribeUrl: links.unsubscribeUrl };
 }
 
+/** Renders and sends one e-mail over the workspace's pooled SMTP connection. */
+export async function deliverEmail(deps: EmailDeliveryDeps, job: EmailJob): Promise<Delivery> {
+  let rendered: RenderedEmail & { unsubscribeUrl: string };
+  try {
+    rendered = await renderJob(deps, job);
+  } catch (error) {
+    return {
+      status: 'failed',
+      reason: `rendering failed: ${error instanceof Error ? error.message : String(error)}`,
+      isHardBounce: false,
+    };
+  }
+  const { smtp } = job;
+  const password = smtp.password ? deps.secrets.open(smtp.password) : undefined;
+  const transport = deps.transports.get(job.workspaceId, smtp, password);
+  try {
+    const info = await transport.sendMail({
+      from: smtp.from,
+      ...(smtp.replyTo ? { replyTo: smtp.replyTo } : {}),
+      to: job.to,
+      subject: rendered.subject,
+      html: rendered.html,
+      text: rendered.text,
+      messageId: `<${job.messageId}@${hostOf(deps.publicUrl)}>`,
+      headers: {
+        // RFC 8058 one-click unsubscribe: mail clients POST to the URL; the URL is signed.
+        'List-Unsubscribe': `<${rendered.unsubscribeUrl}>`,
+        'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+        'X-Mops-Message': job.messageId,
+      },
+    });
+    return { status: 'sent', providerMessageId: info.messageId ?? null, subject: rendered.subject };
+  } catch (error) {
+    const smtpError = error as { responseCode?: number; command?: string; message?: string };
+    if (smtpError.responseCode !== undefined && smtpError.responseCode >= 500) {
+      return {
+        status: 'failed',
+        reason: `SMTP ${smtpError.responseCode}: ${smtpError.message ?? 'rejected'}`,
+        isHardBounce:
+          Boolean(smtpError.command?.startsWith('RCPT')) && [550, 551, 553].includes(smtpError.responseCode),
+      };
+    }
+    return { status: 'retry', reason: smtpError.message ?? String(error) };
+  }
+}
+
+/** Sends a message: resolves its template, delivers it (here or on the send thread), records a hard bounce. */
 export async function sendEmail(
   sender: EmailSender,
   input: { message: Message; profile: Profile; settings: WorkspaceSettings; storage: Storage },
@@ -55,46 +114,39 @@ export async function sendEmail(
   const smtp = settings.smtp;
   if (!smtp) return { status: 'failed', reason: 'no SMTP server is configured for this workspace' };
   const to = typeof profile.traits.email === 'string' ? profile.traits.email.trim() : '';
-  let rendered: RenderedEmail & { unsubscribeUrl: string };
-  try {
-    rendered = await renderMessage(sender, { message, profile, storage });
-  } catch (error) {
+  const template = message.context.template ?? (await templateOf(storage, message));
+  if (!template)
     return {
       status: 'failed',
-      reason: `rendering failed: ${error instanceof Error ? error.message : String(error)}`,
+      reason: `template ${message.templateId ?? '(none)'} does not exist`,
       toAddress: to,
     };
-  }
-  const password = smtp.password ? sender.secrets.open(smtp.password) : undefined;
-  const transport = sender.transports.get(message.workspaceId, smtp, password);
-  try {
-    const info = await transport.sendMail({
-      from: smtp.from,
-      ...(smtp.replyTo ? { replyTo: smtp.replyTo } : {}),
-      to,
-      subject: rendered.subject,
-      html: rendered.html,
-      text: rendered.text,
-      messageId: `<${message.id}@${hostOf(sender.publicUrl)}>`,
-      headers: {
-        // RFC 8058 one-click unsubscribe: mail clients POST to the URL; the URL is signed.
-        'List-Unsubscribe': `<${rendered.unsubscribeUrl}>`,
-        'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-        'X-Mops-Message': message.id,
-      },
-    });
-    return {
-      status: 'sent',
-      providerMessageId: info.messageId ?? null,
-      toAddress: to,
-      subject: rendered.subject,
-    };
-  } catch (error) {
-    const smtpError = error as { responseCode?: number; command?: string; message?: string };
-    if (smtpError.responseCode !== undefined && smtpError.responseCode >= 500) {
-      const reason = `SMTP ${smtpError.responseCode}: ${smtpError.message ?? 'rejected'}`;
-      // A permanent refusal of the recipient is a hard bounce: never send to the address again.
-      if (smtpError.command?.startsWith('RCPT') && [550, 551, 553].includes(smtpError.responseCode)) {
+  const job: EmailJob = {
+    workspaceId: message.workspaceId,
+    messageId: message.id,
+    to,
+    template,
+    data: {
+      profile: { id: profile.id, traits: profile.traits },
+      event: message.context.event,
+      journey: message.context.journey,
+    },
+    smtp,
+  };
+  const delivery = sender.deliver ? await sender.deliver(job) : await deliverEmail(sender, job);
+  switch (delivery.status) {
+    case 'sent':
+      return {
+        status: 'sent',
+        providerMessageId: delivery.providerMessageId,
+        toAddress: to,
+        subject: delivery.subject,
+      };
+    case 'retry':
+      throw new Error(delivery.reason);
+    case 'failed':
+      if (delivery.isHardBounce) {
+        // The recipient does not exist: never send to the address again.
         await storage.consent.suppress({
           workspaceId: message.workspaceId,
           channel: 'email',
@@ -104,13 +156,9 @@ export async function sendEmail(
         });
         await storage.messages.markFirst(message.id, 'bounced_at', Date.now());
       }
-      return { status: 'failed', reason, toAddress: to };
-    }
-    throw error;
+      return { status: 'failed', reason: delivery.reason, toAddress: to };
   }
 }
-
-class PermanentError extends Error {}
 
 const versionTemplates = new Map<string, Record<string, EmailTemplate>>();
 

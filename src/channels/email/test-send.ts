@@ -4,7 +4,7 @@ import { newId } from '../../core/ids.js';
 import type { EmailTemplate, Message } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
 import type { Storage } from '../../storage/storage.js';
-import { type EmailSender, renderMessage, sendEmail } from './email-channel.js';
+import { type EmailSender, renderJob, sendEmail } from './email-channel.js';
 
 /** A message that is not part of a journey: a preview or a test send of a template. */
 function adHocMessage(template: EmailTemplate, profile: Profile, now: number, topic: string): Message {
@@ -42,10 +42,14 @@ function adHocMessage(template: EmailTemplate, profile: Profile, now: number, to
 /** Renders a template as a chosen profile would receive it (links included), without sending. */
 export async function previewTemplate(
   sender: Pick<EmailSender, 'signer' | 'publicUrl'>,
-  input: { storage: Storage; template: EmailTemplate; profile: Profile; now: number },
+  input: { template: EmailTemplate; profile: Profile; now: number },
 ) {
   const message = adHocMessage(input.template, input.profile, input.now, 'test');
-  return renderMessage(sender, { message, profile: input.profile, storage: input.storage });
+  return renderJob(sender, {
+    messageId: message.id,
+    template: input.template,
+    data: { profile: { id: input.profile.id, traits: input.profile.traits }, event: message.context.event },
+  });
 }
 
 /**

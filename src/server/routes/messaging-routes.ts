@@ -272,7 +272,7 @@ export async function messagingRoutes(
         request.params.templateId,
         request.body,
       );
-      const rendered = await previewTemplate(email, { storage, template, profile, now: clock.now() });
+      const rendered = await previewTemplate(email, { template, profile, now: clock.now() });
       return {
         subject: rendered.subject,
         preheader: rendered.preheader,

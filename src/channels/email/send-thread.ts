@@ -1,0 +1,39 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { type Delivery, deliverEmail, type EmailJob } from './email-channel.js';
+import { SecretBox } from './secret-box.js';
+import { LinkSigner } from './signed-links.js';
+import { SmtpTransports } from './smtp-transports.js';
+
+/**
+ * The send thread: renders e-mails and speaks SMTP, so that building MIME messages and the protocol's
+ * round trips have a core of their own while the dispatcher's thread does the bookkeeping.
+ */
+export interface SendThreadData {
+  secret: string;
+  publicUrl: string;
+}
+
+export type SendThreadRequest = { type: 'deliver'; id: number; job: EmailJob } | { type: 'close' };
+export type SendThreadReply = { id: number; delivery: Delivery };
+
+const port = parentPort;
+if (!port) throw new Error('send-thread runs as a worker thread');
+const { secret, publicUrl } = workerData as SendThreadData;
+const transports = new SmtpTransports();
+const deps = { signer: new LinkSigner(secret), publicUrl, secrets: new SecretBox(secret), transports };
+
+port.on('message', (request: SendThreadRequest) => {
+  if (request.type === 'close') {
+    transports.closeAll();
+    port.close();
+    return;
+  }
+  deliverEmail(deps, request.job).then(
+    (delivery) => port.postMessage({ id: request.id, delivery } satisfies SendThreadReply),
+    (error: unknown) =>
+      port.postMessage({
+        id: request.id,
+        delivery: { status: 'retry', reason: error instanceof Error ? error.message : String(error) },
+      } satisfies SendThreadReply),
+  );
+});
