@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { MessageDispatcher } from '../channels/dispatcher.js';
 import type { EmailJob } from '../channels/email/email-channel.js';
 import { SecretBox } from '../channels/email/secret-box.js';
-import { SendThread } from '../channels/email/send-thread-client.js';
+import { SendThreads } from '../channels/email/send-thread-client.js';
 import { LinkSigner } from '../channels/email/signed-links.js';
 import { SmtpTransports } from '../channels/email/smtp-transports.js';
 import type { Clock } from '../core/clock.js';
@@ -12,6 +12,9 @@ import { EventPipeline, type LogConsumer } from '../pipeline/pipeline.js';
 import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
 import type { Storage } from '../storage/storage.js';
 import { compileLayout } from '../templates/email-template.js';
+
+/** Rendering and SMTP are the heaviest part of sending; two threads share them and the connections. */
+const SEND_THREADS = 2;
 
 /**
  * Everything that works off the event log and the clock: the pipeline (profiles, then journeys),
@@ -40,7 +43,7 @@ export function createBackground(options: {
   const { storage, clock, logger } = options;
   const transports = new SmtpTransports();
   const sendThread = options.sendThread
-    ? new SendThread({ secret: options.secret, publicUrl: options.publicUrl })
+    ? new SendThreads({ secret: options.secret, publicUrl: options.publicUrl, threads: SEND_THREADS })
     : undefined;
   const dispatcher = new MessageDispatcher({
     storage,

@@ -2,7 +2,29 @@ import { Worker } from 'node:worker_threads';
 import type { Delivery, EmailJob } from './email-channel.js';
 import type { SendThreadData, SendThreadReply, SendThreadRequest } from './send-thread.js';
 
-/** The dispatcher's side of the send thread: hands it jobs, matches deliveries to callers. */
+/** Several send threads; each job goes to the one with the fewest jobs in flight. */
+export class SendThreads {
+  readonly #threads: SendThread[];
+
+  constructor(options: { secret: string; publicUrl: string; threads: number }) {
+    const connectionShare = 1 / options.threads;
+    this.#threads = Array.from(
+      { length: options.threads },
+      () => new SendThread({ secret: options.secret, publicUrl: options.publicUrl, connectionShare }),
+    );
+  }
+
+  deliver(job: EmailJob): Promise<Delivery> {
+    const idlest = this.#threads.reduce((best, thread) => (thread.inFlight < best.inFlight ? thread : best));
+    return idlest.deliver(job);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#threads.map((thread) => thread.close()));
+  }
+}
+
+/** The dispatcher's side of one send thread: hands it jobs, matches deliveries to callers. */
 export class SendThread {
   readonly #data: SendThreadData;
   #worker: Worker | undefined;
@@ -11,6 +33,10 @@ export class SendThread {
 
   constructor(data: SendThreadData) {
     this.#data = data;
+  }
+
+  get inFlight(): number {
+    return this.#waiting.size;
   }
 
   deliver(job: EmailJob): Promise<Delivery> {

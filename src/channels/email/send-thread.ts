@@ -5,12 +5,15 @@ import { LinkSigner } from './signed-links.js';
 import { SmtpTransports } from './smtp-transports.js';
 
 /**
- * The send thread: renders e-mails and speaks SMTP, so that building MIME messages and the protocol's
- * round trips have a core of their own while the dispatcher's thread does the bookkeeping.
+ * A send thread: renders e-mails and speaks SMTP, so that building MIME messages and the protocol's
+ * round trips run beside the dispatcher's bookkeeping. The server runs two, each with its share of the
+ * workspace's SMTP connections.
  */
 export interface SendThreadData {
   secret: string;
   publicUrl: string;
+  /** This thread's share of each workspace's SMTP connections. */
+  connectionShare: number;
 }
 
 export type SendThreadRequest = { type: 'deliver'; id: number; job: EmailJob } | { type: 'close' };
@@ -18,7 +21,7 @@ export type SendThreadReply = { id: number; delivery: Delivery };
 
 const port = parentPort;
 if (!port) throw new Error('send-thread runs as a worker thread');
-const { secret, publicUrl } = workerData as SendThreadData;
+const { secret, publicUrl, connectionShare } = workerData as SendThreadData;
 const transports = new SmtpTransports();
 const deps = { signer: new LinkSigner(secret), publicUrl, secrets: new SecretBox(secret), transports };
 
@@ -28,7 +31,8 @@ port.on('message', (request: SendThreadRequest) => {
     port.close();
     return;
   }
-  deliverEmail(deps, request.job).then(
+  const smtp = { ...request.job.smtp, pool: Math.max(1, Math.ceil(request.job.smtp.pool * connectionShare)) };
+  deliverEmail(deps, { ...request.job, smtp }).then(
     (delivery) => port.postMessage({ id: request.id, delivery } satisfies SendThreadReply),
     (error: unknown) =>
       port.postMessage({
