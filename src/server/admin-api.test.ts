@@ -176,7 +176,8 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
     expect(metrics).toMatch(
       /mops_http_request_duration_seconds_count\{method="POST",route="\/v1\/batch",status="200"\}/,
     );
-    expect(metrics).toMatch(/mops_pipeline_lag_events \d+/);
+    expect(metrics).toMatch(/mops_pipeline_lag_events\{consumer="profiles"\} \d+/);
+    expect(metrics).toMatch(/mops_pipeline_lag_events\{consumer="journeys"\} \d+/);
 
     const openapi = (await (await call('/openapi.json')).json()) as {
       openapi: string;

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { JOURNEYS_CURSOR } from '../journeys/engine.js';
 import { PROFILES_CURSOR } from '../profiles/profiles.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -36,10 +37,12 @@ export function createMetrics(storage: Storage) {
     }),
     pipelineLag: new Gauge({
       name: 'mops_pipeline_lag_events',
-      help: 'Events stored but not yet applied to profiles',
+      help: 'Events stored but not yet handled, by consumer of the event log (profiles, journeys)',
+      labelNames: ['consumer'] as const,
       registers: [registry],
       async collect() {
-        this.set(await storage.pipelineLag(PROFILES_CURSOR));
+        for (const consumer of [PROFILES_CURSOR, JOURNEYS_CURSOR])
+          this.set({ consumer }, await storage.pipelineLag(consumer));
       },
     }),
   };
