@@ -51,7 +51,7 @@ export async function runSendBenchmark(): Promise<void> {
     await call('PUT', '/settings', {
       timezone: 'UTC',
       smtp: { host: '127.0.0.1', port: sink.port, from: 'bench@example.com', pool: POOL },
-      frequencyCap: { max: 10, period: '1d' },
+      frequencyCaps: { email: [{ max: 10, period: '1d' }] },
       quietHours: { start: hhmm(Date.now() - 60_000), end: hhmm(release) },
     });
     const template = await call('POST', '/templates', {

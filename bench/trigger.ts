@@ -28,7 +28,7 @@ export async function runTriggerBenchmark(): Promise<void> {
     const { call, writeKey } = await adminApi(server.url, database.env);
     await call('PUT', '/settings', {
       smtp: { host: '127.0.0.1', port: sink.port, from: 'bench@example.com', pool: 8 },
-      frequencyCap: null,
+      frequencyCaps: { email: [] },
       quietHours: null,
     });
     const template = await call('POST', '/templates', {

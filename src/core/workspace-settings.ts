@@ -7,8 +7,13 @@ const LocalTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM, 
 export const SmtpSettings = z.object({
   host: z.string().min(1).max(255),
   port: z.number().int().min(1).max(65535).default(587),
-  /** TLS from the start (port 465); otherwise STARTTLS is used when the server offers it. */
-  secure: z.boolean().default(false),
+  /**
+   * `implicit`: TLS from the first byte (port 465). `starttls`: upgrade with STARTTLS, and refuse to send
+   * if the server does not offer it. `opportunistic`: STARTTLS when offered. `none`: never (a local relay).
+   */
+  tls: z.enum(['implicit', 'starttls', 'opportunistic', 'none']).default('opportunistic'),
+  /** Check the server's certificate; turn off only for a relay with a self-signed certificate. */
+  verifyCertificate: z.boolean().default(true),
   user: z.string().max(255).optional(),
   /** Write-only: kept encrypted with MOPS_SECRET, never returned by the API. */
   password: z.string().max(1024).optional(),
@@ -18,6 +23,9 @@ export const SmtpSettings = z.object({
   pool: z.number().int().min(1).max(50).default(8),
 });
 export type SmtpSettings = z.infer<typeof SmtpSettings>;
+
+export const FrequencyCap = z.object({ max: z.number().int().min(1).max(1000), period: Duration });
+export type FrequencyCap = z.infer<typeof FrequencyCap>;
 
 export const Topic = z.object({
   id: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must be 1–64 lowercase letters, digits, - or _'),
@@ -35,11 +43,18 @@ export const WorkspaceSettings = z.object({
     .refine((zone) => isTimeZone(zone), 'must be an IANA time zone, e.g. Europe/Rome')
     .default('UTC'),
   smtp: SmtpSettings.optional(),
-  /** At most `max` marketing e-mails per contact per `period`; transactional mail is not counted or capped. */
-  frequencyCap: z
-    .object({ max: z.number().int().min(1).max(1000), period: Duration })
-    .nullable()
-    .default({ max: 3, period: '1d' }),
+  /**
+   * Per channel, caps on how many messages one contact receives: each `{ max, period }` must hold
+   * (e.g. 3 a day and 10 a week). Transactional and test messages are neither counted nor capped.
+   */
+  frequencyCaps: z
+    .object({
+      email: z
+        .array(FrequencyCap)
+        .max(5)
+        .default([{ max: 3, period: '1d' }]),
+    })
+    .default({ email: [{ max: 3, period: '1d' }] }),
   /** No marketing e-mail between `start` and `end`, in the contact's time zone. */
   quietHours: z.object({ start: LocalTime, end: LocalTime }).nullable().default(null),
   topics: z
@@ -54,3 +69,6 @@ export type WorkspaceSettings = z.infer<typeof WorkspaceSettings>;
 
 /** Topics whose mail is exempt from frequency caps and quiet hours. */
 export const TRANSACTIONAL_TOPIC = 'transactional';
+
+/** The topic of test sends: never counted against caps, and unsubscribing from one changes nothing. */
+export const TEST_TOPIC = 'test';

@@ -72,7 +72,7 @@ describe.each(BACKENDS)('abandoned cart journey on %s', (backend) => {
     const settings = await api('PUT', '/settings', {
       timezone: 'Europe/Rome',
       smtp: { host: '127.0.0.1', port: sink.port, from: 'Shop <shop@example.com>' },
-      frequencyCap: { max: 5, period: '1d' },
+      frequencyCaps: { email: [{ max: 5, period: '1d' }] },
     });
     expect(settings.status).toBe(200);
     const template = await api<{ id: string }>('POST', '/templates', CART_TEMPLATE);

@@ -26,7 +26,7 @@ async function setUp(url: string, secret: string, sinkPort: number): Promise<voi
   };
   await call('PUT', '/settings', {
     smtp: { host: '127.0.0.1', port: sinkPort, from: 'shop@example.com', pool: 4 },
-    frequencyCap: null,
+    frequencyCaps: { email: [] },
   });
   const template = await call('POST', '/templates', {
     name: 'Step',

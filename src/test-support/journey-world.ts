@@ -64,8 +64,15 @@ export async function startJourneyWorld(
     workspaceId,
     {
       timezone: 'Europe/Rome',
-      smtp: { host: '127.0.0.1', port: sink.port, secure: false, from: 'shop@example.com', pool: 2 },
-      frequencyCap: null,
+      smtp: {
+        host: '127.0.0.1',
+        port: sink.port,
+        tls: 'opportunistic',
+        verifyCertificate: true,
+        from: 'shop@example.com',
+        pool: 2,
+      },
+      frequencyCaps: { email: [] },
       quietHours: null,
       topics: [
         { id: 'marketing', name: 'Marketing', defaultSubscribed: true },

@@ -6,7 +6,15 @@ export class SmtpTransports {
   readonly #transports = new Map<string, { key: string; transport: Transporter }>();
 
   get(workspaceId: string, smtp: SmtpSettings, password: string | undefined): Transporter {
-    const key = JSON.stringify([smtp.host, smtp.port, smtp.secure, smtp.user, password, smtp.pool]);
+    const key = JSON.stringify([
+      smtp.host,
+      smtp.port,
+      smtp.tls,
+      smtp.verifyCertificate,
+      smtp.user,
+      password,
+      smtp.pool,
+    ]);
     const cached = this.#transports.get(workspaceId);
     if (cached?.key === key) return cached.transport;
     cached?.transport.close();
@@ -16,7 +24,10 @@ export class SmtpTransports {
       maxMessages: Number.POSITIVE_INFINITY,
       host: smtp.host,
       port: smtp.port,
-      secure: smtp.secure,
+      secure: smtp.tls === 'implicit',
+      requireTLS: smtp.tls === 'starttls',
+      ignoreTLS: smtp.tls === 'none',
+      tls: { rejectUnauthorized: smtp.verifyCertificate },
       ...(smtp.user ? { auth: { user: smtp.user, pass: password ?? '' } } : {}),
       connectionTimeout: 10_000,
       greetingTimeout: 10_000,
