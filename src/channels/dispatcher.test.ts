@@ -55,7 +55,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
   });
 
   it('defers the e-mail that would break the frequency cap until the cap allows it', async () => {
-    await configure({ frequencyCap: { max: 2, period: '1d' } });
+    await configure({ frequencyCaps: { email: [{ max: 2, period: '1d' }] } });
     await world.publish(sender('Capped', 3));
     await world.send([identify('c', { email: 'c@example.com' }), track('c', 'Capped')]);
     await world.settle();
@@ -70,7 +70,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
   });
 
   it('skips instead of deferring when the step says so, and leaves transactional mail uncapped', async () => {
-    await configure({ frequencyCap: { max: 1, period: '1d' } });
+    await configure({ frequencyCaps: { email: [{ max: 1, period: '1d' }] } });
     await world.publish(sender('Skippy', 2, { whenNotAllowed: 'skip' }));
     await world.publish(sender('Receipt', 2, { topic: 'transactional' }));
     await world.send([
@@ -130,7 +130,14 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
   it('retries with back-off while the SMTP server is down', async () => {
     const port = world.sink.port;
     await configure({
-      smtp: { host: '127.0.0.1', port: 9, secure: false, from: 'shop@example.com', pool: 1 },
+      smtp: {
+        host: '127.0.0.1',
+        port: 9,
+        tls: 'opportunistic',
+        verifyCertificate: true,
+        from: 'shop@example.com',
+        pool: 1,
+      },
     });
     await world.publish(sender('Retry', 1));
     await world.send([identify('r', { email: 'r@example.com' }), track('r', 'Retry')]);
@@ -138,8 +145,17 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     const [waiting] = await messagesOf('r');
     expect(waiting?.status).toBe('deferred');
     expect(waiting?.reason).toMatch(/^retrying: /);
-    await configure({ smtp: { host: '127.0.0.1', port, secure: false, from: 'shop@example.com', pool: 1 } });
-    await new Promise((resolve) => setTimeout(resolve, 5_100)); // the dispatcher's settings cache
+    await configure({
+      smtp: {
+        host: '127.0.0.1',
+        port,
+        tls: 'opportunistic',
+        verifyCertificate: true,
+        from: 'shop@example.com',
+        pool: 1,
+      },
+    });
+    // The first retry is 30 s later; by then the dispatcher's cached settings (5 s) have expired.
     await world.advance(60_000);
     expect((await messagesOf('r'))[0]?.status).toBe('sent');
     expect(world.sink.received).toHaveLength(1);

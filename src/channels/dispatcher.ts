@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { durationMs } from '../core/duration.js';
+import { newId } from '../core/ids.js';
 import type { Journey, Message } from '../core/journey.js';
 import { isWithinWindow, nextLocalTime, profileTimeZone } from '../core/local-time.js';
 import type { Profile } from '../core/profile.js';
-import { TRANSACTIONAL_TOPIC, type WorkspaceSettings } from '../core/workspace-settings.js';
+import { TEST_TOPIC, TRANSACTIONAL_TOPIC, type WorkspaceSettings } from '../core/workspace-settings.js';
 import type { Storage } from '../storage/storage.js';
 import { type EmailSender, sendEmail } from './email/email-channel.js';
 import { sendWebhook } from './webhook/webhook-channel.js';
@@ -24,6 +25,8 @@ export interface DispatcherOptions {
 }
 
 const PAUSED_RETRY_MS = 60_000;
+/** Topics whose messages neither count against frequency caps nor are held by them. */
+const UNCAPPED_TOPICS = [TRANSACTIONAL_TOPIC, TEST_TOPIC];
 const MAX_ATTEMPTS = 6;
 const SETTINGS_TTL_MS = 5_000;
 
@@ -92,17 +95,37 @@ export class MessageDispatcher {
 
   /** One round: claims due messages and settles each; returns how many were claimed. */
   async runOnce(): Promise<number> {
-    const { storage, clock, batchSize, concurrency } = this.#options;
-    const claimed = await storage.messages.claimDue(clock.now(), batchSize, this.#options.leaseMs);
+    const { storage, clock, batchSize, concurrency, leaseMs, logger } = this.#options;
+    const claimant = newId('clm');
+    const claimed = await storage.messages.claimDue({
+      now: clock.now(),
+      limit: batchSize,
+      leaseMs,
+      claimant,
+    });
     if (claimed.length === 0) return 0;
     const context = await this.#load(claimed);
+    // The claim is renewed while the round lasts, so a slow SMTP server never lets another worker
+    // take a message this one is still sending; a message whose claim was lost is left to its new holder.
+    const unsettled = new Set(claimed.map((message) => message.id));
+    const lost = new Set<string>();
+    const heartbeat = setInterval(() => {
+      const ids = [...unsettled];
+      storage.messages
+        .renewClaims({ ids, claimant, until: clock.now() + leaseMs })
+        .then((held) => {
+          for (const id of ids) if (!held.has(id) && unsettled.has(id)) lost.add(id);
+        })
+        .catch((error: unknown) => logger.warn({ err: error }, 'renewing message claims failed'));
+    }, leaseMs / 3);
+    heartbeat.unref();
     // Outcomes are recorded as soon as they are known; those that arrive while a write is under way
     // go together in the next one (one transaction), so recording keeps up without lagging.
     const outcomes: Array<[Message, Outcome]> = [];
     let writing: Promise<void> | undefined;
     const record = (): Promise<void> => {
       writing ??= (async () => {
-        while (outcomes.length > 0) await this.#record(outcomes.splice(0));
+        while (outcomes.length > 0) await this.#record(outcomes.splice(0), claimant);
       })().finally(() => {
         writing = undefined;
       });
@@ -112,12 +135,18 @@ export class MessageDispatcher {
     const worker = async () => {
       while (next < claimed.length) {
         const message = claimed[next++] as Message;
+        if (lost.has(message.id)) continue;
         outcomes.push([message, await this.#outcome(message, context)]);
+        unsettled.delete(message.id);
         void record();
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, claimed.length) }, worker));
-    await record();
+    try {
+      await Promise.all(Array.from({ length: Math.min(concurrency, claimed.length) }, worker));
+      await record();
+    } finally {
+      clearInterval(heartbeat);
+    }
     return claimed.length;
   }
 
@@ -181,13 +210,14 @@ export class MessageDispatcher {
       );
       const liveIds = [...new Set([...context.profiles.values()].map((p) => p.id))];
       context.subscriptions.set(workspaceId, await storage.consent.listSubscriptions(workspaceId, liveIds));
-      if (settings.frequencyCap) {
+      const longestCapMs = Math.max(0, ...settings.frequencyCaps.email.map((cap) => durationMs(cap.period)));
+      if (longestCapMs > 0) {
         const times = await storage.messages.sentTimes({
           workspaceId,
           profileIds: liveIds,
           channel: 'email',
-          since: now - durationMs(settings.frequencyCap.period),
-          exceptTopic: TRANSACTIONAL_TOPIC,
+          since: now - longestCapMs,
+          exceptTopics: UNCAPPED_TOPICS,
         });
         for (const [profileId, list] of times) context.sent.set(profileId, list);
       }
@@ -225,26 +255,46 @@ export class MessageDispatcher {
     const settings = context.settings.get(message.workspaceId) as WorkspaceSettings;
     const gate = checkConsent(message, profile, settings, context);
     if (gate) return gate;
-    const outcome = await sendEmail(this.#options.email, { message, profile, settings, storage });
-    if (outcome.status === 'sent' && message.topic !== TRANSACTIONAL_TOPIC) {
-      context.sent.set(profile.id, [...(context.sent.get(profile.id) ?? []), now]);
+    // The send counts against the cap from now, so that messages to the same contact sent beside
+    // this one in the round see it; it is given back if the send does not happen.
+    const isCapped = !UNCAPPED_TOPICS.includes(message.topic ?? 'marketing');
+    const sent = context.sent.get(profile.id) ?? [];
+    if (isCapped) context.sent.set(profile.id, [...sent, now]);
+    let outcome: Outcome | undefined;
+    try {
+      outcome = await sendEmail(this.#options.email, { message, profile, settings, storage, now });
+      return outcome;
+    } finally {
+      if (isCapped && outcome?.status !== 'sent') {
+        const times = context.sent.get(profile.id) ?? [];
+        const reserved = times.lastIndexOf(now);
+        if (reserved >= 0) times.splice(reserved, 1);
+      }
     }
-    return outcome;
   }
 
-  async #record(outcomes: Array<[Message, Outcome]>): Promise<void> {
+  async #record(outcomes: Array<[Message, Outcome]>, claimant: string): Promise<void> {
     if (outcomes.length === 0) return;
     const now = this.#options.clock.now();
     const updated = outcomes.map(([message, outcome]) => settled(message, outcome, now));
-    this.#sent += updated.filter((message) => message.status === 'sent').length;
+    let sent = 0;
     await this.#options.storage.transaction(async (tx) => {
-      for (const message of updated) await tx.messages.update(message);
+      for (const message of updated) {
+        const isHeld = await tx.messages.update(message, claimant);
+        if (!isHeld)
+          this.#options.logger.warn(
+            { messageId: message.id, status: message.status },
+            'a message this process was sending had been claimed by another; its outcome was not recorded',
+          );
+        else if (message.status === 'sent') sent++;
+      }
     });
+    this.#sent += sent;
   }
 
   async #settingsOf(workspaceId: string): Promise<WorkspaceSettings> {
     const cached = this.#settings.get(workspaceId);
-    const now = Date.now();
+    const now = this.#options.clock.now();
     if (cached && cached.until > now) return cached.settings;
     const settings = await this.#options.storage.settings.get(workspaceId);
     this.#settings.set(workspaceId, { settings, until: now + SETTINGS_TTL_MS });
@@ -262,10 +312,11 @@ function checkConsent(
   const { now } = context;
   const address = emailAddressOf(profile);
   if (!address) return { status: 'skipped', reason: 'the profile has no e-mail address (trait email)' };
-  const suppressed = context.suppressions.get(message.workspaceId)?.get(address.toLowerCase());
-  if (suppressed)
-    return { status: 'suppressed', reason: `address suppressed: ${suppressed}`, toAddress: address };
   const topic = message.topic ?? 'marketing';
+  const suppressed = context.suppressions.get(message.workspaceId)?.get(address.toLowerCase());
+  // Unsubscribing from everything still lets receipts through; bounces and complaints stop all mail.
+  if (suppressed && !(suppressed === 'unsubscribed' && topic === TRANSACTIONAL_TOPIC))
+    return { status: 'suppressed', reason: `address suppressed: ${suppressed}`, toAddress: address };
   const chosen = context.subscriptions.get(message.workspaceId)?.get(profile.id) ?? {};
   const isSubscribed =
     chosen[topic] ?? settings.topics.find((t) => t.id === topic)?.defaultSubscribed ?? true;
@@ -281,8 +332,7 @@ function checkConsent(
     allowedAt = nextLocalTime(now, timeZone, quiet.end);
     reason = `quiet hours ${quiet.start}–${quiet.end} (${timeZone})`;
   }
-  const cap = settings.frequencyCap;
-  if (cap) {
+  for (const cap of settings.frequencyCaps.email) {
     const periodMs = durationMs(cap.period);
     const sent = (context.sent.get(profile.id) ?? []).filter((at) => at > now - periodMs);
     if (sent.length >= cap.max) {

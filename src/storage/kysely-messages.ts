@@ -65,6 +65,7 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
           attempts: message.attempts,
           next_attempt_at: message.nextAttemptAt,
           claimed_until: null,
+          claimed_by: null,
           context: JSON.stringify(message.context),
           provider_message_id: message.providerMessageId,
           created_at: message.createdAt,
@@ -79,11 +80,12 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         .onConflict((oc) => oc.column('idempotency_key').doNothing())
         .execute();
     },
-    async claimDue(now, limit, leaseMs) {
+    async claimDue({ now, limit, leaseMs, claimant }) {
       // A `sending` row whose lease ran out belongs to a process that died mid-send: it is sent again.
       const result = await sql<MessageRow>`
         update messages
-        set status = 'sending', claimed_until = ${now + leaseMs}, attempts = attempts + 1, updated_at = ${now}
+        set status = 'sending', claimed_until = ${now + leaseMs}, claimed_by = ${claimant},
+            attempts = attempts + 1, updated_at = ${now}
         where id in (
           select id from messages
           where (status in ('queued', 'deferred') and next_attempt_at <= ${now})
@@ -103,8 +105,23 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         .executeTakeFirst();
       return row?.due === null || row?.due === undefined ? undefined : Number(row.due);
     },
-    async update(message) {
-      await db
+    async renewClaims({ ids, claimant, until }) {
+      const held = new Set<string>();
+      for (let i = 0; i < ids.length; i += 500) {
+        const rows = await db
+          .updateTable('messages')
+          .set({ claimed_until: until })
+          .where('id', 'in', ids.slice(i, i + 500))
+          .where('claimed_by', '=', claimant)
+          .where('status', '=', 'sending')
+          .returning('id')
+          .execute();
+        for (const row of rows) held.add(row.id);
+      }
+      return held;
+    },
+    async update(message, claimant) {
+      const result = await db
         .updateTable('messages')
         .set({
           status: message.status,
@@ -113,12 +130,15 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
           subject: message.subject,
           next_attempt_at: message.nextAttemptAt,
           claimed_until: null,
+          claimed_by: null,
           provider_message_id: message.providerMessageId,
           updated_at: message.updatedAt,
           sent_at: message.sentAt,
         })
         .where('id', '=', message.id)
-        .execute();
+        .where((eb) => (claimant === null ? eb('claimed_by', 'is', null) : eb('claimed_by', '=', claimant)))
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
     async find(workspaceId, id) {
       const row = await db
@@ -170,7 +190,7 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
           .where('channel', '=', query.channel)
           .where('status', '=', 'sent')
           .where('sent_at', '>', query.since)
-          .where((eb) => eb.or([eb('topic', 'is', null), eb('topic', '!=', query.exceptTopic)]))
+          .where((eb) => eb.or([eb('topic', 'is', null), eb('topic', 'not in', query.exceptTopics)]))
           .execute();
         for (const row of rows) {
           const list = times.get(row.profile_id) ?? [];

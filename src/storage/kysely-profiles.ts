@@ -165,6 +165,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
           select workspace_id, account_id, ${into}, created_at from account_members where profile_id = ${from}
           on conflict do nothing`.execute(db);
         await db.deleteFrom('account_members').where('profile_id', '=', from).execute();
+        await moveMessagingState(db, { workspaceId, from, into });
       }
 
       const identityIds = new Map<string, number>();
@@ -358,4 +359,40 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
       return rows.map((row) => toAccount(row, ops));
     },
   };
+}
+
+/**
+ * What journeys and consent hold about a merged-away profile goes to the survivor: its journey
+ * instances (so its waits still hear its events), its message history (so frequency caps count it) and
+ * its topic choices, where the newer choice wins and an unsubscribe wins a tie.
+ */
+async function moveMessagingState(
+  db: Kysely<Database>,
+  { workspaceId, from, into }: { workspaceId: string; from: string; into: string },
+): Promise<void> {
+  for (const table of ['journey_instances', 'messages'] as const) {
+    await db
+      .updateTable(table)
+      .set({ profile_id: into })
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', '=', from)
+      .execute();
+  }
+  await sql`
+    insert into subscriptions (workspace_id, profile_id, topic, is_subscribed, updated_at)
+    select workspace_id, ${into}, topic, is_subscribed, updated_at from subscriptions
+    where workspace_id = ${workspaceId} and profile_id = ${from}
+    on conflict (workspace_id, profile_id, topic) do update set
+      is_subscribed = case
+        when excluded.updated_at > subscriptions.updated_at then excluded.is_subscribed
+        when excluded.updated_at = subscriptions.updated_at and excluded.is_subscribed = 0 then 0
+        else subscriptions.is_subscribed end,
+      updated_at = case
+        when excluded.updated_at > subscriptions.updated_at then excluded.updated_at
+        else subscriptions.updated_at end`.execute(db);
+  await db
+    .deleteFrom('subscriptions')
+    .where('workspace_id', '=', workspaceId)
+    .where('profile_id', '=', from)
+    .execute();
 }

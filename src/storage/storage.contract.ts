@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
+import type { Message } from '../core/journey.js';
 import type { Profile } from '../core/profile.js';
 import { trackEvent } from '../test-support/events.js';
 import type { PipelineBatch, Storage } from './storage.js';
@@ -21,6 +22,39 @@ function profile(workspaceId: string, overrides: Partial<Profile> = {}): Profile
     createdAt: NOW,
     updatedAt: NOW,
     mergedInto: null,
+    ...overrides,
+  };
+}
+
+function outboxMessage(workspaceId: string, overrides: Partial<Message> = {}): Message {
+  return {
+    id: newId('msg'),
+    workspaceId,
+    profileId: newId('prf'),
+    journeyId: null,
+    instanceId: null,
+    stepId: null,
+    channel: 'email',
+    templateId: null,
+    topic: 'marketing',
+    whenNotAllowed: 'defer',
+    toAddress: null,
+    subject: null,
+    status: 'queued',
+    reason: null,
+    idempotencyKey: newId('key'),
+    attempts: 0,
+    nextAttemptAt: NOW,
+    context: {},
+    providerMessageId: null,
+    createdAt: NOW,
+    updatedAt: NOW,
+    sentAt: null,
+    openedAt: null,
+    clickedAt: null,
+    unsubscribedAt: null,
+    bouncedAt: null,
+    complainedAt: null,
     ...overrides,
   };
 }
@@ -316,6 +350,17 @@ export function runStorageContract(
           traitChanges: [],
         }),
       );
+      // Topic choices: the newer one wins, and an unsubscribe wins a tie.
+      const choose = (profileId: string, topic: string, isSubscribed: boolean, at: number) =>
+        storage.consent.setSubscription({ workspaceId, profileId, topic, isSubscribed, at });
+      await choose(anonymous.id, 'news', false, NOW + 2);
+      await choose(known.id, 'news', true, NOW + 1);
+      await choose(anonymous.id, 'offers', true, NOW + 1);
+      await choose(known.id, 'offers', false, NOW + 2);
+      await choose(anonymous.id, 'tips', false, NOW);
+      await choose(known.id, 'tips', true, NOW);
+      await choose(anonymous.id, 'events', false, NOW);
+      await storage.messages.insert(outboxMessage(workspaceId, { profileId: anonymous.id }));
       await storage.transaction((tx) =>
         tx.profiles.applyResolution({
           workspaceId,
@@ -335,6 +380,15 @@ export function runStorageContract(
         'u-9',
       ]);
       expect((await storage.profiles.listAccounts(known.id)).map((a) => a.groupId)).toEqual(['g']);
+      expect(await storage.consent.findSubscriptions(workspaceId, known.id)).toEqual({
+        news: false,
+        offers: false,
+        tips: false,
+        events: false,
+      });
+      expect(await storage.consent.findSubscriptions(workspaceId, anonymous.id)).toEqual({});
+      const history = await storage.messages.list(workspaceId, { profileId: known.id }, { limit: 10 });
+      expect(history.items).toHaveLength(1);
       const listed = await storage.profiles.list(workspaceId, { limit: 10 });
       expect(listed.items.map((p) => p.id)).toEqual([known.id]);
     });
@@ -375,6 +429,70 @@ export function runStorageContract(
         cursor: all.nextCursor ?? undefined,
       });
       expect(rest.items.map((p) => p.id)).toEqual([ada.id]);
+    });
+  });
+
+  describe('message outbox', () => {
+    it('lets one claimant at a time hold a due message, until its lease runs out', async () => {
+      const message = outboxMessage(workspaceId);
+      await storage.messages.insert(message);
+      await storage.messages.insert({ ...message, id: newId('msg') }); // same idempotency key: ignored
+      const first = await storage.messages.claimDue({ now: NOW, limit: 10, leaseMs: 1000, claimant: 'a' });
+      expect(first.map((m) => [m.id, m.status, m.attempts])).toEqual([[message.id, 'sending', 1]]);
+      expect(
+        await storage.messages.claimDue({ now: NOW + 999, limit: 10, leaseMs: 1000, claimant: 'b' }),
+      ).toEqual([]);
+      // a renewed lease holds on…
+      expect(
+        await storage.messages.renewClaims({ ids: [message.id], claimant: 'a', until: NOW + 5000 }),
+      ).toEqual(new Set([message.id]));
+      expect(
+        await storage.messages.claimDue({ now: NOW + 2000, limit: 10, leaseMs: 1000, claimant: 'b' }),
+      ).toEqual([]);
+      // …and one that ran out passes to the next claimant, after which the first can neither renew nor record.
+      const second = await storage.messages.claimDue({
+        now: NOW + 6000,
+        limit: 10,
+        leaseMs: 1000,
+        claimant: 'b',
+      });
+      expect(second.map((m) => [m.id, m.attempts])).toEqual([[message.id, 2]]);
+      expect(
+        await storage.messages.renewClaims({ ids: [message.id], claimant: 'a', until: NOW + 9000 }),
+      ).toEqual(new Set());
+      const sent = { ...message, status: 'sent' as const, sentAt: NOW + 6001, updatedAt: NOW + 6001 };
+      expect(await storage.messages.update(sent, 'a')).toBe(false);
+      expect(await storage.messages.update(sent, 'b')).toBe(true);
+      expect(await storage.messages.findById(message.id)).toMatchObject({
+        status: 'sent',
+        sentAt: NOW + 6001,
+      });
+      expect(
+        await storage.messages.claimDue({ now: NOW + 99_000, limit: 10, leaseMs: 1000, claimant: 'c' }),
+      ).toEqual([]);
+    });
+
+    it('counts sent messages per profile for frequency caps, leaving out the exempt topics', async () => {
+      const profileId = newId('prf');
+      const sent = (topic: string | null, sentAt: number) =>
+        storage.messages.insert({
+          ...outboxMessage(workspaceId, { profileId, topic }),
+          status: 'sent',
+          sentAt,
+        });
+      await sent('marketing', NOW - 10);
+      await sent(null, NOW - 5);
+      await sent('transactional', NOW - 4);
+      await sent('test', NOW - 3);
+      await sent('marketing', NOW - 100_000);
+      const times = await storage.messages.sentTimes({
+        workspaceId,
+        profileIds: [profileId],
+        channel: 'email',
+        since: NOW - 1000,
+        exceptTopics: ['transactional', 'test'],
+      });
+      expect(times.get(profileId)).toEqual([NOW - 10, NOW - 5]);
     });
   });
 

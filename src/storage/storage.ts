@@ -226,11 +226,19 @@ export interface SettingsStore {
 
 export interface MessageStore {
   insert(message: Message): Promise<void>;
-  /** Queued or deferred messages now due, marked `sending` with a lease, for this process to send. */
-  claimDue(now: number, limit: number, leaseMs: number): Promise<Message[]>;
+  /**
+   * Queued or deferred messages now due, marked `sending` and held by `claimant` until `now + leaseMs`;
+   * a message whose holder let its lease run out (it died mid-send) is claimed again.
+   */
+  claimDue(claim: { now: number; limit: number; leaseMs: number; claimant: string }): Promise<Message[]>;
+  /** Extends the lease of messages `claimant` still holds; answers the ids it holds. */
+  renewClaims(renewal: { ids: string[]; claimant: string; until: number }): Promise<Set<string>>;
   nextDue(): Promise<number | undefined>;
-  /** Writes the outcome of an attempt (status, reason, times, counters). */
-  update(message: Message): Promise<void>;
+  /**
+   * Writes the outcome of an attempt (status, reason, times, counters) if `claimant` still holds the
+   * message (`null`: a message nobody claimed, such as a test send); false when it does not.
+   */
+  update(message: Message, claimant: string | null): Promise<boolean>;
   find(workspaceId: string, id: string): Promise<Message | undefined>;
   findById(id: string): Promise<Message | undefined>;
   list(
@@ -239,13 +247,13 @@ export interface MessageStore {
     page: PageRequest,
   ): Promise<Page<Message>>;
   listForInstance(instanceId: string): Promise<Message[]>;
-  /** Per profile, when messages on the channel were sent after `since` (oldest first), outside one topic. */
+  /** Per profile, when messages on the channel were sent after `since` (oldest first), outside some topics. */
   sentTimes(query: {
     workspaceId: string;
     profileIds: string[];
     channel: string;
     since: number;
-    exceptTopic: string;
+    exceptTopics: string[];
   }): Promise<Map<string, number[]>>;
   /** Records the first time a tracking event happened; false when it had already. */
   markFirst(

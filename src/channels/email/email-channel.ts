@@ -108,9 +108,9 @@ export async function deliverEmail(deps: EmailDeliveryDeps, job: EmailJob): Prom
 /** Sends a message: resolves its template, delivers it (here or on the send thread), records a hard bounce. */
 export async function sendEmail(
   sender: EmailSender,
-  input: { message: Message; profile: Profile; settings: WorkspaceSettings; storage: Storage },
+  input: { message: Message; profile: Profile; settings: WorkspaceSettings; storage: Storage; now: number },
 ): Promise<Outcome> {
-  const { message, profile, settings, storage } = input;
+  const { message, profile, settings, storage, now } = input;
   const smtp = settings.smtp;
   if (!smtp) return { status: 'failed', reason: 'no SMTP server is configured for this workspace' };
   const to = typeof profile.traits.email === 'string' ? profile.traits.email.trim() : '';
@@ -152,9 +152,9 @@ export async function sendEmail(
           channel: 'email',
           address: to,
           reason: 'hard_bounce',
-          at: Date.now(),
+          at: now,
         });
-        await storage.messages.markFirst(message.id, 'bounced_at', Date.now());
+        await storage.messages.markFirst(message.id, 'bounced_at', now);
       }
       return { status: 'failed', reason: delivery.reason, toAddress: to };
   }

@@ -3,6 +3,7 @@ import { AppError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { EmailTemplate, Message } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
+import { TEST_TOPIC } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import { type EmailSender, renderJob, sendEmail } from './email-channel.js';
 
@@ -44,7 +45,7 @@ export async function previewTemplate(
   sender: Pick<EmailSender, 'signer' | 'publicUrl'>,
   input: { template: EmailTemplate; profile: Profile; now: number },
 ) {
-  const message = adHocMessage(input.template, input.profile, input.now, 'test');
+  const message = adHocMessage(input.template, input.profile, input.now, TEST_TOPIC);
   return renderJob(sender, {
     messageId: message.id,
     template: input.template,
@@ -65,13 +66,14 @@ export async function testSend(
   const settings = await storage.settings.get(template.workspaceId);
   if (!settings.smtp)
     throw new AppError('conflict', 'configure an SMTP server in the workspace settings first');
-  const message = adHocMessage(template, profile, now, 'test');
+  const message = adHocMessage(template, profile, now, TEST_TOPIC);
   await storage.messages.insert(message);
   const outcome = await sendEmail(sender, {
     message,
     profile: { ...profile, traits: { ...profile.traits, email: to } },
     settings,
     storage,
+    now,
   });
   const finished: Message =
     outcome.status === 'sent'
@@ -89,6 +91,6 @@ export async function testSend(
           reason: outcome.reason,
           toAddress: to,
         };
-  await storage.messages.update({ ...finished, updatedAt: input.clock.now() });
+  await storage.messages.update({ ...finished, updatedAt: input.clock.now() }, null);
   return finished;
 }

@@ -147,6 +147,7 @@ export const journeysSchema: DialectMigration = (dialect) => {
         .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('next_attempt_at', int64)
         .addColumn('claimed_until', int64)
+        .addColumn('claimed_by', 'text')
         .addColumn('context', json, (c) => c.notNull())
         .addColumn('provider_message_id', 'text')
         .addColumn('created_at', int64, (c) => c.notNull())
