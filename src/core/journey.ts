@@ -57,6 +57,8 @@ export interface InstanceState {
   arms?: Record<string, string>;
   /** How often each step was entered: tokens and message keys carry it, so loops stay distinct. */
   visits?: Record<string, number>;
+  /** The event that last moved the instance on (what a wait_for_event heard), for later `event` conditions. */
+  lastEvent?: EntryEvent;
 }
 
 export interface EmailTemplate {

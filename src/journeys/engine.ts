@@ -83,7 +83,11 @@ export class JourneyEngine {
             work.timer(now + PAUSED_TIMER_RETRY_MS);
             continue;
           }
-          await this.#move(tx, instance, { type: 'timer', token: timer.token }, now, undefined, work);
+          // An `event:` timer is an event that arrived while the journey was paused, held until now.
+          const trigger: Trigger = timer.token.startsWith('event:')
+            ? { type: 'event', token: timer.token }
+            : { type: 'timer', token: timer.token };
+          await this.#move(tx, instance, trigger, now, undefined, work);
         }
         await tx.journeys.deleteTimer(timer.id);
       }
@@ -170,6 +174,7 @@ export class JourneyEngine {
       const version = await this.#version(tx, journey.id, journey.currentVersion);
       if (version) live.push({ journey, version });
     }
+    const statuses = new Map(journeys.map((journey) => [journey.id, journey.status]));
     const profileIds = await profileIdsOf(tx, workspaceId, events);
     const ids = [...new Set(profileIds.values())];
     const profiles = new Map(
@@ -191,7 +196,14 @@ export class JourneyEngine {
       const profile = profileId === undefined ? undefined : profiles.get(profileId);
       if (!profile) continue;
       const current = active.get(profile.id) ?? [];
-      const moved = await this.#handleWaitsAndGoals(tx, profile, event, current, now, work);
+      const moved = await this.#handleWaitsAndGoals(tx, {
+        profile,
+        event,
+        instances: current,
+        statuses,
+        now,
+        work,
+      });
       if (moved.length > 0)
         active.set(
           profile.id,
@@ -211,27 +223,32 @@ export class JourneyEngine {
   /** Moves on instances waiting for this event, and converts those whose goal it is. Returns the ids of instances that moved. */
   async #handleWaitsAndGoals(
     tx: StorageTx,
-    profile: Profile,
-    event: StoredEvent,
-    instances: JourneyInstance[],
-    now: number,
-    work: WorkLog,
+    input: {
+      profile: Profile;
+      event: StoredEvent;
+      instances: JourneyInstance[];
+      statuses: Map<string, Journey['status']>;
+      now: number;
+      work: WorkLog;
+    },
   ): Promise<string[]> {
+    const { profile, event, instances, statuses, now, work } = input;
     const moved: string[] = [];
     for (const candidate of instances) {
       const version = await this.#version(tx, candidate.journeyId, candidate.version);
       if (!version) continue;
       const definition = version.definition;
       const step = definition.steps.find((s) => s.id === candidate.stepId);
-      const scope = scopeOf(profile, event, candidate.entryEvent);
+      const scope = scopeOf(profile, event, candidate);
       let trigger: Trigger | undefined;
       const goal = definition.goal;
+      if (!happenedSinceEntry(event, candidate)) continue;
       if (
         goal &&
         event.name === goal.event &&
         matchesAll(goal.conditions, scope) &&
         matchesEntry(event, candidate, goal.matchEntryProperty) &&
-        (!goal.within || event.timestamp - candidate.enteredAt <= durationMs(goal.within))
+        (!goal.within || event.timestamp - candidate.entryEvent.timestamp <= durationMs(goal.within))
       ) {
         trigger = { type: 'goal' };
       } else if (
@@ -246,10 +263,42 @@ export class JourneyEngine {
       if (!trigger) continue;
       const instance = await tx.journeys.lockInstance(candidate.id);
       if (instance?.status !== 'active') continue;
+      if (trigger.type === 'event' && statuses.get(instance.journeyId) === 'paused') {
+        await this.#holdWhilePaused(tx, instance, trigger.token, event, now, work);
+        continue;
+      }
       const after = await this.#move(tx, instance, trigger, now, event, work, profile);
       if (after.status !== 'active' || after.stepId !== candidate.stepId) moved.push(candidate.id);
     }
     return moved;
+  }
+
+  /**
+   * The event a paused journey's instance waits for arrived: the instance stays where it is, the event
+   * is kept, and it moves on when the journey is resumed (a timer for the event replaces its timeout,
+   * so the event still wins over a timeout that falls due during the pause).
+   */
+  async #holdWhilePaused(
+    tx: StorageTx,
+    instance: JourneyInstance,
+    token: string,
+    event: StoredEvent,
+    now: number,
+    work: WorkLog,
+  ): Promise<void> {
+    await tx.journeys.clearTimers(instance.id);
+    await tx.journeys.setTimer({
+      workspaceId: instance.workspaceId,
+      instanceId: instance.id,
+      token,
+      dueAt: now,
+    });
+    await tx.journeys.updateInstance({
+      ...instance,
+      state: { ...instance.state, lastEvent: toEntryEvent(event) },
+      updatedAt: now,
+    });
+    work.timer(now);
   }
 
   async #enter(
@@ -325,12 +374,15 @@ export class JourneyEngine {
         definition: version.definition,
         profileId: profile.id,
         timeZone: profileTimeZone(profile.traits, settings.timezone),
-        scope: { ...scopeOf(profile, event, instance.entryEvent), engagement },
+        scope: { ...scopeOf(profile, event, instance), engagement },
       },
       trigger,
     );
     if (effects.length === 0 && !isNew) return instance;
     after.updatedAt = now;
+    // Conditions on `event` after a later timer look at the event that moved the instance on last.
+    if (event && trigger.type === 'event' && after.status === 'active')
+      after.state.lastEvent = toEntryEvent(event);
     // A new instance is written once, as it is after its first move (before its messages and timers refer to it).
     if (isNew) await tx.journeys.insertInstance(after);
     await this.#apply(tx, { instance: after, version, profile, effects, now, work });
@@ -482,7 +534,7 @@ export class JourneyEngine {
   /** Settings change rarely and every move needs the time zone: kept for a few seconds. */
   async #settings(tx: StorageTx, workspaceId: string): Promise<WorkspaceSettings> {
     const cached = this.#settingsCache.get(workspaceId);
-    const now = Date.now();
+    const now = this.#options.clock.now();
     if (cached && cached.until > now) return cached.settings;
     const settings = await tx.settings.get(workspaceId);
     this.#settingsCache.set(workspaceId, { settings, until: now + SETTINGS_TTL_MS });
@@ -551,15 +603,30 @@ function toEntryEvent(event: StoredEvent): EntryEvent {
   };
 }
 
+/** Clients' clocks differ a little even after skew correction; this much earlier still counts. */
+const CLOCK_TOLERANCE_MS = 60_000;
+
+/** Waits and goals only hear events that happened after the instance entered (an old event, backfilled, does not count). */
+function happenedSinceEntry(event: StoredEvent, instance: JourneyInstance): boolean {
+  return event.timestamp >= instance.entryEvent.timestamp - CLOCK_TOLERANCE_MS;
+}
+
+/**
+ * What conditions see: `event` is the event being handled or, when a timer moves the instance, the
+ * latest event that moved it: what its last wait_for_event heard, else the event it entered on.
+ */
 function scopeOf(
   profile: Profile,
   event: StoredEvent | undefined,
-  entryEvent: EntryEvent | undefined,
+  instance: JourneyInstance | undefined,
 ): ConditionScope {
+  const latest = (instance?.state.lastEvent ?? instance?.entryEvent) as unknown as
+    | Record<string, unknown>
+    | undefined;
   return {
     traits: profile.traits,
-    event: event?.payload,
-    entryEvent: entryEvent as unknown as Record<string, unknown> | undefined,
+    event: event?.payload ?? latest,
+    entryEvent: instance?.entryEvent as unknown as Record<string, unknown> | undefined,
     engagement: () => ({ opened: false, clicked: false }),
   };
 }

@@ -74,9 +74,16 @@ export async function publishJourney(
   if (journey.status === 'archived')
     throw new AppError('conflict', 'an archived journey cannot be published');
   const definition = parseDefinition(journey.draft, 'draft');
+  const topics = new Set((await storage.settings.get(workspaceId)).topics.map((topic) => topic.id));
   const templates: Record<string, EmailTemplate> = {};
   for (const [index, step] of definition.steps.entries()) {
     if (step.type !== 'send_email') continue;
+    if (!topics.has(step.topic))
+      throw new AppError(
+        'invalid_input',
+        `steps.${index}.topic: ${step.topic} is not one of this workspace's topics (${[...topics].join(', ')})`,
+        { field: `draft.steps.${index}.topic` },
+      );
     const template = await storage.templates.find(workspaceId, step.template);
     if (!template) {
       throw new AppError(
@@ -99,7 +106,8 @@ export async function publishJourney(
   };
   const published: Journey = {
     ...journey,
-    status: 'published',
+    // A paused journey stays paused: publishing a fix is not a decision to start sending again.
+    status: journey.status === 'paused' ? 'paused' : 'published',
     currentVersion: version.version,
     updatedAt: now,
   };

@@ -2,6 +2,7 @@ import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { NewEvent } from '../../core/event.js';
 import type { Message } from '../../core/journey.js';
+import { TEST_TOPIC } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import type { ClickPayload, LinkSigner, MessagePayload } from './signed-links.js';
 
@@ -50,24 +51,47 @@ export async function recordClick(deps: Deps, token: string): Promise<string> {
   return payload.u;
 }
 
-export async function unsubscribe(deps: Deps, token: string): Promise<{ topic: string; message: Message }> {
-  const payload = deps.signer.verify<MessagePayload>('unsubscribe', token);
+/**
+ * Unsubscribes the recipient of a message from its topic, or from every e-mail but transactional ones
+ * (`everything`: the address goes on the suppression list). A test send changes nothing: it went to a
+ * tester, not to the profile it was personalised for.
+ */
+export async function unsubscribe(
+  deps: Deps,
+  input: { token: string; everything?: boolean },
+): Promise<{ topic: string; message: Message; isTest: boolean }> {
+  const payload = deps.signer.verify<MessagePayload>('unsubscribe', input.token);
   if (!payload?.m) throw new AppError('invalid_input', 'this unsubscribe link is not valid');
   const message = await deps.storage.messages.findById(payload.m);
   if (!message) throw new AppError('not_found', 'this unsubscribe link refers to no message');
   const topic = message.topic ?? 'marketing';
+  if (topic === TEST_TOPIC) return { topic, message, isTest: true };
   const now = deps.clock.now();
+  // The recipient may have been merged into another profile since: the choice belongs to the survivor.
+  const profile = await deps.storage.profiles.find(message.workspaceId, message.profileId);
   await deps.storage.consent.setSubscription({
     workspaceId: message.workspaceId,
-    profileId: message.profileId,
+    profileId: profile?.id ?? message.profileId,
     topic,
     isSubscribed: false,
     at: now,
   });
-  if (await deps.storage.messages.markFirst(message.id, 'unsubscribed_at', now)) {
-    await emit(deps, message, 'Unsubscribed', `unsubscribe:${message.id}`, { topic });
+  if (input.everything && message.toAddress) {
+    await deps.storage.consent.suppress({
+      workspaceId: message.workspaceId,
+      channel: 'email',
+      address: message.toAddress,
+      reason: 'unsubscribed',
+      at: now,
+    });
   }
-  return { topic, message };
+  if (await deps.storage.messages.markFirst(message.id, 'unsubscribed_at', now)) {
+    await emit(deps, message, 'Unsubscribed', `unsubscribe:${message.id}`, {
+      topic,
+      everything: input.everything === true,
+    });
+  }
+  return { topic, message, isTest: false };
 }
 
 /**

@@ -47,25 +47,41 @@ export async function trackingRoutes(
   app.get<{ Params: { token: string } }>('/u/:token', { schema: { hide: true } }, async (request, reply) => {
     const payload = deps.signer.verify<{ m: string }>('unsubscribe', request.params.token);
     if (!payload) throw new AppError('invalid_input', 'this unsubscribe link is not valid');
+    const message = await deps.storage.messages.findById(payload.m);
+    if (!message) throw new AppError('not_found', 'this unsubscribe link refers to no message');
+    const topic = escapeHtml(message.topic ?? 'marketing');
     const action = escapeHtml(request.url.split('?')[0] ?? '');
-    return reply
-      .header('content-type', 'text/html; charset=utf-8')
-      .send(
-        page(
-          'Unsubscribe',
-          `<p>Stop receiving these e-mails?</p><form method="post" action="${action}"><button type="submit">Unsubscribe</button></form>`,
-        ),
-      );
+    return reply.header('content-type', 'text/html; charset=utf-8').send(
+      page(
+        'Unsubscribe',
+        `<form method="post" action="${action}">
+            <p><button type="submit" name="scope" value="topic">Unsubscribe from ${topic} e-mails</button></p>
+            <p><button type="submit" name="scope" value="everything">Unsubscribe from all e-mails</button></p>
+          </form>
+          <p>Receipts and other e-mails about what you buy from us still reach you.</p>`,
+      ),
+    );
   });
 
-  app.post<{ Params: { token: string } }>('/u/:token', { schema: { hide: true } }, async (request, reply) => {
-    const { topic } = await unsubscribe(deps, request.params.token);
-    return reply
-      .header('content-type', 'text/html; charset=utf-8')
-      .send(
-        page('Unsubscribed', `<p>You will not receive ${escapeHtml(topic)} e-mails from us any more.</p>`),
-      );
-  });
+  // The one-click POST of RFC 8058 (body `List-Unsubscribe=One-Click`) leaves the message's topic;
+  // the page's second button (`scope=everything`) leaves every e-mail but transactional ones.
+  app.post<{ Params: { token: string }; Body: unknown }>(
+    '/u/:token',
+    { schema: { hide: true } },
+    async (request, reply) => {
+      const form = new URLSearchParams(typeof request.body === 'string' ? request.body : '');
+      const everything = form.get('scope') === 'everything';
+      const { topic, isTest } = await unsubscribe(deps, { token: request.params.token, everything });
+      const text = isTest
+        ? 'This was a test e-mail: nothing was changed.'
+        : everything
+          ? 'You will not receive e-mails from us any more, except about what you buy.'
+          : `You will not receive ${escapeHtml(topic)} e-mails from us any more.`;
+      return reply
+        .header('content-type', 'text/html; charset=utf-8')
+        .send(page('Unsubscribed', `<p>${text}</p>`));
+    },
+  );
 }
 
 function page(title: string, body: string): string {
