@@ -1,7 +1,10 @@
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { SmtpSink } from '../test-support/smtp-sink.js';
 import { BACKENDS } from '../test-support/world.js';
+import { MessageDispatcher } from './dispatcher.js';
 
 const HOUR = 3_600_000;
 const identify = (userId: string, traits: Record<string, unknown>) => ({ type: 'identify', userId, traits });
@@ -187,5 +190,131 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
       reason: 'unsubscribed from marketing',
     });
     expect(world.sink.received).toHaveLength(0);
+  });
+
+  it('lets only one of two messages to a contact through a cap of one, when both are due at once', async () => {
+    await configure({
+      frequencyCaps: {
+        email: [
+          { max: 1, period: '1d' },
+          { max: 5, period: '7d' },
+        ],
+      },
+    });
+    await world.publish(sender('Offer A', 1));
+    await world.publish(sender('Offer B', 1));
+    await world.send([
+      identify('d', { email: 'd@example.com' }),
+      { type: 'track', userId: 'd', event: 'Offer A' },
+      { type: 'track', userId: 'd', event: 'Offer B' },
+    ]);
+    await world.settle();
+    expect(world.sink.received).toHaveLength(1);
+    const statuses = (await messagesOf('d')).map((m) => m.status).sort();
+    expect(statuses).toEqual(['deferred', 'sent']);
+  });
+
+  it('does not count test sends against the cap', async () => {
+    await configure({ frequencyCaps: { email: [{ max: 1, period: '1d' }] } });
+    await world.send([identify('t', { email: 't@example.com', name: 'Tess' })]);
+    await world.settle();
+    const profile = await world.storage.profiles.find(world.workspaceId, await world.profileOf('t'));
+    const stored = await world.storage.templates.find(world.workspaceId, template);
+    const { testSend } = await import('./email/test-send.js');
+    await testSend(world.background.email, {
+      storage: world.storage,
+      clock: world.clock,
+      template: stored as NonNullable<typeof stored>,
+      profile: profile as NonNullable<typeof profile>,
+      to: 'tester@example.com',
+    });
+    await world.publish(sender('After test', 1));
+    await world.send([track('t', 'After test')]);
+    await world.settle();
+    expect(world.sink.received.map((mail) => mail.to[0])).toEqual(['tester@example.com', 't@example.com']);
+  });
+
+  it('keeps sending receipts to an address unsubscribed from everything, and nothing else', async () => {
+    await world.storage.consent.suppress({
+      workspaceId: world.workspaceId,
+      channel: 'email',
+      address: 'Quiet@Example.com',
+      reason: 'unsubscribed',
+      at: world.clock.now(),
+    });
+    await world.publish(sender('Promo', 1));
+    await world.publish(sender('Receipt', 1, { topic: 'transactional' }));
+    await world.send([
+      identify('q', { email: 'quiet@example.com' }),
+      track('q', 'Promo'),
+      track('q', 'Receipt'),
+    ]);
+    await world.settle();
+    const outcomes = (await messagesOf('q')).map((m) => `${m.topic}:${m.status}`).sort();
+    expect(outcomes).toEqual(['marketing:suppressed', 'transactional:sent']);
+  });
+
+  it('speaks TLS as configured: implicit TLS, STARTTLS when required, and certificates checked', async () => {
+    const implicit = await new SmtpSink({ tls: 'implicit' }).start();
+    const plain = world.sink;
+    const smtp = (port: number, tls: 'implicit' | 'starttls', verifyCertificate: boolean) => ({
+      host: '127.0.0.1',
+      port,
+      tls,
+      verifyCertificate,
+      from: 'shop@example.com',
+      pool: 1,
+    });
+    try {
+      await world.publish(sender('Secure', 1));
+      const sendTo = async (userId: string) => {
+        await world.send([identify(userId, { email: `${userId}@example.com` }), track(userId, 'Secure')]);
+        await world.settle();
+        return (await messagesOf(userId))[0];
+      };
+      // The relay's self-signed certificate is accepted only when checking is turned off.
+      await configure({ smtp: smtp(implicit.port, 'implicit', false) });
+      expect((await sendTo('tls'))?.status).toBe('sent');
+      expect(implicit.received.map((mail) => [mail.to[0], mail.secure])).toEqual([['tls@example.com', true]]);
+      await configure({ smtp: smtp(implicit.port, 'implicit', true) });
+      world.clock.advance(10_000); // past the dispatcher's settings cache
+      const unverified = await sendTo('checked');
+      expect(unverified?.status).toBe('deferred');
+      expect(unverified?.reason).toMatch(/certificate/i);
+      // STARTTLS required, and the server does not offer it: nothing goes out in the clear.
+      await configure({ smtp: smtp(plain.port, 'starttls', true) });
+      world.clock.advance(10_000);
+      const cleartext = await sendTo('clear');
+      expect(cleartext?.status).toBe('deferred');
+      expect(cleartext?.reason).toMatch(/STARTTLS/i);
+      expect(plain.received).toHaveLength(0);
+    } finally {
+      await implicit.stop();
+    }
+  });
+
+  it('holds on to a message a slow SMTP server keeps, so that another worker does not send it too', async () => {
+    const leaseMs = 300;
+    const worker = () =>
+      new MessageDispatcher({
+        storage: world.storage,
+        clock: world.clock,
+        logger: pino({ level: 'silent' }),
+        email: world.background.email,
+        leaseMs,
+      });
+    await world.publish(sender('Slow', 1));
+    await world.send([identify('slow', { email: 'slow@example.com' }), track('slow', 'Slow')]);
+    await world.background.pipeline.drain();
+    world.sink.replyDelayMs = 1500;
+    const sending = worker().runOnce();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Far past the first lease; the sender renews its claim while the SMTP server thinks.
+    world.clock.advance(10 * leaseMs);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await worker().runOnce()).toBe(0);
+    expect(await sending).toBe(1);
+    expect(world.sink.received).toHaveLength(1);
+    expect((await messagesOf('slow'))[0]?.status).toBe('sent');
   });
 });

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { MessageDispatcher } from '../channels/dispatcher.js';
-import type { EmailJob } from '../channels/email/email-channel.js';
+import type { EmailJob, EmailSender } from '../channels/email/email-channel.js';
 import { SecretBox } from '../channels/email/secret-box.js';
 import { SendThreads } from '../channels/email/send-thread-client.js';
 import { LinkSigner } from '../channels/email/signed-links.js';
@@ -26,6 +26,8 @@ export interface Background {
   engine: JourneyEngine;
   scheduler: TimerScheduler;
   dispatcher: MessageDispatcher;
+  /** How this process renders and sends e-mail (test sends use it too). */
+  email: EmailSender;
   start(): void;
   stop(): Promise<void>;
 }
@@ -45,18 +47,19 @@ export function createBackground(options: {
   const sendThread = options.sendThread
     ? new SendThreads({ secret: options.secret, publicUrl: options.publicUrl, threads: SEND_THREADS })
     : undefined;
+  const email: EmailSender = {
+    signer: new LinkSigner(options.secret),
+    publicUrl: options.publicUrl,
+    secrets: new SecretBox(options.secret),
+    transports,
+    ...(sendThread ? { deliver: (job: EmailJob) => sendThread.deliver(job) } : {}),
+  };
   const dispatcher = new MessageDispatcher({
     storage,
     clock,
     logger,
     ...(options.sendLeaseMs ? { leaseMs: options.sendLeaseMs } : {}),
-    email: {
-      signer: new LinkSigner(options.secret),
-      publicUrl: options.publicUrl,
-      secrets: new SecretBox(options.secret),
-      transports,
-      ...(sendThread ? { deliver: (job: EmailJob) => sendThread.deliver(job) } : {}),
-    },
+    email,
   });
   let scheduler: TimerScheduler | undefined;
   const engine = new JourneyEngine({
@@ -83,6 +86,7 @@ export function createBackground(options: {
     engine,
     scheduler: timers,
     dispatcher,
+    email,
     start() {
       // Loading MJML's components takes a moment: pay it now, not on the first e-mail.
       void compileLayout({

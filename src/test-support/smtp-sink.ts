@@ -5,6 +5,8 @@ export interface ReceivedMail {
   parsed: ParsedMail;
   raw: string;
   to: string[];
+  /** Whether the message came over TLS (implicit or after STARTTLS). */
+  secure: boolean;
 }
 
 /**
@@ -22,9 +24,15 @@ export class SmtpSink {
   /** Recipients answered 550 (mailbox unavailable) at RCPT TO. */
   readonly rejectRecipients = new Set<string>();
 
-  constructor() {
+  /**
+   * `plain` offers no STARTTLS; `starttls` offers it and `implicit` speaks TLS from the first byte, both
+   * with smtp-server's built-in self-signed certificate.
+   */
+  constructor(options: { tls?: 'plain' | 'starttls' | 'implicit' } = {}) {
+    const tls = options.tls ?? 'plain';
     this.#server = new SMTPServer({
-      disabledCommands: ['STARTTLS', 'AUTH'],
+      secure: tls === 'implicit',
+      disabledCommands: tls === 'plain' ? ['STARTTLS', 'AUTH'] : ['AUTH'],
       authOptional: true,
       logger: false,
       onClose: (session) => {
@@ -48,7 +56,12 @@ export class SmtpSink {
             // The client left before our 250: like a real MTA, we never accepted it.
             if (this.#closedSessions.has(session.id)) return;
             const parsed = await simpleParser(raw);
-            this.received.push({ parsed, raw, to: session.envelope.rcptTo.map((r) => r.address) });
+            this.received.push({
+              parsed,
+              raw,
+              to: session.envelope.rcptTo.map((r) => r.address),
+              secure: session.secure,
+            });
             callback();
             for (const waiter of this.#waiters.splice(0)) waiter();
           };
@@ -58,11 +71,15 @@ export class SmtpSink {
     });
   }
 
+  /** Connection-level errors the server saw (failed TLS handshakes, dropped clients). */
+  readonly errors: Error[] = [];
+
   get port(): number {
     return this.#port;
   }
 
   async start(): Promise<this> {
+    this.#server.on('error', (error) => this.errors.push(error));
     await new Promise<void>((resolve) => {
       this.#server.listen(0, '127.0.0.1', () => resolve());
     });

@@ -59,6 +59,8 @@ export async function renderJob(
   return { ...rendered, html: addTracking(rendered.html, links), unsubscribeUrl: links.unsubscribeUrl };
 }
 
+const MESSAGE_COMMANDS = ['MAIL FROM', 'RCPT TO', 'DATA'];
+
 /** Renders and sends one e-mail over the workspace's pooled SMTP connection. */
 export async function deliverEmail(deps: EmailDeliveryDeps, job: EmailJob): Promise<Delivery> {
   let rendered: RenderedEmail & { unsubscribeUrl: string };
@@ -93,7 +95,10 @@ export async function deliverEmail(deps: EmailDeliveryDeps, job: EmailJob): Prom
     return { status: 'sent', providerMessageId: info.messageId ?? null, subject: rendered.subject };
   } catch (error) {
     const smtpError = error as { responseCode?: number; command?: string; message?: string };
-    if (smtpError.responseCode !== undefined && smtpError.responseCode >= 500) {
+    // Only a refusal of this message (its sender, recipient or content) fails it for good; a refusal
+    // while connecting (TLS, authentication) is the relay's or the settings' problem, and is retried.
+    const isAboutThisMessage = MESSAGE_COMMANDS.some((command) => smtpError.command?.startsWith(command));
+    if (smtpError.responseCode !== undefined && smtpError.responseCode >= 500 && isAboutThisMessage) {
       return {
         status: 'failed',
         reason: `SMTP ${smtpError.responseCode}: ${smtpError.message ?? 'rejected'}`,
