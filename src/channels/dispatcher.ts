@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { durationMs } from '../core/duration.js';
@@ -58,6 +59,8 @@ interface RoundContext {
  */
 export class MessageDispatcher {
   readonly #options: Required<DispatcherOptions>;
+  /** Who claims: host and process, so that the message log shows which worker sent what. */
+  readonly #worker = `${hostname()}:${process.pid}`;
   readonly #settings = new Map<string, { settings: WorkspaceSettings; until: number }>();
   #running: Promise<void> | undefined;
   #pending = false;
@@ -96,7 +99,7 @@ export class MessageDispatcher {
   /** One round: claims due messages and settles each; returns how many were claimed. */
   async runOnce(): Promise<number> {
     const { storage, clock, batchSize, concurrency, leaseMs, logger } = this.#options;
-    const claimant = newId('clm');
+    const claimant = `${this.#worker}:${newId('clm')}`;
     const claimed = await storage.messages.claimDue({
       now: clock.now(),
       limit: batchSize,

@@ -35,6 +35,7 @@ const Environment = z.object({
     .default(24),
   MOPS_METRICS_TOKEN: z.string().min(16).optional(),
   MOPS_SEND_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  MOPS_SEND_BATCH: z.coerce.number().int().min(1).max(5000).default(500),
 });
 
 export type Config = {
@@ -57,6 +58,8 @@ export type Config = {
   metricsToken: string | undefined;
   /** How long a message being sent stays claimed; a process that dies mid-send is retried after it. */
   sendLeaseMs: number;
+  /** Messages a process claims at a time: smaller rounds share the sending more evenly between workers. */
+  sendBatch: number;
 };
 
 export class ConfigError extends Error {
@@ -112,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dedupeWindowMs: e.MOPS_DEDUPE_WINDOW_HOURS * 3_600_000,
     metricsToken: e.MOPS_METRICS_TOKEN,
     sendLeaseMs: e.MOPS_SEND_LEASE_SECONDS * 1000,
+    sendBatch: e.MOPS_SEND_BATCH,
   };
 }
 

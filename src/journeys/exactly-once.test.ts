@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killHard, runCli, startServerProcess } from '../test-support/cli.js';
 import { SmtpSink } from '../test-support/smtp-sink.js';
@@ -136,7 +137,8 @@ describe('exactly-once sending with two workers on postgres', () => {
   it('shares the sending between two worker processes, each message once', async () => {
     database = await createTestDatabase('postgres');
     sink = await new SmtpSink().start();
-    const env = { ...database.env, MOPS_PORT: '0', MOPS_SEND_LEASE_SECONDS: '2' };
+    // Small rounds, so that each worker's share shows even in 80 messages.
+    const env = { ...database.env, MOPS_PORT: '0', MOPS_SEND_LEASE_SECONDS: '2', MOPS_SEND_BATCH: '5' };
     await runCli(['migrate'], env);
     const writeKey = JSON.parse((await runCli(['keys', 'create', '--kind', 'write', '--json'], env)).stdout)
       .key as string;
@@ -149,10 +151,24 @@ describe('exactly-once sending with two workers on postgres', () => {
     ];
     children.push(api.child, ...workers.map((w) => w.child));
     await setUp(api.url as string, secret, sink.port);
-    sink.replyDelayMs = 5;
+    sink.replyDelayMs = 20;
     await sendGo(api.url as string, writeKey, 0, PROFILES / 2);
     await sendGo(api.url as string, writeKey, PROFILES / 2, PROFILES);
     await settle(sink, PROFILES * 2);
     expectExactlyOnce(sink);
+    // Both workers took a share (the message log records which process settled each message).
+    const client = new pg.Client({ connectionString: database.env.MOPS_DATABASE_URL });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ pid: string; sent: number }>(
+        `select split_part(claimed_by, ':', 2) as pid, count(*)::int as sent from messages
+         where status = 'sent' group by 1`,
+      );
+      const workerPids = workers.map((worker) => String(worker.child.pid));
+      expect(rows.map((row) => row.pid).sort()).toEqual(workerPids.sort());
+      expect(rows.reduce((sum, row) => sum + row.sent, 0)).toBe(PROFILES * 2);
+    } finally {
+      await client.end();
+    }
   });
 });

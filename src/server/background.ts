@@ -39,6 +39,7 @@ export function createBackground(options: {
   secret: string;
   publicUrl: string;
   sendLeaseMs?: number;
+  sendBatch?: number;
   /** Render and send e-mail on a thread of its own (the server); otherwise in this thread (tests). */
   sendThread?: boolean;
 }): Background {
@@ -59,6 +60,7 @@ export function createBackground(options: {
     clock,
     logger,
     ...(options.sendLeaseMs ? { leaseMs: options.sendLeaseMs } : {}),
+    ...(options.sendBatch ? { batchSize: options.sendBatch } : {}),
     email,
   });
   let scheduler: TimerScheduler | undefined;

@@ -43,6 +43,7 @@ const background = runBackground
       secret,
       publicUrl: config.publicUrl,
       sendLeaseMs: config.sendLeaseMs,
+      sendBatch: config.sendBatch,
       sendThread: true,
     })
   : undefined;

@@ -81,6 +81,7 @@ export async function startMops(options: {
         secret,
         publicUrl: config.publicUrl,
         sendLeaseMs: config.sendLeaseMs,
+        sendBatch: config.sendBatch,
         sendThread: true,
       });
       background.start();

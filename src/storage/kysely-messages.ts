@@ -129,8 +129,8 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
           to_address: message.toAddress,
           subject: message.subject,
           next_attempt_at: message.nextAttemptAt,
+          // claimed_by stays: the message log keeps which worker settled the message.
           claimed_until: null,
-          claimed_by: null,
           provider_message_id: message.providerMessageId,
           updated_at: message.updatedAt,
           sent_at: message.sentAt,

@@ -159,6 +159,7 @@ export interface Database {
     attempts: Generated<number>;
     next_attempt_at: number | null;
     claimed_until: number | null;
+    /** The dispatcher round (`host:pid:id`) that holds the message, or settled it last. */
     claimed_by: string | null;
     context: JsonColumn;
     provider_message_id: string | null;
