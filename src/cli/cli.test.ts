@@ -134,7 +134,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
     ]);
   });
 
-  it('applies a journey from YAML, publishes it, lists, pauses and resumes it', async () => {
+  it('applies a journey from YAML, publishes it, lists, pauses, resumes, republishes and archives it', async () => {
     const file = path.join(database.dataDir, 'welcome.yaml');
     writeFileSync(
       file,
@@ -163,6 +163,19 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
       id: applied.id,
       status: 'published',
     });
+    expect(JSON.parse((await cli('journeys', 'publish', applied.id, '--json')).stdout)).toEqual({
+      id: applied.id,
+      status: 'published',
+      version: 2,
+    });
+    expect(JSON.parse((await cli('journeys', 'archive', applied.id, '--json')).stdout)).toEqual({
+      id: applied.id,
+      status: 'archived',
+      ended: 0,
+    });
+    const republish = await runCli(['journeys', 'publish', applied.id], database.env);
+    expect(republish.code).toBe(1);
+    expect(republish.stderr).toMatch(/an archived journey cannot be published/);
     const broken = path.join(database.dataDir, 'broken.json');
     writeFileSync(
       broken,

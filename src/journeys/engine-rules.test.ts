@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { BACKENDS } from '../test-support/world.js';
-import { publishJourney, setJourneyPaused, updateDraft } from './journeys.js';
+import { archiveJourney, publishJourney, setJourneyPaused, updateDraft } from './journeys.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -334,5 +334,26 @@ describe.each(BACKENDS)('journey rules on %s (manual clock)', (backend) => {
     expect(page.items.map((message) => [message.status, message.reason])).toEqual([
       ['suppressed', 'unsubscribed from marketing'],
     ]);
+  });
+
+  it('ends, when its timer fires, an instance whose journey was archived without ending it', async () => {
+    const journeyId = await world.publish({
+      name: 'Archived midway',
+      entry: { trigger: { type: 'event', event: 'Go' } },
+      start: 'wait',
+      steps: [
+        { id: 'wait', type: 'wait', duration: '1h', next: 'tag' },
+        { id: 'tag', type: 'update_traits', set: { reached: true }, next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([identify('a', {}), track('a', 'Go')]);
+    await world.settle();
+    // As if the process died between archiving and ending the running instances.
+    await archiveJourney(world.storage, world.clock, world.workspaceId, journeyId);
+    await world.advance(HOUR);
+    expect((await traitsOf('a')).reached).toBeUndefined();
+    const report = await world.storage.journeys.report(journeyId);
+    expect({ active: report.active, exited: report.exited }).toEqual({ active: 0, exited: 1 });
   });
 });

@@ -73,6 +73,19 @@ export class JourneyEngine {
         const instance = await tx.journeys.lockInstance(timer.instanceId);
         if (instance?.status === 'active') {
           const journey = await tx.journeys.find(instance.workspaceId, instance.journeyId);
+          if (journey?.status === 'archived') {
+            // Archiving ends instances right away; one it missed (a crash in between) ends here.
+            await this.#move(
+              tx,
+              instance,
+              { type: 'exit', reason: 'journey archived' },
+              now,
+              undefined,
+              work,
+            );
+            await tx.journeys.deleteTimer(timer.id);
+            continue;
+          }
           if (journey?.status === 'paused') {
             await tx.journeys.setTimer({
               workspaceId: instance.workspaceId,

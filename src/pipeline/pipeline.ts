@@ -91,14 +91,28 @@ export class EventPipeline {
     });
   }
 
-  /** Processes until nothing is left; tests and the CLI use it to wait for consumers to be current. */
-  async drain(): Promise<number> {
+  /**
+   * Processes until every consumer has handled every committed event; tests and the CLI use it to wait
+   * for consumers to be current. On PostgreSQL, committed events may wait behind an older transaction
+   * still open elsewhere on the server (see ARCHITECTURE.md): it waits for that, up to `timeoutMs`.
+   */
+  async drain(timeoutMs = 30_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
     let total = 0;
     for (;;) {
       const count = await this.runOnce();
-      if (count === 0) return total;
       total += count;
+      if (count > 0) continue;
+      if (!(await this.#isBehind())) return total;
+      if (Date.now() > deadline) throw new Error(`the pipeline is still behind after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
+  }
+
+  async #isBehind(): Promise<boolean> {
+    for (const consumer of this.#options.consumers)
+      if ((await this.#options.storage.pipelineLag(consumer.cursor)) > 0) return true;
+    return false;
   }
 
   /** One batch for each consumer, in order; the number of events the first consumer took. */

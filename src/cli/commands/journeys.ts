@@ -112,24 +112,26 @@ export function registerJourneyCommands(program: Command): void {
       .action(async (id: string, options: { workspace?: string; json?: boolean }) => {
         await withStorage(async ({ storage, clock }) => {
           const workspace = await pickWorkspace(storage, options.workspace);
-          let status: string;
+          let result: { id: string; status: string; version?: number; ended?: number };
           let note = '';
           if (action === 'publish') {
             const { journey, version } = await publishJourney(storage, clock, workspace.id, id);
-            status = journey.status;
+            result = { id, status: journey.status, version: version.version };
             note = `, version ${version.version}`;
           } else if (action === 'archive') {
-            status = (await archiveJourney(storage, clock, workspace.id, id)).status;
+            const { status } = await archiveJourney(storage, clock, workspace.id, id);
             const ended = await new JourneyEngine({
               storage,
               clock,
               logger: pino({ level: 'silent' }),
             }).exitAll(workspace.id, id, 'journey archived');
+            result = { id, status, ended };
             note = `, ${ended} running instances ended`;
           } else {
-            status = (await setJourneyPaused(storage, clock, workspace.id, id, action === 'pause')).status;
+            const { status } = await setJourneyPaused(storage, clock, workspace.id, id, action === 'pause');
+            result = { id, status };
           }
-          print({ id, status }, options, () => `Journey ${id} is ${status}${note}.`);
+          print(result, options, () => `Journey ${id} is ${result.status}${note}.`);
         });
       });
   }
