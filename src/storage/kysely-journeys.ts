@@ -359,6 +359,7 @@ async function buildReport(db: Kysely<Database>, journeyId: string): Promise<Jou
       eb.fn.count<number>('clicked_at').as('clicked'),
       eb.fn.count<number>('unsubscribed_at').as('unsubscribed'),
       eb.fn.count<number>('bounced_at').as('bounced'),
+      eb.fn.count<number>('complained_at').as('complained'),
     ])
     .where('journey_id', '=', journeyId)
     .groupBy(['step_id', 'status'])
@@ -406,6 +407,7 @@ async function buildReport(db: Kysely<Database>, journeyId: string): Promise<Jou
       clicked: 0,
       unsubscribed: 0,
       bounced: 0,
+      complained: 0,
       failed: 0,
       suppressed: 0,
       skipped: 0,
@@ -422,6 +424,7 @@ async function buildReport(db: Kysely<Database>, journeyId: string): Promise<Jou
     entry.clicked += Number(row.clicked);
     entry.unsubscribed += Number(row.unsubscribed);
     entry.bounced += Number(row.bounced);
+    entry.complained += Number(row.complained);
   }
   return report;
 }

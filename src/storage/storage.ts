@@ -205,6 +205,8 @@ export interface JourneyReport {
       clicked: number;
       unsubscribed: number;
       bounced: number;
+      /** Marked as spam by the recipient (reported through the bounce intake). */
+      complained: number;
       failed: number;
       suppressed: number;
       skipped: number;

@@ -93,6 +93,7 @@ const MessageCounts = z.object({
   clicked: z.number(),
   unsubscribed: z.number(),
   bounced: z.number(),
+  complained: z.number(),
   failed: z.number(),
   suppressed: z.number(),
   skipped: z.number(),
