@@ -2,6 +2,7 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   ingest: async () => (await import('./ingest.js')).runIngestBenchmark(),
   trigger: async () => (await import('./trigger.js')).runTriggerBenchmark(),
   send: async () => (await import('./send.js')).runSendBenchmark(),
+  waiting: async () => (await import('./waiting.js')).runWaitingBenchmark(),
 };
 
 const name = process.argv[2];

@@ -11,8 +11,8 @@ import {
   printResult,
   ROOT,
   startServer,
+  waitForQuiet,
 } from './support.js';
-import { waitForQuiet } from './trigger.js';
 
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 20_000);
 const POOL = 8;
@@ -81,7 +81,7 @@ export async function runSendBenchmark(): Promise<void> {
         traits: { email: `c${i}@example.com`, first_name: `Name${i}`, plan: i % 3 ? 'basic' : 'pro' },
       })),
     );
-    await waitForQuiet(server.url, call);
+    await waitForQuiet(server.url);
 
     process.stdout.write(
       `${CONTACTS} contacts enter the journey at once; sending is held until ${new Date(release).toISOString()}…\n`,
@@ -98,7 +98,7 @@ export async function runSendBenchmark(): Promise<void> {
       2500,
       8,
     );
-    await waitForQuiet(server.url, call);
+    await waitForQuiet(server.url);
     if (Date.now() > release - 2000)
       throw new Error('entering took longer than the hold; raise BENCH_HOLD_S');
     await new Promise((resolve) => setTimeout(resolve, release - Date.now()));

@@ -192,3 +192,18 @@ export function cpuSeconds(pid: number): number {
   const clockTicks = 100;
   return (Number(fields[11]) + Number(fields[12])) / clockTicks;
 }
+
+/** Waits until every consumer of the event log (profiles, journeys) has caught up: the lag metrics read 0. */
+export async function waitForQuiet(url: string, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const lags = [...metrics.matchAll(/^mops_pipeline_lag_events\{[^}]*\} (\d+)$/gm)].map((m) =>
+      Number(m[1]),
+    );
+    const lag = lags.length === 0 ? 1 : Math.max(...lags);
+    if (lag === 0) return;
+    if (Date.now() > deadline) throw new Error(`pipeline still ${lag} events behind`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
