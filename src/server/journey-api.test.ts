@@ -1,0 +1,221 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  apiClient,
+  type InstanceJson,
+  type MailWorld,
+  type Profile,
+  startMailWorld,
+  unique,
+} from '../test-support/api-client.js';
+import { BACKENDS } from '../test-support/world.js';
+
+/** Manual enrolment, entry conditions and archiving of journeys, over HTTP. */
+describe.each(BACKENDS)('journey API on %s', (backend) => {
+  let mailWorld: MailWorld;
+  const {
+    api,
+    ingest,
+    caughtUp,
+    newProfile,
+    newTemplate,
+    emailJourney,
+    publish,
+    enrol,
+    report,
+    listMessages,
+    settledMessages,
+    mailTo,
+  } = apiClient(() => mailWorld);
+
+  beforeAll(async () => {
+    mailWorld = await startMailWorld(backend);
+  });
+
+  afterAll(async () => {
+    await mailWorld?.close();
+  });
+
+  describe('manual enrolment', () => {
+    it('enters a profile by hand and e-mails it, with the enrolment properties as the entry event', async () => {
+      const journeyId = await publish(emailJourney(await newTemplate()));
+      const ada = await newProfile();
+
+      const enrolled = await enrol(journeyId, { profileId: ada.id, properties: { coupon: 'WELCOME10' } });
+
+      expect(enrolled.status).toBe(201);
+      expect(enrolled.body).toMatchObject({ journeyId, profileId: ada.id, version: 1 });
+      const mail = await mailTo(ada.email);
+      expect(mail.parsed.subject).toBe('Hello Ada');
+      expect(String(mail.parsed.html)).toContain('your code is WELCOME10');
+      const [message] = await settledMessages({ profileId: ada.id }, 1);
+      expect(message).toMatchObject({ journeyId, stepId: 'send', status: 'sent', toAddress: ada.email });
+      expect((await report(journeyId)).steps.send).toMatchObject({ entered: 1 });
+    });
+
+    it('answers 409 when the re-entry rules keep the profile out, and does not enter it again', async () => {
+      const journeyId = await publish(
+        emailJourney(await newTemplate(), { trigger: { type: 'manual' }, reentry: { policy: 'once' } }),
+      );
+      const bob = await newProfile();
+      expect((await enrol(journeyId, { profileId: bob.id })).status).toBe(201);
+
+      const again = await enrol(journeyId, { profileId: bob.id });
+
+      expect(again.status).toBe(409);
+      expect(again.body.error).toMatchObject({ code: 'conflict' });
+      expect(again.body.error.message).toMatch(/re-entry/);
+      expect((await report(journeyId)).entered).toBe(1);
+      expect(await settledMessages({ profileId: bob.id }, 1)).toHaveLength(1);
+    });
+
+    it('answers 404 naming profileId for an unknown profile, and 404 for an unknown journey', async () => {
+      const journeyId = await publish(emailJourney(await newTemplate()));
+      const cy = await newProfile();
+
+      const noProfile = await enrol(journeyId, { profileId: 'prf_nobody' });
+      expect(noProfile.status).toBe(404);
+      expect(noProfile.body.error).toMatchObject({ code: 'not_found', field: 'profileId' });
+      expect(noProfile.body.error.message).toMatch(/prf_nobody/);
+
+      const noJourney = await enrol('jrn_nowhere', { profileId: cy.id });
+      expect(noJourney.status).toBe(404);
+      expect(noJourney.body.error.code).toBe('not_found');
+      expect(noJourney.body.error.message).toMatch(/jrn_nowhere/);
+    });
+
+    it('answers 400 naming the field for a body without profileId or with properties that are not an object', async () => {
+      const journeyId = await publish(emailJourney(await newTemplate()));
+      const dee = await newProfile();
+
+      const missing = await enrol(journeyId, { properties: {} });
+      expect(missing.status).toBe(400);
+      expect(missing.body.error).toMatchObject({ code: 'invalid_input', field: 'profileId' });
+
+      const badProperties = await enrol(journeyId, { profileId: dee.id, properties: 'coupon' });
+      expect(badProperties.status).toBe(400);
+      expect(badProperties.body.error).toMatchObject({ code: 'invalid_input', field: 'properties' });
+      expect((await report(journeyId)).entered).toBe(0);
+    });
+
+    it('answers 409 for a journey that is still a draft', async () => {
+      const created = await api<{ id: string }>('POST', '/journeys', {
+        definition: emailJourney(await newTemplate()),
+      });
+      const eve = await newProfile();
+
+      const enrolled = await enrol(created.body.id, { profileId: eve.id });
+
+      expect(enrolled.status).toBe(409);
+      expect(enrolled.body.error.message).toMatch(/draft/);
+    });
+  });
+
+  describe('entry conditions', () => {
+    it('enters on Order Completed only when every condition on the event holds', async () => {
+      const journeyId = await publish(
+        emailJourney(await newTemplate(), {
+          trigger: {
+            type: 'event',
+            event: 'Order Completed',
+            conditions: [
+              { source: 'event', path: 'properties.total', op: 'gte', value: 100 },
+              { source: 'event', path: 'properties.currency', op: 'in', value: ['EUR', 'USD'] },
+            ],
+          },
+          reentry: { policy: 'every_time' },
+        }),
+      );
+      const big = await newProfile();
+      const exact = await newProfile();
+      const small = await newProfile();
+      const foreign = await newProfile();
+      const numericString = await newProfile();
+      const order = (profile: Profile, properties: Record<string, unknown>) => ({
+        type: 'track',
+        userId: profile.userId,
+        event: 'Order Completed',
+        properties,
+      });
+
+      await ingest([
+        order(big, { total: 250, currency: 'EUR' }),
+        order(exact, { total: 100, currency: 'USD' }),
+        order(small, { total: 99.99, currency: 'EUR' }),
+        order(foreign, { total: 500, currency: 'GBP' }),
+        order(numericString, { total: '120', currency: 'EUR' }),
+      ]);
+      await caughtUp();
+
+      expect((await report(journeyId)).entered).toBe(3);
+      const messages = await settledMessages({ journeyId }, 3);
+      expect(messages.map((m) => m.profileId).sort()).toEqual([big.id, exact.id, numericString.id].sort());
+      expect(messages.every((m) => m.status === 'sent')).toBe(true);
+    });
+  });
+
+  describe('archiving', () => {
+    it('ends running instances as exited, reason journey archived', async () => {
+      const journeyId = await publish({
+        name: unique('journey'),
+        entry: { trigger: { type: 'manual' } },
+        start: 'wait-a-day',
+        steps: [
+          { id: 'wait-a-day', type: 'wait', duration: '1d', next: 'send' },
+          { id: 'send', type: 'send_email', template: await newTemplate(), next: 'done' },
+          { id: 'done', type: 'exit' },
+        ],
+      });
+      const lea = await newProfile();
+      const max = await newProfile();
+      for (const profile of [lea, max])
+        expect((await enrol(journeyId, { profileId: profile.id })).status).toBe(201);
+      expect(await report(journeyId)).toMatchObject({ entered: 2, active: 2 });
+
+      const archived = await api<{ status: string }>('POST', `/journeys/${journeyId}/archive`);
+
+      expect(archived.status).toBe(200);
+      expect(archived.body.status).toBe('archived');
+      const after = await report(journeyId);
+      expect(after).toMatchObject({ entered: 2, active: 0, completed: 0, exited: 2 });
+      expect(after.steps['wait-a-day']).toMatchObject({ entered: 2, waiting: 0, exited: 2 });
+      for (const profile of [lea, max]) {
+        const instances = await api<{ items: InstanceJson[] }>('GET', `/profiles/${profile.id}/journeys`);
+        expect(instances.body.items).toEqual([
+          expect.objectContaining({ journeyId, status: 'exited', endReason: 'journey archived' }),
+        ]);
+        expect(instances.body.items[0]?.endedAt).not.toBeNull();
+      }
+      expect((await listMessages({ journeyId })).items).toEqual([]);
+    });
+
+    it('admits nobody once archived, neither on its event nor by hand', async () => {
+      const event = unique('Trial Started');
+      const journeyId = await publish(
+        emailJourney(await newTemplate(), {
+          trigger: { type: 'event', event },
+          reentry: { policy: 'every_time' },
+        }),
+      );
+      const before = await newProfile();
+      const later = await newProfile();
+      await ingest([{ type: 'track', userId: before.userId, event }]);
+      await caughtUp();
+      expect((await report(journeyId)).entered).toBe(1);
+
+      expect((await api('POST', `/journeys/${journeyId}/archive`)).status).toBe(200);
+      await ingest([
+        { type: 'track', userId: later.userId, event },
+        { type: 'track', userId: before.userId, event },
+      ]);
+      await caughtUp();
+      const byHand = await enrol(journeyId, { profileId: later.id });
+
+      expect(byHand.status).toBe(409);
+      expect(byHand.body.error.message).toMatch(/archived/);
+      expect((await report(journeyId)).entered).toBe(1);
+      const instances = await api<{ items: InstanceJson[] }>('GET', `/profiles/${later.id}/journeys`);
+      expect(instances.body.items).toEqual([]);
+      expect((await settledMessages({ journeyId }, 1))[0]?.profileId).toBe(before.id);
+    });
+  });
+});

@@ -1,0 +1,332 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ApiError,
+  apiClient,
+  type MailWorld,
+  type MessageJson,
+  startMailWorld,
+  trackingUrls,
+  unique,
+} from '../test-support/api-client.js';
+import { BACKENDS, eventually } from '../test-support/world.js';
+
+/** Template previews and test sends, bounces and complaints, opens and the message log, over HTTP. */
+describe.each(BACKENDS)('messaging API on %s', (backend) => {
+  let mailWorld: MailWorld;
+  const {
+    api,
+    caughtUp,
+    newProfile,
+    newTemplate,
+    emailJourney,
+    publish,
+    enrol,
+    report,
+    listMessages,
+    settledMessages,
+    mailTo,
+  } = apiClient(() => mailWorld);
+
+  const eventNames = async (profileId: string) => {
+    const timeline = await api<{ items: Array<{ name: string | null }> }>(
+      'GET',
+      `/profiles/${profileId}/events?limit=100`,
+    );
+    return timeline.body.items.map((event) => event.name);
+  };
+
+  beforeAll(async () => {
+    mailWorld = await startMailWorld(backend);
+  });
+
+  afterAll(async () => {
+    await mailWorld?.close();
+  });
+
+  describe('template preview and test send', () => {
+    it('previews the template as the chosen profile would receive it, with traits HTML-escaped, sending nothing', async () => {
+      const templateId = await newTemplate();
+      const mallory = await newProfile({ first_name: '<script>alert(1)</script>Mallory' });
+      const sentBefore = mailWorld.sink.received.length;
+
+      const preview = await api<{ subject: string; preheader: string; html: string; text: string }>(
+        'POST',
+        `/templates/${templateId}/preview`,
+        { profileId: mallory.id },
+      );
+
+      expect(preview.status).toBe(200);
+      expect(preview.body.subject).toBe('Hello <script>alert(1)</script>Mallory');
+      expect(preview.body.html).toContain('Hi &lt;script&gt;alert(1)&lt;/script&gt;Mallory');
+      expect(preview.body.html).not.toContain('<script>');
+      expect(preview.body.text).toContain('Mallory, your code is none.');
+      expect(mailWorld.sink.received.length).toBe(sentBefore);
+      expect((await listMessages({ profileId: mallory.id })).items).toEqual([]);
+    });
+
+    it('previews for no profile with empty traits', async () => {
+      const templateId = await newTemplate();
+
+      const preview = await api<{ subject: string }>('POST', `/templates/${templateId}/preview`, {});
+
+      expect(preview.status).toBe(200);
+      expect(preview.body.subject).toBe('Hello there');
+    });
+
+    it('sends a test e-mail to the test address, personalised for the chosen profile, and logs it on the test topic', async () => {
+      const templateId = await newTemplate();
+      const mallory = await newProfile({ first_name: '<script>alert(1)</script>Mallory' });
+      const tester = `${unique('qa')}@example.com`;
+
+      const sent = await api<MessageJson>('POST', `/templates/${templateId}/test-send`, {
+        profileId: mallory.id,
+        to: tester,
+      });
+
+      expect(sent.status).toBe(200);
+      expect(sent.body).toMatchObject({
+        profileId: mallory.id,
+        templateId,
+        topic: 'test',
+        status: 'sent',
+        toAddress: tester,
+      });
+      const mail = await mailTo(tester);
+      expect(mail.parsed.to).toMatchObject({ value: [{ address: tester }] });
+      expect(mail.parsed.subject).toBe('Hello <script>alert(1)</script>Mallory');
+      const html = String(mail.parsed.html);
+      expect(html).toContain('Hi &lt;script&gt;alert(1)&lt;/script&gt;Mallory');
+      expect(html).not.toContain('<script>');
+      expect(mail.parsed.text).toContain('Mallory, your code is none.');
+      expect(mailWorld.sink.to(mallory.email)).toEqual([]);
+      const [logged] = await settledMessages({ profileId: mallory.id }, 1);
+      expect(logged).toMatchObject({ id: sent.body.id, topic: 'test', status: 'sent' });
+    });
+
+    it('answers 4xx naming the field for a bad test address, an unknown profile or a malformed profileId', async () => {
+      const templateId = await newTemplate();
+      const fay = await newProfile();
+
+      const badAddress = await api<ApiError>('POST', `/templates/${templateId}/test-send`, {
+        profileId: fay.id,
+        to: 'not an address',
+      });
+      expect(badAddress.status).toBe(400);
+      expect(badAddress.body.error).toMatchObject({ code: 'invalid_input', field: 'to' });
+
+      const noAddress = await api<ApiError>('POST', `/templates/${templateId}/test-send`, {
+        profileId: fay.id,
+      });
+      expect(noAddress.status).toBe(400);
+      expect(noAddress.body.error.field).toBe('to');
+
+      const unknownProfile = await api<ApiError>('POST', `/templates/${templateId}/test-send`, {
+        profileId: 'prf_nobody',
+        to: 'qa@example.com',
+      });
+      expect(unknownProfile.status).toBe(404);
+      expect(unknownProfile.body.error).toMatchObject({ code: 'not_found', field: 'profileId' });
+
+      const badPreview = await api<ApiError>('POST', `/templates/${templateId}/preview`, { profileId: 42 });
+      expect(badPreview.status).toBe(400);
+      expect(badPreview.body.error).toMatchObject({ code: 'invalid_input', field: 'profileId' });
+
+      const unknownTemplate = await api<ApiError>('POST', '/templates/tpl_nothing/preview', {});
+      expect(unknownTemplate.status).toBe(404);
+      expect(unknownTemplate.body.error.message).toMatch(/tpl_nothing/);
+    });
+  });
+
+  describe('bounces and complaints', () => {
+    it.each([
+      ['a hard bounce', 'hard', 'hard_bounce'],
+      ['a complaint', 'complaint', 'complaint'],
+    ])(
+      'suppresses the address after %s, so a later journey e-mail to it is suppressed, not sent',
+      async (_, type, reason) => {
+        const journeyId = await publish(emailJourney(await newTemplate()));
+        const gus = await newProfile();
+
+        // Providers report addresses as they saw them; the case must not matter.
+        const reported = await api('POST', '/bounces', { address: gus.email.toUpperCase(), type });
+        expect(reported.status).toBe(204);
+
+        const suppressions = await api<{ items: Array<{ address: string; reason: string }> }>(
+          'GET',
+          '/suppressions?limit=500',
+        );
+        expect(suppressions.body.items).toContainEqual(
+          expect.objectContaining({ address: gus.email, reason }),
+        );
+        expect((await enrol(journeyId, { profileId: gus.id })).status).toBe(201);
+        const [message] = await settledMessages({ profileId: gus.id }, 1);
+        expect(message).toMatchObject({ status: 'suppressed', reason: `address suppressed: ${reason}` });
+        expect(mailWorld.sink.to(gus.email)).toEqual([]);
+        expect((await report(journeyId)).messages.send).toMatchObject({ sent: 0, suppressed: 1 });
+      },
+    );
+
+    it('records a soft bounce without suppressing the address: a later journey e-mail is sent', async () => {
+      const journeyId = await publish(emailJourney(await newTemplate()));
+      const hal = await newProfile();
+
+      expect((await api('POST', '/bounces', { address: hal.email, type: 'soft' })).status).toBe(204);
+
+      const suppressions = await api<{ items: Array<{ address: string }> }>('GET', '/suppressions?limit=500');
+      expect(suppressions.body.items.map((item) => item.address)).not.toContain(hal.email);
+      expect((await enrol(journeyId, { profileId: hal.id })).status).toBe(201);
+      expect((await settledMessages({ profileId: hal.id }, 1))[0]?.status).toBe('sent');
+      expect(await mailTo(hal.email)).toBeDefined();
+    });
+
+    it('marks the reported message as bounced on the message log, the report and the profile timeline', async () => {
+      const journeyId = await publish(emailJourney(await newTemplate()));
+      const ida = await newProfile();
+      await enrol(journeyId, { profileId: ida.id });
+      const [sent] = await settledMessages({ profileId: ida.id }, 1);
+
+      const reported = await api('POST', '/bounces', {
+        address: ida.email,
+        type: 'hard',
+        messageId: sent?.id,
+      });
+
+      expect(reported.status).toBe(204);
+      const [bounced] = (await listMessages({ profileId: ida.id })).items;
+      expect(bounced?.bouncedAt).not.toBeNull();
+      expect((await report(journeyId)).messages.send).toMatchObject({ sent: 1, bounced: 1 });
+      await eventually(async () => ((await eventNames(ida.id)).includes('Email Bounced') ? true : undefined));
+    });
+
+    it('answers 400 naming the field for a bad address, an unknown type or an empty body', async () => {
+      const badAddress = await api<ApiError>('POST', '/bounces', { address: 'nobody', type: 'hard' });
+      expect(badAddress.status).toBe(400);
+      expect(badAddress.body.error).toMatchObject({ code: 'invalid_input', field: 'address' });
+
+      const badType = await api<ApiError>('POST', '/bounces', { address: 'x@example.com', type: 'blocked' });
+      expect(badType.status).toBe(400);
+      expect(badType.body.error).toMatchObject({ code: 'invalid_input', field: 'type' });
+
+      const empty = await api<ApiError>('POST', '/bounces', {});
+      expect(empty.status).toBe(400);
+      expect(empty.body.error.field).toMatch(/^(address|type)$/);
+
+      const suppressions = await api<{ items: Array<{ address: string }> }>('GET', '/suppressions?limit=500');
+      expect(suppressions.body.items.map((item) => item.address)).not.toContain('x@example.com');
+    });
+  });
+
+  describe('open pixel', () => {
+    it('answers the signed pixel of a received e-mail with a GIF, and records one Email Opened however often it loads', async () => {
+      const journeyId = await publish(emailJourney(await newTemplate()));
+      const jo = await newProfile();
+      await enrol(journeyId, { profileId: jo.id });
+      const { pixel } = trackingUrls(await mailTo(jo.email));
+
+      const first = await fetch(pixel);
+      const second = await fetch(pixel);
+
+      for (const response of [first, second]) {
+        expect(response.status).toBe(200);
+        expect(response.headers.get('content-type')).toBe('image/gif');
+        expect(
+          Buffer.from(await response.arrayBuffer())
+            .subarray(0, 6)
+            .toString('latin1'),
+        ).toBe('GIF89a');
+      }
+      const [message] = await settledMessages({ profileId: jo.id }, 1);
+      expect(message?.openedAt).not.toBeNull();
+      expect((await report(journeyId)).messages.send).toMatchObject({ sent: 1, opened: 1 });
+      await eventually(async () => ((await eventNames(jo.id)).includes('Email Opened') ? true : undefined));
+      await caughtUp();
+      expect((await eventNames(jo.id)).filter((name) => name === 'Email Opened')).toHaveLength(1);
+    });
+
+    it('refuses a tampered, unsigned or click token with 400 and records no open', async () => {
+      const journeyId = await publish(emailJourney(await newTemplate()));
+      const kim = await newProfile();
+      await enrol(journeyId, { profileId: kim.id });
+      const [message] = await settledMessages({ profileId: kim.id }, 1);
+      const { pixel, click } = trackingUrls(await mailTo(kim.email));
+      const [body, signature] = (pixel.split('/t/o/')[1] as string).replace(/\.gif$/, '').split('.');
+      const forged = Buffer.from(JSON.stringify({ m: message?.id, x: 1 })).toString('base64url');
+      const clickToken = click.split('/t/c/')[1] as string;
+
+      for (const token of [`${forged}.${signature}`, `${body}`, `${body}.`, clickToken]) {
+        const response = await fetch(`${mailWorld.world.url}/t/o/${token}.gif`);
+        expect(response.status, token).toBe(400);
+        expect(((await response.json()) as ApiError).error.code).toBe('invalid_input');
+      }
+      expect((await listMessages({ profileId: kim.id })).items[0]?.openedAt).toBeNull();
+      expect((await report(journeyId)).messages.send).toMatchObject({ opened: 0 });
+    });
+  });
+
+  describe('message log', () => {
+    it('lists messages newest first, a page at a time, with a cursor to the next page', async () => {
+      const journeyId = await publish(emailJourney(await newTemplate()));
+      const profiles = [await newProfile(), await newProfile(), await newProfile()];
+      for (const profile of profiles) await enrol(journeyId, { profileId: profile.id });
+      const all = await settledMessages({ journeyId }, 3);
+
+      const first = await listMessages({ journeyId, limit: '2' });
+      expect(first.items).toHaveLength(2);
+      expect(first.nextCursor).toEqual(expect.any(String));
+      const second = await listMessages({ journeyId, limit: '2', cursor: first.nextCursor as string });
+      expect(second.items).toHaveLength(1);
+      expect(second.nextCursor).toBeNull();
+
+      const paged = [...first.items, ...second.items];
+      expect(paged.map((m) => m.id)).toEqual(all.map((m) => m.id));
+      expect(new Set(paged.map((m) => m.profileId))).toEqual(new Set(profiles.map((p) => p.id)));
+      const created = paged.map((m) => Date.parse(m.createdAt));
+      expect(created).toEqual([...created].sort((a, b) => b - a));
+    });
+
+    it('filters by profile, journey and status, alone or together', async () => {
+      const welcome = await publish(emailJourney(await newTemplate()));
+      const winback = await publish(emailJourney(await newTemplate()));
+      const nia = await newProfile();
+      const oli = await newProfile();
+      const pat = await newProfile();
+      await api('POST', '/bounces', { address: pat.email, type: 'complaint' });
+      for (const [journeyId, profile] of [
+        [welcome, nia],
+        [welcome, oli],
+        [welcome, pat],
+        [winback, nia],
+      ] as const) {
+        expect((await enrol(journeyId, { profileId: profile.id })).status).toBe(201);
+      }
+      await settledMessages({ journeyId: welcome }, 3);
+      await settledMessages({ journeyId: winback }, 1);
+
+      const profilesOf = async (query: Record<string, string>) =>
+        (await listMessages(query)).items.map((m) => m.profileId).sort();
+      expect(await profilesOf({ journeyId: welcome, status: 'sent' })).toEqual([nia.id, oli.id].sort());
+      expect(await profilesOf({ journeyId: welcome, status: 'suppressed' })).toEqual([pat.id]);
+      expect((await listMessages({ profileId: nia.id })).items.map((m) => m.journeyId).sort()).toEqual(
+        [welcome, winback].sort(),
+      );
+      expect(await profilesOf({ profileId: nia.id, journeyId: winback })).toEqual([nia.id]);
+      expect(await profilesOf({ profileId: oli.id, journeyId: winback })).toEqual([]);
+      const suppressed = (await listMessages({ status: 'suppressed', limit: '500' })).items;
+      expect(suppressed.every((m) => m.status === 'suppressed')).toBe(true);
+      expect(suppressed.map((m) => m.profileId)).toContain(pat.id);
+    });
+
+    it('answers 400 naming the field for an unknown status, a limit out of range or a cursor it never issued', async () => {
+      for (const [query, field] of [
+        ['status=lost', 'status'],
+        ['limit=0', 'limit'],
+        ['limit=501', 'limit'],
+        ['cursor=not-a-cursor', 'cursor'],
+      ]) {
+        const response = await api<ApiError>('GET', `/messages?${query}`);
+        expect(response.status, query).toBe(400);
+        expect(response.body.error, query).toMatchObject({ code: 'invalid_input', field });
+      }
+    });
+  });
+});
