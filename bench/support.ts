@@ -33,7 +33,10 @@ export async function benchDatabase(): Promise<{
     return {
       env: { MOPS_DATA_DIR: dataDir },
       dataDir,
-      cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
+      cleanup: async () => {
+        if (process.env.BENCH_KEEP) process.stdout.write(`data kept in ${dataDir}\n`);
+        else rmSync(dataDir, { recursive: true, force: true });
+      },
     };
   }
   const schema = `bench_${randomBytes(4).toString('hex')}`;

@@ -154,24 +154,29 @@ export class MessageDispatcher {
   }
 
   async #loop(): Promise<void> {
-    clearTimeout(this.#timer);
-    while (this.#pending && !this.#stopped) {
-      this.#pending = false;
-      try {
-        while (!this.#stopped && (await this.runOnce()) > 0) {
-          // keep going while there is work
+    for (;;) {
+      clearTimeout(this.#timer);
+      while (this.#pending && !this.#stopped) {
+        this.#pending = false;
+        try {
+          while (!this.#stopped && (await this.runOnce()) > 0) {
+            // keep going while there is work
+          }
+        } catch (error) {
+          this.#options.logger.error({ err: error }, 'message dispatch failed; retrying');
         }
-      } catch (error) {
-        this.#options.logger.error({ err: error }, 'message dispatch failed; retrying');
       }
+      if (this.#stopped) return;
+      const due = await this.#options.storage.messages.nextDue().catch(() => undefined);
+      // Woken while looking for the next due message: what was queued meanwhile goes now, not at the next poll.
+      if (this.#pending) continue;
+      const { clock, pollIntervalMs } = this.#options;
+      const wait =
+        due === undefined ? pollIntervalMs : Math.max(0, Math.min(due - clock.now(), pollIntervalMs));
+      this.#timer = setTimeout(() => this.wake(), wait);
+      this.#timer.unref();
+      return;
     }
-    if (this.#stopped) return;
-    const due = await this.#options.storage.messages.nextDue().catch(() => undefined);
-    const { clock, pollIntervalMs } = this.#options;
-    const wait =
-      due === undefined ? pollIntervalMs : Math.max(0, Math.min(due - clock.now(), pollIntervalMs));
-    this.#timer = setTimeout(() => this.wake(), wait);
-    this.#timer.unref();
   }
 
   async #load(claimed: Message[]): Promise<RoundContext> {

@@ -11,7 +11,7 @@ import { TimerScheduler } from '../journeys/scheduler.js';
 import { EventPipeline, type LogConsumer } from '../pipeline/pipeline.js';
 import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
 import type { Storage } from '../storage/storage.js';
-import { compileLayout } from '../templates/email-template.js';
+import { compileLayout, WARM_UP_MJML } from '../templates/email-template.js';
 
 /** Rendering and SMTP are the heaviest part of sending; two threads share them and the connections. */
 const SEND_THREADS = 2;
@@ -91,11 +91,8 @@ export function createBackground(options: {
     email,
     start() {
       // Loading MJML's components takes a moment: pay it now, not on the first e-mail.
-      void compileLayout({
-        id: 'warm-up',
-        updatedAt: 0,
-        mjml: '<mjml><mj-body><mj-text>.</mj-text></mj-body></mjml>',
-      }).catch(() => undefined);
+      void compileLayout({ id: 'warm-up', updatedAt: 0, mjml: WARM_UP_MJML }).catch(() => undefined);
+      sendThread?.start();
       pipeline.start();
       timers.start();
       dispatcher.start();

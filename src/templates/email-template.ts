@@ -26,6 +26,10 @@ const MAX_COMPILED = 500;
  * MJML is compiled once per template version, with its Liquid left in place; each recipient then
  * costs only a Liquid render. (Compiling MJML takes milliseconds; rendering Liquid, microseconds.)
  */
+/** A template that makes MJML load every component it needs, compiled at start-up. */
+export const WARM_UP_MJML =
+  '<mjml><mj-head><mj-preview>.</mj-preview></mj-head><mj-body><mj-section><mj-column><mj-text>.</mj-text><mj-button href="https://example.com">.</mj-button><mj-image src="https://example.com/a.png" /></mj-column></mj-section></mj-body></mjml>';
+
 export function compileLayout(template: Pick<EmailTemplate, 'id' | 'updatedAt' | 'mjml'>): Promise<string> {
   const key = `${template.id}:${template.updatedAt}:${template.mjml.length}`;
   let html = compiled.get(key);

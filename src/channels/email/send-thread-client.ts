@@ -19,6 +19,11 @@ export class SendThreads {
     return idlest.deliver(job);
   }
 
+  /** Starts the threads now, so that they are ready (MJML loaded) when the first e-mail comes. */
+  start(): void {
+    for (const thread of this.#threads) thread.start();
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.#threads.map((thread) => thread.close()));
   }
@@ -37,6 +42,10 @@ export class SendThread {
 
   get inFlight(): number {
     return this.#waiting.size;
+  }
+
+  start(): void {
+    this.#worker ??= this.#spawn();
   }
 
   deliver(job: EmailJob): Promise<Delivery> {

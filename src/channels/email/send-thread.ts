@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { compileLayout, WARM_UP_MJML } from '../../templates/email-template.js';
 import { type Delivery, deliverEmail, type EmailJob } from './email-channel.js';
 import { SecretBox } from './secret-box.js';
 import { LinkSigner } from './signed-links.js';
@@ -24,6 +25,8 @@ if (!port) throw new Error('send-thread runs as a worker thread');
 const { secret, publicUrl, connectionShare } = workerData as SendThreadData;
 const transports = new SmtpTransports();
 const deps = { signer: new LinkSigner(secret), publicUrl, secrets: new SecretBox(secret), transports };
+// MJML takes a second to load its components: pay it when the thread starts, not on the first e-mail.
+void compileLayout({ id: 'warm-up', updatedAt: 0, mjml: WARM_UP_MJML }).catch(() => undefined);
 
 port.on('message', (request: SendThreadRequest) => {
   if (request.type === 'close') {
