@@ -47,6 +47,7 @@ await Promise.all(
         subject: rendered.subject,
         html,
         text: rendered.text,
+        textEncoding: 'quoted-printable', // as Mops sends it
         messageId: `<m${i}@127.0.0.1>`,
         headers: {
           'List-Unsubscribe': `<${links.unsubscribeUrl}>`,

@@ -9,6 +9,7 @@ const CART_TEMPLATE = {
   preheader: 'Your cart {{ event.properties.cart_id }} is waiting',
   mjml: `<mjml><mj-body><mj-section><mj-column>
     <mj-text>Hi {{ profile.traits.first_name }}, your cart {{ event.properties.cart_id }} holds {{ event.properties.items }} items.</mj-text>
+    <mj-text>Spedizione gratuita a {{ profile.traits.city | default: "casa" }} — più di 30 €.</mj-text>
     <mj-button href="https://shop.example.com/cart/{{ event.properties.cart_id }}?utm=reminder&amp;x=1">Back to your cart</mj-button>
   </mj-column></mj-section></mj-body></mjml>`,
 };
@@ -96,7 +97,7 @@ describe.each(BACKENDS)('abandoned cart journey on %s', (backend) => {
     const at = () => new Date(Date.now() - 60_000 + 1000 * second++);
     analytics.identify({
       userId: 'ada',
-      traits: { email: 'ada@example.com', first_name: '<script>alert(1)</script>Ada' },
+      traits: { email: 'ada@example.com', first_name: '<script>alert(1)</script>Ada', city: 'Forlì' },
       timestamp: at(),
     });
     analytics.identify({
@@ -160,6 +161,9 @@ describe.each(BACKENDS)('abandoned cart journey on %s', (backend) => {
     expect(html).toContain('your cart c-ada holds 2 items');
     expect(html).toContain('Your cart c-ada is waiting');
     expect(parsed.text).toContain('your cart c-ada holds 2 items');
+    // Non-ASCII text, from the template and from traits, arrives intact (quoted-printable UTF-8).
+    expect(html).toContain('Spedizione gratuita a Forlì — più di 30 €.');
+    expect(parsed.text).toContain('Spedizione gratuita a Forlì — più di 30 €.');
     expect(mail.raw).toContain('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
     expect(unfolded(mail.raw)).toMatch(/List-Unsubscribe: <http:\/\/127\.0\.0\.1:\d+\/u\/[\w.-]+>/);
     expect(html).not.toContain('href="https://shop.example.com');

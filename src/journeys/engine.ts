@@ -398,7 +398,7 @@ export class JourneyEngine {
       after.state.lastEvent = toEntryEvent(event);
     // A new instance is written once, as it is after its first move (before its messages and timers refer to it).
     if (isNew) await tx.journeys.insertInstance(after);
-    await this.#apply(tx, { instance: after, version, profile, effects, now, work });
+    await this.#apply(tx, { instance: after, version, profile, effects, now, work, isNew });
     if (!isNew) await tx.journeys.updateInstance(after);
     return after;
   }
@@ -412,9 +412,12 @@ export class JourneyEngine {
       effects: Effect[];
       now: number;
       work: WorkLog;
+      isNew: boolean;
     },
   ): Promise<void> {
-    const { instance, version, profile, effects, now, work } = input;
+    const { instance, version, profile, effects, now, work, isNew } = input;
+    // A new instance has no timers yet: only those set in this move exist to be cleared.
+    let hasTimers = !isNew;
     const transitions: JourneyTransition[] = [];
     const journeyName = version.definition.name;
     for (const effect of effects) {
@@ -431,9 +434,11 @@ export class JourneyEngine {
           });
           break;
         case 'clear_waits':
-          await tx.journeys.clearTimers(instance.id);
+          if (hasTimers) await tx.journeys.clearTimers(instance.id);
+          hasTimers = false;
           break;
         case 'timer':
+          hasTimers = true;
           await tx.journeys.setTimer({
             workspaceId: instance.workspaceId,
             instanceId: instance.id,

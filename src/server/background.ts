@@ -16,15 +16,23 @@ import { compileLayout, WARM_UP_MJML } from '../templates/email-template.js';
 /** Rendering and SMTP are the heaviest part of sending; two threads share them and the connections. */
 const SEND_THREADS = 2;
 
-/**
- * Everything that works off the event log and the clock: the pipeline (profiles, then journeys),
- * the journey timer scheduler and the message dispatcher. One process runs it (role all: on the
- * log thread; role worker: on its main thread); on PostgreSQL several may, sharing the work.
- */
-export interface Background {
+interface Services {
+  storage: Storage;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** What works off the event log and the clock: the pipeline (profiles, then journeys) and journey timers. */
+export interface JourneyWork {
   pipeline: EventPipeline;
   engine: JourneyEngine;
   scheduler: TimerScheduler;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** Sending what journeys queued: the message dispatcher, and the threads that render and speak SMTP. */
+export interface Sending {
   dispatcher: MessageDispatcher;
   /** How this process renders and sends e-mail (test sends use it too). */
   email: EmailSender;
@@ -32,46 +40,30 @@ export interface Background {
   stop(): Promise<void>;
 }
 
-export function createBackground(options: {
-  storage: Storage;
-  clock: Clock;
-  logger: Logger;
-  secret: string;
-  publicUrl: string;
-  sendLeaseMs?: number;
-  sendBatch?: number;
-  /** Render and send e-mail on a thread of its own (the server); otherwise in this thread (tests). */
-  sendThread?: boolean;
-}): Background {
+/**
+ * Both, in one thread: a worker process (role worker), and tests. The server with role all splits
+ * them: journey work on the log thread, sending on the main thread, so each has a core's share.
+ * On PostgreSQL several processes may run them, sharing the work.
+ */
+export interface Background extends JourneyWork, Sending {}
+
+export function createJourneyWork(
+  options: Services & {
+    /** Called after a transaction queued messages: wake the dispatcher, wherever it runs. */
+    onMessagesQueued: () => void;
+  },
+): JourneyWork {
   const { storage, clock, logger } = options;
-  const transports = new SmtpTransports();
-  const sendThread = options.sendThread
-    ? new SendThreads({ secret: options.secret, publicUrl: options.publicUrl, threads: SEND_THREADS })
-    : undefined;
-  const email: EmailSender = {
-    signer: new LinkSigner(options.secret),
-    publicUrl: options.publicUrl,
-    secrets: new SecretBox(options.secret),
-    transports,
-    ...(sendThread ? { deliver: (job: EmailJob) => sendThread.deliver(job) } : {}),
-  };
-  const dispatcher = new MessageDispatcher({
-    storage,
-    clock,
-    logger,
-    ...(options.sendLeaseMs ? { leaseMs: options.sendLeaseMs } : {}),
-    ...(options.sendBatch ? { batchSize: options.sendBatch } : {}),
-    email,
-  });
   let scheduler: TimerScheduler | undefined;
   const engine = new JourneyEngine({
     storage,
     clock,
     logger,
-    onMessagesQueued: () => dispatcher.wake(),
+    onMessagesQueued: options.onMessagesQueued,
     onTimersSet: (dueAt) => scheduler?.timerSet(dueAt),
   });
-  scheduler = new TimerScheduler({ engine, storage, clock, logger });
+  const timers = new TimerScheduler({ engine, storage, clock, logger });
+  scheduler = timers;
   const consumers: LogConsumer[] = [
     { cursor: PROFILES_CURSOR, batch: profileResolutionBatch(() => clock.now()) },
     {
@@ -82,27 +74,81 @@ export function createBackground(options: {
     } satisfies LogConsumer<WorkLog> as LogConsumer,
   ];
   const pipeline = new EventPipeline({ storage, clock, logger, consumers });
-  const timers = scheduler;
   return {
     pipeline,
     engine,
     scheduler: timers,
-    dispatcher,
-    email,
     start() {
-      // Loading MJML's components takes a moment: pay it now, not on the first e-mail.
-      void compileLayout({ id: 'warm-up', updatedAt: 0, mjml: WARM_UP_MJML }).catch(() => undefined);
-      sendThread?.start();
       pipeline.start();
       timers.start();
-      dispatcher.start();
     },
     async stop() {
       await pipeline.stop();
       await timers.stop();
+    },
+  };
+}
+
+export function createSending(
+  options: Services & {
+    secret: string;
+    publicUrl: string;
+    sendLeaseMs?: number;
+    sendBatch?: number;
+    /** Render and send e-mail on threads of their own (the server); otherwise in this thread (tests). */
+    sendThread?: boolean;
+  },
+): Sending {
+  const { storage, clock, logger } = options;
+  const transports = new SmtpTransports();
+  const sendThreads = options.sendThread
+    ? new SendThreads({ secret: options.secret, publicUrl: options.publicUrl, threads: SEND_THREADS })
+    : undefined;
+  const email: EmailSender = {
+    signer: new LinkSigner(options.secret),
+    publicUrl: options.publicUrl,
+    secrets: new SecretBox(options.secret),
+    transports,
+    ...(sendThreads ? { deliver: (job: EmailJob) => sendThreads.deliver(job) } : {}),
+  };
+  const dispatcher = new MessageDispatcher({
+    storage,
+    clock,
+    logger,
+    ...(options.sendLeaseMs ? { leaseMs: options.sendLeaseMs } : {}),
+    ...(options.sendBatch ? { batchSize: options.sendBatch } : {}),
+    email,
+  });
+  return {
+    dispatcher,
+    email,
+    start() {
+      // Loading MJML's components takes a moment: pay it now, not on the first e-mail.
+      if (sendThreads) sendThreads.start();
+      else void compileLayout({ id: 'warm-up', updatedAt: 0, mjml: WARM_UP_MJML }).catch(() => undefined);
+      dispatcher.start();
+    },
+    async stop() {
       await dispatcher.stop();
       transports.closeAll();
-      await sendThread?.close();
+      await sendThreads?.close();
+    },
+  };
+}
+
+export function createBackground(options: Parameters<typeof createSending>[0]): Background {
+  const sending = createSending(options);
+  const work = createJourneyWork({ ...options, onMessagesQueued: () => sending.dispatcher.wake() });
+  return {
+    ...work,
+    ...sending,
+    start() {
+      sending.start();
+      work.start();
+    },
+    async stop() {
+      await work.stop();
+      await sending.stop();
     },
   };
 }

@@ -25,8 +25,11 @@ export class LogThread implements EventAppender {
   >();
   #nextId = 1;
 
-  constructor(config: Config, options: { secret: string; runBackground: boolean }) {
-    this.#data = { config, secret: options.secret, runBackground: options.runBackground };
+  readonly #onMessagesQueued: () => void;
+
+  constructor(config: Config, options: { runBackground: boolean; onMessagesQueued?: () => void }) {
+    this.#data = { config, runBackground: options.runBackground };
+    this.#onMessagesQueued = options.onMessagesQueued ?? (() => undefined);
   }
 
   /** Starts the thread now rather than on the first append; resolves once it has opened storage. */
@@ -51,11 +54,6 @@ export class LogThread implements EventAppender {
     });
   }
 
-  /** Messages were queued outside the log thread (by an API call): send them now rather than at the next poll. */
-  wakeDispatcher(): void {
-    this.#worker?.postMessage({ type: 'wake' } satisfies LogThreadRequest);
-  }
-
   async close(): Promise<void> {
     const worker = this.#worker;
     if (!worker) return;
@@ -78,6 +76,7 @@ export class LogThread implements EventAppender {
     return new Promise((resolve, reject) => {
       worker.on('message', (reply: LogThreadReply) => {
         if (reply.type === 'ready') resolve();
+        else if (reply.type === 'messages-queued') this.#onMessagesQueued();
         else this.#settle(reply);
       });
       const fail = (error: Error) => {
@@ -98,7 +97,7 @@ export class LogThread implements EventAppender {
     });
   }
 
-  #settle(reply: Exclude<LogThreadReply, { type: 'ready' }>): void {
+  #settle(reply: Exclude<LogThreadReply, { type: 'ready' | 'messages-queued' }>): void {
     const waiter = this.#waiting.get(reply.id);
     if (!waiter) return;
     this.#waiting.delete(reply.id);

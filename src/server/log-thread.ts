@@ -4,57 +4,48 @@ import type { Config } from '../core/config.js';
 import type { RejectedEvent } from '../core/event.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { AppendResult } from '../storage/storage.js';
-import { createBackground } from './background.js';
+import { createJourneyWork } from './background.js';
 import { type PackedEvents, unpackEvents } from './event-codec.js';
 import { createLogger } from './logger.js';
 
 /**
  * The log thread: owns the writing end of the event log. It appends validated events (group commit,
- * its own database connection) and, with role all, runs what works off the log (the pipeline,
- * journey timers, the message dispatcher) on its own core, while the main thread serves HTTP.
+ * its own database connection) and, with role all, runs what works off the log (the pipeline and
+ * journey timers) on its own core, while the main thread serves HTTP and sends what journeys queue.
  */
 export interface LogThreadData {
   config: Config;
-  /** The signing secret, resolved by the main thread (it may have been generated into the data directory). */
-  secret: string;
-  /** Run the pipeline, timers and dispatcher here (role all), or leave them to worker processes (role api). */
+  /** Run the pipeline and timers here (role all), or leave them to worker processes (role api). */
   runBackground: boolean;
 }
 
 export type LogThreadRequest =
   | { type: 'append'; id: number; events: PackedEvents; rejected: RejectedEvent[] }
-  | { type: 'wake' }
   | { type: 'close' };
 export type LogThreadReply =
   | { type: 'ready' }
+  /** Journeys queued messages: the main thread's dispatcher sends them now. */
+  | { type: 'messages-queued' }
   | { type: 'result'; id: number; result: AppendResult }
   | { type: 'error'; id: number; message: string };
 
 const port = parentPort;
 if (!port) throw new Error('log-thread runs as a worker thread');
-const { config, secret, runBackground } = workerData as LogThreadData;
+const { config, runBackground } = workerData as LogThreadData;
 const logger = createLogger(config.logLevel).child({ thread: 'log' });
 const storage = await openStorage(config, systemClock);
 const background = runBackground
-  ? createBackground({
+  ? createJourneyWork({
       storage,
       clock: systemClock,
       logger,
-      secret,
-      publicUrl: config.publicUrl,
-      sendLeaseMs: config.sendLeaseMs,
-      sendBatch: config.sendBatch,
-      sendThread: true,
+      onMessagesQueued: () => port.postMessage({ type: 'messages-queued' } satisfies LogThreadReply),
     })
   : undefined;
 background?.start();
 port.postMessage({ type: 'ready' } satisfies LogThreadReply);
 
 port.on('message', (message: LogThreadRequest) => {
-  if (message.type === 'wake') {
-    background?.dispatcher.wake();
-    return;
-  }
   if (message.type === 'close') {
     void (async () => {
       await background?.stop();

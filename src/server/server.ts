@@ -6,7 +6,7 @@ import { type Config, ConfigError, withPort } from '../core/config.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { type App, buildApp } from './app.js';
-import { type Background, createBackground } from './background.js';
+import { type Background, createBackground, createSending, type Sending } from './background.js';
 import { LogThread } from './log-thread-client.js';
 import { createLogger } from './logger.js';
 import { resolveSecret } from './secret.js';
@@ -21,7 +21,7 @@ export interface RunningMops {
   /** Where the HTTP server listens; undefined for a worker. */
   url: string | undefined;
   app: App | undefined;
-  /** The pipeline, timers and dispatcher, when they run on this thread (role worker); role all runs them on the log thread. */
+  /** The pipeline, timers and dispatcher, when they all run on this thread (role worker); role all runs the first two on the log thread. */
   background: Background | undefined;
   firstRun: FirstRun | undefined;
   logger: Logger;
@@ -58,6 +58,7 @@ export async function startMops(options: {
   const storage = await openStorage(config, clock);
   let app: App | undefined;
   let background: Background | undefined;
+  let sending: Sending | undefined;
   let logThread: LogThread | undefined;
   let housekeeping: NodeJS.Timeout | undefined;
   try {
@@ -73,25 +74,35 @@ export async function startMops(options: {
       }, HOUSEKEEPING_INTERVAL_MS);
       housekeeping.unref();
     }
+    const sendingOptions = {
+      storage,
+      clock,
+      logger,
+      secret,
+      publicUrl: config.publicUrl,
+      sendLeaseMs: config.sendLeaseMs,
+      sendBatch: config.sendBatch,
+      sendThread: true,
+    };
     if (role === 'worker') {
-      background = createBackground({
-        storage,
-        clock,
-        logger,
-        secret,
-        publicUrl: config.publicUrl,
-        sendLeaseMs: config.sendLeaseMs,
-        sendBatch: config.sendBatch,
-        sendThread: true,
-      });
+      background = createBackground(sendingOptions);
       background.start();
+    }
+    if (role === 'all') {
+      // The log thread runs the pipeline and timers; sending (its bookkeeping, and the send threads)
+      // is driven from here, so that the log thread's core is left to appends and journeys.
+      sending = createSending(sendingOptions);
+      sending.start();
     }
     let url: string | undefined;
     if (role !== 'worker') {
       // Appends, and with role all the pipeline, run on the log thread: a second core for ingest.
-      logThread = new LogThread(config, { secret, runBackground: role === 'all' });
+      const dispatcher = sending?.dispatcher;
+      logThread = new LogThread(config, {
+        runBackground: role === 'all',
+        ...(dispatcher ? { onMessagesQueued: () => dispatcher.wake() } : {}),
+      });
       await logThread.start();
-      const thread = logThread;
       app = await buildApp({
         config,
         storage,
@@ -99,7 +110,7 @@ export async function startMops(options: {
         logger,
         appender: logThread,
         secret,
-        onMessagesQueued: () => thread.wakeDispatcher(),
+        ...(dispatcher ? { onMessagesQueued: () => dispatcher.wake() } : {}),
       });
       const address = await app.server.listen({ host: config.host, port: config.port });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
@@ -122,6 +133,7 @@ export async function startMops(options: {
           clearInterval(housekeeping);
           await app?.server.close();
           await logThread?.close();
+          await sending?.stop();
           await background?.stop();
           await storage.close();
         })();
@@ -132,6 +144,7 @@ export async function startMops(options: {
     clearInterval(housekeeping);
     await app?.server.close().catch(() => undefined);
     await logThread?.close().catch(() => undefined);
+    await sending?.stop().catch(() => undefined);
     await background?.stop().catch(() => undefined);
     await storage.close().catch(() => undefined);
     throw error;
