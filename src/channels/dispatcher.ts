@@ -69,7 +69,7 @@ export class MessageDispatcher {
   #sent = 0;
 
   constructor(options: DispatcherOptions) {
-    this.#options = { batchSize: 500, concurrency: 64, pollIntervalMs: 1000, leaseMs: 60_000, ...options };
+    this.#options = { batchSize: 2000, concurrency: 64, pollIntervalMs: 1000, leaseMs: 60_000, ...options };
   }
 
   get sentCount(): number {

@@ -35,7 +35,7 @@ const Environment = z.object({
     .default(24),
   MOPS_METRICS_TOKEN: z.string().min(16).optional(),
   MOPS_SEND_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
-  MOPS_SEND_BATCH: z.coerce.number().int().min(1).max(5000).default(500),
+  MOPS_SEND_BATCH: z.coerce.number().int().min(1).max(5000).default(2000),
 });
 
 export type Config = {
