@@ -86,6 +86,24 @@ export function runStorageContract(
   });
 
   describe('event log', () => {
+    it('counts each request’s own stored events and duplicates when appends go together', async () => {
+      const a = event({ workspaceId, messageId: 'same-a' });
+      const b = event({ workspaceId, messageId: 'same-b' });
+      const c = event({ workspaceId, messageId: 'same-c' });
+      const results = await Promise.all([
+        storage.events.append({ events: [a, b], rejected: [] }),
+        storage.events.append({ events: [b, c, c], rejected: [] }),
+        storage.events.append({ events: [a], rejected: [] }),
+      ]);
+      expect(results).toEqual([
+        { stored: 2, duplicates: 0 },
+        { stored: 1, duplicates: 2 },
+        { stored: 0, duplicates: 1 },
+      ]);
+      const listed = await storage.events.list(workspaceId, { limit: 10 });
+      expect(listed.items.map((e) => e.messageId).sort()).toEqual(['same-a', 'same-b', 'same-c']);
+    });
+
     it('stores events and lists them newest first, in pages', async () => {
       const events = Array.from({ length: 5 }, (_, i) => event({ workspaceId, name: `E${i}` }));
       expect(await storage.events.append({ events, rejected: [] })).toEqual({ stored: 5, duplicates: 0 });

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { postgresOps } from '../dialect-ops.js';
+import { type AppendInput, GroupCommitter } from '../group-committer.js';
 import { createAccessStore, createWorkspaceStore } from '../kysely-access.js';
 import { createEventReader, toStoredEvent } from '../kysely-events.js';
 import { createJourneyStore, createSettingsStore, createTemplateStore } from '../kysely-journeys.js';
@@ -10,7 +11,7 @@ import { createProfileStore } from '../kysely-profiles.js';
 import { migrationProvider } from '../migrations/migrations.js';
 import { runMigrations } from '../migrations/run-migrations.js';
 import type { Database } from '../schema.js';
-import type { Storage } from '../storage.js';
+import type { AppendResult, Storage } from '../storage.js';
 
 export interface PostgresStorageOptions {
   url: string;
@@ -89,6 +90,67 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     }
   }
 
+  // Requests that arrive while a commit is under way share the next one: one fsync (and one NOTIFY,
+  // which serialises commits server-wide) for many requests.
+  const committer = new GroupCommitter((inputs) => appendGroup(inputs));
+
+  async function appendGroup(inputs: AppendInput[]): Promise<AppendResult[]> {
+    const events = inputs.flatMap((input) => input.events);
+    const rejected = inputs.flatMap((input) => input.rejected);
+    const column = <T>(pick: (event: (typeof events)[number]) => T) => events.map(pick);
+    const rejectedColumn = <T>(pick: (entry: (typeof rejected)[number]) => T) => rejected.map(pick);
+    const result = await pool.query<{ workspace_id: string; message_id: string }>(
+      `with input as (
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                              $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[])
+           with ordinality as t(workspace_id, message_id, type, name, user_id, anonymous_id,
+                                timestamp, original_timestamp, sent_at, received_at, payload, ord)
+       ), inserted as (
+         insert into events (workspace_id, message_id, type, name, user_id, anonymous_id, timestamp,
+                             original_timestamp, sent_at, received_at, payload)
+         select workspace_id, message_id, type, name, user_id, anonymous_id, timestamp,
+                original_timestamp, sent_at, received_at, payload::jsonb
+         from input order by ord
+         on conflict (workspace_id, message_id) do nothing
+         returning workspace_id, message_id
+       ), rejected as (
+         insert into rejected_events (workspace_id, received_at, message_id, reason, field, payload)
+         select * from unnest($12::text[], $13::bigint[], $14::text[], $15::text[], $16::text[], $17::text[])
+         returning 1
+       ), notified as (
+         select pg_notify('${NOTIFY_CHANNEL}', '') where exists (select 1 from inserted)
+       )
+       select workspace_id, message_id from inserted, (select count(*) from rejected) r, (select count(*) from notified) n`,
+      [
+        column((e) => e.workspaceId),
+        column((e) => e.messageId),
+        column((e) => e.type),
+        column((e) => e.name),
+        column((e) => e.userId),
+        column((e) => e.anonymousId),
+        column((e) => e.timestamp),
+        column((e) => e.originalTimestamp),
+        column((e) => e.sentAt),
+        column((e) => e.receivedAt),
+        column((e) => e.payload),
+        rejectedColumn((r) => r.workspaceId),
+        rejectedColumn((r) => r.receivedAt),
+        rejectedColumn((r) => r.messageId),
+        rejectedColumn((r) => r.reason),
+        rejectedColumn((r) => r.field),
+        rejectedColumn((r) => r.payload),
+      ],
+    );
+    // Each stored row counts for the first request that sent it; its repeats, here or earlier, are duplicates.
+    const unclaimed = new Set(result.rows.map((row) => `${row.workspace_id}\u0000${row.message_id}`));
+    return inputs.map((input) => {
+      let stored = 0;
+      for (const event of input.events)
+        if (unclaimed.delete(`${event.workspaceId}\u0000${event.messageId}`)) stored++;
+      return { stored, duplicates: input.events.length - stored };
+    });
+  }
+
   const storage: Storage = {
     dialect: 'postgres',
     async migrate() {
@@ -113,54 +175,11 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     ...stores(db),
     events: {
       ...createEventReader(db, ops),
-      async append({ events, rejected }) {
-        const column = <T>(pick: (event: (typeof events)[number]) => T) => events.map(pick);
-        const rejectedColumn = <T>(pick: (entry: (typeof rejected)[number]) => T) => rejected.map(pick);
-        const result = await pool.query<{ stored: number }>(
-          `with input as (
-             select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                                  $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[])
-               with ordinality as t(workspace_id, message_id, type, name, user_id, anonymous_id,
-                                    timestamp, original_timestamp, sent_at, received_at, payload, ord)
-           ), inserted as (
-             insert into events (workspace_id, message_id, type, name, user_id, anonymous_id, timestamp,
-                                 original_timestamp, sent_at, received_at, payload)
-             select workspace_id, message_id, type, name, user_id, anonymous_id, timestamp,
-                    original_timestamp, sent_at, received_at, payload::jsonb
-             from input order by ord
-             on conflict (workspace_id, message_id) do nothing
-             returning 1
-           ), rejected as (
-             insert into rejected_events (workspace_id, received_at, message_id, reason, field, payload)
-             select * from unnest($12::text[], $13::bigint[], $14::text[], $15::text[], $16::text[], $17::text[])
-             returning 1
-           )
-           select (select count(*) from inserted)::int as stored,
-                  (select count(*) from rejected)::int as rejected,
-                  pg_notify('${NOTIFY_CHANNEL}', '') as notified`,
-          [
-            column((e) => e.workspaceId),
-            column((e) => e.messageId),
-            column((e) => e.type),
-            column((e) => e.name),
-            column((e) => e.userId),
-            column((e) => e.anonymousId),
-            column((e) => e.timestamp),
-            column((e) => e.originalTimestamp),
-            column((e) => e.sentAt),
-            column((e) => e.receivedAt),
-            column((e) => e.payload),
-            rejectedColumn((r) => r.workspaceId),
-            rejectedColumn((r) => r.receivedAt),
-            rejectedColumn((r) => r.messageId),
-            rejectedColumn((r) => r.reason),
-            rejectedColumn((r) => r.field),
-            rejectedColumn((r) => r.payload),
-          ],
-        );
-        const stored = result.rows[0]?.stored ?? 0;
-        if (stored > 0) appended.emit('appended');
-        return { stored, duplicates: events.length - stored };
+      async append(input) {
+        // PostgreSQL dedupes with its unique index, not a time window: the time is not used.
+        const result = await committer.append(input, 0);
+        if (result.stored > 0) appended.emit('appended');
+        return result;
       },
     },
     async transaction(fn) {

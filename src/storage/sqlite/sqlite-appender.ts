@@ -1,11 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import type { NewEvent, RejectedEvent } from '../../core/event.js';
+import type { NewEvent } from '../../core/event.js';
+import type { AppendInput } from '../group-committer.js';
 import type { AppendResult } from '../storage.js';
 import { MessageIdWindow } from './message-id-window.js';
-
-export type AppendInput = { events: NewEvent[]; rejected: RejectedEvent[] };
 
 /** received_at is only nearly monotonic in id order (clock steps), so the window reload reads a little past it. */
 const RELOAD_SLACK_MS = 60_000;
@@ -156,58 +155,5 @@ export class SqliteAppender {
       this.#window.add(row.workspace_id, row.message_id);
     }
     return newest;
-  }
-}
-
-/**
- * Appends in groups: every append asked for in the same event-loop turn shares one transaction,
- * so under load a commit (and its WAL write) serves many requests, and each caller still hears of
- * its own result only after the commit. If a shared transaction fails, each input is retried alone,
- * so one bad request cannot fail the others.
- */
-export class GroupCommitter {
-  readonly #commit: (inputs: AppendInput[], now: number) => AppendResult[] | Promise<AppendResult[]>;
-  #pending: Array<{
-    input: AppendInput;
-    now: number;
-    resolve: (result: AppendResult) => void;
-    reject: (error: unknown) => void;
-  }> = [];
-
-  constructor(commit: (inputs: AppendInput[], now: number) => AppendResult[] | Promise<AppendResult[]>) {
-    this.#commit = commit;
-  }
-
-  append(input: AppendInput, now: number): Promise<AppendResult> {
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ input, now, resolve, reject });
-      if (this.#pending.length === 1) setImmediate(() => void this.#flush());
-    });
-  }
-
-  async #flush(): Promise<void> {
-    const group = this.#pending;
-    this.#pending = [];
-    const now = Math.max(...group.map((entry) => entry.now));
-    try {
-      const results = await this.#commit(
-        group.map((entry) => entry.input),
-        now,
-      );
-      for (const [i, entry] of group.entries()) entry.resolve(results[i] as AppendResult);
-    } catch (error) {
-      if (group.length === 1) {
-        group[0]?.reject(error);
-        return;
-      }
-      for (const entry of group) {
-        try {
-          const [result] = await this.#commit([entry.input], now);
-          entry.resolve(result as AppendResult);
-        } catch (entryError) {
-          entry.reject(entryError);
-        }
-      }
-    }
   }
 }

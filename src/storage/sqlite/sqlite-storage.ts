@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Kysely, Migrator, sql } from 'kysely';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { sqliteOps } from '../dialect-ops.js';
+import { GroupCommitter } from '../group-committer.js';
 import { createAccessStore, createWorkspaceStore } from '../kysely-access.js';
 import { createEventReader, toStoredEvent } from '../kysely-events.js';
 import { createJourneyStore, createSettingsStore, createTemplateStore } from '../kysely-journeys.js';
@@ -12,7 +13,7 @@ import { runMigrations } from '../migrations/run-migrations.js';
 import type { Database } from '../schema.js';
 import type { Storage } from '../storage.js';
 import { BusyRetryingSqliteDialect, retryWhileBusy } from './busy-retry-dialect.js';
-import { GroupCommitter, openSqlite, SqliteAppender } from './sqlite-appender.js';
+import { openSqlite, SqliteAppender } from './sqlite-appender.js';
 import { withStatementCache } from './statement-cache.js';
 
 export interface SqliteStorageOptions {
