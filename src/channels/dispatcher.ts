@@ -285,19 +285,15 @@ export class MessageDispatcher {
     if (outcomes.length === 0) return;
     const now = this.#options.clock.now();
     const updated = outcomes.map(([message, outcome]) => settled(message, outcome, now));
-    let sent = 0;
-    await this.#options.storage.transaction(async (tx) => {
-      for (const message of updated) {
-        const isHeld = await tx.messages.update(message, claimant);
-        if (!isHeld)
-          this.#options.logger.warn(
-            { messageId: message.id, status: message.status },
-            'a message this process was sending had been claimed by another; its outcome was not recorded',
-          );
-        else if (message.status === 'sent') sent++;
-      }
-    });
-    this.#sent += sent;
+    const written = await this.#options.storage.transaction((tx) => tx.messages.settleAll(updated, claimant));
+    for (const message of updated) {
+      if (!written.has(message.id))
+        this.#options.logger.warn(
+          { messageId: message.id, status: message.status },
+          'a message this process was sending had been claimed by another; its outcome was not recorded',
+        );
+      else if (message.status === 'sent') this.#sent++;
+    }
   }
 
   async #settingsOf(workspaceId: string): Promise<WorkspaceSettings> {

@@ -42,7 +42,7 @@ function toMessage(row: MessageRow, ops: DialectOps): Message {
 }
 
 export function createMessageStore(db: Kysely<Database>, ops: DialectOps): MessageStore {
-  return {
+  const store: MessageStore = {
     async insert(message) {
       await db
         .insertInto('messages')
@@ -140,6 +140,34 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
+    async settleAll(messages, claimant) {
+      const written = new Set<string>();
+      if (ops.name !== 'postgres') {
+        // SQLite has no network between statements: one prepared update per message, in the caller's transaction.
+        for (const message of messages) if (await store.update(message, claimant)) written.add(message.id);
+        return written;
+      }
+      // PostgreSQL: one statement for many messages instead of a round trip each.
+      for (let i = 0; i < messages.length; i += 1000) {
+        const chunk = messages.slice(i, i + 1000);
+        const column = <T>(pick: (message: Message) => T) => chunk.map(pick);
+        const result = await sql<{ id: string }>`
+          update messages set
+            status = v.status, reason = v.reason, to_address = v.to_address, subject = v.subject,
+            next_attempt_at = v.next_attempt_at, claimed_until = null,
+            provider_message_id = v.provider_message_id, updated_at = v.updated_at, sent_at = v.sent_at
+          from unnest(
+            ${column((m) => m.id)}::text[], ${column((m) => m.status)}::text[], ${column((m) => m.reason)}::text[],
+            ${column((m) => m.toAddress)}::text[], ${column((m) => m.subject)}::text[],
+            ${column((m) => m.nextAttemptAt)}::bigint[], ${column((m) => m.providerMessageId)}::text[],
+            ${column((m) => m.updatedAt)}::bigint[], ${column((m) => m.sentAt)}::bigint[]
+          ) as v(id, status, reason, to_address, subject, next_attempt_at, provider_message_id, updated_at, sent_at)
+          where messages.id = v.id and messages.claimed_by = ${claimant}
+          returning messages.id`.execute(db);
+        for (const row of result.rows) written.add(row.id);
+      }
+      return written;
+    },
     async find(workspaceId, id) {
       const row = await db
         .selectFrom('messages')
@@ -211,6 +239,7 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
       return Number(result.numUpdatedRows) > 0;
     },
   };
+  return store;
 }
 
 export function createConsentStore(db: Kysely<Database>): ConsentStore {

@@ -490,6 +490,35 @@ export function runStorageContract(
       ).toEqual([]);
     });
 
+    it('settles many messages at once, only those the claimant still holds', async () => {
+      const held = outboxMessage(workspaceId);
+      const lost = outboxMessage(workspaceId, { nextAttemptAt: NOW + 10 });
+      await storage.messages.insert(held);
+      await storage.messages.insert(lost);
+      await storage.messages.claimDue({ now: NOW, limit: 10, leaseMs: 1000, claimant: 'a' });
+      await storage.messages.claimDue({ now: NOW + 10, limit: 10, leaseMs: 1000, claimant: 'b' });
+      const sent = (message: Message) => ({
+        ...message,
+        status: 'sent' as const,
+        toAddress: 'x@example.com',
+        subject: 'Hi',
+        providerMessageId: '<p@x>',
+        sentAt: NOW + 20,
+        updatedAt: NOW + 20,
+      });
+      const written = await storage.transaction((tx) => tx.messages.settleAll([sent(held), sent(lost)], 'a'));
+      expect(written).toEqual(new Set([held.id]));
+      expect(await storage.messages.findById(held.id)).toMatchObject({
+        status: 'sent',
+        toAddress: 'x@example.com',
+        subject: 'Hi',
+        providerMessageId: '<p@x>',
+        sentAt: NOW + 20,
+        nextAttemptAt: NOW,
+      });
+      expect(await storage.messages.findById(lost.id)).toMatchObject({ status: 'sending', sentAt: null });
+    });
+
     it('counts sent messages per profile for frequency caps, leaving out the exempt topics', async () => {
       const profileId = newId('prf');
       const sent = (topic: string | null, sentAt: number) =>
