@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js';
 import { durationMs } from '../core/duration.js';
 import type { StoredEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
-import type { EntryEvent, Journey, JourneyInstance, JourneyVersion } from '../core/journey.js';
+import type { EntryEvent, Journey, JourneyInstance, JourneyVersion, Message } from '../core/journey.js';
 import type { JourneyDefinition } from '../core/journey-definition.js';
 import { profileTimeZone } from '../core/local-time.js';
 import type { Profile } from '../core/profile.js';
@@ -66,8 +66,7 @@ export class JourneyEngine {
   /** Fires due timers, in one transaction; returns how many it handled. */
   async runDueTimers(limit = 500): Promise<number> {
     const now = this.#options.clock.now();
-    const work = new WorkLog();
-    const handled = await this.#options.storage.transaction(async (tx) => {
+    return this.#transaction(async (tx, work) => {
       const timers = await tx.journeys.claimDueTimers(now, limit);
       for (const timer of timers) {
         const instance = await tx.journeys.lockInstance(timer.instanceId);
@@ -106,8 +105,6 @@ export class JourneyEngine {
       }
       return timers.length;
     });
-    this.#announce(work);
-    return handled;
   }
 
   /** Enters a profile by hand (`POST …/journeys/:id/enrol`); undefined when its re-entry rules say no. */
@@ -118,8 +115,7 @@ export class JourneyEngine {
     properties: Record<string, unknown>;
   }): Promise<JourneyInstance | undefined> {
     const now = this.#options.clock.now();
-    const work = new WorkLog();
-    const instance = await this.#options.storage.transaction(async (tx) => {
+    return this.#transaction(async (tx, work) => {
       const journey = await tx.journeys.find(input.workspaceId, input.journeyId);
       if (journey?.status !== 'published' || journey.currentVersion === null) return undefined;
       const version = await this.#version(tx, journey.id, journey.currentVersion);
@@ -133,15 +129,12 @@ export class JourneyEngine {
       };
       return this.#enter(tx, { journey, version, profile, entryEvent, now, work });
     });
-    this.#announce(work);
-    return instance;
   }
 
   /** Ends every active instance of a journey (it was archived). */
   async exitAll(workspaceId: string, journeyId: string, reason: string): Promise<number> {
     const now = this.#options.clock.now();
-    const work = new WorkLog();
-    const ended = await this.#options.storage.transaction(async (tx) => {
+    return this.#transaction(async (tx, work) => {
       let count = 0;
       const ids = await tx.journeys.listActiveInstanceIds(journeyId);
       for (const id of ids) {
@@ -152,8 +145,18 @@ export class JourneyEngine {
       }
       return count;
     });
+  }
+
+  /** One transaction of engine work: its buffered rows are written before it commits, and announced after. */
+  async #transaction<T>(fn: (tx: StorageTx, work: WorkLog) => Promise<T>): Promise<T> {
+    const work = new WorkLog();
+    const result = await this.#options.storage.transaction(async (tx) => {
+      const value = await fn(tx, work);
+      await work.write(tx);
+      return value;
+    });
     this.#announce(work);
-    return ended;
+    return result;
   }
 
   async #handleEvents(tx: StorageTx, events: StoredEvent[]): Promise<WorkLog> {
@@ -169,6 +172,7 @@ export class JourneyEngine {
       if (journeys.length === 0) continue;
       await this.#handleWorkspaceEvents(tx, workspaceId, journeys, workspaceEvents, work);
     }
+    await work.write(tx);
     // Announced through afterCommit: before the commit, the dispatcher could not see the messages.
     return work;
   }
@@ -453,7 +457,7 @@ export class JourneyEngine {
         case 'send_email':
         case 'webhook': {
           const step = effect.step;
-          await tx.messages.insert({
+          work.message({
             id: newId('msg', now),
             workspaceId: instance.workspaceId,
             profileId: profile.id,
@@ -495,7 +499,6 @@ export class JourneyEngine {
             bouncedAt: null,
             complainedAt: null,
           });
-          work.message();
           break;
         }
         case 'update_traits':
@@ -503,7 +506,7 @@ export class JourneyEngine {
           break;
       }
     }
-    await tx.journeys.addTransitions(transitions);
+    work.transitions.push(...transitions);
   }
 
   async #updateTraits(
@@ -560,22 +563,33 @@ export class JourneyEngine {
   }
 
   #announce(work: WorkLog): void {
-    if (work.messages > 0) this.#options.onMessagesQueued?.();
+    if (work.messages.length > 0) this.#options.onMessagesQueued?.();
     if (work.earliestTimer !== undefined) this.#options.onTimersSet?.(work.earliestTimer);
   }
 }
 
-/** What one transaction queued and scheduled, to wake the dispatcher and the scheduler after it. */
+/**
+ * What one transaction queued and scheduled, to wake the dispatcher and the scheduler after it; and
+ * the rows nothing reads back before the commit (queued messages, report transitions), written
+ * together at its end rather than one statement each.
+ */
 export class WorkLog {
-  messages = 0;
+  readonly messages: Message[] = [];
+  readonly transitions: JourneyTransition[] = [];
   earliestTimer: number | undefined;
 
-  message(): void {
-    this.messages++;
+  message(message: Message): void {
+    this.messages.push(message);
   }
 
   timer(dueAt: number): void {
     this.earliestTimer = this.earliestTimer === undefined ? dueAt : Math.min(this.earliestTimer, dueAt);
+  }
+
+  /** Writes the buffered rows; called once, just before the transaction commits. */
+  async write(tx: StorageTx): Promise<void> {
+    await tx.messages.insertMany(this.messages);
+    await tx.journeys.addTransitions(this.transitions);
   }
 }
 

@@ -244,21 +244,22 @@ export function createJourneyStore(db: Kysely<Database>, ops: DialectOps): Journ
     },
 
     async addTransitions(transitions) {
-      if (transitions.length === 0) return;
-      await db
-        .insertInto('journey_transitions')
-        .values(
-          transitions.map((t) => ({
-            workspace_id: t.workspaceId,
-            journey_id: t.journeyId,
-            version: t.version,
-            instance_id: t.instanceId,
-            step_id: t.stepId,
-            kind: t.kind,
-            at: t.at,
-          })),
-        )
-        .execute();
+      for (let i = 0; i < transitions.length; i += 500) {
+        await db
+          .insertInto('journey_transitions')
+          .values(
+            transitions.slice(i, i + 500).map((t) => ({
+              workspace_id: t.workspaceId,
+              journey_id: t.journeyId,
+              version: t.version,
+              instance_id: t.instanceId,
+              step_id: t.stepId,
+              kind: t.kind,
+              at: t.at,
+            })),
+          )
+          .execute();
+      }
     },
     async setTimer(timer) {
       await db

@@ -41,44 +41,54 @@ function toMessage(row: MessageRow, ops: DialectOps): Message {
   };
 }
 
+function messageRow(message: Message) {
+  return {
+    id: message.id,
+    workspace_id: message.workspaceId,
+    profile_id: message.profileId,
+    journey_id: message.journeyId,
+    instance_id: message.instanceId,
+    step_id: message.stepId,
+    channel: message.channel,
+    template_id: message.templateId,
+    topic: message.topic,
+    when_not_allowed: message.whenNotAllowed,
+    to_address: message.toAddress,
+    subject: message.subject,
+    status: message.status,
+    reason: message.reason,
+    idempotency_key: message.idempotencyKey,
+    attempts: message.attempts,
+    next_attempt_at: message.nextAttemptAt,
+    claimed_until: null,
+    claimed_by: null,
+    context: JSON.stringify(message.context),
+    provider_message_id: message.providerMessageId,
+    created_at: message.createdAt,
+    updated_at: message.updatedAt,
+    sent_at: message.sentAt,
+    opened_at: message.openedAt,
+    clicked_at: message.clickedAt,
+    unsubscribed_at: message.unsubscribedAt,
+    bounced_at: message.bouncedAt,
+    complained_at: message.complainedAt,
+  };
+}
+
 export function createMessageStore(db: Kysely<Database>, ops: DialectOps): MessageStore {
   const store: MessageStore = {
     async insert(message) {
-      await db
-        .insertInto('messages')
-        .values({
-          id: message.id,
-          workspace_id: message.workspaceId,
-          profile_id: message.profileId,
-          journey_id: message.journeyId,
-          instance_id: message.instanceId,
-          step_id: message.stepId,
-          channel: message.channel,
-          template_id: message.templateId,
-          topic: message.topic,
-          when_not_allowed: message.whenNotAllowed,
-          to_address: message.toAddress,
-          subject: message.subject,
-          status: message.status,
-          reason: message.reason,
-          idempotency_key: message.idempotencyKey,
-          attempts: message.attempts,
-          next_attempt_at: message.nextAttemptAt,
-          claimed_until: null,
-          claimed_by: null,
-          context: JSON.stringify(message.context),
-          provider_message_id: message.providerMessageId,
-          created_at: message.createdAt,
-          updated_at: message.updatedAt,
-          sent_at: message.sentAt,
-          opened_at: message.openedAt,
-          clicked_at: message.clickedAt,
-          unsubscribed_at: message.unsubscribedAt,
-          bounced_at: message.bouncedAt,
-          complained_at: message.complainedAt,
-        })
-        .onConflict((oc) => oc.column('idempotency_key').doNothing())
-        .execute();
+      await store.insertMany([message]);
+    },
+    async insertMany(messages) {
+      // 28 columns a row: 200 rows stay well under both backends' limits on bound parameters.
+      for (let i = 0; i < messages.length; i += 200) {
+        await db
+          .insertInto('messages')
+          .values(messages.slice(i, i + 200).map(messageRow))
+          .onConflict((oc) => oc.column('idempotency_key').doNothing())
+          .execute();
+      }
     },
     async claimDue({ now, limit, leaseMs, claimant }) {
       // A `sending` row whose lease ran out belongs to a process that died mid-send: it is sent again.

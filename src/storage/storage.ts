@@ -227,7 +227,9 @@ export interface SettingsStore {
 }
 
 export interface MessageStore {
+  /** Queues a message; a second one with the same idempotency key is ignored. */
   insert(message: Message): Promise<void>;
+  insertMany(messages: Message[]): Promise<void>;
   /**
    * Queued or deferred messages now due, marked `sending` and held by `claimant` until `now + leaseMs`;
    * a message whose holder let its lease run out (it died mid-send) is claimed again.
