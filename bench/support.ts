@@ -56,6 +56,10 @@ export async function benchDatabase(): Promise<{
     postgresUrl: base,
     schema,
     async cleanup() {
+      if (process.env.BENCH_KEEP) {
+        process.stdout.write(`data kept in schema ${schema}\n`);
+        return;
+      }
       const dropper = new pg.Client({ connectionString: base });
       await dropper.connect();
       await dropper.query(`drop schema if exists ${schema} cascade`);
