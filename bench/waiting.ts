@@ -10,6 +10,7 @@ import {
   postBatches,
   printResult,
   rssMb,
+  standInForAutovacuum,
   startServer,
   waitForQuiet,
 } from './support.js';
@@ -55,6 +56,7 @@ export async function runWaitingBenchmark(): Promise<void> {
     return result;
   };
   let server: Server | undefined;
+  let stopAnalyzing = async (): Promise<void> => undefined;
   try {
     process.stdout.write(`waiting benchmark on ${backend}: ${machine()}\n`);
     server = await startServer(database.env);
@@ -83,6 +85,7 @@ export async function runWaitingBenchmark(): Promise<void> {
     const rssEmptyMb = rssMb(pid);
 
     const url = server.url;
+    stopAnalyzing = await standInForAutovacuum(database);
     process.stdout.write(`creating ${PROFILES.toLocaleString('en')} profiles…\n`);
     await timed('profiles sent', () =>
       sendInChunks(url, writeKey, PROFILES, 'profiles', (i) => ({
@@ -159,6 +162,7 @@ export async function runWaitingBenchmark(): Promise<void> {
     );
     printResult(figures);
   } finally {
+    await stopAnalyzing();
     await server?.stop();
     await database.cleanup();
   }

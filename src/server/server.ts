@@ -64,6 +64,7 @@ export async function startMops(options: {
   try {
     const applied = await storage.migrate();
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+    for (const warning of await storage.checkServer()) logger.warn(warning);
     const firstRun = role === 'worker' ? undefined : await ensureFirstRun(storage, clock);
 
     if (role !== 'api') {

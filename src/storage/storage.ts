@@ -347,6 +347,8 @@ export interface Storage {
   /** Applies pending migrations; returns the names applied now. */
   migrate(): Promise<string[]>;
   ping(): Promise<void>;
+  /** Settings of the database server that will hurt Mops, each explained for the operator. */
+  checkServer(): Promise<string[]>;
   close(): Promise<void>;
 
   workspaces: WorkspaceStore;

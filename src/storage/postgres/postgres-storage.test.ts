@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { trackEvent } from '../../test-support/events.js';
 import { createTestSchema } from '../../test-support/postgres.js';
@@ -13,6 +14,25 @@ describe('PostgreSQL storage', () => {
         cleanup: () => schema.drop(),
       };
     });
+  });
+
+  it('warns about a server running without autovacuum, and only then', async () => {
+    const schema = await createTestSchema();
+    const storage = await createPostgresStorage({ url: schema.url, schema: schema.schema, poolSize: 2 });
+    const client = new pg.Client({ connectionString: schema.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ setting: string }>(
+        `select current_setting('autovacuum') as setting`,
+      );
+      const warnings = await storage.checkServer();
+      if (rows[0]?.setting === 'off') expect(warnings).toEqual([expect.stringMatching(/autovacuum is off/)]);
+      else expect(warnings).toEqual([]);
+    } finally {
+      await client.end();
+      await storage.close();
+      await schema.drop();
+    }
   });
 
   it('lets only one process run a cursor at a time (SKIP LOCKED)', async () => {

@@ -164,6 +164,17 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     async ping() {
       await sql`select 1`.execute(db);
     },
+    async checkServer() {
+      const { rows } = await sql<{
+        autovacuum: string;
+      }>`select current_setting('autovacuum') as autovacuum`.execute(db);
+      return rows[0]?.autovacuum === 'off'
+        ? [
+            'autovacuum is off on this PostgreSQL server: table statistics go stale as Mops writes, and the ' +
+              'planner then scans whole tables (profile updates slow to a crawl). Turn autovacuum on, or run ANALYZE regularly.',
+          ]
+        : [];
+    },
     async close() {
       closed = true;
       appended.removeAllListeners();
