@@ -10,6 +10,7 @@ import {
   postBatches,
   printResult,
   ROOT,
+  standInForAutovacuum,
   startServer,
   waitForQuiet,
 } from './support.js';
@@ -38,6 +39,7 @@ export async function runSendBenchmark(): Promise<void> {
   buildOnce();
   const database = await benchDatabase();
   const sink = await new TimingSink().start();
+  const analyzer = await standInForAutovacuum(database);
   try {
     process.stdout.write(`send benchmark on ${database.postgresUrl ? 'postgres' : 'sqlite'}: ${machine()}\n`);
     const ceiling = await measureCeiling(sink);
@@ -82,6 +84,7 @@ export async function runSendBenchmark(): Promise<void> {
       })),
     );
     await waitForQuiet(server.url);
+    await analyzer.analyzeNow();
 
     process.stdout.write(
       `${CONTACTS} contacts enter the journey at once; sending is held until ${new Date(release).toISOString()}…\n`,
@@ -99,6 +102,7 @@ export async function runSendBenchmark(): Promise<void> {
       8,
     );
     await waitForQuiet(server.url);
+    await analyzer.analyzeNow();
     if (Date.now() > release - 2000)
       throw new Error('entering took longer than the hold; raise BENCH_HOLD_S');
     await new Promise((resolve) => setTimeout(resolve, release - Date.now()));
@@ -126,6 +130,7 @@ export async function runSendBenchmark(): Promise<void> {
     );
     printResult(figures);
   } finally {
+    await analyzer.stop();
     await sink.stop();
     await database.cleanup();
   }

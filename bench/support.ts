@@ -218,31 +218,36 @@ export async function waitForQuiet(url: string, timeoutMs = 600_000): Promise<vo
 /**
  * On a PostgreSQL server with autovacuum off (as on the project's development machines), statistics
  * never follow the tables a benchmark fills, and the planner picks whole-table scans no production
- * server would. This stands in for autovacuum, announced: ANALYZE every 30 s. Returns a stop function.
+ * server would. This stands in for autovacuum, announced: ANALYZE every 30 s, and when asked (after
+ * a benchmark has loaded its data). On SQLite, or with autovacuum on, it does nothing.
  */
 export async function standInForAutovacuum(database: {
   postgresUrl?: string;
   schema?: string;
-}): Promise<() => Promise<void>> {
-  if (!database.postgresUrl || !database.schema) return async () => undefined;
+}): Promise<{ analyzeNow(): Promise<void>; stop(): Promise<void> }> {
+  const nothing = { analyzeNow: async () => undefined, stop: async () => undefined };
+  if (!database.postgresUrl || !database.schema) return nothing;
   const client = new pg.Client({ connectionString: database.postgresUrl });
   await client.connect();
   const { rows } = await client.query<{ setting: string }>(`select current_setting('autovacuum') as setting`);
   if (rows[0]?.setting !== 'off') {
     await client.end();
-    return async () => undefined;
+    return nothing;
   }
-  process.stdout.write(
-    'autovacuum is off on this server: the benchmark runs ANALYZE every 30 s in its place\n',
-  );
+  process.stdout.write('autovacuum is off on this server: the benchmark runs ANALYZE in its place\n');
   await client.query(`set search_path = ${database.schema}`);
   let running = Promise.resolve();
-  const timer = setInterval(() => {
+  const analyzeNow = () => {
     running = running.then(() => client.query('analyze').then(() => undefined)).catch(() => undefined);
-  }, 30_000);
-  return async () => {
-    clearInterval(timer);
-    await running;
-    await client.end();
+    return running;
+  };
+  const timer = setInterval(() => void analyzeNow(), 30_000);
+  return {
+    analyzeNow,
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await client.end();
+    },
   };
 }

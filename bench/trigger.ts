@@ -9,6 +9,7 @@ import {
   percentile,
   postBatches,
   printResult,
+  standInForAutovacuum,
   startServer,
   waitForQuiet,
 } from './support.js';
@@ -34,6 +35,7 @@ export async function runTriggerBenchmark(): Promise<void> {
   buildOnce();
   const database = await benchDatabase();
   const sink = await new TimingSink().start();
+  const analyzer = await standInForAutovacuum(database);
   try {
     const server = await startServer(database.env);
     const { call, writeKey } = await adminApi(server.url, database.env);
@@ -73,6 +75,7 @@ export async function runTriggerBenchmark(): Promise<void> {
     }));
     await postBatches(server.url, writeKey, identifies);
     await waitForQuiet(server.url);
+    await analyzer.analyzeNow();
 
     const agent = new Agent({ connections: 64, pipelining: 1 });
     const send = (from: number, count: number) =>
@@ -102,6 +105,7 @@ export async function runTriggerBenchmark(): Promise<void> {
     );
     printResult(figures);
   } finally {
+    await analyzer.stop();
     await sink.stop();
     await database.cleanup();
   }

@@ -56,7 +56,7 @@ export async function runWaitingBenchmark(): Promise<void> {
     return result;
   };
   let server: Server | undefined;
-  let stopAnalyzing = async (): Promise<void> => undefined;
+  let analyzer: Awaited<ReturnType<typeof standInForAutovacuum>> | undefined;
   try {
     process.stdout.write(`waiting benchmark on ${backend}: ${machine()}\n`);
     server = await startServer(database.env);
@@ -85,7 +85,7 @@ export async function runWaitingBenchmark(): Promise<void> {
     const rssEmptyMb = rssMb(pid);
 
     const url = server.url;
-    stopAnalyzing = await standInForAutovacuum(database);
+    analyzer = await standInForAutovacuum(database);
     process.stdout.write(`creating ${PROFILES.toLocaleString('en')} profiles…\n`);
     await timed('profiles sent', () =>
       sendInChunks(url, writeKey, PROFILES, 'profiles', (i) => ({
@@ -162,7 +162,7 @@ export async function runWaitingBenchmark(): Promise<void> {
     );
     printResult(figures);
   } finally {
-    await stopAnalyzing();
+    await analyzer?.stop();
     await server?.stop();
     await database.cleanup();
   }
