@@ -192,43 +192,49 @@ export class MessageDispatcher {
       sent: new Map(),
     };
     const byWorkspace = new Map<string, Message[]>();
-    for (const message of claimed)
-      byWorkspace.set(message.workspaceId, [...(byWorkspace.get(message.workspaceId) ?? []), message]);
+    for (const message of claimed) {
+      const list = byWorkspace.get(message.workspaceId);
+      if (list) list.push(message);
+      else byWorkspace.set(message.workspaceId, [message]);
+    }
     for (const [workspaceId, messages] of byWorkspace) {
       const settings = await this.#settingsOf(workspaceId);
       context.settings.set(workspaceId, settings);
       const profileIds = [...new Set(messages.map((m) => m.profileId))];
-      for (const profile of await storage.profiles.findProfilesByIds(profileIds)) {
+      const journeyIds = [...new Set(messages.flatMap((m) => (m.journeyId === null ? [] : [m.journeyId])))];
+      const [profiles, journeys] = await Promise.all([
+        storage.profiles.findProfilesByIds(profileIds),
+        Promise.all(journeyIds.map((id) => storage.journeys.find(workspaceId, id))),
+      ]);
+      for (const [i, id] of journeyIds.entries()) context.journeys.set(id, journeys[i]);
+      for (const profile of profiles) {
         // A profile merged away since its message was queued: send to the one it became.
         const live =
           profile.mergedInto === null ? profile : await storage.profiles.find(workspaceId, profile.id);
         if (live) context.profiles.set(profile.id, live);
       }
-      for (const journeyId of new Set(
-        messages.map((m) => m.journeyId).filter((id): id is string => id !== null),
-      )) {
-        context.journeys.set(journeyId, await storage.journeys.find(workspaceId, journeyId));
-      }
       const addresses = [...context.profiles.values()]
         .map(emailAddressOf)
         .filter((a): a is string => a !== undefined);
-      context.suppressions.set(
-        workspaceId,
-        await storage.consent.findSuppressions(workspaceId, 'email', addresses),
-      );
       const liveIds = [...new Set([...context.profiles.values()].map((p) => p.id))];
-      context.subscriptions.set(workspaceId, await storage.consent.listSubscriptions(workspaceId, liveIds));
       const longestCapMs = Math.max(0, ...settings.frequencyCaps.email.map((cap) => durationMs(cap.period)));
-      if (longestCapMs > 0) {
-        const times = await storage.messages.sentTimes({
-          workspaceId,
-          profileIds: liveIds,
-          channel: 'email',
-          since: now - longestCapMs,
-          exceptTopics: UNCAPPED_TOPICS,
-        });
-        for (const [profileId, list] of times) context.sent.set(profileId, list);
-      }
+      // Independent reads: on PostgreSQL they go out together instead of one round trip after another.
+      const [suppressions, subscriptions, sentTimes] = await Promise.all([
+        storage.consent.findSuppressions(workspaceId, 'email', addresses),
+        storage.consent.listSubscriptions(workspaceId, liveIds),
+        longestCapMs > 0
+          ? storage.messages.sentTimes({
+              workspaceId,
+              profileIds: liveIds,
+              channel: 'email',
+              since: now - longestCapMs,
+              exceptTopics: UNCAPPED_TOPICS,
+            })
+          : new Map<string, number[]>(),
+      ]);
+      context.suppressions.set(workspaceId, suppressions);
+      context.subscriptions.set(workspaceId, subscriptions);
+      for (const [profileId, list] of sentTimes) context.sent.set(profileId, list);
     }
     return context;
   }
