@@ -291,7 +291,7 @@ export class MessageDispatcher {
     if (outcomes.length === 0) return;
     const now = this.#options.clock.now();
     const updated = outcomes.map(([message, outcome]) => settled(message, outcome, now));
-    const written = await this.#options.storage.transaction((tx) => tx.messages.settleAll(updated, claimant));
+    const written = await this.#options.storage.messages.settleAll(updated, claimant);
     for (const message of updated) {
       if (!written.has(message.id))
         this.#options.logger.warn(

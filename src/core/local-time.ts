@@ -34,7 +34,19 @@ export interface LocalParts {
   weekday: Weekday;
 }
 
-export function localParts(at: number, timeZone: string): LocalParts {
+/** The last answer per zone: a round of sends asks about the same instant once per message. */
+const lastParts = new Map<string, { at: number; parts: Readonly<LocalParts> }>();
+
+export function localParts(at: number, timeZone: string): Readonly<LocalParts> {
+  const last = lastParts.get(timeZone);
+  if (last?.at === at) return last.parts;
+  const parts = computeLocalParts(at, timeZone);
+  if (lastParts.size > 1000) lastParts.clear();
+  lastParts.set(timeZone, { at, parts });
+  return parts;
+}
+
+function computeLocalParts(at: number, timeZone: string): LocalParts {
   const parts: Record<string, string> = {};
   for (const part of formatter(timeZone).formatToParts(new Date(at))) parts[part.type] = part.value;
   return {

@@ -75,6 +75,39 @@ function messageRow(message: Message) {
   };
 }
 
+/** Settled messages as a PostgreSQL row source (id, status, …, sent_at), a subquery for `as v`. */
+function postgresSettled(messages: Message[]) {
+  const column = <T>(pick: (message: Message) => T) => messages.map(pick);
+  return sql`(select * from unnest(
+    ${column((m) => m.id)}::text[], ${column((m) => m.status)}::text[], ${column((m) => m.reason)}::text[],
+    ${column((m) => m.toAddress)}::text[], ${column((m) => m.subject)}::text[],
+    ${column((m) => m.nextAttemptAt)}::bigint[], ${column((m) => m.providerMessageId)}::text[],
+    ${column((m) => m.updatedAt)}::bigint[], ${column((m) => m.sentAt)}::bigint[]
+  ) as u(id, status, reason, to_address, subject, next_attempt_at, provider_message_id, updated_at, sent_at))`;
+}
+
+/** The same for SQLite, from one JSON parameter (a subquery, so `as v` names it). */
+function sqliteSettled(messages: Message[]) {
+  const json = JSON.stringify(
+    messages.map((m) => ({
+      id: m.id,
+      status: m.status,
+      reason: m.reason,
+      to_address: m.toAddress,
+      subject: m.subject,
+      next_attempt_at: m.nextAttemptAt,
+      provider_message_id: m.providerMessageId,
+      updated_at: m.updatedAt,
+      sent_at: m.sentAt,
+    })),
+  );
+  return sql`(select value ->> 'id' as id, value ->> 'status' as status, value ->> 'reason' as reason,
+    value ->> 'to_address' as to_address, value ->> 'subject' as subject,
+    value ->> 'next_attempt_at' as next_attempt_at, value ->> 'provider_message_id' as provider_message_id,
+    value ->> 'updated_at' as updated_at, value ->> 'sent_at' as sent_at
+    from json_each(${json}))`;
+}
+
 export function createMessageStore(db: Kysely<Database>, ops: DialectOps): MessageStore {
   const store: MessageStore = {
     async insert(message) {
@@ -151,27 +184,18 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
       return Number(result.numUpdatedRows) > 0;
     },
     async settleAll(messages, claimant) {
+      // One statement for many messages instead of one each: the rows go as arrays (PostgreSQL) or
+      // as one JSON document (SQLite).
       const written = new Set<string>();
-      if (ops.name !== 'postgres') {
-        // SQLite has no network between statements: one prepared update per message, in the caller's transaction.
-        for (const message of messages) if (await store.update(message, claimant)) written.add(message.id);
-        return written;
-      }
-      // PostgreSQL: one statement for many messages instead of a round trip each.
       for (let i = 0; i < messages.length; i += 1000) {
         const chunk = messages.slice(i, i + 1000);
-        const column = <T>(pick: (message: Message) => T) => chunk.map(pick);
+        const rows = ops.name === 'postgres' ? postgresSettled(chunk) : sqliteSettled(chunk);
         const result = await sql<{ id: string }>`
           update messages set
             status = v.status, reason = v.reason, to_address = v.to_address, subject = v.subject,
             next_attempt_at = v.next_attempt_at, claimed_until = null,
             provider_message_id = v.provider_message_id, updated_at = v.updated_at, sent_at = v.sent_at
-          from unnest(
-            ${column((m) => m.id)}::text[], ${column((m) => m.status)}::text[], ${column((m) => m.reason)}::text[],
-            ${column((m) => m.toAddress)}::text[], ${column((m) => m.subject)}::text[],
-            ${column((m) => m.nextAttemptAt)}::bigint[], ${column((m) => m.providerMessageId)}::text[],
-            ${column((m) => m.updatedAt)}::bigint[], ${column((m) => m.sentAt)}::bigint[]
-          ) as v(id, status, reason, to_address, subject, next_attempt_at, provider_message_id, updated_at, sent_at)
+          from ${rows} as v
           where messages.id = v.id and messages.claimed_by = ${claimant}
           returning messages.id`.execute(db);
         for (const row of result.rows) written.add(row.id);

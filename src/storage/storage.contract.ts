@@ -506,7 +506,7 @@ export function runStorageContract(
         sentAt: NOW + 20,
         updatedAt: NOW + 20,
       });
-      const written = await storage.transaction((tx) => tx.messages.settleAll([sent(held), sent(lost)], 'a'));
+      const written = await storage.messages.settleAll([sent(held), sent(lost)], 'a');
       expect(written).toEqual(new Set([held.id]));
       expect(await storage.messages.findById(held.id)).toMatchObject({
         status: 'sent',

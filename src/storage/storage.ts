@@ -243,7 +243,7 @@ export interface MessageStore {
    * message (`null`: a message nobody claimed, such as a test send); false when it does not.
    */
   update(message: Message, claimant: string | null): Promise<boolean>;
-  /** `update` for many messages held by one claimant; answers the ids it wrote. */
+  /** `update` for many messages held by one claimant, in one statement; answers the ids it wrote. */
   settleAll(messages: Message[], claimant: string): Promise<Set<string>>;
   find(workspaceId: string, id: string): Promise<Message | undefined>;
   findById(id: string): Promise<Message | undefined>;
