@@ -9,7 +9,7 @@ import type { Profile } from '../core/profile.js';
 import { TEST_TOPIC, TRANSACTIONAL_TOPIC, type WorkspaceSettings } from '../core/workspace-settings.js';
 import type { Storage } from '../storage/storage.js';
 import { type EmailSender, sendEmail } from './email/email-channel.js';
-import { sendWebhook } from './webhook/webhook-channel.js';
+import { RetryableError, sendWebhook } from './webhook/webhook-channel.js';
 
 export interface DispatcherOptions {
   storage: Storage;
@@ -245,10 +245,14 @@ export class MessageDispatcher {
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.#options.logger.warn({ messageId: message.id, reason }, 'message attempt failed');
-      return message.attempts < MAX_ATTEMPTS
+      const settings = context.settings.get(message.workspaceId);
+      const maxAttempts =
+        message.channel === 'webhook' && settings ? settings.webhooks.maxAttempts : MAX_ATTEMPTS;
+      const retryAfter = error instanceof RetryableError ? (error.retryAfterMs ?? 0) : 0;
+      return message.attempts < maxAttempts
         ? {
             status: 'deferred',
-            until: context.now + backoffMs(message.attempts),
+            until: context.now + Math.max(backoffMs(message.attempts), retryAfter),
             reason: `retrying: ${reason}`,
           }
         : { status: 'failed', reason };
@@ -264,9 +268,16 @@ export class MessageDispatcher {
     if (journey?.status === 'paused')
       return { status: 'deferred', until: now + PAUSED_RETRY_MS, reason: 'journey paused' };
     if (journey?.status === 'archived') return { status: 'skipped', reason: 'journey archived' };
-    if (message.channel === 'webhook') return sendWebhook(message, profile);
-
     const settings = context.settings.get(message.workspaceId) as WorkspaceSettings;
+    if (message.channel === 'webhook')
+      return sendWebhook({
+        message,
+        profile,
+        settings: settings.webhooks,
+        secrets: this.#options.email.secrets,
+        now,
+      });
+
     const gate = checkConsent(message, profile, settings, context);
     if (gate) return gate;
     // The send counts against the cap from now, so that messages to the same contact sent beside

@@ -1,23 +1,37 @@
 import { AppError } from '../core/errors.js';
-import { type SmtpSettings, WorkspaceSettings } from '../core/workspace-settings.js';
+import { type SmtpSettings, type WebhookDestination, WorkspaceSettings } from '../core/workspace-settings.js';
 import type { Storage } from '../storage/storage.js';
 import { SecretBox } from './email/secret-box.js';
 
-/** The settings as the API shows them: the SMTP password is never returned, only whether one is set. */
-export type SettingsView = Omit<WorkspaceSettings, 'smtp'> & {
+/** The settings as the API shows them: secrets (SMTP password, webhook secrets) only as whether one is set. */
+export type SettingsView = Omit<WorkspaceSettings, 'smtp' | 'webhooks'> & {
   smtp?: Omit<SmtpSettings, 'password'> & { hasPassword: boolean };
+  webhooks: Omit<WorkspaceSettings['webhooks'], 'destinations'> & {
+    destinations: Array<
+      Omit<WebhookDestination, 'secret' | 'headers'> & { hasSecret: boolean; headers: string[] }
+    >;
+  };
 };
 
 export function settingsView(settings: WorkspaceSettings): SettingsView {
-  const { smtp, ...rest } = settings;
-  if (!smtp) return rest;
+  const { smtp, webhooks, ...rest } = settings;
+  const webhooksView = {
+    ...webhooks,
+    destinations: webhooks.destinations.map(({ secret, headers, ...visible }) => ({
+      ...visible,
+      hasSecret: Boolean(secret),
+      headers: Object.keys(headers ?? {}),
+    })),
+  };
+  if (!smtp) return { ...rest, webhooks: webhooksView };
   const { password, ...visible } = smtp;
-  return { ...rest, smtp: { ...visible, hasPassword: Boolean(password) } };
+  return { ...rest, smtp: { ...visible, hasPassword: Boolean(password) }, webhooks: webhooksView };
 }
 
 /**
- * Saves a workspace's settings. The SMTP password is sealed with MOPS_SECRET; leaving it out keeps
- * the one already stored.
+ * Saves a workspace's settings. Secrets (the SMTP password, each webhook destination's secret and
+ * headers) are sealed with MOPS_SECRET; leaving one out keeps the one already stored (for a
+ * destination: that of the stored destination with the same id).
  */
 export async function saveSettings(
   storage: Storage,
@@ -31,10 +45,21 @@ export async function saveSettings(
     throw new AppError('invalid_input', `${field}: ${issue?.message ?? 'is invalid'}`, { field });
   }
   const settings = parsed.data;
+  const previous = await storage.settings.get(input.workspaceId);
   if (settings.smtp) {
-    const previous = (await storage.settings.get(input.workspaceId)).smtp;
     if (settings.smtp.password) settings.smtp.password = secrets.seal(settings.smtp.password);
-    else if (previous?.password) settings.smtp.password = previous.password;
+    else if (previous.smtp?.password) settings.smtp.password = previous.smtp.password;
+  }
+  const stored = new Map(previous.webhooks.destinations.map((destination) => [destination.id, destination]));
+  for (const destination of settings.webhooks.destinations) {
+    const before = stored.get(destination.id);
+    if (destination.secret) destination.secret = secrets.seal(destination.secret);
+    else if (before?.secret) destination.secret = before.secret;
+    if (destination.headers)
+      destination.headers = Object.fromEntries(
+        Object.entries(destination.headers).map(([name, value]) => [name, secrets.seal(value)]),
+      );
+    else if (before?.headers) destination.headers = before.headers;
   }
   await storage.settings.put(input.workspaceId, settings, input.at);
   return settings;

@@ -143,7 +143,18 @@ export const Step = z.discriminatedUnion('type', [
   z.object({
     id: Identifier,
     type: z.literal('webhook'),
-    url: z.url({ protocol: /^https?$/ }),
+    /** One of the workspace's webhook destinations (settings): a step can call nowhere else. */
+    destination: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must name a webhook destination'),
+    /** Added to the destination's URL, e.g. `/leads`; it cannot leave the destination's origin. */
+    path: z
+      .string()
+      .max(500)
+      .regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*$/, 'must start with / and hold only URL path characters')
+      .refine(
+        (path) => !path.includes('//') && !/(^|\/)\.\.?(\/|$|\?)/.test(path),
+        'must not hold // or dot segments',
+      )
+      .default('/'),
     method: z.enum(['POST', 'PUT', 'PATCH']).default('POST'),
     /** A Liquid template producing the JSON body. */
     body: z.string().max(32_000).default('{"profile": {{ profile | json }}, "event": {{ event | json }}}'),

@@ -121,7 +121,8 @@ export interface MessageContext {
   event?: EntryEvent;
   journey?: { id: string; name: string; version: number; step: string };
   template?: EmailTemplate;
-  webhook?: { url: string; method: string; body: string };
+  /** A webhook step's call: the destination is looked up in the workspace's settings when it is made. */
+  webhook?: { destination: string; path: string; method: string; body: string };
 }
 
 export const SUPPRESSION_REASONS = ['unsubscribed', 'hard_bounce', 'complaint'] as const;

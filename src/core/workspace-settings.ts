@@ -35,6 +35,51 @@ export const Topic = z.object({
 });
 export type Topic = z.infer<typeof Topic>;
 
+export const WebhookDestination = z.object({
+  id: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must be 1–64 lowercase letters, digits, - or _'),
+  /** Base URL; a journey step may add a path to it, never change its origin. */
+  url: z.url({ protocol: /^https?$/ }).max(2000),
+  /** Write-only: signs every call (`Mops-Signature`), kept encrypted with MOPS_SECRET. */
+  secret: z.string().min(16).max(256).optional(),
+  /**
+   * Write-only, like the secret: headers sent with every call (e.g. the receiver's API key), kept
+   * encrypted; the API shows their names only, and leaving them out keeps the stored ones.
+   */
+  headers: z
+    .record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a header name'), z.string().max(2000))
+    .optional(),
+});
+export type WebhookDestination = z.infer<typeof WebhookDestination>;
+
+export const WebhookSettings = z.object({
+  /** The only places webhooks may call: steps name one of these. */
+  destinations: z
+    .array(WebhookDestination)
+    .max(100)
+    .default([])
+    .superRefine((destinations, context) => {
+      const seen = new Set<string>();
+      for (const [index, destination] of destinations.entries()) {
+        if (seen.has(destination.id))
+          context.addIssue({
+            code: 'custom',
+            path: [index, 'id'],
+            message: `${destination.id} is used twice`,
+          });
+        seen.add(destination.id);
+      }
+    }),
+  /**
+   * Calls to loopback, private, link-local and other non-public addresses are refused unless this is
+   * on (a receiver on the same private network).
+   */
+  allowPrivateNetworks: z.boolean().default(false),
+  timeoutMs: z.number().int().min(100).max(60_000).default(10_000),
+  /** Attempts before a call goes to the dead-letter list (back-off doubles from 30 s, up to an hour). */
+  maxAttempts: z.number().int().min(1).max(20).default(8),
+});
+export type WebhookSettings = z.infer<typeof WebhookSettings>;
+
 /** A workspace's messaging settings; everything has a working default except the SMTP server. */
 export const WorkspaceSettings = z.object({
   /** IANA zone for profiles without a `timezone` trait. */
@@ -64,6 +109,12 @@ export const WorkspaceSettings = z.object({
       { id: 'marketing', name: 'Marketing', defaultSubscribed: true },
       { id: 'transactional', name: 'Transactional', defaultSubscribed: true },
     ]),
+  webhooks: WebhookSettings.default({
+    destinations: [],
+    allowPrivateNetworks: false,
+    timeoutMs: 10_000,
+    maxAttempts: 8,
+  }),
 });
 export type WorkspaceSettings = z.infer<typeof WorkspaceSettings>;
 

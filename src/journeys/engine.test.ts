@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { BACKENDS } from '../test-support/world.js';
@@ -182,52 +181,6 @@ describe.each(BACKENDS)('journey engine on %s (manual clock)', (backend) => {
     expect(
       (report.steps.a?.entered ?? 0) + (report.steps.b?.entered ?? 0) + (report.steps.split?.exited ?? 0),
     ).toBe(60);
-  });
-
-  it('calls a webhook with the rendered JSON body', async () => {
-    const received: unknown[] = [];
-    const server: Server = createServer((request, response) => {
-      let body = '';
-      request.on('data', (chunk) => {
-        body += chunk;
-      });
-      request.on('end', () => {
-        received.push({ body: JSON.parse(body), key: request.headers['idempotency-key'] });
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as { port: number }).port;
-    try {
-      await world.publish({
-        name: 'CRM hand-off',
-        entry: { trigger: { type: 'event', event: 'Demo Requested' } },
-        start: 'crm',
-        steps: [
-          {
-            id: 'crm',
-            type: 'webhook',
-            url: `http://127.0.0.1:${port}/leads`,
-            body: '{"email": {{ profile.traits.email | json }}, "company": {{ event.properties.company | json }}}',
-            next: 'end',
-          },
-          { id: 'end', type: 'exit' },
-        ],
-      });
-      await world.send([
-        identify('w', { email: 'w@example.com' }),
-        track('w', 'Demo Requested', { company: 'Acme "Inc"' }),
-      ]);
-      await world.settle();
-      expect(received).toEqual([
-        {
-          body: { email: 'w@example.com', company: 'Acme "Inc"' },
-          key: expect.stringMatching(/^ins_.*:crm:1$/),
-        },
-      ]);
-    } finally {
-      server.close();
-    }
   });
 
   it('pauses: no entries and no sending, then resumes where instances were', async () => {

@@ -486,7 +486,14 @@ export class JourneyEngine {
               },
               // E-mail templates are found through the journey version (frozen at publishing), not copied per message.
               ...(effect.type === 'webhook'
-                ? { webhook: { url: effect.step.url, method: effect.step.method, body: effect.step.body } }
+                ? {
+                    webhook: {
+                      destination: effect.step.destination,
+                      path: effect.step.path,
+                      method: effect.step.method,
+                      body: effect.step.body,
+                    },
+                  }
                 : {}),
             },
             providerMessageId: null,

@@ -74,9 +74,17 @@ export async function publishJourney(
   if (journey.status === 'archived')
     throw new AppError('conflict', 'an archived journey cannot be published');
   const definition = parseDefinition(journey.draft, 'draft');
-  const topics = new Set((await storage.settings.get(workspaceId)).topics.map((topic) => topic.id));
+  const settings = await storage.settings.get(workspaceId);
+  const topics = new Set(settings.topics.map((topic) => topic.id));
+  const destinations = new Set(settings.webhooks.destinations.map((destination) => destination.id));
   const templates: Record<string, EmailTemplate> = {};
   for (const [index, step] of definition.steps.entries()) {
+    if (step.type === 'webhook' && !destinations.has(step.destination))
+      throw new AppError(
+        'invalid_input',
+        `steps.${index}.destination: ${step.destination} is not one of this workspace's webhook destinations (${[...destinations].join(', ') || 'none configured'})`,
+        { field: `draft.steps.${index}.destination` },
+      );
     if (step.type !== 'send_email') continue;
     if (!topics.has(step.topic))
       throw new AppError(

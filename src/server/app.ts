@@ -23,6 +23,7 @@ import { messagingRoutes } from './routes/messaging-routes.js';
 import { profileRoutes } from './routes/profile-routes.js';
 import { sessionRoutes } from './routes/session-routes.js';
 import { trackingRoutes } from './routes/tracking-routes.js';
+import { webhookRoutes } from './routes/webhook-routes.js';
 
 export interface AppDeps {
   config: Pick<Config, 'sessionTtlMs' | 'cookieSecure' | 'trustProxy' | 'metricsToken' | 'publicUrl'>;
@@ -156,6 +157,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await scope.register(profileRoutes, { storage, auth });
     await scope.register(journeyRoutes, { storage, clock, auth, engine });
     await scope.register(messagingRoutes, { storage, clock, auth, email, append });
+    await scope.register(webhookRoutes, {
+      storage,
+      clock,
+      auth,
+      ...(deps.onMessagesQueued ? { onMessagesQueued: deps.onMessagesQueued } : {}),
+    });
   });
   await server.register(trackingRoutes, { storage, clock, signer, append });
   return { server, metrics };

@@ -221,6 +221,7 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
       if (filter.profileId) query = query.where('profile_id', '=', filter.profileId);
       if (filter.journeyId) query = query.where('journey_id', '=', filter.journeyId);
       if (filter.status) query = query.where('status', '=', filter.status);
+      if (filter.channel) query = query.where('channel', '=', filter.channel);
       if (before !== undefined) query = query.where('id', '<', before);
       const rows = await query
         .orderBy('id', 'desc')
@@ -232,6 +233,25 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         (row) => toMessage(row, ops),
         (row) => row.id,
       );
+    },
+    async requeueFailed({ workspaceId, channel, ids, now }) {
+      if (ids?.length === 0) return [];
+      let query = db
+        .updateTable('messages')
+        .set({
+          status: 'queued',
+          attempts: 0,
+          reason: null,
+          next_attempt_at: now,
+          claimed_until: null,
+          updated_at: now,
+        })
+        .where('workspace_id', '=', workspaceId)
+        .where('channel', '=', channel)
+        .where('status', '=', 'failed');
+      if (ids) query = query.where('id', 'in', ids);
+      const rows = await query.returning('id').execute();
+      return rows.map((row) => row.id);
     },
     async listForInstance(instanceId) {
       const rows = await db

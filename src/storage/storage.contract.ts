@@ -519,6 +519,59 @@ export function runStorageContract(
       expect(await storage.messages.findById(lost.id)).toMatchObject({ status: 'sending', sentAt: null });
     });
 
+    it('puts failed messages of a channel back in the queue: some or all, and no others', async () => {
+      const failedWebhook = (extra: Partial<Message> = {}) =>
+        outboxMessage(workspaceId, {
+          channel: 'webhook',
+          topic: null,
+          status: 'failed',
+          reason: 'HTTP 500',
+          attempts: 8,
+          nextAttemptAt: null,
+          ...extra,
+        });
+      const [first, second] = [failedWebhook(), failedWebhook()];
+      const sentWebhook = failedWebhook({ status: 'sent', reason: null });
+      const failedEmail = outboxMessage(workspaceId, {
+        status: 'failed',
+        reason: '550',
+        nextAttemptAt: null,
+      });
+      const elsewhere = failedWebhook({ workspaceId: 'ws_other' });
+      for (const message of [first, second, sentWebhook, failedEmail, elsewhere])
+        await storage.messages.insert(message);
+
+      const deadLetters = await storage.messages.list(
+        workspaceId,
+        { channel: 'webhook', status: 'failed' },
+        { limit: 10 },
+      );
+      expect(deadLetters.items.map((m) => m.id).sort()).toEqual([first.id, second.id].sort());
+
+      expect(
+        await storage.messages.requeueFailed({
+          workspaceId,
+          channel: 'webhook',
+          ids: [first.id, sentWebhook.id],
+          now: NOW + 5,
+        }),
+      ).toEqual([first.id]);
+      expect(await storage.messages.findById(first.id)).toMatchObject({
+        status: 'queued',
+        attempts: 0,
+        reason: null,
+        nextAttemptAt: NOW + 5,
+      });
+      expect(await storage.messages.requeueFailed({ workspaceId, channel: 'webhook', now: NOW + 6 })).toEqual(
+        [second.id],
+      );
+      expect(await storage.messages.findById(failedEmail.id)).toMatchObject({ status: 'failed' });
+      expect(await storage.messages.findById(elsewhere.id)).toMatchObject({ status: 'failed' });
+      expect(await storage.messages.findById(sentWebhook.id)).toMatchObject({ status: 'sent' });
+      const due = await storage.messages.claimDue({ now: NOW + 6, limit: 10, leaseMs: 1000, claimant: 'a' });
+      expect(due.map((m) => m.id).sort()).toEqual([first.id, second.id].sort());
+    });
+
     it('counts sent messages per profile for frequency caps, leaving out the exempt topics', async () => {
       const profileId = newId('prf');
       const sent = (topic: string | null, sentAt: number) =>

@@ -249,10 +249,20 @@ export interface MessageStore {
   findById(id: string): Promise<Message | undefined>;
   list(
     workspaceId: string,
-    filter: { profileId?: string; journeyId?: string; status?: MessageStatus },
+    filter: { profileId?: string; journeyId?: string; status?: MessageStatus; channel?: Message['channel'] },
     page: PageRequest,
   ): Promise<Page<Message>>;
   listForInstance(instanceId: string): Promise<Message[]>;
+  /**
+   * Puts failed messages of a channel back in the queue, due now, with their attempts counted from
+   * zero (re-driving the dead-letter list); only `ids` when given. Answers the ids requeued.
+   */
+  requeueFailed(query: {
+    workspaceId: string;
+    channel: Message['channel'];
+    ids?: string[];
+    now: number;
+  }): Promise<string[]>;
   /** Per profile, when messages on the channel were sent after `since` (oldest first), outside some topics. */
   sentTimes(query: {
     workspaceId: string;

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import { SecretBox, saveSettings } from '../channels/settings.js';
 import { ManualClock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import type { JourneyDefinition } from '../core/journey-definition.js';
@@ -34,6 +35,8 @@ export interface JourneyWorld {
   settle(): Promise<void>;
   /** Moves the clock and settles. */
   advance(ms: number): Promise<void>;
+  /** Replaces top-level settings as the API does (secrets sealed), keeping the others. */
+  configure(patch: Record<string, unknown>): Promise<void>;
   publish(definition: unknown): Promise<string>;
   template(input: { name?: string; subject: string; mjml: string; text?: string }): Promise<string>;
   profileOf(userId: string): Promise<string>;
@@ -78,6 +81,7 @@ export async function startJourneyWorld(
         { id: 'marketing', name: 'Marketing', defaultSubscribed: true },
         { id: 'transactional', name: 'Transactional', defaultSubscribed: true },
       ],
+      webhooks: { destinations: [], allowPrivateNetworks: false, timeoutMs: 10_000, maxAttempts: 8 },
     },
     clock.now(),
   );
@@ -115,6 +119,13 @@ export async function startJourneyWorld(
     async advance(ms) {
       clock.advance(ms);
       await world.settle();
+    },
+    async configure(patch) {
+      await saveSettings(storage, new SecretBox(SECRET), {
+        workspaceId,
+        settings: { ...(await storage.settings.get(workspaceId)), ...patch },
+        at: clock.now(),
+      });
     },
     async publish(definition) {
       const journey = await createJourney(storage, clock, {

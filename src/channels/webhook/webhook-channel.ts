@@ -1,20 +1,59 @@
+import { Agent, request } from 'undici';
 import type { Message } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
+import type { WebhookDestination, WebhookSettings } from '../../core/workspace-settings.js';
 import { renderPlain } from '../../templates/liquid.js';
 import type { Outcome } from '../dispatcher.js';
+import type { SecretBox } from '../email/secret-box.js';
+import { assertPublicLiteral, PrivateNetworkError, publicOnlyLookup } from './network-guard.js';
+import { SIGNATURE_HEADER, signatureHeader } from './webhook-signature.js';
 
-const TIMEOUT_MS = 10_000;
+/** Of the answer's body, this much is kept as the reason of a failed call. */
+const REASON_BODY_CHARS = 300;
+/** Answers that say "later", not "never". */
+const RETRYABLE_STATUSES = new Set([408, 425, 429]);
+const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/** A failure worth another attempt (network, timeout, 5xx, 429), after `retryAfterMs` if the receiver said. */
+export class RetryableError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'RetryableError';
+  }
+}
+
+export interface WebhookCall {
+  message: Message;
+  profile: Profile;
+  settings: WebhookSettings;
+  secrets: SecretBox;
+  now: number;
+}
+
+// Connections are pooled per origin; the guarded agent checks every address it dials.
+const publicAgent = new Agent({ connect: { lookup: publicOnlyLookup } });
+const anyAgent = new Agent();
 
 /**
  * Calls a journey's webhook step: the Liquid body rendered with the profile and the entry event, as
- * JSON. Any 2xx is success; other answers and network errors are retried with back-off by the dispatcher.
+ * JSON, to one of the workspace's configured destinations, signed with its secret. 2xx is success;
+ * 4xx (but 408, 425, 429) and a refused address fail at once, to the dead-letter list; the rest
+ * throws `RetryableError` for the dispatcher to retry with back-off.
  */
-export async function sendWebhook(message: Message, profile: Profile): Promise<Outcome> {
-  const webhook = message.context.webhook;
-  if (!webhook) return { status: 'failed', reason: 'the message has no webhook settings' };
+export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
+  const { message, profile, settings } = call;
+  const step = message.context.webhook;
+  if (!step) return { status: 'failed', reason: 'the message has no webhook settings' };
+  const destination = settings.destinations.find((candidate) => candidate.id === step.destination);
+  if (!destination)
+    return { status: 'failed', reason: `webhook destination ${step.destination} is no longer configured` };
+  const url = destinationUrl(destination.url, step.path);
   let body: string;
   try {
-    body = renderPlain(webhook.body, {
+    body = renderPlain(step.body, {
       profile: { id: profile.id, userId: profile.userId, traits: profile.traits },
       event: message.context.event,
       journey: message.context.journey,
@@ -22,25 +61,100 @@ export async function sendWebhook(message: Message, profile: Profile): Promise<O
     });
     JSON.parse(body);
   } catch (error) {
-    return {
-      status: 'failed',
-      reason: `the body is not valid JSON once rendered: ${error instanceof Error ? error.message : String(error)}`,
-    };
+    return { status: 'failed', reason: `the body is not valid JSON once rendered: ${errorText(error)}` };
   }
-  const response = await fetch(webhook.url, {
-    method: webhook.method,
-    headers: {
-      'content-type': 'application/json',
-      'idempotency-key': message.idempotencyKey,
-      'user-agent': 'Mops-Webhook/0.1',
-    },
-    body,
-    signal: AbortSignal.timeout(TIMEOUT_MS),
-    redirect: 'manual',
-  });
-  await response.body?.cancel();
-  if (response.status >= 200 && response.status < 300) {
-    return { status: 'sent', providerMessageId: null, toAddress: webhook.url, subject: null };
+  if (!settings.allowPrivateNetworks) {
+    try {
+      assertPublicLiteral(url);
+    } catch (error) {
+      return { status: 'failed', reason: errorText(error), toAddress: url.href };
+    }
   }
-  throw new Error(`HTTP ${response.status} from ${new URL(webhook.url).host}`);
+
+  let response: Awaited<ReturnType<typeof request>>;
+  try {
+    response = await request(url, {
+      method: step.method as 'POST' | 'PUT' | 'PATCH',
+      headers: headersFor(destination, call, body),
+      body,
+      dispatcher: settings.allowPrivateNetworks ? anyAgent : publicAgent,
+      headersTimeout: settings.timeoutMs,
+      bodyTimeout: settings.timeoutMs,
+      signal: AbortSignal.timeout(settings.timeoutMs),
+    });
+  } catch (error) {
+    const refused = findCause(error, PrivateNetworkError);
+    if (refused) return { status: 'failed', reason: refused.message, toAddress: url.href };
+    throw new RetryableError(`${url.host}: ${errorText(error)}`);
+  }
+  const excerpt = await readExcerpt(response.body);
+  const status = response.statusCode;
+  if (status >= 200 && status < 300)
+    return { status: 'sent', providerMessageId: null, toAddress: url.href, subject: null };
+  const reason = `HTTP ${status} from ${url.host}${excerpt ? `: ${excerpt}` : ''}`;
+  if (status >= 500 || RETRYABLE_STATUSES.has(status))
+    throw new RetryableError(reason, retryAfterMs(response.headers['retry-after'], call.now));
+  if (status >= 300 && status < 400)
+    return { status: 'failed', reason: `${reason} (redirects are not followed)`, toAddress: url.href };
+  return { status: 'failed', reason, toAddress: url.href };
+}
+
+/** The destination's URL with the step's path added to its path; the origin cannot change. */
+export function destinationUrl(base: string, path: string): URL {
+  const url = new URL(base);
+  if (path === '/') return url;
+  const [pathname = '', search] = path.split('?', 2);
+  url.pathname = url.pathname.replace(/\/$/, '') + pathname;
+  if (search !== undefined) url.search = search;
+  return url;
+}
+
+function headersFor(
+  destination: WebhookDestination,
+  call: WebhookCall,
+  body: string,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(destination.headers ?? {}))
+    headers[name.toLowerCase()] = call.secrets.open(value);
+  headers['content-type'] = 'application/json';
+  headers['user-agent'] = 'Mops-Webhook/0.1';
+  headers['idempotency-key'] = call.message.idempotencyKey;
+  headers['mops-webhook-id'] = call.message.id;
+  if (destination.secret)
+    headers[SIGNATURE_HEADER] = signatureHeader(call.secrets.open(destination.secret), body, call.now);
+  return headers;
+}
+
+async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
+  let text = '';
+  try {
+    for await (const chunk of body) {
+      text += chunk.toString('utf8');
+      if (text.length >= REASON_BODY_CHARS) break;
+    }
+  } catch {
+    // A body that breaks off does not change the verdict, which the status gives.
+  } finally {
+    body.destroy();
+  }
+  return text.slice(0, REASON_BODY_CHARS).replace(/\s+/g, ' ').trim();
+}
+
+function retryAfterMs(header: string | string[] | undefined, now: number): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  const ms = /^\d+$/.test(value.trim()) ? Number(value) * 1000 : Date.parse(value) - now;
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : undefined;
+}
+
+function findCause<T extends Error>(error: unknown, type: new (...args: never[]) => T): T | undefined {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (current instanceof type) return current;
+  }
+  return undefined;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

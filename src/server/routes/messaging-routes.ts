@@ -56,7 +56,7 @@ const templateJson = (t: EmailTemplate) => ({
   updatedAt: iso(t.updatedAt) as string,
 });
 
-const MessageJson = z
+export const MessageJson = z
   .object({
     id: z.string(),
     profileId: z.string(),

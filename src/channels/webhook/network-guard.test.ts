@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { assertPublicLiteral, isPublicAddress } from './network-guard.js';
+import { destinationUrl } from './webhook-channel.js';
+
+describe('webhook targets', () => {
+  it('tells public addresses from loopback, private, link-local and reserved ones', () => {
+    for (const address of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111'])
+      expect(isPublicAddress(address), address).toBe(true);
+    for (const address of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '169.254.169.254', // cloud metadata
+      '100.64.0.1', // carrier-grade NAT
+      '0.0.0.0',
+      '224.0.0.1',
+      '255.255.255.255',
+      '::1',
+      '::',
+      'fc00::1',
+      'fe80::1',
+      '::ffff:127.0.0.1', // IPv4 mapped into IPv6
+      '::ffff:10.0.0.1',
+      'not-an-address',
+    ])
+      expect(isPublicAddress(address), address).toBe(false);
+  });
+
+  it('refuses private literals in URLs and leaves names to the lookup', () => {
+    expect(() => assertPublicLiteral(new URL('http://[::1]:8080/'))).toThrow(/private or reserved/);
+    expect(() => assertPublicLiteral(new URL('http://10.0.0.7/'))).toThrow(/private or reserved/);
+    expect(() => assertPublicLiteral(new URL('http://2130706433/'))).toThrow(/private or reserved/); // 127.0.0.1 as one number
+    expect(() => assertPublicLiteral(new URL('https://crm.example.com/'))).not.toThrow();
+    expect(() => assertPublicLiteral(new URL('https://93.184.216.34/'))).not.toThrow();
+  });
+
+  it('adds a step path to the destination URL without leaving its origin', () => {
+    expect(destinationUrl('https://crm.example.com/hooks/', '/leads').href).toBe(
+      'https://crm.example.com/hooks/leads',
+    );
+    expect(destinationUrl('https://crm.example.com/hooks', '/leads?x=1').href).toBe(
+      'https://crm.example.com/hooks/leads?x=1',
+    );
+    expect(destinationUrl('https://crm.example.com/hooks?key=1', '/').href).toBe(
+      'https://crm.example.com/hooks?key=1',
+    );
+    expect(destinationUrl('https://crm.example.com', '/@evil.example.com').origin).toBe(
+      'https://crm.example.com',
+    );
+  });
+});

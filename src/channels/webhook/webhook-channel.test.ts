@@ -1,0 +1,313 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Message } from '../../core/journey.js';
+import { type JourneyWorld, startJourneyWorld } from '../../test-support/journey-world.js';
+import { BACKENDS } from '../../test-support/world.js';
+import { settingsView } from '../settings.js';
+import { verifySignature } from './webhook-signature.js';
+
+const SECRET = 'whsec-0123456789abcdef';
+/** The dispatcher reads a workspace's settings at most this often. */
+const SETTINGS_CACHED_MS = 5_000;
+
+interface Received {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A real HTTP receiver on loopback that answers with the statuses it is given, in turn. */
+class Receiver {
+  readonly received: Received[] = [];
+  answers: Array<{ status: number; body?: string; headers?: Record<string, string> }> = [];
+  #server: Server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      this.received.push({
+        method: request.method ?? '',
+        url: request.url ?? '',
+        headers: request.headers,
+        body,
+      });
+      const answer = this.answers.shift() ?? { status: 204 };
+      response.writeHead(answer.status, answer.headers).end(answer.body ?? '');
+    });
+  });
+  port = 0;
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.#server.address() as { port: number }).port;
+    return this;
+  }
+
+  stop(): Promise<void> {
+    this.#server.closeAllConnections();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+const identify = (userId: string, traits: Record<string, unknown>) => ({ type: 'identify', userId, traits });
+const track = (userId: string, event: string, properties: Record<string, unknown> = {}) => ({
+  type: 'track',
+  userId,
+  event,
+  properties,
+});
+
+describe.each(BACKENDS)('webhook channel on %s', (backend) => {
+  let world: JourneyWorld;
+  let receiver: Receiver;
+
+  beforeEach(async () => {
+    world = await startJourneyWorld(backend);
+    receiver = await new Receiver().start();
+  });
+  afterEach(async () => {
+    await receiver.stop();
+    await world.close();
+  });
+
+  const configure = (overrides: Record<string, unknown> = {}, destination: Record<string, unknown> = {}) =>
+    world.configure({
+      webhooks: {
+        destinations: [
+          {
+            id: 'crm',
+            url: `http://127.0.0.1:${receiver.port}/hooks/`,
+            secret: SECRET,
+            headers: { 'X-Api-Key': 'crm-key-1' },
+            ...destination,
+          },
+        ],
+        allowPrivateNetworks: true,
+        ...overrides,
+      },
+    });
+
+  const publishHandOff = () =>
+    world.publish({
+      name: 'CRM hand-off',
+      entry: { trigger: { type: 'event', event: 'Demo Requested' }, reentry: { policy: 'every_time' } },
+      start: 'crm',
+      steps: [
+        {
+          id: 'crm',
+          type: 'webhook',
+          destination: 'crm',
+          path: '/leads?source=mops',
+          body: '{"email": {{ profile.traits.email | json }}, "company": {{ event.properties.company | json }}}',
+          next: 'end',
+        },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+
+  const requestDemo = async (userId = 'w') => {
+    await world.send([
+      identify(userId, { email: `${userId}@example.com` }),
+      track(userId, 'Demo Requested', { company: 'Acme "Inc"' }),
+    ]);
+    await world.settle();
+  };
+
+  const webhookMessages = async (): Promise<Message[]> =>
+    (await world.storage.messages.list(world.workspaceId, { channel: 'webhook' }, { limit: 50 })).items;
+
+  it('calls only the configured destination, with a signed JSON body and its headers', async () => {
+    await configure();
+    await publishHandOff();
+    await requestDemo();
+
+    expect(receiver.received).toHaveLength(1);
+    const [call] = receiver.received;
+    if (!call) throw new Error('no call');
+    expect(call.method).toBe('POST');
+    expect(call.url).toBe('/hooks/leads?source=mops');
+    expect(JSON.parse(call.body)).toEqual({ email: 'w@example.com', company: 'Acme "Inc"' });
+    expect(call.headers['content-type']).toBe('application/json');
+    expect(call.headers['x-api-key']).toBe('crm-key-1');
+    expect(call.headers['idempotency-key']).toMatch(/^ins_.*:crm:1$/);
+    const [message] = await webhookMessages();
+    expect(call.headers['mops-webhook-id']).toBe(message?.id);
+    expect(message).toMatchObject({ status: 'sent', attempts: 1 });
+
+    const signature = call.headers['mops-signature'] as string;
+    expect(signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(
+      verifySignature({ secret: SECRET, body: call.body, header: signature, nowMs: world.clock.now() }),
+    ).toBe(true);
+    expect(
+      verifySignature({ secret: SECRET, body: `${call.body} `, header: signature, nowMs: world.clock.now() }),
+    ).toBe(false);
+    expect(
+      verifySignature({
+        secret: 'another-secret-value',
+        body: call.body,
+        header: signature,
+        nowMs: world.clock.now(),
+      }),
+    ).toBe(false);
+    // A signature replayed later than the tolerance (5 minutes) is refused.
+    expect(
+      verifySignature({
+        secret: SECRET,
+        body: call.body,
+        header: signature,
+        nowMs: world.clock.now() + 301_000,
+      }),
+    ).toBe(false);
+  });
+
+  it('keeps secrets out of the settings the API shows, and keeps them when a save leaves them out', async () => {
+    await configure();
+    const view = settingsView(await world.storage.settings.get(world.workspaceId));
+    expect(view.webhooks.destinations).toEqual([
+      { id: 'crm', url: `http://127.0.0.1:${receiver.port}/hooks/`, hasSecret: true, headers: ['X-Api-Key'] },
+    ]);
+    expect(JSON.stringify(await world.storage.settings.get(world.workspaceId))).not.toContain('crm-key-1');
+    expect(JSON.stringify(await world.storage.settings.get(world.workspaceId))).not.toContain(SECRET);
+
+    await configure({}, { secret: undefined, headers: undefined });
+    await publishHandOff();
+    await requestDemo();
+    const [call] = receiver.received;
+    expect(call?.headers['x-api-key']).toBe('crm-key-1');
+    expect(
+      verifySignature({
+        secret: SECRET,
+        body: call?.body ?? '',
+        header: call?.headers['mops-signature'] as string,
+        nowMs: world.clock.now(),
+      }),
+    ).toBe(true);
+  });
+
+  it('refuses to publish a step whose destination is not configured', async () => {
+    await configure();
+    await expect(
+      world.publish({
+        name: 'Elsewhere',
+        entry: { trigger: { type: 'event', event: 'Go' } },
+        start: 'call',
+        steps: [
+          { id: 'call', type: 'webhook', destination: 'billing', next: 'end' },
+          { id: 'end', type: 'exit' },
+        ],
+      }),
+    ).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'draft.steps.0.destination',
+      message: expect.stringContaining('billing is not one of'),
+    });
+  });
+
+  it('refuses loopback and private addresses unless the workspace allows private networks', async () => {
+    await configure({ allowPrivateNetworks: false }, { url: `http://[::1]:${receiver.port}/hooks` });
+    await publishHandOff();
+    await requestDemo('a');
+    expect(receiver.received).toHaveLength(0);
+    const failed = await webhookMessages();
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(failed[0]?.reason).toMatch(/private or reserved address/);
+
+    // By literal address, and by name (checked on the address dialled).
+    for (const host of ['127.0.0.1', 'localhost']) {
+      await configure({ allowPrivateNetworks: false }, { url: `http://${host}:${receiver.port}/hooks` });
+      await world.storage.messages.requeueFailed({
+        workspaceId: world.workspaceId,
+        channel: 'webhook',
+        now: world.clock.now(),
+      });
+      await world.advance(SETTINGS_CACHED_MS);
+      expect(receiver.received).toHaveLength(0);
+      expect((await webhookMessages())[0]?.reason).toMatch(
+        new RegExp(`^${host} resolves to (127\\.0\\.0\\.1|::1), a private or reserved address`),
+      );
+    }
+
+    // Allowed, the same dead letter re-driven goes through.
+    await configure({ allowPrivateNetworks: true });
+    await world.storage.messages.requeueFailed({
+      workspaceId: world.workspaceId,
+      channel: 'webhook',
+      now: world.clock.now(),
+    });
+    await world.advance(SETTINGS_CACHED_MS);
+    expect(receiver.received).toHaveLength(1);
+    expect((await webhookMessages())[0]).toMatchObject({ status: 'sent' });
+  });
+
+  it('retries server errors with back-off and honours Retry-After, then delivers', async () => {
+    await configure();
+    await publishHandOff();
+    receiver.answers = [
+      { status: 503, body: 'down for maintenance' },
+      { status: 429, headers: { 'retry-after': '600' } },
+      { status: 200 },
+    ];
+    await requestDemo();
+    expect(receiver.received).toHaveLength(1);
+    let [message] = await webhookMessages();
+    expect(message).toMatchObject({ status: 'deferred', attempts: 1 });
+    expect(message?.reason).toBe(`retrying: HTTP 503 from 127.0.0.1:${receiver.port}: down for maintenance`);
+    expect(message?.nextAttemptAt).toBe(world.clock.now() + 30_000);
+
+    await world.advance(29_000);
+    expect(receiver.received).toHaveLength(1);
+    await world.advance(1_000);
+    expect(receiver.received).toHaveLength(2);
+    [message] = await webhookMessages();
+    // The second back-off would be 60 s; the receiver asked for 600.
+    expect(message?.nextAttemptAt).toBe(world.clock.now() + 600_000);
+
+    await world.advance(599_000);
+    expect(receiver.received).toHaveLength(2);
+    await world.advance(1_000);
+    expect(receiver.received).toHaveLength(3);
+    expect((await webhookMessages())[0]).toMatchObject({ status: 'sent', attempts: 3 });
+    // Every attempt is the same call: same idempotency key, same body.
+    expect(new Set(receiver.received.map((call) => call.headers['idempotency-key'])).size).toBe(1);
+  });
+
+  it('sends a refused call (4xx) to the dead-letter list at once, and one that keeps failing after its attempts', async () => {
+    await configure({ maxAttempts: 2 });
+    await publishHandOff();
+    receiver.answers = [{ status: 422, body: '{"error": "email is required"}' }];
+    await requestDemo('refused');
+    expect(receiver.received).toHaveLength(1);
+    let [message] = await webhookMessages();
+    expect(message).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(message?.reason).toBe(`HTTP 422 from 127.0.0.1:${receiver.port}: {"error": "email is required"}`);
+
+    receiver.answers = [{ status: 500 }, { status: 500 }];
+    await requestDemo('broken');
+    await world.advance(30_000);
+    expect(receiver.received).toHaveLength(3);
+    [message] = await webhookMessages();
+    expect(message).toMatchObject({
+      status: 'failed',
+      attempts: 2,
+      reason: `HTTP 500 from 127.0.0.1:${receiver.port}`,
+    });
+    await world.advance(3_600_000);
+    expect(receiver.received).toHaveLength(3);
+  });
+
+  it('fails a call whose destination was removed after the journey was published', async () => {
+    await configure();
+    await publishHandOff();
+    await world.configure({ webhooks: { destinations: [] } });
+    await requestDemo();
+    expect(receiver.received).toHaveLength(0);
+    expect((await webhookMessages())[0]).toMatchObject({
+      status: 'failed',
+      reason: 'webhook destination crm is no longer configured',
+    });
+  });
+});
