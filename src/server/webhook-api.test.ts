@@ -1,0 +1,142 @@
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ApiError,
+  apiClient,
+  type MailWorld,
+  type MessageJson,
+  startMailWorld,
+} from '../test-support/api-client.js';
+import { BACKENDS, eventually } from '../test-support/world.js';
+
+/** Webhook destinations in the settings, publishing against them, and the dead-letter list, over HTTP. */
+describe.each(BACKENDS)('webhook API on %s', (backend) => {
+  let mailWorld: MailWorld;
+  let receiver: Server;
+  let port = 0;
+  const bodies: string[] = [];
+  /** What the receiver answers next; 422 until a test says otherwise. */
+  let answer = 422;
+  const { api, newProfile, publish, enrol } = apiClient(() => mailWorld);
+
+  beforeAll(async () => {
+    mailWorld = await startMailWorld(backend);
+    receiver = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => {
+        body += chunk;
+      });
+      request.on('end', () => {
+        bodies.push(body);
+        response
+          .writeHead(answer, { 'content-type': 'application/json' })
+          .end('{"error":"owner is required"}');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    port = (receiver.address() as { port: number }).port;
+  });
+
+  afterAll(async () => {
+    receiver?.closeAllConnections();
+    receiver?.close();
+    await mailWorld?.close();
+  });
+
+  const settingsWith = (webhooks: Record<string, unknown>) => ({
+    smtp: { host: '127.0.0.1', port: mailWorld.sink.port, from: 'Shop <shop@example.com>' },
+    frequencyCaps: { email: [] },
+    webhooks,
+  });
+
+  it('refuses settings with a destination named twice, naming the field, and keeps the stored ones', async () => {
+    const refused = await api<ApiError>(
+      'PUT',
+      '/settings',
+      settingsWith({
+        destinations: [
+          { id: 'crm', url: 'https://crm.example.com/a' },
+          { id: 'crm', url: 'https://crm.example.com/b' },
+        ],
+      }),
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.field).toBe('webhooks.destinations.1.id');
+    const stored = await api<{ webhooks: { destinations: unknown[] } }>('GET', '/settings');
+    expect(stored.body.webhooks.destinations).toEqual([]);
+  });
+
+  it('shows no secret, refuses a journey calling an unknown destination, and re-drives dead letters', async () => {
+    const saved = await api<{ webhooks: { destinations: unknown[] } }>(
+      'PUT',
+      '/settings',
+      settingsWith({
+        destinations: [
+          {
+            id: 'crm',
+            url: `http://127.0.0.1:${port}/hooks`,
+            secret: 'sixteen-chars-secret',
+            headers: { Authorization: 'Bearer t0ken' },
+          },
+        ],
+        allowPrivateNetworks: true,
+      }),
+    );
+    expect(saved.status).toBe(200);
+    expect(saved.body.webhooks.destinations).toEqual([
+      { id: 'crm', url: `http://127.0.0.1:${port}/hooks`, hasSecret: true, headers: ['Authorization'] },
+    ]);
+    expect(JSON.stringify(saved.body)).not.toMatch(/sixteen-chars-secret|t0ken/);
+
+    const handOff = (destination: string) => ({
+      name: `Hand-off to ${destination} ${Math.random()}`,
+      entry: { trigger: { type: 'manual' } },
+      start: 'call',
+      steps: [
+        {
+          id: 'call',
+          type: 'webhook',
+          destination,
+          path: '/leads',
+          body: '{"id": {{ profile.id | json }}}',
+          next: 'done',
+        },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    const draft = await api<{ id: string }>('POST', '/journeys', { definition: handOff('billing') });
+    const refused = await api<ApiError>('POST', `/journeys/${draft.body.id}/publish`);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.field).toBe('draft.steps.0.destination');
+
+    const journeyId = await publish(handOff('crm'));
+    const ada = await newProfile();
+    expect((await enrol(journeyId, { profileId: ada.id })).status).toBe(201);
+    const deadLetter = await eventually(async () => {
+      const page = await api<{ items: MessageJson[] }>('GET', '/webhooks/dead-letters');
+      const found = page.body.items.find((message) => message.journeyId === journeyId);
+      if (!found) throw new Error('not dead-lettered yet');
+      return found;
+    });
+    expect(deadLetter).toMatchObject({
+      status: 'failed',
+      reason: `HTTP 422 from 127.0.0.1:${port}: {"error":"owner is required"}`,
+    });
+    expect(bodies.map((body) => JSON.parse(body))).toEqual([{ id: ada.id }]);
+
+    answer = 200;
+    const redriven = await api<{ requeued: string[] }>('POST', '/webhooks/dead-letters/redrive', {
+      ids: [deadLetter.id],
+    });
+    expect(redriven.body).toEqual({ requeued: [deadLetter.id] });
+    const delivered = await eventually(async () => {
+      const page = await api<{ items: MessageJson[] }>('GET', `/messages?journeyId=${journeyId}`);
+      return page.body.items.find((message) => message.status === 'sent');
+    });
+    expect(delivered.id).toBe(deadLetter.id);
+    expect((await api<{ items: MessageJson[] }>('GET', '/webhooks/dead-letters')).body.items).toEqual([]);
+    expect(bodies).toHaveLength(2);
+    const again = await api<{ requeued: string[] }>('POST', '/webhooks/dead-letters/redrive', {});
+    expect(again.body).toEqual({ requeued: [] });
+  });
+});
