@@ -2,13 +2,12 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { identify, track } from '../test-support/segment-calls.js';
 import { SmtpSink } from '../test-support/smtp-sink.js';
 import { BACKENDS } from '../test-support/world.js';
 import { MessageDispatcher } from './dispatcher.js';
 
 const HOUR = 3_600_000;
-const identify = (userId: string, traits: Record<string, unknown>) => ({ type: 'identify', userId, traits });
-const track = (userId: string, event: string) => ({ type: 'track', userId, event });
 
 describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
   let world: JourneyWorld;

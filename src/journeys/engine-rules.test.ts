@@ -1,25 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { archiveJourney, publishJourney, setJourneyPaused, updateDraft } from './journeys.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-
-const identify = (userId: string, traits: Record<string, unknown>) => ({ type: 'identify', userId, traits });
-const track = (
-  userId: string,
-  event: string,
-  properties: Record<string, unknown> = {},
-  timestamp?: number,
-) => ({
-  type: 'track',
-  userId,
-  event,
-  properties,
-  ...(timestamp === undefined ? {} : { timestamp: new Date(timestamp).toISOString() }),
-});
 
 /** Entry conditions, branch conditions, local times, goals and pauses: what decides where an instance goes. */
 describe.each(BACKENDS)('journey rules on %s (manual clock)', (backend) => {

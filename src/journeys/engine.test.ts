@@ -1,18 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { publishJourney, updateDraft } from './journeys.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-const identify = (userId: string, traits: Record<string, unknown>) => ({ type: 'identify', userId, traits });
-const track = (userId: string, event: string, properties: Record<string, unknown> = {}) => ({
-  type: 'track',
-  userId,
-  event,
-  properties,
-});
 
 describe.each(BACKENDS)('journey engine on %s (manual clock)', (backend) => {
   let world: JourneyWorld;

@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../core/journey.js';
 import { type JourneyWorld, startJourneyWorld } from '../../test-support/journey-world.js';
+import { identify, track } from '../../test-support/segment-calls.js';
 import { BACKENDS } from '../../test-support/world.js';
 import { settingsView } from '../settings.js';
 import { verifySignature } from './webhook-signature.js';
@@ -50,14 +51,6 @@ class Receiver {
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 }
-
-const identify = (userId: string, traits: Record<string, unknown>) => ({ type: 'identify', userId, traits });
-const track = (userId: string, event: string, properties: Record<string, unknown> = {}) => ({
-  type: 'track',
-  userId,
-  event,
-  properties,
-});
 
 describe.each(BACKENDS)('webhook channel on %s', (backend) => {
   let world: JourneyWorld;
@@ -113,6 +106,16 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
       track(userId, 'Demo Requested', { company: 'Acme "Inc"' }),
     ]);
     await world.settle();
+  };
+
+  /** Re-drives the dead letters once the dispatcher sees the settings just saved. */
+  const redriveAfterSettingsChange = async () => {
+    await world.storage.messages.requeueFailed({
+      workspaceId: world.workspaceId,
+      channel: 'webhook',
+      now: world.clock.now(),
+    });
+    await world.advance(SETTINGS_CACHED_MS);
   };
 
   const webhookMessages = async (): Promise<Message[]> =>
@@ -219,12 +222,7 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     // By literal address, and by name (checked on the address dialled).
     for (const host of ['127.0.0.1', 'localhost']) {
       await configure({ allowPrivateNetworks: false }, { url: `http://${host}:${receiver.port}/hooks` });
-      await world.storage.messages.requeueFailed({
-        workspaceId: world.workspaceId,
-        channel: 'webhook',
-        now: world.clock.now(),
-      });
-      await world.advance(SETTINGS_CACHED_MS);
+      await redriveAfterSettingsChange();
       expect(receiver.received).toHaveLength(0);
       expect((await webhookMessages())[0]?.reason).toMatch(
         new RegExp(`^${host} resolves to (127\\.0\\.0\\.1|::1), a private or reserved address`),
@@ -233,12 +231,7 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
 
     // Allowed, the same dead letter re-driven goes through.
     await configure({ allowPrivateNetworks: true });
-    await world.storage.messages.requeueFailed({
-      workspaceId: world.workspaceId,
-      channel: 'webhook',
-      now: world.clock.now(),
-    });
-    await world.advance(SETTINGS_CACHED_MS);
+    await redriveAfterSettingsChange();
     expect(receiver.received).toHaveLength(1);
     expect((await webhookMessages())[0]).toMatchObject({ status: 'sent' });
   });
