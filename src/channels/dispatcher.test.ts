@@ -57,7 +57,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
   });
 
   it('defers the e-mail that would break the frequency cap until the cap allows it', async () => {
-    await configure({ frequencyCaps: { email: [{ max: 2, period: '1d' }] } });
+    await configure({ frequencyCaps: { email: [{ max: 2, period: '1d' }], sms: [] } });
     await world.publish(sender('Capped', 3));
     await world.send([identify('c', { email: 'c@example.com' }), track('c', 'Capped')]);
     await world.settle();
@@ -72,7 +72,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
   });
 
   it('skips instead of deferring when the step says so, and leaves transactional mail uncapped', async () => {
-    await configure({ frequencyCaps: { email: [{ max: 1, period: '1d' }] } });
+    await configure({ frequencyCaps: { email: [{ max: 1, period: '1d' }], sms: [] } });
     await world.publish(sender('Skippy', 2, { whenNotAllowed: 'skip' }));
     await world.publish(sender('Receipt', 2, { topic: 'transactional' }));
     await world.send([
@@ -194,6 +194,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
   it('lets only one of two messages to a contact through a cap of one, when both are due at once', async () => {
     await configure({
       frequencyCaps: {
+        sms: [],
         email: [
           { max: 1, period: '1d' },
           { max: 5, period: '7d' },
@@ -214,7 +215,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
   });
 
   it('does not count test sends against the cap', async () => {
-    await configure({ frequencyCaps: { email: [{ max: 1, period: '1d' }] } });
+    await configure({ frequencyCaps: { email: [{ max: 1, period: '1d' }], sms: [] } });
     await world.send([identify('t', { email: 't@example.com', name: 'Tess' })]);
     await world.settle();
     const profile = await world.storage.profiles.find(world.workspaceId, await world.profileOf('t'));

@@ -9,6 +9,8 @@ import type { Profile } from '../core/profile.js';
 import { TEST_TOPIC, TRANSACTIONAL_TOPIC, type WorkspaceSettings } from '../core/workspace-settings.js';
 import type { Storage } from '../storage/storage.js';
 import { type EmailSender, sendEmail } from './email/email-channel.js';
+import { phoneNumberOf } from './sms/phone-number.js';
+import { sendSms } from './sms/sms-channel.js';
 import { RetryableError, sendWebhook } from './webhook/webhook-channel.js';
 
 export interface DispatcherOptions {
@@ -29,6 +31,13 @@ const PAUSED_RETRY_MS = 60_000;
 /** Topics whose messages neither count against frequency caps nor are held by them. */
 const UNCAPPED_TOPICS = [TRANSACTIONAL_TOPIC, TEST_TOPIC];
 const MAX_ATTEMPTS = 6;
+/** Channels that reach a person, so consent, quiet hours and caps apply. */
+const CONSENTED_CHANNELS = ['email', 'sms'] as const;
+type ConsentedChannel = (typeof CONSENTED_CHANNELS)[number];
+const MISSING_ADDRESS: Record<ConsentedChannel, string> = {
+  email: 'the profile has no e-mail address (trait email)',
+  sms: 'the profile has no valid phone number in international form (trait phone, e.g. +393331234567)',
+};
 const SETTINGS_TTL_MS = 5_000;
 
 export type Outcome =
@@ -42,9 +51,10 @@ interface RoundContext {
   profiles: Map<string, Profile>;
   journeys: Map<string, Journey | undefined>;
   settings: Map<string, WorkspaceSettings>;
+  /** Per workspace and channel (`ws_…:email`), the suppressed addresses among the round's. */
   suppressions: Map<string, Map<string, string>>;
   subscriptions: Map<string, Map<string, Record<string, boolean>>>;
-  /** Per profile, send times inside the cap's period, kept current as this round sends. */
+  /** Per channel and profile (`sms:prf_…`), send times inside the cap's period, kept current as this round sends. */
   sent: Map<string, number[]>;
 }
 
@@ -107,6 +117,9 @@ export class MessageDispatcher {
       claimant,
     });
     if (claimed.length === 0) return 0;
+    // Oldest first (ids are time-ordered), whatever order the database returned them in: when a cap lets
+    // only some of a contact's messages through, it is the earliest ones.
+    claimed.sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || (a.id < b.id ? -1 : 1));
     const context = await this.#load(claimed);
     // The claim is renewed while the round lasts, so a slow SMTP server never lets another worker
     // take a message this one is still sending; a message whose claim was lost is left to its new holder.
@@ -213,28 +226,39 @@ export class MessageDispatcher {
           profile.mergedInto === null ? profile : await storage.profiles.find(workspaceId, profile.id);
         if (live) context.profiles.set(profile.id, live);
       }
-      const addresses = [...context.profiles.values()]
-        .map(emailAddressOf)
-        .filter((a): a is string => a !== undefined);
       const liveIds = [...new Set([...context.profiles.values()].map((p) => p.id))];
-      const longestCapMs = Math.max(0, ...settings.frequencyCaps.email.map((cap) => durationMs(cap.period)));
+      const channels = CONSENTED_CHANNELS.filter((channel) => messages.some((m) => m.channel === channel));
       // Independent reads: on PostgreSQL they go out together instead of one round trip after another.
-      const [suppressions, subscriptions, sentTimes] = await Promise.all([
-        storage.consent.findSuppressions(workspaceId, 'email', addresses),
+      const [subscriptions, ...perChannel] = await Promise.all([
         storage.consent.listSubscriptions(workspaceId, liveIds),
-        longestCapMs > 0
-          ? storage.messages.sentTimes({
-              workspaceId,
-              profileIds: liveIds,
-              channel: 'email',
-              since: now - longestCapMs,
-              exceptTopics: UNCAPPED_TOPICS,
-            })
-          : new Map<string, number[]>(),
+        ...channels.map(async (channel) => {
+          const addresses = [...context.profiles.values()]
+            .map((profile) => addressOf(channel, profile))
+            .filter((a): a is string => a !== undefined);
+          const longestCapMs = Math.max(
+            0,
+            ...settings.frequencyCaps[channel].map((cap) => durationMs(cap.period)),
+          );
+          const [suppressions, sentTimes] = await Promise.all([
+            storage.consent.findSuppressions(workspaceId, channel, addresses),
+            longestCapMs > 0
+              ? storage.messages.sentTimes({
+                  workspaceId,
+                  profileIds: liveIds,
+                  channel,
+                  since: now - longestCapMs,
+                  exceptTopics: UNCAPPED_TOPICS,
+                })
+              : new Map<string, number[]>(),
+          ]);
+          return { channel, suppressions, sentTimes };
+        }),
       ]);
-      context.suppressions.set(workspaceId, suppressions);
       context.subscriptions.set(workspaceId, subscriptions);
-      for (const [profileId, list] of sentTimes) context.sent.set(profileId, list);
+      for (const { channel, suppressions, sentTimes } of perChannel) {
+        context.suppressions.set(`${workspaceId}:${channel}`, suppressions);
+        for (const [profileId, list] of sentTimes) context.sent.set(`${channel}:${profileId}`, list);
+      }
     }
     return context;
   }
@@ -278,20 +302,42 @@ export class MessageDispatcher {
         now,
       });
 
-    const gate = checkConsent(message, profile, settings, context);
+    const channel = message.channel;
+    const address = addressOf(channel, profile);
+    if (!address) return { status: 'skipped', reason: MISSING_ADDRESS[channel] };
+    const gate = checkConsent(message, profile, address, settings, context);
     if (gate) return gate;
     // The send counts against the cap from now, so that messages to the same contact sent beside
     // this one in the round see it; it is given back if the send does not happen.
     const isCapped = !UNCAPPED_TOPICS.includes(message.topic ?? 'marketing');
-    const sent = context.sent.get(profile.id) ?? [];
-    if (isCapped) context.sent.set(profile.id, [...sent, now]);
+    const sentKey = `${channel}:${profile.id}`;
+    if (isCapped) context.sent.set(sentKey, [...(context.sent.get(sentKey) ?? []), now]);
     let outcome: Outcome | undefined;
     try {
-      outcome = await sendEmail(this.#options.email, { message, profile, settings, storage, now });
+      if (channel === 'sms') {
+        const result = await sendSms({
+          message,
+          profile,
+          to: address,
+          settings: settings.sms,
+          secrets: this.#options.email.secrets,
+        });
+        if (result.optedOut)
+          await storage.consent.suppress({
+            workspaceId: message.workspaceId,
+            channel: 'sms',
+            address,
+            reason: 'unsubscribed',
+            at: now,
+          });
+        outcome = result;
+      } else {
+        outcome = await sendEmail(this.#options.email, { message, profile, settings, storage, now });
+      }
       return outcome;
     } finally {
       if (isCapped && outcome?.status !== 'sent') {
-        const times = context.sent.get(profile.id) ?? [];
+        const times = context.sent.get(sentKey) ?? [];
         const reserved = times.lastIndexOf(now);
         if (reserved >= 0) times.splice(reserved, 1);
       }
@@ -327,14 +373,16 @@ export class MessageDispatcher {
 function checkConsent(
   message: Message,
   profile: Profile,
+  address: string,
   settings: WorkspaceSettings,
   context: RoundContext,
 ): Outcome | undefined {
   const { now } = context;
-  const address = emailAddressOf(profile);
-  if (!address) return { status: 'skipped', reason: 'the profile has no e-mail address (trait email)' };
+  const channel = message.channel as ConsentedChannel;
   const topic = message.topic ?? 'marketing';
-  const suppressed = context.suppressions.get(message.workspaceId)?.get(address.toLowerCase());
+  const suppressed = context.suppressions
+    .get(`${message.workspaceId}:${channel}`)
+    ?.get(address.toLowerCase());
   // Unsubscribing from everything still lets receipts through; bounces and complaints stop all mail.
   if (suppressed && !(suppressed === 'unsubscribed' && topic === TRANSACTIONAL_TOPIC))
     return { status: 'suppressed', reason: `address suppressed: ${suppressed}`, toAddress: address };
@@ -353,9 +401,9 @@ function checkConsent(
     allowedAt = nextLocalTime(now, timeZone, quiet.end);
     reason = `quiet hours ${quiet.start}–${quiet.end} (${timeZone})`;
   }
-  for (const cap of settings.frequencyCaps.email) {
+  for (const cap of settings.frequencyCaps[channel]) {
     const periodMs = durationMs(cap.period);
-    const sent = (context.sent.get(profile.id) ?? []).filter((at) => at > now - periodMs);
+    const sent = (context.sent.get(`${channel}:${profile.id}`) ?? []).filter((at) => at > now - periodMs);
     if (sent.length >= cap.max) {
       const freeAt = (sent[sent.length - cap.max] as number) + periodMs;
       if (allowedAt === undefined || freeAt > allowedAt) {
@@ -395,6 +443,11 @@ function settled(message: Message, outcome: Outcome, now: number): Message {
         toAddress: outcome.toAddress ?? message.toAddress,
       };
   }
+}
+
+/** Where a message on the channel goes: the `email` trait, or the `phone` trait in E.164 form. */
+function addressOf(channel: ConsentedChannel, profile: Profile): string | undefined {
+  return channel === 'sms' ? phoneNumberOf(profile) : emailAddressOf(profile);
 }
 
 export function emailAddressOf(profile: Profile): string | undefined {

@@ -1,11 +1,17 @@
 import { AppError } from '../core/errors.js';
-import { type SmtpSettings, type WebhookDestination, WorkspaceSettings } from '../core/workspace-settings.js';
+import {
+  type SmsSettings,
+  type SmtpSettings,
+  type WebhookDestination,
+  WorkspaceSettings,
+} from '../core/workspace-settings.js';
 import type { Storage } from '../storage/storage.js';
 import { SecretBox } from './email/secret-box.js';
 
-/** The settings as the API shows them: secrets (SMTP password, webhook secrets) only as whether one is set. */
-export type SettingsView = Omit<WorkspaceSettings, 'smtp' | 'webhooks'> & {
+/** The settings as the API shows them: secrets (SMTP password, SMS token, webhook secrets) only as whether one is set. */
+export type SettingsView = Omit<WorkspaceSettings, 'smtp' | 'sms' | 'webhooks'> & {
   smtp?: Omit<SmtpSettings, 'password'> & { hasPassword: boolean };
+  sms?: Omit<SmsSettings, 'authToken'> & { hasAuthToken: boolean };
   webhooks: Omit<WorkspaceSettings['webhooks'], 'destinations'> & {
     destinations: Array<
       Omit<WebhookDestination, 'secret' | 'headers'> & { hasSecret: boolean; headers: string[] }
@@ -14,7 +20,7 @@ export type SettingsView = Omit<WorkspaceSettings, 'smtp' | 'webhooks'> & {
 };
 
 export function settingsView(settings: WorkspaceSettings): SettingsView {
-  const { smtp, webhooks, ...rest } = settings;
+  const { smtp, sms, webhooks, ...rest } = settings;
   const webhooksView = {
     ...webhooks,
     destinations: webhooks.destinations.map(({ secret, headers, ...visible }) => ({
@@ -23,13 +29,20 @@ export function settingsView(settings: WorkspaceSettings): SettingsView {
       headers: Object.keys(headers ?? {}),
     })),
   };
-  if (!smtp) return { ...rest, webhooks: webhooksView };
-  const { password, ...visible } = smtp;
-  return { ...rest, smtp: { ...visible, hasPassword: Boolean(password) }, webhooks: webhooksView };
+  const view: SettingsView = { ...rest, webhooks: webhooksView };
+  if (smtp) {
+    const { password, ...visible } = smtp;
+    view.smtp = { ...visible, hasPassword: Boolean(password) };
+  }
+  if (sms) {
+    const { authToken, ...visible } = sms;
+    view.sms = { ...visible, hasAuthToken: Boolean(authToken) };
+  }
+  return view;
 }
 
 /**
- * Saves a workspace's settings. Secrets (the SMTP password, each webhook destination's secret and
+ * Saves a workspace's settings. Secrets (the SMTP password, the SMS auth token, each webhook destination's secret and
  * headers) are sealed with MOPS_SECRET; leaving one out keeps the one already stored (for a
  * destination: that of the stored destination with the same id).
  */
@@ -49,6 +62,10 @@ export async function saveSettings(
   if (settings.smtp) {
     if (settings.smtp.password) settings.smtp.password = secrets.seal(settings.smtp.password);
     else if (previous.smtp?.password) settings.smtp.password = previous.smtp.password;
+  }
+  if (settings.sms) {
+    if (settings.sms.authToken) settings.sms.authToken = secrets.seal(settings.sms.authToken);
+    else if (previous.sms?.authToken) settings.sms.authToken = previous.sms.authToken;
   }
   const stored = new Map(previous.webhooks.destinations.map((destination) => [destination.id, destination]));
   for (const destination of settings.webhooks.destinations) {

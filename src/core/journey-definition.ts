@@ -135,6 +135,15 @@ export const Step = z.discriminatedUnion('type', [
   }),
   z.object({
     id: Identifier,
+    type: z.literal('send_sms'),
+    /** Liquid, rendered as plain text: `Hi {{ profile.traits.first_name }}, your cart is waiting`. */
+    body: z.string().trim().min(1).max(1600),
+    topic: z.string().min(1).max(64).default('marketing'),
+    whenNotAllowed: z.enum(['defer', 'skip']).default('defer'),
+    next: Next,
+  }),
+  z.object({
+    id: Identifier,
     type: z.literal('update_traits'),
     /** Trait values; strings are Liquid templates (`{{ event.properties.total }}`). */
     set: z.record(z.string().min(1).max(200), z.unknown()),

@@ -93,7 +93,7 @@ export interface Message {
   journeyId: string | null;
   instanceId: string | null;
   stepId: string | null;
-  channel: 'email' | 'webhook';
+  channel: 'email' | 'sms' | 'webhook';
   templateId: string | null;
   topic: string | null;
   whenNotAllowed: 'defer' | 'skip';
@@ -123,6 +123,8 @@ export interface MessageContext {
   template?: EmailTemplate;
   /** A webhook step's call: the destination is looked up in the workspace's settings when it is made. */
   webhook?: { destination: string; path: string; method: string; body: string };
+  /** An SMS step's Liquid text, rendered when it is sent. */
+  sms?: { body: string };
 }
 
 export const SUPPRESSION_REASONS = ['unsubscribed', 'hard_bounce', 'complaint'] as const;

@@ -24,6 +24,20 @@ export const SmtpSettings = z.object({
 });
 export type SmtpSettings = z.infer<typeof SmtpSettings>;
 
+/** A Twilio-compatible SMS provider (Twilio itself, or any service speaking its Messages API). */
+export const SmsSettings = z.object({
+  /** The API's origin; another provider speaking the same API, or a local stand-in, goes here. */
+  baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.twilio.com'),
+  accountSid: z.string().min(1).max(64),
+  /** Write-only: kept encrypted with MOPS_SECRET; also checks the signature of inbound messages. */
+  authToken: z.string().min(1).max(256).optional(),
+  /** The sender: a phone number in E.164 form, or a messaging service SID (`MG…`). */
+  from: z
+    .string()
+    .regex(/^(\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$/, 'must be an E.164 number or a messaging service SID'),
+});
+export type SmsSettings = z.infer<typeof SmsSettings>;
+
 export const FrequencyCap = z.object({ max: z.number().int().min(1).max(1000), period: Duration });
 export type FrequencyCap = z.infer<typeof FrequencyCap>;
 
@@ -92,15 +106,20 @@ export const WorkspaceSettings = z.object({
    * Per channel, caps on how many messages one contact receives: each `{ max, period }` must hold
    * (e.g. 3 a day and 10 a week). Transactional and test messages are neither counted nor capped.
    */
+  sms: SmsSettings.optional(),
   frequencyCaps: z
     .object({
       email: z
         .array(FrequencyCap)
         .max(5)
         .default([{ max: 3, period: '1d' }]),
+      sms: z
+        .array(FrequencyCap)
+        .max(5)
+        .default([{ max: 1, period: '1d' }]),
     })
-    .default({ email: [{ max: 3, period: '1d' }] }),
-  /** No marketing e-mail between `start` and `end`, in the contact's time zone. */
+    .default({ email: [{ max: 3, period: '1d' }], sms: [{ max: 1, period: '1d' }] }),
+  /** No marketing e-mail or SMS between `start` and `end`, in the contact's time zone. */
   quietHours: z.object({ start: LocalTime, end: LocalTime }).nullable().default(null),
   topics: z
     .array(Topic)

@@ -455,8 +455,10 @@ export class JourneyEngine {
           // The instance's step and token are the wait: events are matched against active instances.
           break;
         case 'send_email':
+        case 'send_sms':
         case 'webhook': {
           const step = effect.step;
+          const delivery = deliveryOf(effect);
           work.message({
             id: newId('msg', now),
             workspaceId: instance.workspaceId,
@@ -464,10 +466,7 @@ export class JourneyEngine {
             journeyId: instance.journeyId,
             instanceId: instance.id,
             stepId: step.id,
-            channel: effect.type === 'send_email' ? 'email' : 'webhook',
-            templateId: effect.type === 'send_email' ? effect.step.template : null,
-            topic: effect.type === 'send_email' ? effect.step.topic : null,
-            whenNotAllowed: effect.type === 'send_email' ? effect.step.whenNotAllowed : 'defer',
+            ...delivery.fields,
             toAddress: null,
             subject: null,
             status: 'queued',
@@ -485,16 +484,7 @@ export class JourneyEngine {
                 step: step.id,
               },
               // E-mail templates are found through the journey version (frozen at publishing), not copied per message.
-              ...(effect.type === 'webhook'
-                ? {
-                    webhook: {
-                      destination: effect.step.destination,
-                      path: effect.step.path,
-                      method: effect.step.method,
-                      body: effect.step.body,
-                    },
-                  }
-                : {}),
+              ...delivery.context,
             },
             providerMessageId: null,
             createdAt: now,
@@ -710,4 +700,42 @@ async function profileIdsOf(
     if (profileId) result.set(event.id, profileId);
   }
   return result;
+}
+
+type SendEffect = Extract<Effect, { type: 'send_email' | 'send_sms' | 'webhook' }>;
+
+/** What a sending step puts on its message: channel, topic, and what the channel needs at send time. */
+function deliveryOf(effect: SendEffect): {
+  fields: Pick<Message, 'channel' | 'templateId' | 'topic' | 'whenNotAllowed'>;
+  context: Pick<Message['context'], 'webhook' | 'sms'>;
+} {
+  switch (effect.type) {
+    case 'send_email':
+      return {
+        fields: {
+          channel: 'email',
+          templateId: effect.step.template,
+          topic: effect.step.topic,
+          whenNotAllowed: effect.step.whenNotAllowed,
+        },
+        context: {},
+      };
+    case 'send_sms':
+      return {
+        fields: {
+          channel: 'sms',
+          templateId: null,
+          topic: effect.step.topic,
+          whenNotAllowed: effect.step.whenNotAllowed,
+        },
+        context: { sms: { body: effect.step.body } },
+      };
+    case 'webhook': {
+      const { destination, path, method, body } = effect.step;
+      return {
+        fields: { channel: 'webhook', templateId: null, topic: null, whenNotAllowed: 'defer' },
+        context: { webhook: { destination, path, method, body } },
+      };
+    }
+  }
 }

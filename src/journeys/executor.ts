@@ -26,6 +26,7 @@ export type Effect =
   /** The instance left a waiting step (or ended): its timers and event waits are void. */
   | { type: 'clear_waits' }
   | { type: 'send_email'; step: Extract<Step, { type: 'send_email' }>; visit: number }
+  | { type: 'send_sms'; step: Extract<Step, { type: 'send_sms' }>; visit: number }
   | { type: 'webhook'; step: Extract<Step, { type: 'webhook' }>; visit: number }
   | { type: 'update_traits'; set: Record<string, unknown> };
 
@@ -174,7 +175,12 @@ class Run {
         return arm.next;
       }
       case 'send_email':
-        this.effects.push({ type: 'send_email', step, visit });
+      case 'send_sms':
+        this.effects.push(
+          step.type === 'send_email'
+            ? { type: 'send_email', step, visit }
+            : { type: 'send_sms', step, visit },
+        );
         this.#complete(step);
         return step.next;
       case 'webhook':

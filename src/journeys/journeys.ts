@@ -85,13 +85,13 @@ export async function publishJourney(
         `steps.${index}.destination: ${step.destination} is not one of this workspace's webhook destinations (${[...destinations].join(', ') || 'none configured'})`,
         { field: `draft.steps.${index}.destination` },
       );
-    if (step.type !== 'send_email') continue;
-    if (!topics.has(step.topic))
+    if ((step.type === 'send_email' || step.type === 'send_sms') && !topics.has(step.topic))
       throw new AppError(
         'invalid_input',
         `steps.${index}.topic: ${step.topic} is not one of this workspace's topics (${[...topics].join(', ')})`,
         { field: `draft.steps.${index}.topic` },
       );
+    if (step.type !== 'send_email') continue;
     const template = await storage.templates.find(workspaceId, step.template);
     if (!template) {
       throw new AppError(

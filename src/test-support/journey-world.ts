@@ -75,7 +75,7 @@ export async function startJourneyWorld(
         from: 'shop@example.com',
         pool: 2,
       },
-      frequencyCaps: { email: [] },
+      frequencyCaps: { email: [], sms: [] },
       quietHours: null,
       topics: [
         { id: 'marketing', name: 'Marketing', defaultSubscribed: true },

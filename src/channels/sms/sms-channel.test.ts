@@ -1,0 +1,179 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Message } from '../../core/journey.js';
+import { type JourneyWorld, startJourneyWorld } from '../../test-support/journey-world.js';
+import { identify, track } from '../../test-support/segment-calls.js';
+import { TwilioStandIn } from '../../test-support/twilio-stand-in.js';
+import { BACKENDS } from '../../test-support/world.js';
+import { settingsView } from '../settings.js';
+
+const ACCOUNT = 'AC0123456789abcdef0123456789abcdef';
+const TOKEN = 'twilio-auth-token-1';
+
+describe.each(BACKENDS)('SMS channel on %s', (backend) => {
+  let world: JourneyWorld;
+  let twilio: TwilioStandIn;
+
+  beforeEach(async () => {
+    world = await startJourneyWorld(backend);
+    twilio = await new TwilioStandIn().start();
+    await world.configure({
+      sms: { baseUrl: twilio.baseUrl, accountSid: ACCOUNT, authToken: TOKEN, from: '+15005550006' },
+      frequencyCaps: { email: [], sms: [{ max: 1, period: '1d' }] },
+    });
+  });
+  afterEach(async () => {
+    await twilio.stop();
+    await world.close();
+  });
+
+  const publishReminder = (extra: Record<string, unknown> = {}) =>
+    world.publish({
+      name: `Reminder ${Math.random()}`,
+      entry: { trigger: { type: 'event', event: 'Cart Abandoned' }, reentry: { policy: 'every_time' } },
+      start: 'text',
+      steps: [
+        {
+          id: 'text',
+          type: 'send_sms',
+          body: 'Hi {{ profile.traits.first_name }}, your {{ event.properties.item }} is waiting & ready.',
+          ...extra,
+          next: 'end',
+        },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+
+  const smsMessages = async (): Promise<Message[]> =>
+    (await world.storage.messages.list(world.workspaceId, { channel: 'sms' }, { limit: 50 })).items;
+
+  it('sends the rendered text through the Twilio API to the number in E.164 form', async () => {
+    await publishReminder();
+    await world.send([
+      identify('ada', { first_name: '<b>Ada</b>', phone: '+39 333 123 4567', email: 'ada@example.com' }),
+      track('ada', 'Cart Abandoned', { item: 'tent' }),
+    ]);
+    await world.settle();
+
+    expect(twilio.sent).toEqual([
+      {
+        accountSid: ACCOUNT,
+        authorization: `Basic ${Buffer.from(`${ACCOUNT}:${TOKEN}`).toString('base64')}`,
+        to: '+393331234567',
+        from: '+15005550006',
+        messagingServiceSid: undefined,
+        // Plain text: nothing escaped, as the contact will read it.
+        body: 'Hi <b>Ada</b>, your tent is waiting & ready.',
+      },
+    ]);
+    const [message] = await smsMessages();
+    expect(message).toMatchObject({ status: 'sent', toAddress: '+393331234567', topic: 'marketing' });
+    expect(message?.providerMessageId).toMatch(/^SM[0-9a-f]{32}$/);
+    // No e-mail went out for an SMS step.
+    expect(world.sink.received).toHaveLength(0);
+  });
+
+  it('hides the auth token from the settings the API shows', async () => {
+    const stored = await world.storage.settings.get(world.workspaceId);
+    expect(JSON.stringify(stored)).not.toContain(TOKEN);
+    expect(settingsView(stored).sms).toEqual({
+      baseUrl: twilio.baseUrl,
+      accountSid: ACCOUNT,
+      from: '+15005550006',
+      hasAuthToken: true,
+    });
+  });
+
+  it('skips a profile without a valid phone number, and respects SMS suppression apart from e-mail', async () => {
+    await publishReminder();
+    await world.storage.consent.suppress({
+      workspaceId: world.workspaceId,
+      channel: 'sms',
+      address: '+393330000002',
+      reason: 'unsubscribed',
+      at: world.clock.now(),
+    });
+    await world.storage.consent.suppress({
+      workspaceId: world.workspaceId,
+      channel: 'email',
+      address: 'three@example.com',
+      reason: 'hard_bounce',
+      at: world.clock.now(),
+    });
+    await world.send([
+      identify('one', { phone: '333 123' }),
+      identify('two', { phone: '+393330000002' }),
+      identify('three', { phone: '+393330000003', email: 'three@example.com' }),
+      track('one', 'Cart Abandoned'),
+      track('two', 'Cart Abandoned'),
+      track('three', 'Cart Abandoned'),
+    ]);
+    await world.settle();
+
+    expect(twilio.sent.map((sms) => sms.to)).toEqual(['+393330000003']);
+    const byStatus = Object.fromEntries((await smsMessages()).map((m) => [m.status, m.reason]));
+    expect(byStatus.skipped).toMatch(/no valid phone number/);
+    expect(byStatus.suppressed).toBe('address suppressed: unsubscribed');
+  });
+
+  it('caps SMS on their own and defers the second until the cap allows', async () => {
+    const emailTemplate = await world.template({ subject: 'Hi', mjml: '<p>Hi</p>' });
+    await world.publish({
+      name: 'Both channels',
+      entry: { trigger: { type: 'event', event: 'Cart Abandoned' }, reentry: { policy: 'every_time' } },
+      start: 'text',
+      steps: [
+        { id: 'text', type: 'send_sms', body: 'First', next: 'mail' },
+        { id: 'mail', type: 'send_email', template: emailTemplate, next: 'again' },
+        { id: 'again', type: 'send_sms', body: 'Second', next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([
+      identify('cap', { phone: '+393330000009', email: 'cap@example.com' }),
+      track('cap', 'Cart Abandoned'),
+    ]);
+    await world.settle();
+
+    expect(twilio.sent.map((sms) => sms.body)).toEqual(['First']);
+    expect(world.sink.received).toHaveLength(1); // the SMS cap does not hold e-mail back
+    const deferred = (await smsMessages()).find((m) => m.status === 'deferred');
+    expect(deferred?.reason).toBe('frequency cap: 1 per 1d');
+
+    await world.advance(24 * 3_600_000);
+    expect(twilio.sent.map((sms) => sms.body)).toEqual(['First', 'Second']);
+  });
+
+  it('suppresses a number the carrier reports as opted out, fails an invalid one, and retries when the provider is down', async () => {
+    await publishReminder();
+    twilio.failures = [
+      { status: 400, code: 21610, message: 'Attempt to send to unsubscribed recipient' },
+      { status: 400, code: 21211, message: "The 'To' number is not a valid phone number." },
+      { status: 503 },
+    ];
+    await world.send([identify('stop', { phone: '+393330000011' }), track('stop', 'Cart Abandoned')]);
+    await world.settle();
+    await world.send([identify('bad', { phone: '+393330000012' }), track('bad', 'Cart Abandoned')]);
+    await world.settle();
+    await world.send([identify('later', { phone: '+393330000013' }), track('later', 'Cart Abandoned')]);
+    await world.settle();
+
+    const reasons = (await smsMessages()).map((m) => [m.toAddress, m.status, m.reason]);
+    expect(reasons).toContainEqual([
+      '+393330000011',
+      'suppressed',
+      `opted out at the carrier: 127.0.0.1:${twilio.port} answered 400 (error 21610): Attempt to send to unsubscribed recipient`,
+    ]);
+    expect(await world.storage.consent.findSuppression(world.workspaceId, 'sms', '+393330000011')).toBe(
+      'unsubscribed',
+    );
+    expect(reasons).toContainEqual([
+      '+393330000012',
+      'failed',
+      `127.0.0.1:${twilio.port} answered 400 (error 21211): The 'To' number is not a valid phone number.`,
+    ]);
+    expect(reasons.find(([to]) => to === null || to === '+393330000013')?.[1]).toBe('deferred');
+
+    await world.advance(30_000);
+    expect(twilio.sent.map((sms) => sms.to)).toEqual(['+393330000013']);
+  });
+});
