@@ -3,7 +3,13 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killHard, runCli, startServerProcess } from '../test-support/cli.js';
 import { SmtpSink } from '../test-support/smtp-sink.js';
-import { BACKENDS, basicAuth, createTestDatabase, type TestDatabase } from '../test-support/world.js';
+import {
+  BACKENDS,
+  basicAuth,
+  createTestDatabase,
+  PROCESS_TEST_TIMEOUT_MS,
+  type TestDatabase,
+} from '../test-support/world.js';
 
 const PROFILES = 40;
 
@@ -93,34 +99,38 @@ describe.each(BACKENDS)('exactly-once sending on %s', (backend) => {
     await database?.cleanup();
   });
 
-  it('loses no e-mail and sends none twice when the server is killed (kill -9) while sending', async () => {
-    database = await createTestDatabase(backend);
-    sink = await new SmtpSink().start();
-    const env = { ...database.env, MOPS_PORT: '0', MOPS_SEND_LEASE_SECONDS: '2' };
-    const writeKey = JSON.parse((await runCli(['keys', 'create', '--kind', 'write', '--json'], env)).stdout)
-      .key as string;
-    const secret = JSON.parse((await runCli(['keys', 'create', '--kind', 'secret', '--json'], env)).stdout)
-      .key as string;
-    const first = await startServerProcess(env);
-    children.push(first.child);
-    await setUp(first.url as string, secret, sink.port);
-    sink.replyDelayMs = 20;
-    await sendGo(first.url as string, writeKey, 0, PROFILES);
+  it(
+    'loses no e-mail and sends none twice when the server is killed (kill -9) while sending',
+    async () => {
+      database = await createTestDatabase(backend);
+      sink = await new SmtpSink().start();
+      const env = { ...database.env, MOPS_PORT: '0', MOPS_SEND_LEASE_SECONDS: '2' };
+      const writeKey = JSON.parse((await runCli(['keys', 'create', '--kind', 'write', '--json'], env)).stdout)
+        .key as string;
+      const secret = JSON.parse((await runCli(['keys', 'create', '--kind', 'secret', '--json'], env)).stdout)
+        .key as string;
+      const first = await startServerProcess(env);
+      children.push(first.child);
+      await setUp(first.url as string, secret, sink.port);
+      sink.replyDelayMs = 20;
+      await sendGo(first.url as string, writeKey, 0, PROFILES);
 
-    // Mid-stream: hold the next replies, let the acknowledged sends be recorded, then kill.
-    await sink.waitFor(PROFILES / 2, 30_000);
-    sink.replyDelayMs = 5000;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    await killHard(first.child);
-    const beforeRestart = sink.received.length;
-    expect(beforeRestart).toBeLessThan(PROFILES * 2);
-    sink.replyDelayMs = 0;
+      // Mid-stream: hold the next replies, let the acknowledged sends be recorded, then kill.
+      await sink.waitFor(PROFILES / 2, 30_000);
+      sink.replyDelayMs = 5000;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await killHard(first.child);
+      const beforeRestart = sink.received.length;
+      expect(beforeRestart).toBeLessThan(PROFILES * 2);
+      sink.replyDelayMs = 0;
 
-    const second = await startServerProcess(env);
-    children.push(second.child);
-    await settle(sink, PROFILES * 2);
-    expectExactlyOnce(sink);
-  });
+      const second = await startServerProcess(env);
+      children.push(second.child);
+      await settle(sink, PROFILES * 2);
+      expectExactlyOnce(sink);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });
 
 describe('exactly-once sending with two workers on postgres', () => {
@@ -134,41 +144,45 @@ describe('exactly-once sending with two workers on postgres', () => {
     await database?.cleanup();
   });
 
-  it('shares the sending between two worker processes, each message once', async () => {
-    database = await createTestDatabase('postgres');
-    sink = await new SmtpSink().start();
-    // Small rounds, so that each worker's share shows even in 80 messages.
-    const env = { ...database.env, MOPS_PORT: '0', MOPS_SEND_LEASE_SECONDS: '2', MOPS_SEND_BATCH: '5' };
-    await runCli(['migrate'], env);
-    const writeKey = JSON.parse((await runCli(['keys', 'create', '--kind', 'write', '--json'], env)).stdout)
-      .key as string;
-    const secret = JSON.parse((await runCli(['keys', 'create', '--kind', 'secret', '--json'], env)).stdout)
-      .key as string;
-    const api = await startServerProcess(env, ['--role', 'api']);
-    const workers = [
-      await startServerProcess(env, ['--role', 'worker']),
-      await startServerProcess(env, ['--role', 'worker']),
-    ];
-    children.push(api.child, ...workers.map((w) => w.child));
-    await setUp(api.url as string, secret, sink.port);
-    sink.replyDelayMs = 20;
-    await sendGo(api.url as string, writeKey, 0, PROFILES / 2);
-    await sendGo(api.url as string, writeKey, PROFILES / 2, PROFILES);
-    await settle(sink, PROFILES * 2);
-    expectExactlyOnce(sink);
-    // Both workers took a share (the message log records which process settled each message).
-    const client = new pg.Client({ connectionString: database.env.MOPS_DATABASE_URL });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ pid: string; sent: number }>(
-        `select split_part(claimed_by, ':', 2) as pid, count(*)::int as sent from messages
+  it(
+    'shares the sending between two worker processes, each message once',
+    async () => {
+      database = await createTestDatabase('postgres');
+      sink = await new SmtpSink().start();
+      // Small rounds, so that each worker's share shows even in 80 messages.
+      const env = { ...database.env, MOPS_PORT: '0', MOPS_SEND_LEASE_SECONDS: '2', MOPS_SEND_BATCH: '5' };
+      await runCli(['migrate'], env);
+      const writeKey = JSON.parse((await runCli(['keys', 'create', '--kind', 'write', '--json'], env)).stdout)
+        .key as string;
+      const secret = JSON.parse((await runCli(['keys', 'create', '--kind', 'secret', '--json'], env)).stdout)
+        .key as string;
+      const api = await startServerProcess(env, ['--role', 'api']);
+      const workers = [
+        await startServerProcess(env, ['--role', 'worker']),
+        await startServerProcess(env, ['--role', 'worker']),
+      ];
+      children.push(api.child, ...workers.map((w) => w.child));
+      await setUp(api.url as string, secret, sink.port);
+      sink.replyDelayMs = 20;
+      await sendGo(api.url as string, writeKey, 0, PROFILES / 2);
+      await sendGo(api.url as string, writeKey, PROFILES / 2, PROFILES);
+      await settle(sink, PROFILES * 2);
+      expectExactlyOnce(sink);
+      // Both workers took a share (the message log records which process settled each message).
+      const client = new pg.Client({ connectionString: database.env.MOPS_DATABASE_URL });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ pid: string; sent: number }>(
+          `select split_part(claimed_by, ':', 2) as pid, count(*)::int as sent from messages
          where status = 'sent' group by 1`,
-      );
-      const workerPids = workers.map((worker) => String(worker.child.pid));
-      expect(rows.map((row) => row.pid).sort()).toEqual(workerPids.sort());
-      expect(rows.reduce((sum, row) => sum + row.sent, 0)).toBe(PROFILES * 2);
-    } finally {
-      await client.end();
-    }
-  });
+        );
+        const workerPids = workers.map((worker) => String(worker.child.pid));
+        expect(rows.map((row) => row.pid).sort()).toEqual(workerPids.sort());
+        expect(rows.reduce((sum, row) => sum + row.sent, 0)).toBe(PROFILES * 2);
+      } finally {
+        await client.end();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });

@@ -11,6 +11,9 @@ import { createTestSchema, type TestSchema } from './postgres.js';
 export type Backend = 'sqlite' | 'postgres';
 export const BACKENDS: Backend[] = ['sqlite', 'postgres'];
 
+/** For tests that start, kill and restart processes: generous on a busy two-core machine; only a hang fails them. */
+export const PROCESS_TEST_TIMEOUT_MS = 120_000;
+
 /** A database of its own for one test suite: a temp SQLite directory or a fresh PostgreSQL schema. */
 export interface TestDatabase {
   backend: Backend;
