@@ -35,6 +35,8 @@ export const SmsSettings = z.object({
   from: z
     .string()
     .regex(/^(\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$/, 'must be an E.164 number or a messaging service SID'),
+  /** The reply to HELP or INFO. */
+  helpText: z.string().min(1).max(320).optional(),
 });
 export type SmsSettings = z.infer<typeof SmsSettings>;
 

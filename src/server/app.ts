@@ -22,6 +22,7 @@ import { journeyRoutes } from './routes/journey-routes.js';
 import { messagingRoutes } from './routes/messaging-routes.js';
 import { profileRoutes } from './routes/profile-routes.js';
 import { sessionRoutes } from './routes/session-routes.js';
+import { smsRoutes } from './routes/sms-routes.js';
 import { trackingRoutes } from './routes/tracking-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
 
@@ -157,6 +158,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await scope.register(profileRoutes, { storage, auth });
     await scope.register(journeyRoutes, { storage, clock, auth, engine });
     await scope.register(messagingRoutes, { storage, clock, auth, email, append });
+    await scope.register(smsRoutes, {
+      storage,
+      clock,
+      auth,
+      secrets: email.secrets,
+      publicUrl: config.publicUrl,
+    });
     await scope.register(webhookRoutes, {
       storage,
       clock,

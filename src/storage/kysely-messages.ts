@@ -311,6 +311,16 @@ export function createConsentStore(db: Kysely<Database>): ConsentStore {
         .onConflict((oc) => oc.columns(['workspace_id', 'channel', 'address']).doNothing())
         .execute();
     },
+    async unsuppress(entry) {
+      const result = await db
+        .deleteFrom('suppressions')
+        .where('workspace_id', '=', entry.workspaceId)
+        .where('channel', '=', entry.channel)
+        .where('address', '=', entry.address.toLowerCase())
+        .where('reason', '=', entry.reason)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
     async findSuppression(workspaceId, channel, address) {
       const row = await db
         .selectFrom('suppressions')

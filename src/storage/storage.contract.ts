@@ -572,6 +572,53 @@ export function runStorageContract(
       expect(due.map((m) => m.id).sort()).toEqual([first.id, second.id].sort());
     });
 
+    it('keeps suppressions per channel and lifts one only for the reason given', async () => {
+      const at = NOW;
+      await storage.consent.suppress({
+        workspaceId,
+        channel: 'sms',
+        address: '+393330000001',
+        reason: 'unsubscribed',
+        at,
+      });
+      await storage.consent.suppress({
+        workspaceId,
+        channel: 'sms',
+        address: '+393330000002',
+        reason: 'complaint',
+        at,
+      });
+      await storage.consent.suppress({
+        workspaceId,
+        channel: 'email',
+        address: 'Ada@Example.com',
+        reason: 'unsubscribed',
+        at,
+      });
+      expect(
+        await storage.consent.findSuppressions(workspaceId, 'sms', [
+          '+393330000001',
+          '+393330000002',
+          'ada@example.com',
+        ]),
+      ).toEqual(
+        new Map([
+          ['+393330000001', 'unsubscribed'],
+          ['+393330000002', 'complaint'],
+        ]),
+      );
+      const lift = (address: string) =>
+        storage.consent.unsuppress({ workspaceId, channel: 'sms', address, reason: 'unsubscribed' });
+      expect(await lift('+393330000001')).toBe(true);
+      expect(await lift('+393330000001')).toBe(false);
+      expect(await lift('+393330000002')).toBe(false); // a complaint is not lifted by an opt-in
+      expect(await storage.consent.findSuppression(workspaceId, 'sms', '+393330000001')).toBeUndefined();
+      expect(await storage.consent.findSuppression(workspaceId, 'sms', '+393330000002')).toBe('complaint');
+      expect(await storage.consent.findSuppression(workspaceId, 'email', 'ada@example.com')).toBe(
+        'unsubscribed',
+      );
+    });
+
     it('counts sent messages per profile for frequency caps, leaving out the exempt topics', async () => {
       const profileId = newId('prf');
       const sent = (topic: string | null, sentAt: number) =>

@@ -287,6 +287,13 @@ export interface ConsentStore {
     reason: SuppressionReason;
     at: number;
   }): Promise<void>;
+  /** Lifts a suppression, only if it is for `reason` (a START lifts an opt-out, never a bounce); false if none. */
+  unsuppress(entry: {
+    workspaceId: string;
+    channel: string;
+    address: string;
+    reason: SuppressionReason;
+  }): Promise<boolean>;
   findSuppression(
     workspaceId: string,
     channel: string,

@@ -4,7 +4,7 @@ export interface SmsSegments {
   /** GSM-7 when every character is in the GSM alphabet, else UCS-2 (a third of the room per segment). */
   encoding: 'GSM-7' | 'UCS-2';
   segments: number;
-  /** In the encoding's units: GSM extension characters (€, [, ]…) count twice. */
+  /** Characters as the contact sees them, except that GSM extension characters (€, [, ]…) count twice. */
   characters: number;
   /** The characters that force UCS-2, to find and replace them. */
   nonGsmCharacters: string[];

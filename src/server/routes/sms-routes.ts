@@ -1,0 +1,121 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { SecretBox } from '../../channels/email/secret-box.js';
+import {
+  DEFAULT_HELP_TEXT,
+  handleInboundSms,
+  isTwilioSignatureValid,
+  twiml,
+} from '../../channels/sms/inbound-sms.js';
+import { smsSegments } from '../../channels/sms/segments.js';
+import { renderSmsBody } from '../../channels/sms/sms-channel.js';
+import type { Clock } from '../../core/clock.js';
+import { AppError } from '../../core/errors.js';
+import type { Profile } from '../../core/profile.js';
+import type { Storage } from '../../storage/storage.js';
+import type { Authenticator } from '../auth.js';
+import { ErrorResponse, WorkspaceParams } from '../schemas.js';
+
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
+
+/** SMS: the provider's inbound webhook (STOP, START, HELP) and a preview with segment counting. */
+export async function smsRoutes(
+  app: FastifyInstance,
+  deps: { storage: Storage; clock: Clock; auth: Authenticator; secrets: SecretBox; publicUrl: string },
+): Promise<void> {
+  const { storage, clock, auth, secrets } = deps;
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_request, body, done) => done(null, new URLSearchParams(body as string)),
+  );
+
+  api.post(
+    '/v1/sms/inbound/:workspaceId',
+    {
+      schema: {
+        tags: ['sms'],
+        summary: "The SMS provider's inbound-message webhook (Twilio's form, signed with X-Twilio-Signature)",
+        description:
+          'STOP, UNSUBSCRIBE, CANCEL, END, QUIT suppress the number for SMS; START, YES, UNSTOP lift that; HELP and INFO get the help text. Answers TwiML.',
+        params: WorkspaceParams,
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId } = request.params;
+      const sms = (await storage.workspaces.find(workspaceId))
+        ? (await storage.settings.get(workspaceId)).sms
+        : undefined;
+      if (!sms?.authToken) throw new AppError('not_found', `SMS is not set up in workspace ${workspaceId}`);
+      const params = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
+      const signature = request.headers['x-twilio-signature'];
+      const isValid = isTwilioSignatureValid({
+        authToken: secrets.open(sms.authToken),
+        url: `${deps.publicUrl}${request.url}`,
+        params,
+        signature: typeof signature === 'string' ? signature : undefined,
+      });
+      if (!isValid) throw new AppError('forbidden', 'X-Twilio-Signature does not match this request');
+      const handled = await handleInboundSms({
+        storage,
+        workspaceId,
+        from: params.get('From') ?? '',
+        body: params.get('Body') ?? '',
+        helpText: sms.helpText ?? DEFAULT_HELP_TEXT,
+        at: clock.now(),
+      });
+      request.log.info({ outcome: handled.outcome }, 'inbound SMS');
+      return reply.type('text/xml').send(twiml(handled.reply));
+    },
+  );
+
+  api.post(
+    '/api/workspaces/:workspaceId/sms/preview',
+    {
+      schema: {
+        tags: ['sms'],
+        summary: 'An SMS text rendered for a profile, with its encoding and segment count',
+        params: WorkspaceParams,
+        body: z.object({ body: z.string().min(1).max(1600), profileId: z.string().max(100).optional() }),
+        response: {
+          200: z.object({
+            text: z.string(),
+            encoding: z.enum(['GSM-7', 'UCS-2']),
+            segments: z.number(),
+            characters: z.number(),
+            nonGsmCharacters: z.array(z.string()),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const { workspaceId } = request.params;
+      await auth.requireWorkspace(request, workspaceId);
+      let profile: Pick<Profile, 'id' | 'userId' | 'traits'> = { id: 'preview', userId: null, traits: {} };
+      if (request.body.profileId) {
+        const found = await storage.profiles.find(workspaceId, request.body.profileId);
+        if (!found)
+          throw new AppError('not_found', `profile ${request.body.profileId} does not exist`, {
+            field: 'profileId',
+          });
+        profile = found;
+      }
+      let text: string;
+      try {
+        text = renderSmsBody(request.body.body, { id: 'preview', context: {} }, profile as Profile);
+      } catch (error) {
+        throw new AppError(
+          'invalid_input',
+          `body: ${error instanceof Error ? error.message : String(error)}`,
+          {
+            field: 'body',
+          },
+        );
+      }
+      return { text, ...smsSegments(text) };
+    },
+  );
+}

@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { twilioSignature } from '../channels/sms/inbound-sms.js';
+import {
+  type ApiError,
+  apiClient,
+  type MailWorld,
+  type MessageJson,
+  startMailWorld,
+} from '../test-support/api-client.js';
+import { TwilioStandIn } from '../test-support/twilio-stand-in.js';
+import { BACKENDS, eventually } from '../test-support/world.js';
+
+const TOKEN = 'inbound-auth-token';
+const PHONE = '+393471234567';
+
+/** The provider's inbound webhook (STOP, START, HELP, signed) and the SMS preview, over HTTP. */
+describe.each(BACKENDS)('SMS API on %s', (backend) => {
+  let mailWorld: MailWorld;
+  let twilio: TwilioStandIn;
+  const { api, newProfile, publish, enrol } = apiClient(() => mailWorld);
+
+  beforeAll(async () => {
+    mailWorld = await startMailWorld(backend);
+    twilio = await new TwilioStandIn().start();
+    const saved = await api('PUT', '/settings', {
+      smtp: { host: '127.0.0.1', port: mailWorld.sink.port, from: 'Shop <shop@example.com>' },
+      sms: {
+        baseUrl: twilio.baseUrl,
+        accountSid: 'AC1',
+        authToken: TOKEN,
+        from: '+15005550006',
+        helpText: 'Shop alerts. Reply STOP to stop.',
+      },
+      frequencyCaps: { email: [], sms: [] },
+    });
+    expect(saved.status).toBe(200);
+  });
+
+  afterAll(async () => {
+    await twilio?.stop();
+    await mailWorld?.close();
+  });
+
+  /** Posts a text as the provider would: form-encoded, signed with the auth token over URL and parameters. */
+  const inbound = async (body: string, options: { token?: string; from?: string } = {}) => {
+    const { world } = mailWorld;
+    const url = `${world.url}/v1/sms/inbound/${world.workspaceId}`;
+    const params = new URLSearchParams({
+      MessageSid: 'SM0001',
+      AccountSid: 'AC1',
+      From: options.from ?? PHONE,
+      To: '+15005550006',
+      Body: body,
+    });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilioSignature(options.token ?? TOKEN, url, params),
+      },
+      body: params.toString(),
+    });
+    return {
+      status: response.status,
+      type: response.headers.get('content-type'),
+      text: await response.text(),
+    };
+  };
+
+  const smsSuppression = async () => {
+    const page = await api<{ items: Array<{ channel: string; address: string; reason: string }> }>(
+      'GET',
+      '/suppressions?limit=100',
+    );
+    return page.body.items.find((entry) => entry.channel === 'sms' && entry.address === PHONE);
+  };
+
+  it('refuses an unsigned or wrongly signed inbound text, changing nothing', async () => {
+    const forged = await inbound('STOP', { token: 'not-the-token' });
+    expect(forged.status).toBe(403);
+    expect(forged.text).toContain('X-Twilio-Signature');
+    expect(await smsSuppression()).toBeUndefined();
+  });
+
+  it('opts a number out on STOP and back in on START, and a journey text follows that', async () => {
+    const stop = await inbound('  stop ');
+    expect(stop.status).toBe(200);
+    expect(stop.type).toContain('text/xml');
+    expect(stop.text).toMatch(
+      /<Response><Message>You are unsubscribed.*Reply START to subscribe again\.<\/Message><\/Response>/,
+    );
+    expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
+
+    const journeyId = await publish({
+      name: `Texts ${Math.random()}`,
+      entry: { trigger: { type: 'manual' }, reentry: { policy: 'every_time' }, allowConcurrent: true },
+      start: 'text',
+      steps: [
+        { id: 'text', type: 'send_sms', body: 'Hi {{ profile.traits.first_name }}', next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    const ada = await newProfile({ phone: '+39 347 123 4567' });
+    const messageOf = async (status: string) =>
+      eventually(async () => {
+        const page = await api<{ items: MessageJson[] }>(
+          'GET',
+          `/messages?journeyId=${journeyId}&status=${status}`,
+        );
+        return page.body.items[0];
+      });
+    expect((await enrol(journeyId, { profileId: ada.id })).status).toBe(201);
+    expect(await messageOf('suppressed')).toMatchObject({
+      toAddress: PHONE,
+      reason: 'address suppressed: unsubscribed',
+    });
+    expect(twilio.sent).toHaveLength(0);
+
+    const start = await inbound('START');
+    expect(start.text).toContain('You are subscribed again');
+    expect(await smsSuppression()).toBeUndefined();
+    expect((await enrol(journeyId, { profileId: ada.id })).status).toBe(201);
+    expect(await messageOf('sent')).toMatchObject({ toAddress: PHONE });
+    expect(twilio.sent.map((sms) => [sms.to, sms.body])).toEqual([[PHONE, 'Hi Ada']]);
+  });
+
+  it('answers HELP with the workspace help text, and other texts with nothing', async () => {
+    expect((await inbound('help')).text).toBe(
+      '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Shop alerts. Reply STOP to stop.</Message></Response>',
+    );
+    expect((await inbound('Is my order shipped?')).text).toBe(
+      '<?xml version="1.0" encoding="UTF-8"?><Response></Response>',
+    );
+    expect(await smsSuppression()).toBeUndefined();
+  });
+
+  it('previews a text for a profile with its encoding and segments, and names a bad field', async () => {
+    const bob = await newProfile({ first_name: 'Bob' });
+    const preview = await api<{
+      text: string;
+      encoding: string;
+      segments: number;
+      nonGsmCharacters: string[];
+    }>('POST', '/sms/preview', {
+      body: 'Hi {{ profile.traits.first_name }} 🎉 your code is {{ profile.traits.code | default: "none" }}',
+      profileId: bob.id,
+    });
+    expect(preview.status).toBe(200);
+    expect(preview.body).toEqual({
+      text: 'Hi Bob 🎉 your code is none',
+      encoding: 'UCS-2',
+      segments: 1,
+      characters: 26,
+      nonGsmCharacters: ['🎉'],
+    });
+    const missing = await api<ApiError>('POST', '/sms/preview', { body: '' });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.field).toBe('body');
+  });
+});
