@@ -14,7 +14,7 @@ export type SettingsView = Omit<WorkspaceSettings, 'smtp' | 'sms' | 'webhooks'> 
   sms?: Omit<SmsSettings, 'authToken'> & { hasAuthToken: boolean };
   webhooks: Omit<WorkspaceSettings['webhooks'], 'destinations'> & {
     destinations: Array<
-      Omit<WebhookDestination, 'secret' | 'headers'> & { hasSecret: boolean; headers: string[] }
+      Omit<WebhookDestination, 'secret' | 'headers'> & { hasSecret: boolean; headerNames: string[] }
     >;
   };
 };
@@ -26,7 +26,7 @@ export function settingsView(settings: WorkspaceSettings): SettingsView {
     destinations: webhooks.destinations.map(({ secret, headers, ...visible }) => ({
       ...visible,
       hasSecret: Boolean(secret),
-      headers: Object.keys(headers ?? {}),
+      headerNames: Object.keys(headers ?? {}),
     })),
   };
   const view: SettingsView = { ...rest, webhooks: webhooksView };

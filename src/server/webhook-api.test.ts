@@ -15,6 +15,7 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
   let receiver: Server;
   let port = 0;
   const bodies: string[] = [];
+  const authorizations: Array<string | undefined> = [];
   /** What the receiver answers next; 422 until a test says otherwise. */
   let answer = 422;
   const { api, newProfile, publish, enrol } = apiClient(() => mailWorld);
@@ -28,6 +29,7 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
       });
       request.on('end', () => {
         bodies.push(body);
+        authorizations.push(request.headers.authorization);
         response
           .writeHead(answer, { 'content-type': 'application/json' })
           .end('{"error":"owner is required"}');
@@ -84,9 +86,14 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     );
     expect(saved.status).toBe(200);
     expect(saved.body.webhooks.destinations).toEqual([
-      { id: 'crm', url: `http://127.0.0.1:${port}/hooks`, hasSecret: true, headers: ['Authorization'] },
+      { id: 'crm', url: `http://127.0.0.1:${port}/hooks`, hasSecret: true, headerNames: ['Authorization'] },
     ]);
     expect(JSON.stringify(saved.body)).not.toMatch(/sixteen-chars-secret|t0ken/);
+    // What the API shows can be saved back as it is, keeping the secrets it does not show.
+    const shown = await api<Record<string, unknown>>('GET', '/settings');
+    const resaved = await api<Record<string, unknown>>('PUT', '/settings', shown.body);
+    expect(resaved.status).toBe(200);
+    expect(resaved.body).toEqual(shown.body);
 
     const handOff = (destination: string) => ({
       name: `Hand-off to ${destination} ${Math.random()}`,
@@ -136,6 +143,7 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     expect(delivered.id).toBe(deadLetter.id);
     expect((await api<{ items: MessageJson[] }>('GET', '/webhooks/dead-letters')).body.items).toEqual([]);
     expect(bodies).toHaveLength(2);
+    expect(authorizations).toEqual(['Bearer t0ken', 'Bearer t0ken']);
     const again = await api<{ requeued: string[] }>('POST', '/webhooks/dead-letters/redrive', {});
     expect(again.body).toEqual({ requeued: [] });
   });

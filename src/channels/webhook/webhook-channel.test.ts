@@ -170,7 +170,12 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     await configure();
     const view = settingsView(await world.storage.settings.get(world.workspaceId));
     expect(view.webhooks.destinations).toEqual([
-      { id: 'crm', url: `http://127.0.0.1:${receiver.port}/hooks/`, hasSecret: true, headers: ['X-Api-Key'] },
+      {
+        id: 'crm',
+        url: `http://127.0.0.1:${receiver.port}/hooks/`,
+        hasSecret: true,
+        headerNames: ['X-Api-Key'],
+      },
     ]);
     expect(JSON.stringify(await world.storage.settings.get(world.workspaceId))).not.toContain('crm-key-1');
     expect(JSON.stringify(await world.storage.settings.get(world.workspaceId))).not.toContain(SECRET);
