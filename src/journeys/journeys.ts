@@ -85,6 +85,12 @@ export async function publishJourney(
         `steps.${index}.destination: ${step.destination} is not one of this workspace's webhook destinations (${[...destinations].join(', ') || 'none configured'})`,
         { field: `draft.steps.${index}.destination` },
       );
+    if (step.type === 'send_sms' && !settings.sms)
+      throw new AppError(
+        'invalid_input',
+        `steps.${index}: sending SMS needs an SMS provider in the workspace's settings (sms)`,
+        { field: `draft.steps.${index}` },
+      );
     if ((step.type === 'send_email' || step.type === 'send_sms') && !topics.has(step.topic))
       throw new AppError(
         'invalid_input',

@@ -72,6 +72,15 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect(world.sink.received).toHaveLength(0);
   });
 
+  it('refuses to publish an SMS step while no provider is set up', async () => {
+    await world.configure({ sms: undefined });
+    await expect(publishReminder()).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'draft.steps.0',
+      message: expect.stringContaining('needs an SMS provider'),
+    });
+  });
+
   it('hides the auth token from the settings the API shows', async () => {
     const stored = await world.storage.settings.get(world.workspaceId);
     expect(JSON.stringify(stored)).not.toContain(TOKEN);
