@@ -8,10 +8,11 @@ import { isWithinWindow, nextLocalTime, profileTimeZone } from '../core/local-ti
 import type { Profile } from '../core/profile.js';
 import { TEST_TOPIC, TRANSACTIONAL_TOPIC, type WorkspaceSettings } from '../core/workspace-settings.js';
 import type { Storage } from '../storage/storage.js';
+import { RetryableError } from './delivery-errors.js';
 import { type EmailSender, sendEmail } from './email/email-channel.js';
 import { phoneNumberOf } from './sms/phone-number.js';
 import { sendSms } from './sms/sms-channel.js';
-import { RetryableError, sendWebhook } from './webhook/webhook-channel.js';
+import { sendWebhook } from './webhook/webhook-channel.js';
 
 export interface DispatcherOptions {
   storage: Storage;

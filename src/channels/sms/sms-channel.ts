@@ -3,9 +3,9 @@ import type { Message } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
 import type { SmsSettings } from '../../core/workspace-settings.js';
 import { renderPlain } from '../../templates/liquid.js';
+import { RetryableError } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
-import { RetryableError } from '../webhook/webhook-channel.js';
 
 const TIMEOUT_MS = 15_000;
 /** Twilio's error for a recipient who replied STOP to this sender. */

@@ -3,6 +3,7 @@ import type { Message } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
 import type { WebhookDestination, WebhookSettings } from '../../core/workspace-settings.js';
 import { renderPlain } from '../../templates/liquid.js';
+import { RetryableError } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
 import { assertPublicLiteral, PrivateNetworkError, publicOnlyLookup } from './network-guard.js';
@@ -13,17 +14,6 @@ const REASON_BODY_CHARS = 300;
 /** Answers that say "later", not "never". */
 const RETRYABLE_STATUSES = new Set([408, 425, 429]);
 const MAX_RETRY_AFTER_MS = 3_600_000;
-
-/** A failure worth another attempt (network, timeout, 5xx, 429), after `retryAfterMs` if the receiver said. */
-export class RetryableError extends Error {
-  constructor(
-    message: string,
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-    this.name = 'RetryableError';
-  }
-}
 
 export interface WebhookCall {
   message: Message;
