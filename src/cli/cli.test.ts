@@ -2,7 +2,12 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test-support/cli.js';
-import { BACKENDS, createTestDatabase, type TestDatabase } from '../test-support/world.js';
+import {
+  BACKENDS,
+  createTestDatabase,
+  PROCESS_TEST_TIMEOUT_MS,
+  type TestDatabase,
+} from '../test-support/world.js';
 
 describe('mops CLI basics', () => {
   it.each([
@@ -20,23 +25,31 @@ describe('mops CLI basics', () => {
     expect(result.stdout).toMatch(/Usage: mops/);
   });
 
-  it('stops with a message naming the variable when the configuration is bad', async () => {
-    const result = await runCli(['migrate'], { MOPS_PORT: 'eighty', MOPS_DATABASE_URL: 'mysql://x' });
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/MOPS_PORT/);
-    expect(result.stderr).toMatch(/MOPS_DATABASE_URL: must be a postgres:\/\/ URL/);
-  });
-
-  it('refuses to split roles on the embedded SQLite database', async () => {
-    const database = await createTestDatabase('sqlite');
-    try {
-      const result = await runCli(['start', '--role', 'worker'], database.env);
+  it(
+    'stops with a message naming the variable when the configuration is bad',
+    async () => {
+      const result = await runCli(['migrate'], { MOPS_PORT: 'eighty', MOPS_DATABASE_URL: 'mysql://x' });
       expect(result.code).toBe(2);
-      expect(result.stderr).toMatch(/SQLite database serves one process/);
-    } finally {
-      await database.cleanup();
-    }
-  });
+      expect(result.stderr).toMatch(/MOPS_PORT/);
+      expect(result.stderr).toMatch(/MOPS_DATABASE_URL: must be a postgres:\/\/ URL/);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'refuses to split roles on the embedded SQLite database',
+    async () => {
+      const database = await createTestDatabase('sqlite');
+      try {
+        const result = await runCli(['start', '--role', 'worker'], database.env);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toMatch(/SQLite database serves one process/);
+      } finally {
+        await database.cleanup();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });
 
 describe.each(BACKENDS)('mops CLI on %s', (backend) => {
@@ -56,138 +69,158 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
     return result;
   };
 
-  it('migrates, then has nothing left to do', async () => {
-    expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({
-      database: backend,
-      applied: ['0001-initial', '0002-journeys'],
-    });
-    expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });
-  });
+  it(
+    'migrates, then has nothing left to do',
+    async () => {
+      expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({
+        database: backend,
+        applied: ['0001-initial', '0002-journeys'],
+      });
+      expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 
-  it('creates, lists and revokes keys, printing JSON for scripts', async () => {
-    const created = JSON.parse(
-      (await cli('keys', 'create', '--kind', 'write', '--name', 'website', '--json')).stdout,
-    );
-    expect(created).toMatchObject({ kind: 'write', name: 'website', key: expect.stringMatching(/^wk_/) });
-    const listed = JSON.parse((await cli('keys', 'list', '--json')).stdout) as Array<{
-      id: string;
-      revokedAt: number | null;
-    }>;
-    expect(listed.find((key) => key.id === created.id)?.revokedAt).toBeNull();
-    expect(JSON.stringify(listed)).not.toContain(created.key);
-    await cli('keys', 'revoke', created.id);
-    const after = JSON.parse((await cli('keys', 'list', '--json')).stdout) as Array<{
-      id: string;
-      revokedAt: number | null;
-    }>;
-    expect(after.find((key) => key.id === created.id)?.revokedAt).toEqual(expect.any(Number));
-    const human = (await cli('keys', 'list')).stdout;
-    expect(human).toMatch(/ID\s+KIND\s+NAME/);
-  });
+  it(
+    'creates, lists and revokes keys, printing JSON for scripts',
+    async () => {
+      const created = JSON.parse(
+        (await cli('keys', 'create', '--kind', 'write', '--name', 'website', '--json')).stdout,
+      );
+      expect(created).toMatchObject({ kind: 'write', name: 'website', key: expect.stringMatching(/^wk_/) });
+      const listed = JSON.parse((await cli('keys', 'list', '--json')).stdout) as Array<{
+        id: string;
+        revokedAt: number | null;
+      }>;
+      expect(listed.find((key) => key.id === created.id)?.revokedAt).toBeNull();
+      expect(JSON.stringify(listed)).not.toContain(created.key);
+      await cli('keys', 'revoke', created.id);
+      const after = JSON.parse((await cli('keys', 'list', '--json')).stdout) as Array<{
+        id: string;
+        revokedAt: number | null;
+      }>;
+      expect(after.find((key) => key.id === created.id)?.revokedAt).toEqual(expect.any(Number));
+      const human = (await cli('keys', 'list')).stdout;
+      expect(human).toMatch(/ID\s+KIND\s+NAME/);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 
-  it('imports JSON Lines, keeps bad rows as rejected, and skips what it already imported', async () => {
-    const file = path.join(database.dataDir, 'events.jsonl');
-    writeFileSync(
-      file,
-      [
-        JSON.stringify({ type: 'identify', userId: 'imp-1', traits: { email: 'imp1@example.com' } }),
+  it(
+    'imports JSON Lines, keeps bad rows as rejected, and skips what it already imported',
+    async () => {
+      const file = path.join(database.dataDir, 'events.jsonl');
+      writeFileSync(
+        file,
+        [
+          JSON.stringify({ type: 'identify', userId: 'imp-1', traits: { email: 'imp1@example.com' } }),
+          JSON.stringify({
+            type: 'track',
+            userId: 'imp-1',
+            event: 'Order Completed',
+            timestamp: '2026-10-01T12:00:00Z',
+          }),
+          '{"type": "track", broken',
+          JSON.stringify({ type: 'track', event: 'No one' }),
+          '',
+          JSON.stringify({ type: 'page', anonymousId: 'a-9', name: 'Home' }),
+        ].join('\n'),
+      );
+      const first = await cli('import', 'events', file, '--json');
+      expect(first.code).toBe(1);
+      const summary = JSON.parse(first.stdout);
+      expect(summary).toMatchObject({ rows: 5, stored: 3, duplicates: 0, rejected: 2 });
+      expect(summary.rejectedRows).toEqual([
+        { line: 3, reason: expect.stringMatching(/malformed JSON/), field: null },
+        { line: 4, reason: expect.stringMatching(/userId or anonymousId is required/), field: 'userId' },
+      ]);
+      const again = JSON.parse((await cli('import', 'events', file, '--json')).stdout);
+      expect(again).toMatchObject({ rows: 5, stored: 0, duplicates: 3, rejected: 2 });
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'imports CSV with nested columns and typed cells, keeping malformed lines as rejected',
+    async () => {
+      const file = path.join(database.dataDir, 'orders.csv');
+      writeFileSync(
+        file,
+        [
+          'type,userId,event,timestamp,properties.total,properties.coupon,traits.vip',
+          'track,csv-1,Order Completed,2026-10-02T08:00:00Z,19.90,WELCOME,',
+          'track,csv-2,One,Too,Many,Columns,Here,And,More',
+          'identify,csv-1,,,,,true',
+        ].join('\n'),
+      );
+      const result = await cli('import', 'events', file, '--json');
+      const summary = JSON.parse(result.stdout);
+      expect(summary).toMatchObject({ rows: 3, stored: 2, rejected: 1 });
+      expect(summary.rejectedRows).toEqual([
+        { line: 3, reason: expect.stringMatching(/malformed CSV/), field: null },
+      ]);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'applies a journey from YAML, publishes it, lists, pauses, resumes, republishes and archives it',
+    async () => {
+      const file = path.join(database.dataDir, 'welcome.yaml');
+      writeFileSync(
+        file,
+        [
+          'name: Welcome',
+          'entry:',
+          '  trigger: { type: event, event: Signed Up }',
+          'start: tag',
+          'steps:',
+          '  - { id: tag, type: update_traits, set: { welcomed: true }, next: wait }',
+          '  - { id: wait, type: wait, duration: 1d, next: done }',
+          '  - { id: done, type: exit }',
+        ].join('\n'),
+      );
+      const applied = JSON.parse((await cli('journeys', 'apply', file, '--publish', '--json')).stdout);
+      expect(applied).toMatchObject({ name: 'Welcome', status: 'published', created: true, version: 1 });
+      const again = JSON.parse((await cli('journeys', 'apply', file, '--json')).stdout);
+      expect(again).toMatchObject({ id: applied.id, created: false, version: null });
+      const listed = JSON.parse((await cli('journeys', 'list', '--json')).stdout);
+      expect(listed).toEqual([expect.objectContaining({ id: applied.id, status: 'published', version: 1 })]);
+      expect(JSON.parse((await cli('journeys', 'pause', applied.id, '--json')).stdout)).toEqual({
+        id: applied.id,
+        status: 'paused',
+      });
+      expect(JSON.parse((await cli('journeys', 'resume', applied.id, '--json')).stdout)).toEqual({
+        id: applied.id,
+        status: 'published',
+      });
+      expect(JSON.parse((await cli('journeys', 'publish', applied.id, '--json')).stdout)).toEqual({
+        id: applied.id,
+        status: 'published',
+        version: 2,
+      });
+      expect(JSON.parse((await cli('journeys', 'archive', applied.id, '--json')).stdout)).toEqual({
+        id: applied.id,
+        status: 'archived',
+        ended: 0,
+      });
+      const republish = await runCli(['journeys', 'publish', applied.id], database.env);
+      expect(republish.code).toBe(1);
+      expect(republish.stderr).toMatch(/an archived journey cannot be published/);
+      const broken = path.join(database.dataDir, 'broken.json');
+      writeFileSync(
+        broken,
         JSON.stringify({
-          type: 'track',
-          userId: 'imp-1',
-          event: 'Order Completed',
-          timestamp: '2026-10-01T12:00:00Z',
+          name: 'Broken',
+          entry: { trigger: { type: 'manual' } },
+          start: 'a',
+          steps: [{ id: 'a', type: 'wait', duration: 'soon', next: 'a' }],
         }),
-        '{"type": "track", broken',
-        JSON.stringify({ type: 'track', event: 'No one' }),
-        '',
-        JSON.stringify({ type: 'page', anonymousId: 'a-9', name: 'Home' }),
-      ].join('\n'),
-    );
-    const first = await cli('import', 'events', file, '--json');
-    expect(first.code).toBe(1);
-    const summary = JSON.parse(first.stdout);
-    expect(summary).toMatchObject({ rows: 5, stored: 3, duplicates: 0, rejected: 2 });
-    expect(summary.rejectedRows).toEqual([
-      { line: 3, reason: expect.stringMatching(/malformed JSON/), field: null },
-      { line: 4, reason: expect.stringMatching(/userId or anonymousId is required/), field: 'userId' },
-    ]);
-    const again = JSON.parse((await cli('import', 'events', file, '--json')).stdout);
-    expect(again).toMatchObject({ rows: 5, stored: 0, duplicates: 3, rejected: 2 });
-  });
-
-  it('imports CSV with nested columns and typed cells, keeping malformed lines as rejected', async () => {
-    const file = path.join(database.dataDir, 'orders.csv');
-    writeFileSync(
-      file,
-      [
-        'type,userId,event,timestamp,properties.total,properties.coupon,traits.vip',
-        'track,csv-1,Order Completed,2026-10-02T08:00:00Z,19.90,WELCOME,',
-        'track,csv-2,One,Too,Many,Columns,Here,And,More',
-        'identify,csv-1,,,,,true',
-      ].join('\n'),
-    );
-    const result = await cli('import', 'events', file, '--json');
-    const summary = JSON.parse(result.stdout);
-    expect(summary).toMatchObject({ rows: 3, stored: 2, rejected: 1 });
-    expect(summary.rejectedRows).toEqual([
-      { line: 3, reason: expect.stringMatching(/malformed CSV/), field: null },
-    ]);
-  });
-
-  it('applies a journey from YAML, publishes it, lists, pauses, resumes, republishes and archives it', async () => {
-    const file = path.join(database.dataDir, 'welcome.yaml');
-    writeFileSync(
-      file,
-      [
-        'name: Welcome',
-        'entry:',
-        '  trigger: { type: event, event: Signed Up }',
-        'start: tag',
-        'steps:',
-        '  - { id: tag, type: update_traits, set: { welcomed: true }, next: wait }',
-        '  - { id: wait, type: wait, duration: 1d, next: done }',
-        '  - { id: done, type: exit }',
-      ].join('\n'),
-    );
-    const applied = JSON.parse((await cli('journeys', 'apply', file, '--publish', '--json')).stdout);
-    expect(applied).toMatchObject({ name: 'Welcome', status: 'published', created: true, version: 1 });
-    const again = JSON.parse((await cli('journeys', 'apply', file, '--json')).stdout);
-    expect(again).toMatchObject({ id: applied.id, created: false, version: null });
-    const listed = JSON.parse((await cli('journeys', 'list', '--json')).stdout);
-    expect(listed).toEqual([expect.objectContaining({ id: applied.id, status: 'published', version: 1 })]);
-    expect(JSON.parse((await cli('journeys', 'pause', applied.id, '--json')).stdout)).toEqual({
-      id: applied.id,
-      status: 'paused',
-    });
-    expect(JSON.parse((await cli('journeys', 'resume', applied.id, '--json')).stdout)).toEqual({
-      id: applied.id,
-      status: 'published',
-    });
-    expect(JSON.parse((await cli('journeys', 'publish', applied.id, '--json')).stdout)).toEqual({
-      id: applied.id,
-      status: 'published',
-      version: 2,
-    });
-    expect(JSON.parse((await cli('journeys', 'archive', applied.id, '--json')).stdout)).toEqual({
-      id: applied.id,
-      status: 'archived',
-      ended: 0,
-    });
-    const republish = await runCli(['journeys', 'publish', applied.id], database.env);
-    expect(republish.code).toBe(1);
-    expect(republish.stderr).toMatch(/an archived journey cannot be published/);
-    const broken = path.join(database.dataDir, 'broken.json');
-    writeFileSync(
-      broken,
-      JSON.stringify({
-        name: 'Broken',
-        entry: { trigger: { type: 'manual' } },
-        start: 'a',
-        steps: [{ id: 'a', type: 'wait', duration: 'soon', next: 'a' }],
-      }),
-    );
-    const failed = await runCli(['journeys', 'apply', broken], database.env);
-    expect(failed.code).toBe(1);
-    expect(failed.stderr).toMatch(/steps\.0\.duration: must be a number and a unit/);
-  });
+      );
+      const failed = await runCli(['journeys', 'apply', broken], database.env);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toMatch(/steps\.0\.duration: must be a number and a unit/);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });
