@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { Duration } from './duration.js';
+import { Comparison } from './journey-definition.js';
+
+/**
+ * A segment's rule, as people write it: conditions on traits, account traits, events (how often,
+ * in which window, with which properties, first or last time), consent, scores, lifecycle stage and
+ * other segments, nested with `all`, `any` and `not`.
+ */
+
+/** Comparisons on a value, plus dates relative to now: `within_last: 30d`, `not_within_last: 1w`. */
+export const ValueOp = z.union([Comparison, z.enum(['within_last', 'not_within_last'])]);
+export type ValueOp = z.infer<typeof ValueOp>;
+
+const valueRules = <T extends z.ZodObject<{ op: typeof ValueOp; value: z.ZodOptional<z.ZodUnknown> }>>(
+  schema: T,
+) =>
+  schema
+    .refine((c) => c.op === 'exists' || c.op === 'not_exists' || c.value !== undefined, {
+      message: 'value is required for this op',
+      path: ['value'],
+    })
+    .refine((c) => c.op !== 'in' || Array.isArray(c.value), {
+      message: 'value must be a list for op in',
+      path: ['value'],
+    })
+    .refine(
+      (c) => (c.op !== 'within_last' && c.op !== 'not_within_last') || Duration.safeParse(c.value).success,
+      { message: 'value must be a duration such as 30d for this op', path: ['value'] },
+    );
+
+const Path = z.string().min(1).max(200);
+
+export const PropertyFilter = valueRules(
+  z.object({ path: Path, op: ValueOp, value: z.unknown().optional() }),
+);
+export type PropertyFilter = z.infer<typeof PropertyFilter>;
+
+export const TraitCondition = valueRules(
+  z.object({ type: z.literal('trait'), path: Path, op: ValueOp, value: z.unknown().optional() }),
+);
+/** Holds when any of the profile's accounts (Segment `group`) has a matching trait. */
+export const AccountTraitCondition = valueRules(
+  z.object({ type: z.literal('account_trait'), path: Path, op: ValueOp, value: z.unknown().optional() }),
+);
+
+/** Performed an event (with property filters) at least / at most so many times, ever or in a rolling window. */
+export const EventCondition = z
+  .object({
+    type: z.literal('event'),
+    event: z.string().min(1).max(255),
+    where: z.array(PropertyFilter).max(10).default([]),
+    /** Counting only the last this long: a rolling window. */
+    within: Duration.optional(),
+    atLeast: z.number().int().min(0).max(1_000_000).default(1),
+    atMost: z.number().int().min(0).max(1_000_000).optional(),
+  })
+  .refine((c) => c.atMost === undefined || c.atMost >= c.atLeast, {
+    message: 'atMost must not be below atLeast',
+    path: ['atMost'],
+  });
+
+/** When the profile first or last performed the event: before or after a date, or within a recent window. */
+export const EventTimeCondition = z
+  .object({
+    type: z.literal('event_time'),
+    event: z.string().min(1).max(255),
+    which: z.enum(['first', 'last']),
+    op: z.enum(['before', 'after', 'within_last', 'not_within_last']),
+    /** An ISO date for before/after, a duration for within_last/not_within_last. */
+    value: z.string().min(1).max(40),
+  })
+  .refine(
+    (c) =>
+      c.op === 'before' || c.op === 'after'
+        ? !Number.isNaN(Date.parse(c.value))
+        : Duration.safeParse(c.value).success,
+    {
+      message: 'value must be an ISO date for before/after, a duration such as 30d otherwise',
+      path: ['value'],
+    },
+  );
+
+export const SegmentMembershipCondition = z.object({
+  type: z.literal('segment'),
+  segment: z.string().min(1).max(100),
+  is: z.enum(['in', 'not_in']).default('in'),
+});
+export const SubscriptionCondition = z.object({
+  type: z.literal('subscription'),
+  topic: z.string().min(1).max(64),
+  subscribed: z.boolean().default(true),
+});
+export const ScoreCondition = z
+  .object({
+    type: z.literal('score'),
+    model: z.string().min(1).max(64),
+    min: z.number().optional(),
+    max: z.number().optional(),
+  })
+  .refine((c) => c.min !== undefined || c.max !== undefined, {
+    message: 'give min, max or both',
+    path: ['min'],
+  });
+export const LifecycleCondition = z.object({
+  type: z.literal('lifecycle'),
+  stages: z.array(z.string().min(1).max(64)).min(1).max(20),
+});
+
+export type SegmentCondition =
+  | z.infer<typeof TraitCondition>
+  | z.infer<typeof AccountTraitCondition>
+  | z.infer<typeof EventCondition>
+  | z.infer<typeof EventTimeCondition>
+  | z.infer<typeof SegmentMembershipCondition>
+  | z.infer<typeof SubscriptionCondition>
+  | z.infer<typeof ScoreCondition>
+  | z.infer<typeof LifecycleCondition>
+  | { all: SegmentCondition[] }
+  | { any: SegmentCondition[] }
+  | { not: SegmentCondition };
+
+/** The leaves, told apart by `type` so that a mistake is reported on the field, not as "no branch matched". */
+const LeafCondition = z.discriminatedUnion('type', [
+  TraitCondition,
+  AccountTraitCondition,
+  EventCondition,
+  EventTimeCondition,
+  SegmentMembershipCondition,
+  SubscriptionCondition,
+  ScoreCondition,
+  LifecycleCondition,
+]);
+
+export const SegmentCondition: z.ZodType<SegmentCondition> = z.lazy(() =>
+  z.union([
+    z.object({ all: z.array(SegmentCondition).min(1).max(50) }).strict(),
+    z.object({ any: z.array(SegmentCondition).min(1).max(50) }).strict(),
+    z.object({ not: SegmentCondition }).strict(),
+    LeafCondition,
+  ]),
+) as z.ZodType<SegmentCondition>;

@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { SegmentCondition } from '../core/segment-definition.js';
+import { type EventFact, isMember, nextTimeChange, type ProfileFacts } from './evaluate.js';
+
+const DAY = 86_400_000;
+const NOW = Date.parse('2026-11-29T12:00:00Z');
+
+const event = (name: string, daysAgo: number, properties: Record<string, unknown> = {}): EventFact => ({
+  name,
+  timestamp: NOW - daysAgo * DAY,
+  properties,
+});
+
+function facts(
+  overrides: Partial<Omit<ProfileFacts, 'events'>> & { events?: EventFact[] } = {},
+): ProfileFacts {
+  const events = (overrides.events ?? []).sort((a, b) => a.timestamp - b.timestamp);
+  return {
+    traits: {},
+    accounts: [],
+    isSubscribed: () => true,
+    score: () => undefined,
+    stage: undefined,
+    isInSegment: () => false,
+    ...overrides,
+    events: (name) => events.filter((e) => e.name === name),
+  };
+}
+
+const rule = (input: unknown) => SegmentCondition.parse(input);
+
+describe('segment rules', () => {
+  it('refuses a malformed rule, naming the field', () => {
+    const bad = SegmentCondition.safeParse({
+      all: [{ type: 'event', event: 'Order Completed', within: 'a month' }],
+    });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0]?.path).toEqual(['all', 0, 'within']);
+    const noValue = SegmentCondition.safeParse({ type: 'trait', path: 'plan', op: 'eq' });
+    expect(noValue.error?.issues[0]?.path).toEqual(['value']);
+    const range = SegmentCondition.safeParse({ type: 'event', event: 'X', atLeast: 3, atMost: 1 });
+    expect(range.error?.issues[0]?.path).toEqual(['atMost']);
+  });
+
+  it('compares traits, dates relative to now included, and nests all, any and not', () => {
+    const profile = facts({
+      traits: { plan: 'pro', seats: '12', signed_up_at: new Date(NOW - 10 * DAY).toISOString() },
+    });
+    expect(isMember(rule({ type: 'trait', path: 'seats', op: 'gte', value: 10 }), profile, NOW)).toBe(true);
+    expect(
+      isMember(rule({ type: 'trait', path: 'signed_up_at', op: 'within_last', value: '30d' }), profile, NOW),
+    ).toBe(true);
+    expect(
+      isMember(rule({ type: 'trait', path: 'signed_up_at', op: 'within_last', value: '1w' }), profile, NOW),
+    ).toBe(false);
+    const nested = rule({
+      all: [
+        {
+          any: [
+            { type: 'trait', path: 'plan', op: 'eq', value: 'free' },
+            { type: 'trait', path: 'plan', op: 'in', value: ['pro', 'team'] },
+          ],
+        },
+        { not: { type: 'trait', path: 'churned', op: 'exists' } },
+      ],
+    });
+    expect(isMember(nested, profile, NOW)).toBe(true);
+    expect(isMember(nested, facts({ traits: { plan: 'pro', churned: true } }), NOW)).toBe(false);
+  });
+
+  it('counts events with property filters in a rolling window, at least and at most', () => {
+    const buyer = facts({
+      events: [
+        event('Order Completed', 40, { total: 500 }),
+        event('Order Completed', 20, { total: 80 }),
+        event('Order Completed', 5, { total: 120 }),
+        event('Order Completed', 1, { total: 300 }),
+      ],
+    });
+    const bigOrders = (atLeast: number, within?: string, atMost?: number) =>
+      rule({
+        type: 'event',
+        event: 'Order Completed',
+        where: [{ path: 'total', op: 'gte', value: 100 }],
+        atLeast,
+        within,
+        atMost,
+      });
+    expect(isMember(bigOrders(3), buyer, NOW)).toBe(true);
+    expect(isMember(bigOrders(3, '30d'), buyer, NOW)).toBe(false);
+    expect(isMember(bigOrders(2, '30d'), buyer, NOW)).toBe(true);
+    expect(isMember(bigOrders(0, '30d', 1), buyer, NOW)).toBe(false);
+    // "Not performed in 30 days": at most zero times.
+    const lapsed = rule({ type: 'event', event: 'Order Completed', within: '30d', atLeast: 0, atMost: 0 });
+    expect(isMember(lapsed, buyer, NOW)).toBe(false);
+    expect(isMember(lapsed, facts(), NOW)).toBe(true);
+  });
+
+  it('looks at the first and last time an event happened', () => {
+    const visitor = facts({ events: [event('Page Viewed', 100), event('Page Viewed', 3)] });
+    const first = (op: string, value: string) =>
+      rule({ type: 'event_time', event: 'Page Viewed', which: 'first', op, value });
+    const last = (op: string, value: string) =>
+      rule({ type: 'event_time', event: 'Page Viewed', which: 'last', op, value });
+    expect(isMember(first('before', '2026-09-01T00:00:00Z'), visitor, NOW)).toBe(true);
+    expect(isMember(last('within_last', '7d'), visitor, NOW)).toBe(true);
+    expect(isMember(last('not_within_last', '2d'), visitor, NOW)).toBe(true);
+    expect(isMember(last('after', '2026-11-27T00:00:00Z'), visitor, NOW)).toBe(false);
+    // Never done counts as not done lately, and as nothing else.
+    expect(isMember(last('not_within_last', '30d'), facts(), NOW)).toBe(true);
+    expect(isMember(first('before', '2030-01-01T00:00:00Z'), facts(), NOW)).toBe(false);
+  });
+
+  it('reads accounts, consent, scores, lifecycle stage and other segments', () => {
+    const profile = facts({
+      accounts: [{ industry: 'retail' }, { industry: 'software', employees: 250 }],
+      isSubscribed: (topic) => topic !== 'newsletter',
+      score: (model) => (model === 'engagement' ? 42 : undefined),
+      stage: 'mql',
+      isInSegment: (id) => id === 'seg_vip',
+    });
+    expect(
+      isMember(rule({ type: 'account_trait', path: 'employees', op: 'gt', value: 100 }), profile, NOW),
+    ).toBe(true);
+    expect(isMember(rule({ type: 'subscription', topic: 'newsletter' }), profile, NOW)).toBe(false);
+    expect(
+      isMember(rule({ type: 'subscription', topic: 'newsletter', subscribed: false }), profile, NOW),
+    ).toBe(true);
+    expect(isMember(rule({ type: 'score', model: 'engagement', min: 40, max: 50 }), profile, NOW)).toBe(true);
+    expect(isMember(rule({ type: 'score', model: 'fit', min: 0 }), profile, NOW)).toBe(false);
+    expect(isMember(rule({ type: 'lifecycle', stages: ['mql', 'sql'] }), profile, NOW)).toBe(true);
+    expect(isMember(rule({ type: 'segment', segment: 'seg_vip', is: 'not_in' }), profile, NOW)).toBe(false);
+  });
+
+  it('tells when membership next changes by time alone, and that it matches then', () => {
+    const buyer = facts({ events: [event('Order Completed', 25), event('Order Completed', 10)] });
+    const twiceIn30Days = rule({ type: 'event', event: 'Order Completed', within: '30d', atLeast: 2 });
+    expect(isMember(twiceIn30Days, buyer, NOW)).toBe(true);
+    const change = nextTimeChange(twiceIn30Days, buyer, NOW);
+    expect(change).toBe(NOW + 5 * DAY); // the older order leaves the window
+    expect(isMember(twiceIn30Days, buyer, change as number)).toBe(false);
+    expect(
+      nextTimeChange(rule({ type: 'trait', path: 'plan', op: 'eq', value: 'pro' }), buyer, NOW),
+    ).toBeUndefined();
+  });
+});

@@ -1,0 +1,164 @@
+import { durationMs } from '../core/duration.js';
+import type { PropertyFilter, SegmentCondition, ValueOp } from '../core/segment-definition.js';
+import { compare, readPath } from '../journeys/conditions.js';
+
+/** A profile's event, as much of it as segment conditions read. */
+export interface EventFact {
+  name: string;
+  timestamp: number;
+  properties: Record<string, unknown>;
+}
+
+/**
+ * What a segment rule can ask about one profile. Storage supplies it (a profile's recent events, its
+ * accounts, consent, scores), so the rule is decided the same way on backfill and on each event.
+ */
+export interface ProfileFacts {
+  traits: Record<string, unknown>;
+  /** The traits of each account (group) the profile belongs to. */
+  accounts: Array<Record<string, unknown>>;
+  /** The profile's events with this name, oldest first. */
+  events(name: string): readonly EventFact[];
+  isSubscribed(topic: string): boolean;
+  score(model: string): number | undefined;
+  stage: string | undefined;
+  isInSegment(segmentId: string): boolean;
+}
+
+/** Whether the profile matches the rule at `now`. */
+export function isMember(condition: SegmentCondition, facts: ProfileFacts, now: number): boolean {
+  if ('all' in condition) return condition.all.every((part) => isMember(part, facts, now));
+  if ('any' in condition) return condition.any.some((part) => isMember(part, facts, now));
+  if ('not' in condition) return !isMember(condition.not, facts, now);
+  switch (condition.type) {
+    case 'trait':
+      return matchesValue(readPath(facts.traits, condition.path), condition.op, condition.value, now);
+    case 'account_trait':
+      return facts.accounts.some((traits) =>
+        matchesValue(readPath(traits, condition.path), condition.op, condition.value, now),
+      );
+    case 'event': {
+      const since =
+        condition.within === undefined ? Number.NEGATIVE_INFINITY : now - durationMs(condition.within);
+      let count = 0;
+      for (const event of facts.events(condition.event)) {
+        if (event.timestamp > since && event.timestamp <= now && matchesFilters(event, condition.where, now))
+          count++;
+      }
+      return count >= condition.atLeast && (condition.atMost === undefined || count <= condition.atMost);
+    }
+    case 'event_time': {
+      const events = facts.events(condition.event).filter((event) => event.timestamp <= now);
+      const event = condition.which === 'first' ? events[0] : events.at(-1);
+      if (!event) return condition.op === 'not_within_last';
+      switch (condition.op) {
+        case 'before':
+          return event.timestamp < Date.parse(condition.value);
+        case 'after':
+          return event.timestamp > Date.parse(condition.value);
+        case 'within_last':
+          return event.timestamp > now - durationMs(condition.value);
+        case 'not_within_last':
+          return event.timestamp <= now - durationMs(condition.value);
+      }
+      break;
+    }
+    case 'segment':
+      return facts.isInSegment(condition.segment) === (condition.is === 'in');
+    case 'subscription':
+      return facts.isSubscribed(condition.topic) === condition.subscribed;
+    case 'score': {
+      const score = facts.score(condition.model);
+      if (score === undefined) return false;
+      return (
+        (condition.min === undefined || score >= condition.min) &&
+        (condition.max === undefined || score <= condition.max)
+      );
+    }
+    case 'lifecycle':
+      return facts.stage !== undefined && condition.stages.includes(facts.stage);
+  }
+  return false;
+}
+
+/**
+ * The next moment the profile's membership changes by time alone (a rolling window letting an event
+ * go, a `within_last` date falling out), if no event or trait change comes first; undefined when
+ * nothing in the rule depends on time. Membership expiring is a durable timer at this moment.
+ */
+export function nextTimeChange(
+  condition: SegmentCondition,
+  facts: ProfileFacts,
+  now: number,
+): number | undefined {
+  const moments: number[] = [];
+  collectTimeChanges(condition, facts, now, moments);
+  const future = moments.filter((moment) => moment > now);
+  return future.length === 0 ? undefined : Math.min(...future);
+}
+
+function collectTimeChanges(
+  condition: SegmentCondition,
+  facts: ProfileFacts,
+  now: number,
+  out: number[],
+): void {
+  if ('all' in condition || 'any' in condition) {
+    for (const part of 'all' in condition ? condition.all : condition.any)
+      collectTimeChanges(part, facts, now, out);
+    return;
+  }
+  if ('not' in condition) return collectTimeChanges(condition.not, facts, now, out);
+  switch (condition.type) {
+    case 'event':
+      if (condition.within === undefined) return;
+      // Each counted event leaves the window one window-length after it happened.
+      for (const event of facts.events(condition.event)) {
+        if (matchesFilters(event, condition.where, now))
+          out.push(event.timestamp + durationMs(condition.within));
+      }
+      return;
+    case 'event_time': {
+      if (condition.op !== 'within_last' && condition.op !== 'not_within_last') return;
+      const events = facts.events(condition.event).filter((event) => event.timestamp <= now);
+      const event = condition.which === 'first' ? events[0] : events.at(-1);
+      if (event) out.push(event.timestamp + durationMs(condition.value));
+      return;
+    }
+    case 'trait':
+    case 'account_trait': {
+      if (condition.op !== 'within_last' && condition.op !== 'not_within_last') return;
+      const values =
+        condition.type === 'trait'
+          ? [readPath(facts.traits, condition.path)]
+          : facts.accounts.map((traits) => readPath(traits, condition.path));
+      for (const value of values) {
+        const at = asTime(value);
+        if (at !== undefined) out.push(at + durationMs(condition.value as string));
+      }
+      return;
+    }
+  }
+}
+
+function matchesFilters(event: EventFact, filters: readonly PropertyFilter[], now: number): boolean {
+  return filters.every((filter) =>
+    matchesValue(readPath(event.properties, filter.path), filter.op, filter.value, now),
+  );
+}
+
+function matchesValue(actual: unknown, op: ValueOp, expected: unknown, now: number): boolean {
+  if (op === 'within_last' || op === 'not_within_last') {
+    const at = asTime(actual);
+    if (at === undefined) return false;
+    const isRecent = at > now - durationMs(expected as string) && at <= now;
+    return op === 'within_last' ? isRecent : !isRecent;
+  }
+  return compare(actual, op, expected);
+}
+
+function asTime(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined;
+  const parsed = Date.parse(value);
+  return Number.isNaN(parsed) ? undefined : parsed;
+}
