@@ -108,7 +108,10 @@ function collectTimeChanges(
       collectTimeChanges(part, facts, now, out);
     return;
   }
-  if ('not' in condition) return collectTimeChanges(condition.not, facts, now, out);
+  if ('not' in condition) {
+    collectTimeChanges(condition.not, facts, now, out);
+    return;
+  }
   switch (condition.type) {
     case 'event':
       if (condition.within === undefined) return;
