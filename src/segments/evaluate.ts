@@ -144,7 +144,12 @@ function collectTimeChanges(
   }
 }
 
-function matchesFilters(event: EventFact, filters: readonly PropertyFilter[], now: number): boolean {
+/** Whether the event's properties pass every filter. */
+export function matchesFilters(
+  event: Pick<EventFact, 'properties'>,
+  filters: readonly PropertyFilter[],
+  now: number,
+): boolean {
   return filters.every((filter) =>
     matchesValue(readPath(event.properties, filter.path), filter.op, filter.value, now),
   );

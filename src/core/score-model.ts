@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { Duration } from './duration.js';
+import { AccountTraitCondition, PropertyFilter, TraitCondition } from './segment-definition.js';
+
+const RuleId = z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must be 1–64 lowercase letters, digits, - or _');
+
+/** Points for an event (with property filters), fading with a half-life if it has one. */
+export const EventScoreRule = z.object({
+  id: RuleId,
+  kind: z.literal('event'),
+  event: z.string().min(1).max(255),
+  where: z.array(PropertyFilter).max(10).default([]),
+  /** Negative to take points away (e.g. `Unsubscribed`, a careers-page visit). */
+  points: z
+    .number()
+    .refine((points) => points !== 0, 'must not be 0')
+    .refine((points) => Math.abs(points) <= 10_000, 'must be between -10000 and 10000'),
+  repeat: z.enum(['every_time', 'once']).default('every_time'),
+  /** At most this many points (in absolute value) from this rule at any time, after decay. */
+  cap: z.number().positive().max(1_000_000).optional(),
+  /** Each award loses half its points every this long: `30d`. Without it, points stay. */
+  halfLife: Duration.optional(),
+});
+export type EventScoreRule = z.infer<typeof EventScoreRule>;
+
+/** Points while a trait (or an account's trait) holds: "fit", decided from who they are, not what they did. */
+export const FitScoreRule = z.object({
+  id: RuleId,
+  kind: z.literal('fit'),
+  when: z.discriminatedUnion('type', [TraitCondition, AccountTraitCondition]),
+  points: z
+    .number()
+    .refine((points) => points !== 0 && Math.abs(points) <= 10_000, 'must be non-zero, at most 10000'),
+});
+export type FitScoreRule = z.infer<typeof FitScoreRule>;
+
+export const ScoreModel = z
+  .object({
+    id: RuleId,
+    name: z.string().trim().min(1).max(200),
+    rules: z
+      .array(z.discriminatedUnion('kind', [EventScoreRule, FitScoreRule]))
+      .min(1)
+      .max(200),
+    /** The score never goes above this (nor below its negative). */
+    cap: z.number().positive().max(1_000_000).optional(),
+  })
+  .superRefine((model, context) => {
+    const seen = new Set<string>();
+    for (const [index, rule] of model.rules.entries()) {
+      if (seen.has(rule.id))
+        context.addIssue({
+          code: 'custom',
+          path: ['rules', index, 'id'],
+          message: `${rule.id} is used twice`,
+        });
+      seen.add(rule.id);
+    }
+  });
+export type ScoreModel = z.infer<typeof ScoreModel>;
+
+/** One award in a profile's score ledger: which rule, for which event, when, how many points then. */
+export interface ScoreLedgerEntry {
+  model: string;
+  rule: string;
+  eventId: number;
+  at: number;
+  points: number;
+}

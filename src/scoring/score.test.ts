@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { type ScoreLedgerEntry, ScoreModel } from '../core/score-model.js';
+import { awardsFor, scoreOf } from './score.js';
+
+const DAY = 86_400_000;
+const T0 = Date.parse('2026-11-01T00:00:00Z');
+
+const engagement = ScoreModel.parse({
+  id: 'engagement',
+  name: 'Engagement',
+  cap: 100,
+  rules: [
+    {
+      id: 'pricing',
+      kind: 'event',
+      event: 'Page Viewed',
+      where: [{ path: 'path', op: 'eq', value: '/pricing' }],
+      points: 10,
+      halfLife: '7d',
+    },
+    { id: 'demo', kind: 'event', event: 'Demo Requested', points: 30, repeat: 'once' },
+    { id: 'opens', kind: 'event', event: 'Email Opened', points: 2, cap: 5 },
+    {
+      id: 'careers',
+      kind: 'event',
+      event: 'Page Viewed',
+      where: [{ path: 'path', op: 'contains', value: 'careers' }],
+      points: -15,
+    },
+    {
+      id: 'big-company',
+      kind: 'fit',
+      when: { type: 'account_trait', path: 'employees', op: 'gte', value: 200 },
+      points: 20,
+    },
+    {
+      id: 'title',
+      kind: 'fit',
+      when: { type: 'trait', path: 'title', op: 'contains', value: 'marketing' },
+      points: 5,
+    },
+  ],
+});
+
+let nextEventId = 1;
+/** Feeds events through the model one by one, as the pipeline will, and returns the ledger they build. */
+function ledgerOf(
+  events: Array<{ name: string; day: number; properties?: Record<string, unknown> }>,
+): ScoreLedgerEntry[] {
+  const ledger: ScoreLedgerEntry[] = [];
+  for (const { name, day, properties = {} } of events) {
+    ledger.push(
+      ...awardsFor(engagement, { id: nextEventId++, name, timestamp: T0 + day * DAY, properties }, ledger),
+    );
+  }
+  return ledger;
+}
+
+const nobody = { traits: {}, accounts: [] };
+
+describe('intent scores', () => {
+  it('refuses a model with a rule named twice or a rule worth nothing, naming the field', () => {
+    const twice = ScoreModel.safeParse({
+      id: 'fit',
+      name: 'Fit',
+      rules: [
+        { id: 'a', kind: 'event', event: 'X', points: 1 },
+        { id: 'a', kind: 'event', event: 'Y', points: 0 },
+      ],
+    });
+    expect(twice.error?.issues.map((issue) => issue.path.join('.'))).toEqual([
+      'rules.1.points',
+      'rules.1.id',
+    ]);
+  });
+
+  it('halves an award every half-life, and explains each point', () => {
+    const ledger = ledgerOf([{ name: 'Page Viewed', day: 0, properties: { path: '/pricing' } }]);
+    expect(scoreOf(engagement, ledger, nobody, T0).score).toBe(10);
+    expect(scoreOf(engagement, ledger, nobody, T0 + 7 * DAY).score).toBe(5);
+    const later = scoreOf(engagement, ledger, nobody, T0 + 14 * DAY);
+    expect(later.score).toBe(2.5);
+    expect(later.awards).toEqual([
+      { model: 'engagement', rule: 'pricing', eventId: expect.any(Number), at: T0, points: 10, current: 2.5 },
+    ]);
+  });
+
+  it('awards once-only rules once, holds a rule to its cap, and never counts a replayed event twice', () => {
+    const ledger = ledgerOf([
+      { name: 'Demo Requested', day: 0 },
+      { name: 'Demo Requested', day: 1 },
+      { name: 'Email Opened', day: 1 },
+      { name: 'Email Opened', day: 1 },
+      { name: 'Email Opened', day: 1 },
+      { name: 'Email Opened', day: 1 },
+    ]);
+    const now = T0 + 2 * DAY;
+    const explained = scoreOf(engagement, ledger, nobody, now);
+    expect(explained.awards.filter((a) => a.rule === 'demo')).toHaveLength(1);
+    // 2 + 2 + 1 (what the cap of 5 left), then nothing.
+    expect(explained.awards.filter((a) => a.rule === 'opens').map((a) => a.points)).toEqual([2, 2, 1]);
+    expect(explained.score).toBe(35);
+    const replay = { id: ledger[0]?.eventId ?? 0, name: 'Demo Requested', timestamp: T0, properties: {} };
+    expect(awardsFor(engagement, replay, [])).toHaveLength(1);
+    expect(awardsFor(engagement, { ...replay, name: 'Email Opened' }, ledger)).toEqual([]);
+  });
+
+  it('takes points away, adds fit from traits and accounts, and keeps the total within the model cap', () => {
+    const ledger = ledgerOf([
+      { name: 'Page Viewed', day: 0, properties: { path: '/careers/engineer' } },
+      { name: 'Demo Requested', day: 0 },
+    ]);
+    const marketer = {
+      traits: { title: 'Head of Marketing' },
+      accounts: [{ employees: 50 }, { employees: 500 }],
+    };
+    const explained = scoreOf(engagement, ledger, marketer, T0);
+    expect(explained.fit).toEqual([
+      { rule: 'big-company', points: 20 },
+      { rule: 'title', points: 5 },
+    ]);
+    expect(explained.score).toBe(-15 + 30 + 20 + 5);
+    const busy = ledgerOf(
+      Array.from({ length: 20 }, (_, i) => ({
+        name: 'Page Viewed',
+        day: i * 0.01,
+        properties: { path: '/pricing' },
+      })),
+    );
+    expect(scoreOf(engagement, busy, marketer, T0 + DAY).score).toBe(100);
+  });
+
+  it('recomputes the same score from the ledger alone, whenever asked', () => {
+    const events = [
+      { name: 'Page Viewed', day: 0, properties: { path: '/pricing' } },
+      { name: 'Email Opened', day: 3 },
+      { name: 'Page Viewed', day: 5, properties: { path: '/pricing' } },
+    ];
+    const first = ledgerOf(events);
+    const again = ledgerOf(events).map((entry, i) => ({ ...entry, eventId: first[i]?.eventId ?? 0 }));
+    const now = T0 + 9 * DAY;
+    expect(scoreOf(engagement, again, nobody, now)).toEqual(scoreOf(engagement, first, nobody, now));
+    // 10·2^(-9/7) + 2 + 10·2^(-4/7)
+    expect(scoreOf(engagement, first, nobody, now).score).toBeCloseTo(
+      10 * 0.5 ** (9 / 7) + 2 + 10 * 0.5 ** (4 / 7),
+      1,
+    );
+  });
+});

@@ -1,0 +1,94 @@
+import { durationMs } from '../core/duration.js';
+import type { EventScoreRule, ScoreLedgerEntry, ScoreModel } from '../core/score-model.js';
+import { type EventFact, isMember, matchesFilters, type ProfileFacts } from '../segments/evaluate.js';
+
+/** An award's worth at `now`: its points, halved every half-life since it was earned. */
+export function decayedPoints(
+  entry: Pick<ScoreLedgerEntry, 'points' | 'at'>,
+  rule: Pick<EventScoreRule, 'halfLife'>,
+  now: number,
+): number {
+  if (!rule.halfLife) return entry.points;
+  const age = Math.max(0, now - entry.at);
+  return entry.points * 0.5 ** (age / durationMs(rule.halfLife));
+}
+
+/**
+ * The awards an event earns under a model, given the profile's ledger so far: once-only rules award
+ * once, a rule's cap holds after decay, and the same event never earns twice (a replay changes nothing).
+ */
+export function awardsFor(
+  model: ScoreModel,
+  event: EventFact & { id: number },
+  ledger: readonly ScoreLedgerEntry[],
+): ScoreLedgerEntry[] {
+  const awards: ScoreLedgerEntry[] = [];
+  for (const rule of model.rules) {
+    if (rule.kind !== 'event' || rule.event !== event.name) continue;
+    if (!matchesFilters(event, rule.where, event.timestamp)) continue;
+    const earlier = ledger.filter((entry) => entry.model === model.id && entry.rule === rule.id);
+    if (earlier.some((entry) => entry.eventId === event.id)) continue;
+    if (rule.repeat === 'once' && earlier.length > 0) continue;
+    let points = rule.points;
+    if (rule.cap !== undefined) {
+      const held = Math.abs(
+        earlier.reduce((sum, entry) => sum + decayedPoints(entry, rule, event.timestamp), 0),
+      );
+      const room = rule.cap - held;
+      if (room <= 0) continue;
+      points = Math.sign(points) * Math.min(Math.abs(points), room);
+    }
+    awards.push({ model: model.id, rule: rule.id, eventId: event.id, at: event.timestamp, points });
+  }
+  return awards;
+}
+
+export interface ScoreExplanation {
+  model: string;
+  score: number;
+  /** Every award still counted, with what is left of it after decay. */
+  awards: Array<ScoreLedgerEntry & { current: number }>;
+  /** Fit rules that hold now. */
+  fit: Array<{ rule: string; points: number }>;
+}
+
+/** A profile's score under a model at `now`, from its ledger and its current traits, every point explained. */
+export function scoreOf(
+  model: ScoreModel,
+  ledger: readonly ScoreLedgerEntry[],
+  profile: { traits: Record<string, unknown>; accounts: Array<Record<string, unknown>> },
+  now: number,
+): ScoreExplanation {
+  const rules = new Map(model.rules.map((rule) => [rule.id, rule]));
+  const awards: ScoreExplanation['awards'] = [];
+  for (const entry of ledger) {
+    const rule = rules.get(entry.rule);
+    // Awards of rules since removed from the model, or dated after `now`, do not count.
+    if (entry.model !== model.id || rule?.kind !== 'event' || entry.at > now) continue;
+    awards.push({ ...entry, current: round(decayedPoints(entry, rule, now)) });
+  }
+  const facts = factsOf(profile.traits, profile.accounts);
+  const fit = model.rules.flatMap((rule) =>
+    rule.kind === 'fit' && isMember(rule.when, facts, now) ? [{ rule: rule.id, points: rule.points }] : [],
+  );
+  const total =
+    awards.reduce((sum, award) => sum + award.current, 0) + fit.reduce((sum, f) => sum + f.points, 0);
+  const capped = model.cap === undefined ? total : Math.max(-model.cap, Math.min(model.cap, total));
+  return { model: model.id, score: round(capped), awards, fit };
+}
+
+function factsOf(traits: Record<string, unknown>, accounts: Array<Record<string, unknown>>): ProfileFacts {
+  return {
+    traits,
+    accounts,
+    events: () => [],
+    isSubscribed: () => true,
+    score: () => undefined,
+    stage: undefined,
+    isInSegment: () => false,
+  };
+}
+
+function round(points: number): number {
+  return Math.round(points * 100) / 100;
+}
