@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { LoopbackPeer } from './loopback-peer.js';
 
 export interface SentSms {
   accountSid: string;
@@ -15,10 +16,10 @@ export interface SentSms {
  * form-encoded, Basic auth): it records each message and answers as Twilio does, or with the failures
  * a test queues (`{ status: 400, code: 21610 }` for a recipient who replied STOP).
  */
-export class TwilioStandIn {
+export class TwilioStandIn extends LoopbackPeer {
   readonly sent: SentSms[] = [];
   failures: Array<{ status: number; code?: number; message?: string }> = [];
-  #server: Server = createServer((request, response) => {
+  protected readonly server: Server = createServer((request, response) => {
     let raw = '';
     request.on('data', (chunk) => {
       raw += chunk;
@@ -57,20 +58,4 @@ export class TwilioStandIn {
         .end(JSON.stringify({ sid, status: 'queued', to: form.get('To'), body: form.get('Body') }));
     });
   });
-  port = 0;
-
-  get baseUrl(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.#server.address() as { port: number }).port;
-    return this;
-  }
-
-  stop(): Promise<void> {
-    this.#server.closeAllConnections();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
 }

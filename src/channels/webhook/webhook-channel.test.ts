@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../core/journey.js';
 import { type JourneyWorld, startJourneyWorld } from '../../test-support/journey-world.js';
+import { LoopbackPeer } from '../../test-support/loopback-peer.js';
 import { identify, track } from '../../test-support/segment-calls.js';
 import { BACKENDS } from '../../test-support/world.js';
 import { settingsView } from '../settings.js';
@@ -19,10 +20,10 @@ interface Received {
 }
 
 /** A real HTTP receiver on loopback that answers with the statuses it is given, in turn. */
-class Receiver {
+class Receiver extends LoopbackPeer {
   readonly received: Received[] = [];
   answers: Array<{ status: number; body?: string; headers?: Record<string, string> }> = [];
-  #server: Server = createServer((request, response) => {
+  protected readonly server: Server = createServer((request, response) => {
     let body = '';
     request.on('data', (chunk) => {
       body += chunk;
@@ -38,18 +39,6 @@ class Receiver {
       response.writeHead(answer.status, answer.headers).end(answer.body ?? '');
     });
   });
-  port = 0;
-
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.#server.address() as { port: number }).port;
-    return this;
-  }
-
-  stop(): Promise<void> {
-    this.#server.closeAllConnections();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
 }
 
 describe.each(BACKENDS)('webhook channel on %s', (backend) => {
