@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { PropertyFilter } from './segment-definition.js';
+
+const Stage = z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must be 1–64 lowercase letters, digits, - or _');
+
+/** What moves a profile to a stage: a score reaching a threshold, or an event (with property filters). */
+const StageRule = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('score'), to: Stage, model: z.string().min(1).max(64), atLeast: z.number() }),
+  z.object({
+    kind: z.literal('event'),
+    to: Stage,
+    event: z.string().min(1).max(255),
+    where: z.array(PropertyFilter).max(10).default([]),
+  }),
+]);
+export type StageRule = z.infer<typeof StageRule>;
+
+export const DEFAULT_STAGES = ['subscriber', 'lead', 'mql', 'sql', 'opportunity', 'customer'];
+
+/**
+ * A workspace's lifecycle: its stages in order, the rules that move profiles forward, and where an
+ * explicit recycle sends them back to. Profiles only move forward, except by recycling.
+ */
+export const LifecycleSettings = z
+  .object({
+    stages: z.array(Stage).min(2).max(20).default(DEFAULT_STAGES),
+    rules: z.array(StageRule).max(100).default([]),
+    recycleTo: Stage.default('lead'),
+  })
+  .superRefine((lifecycle, context) => {
+    const known = new Set<string>();
+    for (const [index, stage] of lifecycle.stages.entries()) {
+      if (known.has(stage))
+        context.addIssue({ code: 'custom', path: ['stages', index], message: `${stage} is listed twice` });
+      known.add(stage);
+    }
+    for (const [index, rule] of lifecycle.rules.entries()) {
+      if (!known.has(rule.to))
+        context.addIssue({
+          code: 'custom',
+          path: ['rules', index, 'to'],
+          message: `${rule.to} is not one of the stages`,
+        });
+    }
+    if (!known.has(lifecycle.recycleTo))
+      context.addIssue({
+        code: 'custom',
+        path: ['recycleTo'],
+        message: `${lifecycle.recycleTo} is not one of the stages`,
+      });
+  });
+export type LifecycleSettings = z.infer<typeof LifecycleSettings>;

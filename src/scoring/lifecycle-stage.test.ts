@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { LifecycleSettings } from '../core/lifecycle.js';
+import { advanceStage, reaches, recycleStage } from './lifecycle-stage.js';
+
+const lifecycle = LifecycleSettings.parse({
+  rules: [
+    { kind: 'score', to: 'lead', model: 'engagement', atLeast: 10 },
+    { kind: 'score', to: 'mql', model: 'engagement', atLeast: 50 },
+    { kind: 'event', to: 'sql', event: 'Sales Accepted' },
+    {
+      kind: 'event',
+      to: 'customer',
+      event: 'Order Completed',
+      where: [{ path: 'total', op: 'gt', value: 0 }],
+    },
+  ],
+});
+
+const score = (value: number, model = 'engagement') => ({ kind: 'score' as const, model, score: value });
+const event = (name: string, properties: Record<string, unknown> = {}) => ({
+  kind: 'event' as const,
+  event: { name, properties, timestamp: 0 },
+});
+
+describe('lifecycle stages', () => {
+  it('has the usual stages by default and refuses rules to unknown stages, naming the field', () => {
+    expect(LifecycleSettings.parse({}).stages).toEqual([
+      'subscriber',
+      'lead',
+      'mql',
+      'sql',
+      'opportunity',
+      'customer',
+    ]);
+    const bad = LifecycleSettings.safeParse({
+      rules: [{ kind: 'event', to: 'champion', event: 'X' }],
+      stages: ['a', 'b', 'a'],
+      recycleTo: 'a',
+    });
+    expect(bad.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['stages.2', 'rules.0.to']);
+  });
+
+  it('moves forward to the furthest stage a signal earns, and never back', () => {
+    expect(advanceStage(lifecycle, undefined, score(12))).toMatchObject({ from: undefined, to: 'lead' });
+    expect(advanceStage(lifecycle, 'lead', score(75))).toMatchObject({ from: 'lead', to: 'mql' });
+    expect(advanceStage(lifecycle, undefined, score(75))?.to).toBe('mql');
+    expect(advanceStage(lifecycle, 'sql', score(90))).toBeUndefined();
+    expect(advanceStage(lifecycle, 'mql', score(5))).toBeUndefined();
+    expect(advanceStage(lifecycle, 'lead', score(99, 'fit'))).toBeUndefined();
+    expect(advanceStage(lifecycle, 'mql', event('Sales Accepted'))?.to).toBe('sql');
+    expect(advanceStage(lifecycle, 'sql', event('Order Completed', { total: 0 }))).toBeUndefined();
+    expect(advanceStage(lifecycle, 'sql', event('Order Completed', { total: 120 }))?.to).toBe('customer');
+  });
+
+  it('recycles only backwards, to the recycle stage', () => {
+    expect(recycleStage(lifecycle, 'mql')).toEqual({ from: 'mql', to: 'lead', rule: undefined });
+    expect(recycleStage(lifecycle, 'lead')).toBeUndefined();
+    expect(recycleStage(lifecycle, 'subscriber')).toBeUndefined();
+  });
+
+  it('tells when a move reaches a stage, also by jumping past it', () => {
+    const jump = advanceStage(lifecycle, 'lead', event('Sales Accepted'));
+    expect(jump?.to).toBe('sql');
+    expect(reaches(lifecycle, jump as NonNullable<typeof jump>, 'mql')).toBe(true);
+    expect(reaches(lifecycle, { from: 'sql', to: 'customer', rule: undefined }, 'mql')).toBe(false);
+    expect(reaches(lifecycle, { from: 'lead', to: 'mql', rule: undefined }, 'mql')).toBe(true);
+  });
+});

@@ -1,0 +1,62 @@
+import type { LifecycleSettings, StageRule } from '../core/lifecycle.js';
+import { type EventFact, matchesFilters } from '../segments/evaluate.js';
+
+/** Something that can move a profile along its lifecycle. */
+export type StageSignal =
+  | { kind: 'score'; model: string; score: number }
+  | { kind: 'event'; event: Pick<EventFact, 'name' | 'properties' | 'timestamp'> };
+
+export interface StageMove {
+  from: string | undefined;
+  to: string;
+  /** The rule that moved it; undefined for a recycle. */
+  rule: StageRule | undefined;
+}
+
+/**
+ * Where a signal moves a profile: the furthest stage that a matching rule leads to, if that is further
+ * along than where the profile is. Never backwards: a score that drops does not demote an MQL.
+ */
+export function advanceStage(
+  lifecycle: LifecycleSettings,
+  current: string | undefined,
+  signal: StageSignal,
+): StageMove | undefined {
+  const position = current === undefined ? -1 : lifecycle.stages.indexOf(current);
+  let best: { rule: StageRule; index: number } | undefined;
+  for (const rule of lifecycle.rules) {
+    if (!matchesSignal(rule, signal)) continue;
+    const index = lifecycle.stages.indexOf(rule.to);
+    if (index > position && (best === undefined || index > best.index)) best = { rule, index };
+  }
+  return best ? { from: current, to: best.rule.to, rule: best.rule } : undefined;
+}
+
+/** An explicit recycle (e.g. sales rejected the lead): back to the recycle stage, if that is behind. */
+export function recycleStage(
+  lifecycle: LifecycleSettings,
+  current: string | undefined,
+): StageMove | undefined {
+  if (current === undefined) return undefined;
+  const target = lifecycle.recycleTo;
+  return lifecycle.stages.indexOf(target) < lifecycle.stages.indexOf(current)
+    ? { from: current, to: target, rule: undefined }
+    : undefined;
+}
+
+/** Whether a move reaches or passes `stage` (so that reaching SQL straight from lead still counts as MQL). */
+export function reaches(lifecycle: LifecycleSettings, move: StageMove, stage: string): boolean {
+  const target = lifecycle.stages.indexOf(stage);
+  const from = move.from === undefined ? -1 : lifecycle.stages.indexOf(move.from);
+  return target >= 0 && from < target && lifecycle.stages.indexOf(move.to) >= target;
+}
+
+function matchesSignal(rule: StageRule, signal: StageSignal): boolean {
+  if (rule.kind === 'score')
+    return signal.kind === 'score' && signal.model === rule.model && signal.score >= rule.atLeast;
+  return (
+    signal.kind === 'event' &&
+    signal.event.name === rule.event &&
+    matchesFilters(signal.event, rule.where, signal.event.timestamp)
+  );
+}
