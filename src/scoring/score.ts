@@ -1,6 +1,6 @@
 import { durationMs } from '../core/duration.js';
 import type { EventScoreRule, ScoreLedgerEntry, ScoreModel } from '../core/score-model.js';
-import { type EventFact, isMember, matchesFilters, type ProfileFacts } from '../segments/evaluate.js';
+import { type EventFact, isMember, matchesFilters, traitFacts } from '../segments/evaluate.js';
 
 /** An award's worth at `now`: its points, halved every half-life since it was earned. */
 export function decayedPoints(
@@ -67,7 +67,7 @@ export function scoreOf(
     if (entry.model !== model.id || rule?.kind !== 'event' || entry.at > now) continue;
     awards.push({ ...entry, current: round(decayedPoints(entry, rule, now)) });
   }
-  const facts = factsOf(profile.traits, profile.accounts);
+  const facts = traitFacts(profile.traits, profile.accounts);
   const fit = model.rules.flatMap((rule) =>
     rule.kind === 'fit' && isMember(rule.when, facts, now) ? [{ rule: rule.id, points: rule.points }] : [],
   );
@@ -75,18 +75,6 @@ export function scoreOf(
     awards.reduce((sum, award) => sum + award.current, 0) + fit.reduce((sum, f) => sum + f.points, 0);
   const capped = model.cap === undefined ? total : Math.max(-model.cap, Math.min(model.cap, total));
   return { model: model.id, score: round(capped), awards, fit };
-}
-
-function factsOf(traits: Record<string, unknown>, accounts: Array<Record<string, unknown>>): ProfileFacts {
-  return {
-    traits,
-    accounts,
-    events: () => [],
-    isSubscribed: () => true,
-    score: () => undefined,
-    stage: undefined,
-    isInSegment: () => false,
-  };
 }
 
 function round(points: number): number {

@@ -25,6 +25,22 @@ export interface ProfileFacts {
   isInSegment(segmentId: string): boolean;
 }
 
+/** Facts of traits and accounts alone, for rules that look at nothing else (fit scores, owner assignment). */
+export function traitFacts(
+  traits: Record<string, unknown>,
+  accounts: Array<Record<string, unknown>>,
+): ProfileFacts {
+  return {
+    traits,
+    accounts,
+    events: () => [],
+    isSubscribed: () => true,
+    score: () => undefined,
+    stage: undefined,
+    isInSegment: () => false,
+  };
+}
+
 /** Whether the profile matches the rule at `now`. */
 export function isMember(condition: SegmentCondition, facts: ProfileFacts, now: number): boolean {
   if ('all' in condition) return condition.all.every((part) => isMember(part, facts, now));

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { Duration } from './duration.js';
+import { AccountTraitCondition, TraitCondition } from './segment-definition.js';
+
+const OwnerId = z.string().regex(/^[a-z0-9_.@-]{1,100}$/i, 'must be 1–100 letters, digits, _ . @ or -');
+
+export const SalesOwner = z.object({
+  id: OwnerId,
+  name: z.string().trim().min(1).max(200),
+  email: z.email().max(320),
+});
+export type SalesOwner = z.infer<typeof SalesOwner>;
+
+/**
+ * The sales hand-off: when a profile reaches `stage`, it gets an owner (the first assignment rule that
+ * holds, else the next in turn), the CRM hears of it through a webhook destination, and sales has
+ * `acceptWithin` to send `Sales Accepted` before someone is told and, if so set, the lead is recycled.
+ */
+export const HandOffSettings = z
+  .object({
+    stage: z.string().min(1).max(64).default('mql'),
+    owners: z.array(SalesOwner).min(1).max(500),
+    /** Checked in order; a profile no rule places is assigned round-robin. */
+    assignment: z
+      .array(
+        z.object({
+          when: z.discriminatedUnion('type', [TraitCondition, AccountTraitCondition]),
+          owner: OwnerId,
+        }),
+      )
+      .max(100)
+      .default([]),
+    /** A webhook destination (settings.webhooks) that receives the hand-off. */
+    destination: z.string().min(1).max(64).optional(),
+    acceptWithin: Duration.default('2d'),
+    /** Who hears about a missed SLA (an e-mail to the owner, and to these addresses). */
+    notify: z.array(z.email().max(320)).max(20).default([]),
+    recycleOnMiss: z.boolean().default(false),
+  })
+  .superRefine((handOff, context) => {
+    const owners = new Set(handOff.owners.map((owner) => owner.id));
+    for (const [index, rule] of handOff.assignment.entries()) {
+      if (!owners.has(rule.owner))
+        context.addIssue({
+          code: 'custom',
+          path: ['assignment', index, 'owner'],
+          message: `${rule.owner} is not one of the owners`,
+        });
+    }
+  });
+export type HandOffSettings = z.infer<typeof HandOffSettings>;
