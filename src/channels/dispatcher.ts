@@ -315,26 +315,18 @@ export class MessageDispatcher {
     if (isCapped) context.sent.set(sentKey, [...(context.sent.get(sentKey) ?? []), now]);
     let outcome: Outcome | undefined;
     try {
-      if (channel === 'sms') {
-        const result = await sendSms({
-          message,
-          profile,
-          to: address,
-          settings: settings.sms,
-          secrets: this.#options.email.secrets,
-        });
-        if (result.optedOut)
-          await storage.consent.suppress({
-            workspaceId: message.workspaceId,
-            channel: 'sms',
-            address,
-            reason: 'unsubscribed',
-            at: now,
-          });
-        outcome = result;
-      } else {
-        outcome = await sendEmail(this.#options.email, { message, profile, settings, storage, now });
-      }
+      outcome =
+        channel === 'sms'
+          ? await sendSms({
+              message,
+              profile,
+              to: address,
+              settings: settings.sms,
+              secrets: this.#options.email.secrets,
+              storage,
+              now,
+            })
+          : await sendEmail(this.#options.email, { message, profile, settings, storage, now });
       return outcome;
     } finally {
       if (isCapped && outcome?.status !== 'sent') {

@@ -25,22 +25,28 @@ export const Comparison = z.enum([
 ]);
 export type Comparison = z.infer<typeof Comparison>;
 
-export const ValueCondition = z
-  .object({
+/** A comparison needs a value, except `exists` and `not_exists`; `in` needs a list. */
+export function requireComparisonValue<T extends z.ZodType<{ op: string; value?: unknown }>>(schema: T): T {
+  return schema
+    .refine((c) => c.op === 'exists' || c.op === 'not_exists' || c.value !== undefined, {
+      message: 'value is required for this op',
+      path: ['value'],
+    })
+    .refine((c) => c.op !== 'in' || Array.isArray(c.value), {
+      message: 'value must be a list for op in',
+      path: ['value'],
+    });
+}
+
+export const ValueCondition = requireComparisonValue(
+  z.object({
     source: ConditionSource,
     /** A dotted path: `plan` for a trait, `properties.total` for an event. */
     path: z.string().min(1).max(200),
     op: Comparison,
     value: z.unknown().optional(),
-  })
-  .refine((c) => c.op === 'exists' || c.op === 'not_exists' || c.value !== undefined, {
-    message: 'value is required for this op',
-    path: ['value'],
-  })
-  .refine((c) => c.op !== 'in' || Array.isArray(c.value), {
-    message: 'value must be a list for op in',
-    path: ['value'],
-  });
+  }),
+);
 export type ValueCondition = z.infer<typeof ValueCondition>;
 
 /** Whether a message sent earlier in this journey was opened or clicked. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Duration } from './duration.js';
-import { Comparison } from './journey-definition.js';
+import { Comparison, requireComparisonValue } from './journey-definition.js';
 
 /**
  * A segment's rule, as people write it: conditions on traits, account traits, events (how often,
@@ -15,19 +15,10 @@ export type ValueOp = z.infer<typeof ValueOp>;
 const valueRules = <T extends z.ZodObject<{ op: typeof ValueOp; value: z.ZodOptional<z.ZodUnknown> }>>(
   schema: T,
 ) =>
-  schema
-    .refine((c) => c.op === 'exists' || c.op === 'not_exists' || c.value !== undefined, {
-      message: 'value is required for this op',
-      path: ['value'],
-    })
-    .refine((c) => c.op !== 'in' || Array.isArray(c.value), {
-      message: 'value must be a list for op in',
-      path: ['value'],
-    })
-    .refine(
-      (c) => (c.op !== 'within_last' && c.op !== 'not_within_last') || Duration.safeParse(c.value).success,
-      { message: 'value must be a duration such as 30d for this op', path: ['value'] },
-    );
+  requireComparisonValue(schema).refine(
+    (c) => (c.op !== 'within_last' && c.op !== 'not_within_last') || Duration.safeParse(c.value).success,
+    { message: 'value must be a duration such as 30d for this op', path: ['value'] },
+  );
 
 const Path = z.string().min(1).max(200);
 

@@ -2,10 +2,12 @@ import { request } from 'undici';
 import type { Message } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
 import type { SmsSettings } from '../../core/workspace-settings.js';
+import type { Storage } from '../../storage/storage.js';
 import { renderPlain } from '../../templates/liquid.js';
 import { RetryableError } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
+import { messageTemplateData } from '../message-data.js';
 
 const TIMEOUT_MS = 15_000;
 /** Twilio's error for a recipient who replied STOP to this sender. */
@@ -18,28 +20,26 @@ export interface SmsCall {
   to: string;
   settings: SmsSettings | undefined;
   secrets: SecretBox;
+  storage: Storage;
+  now: number;
 }
 
 /** Renders an SMS step's text as plain text (no HTML escaping: an SMS is not markup). */
 export function renderSmsBody(
   body: string,
   message: Pick<Message, 'id' | 'context'>,
-  profile: Profile,
+  profile: Pick<Profile, 'id' | 'userId' | 'traits'>,
 ): string {
-  return renderPlain(body, {
-    profile: { id: profile.id, userId: profile.userId, traits: profile.traits },
-    event: message.context.event,
-    journey: message.context.journey,
-    message: { id: message.id },
-  }).trim();
+  return renderPlain(body, messageTemplateData(message, profile)).trim();
 }
 
 /**
  * Sends through a Twilio-compatible Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`).
- * The provider's refusal of the message (400-level with its error code) fails it, or suppresses it when
- * the recipient had opted out at the carrier; throttling, 5xx and network errors are retried.
+ * The provider's refusal of the message (400-level with its error code) fails it, or, when the
+ * recipient had opted out at the carrier, suppresses the number; throttling, 5xx and network errors
+ * are retried.
  */
-export async function sendSms(call: SmsCall): Promise<Outcome & { optedOut?: boolean }> {
+export async function sendSms(call: SmsCall): Promise<Outcome> {
   const { message, profile, settings, to } = call;
   if (!settings) return { status: 'failed', reason: 'no SMS provider is configured (settings.sms)' };
   if (!message.context.sms) return { status: 'failed', reason: 'the message has no SMS text' };
@@ -85,13 +85,17 @@ export async function sendSms(call: SmsCall): Promise<Outcome & { optedOut?: boo
     return { status: 'sent', providerMessageId: answer.sid, toAddress: to, subject: null };
   const reason = `${url.host} answered ${status}${answer.code ? ` (error ${answer.code})` : ''}${answer.message ? `: ${answer.message}` : ''}`;
   if (status === 429 || status >= 500) throw new RetryableError(reason);
-  if (answer.code === RECIPIENT_UNSUBSCRIBED)
-    return {
-      status: 'suppressed',
-      reason: `opted out at the carrier: ${reason}`,
-      toAddress: to,
-      optedOut: true,
-    };
+  if (answer.code === RECIPIENT_UNSUBSCRIBED) {
+    // The carrier will refuse every later text too: suppressed here, they are not even tried.
+    await call.storage.consent.suppress({
+      workspaceId: message.workspaceId,
+      channel: 'sms',
+      address: to,
+      reason: 'unsubscribed',
+      at: call.now,
+    });
+    return { status: 'suppressed', reason: `opted out at the carrier: ${reason}`, toAddress: to };
+  }
   return { status: 'failed', reason, toAddress: to };
 }
 

@@ -6,6 +6,7 @@ import { renderPlain } from '../../templates/liquid.js';
 import { RetryableError } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
+import { messageTemplateData } from '../message-data.js';
 import { assertPublicLiteral, PrivateNetworkError, publicOnlyLookup } from './network-guard.js';
 import { SIGNATURE_HEADER, signatureHeader } from './webhook-signature.js';
 
@@ -43,12 +44,7 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
   const url = destinationUrl(destination.url, step.path);
   let body: string;
   try {
-    body = renderPlain(step.body, {
-      profile: { id: profile.id, userId: profile.userId, traits: profile.traits },
-      event: message.context.event,
-      journey: message.context.journey,
-      message: { id: message.id },
-    });
+    body = renderPlain(step.body, messageTemplateData(message, profile));
     JSON.parse(body);
   } catch (error) {
     return { status: 'failed', reason: `the body is not valid JSON once rendered: ${errorText(error)}` };

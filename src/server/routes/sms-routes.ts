@@ -105,7 +105,7 @@ export async function smsRoutes(
       }
       let text: string;
       try {
-        text = renderSmsBody(request.body.body, { id: 'preview', context: {} }, profile as Profile);
+        text = renderSmsBody(request.body.body, { id: 'preview', context: {} }, profile);
       } catch (error) {
         throw new AppError(
           'invalid_input',
