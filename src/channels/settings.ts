@@ -58,6 +58,7 @@ export async function saveSettings(
     throw new AppError('invalid_input', `${field}: ${issue?.message ?? 'is invalid'}`, { field });
   }
   const settings = parsed.data;
+  checkIntentSettings(settings);
   const previous = await storage.settings.get(input.workspaceId);
   if (settings.smtp) {
     if (settings.smtp.password) settings.smtp.password = secrets.seal(settings.smtp.password);
@@ -80,6 +81,27 @@ export async function saveSettings(
   }
   await storage.settings.put(input.workspaceId, settings, input.at);
   return settings;
+}
+
+/** Lifecycle rules, the hand-off and score models must name each other consistently. */
+function checkIntentSettings(settings: WorkspaceSettings): void {
+  const invalid = (field: string, message: string) =>
+    new AppError('invalid_input', `${field}: ${message}`, { field });
+  const models = new Set(settings.scoring.models.map((model) => model.id));
+  for (const [index, rule] of (settings.lifecycle?.rules ?? []).entries()) {
+    if (rule.kind === 'score' && !models.has(rule.model))
+      throw invalid(`lifecycle.rules.${index}.model`, `${rule.model} is not one of the score models`);
+  }
+  const handOff = settings.handOff;
+  if (!handOff) return;
+  if (!settings.lifecycle) throw invalid('handOff', 'a hand-off needs lifecycle stages (lifecycle)');
+  if (!settings.lifecycle.stages.includes(handOff.stage))
+    throw invalid('handOff.stage', `${handOff.stage} is not one of the lifecycle stages`);
+  if (
+    handOff.destination !== undefined &&
+    !settings.webhooks.destinations.some((destination) => destination.id === handOff.destination)
+  )
+    throw invalid('handOff.destination', `${handOff.destination} is not one of the webhook destinations`);
 }
 
 export { SecretBox };

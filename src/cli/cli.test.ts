@@ -74,7 +74,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
     async () => {
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({
         database: backend,
-        applied: ['0001-initial', '0002-journeys'],
+        applied: ['0001-initial', '0002-journeys', '0003-segments'],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });
     },

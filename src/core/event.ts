@@ -42,3 +42,14 @@ export interface RejectedEvent {
 export interface StoredRejectedEvent extends RejectedEvent {
   id: number;
 }
+
+/** Events grouped by workspace, each group in the order given. */
+export function groupByWorkspace<T extends { workspaceId: string }>(events: readonly T[]): Map<string, T[]> {
+  const grouped = new Map<string, T[]>();
+  for (const event of events) {
+    const list = grouped.get(event.workspaceId);
+    if (list) list.push(event);
+    else grouped.set(event.workspaceId, [event]);
+  }
+  return grouped;
+}

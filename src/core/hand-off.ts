@@ -14,7 +14,8 @@ export type SalesOwner = z.infer<typeof SalesOwner>;
 /**
  * The sales hand-off: when a profile reaches `stage`, it gets an owner (the first assignment rule that
  * holds, else the next in turn), the CRM hears of it through a webhook destination, and sales has
- * `acceptWithin` to send `Sales Accepted` before someone is told and, if so set, the lead is recycled.
+ * `acceptWithin` to send `Sales Accepted`. A miss is told to the CRM destination (`mops.hand_off.sla_missed`)
+ * and on the profile (`Hand-off SLA Missed`, where a journey can e-mail the owner); the lead is recycled if so set.
  */
 export const HandOffSettings = z
   .object({
@@ -33,8 +34,6 @@ export const HandOffSettings = z
     /** A webhook destination (settings.webhooks) that receives the hand-off. */
     destination: z.string().min(1).max(64).optional(),
     acceptWithin: Duration.default('2d'),
-    /** Who hears about a missed SLA (an e-mail to the owner, and to these addresses). */
-    notify: z.array(z.email().max(320)).max(20).default([]),
     recycleOnMiss: z.boolean().default(false),
   })
   .superRefine((handOff, context) => {

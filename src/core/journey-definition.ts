@@ -58,7 +58,28 @@ export const EngagementCondition = z.object({
 });
 export type EngagementCondition = z.infer<typeof EngagementCondition>;
 
-export const Condition = z.union([ValueCondition, EngagementCondition]);
+/** Where the profile stands: in a segment, a score under a model, its lifecycle stage. */
+export const AudienceCondition = z.discriminatedUnion('source', [
+  z.object({
+    source: z.literal('segment'),
+    segment: z.string().min(1).max(100),
+    op: z.enum(['in', 'not_in']).default('in'),
+  }),
+  z.object({
+    source: z.literal('score'),
+    model: z.string().min(1).max(64),
+    op: z.enum(['gt', 'gte', 'lt', 'lte', 'eq']),
+    value: z.number(),
+  }),
+  z.object({
+    source: z.literal('lifecycle'),
+    op: z.enum(['in', 'not_in']).default('in'),
+    stages: z.array(z.string().min(1).max(64)).min(1).max(20),
+  }),
+]);
+export type AudienceCondition = z.infer<typeof AudienceCondition>;
+
+export const Condition = z.union([ValueCondition, EngagementCondition, AudienceCondition]);
 export type Condition = z.infer<typeof Condition>;
 
 const EventConditions = z.array(ValueCondition).max(20).default([]);
@@ -70,6 +91,12 @@ export const EntryTrigger = z.discriminatedUnion('type', [
     type: z.literal('trait_changed'),
     trait: z.string().min(1).max(200),
     value: z.unknown().optional(),
+  }),
+  /** Entering (or leaving) a segment: its `Segment Entered` / `Segment Exited` event. */
+  z.object({
+    type: z.literal('segment'),
+    segment: z.string().min(1).max(100),
+    on: z.enum(['entered', 'exited']).default('entered'),
   }),
   /** Only through the API (`POST …/journeys/:id/enrol`). */
   z.object({ type: z.literal('manual') }),

@@ -50,3 +50,9 @@ export const LifecycleSettings = z
       });
   });
 export type LifecycleSettings = z.infer<typeof LifecycleSettings>;
+
+/** Events Mops writes on the profile as it moves (journeys can enter on them), and the one sales sends back. */
+export const STAGE_CHANGED = 'Lifecycle Stage Changed';
+export const HAND_OFF_CREATED = 'Hand-off Created';
+export const SLA_MISSED = 'Hand-off SLA Missed';
+export const SALES_ACCEPTED = 'Sales Accepted';

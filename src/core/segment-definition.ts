@@ -131,3 +131,44 @@ export const SegmentCondition: z.ZodType<SegmentCondition> = z.lazy(() =>
     LeafCondition,
   ]),
 ) as z.ZodType<SegmentCondition>;
+
+export const SegmentKind = z.enum(['live', 'static']);
+export type SegmentKind = z.infer<typeof SegmentKind>;
+
+/** What people send to create or change a segment: a live one has a rule, a static one a CSV upload. */
+export const SegmentInput = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(2000).optional(),
+    kind: SegmentKind.default('live'),
+    rule: SegmentCondition.optional(),
+  })
+  .refine((input) => input.kind === 'static' || input.rule !== undefined, {
+    message: 'a live segment needs a rule',
+    path: ['rule'],
+  })
+  .refine((input) => input.kind === 'live' || input.rule === undefined, {
+    message: 'a static segment has no rule: upload its members',
+    path: ['rule'],
+  });
+export type SegmentInput = z.infer<typeof SegmentInput>;
+
+export interface Segment {
+  id: string;
+  workspaceId: string;
+  name: string;
+  description: string | null;
+  kind: SegmentKind;
+  rule: SegmentCondition | null;
+  /** Goes up each time the rule changes; a backfill belongs to one version. */
+  version: number;
+  /** `backfilling` while existing profiles are being evaluated against this version. */
+  status: 'backfilling' | 'ready';
+  backfill: { total: number; done: number; startedAt: number | null; finishedAt: number | null };
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Event names emitted on the profile when its membership changes (journeys can enter on them). */
+export const SEGMENT_ENTERED = 'Segment Entered';
+export const SEGMENT_EXITED = 'Segment Exited';

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { Duration } from './duration.js';
+import { HandOffSettings } from './hand-off.js';
+import { LifecycleSettings } from './lifecycle.js';
 import { isTimeZone } from './local-time.js';
+import { ScoreModel } from './score-model.js';
 
 const LocalTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM, 24-hour');
 
@@ -136,6 +139,27 @@ export const WorkspaceSettings = z.object({
     timeoutMs: 10_000,
     maxAttempts: 8,
   }),
+  /** Score models: every event is scored against each as it arrives, into each profile's ledger. */
+  scoring: z
+    .object({
+      models: z
+        .array(ScoreModel)
+        .max(20)
+        .default([])
+        .superRefine((models, context) => {
+          const seen = new Set<string>();
+          for (const [index, model] of models.entries()) {
+            if (seen.has(model.id))
+              context.addIssue({ code: 'custom', path: [index, 'id'], message: `${model.id} is used twice` });
+            seen.add(model.id);
+          }
+        }),
+    })
+    .default({ models: [] }),
+  /** Lifecycle stages and what moves profiles along them; without it, no stages are kept. */
+  lifecycle: LifecycleSettings.optional(),
+  /** The sales hand-off on reaching a stage (MQL by default); needs `lifecycle`. */
+  handOff: HandOffSettings.optional(),
 });
 export type WorkspaceSettings = z.infer<typeof WorkspaceSettings>;
 

@@ -7,7 +7,17 @@ export interface ConditionScope {
   entryEvent: Record<string, unknown> | undefined;
   /** Per send_email step id: whether its message was opened or clicked. */
   engagement: (stepId: string) => { opened: boolean; clicked: boolean };
+  /** Where the profile stands (read only when a branch asks). */
+  audience: Audience;
 }
+
+export interface Audience {
+  isInSegment(segmentId: string): boolean;
+  score(model: string): number | undefined;
+  stage: string | undefined;
+}
+
+export const NO_AUDIENCE: Audience = { isInSegment: () => false, score: () => undefined, stage: undefined };
 
 export function matchesAll(conditions: readonly Condition[], scope: ConditionScope): boolean {
   return conditions.every((condition) => matches(condition, scope));
@@ -26,6 +36,16 @@ export function matches(condition: Condition, scope: ConditionScope): boolean {
       case 'not_clicked':
         return !clicked;
     }
+  }
+  if (condition.source === 'segment')
+    return scope.audience.isInSegment(condition.segment) === (condition.op === 'in');
+  if (condition.source === 'score') {
+    const score = scope.audience.score(condition.model);
+    return score !== undefined && compare(score, condition.op, condition.value);
+  }
+  if (condition.source === 'lifecycle') {
+    const stage = scope.audience.stage;
+    return (stage !== undefined && condition.stages.includes(stage)) === (condition.op === 'in');
   }
   const root =
     condition.source === 'trait'

@@ -7,6 +7,7 @@ import type { EntryEvent, Journey, JourneyInstance, JourneyVersion, Message } fr
 import type { JourneyDefinition } from '../core/journey-definition.js';
 import { profileTimeZone } from '../core/local-time.js';
 import type { Profile } from '../core/profile.js';
+import { SEGMENT_ENTERED, SEGMENT_EXITED } from '../core/segment-definition.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import type {
   IdentityKey,
@@ -17,7 +18,14 @@ import type {
   TraitChange,
 } from '../storage/storage.js';
 import { renderPlain } from '../templates/liquid.js';
-import { type ConditionScope, compare, matchesAll, readPath } from './conditions.js';
+import {
+  type Audience,
+  type ConditionScope,
+  compare,
+  matchesAll,
+  NO_AUDIENCE,
+  readPath,
+} from './conditions.js';
 import { advance, type Effect, type Trigger } from './executor.js';
 
 export const JOURNEYS_CURSOR = 'journeys';
@@ -383,6 +391,7 @@ export class JourneyEngine {
     if (!profile) return instance;
     const settings = await this.#settings(tx, instance.workspaceId);
     const engagement = await engagementOf(tx, instance, version.definition);
+    const audience = await audienceOf(tx, profile.id, version.definition);
     const { instance: after, effects } = advance(
       instance,
       {
@@ -391,7 +400,7 @@ export class JourneyEngine {
         definition: version.definition,
         profileId: profile.id,
         timeZone: profileTimeZone(profile.traits, settings.timezone),
-        scope: { ...scopeOf(profile, event, instance), engagement },
+        scope: { ...scopeOf(profile, event, instance), engagement, audience },
       },
       trigger,
     );
@@ -611,6 +620,14 @@ function isEntryEvent(
       matchesAll(trigger.conditions, scopeOf(profile, event, undefined))
     );
   }
+  if (trigger.type === 'segment') {
+    const properties = event.payload.properties as Record<string, unknown> | undefined;
+    return (
+      event.type === 'track' &&
+      event.name === (trigger.on === 'entered' ? SEGMENT_ENTERED : SEGMENT_EXITED) &&
+      properties?.segment_id === trigger.segment
+    );
+  }
   if (trigger.type === 'trait_changed') {
     return changes.some(
       (change) =>
@@ -657,6 +674,33 @@ function scopeOf(
     event: event?.payload ?? latest,
     entryEvent: instance?.entryEvent as unknown as Record<string, unknown> | undefined,
     engagement: () => ({ opened: false, clicked: false }),
+    audience: NO_AUDIENCE,
+  };
+}
+
+/** Where the profile stands (segments, scores, stage), when a branch of its journey asks. */
+async function audienceOf(
+  tx: StorageTx,
+  profileId: string,
+  definition: JourneyDefinition,
+): Promise<Audience> {
+  const sources = new Set(
+    definition.steps.flatMap((step) =>
+      step.type === 'branch' ? step.branches.flatMap((b) => b.conditions.map((c) => c.source)) : [],
+    ),
+  );
+  if (!sources.has('segment') && !sources.has('score') && !sources.has('lifecycle')) return NO_AUDIENCE;
+  const [segments, scores, stages] = await Promise.all([
+    sources.has('segment') ? tx.segments.memberships([profileId]) : undefined,
+    sources.has('score') ? tx.scoring.scores([profileId]) : undefined,
+    sources.has('lifecycle') ? tx.scoring.stages([profileId]) : undefined,
+  ]);
+  const memberOf = segments?.get(profileId) ?? new Set<string>();
+  const profileScores = scores?.get(profileId) ?? {};
+  return {
+    isInSegment: (segmentId) => memberOf.has(segmentId),
+    score: (model) => profileScores[model],
+    stage: stages?.get(profileId),
   };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JourneyInstance } from '../core/journey.js';
 import { JourneyDefinition } from '../core/journey-definition.js';
-import type { ConditionScope } from './conditions.js';
+import { type ConditionScope, NO_AUDIENCE } from './conditions.js';
 import { advance, chooseArm, type Effect } from './executor.js';
 
 const NOW = Date.parse('2026-11-23T10:00:00Z');
@@ -64,6 +64,7 @@ function context(now: number, scope: Partial<ConditionScope> = {}, definition = 
       event: undefined,
       entryEvent: undefined,
       engagement: () => ({ opened: false, clicked: false }),
+      audience: NO_AUDIENCE,
       ...scope,
     },
   };

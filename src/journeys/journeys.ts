@@ -77,8 +77,23 @@ export async function publishJourney(
   const settings = await storage.settings.get(workspaceId);
   const topics = new Set(settings.topics.map((topic) => topic.id));
   const destinations = new Set(settings.webhooks.destinations.map((destination) => destination.id));
+  const segments = new Set((await storage.segments.list(workspaceId)).map((segment) => segment.id));
+  const trigger = definition.entry.trigger;
+  if (trigger.type === 'segment' && !segments.has(trigger.segment))
+    throw new AppError('invalid_input', `entry.trigger.segment: segment ${trigger.segment} does not exist`, {
+      field: 'draft.entry.trigger.segment',
+    });
   const templates: Record<string, EmailTemplate> = {};
   for (const [index, step] of definition.steps.entries()) {
+    if (step.type === 'branch')
+      for (const [branchIndex, branch] of step.branches.entries())
+        for (const [conditionIndex, condition] of branch.conditions.entries()) {
+          if (condition.source !== 'segment' || segments.has(condition.segment)) continue;
+          const field = `steps.${index}.branches.${branchIndex}.conditions.${conditionIndex}.segment`;
+          throw new AppError('invalid_input', `${field}: segment ${condition.segment} does not exist`, {
+            field: `draft.${field}`,
+          });
+        }
     if (step.type === 'webhook' && !destinations.has(step.destination))
       throw new AppError(
         'invalid_input',

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../core/event.js';
+import { groupByWorkspace, type StoredEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
 import type { Account, Identity, Profile } from '../core/profile.js';
 import type { Page, PageRequest, PipelineBatch, ResolutionChanges, Storage } from '../storage/storage.js';
@@ -50,16 +50,6 @@ export const profileResolutionBatch = (now: () => number): PipelineBatch<void> =
     };
   },
 });
-
-function groupByWorkspace(events: StoredEvent[]): Map<string, StoredEvent[]> {
-  const byWorkspace = new Map<string, StoredEvent[]>();
-  for (const event of events) {
-    const list = byWorkspace.get(event.workspaceId);
-    if (list) list.push(event);
-    else byWorkspace.set(event.workspaceId, [event]);
-  }
-  return byWorkspace;
-}
 
 export async function findProfileDetails(
   storage: Storage,

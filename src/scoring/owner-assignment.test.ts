@@ -42,7 +42,6 @@ describe('sales owner assignment', () => {
         stage: 'mql',
         acceptWithin: '2d',
         recycleOnMiss: false,
-        notify: [],
       },
     );
   });

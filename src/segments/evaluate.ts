@@ -186,3 +186,27 @@ function asTime(value: unknown): number | undefined {
   const parsed = Date.parse(value);
   return Number.isNaN(parsed) ? undefined : parsed;
 }
+
+/** At most this many future moments are tried when looking for the next change of membership. */
+const MAX_MOMENTS_TRIED = 64;
+
+/**
+ * The next moment membership actually flips by time alone (not every moment an event leaves a window:
+ * most do not change the outcome), or undefined. A durable timer is set for it.
+ */
+export function nextMembershipChange(
+  condition: SegmentCondition,
+  facts: ProfileFacts,
+  now: number,
+): number | undefined {
+  const moments: number[] = [];
+  collectTimeChanges(condition, facts, now, moments);
+  const future = [...new Set(moments.filter((moment) => moment > now))].sort((a, b) => a - b);
+  if (future.length === 0) return undefined;
+  const isMemberNow = isMember(condition, facts, now);
+  for (const moment of future.slice(0, MAX_MOMENTS_TRIED)) {
+    if (isMember(condition, facts, moment) !== isMemberNow) return moment;
+  }
+  // Beyond the moments tried: look again at the last one.
+  return future.length > MAX_MOMENTS_TRIED ? future[MAX_MOMENTS_TRIED - 1] : undefined;
+}

@@ -21,6 +21,8 @@ import { ingestRoutes } from './routes/ingest-routes.js';
 import { journeyRoutes } from './routes/journey-routes.js';
 import { messagingRoutes } from './routes/messaging-routes.js';
 import { profileRoutes } from './routes/profile-routes.js';
+import { scoringRoutes } from './routes/scoring-routes.js';
+import { segmentRoutes } from './routes/segment-routes.js';
 import { sessionRoutes } from './routes/session-routes.js';
 import { smsRoutes } from './routes/sms-routes.js';
 import { trackingRoutes } from './routes/tracking-routes.js';
@@ -37,6 +39,8 @@ export interface AppDeps {
   secret: string;
   /** Called after an API call queued messages (enrolment, archive), to wake the dispatcher. */
   onMessagesQueued?: () => void;
+  /** Called after a segment was saved, to start its backfill now rather than at the next poll. */
+  onSegmentSaved?: () => void;
 }
 
 export interface App {
@@ -164,6 +168,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       auth,
       secrets: email.secrets,
       publicUrl: config.publicUrl,
+    });
+    await scope.register(scoringRoutes, { storage, clock, auth });
+    await scope.register(segmentRoutes, {
+      storage,
+      clock,
+      auth,
+      ...(deps.onSegmentSaved ? { onSegmentSaved: deps.onSegmentSaved } : {}),
     });
     await scope.register(webhookRoutes, {
       storage,

@@ -7,9 +7,18 @@ import { LinkSigner } from '../channels/email/signed-links.js';
 import { SmtpTransports } from '../channels/email/smtp-transports.js';
 import type { Clock } from '../core/clock.js';
 import { JOURNEYS_CURSOR, JourneyEngine, type WorkLog } from '../journeys/engine.js';
-import { TimerScheduler } from '../journeys/scheduler.js';
 import { EventPipeline, type LogConsumer } from '../pipeline/pipeline.js';
+import { TimerScheduler } from '../pipeline/timer-scheduler.js';
 import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
+import { runOverdueHandOffs } from '../scoring/hand-offs.js';
+import { SCORING_CURSOR, type ScoringWork, scoringBatch } from '../scoring/scoring-batch.js';
+import { BackfillWorker } from '../segments/backfill.js';
+import {
+  runDueSegmentTimers,
+  SEGMENTS_CURSOR,
+  type SegmentWork,
+  segmentMembershipBatch,
+} from '../segments/live-segments.js';
 import type { Storage } from '../storage/storage.js';
 import { compileLayout, WARM_UP_MJML } from '../templates/email-template.js';
 
@@ -22,11 +31,18 @@ interface Services {
   logger: Logger;
 }
 
-/** What works off the event log and the clock: the pipeline (profiles, then journeys) and journey timers. */
+/**
+ * What works off the event log and the clock: the pipeline (profiles, segments, journeys), journey
+ * and segment timers, segment backfills.
+ */
 export interface JourneyWork {
   pipeline: EventPipeline;
   engine: JourneyEngine;
   scheduler: TimerScheduler;
+  segmentTimers: TimerScheduler;
+  /** Checks hand-offs whose acceptance SLA ran out. */
+  handOffTimers: TimerScheduler;
+  backfills: BackfillWorker;
   start(): void;
   stop(): Promise<void>;
 }
@@ -62,10 +78,69 @@ export function createJourneyWork(
     onMessagesQueued: options.onMessagesQueued,
     onTimersSet: (dueAt) => scheduler?.timerSet(dueAt),
   });
-  const timers = new TimerScheduler({ engine, storage, clock, logger });
+  const timers = new TimerScheduler({
+    work: {
+      name: 'journey timers',
+      runDue: () => engine.runDueTimers(),
+      nextDue: () => storage.journeys.nextTimerDue(),
+    },
+    clock,
+    logger,
+  });
   scheduler = timers;
+  let pipeline: EventPipeline | undefined;
+  const segmentTimers: TimerScheduler = new TimerScheduler({
+    work: {
+      name: 'segment timers',
+      async runDue() {
+        const { taken, work } = await runDueSegmentTimers(storage, { now: clock.now() });
+        segmentWorkDone(work);
+        return taken;
+      },
+      nextDue: () => storage.segments.nextTimerDue(),
+    },
+    clock,
+    logger,
+  });
+  const segmentWorkDone = (work: SegmentWork) => {
+    if (work.earliestTimer !== undefined) segmentTimers.timerSet(work.earliestTimer);
+    // Segment Entered/Exited are in the log now: journeys may enter on them.
+    if (work.changed > 0) pipeline?.wake();
+  };
+  const handOffTimers: TimerScheduler = new TimerScheduler({
+    work: {
+      name: 'hand-off SLA checks',
+      async runDue() {
+        const { handled, queued } = await runOverdueHandOffs(storage, { now: clock.now() });
+        if (queued > 0) options.onMessagesQueued();
+        if (handled > 0) pipeline?.wake();
+        return handled;
+      },
+      nextDue: () => storage.scoring.nextHandOffDue(),
+    },
+    clock,
+    logger,
+  });
+  const scoringDone = (work: ScoringWork) => {
+    if (work.earliestDue !== undefined) handOffTimers.timerSet(work.earliestDue);
+    if (work.queued > 0) options.onMessagesQueued();
+  };
+  const backfills = new BackfillWorker({ storage, clock, logger });
   const consumers: LogConsumer[] = [
     { cursor: PROFILES_CURSOR, batch: profileResolutionBatch(() => clock.now()) },
+    {
+      cursor: SCORING_CURSOR,
+      batch: scoringBatch(() => clock.now()),
+      notBeyond: PROFILES_CURSOR,
+      afterCommit: (work) => scoringDone(work as ScoringWork),
+    } satisfies LogConsumer<ScoringWork> as LogConsumer,
+    {
+      cursor: SEGMENTS_CURSOR,
+      batch: segmentMembershipBatch(() => clock.now()),
+      // Rules may ask about scores and stages: they are decided first.
+      notBeyond: SCORING_CURSOR,
+      afterCommit: (work) => segmentWorkDone(work as SegmentWork),
+    } satisfies LogConsumer<SegmentWork> as LogConsumer,
     {
       cursor: JOURNEYS_CURSOR,
       batch: engine.eventBatch(),
@@ -73,18 +148,28 @@ export function createJourneyWork(
       afterCommit: (work) => engine.afterCommit(work as WorkLog),
     } satisfies LogConsumer<WorkLog> as LogConsumer,
   ];
-  const pipeline = new EventPipeline({ storage, clock, logger, consumers });
+  const eventPipeline = new EventPipeline({ storage, clock, logger, consumers });
+  pipeline = eventPipeline;
   return {
-    pipeline,
+    pipeline: eventPipeline,
     engine,
     scheduler: timers,
+    segmentTimers,
+    handOffTimers,
+    backfills,
     start() {
-      pipeline.start();
+      eventPipeline.start();
       timers.start();
+      segmentTimers.start();
+      handOffTimers.start();
+      backfills.start();
     },
     async stop() {
-      await pipeline.stop();
+      await eventPipeline.stop();
       await timers.stop();
+      await segmentTimers.stop();
+      await handOffTimers.stop();
+      await backfills.stop();
     },
   };
 }

@@ -1,9 +1,10 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { EventType, StoredEvent, StoredRejectedEvent } from '../core/event.js';
+import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isNumber, isNumberPair, toPage } from './paging.js';
 import type { Database } from './schema.js';
-import type { EventStore } from './storage.js';
+import type { EventStore, GeneratedEventWriter } from './storage.js';
 
 export type EventRow = Selectable<Database['events']>;
 
@@ -95,6 +96,38 @@ export function createEventReader(db: Kysely<Database>, ops: DialectOps): Omit<E
         (row) => toStoredEvent(row, ops),
         (row) => [Number(row.timestamp), Number(row.id)],
       );
+    },
+  };
+}
+
+/**
+ * Events Mops writes itself, inside the caller's transaction: they reach the log's consumers like any
+ * other once it commits. On PostgreSQL the commit also tells other processes (NOTIFY is transactional).
+ */
+export function createGeneratedEventWriter(db: Kysely<Database>, ops: DialectOps): GeneratedEventWriter {
+  return {
+    async append(events) {
+      if (events.length === 0) return;
+      for (const chunk of chunks(events, 200)) {
+        let insert = db.insertInto('events').values(
+          chunk.map((event) => ({
+            workspace_id: event.workspaceId,
+            message_id: event.messageId,
+            type: event.type,
+            name: event.name,
+            user_id: event.userId,
+            anonymous_id: event.anonymousId,
+            timestamp: event.timestamp,
+            original_timestamp: event.originalTimestamp,
+            sent_at: event.sentAt,
+            received_at: event.receivedAt,
+            payload: event.payload,
+          })),
+        );
+        if (ops.name === 'postgres') insert = insert.onConflict((oc) => oc.doNothing());
+        await insert.execute();
+      }
+      if (ops.name === 'postgres') await sql`select pg_notify('mops_events', '')`.execute(db);
     },
   };
 }

@@ -1,19 +1,12 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Account, Identity, IdentityKind, Profile, Traits, TraitTimes } from '../core/profile.js';
+import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';
 import type { Database } from './schema.js';
 import type { IdentityKey, ProfileStore, TraitChange } from './storage.js';
 
-/** Keeps each statement well under SQLite's bound-variable limit and PostgreSQL's 65,535. */
-const CHUNK = 500;
 const MAX_MERGE_HOPS = 16;
-
-function chunks<T>(items: T[], size = CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 function toProfile(row: Selectable<Database['profiles']>, ops: DialectOps): Profile {
   return {
@@ -166,6 +159,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
           on conflict do nothing`.execute(db);
         await db.deleteFrom('account_members').where('profile_id', '=', from).execute();
         await moveMessagingState(db, { workspaceId, from, into });
+        await moveAudienceState(db, { from, into });
       }
 
       const identityIds = new Map<string, number>();
@@ -395,4 +389,30 @@ async function moveMessagingState(
     .where('workspace_id', '=', workspaceId)
     .where('profile_id', '=', from)
     .execute();
+}
+
+/**
+ * Segments are re-decided for the survivor (the event that merged them touches it); the merged-away
+ * profile's memberships and timers go. Its score awards, stage and hand-offs move to the survivor,
+ * whose stage stays if it has one (stages only move forward).
+ */
+async function moveAudienceState(
+  db: Kysely<Database>,
+  { from, into }: { from: string; into: string },
+): Promise<void> {
+  await db.deleteFrom('segment_members').where('profile_id', '=', from).execute();
+  await db.deleteFrom('segment_timers').where('profile_id', '=', from).execute();
+  await sql`
+    insert into score_ledger (workspace_id, profile_id, model, rule, event_id, at, points)
+    select workspace_id, ${into}, model, rule, event_id, at, points from score_ledger where profile_id = ${from}
+    on conflict do nothing`.execute(db);
+  await db.deleteFrom('score_ledger').where('profile_id', '=', from).execute();
+  await db.deleteFrom('profile_scores').where('profile_id', '=', from).execute();
+  await sql`
+    insert into profile_stages (profile_id, workspace_id, stage, updated_at)
+    select ${into}, workspace_id, stage, updated_at from profile_stages where profile_id = ${from}
+    on conflict do nothing`.execute(db);
+  await db.deleteFrom('profile_stages').where('profile_id', '=', from).execute();
+  for (const table of ['stage_history', 'hand_offs'] as const)
+    await db.updateTable(table).set({ profile_id: into }).where('profile_id', '=', from).execute();
 }

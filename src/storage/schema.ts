@@ -196,4 +196,66 @@ export interface Database {
     is_subscribed: number;
     updated_at: number;
   };
+  segments: {
+    id: string;
+    workspace_id: string;
+    name: string;
+    description: string | null;
+    /** `live` (a rule, kept current) or `static` (a list uploaded as CSV). */
+    kind: string;
+    rule: JsonColumn | null;
+    version: number;
+    /** `backfilling` until every existing profile was evaluated against this version, then `ready`. */
+    status: string;
+    backfill_total: Generated<number>;
+    backfill_done: Generated<number>;
+    /** The last profile id the backfill evaluated: it resumes after it. */
+    backfill_after: string | null;
+    backfill_started_at: number | null;
+    backfill_finished_at: number | null;
+    created_at: number;
+    updated_at: number;
+  };
+  segment_members: { segment_id: string; profile_id: string; workspace_id: string; entered_at: number };
+  segment_timers: { segment_id: string; profile_id: string; workspace_id: string; due_at: number };
+  score_ledger: {
+    id: Generated<number>;
+    workspace_id: string;
+    profile_id: string;
+    model: string;
+    rule: string;
+    event_id: number;
+    at: number;
+    points: number;
+  };
+  profile_scores: {
+    profile_id: string;
+    model: string;
+    workspace_id: string;
+    score: number;
+    updated_at: number;
+  };
+  profile_stages: { profile_id: string; workspace_id: string; stage: string; updated_at: number };
+  stage_history: {
+    id: Generated<number>;
+    workspace_id: string;
+    profile_id: string;
+    from_stage: string | null;
+    to_stage: string;
+    reason: string;
+    at: number;
+  };
+  hand_offs: {
+    id: string;
+    workspace_id: string;
+    profile_id: string;
+    owner: string;
+    /** `pending` until `Sales Accepted` (`accepted`) or the SLA runs out (`breached`, `recycled`). */
+    status: string;
+    message_id: string | null;
+    created_at: number;
+    due_at: number;
+    accepted_at: number | null;
+    breached_at: number | null;
+  };
 }

@@ -10,6 +10,8 @@ import type {
   SuppressionReason,
 } from '../core/journey.js';
 import type { Account, Identity, IdentityKind, Profile } from '../core/profile.js';
+import type { ScoreLedgerEntry } from '../core/score-model.js';
+import type { Segment } from '../core/segment-definition.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import type { DialectName } from './migrations/migrations.js';
 
@@ -321,8 +323,160 @@ export interface ConsentStore {
   listSubscriptions(workspaceId: string, profileIds: string[]): Promise<Map<string, Record<string, boolean>>>;
 }
 
+/** A profile's event as segment rules and score models read it. */
+export interface ProfileEventFact {
+  profileId: string;
+  eventId: number;
+  name: string;
+  timestamp: number;
+  properties: Record<string, unknown>;
+}
+
+export interface SegmentMemberChange {
+  segmentId: string;
+  profileId: string;
+  workspaceId: string;
+  at: number;
+}
+
+export interface SegmentStore {
+  create(segment: Segment): Promise<void>;
+  /** Writes name, description, rule, version, status and backfill progress. */
+  update(segment: Segment): Promise<void>;
+  find(workspaceId: string, id: string): Promise<Segment | undefined>;
+  list(workspaceId: string): Promise<Segment[]>;
+  /** Deletes the segment with its members and timers; false when there is none. */
+  delete(workspaceId: string, id: string): Promise<boolean>;
+  /** The workspace's live segments: what each event is evaluated against. */
+  listLive(workspaceId: string): Promise<Segment[]>;
+  /** Segments whose backfill has not finished, in any workspace. */
+  listBackfilling(): Promise<Segment[]>;
+  /** Records how far the backfill of `version` got; false when the segment has moved on to another version. */
+  saveBackfillProgress(progress: {
+    id: string;
+    version: number;
+    after: string | null;
+    done: number;
+    total: number;
+    finishedAt: number | null;
+  }): Promise<boolean>;
+  /** Where the backfill of the segment's current version resumes. */
+  backfillPosition(id: string): Promise<string | null>;
+
+  /** Per profile, the segments it is in (among `segmentIds`, when given). */
+  memberships(profileIds: string[], segmentIds?: string[]): Promise<Map<string, Set<string>>>;
+  /** Adds and removes members; an entry already present keeps its first entry time. */
+  applyMembership(changes: { entered: SegmentMemberChange[]; exited: SegmentMemberChange[] }): Promise<void>;
+  /** Sets (dueAt) or clears (null) each profile's timer for a segment. */
+  setTimers(
+    timers: Array<{ segmentId: string; profileId: string; workspaceId: string; dueAt: number | null }>,
+  ): Promise<void>;
+  /** Due timers, claimed for this transaction (PostgreSQL `SKIP LOCKED`) and deleted: rewrite what is still needed. */
+  takeDueTimers(
+    now: number,
+    limit: number,
+  ): Promise<Array<{ segmentId: string; profileId: string; workspaceId: string; dueAt: number }>>;
+  /** The timers set for these profiles, keyed `segmentId:profileId`. */
+  timersOf(profileIds: string[]): Promise<Map<string, number>>;
+  nextTimerDue(): Promise<number | undefined>;
+  countMembers(segmentId: string): Promise<number>;
+  listMembers(segmentId: string, page: PageRequest): Promise<Page<{ profileId: string; enteredAt: number }>>;
+  listSegmentsOfProfile(profileId: string): Promise<Array<{ segmentId: string; enteredAt: number }>>;
+
+  /** The profiles' events with these names, oldest first. */
+  eventFacts(workspaceId: string, profileIds: string[], names: string[]): Promise<ProfileEventFact[]>;
+  /** Every event of this name since `since`, with its profile (for backfills); properties only when asked. */
+  eventsNamed(query: {
+    workspaceId: string;
+    name: string;
+    since: number | null;
+    withProperties: boolean;
+  }): Promise<ProfileEventFact[]>;
+  /** Live profiles by id after `after`, with their traits, for a backfill batch. */
+  listProfilesAfter(
+    workspaceId: string,
+    after: string | null,
+    limit: number,
+  ): Promise<Array<{ id: string; traits: Record<string, unknown>; lastSeenAt: number }>>;
+  countProfiles(workspaceId: string): Promise<number>;
+  /** Per profile, a user id and an anonymous id it is known by (what events written about it carry). */
+  idsOf(profileIds: string[]): Promise<Map<string, { userId: string | null; anonymousId: string | null }>>;
+  /** Per profile, the traits of each of its accounts. */
+  accountTraits(profileIds: string[]): Promise<Map<string, Array<Record<string, unknown>>>>;
+}
+
+export interface HandOff {
+  id: string;
+  workspaceId: string;
+  profileId: string;
+  owner: string;
+  status: 'pending' | 'accepted' | 'breached' | 'recycled';
+  messageId: string | null;
+  createdAt: number;
+  dueAt: number;
+  acceptedAt: number | null;
+  breachedAt: number | null;
+}
+
+export interface StageChange {
+  workspaceId: string;
+  profileId: string;
+  from: string | null;
+  to: string;
+  reason: string;
+  at: number;
+}
+
+export interface ScoringStore {
+  /** The ledger entries of these profiles, oldest first. */
+  ledger(profileIds: string[]): Promise<Array<ScoreLedgerEntry & { profileId: string }>>;
+  ledgerOfProfile(profileId: string): Promise<ScoreLedgerEntry[]>;
+  /** Adds awards; one already recorded (same profile, model, rule, event) is skipped. */
+  addAwards(awards: Array<ScoreLedgerEntry & { workspaceId: string; profileId: string }>): Promise<void>;
+  setScores(
+    scores: Array<{ workspaceId: string; profileId: string; model: string; score: number; at: number }>,
+  ): Promise<void>;
+  /** Per profile, its score under each model. */
+  scores(profileIds: string[]): Promise<Map<string, Record<string, number>>>;
+  /** How the workspace's profiles spread over scores of a model, in buckets of `bucket` points. */
+  distribution(
+    workspaceId: string,
+    model: string,
+    bucket: number,
+  ): Promise<Array<{ from: number; count: number }>>;
+  /** Per model: the sum, mean and maximum of the account's contacts' scores. */
+  accountScores(
+    accountId: string,
+  ): Promise<Array<{ model: string; total: number; average: number; max: number; contacts: number }>>;
+
+  stages(profileIds: string[]): Promise<Map<string, string>>;
+  /** Moves profiles to stages, recording each move in their history. */
+  setStages(changes: StageChange[]): Promise<void>;
+  stageHistory(profileId: string): Promise<StageChange[]>;
+
+  /** How many hand-offs the workspace has made: the round-robin turn of the next one. */
+  countHandOffs(workspaceId: string): Promise<number>;
+  createHandOff(handOff: HandOff): Promise<void>;
+  updateHandOff(handOff: HandOff): Promise<void>;
+  /** The profile's hand-off still waiting for sales, if any. */
+  findPendingHandOff(profileId: string): Promise<HandOff | undefined>;
+  listHandOffs(
+    workspaceId: string,
+    filter: { profileId?: string; status?: HandOff['status'] },
+    page: PageRequest,
+  ): Promise<Page<HandOff>>;
+  /** Pending hand-offs past their SLA, claimed for this transaction (PostgreSQL `SKIP LOCKED`). */
+  claimOverdueHandOffs(now: number, limit: number): Promise<HandOff[]>;
+  nextHandOffDue(): Promise<number | undefined>;
+}
+
+/** Events Mops itself writes to the log inside a transaction (Segment Entered, …); they commit with it. */
+export interface GeneratedEventWriter {
+  append(events: NewEvent[]): Promise<void>;
+}
+
 /** The stores a pipeline batch reads from while it decides what to write. */
-export type StorageReader = StorageTx;
+export type StorageReader = Omit<StorageTx, 'generatedEvents'>;
 
 /**
  * One step of an event consumer: look at a batch of events, read what it needs, decide, then write.
@@ -348,6 +502,9 @@ export interface StorageTx {
   settings: SettingsStore;
   messages: MessageStore;
   consent: ConsentStore;
+  segments: SegmentStore;
+  scoring: ScoringStore;
+  generatedEvents: GeneratedEventWriter;
 }
 
 /**
@@ -377,6 +534,8 @@ export interface Storage {
   settings: SettingsStore;
   messages: MessageStore;
   consent: ConsentStore;
+  segments: SegmentStore;
+  scoring: ScoringStore;
 
   /** Runs `fn` in one write transaction, committed when it resolves and rolled back when it throws. */
   transaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T>;

@@ -8,6 +8,8 @@ import { newId } from '../core/ids.js';
 import type { JourneyDefinition } from '../core/journey-definition.js';
 import { ingest } from '../ingest/ingest.js';
 import { createJourney, publishJourney } from '../journeys/journeys.js';
+import { runOverdueHandOffs } from '../scoring/hand-offs.js';
+import { runDueSegmentTimers } from '../segments/live-segments.js';
 import { type Background, createBackground } from '../server/background.js';
 import { createPostgresStorage } from '../storage/postgres/postgres-storage.js';
 import { createSqliteStorage } from '../storage/sqlite/sqlite-storage.js';
@@ -82,6 +84,7 @@ export async function startJourneyWorld(
         { id: 'transactional', name: 'Transactional', defaultSubscribed: true },
       ],
       webhooks: { destinations: [], allowPrivateNetworks: false, timeoutMs: 10_000, maxAttempts: 8 },
+      scoring: { models: [] },
     },
     clock.now(),
   );
@@ -109,10 +112,13 @@ export async function startJourneyWorld(
     },
     async settle() {
       for (let round = 0; round < 50; round++) {
+        const backfills = await background.backfills.runPending();
         const events = await background.pipeline.drain();
+        const segmentTimers = (await runDueSegmentTimers(storage, { now: clock.now() })).taken;
+        const handOffs = (await runOverdueHandOffs(storage, { now: clock.now() })).handled;
         const timers = await background.engine.runDueTimers();
         const messages = await background.dispatcher.runOnce();
-        if (events + timers + messages === 0) return;
+        if (backfills + events + segmentTimers + handOffs + timers + messages === 0) return;
       }
       throw new Error('the world did not settle in 50 rounds');
     },

@@ -1,6 +1,7 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { initialSchema } from './0001-initial.js';
 import { journeysSchema } from './0002-journeys.js';
+import { segmentsSchema } from './0003-segments.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -10,6 +11,7 @@ export type DialectMigration = (dialect: DialectName) => Migration;
 const ALL: Record<string, DialectMigration> = {
   '0001-initial': initialSchema,
   '0002-journeys': journeysSchema,
+  '0003-segments': segmentsSchema,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -4,10 +4,12 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import { sqliteOps } from '../dialect-ops.js';
 import { GroupCommitter } from '../group-committer.js';
 import { createAccessStore, createWorkspaceStore } from '../kysely-access.js';
-import { createEventReader, toStoredEvent } from '../kysely-events.js';
+import { createEventReader, createGeneratedEventWriter, toStoredEvent } from '../kysely-events.js';
 import { createJourneyStore, createSettingsStore, createTemplateStore } from '../kysely-journeys.js';
 import { createConsentStore, createMessageStore } from '../kysely-messages.js';
 import { createProfileStore } from '../kysely-profiles.js';
+import { createScoringStore } from '../kysely-scoring.js';
+import { createSegmentStore } from '../kysely-segments.js';
 import { migrationProvider } from '../migrations/migrations.js';
 import { runMigrations } from '../migrations/run-migrations.js';
 import type { Database } from '../schema.js';
@@ -55,6 +57,9 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
     settings: createSettingsStore(handle, ops),
     messages: createMessageStore(handle, ops),
     consent: createConsentStore(handle),
+    segments: createSegmentStore(handle, ops),
+    scoring: createScoringStore(handle, ops),
+    generatedEvents: createGeneratedEventWriter(handle, ops),
   });
 
   // Created on the first append, after migrations have made the tables it prepares statements for.

@@ -1,18 +1,25 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import type { Storage } from '../storage/storage.js';
-import type { JourneyEngine } from './engine.js';
+
+/** Work kept as durable timers: journey waits, segment windows, hand-off SLAs. */
+export interface TimedWork {
+  /** For logs: `journey timers`, `segment timers`, … */
+  name: string;
+  /** Handles some of what is due now; the number handled (0 when nothing is due). */
+  runDue(): Promise<number>;
+  /** When the earliest remaining timer falls due. */
+  nextDue(): Promise<number | undefined>;
+}
 
 const RETRY_DELAY_MS = 1000;
 
 /**
- * Fires journey timers when they fall due. It sleeps until the earliest due timer (or the poll
+ * Fires durable timers when they fall due. It sleeps until the earliest due timer (or the poll
  * interval, to notice timers other processes set), and is woken early when this process sets an
  * earlier one. Timers are durable rows: after a restart, overdue ones fire at once.
  */
 export class TimerScheduler {
-  readonly #engine: JourneyEngine;
-  readonly #storage: Storage;
+  readonly #work: TimedWork;
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #pollIntervalMs: number;
@@ -23,14 +30,12 @@ export class TimerScheduler {
   #stopped = true;
 
   constructor(options: {
-    engine: JourneyEngine;
-    storage: Storage;
+    work: TimedWork;
     clock: Clock;
     logger: Logger;
     pollIntervalMs?: number;
   }) {
-    this.#engine = options.engine;
-    this.#storage = options.storage;
+    this.#work = options.work;
     this.#clock = options.clock;
     this.#logger = options.logger;
     this.#pollIntervalMs = options.pollIntervalMs ?? 1000;
@@ -64,13 +69,13 @@ export class TimerScheduler {
     while (this.#pending && !this.#stopped) {
       this.#pending = false;
       try {
-        while (!this.#stopped && (await this.#engine.runDueTimers()) > 0) {
+        while (!this.#stopped && (await this.#work.runDue()) > 0) {
           // overdue timers: keep going
         }
-        const next = await this.#storage.journeys.nextTimerDue();
+        const next = await this.#work.nextDue();
         this.#sleepUntil(next ?? Number.POSITIVE_INFINITY);
       } catch (error) {
-        this.#logger.error({ err: error }, 'journey timers failed; retrying');
+        this.#logger.error({ err: error }, `${this.#work.name} failed; retrying`);
         this.#sleepUntil(this.#clock.now() + RETRY_DELAY_MS);
       }
     }

@@ -1,0 +1,167 @@
+import type { NewEvent } from '../core/event.js';
+import type { SalesOwner } from '../core/hand-off.js';
+import { newId } from '../core/ids.js';
+import type { Message } from '../core/journey.js';
+import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
+import { profileEvent } from '../profiles/profile-events.js';
+import type { HandOff, Storage, StorageTx } from '../storage/storage.js';
+import { recycleStage } from './lifecycle-stage.js';
+
+/** What the CRM receives: the hand-off (who owns it, by when sales must accept) and the profile. */
+const HAND_OFF_BODY =
+  '{"type": "mops.hand_off.{{ event.properties.kind }}", "hand_off": {{ event.properties | json }}, "profile": {{ profile | json }}}';
+
+/** The webhook call telling the CRM of a hand-off (`created`) or of its missed SLA (`sla_missed`). */
+export function handOffMessage(options: {
+  handOff: HandOff;
+  owner: SalesOwner | undefined;
+  destination: string;
+  kind: 'created' | 'sla_missed';
+  at: number;
+}): Message {
+  const { handOff, owner, destination, kind, at } = options;
+  return {
+    id: newId('msg', at),
+    workspaceId: handOff.workspaceId,
+    profileId: handOff.profileId,
+    journeyId: null,
+    instanceId: null,
+    stepId: null,
+    channel: 'webhook',
+    templateId: null,
+    topic: null,
+    whenNotAllowed: 'defer',
+    toAddress: null,
+    subject: null,
+    status: 'queued',
+    reason: null,
+    idempotencyKey: `${handOff.id}:${kind}`,
+    attempts: 0,
+    nextAttemptAt: at,
+    context: {
+      event: {
+        name: kind === 'created' ? HAND_OFF_CREATED : SLA_MISSED,
+        messageId: null,
+        timestamp: at,
+        properties: {
+          kind,
+          id: handOff.id,
+          owner: owner ? { id: owner.id, name: owner.name, email: owner.email } : { id: handOff.owner },
+          created_at: new Date(handOff.createdAt).toISOString(),
+          accept_by: new Date(handOff.dueAt).toISOString(),
+        },
+      },
+      webhook: { destination, path: '/', method: 'POST', body: HAND_OFF_BODY },
+    },
+    providerMessageId: null,
+    createdAt: at,
+    updatedAt: at,
+    sentAt: null,
+    openedAt: null,
+    clickedAt: null,
+    unsubscribedAt: null,
+    bouncedAt: null,
+    complainedAt: null,
+  };
+}
+
+/**
+ * Hand-offs whose SLA ran out without `Sales Accepted`: marked breached, the CRM and the profile told,
+ * and the lead recycled when the workspace says so. Returns how many it handled and how many
+ * messages it queued.
+ */
+export async function runOverdueHandOffs(
+  storage: Storage,
+  options: { now: number; limit?: number },
+): Promise<{ handled: number; queued: number }> {
+  const { now } = options;
+  return storage.transaction(async (tx) => {
+    const overdue = await tx.scoring.claimOverdueHandOffs(now, options.limit ?? 100);
+    let queued = 0;
+    for (const handOff of overdue) queued += await breach(tx, handOff, now);
+    return { handled: overdue.length, queued };
+  });
+}
+
+async function breach(tx: StorageTx, handOff: HandOff, now: number): Promise<number> {
+  const settings = await tx.settings.get(handOff.workspaceId);
+  const lifecycle = settings.lifecycle;
+  const recycle =
+    settings.handOff?.recycleOnMiss && lifecycle
+      ? recycleStage(lifecycle, (await tx.scoring.stages([handOff.profileId])).get(handOff.profileId))
+      : undefined;
+  await tx.scoring.updateHandOff({ ...handOff, status: recycle ? 'recycled' : 'breached', breachedAt: now });
+  const ids = (await tx.segments.idsOf([handOff.profileId])).get(handOff.profileId);
+  const events: NewEvent[] = [];
+  const missed = profileEvent({
+    workspaceId: handOff.workspaceId,
+    ids,
+    name: SLA_MISSED,
+    key: handOff.id,
+    properties: { hand_off_id: handOff.id, owner: handOff.owner, recycled: recycle !== undefined },
+    at: now,
+  });
+  if (missed) events.push(missed);
+  if (recycle) {
+    const change = {
+      workspaceId: handOff.workspaceId,
+      profileId: handOff.profileId,
+      from: recycle.from ?? null,
+      to: recycle.to,
+      reason: 'hand-off SLA missed',
+      at: now,
+    };
+    await tx.scoring.setStages([change]);
+    const changed = profileEvent({
+      workspaceId: handOff.workspaceId,
+      ids,
+      name: STAGE_CHANGED,
+      key: `${handOff.profileId}-${recycle.to}`,
+      properties: { from: change.from, to: change.to, reason: change.reason },
+      at: now,
+    });
+    if (changed) events.push(changed);
+  }
+  await tx.generatedEvents.append(events);
+  const destination = settings.handOff?.destination;
+  if (!destination) return 0;
+  const owner = settings.handOff?.owners.find((candidate) => candidate.id === handOff.owner);
+  await tx.messages.insert(handOffMessage({ handOff, owner, destination, kind: 'sla_missed', at: now }));
+  return 1;
+}
+
+/** Sends a profile back to the recycle stage by hand (sales rejected it); its pending hand-off ends. */
+export async function recycleProfile(
+  storage: Storage,
+  options: { workspaceId: string; profileId: string; reason: string; now: number },
+): Promise<{ from: string | null; to: string } | undefined> {
+  const { workspaceId, profileId, now } = options;
+  return storage.transaction(async (tx) => {
+    const settings = await tx.settings.get(workspaceId);
+    if (!settings.lifecycle) return undefined;
+    const current = (await tx.scoring.stages([profileId])).get(profileId);
+    const move = recycleStage(settings.lifecycle, current);
+    if (!move) return undefined;
+    const change = {
+      workspaceId,
+      profileId,
+      from: move.from ?? null,
+      to: move.to,
+      reason: options.reason,
+      at: now,
+    };
+    await tx.scoring.setStages([change]);
+    const pending = await tx.scoring.findPendingHandOff(profileId);
+    if (pending) await tx.scoring.updateHandOff({ ...pending, status: 'recycled' });
+    const event = profileEvent({
+      workspaceId,
+      ids: (await tx.segments.idsOf([profileId])).get(profileId),
+      name: STAGE_CHANGED,
+      key: `${profileId}-${move.to}`,
+      properties: { from: change.from, to: change.to, reason: change.reason },
+      at: now,
+    });
+    if (event) await tx.generatedEvents.append([event]);
+    return { from: change.from, to: change.to };
+  });
+}

@@ -1,0 +1,238 @@
+import { durationMs } from '../core/duration.js';
+import { groupByWorkspace, type NewEvent, type StoredEvent } from '../core/event.js';
+import { newId } from '../core/ids.js';
+import type { Message } from '../core/journey.js';
+import { HAND_OFF_CREATED, SALES_ACCEPTED, STAGE_CHANGED } from '../core/lifecycle.js';
+import type { ScoreLedgerEntry } from '../core/score-model.js';
+import type { WorkspaceSettings } from '../core/workspace-settings.js';
+import { identityKeysOf } from '../profiles/identity-resolution.js';
+import { profileEvent } from '../profiles/profile-events.js';
+import type { HandOff, PipelineBatch, StageChange, StorageReader, StorageTx } from '../storage/storage.js';
+import { handOffMessage } from './hand-offs.js';
+import { advanceStage, reaches, type StageMove } from './lifecycle-stage.js';
+import { assignOwner } from './owner-assignment.js';
+import { awardsFor, scoreOf } from './score.js';
+
+/** The scoring consumer's cursor: after profiles, before segments (whose rules may ask about scores). */
+export const SCORING_CURSOR = 'scoring';
+
+export interface ScoringWork {
+  /** The earliest SLA deadline of a hand-off created, to wake the SLA check for. */
+  earliestDue: number | undefined;
+  /** Messages queued (hand-offs to the CRM). */
+  queued: number;
+}
+
+type Award = ScoreLedgerEntry & { workspaceId: string; profileId: string };
+
+/**
+ * Scores, lifecycle and hand-off as a pipeline batch: each event earns what the workspace's score
+ * models give it (into the profile's ledger, once per event), scores are recomputed from the ledger,
+ * stages move forward on scores and events, and reaching the hand-off stage assigns an owner, calls
+ * the CRM and starts the acceptance SLA. `Sales Accepted` stops the SLA clock.
+ */
+export const scoringBatch = (now: () => number): PipelineBatch<ScoringWork> => ({
+  async prepare(events, reader) {
+    const at = now();
+    const writes: Array<(tx: StorageTx) => Promise<ScoringWork>> = [];
+    for (const [workspaceId, workspaceEvents] of groupByWorkspace(events)) {
+      const settings = await reader.settings.get(workspaceId);
+      if (settings.scoring.models.length === 0 && !settings.lifecycle) continue;
+      const named = workspaceEvents.filter((event) => event.name !== null && event.type !== 'identify');
+      const identified = workspaceEvents.filter(
+        (event) => event.type === 'identify' || event.type === 'group',
+      );
+      if (named.length === 0 && identified.length === 0) continue;
+      writes.push(await decideWorkspace(reader, { workspaceId, settings, events: workspaceEvents, at }));
+    }
+    return async (tx) => {
+      const work: ScoringWork = { earliestDue: undefined, queued: 0 };
+      for (const write of writes) {
+        const done = await write(tx);
+        work.queued += done.queued;
+        if (done.earliestDue !== undefined)
+          work.earliestDue = Math.min(work.earliestDue ?? done.earliestDue, done.earliestDue);
+      }
+      return work;
+    };
+  },
+});
+
+async function decideWorkspace(
+  reader: StorageReader,
+  options: { workspaceId: string; settings: WorkspaceSettings; events: StoredEvent[]; at: number },
+): Promise<(tx: StorageTx) => Promise<ScoringWork>> {
+  const { workspaceId, settings, events, at } = options;
+  const identities = await reader.profiles.findIdentities(workspaceId, events.flatMap(identityKeysOf));
+  const profileOf = new Map(
+    identities.map((identity) => [`${identity.kind}:${identity.value}`, identity.profileId]),
+  );
+  const eventProfile = (event: StoredEvent) =>
+    (event.userId !== null ? profileOf.get(`user:${event.userId}`) : undefined) ??
+    (event.anonymousId !== null ? profileOf.get(`anonymous:${event.anonymousId}`) : undefined);
+  const profileIds = [...new Set(events.map(eventProfile).filter((id): id is string => id !== undefined))];
+  const [profiles, accounts, ledger, storedScores, stages] = await Promise.all([
+    reader.profiles.findProfilesByIds(profileIds),
+    reader.segments.accountTraits(profileIds),
+    reader.scoring.ledger(profileIds),
+    reader.scoring.scores(profileIds),
+    reader.scoring.stages(profileIds),
+  ]);
+  const ledgers = new Map<string, ScoreLedgerEntry[]>();
+  for (const { profileId, ...entry } of ledger) {
+    const list = ledgers.get(profileId) ?? [];
+    list.push(entry);
+    ledgers.set(profileId, list);
+  }
+
+  const awards: Award[] = [];
+  const stageMoves: Array<StageChange & { move: StageMove }> = [];
+  const accepted = new Set<string>();
+  const lifecycle = settings.lifecycle;
+  const move = (profileId: string, next: StageMove | undefined, reason: string) => {
+    if (!next) return;
+    stageMoves.push({ workspaceId, profileId, from: next.from ?? null, to: next.to, reason, at, move: next });
+    stages.set(profileId, next.to);
+  };
+
+  for (const event of events) {
+    const profileId = eventProfile(event);
+    if (profileId === undefined || event.name === null || event.type === 'identify') continue;
+    const properties = (event.payload.properties ?? {}) as Record<string, unknown>;
+    const fact = { id: event.id, name: event.name, timestamp: event.timestamp, properties };
+    const profileLedger = ledgers.get(profileId) ?? [];
+    for (const model of settings.scoring.models) {
+      for (const award of awardsFor(model, fact, profileLedger)) {
+        profileLedger.push(award);
+        awards.push({ ...award, workspaceId, profileId });
+      }
+    }
+    ledgers.set(profileId, profileLedger);
+    if (event.name === SALES_ACCEPTED) accepted.add(profileId);
+    if (lifecycle)
+      move(
+        profileId,
+        advanceStage(lifecycle, stages.get(profileId), { kind: 'event', event: fact }),
+        `event ${event.name}`,
+      );
+  }
+
+  const scores: Array<{ workspaceId: string; profileId: string; model: string; score: number; at: number }> =
+    [];
+  for (const profile of profiles) {
+    if (profile.mergedInto !== null) continue;
+    for (const model of settings.scoring.models) {
+      const { score } = scoreOf(
+        model,
+        ledgers.get(profile.id) ?? [],
+        { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
+        at,
+      );
+      if (storedScores.get(profile.id)?.[model.id] !== score)
+        scores.push({ workspaceId, profileId: profile.id, model: model.id, score, at });
+      if (lifecycle)
+        move(
+          profile.id,
+          advanceStage(lifecycle, stages.get(profile.id), { kind: 'score', model: model.id, score }),
+          `score ${model.id} reached ${score}`,
+        );
+    }
+  }
+
+  // Reaching the hand-off stage (or passing it on the way further) hands the lead to sales, once.
+  const handOffs: HandOff[] = [];
+  const messages: Message[] = [];
+  const handOff = settings.handOff;
+  if (handOff && lifecycle) {
+    let turn = await reader.scoring.countHandOffs(workspaceId);
+    const byId = new Map(profiles.map((profile) => [profile.id, profile]));
+    for (const change of stageMoves) {
+      if (!reaches(lifecycle, change.move, handOff.stage)) continue;
+      const profile = byId.get(change.profileId);
+      if (!profile || handOffs.some((existing) => existing.profileId === profile.id)) continue;
+      if (await reader.scoring.findPendingHandOff(profile.id)) continue;
+      const { owner } = assignOwner(
+        handOff,
+        { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
+        turn++,
+        at,
+      );
+      const created: HandOff = {
+        id: newId('hof', at),
+        workspaceId,
+        profileId: profile.id,
+        owner: owner.id,
+        status: 'pending',
+        messageId: null,
+        createdAt: at,
+        dueAt: at + durationMs(handOff.acceptWithin),
+        acceptedAt: null,
+        breachedAt: null,
+      };
+      if (handOff.destination) {
+        const message = handOffMessage({
+          handOff: created,
+          owner,
+          destination: handOff.destination,
+          kind: 'created',
+          at,
+        });
+        created.messageId = message.id;
+        messages.push(message);
+      }
+      handOffs.push(created);
+    }
+  }
+  const acceptedHandOffs: HandOff[] = [];
+  for (const profileId of accepted) {
+    const pending = await reader.scoring.findPendingHandOff(profileId);
+    if (pending) acceptedHandOffs.push({ ...pending, status: 'accepted', acceptedAt: at });
+  }
+
+  const changedProfiles = [
+    ...new Set([...stageMoves.map((change) => change.profileId), ...handOffs.map((h) => h.profileId)]),
+  ];
+  const ids = changedProfiles.length > 0 ? await reader.segments.idsOf(changedProfiles) : new Map();
+  const generated: NewEvent[] = [];
+  for (const change of stageMoves) {
+    const event = profileEvent({
+      workspaceId,
+      ids: ids.get(change.profileId),
+      name: STAGE_CHANGED,
+      key: `${change.profileId}-${change.to}`,
+      properties: { from: change.from, to: change.to, reason: change.reason },
+      at,
+    });
+    if (event) generated.push(event);
+  }
+  for (const created of handOffs) {
+    const owner = handOff?.owners.find((candidate) => candidate.id === created.owner);
+    const event = profileEvent({
+      workspaceId,
+      ids: ids.get(created.profileId),
+      name: HAND_OFF_CREATED,
+      key: created.id,
+      properties: {
+        hand_off_id: created.id,
+        owner: owner?.id,
+        owner_email: owner?.email,
+        due_at: new Date(created.dueAt).toISOString(),
+      },
+      at,
+    });
+    if (event) generated.push(event);
+  }
+
+  return async (tx) => {
+    await tx.scoring.addAwards(awards);
+    await tx.scoring.setScores(scores);
+    await tx.scoring.setStages(stageMoves.map(({ move: _move, ...change }) => change));
+    for (const created of handOffs) await tx.scoring.createHandOff(created);
+    for (const handOffAccepted of acceptedHandOffs) await tx.scoring.updateHandOff(handOffAccepted);
+    if (messages.length > 0) await tx.messages.insertMany(messages);
+    await tx.generatedEvents.append(generated);
+    let earliestDue: number | undefined;
+    for (const created of handOffs) earliestDue = Math.min(earliestDue ?? created.dueAt, created.dueAt);
+    return { earliestDue, queued: messages.length };
+  };
+}

@@ -1,0 +1,247 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import type { Segment, SegmentCondition } from '../core/segment-definition.js';
+import type { Storage, StorageReader } from '../storage/storage.js';
+import type { EventFact } from './evaluate.js';
+import { isMember } from './evaluate.js';
+import { writeChanges } from './live-segments.js';
+import { buildFacts, decideMembership, groupEvents, type SegmentFacts } from './membership.js';
+import { type RuleNeeds, ruleNeeds } from './rule-needs.js';
+
+/** Profiles evaluated per transaction: big enough to be quick, small enough to show progress. */
+const BATCH_PROFILES = 10_000;
+const POLL_INTERVAL_MS = 5000;
+const RETRY_DELAY_MS = 1000;
+
+/**
+ * A rule's events for every profile, read once per event name through the (workspace, name, time)
+ * index, only as far back as the rule looks: what makes a backfill one pass over profiles instead of
+ * one query per profile.
+ */
+export async function preloadEvents(
+  reader: StorageReader,
+  workspaceId: string,
+  needs: RuleNeeds,
+): Promise<Map<string, Map<string, EventFact[]>>> {
+  const all = [];
+  for (const [name, { since, withProperties }] of needs.events) {
+    all.push(...(await reader.segments.eventsNamed({ workspaceId, name, since, withProperties })));
+  }
+  return groupEvents(all);
+}
+
+/** Every live profile of the workspace after `after`, in batches with their facts for `rule`. */
+async function* profileBatches(
+  reader: StorageReader,
+  options: {
+    workspaceId: string;
+    rule: SegmentCondition;
+    now: number;
+    after: string | null;
+    segmentIds?: string[];
+  },
+): AsyncGenerator<{
+  last: string;
+  profiles: Array<{ id: string; lastSeenAt: number }>;
+  facts: Map<string, SegmentFacts>;
+}> {
+  const { workspaceId, rule, now } = options;
+  const needs = ruleNeeds([rule], now);
+  const [events, settings] = await Promise.all([
+    preloadEvents(reader, workspaceId, needs),
+    reader.settings.get(workspaceId),
+  ]);
+  let after = options.after;
+  for (;;) {
+    const profiles = await reader.segments.listProfilesAfter(workspaceId, after, BATCH_PROFILES);
+    const last = profiles.at(-1);
+    if (!last) return;
+    const facts = await buildFacts(reader, {
+      workspaceId,
+      profiles,
+      needs,
+      settings,
+      events,
+      ...(options.segmentIds ? { segmentIds: options.segmentIds } : {}),
+    });
+    yield { last: last.id, profiles, facts };
+    after = last.id;
+  }
+}
+
+export interface SegmentPreview {
+  /** Profiles matching the rule now. */
+  count: number;
+  /** Profiles looked at. */
+  total: number;
+  /** The first matching profile ids. */
+  sample: string[];
+}
+
+/** How many profiles a rule would hold now, and some of them, without saving anything. */
+export async function previewRule(
+  reader: StorageReader,
+  options: { workspaceId: string; rule: SegmentCondition; now: number; sampleSize?: number },
+): Promise<SegmentPreview> {
+  const sampleSize = options.sampleSize ?? 10;
+  const preview: SegmentPreview = { count: 0, total: 0, sample: [] };
+  const referenced = [...ruleNeeds([options.rule], options.now).segments];
+  for await (const batch of profileBatches(reader, { ...options, after: null, segmentIds: referenced })) {
+    for (const [profileId, facts] of batch.facts) {
+      preview.total++;
+      if (!isMember(options.rule, facts, options.now)) continue;
+      preview.count++;
+      if (preview.sample.length < sampleSize) preview.sample.push(profileId);
+    }
+  }
+  return preview;
+}
+
+/**
+ * Brings a new or changed segment's membership up to date over every existing profile, in batches
+ * that each commit with the position reached, so progress shows through the API and a restart
+ * resumes after the last batch. Profiles seen after the backfill began are left to the incremental
+ * consumer, which has already decided them against this version. Backfills write no Segment Entered
+ * events: a segment's first members did not enter it, it was defined around them.
+ */
+export async function backfillSegment(
+  storage: Storage,
+  options: { segment: Segment; clock: Clock; logger: Logger },
+): Promise<'finished' | 'superseded'> {
+  const { segment, clock } = options;
+  if (!segment.rule) return 'finished';
+  const startedAt = segment.backfill.startedAt ?? clock.now();
+  const total = await storage.segments.countProfiles(segment.workspaceId);
+  const ruleSegment = {
+    id: segment.id,
+    name: segment.name,
+    rule: segment.rule,
+    isTimeDependent: ruleNeeds([segment.rule], 0).isTimeDependent,
+  };
+  const referenced = [segment.id, ...ruleNeeds([segment.rule], startedAt).segments];
+  let after = await storage.segments.backfillPosition(segment.id);
+  let done = after === null ? 0 : segment.backfill.done;
+  for await (const batch of profileBatches(storage, {
+    workspaceId: segment.workspaceId,
+    rule: segment.rule,
+    now: clock.now(),
+    after,
+    segmentIds: referenced,
+  })) {
+    const untouched = new Map(
+      batch.profiles
+        .filter((profile) => profile.lastSeenAt <= startedAt)
+        .map((profile) => [profile.id, batch.facts.get(profile.id) as SegmentFacts]),
+    );
+    const timers = await storage.segments.timersOf([...untouched.keys()]);
+    const changes = decideMembership({
+      workspaceId: segment.workspaceId,
+      segments: [ruleSegment],
+      facts: untouched,
+      timers,
+      now: clock.now(),
+    });
+    const position = after;
+    const saved = await storage.transaction(async (tx) => {
+      // Another process backfilling the same segment got here first: let it go on.
+      if ((await tx.segments.backfillPosition(segment.id)) !== position) return false;
+      await writeChanges(tx, changes);
+      return tx.segments.saveBackfillProgress({
+        id: segment.id,
+        version: segment.version,
+        after: batch.last,
+        done: done + batch.profiles.length,
+        total,
+        finishedAt: null,
+      });
+    });
+    if (!saved) return 'superseded';
+    after = batch.last;
+    done += batch.profiles.length;
+  }
+  const finished = await storage.segments.saveBackfillProgress({
+    id: segment.id,
+    version: segment.version,
+    after,
+    done,
+    total: Math.max(total, done),
+    finishedAt: clock.now(),
+  });
+  return finished ? 'finished' : 'superseded';
+}
+
+/** Runs backfills one after another as segments are saved; woken on save, and polls for other processes' saves. */
+export class BackfillWorker {
+  readonly #storage: Storage;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  #running: Promise<void> | undefined;
+  #pending = false;
+  #stopped = true;
+  #poller: NodeJS.Timeout | undefined;
+
+  constructor(options: { storage: Storage; clock: Clock; logger: Logger }) {
+    this.#storage = options.storage;
+    this.#clock = options.clock;
+    this.#logger = options.logger;
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#poller = setInterval(() => this.wake(), POLL_INTERVAL_MS);
+    this.#poller.unref();
+    this.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#poller);
+    await this.#running;
+  }
+
+  wake(): void {
+    if (this.#stopped) return;
+    this.#pending = true;
+    this.#running ??= this.#loop().finally(() => {
+      this.#running = undefined;
+    });
+  }
+
+  /** Runs every pending backfill to its end (tests and the CLI wait on it). */
+  async runPending(): Promise<number> {
+    let count = 0;
+    for (const segment of await this.#storage.segments.listBackfilling()) {
+      const startedAt = performance.now();
+      const outcome = await backfillSegment(this.#storage, {
+        segment,
+        clock: this.#clock,
+        logger: this.#logger,
+      });
+      this.#logger.info(
+        {
+          segment: segment.id,
+          version: segment.version,
+          outcome,
+          ms: Math.round(performance.now() - startedAt),
+        },
+        'segment backfill',
+      );
+      count++;
+    }
+    return count;
+  }
+
+  async #loop(): Promise<void> {
+    while (this.#pending && !this.#stopped) {
+      this.#pending = false;
+      try {
+        await this.runPending();
+      } catch (error) {
+        this.#logger.error({ err: error }, 'segment backfill failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS).unref());
+        this.#pending = true;
+      }
+    }
+  }
+}

@@ -1,0 +1,157 @@
+import type { NewEvent } from '../core/event.js';
+import { SEGMENT_ENTERED, SEGMENT_EXITED, type SegmentCondition } from '../core/segment-definition.js';
+import type { WorkspaceSettings } from '../core/workspace-settings.js';
+import { profileEvent } from '../profiles/profile-events.js';
+import type { ProfileEventFact, SegmentMemberChange, StorageReader } from '../storage/storage.js';
+import { type EventFact, isMember, nextMembershipChange, type ProfileFacts } from './evaluate.js';
+import type { RuleNeeds } from './rule-needs.js';
+
+/** A live segment as evaluation needs it. */
+export interface RuleSegment {
+  id: string;
+  name: string;
+  rule: SegmentCondition;
+  /** Whether membership can change by time alone, so a timer is kept per profile. */
+  isTimeDependent: boolean;
+}
+
+/** Facts about a profile, with the segments it is in, updated as a pass decides them. */
+export interface SegmentFacts extends ProfileFacts {
+  memberOf: Set<string>;
+}
+
+export interface MembershipChanges {
+  entered: SegmentMemberChange[];
+  exited: SegmentMemberChange[];
+  timers: Array<{ segmentId: string; profileId: string; workspaceId: string; dueAt: number | null }>;
+}
+
+const NO_EVENTS: readonly EventFact[] = [];
+
+/** Per profile, its events by name, oldest first. */
+export function groupEvents(facts: readonly ProfileEventFact[]): Map<string, Map<string, EventFact[]>> {
+  const byProfile = new Map<string, Map<string, EventFact[]>>();
+  for (const fact of facts) {
+    let byName = byProfile.get(fact.profileId);
+    if (!byName) {
+      byName = new Map();
+      byProfile.set(fact.profileId, byName);
+    }
+    const list = byName.get(fact.name);
+    const event = { name: fact.name, timestamp: fact.timestamp, properties: fact.properties };
+    if (list) list.push(event);
+    else byName.set(fact.name, [event]);
+  }
+  return byProfile;
+}
+
+/**
+ * Reads what the rules need about these profiles (and nothing more) and builds their facts. Events
+ * come from the caller: a batch reads them per profile, a backfill per event name for everyone.
+ */
+export async function buildFacts(
+  reader: StorageReader,
+  options: {
+    workspaceId: string;
+    profiles: ReadonlyArray<{ id: string; traits: Record<string, unknown> }>;
+    needs: RuleNeeds;
+    settings: WorkspaceSettings;
+    events: Map<string, Map<string, EventFact[]>>;
+    /** Only these segments' memberships are read (all of the profile's when omitted). */
+    segmentIds?: string[];
+  },
+): Promise<Map<string, SegmentFacts>> {
+  const { workspaceId, profiles, needs, settings, events } = options;
+  const ids = profiles.map((profile) => profile.id);
+  const [accounts, subscriptions, scores, stages, memberships] = await Promise.all([
+    needs.accounts ? reader.segments.accountTraits(ids) : undefined,
+    needs.subscriptions ? reader.consent.listSubscriptions(workspaceId, ids) : undefined,
+    needs.scores ? reader.scoring.scores(ids) : undefined,
+    needs.stage ? reader.scoring.stages(ids) : undefined,
+    reader.segments.memberships(ids, options.segmentIds),
+  ]);
+  const topicDefaults = new Map(settings.topics.map((topic) => [topic.id, topic.defaultSubscribed]));
+  const facts = new Map<string, SegmentFacts>();
+  for (const profile of profiles) {
+    const byName = events.get(profile.id);
+    const chosen = subscriptions?.get(profile.id) ?? {};
+    const profileScores = scores?.get(profile.id) ?? {};
+    const memberOf = memberships.get(profile.id) ?? new Set<string>();
+    facts.set(profile.id, {
+      traits: profile.traits,
+      accounts: accounts?.get(profile.id) ?? [],
+      events: (name) => byName?.get(name) ?? NO_EVENTS,
+      isSubscribed: (topic) => chosen[topic] ?? topicDefaults.get(topic) ?? false,
+      score: (model) => profileScores[model],
+      stage: stages?.get(profile.id),
+      isInSegment: (segmentId) => memberOf.has(segmentId),
+      memberOf,
+    });
+  }
+  return facts;
+}
+
+/**
+ * Decides each profile's membership of each segment (in dependency order, so a segment asking about
+ * another sees its new answer) against what is stored, and the timers time-dependent rules need.
+ * Only differences come out: a profile whose membership and timer stay as they are writes nothing.
+ */
+export function decideMembership(options: {
+  workspaceId: string;
+  segments: readonly RuleSegment[];
+  facts: Map<string, SegmentFacts>;
+  timers: Map<string, number>;
+  now: number;
+}): MembershipChanges {
+  const { workspaceId, segments, facts, timers, now } = options;
+  const changes: MembershipChanges = { entered: [], exited: [], timers: [] };
+  for (const [profileId, profileFacts] of facts) {
+    for (const segment of segments) {
+      const wasMember = profileFacts.memberOf.has(segment.id);
+      const isMemberNow = isMember(segment.rule, profileFacts, now);
+      if (isMemberNow !== wasMember) {
+        const change = { segmentId: segment.id, profileId, workspaceId, at: now };
+        if (isMemberNow) {
+          profileFacts.memberOf.add(segment.id);
+          changes.entered.push(change);
+        } else {
+          profileFacts.memberOf.delete(segment.id);
+          changes.exited.push(change);
+        }
+      }
+      if (!segment.isTimeDependent) continue;
+      const dueAt = nextMembershipChange(segment.rule, profileFacts, now) ?? null;
+      const current = timers.get(`${segment.id}:${profileId}`) ?? null;
+      if (dueAt !== current) changes.timers.push({ segmentId: segment.id, profileId, workspaceId, dueAt });
+    }
+  }
+  return changes;
+}
+
+/** `Segment Entered` / `Segment Exited` on each profile whose membership changed, for timelines and journeys. */
+export function membershipEvents(options: {
+  changes: MembershipChanges;
+  segmentNames: Map<string, string>;
+  ids: Map<string, { userId: string | null; anonymousId: string | null }>;
+  at: number;
+}): NewEvent[] {
+  const { changes, segmentNames, ids, at } = options;
+  const events: NewEvent[] = [];
+  const add = (change: SegmentMemberChange, name: string) => {
+    const event = profileEvent({
+      workspaceId: change.workspaceId,
+      ids: ids.get(change.profileId),
+      name,
+      key: `${change.segmentId}-${change.profileId}`,
+      properties: {
+        segment_id: change.segmentId,
+        segment_name: segmentNames.get(change.segmentId) ?? change.segmentId,
+      },
+      at,
+    });
+    if (event) events.push(event);
+  };
+  for (const change of changes.entered) add(change, SEGMENT_ENTERED);
+  for (const change of changes.exited) add(change, SEGMENT_EXITED);
+  return events;
+}

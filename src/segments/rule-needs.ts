@@ -1,0 +1,114 @@
+import { durationMs } from '../core/duration.js';
+import type { SegmentCondition } from '../core/segment-definition.js';
+
+/** What evaluating some rules needs loaded about a profile, so that nothing else is read. */
+export interface RuleNeeds {
+  /** Event names, each with how far back its events matter (null: all of them) and whether properties are read. */
+  events: Map<string, { since: number | null; withProperties: boolean }>;
+  accounts: boolean;
+  subscriptions: boolean;
+  scores: boolean;
+  stage: boolean;
+  /** Other segments the rules ask about. */
+  segments: Set<string>;
+  /** Whether membership can change by time alone (then it needs timers). */
+  isTimeDependent: boolean;
+}
+
+export function emptyNeeds(): RuleNeeds {
+  return {
+    events: new Map(),
+    accounts: false,
+    subscriptions: false,
+    scores: false,
+    stage: false,
+    segments: new Set(),
+    isTimeDependent: false,
+  };
+}
+
+/** The needs of these rules together, as of `now` (windows reach back from it). */
+export function ruleNeeds(rules: readonly SegmentCondition[], now: number): RuleNeeds {
+  const needs = emptyNeeds();
+  for (const rule of rules) collect(rule, now, needs);
+  return needs;
+}
+
+function collect(condition: SegmentCondition, now: number, needs: RuleNeeds): void {
+  if ('all' in condition || 'any' in condition) {
+    for (const part of 'all' in condition ? condition.all : condition.any) collect(part, now, needs);
+    return;
+  }
+  if ('not' in condition) {
+    collect(condition.not, now, needs);
+    return;
+  }
+  switch (condition.type) {
+    case 'trait':
+    case 'account_trait':
+      if (condition.type === 'account_trait') needs.accounts = true;
+      if (condition.op === 'within_last' || condition.op === 'not_within_last') needs.isTimeDependent = true;
+      return;
+    case 'event': {
+      // A rolling window needs only its own span; a count over all time needs every event.
+      const since = condition.within === undefined ? null : now - durationMs(condition.within);
+      if (condition.within !== undefined) needs.isTimeDependent = true;
+      addEvent(needs, condition.event, since, condition.where.length > 0);
+      return;
+    }
+    case 'event_time':
+      // First/last performed needs the whole history to know which one is first.
+      if (condition.op === 'within_last' || condition.op === 'not_within_last') needs.isTimeDependent = true;
+      addEvent(needs, condition.event, null, false);
+      return;
+    case 'segment':
+      needs.segments.add(condition.segment);
+      return;
+    case 'subscription':
+      needs.subscriptions = true;
+      return;
+    case 'score':
+      needs.scores = true;
+      return;
+    case 'lifecycle':
+      needs.stage = true;
+      return;
+  }
+}
+
+function addEvent(needs: RuleNeeds, name: string, since: number | null, withProperties: boolean): void {
+  const known = needs.events.get(name);
+  if (!known) {
+    needs.events.set(name, { since, withProperties });
+    return;
+  }
+  known.since = known.since === null || since === null ? null : Math.min(known.since, since);
+  known.withProperties ||= withProperties;
+}
+
+/**
+ * Live segments in an order where each comes after the segments its rule asks about, so one pass
+ * decides them all; throws on a cycle (saving a segment refuses one before it gets here).
+ */
+export function dependencyOrder<T extends { id: string; rule: SegmentCondition | null }>(segments: T[]): T[] {
+  const byId = new Map(segments.map((segment) => [segment.id, segment]));
+  const ordered: T[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (segment: T, path: string[]) => {
+    const current = state.get(segment.id);
+    if (current === 'done') return;
+    if (current === 'visiting')
+      throw new Error(`segments refer to each other: ${[...path, segment.id].join(' → ')}`);
+    state.set(segment.id, 'visiting');
+    if (segment.rule) {
+      for (const dependency of ruleNeeds([segment.rule], 0).segments) {
+        const other = byId.get(dependency);
+        if (other) visit(other, [...path, segment.id]);
+      }
+    }
+    state.set(segment.id, 'done');
+    ordered.push(segment);
+  };
+  for (const segment of segments) visit(segment, []);
+  return ordered;
+}

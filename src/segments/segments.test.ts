@@ -1,0 +1,171 @@
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SegmentCondition } from '../core/segment-definition.js';
+import { listProfileTimeline } from '../profiles/profiles.js';
+import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { identify, track } from '../test-support/segment-calls.js';
+import { BACKENDS } from '../test-support/world.js';
+import { createSegment, getSegment, importStaticList, previewSegment, updateSegment } from './segments.js';
+
+const DAY = 86_400_000;
+
+/** Two orders in a rolling week, from a pro customer. */
+const REPEAT_PRO_BUYERS: SegmentCondition = {
+  all: [
+    { type: 'trait', path: 'plan', op: 'eq', value: 'pro' },
+    { type: 'event', event: 'Order Completed', within: '7d', atLeast: 2, where: [] },
+  ],
+};
+
+describe.each(BACKENDS)('segments on %s', (backend) => {
+  let world: JourneyWorld;
+
+  beforeEach(async () => {
+    world = await startJourneyWorld(backend);
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  const create = async (name: string, rule: SegmentCondition) => {
+    const segment = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name, kind: 'live', rule },
+      now: world.clock.now(),
+    });
+    await world.settle();
+    return segment.id;
+  };
+  const members = async (segmentId: string) => {
+    const page = await world.storage.segments.listMembers(segmentId, { limit: 500 });
+    return page.items.map((item) => item.profileId).sort();
+  };
+  const eventNames = async (userId: string) => {
+    const profileId = await world.profileOf(userId);
+    const page = await listProfileTimeline(world.storage, world.workspaceId, profileId, { limit: 100 });
+    return (page?.items ?? []).map((event) => event.name).filter((name) => name?.startsWith('Segment '));
+  };
+
+  it('adds a profile on the event that completes the rule and lets it go when the window passes it by', async () => {
+    const segmentId = await create('Repeat pro buyers', REPEAT_PRO_BUYERS);
+    await world.send([identify('ada', { plan: 'pro' }), track('ada', 'Order Completed', { total: 10 })]);
+    await world.settle();
+    expect(await members(segmentId)).toEqual([]);
+
+    world.clock.advance(2 * DAY);
+    await world.send([track('ada', 'Order Completed', { total: 20 })]);
+    await world.settle();
+    const ada = await world.profileOf('ada');
+    expect(await members(segmentId)).toEqual([ada]);
+    expect(await eventNames('ada')).toEqual(['Segment Entered']);
+
+    // The first order leaves the 7-day window 5 days later: a timer, not a sweep, takes ada out.
+    await world.advance(5 * DAY - 1000);
+    expect(await members(segmentId)).toEqual([ada]);
+    await world.advance(2000);
+    expect(await members(segmentId)).toEqual([]);
+    expect(await eventNames('ada')).toEqual(['Segment Exited', 'Segment Entered']);
+  });
+
+  it('reacts to trait changes and to membership of another segment', async () => {
+    const pros = await create('Pros', { type: 'trait', path: 'plan', op: 'eq', value: 'pro' });
+    const prosInItaly = await create('Pros in Italy', {
+      all: [
+        { type: 'segment', segment: pros, is: 'in' },
+        { type: 'trait', path: 'country', op: 'in', value: ['IT', 'SM'] },
+      ],
+    });
+    await world.send([identify('bo', { plan: 'free', country: 'IT' })]);
+    await world.settle();
+    expect(await members(prosInItaly)).toEqual([]);
+
+    await world.send([identify('bo', { plan: 'pro' })]);
+    await world.settle();
+    const bo = await world.profileOf('bo');
+    expect(await members(pros)).toEqual([bo]);
+    expect(await members(prosInItaly)).toEqual([bo]);
+
+    await world.send([identify('bo', { plan: 'free' })]);
+    await world.settle();
+    expect(await members(prosInItaly)).toEqual([]);
+  });
+
+  it('backfills existing profiles with progress, and previews count and sample before saving', async () => {
+    const start = world.clock.now();
+    const calls = [];
+    for (let i = 0; i < 30; i++) {
+      calls.push(identify(`u${i}`, { plan: i % 3 === 0 ? 'pro' : 'free' }));
+      // Every pro buys twice within the week; u0 and u3 only long ago.
+      const when = i < 6 ? start - 30 * DAY : start - DAY;
+      calls.push(
+        track(`u${i}`, 'Order Completed', {}, when),
+        track(`u${i}`, 'Order Completed', {}, when + 1000),
+      );
+    }
+    await world.send(calls);
+    await world.settle();
+
+    const preview = await previewSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      rule: REPEAT_PRO_BUYERS,
+      now: world.clock.now(),
+      sampleSize: 3,
+    });
+    // Pros are u0, u3, …, u27 (10); u0 and u3 ordered a month ago.
+    expect(preview).toMatchObject({ count: 8, total: 30 });
+    expect(preview.sample).toHaveLength(3);
+
+    world.clock.advance(1000);
+    const segmentId = await create('Repeat pro buyers', REPEAT_PRO_BUYERS);
+    const segment = await getSegment(world.storage, world.workspaceId, segmentId);
+    expect(segment).toMatchObject({ status: 'ready', members: 8, backfill: { total: 30, done: 30 } });
+    expect(segment.backfill.finishedAt).not.toBeNull();
+    expect(await members(segmentId)).toEqual(expect.arrayContaining(preview.sample));
+    // A backfill writes no Segment Entered: the segment was defined around them.
+    expect(await eventNames('u6')).toEqual([]);
+
+    // A changed rule is a new version, backfilled again.
+    const updated = await updateSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      id: segmentId,
+      input: { name: 'Any pro', kind: 'live', rule: { type: 'trait', path: 'plan', op: 'eq', value: 'pro' } },
+      now: world.clock.now(),
+    });
+    expect(updated).toMatchObject({ version: 2, status: 'backfilling' });
+    await world.settle();
+    expect(await getSegment(world.storage, world.workspaceId, segmentId)).toMatchObject({
+      status: 'ready',
+      members: 10,
+    });
+  });
+
+  it('takes a static list from CSV, matching user ids and e-mails and reporting the rest', async () => {
+    await world.send([
+      identify('cy', { email: 'Cy@Example.com' }),
+      identify('di', { email: 'di@example.com' }),
+    ]);
+    await world.settle();
+    const segment = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Webinar attendees', kind: 'static' },
+      now: world.clock.now(),
+    });
+    const csv = 'email,user_id\ncy@example.com,\n,di\nnobody@example.com,\n,ghost\n';
+    const summary = await importStaticList(world.storage, {
+      workspaceId: world.workspaceId,
+      segmentId: segment.id,
+      source: Readable.from([csv]),
+      now: () => world.clock.now(),
+    });
+    expect(summary).toMatchObject({ rows: 4, matched: 2, unmatched: 2, added: 2 });
+    expect(summary.unmatchedRows).toEqual([
+      { line: 5, key: 'ghost' },
+      { line: 4, key: 'nobody@example.com' },
+    ]);
+    expect(await members(segment.id)).toEqual(
+      [await world.profileOf('cy'), await world.profileOf('di')].sort(),
+    );
+    await world.settle();
+    expect(await eventNames('di')).toEqual(['Segment Entered']);
+  });
+});

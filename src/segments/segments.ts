@@ -1,0 +1,137 @@
+import { AppError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type { Segment, SegmentCondition, SegmentInput } from '../core/segment-definition.js';
+import type { Storage } from '../storage/storage.js';
+import { previewRule, type SegmentPreview } from './backfill.js';
+import { dependencyOrder, ruleNeeds } from './rule-needs.js';
+
+export { BackfillWorker, type SegmentPreview } from './backfill.js';
+export { SEGMENTS_CURSOR } from './live-segments.js';
+export { importStaticList, type StaticListSummary } from './static-list.js';
+
+export interface SegmentWithCount extends Segment {
+  members: number;
+}
+
+export async function getSegment(
+  storage: Storage,
+  workspaceId: string,
+  id: string,
+): Promise<SegmentWithCount> {
+  const segment = await storage.segments.find(workspaceId, id);
+  if (!segment) throw new AppError('not_found', `segment ${id} does not exist`);
+  return { ...segment, members: await storage.segments.countMembers(id) };
+}
+
+export async function listSegments(storage: Storage, workspaceId: string): Promise<SegmentWithCount[]> {
+  const segments = await storage.segments.list(workspaceId);
+  return Promise.all(
+    segments.map(async (segment) => ({
+      ...segment,
+      members: await storage.segments.countMembers(segment.id),
+    })),
+  );
+}
+
+/**
+ * Saves a new segment. A live one starts `backfilling`: the backfill worker evaluates every existing
+ * profile, while new events already keep it current.
+ */
+export async function createSegment(
+  storage: Storage,
+  options: { workspaceId: string; input: SegmentInput; now: number },
+): Promise<Segment> {
+  const { workspaceId, input, now } = options;
+  const id = newId('seg', now);
+  if (input.rule) await checkReferences(storage, workspaceId, id, input.rule);
+  const segment: Segment = {
+    id,
+    workspaceId,
+    name: input.name,
+    description: input.description ?? null,
+    kind: input.kind,
+    rule: input.rule ?? null,
+    version: 1,
+    status: input.kind === 'live' ? 'backfilling' : 'ready',
+    backfill: { total: 0, done: 0, startedAt: input.kind === 'live' ? now : null, finishedAt: null },
+    createdAt: now,
+    updatedAt: now,
+  };
+  await storage.segments.create(segment);
+  return segment;
+}
+
+/** Changes a segment; a changed rule is a new version, backfilled again from the first profile. */
+export async function updateSegment(
+  storage: Storage,
+  options: { workspaceId: string; id: string; input: SegmentInput; now: number },
+): Promise<Segment> {
+  const { workspaceId, id, input, now } = options;
+  const current = await storage.segments.find(workspaceId, id);
+  if (!current) throw new AppError('not_found', `segment ${id} does not exist`);
+  if (input.kind !== current.kind)
+    throw new AppError('invalid_input', `a ${current.kind} segment cannot become ${input.kind}`, {
+      field: 'kind',
+    });
+  if (input.rule) await checkReferences(storage, workspaceId, id, input.rule);
+  const isRuleChanged = JSON.stringify(input.rule ?? null) !== JSON.stringify(current.rule);
+  const segment: Segment = {
+    ...current,
+    name: input.name,
+    description: input.description ?? null,
+    rule: input.rule ?? null,
+    updatedAt: now,
+    ...(isRuleChanged
+      ? {
+          version: current.version + 1,
+          status: 'backfilling' as const,
+          backfill: { total: 0, done: 0, startedAt: now, finishedAt: null },
+        }
+      : {}),
+  };
+  await storage.segments.update(segment);
+  return segment;
+}
+
+export async function deleteSegment(storage: Storage, workspaceId: string, id: string): Promise<void> {
+  const dependents = (await storage.segments.listLive(workspaceId)).filter(
+    (segment) => segment.id !== id && segment.rule && ruleNeeds([segment.rule], 0).segments.has(id),
+  );
+  if (dependents.length > 0)
+    throw new AppError(
+      'conflict',
+      `segment ${id} is used by ${dependents.map((segment) => segment.name).join(', ')}: change those first`,
+    );
+  if (!(await storage.transaction((tx) => tx.segments.delete(workspaceId, id))))
+    throw new AppError('not_found', `segment ${id} does not exist`);
+}
+
+export async function previewSegment(
+  storage: Storage,
+  options: { workspaceId: string; rule: SegmentCondition; now: number; sampleSize?: number },
+): Promise<SegmentPreview> {
+  await checkReferences(storage, options.workspaceId, undefined, options.rule);
+  return previewRule(storage, options);
+}
+
+/** Segments the rule asks about must exist in the workspace, and no segment may end up asking about itself. */
+async function checkReferences(
+  storage: Storage,
+  workspaceId: string,
+  id: string | undefined,
+  rule: SegmentCondition,
+): Promise<void> {
+  const segments = await storage.segments.list(workspaceId);
+  const known = new Set(segments.map((segment) => segment.id));
+  for (const reference of ruleNeeds([rule], 0).segments) {
+    if (!known.has(reference) && reference !== id)
+      throw new AppError('invalid_input', `segment ${reference} does not exist`, { field: 'rule' });
+  }
+  if (id === undefined) return;
+  const withThis = [...segments.filter((segment) => segment.id !== id), { id, rule }];
+  try {
+    dependencyOrder(withThis);
+  } catch (error) {
+    throw new AppError('invalid_input', (error as Error).message, { field: 'rule' });
+  }
+}

@@ -1,0 +1,235 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Clock } from '../../core/clock.js';
+import { AppError } from '../../core/errors.js';
+import { profileIntent, recycleProfile } from '../../scoring/scoring.js';
+import type { HandOff, Storage } from '../../storage/storage.js';
+import type { Authenticator } from '../auth.js';
+import { ErrorResponse, PageQuery, pageOf, WorkspaceParams } from '../schemas.js';
+
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
+const ProfileParams = WorkspaceParams.extend({ profileId: z.string().min(1).max(100) });
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+const HandOffJson = z
+  .object({
+    id: z.string(),
+    profileId: z.string(),
+    owner: z.string(),
+    status: z.enum(['pending', 'accepted', 'breached', 'recycled']),
+    messageId: z.string().nullable(),
+    createdAt: z.string(),
+    acceptBy: z.string(),
+    acceptedAt: z.string().nullable(),
+    breachedAt: z.string().nullable(),
+  })
+  .meta({ id: 'HandOff' });
+
+function handOffJson(handOff: HandOff): z.infer<typeof HandOffJson> {
+  return {
+    id: handOff.id,
+    profileId: handOff.profileId,
+    owner: handOff.owner,
+    status: handOff.status,
+    messageId: handOff.messageId,
+    createdAt: iso(handOff.createdAt) as string,
+    acceptBy: iso(handOff.dueAt) as string,
+    acceptedAt: iso(handOff.acceptedAt),
+    breachedAt: iso(handOff.breachedAt),
+  };
+}
+
+const StageChangeJson = z.object({
+  from: z.string().nullable(),
+  to: z.string(),
+  reason: z.string(),
+  at: z.string(),
+});
+
+/** Scores explained from the ledger, lifecycle stages, sales hand-offs; account scores and distributions. */
+export async function scoringRoutes(
+  app: FastifyInstance,
+  deps: { storage: Storage; clock: Clock; auth: Authenticator },
+): Promise<void> {
+  const { storage, clock, auth } = deps;
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.get(
+    '/api/workspaces/:workspaceId/profiles/:profileId/intent',
+    {
+      schema: {
+        tags: ['scoring'],
+        summary:
+          "A profile's scores, each point explained from its ledger, its lifecycle stage and hand-offs",
+        description:
+          'Scores are recomputed from the ledger now, so decay shows as it happens: each award has its original `points` and what is left of them (`current`).',
+        params: ProfileParams,
+        response: {
+          200: z.object({
+            scores: z.array(
+              z.object({
+                model: z.string(),
+                score: z.number(),
+                awards: z.array(
+                  z.object({
+                    rule: z.string(),
+                    eventId: z.number(),
+                    at: z.string(),
+                    points: z.number(),
+                    current: z.number(),
+                  }),
+                ),
+                fit: z.array(z.object({ rule: z.string(), points: z.number() })),
+              }),
+            ),
+            stage: z.string().nullable(),
+            stageHistory: z.array(StageChangeJson),
+            handOffs: z.array(HandOffJson),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const { workspaceId, profileId } = request.params;
+      await auth.requireWorkspace(request, workspaceId);
+      const intent = await profileIntent(storage, { workspaceId, profileId, now: clock.now() });
+      return {
+        scores: intent.scores.map((score) => ({
+          model: score.model,
+          score: score.score,
+          awards: score.awards.map((award) => ({
+            rule: award.rule,
+            eventId: award.eventId,
+            at: iso(award.at) as string,
+            points: award.points,
+            current: award.current,
+          })),
+          fit: score.fit,
+        })),
+        stage: intent.stage,
+        stageHistory: intent.stageHistory.map((change) => ({
+          from: change.from,
+          to: change.to,
+          reason: change.reason,
+          at: iso(change.at) as string,
+        })),
+        handOffs: intent.handOffs.map(handOffJson),
+      };
+    },
+  );
+
+  api.post(
+    '/api/workspaces/:workspaceId/profiles/:profileId/lifecycle/recycle',
+    {
+      schema: {
+        tags: ['scoring'],
+        summary: 'Send a profile back to the recycle stage (e.g. sales rejected the lead)',
+        params: ProfileParams,
+        body: z.object({ reason: z.string().trim().min(1).max(200).default('recycled by hand') }).default({
+          reason: 'recycled by hand',
+        }),
+        response: { 200: z.object({ from: z.string().nullable(), to: z.string() }), ...errors },
+      },
+    },
+    async (request) => {
+      const { workspaceId, profileId } = request.params;
+      await auth.requireWorkspace(request, workspaceId, 'admin');
+      const profile = await storage.profiles.find(workspaceId, profileId);
+      if (!profile) throw new AppError('not_found', `profile ${profileId} does not exist`);
+      const moved = await recycleProfile(storage, {
+        workspaceId,
+        profileId: profile.id,
+        reason: request.body.reason,
+        now: clock.now(),
+      });
+      if (!moved)
+        throw new AppError(
+          'invalid_input',
+          'the profile is not past the recycle stage (or the workspace has no lifecycle)',
+          {
+            field: 'profileId',
+          },
+        );
+      return moved;
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/accounts/:accountId/scores',
+    {
+      schema: {
+        tags: ['scoring'],
+        summary: "An account's scores: per model, the total, mean and maximum of its contacts' scores",
+        params: WorkspaceParams.extend({ accountId: z.string().min(1).max(100) }),
+        response: {
+          200: z.object({
+            items: z.array(
+              z.object({
+                model: z.string(),
+                total: z.number(),
+                average: z.number(),
+                max: z.number(),
+                contacts: z.number(),
+              }),
+            ),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      return { items: await storage.scoring.accountScores(request.params.accountId) };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/scoring/models/:model/distribution',
+    {
+      schema: {
+        tags: ['scoring'],
+        summary: 'How profiles spread over scores of a model, in buckets',
+        params: WorkspaceParams.extend({ model: z.string().min(1).max(64) }),
+        querystring: z.object({ bucket: z.coerce.number().positive().max(100_000).default(10) }),
+        response: {
+          200: z.object({ buckets: z.array(z.object({ from: z.number(), count: z.number() })) }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const { workspaceId, model } = request.params;
+      await auth.requireWorkspace(request, workspaceId);
+      return { buckets: await storage.scoring.distribution(workspaceId, model, request.query.bucket) };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/hand-offs',
+    {
+      schema: {
+        tags: ['scoring'],
+        summary: 'Sales hand-offs, newest first; `status=breached` lists missed SLAs',
+        params: WorkspaceParams,
+        querystring: PageQuery.extend({
+          status: z.enum(['pending', 'accepted', 'breached', 'recycled']).optional(),
+          profileId: z.string().max(100).optional(),
+        }),
+        response: { 200: pageOf(HandOffJson), ...errors },
+      },
+    },
+    async (request) => {
+      const { workspaceId } = request.params;
+      await auth.requireWorkspace(request, workspaceId);
+      const { status, profileId, limit, cursor } = request.query;
+      const page = await storage.scoring.listHandOffs(
+        workspaceId,
+        { ...(status ? { status } : {}), ...(profileId ? { profileId } : {}) },
+        { limit, cursor },
+      );
+      return { items: page.items.map(handOffJson), nextCursor: page.nextCursor };
+    },
+  );
+}

@@ -1,0 +1,324 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Clock } from '../../core/clock.js';
+import { AppError } from '../../core/errors.js';
+import { SegmentCondition, SegmentInput } from '../../core/segment-definition.js';
+import {
+  createSegment,
+  deleteSegment,
+  getSegment,
+  importStaticList,
+  listSegments,
+  previewSegment,
+  type SegmentWithCount,
+  updateSegment,
+} from '../../segments/segments.js';
+import type { Storage } from '../../storage/storage.js';
+import type { Authenticator } from '../auth.js';
+import { ErrorResponse, PageQuery, pageOf, WorkspaceParams } from '../schemas.js';
+
+const errors = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  409: ErrorResponse,
+};
+const SegmentParams = WorkspaceParams.extend({ segmentId: z.string().min(1).max(100) });
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+/** A static list of a few hundred thousand rows fits. */
+const CSV_BODY_LIMIT = 64 * 1024 * 1024;
+
+const SegmentJson = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    kind: z.enum(['live', 'static']),
+    rule: z.unknown().nullable(),
+    version: z.number(),
+    status: z.enum(['backfilling', 'ready']),
+    members: z.number(),
+    backfill: z.object({
+      total: z.number(),
+      done: z.number(),
+      startedAt: z.string().nullable(),
+      finishedAt: z.string().nullable(),
+    }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Segment' });
+
+function segmentJson(segment: SegmentWithCount): z.infer<typeof SegmentJson> {
+  return {
+    id: segment.id,
+    name: segment.name,
+    description: segment.description,
+    kind: segment.kind,
+    rule: segment.rule,
+    version: segment.version,
+    status: segment.status,
+    members: segment.members,
+    backfill: {
+      total: segment.backfill.total,
+      done: segment.backfill.done,
+      startedAt: iso(segment.backfill.startedAt),
+      finishedAt: iso(segment.backfill.finishedAt),
+    },
+    createdAt: iso(segment.createdAt) as string,
+    updatedAt: iso(segment.updatedAt) as string,
+  };
+}
+
+/** Segments: rules kept current on every event, static lists from CSV, preview, backfill progress. */
+export async function segmentRoutes(
+  app: FastifyInstance,
+  deps: { storage: Storage; clock: Clock; auth: Authenticator; onSegmentSaved?: () => void },
+): Promise<void> {
+  const { storage, clock, auth } = deps;
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  app.addContentTypeParser(
+    'text/csv',
+    { parseAs: 'buffer', bodyLimit: CSV_BODY_LIMIT },
+    (_request, body, done) => done(null, body),
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/segments',
+    {
+      schema: {
+        tags: ['segments'],
+        summary: 'Segments, with member counts and backfill progress',
+        params: WorkspaceParams,
+        response: { 200: z.object({ items: z.array(SegmentJson) }), ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      const segments = await listSegments(storage, request.params.workspaceId);
+      return { items: segments.map(segmentJson) };
+    },
+  );
+
+  api.post(
+    '/api/workspaces/:workspaceId/segments',
+    {
+      schema: {
+        tags: ['segments'],
+        summary: 'Create a segment: live (a rule) or static (members uploaded as CSV)',
+        description:
+          'A live segment starts `backfilling`: every existing profile is evaluated (progress in `backfill`), while new events already keep it current. docs/segments.md explains the rule language.',
+        params: WorkspaceParams,
+        body: SegmentInput,
+        response: { 201: SegmentJson, ...errors },
+      },
+    },
+    async (request, reply) => {
+      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      const segment = await createSegment(storage, {
+        workspaceId: request.params.workspaceId,
+        input: request.body,
+        now: clock.now(),
+      });
+      deps.onSegmentSaved?.();
+      return reply.status(201).send(segmentJson({ ...segment, members: 0 }));
+    },
+  );
+
+  api.post(
+    '/api/workspaces/:workspaceId/segments/preview',
+    {
+      schema: {
+        tags: ['segments'],
+        summary: 'How many profiles a rule holds now, and a sample of them, without saving it',
+        params: WorkspaceParams,
+        body: z.object({ rule: SegmentCondition, sampleSize: z.number().int().min(0).max(100).default(10) }),
+        response: {
+          200: z.object({
+            count: z.number(),
+            total: z.number(),
+            sample: z.array(z.object({ id: z.string(), traits: z.record(z.string(), z.unknown()) })),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const workspaceId = request.params.workspaceId;
+      await auth.requireWorkspace(request, workspaceId);
+      const preview = await previewSegment(storage, {
+        workspaceId,
+        rule: request.body.rule,
+        now: clock.now(),
+        sampleSize: request.body.sampleSize,
+      });
+      const profiles = await storage.profiles.findProfilesByIds(preview.sample);
+      const byId = new Map(profiles.map((profile) => [profile.id, profile]));
+      return {
+        count: preview.count,
+        total: preview.total,
+        sample: preview.sample.map((id) => ({ id, traits: byId.get(id)?.traits ?? {} })),
+      };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/segments/:segmentId',
+    {
+      schema: {
+        tags: ['segments'],
+        summary: 'A segment, its member count and its backfill progress',
+        params: SegmentParams,
+        response: { 200: SegmentJson, ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      return segmentJson(await getSegment(storage, request.params.workspaceId, request.params.segmentId));
+    },
+  );
+
+  api.put(
+    '/api/workspaces/:workspaceId/segments/:segmentId',
+    {
+      schema: {
+        tags: ['segments'],
+        summary: 'Change a segment; a changed rule is a new version, backfilled again',
+        params: SegmentParams,
+        body: SegmentInput,
+        response: { 200: SegmentJson, ...errors },
+      },
+    },
+    async (request) => {
+      const { workspaceId, segmentId } = request.params;
+      await auth.requireWorkspace(request, workspaceId, 'admin');
+      await updateSegment(storage, { workspaceId, id: segmentId, input: request.body, now: clock.now() });
+      deps.onSegmentSaved?.();
+      return segmentJson(await getSegment(storage, workspaceId, segmentId));
+    },
+  );
+
+  api.delete(
+    '/api/workspaces/:workspaceId/segments/:segmentId',
+    {
+      schema: {
+        tags: ['segments'],
+        summary: 'Delete a segment and its memberships (refused while another segment asks about it)',
+        params: SegmentParams,
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      await deleteSegment(storage, request.params.workspaceId, request.params.segmentId);
+      return reply.status(204).send(null);
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/segments/:segmentId/members',
+    {
+      schema: {
+        tags: ['segments'],
+        summary: 'The profiles in a segment, with when they entered it',
+        params: SegmentParams,
+        querystring: PageQuery,
+        response: { 200: pageOf(z.object({ profileId: z.string(), enteredAt: z.string() })), ...errors },
+      },
+    },
+    async (request) => {
+      const { workspaceId, segmentId } = request.params;
+      await auth.requireWorkspace(request, workspaceId);
+      await getSegment(storage, workspaceId, segmentId);
+      const page = await storage.segments.listMembers(segmentId, {
+        limit: request.query.limit,
+        cursor: request.query.cursor,
+      });
+      return {
+        items: page.items.map((item) => ({
+          profileId: item.profileId,
+          enteredAt: iso(item.enteredAt) as string,
+        })),
+        nextCursor: page.nextCursor,
+      };
+    },
+  );
+
+  api.post(
+    '/api/workspaces/:workspaceId/segments/:segmentId/members',
+    {
+      schema: {
+        tags: ['segments'],
+        summary: 'Upload members of a static segment as CSV (text/csv)',
+        description:
+          'A header row, then one contact per row named by a `user_id`, `anonymous_id` or `email` column. Answers how many rows matched a profile and lists the first unmatched ones by line.',
+        params: SegmentParams,
+        response: {
+          200: z.object({
+            rows: z.number(),
+            matched: z.number(),
+            unmatched: z.number(),
+            added: z.number(),
+            unmatchedRows: z.array(z.object({ line: z.number(), key: z.string() })),
+          }),
+          ...errors,
+        },
+      },
+      config: {
+        openapiBody: { content: { 'text/csv': { schema: { type: 'string' } } }, required: true },
+      },
+    },
+    async (request) => {
+      const { workspaceId, segmentId } = request.params;
+      await auth.requireWorkspace(request, workspaceId, 'admin');
+      if (!Buffer.isBuffer(request.body))
+        throw new AppError('invalid_input', 'send the list as text/csv', { field: 'body' });
+      return importStaticList(storage, {
+        workspaceId,
+        segmentId,
+        source: Readable.from([request.body]),
+        now: () => clock.now(),
+      });
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/profiles/:profileId/segments',
+    {
+      schema: {
+        tags: ['segments'],
+        summary: 'The segments a profile is in, and since when',
+        params: WorkspaceParams.extend({ profileId: z.string().min(1).max(100) }),
+        response: {
+          200: z.object({
+            items: z.array(z.object({ segmentId: z.string(), name: z.string(), enteredAt: z.string() })),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const { workspaceId, profileId } = request.params;
+      await auth.requireWorkspace(request, workspaceId);
+      const profile = await storage.profiles.find(workspaceId, profileId);
+      if (!profile) throw new AppError('not_found', `profile ${profileId} does not exist`);
+      const [memberships, segments] = await Promise.all([
+        storage.segments.listSegmentsOfProfile(profile.id),
+        storage.segments.list(workspaceId),
+      ]);
+      const names = new Map(segments.map((segment) => [segment.id, segment.name]));
+      return {
+        items: memberships
+          .filter((membership) => names.has(membership.segmentId))
+          .map((membership) => ({
+            segmentId: membership.segmentId,
+            name: names.get(membership.segmentId) as string,
+            enteredAt: iso(membership.enteredAt) as string,
+          })),
+      };
+    },
+  );
+}

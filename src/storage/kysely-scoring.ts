@@ -1,0 +1,277 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { ScoreLedgerEntry } from '../core/score-model.js';
+import { chunks } from './chunks.js';
+import type { DialectOps } from './dialect-ops.js';
+import { decodeCursor, isString, toPage } from './paging.js';
+import type { Database } from './schema.js';
+import type { HandOff, ScoringStore, StageChange } from './storage.js';
+
+function toEntry(row: Selectable<Database['score_ledger']>): ScoreLedgerEntry {
+  return {
+    model: row.model,
+    rule: row.rule,
+    eventId: Number(row.event_id),
+    at: Number(row.at),
+    points: Number(row.points),
+  };
+}
+
+function toHandOff(row: Selectable<Database['hand_offs']>): HandOff {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    profileId: row.profile_id,
+    owner: row.owner,
+    status: row.status as HandOff['status'],
+    messageId: row.message_id,
+    createdAt: Number(row.created_at),
+    dueAt: Number(row.due_at),
+    acceptedAt: row.accepted_at === null ? null : Number(row.accepted_at),
+    breachedAt: row.breached_at === null ? null : Number(row.breached_at),
+  };
+}
+
+function handOffValues(handOff: HandOff) {
+  return {
+    id: handOff.id,
+    workspace_id: handOff.workspaceId,
+    profile_id: handOff.profileId,
+    owner: handOff.owner,
+    status: handOff.status,
+    message_id: handOff.messageId,
+    created_at: handOff.createdAt,
+    due_at: handOff.dueAt,
+    accepted_at: handOff.acceptedAt,
+    breached_at: handOff.breachedAt,
+  };
+}
+
+export function createScoringStore(db: Kysely<Database>, ops: DialectOps): ScoringStore {
+  return {
+    async ledger(profileIds) {
+      const entries: Array<ScoreLedgerEntry & { profileId: string }> = [];
+      for (const chunk of chunks(profileIds)) {
+        const rows = await db
+          .selectFrom('score_ledger')
+          .selectAll()
+          .where('profile_id', 'in', chunk)
+          .execute();
+        for (const row of rows) entries.push({ ...toEntry(row), profileId: row.profile_id });
+      }
+      return entries.sort((a, b) => a.at - b.at || a.eventId - b.eventId);
+    },
+    async ledgerOfProfile(profileId) {
+      const rows = await db
+        .selectFrom('score_ledger')
+        .selectAll()
+        .where('profile_id', '=', profileId)
+        .orderBy('at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toEntry);
+    },
+    async addAwards(awards) {
+      for (const chunk of chunks(awards, 200)) {
+        await db
+          .insertInto('score_ledger')
+          .values(
+            chunk.map((award) => ({
+              workspace_id: award.workspaceId,
+              profile_id: award.profileId,
+              model: award.model,
+              rule: award.rule,
+              event_id: award.eventId,
+              at: award.at,
+              points: award.points,
+            })),
+          )
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
+    },
+    async setScores(scores) {
+      for (const chunk of chunks(scores, 200)) {
+        await db
+          .insertInto('profile_scores')
+          .values(
+            chunk.map((entry) => ({
+              profile_id: entry.profileId,
+              model: entry.model,
+              workspace_id: entry.workspaceId,
+              score: entry.score,
+              updated_at: entry.at,
+            })),
+          )
+          .onConflict((oc) =>
+            oc.columns(['profile_id', 'model']).doUpdateSet((eb) => ({
+              score: eb.ref('excluded.score'),
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
+          )
+          .execute();
+      }
+    },
+    async scores(profileIds) {
+      const found = new Map<string, Record<string, number>>();
+      for (const chunk of chunks(profileIds)) {
+        const rows = await db
+          .selectFrom('profile_scores')
+          .select(['profile_id', 'model', 'score'])
+          .where('profile_id', 'in', chunk)
+          .execute();
+        for (const row of rows) {
+          const scores = found.get(row.profile_id) ?? {};
+          scores[row.model] = Number(row.score);
+          found.set(row.profile_id, scores);
+        }
+      }
+      return found;
+    },
+    async distribution(workspaceId, model, bucket) {
+      const result = await sql<{ bucket: number; n: number }>`
+        select floor(score / ${bucket}) as bucket, count(*) as n from profile_scores
+        where workspace_id = ${workspaceId} and model = ${model}
+        group by floor(score / ${bucket}) order by bucket`.execute(db);
+      return result.rows.map((row) => ({ from: Number(row.bucket) * bucket, count: Number(row.n) }));
+    },
+    async accountScores(accountId) {
+      const rows = await db
+        .selectFrom('account_members as m')
+        .innerJoin('profile_scores as s', 's.profile_id', 'm.profile_id')
+        .select((eb) => [
+          's.model',
+          eb.fn.sum<number>('s.score').as('total'),
+          eb.fn.avg<number>('s.score').as('average'),
+          eb.fn.max('s.score').as('max'),
+          eb.fn.countAll<number>().as('contacts'),
+        ])
+        .where('m.account_id', '=', accountId)
+        .groupBy('s.model')
+        .orderBy('s.model')
+        .execute();
+      return rows.map((row) => ({
+        model: row.model,
+        total: Number(row.total),
+        average: Number(row.average),
+        max: Number(row.max),
+        contacts: Number(row.contacts),
+      }));
+    },
+
+    async stages(profileIds) {
+      const found = new Map<string, string>();
+      for (const chunk of chunks(profileIds)) {
+        const rows = await db
+          .selectFrom('profile_stages')
+          .select(['profile_id', 'stage'])
+          .where('profile_id', 'in', chunk)
+          .execute();
+        for (const row of rows) found.set(row.profile_id, row.stage);
+      }
+      return found;
+    },
+    async setStages(changes) {
+      for (const change of changes) {
+        await db
+          .insertInto('profile_stages')
+          .values({
+            profile_id: change.profileId,
+            workspace_id: change.workspaceId,
+            stage: change.to,
+            updated_at: change.at,
+          })
+          .onConflict((oc) =>
+            oc.column('profile_id').doUpdateSet({ stage: change.to, updated_at: change.at }),
+          )
+          .execute();
+      }
+      for (const chunk of chunks(changes, 200)) {
+        await db
+          .insertInto('stage_history')
+          .values(
+            chunk.map((change) => ({
+              workspace_id: change.workspaceId,
+              profile_id: change.profileId,
+              from_stage: change.from,
+              to_stage: change.to,
+              reason: change.reason,
+              at: change.at,
+            })),
+          )
+          .execute();
+      }
+    },
+    async stageHistory(profileId) {
+      const rows = await db
+        .selectFrom('stage_history')
+        .selectAll()
+        .where('profile_id', '=', profileId)
+        .orderBy('at')
+        .orderBy('id')
+        .execute();
+      return rows.map(
+        (row): StageChange => ({
+          workspaceId: row.workspace_id,
+          profileId: row.profile_id,
+          from: row.from_stage,
+          to: row.to_stage,
+          reason: row.reason,
+          at: Number(row.at),
+        }),
+      );
+    },
+
+    async countHandOffs(workspaceId) {
+      const row = await db
+        .selectFrom('hand_offs')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('workspace_id', '=', workspaceId)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async createHandOff(handOff) {
+      await db.insertInto('hand_offs').values(handOffValues(handOff)).execute();
+    },
+    async updateHandOff(handOff) {
+      const { id: _id, ...values } = handOffValues(handOff);
+      await db.updateTable('hand_offs').set(values).where('id', '=', handOff.id).execute();
+    },
+    async findPendingHandOff(profileId) {
+      const row = await db
+        .selectFrom('hand_offs')
+        .selectAll()
+        .where('profile_id', '=', profileId)
+        .where('status', '=', 'pending')
+        .orderBy('created_at', 'desc')
+        .executeTakeFirst();
+      return row ? toHandOff(row) : undefined;
+    },
+    async listHandOffs(workspaceId, filter, page) {
+      // Hand-off ids are time-ordered (ULIDs): newest first by id is newest first by creation.
+      const before = decodeCursor(page.cursor, isString);
+      let query = db.selectFrom('hand_offs').selectAll().where('workspace_id', '=', workspaceId);
+      if (filter.profileId) query = query.where('profile_id', '=', filter.profileId);
+      if (filter.status) query = query.where('status', '=', filter.status);
+      if (before !== undefined) query = query.where('id', '<', before);
+      const rows = await query
+        .orderBy('id', 'desc')
+        .limit(page.limit + 1)
+        .execute();
+      return toPage(rows, page.limit, toHandOff, (row) => row.id);
+    },
+    async claimOverdueHandOffs(now, limit) {
+      const result = await sql<Selectable<Database['hand_offs']>>`
+        select * from hand_offs where status = 'pending' and due_at <= ${now}
+        order by due_at limit ${limit} ${sql.raw(ops.skipLockedRows)}`.execute(db);
+      return result.rows.map(toHandOff);
+    },
+    async nextHandOffDue() {
+      const row = await db
+        .selectFrom('hand_offs')
+        .select((eb) => eb.fn.min('due_at').as('due'))
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      return row?.due === null || row?.due === undefined ? undefined : Number(row.due);
+    },
+  };
+}

@@ -1,0 +1,426 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Segment, SegmentCondition } from '../core/segment-definition.js';
+import { chunks } from './chunks.js';
+import type { DialectOps } from './dialect-ops.js';
+import { decodeCursor, isString, toPage } from './paging.js';
+import type { Database } from './schema.js';
+import type { ProfileEventFact, SegmentStore } from './storage.js';
+
+function toSegment(row: Selectable<Database['segments']>, ops: DialectOps): Segment {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    name: row.name,
+    description: row.description,
+    kind: row.kind as Segment['kind'],
+    rule: row.rule === null ? null : ops.readJson<SegmentCondition>(row.rule),
+    version: Number(row.version),
+    status: row.status as Segment['status'],
+    backfill: {
+      total: Number(row.backfill_total),
+      done: Number(row.backfill_done),
+      startedAt: row.backfill_started_at === null ? null : Number(row.backfill_started_at),
+      finishedAt: row.backfill_finished_at === null ? null : Number(row.backfill_finished_at),
+    },
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function segmentValues(segment: Segment) {
+  return {
+    id: segment.id,
+    workspace_id: segment.workspaceId,
+    name: segment.name,
+    description: segment.description,
+    kind: segment.kind,
+    rule: segment.rule === null ? null : JSON.stringify(segment.rule),
+    version: segment.version,
+    status: segment.status,
+    backfill_total: segment.backfill.total,
+    backfill_done: segment.backfill.done,
+    backfill_started_at: segment.backfill.startedAt,
+    backfill_finished_at: segment.backfill.finishedAt,
+    created_at: segment.createdAt,
+    updated_at: segment.updatedAt,
+  };
+}
+
+function propertiesOf(payload: unknown, ops: DialectOps): Record<string, unknown> {
+  const parsed = ops.readJson<Record<string, unknown>>(payload);
+  const properties = parsed.properties;
+  return properties !== null && typeof properties === 'object' ? (properties as Record<string, unknown>) : {};
+}
+
+export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): SegmentStore {
+  return {
+    async create(segment) {
+      await db.insertInto('segments').values(segmentValues(segment)).execute();
+    },
+    async update(segment) {
+      const { id: _id, workspace_id: _workspace, created_at: _created, ...values } = segmentValues(segment);
+      await db
+        .updateTable('segments')
+        // A backfill that has done nothing yet starts from the first profile.
+        .set({ ...values, ...(segment.backfill.done === 0 ? { backfill_after: null } : {}) })
+        .where('id', '=', segment.id)
+        .execute();
+    },
+    async find(workspaceId, id) {
+      const row = await db
+        .selectFrom('segments')
+        .selectAll()
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row ? toSegment(row, ops) : undefined;
+    },
+    async list(workspaceId) {
+      const rows = await db
+        .selectFrom('segments')
+        .selectAll()
+        .where('workspace_id', '=', workspaceId)
+        .orderBy('created_at')
+        .execute();
+      return rows.map((row) => toSegment(row, ops));
+    },
+    async delete(workspaceId, id) {
+      const result = await db
+        .deleteFrom('segments')
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) return false;
+      await db.deleteFrom('segment_members').where('segment_id', '=', id).execute();
+      await db.deleteFrom('segment_timers').where('segment_id', '=', id).execute();
+      return true;
+    },
+    async listLive(workspaceId) {
+      const rows = await db
+        .selectFrom('segments')
+        .selectAll()
+        .where('workspace_id', '=', workspaceId)
+        .where('kind', '=', 'live')
+        .orderBy('created_at')
+        .execute();
+      return rows.map((row) => toSegment(row, ops));
+    },
+    async listBackfilling() {
+      const rows = await db
+        .selectFrom('segments')
+        .selectAll()
+        .where('status', '=', 'backfilling')
+        .orderBy('updated_at')
+        .execute();
+      return rows.map((row) => toSegment(row, ops));
+    },
+    async saveBackfillProgress(progress) {
+      const result = await db
+        .updateTable('segments')
+        .set({
+          backfill_after: progress.after,
+          backfill_done: progress.done,
+          backfill_total: progress.total,
+          ...(progress.finishedAt === null
+            ? {}
+            : { status: 'ready', backfill_finished_at: progress.finishedAt }),
+        })
+        .where('id', '=', progress.id)
+        .where('version', '=', progress.version)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+    async backfillPosition(id) {
+      const result = await sql<{ backfill_after: string | null }>`
+        select backfill_after from segments where id = ${id} ${sql.raw(ops.lockRows)}`.execute(db);
+      return result.rows[0]?.backfill_after ?? null;
+    },
+
+    async memberships(profileIds, segmentIds) {
+      const found = new Map<string, Set<string>>();
+      for (const chunk of chunks(profileIds)) {
+        let query = db
+          .selectFrom('segment_members')
+          .select(['profile_id', 'segment_id'])
+          .where('profile_id', 'in', chunk);
+        if (segmentIds) {
+          if (segmentIds.length === 0) return found;
+          query = query.where('segment_id', 'in', segmentIds);
+        }
+        for (const row of await query.execute()) {
+          const set = found.get(row.profile_id) ?? new Set<string>();
+          set.add(row.segment_id);
+          found.set(row.profile_id, set);
+        }
+      }
+      return found;
+    },
+    async applyMembership({ entered, exited }) {
+      for (const chunk of chunks(entered, 200)) {
+        await db
+          .insertInto('segment_members')
+          .values(
+            chunk.map((change) => ({
+              segment_id: change.segmentId,
+              profile_id: change.profileId,
+              workspace_id: change.workspaceId,
+              entered_at: change.at,
+            })),
+          )
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
+      const bySegment = new Map<string, string[]>();
+      for (const change of exited) {
+        const list = bySegment.get(change.segmentId) ?? [];
+        list.push(change.profileId);
+        bySegment.set(change.segmentId, list);
+      }
+      for (const [segmentId, profileIds] of bySegment) {
+        for (const chunk of chunks(profileIds)) {
+          await db
+            .deleteFrom('segment_members')
+            .where('segment_id', '=', segmentId)
+            .where('profile_id', 'in', chunk)
+            .execute();
+        }
+      }
+    },
+    async setTimers(timers) {
+      const toSet = timers.filter((timer) => timer.dueAt !== null);
+      const toClear = timers.filter((timer) => timer.dueAt === null);
+      for (const chunk of chunks(toSet, 200)) {
+        await db
+          .insertInto('segment_timers')
+          .values(
+            chunk.map((timer) => ({
+              segment_id: timer.segmentId,
+              profile_id: timer.profileId,
+              workspace_id: timer.workspaceId,
+              due_at: timer.dueAt as number,
+            })),
+          )
+          .onConflict((oc) =>
+            oc
+              .columns(['segment_id', 'profile_id'])
+              .doUpdateSet((eb) => ({ due_at: eb.ref('excluded.due_at') })),
+          )
+          .execute();
+      }
+      const clearBySegment = new Map<string, string[]>();
+      for (const timer of toClear) {
+        const list = clearBySegment.get(timer.segmentId) ?? [];
+        list.push(timer.profileId);
+        clearBySegment.set(timer.segmentId, list);
+      }
+      for (const [segmentId, profileIds] of clearBySegment) {
+        for (const chunk of chunks(profileIds)) {
+          await db
+            .deleteFrom('segment_timers')
+            .where('segment_id', '=', segmentId)
+            .where('profile_id', 'in', chunk)
+            .execute();
+        }
+      }
+    },
+    async takeDueTimers(now, limit) {
+      const result = await sql<{
+        segment_id: string;
+        profile_id: string;
+        workspace_id: string;
+        due_at: number;
+      }>`
+        select segment_id, profile_id, workspace_id, due_at from segment_timers
+        where due_at <= ${now} order by due_at limit ${limit} ${sql.raw(ops.skipLockedRows)}`.execute(db);
+      const rows = result.rows;
+      for (const row of rows) {
+        await db
+          .deleteFrom('segment_timers')
+          .where('segment_id', '=', row.segment_id)
+          .where('profile_id', '=', row.profile_id)
+          .where('due_at', '=', row.due_at)
+          .execute();
+      }
+      return rows.map((row) => ({
+        segmentId: row.segment_id,
+        profileId: row.profile_id,
+        workspaceId: row.workspace_id,
+        dueAt: Number(row.due_at),
+      }));
+    },
+    async timersOf(profileIds) {
+      const found = new Map<string, number>();
+      for (const chunk of chunks(profileIds)) {
+        const rows = await db
+          .selectFrom('segment_timers')
+          .select(['segment_id', 'profile_id', 'due_at'])
+          .where('profile_id', 'in', chunk)
+          .execute();
+        for (const row of rows) found.set(`${row.segment_id}:${row.profile_id}`, Number(row.due_at));
+      }
+      return found;
+    },
+    async nextTimerDue() {
+      const row = await db
+        .selectFrom('segment_timers')
+        .select((eb) => eb.fn.min('due_at').as('due'))
+        .executeTakeFirst();
+      return row?.due === null || row?.due === undefined ? undefined : Number(row.due);
+    },
+    async countMembers(segmentId) {
+      const row = await db
+        .selectFrom('segment_members')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('segment_id', '=', segmentId)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async listMembers(segmentId, page) {
+      const after = decodeCursor(page.cursor, isString);
+      let query = db
+        .selectFrom('segment_members')
+        .select(['profile_id', 'entered_at'])
+        .where('segment_id', '=', segmentId);
+      if (after !== undefined) query = query.where('profile_id', '>', after);
+      const rows = await query
+        .orderBy('profile_id')
+        .limit(page.limit + 1)
+        .execute();
+      return toPage(
+        rows,
+        page.limit,
+        (row) => ({ profileId: row.profile_id, enteredAt: Number(row.entered_at) }),
+        (row) => row.profile_id,
+      );
+    },
+    async listSegmentsOfProfile(profileId) {
+      const rows = await db
+        .selectFrom('segment_members')
+        .select(['segment_id', 'entered_at'])
+        .where('profile_id', '=', profileId)
+        .orderBy('entered_at')
+        .execute();
+      return rows.map((row) => ({ segmentId: row.segment_id, enteredAt: Number(row.entered_at) }));
+    },
+
+    async eventFacts(workspaceId, profileIds, names) {
+      if (profileIds.length === 0 || names.length === 0) return [];
+      const facts: ProfileEventFact[] = [];
+      for (const chunk of chunks(profileIds)) {
+        const rows = await db
+          .selectFrom('identities as i')
+          .innerJoin('identity_events as ie', 'ie.identity_id', 'i.id')
+          .innerJoin('events as e', 'e.id', 'ie.event_id')
+          .select(['i.profile_id', 'e.id', 'e.name', 'e.timestamp', 'e.payload'])
+          .where('i.workspace_id', '=', workspaceId)
+          .where('i.profile_id', 'in', chunk)
+          .where('e.name', 'in', names)
+          .execute();
+        // An event filed under both of a profile's identities (user and anonymous) counts once.
+        const seen = new Set<string>();
+        for (const row of rows) {
+          const key = `${row.profile_id}:${row.id}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          facts.push({
+            profileId: row.profile_id,
+            eventId: Number(row.id),
+            name: row.name as string,
+            timestamp: Number(row.timestamp),
+            properties: propertiesOf(row.payload, ops),
+          });
+        }
+      }
+      return facts.sort((a, b) => a.timestamp - b.timestamp || a.eventId - b.eventId);
+    },
+    async eventsNamed({ workspaceId, name, since, withProperties }) {
+      // The event's own ids lead to its profile: a user id wins over an anonymous id, as in resolution.
+      const result = await sql<{
+        profile_id: string | null;
+        id: number;
+        timestamp: number;
+        payload?: unknown;
+      }>`
+        select coalesce(iu.profile_id, ia.profile_id) as profile_id, e.id, e.timestamp
+          ${withProperties ? sql`, e.payload` : sql``}
+        from events e
+        left join identities iu
+          on iu.workspace_id = e.workspace_id and iu.value = e.user_id and iu.kind = 'user'
+        left join identities ia
+          on ia.workspace_id = e.workspace_id and ia.value = e.anonymous_id and ia.kind = 'anonymous'
+        where e.workspace_id = ${workspaceId} and e.name = ${name}
+          ${since === null ? sql`` : sql`and e.timestamp > ${since}`}
+        order by e.timestamp, e.id`.execute(db);
+      const facts: ProfileEventFact[] = [];
+      for (const row of result.rows) {
+        if (row.profile_id === null) continue;
+        facts.push({
+          profileId: row.profile_id,
+          eventId: Number(row.id),
+          name,
+          timestamp: Number(row.timestamp),
+          properties: withProperties ? propertiesOf(row.payload, ops) : {},
+        });
+      }
+      return facts;
+    },
+    async listProfilesAfter(workspaceId, after, limit) {
+      let query = db
+        .selectFrom('profiles')
+        .select(['id', 'traits', 'last_seen_at'])
+        .where('workspace_id', '=', workspaceId)
+        .where('merged_into', 'is', null);
+      if (after !== null) query = query.where('id', '>', after);
+      const rows = await query.orderBy('id').limit(limit).execute();
+      return rows.map((row) => ({
+        id: row.id,
+        traits: ops.readJson<Record<string, unknown>>(row.traits),
+        lastSeenAt: Number(row.last_seen_at),
+      }));
+    },
+    async countProfiles(workspaceId) {
+      const row = await db
+        .selectFrom('profiles')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('workspace_id', '=', workspaceId)
+        .where('merged_into', 'is', null)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async idsOf(profileIds) {
+      const found = new Map<string, { userId: string | null; anonymousId: string | null }>();
+      for (const chunk of chunks(profileIds)) {
+        const rows = await db
+          .selectFrom('identities')
+          .select(['profile_id', 'kind', 'value'])
+          .where('profile_id', 'in', chunk)
+          .orderBy('id')
+          .execute();
+        for (const row of rows) {
+          const ids = found.get(row.profile_id) ?? { userId: null, anonymousId: null };
+          if (row.kind === 'user') ids.userId ??= row.value;
+          else ids.anonymousId ??= row.value;
+          found.set(row.profile_id, ids);
+        }
+      }
+      return found;
+    },
+    async accountTraits(profileIds) {
+      const found = new Map<string, Array<Record<string, unknown>>>();
+      for (const chunk of chunks(profileIds)) {
+        const rows = await db
+          .selectFrom('account_members as m')
+          .innerJoin('accounts as a', 'a.id', 'm.account_id')
+          .select(['m.profile_id', 'a.traits'])
+          .where('m.profile_id', 'in', chunk)
+          .execute();
+        for (const row of rows) {
+          const list = found.get(row.profile_id) ?? [];
+          list.push(ops.readJson<Record<string, unknown>>(row.traits));
+          found.set(row.profile_id, list);
+        }
+      }
+      return found;
+    },
+  };
+}
