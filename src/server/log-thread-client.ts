@@ -54,6 +54,11 @@ export class LogThread implements EventAppender {
     });
   }
 
+  /** Tells the thread a segment was saved, so that its backfill starts now rather than at the next poll. */
+  segmentSaved(): void {
+    this.#worker?.postMessage({ type: 'segment-saved' } satisfies LogThreadRequest);
+  }
+
   async close(): Promise<void> {
     const worker = this.#worker;
     if (!worker) return;

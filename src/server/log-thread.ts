@@ -21,6 +21,8 @@ export interface LogThreadData {
 
 export type LogThreadRequest =
   | { type: 'append'; id: number; events: PackedEvents; rejected: RejectedEvent[] }
+  /** A segment was saved through the API: start its backfill now. */
+  | { type: 'segment-saved' }
   | { type: 'close' };
 export type LogThreadReply =
   | { type: 'ready' }
@@ -52,6 +54,10 @@ port.on('message', (message: LogThreadRequest) => {
       await storage.close();
       port.close();
     })();
+    return;
+  }
+  if (message.type === 'segment-saved') {
+    background?.backfills.wake();
     return;
   }
   storage.events.append({ events: unpackEvents(message.events), rejected: message.rejected }).then(

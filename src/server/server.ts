@@ -112,6 +112,7 @@ export async function startMops(options: {
         appender: logThread,
         secret,
         ...(dispatcher ? { onMessagesQueued: () => dispatcher.wake() } : {}),
+        onSegmentSaved: () => logThread?.segmentSaved(),
       });
       const address = await app.server.listen({ host: config.host, port: config.port });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');

@@ -136,12 +136,12 @@ export function apiClient(current: () => MailWorld) {
     expect(response.status).toBe(200);
   };
 
-  /** Waits until profiles and journeys have handled every stored event (the pipeline lag metric is 0). */
+  /** Waits until every consumer (profiles, scoring, segments, journeys) has handled every stored event (lag 0). */
   const caughtUp = () =>
     eventually(async () => {
       const metrics = await (await fetch(`${current().world.url}/metrics`)).text();
       const lags = [...metrics.matchAll(/mops_pipeline_lag_events\{consumer="\w+"\} (\d+)/g)];
-      return lags.length === 2 && lags.every((lag) => lag[1] === '0') ? true : undefined;
+      return lags.length === 4 && lags.every((lag) => lag[1] === '0') ? true : undefined;
     });
 
   /** Profiles are made by identify calls, as in production, so the suites also cover identity resolution. */

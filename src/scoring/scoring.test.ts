@@ -1,0 +1,238 @@
+import { createServer, type Server } from 'node:http';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listProfileTimeline } from '../profiles/profiles.js';
+import { createSegment } from '../segments/segments.js';
+import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { LoopbackPeer } from '../test-support/loopback-peer.js';
+import { identify, track } from '../test-support/segment-calls.js';
+import { BACKENDS } from '../test-support/world.js';
+import { profileIntent } from './scoring.js';
+
+const DAY = 86_400_000;
+
+/** The CRM: takes hand-offs as JSON. */
+class Crm extends LoopbackPeer {
+  readonly received: Array<Record<string, unknown>> = [];
+  protected readonly server: Server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      this.received.push(JSON.parse(body) as Record<string, unknown>);
+      response.writeHead(204).end();
+    });
+  });
+}
+
+describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
+  let world: JourneyWorld;
+  let crm: Crm;
+
+  beforeEach(async () => {
+    world = await startJourneyWorld(backend);
+    crm = await new Crm().start();
+    await world.configure({
+      webhooks: {
+        destinations: [{ id: 'crm', url: crm.baseUrl }],
+        allowPrivateNetworks: true,
+        timeoutMs: 5000,
+        maxAttempts: 3,
+      },
+      scoring: {
+        models: [
+          {
+            id: 'engagement',
+            name: 'Engagement',
+            rules: [
+              { id: 'pricing', kind: 'event', event: 'Pricing Viewed', points: 10, halfLife: '7d', cap: 30 },
+              { id: 'demo', kind: 'event', event: 'Demo Requested', points: 40, repeat: 'once' },
+              { id: 'careers', kind: 'event', event: 'Careers Viewed', points: -15 },
+            ],
+          },
+          {
+            id: 'fit',
+            name: 'Fit',
+            rules: [
+              {
+                id: 'italy',
+                kind: 'fit',
+                when: { type: 'trait', path: 'country', op: 'eq', value: 'IT' },
+                points: 20,
+              },
+            ],
+          },
+        ],
+      },
+      lifecycle: {
+        stages: ['subscriber', 'lead', 'mql', 'sql', 'opportunity', 'customer'],
+        rules: [
+          { kind: 'event', to: 'lead', event: 'Signed Up' },
+          { kind: 'score', to: 'mql', model: 'engagement', atLeast: 50 },
+          { kind: 'event', to: 'sql', event: 'Sales Accepted' },
+        ],
+        recycleTo: 'lead',
+      },
+      handOff: {
+        stage: 'mql',
+        owners: [
+          { id: 'marco', name: 'Marco', email: 'marco@example.com' },
+          { id: 'giulia', name: 'Giulia', email: 'giulia@example.com' },
+        ],
+        assignment: [{ when: { type: 'trait', path: 'country', op: 'eq', value: 'IT' }, owner: 'giulia' }],
+        destination: 'crm',
+        acceptWithin: '2d',
+        recycleOnMiss: true,
+      },
+    });
+  });
+  afterEach(async () => {
+    await crm.stop();
+    await world.close();
+  });
+
+  const intentOf = async (userId: string) =>
+    profileIntent(world.storage, {
+      workspaceId: world.workspaceId,
+      profileId: await world.profileOf(userId),
+      now: world.clock.now(),
+    });
+
+  it('keeps a ledger explaining every point, caps a rule, and lets points decay by half-life', async () => {
+    await world.send([identify('ada', { country: 'IT' })]);
+    for (let i = 0; i < 4; i++) await world.send([track('ada', 'Pricing Viewed', { page: `/pricing/${i}` })]);
+    await world.send([track('ada', 'Careers Viewed')]);
+    await world.settle();
+
+    const intent = await intentOf('ada');
+    const engagement = intent.scores.find((score) => score.model === 'engagement');
+    // Three pricing views fill the rule's cap of 30; the fourth earns nothing; careers takes 15.
+    expect(engagement?.awards.map((award) => [award.rule, award.points])).toEqual([
+      ['pricing', 10],
+      ['pricing', 10],
+      ['pricing', 10],
+      ['careers', -15],
+    ]);
+    expect(engagement?.score).toBe(15);
+    expect(intent.scores.find((score) => score.model === 'fit')).toMatchObject({
+      score: 20,
+      fit: [{ rule: 'italy', points: 20 }],
+    });
+
+    // A week later the pricing views are worth half.
+    world.clock.advance(7 * DAY);
+    const later = (await intentOf('ada')).scores.find((score) => score.model === 'engagement');
+    expect(later?.awards.map((award) => award.current)).toEqual([5, 5, 5, -15]);
+    expect(later?.score).toBe(0);
+  });
+
+  it('makes an MQL on a score threshold, hands it to the CRM with an owner, and moves to SQL on acceptance', async () => {
+    await world.send([identify('bo', { country: 'IT', email: 'bo@example.com' }), track('bo', 'Signed Up')]);
+    await world.send([track('bo', 'Pricing Viewed'), track('bo', 'Demo Requested')]);
+    await world.settle();
+
+    let intent = await intentOf('bo');
+    expect(intent.stage).toBe('mql');
+    expect(intent.stageHistory.map((change) => [change.from, change.to])).toEqual([
+      [null, 'lead'],
+      ['lead', 'mql'],
+    ]);
+    expect(intent.handOffs).toMatchObject([{ owner: 'giulia', status: 'pending' }]);
+    expect(crm.received).toMatchObject([
+      {
+        type: 'mops.hand_off.created',
+        hand_off: { owner: { id: 'giulia', email: 'giulia@example.com' } },
+        profile: { traits: { email: 'bo@example.com' } },
+      },
+    ]);
+
+    await world.send([track('bo', 'Sales Accepted')]);
+    await world.settle();
+    intent = await intentOf('bo');
+    expect(intent.stage).toBe('sql');
+    expect(intent.handOffs).toMatchObject([{ status: 'accepted' }]);
+    // Past the SLA nothing more happens to an accepted hand-off.
+    await world.advance(3 * DAY);
+    expect(crm.received).toHaveLength(1);
+  });
+
+  it('tells the CRM of a missed SLA and recycles the lead, all visible on the profile', async () => {
+    await world.send([identify('cy', { country: 'FR' }), track('cy', 'Signed Up')]);
+    await world.send([track('cy', 'Demo Requested'), track('cy', 'Pricing Viewed')]);
+    await world.settle();
+    // No assignment rule places cy: round-robin gives the first owner.
+    expect((await intentOf('cy')).handOffs).toMatchObject([{ owner: 'marco', status: 'pending' }]);
+
+    await world.advance(2 * DAY + 1000);
+    const intent = await intentOf('cy');
+    expect(intent.stage).toBe('lead');
+    expect(intent.handOffs).toMatchObject([{ status: 'recycled' }]);
+    expect(intent.stageHistory.at(-1)).toMatchObject({
+      from: 'mql',
+      to: 'lead',
+      reason: 'hand-off SLA missed',
+    });
+    expect(crm.received.map((body) => body.type)).toEqual([
+      'mops.hand_off.created',
+      'mops.hand_off.sla_missed',
+    ]);
+    const timeline = await listProfileTimeline(
+      world.storage,
+      world.workspaceId,
+      await world.profileOf('cy'),
+      {
+        limit: 50,
+      },
+    );
+    expect(timeline?.items.map((event) => event.name)).toEqual(
+      expect.arrayContaining(['Hand-off Created', 'Hand-off SLA Missed', 'Lifecycle Stage Changed']),
+    );
+  });
+
+  it('enters a journey on segment entry and branches on segment, score and stage', async () => {
+    const hot = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Hot leads', kind: 'live', rule: { type: 'score', model: 'engagement', min: 50 } },
+      now: world.clock.now(),
+    });
+    await world.settle();
+    await world.publish({
+      name: 'Hot lead follow-up',
+      entry: { trigger: { type: 'segment', segment: hot.id } },
+      start: 'route',
+      steps: [
+        {
+          id: 'route',
+          type: 'branch',
+          branches: [
+            {
+              conditions: [
+                { source: 'segment', segment: hot.id, op: 'in' },
+                { source: 'score', model: 'engagement', op: 'gte', value: 50 },
+                { source: 'lifecycle', op: 'in', stages: ['mql', 'sql'] },
+              ],
+              next: 'tag',
+            },
+          ],
+          otherwise: 'done',
+        },
+        { id: 'tag', type: 'update_traits', set: { follow_up: 'sales' }, next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    await world.send([
+      identify('di', { country: 'FR' }),
+      track('di', 'Signed Up'),
+      track('di', 'Demo Requested'),
+    ]);
+    await world.settle();
+    const journeyId = (await world.storage.journeys.list(world.workspaceId))[0]?.id as string;
+    expect((await world.storage.journeys.report(journeyId)).entered).toBe(0);
+    // The pricing view makes 50 points: an MQL, and a hot lead, in that order.
+    await world.send([track('di', 'Pricing Viewed')]);
+    await world.settle();
+    expect((await world.storage.journeys.report(journeyId)).entered).toBe(1);
+    const profile = await world.storage.profiles.find(world.workspaceId, await world.profileOf('di'));
+    expect(profile?.traits.follow_up).toBe('sales');
+  });
+});

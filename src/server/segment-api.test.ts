@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ApiError,
+  apiClient,
+  type MailWorld,
+  startMailWorld,
+  unique,
+} from '../test-support/api-client.js';
+import { BACKENDS, eventually } from '../test-support/world.js';
+
+interface SegmentJson {
+  id: string;
+  status: string;
+  version: number;
+  members: number;
+  backfill: { total: number; done: number; finishedAt: string | null };
+}
+
+/** Segments and intent over HTTP, against a running server with its own background work. */
+describe.each(BACKENDS)('segment API on %s', (backend) => {
+  let mailWorld: MailWorld;
+  const { api, ingest, caughtUp, newProfile } = apiClient(() => mailWorld);
+
+  beforeAll(async () => {
+    mailWorld = await startMailWorld(backend);
+  });
+  afterAll(async () => {
+    await mailWorld?.close();
+  });
+
+  it('refuses a bad rule naming the field, previews, saves and backfills with progress shown', async () => {
+    const plan = unique('plan');
+    const bad = await api<ApiError>('POST', '/segments', {
+      name: 'Broken',
+      rule: { type: 'event', event: 'Order Completed', atLeast: 3, atMost: 1 },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toContain('atMost');
+    expect((await api('GET', '/segments')).body).toMatchObject({ items: [] });
+
+    const ada = await newProfile({ plan });
+    await newProfile({ plan: 'free' });
+    await caughtUp();
+    const rule = { type: 'trait', path: 'plan', op: 'eq', value: plan };
+    const preview = await api<{ count: number; sample: Array<{ id: string; traits: { plan: string } }> }>(
+      'POST',
+      '/segments/preview',
+      { rule },
+    );
+    expect(preview.body).toMatchObject({ count: 1, sample: [{ id: ada.id, traits: { plan } }] });
+
+    const created = await api<SegmentJson>('POST', '/segments', { name: 'Planners', rule });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ status: 'backfilling', version: 1 });
+    const ready = await eventually(async () => {
+      const segment = (await api<SegmentJson>('GET', `/segments/${created.body.id}`)).body;
+      return segment.status === 'ready' ? segment : undefined;
+    });
+    expect(ready).toMatchObject({ members: 1 });
+    expect(ready.backfill.done).toBe(ready.backfill.total);
+    const members = await api<{ items: Array<{ profileId: string }> }>(
+      'GET',
+      `/segments/${created.body.id}/members`,
+    );
+    expect(members.body.items.map((item) => item.profileId)).toEqual([ada.id]);
+
+    // A new matching profile joins on its identify call, and shows the segment on its page.
+    const bo = await newProfile({ plan });
+    const segments = await eventually(async () => {
+      const page = await api<{ items: Array<{ segmentId: string; name: string }> }>(
+        'GET',
+        `/profiles/${bo.id}/segments`,
+      );
+      return page.body.items.length > 0 ? page.body.items : undefined;
+    });
+    expect(segments).toEqual([expect.objectContaining({ segmentId: created.body.id, name: 'Planners' })]);
+  });
+
+  it('uploads a static list as CSV and answers matched and unmatched rows', async () => {
+    const cy = await newProfile();
+    const list = await api<SegmentJson>('POST', '/segments', { name: 'Fair visitors', kind: 'static' });
+    const { world } = mailWorld;
+    const response = await fetch(
+      `${world.url}/api/workspaces/${world.workspaceId}/segments/${list.body.id}/members`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${world.secretKey}`, 'content-type': 'text/csv' },
+        body: `user_id\n${cy.userId}\nnobody-${cy.userId}\n`,
+      },
+    );
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ rows: 2, matched: 1, unmatched: 1, added: 1 });
+    expect((await api<SegmentJson>('GET', `/segments/${list.body.id}`)).body.members).toBe(1);
+  });
+
+  it('explains a profile’s score from its ledger over HTTP', async () => {
+    const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
+    const saved = await api('PUT', '/settings', {
+      ...settings,
+      scoring: {
+        models: [
+          {
+            id: 'engagement',
+            name: 'Engagement',
+            rules: [{ id: 'visit', kind: 'event', event: 'Pricing Viewed', points: 5 }],
+          },
+        ],
+      },
+    });
+    expect(saved.status).toBe(200);
+    const di = await newProfile();
+    await ingest([
+      { type: 'track', userId: di.userId, event: 'Pricing Viewed' },
+      { type: 'track', userId: di.userId, event: 'Pricing Viewed' },
+    ]);
+    await caughtUp();
+    const intent = await api<{ scores: Array<{ model: string; score: number; awards: unknown[] }> }>(
+      'GET',
+      `/profiles/${di.id}/intent`,
+    );
+    expect(intent.body.scores).toEqual([expect.objectContaining({ model: 'engagement', score: 10 })]);
+    expect(intent.body.scores[0]?.awards).toHaveLength(2);
+  });
+});
