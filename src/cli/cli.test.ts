@@ -1,12 +1,18 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../core/clock.js';
+import { createSegment } from '../segments/segments.js';
+import { createJourneyWork } from '../server/background.js';
+import { openStorage } from '../storage/open-storage.js';
 import { runCli } from '../test-support/cli.js';
 import {
   BACKENDS,
   createTestDatabase,
   PROCESS_TEST_TIMEOUT_MS,
   type TestDatabase,
+  testConfig,
 } from '../test-support/world.js';
 
 describe('mops CLI basics', () => {
@@ -18,6 +24,7 @@ describe('mops CLI basics', () => {
     [['keys', 'list']],
     [['keys', 'revoke']],
     [['import', 'events']],
+    [['segments', 'import-list']],
     [['users', 'reset-password']],
   ])('prints help for %j', async (command) => {
     const result = await runCli([...command, '--help'], {});
@@ -159,6 +166,43 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
       expect(summary.rejectedRows).toEqual([
         { line: 3, reason: expect.stringMatching(/malformed CSV/), field: null },
       ]);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'adds a CSV to a static segment, matching the contacts the imported events made',
+    async () => {
+      // The events imported above become profiles once the pipeline has run over them.
+      const storage = await openStorage(testConfig(database), systemClock);
+      try {
+        const work = createJourneyWork({
+          storage,
+          clock: systemClock,
+          logger: pino({ level: 'silent' }),
+          onMessagesQueued: () => undefined,
+        });
+        await work.pipeline.drain();
+        const [workspace] = await storage.workspaces.list();
+        const segment = await createSegment(storage, {
+          workspaceId: workspace?.id as string,
+          input: { name: 'Fair visitors', kind: 'static' },
+          now: Date.now(),
+        });
+        const file = path.join(database.dataDir, 'visitors.csv');
+        writeFileSync(file, ['user_id', 'csv-1', 'someone-else'].join('\n'));
+        const result = await cli('segments', 'import-list', file, '--segment', segment.id, '--json');
+        expect(JSON.parse(result.stdout)).toMatchObject({
+          rows: 2,
+          matched: 1,
+          unmatched: 1,
+          added: 1,
+          unmatchedRows: [{ line: 3, key: 'someone-else' }],
+        });
+        expect(await storage.segments.countMembers(segment.id)).toBe(1);
+      } finally {
+        await storage.close();
+      }
     },
     PROCESS_TEST_TIMEOUT_MS,
   );

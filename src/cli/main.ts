@@ -6,6 +6,7 @@ import { registerImportCommand } from './commands/import-events.js';
 import { registerJourneyCommands } from './commands/journeys.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerMigrateCommand } from './commands/migrate.js';
+import { registerSegmentCommands } from './commands/segments.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerUserCommands } from './commands/users.js';
 
@@ -23,6 +24,7 @@ registerKeyCommands(program);
 registerUserCommands(program);
 registerImportCommand(program);
 registerJourneyCommands(program);
+registerSegmentCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,65 @@
+import { createReadStream, statSync } from 'node:fs';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { importStaticList } from '../../segments/segments.js';
+import { pickWorkspace, print, withStorage } from '../cli-context.js';
+
+export function registerSegmentCommands(program: Command): void {
+  const segments = program.command('segments').description('segments: static lists');
+  segments
+    .command('import-list')
+    .description(
+      'add the contacts of a CSV to a static segment; rows name a contact by a user_id, anonymous_id or email column',
+    )
+    .argument('<file>', 'a .csv file with a header row')
+    .requiredOption('--segment <id>', 'the static segment to add to')
+    .option('--workspace <id>', 'workspace id (default: the only workspace)')
+    .option('--json', 'print the summary as JSON (no progress bar)')
+    .action(async (file: string, options: { segment: string; workspace?: string; json?: boolean }) => {
+      await withStorage(async ({ storage, clock }) => {
+        const workspace = await pickWorkspace(storage, options.workspace);
+        const totalBytes = Math.max(statSync(file).size, 1);
+        const showBar = !options.json && process.stderr.isTTY;
+        const bar = new SingleBar({
+          format: 'importing {bar} {percentage}% | {rows} rows | {matched} matched, {unmatched} unmatched',
+          stream: process.stderr,
+          hideCursor: true,
+        });
+        let bytesRead = 0;
+        // Counts bytes as the parser takes them, for the bar.
+        const counter = new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            bytesRead += chunk.length;
+            done(null, chunk);
+          },
+        });
+        if (showBar) bar.start(totalBytes, 0, { rows: 0, matched: 0, unmatched: 0 });
+        const summary = await importStaticList(storage, {
+          workspaceId: workspace.id,
+          segmentId: options.segment,
+          source: createReadStream(file).pipe(counter),
+          now: () => clock.now(),
+          onProgress: (progress) => {
+            if (showBar) bar.update(bytesRead, progress);
+          },
+        });
+        if (showBar) {
+          bar.update(totalBytes, summary);
+          bar.stop();
+        }
+        print(summary, options, (s) =>
+          [
+            `Imported ${path.basename(file)} into segment ${options.segment}: ${s.rows} rows, ${s.matched} matched (${s.added} newly added), ${s.unmatched} unmatched.`,
+            ...s.unmatchedRows.map((row) => `  line ${row.line}: no profile for ${row.key}`),
+            s.unmatched > s.unmatchedRows.length
+              ? `  … and ${s.unmatched - s.unmatchedRows.length} more.`
+              : '',
+          ]
+            .filter(Boolean)
+            .join('\n'),
+        );
+      });
+    });
+}
