@@ -10,7 +10,7 @@ import {
   membershipEvents,
   type RuleSegment,
 } from './membership.js';
-import { dependencyOrder, ruleNeeds } from './rule-needs.js';
+import { dependencyOrder, type RuleNeeds, ruleNeeds } from './rule-needs.js';
 
 /** The segments consumer's cursor: after scores (rules may ask about them), before nothing. */
 export const SEGMENTS_CURSOR = 'segments';
@@ -54,7 +54,7 @@ export async function reevaluateProfiles(
   const ids = profiles.map((profile) => profile.id);
   const [settings, eventFacts, timers] = await Promise.all([
     reader.settings.get(workspaceId),
-    reader.segments.eventFacts(workspaceId, ids, [...needs.events.keys()]),
+    reader.segments.eventFacts({ workspaceId, profileIds: ids, ...eventQuery(needs) }),
     reader.segments.timersOf(ids),
   ]);
   const facts = await buildFacts(reader, {
@@ -79,6 +79,18 @@ export async function reevaluateProfiles(
     await writeChanges(tx, changes);
     await tx.generatedEvents.append(events);
     return { earliestTimer: earliestTimer(changes), changed: changes.entered.length + changes.exited.length };
+  };
+}
+
+/** One query for all the names the rules count: back as far as the longest window, properties if any rule filters. */
+function eventQuery(needs: RuleNeeds): { names: string[]; since: number | null; withProperties: boolean } {
+  const wanted = [...needs.events.values()];
+  return {
+    names: [...needs.events.keys()],
+    since: wanted.some((event) => event.since === null)
+      ? null
+      : Math.min(...wanted.map((event) => event.since as number)),
+    withProperties: wanted.some((event) => event.withProperties),
   };
 }
 

@@ -303,22 +303,24 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
       return rows.map((row) => ({ segmentId: row.segment_id, enteredAt: Number(row.entered_at) }));
     },
 
-    async eventFacts(workspaceId, profileIds, names) {
+    async eventFacts({ workspaceId, profileIds, names, since, withProperties }) {
       if (profileIds.length === 0 || names.length === 0) return [];
       const facts: ProfileEventFact[] = [];
       for (const chunk of chunks(profileIds)) {
-        const rows = await db
+        let query = db
           .selectFrom('identities as i')
           .innerJoin('identity_events as ie', 'ie.identity_id', 'i.id')
           .innerJoin('events as e', 'e.id', 'ie.event_id')
-          .select(['i.profile_id', 'e.id', 'e.name', 'e.timestamp', 'e.payload'])
+          .select(['i.profile_id', 'e.id', 'e.name', 'e.timestamp'])
           .where('i.workspace_id', '=', workspaceId)
           .where('i.profile_id', 'in', chunk)
-          .where('e.name', 'in', names)
-          .execute();
+          .where('e.name', 'in', names);
+        // identity_events is keyed (identity, timestamp): the window is a range scan per identity.
+        if (since !== null) query = query.where('ie.timestamp', '>', since);
+        const rows = await (withProperties ? query.select('e.payload') : query).execute();
         // An event filed under both of a profile's identities (user and anonymous) counts once.
         const seen = new Set<string>();
-        for (const row of rows) {
+        for (const row of rows as Array<(typeof rows)[number] & { payload?: unknown }>) {
           const key = `${row.profile_id}:${row.id}`;
           if (seen.has(key)) continue;
           seen.add(key);
@@ -327,7 +329,7 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
             eventId: Number(row.id),
             name: row.name as string,
             timestamp: Number(row.timestamp),
-            properties: propertiesOf(row.payload, ops),
+            properties: withProperties ? propertiesOf(row.payload, ops) : {},
           });
         }
       }

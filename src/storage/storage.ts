@@ -383,8 +383,17 @@ export interface SegmentStore {
   listMembers(segmentId: string, page: PageRequest): Promise<Page<{ profileId: string; enteredAt: number }>>;
   listSegmentsOfProfile(profileId: string): Promise<Array<{ segmentId: string; enteredAt: number }>>;
 
-  /** The profiles' events with these names, oldest first. */
-  eventFacts(workspaceId: string, profileIds: string[], names: string[]): Promise<ProfileEventFact[]>;
+  /**
+   * The profiles' events with these names, oldest first; only those after `since` when given, and
+   * with their properties only when asked (parsing them is most of the cost).
+   */
+  eventFacts(query: {
+    workspaceId: string;
+    profileIds: string[];
+    names: string[];
+    since: number | null;
+    withProperties: boolean;
+  }): Promise<ProfileEventFact[]>;
   /** Every event of this name since `since`, with its profile (for backfills); properties only when asked. */
   eventsNamed(query: {
     workspaceId: string;
