@@ -98,7 +98,7 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       now: world.clock.now(),
     });
 
-  it('keeps a ledger explaining every point, caps a rule, and lets points decay by half-life', async () => {
+  it('keeps a ledger explaining every point, caps a rule, sums accounts, and lets points decay by half-life', async () => {
     await world.send([identify('ada', { country: 'IT' })]);
     for (let i = 0; i < 4; i++) await world.send([track('ada', 'Pricing Viewed', { page: `/pricing/${i}` })]);
     await world.send([track('ada', 'Careers Viewed')]);
@@ -118,6 +118,19 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       score: 20,
       fit: [{ rule: 'italy', points: 20 }],
     });
+
+    // An account's score gathers its contacts'.
+    await world.send([
+      { type: 'group', userId: 'ada', groupId: 'acme', traits: { name: 'Acme' } },
+      { type: 'group', userId: 'eve', groupId: 'acme', traits: { name: 'Acme' } },
+      track('eve', 'Pricing Viewed'),
+    ]);
+    await world.settle();
+    const [acme] = await world.storage.profiles.listAccounts(await world.profileOf('ada'));
+    expect(await world.storage.scoring.accountScores(acme?.id as string)).toEqual([
+      { model: 'engagement', total: 25, average: 12.5, max: 15, contacts: 2 },
+      { model: 'fit', total: 20, average: 10, max: 20, contacts: 2 },
+    ]);
 
     // A week later the pricing views are worth half.
     world.clock.advance(7 * DAY);

@@ -131,7 +131,7 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
       const result = await sql<{ bucket: number; n: number }>`
         select floor(score / ${bucket}) as bucket, count(*) as n from profile_scores
         where workspace_id = ${workspaceId} and model = ${model}
-        group by floor(score / ${bucket}) order by bucket`.execute(db);
+        group by 1 order by 1`.execute(db);
       return result.rows.map((row) => ({ from: Number(row.bucket) * bucket, count: Number(row.n) }));
     },
     async accountScores(accountId) {

@@ -2,18 +2,23 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { trackEvent } from '../../test-support/events.js';
 import { createTestSchema } from '../../test-support/postgres.js';
+import { runAudienceContract } from '../audience.contract.js';
 import { runStorageContract } from '../storage.contract.js';
 import { createPostgresStorage } from './postgres-storage.js';
 
 describe('PostgreSQL storage', () => {
+  const newStorage = async () => {
+    const schema = await createTestSchema();
+    return {
+      storage: await createPostgresStorage({ url: schema.url, schema: schema.schema, poolSize: 4 }),
+      cleanup: () => schema.drop(),
+    };
+  };
   describe('contract', () => {
-    runStorageContract(async () => {
-      const schema = await createTestSchema();
-      return {
-        storage: await createPostgresStorage({ url: schema.url, schema: schema.schema, poolSize: 4 }),
-        cleanup: () => schema.drop(),
-      };
-    });
+    runStorageContract(newStorage);
+  });
+  describe('audience contract', () => {
+    runAudienceContract(newStorage);
   });
 
   it('warns about a server running without autovacuum, and only then', async () => {

@@ -4,18 +4,23 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../core/clock.js';
 import { trackEvent } from '../../test-support/events.js';
+import { runAudienceContract } from '../audience.contract.js';
 import { runStorageContract } from '../storage.contract.js';
 import { createSqliteStorage } from './sqlite-storage.js';
 
 describe('SQLite storage', () => {
+  const newStorage = async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mops-sqlite-'));
+    return {
+      storage: await createSqliteStorage({ path: path.join(dir, 'mops.db') }),
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  };
   describe('contract', () => {
-    runStorageContract(async () => {
-      const dir = mkdtempSync(path.join(tmpdir(), 'mops-sqlite-'));
-      return {
-        storage: await createSqliteStorage({ path: path.join(dir, 'mops.db') }),
-        cleanup: async () => rmSync(dir, { recursive: true, force: true }),
-      };
-    });
+    runStorageContract(newStorage);
+  });
+  describe('audience contract', () => {
+    runAudienceContract(newStorage);
   });
 
   it('still dedupes after a restart, and sees rows another connection wrote', async () => {

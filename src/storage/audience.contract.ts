@@ -1,0 +1,224 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { newId } from '../core/ids.js';
+import type { Profile } from '../core/profile.js';
+import { trackEvent } from '../test-support/events.js';
+import type { HandOff, Storage } from './storage.js';
+
+const NOW = Date.UTC(2026, 10, 23, 9, 0, 0);
+const DAY = 86_400_000;
+
+/** Segment membership, timers, event facts, score ledgers, stages and hand-offs: the same on every backend. */
+export function runAudienceContract(
+  newStorage: () => Promise<{ storage: Storage; cleanup: () => Promise<void> }>,
+) {
+  let storage: Storage;
+  let cleanup: () => Promise<void>;
+  let workspaceId: string;
+
+  beforeEach(async () => {
+    ({ storage, cleanup } = await newStorage());
+    await storage.migrate();
+    workspaceId = newId('ws');
+    await storage.workspaces.create({ id: workspaceId, name: 'Shop', createdAt: NOW });
+  });
+  afterEach(async () => {
+    await storage.close();
+    await cleanup();
+  });
+
+  /** A profile known by a user id and an anonymous id, with these events filed under both identities. */
+  async function profileWithEvents(
+    userId: string,
+    events: Array<{ name: string; timestamp: number; properties?: Record<string, unknown> }>,
+  ): Promise<Profile> {
+    await storage.events.append({
+      events: events.map((e, index) =>
+        trackEvent({
+          workspaceId,
+          messageId: `${userId}-${index}`,
+          userId,
+          anonymousId: `anon-${userId}`,
+          name: e.name,
+          timestamp: e.timestamp,
+          payload: JSON.stringify({ type: 'track', event: e.name, userId, properties: e.properties ?? {} }),
+        }),
+      ),
+      rejected: [],
+    });
+    const stored = (await storage.events.list(workspaceId, { limit: 500 })).items.filter(
+      (e) => e.userId === userId,
+    );
+    const person: Profile = {
+      id: newId('prf'),
+      workspaceId,
+      userId,
+      traits: {},
+      traitTimes: {},
+      firstSeenAt: NOW,
+      lastSeenAt: NOW,
+      createdAt: NOW,
+      updatedAt: NOW,
+      mergedInto: null,
+    };
+    const identities = [
+      { kind: 'user' as const, value: userId },
+      { kind: 'anonymous' as const, value: `anon-${userId}` },
+    ];
+    await storage.transaction((tx) =>
+      tx.profiles.applyResolution({
+        workspaceId,
+        newProfiles: [person],
+        updatedProfiles: [],
+        merges: [],
+        newIdentities: identities.map((key) => ({ ...key, profileId: person.id, createdAt: NOW })),
+        identityEvents: stored.flatMap((e) =>
+          identities.map((identity) => ({ identity, timestamp: e.timestamp, eventId: e.id })),
+        ),
+        upsertedAccounts: [],
+        accountMembers: [],
+        traitChanges: [],
+      }),
+    );
+    return person;
+  }
+
+  describe('segment facts', () => {
+    it('reads a profile’s events once each, though filed under two identities, and only within the window', async () => {
+      const ada = await profileWithEvents('ada', [
+        { name: 'Order Completed', timestamp: NOW - 40 * DAY, properties: { total: 5 } },
+        { name: 'Order Completed', timestamp: NOW - DAY, properties: { total: 50 } },
+        { name: 'Page Viewed', timestamp: NOW - DAY },
+      ]);
+      const all = await storage.segments.eventFacts({
+        workspaceId,
+        profileIds: [ada.id],
+        names: ['Order Completed'],
+        since: null,
+        withProperties: true,
+      });
+      expect(all.map((fact) => [fact.name, fact.properties.total])).toEqual([
+        ['Order Completed', 5],
+        ['Order Completed', 50],
+      ]);
+      const recent = await storage.segments.eventFacts({
+        workspaceId,
+        profileIds: [ada.id],
+        names: ['Order Completed', 'Page Viewed'],
+        since: NOW - 30 * DAY,
+        withProperties: false,
+      });
+      expect(recent.map((fact) => fact.name).sort()).toEqual(['Order Completed', 'Page Viewed']);
+      expect(recent.every((fact) => Object.keys(fact.properties).length === 0)).toBe(true);
+
+      const named = await storage.segments.eventsNamed({
+        workspaceId,
+        name: 'Order Completed',
+        since: NOW - 30 * DAY,
+        withProperties: true,
+      });
+      expect(named).toEqual([expect.objectContaining({ profileId: ada.id, properties: { total: 50 } })]);
+      expect(await storage.segments.idsOf([ada.id])).toEqual(
+        new Map([[ada.id, { userId: 'ada', anonymousId: 'anon-ada' }]]),
+      );
+    });
+  });
+
+  describe('segment membership', () => {
+    it('keeps the first entry time, removes members, and hands out due timers once', async () => {
+      const [a, b] = [newId('prf'), newId('prf')];
+      const segmentId = newId('seg');
+      const change = (profileId: string, at: number) => ({ segmentId, profileId, workspaceId, at });
+      await storage.transaction((tx) =>
+        tx.segments.applyMembership({ entered: [change(a, NOW), change(b, NOW)], exited: [] }),
+      );
+      await storage.transaction((tx) =>
+        tx.segments.applyMembership({ entered: [change(a, NOW + 5)], exited: [change(b, NOW + 5)] }),
+      );
+      expect((await storage.segments.listMembers(segmentId, { limit: 10 })).items).toEqual([
+        { profileId: a, enteredAt: NOW },
+      ]);
+      expect(await storage.segments.memberships([a, b])).toEqual(new Map([[a, new Set([segmentId])]]));
+
+      await storage.segments.setTimers([
+        { segmentId, profileId: a, workspaceId, dueAt: NOW + DAY },
+        { segmentId, profileId: b, workspaceId, dueAt: NOW + 2 * DAY },
+      ]);
+      await storage.segments.setTimers([{ segmentId, profileId: b, workspaceId, dueAt: null }]);
+      expect(await storage.segments.nextTimerDue()).toBe(NOW + DAY);
+      expect(await storage.transaction((tx) => tx.segments.takeDueTimers(NOW, 10))).toEqual([]);
+      const due = await storage.transaction((tx) => tx.segments.takeDueTimers(NOW + DAY, 10));
+      expect(due).toEqual([{ segmentId, profileId: a, workspaceId, dueAt: NOW + DAY }]);
+      expect(await storage.transaction((tx) => tx.segments.takeDueTimers(NOW + DAY, 10))).toEqual([]);
+      expect(await storage.segments.nextTimerDue()).toBeUndefined();
+    });
+  });
+
+  describe('scoring', () => {
+    it('records each award once, keeps scores and the stage history', async () => {
+      const profileId = newId('prf');
+      const award = {
+        workspaceId,
+        profileId,
+        model: 'engagement',
+        rule: 'pricing',
+        eventId: 7,
+        at: NOW,
+        points: 10,
+      };
+      await storage.transaction((tx) => tx.scoring.addAwards([award, { ...award, eventId: 8, points: 5 }]));
+      await storage.transaction((tx) => tx.scoring.addAwards([award]));
+      expect((await storage.scoring.ledgerOfProfile(profileId)).map((entry) => entry.points)).toEqual([
+        10, 5,
+      ]);
+
+      await storage.scoring.setScores([{ workspaceId, profileId, model: 'engagement', score: 15, at: NOW }]);
+      await storage.scoring.setScores([
+        { workspaceId, profileId, model: 'engagement', score: 12.5, at: NOW + 1 },
+      ]);
+      expect(await storage.scoring.scores([profileId])).toEqual(new Map([[profileId, { engagement: 12.5 }]]));
+      expect(await storage.scoring.distribution(workspaceId, 'engagement', 10)).toEqual([
+        { from: 10, count: 1 },
+      ]);
+
+      await storage.scoring.setStages([
+        { workspaceId, profileId, from: null, to: 'lead', reason: 'event Signed Up', at: NOW },
+      ]);
+      await storage.scoring.setStages([
+        { workspaceId, profileId, from: 'lead', to: 'mql', reason: 'score', at: NOW + 1 },
+      ]);
+      expect((await storage.scoring.stages([profileId])).get(profileId)).toBe('mql');
+      expect((await storage.scoring.stageHistory(profileId)).map((change) => change.to)).toEqual([
+        'lead',
+        'mql',
+      ]);
+    });
+
+    it('hands out overdue hand-offs, pending ones only', async () => {
+      const base: HandOff = {
+        id: newId('hof'),
+        workspaceId,
+        profileId: newId('prf'),
+        owner: 'marco',
+        status: 'pending',
+        messageId: null,
+        createdAt: NOW,
+        dueAt: NOW + DAY,
+        acceptedAt: null,
+        breachedAt: null,
+      };
+      const accepted = { ...base, id: newId('hof'), profileId: newId('prf'), status: 'accepted' as const };
+      await storage.scoring.createHandOff(base);
+      await storage.scoring.createHandOff(accepted);
+      expect(await storage.scoring.countHandOffs(workspaceId)).toBe(2);
+      expect(await storage.scoring.nextHandOffDue()).toBe(NOW + DAY);
+      expect(await storage.transaction((tx) => tx.scoring.claimOverdueHandOffs(NOW, 10))).toEqual([]);
+      expect(await storage.transaction((tx) => tx.scoring.claimOverdueHandOffs(NOW + DAY, 10))).toEqual([
+        base,
+      ]);
+      expect(await storage.scoring.findPendingHandOff(base.profileId)).toEqual(base);
+      expect(
+        (await storage.scoring.listHandOffs(workspaceId, { status: 'accepted' }, { limit: 10 })).items,
+      ).toEqual([accepted]);
+    });
+  });
+}
