@@ -39,6 +39,7 @@ async function* profileBatches(
     now: number;
     after: string | null;
     segmentIds?: string[];
+    batchSize?: number;
   },
 ): AsyncGenerator<{
   last: string;
@@ -53,7 +54,11 @@ async function* profileBatches(
   ]);
   let after = options.after;
   for (;;) {
-    const profiles = await reader.segments.listProfilesAfter(workspaceId, after, BATCH_PROFILES);
+    const profiles = await reader.segments.listProfilesAfter(
+      workspaceId,
+      after,
+      options.batchSize ?? BATCH_PROFILES,
+    );
     const last = profiles.at(-1);
     if (!last) return;
     const facts = await buildFacts(reader, {
@@ -106,7 +111,7 @@ export async function previewRule(
  */
 export async function backfillSegment(
   storage: Storage,
-  options: { segment: Segment; clock: Clock; logger: Logger },
+  options: { segment: Segment; clock: Clock; logger: Logger; batchSize?: number },
 ): Promise<'finished' | 'superseded'> {
   const { segment, clock } = options;
   if (!segment.rule) return 'finished';
@@ -127,6 +132,7 @@ export async function backfillSegment(
     now: clock.now(),
     after,
     segmentIds: referenced,
+    ...(options.batchSize ? { batchSize: options.batchSize } : {}),
   })) {
     const untouched = new Map(
       batch.profiles

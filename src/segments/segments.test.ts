@@ -1,10 +1,13 @@
 import { Readable } from 'node:stream';
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SegmentCondition } from '../core/segment-definition.js';
 import { listProfileTimeline } from '../profiles/profiles.js';
+import type { Storage } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
+import { backfillSegment } from './backfill.js';
 import { createSegment, getSegment, importStaticList, previewSegment, updateSegment } from './segments.js';
 
 const DAY = 86_400_000;
@@ -136,6 +139,41 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await getSegment(world.storage, world.workspaceId, segmentId)).toMatchObject({
       status: 'ready',
       members: 10,
+    });
+  });
+
+  it('resumes an interrupted backfill after the last batch it committed', async () => {
+    await world.send(
+      Array.from({ length: 25 }, (_, i) => identify(`p${i}`, { plan: i % 2 === 0 ? 'pro' : 'free' })),
+    );
+    await world.settle();
+    const segment = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Pros', kind: 'live', rule: { type: 'trait', path: 'plan', op: 'eq', value: 'pro' } },
+      now: world.clock.now(),
+    });
+    // The process dies in the middle of the third batch's transaction.
+    let transactions = 0;
+    const dying = new Proxy(world.storage, {
+      get(target, property, receiver) {
+        if (property !== 'transaction') return Reflect.get(target, property, receiver);
+        return (fn: Parameters<Storage['transaction']>[0]) => {
+          if (++transactions === 3) return Promise.reject(new Error('killed'));
+          return target.transaction(fn);
+        };
+      },
+    });
+    const options = { segment, clock: world.clock, logger: pino({ level: 'silent' }), batchSize: 10 };
+    await expect(backfillSegment(dying, options)).rejects.toThrow('killed');
+    const halfway = await getSegment(world.storage, world.workspaceId, segment.id);
+    expect(halfway).toMatchObject({ status: 'backfilling', backfill: { done: 20, total: 25 } });
+
+    const current = (await world.storage.segments.find(world.workspaceId, segment.id)) as typeof segment;
+    expect(await backfillSegment(world.storage, { ...options, segment: current })).toBe('finished');
+    expect(await getSegment(world.storage, world.workspaceId, segment.id)).toMatchObject({
+      status: 'ready',
+      members: 13,
+      backfill: { done: 25, total: 25 },
     });
   });
 
