@@ -10,8 +10,6 @@ import { type RuleNeeds, ruleNeeds } from './rule-needs.js';
 
 /** Profiles evaluated per transaction: big enough to be quick, small enough to show progress. */
 const BATCH_PROFILES = 10_000;
-const POLL_INTERVAL_MS = 5000;
-const RETRY_DELAY_MS = 1000;
 
 /**
  * A rule's events for every profile, read once per event name through the (workspace, name, time)
@@ -176,78 +174,28 @@ export async function backfillSegment(
   return finished ? 'finished' : 'superseded';
 }
 
-/** Runs backfills one after another as segments are saved; woken on save, and polls for other processes' saves. */
-export class BackfillWorker {
-  readonly #storage: Storage;
-  readonly #clock: Clock;
-  readonly #logger: Logger;
-  #running: Promise<void> | undefined;
-  #pending = false;
-  #stopped = true;
-  #poller: NodeJS.Timeout | undefined;
-
-  constructor(options: { storage: Storage; clock: Clock; logger: Logger }) {
-    this.#storage = options.storage;
-    this.#clock = options.clock;
-    this.#logger = options.logger;
+/**
+ * Runs every pending backfill to its end, one after another; the number finished. One another process
+ * is running (superseded) is not counted, so the caller waits before looking again.
+ */
+export async function runPendingBackfills(
+  storage: Storage,
+  options: { clock: Clock; logger: Logger },
+): Promise<number> {
+  let count = 0;
+  for (const segment of await storage.segments.listBackfilling()) {
+    const startedAt = performance.now();
+    const outcome = await backfillSegment(storage, { segment, ...options });
+    options.logger.info(
+      {
+        segment: segment.id,
+        version: segment.version,
+        outcome,
+        ms: Math.round(performance.now() - startedAt),
+      },
+      'segment backfill',
+    );
+    if (outcome === 'finished') count++;
   }
-
-  start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    this.#poller = setInterval(() => this.wake(), POLL_INTERVAL_MS);
-    this.#poller.unref();
-    this.wake();
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearInterval(this.#poller);
-    await this.#running;
-  }
-
-  wake(): void {
-    if (this.#stopped) return;
-    this.#pending = true;
-    this.#running ??= this.#loop().finally(() => {
-      this.#running = undefined;
-    });
-  }
-
-  /** Runs every pending backfill to its end (tests and the CLI wait on it). */
-  async runPending(): Promise<number> {
-    let count = 0;
-    for (const segment of await this.#storage.segments.listBackfilling()) {
-      const startedAt = performance.now();
-      const outcome = await backfillSegment(this.#storage, {
-        segment,
-        clock: this.#clock,
-        logger: this.#logger,
-      });
-      this.#logger.info(
-        {
-          segment: segment.id,
-          version: segment.version,
-          outcome,
-          ms: Math.round(performance.now() - startedAt),
-        },
-        'segment backfill',
-      );
-      count++;
-    }
-    return count;
-  }
-
-  async #loop(): Promise<void> {
-    while (this.#pending && !this.#stopped) {
-      this.#pending = false;
-      try {
-        await this.runPending();
-      } catch (error) {
-        this.#logger.error({ err: error }, 'segment backfill failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS).unref());
-        this.#pending = true;
-      }
-    }
-  }
+  return count;
 }

@@ -107,10 +107,14 @@ export function nextTimeChange(
   facts: ProfileFacts,
   now: number,
 ): number | undefined {
+  return futureTimeChanges(condition, facts, now)[0];
+}
+
+/** Every future moment something in the rule changes by time alone, earliest first. */
+function futureTimeChanges(condition: SegmentCondition, facts: ProfileFacts, now: number): number[] {
   const moments: number[] = [];
   collectTimeChanges(condition, facts, now, moments);
-  const future = moments.filter((moment) => moment > now);
-  return future.length === 0 ? undefined : Math.min(...future);
+  return [...new Set(moments.filter((moment) => moment > now))].sort((a, b) => a - b);
 }
 
 function collectTimeChanges(
@@ -199,9 +203,7 @@ export function nextMembershipChange(
   facts: ProfileFacts,
   now: number,
 ): number | undefined {
-  const moments: number[] = [];
-  collectTimeChanges(condition, facts, now, moments);
-  const future = [...new Set(moments.filter((moment) => moment > now))].sort((a, b) => a - b);
+  const future = futureTimeChanges(condition, facts, now);
   if (future.length === 0) return undefined;
   const isMemberNow = isMember(condition, facts, now);
   for (const moment of future.slice(0, MAX_MOMENTS_TRIED)) {

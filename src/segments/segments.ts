@@ -5,7 +5,7 @@ import type { Storage } from '../storage/storage.js';
 import { previewRule, type SegmentPreview } from './backfill.js';
 import { dependencyOrder, ruleNeeds } from './rule-needs.js';
 
-export { BackfillWorker, type SegmentPreview } from './backfill.js';
+export { runPendingBackfills, type SegmentPreview } from './backfill.js';
 export { SEGMENTS_CURSOR } from './live-segments.js';
 export { importStaticList, type StaticListSummary } from './static-list.js';
 

@@ -12,7 +12,7 @@ import { TimerScheduler } from '../pipeline/timer-scheduler.js';
 import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
 import { runOverdueHandOffs } from '../scoring/hand-offs.js';
 import { SCORING_CURSOR, type ScoringWork, scoringBatch } from '../scoring/scoring-batch.js';
-import { BackfillWorker } from '../segments/backfill.js';
+import { runPendingBackfills } from '../segments/backfill.js';
 import {
   runDueSegmentTimers,
   SEGMENTS_CURSOR,
@@ -24,6 +24,8 @@ import { compileLayout, WARM_UP_MJML } from '../templates/email-template.js';
 
 /** Rendering and SMTP are the heaviest part of sending; two threads share them and the connections. */
 const SEND_THREADS = 2;
+/** How often to look for segments saved through another process (this one's saves wake it at once). */
+const BACKFILL_POLL_MS = 5000;
 
 interface Services {
   storage: Storage;
@@ -42,7 +44,8 @@ export interface JourneyWork {
   segmentTimers: TimerScheduler;
   /** Checks hand-offs whose acceptance SLA ran out. */
   handOffTimers: TimerScheduler;
-  backfills: BackfillWorker;
+  /** Runs segment backfills; woken when a segment is saved, and polls for other processes' saves. */
+  backfills: TimerScheduler;
   start(): void;
   stop(): Promise<void>;
 }
@@ -125,7 +128,16 @@ export function createJourneyWork(
     if (work.earliestDue !== undefined) handOffTimers.timerSet(work.earliestDue);
     if (work.queued > 0) options.onMessagesQueued();
   };
-  const backfills = new BackfillWorker({ storage, clock, logger });
+  const backfills = new TimerScheduler({
+    work: {
+      name: 'segment backfills',
+      runDue: () => runPendingBackfills(storage, { clock, logger }),
+      nextDue: async () => undefined,
+    },
+    clock,
+    logger,
+    pollIntervalMs: BACKFILL_POLL_MS,
+  });
   const consumers: LogConsumer[] = [
     { cursor: PROFILES_CURSOR, batch: profileResolutionBatch(() => clock.now()) },
     {

@@ -9,6 +9,7 @@ import type { JourneyDefinition } from '../core/journey-definition.js';
 import { ingest } from '../ingest/ingest.js';
 import { createJourney, publishJourney } from '../journeys/journeys.js';
 import { runOverdueHandOffs } from '../scoring/hand-offs.js';
+import { runPendingBackfills } from '../segments/backfill.js';
 import { runDueSegmentTimers } from '../segments/live-segments.js';
 import { type Background, createBackground } from '../server/background.js';
 import { createPostgresStorage } from '../storage/postgres/postgres-storage.js';
@@ -88,10 +89,11 @@ export async function startJourneyWorld(
     },
     clock.now(),
   );
+  const logger = pino({ level: 'silent' });
   const background = createBackground({
     storage,
     clock,
-    logger: pino({ level: 'silent' }),
+    logger,
     secret: SECRET,
     publicUrl: 'http://mops.test',
   });
@@ -112,7 +114,7 @@ export async function startJourneyWorld(
     },
     async settle() {
       for (let round = 0; round < 50; round++) {
-        const backfills = await background.backfills.runPending();
+        const backfills = await runPendingBackfills(storage, { clock, logger });
         const events = await background.pipeline.drain();
         const segmentTimers = (await runDueSegmentTimers(storage, { now: clock.now() })).taken;
         const handOffs = (await runOverdueHandOffs(storage, { now: clock.now() })).handled;

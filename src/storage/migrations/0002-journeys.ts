@@ -1,16 +1,8 @@
-import type { DialectMigration, MigrationDb } from './migrations.js';
+import { columnTypes, type DialectMigration, type MigrationDb } from './migrations.js';
 
 /** Journeys, their instances and timers, e-mail templates, the message log (also the send outbox), consent. */
 export const journeysSchema: DialectMigration = (dialect) => {
-  const isPostgres = dialect === 'postgres';
-  const json = isPostgres ? 'jsonb' : 'text';
-  const int64 = isPostgres ? 'bigint' : 'integer';
-  const serial = (db: MigrationDb, table: string) =>
-    db.schema
-      .createTable(table)
-      .addColumn('id', isPostgres ? 'bigserial' : 'integer', (c) =>
-        isPostgres ? c.primaryKey() : c.primaryKey().autoIncrement(),
-      );
+  const { json, int64, serialTable: serial } = columnTypes(dialect);
 
   return {
     async up(db: MigrationDb) {

@@ -1,19 +1,11 @@
-import type { DialectMigration, MigrationDb } from './migrations.js';
+import { columnTypes, type DialectMigration, type MigrationDb } from './migrations.js';
 
 /**
  * Segments and their members, membership expiry timers; score ledgers and scores, lifecycle stages
  * and their history, sales hand-offs; and the event index both backfills and facts read by name.
  */
 export const segmentsSchema: DialectMigration = (dialect) => {
-  const isPostgres = dialect === 'postgres';
-  const json = isPostgres ? 'jsonb' : 'text';
-  const int64 = isPostgres ? 'bigint' : 'integer';
-  const serial = (db: MigrationDb, table: string) =>
-    db.schema
-      .createTable(table)
-      .addColumn('id', isPostgres ? 'bigserial' : 'integer', (c) =>
-        isPostgres ? c.primaryKey() : c.primaryKey().autoIncrement(),
-      );
+  const { json, int64, serialTable: serial } = columnTypes(dialect);
 
   return {
     async up(db: MigrationDb) {

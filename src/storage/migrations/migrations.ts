@@ -24,3 +24,18 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations run against the schema as it was, not as it is now.
 export type MigrationDb = Kysely<any>;
+
+/** The column types that differ per backend, and a table with a generated integer key. */
+export function columnTypes(dialect: DialectName) {
+  const isPostgres = dialect === 'postgres';
+  return {
+    json: isPostgres ? 'jsonb' : 'text',
+    int64: isPostgres ? 'bigint' : 'integer',
+    serialTable: (db: MigrationDb, table: string) =>
+      db.schema
+        .createTable(table)
+        .addColumn('id', isPostgres ? 'bigserial' : 'integer', (c) =>
+          isPostgres ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        ),
+  } as const;
+}
