@@ -3,6 +3,7 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   trigger: async () => (await import('./trigger.js')).runTriggerBenchmark(),
   send: async () => (await import('./send.js')).runSendBenchmark(),
   waiting: async () => (await import('./waiting.js')).runWaitingBenchmark(),
+  segments: async () => (await import('./segments.js')).runSegmentsBenchmark(),
 };
 
 const name = process.argv[2];
