@@ -19,7 +19,7 @@ import { JOURNEYS_CURSOR } from '../src/journeys/journeys.js';
 import { PROFILES_CURSOR } from '../src/profiles/profiles.js';
 import { SCORING_CURSOR } from '../src/scoring/scoring.js';
 import { backfillSegment } from '../src/segments/backfill.js';
-import { liveRuleSegments, reevaluateProfiles } from '../src/segments/live-segments.js';
+import { liveRuleSegments, reevaluateProfiles, TOUCHED_ALL } from '../src/segments/live-segments.js';
 import { createSegment, SEGMENTS_CURSOR } from '../src/segments/segments.js';
 import { createJourneyWork, type JourneyWork } from '../src/server/background.js';
 import { openStorage } from '../src/storage/open-storage.js';
@@ -343,7 +343,7 @@ async function createLiveSegments(
     if (!last) break;
     const write = await reevaluateProfiles(storage, {
       workspaceId,
-      profileIds: profiles.map((profile) => profile.id),
+      touches: new Map(profiles.map((profile) => [profile.id, TOUCHED_ALL])),
       segments: live,
       now: Date.now(),
     });

@@ -24,6 +24,14 @@ export interface StoredEvent extends Omit<NewEvent, 'payload'> {
   /** Position in the log: increasing in commit order within one backend. */
   id: number;
   payload: SegmentPayload;
+  /** `mops` for an event Mops wrote itself (Segment Entered, …), which no client can send. */
+  origin?: 'mops';
+}
+
+/** An event Mops writes on a profile, filed under one of its identities as it is written. */
+export interface GeneratedEvent {
+  event: NewEvent;
+  identityId: number;
 }
 
 /** A Segment call as JSON: `type`, ids, `traits` or `properties`, `context`, … */

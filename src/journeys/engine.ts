@@ -622,7 +622,9 @@ function isEntryEvent(
   }
   if (trigger.type === 'segment') {
     const properties = event.payload.properties as Record<string, unknown> | undefined;
+    // Only Mops writes these: a client sending a look-alike event enters nobody.
     return (
+      event.origin === 'mops' &&
       event.type === 'track' &&
       event.name === (trigger.on === 'entered' ? SEGMENT_ENTERED : SEGMENT_EXITED) &&
       properties?.segment_id === trigger.segment

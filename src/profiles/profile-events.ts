@@ -1,25 +1,28 @@
-import type { NewEvent } from '../core/event.js';
+import type { GeneratedEvent, NewEvent } from '../core/event.js';
+import type { ProfileIdentity } from '../storage/storage.js';
 
 /** A track call Mops writes on a profile (stage changes, hand-offs), under an id it is known by. */
 export function profileEvent(options: {
   workspaceId: string;
-  ids: { userId: string | null; anonymousId: string | null } | undefined;
+  identity: ProfileIdentity | undefined;
   name: string;
   key: string;
   properties: Record<string, unknown>;
   at: number;
-}): NewEvent | undefined {
-  const { workspaceId, ids, name, key, properties, at } = options;
-  if (!ids || (ids.userId === null && ids.anonymousId === null)) return undefined;
+}): GeneratedEvent | undefined {
+  const { workspaceId, identity, name, key, properties, at } = options;
+  // A profile always has an identity; one merged away in the meantime has nothing to tell.
+  if (!identity) return undefined;
   const messageId = `mops-${name.toLowerCase().replaceAll(' ', '-')}-${key}-${at}`;
-  const who = ids.userId !== null ? { userId: ids.userId } : { anonymousId: ids.anonymousId };
-  return {
+  const isUser = identity.kind === 'user';
+  const who = isUser ? { userId: identity.value } : { anonymousId: identity.value };
+  const event: NewEvent = {
     workspaceId,
     messageId,
     type: 'track',
     name,
-    userId: ids.userId,
-    anonymousId: ids.userId === null ? ids.anonymousId : null,
+    userId: isUser ? identity.value : null,
+    anonymousId: isUser ? null : identity.value,
     timestamp: at,
     originalTimestamp: at,
     sentAt: null,
@@ -34,4 +37,5 @@ export function profileEvent(options: {
       context: { library: { name: 'mops' } },
     }),
   };
+  return { event, identityId: identity.identityId };
 }

@@ -21,7 +21,9 @@ export const profileResolutionBatch = (now: () => number): PipelineBatch<void> =
   async prepare(events, reader) {
     const at = now();
     const decisions: ResolutionChanges[] = [];
-    for (const [workspaceId, workspaceEvents] of groupByWorkspace(events)) {
+    // Mops's own events are filed under their profile as they are written: nothing to resolve.
+    const clientEvents = events.filter((event) => event.origin !== 'mops');
+    for (const [workspaceId, workspaceEvents] of groupByWorkspace(clientEvents)) {
       const identities = await reader.profiles.findIdentities(
         workspaceId,
         workspaceEvents.flatMap(identityKeysOf),

@@ -1,4 +1,4 @@
-import type { NewEvent } from '../core/event.js';
+import type { GeneratedEvent } from '../core/event.js';
 import type { SalesOwner } from '../core/hand-off.js';
 import { newId } from '../core/ids.js';
 import type { Message } from '../core/journey.js';
@@ -92,10 +92,10 @@ async function breach(tx: StorageTx, handOff: HandOff, now: number): Promise<num
       : undefined;
   await tx.scoring.updateHandOff({ ...handOff, status: recycle ? 'recycled' : 'breached', breachedAt: now });
   const ids = (await tx.segments.idsOf([handOff.profileId])).get(handOff.profileId);
-  const events: NewEvent[] = [];
+  const events: GeneratedEvent[] = [];
   const missed = profileEvent({
     workspaceId: handOff.workspaceId,
-    ids,
+    identity: ids,
     name: SLA_MISSED,
     key: handOff.id,
     properties: { hand_off_id: handOff.id, owner: handOff.owner, recycled: recycle !== undefined },
@@ -114,7 +114,7 @@ async function breach(tx: StorageTx, handOff: HandOff, now: number): Promise<num
     await tx.scoring.setStages([change]);
     const changed = profileEvent({
       workspaceId: handOff.workspaceId,
-      ids,
+      identity: ids,
       name: STAGE_CHANGED,
       key: `${handOff.profileId}-${recycle.to}`,
       properties: { from: change.from, to: change.to, reason: change.reason },
@@ -155,7 +155,7 @@ export async function recycleProfile(
     if (pending) await tx.scoring.updateHandOff({ ...pending, status: 'recycled' });
     const event = profileEvent({
       workspaceId,
-      ids: (await tx.segments.idsOf([profileId])).get(profileId),
+      identity: (await tx.segments.idsOf([profileId])).get(profileId),
       name: STAGE_CHANGED,
       key: `${profileId}-${move.to}`,
       properties: { from: change.from, to: change.to, reason: change.reason },

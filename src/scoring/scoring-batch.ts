@@ -1,5 +1,5 @@
 import { durationMs } from '../core/duration.js';
-import { groupByWorkspace, type NewEvent, type StoredEvent } from '../core/event.js';
+import { type GeneratedEvent, groupByWorkspace, type StoredEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
 import type { Message } from '../core/journey.js';
 import { HAND_OFF_CREATED, SALES_ACCEPTED, STAGE_CHANGED } from '../core/lifecycle.js';
@@ -35,7 +35,9 @@ export const scoringBatch = (now: () => number): PipelineBatch<ScoringWork> => (
   async prepare(events, reader) {
     const at = now();
     const writes: Array<(tx: StorageTx) => Promise<ScoringWork>> = [];
-    for (const [workspaceId, workspaceEvents] of groupByWorkspace(events)) {
+    // Scores and stages move on what contacts do, not on what Mops says about them.
+    const clientEvents = events.filter((event) => event.origin !== 'mops');
+    for (const [workspaceId, workspaceEvents] of groupByWorkspace(clientEvents)) {
       const settings = await reader.settings.get(workspaceId);
       if (settings.scoring.models.length === 0 && !settings.lifecycle) continue;
       const named = workspaceEvents.filter((event) => event.name !== null && event.type !== 'identify');
@@ -193,11 +195,11 @@ async function decideWorkspace(
     ...new Set([...stageMoves.map((change) => change.profileId), ...handOffs.map((h) => h.profileId)]),
   ];
   const ids = changedProfiles.length > 0 ? await reader.segments.idsOf(changedProfiles) : new Map();
-  const generated: NewEvent[] = [];
+  const generated: GeneratedEvent[] = [];
   for (const change of stageMoves) {
     const event = profileEvent({
       workspaceId,
-      ids: ids.get(change.profileId),
+      identity: ids.get(change.profileId),
       name: STAGE_CHANGED,
       key: `${change.profileId}-${change.to}`,
       properties: { from: change.from, to: change.to, reason: change.reason },
@@ -209,7 +211,7 @@ async function decideWorkspace(
     const owner = handOff?.owners.find((candidate) => candidate.id === created.owner);
     const event = profileEvent({
       workspaceId,
-      ids: ids.get(created.profileId),
+      identity: ids.get(created.profileId),
       name: HAND_OFF_CREATED,
       key: created.id,
       properties: {

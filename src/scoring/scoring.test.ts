@@ -240,6 +240,9 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     ]);
     await world.settle();
     const journeyId = (await world.storage.journeys.list(world.workspaceId))[0]?.id as string;
+    // A client cannot forge the entry: only Mops writes Segment Entered.
+    await world.send([track('di', 'Segment Entered', { segment_id: hot.id })]);
+    await world.settle();
     expect((await world.storage.journeys.report(journeyId)).entered).toBe(0);
     // The pricing view makes 50 points: an MQL, and a hot lead, in that order.
     await world.send([track('di', 'Pricing Viewed')]);

@@ -115,11 +115,13 @@ export async function backfillSegment(
   if (!segment.rule) return 'finished';
   const startedAt = segment.backfill.startedAt ?? clock.now();
   const total = await storage.segments.countProfiles(segment.workspaceId);
+  const needs = ruleNeeds([segment.rule], 0);
   const ruleSegment = {
     id: segment.id,
     name: segment.name,
     rule: segment.rule,
-    isTimeDependent: ruleNeeds([segment.rule], 0).isTimeDependent,
+    isTimeDependent: needs.isTimeDependent,
+    needs,
   };
   const referenced = [segment.id, ...ruleNeeds([segment.rule], startedAt).segments];
   let after = await storage.segments.backfillPosition(segment.id);
@@ -137,10 +139,11 @@ export async function backfillSegment(
         .filter((profile) => profile.lastSeenAt <= startedAt)
         .map((profile) => [profile.id, batch.facts.get(profile.id) as SegmentFacts]),
     );
-    const timers = await storage.segments.timersOf([...untouched.keys()]);
+    // Only a rule that time alone can change keeps timers.
+    const timers = needs.isTimeDependent ? await storage.segments.timersOf([...untouched.keys()]) : new Map();
     const changes = decideMembership({
       workspaceId: segment.workspaceId,
-      segments: [ruleSegment],
+      segmentsOf: () => [ruleSegment],
       facts: untouched,
       timers,
       now: clock.now(),

@@ -1,4 +1,5 @@
 import { groupByWorkspace } from '../core/event.js';
+import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED } from '../core/segment-definition.js';
 import { identityKeysOf } from '../profiles/identity-resolution.js';
 import type { PipelineBatch, Storage, StorageReader, StorageTx } from '../storage/storage.js';
@@ -10,10 +11,19 @@ import {
   membershipEvents,
   type RuleSegment,
 } from './membership.js';
-import { dependencyOrder, type RuleNeeds, ruleNeeds } from './rule-needs.js';
+import { dependencyOrder, ruleNeeds } from './rule-needs.js';
 
 /** The segments consumer's cursor: after scores (rules may ask about them), before nothing. */
 export const SEGMENTS_CURSOR = 'segments';
+
+/** The names of the events Mops writes itself. */
+const MOPS_EVENT_NAMES = new Set([
+  SEGMENT_ENTERED,
+  SEGMENT_EXITED,
+  STAGE_CHANGED,
+  HAND_OFF_CREATED,
+  SLA_MISSED,
+]);
 
 /** What a batch of re-evaluation wrote: the earliest timer it set, to wake the timer loop for. */
 export interface SegmentWork {
@@ -25,36 +35,85 @@ export interface SegmentWork {
 export async function liveRuleSegments(reader: StorageReader, workspaceId: string): Promise<RuleSegment[]> {
   const live = await reader.segments.listLive(workspaceId);
   const withRules = live.filter((segment) => segment.rule !== null);
-  return dependencyOrder(withRules).map((segment) => ({
-    id: segment.id,
-    name: segment.name,
-    rule: segment.rule as NonNullable<typeof segment.rule>,
-    isTimeDependent: ruleNeeds([segment.rule as NonNullable<typeof segment.rule>], 0).isTimeDependent,
-  }));
+  return dependencyOrder(withRules).map((segment) => {
+    const rule = segment.rule as NonNullable<typeof segment.rule>;
+    const needs = ruleNeeds([rule], 0);
+    return { id: segment.id, name: segment.name, rule, isTimeDependent: needs.isTimeDependent, needs };
+  });
+}
+
+/** What a batch's events may have changed about a profile; `all` when anything may have (a timer, a merge). */
+export interface Touch {
+  names: Set<string>;
+  identify: boolean;
+  group: boolean;
+  all: boolean;
+}
+
+export const TOUCHED_ALL: Touch = { names: new Set(), identify: false, group: false, all: true };
+
+/**
+ * The segments worth deciding again after a touch, in dependency order: those counting one of the
+ * events, reading traits after an identify or account traits after a group call, asking about
+ * scores, stages or consent (any event may have moved those), and those asking about a segment
+ * chosen. The others cannot have changed: time alone moves them, and their timers are still right.
+ */
+export function segmentsTouched(segments: readonly RuleSegment[], touch: Touch): RuleSegment[] {
+  if (touch.all) return [...segments];
+  const chosen = new Set<string>();
+  for (const segment of segments) {
+    const needs = segment.needs;
+    const isTouched =
+      needs.scores ||
+      needs.stage ||
+      needs.subscriptions ||
+      (needs.traits && touch.identify) ||
+      (needs.accounts && touch.group) ||
+      [...needs.events.keys()].some((name) => touch.names.has(name)) ||
+      [...needs.segments].some((id) => chosen.has(id));
+    if (isTouched) chosen.add(segment.id);
+  }
+  return segments.filter((segment) => chosen.has(segment.id));
 }
 
 /**
- * Re-decides every live segment of the workspace for these profiles at `now`: reads what the rules
+ * Re-decides the live segments a touch concerns for these profiles at `now`: reads what those rules
  * need, compares with what is stored, and returns the writes (members, timers, Segment Entered/Exited).
  */
 export async function reevaluateProfiles(
   reader: StorageReader,
-  options: { workspaceId: string; profileIds: string[]; segments: RuleSegment[]; now: number },
+  options: {
+    workspaceId: string;
+    touches: Map<string, Touch>;
+    segments: RuleSegment[];
+    now: number;
+  },
 ): Promise<(tx: StorageTx) => Promise<SegmentWork>> {
   const { workspaceId, segments, now } = options;
   const nothing = async () => ({ earliestTimer: undefined, changed: 0 });
-  if (segments.length === 0 || options.profileIds.length === 0) return nothing;
+  const chosen = new Map<string, RuleSegment[]>();
+  for (const [profileId, touch] of options.touches) {
+    const touched = segmentsTouched(segments, touch);
+    if (touched.length > 0) chosen.set(profileId, touched);
+  }
+  if (chosen.size === 0) return nothing;
+  const rules = new Map<string, RuleSegment>();
+  for (const list of chosen.values()) for (const segment of list) rules.set(segment.id, segment);
   const needs = ruleNeeds(
-    segments.map((segment) => segment.rule),
+    [...rules.values()].map((segment) => segment.rule),
     now,
   );
-  const profiles = (await reader.profiles.findProfilesByIds(options.profileIds)).filter(
+  const profiles = (await reader.profiles.findProfilesByIds([...chosen.keys()])).filter(
     (profile) => profile.mergedInto === null,
   );
   const ids = profiles.map((profile) => profile.id);
   const [settings, eventFacts, timers] = await Promise.all([
     reader.settings.get(workspaceId),
-    reader.segments.eventFacts({ workspaceId, profileIds: ids, ...eventQuery(needs) }),
+    reader.segments.eventFacts({
+      workspaceId,
+      profileIds: ids,
+      names: [...needs.events].map(([name, { since, withProperties }]) => ({ name, since, withProperties })),
+    }),
     reader.segments.timersOf(ids),
   ]);
   const facts = await buildFacts(reader, {
@@ -64,7 +123,13 @@ export async function reevaluateProfiles(
     settings,
     events: groupEvents(eventFacts),
   });
-  const changes = decideMembership({ workspaceId, segments, facts, timers, now });
+  const changes = decideMembership({
+    workspaceId,
+    segmentsOf: (profileId) => chosen.get(profileId) ?? [],
+    facts,
+    timers,
+    now,
+  });
   const changedProfiles = [
     ...new Set([...changes.entered, ...changes.exited].map((change) => change.profileId)),
   ];
@@ -79,18 +144,6 @@ export async function reevaluateProfiles(
     await writeChanges(tx, changes);
     await tx.generatedEvents.append(events);
     return { earliestTimer: earliestTimer(changes), changed: changes.entered.length + changes.exited.length };
-  };
-}
-
-/** One query for all the names the rules count: back as far as the longest window, properties if any rule filters. */
-function eventQuery(needs: RuleNeeds): { names: string[]; since: number | null; withProperties: boolean } {
-  const wanted = [...needs.events.values()];
-  return {
-    names: [...needs.events.keys()],
-    since: wanted.some((event) => event.since === null)
-      ? null
-      : Math.min(...wanted.map((event) => event.since as number)),
-    withProperties: wanted.some((event) => event.withProperties),
   };
 }
 
@@ -117,18 +170,36 @@ export const segmentMembershipBatch = (now: () => number): PipelineBatch<Segment
     for (const [workspaceId, workspaceEvents] of groupByWorkspace(events)) {
       const segments = await liveRuleSegments(reader, workspaceId);
       if (segments.length === 0) continue;
-      const asksAboutMembershipEvents = segments.some((segment) => {
-        const names = ruleNeeds([segment.rule], at).events;
-        return names.has(SEGMENT_ENTERED) || names.has(SEGMENT_EXITED);
-      });
-      // Mops's own Segment Entered/Exited change nothing, unless a rule counts them.
-      const relevant = asksAboutMembershipEvents
+      // Mops's own events (Segment Entered, …) change nothing, unless a rule counts them.
+      const countsOwnEvents = segments.some((segment) =>
+        [...segment.needs.events.keys()].some((name) => MOPS_EVENT_NAMES.has(name)),
+      );
+      const relevant = countsOwnEvents
         ? workspaceEvents
-        : workspaceEvents.filter((event) => event.name !== SEGMENT_ENTERED && event.name !== SEGMENT_EXITED);
+        : workspaceEvents.filter((event) => event.origin !== 'mops');
       if (relevant.length === 0) continue;
       const identities = await reader.profiles.findIdentities(workspaceId, relevant.flatMap(identityKeysOf));
-      const profileIds = [...new Set(identities.map((identity) => identity.profileId))];
-      writes.push(await reevaluateProfiles(reader, { workspaceId, profileIds, segments, now: at }));
+      const profileOf = new Map(
+        identities.map((identity) => [`${identity.kind}:${identity.value}`, identity.profileId]),
+      );
+      const touches = new Map<string, Touch>();
+      for (const event of relevant) {
+        for (const key of identityKeysOf(event)) {
+          const profileId = profileOf.get(`${key.kind}:${key.value}`);
+          if (profileId === undefined) continue;
+          let touch = touches.get(profileId);
+          if (!touch) {
+            touch = { names: new Set(), identify: false, group: false, all: false };
+            touches.set(profileId, touch);
+          }
+          if (event.name !== null) touch.names.add(event.name);
+          if (event.type === 'identify') touch.identify = true;
+          if (event.type === 'group') touch.group = true;
+          // A merge brings another profile's history along: everything may have changed.
+          if (event.type === 'alias') touch.all = true;
+        }
+      }
+      writes.push(await reevaluateProfiles(reader, { workspaceId, touches, segments, now: at }));
     }
     return async (tx) => {
       const work: SegmentWork = { earliestTimer: undefined, changed: 0 };
@@ -165,7 +236,7 @@ export async function runDueSegmentTimers(
       // The timers taken are gone: re-deciding compares against none, and sets what is still needed.
       const write = await reevaluateProfiles(tx, {
         workspaceId,
-        profileIds: [...profileIds],
+        touches: new Map([...profileIds].map((profileId) => [profileId, TOUCHED_ALL])),
         segments,
         now: options.now,
       });

@@ -1,8 +1,13 @@
-import type { NewEvent } from '../core/event.js';
+import type { GeneratedEvent } from '../core/event.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED, type SegmentCondition } from '../core/segment-definition.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { profileEvent } from '../profiles/profile-events.js';
-import type { ProfileEventFact, SegmentMemberChange, StorageReader } from '../storage/storage.js';
+import type {
+  ProfileEventFact,
+  ProfileIdentity,
+  SegmentMemberChange,
+  StorageReader,
+} from '../storage/storage.js';
 import { type EventFact, isMember, nextMembershipChange, type ProfileFacts } from './evaluate.js';
 import type { RuleNeeds } from './rule-needs.js';
 
@@ -13,6 +18,8 @@ export interface RuleSegment {
   rule: SegmentCondition;
   /** Whether membership can change by time alone, so a timer is kept per profile. */
   isTimeDependent: boolean;
+  /** What the rule reads (windows as of time 0: only names and kinds count here). */
+  needs: RuleNeeds;
 }
 
 /** Facts about a profile, with the segments it is in, updated as a pass decides them. */
@@ -98,15 +105,16 @@ export async function buildFacts(
  */
 export function decideMembership(options: {
   workspaceId: string;
-  segments: readonly RuleSegment[];
+  /** The segments to decide for each profile (in dependency order). */
+  segmentsOf: (profileId: string) => readonly RuleSegment[];
   facts: Map<string, SegmentFacts>;
   timers: Map<string, number>;
   now: number;
 }): MembershipChanges {
-  const { workspaceId, segments, facts, timers, now } = options;
+  const { workspaceId, segmentsOf, facts, timers, now } = options;
   const changes: MembershipChanges = { entered: [], exited: [], timers: [] };
   for (const [profileId, profileFacts] of facts) {
-    for (const segment of segments) {
+    for (const segment of segmentsOf(profileId)) {
       const wasMember = profileFacts.memberOf.has(segment.id);
       const isMemberNow = isMember(segment.rule, profileFacts, now);
       if (isMemberNow !== wasMember) {
@@ -132,15 +140,15 @@ export function decideMembership(options: {
 export function membershipEvents(options: {
   changes: MembershipChanges;
   segmentNames: Map<string, string>;
-  ids: Map<string, { userId: string | null; anonymousId: string | null }>;
+  ids: Map<string, ProfileIdentity>;
   at: number;
-}): NewEvent[] {
+}): GeneratedEvent[] {
   const { changes, segmentNames, ids, at } = options;
-  const events: NewEvent[] = [];
+  const events: GeneratedEvent[] = [];
   const add = (change: SegmentMemberChange, name: string) => {
     const event = profileEvent({
       workspaceId: change.workspaceId,
-      ids: ids.get(change.profileId),
+      identity: ids.get(change.profileId),
       name,
       key: `${change.segmentId}-${change.profileId}`,
       properties: {

@@ -5,6 +5,8 @@ import type { SegmentCondition } from '../core/segment-definition.js';
 export interface RuleNeeds {
   /** Event names, each with how far back its events matter (null: all of them) and whether properties are read. */
   events: Map<string, { since: number | null; withProperties: boolean }>;
+  /** Whether a profile trait is read (an identify may change the answer). */
+  traits: boolean;
   accounts: boolean;
   subscriptions: boolean;
   scores: boolean;
@@ -18,6 +20,7 @@ export interface RuleNeeds {
 export function emptyNeeds(): RuleNeeds {
   return {
     events: new Map(),
+    traits: false,
     accounts: false,
     subscriptions: false,
     scores: false,
@@ -47,6 +50,7 @@ function collect(condition: SegmentCondition, now: number, needs: RuleNeeds): vo
     case 'trait':
     case 'account_trait':
       if (condition.type === 'account_trait') needs.accounts = true;
+      else needs.traits = true;
       if (condition.op === 'within_last' || condition.op === 'not_within_last') needs.isTimeDependent = true;
       return;
     case 'event': {

@@ -22,6 +22,7 @@ export function toStoredEvent(row: EventRow, ops: DialectOps): StoredEvent {
     sentAt: row.sent_at === null ? null : Number(row.sent_at),
     receivedAt: Number(row.received_at),
     payload: ops.readJson(row.payload),
+    ...(row.origin === 'mops' ? { origin: 'mops' as const } : {}),
   };
 }
 
@@ -101,16 +102,18 @@ export function createEventReader(db: Kysely<Database>, ops: DialectOps): Omit<E
 }
 
 /**
- * Events Mops writes itself, inside the caller's transaction: they reach the log's consumers like any
- * other once it commits. On PostgreSQL the commit also tells other processes (NOTIFY is transactional).
+ * Events Mops writes itself, inside the caller's transaction, marked `origin = mops` and filed under
+ * their profile's identity at once (identity resolution has nothing to decide for them and skips
+ * them). They reach the other consumers like any event once the transaction commits; on PostgreSQL
+ * the commit also tells other processes (NOTIFY is transactional).
  */
 export function createGeneratedEventWriter(db: Kysely<Database>, ops: DialectOps): GeneratedEventWriter {
   return {
-    async append(events) {
-      if (events.length === 0) return;
-      for (const chunk of chunks(events, 200)) {
+    async append(generated) {
+      if (generated.length === 0) return;
+      for (const chunk of chunks(generated, 200)) {
         let insert = db.insertInto('events').values(
-          chunk.map((event) => ({
+          chunk.map(({ event }) => ({
             workspace_id: event.workspaceId,
             message_id: event.messageId,
             type: event.type,
@@ -122,10 +125,24 @@ export function createGeneratedEventWriter(db: Kysely<Database>, ops: DialectOps
             sent_at: event.sentAt,
             received_at: event.receivedAt,
             payload: event.payload,
+            origin: 'mops',
           })),
         );
         if (ops.name === 'postgres') insert = insert.onConflict((oc) => oc.doNothing());
-        await insert.execute();
+        const rows = await insert.returning(['id', 'message_id']).execute();
+        const byMessageId = new Map(chunk.map((entry) => [entry.event.messageId, entry]));
+        const timeline = rows.flatMap((row) => {
+          const entry = byMessageId.get(row.message_id);
+          return entry
+            ? [{ identity_id: entry.identityId, timestamp: entry.event.timestamp, event_id: Number(row.id) }]
+            : [];
+        });
+        if (timeline.length > 0)
+          await db
+            .insertInto('identity_events')
+            .values(timeline)
+            .onConflict((oc) => oc.doNothing())
+            .execute();
       }
       if (ops.name === 'postgres') await sql`select pg_notify('mops_events', '')`.execute(db);
     },

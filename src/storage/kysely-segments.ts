@@ -1,10 +1,11 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
+import type { IdentityKind } from '../core/profile.js';
 import type { Segment, SegmentCondition } from '../core/segment-definition.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';
 import type { Database } from './schema.js';
-import type { ProfileEventFact, SegmentStore } from './storage.js';
+import type { ProfileEventFact, ProfileIdentity, SegmentStore } from './storage.js';
 
 function toSegment(row: Selectable<Database['segments']>, ops: DialectOps): Segment {
   return {
@@ -303,8 +304,14 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
       return rows.map((row) => ({ segmentId: row.segment_id, enteredAt: Number(row.entered_at) }));
     },
 
-    async eventFacts({ workspaceId, profileIds, names, since, withProperties }) {
+    async eventFacts({ workspaceId, profileIds, names }) {
       if (profileIds.length === 0 || names.length === 0) return [];
+      const wanted = new Map(names.map((entry) => [entry.name, entry]));
+      // identity_events is keyed (identity, timestamp): the oldest window bounds a range scan per identity.
+      const oldest = names.some((entry) => entry.since === null)
+        ? null
+        : Math.min(...names.map((entry) => entry.since as number));
+      const withPayload = names.some((entry) => entry.withProperties);
       const facts: ProfileEventFact[] = [];
       for (const chunk of chunks(profileIds)) {
         let query = db
@@ -314,13 +321,14 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
           .select(['i.profile_id', 'e.id', 'e.name', 'e.timestamp'])
           .where('i.workspace_id', '=', workspaceId)
           .where('i.profile_id', 'in', chunk)
-          .where('e.name', 'in', names);
-        // identity_events is keyed (identity, timestamp): the window is a range scan per identity.
-        if (since !== null) query = query.where('ie.timestamp', '>', since);
-        const rows = await (withProperties ? query.select('e.payload') : query).execute();
+          .where('e.name', 'in', [...wanted.keys()]);
+        if (oldest !== null) query = query.where('ie.timestamp', '>', oldest);
+        const rows = await (withPayload ? query.select('e.payload') : query).execute();
         // An event filed under both of a profile's identities (user and anonymous) counts once.
         const seen = new Set<string>();
         for (const row of rows as Array<(typeof rows)[number] & { payload?: unknown }>) {
+          const entry = wanted.get(row.name as string);
+          if (!entry || (entry.since !== null && Number(row.timestamp) <= entry.since)) continue;
           const key = `${row.profile_id}:${row.id}`;
           if (seen.has(key)) continue;
           seen.add(key);
@@ -329,7 +337,7 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
             eventId: Number(row.id),
             name: row.name as string,
             timestamp: Number(row.timestamp),
-            properties: withProperties ? propertiesOf(row.payload, ops) : {},
+            properties: entry.withProperties ? propertiesOf(row.payload, ops) : {},
           });
         }
       }
@@ -390,19 +398,23 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
       return Number(row.n);
     },
     async idsOf(profileIds) {
-      const found = new Map<string, { userId: string | null; anonymousId: string | null }>();
+      const found = new Map<string, ProfileIdentity>();
       for (const chunk of chunks(profileIds)) {
         const rows = await db
           .selectFrom('identities')
-          .select(['profile_id', 'kind', 'value'])
+          .select(['id', 'profile_id', 'kind', 'value'])
           .where('profile_id', 'in', chunk)
           .orderBy('id')
           .execute();
         for (const row of rows) {
-          const ids = found.get(row.profile_id) ?? { userId: null, anonymousId: null };
-          if (row.kind === 'user') ids.userId ??= row.value;
-          else ids.anonymousId ??= row.value;
-          found.set(row.profile_id, ids);
+          const known = found.get(row.profile_id);
+          // A user id, when the profile has one, is what a reader recognises.
+          if (known && (known.kind === 'user' || row.kind !== 'user')) continue;
+          found.set(row.profile_id, {
+            identityId: Number(row.id),
+            kind: row.kind as IdentityKind,
+            value: row.value,
+          });
         }
       }
       return found;

@@ -36,6 +36,8 @@ export interface Database {
     sent_at: number | null;
     received_at: number;
     payload: JsonColumn;
+    /** `mops` for events Mops wrote itself; null for everything clients sent. */
+    origin: Generated<string | null>;
   };
   rejected_events: {
     id: Generated<number>;

@@ -1,5 +1,11 @@
 import type { ApiKey, Membership, Role, User, Workspace } from '../core/access.js';
-import type { NewEvent, RejectedEvent, StoredEvent, StoredRejectedEvent } from '../core/event.js';
+import type {
+  GeneratedEvent,
+  NewEvent,
+  RejectedEvent,
+  StoredEvent,
+  StoredRejectedEvent,
+} from '../core/event.js';
 import type {
   EmailTemplate,
   Journey,
@@ -332,6 +338,13 @@ export interface ProfileEventFact {
   properties: Record<string, unknown>;
 }
 
+/** The identity Mops files its own events about a profile under. */
+export interface ProfileIdentity {
+  identityId: number;
+  kind: IdentityKind;
+  value: string;
+}
+
 export interface SegmentMemberChange {
   segmentId: string;
   profileId: string;
@@ -384,15 +397,13 @@ export interface SegmentStore {
   listSegmentsOfProfile(profileId: string): Promise<Array<{ segmentId: string; enteredAt: number }>>;
 
   /**
-   * The profiles' events with these names, oldest first; only those after `since` when given, and
-   * with their properties only when asked (parsing them is most of the cost).
+   * The profiles' events with these names, oldest first: per name, only those after its `since` (when
+   * given) and with their properties only when asked (parsing them is most of the cost).
    */
   eventFacts(query: {
     workspaceId: string;
     profileIds: string[];
-    names: string[];
-    since: number | null;
-    withProperties: boolean;
+    names: Array<{ name: string; since: number | null; withProperties: boolean }>;
   }): Promise<ProfileEventFact[]>;
   /** Every event of this name since `since`, with its profile (for backfills); properties only when asked. */
   eventsNamed(query: {
@@ -408,8 +419,8 @@ export interface SegmentStore {
     limit: number,
   ): Promise<Array<{ id: string; traits: Record<string, unknown>; lastSeenAt: number }>>;
   countProfiles(workspaceId: string): Promise<number>;
-  /** Per profile, a user id and an anonymous id it is known by (what events written about it carry). */
-  idsOf(profileIds: string[]): Promise<Map<string, { userId: string | null; anonymousId: string | null }>>;
+  /** Per profile, the identity events written about it are filed under (its first user id, else anonymous id). */
+  idsOf(profileIds: string[]): Promise<Map<string, ProfileIdentity>>;
   /** Per profile, the traits of each of its accounts. */
   accountTraits(profileIds: string[]): Promise<Map<string, Array<Record<string, unknown>>>>;
 }
@@ -481,7 +492,7 @@ export interface ScoringStore {
 
 /** Events Mops itself writes to the log inside a transaction (Segment Entered, …); they commit with it. */
 export interface GeneratedEventWriter {
-  append(events: NewEvent[]): Promise<void>;
+  append(events: GeneratedEvent[]): Promise<void>;
 }
 
 /** The stores a pipeline batch reads from while it decides what to write. */

@@ -9,6 +9,9 @@ export const segmentsSchema: DialectMigration = (dialect) => {
 
   return {
     async up(db: MigrationDb) {
+      // `mops` on events Mops writes itself (Segment Entered, …): clients cannot send it, so a journey
+      // entering on a segment cannot be triggered by a forged event, and consumers can tell them apart.
+      await db.schema.alterTable('events').addColumn('origin', 'text').execute();
       // Backfills find a rule's events by name and time; new events land at the right edge of their
       // name's range, so ingest pays little for it.
       await db.schema
