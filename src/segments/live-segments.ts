@@ -2,7 +2,13 @@ import { groupByWorkspace } from '../core/event.js';
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED } from '../core/segment-definition.js';
 import { identityKeysOf } from '../profiles/identity-resolution.js';
-import type { PipelineBatch, Storage, StorageReader, StorageTx } from '../storage/storage.js';
+import type {
+  PipelineBatch,
+  ProfileEventFact,
+  Storage,
+  StorageReader,
+  StorageTx,
+} from '../storage/storage.js';
 import {
   buildFacts,
   decideMembership,
@@ -11,7 +17,7 @@ import {
   membershipEvents,
   type RuleSegment,
 } from './membership.js';
-import { dependencyOrder, ruleNeeds } from './rule-needs.js';
+import { dependencyOrder, type RuleNeeds, ruleNeeds } from './rule-needs.js';
 
 /** The segments consumer's cursor: after scores (rules may ask about them), before nothing. */
 export const SEGMENTS_CURSOR = 'segments';
@@ -47,10 +53,23 @@ export interface Touch {
   names: Set<string>;
   identify: boolean;
   group: boolean;
+  /** Segments to decide whatever else (their timer fell due). */
+  segments: Set<string>;
   all: boolean;
 }
 
-export const TOUCHED_ALL: Touch = { names: new Set(), identify: false, group: false, all: true };
+/** A touch that chooses nothing yet. */
+export function newTouch(): Touch {
+  return { names: new Set(), identify: false, group: false, segments: new Set(), all: false };
+}
+
+export const TOUCHED_ALL: Touch = {
+  names: new Set(),
+  identify: false,
+  group: false,
+  segments: new Set(),
+  all: true,
+};
 
 /**
  * The segments worth deciding again after a touch, in dependency order: those counting one of the
@@ -64,6 +83,7 @@ export function segmentsTouched(segments: readonly RuleSegment[], touch: Touch):
   for (const segment of segments) {
     const needs = segment.needs;
     const isTouched =
+      touch.segments.has(segment.id) ||
       needs.scores ||
       needs.stage ||
       needs.subscriptions ||
@@ -109,11 +129,7 @@ export async function reevaluateProfiles(
   const ids = profiles.map((profile) => profile.id);
   const [settings, eventFacts, timers] = await Promise.all([
     reader.settings.get(workspaceId),
-    reader.segments.eventFacts({
-      workspaceId,
-      profileIds: ids,
-      names: [...needs.events].map(([name, { since, withProperties }]) => ({ name, since, withProperties })),
-    }),
+    factsByNeeds(reader, { workspaceId, profileIds: ids, chosen, now }),
     reader.segments.timersOf(ids),
   ]);
   const facts = await buildFacts(reader, {
@@ -145,6 +161,49 @@ export async function reevaluateProfiles(
     await tx.generatedEvents.append(events);
     return { earliestTimer: earliestTimer(changes), changed: changes.entered.length + changes.exited.length };
   };
+}
+
+/**
+ * The events each profile's chosen segments count, one query per distinct set of names (a page view
+ * needs the page-view segments' events, not the orders' too), each name only as far back as needed.
+ */
+async function factsByNeeds(
+  reader: StorageReader,
+  options: { workspaceId: string; profileIds: string[]; chosen: Map<string, RuleSegment[]>; now: number },
+): Promise<ProfileEventFact[]> {
+  const groups = new Map<string, { needs: RuleNeeds; profileIds: string[] }>();
+  for (const profileId of options.profileIds) {
+    const segments = options.chosen.get(profileId) ?? [];
+    const key = segments.map((segment) => segment.id).join(',');
+    let group = groups.get(key);
+    if (!group) {
+      group = {
+        needs: ruleNeeds(
+          segments.map((segment) => segment.rule),
+          options.now,
+        ),
+        profileIds: [],
+      };
+      groups.set(key, group);
+    }
+    group.profileIds.push(profileId);
+  }
+  const facts: ProfileEventFact[] = [];
+  for (const { needs, profileIds } of groups.values()) {
+    if (needs.events.size === 0) continue;
+    facts.push(
+      ...(await reader.segments.eventFacts({
+        workspaceId: options.workspaceId,
+        profileIds,
+        names: [...needs.events].map(([name, { since, withProperties }]) => ({
+          name,
+          since,
+          withProperties,
+        })),
+      })),
+    );
+  }
+  return facts;
 }
 
 export async function writeChanges(tx: StorageTx, changes: MembershipChanges): Promise<void> {
@@ -189,7 +248,7 @@ export const segmentMembershipBatch = (now: () => number): PipelineBatch<Segment
           if (profileId === undefined) continue;
           let touch = touches.get(profileId);
           if (!touch) {
-            touch = { names: new Set(), identify: false, group: false, all: false };
+            touch = newTouch();
             touches.set(profileId, touch);
           }
           if (event.name !== null) touch.names.add(event.name);
@@ -225,21 +284,19 @@ export async function runDueSegmentTimers(
   return storage.transaction(async (tx) => {
     const due = await tx.segments.takeDueTimers(options.now, options.limit ?? 500);
     const work: SegmentWork = { earliestTimer: undefined, changed: 0 };
-    const byWorkspaceProfiles = new Map<string, Set<string>>();
+    // Each profile decides again the segments whose timers fell due, and those asking about them.
+    const touchesByWorkspace = new Map<string, Map<string, Touch>>();
     for (const timer of due) {
-      const set = byWorkspaceProfiles.get(timer.workspaceId) ?? new Set<string>();
-      set.add(timer.profileId);
-      byWorkspaceProfiles.set(timer.workspaceId, set);
+      const touches = touchesByWorkspace.get(timer.workspaceId) ?? new Map<string, Touch>();
+      const touch = touches.get(timer.profileId) ?? newTouch();
+      touch.segments.add(timer.segmentId);
+      touches.set(timer.profileId, touch);
+      touchesByWorkspace.set(timer.workspaceId, touches);
     }
-    for (const [workspaceId, profileIds] of byWorkspaceProfiles) {
+    for (const [workspaceId, touches] of touchesByWorkspace) {
       const segments = await liveRuleSegments(tx, workspaceId);
       // The timers taken are gone: re-deciding compares against none, and sets what is still needed.
-      const write = await reevaluateProfiles(tx, {
-        workspaceId,
-        touches: new Map([...profileIds].map((profileId) => [profileId, TOUCHED_ALL])),
-        segments,
-        now: options.now,
-      });
+      const write = await reevaluateProfiles(tx, { workspaceId, touches, segments, now: options.now });
       const done = await write(tx);
       work.changed += done.changed;
       if (done.earliestTimer !== undefined)

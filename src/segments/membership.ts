@@ -128,9 +128,13 @@ export function decideMembership(options: {
         }
       }
       if (!segment.isTimeDependent) continue;
-      const dueAt = nextMembershipChange(segment.rule, profileFacts, now) ?? null;
-      const current = timers.get(`${segment.id}:${profileId}`) ?? null;
-      if (dueAt !== current) changes.timers.push({ segmentId: segment.id, profileId, workspaceId, dueAt });
+      // A timer is only ever brought forward. One due later than needed is left: it fires, finds
+      // nothing changed and sets the next one. Most events push the next change later (another page
+      // view keeps a profile active longer), so this spares a write on almost every event.
+      const dueAt = nextMembershipChange(segment.rule, profileFacts, now);
+      const current = timers.get(`${segment.id}:${profileId}`);
+      if (dueAt !== undefined && (current === undefined || dueAt < current))
+        changes.timers.push({ segmentId: segment.id, profileId, workspaceId, dueAt });
     }
   }
   return changes;

@@ -60,11 +60,21 @@ function collect(condition: SegmentCondition, now: number, needs: RuleNeeds): vo
       addEvent(needs, condition.event, since, condition.where.length > 0);
       return;
     }
-    case 'event_time':
-      // First/last performed needs the whole history to know which one is first.
-      if (condition.op === 'within_last' || condition.op === 'not_within_last') needs.isTimeDependent = true;
-      addEvent(needs, condition.event, null, false);
+    case 'event_time': {
+      const isRelative = condition.op === 'within_last' || condition.op === 'not_within_last';
+      if (isRelative) needs.isTimeDependent = true;
+      // Whether the last time falls in a window (or after a date) shows from the events in it alone:
+      // none there means the last one is older, or never happened, and both answer alike. The first
+      // time, or a last time before a date, needs the whole history.
+      const since =
+        condition.which === 'last' && isRelative
+          ? now - durationMs(condition.value)
+          : condition.which === 'last' && condition.op === 'after'
+            ? Date.parse(condition.value)
+            : null;
+      addEvent(needs, condition.event, since, false);
       return;
+    }
     case 'segment':
       needs.segments.add(condition.segment);
       return;

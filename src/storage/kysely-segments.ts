@@ -319,8 +319,10 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
           .innerJoin('identity_events as ie', 'ie.identity_id', 'i.id')
           .innerJoin('events as e', 'e.id', 'ie.event_id')
           .select(['i.profile_id', 'e.id', 'e.name', 'e.timestamp'])
-          .where('i.workspace_id', '=', workspaceId)
+          // Profile ids are unique across workspaces: naming the workspace here would lead SQLite to
+          // walk the workspace's whole identity index instead of looking the profiles up.
           .where('i.profile_id', 'in', chunk)
+          .where('e.workspace_id', '=', workspaceId)
           .where('e.name', 'in', [...wanted.keys()]);
         if (oldest !== null) query = query.where('ie.timestamp', '>', oldest);
         const rows = await (withPayload ? query.select('e.payload') : query).execute();
