@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { Segment, SegmentCondition } from '../core/segment-definition.js';
-import type { Storage, StorageReader } from '../storage/storage.js';
+import type { ProfileEventFact, Storage, StorageReader } from '../storage/storage.js';
 import type { EventFact } from './evaluate.js';
 import { isMember } from './evaluate.js';
 import { writeChanges } from './live-segments.js';
@@ -21,9 +21,11 @@ export async function preloadEvents(
   workspaceId: string,
   needs: RuleNeeds,
 ): Promise<Map<string, Map<string, EventFact[]>>> {
-  const all = [];
+  const all: ProfileEventFact[] = [];
   for (const [name, { since, withProperties }] of needs.events) {
-    all.push(...(await reader.segments.eventsNamed({ workspaceId, name, since, withProperties })));
+    // Millions of events: appended one by one, not spread into arguments.
+    for (const fact of await reader.segments.eventsNamed({ workspaceId, name, since, withProperties }))
+      all.push(fact);
   }
   return groupEvents(all);
 }

@@ -191,17 +191,12 @@ async function factsByNeeds(
   const facts: ProfileEventFact[] = [];
   for (const { needs, profileIds } of groups.values()) {
     if (needs.events.size === 0) continue;
-    facts.push(
-      ...(await reader.segments.eventFacts({
-        workspaceId: options.workspaceId,
-        profileIds,
-        names: [...needs.events].map(([name, { since, withProperties }]) => ({
-          name,
-          since,
-          withProperties,
-        })),
-      })),
-    );
+    const found = await reader.segments.eventFacts({
+      workspaceId: options.workspaceId,
+      profileIds,
+      names: [...needs.events].map(([name, { since, withProperties }]) => ({ name, since, withProperties })),
+    });
+    for (const fact of found) facts.push(fact);
   }
   return facts;
 }
