@@ -6,7 +6,7 @@ import type { EventFact } from './evaluate.js';
 import { isMember } from './evaluate.js';
 import { writeChanges } from './live-segments.js';
 import { buildFacts, decideMembership, groupEvents, type SegmentFacts } from './membership.js';
-import { type RuleNeeds, ruleNeeds } from './rule-needs.js';
+import { type RuleNeeds, requiredEventNames, ruleNeeds } from './rule-needs.js';
 
 /** Profiles evaluated per transaction: big enough to be quick, small enough to show progress. */
 const BATCH_PROFILES = 10_000;
@@ -40,11 +40,15 @@ async function* profileBatches(
     after: string | null;
     segmentIds?: string[];
     batchSize?: number;
+    /** The segment whose current members are to be decided again too (a backfill of a changed rule). */
+    membersOf?: string;
   },
 ): AsyncGenerator<{
   last: string;
   profiles: Array<{ id: string; lastSeenAt: number }>;
   facts: Map<string, SegmentFacts>;
+  /** How many profiles the rule can hold at most, when it requires events; undefined when anyone. */
+  total: number | undefined;
 }> {
   const { workspaceId, rule, now } = options;
   const needs = ruleNeeds([rule], now);
@@ -52,15 +56,32 @@ async function* profileBatches(
     preloadEvents(reader, workspaceId, needs),
     reader.settings.get(workspaceId),
   ]);
+  const batchSize = options.batchSize ?? BATCH_PROFILES;
+  const candidates = await candidateProfiles(reader, { rule, events, members: options.membersOf });
   let after = options.after;
   for (;;) {
-    const profiles = await reader.segments.listProfilesAfter(
-      workspaceId,
-      after,
-      options.batchSize ?? BATCH_PROFILES,
-    );
-    const last = profiles.at(-1);
-    if (!last) return;
+    let profiles: Array<{ id: string; traits: Record<string, unknown>; lastSeenAt: number }>;
+    if (candidates) {
+      // Only profiles with the events the rule requires (and current members) can be members.
+      const start = after === null ? 0 : sortedIndexAfter(candidates, after);
+      const ids = candidates.slice(start, start + batchSize);
+      if (ids.length === 0) return;
+      const found = await reader.profiles.findProfilesByIds(ids);
+      const byId = new Map(found.map((profile) => [profile.id, profile]));
+      profiles = ids.flatMap((id) => {
+        const profile = byId.get(id);
+        return profile && profile.mergedInto === null && profile.workspaceId === workspaceId
+          ? [{ id, traits: profile.traits, lastSeenAt: profile.lastSeenAt }]
+          : [];
+      });
+      after = ids.at(-1) as string;
+      if (profiles.length === 0) continue;
+    } else {
+      profiles = await reader.segments.listProfilesAfter(workspaceId, after, batchSize);
+      const last = profiles.at(-1);
+      if (!last) return;
+      after = last.id;
+    }
     const facts = await buildFacts(reader, {
       workspaceId,
       profiles,
@@ -69,15 +90,52 @@ async function* profileBatches(
       events,
       ...(options.segmentIds ? { segmentIds: options.segmentIds } : {}),
     });
-    yield { last: last.id, profiles, facts };
-    after = last.id;
+    yield { last: after, profiles, facts, total: candidates?.length };
   }
+}
+
+/** The profiles a rule that requires events can hold, sorted by id; undefined when it can hold anyone. */
+async function candidateProfiles(
+  reader: StorageReader,
+  options: {
+    rule: SegmentCondition;
+    events: Map<string, Map<string, EventFact[]>>;
+    members: string | undefined;
+  },
+): Promise<string[] | undefined> {
+  const required = requiredEventNames(options.rule);
+  if (!required) return undefined;
+  const ids = new Set<string>();
+  for (const [profileId, byName] of options.events)
+    if ([...required].some((name) => (byName.get(name)?.length ?? 0) > 0)) ids.add(profileId);
+  // Members of an earlier version are decided again too: they may have to leave.
+  if (options.members !== undefined) {
+    let cursor: string | undefined;
+    do {
+      const page = await reader.segments.listMembers(options.members, { limit: 5000, cursor });
+      for (const item of page.items) ids.add(item.profileId);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+  return [...ids].sort();
+}
+
+/** The index of the first id after `after` in a sorted list. */
+function sortedIndexAfter(sorted: readonly string[], after: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((sorted[middle] as string) <= after) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 export interface SegmentPreview {
   /** Profiles matching the rule now. */
   count: number;
-  /** Profiles looked at. */
+  /** Profiles in the workspace. */
   total: number;
   /** The first matching profile ids. */
   sample: string[];
@@ -89,11 +147,14 @@ export async function previewRule(
   options: { workspaceId: string; rule: SegmentCondition; now: number; sampleSize?: number },
 ): Promise<SegmentPreview> {
   const sampleSize = options.sampleSize ?? 10;
-  const preview: SegmentPreview = { count: 0, total: 0, sample: [] };
+  const preview: SegmentPreview = {
+    count: 0,
+    total: await reader.segments.countProfiles(options.workspaceId),
+    sample: [],
+  };
   const referenced = [...ruleNeeds([options.rule], options.now).segments];
   for await (const batch of profileBatches(reader, { ...options, after: null, segmentIds: referenced })) {
     for (const [profileId, facts] of batch.facts) {
-      preview.total++;
       if (!isMember(options.rule, facts, options.now)) continue;
       preview.count++;
       if (preview.sample.length < sampleSize) preview.sample.push(profileId);
@@ -116,7 +177,7 @@ export async function backfillSegment(
   const { segment, clock } = options;
   if (!segment.rule) return 'finished';
   const startedAt = segment.backfill.startedAt ?? clock.now();
-  const total = await storage.segments.countProfiles(segment.workspaceId);
+  let total = await storage.segments.countProfiles(segment.workspaceId);
   const needs = ruleNeeds([segment.rule], 0);
   const ruleSegment = {
     id: segment.id,
@@ -134,8 +195,11 @@ export async function backfillSegment(
     now: clock.now(),
     after,
     segmentIds: referenced,
+    membersOf: segment.id,
     ...(options.batchSize ? { batchSize: options.batchSize } : {}),
   })) {
+    // A rule that requires events is decided for the profiles having them: those are the total.
+    if (batch.total !== undefined) total = batch.total;
     const untouched = new Map(
       batch.profiles
         .filter((profile) => profile.lastSeenAt <= startedAt)

@@ -130,7 +130,10 @@ export async function reevaluateProfiles(
   const [settings, eventFacts, timers] = await Promise.all([
     reader.settings.get(workspaceId),
     factsByNeeds(reader, { workspaceId, profileIds: ids, chosen, now }),
-    reader.segments.timersOf(ids),
+    reader.segments.timersOf(
+      ids,
+      [...rules.values()].filter((segment) => segment.isTimeDependent).map((segment) => segment.id),
+    ),
   ]);
   const facts = await buildFacts(reader, {
     workspaceId,
@@ -138,6 +141,8 @@ export async function reevaluateProfiles(
     needs,
     settings,
     events: groupEvents(eventFacts),
+    // The memberships the chosen segments are compared with, and those their rules ask about.
+    segmentIds: [...new Set([...rules.keys(), ...needs.segments])],
   });
   const changes = decideMembership({
     workspaceId,

@@ -126,3 +126,32 @@ export function dependencyOrder<T extends { id: string; rule: SegmentCondition |
   for (const segment of segments) visit(segment, []);
   return ordered;
 }
+
+/**
+ * Event names of which a profile must have performed at least one (within the rule's windows) for the
+ * rule to hold, when the rule implies that; undefined otherwise. A backfill then only looks at the
+ * profiles with such events instead of at everyone.
+ */
+export function requiredEventNames(condition: SegmentCondition): Set<string> | undefined {
+  if ('all' in condition) {
+    for (const part of condition.all) {
+      const names = requiredEventNames(part);
+      if (names) return names;
+    }
+    return undefined;
+  }
+  if ('any' in condition) {
+    const union = new Set<string>();
+    for (const part of condition.any) {
+      const names = requiredEventNames(part);
+      if (!names) return undefined;
+      for (const name of names) union.add(name);
+    }
+    return union;
+  }
+  if ('not' in condition) return undefined;
+  if (condition.type === 'event') return condition.atLeast >= 1 ? new Set([condition.event]) : undefined;
+  if (condition.type === 'event_time')
+    return condition.op === 'not_within_last' ? undefined : new Set([condition.event]);
+  return undefined;
+}

@@ -121,7 +121,8 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     world.clock.advance(1000);
     const segmentId = await create('Repeat pro buyers', REPEAT_PRO_BUYERS);
     const segment = await getSegment(world.storage, world.workspaceId, segmentId);
-    expect(segment).toMatchObject({ status: 'ready', members: 8, backfill: { total: 30, done: 30 } });
+    // Only the 24 profiles with orders in the week can match: the backfill looks at those alone.
+    expect(segment).toMatchObject({ status: 'ready', members: 8, backfill: { total: 24, done: 24 } });
     expect(segment.backfill.finishedAt).not.toBeNull();
     expect(await members(segmentId)).toEqual(expect.arrayContaining(preview.sample));
     // A backfill writes no Segment Entered: the segment was defined around them.

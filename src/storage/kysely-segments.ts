@@ -249,15 +249,17 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
         dueAt: Number(row.due_at),
       }));
     },
-    async timersOf(profileIds) {
+    async timersOf(profileIds, segmentIds) {
       const found = new Map<string, number>();
+      if (segmentIds?.length === 0) return found;
       for (const chunk of chunks(profileIds)) {
-        const rows = await db
+        let query = db
           .selectFrom('segment_timers')
           .select(['segment_id', 'profile_id', 'due_at'])
-          .where('profile_id', 'in', chunk)
-          .execute();
-        for (const row of rows) found.set(`${row.segment_id}:${row.profile_id}`, Number(row.due_at));
+          .where('profile_id', 'in', chunk);
+        if (segmentIds) query = query.where('segment_id', 'in', segmentIds);
+        for (const row of await query.execute())
+          found.set(`${row.segment_id}:${row.profile_id}`, Number(row.due_at));
       }
       return found;
     },

@@ -389,8 +389,8 @@ export interface SegmentStore {
     now: number,
     limit: number,
   ): Promise<Array<{ segmentId: string; profileId: string; workspaceId: string; dueAt: number }>>;
-  /** The timers set for these profiles, keyed `segmentId:profileId`. */
-  timersOf(profileIds: string[]): Promise<Map<string, number>>;
+  /** The timers set for these profiles (of these segments, when given), keyed `segmentId:profileId`. */
+  timersOf(profileIds: string[], segmentIds?: string[]): Promise<Map<string, number>>;
   nextTimerDue(): Promise<number | undefined>;
   countMembers(segmentId: string): Promise<number>;
   listMembers(segmentId: string, page: PageRequest): Promise<Page<{ profileId: string; enteredAt: number }>>;
