@@ -66,14 +66,9 @@ async function* profileBatches(
       const start = after === null ? 0 : sortedIndexAfter(candidates, after);
       const ids = candidates.slice(start, start + batchSize);
       if (ids.length === 0) return;
-      const found = await reader.profiles.findProfilesByIds(ids);
+      const found = await reader.segments.findLiveProfiles(workspaceId, ids, needs.traits);
       const byId = new Map(found.map((profile) => [profile.id, profile]));
-      profiles = ids.flatMap((id) => {
-        const profile = byId.get(id);
-        return profile && profile.mergedInto === null && profile.workspaceId === workspaceId
-          ? [{ id, traits: profile.traits, lastSeenAt: profile.lastSeenAt }]
-          : [];
-      });
+      profiles = ids.flatMap((id) => byId.get(id) ?? []);
       after = ids.at(-1) as string;
       if (profiles.length === 0) continue;
     } else {
@@ -206,7 +201,9 @@ export async function backfillSegment(
         .map((profile) => [profile.id, batch.facts.get(profile.id) as SegmentFacts]),
     );
     // Only a rule that time alone can change keeps timers.
-    const timers = needs.isTimeDependent ? await storage.segments.timersOf([...untouched.keys()]) : new Map();
+    const timers = needs.isTimeDependent
+      ? await storage.segments.timersOf([...untouched.keys()], [segment.id])
+      : new Map<string, number>();
     const changes = decideMembership({
       workspaceId: segment.workspaceId,
       segmentsOf: () => [ruleSegment],

@@ -392,6 +392,25 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
         lastSeenAt: Number(row.last_seen_at),
       }));
     },
+    async findLiveProfiles(workspaceId, ids, withTraits) {
+      const found: Array<{ id: string; traits: Record<string, unknown>; lastSeenAt: number }> = [];
+      for (const chunk of chunks(ids)) {
+        const query = db
+          .selectFrom('profiles')
+          .select(['id', 'last_seen_at'])
+          .where('id', 'in', chunk)
+          .where('workspace_id', '=', workspaceId)
+          .where('merged_into', 'is', null);
+        const rows = await (withTraits ? query.select('traits') : query).execute();
+        for (const row of rows as Array<(typeof rows)[number] & { traits?: unknown }>)
+          found.push({
+            id: row.id,
+            traits: withTraits ? ops.readJson<Record<string, unknown>>(row.traits) : {},
+            lastSeenAt: Number(row.last_seen_at),
+          });
+      }
+      return found;
+    },
     async countProfiles(workspaceId) {
       const row = await db
         .selectFrom('profiles')

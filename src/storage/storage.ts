@@ -419,6 +419,12 @@ export interface SegmentStore {
     limit: number,
   ): Promise<Array<{ id: string; traits: Record<string, unknown>; lastSeenAt: number }>>;
   countProfiles(workspaceId: string): Promise<number>;
+  /** These profiles, those of the workspace not merged away; traits only when asked (parsing them costs). */
+  findLiveProfiles(
+    workspaceId: string,
+    ids: string[],
+    withTraits: boolean,
+  ): Promise<Array<{ id: string; traits: Record<string, unknown>; lastSeenAt: number }>>;
   /** Per profile, the identity events written about it are filed under (its first user id, else anonymous id). */
   idsOf(profileIds: string[]): Promise<Map<string, ProfileIdentity>>;
   /** Per profile, the traits of each of its accounts. */
