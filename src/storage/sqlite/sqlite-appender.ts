@@ -25,7 +25,6 @@ export function openSqlite(
   raw.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
   raw.pragma('foreign_keys = ON');
   raw.pragma('cache_size = -65536');
-  raw.pragma('wal_autocheckpoint = 10000');
   return raw;
 }
 
