@@ -181,7 +181,11 @@ export async function backfillSegment(
     isTimeDependent: needs.isTimeDependent,
     needs,
   };
-  const referenced = [segment.id, ...ruleNeeds([segment.rule], startedAt).segments];
+  // A new segment has no members nor timers among the profiles nobody touched since it was saved
+  // (the live consumer writes only for the touched ones, which the backfill leaves alone): nothing to
+  // read for it. A changed rule compares with the members of the version before.
+  const isNew = segment.version === 1;
+  const referenced = [...(isNew ? [] : [segment.id]), ...ruleNeeds([segment.rule], startedAt).segments];
   let after = await storage.segments.backfillPosition(segment.id);
   let done = after === null ? 0 : segment.backfill.done;
   for await (const batch of profileBatches(storage, {
@@ -190,7 +194,7 @@ export async function backfillSegment(
     now: clock.now(),
     after,
     segmentIds: referenced,
-    membersOf: segment.id,
+    ...(isNew ? {} : { membersOf: segment.id }),
     ...(options.batchSize ? { batchSize: options.batchSize } : {}),
   })) {
     // A rule that requires events is decided for the profiles having them: those are the total.
@@ -201,9 +205,10 @@ export async function backfillSegment(
         .map((profile) => [profile.id, batch.facts.get(profile.id) as SegmentFacts]),
     );
     // Only a rule that time alone can change keeps timers.
-    const timers = needs.isTimeDependent
-      ? await storage.segments.timersOf([...untouched.keys()], [segment.id])
-      : new Map<string, number>();
+    const timers =
+      needs.isTimeDependent && !isNew
+        ? await storage.segments.timersOf([...untouched.keys()], [segment.id])
+        : new Map<string, number>();
     const changes = decideMembership({
       workspaceId: segment.workspaceId,
       segmentsOf: () => [ruleSegment],
