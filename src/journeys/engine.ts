@@ -9,8 +9,8 @@ import { profileTimeZone } from '../core/local-time.js';
 import type { Profile } from '../core/profile.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED } from '../core/segment-definition.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
+import { eventProfileIds } from '../profiles/profiles.js';
 import type {
-  IdentityKey,
   JourneyTransition,
   PipelineBatch,
   Storage,
@@ -200,7 +200,7 @@ export class JourneyEngine {
       if (version) live.push({ journey, version });
     }
     const statuses = new Map(journeys.map((journey) => [journey.id, journey.status]));
-    const profileIds = await profileIdsOf(tx, workspaceId, events);
+    const profileIds = await eventProfileIds(tx, workspaceId, events);
     const ids = [...new Set(profileIds.values())];
     const profiles = new Map(
       (await tx.profiles.findProfilesByIds(ids)).map((profile) => [profile.id, profile]),
@@ -722,30 +722,6 @@ async function engagementOf(
     const sent = messages.filter((message) => message.stepId === stepId);
     return { opened: sent.some((m) => m.openedAt !== null), clicked: sent.some((m) => m.clickedAt !== null) };
   };
-}
-
-/** Each event's profile, through its identity (identities always point at the surviving profile). */
-async function profileIdsOf(
-  tx: StorageTx,
-  workspaceId: string,
-  events: StoredEvent[],
-): Promise<Map<number, string>> {
-  const keys: IdentityKey[] = [];
-  for (const event of events) {
-    if (event.userId !== null) keys.push({ kind: 'user', value: event.userId });
-    else if (event.anonymousId !== null) keys.push({ kind: 'anonymous', value: event.anonymousId });
-  }
-  const identities = await tx.profiles.findIdentities(workspaceId, keys);
-  const byKey = new Map(
-    identities.map((identity) => [`${identity.kind}:${identity.value}`, identity.profileId]),
-  );
-  const result = new Map<number, string>();
-  for (const event of events) {
-    const key = event.userId !== null ? `user:${event.userId}` : `anonymous:${event.anonymousId}`;
-    const profileId = byKey.get(key);
-    if (profileId) result.set(event.id, profileId);
-  }
-  return result;
 }
 
 type SendEffect = Extract<Effect, { type: 'send_email' | 'send_sms' | 'webhook' }>;

@@ -1,7 +1,15 @@
 import { groupByWorkspace, type StoredEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
 import type { Account, Identity, Profile } from '../core/profile.js';
-import type { Page, PageRequest, PipelineBatch, ResolutionChanges, Storage } from '../storage/storage.js';
+import type {
+  IdentityKey,
+  Page,
+  PageRequest,
+  PipelineBatch,
+  ResolutionChanges,
+  Storage,
+  StorageReader,
+} from '../storage/storage.js';
 import { groupIdOf, identityKeysOf, resolveIdentities } from './identity-resolution.js';
 
 /** The profile consumer's cursor: the first consumer of the event log. */
@@ -81,4 +89,28 @@ export async function listProfileTimeline(
     identities.map((identity) => identity.id),
     page,
   );
+}
+
+/** Each event's profile, through its identity (identities always point at the surviving profile). */
+export async function eventProfileIds(
+  reader: Pick<StorageReader, 'profiles'>,
+  workspaceId: string,
+  events: StoredEvent[],
+): Promise<Map<number, string>> {
+  const keys: IdentityKey[] = [];
+  for (const event of events) {
+    if (event.userId !== null) keys.push({ kind: 'user', value: event.userId });
+    else if (event.anonymousId !== null) keys.push({ kind: 'anonymous', value: event.anonymousId });
+  }
+  const identities = await reader.profiles.findIdentities(workspaceId, keys);
+  const byKey = new Map(
+    identities.map((identity) => [`${identity.kind}:${identity.value}`, identity.profileId]),
+  );
+  const result = new Map<number, string>();
+  for (const event of events) {
+    const key = event.userId !== null ? `user:${event.userId}` : `anonymous:${event.anonymousId}`;
+    const profileId = byKey.get(key);
+    if (profileId) result.set(event.id, profileId);
+  }
+  return result;
 }

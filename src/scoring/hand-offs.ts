@@ -4,7 +4,7 @@ import { newId } from '../core/ids.js';
 import type { Message } from '../core/journey.js';
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
 import { profileEvent } from '../profiles/profile-events.js';
-import type { HandOff, Storage, StorageTx } from '../storage/storage.js';
+import type { HandOff, ProfileIdentity, StageChange, Storage, StorageTx } from '../storage/storage.js';
 import { recycleStage } from './lifecycle-stage.js';
 
 /** What the CRM receives: the hand-off (who owns it, by when sales must accept) and the profile. */
@@ -65,6 +65,21 @@ export function handOffMessage(options: {
   };
 }
 
+/** `Lifecycle Stage Changed` on the profile, for its timeline and for journeys. */
+export function stageChangedEvent(
+  change: StageChange,
+  identity: ProfileIdentity | undefined,
+): GeneratedEvent | undefined {
+  return profileEvent({
+    workspaceId: change.workspaceId,
+    identity,
+    name: STAGE_CHANGED,
+    key: `${change.profileId}-${change.to}`,
+    properties: { from: change.from, to: change.to, reason: change.reason },
+    at: change.at,
+  });
+}
+
 /**
  * Hand-offs whose SLA ran out without `Sales Accepted`: marked breached, the CRM and the profile told,
  * and the lead recycled when the workspace says so. Returns how many it handled and how many
@@ -112,14 +127,7 @@ async function breach(tx: StorageTx, handOff: HandOff, now: number): Promise<num
       at: now,
     };
     await tx.scoring.setStages([change]);
-    const changed = profileEvent({
-      workspaceId: handOff.workspaceId,
-      identity: ids,
-      name: STAGE_CHANGED,
-      key: `${handOff.profileId}-${recycle.to}`,
-      properties: { from: change.from, to: change.to, reason: change.reason },
-      at: now,
-    });
+    const changed = stageChangedEvent(change, ids);
     if (changed) events.push(changed);
   }
   await tx.generatedEvents.append(events);
@@ -153,14 +161,7 @@ export async function recycleProfile(
     await tx.scoring.setStages([change]);
     const pending = await tx.scoring.findPendingHandOff(profileId);
     if (pending) await tx.scoring.updateHandOff({ ...pending, status: 'recycled' });
-    const event = profileEvent({
-      workspaceId,
-      identity: (await tx.segments.idsOf([profileId])).get(profileId),
-      name: STAGE_CHANGED,
-      key: `${profileId}-${move.to}`,
-      properties: { from: change.from, to: change.to, reason: change.reason },
-      at: now,
-    });
+    const event = stageChangedEvent(change, (await tx.segments.idsOf([profileId])).get(profileId));
     if (event) await tx.generatedEvents.append([event]);
     return { from: change.from, to: change.to };
   });

@@ -2,13 +2,13 @@ import { durationMs } from '../core/duration.js';
 import { type GeneratedEvent, groupByWorkspace, type StoredEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
 import type { Message } from '../core/journey.js';
-import { HAND_OFF_CREATED, SALES_ACCEPTED, STAGE_CHANGED } from '../core/lifecycle.js';
+import { HAND_OFF_CREATED, SALES_ACCEPTED } from '../core/lifecycle.js';
 import type { ScoreLedgerEntry } from '../core/score-model.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
-import { identityKeysOf } from '../profiles/identity-resolution.js';
 import { profileEvent } from '../profiles/profile-events.js';
+import { eventProfileIds } from '../profiles/profiles.js';
 import type { HandOff, PipelineBatch, StageChange, StorageReader, StorageTx } from '../storage/storage.js';
-import { handOffMessage } from './hand-offs.js';
+import { handOffMessage, stageChangedEvent } from './hand-offs.js';
 import { advanceStage, reaches, type StageMove } from './lifecycle-stage.js';
 import { assignOwner } from './owner-assignment.js';
 import { awardsFor, scoreOf } from './score.js';
@@ -65,14 +65,8 @@ async function decideWorkspace(
   options: { workspaceId: string; settings: WorkspaceSettings; events: StoredEvent[]; at: number },
 ): Promise<(tx: StorageTx) => Promise<ScoringWork>> {
   const { workspaceId, settings, events, at } = options;
-  const identities = await reader.profiles.findIdentities(workspaceId, events.flatMap(identityKeysOf));
-  const profileOf = new Map(
-    identities.map((identity) => [`${identity.kind}:${identity.value}`, identity.profileId]),
-  );
-  const eventProfile = (event: StoredEvent) =>
-    (event.userId !== null ? profileOf.get(`user:${event.userId}`) : undefined) ??
-    (event.anonymousId !== null ? profileOf.get(`anonymous:${event.anonymousId}`) : undefined);
-  const profileIds = [...new Set(events.map(eventProfile).filter((id): id is string => id !== undefined))];
+  const profileOfEvent = await eventProfileIds(reader, workspaceId, events);
+  const profileIds = [...new Set(profileOfEvent.values())];
   const [profiles, accounts, ledger, storedScores, stages] = await Promise.all([
     reader.profiles.findProfilesByIds(profileIds),
     reader.segments.accountTraits(profileIds),
@@ -98,7 +92,7 @@ async function decideWorkspace(
   };
 
   for (const event of events) {
-    const profileId = eventProfile(event);
+    const profileId = profileOfEvent.get(event.id);
     if (profileId === undefined || event.name === null || event.type === 'identify') continue;
     const properties = (event.payload.properties ?? {}) as Record<string, unknown>;
     const fact = { id: event.id, name: event.name, timestamp: event.timestamp, properties };
@@ -196,15 +190,8 @@ async function decideWorkspace(
   ];
   const ids = changedProfiles.length > 0 ? await reader.segments.idsOf(changedProfiles) : new Map();
   const generated: GeneratedEvent[] = [];
-  for (const change of stageMoves) {
-    const event = profileEvent({
-      workspaceId,
-      identity: ids.get(change.profileId),
-      name: STAGE_CHANGED,
-      key: `${change.profileId}-${change.to}`,
-      properties: { from: change.from, to: change.to, reason: change.reason },
-      at,
-    });
+  for (const { move: _move, ...change } of stageMoves) {
+    const event = stageChangedEvent(change, ids.get(change.profileId));
     if (event) generated.push(event);
   }
   for (const created of handOffs) {

@@ -1,7 +1,7 @@
 import { groupByWorkspace } from '../core/event.js';
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED } from '../core/segment-definition.js';
-import { identityKeysOf } from '../profiles/identity-resolution.js';
+import { eventProfileIds } from '../profiles/profiles.js';
 import type {
   PipelineBatch,
   ProfileEventFact,
@@ -212,15 +212,19 @@ export async function writeChanges(tx: StorageTx, changes: MembershipChanges): P
 }
 
 export function earliestTimer(changes: MembershipChanges): number | undefined {
-  let earliest: number | undefined;
-  for (const timer of changes.timers)
-    if (timer.dueAt !== null && (earliest === undefined || timer.dueAt < earliest)) earliest = timer.dueAt;
-  return earliest;
+  return changes.timers.length === 0 ? undefined : Math.min(...changes.timers.map((timer) => timer.dueAt));
+}
+
+/** Adds one write's work to a total. */
+function addWork(total: SegmentWork, done: SegmentWork): void {
+  total.changed += done.changed;
+  if (done.earliestTimer !== undefined)
+    total.earliestTimer = Math.min(total.earliestTimer ?? done.earliestTimer, done.earliestTimer);
 }
 
 /**
- * Incremental membership as a pipeline batch: the profiles a batch of events touched (their events
- * and identify calls) are re-decided against every live segment of their workspace.
+ * Incremental membership as a pipeline batch: each profile a batch of events touched is re-decided
+ * against the live segments those events can have changed (see `segmentsTouched`).
  */
 export const segmentMembershipBatch = (now: () => number): PipelineBatch<SegmentWork> => ({
   async prepare(events, reader) {
@@ -237,45 +241,35 @@ export const segmentMembershipBatch = (now: () => number): PipelineBatch<Segment
         ? workspaceEvents
         : workspaceEvents.filter((event) => event.origin !== 'mops');
       if (relevant.length === 0) continue;
-      const identities = await reader.profiles.findIdentities(workspaceId, relevant.flatMap(identityKeysOf));
-      const profileOf = new Map(
-        identities.map((identity) => [`${identity.kind}:${identity.value}`, identity.profileId]),
-      );
+      const profileOfEvent = await eventProfileIds(reader, workspaceId, relevant);
       const touches = new Map<string, Touch>();
       for (const event of relevant) {
-        for (const key of identityKeysOf(event)) {
-          const profileId = profileOf.get(`${key.kind}:${key.value}`);
-          if (profileId === undefined) continue;
-          let touch = touches.get(profileId);
-          if (!touch) {
-            touch = newTouch();
-            touches.set(profileId, touch);
-          }
-          if (event.name !== null) touch.names.add(event.name);
-          if (event.type === 'identify') touch.identify = true;
-          if (event.type === 'group') touch.group = true;
-          // A merge brings another profile's history along: everything may have changed.
-          if (event.type === 'alias') touch.all = true;
+        const profileId = profileOfEvent.get(event.id);
+        if (profileId === undefined) continue;
+        let touch = touches.get(profileId);
+        if (!touch) {
+          touch = newTouch();
+          touches.set(profileId, touch);
         }
+        if (event.name !== null) touch.names.add(event.name);
+        if (event.type === 'identify') touch.identify = true;
+        if (event.type === 'group') touch.group = true;
+        // A merge brings another profile's history along: everything may have changed.
+        if (event.type === 'alias') touch.all = true;
       }
       writes.push(await reevaluateProfiles(reader, { workspaceId, touches, segments, now: at }));
     }
     return async (tx) => {
       const work: SegmentWork = { earliestTimer: undefined, changed: 0 };
-      for (const write of writes) {
-        const done = await write(tx);
-        work.changed += done.changed;
-        if (done.earliestTimer !== undefined)
-          work.earliestTimer = Math.min(work.earliestTimer ?? done.earliestTimer, done.earliestTimer);
-      }
+      for (const write of writes) addWork(work, await write(tx));
       return work;
     };
   },
 });
 
 /**
- * Fires due membership timers: the profiles whose windows let go of something are re-decided (all
- * live segments, so segments asking about them follow). Returns how many timers it took.
+ * Fires due membership timers: each profile is re-decided for the segments whose timers fell due and
+ * the segments asking about them. Returns how many timers it took.
  */
 export async function runDueSegmentTimers(
   storage: Storage,
@@ -297,10 +291,7 @@ export async function runDueSegmentTimers(
       const segments = await liveRuleSegments(tx, workspaceId);
       // The timers taken are gone: re-deciding compares against none, and sets what is still needed.
       const write = await reevaluateProfiles(tx, { workspaceId, touches, segments, now: options.now });
-      const done = await write(tx);
-      work.changed += done.changed;
-      if (done.earliestTimer !== undefined)
-        work.earliestTimer = Math.min(work.earliestTimer ?? done.earliestTimer, done.earliestTimer);
+      addWork(work, await write(tx));
     }
     return { taken: due.length, work };
   });

@@ -30,7 +30,7 @@ export interface SegmentFacts extends ProfileFacts {
 export interface MembershipChanges {
   entered: SegmentMemberChange[];
   exited: SegmentMemberChange[];
-  timers: Array<{ segmentId: string; profileId: string; workspaceId: string; dueAt: number | null }>;
+  timers: Array<{ segmentId: string; profileId: string; workspaceId: string; dueAt: number }>;
 }
 
 const NO_EVENTS: readonly EventFact[] = [];

@@ -188,9 +188,7 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
       }
     },
     async setTimers(timers) {
-      const toSet = timers.filter((timer) => timer.dueAt !== null);
-      const toClear = timers.filter((timer) => timer.dueAt === null);
-      for (const chunk of chunks(toSet, 200)) {
+      for (const chunk of chunks(timers, 200)) {
         await db
           .insertInto('segment_timers')
           .values(
@@ -198,7 +196,7 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
               segment_id: timer.segmentId,
               profile_id: timer.profileId,
               workspace_id: timer.workspaceId,
-              due_at: timer.dueAt as number,
+              due_at: timer.dueAt,
             })),
           )
           .onConflict((oc) =>
@@ -207,21 +205,6 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
               .doUpdateSet((eb) => ({ due_at: eb.ref('excluded.due_at') })),
           )
           .execute();
-      }
-      const clearBySegment = new Map<string, string[]>();
-      for (const timer of toClear) {
-        const list = clearBySegment.get(timer.segmentId) ?? [];
-        list.push(timer.profileId);
-        clearBySegment.set(timer.segmentId, list);
-      }
-      for (const [segmentId, profileIds] of clearBySegment) {
-        for (const chunk of chunks(profileIds)) {
-          await db
-            .deleteFrom('segment_timers')
-            .where('segment_id', '=', segmentId)
-            .where('profile_id', 'in', chunk)
-            .execute();
-        }
       }
     },
     async takeDueTimers(now, limit) {

@@ -380,9 +380,9 @@ export interface SegmentStore {
   memberships(profileIds: string[], segmentIds?: string[]): Promise<Map<string, Set<string>>>;
   /** Adds and removes members; an entry already present keeps its first entry time. */
   applyMembership(changes: { entered: SegmentMemberChange[]; exited: SegmentMemberChange[] }): Promise<void>;
-  /** Sets (dueAt) or clears (null) each profile's timer for a segment. */
+  /** Sets each profile's timer for a segment (one per segment and profile: setting again moves it). */
   setTimers(
-    timers: Array<{ segmentId: string; profileId: string; workspaceId: string; dueAt: number | null }>,
+    timers: Array<{ segmentId: string; profileId: string; workspaceId: string; dueAt: number }>,
   ): Promise<void>;
   /** Due timers, claimed for this transaction (PostgreSQL `SKIP LOCKED`) and deleted: rewrite what is still needed. */
   takeDueTimers(
