@@ -172,7 +172,9 @@ export async function backfillSegment(
   const { segment, clock } = options;
   if (!segment.rule) return 'finished';
   const startedAt = segment.backfill.startedAt ?? clock.now();
-  let total = await storage.segments.countProfiles(segment.workspaceId);
+  // Counted only for a rule anyone can meet: one that requires events knows its candidates, and
+  // counting a million profiles costs seconds.
+  let total: number | undefined;
   const needs = ruleNeeds([segment.rule], 0);
   const ruleSegment = {
     id: segment.id,
@@ -198,7 +200,8 @@ export async function backfillSegment(
     ...(options.batchSize ? { batchSize: options.batchSize } : {}),
   })) {
     // A rule that requires events is decided for the profiles having them: those are the total.
-    if (batch.total !== undefined) total = batch.total;
+    const batchTotal = batch.total ?? total ?? (await storage.segments.countProfiles(segment.workspaceId));
+    total = batchTotal;
     const untouched = new Map(
       batch.profiles
         .filter((profile) => profile.lastSeenAt <= startedAt)
@@ -226,7 +229,7 @@ export async function backfillSegment(
         version: segment.version,
         after: batch.last,
         done: done + batch.profiles.length,
-        total,
+        total: batchTotal,
         finishedAt: null,
       });
     });
@@ -239,7 +242,7 @@ export async function backfillSegment(
     version: segment.version,
     after,
     done,
-    total: Math.max(total, done),
+    total: Math.max(total ?? 0, done),
     finishedAt: clock.now(),
   });
   return finished ? 'finished' : 'superseded';
