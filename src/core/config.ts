@@ -36,7 +36,11 @@ const Environment = z.object({
   MOPS_METRICS_TOKEN: z.string().min(16).optional(),
   MOPS_SEND_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   MOPS_SEND_BATCH: z.coerce.number().int().min(1).max(5000).default(2000),
+  MOPS_WEB_DIR: z.string().min(1).optional(),
 });
+
+/** The web console as `npm run build` leaves it, beside the compiled server (src/… under tsx). */
+const BUILT_WEB_DIR = path.resolve(import.meta.dirname, '../../dist/web');
 
 export type Config = {
   host: string;
@@ -60,6 +64,8 @@ export type Config = {
   sendLeaseMs: number;
   /** Messages a process claims at a time: smaller rounds share the sending more evenly between workers. */
   sendBatch: number;
+  /** The built web console served at `/`; nothing is served there when it holds no index.html. */
+  webDir: string;
 };
 
 export class ConfigError extends Error {
@@ -116,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: e.MOPS_METRICS_TOKEN,
     sendLeaseMs: e.MOPS_SEND_LEASE_SECONDS * 1000,
     sendBatch: e.MOPS_SEND_BATCH,
+    webDir: e.MOPS_WEB_DIR ? path.resolve(e.MOPS_WEB_DIR) : BUILT_WEB_DIR,
   };
 }
 

@@ -27,9 +27,13 @@ import { sessionRoutes } from './routes/session-routes.js';
 import { smsRoutes } from './routes/sms-routes.js';
 import { trackingRoutes } from './routes/tracking-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
+import { consolePage, hasWebConsole, webConsole } from './web-console.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'sessionTtlMs' | 'cookieSecure' | 'trustProxy' | 'metricsToken' | 'publicUrl'>;
+  config: Pick<
+    Config,
+    'sessionTtlMs' | 'cookieSecure' | 'trustProxy' | 'metricsToken' | 'publicUrl' | 'webDir'
+  >;
   storage: Storage;
   clock: Clock;
   logger: Logger;
@@ -76,7 +80,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const append = (input: Parameters<EventAppender['append']>[0]) => deps.appender.append(input);
   server.addHook('onClose', async () => transports.closeAll());
 
-  installErrorHandler(server);
+  const servesConsole = hasWebConsole(config.webDir);
+  installErrorHandler(server, servesConsole ? { pageFallback: consolePage } : {});
   server.setValidatorCompiler(validatorCompiler);
   server.setSerializerCompiler(serializerCompiler);
   await server.register(swagger, {
@@ -184,5 +189,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     });
   });
   await server.register(trackingRoutes, { storage, clock, signer, append });
+  if (servesConsole) await webConsole(server, { webDir: config.webDir });
   return { server, metrics };
 }

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, type ErrorCode, HTTP_STATUS_BY_CODE } from '../core/errors.js';
 
@@ -6,8 +6,14 @@ export interface ErrorBody {
   error: { code: ErrorCode | 'internal'; message: string; field?: string };
 }
 
-/** One error shape for the whole API: `{ error: { code, message, field? } }`. */
-export function installErrorHandler(app: FastifyInstance): void {
+/**
+ * One error shape for the whole API: `{ error: { code, message, field? } }`. An unknown path a browser
+ * asks a page for goes to `pageFallback` first (the web console's client-side routes).
+ */
+export function installErrorHandler(
+  app: FastifyInstance,
+  options: { pageFallback?: (request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined } = {},
+): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const known = toAppError(error);
     if (known) {
@@ -22,6 +28,8 @@ export function installErrorHandler(app: FastifyInstance): void {
     return reply.status(500).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
+    const page = options.pageFallback?.(request, reply);
+    if (page) return page;
     const body: ErrorBody = {
       error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` },
     };

@@ -1,0 +1,51 @@
+/** An error the API answered with: `{ error: { code, message, field? } }`, or a network failure. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  /** The request field the server blamed, as a dotted path (`definition.steps.2.template`). */
+  readonly field: string | undefined;
+
+  constructor(status: number, code: string, message: string, field?: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+interface ErrorBody {
+  error?: { code?: string; message?: string; field?: string };
+}
+
+/** Calls the Mops admin API with the session cookie; JSON in, JSON out. */
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new ApiError(0, 'network', error instanceof Error ? error.message : String(error));
+  }
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  const parsed: unknown = text ? JSON.parse(text) : undefined;
+  if (!response.ok) {
+    const failure = (parsed as ErrorBody | undefined)?.error;
+    throw new ApiError(
+      response.status,
+      failure?.code ?? 'http',
+      failure?.message ?? `${response.status} ${response.statusText}`,
+      failure?.field,
+    );
+  }
+  return parsed as T;
+}
+
+/** `/api/workspaces/{id}` + rest. */
+export const workspacePath = (workspaceId: string, rest: string) =>
+  `/api/workspaces/${encodeURIComponent(workspaceId)}${rest}`;

@@ -1,0 +1,329 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import {
+  addEdge,
+  Background,
+  type Connection,
+  Controls,
+  type Edge,
+  type OnConnect,
+  ReactFlow,
+  ReactFlowProvider,
+  useEdgesState,
+  useNodesState,
+  useReactFlow,
+} from '@xyflow/react';
+import { type DragEvent, useCallback, useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { useParams } from 'react-router-dom';
+import { ApiError, api, workspacePath } from '../app/api.js';
+import { useSession } from '../app/session.js';
+import { ErrorState, errorMessage, Loading } from '../components/states.js';
+import {
+  definitionFromGraph,
+  type EntrySettings,
+  edgeBetween,
+  type GraphProblem,
+  graphFromDefinition,
+  type JourneyDefinition,
+  type JourneyNode,
+  newStep,
+  nodeOfErrorField,
+  STEP_TYPES,
+  type StepBody,
+  type StepType,
+} from './graph.js';
+import { NODE_TYPES, OverlayContext, type StepCounts } from './nodes.js';
+import { EntryPanel, StepPanel } from './panels.js';
+
+interface JourneyJson {
+  id: string;
+  name: string;
+  status: 'draft' | 'published' | 'paused' | 'archived';
+  currentVersion: number | null;
+  draft: JourneyDefinition;
+}
+
+interface Report {
+  steps: Record<string, StepCounts>;
+}
+
+const DRAG_TYPE = 'application/x-mops-step';
+/** How often published counts are refreshed on the canvas. */
+const COUNTS_REFRESH_MS = 3000;
+
+export function JourneyBuilderPage() {
+  const { journeyId = '' } = useParams();
+  const { workspace } = useSession();
+  const journey = useQuery({
+    queryKey: ['journey', workspace.id, journeyId],
+    queryFn: () => api<JourneyJson>('GET', workspacePath(workspace.id, `/journeys/${journeyId}`)),
+  });
+  if (journey.isPending) return <Loading />;
+  if (journey.error) return <ErrorState error={journey.error} onRetry={() => void journey.refetch()} />;
+  return (
+    <ReactFlowProvider>
+      {/* A new key per loaded version: the canvas starts from what the server holds. */}
+      <Builder key={`${journey.data.id}`} journey={journey.data} />
+    </ReactFlowProvider>
+  );
+}
+
+function Builder(props: { journey: JourneyJson }) {
+  const { t } = useTranslation();
+  const { workspace } = useSession();
+  const queryClient = useQueryClient();
+  const flow = useReactFlow();
+  const initial = useMemo(() => graphFromDefinition(props.journey.draft), [props.journey.draft]);
+  const [nodes, setNodes, onNodesChange] = useNodesState<JourneyNode>(initial.nodes);
+  const [edges, setEdges, onEdgesChange] = useEdgesState<Edge>(initial.edges);
+  const [selected, setSelected] = useState<string | undefined>();
+  const [problems, setProblems] = useState<GraphProblem[]>([]);
+  const [serverError, setServerError] = useState<{
+    nodeId: string | undefined;
+    field: string;
+    message: string;
+  }>();
+  const [notice, setNotice] = useState<string>();
+  const status = props.journey.status;
+  const journeyPath = workspacePath(workspace.id, `/journeys/${props.journey.id}`);
+
+  const report = useQuery({
+    queryKey: ['journey-report', workspace.id, props.journey.id],
+    queryFn: () => api<Report>('GET', `${journeyPath}/report`),
+    enabled: props.journey.currentVersion !== null,
+    refetchInterval: COUNTS_REFRESH_MS,
+  });
+
+  const onConnect: OnConnect = useCallback(
+    (connection: Connection) =>
+      setEdges((current) => {
+        // One edge per output port: connecting a port again moves its edge.
+        const port = connection.sourceHandle ?? 'next';
+        const others = current.filter(
+          (edge) => !(edge.source === connection.source && edge.sourceHandle === port),
+        );
+        return addEdge(edgeBetween(connection.source, port, connection.target), others);
+      }),
+    [setEdges],
+  );
+
+  const addStep = useCallback(
+    (type: StepType, position?: { x: number; y: number }) => {
+      const taken = new Set(nodes.map((node) => node.id));
+      const step = newStep(type, taken);
+      const lowest = Math.max(0, ...nodes.map((node) => node.position.y));
+      setNodes((current) => [
+        ...current,
+        { id: step.id, type: 'step', position: position ?? { x: 0, y: lowest + 150 }, data: { step } },
+      ]);
+      setSelected(step.id);
+    },
+    [nodes, setNodes],
+  );
+
+  const onDrop = useCallback(
+    (event: DragEvent) => {
+      event.preventDefault();
+      const type = event.dataTransfer.getData(DRAG_TYPE) as StepType;
+      if (!STEP_TYPES.includes(type)) return;
+      addStep(type, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
+    },
+    [addStep, flow],
+  );
+
+  const compile = () => {
+    const compiled = definitionFromGraph(nodes, edges, {
+      notConnected: t('builder.notConnected'),
+      noStart: t('builder.noStart'),
+    });
+    setProblems(compiled.problems);
+    return compiled;
+  };
+
+  const save = useMutation({
+    mutationFn: async () => {
+      const { definition, problems: found } = compile();
+      if (found.length > 0) throw new Error(t('builder.problems', { count: found.length }));
+      try {
+        return await api<JourneyJson>('PUT', journeyPath, { definition });
+      } catch (error) {
+        if (error instanceof ApiError && error.field) {
+          const nodeId = nodeOfErrorField(error.field, definition);
+          setServerError({ nodeId, field: error.field, message: error.message });
+          if (nodeId) setSelected(nodeId);
+        }
+        throw error;
+      }
+    },
+    onMutate: () => {
+      setServerError(undefined);
+      setNotice(undefined);
+    },
+    onSuccess: (saved) => {
+      queryClient.setQueryData(['journey', workspace.id, saved.id], saved);
+      setNotice(t('builder.saved'));
+    },
+  });
+
+  const publish = useMutation({
+    mutationFn: async () => {
+      await save.mutateAsync();
+      return api<JourneyJson>('POST', `${journeyPath}/publish`);
+    },
+    onSuccess: (published) => {
+      queryClient.setQueryData(['journey', workspace.id, published.id], published);
+      void queryClient.invalidateQueries({ queryKey: ['journeys', workspace.id] });
+      void report.refetch();
+      setNotice(t('builder.published', { version: published.currentVersion }));
+    },
+  });
+
+  const pauseOrResume = useMutation({
+    mutationFn: (action: 'pause' | 'resume') => api<JourneyJson>('POST', `${journeyPath}/${action}`),
+    onSuccess: (changed) => queryClient.setQueryData(['journey', workspace.id, changed.id], changed),
+  });
+
+  const overlay = useMemo(() => {
+    const byNode = new Map<string, string[]>();
+    for (const problem of problems)
+      byNode.set(problem.nodeId, [...(byNode.get(problem.nodeId) ?? []), problem.message]);
+    if (serverError?.nodeId)
+      byNode.set(serverError.nodeId, [...(byNode.get(serverError.nodeId) ?? []), serverError.message]);
+    return { problems: byNode, counts: report.data?.steps };
+  }, [problems, serverError, report.data]);
+
+  const selectedNode = nodes.find((node) => node.id === selected);
+  const fieldErrors = useMemo(() => {
+    const errors = new Map<string, string>();
+    if (!serverError || serverError.nodeId !== selected) return errors;
+    // `definition.steps.2.template` → `template` for the step's panel; entry fields keep their path.
+    const stepField = /^(?:definition\.)?steps\.\d+\.(.+)$/.exec(serverError.field)?.[1];
+    errors.set(stepField ?? serverError.field, serverError.message);
+    return errors;
+  }, [serverError, selected]);
+
+  const updateStep = (id: string, step: StepBody) =>
+    setNodes((current) =>
+      current.map((node) => (node.id === id && node.type === 'step' ? { ...node, data: { step } } : node)),
+    );
+  const updateEntry = (settings: EntrySettings) =>
+    setNodes((current) =>
+      current.map((node) => (node.type === 'entry' ? { ...node, data: { settings } } : node)),
+    );
+  const deleteStep = (id: string) => {
+    setNodes((current) => current.filter((node) => node.id !== id));
+    setEdges((current) => current.filter((edge) => edge.source !== id && edge.target !== id));
+    setSelected(undefined);
+  };
+
+  const busy = save.isPending || publish.isPending;
+  const failure = publish.error ?? save.error ?? pauseOrResume.error;
+  return (
+    <div className="builder">
+      <div className="builder-toolbar">
+        <h1>{props.journey.name}</h1>
+        <span className={`badge status-${status}`}>{t(`journeys.statuses.${status}`)}</span>
+        <div className="spacer" />
+        <button type="button" onClick={() => save.mutate()} disabled={busy}>
+          {t('builder.saveDraft')}
+        </button>
+        <button type="button" className="primary" onClick={() => publish.mutate()} disabled={busy}>
+          {t('builder.publish')}
+        </button>
+        {status === 'published' && (
+          <button type="button" onClick={() => pauseOrResume.mutate('pause')}>
+            {t('builder.pause')}
+          </button>
+        )}
+        {status === 'paused' && (
+          <button type="button" onClick={() => pauseOrResume.mutate('resume')}>
+            {t('builder.resume')}
+          </button>
+        )}
+      </div>
+      <div className="builder-messages" aria-live="polite">
+        {notice && !failure && <p className="notice">{notice}</p>}
+        {failure && (
+          <p className="field-error" role="alert">
+            {errorMessage(failure, t)}
+          </p>
+        )}
+      </div>
+      <div className="builder-body">
+        <aside className="palette" aria-label={t('builder.palette')}>
+          <h2>{t('builder.palette')}</h2>
+          {STEP_TYPES.map((type) => (
+            <button
+              key={type}
+              type="button"
+              draggable
+              className={`palette-item step-${type}`}
+              data-testid={`palette-${type}`}
+              onDragStart={(event) => {
+                event.dataTransfer.setData(DRAG_TYPE, type);
+                event.dataTransfer.effectAllowed = 'move';
+              }}
+              onClick={() => addStep(type)}
+            >
+              {t(`builder.steps.${type}`)}
+            </button>
+          ))}
+        </aside>
+        <section
+          className="canvas"
+          aria-label={t('builder.canvas')}
+          onDragOver={(event) => {
+            event.preventDefault();
+            event.dataTransfer.dropEffect = 'move';
+          }}
+          onDrop={onDrop}
+        >
+          <OverlayContext.Provider value={overlay}>
+            <ReactFlow
+              nodes={nodes}
+              edges={edges}
+              nodeTypes={NODE_TYPES}
+              onNodesChange={onNodesChange}
+              onEdgesChange={onEdgesChange}
+              onConnect={onConnect}
+              onNodeClick={(_, node) => setSelected(node.id)}
+              onPaneClick={() => setSelected(undefined)}
+              fitView
+              fitViewOptions={{ maxZoom: 1 }}
+              deleteKeyCode={['Delete', 'Backspace']}
+            >
+              <Background />
+              <Controls />
+            </ReactFlow>
+          </OverlayContext.Provider>
+        </section>
+        <aside className="side-panel" aria-label={t('builder.settingsPanel')}>
+          {!selectedNode && <p className="hint">{t('builder.noSelection')}</p>}
+          {selectedNode?.type === 'entry' && (
+            <>
+              <h2>{t('builder.entry')}</h2>
+              <EntryPanel settings={selectedNode.data.settings} errors={fieldErrors} onChange={updateEntry} />
+            </>
+          )}
+          {selectedNode?.type === 'step' && (
+            <>
+              <h2>{t(`builder.steps.${selectedNode.data.step.type}`)}</h2>
+              <p className="hint">
+                {t('builder.stepId')}: <code>{selectedNode.id}</code>
+              </p>
+              <StepPanel
+                key={selectedNode.id}
+                step={selectedNode.data.step}
+                errors={fieldErrors}
+                onChange={(step) => updateStep(selectedNode.id, step)}
+              />
+              <button type="button" className="danger" onClick={() => deleteStep(selectedNode.id)}>
+                {t('builder.deleteStep')}
+              </button>
+            </>
+          )}
+        </aside>
+      </div>
+    </div>
+  );
+}

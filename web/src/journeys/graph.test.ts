@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import {
+  definitionFromGraph,
+  ENTRY_NODE,
+  edgeBetween,
+  graphFromDefinition,
+  type JourneyDefinition,
+  type JourneyNode,
+  newStep,
+  nodeOfErrorField,
+  portsOf,
+} from './graph.js';
+
+const MESSAGES = { notConnected: 'connects to nothing', noStart: 'connect the entry' };
+
+const abandonedCart: JourneyDefinition = {
+  name: 'Abandoned cart',
+  entry: {
+    trigger: { type: 'event', event: 'Product Added', conditions: [] },
+    reentry: { policy: 'every_time' },
+  },
+  goal: { event: 'Order Completed', conditions: [], matchEntryProperty: 'properties.cart_id' },
+  start: 'wait_order',
+  steps: [
+    {
+      id: 'wait_order',
+      type: 'wait_for_event',
+      event: 'Order Completed',
+      conditions: [],
+      timeout: '1h',
+      next: 'done',
+      timeoutNext: 'check',
+    },
+    {
+      id: 'check',
+      type: 'branch',
+      branches: [{ conditions: [{ source: 'trait', path: 'vip', op: 'eq', value: true }], next: 'vip_mail' }],
+      otherwise: 'mail',
+    },
+    { id: 'vip_mail', type: 'send_email', template: 'tpl_vip', topic: 'marketing', next: 'done' },
+    { id: 'mail', type: 'send_email', template: 'tpl_cart', topic: 'marketing', next: 'done' },
+    { id: 'done', type: 'exit' },
+  ],
+};
+
+describe('journey canvas ⇄ definition', () => {
+  it('draws one node per step plus the entry, and one edge per output port', () => {
+    const { nodes, edges } = graphFromDefinition(abandonedCart);
+    expect(nodes.map((node) => node.id)).toEqual([
+      ENTRY_NODE,
+      'wait_order',
+      'check',
+      'vip_mail',
+      'mail',
+      'done',
+    ]);
+    expect(edges.map((edge) => `${edge.source}:${edge.sourceHandle}->${edge.target}`).sort()).toEqual([
+      'check:branches.0.next->vip_mail',
+      'check:otherwise->mail',
+      'entry:start->wait_order',
+      'mail:next->done',
+      'vip_mail:next->done',
+      'wait_order:next->done',
+      'wait_order:timeoutNext->check',
+    ]);
+    // Nodes keep no pointers: the edges are the only truth about what follows what.
+    const check = nodes.find((node) => node.id === 'check');
+    expect(check?.type === 'step' && check.data.step.otherwise).toBeUndefined();
+  });
+
+  it('lays steps out by depth when the definition has no saved positions', () => {
+    const { nodes } = graphFromDefinition(abandonedCart);
+    const y = (id: string) => nodes.find((node) => node.id === id)?.position.y ?? -1;
+    expect(y('wait_order')).toBeLessThan(y('check'));
+    expect(y('check')).toBeLessThan(y('mail'));
+  });
+
+  it('gives back the same definition, with the positions the canvas had', () => {
+    const { nodes, edges } = graphFromDefinition(abandonedCart);
+    const moved = nodes.map((node) =>
+      node.id === 'mail' ? { ...node, position: { x: 412.4, y: 600.6 } } : node,
+    );
+    const { definition, problems } = definitionFromGraph(moved, edges, MESSAGES);
+    expect(problems).toEqual([]);
+    const { canvas, ...rest } = definition;
+    expect(rest).toEqual(abandonedCart);
+    expect(canvas?.mail).toEqual({ x: 412, y: 601 });
+    // Saved positions are used the next time it is drawn.
+    const again = graphFromDefinition(definition);
+    expect(again.nodes.find((node) => node.id === 'mail')?.position).toEqual({ x: 412, y: 601 });
+  });
+
+  it('names every port left unconnected and a missing start, on their nodes', () => {
+    const { nodes } = graphFromDefinition(abandonedCart);
+    const { definition, problems } = definitionFromGraph(
+      nodes,
+      [edgeBetween('wait_order', 'next', 'done')],
+      MESSAGES,
+    );
+    expect(definition.start).toBe('');
+    expect(problems).toContainEqual({ nodeId: ENTRY_NODE, message: 'connect the entry' });
+    expect(problems).toContainEqual({ nodeId: 'wait_order', message: 'timeout connects to nothing' });
+    expect(problems).toContainEqual({ nodeId: 'check', message: 'branch 1 connects to nothing' });
+    expect(problems.filter((problem) => problem.nodeId === 'done')).toEqual([]);
+  });
+
+  it('creates steps with ids not taken yet and the ports their type has', () => {
+    const taken = new Set(['send_email_1']);
+    const step = newStep('send_email', taken);
+    expect(step.id).toBe('send_email_2');
+    expect(portsOf(newStep('wait_for_event', taken))).toEqual(['next', 'timeoutNext']);
+    expect(portsOf(newStep('split', taken))).toEqual(['arms.0.next', 'arms.1.next']);
+    expect(portsOf(newStep('exit', taken))).toEqual([]);
+  });
+
+  it('finds the node a server error is about', () => {
+    expect(nodeOfErrorField('definition.steps.3.template', abandonedCart)).toBe('mail');
+    expect(nodeOfErrorField('definition.entry.trigger.event', abandonedCart)).toBe(ENTRY_NODE);
+    expect(nodeOfErrorField('name', abandonedCart)).toBeUndefined();
+    expect(nodeOfErrorField(undefined, abandonedCart)).toBeUndefined();
+  });
+
+  it('keeps a step edited on its node when the canvas is saved', () => {
+    const { nodes, edges } = graphFromDefinition(abandonedCart);
+    const edited = nodes.map(
+      (node): JourneyNode =>
+        node.type === 'step' && node.id === 'mail'
+          ? { ...node, data: { step: { ...node.data.step, template: 'tpl_other' } } }
+          : node,
+    );
+    const { definition } = definitionFromGraph(edited, edges, MESSAGES);
+    expect(definition.steps.find((step) => step.id === 'mail')).toMatchObject({
+      template: 'tpl_other',
+      next: 'done',
+    });
+  });
+});

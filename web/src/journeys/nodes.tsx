@@ -1,0 +1,128 @@
+import { Handle, type NodeProps, Position } from '@xyflow/react';
+import { createContext, useContext } from 'react';
+import { useTranslation } from 'react-i18next';
+import { useFormat } from '../app/format.js';
+import { type EntryNode, portsOf, START_PORT, type StepBody, type StepNode } from './graph.js';
+
+export interface StepCounts {
+  entered: number;
+  completed: number;
+  waiting: number;
+  exited: number;
+  converted: number;
+}
+
+/** What the canvas overlays on nodes: problems to fix, and live counts once published. */
+export interface CanvasOverlay {
+  problems: Map<string, string[]>;
+  counts: Record<string, StepCounts> | undefined;
+}
+
+export const OverlayContext = createContext<CanvasOverlay>({ problems: new Map(), counts: undefined });
+
+function Problems(props: { nodeId: string }) {
+  const problems = useContext(OverlayContext).problems.get(props.nodeId) ?? [];
+  if (problems.length === 0) return null;
+  return (
+    <ul className="node-problems" role="alert">
+      {problems.map((problem) => (
+        <li key={problem}>{problem}</li>
+      ))}
+    </ul>
+  );
+}
+
+function portName(port: string, t: (key: string) => string): string {
+  if (port === 'next') return t('builder.ports.next');
+  if (port === 'timeoutNext') return t('builder.ports.timeout');
+  if (port === 'otherwise') return t('builder.ports.otherwise');
+  const [list, index] = port.split('.');
+  return list === 'arms' ? `${Number(index) + 1}` : `${t('builder.ports.yes')} ${Number(index) + 1}`;
+}
+
+/** One line saying what a step does, so the canvas reads without opening every panel. */
+function summary(step: StepBody): string {
+  switch (step.type) {
+    case 'wait':
+      return String(step.duration ?? '');
+    case 'wait_until':
+      return String(step.time ?? '');
+    case 'wait_for_event':
+      return `${String(step.event || '?')} ≤ ${String(step.timeout ?? '')}`;
+    case 'send_email':
+      return String(step.template || '?');
+    case 'send_sms':
+      return String(step.body ?? '').slice(0, 40);
+    case 'webhook':
+      return `${String(step.destination || '?')}${String(step.path ?? '')}`;
+    default:
+      return '';
+  }
+}
+
+export function EntryNodeView(props: NodeProps<EntryNode>) {
+  const { t } = useTranslation();
+  const trigger = props.data.settings.entry.trigger;
+  const what =
+    trigger.type === 'event'
+      ? trigger.event
+      : trigger.type === 'segment'
+        ? trigger.segment
+        : trigger.type === 'trait_changed'
+          ? trigger.trait
+          : '';
+  return (
+    <div className={`journey-node entry-node${props.selected ? ' selected' : ''}`} data-testid="node-entry">
+      <div className="node-title">{t('builder.entry')}</div>
+      <div className="node-summary">
+        {t(`builder.trigger.${trigger.type}`)} {what}
+      </div>
+      <Problems nodeId={props.id} />
+      <Handle type="source" position={Position.Bottom} id={START_PORT} />
+    </div>
+  );
+}
+
+export function StepNodeView(props: NodeProps<StepNode>) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const { counts } = useContext(OverlayContext);
+  const step = props.data.step;
+  const ports = portsOf(step);
+  const stepCounts = counts?.[step.id];
+  return (
+    <div
+      className={`journey-node step-node step-${step.type}${props.selected ? ' selected' : ''}`}
+      data-testid={`node-${step.id}`}
+    >
+      <Handle type="target" position={Position.Top} />
+      <div className="node-title">{t(`builder.steps.${step.type}`)}</div>
+      <div className="node-summary">{summary(step)}</div>
+      {counts && (
+        <div className="node-counts" data-testid={`counts-${step.id}`}>
+          {t('builder.counts', {
+            entered: format.number(stepCounts?.entered ?? 0),
+            waiting: format.number(stepCounts?.waiting ?? 0),
+          })}
+        </div>
+      )}
+      <Problems nodeId={props.id} />
+      {ports.map((port, index) => (
+        <div key={port}>
+          <span className="port-label" style={{ left: `${((index + 1) / (ports.length + 1)) * 100}%` }}>
+            {portName(port, t)}
+          </span>
+          <Handle
+            type="source"
+            position={Position.Bottom}
+            id={port}
+            style={{ left: `${((index + 1) / (ports.length + 1)) * 100}%` }}
+            data-testid={`handle-${step.id}-${port}`}
+          />
+        </div>
+      ))}
+    </div>
+  );
+}
+
+export const NODE_TYPES = { entry: EntryNodeView, step: StepNodeView };

@@ -1,0 +1,482 @@
+import { useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api, workspacePath } from '../app/api.js';
+import { useSession } from '../app/session.js';
+import { Field } from '../components/field.js';
+import { errorMessage } from '../components/states.js';
+import type { Condition, EntrySettings, StepBody, Trigger } from './graph.js';
+
+const OPS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists', 'not_exists'];
+
+/** A typed value from what was typed: numbers and booleans as such, the rest as text. */
+export function parseValue(text: string): unknown {
+  const trimmed = text.trim();
+  if (trimmed === 'true' || trimmed === 'false') return trimmed === 'true';
+  if (trimmed !== '' && Number.isFinite(Number(trimmed))) return Number(trimmed);
+  return text;
+}
+
+function TextField(props: {
+  label: string;
+  value: unknown;
+  onChange: (value: string) => void;
+  error?: string | undefined;
+  multiline?: boolean;
+  hint?: string;
+}) {
+  return (
+    <Field label={props.label} error={props.error} {...(props.hint ? { hint: props.hint } : {})}>
+      {(control) =>
+        props.multiline ? (
+          <textarea
+            {...control}
+            rows={4}
+            value={String(props.value ?? '')}
+            onChange={(event) => props.onChange(event.target.value)}
+          />
+        ) : (
+          <input
+            {...control}
+            value={String(props.value ?? '')}
+            onChange={(event) => props.onChange(event.target.value)}
+          />
+        )
+      }
+    </Field>
+  );
+}
+
+function ConditionsEditor(props: {
+  conditions: Condition[];
+  sources: Condition['source'][];
+  onChange: (conditions: Condition[]) => void;
+}) {
+  const { t } = useTranslation();
+  const update = (index: number, change: Partial<Condition>) =>
+    props.onChange(
+      props.conditions.map((condition, i) => (i === index ? { ...condition, ...change } : condition)),
+    );
+  return (
+    <fieldset className="conditions">
+      <legend>Conditions</legend>
+      {props.conditions.map((condition, index) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity but their place
+        <div className="condition-row" key={index}>
+          <select
+            aria-label="source"
+            value={condition.source}
+            onChange={(event) => update(index, { source: event.target.value as Condition['source'] })}
+          >
+            {props.sources.map((source) => (
+              <option key={source}>{source}</option>
+            ))}
+          </select>
+          <input
+            aria-label={t('builder.fields.conditionPath')}
+            placeholder="plan / properties.total"
+            value={condition.path}
+            onChange={(event) => update(index, { path: event.target.value })}
+          />
+          <select
+            aria-label="op"
+            value={condition.op}
+            onChange={(event) => update(index, { op: event.target.value })}
+          >
+            {OPS.map((op) => (
+              <option key={op}>{op}</option>
+            ))}
+          </select>
+          {condition.op !== 'exists' && condition.op !== 'not_exists' && (
+            <input
+              aria-label={t('builder.fields.conditionValue')}
+              value={condition.value === undefined ? '' : String(condition.value)}
+              onChange={(event) => update(index, { value: parseValue(event.target.value) })}
+            />
+          )}
+          <button
+            type="button"
+            aria-label={t('common.delete')}
+            onClick={() => props.onChange(props.conditions.filter((_, i) => i !== index))}
+          >
+            ×
+          </button>
+        </div>
+      ))}
+      <button
+        type="button"
+        onClick={() =>
+          props.onChange([
+            ...props.conditions,
+            { source: props.sources[0] ?? 'trait', path: '', op: 'eq', value: '' },
+          ])
+        }
+      >
+        + condition
+      </button>
+    </fieldset>
+  );
+}
+
+/** The workspace's e-mail templates by name; the step keeps the chosen one's id. */
+function TemplatePicker(props: {
+  value: string;
+  error?: string | undefined;
+  onChange: (id: string) => void;
+}) {
+  const { t } = useTranslation();
+  const { workspace } = useSession();
+  const templates = useQuery({
+    queryKey: ['templates', workspace.id],
+    queryFn: async () =>
+      (
+        await api<{ items: Array<{ id: string; name: string }> }>(
+          'GET',
+          workspacePath(workspace.id, '/templates'),
+        )
+      ).items,
+  });
+  const known = templates.data?.some((template) => template.id === props.value) ?? false;
+  return (
+    <Field
+      label={t('builder.fields.template')}
+      error={props.error ?? (templates.error ? errorMessage(templates.error, t) : undefined)}
+    >
+      {(control) => (
+        <select {...control} value={props.value} onChange={(event) => props.onChange(event.target.value)}>
+          <option value="">
+            {templates.isPending ? t('common.loading') : t('builder.fields.chooseTemplate')}
+          </option>
+          {props.value && !known && !templates.isPending && (
+            <option value={props.value}>{props.value}</option>
+          )}
+          {templates.data?.map((template) => (
+            <option key={template.id} value={template.id}>
+              {template.name}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
+/** A JSON object typed as text: kept as typed until it parses, and said so when it does not. */
+function JsonField(props: {
+  label: string;
+  value: unknown;
+  error?: string | undefined;
+  onChange: (value: Record<string, unknown>) => void;
+}) {
+  const [text, setText] = useState(() => JSON.stringify(props.value, null, 2));
+  const [parseError, setParseError] = useState<string>();
+  return (
+    <Field label={props.label} error={parseError ?? props.error}>
+      {(control) => (
+        <textarea
+          {...control}
+          rows={5}
+          value={text}
+          onChange={(event) => {
+            setText(event.target.value);
+            try {
+              const parsed: unknown = JSON.parse(event.target.value);
+              if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+                throw new Error('must be a JSON object: {"trait": "value"}');
+              setParseError(undefined);
+              props.onChange(parsed as Record<string, unknown>);
+            } catch (error) {
+              setParseError(error instanceof Error ? error.message : String(error));
+            }
+          }}
+        />
+      )}
+    </Field>
+  );
+}
+
+/** The side panel of the entry node: name, trigger, re-entry and goal of the whole journey. */
+export function EntryPanel(props: {
+  settings: EntrySettings;
+  errors: Map<string, string>;
+  onChange: (settings: EntrySettings) => void;
+}) {
+  const { t } = useTranslation();
+  const { settings, errors } = props;
+  const trigger = settings.entry.trigger;
+  const setTrigger = (next: Trigger) =>
+    props.onChange({ ...settings, entry: { ...settings.entry, trigger: next } });
+  return (
+    <div className="panel-body">
+      <TextField
+        label={t('common.name')}
+        value={settings.name}
+        error={errors.get('definition.name')}
+        onChange={(name) => props.onChange({ ...settings, name })}
+      />
+      <Field label={t('builder.trigger.type')}>
+        {(control) => (
+          <select
+            {...control}
+            value={trigger.type}
+            onChange={(event) => {
+              const type = event.target.value as Trigger['type'];
+              if (type === 'event') setTrigger({ type, event: '', conditions: [] });
+              else if (type === 'segment') setTrigger({ type, segment: '', on: 'entered' });
+              else if (type === 'trait_changed') setTrigger({ type, trait: '' });
+              else setTrigger({ type: 'manual' });
+            }}
+          >
+            {(['event', 'segment', 'trait_changed', 'manual'] as const).map((type) => (
+              <option key={type} value={type}>
+                {t(`builder.trigger.${type}`)}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      {trigger.type === 'event' && (
+        <>
+          <TextField
+            label={t('builder.trigger.eventName')}
+            value={trigger.event}
+            error={errors.get('definition.entry.trigger.event')}
+            onChange={(event) => setTrigger({ ...trigger, event })}
+          />
+          <ConditionsEditor
+            conditions={trigger.conditions}
+            sources={['event', 'trait']}
+            onChange={(conditions) => setTrigger({ ...trigger, conditions })}
+          />
+        </>
+      )}
+      {trigger.type === 'segment' && (
+        <>
+          <TextField
+            label={t('builder.trigger.segmentId')}
+            value={trigger.segment}
+            error={errors.get('definition.entry.trigger.segment')}
+            onChange={(segment) => setTrigger({ ...trigger, segment })}
+          />
+          <Field label={t('builder.trigger.on')}>
+            {(control) => (
+              <select
+                {...control}
+                value={trigger.on}
+                onChange={(event) =>
+                  setTrigger({ ...trigger, on: event.target.value as 'entered' | 'exited' })
+                }
+              >
+                <option value="entered">{t('builder.trigger.entered')}</option>
+                <option value="exited">{t('builder.trigger.exited')}</option>
+              </select>
+            )}
+          </Field>
+        </>
+      )}
+      {trigger.type === 'trait_changed' && (
+        <TextField
+          label={t('builder.trigger.trait')}
+          value={trigger.trait}
+          error={errors.get('definition.entry.trigger.trait')}
+          onChange={(trait) => setTrigger({ ...trigger, trait })}
+        />
+      )}
+      <Field label={t('builder.trigger.reentry')}>
+        {(control) => (
+          <select
+            {...control}
+            value={settings.entry.reentry.policy}
+            onChange={(event) =>
+              props.onChange({
+                ...settings,
+                entry: { ...settings.entry, reentry: { policy: event.target.value } },
+              })
+            }
+          >
+            <option value="once">{t('builder.trigger.once')}</option>
+            <option value="every_time">{t('builder.trigger.every_time')}</option>
+          </select>
+        )}
+      </Field>
+      <TextField
+        label={t('builder.goalEvent')}
+        hint={t('builder.goalHelp')}
+        value={settings.goal?.event ?? ''}
+        error={errors.get('definition.goal.event')}
+        onChange={(event) => {
+          const { goal: _dropped, ...rest } = settings;
+          props.onChange(
+            event
+              ? { ...rest, goal: { ...settings.goal, event, conditions: settings.goal?.conditions ?? [] } }
+              : rest,
+          );
+        }}
+      />
+      {settings.goal && (
+        <TextField
+          label={t('builder.matchEntry')}
+          value={settings.goal.matchEntryProperty ?? ''}
+          onChange={(path) => {
+            const { matchEntryProperty: _dropped, ...goal } = settings.goal ?? { event: '', conditions: [] };
+            props.onChange({ ...settings, goal: path ? { ...goal, matchEntryProperty: path } : goal });
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+/** The side panel of a step: the fields its type has. */
+export function StepPanel(props: {
+  step: StepBody;
+  errors: Map<string, string>;
+  onChange: (step: StepBody) => void;
+}) {
+  const { t } = useTranslation();
+  const { step, errors } = props;
+  const set = (field: string, value: unknown) => props.onChange({ ...step, [field]: value });
+  const text = (field: string, label: string, options: { multiline?: boolean } = {}) => (
+    <TextField
+      label={label}
+      value={step[field]}
+      error={errors.get(field)}
+      onChange={(value) => set(field, value)}
+      {...options}
+    />
+  );
+  switch (step.type) {
+    case 'wait':
+      return <div className="panel-body">{text('duration', t('builder.fields.duration'))}</div>;
+    case 'wait_until':
+      return <div className="panel-body">{text('time', t('builder.fields.time'))}</div>;
+    case 'wait_for_event':
+      return (
+        <div className="panel-body">
+          {text('event', t('builder.fields.event'))}
+          {text('timeout', t('builder.fields.timeout'))}
+          <TextField
+            label={t('builder.matchEntry')}
+            value={step.matchEntryProperty ?? ''}
+            onChange={(value) => {
+              const { matchEntryProperty: _dropped, ...rest } = step;
+              props.onChange(value ? { ...rest, matchEntryProperty: value } : (rest as StepBody));
+            }}
+          />
+          <ConditionsEditor
+            conditions={(step.conditions as Condition[] | undefined) ?? []}
+            sources={['event', 'trait', 'entry_event']}
+            onChange={(conditions) => set('conditions', conditions)}
+          />
+        </div>
+      );
+    case 'branch': {
+      const branches = (step.branches as Array<{ conditions: Condition[] }> | undefined) ?? [];
+      return (
+        <div className="panel-body">
+          {branches.map((branch, index) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: branches are known by their place (their port)
+            <div key={index}>
+              <h4>
+                {t('builder.ports.yes')} {index + 1}
+              </h4>
+              <ConditionsEditor
+                conditions={branch.conditions}
+                sources={['trait', 'event', 'entry_event']}
+                onChange={(conditions) =>
+                  set(
+                    'branches',
+                    branches.map((other, i) => (i === index ? { ...other, conditions } : other)),
+                  )
+                }
+              />
+            </div>
+          ))}
+          <button
+            type="button"
+            onClick={() =>
+              set('branches', [
+                ...branches,
+                { conditions: [{ source: 'trait', path: '', op: 'eq', value: '' }] },
+              ])
+            }
+          >
+            + {t('builder.ports.yes')}
+          </button>
+        </div>
+      );
+    }
+    case 'split': {
+      const arms = (step.arms as Array<{ name: string; weight: number }> | undefined) ?? [];
+      const holdout = step.holdout as { weight: number } | undefined;
+      return (
+        <div className="panel-body">
+          <TextField
+            label={t('builder.fields.arms')}
+            multiline
+            value={arms.map((arm) => `${arm.name}=${arm.weight}`).join('\n')}
+            onChange={(value) =>
+              set(
+                'arms',
+                value
+                  .split('\n')
+                  .filter((line) => line.trim())
+                  .map((line) => {
+                    const [name = '', weight = ''] = line.split('=');
+                    return { name: name.trim(), weight: Number(weight) };
+                  }),
+              )
+            }
+          />
+          <TextField
+            label={t('builder.fields.holdout')}
+            value={holdout?.weight ?? ''}
+            onChange={(value) => {
+              const { holdout: _dropped, ...rest } = step;
+              props.onChange(value ? { ...rest, holdout: { weight: Number(value) } } : (rest as StepBody));
+            }}
+          />
+        </div>
+      );
+    }
+    case 'send_email':
+      return (
+        <div className="panel-body">
+          <TemplatePicker
+            value={String(step.template ?? '')}
+            error={errors.get('template')}
+            onChange={(template) => set('template', template)}
+          />
+          {text('topic', t('builder.fields.topic'))}
+        </div>
+      );
+    case 'send_sms':
+      return (
+        <div className="panel-body">
+          {text('body', t('builder.fields.body'), { multiline: true })}
+          {text('topic', t('builder.fields.topic'))}
+        </div>
+      );
+    case 'update_traits':
+      return (
+        <div className="panel-body">
+          <JsonField
+            label={t('builder.fields.traits')}
+            value={step.set ?? {}}
+            error={errors.get('set')}
+            onChange={(value) => set('set', value)}
+          />
+        </div>
+      );
+    case 'webhook':
+      return (
+        <div className="panel-body">
+          {text('destination', t('builder.fields.destination'))}
+          {text('path', t('builder.fields.path'))}
+          {text('body', t('builder.fields.body'), { multiline: true })}
+        </div>
+      );
+    case 'exit':
+      return null;
+  }
+}
