@@ -231,9 +231,7 @@ export const JourneyDefinition = z
     start: Identifier,
     steps: z.array(Step).min(1).max(200),
     /** Where the web console's builder draws each step (by step id); the engine ignores it. */
-    canvas: z
-      .record(Identifier, z.object({ x: z.number().finite(), y: z.number().finite() }))
-      .optional(),
+    canvas: z.record(Identifier, z.object({ x: z.number().finite(), y: z.number().finite() })).optional(),
   })
   .superRefine((journey, ctx) => {
     const ids = new Map<string, number>();

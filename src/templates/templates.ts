@@ -15,39 +15,59 @@ export interface TemplateInput {
   text?: string | null | undefined;
 }
 
+/** Throws when the template's MJML or Liquid does not compile; the error names the field. */
+async function assertValid(template: TemplateInput): Promise<void> {
+  const [problem] = await checkTemplate({
+    mjml: template.mjml,
+    subject: template.subject,
+    preheader: template.preheader ?? null,
+    text: template.text ?? null,
+  });
+  if (problem) throw new AppError('invalid_input', problem, { field: problem.split(':')[0] ?? 'mjml' });
+}
+
 /** Creates or replaces a template after checking its MJML and Liquid; the error names the field. */
 export async function saveTemplate(
   storage: Storage,
   clock: Clock,
   input: { workspaceId: string; id?: string; template: TemplateInput },
 ): Promise<EmailTemplate> {
-  const problems = await checkTemplate({
-    mjml: input.template.mjml,
-    subject: input.template.subject,
-    preheader: input.template.preheader ?? null,
-    text: input.template.text ?? null,
-  });
-  const [problem] = problems;
-  if (problem) {
-    const field = problem.split(':')[0] ?? 'mjml';
-    throw new AppError('invalid_input', problem, { field });
-  }
+  await assertValid(input.template);
   const now = clock.now();
   const existing = input.id ? await storage.templates.find(input.workspaceId, input.id) : undefined;
   if (input.id && !existing) throw new AppError('not_found', `template ${input.id} does not exist`);
-  const template: EmailTemplate = {
+  const template = unsavedTemplate(input.workspaceId, input.template, now, existing);
+  await storage.templates.upsert(template);
+  return template;
+}
+
+/** A template being edited, checked, as it would be saved: for previews of what is not saved yet. */
+export async function draftTemplate(
+  workspaceId: string,
+  input: TemplateInput,
+  now: number,
+): Promise<EmailTemplate> {
+  await assertValid(input);
+  return unsavedTemplate(workspaceId, input, now, undefined);
+}
+
+function unsavedTemplate(
+  workspaceId: string,
+  input: TemplateInput,
+  now: number,
+  existing: EmailTemplate | undefined,
+): EmailTemplate {
+  return {
     id: existing?.id ?? newId('tpl', now),
-    workspaceId: input.workspaceId,
-    name: input.template.name,
-    subject: input.template.subject,
-    preheader: input.template.preheader ?? null,
-    mjml: input.template.mjml,
-    text: input.template.text ?? null,
+    workspaceId,
+    name: input.name,
+    subject: input.subject,
+    preheader: input.preheader ?? null,
+    mjml: input.mjml,
+    text: input.text ?? null,
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
   };
-  await storage.templates.upsert(template);
-  return template;
 }
 
 export async function getTemplate(storage: Storage, workspaceId: string, id: string): Promise<EmailTemplate> {

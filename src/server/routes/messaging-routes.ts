@@ -10,7 +10,7 @@ import { AppError } from '../../core/errors.js';
 import type { EmailTemplate, Message } from '../../core/journey.js';
 import { MESSAGE_STATUSES } from '../../core/journey.js';
 import type { Storage } from '../../storage/storage.js';
-import { getTemplate, saveTemplate } from '../../templates/templates.js';
+import { draftTemplate, getTemplate, saveTemplate } from '../../templates/templates.js';
 import type { Authenticator } from '../auth.js';
 import { ErrorResponse, PageQuery, pageOf, WorkspaceParams } from '../schemas.js';
 
@@ -232,6 +232,9 @@ export async function messagingRoutes(
   });
   async function previewInputs(workspaceId: string, templateId: string, body: z.infer<typeof PreviewBody>) {
     const template = await getTemplate(storage, workspaceId, templateId);
+    return { template, profile: await previewProfile(workspaceId, body) };
+  }
+  async function previewProfile(workspaceId: string, body: z.infer<typeof PreviewBody>) {
     const profile = body.profileId
       ? await storage.profiles.find(workspaceId, body.profileId)
       : {
@@ -248,8 +251,41 @@ export async function messagingRoutes(
         };
     if (!profile)
       throw new AppError('not_found', `profile ${body.profileId} does not exist`, { field: 'profileId' });
-    return { template, profile };
+    return profile;
   }
+  const Rendered = z.object({
+    subject: z.string(),
+    preheader: z.string(),
+    html: z.string(),
+    text: z.string(),
+  });
+
+  api.post(
+    '/api/workspaces/:workspaceId/templates/preview',
+    {
+      schema: {
+        tags: ['templates'],
+        summary: 'Render a template being edited (not saved) as a chosen profile would receive it',
+        params: WorkspaceParams,
+        body: PreviewBody.extend({ template: TemplateBody }),
+        response: { 200: Rendered, ...errors },
+      },
+    },
+    async (request) => {
+      const { workspaceId } = request.params;
+      await auth.requireWorkspace(request, workspaceId);
+      const now = clock.now();
+      const template = await draftTemplate(workspaceId, request.body.template, now);
+      const profile = await previewProfile(workspaceId, request.body);
+      const rendered = await previewTemplate(email, { template, profile, now });
+      return {
+        subject: rendered.subject,
+        preheader: rendered.preheader,
+        html: rendered.html,
+        text: rendered.text,
+      };
+    },
+  );
 
   api.post(
     '/api/workspaces/:workspaceId/templates/:templateId/preview',
@@ -260,7 +296,7 @@ export async function messagingRoutes(
         params: TemplateParams,
         body: PreviewBody,
         response: {
-          200: z.object({ subject: z.string(), preheader: z.string(), html: z.string(), text: z.string() }),
+          200: Rendered,
           ...errors,
         },
       },
