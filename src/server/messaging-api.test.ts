@@ -64,6 +64,42 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
       expect((await listMessages({ profileId: mallory.id })).items).toEqual([]);
     });
 
+    it('previews a template being edited, unsaved, and names the field whose MJML or Liquid does not compile', async () => {
+      const ada = await newProfile({ first_name: 'Ada' });
+      const template = {
+        name: 'Draft',
+        subject: 'Psst {{ profile.traits.first_name }}',
+        mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Draft for {{ profile.traits.first_name }}</mj-text></mj-column></mj-section></mj-body></mjml>',
+      };
+      const before = await api<{ items: unknown[] }>('GET', '/templates');
+
+      const preview = await api<{ subject: string; html: string; text: string }>(
+        'POST',
+        '/templates/preview',
+        {
+          profileId: ada.id,
+          template,
+        },
+      );
+
+      expect(preview.status).toBe(200);
+      expect(preview.body.subject).toBe('Psst Ada');
+      expect(preview.body.text).toContain('Draft for Ada');
+      expect((await api<{ items: unknown[] }>('GET', '/templates')).body.items).toHaveLength(
+        before.body.items.length,
+      );
+      const broken = await api<ApiError>('POST', '/templates/preview', {
+        template: { ...template, subject: 'Hi {{ profile.traits.first_name ' },
+      });
+      expect(broken.status).toBe(400);
+      expect(broken.body.error.field).toBe('subject');
+      const missing = await api<ApiError>('POST', '/templates/preview', {
+        template: { name: 'x', subject: 's' },
+      });
+      expect(missing.status).toBe(400);
+      expect(missing.body.error.field).toBe('template.mjml');
+    });
+
     it('previews for no profile with empty traits', async () => {
       const templateId = await newTemplate();
 
