@@ -1,16 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Analytics } from '@segment/analytics-node';
-import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/test-support/cli.js';
-import { SmtpSink } from '../../src/test-support/smtp-sink.js';
-import { startTestWorld, type TestWorld } from '../../src/test-support/world.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOTS = path.join(PROJECT_ROOT, 'artifacts', 'screenshots');
+import { type ConsoleWorld, startConsoleWorld } from './harness.js';
 
 /**
  * The console in a real browser against a real server: log in, create a write key, draw an
@@ -19,63 +10,28 @@ const SCREENSHOTS = path.join(PROJECT_ROOT, 'artifacts', 'screenshots');
  * all in Italian. Screenshots of each screen land in artifacts/screenshots (git-ignored).
  */
 describe('web console (Chromium)', () => {
-  let webDir: string;
-  let sink: SmtpSink;
-  let world: TestWorld;
-  let browser: Browser;
+  let consoleWorld: ConsoleWorld;
   let page: Page;
+  let templateId = '';
 
   beforeAll(async () => {
-    webDir = mkdtempSync(path.join(tmpdir(), 'mops-web-'));
-    await build({
-      configFile: path.join(PROJECT_ROOT, 'vite.config.ts'),
-      build: { outDir: webDir, emptyOutDir: true },
-      logLevel: 'warn',
-    });
-    sink = await new SmtpSink().start();
-    world = await startTestWorld('sqlite', { env: { MOPS_WEB_DIR: webDir } });
-    // Sending settings and the e-mail template come through the API here: their screens are not built yet.
-    const admin = (method: string, rest: string, body: unknown) =>
-      fetch(`${world.url}/api/workspaces/${world.workspaceId}${rest}`, {
-        method,
-        headers: { authorization: `Bearer ${world.secretKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    expect(
-      (
-        await admin('PUT', '/settings', {
-          smtp: { host: '127.0.0.1', port: sink.port, from: 'Shop <shop@example.com>' },
-          frequencyCaps: { email: [] },
-        })
-      ).status,
-    ).toBe(200);
-    const template = await admin('POST', '/templates', {
+    consoleWorld = await startConsoleWorld();
+    page = consoleWorld.page;
+    // The e-mail template comes through the API here; the template editor has its own test.
+    const template = await consoleWorld.api<{ id: string }>('POST', '/templates', {
       name: 'Cart reminder',
       subject: 'You left something behind, {{ profile.traits.first_name }}',
       mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Your cart is waiting.</mj-text></mj-column></mj-section></mj-body></mjml>',
     });
     expect(template.status).toBe(201);
-    templateId = ((await template.json()) as { id: string }).id;
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
-    const context = await browser.newContext({ viewport: { width: 1500, height: 950 }, locale: 'en-US' });
-    page = await context.newPage();
+    templateId = template.body.id;
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await world?.close();
-    await sink?.stop();
-    rmSync(webDir, { recursive: true, force: true });
+    await consoleWorld?.close();
   });
 
-  let templateId = '';
-  const shot = (name: string) =>
-    page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
-
+  const shot = (name: string) => consoleWorld.shot(name);
   /** Drags from a React Flow handle to another, with the mouse, as a person connects two steps. */
   async function connect(from: Locator, to: Locator) {
     const start = await from.boundingBox();
@@ -92,8 +48,7 @@ describe('web console (Chromium)', () => {
     page.getByTestId(`node-${nodeId}`).locator('.react-flow__handle.target');
 
   it('takes a marketer from log-in to a published journey that delivers a tracked e-mail, in English and Italian', async () => {
-    const admin = world.mops.firstRun?.createdAdmin;
-    if (!admin) throw new Error('the test world created no first admin');
+    const { world, sink, admin } = consoleWorld;
 
     await page.goto(world.url);
     await expect.poll(() => page.getByRole('heading', { name: 'Log in to Mops' }).isVisible()).toBe(true);
@@ -107,6 +62,7 @@ describe('web console (Chromium)', () => {
     await page.getByLabel('Password').fill(admin.password);
     await shot('login');
     await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('link', { name: 'Journeys' }).click();
     await page.getByRole('heading', { name: 'Journeys' }).waitFor();
     await page.getByText('No journeys yet').waitFor();
 

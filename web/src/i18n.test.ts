@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { initialLanguage } from './i18n.js';
-import { en } from './locales/en.js';
-import { it as italian } from './locales/it.js';
+import { initialLanguage, registeredMessages } from './i18n.js';
+// Every page, so that every feature's texts are registered.
+import './app/App.js';
 
 /** Every leaf of a catalogue, as `a.b.c`. */
 function leaves(value: unknown, prefix = ''): Map<string, string> {
@@ -23,14 +23,16 @@ describe('languages', () => {
   });
 
   it('has an Italian text for every English one, with the same placeholders', () => {
-    const english = leaves(en);
-    const translated = leaves(italian);
-    expect([...translated.keys()].sort()).toEqual([...english.keys()].sort());
     const placeholders = (text: string) =>
       [...text.matchAll(/\{\{(\w+)\}\}/g)].map((match) => match[1]).sort();
-    for (const [key, text] of english) {
-      expect(translated.get(key), key).not.toBe('');
-      expect(placeholders(translated.get(key) ?? ''), key).toEqual(placeholders(text));
+    for (const [feature, { en, it: italian }] of registeredMessages()) {
+      const english = leaves(en, feature);
+      const translated = leaves(italian, feature);
+      expect([...translated.keys()].sort()).toEqual([...english.keys()].sort());
+      for (const [key, text] of english) {
+        expect(translated.get(key), key).not.toBe('');
+        expect(placeholders(translated.get(key) ?? ''), key).toEqual(placeholders(text));
+      }
     }
   });
 });

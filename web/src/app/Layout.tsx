@@ -62,7 +62,15 @@ export function Layout() {
         </button>
       </header>
       <nav className="sidebar" aria-label={t('nav.main')}>
+        <NavLink to="/dashboard">{t('nav.dashboard')}</NavLink>
         <NavLink to="/journeys">{t('nav.journeys')}</NavLink>
+        <NavLink to="/templates">{t('nav.templates')}</NavLink>
+        <NavLink to="/contacts">{t('nav.contacts')}</NavLink>
+        <NavLink to="/segments">{t('nav.segments')}</NavLink>
+        <NavLink to="/scoring">{t('nav.scoring')}</NavLink>
+        <NavLink to="/settings" end>
+          {t('nav.settings')}
+        </NavLink>
         <NavLink to="/settings/keys">{t('nav.apiKeys')}</NavLink>
       </nav>
       <main id="main" className="content" tabIndex={-1}>

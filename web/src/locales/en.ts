@@ -20,6 +20,12 @@ export const en = {
     pageOf: 'Page {{page}} of {{pages}}',
   },
   nav: {
+    dashboard: 'Dashboard',
+    templates: 'Templates',
+    contacts: 'Contacts',
+    segments: 'Segments',
+    scoring: 'Scoring',
+    settings: 'Settings',
     main: 'Main',
     journeys: 'Journeys',
     apiKeys: 'API keys',

@@ -22,6 +22,12 @@ export const it: Catalogue = {
     pageOf: 'Pagina {{page}} di {{pages}}',
   },
   nav: {
+    dashboard: 'Cruscotto',
+    templates: 'Modelli',
+    contacts: 'Contatti',
+    segments: 'Segmenti',
+    scoring: 'Punteggi',
+    settings: 'Impostazioni',
     main: 'Principale',
     journeys: 'Percorsi',
     apiKeys: 'Chiavi API',

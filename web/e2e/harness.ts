@@ -1,0 +1,106 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { expect } from 'vitest';
+import { PROJECT_ROOT } from '../../src/test-support/cli.js';
+import { SmtpSink } from '../../src/test-support/smtp-sink.js';
+import { startTestWorld, type TestWorld } from '../../src/test-support/world.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+export const SCREENSHOTS = path.join(PROJECT_ROOT, 'artifacts', 'screenshots');
+
+/** A built console served by a real Mops (SQLite, real HTTP) that e-mails a real SMTP sink, and a browser. */
+export interface ConsoleWorld {
+  world: TestWorld;
+  sink: SmtpSink;
+  browser: Browser;
+  page: Page;
+  admin: { email: string; password: string };
+  /** Calls the admin API with the world's secret key: `api('GET', '/templates')` for this workspace. */
+  api<T>(method: string, rest: string, body?: unknown): Promise<{ status: number; body: T }>;
+  /** Saves a full-page screenshot under artifacts/screenshots. */
+  shot(name: string): Promise<void>;
+  /** Fills the log-in form with the first admin's credentials and waits for the console. */
+  logIn(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the console (into a temporary directory), starts Mops serving it with SMTP pointed at a sink,
+ * and opens Chromium on it (not logged in). Each test file starts its own.
+ */
+export async function startConsoleWorld(options: { locale?: string } = {}): Promise<ConsoleWorld> {
+  const webDir = mkdtempSync(path.join(tmpdir(), 'mops-web-'));
+  let sink: SmtpSink | undefined;
+  let world: TestWorld | undefined;
+  let browser: Browser | undefined;
+  const close = async () => {
+    await browser?.close();
+    await world?.close();
+    await sink?.stop();
+    rmSync(webDir, { recursive: true, force: true });
+  };
+  try {
+    await build({
+      configFile: path.join(PROJECT_ROOT, 'vite.config.ts'),
+      build: { outDir: webDir, emptyOutDir: true },
+      logLevel: 'warn',
+    });
+    sink = await new SmtpSink().start();
+    world = await startTestWorld('sqlite', { env: { MOPS_WEB_DIR: webDir } });
+    const admin = world.mops.firstRun?.createdAdmin;
+    if (!admin) throw new Error('the test world created no first admin');
+    const current = world;
+    const api = async <T>(method: string, rest: string, body?: unknown) => {
+      const response = await fetch(`${current.url}/api/workspaces/${current.workspaceId}${rest}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${current.secretKey}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
+    };
+    const settings = await api('PUT', '/settings', {
+      smtp: { host: '127.0.0.1', port: sink.port, from: 'Shop <shop@example.com>' },
+      frequencyCaps: { email: [] },
+    });
+    expect(settings.status).toBe(200);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    const context = await browser.newContext({
+      viewport: { width: 1500, height: 950 },
+      locale: options.locale ?? 'en-US',
+    });
+    const page = await context.newPage();
+    return {
+      world,
+      sink,
+      browser,
+      page,
+      admin,
+      api,
+      shot: async (name) => {
+        await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+      },
+      async logIn() {
+        await page.goto(current.url);
+        await page.getByLabel(/E-mail/).fill(admin.email);
+        await page.getByLabel(/Password/).fill(admin.password);
+        await page.getByRole('button', { name: /Log in|Accedi/ }).click();
+        await page.getByRole('navigation').first().waitFor();
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
