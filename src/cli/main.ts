@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../core/config.js';
 import { AppError } from '../core/errors.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerImportCommand } from './commands/import-events.js';
 import { registerJourneyCommands } from './commands/journeys.js';
 import { registerKeyCommands } from './commands/keys.js';
@@ -25,6 +26,7 @@ registerUserCommands(program);
 registerImportCommand(program);
 registerJourneyCommands(program);
 registerSegmentCommands(program);
+registerDemoCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -170,3 +170,22 @@ export class EventPipeline {
     await new Promise((resolve) => (pauseMs > 0 ? setTimeout(resolve, pauseMs) : setImmediate(resolve)));
   }
 }
+
+/**
+ * Resolves once every one of these consumers has handled every committed event, whichever process runs
+ * them (this one's log thread, or workers elsewhere); rejects after `timeoutMs`.
+ */
+export async function waitUntilCaughtUp(
+  storage: Pick<Storage, 'pipelineLag'>,
+  cursors: readonly string[],
+  options: { timeoutMs: number; pollMs?: number },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    const lags = await Promise.all(cursors.map((cursor) => storage.pipelineLag(cursor)));
+    if (lags.every((lag) => lag === 0)) return;
+    if (Date.now() > deadline)
+      throw new Error(`the event log's consumers are still behind after ${options.timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
+  }
+}

@@ -17,6 +17,7 @@ import { Authenticator } from './auth.js';
 import { installErrorHandler } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin-routes.js';
+import { demoRoutes } from './routes/demo-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
 import { journeyRoutes } from './routes/journey-routes.js';
 import { messagingRoutes } from './routes/messaging-routes.js';
@@ -175,6 +176,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       publicUrl: config.publicUrl,
     });
     await scope.register(scoringRoutes, { storage, clock, auth });
+    await scope.register(demoRoutes, { storage, clock, auth });
     await scope.register(segmentRoutes, {
       storage,
       clock,

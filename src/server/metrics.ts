@@ -1,9 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { JOURNEYS_CURSOR } from '../journeys/engine.js';
-import { PROFILES_CURSOR } from '../profiles/profiles.js';
-import { SCORING_CURSOR } from '../scoring/scoring.js';
-import { SEGMENTS_CURSOR } from '../segments/segments.js';
 import type { Storage } from '../storage/storage.js';
+import { LOG_CURSORS } from './log-cursors.js';
 
 /** Every metric Mops exports, on a registry of its own (no process-global state, one per app). */
 export function createMetrics(storage: Storage) {
@@ -43,8 +40,7 @@ export function createMetrics(storage: Storage) {
       labelNames: ['consumer'] as const,
       registers: [registry],
       async collect() {
-        for (const consumer of [PROFILES_CURSOR, SCORING_CURSOR, SEGMENTS_CURSOR, JOURNEYS_CURSOR])
-          this.set({ consumer }, await storage.pipelineLag(consumer));
+        for (const consumer of LOG_CURSORS) this.set({ consumer }, await storage.pipelineLag(consumer));
       },
     }),
   };

@@ -8,6 +8,7 @@ import { useSession } from '../app/session.js';
 import { Field } from '../components/field.js';
 import { Pager, usePage } from '../components/pager.js';
 import { EmptyState, ErrorState, errorMessage, Loading } from '../components/states.js';
+import { LoadDemoButton } from '../demo/LoadDemoButton.js';
 import type { JourneyDefinition } from './graph.js';
 
 interface JourneyListItem {
@@ -81,7 +82,12 @@ export function JourneysPage() {
       </form>
       {journeys.isPending && <Loading />}
       {journeys.error && <ErrorState error={journeys.error} onRetry={() => void journeys.refetch()} />}
-      {journeys.data?.length === 0 && <EmptyState>{t('journeys.empty')}</EmptyState>}
+      {journeys.data?.length === 0 && (
+        <EmptyState>
+          <p>{t('journeys.empty')}</p>
+          <LoadDemoButton />
+        </EmptyState>
+      )}
       {page.items.length > 0 && (
         <>
           <table className="table">

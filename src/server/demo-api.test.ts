@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../test-support/cli.js';
+import {
+  BACKENDS,
+  basicAuth,
+  createTestDatabase,
+  eventually,
+  PROCESS_TEST_TIMEOUT_MS,
+  startTestWorld,
+  type TestWorld,
+} from '../test-support/world.js';
+
+interface Journey {
+  id: string;
+  name: string;
+  status: string;
+  counts: { entered: number };
+}
+
+/** The demo shop, loaded over HTTP (the console's button) and by `mops demo`. */
+describe.each(BACKENDS)('demo shop on %s', (backend) => {
+  let world: TestWorld;
+
+  beforeAll(async () => {
+    world = await startTestWorld(backend);
+  });
+
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  const api = async <T>(method: string, rest: string, body?: unknown) => {
+    const response = await fetch(`${world.url}/api/workspaces/${world.workspaceId}${rest}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${world.secretKey}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: (await response.json()) as T };
+  };
+
+  it(
+    'loads contacts with a month of history and two live journeys the history entered no one into',
+    async () => {
+      const loaded = await api<{ contacts: number; events: number; journeys: string[] }>('POST', '/demo', {
+        contacts: 120,
+      });
+      expect(loaded.status).toBe(200);
+      expect(loaded.body.contacts).toBe(120);
+      expect(loaded.body.events).toBeGreaterThan(120 * 3);
+
+      const profiles = await api<{ items: Array<{ id: string; traits: Record<string, unknown> }> }>(
+        'GET',
+        '/profiles?q=demo-7&limit=5',
+      );
+      expect(profiles.body.items[0]?.traits.email).toMatch(/\.7@example\.com$/);
+      const journeys = await api<{ items: Journey[] }>('GET', '/journeys');
+      expect(journeys.body.items.map((journey) => [journey.name, journey.status]).sort()).toEqual([
+        ['Abandoned cart', 'published'],
+        ['Welcome new customers', 'published'],
+      ]);
+      expect(journeys.body.items.every((journey) => journey.counts.entered === 0)).toBe(true);
+
+      // What comes next does enter: a new cart starts the abandoned-cart journey.
+      const sent = await fetch(`${world.url}/v1/track`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: basicAuth(world.writeKey) },
+        body: JSON.stringify({
+          userId: 'demo-7',
+          event: 'Product Added',
+          properties: { cart_id: 'new-cart' },
+        }),
+      });
+      expect(sent.status).toBe(200);
+      const cart = journeys.body.items.find((journey) => journey.name === 'Abandoned cart') as Journey;
+      await eventually(async () => {
+        const report = await api<{ entered: number }>('GET', `/journeys/${cart.id}/report`);
+        return report.body.entered === 1 ? true : undefined;
+      });
+
+      const again = await api<{ error: { code: string; message: string } }>('POST', '/demo', {
+        contacts: 120,
+      });
+      expect(again.status).toBe(409);
+      expect(again.body.error.message).toMatch(/already loaded/);
+      const bad = await api<{ error: { field: string } }>('POST', '/demo', { contacts: 5 });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.field).toBe('contacts');
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+});
+
+describe('mops demo', () => {
+  it(
+    'loads the demo shop without a server running, history processed and journeys published',
+    async () => {
+      const database = await createTestDatabase('sqlite');
+      try {
+        const result = await runCli(['demo', '--contacts', '40', '--json'], database.env);
+        expect(result.stderr).toBe('');
+        expect(result.code).toBe(0);
+        const summary = JSON.parse(result.stdout) as { contacts: number; journeys: string[] };
+        expect(summary.contacts).toBe(40);
+        expect(summary.journeys).toHaveLength(2);
+        const twice = await runCli(['demo', '--contacts', '40'], database.env);
+        expect(twice.code).toBe(1);
+        expect(twice.stderr).toMatch(/already loaded/);
+      } finally {
+        await database.cleanup();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+});
