@@ -32,6 +32,8 @@ describe('web console (Chromium)', () => {
   });
 
   const shot = (name: string) => consoleWorld.shot(name);
+  /** The console's main navigation (pages link to each other too). */
+  const nav = () => page.getByRole('navigation', { name: /Main|Principale/ });
   /** Drags from a React Flow handle to another, with the mouse, as a person connects two steps. */
   async function connect(from: Locator, to: Locator) {
     const start = await from.boundingBox();
@@ -62,19 +64,19 @@ describe('web console (Chromium)', () => {
     await page.getByLabel('Password').fill(admin.password);
     await shot('login');
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('link', { name: 'Journeys' }).click();
+    await nav().getByRole('link', { name: 'Journeys' }).click();
     await page.getByRole('heading', { name: 'Journeys' }).waitFor();
     await page.getByText('No journeys yet').waitFor();
 
     // A write key, shown once, for the shop's Segment client.
-    await page.getByRole('link', { name: 'API keys' }).click();
+    await nav().getByRole('link', { name: 'API keys' }).click();
     await page.getByLabel('Name').fill('Web shop');
     await page.getByRole('button', { name: 'Create' }).click();
     const writeKey = (await page.getByTestId('new-key').textContent()) ?? '';
     expect(writeKey).toMatch(/^wk_/);
     await shot('api-keys');
 
-    await page.getByRole('link', { name: 'Journeys' }).click();
+    await nav().getByRole('link', { name: 'Journeys' }).click();
     await page.getByLabel('Name of the new journey').fill('Abandoned cart');
     await page.getByRole('button', { name: 'New journey' }).click();
     await page.getByRole('heading', { name: 'Abandoned cart' }).waitFor();
@@ -84,17 +86,17 @@ describe('web console (Chromium)', () => {
     await page.getByLabel('Event name').fill('Product Added');
     await page.getByLabel('Goal event (optional)').fill('Order Completed');
 
-    // Two steps dragged from the palette onto the canvas, side by side under the exit.
+    // Two steps dragged from the palette onto the canvas, side by side between the entry and the exit.
     const canvas = page.locator('.canvas');
     const box = await canvas.boundingBox();
     if (!box) throw new Error('no canvas');
     await page.getByTestId('palette-wait_for_event').dragTo(canvas, {
-      targetPosition: { x: box.width * 0.15, y: box.height * 0.75 },
+      targetPosition: { x: box.width * 0.05, y: box.height * 0.38 },
     });
     await page.getByLabel('Event name').fill('Order Completed');
     await page.getByLabel('Timeout (e.g. 1d)').fill('2s');
     await page.getByTestId('palette-send_email').dragTo(canvas, {
-      targetPosition: { x: box.width * 0.65, y: box.height * 0.75 },
+      targetPosition: { x: box.width * 0.62, y: box.height * 0.38 },
     });
     await page.getByLabel('E-mail template').selectOption({ label: 'Cart reminder' });
 
@@ -111,7 +113,9 @@ describe('web console (Chromium)', () => {
     );
     await connect(handle('wait_for_event_1', 'next'), inputOf('exit_1'));
     await connect(handle('wait_for_event_1', 'timeoutNext'), inputOf('send_email_1'));
-    await connect(handle('send_email_1', 'next'), inputOf('exit_1'));
+    // The keyboard's way: the step's side panel says what each of its ports leads to.
+    await page.getByTestId('node-send_email_1').click();
+    await page.getByRole('combobox', { name: 'next', exact: true }).selectOption('exit_1');
     await page.getByRole('button', { name: 'Save draft' }).click();
     await page.getByText('Draft saved').waitFor();
     await page.getByRole('button', { name: 'Publish' }).click();
@@ -152,7 +156,7 @@ describe('web console (Chromium)', () => {
     await page.getByRole('button', { name: 'Pubblica' }).waitFor();
     expect(await page.getByTestId('counts-send_email_1').textContent()).toBe('1 entrati · 0 in attesa');
     expect(await page.locator('html').getAttribute('lang')).toBe('it');
-    await page.getByRole('link', { name: 'Percorsi' }).click();
+    await nav().getByRole('link', { name: 'Percorsi' }).click();
     await page.getByRole('columnheader', { name: 'Convertiti' }).waitFor();
     await shot('journeys-it');
     // The choice is remembered on the next visit.

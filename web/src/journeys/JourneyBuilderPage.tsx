@@ -20,6 +20,7 @@ import { useSession } from '../app/session.js';
 import { ErrorState, errorMessage, Loading } from '../components/states.js';
 import {
   definitionFromGraph,
+  ENTRY_NODE,
   type EntrySettings,
   edgeBetween,
   type GraphProblem,
@@ -28,6 +29,8 @@ import {
   type JourneyNode,
   newStep,
   nodeOfErrorField,
+  portsOf,
+  START_PORT,
   STEP_TYPES,
   type StepBody,
   type StepType,
@@ -303,6 +306,16 @@ function Builder(props: { journey: JourneyJson }) {
             <>
               <h2>{t('builder.entry')}</h2>
               <EntryPanel settings={selectedNode.data.settings} errors={fieldErrors} onChange={updateEntry} />
+              <Connections
+                source={ENTRY_NODE}
+                ports={[START_PORT]}
+                nodes={nodes}
+                edges={edges}
+                onConnect={onConnect}
+                onDisconnect={() =>
+                  setEdges((current) => current.filter((edge) => edge.source !== ENTRY_NODE))
+                }
+              />
             </>
           )}
           {selectedNode?.type === 'step' && (
@@ -317,6 +330,20 @@ function Builder(props: { journey: JourneyJson }) {
                 errors={fieldErrors}
                 onChange={(step) => updateStep(selectedNode.id, step)}
               />
+              <Connections
+                source={selectedNode.id}
+                ports={portsOf(selectedNode.data.step)}
+                nodes={nodes}
+                edges={edges}
+                onConnect={onConnect}
+                onDisconnect={(port) =>
+                  setEdges((current) =>
+                    current.filter(
+                      (edge) => !(edge.source === selectedNode.id && edge.sourceHandle === port),
+                    ),
+                  )
+                }
+              />
               <button type="button" className="danger" onClick={() => deleteStep(selectedNode.id)}>
                 {t('builder.deleteStep')}
               </button>
@@ -326,4 +353,71 @@ function Builder(props: { journey: JourneyJson }) {
       </div>
     </div>
   );
+}
+
+/**
+ * What each output port leads to, as selects: the keyboard's way to connect steps (the canvas's
+ * drag-to-connect needs a mouse).
+ */
+function Connections(props: {
+  source: string;
+  ports: string[];
+  nodes: JourneyNode[];
+  edges: Edge[];
+  onConnect: OnConnect;
+  onDisconnect: (port: string) => void;
+}) {
+  const { t } = useTranslation();
+  if (props.ports.length === 0) return null;
+  const targets = props.nodes.filter((node) => node.type === 'step' && node.id !== props.source);
+  return (
+    <fieldset className="connections">
+      <legend>{t('builder.connections')}</legend>
+      {props.ports.map((port) => {
+        const current = props.edges.find(
+          (edge) => edge.source === props.source && edge.sourceHandle === port,
+        );
+        const id = `connect-${props.source}-${port}`;
+        return (
+          <div className="field" key={port}>
+            <label htmlFor={id}>{portTitle(port, t)}</label>
+            <select
+              id={id}
+              value={current?.target ?? ''}
+              onChange={(event) =>
+                event.target.value
+                  ? props.onConnect({
+                      source: props.source,
+                      sourceHandle: port,
+                      target: event.target.value,
+                      targetHandle: null,
+                    })
+                  : props.onDisconnect(port)
+              }
+            >
+              <option value="">{t('builder.notConnectedOption')}</option>
+              {targets.map((node) => (
+                <option key={node.id} value={node.id}>
+                  {node.type === 'step'
+                    ? `${t(`builder.steps.${node.data.step.type}`)} (${node.id})`
+                    : node.id}
+                </option>
+              ))}
+            </select>
+          </div>
+        );
+      })}
+    </fieldset>
+  );
+}
+
+function portTitle(port: string, t: (key: string) => string): string {
+  if (port === START_PORT) return t('builder.ports.first');
+  if (port === 'next') return t('builder.ports.next');
+  if (port === 'timeoutNext') return t('builder.ports.timeout');
+  if (port === 'otherwise') return t('builder.ports.otherwise');
+  const [list, index] = port.split('.');
+  return list === 'arms'
+    ? `${t('builder.ports.arm')} ${Number(index) + 1}`
+    : `${t('builder.ports.yes')} ${Number(index) + 1}`;
 }

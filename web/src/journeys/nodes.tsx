@@ -1,7 +1,10 @@
+import { useQuery } from '@tanstack/react-query';
 import { Handle, type NodeProps, Position } from '@xyflow/react';
 import { createContext, useContext } from 'react';
 import { useTranslation } from 'react-i18next';
+import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
+import { useSession } from '../app/session.js';
 import { type EntryNode, portsOf, START_PORT, type StepBody, type StepNode } from './graph.js';
 
 export interface StepCounts {
@@ -40,8 +43,24 @@ function portName(port: string, t: (key: string) => string): string {
   return list === 'arms' ? `${Number(index) + 1}` : `${t('builder.ports.yes')} ${Number(index) + 1}`;
 }
 
+/** The workspace's template names by id, for e-mail steps to show what they send. */
+function useTemplateNames(): Map<string, string> {
+  const { workspace } = useSession();
+  const templates = useQuery({
+    queryKey: ['templates', workspace.id],
+    queryFn: async () =>
+      (
+        await api<{ items: Array<{ id: string; name: string }> }>(
+          'GET',
+          workspacePath(workspace.id, '/templates'),
+        )
+      ).items,
+  });
+  return new Map((templates.data ?? []).map((template) => [template.id, template.name]));
+}
+
 /** One line saying what a step does, so the canvas reads without opening every panel. */
-function summary(step: StepBody): string {
+function summary(step: StepBody, templateNames: Map<string, string>): string {
   switch (step.type) {
     case 'wait':
       return String(step.duration ?? '');
@@ -50,7 +69,7 @@ function summary(step: StepBody): string {
     case 'wait_for_event':
       return `${String(step.event || '?')} ≤ ${String(step.timeout ?? '')}`;
     case 'send_email':
-      return String(step.template || '?');
+      return templateNames.get(String(step.template)) ?? String(step.template || '?');
     case 'send_sms':
       return String(step.body ?? '').slice(0, 40);
     case 'webhook':
@@ -90,6 +109,7 @@ export function StepNodeView(props: NodeProps<StepNode>) {
   const step = props.data.step;
   const ports = portsOf(step);
   const stepCounts = counts?.[step.id];
+  const templateNames = useTemplateNames();
   return (
     <div
       className={`journey-node step-node step-${step.type}${props.selected ? ' selected' : ''}`}
@@ -97,7 +117,7 @@ export function StepNodeView(props: NodeProps<StepNode>) {
     >
       <Handle type="target" position={Position.Top} />
       <div className="node-title">{t(`builder.steps.${step.type}`)}</div>
-      <div className="node-summary">{summary(step)}</div>
+      <div className="node-summary">{summary(step, templateNames)}</div>
       {counts && (
         <div className="node-counts" data-testid={`counts-${step.id}`}>
           {t('builder.counts', {

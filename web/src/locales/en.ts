@@ -53,6 +53,8 @@ export const en = {
     statuses: { draft: 'Draft', published: 'Published', paused: 'Paused', archived: 'Archived' },
   },
   builder: {
+    connections: 'Leads to',
+    notConnectedOption: '— not connected —',
     settingsPanel: 'Step settings',
     palette: 'Add a step',
     canvas: 'Journey canvas',
@@ -121,6 +123,8 @@ export const en = {
       arms: 'Arms (name=weight, one per line)',
     },
     ports: {
+      first: 'first step',
+      arm: 'arm',
       next: 'next',
       timeout: 'timeout',
       yes: 'yes',

@@ -55,6 +55,8 @@ export const it: Catalogue = {
     statuses: { draft: 'Bozza', published: 'Pubblicato', paused: 'In pausa', archived: 'Archiviato' },
   },
   builder: {
+    connections: 'Porta a',
+    notConnectedOption: '— non collegato —',
     settingsPanel: 'Impostazioni del passo',
     palette: 'Aggiungi un passo',
     canvas: 'Tela del percorso',
@@ -123,6 +125,8 @@ export const it: Catalogue = {
       arms: 'Varianti (nome=peso, una per riga)',
     },
     ports: {
+      first: 'primo passo',
+      arm: 'variante',
       next: 'poi',
       timeout: 'scadenza',
       yes: 'sì',
