@@ -1,7 +1,7 @@
 import { Analytics } from '@segment/analytics-node';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleWorld, startConsoleWorld } from './harness.js';
+import { type ConsoleWorld, startConsoleWorld, unlabelledControls } from './harness.js';
 
 /**
  * The console in a real browser against a real server: log in, create a write key, draw an
@@ -63,6 +63,7 @@ describe('web console (Chromium)', () => {
     await page.getByText(/Log-in failed/).waitFor();
     await page.getByLabel('Password').fill(admin.password);
     await shot('login');
+    expect(await unlabelledControls(page)).toEqual([]);
     await page.getByRole('button', { name: 'Log in' }).click();
     await nav().getByRole('link', { name: 'Journeys' }).click();
     await page.getByRole('heading', { name: 'Journeys' }).waitFor();
@@ -75,6 +76,7 @@ describe('web console (Chromium)', () => {
     const writeKey = (await page.getByTestId('new-key').textContent()) ?? '';
     expect(writeKey).toMatch(/^wk_/);
     await shot('api-keys');
+    expect(await unlabelledControls(page)).toEqual([]);
 
     await nav().getByRole('link', { name: 'Journeys' }).click();
     await page.getByLabel('Name of the new journey').fill('Abandoned cart');
@@ -136,6 +138,7 @@ describe('web console (Chromium)', () => {
       expect.objectContaining({ id: 'send_email_1', template: templateId, next: 'exit_1' }),
     );
     await shot('journey-builder');
+    expect(await unlabelledControls(page)).toEqual([]);
 
     // The shop's Segment client, with the key made in the browser.
     const analytics = new Analytics({ writeKey, host: world.url, flushAt: 1 });

@@ -104,3 +104,25 @@ export async function startConsoleWorld(options: { locale?: string } = {}): Prom
     throw error;
   }
 }
+
+/**
+ * The visible form controls of the page that have no accessible name (no label, aria-label or
+ * aria-labelledby; buttons and links without text): each one a screen reader could not announce.
+ */
+export async function unlabelledControls(page: Page): Promise<string[]> {
+  // A string, so that this file needs no DOM types: it runs in the browser.
+  return page.evaluate(`(() => {
+    const named = (element) => {
+      if (element.getAttribute('aria-label')?.trim()) return true;
+      const labelledBy = element.getAttribute('aria-labelledby');
+      if (labelledBy && labelledBy.split(' ').some((id) => document.getElementById(id)?.textContent?.trim())) return true;
+      if (['BUTTON', 'A'].includes(element.tagName)) return Boolean(element.textContent?.trim() || element.getAttribute('title'));
+      if (element.labels && [...element.labels].some((label) => label.textContent?.trim())) return true;
+      return Boolean(element.getAttribute('title'));
+    };
+    const visible = (element) => element.getClientRects().length > 0 && getComputedStyle(element).visibility !== 'hidden';
+    return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button, a[href]')]
+      .filter((element) => visible(element) && !named(element))
+      .map((element) => element.outerHTML.slice(0, 120));
+  })()`);
+}
