@@ -1,0 +1,253 @@
+import { createServer, type Server } from 'node:http';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LoopbackPeer } from '../../src/test-support/loopback-peer.js';
+import { basicAuth } from '../../src/test-support/world.js';
+import { type ConsoleWorld, startConsoleWorld } from './harness.js';
+
+/** The CRM: records the hand-off calls Mops makes to it. */
+class Crm extends LoopbackPeer {
+  readonly received: Array<{ type?: string }> = [];
+  protected readonly server: Server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      this.received.push(JSON.parse(body) as { type?: string });
+      response.writeHead(204).end();
+    });
+  });
+}
+
+interface HandOffPage {
+  items: Array<{ profileId: string; owner: string; status: string }>;
+}
+
+/**
+ * The scoring screen in a real browser against a real server: build a score model (checked before
+ * saving), send events that earn points and see the distribution chart count them, set up the MQL
+ * hand-off with a short SLA to a loopback CRM, watch a contact's hand-off appear and then breach its
+ * SLA, and read it in Italian. Screenshots land in artifacts/screenshots.
+ */
+describe('scoring screen (Chromium)', () => {
+  let consoleWorld: ConsoleWorld;
+  let page: Page;
+  let crm: Crm;
+
+  beforeAll(async () => {
+    consoleWorld = await startConsoleWorld();
+    page = consoleWorld.page;
+    crm = await new Crm().start();
+    // The CRM's webhook destination belongs to the settings screen; here it comes through the API.
+    const current = await consoleWorld.api<Record<string, unknown>>('GET', '/settings');
+    const saved = await consoleWorld.api('PUT', '/settings', {
+      ...current.body,
+      webhooks: {
+        destinations: [{ id: 'crm', url: crm.baseUrl }],
+        allowPrivateNetworks: true,
+        maxAttempts: 3,
+      },
+    });
+    expect(saved.status).toBe(200);
+  }, 120_000);
+
+  afterAll(async () => {
+    await crm?.stop();
+    await consoleWorld?.close();
+  });
+
+  const shot = (name: string) => consoleWorld.shot(name);
+  let sequence = 0;
+  /** Sends Segment calls through the public ingest API with the write key, as a website would. */
+  async function send(calls: Array<Record<string, unknown>>) {
+    const { world } = consoleWorld;
+    const timestamp = new Date().toISOString();
+    const batch = calls.map((call) => ({ timestamp, messageId: `scoring-e2e-${++sequence}`, ...call }));
+    const response = await fetch(`${world.url}/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(world.writeKey), 'content-type': 'application/json' },
+      body: JSON.stringify({ batch }),
+    });
+    expect(response.status).toBe(200);
+  }
+  const pageView = (userId: string, path: string) => ({
+    type: 'track',
+    userId,
+    event: 'Page Viewed',
+    properties: { path },
+  });
+
+  it('builds a model, charts the scores events earn, hands an MQL to sales and shows the missed SLA, in English and Italian', async () => {
+    await consoleWorld.logIn();
+    await page.getByRole('link', { name: 'Scoring' }).click();
+    await page.getByRole('heading', { name: 'Scoring' }).waitFor();
+    await page.getByText('No score models yet').waitFor();
+    await shot('scoring-empty');
+
+    // A model with one event rule: pricing-page views, fading with a half-life.
+    await page.getByRole('button', { name: 'New model' }).click();
+    await page.getByLabel('Model name').fill('Engagement');
+    await page.getByLabel('Event name').fill('Page Viewed');
+    await page.getByLabel('Points (negative to take away)').fill('ten');
+    await page.getByLabel('Half-life (optional, e.g. 30d)').fill('30 days');
+    await page.getByRole('button', { name: 'Add property filter' }).click();
+    await page.getByLabel('Property (e.g. path)').fill('path');
+    await page.getByLabel('Comparison').selectOption('contains');
+    await page.getByRole('button', { name: 'Save model' }).click();
+    // Checked before sending: each error sits under its field.
+    await page.getByText('Fix the highlighted fields before saving.').waitFor();
+    const errorOf = async (label: string) => {
+      const described = await page.getByLabel(label).getAttribute('aria-describedby');
+      return described ? page.locator(`[id="${described}"]`).textContent() : null;
+    };
+    expect(await errorOf('Points (negative to take away)')).toBe('Must be a number');
+    expect(await errorOf('Half-life (optional, e.g. 30d)')).toBe(
+      'A number and a unit: 30s, 15m, 12h, 30d or 2w',
+    );
+    expect(await errorOf('Value')).toBe('Required');
+    await shot('scoring-model-errors');
+    await page.getByLabel('Points (negative to take away)').fill('10');
+    await page.getByLabel('Half-life (optional, e.g. 30d)').fill('30d');
+    await page.getByLabel('Value').fill('/pricing');
+    await page.getByRole('button', { name: 'Save model' }).click();
+    await page.getByText('Model saved').waitFor();
+    await page.getByText('No contact has a score under Engagement yet').waitFor();
+
+    // What the browser built is what the server keeps.
+    const settings = await consoleWorld.api<{ scoring: { models: unknown[] } }>('GET', '/settings');
+    expect(settings.body.scoring.models).toEqual([
+      {
+        id: 'engagement',
+        name: 'Engagement',
+        rules: [
+          {
+            id: 'rule_1',
+            kind: 'event',
+            event: 'Page Viewed',
+            where: [{ path: 'path', op: 'contains', value: '/pricing' }],
+            points: 10,
+            repeat: 'every_time',
+            halfLife: '30d',
+          },
+        ],
+      },
+    ]);
+
+    // Ada views pricing twice (20) and the blog (nothing); Bo views pricing once (10).
+    await send([
+      pageView('ada', '/pricing'),
+      pageView('ada', '/pricing/teams'),
+      pageView('ada', '/blog'),
+      pageView('bo', '/pricing'),
+    ]);
+    const summary = page.getByTestId('distribution-summary-engagement');
+    await expect
+      .poll(() => summary.textContent().catch(() => null), { timeout: 30_000 })
+      .toBe('2 contacts scored; the most (1) between 10 and 20.');
+    await page.getByText('Show as a table').click();
+    const cells = page.getByTestId('distribution-engagement').locator('tbody td');
+    expect(await cells.allTextContents()).toEqual(['10 to 20', '1', '20 to 30', '1']);
+    expect(await page.getByTestId('distribution-engagement').locator('.recharts-bar-rectangle').count()).toBe(
+      2,
+    );
+    await shot('scoring-models');
+
+    // Lifecycle: 50 engagement points make an MQL, handed to Marco, who must accept within 3 seconds.
+    await page.getByRole('link', { name: 'Lifecycle and hand-off' }).click();
+    await page.getByLabel('Keep lifecycle stages').check();
+    await page.getByRole('button', { name: 'Add stage rule' }).click();
+    await page.getByLabel('Score model').selectOption('engagement');
+    await page.getByLabel('Score at least').fill('50');
+    await page.getByLabel('To stage').selectOption('mql');
+    await page.getByLabel('Hand contacts over to sales').check();
+    await page.getByLabel('Sales must accept within (SLA, e.g. 2d)').fill('3 seconds');
+    await page.getByLabel('CRM webhook destination').selectOption('crm');
+    await page.getByLabel('Owner id').fill('marco');
+    await page.getByLabel('Name', { exact: true }).fill('Marco');
+    await page.getByLabel('E-mail').fill('marco@example');
+    await page.getByRole('button', { name: 'Save lifecycle and hand-off' }).click();
+    expect(await errorOf('Sales must accept within (SLA, e.g. 2d)')).toBe(
+      'A number and a unit: 30s, 15m, 12h, 30d or 2w',
+    );
+    expect(await errorOf('E-mail')).toBe('Must be an e-mail address');
+    await page.getByLabel('Sales must accept within (SLA, e.g. 2d)').fill('3s');
+    await page.getByLabel('E-mail').fill('marco@example.com');
+    await page.getByRole('button', { name: 'Save lifecycle and hand-off' }).click();
+    await page.getByText('Lifecycle and hand-off saved').waitFor();
+    await shot('scoring-lifecycle');
+    const intentSettings = await consoleWorld.api<Record<string, unknown>>('GET', '/settings');
+    expect(intentSettings.body.lifecycle).toMatchObject({
+      rules: [{ kind: 'score', to: 'mql', model: 'engagement', atLeast: 50 }],
+    });
+    expect(intentSettings.body.handOff).toEqual({
+      stage: 'mql',
+      owners: [{ id: 'marco', name: 'Marco', email: 'marco@example.com' }],
+      assignment: [],
+      destination: 'crm',
+      acceptWithin: '3s',
+      recycleOnMiss: false,
+    });
+    // The SMTP settings made by the harness survive: the page changed its own parts only.
+    expect(intentSettings.body.smtp).toMatchObject({ host: '127.0.0.1' });
+
+    await page.getByRole('link', { name: 'Hand-offs' }).click();
+    await page.getByText('No hand-offs yet').waitFor();
+
+    // Cy views five pricing pages: 50 points, an MQL.
+    await send(Array.from({ length: 5 }, (_, i) => pageView('cy', `/pricing/${i}`)));
+    const table = page.getByTestId('hand-offs');
+    await expect
+      .poll(
+        () =>
+          table
+            .locator('tbody tr')
+            .first()
+            .textContent()
+            .catch(() => null),
+        { timeout: 30_000 },
+      )
+      .toMatch(/marco/);
+    const handOffs = await consoleWorld.api<HandOffPage>('GET', '/hand-offs');
+    const [handOff] = handOffs.body.items;
+    expect(handOffs.body.items).toHaveLength(1);
+    expect(await table.getByRole('link').getAttribute('href')).toBe(`/contacts/${handOff?.profileId}`);
+
+    // Nobody accepts it: once the SLA runs out it shows as breached, and the CRM heard of both.
+    await page.getByLabel('Status').selectOption('breached');
+    await expect
+      .poll(
+        () =>
+          table
+            .locator('tbody tr')
+            .first()
+            .textContent()
+            .catch(() => null),
+        { timeout: 30_000 },
+      )
+      .toMatch(/marco.*SLA breached/);
+    await expect
+      .poll(() => crm.received.map((body) => body.type), { timeout: 30_000 })
+      .toEqual(['mops.hand_off.created', 'mops.hand_off.sla_missed']);
+    await page.getByLabel('Status').selectOption('accepted');
+    await page.getByText('No hand-offs with this status.').waitFor();
+    await page.getByLabel('Status').selectOption('breached');
+    await table.waitFor();
+    await shot('scoring-hand-offs');
+
+    await page.getByLabel('Language').selectOption('it');
+    await page.getByRole('heading', { name: 'Punteggi' }).waitFor();
+    await page.getByRole('columnheader', { name: 'Da accettare entro' }).waitFor();
+    expect(await table.locator('.badge').first().textContent()).toBe('SLA mancato');
+    await shot('scoring-hand-offs-it');
+    await page.getByRole('link', { name: 'Modelli di punteggio' }).click();
+    await expect
+      .poll(() => page.getByTestId('distribution-summary-engagement').textContent())
+      .toBe('3 contatti con punteggio; i più (1) tra 10 e 20.');
+    await shot('scoring-models-it');
+
+    await page.getByRole('link', { name: 'Passaggi alle vendite' }).click();
+    await table.getByRole('link').click();
+    await page.waitForURL(`**/contacts/${handOff?.profileId}`);
+  }, 180_000);
+});

@@ -1,0 +1,135 @@
+import { useQuery } from '@tanstack/react-query';
+import { useId, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Link } from 'react-router-dom';
+import { api, workspacePath } from '../app/api.js';
+import { useFormat } from '../app/format.js';
+import { useSession } from '../app/session.js';
+import { EmptyState, ErrorState, Loading } from '../components/states.js';
+import { useIntentSettings } from './intent-settings.js';
+
+const STATUSES = ['pending', 'accepted', 'breached', 'recycled'] as const;
+type HandOffStatus = (typeof STATUSES)[number];
+const PAGE_SIZE = 25;
+
+interface HandOff {
+  id: string;
+  profileId: string;
+  owner: string;
+  status: HandOffStatus;
+  createdAt: string;
+  acceptBy: string;
+  acceptedAt: string | null;
+  breachedAt: string | null;
+}
+
+/** Sales hand-offs, newest first, filtered by status and paged with the server's cursor. */
+export function HandOffsSection() {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const { workspace } = useSession();
+  const statusId = useId();
+  const [status, setStatus] = useState<HandOffStatus | ''>('');
+  // The cursors of the pages before the current one, and the current one's (undefined: the first page).
+  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
+  const cursor = cursors.at(-1);
+  const handOffs = useQuery({
+    queryKey: ['hand-offs', workspace.id, status, cursor],
+    queryFn: () => {
+      const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+      if (status) query.set('status', status);
+      if (cursor) query.set('cursor', cursor);
+      return api<{ items: HandOff[]; nextCursor: string | null }>(
+        'GET',
+        workspacePath(workspace.id, `/hand-offs?${query}`),
+      );
+    },
+    // SLAs run out while the list is open.
+    refetchInterval: 5000,
+  });
+  // Owners by id, to show names; an owner since removed from the settings shows as its id.
+  const settings = useIntentSettings();
+  const owners = new Map((settings.data?.handOff?.owners ?? []).map((owner) => [owner.id, owner]));
+  const items = handOffs.data?.items ?? [];
+  const nextCursor = handOffs.data?.nextCursor ?? null;
+
+  return (
+    <>
+      <div className="inline-form">
+        <div className="field">
+          <label htmlFor={statusId}>{t('scoring.handOffs.status')}</label>
+          <select
+            id={statusId}
+            value={status}
+            onChange={(event) => {
+              setStatus(event.target.value as HandOffStatus | '');
+              setCursors([undefined]);
+            }}
+          >
+            <option value="">{t('scoring.handOffs.all')}</option>
+            {STATUSES.map((value) => (
+              <option key={value} value={value}>
+                {t(`scoring.handOffs.statuses.${value}`)}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+      {handOffs.isPending && <Loading />}
+      {handOffs.error && <ErrorState error={handOffs.error} onRetry={() => void handOffs.refetch()} />}
+      {handOffs.data && items.length === 0 && (
+        <EmptyState>{status ? t('scoring.handOffs.emptyStatus') : t('scoring.handOffs.empty')}</EmptyState>
+      )}
+      {items.length > 0 && (
+        <table className="table" data-testid="hand-offs">
+          <thead>
+            <tr>
+              <th scope="col">{t('scoring.handOffs.contact')}</th>
+              <th scope="col">{t('scoring.handOffs.owner')}</th>
+              <th scope="col">{t('common.status')}</th>
+              <th scope="col">{t('scoring.handOffs.created')}</th>
+              <th scope="col">{t('scoring.handOffs.acceptBy')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((handOff) => (
+              <tr key={handOff.id}>
+                <td>
+                  <Link to={`/contacts/${encodeURIComponent(handOff.profileId)}`}>{handOff.profileId}</Link>
+                </td>
+                <td>
+                  {owners.get(handOff.owner)?.name ?? handOff.owner} <code>{handOff.owner}</code>
+                </td>
+                <td>
+                  <span className={`badge hand-off-${handOff.status}`}>
+                    {t(`scoring.handOffs.statuses.${handOff.status}`)}
+                  </span>
+                </td>
+                <td>{format.dateTime(handOff.createdAt)}</td>
+                <td>{format.dateTime(handOff.acceptBy)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {(cursors.length > 1 || nextCursor) && (
+        <nav className="pager" aria-label={t('scoring.tabs.handOffs')}>
+          <button
+            type="button"
+            disabled={cursors.length <= 1}
+            onClick={() => setCursors(cursors.slice(0, -1))}
+          >
+            {t('common.previous')}
+          </button>
+          <button
+            type="button"
+            disabled={!nextCursor}
+            onClick={() => nextCursor && setCursors([...cursors, nextCursor])}
+          >
+            {t('common.next')}
+          </button>
+        </nav>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,146 @@
+/**
+ * Property filters and trait conditions as the settings document holds them, and as the scoring forms
+ * edit them: every value as the text typed, turned into typed JSON only on saving.
+ */
+
+export const VALUE_OPS = [
+  'eq',
+  'neq',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'contains',
+  'in',
+  'exists',
+  'not_exists',
+  'within_last',
+  'not_within_last',
+] as const;
+export type ValueOp = (typeof VALUE_OPS)[number];
+
+/** `30s`, `15m`, `2h`, `3d`, `1w`: what the server accepts as a duration. */
+export const DURATION = /^\d+(\.\d+)?[smhdw]$/;
+
+/** Why a field is wrong: one of our messages (a key under `scoring.errors`), or the server's own words. */
+export type FieldError = { key: ErrorKey } | { message: string };
+export type ErrorKey =
+  | 'required'
+  | 'number'
+  | 'nonZero'
+  | 'pointsRange'
+  | 'positive'
+  | 'duration'
+  | 'id'
+  | 'duplicate'
+  | 'noRules'
+  | 'email'
+  | 'unknownOwner'
+  | 'unknownStage'
+  | 'stagesMin'
+  | 'noOwners'
+  | 'tooLong';
+/** Errors by the dotted path of the field they belong to, relative to the form (`rules.2.points`). */
+export type FieldErrors = Record<string, FieldError>;
+
+export interface PropertyFilterJson {
+  path: string;
+  op: ValueOp;
+  value?: unknown;
+}
+export interface TraitConditionJson extends PropertyFilterJson {
+  type: 'trait' | 'account_trait';
+}
+
+export interface FilterForm {
+  path: string;
+  op: ValueOp;
+  value: string;
+}
+export interface ConditionForm extends FilterForm {
+  type: 'trait' | 'account_trait';
+}
+
+export const blankFilter = (): FilterForm => ({ path: '', op: 'eq', value: '' });
+export const blankCondition = (): ConditionForm => ({ type: 'trait', path: '', op: 'eq', value: '' });
+
+const takesNoValue = (op: ValueOp) => op === 'exists' || op === 'not_exists';
+const takesDuration = (op: ValueOp) => op === 'within_last' || op === 'not_within_last';
+
+/** Numbers and booleans as such, the rest as text: `42` → 42, `true` → true, `IT` → "IT". */
+function parseScalar(text: string): unknown {
+  const trimmed = text.trim();
+  if (trimmed === 'true' || trimmed === 'false') return trimmed === 'true';
+  if (/^-?\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
+  return trimmed;
+}
+
+export function valueToText(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (Array.isArray(value)) return value.map((item) => String(item)).join(', ');
+  return String(value);
+}
+
+export function textToValue(op: ValueOp, text: string): unknown {
+  if (takesNoValue(op)) return undefined;
+  if (takesDuration(op)) return text.trim();
+  if (op === 'in')
+    return text
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '')
+      .map(parseScalar);
+  return parseScalar(text);
+}
+
+export const filterToForm = (filter: PropertyFilterJson): FilterForm => ({
+  path: filter.path,
+  op: filter.op,
+  value: valueToText(filter.value),
+});
+
+export function formToFilter(form: FilterForm): PropertyFilterJson {
+  const value = textToValue(form.op, form.value);
+  return value === undefined
+    ? { path: form.path.trim(), op: form.op }
+    : { path: form.path.trim(), op: form.op, value };
+}
+
+export const conditionToForm = (condition: TraitConditionJson): ConditionForm => ({
+  type: condition.type,
+  ...filterToForm(condition),
+});
+
+export const formToCondition = (form: ConditionForm): TraitConditionJson => ({
+  type: form.type,
+  ...formToFilter(form),
+});
+
+/** Checks a filter's path and value; errors go under `prefix` (`rules.0.where.1.`). */
+export function validateFilter(form: FilterForm, prefix: string, errors: FieldErrors): void {
+  if (!form.path.trim()) errors[`${prefix}path`] = { key: 'required' };
+  else if (form.path.trim().length > 200) errors[`${prefix}path`] = { key: 'tooLong' };
+  if (takesNoValue(form.op)) return;
+  if (!form.value.trim()) errors[`${prefix}value`] = { key: 'required' };
+  else if (takesDuration(form.op) && !DURATION.test(form.value.trim()))
+    errors[`${prefix}value`] = { key: 'duration' };
+}
+
+/** A number typed by a person: `12`, `-3`, `2.5` or `2,5`; undefined when it is none. */
+export function parseNumber(text: string): number | undefined {
+  const trimmed = text.trim().replace(',', '.');
+  if (trimmed === '') return undefined;
+  const value = Number(trimmed);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** The form path a server error names, when it lies under `prefix` (`scoring.models.2.`). */
+export function serverFieldUnder(field: string | undefined, prefix: string): string | undefined {
+  if (!field?.startsWith(prefix)) return undefined;
+  return field.slice(prefix.length) || undefined;
+}
+
+/** The server's message without the field it starts with (`rules.0.points: must not be 0` → `must not be 0`). */
+export function serverMessage(message: string, field: string | undefined): string {
+  return field && message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message;
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { fullestBin, histogram } from './distribution.js';
+import {
+  blankOwner,
+  formToIntent,
+  type HandOffJson,
+  type IntentForm,
+  intentToForm,
+  type LifecycleJson,
+  validateIntent,
+} from './lifecycle-form.js';
+
+const LIFECYCLE: LifecycleJson = {
+  stages: ['subscriber', 'lead', 'mql', 'sql'],
+  rules: [
+    { kind: 'event', to: 'lead', event: 'Signed Up', where: [{ path: 'plan', op: 'eq', value: 'pro' }] },
+    { kind: 'score', to: 'mql', model: 'engagement', atLeast: 50 },
+  ],
+  recycleTo: 'lead',
+};
+const HAND_OFF: HandOffJson = {
+  stage: 'mql',
+  owners: [
+    { id: 'marco', name: 'Marco', email: 'marco@example.com' },
+    { id: 'giulia', name: 'Giulia', email: 'giulia@example.com' },
+  ],
+  assignment: [{ when: { type: 'account_trait', path: 'country', op: 'eq', value: 'IT' }, owner: 'giulia' }],
+  destination: 'crm',
+  acceptWithin: '2d',
+  recycleOnMiss: true,
+};
+
+const keysOf = (form: IntentForm, models: string[]) =>
+  Object.fromEntries(
+    Object.entries(validateIntent(form, models)).map(([path, error]) => [
+      path,
+      'key' in error ? error.key : '',
+    ]),
+  );
+
+describe('lifecycle and hand-off form', () => {
+  it('turns settings JSON into a form and back without losing anything', () => {
+    const form = intentToForm(LIFECYCLE, HAND_OFF);
+    expect(validateIntent(form, ['engagement'])).toEqual({});
+    expect(formToIntent(form)).toEqual({ lifecycle: LIFECYCLE, handOff: HAND_OFF });
+  });
+
+  it('offers the default stages and one blank owner when nothing is set, and saves nothing while off', () => {
+    const form = intentToForm(undefined, undefined);
+    expect(form.stages).toBe('subscriber, lead, mql, sql, opportunity, customer');
+    expect(form.owners).toEqual([blankOwner()]);
+    expect(formToIntent(form)).toEqual({});
+    expect(formToIntent({ ...form, hasLifecycle: true, hasHandOff: false })).toEqual({
+      lifecycle: {
+        stages: ['subscriber', 'lead', 'mql', 'sql', 'opportunity', 'customer'],
+        rules: [],
+        recycleTo: 'lead',
+      },
+    });
+  });
+
+  it('leaves the destination out when none is chosen', () => {
+    const form = { ...intentToForm(LIFECYCLE, HAND_OFF), destination: '' };
+    expect(formToIntent(form).handOff).not.toHaveProperty('destination');
+  });
+
+  it('finds unknown stages, models and owners, bad e-mails and SLAs before the server does', () => {
+    const form: IntentForm = {
+      ...intentToForm(LIFECYCLE, HAND_OFF),
+      stages: 'lead, mql, mql',
+      rules: [
+        { kind: 'score', to: 'won', model: 'gone', atLeast: 'fifty', event: '', where: [] },
+        { kind: 'event', to: 'lead', model: '', atLeast: '', event: '', where: [] },
+      ],
+      owners: [{ id: 'marco', name: '', email: 'marco' }],
+      acceptWithin: 'two days',
+    };
+    expect(keysOf(form, ['engagement'])).toEqual({
+      'lifecycle.stages': 'duplicate',
+      'lifecycle.rules.0.to': 'unknownStage',
+      'lifecycle.rules.0.model': 'required',
+      'lifecycle.rules.0.atLeast': 'number',
+      'lifecycle.rules.1.event': 'required',
+      'handOff.owners.0.name': 'required',
+      'handOff.owners.0.email': 'email',
+      'handOff.assignment.0.owner': 'unknownOwner',
+      'handOff.acceptWithin': 'duration',
+    });
+    expect(keysOf({ ...form, stages: 'sql' }, ['engagement'])).toMatchObject({
+      'lifecycle.stages': 'stagesMin',
+      'handOff.stage': 'unknownStage',
+      'lifecycle.recycleTo': 'unknownStage',
+    });
+  });
+});
+
+describe('score histogram', () => {
+  it('fills the empty buckets between those the server returns, so the axis is a true scale', () => {
+    const bins = histogram(
+      [
+        { from: 30, count: 1 },
+        { from: -10, count: 2 },
+        { from: 0, count: 4 },
+      ],
+      10,
+    );
+    expect(bins).toEqual([
+      { from: -10, to: 0, count: 2 },
+      { from: 0, to: 10, count: 4 },
+      { from: 10, to: 20, count: 0 },
+      { from: 20, to: 30, count: 0 },
+      { from: 30, to: 40, count: 1 },
+    ]);
+    expect(fullestBin(bins)).toEqual({ from: 0, to: 10, count: 4 });
+    expect(histogram([], 10)).toEqual([]);
+  });
+
+  it('does not draw thousands of empty bars for far-apart scores', () => {
+    expect(
+      histogram(
+        [
+          { from: 0, count: 1 },
+          { from: 100_000, count: 1 },
+        ],
+        1,
+      ),
+    ).toHaveLength(2);
+  });
+});

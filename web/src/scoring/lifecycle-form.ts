@@ -1,0 +1,205 @@
+import {
+  blankCondition,
+  type ConditionForm,
+  conditionToForm,
+  DURATION,
+  type FieldErrors,
+  type FilterForm,
+  filterToForm,
+  formToCondition,
+  formToFilter,
+  type PropertyFilterJson,
+  parseNumber,
+  type TraitConditionJson,
+  validateFilter,
+} from './conditions.js';
+
+/** `lifecycle` in the settings document. */
+export interface LifecycleJson {
+  stages: string[];
+  rules: StageRuleJson[];
+  recycleTo: string;
+}
+export type StageRuleJson =
+  | { kind: 'score'; to: string; model: string; atLeast: number }
+  | { kind: 'event'; to: string; event: string; where?: PropertyFilterJson[] };
+
+export interface SalesOwnerJson {
+  id: string;
+  name: string;
+  email: string;
+}
+/** `handOff` in the settings document. */
+export interface HandOffJson {
+  stage: string;
+  owners: SalesOwnerJson[];
+  assignment: Array<{ when: TraitConditionJson; owner: string }>;
+  destination?: string;
+  acceptWithin: string;
+  recycleOnMiss: boolean;
+}
+
+export interface StageRuleForm {
+  kind: 'score' | 'event';
+  to: string;
+  model: string;
+  atLeast: string;
+  event: string;
+  where: FilterForm[];
+}
+export interface AssignmentForm {
+  when: ConditionForm;
+  owner: string;
+}
+
+/** Lifecycle and hand-off edited together: the hand-off names a stage and needs the lifecycle. */
+export interface IntentForm {
+  hasLifecycle: boolean;
+  /** Comma-separated, in order. */
+  stages: string;
+  rules: StageRuleForm[];
+  recycleTo: string;
+  hasHandOff: boolean;
+  stage: string;
+  owners: SalesOwnerJson[];
+  assignment: AssignmentForm[];
+  /** '' for none. */
+  destination: string;
+  acceptWithin: string;
+  recycleOnMiss: boolean;
+}
+
+export const DEFAULT_STAGES = ['subscriber', 'lead', 'mql', 'sql', 'opportunity', 'customer'];
+const STAGE = /^[a-z0-9_-]{1,64}$/;
+const OWNER_ID = /^[a-z0-9_.@-]{1,100}$/i;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export const blankStageRule = (): StageRuleForm => ({
+  kind: 'score',
+  to: 'mql',
+  model: '',
+  atLeast: '',
+  event: '',
+  where: [],
+});
+export const blankOwner = (): SalesOwnerJson => ({ id: '', name: '', email: '' });
+export const blankAssignment = (owner = ''): AssignmentForm => ({ when: blankCondition(), owner });
+
+export function splitStages(text: string): string[] {
+  return text
+    .split(',')
+    .map((stage) => stage.trim())
+    .filter((stage) => stage !== '');
+}
+
+export function intentToForm(
+  lifecycle: LifecycleJson | undefined,
+  handOff: HandOffJson | undefined,
+): IntentForm {
+  return {
+    hasLifecycle: lifecycle !== undefined,
+    stages: (lifecycle?.stages ?? DEFAULT_STAGES).join(', '),
+    rules: (lifecycle?.rules ?? []).map((rule) =>
+      rule.kind === 'score'
+        ? {
+            ...blankStageRule(),
+            kind: 'score',
+            to: rule.to,
+            model: rule.model,
+            atLeast: String(rule.atLeast),
+          }
+        : {
+            ...blankStageRule(),
+            kind: 'event',
+            to: rule.to,
+            event: rule.event,
+            where: (rule.where ?? []).map(filterToForm),
+          },
+    ),
+    recycleTo: lifecycle?.recycleTo ?? 'lead',
+    hasHandOff: handOff !== undefined,
+    stage: handOff?.stage ?? 'mql',
+    owners: handOff?.owners.map((owner) => ({ ...owner })) ?? [blankOwner()],
+    assignment: (handOff?.assignment ?? []).map((rule) => ({
+      when: conditionToForm(rule.when),
+      owner: rule.owner,
+    })),
+    destination: handOff?.destination ?? '',
+    acceptWithin: handOff?.acceptWithin ?? '2d',
+    recycleOnMiss: handOff?.recycleOnMiss ?? false,
+  };
+}
+
+/** The `lifecycle` and `handOff` parts of a form {@link validateIntent} found no fault with; undefined removes a part. */
+export function formToIntent(form: IntentForm): { lifecycle?: LifecycleJson; handOff?: HandOffJson } {
+  if (!form.hasLifecycle) return {};
+  const lifecycle: LifecycleJson = {
+    stages: splitStages(form.stages),
+    rules: form.rules.map(
+      (rule): StageRuleJson =>
+        rule.kind === 'score'
+          ? { kind: 'score', to: rule.to, model: rule.model, atLeast: parseNumber(rule.atLeast) ?? 0 }
+          : { kind: 'event', to: rule.to, event: rule.event.trim(), where: rule.where.map(formToFilter) },
+    ),
+    recycleTo: form.recycleTo,
+  };
+  if (!form.hasHandOff) return { lifecycle };
+  return {
+    lifecycle,
+    handOff: {
+      stage: form.stage,
+      owners: form.owners.map((owner) => ({
+        id: owner.id.trim(),
+        name: owner.name.trim(),
+        email: owner.email.trim(),
+      })),
+      assignment: form.assignment.map((rule) => ({ when: formToCondition(rule.when), owner: rule.owner })),
+      ...(form.destination ? { destination: form.destination } : {}),
+      acceptWithin: form.acceptWithin.trim(),
+      recycleOnMiss: form.recycleOnMiss,
+    },
+  };
+}
+
+/** What the server would refuse, by the path of the settings field (`lifecycle.rules.1.atLeast`, `handOff.owners.0.email`). */
+export function validateIntent(form: IntentForm, modelIds: readonly string[]): FieldErrors {
+  const errors: FieldErrors = {};
+  if (!form.hasLifecycle) return errors;
+  const stages = splitStages(form.stages);
+  if (stages.length < 2 || stages.length > 20) errors['lifecycle.stages'] = { key: 'stagesMin' };
+  else if (stages.some((stage) => !STAGE.test(stage))) errors['lifecycle.stages'] = { key: 'id' };
+  else if (new Set(stages).size !== stages.length) errors['lifecycle.stages'] = { key: 'duplicate' };
+  const isStage = (stage: string) => stages.includes(stage);
+  for (const [index, rule] of form.rules.entries()) {
+    const at = `lifecycle.rules.${index}.`;
+    if (!isStage(rule.to)) errors[`${at}to`] = { key: 'unknownStage' };
+    if (rule.kind === 'score') {
+      if (!modelIds.includes(rule.model)) errors[`${at}model`] = { key: 'required' };
+      if (!rule.atLeast.trim()) errors[`${at}atLeast`] = { key: 'required' };
+      else if (parseNumber(rule.atLeast) === undefined) errors[`${at}atLeast`] = { key: 'number' };
+    } else {
+      if (!rule.event.trim()) errors[`${at}event`] = { key: 'required' };
+      for (const [filterIndex, filter] of rule.where.entries())
+        validateFilter(filter, `${at}where.${filterIndex}.`, errors);
+    }
+  }
+  if (!isStage(form.recycleTo)) errors['lifecycle.recycleTo'] = { key: 'unknownStage' };
+  if (!form.hasHandOff) return errors;
+  if (!isStage(form.stage)) errors['handOff.stage'] = { key: 'unknownStage' };
+  if (form.owners.length === 0) errors['handOff.owners'] = { key: 'noOwners' };
+  const ownerIds = new Set<string>();
+  for (const [index, owner] of form.owners.entries()) {
+    const at = `handOff.owners.${index}.`;
+    if (!OWNER_ID.test(owner.id.trim())) errors[`${at}id`] = { key: 'id' };
+    else if (ownerIds.has(owner.id.trim())) errors[`${at}id`] = { key: 'duplicate' };
+    ownerIds.add(owner.id.trim());
+    if (!owner.name.trim()) errors[`${at}name`] = { key: 'required' };
+    if (!EMAIL.test(owner.email.trim())) errors[`${at}email`] = { key: 'email' };
+  }
+  for (const [index, rule] of form.assignment.entries()) {
+    validateFilter(rule.when, `handOff.assignment.${index}.when.`, errors);
+    if (!ownerIds.has(rule.owner)) errors[`handOff.assignment.${index}.owner`] = { key: 'unknownOwner' };
+  }
+  if (!DURATION.test(form.acceptWithin.trim())) errors['handOff.acceptWithin'] = { key: 'duration' };
+  return errors;
+}
