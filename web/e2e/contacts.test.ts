@@ -1,0 +1,309 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basicAuth } from '../../src/test-support/world.js';
+import { type ConsoleWorld, startConsoleWorld } from './harness.js';
+
+interface Intent {
+  stage: string | null;
+  stageHistory: Array<{ from: string | null; to: string }>;
+  scores: Array<{ model: string; awards: Array<{ rule: string; current: number }> }>;
+}
+
+const HOUR = 3_600_000;
+const ARTICLES = 25;
+
+/**
+ * The contact screens in a real browser against a real server: a contact made by identify, track and
+ * group calls through /v1/batch, scored, staged, segmented, enrolled in a journey and e-mailed by the
+ * real pipeline, then searched for, opened and read section by section, in English and Italian.
+ */
+describe('contacts (Chromium)', () => {
+  let consoleWorld: ConsoleWorld;
+  let page: Page;
+  let segmentId = '';
+  let journeyId = '';
+
+  beforeAll(async () => {
+    consoleWorld = await startConsoleWorld();
+    page = consoleWorld.page;
+    const { api, sink } = consoleWorld;
+    // Settings replace the harness's whole: the same SMTP sink, plus a score model and a lifecycle.
+    const settings = await api('PUT', '/settings', {
+      smtp: { host: '127.0.0.1', port: sink.port, from: 'Shop <shop@example.com>' },
+      frequencyCaps: { email: [] },
+      scoring: {
+        models: [
+          {
+            id: 'engagement',
+            name: 'Engagement',
+            rules: [
+              { id: 'pricing', kind: 'event', event: 'Pricing Viewed', points: 10, halfLife: '7d', cap: 30 },
+              { id: 'demo', kind: 'event', event: 'Demo Requested', points: 40, repeat: 'once' },
+            ],
+          },
+        ],
+      },
+      lifecycle: {
+        stages: ['subscriber', 'lead', 'mql', 'sql', 'opportunity', 'customer'],
+        rules: [
+          { kind: 'event', to: 'lead', event: 'Signed Up' },
+          { kind: 'score', to: 'mql', model: 'engagement', atLeast: 50 },
+        ],
+        recycleTo: 'lead',
+      },
+    });
+    expect(settings.status).toBe(200);
+    const segment = await api<{ id: string }>('POST', '/segments', {
+      name: 'Pro plan',
+      rule: { type: 'trait', path: 'plan', op: 'eq', value: 'pro' },
+    });
+    expect(segment.status).toBe(201);
+    segmentId = segment.body.id;
+    const template = await api<{ id: string }>('POST', '/templates', {
+      name: 'Welcome',
+      subject: 'Welcome aboard',
+      mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Hello.</mj-text></mj-column></mj-section></mj-body></mjml>',
+    });
+    expect(template.status).toBe(201);
+    const journey = await api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: 'Onboarding',
+        entry: {
+          trigger: { type: 'event', event: 'Signed Up', conditions: [] },
+          reentry: { policy: 'once' },
+        },
+        start: 'welcome',
+        steps: [
+          { id: 'welcome', type: 'send_email', template: template.body.id, next: 'pause' },
+          { id: 'pause', type: 'wait', duration: '30d', next: 'done' },
+          { id: 'done', type: 'exit' },
+        ],
+      },
+    });
+    expect(journey.status).toBe(201);
+    journeyId = journey.body.id;
+    expect((await api('POST', `/journeys/${journeyId}/publish`)).status).toBe(200);
+  }, 120_000);
+
+  afterAll(async () => {
+    await consoleWorld?.close();
+  });
+
+  /** Ada's history as her shop's client would send it: oldest first, a minute apart, ending an hour ago. */
+  function adaEvents() {
+    const calls: Array<Record<string, unknown>> = [
+      { type: 'track', anonymousId: 'anon-ada', event: 'Landing Viewed', properties: { path: '/' } },
+      {
+        type: 'identify',
+        userId: 'ada',
+        anonymousId: 'anon-ada',
+        traits: { email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace', plan: 'pro' },
+      },
+      { type: 'group', userId: 'ada', groupId: 'acme', traits: { name: 'Acme Inc', seats: 12 } },
+      { type: 'track', userId: 'ada', event: 'Signed Up' },
+      { type: 'track', userId: 'ada', event: 'Pricing Viewed', properties: { tier: 'team' } },
+      { type: 'track', userId: 'ada', event: 'Pricing Viewed', properties: { tier: 'business' } },
+      { type: 'track', userId: 'ada', event: 'Demo Requested' },
+      ...Array.from({ length: ARTICLES }, (_, index) => ({
+        type: 'track',
+        userId: 'ada',
+        event: 'Article Read',
+        properties: { slug: `article-${index + 1}` },
+      })),
+    ];
+    const start = Date.now() - HOUR - calls.length * 60_000;
+    return calls.map((call, index) => ({
+      ...call,
+      messageId: `ada-${index}`,
+      timestamp: new Date(start + index * 60_000).toISOString(),
+    }));
+  }
+
+  it('finds a contact and shows who they are, what they did, where they are and why they scored, in English and Italian', async () => {
+    const { world, api } = consoleWorld;
+
+    await consoleWorld.logIn();
+    await page.getByRole('link', { name: 'Contacts' }).click();
+    await page.getByRole('heading', { name: 'Contacts' }).waitFor();
+    // No contact yet: the page says how they arrive.
+    await page.getByText(/No contacts yet\. Contacts arrive with the events/).waitFor();
+    await consoleWorld.shot('contacts-empty');
+
+    const sent = await fetch(`${world.url}/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(world.writeKey), 'content-type': 'application/json' },
+      body: JSON.stringify({ batch: adaEvents() }),
+    });
+    expect(sent.status).toBe(200);
+
+    // The pipeline: a profile, then its stage, segment and journey (polled through the API).
+    let profileId = '';
+    await expect
+      .poll(
+        async () => {
+          const found = await api<{ items: Array<{ id: string }> }>('GET', '/profiles?q=ada%40example.com');
+          profileId = found.body.items[0]?.id ?? '';
+          return profileId;
+        },
+        { timeout: 20_000 },
+      )
+      .not.toBe('');
+    const intentPath = `/profiles/${profileId}/intent`;
+    await expect
+      .poll(async () => (await api<Intent>('GET', intentPath)).body.stage, { timeout: 20_000 })
+      .toBe('mql');
+    await expect
+      .poll(
+        async () =>
+          (await api<{ items: Array<{ segmentId: string }> }>('GET', `/profiles/${profileId}/segments`)).body
+            .items[0]?.segmentId,
+        { timeout: 20_000 },
+      )
+      .toBe(segmentId);
+    await expect
+      .poll(
+        async () =>
+          (await api<{ items: Array<{ status: string }> }>('GET', `/messages?profileId=${profileId}`)).body
+            .items[0]?.status,
+        { timeout: 20_000 },
+      )
+      .toBe('sent');
+    await expect
+      .poll(
+        async () =>
+          (await api<{ items: Array<{ stepId: string | null }> }>('GET', `/profiles/${profileId}/journeys`))
+            .body.items[0]?.stepId,
+        { timeout: 20_000 },
+      )
+      .toBe('pause');
+
+    // Search by e-mail.
+    await page.getByLabel('Search contacts').fill('ada@example.com');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const row = page.getByRole('row').filter({ hasText: 'Ada Lovelace' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('ada@example.com');
+    expect(await row.getByRole('cell').nth(1).textContent()).toBe('ada');
+    await consoleWorld.shot('contacts-list');
+    // A search nothing matches says so.
+    await page.getByLabel('Search contacts').fill('nobody-at-all');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByText('No contact matches “nobody-at-all”').waitFor();
+    await page.goBack();
+    await row.getByRole('link', { name: 'Ada Lovelace' }).click();
+
+    // Header and the profile: traits, identities, account.
+    await page.getByRole('heading', { level: 1, name: 'Ada Lovelace' }).waitFor();
+    await expect.poll(() => page.getByTestId('contact-stage').textContent()).toBe('mql');
+    const traits = page.getByRole('table', { name: 'Traits' });
+    expect(await traits.getByRole('row', { name: /plan/ }).textContent()).toBe('planpro');
+    await page.getByRole('cell', { name: 'anon-ada' }).waitFor();
+    expect(await page.getByRole('row', { name: /anon-ada/ }).textContent()).toContain('Anonymous id');
+    expect(await page.getByRole('row', { name: /^User id ada/ }).count()).toBe(1);
+    const account = page.getByRole('table', { name: 'Group id acme' });
+    expect(await account.getByRole('row', { name: /seats/ }).textContent()).toBe('seats12');
+    await consoleWorld.shot('contact-profile');
+
+    // The timeline, newest first, a page at a time; each event opens to its properties.
+    await page.getByRole('tab', { name: 'Timeline' }).click();
+    const newestArticle = page.getByRole('row').filter({ hasText: 'Article Read' }).first();
+    await newestArticle.getByText('Article Read').click();
+    await newestArticle.getByRole('row', { name: /slug/ }).waitFor();
+    expect(await newestArticle.getByRole('row', { name: /slug/ }).textContent()).toBe(
+      `slug${`article-${ARTICLES}`}`,
+    );
+    expect(await page.getByText('Identified').count()).toBe(0);
+    await consoleWorld.shot('contact-timeline');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByText('Page 2').waitFor();
+    await page.getByText('Identified').waitFor();
+    await page.getByText('Joined account acme').waitFor();
+    await page.getByText('Landing Viewed').waitFor();
+    await page.getByRole('button', { name: 'Previous' }).click();
+    await page.getByText('Page 1').waitFor();
+    await expect.poll(() => page.getByText('Identified').count()).toBe(0);
+    await newestArticle.waitFor();
+
+    // Keyboard: the arrow key moves to the next tab.
+    await page.getByRole('tab', { name: 'Timeline' }).focus();
+    await page.keyboard.press('ArrowRight');
+    await expect
+      .poll(() => page.getByRole('tab', { name: 'Segments' }).getAttribute('aria-selected'))
+      .toBe('true');
+    // The focus moved with the selection, so the keyboard user stays on the tabs.
+    expect(await page.locator(':focus').textContent()).toBe('Segments');
+    const segmentLink = page.getByRole('link', { name: 'Pro plan' });
+    await segmentLink.waitFor();
+    expect(await segmentLink.getAttribute('href')).toBe(`/segments/${segmentId}`);
+
+    await page.getByRole('tab', { name: 'Journeys' }).click();
+    const instance = page.getByRole('row').filter({ hasText: 'Onboarding' });
+    await instance.waitFor();
+    expect(await instance.textContent()).toContain('at step pause');
+    expect(await instance.getByRole('link', { name: 'Onboarding' }).getAttribute('href')).toBe(
+      `/journeys/${journeyId}`,
+    );
+
+    await page.getByRole('tab', { name: 'Messages' }).click();
+    const message = page.getByRole('row').filter({ hasText: 'Welcome aboard' });
+    await message.waitFor();
+    expect(await message.getByRole('cell').nth(2).textContent()).toBe('Sent');
+
+    // Every point explained: rule, why, points then and now.
+    await page.getByRole('tab', { name: 'Scores' }).click();
+    const ledger = page.getByTestId('ledger-engagement');
+    await ledger.waitFor();
+    const lines = ledger.getByRole('table', { name: 'Ledger of Engagement' }).getByRole('row');
+    expect(await lines.count()).toBe(4);
+    expect(await lines.filter({ hasText: 'demo' }).textContent()).toContain(
+      'performed “Demo Requested” · once only',
+    );
+    const pricing = lines.filter({ hasText: 'pricing' });
+    expect(await pricing.count()).toBe(2);
+    expect(await pricing.first().textContent()).toContain(
+      'performed “Pricing Viewed” · capped at 30 · half-life 7d',
+    );
+    // An hour and more after the views, decay has taken a little of their ten points.
+    const worthNow = (await pricing.first().getByRole('cell').nth(4).textContent()) ?? '';
+    expect(worthNow).toMatch(/^9\.\d+ \(decayed\)$/);
+    await consoleWorld.shot('contact-scores');
+
+    await page.getByRole('tab', { name: 'Stage history' }).click();
+    const stages = page.locator('.stage-history tbody tr');
+    await stages.first().waitFor();
+    expect(await stages.count()).toBe(2);
+    expect(await stages.nth(0).textContent()).toContain('no stagelead');
+    expect(await stages.nth(1).textContent()).toContain('leadmql');
+
+    // In Italian: labels, dates and numbers.
+    const profile = (await api<{ firstSeenAt: string }>('GET', `/profiles/${profileId}`)).body;
+    const decayedPricing = Number.parseFloat(worthNow);
+    await page.getByLabel('Language').selectOption('it');
+    await page.getByRole('tab', { name: 'Punteggi' }).click();
+    await page.getByRole('table', { name: 'Registro di Engagement' }).waitFor();
+    const italianPoints = await page.evaluate(
+      (points) => new Intl.NumberFormat('it').format(points),
+      decayedPricing,
+    );
+    expect(italianPoints).toContain(',');
+    expect(await page.getByTestId('ledger-engagement').textContent()).toContain(
+      `${italianPoints} (decaduto)`,
+    );
+    await page.getByRole('tab', { name: 'Storico delle fasi' }).click();
+    await page.getByRole('columnheader', { name: 'Motivo' }).waitFor();
+    const [englishDate, italianDate] = await page.evaluate(
+      (iso) =>
+        ['en', 'it'].map((locale) =>
+          new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso)),
+        ),
+      profile.firstSeenAt,
+    );
+    expect(italianDate).not.toBe(englishDate);
+    const facts = await page.locator('.contact-facts').textContent();
+    expect(facts).toContain(`Prima attività${italianDate}`);
+    expect(facts).toContain('Fase del ciclo di vita');
+    await page.getByRole('link', { name: 'Tutti i contatti' }).click();
+    await page.getByRole('columnheader', { name: 'Ultima attività' }).waitFor();
+    await consoleWorld.shot('contacts-list-it');
+  }, 180_000);
+});

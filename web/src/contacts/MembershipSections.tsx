@@ -1,0 +1,106 @@
+import { useTranslation } from 'react-i18next';
+import { Link } from 'react-router-dom';
+import { useFormat } from '../app/format.js';
+import { Pager, usePage } from '../components/pager.js';
+import { EmptyState, ErrorState, Loading } from '../components/states.js';
+import { useJourneyNames, useJourneysOf, useSegmentsOf } from './contact-api.js';
+
+/** The segments the contact is in now, and since when. */
+export function SegmentsSection(props: { workspaceId: string; profileId: string }) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const segments = useSegmentsOf(props.workspaceId, props.profileId);
+  const page = usePage(segments.data?.items ?? []);
+  return (
+    <div className="contact-section">
+      <h2>{t('contacts.tabs.segments')}</h2>
+      {segments.isPending && <Loading />}
+      {segments.error && <ErrorState error={segments.error} onRetry={() => void segments.refetch()} />}
+      {segments.data?.items.length === 0 && <EmptyState>{t('contacts.noSegments')}</EmptyState>}
+      {page.items.length > 0 && (
+        <>
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">{t('contacts.segmentName')}</th>
+                <th scope="col">{t('contacts.enteredAt')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.items.map((membership) => (
+                <tr key={membership.segmentId}>
+                  <td>
+                    <Link to={`/segments/${encodeURIComponent(membership.segmentId)}`}>
+                      {membership.name}
+                    </Link>
+                  </td>
+                  <td>{format.dateTime(membership.enteredAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <Pager page={page} />
+        </>
+      )}
+    </div>
+  );
+}
+
+/** Every journey the contact entered, and where each instance is now (its step, or how it ended). */
+export function JourneysSection(props: { workspaceId: string; profileId: string }) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const instances = useJourneysOf(props.workspaceId, props.profileId);
+  const names = useJourneyNames(props.workspaceId);
+  const page = usePage(instances.data?.items ?? []);
+  return (
+    <div className="contact-section">
+      <h2>{t('contacts.tabs.journeys')}</h2>
+      {instances.isPending && <Loading />}
+      {instances.error && <ErrorState error={instances.error} onRetry={() => void instances.refetch()} />}
+      {instances.data?.items.length === 0 && <EmptyState>{t('contacts.noJourneys')}</EmptyState>}
+      {page.items.length > 0 && (
+        <>
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">{t('contacts.journey')}</th>
+                <th scope="col">{t('common.status')}</th>
+                <th scope="col">{t('contacts.whereNow')}</th>
+                <th scope="col">{t('contacts.enteredAt')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.items.map((instance) => (
+                <tr key={instance.id}>
+                  <td>
+                    <Link to={`/journeys/${encodeURIComponent(instance.journeyId)}`}>
+                      {names.data?.get(instance.journeyId) ?? instance.journeyId}
+                    </Link>
+                  </td>
+                  <td>
+                    <span className={`badge instance-${instance.status}`}>
+                      {t(`contacts.instanceStatuses.${instance.status}`)}
+                    </span>
+                  </td>
+                  <td>
+                    {instance.status === 'active' && instance.stepId ? (
+                      t('contacts.atStep', { step: instance.stepId })
+                    ) : (
+                      <>
+                        {t('contacts.ended', { time: format.dateTime(instance.endedAt) })}
+                        {instance.endReason && <div className="hint">{instance.endReason}</div>}
+                      </>
+                    )}
+                  </td>
+                  <td>{format.dateTime(instance.enteredAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <Pager page={page} />
+        </>
+      )}
+    </div>
+  );
+}

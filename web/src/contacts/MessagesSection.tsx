@@ -1,0 +1,105 @@
+import { useTranslation } from 'react-i18next';
+import { Link } from 'react-router-dom';
+import { useFormat } from '../app/format.js';
+import { EmptyState, ErrorState, Loading } from '../components/states.js';
+import { CursorPager } from './CursorPager.js';
+import { useMessagesOf, useSettingsView, useSubscriptions } from './contact-api.js';
+import { useCursorPages } from './cursor-paging.js';
+
+/** What Mops sent the contact, newest first, with what became of each message. */
+export function MessagesSection(props: { workspaceId: string; profileId: string }) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const pages = useCursorPages(props.profileId);
+  const messages = useMessagesOf(props.workspaceId, props.profileId, pages.cursor);
+  const items = messages.data?.items ?? [];
+  const when = (iso: string | null) => (iso ? format.dateTime(iso) : t('contacts.notYet'));
+  return (
+    <div className="contact-section">
+      <h2>{t('contacts.tabs.messages')}</h2>
+      {messages.isPending && <Loading />}
+      {messages.error && <ErrorState error={messages.error} onRetry={() => void messages.refetch()} />}
+      {messages.data && items.length === 0 && !pages.hasPrevious && (
+        <EmptyState>{t('contacts.noMessages')}</EmptyState>
+      )}
+      {items.length > 0 && (
+        <table className="table" aria-busy={messages.isFetching}>
+          <thead>
+            <tr>
+              <th scope="col">{t('contacts.subject')}</th>
+              <th scope="col">{t('contacts.channel')}</th>
+              <th scope="col">{t('common.status')}</th>
+              <th scope="col">{t('contacts.sent')}</th>
+              <th scope="col">{t('contacts.opened')}</th>
+              <th scope="col">{t('contacts.clicked')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((message) => (
+              <tr key={message.id}>
+                <td>
+                  {message.subject ?? message.toAddress ?? t('contacts.notYet')}
+                  {message.journeyId && (
+                    <div className="hint">
+                      <Link to={`/journeys/${encodeURIComponent(message.journeyId)}`}>
+                        {t('contacts.journey')}
+                      </Link>
+                    </div>
+                  )}
+                </td>
+                <td>{message.channel}</td>
+                <td>
+                  <span className={`badge message-${message.status}`}>
+                    {t(`contacts.messageStatuses.${message.status}`)}
+                  </span>
+                  {message.reason && <div className="hint">{message.reason}</div>}
+                </td>
+                <td>{when(message.sentAt)}</td>
+                <td>{when(message.openedAt)}</td>
+                <td>{when(message.clickedAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <CursorPager pages={pages} nextCursor={messages.data?.nextCursor} list={t('contacts.tabs.messages')} />
+    </div>
+  );
+}
+
+/** The contact's subscription to each topic of the workspace. */
+export function SubscriptionsSection(props: { workspaceId: string; profileId: string }) {
+  const { t } = useTranslation();
+  const subscriptions = useSubscriptions(props.workspaceId, props.profileId);
+  const settings = useSettingsView(props.workspaceId);
+  const topicName = (id: string) => settings.data?.topics?.find((topic) => topic.id === id)?.name ?? id;
+  const topics = Object.entries(subscriptions.data?.topics ?? {});
+  return (
+    <div className="contact-section">
+      <h2>{t('contacts.tabs.subscriptions')}</h2>
+      {subscriptions.isPending && <Loading />}
+      {subscriptions.error && (
+        <ErrorState error={subscriptions.error} onRetry={() => void subscriptions.refetch()} />
+      )}
+      {subscriptions.data && topics.length === 0 && <EmptyState>{t('contacts.noTopics')}</EmptyState>}
+      {topics.length > 0 && (
+        <table className="table">
+          <thead>
+            <tr>
+              <th scope="col">{t('contacts.topic')}</th>
+              <th scope="col">{t('contacts.subscribed')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {topics.map(([topic, isSubscribed]) => (
+              <tr key={topic}>
+                <td>{topicName(topic)}</td>
+                <td>{isSubscribed ? t('contacts.yes') : t('contacts.no')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}

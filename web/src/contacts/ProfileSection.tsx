@@ -1,0 +1,83 @@
+import { useTranslation } from 'react-i18next';
+import { useFormat } from '../app/format.js';
+import { EmptyState } from '../components/states.js';
+import type { ProfileDetails } from './contact-api.js';
+import { keyValueRows, type Traits } from './contact-format.js';
+
+export function KeyValueTable(props: { values: Traits; caption: string; keyLabel?: string }) {
+  const { t } = useTranslation();
+  return (
+    <table className="table key-values">
+      <caption className="visually-hidden">{props.caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{props.keyLabel ?? t('contacts.trait')}</th>
+          <th scope="col">{t('contacts.value')}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {keyValueRows(props.values).map(([key, value]) => (
+          <tr key={key}>
+            <th scope="row">
+              <code>{key}</code>
+            </th>
+            <td className="trait-value">{value}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Who the contact is: traits, the identities merged into it, and the accounts it belongs to. */
+export function ProfileSection(props: { profile: ProfileDetails }) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const { profile } = props;
+  return (
+    <div className="contact-section">
+      <h2>{t('contacts.traits')}</h2>
+      {Object.keys(profile.traits).length === 0 ? (
+        <EmptyState>{t('contacts.noTraits')}</EmptyState>
+      ) : (
+        <KeyValueTable values={profile.traits} caption={t('contacts.traits')} />
+      )}
+
+      <h2>{t('contacts.identities')}</h2>
+      <table className="table">
+        <thead>
+          <tr>
+            <th scope="col">{t('contacts.identityKind')}</th>
+            <th scope="col">{t('contacts.value')}</th>
+            <th scope="col">{t('contacts.since')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {profile.identities.map((identity) => (
+            <tr key={`${identity.kind}:${identity.value}`}>
+              <td>{t(`contacts.identityKinds.${identity.kind}`)}</td>
+              <td>
+                <code>{identity.value}</code>
+              </td>
+              <td>{format.dateTime(identity.createdAt)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+
+      <h2>{t('contacts.accounts')}</h2>
+      {profile.accounts.length === 0 ? (
+        <EmptyState>{t('contacts.noAccounts')}</EmptyState>
+      ) : (
+        profile.accounts.map((account) => (
+          <div key={account.id} className="card account">
+            <h3>
+              {t('contacts.groupId')} <code>{account.groupId}</code>
+            </h3>
+            <KeyValueTable values={account.traits} caption={`${t('contacts.groupId')} ${account.groupId}`} />
+          </div>
+        ))
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,153 @@
+import { useTranslation } from 'react-i18next';
+import { useFormat } from '../app/format.js';
+import { Pager, usePage } from '../components/pager.js';
+import { EmptyState } from '../components/states.js';
+import type { Intent } from './contact-api.js';
+import { type Ledger, ledgerOf, type Reason, type ScoreModelView } from './contact-format.js';
+
+function Reasons(props: { reasons: Reason[] }) {
+  const { t } = useTranslation();
+  return <>{props.reasons.map((reason) => t(reason.key, reason.values)).join(' · ')}</>;
+}
+
+function LedgerTable(props: { ledger: Ledger }) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const { ledger } = props;
+  const page = usePage(ledger.lines);
+  return (
+    <div className="card ledger" data-testid={`ledger-${ledger.model}`}>
+      <h3>{t('contacts.scoreOf', { model: ledger.modelName, score: format.number(ledger.score) })}</h3>
+      {ledger.lines.length > 0 && (
+        <>
+          <table className="table">
+            <caption className="visually-hidden">{t('contacts.ledger', { model: ledger.modelName })}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t('contacts.time')}</th>
+                <th scope="col">{t('contacts.rule')}</th>
+                <th scope="col">{t('contacts.why')}</th>
+                <th scope="col" className="number">
+                  {t('contacts.pointsThen')}
+                </th>
+                <th scope="col" className="number">
+                  {t('contacts.pointsNow')}
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.items.map((line) => (
+                <tr key={`${line.eventId}:${line.rule}`}>
+                  <td>
+                    <time dateTime={line.at}>{format.dateTime(line.at)}</time>
+                  </td>
+                  <td>
+                    <code>{line.rule}</code>
+                  </td>
+                  <td>
+                    <Reasons reasons={line.reasons} />
+                  </td>
+                  <td className="number">{format.number(line.points)}</td>
+                  <td className="number">
+                    {format.number(line.current)}
+                    {line.isDecayed && <span className="hint"> ({t('contacts.decayed')})</span>}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <Pager page={page} />
+        </>
+      )}
+      {ledger.fit.length > 0 && (
+        <>
+          <h4>{t('contacts.fitTitle')}</h4>
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">{t('contacts.rule')}</th>
+                <th scope="col">{t('contacts.why')}</th>
+                <th scope="col" className="number">
+                  {t('contacts.pointsNow')}
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {ledger.fit.map((fit) => (
+                <tr key={fit.rule}>
+                  <td>
+                    <code>{fit.rule}</code>
+                  </td>
+                  <td>
+                    <Reasons reasons={fit.reasons} />
+                  </td>
+                  <td className="number">{format.number(fit.points)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </div>
+  );
+}
+
+/** Each score with the ledger behind it: every award, the rule that gave it, and what decay left of it. */
+export function ScoresSection(props: { intent: Intent; models: ScoreModelView[] | undefined }) {
+  const { t } = useTranslation();
+  const ledgers = props.intent.scores.map((score) => ledgerOf(score, props.models));
+  return (
+    <div className="contact-section">
+      <h2>{t('contacts.tabs.scores')}</h2>
+      {ledgers.length === 0 ? (
+        <EmptyState>{t('contacts.noScores')}</EmptyState>
+      ) : (
+        ledgers.map((ledger) => <LedgerTable key={ledger.model} ledger={ledger} />)
+      )}
+    </div>
+  );
+}
+
+/** How the contact moved through the lifecycle stages, oldest first, and why. */
+export function StageHistorySection(props: { intent: Intent }) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const history = props.intent.stageHistory;
+  const page = usePage(history);
+  return (
+    <div className="contact-section">
+      <h2>{t('contacts.tabs.stages')}</h2>
+      {history.length === 0 ? (
+        <EmptyState>{t('contacts.noStageHistory')}</EmptyState>
+      ) : (
+        <>
+          <table className="table stage-history">
+            <thead>
+              <tr>
+                <th scope="col">{t('contacts.time')}</th>
+                <th scope="col">{t('contacts.from')}</th>
+                <th scope="col">{t('contacts.to')}</th>
+                <th scope="col">{t('contacts.reason')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.items.map((change) => (
+                <tr key={`${change.at}:${change.from}:${change.to}`}>
+                  <td>
+                    <time dateTime={change.at}>{format.dateTime(change.at)}</time>
+                  </td>
+                  <td>{change.from ?? t('contacts.noStage')}</td>
+                  <td>
+                    <strong>{change.to}</strong>
+                  </td>
+                  <td>{change.reason}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <Pager page={page} />
+        </>
+      )}
+    </div>
+  );
+}

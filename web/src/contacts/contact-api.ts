@@ -1,0 +1,171 @@
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { ApiError, api, workspacePath } from '../app/api.js';
+import type { ProfileScore, ScoreModelView, TimelineEvent, Traits } from './contact-format.js';
+import { pageQuery } from './cursor-paging.js';
+
+/** The shapes of src/server/routes (profile, segment, journey, messaging, scoring) the contact screens read. */
+
+export interface Profile {
+  id: string;
+  userId: string | null;
+  traits: Traits;
+  firstSeenAt: string;
+  lastSeenAt: string;
+}
+
+export interface ProfileDetails extends Profile {
+  identities: Array<{ kind: 'user' | 'anonymous'; value: string; createdAt: string }>;
+  accounts: Array<{ id: string; groupId: string; traits: Traits; updatedAt: string }>;
+}
+
+export interface CursorPage<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface SegmentMembership {
+  segmentId: string;
+  name: string;
+  enteredAt: string;
+}
+
+export interface JourneyInstance {
+  id: string;
+  journeyId: string;
+  version: number;
+  status: 'active' | 'completed' | 'exited' | 'converted';
+  stepId: string | null;
+  enteredAt: string;
+  endedAt: string | null;
+  endReason: string | null;
+}
+
+export interface Message {
+  id: string;
+  journeyId: string | null;
+  channel: string;
+  toAddress: string | null;
+  subject: string | null;
+  status: 'queued' | 'deferred' | 'sending' | 'sent' | 'suppressed' | 'skipped' | 'failed';
+  reason: string | null;
+  createdAt: string;
+  sentAt: string | null;
+  openedAt: string | null;
+  clickedAt: string | null;
+}
+
+export interface StageChange {
+  from: string | null;
+  to: string;
+  reason: string;
+  at: string;
+}
+
+export interface Intent {
+  scores: ProfileScore[];
+  stage: string | null;
+  stageHistory: StageChange[];
+}
+
+export const PAGE_SIZE = 25;
+
+export function useProfiles(workspaceId: string, query: string, cursor: string | undefined) {
+  return useQuery({
+    queryKey: ['profiles', workspaceId, query, cursor],
+    queryFn: () =>
+      api<CursorPage<Profile>>(
+        'GET',
+        workspacePath(workspaceId, `/profiles${pageQuery({ q: query, limit: PAGE_SIZE, cursor })}`),
+      ),
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** One of the contact's lists, e.g. `/segments`, asked under `/profiles/{id}`. */
+function useProfileRead<T>(workspaceId: string, profileId: string, rest: string) {
+  return useQuery({
+    queryKey: ['profile', workspaceId, profileId, rest],
+    queryFn: () =>
+      api<T>('GET', workspacePath(workspaceId, `/profiles/${encodeURIComponent(profileId)}${rest}`)),
+  });
+}
+
+export const useProfile = (workspaceId: string, profileId: string) =>
+  useProfileRead<ProfileDetails>(workspaceId, profileId, '');
+
+export function useTimeline(workspaceId: string, profileId: string, cursor: string | undefined) {
+  return useQuery({
+    queryKey: ['profile', workspaceId, profileId, 'events', cursor],
+    queryFn: () =>
+      api<CursorPage<TimelineEvent>>(
+        'GET',
+        workspacePath(
+          workspaceId,
+          `/profiles/${encodeURIComponent(profileId)}/events${pageQuery({ limit: PAGE_SIZE, cursor })}`,
+        ),
+      ),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export const useSegmentsOf = (workspaceId: string, profileId: string) =>
+  useProfileRead<{ items: SegmentMembership[] }>(workspaceId, profileId, '/segments');
+
+export const useJourneysOf = (workspaceId: string, profileId: string) =>
+  useProfileRead<{ items: JourneyInstance[] }>(workspaceId, profileId, '/journeys');
+
+export const useIntent = (workspaceId: string, profileId: string) =>
+  useProfileRead<Intent>(workspaceId, profileId, '/intent');
+
+export const useSubscriptions = (workspaceId: string, profileId: string) =>
+  useProfileRead<{ topics: Record<string, boolean> }>(workspaceId, profileId, '/subscriptions');
+
+export function useMessagesOf(workspaceId: string, profileId: string, cursor: string | undefined) {
+  return useQuery({
+    queryKey: ['messages', workspaceId, profileId, cursor],
+    queryFn: () =>
+      api<CursorPage<Message>>(
+        'GET',
+        workspacePath(workspaceId, `/messages${pageQuery({ profileId, limit: PAGE_SIZE, cursor })}`),
+      ),
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** Journey names by id, for the contact's journey instances. */
+export function useJourneyNames(workspaceId: string) {
+  return useQuery({
+    queryKey: ['journeys', workspaceId, 'names'],
+    queryFn: async () =>
+      (
+        await api<{ items: Array<{ id: string; name: string }> }>(
+          'GET',
+          workspacePath(workspaceId, '/journeys'),
+        )
+      ).items,
+    select: (items) => new Map(items.map((journey) => [journey.id, journey.name])),
+  });
+}
+
+interface SettingsView {
+  scoring?: { models?: ScoreModelView[] };
+  topics?: Array<{ id: string; name: string }>;
+}
+
+/**
+ * The score models and topic names from the settings, to explain ledger lines and name topics. Only
+ * admins may read settings: anyone else gets `null`, and the screens show rule and topic ids instead.
+ */
+export function useSettingsView(workspaceId: string) {
+  return useQuery({
+    queryKey: ['settings', workspaceId, 'contact-view'],
+    queryFn: async () => {
+      try {
+        return await api<SettingsView>('GET', workspacePath(workspaceId, '/settings'));
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 403) return null;
+        throw error;
+      }
+    },
+  });
+}
