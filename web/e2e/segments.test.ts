@@ -1,0 +1,216 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basicAuth } from '../../src/test-support/world.js';
+import { type ConsoleWorld, startConsoleWorld } from './harness.js';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Segments in a real browser against a real server: contacts and events sent through /v1/batch, a
+ * live segment built with nested AND/OR in the condition builder, its live count and sample, saving
+ * and the backfill to the right members; a static list filled from an uploaded CSV; all in Italian.
+ */
+describe('segments (Chromium)', () => {
+  let consoleWorld: ConsoleWorld;
+  let page: Page;
+
+  beforeAll(async () => {
+    consoleWorld = await startConsoleWorld();
+    page = consoleWorld.page;
+    const { world } = consoleWorld;
+    const identify = (userId: string, plan: string) => ({
+      type: 'identify',
+      userId,
+      traits: { email: `${userId}@example.com`, plan },
+    });
+    const track = (userId: string, event: string, daysAgo = 0) => ({
+      type: 'track',
+      userId,
+      event,
+      timestamp: new Date(Date.now() - daysAgo * DAY_MS).toISOString(),
+    });
+    const response = await fetch(`${world.url}/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(world.writeKey), 'content-type': 'application/json' },
+      body: JSON.stringify({
+        batch: [
+          // pro, ordered this week: in.
+          identify('ada', 'pro'),
+          track('ada', 'Order Completed', 2),
+          // pro, signed in: in.
+          identify('bob', 'pro'),
+          track('bob', 'Signed In'),
+          // pro, did nothing: out.
+          identify('cyd', 'pro'),
+          // ordered, but on the free plan: out.
+          identify('dan', 'free'),
+          track('dan', 'Order Completed'),
+          // pro, but ordered 60 days ago, outside the 30-day window: out.
+          identify('eve', 'pro'),
+          track('eve', 'Order Completed', 60),
+        ],
+      }),
+    });
+    expect(response.status).toBe(200);
+  }, 120_000);
+
+  afterAll(async () => {
+    await consoleWorld?.close();
+  });
+
+  const node = (path: string) => page.getByTestId(`node-${path}`);
+
+  it('builds a live segment with nested AND/OR, previews it, saves it and sees it backfilled', async () => {
+    // The pipeline has caught up once the server sees every contact and event.
+    const countOf = async (rule: unknown) => {
+      const { body } = await consoleWorld.api<{ count: number; total: number }>('POST', '/segments/preview', {
+        rule,
+      });
+      return { count: body.count, total: body.total };
+    };
+    await expect
+      .poll(
+        async () => [
+          await countOf({ type: 'event', event: 'Order Completed' }),
+          await countOf({ type: 'event', event: 'Signed In' }),
+          await countOf({ type: 'trait', path: 'plan', op: 'exists' }),
+        ],
+        { timeout: 30_000 },
+      )
+      .toEqual([
+        { count: 3, total: 5 },
+        { count: 1, total: 5 },
+        { count: 5, total: 5 },
+      ]);
+    await consoleWorld.logIn();
+    await page.getByRole('link', { name: 'Segments' }).click();
+    await page.getByText('No segments yet').waitFor();
+    await consoleWorld.shot('segments-empty');
+
+    await page.getByRole('link', { name: 'New live segment' }).click();
+    await page.getByRole('heading', { name: 'New live segment' }).waitFor();
+    // Checked before sending: the empty name and the empty condition say what they need.
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByText('Fix the marked fields before saving (2)').waitFor();
+    expect(await node('rule.0').getByRole('alert').allTextContents()).toEqual(['Required', 'Required']);
+
+    await page.getByLabel('Name', { exact: true }).fill('Active pro customers');
+    // plan = pro AND (Order Completed at least once in 30 days OR Signed In)
+    await node('rule.0').getByLabel('Trait', { exact: true }).fill('plan');
+    await node('rule.0').getByLabel('Value', { exact: true }).fill('pro');
+    await node('rule').getByRole('button', { name: 'Add group' }).click();
+    expect(await node('rule.1').getByLabel('Contacts must match').inputValue()).toBe('any');
+    await node('rule.1.0').getByLabel('Event name').fill('Order Completed');
+    await node('rule.1.0').getByLabel('At least (times)').fill('1');
+    await node('rule.1.0').getByLabel('In the last (empty = ever)').fill('30 days');
+    await node('rule.1').getByRole('button', { name: 'Add condition' }).click();
+    await node('rule.1.1').getByLabel('Condition').selectOption('event');
+    await node('rule.1.1').getByLabel('Event name').fill('Signed In');
+    // A window the server would refuse is caught in place, and the preview waits for it.
+    await page.getByRole('button', { name: 'Create' }).click();
+    await node('rule.1.0').getByText('A number and a unit: 30m, 12h, 30d or 1w').waitFor();
+    expect(await page.getByText('Complete the conditions to see how many contacts match.').isVisible()).toBe(
+      true,
+    );
+    await node('rule.1.0').getByLabel('In the last (empty = ever)').fill('30d');
+
+    // The live count and sample are what was sent: Ada and Bob, of five contacts.
+    await expect
+      .poll(() => page.getByTestId('preview-count').textContent(), { timeout: 15_000 })
+      .toBe('2 of 5 contacts match');
+    expect((await page.getByTestId('preview-sample').getByRole('link').allTextContents()).sort()).toEqual([
+      'ada@example.com',
+      'bob@example.com',
+    ]);
+    expect(await page.getByTestId('preview-sample').getByRole('link').first().getAttribute('href')).toMatch(
+      /^\/contacts\/./,
+    );
+    await consoleWorld.shot('segment-builder');
+
+    // What only the server refuses lands on the condition and the box it names (rule.all.1.any.0.atLeast).
+    const atLeast = node('rule.1.0').getByLabel('At least (times)');
+    await atLeast.fill('2000000');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await expect.poll(() => atLeast.getAttribute('aria-invalid')).toBe('true');
+    expect(await node('rule.1.0').getByRole('alert').textContent()).toMatch(/^Too big.*1000000/);
+    await consoleWorld.shot('segment-server-error');
+    await atLeast.fill('1');
+    expect(await atLeast.getAttribute('aria-invalid')).toBe('false');
+
+    await page.getByRole('button', { name: 'Create' }).click();
+    await expect
+      .poll(() => page.getByTestId('segment-status').textContent(), { timeout: 30_000 })
+      .toBe('Ready: 2 members');
+    await expect.poll(() => page.getByTestId('segment-members').locator('tbody tr').count()).toBe(2);
+    await consoleWorld.shot('segment-ready');
+
+    // What the builder drew is the rule the server keeps.
+    const saved = (
+      await consoleWorld.api<{ items: Array<{ rule: unknown; members: number }> }>('GET', '/segments')
+    ).body.items;
+    expect(saved).toEqual([
+      expect.objectContaining({
+        members: 2,
+        rule: {
+          all: [
+            { type: 'trait', path: 'plan', op: 'eq', value: 'pro' },
+            {
+              any: [
+                { type: 'event', event: 'Order Completed', where: [], within: '30d', atLeast: 1 },
+                { type: 'event', event: 'Signed In', where: [], atLeast: 1 },
+              ],
+            },
+          ],
+        },
+      }),
+    ]);
+
+    // Reopened, the builder shows the saved rule again.
+    await page.reload();
+    expect(await node('rule.1.1').getByLabel('Event name').inputValue()).toBe('Signed In');
+    expect(await node('rule.1.0').getByLabel('In the last (empty = ever)').inputValue()).toBe('30d');
+
+    await page.getByRole('link', { name: 'All segments' }).click();
+    const row = page.getByTestId('segments').getByRole('row', { name: /Active pro customers/ });
+    expect(await row.getByRole('cell').allTextContents()).toEqual(
+      expect.arrayContaining(['Active pro customers', 'Live', '2', 'Ready']),
+    );
+    await consoleWorld.shot('segments-list');
+  }, 120_000);
+
+  it('fills a static list from an uploaded CSV and reports the rows that match no contact', async () => {
+    await page.getByRole('link', { name: 'New static list' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Fair visitors');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('heading', { name: 'Upload contacts' }).waitFor();
+    await page.getByText('No members yet: upload a CSV file of contacts above.').waitFor();
+
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.getByText('Choose a CSV file first').waitFor();
+    await page.getByLabel('CSV file').setInputFiles({
+      name: 'visitors.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('user_id,company\nada,Acme\nghost-1,Nowhere\ncyd,Initech\nghost-2,Void\n'),
+    });
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.getByText('4 rows: 2 matched, 2 unmatched, 2 added to the list').waitFor();
+    const unmatched = await page.getByTestId('unmatched-rows').locator('tbody tr').allTextContents();
+    expect(unmatched).toEqual(['3ghost-1', '5ghost-2']);
+    await expect.poll(() => page.getByTestId('segment-members').locator('tbody tr').count()).toBe(2);
+    await consoleWorld.shot('segment-static-upload');
+
+    await page.getByLabel('Language').selectOption('it');
+    await page.getByRole('heading', { name: 'Carica contatti' }).waitFor();
+    await page.getByText('4 righe: 2 trovate, 2 non trovate, 2 aggiunte alla lista').waitFor();
+    await page.getByRole('link', { name: 'Tutti i segmenti' }).click();
+    await page.getByRole('heading', { name: 'Segmenti' }).waitFor();
+    await page.getByRole('cell', { name: 'Lista statica' }).waitFor();
+    await consoleWorld.shot('segments-it');
+    await page.getByRole('link', { name: 'Active pro customers' }).click();
+    await page.getByRole('heading', { name: 'Condizioni' }).waitFor();
+    await expect
+      .poll(() => page.getByTestId('preview-count').textContent(), { timeout: 15_000 })
+      .toBe('2 contatti su 5 corrispondono');
+    await consoleWorld.shot('segment-builder-it');
+  }, 120_000);
+});

@@ -1,0 +1,16 @@
+import { createContext, useContext } from 'react';
+import type { BuilderNode } from './rule-model.js';
+
+/** The key of a control's error in the builder's error map: node id and control name. */
+export const errorKey = (nodeId: string, field: string) => `${nodeId}:${field}`;
+
+/** What every part of the condition builder reaches: edits of the tree, errors, segments to pick. */
+export interface BuilderContext {
+  edit(id: string, change: (node: BuilderNode) => BuilderNode): void;
+  add(groupId: string, child: BuilderNode): void;
+  remove(id: string): void;
+  error(nodeId: string, field: string): string | undefined;
+  segments: ReadonlyArray<{ id: string; name: string }>;
+}
+export const BuilderContextProvider = createContext<BuilderContext | undefined>(undefined);
+export const useBuilder = () => useContext(BuilderContextProvider) as BuilderContext;

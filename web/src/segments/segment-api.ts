@@ -1,0 +1,74 @@
+import { ApiError } from '../app/api.js';
+import type { ApiRule } from './rule-model.js';
+
+/** A segment as `GET …/segments/{id}` answers it. */
+export interface SegmentJson {
+  id: string;
+  name: string;
+  description: string | null;
+  kind: 'live' | 'static';
+  rule: ApiRule | null;
+  version: number;
+  status: 'backfilling' | 'ready';
+  members: number;
+  backfill: { total: number; done: number; startedAt: string | null; finishedAt: string | null };
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PreviewJson {
+  count: number;
+  total: number;
+  sample: Array<{ id: string; traits: Record<string, unknown> }>;
+}
+
+export interface MembersPage {
+  items: Array<{ profileId: string; enteredAt: string }>;
+  nextCursor: string | null;
+}
+
+export interface UploadSummary {
+  rows: number;
+  matched: number;
+  unmatched: number;
+  added: number;
+  unmatchedRows: Array<{ line: number; key: string }>;
+}
+
+/** Sends a CSV file as it is (`text/csv`), the way the members upload takes it. */
+export async function uploadCsv(path: string, file: Blob): Promise<UploadSummary> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'text/csv' },
+      body: file,
+    });
+  } catch (error) {
+    throw new ApiError(0, 'network', error instanceof Error ? error.message : String(error));
+  }
+  const text = await response.text();
+  const parsed = (text ? JSON.parse(text) : undefined) as
+    | (UploadSummary & { error?: { code?: string; message?: string; field?: string } })
+    | undefined;
+  if (!response.ok) {
+    const failure = parsed?.error;
+    throw new ApiError(
+      response.status,
+      failure?.code ?? 'http',
+      failure?.message ?? `${response.status} ${response.statusText}`,
+      failure?.field,
+    );
+  }
+  return parsed as UploadSummary;
+}
+
+/** A contact's name for people: its e-mail or name trait, else its id. */
+export function contactLabel(id: string, traits: Record<string, unknown>): string {
+  for (const key of ['email', 'name', 'first_name']) {
+    const value = traits[key];
+    if (typeof value === 'string' && value) return value;
+  }
+  return id;
+}
