@@ -3,10 +3,12 @@ import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Storage } from '../storage/storage.js';
-import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH } from './passwords.js';
+import { hashToken } from './api-keys.js';
+import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.js';
 import { normaliseEmail } from './sessions.js';
 
 export { ApiKeyVerifier, createApiKey, hashToken } from './api-keys.js';
+export { changeMemberRole, type MemberActor, removeMember } from './members.js';
 export { generatePassword, MIN_PASSWORD_LENGTH } from './passwords.js';
 export { findSessionUser, login, logout, normaliseEmail, SESSION_COOKIE } from './sessions.js';
 
@@ -91,4 +93,33 @@ export async function resetPassword(storage: Storage, email: string): Promise<st
   const password = generatePassword();
   await storage.access.updatePassword(user.id, await hashPassword(password));
   return password;
+}
+
+/**
+ * A logged-in user replaces their password (the first admin's generated one, say). The current one
+ * must be right; every other session of the user ends, the one making the change stays.
+ */
+export async function changePassword(
+  storage: Storage,
+  options: { userId: string; currentPassword: string; newPassword: string; sessionToken: string },
+): Promise<void> {
+  const user = await storage.access.findUser(options.userId);
+  const stored = user && (await storage.access.findUserByEmail(user.email));
+  if (!stored) throw new AppError('not_found', `user ${options.userId} does not exist`);
+  if (!(await verifyPassword(options.currentPassword, stored.passwordHash)))
+    throw new AppError('invalid_input', 'the current password is wrong', { field: 'currentPassword' });
+  if (options.newPassword.length < MIN_PASSWORD_LENGTH)
+    throw new AppError(
+      'invalid_input',
+      `the new password must be at least ${MIN_PASSWORD_LENGTH} characters`,
+      {
+        field: 'newPassword',
+      },
+    );
+  if (options.newPassword === options.currentPassword)
+    throw new AppError('invalid_input', 'the new password must differ from the current one', {
+      field: 'newPassword',
+    });
+  await storage.access.updatePassword(stored.id, await hashPassword(options.newPassword));
+  await storage.access.deleteUserSessions(stored.id, { except: hashToken(options.sessionToken) });
 }

@@ -17,6 +17,7 @@ import { Authenticator } from './auth.js';
 import { installErrorHandler } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin-routes.js';
+import { dashboardRoutes } from './routes/dashboard-routes.js';
 import { demoRoutes } from './routes/demo-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
 import { journeyRoutes } from './routes/journey-routes.js';
@@ -166,6 +167,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await scope.register(sessionRoutes, { storage, clock, auth, ...config });
     await scope.register(adminRoutes, { storage, clock, keys, auth });
     await scope.register(profileRoutes, { storage, auth });
+    await scope.register(dashboardRoutes, { storage, auth });
     await scope.register(journeyRoutes, { storage, clock, auth, engine });
     await scope.register(messagingRoutes, { storage, clock, auth, email, append });
     await scope.register(smsRoutes, {

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { ApiKey, ApiKeyKind, Role } from '../core/access.js';
 import { AppError } from '../core/errors.js';
 import { isUniqueViolation } from './driver-errors.js';
@@ -127,6 +127,53 @@ export function createAccessStore(db: Kysely<Database>): AccessStore {
         .executeTakeFirst();
       return row && { workspaceId: row.workspace_id, userId: row.user_id, role: row.role as Role };
     },
+    async listMembers(workspaceId) {
+      const rows = await db
+        .selectFrom('memberships')
+        .innerJoin('users', 'users.id', 'memberships.user_id')
+        .select([
+          'users.id',
+          'users.email',
+          'users.name',
+          'users.created_at',
+          'memberships.role',
+          'memberships.created_at as joined_at',
+        ])
+        .where('memberships.workspace_id', '=', workspaceId)
+        .orderBy('memberships.created_at')
+        .orderBy('users.id')
+        .execute();
+      return rows.map((row) => ({
+        id: row.id,
+        email: row.email,
+        name: row.name,
+        createdAt: Number(row.created_at),
+        role: row.role as Role,
+        joinedAt: Number(row.joined_at),
+      }));
+    },
+    async lockMemberships(workspaceId) {
+      // Writing the workspace row takes its row lock on PostgreSQL, which every other membership
+      // change in this workspace then waits for; SQLite's write transactions are serial already.
+      await db.updateTable('workspaces').set({ name: sql`name` }).where('id', '=', workspaceId).execute();
+    },
+    async updateMembershipRole(membership) {
+      const result = await db
+        .updateTable('memberships')
+        .set({ role: membership.role })
+        .where('workspace_id', '=', membership.workspaceId)
+        .where('user_id', '=', membership.userId)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+    async deleteMembership(workspaceId, userId) {
+      const result = await db
+        .deleteFrom('memberships')
+        .where('workspace_id', '=', workspaceId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
 
     async createApiKey(key) {
       await db
@@ -204,6 +251,12 @@ export function createAccessStore(db: Kysely<Database>): AccessStore {
     },
     async deleteSession(tokenHash) {
       await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
+    },
+    async deleteUserSessions(userId, options = {}) {
+      let query = db.deleteFrom('sessions').where('user_id', '=', userId);
+      if (options.except !== undefined) query = query.where('token_hash', '<>', options.except);
+      const result = await query.executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
     async deleteExpiredSessions(now) {
       const result = await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();

@@ -51,6 +51,17 @@ export interface AccessStore {
   countUsers(): Promise<number>;
   addMembership(membership: Membership & { createdAt: number }): Promise<void>;
   findMembership(workspaceId: string, userId: string): Promise<Membership | undefined>;
+  /** The workspace's users with their roles, in the order they joined. */
+  listMembers(workspaceId: string): Promise<Member[]>;
+  /**
+   * Holds the workspace's memberships against concurrent changes until the surrounding transaction
+   * ends, so that a check made after it ("another owner remains") still holds when the change commits.
+   */
+  lockMemberships(workspaceId: string): Promise<void>;
+  /** Gives a member another role; false when the user is not a member of the workspace. */
+  updateMembershipRole(membership: Membership): Promise<boolean>;
+  /** Takes the user out of the workspace (the user remains); false when not a member. */
+  deleteMembership(workspaceId: string, userId: string): Promise<boolean>;
 
   createApiKey(key: StoredApiKey): Promise<void>;
   /** The key whose token hashes to `tokenHash`, revoked or not; callers decide what revocation means. */
@@ -68,7 +79,15 @@ export interface AccessStore {
   }): Promise<void>;
   findSession(tokenHash: string): Promise<{ userId: string; expiresAt: number } | undefined>;
   deleteSession(tokenHash: string): Promise<void>;
+  /** Ends the user's sessions but the one whose token hashes to `except` (after a password change). */
+  deleteUserSessions(userId: string, options?: { except?: string }): Promise<number>;
   deleteExpiredSessions(now: number): Promise<number>;
+}
+
+/** A user as a member of one workspace. */
+export interface Member extends User {
+  role: Role;
+  joinedAt: number;
 }
 
 export interface AppendResult {
@@ -496,6 +515,44 @@ export interface ScoringStore {
   nextHandOffDue(): Promise<number | undefined>;
 }
 
+/** A time range cut into buckets of `bucketMs`, bucket 0 starting at `from`; times in epoch ms, `to` exclusive. */
+export interface BucketQuery {
+  workspaceId: string;
+  from: number;
+  to: number;
+  bucketMs: number;
+}
+
+export interface EventBucketCounts {
+  bucket: number;
+  /** Events clients sent. */
+  received: number;
+  /** Events Mops wrote itself (`origin = mops`: Segment Entered, …). */
+  generated: number;
+  /** Calls that failed validation. */
+  rejected: number;
+}
+
+export interface MessageBucketCounts {
+  bucket: number;
+  sent: number;
+  opened: number;
+  clicked: number;
+  bounced: number;
+}
+
+/**
+ * Counts over time for the console's dashboard; only buckets with something in them are answered.
+ *
+ * @example await storage.dashboard.eventCounts({ workspaceId, from, to: from + HOUR, bucketMs: MINUTE })
+ */
+export interface DashboardStore {
+  /** Events by `received_at`, clients' and Mops's own apart, and rejected calls. */
+  eventCounts(query: BucketQuery): Promise<EventBucketCounts[]>;
+  /** Messages by when they were sent, first opened, first clicked and bounced. */
+  messageCounts(query: BucketQuery): Promise<MessageBucketCounts[]>;
+}
+
 /** Events Mops itself writes to the log inside a transaction (Segment Entered, …); they commit with it. */
 export interface GeneratedEventWriter {
   append(events: GeneratedEvent[]): Promise<void>;
@@ -562,6 +619,7 @@ export interface Storage {
   consent: ConsentStore;
   segments: SegmentStore;
   scoring: ScoringStore;
+  dashboard: DashboardStore;
 
   /** Runs `fn` in one write transaction, committed when it resolves and rolled back when it throws. */
   transaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T>;

@@ -71,6 +71,7 @@ describe('web console (Chromium)', () => {
 
     // A write key, shown once, for the shop's Segment client.
     await nav().getByRole('link', { name: 'API keys' }).click();
+    await page.getByRole('heading', { name: 'API keys' }).waitFor();
     await page.getByLabel('Name').fill('Web shop');
     await page.getByRole('button', { name: 'Create' }).click();
     const writeKey = (await page.getByTestId('new-key').textContent()) ?? '';
@@ -165,5 +166,9 @@ describe('web console (Chromium)', () => {
     // The choice is remembered on the next visit.
     await page.reload();
     await page.getByRole('heading', { name: 'Percorsi' }).waitFor();
+    // Logging out lands on the log-in page, and the API no longer answers this browser.
+    await page.getByRole('button', { name: 'Esci' }).click();
+    await page.getByRole('heading', { name: 'Accedi a Mops' }).waitFor();
+    expect((await page.request.get(`${world.url}/api/auth/me`)).status()).toBe(401);
   }, 180_000);
 });

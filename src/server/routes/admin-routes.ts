@@ -1,15 +1,41 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type ApiKeyVerifier, createApiKey, createUser, MIN_PASSWORD_LENGTH } from '../../access/access.js';
+import {
+  type ApiKeyVerifier,
+  changeMemberRole,
+  createApiKey,
+  createUser,
+  type MemberActor,
+  MIN_PASSWORD_LENGTH,
+  removeMember,
+} from '../../access/access.js';
 import { ROLES } from '../../core/access.js';
 import type { Clock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
-import type { Storage } from '../../storage/storage.js';
-import type { Authenticator } from '../auth.js';
+import type { Member, Storage } from '../../storage/storage.js';
+import type { Authenticator, Principal } from '../auth.js';
 import { ApiKeyJson, apiKeyJson, ErrorResponse, Workspace, WorkspaceParams } from '../schemas.js';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
+const RoleName = z.enum(ROLES as ['owner', 'admin', 'member']);
+const MemberJson = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string().nullable(),
+    role: RoleName,
+    joinedAt: z.string().describe('when the user joined this workspace'),
+  })
+  .meta({ id: 'Member' });
+const memberJson = (member: Member) => ({
+  id: member.id,
+  email: member.email,
+  name: member.name,
+  role: member.role,
+  joinedAt: new Date(member.joinedAt).toISOString(),
+});
+const MemberParams = WorkspaceParams.extend({ userId: z.string().min(1).max(100) });
 
 /** Workspaces, API keys and users. */
 export async function adminRoutes(
@@ -150,7 +176,7 @@ export async function adminRoutes(
           email: z.email(),
           password: z.string().min(MIN_PASSWORD_LENGTH).max(200),
           name: z.string().trim().max(100).optional(),
-          role: z.enum(ROLES as ['owner', 'admin', 'member']).default('member'),
+          role: RoleName.default('member'),
         }),
         response: {
           201: z.object({ id: z.string(), email: z.string(), name: z.string().nullable(), role: z.string() }),
@@ -166,6 +192,71 @@ export async function adminRoutes(
       return reply
         .status(201)
         .send({ id: user.id, email: user.email, name: user.name, role: request.body.role });
+    },
+  );
+
+  const actorOf = (principal: Principal): MemberActor =>
+    principal.kind === 'key' ? { kind: 'key' } : { kind: 'user', userId: principal.user.id };
+
+  api.get(
+    '/api/workspaces/:workspaceId/users',
+    {
+      schema: {
+        tags: ['users'],
+        summary: "The workspace's users with their roles",
+        params: WorkspaceParams,
+        response: { 200: z.object({ items: z.array(MemberJson) }), ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      const members = await storage.access.listMembers(request.params.workspaceId);
+      return { items: members.map(memberJson) };
+    },
+  );
+
+  api.patch(
+    '/api/workspaces/:workspaceId/users/:userId',
+    {
+      schema: {
+        tags: ['users'],
+        summary: "Change a user's role in this workspace",
+        description:
+          'Only an owner may grant or take away the owner role; the last owner cannot be demoted (409).',
+        params: MemberParams,
+        body: z.object({ role: RoleName }),
+        response: { 200: MemberJson, 409: ErrorResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const { workspaceId, userId } = request.params;
+      const principal = await auth.requireWorkspace(request, workspaceId, 'admin');
+      const member = await changeMemberRole(storage, {
+        workspaceId,
+        userId,
+        role: request.body.role,
+        actor: actorOf(principal),
+      });
+      return memberJson(member);
+    },
+  );
+
+  api.delete(
+    '/api/workspaces/:workspaceId/users/:userId',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'Remove a user from this workspace (the account stays for its other workspaces)',
+        description: 'Only an owner may remove an owner; the last owner cannot be removed (409).',
+        params: MemberParams,
+        response: { 204: z.null(), 409: ErrorResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId, userId } = request.params;
+      const principal = await auth.requireWorkspace(request, workspaceId, 'admin');
+      await removeMember(storage, { workspaceId, userId, actor: actorOf(principal) });
+      return reply.status(204).send(null);
     },
   );
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { login, logout, SESSION_COOKIE } from '../../access/access.js';
+import { changePassword, login, logout, MIN_PASSWORD_LENGTH, SESSION_COOKIE } from '../../access/access.js';
 import type { Clock } from '../../core/clock.js';
 import type { Storage } from '../../storage/storage.js';
 import type { Authenticator } from '../auth.js';
@@ -53,6 +53,32 @@ export async function sessionRoutes(
       const token = request.cookies[SESSION_COOKIE];
       if (token) await logout(deps.storage, token);
       reply.clearCookie(SESSION_COOKIE, cookieOptions);
+      return reply.status(204).send(null);
+    },
+  );
+
+  api.post(
+    '/api/auth/password',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: "Change the logged-in user's password; their other sessions end",
+        body: z.object({
+          currentPassword: z.string().min(1).max(200),
+          newPassword: z.string().min(MIN_PASSWORD_LENGTH).max(200),
+        }),
+        response: { 204: z.null(), 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const user = await deps.auth.requireUser(request);
+      await changePassword(deps.storage, {
+        userId: user.id,
+        currentPassword: request.body.currentPassword,
+        newPassword: request.body.newPassword,
+        // requireUser accepted the session, so its cookie is there.
+        sessionToken: request.cookies[SESSION_COOKIE] ?? '',
+      });
       return reply.status(204).send(null);
     },
   );

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { postgresOps } from '../dialect-ops.js';
 import { type AppendInput, GroupCommitter } from '../group-committer.js';
 import { createAccessStore, createWorkspaceStore } from '../kysely-access.js';
+import { createDashboardStore } from '../kysely-dashboard.js';
 import { createEventReader, createGeneratedEventWriter, toStoredEvent } from '../kysely-events.js';
 import { createJourneyStore, createSettingsStore, createTemplateStore } from '../kysely-journeys.js';
 import { createConsentStore, createMessageStore } from '../kysely-messages.js';
@@ -69,6 +70,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     consent: createConsentStore(handle),
     segments: createSegmentStore(handle, ops),
     scoring: createScoringStore(handle, ops),
+    dashboard: createDashboardStore(handle),
     generatedEvents: createGeneratedEventWriter(handle, ops),
   });
 

@@ -4,6 +4,7 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import { sqliteOps } from '../dialect-ops.js';
 import { GroupCommitter } from '../group-committer.js';
 import { createAccessStore, createWorkspaceStore } from '../kysely-access.js';
+import { createDashboardStore } from '../kysely-dashboard.js';
 import { createEventReader, createGeneratedEventWriter, toStoredEvent } from '../kysely-events.js';
 import { createJourneyStore, createSettingsStore, createTemplateStore } from '../kysely-journeys.js';
 import { createConsentStore, createMessageStore } from '../kysely-messages.js';
@@ -59,6 +60,7 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
     consent: createConsentStore(handle),
     segments: createSegmentStore(handle, ops),
     scoring: createScoringStore(handle, ops),
+    dashboard: createDashboardStore(handle),
     generatedEvents: createGeneratedEventWriter(handle, ops),
   });
 

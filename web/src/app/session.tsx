@@ -61,8 +61,10 @@ export function SessionProvider(props: { user: User; children: ReactNode }) {
   }, []);
   const logOut = useCallback(async () => {
     await api('POST', '/api/auth/logout');
-    queryClient.clear();
+    // Nobody first (the log-in page replaces every screen), then forget what they could see. Clearing
+    // the whole cache instead would drop the query the app watches, and it would never see the change.
     queryClient.setQueryData(['me'], null);
+    queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== 'me' });
   }, [queryClient]);
   const items = workspaces.data ?? [];
   const workspace = items.find((item) => item.id === chosen) ?? items[0];

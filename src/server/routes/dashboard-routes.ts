@@ -1,0 +1,246 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Journey } from '../../core/journey.js';
+import { type JourneyDefinition, nextPointers } from '../../core/journey-definition.js';
+import type { JourneyReport, Storage } from '../../storage/storage.js';
+import type { Authenticator } from '../auth.js';
+import { ErrorResponse, WorkspaceParams } from '../schemas.js';
+
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+/** The longest range one call may count over: what bounds the rows a dashboard query reads. */
+const MAX_RANGE_MS = 92 * DAY;
+
+const BUCKET_MS = { minute: MINUTE, hour: HOUR, day: DAY } as const;
+type BucketSize = keyof typeof BUCKET_MS;
+
+/** Minutes up to 6 hours, hours up to 7 days, days beyond: never more than 360 points on a chart. */
+function bucketFor(rangeMs: number): BucketSize {
+  if (rangeMs <= 6 * HOUR) return 'minute';
+  if (rangeMs <= 7 * DAY) return 'hour';
+  return 'day';
+}
+
+const RangeQuery = z
+  .object({
+    from: z.iso.datetime({ offset: true }).describe('start of the range, inclusive (ISO 8601)'),
+    to: z.iso.datetime({ offset: true }).describe('end of the range, exclusive (ISO 8601)'),
+  })
+  .superRefine((range, ctx) => {
+    const span = Date.parse(range.to) - Date.parse(range.from);
+    if (span <= 0) ctx.addIssue({ code: 'custom', message: 'must be after from', path: ['to'] });
+    else if (span > MAX_RANGE_MS) {
+      ctx.addIssue({ code: 'custom', message: 'must be at most 92 days after from', path: ['to'] });
+    }
+  });
+
+const RangeJson = {
+  from: z.string(),
+  to: z.string(),
+  bucket: z.enum(['minute', 'hour', 'day']),
+  bucketMs: z.number(),
+};
+
+const EventCounts = z.object({ received: z.number(), generated: z.number(), rejected: z.number() });
+const EventSeriesJson = z
+  .object({
+    ...RangeJson,
+    totals: EventCounts,
+    buckets: z.array(EventCounts.extend({ start: z.string() })),
+  })
+  .meta({ id: 'DashboardEvents' });
+
+const MessageCounts = z.object({
+  sent: z.number(),
+  opened: z.number(),
+  clicked: z.number(),
+  bounced: z.number(),
+});
+const MessageSeriesJson = z
+  .object({
+    ...RangeJson,
+    totals: MessageCounts,
+    buckets: z.array(MessageCounts.extend({ start: z.string() })),
+  })
+  .meta({ id: 'DashboardMessages' });
+
+const FunnelStepJson = z.object({
+  id: z.string(),
+  type: z.string().nullable().describe('null for a step only earlier versions had'),
+  entered: z.number(),
+  completed: z.number(),
+});
+const JourneyStatsJson = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    status: z.string(),
+    entered: z.number(),
+    active: z.number(),
+    converted: z.number(),
+    conversionRate: z.number().nullable().describe('converted / entered, null before anyone entered'),
+    steps: z.array(FunnelStepJson).describe('in the order of the journey, from its first step'),
+  })
+  .meta({ id: 'DashboardJourney' });
+
+/** The dashboard's figures: events and messages over a time range, journey funnels and conversion. */
+export async function dashboardRoutes(
+  app: FastifyInstance,
+  deps: { storage: Storage; auth: Authenticator },
+): Promise<void> {
+  const { storage, auth } = deps;
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.get(
+    '/api/workspaces/:workspaceId/dashboard/events',
+    {
+      schema: {
+        tags: ['dashboard'],
+        summary: 'Events received per minute, hour or day in [from, to); Mops’s own and rejected ones apart',
+        description: 'The bucket follows the range: minutes up to 6 hours, hours up to 7 days, days beyond.',
+        params: WorkspaceParams,
+        querystring: RangeQuery,
+        response: { 200: EventSeriesJson, ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      const range = bucketedRange(request.params.workspaceId, request.query);
+      const rows = await storage.dashboard.eventCounts(range.query);
+      const buckets = denseBuckets(range, rows, { received: 0, generated: 0, rejected: 0 });
+      return { ...range.json, totals: sum(buckets, ['received', 'generated', 'rejected']), buckets };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/dashboard/messages',
+    {
+      schema: {
+        tags: ['dashboard'],
+        summary:
+          'Messages sent, first opened, first clicked and bounced per minute, hour or day in [from, to)',
+        params: WorkspaceParams,
+        querystring: RangeQuery,
+        response: { 200: MessageSeriesJson, ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      const range = bucketedRange(request.params.workspaceId, request.query);
+      const rows = await storage.dashboard.messageCounts(range.query);
+      const buckets = denseBuckets(range, rows, { sent: 0, opened: 0, clicked: 0, bounced: 0 });
+      return { ...range.json, totals: sum(buckets, ['sent', 'opened', 'clicked', 'bounced']), buckets };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/dashboard/journeys',
+    {
+      schema: {
+        tags: ['dashboard'],
+        summary: 'Each journey’s conversion and its funnel: how many entered and completed each step',
+        description:
+          'Counts since each journey began, from its report; steps in the order of its current version.',
+        params: WorkspaceParams,
+        response: { 200: z.object({ items: z.array(JourneyStatsJson) }), ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      const journeys = await storage.journeys.list(request.params.workspaceId);
+      const items = await Promise.all(
+        journeys.map(async (journey) => {
+          const [report, definition] = await Promise.all([
+            storage.journeys.report(journey.id),
+            currentDefinition(storage, journey),
+          ]);
+          return {
+            id: journey.id,
+            name: journey.name,
+            status: journey.status,
+            entered: report.entered,
+            active: report.active,
+            converted: report.converted,
+            conversionRate: report.entered === 0 ? null : report.converted / report.entered,
+            steps: funnelSteps(definition, report),
+          };
+        }),
+      );
+      return { items };
+    },
+  );
+}
+
+interface BucketedRange {
+  query: { workspaceId: string; from: number; to: number; bucketMs: number };
+  json: { from: string; to: string; bucket: BucketSize; bucketMs: number };
+}
+
+function bucketedRange(workspaceId: string, range: { from: string; to: string }): BucketedRange {
+  const from = Date.parse(range.from);
+  const to = Date.parse(range.to);
+  const bucket = bucketFor(to - from);
+  const bucketMs = BUCKET_MS[bucket];
+  return {
+    query: { workspaceId, from, to, bucketMs },
+    json: { from: new Date(from).toISOString(), to: new Date(to).toISOString(), bucket, bucketMs },
+  };
+}
+
+/** Every bucket of the range, zeros where nothing happened, so charts show the quiet stretches. */
+function denseBuckets<T extends object>(
+  range: BucketedRange,
+  rows: Array<T & { bucket: number }>,
+  zero: T,
+): Array<T & { start: string }> {
+  const { from, to, bucketMs } = range.query;
+  const byBucket = new Map(rows.map(({ bucket, ...counts }) => [bucket, counts]));
+  const count = Math.ceil((to - from) / bucketMs);
+  return Array.from({ length: count }, (_, index) => ({
+    ...zero,
+    ...byBucket.get(index),
+    start: new Date(from + index * bucketMs).toISOString(),
+  }));
+}
+
+function sum<K extends string>(buckets: Array<Record<K, number>>, keys: K[]): Record<K, number> {
+  const totals = Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
+  for (const bucket of buckets) for (const key of keys) totals[key] += bucket[key];
+  return totals;
+}
+
+/** The version new entries use, or the draft of a journey never published. */
+async function currentDefinition(storage: Storage, journey: Journey): Promise<JourneyDefinition> {
+  if (journey.currentVersion === null) return journey.draft;
+  const version = await storage.journeys.findVersion(journey.id, journey.currentVersion);
+  return version?.definition ?? journey.draft;
+}
+
+/** Steps breadth-first from the start, then any only earlier versions had. */
+function funnelSteps(definition: JourneyDefinition, report: JourneyReport) {
+  const byId = new Map(definition.steps.map((step) => [step.id, step]));
+  const order: string[] = [];
+  const queue = [definition.start];
+  const seen = new Set(queue);
+  for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+    order.push(id);
+    const step = byId.get(id);
+    for (const [, next] of step ? nextPointers(step) : []) {
+      if (!seen.has(next)) {
+        seen.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  for (const id of Object.keys(report.steps)) if (!seen.has(id)) order.push(id);
+  return order.map((id) => ({
+    id,
+    type: byId.get(id)?.type ?? null,
+    entered: report.steps[id]?.entered ?? 0,
+    completed: report.steps[id]?.completed ?? 0,
+  }));
+}

@@ -1,0 +1,249 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUser } from '../access/access.js';
+import type { Role } from '../core/access.js';
+import { systemClock } from '../core/clock.js';
+import { BACKENDS, startTestWorld, type TestWorld } from '../test-support/world.js';
+
+interface MemberJson {
+  id: string;
+  email: string;
+  name: string | null;
+  role: Role;
+  joinedAt: string;
+}
+
+describe.each(BACKENDS)('users and roles API on %s', (backend) => {
+  let world: TestWorld;
+  let serial = 0;
+  const password = 'correct horse battery staple';
+
+  beforeAll(async () => {
+    world = await startTestWorld(backend);
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  const call = (path: string, init: RequestInit = {}) => fetch(`${world.url}${path}`, init);
+  const send = (method: string, body: unknown, cookie: string) => ({
+    method,
+    headers: { 'content-type': 'application/json', cookie },
+    body: JSON.stringify(body),
+  });
+  const uniqueEmail = (who: string) => `${who}-${++serial}@example.com`;
+
+  async function logIn(email: string, secret = password): Promise<string> {
+    const response = await call('/api/auth/login', send('POST', { email, password: secret }, ''));
+    expect(response.status).toBe(200);
+    return (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  }
+
+  /** A fresh workspace whose only member is a new owner, logged in. */
+  async function ownWorkspace(): Promise<{ workspaceId: string; owner: string; ownerEmail: string }> {
+    const ownerEmail = uniqueEmail('owner');
+    await createUser(world.mops.storage, systemClock, {
+      email: ownerEmail,
+      password,
+      workspaceId: world.workspaceId,
+      role: 'member',
+    });
+    const owner = await logIn(ownerEmail);
+    const created = await call('/api/workspaces', send('POST', { name: 'Team' }, owner));
+    expect(created.status).toBe(201);
+    return { workspaceId: ((await created.json()) as { id: string }).id, owner, ownerEmail };
+  }
+
+  async function addUser(workspaceId: string, cookie: string, role: Role): Promise<MemberJson> {
+    const response = await call(
+      `/api/workspaces/${workspaceId}/users`,
+      send('POST', { email: uniqueEmail(role), password, name: `A ${role}`, role }, cookie),
+    );
+    expect(response.status).toBe(201);
+    return (await response.json()) as MemberJson;
+  }
+
+  async function members(workspaceId: string, cookie: string): Promise<MemberJson[]> {
+    const response = await call(`/api/workspaces/${workspaceId}/users`, { headers: { cookie } });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { items: MemberJson[] }).items;
+  }
+
+  const setRole = (workspaceId: string, userId: string, role: Role, cookie: string) =>
+    call(`/api/workspaces/${workspaceId}/users/${userId}`, send('PATCH', { role }, cookie));
+  const remove = (workspaceId: string, userId: string, cookie: string) =>
+    call(`/api/workspaces/${workspaceId}/users/${userId}`, { method: 'DELETE', headers: { cookie } });
+
+  it('lists the users with their roles, changes a role and removes a user from the workspace', async () => {
+    const { workspaceId, owner, ownerEmail } = await ownWorkspace();
+    const added = await addUser(workspaceId, owner, 'member');
+    expect(await members(workspaceId, owner)).toEqual([
+      expect.objectContaining({ email: ownerEmail, role: 'owner' }),
+      { id: added.id, email: added.email, name: 'A member', role: 'member', joinedAt: expect.any(String) },
+    ]);
+
+    const promoted = await setRole(workspaceId, added.id, 'admin', owner);
+    expect(promoted.status).toBe(200);
+    expect(await promoted.json()).toMatchObject({ id: added.id, role: 'admin' });
+    expect((await members(workspaceId, owner)).find((member) => member.id === added.id)?.role).toBe('admin');
+
+    const addedSession = await logIn(added.email);
+    expect(
+      (await call(`/api/workspaces/${workspaceId}/users`, { headers: { cookie: addedSession } })).status,
+    ).toBe(200);
+    expect((await remove(workspaceId, added.id, owner)).status).toBe(204);
+    expect((await members(workspaceId, owner)).map((member) => member.id)).not.toContain(added.id);
+    // The account stays, but the workspace is closed to it.
+    expect(
+      (await call(`/api/workspaces/${workspaceId}/users`, { headers: { cookie: addedSession } })).status,
+    ).toBe(404);
+    expect((await remove(workspaceId, added.id, owner)).status).toBe(404);
+  });
+
+  it('refuses to demote or remove the last owner, and allows it once another owner exists', async () => {
+    const { workspaceId, owner } = await ownWorkspace();
+    const [self] = await members(workspaceId, owner);
+    if (!self) throw new Error('the workspace has no owner');
+
+    const demoted = await setRole(workspaceId, self.id, 'admin', owner);
+    expect(demoted.status).toBe(409);
+    expect(await demoted.json()).toEqual({
+      error: {
+        code: 'conflict',
+        field: 'role',
+        message: expect.stringMatching(/last owner of this workspace: make another member owner first/),
+      },
+    });
+    expect((await remove(workspaceId, self.id, owner)).status).toBe(409);
+
+    const second = await addUser(workspaceId, owner, 'owner');
+    expect((await setRole(workspaceId, self.id, 'admin', owner)).status).toBe(200);
+    // Now an admin: the remaining owner is out of its reach, and it cannot make itself owner again.
+    expect((await remove(workspaceId, second.id, owner)).status).toBe(403);
+    expect((await setRole(workspaceId, self.id, 'owner', owner)).status).toBe(403);
+    expect((await members(workspaceId, owner)).filter((member) => member.role === 'owner')).toEqual([
+      expect.objectContaining({ id: second.id }),
+    ]);
+  });
+
+  it('keeps one owner when two owners demote each other at the same moment', async () => {
+    const { workspaceId, owner } = await ownWorkspace();
+    const [self] = await members(workspaceId, owner);
+    const other = await addUser(workspaceId, owner, 'owner');
+    const otherSession = await logIn(other.email);
+    if (!self) throw new Error('the workspace has no owner');
+
+    const outcomes = await Promise.all([
+      setRole(workspaceId, other.id, 'member', owner),
+      setRole(workspaceId, self.id, 'member', otherSession),
+    ]);
+    // The loser is refused either as no longer an owner (403) or as about to remove the last one (409).
+    const statuses = outcomes.map((response) => response.status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 403 || status === 409)).toHaveLength(1);
+    const owners = (await world.mops.storage.access.listMembers(workspaceId)).filter(
+      (member) => member.role === 'owner',
+    );
+    expect(owners).toHaveLength(1);
+  });
+
+  it('lets an admin manage members and admins but not owners, and a member nothing', async () => {
+    const { workspaceId, owner } = await ownWorkspace();
+    const admin = await addUser(workspaceId, owner, 'admin');
+    const member = await addUser(workspaceId, owner, 'member');
+    const [self] = await members(workspaceId, owner);
+    if (!self) throw new Error('the workspace has no owner');
+    const adminSession = await logIn(admin.email);
+    const memberSession = await logIn(member.email);
+
+    expect((await setRole(workspaceId, member.id, 'admin', adminSession)).status).toBe(200);
+    expect((await setRole(workspaceId, member.id, 'member', adminSession)).status).toBe(200);
+    const grant = await setRole(workspaceId, member.id, 'owner', adminSession);
+    expect(grant.status).toBe(403);
+    expect(await grant.json()).toMatchObject({ error: { code: 'forbidden', message: /only an owner/ } });
+    expect((await setRole(workspaceId, self.id, 'member', adminSession)).status).toBe(403);
+    expect((await remove(workspaceId, self.id, adminSession)).status).toBe(403);
+
+    expect(
+      (await call(`/api/workspaces/${workspaceId}/users`, { headers: { cookie: memberSession } })).status,
+    ).toBe(403);
+    expect((await setRole(workspaceId, member.id, 'admin', memberSession)).status).toBe(403);
+    expect((await remove(workspaceId, admin.id, memberSession)).status).toBe(403);
+    expect((await setRole(workspaceId, 'usr_missing', 'admin', owner)).status).toBe(404);
+    const badRole = await setRole(workspaceId, member.id, 'king' as Role, owner);
+    expect(badRole.status).toBe(400);
+    expect(await badRole.json()).toMatchObject({ error: { field: 'role' } });
+  });
+
+  it('lets the secret key of the workspace manage its users', async () => {
+    const headers = { authorization: `Bearer ${world.secretKey}`, 'content-type': 'application/json' };
+    const created = await call(`/api/workspaces/${world.workspaceId}/users`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ email: uniqueEmail('keyed'), password, role: 'member' }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as MemberJson;
+    const listed = await call(`/api/workspaces/${world.workspaceId}/users`, { headers });
+    expect(((await listed.json()) as { items: MemberJson[] }).items).toContainEqual(
+      expect.objectContaining({ id, role: 'member' }),
+    );
+    const patched = await call(`/api/workspaces/${world.workspaceId}/users/${id}`, {
+      method: 'PATCH',
+      headers,
+      body: JSON.stringify({ role: 'owner' }),
+    });
+    expect(patched.status).toBe(200);
+    const removed = await call(`/api/workspaces/${world.workspaceId}/users/${id}`, {
+      method: 'DELETE',
+      headers: { authorization: headers.authorization },
+    });
+    expect(removed.status).toBe(204);
+  });
+
+  describe('changing one’s own password', () => {
+    const change = (body: unknown, cookie: string) => call('/api/auth/password', send('POST', body, cookie));
+
+    it('checks the current password and the new one, then logs in only with the new one', async () => {
+      const email = uniqueEmail('changer');
+      await createUser(world.mops.storage, systemClock, {
+        email,
+        password,
+        workspaceId: world.workspaceId,
+        role: 'member',
+      });
+      const session = await logIn(email);
+      const elsewhere = await logIn(email);
+      const newPassword = 'a much longer passphrase';
+
+      const wrong = await change({ currentPassword: 'not the password', newPassword }, session);
+      expect(wrong.status).toBe(400);
+      expect(await wrong.json()).toEqual({
+        error: { code: 'invalid_input', field: 'currentPassword', message: 'the current password is wrong' },
+      });
+      const short = await change({ currentPassword: password, newPassword: 'short' }, session);
+      expect(short.status).toBe(400);
+      expect(await short.json()).toMatchObject({ error: { field: 'newPassword' } });
+      const same = await change({ currentPassword: password, newPassword: password }, session);
+      expect(same.status).toBe(400);
+      expect(await same.json()).toMatchObject({ error: { field: 'newPassword', message: /must differ/ } });
+
+      expect((await change({ currentPassword: password, newPassword }, session)).status).toBe(204);
+      // The session that changed it goes on; the others end.
+      expect((await call('/api/auth/me', { headers: { cookie: session } })).status).toBe(200);
+      expect((await call('/api/auth/me', { headers: { cookie: elsewhere } })).status).toBe(401);
+      expect((await call('/api/auth/login', send('POST', { email, password }, ''))).status).toBe(401);
+      await logIn(email, newPassword);
+    });
+
+    it('needs a logged-in user, not an API key', async () => {
+      const body = { currentPassword: password, newPassword: 'a much longer passphrase' };
+      expect((await change(body, '')).status).toBe(401);
+      const keyed = await call('/api/auth/password', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${world.secretKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(keyed.status).toBe(403);
+    });
+  });
+});

@@ -1,0 +1,156 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from './schema.js';
+import type { BucketQuery, DashboardStore, EventBucketCounts, MessageBucketCounts } from './storage.js';
+
+/**
+ * How far out of id order `received_at` may be: clock steps, and on PostgreSQL batches that took
+ * their ids before committing, or processes whose clocks differ. The id search widens the range by
+ * this much, then the time filter is exact.
+ */
+const ORDER_SLACK_MS = 5 * 60_000;
+
+type ReceivedTable = 'events' | 'rejected_events';
+
+/**
+ * Counts for the dashboard, per bucket of `bucketMs` starting at `from`. The event log has no index on
+ * `received_at` (one would slow ingest down), but ids follow receipt nearly in order: a binary search
+ * of primary-key lookups finds the ids that bound the time range, and the count reads only those.
+ */
+export function createDashboardStore(db: Kysely<Database>): DashboardStore {
+  return {
+    async eventCounts(query) {
+      const counts = new Map<number, EventBucketCounts>();
+      const entry = (bucket: number) => {
+        let found = counts.get(bucket);
+        if (!found) {
+          found = { bucket, received: 0, generated: 0, rejected: 0 };
+          counts.set(bucket, found);
+        }
+        return found;
+      };
+      const events = await idRange(db, 'events', query);
+      if (events) {
+        const result = await sql<{
+          bucket: number | string;
+          is_generated: number | boolean;
+          n: number | string;
+        }>`
+          select ${bucketOf('received_at', query)} as bucket,
+                 (case when origin = 'mops' then 1 else 0 end) as is_generated,
+                 count(*) as n
+          from events
+          where id >= ${events.first} and id < ${events.end}
+            and workspace_id = ${query.workspaceId}
+            and received_at >= ${query.from} and received_at < ${query.to}
+          group by 1, 2`.execute(db);
+        for (const row of result.rows) {
+          const counted = entry(Number(row.bucket));
+          if (Number(row.is_generated) === 1) counted.generated += Number(row.n);
+          else counted.received += Number(row.n);
+        }
+      }
+      const rejected = await idRange(db, 'rejected_events', query);
+      if (rejected) {
+        // rejected_events_workspace (workspace_id, id) serves this range directly.
+        const result = await sql<{ bucket: number | string; n: number | string }>`
+          select ${bucketOf('received_at', query)} as bucket, count(*) as n
+          from rejected_events
+          where workspace_id = ${query.workspaceId}
+            and id >= ${rejected.first} and id < ${rejected.end}
+            and received_at >= ${query.from} and received_at < ${query.to}
+          group by 1`.execute(db);
+        for (const row of result.rows) entry(Number(row.bucket)).rejected += Number(row.n);
+      }
+      return [...counts.values()].sort((a, b) => a.bucket - b.bucket);
+    },
+
+    async messageCounts(query) {
+      // Each outcome has its own time column; a message opened in the range may have been sent long
+      // before it, so each is counted on its own. messages_profile's leading workspace_id narrows the scan.
+      const outcome = (name: string, column: 'sent_at' | 'opened_at' | 'clicked_at' | 'bounced_at') => sql`
+        select ${sql.lit(name)} as outcome, ${bucketOf(column, query)} as bucket, count(*) as n
+        from messages
+        where workspace_id = ${query.workspaceId}
+          and ${sql.ref(column)} >= ${query.from} and ${sql.ref(column)} < ${query.to}
+        group by 2`;
+      const result = await sql<{
+        outcome: 'sent' | 'opened' | 'clicked' | 'bounced';
+        bucket: number | string;
+        n: number | string;
+      }>`
+        ${outcome('sent', 'sent_at')}
+        union all ${outcome('opened', 'opened_at')}
+        union all ${outcome('clicked', 'clicked_at')}
+        union all ${outcome('bounced', 'bounced_at')}`.execute(db);
+      const counts = new Map<number, MessageBucketCounts>();
+      for (const row of result.rows) {
+        const bucket = Number(row.bucket);
+        let counted = counts.get(bucket);
+        if (!counted) {
+          counted = { bucket, sent: 0, opened: 0, clicked: 0, bounced: 0 };
+          counts.set(bucket, counted);
+        }
+        counted[row.outcome] += Number(row.n);
+      }
+      return [...counts.values()].sort((a, b) => a.bucket - b.bucket);
+    },
+  };
+}
+
+/**
+ * The bucket index of a time column: integer division of ms timestamps, the same on both backends once
+ * the parameters are integers (better-sqlite3 binds every JS number as REAL).
+ */
+function bucketOf(column: string, query: BucketQuery) {
+  return sql`((${sql.ref(column)} - cast(${query.from} as bigint)) / cast(${query.bucketMs} as bigint))`;
+}
+
+/**
+ * Ids `first` (inclusive) to `end` (exclusive) that hold every row received in [from, to), or
+ * undefined when the table is empty.
+ */
+async function idRange(
+  db: Kysely<Database>,
+  table: ReceivedTable,
+  range: { from: number; to: number },
+): Promise<{ first: number; end: number } | undefined> {
+  // Two subqueries: SQLite reads min and max off the primary key only when each is alone.
+  const bounds = await sql<{ low: number | string | null; high: number | string | null }>`
+    select (select min(id) from ${sql.table(table)}) as low, (select max(id) from ${sql.table(table)}) as high
+  `.execute(db);
+  const row = bounds.rows[0];
+  if (!row || row.low === null || row.high === null) return undefined;
+  const low = Number(row.low);
+  const high = Number(row.high);
+  const first = await firstIdReceivedFrom(db, table, range.from - ORDER_SLACK_MS, low, high);
+  const end = await firstIdReceivedFrom(db, table, range.to + ORDER_SLACK_MS, first, high);
+  return { first, end };
+}
+
+/**
+ * The smallest id whose row, and every later one, was received at or after `at` (ids are near
+ * receipt order); `high + 1` when none is. Each probe is one primary-key lookup.
+ */
+async function firstIdReceivedFrom(
+  db: Kysely<Database>,
+  table: ReceivedTable,
+  at: number,
+  low: number,
+  high: number,
+): Promise<number> {
+  let lo = low;
+  let hi = high + 1;
+  while (lo < hi) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    const probe = await db
+      .selectFrom(table)
+      .select(['id', 'received_at'])
+      .where('id', '>=', mid)
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
+    if (probe && Number(probe.received_at) < at) lo = Number(probe.id) + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,139 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basicAuth } from '../../src/test-support/world.js';
+import { type ConsoleWorld, startConsoleWorld } from './harness.js';
+
+interface Totals {
+  totals: { received: number; generated: number; rejected: number };
+}
+
+/**
+ * The dashboard in a real browser: events sent with the write key (one of them invalid) and a journey
+ * that converts a contact show up in the charts' text alternatives; the range changes; the rejected
+ * call is listed with its reason; and it all reads in Italian.
+ */
+describe('dashboard (Chromium)', () => {
+  let consoleWorld: ConsoleWorld;
+  let page: Page;
+
+  beforeAll(async () => {
+    consoleWorld = await startConsoleWorld();
+    page = consoleWorld.page;
+  }, 120_000);
+
+  afterAll(async () => {
+    await consoleWorld?.close();
+  });
+
+  async function send(batch: unknown[]) {
+    const response = await fetch(`${consoleWorld.world.url}/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(consoleWorld.world.writeKey), 'content-type': 'application/json' },
+      body: JSON.stringify({ batch }),
+    });
+    expect(response.status).toBe(200);
+  }
+
+  const lastHour = () => {
+    const to = Date.now() + 60_000;
+    return `?from=${new Date(to - 3_600_000).toISOString()}&to=${new Date(to).toISOString()}`;
+  };
+  const summary = (testId: string) => page.getByTestId(`${testId}-summary`).textContent();
+
+  it('shows events, conversion, funnels and rejected calls over a chosen range, in English and Italian', async () => {
+    const { api } = consoleWorld;
+    await send([
+      { type: 'identify', userId: 'ada', traits: { email: 'ada@example.com' } },
+      { type: 'track', userId: 'ada', event: 'Viewed Product' },
+      { type: 'track', userId: 'ada', event: 'Viewed Product' },
+      { type: 'track', userId: 'ada' },
+    ]);
+    let adaId: string | undefined;
+    await expect
+      .poll(async () => {
+        adaId = (await api<{ items: Array<{ id: string }> }>('GET', '/profiles?q=ada')).body.items[0]?.id;
+        return adaId;
+      })
+      .toBeTruthy();
+
+    const created = await api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: 'Welcome',
+        entry: { trigger: { type: 'manual' } },
+        goal: { event: 'Order Completed', conditions: [] },
+        start: 'pause',
+        steps: [
+          { id: 'pause', type: 'wait', duration: '1d', next: 'done' },
+          { id: 'done', type: 'exit' },
+        ],
+      },
+    });
+    expect(created.status).toBe(201);
+    const journeyId = created.body.id;
+    expect((await api('POST', `/journeys/${journeyId}/publish`)).status).toBe(200);
+    expect((await api('POST', `/journeys/${journeyId}/enrol`, { profileId: adaId })).status).toBe(201);
+    await send([{ type: 'track', userId: 'ada', event: 'Order Completed' }]);
+    await expect
+      .poll(
+        async () => (await api<{ converted: number }>('GET', `/journeys/${journeyId}/report`)).body.converted,
+      )
+      .toBe(1);
+    const counted = await api<Totals>('GET', `/dashboard/events${lastHour()}`);
+    expect(counted.body.totals).toEqual({ received: 4, generated: 0, rejected: 1 });
+
+    await consoleWorld.logIn();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await expect.poll(() => summary('events-chart')).toBe('Received: 4 · written by Mops: 0 · rejected: 1');
+    expect(await page.getByTestId('dashboard-range').textContent()).toMatch(/per hour$/);
+    await page.getByText('No messages in this range').waitFor();
+    expect(await summary('conversion-chart')).toBe(
+      'Journeys with entries: 1 · best: Welcome, 100% converted',
+    );
+    expect(await summary('funnel-chart')).toBe('Welcome: 1 entered the first step, 0 reached the last (0%)');
+    expect(await page.locator('.dash-chart svg').count()).toBeGreaterThanOrEqual(3);
+
+    // The text alternative as a table: one row per bucket, the counts in it adding up.
+    const events = page.getByTestId('events-chart');
+    await events.getByRole('button', { name: 'Show data table' }).click();
+    const receivedCells = await events.locator('tbody tr td:nth-child(2)').allTextContents();
+    expect(receivedCells).toHaveLength(24);
+    expect(receivedCells.reduce((sum, cell) => sum + Number(cell), 0)).toBe(4);
+    const funnel = page.getByTestId('funnel-chart');
+    await funnel.getByRole('button', { name: 'Show data table' }).click();
+    const firstStep = await funnel.locator('tbody tr').first().locator('td').allTextContents();
+    expect([firstStep[0], firstStep[1], firstStep[3]]).toEqual(['pause (Wait)', '1', '100%']);
+
+    // The rejected call, with why and where.
+    const rejected = page.getByRole('region', { name: 'Rejected events' });
+    await rejected.getByText('event is required for track').waitFor();
+    expect(await rejected.locator('tbody tr').count()).toBe(1);
+    expect(await rejected.locator('tbody td code').first().textContent()).toMatch(/event$/);
+    await consoleWorld.shot('dashboard');
+
+    // Another range: the last hour, per minute; then a custom one, checked before it applies.
+    await page.getByLabel('Show', { exact: true }).selectOption({ label: 'Last hour' });
+    await expect.poll(() => page.getByTestId('dashboard-range').textContent()).toMatch(/per minute$/);
+    await expect.poll(() => summary('events-chart')).toBe('Received: 4 · written by Mops: 0 · rejected: 1');
+    await page.getByLabel('Show', { exact: true }).selectOption({ label: 'Custom range' });
+    await page.getByLabel('From', { exact: true }).fill('2026-01-02T10:00');
+    await page.getByLabel('To', { exact: true }).fill('2026-01-01T10:00');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('Must be after the start').waitFor();
+    await page.getByLabel('To', { exact: true }).fill('2026-01-02T12:00');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => page.getByTestId('dashboard-range').textContent()).toMatch(/per minute$/);
+    await page.getByText(/No events in this range/).waitFor();
+    await consoleWorld.shot('dashboard-custom-range');
+
+    await page.getByLabel('Show', { exact: true }).selectOption({ label: 'Last 7 days' });
+    await page.getByLabel('Language').selectOption('it');
+    await page.getByRole('heading', { name: 'Cruscotto' }).waitFor();
+    await expect.poll(() => summary('events-chart')).toBe('Ricevuti: 4 · scritti da Mops: 0 · rifiutati: 1');
+    expect(await page.getByTestId('dashboard-range').textContent()).toMatch(/^Dal .+ al .+, per ora$/);
+    expect(await summary('conversion-chart')).toBe(
+      'Percorsi con ingressi: 1 · il migliore: Welcome, 100% convertiti',
+    );
+    await page.getByRole('region', { name: 'Eventi rifiutati' }).waitFor();
+    await consoleWorld.shot('dashboard-it');
+  });
+});

@@ -1,0 +1,246 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConsoleWorld, startConsoleWorld } from './harness.js';
+
+interface SettingsJson {
+  timezone: string;
+  smtp?: { host: string; port: number; tls: string; from: string; hasPassword: boolean };
+  quietHours: { start: string; end: string } | null;
+  topics: Array<{ id: string; name: string; defaultSubscribed: boolean }>;
+  webhooks: { destinations: Array<{ id: string; hasSecret: boolean }> };
+}
+
+/**
+ * The settings screen in a real browser against a real server: SMTP pointed at a real SMTP sink (and a
+ * test e-mail through it), a new topic, quiet hours, the server's validation error beside its field,
+ * users and roles, the admin's own password, and the screen in Italian. Each section saves without
+ * wiping the others.
+ */
+describe('settings screen (Chromium)', () => {
+  let consoleWorld: ConsoleWorld;
+  let page: Page;
+  const smtpPassword = 'sink-password-1';
+
+  beforeAll(async () => {
+    consoleWorld = await startConsoleWorld();
+    page = consoleWorld.page;
+    // A step that waits in vain fails on its own line, well before the test's timeout.
+    page.setDefaultTimeout(10_000);
+    // A part of the document this screen does not edit: it must survive every save made here.
+    const current = await consoleWorld.api<Record<string, unknown>>('GET', '/settings');
+    const seeded = await consoleWorld.api('PUT', '/settings', {
+      ...current.body,
+      webhooks: {
+        destinations: [
+          { id: 'crm', url: 'https://crm.example.com/hook', secret: 'a-webhook-secret-of-length' },
+        ],
+      },
+    });
+    expect(seeded.status).toBe(200);
+  }, 120_000);
+
+  afterAll(async () => {
+    await consoleWorld?.close();
+  });
+
+  const shot = (name: string) => consoleWorld.shot(name);
+  const settings = async () => (await consoleWorld.api<SettingsJson>('GET', '/settings')).body;
+  const button = (name: string) => page.getByRole('button', { name, exact: true });
+  const tab = (name: string) => page.getByRole('tab', { name });
+  const label = (name: string) => page.getByLabel(name, { exact: true });
+  /** The error shown under a control, found through its aria-describedby as a screen reader would. */
+  async function errorOf(control: ReturnType<Page['getByLabel']>): Promise<string> {
+    await expect.poll(() => control.getAttribute('aria-invalid')).toBe('true');
+    const describedBy = await control.getAttribute('aria-describedby');
+    return (await page.locator(`[id="${describedBy}"]`).textContent()) ?? '';
+  }
+
+  it('sets SMTP to the sink and keeps it over a reload, showing only that a password is set', async () => {
+    const { sink } = consoleWorld;
+    await consoleWorld.logIn();
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+    expect(await tab('E-mail (SMTP)').getAttribute('aria-selected')).toBe('true');
+
+    // Client-side checks first: nothing is sent while a field is wrong.
+    await label('Port').fill('99999');
+    await button('Save').click();
+    expect(await errorOf(label('Port'))).toBe('A port number from 1 to 65535');
+
+    await label('Host').fill('127.0.0.1');
+    await label('Port').fill(String(sink.port));
+    await label('Security').selectOption('none');
+    await label('Password').fill(smtpPassword);
+    await label('From address').fill('Mops Shop <news@shop.example>');
+    await button('Save').click();
+    await page.getByText('Saved', { exact: true }).waitFor();
+    await shot('settings-email');
+
+    await page.reload();
+    await label('Host').waitFor();
+    expect(await label('Host').inputValue()).toBe('127.0.0.1');
+    expect(await label('Port').inputValue()).toBe(String(sink.port));
+    expect(await label('Security').inputValue()).toBe('none');
+    expect(await label('From address').inputValue()).toBe('Mops Shop <news@shop.example>');
+    expect(await label('Password').inputValue()).toBe('');
+    await page.getByText('A password is set. Leave blank to keep it').waitFor();
+    expect(await page.content()).not.toContain(smtpPassword);
+
+    const saved = await settings();
+    expect(saved.smtp).toMatchObject({ host: '127.0.0.1', port: sink.port, tls: 'none', hasPassword: true });
+    expect(JSON.stringify(saved)).not.toContain(smtpPassword);
+    expect(saved.webhooks.destinations).toEqual([expect.objectContaining({ id: 'crm', hasSecret: true })]);
+
+    // The saved server is the one mail goes through.
+    const template = await consoleWorld.api<{ id: string }>('POST', '/templates', {
+      name: 'Hello',
+      subject: 'Hello from the settings test',
+      mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Hi</mj-text></mj-column></mj-section></mj-body></mjml>',
+    });
+    const sent = await consoleWorld.api('POST', `/templates/${template.body.id}/test-send`, {
+      to: 'tester@example.com',
+    });
+    expect(sent.status).toBe(200);
+    const [mail] = await sink.waitFor(1);
+    expect(mail?.parsed.from?.text).toContain('news@shop.example');
+  });
+
+  it('shows the server’s validation error next to the field it names', async () => {
+    // Within every client-side rule, but longer than the server accepts.
+    await label('Host').fill(`${'relay.'.repeat(50)}example.com`);
+    await button('Save').click();
+    expect(await errorOf(label('Host'))).toMatch(/255/);
+    await page.getByText('Fix the highlighted fields before saving.').waitFor();
+    await shot('settings-validation');
+    expect((await settings()).smtp?.host).toBe('127.0.0.1');
+  });
+
+  it('moves between sections with the keyboard and adds a topic', async () => {
+    await tab('E-mail (SMTP)').focus();
+    await page.keyboard.press('ArrowDown');
+    await expect.poll(() => tab('SMS provider').getAttribute('aria-selected')).toBe('true');
+    await page.keyboard.press('ArrowDown');
+    await expect.poll(() => tab('Subscription topics').getAttribute('aria-selected')).toBe('true');
+
+    await label('Name of the new topic').fill('Product news');
+    expect(await label('Id of the new topic').inputValue()).toBe('product-news');
+    await label('Subscribed by default').uncheck();
+    await button('Add topic').click();
+    await label('Name of topic 3').waitFor();
+    await button('Save').click();
+    await page.getByText('Saved', { exact: true }).waitFor();
+    await shot('settings-topics');
+
+    const saved = await settings();
+    expect(saved.topics).toContainEqual({
+      id: 'product-news',
+      name: 'Product news',
+      defaultSubscribed: false,
+    });
+    expect(saved.smtp).toMatchObject({ host: '127.0.0.1', hasPassword: true });
+  });
+
+  it('sets quiet hours and the workspace time zone', async () => {
+    await tab('Caps and quiet hours').click();
+    await label('Workspace time zone').fill('Europe/Rome');
+    await label('Hold marketing messages during quiet hours').check();
+    await label('From').fill('22:00');
+    await label('Until').fill('07:30');
+    await button('Save').click();
+    await page.getByText('Saved', { exact: true }).waitFor();
+    await shot('settings-limits');
+
+    const saved = await settings();
+    expect(saved.quietHours).toEqual({ start: '22:00', end: '07:30' });
+    expect(saved.timezone).toBe('Europe/Rome');
+    expect(saved.topics.map((topic) => topic.id)).toContain('product-news');
+    expect(saved.smtp?.hasPassword).toBe(true);
+  });
+
+  it('creates a user with a role, changes the role, keeps the last owner, and removes the user', async () => {
+    const { admin } = consoleWorld;
+    await tab('Users and roles').click();
+    await label(`Role of ${admin.email}`).waitFor();
+
+    await label('E-mail').fill('mara@example.com');
+    await label('Name').fill('Mara Rossi');
+    await label('Initial password').fill('short');
+    await button('Create user').click();
+    expect(await errorOf(label('Initial password'))).toBe('At least 12 characters');
+    await label('Initial password').fill('a long initial passphrase');
+    await label('Role').selectOption('member');
+    await button('Create user').click();
+    await page.getByText('User mara@example.com created').waitFor();
+    const maraRole = label('Role of mara@example.com');
+    expect(await maraRole.inputValue()).toBe('member');
+
+    await maraRole.selectOption('admin');
+    await page.getByText('mara@example.com is now Admin').waitFor();
+    const users = await consoleWorld.api<{ items: Array<{ email: string; role: string }> }>('GET', '/users');
+    expect(users.body.items).toContainEqual(
+      expect.objectContaining({ email: 'mara@example.com', role: 'admin' }),
+    );
+
+    // The only owner cannot step down: the server's refusal sits next to that role.
+    await label(`Role of ${admin.email}`).selectOption('member');
+    expect(await errorOf(label(`Role of ${admin.email}`))).toMatch(/last owner of this workspace/);
+    await shot('settings-users');
+
+    await button('Remove mara@example.com from the workspace').click();
+    await button('Yes, remove').click();
+    await page.getByText('mara@example.com removed from the workspace').waitFor();
+    await expect.poll(() => maraRole.count()).toBe(0);
+    const after = await consoleWorld.api<{ items: Array<{ email: string; role: string }> }>('GET', '/users');
+    expect(after.body.items.map((user) => user.email)).toEqual([admin.email]);
+    expect(after.body.items[0]?.role).toBe('owner');
+  });
+
+  it('lets the admin replace the generated password and log in with the new one', async () => {
+    const { admin, world } = consoleWorld;
+    const newPassword = 'my very own passphrase 42';
+    await tab('My password').click();
+    await label('Current password').fill('not the password at all');
+    await label('New password').fill(newPassword);
+    await label('New password again').fill(newPassword);
+    await button('Change password').click();
+    expect(await errorOf(label('Current password'))).toBe('the current password is wrong');
+
+    await label('Current password').fill(admin.password);
+    await button('Change password').click();
+    await page.getByText('Password changed.').waitFor();
+    await shot('settings-password');
+
+    // A fresh browser: the old password no longer opens the console, the new one does.
+    const context = await consoleWorld.browser.newContext({ locale: 'en-US' });
+    try {
+      const fresh = await context.newPage();
+      fresh.setDefaultTimeout(10_000);
+      await fresh.goto(world.url);
+      await fresh.getByRole('heading', { name: 'Log in to Mops' }).waitFor();
+      await fresh.getByLabel('E-mail', { exact: true }).fill(admin.email);
+      await fresh.getByLabel('Password', { exact: true }).fill(admin.password);
+      await fresh.getByRole('button', { name: 'Log in', exact: true }).click();
+      await fresh.getByText(/Log-in failed/).waitFor();
+      await fresh.getByLabel('Password', { exact: true }).fill(newPassword);
+      await fresh.getByRole('button', { name: 'Log in', exact: true }).click();
+      await fresh.getByRole('link', { name: 'Settings', exact: true }).waitFor();
+    } finally {
+      await context.close();
+    }
+    // The session that made the change goes on.
+    await tab('Users and roles').click();
+    await label(`Role of ${admin.email}`).waitFor();
+  });
+
+  it('reads in Italian', async () => {
+    await page.getByLabel('Language').selectOption('it');
+    await page.getByRole('link', { name: 'Impostazioni', exact: true }).click();
+    await page.getByRole('heading', { name: 'Impostazioni' }).waitFor();
+    await page.getByRole('tab', { name: 'Utenti e ruoli' }).click();
+    await page.getByRole('button', { name: 'Crea utente' }).waitFor();
+    await page.getByRole('tab', { name: 'Limiti e ore di silenzio' }).click();
+    await page.getByLabel('Trattieni i messaggi di marketing nelle ore di silenzio').waitFor();
+    expect(await page.getByLabel('Dalle', { exact: true }).inputValue()).toBe('22:00');
+    await shot('settings-italian');
+  });
+});

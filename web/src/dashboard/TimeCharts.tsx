@@ -1,0 +1,154 @@
+import { useQuery } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { Link } from 'react-router-dom';
+import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { api, workspacePath } from '../app/api.js';
+import { useFormat } from '../app/format.js';
+import { useSession } from '../app/session.js';
+import { EmptyState, ErrorState, Loading } from '../components/states.js';
+import { ChartFigure, type Column } from './ChartFigure.js';
+import { rangeQuery, type TimeRange } from './range.js';
+import { chartRows, type EventCounts, isAllZero, type MessageCounts, type Series } from './series.js';
+
+/** One line per series, told apart by dash pattern as well as colour. */
+interface SeriesLine<K extends string> {
+  key: K;
+  label: string;
+  colour: string;
+  dash?: string;
+}
+
+function useSeries<T>(path: 'events' | 'messages', range: TimeRange) {
+  const { workspace } = useSession();
+  return useQuery({
+    queryKey: ['dashboard', path, workspace.id, range.from.getTime(), range.to.getTime()],
+    queryFn: () =>
+      api<Series<T>>('GET', workspacePath(workspace.id, `/dashboard/${path}${rangeQuery(range)}`)),
+  });
+}
+
+function TimeSeriesFigure<K extends string>(props: {
+  title: string;
+  summary: string;
+  testId: string;
+  series: Series<Record<K, number>>;
+  lines: Array<SeriesLine<K>>;
+}) {
+  const { t, i18n } = useTranslation();
+  const format = useFormat();
+  const rows = chartRows(props.series, i18n.language);
+  const columns: Array<Column<(typeof rows)[number]>> = [
+    { label: t('dashboard.chart.time'), cell: (row) => format.dateTime(row.start) },
+    ...props.lines.map((line) => ({
+      label: line.label,
+      isNumber: true,
+      cell: (row: (typeof rows)[number]) => format.number(row[line.key]),
+    })),
+  ];
+  return (
+    <ChartFigure
+      title={props.title}
+      summary={props.summary}
+      testId={props.testId}
+      rows={rows}
+      rowKey={(row) => row.start}
+      columns={columns}
+    >
+      <ResponsiveContainer width="100%" height={260}>
+        <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
+          <CartesianGrid strokeDasharray="3 3" />
+          <XAxis dataKey="label" minTickGap={24} />
+          <YAxis allowDecimals={false} tickFormatter={(value: number) => format.number(value)} />
+          <Tooltip formatter={(value) => format.number(Number(value))} />
+          <Legend />
+          {props.lines.map((line) => (
+            <Line
+              key={line.key}
+              type="monotone"
+              dataKey={line.key}
+              name={line.label}
+              stroke={line.colour}
+              strokeWidth={2}
+              dot={false}
+              isAnimationActive={false}
+              {...(line.dash ? { strokeDasharray: line.dash } : {})}
+            />
+          ))}
+        </LineChart>
+      </ResponsiveContainer>
+    </ChartFigure>
+  );
+}
+
+export function EventsChart(props: { range: TimeRange }) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const events = useSeries<EventCounts>('events', props.range);
+  if (events.isPending) return <Loading />;
+  if (events.error) return <ErrorState error={events.error} onRetry={() => void events.refetch()} />;
+  const { totals } = events.data;
+  if (isAllZero(totals)) {
+    return (
+      <section className="card" aria-label={t('dashboard.events.title')}>
+        <h2>{t('dashboard.events.title')}</h2>
+        <EmptyState>
+          <p>{t('dashboard.events.empty')}</p>
+          <Link to="/settings/keys">{t('dashboard.events.createKey')}</Link>
+        </EmptyState>
+      </section>
+    );
+  }
+  return (
+    <TimeSeriesFigure
+      title={t('dashboard.events.title')}
+      summary={t('dashboard.events.summary', {
+        received: format.number(totals.received),
+        generated: format.number(totals.generated),
+        rejected: format.number(totals.rejected),
+      })}
+      testId="events-chart"
+      series={events.data as Series<Record<keyof EventCounts, number>>}
+      lines={[
+        { key: 'received', label: t('dashboard.events.received'), colour: '#0b57d0' },
+        { key: 'generated', label: t('dashboard.events.generated'), colour: '#5f6b7a', dash: '6 3' },
+        { key: 'rejected', label: t('dashboard.events.rejected'), colour: '#b3261e', dash: '2 2' },
+      ]}
+    />
+  );
+}
+
+export function MessagesChart(props: { range: TimeRange }) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const messages = useSeries<MessageCounts>('messages', props.range);
+  if (messages.isPending) return <Loading />;
+  if (messages.error) return <ErrorState error={messages.error} onRetry={() => void messages.refetch()} />;
+  const { totals } = messages.data;
+  if (isAllZero(totals)) {
+    return (
+      <section className="card" aria-label={t('dashboard.messages.title')}>
+        <h2>{t('dashboard.messages.title')}</h2>
+        <EmptyState>{t('dashboard.messages.empty')}</EmptyState>
+      </section>
+    );
+  }
+  return (
+    <TimeSeriesFigure
+      title={t('dashboard.messages.title')}
+      summary={t('dashboard.messages.summary', {
+        sent: format.number(totals.sent),
+        opened: format.number(totals.opened),
+        clicked: format.number(totals.clicked),
+        bounced: format.number(totals.bounced),
+      })}
+      testId="messages-chart"
+      series={messages.data as Series<Record<keyof MessageCounts, number>>}
+      lines={[
+        { key: 'sent', label: t('dashboard.messages.sent'), colour: '#0b57d0' },
+        { key: 'opened', label: t('dashboard.messages.opened'), colour: '#146c2e', dash: '6 3' },
+        { key: 'clicked', label: t('dashboard.messages.clicked'), colour: '#7b1fa2', dash: '2 2' },
+        { key: 'bounced', label: t('dashboard.messages.bounced'), colour: '#b3261e', dash: '8 2 2 2' },
+      ]}
+    />
+  );
+}

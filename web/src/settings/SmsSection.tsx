@@ -1,0 +1,80 @@
+import { type FormEvent, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { SaveBar, TextField, useErrorAt } from './form-parts.js';
+import { useSectionSave } from './section-save.js';
+import {
+  type SettingsView,
+  type SmsForm,
+  smsForm,
+  smsSettings,
+  validateSms,
+  withPart,
+} from './settings-model.js';
+
+const SHOWN = new Set(['sms.baseUrl', 'sms.accountSid', 'sms.authToken', 'sms.from', 'sms.helpText']);
+
+export function SmsSection(props: { settings: SettingsView }) {
+  const { t } = useTranslation();
+  const [form, setForm] = useState(() => smsForm(props.settings.sms));
+  const { errors, submit, bar } = useSectionSave({ prefixes: ['sms'], isShown: (path) => SHOWN.has(path) });
+  const errorAt = useErrorAt(errors);
+  const set = (key: keyof SmsForm, value: string) => setForm({ ...form, [key]: value });
+  const hasToken = props.settings.sms?.hasAuthToken ?? false;
+
+  function save(event: FormEvent) {
+    event.preventDefault();
+    submit(
+      validateSms(form),
+      (current) => withPart(current, 'sms', smsSettings(form)),
+      (saved) => setForm(smsForm(saved.sms)),
+    );
+  }
+
+  return (
+    <form className="settings-form" onSubmit={save} noValidate aria-labelledby="settings-sms-title">
+      <h2 id="settings-sms-title">{t('settings.tabs.sms')}</h2>
+      <p className="hint">{t('settings.sms.help')}</p>
+      {!props.settings.sms && <p className="settings-missing">{t('settings.sms.none')}</p>}
+      <div className="settings-grid">
+        <TextField
+          label={t('settings.sms.baseUrl')}
+          value={form.baseUrl}
+          onChange={(value) => set('baseUrl', value)}
+          error={errorAt('sms.baseUrl')}
+          inputMode="url"
+        />
+        <TextField
+          label={t('settings.sms.accountSid')}
+          value={form.accountSid}
+          onChange={(value) => set('accountSid', value)}
+          error={errorAt('sms.accountSid')}
+          autoComplete="off"
+        />
+        <TextField
+          label={t('settings.sms.authToken')}
+          type="password"
+          value={form.authToken}
+          onChange={(value) => set('authToken', value)}
+          error={errorAt('sms.authToken')}
+          hint={hasToken ? t('settings.sms.tokenSet') : t('settings.sms.tokenNone')}
+          autoComplete="new-password"
+        />
+        <TextField
+          label={t('settings.sms.from')}
+          value={form.from}
+          onChange={(value) => set('from', value)}
+          error={errorAt('sms.from')}
+          hint={t('settings.sms.fromHint')}
+          inputMode="tel"
+        />
+        <TextField
+          label={t('settings.sms.helpText')}
+          value={form.helpText}
+          onChange={(value) => set('helpText', value)}
+          error={errorAt('sms.helpText')}
+        />
+      </div>
+      <SaveBar {...bar} />
+    </form>
+  );
+}

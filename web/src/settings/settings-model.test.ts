@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '../app/api.js';
+import { tabAfterKey } from './SettingsTabs.js';
+import {
+  capForm,
+  isKnownTimeZone,
+  limitsForm,
+  limitsSettings,
+  type SettingsView,
+  serverFieldErrors,
+  smtpForm,
+  smtpSettings,
+  topicIdFromName,
+  validateLimits,
+  validatePassword,
+  validateSms,
+  validateSmtp,
+  validateTopics,
+  withPart,
+} from './settings-model.js';
+
+const SETTINGS: SettingsView = {
+  timezone: 'Europe/Rome',
+  smtp: {
+    host: 'smtp.example.com',
+    port: 587,
+    tls: 'starttls',
+    verifyCertificate: true,
+    user: 'shop',
+    from: 'Shop <shop@example.com>',
+    pool: 4,
+    hasPassword: true,
+  },
+  frequencyCaps: { email: [{ max: 3, period: '1d' }], sms: [] },
+  quietHours: { start: '21:00', end: '08:00' },
+  topics: [{ id: 'marketing', name: 'Marketing', defaultSubscribed: true }],
+  scoring: { models: [{ id: 'fit' }] },
+};
+
+describe('SMTP form', () => {
+  it('never carries the stored password, and sends one only when typed', () => {
+    const form = smtpForm(SETTINGS.smtp);
+    expect(form.password).toBe('');
+    expect(smtpSettings(form, SETTINGS.smtp)).toEqual({
+      host: 'smtp.example.com',
+      port: 587,
+      tls: 'starttls',
+      verifyCertificate: true,
+      user: 'shop',
+      password: undefined,
+      from: 'Shop <shop@example.com>',
+      replyTo: undefined,
+      pool: 4,
+    });
+    expect(smtpSettings({ ...form, password: 's3cret' }, SETTINGS.smtp).password).toBe('s3cret');
+  });
+
+  it('names each field that is wrong by the path the server uses', () => {
+    expect(validateSmtp(smtpForm(SETTINGS.smtp))).toEqual({});
+    expect(validateSmtp({ ...smtpForm(undefined), port: '70000', from: 'shop' })).toEqual({
+      'smtp.host': { key: 'required' },
+      'smtp.port': { key: 'port' },
+      'smtp.from': { key: 'address' },
+    });
+  });
+});
+
+describe('SMS form', () => {
+  it('wants an http(s) base URL, an account and an E.164 or messaging-service sender', () => {
+    const valid = {
+      baseUrl: 'http://127.0.0.1:9',
+      accountSid: 'AC1',
+      authToken: '',
+      from: '+393471234567',
+      helpText: '',
+    };
+    expect(validateSms(valid)).toEqual({});
+    expect(validateSms({ ...valid, baseUrl: 'ftp://x', accountSid: ' ', from: '3471234567' })).toEqual({
+      'sms.baseUrl': { key: 'url' },
+      'sms.accountSid': { key: 'required' },
+      'sms.from': { key: 'phone' },
+    });
+    expect(validateSms({ ...valid, from: `MG${'a'.repeat(32)}` })).toEqual({});
+  });
+});
+
+describe('topics', () => {
+  it('refuses bad and repeated ids, blank names and an empty list', () => {
+    expect(validateTopics([])).toEqual({ topics: { key: 'atLeastOneTopic' } });
+    expect(
+      validateTopics([
+        { id: 'news', name: 'News', defaultSubscribed: true },
+        { id: 'news', name: ' ', defaultSubscribed: false },
+        { id: 'Bad Id', name: 'X', defaultSubscribed: true },
+      ]),
+    ).toEqual({
+      'topics.1.id': { key: 'duplicate' },
+      'topics.1.name': { key: 'required' },
+      'topics.2.id': { key: 'topicId' },
+    });
+  });
+
+  it('makes an id from a name', () => {
+    expect(topicIdFromName('Novità prodotto!')).toBe('novita-prodotto');
+  });
+});
+
+describe('caps, quiet hours and time zone', () => {
+  it('splits a period into amount and unit and joins it back', () => {
+    expect(capForm({ max: 2, period: '1.5h' })).toEqual({ max: '2', amount: '1.5', unit: 'h' });
+    const form = limitsForm(SETTINGS);
+    expect(limitsSettings(form)).toEqual({
+      timezone: 'Europe/Rome',
+      quietHours: { start: '21:00', end: '08:00' },
+      frequencyCaps: { email: [{ max: 3, period: '1d' }], sms: [] },
+    });
+    expect(limitsSettings({ ...form, hasQuietHours: false }).quietHours).toBeNull();
+  });
+
+  it('checks the zone, the times and every cap', () => {
+    const form = limitsForm(SETTINGS);
+    expect(validateLimits(form, isKnownTimeZone)).toEqual({});
+    expect(
+      validateLimits(
+        {
+          ...form,
+          timezone: 'Mars/Olympus',
+          quietStart: '08:00',
+          quietEnd: '08:00',
+          caps: { email: [{ max: '0', amount: 'x', unit: 'd' }], sms: [] },
+        },
+        isKnownTimeZone,
+      ),
+    ).toEqual({
+      timezone: { key: 'timezone' },
+      'quietHours.end': { key: 'sameTimes' },
+      'frequencyCaps.email.0.max': { key: 'capMax' },
+      'frequencyCaps.email.0.period': { key: 'amount' },
+    });
+  });
+});
+
+describe('saving one section', () => {
+  it('keeps the other parts of the document', () => {
+    const saved = withPart(SETTINGS, 'topics', [{ id: 'news', name: 'News', defaultSubscribed: false }]);
+    expect(saved.scoring).toEqual(SETTINGS.scoring);
+    expect(saved.smtp).toEqual(SETTINGS.smtp);
+    expect(saved.topics).toEqual([{ id: 'news', name: 'News', defaultSubscribed: false }]);
+    expect('sms' in withPart(SETTINGS, 'sms', undefined)).toBe(false);
+  });
+
+  it("puts the server's complaint on the field it names, without the path in front", () => {
+    const error = new ApiError(
+      400,
+      'invalid_input',
+      'smtp.host: Too big: expected string to have <=255 characters',
+      'smtp.host',
+    );
+    expect(serverFieldErrors(error, ['smtp'])).toEqual({
+      'smtp.host': { message: 'Too big: expected string to have <=255 characters' },
+    });
+    expect(serverFieldErrors(error, ['sms'])).toBeUndefined();
+    expect(serverFieldErrors(new ApiError(403, 'forbidden', 'no', 'role'), ['role'])).toBeUndefined();
+  });
+});
+
+describe('password form', () => {
+  it('wants the current password, a long enough new one typed twice, and a change', () => {
+    expect(validatePassword({ currentPassword: '', newPassword: 'short', repeatPassword: 'other' })).toEqual({
+      currentPassword: { key: 'required' },
+      newPassword: { key: 'tooShort' },
+      repeatPassword: { key: 'mismatch' },
+    });
+    const same = 'the same passphrase';
+    expect(validatePassword({ currentPassword: same, newPassword: same, repeatPassword: same })).toEqual({
+      newPassword: { key: 'unchanged' },
+    });
+  });
+});
+
+describe('settings tabs', () => {
+  const tabs = [
+    { id: 'a', label: 'A' },
+    { id: 'b', label: 'B' },
+    { id: 'c', label: 'C' },
+  ] as const;
+  it('moves with the arrows, wrapping, and jumps with Home and End', () => {
+    expect(tabAfterKey(tabs, 'a', 'ArrowDown')).toBe('b');
+    expect(tabAfterKey(tabs, 'c', 'ArrowRight')).toBe('a');
+    expect(tabAfterKey(tabs, 'a', 'ArrowUp')).toBe('c');
+    expect(tabAfterKey(tabs, 'b', 'End')).toBe('c');
+    expect(tabAfterKey(tabs, 'b', 'Home')).toBe('a');
+    expect(tabAfterKey(tabs, 'b', 'Enter')).toBeUndefined();
+  });
+});
