@@ -107,6 +107,11 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
 
       expect(preview.status).toBe(200);
       expect(preview.body.subject).toBe('Hello there');
+      // The entry event's properties stand in for a journey's, as the template's Liquid reads them.
+      const withEvent = await api<{ text: string }>('POST', `/templates/${templateId}/preview`, {
+        properties: { coupon: 'SPRING24' },
+      });
+      expect(withEvent.body.text).toContain('your code is SPRING24.');
     });
 
     it('sends a test e-mail to the test address, personalised for the chosen profile, and logs it on the test topic', async () => {

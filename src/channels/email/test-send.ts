@@ -8,7 +8,14 @@ import type { Storage } from '../../storage/storage.js';
 import { type EmailSender, renderJob, sendEmail } from './email-channel.js';
 
 /** A message that is not part of a journey: a preview or a test send of a template. */
-function adHocMessage(template: EmailTemplate, profile: Profile, now: number, topic: string): Message {
+/** `properties` stand for the entry event's, so that `{{ event.properties.* }}` renders as it would in a journey. */
+function adHocMessage(
+  template: EmailTemplate,
+  profile: Profile,
+  now: number,
+  topic: string,
+  properties: Record<string, unknown> = {},
+): Message {
   return {
     id: newId('msg', now),
     workspaceId: template.workspaceId,
@@ -27,7 +34,7 @@ function adHocMessage(template: EmailTemplate, profile: Profile, now: number, to
     idempotencyKey: `test:${newId('key', now)}`,
     attempts: 1,
     nextAttemptAt: null,
-    context: { template, event: { name: 'Preview', messageId: null, timestamp: now, properties: {} } },
+    context: { template, event: { name: 'Preview', messageId: null, timestamp: now, properties } },
     providerMessageId: null,
     createdAt: now,
     updatedAt: now,
@@ -43,9 +50,9 @@ function adHocMessage(template: EmailTemplate, profile: Profile, now: number, to
 /** Renders a template as a chosen profile would receive it (links included), without sending. */
 export async function previewTemplate(
   sender: Pick<EmailSender, 'signer' | 'publicUrl'>,
-  input: { template: EmailTemplate; profile: Profile; now: number },
+  input: { template: EmailTemplate; profile: Profile; now: number; properties?: Record<string, unknown> },
 ) {
-  const message = adHocMessage(input.template, input.profile, input.now, TEST_TOPIC);
+  const message = adHocMessage(input.template, input.profile, input.now, TEST_TOPIC, input.properties);
   return renderJob(sender, {
     messageId: message.id,
     template: input.template,
@@ -59,14 +66,21 @@ export async function previewTemplate(
  */
 export async function testSend(
   sender: EmailSender,
-  input: { storage: Storage; clock: Clock; template: EmailTemplate; profile: Profile; to: string },
+  input: {
+    storage: Storage;
+    clock: Clock;
+    template: EmailTemplate;
+    profile: Profile;
+    to: string;
+    properties?: Record<string, unknown>;
+  },
 ): Promise<Message> {
   const { storage, template, profile, to } = input;
   const now = input.clock.now();
   const settings = await storage.settings.get(template.workspaceId);
   if (!settings.smtp)
     throw new AppError('conflict', 'configure an SMTP server in the workspace settings first');
-  const message = adHocMessage(template, profile, now, TEST_TOPIC);
+  const message = adHocMessage(template, profile, now, TEST_TOPIC, input.properties);
   await storage.messages.insert(message);
   const outcome = await sendEmail(sender, {
     message,

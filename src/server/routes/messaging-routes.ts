@@ -277,7 +277,12 @@ export async function messagingRoutes(
       const now = clock.now();
       const template = await draftTemplate(workspaceId, request.body.template, now);
       const profile = await previewProfile(workspaceId, request.body);
-      const rendered = await previewTemplate(email, { template, profile, now });
+      const rendered = await previewTemplate(email, {
+        template,
+        profile,
+        now,
+        properties: request.body.properties,
+      });
       return {
         subject: rendered.subject,
         preheader: rendered.preheader,
@@ -308,7 +313,12 @@ export async function messagingRoutes(
         request.params.templateId,
         request.body,
       );
-      const rendered = await previewTemplate(email, { template, profile, now: clock.now() });
+      const rendered = await previewTemplate(email, {
+        template,
+        profile,
+        now: clock.now(),
+        properties: request.body.properties,
+      });
       return {
         subject: rendered.subject,
         preheader: rendered.preheader,
@@ -336,7 +346,14 @@ export async function messagingRoutes(
         request.params.templateId,
         request.body,
       );
-      const message = await testSend(email, { storage, clock, template, profile, to: request.body.to });
+      const message = await testSend(email, {
+        storage,
+        clock,
+        template,
+        profile,
+        to: request.body.to,
+        properties: request.body.properties,
+      });
       if (message.status !== 'sent')
         throw new AppError(
           'unavailable',
