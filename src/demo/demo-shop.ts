@@ -82,7 +82,60 @@ export async function loadDemoShop(storage: Storage, options: DemoOptions): Prom
     await publishJourney(storage, clock, workspaceId, journey.id);
     published.push(journey.id);
   }
+  // A few moments of today, after the journeys went live: they start with someone in them.
+  for (const call of liveMoments(total, clock.now())) pending.push(call);
+  await flush();
   return { contacts: total, events, templates: [welcome.id, reminder.id], journeys: published };
+}
+
+/** Contacts who sign up now, and others who put something in a new cart: about one in a hundred each. */
+export function liveMomentCounts(contacts: number): { signUps: number; carts: number } {
+  return { signUps: Math.max(1, Math.floor(contacts / 100)), carts: Math.max(1, Math.floor(contacts / 100)) };
+}
+
+function liveMoments(contacts: number, now: number): Array<Record<string, unknown>> {
+  const { signUps, carts } = liveMomentCounts(contacts);
+  const at = (userId: string, key: string) => ({
+    userId,
+    messageId: `demo-live-${key}`,
+    timestamp: new Date(now).toISOString(),
+  });
+  const calls: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < signUps; i++) {
+    const userId = `demo-new-${i}`;
+    calls.push({
+      type: 'identify',
+      ...at(userId, `identify-${i}`),
+      traits: {
+        email: `new.${i}@example.com`,
+        first_name: FIRST_NAMES[i % FIRST_NAMES.length],
+        plan: 'free',
+      },
+    });
+    calls.push({
+      type: 'track',
+      event: 'Signed Up',
+      ...at(userId, `signup-${i}`),
+      properties: { method: 'email' },
+    });
+  }
+  const stride = Math.max(1, Math.floor(contacts / carts));
+  for (let i = 0; i < carts; i++) {
+    const contact = (i * stride) % contacts;
+    calls.push({
+      type: 'track',
+      event: 'Product Added',
+      ...at(`demo-${contact}`, `cart-${i}`),
+      properties: {
+        cart_id: `cart-${contact}-live`,
+        sku: 'shoes-7',
+        category: 'shoes',
+        price: 89,
+        quantity: 1,
+      },
+    });
+  }
+  return calls;
 }
 
 type Random = () => number;

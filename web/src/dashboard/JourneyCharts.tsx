@@ -8,6 +8,7 @@ import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
 import { Pager, usePage } from '../components/pager.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
+import { LoadDemoButton } from '../demo/LoadDemoButton.js';
 import { ChartFigure } from './ChartFigure.js';
 import { conversionRows, funnelRows, type JourneyStats } from './series.js';
 
@@ -37,6 +38,7 @@ export function JourneyCharts() {
         <EmptyState>
           <p>{t('dashboard.journeys.empty')}</p>
           <Link to="/journeys">{t('dashboard.journeys.createJourney')}</Link>
+          <LoadDemoButton />
         </EmptyState>
       </section>
     );
