@@ -176,7 +176,7 @@ function FunnelChart(props: { journeys: JourneyStats[] }) {
         <BarChart data={rows} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis dataKey="name" interval={0} tick={{ fontSize: 12 }} />
-          <YAxis allowDecimals={false} tickFormatter={(value: number) => format.number(value)} />
+          <YAxis allowDecimals={false} width={64} tickFormatter={(value: number) => format.number(value)} />
           <Tooltip formatter={(value) => format.number(Number(value))} />
           <Legend />
           <Bar

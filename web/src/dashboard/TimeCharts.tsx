@@ -58,7 +58,7 @@ function TimeSeriesFigure<K extends string>(props: {
         <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis dataKey="label" minTickGap={24} />
-          <YAxis allowDecimals={false} tickFormatter={(value: number) => format.number(value)} />
+          <YAxis allowDecimals={false} width={64} tickFormatter={(value: number) => format.number(value)} />
           <Tooltip formatter={(value) => format.number(Number(value))} />
           <Legend />
           {props.lines.map((line) => (

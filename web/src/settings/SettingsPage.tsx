@@ -3,9 +3,9 @@ import { useTranslation } from 'react-i18next';
 import { Link, useSearchParams } from 'react-router-dom';
 import { useSession } from '../app/session.js';
 import { ErrorState, Loading } from '../components/states.js';
+import { Tabs } from '../components/tabs.js';
 import { LimitsSection } from './LimitsSection.js';
 import { PasswordSection } from './PasswordSection.js';
-import { SettingsTabs } from './SettingsTabs.js';
 import { SmsSection } from './SmsSection.js';
 import { SmtpSection } from './SmtpSection.js';
 import { useSettings } from './settings-api.js';
@@ -34,7 +34,8 @@ export function SettingsPage() {
       <p className="hint">
         <Link to="/settings/keys">{t('nav.apiKeys')}</Link>
       </p>
-      <SettingsTabs
+      <Tabs
+        orientation="vertical"
         label={t('settings.sections')}
         tabs={tabs}
         selected={selected}
@@ -42,7 +43,7 @@ export function SettingsPage() {
       >
         {/* Keyed by workspace: another workspace's settings start from a fresh form. */}
         <div key={`${workspace.id}-${selected}`}>{panel(selected)}</div>
-      </SettingsTabs>
+      </Tabs>
     </>
   );
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../app/api.js';
-import { tabAfterKey } from './SettingsTabs.js';
 import {
   capForm,
   isKnownTimeZone,
@@ -175,21 +174,5 @@ describe('password form', () => {
     expect(validatePassword({ currentPassword: same, newPassword: same, repeatPassword: same })).toEqual({
       newPassword: { key: 'unchanged' },
     });
-  });
-});
-
-describe('settings tabs', () => {
-  const tabs = [
-    { id: 'a', label: 'A' },
-    { id: 'b', label: 'B' },
-    { id: 'c', label: 'C' },
-  ] as const;
-  it('moves with the arrows, wrapping, and jumps with Home and End', () => {
-    expect(tabAfterKey(tabs, 'a', 'ArrowDown')).toBe('b');
-    expect(tabAfterKey(tabs, 'c', 'ArrowRight')).toBe('a');
-    expect(tabAfterKey(tabs, 'a', 'ArrowUp')).toBe('c');
-    expect(tabAfterKey(tabs, 'b', 'End')).toBe('c');
-    expect(tabAfterKey(tabs, 'b', 'Home')).toBe('a');
-    expect(tabAfterKey(tabs, 'b', 'Enter')).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tabAfterKey } from './Tabs.js';
+import { tabAfterKey } from './tabs.js';
 
 describe('tabs', () => {
   const tabs = [
@@ -14,6 +14,8 @@ describe('tabs', () => {
     expect(tabAfterKey(tabs, 'a', 'ArrowLeft')).toBe('c');
     expect(tabAfterKey(tabs, 'b', 'Home')).toBe('a');
     expect(tabAfterKey(tabs, 'b', 'End')).toBe('c');
+    expect(tabAfterKey(tabs, 'a', 'ArrowDown')).toBe('b');
+    expect(tabAfterKey(tabs, 'a', 'ArrowUp')).toBe('c');
     expect(tabAfterKey(tabs, 'b', 'Enter')).toBeUndefined();
   });
 });

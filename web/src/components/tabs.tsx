@@ -5,7 +5,7 @@ export interface Tab<K extends string> {
   label: string;
 }
 
-/** The tab `key` moves to from `current`: arrows wrap around, Home and End go to the ends. */
+/** The tab a key press moves to: arrows wrap around, Home and End go to the ends; undefined for other keys. */
 export function tabAfterKey<K extends string>(
   tabs: readonly Tab<K>[],
   current: K,
@@ -13,36 +13,35 @@ export function tabAfterKey<K extends string>(
 ): K | undefined {
   const index = tabs.findIndex((tab) => tab.id === current);
   const last = tabs.length - 1;
-  const target =
-    key === 'ArrowRight'
-      ? index === last
-        ? 0
-        : index + 1
-      : key === 'ArrowLeft'
-        ? index <= 0
-          ? last
-          : index - 1
-        : key === 'Home'
-          ? 0
-          : key === 'End'
-            ? last
-            : undefined;
+  const next = index >= last ? 0 : index + 1;
+  const previous = index <= 0 ? last : index - 1;
+  const moves: Record<string, number> = {
+    ArrowRight: next,
+    ArrowDown: next,
+    ArrowLeft: previous,
+    ArrowUp: previous,
+    Home: 0,
+    End: last,
+  };
+  const target = moves[key];
   return target === undefined ? undefined : tabs[target]?.id;
 }
 
 /**
  * WAI-ARIA tabs with automatic activation: Tab reaches the selected tab, the arrow keys (and Home/End)
- * move between tabs, and the panel below shows the selected one.
+ * move between tabs and show their panel. Horizontal above the panel, or vertical beside it.
  */
 export function Tabs<K extends string>(props: {
   label: string;
   tabs: readonly Tab<K>[];
   selected: K;
   onSelect(id: K): void;
+  orientation?: 'horizontal' | 'vertical';
   children: ReactNode;
 }) {
   const id = useId();
   const buttons = useRef(new Map<K, HTMLButtonElement>());
+  const orientation = props.orientation ?? 'horizontal';
 
   function onKeyDown(event: KeyboardEvent) {
     const target = tabAfterKey(props.tabs, props.selected, event.key);
@@ -53,8 +52,8 @@ export function Tabs<K extends string>(props: {
   }
 
   return (
-    <>
-      <div className="tabs" role="tablist" aria-label={props.label}>
+    <div className={`tabs-layout tabs-${orientation}`}>
+      <div className="tabs" role="tablist" aria-label={props.label} aria-orientation={orientation}>
         {props.tabs.map((tab) => {
           const isSelected = tab.id === props.selected;
           return (
@@ -86,6 +85,6 @@ export function Tabs<K extends string>(props: {
       >
         {props.children}
       </section>
-    </>
+    </div>
   );
 }
