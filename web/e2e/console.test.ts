@@ -1,30 +1,25 @@
 import { Analytics } from '@segment/analytics-node';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trackingUrls } from '../../src/test-support/api-client.js';
+import type { ReceivedMail } from '../../src/test-support/smtp-sink.js';
 import { type ConsoleWorld, startConsoleWorld, unlabelledControls } from './harness.js';
 
 /**
- * The console in a real browser against a real server: log in, create a write key, draw an
- * abandoned-cart journey on the canvas by dragging and connecting, publish it, send events through the
- * Segment client, see the e-mail arrive at a real SMTP server and the step counts change, and read it
- * all in Italian. Screenshots of each screen land in artifacts/screenshots (git-ignored).
+ * The abandoned-cart flow in the browser alone, against a real server: log in, set the SMTP server,
+ * write the e-mail template, create a write key, draw the journey on the canvas by dragging and
+ * connecting, publish it; then the shop's Segment client sends events, the e-mail arrives at a real
+ * SMTP server, its reader opens it and clicks, and the canvas counts all of it — in English and
+ * Italian. Screenshots of each screen land in artifacts/screenshots (git-ignored).
  */
 describe('web console (Chromium)', () => {
   let consoleWorld: ConsoleWorld;
   let page: Page;
-  let templateId = '';
 
   beforeAll(async () => {
-    consoleWorld = await startConsoleWorld();
+    // Nothing is set up through the API: SMTP, the template, the key and the journey come from the browser.
+    consoleWorld = await startConsoleWorld({ configureSmtp: false });
     page = consoleWorld.page;
-    // The e-mail template comes through the API here; the template editor has its own test.
-    const template = await consoleWorld.api<{ id: string }>('POST', '/templates', {
-      name: 'Cart reminder',
-      subject: 'You left something behind, {{ profile.traits.first_name }}',
-      mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Your cart is waiting.</mj-text></mj-column></mj-section></mj-body></mjml>',
-    });
-    expect(template.status).toBe(201);
-    templateId = template.body.id;
   }, 120_000);
 
   afterAll(async () => {
@@ -68,6 +63,26 @@ describe('web console (Chromium)', () => {
     await nav().getByRole('link', { name: 'Journeys' }).click();
     await page.getByRole('heading', { name: 'Journeys' }).waitFor();
     await page.getByText('No journeys yet').waitFor();
+
+    // Where e-mail goes out: the shop's SMTP server (a real one on loopback here).
+    await nav().getByRole('link', { name: 'Settings', exact: true }).click();
+    await page.getByLabel('Host', { exact: true }).fill('127.0.0.1');
+    await page.getByLabel('Port', { exact: true }).fill(String(sink.port));
+    await page.getByLabel('Security', { exact: true }).selectOption({ label: 'None (local relay)' });
+    await page.getByLabel('From address', { exact: true }).fill('Shop <shop@example.com>');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('Saved', { exact: true }).waitFor();
+
+    // The reminder e-mail, written in the template editor (it starts from a responsive layout with a link).
+    await nav().getByRole('link', { name: 'Templates' }).click();
+    await page.getByLabel('Name of the new template').fill('Cart reminder');
+    await page.getByRole('button', { name: 'New template' }).click();
+    await page.getByRole('heading', { name: 'Cart reminder' }).waitFor();
+    await page
+      .getByLabel('Subject', { exact: true })
+      .fill('You left something behind, {{ profile.traits.first_name }}');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
 
     // A write key, shown once, for the shop's Segment client.
     await nav().getByRole('link', { name: 'API keys' }).click();
@@ -135,6 +150,11 @@ describe('web console (Chromium)', () => {
     expect(saved.items[0]?.draft.steps).toContainEqual(
       expect.objectContaining({ id: 'wait_for_event_1', next: 'exit_1', timeoutNext: 'send_email_1' }),
     );
+    const templates = await consoleWorld.api<{ items: Array<{ id: string; name: string }> }>(
+      'GET',
+      '/templates',
+    );
+    const templateId = templates.body.items.find((template) => template.name === 'Cart reminder')?.id;
     expect(saved.items[0]?.draft.steps).toContainEqual(
       expect.objectContaining({ id: 'send_email_1', template: templateId, next: 'exit_1' }),
     );
@@ -154,11 +174,21 @@ describe('web console (Chromium)', () => {
     await expect
       .poll(() => page.getByTestId('counts-send_email_1').textContent(), { timeout: 15_000 })
       .toBe('1 entered · 0 waiting');
+    // Its reader opens it and follows its link: the canvas counts both.
+    const { pixel, click } = trackingUrls(mail as ReceivedMail);
+    expect((await fetch(pixel)).status).toBe(200);
+    expect((await fetch(click, { redirect: 'manual' })).status).toBe(302);
+    await expect
+      .poll(() => page.getByTestId('messages-send_email_1').textContent(), { timeout: 15_000 })
+      .toBe('1 sent · 1 opened · 1 clicked');
     await shot('journey-counts');
 
     await page.getByLabel('Language').selectOption('it');
     await page.getByRole('button', { name: 'Pubblica' }).waitFor();
     expect(await page.getByTestId('counts-send_email_1').textContent()).toBe('1 entrati · 0 in attesa');
+    expect(await page.getByTestId('messages-send_email_1').textContent()).toBe(
+      '1 inviati · 1 aperti · 1 cliccati',
+    );
     expect(await page.locator('html').getAttribute('lang')).toBe('it');
     await nav().getByRole('link', { name: 'Percorsi' }).click();
     await page.getByRole('columnheader', { name: 'Convertiti' }).waitFor();

@@ -31,7 +31,9 @@ export interface ConsoleWorld {
  * Builds the console (into a temporary directory), starts Mops serving it with SMTP pointed at a sink,
  * and opens Chromium on it (not logged in). Each test file starts its own.
  */
-export async function startConsoleWorld(options: { locale?: string } = {}): Promise<ConsoleWorld> {
+export async function startConsoleWorld(
+  options: { locale?: string; /** false: the test sets SMTP up in the browser */ configureSmtp?: boolean } = {},
+): Promise<ConsoleWorld> {
   const webDir = mkdtempSync(path.join(tmpdir(), 'mops-web-'));
   let sink: SmtpSink | undefined;
   let world: TestWorld | undefined;
@@ -65,11 +67,13 @@ export async function startConsoleWorld(options: { locale?: string } = {}): Prom
       const text = await response.text();
       return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
     };
-    const settings = await api('PUT', '/settings', {
-      smtp: { host: '127.0.0.1', port: sink.port, from: 'Shop <shop@example.com>' },
-      frequencyCaps: { email: [] },
-    });
-    expect(settings.status).toBe(200);
+    if (options.configureSmtp !== false) {
+      const settings = await api('PUT', '/settings', {
+        smtp: { host: '127.0.0.1', port: sink.port, from: 'Shop <shop@example.com>' },
+        frequencyCaps: { email: [] },
+      });
+      expect(settings.status).toBe(200);
+    }
     mkdirSync(SCREENSHOTS, { recursive: true });
     browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -35,7 +35,7 @@ import {
   type StepBody,
   type StepType,
 } from './graph.js';
-import { NODE_TYPES, OverlayContext, type StepCounts } from './nodes.js';
+import { type MessageCounts, NODE_TYPES, OverlayContext, type StepCounts } from './nodes.js';
 import { EntryPanel, StepPanel } from './panels.js';
 
 interface JourneyJson {
@@ -48,6 +48,7 @@ interface JourneyJson {
 
 interface Report {
   steps: Record<string, StepCounts>;
+  messages: Record<string, MessageCounts>;
 }
 
 const DRAG_TYPE = 'application/x-mops-step';
@@ -192,7 +193,7 @@ function Builder(props: { journey: JourneyJson }) {
       byNode.set(problem.nodeId, [...(byNode.get(problem.nodeId) ?? []), problem.message]);
     if (serverError?.nodeId)
       byNode.set(serverError.nodeId, [...(byNode.get(serverError.nodeId) ?? []), serverError.message]);
-    return { problems: byNode, counts: report.data?.steps };
+    return { problems: byNode, counts: report.data?.steps, messages: report.data?.messages };
   }, [problems, serverError, report.data]);
 
   const selectedNode = nodes.find((node) => node.id === selected);

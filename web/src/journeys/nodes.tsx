@@ -15,10 +15,18 @@ export interface StepCounts {
   converted: number;
 }
 
+/** How a sending step's messages fared (the journey report's `messages`). */
+export interface MessageCounts {
+  sent: number;
+  opened: number;
+  clicked: number;
+}
+
 /** What the canvas overlays on nodes: problems to fix, and live counts once published. */
 export interface CanvasOverlay {
   problems: Map<string, string[]>;
   counts: Record<string, StepCounts> | undefined;
+  messages?: Record<string, MessageCounts> | undefined;
 }
 
 export const OverlayContext = createContext<CanvasOverlay>({ problems: new Map(), counts: undefined });
@@ -105,7 +113,7 @@ export function EntryNodeView(props: NodeProps<EntryNode>) {
 export function StepNodeView(props: NodeProps<StepNode>) {
   const { t } = useTranslation();
   const format = useFormat();
-  const { counts } = useContext(OverlayContext);
+  const { counts, messages } = useContext(OverlayContext);
   const step = props.data.step;
   const ports = portsOf(step);
   const stepCounts = counts?.[step.id];
@@ -123,6 +131,15 @@ export function StepNodeView(props: NodeProps<StepNode>) {
           {t('builder.counts', {
             entered: format.number(stepCounts?.entered ?? 0),
             waiting: format.number(stepCounts?.waiting ?? 0),
+          })}
+        </div>
+      )}
+      {messages?.[step.id] && (
+        <div className="node-counts" data-testid={`messages-${step.id}`}>
+          {t('builder.messageCounts', {
+            sent: format.number(messages[step.id]?.sent ?? 0),
+            opened: format.number(messages[step.id]?.opened ?? 0),
+            clicked: format.number(messages[step.id]?.clicked ?? 0),
           })}
         </div>
       )}

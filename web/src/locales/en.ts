@@ -53,6 +53,7 @@ export const en = {
     statuses: { draft: 'Draft', published: 'Published', paused: 'Paused', archived: 'Archived' },
   },
   builder: {
+    messageCounts: '{{sent}} sent · {{opened}} opened · {{clicked}} clicked',
     connections: 'Leads to',
     notConnectedOption: '— not connected —',
     settingsPanel: 'Step settings',

@@ -55,6 +55,7 @@ export const it: Catalogue = {
     statuses: { draft: 'Bozza', published: 'Pubblicato', paused: 'In pausa', archived: 'Archiviato' },
   },
   builder: {
+    messageCounts: '{{sent}} inviati · {{opened}} aperti · {{clicked}} cliccati',
     connections: 'Porta a',
     notConnectedOption: '— non collegato —',
     settingsPanel: 'Impostazioni del passo',
