@@ -20,7 +20,7 @@ export interface ConsoleWorld {
   admin: { email: string; password: string };
   /** Calls the admin API with the world's secret key: `api('GET', '/templates')` for this workspace. */
   api<T>(method: string, rest: string, body?: unknown): Promise<{ status: number; body: T }>;
-  /** Saves a full-page screenshot under artifacts/screenshots. */
+  /** Saves a full-page screenshot under artifacts/screenshots, and checks every control there has a name. */
   shot(name: string): Promise<void>;
   /** Fills the log-in form with the first admin's credentials and waits for the console. */
   logIn(): Promise<void>;
@@ -32,7 +32,11 @@ export interface ConsoleWorld {
  * and opens Chromium on it (not logged in). Each test file starts its own.
  */
 export async function startConsoleWorld(
-  options: { locale?: string; /** false: the test sets SMTP up in the browser */ configureSmtp?: boolean } = {},
+  options: {
+    locale?: string;
+    /** false: the test sets SMTP up in the browser. */
+    configureSmtp?: boolean;
+  } = {},
 ): Promise<ConsoleWorld> {
   const webDir = mkdtempSync(path.join(tmpdir(), 'mops-web-'));
   let sink: SmtpSink | undefined;
@@ -93,6 +97,8 @@ export async function startConsoleWorld(
       api,
       shot: async (name) => {
         await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+        // Every screen a test shows is also checked for controls a screen reader could not name.
+        expect(await unlabelledControls(page), `unlabelled controls on ${name}`).toEqual([]);
       },
       async logIn() {
         await page.goto(current.url);
