@@ -45,13 +45,13 @@ function printBanner(mops: RunningMops, database: string): void {
       '  First log-in (shown only this once; `mops users reset-password` makes a new one):',
       `    e-mail:    ${admin.email}`,
       `    password:  ${admin.password}`,
-      `    POST ${mops.url}/api/auth/login  with {"email": …, "password": …}`,
+      `  Open ${mops.url} in a browser to log in, then choose your own password under Settings → My password.`,
     );
   }
   if (mops.url) {
     lines.push(
       '',
-      '  Send events: create a write key with  npm run mops -- keys create --kind write --name website',
+      '  Send events: create a write key in the console (API keys) or with  npm run mops -- keys create --kind write --name website',
       `  and point a Segment or RudderStack client at ${mops.url}.  API reference: ${mops.url}/openapi.json`,
     );
   }
