@@ -146,6 +146,45 @@ describe.each(BACKENDS)('users and roles API on %s', (backend) => {
     expect(owners).toHaveLength(1);
   });
 
+  it('lets a member read the score models, stages and topics, though not the settings', async () => {
+    const { workspaceId, owner } = await ownWorkspace();
+    const member = await addUser(workspaceId, owner, 'member');
+    const memberSession = await logIn(member.email);
+    const model = {
+      id: 'engagement',
+      name: 'Engagement',
+      rules: [{ kind: 'event', id: 'pricing', event: 'Page Viewed', points: 5 }],
+    };
+    const saved = await call(
+      `/api/workspaces/${workspaceId}/settings`,
+      send('PUT', { scoring: { models: [model] }, lifecycle: {} }, owner),
+    );
+    expect(saved.status).toBe(200);
+
+    const settings = await call(`/api/workspaces/${workspaceId}/settings`, {
+      headers: { cookie: memberSession },
+    });
+    expect(settings.status).toBe(403);
+    const definitions = await call(`/api/workspaces/${workspaceId}/scoring/definitions`, {
+      headers: { cookie: memberSession },
+    });
+    expect(definitions.status).toBe(200);
+    expect(await definitions.json()).toMatchObject({
+      models: [{ id: 'engagement', name: 'Engagement', rules: [{ id: 'pricing', points: 5 }] }],
+      stages: ['subscriber', 'lead', 'mql', 'sql', 'opportunity', 'customer'],
+      topics: [
+        { id: 'marketing', name: 'Marketing' },
+        { id: 'transactional', name: 'Transactional' },
+      ],
+    });
+    // Someone of another workspace reads nothing of this one, not even that it exists.
+    const stranger = (await ownWorkspace()).owner;
+    const refused = await call(`/api/workspaces/${workspaceId}/scoring/definitions`, {
+      headers: { cookie: stranger },
+    });
+    expect(refused.status).toBe(404);
+  });
+
   it('lets an admin manage members and admins but not owners, and a member nothing', async () => {
     const { workspaceId, owner } = await ownWorkspace();
     const admin = await addUser(workspaceId, owner, 'admin');

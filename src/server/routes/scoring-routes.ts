@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
+import { ScoreModel } from '../../core/score-model.js';
 import { profileIntent, recycleProfile } from '../../scoring/scoring.js';
 import type { HandOff, Storage } from '../../storage/storage.js';
 import type { Authenticator } from '../auth.js';
@@ -182,6 +183,36 @@ export async function scoringRoutes(
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId);
       return { items: await storage.scoring.accountScores(request.params.accountId) };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/scoring/definitions',
+    {
+      schema: {
+        tags: ['scoring'],
+        summary:
+          'Score models with their rules, lifecycle stages and subscription topics: what every member may read to understand scores, stages and consent (the rest of the settings is for admins)',
+        params: WorkspaceParams,
+        response: {
+          200: z.object({
+            models: z.array(ScoreModel),
+            stages: z.array(z.string()),
+            topics: z.array(z.object({ id: z.string(), name: z.string() })),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const { workspaceId } = request.params;
+      await auth.requireWorkspace(request, workspaceId);
+      const settings = await storage.settings.get(workspaceId);
+      return {
+        models: settings.scoring.models,
+        stages: settings.lifecycle?.stages ?? [],
+        topics: settings.topics.map((topic) => ({ id: topic.id, name: topic.name })),
+      };
     },
   );
 

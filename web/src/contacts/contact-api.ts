@@ -1,5 +1,5 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { ApiError, api, workspacePath } from '../app/api.js';
+import { api, workspacePath } from '../app/api.js';
 import type { ProfileScore, ScoreModelView, TimelineEvent, Traits } from './contact-format.js';
 import { pageQuery } from './cursor-paging.js';
 
@@ -153,19 +153,18 @@ interface SettingsView {
 }
 
 /**
- * The score models and topic names from the settings, to explain ledger lines and name topics. Only
- * admins may read settings: anyone else gets `null`, and the screens show rule and topic ids instead.
+ * The score models and topic names (`GET …/scoring/definitions`, readable by every member), to
+ * explain ledger lines and name topics.
  */
 export function useSettingsView(workspaceId: string) {
   return useQuery({
-    queryKey: ['settings', workspaceId, 'contact-view'],
-    queryFn: async () => {
-      try {
-        return await api<SettingsView>('GET', workspacePath(workspaceId, '/settings'));
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 403) return null;
-        throw error;
-      }
+    queryKey: ['scoring-definitions', workspaceId],
+    queryFn: async (): Promise<SettingsView | null> => {
+      const definitions = await api<{
+        models: ScoreModelView[];
+        topics: Array<{ id: string; name: string }>;
+      }>('GET', workspacePath(workspaceId, '/scoring/definitions'));
+      return { scoring: { models: definitions.models }, topics: definitions.topics };
     },
   });
 }

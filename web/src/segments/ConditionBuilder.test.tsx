@@ -20,6 +20,11 @@ function Harness(props: { rule: ApiRule; errors?: ReadonlyMap<string, string> })
       onChange={setRoot}
       errors={props.errors ?? new Map()}
       segments={[{ id: 'seg_buyers', name: 'Buyers' }]}
+      definitions={{
+        models: [{ id: 'engagement' }],
+        stages: ['lead', 'mql', 'customer'],
+        topics: [{ id: 'marketing' }, { id: 'product-news' }],
+      }}
     />
   );
 }
@@ -103,5 +108,26 @@ describe('the condition builder', () => {
     expect(document.getElementById(atMost.getAttribute('aria-describedby') ?? '')?.textContent).toBe(
       'atMost must not be below atLeast',
     );
+  });
+
+  it('offers the workspace’s topics and score models, and names its stages', () => {
+    render(
+      <Harness
+        rule={{
+          all: [
+            { type: 'subscription', topic: 'marketing', subscribed: true },
+            { type: 'score', model: 'engagement', min: 10 },
+            { type: 'lifecycle', stages: ['mql'] },
+          ],
+        }}
+      />,
+    );
+    const suggestions = (label: RegExp) => {
+      const input = screen.getByLabelText(label) as HTMLInputElement;
+      return [...(input.list?.options ?? [])].map((option) => option.value);
+    };
+    expect(suggestions(/topic/i)).toEqual(['marketing', 'product-news']);
+    expect(suggestions(/model/i)).toEqual(['engagement']);
+    expect(screen.getByText('lead, mql, customer')).toBeTruthy();
   });
 });

@@ -1,7 +1,13 @@
 import { useId } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Field } from '../components/field.js';
-import { type BuilderContext, BuilderContextProvider, errorKey, useBuilder } from './builder-context.js';
+import {
+  type BuilderContext,
+  BuilderContextProvider,
+  errorKey,
+  useBuilder,
+  type WorkspaceDefinitions,
+} from './builder-context.js';
 import { ConditionFields } from './ConditionFields.js';
 import {
   type BuilderNode,
@@ -25,6 +31,7 @@ export function ConditionBuilder(props: {
   onChange(root: GroupNode): void;
   errors: ReadonlyMap<string, string>;
   segments: ReadonlyArray<{ id: string; name: string }>;
+  definitions?: WorkspaceDefinitions | undefined;
 }) {
   const { root, onChange, errors } = props;
   const context: BuilderContext = {
@@ -33,6 +40,7 @@ export function ConditionBuilder(props: {
     remove: (id) => onChange(removeNode(root, id)),
     error: (nodeId, field) => errors.get(errorKey(nodeId, field)),
     segments: props.segments,
+    definitions: props.definitions,
   };
   return (
     <BuilderContextProvider value={context}>

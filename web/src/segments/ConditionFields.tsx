@@ -1,3 +1,4 @@
+import { useId } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Field } from '../components/field.js';
 import { useBuilder } from './builder-context.js';
@@ -21,9 +22,12 @@ function TextField(props: {
   value: string;
   hint?: string;
   inputMode?: 'numeric' | 'decimal';
+  /** Values the workspace knows (its topics, models), offered as the user types. */
+  suggestions?: readonly string[] | undefined;
   onChange(value: string): void;
 }) {
   const { error } = useBuilder();
+  const listId = useId();
   return (
     <Field
       label={props.label}
@@ -31,12 +35,22 @@ function TextField(props: {
       {...(props.hint ? { hint: props.hint } : {})}
     >
       {(control) => (
-        <input
-          {...control}
-          value={props.value}
-          inputMode={props.inputMode}
-          onChange={(event) => props.onChange(event.target.value)}
-        />
+        <>
+          <input
+            {...control}
+            value={props.value}
+            inputMode={props.inputMode}
+            list={props.suggestions ? listId : undefined}
+            onChange={(event) => props.onChange(event.target.value)}
+          />
+          {props.suggestions && (
+            <datalist id={listId}>
+              {props.suggestions.map((value) => (
+                <option key={value} value={value} />
+              ))}
+            </datalist>
+          )}
+        </>
       )}
     </Field>
   );
@@ -117,7 +131,7 @@ export function ConditionFields(props: {
   onChange(draft: ConditionDraft): void;
 }) {
   const { t } = useTranslation();
-  const { segments } = useBuilder();
+  const { segments, definitions } = useBuilder();
   const { nodeId, draft, onChange } = props;
   switch (draft.type) {
     case 'trait':
@@ -226,6 +240,7 @@ export function ConditionFields(props: {
             field="topic"
             label={t('segments.builder.topic')}
             value={draft.topic}
+            suggestions={definitions?.topics.map((topic) => topic.id)}
             onChange={(topic) => onChange({ ...draft, topic })}
           />
           <SelectField
@@ -249,6 +264,7 @@ export function ConditionFields(props: {
             field="model"
             label={t('segments.builder.model')}
             value={draft.model}
+            suggestions={definitions?.models.map((model) => model.id)}
             onChange={(model) => onChange({ ...draft, model })}
           />
           <TextField
@@ -276,6 +292,7 @@ export function ConditionFields(props: {
           field="stages"
           label={t('segments.builder.stages')}
           value={draft.stages}
+          {...(definitions?.stages.length ? { hint: definitions.stages.join(', ') } : {})}
           onChange={(stages) => onChange({ ...draft, stages })}
         />
       );

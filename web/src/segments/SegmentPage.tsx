@@ -7,6 +7,7 @@ import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
 import { Field } from '../components/field.js';
 import { ErrorState, errorMessage, Loading } from '../components/states.js';
+import type { WorkspaceDefinitions } from './builder-context.js';
 import { errorKey } from './builder-context.js';
 import { ConditionBuilder } from './ConditionBuilder.js';
 import { RulePreview, useRulePreview } from './RulePreview.js';
@@ -99,6 +100,10 @@ function SegmentEditor(props: { kind: 'live' | 'static'; segment?: SegmentJson }
     enabled: kind === 'live',
   });
   const otherSegments = (segmentsList.data ?? []).filter((other) => other.id !== segment?.id);
+  const definitions = useQuery({
+    queryKey: ['scoring-definitions', workspace.id],
+    queryFn: () => api<WorkspaceDefinitions>('GET', workspacePath(workspace.id, '/scoring/definitions')),
+  });
 
   const save = useMutation({
     mutationFn: () => {
@@ -220,7 +225,13 @@ function SegmentEditor(props: { kind: 'live' | 'static'; segment?: SegmentJson }
           <div className="segment-editor">
             <section aria-labelledby="segment-rule-title">
               <h2 id="segment-rule-title">{t('segments.builder.title')}</h2>
-              <ConditionBuilder root={root} onChange={changeRoot} errors={errors} segments={otherSegments} />
+              <ConditionBuilder
+                root={root}
+                onChange={changeRoot}
+                errors={errors}
+                segments={otherSegments}
+                definitions={definitions.data}
+              />
             </section>
             <RulePreview preview={preview} isComplete={isComplete} />
           </div>

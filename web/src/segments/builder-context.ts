@@ -11,6 +11,14 @@ export interface BuilderContext {
   remove(id: string): void;
   error(nodeId: string, field: string): string | undefined;
   segments: ReadonlyArray<{ id: string; name: string }>;
+  /** The workspace's topics, score models and stages, offered where a condition names one. */
+  definitions?: WorkspaceDefinitions | undefined;
+}
+
+export interface WorkspaceDefinitions {
+  models: ReadonlyArray<{ id: string }>;
+  stages: readonly string[];
+  topics: ReadonlyArray<{ id: string }>;
 }
 export const BuilderContextProvider = createContext<BuilderContext | undefined>(undefined);
 export const useBuilder = () => useContext(BuilderContextProvider) as BuilderContext;
