@@ -144,6 +144,15 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
     });
     const rejected = await admin(`/api/workspaces/${world.workspaceId}/rejected-events?limit=50`);
     expect(rejected.body.items.some((r) => r.messageId === 'single-bad-1')).toBe(true);
+    // Only those received in a range, when one is asked for; a bad bound is named.
+    const rejectedPath = `/api/workspaces/${world.workspaceId}/rejected-events?limit=50`;
+    const lastHour = await admin(`${rejectedPath}&from=${new Date(Date.now() - 3_600_000).toISOString()}`);
+    expect(lastHour.body.items.some((r) => r.messageId === 'single-bad-1')).toBe(true);
+    const yesterday = await admin(`${rejectedPath}&to=${new Date(Date.now() - 86_400_000).toISOString()}`);
+    expect(yesterday.body.items).toEqual([]);
+    const bad = await admin(`${rejectedPath}&from=yesterday`);
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: { field: 'from' } });
   });
 
   it.each([

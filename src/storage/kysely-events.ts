@@ -45,10 +45,11 @@ export function createEventReader(db: Kysely<Database>, ops: DialectOps): Omit<E
       );
     },
 
-    async listRejected(workspaceId, page) {
+    async listRejected(workspaceId, page, range) {
       const before = decodeCursor(page.cursor, isNumber);
       let query = db.selectFrom('rejected_events').selectAll().where('workspace_id', '=', workspaceId);
       if (before !== undefined) query = query.where('id', '<', before);
+      if (range) query = query.where('received_at', '>=', range.from).where('received_at', '<', range.to);
       const rows = await query
         .orderBy('id', 'desc')
         .limit(page.limit + 1)

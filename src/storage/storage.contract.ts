@@ -169,6 +169,18 @@ export function runStorageContract(
       });
       const page = await storage.events.listRejected(workspaceId, { limit: 10 });
       expect(page.items.map((r) => r.field)).toEqual(['batch[2].type', 'batch[1].userId']);
+      const inRange = await storage.events.listRejected(
+        workspaceId,
+        { limit: 10 },
+        { from: NOW, to: NOW + 1 },
+      );
+      expect(inRange.items).toHaveLength(2);
+      const before = await storage.events.listRejected(
+        workspaceId,
+        { limit: 10 },
+        { from: NOW - 10, to: NOW },
+      );
+      expect(before.items).toEqual([]);
       expect(page.items[1]).toMatchObject({
         messageId: 'bad-1',
         reason: 'userId or anonymousId is required',

@@ -105,7 +105,12 @@ export interface EventStore {
    */
   append(input: { events: NewEvent[]; rejected: RejectedEvent[] }): Promise<AppendResult>;
   list(workspaceId: string, page: PageRequest): Promise<Page<StoredEvent>>;
-  listRejected(workspaceId: string, page: PageRequest): Promise<Page<StoredRejectedEvent>>;
+  /** Rejected calls, newest first; only those received in [from, to) when a range is given. */
+  listRejected(
+    workspaceId: string,
+    page: PageRequest,
+    range?: { from: number; to: number },
+  ): Promise<Page<StoredRejectedEvent>>;
   /** Events linked to any of these identities, newest first. */
   listForIdentities(identityIds: number[], page: PageRequest): Promise<Page<StoredEvent>>;
 }

@@ -123,6 +123,8 @@ describe('dashboard (Chromium)', () => {
     await page.getByRole('button', { name: 'Apply' }).click();
     await expect.poll(() => page.getByTestId('dashboard-range').textContent()).toMatch(/per minute$/);
     await page.getByText(/No events in this range/).waitFor();
+    // The rejected calls follow the range too: none was received then.
+    await page.getByText('No rejected events in this range').waitFor();
     await consoleWorld.shot('dashboard-custom-range');
 
     await page.getByLabel('Show', { exact: true }).selectOption({ label: 'Last 7 days' });

@@ -129,13 +129,21 @@ export async function profileRoutes(
         tags: ['events'],
         summary: 'Calls that failed validation, with the reason and the field at fault, newest first',
         params: WorkspaceParams,
-        querystring: PageQuery,
+        querystring: PageQuery.extend({
+          from: z.iso.datetime({ offset: true }).optional().describe('received at or after (ISO 8601)'),
+          to: z.iso.datetime({ offset: true }).optional().describe('received before (ISO 8601)'),
+        }),
         response: { 200: pageOf(RejectedEventJson), ...errors },
       },
     },
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId);
-      const page = await storage.events.listRejected(request.params.workspaceId, request.query);
+      const { from, to, ...pageRequest } = request.query;
+      const range =
+        from !== undefined || to !== undefined
+          ? { from: from ? Date.parse(from) : 0, to: to ? Date.parse(to) : Number.MAX_SAFE_INTEGER }
+          : undefined;
+      const page = await storage.events.listRejected(request.params.workspaceId, pageRequest, range);
       return { items: page.items.map(rejectedEventJson), nextCursor: page.nextCursor };
     },
   );

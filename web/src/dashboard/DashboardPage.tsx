@@ -33,7 +33,8 @@ export function DashboardPage() {
         <MessagesChart range={range} />
       </div>
       <JourneyCharts />
-      <RejectedEvents />
+      {/* A new range starts the list again at its first page. */}
+      <RejectedEvents key={`${range.from.toISOString()}/${range.to.toISOString()}`} range={range} />
     </div>
   );
 }

@@ -5,6 +5,7 @@ import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
+import type { TimeRange } from './range.js';
 
 const PAGE_SIZE = 10;
 
@@ -17,8 +18,8 @@ interface RejectedEvent {
   payload: string;
 }
 
-/** Calls that failed validation, newest first, a page at a time (the API pages with a cursor). */
-export function RejectedEvents() {
+/** Calls that failed validation in the range, newest first, a page at a time (the API pages with a cursor). */
+export function RejectedEvents(props: { range: TimeRange }) {
   const { t } = useTranslation();
   const format = useFormat();
   const { workspace } = useSession();
@@ -26,13 +27,20 @@ export function RejectedEvents() {
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors.at(-1);
   const rejected = useQuery({
-    queryKey: ['dashboard', 'rejected', workspace.id, cursor],
+    queryKey: [
+      'dashboard',
+      'rejected',
+      workspace.id,
+      props.range.from.toISOString(),
+      props.range.to.toISOString(),
+      cursor,
+    ],
     queryFn: () =>
       api<{ items: RejectedEvent[]; nextCursor: string | null }>(
         'GET',
         workspacePath(
           workspace.id,
-          `/rejected-events?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+          `/rejected-events?limit=${PAGE_SIZE}&from=${encodeURIComponent(props.range.from.toISOString())}&to=${encodeURIComponent(props.range.to.toISOString())}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
         ),
       ),
   });

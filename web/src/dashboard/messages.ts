@@ -83,7 +83,7 @@ const en = {
   },
   rejected: {
     title: 'Rejected events',
-    help: 'Calls that failed validation, newest first. Fix the sender at the field named, and send them again.',
+    help: 'Calls that failed validation in this range, newest first. Fix the sender at the field named, and send them again.',
     receivedAt: 'Received',
     reason: 'Reason',
     field: 'Field',
@@ -91,7 +91,7 @@ const en = {
     payload: 'Call as received',
     show: 'Show the call',
     none: '—',
-    empty: 'No rejected events: every call passed validation.',
+    empty: 'No rejected events in this range: every call passed validation.',
   },
 };
 
@@ -179,7 +179,7 @@ const it: typeof en = {
   },
   rejected: {
     title: 'Eventi rifiutati',
-    help: 'Chiamate che non hanno superato la validazione, dalla più recente. Correggi il mittente nel campo indicato e inviale di nuovo.',
+    help: 'Chiamate che non hanno superato la validazione in questo intervallo, dalla più recente. Correggi il mittente nel campo indicato e inviale di nuovo.',
     receivedAt: 'Ricevuto',
     reason: 'Motivo',
     field: 'Campo',
@@ -187,7 +187,7 @@ const it: typeof en = {
     payload: 'Chiamata ricevuta',
     show: 'Mostra la chiamata',
     none: '—',
-    empty: 'Nessun evento rifiutato: ogni chiamata ha superato la validazione.',
+    empty: 'Nessun evento rifiutato in questo intervallo: ogni chiamata ha superato la validazione.',
   },
 };
 
