@@ -121,8 +121,10 @@ function Builder(props: { journey: JourneyJson }) {
         { id: step.id, type: 'step', position: position ?? { x: 0, y: lowest + 150 }, data: { step } },
       ]);
       setSelected(step.id);
+      // Added from the palette by click or keyboard: bring it into view, wherever it landed.
+      if (!position) setTimeout(() => void flow.fitView({ maxZoom: 1, duration: 200 }), 0);
     },
-    [nodes, setNodes],
+    [nodes, setNodes, flow],
   );
 
   const onDrop = useCallback(
@@ -329,6 +331,9 @@ function Builder(props: { journey: JourneyJson }) {
                 key={selectedNode.id}
                 step={selectedNode.data.step}
                 errors={fieldErrors}
+                emailSteps={nodes
+                  .filter((node) => node.type === 'step' && node.data.step.type === 'send_email')
+                  .map((node) => node.id)}
                 onChange={(step) => updateStep(selectedNode.id, step)}
               />
               <Connections

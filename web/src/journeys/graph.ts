@@ -20,11 +20,38 @@ export const STEP_TYPES = [
 ] as const;
 export type StepType = (typeof STEP_TYPES)[number];
 
-export interface Condition {
+/** A comparison of a trait, the event being handled, or the entry event's data. */
+export interface ValueCondition {
   source: 'trait' | 'event' | 'entry_event';
   path: string;
   op: string;
   value?: unknown;
+}
+
+/** What a branch can also ask: segment membership, a score, the lifecycle stage, an earlier e-mail. */
+export type Condition =
+  | ValueCondition
+  | { source: 'segment'; segment: string; op: 'in' | 'not_in' }
+  | { source: 'score'; model: string; op: 'gt' | 'gte' | 'lt' | 'lte' | 'eq'; value: number }
+  | { source: 'lifecycle'; op: 'in' | 'not_in'; stages: string[] }
+  | { source: 'message'; step: string; op: 'opened' | 'clicked' | 'not_opened' | 'not_clicked' };
+
+export type ConditionSource = Condition['source'];
+
+/** A new condition of a source, with the defaults a marketer would most often keep. */
+export function newCondition(source: ConditionSource): Condition {
+  switch (source) {
+    case 'segment':
+      return { source, segment: '', op: 'in' };
+    case 'score':
+      return { source, model: '', op: 'gte', value: 0 };
+    case 'lifecycle':
+      return { source, op: 'in', stages: [] };
+    case 'message':
+      return { source, step: '', op: 'opened' };
+    default:
+      return { source, path: '', op: 'eq', value: '' };
+  }
 }
 
 /** A step without its pointers to the steps after it (those are edges). */
@@ -35,7 +62,7 @@ export interface StepBody {
 }
 
 export type Trigger =
-  | { type: 'event'; event: string; conditions: Condition[] }
+  | { type: 'event'; event: string; conditions: ValueCondition[] }
   | { type: 'trait_changed'; trait: string; value?: unknown }
   | { type: 'segment'; segment: string; on: 'entered' | 'exited' }
   | { type: 'manual' };
@@ -44,7 +71,7 @@ export interface JourneyDefinition {
   name: string;
   description?: string;
   entry: { trigger: Trigger; reentry: { policy: string; period?: string }; allowConcurrent?: boolean };
-  goal?: { event: string; conditions: Condition[]; matchEntryProperty?: string; within?: string };
+  goal?: { event: string; conditions: ValueCondition[]; matchEntryProperty?: string; within?: string };
   start: string;
   steps: Array<StepBody>;
   canvas?: Record<string, { x: number; y: number }>;

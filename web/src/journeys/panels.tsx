@@ -1,13 +1,19 @@
 import { useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, workspacePath } from '../app/api.js';
 import { useSession } from '../app/session.js';
 import { Field } from '../components/field.js';
 import { errorMessage } from '../components/states.js';
-import type { Condition, EntrySettings, StepBody, Trigger } from './graph.js';
-
-const OPS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists', 'not_exists'];
+import {
+  type Condition,
+  type ConditionSource,
+  type EntrySettings,
+  newCondition,
+  type StepBody,
+  type Trigger,
+  type ValueCondition,
+} from './graph.js';
 
 /** A typed value from what was typed: numbers and booleans as such, the rest as text. */
 export function parseValue(text: string): unknown {
@@ -47,56 +53,212 @@ function TextField(props: {
   );
 }
 
+const VALUE_OPS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists', 'not_exists'] as const;
+const SCORE_OPS = ['gte', 'gt', 'eq', 'lte', 'lt'] as const;
+const MEMBERSHIP_OPS = ['in', 'not_in'] as const;
+const MESSAGE_OPS = ['opened', 'clicked', 'not_opened', 'not_clicked'] as const;
+
+/** A labelled select of one condition row, its options given as value → label. */
+function RowSelect(props: {
+  label: string;
+  value: string;
+  options: ReadonlyArray<readonly [string, string]>;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <select
+      aria-label={props.label}
+      value={props.value}
+      onChange={(event) => props.onChange(event.target.value)}
+    >
+      {props.options.map(([value, label]) => (
+        <option key={value} value={value}>
+          {label}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/** The workspace's segments, score models and stages, for the conditions that name one. */
+function useAudienceChoices() {
+  const { workspace } = useSession();
+  const segments = useQuery({
+    queryKey: ['segments', workspace.id],
+    queryFn: async () =>
+      (
+        await api<{ items: Array<{ id: string; name: string }> }>(
+          'GET',
+          workspacePath(workspace.id, '/segments'),
+        )
+      ).items,
+  });
+  const definitions = useQuery({
+    queryKey: ['scoring-definitions', workspace.id],
+    queryFn: () =>
+      api<{ models: Array<{ id: string; name: string }>; stages: string[] }>(
+        'GET',
+        workspacePath(workspace.id, '/scoring/definitions'),
+      ),
+  });
+  return {
+    segments: segments.data ?? [],
+    models: definitions.data?.models ?? [],
+    stages: definitions.data?.stages ?? [],
+  };
+}
+
+/**
+ * Rows of conditions, all of which must hold. Entry triggers, waits and goals compare values; a
+ * branch can also ask about segments, scores, the lifecycle stage and the journey's earlier e-mails.
+ */
 function ConditionsEditor(props: {
   conditions: Condition[];
-  sources: Condition['source'][];
+  sources: ConditionSource[];
+  /** The journey's e-mail steps, for conditions on whether a message was opened or clicked. */
+  emailSteps?: string[];
   onChange: (conditions: Condition[]) => void;
 }) {
   const { t } = useTranslation();
-  const update = (index: number, change: Partial<Condition>) =>
-    props.onChange(
-      props.conditions.map((condition, i) => (i === index ? { ...condition, ...change } : condition)),
-    );
+  const choices = useAudienceChoices();
+  const listId = useId();
+  const update = (index: number, next: Condition) =>
+    props.onChange(props.conditions.map((condition, i) => (i === index ? next : condition)));
+  const labels = (ops: readonly string[]) =>
+    ops.map((op) => [op, t(`builder.conditions.ops.${op}`)] as const);
   return (
     <fieldset className="conditions">
-      <legend>Conditions</legend>
+      <legend>{t('builder.conditions.legend')}</legend>
+      <datalist id={`${listId}-models`}>
+        {choices.models.map((model) => (
+          <option key={model.id} value={model.id}>
+            {model.name}
+          </option>
+        ))}
+      </datalist>
       {props.conditions.map((condition, index) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity but their place
         <div className="condition-row" key={index}>
-          <select
-            aria-label="source"
+          <RowSelect
+            label={t('builder.conditions.source')}
             value={condition.source}
-            onChange={(event) => update(index, { source: event.target.value as Condition['source'] })}
-          >
-            {props.sources.map((source) => (
-              <option key={source}>{source}</option>
-            ))}
-          </select>
-          <input
-            aria-label={t('builder.fields.conditionPath')}
-            placeholder="plan / properties.total"
-            value={condition.path}
-            onChange={(event) => update(index, { path: event.target.value })}
+            options={props.sources.map(
+              (source) => [source, t(`builder.conditions.sources.${source}`)] as const,
+            )}
+            onChange={(source) => update(index, newCondition(source as ConditionSource))}
           />
-          <select
-            aria-label="op"
-            value={condition.op}
-            onChange={(event) => update(index, { op: event.target.value })}
-          >
-            {OPS.map((op) => (
-              <option key={op}>{op}</option>
-            ))}
-          </select>
-          {condition.op !== 'exists' && condition.op !== 'not_exists' && (
-            <input
-              aria-label={t('builder.fields.conditionValue')}
-              value={condition.value === undefined ? '' : String(condition.value)}
-              onChange={(event) => update(index, { value: parseValue(event.target.value) })}
-            />
+          {(condition.source === 'trait' ||
+            condition.source === 'event' ||
+            condition.source === 'entry_event') && (
+            <>
+              <input
+                aria-label={t('builder.fields.conditionPath')}
+                placeholder={condition.source === 'trait' ? 'plan' : 'properties.total'}
+                value={condition.path}
+                onChange={(event) => update(index, { ...condition, path: event.target.value })}
+              />
+              <RowSelect
+                label={t('builder.conditions.op')}
+                value={condition.op}
+                options={labels(VALUE_OPS)}
+                onChange={(op) => update(index, { ...condition, op })}
+              />
+              {condition.op !== 'exists' && condition.op !== 'not_exists' && (
+                <input
+                  aria-label={t('builder.fields.conditionValue')}
+                  value={condition.value === undefined ? '' : String(condition.value)}
+                  onChange={(event) => update(index, { ...condition, value: parseValue(event.target.value) })}
+                />
+              )}
+            </>
+          )}
+          {condition.source === 'segment' && (
+            <>
+              <RowSelect
+                label={t('builder.conditions.op')}
+                value={condition.op}
+                options={labels(MEMBERSHIP_OPS)}
+                onChange={(op) => update(index, { ...condition, op: op as 'in' | 'not_in' })}
+              />
+              <RowSelect
+                label={t('builder.conditions.segment')}
+                value={condition.segment}
+                options={[
+                  ['', t('builder.conditions.choose')],
+                  ...choices.segments.map((segment) => [segment.id, segment.name] as const),
+                ]}
+                onChange={(segment) => update(index, { ...condition, segment })}
+              />
+            </>
+          )}
+          {condition.source === 'score' && (
+            <>
+              <input
+                aria-label={t('builder.conditions.model')}
+                list={`${listId}-models`}
+                value={condition.model}
+                onChange={(event) => update(index, { ...condition, model: event.target.value })}
+              />
+              <RowSelect
+                label={t('builder.conditions.op')}
+                value={condition.op}
+                options={labels(SCORE_OPS)}
+                onChange={(op) => update(index, { ...condition, op: op as (typeof SCORE_OPS)[number] })}
+              />
+              <input
+                aria-label={t('builder.conditions.points')}
+                inputMode="decimal"
+                value={String(condition.value)}
+                onChange={(event) => update(index, { ...condition, value: Number(event.target.value) || 0 })}
+              />
+            </>
+          )}
+          {condition.source === 'lifecycle' && (
+            <>
+              <RowSelect
+                label={t('builder.conditions.op')}
+                value={condition.op}
+                options={labels(MEMBERSHIP_OPS)}
+                onChange={(op) => update(index, { ...condition, op: op as 'in' | 'not_in' })}
+              />
+              <input
+                aria-label={t('builder.conditions.stages')}
+                placeholder={choices.stages.join(', ')}
+                value={condition.stages.join(', ')}
+                onChange={(event) =>
+                  update(index, {
+                    ...condition,
+                    stages: event.target.value
+                      .split(',')
+                      .map((stage) => stage.trim())
+                      .filter(Boolean),
+                  })
+                }
+              />
+            </>
+          )}
+          {condition.source === 'message' && (
+            <>
+              <RowSelect
+                label={t('builder.conditions.message')}
+                value={condition.step}
+                options={[
+                  ['', t('builder.conditions.choose')],
+                  ...(props.emailSteps ?? []).map((step) => [step, step] as const),
+                ]}
+                onChange={(step) => update(index, { ...condition, step })}
+              />
+              <RowSelect
+                label={t('builder.conditions.op')}
+                value={condition.op}
+                options={labels(MESSAGE_OPS)}
+                onChange={(op) => update(index, { ...condition, op: op as (typeof MESSAGE_OPS)[number] })}
+              />
+            </>
           )}
           <button
             type="button"
-            aria-label={t('common.delete')}
+            aria-label={t('builder.conditions.remove')}
             onClick={() => props.onChange(props.conditions.filter((_, i) => i !== index))}
           >
             ×
@@ -105,14 +267,9 @@ function ConditionsEditor(props: {
       ))}
       <button
         type="button"
-        onClick={() =>
-          props.onChange([
-            ...props.conditions,
-            { source: props.sources[0] ?? 'trait', path: '', op: 'eq', value: '' },
-          ])
-        }
+        onClick={() => props.onChange([...props.conditions, newCondition(props.sources[0] ?? 'trait')])}
       >
-        + condition
+        {t('builder.conditions.add')}
       </button>
     </fieldset>
   );
@@ -246,7 +403,7 @@ export function EntryPanel(props: {
           <ConditionsEditor
             conditions={trigger.conditions}
             sources={['event', 'trait']}
-            onChange={(conditions) => setTrigger({ ...trigger, conditions })}
+            onChange={(conditions) => setTrigger({ ...trigger, conditions: conditions as ValueCondition[] })}
           />
         </>
       )}
@@ -331,6 +488,8 @@ export function EntryPanel(props: {
 export function StepPanel(props: {
   step: StepBody;
   errors: Map<string, string>;
+  /** The journey's e-mail steps, which a branch can ask about. */
+  emailSteps?: string[];
   onChange: (step: StepBody) => void;
 }) {
   const { t } = useTranslation();
@@ -382,7 +541,8 @@ export function StepPanel(props: {
               </h4>
               <ConditionsEditor
                 conditions={branch.conditions}
-                sources={['trait', 'event', 'entry_event']}
+                sources={['trait', 'event', 'entry_event', 'segment', 'score', 'lifecycle', 'message']}
+                emailSteps={props.emailSteps}
                 onChange={(conditions) =>
                   set(
                     'branches',

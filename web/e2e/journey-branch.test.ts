@@ -1,0 +1,97 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConsoleWorld, startConsoleWorld } from './harness.js';
+
+interface Draft {
+  start: string;
+  steps: Array<Record<string, unknown>>;
+}
+
+/** A branch drawn in the builder asks about a segment, a score, the stage and an earlier e-mail. */
+describe('journey branches on audience and engagement (Chromium)', () => {
+  let consoleWorld: ConsoleWorld;
+  let page: Page;
+  let segmentId = '';
+
+  beforeAll(async () => {
+    consoleWorld = await startConsoleWorld();
+    page = consoleWorld.page;
+    const segment = await consoleWorld.api<{ id: string }>('POST', '/segments', {
+      name: 'VIP',
+      kind: 'live',
+      rule: { type: 'trait', path: 'vip', op: 'eq', value: true },
+    });
+    expect(segment.status).toBe(201);
+    segmentId = segment.body.id;
+    const template = await consoleWorld.api<{ id: string }>('POST', '/templates', {
+      name: 'Hello',
+      subject: 'Hello',
+      mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Hi</mj-text></mj-column></mj-section></mj-body></mjml>',
+    });
+    expect(template.status).toBe(201);
+  }, 120_000);
+
+  afterAll(async () => {
+    await consoleWorld?.close();
+  });
+
+  it('saves the conditions chosen in the side panel as the journey definition', async () => {
+    await consoleWorld.logIn();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Journeys' }).click();
+    await page.getByLabel('Name of the new journey').fill('VIP follow-up');
+    await page.getByRole('button', { name: 'New journey' }).click();
+    await page.getByRole('heading', { name: 'VIP follow-up' }).waitFor();
+
+    // Steps added from the palette by keyboard-friendly clicks, connected through the side panel.
+    await page.getByTestId('palette-send_email').click();
+    await page.getByLabel('E-mail template').selectOption({ label: 'Hello' });
+    await page.getByRole('combobox', { name: 'next', exact: true }).selectOption('exit_1');
+    await page.getByTestId('palette-branch').click();
+    const panel = page.getByRole('complementary', { name: 'Step settings' });
+    const row = (index: number) => panel.locator('.condition-row').nth(index);
+    await row(0).getByRole('combobox', { name: 'Look at' }).selectOption({ label: 'a segment' });
+    await row(0).getByRole('combobox', { name: 'Segment' }).selectOption({ label: 'VIP' });
+    await panel.getByRole('button', { name: 'Add a condition' }).click();
+    await row(1).getByRole('combobox', { name: 'Look at' }).selectOption({ label: 'an e-mail sent earlier' });
+    await row(1).getByRole('combobox', { name: 'E-mail step' }).selectOption('send_email_1');
+    await row(1).getByRole('combobox', { name: 'Comparison' }).selectOption({ label: 'was not opened' });
+    await panel.getByRole('button', { name: 'Add a condition' }).click();
+    await row(2).getByRole('combobox', { name: 'Look at' }).selectOption({ label: 'a score' });
+    await row(2).getByLabel('Score model').fill('engagement');
+    await row(2).getByRole('textbox', { name: 'Points' }).fill('30');
+    await panel.getByRole('button', { name: 'Add a condition' }).click();
+    await row(3).getByRole('combobox', { name: 'Look at' }).selectOption({ label: 'the lifecycle stage' });
+    await row(3).getByRole('textbox', { name: 'Stages (comma-separated)' }).fill('mql, sql');
+    await panel.getByRole('combobox', { name: 'yes 1' }).selectOption('send_email_1');
+    await panel.getByRole('combobox', { name: 'otherwise' }).selectOption('exit_1');
+    await consoleWorld.shot('journey-branch');
+
+    await page.getByTestId('node-entry').click();
+    await page.getByRole('combobox', { name: 'first step' }).selectOption('branch_1');
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await page.getByText('Draft saved').waitFor();
+
+    const journeys = await consoleWorld.api<{ items: Array<{ draft: Draft }> }>('GET', '/journeys');
+    const draft = journeys.body.items[0]?.draft;
+    expect(draft?.start).toBe('branch_1');
+    expect(draft?.steps.find((step) => step.id === 'branch_1')).toEqual({
+      id: 'branch_1',
+      type: 'branch',
+      branches: [
+        {
+          conditions: [
+            { source: 'segment', segment: segmentId, op: 'in' },
+            { source: 'message', step: 'send_email_1', op: 'not_opened' },
+            { source: 'score', model: 'engagement', op: 'gte', value: 30 },
+            { source: 'lifecycle', op: 'in', stages: ['mql', 'sql'] },
+          ],
+          next: 'send_email_1',
+        },
+      ],
+      otherwise: 'exit_1',
+    });
+    // Publishing checks them against the workspace: the segment exists, so it goes live.
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await page.getByText('Published as version 1').waitFor();
+  }, 120_000);
+});
