@@ -1,23 +1,11 @@
+import { VALUE_OPS, type ValueOp } from '../app/comparisons.js';
+
 /**
  * Property filters and trait conditions as the settings document holds them, and as the scoring forms
  * edit them: every value as the text typed, turned into typed JSON only on saving.
  */
 
-export const VALUE_OPS = [
-  'eq',
-  'neq',
-  'gt',
-  'gte',
-  'lt',
-  'lte',
-  'contains',
-  'in',
-  'exists',
-  'not_exists',
-  'within_last',
-  'not_within_last',
-] as const;
-export type ValueOp = (typeof VALUE_OPS)[number];
+export { VALUE_OPS, type ValueOp };
 
 /** `30s`, `15m`, `2h`, `3d`, `1w`: what the server accepts as a duration. */
 export const DURATION = /^\d+(\.\d+)?[smhdw]$/;

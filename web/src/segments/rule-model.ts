@@ -1,3 +1,4 @@
+import { VALUE_OPS, type ValueOp } from '../app/comparisons.js';
 import { formatList, formatLiteral, parseList, parseLiteral } from './rule-values.js';
 
 /**
@@ -7,21 +8,7 @@ import { formatList, formatLiteral, parseList, parseLiteral } from './rule-value
  * converts between the two; what the API stores opens in the builder and saves back unchanged.
  */
 
-export const VALUE_OPS = [
-  'eq',
-  'neq',
-  'gt',
-  'gte',
-  'lt',
-  'lte',
-  'contains',
-  'in',
-  'exists',
-  'not_exists',
-  'within_last',
-  'not_within_last',
-] as const;
-export type ValueOp = (typeof VALUE_OPS)[number];
+export { VALUE_OPS, type ValueOp };
 export const EVENT_TIME_OPS = ['before', 'after', 'within_last', 'not_within_last'] as const;
 export type EventTimeOp = (typeof EVENT_TIME_OPS)[number];
 
