@@ -1,3 +1,4 @@
+import { newId } from './ids.js';
 import type { JourneyDefinition, JourneyStatus } from './journey-definition.js';
 
 export interface Journey {
@@ -115,6 +116,55 @@ export interface Message {
   unsubscribedAt: number | null;
   bouncedAt: number | null;
   complainedAt: number | null;
+}
+
+/** What a new message must say; everything else starts as a message nothing has happened to yet. */
+export type NewMessage = Pick<
+  Message,
+  'workspaceId' | 'profileId' | 'channel' | 'idempotencyKey' | 'context'
+> &
+  Partial<
+    Pick<
+      Message,
+      | 'journeyId'
+      | 'instanceId'
+      | 'stepId'
+      | 'templateId'
+      | 'topic'
+      | 'whenNotAllowed'
+      | 'status'
+      | 'attempts'
+      | 'nextAttemptAt'
+    >
+  >;
+
+/** A message created `at`: queued to go at once unless the input says otherwise, not sent, opened or clicked. */
+export function newMessage(input: NewMessage, at: number): Message {
+  return {
+    id: newId('msg', at),
+    journeyId: null,
+    instanceId: null,
+    stepId: null,
+    templateId: null,
+    topic: null,
+    whenNotAllowed: 'defer',
+    toAddress: null,
+    subject: null,
+    status: 'queued',
+    reason: null,
+    attempts: 0,
+    nextAttemptAt: at,
+    providerMessageId: null,
+    createdAt: at,
+    updatedAt: at,
+    sentAt: null,
+    openedAt: null,
+    clickedAt: null,
+    unsubscribedAt: null,
+    bouncedAt: null,
+    complainedAt: null,
+    ...input,
+  };
 }
 
 export interface MessageContext {

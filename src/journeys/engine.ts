@@ -3,7 +3,14 @@ import type { Clock } from '../core/clock.js';
 import { durationMs } from '../core/duration.js';
 import type { StoredEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
-import type { EntryEvent, Journey, JourneyInstance, JourneyVersion, Message } from '../core/journey.js';
+import {
+  type EntryEvent,
+  type Journey,
+  type JourneyInstance,
+  type JourneyVersion,
+  type Message,
+  newMessage,
+} from '../core/journey.js';
 import type { JourneyDefinition } from '../core/journey-definition.js';
 import { profileTimeZone } from '../core/local-time.js';
 import type { Profile } from '../core/profile.js';
@@ -468,43 +475,32 @@ export class JourneyEngine {
         case 'webhook': {
           const step = effect.step;
           const delivery = deliveryOf(effect);
-          work.message({
-            id: newId('msg', now),
-            workspaceId: instance.workspaceId,
-            profileId: profile.id,
-            journeyId: instance.journeyId,
-            instanceId: instance.id,
-            stepId: step.id,
-            ...delivery.fields,
-            toAddress: null,
-            subject: null,
-            status: 'queued',
-            reason: null,
-            // One message per step visit: a replayed move cannot queue a second one.
-            idempotencyKey: `${instance.id}:${step.id}:${effect.visit}`,
-            attempts: 0,
-            nextAttemptAt: now,
-            context: {
-              event: instance.entryEvent,
-              journey: {
-                id: instance.journeyId,
-                name: journeyName,
-                version: instance.version,
-                step: step.id,
+          work.message(
+            newMessage(
+              {
+                workspaceId: instance.workspaceId,
+                profileId: profile.id,
+                journeyId: instance.journeyId,
+                instanceId: instance.id,
+                stepId: step.id,
+                ...delivery.fields,
+                // One message per step visit: a replayed move cannot queue a second one.
+                idempotencyKey: `${instance.id}:${step.id}:${effect.visit}`,
+                context: {
+                  event: instance.entryEvent,
+                  journey: {
+                    id: instance.journeyId,
+                    name: journeyName,
+                    version: instance.version,
+                    step: step.id,
+                  },
+                  // E-mail templates are found through the journey version (frozen at publishing), not copied per message.
+                  ...delivery.context,
+                },
               },
-              // E-mail templates are found through the journey version (frozen at publishing), not copied per message.
-              ...delivery.context,
-            },
-            providerMessageId: null,
-            createdAt: now,
-            updatedAt: now,
-            sentAt: null,
-            openedAt: null,
-            clickedAt: null,
-            unsubscribedAt: null,
-            bouncedAt: null,
-            complainedAt: null,
-          });
+              now,
+            ),
+          );
           break;
         }
         case 'update_traits':

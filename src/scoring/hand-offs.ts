@@ -1,7 +1,6 @@
 import type { GeneratedEvent } from '../core/event.js';
 import type { SalesOwner } from '../core/hand-off.js';
-import { newId } from '../core/ids.js';
-import type { Message } from '../core/journey.js';
+import { type Message, newMessage } from '../core/journey.js';
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
 import { profileEvent } from '../profiles/profile-events.js';
 import type { HandOff, ProfileIdentity, StageChange, Storage, StorageTx } from '../storage/storage.js';
@@ -20,49 +19,30 @@ export function handOffMessage(options: {
   at: number;
 }): Message {
   const { handOff, owner, destination, kind, at } = options;
-  return {
-    id: newId('msg', at),
-    workspaceId: handOff.workspaceId,
-    profileId: handOff.profileId,
-    journeyId: null,
-    instanceId: null,
-    stepId: null,
-    channel: 'webhook',
-    templateId: null,
-    topic: null,
-    whenNotAllowed: 'defer',
-    toAddress: null,
-    subject: null,
-    status: 'queued',
-    reason: null,
-    idempotencyKey: `${handOff.id}:${kind}`,
-    attempts: 0,
-    nextAttemptAt: at,
-    context: {
-      event: {
-        name: kind === 'created' ? HAND_OFF_CREATED : SLA_MISSED,
-        messageId: null,
-        timestamp: at,
-        properties: {
-          kind,
-          id: handOff.id,
-          owner: owner ? { id: owner.id, name: owner.name, email: owner.email } : { id: handOff.owner },
-          created_at: new Date(handOff.createdAt).toISOString(),
-          accept_by: new Date(handOff.dueAt).toISOString(),
+  return newMessage(
+    {
+      workspaceId: handOff.workspaceId,
+      profileId: handOff.profileId,
+      channel: 'webhook',
+      idempotencyKey: `${handOff.id}:${kind}`,
+      context: {
+        event: {
+          name: kind === 'created' ? HAND_OFF_CREATED : SLA_MISSED,
+          messageId: null,
+          timestamp: at,
+          properties: {
+            kind,
+            id: handOff.id,
+            owner: owner ? { id: owner.id, name: owner.name, email: owner.email } : { id: handOff.owner },
+            created_at: new Date(handOff.createdAt).toISOString(),
+            accept_by: new Date(handOff.dueAt).toISOString(),
+          },
         },
+        webhook: { destination, path: '/', method: 'POST', body: HAND_OFF_BODY },
       },
-      webhook: { destination, path: '/', method: 'POST', body: HAND_OFF_BODY },
     },
-    providerMessageId: null,
-    createdAt: at,
-    updatedAt: at,
-    sentAt: null,
-    openedAt: null,
-    clickedAt: null,
-    unsubscribedAt: null,
-    bouncedAt: null,
-    complainedAt: null,
-  };
+    at,
+  );
 }
 
 /** `Lifecycle Stage Changed` on the profile, for its timeline and for journeys. */

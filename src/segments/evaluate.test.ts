@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SegmentCondition } from '../core/segment-definition.js';
-import { type EventFact, isMember, nextTimeChange, type ProfileFacts } from './evaluate.js';
+import { type EventFact, isMember, nextMembershipChange, type ProfileFacts } from './evaluate.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-29T12:00:00Z');
@@ -136,11 +136,11 @@ describe('segment rules', () => {
     const buyer = facts({ events: [event('Order Completed', 25), event('Order Completed', 10)] });
     const twiceIn30Days = rule({ type: 'event', event: 'Order Completed', within: '30d', atLeast: 2 });
     expect(isMember(twiceIn30Days, buyer, NOW)).toBe(true);
-    const change = nextTimeChange(twiceIn30Days, buyer, NOW);
+    const change = nextMembershipChange(twiceIn30Days, buyer, NOW);
     expect(change).toBe(NOW + 5 * DAY); // the older order leaves the window
     expect(isMember(twiceIn30Days, buyer, change as number)).toBe(false);
     expect(
-      nextTimeChange(rule({ type: 'trait', path: 'plan', op: 'eq', value: 'pro' }), buyer, NOW),
+      nextMembershipChange(rule({ type: 'trait', path: 'plan', op: 'eq', value: 'pro' }), buyer, NOW),
     ).toBeUndefined();
   });
 });

@@ -97,19 +97,6 @@ export function isMember(condition: SegmentCondition, facts: ProfileFacts, now: 
   return false;
 }
 
-/**
- * The next moment the profile's membership changes by time alone (a rolling window letting an event
- * go, a `within_last` date falling out), if no event or trait change comes first; undefined when
- * nothing in the rule depends on time. Membership expiring is a durable timer at this moment.
- */
-export function nextTimeChange(
-  condition: SegmentCondition,
-  facts: ProfileFacts,
-  now: number,
-): number | undefined {
-  return futureTimeChanges(condition, facts, now)[0];
-}
-
 /** Every future moment something in the rule changes by time alone, earliest first. */
 function futureTimeChanges(condition: SegmentCondition, facts: ProfileFacts, now: number): number[] {
   const moments: number[] = [];

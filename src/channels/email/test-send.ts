@@ -1,14 +1,16 @@
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
-import type { EmailTemplate, Message } from '../../core/journey.js';
+import { type EmailTemplate, type Message, newMessage } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
 import { TEST_TOPIC } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import { type EmailSender, renderJob, sendEmail } from './email-channel.js';
 
-/** A message that is not part of a journey: a preview or a test send of a template. */
-/** `properties` stand for the entry event's, so that `{{ event.properties.* }}` renders as it would in a journey. */
+/**
+ * A message that is not part of a journey: a preview or a test send of a template. `properties` stand
+ * for the entry event's, so that `{{ event.properties.* }}` renders as it would in a journey.
+ */
 function adHocMessage(
   template: EmailTemplate,
   profile: Profile,
@@ -16,35 +18,22 @@ function adHocMessage(
   topic: string,
   properties: Record<string, unknown> = {},
 ): Message {
-  return {
-    id: newId('msg', now),
-    workspaceId: template.workspaceId,
-    profileId: profile.id,
-    journeyId: null,
-    instanceId: null,
-    stepId: null,
-    channel: 'email',
-    templateId: template.id,
-    topic,
-    whenNotAllowed: 'skip',
-    toAddress: null,
-    subject: null,
-    status: 'sending',
-    reason: null,
-    idempotencyKey: `test:${newId('key', now)}`,
-    attempts: 1,
-    nextAttemptAt: null,
-    context: { template, event: { name: 'Preview', messageId: null, timestamp: now, properties } },
-    providerMessageId: null,
-    createdAt: now,
-    updatedAt: now,
-    sentAt: null,
-    openedAt: null,
-    clickedAt: null,
-    unsubscribedAt: null,
-    bouncedAt: null,
-    complainedAt: null,
-  };
+  return newMessage(
+    {
+      workspaceId: template.workspaceId,
+      profileId: profile.id,
+      channel: 'email',
+      templateId: template.id,
+      topic,
+      whenNotAllowed: 'skip',
+      status: 'sending',
+      idempotencyKey: `test:${newId('key', now)}`,
+      attempts: 1,
+      nextAttemptAt: null,
+      context: { template, event: { name: 'Preview', messageId: null, timestamp: now, properties } },
+    },
+    now,
+  );
 }
 
 /** Renders a template as a chosen profile would receive it (links included), without sending. */

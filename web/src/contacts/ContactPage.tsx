@@ -3,9 +3,11 @@ import { useTranslation } from 'react-i18next';
 import { Link, useParams, useSearchParams } from 'react-router-dom';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
+import { useScoringDefinitions } from '../app/workspace-queries.js';
 import { ErrorState, Loading } from '../components/states.js';
 import { type Tab, Tabs } from '../components/tabs.js';
-import { type Intent, type ProfileDetails, useIntent, useProfile, useSettingsView } from './contact-api.js';
+import { type Intent, type ProfileDetails, useIntent, useProfile } from './contact-api.js';
+import type { ScoreModelView } from './contact-format.js';
 import { contactEmail, contactName } from './contact-format.js';
 import { JourneysSection, SegmentsSection } from './MembershipSections.js';
 import { MessagesSection, SubscriptionsSection } from './MessagesSection.js';
@@ -87,7 +89,7 @@ export function ContactPage() {
   // A merged profile's old id answers with the survivor: everything else is asked by the survivor's id.
   const survivorId = profile.data?.id ?? profileId;
   const intent = useIntent(workspace.id, survivorId);
-  const settings = useSettingsView(workspace.id);
+  const definitions = useScoringDefinitions<ScoreModelView>(workspace.id);
 
   if (profile.isPending) return <Loading />;
   if (profile.error) return <ErrorState error={profile.error} onRetry={() => void profile.refetch()} />;
@@ -118,9 +120,7 @@ export function ContactPage() {
         {tab === 'journeys' && <JourneysSection {...scope} />}
         {tab === 'messages' && <MessagesSection {...scope} />}
         {tab === 'scores' &&
-          intentSection((loaded) => (
-            <ScoresSection intent={loaded} models={settings.data?.scoring?.models ?? undefined} />
-          ))}
+          intentSection((loaded) => <ScoresSection intent={loaded} models={definitions.data?.models} />)}
         {tab === 'stages' && intentSection((loaded) => <StageHistorySection intent={loaded} />)}
         {tab === 'subscriptions' && <SubscriptionsSection {...scope} />}
       </Tabs>

@@ -1,9 +1,10 @@
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
 import { useFormat } from '../app/format.js';
+import { useScoringDefinitions } from '../app/workspace-queries.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
 import { CursorPager } from './CursorPager.js';
-import { useMessagesOf, useSettingsView, useSubscriptions } from './contact-api.js';
+import { useMessagesOf, useSubscriptions } from './contact-api.js';
 import { useCursorPages } from './cursor-paging.js';
 
 /** What Mops sent the contact, newest first, with what became of each message. */
@@ -71,8 +72,8 @@ export function MessagesSection(props: { workspaceId: string; profileId: string 
 export function SubscriptionsSection(props: { workspaceId: string; profileId: string }) {
   const { t } = useTranslation();
   const subscriptions = useSubscriptions(props.workspaceId, props.profileId);
-  const settings = useSettingsView(props.workspaceId);
-  const topicName = (id: string) => settings.data?.topics?.find((topic) => topic.id === id)?.name ?? id;
+  const definitions = useScoringDefinitions(props.workspaceId);
+  const topicName = (id: string) => definitions.data?.topics.find((topic) => topic.id === id)?.name ?? id;
   const topics = Object.entries(subscriptions.data?.topics ?? {});
   return (
     <div className="contact-section">

@@ -1,6 +1,6 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { api, workspacePath } from '../app/api.js';
-import type { ProfileScore, ScoreModelView, TimelineEvent, Traits } from './contact-format.js';
+import type { ProfileScore, TimelineEvent, Traits } from './contact-format.js';
 import { pageQuery } from './cursor-paging.js';
 
 /** The shapes of src/server/routes (profile, segment, journey, messaging, scoring) the contact screens read. */
@@ -144,27 +144,5 @@ export function useJourneyNames(workspaceId: string) {
         )
       ).items,
     select: (items) => new Map(items.map((journey) => [journey.id, journey.name])),
-  });
-}
-
-interface SettingsView {
-  scoring?: { models?: ScoreModelView[] };
-  topics?: Array<{ id: string; name: string }>;
-}
-
-/**
- * The score models and topic names (`GET …/scoring/definitions`, readable by every member), to
- * explain ledger lines and name topics.
- */
-export function useSettingsView(workspaceId: string) {
-  return useQuery({
-    queryKey: ['scoring-definitions', workspaceId],
-    queryFn: async (): Promise<SettingsView | null> => {
-      const definitions = await api<{
-        models: ScoreModelView[];
-        topics: Array<{ id: string; name: string }>;
-      }>('GET', workspacePath(workspaceId, '/scoring/definitions'));
-      return { scoring: { models: definitions.models }, topics: definitions.topics };
-    },
   });
 }

@@ -1,24 +1,20 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { api, workspacePath } from '../app/api.js';
-import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
 import { errorMessage } from '../components/states.js';
 import './messages.js';
 
-interface DemoSummary {
-  contacts: number;
-  events: number;
-}
-
-/** Fills an empty workspace with the demo shop (`POST …/demo`, what `mops demo` does). */
+/**
+ * Fills an empty workspace with the demo shop (`POST …/demo`, what `mops demo` does). It lives in empty
+ * states, so the filled screens that replace it once loaded are its answer.
+ */
 export function LoadDemoButton() {
   const { t } = useTranslation();
-  const format = useFormat();
   const { workspace } = useSession();
   const queryClient = useQueryClient();
   const load = useMutation({
-    mutationFn: () => api<DemoSummary>('POST', workspacePath(workspace.id, '/demo'), {}),
+    mutationFn: () => api('POST', workspacePath(workspace.id, '/demo'), {}),
     onSuccess: () => queryClient.invalidateQueries(),
   });
   return (
@@ -29,14 +25,6 @@ export function LoadDemoButton() {
       </button>
       <div aria-live="polite">
         {load.isPending && <p>{t('demo.loading')}</p>}
-        {load.data && (
-          <p className="notice">
-            {t('demo.loaded', {
-              contacts: format.number(load.data.contacts),
-              events: format.number(load.data.events),
-            })}
-          </p>
-        )}
         {load.error && (
           <p className="field-error" role="alert">
             {errorMessage(load.error, t)}

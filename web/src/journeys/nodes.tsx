@@ -1,10 +1,9 @@
-import { useQuery } from '@tanstack/react-query';
 import { Handle, type NodeProps, Position } from '@xyflow/react';
 import { createContext, useContext } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
+import { useTemplateList } from '../app/workspace-queries.js';
 import { type EntryNode, portsOf, START_PORT, type StepBody, type StepNode } from './graph.js';
 
 export interface StepCounts {
@@ -54,16 +53,7 @@ function portName(port: string, t: (key: string) => string): string {
 /** The workspace's template names by id, for e-mail steps to show what they send. */
 function useTemplateNames(): Map<string, string> {
   const { workspace } = useSession();
-  const templates = useQuery({
-    queryKey: ['templates', workspace.id],
-    queryFn: async () =>
-      (
-        await api<{ items: Array<{ id: string; name: string }> }>(
-          'GET',
-          workspacePath(workspace.id, '/templates'),
-        )
-      ).items,
-  });
+  const templates = useTemplateList(workspace.id);
   return new Map((templates.data ?? []).map((template) => [template.id, template.name]));
 }
 

@@ -1,8 +1,7 @@
-import { useQuery } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, workspacePath } from '../app/api.js';
 import { useSession } from '../app/session.js';
+import { useScoringDefinitions, useSegmentList, useTemplateList } from '../app/workspace-queries.js';
 import { Field } from '../components/field.js';
 import { errorMessage } from '../components/states.js';
 import {
@@ -83,24 +82,8 @@ function RowSelect(props: {
 /** The workspace's segments, score models and stages, for the conditions that name one. */
 function useAudienceChoices() {
   const { workspace } = useSession();
-  const segments = useQuery({
-    queryKey: ['segments', workspace.id],
-    queryFn: async () =>
-      (
-        await api<{ items: Array<{ id: string; name: string }> }>(
-          'GET',
-          workspacePath(workspace.id, '/segments'),
-        )
-      ).items,
-  });
-  const definitions = useQuery({
-    queryKey: ['scoring-definitions', workspace.id],
-    queryFn: () =>
-      api<{ models: Array<{ id: string; name: string }>; stages: string[] }>(
-        'GET',
-        workspacePath(workspace.id, '/scoring/definitions'),
-      ),
-  });
+  const segments = useSegmentList(workspace.id);
+  const definitions = useScoringDefinitions(workspace.id);
   return {
     segments: segments.data ?? [],
     models: definitions.data?.models ?? [],
@@ -283,16 +266,7 @@ function TemplatePicker(props: {
 }) {
   const { t } = useTranslation();
   const { workspace } = useSession();
-  const templates = useQuery({
-    queryKey: ['templates', workspace.id],
-    queryFn: async () =>
-      (
-        await api<{ items: Array<{ id: string; name: string }> }>(
-          'GET',
-          workspacePath(workspace.id, '/templates'),
-        )
-      ).items,
-  });
+  const templates = useTemplateList(workspace.id);
   const known = templates.data?.some((template) => template.id === props.value) ?? false;
   return (
     <Field

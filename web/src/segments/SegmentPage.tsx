@@ -5,9 +5,9 @@ import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom'
 import { ApiError, api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
+import { useScoringDefinitions, useSegmentList } from '../app/workspace-queries.js';
 import { Field } from '../components/field.js';
 import { ErrorState, errorMessage, Loading } from '../components/states.js';
-import type { WorkspaceDefinitions } from './builder-context.js';
 import { errorKey } from './builder-context.js';
 import { ConditionBuilder } from './ConditionBuilder.js';
 import { RulePreview, useRulePreview } from './RulePreview.js';
@@ -93,17 +93,9 @@ function SegmentEditor(props: { kind: 'live' | 'static'; segment?: SegmentJson }
   const rule = useMemo(() => ruleFromBuilder(root), [root]);
   const isComplete = kind === 'live' && problems.length === 0;
   const preview = useRulePreview(rule, isComplete);
-  const segmentsList = useQuery({
-    queryKey: ['segments', workspace.id],
-    queryFn: async () =>
-      (await api<{ items: SegmentJson[] }>('GET', workspacePath(workspace.id, '/segments'))).items,
-    enabled: kind === 'live',
-  });
+  const segmentsList = useSegmentList<SegmentJson>(workspace.id, { enabled: kind === 'live' });
   const otherSegments = (segmentsList.data ?? []).filter((other) => other.id !== segment?.id);
-  const definitions = useQuery({
-    queryKey: ['scoring-definitions', workspace.id],
-    queryFn: () => api<WorkspaceDefinitions>('GET', workspacePath(workspace.id, '/scoring/definitions')),
-  });
+  const definitions = useScoringDefinitions(workspace.id);
 
   const save = useMutation({
     mutationFn: () => {

@@ -1,9 +1,8 @@
-import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
-import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
+import { useSegmentList } from '../app/workspace-queries.js';
 import { Pager, usePage } from '../components/pager.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
 import './messages.js';
@@ -17,12 +16,9 @@ export function SegmentsPage() {
   const { t } = useTranslation();
   const format = useFormat();
   const { workspace } = useSession();
-  const segments = useQuery({
-    queryKey: ['segments', workspace.id],
-    queryFn: async () =>
-      (await api<{ items: SegmentJson[] }>('GET', workspacePath(workspace.id, '/segments'))).items,
-    refetchInterval: (query) =>
-      query.state.data?.some((segment) => segment.status === 'backfilling') ? BACKFILL_POLL_MS : false,
+  const segments = useSegmentList<SegmentJson>(workspace.id, {
+    refetchInterval: (items) =>
+      items?.some((segment) => segment.status === 'backfilling') ? BACKFILL_POLL_MS : false,
   });
   const page = usePage(segments.data ?? []);
 

@@ -1,10 +1,11 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router-dom';
 import { ApiError, api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
+import { useTemplateList } from '../app/workspace-queries.js';
 import { Field } from '../components/field.js';
 import { Pager, usePage } from '../components/pager.js';
 import { EmptyState, ErrorState, errorMessage, Loading } from '../components/states.js';
@@ -22,14 +23,12 @@ export function TemplatesPage() {
   const queryClient = useQueryClient();
   const [name, setName] = useState('');
   const [nameError, setNameError] = useState<string>();
-  const templates = useQuery({
-    queryKey: ['templates', workspace.id],
-    queryFn: async () =>
-      (await api<{ items: TemplateJson[] }>('GET', workspacePath(workspace.id, '/templates'))).items.sort(
-        (a, b) => b.updatedAt.localeCompare(a.updatedAt),
-      ),
-  });
-  const page = usePage(templates.data ?? []);
+  const templates = useTemplateList<TemplateJson>(workspace.id);
+  const newestFirst = useMemo(
+    () => [...(templates.data ?? [])].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)),
+    [templates.data],
+  );
+  const page = usePage(newestFirst);
   const create = useMutation({
     mutationFn: (templateName: string) =>
       api<TemplateJson>('POST', workspacePath(workspace.id, '/templates'), skeletonTemplate(templateName)),
