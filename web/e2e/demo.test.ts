@@ -34,7 +34,8 @@ describe('demo shop from the console (Chromium)', () => {
     expect(await page.getByText('Published').count()).toBe(2);
 
     await nav.getByRole('link', { name: 'Contacts' }).click();
-    await page.getByRole('searchbox').or(page.getByRole('textbox').first()).fill('demo-42');
+    await page.getByRole('heading', { name: 'Contacts' }).waitFor();
+    await page.getByLabel('Search contacts', { exact: true }).fill('demo-42');
     await page.keyboard.press('Enter');
     await page
       .getByText(/\.42@example\.com/)
