@@ -115,10 +115,10 @@ export async function runSegmentsBenchmark(): Promise<void> {
     );
     const stored = querySqlite(file, (db) => ({
       members: count(db, 'select count(*) as n from segment_members'),
-      timers: count(db, 'select count(*) as n from segment_timers'),
+      timers: count(db, 'select count(*) as n from segment_profile_timers'),
     }));
     process.stdout.write(
-      `49 more live segments created and their membership settled in ${others.seconds.toFixed(1)} s, ${others.how}; now ${stored.members.toLocaleString('en')} memberships and ${stored.timers.toLocaleString('en')} window timers stored\n`,
+      `49 more live segments created and their membership settled in ${others.seconds.toFixed(1)} s, ${others.how}; now ${stored.members.toLocaleString('en')} memberships and ${stored.timers.toLocaleString('en')} profile timers stored\n`,
     );
 
     const withSegments = await memory.phase('ingest with 50 segments', () =>
@@ -294,7 +294,7 @@ async function timeBackfill(
 /**
  * The other 49 live segments: traits, event counts in windows with property filters, first/last
  * event times, nested all/any/not, and segments of segments. The measured run must see membership in
- * its steady state (every profile's members and window timers stored), not every profile it touches
+ * its steady state (every profile's members and timer stored), not every profile it touches
  * entering for the first time. Forty-nine backfills of a million profiles one after another take far
  * longer than the rest of the benchmark, so by default every profile is decided once against all live
  * segments together, in batches, by the function the segments consumer decides with (without the

@@ -50,6 +50,7 @@ export const EventCondition = z
     message: 'atMost must not be below atLeast',
     path: ['atMost'],
   });
+export type EventCondition = z.infer<typeof EventCondition>;
 
 /** When the profile first or last performed the event: before or after a date, or within a recent window. */
 export const EventTimeCondition = z
@@ -71,6 +72,7 @@ export const EventTimeCondition = z
       path: ['value'],
     },
   );
+export type EventTimeCondition = z.infer<typeof EventTimeCondition>;
 
 export const SegmentMembershipCondition = z.object({
   type: z.literal('segment'),
@@ -101,8 +103,8 @@ export const LifecycleCondition = z.object({
 export type SegmentCondition =
   | z.infer<typeof TraitCondition>
   | z.infer<typeof AccountTraitCondition>
-  | z.infer<typeof EventCondition>
-  | z.infer<typeof EventTimeCondition>
+  | EventCondition
+  | EventTimeCondition
   | z.infer<typeof SegmentMembershipCondition>
   | z.infer<typeof SubscriptionCondition>
   | z.infer<typeof ScoreCondition>

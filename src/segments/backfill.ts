@@ -210,7 +210,7 @@ export async function backfillSegment(
     // Only a rule that time alone can change keeps timers.
     const timers =
       needs.isTimeDependent && !isNew
-        ? await storage.segments.timersOf([...untouched.keys()], [segment.id])
+        ? await storage.segments.timersOf([...untouched.keys()])
         : new Map<string, number>();
     const changes = decideMembership({
       workspaceId: segment.workspaceId,

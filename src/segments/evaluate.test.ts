@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { SegmentCondition } from '../core/segment-definition.js';
-import { type EventFact, isMember, nextMembershipChange, type ProfileFacts } from './evaluate.js';
+import {
+  type EventFact,
+  isMember,
+  matchingFrom,
+  nextMembershipChange,
+  type ProfileFacts,
+} from './evaluate.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-29T12:00:00Z');
@@ -12,7 +18,7 @@ const event = (name: string, daysAgo: number, properties: Record<string, unknown
 });
 
 function facts(
-  overrides: Partial<Omit<ProfileFacts, 'events'>> & { events?: EventFact[] } = {},
+  overrides: Partial<Omit<ProfileFacts, 'eventsMatching'>> & { events?: EventFact[] } = {},
 ): ProfileFacts {
   const events = (overrides.events ?? []).sort((a, b) => a.timestamp - b.timestamp);
   return {
@@ -23,7 +29,7 @@ function facts(
     stage: undefined,
     isInSegment: () => false,
     ...overrides,
-    events: (name) => events.filter((e) => e.name === name),
+    eventsMatching: matchingFrom((name) => events.filter((e) => e.name === name)),
   };
 }
 

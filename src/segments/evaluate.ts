@@ -1,5 +1,11 @@
 import { durationMs } from '../core/duration.js';
-import type { PropertyFilter, SegmentCondition, ValueOp } from '../core/segment-definition.js';
+import type {
+  EventCondition,
+  EventTimeCondition,
+  PropertyFilter,
+  SegmentCondition,
+  ValueOp,
+} from '../core/segment-definition.js';
 import { compare, readPath } from '../journeys/conditions.js';
 
 /** A profile's event, as much of it as segment conditions read. */
@@ -10,6 +16,19 @@ export interface EventFact {
 }
 
 /**
+ * What an event condition asks of a profile's events: those with one name that pass the filters.
+ * `keep` is how many of the most recent decide the condition (or that the first one does), so an
+ * answer may hold only those (see event-digest.ts).
+ */
+export interface EventQuery {
+  event: string;
+  where: readonly PropertyFilter[];
+  keep: number | 'first';
+  /** How long after it happened an event can still count (ms), or null: forever. */
+  reachMs: number | null;
+}
+
+/**
  * What a segment rule can ask about one profile. Storage supplies it (a profile's recent events, its
  * accounts, consent, scores), so the rule is decided the same way on backfill and on each event.
  */
@@ -17,12 +36,59 @@ export interface ProfileFacts {
   traits: Record<string, unknown>;
   /** The traits of each account (group) the profile belongs to. */
   accounts: Array<Record<string, unknown>>;
-  /** The profile's events with this name, oldest first. */
-  events(name: string): readonly EventFact[];
+  /**
+   * The profile's events answering the query, oldest first: all of them, or at least the `keep` most
+   * recent (the first, for `first`).
+   */
+  eventsMatching(query: EventQuery, now: number): readonly EventFact[];
   isSubscribed(topic: string): boolean;
   score(model: string): number | undefined;
   stage: string | undefined;
   isInSegment(segmentId: string): boolean;
+}
+
+const queriesAsked = new WeakMap<EventCondition | EventTimeCondition, EventQuery>();
+
+/** The query an event or event-time condition asks (the same object each time for one condition). */
+export function eventQuery(condition: EventCondition | EventTimeCondition): EventQuery {
+  let query = queriesAsked.get(condition);
+  if (!query) {
+    // At least N needs the N most recent; at most M, whether there is an (M + 1)th. A rolling window
+    // lets go of events for good (time only moves on); a first time, or a last one before or after a
+    // date, looks at all time.
+    const isRecentLast =
+      condition.type === 'event_time' &&
+      condition.which === 'last' &&
+      (condition.op === 'within_last' || condition.op === 'not_within_last');
+    query =
+      condition.type === 'event_time'
+        ? {
+            event: condition.event,
+            where: [],
+            keep: condition.which === 'first' ? 'first' : 1,
+            reachMs: isRecentLast ? durationMs(condition.value) : null,
+          }
+        : {
+            event: condition.event,
+            where: condition.where,
+            keep: Math.max(1, condition.atLeast, (condition.atMost ?? -1) + 1),
+            reachMs: condition.within === undefined ? null : durationMs(condition.within),
+          };
+    queriesAsked.set(condition, query);
+  }
+  return query;
+}
+
+/** Answers event queries from a profile's whole event history by name (oldest first). */
+export function matchingFrom(
+  eventsNamed: (name: string) => readonly EventFact[],
+): ProfileFacts['eventsMatching'] {
+  return (query, now) => {
+    const events = eventsNamed(query.event);
+    return query.where.length === 0
+      ? events
+      : events.filter((event) => matchesFilters(event, query.where, now));
+  };
 }
 
 /** Facts of traits and accounts alone, for rules that look at nothing else (fit scores, owner assignment). */
@@ -33,7 +99,7 @@ export function traitFacts(
   return {
     traits,
     accounts,
-    events: () => [],
+    eventsMatching: () => [],
     isSubscribed: () => true,
     score: () => undefined,
     stage: undefined,
@@ -57,15 +123,13 @@ export function isMember(condition: SegmentCondition, facts: ProfileFacts, now: 
       const since =
         condition.within === undefined ? Number.NEGATIVE_INFINITY : now - durationMs(condition.within);
       let count = 0;
-      for (const event of facts.events(condition.event)) {
-        if (event.timestamp > since && event.timestamp <= now && matchesFilters(event, condition.where, now))
-          count++;
+      for (const event of facts.eventsMatching(eventQuery(condition), now)) {
+        if (event.timestamp > since && event.timestamp <= now) count++;
       }
       return count >= condition.atLeast && (condition.atMost === undefined || count <= condition.atMost);
     }
     case 'event_time': {
-      const events = facts.events(condition.event).filter((event) => event.timestamp <= now);
-      const event = condition.which === 'first' ? events[0] : events.at(-1);
+      const event = firstOrLast(condition, facts, now);
       if (!event) return condition.op === 'not_within_last';
       switch (condition.op) {
         case 'before':
@@ -123,15 +187,12 @@ function collectTimeChanges(
     case 'event':
       if (condition.within === undefined) return;
       // Each counted event leaves the window one window-length after it happened.
-      for (const event of facts.events(condition.event)) {
-        if (matchesFilters(event, condition.where, now))
-          out.push(event.timestamp + durationMs(condition.within));
-      }
+      for (const event of facts.eventsMatching(eventQuery(condition), now))
+        out.push(event.timestamp + durationMs(condition.within));
       return;
     case 'event_time': {
       if (condition.op !== 'within_last' && condition.op !== 'not_within_last') return;
-      const events = facts.events(condition.event).filter((event) => event.timestamp <= now);
-      const event = condition.which === 'first' ? events[0] : events.at(-1);
+      const event = firstOrLast(condition, facts, now);
       if (event) out.push(event.timestamp + durationMs(condition.value));
       return;
     }
@@ -149,6 +210,14 @@ function collectTimeChanges(
       return;
     }
   }
+}
+
+/** The profile's first or last event of the condition's name that has happened by `now`. */
+function firstOrLast(condition: EventTimeCondition, facts: ProfileFacts, now: number): EventFact | undefined {
+  const events = facts.eventsMatching(eventQuery(condition), now);
+  if (condition.which === 'first')
+    return events[0] !== undefined && events[0].timestamp <= now ? events[0] : undefined;
+  return events.findLast((event) => event.timestamp <= now);
 }
 
 /** Whether the event's properties pass every filter. */

@@ -1,6 +1,6 @@
 import { groupByWorkspace } from '../core/event.js';
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
-import { SEGMENT_ENTERED, SEGMENT_EXITED } from '../core/segment-definition.js';
+import { SEGMENT_ENTERED, SEGMENT_EXITED, type SegmentCondition } from '../core/segment-definition.js';
 import { eventProfileIds } from '../profiles/profiles.js';
 import type {
   PipelineBatch,
@@ -9,6 +9,19 @@ import type {
   StorageReader,
   StorageTx,
 } from '../storage/storage.js';
+import type { DigestCache } from './digest-cache.js';
+import { eventQuery } from './evaluate.js';
+import {
+  addEvent,
+  type DigestEvent,
+  type DigestQuery,
+  digestQueries,
+  type EventDigest,
+  fillQueries,
+  isDigestible,
+  pruneDigest,
+  queriesByName,
+} from './event-digest.js';
 import {
   buildFacts,
   decideMembership,
@@ -17,7 +30,7 @@ import {
   membershipEvents,
   type RuleSegment,
 } from './membership.js';
-import { dependencyOrder, type RuleNeeds, ruleNeeds } from './rule-needs.js';
+import { dependencyOrder, ruleNeeds } from './rule-needs.js';
 
 /** The segments consumer's cursor: after scores (rules may ask about them), before nothing. */
 export const SEGMENTS_CURSOR = 'segments';
@@ -48,34 +61,31 @@ export async function liveRuleSegments(reader: StorageReader, workspaceId: strin
   });
 }
 
-/** What a batch's events may have changed about a profile; `all` when anything may have (a timer, a merge). */
+/** What a batch's events may have changed about a profile; `all` when anything may have (a merge). */
 export interface Touch {
   names: Set<string>;
   identify: boolean;
   group: boolean;
-  /** Segments to decide whatever else (their timer fell due). */
-  segments: Set<string>;
+  /** The profile's timer fell due: its time-dependent segments are decided again. */
+  isDue: boolean;
   all: boolean;
+  /** The batch's events of the profile, for its digest. */
+  events: DigestEvent[];
 }
 
 /** A touch that chooses nothing yet. */
 export function newTouch(): Touch {
-  return { names: new Set(), identify: false, group: false, segments: new Set(), all: false };
+  return { names: new Set(), identify: false, group: false, isDue: false, all: false, events: [] };
 }
 
-export const TOUCHED_ALL: Touch = {
-  names: new Set(),
-  identify: false,
-  group: false,
-  segments: new Set(),
-  all: true,
-};
+export const TOUCHED_ALL: Touch = { ...newTouch(), all: true };
 
 /**
  * The segments worth deciding again after a touch, in dependency order: those counting one of the
  * events, reading traits after an identify or account traits after a group call, asking about
- * scores, stages or consent (any event may have moved those), and those asking about a segment
- * chosen. The others cannot have changed: time alone moves them, and their timers are still right.
+ * scores, stages or consent (any event may have moved those), the time-dependent ones when the
+ * profile's timer fell due, and those asking about a segment chosen. The others cannot have changed:
+ * time alone moves them, and the profile's timer is still right for them.
  */
 export function segmentsTouched(segments: readonly RuleSegment[], touch: Touch): RuleSegment[] {
   if (touch.all) return [...segments];
@@ -83,7 +93,7 @@ export function segmentsTouched(segments: readonly RuleSegment[], touch: Touch):
   for (const segment of segments) {
     const needs = segment.needs;
     const isTouched =
-      touch.segments.has(segment.id) ||
+      (touch.isDue && segment.isTimeDependent) ||
       needs.scores ||
       needs.stage ||
       needs.subscriptions ||
@@ -97,8 +107,10 @@ export function segmentsTouched(segments: readonly RuleSegment[], touch: Touch):
 }
 
 /**
- * Re-decides the live segments a touch concerns for these profiles at `now`: reads what those rules
- * need, compares with what is stored, and returns the writes (members, timers, Segment Entered/Exited).
+ * Re-decides the live segments a touch concerns for these profiles at `now`: brings their event
+ * digests up to date with the batch's events (reading from the log only what a digest does not keep
+ * yet), compares with what is stored, and returns the writes (members, digests and timers, Segment
+ * Entered/Exited).
  */
 export async function reevaluateProfiles(
   reader: StorageReader,
@@ -107,6 +119,8 @@ export async function reevaluateProfiles(
     touches: Map<string, Touch>;
     segments: RuleSegment[];
     now: number;
+    /** Digests kept from earlier batches (the consumer's); without it every digest is read from the log. */
+    digests?: DigestCache;
   },
 ): Promise<(tx: StorageTx) => Promise<SegmentWork>> {
   const { workspaceId, segments, now } = options;
@@ -127,20 +141,26 @@ export async function reevaluateProfiles(
     (profile) => profile.mergedInto === null,
   );
   const ids = profiles.map((profile) => profile.id);
-  const [settings, eventFacts, timers] = await Promise.all([
+  const [settings, timers] = await Promise.all([
     reader.settings.get(workspaceId),
-    factsByNeeds(reader, { workspaceId, profileIds: ids, chosen, now }),
-    reader.segments.timersOf(
-      ids,
-      [...rules.values()].filter((segment) => segment.isTimeDependent).map((segment) => segment.id),
-    ),
+    reader.segments.timersOf(ids),
   ]);
+  const digests = await updateDigests(reader, {
+    workspaceId,
+    profileIds: ids,
+    touches: options.touches,
+    chosen,
+    cache: options.digests,
+    segments,
+    now,
+  });
   const facts = await buildFacts(reader, {
     workspaceId,
     profiles,
     needs,
     settings,
-    events: groupEvents(eventFacts),
+    events: groupEvents(await logFacts(reader, { workspaceId, profileIds: ids, chosen, now })),
+    digests,
     // The memberships the chosen segments are compared with, and those their rules ask about.
     segmentIds: [...new Set([...rules.keys(), ...needs.segments])],
   });
@@ -164,55 +184,164 @@ export async function reevaluateProfiles(
   return async (tx) => {
     await writeChanges(tx, changes);
     await tx.generatedEvents.append(events);
+    for (const [profileId, digest] of digests) options.digests?.set(profileId, digest);
     return { earliestTimer: earliestTimer(changes), changed: changes.entered.length + changes.exited.length };
   };
 }
 
 /**
- * The events each profile's chosen segments count, one query per distinct set of names (a page view
- * needs the page-view segments' events, not the orders' too), each name only as far back as needed.
+ * Each profile's digest with the batch's events in it. When it lacks a query its chosen segments
+ * ask, the queries of every live segment it lacks are read from the log (all of the profile's events
+ * of those names, as far back as the queries look; the batch's own are among them). A merged
+ * profile's digest starts over.
  */
-async function factsByNeeds(
+async function updateDigests(
+  reader: StorageReader,
+  options: {
+    workspaceId: string;
+    profileIds: string[];
+    touches: Map<string, Touch>;
+    chosen: Map<string, RuleSegment[]>;
+    cache: DigestCache | undefined;
+    segments: RuleSegment[];
+    now: number;
+  },
+): Promise<Map<string, EventDigest>> {
+  const kept = [...digestQueries(options.segments.map((segment) => segment.rule)).values()];
+  const keptKeys = new Set(kept.map((query) => query.key));
+  const keptByName = queriesByName(kept);
+  const queriesOf = memoizedQueries(options.chosen);
+  const digests = new Map<string, EventDigest>();
+  // Profiles whose digests lack some queries, grouped by those queries, to read them in one go each.
+  const toFill = new Map<string, { queries: DigestQuery[]; profileIds: string[] }>();
+  for (const profileId of options.profileIds) {
+    const touch = options.touches.get(profileId) ?? newTouch();
+    const cached = touch.all ? undefined : options.cache?.get(profileId);
+    const digest = cached ? pruneDigest(cached, keptKeys) : {};
+    for (const event of touch.events) addEvent(digest, keptByName.get(event.name) ?? [], event);
+    digests.set(profileId, digest);
+    // Whatever is read, every query of the live segments is read: the next batches find them all.
+    if (queriesOf(profileId).every((query) => digest[query.key] !== undefined)) continue;
+    const missing = kept.filter((query) => digest[query.key] === undefined);
+    const groupKey = missing.map((query) => query.key).join(',');
+    const group = toFill.get(groupKey) ?? { queries: missing, profileIds: [] };
+    group.profileIds.push(profileId);
+    toFill.set(groupKey, group);
+  }
+  for (const { queries, profileIds } of toFill.values()) {
+    const names = new Map<string, { since: number | null; withProperties: boolean }>();
+    for (const { query } of queries) {
+      const since = query.reachMs === null ? null : options.now - query.reachMs;
+      const known = names.get(query.event);
+      const withProperties = query.where.length > 0;
+      if (!known) names.set(query.event, { since, withProperties });
+      else {
+        known.since = known.since === null || since === null ? null : Math.min(known.since, since);
+        known.withProperties ||= withProperties;
+      }
+    }
+    const found = await reader.segments.eventFacts({
+      workspaceId: options.workspaceId,
+      profileIds,
+      names: [...names].map(([name, wanted]) => ({ name, ...wanted })),
+    });
+    const byProfile = new Map<string, DigestEvent[]>(profileIds.map((profileId) => [profileId, []]));
+    for (const fact of found) byProfile.get(fact.profileId)?.push({ ...fact, id: fact.eventId });
+    for (const [profileId, events] of byProfile)
+      fillQueries(digests.get(profileId) as EventDigest, queries, events);
+  }
+  return digests;
+}
+
+/** Per profile, the digest queries of its chosen segments (computed once per distinct choice). */
+function memoizedQueries(chosen: Map<string, RuleSegment[]>): (profileId: string) => DigestQuery[] {
+  const byChoice = new Map<string, DigestQuery[]>();
+  return (profileId) => {
+    const segments = chosen.get(profileId) ?? [];
+    const choice = segments.map((segment) => segment.id).join(',');
+    let queries = byChoice.get(choice);
+    if (!queries) {
+      queries = [...digestQueries(segments.map((segment) => segment.rule)).values()];
+      byChoice.set(choice, queries);
+    }
+    return queries;
+  };
+}
+
+/**
+ * The events the chosen segments count that a digest cannot keep (a property filter relative to
+ * now), read from the log at each decision: one query per distinct set of names.
+ */
+async function logFacts(
   reader: StorageReader,
   options: { workspaceId: string; profileIds: string[]; chosen: Map<string, RuleSegment[]>; now: number },
 ): Promise<ProfileEventFact[]> {
-  const groups = new Map<string, { needs: RuleNeeds; profileIds: string[] }>();
+  const groups = new Map<string, { names: Map<string, { since: number | null }>; profileIds: string[] }>();
   for (const profileId of options.profileIds) {
     const segments = options.chosen.get(profileId) ?? [];
     const key = segments.map((segment) => segment.id).join(',');
     let group = groups.get(key);
     if (!group) {
-      group = {
-        needs: ruleNeeds(
-          segments.map((segment) => segment.rule),
-          options.now,
-        ),
-        profileIds: [],
-      };
+      group = { names: undigestedNames(segments, options.now), profileIds: [] };
       groups.set(key, group);
     }
     group.profileIds.push(profileId);
   }
   const facts: ProfileEventFact[] = [];
-  for (const { needs, profileIds } of groups.values()) {
-    if (needs.events.size === 0) continue;
+  for (const { names, profileIds } of groups.values()) {
+    if (names.size === 0) continue;
     const found = await reader.segments.eventFacts({
       workspaceId: options.workspaceId,
       profileIds,
-      names: [...needs.events].map(([name, { since, withProperties }]) => ({ name, since, withProperties })),
+      names: [...names].map(([name, { since }]) => ({ name, since, withProperties: true })),
     });
     for (const fact of found) facts.push(fact);
   }
   return facts;
 }
 
+/** Event names (with how far back) of the conditions in these rules that a digest cannot answer. */
+function undigestedNames(
+  segments: readonly RuleSegment[],
+  now: number,
+): Map<string, { since: number | null }> {
+  const names = new Map<string, { since: number | null }>();
+  const visit = (condition: SegmentCondition) => {
+    if ('all' in condition || 'any' in condition) {
+      for (const part of 'all' in condition ? condition.all : condition.any) visit(part);
+      return;
+    }
+    if ('not' in condition) return visit(condition.not);
+    if (condition.type !== 'event' && condition.type !== 'event_time') return;
+    if (isDigestible(eventQuery(condition))) return;
+    const since = ruleNeeds([condition], now).events.get(condition.event)?.since ?? null;
+    const known = names.get(condition.event);
+    names.set(condition.event, {
+      since:
+        known === undefined
+          ? since
+          : known.since === null || since === null
+            ? null
+            : Math.min(known.since, since),
+    });
+  };
+  for (const segment of segments) visit(segment.rule);
+  return names;
+}
+
 export async function writeChanges(tx: StorageTx, changes: MembershipChanges): Promise<void> {
   await tx.segments.applyMembership(changes);
-  if (changes.timers.length > 0) await tx.segments.setTimers(changes.timers);
+  if (changes.timers.length > 0) await tx.segments.bringTimersForward(changes.timers);
 }
 
 export function earliestTimer(changes: MembershipChanges): number | undefined {
   return changes.timers.length === 0 ? undefined : Math.min(...changes.timers.map((timer) => timer.dueAt));
+}
+
+/** A Segment call's `properties` (those of a track, page or screen call). */
+function eventProperties(payload: Record<string, unknown>): Record<string, unknown> {
+  const properties = payload.properties;
+  return properties !== null && typeof properties === 'object' ? (properties as Record<string, unknown>) : {};
 }
 
 /** Adds one write's work to a total. */
@@ -226,8 +355,12 @@ function addWork(total: SegmentWork, done: SegmentWork): void {
  * Incremental membership as a pipeline batch: each profile a batch of events touched is re-decided
  * against the live segments those events can have changed (see `segmentsTouched`).
  */
-export const segmentMembershipBatch = (now: () => number): PipelineBatch<SegmentWork> => ({
-  async prepare(events, reader) {
+export const segmentMembershipBatch = (
+  now: () => number,
+  digests: DigestCache,
+): PipelineBatch<SegmentWork> => ({
+  async prepare(events, reader, span) {
+    digests.beginBatch(span.after);
     const at = now();
     const writes: Array<(tx: StorageTx) => Promise<SegmentWork>> = [];
     for (const [workspaceId, workspaceEvents] of groupByWorkspace(events)) {
@@ -251,17 +384,26 @@ export const segmentMembershipBatch = (now: () => number): PipelineBatch<Segment
           touch = newTouch();
           touches.set(profileId, touch);
         }
-        if (event.name !== null) touch.names.add(event.name);
+        if (event.name !== null) {
+          touch.names.add(event.name);
+          touch.events.push({
+            id: event.id,
+            name: event.name,
+            timestamp: event.timestamp,
+            properties: eventProperties(event.payload),
+          });
+        }
         if (event.type === 'identify') touch.identify = true;
         if (event.type === 'group') touch.group = true;
         // A merge brings another profile's history along: everything may have changed.
         if (event.type === 'alias') touch.all = true;
       }
-      writes.push(await reevaluateProfiles(reader, { workspaceId, touches, segments, now: at }));
+      writes.push(await reevaluateProfiles(reader, { workspaceId, touches, segments, now: at, digests }));
     }
     return async (tx) => {
       const work: SegmentWork = { earliestTimer: undefined, changed: 0 };
       for (const write of writes) addWork(work, await write(tx));
+      digests.endBatch(span.through);
       return work;
     };
   },
@@ -278,18 +420,16 @@ export async function runDueSegmentTimers(
   return storage.transaction(async (tx) => {
     const due = await tx.segments.takeDueTimers(options.now, options.limit ?? 500);
     const work: SegmentWork = { earliestTimer: undefined, changed: 0 };
-    // Each profile decides again the segments whose timers fell due, and those asking about them.
+    // Each profile decides again its time-dependent segments, and those asking about them.
     const touchesByWorkspace = new Map<string, Map<string, Touch>>();
     for (const timer of due) {
       const touches = touchesByWorkspace.get(timer.workspaceId) ?? new Map<string, Touch>();
-      const touch = touches.get(timer.profileId) ?? newTouch();
-      touch.segments.add(timer.segmentId);
-      touches.set(timer.profileId, touch);
+      touches.set(timer.profileId, { ...newTouch(), isDue: true });
       touchesByWorkspace.set(timer.workspaceId, touches);
     }
     for (const [workspaceId, touches] of touchesByWorkspace) {
       const segments = await liveRuleSegments(tx, workspaceId);
-      // The timers taken are gone: re-deciding compares against none, and sets what is still needed.
+      // The timers taken are cleared: re-deciding compares against none, and sets the next one.
       const write = await reevaluateProfiles(tx, { workspaceId, touches, segments, now: options.now });
       addWork(work, await write(tx));
     }

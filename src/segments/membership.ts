@@ -8,7 +8,14 @@ import type {
   SegmentMemberChange,
   StorageReader,
 } from '../storage/storage.js';
-import { type EventFact, isMember, nextMembershipChange, type ProfileFacts } from './evaluate.js';
+import {
+  type EventFact,
+  isMember,
+  matchingFrom,
+  nextMembershipChange,
+  type ProfileFacts,
+} from './evaluate.js';
+import { digestAnswer, type EventDigest } from './event-digest.js';
 import type { RuleNeeds } from './rule-needs.js';
 
 /** A live segment as evaluation needs it. */
@@ -30,7 +37,8 @@ export interface SegmentFacts extends ProfileFacts {
 export interface MembershipChanges {
   entered: SegmentMemberChange[];
   exited: SegmentMemberChange[];
-  timers: Array<{ segmentId: string; profileId: string; workspaceId: string; dueAt: number }>;
+  /** Per profile, a timer earlier than the one it has: the next moment a decided segment may change. */
+  timers: Array<{ profileId: string; workspaceId: string; dueAt: number }>;
 }
 
 const NO_EVENTS: readonly EventFact[] = [];
@@ -64,6 +72,8 @@ export async function buildFacts(
     needs: RuleNeeds;
     settings: WorkspaceSettings;
     events: Map<string, Map<string, EventFact[]>>;
+    /** Per profile, its event digest: the queries it keeps are answered from it, not from `events`. */
+    digests?: Map<string, EventDigest>;
     /** Only these segments' memberships are read (all of the profile's when omitted). */
     segmentIds?: string[];
   },
@@ -84,10 +94,12 @@ export async function buildFacts(
     const chosen = subscriptions?.get(profile.id) ?? {};
     const profileScores = scores?.get(profile.id) ?? {};
     const memberOf = memberships.get(profile.id) ?? new Set<string>();
+    const fromLog = matchingFrom((name) => byName?.get(name) ?? NO_EVENTS);
+    const digest = options.digests?.get(profile.id);
     facts.set(profile.id, {
       traits: profile.traits,
       accounts: accounts?.get(profile.id) ?? [],
-      events: (name) => byName?.get(name) ?? NO_EVENTS,
+      eventsMatching: digest ? (query, now) => digestAnswer(digest, query) ?? fromLog(query, now) : fromLog,
       isSubscribed: (topic) => chosen[topic] ?? topicDefaults.get(topic) ?? false,
       score: (model) => profileScores[model],
       stage: stages?.get(profile.id),
@@ -100,7 +112,7 @@ export async function buildFacts(
 
 /**
  * Decides each profile's membership of each segment (in dependency order, so a segment asking about
- * another sees its new answer) against what is stored, and the timers time-dependent rules need.
+ * another sees its new answer) against what is stored, and the timer time-dependent rules need.
  * Only differences come out: a profile whose membership and timer stay as they are writes nothing.
  */
 export function decideMembership(options: {
@@ -108,12 +120,14 @@ export function decideMembership(options: {
   /** The segments to decide for each profile (in dependency order). */
   segmentsOf: (profileId: string) => readonly RuleSegment[];
   facts: Map<string, SegmentFacts>;
-  timers: Map<string, number>;
+  /** Per profile, the timer it has. */
+  timers: ReadonlyMap<string, number>;
   now: number;
 }): MembershipChanges {
   const { workspaceId, segmentsOf, facts, timers, now } = options;
   const changes: MembershipChanges = { entered: [], exited: [], timers: [] };
   for (const [profileId, profileFacts] of facts) {
+    let nextChange: number | undefined;
     for (const segment of segmentsOf(profileId)) {
       const wasMember = profileFacts.memberOf.has(segment.id);
       const isMemberNow = isMember(segment.rule, profileFacts, now);
@@ -128,14 +142,15 @@ export function decideMembership(options: {
         }
       }
       if (!segment.isTimeDependent) continue;
-      // A timer is only ever brought forward. One due later than needed is left: it fires, finds
-      // nothing changed and sets the next one. Most events push the next change later (another page
-      // view keeps a profile active longer), so this spares a write on almost every event.
       const dueAt = nextMembershipChange(segment.rule, profileFacts, now);
-      const current = timers.get(`${segment.id}:${profileId}`);
-      if (dueAt !== undefined && (current === undefined || dueAt < current))
-        changes.timers.push({ segmentId: segment.id, profileId, workspaceId, dueAt });
+      if (dueAt !== undefined && (nextChange === undefined || dueAt < nextChange)) nextChange = dueAt;
     }
+    // A timer is only ever brought forward. One due later than needed is left: it fires, finds
+    // nothing changed and sets the next one. Most events push the next change later (another page
+    // view keeps a profile active longer), so this spares a write on almost every event.
+    const current = timers.get(profileId);
+    if (nextChange !== undefined && (current === undefined || nextChange < current))
+      changes.timers.push({ profileId, workspaceId, dueAt: nextChange });
   }
   return changes;
 }

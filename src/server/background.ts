@@ -13,6 +13,7 @@ import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js
 import { runOverdueHandOffs } from '../scoring/hand-offs.js';
 import { SCORING_CURSOR, type ScoringWork, scoringBatch } from '../scoring/scoring-batch.js';
 import { runPendingBackfills } from '../segments/backfill.js';
+import { DigestCache } from '../segments/digest-cache.js';
 import {
   runDueSegmentTimers,
   SEGMENTS_CURSOR,
@@ -148,7 +149,7 @@ export function createJourneyWork(
     } satisfies LogConsumer<ScoringWork> as LogConsumer,
     {
       cursor: SEGMENTS_CURSOR,
-      batch: segmentMembershipBatch(() => clock.now()),
+      batch: segmentMembershipBatch(() => clock.now(), new DigestCache()),
       // Rules may ask about scores and stages: they are decided first.
       notBeyond: SCORING_CURSOR,
       afterCommit: (work) => segmentWorkDone(work as SegmentWork),

@@ -140,15 +140,28 @@ export function runAudienceContract(
       ]);
       expect(await storage.segments.memberships([a, b])).toEqual(new Map([[a, new Set([segmentId])]]));
 
-      // Setting a profile's timer again moves it.
-      await storage.segments.setTimers([{ segmentId, profileId: a, workspaceId, dueAt: NOW + 2 * DAY }]);
-      await storage.segments.setTimers([{ segmentId, profileId: a, workspaceId, dueAt: NOW + DAY }]);
+      // A profile's timer is only brought forward.
+      await storage.segments.bringTimersForward([{ profileId: a, workspaceId, dueAt: NOW + 2 * DAY }]);
+      await storage.segments.bringTimersForward([
+        { profileId: a, workspaceId, dueAt: NOW + DAY },
+        { profileId: b, workspaceId, dueAt: NOW + 5 * DAY },
+      ]);
+      await storage.segments.bringTimersForward([{ profileId: a, workspaceId, dueAt: NOW + 3 * DAY }]);
+      expect(await storage.segments.timersOf([a, b, newId('prf')])).toEqual(
+        new Map([
+          [a, NOW + DAY],
+          [b, NOW + 5 * DAY],
+        ]),
+      );
       expect(await storage.segments.nextTimerDue()).toBe(NOW + DAY);
       expect(await storage.transaction((tx) => tx.segments.takeDueTimers(NOW, 10))).toEqual([]);
       const due = await storage.transaction((tx) => tx.segments.takeDueTimers(NOW + DAY, 10));
-      expect(due).toEqual([{ segmentId, profileId: a, workspaceId, dueAt: NOW + DAY }]);
+      expect(due).toEqual([{ profileId: a, workspaceId, dueAt: NOW + DAY }]);
       expect(await storage.transaction((tx) => tx.segments.takeDueTimers(NOW + DAY, 10))).toEqual([]);
-      expect(await storage.segments.nextTimerDue()).toBeUndefined();
+      expect(await storage.segments.nextTimerDue()).toBe(NOW + 5 * DAY);
+      // A taken timer is gone: the next one set is kept whatever its time.
+      await storage.segments.bringTimersForward([{ profileId: a, workspaceId, dueAt: NOW + 9 * DAY }]);
+      expect(await storage.segments.timersOf([a])).toEqual(new Map([[a, NOW + 9 * DAY]]));
     });
   });
 

@@ -93,7 +93,6 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
         .executeTakeFirst();
       if (Number(result.numDeletedRows) === 0) return false;
       await db.deleteFrom('segment_members').where('segment_id', '=', id).execute();
-      await db.deleteFrom('segment_timers').where('segment_id', '=', id).execute();
       return true;
     },
     async listLive(workspaceId) {
@@ -187,68 +186,54 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
         }
       }
     },
-    async setTimers(timers) {
+    async timersOf(profileIds) {
+      const found = new Map<string, number>();
+      for (const chunk of chunks(profileIds)) {
+        const rows = await db
+          .selectFrom('segment_profile_timers')
+          .select(['profile_id', 'due_at'])
+          .where('profile_id', 'in', chunk)
+          .execute();
+        for (const row of rows) found.set(row.profile_id, Number(row.due_at));
+      }
+      return found;
+    },
+    async bringTimersForward(timers) {
       for (const chunk of chunks(timers, 200)) {
         await db
-          .insertInto('segment_timers')
+          .insertInto('segment_profile_timers')
           .values(
             chunk.map((timer) => ({
-              segment_id: timer.segmentId,
               profile_id: timer.profileId,
               workspace_id: timer.workspaceId,
               due_at: timer.dueAt,
             })),
           )
           .onConflict((oc) =>
-            oc
-              .columns(['segment_id', 'profile_id'])
-              .doUpdateSet((eb) => ({ due_at: eb.ref('excluded.due_at') })),
+            oc.column('profile_id').doUpdateSet({
+              due_at: sql<number>`case when excluded.due_at < segment_profile_timers.due_at
+                then excluded.due_at else segment_profile_timers.due_at end`,
+            }),
           )
           .execute();
       }
     },
     async takeDueTimers(now, limit) {
-      const result = await sql<{
-        segment_id: string;
-        profile_id: string;
-        workspace_id: string;
-        due_at: number;
-      }>`
-        select segment_id, profile_id, workspace_id, due_at from segment_timers
+      const result = await sql<{ profile_id: string; workspace_id: string; due_at: number }>`
+        select profile_id, workspace_id, due_at from segment_profile_timers
         where due_at <= ${now} order by due_at limit ${limit} ${sql.raw(ops.skipLockedRows)}`.execute(db);
       const rows = result.rows;
-      for (const row of rows) {
-        await db
-          .deleteFrom('segment_timers')
-          .where('segment_id', '=', row.segment_id)
-          .where('profile_id', '=', row.profile_id)
-          .where('due_at', '=', row.due_at)
-          .execute();
-      }
+      for (const chunk of chunks(rows.map((row) => row.profile_id)))
+        await db.deleteFrom('segment_profile_timers').where('profile_id', 'in', chunk).execute();
       return rows.map((row) => ({
-        segmentId: row.segment_id,
         profileId: row.profile_id,
         workspaceId: row.workspace_id,
         dueAt: Number(row.due_at),
       }));
     },
-    async timersOf(profileIds, segmentIds) {
-      const found = new Map<string, number>();
-      if (segmentIds?.length === 0) return found;
-      for (const chunk of chunks(profileIds)) {
-        let query = db
-          .selectFrom('segment_timers')
-          .select(['segment_id', 'profile_id', 'due_at'])
-          .where('profile_id', 'in', chunk);
-        if (segmentIds) query = query.where('segment_id', 'in', segmentIds);
-        for (const row of await query.execute())
-          found.set(`${row.segment_id}:${row.profile_id}`, Number(row.due_at));
-      }
-      return found;
-    },
     async nextTimerDue() {
       const row = await db
-        .selectFrom('segment_timers')
+        .selectFrom('segment_profile_timers')
         .select((eb) => eb.fn.min('due_at').as('due'))
         .executeTakeFirst();
       return row?.due === null || row?.due === undefined ? undefined : Number(row.due);

@@ -219,7 +219,8 @@ export interface Database {
     updated_at: number;
   };
   segment_members: { segment_id: string; profile_id: string; workspace_id: string; entered_at: number };
-  segment_timers: { segment_id: string; profile_id: string; workspace_id: string; due_at: number };
+  /** Per profile: the next moment one of its time-dependent segments may change. */
+  segment_profile_timers: { profile_id: string; workspace_id: string; due_at: number };
   score_ledger: {
     id: Generated<number>;
     workspace_id: string;

@@ -404,17 +404,18 @@ export interface SegmentStore {
   memberships(profileIds: string[], segmentIds?: string[]): Promise<Map<string, Set<string>>>;
   /** Adds and removes members; an entry already present keeps its first entry time. */
   applyMembership(changes: { entered: SegmentMemberChange[]; exited: SegmentMemberChange[] }): Promise<void>;
-  /** Sets each profile's timer for a segment (one per segment and profile: setting again moves it). */
-  setTimers(
-    timers: Array<{ segmentId: string; profileId: string; workspaceId: string; dueAt: number }>,
-  ): Promise<void>;
-  /** Due timers, claimed for this transaction (PostgreSQL `SKIP LOCKED`) and deleted: rewrite what is still needed. */
+  /** Per profile, its timer: the next moment one of its time-dependent segments may change. */
+  timersOf(profileIds: string[]): Promise<Map<string, number>>;
+  /**
+   * Brings each profile's timer forward to `dueAt` when that is earlier, or sets it when there is none
+   * (timers are only brought forward: one due too early finds nothing changed and sets the next).
+   */
+  bringTimersForward(timers: Array<{ profileId: string; workspaceId: string; dueAt: number }>): Promise<void>;
+  /** Due timers, claimed for this transaction (PostgreSQL `SKIP LOCKED`) and deleted: set what is still needed. */
   takeDueTimers(
     now: number,
     limit: number,
-  ): Promise<Array<{ segmentId: string; profileId: string; workspaceId: string; dueAt: number }>>;
-  /** The timers set for these profiles (of these segments, when given), keyed `segmentId:profileId`. */
-  timersOf(profileIds: string[], segmentIds?: string[]): Promise<Map<string, number>>;
+  ): Promise<Array<{ profileId: string; workspaceId: string; dueAt: number }>>;
   nextTimerDue(): Promise<number | undefined>;
   countMembers(segmentId: string): Promise<number>;
   listMembers(segmentId: string, page: PageRequest): Promise<Page<{ profileId: string; enteredAt: number }>>;
@@ -573,7 +574,18 @@ export type StorageReader = Omit<StorageTx, 'generatedEvents'>;
  * the cursor.
  */
 export interface PipelineBatch<T> {
-  prepare(events: StoredEvent[], reader: StorageReader): Promise<(tx: StorageTx) => Promise<T>>;
+  /** `span`: where the consumer's cursor stands before these events, and where the batch leaves it. */
+  prepare(
+    events: StoredEvent[],
+    reader: StorageReader,
+    span: CursorSpan,
+  ): Promise<(tx: StorageTx) => Promise<T>>;
+}
+
+/** Positions of a consumer's cursor (opaque, backend-specific). */
+export interface CursorSpan {
+  after: string;
+  through: string;
 }
 
 export type PipelineOutcome<T> =

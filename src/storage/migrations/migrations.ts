@@ -2,6 +2,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { initialSchema } from './0001-initial.js';
 import { journeysSchema } from './0002-journeys.js';
 import { segmentsSchema } from './0003-segments.js';
+import { profileTimersSchema } from './0004-profile-timers.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -12,6 +13,7 @@ const ALL: Record<string, DialectMigration> = {
   '0001-initial': initialSchema,
   '0002-journeys': journeysSchema,
   '0003-segments': segmentsSchema,
+  '0004-profile-timers': profileTimersSchema,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

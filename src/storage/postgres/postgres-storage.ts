@@ -216,7 +216,10 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
         if (position === undefined) return { status: 'busy' as const };
         const read = await readAfter(trx, position, limit, options?.notBeyond);
         if (read.events.length === 0) return { status: 'idle' as const };
-        const write = await batch.prepare(read.events, stores(trx));
+        const write = await batch.prepare(read.events, stores(trx), {
+          after: position,
+          through: read.position,
+        });
         const result = await write(stores(trx));
         await trx
           .updateTable('pipeline_cursors')

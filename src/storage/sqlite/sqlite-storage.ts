@@ -115,7 +115,7 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
       const last = rows.at(-1);
       if (!last) return { status: 'idle' };
       const events = rows.map((row) => toStoredEvent(row, ops));
-      const write = await batch.prepare(events, stores(db));
+      const write = await batch.prepare(events, stores(db), { after: position, through: String(last.id) });
       // …then write under it, if nobody moved the cursor in between.
       return writeTransaction(async (handle) => {
         if ((await cursorPosition(handle, name)) !== position) return { status: 'busy' as const };
