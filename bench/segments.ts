@@ -121,6 +121,9 @@ export async function runSegmentsBenchmark(): Promise<void> {
       `49 more live segments created and their membership settled in ${others.seconds.toFixed(1)} s, ${others.how}; now ${stored.members.toLocaleString('en')} memberships and ${stored.timers.toLocaleString('en')} profile timers stored\n`,
     );
 
+    // As before the run without: a warm-up of the same size, here also for the segments consumer's
+    // digests of the profiles it meets (a server that has been running has them).
+    await ingestRun(context, { label: 'warm-up with', count: Math.min(10_000, INGEST_EVENTS), seed: 4 });
     const withSegments = await memory.phase('ingest with 50 segments', () =>
       ingestRun(context, { label: 'with', count: INGEST_EVENTS, seed: 3 }),
     );

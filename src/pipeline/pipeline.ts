@@ -10,6 +10,8 @@ export interface LogConsumer<T = unknown> {
   cursor: string;
   batch: PipelineBatch<T>;
   notBeyond?: string;
+  /** Whether it skips Mops's own events (Segment Entered, …): they then come without their payload. */
+  skipsMopsEvents?: boolean;
   /** Runs after the batch committed, with what it returned (to wake what depends on its writes). */
   afterCommit?: (result: T) => void;
 }
@@ -125,7 +127,10 @@ export class EventPipeline {
         batchSize,
         consumer.batch,
         clock.now(),
-        consumer.notBeyond ? { notBeyond: consumer.notBeyond } : {},
+        {
+          ...(consumer.notBeyond ? { notBeyond: consumer.notBeyond } : {}),
+          ...(consumer.skipsMopsEvents ? { bareMopsEvents: true } : {}),
+        },
       );
       if (outcome.status !== 'done') continue;
       consumer.afterCommit?.(outcome.result);

@@ -140,10 +140,12 @@ export function createJourneyWork(
     pollIntervalMs: BACKFILL_POLL_MS,
   });
   const consumers: LogConsumer[] = [
-    { cursor: PROFILES_CURSOR, batch: profileResolutionBatch(() => clock.now()) },
+    // Neither resolves nor scores Mops's own events (they are filed under their profile as written).
+    { cursor: PROFILES_CURSOR, batch: profileResolutionBatch(() => clock.now()), skipsMopsEvents: true },
     {
       cursor: SCORING_CURSOR,
       batch: scoringBatch(() => clock.now()),
+      skipsMopsEvents: true,
       notBeyond: PROFILES_CURSOR,
       afterCommit: (work) => scoringDone(work as ScoringWork),
     } satisfies LogConsumer<ScoringWork> as LogConsumer,

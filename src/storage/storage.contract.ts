@@ -249,6 +249,38 @@ export function runStorageContract(
       });
     });
 
+    it("hands Mops's own events without their payload to a consumer that skips them", async () => {
+      await storage.events.append({
+        events: [event({ workspaceId, name: 'Client', payload: JSON.stringify({ properties: { a: 1 } }) })],
+        rejected: [],
+      });
+      const generated = event({
+        workspaceId,
+        name: 'Segment Entered',
+        payload: JSON.stringify({ properties: { b: 2 } }),
+      });
+      await storage.transaction((tx) => tx.generatedEvents.append([{ event: generated, identityId: 1 }]));
+      const payloads: PipelineBatch<unknown[]> = {
+        async prepare(events) {
+          return async () => events.map((e) => [e.name, e.origin ?? 'client', e.payload.properties ?? null]);
+        },
+      };
+      expect(
+        await storage.runPipelineBatch('bare', 10, payloads, NOW, { bareMopsEvents: true }),
+      ).toMatchObject({
+        result: [
+          ['Client', 'client', { a: 1 }],
+          ['Segment Entered', 'mops', null],
+        ],
+      });
+      expect(await storage.runPipelineBatch('whole', 10, payloads, NOW)).toMatchObject({
+        result: [
+          ['Client', 'client', { a: 1 }],
+          ['Segment Entered', 'mops', { b: 2 }],
+        ],
+      });
+    });
+
     it('does not move the cursor when the batch fails, so it is replayed', async () => {
       await storage.events.append({ events: [event({ workspaceId, name: 'E1' })], rejected: [] });
       await expect(storage.runPipelineBatch('test', 10, names('crash before commit'), NOW)).rejects.toThrow(

@@ -582,6 +582,13 @@ export interface PipelineBatch<T> {
   ): Promise<(tx: StorageTx) => Promise<T>>;
 }
 
+export interface PipelineReadOptions {
+  /** Read no further than this other cursor. */
+  notBeyond?: string;
+  /** Mops's own events come with an empty payload: the consumer skips them, so reading it is waste. */
+  bareMopsEvents?: boolean;
+}
+
 /** Positions of a consumer's cursor (opaque, backend-specific). */
 export interface CursorSpan {
   after: string;
@@ -656,7 +663,7 @@ export interface Storage {
     limit: number,
     batch: PipelineBatch<T>,
     at: number,
-    options?: { notBeyond?: string },
+    options?: PipelineReadOptions,
   ): Promise<PipelineOutcome<T>>;
   /** The consumer's current lag, in events not yet processed. */
   pipelineLag(cursor: string): Promise<number>;

@@ -5,7 +5,12 @@ import { postgresOps } from '../dialect-ops.js';
 import { type AppendInput, GroupCommitter } from '../group-committer.js';
 import { createAccessStore, createWorkspaceStore } from '../kysely-access.js';
 import { createDashboardStore } from '../kysely-dashboard.js';
-import { createEventReader, createGeneratedEventWriter, toStoredEvent } from '../kysely-events.js';
+import {
+  createEventReader,
+  createGeneratedEventWriter,
+  pipelineColumns,
+  toStoredEvent,
+} from '../kysely-events.js';
 import { createJourneyStore, createSettingsStore, createTemplateStore } from '../kysely-journeys.js';
 import { createConsentStore, createMessageStore } from '../kysely-messages.js';
 import { createProfileStore } from '../kysely-profiles.js';
@@ -14,7 +19,7 @@ import { createSegmentStore } from '../kysely-segments.js';
 import { migrationProvider } from '../migrations/migrations.js';
 import { runMigrations } from '../migrations/run-migrations.js';
 import type { Database } from '../schema.js';
-import type { AppendResult, Storage } from '../storage.js';
+import type { AppendResult, PipelineReadOptions, Storage } from '../storage.js';
 
 export interface PostgresStorageOptions {
   url: string;
@@ -214,7 +219,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       return db.transaction().execute(async (trx) => {
         const position = await claimCursor(trx, name);
         if (position === undefined) return { status: 'busy' as const };
-        const read = await readAfter(trx, position, limit, options?.notBeyond);
+        const read = await readAfter(trx, position, limit, options);
         if (read.events.length === 0) return { status: 'idle' as const };
         const write = await batch.prepare(read.events, stores(trx), {
           after: position,
@@ -269,8 +274,14 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     return claimed.rows[0]?.position;
   }
 
-  async function readAfter(handle: Kysely<Database>, position: string, limit: number, notBeyond?: string) {
+  async function readAfter(
+    handle: Kysely<Database>,
+    position: string,
+    limit: number,
+    options: PipelineReadOptions | undefined,
+  ) {
     const [xact = '0', id = '0'] = position.split(':');
+    const notBeyond = options?.notBeyond;
     const bound = notBeyond
       ? sql`and (xact_id, id) <= (
           select split_part(position, ':', 1)::xid8, split_part(position, ':', 2)::bigint
@@ -279,7 +290,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     // Only transactions older than every one still running are complete: a younger event could
     // still be joined by an older, slower transaction's events, which must not be skipped.
     const result = await sql<Database['events'] & { xact_id: string }>`
-      select * from events
+      select xact_id, ${pipelineColumns(options)} from events
       where (xact_id, id) > (${xact}::xid8, ${Number(id)}::bigint)
         and xact_id < pg_snapshot_xmin(pg_current_snapshot())
         ${bound}

@@ -5,7 +5,13 @@ import { sqliteOps } from '../dialect-ops.js';
 import { GroupCommitter } from '../group-committer.js';
 import { createAccessStore, createWorkspaceStore } from '../kysely-access.js';
 import { createDashboardStore } from '../kysely-dashboard.js';
-import { createEventReader, createGeneratedEventWriter, toStoredEvent } from '../kysely-events.js';
+import {
+  createEventReader,
+  createGeneratedEventWriter,
+  type EventRow,
+  pipelineColumns,
+  toStoredEvent,
+} from '../kysely-events.js';
 import { createJourneyStore, createSettingsStore, createTemplateStore } from '../kysely-journeys.js';
 import { createConsentStore, createMessageStore } from '../kysely-messages.js';
 import { createProfileStore } from '../kysely-profiles.js';
@@ -106,12 +112,15 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
       await ensureCursor(name);
       // Read and decide without the write lock, so the writer thread keeps appending meanwhile…
       const position = await cursorPosition(db, name);
-      let query = db.selectFrom('events').selectAll().where('id', '>', Number(position));
+      let bound = sql``;
       if (options?.notBeyond) {
         await ensureCursor(options.notBeyond);
-        query = query.where('id', '<=', Number(await cursorPosition(db, options.notBeyond)));
+        bound = sql`and id <= ${Number(await cursorPosition(db, options.notBeyond))}`;
       }
-      const rows = await query.orderBy('id').limit(limit).execute();
+      const { rows } = await sql<EventRow>`
+        select ${pipelineColumns(options)} from events
+        where id > ${Number(position)} ${bound}
+        order by id limit ${limit}`.execute(db);
       const last = rows.at(-1);
       if (!last) return { status: 'idle' };
       const events = rows.map((row) => toStoredEvent(row, ops));
