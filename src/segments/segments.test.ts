@@ -70,6 +70,65 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await eventNames('ada')).toEqual(['Segment Exited', 'Segment Entered']);
   });
 
+  it('counts the events a changed rule asks for from the log once, then from what it kept', async () => {
+    const rule = (atLeast: number, within: string): SegmentCondition => ({
+      type: 'event',
+      event: 'Order Completed',
+      within,
+      atLeast,
+      where: [{ path: 'total', op: 'gte', value: 10 }],
+    });
+    const segmentId = await create('Buyers', rule(2, '7d'));
+    await world.send([track('cy', 'Order Completed', { total: 50 })]);
+    world.clock.advance(3 * DAY);
+    await world.send([
+      track('cy', 'Order Completed', { total: 5 }),
+      track('cy', 'Order Completed', { total: 15 }),
+    ]);
+    await world.settle();
+    const cy = await world.profileOf('cy');
+    expect(await members(segmentId)).toEqual([cy]);
+
+    // The consumer has kept cy's two most recent orders of 10 or more in a week; the new rule asks for
+    // three in thirty days, which it has not kept: read from the log, the first order counts too.
+    await updateSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      id: segmentId,
+      input: { name: 'Buyers', kind: 'live', rule: rule(3, '30d') },
+      now: world.clock.now(),
+    });
+    await world.settle();
+    expect(await members(segmentId)).toEqual([]);
+    world.clock.advance(DAY);
+    await world.send([track('cy', 'Order Completed', { total: 12 })]);
+    await world.settle();
+    expect(await members(segmentId)).toEqual([cy]);
+    // Five more days: orders kept since go on counting (the first one is 9 days old, still in).
+    world.clock.advance(5 * DAY);
+    await world.send([track('cy', 'Order Completed', { total: 1 })]);
+    await world.settle();
+    expect(await members(segmentId)).toEqual([cy]);
+  });
+
+  it('decides a property filter relative to now from the log each time', async () => {
+    const segmentId = await create('Trial ending soon', {
+      type: 'event',
+      event: 'Trial Started',
+      atLeast: 1,
+      where: [{ path: 'ends_at', op: 'within_last', value: '2d' }],
+    });
+    const endsAt = new Date(world.clock.now() - DAY).toISOString();
+    await world.send([track('di', 'Trial Started', { ends_at: endsAt })]);
+    await world.settle();
+    const di = await world.profileOf('di');
+    expect(await members(segmentId)).toEqual([di]);
+    // Two days on, the same event no longer passes the filter: the next event of that name decides it again.
+    world.clock.advance(2 * DAY);
+    await world.send([track('di', 'Trial Started', { ends_at: '2001-01-01T00:00:00Z' })]);
+    await world.settle();
+    expect(await members(segmentId)).toEqual([]);
+  });
+
   it('reacts to trait changes and to membership of another segment', async () => {
     const pros = await create('Pros', { type: 'trait', path: 'plan', op: 'eq', value: 'pro' });
     const prosInItaly = await create('Pros in Italy', {
