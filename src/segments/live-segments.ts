@@ -93,8 +93,8 @@ export function segmentsTouched(segments: readonly RuleSegment[], touch: Touch):
 /**
  * Re-decides the live segments a touch concerns for these profiles at `now`: brings their event
  * digests up to date with the batch's events (reading from the log only what a digest does not keep
- * yet), compares with what is stored, and returns the writes (members, digests and timers, Segment
- * Entered/Exited).
+ * yet), compares with what is stored, and returns the writes (members, timers, Segment
+ * Entered/Exited), which also hand the digests to the cache.
  */
 export async function reevaluateProfiles(
   reader: StorageReader,
