@@ -91,16 +91,15 @@ export async function updateDigests(
   return digests;
 }
 
-/** Per profile, the digest queries of its chosen segments (computed once per distinct choice). */
+/** Per profile, the digest queries of its chosen segments (once per list: profiles touched alike share one). */
 function memoizedQueries(chosen: Map<string, RuleSegment[]>): (profileId: string) => DigestQuery[] {
-  const byChoice = new Map<string, DigestQuery[]>();
+  const byChoice = new Map<readonly RuleSegment[], DigestQuery[]>();
   return (profileId) => {
     const segments = chosen.get(profileId) ?? [];
-    const choice = segments.map((segment) => segment.id).join(',');
-    let queries = byChoice.get(choice);
+    let queries = byChoice.get(segments);
     if (!queries) {
       queries = [...digestQueries(segments.map((segment) => segment.rule)).values()];
-      byChoice.set(choice, queries);
+      byChoice.set(segments, queries);
     }
     return queries;
   };
@@ -108,20 +107,22 @@ function memoizedQueries(chosen: Map<string, RuleSegment[]>): (profileId: string
 
 /**
  * The events the chosen segments count that a digest cannot keep (a property filter relative to
- * now), read from the log at each decision: one query per distinct set of names.
+ * now), read from the log at each decision: one query per distinct choice of segments.
  */
 export async function logFacts(
   reader: StorageReader,
   options: { workspaceId: string; profileIds: string[]; chosen: Map<string, RuleSegment[]>; now: number },
 ): Promise<ProfileEventFact[]> {
-  const groups = new Map<string, { names: Map<string, { since: number | null }>; profileIds: string[] }>();
+  const groups = new Map<
+    readonly RuleSegment[],
+    { names: Map<string, { since: number | null }>; profileIds: string[] }
+  >();
   for (const profileId of options.profileIds) {
     const segments = options.chosen.get(profileId) ?? [];
-    const key = segments.map((segment) => segment.id).join(',');
-    let group = groups.get(key);
+    let group = groups.get(segments);
     if (!group) {
       group = { names: undigestedNames(segments, options.now), profileIds: [] };
-      groups.set(key, group);
+      groups.set(segments, group);
     }
     group.profileIds.push(profileId);
   }

@@ -90,6 +90,12 @@ export function segmentsTouched(segments: readonly RuleSegment[], touch: Touch):
   return segments.filter((segment) => chosen.has(segment.id));
 }
 
+/** Touches with equal keys choose the same segments. */
+function touchKey(touch: Touch): string {
+  const flags = [touch.all, touch.isDue, touch.identify, touch.group].map(Number).join('');
+  return `${flags}:${[...touch.names].sort().join('\u0000')}`;
+}
+
 /**
  * Re-decides the live segments a touch concerns for these profiles at `now`: brings their event
  * digests up to date with the batch's events (reading from the log only what a digest does not keep
@@ -109,9 +115,16 @@ export async function reevaluateProfiles(
 ): Promise<(tx: StorageTx) => Promise<SegmentWork>> {
   const { workspaceId, segments, now } = options;
   const nothing = async () => ({ earliestTimer: undefined, changed: 0 });
+  // Profiles touched alike share one list of segments: what reads per choice keys on the list.
   const chosen = new Map<string, RuleSegment[]>();
+  const choices = new Map<string, RuleSegment[]>();
   for (const [profileId, touch] of options.touches) {
-    const touched = segmentsTouched(segments, touch);
+    const key = touchKey(touch);
+    let touched = choices.get(key);
+    if (!touched) {
+      touched = segmentsTouched(segments, touch);
+      choices.set(key, touched);
+    }
     if (touched.length > 0) chosen.set(profileId, touched);
   }
   if (chosen.size === 0) return nothing;
