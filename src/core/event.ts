@@ -37,6 +37,12 @@ export interface GeneratedEvent {
 /** A Segment call as JSON: `type`, ids, `traits` or `properties`, `context`, … */
 export type SegmentPayload = Record<string, unknown>;
 
+/** A call's `properties` (those of a track, page or screen call), or none. */
+export function payloadProperties(payload: SegmentPayload): Record<string, unknown> {
+  const properties = payload.properties;
+  return properties !== null && typeof properties === 'object' ? (properties as Record<string, unknown>) : {};
+}
+
 /** An event that failed validation, kept so that nothing a client sent is silently lost. */
 export interface RejectedEvent {
   workspaceId: string;

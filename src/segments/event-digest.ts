@@ -31,10 +31,17 @@ export interface DigestEvent {
 
 const KEY_LENGTH = 10;
 
-/** The queries these rules ask that a digest can keep, by key. */
-export function digestQueries(rules: readonly SegmentCondition[]): Map<string, DigestQuery> {
+/** Every event query these rules ask, by key (a digest can keep those `isDigestible` says). */
+export function ruleQueries(rules: readonly SegmentCondition[]): Map<string, DigestQuery> {
   const queries = new Map<string, DigestQuery>();
   for (const rule of rules) collect(rule, queries);
+  return queries;
+}
+
+/** The queries these rules ask that a digest can keep, by key. */
+export function digestQueries(rules: readonly SegmentCondition[]): Map<string, DigestQuery> {
+  const queries = ruleQueries(rules);
+  for (const [key, { query }] of queries) if (!isDigestible(query)) queries.delete(key);
   return queries;
 }
 
@@ -49,7 +56,6 @@ function collect(condition: SegmentCondition, queries: Map<string, DigestQuery>)
   }
   if (condition.type !== 'event' && condition.type !== 'event_time') return;
   const query = eventQuery(condition);
-  if (!isDigestible(query)) return;
   const key = queryKey(query);
   if (!queries.has(key)) queries.set(key, { key, query });
 }

@@ -1,7 +1,5 @@
-import type { SegmentCondition } from '../core/segment-definition.js';
 import type { ProfileEventFact, StorageReader } from '../storage/storage.js';
 import type { DigestCache } from './digest-cache.js';
-import { eventQuery } from './evaluate.js';
 import {
   addEvent,
   type DigestEvent,
@@ -12,9 +10,9 @@ import {
   isDigestible,
   pruneDigest,
   queriesByName,
+  ruleQueries,
 } from './event-digest.js';
 import type { RuleSegment } from './membership.js';
-import { ruleNeeds } from './rule-needs.js';
 
 /*
  * The events a decision reads: from each profile's digest, brought up to date with the batch, and
@@ -67,21 +65,10 @@ export async function updateDigests(
     toFill.set(groupKey, group);
   }
   for (const { queries, profileIds } of toFill.values()) {
-    const names = new Map<string, { since: number | null; withProperties: boolean }>();
-    for (const { query } of queries) {
-      const since = query.reachMs === null ? null : options.now - query.reachMs;
-      const known = names.get(query.event);
-      const withProperties = query.where.length > 0;
-      if (!known) names.set(query.event, { since, withProperties });
-      else {
-        known.since = known.since === null || since === null ? null : Math.min(known.since, since);
-        known.withProperties ||= withProperties;
-      }
-    }
     const found = await reader.segments.eventFacts({
       workspaceId: options.workspaceId,
       profileIds,
-      names: [...names].map(([name, wanted]) => ({ name, ...wanted })),
+      names: namesToRead(queries, options.now),
     });
     const byProfile = new Map<string, DigestEvent[]>(profileIds.map((profileId) => [profileId, []]));
     for (const fact of found) byProfile.get(fact.profileId)?.push({ ...fact, id: fact.eventId });
@@ -113,57 +100,45 @@ export async function logFacts(
   reader: StorageReader,
   options: { workspaceId: string; profileIds: string[]; chosen: Map<string, RuleSegment[]>; now: number },
 ): Promise<ProfileEventFact[]> {
-  const groups = new Map<
-    readonly RuleSegment[],
-    { names: Map<string, { since: number | null }>; profileIds: string[] }
-  >();
+  const groups = new Map<readonly RuleSegment[], { queries: DigestQuery[]; profileIds: string[] }>();
   for (const profileId of options.profileIds) {
     const segments = options.chosen.get(profileId) ?? [];
     let group = groups.get(segments);
     if (!group) {
-      group = { names: undigestedNames(segments, options.now), profileIds: [] };
+      const asked = ruleQueries(segments.map((segment) => segment.rule)).values();
+      group = { queries: [...asked].filter(({ query }) => !isDigestible(query)), profileIds: [] };
       groups.set(segments, group);
     }
     group.profileIds.push(profileId);
   }
   const facts: ProfileEventFact[] = [];
-  for (const { names, profileIds } of groups.values()) {
-    if (names.size === 0) continue;
+  for (const { queries, profileIds } of groups.values()) {
+    if (queries.length === 0) continue;
     const found = await reader.segments.eventFacts({
       workspaceId: options.workspaceId,
       profileIds,
-      names: [...names].map(([name, { since }]) => ({ name, since, withProperties: true })),
+      names: namesToRead(queries, options.now),
     });
     for (const fact of found) facts.push(fact);
   }
   return facts;
 }
 
-/** Event names (with how far back) of the conditions in these rules that a digest cannot answer. */
-function undigestedNames(
-  segments: readonly RuleSegment[],
+/** The event names these queries read from the log, each as far back as the longest of them looks. */
+function namesToRead(
+  queries: readonly DigestQuery[],
   now: number,
-): Map<string, { since: number | null }> {
-  const names = new Map<string, { since: number | null }>();
-  const visit = (condition: SegmentCondition) => {
-    if ('all' in condition || 'any' in condition) {
-      for (const part of 'all' in condition ? condition.all : condition.any) visit(part);
-      return;
+): Array<{ name: string; since: number | null; withProperties: boolean }> {
+  const names = new Map<string, { name: string; since: number | null; withProperties: boolean }>();
+  for (const { query } of queries) {
+    const since = query.reachMs === null ? null : now - query.reachMs;
+    const withProperties = query.where.length > 0;
+    const known = names.get(query.event);
+    if (!known) names.set(query.event, { name: query.event, since, withProperties });
+    else {
+      known.since = known.since === null || since === null ? null : Math.min(known.since, since);
+      known.withProperties ||= withProperties;
     }
-    if ('not' in condition) return visit(condition.not);
-    if (condition.type !== 'event' && condition.type !== 'event_time') return;
-    if (isDigestible(eventQuery(condition))) return;
-    const since = ruleNeeds([condition], now).events.get(condition.event)?.since ?? null;
-    const known = names.get(condition.event);
-    names.set(condition.event, {
-      since:
-        known === undefined
-          ? since
-          : known.since === null || since === null
-            ? null
-            : Math.min(known.since, since),
-    });
-  };
-  for (const segment of segments) visit(segment.rule);
-  return names;
+  }
+  return [...names.values()];
 }

@@ -1,4 +1,4 @@
-import { groupByWorkspace } from '../core/event.js';
+import { groupByWorkspace, payloadProperties } from '../core/event.js';
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED } from '../core/segment-definition.js';
 import { eventProfileIds } from '../profiles/profiles.js';
@@ -195,12 +195,6 @@ export function earliestTimer(changes: MembershipChanges): number | undefined {
   return changes.timers.length === 0 ? undefined : Math.min(...changes.timers.map((timer) => timer.dueAt));
 }
 
-/** A Segment call's `properties` (those of a track, page or screen call). */
-function eventProperties(payload: Record<string, unknown>): Record<string, unknown> {
-  const properties = payload.properties;
-  return properties !== null && typeof properties === 'object' ? (properties as Record<string, unknown>) : {};
-}
-
 /** Adds one write's work to a total. */
 function addWork(total: SegmentWork, done: SegmentWork): void {
   total.changed += done.changed;
@@ -247,7 +241,7 @@ export const segmentMembershipBatch = (
             id: event.id,
             name: event.name,
             timestamp: event.timestamp,
-            properties: eventProperties(event.payload),
+            properties: payloadProperties(event.payload),
           });
         }
         if (event.type === 'identify') touch.identify = true;

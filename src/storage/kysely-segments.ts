@@ -1,4 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
+import { payloadProperties, type SegmentPayload } from '../core/event.js';
 import type { IdentityKind } from '../core/profile.js';
 import type { Segment, SegmentCondition } from '../core/segment-definition.js';
 import { chunks } from './chunks.js';
@@ -48,9 +49,7 @@ function segmentValues(segment: Segment) {
 }
 
 function propertiesOf(payload: unknown, ops: DialectOps): Record<string, unknown> {
-  const parsed = ops.readJson<Record<string, unknown>>(payload);
-  const properties = parsed.properties;
-  return properties !== null && typeof properties === 'object' ? (properties as Record<string, unknown>) : {};
+  return payloadProperties(ops.readJson<SegmentPayload>(payload));
 }
 
 export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): SegmentStore {
