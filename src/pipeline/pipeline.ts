@@ -10,8 +10,11 @@ export interface LogConsumer<T = unknown> {
   cursor: string;
   batch: PipelineBatch<T>;
   notBeyond?: string;
-  /** Whether it skips Mops's own events (Segment Entered, …): they then come without their payload. */
-  skipsMopsEvents?: boolean;
+  /**
+   * Whether it passes over Mops's own events (Segment Entered, …) unread; asked before each batch
+   * when it depends on what is configured (segments counting them).
+   */
+  skipsMopsEvents?: boolean | (() => Promise<boolean>);
   /** Runs after the batch committed, with what it returned (to wake what depends on its writes). */
   afterCommit?: (result: T) => void;
 }
@@ -117,11 +120,16 @@ export class EventPipeline {
     return false;
   }
 
-  /** One batch for each consumer, in order; the number of events the first consumer took. */
+  /**
+   * One batch for each consumer, in order. Returns how far it got: the most events one consumer took
+   * (at least 1 for a batch that only passed over skipped events), 0 when all were idle.
+   */
   async runOnce(): Promise<number> {
     const { storage, clock, batchSize, consumers } = this.#options;
-    let first = 0;
+    let progress = 0;
     for (const [index, consumer] of consumers.entries()) {
+      const skips = consumer.skipsMopsEvents;
+      const skipMopsEvents = typeof skips === 'function' ? await skips() : skips === true;
       const outcome = await storage.runPipelineBatch(
         consumer.cursor,
         batchSize,
@@ -129,19 +137,15 @@ export class EventPipeline {
         clock.now(),
         {
           ...(consumer.notBeyond ? { notBeyond: consumer.notBeyond } : {}),
-          ...(consumer.skipsMopsEvents ? { bareMopsEvents: true } : {}),
+          ...(skipMopsEvents ? { skipMopsEvents } : {}),
         },
       );
       if (outcome.status !== 'done') continue;
       consumer.afterCommit?.(outcome.result);
-      if (index === 0) {
-        first = outcome.events.length;
-        this.#processed += first;
-      } else {
-        first = Math.max(first, outcome.events.length);
-      }
+      if (index === 0) this.#processed += outcome.events.length;
+      progress = Math.max(progress, outcome.events.length, 1);
     }
-    return first;
+    return progress;
   }
 
   async #loop(): Promise<void> {

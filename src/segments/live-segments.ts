@@ -1,6 +1,6 @@
 import { groupByWorkspace, payloadProperties } from '../core/event.js';
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
-import { SEGMENT_ENTERED, SEGMENT_EXITED } from '../core/segment-definition.js';
+import { SEGMENT_ENTERED, SEGMENT_EXITED, type Segment } from '../core/segment-definition.js';
 import { eventProfileIds } from '../profiles/profiles.js';
 import type { PipelineBatch, Storage, StorageReader, StorageTx } from '../storage/storage.js';
 import type { DigestCache } from './digest-cache.js';
@@ -28,6 +28,19 @@ const MOPS_EVENT_NAMES = new Set([
   SLA_MISSED,
 ]);
 
+/** Whether a rule counts Mops's own events, so the segments consumer must read them. */
+export function countsMopsEvents(segments: readonly RuleSegment[]): boolean {
+  return segments.some((segment) =>
+    [...segment.needs.events.keys()].some((name) => MOPS_EVENT_NAMES.has(name)),
+  );
+}
+
+/** Whether the segments consumer may pass over Mops's own events: no live segment anywhere counts them. */
+export async function segmentsSkipMopsEvents(reader: StorageReader): Promise<boolean> {
+  const live = await reader.segments.listLive();
+  return !live.some((segment) => segment.rule !== null && countsMopsEvents([toRuleSegment(segment)]));
+}
+
 /** What a batch of re-evaluation wrote: the earliest timer it set, to wake the timer loop for. */
 export interface SegmentWork {
   earliestTimer: number | undefined;
@@ -38,11 +51,13 @@ export interface SegmentWork {
 export async function liveRuleSegments(reader: StorageReader, workspaceId: string): Promise<RuleSegment[]> {
   const live = await reader.segments.listLive(workspaceId);
   const withRules = live.filter((segment) => segment.rule !== null);
-  return dependencyOrder(withRules).map((segment) => {
-    const rule = segment.rule as NonNullable<typeof segment.rule>;
-    const needs = ruleNeeds([rule], 0);
-    return { id: segment.id, name: segment.name, rule, isTimeDependent: needs.isTimeDependent, needs };
-  });
+  return dependencyOrder(withRules).map(toRuleSegment);
+}
+
+function toRuleSegment(segment: Segment): RuleSegment {
+  const rule = segment.rule as NonNullable<typeof segment.rule>;
+  const needs = ruleNeeds([rule], 0);
+  return { id: segment.id, name: segment.name, rule, isTimeDependent: needs.isTimeDependent, needs };
 }
 
 /** What a batch's events may have changed about a profile; `all` when anything may have (a merge). */
@@ -218,10 +233,7 @@ export const segmentMembershipBatch = (
       const segments = await liveRuleSegments(reader, workspaceId);
       if (segments.length === 0) continue;
       // Mops's own events (Segment Entered, …) change nothing, unless a rule counts them.
-      const countsOwnEvents = segments.some((segment) =>
-        [...segment.needs.events.keys()].some((name) => MOPS_EVENT_NAMES.has(name)),
-      );
-      const relevant = countsOwnEvents
+      const relevant = countsMopsEvents(segments)
         ? workspaceEvents
         : workspaceEvents.filter((event) => event.origin !== 'mops');
       if (relevant.length === 0) continue;

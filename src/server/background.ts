@@ -19,6 +19,7 @@ import {
   SEGMENTS_CURSOR,
   type SegmentWork,
   segmentMembershipBatch,
+  segmentsSkipMopsEvents,
 } from '../segments/live-segments.js';
 import type { Storage } from '../storage/storage.js';
 import { compileLayout, WARM_UP_MJML } from '../templates/email-template.js';
@@ -152,6 +153,7 @@ export function createJourneyWork(
     {
       cursor: SEGMENTS_CURSOR,
       batch: segmentMembershipBatch(() => clock.now(), new DigestCache()),
+      skipsMopsEvents: () => segmentsSkipMopsEvents(storage),
       // Rules may ask about scores and stages: they are decided first.
       notBeyond: SCORING_CURSOR,
       afterCommit: (work) => segmentWorkDone(work as SegmentWork),

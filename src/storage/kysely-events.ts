@@ -8,16 +8,10 @@ import type { EventStore, GeneratedEventWriter } from './storage.js';
 
 export type EventRow = Selectable<Database['events']>;
 
-/**
- * The events table's columns for a pipeline read; with `bareMopsEvents`, Mops's own events' payloads
- * are left out (`{}`).
- */
-export function pipelineColumns(options: { bareMopsEvents?: boolean } | undefined) {
-  const payload = options?.bareMopsEvents
-    ? sql`case when origin is null then payload else '{}' end`
-    : sql`payload`;
+/** The events table's columns for a pipeline read. */
+export function pipelineColumns() {
   return sql`id, workspace_id, message_id, type, name, user_id, anonymous_id, "timestamp",
-    original_timestamp, sent_at, received_at, origin, ${payload} as payload`;
+    original_timestamp, sent_at, received_at, origin, payload`;
 }
 
 export function toStoredEvent(row: EventRow, ops: DialectOps): StoredEvent {

@@ -95,13 +95,9 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
       return true;
     },
     async listLive(workspaceId) {
-      const rows = await db
-        .selectFrom('segments')
-        .selectAll()
-        .where('workspace_id', '=', workspaceId)
-        .where('kind', '=', 'live')
-        .orderBy('created_at')
-        .execute();
+      let query = db.selectFrom('segments').selectAll().where('kind', '=', 'live');
+      if (workspaceId !== undefined) query = query.where('workspace_id', '=', workspaceId);
+      const rows = await query.orderBy('created_at').execute();
       return rows.map((row) => toSegment(row, ops));
     },
     async listBackfilling() {

@@ -249,36 +249,69 @@ export function runStorageContract(
       });
     });
 
-    it("hands Mops's own events without their payload to a consumer that skips them", async () => {
-      await storage.events.append({
-        events: [event({ workspaceId, name: 'Client', payload: JSON.stringify({ properties: { a: 1 } }) })],
-        rejected: [],
-      });
-      const generated = event({
-        workspaceId,
-        name: 'Segment Entered',
-        payload: JSON.stringify({ properties: { b: 2 } }),
-      });
-      await storage.transaction((tx) => tx.generatedEvents.append([{ event: generated, identityId: 1 }]));
-      const payloads: PipelineBatch<unknown[]> = {
+    it("passes over Mops's own events for a consumer that skips them, and counts only clients' toward the limit", async () => {
+      const client = (name: string) =>
+        storage.events.append({ events: [event({ workspaceId, name })], rejected: [] });
+      const mops = (...names: string[]) =>
+        storage.transaction((tx) =>
+          tx.generatedEvents.append(
+            names.map((name) => ({
+              event: event({ workspaceId, name, payload: JSON.stringify({ properties: { segment: name } }) }),
+              identityId: 1,
+            })),
+          ),
+        );
+      await client('C1');
+      await mops('M1', 'M2');
+      await client('C2');
+      await client('C3');
+      await mops('M3');
+      const seen: PipelineBatch<unknown[]> = {
         async prepare(events) {
-          return async () => events.map((e) => [e.name, e.origin ?? 'client', e.payload.properties ?? null]);
+          return async () =>
+            events.map((e) => [
+              e.name,
+              e.origin ?? 'client',
+              (e.payload.properties as { segment?: string } | undefined)?.segment,
+            ]);
         },
       };
-      expect(
-        await storage.runPipelineBatch('bare', 10, payloads, NOW, { bareMopsEvents: true }),
-      ).toMatchObject({
+      expect(await storage.runPipelineBatch('whole', 2, seen, NOW)).toMatchObject({
         result: [
-          ['Client', 'client', { a: 1 }],
-          ['Segment Entered', 'mops', null],
+          ['C1', 'client', undefined],
+          ['M1', 'mops', 'M1'],
+          ['M2', 'mops', 'M2'],
+          ['C2', 'client', undefined],
         ],
       });
-      expect(await storage.runPipelineBatch('whole', 10, payloads, NOW)).toMatchObject({
+      expect(await storage.runPipelineBatch('whole', 2, seen, NOW)).toMatchObject({
         result: [
-          ['Client', 'client', { a: 1 }],
-          ['Segment Entered', 'mops', { b: 2 }],
+          ['C3', 'client', undefined],
+          ['M3', 'mops', 'M3'],
         ],
       });
+      expect(await storage.pipelineLag('whole')).toBe(0);
+
+      const skip = { skipMopsEvents: true };
+      expect(await storage.runPipelineBatch('skip', 2, seen, NOW, skip)).toMatchObject({
+        result: [
+          ['C1', 'client', undefined],
+          ['C2', 'client', undefined],
+        ],
+      });
+      expect(await storage.runPipelineBatch('skip', 2, seen, NOW, skip)).toMatchObject({
+        result: [['C3', 'client', undefined]],
+      });
+      // The cursor went past M3, which it skipped, so it is not behind.
+      expect(await storage.pipelineLag('skip')).toBe(0);
+      expect(await storage.runPipelineBatch('skip', 2, seen, NOW, skip)).toEqual({ status: 'idle' });
+      // A batch of nothing but Mops's own events moves the cursor and hands over none.
+      await mops('M4');
+      expect(await storage.runPipelineBatch('skip', 2, seen, NOW, skip)).toMatchObject({
+        status: 'done',
+        result: [],
+      });
+      expect(await storage.pipelineLag('skip')).toBe(0);
     });
 
     it('does not move the cursor when the batch fails, so it is replayed', async () => {

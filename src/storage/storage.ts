@@ -384,8 +384,8 @@ export interface SegmentStore {
   list(workspaceId: string): Promise<Segment[]>;
   /** Deletes the segment with its members and timers; false when there is none. */
   delete(workspaceId: string, id: string): Promise<boolean>;
-  /** The workspace's live segments: what each event is evaluated against. */
-  listLive(workspaceId: string): Promise<Segment[]>;
+  /** The workspace's live segments (every workspace's without one): what each event is evaluated against. */
+  listLive(workspaceId?: string): Promise<Segment[]>;
   /** Segments whose backfill has not finished, in any workspace. */
   listBackfilling(): Promise<Segment[]>;
   /** Records how far the backfill of `version` got; false when the segment has moved on to another version. */
@@ -585,8 +585,8 @@ export interface PipelineBatch<T> {
 export interface PipelineReadOptions {
   /** Read no further than this other cursor. */
   notBeyond?: string;
-  /** Mops's own events come with an empty payload: the consumer skips them, so reading it is waste. */
-  bareMopsEvents?: boolean;
+  /** Mops's own events (Segment Entered, …) are passed over: the cursor moves past them unread. */
+  skipMopsEvents?: boolean;
 }
 
 /** Positions of a consumer's cursor (opaque, backend-specific). */
@@ -654,7 +654,9 @@ export interface Storage {
   onEventsAppended(listener: () => void): () => void;
   /**
    * Runs one batch of the named event consumer: the events committed after its cursor, in commit
-   * order, at most `limit`. The batch's writes and the cursor's move commit together, so a crash at
+   * order, up to `limit` of the clients' (Mops's own events in between come along without counting:
+   * a burst of Segment Entered costs no extra batches). The batch may hold no events at all when it
+   * only passes over skipped ones. The batch's writes and the cursor's move commit together, so a crash at
    * any point replays exactly the batch that did not commit. One process at a time holds a cursor.
    * With `notBeyond`, it reads no further than that other cursor (journeys after profiles).
    */

@@ -220,7 +220,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
         const position = await claimCursor(trx, name);
         if (position === undefined) return { status: 'busy' as const };
         const read = await readAfter(trx, position, limit, options);
-        if (read.events.length === 0) return { status: 'idle' as const };
+        if (read.position === position) return { status: 'idle' as const };
         const write = await batch.prepare(read.events, stores(trx), {
           after: position,
           through: read.position,
@@ -281,6 +281,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     options: PipelineReadOptions | undefined,
   ) {
     const [xact = '0', id = '0'] = position.split(':');
+    const after = sql`(${xact}::xid8, ${Number(id)}::bigint)`;
     const notBeyond = options?.notBeyond;
     const bound = notBeyond
       ? sql`and (xact_id, id) <= (
@@ -289,18 +290,31 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       : sql``;
     // Only transactions older than every one still running are complete: a younger event could
     // still be joined by an older, slower transaction's events, which must not be skipped.
-    const result = await sql<Database['events'] & { xact_id: string }>`
-      select xact_id, ${pipelineColumns(options)} from events
-      where (xact_id, id) > (${xact}::xid8, ${Number(id)}::bigint)
-        and xact_id < pg_snapshot_xmin(pg_current_snapshot())
-        ${bound}
-      order by xact_id, id
-      limit ${limit}`.execute(handle);
-    const last = result.rows.at(-1);
+    const complete = sql`xact_id < pg_snapshot_xmin(pg_current_snapshot())`;
+    // The batch ends at the limit-th client event, or else at the last complete event.
+    const ends = await sql<{ xact_id: string; id: string }>`
+      select xact_id, id from (
+        (select xact_id, id, 0 as preference from events
+          where (xact_id, id) > ${after} and ${complete} ${bound} and origin is null
+          order by xact_id, id limit 1 offset ${limit - 1})
+        union all
+        (select xact_id, id, 1 from events
+          where (xact_id, id) > ${after} and ${complete} ${bound}
+          order by xact_id desc, id desc limit 1)
+      ) ends order by preference limit 1`.execute(handle);
+    const end = ends.rows[0];
+    if (!end) return { events: [], position };
+    const through = `${end.xact_id}:${Number(end.id)}`;
+    // Everything up to the end was complete when it was found, so this read sees all of it.
+    const result = await sql<Database['events']>`
+      select ${pipelineColumns()} from events
+      where (xact_id, id) > ${after} and (xact_id, id) <= (${end.xact_id}::xid8, ${Number(end.id)}::bigint)
+        ${options?.skipMopsEvents ? sql`and origin is null` : sql``}
+      order by xact_id, id`.execute(handle);
     return {
       // biome-ignore lint/suspicious/noExplicitAny: the raw row has the events table's columns.
       events: result.rows.map((row) => toStoredEvent(row as any, ops)),
-      position: last ? `${last.xact_id}:${Number(last.id)}` : position,
+      position: through,
     };
   }
 }

@@ -111,27 +111,36 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
     async runPipelineBatch(name, limit, batch, at, options) {
       await ensureCursor(name);
       // Read and decide without the write lock, so the writer thread keeps appending meanwhile…
-      const position = await cursorPosition(db, name);
-      let bound = sql``;
+      const position = Number(await cursorPosition(db, name));
+      let bound = Number.MAX_SAFE_INTEGER;
       if (options?.notBeyond) {
         await ensureCursor(options.notBeyond);
-        bound = sql`and id <= ${Number(await cursorPosition(db, options.notBeyond))}`;
+        bound = Number(await cursorPosition(db, options.notBeyond));
       }
+      // The batch ends at the limit-th client event, or with the log. Ids are handed out under the
+      // write lock and a commit shows all of its rows at once, so every id up to the largest seen is
+      // committed: one statement finds the end, the next reads up to it.
+      const { rows: ends } = await sql<{ through: number | null }>`
+        select coalesce(
+          (select id from events where id > ${position} and id <= ${bound} and origin is null
+            order by id limit 1 offset ${limit - 1}),
+          (select max(id) from events where id <= ${bound})) as through`.execute(db);
+      const through = Number(ends[0]?.through ?? 0);
+      if (through <= position) return { status: 'idle' };
       const { rows } = await sql<EventRow>`
-        select ${pipelineColumns(options)} from events
-        where id > ${Number(position)} ${bound}
-        order by id limit ${limit}`.execute(db);
-      const last = rows.at(-1);
-      if (!last) return { status: 'idle' };
+        select ${pipelineColumns()} from events
+        where id > ${position} and id <= ${through} ${options?.skipMopsEvents ? sql`and origin is null` : sql``}
+        order by id`.execute(db);
       const events = rows.map((row) => toStoredEvent(row, ops));
-      const write = await batch.prepare(events, stores(db), { after: position, through: String(last.id) });
+      const span = { after: String(position), through: String(through) };
+      const write = await batch.prepare(events, stores(db), span);
       // …then write under it, if nobody moved the cursor in between.
       return writeTransaction(async (handle) => {
-        if ((await cursorPosition(handle, name)) !== position) return { status: 'busy' as const };
+        if ((await cursorPosition(handle, name)) !== span.after) return { status: 'busy' as const };
         const result = await write(stores(handle));
         await handle
           .updateTable('pipeline_cursors')
-          .set({ position: String(last.id), updated_at: at })
+          .set({ position: span.through, updated_at: at })
           .where('name', '=', name)
           .execute();
         return { status: 'done' as const, events, result };
