@@ -70,6 +70,25 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await eventNames('ada')).toEqual(['Segment Exited', 'Segment Entered']);
   });
 
+  it("reads Mops's own events when a rule counts them (the consumer passes over them otherwise)", async () => {
+    const pro = await create('Pro', { type: 'trait', path: 'plan', op: 'eq', value: 'pro' });
+    const wasPro = await create('Was pro once', {
+      type: 'event',
+      event: 'Segment Entered',
+      atLeast: 1,
+      where: [{ path: 'segment_id', op: 'eq', value: pro }],
+    });
+    await world.send([identify('ada', { plan: 'pro' })]);
+    await world.settle();
+    const ada = await world.profileOf('ada');
+    expect(await members(pro)).toEqual([ada]);
+    expect(await members(wasPro)).toEqual([ada]);
+    await world.send([identify('ada', { plan: 'free' })]);
+    await world.settle();
+    expect(await members(pro)).toEqual([]);
+    expect(await members(wasPro)).toEqual([ada]);
+  });
+
   it('counts the events a changed rule asks for from the log once, then from what it kept', async () => {
     const rule = (atLeast: number, within: string): SegmentCondition => ({
       type: 'event',
