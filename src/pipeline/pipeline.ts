@@ -15,6 +15,12 @@ export interface LogConsumer<T = unknown> {
    * when it depends on what is configured (segments counting them).
    */
   skipsMopsEvents?: boolean | (() => Promise<boolean>);
+  /**
+   * Events per batch when not the pipeline's. A consumer with a larger batch, behind another cursor,
+   * waits while that one works off a backlog until it has a batch this size: it then writes fewer,
+   * fuller pages per event. Without a backlog it runs each round as the others do.
+   */
+  batchSize?: number;
   /** Runs after the batch committed, with what it returned (to wake what depends on its writes). */
   afterCommit?: (result: T) => void;
 }
@@ -56,6 +62,8 @@ export class EventPipeline {
   #poller: NodeJS.Timeout | undefined;
   #processed = 0;
   #lastAppendAt = 0;
+  /** Per consumer that waits for a full batch, the events that came through for it meanwhile. */
+  readonly #waitingEvents = new Map<string, number>();
 
   constructor(options: PipelineOptions) {
     this.#options = { batchSize: 1000, pollIntervalMs: 1000, shareUnderLoad: 0.1, ...options };
@@ -127,12 +135,15 @@ export class EventPipeline {
   async runOnce(): Promise<number> {
     const { storage, clock, batchSize, consumers } = this.#options;
     let progress = 0;
+    // Per cursor, the events its batch took this round (none when idle or busy).
+    const taken = new Map<string, number>();
     for (const [index, consumer] of consumers.entries()) {
+      if (this.#waitsForFullBatch(consumer, taken)) continue;
       const skips = consumer.skipsMopsEvents;
       const skipMopsEvents = typeof skips === 'function' ? await skips() : skips === true;
       const outcome = await storage.runPipelineBatch(
         consumer.cursor,
-        batchSize,
+        consumer.batchSize ?? batchSize,
         consumer.batch,
         clock.now(),
         {
@@ -141,11 +152,29 @@ export class EventPipeline {
         },
       );
       if (outcome.status !== 'done') continue;
+      taken.set(consumer.cursor, outcome.events.length);
       consumer.afterCommit?.(outcome.result);
       if (index === 0) this.#processed += outcome.events.length;
       progress = Math.max(progress, outcome.events.length, 1);
     }
     return progress;
+  }
+
+  /**
+   * Whether a consumer with a batch larger than the pipeline's sits this round out: the cursor it
+   * follows took a full batch (a backlog, so more is coming) and fewer than its batch have come
+   * through since it last ran.
+   */
+  #waitsForFullBatch(consumer: LogConsumer, taken: Map<string, number>): boolean {
+    if (consumer.batchSize === undefined || consumer.notBeyond === undefined) return false;
+    const upstream = taken.get(consumer.notBeyond) ?? 0;
+    const waiting = (this.#waitingEvents.get(consumer.cursor) ?? 0) + upstream;
+    if (upstream >= this.#options.batchSize && waiting < consumer.batchSize) {
+      this.#waitingEvents.set(consumer.cursor, waiting);
+      return true;
+    }
+    this.#waitingEvents.delete(consumer.cursor);
+    return false;
   }
 
   async #loop(): Promise<void> {
