@@ -38,7 +38,7 @@ export function countsMopsEvents(segments: readonly RuleSegment[]): boolean {
 /** Whether the segments consumer may pass over Mops's own events: no live segment anywhere counts them. */
 export async function segmentsSkipMopsEvents(reader: StorageReader): Promise<boolean> {
   const live = await reader.segments.listLive();
-  return !live.some((segment) => segment.rule !== null && countsMopsEvents([toRuleSegment(segment)]));
+  return !countsMopsEvents(live.filter((segment) => segment.rule !== null).map(toRuleSegment));
 }
 
 /** What a batch of re-evaluation wrote: the earliest timer it set, to wake the timer loop for. */

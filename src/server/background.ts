@@ -36,17 +36,18 @@ interface Services {
 }
 
 /**
- * What works off the event log and the clock: the pipeline (profiles, segments, journeys), journey
- * and segment timers, segment backfills.
- */
-/**
  * The segments consumer's batch under a backlog. Its writes land at random places (members in two
  * B-trees, Segment Entered/Exited filed per profile), and a larger batch puts more of them on each
- * page it writes (with 50 segments, 5,000 at a time took about an eighth less time than 1,000). Its write
- * transaction holds SQLite's write lock for about half a second at this size, which bounds it.
+ * page it writes (with 50 segments, 5,000 at a time took about an eighth less time than 1,000).
+ * Its write transaction holds SQLite's write lock for about half a second at this size, which
+ * bounds it.
  */
 const SEGMENTS_BATCH = 5000;
 
+/**
+ * What works off the event log and the clock: the pipeline (profiles, segments, journeys), journey
+ * and segment timers, segment backfills.
+ */
 export interface JourneyWork {
   pipeline: EventPipeline;
   engine: JourneyEngine;

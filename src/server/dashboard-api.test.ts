@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
-import type { Message } from '../core/journey.js';
+import { type Message, newMessage } from '../core/journey.js';
 import { BACKENDS, basicAuth, startTestWorld, type TestWorld } from '../test-support/world.js';
 
 const T0 = Date.UTC(2026, 2, 2, 10, 0);
@@ -55,36 +55,20 @@ describe.each(BACKENDS)('dashboard API on %s', (backend) => {
   });
 
   function message(id: string, workspaceId: string, times: Partial<Message>): Message {
-    return {
-      id,
-      workspaceId,
-      profileId: 'prf_someone',
-      journeyId: null,
-      instanceId: null,
-      stepId: null,
-      channel: 'email',
-      templateId: null,
-      topic: null,
-      whenNotAllowed: 'defer',
-      toAddress: 'someone@example.com',
-      subject: 'Hi',
-      status: 'sent',
-      reason: null,
-      idempotencyKey: `key-${id}`,
-      attempts: 1,
-      nextAttemptAt: null,
-      context: {},
-      providerMessageId: null,
-      createdAt: T0 - DAY,
-      updatedAt: T0,
-      sentAt: null,
-      openedAt: null,
-      clickedAt: null,
-      unsubscribedAt: null,
-      bouncedAt: null,
-      complainedAt: null,
-      ...times,
-    };
+    const sent = newMessage(
+      {
+        workspaceId,
+        profileId: 'prf_someone',
+        channel: 'email',
+        idempotencyKey: `key-${id}`,
+        context: {},
+        status: 'sent',
+        attempts: 1,
+        nextAttemptAt: null,
+      },
+      T0 - DAY,
+    );
+    return { ...sent, id, toAddress: 'someone@example.com', subject: 'Hi', updatedAt: T0, ...times };
   }
 
   beforeAll(async () => {

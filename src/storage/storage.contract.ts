@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
-import type { Message } from '../core/journey.js';
+import { type Message, newMessage } from '../core/journey.js';
 import type { Profile } from '../core/profile.js';
 import { trackEvent } from '../test-support/events.js';
 import type { PipelineBatch, Storage } from './storage.js';
@@ -27,36 +27,18 @@ function profile(workspaceId: string, overrides: Partial<Profile> = {}): Profile
 }
 
 function outboxMessage(workspaceId: string, overrides: Partial<Message> = {}): Message {
-  return {
-    id: newId('msg'),
-    workspaceId,
-    profileId: newId('prf'),
-    journeyId: null,
-    instanceId: null,
-    stepId: null,
-    channel: 'email',
-    templateId: null,
-    topic: 'marketing',
-    whenNotAllowed: 'defer',
-    toAddress: null,
-    subject: null,
-    status: 'queued',
-    reason: null,
-    idempotencyKey: newId('key'),
-    attempts: 0,
-    nextAttemptAt: NOW,
-    context: {},
-    providerMessageId: null,
-    createdAt: NOW,
-    updatedAt: NOW,
-    sentAt: null,
-    openedAt: null,
-    clickedAt: null,
-    unsubscribedAt: null,
-    bouncedAt: null,
-    complainedAt: null,
-    ...overrides,
-  };
+  const message = newMessage(
+    {
+      workspaceId,
+      profileId: newId('prf'),
+      channel: 'email',
+      topic: 'marketing',
+      idempotencyKey: newId('key'),
+      context: {},
+    },
+    NOW,
+  );
+  return { ...message, id: newId('msg'), ...overrides };
 }
 
 /** The behaviour every Storage backend must have; run against SQLite and PostgreSQL alike. */
