@@ -17,8 +17,8 @@ export interface LogConsumer<T = unknown> {
   skipsMopsEvents?: boolean | (() => Promise<boolean>);
   /**
    * Events per batch when not the pipeline's. A consumer with a larger batch, behind another cursor,
-   * waits while that one works off a backlog until it has a batch this size: it then writes fewer,
-   * fuller pages per event. Without a backlog it runs each round as the others do.
+   * waits while that one works off a backlog until it is a batch this size ahead: it then writes
+   * fewer, fuller pages per event. Without a backlog it runs each round as the others do.
    */
   batchSize?: number;
   /** Runs after the batch committed, with what it returned (to wake what depends on its writes). */
@@ -31,6 +31,11 @@ export interface PipelineOptions {
   logger: Logger;
   /** In order: each consumer runs after the one before it. */
   consumers: LogConsumer[];
+  /**
+   * Cursors of consumers that run elsewhere (another thread) on events this pipeline's consumers
+   * wrote or handed on: `drain` also waits for them, and for what this pipeline then has to do after them.
+   */
+  followers?: string[];
   /** Events per transaction; a backlog is worked off in batches of this size. */
   batchSize?: number;
   /** How often to look for work nobody announced (another process's events when NOTIFY was missed). */
@@ -62,11 +67,9 @@ export class EventPipeline {
   #poller: NodeJS.Timeout | undefined;
   #processed = 0;
   #lastAppendAt = 0;
-  /** Per consumer that waits for a full batch, the events that came through for it meanwhile. */
-  readonly #waitingEvents = new Map<string, number>();
 
   constructor(options: PipelineOptions) {
-    this.#options = { batchSize: 1000, pollIntervalMs: 1000, shareUnderLoad: 0.1, ...options };
+    this.#options = { batchSize: 1000, pollIntervalMs: 1000, shareUnderLoad: 0.1, followers: [], ...options };
   }
 
   get processedCount(): number {
@@ -123,8 +126,9 @@ export class EventPipeline {
   }
 
   async #isBehind(): Promise<boolean> {
-    for (const consumer of this.#options.consumers)
-      if ((await this.#options.storage.pipelineLag(consumer.cursor)) > 0) return true;
+    const { consumers, followers, storage } = this.#options;
+    for (const cursor of [...consumers.map((consumer) => consumer.cursor), ...followers])
+      if ((await storage.pipelineLag(cursor)) > 0) return true;
     return false;
   }
 
@@ -135,10 +139,8 @@ export class EventPipeline {
   async runOnce(): Promise<number> {
     const { storage, clock, batchSize, consumers } = this.#options;
     let progress = 0;
-    // Per cursor, the events its batch took this round (none when idle or busy).
-    const taken = new Map<string, number>();
     for (const [index, consumer] of consumers.entries()) {
-      if (this.#waitsForFullBatch(consumer, taken)) continue;
+      if (await this.#waitsForFullBatch(consumer)) continue;
       const skips = consumer.skipsMopsEvents;
       const skipMopsEvents = typeof skips === 'function' ? await skips() : skips === true;
       const outcome = await storage.runPipelineBatch(
@@ -152,7 +154,6 @@ export class EventPipeline {
         },
       );
       if (outcome.status !== 'done') continue;
-      taken.set(consumer.cursor, outcome.events.length);
       consumer.afterCommit?.(outcome.result);
       if (index === 0) this.#processed += outcome.events.length;
       progress = Math.max(progress, outcome.events.length, 1);
@@ -162,19 +163,17 @@ export class EventPipeline {
 
   /**
    * Whether a consumer with a batch larger than the pipeline's sits this round out: the cursor it
-   * follows took a full batch (a backlog, so more is coming) and fewer than its batch have come
-   * through since it last ran.
+   * follows is still working off a backlog (behind the end of the log, so more is coming) and is not
+   * yet a full batch ahead of it. The cursors are read from the database, so this holds wherever
+   * the one it follows runs (this pipeline, or another thread).
    */
-  #waitsForFullBatch(consumer: LogConsumer, taken: Map<string, number>): boolean {
+  async #waitsForFullBatch(consumer: LogConsumer): Promise<boolean> {
     if (consumer.batchSize === undefined || consumer.notBeyond === undefined) return false;
-    const upstream = taken.get(consumer.notBeyond) ?? 0;
-    const waiting = (this.#waitingEvents.get(consumer.cursor) ?? 0) + upstream;
-    if (upstream >= this.#options.batchSize && waiting < consumer.batchSize) {
-      this.#waitingEvents.set(consumer.cursor, waiting);
-      return true;
-    }
-    this.#waitingEvents.delete(consumer.cursor);
-    return false;
+    const { storage } = this.#options;
+    const upstreamLag = await storage.pipelineLag(consumer.notBeyond);
+    if (upstreamLag === 0) return false;
+    const ownLag = await storage.pipelineLag(consumer.cursor);
+    return ownLag - upstreamLag < consumer.batchSize;
   }
 
   async #loop(): Promise<void> {

@@ -6,43 +6,27 @@ import { SendThreads } from '../channels/email/send-thread-client.js';
 import { LinkSigner } from '../channels/email/signed-links.js';
 import { SmtpTransports } from '../channels/email/smtp-transports.js';
 import type { Clock } from '../core/clock.js';
+import type { Config } from '../core/config.js';
 import { JOURNEYS_CURSOR, JourneyEngine, type WorkLog } from '../journeys/engine.js';
 import { EventPipeline, type LogConsumer } from '../pipeline/pipeline.js';
 import { TimerScheduler } from '../pipeline/timer-scheduler.js';
 import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
 import { runOverdueHandOffs } from '../scoring/hand-offs.js';
 import { SCORING_CURSOR, type ScoringWork, scoringBatch } from '../scoring/scoring-batch.js';
-import { runPendingBackfills } from '../segments/backfill.js';
-import { DigestCache } from '../segments/digest-cache.js';
-import {
-  runDueSegmentTimers,
-  SEGMENTS_CURSOR,
-  type SegmentWork,
-  segmentMembershipBatch,
-  segmentsSkipMopsEvents,
-} from '../segments/live-segments.js';
+import { SEGMENTS_CURSOR } from '../segments/live-segments.js';
+import { createSegmentUpkeep } from '../segments/segment-upkeep.js';
+import { SegmentsThread } from '../segments/segments-thread-client.js';
 import type { Storage } from '../storage/storage.js';
 import { compileLayout, WARM_UP_MJML } from '../templates/email-template.js';
 
 /** Rendering and SMTP are the heaviest part of sending; two threads share them and the connections. */
 const SEND_THREADS = 2;
-/** How often to look for segments saved through another process (this one's saves wake it at once). */
-const BACKFILL_POLL_MS = 5000;
 
 interface Services {
   storage: Storage;
   clock: Clock;
   logger: Logger;
 }
-
-/**
- * The segments consumer's batch under a backlog. Its writes land at random places (members in two
- * B-trees, Segment Entered/Exited filed per profile), and a larger batch puts more of them on each
- * page it writes (with 50 segments, 5,000 at a time took about an eighth less time than 1,000).
- * Its write transaction holds SQLite's write lock for about half a second at this size, which
- * bounds it.
- */
-const SEGMENTS_BATCH = 5000;
 
 /**
  * What works off the event log and the clock: the pipeline (profiles, segments, journeys), journey
@@ -52,11 +36,10 @@ export interface JourneyWork {
   pipeline: EventPipeline;
   engine: JourneyEngine;
   scheduler: TimerScheduler;
-  segmentTimers: TimerScheduler;
   /** Checks hand-offs whose acceptance SLA ran out. */
   handOffTimers: TimerScheduler;
-  /** Runs segment backfills; woken when a segment is saved, and polls for other processes' saves. */
-  backfills: TimerScheduler;
+  /** A segment was saved: its backfill starts now (backfills also poll for other processes' saves). */
+  segmentSaved(): void;
   start(): void;
   stop(): Promise<void>;
 }
@@ -81,6 +64,11 @@ export function createJourneyWork(
   options: Services & {
     /** Called after a transaction queued messages: wake the dispatcher, wherever it runs. */
     onMessagesQueued: () => void;
+    /**
+     * Keep live segments current on a thread of their own, which opens storage with this config
+     * (not with `:memory:`); otherwise in this thread's pipeline.
+     */
+    segmentsThread?: Config;
   },
 ): JourneyWork {
   const { storage, clock, logger } = options;
@@ -103,24 +91,13 @@ export function createJourneyWork(
   });
   scheduler = timers;
   let pipeline: EventPipeline | undefined;
-  const segmentTimers: TimerScheduler = new TimerScheduler({
-    work: {
-      name: 'segment timers',
-      async runDue() {
-        const { taken, work } = await runDueSegmentTimers(storage, { now: clock.now() });
-        segmentWorkDone(work);
-        return taken;
-      },
-      nextDue: () => storage.segments.nextTimerDue(),
-    },
-    clock,
-    logger,
-  });
-  const segmentWorkDone = (work: SegmentWork) => {
-    if (work.earliestTimer !== undefined) segmentTimers.timerSet(work.earliestTimer);
-    // Segment Entered/Exited are in the log now: journeys may enter on them.
-    if (work.changed > 0) pipeline?.wake();
-  };
+  const wakePipeline = () => pipeline?.wake();
+  const segmentsThread = options.segmentsThread
+    ? new SegmentsThread(options.segmentsThread, { logger, onEventsWritten: wakePipeline })
+    : undefined;
+  const segments = segmentsThread
+    ? undefined
+    : createSegmentUpkeep({ storage, clock, logger, onEventsWritten: wakePipeline });
   const handOffTimers: TimerScheduler = new TimerScheduler({
     work: {
       name: 'hand-off SLA checks',
@@ -138,17 +115,9 @@ export function createJourneyWork(
   const scoringDone = (work: ScoringWork) => {
     if (work.earliestDue !== undefined) handOffTimers.timerSet(work.earliestDue);
     if (work.queued > 0) options.onMessagesQueued();
+    // Segments follow scores: the thread deciding them may have a batch now.
+    segmentsThread?.wake();
   };
-  const backfills = new TimerScheduler({
-    work: {
-      name: 'segment backfills',
-      runDue: () => runPendingBackfills(storage, { clock, logger }),
-      nextDue: async () => undefined,
-    },
-    clock,
-    logger,
-    pollIntervalMs: BACKFILL_POLL_MS,
-  });
   const consumers: LogConsumer[] = [
     // Neither resolves nor scores Mops's own events (they are filed under their profile as written).
     { cursor: PROFILES_CURSOR, batch: profileResolutionBatch(() => clock.now()), skipsMopsEvents: true },
@@ -159,15 +128,7 @@ export function createJourneyWork(
       notBeyond: PROFILES_CURSOR,
       afterCommit: (work) => scoringDone(work as ScoringWork),
     } satisfies LogConsumer<ScoringWork> as LogConsumer,
-    {
-      cursor: SEGMENTS_CURSOR,
-      batch: segmentMembershipBatch(() => clock.now(), new DigestCache()),
-      skipsMopsEvents: () => segmentsSkipMopsEvents(storage),
-      batchSize: SEGMENTS_BATCH,
-      // Rules may ask about scores and stages: they are decided first.
-      notBeyond: SCORING_CURSOR,
-      afterCommit: (work) => segmentWorkDone(work as SegmentWork),
-    } satisfies LogConsumer<SegmentWork> as LogConsumer,
+    ...(segments ? [segments.consumer] : []),
     {
       cursor: JOURNEYS_CURSOR,
       batch: engine.eventBatch(),
@@ -175,28 +136,36 @@ export function createJourneyWork(
       afterCommit: (work) => engine.afterCommit(work as WorkLog),
     } satisfies LogConsumer<WorkLog> as LogConsumer,
   ];
-  const eventPipeline = new EventPipeline({ storage, clock, logger, consumers });
+  const eventPipeline = new EventPipeline({
+    storage,
+    clock,
+    logger,
+    consumers,
+    ...(segmentsThread ? { followers: [SEGMENTS_CURSOR] } : {}),
+  });
   pipeline = eventPipeline;
   return {
     pipeline: eventPipeline,
     engine,
     scheduler: timers,
-    segmentTimers,
     handOffTimers,
-    backfills,
+    segmentSaved() {
+      segments?.backfills.wake();
+      segmentsThread?.segmentSaved();
+    },
     start() {
       eventPipeline.start();
       timers.start();
-      segmentTimers.start();
       handOffTimers.start();
-      backfills.start();
+      segments?.start();
+      segmentsThread?.start().catch((error: unknown) => logger.error({ err: error }, 'segments thread'));
     },
     async stop() {
       await eventPipeline.stop();
       await timers.stop();
-      await segmentTimers.stop();
       await handOffTimers.stop();
-      await backfills.stop();
+      await segments?.stop();
+      await segmentsThread?.close();
     },
   };
 }
@@ -248,7 +217,9 @@ export function createSending(
   };
 }
 
-export function createBackground(options: Parameters<typeof createSending>[0]): Background {
+export function createBackground(
+  options: Parameters<typeof createSending>[0] & { segmentsThread?: Config },
+): Background {
   const sending = createSending(options);
   const work = createJourneyWork({ ...options, onMessagesQueued: () => sending.dispatcher.wake() });
   return {

@@ -1,7 +1,8 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
 import type { NewEvent, RejectedEvent } from '../core/event.js';
+import { startWorkerThread } from '../core/worker-thread.js';
 import type { EventAppender } from '../ingest/ingest.js';
 import type { AppendResult } from '../storage/storage.js';
 import { packEvents } from './event-codec.js';
@@ -68,15 +69,7 @@ export class LogThread implements EventAppender {
   }
 
   #spawn(): Promise<void> {
-    // From source (tests, tsx) the thread registers the TypeScript loader first; the build runs plain JS.
-    const isSource = import.meta.url.endsWith('.ts');
-    const entry = new URL(isSource ? './log-thread.ts' : './log-thread.js', import.meta.url);
-    const worker = isSource
-      ? new Worker(
-          `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`,
-          { eval: true, workerData: this.#data },
-        )
-      : new Worker(entry, { workerData: this.#data });
+    const worker = startWorkerThread(import.meta.url, 'log-thread', this.#data);
     this.#worker = worker;
     return new Promise((resolve, reject) => {
       worker.on('message', (reply: LogThreadReply) => {

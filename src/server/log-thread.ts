@@ -42,6 +42,7 @@ const background = runBackground
       clock: systemClock,
       logger,
       onMessagesQueued: () => port.postMessage({ type: 'messages-queued' } satisfies LogThreadReply),
+      segmentsThread: config,
     })
   : undefined;
 background?.start();
@@ -57,7 +58,7 @@ port.on('message', (message: LogThreadRequest) => {
     return;
   }
   if (message.type === 'segment-saved') {
-    background?.backfills.wake();
+    background?.segmentSaved();
     return;
   }
   storage.events.append({ events: unpackEvents(message.events), rejected: message.rejected }).then(

@@ -86,7 +86,7 @@ export async function startMops(options: {
       sendThread: true,
     };
     if (role === 'worker') {
-      background = createBackground(sendingOptions);
+      background = createBackground({ ...sendingOptions, segmentsThread: config });
       background.start();
     }
     if (role === 'all') {

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorkerThread } from '../../core/worker-thread.js';
 import type { Delivery, EmailJob } from './email-channel.js';
 import type { SendThreadData, SendThreadReply, SendThreadRequest } from './send-thread.js';
 
@@ -66,15 +67,7 @@ export class SendThread {
   }
 
   #spawn(): Worker {
-    // From source (tests, tsx) the thread registers the TypeScript loader first; the build runs plain JS.
-    const isSource = import.meta.url.endsWith('.ts');
-    const entry = new URL(isSource ? './send-thread.ts' : './send-thread.js', import.meta.url);
-    const worker = isSource
-      ? new Worker(
-          `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`,
-          { eval: true, workerData: this.#data },
-        )
-      : new Worker(entry, { workerData: this.#data });
+    const worker = startWorkerThread(import.meta.url, 'send-thread', this.#data);
     worker.unref();
     worker.on('message', (reply: SendThreadReply) => {
       const resolve = this.#waiting.get(reply.id);

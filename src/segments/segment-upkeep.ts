@@ -1,0 +1,98 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import type { LogConsumer } from '../pipeline/pipeline.js';
+import { TimerScheduler } from '../pipeline/timer-scheduler.js';
+import { SCORING_CURSOR } from '../scoring/scoring-batch.js';
+import type { Storage } from '../storage/storage.js';
+import { runPendingBackfills } from './backfill.js';
+import { DigestCache } from './digest-cache.js';
+import {
+  runDueSegmentTimers,
+  SEGMENTS_CURSOR,
+  type SegmentWork,
+  segmentMembershipBatch,
+  segmentsSkipMopsEvents,
+} from './live-segments.js';
+
+/**
+ * The segments consumer's batch under a backlog. Its writes land at random places (members in two
+ * B-trees, Segment Entered/Exited filed per profile), and a larger batch puts more of them on each
+ * page it writes (with 50 segments, 5,000 at a time took about an eighth less time than 1,000).
+ * Its write transaction holds SQLite's write lock for about half a second at this size, which
+ * bounds it.
+ */
+export const SEGMENTS_BATCH = 5000;
+/** How often to look for segments saved through another process (this one's saves wake it at once). */
+const BACKFILL_POLL_MS = 5000;
+
+/**
+ * Keeping live segments current: the segments consumer of the event log (for whichever pipeline runs
+ * it), the membership timers of rolling windows, and the backfills of saved segments.
+ */
+export interface SegmentUpkeep {
+  consumer: LogConsumer;
+  timers: TimerScheduler;
+  backfills: TimerScheduler;
+  /** Starts the timers and backfills; the consumer runs with its pipeline. */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createSegmentUpkeep(options: {
+  storage: Storage;
+  clock: Clock;
+  logger: Logger;
+  /** Segment Entered/Exited are in the log: wake what may act on them (journeys). */
+  onEventsWritten: () => void;
+}): SegmentUpkeep {
+  const { storage, clock, logger } = options;
+  const timers: TimerScheduler = new TimerScheduler({
+    work: {
+      name: 'segment timers',
+      async runDue() {
+        const { taken, work } = await runDueSegmentTimers(storage, { now: clock.now() });
+        workDone(work);
+        return taken;
+      },
+      nextDue: () => storage.segments.nextTimerDue(),
+    },
+    clock,
+    logger,
+  });
+  const workDone = (work: SegmentWork) => {
+    if (work.earliestTimer !== undefined) timers.timerSet(work.earliestTimer);
+    if (work.changed > 0) options.onEventsWritten();
+  };
+  const backfills = new TimerScheduler({
+    work: {
+      name: 'segment backfills',
+      runDue: () => runPendingBackfills(storage, { clock, logger }),
+      nextDue: async () => undefined,
+    },
+    clock,
+    logger,
+    pollIntervalMs: BACKFILL_POLL_MS,
+  });
+  const consumer = {
+    cursor: SEGMENTS_CURSOR,
+    batch: segmentMembershipBatch(() => clock.now(), new DigestCache()),
+    skipsMopsEvents: () => segmentsSkipMopsEvents(storage),
+    batchSize: SEGMENTS_BATCH,
+    // Rules may ask about scores and stages: they are decided first.
+    notBeyond: SCORING_CURSOR,
+    afterCommit: (work) => workDone(work as SegmentWork),
+  } satisfies LogConsumer<SegmentWork> as LogConsumer;
+  return {
+    consumer,
+    timers,
+    backfills,
+    start() {
+      timers.start();
+      backfills.start();
+    },
+    async stop() {
+      await timers.stop();
+      await backfills.stop();
+    },
+  };
+}
