@@ -29,6 +29,19 @@ describe('digest cache', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('hands back exactly what was kept: every query, its timestamps and ids, and queries with no event', () => {
+    const cache = new DigestCache();
+    const digest = {
+      aaaaaaaaaa: [1_795_977_785_625, 9_007_199_254_740, 1_795_977_785_626, 12],
+      bbbbbbbbbb: [],
+      cccccccccc: [0, 1],
+    };
+    cache.set('p1', digest);
+    cache.set('p2', { cccccccccc: [5, 6], dddddddddd: [] });
+    expect(cache.get('p1')).toEqual(digest);
+    expect(cache.get('p2')).toEqual({ cccccccccc: [5, 6], dddddddddd: [] });
+  });
+
   it('lets the least recently used go when full', () => {
     const cache = new DigestCache(2);
     cache.set('p1', {});
