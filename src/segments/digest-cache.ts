@@ -15,12 +15,12 @@ export const DEFAULT_DIGEST_CACHE_PROFILES = 250_000;
  * They are only right while this process has decided every batch since they were made, so each
  * batch says where the log's cursor stood before it (`after`) and where it will leave it
  * (`through`): when another process moved the cursor in between, or a batch did not commit, the
- * cache starts over. Each digest is kept packed in one array of doubles (see `pack`): a tenth of the
- * memory of the object, and unlike JSON text nothing to parse.
+ * cache starts over. Each digest is kept packed in one array of numbers (see `pack`): a small share
+ * of the memory of the object, and unlike JSON text nothing to parse.
  */
 export class DigestCache {
   readonly #maxProfiles: number;
-  readonly #digests = new Map<string, Float64Array>();
+  readonly #digests = new Map<string, number[]>();
   /** Query keys by number, so that a packed digest holds numbers only. */
   readonly #keys: string[] = [];
   readonly #keyNumbers = new Map<string, number>();
@@ -60,30 +60,31 @@ export class DigestCache {
     return this.#digests.size;
   }
 
-  /** `[key number, length, …kept]` per query: timestamps and event ids are exact as doubles. */
-  #pack(digest: EventDigest): Float64Array {
-    const entries = Object.entries(digest);
+  /**
+   * `[key number, length, …kept]` per query, in an array sized to fit: V8 keeps an array of numbers
+   * as unboxed doubles (timestamps and event ids are exact as such), and building or slicing one is
+   * several times cheaper than JSON or a typed array.
+   */
+  #pack(digest: EventDigest): number[] {
     let length = 0;
-    for (const [, kept] of entries) length += 2 + kept.length;
-    const packed = new Float64Array(length);
+    for (const key in digest) length += 2 + (digest[key] as number[]).length;
+    const packed = new Array<number>(length);
     let at = 0;
-    for (const [key, kept] of entries) {
-      packed[at] = this.#keyNumber(key);
-      packed[at + 1] = kept.length;
-      packed.set(kept, at + 2);
-      at += 2 + kept.length;
+    for (const key in digest) {
+      const kept = digest[key] as number[];
+      packed[at++] = this.#keyNumber(key);
+      packed[at++] = kept.length;
+      for (const value of kept) packed[at++] = value;
     }
     return packed;
   }
 
-  #unpack(packed: Float64Array): EventDigest {
+  #unpack(packed: number[]): EventDigest {
     const digest: EventDigest = {};
     let at = 0;
     while (at < packed.length) {
       const length = packed[at + 1] as number;
-      digest[this.#keys[packed[at] as number] as string] = Array.from(
-        packed.subarray(at + 2, at + 2 + length),
-      );
+      digest[this.#keys[packed[at] as number] as string] = packed.slice(at + 2, at + 2 + length);
       at += 2 + length;
     }
     return digest;
