@@ -23,6 +23,11 @@ export interface LogConsumer<T = unknown> {
   batchSize?: number;
   /** Runs after the batch committed, with what it returned (to wake what depends on its writes). */
   afterCommit?: (result: T) => void;
+  /**
+   * Runs each batch (from reading to commit) through this, so that other work of the process that
+   * writes what the batch decides from (segment timers) cannot run between its reads and its writes.
+   */
+  exclusive?: <R>(work: () => Promise<R>) => Promise<R>;
 }
 
 export interface PipelineOptions {
@@ -143,16 +148,18 @@ export class EventPipeline {
       if (await this.#waitsForFullBatch(consumer)) continue;
       const skips = consumer.skipsMopsEvents;
       const skipMopsEvents = typeof skips === 'function' ? await skips() : skips === true;
-      const outcome = await storage.runPipelineBatch(
-        consumer.cursor,
-        consumer.batchSize ?? batchSize,
-        consumer.batch,
-        clock.now(),
-        {
-          ...(consumer.notBeyond ? { notBeyond: consumer.notBeyond } : {}),
-          ...(skipMopsEvents ? { skipMopsEvents } : {}),
-        },
-      );
+      const runBatch = () =>
+        storage.runPipelineBatch(
+          consumer.cursor,
+          consumer.batchSize ?? batchSize,
+          consumer.batch,
+          clock.now(),
+          {
+            ...(consumer.notBeyond ? { notBeyond: consumer.notBeyond } : {}),
+            ...(skipMopsEvents ? { skipMopsEvents } : {}),
+          },
+        );
+      const outcome = await (consumer.exclusive ? consumer.exclusive(runBatch) : runBatch());
       if (outcome.status !== 'done') continue;
       consumer.afterCommit?.(outcome.result);
       if (index === 0) this.#processed += outcome.events.length;

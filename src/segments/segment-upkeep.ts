@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
+import { Serial } from '../core/serial.js';
 import type { LogConsumer } from '../pipeline/pipeline.js';
 import { TimerScheduler } from '../pipeline/timer-scheduler.js';
 import { SCORING_CURSOR } from '../scoring/scoring-batch.js';
@@ -33,6 +34,8 @@ export interface SegmentUpkeep {
   consumer: LogConsumer;
   timers: TimerScheduler;
   backfills: TimerScheduler;
+  /** Handles the membership timers due now (as the timer scheduler does); how many it took. */
+  runDueTimers(): Promise<number>;
   /** Starts the timers and backfills; the consumer runs with its pipeline. */
   start(): void;
   stop(): Promise<void>;
@@ -46,14 +49,20 @@ export function createSegmentUpkeep(options: {
   onEventsWritten: () => void;
 }): SegmentUpkeep {
   const { storage, clock, logger } = options;
+  // A batch decides from memberships and timers it read before taking the write lock: a timer of one
+  // of its profiles handled in between would leave it comparing with what is no longer stored (a
+  // second Segment Exited). Within this process the two take turns; across processes (PostgreSQL)
+  // the batch locks its profiles' timer rows, which the timers skip.
+  const decisions = new Serial();
+  const runDueTimers = async () => {
+    const { taken, work } = await decisions.run(() => runDueSegmentTimers(storage, { now: clock.now() }));
+    workDone(work);
+    return taken;
+  };
   const timers: TimerScheduler = new TimerScheduler({
     work: {
       name: 'segment timers',
-      async runDue() {
-        const { taken, work } = await runDueSegmentTimers(storage, { now: clock.now() });
-        workDone(work);
-        return taken;
-      },
+      runDue: runDueTimers,
       nextDue: () => storage.segments.nextTimerDue(),
     },
     clock,
@@ -81,11 +90,13 @@ export function createSegmentUpkeep(options: {
     // Rules may ask about scores and stages: they are decided first.
     notBeyond: SCORING_CURSOR,
     afterCommit: (work) => workDone(work as SegmentWork),
+    exclusive: (work) => decisions.run(work),
   } satisfies LogConsumer<SegmentWork> as LogConsumer;
   return {
     consumer,
     timers,
     backfills,
+    runDueTimers,
     start() {
       timers.start();
       backfills.start();

@@ -190,6 +190,7 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
           .selectFrom('segment_profile_timers')
           .select(['profile_id', 'due_at'])
           .where('profile_id', 'in', chunk)
+          .$if(ops.lockRows !== '', (query) => query.forUpdate())
           .execute();
         for (const row of rows) found.set(row.profile_id, Number(row.due_at));
       }

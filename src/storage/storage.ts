@@ -404,7 +404,11 @@ export interface SegmentStore {
   memberships(profileIds: string[], segmentIds?: string[]): Promise<Map<string, Set<string>>>;
   /** Adds and removes members; an entry already present keeps its first entry time. */
   applyMembership(changes: { entered: SegmentMemberChange[]; exited: SegmentMemberChange[] }): Promise<void>;
-  /** Per profile, its timer: the next moment one of its time-dependent segments may change. */
+  /**
+   * Per profile, its timer: the next moment one of its time-dependent segments may change. On
+   * PostgreSQL the rows stay locked until the transaction ends, so that a timer is not handled
+   * (`takeDueTimers` skips locked ones) while a batch decides the same profile from what it read.
+   */
   timersOf(profileIds: string[]): Promise<Map<string, number>>;
   /**
    * Brings each profile's timer forward to `dueAt` when that is earlier, or sets it when there is none
