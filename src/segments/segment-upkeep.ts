@@ -32,7 +32,7 @@ const BACKFILL_POLL_MS = 5000;
  */
 export interface SegmentUpkeep {
   consumer: LogConsumer;
-  timers: TimerScheduler;
+  /** Runs segment backfills; woken when a segment is saved, and polls for other processes' saves. */
   backfills: TimerScheduler;
   /** Handles the membership timers due now (as the timer scheduler does); how many it took. */
   runDueTimers(): Promise<number>;
@@ -94,7 +94,6 @@ export function createSegmentUpkeep(options: {
   } satisfies LogConsumer<SegmentWork> as LogConsumer;
   return {
     consumer,
-    timers,
     backfills,
     runDueTimers,
     start() {

@@ -49,7 +49,6 @@ port.on('message', (message: SegmentsThreadRequest) => {
   else
     void (async () => {
       await pipeline.stop();
-
       await upkeep.stop();
       await storage.close();
       port.close();
