@@ -6,6 +6,10 @@ import type { SegmentsThreadData, SegmentsThreadReply, SegmentsThreadRequest } f
 
 const RESTART_DELAY_MS = 1000;
 
+/** Starts the segments thread's module on a worker thread (the default of `SegmentsThread`). */
+export const startSegmentsThread = (data: SegmentsThreadData): Worker =>
+  startWorkerThread(import.meta.url, 'segments-thread', data);
+
 /**
  * The starting thread's side of the segments thread (see segments-thread.ts). Its work is durable
  * (a cursor, timers and backfill positions in the database), so if the thread dies a new one is
@@ -15,15 +19,25 @@ export class SegmentsThread {
   readonly #data: SegmentsThreadData;
   readonly #logger: Logger;
   readonly #onEventsWritten: () => void;
+  readonly #startThread: (data: SegmentsThreadData) => Worker;
   #worker: Worker | undefined;
   #ready: Promise<void> | undefined;
   /** Set by close, cleared by start: a closed thread is not started again by a wake. */
   #closing = false;
 
-  constructor(config: Config, options: { logger: Logger; onEventsWritten: () => void }) {
+  constructor(
+    config: Config,
+    options: {
+      logger: Logger;
+      onEventsWritten: () => void;
+      /** How the thread is started (tests wrap it, to stop a thread as a crash would). */
+      startThread?: (data: SegmentsThreadData) => Worker;
+    },
+  ) {
     this.#data = { config };
     this.#logger = options.logger;
     this.#onEventsWritten = options.onEventsWritten;
+    this.#startThread = options.startThread ?? startSegmentsThread;
   }
 
   /** Resolves once the thread has opened storage and started its work. */
@@ -62,7 +76,7 @@ export class SegmentsThread {
   }
 
   #spawn(): Promise<void> {
-    const worker = startWorkerThread(import.meta.url, 'segments-thread', this.#data);
+    const worker = this.#startThread(this.#data);
     this.#worker = worker;
     return new Promise((resolve, reject) => {
       worker.on('message', (reply: SegmentsThreadReply) => {

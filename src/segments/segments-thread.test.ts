@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ensureFirstRun } from '../access/access.js';
@@ -17,7 +18,9 @@ import {
   type TestDatabase,
   testConfig,
 } from '../test-support/world.js';
+import { SEGMENT_ENTERED } from '../core/segment-definition.js';
 import { createSegment } from './segments.js';
+import { startSegmentsThread } from './segments-thread-client.js';
 
 /**
  * Live segments kept on a thread of their own (as the server runs them): the thread opens its own
@@ -29,6 +32,8 @@ describe.each(BACKENDS)('segments thread on %s', (backend) => {
   let storage: Storage;
   let work: JourneyWork;
   let workspaceId: string;
+  /** Every segments thread started, in order. */
+  let threads: Worker[];
 
   beforeEach(async () => {
     database = await createTestDatabase(backend);
@@ -36,12 +41,18 @@ describe.each(BACKENDS)('segments thread on %s', (backend) => {
     storage = await openStorage(config);
     await storage.migrate();
     workspaceId = (await ensureFirstRun(storage, systemClock, { withAdmin: false })).workspace.id;
+    threads = [];
     work = createJourneyWork({
       storage,
       clock: systemClock,
       logger: pino({ level: 'silent' }),
       onMessagesQueued: () => undefined,
       segmentsThread: config,
+      startSegmentsThread: (data) => {
+        const thread = startSegmentsThread(data);
+        threads.push(thread);
+        return thread;
+      },
     });
     work.start();
   });
@@ -106,5 +117,38 @@ describe.each(BACKENDS)('segments thread on %s', (backend) => {
       return profile?.traits.welcomed === true ? profile : undefined;
     });
     expect(welcomed.traits).toMatchObject({ plan: 'pro', welcomed: true });
+  });
+
+  it('starts a new thread when the thread dies, which goes on from its cursor', async () => {
+    const segment = await createSegment(storage, {
+      workspaceId,
+      input: { name: 'Pro', kind: 'live', rule: { type: 'trait', path: 'plan', op: 'eq', value: 'pro' } },
+      now: Date.now(),
+    });
+    work.segmentSaved();
+    await eventually(async () =>
+      (await storage.segments.find(workspaceId, segment.id))?.status === 'ready' ? true : undefined,
+    );
+    await send([identify('ada', { plan: 'pro' })]);
+    await work.pipeline.drain();
+    expect(await storage.segments.countMembers(segment.id)).toBe(1);
+
+    // The thread stops as a crash would (no close, nothing flushed). A new one starts by itself, for
+    // timers and backfills, even when no event comes to wake it.
+    const [first] = threads;
+    await first?.terminate();
+    await eventually(async () => (threads.length === 2 ? true : undefined));
+    await send([identify('bo', { plan: 'pro' }), identify('cy', { plan: 'free' })]);
+    await work.pipeline.drain();
+
+    expect(threads).toHaveLength(2);
+    const members = await storage.segments.listMembers(segment.id, { limit: 10 });
+    expect(members.items.map((item) => item.profileId).sort()).toEqual(
+      [await profileOf('ada'), await profileOf('bo')].sort(),
+    );
+    // Each entry is written once: neither lost nor repeated across the restart.
+    const events = await storage.events.list(workspaceId, { limit: 100 });
+    const entered = events.items.filter((event) => event.name === SEGMENT_ENTERED);
+    expect(entered.map((event) => event.userId).sort()).toEqual(['ada', 'bo']);
   });
 });

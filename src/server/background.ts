@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { MessageDispatcher } from '../channels/dispatcher.js';
 import type { EmailJob, EmailSender } from '../channels/email/email-channel.js';
@@ -15,6 +16,7 @@ import { runOverdueHandOffs } from '../scoring/hand-offs.js';
 import { SCORING_CURSOR, type ScoringWork, scoringBatch } from '../scoring/scoring-batch.js';
 import { SEGMENTS_CURSOR } from '../segments/live-segments.js';
 import { createSegmentUpkeep } from '../segments/segment-upkeep.js';
+import type { SegmentsThreadData } from '../segments/segments-thread.js';
 import { SegmentsThread } from '../segments/segments-thread-client.js';
 import type { Storage } from '../storage/storage.js';
 import { compileLayout, WARM_UP_MJML } from '../templates/email-template.js';
@@ -69,6 +71,8 @@ export function createJourneyWork(
      * (not with `:memory:`); otherwise in this thread's pipeline.
      */
     segmentsThread?: Config;
+    /** How the segments thread is started, when it is (tests wrap it to stop the thread). */
+    startSegmentsThread?: (data: SegmentsThreadData) => Worker;
   },
 ): JourneyWork {
   const { storage, clock, logger } = options;
@@ -93,7 +97,11 @@ export function createJourneyWork(
   let pipeline: EventPipeline | undefined;
   const wakePipeline = () => pipeline?.wake();
   const segmentsThread = options.segmentsThread
-    ? new SegmentsThread(options.segmentsThread, { logger, onEventsWritten: wakePipeline })
+    ? new SegmentsThread(options.segmentsThread, {
+        logger,
+        onEventsWritten: wakePipeline,
+        ...(options.startSegmentsThread ? { startThread: options.startSegmentsThread } : {}),
+      })
     : undefined;
   const segments = segmentsThread
     ? undefined
