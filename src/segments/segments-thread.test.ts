@@ -5,6 +5,7 @@ import { ensureFirstRun } from '../access/access.js';
 import { systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { JourneyDefinition } from '../core/journey-definition.js';
+import { SEGMENT_ENTERED } from '../core/segment-definition.js';
 import { ingest } from '../ingest/ingest.js';
 import { createJourney, publishJourney } from '../journeys/journeys.js';
 import { createJourneyWork, type JourneyWork } from '../server/background.js';
@@ -18,7 +19,6 @@ import {
   type TestDatabase,
   testConfig,
 } from '../test-support/world.js';
-import { SEGMENT_ENTERED } from '../core/segment-definition.js';
 import { createSegment } from './segments.js';
 import { startSegmentsThread } from './segments-thread-client.js';
 
