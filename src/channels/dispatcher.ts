@@ -376,8 +376,11 @@ function checkConsent(
   const suppressed = context.suppressions
     .get(`${message.workspaceId}:${channel}`)
     ?.get(address.toLowerCase());
-  // Unsubscribing from everything still lets receipts through; bounces and complaints stop all mail.
-  if (suppressed && !(suppressed === 'unsubscribed' && topic === TRANSACTIONAL_TOPIC))
+  // Unsubscribing from e-mail still lets receipts through; bounces and complaints stop all mail. A
+  // text's STOP stops every text from the sender, receipts too (carriers' rules, TCPA).
+  const isReceiptAllowed =
+    channel === 'email' && suppressed === 'unsubscribed' && topic === TRANSACTIONAL_TOPIC;
+  if (suppressed && !isReceiptAllowed)
     return { status: 'suppressed', reason: `address suppressed: ${suppressed}`, toAddress: address };
   const chosen = context.subscriptions.get(message.workspaceId)?.get(profile.id) ?? {};
   const isSubscribed =

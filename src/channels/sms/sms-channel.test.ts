@@ -124,6 +124,31 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect(byStatus.suppressed).toBe('address suppressed: unsubscribed');
   });
 
+  it('sends no text after STOP, receipts included (unlike e-mail, where receipts still go)', async () => {
+    await publishReminder({ topic: 'transactional' });
+    for (const [channel, address] of [
+      ['sms', '+393330000002'],
+      ['email', 'two@example.com'],
+    ] as const) {
+      await world.storage.consent.suppress({
+        workspaceId: world.workspaceId,
+        channel,
+        address,
+        reason: 'unsubscribed',
+        at: world.clock.now(),
+      });
+    }
+    await world.send([
+      identify('two', { phone: '+393330000002', email: 'two@example.com' }),
+      track('two', 'Cart Abandoned'),
+    ]);
+    await world.settle();
+
+    expect(twilio.sent).toEqual([]);
+    const [message] = await smsMessages();
+    expect(message).toMatchObject({ status: 'suppressed', reason: 'address suppressed: unsubscribed' });
+  });
+
   it('caps SMS on their own and defers the second until the cap allows', async () => {
     const emailTemplate = await world.template({ subject: 'Hi', mjml: '<p>Hi</p>' });
     await world.publish({
