@@ -44,7 +44,8 @@ export function settingsView(settings: WorkspaceSettings): SettingsView {
 /**
  * Saves a workspace's settings. Secrets (the SMTP password, the SMS auth token, each webhook destination's secret and
  * headers) are sealed with MOPS_SECRET; leaving one out keeps the one already stored (for a
- * destination: that of the stored destination with the same id).
+ * destination: that of the stored destination with the same id), as long as it still goes where it
+ * was given for (see `keptSecret`).
  */
 export async function saveSettings(
   storage: Storage,
@@ -60,27 +61,62 @@ export async function saveSettings(
   const settings = parsed.data;
   checkIntentSettings(settings);
   const previous = await storage.settings.get(input.workspaceId);
-  if (settings.smtp) {
-    if (settings.smtp.password) settings.smtp.password = secrets.seal(settings.smtp.password);
-    else if (previous.smtp?.password) settings.smtp.password = previous.smtp.password;
+  const { smtp, sms } = settings;
+  if (smtp) {
+    if (smtp.password) smtp.password = secrets.seal(smtp.password);
+    else {
+      const isSameServer = smtp.host === previous.smtp?.host && smtp.port === previous.smtp.port;
+      const kept = keptSecret('smtp.password', previous.smtp?.password, isSameServer);
+      if (kept) smtp.password = kept;
+    }
   }
-  if (settings.sms) {
-    if (settings.sms.authToken) settings.sms.authToken = secrets.seal(settings.sms.authToken);
-    else if (previous.sms?.authToken) settings.sms.authToken = previous.sms.authToken;
+  if (sms) {
+    if (sms.authToken) sms.authToken = secrets.seal(sms.authToken);
+    else {
+      const isSameProvider = sameOrigin(sms.baseUrl, previous.sms?.baseUrl);
+      const kept = keptSecret('sms.authToken', previous.sms?.authToken, isSameProvider);
+      if (kept) sms.authToken = kept;
+    }
   }
   const stored = new Map(previous.webhooks.destinations.map((destination) => [destination.id, destination]));
-  for (const destination of settings.webhooks.destinations) {
+  for (const [index, destination] of settings.webhooks.destinations.entries()) {
     const before = stored.get(destination.id);
+    const isSameReceiver = sameOrigin(destination.url, before?.url);
+    const field = `webhooks.destinations.${index}`;
     if (destination.secret) destination.secret = secrets.seal(destination.secret);
-    else if (before?.secret) destination.secret = before.secret;
+    else {
+      const kept = keptSecret(`${field}.secret`, before?.secret, isSameReceiver);
+      if (kept) destination.secret = kept;
+    }
     if (destination.headers)
       destination.headers = Object.fromEntries(
         Object.entries(destination.headers).map(([name, value]) => [name, secrets.seal(value)]),
       );
-    else if (before?.headers) destination.headers = before.headers;
+    else {
+      const kept = keptSecret(`${field}.headers`, before?.headers, isSameReceiver);
+      if (kept) destination.headers = kept;
+    }
   }
   await storage.settings.put(input.workspaceId, settings, input.at);
   return settings;
+}
+
+/**
+ * The stored secret a save left out, kept only while it goes to the server it was given for: an
+ * admin may edit settings without reading their secrets, so re-pointing a destination (another
+ * origin, SMTP host or port) must send them again, or they would go to a server of the admin's choosing.
+ */
+function keptSecret<T>(field: string, stored: T | undefined, isSameTarget: boolean): T | undefined {
+  if (stored === undefined || isSameTarget) return stored;
+  throw new AppError(
+    'invalid_input',
+    `${field}: the address it is sent to changed; send it again (a stored secret is only kept for the address it was given for)`,
+    { field },
+  );
+}
+
+function sameOrigin(url: string, previousUrl: string | undefined): boolean {
+  return previousUrl !== undefined && new URL(url).origin === new URL(previousUrl).origin;
 }
 
 /** Lifecycle rules, the hand-off and score models must name each other consistently. */

@@ -62,7 +62,8 @@ export const WebhookDestination = z.object({
   secret: z.string().min(16).max(256).optional(),
   /**
    * Write-only, like the secret: headers sent with every call (e.g. the receiver's API key), kept
-   * encrypted; the API shows their names only (`headerNames`), and leaving them out keeps the stored ones.
+   * encrypted; the API shows their names only (`headerNames`), and leaving them out keeps the stored ones
+   * (for the same origin; see `saveSettings`).
    */
   headers: z
     .record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a header name'), z.string().max(2000))

@@ -147,4 +147,90 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     const again = await api<{ requeued: string[] }>('POST', '/webhooks/dead-letters/redrive', {});
     expect(again.body).toEqual({ requeued: [] });
   });
+
+  it('keeps a stored secret only for the address it was given for: re-pointing needs it again', async () => {
+    const smtp = { host: '127.0.0.1', port: mailWorld.sink.port, from: 'Shop <shop@example.com>' };
+    const withSecrets = {
+      smtp: { ...smtp, user: 'shop', password: 'smtp-password' },
+      sms: {
+        baseUrl: 'https://api.twilio.com',
+        accountSid: 'AC1',
+        authToken: 'sms-token',
+        from: '+15005550006',
+      },
+      frequencyCaps: { email: [] },
+      webhooks: {
+        destinations: [
+          {
+            id: 'crm',
+            url: 'https://crm.example.com/hooks',
+            secret: 'sixteen-chars-secret',
+            headers: { 'X-Api-Key': 'k-secret' },
+          },
+        ],
+      },
+    };
+    expect((await api('PUT', '/settings', withSecrets)).status).toBe(200);
+    const moved = (change: (shown: typeof withSecrets) => void) => {
+      const body = structuredClone(withSecrets);
+      delete (body.smtp as { password?: string }).password;
+      delete (body.sms as { authToken?: string }).authToken;
+      const [destination] = body.webhooks.destinations as Array<{ secret?: string; headers?: unknown }>;
+      delete destination?.secret;
+      delete destination?.headers;
+      change(body);
+      return body;
+    };
+
+    // The same addresses (another path on the same origin) keep what is stored.
+    const samePlace = await api<SettingsJson>(
+      'PUT',
+      '/settings',
+      moved((body) => {
+        (body.webhooks.destinations[0] as { url: string }).url = 'https://crm.example.com/v2/hooks';
+      }),
+    );
+    expect(samePlace.status).toBe(200);
+    expect(samePlace.body).toMatchObject({
+      smtp: { hasPassword: true },
+      sms: { hasAuthToken: true },
+      webhooks: { destinations: [{ hasSecret: true, headerNames: ['X-Api-Key'] }] },
+    });
+
+    // Another receiver, SMTP server or SMS provider: refused, naming the secret, and nothing stored.
+    const refusals: Array<[string, (body: typeof withSecrets) => void]> = [
+      [
+        'webhooks.destinations.0.secret',
+        (body) => {
+          (body.webhooks.destinations[0] as { url: string }).url = `http://127.0.0.1:${port}/steal`;
+        },
+      ],
+      [
+        'smtp.password',
+        (body) => {
+          body.smtp.host = 'smtp.elsewhere.example';
+        },
+      ],
+      [
+        'sms.authToken',
+        (body) => {
+          body.sms.baseUrl = 'https://sms.elsewhere.example';
+        },
+      ],
+    ];
+    for (const [field, change] of refusals) {
+      const refused = await api<ApiError>('PUT', '/settings', moved(change));
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.field).toBe(field);
+    }
+    const stored = await api<SettingsJson>('GET', '/settings');
+    expect(stored.body.webhooks.destinations[0]?.url).toBe('https://crm.example.com/v2/hooks');
+    expect(stored.body.smtp?.host).toBe('127.0.0.1');
+  });
 });
+
+interface SettingsJson {
+  smtp?: { host: string; hasPassword: boolean };
+  sms?: { hasAuthToken: boolean };
+  webhooks: { destinations: Array<{ url: string; hasSecret: boolean; headerNames: string[] }> };
+}
