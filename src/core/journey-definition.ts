@@ -193,7 +193,8 @@ export const Step = z.discriminatedUnion('type', [
       .max(500)
       .regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*$/, 'must start with / and hold only URL path characters')
       .refine(
-        (path) => !path.includes('//') && !/(^|\/)\.\.?(\/|$|\?)/.test(path),
+        // URLs read %2e as a dot: an encoded dot segment climbs out of the destination's path too.
+        (path) => !path.includes('//') && !/(^|\/)\.\.?(\/|$|\?)/.test(path.replace(/%2e/gi, '.')),
         'must not hold // or dot segments',
       )
       .default('/'),

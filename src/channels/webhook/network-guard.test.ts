@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { JourneyDefinition } from '../../core/journey-definition.js';
 import { assertPublicLiteral, isPublicAddress } from './network-guard.js';
 import { destinationUrl } from './webhook-channel.js';
 
@@ -48,5 +49,24 @@ describe('webhook targets', () => {
     expect(destinationUrl('https://crm.example.com', '/@evil.example.com').origin).toBe(
       'https://crm.example.com',
     );
+  });
+
+  it("refuses a step path climbing out of the destination's path, encoded dots included", () => {
+    expect(() => destinationUrl('https://crm.example.com/tenant-a/hooks/', '/%2e%2e/%2E%2e/admin')).toThrow(
+      /leaves the destination's path/,
+    );
+    const step = (path: string) =>
+      JourneyDefinition.safeParse({
+        name: 'Hand-off',
+        entry: { trigger: { type: 'manual' } },
+        start: 'call',
+        steps: [
+          { id: 'call', type: 'webhook', destination: 'crm', path, next: 'done' },
+          { id: 'done', type: 'exit' },
+        ],
+      });
+    for (const path of ['/../admin', '/%2e%2e/admin', '/leads/%2E./x', '/.%2e?x=1'])
+      expect(step(path).success, path).toBe(false);
+    expect(step('/leads/v2.1/%2e-not-a-segment').success).toBe(true);
   });
 });

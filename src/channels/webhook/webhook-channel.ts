@@ -89,9 +89,13 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
 export function destinationUrl(base: string, path: string): URL {
   const url = new URL(base);
   if (path === '/') return url;
+  const basePath = url.pathname.replace(/\/$/, '');
   const [pathname = '', search] = path.split('?', 2);
-  url.pathname = url.pathname.replace(/\/$/, '') + pathname;
+  url.pathname = basePath + pathname;
   if (search !== undefined) url.search = search;
+  // Steps are checked when published; this holds for any path (dot segments are resolved by now).
+  if (!url.pathname.startsWith(`${basePath}/`) && url.pathname !== basePath)
+    throw new Error(`the path ${path} leaves the destination's path ${basePath || '/'}`);
   return url;
 }
 
