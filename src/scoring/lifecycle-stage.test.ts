@@ -16,7 +16,12 @@ const lifecycle = LifecycleSettings.parse({
   ],
 });
 
-const score = (value: number, model = 'engagement') => ({ kind: 'score' as const, model, score: value });
+const score = (value: number, model = 'engagement', previous?: number) => ({
+  kind: 'score' as const,
+  model,
+  score: value,
+  previous,
+});
 const event = (name: string, properties: Record<string, unknown> = {}) => ({
   kind: 'event' as const,
   event: { name, properties, timestamp: 0 },
@@ -50,6 +55,15 @@ describe('lifecycle stages', () => {
     expect(advanceStage(lifecycle, 'mql', event('Sales Accepted'))?.to).toBe('sql');
     expect(advanceStage(lifecycle, 'sql', event('Order Completed', { total: 0 }))).toBeUndefined();
     expect(advanceStage(lifecycle, 'sql', event('Order Completed', { total: 120 }))?.to).toBe('customer');
+  });
+
+  it('moves on a score reaching a threshold, not on one that stayed above it (a recycled lead re-earns it)', () => {
+    expect(advanceStage(lifecycle, 'lead', score(75, 'engagement', 40))?.to).toBe('mql');
+    expect(advanceStage(lifecycle, 'lead', score(75, 'engagement', 60))).toBeUndefined();
+    expect(advanceStage(lifecycle, 'lead', score(75, 'engagement', 50))).toBeUndefined();
+    // Reaching two thresholds at once goes to the further; staying above the lower one still moves by the higher.
+    expect(advanceStage(lifecycle, 'subscriber', score(60, 'engagement', 5))?.to).toBe('mql');
+    expect(advanceStage(lifecycle, 'subscriber', score(60, 'engagement', 20))?.to).toBe('mql');
   });
 
   it('recycles only backwards, to the recycle stage', () => {

@@ -3,7 +3,8 @@ import { type EventFact, matchesFilters } from '../segments/evaluate.js';
 
 /** Something that can move a profile along its lifecycle. */
 export type StageSignal =
-  | { kind: 'score'; model: string; score: number }
+  /** A score as it stands now, and as it stood before (undefined: never scored). */
+  | { kind: 'score'; model: string; score: number; previous: number | undefined }
   | { kind: 'event'; event: Pick<EventFact, 'name' | 'properties' | 'timestamp'> };
 
 export interface StageMove {
@@ -52,8 +53,15 @@ export function reaches(lifecycle: LifecycleSettings, move: StageMove, stage: st
 }
 
 function matchesSignal(rule: StageRule, signal: StageSignal): boolean {
+  // A threshold moves a profile when the score reaches it, not for as long as it stays above it: a
+  // recycled lead whose score is still high comes back only once it has fallen below and risen again.
   if (rule.kind === 'score')
-    return signal.kind === 'score' && signal.model === rule.model && signal.score >= rule.atLeast;
+    return (
+      signal.kind === 'score' &&
+      signal.model === rule.model &&
+      signal.score >= rule.atLeast &&
+      (signal.previous === undefined || signal.previous < rule.atLeast)
+    );
   return (
     signal.kind === 'event' &&
     signal.event.name === rule.event &&

@@ -81,6 +81,20 @@ async function decideWorkspace(
     ledgers.set(profileId, list);
   }
 
+  // Each score as it stood just before this batch's events, decay included: with the stored one, what
+  // tells whether the score reaches a stage's threshold now or had reached it already.
+  const scoreBefore = new Map<string, number>();
+  for (const profile of profiles) {
+    const stored = storedScores.get(profile.id);
+    for (const model of settings.scoring.models) {
+      const storedScore = stored?.[model.id];
+      if (storedScore === undefined) continue;
+      const facts = { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] };
+      const { score } = scoreOf(model, ledgers.get(profile.id) ?? [], facts, at);
+      scoreBefore.set(`${profile.id}:${model.id}`, Math.min(storedScore, score));
+    }
+  }
+
   const awards: Award[] = [];
   const stageMoves: Array<StageChange & { move: StageMove }> = [];
   const accepted = new Set<string>();
@@ -126,10 +140,16 @@ async function decideWorkspace(
       );
       if (storedScores.get(profile.id)?.[model.id] !== score)
         scores.push({ workspaceId, profileId: profile.id, model: model.id, score, at });
+      const previous = scoreBefore.get(`${profile.id}:${model.id}`);
       if (lifecycle)
         move(
           profile.id,
-          advanceStage(lifecycle, stages.get(profile.id), { kind: 'score', model: model.id, score }),
+          advanceStage(lifecycle, stages.get(profile.id), {
+            kind: 'score',
+            model: model.id,
+            score,
+            previous,
+          }),
           `score ${model.id} reached ${score}`,
         );
     }

@@ -202,6 +202,30 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     );
   });
 
+  it('keeps a recycled lead recycled while its score merely stays high, until it reaches the threshold again', async () => {
+    await world.send([identify('di', { country: 'FR' }), track('di', 'Signed Up')]);
+    const pricing = Array.from({ length: 3 }, () => track('di', 'Pricing Viewed'));
+    await world.send([track('di', 'Demo Requested'), ...pricing]);
+    await world.settle();
+    await world.advance(2 * DAY + 1000);
+    expect((await intentOf('di')).stage).toBe('lead');
+
+    // Still ~65 points (decayed from 70) against a threshold of 50: nothing was reached anew.
+    await world.send([track('di', 'Newsletter Opened')]);
+    await world.settle();
+    let intent = await intentOf('di');
+    expect(intent.stage).toBe('lead');
+    expect(intent.handOffs.map((handOff) => handOff.status)).toEqual(['recycled']);
+
+    // Two weeks on the score has decayed below 50; a pricing view brings it back over: MQL again.
+    await world.advance(14 * DAY);
+    await world.send([track('di', 'Pricing Viewed')]);
+    await world.settle();
+    intent = await intentOf('di');
+    expect(intent.stage).toBe('mql');
+    expect(intent.handOffs.map((handOff) => handOff.status).sort()).toEqual(['pending', 'recycled']);
+  });
+
   it('enters a journey on segment entry and branches on segment, score and stage', async () => {
     const hot = await createSegment(world.storage, {
       workspaceId: world.workspaceId,
