@@ -85,7 +85,8 @@ async function breach(tx: StorageTx, handOff: HandOff, now: number): Promise<num
     settings.handOff?.recycleOnMiss && lifecycle
       ? recycleStage(lifecycle, (await tx.scoring.stages([handOff.profileId])).get(handOff.profileId))
       : undefined;
-  await tx.scoring.updateHandOff({ ...handOff, status: recycle ? 'recycled' : 'breached', breachedAt: now });
+  const status = recycle ? 'recycled' : 'breached';
+  if (!(await tx.scoring.settleHandOff(handOff.id, { status, breachedAt: now }))) return 0;
   const ids = (await tx.segments.idsOf([handOff.profileId])).get(handOff.profileId);
   const events: GeneratedEvent[] = [];
   const missed = profileEvent({
@@ -140,7 +141,8 @@ export async function recycleProfile(
     };
     await tx.scoring.setStages([change]);
     const pending = await tx.scoring.findPendingHandOff(profileId);
-    if (pending) await tx.scoring.updateHandOff({ ...pending, status: 'recycled' });
+    if (pending)
+      await tx.scoring.settleHandOff(pending.id, { status: 'recycled', breachedAt: pending.breachedAt });
     const event = stageChangedEvent(change, (await tx.segments.idsOf([profileId])).get(profileId));
     if (event) await tx.generatedEvents.append([event]);
     return { from: change.from, to: change.to };

@@ -202,7 +202,7 @@ async function decideWorkspace(
   const acceptedHandOffs: HandOff[] = [];
   for (const profileId of accepted) {
     const pending = await reader.scoring.findPendingHandOff(profileId);
-    if (pending) acceptedHandOffs.push({ ...pending, status: 'accepted', acceptedAt: at });
+    if (pending) acceptedHandOffs.push(pending);
   }
 
   const changedProfiles = [
@@ -237,7 +237,9 @@ async function decideWorkspace(
     await tx.scoring.setScores(scores);
     await tx.scoring.setStages(stageMoves.map(({ move: _move, ...change }) => change));
     for (const created of handOffs) await tx.scoring.createHandOff(created);
-    for (const handOffAccepted of acceptedHandOffs) await tx.scoring.updateHandOff(handOffAccepted);
+    // Unless the SLA check ended it in the meantime: a hand-off told to the CRM as missed stays so.
+    for (const handOffAccepted of acceptedHandOffs)
+      await tx.scoring.settleHandOff(handOffAccepted.id, { status: 'accepted', acceptedAt: at });
     if (messages.length > 0) await tx.messages.insertMany(messages);
     await tx.generatedEvents.append(generated);
     let earliestDue: number | undefined;

@@ -6,7 +6,9 @@ import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-wo
 import { LoopbackPeer } from '../test-support/loopback-peer.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
+import { runOverdueHandOffs } from './hand-offs.js';
 import { profileIntent } from './scoring.js';
+import { SCORING_CURSOR } from './scoring-batch.js';
 
 const DAY = 86_400_000;
 
@@ -200,6 +202,47 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect(timeline?.items.map((event) => event.name)).toEqual(
       expect.arrayContaining(['Hand-off Created', 'Hand-off SLA Missed', 'Lifecycle Stage Changed']),
     );
+  });
+
+  it('leaves a hand-off the SLA check ended while a batch was deciding its acceptance as it was', async () => {
+    await world.send([identify('ed', { country: 'FR' }), track('ed', 'Signed Up')]);
+    await world.send([track('ed', 'Demo Requested'), track('ed', 'Pricing Viewed')]);
+    await world.settle();
+    world.clock.advance(2 * DAY + 1000);
+    // The SLA check commits between the scoring batch's reads and its writes (as another process's
+    // check, or this one's timer, can).
+    const storage = world.storage;
+    const runBatch = storage.runPipelineBatch.bind(storage);
+    let raced = false;
+    storage.runPipelineBatch = (cursor, limit, batch, at, options) =>
+      runBatch(
+        cursor,
+        limit,
+        cursor !== SCORING_CURSOR
+          ? batch
+          : {
+              async prepare(events, reader, span) {
+                const write = await batch.prepare(events, reader, span);
+                if (!raced && events.some((event) => event.name === 'Sales Accepted')) {
+                  raced = true;
+                  await runOverdueHandOffs(storage, { now: world.clock.now() });
+                }
+                return write;
+              },
+            },
+        at,
+        options,
+      );
+    await world.send([track('ed', 'Sales Accepted')]);
+    await world.settle();
+
+    expect(raced).toBe(true);
+    const intent = await intentOf('ed');
+    expect(intent.handOffs).toMatchObject([{ status: 'recycled', acceptedAt: null }]);
+    expect(crm.received.map((body) => body.type)).toEqual([
+      'mops.hand_off.created',
+      'mops.hand_off.sla_missed',
+    ]);
   });
 
   it('keeps a recycled lead recycled while its score merely stays high, until it reaches the threshold again', async () => {

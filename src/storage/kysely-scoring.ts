@@ -232,9 +232,19 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
     async createHandOff(handOff) {
       await db.insertInto('hand_offs').values(handOffValues(handOff)).execute();
     },
-    async updateHandOff(handOff) {
-      const { id: _id, ...values } = handOffValues(handOff);
-      await db.updateTable('hand_offs').set(values).where('id', '=', handOff.id).execute();
+    async settleHandOff(id, outcome) {
+      const result = await db
+        .updateTable('hand_offs')
+        .set({
+          status: outcome.status,
+          ...(outcome.status === 'accepted'
+            ? { accepted_at: outcome.acceptedAt }
+            : { breached_at: outcome.breachedAt }),
+        })
+        .where('id', '=', id)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
     async findPendingHandOff(profileId) {
       const row = await db

@@ -702,6 +702,49 @@ export function runStorageContract(
     });
   });
 
+  describe('hand-offs', () => {
+    it('ends a pending hand-off once: what ended it first (acceptance or the SLA) stays', async () => {
+      const handOff = (id: string) => ({
+        id,
+        workspaceId,
+        profileId: newId('prf'),
+        owner: 'marco',
+        status: 'pending' as const,
+        messageId: null,
+        createdAt: NOW,
+        dueAt: NOW + 1000,
+        acceptedAt: null,
+        breachedAt: null,
+      });
+      await storage.scoring.createHandOff(handOff('ho_1'));
+      await storage.scoring.createHandOff(handOff('ho_2'));
+      expect(
+        await storage.scoring.settleHandOff('ho_1', { status: 'recycled', breachedAt: NOW + 1000 }),
+      ).toBe(true);
+      expect(
+        await storage.scoring.settleHandOff('ho_1', { status: 'accepted', acceptedAt: NOW + 2000 }),
+      ).toBe(false);
+      expect(await storage.scoring.settleHandOff('ho_2', { status: 'accepted', acceptedAt: NOW + 500 })).toBe(
+        true,
+      );
+      expect(
+        await storage.scoring.settleHandOff('ho_2', { status: 'breached', breachedAt: NOW + 1000 }),
+      ).toBe(false);
+      const stored = await storage.scoring.listHandOffs(workspaceId, {}, { limit: 10 });
+      expect(
+        stored.items.map(({ id, status, acceptedAt, breachedAt }) => ({
+          id,
+          status,
+          acceptedAt,
+          breachedAt,
+        })),
+      ).toEqual([
+        { id: 'ho_2', status: 'accepted', acceptedAt: NOW + 500, breachedAt: null },
+        { id: 'ho_1', status: 'recycled', acceptedAt: null, breachedAt: NOW + 1000 },
+      ]);
+    });
+  });
+
   describe('access', () => {
     it('creates users, refuses a second user with the same e-mail, and keeps memberships', async () => {
       const user = {

@@ -512,7 +512,16 @@ export interface ScoringStore {
   /** How many hand-offs the workspace has made: the round-robin turn of the next one. */
   countHandOffs(workspaceId: string): Promise<number>;
   createHandOff(handOff: HandOff): Promise<void>;
-  updateHandOff(handOff: HandOff): Promise<void>;
+  /**
+   * Ends a pending hand-off (accepted, breached or recycled); false when it was no longer pending —
+   * another transaction ended it first (sales accepted as the SLA ran out), which stays as it was.
+   */
+  settleHandOff(
+    id: string,
+    outcome:
+      | { status: 'accepted'; acceptedAt: number }
+      | { status: 'breached' | 'recycled'; breachedAt: number | null },
+  ): Promise<boolean>;
   /** The profile's hand-off still waiting for sales, if any. */
   findPendingHandOff(profileId: string): Promise<HandOff | undefined>;
   listHandOffs(
