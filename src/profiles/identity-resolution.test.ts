@@ -78,8 +78,9 @@ describe('resolveIdentities', () => {
       ],
       accounts: [],
     };
-    const changes = resolve([call('track', { anonymousId: 'a1', userId: 'u1', event: 'Signed In' })], graph);
-    expect(changes.merges).toEqual([{ from: 'prf_anon', into: 'prf_user' }]);
+    const login = call('track', { anonymousId: 'a1', userId: 'u1', event: 'Signed In' });
+    const changes = resolve([login], graph);
+    expect(changes.merges).toEqual([{ from: 'prf_anon', into: 'prf_user', eventId: login.id }]);
     const survivor = changes.updatedProfiles.find((p) => p.id === 'prf_user');
     expect(survivor?.traits).toEqual({ email: 'ada@example.com', plan: 'free' });
     expect(changes.updatedProfiles.find((p) => p.id === 'prf_anon')?.mergedInto).toBe('prf_user');
@@ -103,8 +104,9 @@ describe('resolveIdentities', () => {
       profiles: [stored('prf_old', 'old-id', { city: 'Rome' }), stored('prf_new', 'new-id')],
       accounts: [],
     };
-    const changes = resolve([call('alias', { userId: 'new-id', previousId: 'old-id' })], graph);
-    expect(changes.merges).toEqual([{ from: 'prf_old', into: 'prf_new' }]);
+    const alias = call('alias', { userId: 'new-id', previousId: 'old-id' });
+    const changes = resolve([alias], graph);
+    expect(changes.merges).toEqual([{ from: 'prf_old', into: 'prf_new', eventId: alias.id }]);
     expect(changes.updatedProfiles.find((p) => p.id === 'prf_new')?.traits).toEqual({ city: 'Rome' });
   });
 

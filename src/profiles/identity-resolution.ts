@@ -144,7 +144,7 @@ class BatchResolution {
     if (previousId !== null && previousId !== userId) {
       const previous = this.#lookup('user', previousId) ?? this.#lookup('anonymous', previousId);
       if (previous === undefined) this.#addIdentity(profile, 'anonymous', previousId);
-      else if (previous.id !== profile.id) this.#merge(previous, profile);
+      else if (previous.id !== profile.id) this.#merge(previous, profile, event);
     }
     return profile;
   }
@@ -169,7 +169,7 @@ class BatchResolution {
     }
     const user = known as Profile;
     const other = anonymous as Profile;
-    if (user.id !== other.id && other.userId === null) this.#merge(other, user);
+    if (user.id !== other.id && other.userId === null) this.#merge(other, user, event);
     return user;
   }
 
@@ -218,7 +218,7 @@ class BatchResolution {
     this.#newIdentities.push({ kind, value, profileId: profile.id, createdAt: this.#options.now });
   }
 
-  #merge(from: Profile, into: Profile): void {
+  #merge(from: Profile, into: Profile, event: StoredEvent): void {
     mergeTraitHolders(into, from);
     into.firstSeenAt = Math.min(into.firstSeenAt, from.firstSeenAt);
     into.lastSeenAt = Math.max(into.lastSeenAt, from.lastSeenAt);
@@ -226,7 +226,8 @@ class BatchResolution {
     from.mergedInto = into.id;
     this.#touch(into);
     this.#touch(from);
-    if (!this.#newProfiles.has(from.id)) this.#merges.push({ from: from.id, into: into.id });
+    if (!this.#newProfiles.has(from.id))
+      this.#merges.push({ from: from.id, into: into.id, eventId: event.id });
   }
 
   #touch(profile: Profile): void {

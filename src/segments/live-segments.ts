@@ -238,6 +238,12 @@ export const segmentMembershipBatch = (
         : workspaceEvents.filter((event) => event.origin !== 'mops');
       if (relevant.length === 0) continue;
       const profileOfEvent = await eventProfileIds(reader, workspaceId, relevant);
+      // A login carrying the visitor's anonymous id may have merged the visitor's profile in.
+      const merging = await reader.profiles.eventsThatMerged(
+        relevant
+          .filter((event) => event.userId !== null && event.anonymousId !== null)
+          .map((event) => event.id),
+      );
       const touches = new Map<string, Touch>();
       for (const event of relevant) {
         const profileId = profileOfEvent.get(event.id);
@@ -258,8 +264,8 @@ export const segmentMembershipBatch = (
         }
         if (event.type === 'identify') touch.identify = true;
         if (event.type === 'group') touch.group = true;
-        // A merge brings another profile's history along: everything may have changed.
-        if (event.type === 'alias') touch.all = true;
+        // A merge brings another profile's history and traits along: everything may have changed.
+        if (event.type === 'alias' || merging.has(event.id)) touch.all = true;
       }
       writes.push(await reevaluateProfiles(reader, { workspaceId, touches, segments, now: at, digests }));
     }

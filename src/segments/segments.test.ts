@@ -171,6 +171,28 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await members(prosInItaly)).toEqual([]);
   });
 
+  it("decides a profile afresh when a login merges a visitor's history and traits into it", async () => {
+    const readers = await create('Readers', { type: 'event', event: 'Page Viewed', atLeast: 3, where: [] });
+    const pro = await create('Pro', { type: 'trait', path: 'plan', op: 'eq', value: 'pro' });
+    await world.send([track('ada', 'Page Viewed')]);
+    await world.settle();
+    const visitor = { anonymousId: 'anon-1' };
+    await world.send([
+      { type: 'track', ...visitor, event: 'Page Viewed', properties: {} },
+      { type: 'track', ...visitor, event: 'Page Viewed', properties: {} },
+      { type: 'identify', ...visitor, traits: { plan: 'pro' } },
+    ]);
+    await world.settle();
+    expect(await members(readers)).toEqual([]);
+
+    // Ada signs in on the visitor's browser: its two page views and its plan are hers now.
+    await world.send([{ type: 'track', userId: 'ada', ...visitor, event: 'Signed In', properties: {} }]);
+    await world.settle();
+    const ada = await world.profileOf('ada');
+    expect(await members(readers)).toEqual([ada]);
+    expect(await members(pro)).toEqual([ada]);
+  });
+
   it('backfills existing profiles with progress, and previews count and sample before saving', async () => {
     const start = world.clock.now();
     const calls = [];

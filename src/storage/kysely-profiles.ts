@@ -104,6 +104,18 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
       return found;
     },
 
+    async eventsThatMerged(eventIds) {
+      const found = new Set<number>();
+      for (const chunk of chunks(eventIds)) {
+        const rows = await db
+          .selectFrom('profiles')
+          .select('merged_by_event')
+          .where('merged_by_event', 'in', chunk)
+          .execute();
+        for (const row of rows) found.add(Number(row.merged_by_event));
+      }
+      return found;
+    },
     async findProfilesByIds(ids) {
       const found: Profile[] = [];
       for (const chunk of chunks([...new Set(ids)])) {
@@ -149,7 +161,8 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
           )
           .execute();
       }
-      for (const { from, into } of changes.merges) {
+      for (const { from, into, eventId } of changes.merges) {
+        await db.updateTable('profiles').set({ merged_by_event: eventId }).where('id', '=', from).execute();
         await db.updateTable('identities').set({ profile_id: into }).where('profile_id', '=', from).execute();
         // Profiles merged into `from` earlier now point straight at the survivor.
         await db.updateTable('profiles').set({ merged_into: into }).where('merged_into', '=', from).execute();

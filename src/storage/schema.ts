@@ -59,6 +59,7 @@ export interface Database {
     created_at: number;
     updated_at: number;
     merged_into: string | null;
+    merged_by_event: Generated<number | null>;
   };
   identities: {
     id: Generated<number>;

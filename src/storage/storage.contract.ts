@@ -443,7 +443,7 @@ export function runStorageContract(
           workspaceId,
           newProfiles: [],
           updatedProfiles: [{ ...anonymous, mergedInto: known.id }],
-          merges: [{ from: anonymous.id, into: known.id }],
+          merges: [{ from: anonymous.id, into: known.id, eventId: 42 }],
           newIdentities: [],
           identityEvents: [],
           upsertedAccounts: [],
@@ -452,6 +452,7 @@ export function runStorageContract(
         }),
       );
       expect((await storage.profiles.find(workspaceId, anonymous.id))?.id).toBe(known.id);
+      expect(await storage.profiles.eventsThatMerged([41, 42, 43])).toEqual(new Set([42]));
       expect((await storage.profiles.listIdentities(known.id)).map((i) => i.value).sort()).toEqual([
         'anon-9',
         'u-9',

@@ -125,7 +125,8 @@ export interface ResolutionChanges {
   workspaceId: string;
   newProfiles: Profile[];
   updatedProfiles: Profile[];
-  merges: Array<{ from: string; into: string }>;
+  /** Profiles merged away, each by the event that merged it. */
+  merges: Array<{ from: string; into: string; eventId: number }>;
   newIdentities: Array<IdentityKey & { profileId: string; createdAt: number }>;
   /** Which identity each event is filed under, for profile timelines. */
   identityEvents: Array<{ identity: IdentityKey; timestamp: number; eventId: number }>;
@@ -137,6 +138,8 @@ export interface ResolutionChanges {
 export interface ProfileStore {
   findIdentities(workspaceId: string, keys: IdentityKey[]): Promise<Identity[]>;
   findProfilesByIds(ids: string[]): Promise<Profile[]>;
+  /** Which of these events merged a profile into another (see `ResolutionChanges.merges`). */
+  eventsThatMerged(eventIds: number[]): Promise<Set<number>>;
   findAccountsByGroupIds(workspaceId: string, groupIds: string[]): Promise<Account[]>;
   applyResolution(changes: ResolutionChanges): Promise<void>;
 

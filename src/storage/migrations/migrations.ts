@@ -3,6 +3,7 @@ import { initialSchema } from './0001-initial.js';
 import { journeysSchema } from './0002-journeys.js';
 import { segmentsSchema } from './0003-segments.js';
 import { profileTimersSchema } from './0004-profile-timers.js';
+import { mergeEventsSchema } from './0005-merge-events.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -14,6 +15,7 @@ const ALL: Record<string, DialectMigration> = {
   '0002-journeys': journeysSchema,
   '0003-segments': segmentsSchema,
   '0004-profile-timers': profileTimersSchema,
+  '0005-merge-events': mergeEventsSchema,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
