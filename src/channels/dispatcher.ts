@@ -43,7 +43,8 @@ const SETTINGS_TTL_MS = 5_000;
 
 export type Outcome =
   | { status: 'sent'; providerMessageId: string | null; toAddress: string | null; subject: string | null }
-  | { status: 'deferred'; until: number; reason: string }
+  /** `heldBack`: nothing was tried (a paused journey, quiet hours, a cap), so no attempt is used up. */
+  | { status: 'deferred'; until: number; reason: string; heldBack?: boolean }
   | { status: 'suppressed' | 'skipped' | 'failed'; reason: string; toAddress?: string | null };
 
 /** What a round of claimed messages needs from storage, loaded once for all of them. */
@@ -291,7 +292,7 @@ export class MessageDispatcher {
     if (!profile) return { status: 'skipped', reason: 'the profile no longer exists' };
     const journey = message.journeyId ? context.journeys.get(message.journeyId) : undefined;
     if (journey?.status === 'paused')
-      return { status: 'deferred', until: now + PAUSED_RETRY_MS, reason: 'journey paused' };
+      return { status: 'deferred', until: now + PAUSED_RETRY_MS, reason: 'journey paused', heldBack: true };
     if (journey?.status === 'archived') return { status: 'skipped', reason: 'journey archived' };
     const settings = context.settings.get(message.workspaceId) as WorkspaceSettings;
     if (message.channel === 'webhook')
@@ -411,7 +412,7 @@ function checkConsent(
   if (allowedAt === undefined) return undefined;
   return message.whenNotAllowed === 'skip'
     ? { status: 'skipped', reason, toAddress: address }
-    : { status: 'deferred', until: allowedAt, reason };
+    : { status: 'deferred', until: allowedAt, reason, heldBack: true };
 }
 
 function settled(message: Message, outcome: Outcome, now: number): Message {
@@ -429,7 +430,14 @@ function settled(message: Message, outcome: Outcome, now: number): Message {
         subject: outcome.subject,
       };
     case 'deferred':
-      return { ...updated, status: 'deferred', reason: outcome.reason, nextAttemptAt: outcome.until };
+      return {
+        ...updated,
+        status: 'deferred',
+        reason: outcome.reason,
+        nextAttemptAt: outcome.until,
+        // Claiming counted an attempt; one held back gives it back, so waiting never uses up retries.
+        attempts: outcome.heldBack ? Math.max(0, message.attempts - 1) : message.attempts,
+      };
     default:
       return {
         ...updated,

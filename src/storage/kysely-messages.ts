@@ -82,8 +82,10 @@ function postgresSettled(messages: Message[]) {
     ${column((m) => m.id)}::text[], ${column((m) => m.status)}::text[], ${column((m) => m.reason)}::text[],
     ${column((m) => m.toAddress)}::text[], ${column((m) => m.subject)}::text[],
     ${column((m) => m.nextAttemptAt)}::bigint[], ${column((m) => m.providerMessageId)}::text[],
-    ${column((m) => m.updatedAt)}::bigint[], ${column((m) => m.sentAt)}::bigint[]
-  ) as u(id, status, reason, to_address, subject, next_attempt_at, provider_message_id, updated_at, sent_at))`;
+    ${column((m) => m.updatedAt)}::bigint[], ${column((m) => m.sentAt)}::bigint[],
+    ${column((m) => m.attempts)}::int[]
+  ) as u(id, status, reason, to_address, subject, next_attempt_at, provider_message_id, updated_at, sent_at,
+    attempts))`;
 }
 
 /** The same for SQLite, from one JSON parameter (a subquery, so `as v` names it). */
@@ -99,12 +101,13 @@ function sqliteSettled(messages: Message[]) {
       provider_message_id: m.providerMessageId,
       updated_at: m.updatedAt,
       sent_at: m.sentAt,
+      attempts: m.attempts,
     })),
   );
   return sql`(select value ->> 'id' as id, value ->> 'status' as status, value ->> 'reason' as reason,
     value ->> 'to_address' as to_address, value ->> 'subject' as subject,
     value ->> 'next_attempt_at' as next_attempt_at, value ->> 'provider_message_id' as provider_message_id,
-    value ->> 'updated_at' as updated_at, value ->> 'sent_at' as sent_at
+    value ->> 'updated_at' as updated_at, value ->> 'sent_at' as sent_at, value ->> 'attempts' as attempts
     from json_each(${json}))`;
 }
 
@@ -194,7 +197,8 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
           update messages set
             status = v.status, reason = v.reason, to_address = v.to_address, subject = v.subject,
             next_attempt_at = v.next_attempt_at, claimed_until = null,
-            provider_message_id = v.provider_message_id, updated_at = v.updated_at, sent_at = v.sent_at
+            provider_message_id = v.provider_message_id, updated_at = v.updated_at, sent_at = v.sent_at,
+            attempts = v.attempts
           from ${rows} as v
           where messages.id = v.id and messages.claimed_by = ${claimant}
           returning messages.id`.execute(db);

@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../core/journey.js';
+import { setJourneyPaused } from '../../journeys/journeys.js';
 import { type JourneyWorld, startJourneyWorld } from '../../test-support/journey-world.js';
 import { LoopbackPeer } from '../../test-support/loopback-peer.js';
 import { identify, track } from '../../test-support/segment-calls.js';
@@ -284,6 +285,34 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     });
     await world.advance(3_600_000);
     expect(receiver.received).toHaveLength(3);
+  });
+
+  it('uses up no attempt while the call is held back (a paused journey), only when it is tried', async () => {
+    await configure({ maxAttempts: 2 });
+    const journeyId = await publishHandOff();
+    await world.send([identify('p', { email: 'p@example.com' }), track('p', 'Demo Requested')]);
+    // Queued, not yet claimed: the journey is paused before the dispatcher gets to it.
+    await world.background.pipeline.drain();
+    await world.background.engine.runDueTimers();
+    await setJourneyPaused(world.storage, world.clock, world.workspaceId, journeyId, true);
+    await world.settle();
+    for (let minute = 0; minute < 5; minute++) await world.advance(60_000);
+    expect(receiver.received).toHaveLength(0);
+    expect((await webhookMessages())[0]).toMatchObject({
+      status: 'deferred',
+      reason: 'journey paused',
+      attempts: 0,
+    });
+
+    await setJourneyPaused(world.storage, world.clock, world.workspaceId, journeyId, false);
+    receiver.answers = [{ status: 503 }];
+    await world.advance(60_000);
+    expect(receiver.received).toHaveLength(1);
+    // Its first real attempt failed: retried, not dead-lettered by the minutes spent waiting.
+    expect((await webhookMessages())[0]).toMatchObject({ status: 'deferred', attempts: 1 });
+    await world.advance(30_000);
+    expect(receiver.received).toHaveLength(2);
+    expect((await webhookMessages())[0]).toMatchObject({ status: 'sent', attempts: 2 });
   });
 
   it('fails a call whose destination was removed after the journey was published', async () => {
