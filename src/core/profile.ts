@@ -1,4 +1,10 @@
 export type Traits = Record<string, unknown>;
+
+/**
+ * Written on the profile when Mops itself changes its traits (a journey's update_traits step), with
+ * the new values: the profile's timeline tells why, and segments on traits are decided again.
+ */
+export const TRAITS_UPDATED = 'Traits Updated';
 /** Per trait, the event timestamp (epoch ms) of the value currently held: the newest write wins. */
 export type TraitTimes = Record<string, number>;
 

@@ -13,9 +13,10 @@ import {
 } from '../core/journey.js';
 import type { JourneyDefinition } from '../core/journey-definition.js';
 import { profileTimeZone } from '../core/local-time.js';
-import type { Profile } from '../core/profile.js';
+import { type Profile, TRAITS_UPDATED } from '../core/profile.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED } from '../core/segment-definition.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
+import { profileEvent } from '../profiles/profile-events.js';
 import { eventProfileIds } from '../profiles/profiles.js';
 import type {
   JourneyTransition,
@@ -539,6 +540,19 @@ export class JourneyEngine {
     }
     profile.updatedAt = now;
     await tx.profiles.updateTraits(profile, changes);
+    if (changes.length === 0) return;
+    const event = profileEvent({
+      workspaceId: profile.workspaceId,
+      identity: (await tx.segments.idsOf([profile.id])).get(profile.id),
+      name: TRAITS_UPDATED,
+      key: `${instance.id}-${instance.stepId ?? ''}`,
+      properties: {
+        traits: Object.fromEntries(changes.map((change) => [change.trait, change.value])),
+        journey_id: instance.journeyId,
+      },
+      at: now,
+    });
+    if (event) await tx.generatedEvents.append([event]);
   }
 
   async #version(tx: StorageTx, journeyId: string, version: number): Promise<JourneyVersion | undefined> {

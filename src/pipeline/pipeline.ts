@@ -10,11 +10,13 @@ export interface LogConsumer<T = unknown> {
   cursor: string;
   batch: PipelineBatch<T>;
   notBeyond?: string;
+  /** Whether it passes over Mops's own events (Segment Entered, …) unread. */
+  skipsMopsEvents?: boolean;
   /**
-   * Whether it passes over Mops's own events (Segment Entered, …) unread; asked before each batch
-   * when it depends on what is configured (segments counting them).
+   * Mops's own events it reads all the same, by name; asked before each batch, as it depends on what
+   * is configured (segments counting Segment Entered, or asking about stages).
    */
-  skipsMopsEvents?: boolean | (() => Promise<boolean>);
+  mopsEventsRead?: () => Promise<string[]>;
   /**
    * Events per batch when not the pipeline's. A consumer with a larger batch, behind another cursor,
    * waits while that one works off a backlog until it is a batch this size ahead: it then writes
@@ -146,8 +148,8 @@ export class EventPipeline {
     let progress = 0;
     for (const [index, consumer] of consumers.entries()) {
       if (await this.#waitsForFullBatch(consumer)) continue;
-      const skips = consumer.skipsMopsEvents;
-      const skipMopsEvents = typeof skips === 'function' ? await skips() : skips === true;
+      const skipMopsEvents = consumer.skipsMopsEvents === true;
+      const mopsEventsRead = skipMopsEvents ? await consumer.mopsEventsRead?.() : undefined;
       const runBatch = () =>
         storage.runPipelineBatch(
           consumer.cursor,
@@ -157,6 +159,7 @@ export class EventPipeline {
           {
             ...(consumer.notBeyond ? { notBeyond: consumer.notBeyond } : {}),
             ...(skipMopsEvents ? { skipMopsEvents } : {}),
+            ...(mopsEventsRead?.length ? { mopsEventsRead } : {}),
           },
         );
       const outcome = await (consumer.exclusive ? consumer.exclusive(runBatch) : runBatch());

@@ -204,6 +204,25 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     );
   });
 
+  it('moves a segment on stages when a missed SLA recycles the lead (a stage change Mops made itself)', async () => {
+    const mqls = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'MQLs', kind: 'live', rule: { type: 'lifecycle', stages: ['mql'] } },
+      now: world.clock.now(),
+    });
+    await world.settle();
+    await world.send([identify('fa', { country: 'FR' }), track('fa', 'Signed Up')]);
+    await world.send([track('fa', 'Demo Requested'), track('fa', 'Pricing Viewed')]);
+    await world.settle();
+    const members = async () =>
+      (await world.storage.segments.listMembers(mqls.id, { limit: 10 })).items.map((item) => item.profileId);
+    expect(await members()).toEqual([await world.profileOf('fa')]);
+
+    await world.advance(2 * DAY + 1000);
+    expect((await intentOf('fa')).stage).toBe('lead');
+    expect(await members()).toEqual([]);
+  });
+
   it('leaves a hand-off the SLA check ended while a batch was deciding its acceptance as it was', async () => {
     await world.send([identify('ed', { country: 'FR' }), track('ed', 'Signed Up')]);
     await world.send([track('ed', 'Demo Requested'), track('ed', 'Pricing Viewed')]);

@@ -1,5 +1,6 @@
 import { groupByWorkspace, payloadProperties } from '../core/event.js';
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
+import { TRAITS_UPDATED } from '../core/profile.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED, type Segment } from '../core/segment-definition.js';
 import { eventProfileIds } from '../profiles/profiles.js';
 import type { PipelineBatch, Storage, StorageReader, StorageTx } from '../storage/storage.js';
@@ -19,26 +20,35 @@ import { dependencyOrder, ruleNeeds } from './rule-needs.js';
 /** The segments consumer's cursor: after scores (rules may ask about them), before nothing. */
 export const SEGMENTS_CURSOR = 'segments';
 
-/** The names of the events Mops writes itself. */
+/** The names of the events Mops writes itself that a rule may count. */
 const MOPS_EVENT_NAMES = new Set([
   SEGMENT_ENTERED,
   SEGMENT_EXITED,
   STAGE_CHANGED,
   HAND_OFF_CREATED,
   SLA_MISSED,
+  TRAITS_UPDATED,
 ]);
 
-/** Whether a rule counts Mops's own events, so the segments consumer must read them. */
-export function countsMopsEvents(segments: readonly RuleSegment[]): boolean {
-  return segments.some((segment) =>
-    [...segment.needs.events.keys()].some((name) => MOPS_EVENT_NAMES.has(name)),
-  );
+/**
+ * Which of Mops's own events the segments consumer must read: those a rule counts, the stage changes
+ * Mops makes outside scoring (a missed SLA, a recycle) when a rule asks about stages, and its trait
+ * updates (journeys' update_traits) when a rule reads traits. It passes over the rest unread.
+ */
+export function mopsEventsToRead(segments: readonly RuleSegment[]): Set<string> {
+  const names = new Set<string>();
+  for (const { needs } of segments) {
+    for (const name of needs.events.keys()) if (MOPS_EVENT_NAMES.has(name)) names.add(name);
+    if (needs.stage) names.add(STAGE_CHANGED);
+    if (needs.traits) names.add(TRAITS_UPDATED);
+  }
+  return names;
 }
 
-/** Whether the segments consumer may pass over Mops's own events: no live segment anywhere counts them. */
-export async function segmentsSkipMopsEvents(reader: StorageReader): Promise<boolean> {
+/** `mopsEventsToRead` for every live segment anywhere: what the consumer's next batch reads. */
+export async function mopsEventsSegmentsRead(reader: StorageReader): Promise<string[]> {
   const live = await reader.segments.listLive();
-  return !countsMopsEvents(live.filter((segment) => segment.rule !== null).map(toRuleSegment));
+  return [...mopsEventsToRead(live.filter((segment) => segment.rule !== null).map(toRuleSegment))];
 }
 
 /** What a batch of re-evaluation wrote: the earliest timer it set, to wake the timer loop for. */
@@ -232,10 +242,11 @@ export const segmentMembershipBatch = (
     for (const [workspaceId, workspaceEvents] of groupByWorkspace(events)) {
       const segments = await liveRuleSegments(reader, workspaceId);
       if (segments.length === 0) continue;
-      // Mops's own events (Segment Entered, …) change nothing, unless a rule counts them.
-      const relevant = countsMopsEvents(segments)
-        ? workspaceEvents
-        : workspaceEvents.filter((event) => event.origin !== 'mops');
+      // Mops's own events (Segment Entered, …) change nothing, unless the rules need them.
+      const mopsEvents = mopsEventsToRead(segments);
+      const relevant = workspaceEvents.filter(
+        (event) => event.origin !== 'mops' || (event.name !== null && mopsEvents.has(event.name)),
+      );
       if (relevant.length === 0) continue;
       const profileOfEvent = await eventProfileIds(reader, workspaceId, relevant);
       // A login carrying the visitor's anonymous id may have merged the visitor's profile in.
@@ -262,7 +273,7 @@ export const segmentMembershipBatch = (
             properties: payloadProperties(event.payload),
           });
         }
-        if (event.type === 'identify') touch.identify = true;
+        if (event.type === 'identify' || event.name === TRAITS_UPDATED) touch.identify = true;
         if (event.type === 'group') touch.group = true;
         // A merge brings another profile's history and traits along: everything may have changed.
         if (event.type === 'alias' || merging.has(event.id)) touch.all = true;

@@ -8,11 +8,11 @@ import type { Storage } from '../storage/storage.js';
 import { runPendingBackfills } from './backfill.js';
 import { DigestCache } from './digest-cache.js';
 import {
+  mopsEventsSegmentsRead,
   runDueSegmentTimers,
   SEGMENTS_CURSOR,
   type SegmentWork,
   segmentMembershipBatch,
-  segmentsSkipMopsEvents,
 } from './live-segments.js';
 
 /**
@@ -85,7 +85,8 @@ export function createSegmentUpkeep(options: {
   const consumer = {
     cursor: SEGMENTS_CURSOR,
     batch: segmentMembershipBatch(() => clock.now(), new DigestCache()),
-    skipsMopsEvents: () => segmentsSkipMopsEvents(storage),
+    skipsMopsEvents: true,
+    mopsEventsRead: () => mopsEventsSegmentsRead(storage),
     batchSize: SEGMENTS_BATCH,
     // Rules may ask about scores and stages: they are decided first.
     notBeyond: SCORING_CURSOR,

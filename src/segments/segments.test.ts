@@ -171,6 +171,27 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await members(prosInItaly)).toEqual([]);
   });
 
+  it('decides trait segments again when a journey step sets the trait, and says so on the timeline', async () => {
+    const vips = await create('VIP', { type: 'trait', path: 'vip', op: 'eq', value: true });
+    await world.publish({
+      name: 'Tag new sign-ups',
+      entry: { trigger: { type: 'event', event: 'Signed Up' } },
+      start: 'tag',
+      steps: [
+        { id: 'tag', type: 'update_traits', set: { vip: true }, next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    await world.send([track('gus', 'Signed Up')]);
+    await world.settle();
+    const gus = await world.profileOf('gus');
+    expect(await members(vips)).toEqual([gus]);
+    const page = await listProfileTimeline(world.storage, world.workspaceId, gus, { limit: 20 });
+    expect(page?.items.find((event) => event.name === 'Traits Updated')?.payload).toMatchObject({
+      properties: { traits: { vip: true } },
+    });
+  });
+
   it("decides a profile afresh when a login merges a visitor's history and traits into it", async () => {
     const readers = await create('Readers', { type: 'event', event: 'Page Viewed', atLeast: 3, where: [] });
     const pro = await create('Pro', { type: 'trait', path: 'plan', op: 'eq', value: 'pro' });

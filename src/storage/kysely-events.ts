@@ -1,10 +1,10 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { EventType, StoredEvent, StoredRejectedEvent } from '../core/event.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isNumber, isNumberPair, toPage } from './paging.js';
 import type { Database } from './schema.js';
-import type { EventStore, GeneratedEventWriter } from './storage.js';
+import type { EventStore, GeneratedEventWriter, PipelineReadOptions } from './storage.js';
 
 export type EventRow = Selectable<Database['events']>;
 
@@ -154,4 +154,13 @@ export function createGeneratedEventWriter(db: Kysely<Database>, ops: DialectOps
       if (ops.name === 'postgres') await sql`select pg_notify('mops_events', '')`.execute(db);
     },
   };
+}
+
+/** The condition on a pipeline read that passes over Mops's own events, but for those asked for by name. */
+export function mopsEventsCondition(options: PipelineReadOptions | undefined): RawBuilder<unknown> {
+  if (!options?.skipMopsEvents) return sql``;
+  const read = options.mopsEventsRead ?? [];
+  return read.length === 0
+    ? sql`and origin is null`
+    : sql`and (origin is null or name in (${sql.join(read)}))`;
 }

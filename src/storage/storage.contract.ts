@@ -287,6 +287,19 @@ export function runStorageContract(
       // The cursor went past M3, which it skipped, so it is not behind.
       expect(await storage.pipelineLag('skip')).toBe(0);
       expect(await storage.runPipelineBatch('skip', 2, seen, NOW, skip)).toEqual({ status: 'idle' });
+      // Those asked for by name are read all the same.
+      const some = { skipMopsEvents: true, mopsEventsRead: ['M2', 'M3'] };
+      expect(await storage.runPipelineBatch('some', 3, seen, NOW, some)).toMatchObject({
+        result: [
+          ['C1', 'client', undefined],
+          ['M2', 'mops', 'M2'],
+          ['C2', 'client', undefined],
+          ['C3', 'client', undefined],
+        ],
+      });
+      expect(await storage.runPipelineBatch('some', 3, seen, NOW, some)).toMatchObject({
+        result: [['M3', 'mops', 'M3']],
+      });
       // A batch of nothing but Mops's own events moves the cursor and hands over none.
       await mops('M4');
       expect(await storage.runPipelineBatch('skip', 2, seen, NOW, skip)).toMatchObject({

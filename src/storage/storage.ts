@@ -603,6 +603,8 @@ export interface PipelineReadOptions {
   notBeyond?: string;
   /** Mops's own events (Segment Entered, …) are passed over: the cursor moves past them unread. */
   skipMopsEvents?: boolean;
+  /** With `skipMopsEvents`: Mops's own events of these names are read all the same. */
+  mopsEventsRead?: string[];
 }
 
 /** Positions of a consumer's cursor (opaque, backend-specific). */

@@ -8,6 +8,7 @@ import { createDashboardStore } from '../kysely-dashboard.js';
 import {
   createEventReader,
   createGeneratedEventWriter,
+  mopsEventsCondition,
   pipelineColumns,
   toStoredEvent,
 } from '../kysely-events.js';
@@ -309,7 +310,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     const result = await sql<Database['events']>`
       select ${pipelineColumns()} from events
       where (xact_id, id) > ${after} and (xact_id, id) <= (${end.xact_id}::xid8, ${Number(end.id)}::bigint)
-        ${options?.skipMopsEvents ? sql`and origin is null` : sql``}
+        ${mopsEventsCondition(options)}
       order by xact_id, id`.execute(handle);
     return {
       // biome-ignore lint/suspicious/noExplicitAny: the raw row has the events table's columns.

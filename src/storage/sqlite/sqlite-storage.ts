@@ -9,6 +9,7 @@ import {
   createEventReader,
   createGeneratedEventWriter,
   type EventRow,
+  mopsEventsCondition,
   pipelineColumns,
   toStoredEvent,
 } from '../kysely-events.js';
@@ -129,7 +130,7 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
       if (through <= position) return { status: 'idle' };
       const { rows } = await sql<EventRow>`
         select ${pipelineColumns()} from events
-        where id > ${position} and id <= ${through} ${options?.skipMopsEvents ? sql`and origin is null` : sql``}
+        where id > ${position} and id <= ${through} ${mopsEventsCondition(options)}
         order by id`.execute(db);
       const events = rows.map((row) => toStoredEvent(row, ops));
       const span = { after: String(position), through: String(through) };
