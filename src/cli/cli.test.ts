@@ -81,7 +81,13 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
     async () => {
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({
         database: backend,
-        applied: ['0001-initial', '0002-journeys', '0003-segments', '0004-profile-timers'],
+        applied: [
+          '0001-initial',
+          '0002-journeys',
+          '0003-segments',
+          '0004-profile-timers',
+          '0005-merge-events',
+        ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });
     },
