@@ -66,6 +66,29 @@ describe('validateEvent', () => {
     expect(noTimes.event.timestamp).toBe(RECEIVED);
   });
 
+  it('puts no event after the moment it was received (a fast clock with no sentAt), keeping what the client said', () => {
+    const ahead = validateEvent(
+      { type: 'track', event: 'E', userId: 'u', timestamp: '2026-11-23T10:00:05.000Z' },
+      context,
+    );
+    if (!ahead.ok) throw new Error(ahead.reason);
+    expect(ahead.event.timestamp).toBe(RECEIVED);
+    expect(ahead.event.originalTimestamp).toBe(RECEIVED + 5_000);
+    // Stamped after it was sent: skew correction alone would also land after receipt.
+    const late = validateEvent(
+      {
+        type: 'track',
+        event: 'E',
+        userId: 'u',
+        timestamp: '2026-11-23T10:00:30.000Z',
+        sentAt: '2026-11-23T10:00:00.000Z',
+      },
+      context,
+    );
+    if (!late.ok) throw new Error(late.reason);
+    expect(late.event.timestamp).toBe(RECEIVED);
+  });
+
   it.each([
     [{ type: 'track', event: 'E' }, 'batch[0].userId', /userId or anonymousId is required/],
     [{ type: 'track', userId: 'u' }, 'batch[0].event', /event is required/],

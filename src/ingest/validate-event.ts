@@ -157,12 +157,16 @@ export function validateEvent(raw: unknown, context: ValidateContext): Validatio
   const originalTimestamp = times.originalTimestamp ?? times.timestamp;
   const sentAt = times.sentAt ?? context.batchSentAt;
   const receivedAt = context.receivedAt;
-  const timestamp =
+  // Nothing happened after it was received: a clock running fast, with no sentAt to correct it by,
+  // would otherwise put the event in the future, where rolling windows and scores do not count it yet.
+  const timestamp = Math.min(
+    receivedAt,
     originalTimestamp === null
       ? receivedAt
       : sentAt === null
         ? originalTimestamp
-        : receivedAt - (sentAt - originalTimestamp);
+        : receivedAt - (sentAt - originalTimestamp),
+  );
 
   return {
     ok: true,
