@@ -30,6 +30,8 @@ describe('webhook targets', () => {
 
   it('refuses private literals in URLs and leaves names to the lookup', () => {
     expect(() => assertPublicLiteral(new URL('http://[::1]:8080/'))).toThrow(/private or reserved/);
+    expect(() => assertPublicLiteral(new URL('http://[::127.0.0.1]/'))).toThrow(/private or reserved/);
+    expect(() => assertPublicLiteral(new URL('http://[::ffff:10.0.0.7]/'))).toThrow(/private or reserved/);
     expect(() => assertPublicLiteral(new URL('http://10.0.0.7/'))).toThrow(/private or reserved/);
     expect(() => assertPublicLiteral(new URL('http://2130706433/'))).toThrow(/private or reserved/); // 127.0.0.1 as one number
     expect(() => assertPublicLiteral(new URL('https://crm.example.com/'))).not.toThrow();
