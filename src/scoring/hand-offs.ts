@@ -5,6 +5,7 @@ import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.j
 import { profileEvent } from '../profiles/profile-events.js';
 import type { HandOff, ProfileIdentity, StageChange, Storage, StorageTx } from '../storage/storage.js';
 import { recycleStage } from './lifecycle-stage.js';
+import { SCORING_CURSOR } from './scoring-batch.js';
 
 /** What the CRM receives: the hand-off (who owns it, by when sales must accept) and the profile. */
 const HAND_OFF_BODY =
@@ -70,12 +71,22 @@ export async function runOverdueHandOffs(
   options: { now: number; limit?: number },
 ): Promise<{ handled: number; queued: number }> {
   const { now } = options;
+  const judgedThrough = await handOffsJudgedThrough(storage, now);
   return storage.transaction(async (tx) => {
-    const overdue = await tx.scoring.claimOverdueHandOffs(now, options.limit ?? 100);
+    const overdue = await tx.scoring.claimOverdueHandOffs(judgedThrough, options.limit ?? 100);
     let queued = 0;
     for (const handOff of overdue) queued += await breach(tx, handOff, now);
     return { handled: overdue.length, queued };
   });
+}
+
+/**
+ * Up to when a hand-off's SLA can be judged: scoring must have seen every event received before it
+ * fell due, or a `Sales Accepted` that arrived in time but waits behind a backlog would count as missed.
+ */
+export async function handOffsJudgedThrough(storage: Storage, now: number): Promise<number> {
+  const firstUnscored = await storage.firstUnprocessedAt(SCORING_CURSOR);
+  return firstUnscored === undefined ? now : Math.min(now, firstUnscored - 1);
 }
 
 async function breach(tx: StorageTx, handOff: HandOff, now: number): Promise<number> {

@@ -223,6 +223,26 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect(await members()).toEqual([]);
   });
 
+  it('judges the SLA by when Sales Accepted was received, not by when scoring got to it', async () => {
+    await world.send([identify('hu', { country: 'FR' }), track('hu', 'Signed Up')]);
+    await world.send([track('hu', 'Demo Requested'), track('hu', 'Pricing Viewed')]);
+    await world.settle();
+    // Accepted a second before the SLA runs out; scoring is behind, and the check runs first.
+    world.clock.advance(2 * DAY - 1000);
+    await world.send([track('hu', 'Sales Accepted')]);
+    world.clock.advance(2000);
+    expect(await runOverdueHandOffs(world.storage, { now: world.clock.now() })).toEqual({
+      handled: 0,
+      queued: 0,
+    });
+
+    await world.settle();
+    const intent = await intentOf('hu');
+    expect(intent.handOffs).toMatchObject([{ status: 'accepted' }]);
+    expect(intent.stage).toBe('sql');
+    expect(crm.received.map((body) => body.type)).toEqual(['mops.hand_off.created']);
+  });
+
   it('leaves a hand-off the SLA check ended while a batch was deciding its acceptance as it was', async () => {
     await world.send([identify('ed', { country: 'FR' }), track('ed', 'Signed Up')]);
     await world.send([track('ed', 'Demo Requested'), track('ed', 'Pricing Viewed')]);

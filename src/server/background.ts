@@ -12,7 +12,7 @@ import { JOURNEYS_CURSOR, JourneyEngine, type WorkLog } from '../journeys/engine
 import { EventPipeline, type LogConsumer } from '../pipeline/pipeline.js';
 import { TimerScheduler } from '../pipeline/timer-scheduler.js';
 import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
-import { runOverdueHandOffs } from '../scoring/hand-offs.js';
+import { handOffsJudgedThrough, runOverdueHandOffs } from '../scoring/hand-offs.js';
 import { SCORING_CURSOR, type ScoringWork, scoringBatch } from '../scoring/scoring-batch.js';
 import { SEGMENTS_CURSOR } from '../segments/live-segments.js';
 import { createSegmentUpkeep } from '../segments/segment-upkeep.js';
@@ -23,6 +23,8 @@ import { compileLayout, WARM_UP_MJML } from '../templates/email-template.js';
 
 /** Rendering and SMTP are the heaviest part of sending; two threads share them and the connections. */
 const SEND_THREADS = 2;
+/** How soon to look again at a hand-off due while scoring works off what was received before then. */
+const HAND_OFF_RECHECK_MS = 1000;
 
 interface Services {
   storage: Storage;
@@ -115,7 +117,13 @@ export function createJourneyWork(
         if (handled > 0) pipeline?.wake();
         return handled;
       },
-      nextDue: () => storage.scoring.nextHandOffDue(),
+      async nextDue() {
+        const due = await storage.scoring.nextHandOffDue();
+        const now = clock.now();
+        if (due === undefined || due > now) return due;
+        // Due, but scoring has yet to see what was received before then: look again shortly.
+        return due <= (await handOffsJudgedThrough(storage, now)) ? due : now + HAND_OFF_RECHECK_MS;
+      },
     },
     clock,
     logger,

@@ -210,7 +210,7 @@ export function runStorageContract(
     it('reads events after the cursor in commit order, and remembers where it stopped', async () => {
       expect(await storage.runPipelineBatch('test', 2, names(), NOW)).toEqual({ status: 'idle' });
       await storage.events.append({
-        events: [1, 2, 3].map((i) => event({ workspaceId, name: `E${i}` })),
+        events: [1, 2, 3].map((i) => event({ workspaceId, name: `E${i}`, receivedAt: NOW + i })),
         rejected: [],
       });
       expect(await storage.runPipelineBatch('test', 2, names(), NOW)).toMatchObject({
@@ -219,11 +219,14 @@ export function runStorageContract(
       });
       await storage.events.append({ events: [event({ workspaceId, name: 'E4' })], rejected: [] });
       expect(await storage.pipelineLag('test')).toBe(2);
+      // E3 is the first it has not processed: received when it was.
+      expect(await storage.firstUnprocessedAt('test')).toBe(NOW + 3);
       expect(await storage.runPipelineBatch('test', 10, names(), NOW)).toMatchObject({
         status: 'done',
         result: ['E3', 'E4'],
       });
       expect(await storage.pipelineLag('test')).toBe(0);
+      expect(await storage.firstUnprocessedAt('test')).toBeUndefined();
       expect(await storage.runPipelineBatch('test', 10, names(), NOW)).toEqual({ status: 'idle' });
       // Cursors are independent of each other.
       expect(await storage.runPipelineBatch('other', 10, names(), NOW)).toMatchObject({

@@ -687,4 +687,6 @@ export interface Storage {
   ): Promise<PipelineOutcome<T>>;
   /** The consumer's current lag, in events not yet processed. */
   pipelineLag(cursor: string): Promise<number>;
+  /** When the first event the consumer has not processed yet was received; undefined when it is caught up. */
+  firstUnprocessedAt(cursor: string): Promise<number | undefined>;
 }

@@ -235,6 +235,19 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
         return { status: 'done' as const, events: read.events, result };
       });
     },
+    async firstUnprocessedAt(name) {
+      const result = await sql<{ received_at: string }>`
+        with cursor as materialized (
+          select split_part(position, ':', 1)::xid8 as xact_id, split_part(position, ':', 2)::bigint as id
+          from pipeline_cursors where name = ${name}
+          union all select '0'::xid8, 0 limit 1
+        )
+        select received_at from events
+        where (xact_id, id) > ((select xact_id from cursor), (select id from cursor))
+        order by xact_id, id limit 1`.execute(db);
+      const row = result.rows[0];
+      return row === undefined ? undefined : Number(row.received_at);
+    },
     async pipelineLag(name) {
       // Counted exactly near zero (where it matters: "caught up?") through the commit-order index;
       // a long backlog is estimated from ids instead of scanning it on every /metrics scrape.

@@ -147,6 +147,13 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
         return { status: 'done' as const, events, result };
       });
     },
+    async firstUnprocessedAt(name) {
+      const { rows } = await sql<{ received_at: number }>`
+        select received_at from events
+        where id > coalesce((select cast(position as integer) from pipeline_cursors where name = ${name}), 0)
+        order by id limit 1`.execute(db);
+      return rows[0] === undefined ? undefined : Number(rows[0].received_at);
+    },
     async pipelineLag(name) {
       const row = await sql<{ lag: number | null }>`
         select (select max(id) from events) - coalesce((select cast(position as integer) from pipeline_cursors where name = ${name}), 0) as lag
