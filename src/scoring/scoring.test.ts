@@ -7,7 +7,7 @@ import { LoopbackPeer } from '../test-support/loopback-peer.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { runOverdueHandOffs } from './hand-offs.js';
-import { profileIntent } from './scoring.js';
+import { accountScores, profileIntent } from './scoring.js';
 import { SCORING_CURSOR } from './scoring-batch.js';
 
 const DAY = 86_400_000;
@@ -129,15 +129,32 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     ]);
     await world.settle();
     const [acme] = await world.storage.profiles.listAccounts(await world.profileOf('ada'));
-    expect(await world.storage.scoring.accountScores(acme?.id as string)).toEqual([
+    const acmeScores = () =>
+      accountScores(world.storage, {
+        workspaceId: world.workspaceId,
+        accountId: acme?.id as string,
+        now: world.clock.now(),
+      });
+    expect(await acmeScores()).toEqual([
       { model: 'engagement', total: 25, average: 12.5, max: 15, contacts: 2 },
       { model: 'fit', total: 20, average: 10, max: 20, contacts: 2 },
     ]);
+    // Another workspace's id for the account finds nothing there.
+    expect(
+      await accountScores(world.storage, { workspaceId: 'ws_other', accountId: acme?.id as string, now: 0 }),
+    ).toEqual([]);
 
-    // A week later the pricing views are worth half.
+    // A week later the pricing views are worth half, on the profile and in the account alike.
     world.clock.advance(7 * DAY);
     const later = (await intentOf('ada')).scores.find((score) => score.model === 'engagement');
     expect(later?.awards.map((award) => award.current)).toEqual([5, 5, 5, -15]);
+    expect((await acmeScores())[0]).toEqual({
+      model: 'engagement',
+      total: 0 + 5,
+      average: 2.5,
+      max: 5,
+      contacts: 2,
+    });
     expect(later?.score).toBe(0);
   });
 

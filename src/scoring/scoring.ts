@@ -1,4 +1,5 @@
 import { AppError } from '../core/errors.js';
+import type { ScoreLedgerEntry } from '../core/score-model.js';
 import type { HandOff, StageChange, Storage } from '../storage/storage.js';
 import { type ScoreExplanation, scoreOf } from './score.js';
 
@@ -39,4 +40,58 @@ export async function profileIntent(
     stageHistory,
     handOffs: handOffs.items,
   };
+}
+
+/** Per model, how an account's contacts score together. */
+export interface AccountScore {
+  model: string;
+  total: number;
+  average: number;
+  max: number;
+  contacts: number;
+}
+
+/**
+ * An account's scores at `now`: each contact's score recomputed from its ledger (so decay shows, as on
+ * the profile, rather than each contact's score as of its last event), summed, averaged and maxed.
+ */
+export async function accountScores(
+  storage: Storage,
+  options: { workspaceId: string; accountId: string; now: number },
+): Promise<AccountScore[]> {
+  const { workspaceId, now } = options;
+  const memberIds = await storage.profiles.listAccountMembers(workspaceId, options.accountId);
+  if (memberIds.length === 0) return [];
+  const [settings, profiles, ledger, accounts] = await Promise.all([
+    storage.settings.get(workspaceId),
+    storage.profiles.findProfilesByIds(memberIds),
+    storage.scoring.ledger(memberIds),
+    storage.segments.accountTraits(memberIds),
+  ]);
+  const ledgers = new Map<string, ScoreLedgerEntry[]>();
+  for (const { profileId, ...entry } of ledger) {
+    const list = ledgers.get(profileId) ?? [];
+    list.push(entry);
+    ledgers.set(profileId, list);
+  }
+  const contacts = profiles.filter((profile) => profile.mergedInto === null);
+  return settings.scoring.models.map((model) => {
+    const scores = contacts.map(
+      (profile) =>
+        scoreOf(
+          model,
+          ledgers.get(profile.id) ?? [],
+          { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
+          now,
+        ).score,
+    );
+    const total = scores.reduce((sum, score) => sum + score, 0);
+    return {
+      model: model.id,
+      total,
+      average: scores.length === 0 ? 0 : total / scores.length,
+      max: scores.length === 0 ? 0 : Math.max(...scores),
+      contacts: scores.length,
+    };
+  });
 }

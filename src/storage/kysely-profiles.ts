@@ -355,6 +355,16 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
       return rows.map(toIdentity);
     },
 
+    async listAccountMembers(workspaceId, accountId) {
+      const rows = await db
+        .selectFrom('account_members')
+        .select('profile_id')
+        .where('workspace_id', '=', workspaceId)
+        .where('account_id', '=', accountId)
+        .orderBy('profile_id')
+        .execute();
+      return rows.map((row) => row.profile_id);
+    },
     async listAccounts(profileId) {
       const rows = await db
         .selectFrom('accounts')

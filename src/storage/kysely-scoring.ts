@@ -134,30 +134,6 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
         group by 1 order by 1`.execute(db);
       return result.rows.map((row) => ({ from: Number(row.bucket) * bucket, count: Number(row.n) }));
     },
-    async accountScores(accountId) {
-      const rows = await db
-        .selectFrom('account_members as m')
-        .innerJoin('profile_scores as s', 's.profile_id', 'm.profile_id')
-        .select((eb) => [
-          's.model',
-          eb.fn.sum<number>('s.score').as('total'),
-          eb.fn.avg<number>('s.score').as('average'),
-          eb.fn.max('s.score').as('max'),
-          eb.fn.countAll<number>().as('contacts'),
-        ])
-        .where('m.account_id', '=', accountId)
-        .groupBy('s.model')
-        .orderBy('s.model')
-        .execute();
-      return rows.map((row) => ({
-        model: row.model,
-        total: Number(row.total),
-        average: Number(row.average),
-        max: Number(row.max),
-        contacts: Number(row.contacts),
-      }));
-    },
-
     async stages(profileIds) {
       const found = new Map<string, string>();
       for (const chunk of chunks(profileIds)) {

@@ -149,6 +149,8 @@ export interface ProfileStore {
   find(workspaceId: string, id: string): Promise<Profile | undefined>;
   listIdentities(profileId: string): Promise<Identity[]>;
   listAccounts(profileId: string): Promise<Account[]>;
+  /** The profiles in the workspace's account (none for an account of another workspace). */
+  listAccountMembers(workspaceId: string, accountId: string): Promise<string[]>;
   /** Sets traits outside of an identify (a journey's update step), recording what changed. */
   updateTraits(profile: Profile, changes: TraitChange[]): Promise<void>;
   /** What the identify calls among these events changed. */
@@ -502,10 +504,6 @@ export interface ScoringStore {
     model: string,
     bucket: number,
   ): Promise<Array<{ from: number; count: number }>>;
-  /** Per model: the sum, mean and maximum of the account's contacts' scores. */
-  accountScores(
-    accountId: string,
-  ): Promise<Array<{ model: string; total: number; average: number; max: number; contacts: number }>>;
 
   stages(profileIds: string[]): Promise<Map<string, string>>;
   /** Moves profiles to stages, recording each move in their history. */

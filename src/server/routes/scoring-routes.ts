@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { ScoreModel } from '../../core/score-model.js';
-import { profileIntent, recycleProfile } from '../../scoring/scoring.js';
+import { accountScores, profileIntent, recycleProfile } from '../../scoring/scoring.js';
 import type { HandOff, Storage } from '../../storage/storage.js';
 import type { Authenticator } from '../auth.js';
 import { ErrorResponse, PageQuery, pageOf, WorkspaceParams } from '../schemas.js';
@@ -182,7 +182,8 @@ export async function scoringRoutes(
     },
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId);
-      return { items: await storage.scoring.accountScores(request.params.accountId) };
+      const { workspaceId, accountId } = request.params;
+      return { items: await accountScores(storage, { workspaceId, accountId, now: clock.now() }) };
     },
   );
 
