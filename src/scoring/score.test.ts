@@ -105,6 +105,26 @@ describe('intent scores', () => {
     expect(awardsFor(engagement, { ...replay, name: 'Email Opened' }, ledger)).toEqual([]);
   });
 
+  it('keeps a merged ledger to the rules: one once-only award, points within a cap', () => {
+    // Two profiles' ledgers, each within the rules, joined when one is merged into the other.
+    const merged = [
+      ...ledgerOf([
+        { name: 'Demo Requested', day: 0 },
+        { name: 'Email Opened', day: 0 },
+        { name: 'Email Opened', day: 0 },
+      ]),
+      ...ledgerOf([
+        { name: 'Demo Requested', day: 1 },
+        { name: 'Email Opened', day: 1 },
+        { name: 'Email Opened', day: 1 },
+      ]),
+    ];
+    const explained = scoreOf(engagement, merged, nobody, T0 + 2 * DAY);
+    expect(explained.awards.filter((a) => a.rule === 'demo').map((a) => a.at)).toEqual([T0]);
+    expect(explained.awards.filter((a) => a.rule === 'opens').map((a) => a.current)).toEqual([2, 2, 1, 0]);
+    expect(explained.score).toBe(35);
+  });
+
   it('takes points away, adds fit from traits and accounts, and keeps the total within the model cap', () => {
     const ledger = ledgerOf([
       { name: 'Page Viewed', day: 0, properties: { path: '/careers/engineer' } },

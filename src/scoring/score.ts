@@ -61,11 +61,21 @@ export function scoreOf(
 ): ScoreExplanation {
   const rules = new Map(model.rules.map((rule) => [rule.id, rule]));
   const awards: ScoreExplanation['awards'] = [];
-  for (const entry of ledger) {
+  // What each rule holds so far, oldest award first: a merge joins two ledgers that each kept to the
+  // rule (one once-only award, points within the cap) but together may not.
+  const held = new Map<string, number>();
+  const inOrder = [...ledger].sort((a, b) => a.at - b.at || a.eventId - b.eventId);
+  for (const entry of inOrder) {
     const rule = rules.get(entry.rule);
     // Awards of rules since removed from the model, or dated after `now`, do not count.
     if (entry.model !== model.id || rule?.kind !== 'event' || entry.at > now) continue;
-    awards.push({ ...entry, current: round(decayedPoints(entry, rule, now)) });
+    const before = held.get(rule.id);
+    if (rule.repeat === 'once' && before !== undefined) continue;
+    let current = decayedPoints(entry, rule, now);
+    if (rule.cap !== undefined)
+      current = Math.sign(current) * Math.min(Math.abs(current), Math.max(0, rule.cap - (before ?? 0)));
+    held.set(rule.id, (before ?? 0) + Math.abs(current));
+    awards.push({ ...entry, current: round(current) });
   }
   const facts = traitFacts(profile.traits, profile.accounts);
   const fit = model.rules.flatMap((rule) =>
