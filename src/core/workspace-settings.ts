@@ -40,6 +40,11 @@ export const SmsSettings = z.object({
     .regex(/^(\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$/, 'must be an E.164 number or a messaging service SID'),
   /** The reply to HELP or INFO. */
   helpText: z.string().min(1).max(320).optional(),
+  /**
+   * Allow a provider on loopback or a private network (a gateway of your own, a local stand-in). Off
+   * by default, as for webhooks: the provider's address cannot be used to reach internal services.
+   */
+  allowPrivateNetworks: z.boolean().default(false),
 });
 export type SmsSettings = z.infer<typeof SmsSettings>;
 

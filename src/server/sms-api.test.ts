@@ -30,6 +30,7 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
         authToken: TOKEN,
         from: '+15005550006',
         helpText: 'Shop alerts. Reply STOP to stop.',
+        allowPrivateNetworks: true,
       },
       frequencyCaps: { email: [], sms: [] },
     });

@@ -17,7 +17,13 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     world = await startJourneyWorld(backend);
     twilio = await new TwilioStandIn().start();
     await world.configure({
-      sms: { baseUrl: twilio.baseUrl, accountSid: ACCOUNT, authToken: TOKEN, from: '+15005550006' },
+      sms: {
+        baseUrl: twilio.baseUrl,
+        accountSid: ACCOUNT,
+        authToken: TOKEN,
+        from: '+15005550006',
+        allowPrivateNetworks: true,
+      },
       frequencyCaps: { email: [], sms: [{ max: 1, period: '1d' }] },
     });
   });
@@ -88,8 +94,24 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
       baseUrl: twilio.baseUrl,
       accountSid: ACCOUNT,
       from: '+15005550006',
+      allowPrivateNetworks: true,
       hasAuthToken: true,
     });
+  });
+
+  it('refuses a provider on loopback or a private network unless the workspace allows it', async () => {
+    const stored = await world.storage.settings.get(world.workspaceId);
+    await world.configure({
+      sms: { ...stored.sms, authToken: TOKEN, allowPrivateNetworks: false },
+      frequencyCaps: { email: [], sms: [] },
+    });
+    await publishReminder();
+    await world.send([identify('pat', { phone: '+393330000009' }), track('pat', 'Cart Abandoned')]);
+    await world.settle();
+    expect(twilio.sent).toEqual([]);
+    const [message] = await smsMessages();
+    expect(message).toMatchObject({ status: 'failed' });
+    expect(message?.reason).toMatch(/private or reserved address/);
   });
 
   it('skips a profile without a valid phone number, and respects SMS suppression apart from e-mail', async () => {

@@ -8,6 +8,7 @@ import { RetryableError } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
 import { messageTemplateData } from '../message-data.js';
+import { agentFor, assertPublicLiteral, privateNetworkRefusal } from '../webhook/network-guard.js';
 
 const TIMEOUT_MS = 15_000;
 /** Twilio's error for a recipient who replied STOP to this sender. */
@@ -58,10 +59,18 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
     `/2010-04-01/Accounts/${encodeURIComponent(settings.accountSid)}/Messages.json`,
     settings.baseUrl,
   );
+  if (!settings.allowPrivateNetworks) {
+    try {
+      assertPublicLiteral(url);
+    } catch (error) {
+      return { status: 'failed', reason: errorText(error), toAddress: to };
+    }
+  }
   let response: Awaited<ReturnType<typeof request>>;
   try {
     response = await request(url, {
       method: 'POST',
+      dispatcher: agentFor(settings.allowPrivateNetworks),
       headers: {
         authorization: `Basic ${Buffer.from(`${settings.accountSid}:${token}`).toString('base64')}`,
         'content-type': 'application/x-www-form-urlencoded',
@@ -73,6 +82,8 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
   } catch (error) {
+    const refused = privateNetworkRefusal(error);
+    if (refused) return { status: 'failed', reason: refused.message, toAddress: to };
     throw new RetryableError(`${url.host}: ${errorText(error)}`);
   }
   const answer = (await response.body.json().catch(() => ({}))) as {

@@ -1,6 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { Agent } from 'undici';
 
 /**
  * Whether an address is on the public internet. Loopback, private (RFC 1918, unique local), link-local
@@ -23,7 +24,7 @@ export function isPublicAddress(address: string): boolean {
 export class PrivateNetworkError extends Error {
   constructor(host: string, address: string) {
     super(
-      `${host} resolves to ${address}, a private or reserved address; the workspace does not allow webhooks to private networks`,
+      `${host} resolves to ${address}, a private or reserved address; the workspace does not allow calls to private networks`,
     );
     this.name = 'PrivateNetworkError';
   }
@@ -50,4 +51,21 @@ export const publicOnlyLookup: LookupFunction = (hostname, options, callback) =>
 export function assertPublicLiteral(url: URL): void {
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host) !== 0 && !isPublicAddress(host)) throw new PrivateNetworkError(url.hostname, host);
+}
+
+// Connections are pooled per origin; the guarded agent checks every address it dials.
+const publicAgent = new Agent({ connect: { lookup: publicOnlyLookup } });
+const anyAgent = new Agent();
+
+/** The connection pool for calls that may, or may not, reach private networks. */
+export function agentFor(allowPrivateNetworks: boolean): Agent {
+  return allowPrivateNetworks ? anyAgent : publicAgent;
+}
+
+/** The refusal of a private address behind a failed call (undici wraps the lookup's error), if that is what failed it. */
+export function privateNetworkRefusal(error: unknown): PrivateNetworkError | undefined {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (current instanceof PrivateNetworkError) return current;
+  }
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import type { Message } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
 import type { WebhookDestination, WebhookSettings } from '../../core/workspace-settings.js';
@@ -7,7 +7,7 @@ import { RetryableError } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
 import { messageTemplateData } from '../message-data.js';
-import { assertPublicLiteral, PrivateNetworkError, publicOnlyLookup } from './network-guard.js';
+import { agentFor, assertPublicLiteral, privateNetworkRefusal } from './network-guard.js';
 import { SIGNATURE_HEADER, signatureHeader } from './webhook-signature.js';
 
 /** Of the answer's body, this much is kept as the reason of a failed call. */
@@ -23,10 +23,6 @@ export interface WebhookCall {
   secrets: SecretBox;
   now: number;
 }
-
-// Connections are pooled per origin; the guarded agent checks every address it dials.
-const publicAgent = new Agent({ connect: { lookup: publicOnlyLookup } });
-const anyAgent = new Agent();
 
 /**
  * Calls a journey's webhook step: the Liquid body rendered with the profile and the entry event, as
@@ -63,13 +59,13 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
       method: step.method as 'POST' | 'PUT' | 'PATCH',
       headers: headersFor(destination, call, body),
       body,
-      dispatcher: settings.allowPrivateNetworks ? anyAgent : publicAgent,
+      dispatcher: agentFor(settings.allowPrivateNetworks),
       headersTimeout: settings.timeoutMs,
       bodyTimeout: settings.timeoutMs,
       signal: AbortSignal.timeout(settings.timeoutMs),
     });
   } catch (error) {
-    const refused = findCause(error, PrivateNetworkError);
+    const refused = privateNetworkRefusal(error);
     if (refused) return { status: 'failed', reason: refused.message, toAddress: url.href };
     throw new RetryableError(`${url.host}: ${errorText(error)}`);
   }
@@ -136,13 +132,6 @@ function retryAfterMs(header: string | string[] | undefined, now: number): numbe
   if (!value) return undefined;
   const ms = /^\d+$/.test(value.trim()) ? Number(value) * 1000 : Date.parse(value) - now;
   return Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : undefined;
-}
-
-function findCause<T extends Error>(error: unknown, type: new (...args: never[]) => T): T | undefined {
-  for (let current = error; current instanceof Error; current = current.cause) {
-    if (current instanceof type) return current;
-  }
-  return undefined;
 }
 
 function errorText(error: unknown): string {
