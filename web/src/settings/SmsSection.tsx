@@ -25,7 +25,7 @@ export function SmsSection(props: { settings: SettingsView }) {
     event.preventDefault();
     submit(
       validateSms(form),
-      (current) => withPart(current, 'sms', smsSettings(form)),
+      (current) => withPart(current, 'sms', smsSettings(form, current.sms)),
       (saved) => setForm(smsForm(saved.sms)),
     );
   }

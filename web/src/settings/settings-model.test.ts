@@ -7,6 +7,8 @@ import {
   limitsSettings,
   type SettingsView,
   serverFieldErrors,
+  smsForm,
+  smsSettings,
   smtpForm,
   smtpSettings,
   topicIdFromName,
@@ -80,6 +82,19 @@ describe('SMS form', () => {
       'sms.from': { key: 'phone' },
     });
     expect(validateSms({ ...valid, from: `MG${'a'.repeat(32)}` })).toEqual({});
+  });
+
+  it('keeps what the form does not show: the stored token when left blank, and a private-network allowance', () => {
+    const form = smsForm({
+      baseUrl: 'http://10.0.0.5:8080',
+      accountSid: 'AC1',
+      from: '+393471234567',
+      allowPrivateNetworks: true,
+      hasAuthToken: true,
+    });
+    const previous = { ...form, allowPrivateNetworks: true, hasAuthToken: true };
+    expect(smsSettings(form, previous)).toMatchObject({ authToken: undefined, allowPrivateNetworks: true });
+    expect(smsSettings(form, undefined).allowPrivateNetworks).toBe(false);
   });
 });
 

@@ -31,6 +31,8 @@ export interface SmsView {
   accountSid: string;
   from: string;
   helpText?: string;
+  /** Set through the API only (a provider on a private network); kept as it is. */
+  allowPrivateNetworks?: boolean;
   hasAuthToken: boolean;
 }
 
@@ -177,13 +179,14 @@ export function validateSms(form: SmsForm): FieldErrors {
   return errors;
 }
 
-export function smsSettings(form: SmsForm) {
+export function smsSettings(form: SmsForm, previous: SmsView | undefined) {
   return {
     baseUrl: form.baseUrl.trim(),
     accountSid: form.accountSid.trim(),
     authToken: form.authToken === '' ? undefined : form.authToken,
     from: form.from.trim(),
     helpText: optional(form.helpText),
+    allowPrivateNetworks: previous?.allowPrivateNetworks ?? false,
   };
 }
 
