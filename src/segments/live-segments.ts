@@ -67,7 +67,14 @@ export async function liveRuleSegments(reader: StorageReader, workspaceId: strin
 function toRuleSegment(segment: Segment): RuleSegment {
   const rule = segment.rule as NonNullable<typeof segment.rule>;
   const needs = ruleNeeds([rule], 0);
-  return { id: segment.id, name: segment.name, rule, isTimeDependent: needs.isTimeDependent, needs };
+  return {
+    id: segment.id,
+    name: segment.name,
+    rule,
+    isTimeDependent: needs.isTimeDependent,
+    isBackfilling: segment.status === 'backfilling',
+    needs,
+  };
 }
 
 /** What a batch's events may have changed about a profile; `all` when anything may have (a merge). */
@@ -93,7 +100,8 @@ export const TOUCHED_ALL: Touch = { ...newTouch(), all: true };
  * The segments worth deciding again after a touch, in dependency order: those counting one of the
  * events, reading traits after an identify or account traits after a group call, asking about
  * scores, stages or consent (any event may have moved those), the time-dependent ones when the
- * profile's timer fell due, and those asking about a segment chosen. The others cannot have changed:
+ * profile's timer fell due, those asking about a segment chosen, and those still being backfilled
+ * (the backfill leaves profiles touched since it began to this). The others cannot have changed:
  * time alone moves them, and the profile's timer is still right for them.
  */
 export function segmentsTouched(segments: readonly RuleSegment[], touch: Touch): RuleSegment[] {
@@ -102,6 +110,7 @@ export function segmentsTouched(segments: readonly RuleSegment[], touch: Touch):
   for (const segment of segments) {
     const needs = segment.needs;
     const isTouched =
+      segment.isBackfilling === true ||
       (touch.isDue && segment.isTimeDependent) ||
       needs.scores ||
       needs.stage ||
@@ -197,8 +206,18 @@ export async function reevaluateProfiles(
     ...new Set([...changes.entered, ...changes.exited].map((change) => change.profileId)),
   ];
   const profileIds = changedProfiles.length > 0 ? await reader.segments.idsOf(changedProfiles) : new Map();
+  const backfilling = new Set(
+    segments.filter((segment) => segment.isBackfilling).map((segment) => segment.id),
+  );
   const events = membershipEvents({
-    changes,
+    changes:
+      backfilling.size === 0
+        ? changes
+        : {
+            ...changes,
+            entered: changes.entered.filter((change) => !backfilling.has(change.segmentId)),
+            exited: changes.exited.filter((change) => !backfilling.has(change.segmentId)),
+          },
     segmentNames: new Map(segments.map((segment) => [segment.id, segment.name])),
     ids: profileIds,
     at: now,

@@ -25,6 +25,11 @@ export interface RuleSegment {
   rule: SegmentCondition;
   /** Whether membership can change by time alone, so a timer is kept per profile. */
   isTimeDependent: boolean;
+  /**
+   * Saved and still being backfilled: the live consumer decides it for every profile it touches (the
+   * backfill leaves those to it), and writes no Segment Entered/Exited for it, as the backfill does not.
+   */
+  isBackfilling?: boolean;
   /** What the rule reads (windows as of time 0: only names and kinds count here). */
   needs: RuleNeeds;
 }

@@ -264,6 +264,30 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     });
   });
 
+  it('decides a profile active while its new segment is backfilled, which the backfill leaves to the consumer', async () => {
+    await world.send([track('ada', 'Order Completed'), track('ada', 'Order Completed')]);
+    await world.settle();
+    world.clock.advance(1000);
+    const segment = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: {
+        name: 'Repeat buyers',
+        kind: 'live',
+        rule: { type: 'event', event: 'Order Completed', within: '7d', atLeast: 2, where: [] },
+      },
+      now: world.clock.now(),
+    });
+    // Ada views a page before the backfill gets to her: an event the rule does not count.
+    world.clock.advance(1000);
+    await world.send([track('ada', 'Page Viewed')]);
+    await world.background.pipeline.drain();
+    await world.settle();
+    expect((await getSegment(world.storage, world.workspaceId, segment.id))?.status).toBe('ready');
+    expect(await members(segment.id)).toEqual([await world.profileOf('ada')]);
+    // She was a member as the segment was defined, as for the backfill: no Segment Entered.
+    expect(await eventNames('ada')).toEqual([]);
+  });
+
   it('resumes an interrupted backfill after the last batch it committed', async () => {
     await world.send(
       Array.from({ length: 25 }, (_, i) => identify(`p${i}`, { plan: i % 2 === 0 ? 'pro' : 'free' })),
