@@ -37,6 +37,8 @@ class Receiver extends LoopbackPeer {
         body,
       });
       const answer = this.answers.shift() ?? { status: 204 };
+      // Status 0: no answer at all, until the caller gives up.
+      if (answer.status === 0) return;
       response.writeHead(answer.status, answer.headers).end(answer.body ?? '');
     });
   });
@@ -313,6 +315,27 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     await world.advance(30_000);
     expect(receiver.received).toHaveLength(2);
     expect((await webhookMessages())[0]).toMatchObject({ status: 'sent', attempts: 2 });
+  });
+
+  it('retries a receiver that does not answer within the timeout, and follows no redirect', async () => {
+    await configure({ timeoutMs: 300 });
+    await publishHandOff();
+    // The first call gets no answer at all; the retry is redirected elsewhere.
+    receiver.answers = [
+      { status: 0 },
+      { status: 302, headers: { location: 'http://169.254.169.254/latest/meta-data/' } },
+    ];
+    await requestDemo();
+    expect(receiver.received).toHaveLength(1);
+    let [message] = await webhookMessages();
+    expect(message).toMatchObject({ status: 'deferred', attempts: 1 });
+    expect(message?.reason).toMatch(/^retrying: 127\.0\.0\.1:\d+: .*(timeout|aborted)/i);
+
+    await world.advance(30_000);
+    expect(receiver.received).toHaveLength(2);
+    [message] = await webhookMessages();
+    expect(message).toMatchObject({ status: 'failed', attempts: 2 });
+    expect(message?.reason).toMatch(/redirects are not followed/);
   });
 
   it('fails a call whose destination was removed after the journey was published', async () => {
