@@ -1,11 +1,17 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { Segment, SegmentCondition } from '../core/segment-definition.js';
-import type { ProfileEventFact, Storage, StorageReader } from '../storage/storage.js';
+import type { ProfileEventFact, Storage, StorageReader, StorageTx } from '../storage/storage.js';
 import type { EventFact } from './evaluate.js';
 import { isMember } from './evaluate.js';
 import { writeChanges } from './live-segments.js';
-import { buildFacts, decideMembership, groupEvents, type SegmentFacts } from './membership.js';
+import {
+  buildFacts,
+  decideMembership,
+  groupEvents,
+  type MembershipChanges,
+  type SegmentFacts,
+} from './membership.js';
 import { type RuleNeeds, requiredEventNames, ruleNeeds } from './rule-needs.js';
 
 /** Profiles evaluated per transaction: big enough to be quick, small enough to show progress. */
@@ -223,7 +229,7 @@ export async function backfillSegment(
     const saved = await storage.transaction(async (tx) => {
       // Another process backfilling the same segment got here first: let it go on.
       if ((await tx.segments.backfillPosition(segment.id)) !== position) return false;
-      await writeChanges(tx, changes);
+      await writeChanges(tx, await withoutChangedSince(tx, changes, startedAt));
       return tx.segments.saveBackfillProgress({
         id: segment.id,
         version: segment.version,
@@ -246,6 +252,27 @@ export async function backfillSegment(
     finishedAt: clock.now(),
   });
   return finished ? 'finished' : 'superseded';
+}
+
+/**
+ * The changes less those of profiles events changed since the backfill began: the live consumer
+ * decides those (a segment being backfilled, for every profile it touches), from newer events than the
+ * backfill read at its start — a late event, stamped before the start, included.
+ */
+async function withoutChangedSince(
+  tx: StorageTx,
+  changes: MembershipChanges,
+  startedAt: number,
+): Promise<MembershipChanges> {
+  const decided = [...changes.entered, ...changes.exited, ...changes.timers].map(
+    (change) => change.profileId,
+  );
+  if (decided.length === 0) return changes;
+  const changed = await tx.segments.changedSince([...new Set(decided)], startedAt);
+  if (changed.size === 0) return changes;
+  const keep = <T extends { profileId: string }>(list: T[]) =>
+    list.filter((item) => !changed.has(item.profileId));
+  return { entered: keep(changes.entered), exited: keep(changes.exited), timers: keep(changes.timers) };
 }
 
 /**

@@ -33,14 +33,16 @@ const MOPS_EVENT_NAMES = new Set([
 /**
  * Which of Mops's own events the segments consumer must read: those a rule counts, the stage changes
  * Mops makes outside scoring (a missed SLA, a recycle) when a rule asks about stages, and its trait
- * updates (journeys' update_traits) when a rule reads traits. It passes over the rest unread.
+ * updates (journeys' update_traits) when a rule reads traits or a segment is being backfilled. It
+ * passes over the rest unread.
  */
 export function mopsEventsToRead(segments: readonly RuleSegment[]): Set<string> {
   const names = new Set<string>();
-  for (const { needs } of segments) {
+  for (const { needs, isBackfilling } of segments) {
     for (const name of needs.events.keys()) if (MOPS_EVENT_NAMES.has(name)) names.add(name);
     if (needs.stage) names.add(STAGE_CHANGED);
-    if (needs.traits) names.add(TRAITS_UPDATED);
+    // A segment being backfilled is decided for every profile touched meanwhile (see segmentsTouched).
+    if (needs.traits || isBackfilling) names.add(TRAITS_UPDATED);
   }
   return names;
 }

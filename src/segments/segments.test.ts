@@ -288,6 +288,49 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await eventNames('ada')).toEqual([]);
   });
 
+  it('leaves a profile the live consumer decided during a backfill batch as the consumer decided it', async () => {
+    await world.send([identify('ada', { plan: 'pro' })]);
+    await world.settle();
+    world.clock.advance(60_000);
+    const segment = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: {
+        name: 'Pro, never ordered',
+        kind: 'live',
+        rule: {
+          all: [
+            { type: 'trait', path: 'plan', op: 'eq', value: 'pro' },
+            { type: 'event', event: 'Order Completed', atLeast: 0, atMost: 0, where: [] },
+          ],
+        },
+      },
+      now: world.clock.now(),
+    });
+    world.clock.advance(1000);
+    // Ada orders (stamped an hour ago: a late event) after the backfill read her, before it writes;
+    // the live consumer decides her first.
+    const storage = world.storage;
+    const transaction = storage.transaction.bind(storage);
+    let raced = false;
+    storage.transaction = async (work) => {
+      if (!raced) {
+        raced = true;
+        await world.send([track('ada', 'Order Completed', {}, world.clock.now() - 3_600_000)]);
+        await world.background.pipeline.drain();
+      }
+      return transaction(work);
+    };
+    const outcome = await backfillSegment(storage, {
+      segment,
+      clock: world.clock,
+      logger: pino({ level: 'silent' }),
+    });
+    storage.transaction = transaction;
+    expect(raced).toBe(true);
+    expect(outcome).toBe('finished');
+    expect(await members(segment.id)).toEqual([]);
+  });
+
   it('resumes an interrupted backfill after the last batch it committed', async () => {
     await world.send(
       Array.from({ length: 25 }, (_, i) => identify(`p${i}`, { plan: i % 2 === 0 ? 'pro' : 'free' })),

@@ -358,6 +358,16 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
         lastSeenAt: Number(row.last_seen_at),
       }));
     },
+    async changedSince(profileIds, since) {
+      const changed = new Set<string>();
+      for (const chunk of chunks([...profileIds].sort())) {
+        const result = await sql<{ id: string; updated_at: number }>`
+          select id, updated_at from profiles where id in (${sql.join(chunk)})
+          order by id ${sql.raw(ops.lockRows)}`.execute(db);
+        for (const row of result.rows) if (Number(row.updated_at) > since) changed.add(row.id);
+      }
+      return changed;
+    },
     async findLiveProfiles(workspaceId, ids, withTraits) {
       const found: Array<{ id: string; traits: Record<string, unknown>; lastSeenAt: number }> = [];
       for (const chunk of chunks(ids)) {

@@ -453,6 +453,11 @@ export interface SegmentStore {
     limit: number,
   ): Promise<Array<{ id: string; traits: Record<string, unknown>; lastSeenAt: number }>>;
   countProfiles(workspaceId: string): Promise<number>;
+  /**
+   * Which of these profiles events changed after `since` (their profile row, by processing time); on
+   * PostgreSQL their rows stay locked to the transaction, so none changes before it commits.
+   */
+  changedSince(profileIds: string[], since: number): Promise<Set<string>>;
   /** These profiles, those of the workspace not merged away; traits only when asked (parsing them costs). */
   findLiveProfiles(
     workspaceId: string,
