@@ -43,6 +43,19 @@ export function awardsFor(
   return awards;
 }
 
+/** Ledger entries of many profiles (as the store lists them) as each profile's ledger, oldest first. */
+export function ledgersByProfile(
+  entries: ReadonlyArray<ScoreLedgerEntry & { profileId: string }>,
+): Map<string, ScoreLedgerEntry[]> {
+  const ledgers = new Map<string, ScoreLedgerEntry[]>();
+  for (const { profileId, ...entry } of entries) {
+    const list = ledgers.get(profileId);
+    if (list) list.push(entry);
+    else ledgers.set(profileId, [entry]);
+  }
+  return ledgers;
+}
+
 export interface ScoreExplanation {
   model: string;
   score: number;

@@ -11,7 +11,7 @@ import type { HandOff, PipelineBatch, StageChange, StorageReader, StorageTx } fr
 import { handOffMessage, stageChangedEvent } from './hand-offs.js';
 import { advanceStage, reaches, type StageMove } from './lifecycle-stage.js';
 import { assignOwner } from './owner-assignment.js';
-import { awardsFor, scoreOf } from './score.js';
+import { awardsFor, ledgersByProfile, scoreOf } from './score.js';
 
 /** The scoring consumer's cursor: after profiles, before segments (whose rules may ask about scores). */
 export const SCORING_CURSOR = 'scoring';
@@ -74,17 +74,13 @@ async function decideWorkspace(
     reader.scoring.scores(profileIds),
     reader.scoring.stages(profileIds),
   ]);
-  const ledgers = new Map<string, ScoreLedgerEntry[]>();
-  for (const { profileId, ...entry } of ledger) {
-    const list = ledgers.get(profileId) ?? [];
-    list.push(entry);
-    ledgers.set(profileId, list);
-  }
+  const ledgers = ledgersByProfile(ledger);
 
   // Each score as it stood just before this batch's events, decay included: with the stored one, what
   // tells whether the score reaches a stage's threshold now or had reached it already.
   const scoreBefore = new Map<string, number>();
-  for (const profile of profiles) {
+  const hasScoreThresholds = settings.lifecycle?.rules.some((rule) => rule.kind === 'score') ?? false;
+  for (const profile of hasScoreThresholds ? profiles : []) {
     const stored = storedScores.get(profile.id);
     for (const model of settings.scoring.models) {
       const storedScore = stored?.[model.id];

@@ -1,7 +1,6 @@
 import { AppError } from '../core/errors.js';
-import type { ScoreLedgerEntry } from '../core/score-model.js';
 import type { HandOff, StageChange, Storage } from '../storage/storage.js';
-import { type ScoreExplanation, scoreOf } from './score.js';
+import { ledgersByProfile, type ScoreExplanation, scoreOf } from './score.js';
 
 export { recycleProfile, runOverdueHandOffs } from './hand-offs.js';
 export { SCORING_CURSOR, type ScoringWork, scoringBatch } from './scoring-batch.js';
@@ -68,12 +67,7 @@ export async function accountScores(
     storage.scoring.ledger(memberIds),
     storage.segments.accountTraits(memberIds),
   ]);
-  const ledgers = new Map<string, ScoreLedgerEntry[]>();
-  for (const { profileId, ...entry } of ledger) {
-    const list = ledgers.get(profileId) ?? [];
-    list.push(entry);
-    ledgers.set(profileId, list);
-  }
+  const ledgers = ledgersByProfile(ledger);
   const contacts = profiles.filter((profile) => profile.mergedInto === null);
   return settings.scoring.models.map((model) => {
     const scores = contacts.map(
