@@ -14,10 +14,12 @@ import {
 import type { JourneyDefinition } from '../core/journey-definition.js';
 import { profileTimeZone } from '../core/local-time.js';
 import { type Profile, TRAITS_UPDATED } from '../core/profile.js';
+import type { ScoreModel } from '../core/score-model.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED } from '../core/segment-definition.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { profileEvent } from '../profiles/profile-events.js';
 import { eventProfileIds } from '../profiles/profiles.js';
+import { readScoresOverTime } from '../scoring/scores-over-time.js';
 import type {
   JourneyTransition,
   PipelineBatch,
@@ -399,7 +401,11 @@ export class JourneyEngine {
     if (!profile) return instance;
     const settings = await this.#settings(tx, instance.workspaceId);
     const engagement = await engagementOf(tx, instance, version.definition);
-    const audience = await audienceOf(tx, profile.id, version.definition);
+    const audience = await audienceOf(
+      tx,
+      { profile, models: settings.scoring.models, now },
+      version.definition,
+    );
     const { instance: after, effects } = advance(
       instance,
       {
@@ -693,9 +699,11 @@ function scopeOf(
 /** Where the profile stands (segments, scores, stage), when a branch of its journey asks. */
 async function audienceOf(
   tx: StorageTx,
-  profileId: string,
+  at: { profile: Profile; models: readonly ScoreModel[]; now: number },
   definition: JourneyDefinition,
 ): Promise<Audience> {
+  const { profile, now } = at;
+  const profileId = profile.id;
   const sources = new Set(
     definition.steps.flatMap((step) =>
       step.type === 'branch' ? step.branches.flatMap((b) => b.conditions.map((c) => c.source)) : [],
@@ -704,14 +712,15 @@ async function audienceOf(
   if (!sources.has('segment') && !sources.has('score') && !sources.has('lifecycle')) return NO_AUDIENCE;
   const [segments, scores, stages] = await Promise.all([
     sources.has('segment') ? tx.segments.memberships([profileId]) : undefined,
-    sources.has('score') ? tx.scoring.scores([profileId]) : undefined,
+    // Recomputed from the ledger: the stored score is as of the last event, before the decay since.
+    sources.has('score') ? readScoresOverTime(tx, { profiles: [profile], models: at.models }) : undefined,
     sources.has('lifecycle') ? tx.scoring.stages([profileId]) : undefined,
   ]);
   const memberOf = segments?.get(profileId) ?? new Set<string>();
-  const profileScores = scores?.get(profileId) ?? {};
+  const profileScores = scores?.get(profileId);
   return {
     isInSegment: (segmentId) => memberOf.has(segmentId),
-    score: (model) => profileScores[model],
+    score: (model) => profileScores?.get(model)?.at(now),
     stage: stages?.get(profileId),
   };
 }

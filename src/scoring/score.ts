@@ -72,12 +72,59 @@ export function scoreOf(
   profile: { traits: Record<string, unknown>; accounts: Array<Record<string, unknown>> },
   now: number,
 ): ScoreExplanation {
+  const awards = awardsAt(model, inAwardOrder(ledger), now);
+  const fit = fitAt(model, profile, now);
+  return { model: model.id, score: total(model, awards, fit), awards, fit };
+}
+
+/** A profile's score under a model as decay moves it, between two of its events. */
+export interface ScoreOverTime {
+  at(now: number): number;
+  /** After this moment decay no longer moves the score by a hundredth; undefined when nothing decays. */
+  settlesBy: number | undefined;
+}
+
+/** `scoreOf`'s score for any moment, the ledger put in order once (a search for a crossing asks often). */
+export function scoreOverTime(
+  model: ScoreModel,
+  ledger: readonly ScoreLedgerEntry[],
+  profile: { traits: Record<string, unknown>; accounts: Array<Record<string, unknown>> },
+): ScoreOverTime {
+  const inOrder = inAwardOrder(ledger);
+  const halfLives = new Map(
+    model.rules.flatMap((rule) =>
+      rule.kind === 'event' && rule.halfLife ? [[rule.id, durationMs(rule.halfLife)] as const] : [],
+    ),
+  );
+  let settlesBy: number | undefined;
+  for (const entry of inOrder) {
+    const halfLife = entry.model === model.id ? halfLives.get(entry.rule) : undefined;
+    if (halfLife === undefined) continue;
+    // Halved until under a thousandth of a point: below what a score (in hundredths) shows.
+    const fadedAt = entry.at + halfLife * Math.max(0, Math.log2(Math.abs(entry.points) / 0.001));
+    settlesBy = Math.max(settlesBy ?? fadedAt, fadedAt);
+  }
+  return {
+    at: (now) => total(model, awardsAt(model, inOrder, now), fitAt(model, profile, now)),
+    settlesBy,
+  };
+}
+
+function inAwardOrder(ledger: readonly ScoreLedgerEntry[]): ScoreLedgerEntry[] {
+  return [...ledger].sort((a, b) => a.at - b.at || a.eventId - b.eventId);
+}
+
+/** The model's awards in a ledger (oldest first) still counted at `now`, each with what is left of it. */
+function awardsAt(
+  model: ScoreModel,
+  inOrder: readonly ScoreLedgerEntry[],
+  now: number,
+): ScoreExplanation['awards'] {
   const rules = new Map(model.rules.map((rule) => [rule.id, rule]));
   const awards: ScoreExplanation['awards'] = [];
   // What each rule holds so far, oldest award first: a merge joins two ledgers that each kept to the
   // rule (one once-only award, points within the cap) but together may not.
   const held = new Map<string, number>();
-  const inOrder = [...ledger].sort((a, b) => a.at - b.at || a.eventId - b.eventId);
   for (const entry of inOrder) {
     const rule = rules.get(entry.rule);
     // Awards of rules since removed from the model, or dated after `now`, do not count.
@@ -90,14 +137,25 @@ export function scoreOf(
     held.set(rule.id, (before ?? 0) + Math.abs(current));
     awards.push({ ...entry, current: round(current) });
   }
+  return awards;
+}
+
+function fitAt(
+  model: ScoreModel,
+  profile: { traits: Record<string, unknown>; accounts: Array<Record<string, unknown>> },
+  now: number,
+): ScoreExplanation['fit'] {
   const facts = traitFacts(profile.traits, profile.accounts);
-  const fit = model.rules.flatMap((rule) =>
+  return model.rules.flatMap((rule) =>
     rule.kind === 'fit' && isMember(rule.when, facts, now) ? [{ rule: rule.id, points: rule.points }] : [],
   );
-  const total =
+}
+
+function total(model: ScoreModel, awards: ScoreExplanation['awards'], fit: ScoreExplanation['fit']): number {
+  const sum =
     awards.reduce((sum, award) => sum + award.current, 0) + fit.reduce((sum, f) => sum + f.points, 0);
-  const capped = model.cap === undefined ? total : Math.max(-model.cap, Math.min(model.cap, total));
-  return { model: model.id, score: round(capped), awards, fit };
+  const capped = model.cap === undefined ? sum : Math.max(-model.cap, Math.min(model.cap, sum));
+  return round(capped);
 }
 
 function round(points: number): number {

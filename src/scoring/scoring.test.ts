@@ -374,4 +374,55 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     const profile = await world.storage.profiles.find(world.workspaceId, await world.profileOf('di'));
     expect(profile?.traits.follow_up).toBe('sales');
   });
+
+  it('lets a profile go from a score range when decay alone takes it out, and branches on the decayed score', async () => {
+    const warm = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Warm', kind: 'live', rule: { type: 'score', model: 'engagement', min: 45 } },
+      now: world.clock.now(),
+    });
+    await world.publish({
+      name: 'Check back in a week',
+      entry: { trigger: { type: 'event', event: 'Demo Requested' } },
+      start: 'pause',
+      steps: [
+        { id: 'pause', type: 'wait', duration: '8d', next: 'route' },
+        {
+          id: 'route',
+          type: 'branch',
+          branches: [
+            {
+              conditions: [{ source: 'score', model: 'engagement', op: 'gte', value: 45 }],
+              next: 'still-warm',
+            },
+          ],
+          otherwise: 'cooled',
+        },
+        { id: 'still-warm', type: 'update_traits', set: { warm: 'yes' }, next: 'done' },
+        { id: 'cooled', type: 'update_traits', set: { warm: 'no' }, next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    // 40 points for the demo (no decay) and 10 for pricing, halving weekly: 50, and 45 a week later.
+    await world.send([track('di', 'Demo Requested'), track('di', 'Pricing Viewed')]);
+    await world.settle();
+    const profileId = await world.profileOf('di');
+    const isWarm = async () =>
+      (await world.storage.segments.memberships([profileId])).get(profileId)?.has(warm.id) === true;
+    expect(await isWarm()).toBe(true);
+
+    // No event since: the score is as it was stored, yet a timer lets the profile go when it drops under 45.
+    await world.advance(6 * DAY);
+    expect(await isWarm()).toBe(true);
+    await world.advance(2 * DAY);
+    expect(await isWarm()).toBe(false);
+    const timeline = await listProfileTimeline(world.storage, world.workspaceId, profileId, { limit: 50 });
+    expect(timeline?.items.map((event) => event.name)).toContain('Segment Exited');
+    expect((await intentOf('di')).scores.find((score) => score.model === 'engagement')?.score).toBeLessThan(
+      45,
+    );
+    // The journey's branch eight days on reads the score as it has decayed, not as it was stored.
+    const profile = await world.storage.profiles.find(world.workspaceId, profileId);
+    expect(profile?.traits.warm).toBe('no');
+  });
 });

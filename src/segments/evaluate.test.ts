@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ScoreModel } from '../core/score-model.js';
 import { SegmentCondition } from '../core/segment-definition.js';
+import { scoreOverTime } from '../scoring/score.js';
 import {
   type EventFact,
   isMember,
@@ -26,6 +28,7 @@ function facts(
     accounts: [],
     isSubscribed: () => true,
     score: () => undefined,
+    scoreSettlesBy: () => undefined,
     stage: undefined,
     isInSegment: () => false,
     ...overrides,
@@ -147,6 +150,55 @@ describe('segment rules', () => {
     expect(isMember(twiceIn30Days, buyer, change as number)).toBe(false);
     expect(
       nextMembershipChange(rule({ type: 'trait', path: 'plan', op: 'eq', value: 'pro' }), buyer, NOW),
+    ).toBeUndefined();
+  });
+
+  it('tells when decay alone takes a score out of a range, or a negative score into one', () => {
+    const model = ScoreModel.parse({
+      id: 'engagement',
+      name: 'Engagement',
+      rules: [
+        { id: 'demo', kind: 'event', event: 'Demo Requested', points: 80, halfLife: '1d' },
+        { id: 'careers', kind: 'event', event: 'Careers Viewed', points: -50, halfLife: '1d' },
+        { id: 'signup', kind: 'event', event: 'Signed Up', points: 30 },
+      ],
+    });
+    const scored = (...awards: Array<[string, number]>) => {
+      const ledger = awards.map(([rule, points], index) => ({
+        model: 'engagement',
+        rule,
+        eventId: index + 1,
+        at: NOW,
+        points,
+      }));
+      const track = scoreOverTime(model, ledger, { traits: {}, accounts: [] });
+      return facts({ score: (_model, at) => track.at(at), scoreSettlesBy: () => track.settlesBy });
+    };
+    const hot = rule({ type: 'score', model: 'engagement', min: 40 });
+    const demo = scored(['demo', 80]);
+    expect(isMember(hot, demo, NOW)).toBe(true);
+    // 80 points halve to 40 in a day; the score (in hundredths) shows under 40 some seconds later.
+    const cooled = nextMembershipChange(hot, demo, NOW) as number;
+    expect(cooled).toBeGreaterThan(NOW + DAY);
+    expect(cooled).toBeLessThanOrEqual(NOW + DAY + 60_000);
+    expect(isMember(hot, demo, cooled)).toBe(false);
+    expect(isMember(hot, demo, cooled - 2000)).toBe(true);
+
+    // -50 rises to -10 after log2(5) ≈ 2.32 days (to -10.00, in hundredths, a minute before).
+    const notCold = rule({ type: 'score', model: 'engagement', min: -10 });
+    const careers = scored(['careers', -50]);
+    expect(isMember(notCold, careers, NOW)).toBe(false);
+    const warmed = nextMembershipChange(notCold, careers, NOW) as number;
+    expect(Math.abs(warmed - (NOW + Math.log2(5) * DAY))).toBeLessThan(120_000);
+    expect(isMember(notCold, careers, warmed)).toBe(true);
+
+    // Points without a half-life never move.
+    expect(
+      nextMembershipChange(
+        rule({ type: 'score', model: 'engagement', max: 20 }),
+        scored(['signup', 30]),
+        NOW,
+      ),
     ).toBeUndefined();
   });
 });

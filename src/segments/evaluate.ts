@@ -42,7 +42,10 @@ export interface ProfileFacts {
    */
   eventsMatching(query: EventQuery, now: number): readonly EventFact[];
   isSubscribed(topic: string): boolean;
-  score(model: string): number | undefined;
+  /** The score under the model at `at` (scores decay between events), undefined for no such model. */
+  score(model: string, at: number): number | undefined;
+  /** After this moment decay no longer moves the score; undefined when nothing in it decays. */
+  scoreSettlesBy(model: string): number | undefined;
   stage: string | undefined;
   isInSegment(segmentId: string): boolean;
 }
@@ -102,6 +105,7 @@ export function traitFacts(
     eventsMatching: () => [],
     isSubscribed: () => true,
     score: () => undefined,
+    scoreSettlesBy: () => undefined,
     stage: undefined,
     isInSegment: () => false,
   };
@@ -147,14 +151,8 @@ export function isMember(condition: SegmentCondition, facts: ProfileFacts, now: 
       return facts.isInSegment(condition.segment) === (condition.is === 'in');
     case 'subscription':
       return facts.isSubscribed(condition.topic) === condition.subscribed;
-    case 'score': {
-      const score = facts.score(condition.model);
-      if (score === undefined) return false;
-      return (
-        (condition.min === undefined || score >= condition.min) &&
-        (condition.max === undefined || score <= condition.max)
-      );
-    }
+    case 'score':
+      return isScoreInRange(condition, facts, now);
     case 'lifecycle':
       return facts.stage !== undefined && condition.stages.includes(facts.stage);
   }
@@ -196,6 +194,11 @@ function collectTimeChanges(
       if (event) out.push(event.timestamp + durationMs(condition.value));
       return;
     }
+    case 'score': {
+      const crossing = nextScoreCrossing(condition, facts, now);
+      if (crossing !== undefined) out.push(crossing);
+      return;
+    }
     case 'trait':
     case 'account_trait': {
       if (condition.op !== 'within_last' && condition.op !== 'not_within_last') return;
@@ -210,6 +213,49 @@ function collectTimeChanges(
       return;
     }
   }
+}
+
+type ScoreCondition = Extract<SegmentCondition, { type: 'score' }>;
+
+function isScoreInRange(condition: ScoreCondition, facts: ProfileFacts, at: number): boolean {
+  const score = facts.score(condition.model, at);
+  if (score === undefined) return false;
+  return (
+    (condition.min === undefined || score >= condition.min) &&
+    (condition.max === undefined || score <= condition.max)
+  );
+}
+
+const SECOND = 1000;
+const FIRST_STEP_MS = 60 * SECOND;
+const STEP_GROWTH = 1.25;
+
+/**
+ * The first moment after `now` decay alone takes the score into or out of the condition's range, to
+ * the second, or undefined if it never does. Decay has no closed form once caps and several half-lives
+ * mix, so the score is looked at in steps growing from a minute to when it settles, and the step where
+ * the answer changes is halved down. Positive awards only fall and negative ones only rise, so a step
+ * can hide a crossing only where both kinds mix; the timer set for what is found decides again then.
+ */
+function nextScoreCrossing(condition: ScoreCondition, facts: ProfileFacts, now: number): number | undefined {
+  const settlesBy = facts.scoreSettlesBy(condition.model);
+  if (settlesBy === undefined || settlesBy <= now) return undefined;
+  const inRangeNow = isScoreInRange(condition, facts, now);
+  let before = now;
+  for (let step = FIRST_STEP_MS; before < settlesBy; step *= STEP_GROWTH) {
+    let after = Math.min(settlesBy, now + step);
+    if (isScoreInRange(condition, facts, after) === inRangeNow) {
+      before = after;
+      continue;
+    }
+    while (after - before > SECOND) {
+      const middle = Math.floor((before + after) / 2);
+      if (isScoreInRange(condition, facts, middle) === inRangeNow) before = middle;
+      else after = middle;
+    }
+    return after;
+  }
+  return undefined;
 }
 
 /** The profile's first or last event of the condition's name that has happened by `now`. */

@@ -28,6 +28,7 @@ function factsFrom(eventsMatching: ProfileFacts['eventsMatching']): ProfileFacts
     eventsMatching,
     isSubscribed: () => false,
     score: () => undefined,
+    scoreSettlesBy: () => undefined,
     stage: undefined,
     isInSegment: () => false,
   };

@@ -2,6 +2,7 @@ import type { GeneratedEvent } from '../core/event.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED, type SegmentCondition } from '../core/segment-definition.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { profileEvent } from '../profiles/profile-events.js';
+import { readScoresOverTime } from '../scoring/scores-over-time.js';
 import type {
   ProfileEventFact,
   ProfileIdentity,
@@ -88,7 +89,7 @@ export async function buildFacts(
   const [accounts, subscriptions, scores, stages, memberships] = await Promise.all([
     needs.accounts ? reader.segments.accountTraits(ids) : undefined,
     needs.subscriptions ? reader.consent.listSubscriptions(workspaceId, ids) : undefined,
-    needs.scores ? reader.scoring.scores(ids) : undefined,
+    needs.scores ? readScoresOverTime(reader, { profiles, models: settings.scoring.models }) : undefined,
     needs.stage ? reader.scoring.stages(ids) : undefined,
     reader.segments.memberships(ids, options.segmentIds),
   ]);
@@ -97,7 +98,7 @@ export async function buildFacts(
   for (const profile of profiles) {
     const byName = events.get(profile.id);
     const chosen = subscriptions?.get(profile.id) ?? {};
-    const profileScores = scores?.get(profile.id) ?? {};
+    const profileScores = scores?.get(profile.id);
     const memberOf = memberships.get(profile.id) ?? new Set<string>();
     const fromLog = matchingFrom((name) => byName?.get(name) ?? NO_EVENTS);
     const digest = options.digests?.get(profile.id);
@@ -106,7 +107,8 @@ export async function buildFacts(
       accounts: accounts?.get(profile.id) ?? [],
       eventsMatching: digest ? (query, now) => digestAnswer(digest, query) ?? fromLog(query, now) : fromLog,
       isSubscribed: (topic) => chosen[topic] ?? topicDefaults.get(topic) ?? false,
-      score: (model) => profileScores[model],
+      score: (model, at) => profileScores?.get(model)?.at(at),
+      scoreSettlesBy: (model) => profileScores?.get(model)?.settlesBy,
       stage: stages?.get(profile.id),
       isInSegment: (segmentId) => memberOf.has(segmentId),
       memberOf,

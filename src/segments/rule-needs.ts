@@ -82,7 +82,9 @@ function collect(condition: SegmentCondition, now: number, needs: RuleNeeds): vo
       needs.subscriptions = true;
       return;
     case 'score':
+      // Scores decay between events: a timer finds when one leaves (or enters) the range.
       needs.scores = true;
+      needs.isTimeDependent = true;
       return;
     case 'lifecycle':
       needs.stage = true;
