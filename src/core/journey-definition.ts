@@ -278,6 +278,19 @@ export const JourneyDefinition = z
   });
 export type JourneyDefinition = z.infer<typeof JourneyDefinition>;
 
+/** The segments a definition asks about: entry on one, branches on membership. A draft may be partial. */
+export function segmentsNamed(definition: JourneyDefinition): Set<string> {
+  const named = new Set<string>();
+  const trigger = definition.entry?.trigger;
+  if (trigger?.type === 'segment') named.add(trigger.segment);
+  for (const step of definition.steps ?? [])
+    if (step?.type === 'branch')
+      for (const branch of step.branches ?? [])
+        for (const condition of branch?.conditions ?? [])
+          if (condition?.source === 'segment') named.add(condition.segment);
+  return named;
+}
+
 /** Each `[field, stepId]` a step can continue to. */
 export function nextPointers(step: Step): Array<[string, string]> {
   switch (step.type) {

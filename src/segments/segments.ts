@@ -1,5 +1,6 @@
 import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { segmentsNamed } from '../core/journey-definition.js';
 import type { Segment, SegmentCondition, SegmentInput } from '../core/segment-definition.js';
 import type { Storage } from '../storage/storage.js';
 import { previewRule, type SegmentPreview } from './backfill.js';
@@ -94,14 +95,26 @@ export async function updateSegment(
 }
 
 export async function deleteSegment(storage: Storage, workspaceId: string, id: string): Promise<void> {
-  const dependents = (await storage.segments.listLive(workspaceId)).filter(
+  const segments = (await storage.segments.listLive(workspaceId)).filter(
     (segment) => segment.id !== id && segment.rule && ruleNeeds([segment.rule], 0).segments.has(id),
   );
-  if (dependents.length > 0)
-    throw new AppError(
-      'conflict',
-      `segment ${id} is used by ${dependents.map((segment) => segment.name).join(', ')}: change those first`,
-    );
+  // A journey entering on the segment would never fire again, and a branch on it would always be false.
+  const journeys: string[] = [];
+  for (const journey of await storage.journeys.list(workspaceId)) {
+    if (journey.status === 'archived') continue;
+    const published =
+      journey.currentVersion === null
+        ? undefined
+        : await storage.journeys.findVersion(journey.id, journey.currentVersion);
+    if (segmentsNamed(journey.draft).has(id) || (published && segmentsNamed(published.definition).has(id)))
+      journeys.push(journey.name);
+  }
+  const users = [
+    ...(segments.length > 0 ? [`segments ${segments.map((segment) => segment.name).join(', ')}`] : []),
+    ...(journeys.length > 0 ? [`journeys ${journeys.join(', ')}`] : []),
+  ];
+  if (users.length > 0)
+    throw new AppError('conflict', `segment ${id} is used by ${users.join(' and ')}: change those first`);
   if (!(await storage.transaction((tx) => tx.segments.delete(workspaceId, id))))
     throw new AppError('not_found', `segment ${id} does not exist`);
 }

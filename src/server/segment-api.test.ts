@@ -19,7 +19,7 @@ interface SegmentJson {
 /** Segments and intent over HTTP, against a running server with its own background work. */
 describe.each(BACKENDS)('segment API on %s', (backend) => {
   let mailWorld: MailWorld;
-  const { api, ingest, caughtUp, newProfile } = apiClient(() => mailWorld);
+  const { api, ingest, caughtUp, newProfile, publish } = apiClient(() => mailWorld);
 
   beforeAll(async () => {
     mailWorld = await startMailWorld(backend);
@@ -91,6 +91,39 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ rows: 2, matched: 1, unmatched: 1, added: 1 });
     expect((await api<SegmentJson>('GET', `/segments/${list.body.id}`)).body.members).toBe(1);
+  });
+
+  it('refuses to delete a segment another segment or a journey uses, naming them', async () => {
+    const base = await api<SegmentJson>('POST', '/segments', {
+      name: 'Planned',
+      rule: { type: 'trait', path: 'plan', op: 'exists' },
+    });
+    const derived = await api<SegmentJson>('POST', '/segments', {
+      name: 'Derived from planned',
+      rule: { type: 'segment', segment: base.body.id },
+    });
+    const journeyName = unique('welcome-planned');
+    const journeyId = await publish({
+      name: journeyName,
+      entry: { trigger: { type: 'segment', segment: base.body.id } },
+      start: 'done',
+      steps: [{ id: 'done', type: 'exit' }],
+    });
+    const refused = await api<ApiError>('DELETE', `/segments/${base.body.id}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain('Derived from planned');
+    expect(refused.body.error.message).toContain(journeyName);
+
+    expect((await api('DELETE', `/segments/${derived.body.id}`)).status).toBe(204);
+    const stillUsed = await api<ApiError>('DELETE', `/segments/${base.body.id}`);
+    expect(stillUsed.status).toBe(409);
+    expect(stillUsed.body.error.message).toContain(journeyName);
+    expect((await api('GET', `/segments/${base.body.id}`)).status).toBe(200);
+
+    // An archived journey enters no one: the segment can go.
+    expect((await api('POST', `/journeys/${journeyId}/archive`)).status).toBe(200);
+    expect((await api('DELETE', `/segments/${base.body.id}`)).status).toBe(204);
+    expect((await api('GET', `/segments/${base.body.id}`)).status).toBe(404);
   });
 
   it('explains a profile’s score from its ledger over HTTP', async () => {
