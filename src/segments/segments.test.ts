@@ -8,7 +8,14 @@ import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-wo
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { backfillSegment } from './backfill.js';
-import { createSegment, getSegment, importStaticList, previewSegment, updateSegment } from './segments.js';
+import {
+  createSegment,
+  getSegment,
+  importStaticList,
+  previewSegment,
+  type StaticListSummary,
+  updateSegment,
+} from './segments.js';
 
 const DAY = 86_400_000;
 
@@ -394,5 +401,48 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     );
     await world.settle();
     expect(await eventNames('di')).toEqual(['Segment Entered']);
+  });
+
+  it('reads list headers however they are spelt, and refuses a file it cannot read whole, adding nothing', async () => {
+    await world.send([identify('cy', { email: 'cy@example.com' }), identify('di', {})]);
+    await world.settle();
+    const segment = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Trade show', kind: 'static' },
+      now: world.clock.now(),
+    });
+    const importing = (csv: string, onProgress?: (summary: StaticListSummary) => void) =>
+      importStaticList(world.storage, {
+        workspaceId: world.workspaceId,
+        segmentId: segment.id,
+        source: Readable.from([csv]),
+        now: () => world.clock.now(),
+        ...(onProgress ? { onProgress } : {}),
+      });
+    // An unquoted comma 1,500 rows down: the rows before it are not added either.
+    const strangers = Array.from({ length: 1500 }, (_, i) => `stranger-${i},Stranger`).join('\n');
+    await expect(importing(`user_id,name\ndi,Di\n${strangers}\nbo,Smith, Bo\n`)).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'body',
+      message: expect.stringContaining('line 1503'),
+    });
+    expect(await members(segment.id)).toEqual([]);
+    await expect(importing('name,company\nDi,Acme\n')).rejects.toMatchObject({
+      field: 'body',
+      message: expect.stringContaining('no user_id, anonymous_id or email column'),
+    });
+    await expect(importing('')).rejects.toMatchObject({ code: 'invalid_input', field: 'body' });
+
+    // `E-Mail` and `User ID` are the email and user_id columns; progress shows while e-mail rows are read.
+    const nobodies = Array.from({ length: 2500 }, (_, i) => `nobody${i}@example.com,`).join('\n');
+    const rowsSeen: number[] = [];
+    const summary = await importing(`E-Mail,User ID\nCY@example.com,\n,di\n${nobodies}\n`, (progress) =>
+      rowsSeen.push(progress.rows),
+    );
+    expect(summary).toMatchObject({ rows: 2502, matched: 2, unmatched: 2500, added: 2 });
+    expect(await members(segment.id)).toEqual(
+      [await world.profileOf('cy'), await world.profileOf('di')].sort(),
+    );
+    expect(rowsSeen.filter((rows) => rows < 2502).length).toBeGreaterThanOrEqual(2);
   });
 });

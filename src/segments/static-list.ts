@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
-import { parse as parseCsv } from 'csv-parse';
+import { CsvError, parse as parseCsv } from 'csv-parse';
 import { AppError } from '../core/errors.js';
+import { chunks } from '../storage/chunks.js';
 import type { Storage } from '../storage/storage.js';
 import { membershipEvents } from './membership.js';
 
@@ -8,12 +9,8 @@ const ROWS_PER_BATCH = 1000;
 const PROFILES_PER_SCAN = 10_000;
 const UNMATCHED_SHOWN = 20;
 
-/** Which column names a contact, in the order they are tried. */
-const KEY_COLUMNS = {
-  user: ['user_id', 'userId', 'userid'],
-  anonymous: ['anonymous_id', 'anonymousId', 'anonymousid'],
-  email: ['email', 'Email', 'e-mail'],
-} as const;
+/** The header names that name a contact, in the order they are tried, as `columnName` spells them. */
+const KEY_COLUMNS = { user: 'userid', anonymous: 'anonymousid', email: 'email' } as const;
 
 export interface StaticListSummary {
   rows: number;
@@ -32,9 +29,11 @@ interface Row {
 }
 
 /**
- * Adds the contacts of a CSV to a static segment: each row names a contact by `user_id`,
- * `anonymous_id` or `email` (the first of these columns the file has). Rows that match no profile are
- * counted and listed, never guessed; each batch of matches commits with its Segment Entered events.
+ * Adds the contacts of a CSV to a static segment: each row names a contact by a `user_id`,
+ * `anonymous_id` or `email` column (the first of these the row fills; headers match whatever their
+ * case, spaces, `-` or `_`: `User ID`, `E-mail`). Rows that match no profile are counted and listed,
+ * never guessed. The whole file is read and matched before anything is written, so a file that cannot
+ * be read (a malformed row, no contact column) is refused with nothing added.
  */
 export async function importStaticList(
   storage: Storage,
@@ -54,62 +53,87 @@ export async function importStaticList(
       field: 'segment',
     });
   const summary: StaticListSummary = { rows: 0, matched: 0, unmatched: 0, added: 0, unmatchedRows: [] };
+  // The profiles to add, in the order the file names them.
+  const matched = new Set<string>();
   const emailRows: Row[] = [];
   let batch: Row[] = [];
+  let header: string[] | undefined;
   const parser = options.source.pipe(
-    parseCsv({ columns: true, skip_empty_lines: true, trim: true, bom: true, info: true }),
+    parseCsv({
+      columns: (names: string[]) => {
+        header = names.map(columnName);
+        return header;
+      },
+      skip_empty_lines: true,
+      trim: true,
+      bom: true,
+      info: true,
+    }),
   );
-  for await (const record of parser as AsyncIterable<{
-    record: Record<string, string>;
-    info: { lines: number };
-  }>) {
-    summary.rows++;
-    const row = keyOf(record.record, record.info.lines);
-    if (!row) {
-      unmatched(summary, record.info.lines, '(no user_id, anonymous_id or email)');
-      continue;
+  try {
+    for await (const record of parser as AsyncIterable<{
+      record: Record<string, string>;
+      info: { lines: number };
+    }>) {
+      if (summary.rows === 0) requireKeyColumn(header);
+      summary.rows++;
+      const row = keyOf(record.record, record.info.lines);
+      if (!row) unmatched(summary, record.info.lines, '(no user_id, anonymous_id or email)');
+      else if (row.kind === 'email') emailRows.push(row);
+      else batch.push(row);
+      if (batch.length >= ROWS_PER_BATCH) {
+        addMatched(await matchIdentities(storage, workspaceId, batch), summary, matched);
+        batch = [];
+      }
+      if (summary.rows % ROWS_PER_BATCH === 0) options.onProgress?.(summary);
     }
-    if (row.kind === 'email') emailRows.push(row);
-    else batch.push(row);
-    if (batch.length >= ROWS_PER_BATCH) {
-      await addMatches(
-        storage,
-        options,
-        segment.name,
-        await matchIdentities(storage, workspaceId, batch),
-        summary,
+  } catch (error) {
+    if (error instanceof CsvError)
+      throw new AppError(
+        'invalid_input',
+        `the CSV could not be read, so nothing was added: ${error.message}`,
+        {
+          field: 'body',
+        },
       );
-      batch = [];
-      options.onProgress?.(summary);
-    }
+    throw error;
   }
-  await addMatches(
-    storage,
-    options,
-    segment.name,
-    await matchIdentities(storage, workspaceId, batch),
-    summary,
-  );
+  requireKeyColumn(header);
+  addMatched(await matchIdentities(storage, workspaceId, batch), summary, matched);
+  if (emailRows.length > 0) addMatched(await matchEmails(storage, workspaceId, emailRows), summary, matched);
   options.onProgress?.(summary);
-  if (emailRows.length > 0) {
-    await addMatches(
-      storage,
-      options,
-      segment.name,
-      await matchEmails(storage, workspaceId, emailRows),
-      summary,
-    );
+  for (const profileIds of chunks([...matched], ROWS_PER_BATCH)) {
+    summary.added += await addMembers(storage, { ...options, segmentName: segment.name }, profileIds);
     options.onProgress?.(summary);
   }
   return summary;
 }
 
+/** A header name as the key columns are spelled: `User ID`, `user-id` and `userId` are all `userid`. */
+function columnName(name: string): string {
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, '');
+}
+
+function requireKeyColumn(header: string[] | undefined): void {
+  if (header === undefined)
+    throw new AppError('invalid_input', 'the file is empty: it needs a header row and a row per contact', {
+      field: 'body',
+    });
+  if (!Object.values(KEY_COLUMNS).some((column) => header.includes(column)))
+    throw new AppError(
+      'invalid_input',
+      `the header (${header.join(', ')}) has no user_id, anonymous_id or email column: nothing was added`,
+      { field: 'body' },
+    );
+}
+
 function keyOf(record: Record<string, string>, line: number): Row | undefined {
   for (const kind of ['user', 'anonymous', 'email'] as const) {
-    for (const column of KEY_COLUMNS[kind]) {
-      const value = record[column];
-      if (value) return { line, kind, value: kind === 'email' ? value.toLowerCase() : value };
-    }
+    const value = record[KEY_COLUMNS[kind]];
+    if (value) return { line, kind, value: kind === 'email' ? value.toLowerCase() : value };
   }
   return undefined;
 }
@@ -157,32 +181,36 @@ async function matchEmails(
   return new Map(rows.map((row) => [row, found.get(row.value)]));
 }
 
-async function addMatches(
-  storage: Storage,
-  options: { workspaceId: string; segmentId: string; now: () => number },
-  segmentName: string,
+function addMatched(
   matches: Map<Row, string | undefined>,
   summary: StaticListSummary,
-): Promise<void> {
-  const profileIds = new Set<string>();
+  matched: Set<string>,
+): void {
   for (const [row, profileId] of matches) {
     if (profileId === undefined) unmatched(summary, row.line, row.value);
     else {
       summary.matched++;
-      profileIds.add(profileId);
+      matched.add(profileId);
     }
   }
-  if (profileIds.size === 0) return;
+}
+
+/** Adds the profiles not in the list yet, each with its Segment Entered event; how many it added. */
+async function addMembers(
+  storage: Storage,
+  options: { workspaceId: string; segmentId: string; segmentName: string; now: () => number },
+  profileIds: string[],
+): Promise<number> {
   const at = options.now();
-  const current = await storage.segments.memberships([...profileIds], [options.segmentId]);
-  const entered = [...profileIds]
+  const current = await storage.segments.memberships(profileIds, [options.segmentId]);
+  const entered = profileIds
     .filter((profileId) => !current.has(profileId))
     .map((profileId) => ({ segmentId: options.segmentId, profileId, workspaceId: options.workspaceId, at }));
-  if (entered.length === 0) return;
+  if (entered.length === 0) return 0;
   const ids = await storage.segments.idsOf(entered.map((change) => change.profileId));
   const events = membershipEvents({
     changes: { entered, exited: [], timers: [] },
-    segmentNames: new Map([[options.segmentId, segmentName]]),
+    segmentNames: new Map([[options.segmentId, options.segmentName]]),
     ids,
     at,
   });
@@ -190,5 +218,5 @@ async function addMatches(
     await tx.segments.applyMembership({ entered, exited: [] });
     await tx.generatedEvents.append(events);
   });
-  summary.added += entered.length;
+  return entered.length;
 }
