@@ -1,4 +1,4 @@
-import { groupByWorkspace, payloadProperties } from '../core/event.js';
+import { groupByWorkspace, payloadProperties, type StoredEvent } from '../core/event.js';
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
 import { TRAITS_UPDATED } from '../core/profile.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED, type Segment } from '../core/segment-definition.js';
@@ -38,6 +38,12 @@ const MOPS_EVENT_NAMES = new Set([
  */
 export function mopsEventsToRead(segments: readonly RuleSegment[]): Set<string> {
   const names = new Set<string>();
+  // A static list changes by import (or a merge): the live segments asking about it learn of it from
+  // the list's Segment Entered events.
+  if (listsAskedAbout(segments).size > 0) {
+    names.add(SEGMENT_ENTERED);
+    names.add(SEGMENT_EXITED);
+  }
   for (const { needs, isBackfilling } of segments) {
     for (const name of needs.events.keys()) if (MOPS_EVENT_NAMES.has(name)) names.add(name);
     if (needs.stage) names.add(STAGE_CHANGED);
@@ -45,6 +51,14 @@ export function mopsEventsToRead(segments: readonly RuleSegment[]): Set<string> 
     if (needs.traits || isBackfilling) names.add(TRAITS_UPDATED);
   }
   return names;
+}
+
+/** The segments live rules ask about that are not live themselves: static lists. */
+function listsAskedAbout(segments: readonly RuleSegment[]): Set<string> {
+  const live = new Set(segments.map((segment) => segment.id));
+  const lists = new Set<string>();
+  for (const { needs } of segments) for (const id of needs.segments) if (!live.has(id)) lists.add(id);
+  return lists;
 }
 
 /** `mopsEventsToRead` for every live segment anywhere: what the consumer's next batch reads. */
@@ -86,6 +100,8 @@ export interface Touch {
   group: boolean;
   /** The profile's timer fell due: its time-dependent segments are decided again. */
   isDue: boolean;
+  /** Static lists the profile entered or left: the segments asking about them are decided again. */
+  lists: Set<string>;
   all: boolean;
   /** The batch's events of the profile, for its digest. */
   events: DigestEvent[];
@@ -93,7 +109,15 @@ export interface Touch {
 
 /** A touch that chooses nothing yet. */
 export function newTouch(): Touch {
-  return { names: new Set(), identify: false, group: false, isDue: false, all: false, events: [] };
+  return {
+    names: new Set(),
+    identify: false,
+    group: false,
+    isDue: false,
+    lists: new Set(),
+    all: false,
+    events: [],
+  };
 }
 
 export const TOUCHED_ALL: Touch = { ...newTouch(), all: true };
@@ -108,7 +132,7 @@ export const TOUCHED_ALL: Touch = { ...newTouch(), all: true };
  */
 export function segmentsTouched(segments: readonly RuleSegment[], touch: Touch): RuleSegment[] {
   if (touch.all) return [...segments];
-  const chosen = new Set<string>();
+  const chosen = new Set<string>(touch.lists);
   for (const segment of segments) {
     const needs = segment.needs;
     const isTouched =
@@ -129,7 +153,7 @@ export function segmentsTouched(segments: readonly RuleSegment[], touch: Touch):
 /** Touches with equal keys choose the same segments. */
 function touchKey(touch: Touch): string {
   const flags = [touch.all, touch.isDue, touch.identify, touch.group].map(Number).join('');
-  return `${flags}:${[...touch.names].sort().join('\u0000')}`;
+  return `${flags}:${[...touch.names].sort().join('\u0000')}:${[...touch.lists].sort().join(',')}`;
 }
 
 /**
@@ -265,6 +289,7 @@ export const segmentMembershipBatch = (
       if (segments.length === 0) continue;
       // Mops's own events (Segment Entered, …) change nothing, unless the rules need them.
       const mopsEvents = mopsEventsToRead(segments);
+      const lists = listsAskedAbout(segments);
       const relevant = workspaceEvents.filter(
         (event) => event.origin !== 'mops' || (event.name !== null && mopsEvents.has(event.name)),
       );
@@ -295,6 +320,8 @@ export const segmentMembershipBatch = (
           });
         }
         if (event.type === 'identify' || event.name === TRAITS_UPDATED) touch.identify = true;
+        const list = event.origin === 'mops' ? listChanged(event, lists) : undefined;
+        if (list !== undefined) touch.lists.add(list);
         if (event.type === 'group') touch.group = true;
         // A merge brings another profile's history and traits along: everything may have changed.
         if (event.type === 'alias' || merging.has(event.id)) touch.all = true;
@@ -309,6 +336,13 @@ export const segmentMembershipBatch = (
     };
   },
 });
+
+/** The static list a Mops Segment Entered/Exited event is about, if a live rule asks about it. */
+function listChanged(event: StoredEvent, lists: ReadonlySet<string>): string | undefined {
+  if (event.name !== SEGMENT_ENTERED && event.name !== SEGMENT_EXITED) return undefined;
+  const segmentId = payloadProperties(event.payload).segment_id;
+  return typeof segmentId === 'string' && lists.has(segmentId) ? segmentId : undefined;
+}
 
 /**
  * Fires due membership timers: each profile is re-decided for the segments whose timers fell due and

@@ -445,4 +445,43 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     );
     expect(rowsSeen.filter((rows) => rows < 2502).length).toBeGreaterThanOrEqual(2);
   });
+
+  it('decides the live segments asking about a static list when it is imported, and keeps list members through a merge', async () => {
+    const visit = { type: 'track', anonymousId: 'anon-1', event: 'Page Viewed', properties: {} };
+    await world.send([identify('ada', { plan: 'pro' }), identify('bo', { plan: 'free' }), visit]);
+    await world.settle();
+    const list = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Webinar', kind: 'static' },
+      now: world.clock.now(),
+    });
+    const attendees = await create('Attendees', { type: 'segment', segment: list.id, is: 'in' });
+    const proAttendees = await create('Pro attendees', {
+      all: [
+        { type: 'segment', segment: list.id, is: 'in' },
+        { type: 'trait', path: 'plan', op: 'eq', value: 'pro' },
+      ],
+    });
+    await importStaticList(world.storage, {
+      workspaceId: world.workspaceId,
+      segmentId: list.id,
+      source: Readable.from(['user_id,anonymous_id\nada,\n,anon-1\n']),
+      now: () => world.clock.now(),
+    });
+    await world.settle();
+    const ada = await world.profileOf('ada');
+    const listed = await members(list.id);
+    expect(listed).toHaveLength(2);
+    expect(await members(attendees)).toEqual(listed);
+    expect(await members(proAttendees)).toEqual([ada]);
+
+    // The visitor signs in as bo: whichever profile survives is on the list, and so among the attendees.
+    await world.send([
+      { type: 'track', userId: 'bo', anonymousId: 'anon-1', event: 'Signed In', properties: {} },
+    ]);
+    await world.settle();
+    const survivors = [ada, await world.profileOf('bo')].sort();
+    expect(await members(list.id)).toEqual(survivors);
+    expect(await members(attendees)).toEqual(survivors);
+  });
 });

@@ -415,14 +415,21 @@ async function moveMessagingState(
 }
 
 /**
- * Segments are re-decided for the survivor (the event that merged them touches it); the merged-away
- * profile's memberships and timers go. Its score awards, stage and hand-offs move to the survivor,
+ * Live segments are re-decided for the survivor (the event that merged them touches it); static lists
+ * have no rule to decide by, so the survivor takes the merged-away profile's place in them. The
+ * merged-away profile's memberships and timers go. Its score awards, stage and hand-offs move to the survivor,
  * whose stage stays if it has one (stages only move forward).
  */
 async function moveAudienceState(
   db: Kysely<Database>,
   { from, into }: { from: string; into: string },
 ): Promise<void> {
+  await sql`
+    insert into segment_members (segment_id, profile_id, workspace_id, entered_at)
+    select m.segment_id, ${into}, m.workspace_id, m.entered_at from segment_members m
+    join segments s on s.id = m.segment_id
+    where m.profile_id = ${from} and s.kind = 'static'
+    on conflict do nothing`.execute(db);
   await db.deleteFrom('segment_members').where('profile_id', '=', from).execute();
   await db.deleteFrom('segment_profile_timers').where('profile_id', '=', from).execute();
   await sql`
