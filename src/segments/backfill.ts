@@ -243,15 +243,39 @@ export async function backfillSegment(
     after = batch.last;
     done += batch.profiles.length;
   }
-  const finished = await storage.segments.saveBackfillProgress({
-    id: segment.id,
-    version: segment.version,
-    after,
-    done,
-    total: Math.max(total ?? 0, done),
-    finishedAt: clock.now(),
+  const finishedAt = clock.now();
+  const finished = await storage.transaction(async (tx) => {
+    const saved = await tx.segments.saveBackfillProgress({
+      id: segment.id,
+      version: segment.version,
+      after,
+      done,
+      total: Math.max(total ?? 0, done),
+      finishedAt,
+    });
+    if (saved) await backfillDependentsAgain(tx, segment, finishedAt);
+    return saved;
   });
   return finished ? 'finished' : 'superseded';
+}
+
+/**
+ * The live segments asking about this one whose backfills began before this one finished decided
+ * with its members as they were (an earlier rule's, or this backfill's first batches): each is
+ * backfilled again, as a new version, and those asking about it in turn after it.
+ */
+async function backfillDependentsAgain(tx: StorageTx, segment: Segment, finishedAt: number): Promise<void> {
+  for (const dependent of await tx.segments.listLive(segment.workspaceId)) {
+    const asks = dependent.rule !== null && ruleNeeds([dependent.rule], 0).segments.has(segment.id);
+    if (!asks || dependent.id === segment.id || (dependent.backfill.startedAt ?? 0) > finishedAt) continue;
+    await tx.segments.update({
+      ...dependent,
+      version: dependent.version + 1,
+      status: 'backfilling',
+      backfill: { total: 0, done: 0, startedAt: finishedAt, finishedAt: null },
+      updatedAt: finishedAt,
+    });
+  }
 }
 
 /**

@@ -178,6 +178,41 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await members(prosInItaly)).toEqual([]);
   });
 
+  it('backfills the segments asking about a changed segment again, after it', async () => {
+    await world.send([identify('bo', { plan: 'pro', country: 'IT' })]);
+    await world.settle();
+    const plans = await create('Plan', { type: 'trait', path: 'plan', op: 'eq', value: 'free' });
+    const rule: SegmentCondition = {
+      all: [
+        { type: 'segment', segment: plans, is: 'in' },
+        { type: 'trait', path: 'country', op: 'eq', value: 'IT' },
+      ],
+    };
+    const planInItaly = await create('Plan in Italy', rule);
+    expect(await members(planInItaly)).toEqual([]);
+
+    await updateSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      id: plans,
+      input: { name: 'Plan', kind: 'live', rule: { type: 'trait', path: 'plan', op: 'eq', value: 'pro' } },
+      now: world.clock.now(),
+    });
+    await world.settle();
+    const bo = await world.profileOf('bo');
+    expect(await members(plans)).toEqual([bo]);
+    expect(await members(planInItaly)).toEqual([bo]);
+    const preview = await previewSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      rule,
+      now: world.clock.now(),
+    });
+    expect(preview.count).toBe(1);
+    expect(await getSegment(world.storage, world.workspaceId, planInItaly)).toMatchObject({
+      status: 'ready',
+      version: 2,
+    });
+  });
+
   it('decides trait segments again when a journey step sets the trait, and says so on the timeline', async () => {
     const vips = await create('VIP', { type: 'trait', path: 'vip', op: 'eq', value: true });
     await world.publish({
