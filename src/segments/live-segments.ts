@@ -2,6 +2,7 @@ import { groupByWorkspace, payloadProperties, type StoredEvent } from '../core/e
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
 import { TRAITS_UPDATED } from '../core/profile.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED, type Segment } from '../core/segment-definition.js';
+import { groupIdOf } from '../profiles/identity-resolution.js';
 import { eventProfileIds } from '../profiles/profiles.js';
 import type { PipelineBatch, Storage, StorageReader, StorageTx } from '../storage/storage.js';
 import type { DigestCache } from './digest-cache.js';
@@ -326,6 +327,8 @@ export const segmentMembershipBatch = (
         // A merge brings another profile's history and traits along: everything may have changed.
         if (event.type === 'alias' || merging.has(event.id)) touch.all = true;
       }
+      if (segments.some((segment) => segment.needs.accounts))
+        await touchAccountContacts(reader, workspaceId, relevant, touches);
       writes.push(await reevaluateProfiles(reader, { workspaceId, touches, segments, now: at, digests }));
     }
     return async (tx) => {
@@ -336,6 +339,36 @@ export const segmentMembershipBatch = (
     };
   },
 });
+
+/**
+ * An account's traits are every one of its contacts' account traits: a group call that sets some
+ * touches them all, as if each had made it.
+ */
+async function touchAccountContacts(
+  reader: StorageReader,
+  workspaceId: string,
+  events: readonly StoredEvent[],
+  touches: Map<string, Touch>,
+): Promise<void> {
+  const groupIds = new Set<string>();
+  for (const event of events) {
+    const groupId = groupIdOf(event);
+    const traits = (event.payload as { traits?: unknown }).traits;
+    if (groupId !== null && traits !== null && typeof traits === 'object' && Object.keys(traits).length > 0)
+      groupIds.add(groupId);
+  }
+  if (groupIds.size === 0) return;
+  for (const account of await reader.profiles.findAccountsByGroupIds(workspaceId, [...groupIds])) {
+    for (const profileId of await reader.profiles.listAccountMembers(workspaceId, account.id)) {
+      let touch = touches.get(profileId);
+      if (!touch) {
+        touch = newTouch();
+        touches.set(profileId, touch);
+      }
+      touch.group = true;
+    }
+  }
+}
 
 /** The static list a Mops Segment Entered/Exited event is about, if a live rule asks about it. */
 function listChanged(event: StoredEvent, lists: ReadonlySet<string>): string | undefined {

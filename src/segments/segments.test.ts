@@ -178,6 +178,31 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await members(prosInItaly)).toEqual([]);
   });
 
+  it('decides account-trait segments for every contact of an account when its traits change', async () => {
+    const enterprise = await create('Enterprise accounts', {
+      type: 'account_trait',
+      path: 'tier',
+      op: 'eq',
+      value: 'enterprise',
+    });
+    const joins = (userId: string, traits: Record<string, unknown>) => ({
+      type: 'group',
+      userId,
+      groupId: 'acme',
+      traits,
+    });
+    await world.send([joins('ada', { tier: 'smb' }), joins('bo', {})]);
+    await world.settle();
+    expect(await members(enterprise)).toEqual([]);
+
+    // Ada's call upgrades the account: Bo, who sent nothing, is in its segment too.
+    await world.send([joins('ada', { tier: 'enterprise' })]);
+    await world.settle();
+    expect(await members(enterprise)).toEqual(
+      [await world.profileOf('ada'), await world.profileOf('bo')].sort(),
+    );
+  });
+
   it('backfills the segments asking about a changed segment again, after it', async () => {
     await world.send([identify('bo', { plan: 'pro', country: 'IT' })]);
     await world.settle();
