@@ -49,7 +49,6 @@ export type Outcome =
 
 /** What a round of claimed messages needs from storage, loaded once for all of them. */
 interface RoundContext {
-  now: number;
   profiles: Map<string, Profile>;
   journeys: Map<string, Journey | undefined>;
   settings: Map<string, WorkspaceSettings>;
@@ -198,7 +197,6 @@ export class MessageDispatcher {
     const { storage, clock } = this.#options;
     const now = clock.now();
     const context: RoundContext = {
-      now,
       profiles: new Map(),
       journeys: new Map(),
       settings: new Map(),
@@ -278,7 +276,8 @@ export class MessageDispatcher {
       return message.attempts < maxAttempts
         ? {
             status: 'deferred',
-            until: context.now + Math.max(backoffMs(message.attempts), retryAfter),
+            // From when this attempt failed: a round's calls may take minutes while a receiver is down.
+            until: this.#options.clock.now() + Math.max(backoffMs(message.attempts), retryAfter),
             reason: `retrying: ${reason}`,
           }
         : { status: 'failed', reason };
@@ -286,8 +285,9 @@ export class MessageDispatcher {
   }
 
   async #attempt(message: Message, context: RoundContext): Promise<Outcome> {
-    const { storage } = this.#options;
-    const { now } = context;
+    const { storage, clock } = this.#options;
+    // This attempt's own time (not the round's): it signs webhooks, and quiet hours and caps judge by it.
+    const now = clock.now();
     const profile = context.profiles.get(message.profileId);
     if (!profile) return { status: 'skipped', reason: 'the profile no longer exists' };
     const journey = message.journeyId ? context.journeys.get(message.journeyId) : undefined;
@@ -307,7 +307,7 @@ export class MessageDispatcher {
     const channel = message.channel;
     const address = addressOf(channel, profile);
     if (!address) return { status: 'skipped', reason: MISSING_ADDRESS[channel] };
-    const gate = checkConsent(message, profile, address, settings, context);
+    const gate = checkConsent(message, profile, address, settings, context, now);
     if (gate) return gate;
     // The send counts against the cap from now, so that messages to the same contact sent beside
     // this one in the round see it; it is given back if the send does not happen.
@@ -370,8 +370,8 @@ function checkConsent(
   address: string,
   settings: WorkspaceSettings,
   context: RoundContext,
+  now: number,
 ): Outcome | undefined {
-  const { now } = context;
   const channel = message.channel as ConsentedChannel;
   const topic = message.topic ?? 'marketing';
   const suppressed = context.suppressions

@@ -23,7 +23,9 @@ interface Received {
 /** A real HTTP receiver on loopback that answers with the statuses it is given, in turn. */
 class Receiver extends LoopbackPeer {
   readonly received: Received[] = [];
-  answers: Array<{ status: number; body?: string; headers?: Record<string, string> }> = [];
+  answers: Array<{ status: number; body?: string; headers?: Record<string, string>; takesMs?: number }> = [];
+  /** Moves the caller's clock on as a slow answer would (its clock is a manual one). */
+  onSlowAnswer: (ms: number) => void = () => undefined;
   protected readonly server: Server = createServer((request, response) => {
     let body = '';
     request.on('data', (chunk) => {
@@ -37,6 +39,7 @@ class Receiver extends LoopbackPeer {
         body,
       });
       const answer = this.answers.shift() ?? { status: 204 };
+      if (answer.takesMs) this.onSlowAnswer(answer.takesMs);
       // Status 0: no answer at all, until the caller gives up.
       if (answer.status === 0) return;
       response.writeHead(answer.status, answer.headers).end(answer.body ?? '');
@@ -263,6 +266,19 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     expect((await webhookMessages())[0]).toMatchObject({ status: 'sent', attempts: 3 });
     // Every attempt is the same call: same idempotency key, same body.
     expect(new Set(receiver.received.map((call) => call.headers['idempotency-key'])).size).toBe(1);
+  });
+
+  it('counts the back-off from when a call failed, not from when its round of calls began', async () => {
+    await configure();
+    await publishHandOff();
+    receiver.onSlowAnswer = (ms) => world.clock.advance(ms);
+    receiver.answers = [{ status: 503, takesMs: 5 * 60_000 }];
+    await requestDemo();
+    expect(receiver.received).toHaveLength(1);
+    const [message] = await webhookMessages();
+    expect(message).toMatchObject({ status: 'deferred', attempts: 1 });
+    // The receiver took five minutes to fail: the 30 s back-off starts then.
+    expect(message?.nextAttemptAt).toBe(world.clock.now() + 30_000);
   });
 
   it('sends a refused call (4xx) to the dead-letter list at once, and one that keeps failing after its attempts', async () => {
