@@ -2,8 +2,9 @@ import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { EmailTemplate, Journey, JourneyVersion } from '../core/journey.js';
-import { JourneyDefinition } from '../core/journey-definition.js';
+import { JourneyDefinition, type Step } from '../core/journey-definition.js';
 import type { Storage } from '../storage/storage.js';
+import { checkLiquid } from '../templates/liquid.js';
 
 export { JOURNEYS_CURSOR, JourneyEngine } from './engine.js';
 
@@ -94,6 +95,13 @@ export async function publishJourney(
             field: `draft.${field}`,
           });
         }
+    for (const [field, source] of liquidOf(step)) {
+      const problem = checkLiquid(source);
+      if (problem)
+        throw new AppError('invalid_input', `steps.${index}.${field}: ${problem}`, {
+          field: `draft.steps.${index}.${field}`,
+        });
+    }
     if (step.type === 'webhook' && !destinations.has(step.destination))
       throw new AppError(
         'invalid_input',
@@ -145,6 +153,22 @@ export async function publishJourney(
     await tx.journeys.update(published);
   });
   return { journey: published, version };
+}
+
+/** The Liquid a step renders when it runs, by field: a mistake in it is refused at publish, not on every send. */
+function liquidOf(step: Step): Array<[string, string]> {
+  switch (step.type) {
+    case 'send_sms':
+    case 'webhook':
+      return [['body', step.body]];
+    case 'update_traits':
+      return Object.entries(step.set).flatMap(
+        ([trait, value]): Array<[string, string]> =>
+          typeof value === 'string' ? [[`set.${trait}`, value]] : [],
+      );
+    default:
+      return [];
+  }
 }
 
 /** Paused: no new entries and no messages sent; instances keep their place and react to goals. */

@@ -209,6 +209,34 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     });
   });
 
+  it('refuses to publish Liquid it could never render, in a webhook body or a trait value, naming the field', async () => {
+    await configure();
+    const withStep = (step: Record<string, unknown>) =>
+      world.publish({
+        name: 'Broken Liquid',
+        entry: { trigger: { type: 'event', event: 'Demo Requested' } },
+        start: 'step',
+        steps: [
+          { id: 'step', ...step, next: 'end' },
+          { id: 'end', type: 'exit' },
+        ],
+      });
+    await expect(
+      withStep({
+        type: 'webhook',
+        destination: 'crm',
+        body: '{"name": {{ profile.traits.name | upcase_all }}}',
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_input', field: 'draft.steps.0.body' });
+    await expect(
+      withStep({ type: 'update_traits', set: { plan: 'pro', note: '{% if event.properties.big %}big' } }),
+    ).rejects.toMatchObject({ code: 'invalid_input', field: 'draft.steps.0.set.note' });
+    expect(await world.storage.journeys.list(world.workspaceId)).toSatisfy(
+      (journeys: Array<{ currentVersion: number | null }>) =>
+        journeys.every((journey) => journey.currentVersion === null),
+    );
+  });
+
   it('refuses loopback and private addresses unless the workspace allows private networks', async () => {
     await configure({ allowPrivateNetworks: false }, { url: `http://[::1]:${receiver.port}/hooks` });
     await publishHandOff();
