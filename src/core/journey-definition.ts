@@ -194,7 +194,11 @@ export const Step = z.discriminatedUnion('type', [
       .regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*$/, 'must start with / and hold only URL path characters')
       .refine(
         // URLs read %2e as a dot: an encoded dot segment climbs out of the destination's path too.
-        (path) => !path.includes('//') && !/(^|\/)\.\.?(\/|$|\?)/.test(path.replace(/%2e/gi, '.')),
+        (path) => {
+          // The query is the receiver's to read (`?next=https://…`); only the path must stay put.
+          const pathname = path.split('?', 1)[0] as string;
+          return !pathname.includes('//') && !/(^|\/)\.\.?(\/|$)/.test(pathname.replace(/%2e/gi, '.'));
+        },
         'must not hold // or dot segments',
       )
       .default('/'),

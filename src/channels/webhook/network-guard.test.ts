@@ -48,6 +48,10 @@ describe('webhook targets', () => {
     expect(destinationUrl('https://crm.example.com/hooks?key=1', '/').href).toBe(
       'https://crm.example.com/hooks?key=1',
     );
+    // The destination's own query (often its key) stays; the step's is added to it.
+    expect(
+      destinationUrl('https://crm.example.com/hooks?code=secret', '/leads?source=mops&next=a?b').href,
+    ).toBe('https://crm.example.com/hooks/leads?code=secret&source=mops&next=a?b');
     expect(destinationUrl('https://crm.example.com', '/@evil.example.com').origin).toBe(
       'https://crm.example.com',
     );
@@ -70,5 +74,7 @@ describe('webhook targets', () => {
     for (const path of ['/../admin', '/%2e%2e/admin', '/leads/%2E./x', '/.%2e?x=1'])
       expect(step(path).success, path).toBe(false);
     expect(step('/leads/v2.1/%2e-not-a-segment').success).toBe(true);
+    expect(step('/leads//x').success).toBe(false);
+    expect(step('/leads?next=https://example.com/../a').success).toBe(true);
   });
 });

@@ -81,14 +81,19 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
   return { status: 'failed', reason, toAddress: url.href };
 }
 
-/** The destination's URL with the step's path added to its path; the origin cannot change. */
+/**
+ * The destination's URL with the step's path added to its path, and the step's query to its query
+ * (a destination's own `?key=…` stays); the origin cannot change.
+ */
 export function destinationUrl(base: string, path: string): URL {
   const url = new URL(base);
   if (path === '/') return url;
   const basePath = url.pathname.replace(/\/$/, '');
-  const [pathname = '', search] = path.split('?', 2);
+  const queryAt = path.indexOf('?');
+  const pathname = queryAt === -1 ? path : path.slice(0, queryAt);
+  const query = queryAt === -1 ? '' : path.slice(queryAt + 1);
   url.pathname = basePath + pathname;
-  if (search !== undefined) url.search = search;
+  if (query !== '') url.search = url.search === '' ? query : `${url.search.slice(1)}&${query}`;
   // Steps are checked when published; this holds for any path (dot segments are resolved by now).
   if (!url.pathname.startsWith(`${basePath}/`) && url.pathname !== basePath)
     throw new Error(`the path ${path} leaves the destination's path ${basePath || '/'}`);
