@@ -62,7 +62,15 @@ export type Topic = z.infer<typeof Topic>;
 export const WebhookDestination = z.object({
   id: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must be 1–64 lowercase letters, digits, - or _'),
   /** Base URL; a journey step may add a path to it, never change its origin. */
-  url: z.url({ protocol: /^https?$/ }).max(2000),
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(2000)
+    // Credentials in a URL would be stored in the clear and shown wherever the address is (and are
+    // not sent by the HTTP client anyway): they belong in the encrypted headers.
+    .refine((url) => {
+      const parsed = new URL(url);
+      return parsed.username === '' && parsed.password === '';
+    }, 'must not hold a user name or password: send credentials as a header (headers)'),
   /** Write-only: signs every call (`Mops-Signature`), kept encrypted with MOPS_SECRET. */
   secret: z.string().min(16).max(256).optional(),
   /**
@@ -71,7 +79,14 @@ export const WebhookDestination = z.object({
    * (for the same origin; see `saveSettings`).
    */
   headers: z
-    .record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a header name'), z.string().max(2000))
+    .record(
+      z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a header name'),
+      // What HTTP lets a header value hold: no line breaks, control or non-ASCII characters.
+      z
+        .string()
+        .max(2000)
+        .regex(/^[\x20-\x7e\t]*$/, 'must hold only printable ASCII characters (no line breaks)'),
+    )
     .optional(),
 });
 export type WebhookDestination = z.infer<typeof WebhookDestination>;

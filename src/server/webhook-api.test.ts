@@ -68,6 +68,31 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     expect(stored.body.webhooks.destinations).toEqual([]);
   });
 
+  it('refuses a destination URL holding credentials and header values HTTP cannot carry, naming the field', async () => {
+    const withCredentials = await api<ApiError>(
+      'PUT',
+      '/settings',
+      settingsWith({ destinations: [{ id: 'crm', url: 'https://user:pa55@crm.example.com/hooks' }] }),
+    );
+    expect(withCredentials.status).toBe(400);
+    expect(withCredentials.body.error).toMatchObject({ field: 'webhooks.destinations.0.url' });
+    expect(withCredentials.body.error.message).toMatch(/user name or password/);
+    // A key pasted with its line break would make every call fail, to be retried for an hour.
+    const lineBreak = await api<ApiError>(
+      'PUT',
+      '/settings',
+      settingsWith({
+        destinations: [
+          { id: 'crm', url: 'https://crm.example.com/hooks', headers: { 'X-Api-Key': 'key-1\n' } },
+        ],
+      }),
+    );
+    expect(lineBreak.status).toBe(400);
+    expect(lineBreak.body.error.field).toBe('webhooks.destinations.0.headers.X-Api-Key');
+    const stored = await api<{ webhooks: { destinations: unknown[] } }>('GET', '/settings');
+    expect(stored.body.webhooks.destinations).toEqual([]);
+  });
+
   it('shows no secret, refuses a journey calling an unknown destination, and re-drives dead letters', async () => {
     const saved = await api<{ webhooks: { destinations: unknown[] } }>(
       'PUT',

@@ -5,9 +5,21 @@ import { identify, track } from '../../test-support/segment-calls.js';
 import { TwilioStandIn } from '../../test-support/twilio-stand-in.js';
 import { BACKENDS } from '../../test-support/world.js';
 import { settingsView } from '../settings.js';
+import { messagesUrl } from './sms-channel.js';
 
 const ACCOUNT = 'AC0123456789abcdef0123456789abcdef';
 const TOKEN = 'twilio-auth-token-1';
+
+describe('the Messages API address', () => {
+  it("keeps the base URL's path, for providers that answer under one", () => {
+    expect(messagesUrl('https://api.twilio.com', 'AC1').href).toBe(
+      'https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json',
+    );
+    expect(messagesUrl('https://space.signalwire.com/api/laml/', 'AC1').href).toBe(
+      'https://space.signalwire.com/api/laml/2010-04-01/Accounts/AC1/Messages.json',
+    );
+  });
+});
 
 describe.each(BACKENDS)('SMS channel on %s', (backend) => {
   let world: JourneyWorld;

@@ -55,10 +55,7 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
   const form = new URLSearchParams({ To: to, Body: body });
   form.set(settings.from.startsWith('MG') ? 'MessagingServiceSid' : 'From', settings.from);
   const token = settings.authToken ? call.secrets.open(settings.authToken) : '';
-  const url = new URL(
-    `/2010-04-01/Accounts/${encodeURIComponent(settings.accountSid)}/Messages.json`,
-    settings.baseUrl,
-  );
+  const url = messagesUrl(settings.baseUrl, settings.accountSid);
   if (!settings.allowPrivateNetworks) {
     try {
       assertPublicLiteral(url);
@@ -112,4 +109,14 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The Messages API under the base URL, its path kept: Twilio answers at its origin, other providers
+ * speaking its API under a path of their own (SignalWire's `https://space.signalwire.com/api/laml`).
+ */
+export function messagesUrl(baseUrl: string, accountSid: string): URL {
+  const url = new URL(baseUrl);
+  url.pathname = `${url.pathname.replace(/\/$/, '')}/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`;
+  return url;
 }
