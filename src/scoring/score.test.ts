@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type ScoreLedgerEntry, ScoreModel } from '../core/score-model.js';
-import { awardsFor, scoreOf } from './score.js';
+import { awardsFor, scoreOf, scoreOverTime } from './score.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-11-01T00:00:00Z');
@@ -165,5 +165,39 @@ describe('intent scores', () => {
       10 * 0.5 ** (9 / 7) + 2 + 10 * 0.5 ** (4 / 7),
       1,
     );
+  });
+
+  it('gives the score at any later moment as scoreOf does, from sums per rule however long the ledger', () => {
+    // Without the model's cap, which would hide the sums behind it.
+    const uncapped = ScoreModel.parse({ ...engagement, cap: undefined });
+    const capped = ScoreModel.parse({
+      ...uncapped,
+      rules: [
+        ...engagement.rules.filter((rule) => rule.id !== 'pricing'),
+        { id: 'pricing', kind: 'event', event: 'Page Viewed', points: 10, halfLife: '7d', cap: 25 },
+      ],
+    });
+    const events = [
+      ...Array.from({ length: 2000 }, (_, i) => ({
+        name: 'Page Viewed',
+        day: i / 100,
+        properties: { path: i % 500 === 0 ? '/careers' : '/pricing' },
+      })),
+      { name: 'Demo Requested', day: 3 },
+      { name: 'Demo Requested', day: 4 },
+      { name: 'Email Opened', day: 5 },
+    ];
+    const marketer = { traits: { title: 'marketing lead' }, accounts: [{ employees: 500 }] };
+    for (const model of [uncapped, capped]) {
+      const ledger = ledgerOf(events).map((entry) => ({ ...entry, model: model.id }));
+      const overTime = scoreOverTime(model, ledger, marketer);
+      expect(overTime.at(T0 + 90 * DAY)).not.toBe(overTime.at(T0 + 91 * DAY));
+      for (const days of [20, 20.5, 21, 27, 40, 90, 365])
+        expect(overTime.at(T0 + days * DAY), `${model.id} at day ${days}`).toBe(
+          scoreOf(model, ledger, marketer, T0 + days * DAY).score,
+        );
+      // Asked before its last award, it counts award by award, as scoreOf does.
+      expect(overTime.at(T0 + 10 * DAY)).toBe(scoreOf(model, ledger, marketer, T0 + 10 * DAY).score);
+    }
   });
 });

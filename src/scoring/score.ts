@@ -74,7 +74,13 @@ export function scoreOf(
 ): ScoreExplanation {
   const awards = awardsAt(model, inAwardOrder(ledger), now);
   const fit = fitAt(model, profile, now);
-  return { model: model.id, score: total(model, awards, fit), awards, fit };
+  const counted = awards.reduce((sum, award) => sum + award.current, 0);
+  return {
+    model: model.id,
+    score: total(model, counted, fit),
+    awards: awards.map((award) => ({ ...award, current: round(award.current) })),
+    fit,
+  };
 }
 
 /** A profile's score under a model as decay moves it, between two of its events. */
@@ -84,13 +90,18 @@ export interface ScoreOverTime {
   settlesBy: number | undefined;
 }
 
-/** `scoreOf`'s score for any moment, the ledger put in order once (a search for a crossing asks often). */
+/**
+ * `scoreOf`'s score for any moment. A search for the moment a score crosses a bound asks for many, so
+ * after the last award each rule's awards are summed once: they decay alike (one half-life) and, being
+ * of one sign, a cap holds their sum as it holds them one by one.
+ */
 export function scoreOverTime(
   model: ScoreModel,
   ledger: readonly ScoreLedgerEntry[],
   profile: { traits: Record<string, unknown>; accounts: Array<Record<string, unknown>> },
 ): ScoreOverTime {
   const inOrder = inAwardOrder(ledger);
+  const sums = ruleSums(model, inOrder);
   const halfLives = new Map(
     model.rules.flatMap((rule) =>
       rule.kind === 'event' && rule.halfLife ? [[rule.id, durationMs(rule.halfLife)] as const] : [],
@@ -105,16 +116,78 @@ export function scoreOverTime(
     settlesBy = Math.max(settlesBy ?? fadedAt, fadedAt);
   }
   return {
-    at: (now) => total(model, awardsAt(model, inOrder, now), fitAt(model, profile, now)),
+    at(now) {
+      const fit = fitAt(model, profile, now);
+      if (!sums || now < sums.from) {
+        const awards = awardsAt(model, inOrder, now);
+        return total(
+          model,
+          awards.reduce((sum, award) => sum + award.current, 0),
+          fit,
+        );
+      }
+      let counted = 0;
+      for (const { sign, cap, halfLifeMs, weight } of sums.rules) {
+        const left = halfLifeMs === undefined ? weight : weight * 0.5 ** ((now - sums.from) / halfLifeMs);
+        counted += sign * Math.min(left, cap ?? Number.POSITIVE_INFINITY);
+      }
+      return total(model, counted, fit);
+    },
     settlesBy,
   };
+}
+
+/** One rule's counted awards as one sum of points (unsigned), as it stood at `from`. */
+interface RuleSum {
+  sign: number;
+  cap: number | undefined;
+  halfLifeMs: number | undefined;
+  weight: number;
+}
+
+/**
+ * Each rule's awards summed as of the last award, or undefined when a rule holds awards of both signs
+ * (its points changed sign since some were earned): then only award by award adds up right.
+ */
+function ruleSums(
+  model: ScoreModel,
+  inOrder: readonly ScoreLedgerEntry[],
+): { rules: RuleSum[]; from: number } | undefined {
+  const rules = new Map(model.rules.map((rule) => [rule.id, rule]));
+  const counted = new Map<string, ScoreLedgerEntry[]>();
+  let from = Number.NEGATIVE_INFINITY;
+  for (const entry of inOrder) {
+    const rule = rules.get(entry.rule);
+    if (entry.model !== model.id || rule?.kind !== 'event') continue;
+    const entries = counted.get(rule.id) ?? [];
+    if (rule.repeat === 'once' && entries.length > 0) continue;
+    entries.push(entry);
+    counted.set(rule.id, entries);
+    from = Math.max(from, entry.at);
+  }
+  const sums: RuleSum[] = [];
+  for (const [ruleId, entries] of counted) {
+    const rule = rules.get(ruleId) as EventScoreRule;
+    const sign = Math.sign(entries[0]?.points ?? 0);
+    if (entries.some((entry) => Math.sign(entry.points) !== sign)) return undefined;
+    const halfLifeMs = rule.halfLife ? durationMs(rule.halfLife) : undefined;
+    let weight = 0;
+    for (const entry of entries)
+      weight +=
+        Math.abs(entry.points) * (halfLifeMs === undefined ? 1 : 0.5 ** ((from - entry.at) / halfLifeMs));
+    sums.push({ sign, cap: rule.cap, halfLifeMs, weight });
+  }
+  return { rules: sums, from };
 }
 
 function inAwardOrder(ledger: readonly ScoreLedgerEntry[]): ScoreLedgerEntry[] {
   return [...ledger].sort((a, b) => a.at - b.at || a.eventId - b.eventId);
 }
 
-/** The model's awards in a ledger (oldest first) still counted at `now`, each with what is left of it. */
+/**
+ * The model's awards in a ledger (oldest first) still counted at `now`, each with what is left of it
+ * (not rounded: the score sums them first).
+ */
 function awardsAt(
   model: ScoreModel,
   inOrder: readonly ScoreLedgerEntry[],
@@ -135,7 +208,7 @@ function awardsAt(
     if (rule.cap !== undefined)
       current = Math.sign(current) * Math.min(Math.abs(current), Math.max(0, rule.cap - (before ?? 0)));
     held.set(rule.id, (before ?? 0) + Math.abs(current));
-    awards.push({ ...entry, current: round(current) });
+    awards.push({ ...entry, current });
   }
   return awards;
 }
@@ -151,9 +224,8 @@ function fitAt(
   );
 }
 
-function total(model: ScoreModel, awards: ScoreExplanation['awards'], fit: ScoreExplanation['fit']): number {
-  const sum =
-    awards.reduce((sum, award) => sum + award.current, 0) + fit.reduce((sum, f) => sum + f.points, 0);
+function total(model: ScoreModel, counted: number, fit: ScoreExplanation['fit']): number {
+  const sum = counted + fit.reduce((sum, f) => sum + f.points, 0);
   const capped = model.cap === undefined ? sum : Math.max(-model.cap, Math.min(model.cap, sum));
   return round(capped);
 }
