@@ -92,9 +92,17 @@ export async function handOffsJudgedThrough(storage: Storage, now: number): Prom
 async function breach(tx: StorageTx, handOff: HandOff, now: number): Promise<number> {
   const settings = await tx.settings.get(handOff.workspaceId);
   const lifecycle = settings.lifecycle;
+  const stage = (await tx.scoring.stages([handOff.profileId])).get(handOff.profileId);
+  // A lead that has moved past the hand-off stage meanwhile (a purchase made it a customer) is told
+  // of as missed, but not sent back.
+  const isStillHandedOff =
+    lifecycle !== undefined &&
+    stage !== undefined &&
+    settings.handOff !== undefined &&
+    lifecycle.stages.indexOf(stage) <= lifecycle.stages.indexOf(settings.handOff.stage);
   const recycle =
-    settings.handOff?.recycleOnMiss && lifecycle
-      ? recycleStage(lifecycle, (await tx.scoring.stages([handOff.profileId])).get(handOff.profileId))
+    settings.handOff?.recycleOnMiss && lifecycle && isStillHandedOff
+      ? recycleStage(lifecycle, stage)
       : undefined;
   const status = recycle ? 'recycled' : 'breached';
   if (!(await tx.scoring.settleHandOff(handOff.id, { status, breachedAt: now }))) return 0;
@@ -151,8 +159,7 @@ export async function recycleProfile(
       at: now,
     };
     await tx.scoring.setStages([change]);
-    const pending = await tx.scoring.findPendingHandOff(profileId);
-    if (pending)
+    for (const pending of await tx.scoring.pendingHandOffs(profileId))
       await tx.scoring.settleHandOff(pending.id, { status: 'recycled', breachedAt: pending.breachedAt });
     const event = stageChangedEvent(change, (await tx.segments.idsOf([profileId])).get(profileId));
     if (event) await tx.generatedEvents.append([event]);

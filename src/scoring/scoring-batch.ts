@@ -162,7 +162,7 @@ async function decideWorkspace(
       if (!reaches(lifecycle, change.move, handOff.stage)) continue;
       const profile = byId.get(change.profileId);
       if (!profile || handOffs.some((existing) => existing.profileId === profile.id)) continue;
-      if (await reader.scoring.findPendingHandOff(profile.id)) continue;
+      if ((await reader.scoring.pendingHandOffs(profile.id)).length > 0) continue;
       const { owner } = assignOwner(
         handOff,
         { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
@@ -195,11 +195,13 @@ async function decideWorkspace(
       handOffs.push(created);
     }
   }
+  // Sales Accepted accepts every hand-off of the profile waiting for sales (a merge may have brought
+  // two), the one this batch creates included: the lead reached MQL and was accepted in one go.
   const acceptedHandOffs: HandOff[] = [];
-  for (const profileId of accepted) {
-    const pending = await reader.scoring.findPendingHandOff(profileId);
-    if (pending) acceptedHandOffs.push(pending);
-  }
+  for (const profileId of accepted)
+    acceptedHandOffs.push(...(await reader.scoring.pendingHandOffs(profileId)));
+  for (const created of handOffs)
+    if (accepted.has(created.profileId)) Object.assign(created, { status: 'accepted', acceptedAt: at });
 
   const changedProfiles = [
     ...new Set([...stageMoves.map((change) => change.profileId), ...handOffs.map((h) => h.profileId)]),

@@ -188,6 +188,68 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect(crm.received).toHaveLength(1);
   });
 
+  it('accepts the hand-off that Sales Accepted creates itself, taking a lead straight past MQL', async () => {
+    await world.send([identify('fa', { country: 'FR' }), track('fa', 'Signed Up')]);
+    await world.settle();
+    await world.send([track('fa', 'Sales Accepted')]);
+    await world.settle();
+    let intent = await intentOf('fa');
+    expect(intent.stage).toBe('sql');
+    expect(intent.handOffs).toMatchObject([{ status: 'accepted' }]);
+    await world.advance(3 * DAY);
+    intent = await intentOf('fa');
+    expect(intent.stage).toBe('sql');
+    expect(crm.received.map((body) => body.type)).toEqual(['mops.hand_off.created']);
+  });
+
+  it('accepts both hand-offs a merge brings together, so neither is missed later', async () => {
+    const visitor = (event: string) => ({ type: 'track', anonymousId: 'anon-ge', event, properties: {} });
+    await world.send([visitor('Demo Requested'), visitor('Pricing Viewed')]);
+    await world.send([
+      identify('ge', { country: 'FR' }),
+      track('ge', 'Demo Requested'),
+      track('ge', 'Pricing Viewed'),
+    ]);
+    await world.settle();
+    await world.send([{ type: 'identify', userId: 'ge', anonymousId: 'anon-ge', traits: {} }]);
+    await world.settle();
+    expect((await intentOf('ge')).handOffs.map((handOff) => handOff.status)).toEqual(['pending', 'pending']);
+
+    await world.send([track('ge', 'Sales Accepted')]);
+    await world.settle();
+    await world.advance(3 * DAY);
+    const intent = await intentOf('ge');
+    expect(intent.handOffs.map((handOff) => handOff.status)).toEqual(['accepted', 'accepted']);
+    expect(intent.stage).toBe('sql');
+    expect(crm.received.map((body) => body.type)).not.toContain('mops.hand_off.sla_missed');
+  });
+
+  it('tells the CRM of a missed SLA but does not send back a lead that has moved past the hand-off stage', async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const lifecycle = settings.lifecycle as NonNullable<typeof settings.lifecycle>;
+    await world.configure({
+      lifecycle: {
+        ...lifecycle,
+        rules: [...lifecycle.rules, { kind: 'event', to: 'customer', event: 'Order Completed', where: [] }],
+      },
+    });
+    await world.send([identify('ha', { country: 'FR' }), track('ha', 'Signed Up')]);
+    await world.send([track('ha', 'Demo Requested'), track('ha', 'Pricing Viewed')]);
+    await world.settle();
+    await world.send([track('ha', 'Order Completed')]);
+    await world.settle();
+    expect((await intentOf('ha')).stage).toBe('customer');
+
+    await world.advance(2 * DAY + 1000);
+    const intent = await intentOf('ha');
+    expect(intent.stage).toBe('customer');
+    expect(intent.handOffs).toMatchObject([{ status: 'breached' }]);
+    expect(crm.received.map((body) => body.type)).toEqual([
+      'mops.hand_off.created',
+      'mops.hand_off.sla_missed',
+    ]);
+  });
+
   it('tells the CRM of a missed SLA and recycles the lead, all visible on the profile', async () => {
     await world.send([identify('cy', { country: 'FR' }), track('cy', 'Signed Up')]);
     await world.send([track('cy', 'Demo Requested'), track('cy', 'Pricing Viewed')]);

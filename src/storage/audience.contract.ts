@@ -227,7 +227,7 @@ export function runAudienceContract(
       expect(await storage.transaction((tx) => tx.scoring.claimOverdueHandOffs(NOW + DAY, 10))).toEqual([
         base,
       ]);
-      expect(await storage.scoring.findPendingHandOff(base.profileId)).toEqual(base);
+      expect(await storage.scoring.pendingHandOffs(base.profileId)).toEqual([base]);
       expect(
         (await storage.scoring.listHandOffs(workspaceId, { status: 'accepted' }, { limit: 10 })).items,
       ).toEqual([accepted]);

@@ -222,15 +222,15 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
-    async findPendingHandOff(profileId) {
-      const row = await db
+    async pendingHandOffs(profileId) {
+      const rows = await db
         .selectFrom('hand_offs')
         .selectAll()
         .where('profile_id', '=', profileId)
         .where('status', '=', 'pending')
         .orderBy('created_at', 'desc')
-        .executeTakeFirst();
-      return row ? toHandOff(row) : undefined;
+        .execute();
+      return rows.map(toHandOff);
     },
     async listHandOffs(workspaceId, filter, page) {
       // Hand-off ids are time-ordered (ULIDs): newest first by id is newest first by creation.

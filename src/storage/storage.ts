@@ -528,8 +528,8 @@ export interface ScoringStore {
       | { status: 'accepted'; acceptedAt: number }
       | { status: 'breached' | 'recycled'; breachedAt: number | null },
   ): Promise<boolean>;
-  /** The profile's hand-off still waiting for sales, if any. */
-  findPendingHandOff(profileId: string): Promise<HandOff | undefined>;
+  /** The profile's hand-offs still waiting for sales: one at most, but a merge may bring another. */
+  pendingHandOffs(profileId: string): Promise<HandOff[]>;
   listHandOffs(
     workspaceId: string,
     filter: { profileId?: string; status?: HandOff['status'] },
