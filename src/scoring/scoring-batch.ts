@@ -155,20 +155,24 @@ async function decideWorkspace(
   const handOffs: HandOff[] = [];
   const messages: Message[] = [];
   const handOff = settings.handOff;
+  let turns: { before: number; after: number } | undefined;
   if (handOff && lifecycle) {
-    let turn = await reader.scoring.countHandOffs(workspaceId);
+    turns = { before: await reader.scoring.roundRobinTurn(workspaceId), after: 0 };
+    turns.after = turns.before;
     const byId = new Map(profiles.map((profile) => [profile.id, profile]));
     for (const change of stageMoves) {
       if (!reaches(lifecycle, change.move, handOff.stage)) continue;
       const profile = byId.get(change.profileId);
       if (!profile || handOffs.some((existing) => existing.profileId === profile.id)) continue;
       if ((await reader.scoring.pendingHandOffs(profile.id)).length > 0) continue;
-      const { owner } = assignOwner(
+      const { owner, by } = assignOwner(
         handOff,
         { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
-        turn++,
+        turns.after,
         at,
       );
+      // Only a lead no rule places takes a turn: the rotation stays fair among the owners.
+      if (by === 'round_robin') turns.after++;
       const created: HandOff = {
         id: newId('hof', at),
         workspaceId,
@@ -235,6 +239,7 @@ async function decideWorkspace(
     await tx.scoring.setScores(scores);
     await tx.scoring.setStages(stageMoves.map(({ move: _move, ...change }) => change));
     for (const created of handOffs) await tx.scoring.createHandOff(created);
+    if (turns && turns.after !== turns.before) await tx.scoring.setRoundRobinTurn(workspaceId, turns.after);
     // Unless the SLA check ended it in the meantime: a hand-off told to the CRM as missed stays so.
     for (const handOffAccepted of acceptedHandOffs)
       await tx.scoring.settleHandOff(handOffAccepted.id, { status: 'accepted', acceptedAt: at });

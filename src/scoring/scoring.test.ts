@@ -250,6 +250,26 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     ]);
   });
 
+  it('takes turns among the owners only for leads no assignment rule places', async () => {
+    const mql = async (userId: string, country: string) => {
+      await world.send([identify(userId, { country }), track(userId, 'Signed Up')]);
+      await world.send([track(userId, 'Demo Requested'), track(userId, 'Pricing Viewed')]);
+      await world.settle();
+      return (await intentOf(userId)).handOffs[0]?.owner;
+    };
+    const owners = [];
+    for (const [userId, country] of [
+      ['it-1', 'IT'],
+      ['fr-1', 'FR'],
+      ['it-2', 'IT'],
+      ['fr-2', 'FR'],
+      ['fr-3', 'FR'],
+    ] as const)
+      owners.push(await mql(userId, country));
+    // The Italians are Giulia's by rule; the others alternate from Marco.
+    expect(owners).toEqual(['giulia', 'marco', 'giulia', 'giulia', 'marco']);
+  });
+
   it('tells the CRM of a missed SLA and recycles the lead, all visible on the profile', async () => {
     await world.send([identify('cy', { country: 'FR' }), track('cy', 'Signed Up')]);
     await world.send([track('cy', 'Demo Requested'), track('cy', 'Pricing Viewed')]);

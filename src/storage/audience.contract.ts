@@ -221,7 +221,10 @@ export function runAudienceContract(
       const accepted = { ...base, id: newId('hof'), profileId: newId('prf'), status: 'accepted' as const };
       await storage.scoring.createHandOff(base);
       await storage.scoring.createHandOff(accepted);
-      expect(await storage.scoring.countHandOffs(workspaceId)).toBe(2);
+      expect(await storage.scoring.roundRobinTurn(workspaceId)).toBe(0);
+      await storage.scoring.setRoundRobinTurn(workspaceId, 2);
+      await storage.scoring.setRoundRobinTurn(workspaceId, 3);
+      expect(await storage.scoring.roundRobinTurn(workspaceId)).toBe(3);
       expect(await storage.scoring.nextHandOffDue()).toBe(NOW + DAY);
       expect(await storage.transaction((tx) => tx.scoring.claimOverdueHandOffs(NOW, 10))).toEqual([]);
       expect(await storage.transaction((tx) => tx.scoring.claimOverdueHandOffs(NOW + DAY, 10))).toEqual([

@@ -197,13 +197,20 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
       );
     },
 
-    async countHandOffs(workspaceId) {
+    async roundRobinTurn(workspaceId) {
       const row = await db
-        .selectFrom('hand_offs')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .selectFrom('hand_off_turns')
+        .select('turn')
         .where('workspace_id', '=', workspaceId)
-        .executeTakeFirstOrThrow();
-      return Number(row.n);
+        .executeTakeFirst();
+      return row ? Number(row.turn) : 0;
+    },
+    async setRoundRobinTurn(workspaceId, turn) {
+      await db
+        .insertInto('hand_off_turns')
+        .values({ workspace_id: workspaceId, turn })
+        .onConflict((conflict) => conflict.column('workspace_id').doUpdateSet({ turn }))
+        .execute();
     },
     async createHandOff(handOff) {
       await db.insertInto('hand_offs').values(handOffValues(handOff)).execute();

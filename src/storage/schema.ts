@@ -249,6 +249,10 @@ export interface Database {
     reason: string;
     at: number;
   };
+  hand_off_turns: {
+    workspace_id: string;
+    turn: number;
+  };
   hand_offs: {
     id: string;
     workspace_id: string;

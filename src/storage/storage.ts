@@ -515,8 +515,9 @@ export interface ScoringStore {
   setStages(changes: StageChange[]): Promise<void>;
   stageHistory(profileId: string): Promise<StageChange[]>;
 
-  /** How many hand-offs the workspace has made: the round-robin turn of the next one. */
-  countHandOffs(workspaceId: string): Promise<number>;
+  /** The workspace's next round-robin turn among its sales owners (0 before the first). */
+  roundRobinTurn(workspaceId: string): Promise<number>;
+  setRoundRobinTurn(workspaceId: string, turn: number): Promise<void>;
   createHandOff(handOff: HandOff): Promise<void>;
   /**
    * Ends a pending hand-off (accepted, breached or recycled); false when it was no longer pending —

@@ -4,6 +4,7 @@ import { journeysSchema } from './0002-journeys.js';
 import { segmentsSchema } from './0003-segments.js';
 import { profileTimersSchema } from './0004-profile-timers.js';
 import { mergeEventsSchema } from './0005-merge-events.js';
+import { handOffTurnsSchema } from './0006-hand-off-turns.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -16,6 +17,7 @@ const ALL: Record<string, DialectMigration> = {
   '0003-segments': segmentsSchema,
   '0004-profile-timers': profileTimersSchema,
   '0005-merge-events': mergeEventsSchema,
+  '0006-hand-off-turns': handOffTurnsSchema,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
