@@ -7,8 +7,10 @@ import type {
   PageRequest,
   PipelineBatch,
   ResolutionChanges,
+  StageChange,
   Storage,
   StorageReader,
+  StorageTx,
 } from '../storage/storage.js';
 import { groupIdOf, identityKeysOf, resolveIdentities } from './identity-resolution.js';
 
@@ -28,7 +30,7 @@ export interface ProfileDetails {
 export const profileResolutionBatch = (now: () => number): PipelineBatch<void> => ({
   async prepare(events, reader) {
     const at = now();
-    const decisions: ResolutionChanges[] = [];
+    const decisions: Array<{ changes: ResolutionChanges; stages: readonly string[] | undefined }> = [];
     // Mops's own events are filed under their profile as they are written: nothing to resolve.
     const clientEvents = events.filter((event) => event.origin !== 'mops');
     for (const [workspaceId, workspaceEvents] of groupByWorkspace(clientEvents)) {
@@ -44,22 +46,61 @@ export const profileResolutionBatch = (now: () => number): PipelineBatch<void> =
         .filter((groupId): groupId is string => groupId !== null);
       const accounts =
         groupIds.length > 0 ? await reader.profiles.findAccountsByGroupIds(workspaceId, groupIds) : [];
-      decisions.push(
-        resolveIdentities({
-          workspaceId,
-          events: workspaceEvents,
-          graph: { identities, profiles, accounts },
-          now: at,
-          newProfileId: () => newId('prf', at),
-          newAccountId: () => newId('acc', at),
-        }),
-      );
+      const changes = resolveIdentities({
+        workspaceId,
+        events: workspaceEvents,
+        graph: { identities, profiles, accounts },
+        now: at,
+        newProfileId: () => newId('prf', at),
+        newAccountId: () => newId('acc', at),
+      });
+      const stages =
+        changes.merges.length > 0 ? (await reader.settings.get(workspaceId)).lifecycle?.stages : undefined;
+      decisions.push({ changes, stages });
     }
     return async (tx) => {
-      for (const changes of decisions) await tx.profiles.applyResolution(changes);
+      for (const { changes, stages } of decisions) {
+        const kept = stages ? await stagesKeptThroughMerges(tx, changes, stages, at) : [];
+        await tx.profiles.applyResolution(changes);
+        await tx.scoring.setStages(kept);
+      }
     };
   },
 });
+
+/**
+ * Stages only move forward, so a profile merged into one behind it in the lifecycle brings its stage
+ * along (a visitor who became a customer signs in as a known lead: a customer); the survivor keeps its
+ * own stage otherwise, as the merge itself does.
+ */
+async function stagesKeptThroughMerges(
+  tx: StorageTx,
+  changes: ResolutionChanges,
+  stages: readonly string[],
+  at: number,
+): Promise<StageChange[]> {
+  const ids = changes.merges.flatMap(({ from, into }) => [from, into]);
+  const current = await tx.scoring.stages(ids);
+  const kept: StageChange[] = [];
+  for (const { from, into } of changes.merges) {
+    const merged = current.get(from);
+    const survivor = current.get(into);
+    if (
+      merged === undefined ||
+      stages.indexOf(merged) <= (survivor === undefined ? -1 : stages.indexOf(survivor))
+    )
+      continue;
+    kept.push({
+      workspaceId: changes.workspaceId,
+      profileId: into,
+      from: survivor ?? null,
+      to: merged,
+      reason: 'merged with a profile further along',
+      at,
+    });
+  }
+  return kept;
+}
 
 export async function findProfileDetails(
   storage: Storage,

@@ -270,6 +270,23 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect(owners).toEqual(['giulia', 'marco', 'giulia', 'giulia', 'marco']);
   });
 
+  it('keeps the stage further along when a merge joins a visitor to a known lead', async () => {
+    const visitor = (event: string) => ({ type: 'track', anonymousId: 'anon-ia', event, properties: {} });
+    await world.send([visitor('Signed Up'), visitor('Sales Accepted')]);
+    await world.send([identify('ia', { country: 'FR' }), track('ia', 'Signed Up')]);
+    await world.settle();
+    expect((await intentOf('ia')).stage).toBe('lead');
+
+    await world.send([{ type: 'identify', userId: 'ia', anonymousId: 'anon-ia', traits: {} }]);
+    await world.settle();
+    const intent = await intentOf('ia');
+    expect(intent.stage).toBe('sql');
+    expect(intent.stageHistory.at(-1)).toMatchObject({
+      to: 'sql',
+      reason: 'merged with a profile further along',
+    });
+  });
+
   it('tells the CRM of a missed SLA and recycles the lead, all visible on the profile', async () => {
     await world.send([identify('cy', { country: 'FR' }), track('cy', 'Signed Up')]);
     await world.send([track('cy', 'Demo Requested'), track('cy', 'Pricing Viewed')]);
