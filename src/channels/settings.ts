@@ -47,6 +47,26 @@ export function settingsView(settings: WorkspaceSettings): SettingsView {
  * destination: that of the stored destination with the same id), as long as it still goes where it
  * was given for (see `keptSecret`).
  */
+/**
+ * A lifecycle must keep the stages profiles are at: a profile at a stage the list no longer has would
+ * count as having none (any rule would move it, forward or not) and could never be recycled.
+ */
+async function checkStagesHeld(
+  storage: Storage,
+  workspaceId: string,
+  settings: WorkspaceSettings,
+): Promise<void> {
+  if (!settings.lifecycle) return;
+  const listed = new Set(settings.lifecycle.stages);
+  const dropped = (await storage.scoring.stagesHeld(workspaceId)).filter((stage) => !listed.has(stage));
+  if (dropped.length > 0)
+    throw new AppError(
+      'invalid_input',
+      `lifecycle.stages: profiles are at ${dropped.join(', ')}, which the list must keep`,
+      { field: 'lifecycle.stages' },
+    );
+}
+
 export async function saveSettings(
   storage: Storage,
   secrets: SecretBox,
@@ -60,6 +80,7 @@ export async function saveSettings(
   }
   const settings = parsed.data;
   checkIntentSettings(settings);
+  await checkStagesHeld(storage, input.workspaceId, settings);
   const previous = await storage.settings.get(input.workspaceId);
   const { smtp, sms } = settings;
   if (smtp) {

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { listProfileTimeline } from '../profiles/profiles.js';
 import { createSegment } from '../segments/segments.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
@@ -285,6 +286,30 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       to: 'sql',
       reason: 'merged with a profile further along',
     });
+  });
+
+  it('refuses a lifecycle that drops a stage profiles are at, naming the field', async () => {
+    await world.send([identify('ja', {}), track('ja', 'Signed Up')]);
+    await world.settle();
+    const lifecycle = (await world.storage.settings.get(world.workspaceId)).lifecycle as NonNullable<
+      WorkspaceSettings['lifecycle']
+    >;
+    const renamed = lifecycle.stages.map((stage) => (stage === 'lead' ? 'prospect' : stage));
+    await expect(
+      world.configure({
+        lifecycle: {
+          ...lifecycle,
+          stages: renamed,
+          rules: lifecycle.rules.map((rule) => (rule.to === 'lead' ? { ...rule, to: 'prospect' } : rule)),
+          recycleTo: 'prospect',
+        },
+      }),
+    ).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'lifecycle.stages',
+      message: expect.stringContaining('lead'),
+    });
+    expect((await world.storage.settings.get(world.workspaceId)).lifecycle?.stages).toContain('lead');
   });
 
   it('tells the CRM of a missed SLA and recycles the lead, all visible on the profile', async () => {

@@ -146,6 +146,15 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
       }
       return found;
     },
+    async stagesHeld(workspaceId) {
+      const rows = await db
+        .selectFrom('profile_stages')
+        .select('stage')
+        .distinct()
+        .where('workspace_id', '=', workspaceId)
+        .execute();
+      return rows.map((row) => row.stage).sort();
+    },
     async setStages(changes) {
       for (const change of changes) {
         await db

@@ -513,6 +513,8 @@ export interface ScoringStore {
   stages(profileIds: string[]): Promise<Map<string, string>>;
   /** Moves profiles to stages, recording each move in their history. */
   setStages(changes: StageChange[]): Promise<void>;
+  /** The stages the workspace's profiles are at, each once. */
+  stagesHeld(workspaceId: string): Promise<string[]>;
   stageHistory(profileId: string): Promise<StageChange[]>;
 
   /** The workspace's next round-robin turn among its sales owners (0 before the first). */
