@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { EmailTemplate, Journey, JourneyVersion } from '../core/journey.js';
-import { JourneyDefinition, type Step } from '../core/journey-definition.js';
+import { type Condition, JourneyDefinition, type Step } from '../core/journey-definition.js';
 import type { Storage } from '../storage/storage.js';
 import { checkLiquid } from '../templates/liquid.js';
 
@@ -79,6 +79,8 @@ export async function publishJourney(
   const topics = new Set(settings.topics.map((topic) => topic.id));
   const destinations = new Set(settings.webhooks.destinations.map((destination) => destination.id));
   const segments = new Set((await storage.segments.list(workspaceId)).map((segment) => segment.id));
+  const models = new Set(settings.scoring.models.map((model) => model.id));
+  const stages = new Set(settings.lifecycle?.stages ?? []);
   const trigger = definition.entry.trigger;
   if (trigger.type === 'segment' && !segments.has(trigger.segment))
     throw new AppError('invalid_input', `entry.trigger.segment: segment ${trigger.segment} does not exist`, {
@@ -89,11 +91,12 @@ export async function publishJourney(
     if (step.type === 'branch')
       for (const [branchIndex, branch] of step.branches.entries())
         for (const [conditionIndex, condition] of branch.conditions.entries()) {
-          if (condition.source !== 'segment' || segments.has(condition.segment)) continue;
-          const field = `steps.${index}.branches.${branchIndex}.conditions.${conditionIndex}.segment`;
-          throw new AppError('invalid_input', `${field}: segment ${condition.segment} does not exist`, {
-            field: `draft.${field}`,
-          });
+          const at = `steps.${index}.branches.${branchIndex}.conditions.${conditionIndex}`;
+          const problem = unknownAudience(condition, { segments, models, stages });
+          if (problem)
+            throw new AppError('invalid_input', `${at}.${problem.field}: ${problem.message}`, {
+              field: `draft.${at}.${problem.field}`,
+            });
         }
     for (const [field, source] of liquidOf(step)) {
       const problem = checkLiquid(source);
@@ -153,6 +156,23 @@ export async function publishJourney(
     await tx.journeys.update(published);
   });
   return { journey: published, version };
+}
+
+/** What a branch condition names that the workspace does not have: it would never hold, silently. */
+function unknownAudience(
+  condition: Condition,
+  known: { segments: Set<string>; models: Set<string>; stages: Set<string> },
+): { field: string; message: string } | undefined {
+  if (!('source' in condition)) return undefined;
+  if (condition.source === 'segment' && !known.segments.has(condition.segment))
+    return { field: 'segment', message: `segment ${condition.segment} does not exist` };
+  if (condition.source === 'score' && !known.models.has(condition.model))
+    return { field: 'model', message: `no score model ${condition.model} in the workspace's settings` };
+  const stage =
+    condition.source === 'lifecycle' ? condition.stages.find((name) => !known.stages.has(name)) : undefined;
+  if (stage !== undefined)
+    return { field: 'stages', message: `no lifecycle stage ${stage} in the workspace's settings` };
+  return undefined;
 }
 
 /** The Liquid a step renders when it runs, by field: a mistake in it is refused at publish, not on every send. */

@@ -312,6 +312,50 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect((await world.storage.settings.get(world.workspaceId)).lifecycle?.stages).toContain('lead');
   });
 
+  it('refuses segments and journey branches naming a score model or stage the workspace does not have', async () => {
+    const segment = (rule: Record<string, unknown>) =>
+      createSegment(world.storage, {
+        workspaceId: world.workspaceId,
+        input: { name: 'Typo', kind: 'live', rule: rule as never },
+        now: world.clock.now(),
+      });
+    await expect(segment({ type: 'score', model: 'engagment', min: 10 })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'rule',
+      message: expect.stringContaining('engagment'),
+    });
+    await expect(segment({ not: { type: 'lifecycle', stages: ['lead', 'mlq'] } })).rejects.toMatchObject({
+      field: 'rule',
+      message: expect.stringContaining('mlq'),
+    });
+    const branchOn = (condition: Record<string, unknown>) =>
+      world.publish({
+        name: `Branch ${Math.random()}`,
+        entry: { trigger: { type: 'event', event: 'Signed Up' } },
+        start: 'route',
+        steps: [
+          {
+            id: 'route',
+            type: 'branch',
+            branches: [{ conditions: [condition], next: 'done' }],
+            otherwise: 'done',
+          },
+          { id: 'done', type: 'exit' },
+        ],
+      });
+    await expect(
+      branchOn({ source: 'score', model: 'engagment', op: 'gte', value: 1 }),
+    ).rejects.toMatchObject({
+      field: 'draft.steps.0.branches.0.conditions.0.model',
+    });
+    await expect(branchOn({ source: 'lifecycle', op: 'in', stages: ['mlq'] })).rejects.toMatchObject({
+      field: 'draft.steps.0.branches.0.conditions.0.stages',
+    });
+    await expect(
+      branchOn({ source: 'score', model: 'engagement', op: 'gte', value: 1 }),
+    ).resolves.toBeDefined();
+  });
+
   it('tells the CRM of a missed SLA and recycles the lead, all visible on the profile', async () => {
     await world.send([identify('cy', { country: 'FR' }), track('cy', 'Signed Up')]);
     await world.send([track('cy', 'Demo Requested'), track('cy', 'Pricing Viewed')]);

@@ -134,7 +134,25 @@ async function checkReferences(
   id: string | undefined,
   rule: SegmentCondition,
 ): Promise<void> {
-  const segments = await storage.segments.list(workspaceId);
+  const [segments, settings] = await Promise.all([
+    storage.segments.list(workspaceId),
+    storage.settings.get(workspaceId),
+  ]);
+  // A model or stage that does not exist would match nobody, silently.
+  const models = new Set(settings.scoring.models.map((model) => model.id));
+  const stages = new Set(settings.lifecycle?.stages ?? []);
+  for (const condition of leaves(rule)) {
+    if (condition.type === 'score' && !models.has(condition.model))
+      throw new AppError('invalid_input', `no score model ${condition.model} in the workspace's settings`, {
+        field: 'rule',
+      });
+    const unknown =
+      condition.type === 'lifecycle' ? condition.stages.find((stage) => !stages.has(stage)) : undefined;
+    if (unknown !== undefined)
+      throw new AppError('invalid_input', `no lifecycle stage ${unknown} in the workspace's settings`, {
+        field: 'rule',
+      });
+  }
   const known = new Set(segments.map((segment) => segment.id));
   for (const reference of ruleNeeds([rule], 0).segments) {
     if (!known.has(reference) && reference !== id)
@@ -147,4 +165,14 @@ async function checkReferences(
   } catch (error) {
     throw new AppError('invalid_input', (error as Error).message, { field: 'rule' });
   }
+}
+
+type LeafCondition = Exclude<SegmentCondition, { all: unknown } | { any: unknown } | { not: unknown }>;
+
+/** The conditions of a rule under its all/any/not. */
+function leaves(rule: SegmentCondition): LeafCondition[] {
+  if ('all' in rule) return rule.all.flatMap(leaves);
+  if ('any' in rule) return rule.any.flatMap(leaves);
+  if ('not' in rule) return leaves(rule.not);
+  return [rule];
 }
