@@ -25,6 +25,8 @@ export class DigestCache {
   readonly #keys: string[] = [];
   readonly #keyNumbers = new Map<string, number>();
   #through: string | undefined;
+  /** Per workspace, the queries its live segments asked at its last batch. */
+  readonly #liveQueries = new Map<string, ReadonlySet<string>>();
 
   constructor(maxProfiles = DEFAULT_DIGEST_CACHE_PROFILES) {
     this.#maxProfiles = maxProfiles;
@@ -34,6 +36,17 @@ export class DigestCache {
   beginBatch(after: string): void {
     if (this.#through !== after) this.#digests.clear();
     this.#through = undefined;
+  }
+
+  /**
+   * The digestible queries a workspace's live segments ask now. A query asked again after a time
+   * unasked (a rule changed back, a segment re-created) finds digests that missed the events of that
+   * time, as nothing touched them for it: all are read again from the log.
+   */
+  noteLiveQueries(workspaceId: string, keys: ReadonlySet<string>): void {
+    const before = this.#liveQueries.get(workspaceId);
+    if (before && [...keys].some((key) => !before.has(key))) this.#digests.clear();
+    this.#liveQueries.set(workspaceId, keys);
   }
 
   /** The batch's writes commit with the cursor at `through`: the digests are right from there on. */

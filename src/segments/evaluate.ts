@@ -182,12 +182,24 @@ function collectTimeChanges(
     return;
   }
   switch (condition.type) {
-    case 'event':
-      if (condition.within === undefined) return;
-      // Each counted event leaves the window one window-length after it happened.
-      for (const event of facts.eventsMatching(eventQuery(condition), now))
-        out.push(event.timestamp + durationMs(condition.within));
+    case 'event': {
+      const relative = condition.where.filter(isRelativeToNow);
+      // With a filter relative to now, which events match changes by time alone: every event of the
+      // name counts, and the moments each of its dates enters the filter's span and leaves it.
+      const events = facts.eventsMatching(
+        relative.length > 0 ? everyEventOf(condition) : eventQuery(condition),
+        now,
+      );
+      for (const event of events) {
+        // Each counted event leaves the window one window-length after it happened.
+        if (condition.within !== undefined) out.push(event.timestamp + durationMs(condition.within));
+        for (const filter of relative) {
+          const at = asTime(readPath(event.properties, filter.path));
+          if (at !== undefined) out.push(at, at + durationMs(filter.value as string));
+        }
+      }
       return;
+    }
     case 'event_time': {
       if (condition.op !== 'within_last' && condition.op !== 'not_within_last') return;
       const event = firstOrLast(condition, facts, now);
@@ -206,9 +218,10 @@ function collectTimeChanges(
         condition.type === 'trait'
           ? [readPath(facts.traits, condition.path)]
           : facts.accounts.map((traits) => readPath(traits, condition.path));
+      // A date still to come enters the span when it arrives, and leaves it one span later.
       for (const value of values) {
         const at = asTime(value);
-        if (at !== undefined) out.push(at + durationMs(condition.value as string));
+        if (at !== undefined) out.push(at, at + durationMs(condition.value as string));
       }
       return;
     }
@@ -256,6 +269,25 @@ function nextScoreCrossing(condition: ScoreCondition, facts: ProfileFacts, now: 
     return after;
   }
   return undefined;
+}
+
+function isRelativeToNow(filter: PropertyFilter): boolean {
+  return filter.op === 'within_last' || filter.op === 'not_within_last';
+}
+
+const everyEventAsked = new WeakMap<EventCondition, EventQuery>();
+
+/**
+ * Every event of the condition's name in its window, whatever its properties: a query no digest keeps
+ * (its `keep` is no rule's), so it is answered from the log, as queries with such filters are.
+ */
+function everyEventOf(condition: EventCondition): EventQuery {
+  let query = everyEventAsked.get(condition);
+  if (!query) {
+    query = { ...eventQuery(condition), where: [], keep: Number.MAX_SAFE_INTEGER };
+    everyEventAsked.set(condition, query);
+  }
+  return query;
 }
 
 /** The profile's first or last event of the condition's name that has happened by `now`. */

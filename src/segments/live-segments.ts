@@ -6,7 +6,7 @@ import { groupIdOf } from '../profiles/identity-resolution.js';
 import { eventProfileIds } from '../profiles/profiles.js';
 import type { PipelineBatch, Storage, StorageReader, StorageTx } from '../storage/storage.js';
 import type { DigestCache } from './digest-cache.js';
-import type { DigestEvent } from './event-digest.js';
+import { type DigestEvent, digestQueries } from './event-digest.js';
 import { logFacts, updateDigests } from './event-facts.js';
 import {
   buildFacts,
@@ -103,6 +103,8 @@ export interface Touch {
   isDue: boolean;
   /** Static lists the profile entered or left: the segments asking about them are decided again. */
   lists: Set<string>;
+  /** When the earliest of the batch's client events for the profile happened. */
+  firstEventAt: number | undefined;
   all: boolean;
   /** The batch's events of the profile, for its digest. */
   events: DigestEvent[];
@@ -116,6 +118,7 @@ export function newTouch(): Touch {
     group: false,
     isDue: false,
     lists: new Set(),
+    firstEventAt: undefined,
     all: false,
     events: [],
   };
@@ -176,10 +179,21 @@ export async function reevaluateProfiles(
 ): Promise<(tx: StorageTx) => Promise<SegmentWork>> {
   const { workspaceId, segments, now } = options;
   const nothing = async () => ({ earliestTimer: undefined, changed: 0 });
+  const touched = (await reader.profiles.findProfilesByIds([...options.touches.keys()])).filter(
+    (profile) => profile.mergedInto === null,
+  );
+  // A profile whose first event is in this batch was never decided: every segment is, those asking
+  // about nothing it did (no country, never ordered) included.
+  const touches = new Map(options.touches);
+  for (const profile of touched) {
+    const touch = touches.get(profile.id);
+    if (touch?.firstEventAt !== undefined && profile.firstSeenAt >= touch.firstEventAt)
+      touches.set(profile.id, { ...touch, all: true });
+  }
   // Profiles touched alike share one list of segments: what reads per choice keys on the list.
   const chosen = new Map<string, RuleSegment[]>();
   const choices = new Map<string, RuleSegment[]>();
-  for (const [profileId, touch] of options.touches) {
+  for (const [profileId, touch] of touches) {
     const key = touchKey(touch);
     let touched = choices.get(key);
     if (!touched) {
@@ -195,9 +209,7 @@ export async function reevaluateProfiles(
     [...rules.values()].map((segment) => segment.rule),
     now,
   );
-  const profiles = (await reader.profiles.findProfilesByIds([...chosen.keys()])).filter(
-    (profile) => profile.mergedInto === null,
-  );
+  const profiles = touched.filter((profile) => chosen.has(profile.id));
   const ids = profiles.map((profile) => profile.id);
   const [settings, timers] = await Promise.all([
     reader.settings.get(workspaceId),
@@ -206,7 +218,7 @@ export async function reevaluateProfiles(
   const digests = await updateDigests(reader, {
     workspaceId,
     profileIds: ids,
-    touches: options.touches,
+    touches,
     chosen,
     cache: options.digests,
     segments,
@@ -287,6 +299,10 @@ export const segmentMembershipBatch = (
     const writes: Array<(tx: StorageTx) => Promise<SegmentWork>> = [];
     for (const [workspaceId, workspaceEvents] of groupByWorkspace(events)) {
       const segments = await liveRuleSegments(reader, workspaceId);
+      digests.noteLiveQueries(
+        workspaceId,
+        new Set(digestQueries(segments.map((segment) => segment.rule)).keys()),
+      );
       if (segments.length === 0) continue;
       // Mops's own events (Segment Entered, …) change nothing, unless the rules need them.
       const mopsEvents = mopsEventsToRead(segments);
@@ -320,6 +336,8 @@ export const segmentMembershipBatch = (
             properties: payloadProperties(event.payload),
           });
         }
+        if (event.origin !== 'mops')
+          touch.firstEventAt = Math.min(touch.firstEventAt ?? event.timestamp, event.timestamp);
         if (event.type === 'identify' || event.name === TRAITS_UPDATED) touch.identify = true;
         const list = event.origin === 'mops' ? listChanged(event, lists) : undefined;
         if (list !== undefined) touch.lists.add(list);

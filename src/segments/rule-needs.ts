@@ -56,7 +56,11 @@ function collect(condition: SegmentCondition, now: number, needs: RuleNeeds): vo
     case 'event': {
       // A rolling window needs only its own span; a count over all time needs every event.
       const since = condition.within === undefined ? null : now - durationMs(condition.within);
-      if (condition.within !== undefined) needs.isTimeDependent = true;
+      // A rolling window, or a property filter relative to now, changes which events count by time alone.
+      const isRelative = condition.where.some(
+        (filter) => filter.op === 'within_last' || filter.op === 'not_within_last',
+      );
+      if (condition.within !== undefined || isRelative) needs.isTimeDependent = true;
       addEvent(needs, condition.event, since, condition.where.length > 0);
       return;
     }

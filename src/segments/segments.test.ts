@@ -203,6 +203,99 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     );
   });
 
+  describe('agrees with a preview of the rule at every moment', () => {
+    const HOUR = 3_600_000;
+    const liveAndPreview = async (segmentId: string, rule: SegmentCondition) => {
+      const preview = await previewSegment(world.storage, {
+        workspaceId: world.workspaceId,
+        rule,
+        now: world.clock.now(),
+        sampleSize: 100,
+      });
+      return { live: await members(segmentId), preview: [...preview.sample].sort() };
+    };
+    const sendAndSettle = async (...calls: Array<Record<string, unknown>>) => {
+      await world.send(calls);
+      await world.settle();
+    };
+
+    it('for a profile created later that did nothing the rule asks about', async () => {
+      const neverOrdered: SegmentCondition = {
+        type: 'event',
+        event: 'Order Completed',
+        atLeast: 0,
+        atMost: 0,
+        where: [],
+      };
+      const noVip: SegmentCondition = { type: 'trait', path: 'vip', op: 'not_exists' };
+      const never = await create('Never ordered', neverOrdered);
+      const notVip = await create('Not VIP', noVip);
+      await sendAndSettle(identify('ada', { plan: 'pro' }), track('bo', 'Product Viewed'));
+      const both = [await world.profileOf('ada'), await world.profileOf('bo')].sort();
+      expect(await liveAndPreview(never, neverOrdered)).toEqual({ live: both, preview: both });
+      expect(await liveAndPreview(notVip, noVip)).toEqual({ live: both, preview: both });
+    });
+
+    it('as a property date relative to now leaves its span, and as a future trait date enters one', async () => {
+      const delivered: SegmentCondition = {
+        type: 'event',
+        event: 'Order Completed',
+        atLeast: 1,
+        where: [{ path: 'delivery_at', op: 'within_last', value: '3d' }],
+      };
+      const renewing: SegmentCondition = {
+        type: 'trait',
+        path: 'renewal_at',
+        op: 'within_last',
+        value: '30d',
+      };
+      const recentlyDelivered = await create('Delivered lately', delivered);
+      const renewed = await create('Renewed lately', renewing);
+      const now = world.clock.now();
+      await sendAndSettle(
+        track('ada', 'Order Completed', { delivery_at: new Date(now - HOUR).toISOString() }),
+        identify('bo', { renewal_at: new Date(now + DAY).toISOString() }),
+      );
+      const ada = await world.profileOf('ada');
+      const bo = await world.profileOf('bo');
+      expect(await liveAndPreview(recentlyDelivered, delivered)).toEqual({ live: [ada], preview: [ada] });
+      expect(await liveAndPreview(renewed, renewing)).toEqual({ live: [], preview: [] });
+
+      await world.advance(2 * DAY);
+      expect(await liveAndPreview(renewed, renewing)).toEqual({ live: [bo], preview: [bo] });
+      await world.advance(2 * DAY);
+      expect(await liveAndPreview(recentlyDelivered, delivered)).toEqual({ live: [], preview: [] });
+    });
+
+    it('when a rule asks again about events it stopped asking about for a while', async () => {
+      const orders: SegmentCondition = {
+        type: 'event',
+        event: 'Order Completed',
+        atLeast: 1,
+        atMost: 2,
+        where: [],
+      };
+      const plan: SegmentCondition = { type: 'trait', path: 'plan', op: 'eq', value: 'pro' };
+      const segmentId = await create('Few orders', orders);
+      const change = async (rule: SegmentCondition) => {
+        await updateSegment(world.storage, {
+          workspaceId: world.workspaceId,
+          id: segmentId,
+          input: { name: 'Few orders', kind: 'live', rule },
+          now: world.clock.now(),
+        });
+        await world.settle();
+      };
+      await sendAndSettle(track('ada', 'Order Completed'));
+      await change(plan);
+      // Nothing asks about orders meanwhile: the consumer's memory of ada's orders is not kept up.
+      await sendAndSettle(track('ada', 'Order Completed'));
+      await change(orders);
+      await sendAndSettle(track('ada', 'Order Completed'));
+      expect(await liveAndPreview(segmentId, orders)).toEqual({ live: [], preview: [] });
+    });
+  });
+
   it('backfills the segments asking about a changed segment again, after it', async () => {
     await world.send([identify('bo', { plan: 'pro', country: 'IT' })]);
     await world.settle();
