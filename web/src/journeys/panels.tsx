@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { useSession } from '../app/session.js';
 import { useScoringDefinitions, useSegmentList, useTemplateList } from '../app/workspace-queries.js';
 import { Field } from '../components/field.js';
+import { ParsedInput } from '../components/parsed-input.js';
 import { errorMessage } from '../components/states.js';
 import {
   type Condition,
@@ -21,6 +22,17 @@ export function parseValue(text: string): unknown {
   if (trimmed !== '' && Number.isFinite(Number(trimmed))) return Number(trimmed);
   return text;
 }
+
+const formatValue = (value: unknown) => (value === undefined ? '' : String(value));
+/** An empty or unreadable box is no number: the server names the field rather than taking 0. */
+const parseNumber = (text: string) => (text.trim() === '' ? Number.NaN : Number(text));
+const formatNumber = (value: number) => (Number.isNaN(value) ? '' : String(value));
+const parseList = (text: string) =>
+  text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+const formatList = (items: string[]) => items.join(', ');
 
 function TextField(props: {
   label: string;
@@ -147,10 +159,12 @@ function ConditionsEditor(props: {
                 onChange={(op) => update(index, { ...condition, op })}
               />
               {condition.op !== 'exists' && condition.op !== 'not_exists' && (
-                <input
-                  aria-label={t('builder.fields.conditionValue')}
-                  value={condition.value === undefined ? '' : String(condition.value)}
-                  onChange={(event) => update(index, { ...condition, value: parseValue(event.target.value) })}
+                <ParsedInput
+                  label={t('builder.fields.conditionValue')}
+                  value={condition.value}
+                  parse={parseValue}
+                  format={formatValue}
+                  onChange={(value) => update(index, { ...condition, value })}
                 />
               )}
             </>
@@ -188,11 +202,13 @@ function ConditionsEditor(props: {
                 options={labels(SCORE_OPS)}
                 onChange={(op) => update(index, { ...condition, op: op as (typeof SCORE_OPS)[number] })}
               />
-              <input
-                aria-label={t('builder.conditions.points')}
+              <ParsedInput
+                label={t('builder.conditions.points')}
                 inputMode="decimal"
-                value={String(condition.value)}
-                onChange={(event) => update(index, { ...condition, value: Number(event.target.value) || 0 })}
+                value={condition.value}
+                parse={parseNumber}
+                format={formatNumber}
+                onChange={(value) => update(index, { ...condition, value })}
               />
             </>
           )}
@@ -204,19 +220,13 @@ function ConditionsEditor(props: {
                 options={labels(MEMBERSHIP_OPS)}
                 onChange={(op) => update(index, { ...condition, op: op as 'in' | 'not_in' })}
               />
-              <input
-                aria-label={t('builder.conditions.stages')}
+              <ParsedInput
+                label={t('builder.conditions.stages')}
                 placeholder={choices.stages.join(', ')}
-                value={condition.stages.join(', ')}
-                onChange={(event) =>
-                  update(index, {
-                    ...condition,
-                    stages: event.target.value
-                      .split(',')
-                      .map((stage) => stage.trim())
-                      .filter(Boolean),
-                  })
-                }
+                value={condition.stages}
+                parse={parseList}
+                format={formatList}
+                onChange={(stages) => update(index, { ...condition, stages })}
               />
             </>
           )}
