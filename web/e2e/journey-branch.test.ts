@@ -29,6 +29,26 @@ describe('journey branches on audience and engagement (Chromium)', () => {
       mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Hi</mj-text></mj-column></mj-section></mj-body></mjml>',
     });
     expect(template.status).toBe(201);
+    // The score model and stages the branch asks about: publishing refuses ones the workspace lacks.
+    const settings = (await consoleWorld.api<Record<string, unknown>>('GET', '/settings')).body;
+    const saved = await consoleWorld.api('PUT', '/settings', {
+      ...settings,
+      scoring: {
+        models: [
+          {
+            id: 'engagement',
+            name: 'Engagement',
+            rules: [{ id: 'visit', kind: 'event', event: 'Page Viewed', points: 1 }],
+          },
+        ],
+      },
+      lifecycle: {
+        stages: ['lead', 'mql', 'sql'],
+        rules: [{ kind: 'event', to: 'lead', event: 'Signed Up' }],
+        recycleTo: 'lead',
+      },
+    });
+    expect(saved.status).toBe(200);
   }, 120_000);
 
   afterAll(async () => {
