@@ -249,5 +249,16 @@ describe('scoring screen (Chromium)', () => {
     await page.getByRole('link', { name: 'Passaggi alle vendite' }).click();
     await table.getByRole('link').click();
     await page.waitForURL(`**/contacts/${handOff?.profileId}`);
+
+    // The contact's own page shows the hand-off too, and sends a rejected lead back by hand.
+    await page.getByRole('tab', { name: 'Storico delle fasi' }).click();
+    const own = page.getByTestId('contact-hand-offs');
+    await own.waitFor();
+    expect(await own.locator('tbody tr').first().textContent()).toMatch(/Marco.*SLA mancato/);
+    await shot('contact-hand-offs-it');
+    await page.getByRole('button', { name: 'Riporta a lead' }).click();
+    await page.getByText('Riportato a lead.').waitFor();
+    const intent = await consoleWorld.api<{ stage: string }>('GET', `/profiles/${handOff?.profileId}/intent`);
+    expect(intent.body.stage).toBe('lead');
   }, 180_000);
 });

@@ -12,7 +12,7 @@ import { contactEmail, contactName } from './contact-format.js';
 import { JourneysSection, SegmentsSection } from './MembershipSections.js';
 import { MessagesSection, SubscriptionsSection } from './MessagesSection.js';
 import { ProfileSection } from './ProfileSection.js';
-import { ScoresSection, StageHistorySection } from './ScoreSections.js';
+import { HandOffsOfContact, ScoresSection, StageHistorySection } from './ScoreSections.js';
 import { TimelineSection } from './TimelineSection.js';
 import './contacts.css';
 import './messages.js';
@@ -121,7 +121,13 @@ export function ContactPage() {
         {tab === 'messages' && <MessagesSection {...scope} />}
         {tab === 'scores' &&
           intentSection((loaded) => <ScoresSection intent={loaded} models={definitions.data?.models} />)}
-        {tab === 'stages' && intentSection((loaded) => <StageHistorySection intent={loaded} />)}
+        {tab === 'stages' &&
+          intentSection((loaded) => (
+            <>
+              <StageHistorySection intent={loaded} />
+              <HandOffsOfContact intent={loaded} profileId={survivorId} />
+            </>
+          ))}
         {tab === 'subscriptions' && <SubscriptionsSection {...scope} />}
       </Tabs>
     </>

@@ -1,7 +1,12 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
+import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
+import { useSession } from '../app/session.js';
 import { Pager, usePage } from '../components/pager.js';
-import { EmptyState } from '../components/states.js';
+import { EmptyState, errorMessage } from '../components/states.js';
+import { useIntentSettings } from '../scoring/intent-settings.js';
+import '../scoring/messages.js';
 import type { Intent } from './contact-api.js';
 import { type Ledger, ledgerOf, type Reason, type ScoreModelView } from './contact-format.js';
 
@@ -148,6 +153,90 @@ export function StageHistorySection(props: { intent: Intent }) {
           <Pager page={page} />
         </>
       )}
+    </div>
+  );
+}
+
+/**
+ * The contact's hand-offs to sales, newest first: the owner, by when sales had to accept, and what
+ * became of it; and, for a lead sales rejected, the way back to the recycle stage.
+ */
+export function HandOffsOfContact(props: { intent: Intent; profileId: string }) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const { workspace } = useSession();
+  const settings = useIntentSettings();
+  const queryClient = useQueryClient();
+  const owners = new Map((settings.data?.handOff?.owners ?? []).map((owner) => [owner.id, owner.name]));
+  const recycleTo = settings.data?.lifecycle?.recycleTo;
+  const recycle = useMutation({
+    mutationFn: () =>
+      api<{ from: string | null; to: string }>(
+        'POST',
+        workspacePath(workspace.id, `/profiles/${encodeURIComponent(props.profileId)}/lifecycle/recycle`),
+        {},
+      ),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['profile', workspace.id, props.profileId] }),
+  });
+  const handOffs = props.intent.handOffs;
+  const canRecycle =
+    recycleTo !== undefined && props.intent.stage !== null && props.intent.stage !== recycleTo;
+  return (
+    <div className="contact-section">
+      <h2>{t('contacts.handOffsTitle')}</h2>
+      {handOffs.length === 0 ? (
+        <EmptyState>{t('contacts.noHandOffs')}</EmptyState>
+      ) : (
+        <table className="table" data-testid="contact-hand-offs">
+          <thead>
+            <tr>
+              <th scope="col">{t('contacts.owner')}</th>
+              <th scope="col">{t('common.status')}</th>
+              <th scope="col">{t('contacts.handedOff')}</th>
+              <th scope="col">{t('contacts.acceptBy')}</th>
+              <th scope="col">{t('contacts.settled')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {handOffs.map((handOff) => {
+              const settledAt = handOff.acceptedAt ?? handOff.breachedAt;
+              return (
+                <tr key={handOff.id}>
+                  <td>
+                    {owners.get(handOff.owner) ?? handOff.owner} <code>{handOff.owner}</code>
+                  </td>
+                  <td>
+                    <span className={`badge hand-off-${handOff.status}`}>
+                      {t(`scoring.handOffs.statuses.${handOff.status}`)}
+                    </span>
+                  </td>
+                  <td>
+                    <time dateTime={handOff.createdAt}>{format.dateTime(handOff.createdAt)}</time>
+                  </td>
+                  <td>
+                    <time dateTime={handOff.acceptBy}>{format.dateTime(handOff.acceptBy)}</time>
+                  </td>
+                  <td>{settledAt ? <time dateTime={settledAt}>{format.dateTime(settledAt)}</time> : '—'}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      <div className="toolbar">
+        {canRecycle && (
+          <button
+            type="button"
+            title={t('contacts.recycleHint')}
+            disabled={recycle.isPending}
+            onClick={() => recycle.mutate()}
+          >
+            {t('contacts.recycle', { stage: recycleTo })}
+          </button>
+        )}
+        {recycle.isSuccess && <span role="status">{t('contacts.recycled', { stage: recycle.data.to })}</span>}
+        {recycle.error && <span role="alert">{errorMessage(recycle.error, t)}</span>}
+      </div>
     </div>
   );
 }

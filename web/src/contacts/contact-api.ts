@@ -61,10 +61,22 @@ export interface StageChange {
   at: string;
 }
 
+/** A hand-off of the contact to sales: who owns it, and whether sales accepted it in time. */
+export interface HandOff {
+  id: string;
+  owner: string;
+  status: 'pending' | 'accepted' | 'breached' | 'recycled';
+  createdAt: string;
+  acceptBy: string;
+  acceptedAt: string | null;
+  breachedAt: string | null;
+}
+
 export interface Intent {
   scores: ProfileScore[];
   stage: string | null;
   stageHistory: StageChange[];
+  handOffs: HandOff[];
 }
 
 export const PAGE_SIZE = 25;
