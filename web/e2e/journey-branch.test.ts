@@ -47,8 +47,14 @@ describe('journey branches on audience and engagement (Chromium)', () => {
         rules: [{ kind: 'event', to: 'lead', event: 'Signed Up' }],
         recycleTo: 'lead',
       },
+      webhooks: {
+        ...(settings.webhooks as object),
+        destinations: [{ id: 'crm', url: 'https://crm.example.com/hooks' }],
+      },
+      sms: { accountSid: 'AC0123456789abcdef0123456789abcdef', authToken: 'token-1', from: '+15005550006' },
     });
     expect(saved.status).toBe(200);
+    await consoleWorld.logIn();
   }, 120_000);
 
   afterAll(async () => {
@@ -56,7 +62,6 @@ describe('journey branches on audience and engagement (Chromium)', () => {
   });
 
   it('saves the conditions chosen in the side panel as the journey definition', async () => {
-    await consoleWorld.logIn();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Journeys' }).click();
     await page.getByLabel('Name of the new journey').fill('VIP follow-up');
     await page.getByRole('button', { name: 'New journey' }).click();
@@ -113,5 +118,56 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     // Publishing checks them against the workspace: the segment exists, so it goes live.
     await page.getByRole('button', { name: 'Publish' }).click();
     await page.getByText('Published as version 1').waitFor();
+  }, 120_000);
+
+  it("offers the workspace's segments and destinations, counts SMS segments, and shows a refusal on its step", async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Journeys' }).click();
+    await page.getByLabel('Name of the new journey').fill('VIP webhook');
+    await page.getByRole('button', { name: 'New journey' }).click();
+    await page.getByRole('heading', { name: 'VIP webhook' }).waitFor();
+
+    await page.getByTestId('node-entry').click();
+    await page.getByLabel('Enters on').selectOption({ label: 'a segment' });
+    await page.getByLabel('Segment', { exact: true }).selectOption({ label: 'VIP' });
+
+    await page.getByTestId('palette-send_sms').click();
+    const panel = page.getByRole('complementary', { name: 'Step settings' });
+    await panel.getByLabel('Message').fill('Ciao Ada, il tuo carrello ti aspetta 🛒');
+    await expect
+      .poll(
+        () =>
+          panel
+            .getByTestId('sms-preview')
+            .textContent()
+            .catch(() => ''),
+        { timeout: 15_000 },
+      )
+      .toMatch(/^UCS-2 · \d+ characters · 1 segment Outside the GSM alphabet .*🛒/);
+    await panel.getByRole('combobox', { name: 'next', exact: true }).selectOption('exit_1');
+
+    await page.getByTestId('palette-webhook').click();
+    await panel.getByLabel('Webhook destination').selectOption('crm');
+    await panel.getByLabel('Method').selectOption('PUT');
+    await panel.getByLabel('JSON body (Liquid)').fill('{"email": {{ profile.traits.email | nope }}}');
+    await panel.getByRole('combobox', { name: 'next', exact: true }).selectOption('send_sms_1');
+    await page.getByTestId('node-entry').click();
+    await page.getByRole('combobox', { name: 'first step' }).selectOption('webhook_1');
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await page.getByText('Draft saved').waitFor();
+    const journeys = await consoleWorld.api<{
+      items: Array<{ name: string; draft: Draft & { entry: unknown } }>;
+    }>('GET', '/journeys');
+    const draft = journeys.body.items.find((journey) => journey.name === 'VIP webhook')?.draft;
+    expect(draft?.entry).toMatchObject({ trigger: { type: 'segment', segment: segmentId, on: 'entered' } });
+    expect(draft?.steps.find((step) => step.id === 'webhook_1')).toMatchObject({
+      destination: 'crm',
+      method: 'PUT',
+    });
+
+    // The body's Liquid cannot be parsed: publishing is refused, on the webhook step's body field.
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await panel.getByText(/steps\.\d\.body: .*nope/).waitFor();
+    expect(await panel.getByLabel('JSON body (Liquid)').getAttribute('aria-invalid')).toBe('true');
+    await consoleWorld.shot('journey-publish-refused');
   }, 120_000);
 });

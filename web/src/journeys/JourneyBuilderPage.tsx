@@ -146,6 +146,15 @@ function Builder(props: { journey: JourneyJson }) {
     return compiled;
   };
 
+  /** Marks the step (or the entry) a refusal names, and opens it; publishing names the draft's fields. */
+  const showServerError = (error: unknown, definition: JourneyDefinition) => {
+    if (!(error instanceof ApiError) || !error.field) return;
+    const field = error.field.replace(/^draft\./, 'definition.');
+    const nodeId = nodeOfErrorField(field, definition);
+    setServerError({ nodeId, field, message: error.message });
+    if (nodeId) setSelected(nodeId);
+  };
+
   const save = useMutation({
     mutationFn: async () => {
       const { definition, problems: found } = compile();
@@ -153,11 +162,7 @@ function Builder(props: { journey: JourneyJson }) {
       try {
         return await api<JourneyJson>('PUT', journeyPath, { definition });
       } catch (error) {
-        if (error instanceof ApiError && error.field) {
-          const nodeId = nodeOfErrorField(error.field, definition);
-          setServerError({ nodeId, field: error.field, message: error.message });
-          if (nodeId) setSelected(nodeId);
-        }
+        showServerError(error, definition);
         throw error;
       }
     },
@@ -173,8 +178,13 @@ function Builder(props: { journey: JourneyJson }) {
 
   const publish = useMutation({
     mutationFn: async () => {
-      await save.mutateAsync();
-      return api<JourneyJson>('POST', `${journeyPath}/publish`);
+      const saved = await save.mutateAsync();
+      try {
+        return await api<JourneyJson>('POST', `${journeyPath}/publish`);
+      } catch (error) {
+        showServerError(error, saved.draft);
+        throw error;
+      }
     },
     onSuccess: (published) => {
       queryClient.setQueryData(['journey', workspace.id, published.id], published);

@@ -1,10 +1,13 @@
-import { useId, useState } from 'react';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useDeferredValue, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { api, workspacePath } from '../app/api.js';
 import { useSession } from '../app/session.js';
 import { useScoringDefinitions, useSegmentList, useTemplateList } from '../app/workspace-queries.js';
 import { Field } from '../components/field.js';
 import { ParsedInput } from '../components/parsed-input.js';
 import { errorMessage } from '../components/states.js';
+import { useIntentSettings } from '../scoring/intent-settings.js';
 import {
   type Condition,
   type ConditionSource,
@@ -68,6 +71,61 @@ const VALUE_OPS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists', 
 const SCORE_OPS = ['gte', 'gt', 'eq', 'lte', 'lt'] as const;
 const MEMBERSHIP_OPS = ['in', 'not_in'] as const;
 const MESSAGE_OPS = ['opened', 'clicked', 'not_opened', 'not_clicked'] as const;
+
+/** A labelled choice among the workspace's own (segments, destinations), its options as value → label. */
+function ChoiceField(props: {
+  label: string;
+  value: string;
+  options: ReadonlyArray<readonly [string, string]>;
+  error?: string | undefined;
+  onChange: (value: string) => void;
+}) {
+  const { t } = useTranslation();
+  const isKnown = props.options.some(([value]) => value === props.value);
+  return (
+    <Field label={props.label} error={props.error}>
+      {(control) => (
+        <select {...control} value={props.value} onChange={(event) => props.onChange(event.target.value)}>
+          <option value="">{t('builder.conditions.choose')}</option>
+          {/* A value saved before it was removed stays visible, to be changed. */}
+          {!isKnown && props.value !== '' && <option value={props.value}>{props.value}</option>}
+          {props.options.map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
+/** How the text of an SMS step will go out: its encoding and how many segments carriers bill. */
+function SmsPreview(props: { body: string }) {
+  const { t } = useTranslation();
+  const { workspace } = useSession();
+  const body = useDeferredValue(props.body.trim());
+  const preview = useQuery({
+    queryKey: ['sms-preview', workspace.id, body],
+    enabled: body !== '',
+    queryFn: () =>
+      api<{ encoding: 'GSM-7' | 'UCS-2'; segments: number; characters: number; nonGsmCharacters: string[] }>(
+        'POST',
+        workspacePath(workspace.id, '/sms/preview'),
+        { body },
+      ),
+    placeholderData: keepPreviousData,
+  });
+  if (body === '' || !preview.data) return null;
+  const { encoding, segments, characters, nonGsmCharacters } = preview.data;
+  return (
+    <p className="hint" data-testid="sms-preview">
+      {t('builder.sms.summary', { encoding, characters, count: segments })}
+      {nonGsmCharacters.length > 0 &&
+        ` ${t('builder.sms.nonGsm', { characters: nonGsmCharacters.join(' ') })}`}
+    </p>
+  );
+}
 
 /** A labelled select of one condition row, its options given as value → label. */
 function RowSelect(props: {
@@ -344,6 +402,7 @@ export function EntryPanel(props: {
 }) {
   const { t } = useTranslation();
   const { settings, errors } = props;
+  const { segments } = useAudienceChoices();
   const trigger = settings.entry.trigger;
   const setTrigger = (next: Trigger) =>
     props.onChange({ ...settings, entry: { ...settings.entry, trigger: next } });
@@ -393,10 +452,11 @@ export function EntryPanel(props: {
       )}
       {trigger.type === 'segment' && (
         <>
-          <TextField
+          <ChoiceField
             label={t('builder.trigger.segmentId')}
             value={trigger.segment}
             error={errors.get('definition.entry.trigger.segment')}
+            options={segments.map((segment) => [segment.id, segment.name] as const)}
             onChange={(segment) => setTrigger({ ...trigger, segment })}
           />
           <Field label={t('builder.trigger.on')}>
@@ -478,6 +538,7 @@ export function StepPanel(props: {
 }) {
   const { t } = useTranslation();
   const { step, errors } = props;
+  const intentSettings = useIntentSettings();
   const set = (field: string, value: unknown) => props.onChange({ ...step, [field]: value });
   const text = (field: string, label: string, options: { multiline?: boolean } = {}) => (
     <TextField
@@ -598,6 +659,7 @@ export function StepPanel(props: {
       return (
         <div className="panel-body">
           {text('body', t('builder.fields.body'), { multiline: true })}
+          <SmsPreview body={String(step.body ?? '')} />
           {text('topic', t('builder.fields.topic'))}
         </div>
       );
@@ -615,9 +677,24 @@ export function StepPanel(props: {
     case 'webhook':
       return (
         <div className="panel-body">
-          {text('destination', t('builder.fields.destination'))}
+          <ChoiceField
+            label={t('builder.fields.destination')}
+            value={String(step.destination ?? '')}
+            error={errors.get('destination')}
+            options={(intentSettings.data?.webhooks?.destinations ?? []).map(
+              (destination) => [destination.id, `${destination.id} (${destination.url})`] as const,
+            )}
+            onChange={(destination) => set('destination', destination)}
+          />
           {text('path', t('builder.fields.path'))}
-          {text('body', t('builder.fields.body'), { multiline: true })}
+          <ChoiceField
+            label={t('builder.fields.method')}
+            value={String(step.method ?? 'POST')}
+            error={errors.get('method')}
+            options={['POST', 'PUT', 'PATCH'].map((method) => [method, method] as const)}
+            onChange={(method) => set('method', method)}
+          />
+          {text('body', t('builder.fields.jsonBody'), { multiline: true })}
         </div>
       );
     case 'exit':
