@@ -120,6 +120,8 @@ describe('settings screen (Chromium)', () => {
     await page.keyboard.press('ArrowDown');
     await expect.poll(() => tab('SMS provider').getAttribute('aria-selected')).toBe('true');
     await page.keyboard.press('ArrowDown');
+    await expect.poll(() => tab('Webhooks').getAttribute('aria-selected')).toBe('true');
+    await page.keyboard.press('ArrowDown');
     await expect.poll(() => tab('Subscription topics').getAttribute('aria-selected')).toBe('true');
 
     await label('Name of the new topic').fill('Product news');
@@ -138,6 +140,41 @@ describe('settings screen (Chromium)', () => {
       defaultSubscribed: false,
     });
     expect(saved.smtp).toMatchObject({ host: '127.0.0.1', hasPassword: true });
+  });
+
+  it('adds a webhook destination with a write-only secret and header, and puts a refusal on its field', async () => {
+    await tab('Webhooks').click();
+    // The destination seeded through the API shows, its secret as set, not as text.
+    const first = page.getByRole('group', { name: 'Destination 1' });
+    expect(await first.getByLabel('Id', { exact: true }).inputValue()).toBe('crm');
+    await first.getByText('A secret is set').waitFor();
+    await button('Add destination').click();
+    const added = page.getByRole('group', { name: 'Destination 2' });
+    await added.getByLabel('Id', { exact: true }).fill('billing');
+    await added.getByLabel('URL', { exact: true }).fill('https://user:pa55@billing.example.com/hooks');
+    await added.getByLabel('Signing secret').fill('whsec-0123456789abcdef');
+    await added.getByLabel('Headers (Name: value, one per line)').fill('X-Api-Key: key-1');
+    await button('Save').click();
+    expect(await errorOf(added.getByLabel('URL', { exact: true }))).toMatch(/user name or password/);
+    await added.getByLabel('URL', { exact: true }).fill('https://billing.example.com/hooks');
+    await button('Save').click();
+    await page.getByText('Saved', { exact: true }).waitFor();
+    const saved = (await settings()) as unknown as { webhooks: { destinations: unknown[] } };
+    expect(saved.webhooks.destinations).toEqual([
+      { id: 'crm', url: 'https://crm.example.com/hook', hasSecret: true, headerNames: [] },
+      {
+        id: 'billing',
+        url: 'https://billing.example.com/hooks',
+        hasSecret: true,
+        headerNames: ['X-Api-Key'],
+      },
+    ]);
+    // Nothing secret comes back: the boxes are empty, and say what is set.
+    expect(await added.getByLabel('Signing secret').inputValue()).toBe('');
+    expect(await added.getByLabel('Headers (Name: value, one per line)').inputValue()).toBe('');
+    await added.getByText('Set: X-Api-Key.').waitFor();
+    await page.getByText('No failed calls.').waitFor();
+    await shot('settings-webhooks');
   });
 
   it('sets quiet hours and the workspace time zone', async () => {

@@ -12,10 +12,11 @@ import { useSettings } from './settings-api.js';
 import type { SettingsView } from './settings-model.js';
 import { TopicsSection } from './TopicsSection.js';
 import { UsersSection } from './UsersSection.js';
+import { WebhooksSection } from './WebhooksSection.js';
 import './messages.js';
 import './settings.css';
 
-const TABS = ['email', 'sms', 'topics', 'limits', 'users', 'password'] as const;
+const TABS = ['email', 'sms', 'webhooks', 'topics', 'limits', 'users', 'password'] as const;
 type TabId = (typeof TABS)[number];
 const isTab = (value: string | null): value is TabId => TABS.some((tab) => tab === value);
 
@@ -54,6 +55,8 @@ function panel(tab: TabId): ReactNode {
       return <WithSettings>{(settings) => <SmtpSection settings={settings} />}</WithSettings>;
     case 'sms':
       return <WithSettings>{(settings) => <SmsSection settings={settings} />}</WithSettings>;
+    case 'webhooks':
+      return <WithSettings>{(settings) => <WebhooksSection settings={settings} />}</WithSettings>;
     case 'topics':
       return <WithSettings>{(settings) => <TopicsSection settings={settings} />}</WithSettings>;
     case 'limits':

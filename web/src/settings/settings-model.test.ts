@@ -17,6 +17,9 @@ import {
   validateSms,
   validateSmtp,
   validateTopics,
+  validateWebhooks,
+  webhooksForm,
+  webhooksSettings,
   withPart,
 } from './settings-model.js';
 
@@ -95,6 +98,73 @@ describe('SMS form', () => {
     const previous = { ...form, allowPrivateNetworks: true, hasAuthToken: true };
     expect(smsSettings(form, previous)).toMatchObject({ authToken: undefined, allowPrivateNetworks: true });
     expect(smsSettings(form, undefined).allowPrivateNetworks).toBe(false);
+  });
+});
+
+describe('webhook destinations', () => {
+  const stored = {
+    destinations: [
+      { id: 'crm', url: 'https://crm.example.com/hooks', hasSecret: true, headerNames: ['X-Api-Key'] },
+    ],
+    allowPrivateNetworks: false,
+    timeoutMs: 10_000,
+    maxAttempts: 8,
+  };
+
+  it('never carries stored secrets or headers, and sends them only when typed', () => {
+    const form = webhooksForm(stored);
+    expect(form.destinations[0]).toMatchObject({
+      secret: '',
+      headers: '',
+      hasSecret: true,
+      headerNames: ['X-Api-Key'],
+    });
+    expect(webhooksSettings(form)).toEqual({
+      destinations: [{ id: 'crm', url: 'https://crm.example.com/hooks' }],
+      allowPrivateNetworks: false,
+      timeoutMs: 10_000,
+      maxAttempts: 8,
+    });
+    const typed = {
+      ...form,
+      destinations: [
+        {
+          ...form.destinations[0],
+          secret: 'whsec-0123456789abcdef',
+          headers: 'X-Api-Key: key-2\n\nX-Tenant:  acme ',
+        },
+      ],
+    } as typeof form;
+    expect(webhooksSettings(typed).destinations).toEqual([
+      {
+        id: 'crm',
+        url: 'https://crm.example.com/hooks',
+        secret: 'whsec-0123456789abcdef',
+        headers: { 'X-Api-Key': 'key-2', 'X-Tenant': 'acme' },
+      },
+    ]);
+  });
+
+  it('names each field that is wrong by the path the server uses', () => {
+    const form = webhooksForm(stored);
+    const bad = {
+      ...form,
+      destinations: [
+        { ...form.destinations[0], secret: 'short', headers: 'X-Api-Key key-2' },
+        { ...form.destinations[0], url: 'ftp://crm.example.com' },
+      ],
+      timeoutMs: '50',
+      maxAttempts: '0',
+    } as typeof form;
+    expect(Object.keys(validateWebhooks(bad)).sort()).toEqual([
+      'webhooks.destinations.0.headers',
+      'webhooks.destinations.0.secret',
+      'webhooks.destinations.1.id',
+      'webhooks.destinations.1.url',
+      'webhooks.maxAttempts',
+      'webhooks.timeoutMs',
+    ]);
+    expect(validateWebhooks(form)).toEqual({});
   });
 });
 

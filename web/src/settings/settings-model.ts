@@ -5,6 +5,7 @@ export interface SettingsView {
   timezone: string;
   smtp?: SmtpView;
   sms?: SmsView;
+  webhooks?: WebhooksView;
   frequencyCaps: { email: FrequencyCap[]; sms: FrequencyCap[] };
   quietHours: { start: string; end: string } | null;
   topics: Topic[];
@@ -65,7 +66,11 @@ export type ProblemKey =
   | 'sameTimes'
   | 'tooShort'
   | 'mismatch'
-  | 'unchanged';
+  | 'unchanged'
+  | 'secretLength'
+  | 'headerLine'
+  | 'timeoutMs'
+  | 'attempts';
 /** Problems by the dotted path the server would name (`smtp.port`, `topics.2.id`). */
 export type FieldErrors = Record<string, Problem>;
 
@@ -187,6 +192,111 @@ export function smsSettings(form: SmsForm, previous: SmsView | undefined) {
     from: form.from.trim(),
     helpText: optional(form.helpText),
     allowPrivateNetworks: previous?.allowPrivateNetworks ?? false,
+  };
+}
+
+// --- Webhooks -----------------------------------------------------------------------------------
+
+export interface WebhookDestinationView {
+  id: string;
+  url: string;
+  hasSecret: boolean;
+  headerNames: string[];
+}
+
+export interface WebhooksView {
+  destinations: WebhookDestinationView[];
+  allowPrivateNetworks: boolean;
+  timeoutMs: number;
+  maxAttempts: number;
+}
+
+export interface DestinationForm {
+  id: string;
+  url: string;
+  /** Blank keeps the stored secret (for the same address). */
+  secret: string;
+  /** `Name: value` per line; blank keeps the stored headers (for the same address). */
+  headers: string;
+  hasSecret: boolean;
+  headerNames: string[];
+}
+
+export interface WebhooksForm {
+  destinations: DestinationForm[];
+  allowPrivateNetworks: boolean;
+  timeoutMs: string;
+  maxAttempts: string;
+}
+
+export function webhooksForm(view: WebhooksView | undefined): WebhooksForm {
+  return {
+    destinations: (view?.destinations ?? []).map((destination) => ({
+      id: destination.id,
+      url: destination.url,
+      secret: '',
+      headers: '',
+      hasSecret: destination.hasSecret,
+      headerNames: destination.headerNames,
+    })),
+    allowPrivateNetworks: view?.allowPrivateNetworks ?? false,
+    timeoutMs: String(view?.timeoutMs ?? 10_000),
+    maxAttempts: String(view?.maxAttempts ?? 8),
+  };
+}
+
+export function newDestination(): DestinationForm {
+  return { id: '', url: '', secret: '', headers: '', hasSecret: false, headerNames: [] };
+}
+
+const DESTINATION_ID = /^[a-z0-9_-]{1,64}$/;
+const HEADER_LINE = /^([A-Za-z0-9-]{1,64})\s*:\s*([\x20-\x7e\t]*)$/;
+
+/** `Name: value` lines as headers; undefined when a line is not one. */
+export function parseHeaders(text: string): Record<string, string> | undefined {
+  const headers: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const match = HEADER_LINE.exec(line.trim());
+    if (!match) return undefined;
+    headers[match[1] as string] = (match[2] as string).trim();
+  }
+  return headers;
+}
+
+export function validateWebhooks(form: WebhooksForm): FieldErrors {
+  const errors: FieldErrors = {};
+  const seen = new Set<string>();
+  for (const [index, destination] of form.destinations.entries()) {
+    const at = `webhooks.destinations.${index}`;
+    if (!DESTINATION_ID.test(destination.id.trim())) errors[`${at}.id`] = problem('topicId');
+    else if (seen.has(destination.id.trim())) errors[`${at}.id`] = problem('duplicate');
+    seen.add(destination.id.trim());
+    if (!isHttpUrl(destination.url.trim())) errors[`${at}.url`] = problem('url');
+    if (destination.secret !== '' && (destination.secret.length < 16 || destination.secret.length > 256))
+      errors[`${at}.secret`] = problem('secretLength');
+    if (parseHeaders(destination.headers) === undefined) errors[`${at}.headers`] = problem('headerLine');
+  }
+  if (!isWholeNumberIn(form.timeoutMs, 100, 60_000)) errors['webhooks.timeoutMs'] = problem('timeoutMs');
+  if (!isWholeNumberIn(form.maxAttempts, 1, 20)) errors['webhooks.maxAttempts'] = problem('attempts');
+  return errors;
+}
+
+/** The webhooks part to save: secrets and headers only where typed (blank keeps the stored ones). */
+export function webhooksSettings(form: WebhooksForm) {
+  return {
+    destinations: form.destinations.map((destination) => {
+      const headers = parseHeaders(destination.headers) ?? {};
+      return {
+        id: destination.id.trim(),
+        url: destination.url.trim(),
+        ...(destination.secret === '' ? {} : { secret: destination.secret }),
+        ...(Object.keys(headers).length === 0 ? {} : { headers }),
+      };
+    }),
+    allowPrivateNetworks: form.allowPrivateNetworks,
+    timeoutMs: Number(form.timeoutMs),
+    maxAttempts: Number(form.maxAttempts),
   };
 }
 

@@ -1,0 +1,232 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api, workspacePath } from '../app/api.js';
+import { useFormat } from '../app/format.js';
+import { useSession } from '../app/session.js';
+import { Field } from '../components/field.js';
+import { EmptyState, ErrorState, errorMessage, Loading } from '../components/states.js';
+import { SaveBar, TextField, useErrorAt } from './form-parts.js';
+import { useSectionSave } from './section-save.js';
+import {
+  type DestinationForm,
+  newDestination,
+  type SettingsView,
+  validateWebhooks,
+  webhooksForm,
+  webhooksSettings,
+  withPart,
+} from './settings-model.js';
+
+const SHOWN = /^webhooks\.(destinations\.\d+\.(id|url|secret|headers)(\..+)?|timeoutMs|maxAttempts)$/;
+
+/** The webhook destinations journeys and the hand-off may call (secrets write-only), and the calls that failed. */
+export function WebhooksSection(props: { settings: SettingsView }) {
+  const { t } = useTranslation();
+  const [form, setForm] = useState(() => webhooksForm(props.settings.webhooks));
+  const { errors, submit, bar } = useSectionSave({
+    prefixes: ['webhooks'],
+    isShown: (path) => SHOWN.test(path),
+  });
+  const errorAt = useErrorAt(errors);
+  // A header the server refuses is named by its own path (`…headers.X-Api-Key`): shown on the box.
+  const headersErrorAt = (index: number) => {
+    const prefix = `webhooks.destinations.${index}.headers`;
+    const path = Object.keys(errors).find((key) => key === prefix || key.startsWith(`${prefix}.`));
+    return path ? errorAt(path) : undefined;
+  };
+  const setDestination = (index: number, change: Partial<DestinationForm>) =>
+    setForm({
+      ...form,
+      destinations: form.destinations.map((destination, i) =>
+        i === index ? { ...destination, ...change } : destination,
+      ),
+    });
+
+  function save(event: FormEvent) {
+    event.preventDefault();
+    submit(
+      validateWebhooks(form),
+      (current) => withPart(current, 'webhooks', webhooksSettings(form)),
+      (saved) => setForm(webhooksForm(saved.webhooks)),
+    );
+  }
+
+  return (
+    <>
+      <form className="settings-form" onSubmit={save} noValidate aria-labelledby="settings-webhooks-title">
+        <h2 id="settings-webhooks-title">{t('settings.tabs.webhooks')}</h2>
+        <p className="hint">{t('settings.webhooks.help')}</p>
+        {form.destinations.length === 0 && <p className="settings-missing">{t('settings.webhooks.none')}</p>}
+        {form.destinations.map((destination, index) => {
+          const number = index + 1;
+          return (
+            // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity but their place
+            <fieldset className="settings-grid" key={index}>
+              <legend>{t('settings.webhooks.destination', { number })}</legend>
+              <TextField
+                label={t('settings.webhooks.id')}
+                value={destination.id}
+                onChange={(id) => setDestination(index, { id })}
+                error={errorAt(`webhooks.destinations.${index}.id`)}
+                autoComplete="off"
+              />
+              <TextField
+                label={t('settings.webhooks.url')}
+                value={destination.url}
+                onChange={(url) => setDestination(index, { url })}
+                error={errorAt(`webhooks.destinations.${index}.url`)}
+                inputMode="url"
+              />
+              <TextField
+                label={t('settings.webhooks.secret')}
+                type="password"
+                value={destination.secret}
+                onChange={(secret) => setDestination(index, { secret })}
+                error={errorAt(`webhooks.destinations.${index}.secret`)}
+                hint={
+                  destination.hasSecret ? t('settings.webhooks.secretSet') : t('settings.webhooks.secretNone')
+                }
+                autoComplete="new-password"
+              />
+              <Field
+                label={t('settings.webhooks.headers')}
+                error={headersErrorAt(index)}
+                {...(destination.headerNames.length > 0
+                  ? { hint: t('settings.webhooks.headersSet', { names: destination.headerNames.join(', ') }) }
+                  : {})}
+              >
+                {(control) => (
+                  <textarea
+                    {...control}
+                    rows={2}
+                    value={destination.headers}
+                    autoComplete="off"
+                    onChange={(event) => setDestination(index, { headers: event.target.value })}
+                  />
+                )}
+              </Field>
+              <button
+                type="button"
+                onClick={() =>
+                  setForm({ ...form, destinations: form.destinations.filter((_, i) => i !== index) })
+                }
+              >
+                {t('settings.webhooks.remove', { number })}
+              </button>
+            </fieldset>
+          );
+        })}
+        <button
+          type="button"
+          onClick={() => setForm({ ...form, destinations: [...form.destinations, newDestination()] })}
+        >
+          {t('settings.webhooks.add')}
+        </button>
+        <div className="settings-grid">
+          <TextField
+            label={t('settings.webhooks.timeoutMs')}
+            value={form.timeoutMs}
+            onChange={(timeoutMs) => setForm({ ...form, timeoutMs })}
+            error={errorAt('webhooks.timeoutMs')}
+            inputMode="numeric"
+          />
+          <TextField
+            label={t('settings.webhooks.maxAttempts')}
+            value={form.maxAttempts}
+            onChange={(maxAttempts) => setForm({ ...form, maxAttempts })}
+            error={errorAt('webhooks.maxAttempts')}
+            inputMode="numeric"
+          />
+          <label className="checkbox">
+            <input
+              type="checkbox"
+              checked={form.allowPrivateNetworks}
+              onChange={(event) => setForm({ ...form, allowPrivateNetworks: event.target.checked })}
+            />
+            {t('settings.webhooks.allowPrivate')}
+          </label>
+        </div>
+        <SaveBar {...bar} />
+      </form>
+      <DeadLetters />
+    </>
+  );
+}
+
+interface DeadLetter {
+  id: string;
+  stepId: string | null;
+  toAddress: string | null;
+  attempts: number;
+  reason: string | null;
+  createdAt: string;
+}
+
+/** Calls that failed for good, with the last error, and a way to call them all again. */
+function DeadLetters() {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const { workspace } = useSession();
+  const queryClient = useQueryClient();
+  const path = workspacePath(workspace.id, '/webhooks/dead-letters');
+  const deadLetters = useQuery({
+    queryKey: ['dead-letters', workspace.id],
+    queryFn: () => api<{ items: DeadLetter[]; nextCursor: string | null }>('GET', `${path}?limit=50`),
+  });
+  const redrive = useMutation({
+    mutationFn: () => api<{ requeued: string[] }>('POST', `${path}/redrive`, {}),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['dead-letters', workspace.id] }),
+  });
+  const items = deadLetters.data?.items ?? [];
+  return (
+    <section className="settings-form" aria-labelledby="settings-dead-letters-title">
+      <h2 id="settings-dead-letters-title">{t('settings.webhooks.deadLetters')}</h2>
+      <p className="hint">{t('settings.webhooks.deadLettersHelp')}</p>
+      {deadLetters.isPending && <Loading />}
+      {deadLetters.error && (
+        <ErrorState error={deadLetters.error} onRetry={() => void deadLetters.refetch()} />
+      )}
+      {deadLetters.data && items.length === 0 && (
+        <EmptyState>{t('settings.webhooks.noDeadLetters')}</EmptyState>
+      )}
+      {items.length > 0 && (
+        <>
+          <table className="table" data-testid="dead-letters">
+            <thead>
+              <tr>
+                <th scope="col">{t('settings.webhooks.when')}</th>
+                <th scope="col">{t('settings.webhooks.step')}</th>
+                <th scope="col">{t('settings.webhooks.url')}</th>
+                <th scope="col" className="number">
+                  {t('settings.webhooks.attempts')}
+                </th>
+                <th scope="col">{t('settings.webhooks.error')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((item) => (
+                <tr key={item.id}>
+                  <td>
+                    <time dateTime={item.createdAt}>{format.dateTime(item.createdAt)}</time>
+                  </td>
+                  <td>{item.stepId ?? '—'}</td>
+                  <td>{item.toAddress ?? '—'}</td>
+                  <td className="number">{item.attempts}</td>
+                  <td>{item.reason ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <button type="button" disabled={redrive.isPending} onClick={() => redrive.mutate()}>
+            {t('settings.webhooks.redrive')}
+          </button>
+        </>
+      )}
+      {redrive.isSuccess && (
+        <p role="status">{t('settings.webhooks.redriven', { count: redrive.data.requeued.length })}</p>
+      )}
+      {redrive.error && <p role="alert">{errorMessage(redrive.error, t)}</p>}
+    </section>
+  );
+}
