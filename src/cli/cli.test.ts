@@ -87,6 +87,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0003-segments',
           '0004-profile-timers',
           '0005-merge-events',
+          '0006-hand-off-turns',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

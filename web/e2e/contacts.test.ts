@@ -202,6 +202,11 @@ describe('contacts (Chromium)', () => {
     expect(await page.getByRole('row', { name: /^User id ada/ }).count()).toBe(1);
     const account = page.getByRole('table', { name: 'Group id acme' });
     expect(await account.getByRole('row', { name: /seats/ }).textContent()).toBe('seats12');
+    // The account's score: its one contact's, recomputed now.
+    const accountScores = page.getByRole('table', { name: 'Scores of the account’s contacts, as of now' });
+    await expect
+      .poll(() => accountScores.getByRole('row', { name: /engagement/ }).textContent())
+      .toMatch(/^engagement\d+(\.\d+)?\d+(\.\d+)?\d+(\.\d+)?1$/);
     await consoleWorld.shot('contact-profile');
 
     // The timeline, newest first, a page at a time; each event opens to its properties.

@@ -1,5 +1,8 @@
+import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
+import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
+import { useSession } from '../app/session.js';
 import { EmptyState } from '../components/states.js';
 import type { ProfileDetails } from './contact-api.js';
 import { keyValueRows, type Traits } from './contact-format.js';
@@ -75,9 +78,62 @@ export function ProfileSection(props: { profile: ProfileDetails }) {
               {t('contacts.groupId')} <code>{account.groupId}</code>
             </h3>
             <KeyValueTable values={account.traits} caption={`${t('contacts.groupId')} ${account.groupId}`} />
+            <AccountScores accountId={account.id} groupId={account.groupId} />
           </div>
         ))
       )}
     </div>
+  );
+}
+
+/** How the account's contacts score together, per model, as of now (decay included). */
+function AccountScores(props: { accountId: string; groupId: string }) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const { workspace } = useSession();
+  const scores = useQuery({
+    queryKey: ['account-scores', workspace.id, props.accountId],
+    queryFn: () =>
+      api<{ items: Array<{ model: string; total: number; average: number; max: number; contacts: number }> }>(
+        'GET',
+        workspacePath(workspace.id, `/accounts/${encodeURIComponent(props.accountId)}/scores`),
+      ),
+  });
+  const items = scores.data?.items ?? [];
+  if (items.length === 0) return null;
+  return (
+    <table className="table" data-testid={`account-scores-${props.groupId}`}>
+      <caption>{t('contacts.accountScores')}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{t('contacts.model')}</th>
+          <th scope="col" className="number">
+            {t('contacts.scoreTotal')}
+          </th>
+          <th scope="col" className="number">
+            {t('contacts.scoreAverage')}
+          </th>
+          <th scope="col" className="number">
+            {t('contacts.scoreMax')}
+          </th>
+          <th scope="col" className="number">
+            {t('contacts.contactsCounted')}
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {items.map((item) => (
+          <tr key={item.model}>
+            <td>
+              <code>{item.model}</code>
+            </td>
+            <td className="number">{format.number(item.total)}</td>
+            <td className="number">{format.number(item.average)}</td>
+            <td className="number">{format.number(item.max)}</td>
+            <td className="number">{format.number(item.contacts)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
