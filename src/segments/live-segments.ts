@@ -179,13 +179,13 @@ export async function reevaluateProfiles(
 ): Promise<(tx: StorageTx) => Promise<SegmentWork>> {
   const { workspaceId, segments, now } = options;
   const nothing = async () => ({ earliestTimer: undefined, changed: 0 });
-  const touched = (await reader.profiles.findProfilesByIds([...options.touches.keys()])).filter(
+  const touchedProfiles = (await reader.profiles.findProfilesByIds([...options.touches.keys()])).filter(
     (profile) => profile.mergedInto === null,
   );
   // A profile whose first event is in this batch was never decided: every segment is, those asking
   // about nothing it did (no country, never ordered) included.
   const touches = new Map(options.touches);
-  for (const profile of touched) {
+  for (const profile of touchedProfiles) {
     const touch = touches.get(profile.id);
     if (touch?.firstEventAt !== undefined && profile.firstSeenAt >= touch.firstEventAt)
       touches.set(profile.id, { ...touch, all: true });
@@ -209,7 +209,7 @@ export async function reevaluateProfiles(
     [...rules.values()].map((segment) => segment.rule),
     now,
   );
-  const profiles = touched.filter((profile) => chosen.has(profile.id));
+  const profiles = touchedProfiles.filter((profile) => chosen.has(profile.id));
   const ids = profiles.map((profile) => profile.id);
   const [settings, timers] = await Promise.all([
     reader.settings.get(workspaceId),
