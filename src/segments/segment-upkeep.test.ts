@@ -67,7 +67,7 @@ describe.each(BACKENDS)('segment upkeep on %s', (backend) => {
       storage,
       clock,
       logger: pino({ level: 'silent' }),
-      onEventsWritten: () => undefined,
+      onDecided: () => undefined,
     });
     const decide = upkeep.consumer.batch;
     let timersRun: Promise<number> | undefined;

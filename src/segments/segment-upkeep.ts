@@ -45,8 +45,11 @@ export function createSegmentUpkeep(options: {
   storage: Storage;
   clock: Clock;
   logger: Logger;
-  /** Segment Entered/Exited are in the log: wake what may act on them (journeys). */
-  onEventsWritten: () => void;
+  /**
+   * Segments are decided further along the log, or Segment Entered/Exited were written: journeys,
+   * which follow the segments cursor (their branches ask about membership), may go on.
+   */
+  onDecided: () => void;
 }): SegmentUpkeep {
   const { storage, clock, logger } = options;
   // A batch decides from memberships and timers it read before taking the write lock: a timer of one
@@ -56,7 +59,7 @@ export function createSegmentUpkeep(options: {
   const decisions = new Serial();
   const runDueTimers = async () => {
     const { taken, work } = await decisions.run(() => runDueSegmentTimers(storage, { now: clock.now() }));
-    workDone(work);
+    workDone(work, false);
     return taken;
   };
   const timers: TimerScheduler = new TimerScheduler({
@@ -68,9 +71,9 @@ export function createSegmentUpkeep(options: {
     clock,
     logger,
   });
-  const workDone = (work: SegmentWork) => {
+  const workDone = (work: SegmentWork, hasCursorMoved: boolean) => {
     if (work.earliestTimer !== undefined) timers.timerSet(work.earliestTimer);
-    if (work.changed > 0) options.onEventsWritten();
+    if (hasCursorMoved || work.changed > 0) options.onDecided();
   };
   const backfills = new TimerScheduler({
     work: {
@@ -90,7 +93,7 @@ export function createSegmentUpkeep(options: {
     batchSize: SEGMENTS_BATCH,
     // Rules may ask about scores and stages: they are decided first.
     notBeyond: SCORING_CURSOR,
-    afterCommit: (work) => workDone(work as SegmentWork),
+    afterCommit: (work) => workDone(work as SegmentWork, true),
     exclusive: (work) => decisions.run(work),
   } satisfies LogConsumer<SegmentWork> as LogConsumer;
   return {

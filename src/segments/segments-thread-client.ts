@@ -18,7 +18,7 @@ export const startSegmentsThread = (data: SegmentsThreadData): Worker =>
 export class SegmentsThread {
   readonly #data: SegmentsThreadData;
   readonly #logger: Logger;
-  readonly #onEventsWritten: () => void;
+  readonly #onDecided: () => void;
   readonly #startThread: (data: SegmentsThreadData) => Worker;
   #worker: Worker | undefined;
   #ready: Promise<void> | undefined;
@@ -29,14 +29,14 @@ export class SegmentsThread {
     config: Config,
     options: {
       logger: Logger;
-      onEventsWritten: () => void;
+      onDecided: () => void;
       /** How the thread is started (tests wrap it, to stop a thread as a crash would). */
       startThread?: (data: SegmentsThreadData) => Worker;
     },
   ) {
     this.#data = { config };
     this.#logger = options.logger;
-    this.#onEventsWritten = options.onEventsWritten;
+    this.#onDecided = options.onDecided;
     this.#startThread = options.startThread ?? startSegmentsThread;
   }
 
@@ -81,7 +81,7 @@ export class SegmentsThread {
     return new Promise((resolve, reject) => {
       worker.on('message', (reply: SegmentsThreadReply) => {
         if (reply.type === 'ready') resolve();
-        else this.#onEventsWritten();
+        else this.#onDecided();
       });
       worker.on('error', (error) => this.#logger.error({ err: error }, 'the segments thread failed'));
       worker.on('exit', (code) => {

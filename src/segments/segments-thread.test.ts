@@ -119,6 +119,49 @@ describe.each(BACKENDS)('segments thread on %s', (backend) => {
     expect(welcomed.traits).toMatchObject({ plan: 'pro', welcomed: true });
   });
 
+  it('lets a journey branch on the membership the very event that moved it decided', async () => {
+    const buyers = await createSegment(storage, {
+      workspaceId,
+      input: {
+        name: 'Buyers',
+        kind: 'live',
+        rule: { type: 'event', event: 'Order Completed', atLeast: 1, where: [] },
+      },
+      now: Date.now(),
+    });
+    work.segmentSaved();
+    await eventually(async () =>
+      (await storage.segments.find(workspaceId, buyers.id))?.status === 'ready' ? true : undefined,
+    );
+    const journey = await createJourney(storage, systemClock, {
+      workspaceId,
+      definition: JourneyDefinition.parse({
+        name: 'Thank buyers',
+        entry: { trigger: { type: 'event', event: 'Order Completed' } },
+        start: 'route',
+        steps: [
+          {
+            id: 'route',
+            type: 'branch',
+            branches: [{ conditions: [{ source: 'segment', segment: buyers.id, op: 'in' }], next: 'thank' }],
+            otherwise: 'puzzled',
+          },
+          { id: 'thank', type: 'update_traits', set: { thanked: 'as a buyer' }, next: 'done' },
+          { id: 'puzzled', type: 'update_traits', set: { thanked: 'not a buyer yet' }, next: 'done' },
+          { id: 'done', type: 'exit' },
+        ],
+      }),
+    });
+    await publishJourney(storage, systemClock, workspaceId, journey.id);
+
+    // Several buyers at once, as a busy shop sends them: each one's first order makes them a buyer.
+    const users = Array.from({ length: 20 }, (_, i) => `buyer-${i}`);
+    await send(users.map((userId) => ({ type: 'track', userId, event: 'Order Completed', properties: {} })));
+    await work.pipeline.drain();
+    const profiles = await storage.profiles.findProfilesByIds(await Promise.all(users.map(profileOf)));
+    expect(profiles.map((profile) => profile.traits.thanked)).toEqual(users.map(() => 'as a buyer'));
+  });
+
   it('starts a new thread when the thread dies, which goes on from its cursor', async () => {
     const segment = await createSegment(storage, {
       workspaceId,

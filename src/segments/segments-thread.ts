@@ -24,8 +24,8 @@ export type SegmentsThreadRequest =
   | { type: 'close' };
 export type SegmentsThreadReply =
   | { type: 'ready' }
-  /** Segment Entered/Exited were written: journeys may enter on them. */
-  | { type: 'events-written' };
+  /** Segments are decided further along the log (Segment Entered/Exited perhaps written): journeys may go on. */
+  | { type: 'decided' };
 
 const port = parentPort;
 if (!port) throw new Error('segments-thread runs as a worker thread');
@@ -36,7 +36,7 @@ const upkeep = createSegmentUpkeep({
   storage,
   clock: systemClock,
   logger,
-  onEventsWritten: () => port.postMessage({ type: 'events-written' } satisfies SegmentsThreadReply),
+  onDecided: () => port.postMessage({ type: 'decided' } satisfies SegmentsThreadReply),
 });
 const pipeline = new EventPipeline({ storage, clock: systemClock, logger, consumers: [upkeep.consumer] });
 pipeline.start();

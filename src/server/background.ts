@@ -101,13 +101,13 @@ export function createJourneyWork(
   const segmentsThread = options.segmentsThread
     ? new SegmentsThread(options.segmentsThread, {
         logger,
-        onEventsWritten: wakePipeline,
+        onDecided: wakePipeline,
         ...(options.startSegmentsThread ? { startThread: options.startSegmentsThread } : {}),
       })
     : undefined;
   const segments = segmentsThread
     ? undefined
-    : createSegmentUpkeep({ storage, clock, logger, onEventsWritten: wakePipeline });
+    : createSegmentUpkeep({ storage, clock, logger, onDecided: wakePipeline });
   const handOffTimers: TimerScheduler = new TimerScheduler({
     work: {
       name: 'hand-off SLA checks',
@@ -148,7 +148,9 @@ export function createJourneyWork(
     {
       cursor: JOURNEYS_CURSOR,
       batch: engine.eventBatch(),
-      notBeyond: PROFILES_CURSOR,
+      // After segments (which follow scores): a branch on membership, a score or a stage sees what the
+      // very event that moved the instance did to them.
+      notBeyond: SEGMENTS_CURSOR,
       afterCommit: (work) => engine.afterCommit(work as WorkLog),
     } satisfies LogConsumer<WorkLog> as LogConsumer,
   ];

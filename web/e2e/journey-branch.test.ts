@@ -129,6 +129,8 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     await page.getByTestId('node-entry').click();
     await page.getByLabel('Enters on').selectOption({ label: 'a segment' });
     await page.getByLabel('Segment', { exact: true }).selectOption({ label: 'VIP' });
+    // The canvas names the segment, not its id.
+    await expect.poll(() => page.getByTestId('node-entry').textContent()).toContain('a segment VIP');
 
     await page.getByTestId('palette-send_sms').click();
     const panel = page.getByRole('complementary', { name: 'Step settings' });

@@ -3,7 +3,7 @@ import { createContext, useContext } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
-import { useTemplateList } from '../app/workspace-queries.js';
+import { useSegmentList, useTemplateList } from '../app/workspace-queries.js';
 import { type EntryNode, portsOf, START_PORT, type StepBody, type StepNode } from './graph.js';
 
 export interface StepCounts {
@@ -79,12 +79,14 @@ function summary(step: StepBody, templateNames: Map<string, string>): string {
 
 export function EntryNodeView(props: NodeProps<EntryNode>) {
   const { t } = useTranslation();
+  const { workspace } = useSession();
+  const segments = useSegmentList(workspace.id);
   const trigger = props.data.settings.entry.trigger;
   const what =
     trigger.type === 'event'
       ? trigger.event
       : trigger.type === 'segment'
-        ? trigger.segment
+        ? (segments.data?.find((segment) => segment.id === trigger.segment)?.name ?? trigger.segment)
         : trigger.type === 'trait_changed'
           ? trigger.trait
           : '';
