@@ -90,6 +90,7 @@ function toRuleSegment(segment: Segment): RuleSegment {
     rule,
     isTimeDependent: needs.isTimeDependent,
     isBackfilling: segment.status === 'backfilling',
+    isFirstBackfill: segment.status === 'backfilling' && segment.version === 1,
     needs,
   };
 }
@@ -246,7 +247,7 @@ export async function reevaluateProfiles(
   ];
   const profileIds = changedProfiles.length > 0 ? await reader.segments.idsOf(changedProfiles) : new Map();
   const backfilling = new Set(
-    segments.filter((segment) => segment.isBackfilling).map((segment) => segment.id),
+    segments.filter((segment) => segment.isFirstBackfill).map((segment) => segment.id),
   );
   const events = membershipEvents({
     changes:

@@ -28,9 +28,16 @@ export interface RuleSegment {
   isTimeDependent: boolean;
   /**
    * Saved and still being backfilled: the live consumer decides it for every profile it touches (the
-   * backfill leaves those to it), and writes no Segment Entered/Exited for it, as the backfill does not.
+   * backfill leaves those to it).
    */
   isBackfilling?: boolean;
+  /**
+   * Being backfilled for the first time (a new segment): no Segment Entered/Exited is written for it,
+   * by the consumer as by the backfill — its first members did not enter it, it was defined around
+   * them. A segment backfilled again (its rule, or one it asks about, changed) reports the changes
+   * events make meanwhile.
+   */
+  isFirstBackfill?: boolean;
   /** What the rule reads (windows as of time 0: only names and kinds count here). */
   needs: RuleNeeds;
 }

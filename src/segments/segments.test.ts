@@ -7,7 +7,7 @@ import type { Storage } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
-import { backfillSegment } from './backfill.js';
+import { backfillSegment, runPendingBackfills } from './backfill.js';
 import {
   createSegment,
   getSegment,
@@ -329,6 +329,35 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
       status: 'ready',
       version: 2,
     });
+  });
+
+  it('reports what events change meanwhile in a segment backfilled again because one it asks about changed', async () => {
+    const plans = await create('Plan', { type: 'trait', path: 'plan', op: 'eq', value: 'pro' });
+    const planInItaly = await create('Plan in Italy', {
+      all: [
+        { type: 'segment', segment: plans, is: 'in' },
+        { type: 'trait', path: 'country', op: 'eq', value: 'IT' },
+      ],
+    });
+    await updateSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      id: plans,
+      input: {
+        name: 'Plan',
+        kind: 'live',
+        rule: { type: 'trait', path: 'plan', op: 'in', value: ['pro', 'team'] },
+      },
+      now: world.clock.now(),
+    });
+    // Plan's backfill ends and puts Plan in Italy to be backfilled again; an event comes first.
+    await runPendingBackfills(world.storage, { clock: world.clock, logger: pino({ level: 'silent' }) });
+    expect((await getSegment(world.storage, world.workspaceId, planInItaly)).status).toBe('backfilling');
+    await world.send([identify('ugo', { plan: 'team', country: 'IT' })]);
+    await world.background.pipeline.drain();
+    await world.settle();
+    expect(await members(planInItaly)).toEqual([await world.profileOf('ugo')]);
+    // Ugo entered both: neither entry goes unreported for the other's backfill.
+    expect(await eventNames('ugo')).toEqual(['Segment Entered', 'Segment Entered']);
   });
 
   it('decides trait segments again when a journey step sets the trait, and says so on the timeline', async () => {
