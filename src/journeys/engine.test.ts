@@ -41,6 +41,38 @@ describe.each(BACKENDS)('journey engine on %s (manual clock)', (backend) => {
     expect(world.sink.received[0]?.parsed.subject).toBe('Welcome Uno');
   });
 
+  it('ends, on its next event, an instance of an archived journey that archiving missed', async () => {
+    const journeyId = await world.publish({
+      name: 'Cart follow-up',
+      entry: { trigger: { type: 'event', event: 'Cart Viewed' } },
+      start: 'await',
+      steps: [
+        {
+          id: 'await',
+          type: 'wait_for_event',
+          event: 'Checkout Started',
+          timeout: '1d',
+          next: 'tag',
+          timeoutNext: 'end',
+        },
+        { id: 'tag', type: 'update_traits', set: { nudged: true }, next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([track('u5', 'Cart Viewed')]);
+    await world.settle();
+    // Archived as a batch on another process created the instance: archiving's exit of all missed it.
+    const journey = await world.storage.journeys.find(world.workspaceId, journeyId);
+    await world.storage.journeys.update({ ...(journey as NonNullable<typeof journey>), status: 'archived' });
+    await world.send([track('u5', 'Checkout Started')]);
+    await world.settle();
+    const profileId = await world.profileOf('u5');
+    const [instance] = await world.storage.journeys.listInstancesOfProfile(world.workspaceId, profileId);
+    expect(instance).toMatchObject({ status: 'exited' });
+    const [profile] = await world.storage.profiles.findProfilesByIds([profileId]);
+    expect(profile?.traits.nudged).toBeUndefined();
+  });
+
   it('keeps running instances on the version they started with', async () => {
     const journeyId = await world.publish({
       name: 'Versioned',

@@ -302,6 +302,11 @@ export class JourneyEngine {
         await this.#holdWhilePaused(tx, instance, trigger.token, event, now, work);
         continue;
       }
+      // Archiving ends instances; one it missed (created as it ran, on another process) ends here.
+      if (statuses.get(instance.journeyId) === 'archived') {
+        await this.#move(tx, instance, { type: 'exit', reason: 'journey archived' }, now, undefined, work);
+        continue;
+      }
       const after = await this.#move(tx, instance, trigger, now, event, work, profile);
       if (after.status !== 'active' || after.stepId !== candidate.stepId) moved.push(candidate.id);
     }
