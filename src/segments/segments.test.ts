@@ -628,6 +628,28 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(rowsSeen.filter((rows) => rows < 2502).length).toBeGreaterThanOrEqual(2);
   });
 
+  it('writes one Segment Entered per contact when the same list is imported twice at once', async () => {
+    await world.send([identify('ada', {}), identify('bo', {})]);
+    await world.settle();
+    const list = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Booth visitors', kind: 'static' },
+      now: world.clock.now(),
+    });
+    const importing = () =>
+      importStaticList(world.storage, {
+        workspaceId: world.workspaceId,
+        segmentId: list.id,
+        source: Readable.from(['user_id\nada\nbo\n']),
+        now: () => world.clock.now(),
+      });
+    const [first, second] = await Promise.all([importing(), importing()]);
+    expect(first.added + second.added).toBe(2);
+    await world.settle();
+    expect(await eventNames('ada')).toEqual(['Segment Entered']);
+    expect(await eventNames('bo')).toEqual(['Segment Entered']);
+  });
+
   it('decides the live segments asking about a static list when it is imported, and keeps list members through a merge', async () => {
     const visit = { type: 'track', anonymousId: 'anon-1', event: 'Page Viewed', properties: {} };
     await world.send([identify('ada', { plan: 'pro' }), identify('bo', { plan: 'free' }), visit]);

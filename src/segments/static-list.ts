@@ -203,20 +203,22 @@ async function addMembers(
 ): Promise<number> {
   const at = options.now();
   const current = await storage.segments.memberships(profileIds, [options.segmentId]);
-  const entered = profileIds
+  const candidates = profileIds
     .filter((profileId) => !current.has(profileId))
     .map((profileId) => ({ segmentId: options.segmentId, profileId, workspaceId: options.workspaceId, at }));
-  if (entered.length === 0) return 0;
-  const ids = await storage.segments.idsOf(entered.map((change) => change.profileId));
-  const events = membershipEvents({
-    changes: { entered, exited: [], timers: [] },
-    segmentNames: new Map([[options.segmentId, options.segmentName]]),
-    ids,
-    at,
-  });
-  await storage.transaction(async (tx) => {
-    await tx.segments.applyMembership({ entered, exited: [] });
+  if (candidates.length === 0) return 0;
+  const ids = await storage.segments.idsOf(candidates.map((change) => change.profileId));
+  return storage.transaction(async (tx) => {
+    // Only the rows this import adds get their Segment Entered: an import running beside it may
+    // have added the same contacts since they were read.
+    const entered = await tx.segments.addMembers(candidates);
+    const events = membershipEvents({
+      changes: { entered, exited: [], timers: [] },
+      segmentNames: new Map([[options.segmentId, options.segmentName]]),
+      ids,
+      at,
+    });
     await tx.generatedEvents.append(events);
+    return entered.length;
   });
-  return entered.length;
 }

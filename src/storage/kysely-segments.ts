@@ -6,7 +6,7 @@ import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';
 import type { Database } from './schema.js';
-import type { ProfileEventFact, ProfileIdentity, SegmentStore } from './storage.js';
+import type { ProfileEventFact, ProfileIdentity, SegmentMemberChange, SegmentStore } from './storage.js';
 
 function toSegment(row: Selectable<Database['segments']>, ops: DialectOps): Segment {
   return {
@@ -182,6 +182,28 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
             .execute();
         }
       }
+    },
+    async addMembers(entered) {
+      const added: SegmentMemberChange[] = [];
+      for (const chunk of chunks(entered, 200)) {
+        const rows = await db
+          .insertInto('segment_members')
+          .values(
+            chunk.map((change) => ({
+              segment_id: change.segmentId,
+              profile_id: change.profileId,
+              workspace_id: change.workspaceId,
+              entered_at: change.at,
+            })),
+          )
+          .onConflict((oc) => oc.doNothing())
+          .returning(['segment_id', 'profile_id'])
+          .execute();
+        const inserted = new Set(rows.map((row) => `${row.segment_id}:${row.profile_id}`));
+        for (const change of chunk)
+          if (inserted.has(`${change.segmentId}:${change.profileId}`)) added.push(change);
+      }
+      return added;
     },
     async timersOf(profileIds) {
       const found = new Map<string, number>();

@@ -409,6 +409,8 @@ export interface SegmentStore {
   memberships(profileIds: string[], segmentIds?: string[]): Promise<Map<string, Set<string>>>;
   /** Adds and removes members; an entry already present keeps its first entry time. */
   applyMembership(changes: { entered: SegmentMemberChange[]; exited: SegmentMemberChange[] }): Promise<void>;
+  /** Adds members not in their segment yet; the ones it added (another writer may have added the rest). */
+  addMembers(entered: SegmentMemberChange[]): Promise<SegmentMemberChange[]>;
   /**
    * Per profile, its timer: the next moment one of its time-dependent segments may change. On
    * PostgreSQL the rows stay locked until the transaction ends, so that a timer is not handled
