@@ -73,6 +73,31 @@ describe.each(BACKENDS)('journey engine on %s (manual clock)', (backend) => {
     expect(profile?.traits.nudged).toBeUndefined();
   });
 
+  it('keeps one instance of a journey when a merge brings a second to the same person', async () => {
+    await world.publish({
+      name: 'Cart reminder',
+      entry: { trigger: { type: 'event', event: 'Cart Viewed' } },
+      start: 'wait',
+      steps: [
+        { id: 'wait', type: 'wait', duration: '1d', next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    const visitor = { type: 'track', anonymousId: 'anon-kay', event: 'Cart Viewed', properties: {} };
+    await world.send([visitor, identify('kay', {}), track('kay', 'Cart Viewed')]);
+    await world.settle();
+    await world.send([{ type: 'identify', userId: 'kay', anonymousId: 'anon-kay', traits: {} }]);
+    await world.settle();
+    const instances = await world.storage.journeys.listInstancesOfProfile(
+      world.workspaceId,
+      await world.profileOf('kay'),
+    );
+    expect(instances.map((instance) => instance.status).sort()).toEqual(['active', 'exited']);
+    expect(instances.find((instance) => instance.status === 'exited')?.endReason).toBe(
+      'merged into a profile already in this journey',
+    );
+  });
+
   it('keeps running instances on the version they started with', async () => {
     const journeyId = await world.publish({
       name: 'Versioned',

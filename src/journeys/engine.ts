@@ -221,6 +221,8 @@ export class JourneyEngine {
       if (list) list.push(instance);
       else active.set(instance.profileId, [instance]);
     }
+    for (const [profileId, instances] of active)
+      active.set(profileId, await this.#oneInstancePerJourney(tx, instances, now, work));
     const identifies = events.filter((event) => event.type === 'identify').map((event) => event.id);
     const changes = identifies.length > 0 ? await tx.profiles.listTraitChanges(identifies) : [];
 
@@ -253,6 +255,33 @@ export class JourneyEngine {
           active.set(profile.id, [...(active.get(profile.id) ?? []), instance]);
       }
     }
+  }
+
+  /**
+   * A merge brings the merged-away profile's instances to the survivor, which may be in the same
+   * journey already: unless the journey allows concurrent instances, the one that entered later ends
+   * (two cart reminders would otherwise go out). Returns the instances still active.
+   */
+  async #oneInstancePerJourney(
+    tx: StorageTx,
+    instances: JourneyInstance[],
+    now: number,
+    work: WorkLog,
+  ): Promise<JourneyInstance[]> {
+    const kept: JourneyInstance[] = [];
+    for (const instance of [...instances].sort((a, b) => a.enteredAt - b.enteredAt)) {
+      const earlier = kept.find((other) => other.journeyId === instance.journeyId);
+      const version = earlier ? await this.#version(tx, instance.journeyId, instance.version) : undefined;
+      if (!earlier || !version || version.definition.entry.allowConcurrent) {
+        kept.push(instance);
+        continue;
+      }
+      const locked = await tx.journeys.lockInstance(instance.id);
+      if (locked?.status !== 'active') continue;
+      const reason = 'merged into a profile already in this journey';
+      await this.#move(tx, locked, { type: 'exit', reason }, now, undefined, work);
+    }
+    return kept;
   }
 
   /** Moves on instances waiting for this event, and converts those whose goal it is. Returns the ids of instances that moved. */
