@@ -268,6 +268,7 @@ export class JourneyEngine {
     now: number,
     work: WorkLog,
   ): Promise<JourneyInstance[]> {
+    if (instances.length < 2) return instances;
     const kept: JourneyInstance[] = [];
     for (const instance of [...instances].sort((a, b) => a.enteredAt - b.enteredAt)) {
       const earlier = kept.find((other) => other.journeyId === instance.journeyId);

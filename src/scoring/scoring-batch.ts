@@ -173,16 +173,18 @@ async function decideWorkspace(
       );
       // Only a lead no rule places takes a turn: the rotation stays fair among the owners.
       if (by === 'round_robin') turns.after++;
+      // A Sales Accepted in this batch accepts the hand-off it makes too (a lead taken straight to SQL).
+      const isAccepted = accepted.has(profile.id);
       const created: HandOff = {
         id: newId('hof', at),
         workspaceId,
         profileId: profile.id,
         owner: owner.id,
-        status: 'pending',
+        status: isAccepted ? 'accepted' : 'pending',
         messageId: null,
         createdAt: at,
         dueAt: at + durationMs(handOff.acceptWithin),
-        acceptedAt: null,
+        acceptedAt: isAccepted ? at : null,
         breachedAt: null,
       };
       if (handOff.destination) {
@@ -199,13 +201,10 @@ async function decideWorkspace(
       handOffs.push(created);
     }
   }
-  // Sales Accepted accepts every hand-off of the profile waiting for sales (a merge may have brought
-  // two), the one this batch creates included: the lead reached MQL and was accepted in one go.
+  // Sales Accepted accepts every hand-off of the profile waiting for sales (a merge may have brought two).
   const acceptedHandOffs: HandOff[] = [];
   for (const profileId of accepted)
     acceptedHandOffs.push(...(await reader.scoring.pendingHandOffs(profileId)));
-  for (const created of handOffs)
-    if (accepted.has(created.profileId)) Object.assign(created, { status: 'accepted', acceptedAt: at });
 
   const changedProfiles = [
     ...new Set([...stageMoves.map((change) => change.profileId), ...handOffs.map((h) => h.profileId)]),

@@ -271,7 +271,8 @@ function nextScoreCrossing(condition: ScoreCondition, facts: ProfileFacts, now: 
   return undefined;
 }
 
-function isRelativeToNow(filter: PropertyFilter): boolean {
+/** Whether a property filter compares with the time of deciding, so its answer changes as time passes. */
+export function isRelativeToNow(filter: PropertyFilter): boolean {
   return filter.op === 'within_last' || filter.op === 'not_within_last';
 }
 

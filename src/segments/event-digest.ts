@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SegmentCondition } from '../core/segment-definition.js';
-import { type EventFact, type EventQuery, eventQuery, matchesFilters } from './evaluate.js';
+import { type EventFact, type EventQuery, eventQuery, isRelativeToNow, matchesFilters } from './evaluate.js';
 
 /**
  * A profile's event digest: for each event query its live segments ask (see `EventQuery`), the few
@@ -65,7 +65,7 @@ function collect(condition: SegmentCondition, queries: Map<string, DigestQuery>)
  * the time of deciding (`within_last`), which changes which events match without any new event.
  */
 export function isDigestible(query: EventQuery): boolean {
-  return query.where.every((filter) => filter.op !== 'within_last' && filter.op !== 'not_within_last');
+  return !query.where.some(isRelativeToNow);
 }
 
 const keys = new WeakMap<EventQuery, string>();

@@ -1,5 +1,6 @@
 import { durationMs } from '../core/duration.js';
 import type { SegmentCondition } from '../core/segment-definition.js';
+import { isRelativeToNow } from './evaluate.js';
 
 /** What evaluating some rules needs loaded about a profile, so that nothing else is read. */
 export interface RuleNeeds {
@@ -57,10 +58,8 @@ function collect(condition: SegmentCondition, now: number, needs: RuleNeeds): vo
       // A rolling window needs only its own span; a count over all time needs every event.
       const since = condition.within === undefined ? null : now - durationMs(condition.within);
       // A rolling window, or a property filter relative to now, changes which events count by time alone.
-      const isRelative = condition.where.some(
-        (filter) => filter.op === 'within_last' || filter.op === 'not_within_last',
-      );
-      if (condition.within !== undefined || isRelative) needs.isTimeDependent = true;
+      if (condition.within !== undefined || condition.where.some(isRelativeToNow))
+        needs.isTimeDependent = true;
       addEvent(needs, condition.event, since, condition.where.length > 0);
       return;
     }

@@ -53,6 +53,20 @@ function propertiesOf(payload: unknown, ops: DialectOps): Record<string, unknown
 }
 
 export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): SegmentStore {
+  /** Inserts members not in their segment yet; a member already there stays as it was. */
+  const insertMembers = (changes: readonly SegmentMemberChange[]) =>
+    db
+      .insertInto('segment_members')
+      .values(
+        changes.map((change) => ({
+          segment_id: change.segmentId,
+          profile_id: change.profileId,
+          workspace_id: change.workspaceId,
+          entered_at: change.at,
+        })),
+      )
+      .onConflict((oc) => oc.doNothing());
+
   return {
     async create(segment) {
       await db.insertInto('segments').values(segmentValues(segment)).execute();
@@ -154,18 +168,7 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
     },
     async applyMembership({ entered, exited }) {
       for (const chunk of chunks(entered, 200)) {
-        await db
-          .insertInto('segment_members')
-          .values(
-            chunk.map((change) => ({
-              segment_id: change.segmentId,
-              profile_id: change.profileId,
-              workspace_id: change.workspaceId,
-              entered_at: change.at,
-            })),
-          )
-          .onConflict((oc) => oc.doNothing())
-          .execute();
+        await insertMembers(chunk).execute();
       }
       const bySegment = new Map<string, string[]>();
       for (const change of exited) {
@@ -186,19 +189,7 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
     async addMembers(entered) {
       const added: SegmentMemberChange[] = [];
       for (const chunk of chunks(entered, 200)) {
-        const rows = await db
-          .insertInto('segment_members')
-          .values(
-            chunk.map((change) => ({
-              segment_id: change.segmentId,
-              profile_id: change.profileId,
-              workspace_id: change.workspaceId,
-              entered_at: change.at,
-            })),
-          )
-          .onConflict((oc) => oc.doNothing())
-          .returning(['segment_id', 'profile_id'])
-          .execute();
+        const rows = await insertMembers(chunk).returning(['segment_id', 'profile_id']).execute();
         const inserted = new Set(rows.map((row) => `${row.segment_id}:${row.profile_id}`));
         for (const change of chunk)
           if (inserted.has(`${change.segmentId}:${change.profileId}`)) added.push(change);
