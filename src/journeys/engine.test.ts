@@ -1,5 +1,8 @@
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { journeyEntryLockKey } from '../storage/kysely-journeys.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { testDatabaseUrl } from '../test-support/postgres.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { publishJourney, updateDraft } from './journeys.js';
@@ -256,5 +259,87 @@ describe.each(BACKENDS)('journey engine on %s (manual clock)', (backend) => {
     await setJourneyPaused(world.storage, world.clock, world.workspaceId, journeyId, false);
     await world.advance(2 * 60_000);
     expect(world.sink.received.map((mail) => mail.to[0])).toEqual(['p1@example.com']);
+  });
+});
+
+describe('journey engine on postgres beside a merge on another process', () => {
+  let world: JourneyWorld;
+  let observer: pg.Client;
+
+  beforeEach(async () => {
+    world = await startJourneyWorld('postgres');
+    observer = new pg.Client({ connectionString: testDatabaseUrl() });
+    await observer.connect();
+  });
+  afterEach(async () => {
+    await observer.end();
+    await world.close();
+  });
+
+  /** Resolves once some transaction waits for this advisory lock (or after five seconds regardless). */
+  async function someoneWaitsFor(key: string): Promise<void> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const { rowCount } = await observer.query(
+        `select 1 from pg_locks, hashtextextended($1, 0) as h
+         where locktype = 'advisory' and not granted
+           and classid::bigint = (h >> 32) & 4294967295 and objid::bigint = h & 4294967295`,
+        [key],
+      );
+      if (rowCount) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  it('enters the survivor when a merge commits while the entry waits for the profile', async () => {
+    const journeyId = await world.publish({
+      name: 'Welcome',
+      entry: { trigger: { type: 'event', event: 'Signed Up' } },
+      start: 'wait',
+      steps: [
+        { id: 'wait', type: 'wait', duration: '1d', next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([identify('kay', {}), { type: 'page', anonymousId: 'anon-kay', properties: {} }]);
+    await world.settle();
+    const known = await world.storage.profiles.find(world.workspaceId, await world.profileOf('kay'));
+    const [visitorIdentity] = await world.storage.profiles.findIdentities(world.workspaceId, [
+      { kind: 'anonymous', value: 'anon-kay' },
+    ]);
+    const visitor = await world.storage.profiles.find(world.workspaceId, visitorIdentity?.profileId ?? '');
+    if (!known || !visitor || known.id === visitor.id) throw new Error('expected two profiles');
+
+    // The merge holds its transaction open, as a profiles batch on another process would.
+    let commitMerge = () => {};
+    const mergeMayCommit = new Promise<void>((resolve) => {
+      commitMerge = resolve;
+    });
+    const merge = world.storage.transaction(async (tx) => {
+      await tx.profiles.applyResolution({
+        workspaceId: world.workspaceId,
+        newProfiles: [],
+        updatedProfiles: [{ ...visitor, mergedInto: known.id }],
+        merges: [{ from: visitor.id, into: known.id, eventId: 1 }],
+        newIdentities: [],
+        identityEvents: [],
+        upsertedAccounts: [],
+        accountMembers: [],
+        traitChanges: [],
+      });
+      await mergeMayCommit;
+    });
+    const entry = world.background.engine.enrol({
+      workspaceId: world.workspaceId,
+      journeyId,
+      profileId: visitor.id,
+      properties: {},
+    });
+    await someoneWaitsFor(journeyEntryLockKey(visitor.id));
+    commitMerge();
+    await merge;
+    const instance = await entry;
+
+    expect(instance?.profileId).toBe(known.id);
+    expect(await world.storage.journeys.listInstancesOfProfile(world.workspaceId, visitor.id)).toEqual([]);
   });
 });

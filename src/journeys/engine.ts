@@ -382,9 +382,9 @@ export class JourneyEngine {
       work: WorkLog;
     },
   ): Promise<JourneyInstance | undefined> {
-    const { journey, version, profile, entryEvent, now, work } = input;
+    const { journey, version, entryEvent, now, work } = input;
     const entry = version.definition.entry;
-    await tx.journeys.lockProfileEntries(profile.id);
+    const profile = await this.#lockEntriesOfSurvivor(tx, input.profile);
     const last = await tx.journeys.lastEntry(journey.id, profile.id);
     if (last) {
       if (last.hasActive && !entry.allowConcurrent) return undefined;
@@ -411,6 +411,21 @@ export class JourneyEngine {
       endReason: null,
     };
     return this.#move(tx, instance, { type: 'start' }, now, undefined, work, profile, true);
+  }
+
+  /**
+   * Takes the profile's entry lock. On PostgreSQL a merge on another process may have committed
+   * while this batch read the profile or waited for the lock (a merge takes it too): then the
+   * survivor is the one to enter, or the instance would stay with a profile nobody's events reach.
+   */
+  async #lockEntriesOfSurvivor(tx: StorageTx, profile: Profile): Promise<Profile> {
+    let subject = profile;
+    for (;;) {
+      await tx.journeys.lockProfileEntries(subject.id);
+      const current = await tx.profiles.find(subject.workspaceId, subject.id);
+      if (!current || current.id === subject.id) return subject;
+      subject = current;
+    }
   }
 
   /** Advances one (locked) instance and writes everything the move causes. */

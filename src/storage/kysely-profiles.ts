@@ -2,6 +2,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Account, Identity, IdentityKind, Profile, Traits, TraitTimes } from '../core/profile.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
+import { journeyEntryLockKey } from './kysely-journeys.js';
 import { decodeCursor, isString, toPage } from './paging.js';
 import type { Database } from './schema.js';
 import type { IdentityKey, ProfileStore, TraitChange } from './storage.js';
@@ -141,6 +142,11 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
 
     async applyResolution(changes) {
       const { workspaceId } = changes;
+      // First, before any row: a journey batch on another process entering a merged-away profile
+      // finishes before its instances are moved (so they move too), or waits and then sees the merge.
+      for (const from of changes.merges.map((merge) => merge.from).sort()) {
+        await ops.lockKey(journeyEntryLockKey(from))?.execute(db);
+      }
       for (const chunk of chunks(changes.newProfiles, 200)) {
         await db.insertInto('profiles').values(chunk.map(profileValues)).execute();
       }
