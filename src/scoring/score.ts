@@ -1,6 +1,12 @@
 import { durationMs } from '../core/duration.js';
 import type { EventScoreRule, ScoreLedgerEntry, ScoreModel } from '../core/score-model.js';
-import { type EventFact, isMember, matchesFilters, traitFacts } from '../segments/evaluate.js';
+import {
+  type EventFact,
+  futureTimeChanges,
+  isMember,
+  matchesFilters,
+  traitFacts,
+} from '../segments/evaluate.js';
 
 /** An award's worth at `now`: its points, halved every half-life since it was earned. */
 export function decayedPoints(
@@ -88,6 +94,8 @@ export interface ScoreOverTime {
   at(now: number): number;
   /** After this moment decay no longer moves the score by a hundredth; undefined when nothing decays. */
   settlesBy: number | undefined;
+  /** Moments after `now` a fit rule starts or stops holding by time alone ("trial started within 14d"). */
+  fitChangesAfter(now: number): number[];
 }
 
 /**
@@ -134,6 +142,12 @@ export function scoreOverTime(
       return total(model, counted, fit);
     },
     settlesBy,
+    fitChangesAfter(now) {
+      const facts = traitFacts(profile.traits, profile.accounts);
+      return model.rules.flatMap((rule) =>
+        rule.kind === 'fit' ? futureTimeChanges(rule.when, facts, now) : [],
+      );
+    },
   };
 }
 

@@ -29,6 +29,7 @@ function facts(
     isSubscribed: () => true,
     score: () => undefined,
     scoreSettlesBy: () => undefined,
+    scoreFitChanges: () => [],
     stage: undefined,
     isInSegment: () => false,
     ...overrides,
@@ -151,6 +152,36 @@ describe('segment rules', () => {
     expect(
       nextMembershipChange(rule({ type: 'trait', path: 'plan', op: 'eq', value: 'pro' }), buyer, NOW),
     ).toBeUndefined();
+  });
+
+  it('tells when a fit rule on a trait date takes a score out of a range as time passes', () => {
+    const model = ScoreModel.parse({
+      id: 'fit',
+      name: 'Fit',
+      rules: [
+        {
+          id: 'trial',
+          kind: 'fit',
+          when: { type: 'trait', path: 'trial_started_at', op: 'within_last', value: '14d' },
+          points: 40,
+        },
+        { id: 'signup', kind: 'event', event: 'Signed Up', points: 10 },
+      ],
+    });
+    const trialist = { traits: { trial_started_at: new Date(NOW - 10 * DAY).toISOString() }, accounts: [] };
+    const ledger = [{ model: 'fit', rule: 'signup', eventId: 1, at: NOW - 10 * DAY, points: 10 }];
+    const track = scoreOverTime(model, ledger, trialist);
+    const profile = facts({
+      traits: trialist.traits,
+      score: (_model, at) => track.at(at),
+      scoreSettlesBy: () => track.settlesBy,
+      scoreFitChanges: (_model, now) => track.fitChangesAfter(now),
+    });
+    const fitEnough = rule({ type: 'score', model: 'fit', min: 30 });
+    expect(isMember(fitEnough, profile, NOW)).toBe(true);
+    // The trial leaves its 14 days four days from now: 10 points are left then.
+    expect(nextMembershipChange(fitEnough, profile, NOW)).toBe(NOW + 4 * DAY);
+    expect(isMember(fitEnough, profile, NOW + 4 * DAY)).toBe(false);
   });
 
   it('tells when decay alone takes a score out of a range, or a negative score into one', () => {

@@ -46,6 +46,8 @@ export interface ProfileFacts {
   score(model: string, at: number): number | undefined;
   /** After this moment decay no longer moves the score; undefined when nothing in it decays. */
   scoreSettlesBy(model: string): number | undefined;
+  /** Moments after `now` a fit rule of the model starts or stops holding by time alone (a trait date). */
+  scoreFitChanges(model: string, now: number): readonly number[];
   stage: string | undefined;
   isInSegment(segmentId: string): boolean;
 }
@@ -106,6 +108,7 @@ export function traitFacts(
     isSubscribed: () => true,
     score: () => undefined,
     scoreSettlesBy: () => undefined,
+    scoreFitChanges: () => [],
     stage: undefined,
     isInSegment: () => false,
   };
@@ -160,7 +163,7 @@ export function isMember(condition: SegmentCondition, facts: ProfileFacts, now: 
 }
 
 /** Every future moment something in the rule changes by time alone, earliest first. */
-function futureTimeChanges(condition: SegmentCondition, facts: ProfileFacts, now: number): number[] {
+export function futureTimeChanges(condition: SegmentCondition, facts: ProfileFacts, now: number): number[] {
   const moments: number[] = [];
   collectTimeChanges(condition, facts, now, moments);
   return [...new Set(moments.filter((moment) => moment > now))].sort((a, b) => a - b);
@@ -209,6 +212,7 @@ function collectTimeChanges(
     case 'score': {
       const crossing = nextScoreCrossing(condition, facts, now);
       if (crossing !== undefined) out.push(crossing);
+      out.push(...facts.scoreFitChanges(condition.model, now));
       return;
     }
     case 'trait':

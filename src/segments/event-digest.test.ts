@@ -29,6 +29,7 @@ function factsFrom(eventsMatching: ProfileFacts['eventsMatching']): ProfileFacts
     isSubscribed: () => false,
     score: () => undefined,
     scoreSettlesBy: () => undefined,
+    scoreFitChanges: () => [],
     stage: undefined,
     isInSegment: () => false,
   };

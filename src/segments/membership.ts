@@ -116,6 +116,7 @@ export async function buildFacts(
       isSubscribed: (topic) => chosen[topic] ?? topicDefaults.get(topic) ?? false,
       score: (model, at) => profileScores?.get(model)?.at(at),
       scoreSettlesBy: (model) => profileScores?.get(model)?.settlesBy,
+      scoreFitChanges: (model, now) => profileScores?.get(model)?.fitChangesAfter(now) ?? [],
       stage: stages?.get(profile.id),
       isInSegment: (segmentId) => memberOf.has(segmentId),
       memberOf,
