@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileLayout, renderEmail } from './email-template.js';
 
@@ -26,5 +29,24 @@ describe('renderEmail', () => {
     expect(rendered.html).toContain('For Zoë &lt;b&gt;');
     expect(rendered.text).toContain('Hello Zoë <b>');
     expect(rendered.text).toContain('Total: 42');
+  });
+
+  it('never reads a file an <mj-include> names into the e-mail', async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), 'mops-mjml-'));
+    const secret = path.join(directory, 'secret.mjml');
+    writeFileSync(secret, '<mj-text>the signing secret</mj-text>');
+    try {
+      const layout = await compileLayout({
+        ...template,
+        id: 'tpl_include',
+        mjml: `<mjml><mj-body><mj-include path="${secret}" /><mj-include path="${secret}" type="html" />
+          <mj-section><mj-column><mj-text>Hi</mj-text></mj-column></mj-section></mj-body></mjml>`,
+      });
+      const rendered = renderEmail(template, layout, { profile: { id: 'p', traits: {} } });
+      expect(rendered.html).toContain('Hi');
+      expect(rendered.html).not.toContain('signing secret');
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });

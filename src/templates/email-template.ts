@@ -48,7 +48,12 @@ async function compileMjml(source: string): Promise<string> {
     // Plain HTML is used as it is.
     return trimmed;
   }
-  const result = await mjml2html(trimmed, { validationLevel: 'soft', keepComments: false });
+  // `<mj-include>` would read the server's files into a member's e-mail: never followed.
+  const result = await mjml2html(trimmed, {
+    validationLevel: 'soft',
+    keepComments: false,
+    ignoreIncludes: true,
+  });
   const errors = result.errors ?? [];
   if (errors.length > 0 && !result.html)
     throw new Error(`MJML: ${errors.map((e) => e.formattedMessage).join('; ')}`);
@@ -63,7 +68,7 @@ export async function checkTemplate(
   const trimmed = template.mjml.trim();
   if (trimmed.startsWith('<mjml')) {
     try {
-      const result = await mjml2html(trimmed, { validationLevel: 'soft' });
+      const result = await mjml2html(trimmed, { validationLevel: 'soft', ignoreIncludes: true });
       for (const error of result.errors ?? []) problems.push(`mjml: ${error.formattedMessage}`);
     } catch (error) {
       problems.push(`mjml: ${error instanceof Error ? error.message : String(error)}`);

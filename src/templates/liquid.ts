@@ -1,4 +1,33 @@
-import { Liquid, type Template } from 'liquidjs';
+import { type FS, Liquid, Tag, type Template } from 'liquidjs';
+
+/**
+ * Templates come from workspace members, and liquidjs reads partials from the server's disk by
+ * default (`{% include 'data/mops.db' %}` would print the database): no file is ever readable.
+ */
+const NO_FILES: FS = {
+  exists: async () => false,
+  existsSync: () => false,
+  readFile: async (file) => {
+    throw new Error(`templates cannot read files (${file})`);
+  },
+  readFileSync: (file) => {
+    throw new Error(`templates cannot read files (${file})`);
+  },
+  resolve: (_dir, file) => file,
+};
+
+/** Tags that pull in other files: refused when a template is parsed, so publishing names them. */
+const FILE_TAGS = ['include', 'render', 'layout'] as const;
+
+function refusedTag(name: string) {
+  return class extends Tag {
+    constructor(...args: ConstructorParameters<typeof Tag>) {
+      super(...args);
+      throw new Error(`{% ${name} %} is not available: Mops templates cannot read files`);
+    }
+    *render(): Generator<unknown, void, unknown> {}
+  };
+}
 
 /**
  * Two Liquid engines: one for HTML, where every `{{ … }}` output is escaped (a trait holding
@@ -10,8 +39,13 @@ function engine(isHtml: boolean): Liquid {
     outputEscape: isHtml ? 'escape' : undefined,
     strictFilters: true,
     jsTruthy: true,
+    fs: NO_FILES,
+    root: [],
+    partials: [],
+    layouts: [],
   });
   liquid.registerFilter('json', (value: unknown) => JSON.stringify(value ?? null));
+  for (const name of FILE_TAGS) liquid.registerTag(name, refusedTag(name));
   return liquid;
 }
 

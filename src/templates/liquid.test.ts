@@ -1,0 +1,40 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkLiquid, renderHtml, renderPlain } from './liquid.js';
+
+describe('Liquid templates', () => {
+  let workingDirectory: string;
+  let previousDirectory: string;
+
+  // A secret beside the server, where liquidjs would look for partials by default.
+  beforeEach(() => {
+    previousDirectory = process.cwd();
+    workingDirectory = mkdtempSync(path.join(tmpdir(), 'mops-liquid-'));
+    writeFileSync(path.join(workingDirectory, 'secret'), 'the signing secret');
+    writeFileSync(path.join(workingDirectory, 'secret.liquid'), 'the signing secret');
+    process.chdir(workingDirectory);
+  });
+  afterEach(() => {
+    process.chdir(previousDirectory);
+    rmSync(workingDirectory, { recursive: true, force: true });
+  });
+
+  it.each([
+    "{% include 'secret' %}",
+    "{% render 'secret' %}",
+    "{% layout 'secret' %}body",
+    '{% include secret %}',
+  ])('refuses %s when checked, and never prints a file', (source) => {
+    expect(checkLiquid(source)).toMatch(/cannot read files/);
+    expect(() => renderPlain(source, {})).toThrow(/cannot read files/);
+    expect(() => renderHtml(source, {})).toThrow(/cannot read files/);
+  });
+
+  it('still renders what templates are for', () => {
+    expect(checkLiquid('Hi {{ profile.traits.name | default: "there" }}')).toBeUndefined();
+    expect(renderPlain('{{ a | json }} {% if b %}yes{% endif %}', { a: 'x"y', b: true })).toBe('"x\\"y" yes');
+    expect(renderHtml('<p>{{ a }}</p>', { a: '<script>' })).toBe('<p>&lt;script&gt;</p>');
+  });
+});
