@@ -163,6 +163,7 @@ export class EventPipeline {
           },
         );
       const outcome = await (consumer.exclusive ? consumer.exclusive(runBatch) : runBatch());
+      if (outcome.status === 'stale') progress = Math.max(progress, 1); // to go again at once
       if (outcome.status !== 'done') continue;
       consumer.afterCommit?.(outcome.result);
       if (index === 0) this.#processed += outcome.events.length;

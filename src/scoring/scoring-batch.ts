@@ -7,7 +7,14 @@ import type { ScoreLedgerEntry } from '../core/score-model.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { profileEvent } from '../profiles/profile-events.js';
 import { eventProfileIds } from '../profiles/profiles.js';
-import type { HandOff, PipelineBatch, StageChange, StorageReader, StorageTx } from '../storage/storage.js';
+import {
+  type HandOff,
+  type PipelineBatch,
+  type StageChange,
+  StaleBatchError,
+  type StorageReader,
+  type StorageTx,
+} from '../storage/storage.js';
 import { handOffMessage, stageChangedEvent } from './hand-offs.js';
 import { advanceStage, reaches, type StageMove } from './lifecycle-stage.js';
 import { assignOwner } from './owner-assignment.js';
@@ -234,6 +241,10 @@ async function decideWorkspace(
   }
 
   return async (tx) => {
+    // A merge committed since the reads above moved these profiles' ledgers and stages to the
+    // survivor: decided again, the events are the survivor's.
+    if ((await tx.profiles.holdOffMerges(profileIds)).size > 0)
+      throw new StaleBatchError('a profile of the batch was merged away while it was scored');
     await tx.scoring.addAwards(awards);
     await tx.scoring.setScores(scores);
     await tx.scoring.setStages(stageMoves.map(({ move: _move, ...change }) => change));

@@ -10,7 +10,9 @@ import {
   decideMembership,
   groupEvents,
   type MembershipChanges,
+  profilesDecided,
   type SegmentFacts,
+  withoutProfiles,
 } from './membership.js';
 import { type RuleNeeds, requiredEventNames, ruleNeeds } from './rule-needs.js';
 
@@ -288,15 +290,9 @@ async function withoutChangedSince(
   changes: MembershipChanges,
   startedAt: number,
 ): Promise<MembershipChanges> {
-  const decided = [...changes.entered, ...changes.exited, ...changes.timers].map(
-    (change) => change.profileId,
-  );
+  const decided = profilesDecided(changes);
   if (decided.length === 0) return changes;
-  const changed = await tx.segments.changedSince([...new Set(decided)], startedAt);
-  if (changed.size === 0) return changes;
-  const keep = <T extends { profileId: string }>(list: T[]) =>
-    list.filter((item) => !changed.has(item.profileId));
-  return { entered: keep(changes.entered), exited: keep(changes.exited), timers: keep(changes.timers) };
+  return withoutProfiles(changes, await tx.segments.changedSince(decided, startedAt));
 }
 
 /**

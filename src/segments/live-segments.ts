@@ -14,7 +14,9 @@ import {
   groupEvents,
   type MembershipChanges,
   membershipEvents,
+  profilesDecided,
   type RuleSegment,
+  withoutProfiles,
 } from './membership.js';
 import { dependencyOrder, ruleNeeds } from './rule-needs.js';
 
@@ -249,24 +251,32 @@ export async function reevaluateProfiles(
   const backfilling = new Set(
     segments.filter((segment) => segment.isFirstBackfill).map((segment) => segment.id),
   );
-  const events = membershipEvents({
-    changes:
-      backfilling.size === 0
-        ? changes
-        : {
-            ...changes,
-            entered: changes.entered.filter((change) => !backfilling.has(change.segmentId)),
-            exited: changes.exited.filter((change) => !backfilling.has(change.segmentId)),
-          },
-    segmentNames: new Map(segments.map((segment) => [segment.id, segment.name])),
-    ids: profileIds,
-    at: now,
-  });
+  const segmentNames = new Map(segments.map((segment) => [segment.id, segment.name]));
+  const eventsOf = (written: MembershipChanges) =>
+    membershipEvents({
+      changes:
+        backfilling.size === 0
+          ? written
+          : {
+              ...written,
+              entered: written.entered.filter((change) => !backfilling.has(change.segmentId)),
+              exited: written.exited.filter((change) => !backfilling.has(change.segmentId)),
+            },
+      segmentNames,
+      ids: profileIds,
+      at: now,
+    });
+  const events = eventsOf(changes);
+  const decided = profilesDecided(changes);
   return async (tx) => {
-    await writeChanges(tx, changes);
-    await tx.generatedEvents.append(events);
+    // A profile merged away since the reads above has no memberships left to change: the merge
+    // event decides the survivor, with these events as its own.
+    const mergedAway = decided.length > 0 ? await tx.profiles.holdOffMerges(decided) : new Set<string>();
+    const written = withoutProfiles(changes, mergedAway);
+    await writeChanges(tx, written);
+    await tx.generatedEvents.append(mergedAway.size === 0 ? events : eventsOf(written));
     for (const [profileId, digest] of digests) options.digests?.set(profileId, digest);
-    return { earliestTimer: earliestTimer(changes), changed: changes.entered.length + changes.exited.length };
+    return { earliestTimer: earliestTimer(written), changed: written.entered.length + written.exited.length };
   };
 }
 

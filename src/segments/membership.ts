@@ -54,6 +54,22 @@ export interface MembershipChanges {
   timers: Array<{ profileId: string; workspaceId: string; dueAt: number }>;
 }
 
+/** The profiles whose membership the changes write. */
+export function profilesDecided(changes: MembershipChanges): string[] {
+  const decided = [...changes.entered, ...changes.exited, ...changes.timers].map(
+    (change) => change.profileId,
+  );
+  return [...new Set(decided)];
+}
+
+/** The changes, less those of these profiles. */
+export function withoutProfiles(changes: MembershipChanges, left: ReadonlySet<string>): MembershipChanges {
+  if (left.size === 0) return changes;
+  const keep = <T extends { profileId: string }>(list: T[]) =>
+    list.filter((item) => !left.has(item.profileId));
+  return { entered: keep(changes.entered), exited: keep(changes.exited), timers: keep(changes.timers) };
+}
+
 const NO_EVENTS: readonly EventFact[] = [];
 
 /** Per profile, its events by name, oldest first. */

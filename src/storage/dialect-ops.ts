@@ -13,6 +13,8 @@ export interface DialectOps {
   skipLockedRows: '' | 'for update skip locked';
   /** Serialises transactions on a key: `pg_advisory_xact_lock`; nothing on SQLite. */
   lockKey(key: string): RawBuilder<unknown> | undefined;
+  /** The same key held beside other holders of it, but not beside `lockKey`'s: `…_lock_shared`. */
+  lockKeyShared(key: string): RawBuilder<unknown> | undefined;
 }
 
 function escapeLike(needle: string): string {
@@ -28,6 +30,7 @@ export const sqliteOps: DialectOps = {
   lockRows: '',
   skipLockedRows: '',
   lockKey: () => undefined,
+  lockKeyShared: () => undefined,
 };
 
 export const postgresOps: DialectOps = {
@@ -37,4 +40,5 @@ export const postgresOps: DialectOps = {
   lockRows: 'for update',
   skipLockedRows: 'for update skip locked',
   lockKey: (key) => sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`,
+  lockKeyShared: (key) => sql`select pg_advisory_xact_lock_shared(hashtextextended(${key}, 0))`,
 };

@@ -84,6 +84,9 @@ async function insertTraitChanges(db: Kysely<Database>, changes: TraitChange[]):
   }
 }
 
+/** One key for all merges: they are rare, and a lock per profile would fill PostgreSQL's lock table. */
+const MERGES_LOCK_KEY = 'profile-merges';
+
 export function createProfileStore(db: Kysely<Database>, ops: DialectOps): ProfileStore {
   return {
     async findIdentities(workspaceId, keys) {
@@ -140,10 +143,27 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
       return found;
     },
 
+    async holdOffMerges(profileIds) {
+      await ops.lockKeyShared(MERGES_LOCK_KEY)?.execute(db);
+      const mergedAway = new Set<string>();
+      for (const chunk of chunks(profileIds)) {
+        const rows = await db
+          .selectFrom('profiles')
+          .select('id')
+          .where('id', 'in', chunk)
+          .where('merged_into', 'is not', null)
+          .execute();
+        for (const row of rows) mergedAway.add(row.id);
+      }
+      return mergedAway;
+    },
+
     async applyResolution(changes) {
       const { workspaceId } = changes;
-      // First, before any row: a journey batch on another process entering a merged-away profile
-      // finishes before its instances are moved (so they move too), or waits and then sees the merge.
+      // First, before any row: batches on other processes writing scores or memberships finish
+      // before a merge moves those rows (see `holdOffMerges`), and a journey batch entering a
+      // merged-away profile finishes before its instances are moved, or waits and then sees the merge.
+      if (changes.merges.length > 0) await ops.lockKey(MERGES_LOCK_KEY)?.execute(db);
       for (const from of changes.merges.map((merge) => merge.from).sort()) {
         await ops.lockKey(journeyEntryLockKey(from))?.execute(db);
       }

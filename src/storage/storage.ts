@@ -140,6 +140,12 @@ export interface ProfileStore {
   findProfilesByIds(ids: string[]): Promise<Profile[]>;
   /** Which of these events merged a profile into another (see `ResolutionChanges.merges`). */
   eventsThatMerged(eventIds: number[]): Promise<Set<number>>;
+  /**
+   * Holds merges off until the transaction ends, and tells which of these profiles were merged away
+   * already: a batch that decided about them from earlier reads must write nothing for them (the
+   * merge moved their rows to the survivor before). PostgreSQL: a lock merges take exclusively.
+   */
+  holdOffMerges(profileIds: string[]): Promise<Set<string>>;
   findAccountsByGroupIds(workspaceId: string, groupIds: string[]): Promise<Account[]>;
   applyResolution(changes: ResolutionChanges): Promise<void>;
 
@@ -623,7 +629,25 @@ export interface CursorSpan {
 
 export type PipelineOutcome<T> =
   /** Another process holds the cursor, or moved it while this one was preparing: nothing was done. */
-  { status: 'busy' } | { status: 'idle' } | { status: 'done'; events: StoredEvent[]; result: T };
+  | { status: 'busy' }
+  | { status: 'idle' }
+  /** The batch's reads went stale before it wrote (`StaleBatchError`): nothing was done; go again. */
+  | { status: 'stale' }
+  | { status: 'done'; events: StoredEvent[]; result: T };
+
+/**
+ * Thrown by a batch's write when what it read changed underneath it (a profile it decided about was
+ * merged away meanwhile): the transaction rolls back and the batch is prepared again from fresh reads.
+ */
+export class StaleBatchError extends Error {
+  override name = 'StaleBatchError';
+}
+
+/** For `runPipelineBatch`: a stale batch, rolled back, is an outcome; anything else stays an error. */
+export function staleAsOutcome(error: unknown): { status: 'stale' } {
+  if (error instanceof StaleBatchError) return { status: 'stale' };
+  throw error;
+}
 
 /** The stores that run inside one transaction. */
 export interface StorageTx {

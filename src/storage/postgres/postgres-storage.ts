@@ -20,7 +20,7 @@ import { createSegmentStore } from '../kysely-segments.js';
 import { migrationProvider } from '../migrations/migrations.js';
 import { runMigrations } from '../migrations/run-migrations.js';
 import type { Database } from '../schema.js';
-import type { AppendResult, PipelineReadOptions, Storage } from '../storage.js';
+import { type AppendResult, type PipelineReadOptions, type Storage, staleAsOutcome } from '../storage.js';
 
 export interface PostgresStorageOptions {
   url: string;
@@ -217,23 +217,26 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     async runPipelineBatch(name, limit, batch, at, options) {
       await ensureCursor(name);
       if (options?.notBeyond) await ensureCursor(options.notBeyond);
-      return db.transaction().execute(async (trx) => {
-        const position = await claimCursor(trx, name);
-        if (position === undefined) return { status: 'busy' as const };
-        const read = await readAfter(trx, position, limit, options);
-        if (read.position === position) return { status: 'idle' as const };
-        const write = await batch.prepare(read.events, stores(trx), {
-          after: position,
-          through: read.position,
-        });
-        const result = await write(stores(trx));
-        await trx
-          .updateTable('pipeline_cursors')
-          .set({ position: read.position, updated_at: at })
-          .where('name', '=', name)
-          .execute();
-        return { status: 'done' as const, events: read.events, result };
-      });
+      return db
+        .transaction()
+        .execute(async (trx) => {
+          const position = await claimCursor(trx, name);
+          if (position === undefined) return { status: 'busy' as const };
+          const read = await readAfter(trx, position, limit, options);
+          if (read.position === position) return { status: 'idle' as const };
+          const write = await batch.prepare(read.events, stores(trx), {
+            after: position,
+            through: read.position,
+          });
+          const result = await write(stores(trx));
+          await trx
+            .updateTable('pipeline_cursors')
+            .set({ position: read.position, updated_at: at })
+            .where('name', '=', name)
+            .execute();
+          return { status: 'done' as const, events: read.events, result };
+        })
+        .catch(staleAsOutcome);
     },
     async firstUnprocessedAt(name) {
       const result = await sql<{ received_at: string }>`

@@ -21,7 +21,7 @@ import { createSegmentStore } from '../kysely-segments.js';
 import { migrationProvider } from '../migrations/migrations.js';
 import { runMigrations } from '../migrations/run-migrations.js';
 import type { Database } from '../schema.js';
-import type { Storage } from '../storage.js';
+import { type Storage, staleAsOutcome } from '../storage.js';
 import { BusyRetryingSqliteDialect, retryWhileBusy } from './busy-retry-dialect.js';
 import { openSqlite, SqliteAppender } from './sqlite-appender.js';
 import { withStatementCache } from './statement-cache.js';
@@ -145,7 +145,7 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
           .where('name', '=', name)
           .execute();
         return { status: 'done' as const, events, result };
-      });
+      }).catch(staleAsOutcome);
     },
     async firstUnprocessedAt(name) {
       const { rows } = await sql<{ received_at: number }>`

@@ -1,0 +1,123 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SCORING_CURSOR, scoringBatch } from '../scoring/scoring-batch.js';
+import { DigestCache } from '../segments/digest-cache.js';
+import { SEGMENTS_CURSOR, segmentMembershipBatch } from '../segments/live-segments.js';
+import { createSegment } from '../segments/segments.js';
+import type { PipelineBatch } from '../storage/storage.js';
+import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { BACKENDS } from '../test-support/world.js';
+import { PROFILES_CURSOR, profileResolutionBatch } from './profiles.js';
+
+/**
+ * A visitor's event is being decided by scoring or segments (on another process, or the segments
+ * thread) when the log thread commits the merge of that visitor into a known user: what the batch
+ * decided about the visitor must end up with the user, not on a profile no event reaches any more.
+ */
+describe.each(BACKENDS)('batches beside a merge on %s', (backend) => {
+  let world: JourneyWorld;
+
+  beforeEach(async () => {
+    world = await startJourneyWorld(backend);
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  const resolveProfiles = () =>
+    world.storage.runPipelineBatch(
+      PROFILES_CURSOR,
+      1000,
+      profileResolutionBatch(() => world.clock.now()),
+      world.clock.now(),
+      { skipMopsEvents: true },
+    );
+
+  /** The batch, with the merge committed between its reads and its writes. */
+  function mergingWhileDeciding<T>(batch: PipelineBatch<T>): PipelineBatch<T> {
+    let hasMerged = false;
+    return {
+      async prepare(events, reader, span) {
+        const write = await batch.prepare(events, reader, span);
+        if (!hasMerged) {
+          hasMerged = true;
+          expect((await resolveProfiles()).status).toBe('done');
+        }
+        return write;
+      },
+    };
+  }
+
+  /** A visitor who did `event`, and then signed in as `u1` (not yet resolved). */
+  async function visitorAboutToSignIn(event: string): Promise<void> {
+    await world.send([{ type: 'identify', userId: 'u1', traits: { plan: 'pro' } }]);
+    await world.settle();
+    world.clock.advance(1000);
+    await world.send([{ type: 'track', anonymousId: 'anon1', event, properties: {} }]);
+    expect((await resolveProfiles()).status).toBe('done');
+    world.clock.advance(1000);
+    await world.send([{ type: 'identify', userId: 'u1', anonymousId: 'anon1', traits: {} }]);
+  }
+
+  it('scores the survivor for the visitor’s event', async () => {
+    await world.configure({
+      scoring: {
+        models: [
+          {
+            id: 'engagement',
+            name: 'Engagement',
+            rules: [{ id: 'pricing', kind: 'event', event: 'Pricing Viewed', points: 10 }],
+          },
+        ],
+      },
+    });
+    await visitorAboutToSignIn('Pricing Viewed');
+    const batch = mergingWhileDeciding(scoringBatch(() => world.clock.now()));
+    const run = () =>
+      world.storage.runPipelineBatch(SCORING_CURSOR, 1000, batch, world.clock.now(), {
+        skipMopsEvents: true,
+        notBeyond: PROFILES_CURSOR,
+      });
+    expect((await run()).status).toBe('stale');
+    expect((await run()).status).toBe('done');
+    await world.settle();
+
+    const user = await world.profileOf('u1');
+    const ledger = await world.storage.scoring.ledgerOfProfile(user);
+    expect(ledger.map((entry) => [entry.rule, entry.points])).toEqual([['pricing', 10]]);
+    expect((await world.storage.scoring.scores([user])).get(user)).toEqual({ engagement: 10 });
+  });
+
+  it('keeps no membership on the merged-away visitor', async () => {
+    const segment = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: {
+        name: 'Viewers',
+        kind: 'live',
+        rule: { type: 'event', event: 'Viewed', atLeast: 1, where: [] },
+      },
+      now: world.clock.now(),
+    });
+    await world.settle();
+    await visitorAboutToSignIn('Viewed');
+    const scored = await world.storage.runPipelineBatch(
+      SCORING_CURSOR,
+      1000,
+      scoringBatch(() => world.clock.now()),
+      world.clock.now(),
+      { skipMopsEvents: true, notBeyond: PROFILES_CURSOR },
+    );
+    expect(scored.status).toBe('done');
+    const batch = mergingWhileDeciding(segmentMembershipBatch(() => world.clock.now(), new DigestCache()));
+    const outcome = await world.storage.runPipelineBatch(SEGMENTS_CURSOR, 5000, batch, world.clock.now(), {
+      skipMopsEvents: true,
+      notBeyond: SCORING_CURSOR,
+    });
+    expect(outcome.status).toBe('done');
+    await world.settle();
+
+    const user = await world.profileOf('u1');
+    const members = await world.storage.segments.listMembers(segment.id, { limit: 10 });
+    expect(members.items.map((member) => member.profileId)).toEqual([user]);
+    expect(await world.storage.segments.countMembers(segment.id)).toBe(1);
+  });
+});
