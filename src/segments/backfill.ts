@@ -196,7 +196,9 @@ export async function backfillSegment(
   // read for it. A changed rule compares with the members of the version before.
   const isNew = segment.version === 1;
   const referenced = [...(isNew ? [] : [segment.id]), ...ruleNeeds([segment.rule], startedAt).segments];
-  let after = await storage.segments.backfillPosition(segment.id);
+  const resumed = await storage.segments.backfillPosition(segment.id, segment.version);
+  if (!resumed) return 'superseded';
+  let after = resumed.after;
   let done = after === null ? 0 : segment.backfill.done;
   for await (const batch of profileBatches(storage, {
     workspaceId: segment.workspaceId,
@@ -229,8 +231,9 @@ export async function backfillSegment(
     });
     const position = after;
     const saved = await storage.transaction(async (tx) => {
-      // Another process backfilling the same segment got here first: let it go on.
-      if ((await tx.segments.backfillPosition(segment.id)) !== position) return false;
+      // Another process backfilling the same segment got here first, or the rule changed since this
+      // batch was decided: write nothing, and let the other (or the new version's backfill) go on.
+      if ((await tx.segments.backfillPosition(segment.id, segment.version))?.after !== position) return false;
       await writeChanges(tx, await withoutChangedSince(tx, changes, startedAt));
       return tx.segments.saveBackfillProgress({
         id: segment.id,
@@ -247,6 +250,8 @@ export async function backfillSegment(
   }
   const finishedAt = clock.now();
   const finished = await storage.transaction(async (tx) => {
+    // Finished already by another process (whose dependents are backfilled again once, not twice).
+    if ((await tx.segments.backfillPosition(segment.id, segment.version))?.after !== after) return false;
     const saved = await tx.segments.saveBackfillProgress({
       id: segment.id,
       version: segment.version,

@@ -520,6 +520,77 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await members(segment.id)).toEqual([]);
   });
 
+  it('writes nothing from a backfill batch decided under a rule changed before it committed', async () => {
+    await world.send([identify('ada', { plan: 'pro' }), identify('bob', { plan: 'free' })]);
+    await world.settle();
+    world.clock.advance(60_000);
+    const first = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Plan', kind: 'live', rule: { type: 'trait', path: 'plan', op: 'eq', value: 'pro' } },
+      now: world.clock.now(),
+    });
+    world.clock.advance(1000);
+    // The rule changes while the first version's first batch is being decided.
+    const storage = world.storage;
+    const transaction = storage.transaction.bind(storage);
+    let raced = false;
+    storage.transaction = async (work) => {
+      if (!raced) {
+        raced = true;
+        await updateSegment(storage, {
+          workspaceId: world.workspaceId,
+          id: first.id,
+          input: {
+            name: 'Plan',
+            kind: 'live',
+            rule: { type: 'trait', path: 'plan', op: 'eq', value: 'free' },
+          },
+          now: world.clock.now(),
+        });
+      }
+      return transaction(work);
+    };
+    const outcome = await backfillSegment(storage, {
+      segment: first,
+      clock: world.clock,
+      logger: pino({ level: 'silent' }),
+    });
+    storage.transaction = transaction;
+    expect(raced).toBe(true);
+    expect(outcome).toBe('superseded');
+    expect(await members(first.id)).toEqual([]);
+
+    await runPendingBackfills(storage, { clock: world.clock, logger: pino({ level: 'silent' }) });
+    expect(await members(first.id)).toEqual([await world.profileOf('bob')]);
+    world.clock.advance(1000);
+    await world.send([identify('ada', { seen: 2 })]);
+    await world.settle();
+    expect(await eventNames('ada')).toEqual([]);
+  });
+
+  it('does not finish again a backfill another process finished, nor backfill its dependents twice', async () => {
+    await world.send([identify('ada', { plan: 'pro' })]);
+    await world.settle();
+    // As another process's list of backfills saw it: still backfilling.
+    const pros = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Pros', kind: 'live', rule: { type: 'trait', path: 'plan', op: 'eq', value: 'pro' } },
+      now: world.clock.now(),
+    });
+    const asking = await create('In pros', { type: 'segment', segment: pros.id, is: 'in' });
+    await world.settle();
+    const before = await getSegment(world.storage, world.workspaceId, asking);
+
+    const outcome = await backfillSegment(world.storage, {
+      segment: pros,
+      clock: world.clock,
+      logger: pino({ level: 'silent' }),
+    });
+    expect(outcome).toBe('superseded');
+    const after = await getSegment(world.storage, world.workspaceId, asking);
+    expect(after).toMatchObject({ version: before.version, status: 'ready' });
+  });
+
   it('resumes an interrupted backfill after the last batch it committed', async () => {
     await world.send(
       Array.from({ length: 25 }, (_, i) => identify(`p${i}`, { plan: i % 2 === 0 ? 'pro' : 'free' })),

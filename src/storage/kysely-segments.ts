@@ -139,10 +139,14 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
-    async backfillPosition(id) {
+    async backfillPosition(id, version) {
       const result = await sql<{ backfill_after: string | null }>`
-        select backfill_after from segments where id = ${id} ${sql.raw(ops.lockRows)}`.execute(db);
-      return result.rows[0]?.backfill_after ?? null;
+        select backfill_after from segments
+        where id = ${id} and version = ${version} and status = 'backfilling' ${sql.raw(ops.lockRows)}`.execute(
+        db,
+      );
+      const row = result.rows[0];
+      return row === undefined ? undefined : { after: row.backfill_after };
     },
 
     async memberships(profileIds, segmentIds) {

@@ -408,8 +408,11 @@ export interface SegmentStore {
     total: number;
     finishedAt: number | null;
   }): Promise<boolean>;
-  /** Where the backfill of the segment's current version resumes. */
-  backfillPosition(id: string): Promise<string | null>;
+  /**
+   * Where this version's backfill resumes (`after`: null before its first batch), locked until the
+   * transaction ends; undefined once the segment has moved on to another version or finished it.
+   */
+  backfillPosition(id: string, version: number): Promise<{ after: string | null } | undefined>;
 
   /** Per profile, the segments it is in (among `segmentIds`, when given). */
   memberships(profileIds: string[], segmentIds?: string[]): Promise<Map<string, Set<string>>>;
