@@ -40,6 +40,7 @@ function engine(isHtml: boolean): Liquid {
     strictFilters: true,
     jsTruthy: true,
     fs: NO_FILES,
+    relativeReference: false,
     root: [],
     partials: [],
     layouts: [],
