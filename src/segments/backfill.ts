@@ -275,13 +275,7 @@ async function backfillDependentsAgain(tx: StorageTx, segment: Segment, finished
   for (const dependent of await tx.segments.listLive(segment.workspaceId)) {
     const asks = dependent.rule !== null && ruleNeeds([dependent.rule], 0).segments.has(segment.id);
     if (!asks || dependent.id === segment.id || (dependent.backfill.startedAt ?? 0) > finishedAt) continue;
-    await tx.segments.update({
-      ...dependent,
-      version: dependent.version + 1,
-      status: 'backfilling',
-      backfill: { total: 0, done: 0, startedAt: finishedAt, finishedAt: null },
-      updatedAt: finishedAt,
-    });
+    await tx.segments.update({ id: dependent.id, at: finishedAt, isNewVersion: true });
   }
 }
 

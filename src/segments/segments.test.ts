@@ -591,6 +591,56 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(after).toMatchObject({ version: before.version, status: 'ready' });
   });
 
+  it('keeps a backfill’s progress through a rename made while a batch committed', async () => {
+    await world.send(Array.from({ length: 5 }, (_, i) => identify(`p${i}`, { plan: 'pro' })));
+    await world.settle();
+    const segment = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Pros', kind: 'live', rule: { type: 'trait', path: 'plan', op: 'eq', value: 'pro' } },
+      now: world.clock.now(),
+    });
+    // Another process's backfill commits a batch after the rename read the segment, before it writes.
+    const storage = world.storage;
+    const racing = new Proxy(storage.segments, {
+      get(target, property, receiver) {
+        if (property !== 'find') return Reflect.get(target, property, receiver);
+        return async (workspaceId: string, id: string) => {
+          const found = await target.find(workspaceId, id);
+          await storage.transaction((tx) =>
+            tx.segments.saveBackfillProgress({
+              id,
+              version: segment.version,
+              after: 'prf_halfway',
+              done: 3,
+              total: 5,
+              finishedAt: null,
+            }),
+          );
+          return found;
+        };
+      },
+    });
+    const renaming = new Proxy(storage, {
+      get: (target, property, receiver) =>
+        property === 'segments' ? racing : Reflect.get(target, property, receiver),
+    });
+    await updateSegment(renaming, {
+      workspaceId: world.workspaceId,
+      id: segment.id,
+      input: { name: 'Pro plans', kind: 'live', rule: segment.rule as SegmentCondition },
+      now: world.clock.now(),
+    });
+    expect(await getSegment(storage, world.workspaceId, segment.id)).toMatchObject({
+      name: 'Pro plans',
+      version: segment.version,
+      status: 'backfilling',
+      backfill: { done: 3, total: 5 },
+    });
+    expect(await storage.segments.backfillPosition(segment.id, segment.version)).toEqual({
+      after: 'prf_halfway',
+    });
+  });
+
   it('resumes an interrupted backfill after the last batch it committed', async () => {
     await world.send(
       Array.from({ length: 25 }, (_, i) => identify(`p${i}`, { plan: i % 2 === 0 ? 'pro' : 'free' })),

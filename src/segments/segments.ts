@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { segmentsNamed } from '../core/journey-definition.js';
@@ -75,23 +76,20 @@ export async function updateSegment(
       field: 'kind',
     });
   if (input.rule) await checkReferences(storage, workspaceId, id, input.rule);
-  const isRuleChanged = JSON.stringify(input.rule ?? null) !== JSON.stringify(current.rule);
-  const segment: Segment = {
-    ...current,
-    name: input.name,
-    description: input.description ?? null,
-    rule: input.rule ?? null,
-    updatedAt: now,
-    ...(isRuleChanged
-      ? {
-          version: current.version + 1,
-          status: 'backfilling' as const,
-          backfill: { total: 0, done: 0, startedAt: now, finishedAt: null },
-        }
-      : {}),
-  };
-  await storage.segments.update(segment);
-  return segment;
+  // Compared as values: PostgreSQL's jsonb hands back the keys in an order of its own.
+  const isRuleChanged = !isDeepStrictEqual(input.rule ?? null, current.rule);
+  return storage.transaction(async (tx) => {
+    await tx.segments.update({
+      id,
+      at: now,
+      name: input.name,
+      description: input.description ?? null,
+      ...(isRuleChanged ? { rule: input.rule ?? null } : {}),
+    });
+    const updated = await tx.segments.find(workspaceId, id);
+    if (!updated) throw new AppError('not_found', `segment ${id} does not exist`);
+    return updated;
+  });
 }
 
 export async function deleteSegment(storage: Storage, workspaceId: string, id: string): Promise<void> {

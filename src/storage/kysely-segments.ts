@@ -71,13 +71,30 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
     async create(segment) {
       await db.insertInto('segments').values(segmentValues(segment)).execute();
     },
-    async update(segment) {
-      const { id: _id, workspace_id: _workspace, created_at: _created, ...values } = segmentValues(segment);
+    async update(change) {
+      const isNewVersion = change.isNewVersion === true || change.rule !== undefined;
       await db
         .updateTable('segments')
-        // A backfill that has done nothing yet starts from the first profile.
-        .set({ ...values, ...(segment.backfill.done === 0 ? { backfill_after: null } : {}) })
-        .where('id', '=', segment.id)
+        .set({
+          updated_at: change.at,
+          ...(change.name === undefined ? {} : { name: change.name }),
+          ...(change.description === undefined ? {} : { description: change.description }),
+          ...(change.rule === undefined
+            ? {}
+            : { rule: change.rule === null ? null : JSON.stringify(change.rule) }),
+          ...(isNewVersion
+            ? {
+                version: sql<number>`version + 1`,
+                status: 'backfilling',
+                backfill_total: 0,
+                backfill_done: 0,
+                backfill_after: null,
+                backfill_started_at: change.at,
+                backfill_finished_at: null,
+              }
+            : {}),
+        })
+        .where('id', '=', change.id)
         .execute();
     },
     async find(workspaceId, id) {

@@ -17,7 +17,7 @@ import type {
 } from '../core/journey.js';
 import type { Account, Identity, IdentityKind, Profile } from '../core/profile.js';
 import type { ScoreLedgerEntry } from '../core/score-model.js';
-import type { Segment } from '../core/segment-definition.js';
+import type { Segment, SegmentCondition } from '../core/segment-definition.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import type { DialectName } from './migrations/migrations.js';
 
@@ -387,10 +387,23 @@ export interface SegmentMemberChange {
   at: number;
 }
 
+export interface SegmentChange {
+  id: string;
+  at: number;
+  name?: string;
+  description?: string | null;
+  rule?: SegmentCondition | null;
+  isNewVersion?: boolean;
+}
+
 export interface SegmentStore {
   create(segment: Segment): Promise<void>;
-  /** Writes name, description, rule, version, status and backfill progress. */
-  update(segment: Segment): Promise<void>;
+  /**
+   * Changes what is given and nothing else, so an edit never writes back a backfill's progress it
+   * read before. A new `rule`, or `isNewVersion`, makes a new version (counted up in the statement:
+   * two edits at once are two versions) to backfill from the first profile.
+   */
+  update(change: SegmentChange): Promise<void>;
   find(workspaceId: string, id: string): Promise<Segment | undefined>;
   list(workspaceId: string): Promise<Segment[]>;
   /** Deletes the segment with its members and timers; false when there is none. */
