@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Comparison, Condition, ValueCondition } from '../core/journey-definition.js';
 
 /** What conditions look at: the profile's traits, the event being handled, the event that entered. */
@@ -110,7 +111,7 @@ function isEqual(actual: unknown, expected: unknown): boolean {
   const b = asNumber(expected);
   if (a !== undefined && b !== undefined) return a === b;
   if (typeof actual === 'object' && typeof expected === 'object' && actual !== null && expected !== null) {
-    return JSON.stringify(actual) === JSON.stringify(expected);
+    return isDeepStrictEqual(actual, expected); // whatever the keys' order (jsonb reorders them)
   }
   return false;
 }

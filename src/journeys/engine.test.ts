@@ -204,6 +204,20 @@ describe.each(BACKENDS)('journey engine on %s (manual clock)', (backend) => {
     expect((await world.storage.journeys.report(journeyId)).completed).toBe(1);
   });
 
+  it('does not take an object trait sent again with its keys in another order for a change', async () => {
+    const journeyId = await world.publish({
+      name: 'Moved house',
+      entry: { trigger: { type: 'trait_changed', trait: 'address' }, reentry: { policy: 'every_time' } },
+      start: 'end',
+      steps: [{ id: 'end', type: 'exit' }],
+    });
+    await world.send([identify('t', { address: { street: 'Via Roma 1', city: 'Rome' } })]);
+    await world.settle();
+    await world.send([identify('t', { address: { city: 'Rome', street: 'Via Roma 1' } })]);
+    await world.settle();
+    expect((await world.storage.journeys.report(journeyId)).entered).toBe(1);
+  });
+
   it('splits deterministically by weight, with a holdout that leaves at once', async () => {
     const journeyId = await world.publish({
       name: 'Test',

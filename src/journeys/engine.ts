@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { durationMs } from '../core/duration.js';
@@ -582,7 +583,7 @@ export class JourneyEngine {
       const previous = profile.traits[trait];
       profile.traits[trait] = value;
       profile.traitTimes[trait] = now;
-      if (JSON.stringify(previous) !== JSON.stringify(value)) {
+      if (!isDeepStrictEqual(previous, value)) {
         changes.push({
           workspaceId: profile.workspaceId,
           eventId: null,

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Traits, TraitTimes } from '../core/profile.js';
 
 export interface TraitHolder {
@@ -31,10 +32,9 @@ export function mergeTraits(holder: TraitHolder, incoming: Traits, at: number): 
   return changed;
 }
 
+/** Objects compare by value whatever their keys' order: PostgreSQL's jsonb hands them back reordered. */
 function isSameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  return JSON.stringify(a) === JSON.stringify(b);
+  return a === b || isDeepStrictEqual(a, b);
 }
 
 /** Folds `from` into `into`, trait by trait, keeping whichever value was written later. */
