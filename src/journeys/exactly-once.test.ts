@@ -88,6 +88,21 @@ async function settle(sink: SmtpSink, expected: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 3000));
 }
 
+/** Resolves once each of these processes has claimed messages (the log's `claimed_by` is host:pid:claim). */
+async function waitForClaimants(client: pg.Client, pids: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await client.query<{ pid: string }>(
+      `select distinct split_part(claimed_by, ':', 2) as pid from messages where claimed_by is not null`,
+    );
+    const claimants = rows.map((row) => row.pid);
+    if (pids.every((pid) => claimants.includes(pid))) return;
+    if (Date.now() > deadline)
+      throw new Error(`after ${timeoutMs} ms only [${claimants}] had claimed messages, not all of [${pids}]`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 describe.each(BACKENDS)('exactly-once sending on %s', (backend) => {
   let database: TestDatabase | undefined;
   let sink: SmtpSink | undefined;
@@ -136,11 +151,14 @@ describe.each(BACKENDS)('exactly-once sending on %s', (backend) => {
 describe('exactly-once sending with two workers on postgres', () => {
   let database: TestDatabase | undefined;
   let sink: SmtpSink | undefined;
+  let client: pg.Client | undefined;
   const children: ChildProcess[] = [];
 
   afterEach(async () => {
     await Promise.all(children.splice(0).map(killHard));
     await sink?.stop();
+    await client?.end();
+    client = undefined;
     await database?.cleanup();
   });
 
@@ -162,26 +180,28 @@ describe('exactly-once sending with two workers on postgres', () => {
         await startServerProcess(env, ['--role', 'worker']),
       ];
       children.push(api.child, ...workers.map((w) => w.child));
+      const workerPids = workers.map((worker) => String(worker.child.pid));
+      client = new pg.Client({ connectionString: database.env.MOPS_DATABASE_URL });
+      await client.connect();
       await setUp(api.url as string, secret, sink.port);
-      sink.replyDelayMs = 20;
+      // The worker whose pipeline (or timers) queues the messages wakes its dispatcher at once; the other
+      // finds them at its next poll, up to a second later, when 40 quick sends may all be gone. So the
+      // SMTP peer is slow until both have claimed: the first worker's round (one batch) cannot end, and
+      // the rest stays queued for the other one. Were sending not shared, this would time out.
+      sink.replyDelayMs = 1500;
       await sendGo(api.url as string, writeKey, 0, PROFILES / 2);
       await sendGo(api.url as string, writeKey, PROFILES / 2, PROFILES);
+      await waitForClaimants(client, workerPids, 30_000);
+      sink.replyDelayMs = 20;
       await settle(sink, PROFILES * 2);
       expectExactlyOnce(sink);
       // Both workers took a share (the message log records which process settled each message).
-      const client = new pg.Client({ connectionString: database.env.MOPS_DATABASE_URL });
-      await client.connect();
-      try {
-        const { rows } = await client.query<{ pid: string; sent: number }>(
-          `select split_part(claimed_by, ':', 2) as pid, count(*)::int as sent from messages
+      const { rows } = await client.query<{ pid: string; sent: number }>(
+        `select split_part(claimed_by, ':', 2) as pid, count(*)::int as sent from messages
          where status = 'sent' group by 1`,
-        );
-        const workerPids = workers.map((worker) => String(worker.child.pid));
-        expect(rows.map((row) => row.pid).sort()).toEqual(workerPids.sort());
-        expect(rows.reduce((sum, row) => sum + row.sent, 0)).toBe(PROFILES * 2);
-      } finally {
-        await client.end();
-      }
+      );
+      expect(rows.map((row) => row.pid).sort()).toEqual(workerPids.sort());
+      expect(rows.reduce((sum, row) => sum + row.sent, 0)).toBe(PROFILES * 2);
     },
     PROCESS_TEST_TIMEOUT_MS,
   );
