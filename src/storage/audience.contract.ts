@@ -191,6 +191,17 @@ export function runAudienceContract(
       expect(await storage.scoring.distribution(workspaceId, 'engagement', 10)).toEqual([
         { from: 10, count: 1 },
       ]);
+      // Read back as written, beyond seven digits (PostgreSQL's `real` kept about seven).
+      await storage.transaction((tx) => tx.scoring.addAwards([{ ...award, eventId: 9, points: 0.1 }]));
+      await storage.scoring.setScores([
+        { workspaceId, profileId, model: 'engagement', score: 987_654.32, at: NOW + 2 },
+      ]);
+      expect(await storage.scoring.scores([profileId])).toEqual(
+        new Map([[profileId, { engagement: 987_654.32 }]]),
+      );
+      expect((await storage.scoring.ledgerOfProfile(profileId)).map((entry) => entry.points)).toEqual([
+        10, 5, 0.1,
+      ]);
 
       await storage.scoring.setStages([
         { workspaceId, profileId, from: null, to: 'lead', reason: 'event Signed Up', at: NOW },

@@ -5,6 +5,7 @@ import { segmentsSchema } from './0003-segments.js';
 import { profileTimersSchema } from './0004-profile-timers.js';
 import { mergeEventsSchema } from './0005-merge-events.js';
 import { handOffTurnsSchema } from './0006-hand-off-turns.js';
+import { scoresInDoublePrecision } from './0007-scores-in-double-precision.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -18,6 +19,7 @@ const ALL: Record<string, DialectMigration> = {
   '0004-profile-timers': profileTimersSchema,
   '0005-merge-events': mergeEventsSchema,
   '0006-hand-off-turns': handOffTurnsSchema,
+  '0007-scores-in-double-precision': scoresInDoublePrecision,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
