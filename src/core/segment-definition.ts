@@ -137,13 +137,38 @@ export const SegmentCondition: z.ZodType<SegmentCondition> = z.lazy(() =>
 export const SegmentKind = z.enum(['live', 'static']);
 export type SegmentKind = z.infer<typeof SegmentKind>;
 
+const MAX_RULE_DEPTH = 20;
+
+/** How deeply all/any/not nest, counted without recursion (a hostile rule may nest thousands deep). */
+function nestingDepth(rule: unknown): number {
+  let deepest = 0;
+  const pending: Array<[unknown, number]> = [[rule, 1]];
+  while (pending.length > 0) {
+    const [node, depth] = pending.pop() as [unknown, number];
+    if (node === null || typeof node !== 'object') continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > MAX_RULE_DEPTH) return deepest;
+    const record = node as Record<string, unknown>;
+    for (const key of ['all', 'any'] as const)
+      if (Array.isArray(record[key])) for (const part of record[key]) pending.push([part, depth + 1]);
+    if ('not' in record) pending.push([record.not, depth + 1]);
+  }
+  return deepest;
+}
+
+/** A rule as people send one: its depth checked before the recursive schema reads it. */
+export const SegmentRule = z
+  .unknown()
+  .refine((rule) => nestingDepth(rule) <= MAX_RULE_DEPTH, `rules nest at most ${MAX_RULE_DEPTH} levels deep`)
+  .pipe(SegmentCondition);
+
 /** What people send to create or change a segment: a live one has a rule, a static one a CSV upload. */
 export const SegmentInput = z
   .object({
     name: z.string().trim().min(1).max(200),
     description: z.string().max(2000).optional(),
     kind: SegmentKind.default('live'),
-    rule: SegmentCondition.optional(),
+    rule: SegmentRule.optional(),
   })
   .refine((input) => input.kind === 'static' || input.rule !== undefined, {
     message: 'a live segment needs a rule',

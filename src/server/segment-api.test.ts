@@ -126,6 +126,47 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect((await api('GET', `/segments/${base.body.id}`)).status).toBe(404);
   });
 
+  it('refuses rules and settings no server could hold, with a 400 naming the field', async () => {
+    let deep: unknown = { type: 'trait', path: 'plan', op: 'exists' };
+    for (let level = 0; level < 1000; level++) deep = { not: deep };
+    const nested = await api<ApiError>('POST', '/segments/preview', { rule: deep });
+    expect(nested.status).toBe(400);
+    expect(nested.body.error.message).toContain('nest at most 20');
+
+    const century = { type: 'trait', path: 'signed_up_at', op: 'within_last', value: '100000000000w' };
+    for (const path of ['/segments', '/segments/preview']) {
+      const refused = await api<ApiError>('POST', path, { name: 'Ever', rule: century });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.field).toContain('value');
+    }
+    const window = await api<ApiError>('POST', '/segments/preview', {
+      rule: { type: 'event', event: 'Order Completed', within: '9999999d', atLeast: 1 },
+    });
+    expect(window.status).toBe(400);
+    expect(window.body.error.field).toContain('within');
+    expect((await api<{ items: unknown[] }>('GET', '/segments')).body.items).toHaveLength(0);
+
+    const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
+    const slow = await api<ApiError>('PUT', '/settings', {
+      ...settings,
+      lifecycle: {
+        stages: ['lead', 'mql'],
+        rules: [],
+      },
+      handOff: {
+        stage: 'mql',
+        owners: [{ id: 'sam', name: 'Sam', email: 'sam@example.com' }],
+        acceptWithin: '20000000w',
+      },
+    });
+    expect(slow.status).toBe(400);
+    expect(slow.body.error.field).toContain('acceptWithin');
+
+    const bucket = await api<ApiError>('GET', '/scoring/models/engagement/distribution?bucket=5e-324');
+    expect(bucket.status).toBe(400);
+    expect(bucket.body.error.field).toContain('bucket');
+  });
+
   it('explains a profile’s score from its ledger over HTTP', async () => {
     const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
     const saved = await api('PUT', '/settings', {

@@ -224,7 +224,7 @@ export async function scoringRoutes(
         tags: ['scoring'],
         summary: 'How profiles spread over scores of a model, in buckets',
         params: WorkspaceParams.extend({ model: z.string().min(1).max(64) }),
-        querystring: z.object({ bucket: z.coerce.number().positive().max(100_000).default(10) }),
+        querystring: z.object({ bucket: z.coerce.number().min(0.01).max(100_000).default(10) }),
         response: {
           200: z.object({ buckets: z.array(z.object({ from: z.number(), count: z.number() })) }),
           ...errors,

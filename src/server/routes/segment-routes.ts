@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
-import { SegmentCondition, SegmentInput } from '../../core/segment-definition.js';
+import { SegmentInput, SegmentRule } from '../../core/segment-definition.js';
 import {
   createSegment,
   deleteSegment,
@@ -135,7 +135,7 @@ export async function segmentRoutes(
         tags: ['segments'],
         summary: 'How many profiles a rule holds now, and a sample of them, without saving it',
         params: WorkspaceParams,
-        body: z.object({ rule: SegmentCondition, sampleSize: z.number().int().min(0).max(100).default(10) }),
+        body: z.object({ rule: SegmentRule, sampleSize: z.number().int().min(0).max(100).default(10) }),
         response: {
           200: z.object({
             count: z.number(),
