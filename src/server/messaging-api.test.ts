@@ -178,6 +178,25 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
     });
   });
 
+  describe('topic choices', () => {
+    it('refuses a change naming an unknown topic whole, changing none of the others', async () => {
+      const profile = await newProfile();
+      const path = `/profiles/${profile.id}/subscriptions`;
+      const before = (await api<{ topics: Record<string, boolean> }>('GET', path)).body.topics;
+      const [topic] = Object.keys(before);
+      if (topic === undefined) throw new Error('the workspace has no topics');
+      const refused = await api<ApiError>('PUT', path, { topics: { [topic]: !before[topic], nope: true } });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.field).toBe('topics.nope');
+      expect((await api<{ topics: Record<string, boolean> }>('GET', path)).body.topics).toEqual(before);
+
+      expect((await api('PUT', path, { topics: { [topic]: !before[topic] } })).status).toBe(204);
+      expect((await api<{ topics: Record<string, boolean> }>('GET', path)).body.topics[topic]).toBe(
+        !before[topic],
+      );
+    });
+  });
+
   describe('bounces and complaints', () => {
     it.each([
       ['a hard bounce', 'hard', 'hard_bounce'],

@@ -490,19 +490,19 @@ export async function messagingRoutes(
       const profile = await storage.profiles.find(workspaceId, profileId);
       if (!profile) throw new AppError('not_found', `profile ${profileId} does not exist`);
       const topics = new Set((await storage.settings.get(workspaceId)).topics.map((topic) => topic.id));
-      for (const [topic, isSubscribed] of Object.entries(request.body.topics)) {
+      const choices = Object.entries(request.body.topics);
+      // Every topic checked before any is written: a refusal changes nothing.
+      for (const [topic] of choices) {
         if (!topics.has(topic))
           throw new AppError('invalid_input', `topic ${topic} is not one of this workspace's topics`, {
             field: `topics.${topic}`,
           });
-        await storage.consent.setSubscription({
-          workspaceId,
-          profileId: profile.id,
-          topic,
-          isSubscribed,
-          at: clock.now(),
-        });
       }
+      const at = clock.now();
+      await storage.transaction(async (tx) => {
+        for (const [topic, isSubscribed] of choices)
+          await tx.consent.setSubscription({ workspaceId, profileId: profile.id, topic, isSubscribed, at });
+      });
       return reply.status(204).send(null);
     },
   );
