@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkLiquid, renderHtml, renderPlain } from './liquid.js';
+import { checkLiquid, renderHtml, renderJson, renderPlain } from './liquid.js';
 
 describe('Liquid templates', () => {
   let workingDirectory: string;
@@ -30,6 +30,17 @@ describe('Liquid templates', () => {
     expect(checkLiquid(source)).toMatch(/cannot read files/);
     expect(() => renderPlain(source, {})).toThrow(/cannot read files/);
     expect(() => renderHtml(source, {})).toThrow(/cannot read files/);
+  });
+
+  it('keeps an output in a JSON body inside the string it stands in', () => {
+    const body = '{"role": "viewer", "name": "{{ name }}", "tags": {{ tags | json }}, "n": {{ n }}}';
+    const rendered = renderJson(body, { name: 'x", "role": "admin\n', tags: ['a"b'], n: 3 });
+    expect(JSON.parse(rendered)).toEqual({
+      role: 'viewer',
+      name: 'x", "role": "admin\n',
+      tags: ['a"b'],
+      n: 3,
+    });
   });
 
   it('still renders what templates are for', () => {

@@ -29,14 +29,21 @@ function refusedTag(name: string) {
   };
 }
 
+/** An output as the inside of a JSON string: it cannot close the string it stands in and add keys. */
+function asJsonStringContent(value: unknown): string {
+  return JSON.stringify(String(value)).slice(1, -1);
+}
+
 /**
- * Two Liquid engines: one for HTML, where every `{{ … }}` output is escaped (a trait holding
- * `<script>` stays text), and one for plain text, subjects, trait values and JSON bodies. Both know
- * `json`, which writes a value as JSON. Parsed templates are cached by their source.
+ * Three Liquid engines: for HTML, where every `{{ … }}` output is escaped (a trait holding
+ * `<script>` stays text); for JSON bodies, where every output is escaped as JSON string content (a
+ * trait holding `", "role": "admin` stays inside its string); and for plain text, subjects and trait
+ * values. All know `json`, which writes a whole value as JSON (as it is, in a JSON body). Parsed
+ * templates are cached by their source.
  */
-function engine(isHtml: boolean): Liquid {
+function engine(output: 'html' | 'json' | 'text'): Liquid {
   const liquid = new Liquid({
-    outputEscape: isHtml ? 'escape' : undefined,
+    outputEscape: output === 'html' ? 'escape' : output === 'json' ? asJsonStringContent : undefined,
     strictFilters: true,
     jsTruthy: true,
     fs: NO_FILES,
@@ -45,13 +52,17 @@ function engine(isHtml: boolean): Liquid {
     partials: [],
     layouts: [],
   });
-  liquid.registerFilter('json', (value: unknown) => JSON.stringify(value ?? null));
+  liquid.registerFilter('json', {
+    handler: (value: unknown) => JSON.stringify(value ?? null),
+    raw: output === 'json',
+  });
   for (const name of FILE_TAGS) liquid.registerTag(name, refusedTag(name));
   return liquid;
 }
 
-const html = engine(true);
-const plain = engine(false);
+const html = engine('html');
+const json = engine('json');
+const plain = engine('text');
 const parsed = new Map<string, Template[]>();
 const MAX_CACHED = 2000;
 
@@ -71,6 +82,10 @@ export function renderHtml(source: string, data: object): string {
 
 export function renderPlain(source: string, data: object): string {
   return plain.renderSync(parse(plain, `p:${source}`, source), data) as string;
+}
+
+export function renderJson(source: string, data: object): string {
+  return json.renderSync(parse(json, `j:${source}`, source), data) as string;
 }
 
 /** Checks a template's syntax; the error names the line. */

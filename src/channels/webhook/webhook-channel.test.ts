@@ -88,7 +88,8 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
           type: 'webhook',
           destination: 'crm',
           path: '/leads?source=mops',
-          body: '{"email": {{ profile.traits.email | json }}, "company": {{ event.properties.company | json }}}',
+          // Outputs inside a string are escaped as JSON string content; `| json` writes whole values.
+          body: '{"email": {{ profile.traits.email | json }}, "company": {{ event.properties.company | json }}, "note": "via {{ event.properties.company }}"}',
           next: 'end',
         },
         { id: 'end', type: 'exit' },
@@ -126,7 +127,11 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     if (!call) throw new Error('no call');
     expect(call.method).toBe('POST');
     expect(call.url).toBe('/hooks/leads?source=mops');
-    expect(JSON.parse(call.body)).toEqual({ email: 'w@example.com', company: 'Acme "Inc"' });
+    expect(JSON.parse(call.body)).toEqual({
+      email: 'w@example.com',
+      company: 'Acme "Inc"',
+      note: 'via Acme "Inc"',
+    });
     expect(call.headers['content-type']).toBe('application/json');
     expect(call.headers['x-api-key']).toBe('crm-key-1');
     expect(call.headers['idempotency-key']).toMatch(/^ins_.*:crm:1$/);

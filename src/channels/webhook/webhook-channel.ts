@@ -2,7 +2,7 @@ import { request } from 'undici';
 import type { Message } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
 import type { WebhookDestination, WebhookSettings } from '../../core/workspace-settings.js';
-import { renderPlain } from '../../templates/liquid.js';
+import { renderJson } from '../../templates/liquid.js';
 import { RetryableError } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
@@ -40,7 +40,7 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
   const url = destinationUrl(destination.url, step.path);
   let body: string;
   try {
-    body = renderPlain(step.body, messageTemplateData(message, profile));
+    body = renderJson(step.body, messageTemplateData(message, profile));
     JSON.parse(body);
   } catch (error) {
     return { status: 'failed', reason: `the body is not valid JSON once rendered: ${errorText(error)}` };
