@@ -117,6 +117,18 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
   const webhookMessages = async (): Promise<Message[]> =>
     (await world.storage.messages.list(world.workspaceId, { channel: 'webhook' }, { limit: 50 })).items;
 
+  it("shows members the address called without the destination's key in its query", async () => {
+    await configure({}, { url: `http://127.0.0.1:${receiver.port}/hooks/?code=crm-code-1` });
+    await publishHandOff();
+    await requestDemo();
+    expect(receiver.received[0]?.url).toBe('/hooks/leads?code=crm-code-1&source=mops');
+    const [message] = await webhookMessages();
+    expect(message).toMatchObject({
+      status: 'sent',
+      toAddress: `http://127.0.0.1:${receiver.port}/hooks/leads`,
+    });
+  });
+
   it('calls only the configured destination, with a signed JSON body and its headers', async () => {
     await configure();
     await publishHandOff();

@@ -49,7 +49,7 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
     try {
       assertPublicLiteral(url);
     } catch (error) {
-      return { status: 'failed', reason: errorText(error), toAddress: url.href };
+      return { status: 'failed', reason: errorText(error), toAddress: shownAddress(url) };
     }
   }
 
@@ -66,19 +66,23 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
     });
   } catch (error) {
     const refused = privateNetworkRefusal(error);
-    if (refused) return { status: 'failed', reason: refused.message, toAddress: url.href };
+    if (refused) return { status: 'failed', reason: refused.message, toAddress: shownAddress(url) };
     throw new RetryableError(`${url.host}: ${errorText(error)}`);
   }
   const excerpt = await readExcerpt(response.body);
   const status = response.statusCode;
   if (status >= 200 && status < 300)
-    return { status: 'sent', providerMessageId: null, toAddress: url.href, subject: null };
+    return { status: 'sent', providerMessageId: null, toAddress: shownAddress(url), subject: null };
   const reason = `HTTP ${status} from ${url.host}${excerpt ? `: ${excerpt}` : ''}`;
   if (status >= 500 || RETRYABLE_STATUSES.has(status))
     throw new RetryableError(reason, retryAfterMs(response.headers['retry-after'], call.now));
   if (status >= 300 && status < 400)
-    return { status: 'failed', reason: `${reason} (redirects are not followed)`, toAddress: url.href };
-  return { status: 'failed', reason, toAddress: url.href };
+    return {
+      status: 'failed',
+      reason: `${reason} (redirects are not followed)`,
+      toAddress: shownAddress(url),
+    };
+  return { status: 'failed', reason, toAddress: shownAddress(url) };
 }
 
 /**
@@ -98,6 +102,14 @@ export function destinationUrl(base: string, path: string): URL {
   if (!url.pathname.startsWith(`${basePath}/`) && url.pathname !== basePath)
     throw new Error(`the path ${path} leaves the destination's path ${basePath || '/'}`);
   return url;
+}
+
+/**
+ * The address as the message log shows it to every member: without its query, where a destination
+ * may carry its key (settings, which hold it, are for admins only).
+ */
+function shownAddress(url: URL): string {
+  return `${url.origin}${url.pathname}`;
 }
 
 function headersFor(
