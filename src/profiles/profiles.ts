@@ -1,16 +1,17 @@
 import { groupByWorkspace, type StoredEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
 import type { Account, Identity, Profile } from '../core/profile.js';
-import type {
-  IdentityKey,
-  Page,
-  PageRequest,
-  PipelineBatch,
-  ResolutionChanges,
-  StageChange,
-  Storage,
-  StorageReader,
-  StorageTx,
+import {
+  type IdentityKey,
+  type Page,
+  type PageRequest,
+  type PipelineBatch,
+  type ResolutionChanges,
+  type StageChange,
+  StaleBatchError,
+  type Storage,
+  type StorageReader,
+  type StorageTx,
 } from '../storage/storage.js';
 import { groupIdOf, identityKeysOf, resolveIdentities } from './identity-resolution.js';
 
@@ -62,7 +63,8 @@ export const profileResolutionBatch = (now: () => number): PipelineBatch<void> =
       for (const { changes, stages } of decisions) {
         const kept = stages ? await stagesKeptThroughMerges(tx, changes, stages, at) : [];
         await tx.profiles.applyResolution(changes);
-        await tx.scoring.setStages(kept);
+        if ((await tx.scoring.setStages(kept)).length > 0)
+          throw new StaleBatchError('a stage moved while a merge was decided');
       }
     };
   },

@@ -1,9 +1,17 @@
+import { AppError } from '../core/errors.js';
 import type { GeneratedEvent } from '../core/event.js';
 import type { SalesOwner } from '../core/hand-off.js';
 import { type Message, newMessage } from '../core/journey.js';
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
 import { profileEvent } from '../profiles/profile-events.js';
-import type { HandOff, ProfileIdentity, StageChange, Storage, StorageTx } from '../storage/storage.js';
+import {
+  type HandOff,
+  type ProfileIdentity,
+  type StageChange,
+  StaleBatchError,
+  type Storage,
+  type StorageTx,
+} from '../storage/storage.js';
 import { recycleStage } from './lifecycle-stage.js';
 import { SCORING_CURSOR } from './scoring-batch.js';
 
@@ -126,7 +134,9 @@ async function breach(tx: StorageTx, handOff: HandOff, now: number): Promise<num
       reason: 'hand-off SLA missed',
       at: now,
     };
-    await tx.scoring.setStages([change]);
+    // The stage moved since it was read (scoring on another process): all of this is judged again.
+    if ((await tx.scoring.setStages([change])).length > 0)
+      throw new StaleBatchError(`the stage of ${handOff.profileId} moved while its missed SLA was judged`);
     const changed = stageChangedEvent(change, ids);
     if (changed) events.push(changed);
   }
@@ -158,7 +168,8 @@ export async function recycleProfile(
       reason: options.reason,
       at: now,
     };
-    await tx.scoring.setStages([change]);
+    if ((await tx.scoring.setStages([change])).length > 0)
+      throw new AppError('conflict', `the stage of ${profileId} changed meanwhile: try again`);
     for (const pending of await tx.scoring.pendingHandOffs(profileId))
       await tx.scoring.settleHandOff(pending.id, { status: 'recycled', breachedAt: pending.breachedAt });
     const event = stageChangedEvent(change, (await tx.segments.idsOf([profileId])).get(profileId));

@@ -247,7 +247,9 @@ async function decideWorkspace(
       throw new StaleBatchError('a profile of the batch was merged away while it was scored');
     await tx.scoring.addAwards(awards);
     await tx.scoring.setScores(scores);
-    await tx.scoring.setStages(stageMoves.map(({ move: _move, ...change }) => change));
+    // An SLA recycle (or a merge) that moved a stage since it was read: decided again from there.
+    if ((await tx.scoring.setStages(stageMoves.map(({ move: _move, ...change }) => change))).length > 0)
+      throw new StaleBatchError('a stage moved while the batch was scored');
     for (const created of handOffs) await tx.scoring.createHandOff(created);
     if (turns && turns.after !== turns.before) await tx.scoring.setRoundRobinTurn(workspaceId, turns.after);
     // Unless the SLA check ended it in the meantime: a hand-off told to the CRM as missed stays so.

@@ -428,7 +428,7 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect(crm.received.map((body) => body.type)).toEqual(['mops.hand_off.created']);
   });
 
-  it('leaves a hand-off the SLA check ended while a batch was deciding its acceptance as it was', async () => {
+  it('leaves a hand-off the SLA check ended while a batch was deciding its acceptance as it was, and decides the batch again from the recycled stage', async () => {
     await world.send([identify('ed', { country: 'FR' }), track('ed', 'Signed Up')]);
     await world.send([track('ed', 'Demo Requested'), track('ed', 'Pricing Viewed')]);
     await world.settle();
@@ -462,10 +462,23 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
 
     expect(raced).toBe(true);
     const intent = await intentOf('ed');
-    expect(intent.handOffs).toMatchObject([{ status: 'recycled', acceptedAt: null }]);
+    // The batch decided its move from MQL; the recycle moved the lead first, so it decided again:
+    // from the recycle stage, Sales Accepted takes the lead to SQL through a hand-off accepted at once.
+    expect(intent.stageHistory.map((change) => [change.from, change.to])).toEqual([
+      [null, 'lead'],
+      ['lead', 'mql'],
+      ['mql', 'lead'],
+      ['lead', 'sql'],
+    ]);
+    expect(intent.stage).toBe('sql');
+    expect(intent.handOffs).toMatchObject([
+      { status: 'accepted', acceptedAt: world.clock.now() },
+      { status: 'recycled', acceptedAt: null },
+    ]);
     expect(crm.received.map((body) => body.type)).toEqual([
       'mops.hand_off.created',
       'mops.hand_off.sla_missed',
+      'mops.hand_off.created',
     ]);
   });
 

@@ -210,6 +210,12 @@ export function runAudienceContract(
         { workspaceId, profileId, from: 'lead', to: 'mql', reason: 'score', at: NOW + 1 },
       ]);
       expect((await storage.scoring.stages([profileId])).get(profileId)).toBe('mql');
+      // A move from a stage the profile has left (decided from an earlier read) is refused, unwritten.
+      const stale = { workspaceId, profileId, from: 'lead', to: 'sql', reason: 'score', at: NOW + 2 };
+      const fresh = { workspaceId, profileId: newId('prf'), from: null, to: 'lead', reason: 'x', at: NOW };
+      expect(await storage.scoring.setStages([stale, fresh])).toEqual([stale]);
+      expect(await storage.scoring.setStages([{ ...fresh, to: 'mql' }])).toEqual([{ ...fresh, to: 'mql' }]);
+      expect((await storage.scoring.stages([profileId])).get(profileId)).toBe('mql');
       expect((await storage.scoring.stageHistory(profileId)).map((change) => change.to)).toEqual([
         'lead',
         'mql',

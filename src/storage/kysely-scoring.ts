@@ -156,21 +156,34 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
       return rows.map((row) => row.stage).sort();
     },
     async setStages(changes) {
+      const refused: StageChange[] = [];
+      const applied: StageChange[] = [];
       for (const change of changes) {
-        await db
-          .insertInto('profile_stages')
-          .values({
-            profile_id: change.profileId,
-            workspace_id: change.workspaceId,
-            stage: change.to,
-            updated_at: change.at,
-          })
-          .onConflict((oc) =>
-            oc.column('profile_id').doUpdateSet({ stage: change.to, updated_at: change.at }),
-          )
-          .execute();
+        const written =
+          change.from === null
+            ? (
+                await db
+                  .insertInto('profile_stages')
+                  .values({
+                    profile_id: change.profileId,
+                    workspace_id: change.workspaceId,
+                    stage: change.to,
+                    updated_at: change.at,
+                  })
+                  .onConflict((oc) => oc.column('profile_id').doNothing())
+                  .executeTakeFirst()
+              ).numInsertedOrUpdatedRows
+            : (
+                await db
+                  .updateTable('profile_stages')
+                  .set({ stage: change.to, updated_at: change.at })
+                  .where('profile_id', '=', change.profileId)
+                  .where('stage', '=', change.from)
+                  .executeTakeFirst()
+              ).numUpdatedRows;
+        (Number(written ?? 0) > 0 ? applied : refused).push(change);
       }
-      for (const chunk of chunks(changes, 200)) {
+      for (const chunk of chunks(applied, 200)) {
         await db
           .insertInto('stage_history')
           .values(
@@ -185,6 +198,7 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
           )
           .execute();
       }
+      return refused;
     },
     async stageHistory(profileId) {
       const rows = await db

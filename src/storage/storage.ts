@@ -535,8 +535,12 @@ export interface ScoringStore {
   ): Promise<Array<{ from: number; count: number }>>;
 
   stages(profileIds: string[]): Promise<Map<string, string>>;
-  /** Moves profiles to stages, recording each move in their history. */
-  setStages(changes: StageChange[]): Promise<void>;
+  /**
+   * Moves profiles to stages, each only from the stage it names (`from`, null for none), recording
+   * each move in their history. Returns the moves refused because the profile's stage had moved
+   * meanwhile (a scoring batch, an SLA recycle elsewhere): the caller decides again or gives up.
+   */
+  setStages(changes: StageChange[]): Promise<StageChange[]>;
   /** The stages the workspace's profiles are at, each once. */
   stagesHeld(workspaceId: string): Promise<string[]>;
   stageHistory(profileId: string): Promise<StageChange[]>;
