@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SCORING_CURSOR, scoringBatch } from '../scoring/scoring-batch.js';
 import { DigestCache } from '../segments/digest-cache.js';
@@ -5,6 +6,7 @@ import { SEGMENTS_CURSOR, segmentMembershipBatch } from '../segments/live-segmen
 import { createSegment } from '../segments/segments.js';
 import type { PipelineBatch } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { testDatabaseUrl } from '../test-support/postgres.js';
 import { BACKENDS } from '../test-support/world.js';
 import { PROFILES_CURSOR, profileResolutionBatch } from './profiles.js';
 
@@ -119,5 +121,99 @@ describe.each(BACKENDS)('batches beside a merge on %s', (backend) => {
     const members = await world.storage.segments.listMembers(segment.id, { limit: 10 });
     expect(members.items.map((member) => member.profileId)).toEqual([user]);
     expect(await world.storage.segments.countMembers(segment.id)).toBe(1);
+  });
+});
+
+describe('a merge beside a batch writing on postgres', () => {
+  let world: JourneyWorld;
+  let observer: pg.Client;
+
+  beforeEach(async () => {
+    world = await startJourneyWorld('postgres');
+    observer = new pg.Client({ connectionString: testDatabaseUrl() });
+    await observer.connect();
+  });
+  afterEach(async () => {
+    await observer.end();
+    await world.close();
+  });
+
+  /** Whether some transaction waits for an advisory lock on this key. */
+  async function isWaitedFor(key: string): Promise<boolean> {
+    const { rowCount } = await observer.query(
+      `select 1 from pg_locks, hashtextextended($1, 0) as h
+       where locktype = 'advisory' and not granted
+         and classid::bigint = (h >> 32) & 4294967295 and objid::bigint = h & 4294967295`,
+      [key],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  it('waits for a batch that checked its profiles to commit, so the merge moves what it wrote', async () => {
+    await world.send([
+      { type: 'identify', userId: 'u1', traits: {} },
+      { type: 'page', anonymousId: 'anon1', properties: {} },
+    ]);
+    await world.settle();
+    const user = await world.storage.profiles.find(world.workspaceId, await world.profileOf('u1'));
+    const [identity] = await world.storage.profiles.findIdentities(world.workspaceId, [
+      { kind: 'anonymous', value: 'anon1' },
+    ]);
+    const visitor = await world.storage.profiles.find(world.workspaceId, identity?.profileId ?? '');
+    if (!user || !visitor || user.id === visitor.id) throw new Error('expected two profiles');
+
+    let commitBatch = () => {};
+    const batchMayCommit = new Promise<void>((resolve) => {
+      commitBatch = resolve;
+    });
+    let checked = () => {};
+    const hasChecked = new Promise<void>((resolve) => {
+      checked = resolve;
+    });
+    const batch = world.storage.transaction(async (tx) => {
+      expect(await tx.profiles.holdOffMerges([visitor.id])).toEqual(new Set());
+      checked();
+      await batchMayCommit;
+      await tx.scoring.addAwards([
+        {
+          workspaceId: world.workspaceId,
+          profileId: visitor.id,
+          model: 'engagement',
+          rule: 'pricing',
+          eventId: 1,
+          at: world.clock.now(),
+          points: 10,
+        },
+      ]);
+    });
+    await hasChecked;
+    let hasMerged = false;
+    const merge = world.storage
+      .transaction((tx) =>
+        tx.profiles.applyResolution({
+          workspaceId: world.workspaceId,
+          newProfiles: [],
+          updatedProfiles: [{ ...visitor, mergedInto: user.id }],
+          merges: [{ from: visitor.id, into: user.id, eventId: 2 }],
+          newIdentities: [],
+          identityEvents: [],
+          upsertedAccounts: [],
+          accountMembers: [],
+          traitChanges: [],
+        }),
+      )
+      .then(() => {
+        hasMerged = true;
+      });
+    try {
+      await expect.poll(() => isWaitedFor('profile-merges')).toBe(true);
+      expect(hasMerged).toBe(false);
+    } finally {
+      commitBatch();
+      await Promise.all([batch, merge]);
+    }
+
+    expect((await world.storage.scoring.ledgerOfProfile(user.id)).map((entry) => entry.points)).toEqual([10]);
+    expect(await world.storage.scoring.ledgerOfProfile(visitor.id)).toEqual([]);
   });
 });
