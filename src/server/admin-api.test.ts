@@ -190,6 +190,10 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
         '/v1/track',
         '/api/workspaces/{workspaceId}/profiles',
         '/api/auth/login',
+        '/api/workspaces/{workspaceId}/segments',
+        '/api/workspaces/{workspaceId}/scoring/models/{model}/distribution',
+        '/api/workspaces/{workspaceId}/webhooks/dead-letters',
+        '/v1/sms/inbound/{workspaceId}',
       ]),
     );
     expect(JSON.stringify(openapi.paths['/v1/batch'])).toContain('"maxItems":2500');
