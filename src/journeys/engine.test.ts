@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { journeyEntryLockKey } from '../storage/kysely-journeys.js';
+import { MERGES_LOCK_KEY } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
-import { testDatabaseUrl } from '../test-support/postgres.js';
+import { someoneWaitsForLock, testDatabaseUrl } from '../test-support/postgres.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { publishJourney, updateDraft } from './journeys.js';
@@ -290,20 +290,6 @@ describe('journey engine on postgres beside a merge on another process', () => {
     await world.close();
   });
 
-  /** Resolves once some transaction waits for this advisory lock (or after five seconds regardless). */
-  async function someoneWaitsFor(key: string): Promise<void> {
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const { rowCount } = await observer.query(
-        `select 1 from pg_locks, hashtextextended($1, 0) as h
-         where locktype = 'advisory' and not granted
-           and classid::bigint = (h >> 32) & 4294967295 and objid::bigint = h & 4294967295`,
-        [key],
-      );
-      if (rowCount) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
   it('enters the survivor when a merge commits while the entry waits for the profile', async () => {
     const journeyId = await world.publish({
       name: 'Welcome',
@@ -348,7 +334,7 @@ describe('journey engine on postgres beside a merge on another process', () => {
       profileId: visitor.id,
       properties: {},
     });
-    await someoneWaitsFor(journeyEntryLockKey(visitor.id));
+    await someoneWaitsForLock(observer, { schema: world.schema ?? '', key: MERGES_LOCK_KEY });
     commitMerge();
     await merge;
     const instance = await entry;

@@ -170,6 +170,8 @@ export class JourneyEngine {
   async #transaction<T>(fn: (tx: StorageTx, work: WorkLog) => Promise<T>): Promise<T> {
     const work = new WorkLog();
     const result = await this.#options.storage.transaction(async (tx) => {
+      // Instances, messages and traits are what a merge moves: it waits, or this sees it done.
+      await tx.profiles.holdOffMerges();
       const value = await fn(tx, work);
       await work.write(tx);
       return value;
@@ -179,6 +181,7 @@ export class JourneyEngine {
   }
 
   async #handleEvents(tx: StorageTx, events: StoredEvent[]): Promise<WorkLog> {
+    await tx.profiles.holdOffMerges();
     const work = new WorkLog();
     const byWorkspace = new Map<string, StoredEvent[]>();
     for (const event of events) {
@@ -383,9 +386,9 @@ export class JourneyEngine {
       work: WorkLog;
     },
   ): Promise<JourneyInstance | undefined> {
-    const { journey, version, entryEvent, now, work } = input;
+    const { journey, version, profile, entryEvent, now, work } = input;
     const entry = version.definition.entry;
-    const profile = await this.#lockEntriesOfSurvivor(tx, input.profile);
+    await tx.journeys.lockProfileEntries(profile.id);
     const last = await tx.journeys.lastEntry(journey.id, profile.id);
     if (last) {
       if (last.hasActive && !entry.allowConcurrent) return undefined;
@@ -412,21 +415,6 @@ export class JourneyEngine {
       endReason: null,
     };
     return this.#move(tx, instance, { type: 'start' }, now, undefined, work, profile, true);
-  }
-
-  /**
-   * Takes the profile's entry lock. On PostgreSQL a merge on another process may have committed
-   * while this batch read the profile or waited for the lock (a merge takes it too): then the
-   * survivor is the one to enter, or the instance would stay with a profile nobody's events reach.
-   */
-  async #lockEntriesOfSurvivor(tx: StorageTx, profile: Profile): Promise<Profile> {
-    let subject = profile;
-    for (;;) {
-      await tx.journeys.lockProfileEntries(subject.id);
-      const current = await tx.profiles.find(subject.workspaceId, subject.id);
-      if (!current || current.id === subject.id) return subject;
-      subject = current;
-    }
   }
 
   /** Advances one (locked) instance and writes everything the move causes. */

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../core/clock.js';
 import { loadConfig } from '../core/config.js';
 import { openStorage } from '../storage/open-storage.js';
-import type { PipelineBatch, Storage } from '../storage/storage.js';
+import { type PipelineBatch, StaleBatchError, type Storage } from '../storage/storage.js';
 import { trackEvent } from '../test-support/events.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../test-support/world.js';
 import { EventPipeline } from './pipeline.js';
@@ -60,5 +60,34 @@ describe.each(BACKENDS)('event pipeline on %s', (backend) => {
     expect(await pipeline.runOnce()).toBe(1);
     expect(upstream.at(-1)).toBe(1);
     expect(downstream.at(-1)).toBe(1);
+  });
+
+  it('prepares a stale batch again at once, and gives up with an error when it never stops going stale', async () => {
+    let attempts = 0;
+    let staleUntil = 3;
+    const written: number[] = [];
+    const flaky: PipelineBatch<void> = {
+      async prepare(events) {
+        attempts++;
+        return async () => {
+          if (attempts <= staleUntil) throw new StaleBatchError('read before a merge');
+          written.push(events.length);
+        };
+      },
+    };
+    const pipeline = new EventPipeline({
+      storage,
+      clock: systemClock,
+      logger: pino({ level: 'silent' }),
+      consumers: [{ cursor: 'flaky', batch: flaky }],
+    });
+    await append(3);
+    await pipeline.drain();
+    expect({ attempts, written }).toEqual({ attempts: 4, written: [3] });
+
+    staleUntil = Number.POSITIVE_INFINITY;
+    await append(1);
+    await expect(pipeline.drain()).rejects.toThrow('flaky: the batch went stale 10 times in a row');
+    expect(written).toEqual([3]);
   });
 });

@@ -56,6 +56,8 @@ export interface PipelineOptions {
 }
 
 const RETRY_DELAY_MS = 1000;
+/** A merge or a stage moving under a batch twice running is rare; ten times is something stuck. */
+const MAX_STALE_IN_A_ROW = 10;
 /** Appends this recent mean ingest is busy. */
 const INGEST_ACTIVE_MS = 1000;
 
@@ -74,6 +76,8 @@ export class EventPipeline {
   #poller: NodeJS.Timeout | undefined;
   #processed = 0;
   #lastAppendAt = 0;
+  /** Stale outcomes in a row, per cursor: a batch that never stops going stale is a bug to surface. */
+  readonly #staleInARow = new Map<string, number>();
 
   constructor(options: PipelineOptions) {
     this.#options = { batchSize: 1000, pollIntervalMs: 1000, shareUnderLoad: 0.1, followers: [], ...options };
@@ -163,7 +167,17 @@ export class EventPipeline {
           },
         );
       const outcome = await (consumer.exclusive ? consumer.exclusive(runBatch) : runBatch());
-      if (outcome.status === 'stale') progress = Math.max(progress, 1); // to go again at once
+      if (outcome.status === 'stale') {
+        const inARow = (this.#staleInARow.get(consumer.cursor) ?? 0) + 1;
+        this.#staleInARow.set(consumer.cursor, inARow);
+        if (inARow >= MAX_STALE_IN_A_ROW) {
+          this.#staleInARow.delete(consumer.cursor);
+          throw new Error(`${consumer.cursor}: the batch went stale ${inARow} times in a row`);
+        }
+        progress = Math.max(progress, 1); // to go again at once, from fresh reads
+        continue;
+      }
+      this.#staleInARow.delete(consumer.cursor);
       if (outcome.status !== 'done') continue;
       consumer.afterCommit?.(outcome.result);
       if (index === 0) this.#processed += outcome.events.length;

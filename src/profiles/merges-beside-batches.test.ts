@@ -4,9 +4,9 @@ import { SCORING_CURSOR, scoringBatch } from '../scoring/scoring-batch.js';
 import { DigestCache } from '../segments/digest-cache.js';
 import { SEGMENTS_CURSOR, segmentMembershipBatch } from '../segments/live-segments.js';
 import { createSegment } from '../segments/segments.js';
-import type { PipelineBatch } from '../storage/storage.js';
+import { MERGES_LOCK_KEY, type PipelineBatch } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
-import { testDatabaseUrl } from '../test-support/postgres.js';
+import { someoneWaitsForLock, testDatabaseUrl } from '../test-support/postgres.js';
 import { BACKENDS } from '../test-support/world.js';
 import { PROFILES_CURSOR, profileResolutionBatch } from './profiles.js';
 
@@ -89,7 +89,9 @@ describe.each(BACKENDS)('batches beside a merge on %s', (backend) => {
     expect((await world.storage.scoring.scores([user])).get(user)).toEqual({ engagement: 10 });
   });
 
-  it('keeps no membership on the merged-away visitor', async () => {
+  // On PostgreSQL the segments batch holds merges off from its first read (it locks timer rows then),
+  // so no merge commits inside it; the segments thread on SQLite reads beside the log thread's writes.
+  it.runIf(backend === 'sqlite')('keeps no membership on the merged-away visitor', async () => {
     const segment = await createSegment(world.storage, {
       workspaceId: world.workspaceId,
       input: {
@@ -138,17 +140,6 @@ describe('a merge beside a batch writing on postgres', () => {
     await world.close();
   });
 
-  /** Whether some transaction waits for an advisory lock on this key. */
-  async function isWaitedFor(key: string): Promise<boolean> {
-    const { rowCount } = await observer.query(
-      `select 1 from pg_locks, hashtextextended($1, 0) as h
-       where locktype = 'advisory' and not granted
-         and classid::bigint = (h >> 32) & 4294967295 and objid::bigint = h & 4294967295`,
-      [key],
-    );
-    return (rowCount ?? 0) > 0;
-  }
-
   it('waits for a batch that checked its profiles to commit, so the merge moves what it wrote', async () => {
     await world.send([
       { type: 'identify', userId: 'u1', traits: {} },
@@ -171,7 +162,8 @@ describe('a merge beside a batch writing on postgres', () => {
       checked = resolve;
     });
     const batch = world.storage.transaction(async (tx) => {
-      expect(await tx.profiles.holdOffMerges([visitor.id])).toEqual(new Set());
+      await tx.profiles.holdOffMerges();
+      expect(await tx.profiles.mergedAwayAmong([visitor.id])).toEqual(new Set());
       checked();
       await batchMayCommit;
       await tx.scoring.addAwards([
@@ -206,7 +198,7 @@ describe('a merge beside a batch writing on postgres', () => {
         hasMerged = true;
       });
     try {
-      await expect.poll(() => isWaitedFor('profile-merges')).toBe(true);
+      await someoneWaitsForLock(observer, { schema: world.schema ?? '', key: MERGES_LOCK_KEY });
       expect(hasMerged).toBe(false);
     } finally {
       commitBatch();

@@ -1,17 +1,16 @@
 import { groupByWorkspace, type StoredEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
 import type { Account, Identity, Profile } from '../core/profile.js';
-import {
-  type IdentityKey,
-  type Page,
-  type PageRequest,
-  type PipelineBatch,
-  type ResolutionChanges,
-  type StageChange,
-  StaleBatchError,
-  type Storage,
-  type StorageReader,
-  type StorageTx,
+import type {
+  IdentityKey,
+  Page,
+  PageRequest,
+  PipelineBatch,
+  ResolutionChanges,
+  StageChange,
+  Storage,
+  StorageReader,
+  StorageTx,
 } from '../storage/storage.js';
 import { groupIdOf, identityKeysOf, resolveIdentities } from './identity-resolution.js';
 
@@ -61,10 +60,12 @@ export const profileResolutionBatch = (now: () => number): PipelineBatch<void> =
     }
     return async (tx) => {
       for (const { changes, stages } of decisions) {
-        const kept = stages ? await stagesKeptThroughMerges(tx, changes, stages, at) : [];
-        await tx.profiles.applyResolution(changes);
+        const { mergedStages } = await tx.profiles.applyResolution(changes);
+        if (!stages || mergedStages.size === 0) continue;
+        const kept = await stagesKeptThroughMerges(tx, { changes, stages, mergedStages, at });
+        // Read and written under the merges lock, beside nothing else moving stages.
         if ((await tx.scoring.setStages(kept)).length > 0)
-          throw new StaleBatchError('a stage moved while a merge was decided');
+          throw new Error('a stage kept through a merge was refused: it was read under the merges lock');
       }
     };
   },
@@ -73,21 +74,27 @@ export const profileResolutionBatch = (now: () => number): PipelineBatch<void> =
 /**
  * Stages only move forward, so a profile merged into one behind it in the lifecycle brings its stage
  * along (a visitor who became a customer signs in as a known lead: a customer); the survivor keeps its
- * own stage otherwise, as the merge itself does.
+ * own stage otherwise (one without a stage took the merged-away one's with the merge). Merges are
+ * taken in order, each from the stage the one before left the survivor at.
  */
 async function stagesKeptThroughMerges(
   tx: StorageTx,
-  changes: ResolutionChanges,
-  stages: readonly string[],
-  at: number,
+  options: {
+    changes: ResolutionChanges;
+    stages: readonly string[];
+    mergedStages: ReadonlyMap<string, string>;
+    at: number;
+  },
 ): Promise<StageChange[]> {
-  const ids = changes.merges.flatMap(({ from, into }) => [from, into]);
-  const current = await tx.scoring.stages(ids);
+  const { changes, stages, mergedStages, at } = options;
+  const mergedAway = new Set(changes.merges.map(({ from }) => from));
+  const survivorStages = await tx.scoring.stages(changes.merges.map(({ into }) => into));
   const kept: StageChange[] = [];
   for (const { from, into } of changes.merges) {
-    const merged = current.get(from);
-    const survivor = current.get(into);
+    const merged = mergedStages.get(from);
+    const survivor = survivorStages.get(into);
     if (
+      mergedAway.has(into) ||
       merged === undefined ||
       stages.indexOf(merged) <= (survivor === undefined ? -1 : stages.indexOf(survivor))
     )
@@ -100,6 +107,7 @@ async function stagesKeptThroughMerges(
       reason: 'merged with a profile further along',
       at,
     });
+    survivorStages.set(into, merged);
   }
   return kept;
 }

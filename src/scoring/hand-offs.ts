@@ -80,12 +80,19 @@ export async function runOverdueHandOffs(
 ): Promise<{ handled: number; queued: number }> {
   const { now } = options;
   const judgedThrough = await handOffsJudgedThrough(storage, now);
-  return storage.transaction(async (tx) => {
-    const overdue = await tx.scoring.claimOverdueHandOffs(judgedThrough, options.limit ?? 100);
-    let queued = 0;
-    for (const handOff of overdue) queued += await breach(tx, handOff, now);
-    return { handled: overdue.length, queued };
-  });
+  try {
+    return await storage.transaction(async (tx) => {
+      await tx.profiles.holdOffMerges();
+      const overdue = await tx.scoring.claimOverdueHandOffs(judgedThrough, options.limit ?? 100);
+      let queued = 0;
+      for (const handOff of overdue) queued += await breach(tx, handOff, now);
+      return { handled: overdue.length, queued };
+    });
+  } catch (error) {
+    // A stage scoring moved while it was judged: nothing was written, and the next round judges again.
+    if (error instanceof StaleBatchError) return { handled: 0, queued: 0 };
+    throw error;
+  }
 }
 
 /**
@@ -155,6 +162,7 @@ export async function recycleProfile(
 ): Promise<{ from: string | null; to: string } | undefined> {
   const { workspaceId, profileId, now } = options;
   return storage.transaction(async (tx) => {
+    await tx.profiles.holdOffMerges();
     const settings = await tx.settings.get(workspaceId);
     if (!settings.lifecycle) return undefined;
     const current = (await tx.scoring.stages([profileId])).get(profileId);

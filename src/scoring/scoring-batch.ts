@@ -243,7 +243,8 @@ async function decideWorkspace(
   return async (tx) => {
     // A merge committed since the reads above moved these profiles' ledgers and stages to the
     // survivor: decided again, the events are the survivor's.
-    if ((await tx.profiles.holdOffMerges(profileIds)).size > 0)
+    await tx.profiles.holdOffMerges();
+    if ((await tx.profiles.mergedAwayAmong(profileIds)).size > 0)
       throw new StaleBatchError('a profile of the batch was merged away while it was scored');
     await tx.scoring.addAwards(awards);
     await tx.scoring.setScores(scores);

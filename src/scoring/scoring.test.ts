@@ -288,6 +288,36 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     });
   });
 
+  it('takes the stages of two visitors merged into a user without one, in one batch, the furthest kept', async () => {
+    const visitor = (anonymousId: string, event: string) => ({
+      type: 'track',
+      anonymousId,
+      event,
+      properties: {},
+    });
+    await world.send([visitor('anon-ka-1', 'Signed Up'), visitor('anon-ka-2', 'Signed Up')]);
+    await world.send([visitor('anon-ka-2', 'Sales Accepted'), identify('ka', { country: 'FR' })]);
+    await world.settle();
+    expect((await intentOf('ka')).stage).toBeNull();
+
+    await world.send([
+      { type: 'identify', userId: 'ka', anonymousId: 'anon-ka-1', traits: {} },
+      { type: 'identify', userId: 'ka', anonymousId: 'anon-ka-2', traits: {} },
+    ]);
+    await world.settle();
+    const intent = await intentOf('ka');
+    expect(intent.stage).toBe('sql');
+    expect(intent.stageHistory.at(-1)).toMatchObject({
+      from: 'lead',
+      to: 'sql',
+      reason: 'merged with a profile further along',
+    });
+    // The pipeline went on past the merges (it was stuck on them once).
+    await world.send([track('ka', 'Careers Viewed')]);
+    await world.settle();
+    expect((await intentOf('ka')).scores.find((score) => score.model === 'engagement')?.score).toBe(-15);
+  });
+
   it('refuses a lifecycle that drops a stage profiles are at, naming the field', async () => {
     await world.send([identify('ja', {}), track('ja', 'Signed Up')]);
     await world.settle();

@@ -231,6 +231,7 @@ export async function backfillSegment(
     });
     const position = after;
     const saved = await storage.transaction(async (tx) => {
+      await tx.profiles.holdOffMerges(); // before the profile rows `changedSince` locks
       // Another process backfilling the same segment got here first, or the rule changed since this
       // batch was decided: write nothing, and let the other (or the new version's backfill) go on.
       if ((await tx.segments.backfillPosition(segment.id, segment.version))?.after !== position) return false;

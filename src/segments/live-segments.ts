@@ -271,7 +271,7 @@ export async function reevaluateProfiles(
   return async (tx) => {
     // A profile merged away since the reads above has no memberships left to change: the merge
     // event decides the survivor, with these events as its own.
-    const mergedAway = decided.length > 0 ? await tx.profiles.holdOffMerges(decided) : new Set<string>();
+    const mergedAway = decided.length > 0 ? await tx.profiles.mergedAwayAmong(decided) : new Set<string>();
     const written = withoutProfiles(changes, mergedAway);
     await writeChanges(tx, written);
     await tx.generatedEvents.append(mergedAway.size === 0 ? events : eventsOf(written));
@@ -305,6 +305,8 @@ export const segmentMembershipBatch = (
   digests: DigestCache,
 ): PipelineBatch<SegmentWork> => ({
   async prepare(events, reader, span) {
+    // Before the timer rows it locks (PostgreSQL, where this reads in the batch's transaction).
+    await reader.profiles.holdOffMerges();
     digests.beginBatch(span.after);
     const at = now();
     const writes: Array<(tx: StorageTx) => Promise<SegmentWork>> = [];
@@ -415,6 +417,7 @@ export async function runDueSegmentTimers(
   options: { now: number; limit?: number },
 ): Promise<{ taken: number; work: SegmentWork }> {
   return storage.transaction(async (tx) => {
+    await tx.profiles.holdOffMerges();
     const due = await tx.segments.takeDueTimers(options.now, options.limit ?? 500);
     const work: SegmentWork = { earliestTimer: undefined, changed: 0 };
     // Each profile decides again its time-dependent segments, and those asking about them.

@@ -39,6 +39,8 @@ export const postgresOps: DialectOps = {
   textContains: (column, needle) => sql<boolean>`${sql.ref(column)}::text ilike ${`%${escapeLike(needle)}%`}`,
   lockRows: 'for update',
   skipLockedRows: 'for update skip locked',
-  lockKey: (key) => sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`,
-  lockKeyShared: (key) => sql`select pg_advisory_xact_lock_shared(hashtextextended(${key}, 0))`,
+  // Advisory locks belong to the whole cluster: the schema keeps installations sharing one apart.
+  lockKey: (key) => sql`select pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || ${key}, 0))`,
+  lockKeyShared: (key) =>
+    sql`select pg_advisory_xact_lock_shared(hashtextextended(current_schema() || '/' || ${key}, 0))`,
 };

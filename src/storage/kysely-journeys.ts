@@ -34,14 +34,6 @@ function toVersion(row: Selectable<Database['journey_versions']>, ops: DialectOp
   };
 }
 
-/**
- * The key entries of one profile into journeys are serialised on; a merge takes it too, so an entry
- * and the merge moving that profile's instances never interleave (see `applyResolution`).
- */
-export function journeyEntryLockKey(profileId: string): string {
-  return `journey-entry:${profileId}`;
-}
-
 export function toInstance(row: InstanceRow, ops: DialectOps): JourneyInstance {
   return {
     id: row.id,
@@ -247,7 +239,7 @@ export function createJourneyStore(db: Kysely<Database>, ops: DialectOps): Journ
       return { enteredAt: Number(row.entered_at), hasActive: Number(row.active ?? 0) > 0 };
     },
     async lockProfileEntries(profileId) {
-      const lock = ops.lockKey(journeyEntryLockKey(profileId));
+      const lock = ops.lockKey(`journey-entry:${profileId}`);
       if (lock) await lock.execute(db);
     },
 

@@ -2,10 +2,9 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Account, Identity, IdentityKind, Profile, Traits, TraitTimes } from '../core/profile.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
-import { journeyEntryLockKey } from './kysely-journeys.js';
 import { decodeCursor, isString, toPage } from './paging.js';
 import type { Database } from './schema.js';
-import type { IdentityKey, ProfileStore, TraitChange } from './storage.js';
+import { type IdentityKey, MERGES_LOCK_KEY, type ProfileStore, type TraitChange } from './storage.js';
 
 const MAX_MERGE_HOPS = 16;
 
@@ -84,9 +83,6 @@ async function insertTraitChanges(db: Kysely<Database>, changes: TraitChange[]):
   }
 }
 
-/** One key for all merges: they are rare, and a lock per profile would fill PostgreSQL's lock table. */
-const MERGES_LOCK_KEY = 'profile-merges';
-
 export function createProfileStore(db: Kysely<Database>, ops: DialectOps): ProfileStore {
   return {
     async findIdentities(workspaceId, keys) {
@@ -143,8 +139,10 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
       return found;
     },
 
-    async holdOffMerges(profileIds) {
+    async holdOffMerges() {
       await ops.lockKeyShared(MERGES_LOCK_KEY)?.execute(db);
+    },
+    async mergedAwayAmong(profileIds) {
       const mergedAway = new Set<string>();
       for (const chunk of chunks(profileIds)) {
         const rows = await db
@@ -160,13 +158,10 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
 
     async applyResolution(changes) {
       const { workspaceId } = changes;
-      // First, before any row: batches on other processes writing scores or memberships finish
-      // before a merge moves those rows (see `holdOffMerges`), and a journey batch entering a
-      // merged-away profile finishes before its instances are moved, or waits and then sees the merge.
+      // First, before any row: transactions on other processes writing what a merge moves finish
+      // before it moves their rows, and those after it see the merge (see `holdOffMerges`).
       if (changes.merges.length > 0) await ops.lockKey(MERGES_LOCK_KEY)?.execute(db);
-      for (const from of changes.merges.map((merge) => merge.from).sort()) {
-        await ops.lockKey(journeyEntryLockKey(from))?.execute(db);
-      }
+      const mergedStages = new Map<string, string>();
       for (const chunk of chunks(changes.newProfiles, 200)) {
         await db.insertInto('profiles').values(chunk.map(profileValues)).execute();
       }
@@ -198,7 +193,8 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
           on conflict do nothing`.execute(db);
         await db.deleteFrom('account_members').where('profile_id', '=', from).execute();
         await moveMessagingState(db, { workspaceId, from, into });
-        await moveAudienceState(db, { from, into });
+        const stage = await moveAudienceState(db, { from, into });
+        if (stage !== undefined) mergedStages.set(from, stage);
       }
 
       const identityIds = new Map<string, number>();
@@ -278,6 +274,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
           .onConflict((oc) => oc.doNothing())
           .execute();
       }
+      return { mergedStages };
     },
 
     async updateTraits(profile, changes) {
@@ -449,7 +446,12 @@ async function moveMessagingState(
 async function moveAudienceState(
   db: Kysely<Database>,
   { from, into }: { from: string; into: string },
-): Promise<void> {
+): Promise<string | undefined> {
+  const stage = await db
+    .selectFrom('profile_stages')
+    .select('stage')
+    .where('profile_id', '=', from)
+    .executeTakeFirst();
   await sql`
     insert into segment_members (segment_id, profile_id, workspace_id, entered_at)
     select m.segment_id, ${into}, m.workspace_id, m.entered_at from segment_members m
@@ -471,4 +473,5 @@ async function moveAudienceState(
   await db.deleteFrom('profile_stages').where('profile_id', '=', from).execute();
   for (const table of ['stage_history', 'hand_offs'] as const)
     await db.updateTable(table).set({ profile_id: into }).where('profile_id', '=', from).execute();
+  return stage?.stage;
 }

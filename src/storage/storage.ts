@@ -141,13 +141,23 @@ export interface ProfileStore {
   /** Which of these events merged a profile into another (see `ResolutionChanges.merges`). */
   eventsThatMerged(eventIds: number[]): Promise<Set<number>>;
   /**
-   * Holds merges off until the transaction ends, and tells which of these profiles were merged away
-   * already: a batch that decided about them from earlier reads must write nothing for them (the
-   * merge moved their rows to the survivor before). PostgreSQL: a lock merges take exclusively.
+   * Holds merges off until the transaction ends (PostgreSQL: `MERGES_LOCK_KEY` shared; a merge
+   * takes it exclusively). Every transaction writing what a merge moves (scores, stages, hand-offs,
+   * memberships, journey instances) takes it first, before any row lock: one that locks rows first
+   * can deadlock with a merge waiting for them.
    */
-  holdOffMerges(profileIds: string[]): Promise<Set<string>>;
+  holdOffMerges(): Promise<void>;
+  /**
+   * Which of these profiles were merged away: a batch that decided about them from reads made
+   * before a merge must write nothing for them (the merge moved their rows to the survivor).
+   */
+  mergedAwayAmong(profileIds: string[]): Promise<Set<string>>;
   findAccountsByGroupIds(workspaceId: string, groupIds: string[]): Promise<Account[]>;
-  applyResolution(changes: ResolutionChanges): Promise<void>;
+  /**
+   * Writes what identity resolution decided; merges first take `MERGES_LOCK_KEY` exclusively. Returns
+   * the stage each merged-away profile was at (gone with it; the survivor keeps its own, if any).
+   */
+  applyResolution(changes: ResolutionChanges): Promise<{ mergedStages: Map<string, string> }>;
 
   /** Profiles newest first; `query` matches identity values exactly and traits by substring. */
   list(workspaceId: string, page: PageRequest & { query?: string | undefined }): Promise<Page<Profile>>;
@@ -654,6 +664,12 @@ export type PipelineOutcome<T> =
   /** The batch's reads went stale before it wrote (`StaleBatchError`): nothing was done; go again. */
   | { status: 'stale' }
   | { status: 'done'; events: StoredEvent[]; result: T };
+
+/**
+ * The advisory lock merges take exclusively and writers of per-profile state share (PostgreSQL):
+ * one key for all, as merges are rare and a lock per profile would fill PostgreSQL's lock table.
+ */
+export const MERGES_LOCK_KEY = 'profile-merges';
 
 /**
  * Thrown by a batch's write when what it read changed underneath it (a profile it decided about was

@@ -28,6 +28,8 @@ export const SECRET = 'journey-world-secret-journey-world-secret';
  */
 export interface JourneyWorld {
   storage: Storage;
+  /** The PostgreSQL schema the world's tables are in; undefined on SQLite. */
+  schema: string | undefined;
   clock: ManualClock;
   background: Background;
   sink: SmtpSink;
@@ -53,6 +55,7 @@ export async function startJourneyWorld(
   const clock = new ManualClock(start);
   const sink = await new SmtpSink().start();
   let storage: Storage;
+  let schemaName: string | undefined;
   let cleanup: () => Promise<void>;
   if (backend === 'sqlite') {
     const dir = mkdtempSync(path.join(tmpdir(), 'mops-journeys-'));
@@ -60,6 +63,7 @@ export async function startJourneyWorld(
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   } else {
     const schema = await createTestSchema();
+    schemaName = schema.schema;
     storage = await createPostgresStorage({ url: schema.url, schema: schema.schema, poolSize: 4 });
     cleanup = () => schema.drop();
   }
@@ -100,6 +104,7 @@ export async function startJourneyWorld(
 
   const world: JourneyWorld = {
     storage,
+    schema: schemaName,
     clock,
     background,
     sink,

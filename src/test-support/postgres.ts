@@ -42,3 +42,26 @@ export async function createTestSchema(): Promise<TestSchema> {
     },
   };
 }
+
+/**
+ * Resolves once some transaction waits for the advisory lock on `key` in `schema` (`lockKey` in the
+ * storage's dialect ops), as seen through `client`; rejects after `timeoutMs`.
+ */
+export async function someoneWaitsForLock(
+  client: pg.Client,
+  options: { schema: string; key: string; timeoutMs?: number },
+): Promise<void> {
+  const { schema, key, timeoutMs = 5000 } = options;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rowCount } = await client.query(
+      `select 1 from pg_locks, hashtextextended($1 || '/' || $2, 0) as h
+       where locktype = 'advisory' and not granted
+         and classid::bigint = (h >> 32) & 4294967295 and objid::bigint = h & 4294967295`,
+      [schema, key],
+    );
+    if ((rowCount ?? 0) > 0) return;
+    if (Date.now() > deadline) throw new Error(`nobody waited for the lock ${key} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
