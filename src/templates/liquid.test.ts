@@ -43,6 +43,13 @@ describe('Liquid templates', () => {
     });
   });
 
+  it('writes in a JSON body what plain text would for missing values and lists', () => {
+    const body = '{"company": "{{ missing }}", "none": "{{ nothing }}", "tags": "{{ tags }}"}';
+    const data = { nothing: null, tags: ['a', 'b'] };
+    expect(JSON.parse(renderJson(body, data))).toEqual({ company: '', none: '', tags: 'ab' });
+    expect(renderPlain('{{ missing }}|{{ nothing }}|{{ tags }}', data)).toBe('||ab');
+  });
+
   it('still renders what templates are for', () => {
     expect(checkLiquid('Hi {{ profile.traits.name | default: "there" }}')).toBeUndefined();
     expect(renderPlain('{{ a | json }} {% if b %}yes{% endif %}', { a: 'x"y', b: true })).toBe('"x\\"y" yes');

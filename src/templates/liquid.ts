@@ -29,9 +29,16 @@ function refusedTag(name: string) {
   };
 }
 
+/** An output as Liquid writes it: nothing for nil, lists run together. */
+function asText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (Array.isArray(value)) return value.map(asText).join('');
+  return String(value);
+}
+
 /** An output as the inside of a JSON string: it cannot close the string it stands in and add keys. */
 function asJsonStringContent(value: unknown): string {
-  return JSON.stringify(String(value)).slice(1, -1);
+  return JSON.stringify(asText(value)).slice(1, -1);
 }
 
 /**
