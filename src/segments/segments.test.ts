@@ -571,24 +571,47 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
   it('does not finish again a backfill another process finished, nor backfill its dependents twice', async () => {
     await world.send([identify('ada', { plan: 'pro' })]);
     await world.settle();
-    // As another process's list of backfills saw it: still backfilling.
-    const pros = await createSegment(world.storage, {
+    const segmentInput = (name: string, rule: SegmentCondition) => ({
       workspaceId: world.workspaceId,
-      input: { name: 'Pros', kind: 'live', rule: { type: 'trait', path: 'plan', op: 'eq', value: 'pro' } },
+      input: { name, kind: 'live' as const, rule },
       now: world.clock.now(),
     });
-    const asking = await create('In pros', { type: 'segment', segment: pros.id, is: 'in' });
-    await world.settle();
-    const before = await getSegment(world.storage, world.workspaceId, asking);
-
-    const outcome = await backfillSegment(world.storage, {
-      segment: pros,
-      clock: world.clock,
-      logger: pino({ level: 'silent' }),
+    const storage = world.storage;
+    const pros = await createSegment(
+      storage,
+      segmentInput('Pros', { type: 'trait', path: 'plan', op: 'eq', value: 'pro' }),
+    );
+    const asking = await createSegment(
+      storage,
+      segmentInput('In pros', { type: 'segment', segment: pros.id, is: 'in' }),
+    );
+    const logger = pino({ level: 'silent' });
+    // Another process takes up the same backfill after this one's last batch, and finishes it first.
+    const transaction = storage.transaction.bind(storage);
+    let transactions = 0;
+    const racing = new Proxy(storage, {
+      get(target, property, receiver) {
+        if (property !== 'transaction') return Reflect.get(target, property, receiver);
+        return async (work: Parameters<Storage['transaction']>[0]) => {
+          if (++transactions === 2)
+            expect(await backfillSegment(storage, { segment: pros, clock: world.clock, logger })).toBe(
+              'finished',
+            );
+          return transaction(work);
+        };
+      },
     });
-    expect(outcome).toBe('superseded');
-    const after = await getSegment(world.storage, world.workspaceId, asking);
-    expect(after).toMatchObject({ version: before.version, status: 'ready' });
+
+    expect(await backfillSegment(racing, { segment: pros, clock: world.clock, logger })).toBe('superseded');
+    expect(transactions).toBe(2);
+    expect(await getSegment(storage, world.workspaceId, pros.id)).toMatchObject({
+      status: 'ready',
+      members: 1,
+    });
+    // Backfilled again once, as the other process's finish asked.
+    expect(await getSegment(storage, world.workspaceId, asking.id)).toMatchObject({
+      version: asking.version + 1,
+    });
   });
 
   it('keeps a backfill’s progress through a rename made while a batch committed', async () => {
