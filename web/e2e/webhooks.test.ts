@@ -1,0 +1,172 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basicAuth, eventually } from '../../src/test-support/world.js';
+import { type ConsoleWorld, startConsoleWorld } from './harness.js';
+
+interface DeadLetterJson {
+  id: string;
+  journeyId: string | null;
+  stepId: string | null;
+  toAddress: string | null;
+  status: string;
+  reason: string | null;
+  attempts: number;
+  createdAt: string;
+}
+
+interface ReceivedCall {
+  path: string;
+  body: string;
+  headers: IncomingHttpHeaders;
+}
+
+/**
+ * The dead-letter list of the Webhooks settings in a real browser, fed by a real failure: a journey's
+ * webhook step, entered by an event sent through /v1/batch, calls a real HTTP server on 127.0.0.1 that
+ * refuses it with 422; the console shows the failed call with its address and last error, and its
+ * re-drive button makes the server receive the same call again, now accepted.
+ */
+describe('webhook dead letters (Chromium)', () => {
+  let consoleWorld: ConsoleWorld;
+  let page: Page;
+  let receiver: Server;
+  let port = 0;
+  const calls: ReceivedCall[] = [];
+  /** What the receiver answers; a refusal until the test says otherwise. */
+  let answer = 422;
+  const refusal = '{"error":"owner is required"}';
+
+  beforeAll(async () => {
+    receiver = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => {
+        body += chunk;
+      });
+      request.on('end', () => {
+        calls.push({ path: request.url ?? '', body, headers: request.headers });
+        if (answer === 204) response.writeHead(204).end();
+        else response.writeHead(answer, { 'content-type': 'application/json' }).end(refusal);
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    port = (receiver.address() as { port: number }).port;
+
+    consoleWorld = await startConsoleWorld();
+    page = consoleWorld.page;
+    // A step that waits in vain fails on its own line, well before the test's timeout.
+    page.setDefaultTimeout(10_000);
+    const current = await consoleWorld.api<Record<string, unknown>>('GET', '/settings');
+    const seeded = await consoleWorld.api('PUT', '/settings', {
+      ...current.body,
+      webhooks: {
+        destinations: [{ id: 'crm', url: `http://127.0.0.1:${port}/hooks` }],
+        allowPrivateNetworks: true,
+      },
+    });
+    expect(seeded.status).toBe(200);
+  }, 120_000);
+
+  afterAll(async () => {
+    receiver?.closeAllConnections();
+    receiver?.close();
+    await consoleWorld?.close();
+  });
+
+  /** Segment calls go in with the write key, as a site would send them. */
+  async function send(batch: unknown[]) {
+    const { world } = consoleWorld;
+    const response = await fetch(`${world.url}/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(world.writeKey), 'content-type': 'application/json' },
+      body: JSON.stringify({ batch }),
+    });
+    expect(response.status).toBe(200);
+  }
+
+  const deadLetters = async () =>
+    (await consoleWorld.api<{ items: DeadLetterJson[] }>('GET', '/webhooks/dead-letters')).body.items;
+
+  it('shows a call the receiver refused with its address and last error, and re-drives it to the receiver', async () => {
+    const { api } = consoleWorld;
+    const created = await api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: 'Hand qualified leads to the CRM',
+        entry: { trigger: { type: 'event', event: 'Lead Qualified' } },
+        start: 'hand-off',
+        steps: [
+          {
+            id: 'hand-off',
+            type: 'webhook',
+            destination: 'crm',
+            path: '/leads',
+            body: '{"user": {{ profile.userId | json }}, "plan": {{ event.properties.plan | json }}}',
+            next: 'done',
+          },
+          { id: 'done', type: 'exit' },
+        ],
+      },
+    });
+    expect(created.status).toBe(201);
+    const journeyId = created.body.id;
+    expect((await api('POST', `/journeys/${journeyId}/publish`)).status).toBe(200);
+
+    await send([
+      { type: 'identify', userId: 'lea', traits: { email: 'lea@example.com' } },
+      { type: 'track', userId: 'lea', event: 'Lead Qualified', properties: { plan: 'team' } },
+    ]);
+    const reason = `HTTP 422 from 127.0.0.1:${port}: ${refusal}`;
+    const address = `http://127.0.0.1:${port}/hooks/leads`;
+    const deadLetter = await eventually(async () =>
+      (await deadLetters()).find((item) => item.journeyId === journeyId),
+    );
+    expect(deadLetter).toMatchObject({
+      stepId: 'hand-off',
+      attempts: 1,
+      toAddress: address,
+      status: 'failed',
+      reason,
+    });
+    // A 422 is final: one call, not retried, and it carried the rendered body to the step's path.
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.path).toBe('/hooks/leads');
+    expect(JSON.parse(calls[0]?.body ?? '')).toEqual({ user: 'lea', plan: 'team' });
+
+    await consoleWorld.logIn();
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+    await page.getByRole('tab', { name: 'Webhooks' }).click();
+    const table = page.getByTestId('dead-letters');
+    const rows = table.locator('tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(1);
+    const cells = rows.first().getByRole('cell');
+    expect((await cells.allTextContents()).slice(1)).toEqual(['hand-off', address, '1', reason]);
+    expect(await cells.first().locator('time').getAttribute('datetime')).toBe(deadLetter.createdAt);
+    expect(await page.getByText('No failed calls.').count()).toBe(0);
+    await consoleWorld.shot('settings-webhook-dead-letters');
+
+    answer = 204;
+    await page.getByRole('button', { name: 'Call them all again', exact: true }).click();
+    expect(await page.getByRole('status').filter({ hasText: 'queued again' }).textContent()).toMatch(
+      /^1 call queued again\.$/,
+    );
+    await page.getByText('No failed calls.').waitFor();
+    expect(await table.count()).toBe(0);
+
+    // The receiver really got the call again: the same message, with the same body and idempotency key.
+    await expect.poll(() => calls.length).toBe(2);
+    const [first, second] = calls;
+    expect(second?.path).toBe('/hooks/leads');
+    expect(second?.body).toBe(first?.body);
+    expect(second?.headers['mops-webhook-id']).toBe(deadLetter.id);
+    expect(second?.headers['idempotency-key']).toBe(first?.headers['idempotency-key']);
+    const sent = await eventually(async () => {
+      const listed = await api<{ items: DeadLetterJson[] }>('GET', `/messages?journeyId=${journeyId}`);
+      const message = listed.body.items.find((item) => item.id === deadLetter.id);
+      return message?.status === 'sent' ? message : undefined;
+    });
+    expect(sent.reason).toBeNull();
+    expect(await deadLetters()).toEqual([]);
+  });
+});
