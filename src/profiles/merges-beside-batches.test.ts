@@ -11,7 +11,7 @@ import { BACKENDS } from '../test-support/world.js';
 import { PROFILES_CURSOR, profileResolutionBatch } from './profiles.js';
 
 /**
- * A visitor's event is being decided by scoring or segments (on another process, or the segments
+ * A visitor’s event is being decided by scoring or segments (on another process, or the segments
  * thread) when the log thread commits the merge of that visitor into a known user: what the batch
  * decided about the visitor must end up with the user, not on a profile no event reaches any more.
  */
@@ -123,6 +123,68 @@ describe.each(BACKENDS)('batches beside a merge on %s', (backend) => {
     const members = await world.storage.segments.listMembers(segment.id, { limit: 10 });
     expect(members.items.map((member) => member.profileId)).toEqual([user]);
     expect(await world.storage.segments.countMembers(segment.id)).toBe(1);
+  });
+});
+
+describe('the segments batch beside a timer on postgres', () => {
+  it('decides again a profile whose timer another process changed while the batch decided it', async () => {
+    const world = await startJourneyWorld('postgres');
+    try {
+      await createSegment(world.storage, {
+        workspaceId: world.workspaceId,
+        input: {
+          name: 'Viewed this week',
+          kind: 'live',
+          rule: { type: 'event', event: 'Viewed', within: '7d', atLeast: 1, where: [] },
+        },
+        now: world.clock.now(),
+      });
+      await world.send([{ type: 'track', userId: 'u1', event: 'Viewed', properties: {} }]);
+      await world.settle();
+      const profileId = await world.profileOf('u1');
+      world.clock.advance(1000);
+      await world.send([{ type: 'track', userId: 'u1', event: 'Viewed', properties: {} }]);
+      const resolved = await world.storage.runPipelineBatch(
+        PROFILES_CURSOR,
+        1000,
+        profileResolutionBatch(() => world.clock.now()),
+        world.clock.now(),
+        { skipMopsEvents: true },
+      );
+      expect(resolved.status).toBe('done');
+      const scored = await world.storage.runPipelineBatch(
+        SCORING_CURSOR,
+        1000,
+        scoringBatch(() => world.clock.now()),
+        world.clock.now(),
+        { skipMopsEvents: true, notBeyond: PROFILES_CURSOR },
+      );
+      expect(scored.status).toBe('done');
+      const inner = segmentMembershipBatch(() => world.clock.now(), new DigestCache());
+      let hasMoved = false;
+      const racing: PipelineBatch<unknown> = {
+        async prepare(events, reader, span) {
+          const write = await inner.prepare(events, reader, span);
+          if (!hasMoved) {
+            hasMoved = true;
+            const dueAt = world.clock.now() + 1000;
+            await world.storage.segments.bringTimersForward([
+              { profileId, workspaceId: world.workspaceId, dueAt },
+            ]);
+          }
+          return write;
+        },
+      };
+      const run = () =>
+        world.storage.runPipelineBatch(SEGMENTS_CURSOR, 5000, racing, world.clock.now(), {
+          skipMopsEvents: true,
+          notBeyond: SCORING_CURSOR,
+        });
+      expect((await run()).status).toBe('stale');
+      expect((await run()).status).toBe('done');
+    } finally {
+      await world.close();
+    }
   });
 });
 

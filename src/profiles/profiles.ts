@@ -59,6 +59,7 @@ export const profileResolutionBatch = (now: () => number): PipelineBatch<void> =
       decisions.push({ changes, stages });
     }
     return async (tx) => {
+      if (decisions.some(({ changes }) => changes.merges.length > 0)) await tx.profiles.lockForMerges();
       for (const { changes, stages } of decisions) {
         const { mergedStages } = await tx.profiles.applyResolution(changes);
         if (!stages || mergedStages.size === 0) continue;

@@ -1,10 +1,17 @@
+import { isDeepStrictEqual } from 'node:util';
 import { groupByWorkspace, payloadProperties, type StoredEvent } from '../core/event.js';
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
 import { TRAITS_UPDATED } from '../core/profile.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED, type Segment } from '../core/segment-definition.js';
 import { groupIdOf } from '../profiles/identity-resolution.js';
 import { eventProfileIds } from '../profiles/profiles.js';
-import type { PipelineBatch, Storage, StorageReader, StorageTx } from '../storage/storage.js';
+import {
+  type PipelineBatch,
+  StaleBatchError,
+  type Storage,
+  type StorageReader,
+  type StorageTx,
+} from '../storage/storage.js';
 import type { DigestCache } from './digest-cache.js';
 import { type DigestEvent, digestQueries } from './event-digest.js';
 import { logFacts, updateDigests } from './event-facts.js';
@@ -269,6 +276,12 @@ export async function reevaluateProfiles(
   const events = eventsOf(changes);
   const decided = profilesDecided(changes);
   return async (tx) => {
+    await tx.profiles.holdOffMerges();
+    // A timer handled since the reads above (PostgreSQL: by another process) decided some of these
+    // profiles already: decided again, from what it left.
+    const locked = await tx.segments.lockTimersOf(ids);
+    if (locked && !isDeepStrictEqual(locked, timers))
+      throw new StaleBatchError('a profile’s segment timer changed while its segments were decided');
     // A profile merged away since the reads above has no memberships left to change: the merge
     // event decides the survivor, with these events as its own.
     const mergedAway = decided.length > 0 ? await tx.profiles.mergedAwayAmong(decided) : new Set<string>();
@@ -305,8 +318,6 @@ export const segmentMembershipBatch = (
   digests: DigestCache,
 ): PipelineBatch<SegmentWork> => ({
   async prepare(events, reader, span) {
-    // Before the timer rows it locks (PostgreSQL, where this reads in the batch's transaction).
-    await reader.profiles.holdOffMerges();
     digests.beginBatch(span.after);
     const at = now();
     const writes: Array<(tx: StorageTx) => Promise<SegmentWork>> = [];

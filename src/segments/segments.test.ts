@@ -832,4 +832,36 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await members(list.id)).toEqual(survivors);
     expect(await members(attendees)).toEqual(survivors);
   });
+
+  it('lists the survivor of a contact merged away while the list was being imported', async () => {
+    const visit = { type: 'track', anonymousId: 'anon-2', event: 'Page Viewed', properties: {} };
+    await world.send([identify('cy', {}), visit]);
+    await world.settle();
+    const list = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Booth visitors', kind: 'static' },
+      now: world.clock.now(),
+    });
+    // The visitor signs in as cy after the import matched the visitor's row, before it writes.
+    const storage = world.storage;
+    const transaction = storage.transaction.bind(storage);
+    let raced = false;
+    storage.transaction = async (work) => {
+      if (!raced) {
+        raced = true;
+        await world.send([{ type: 'identify', userId: 'cy', anonymousId: 'anon-2', traits: {} }]);
+        await world.background.pipeline.drain();
+      }
+      return transaction(work);
+    };
+    await importStaticList(storage, {
+      workspaceId: world.workspaceId,
+      segmentId: list.id,
+      source: Readable.from(['anonymous_id\nanon-2\n']),
+      now: () => world.clock.now(),
+    });
+    storage.transaction = transaction;
+    expect(raced).toBe(true);
+    expect(await members(list.id)).toEqual([await world.profileOf('cy')]);
+  });
 });

@@ -209,9 +209,22 @@ async function addMembers(
   if (candidates.length === 0) return 0;
   const ids = await storage.segments.idsOf(candidates.map((change) => change.profileId));
   return storage.transaction(async (tx) => {
+    // A contact merged into another since it was matched is the survivor now (a merge waits for this).
+    await tx.profiles.holdOffMerges();
+    const mergedAway = await tx.profiles.mergedAwayAmong(candidates.map((change) => change.profileId));
+    const members = new Map<string, (typeof candidates)[number]>();
+    for (const change of candidates) {
+      const profileId = mergedAway.has(change.profileId)
+        ? ((await tx.profiles.find(options.workspaceId, change.profileId))?.id ?? change.profileId)
+        : change.profileId;
+      members.set(profileId, { ...change, profileId });
+    }
+    const survivors = [...members.keys()].filter((profileId) => !ids.has(profileId));
+    if (survivors.length > 0)
+      for (const [id, identity] of await tx.segments.idsOf(survivors)) ids.set(id, identity);
     // Only the rows this import adds get their Segment Entered: an import running beside it may
     // have added the same contacts since they were read.
-    const entered = await tx.segments.addMembers(candidates);
+    const entered = await tx.segments.addMembers([...members.values()]);
     const events = membershipEvents({
       changes: { entered, exited: [], timers: [] },
       segmentNames: new Map([[options.segmentId, options.segmentName]]),

@@ -162,6 +162,9 @@ export function runAudienceContract(
       // A taken timer is gone: the next one set is kept whatever its time.
       await storage.segments.bringTimersForward([{ profileId: a, workspaceId, dueAt: NOW + 9 * DAY }]);
       expect(await storage.segments.timersOf([a])).toEqual(new Map([[a, NOW + 9 * DAY]]));
+      // Locked for a write on PostgreSQL; SQLite's writes take turns, with nothing to lock.
+      const locked = await storage.transaction((tx) => tx.segments.lockTimersOf([a]));
+      expect(locked).toEqual(storage.dialect === 'postgres' ? new Map([[a, NOW + 9 * DAY]]) : undefined);
     });
   });
 

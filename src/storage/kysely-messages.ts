@@ -111,7 +111,17 @@ function sqliteSettled(messages: Message[]) {
     from json_each(${json}))`;
 }
 
+/**
+ * A sub-select of these messages that locks them in id order (PostgreSQL), as a merge moving a
+ * profile's messages does: statements locking several rows each never wait on each other in a circle.
+ */
+function inIdOrderWith(ops: DialectOps) {
+  return (ids: readonly string[]) =>
+    sql`select id from messages where id in (${sql.join([...ids])}) order by id ${sql.raw(ops.lockRows)}`;
+}
+
 export function createMessageStore(db: Kysely<Database>, ops: DialectOps): MessageStore {
+  const inIdOrder = inIdOrderWith(ops);
   const store: MessageStore = {
     async insert(message) {
       await store.insertMany([message]);
@@ -154,15 +164,12 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
     async renewClaims({ ids, claimant, until }) {
       const held = new Set<string>();
       for (let i = 0; i < ids.length; i += 500) {
-        const rows = await db
-          .updateTable('messages')
-          .set({ claimed_until: until })
-          .where('id', 'in', ids.slice(i, i + 500))
-          .where('claimed_by', '=', claimant)
-          .where('status', '=', 'sending')
-          .returning('id')
-          .execute();
-        for (const row of rows) held.add(row.id);
+        const chunk = ids.slice(i, i + 500);
+        const result = await sql<{ id: string }>`
+          update messages set claimed_until = ${until}
+          where id in (${inIdOrder(chunk)}) and claimed_by = ${claimant} and status = 'sending'
+          returning id`.execute(db);
+        for (const row of result.rows) held.add(row.id);
       }
       return held;
     },
@@ -201,6 +208,7 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
             attempts = v.attempts
           from ${rows} as v
           where messages.id = v.id and messages.claimed_by = ${claimant}
+            and messages.id in (${inIdOrder(chunk.map((message) => message.id))})
           returning messages.id`.execute(db);
         for (const row of result.rows) written.add(row.id);
       }

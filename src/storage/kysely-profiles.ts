@@ -84,6 +84,9 @@ async function insertTraitChanges(db: Kysely<Database>, changes: TraitChange[]):
 }
 
 export function createProfileStore(db: Kysely<Database>, ops: DialectOps): ProfileStore {
+  const lockForMerges = async () => {
+    await ops.lockKey(MERGES_LOCK_KEY)?.execute(db);
+  };
   return {
     async findIdentities(workspaceId, keys) {
       const values = [...new Set(keys.map((key) => key.value))];
@@ -142,6 +145,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
     async holdOffMerges() {
       await ops.lockKeyShared(MERGES_LOCK_KEY)?.execute(db);
     },
+    lockForMerges,
     async mergedAwayAmong(profileIds) {
       const mergedAway = new Set<string>();
       for (const chunk of chunks(profileIds)) {
@@ -160,7 +164,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
       const { workspaceId } = changes;
       // First, before any row: transactions on other processes writing what a merge moves finish
       // before it moves their rows, and those after it see the merge (see `holdOffMerges`).
-      if (changes.merges.length > 0) await ops.lockKey(MERGES_LOCK_KEY)?.execute(db);
+      if (changes.merges.length > 0) await lockForMerges();
       const mergedStages = new Map<string, string>();
       for (const chunk of chunks(changes.newProfiles, 200)) {
         await db.insertInto('profiles').values(chunk.map(profileValues)).execute();
@@ -192,7 +196,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
           select workspace_id, account_id, ${into}, created_at from account_members where profile_id = ${from}
           on conflict do nothing`.execute(db);
         await db.deleteFrom('account_members').where('profile_id', '=', from).execute();
-        await moveMessagingState(db, { workspaceId, from, into });
+        await moveMessagingState(db, ops, { workspaceId, from, into });
         const stage = await moveAudienceState(db, { from, into });
         if (stage !== undefined) mergedStages.set(from, stage);
       }
@@ -408,16 +412,21 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
  */
 async function moveMessagingState(
   db: Kysely<Database>,
+  ops: DialectOps,
   { workspaceId, from, into }: { workspaceId: string; from: string; into: string },
 ): Promise<void> {
-  for (const table of ['journey_instances', 'messages'] as const) {
-    await db
-      .updateTable(table)
-      .set({ profile_id: into })
-      .where('workspace_id', '=', workspaceId)
-      .where('profile_id', '=', from)
-      .execute();
-  }
+  await db
+    .updateTable('journey_instances')
+    .set({ profile_id: into })
+    .where('workspace_id', '=', workspaceId)
+    .where('profile_id', '=', from)
+    .execute();
+  // Locked in id order, as the dispatcher settles several at once: neither waits on the other in a circle.
+  await sql`
+    update messages set profile_id = ${into}
+    where id in (
+      select id from messages where workspace_id = ${workspaceId} and profile_id = ${from}
+      order by id ${sql.raw(ops.lockRows)})`.execute(db);
   await sql`
     insert into subscriptions (workspace_id, profile_id, topic, is_subscribed, updated_at)
     select workspace_id, ${into}, topic, is_subscribed, updated_at from subscriptions

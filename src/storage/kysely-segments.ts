@@ -53,6 +53,20 @@ function propertiesOf(payload: unknown, ops: DialectOps): Record<string, unknown
 }
 
 export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): SegmentStore {
+  const readTimers = async (profileIds: string[], isLocked: boolean) => {
+    const found = new Map<string, number>();
+    for (const chunk of chunks([...profileIds].sort())) {
+      const rows = await db
+        .selectFrom('segment_profile_timers')
+        .select(['profile_id', 'due_at'])
+        .where('profile_id', 'in', chunk)
+        .orderBy('profile_id')
+        .$if(isLocked, (query) => query.forUpdate())
+        .execute();
+      for (const row of rows) found.set(row.profile_id, Number(row.due_at));
+    }
+    return found;
+  };
   /** Inserts members not in their segment yet; a member already there stays as it was. */
   const insertMembers = (changes: readonly SegmentMemberChange[]) =>
     db
@@ -217,19 +231,8 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
       }
       return added;
     },
-    async timersOf(profileIds) {
-      const found = new Map<string, number>();
-      for (const chunk of chunks(profileIds)) {
-        const rows = await db
-          .selectFrom('segment_profile_timers')
-          .select(['profile_id', 'due_at'])
-          .where('profile_id', 'in', chunk)
-          .$if(ops.lockRows !== '', (query) => query.forUpdate())
-          .execute();
-        for (const row of rows) found.set(row.profile_id, Number(row.due_at));
-      }
-      return found;
-    },
+    timersOf: (profileIds) => readTimers(profileIds, false),
+    lockTimersOf: async (profileIds) => (ops.lockRows === '' ? undefined : readTimers(profileIds, true)),
     async bringTimersForward(timers) {
       for (const chunk of chunks(timers, 200)) {
         await db

@@ -148,6 +148,12 @@ export interface ProfileStore {
    */
   holdOffMerges(): Promise<void>;
   /**
+   * Takes `MERGES_LOCK_KEY` exclusively until the transaction ends (PostgreSQL), as `applyResolution`
+   * with merges does: a transaction writing several resolutions, only some with merges, takes it
+   * before its first write, or rows it wrote could be what a shared holder it waits for waits on.
+   */
+  lockForMerges(): Promise<void>;
+  /**
    * Which of these profiles were merged away: a batch that decided about them from reads made
    * before a merge must write nothing for them (the merge moved their rows to the survivor).
    */
@@ -443,12 +449,14 @@ export interface SegmentStore {
   applyMembership(changes: { entered: SegmentMemberChange[]; exited: SegmentMemberChange[] }): Promise<void>;
   /** Adds members not in their segment yet; the ones it added (another writer may have added the rest). */
   addMembers(entered: SegmentMemberChange[]): Promise<SegmentMemberChange[]>;
-  /**
-   * Per profile, its timer: the next moment one of its time-dependent segments may change. On
-   * PostgreSQL the rows stay locked until the transaction ends, so that a timer is not handled
-   * (`takeDueTimers` skips locked ones) while a batch decides the same profile from what it read.
-   */
+  /** Per profile, its timer: the next moment one of its time-dependent segments may change. */
   timersOf(profileIds: string[]): Promise<Map<string, number>>;
+  /**
+   * The same, read again and locked until the transaction ends (PostgreSQL), so that no timer is
+   * handled (`takeDueTimers` skips locked ones) while a batch writes what it decided from the first
+   * read; undefined on SQLite, where the consumer and the timers take turns on one connection.
+   */
+  lockTimersOf(profileIds: string[]): Promise<Map<string, number> | undefined>;
   /**
    * Brings each profile's timer forward to `dueAt` when that is earlier, or sets it when there is none
    * (timers are only brought forward: one due too early finds nothing changed and sets the next).

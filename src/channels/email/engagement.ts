@@ -67,14 +67,18 @@ export async function unsubscribe(
   const topic = message.topic ?? 'marketing';
   if (topic === TEST_TOPIC) return { topic, message, isTest: true };
   const now = deps.clock.now();
-  // The recipient may have been merged into another profile since: the choice belongs to the survivor.
-  const profile = await deps.storage.profiles.find(message.workspaceId, message.profileId);
-  await deps.storage.consent.setSubscription({
-    workspaceId: message.workspaceId,
-    profileId: profile?.id ?? message.profileId,
-    topic,
-    isSubscribed: false,
-    at: now,
+  await deps.storage.transaction(async (tx) => {
+    // The recipient may have been merged into another profile since (or be being merged now, which
+    // this waits for): the choice belongs to the survivor.
+    await tx.profiles.holdOffMerges();
+    const profile = await tx.profiles.find(message.workspaceId, message.profileId);
+    await tx.consent.setSubscription({
+      workspaceId: message.workspaceId,
+      profileId: profile?.id ?? message.profileId,
+      topic,
+      isSubscribed: false,
+      at: now,
+    });
   });
   if (input.everything && message.toAddress) {
     await deps.storage.consent.suppress({

@@ -500,8 +500,11 @@ export async function messagingRoutes(
       }
       const at = clock.now();
       await storage.transaction(async (tx) => {
-        for (const [topic, isSubscribed] of choices)
-          await tx.consent.setSubscription({ workspaceId, profileId: profile.id, topic, isSubscribed, at });
+        // A merge since the profile was read moved its choices: these go to the survivor too.
+        await tx.profiles.holdOffMerges();
+        const survivor = (await tx.profiles.find(workspaceId, profile.id)) ?? profile;
+        for (const [topic, isSubscribed] of choices.sort(([a], [b]) => a.localeCompare(b)))
+          await tx.consent.setSubscription({ workspaceId, profileId: survivor.id, topic, isSubscribed, at });
       });
       return reply.status(204).send(null);
     },
