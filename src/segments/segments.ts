@@ -113,8 +113,11 @@ export async function deleteSegment(storage: Storage, workspaceId: string, id: s
   ];
   if (users.length > 0)
     throw new AppError('conflict', `segment ${id} is used by ${users.join(' and ')}: change those first`);
-  if (!(await storage.transaction((tx) => tx.segments.delete(workspaceId, id))))
-    throw new AppError('not_found', `segment ${id} does not exist`);
+  const isDeleted = await storage.transaction(async (tx) => {
+    await tx.profiles.holdOffMerges(); // before the member rows it deletes, which a merge may move
+    return tx.segments.delete(workspaceId, id);
+  });
+  if (!isDeleted) throw new AppError('not_found', `segment ${id} does not exist`);
 }
 
 export async function previewSegment(
