@@ -88,6 +88,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0004-profile-timers',
           '0005-merge-events',
           '0006-hand-off-turns',
+          '0007-scores-in-double-precision',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MERGES_LOCK_KEY } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { mergeOf, userAndVisitor } from '../test-support/merges.js';
 import { someoneWaitsForLock, testDatabaseUrl } from '../test-support/postgres.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
@@ -300,14 +301,7 @@ describe('journey engine on postgres beside a merge on another process', () => {
         { id: 'end', type: 'exit' },
       ],
     });
-    await world.send([identify('kay', {}), { type: 'page', anonymousId: 'anon-kay', properties: {} }]);
-    await world.settle();
-    const known = await world.storage.profiles.find(world.workspaceId, await world.profileOf('kay'));
-    const [visitorIdentity] = await world.storage.profiles.findIdentities(world.workspaceId, [
-      { kind: 'anonymous', value: 'anon-kay' },
-    ]);
-    const visitor = await world.storage.profiles.find(world.workspaceId, visitorIdentity?.profileId ?? '');
-    if (!known || !visitor || known.id === visitor.id) throw new Error('expected two profiles');
+    const { user: known, visitor } = await userAndVisitor(world, { userId: 'kay', anonymousId: 'anon-kay' });
 
     // The merge holds its transaction open, as a profiles batch on another process would.
     let commitMerge = () => {};
@@ -315,17 +309,7 @@ describe('journey engine on postgres beside a merge on another process', () => {
       commitMerge = resolve;
     });
     const merge = world.storage.transaction(async (tx) => {
-      await tx.profiles.applyResolution({
-        workspaceId: world.workspaceId,
-        newProfiles: [],
-        updatedProfiles: [{ ...visitor, mergedInto: known.id }],
-        merges: [{ from: visitor.id, into: known.id, eventId: 1 }],
-        newIdentities: [],
-        identityEvents: [],
-        upsertedAccounts: [],
-        accountMembers: [],
-        traitChanges: [],
-      });
+      await tx.profiles.applyResolution(mergeOf(visitor, known));
       await mergeMayCommit;
     });
     const entry = world.background.engine.enrol({

@@ -6,6 +6,7 @@ import { SEGMENTS_CURSOR, segmentMembershipBatch } from '../segments/live-segmen
 import { createSegment } from '../segments/segments.js';
 import { MERGES_LOCK_KEY, type PipelineBatch } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { mergeOf, userAndVisitor } from '../test-support/merges.js';
 import { someoneWaitsForLock, testDatabaseUrl } from '../test-support/postgres.js';
 import { BACKENDS } from '../test-support/world.js';
 import { PROFILES_CURSOR, profileResolutionBatch } from './profiles.js';
@@ -15,6 +16,29 @@ import { PROFILES_CURSOR, profileResolutionBatch } from './profiles.js';
  * thread) when the log thread commits the merge of that visitor into a known user: what the batch
  * decided about the visitor must end up with the user, not on a profile no event reaches any more.
  */
+/** One batch of the profiles consumer, as the log thread runs it. */
+const resolveProfilesIn = (world: JourneyWorld) =>
+  world.storage.runPipelineBatch(
+    PROFILES_CURSOR,
+    1000,
+    profileResolutionBatch(() => world.clock.now()),
+    world.clock.now(),
+    { skipMopsEvents: true },
+  );
+
+/** One batch of the scoring consumer, after the profiles one. */
+const scoreIn = (world: JourneyWorld) =>
+  world.storage.runPipelineBatch(
+    SCORING_CURSOR,
+    1000,
+    scoringBatch(() => world.clock.now()),
+    world.clock.now(),
+    {
+      skipMopsEvents: true,
+      notBeyond: PROFILES_CURSOR,
+    },
+  );
+
 describe.each(BACKENDS)('batches beside a merge on %s', (backend) => {
   let world: JourneyWorld;
 
@@ -25,14 +49,7 @@ describe.each(BACKENDS)('batches beside a merge on %s', (backend) => {
     await world.close();
   });
 
-  const resolveProfiles = () =>
-    world.storage.runPipelineBatch(
-      PROFILES_CURSOR,
-      1000,
-      profileResolutionBatch(() => world.clock.now()),
-      world.clock.now(),
-      { skipMopsEvents: true },
-    );
+  const resolveProfiles = () => resolveProfilesIn(world);
 
   /** The batch, with the merge committed between its reads and its writes. */
   function mergingWhileDeciding<T>(batch: PipelineBatch<T>): PipelineBatch<T> {
@@ -103,14 +120,7 @@ describe.each(BACKENDS)('batches beside a merge on %s', (backend) => {
     });
     await world.settle();
     await visitorAboutToSignIn('Viewed');
-    const scored = await world.storage.runPipelineBatch(
-      SCORING_CURSOR,
-      1000,
-      scoringBatch(() => world.clock.now()),
-      world.clock.now(),
-      { skipMopsEvents: true, notBeyond: PROFILES_CURSOR },
-    );
-    expect(scored.status).toBe('done');
+    expect((await scoreIn(world)).status).toBe('done');
     const batch = mergingWhileDeciding(segmentMembershipBatch(() => world.clock.now(), new DigestCache()));
     const outcome = await world.storage.runPipelineBatch(SEGMENTS_CURSOR, 5000, batch, world.clock.now(), {
       skipMopsEvents: true,
@@ -144,22 +154,8 @@ describe('the segments batch beside a timer on postgres', () => {
       const profileId = await world.profileOf('u1');
       world.clock.advance(1000);
       await world.send([{ type: 'track', userId: 'u1', event: 'Viewed', properties: {} }]);
-      const resolved = await world.storage.runPipelineBatch(
-        PROFILES_CURSOR,
-        1000,
-        profileResolutionBatch(() => world.clock.now()),
-        world.clock.now(),
-        { skipMopsEvents: true },
-      );
-      expect(resolved.status).toBe('done');
-      const scored = await world.storage.runPipelineBatch(
-        SCORING_CURSOR,
-        1000,
-        scoringBatch(() => world.clock.now()),
-        world.clock.now(),
-        { skipMopsEvents: true, notBeyond: PROFILES_CURSOR },
-      );
-      expect(scored.status).toBe('done');
+      expect((await resolveProfilesIn(world)).status).toBe('done');
+      expect((await scoreIn(world)).status).toBe('done');
       const inner = segmentMembershipBatch(() => world.clock.now(), new DigestCache());
       let hasMoved = false;
       const racing: PipelineBatch<unknown> = {
@@ -203,17 +199,7 @@ describe('a merge beside a batch writing on postgres', () => {
   });
 
   it('waits for a batch that checked its profiles to commit, so the merge moves what it wrote', async () => {
-    await world.send([
-      { type: 'identify', userId: 'u1', traits: {} },
-      { type: 'page', anonymousId: 'anon1', properties: {} },
-    ]);
-    await world.settle();
-    const user = await world.storage.profiles.find(world.workspaceId, await world.profileOf('u1'));
-    const [identity] = await world.storage.profiles.findIdentities(world.workspaceId, [
-      { kind: 'anonymous', value: 'anon1' },
-    ]);
-    const visitor = await world.storage.profiles.find(world.workspaceId, identity?.profileId ?? '');
-    if (!user || !visitor || user.id === visitor.id) throw new Error('expected two profiles');
+    const { user, visitor } = await userAndVisitor(world, { userId: 'u1', anonymousId: 'anon1' });
 
     let commitBatch = () => {};
     const batchMayCommit = new Promise<void>((resolve) => {
@@ -243,19 +229,7 @@ describe('a merge beside a batch writing on postgres', () => {
     await hasChecked;
     let hasMerged = false;
     const merge = world.storage
-      .transaction((tx) =>
-        tx.profiles.applyResolution({
-          workspaceId: world.workspaceId,
-          newProfiles: [],
-          updatedProfiles: [{ ...visitor, mergedInto: user.id }],
-          merges: [{ from: visitor.id, into: user.id, eventId: 2 }],
-          newIdentities: [],
-          identityEvents: [],
-          upsertedAccounts: [],
-          accountMembers: [],
-          traitChanges: [],
-        }),
-      )
+      .transaction((tx) => tx.profiles.applyResolution(mergeOf(visitor, user, 2)))
       .then(() => {
         hasMerged = true;
       });
