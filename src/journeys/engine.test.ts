@@ -1,9 +1,5 @@
-import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MERGES_LOCK_KEY } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
-import { mergeOf, userAndVisitor } from '../test-support/merges.js';
-import { someoneWaitsForLock, testDatabaseUrl } from '../test-support/postgres.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { publishJourney, updateDraft } from './journeys.js';
@@ -274,56 +270,5 @@ describe.each(BACKENDS)('journey engine on %s (manual clock)', (backend) => {
     await setJourneyPaused(world.storage, world.clock, world.workspaceId, journeyId, false);
     await world.advance(2 * 60_000);
     expect(world.sink.received.map((mail) => mail.to[0])).toEqual(['p1@example.com']);
-  });
-});
-
-describe('journey engine on postgres beside a merge on another process', () => {
-  let world: JourneyWorld;
-  let observer: pg.Client;
-
-  beforeEach(async () => {
-    world = await startJourneyWorld('postgres');
-    observer = new pg.Client({ connectionString: testDatabaseUrl() });
-    await observer.connect();
-  });
-  afterEach(async () => {
-    await observer.end();
-    await world.close();
-  });
-
-  it('enters the survivor when a merge commits while the entry waits for the profile', async () => {
-    const journeyId = await world.publish({
-      name: 'Welcome',
-      entry: { trigger: { type: 'event', event: 'Signed Up' } },
-      start: 'wait',
-      steps: [
-        { id: 'wait', type: 'wait', duration: '1d', next: 'end' },
-        { id: 'end', type: 'exit' },
-      ],
-    });
-    const { user: known, visitor } = await userAndVisitor(world, { userId: 'kay', anonymousId: 'anon-kay' });
-
-    // The merge holds its transaction open, as a profiles batch on another process would.
-    let commitMerge = () => {};
-    const mergeMayCommit = new Promise<void>((resolve) => {
-      commitMerge = resolve;
-    });
-    const merge = world.storage.transaction(async (tx) => {
-      await tx.profiles.applyResolution(mergeOf(visitor, known));
-      await mergeMayCommit;
-    });
-    const entry = world.background.engine.enrol({
-      workspaceId: world.workspaceId,
-      journeyId,
-      profileId: visitor.id,
-      properties: {},
-    });
-    await someoneWaitsForLock(observer, { schema: world.schema ?? '', key: MERGES_LOCK_KEY });
-    commitMerge();
-    await merge;
-    const instance = await entry;
-
-    expect(instance?.profileId).toBe(known.id);
-    expect(await world.storage.journeys.listInstancesOfProfile(world.workspaceId, visitor.id)).toEqual([]);
   });
 });

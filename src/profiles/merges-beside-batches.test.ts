@@ -198,6 +198,42 @@ describe('a merge beside a batch writing on postgres', () => {
     await world.close();
   });
 
+  it('enters the survivor when a merge commits while the entry waits for the profile', async () => {
+    const journeyId = await world.publish({
+      name: 'Welcome',
+      entry: { trigger: { type: 'event', event: 'Signed Up' } },
+      start: 'wait',
+      steps: [
+        { id: 'wait', type: 'wait', duration: '1d', next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    const { user: known, visitor } = await userAndVisitor(world, { userId: 'kay', anonymousId: 'anon-kay' });
+
+    // The merge holds its transaction open, as a profiles batch on another process would.
+    let commitMerge = () => {};
+    const mergeMayCommit = new Promise<void>((resolve) => {
+      commitMerge = resolve;
+    });
+    const merge = world.storage.transaction(async (tx) => {
+      await tx.profiles.applyResolution(mergeOf(visitor, known));
+      await mergeMayCommit;
+    });
+    const entry = world.background.engine.enrol({
+      workspaceId: world.workspaceId,
+      journeyId,
+      profileId: visitor.id,
+      properties: {},
+    });
+    await someoneWaitsForLock(observer, { schema: world.schema ?? '', key: MERGES_LOCK_KEY });
+    commitMerge();
+    await merge;
+    const instance = await entry;
+
+    expect(instance?.profileId).toBe(known.id);
+    expect(await world.storage.journeys.listInstancesOfProfile(world.workspaceId, visitor.id)).toEqual([]);
+  });
+
   it('waits for a batch that checked its profiles to commit, so the merge moves what it wrote', async () => {
     const { user, visitor } = await userAndVisitor(world, { userId: 'u1', anonymousId: 'anon1' });
 
