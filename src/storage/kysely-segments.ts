@@ -55,13 +55,13 @@ function propertiesOf(payload: unknown, ops: DialectOps): Record<string, unknown
 export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): SegmentStore {
   const readTimers = async (profileIds: string[], isLocked: boolean) => {
     const found = new Map<string, number>();
-    for (const chunk of chunks([...profileIds].sort())) {
+    // Locks are taken in id order, so two writers locking several never wait on each other in a circle.
+    for (const chunk of chunks(isLocked ? [...profileIds].sort() : profileIds)) {
       const rows = await db
         .selectFrom('segment_profile_timers')
         .select(['profile_id', 'due_at'])
         .where('profile_id', 'in', chunk)
-        .orderBy('profile_id')
-        .$if(isLocked, (query) => query.forUpdate())
+        .$if(isLocked, (query) => query.orderBy('profile_id').forUpdate())
         .execute();
       for (const row of rows) found.set(row.profile_id, Number(row.due_at));
     }

@@ -38,6 +38,7 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
   if (!destination)
     return { status: 'failed', reason: `webhook destination ${step.destination} is no longer configured` };
   const url = destinationUrl(destination.url, step.path);
+  const toAddress = shownAddress(url);
   let body: string;
   try {
     body = renderJson(step.body, messageTemplateData(message, profile));
@@ -49,7 +50,7 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
     try {
       assertPublicLiteral(url);
     } catch (error) {
-      return { status: 'failed', reason: errorText(error), toAddress: shownAddress(url) };
+      return { status: 'failed', reason: errorText(error), toAddress };
     }
   }
 
@@ -66,23 +67,19 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
     });
   } catch (error) {
     const refused = privateNetworkRefusal(error);
-    if (refused) return { status: 'failed', reason: refused.message, toAddress: shownAddress(url) };
+    if (refused) return { status: 'failed', reason: refused.message, toAddress };
     throw new RetryableError(`${url.host}: ${errorText(error)}`);
   }
   const excerpt = await readExcerpt(response.body);
   const status = response.statusCode;
   if (status >= 200 && status < 300)
-    return { status: 'sent', providerMessageId: null, toAddress: shownAddress(url), subject: null };
+    return { status: 'sent', providerMessageId: null, toAddress, subject: null };
   const reason = `HTTP ${status} from ${url.host}${excerpt ? `: ${excerpt}` : ''}`;
   if (status >= 500 || RETRYABLE_STATUSES.has(status))
     throw new RetryableError(reason, retryAfterMs(response.headers['retry-after'], call.now));
   if (status >= 300 && status < 400)
-    return {
-      status: 'failed',
-      reason: `${reason} (redirects are not followed)`,
-      toAddress: shownAddress(url),
-    };
-  return { status: 'failed', reason, toAddress: shownAddress(url) };
+    return { status: 'failed', reason: `${reason} (redirects are not followed)`, toAddress };
+  return { status: 'failed', reason, toAddress };
 }
 
 /**
