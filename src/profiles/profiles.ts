@@ -76,7 +76,8 @@ export const profileResolutionBatch = (now: () => number): PipelineBatch<void> =
  * Stages only move forward, so a profile merged into one behind it in the lifecycle brings its stage
  * along (a visitor who became a customer signs in as a known lead: a customer); the survivor keeps its
  * own stage otherwise (one without a stage took the merged-away one's with the merge). Merges are
- * taken in order, each from the stage the one before left the survivor at.
+ * taken in order, each from the stage the one before left the survivor at; along a chain in one batch
+ * (a visitor into a user, that user aliased into another) the stage goes to the last survivor.
  */
 async function stagesKeptThroughMerges(
   tx: StorageTx,
@@ -88,27 +89,34 @@ async function stagesKeptThroughMerges(
   },
 ): Promise<StageChange[]> {
   const { changes, stages, mergedStages, at } = options;
-  const mergedAway = new Set(changes.merges.map(({ from }) => from));
-  const survivorStages = await tx.scoring.stages(changes.merges.map(({ into }) => into));
+  const mergedInto = new Map(changes.merges.map(({ from, into }) => [from, into]));
+  const lastSurvivor = (profileId: string): string => {
+    let survivor = profileId;
+    for (let hops = 0; mergedInto.has(survivor) && hops <= changes.merges.length; hops++)
+      survivor = mergedInto.get(survivor) as string;
+    return survivor;
+  };
+  const survivors = [...new Set(changes.merges.map(({ into }) => lastSurvivor(into)))];
+  const survivorStages = await tx.scoring.stages(survivors);
   const kept: StageChange[] = [];
   for (const { from, into } of changes.merges) {
     const merged = mergedStages.get(from);
-    const survivor = survivorStages.get(into);
+    const survivorId = lastSurvivor(into);
+    const survivor = survivorStages.get(survivorId);
     if (
-      mergedAway.has(into) ||
       merged === undefined ||
       stages.indexOf(merged) <= (survivor === undefined ? -1 : stages.indexOf(survivor))
     )
       continue;
     kept.push({
       workspaceId: changes.workspaceId,
-      profileId: into,
+      profileId: survivorId,
       from: survivor ?? null,
       to: merged,
       reason: 'merged with a profile further along',
       at,
     });
-    survivorStages.set(into, merged);
+    survivorStages.set(survivorId, merged);
   }
   return kept;
 }

@@ -318,6 +318,32 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect((await intentOf('ka')).scores.find((score) => score.model === 'engagement')?.score).toBe(-15);
   });
 
+  it('keeps the furthest stage along a chain of merges in one batch (visitor into user into user)', async () => {
+    await world.send([
+      { type: 'track', anonymousId: 'anon-la', event: 'Signed Up', properties: {} },
+      { type: 'track', anonymousId: 'anon-la', event: 'Sales Accepted', properties: {} },
+      identify('la-1', {}),
+      track('la-1', 'Signed Up'),
+      identify('la-2', {}),
+    ]);
+    await world.settle();
+    expect((await intentOf('la-1')).stage).toBe('lead');
+    expect((await intentOf('la-2')).stage).toBeNull();
+
+    // The visitor (at SQL) joins la-1 (a lead), which an alias then merges into la-2 (no stage).
+    await world.send([
+      { type: 'identify', userId: 'la-1', anonymousId: 'anon-la', traits: {} },
+      { type: 'alias', userId: 'la-2', previousId: 'la-1' },
+    ]);
+    await world.settle();
+    const intent = await intentOf('la-2');
+    expect(intent.stage).toBe('sql');
+    expect(intent.stageHistory.at(-1)).toMatchObject({
+      to: 'sql',
+      reason: 'merged with a profile further along',
+    });
+  });
+
   it('refuses a lifecycle that drops a stage profiles are at, naming the field', async () => {
     await world.send([identify('ja', {}), track('ja', 'Signed Up')]);
     await world.settle();
