@@ -8,7 +8,7 @@ import { LoopbackPeer } from '../test-support/loopback-peer.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { runOverdueHandOffs } from './hand-offs.js';
-import { accountScores, profileIntent } from './scoring.js';
+import { accountScores, profileIntent, scoreDistribution } from './scoring.js';
 import { SCORING_CURSOR } from './scoring-batch.js';
 
 const DAY = 86_400_000;
@@ -145,8 +145,27 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       await accountScores(world.storage, { workspaceId: 'ws_other', accountId: acme?.id as string, now: 0 }),
     ).toEqual([]);
 
-    // A week later the pricing views are worth half, on the profile and in the account alike.
+    const distribution = (model: string) =>
+      scoreDistribution(world.storage, {
+        workspaceId: world.workspaceId,
+        modelId: model,
+        bucket: 10,
+        now: world.clock.now(),
+      });
+    expect(await distribution('engagement')).toEqual([{ from: 10, count: 2 }]);
+
+    // A week later the pricing views are worth half, on the profile, in the account and in the
+    // distribution alike (the stored scores are still as of the last events).
     world.clock.advance(7 * DAY);
+    expect(await distribution('engagement')).toEqual([{ from: 0, count: 2 }]);
+    expect(await world.storage.scoring.distribution(world.workspaceId, 'engagement', 10)).toEqual([
+      { from: 10, count: 2 },
+    ]);
+    // Nothing moves fit scores by time: the stored ones are counted.
+    expect(await distribution('fit')).toEqual(
+      await world.storage.scoring.distribution(world.workspaceId, 'fit', 10),
+    );
+    await expect(distribution('nope')).rejects.toMatchObject({ code: 'not_found' });
     const later = (await intentOf('ada')).scores.find((score) => score.model === 'engagement');
     expect(later?.awards.map((award) => award.current)).toEqual([5, 5, 5, -15]);
     expect((await acmeScores())[0]).toEqual({

@@ -1,4 +1,6 @@
 import { AppError } from '../core/errors.js';
+import type { ScoreModel } from '../core/score-model.js';
+import { ruleNeeds } from '../segments/rule-needs.js';
 import type { HandOff, StageChange, Storage } from '../storage/storage.js';
 import { ledgersByProfile, type ScoreExplanation, scoreOf } from './score.js';
 
@@ -88,4 +90,54 @@ export async function accountScores(
       contacts: scores.length,
     };
   });
+}
+
+/** Profiles recomputed per page of the distribution: their ledgers and account traits are read together. */
+const DISTRIBUTION_PAGE = 500;
+
+/**
+ * How the workspace's scored profiles spread over a model's scores at `now`, in buckets of `bucket`
+ * points (each bucket named by its lower bound). A model whose points decay, or whose fit rules hold
+ * for a time ("trial started within 14d"), moves between events, so its scores are recomputed from
+ * the ledgers, as the profile page shows them; the stored ones (as of each profile's last scored
+ * event) are counted directly only when nothing moves them.
+ */
+export async function scoreDistribution(
+  storage: Storage,
+  options: { workspaceId: string; modelId: string; bucket: number; now: number },
+): Promise<Array<{ from: number; count: number }>> {
+  const { workspaceId, modelId, bucket, now } = options;
+  const model = (await storage.settings.get(workspaceId)).scoring.models.find(({ id }) => id === modelId);
+  if (!model) throw new AppError('not_found', `score model ${modelId} does not exist`);
+  if (!movesWithTime(model)) return storage.scoring.distribution(workspaceId, modelId, bucket);
+  const counts = new Map<number, number>();
+  for (let after: string | null = null; ; ) {
+    const profiles = await storage.scoring.scoredProfilesAfter(
+      workspaceId,
+      modelId,
+      after,
+      DISTRIBUTION_PAGE,
+    );
+    if (profiles.length === 0) break;
+    const ids = profiles.map((profile) => profile.id);
+    const [ledger, accounts] = await Promise.all([
+      storage.scoring.ledger(ids),
+      storage.segments.accountTraits(ids),
+    ]);
+    const ledgers = ledgersByProfile(ledger);
+    for (const profile of profiles) {
+      const facts = { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] };
+      const { score } = scoreOf(model, ledgers.get(profile.id) ?? [], facts, now);
+      const from = Math.floor(score / bucket);
+      counts.set(from, (counts.get(from) ?? 0) + 1);
+    }
+    after = ids[ids.length - 1] as string;
+  }
+  return [...counts].sort(([a], [b]) => a - b).map(([from, count]) => ({ from: from * bucket, count }));
+}
+
+function movesWithTime(model: ScoreModel): boolean {
+  return model.rules.some((rule) =>
+    rule.kind === 'event' ? rule.halfLife !== undefined : ruleNeeds([rule.when], 0).isTimeDependent,
+  );
 }

@@ -169,6 +169,23 @@ export function runAudienceContract(
   });
 
   describe('scoring', () => {
+    it('pages through the profiles holding a score of a model, in id order, with their traits', async () => {
+      const people = [];
+      for (const userId of ['sa', 'sb', 'sc']) people.push(await profileWithEvents(userId, []));
+      const [first, second, unscored] = people.map((person) => person.id).sort() as [string, string, string];
+      await storage.scoring.setScores([
+        { workspaceId, profileId: second, model: 'engagement', score: 5, at: NOW },
+        { workspaceId, profileId: first, model: 'engagement', score: 1, at: NOW },
+        { workspaceId, profileId: unscored, model: 'fit', score: 3, at: NOW },
+      ]);
+      const page = (after: string | null) =>
+        storage.scoring.scoredProfilesAfter(workspaceId, 'engagement', after, 1);
+      expect(await page(null)).toEqual([{ id: first, traits: {} }]);
+      expect(await page(first)).toEqual([{ id: second, traits: {} }]);
+      expect(await page(second)).toEqual([]);
+      expect(await storage.scoring.scoredProfilesAfter('ws_other', 'engagement', null, 10)).toEqual([]);
+    });
+
     it('records each award once, keeps scores and the stage history', async () => {
       const profileId = newId('prf');
       const award = {

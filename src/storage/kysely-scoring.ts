@@ -134,6 +134,18 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
         group by 1 order by 1`.execute(db);
       return result.rows.map((row) => ({ from: Number(row.bucket) * bucket, count: Number(row.n) }));
     },
+    async scoredProfilesAfter(workspaceId, model, after, limit) {
+      let query = db
+        .selectFrom('profile_scores as s')
+        .innerJoin('profiles as p', 'p.id', 's.profile_id')
+        .select(['p.id', 'p.traits'])
+        .where('s.workspace_id', '=', workspaceId)
+        .where('s.model', '=', model)
+        .where('p.merged_into', 'is', null);
+      if (after !== null) query = query.where('s.profile_id', '>', after);
+      const rows = await query.orderBy('s.profile_id').limit(limit).execute();
+      return rows.map((row) => ({ id: row.id, traits: ops.readJson<Record<string, unknown>>(row.traits) }));
+    },
     async stages(profileIds) {
       const found = new Map<string, string>();
       for (const chunk of chunks(profileIds)) {

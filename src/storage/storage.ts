@@ -545,12 +545,23 @@ export interface ScoringStore {
   ): Promise<void>;
   /** Per profile, its score under each model. */
   scores(profileIds: string[]): Promise<Map<string, Record<string, number>>>;
-  /** How the workspace's profiles spread over scores of a model, in buckets of `bucket` points. */
+  /**
+   * How the workspace's profiles spread over their stored scores of a model (each as of the
+   * profile's last scored event), in buckets of `bucket` points.
+   */
   distribution(
     workspaceId: string,
     model: string,
     bucket: number,
   ): Promise<Array<{ from: number; count: number }>>;
+
+  /** The profiles holding a stored score of a model, by id after `after`, with their traits. */
+  scoredProfilesAfter(
+    workspaceId: string,
+    model: string,
+    after: string | null,
+    limit: number,
+  ): Promise<Array<{ id: string; traits: Record<string, unknown> }>>;
 
   stages(profileIds: string[]): Promise<Map<string, string>>;
   /**

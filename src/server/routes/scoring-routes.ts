@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { ScoreModel } from '../../core/score-model.js';
-import { accountScores, profileIntent, recycleProfile } from '../../scoring/scoring.js';
+import { accountScores, profileIntent, recycleProfile, scoreDistribution } from '../../scoring/scoring.js';
 import type { HandOff, Storage } from '../../storage/storage.js';
 import type { Authenticator } from '../auth.js';
 import { ErrorResponse, PageQuery, pageOf, WorkspaceParams } from '../schemas.js';
@@ -223,6 +223,8 @@ export async function scoringRoutes(
       schema: {
         tags: ['scoring'],
         summary: 'How profiles spread over scores of a model, in buckets',
+        description:
+          'Scores as they stand now: where points decay (or fit rules hold for a time) they are recomputed from the ledgers, as on the profile.',
         params: WorkspaceParams.extend({ model: z.string().min(1).max(64) }),
         querystring: z.object({ bucket: z.coerce.number().min(0.01).max(100_000).default(10) }),
         response: {
@@ -234,7 +236,13 @@ export async function scoringRoutes(
     async (request) => {
       const { workspaceId, model } = request.params;
       await auth.requireWorkspace(request, workspaceId);
-      return { buckets: await storage.scoring.distribution(workspaceId, model, request.query.bucket) };
+      const buckets = await scoreDistribution(storage, {
+        workspaceId,
+        modelId: model,
+        bucket: request.query.bucket,
+        now: clock.now(),
+      });
+      return { buckets };
     },
   );
 

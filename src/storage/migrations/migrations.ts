@@ -6,6 +6,7 @@ import { profileTimersSchema } from './0004-profile-timers.js';
 import { mergeEventsSchema } from './0005-merge-events.js';
 import { handOffTurnsSchema } from './0006-hand-off-turns.js';
 import { scoresInDoublePrecision } from './0007-scores-in-double-precision.js';
+import { scoresByProfile } from './0008-scores-by-profile.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -20,6 +21,7 @@ const ALL: Record<string, DialectMigration> = {
   '0005-merge-events': mergeEventsSchema,
   '0006-hand-off-turns': handOffTurnsSchema,
   '0007-scores-in-double-precision': scoresInDoublePrecision,
+  '0008-scores-by-profile': scoresByProfile,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
