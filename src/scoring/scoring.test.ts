@@ -8,7 +8,7 @@ import { LoopbackPeer } from '../test-support/loopback-peer.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { runOverdueHandOffs } from './hand-offs.js';
-import { accountScores, profileIntent, scoreDistribution } from './scoring.js';
+import { accountScores, profileIntent, RecentDistributions, scoreDistribution } from './scoring.js';
 import { SCORING_CURSOR } from './scoring-batch.js';
 
 const DAY = 86_400_000;
@@ -166,6 +166,7 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       await world.storage.scoring.distribution(world.workspaceId, 'fit', 10),
     );
     await expect(distribution('nope')).rejects.toMatchObject({ code: 'not_found' });
+
     const later = (await intentOf('ada')).scores.find((score) => score.model === 'engagement');
     expect(later?.awards.map((award) => award.current)).toEqual([5, 5, 5, -15]);
     expect((await acmeScores())[0]).toEqual({
@@ -176,6 +177,26 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       contacts: 2,
     });
     expect(later?.score).toBe(0);
+
+    // As the console asks every few seconds: a recomputed distribution is shown for 30 seconds.
+    const recent = new RecentDistributions(30_000);
+    const shown = () =>
+      scoreDistribution(world.storage, {
+        workspaceId: world.workspaceId,
+        modelId: 'engagement',
+        bucket: 10,
+        now: world.clock.now(),
+        recent,
+      });
+    expect(await shown()).toEqual([{ from: 0, count: 2 }]);
+    await world.send([track('eve', 'Pricing Viewed')]);
+    await world.settle();
+    expect(await shown()).toEqual([{ from: 0, count: 2 }]);
+    world.clock.advance(30_000);
+    expect(await shown()).toEqual([
+      { from: 0, count: 1 },
+      { from: 10, count: 1 },
+    ]);
   });
 
   it('makes an MQL on a score threshold, hands it to the CRM with an owner, and moves to SQL on acceptance', async () => {

@@ -95,26 +95,68 @@ export async function accountScores(
 /** Profiles recomputed per page of the distribution: their ledgers and account traits are read together. */
 const DISTRIBUTION_PAGE = 500;
 
+export type ScoreBuckets = Array<{ from: number; count: number }>;
+
+/**
+ * Recomputed distributions, kept a little while: the console asks every few seconds, and a recompute
+ * reads every scored profile's ledger. Callers asking meanwhile share the one being computed.
+ */
+export class RecentDistributions {
+  readonly #maxAgeMs: number;
+  readonly #held = new Map<string, { at: number; buckets: Promise<ScoreBuckets> }>();
+
+  constructor(maxAgeMs: number) {
+    this.#maxAgeMs = maxAgeMs;
+  }
+
+  get(key: string, now: number, compute: () => Promise<ScoreBuckets>): Promise<ScoreBuckets> {
+    for (const [heldKey, { at }] of this.#held) if (now - at >= this.#maxAgeMs) this.#held.delete(heldKey);
+    const held = this.#held.get(key);
+    if (held) return held.buckets;
+    const buckets = compute();
+    this.#held.set(key, { at: now, buckets });
+    buckets.catch(() => this.#held.delete(key));
+    return buckets;
+  }
+}
+
 /**
  * How the workspace's scored profiles spread over a model's scores at `now`, in buckets of `bucket`
  * points (each bucket named by its lower bound). A model whose points decay, or whose fit rules hold
  * for a time ("trial started within 14d"), moves between events, so its scores are recomputed from
- * the ledgers, as the profile page shows them; the stored ones (as of each profile's last scored
- * event) are counted directly only when nothing moves them.
+ * the ledgers, as the profile page shows them (through `recent` when given); the stored ones (as of
+ * each profile's last scored event) are counted directly only when nothing moves them.
  */
 export async function scoreDistribution(
   storage: Storage,
-  options: { workspaceId: string; modelId: string; bucket: number; now: number },
-): Promise<Array<{ from: number; count: number }>> {
-  const { workspaceId, modelId, bucket, now } = options;
+  options: {
+    workspaceId: string;
+    modelId: string;
+    bucket: number;
+    now: number;
+    recent?: RecentDistributions;
+  },
+): Promise<ScoreBuckets> {
+  const { workspaceId, modelId, bucket, now, recent } = options;
   const model = (await storage.settings.get(workspaceId)).scoring.models.find(({ id }) => id === modelId);
   if (!model) throw new AppError('not_found', `score model ${modelId} does not exist`);
   if (!movesWithTime(model)) return storage.scoring.distribution(workspaceId, modelId, bucket);
+  const recompute = () => recomputedDistribution(storage, { workspaceId, model, bucket, now });
+  // The model is part of the key: changing its rules gives a fresh distribution at once.
+  const key = JSON.stringify([workspaceId, model, bucket]);
+  return recent ? recent.get(key, now, recompute) : recompute();
+}
+
+async function recomputedDistribution(
+  storage: Storage,
+  options: { workspaceId: string; model: ScoreModel; bucket: number; now: number },
+): Promise<ScoreBuckets> {
+  const { workspaceId, model, bucket, now } = options;
   const counts = new Map<number, number>();
   for (let after: string | null = null; ; ) {
     const profiles = await storage.scoring.scoredProfilesAfter(
       workspaceId,
-      modelId,
+      model.id,
       after,
       DISTRIBUTION_PAGE,
     );
