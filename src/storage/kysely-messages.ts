@@ -295,6 +295,18 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
       for (const list of times.values()) list.sort((a, b) => a - b);
       return times;
     },
+    async providerIdsRecorded({ workspaceId, profileId, channel, providerMessageIds }) {
+      if (providerMessageIds.length === 0) return new Set();
+      const rows = await db
+        .selectFrom('messages')
+        .select('provider_message_id')
+        .where('workspace_id', '=', workspaceId)
+        .where('profile_id', '=', profileId)
+        .where('channel', '=', channel)
+        .where('provider_message_id', 'in', providerMessageIds)
+        .execute();
+      return new Set(rows.map((row) => row.provider_message_id as string));
+    },
     async markFirst(id, field, at) {
       const result = await db
         .updateTable('messages')

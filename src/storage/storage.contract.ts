@@ -648,6 +648,28 @@ export function runStorageContract(
       expect(due.map((m) => m.id).sort()).toEqual([first.id, second.id].sort());
     });
 
+    it('tells which provider message ids a profile’s messages on a channel were recorded as', async () => {
+      const sms = (extra: Partial<Message>) =>
+        outboxMessage(workspaceId, { channel: 'sms', status: 'sent', ...extra });
+      const texted = sms({ providerMessageId: 'SM1' });
+      const otherProfile = sms({ providerMessageId: 'SM2', profileId: 'prf_other' });
+      const email = outboxMessage(workspaceId, {
+        status: 'sent',
+        providerMessageId: 'SM3',
+        profileId: texted.profileId,
+      });
+      for (const message of [texted, otherProfile, email]) await storage.messages.insert(message);
+      const recorded = (providerMessageIds: string[]) =>
+        storage.messages.providerIdsRecorded({
+          workspaceId,
+          profileId: texted.profileId,
+          channel: 'sms',
+          providerMessageIds,
+        });
+      expect(await recorded(['SM1', 'SM2', 'SM3', 'SM4'])).toEqual(new Set(['SM1']));
+      expect(await recorded([])).toEqual(new Set());
+    });
+
     it('keeps suppressions per channel and lifts one only for the reason given', async () => {
       const at = NOW;
       await storage.consent.suppress({

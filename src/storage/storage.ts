@@ -322,6 +322,13 @@ export interface MessageStore {
     ids?: string[];
     now: number;
   }): Promise<string[]>;
+  /** Which of these provider message ids the profile's messages on the channel were recorded as. */
+  providerIdsRecorded(query: {
+    workspaceId: string;
+    profileId: string;
+    channel: Message['channel'];
+    providerMessageIds: string[];
+  }): Promise<Set<string>>;
   /** Per profile, when messages on the channel were sent after `since` (oldest first), outside some topics. */
   sentTimes(query: {
     workspaceId: string;

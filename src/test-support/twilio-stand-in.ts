@@ -3,6 +3,8 @@ import { createServer, type Server } from 'node:http';
 import { LoopbackPeer } from './loopback-peer.js';
 
 export interface SentSms {
+  sid: string;
+  createdAt: number;
   accountSid: string;
   authorization: string | undefined;
   to: string;
@@ -13,19 +15,44 @@ export interface SentSms {
 
 /**
  * A local HTTP server speaking Twilio's Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`,
- * form-encoded, Basic auth): it records each message and answers as Twilio does, or with the failures
- * a test queues (`{ status: 400, code: 21610 }` for a recipient who replied STOP).
+ * form-encoded, Basic auth, and `GET` on it to list messages by `To` and `From`, newest first): it
+ * records each message and answers as Twilio does, or with the failures a test queues
+ * (`{ status: 400, code: 21610 }` for a recipient who replied STOP; `{ status: 201, dropAnswer: true }`
+ * takes the message and closes the connection before answering).
  */
 export class TwilioStandIn extends LoopbackPeer {
   readonly sent: SentSms[] = [];
-  failures: Array<{ status: number; code?: number; message?: string }> = [];
+  failures: Array<{ status: number; code?: number; message?: string; dropAnswer?: boolean }> = [];
+  /** How many times messages were listed. */
+  listings = 0;
+  /** The stand-in's time, for the messages' creation dates (a test's clock). */
+  now: () => number = Date.now;
   protected readonly server: Server = createServer((request, response) => {
     let raw = '';
     request.on('data', (chunk) => {
       raw += chunk;
     });
     request.on('end', () => {
-      const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(request.url ?? '');
+      const address = new URL(request.url ?? '/', 'http://stand-in');
+      const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(address.pathname);
+      if (request.method === 'GET' && match) {
+        this.listings += 1;
+        const to = address.searchParams.get('To');
+        const from = address.searchParams.get('From');
+        const messages = this.sent
+          .filter((sms) => (to === null || sms.to === to) && (from === null || sms.from === from))
+          .reverse()
+          .map((sms) => ({
+            sid: sms.sid,
+            to: sms.to,
+            from: sms.from ?? null,
+            messaging_service_sid: sms.messagingServiceSid ?? null,
+            body: sms.body,
+            date_created: new Date(sms.createdAt).toUTCString().replace('GMT', '+0000'),
+          }));
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ messages }));
+        return;
+      }
       if (request.method !== 'POST' || !match) {
         response
           .writeHead(404, { 'content-type': 'application/json' })
@@ -33,7 +60,7 @@ export class TwilioStandIn extends LoopbackPeer {
         return;
       }
       const failure = this.failures.shift();
-      if (failure) {
+      if (failure && !failure.dropAnswer) {
         response.writeHead(failure.status, { 'content-type': 'application/json' }).end(
           JSON.stringify({
             code: failure.code,
@@ -44,7 +71,10 @@ export class TwilioStandIn extends LoopbackPeer {
         return;
       }
       const form = new URLSearchParams(raw);
+      const sid = `SM${randomBytes(16).toString('hex')}`;
       this.sent.push({
+        sid,
+        createdAt: this.now(),
         accountSid: decodeURIComponent(match[1] ?? ''),
         authorization: request.headers.authorization,
         to: form.get('To') ?? '',
@@ -52,7 +82,10 @@ export class TwilioStandIn extends LoopbackPeer {
         messagingServiceSid: form.get('MessagingServiceSid') ?? undefined,
         body: form.get('Body') ?? '',
       });
-      const sid = `SM${randomBytes(16).toString('hex')}`;
+      if (failure?.dropAnswer) {
+        request.socket.destroy();
+        return;
+      }
       response
         .writeHead(201, { 'content-type': 'application/json' })
         .end(JSON.stringify({ sid, status: 'queued', to: form.get('To'), body: form.get('Body') }));

@@ -28,6 +28,7 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
   beforeEach(async () => {
     world = await startJourneyWorld(backend);
     twilio = await new TwilioStandIn().start();
+    twilio.now = () => world.clock.now();
     await world.configure({
       sms: {
         baseUrl: twilio.baseUrl,
@@ -74,6 +75,8 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
 
     expect(twilio.sent).toEqual([
       {
+        sid: expect.stringMatching(/^SM[0-9a-f]{32}$/),
+        createdAt: expect.any(Number),
         accountSid: ACCOUNT,
         authorization: `Basic ${Buffer.from(`${ACCOUNT}:${TOKEN}`).toString('base64')}`,
         to: '+393331234567',
@@ -85,7 +88,9 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     ]);
     const [message] = await smsMessages();
     expect(message).toMatchObject({ status: 'sent', toAddress: '+393331234567', topic: 'marketing' });
-    expect(message?.providerMessageId).toMatch(/^SM[0-9a-f]{32}$/);
+    expect(message?.providerMessageId).toBe(twilio.sent[0]?.sid);
+    // A first attempt sends straight away: nothing can have reached the provider before it.
+    expect(twilio.listings).toBe(0);
     // No e-mail went out for an SMS step.
     expect(world.sink.received).toHaveLength(0);
   });
@@ -209,6 +214,58 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
 
     await world.advance(24 * 3_600_000);
     expect(twilio.sent.map((sms) => sms.body)).toEqual(['First', 'Second']);
+  });
+
+  it('sends a text once when the provider took it but its answer was lost, finding it on the retry', async () => {
+    await publishReminder();
+    // An identical text the profile got from another message is not taken for this one.
+    await world.send([identify('eli', { first_name: 'Eli', phone: '+393330000021' })]);
+    await world.settle();
+    twilio.failures = [{ status: 201, dropAnswer: true }];
+    await world.send([track('eli', 'Cart Abandoned', { item: 'tent' })]);
+    await world.settle();
+    const [lost] = await smsMessages();
+    expect(lost).toMatchObject({ status: 'deferred', attempts: 1 });
+    expect(twilio.sent).toHaveLength(1);
+
+    await world.advance(30_000);
+    expect(twilio.sent).toHaveLength(1);
+    expect(twilio.listings).toBe(1);
+    expect(await world.storage.messages.findById(lost?.id as string)).toMatchObject({
+      status: 'sent',
+      providerMessageId: twilio.sent[0]?.sid,
+    });
+
+    // The same text twice more, uncapped: the first answer lost again, the second sent at once. The
+    // retry finds its own text, not the later one already recorded for the other message.
+    await world.configure({ frequencyCaps: { email: [], sms: [] } });
+    world.clock.advance(10_000); // past the dispatcher's cache of settings
+    twilio.failures = [{ status: 201, dropAnswer: true }];
+    await world.send([track('eli', 'Cart Abandoned', { item: 'tent' })]);
+    await world.settle();
+    await world.send([track('eli', 'Cart Abandoned', { item: 'tent' })]);
+    await world.settle();
+    expect(twilio.sent).toHaveLength(3);
+    await world.advance(30_000);
+    expect(twilio.sent).toHaveLength(3);
+    expect(new Set((await smsMessages()).map((message) => message.providerMessageId))).toEqual(
+      new Set(twilio.sent.map((sms) => sms.sid)),
+    );
+    expect((await smsMessages()).map((message) => message.status)).toEqual(['sent', 'sent', 'sent']);
+  });
+
+  it('retries a text the provider refused for its credentials, so a fixed token sends it', async () => {
+    await publishReminder();
+    twilio.failures = [{ status: 401, code: 20003, message: 'Authenticate' }];
+    await world.send([identify('fay', { phone: '+393330000022' }), track('fay', 'Cart Abandoned')]);
+    await world.settle();
+    expect((await smsMessages())[0]).toMatchObject({
+      status: 'deferred',
+      reason: `retrying: 127.0.0.1:${twilio.port} answered 401 (error 20003): Authenticate`,
+    });
+    await world.advance(30_000);
+    expect(twilio.sent.map((sms) => sms.to)).toEqual(['+393330000022']);
+    expect((await smsMessages())[0]).toMatchObject({ status: 'sent' });
   });
 
   it('suppresses a number the carrier reports as opted out, fails an invalid one, and retries when the provider is down', async () => {

@@ -13,6 +13,15 @@ import { agentFor, assertPublicLiteral, privateNetworkRefusal } from '../webhook
 const TIMEOUT_MS = 15_000;
 /** Twilio's error for a recipient who replied STOP to this sender. */
 const RECIPIENT_UNSUBSCRIBED = 21610;
+/**
+ * Answers that a settings fix cures (a rotated auth token, a mistyped account SID): retried with
+ * back-off like an outage, so that texts due meanwhile are not failed for good.
+ */
+const SETTINGS_REFUSALS = new Set([401, 403, 404]);
+/** How many of the provider's latest messages to a number a retry looks through for an earlier send. */
+const RECENT_MESSAGES = 50;
+/** Leeway between the provider's clock and ours when matching an earlier send. */
+const CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface SmsCall {
   message: Message;
@@ -37,8 +46,9 @@ export function renderSmsBody(
 /**
  * Sends through a Twilio-compatible Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`).
  * The provider's refusal of the message (400-level with its error code) fails it, or, when the
- * recipient had opted out at the carrier, suppresses the number; throttling, 5xx and network errors
- * are retried.
+ * recipient had opted out at the carrier, suppresses the number; throttling, 5xx, network errors and
+ * refused credentials are retried. A retry first asks the provider whether an earlier attempt got
+ * through (see `earlierSend`), so a text is sent once even when an answer was lost.
  */
 export async function sendSms(call: SmsCall): Promise<Outcome> {
   const { message, profile, settings, to } = call;
@@ -63,24 +73,27 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
       return { status: 'failed', reason: errorText(error), toAddress: to };
     }
   }
+  const provider: Provider = {
+    url,
+    allowPrivateNetworks: settings.allowPrivateNetworks,
+    authorization: `Basic ${Buffer.from(`${settings.accountSid}:${token}`).toString('base64')}`,
+  };
   let response: Awaited<ReturnType<typeof request>>;
   try {
-    response = await request(url, {
+    // Claiming counts an attempt: past the first, an earlier one may have reached the provider.
+    if (message.attempts > 1) {
+      const sid = await earlierSend(call, provider, { to, from: settings.from, body });
+      if (sid) return { status: 'sent', providerMessageId: sid, toAddress: to, subject: null };
+    }
+    response = await callProvider(provider, {
       method: 'POST',
-      dispatcher: agentFor(settings.allowPrivateNetworks),
-      headers: {
-        authorization: `Basic ${Buffer.from(`${settings.accountSid}:${token}`).toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-        'user-agent': 'Mops/0.1',
-      },
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: form.toString(),
-      headersTimeout: TIMEOUT_MS,
-      bodyTimeout: TIMEOUT_MS,
-      signal: AbortSignal.timeout(TIMEOUT_MS),
     });
   } catch (error) {
     const refused = privateNetworkRefusal(error);
     if (refused) return { status: 'failed', reason: refused.message, toAddress: to };
+    if (error instanceof RetryableError) throw error;
     throw new RetryableError(`${url.host}: ${errorText(error)}`);
   }
   const answer = (await response.body.json().catch(() => ({}))) as {
@@ -92,7 +105,11 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
   if (status >= 200 && status < 300 && answer.sid)
     return { status: 'sent', providerMessageId: answer.sid, toAddress: to, subject: null };
   const reason = `${url.host} answered ${status}${answer.code ? ` (error ${answer.code})` : ''}${answer.message ? `: ${answer.message}` : ''}`;
-  if (status === 429 || status >= 500) throw new RetryableError(reason);
+  // Taken but unreadable: sent, as far as anyone can tell; sending again would send it twice.
+  if (status >= 200 && status < 300)
+    return { status: 'sent', providerMessageId: null, toAddress: to, subject: null };
+  if (status === 429 || status >= 500 || SETTINGS_REFUSALS.has(status))
+    throw new RetryableError(reason, retryAfterMs(response.headers['retry-after']));
   if (answer.code === RECIPIENT_UNSUBSCRIBED) {
     // The carrier will refuse every later text too: suppressed here, they are not even tried.
     await call.storage.consent.suppress({
@@ -105,6 +122,94 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
     return { status: 'suppressed', reason: `opted out at the carrier: ${reason}`, toAddress: to };
   }
   return { status: 'failed', reason, toAddress: to };
+}
+
+interface Provider {
+  /** The Messages resource. */
+  url: URL;
+  allowPrivateNetworks: boolean;
+  authorization: string;
+}
+
+function callProvider(
+  provider: Provider,
+  options: {
+    method: 'GET' | 'POST';
+    headers?: Record<string, string>;
+    body?: string;
+    query?: URLSearchParams;
+  },
+): ReturnType<typeof request> {
+  const url = new URL(provider.url);
+  if (options.query) url.search = options.query.toString();
+  return request(url, {
+    method: options.method,
+    dispatcher: agentFor(provider.allowPrivateNetworks),
+    headers: { ...options.headers, authorization: provider.authorization, 'user-agent': 'Mops/0.1' },
+    body: options.body,
+    headersTimeout: TIMEOUT_MS,
+    bodyTimeout: TIMEOUT_MS,
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  });
+}
+
+/**
+ * The provider's id for this message's text if an earlier attempt sent it. An attempt that timed out
+ * or lost its connection after the provider took the text (or a crash before the answer was recorded)
+ * leaves no trace here, and the Messages API takes no idempotency key; so a retry looks through the
+ * provider's latest messages to the number for this text from this sender, created since the message
+ * was queued, that none of the profile's other messages was recorded as. Failing to look is retried:
+ * sending blind could send twice.
+ */
+async function earlierSend(
+  call: SmsCall,
+  provider: Provider,
+  text: { to: string; from: string; body: string },
+): Promise<string | undefined> {
+  const { message } = call;
+  const isService = text.from.startsWith('MG');
+  const query = new URLSearchParams({ To: text.to, PageSize: String(RECENT_MESSAGES) });
+  if (!isService) query.set('From', text.from);
+  const response = await callProvider(provider, { method: 'GET', query });
+  const listing = (await response.body.json().catch(() => ({}))) as {
+    messages?: Array<{
+      sid?: string;
+      to?: string;
+      from?: string | null;
+      messaging_service_sid?: string | null;
+      body?: string;
+      date_created?: string;
+    }>;
+  };
+  if (response.statusCode < 200 || response.statusCode >= 300 || !Array.isArray(listing.messages))
+    throw new RetryableError(
+      `${provider.url.host} answered ${response.statusCode} when asked whether an earlier attempt sent the text`,
+      retryAfterMs(response.headers['retry-after']),
+    );
+  const since = message.createdAt - CLOCK_SKEW_MS;
+  const candidates = listing.messages.flatMap((sent) =>
+    typeof sent.sid === 'string' &&
+    sent.to === text.to &&
+    sent.body === text.body &&
+    (isService ? sent.messaging_service_sid === text.from : sent.from === text.from) &&
+    Date.parse(sent.date_created ?? '') >= since
+      ? [sent.sid]
+      : [],
+  );
+  if (candidates.length === 0) return undefined;
+  const taken = await call.storage.messages.providerIdsRecorded({
+    workspaceId: message.workspaceId,
+    profileId: message.profileId,
+    channel: 'sms',
+    providerMessageIds: candidates,
+  });
+  return candidates.find((sid) => !taken.has(sid));
+}
+
+/** `Retry-After` in seconds (all Twilio sends), at most an hour. */
+function retryAfterMs(header: string | string[] | undefined): number | undefined {
+  const seconds = Number(Array.isArray(header) ? header[0] : header);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 3600) * 1000 : undefined;
 }
 
 function errorText(error: unknown): string {
