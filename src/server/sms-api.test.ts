@@ -43,7 +43,10 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
   });
 
   /** Posts a text as the provider would: form-encoded, signed with the auth token over URL and parameters. */
-  const inbound = async (body: string, options: { token?: string; from?: string } = {}) => {
+  const inbound = async (
+    body: string,
+    options: { token?: string; from?: string; optOutType?: string } = {},
+  ) => {
     const { world } = mailWorld;
     const url = `${world.url}/v1/sms/inbound/${world.workspaceId}`;
     const params = new URLSearchParams({
@@ -53,6 +56,7 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
       To: '+15005550006',
       Body: body,
     });
+    if (options.optOutType) params.set('OptOutType', options.optOutType);
     const response = await fetch(url, {
       method: 'POST',
       headers: {
@@ -123,6 +127,18 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect((await enrol(journeyId, { profileId: ada.id })).status).toBe(201);
     expect(await messageOf('sent')).toMatchObject({ toAddress: PHONE });
     expect(twilio.sent.map((sms) => [sms.to, sms.body])).toEqual([[PHONE, 'Hi Ada']]);
+  });
+
+  it('reads an opt-out with punctuation or in a short reply, and the provider’s own reading of a text', async () => {
+    expect((await inbound('Stop.')).text).toContain('You are unsubscribed');
+    expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
+    // A custom opt-in keyword set up at the provider (Advanced Opt-Out) says what it is.
+    expect((await inbound('RIPRENDI', { optOutType: 'START' })).text).toContain('You are subscribed again');
+    expect(await smsSuppression()).toBeUndefined();
+    expect((await inbound('please stop texting me!')).text).toContain('You are unsubscribed');
+    expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
+    await inbound('start');
+    expect(await smsSuppression()).toBeUndefined();
   });
 
   it('answers HELP with the workspace help text, and other texts with nothing', async () => {

@@ -6,6 +6,19 @@ import { normalisePhoneNumber } from './phone-number.js';
 const OPT_OUT = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPTOUT', 'REVOKE']);
 const OPT_IN = new Set(['START', 'YES', 'UNSTOP']);
 const HELP = new Set(['HELP', 'INFO']);
+/**
+ * Opt-out words that mean nothing else, honoured within a short reply too ("Stop please", "please
+ * unsubscribe me"): a contact revokes consent by any reasonable means. END, QUIT and CANCEL only
+ * count alone ("end of the day works").
+ */
+const PLAIN_OPT_OUT = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'OPTOUT', 'REVOKE']);
+const SHORT_REPLY_WORDS = 4;
+/** What Twilio's Advanced Opt-Out says a message was, when it is on. */
+const PROVIDER_OUTCOMES: Record<string, 'opt-out' | 'opt-in' | 'help'> = {
+  STOP: 'opt-out',
+  START: 'opt-in',
+  HELP: 'help',
+};
 
 export const DEFAULT_HELP_TEXT = 'Reply STOP to unsubscribe, START to subscribe again.';
 
@@ -42,6 +55,29 @@ export function twilioSignature(authToken: string, url: string, params: URLSearc
 export type InboundOutcome = 'opted_out' | 'opted_in' | 'help' | 'other';
 
 /**
+ * What a text asks for: the provider's own reading when it gives one (`OptOutType`), else its words,
+ * in any case, with punctuation and emoji around or between them ignored ("Stop.", "STOP ALL", "opt-out").
+ */
+export function inboundKeyword(
+  body: string,
+  providerOutcome?: string,
+): 'opt-out' | 'opt-in' | 'help' | 'other' {
+  const fromProvider = providerOutcome ? PROVIDER_OUTCOMES[providerOutcome.toUpperCase()] : undefined;
+  if (fromProvider) return fromProvider;
+  const words = body
+    .toUpperCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((word) => word !== '');
+  const whole = words.join('');
+  if (OPT_OUT.has(whole)) return 'opt-out';
+  if (OPT_IN.has(whole)) return 'opt-in';
+  if (HELP.has(whole)) return 'help';
+  const spoken = words.map((word, index) => (word === 'OPT' && words[index + 1] === 'OUT' ? 'OPTOUT' : word));
+  if (words.length <= SHORT_REPLY_WORDS && spoken.some((word) => PLAIN_OPT_OUT.has(word))) return 'opt-out';
+  return 'other';
+}
+
+/**
  * Acts on a text a contact sent: STOP (and its synonyms) suppresses the number for SMS, START lifts
  * that opt-out (never a complaint), HELP asks for the help text. Answers what happened and what to reply.
  */
@@ -50,14 +86,16 @@ export async function handleInboundSms(input: {
   workspaceId: string;
   from: string;
   body: string;
+  /** Twilio's `OptOutType` (STOP, START, HELP), sent when its Advanced Opt-Out is on. */
+  optOutType?: string;
   helpText: string;
   at: number;
 }): Promise<{ outcome: InboundOutcome; reply: string | undefined; address: string | undefined }> {
   const address = normalisePhoneNumber(input.from);
-  const keyword = input.body.trim().toUpperCase();
+  const keyword = inboundKeyword(input.body, input.optOutType);
   const { storage, workspaceId, at } = input;
   if (!address) return { outcome: 'other', reply: undefined, address };
-  if (OPT_OUT.has(keyword)) {
+  if (keyword === 'opt-out') {
     await storage.consent.suppress({ workspaceId, channel: 'sms', address, reason: 'unsubscribed', at });
     return {
       outcome: 'opted_out',
@@ -65,11 +103,11 @@ export async function handleInboundSms(input: {
       address,
     };
   }
-  if (OPT_IN.has(keyword)) {
+  if (keyword === 'opt-in') {
     await storage.consent.unsuppress({ workspaceId, channel: 'sms', address, reason: 'unsubscribed' });
     return { outcome: 'opted_in', reply: 'You are subscribed again. Reply STOP to unsubscribe.', address };
   }
-  if (HELP.has(keyword)) return { outcome: 'help', reply: input.helpText, address };
+  if (keyword === 'help') return { outcome: 'help', reply: input.helpText, address };
   return { outcome: 'other', reply: undefined, address };
 }
 

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { inboundKeyword } from './inbound-sms.js';
+
+describe('inbound keywords', () => {
+  it.each([
+    ['STOP', 'opt-out'],
+    ['  stop ', 'opt-out'],
+    ['Stop.', 'opt-out'],
+    ['STOP!!! 🛑', 'opt-out'],
+    ['stop all', 'opt-out'],
+    ['Opt-out', 'opt-out'],
+    ['Stop please', 'opt-out'],
+    ['please unsubscribe me', 'opt-out'],
+    ['End', 'opt-out'],
+    ['cancel.', 'opt-out'],
+    ['Start', 'opt-in'],
+    ['yes!', 'opt-in'],
+    ['Help?', 'help'],
+    ['info', 'help'],
+    ['End of the day works for me', 'other'],
+    ['Can I cancel my order', 'other'],
+    ['Yes, the blue one please', 'other'],
+    ['Please do not stop sending me the weekly deals, I love them', 'other'],
+    ['', 'other'],
+  ])('reads %j as %s', (body, keyword) => {
+    expect(inboundKeyword(body)).toBe(keyword);
+  });
+
+  it("takes the provider's reading over the words", () => {
+    expect(inboundKeyword('ARRET', 'STOP')).toBe('opt-out');
+    expect(inboundKeyword('stop', 'START')).toBe('opt-in');
+    expect(inboundKeyword('stop', 'unknown')).toBe('opt-out');
+  });
+});
