@@ -89,6 +89,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0005-merge-events',
           '0006-hand-off-turns',
           '0007-scores-in-double-precision',
+          '0008-scores-by-profile',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });
