@@ -1,4 +1,5 @@
 import { AppError } from '../core/errors.js';
+import { describeIssue } from '../core/input-issues.js';
 import {
   type SmsSettings,
   type SmtpSettings,
@@ -74,9 +75,9 @@ export async function saveSettings(
 ): Promise<WorkspaceSettings> {
   const parsed = WorkspaceSettings.safeParse(input.settings);
   if (!parsed.success) {
-    const [issue] = parsed.error.issues;
-    const field = issue?.path.join('.') || 'settings';
-    throw new AppError('invalid_input', `${field}: ${issue?.message ?? 'is invalid'}`, { field });
+    const described = describeIssue(parsed.error.issues[0]);
+    const field = described.field || 'settings';
+    throw new AppError('invalid_input', `${field}: ${described.message}`, { field });
   }
   const settings = parsed.data;
   checkIntentSettings(settings);

@@ -18,3 +18,9 @@ export function durationMs(duration: string): number {
   const unit = duration.at(-1) as keyof typeof UNIT_MS;
   return Math.round(Number.parseFloat(duration.slice(0, -1)) * UNIT_MS[unit]);
 }
+
+/** A duration longer than nothing: a window, a half-life (`0d` would be an empty window, a division by zero). */
+export const PositiveDuration = Duration.refine(
+  (value) => !PATTERN.test(value) || durationMs(value) > 0,
+  'must be longer than 0',
+);

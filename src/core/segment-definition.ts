@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Duration } from './duration.js';
+import { Duration, PositiveDuration } from './duration.js';
 import { Comparison, requireComparisonValue } from './journey-definition.js';
 
 /**
@@ -22,27 +22,39 @@ const valueRules = <T extends z.ZodObject<{ op: typeof ValueOp; value: z.ZodOpti
 
 const Path = z.string().min(1).max(200);
 
+/** A day (`2026-03-01`, midnight UTC) or a moment with its offset (`2026-03-01T09:00:00Z`, `…+01:00`). */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+export function isIsoDate(value: string): boolean {
+  return ISO_DATE.test(value) && !Number.isNaN(Date.parse(value));
+}
+
 export const PropertyFilter = valueRules(
-  z.object({ path: Path, op: ValueOp, value: z.unknown().optional() }),
+  z.strictObject({ path: Path, op: ValueOp, value: z.unknown().optional() }),
 );
 export type PropertyFilter = z.infer<typeof PropertyFilter>;
 
 export const TraitCondition = valueRules(
-  z.object({ type: z.literal('trait'), path: Path, op: ValueOp, value: z.unknown().optional() }),
+  z.strictObject({ type: z.literal('trait'), path: Path, op: ValueOp, value: z.unknown().optional() }),
 );
 /** Holds when any of the profile's accounts (Segment `group`) has a matching trait. */
 export const AccountTraitCondition = valueRules(
-  z.object({ type: z.literal('account_trait'), path: Path, op: ValueOp, value: z.unknown().optional() }),
+  z.strictObject({
+    type: z.literal('account_trait'),
+    path: Path,
+    op: ValueOp,
+    value: z.unknown().optional(),
+  }),
 );
 
 /** Performed an event (with property filters) at least / at most so many times, ever or in a rolling window. */
 export const EventCondition = z
-  .object({
+  .strictObject({
     type: z.literal('event'),
     event: z.string().min(1).max(255),
     where: z.array(PropertyFilter).max(10).default([]),
     /** Counting only the last this long: a rolling window. */
-    within: Duration.optional(),
+    within: PositiveDuration.optional(),
     atLeast: z.number().int().min(0).max(1_000_000).default(1),
     atMost: z.number().int().min(0).max(1_000_000).optional(),
   })
@@ -54,7 +66,7 @@ export type EventCondition = z.infer<typeof EventCondition>;
 
 /** When the profile first or last performed the event: before or after a date, or within a recent window. */
 export const EventTimeCondition = z
-  .object({
+  .strictObject({
     type: z.literal('event_time'),
     event: z.string().min(1).max(255),
     which: z.enum(['first', 'last']),
@@ -65,27 +77,28 @@ export const EventTimeCondition = z
   .refine(
     (c) =>
       c.op === 'before' || c.op === 'after'
-        ? !Number.isNaN(Date.parse(c.value))
-        : Duration.safeParse(c.value).success,
+        ? isIsoDate(c.value)
+        : PositiveDuration.safeParse(c.value).success,
     {
-      message: 'value must be an ISO date for before/after, a duration such as 30d otherwise',
+      message:
+        'value must be an ISO date for before/after (2026-03-01, or 2026-03-01T09:00:00Z with its offset), a duration such as 30d otherwise',
       path: ['value'],
     },
   );
 export type EventTimeCondition = z.infer<typeof EventTimeCondition>;
 
-export const SegmentMembershipCondition = z.object({
+export const SegmentMembershipCondition = z.strictObject({
   type: z.literal('segment'),
   segment: z.string().min(1).max(100),
   is: z.enum(['in', 'not_in']).default('in'),
 });
-export const SubscriptionCondition = z.object({
+export const SubscriptionCondition = z.strictObject({
   type: z.literal('subscription'),
   topic: z.string().min(1).max(64),
   subscribed: z.boolean().default(true),
 });
 export const ScoreCondition = z
-  .object({
+  .strictObject({
     type: z.literal('score'),
     model: z.string().min(1).max(64),
     min: z.number().optional(),
@@ -94,8 +107,12 @@ export const ScoreCondition = z
   .refine((c) => c.min !== undefined || c.max !== undefined, {
     message: 'give min, max or both',
     path: ['min'],
+  })
+  .refine((c) => c.min === undefined || c.max === undefined || c.min <= c.max, {
+    message: 'max must not be below min',
+    path: ['max'],
   });
-export const LifecycleCondition = z.object({
+export const LifecycleCondition = z.strictObject({
   type: z.literal('lifecycle'),
   stages: z.array(z.string().min(1).max(64)).min(1).max(20),
 });

@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { describeIssue } from '../core/input-issues.js';
 import type { EmailTemplate, Journey, JourneyVersion } from '../core/journey.js';
 import { type Condition, JourneyDefinition, type Step } from '../core/journey-definition.js';
 import type { Storage } from '../storage/storage.js';
@@ -12,9 +13,8 @@ export { JOURNEYS_CURSOR, JourneyEngine } from './engine.js';
 export function parseDefinition(input: unknown, fieldPrefix = 'definition'): JourneyDefinition {
   const parsed = JourneyDefinition.safeParse(input);
   if (parsed.success) return parsed.data;
-  const [issue] = parsed.error.issues;
-  const field = [fieldPrefix, ...(issue?.path ?? [])].join('.');
-  throw new AppError('invalid_input', `${field}: ${issue?.message ?? 'is invalid'}`, { field });
+  const { field, message } = describeIssue(parsed.error.issues[0], [fieldPrefix]);
+  throw new AppError('invalid_input', `${field}: ${message}`, { field });
 }
 
 export async function createJourney(

@@ -116,8 +116,10 @@ describe('segment rules', () => {
     expect(isMember(last('within_last', '7d'), visitor, NOW)).toBe(true);
     expect(isMember(last('not_within_last', '2d'), visitor, NOW)).toBe(true);
     expect(isMember(last('after', '2026-11-27T00:00:00Z'), visitor, NOW)).toBe(false);
-    // Never done counts as not done lately, and as nothing else.
+    // Never done counts as not done lately, and as nothing else: no first time a year ago either
+    // ("customers for over a year" holds no one who never ordered).
     expect(isMember(last('not_within_last', '30d'), facts(), NOW)).toBe(true);
+    expect(isMember(first('not_within_last', '365d'), facts(), NOW)).toBe(false);
     expect(isMember(first('before', '2030-01-01T00:00:00Z'), facts(), NOW)).toBe(false);
   });
 

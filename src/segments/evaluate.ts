@@ -137,7 +137,8 @@ export function isMember(condition: SegmentCondition, facts: ProfileFacts, now: 
     }
     case 'event_time': {
       const event = firstOrLast(condition, facts, now);
-      if (!event) return condition.op === 'not_within_last';
+      // Never done: not done lately, but no first time long ago either.
+      if (!event) return condition.op === 'not_within_last' && condition.which === 'last';
       switch (condition.op) {
         case 'before':
           return event.timestamp < Date.parse(condition.value);

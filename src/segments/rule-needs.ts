@@ -157,6 +157,9 @@ export function requiredEventNames(condition: SegmentCondition): Set<string> | u
   if ('not' in condition) return undefined;
   if (condition.type === 'event') return condition.atLeast >= 1 ? new Set([condition.event]) : undefined;
   if (condition.type === 'event_time')
-    return condition.op === 'not_within_last' ? undefined : new Set([condition.event]);
+    // Only "last done … ago" holds for a profile that never did it.
+    return condition.op === 'not_within_last' && condition.which === 'last'
+      ? undefined
+      : new Set([condition.event]);
   return undefined;
 }

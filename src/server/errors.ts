@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, type ErrorCode, HTTP_STATUS_BY_CODE } from '../core/errors.js';
+import { describeIssue, type InputIssue } from '../core/input-issues.js';
 
 export interface ErrorBody {
   error: { code: ErrorCode | 'internal'; message: string; field?: string };
@@ -41,12 +42,21 @@ function toAppError(error: FastifyError): AppError | undefined {
   if (error instanceof AppError) return error;
   if (hasZodFastifySchemaValidationErrors(error)) {
     const [issue] = error.validation;
-    const path = issue?.instancePath.replace(/^\//, '').replaceAll('/', '.') ?? '';
-    const field = path || (error.validationContext ?? 'body');
-    return new AppError('invalid_input', `${field}: ${issue?.message ?? 'is invalid'}`, {
-      field,
-      cause: error,
-    });
+    const path =
+      issue?.instancePath
+        .replace(/^\//, '')
+        .split('/')
+        .filter((part) => part !== '') ?? [];
+    const { field: described, message } = describeIssue(
+      issue && {
+        path,
+        message: issue.message ?? 'is invalid',
+        code: issue.keyword,
+        ...(issue.params as Pick<InputIssue, 'errors' | 'keys'>),
+      },
+    );
+    const field = described || (error.validationContext ?? 'body');
+    return new AppError('invalid_input', `${field}: ${message}`, { field, cause: error });
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

@@ -168,6 +168,70 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(bucket.body.error.field).toContain('bucket');
   });
 
+  it('names the field of a mistake deep in a rule, refusing misspelt keys and rules that could never hold', async () => {
+    const refusals: Array<[unknown, string, string]> = [
+      [
+        {
+          all: [
+            { type: 'trait', path: 'plan', op: 'exists' },
+            { type: 'trait', path: 'a', op: 'equals' },
+          ],
+        },
+        'rule.all.1.op',
+        'expected one of',
+      ],
+      [{ any: [{ not: { type: 'evnt', event: 'x' } }] }, 'rule.any.0.not.type', "Expected 'trait'"],
+      // Misspelt, not silently dropped (this would have been "ever, at least once").
+      [{ type: 'event', event: 'Order Completed', window: '30d', atleast: 3 }, 'rule.window', 'not a known'],
+      [{ type: 'event', event: 'Order Completed', within: '0d' }, 'rule.within', 'longer than 0'],
+      [
+        { type: 'event_time', event: 'Order Completed', which: 'first', op: 'before', value: 'March 5' },
+        'rule.value',
+        'ISO date',
+      ],
+      [
+        {
+          type: 'event_time',
+          event: 'Order Completed',
+          which: 'last',
+          op: 'after',
+          value: '2026-03-01T09:00',
+        },
+        'rule.value',
+        'offset',
+      ],
+      [{ type: 'score', model: 'engagement', min: 50, max: 10 }, 'rule.max', 'below min'],
+    ];
+    for (const [rule, field, message] of refusals) {
+      const refused = await api<ApiError>('POST', '/segments/preview', { rule });
+      expect(refused.status, field).toBe(400);
+      expect(refused.body.error).toMatchObject({ field, message: expect.stringContaining(message) });
+    }
+    const accepted = await api('POST', '/segments/preview', {
+      rule: { type: 'event_time', event: 'Order Completed', which: 'last', op: 'after', value: '2026-03-01' },
+    });
+    expect(accepted.status).toBe(200);
+
+    const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
+    const instant = await api<ApiError>('PUT', '/settings', {
+      ...settings,
+      scoring: {
+        models: [
+          {
+            id: 'engagement',
+            name: 'Engagement',
+            rules: [{ id: 'seen', kind: 'event', event: 'Page Viewed', points: 1, halfLife: '0d' }],
+          },
+        ],
+      },
+    });
+    expect(instant.status).toBe(400);
+    expect(instant.body.error).toMatchObject({
+      field: 'scoring.models.0.rules.0.halfLife',
+      message: expect.stringContaining('at least 1m'),
+    });
+  });
+
   it('explains a profile’s score from its ledger over HTTP', async () => {
     const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
     const saved = await api('PUT', '/settings', {

@@ -1,0 +1,51 @@
+/** A Zod issue as far as telling people what is wrong needs it (a failed union carries its branches'). */
+export interface InputIssue {
+  path: readonly PropertyKey[];
+  message: string;
+  code?: string;
+  errors?: readonly (readonly InputIssue[])[];
+  /** The keys an object does not know (`unrecognized_keys`). */
+  keys?: readonly string[];
+}
+
+/**
+ * The issue to report, with its full path. When no branch of a union (`all`/`any`/`not` or a leaf of a
+ * segment rule, a step of a journey) fits, Zod reports only "Invalid input" where the union stands;
+ * the branch that got furthest into the input says what is wrong, and where ("rule.all.0.op").
+ */
+export function specificIssue(issue: InputIssue): { path: PropertyKey[]; message: string } {
+  const here = [...issue.path];
+  // A misspelt key is named where it is ("rule.window"), as a missing one would be.
+  const [unknown, ...others] = issue.code === 'unrecognized_keys' ? (issue.keys ?? []) : [];
+  if (unknown !== undefined)
+    return {
+      path: [...here, unknown],
+      message: `is not a known field${others.length > 0 ? ` (nor is ${others.join(', ')})` : ''}`,
+    };
+  if (issue.code !== 'invalid_union' || !issue.errors || issue.errors.length === 0)
+    return { path: here, message: issue.message };
+  // A branch that finds keys it does not know at its own level is the wrong shape (an `all` given a
+  // leaf): the others say more, unless every branch is.
+  const isWrongShape = (branch: readonly InputIssue[]) =>
+    branch.some((inner) => inner.code === 'unrecognized_keys' && inner.path.length === 0);
+  const fitting = issue.errors.filter((branch) => !isWrongShape(branch));
+  let best: { path: PropertyKey[]; message: string } | undefined;
+  for (const branch of fitting.length > 0 ? fitting : issue.errors) {
+    for (const inner of branch) {
+      const found = specificIssue(inner);
+      const candidate = { path: [...here, ...found.path], message: found.message };
+      if (!best || candidate.path.length > best.path.length) best = candidate;
+    }
+  }
+  return best ?? { path: here, message: issue.message };
+}
+
+/** `specificIssue` as one field name and message: `rule.all.0.op`, `Invalid option: …`. */
+export function describeIssue(
+  issue: InputIssue | undefined,
+  prefix: readonly PropertyKey[] = [],
+): { field: string; message: string } {
+  if (!issue) return { field: prefix.join('.'), message: 'is invalid' };
+  const { path, message } = specificIssue(issue);
+  return { field: [...prefix, ...path].map(String).join('.'), message };
+}
