@@ -88,6 +88,8 @@ function collect(condition: SegmentCondition, now: number, needs: RuleNeeds): vo
       // Scores decay between events: a timer finds when one leaves (or enters) the range.
       needs.scores = true;
       needs.isTimeDependent = true;
+      // Fit rules score the profile's traits: a score reads them too (its accounts' it reads itself).
+      needs.traits = true;
       return;
     case 'lifecycle':
       needs.stage = true;

@@ -453,6 +453,54 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     });
   });
 
+  it('previews and backfills a score condition from the fit its traits earn, beside a required event', async () => {
+    await world.configure({
+      scoring: {
+        models: [
+          {
+            id: 'fit',
+            name: 'Fit',
+            rules: [
+              {
+                id: 'italy',
+                kind: 'fit',
+                when: { type: 'trait', path: 'country', op: 'eq', value: 'IT' },
+                points: 20,
+              },
+            ],
+          },
+        ],
+      },
+    });
+    await world.send([
+      identify('ada', { country: 'IT' }),
+      track('ada', 'Demo Requested'),
+      identify('bea', { country: 'FR' }),
+      track('bea', 'Demo Requested'),
+    ]);
+    await world.settle();
+    const fitDemo: SegmentCondition = {
+      all: [
+        { type: 'event', event: 'Demo Requested', where: [], atLeast: 1 },
+        { type: 'score', model: 'fit', min: 10 },
+      ],
+    };
+    const ada = await world.profileOf('ada');
+    const preview = await previewSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      rule: fitDemo,
+      now: world.clock.now(),
+      sampleSize: 5,
+    });
+    expect(preview).toMatchObject({ count: 1, sample: [ada] });
+    const segmentId = await create('Fit demo requests', fitDemo);
+    expect(await members(segmentId)).toEqual([ada]);
+    // She qualified before the segment existed: no Segment Entered, now or at her next event.
+    await world.send([track('ada', 'Page Viewed')]);
+    await world.settle();
+    expect(await eventNames('ada')).toEqual([]);
+  });
+
   it('decides a profile active while its new segment is backfilled, which the backfill leaves to the consumer', async () => {
     await world.send([track('ada', 'Order Completed'), track('ada', 'Order Completed')]);
     await world.settle();
