@@ -90,6 +90,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0006-hand-off-turns',
           '0007-scores-in-double-precision',
           '0008-scores-by-profile',
+          '0009-segment-ready-since',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

@@ -209,6 +209,12 @@ export interface Segment {
   /** `backfilling` while existing profiles are being evaluated against this version. */
   status: 'backfilling' | 'ready';
   backfill: { total: number; done: number; startedAt: number | null; finishedAt: number | null };
+  /**
+   * When it first had all its members: its first backfill finished (a static list: made). Null
+   * during a first backfill, whose members came with the segment and enter without Segment Entered,
+   * however many versions it went through meanwhile.
+   */
+  readySince: number | null;
   createdAt: number;
   updatedAt: number;
 }

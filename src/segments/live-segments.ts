@@ -99,7 +99,7 @@ function toRuleSegment(segment: Segment): RuleSegment {
     rule,
     isTimeDependent: needs.isTimeDependent,
     isBackfilling: segment.status === 'backfilling',
-    isFirstBackfill: segment.status === 'backfilling' && segment.version === 1,
+    isFirstBackfill: segment.status === 'backfilling' && segment.readySince === null,
     needs,
   };
 }

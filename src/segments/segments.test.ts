@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SegmentCondition } from '../core/segment-definition.js';
+import type { Segment, SegmentCondition } from '../core/segment-definition.js';
 import { listProfileTimeline } from '../profiles/profiles.js';
 import type { Storage } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
@@ -497,6 +497,45 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await members(segmentId)).toEqual([ada]);
     // She qualified before the segment existed: no Segment Entered, now or at her next event.
     await world.send([track('ada', 'Page Viewed')]);
+    await world.settle();
+    expect(await eventNames('ada')).toEqual([]);
+  });
+
+  it('writes no Segment Entered for a new segment’s first members, though backfilled again after one it asks about', async () => {
+    await world.send([track('ada', 'Signed Up')]);
+    await world.settle();
+    world.clock.advance(60_000);
+    // Saved one after the other, before any backfill ran.
+    const saved = async (name: string, rule: SegmentCondition) =>
+      (
+        await createSegment(world.storage, {
+          workspaceId: world.workspaceId,
+          input: { name, kind: 'live', rule },
+          now: world.clock.now(),
+        })
+      ).id;
+    const signedUp = await saved('Signed up', { type: 'event', event: 'Signed Up', where: [], atLeast: 1 });
+    world.clock.advance(1000);
+    const inSignedUp = await saved('In signed up', { type: 'segment', segment: signedUp, is: 'in' });
+    world.clock.advance(1000);
+    const first = await world.storage.segments.find(world.workspaceId, signedUp);
+    const logger = pino({ level: 'silent' });
+    expect(
+      await backfillSegment(world.storage, { segment: first as Segment, clock: world.clock, logger }),
+    ).toBe('finished');
+    // Backfilled again, as a new version, before its first backfill was done.
+    expect(await world.storage.segments.find(world.workspaceId, inSignedUp)).toMatchObject({
+      version: 2,
+      status: 'backfilling',
+      readySince: null,
+    });
+
+    // Her next event reaches the live consumer while that backfill still runs: it decides her.
+    world.clock.advance(1000);
+    await world.send([track('ada', 'Page Viewed')]);
+    await world.background.pipeline.drain();
+    expect(await members(inSignedUp)).toEqual([await world.profileOf('ada')]);
+    expect(await eventNames('ada')).toEqual([]);
     await world.settle();
     expect(await eventNames('ada')).toEqual([]);
   });

@@ -56,6 +56,7 @@ export async function createSegment(
     version: 1,
     status: input.kind === 'live' ? 'backfilling' : 'ready',
     backfill: { total: 0, done: 0, startedAt: input.kind === 'live' ? now : null, finishedAt: null },
+    readySince: input.kind === 'live' ? null : now,
     createdAt: now,
     updatedAt: now,
   };

@@ -24,6 +24,7 @@ function toSegment(row: Selectable<Database['segments']>, ops: DialectOps): Segm
       startedAt: row.backfill_started_at === null ? null : Number(row.backfill_started_at),
       finishedAt: row.backfill_finished_at === null ? null : Number(row.backfill_finished_at),
     },
+    readySince: row.ready_since === null ? null : Number(row.ready_since),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
@@ -43,6 +44,7 @@ function segmentValues(segment: Segment) {
     backfill_done: segment.backfill.done,
     backfill_started_at: segment.backfill.startedAt,
     backfill_finished_at: segment.backfill.finishedAt,
+    ready_since: segment.readySince,
     created_at: segment.createdAt,
     updated_at: segment.updatedAt,
   };
@@ -163,7 +165,11 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
           backfill_total: progress.total,
           ...(progress.finishedAt === null
             ? {}
-            : { status: 'ready', backfill_finished_at: progress.finishedAt }),
+            : {
+                status: 'ready',
+                backfill_finished_at: progress.finishedAt,
+                ready_since: sql<number>`coalesce(ready_since, ${progress.finishedAt})`,
+              }),
         })
         .where('id', '=', progress.id)
         .where('version', '=', progress.version)

@@ -216,6 +216,8 @@ export interface Database {
     backfill_after: string | null;
     backfill_started_at: number | null;
     backfill_finished_at: number | null;
+    /** When its first backfill finished (a static list: when it was made); null until then. */
+    ready_since: number | null;
     created_at: number;
     updated_at: number;
   };

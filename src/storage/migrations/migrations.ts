@@ -7,6 +7,7 @@ import { mergeEventsSchema } from './0005-merge-events.js';
 import { handOffTurnsSchema } from './0006-hand-off-turns.js';
 import { scoresInDoublePrecision } from './0007-scores-in-double-precision.js';
 import { scoresByProfile } from './0008-scores-by-profile.js';
+import { segmentReadySince } from './0009-segment-ready-since.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -22,6 +23,7 @@ const ALL: Record<string, DialectMigration> = {
   '0006-hand-off-turns': handOffTurnsSchema,
   '0007-scores-in-double-precision': scoresInDoublePrecision,
   '0008-scores-by-profile': scoresByProfile,
+  '0009-segment-ready-since': segmentReadySince,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
