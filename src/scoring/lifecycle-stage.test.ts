@@ -57,10 +57,19 @@ describe('lifecycle stages', () => {
     expect(advanceStage(lifecycle, 'sql', event('Order Completed', { total: 120 }))?.to).toBe('customer');
   });
 
-  it('moves on a score reaching a threshold, not on one that stayed above it (a recycled lead re-earns it)', () => {
-    expect(advanceStage(lifecycle, 'lead', score(75, 'engagement', 40))?.to).toBe('mql');
-    expect(advanceStage(lifecycle, 'lead', score(75, 'engagement', 60))).toBeUndefined();
-    expect(advanceStage(lifecycle, 'lead', score(75, 'engagement', 50))).toBeUndefined();
+  it('moves a recycled lead back only on its score reaching the threshold again, others whenever over it', () => {
+    const recycled = (value: number, previous: number) => ({
+      ...score(value, 'engagement', previous),
+      held: new Set(['lead', 'mql']),
+    });
+    expect(advanceStage(lifecycle, 'lead', recycled(75, 40))?.to).toBe('mql');
+    expect(advanceStage(lifecycle, 'lead', recycled(75, 60))).toBeUndefined();
+    expect(advanceStage(lifecycle, 'lead', recycled(75, 50))).toBeUndefined();
+    // Never an MQL: over the threshold is enough (one added or lowered after it scored, say).
+    expect(advanceStage(lifecycle, 'lead', score(75, 'engagement', 60))?.to).toBe('mql');
+    expect(
+      advanceStage(lifecycle, 'lead', { ...score(75, 'engagement', 60), held: new Set(['lead']) })?.to,
+    ).toBe('mql');
     // Reaching two thresholds at once goes to the further; staying above the lower one still moves by the higher.
     expect(advanceStage(lifecycle, 'subscriber', score(60, 'engagement', 5))?.to).toBe('mql');
     expect(advanceStage(lifecycle, 'subscriber', score(60, 'engagement', 20))?.to).toBe('mql');

@@ -3,8 +3,17 @@ import { type EventFact, matchesFilters } from '../segments/evaluate.js';
 
 /** Something that can move a profile along its lifecycle. */
 export type StageSignal =
-  /** A score as it stands now, and as it stood before (undefined: never scored). */
-  | { kind: 'score'; model: string; score: number; previous: number | undefined }
+  /**
+   * A score as it stands now, and as it stood before (undefined: never scored), with the stages the
+   * profile has ever held (a recycled lead held those it was recycled out of).
+   */
+  | {
+      kind: 'score';
+      model: string;
+      score: number;
+      previous: number | undefined;
+      held?: ReadonlySet<string>;
+    }
   | { kind: 'event'; event: Pick<EventFact, 'name' | 'properties' | 'timestamp'> };
 
 export interface StageMove {
@@ -26,7 +35,7 @@ export function advanceStage(
   const position = current === undefined ? -1 : lifecycle.stages.indexOf(current);
   let best: { rule: StageRule; index: number } | undefined;
   for (const rule of lifecycle.rules) {
-    if (!matchesSignal(rule, signal)) continue;
+    if (!matchesSignal(rule, signal, hasHeld(lifecycle, signal, rule.to))) continue;
     const index = lifecycle.stages.indexOf(rule.to);
     if (index > position && (best === undefined || index > best.index)) best = { rule, index };
   }
@@ -52,15 +61,23 @@ export function reaches(lifecycle: LifecycleSettings, move: StageMove, stage: st
   return target >= 0 && from < target && lifecycle.stages.indexOf(move.to) >= target;
 }
 
-function matchesSignal(rule: StageRule, signal: StageSignal): boolean {
-  // A threshold moves a profile when the score reaches it, not for as long as it stays above it: a
-  // recycled lead whose score is still high comes back only once it has fallen below and risen again.
+/** Whether the profile held `stage`, or one further along, before: it was recycled out of it. */
+function hasHeld(lifecycle: LifecycleSettings, signal: StageSignal, stage: string): boolean {
+  if (signal.kind !== 'score' || !signal.held) return false;
+  const target = lifecycle.stages.indexOf(stage);
+  return [...signal.held].some((held) => lifecycle.stages.indexOf(held) >= target);
+}
+
+function matchesSignal(rule: StageRule, signal: StageSignal, wasRecycledOut: boolean): boolean {
+  // A recycled lead whose score is still high comes back only once it has fallen below the threshold
+  // and reached it again; a profile that never got that far moves whenever its score is over it (a
+  // threshold added or lowered since it scored included).
   if (rule.kind === 'score')
     return (
       signal.kind === 'score' &&
       signal.model === rule.model &&
       signal.score >= rule.atLeast &&
-      (signal.previous === undefined || signal.previous < rule.atLeast)
+      (!wasRecycledOut || signal.previous === undefined || signal.previous < rule.atLeast)
     );
   return (
     signal.kind === 'event' &&

@@ -87,6 +87,9 @@ async function decideWorkspace(
   // tells whether the score reaches a stage's threshold now or had reached it already.
   const scoreBefore = new Map<string, number>();
   const hasScoreThresholds = settings.lifecycle?.rules.some((rule) => rule.kind === 'score') ?? false;
+  const stagesHeld = hasScoreThresholds
+    ? await reader.scoring.stagesEverHeld(profileIds)
+    : new Map<string, Set<string>>();
   for (const profile of hasScoreThresholds ? profiles : []) {
     const stored = storedScores.get(profile.id);
     for (const model of settings.scoring.models) {
@@ -152,6 +155,7 @@ async function decideWorkspace(
             model: model.id,
             score,
             previous,
+            held: stagesHeld.get(profile.id),
           }),
           `score ${model.id} reached ${score}`,
         );

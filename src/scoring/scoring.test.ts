@@ -7,7 +7,7 @@ import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-wo
 import { LoopbackPeer } from '../test-support/loopback-peer.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
-import { runOverdueHandOffs } from './hand-offs.js';
+import { recycleProfile, runOverdueHandOffs } from './hand-offs.js';
 import { accountScores, profileIntent, RecentDistributions, scoreDistribution } from './scoring.js';
 import { SCORING_CURSOR } from './scoring-batch.js';
 
@@ -382,6 +382,60 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       to: 'sql',
       reason: 'merged with a profile further along',
     });
+  });
+
+  it('moves a profile already over a threshold added since it scored, at its next event', async () => {
+    const lifecycle = (await world.storage.settings.get(world.workspaceId)).lifecycle as NonNullable<
+      WorkspaceSettings['lifecycle']
+    >;
+    await world.configure({
+      lifecycle: { ...lifecycle, rules: lifecycle.rules.filter((rule) => rule.kind !== 'score') },
+    });
+    await world.send([
+      identify('th', { country: 'FR' }),
+      track('th', 'Signed Up'),
+      track('th', 'Demo Requested'),
+      track('th', 'Pricing Viewed'),
+      track('th', 'Pricing Viewed'),
+    ]);
+    await world.settle();
+    expect(await intentOf('th')).toMatchObject({ stage: 'lead' });
+
+    await world.configure({ lifecycle });
+    await world.send([track('th', 'Page Viewed')]);
+    await world.settle();
+    const intent = await intentOf('th');
+    expect(intent.stage).toBe('mql');
+    expect(intent.handOffs).toMatchObject([{ status: 'pending' }]);
+  });
+
+  it('keeps a recycled lead recycled when it is merged into a profile with a lower score', async () => {
+    await world.send([
+      identify('rb', { country: 'FR' }),
+      track('rb', 'Signed Up'),
+      track('rb', 'Demo Requested'),
+      track('rb', 'Pricing Viewed'),
+      track('rb', 'Pricing Viewed'),
+      identify('rc', { country: 'FR' }),
+    ]);
+    await world.settle();
+    expect((await intentOf('rb')).stage).toBe('mql');
+    await recycleProfile(world.storage, {
+      workspaceId: world.workspaceId,
+      profileId: await world.profileOf('rb'),
+      reason: 'sales rejected it',
+      now: world.clock.now(),
+    });
+    world.clock.advance(1000);
+    await world.send([{ type: 'alias', userId: 'rc', previousId: 'rb' }]);
+    await world.settle();
+    world.clock.advance(1000);
+    await world.send([track('rc', 'Page Viewed')]);
+    await world.settle();
+    // Its score never fell below the threshold: it does not come back as an MQL, nor go to sales again.
+    const intent = await intentOf('rc');
+    expect(intent.stage).toBe('lead');
+    expect(intent.handOffs).toHaveLength(1);
   });
 
   it('refuses a lifecycle that drops a stage profiles are at, naming the field', async () => {

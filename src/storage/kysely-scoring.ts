@@ -212,6 +212,23 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
       }
       return refused;
     },
+    async stagesEverHeld(profileIds) {
+      const held = new Map<string, Set<string>>();
+      for (const chunk of chunks(profileIds)) {
+        const rows = await db
+          .selectFrom('stage_history')
+          .select(['profile_id', 'to_stage'])
+          .distinct()
+          .where('profile_id', 'in', chunk)
+          .execute();
+        for (const row of rows) {
+          const stages = held.get(row.profile_id) ?? new Set<string>();
+          stages.add(row.to_stage);
+          held.set(row.profile_id, stages);
+        }
+      }
+      return held;
+    },
     async stageHistory(profileId) {
       const rows = await db
         .selectFrom('stage_history')

@@ -580,6 +580,8 @@ export interface ScoringStore {
   /** The stages the workspace's profiles are at, each once. */
   stagesHeld(workspaceId: string): Promise<string[]>;
   stageHistory(profileId: string): Promise<StageChange[]>;
+  /** Per profile, every stage it has held (its history's moves), recycled out of or not. */
+  stagesEverHeld(profileIds: string[]): Promise<Map<string, Set<string>>>;
 
   /** The workspace's next round-robin turn among its sales owners (0 before the first). */
   roundRobinTurn(workspaceId: string): Promise<number>;
