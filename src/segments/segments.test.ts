@@ -1,10 +1,12 @@
 import { Readable } from 'node:stream';
+import pg from 'pg';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Segment, SegmentCondition } from '../core/segment-definition.js';
 import { listProfileTimeline } from '../profiles/profiles.js';
-import type { Storage } from '../storage/storage.js';
+import type { Storage, StorageTx } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { testDatabaseUrl } from '../test-support/postgres.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { backfillSegment, runPendingBackfills } from './backfill.js';
@@ -540,6 +542,27 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await eventNames('ada')).toEqual([]);
   });
 
+  it('refuses one of two edits made at once that would make segments ask about each other in a circle', async () => {
+    const first = await create('First', { type: 'trait', path: 'plan', op: 'exists' });
+    const second = await create('Second', { type: 'trait', path: 'plan', op: 'exists' });
+    const asking = (id: string, other: string) =>
+      updateSegment(world.storage, {
+        workspaceId: world.workspaceId,
+        id,
+        input: { name: id, kind: 'live', rule: { type: 'segment', segment: other, is: 'in' } },
+        now: world.clock.now(),
+      });
+    const outcomes = await Promise.allSettled([asking(first, second), asking(second, first)]);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(outcomes.find((outcome) => outcome.status === 'rejected')).toMatchObject({
+      reason: { code: 'invalid_input', field: 'rule' },
+    });
+    // Live segments are still decided in an order.
+    await world.send([identify('ada', { plan: 'pro' })]);
+    await world.settle();
+    expect(await members(first)).toHaveLength(1);
+  });
+
   it('decides a profile active while its new segment is backfilled, which the backfill leaves to the consumer', async () => {
     await world.send([track('ada', 'Order Completed'), track('ada', 'Order Completed')]);
     await world.settle();
@@ -709,30 +732,62 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
       input: { name: 'Pros', kind: 'live', rule: { type: 'trait', path: 'plan', op: 'eq', value: 'pro' } },
       now: world.clock.now(),
     });
-    // Another process's backfill commits a batch after the rename read the segment, before it writes.
+    const progress = { after: 'prf_halfway', done: 3, total: 5 };
+    // Another process's backfill commits a batch after the rename read the segment, before it writes
+    // (on PostgreSQL, through a connection of its own; SQLite's write transactions are serial, so
+    // there it commits before the rename begins).
     const storage = world.storage;
-    const racing = new Proxy(storage.segments, {
-      get(target, property, receiver) {
-        if (property !== 'find') return Reflect.get(target, property, receiver);
-        return async (workspaceId: string, id: string) => {
-          const found = await target.find(workspaceId, id);
-          await storage.transaction((tx) =>
-            tx.segments.saveBackfillProgress({
-              id,
-              version: segment.version,
-              after: 'prf_halfway',
-              done: 3,
-              total: 5,
-              finishedAt: null,
-            }),
-          );
-          return found;
-        };
-      },
-    });
+    const commitBatch = async () => {
+      if (!world.schema) {
+        await storage.transaction((tx) =>
+          tx.segments.saveBackfillProgress({
+            id: segment.id,
+            version: segment.version,
+            ...progress,
+            finishedAt: null,
+          }),
+        );
+        return;
+      }
+      const other = new pg.Client({ connectionString: testDatabaseUrl() });
+      await other.connect();
+      try {
+        await other.query(
+          `update ${world.schema}.segments set backfill_after = $1, backfill_done = $2, backfill_total = $3
+           where id = $4 and version = $5`,
+          [progress.after, progress.done, progress.total, segment.id, segment.version],
+        );
+      } finally {
+        await other.end();
+      }
+    };
+    if (!world.schema) await commitBatch();
+    let hasCommitted = false;
     const renaming = new Proxy(storage, {
       get: (target, property, receiver) =>
-        property === 'segments' ? racing : Reflect.get(target, property, receiver),
+        property !== 'transaction'
+          ? Reflect.get(target, property, receiver)
+          : <T>(work: (tx: StorageTx) => Promise<T>) =>
+              target.transaction((tx) =>
+                work(
+                  new Proxy(tx, {
+                    get: (txTarget, txProperty, txReceiver) =>
+                      txProperty !== 'segments'
+                        ? Reflect.get(txTarget, txProperty, txReceiver)
+                        : new Proxy(txTarget.segments, {
+                            get: (segments, name, segmentsReceiver) =>
+                              name !== 'find' || !world.schema
+                                ? Reflect.get(segments, name, segmentsReceiver)
+                                : async (workspaceId: string, id: string) => {
+                                    const found = await segments.find(workspaceId, id);
+                                    if (!hasCommitted) await commitBatch();
+                                    hasCommitted = true;
+                                    return found;
+                                  },
+                          }),
+                  }),
+                ),
+              ),
     });
     await updateSegment(renaming, {
       workspaceId: world.workspaceId,

@@ -3,7 +3,7 @@ import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { segmentsNamed } from '../core/journey-definition.js';
 import type { Segment, SegmentCondition, SegmentInput } from '../core/segment-definition.js';
-import type { Storage } from '../storage/storage.js';
+import type { Storage, StorageReader } from '../storage/storage.js';
 import { previewRule, type SegmentPreview } from './backfill.js';
 import { dependencyOrder, ruleNeeds } from './rule-needs.js';
 
@@ -45,7 +45,6 @@ export async function createSegment(
 ): Promise<Segment> {
   const { workspaceId, input, now } = options;
   const id = newId('seg', now);
-  if (input.rule) await checkReferences(storage, workspaceId, id, input.rule);
   const segment: Segment = {
     id,
     workspaceId,
@@ -60,7 +59,11 @@ export async function createSegment(
     createdAt: now,
     updatedAt: now,
   };
-  await storage.segments.create(segment);
+  await storage.transaction(async (tx) => {
+    await tx.segments.lockDefinitions(workspaceId);
+    if (input.rule) await checkReferences(tx, workspaceId, id, input.rule);
+    await tx.segments.create(segment);
+  });
   return segment;
 }
 
@@ -70,16 +73,18 @@ export async function updateSegment(
   options: { workspaceId: string; id: string; input: SegmentInput; now: number },
 ): Promise<Segment> {
   const { workspaceId, id, input, now } = options;
-  const current = await storage.segments.find(workspaceId, id);
-  if (!current) throw new AppError('not_found', `segment ${id} does not exist`);
-  if (input.kind !== current.kind)
-    throw new AppError('invalid_input', `a ${current.kind} segment cannot become ${input.kind}`, {
-      field: 'kind',
-    });
-  if (input.rule) await checkReferences(storage, workspaceId, id, input.rule);
-  // Compared as values: PostgreSQL's jsonb hands back the keys in an order of its own.
-  const isRuleChanged = !isDeepStrictEqual(input.rule ?? null, current.rule);
   return storage.transaction(async (tx) => {
+    // Checked and written under the lock: an edit beside it cannot close a circle this one checked.
+    await tx.segments.lockDefinitions(workspaceId);
+    const current = await tx.segments.find(workspaceId, id);
+    if (!current) throw new AppError('not_found', `segment ${id} does not exist`);
+    if (input.kind !== current.kind)
+      throw new AppError('invalid_input', `a ${current.kind} segment cannot become ${input.kind}`, {
+        field: 'kind',
+      });
+    if (input.rule) await checkReferences(tx, workspaceId, id, input.rule);
+    // Compared as values: PostgreSQL's jsonb hands back the keys in an order of its own.
+    const isRuleChanged = !isDeepStrictEqual(input.rule ?? null, current.rule);
     await tx.segments.update({
       id,
       at: now,
@@ -94,17 +99,29 @@ export async function updateSegment(
 }
 
 export async function deleteSegment(storage: Storage, workspaceId: string, id: string): Promise<void> {
-  const segments = (await storage.segments.listLive(workspaceId)).filter(
+  const isDeleted = await storage.transaction(async (tx) => {
+    await tx.profiles.holdOffMerges(); // before the member rows it deletes, which a merge may move
+    // Under the lock, no segment can come to ask about this one between the check and the delete.
+    await tx.segments.lockDefinitions(workspaceId);
+    await checkUnused(tx, workspaceId, id);
+    return tx.segments.delete(workspaceId, id);
+  });
+  if (!isDeleted) throw new AppError('not_found', `segment ${id} does not exist`);
+}
+
+/** Refuses to delete a segment live segments or journeys ask about. */
+async function checkUnused(reader: StorageReader, workspaceId: string, id: string): Promise<void> {
+  const segments = (await reader.segments.listLive(workspaceId)).filter(
     (segment) => segment.id !== id && segment.rule && ruleNeeds([segment.rule], 0).segments.has(id),
   );
   // A journey entering on the segment would never fire again, and a branch on it would always be false.
   const journeys: string[] = [];
-  for (const journey of await storage.journeys.list(workspaceId)) {
+  for (const journey of await reader.journeys.list(workspaceId)) {
     if (journey.status === 'archived') continue;
     const published =
       journey.currentVersion === null
         ? undefined
-        : await storage.journeys.findVersion(journey.id, journey.currentVersion);
+        : await reader.journeys.findVersion(journey.id, journey.currentVersion);
     if (segmentsNamed(journey.draft).has(id) || (published && segmentsNamed(published.definition).has(id)))
       journeys.push(journey.name);
   }
@@ -114,11 +131,6 @@ export async function deleteSegment(storage: Storage, workspaceId: string, id: s
   ];
   if (users.length > 0)
     throw new AppError('conflict', `segment ${id} is used by ${users.join(' and ')}: change those first`);
-  const isDeleted = await storage.transaction(async (tx) => {
-    await tx.profiles.holdOffMerges(); // before the member rows it deletes, which a merge may move
-    return tx.segments.delete(workspaceId, id);
-  });
-  if (!isDeleted) throw new AppError('not_found', `segment ${id} does not exist`);
 }
 
 export async function previewSegment(
@@ -131,7 +143,7 @@ export async function previewSegment(
 
 /** Segments the rule asks about must exist in the workspace, and no segment may end up asking about itself. */
 async function checkReferences(
-  storage: Storage,
+  storage: StorageReader,
   workspaceId: string,
   id: string | undefined,
   rule: SegmentCondition,

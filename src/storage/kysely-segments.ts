@@ -84,6 +84,9 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
       .onConflict((oc) => oc.doNothing());
 
   return {
+    async lockDefinitions(workspaceId) {
+      await ops.lockKey(`segment-definitions/${workspaceId}`)?.execute(db);
+    },
     async create(segment) {
       await db.insertInto('segments').values(segmentValues(segment)).execute();
     },

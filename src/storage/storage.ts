@@ -420,6 +420,12 @@ export interface SegmentChange {
 }
 
 export interface SegmentStore {
+  /**
+   * Serialises changes to the workspace's segment definitions until the transaction ends (PostgreSQL;
+   * SQLite's write transactions are serial already): two edits checked apart could each be sound and
+   * together ask in a circle, or one could ask about a segment another deletes.
+   */
+  lockDefinitions(workspaceId: string): Promise<void>;
   create(segment: Segment): Promise<void>;
   /**
    * Changes what is given and nothing else, so an edit never writes back a backfill's progress it
