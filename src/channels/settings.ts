@@ -103,7 +103,8 @@ export async function saveSettings(
   const stored = new Map(previous.webhooks.destinations.map((destination) => [destination.id, destination]));
   for (const [index, destination] of settings.webhooks.destinations.entries()) {
     const before = stored.get(destination.id);
-    const isSameReceiver = sameOrigin(destination.url, before?.url);
+    // The whole URL: on a shared host (hooks.zapier.com/hooks/catch/…) the path says whose hook it is.
+    const isSameReceiver = before !== undefined && new URL(destination.url).href === new URL(before.url).href;
     const field = `webhooks.destinations.${index}`;
     if (destination.secret) destination.secret = secrets.seal(destination.secret);
     else {
@@ -124,9 +125,9 @@ export async function saveSettings(
 }
 
 /**
- * The stored secret a save left out, kept only while it goes to the server it was given for: an
- * admin may edit settings without reading their secrets, so re-pointing a destination (another
- * origin, SMTP host or port) must send them again, or they would go to a server of the admin's choosing.
+ * The stored secret a save left out, kept only while it goes where it was given for: an admin may edit
+ * settings without reading their secrets, so re-pointing a destination (another webhook URL, SMTP host
+ * or port, SMS provider origin) must send them again, or they would go to a server of the admin's choosing.
  */
 function keptSecret<T>(field: string, stored: T | undefined, isSameTarget: boolean): T | undefined {
   if (stored === undefined || isSameTarget) return stored;

@@ -193,13 +193,19 @@ export const Step = z.discriminatedUnion('type', [
       .max(500)
       .regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*$/, 'must start with / and hold only URL path characters')
       .refine(
-        // URLs read %2e as a dot: an encoded dot segment climbs out of the destination's path too.
+        // URLs read %2e as a dot: an encoded dot segment climbs out of the destination's path too;
+        // and a receiver (or a proxy before it) that decodes %2f or %5c before resolving dot
+        // segments reads `..%2f` as `../`.
         (path) => {
           // The query is the receiver's to read (`?next=https://…`); only the path must stay put.
           const pathname = path.split('?', 1)[0] as string;
-          return !pathname.includes('//') && !/(^|\/)\.\.?(\/|$)/.test(pathname.replace(/%2e/gi, '.'));
+          return (
+            !pathname.includes('//') &&
+            !/%2f|%5c/i.test(pathname) &&
+            !/(^|\/)\.\.?(\/|$)/.test(pathname.replace(/%2e/gi, '.'))
+          );
         },
-        'must not hold // or dot segments',
+        'must not hold //, dot segments or encoded slashes',
       )
       .default('/'),
     method: z.enum(['POST', 'PUT', 'PATCH']).default('POST'),

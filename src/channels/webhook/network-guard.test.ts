@@ -57,9 +57,13 @@ describe('webhook targets', () => {
     );
   });
 
-  it("refuses a step path climbing out of the destination's path, encoded dots included", () => {
+  it("refuses a step path climbing out of the destination's path, encoded dots and slashes included", () => {
     expect(() => destinationUrl('https://crm.example.com/tenant-a/hooks/', '/%2e%2e/%2E%2e/admin')).toThrow(
       /leaves the destination's path/,
+    );
+    // A receiver decoding %2F before resolving dots would read /hooks/..%2F..%2Fadmin as /admin.
+    expect(() => destinationUrl('https://crm.example.com/tenant-a/hooks/', '/..%2F..%2Fadmin')).toThrow(
+      /encoded slash/,
     );
     const step = (path: string) =>
       JourneyDefinition.safeParse({
@@ -71,10 +75,18 @@ describe('webhook targets', () => {
           { id: 'done', type: 'exit' },
         ],
       });
-    for (const path of ['/../admin', '/%2e%2e/admin', '/leads/%2E./x', '/.%2e?x=1'])
+    for (const path of [
+      '/../admin',
+      '/%2e%2e/admin',
+      '/leads/%2E./x',
+      '/.%2e?x=1',
+      '/..%2Fadmin',
+      '/x%5c..%5cy',
+    ])
       expect(step(path).success, path).toBe(false);
     expect(step('/leads/v2.1/%2e-not-a-segment').success).toBe(true);
     expect(step('/leads//x').success).toBe(false);
     expect(step('/leads?next=https://example.com/../a').success).toBe(true);
+    expect(step('/leads?next=https%3A%2F%2Fexample.com').success).toBe(true);
   });
 });

@@ -93,6 +93,7 @@ export function destinationUrl(base: string, path: string): URL {
   const queryAt = path.indexOf('?');
   const pathname = queryAt === -1 ? path : path.slice(0, queryAt);
   const query = queryAt === -1 ? '' : path.slice(queryAt + 1);
+  if (/%2f|%5c/i.test(pathname)) throw new Error(`the path ${path} holds an encoded slash`);
   url.pathname = basePath + pathname;
   if (query !== '') url.search = url.search === '' ? query : `${url.search.slice(1)}&${query}`;
   // Steps are checked when published; this holds for any path (dot segments are resolved by now).
