@@ -232,6 +232,38 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     });
   });
 
+  it('takes a profile out of a subscription segment when an admin unsubscribes it, and says so on its timeline', async () => {
+    const plan = unique('plan');
+    const ada = await newProfile({ plan });
+    await caughtUp();
+    const created = await api<SegmentJson>('POST', '/segments', {
+      name: unique('Subscribers'),
+      rule: {
+        all: [
+          { type: 'trait', path: 'plan', op: 'eq', value: plan },
+          { type: 'subscription', topic: 'marketing', subscribed: true },
+        ],
+      },
+    });
+    const membersOf = async () => (await api<SegmentJson>('GET', `/segments/${created.body.id}`)).body;
+    expect(
+      await eventually(async () => ((await membersOf()).status === 'ready' ? membersOf() : undefined)),
+    ).toMatchObject({ members: 1 });
+
+    const put = await api('PUT', `/profiles/${ada.id}/subscriptions`, { topics: { marketing: false } });
+    expect(put.status).toBe(204);
+    await eventually(async () => ((await membersOf()).members === 0 ? true : undefined));
+    const timeline = await eventually(async () => {
+      const page = await api<{ items: Array<{ name: string | null; properties?: unknown }> }>(
+        'GET',
+        `/profiles/${ada.id}/events`,
+      );
+      const names = page.body.items.map((event) => event.name);
+      return names.includes('Segment Exited') ? names : undefined;
+    });
+    expect(timeline).toContain('Subscriptions Changed');
+  });
+
   it('explains a profile’s score from its ledger over HTTP', async () => {
     const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
     const saved = await api('PUT', '/settings', {

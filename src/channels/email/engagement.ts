@@ -138,31 +138,55 @@ async function emit(
   messageId: string,
   extra: Record<string, unknown>,
 ): Promise<void> {
-  const identity = await identityOf(deps.storage, message);
+  await appendProfileEvent(deps, {
+    workspaceId: message.workspaceId,
+    profileId: message.profileId,
+    name,
+    messageId,
+    properties: {
+      message_id: message.id,
+      journey_id: message.journeyId,
+      step_id: message.stepId,
+      template_id: message.templateId,
+      ...extra,
+    },
+  });
+}
+
+/**
+ * A `track` event on a profile, as its own client would send it (under its user id, or an anonymous
+ * id of it), so that what happened to it outside its events (an unsubscribe, an admin's change of its
+ * subscriptions) reaches the pipeline: segments decide it again, journeys may enter or branch on it,
+ * and its timeline shows it. `messageId` dedupes a repeat.
+ */
+export async function appendProfileEvent(
+  deps: Pick<Deps, 'storage' | 'clock' | 'append'>,
+  event: {
+    workspaceId: string;
+    profileId: string;
+    name: string;
+    messageId: string;
+    properties: Record<string, unknown>;
+  },
+): Promise<void> {
+  const identity = await identityOf(deps.storage, event.workspaceId, event.profileId);
   if (!identity) return;
   const now = deps.clock.now();
-  const properties = {
-    message_id: message.id,
-    journey_id: message.journeyId,
-    step_id: message.stepId,
-    template_id: message.templateId,
-    ...extra,
-  };
   const call = {
     type: 'track',
-    event: name,
-    messageId,
+    event: event.name,
+    messageId: event.messageId,
     ...identity,
-    properties,
+    properties: event.properties,
     timestamp: new Date(now).toISOString(),
   };
   await deps.append({
     events: [
       {
-        workspaceId: message.workspaceId,
-        messageId,
+        workspaceId: event.workspaceId,
+        messageId: event.messageId,
         type: 'track',
-        name,
+        name: event.name,
         userId: identity.userId ?? null,
         anonymousId: identity.anonymousId ?? null,
         timestamp: now,
@@ -176,12 +200,12 @@ async function emit(
   });
 }
 
-/** The id to file the event under: the profile's userId, else one of its anonymous ids. */
 async function identityOf(
   storage: Storage,
-  message: Message,
+  workspaceId: string,
+  profileId: string,
 ): Promise<{ userId?: string; anonymousId?: string } | undefined> {
-  const profile = await storage.profiles.find(message.workspaceId, message.profileId);
+  const profile = await storage.profiles.find(workspaceId, profileId);
   if (!profile) return undefined;
   if (profile.userId) return { userId: profile.userId };
   const identities = await storage.profiles.listIdentities(profile.id);

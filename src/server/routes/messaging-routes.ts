@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { EmailSender } from '../../channels/email/email-channel.js';
-import { type Append, recordBounce } from '../../channels/email/engagement.js';
+import { type Append, appendProfileEvent, recordBounce } from '../../channels/email/engagement.js';
 import { previewTemplate, testSend } from '../../channels/email/test-send.js';
 import { saveSettings, settingsView } from '../../channels/settings.js';
 import type { Clock } from '../../core/clock.js';
@@ -13,6 +13,9 @@ import type { Storage } from '../../storage/storage.js';
 import { draftTemplate, getTemplate, saveTemplate } from '../../templates/templates.js';
 import type { Authenticator } from '../auth.js';
 import { ErrorResponse, PageQuery, pageOf, WorkspaceParams } from '../schemas.js';
+
+/** What an admin's change of a profile's subscriptions is recorded as, on the profile. */
+export const SUBSCRIPTIONS_CHANGED = 'Subscriptions Changed';
 
 const errors = {
   400: ErrorResponse,
@@ -499,12 +502,21 @@ export async function messagingRoutes(
           });
       }
       const at = clock.now();
-      await storage.transaction(async (tx) => {
+      const survivorId = await storage.transaction(async (tx) => {
         // A merge since the profile was read moved its choices: these go to the survivor too.
         await tx.profiles.holdOffMerges();
         const survivor = (await tx.profiles.find(workspaceId, profile.id)) ?? profile;
         for (const [topic, isSubscribed] of choices.sort(([a], [b]) => a.localeCompare(b)))
           await tx.consent.setSubscription({ workspaceId, profileId: survivor.id, topic, isSubscribed, at });
+        return survivor.id;
+      });
+      // As an event on the profile: segments on subscriptions decide it again, journeys may follow it.
+      await appendProfileEvent(deps, {
+        workspaceId,
+        profileId: survivorId,
+        name: SUBSCRIPTIONS_CHANGED,
+        messageId: `subscriptions:${survivorId}:${at}`,
+        properties: { topics: request.body.topics },
       });
       return reply.status(204).send(null);
     },
