@@ -161,6 +161,19 @@ function checkIntentSettings(settings: WorkspaceSettings): void {
     !settings.webhooks.destinations.some((destination) => destination.id === handOff.destination)
   )
     throw invalid('handOff.destination', `${handOff.destination} is not one of the webhook destinations`);
+  const { stages, recycleTo } = settings.lifecycle;
+  // Recycling to the hand-off stage or past it would leave the lead where it was, its hand-off missed.
+  if (handOff.recycleOnMiss && stages.indexOf(recycleTo) >= stages.indexOf(handOff.stage))
+    throw invalid(
+      'lifecycle.recycleTo',
+      `${recycleTo} must come before the hand-off stage ${handOff.stage} for a missed hand-off to recycle the lead`,
+    );
+  const owners = new Set<string>();
+  for (const [index, owner] of handOff.owners.entries()) {
+    // Round-robin would give an owner listed twice twice the share.
+    if (owners.has(owner.id)) throw invalid(`handOff.owners.${index}.id`, `${owner.id} is listed twice`);
+    owners.add(owner.id);
+  }
 }
 
 export { SecretBox };

@@ -462,6 +462,27 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect((await world.storage.settings.get(world.workspaceId)).lifecycle?.stages).toContain('lead');
   });
 
+  it('refuses a hand-off that could never recycle, or that lists an owner twice, naming the field', async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const lifecycle = settings.lifecycle as NonNullable<WorkspaceSettings['lifecycle']>;
+    const handOff = settings.handOff as NonNullable<WorkspaceSettings['handOff']>;
+    await expect(world.configure({ lifecycle: { ...lifecycle, recycleTo: 'mql' } })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'lifecycle.recycleTo',
+    });
+    const [marco] = handOff.owners;
+    await expect(
+      world.configure({
+        handOff: { ...handOff, owners: [...handOff.owners, marco as NonNullable<typeof marco>] },
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_input', field: 'handOff.owners.2.id' });
+    // Without recycling on a miss, recycling to the hand-off stage's place is the workspace's choice.
+    await world.configure({
+      lifecycle: { ...lifecycle, recycleTo: 'mql' },
+      handOff: { ...handOff, recycleOnMiss: false },
+    });
+  });
+
   it('refuses segments and journey branches naming a score model or stage the workspace does not have', async () => {
     const segment = (rule: Record<string, unknown>) =>
       createSegment(world.storage, {

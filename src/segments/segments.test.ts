@@ -900,6 +900,10 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
       message: expect.stringContaining('no user_id, anonymous_id or email column'),
     });
     await expect(importing('')).rejects.toMatchObject({ code: 'invalid_input', field: 'body' });
+    await expect(importing('email,name\n')).rejects.toMatchObject({
+      field: 'body',
+      message: expect.stringContaining('a header but no rows'),
+    });
 
     // `E-Mail` and `User ID` are the email and user_id columns; progress shows while e-mail rows are read.
     const nobodies = Array.from({ length: 2500 }, (_, i) => `nobody${i}@example.com,`).join('\n');

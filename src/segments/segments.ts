@@ -155,7 +155,12 @@ async function checkReferences(
   // A model or stage that does not exist would match nobody, silently.
   const models = new Set(settings.scoring.models.map((model) => model.id));
   const stages = new Set(settings.lifecycle?.stages ?? []);
+  const topics = new Set(settings.topics.map((topic) => topic.id));
   for (const condition of leaves(rule)) {
+    if (condition.type === 'subscription' && !topics.has(condition.topic))
+      throw new AppError('invalid_input', `no topic ${condition.topic} in the workspace's settings`, {
+        field: 'rule',
+      });
     if (condition.type === 'score' && !models.has(condition.model))
       throw new AppError('invalid_input', `no score model ${condition.model} in the workspace's settings`, {
         field: 'rule',

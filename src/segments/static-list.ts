@@ -99,6 +99,10 @@ export async function importStaticList(
     throw error;
   }
   requireKeyColumn(header);
+  if (summary.rows === 0)
+    throw new AppError('invalid_input', 'the file holds a header but no rows: it needs a row per contact', {
+      field: 'body',
+    });
   addMatched(await matchIdentities(storage, workspaceId, batch), summary, matched);
   if (emailRows.length > 0) addMatched(await matchEmails(storage, workspaceId, emailRows), summary, matched);
   options.onProgress?.(summary);

@@ -201,6 +201,7 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
         'offset',
       ],
       [{ type: 'score', model: 'engagement', min: 50, max: 10 }, 'rule.max', 'below min'],
+      [{ type: 'subscription', topic: 'newsletter', subscribed: true }, 'rule', 'no topic newsletter'],
     ];
     for (const [rule, field, message] of refusals) {
       const refused = await api<ApiError>('POST', '/segments/preview', { rule });
