@@ -103,7 +103,8 @@ async function decideWorkspace(
 
   const awards: Award[] = [];
   const stageMoves: Array<StageChange & { move: StageMove }> = [];
-  const accepted = new Set<string>();
+  /** Per profile, when its first `Sales Accepted` of the batch was received. */
+  const accepted = new Map<string, number>();
   const lifecycle = settings.lifecycle;
   const move = (profileId: string, next: StageMove | undefined, reason: string) => {
     if (!next) return;
@@ -124,7 +125,7 @@ async function decideWorkspace(
       }
     }
     ledgers.set(profileId, profileLedger);
-    if (event.name === SALES_ACCEPTED) accepted.add(profileId);
+    if (event.name === SALES_ACCEPTED && !accepted.has(profileId)) accepted.set(profileId, event.receivedAt);
     if (lifecycle)
       move(
         profileId,
@@ -213,9 +214,12 @@ async function decideWorkspace(
     }
   }
   // Sales Accepted accepts every hand-off of the profile waiting for sales (a merge may have brought two).
+  // One received after a hand-off's deadline is too late for it, whenever scoring reads it: the SLA
+  // check (which waits for events received before the deadline) records the miss instead.
   const acceptedHandOffs: HandOff[] = [];
-  for (const profileId of accepted)
-    acceptedHandOffs.push(...(await reader.scoring.pendingHandOffs(profileId)));
+  for (const [profileId, receivedAt] of accepted)
+    for (const pending of await reader.scoring.pendingHandOffs(profileId))
+      if (receivedAt <= pending.dueAt) acceptedHandOffs.push(pending);
 
   const changedProfiles = [
     ...new Set([...stageMoves.map((change) => change.profileId), ...handOffs.map((h) => h.profileId)]),

@@ -229,6 +229,26 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect(crm.received).toHaveLength(1);
   });
 
+  it('takes a Sales Accepted received after the deadline as too late, though scoring reads it first', async () => {
+    await world.send([
+      identify('lu', { country: 'FR' }),
+      track('lu', 'Signed Up'),
+      track('lu', 'Demo Requested'),
+    ]);
+    await world.send([track('lu', 'Pricing Viewed')]);
+    await world.settle();
+    expect((await intentOf('lu')).handOffs).toMatchObject([{ status: 'pending' }]);
+
+    // Past the deadline, the acceptance arrives; scoring reads it before any SLA check has run.
+    world.clock.advance(3 * DAY);
+    await world.send([track('lu', 'Sales Accepted')]);
+    await world.background.pipeline.drain();
+    expect((await intentOf('lu')).handOffs).toMatchObject([{ status: 'pending' }]);
+    await world.settle();
+    // Missed (the acceptance moved the lead on to SQL, so there is nothing to recycle).
+    expect((await intentOf('lu')).handOffs).toMatchObject([{ status: 'breached' }]);
+  });
+
   it('accepts the hand-off that Sales Accepted creates itself, taking a lead straight past MQL', async () => {
     await world.send([identify('fa', { country: 'FR' }), track('fa', 'Signed Up')]);
     await world.settle();
