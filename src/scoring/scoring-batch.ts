@@ -256,14 +256,16 @@ async function decideWorkspace(
       throw new StaleBatchError('a profile of the batch was merged away while it was scored');
     await tx.scoring.addAwards(awards);
     await tx.scoring.setScores(scores);
-    // An SLA recycle (or a merge) that moved a stage since it was read: decided again from there.
-    if ((await tx.scoring.setStages(stageMoves.map(({ move: _move, ...change }) => change))).length > 0)
-      throw new StaleBatchError('a stage moved while the batch was scored');
-    for (const created of handOffs) await tx.scoring.createHandOff(created);
-    if (turns && turns.after !== turns.before) await tx.scoring.setRoundRobinTurn(workspaceId, turns.after);
+    // Hand-offs before stages, in the order the SLA check locks them (it claims a hand-off, then
+    // recycles the stage): the other order could deadlock with it on PostgreSQL.
     // Unless the SLA check ended it in the meantime: a hand-off told to the CRM as missed stays so.
     for (const handOffAccepted of acceptedHandOffs)
       await tx.scoring.settleHandOff(handOffAccepted.id, { status: 'accepted', acceptedAt: at });
+    for (const created of handOffs) await tx.scoring.createHandOff(created);
+    // An SLA recycle (or a merge) that moved a stage since it was read: decided again from there.
+    if ((await tx.scoring.setStages(stageMoves.map(({ move: _move, ...change }) => change))).length > 0)
+      throw new StaleBatchError('a stage moved while the batch was scored');
+    if (turns && turns.after !== turns.before) await tx.scoring.setRoundRobinTurn(workspaceId, turns.after);
     if (messages.length > 0) await tx.messages.insertMany(messages);
     await tx.generatedEvents.append(generated);
     let earliestDue: number | undefined;
