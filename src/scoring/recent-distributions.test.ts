@@ -3,26 +3,45 @@ import { describe, expect, it } from 'vitest';
 import { RecentDistributions, type ScoreBuckets } from './scoring.js';
 
 describe('recent distributions', () => {
-  it('shares one computation among callers and keeps it ten times as long as it took', async () => {
-    const recent = new RecentDistributions(0);
+  /** A computation that takes `ms` and answers how many computations there have been. */
+  const counter = (ms: number) => {
     let computed = 0;
-    const compute = async (): Promise<ScoreBuckets> => {
+    return async (): Promise<ScoreBuckets> => {
       computed += 1;
-      await sleep(50);
+      await sleep(ms);
       return [{ from: 0, count: computed }];
     };
-    const [first, second] = await Promise.all([recent.get('k', 0, compute), recent.get('k', 0, compute)]);
+  };
+
+  it('shares one computation among callers, and keeps it ten times as long as it took', async () => {
+    const recent = new RecentDistributions(0);
+    const compute = counter(60);
+    const at = (now: number, stamp = 's1') => recent.get('k', { now, stamp }, compute);
+    const [first, second] = await Promise.all([at(0), at(0)]);
     expect(first).toEqual([{ from: 0, count: 1 }]);
     expect(second).toBe(first);
-    // Took at least 50 ms: shown for at least 500 ms of the clock.
-    expect(await recent.get('k', 499, compute)).toBe(first);
-    expect(await recent.get('other', 499, compute)).toEqual([{ from: 0, count: 2 }]);
-    expect(await recent.get('k', 5_000, compute)).toEqual([{ from: 0, count: 3 }]);
+    // Took at least 60 ms: shown for at least 600 ms of the clock, new scores or not.
+    expect(await at(499, 's2')).toBe(first);
+    expect(await recent.get('other', { now: 499, stamp: 's1' }, compute)).toEqual([{ from: 0, count: 2 }]);
+    expect(await at(60_000, 's2')).toEqual([{ from: 0, count: 3 }]);
+  });
+
+  it('keeps a quick one while no score was written, up to its maximum age', async () => {
+    const recent = new RecentDistributions(30_000);
+    const compute = counter(0);
+    const at = (now: number, stamp: string) => recent.get('k', { now, stamp }, compute);
+    const first = await at(0, 's1');
+    expect(await at(29_000, 's1')).toBe(first);
+    expect(await at(29_500, 's2')).toEqual([{ from: 0, count: 2 }]);
+    expect(await at(60_000, 's2')).toEqual([{ from: 0, count: 3 }]);
   });
 
   it('forgets a computation that failed', async () => {
     const recent = new RecentDistributions(30_000);
-    await expect(recent.get('k', 0, () => Promise.reject(new Error('database gone')))).rejects.toThrow();
-    expect(await recent.get('k', 1, async () => [])).toEqual([]);
+    const options = { now: 0, stamp: 's' };
+    await expect(
+      recent.get('k', options, () => Promise.reject(new Error('database gone'))),
+    ).rejects.toThrow();
+    expect(await recent.get('k', { now: 1, stamp: 's' }, async () => [])).toEqual([]);
   });
 });

@@ -99,28 +99,42 @@ export type ScoreBuckets = Array<{ from: number; count: number }>;
 
 /**
  * Recomputed distributions, kept a while: the console asks every few seconds, and a recompute reads
- * every scored profile's ledger (~2.3 s per 100,000 profiles measured here). Each is shown for ten
- * times as long as it took, and at least `minAgeMs`, so keeping it fresh costs at most a tenth of a
- * core however large the workspace. Callers asking meanwhile share the one being computed.
+ * every scored profile's ledger (~2.3 s per 100,000 profiles measured here). One is shown for ten
+ * times as long as it took, so keeping it fresh costs at most a tenth of a core however large the
+ * workspace; after that, for up to `maxAgeMs` while no score was written since (`stamp`): decay alone
+ * moves it slowly. Callers asking meanwhile share the one being computed.
  */
 export class RecentDistributions {
-  readonly #minAgeMs: number;
-  readonly #held = new Map<string, { expiresAt: number; buckets: Promise<ScoreBuckets> }>();
+  readonly #maxAgeMs: number;
+  readonly #held = new Map<
+    string,
+    { at: number; stamp: string; tookMs: number | undefined; buckets: Promise<ScoreBuckets> }
+  >();
 
-  constructor(minAgeMs: number) {
-    this.#minAgeMs = minAgeMs;
+  constructor(maxAgeMs: number) {
+    this.#maxAgeMs = maxAgeMs;
   }
 
-  get(key: string, now: number, compute: () => Promise<ScoreBuckets>): Promise<ScoreBuckets> {
-    for (const [heldKey, { expiresAt }] of this.#held) if (now >= expiresAt) this.#held.delete(heldKey);
+  get(
+    key: string,
+    options: { now: number; stamp: string },
+    compute: () => Promise<ScoreBuckets>,
+  ): Promise<ScoreBuckets> {
+    const { now, stamp } = options;
+    const isFresh = (entry: { at: number; stamp: string; tookMs: number | undefined }) =>
+      entry.tookMs === undefined ||
+      now - entry.at < entry.tookMs * 10 ||
+      (entry.stamp === stamp && now - entry.at < this.#maxAgeMs);
     const held = this.#held.get(key);
-    if (held) return held.buckets;
+    if (held && isFresh(held)) return held.buckets;
+    for (const [heldKey, entry] of this.#held)
+      if (now - entry.at >= Math.max(this.#maxAgeMs, (entry.tookMs ?? 0) * 10)) this.#held.delete(heldKey);
     const started = performance.now();
-    const entry = { expiresAt: Number.POSITIVE_INFINITY, buckets: compute() };
+    const entry = { at: now, stamp, tookMs: undefined as number | undefined, buckets: compute() };
     this.#held.set(key, entry);
     entry.buckets.then(
       () => {
-        entry.expiresAt = now + Math.max(this.#minAgeMs, (performance.now() - started) * 10);
+        entry.tookMs = performance.now() - started;
       },
       () => this.#held.delete(key),
     );
@@ -150,9 +164,11 @@ export async function scoreDistribution(
   if (!model) throw new AppError('not_found', `score model ${modelId} does not exist`);
   if (!movesWithTime(model)) return storage.scoring.distribution(workspaceId, modelId, bucket);
   const recompute = () => recomputedDistribution(storage, { workspaceId, model, bucket, now });
+  if (!recent) return recompute();
   // The model is part of the key: changing its rules gives a fresh distribution at once.
   const key = JSON.stringify([workspaceId, model, bucket]);
-  return recent ? recent.get(key, now, recompute) : recompute();
+  const { count, lastAt } = await storage.scoring.scoresWritten(workspaceId, modelId);
+  return recent.get(key, { now, stamp: `${count}:${lastAt}` }, recompute);
 }
 
 async function recomputedDistribution(

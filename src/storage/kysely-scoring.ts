@@ -134,6 +134,15 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
         group by 1 order by 1`.execute(db);
       return result.rows.map((row) => ({ from: Number(row.bucket) * bucket, count: Number(row.n) }));
     },
+    async scoresWritten(workspaceId, model) {
+      const row = await db
+        .selectFrom('profile_scores')
+        .select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.max('updated_at').as('last_at')])
+        .where('workspace_id', '=', workspaceId)
+        .where('model', '=', model)
+        .executeTakeFirst();
+      return { count: Number(row?.count ?? 0), lastAt: Number(row?.last_at ?? 0) };
+    },
     async scoredProfilesAfter(workspaceId, model, after, limit) {
       let query = db
         .selectFrom('profile_scores as s')

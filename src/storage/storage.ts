@@ -568,6 +568,8 @@ export interface ScoringStore {
     bucket: number,
   ): Promise<Array<{ from: number; count: number }>>;
 
+  /** How many profiles hold a stored score of a model, and when the latest was written (0 for none). */
+  scoresWritten(workspaceId: string, model: string): Promise<{ count: number; lastAt: number }>;
   /** The profiles holding a stored score of a model, by id after `after`, with their traits. */
   scoredProfilesAfter(
     workspaceId: string,

@@ -17,8 +17,8 @@ import { ErrorResponse, PageQuery, pageOf, WorkspaceParams } from '../schemas.js
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
 const ProfileParams = WorkspaceParams.extend({ profileId: z.string().min(1).max(100) });
-/** How long a recomputed distribution is shown at least before it is computed again (decay moves over days). */
-const DISTRIBUTION_MIN_AGE_MS = 30_000;
+/** How long a recomputed distribution is shown while no score was written (decay moves over days). */
+const DISTRIBUTION_MAX_AGE_MS = 30_000;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 const HandOffJson = z
@@ -63,7 +63,7 @@ export async function scoringRoutes(
 ): Promise<void> {
   const { storage, clock, auth } = deps;
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const recentDistributions = new RecentDistributions(DISTRIBUTION_MIN_AGE_MS);
+  const recentDistributions = new RecentDistributions(DISTRIBUTION_MAX_AGE_MS);
 
   api.get(
     '/api/workspaces/:workspaceId/profiles/:profileId/intent',
@@ -233,7 +233,7 @@ export async function scoringRoutes(
         tags: ['scoring'],
         summary: 'How profiles spread over scores of a model, in buckets',
         description:
-          'Scores as they stand now: where points decay (or fit rules hold for a time) they are recomputed from the ledgers, as on the profile; a recomputed distribution is shown for 30 seconds, or ten times as long as it took if longer.',
+          'Scores as they stand now: where points decay (or fit rules hold for a time) they are recomputed from the ledgers, as on the profile; a recomputed one is shown again for ten times as long as it took, and while no score was written for up to 30 seconds.',
         params: WorkspaceParams.extend({ model: z.string().min(1).max(64) }),
         querystring: z.object({ bucket: z.coerce.number().min(0.01).max(100_000).default(10) }),
         response: {
