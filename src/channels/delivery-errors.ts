@@ -6,6 +6,8 @@ export class RetryableError extends Error {
   constructor(
     message: string,
     readonly retryAfterMs?: number,
+    /** Where the attempt went, for the message log once the retries run out. */
+    readonly toAddress?: string,
   ) {
     super(message);
     this.name = 'RetryableError';

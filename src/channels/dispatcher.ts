@@ -280,7 +280,11 @@ export class MessageDispatcher {
             until: this.#options.clock.now() + Math.max(backoffMs(message.attempts), retryAfter),
             reason: `retrying: ${reason}`,
           }
-        : { status: 'failed', reason };
+        : {
+            status: 'failed',
+            reason,
+            ...(error instanceof RetryableError && error.toAddress ? { toAddress: error.toAddress } : {}),
+          };
     }
   }
 

@@ -93,8 +93,8 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
   } catch (error) {
     const refused = privateNetworkRefusal(error);
     if (refused) return { status: 'failed', reason: refused.message, toAddress: to };
-    if (error instanceof RetryableError) throw error;
-    throw new RetryableError(`${url.host}: ${errorText(error)}`);
+    if (error instanceof RetryableError) throw new RetryableError(error.message, error.retryAfterMs, to);
+    throw new RetryableError(`${url.host}: ${errorText(error)}`, undefined, to);
   }
   const answer = (await response.body.json().catch(() => ({}))) as {
     sid?: string;
@@ -109,7 +109,7 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
   if (status >= 200 && status < 300)
     return { status: 'sent', providerMessageId: null, toAddress: to, subject: null };
   if (status === 429 || status >= 500 || SETTINGS_REFUSALS.has(status))
-    throw new RetryableError(reason, retryAfterMs(response.headers['retry-after']));
+    throw new RetryableError(reason, retryAfterMs(response.headers['retry-after']), to);
   if (answer.code === RECIPIENT_UNSUBSCRIBED) {
     // The carrier will refuse every later text too: suppressed here, they are not even tried.
     await call.storage.consent.suppress({

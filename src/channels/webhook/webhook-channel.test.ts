@@ -345,6 +345,8 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
       status: 'failed',
       attempts: 2,
       reason: `HTTP 500 from 127.0.0.1:${receiver.port}`,
+      // Where the calls went, as for a refused one.
+      toAddress: `http://127.0.0.1:${receiver.port}/hooks/leads`,
     });
     await world.advance(3_600_000);
     expect(receiver.received).toHaveLength(3);

@@ -68,7 +68,7 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
   } catch (error) {
     const refused = privateNetworkRefusal(error);
     if (refused) return { status: 'failed', reason: refused.message, toAddress };
-    throw new RetryableError(`${url.host}: ${errorText(error)}`);
+    throw new RetryableError(`${url.host}: ${errorText(error)}`, undefined, toAddress);
   }
   const excerpt = await readExcerpt(response.body);
   const status = response.statusCode;
@@ -76,7 +76,7 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
     return { status: 'sent', providerMessageId: null, toAddress, subject: null };
   const reason = `HTTP ${status} from ${url.host}${excerpt ? `: ${excerpt}` : ''}`;
   if (status >= 500 || RETRYABLE_STATUSES.has(status))
-    throw new RetryableError(reason, retryAfterMs(response.headers['retry-after'], call.now));
+    throw new RetryableError(reason, retryAfterMs(response.headers['retry-after'], call.now), toAddress);
   if (status >= 300 && status < 400)
     return { status: 'failed', reason: `${reason} (redirects are not followed)`, toAddress };
   return { status: 'failed', reason, toAddress };
