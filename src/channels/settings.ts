@@ -1,3 +1,4 @@
+import { durationMs } from '../core/duration.js';
 import { AppError } from '../core/errors.js';
 import { describeIssue } from '../core/input-issues.js';
 import {
@@ -8,6 +9,9 @@ import {
 } from '../core/workspace-settings.js';
 import type { Storage } from '../storage/storage.js';
 import { SecretBox } from './email/secret-box.js';
+
+/** The shortest half-life a score rule may have: shorter is no decay anyone could watch. */
+const MIN_HALF_LIFE_MS = 60_000;
 
 /** The settings as the API shows them: secrets (SMTP password, SMS token, webhook secrets) only as whether one is set. */
 export type SettingsView = Omit<WorkspaceSettings, 'smtp' | 'sms' | 'webhooks'> & {
@@ -147,6 +151,16 @@ function checkIntentSettings(settings: WorkspaceSettings): void {
   const invalid = (field: string, message: string) =>
     new AppError('invalid_input', `${field}: ${message}`, { field });
   const models = new Set(settings.scoring.models.map((model) => model.id));
+  // Checked on saving, not in the schema every read parses: settings stored before this check stay
+  // readable (a shorter half-life there decays as written, a zero one takes the points at once).
+  for (const [modelIndex, model] of settings.scoring.models.entries())
+    for (const [index, rule] of model.rules.entries())
+      if (
+        rule.kind === 'event' &&
+        rule.halfLife !== undefined &&
+        durationMs(rule.halfLife) < MIN_HALF_LIFE_MS
+      )
+        throw invalid(`scoring.models.${modelIndex}.rules.${index}.halfLife`, 'must be at least 1m');
   for (const [index, rule] of (settings.lifecycle?.rules ?? []).entries()) {
     if (rule.kind === 'score' && !models.has(rule.model))
       throw invalid(`lifecycle.rules.${index}.model`, `${rule.model} is not one of the score models`);

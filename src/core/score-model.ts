@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Duration, durationMs } from './duration.js';
+import { Duration } from './duration.js';
 import { AccountTraitCondition, PropertyFilter, TraitCondition } from './segment-definition.js';
 
 const RuleId = z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must be 1–64 lowercase letters, digits, - or _');
@@ -19,10 +19,7 @@ export const EventScoreRule = z.object({
   /** At most this many points (in absolute value) from this rule at any time, after decay. */
   cap: z.number().positive().max(1_000_000).optional(),
   /** Each award loses half its points every this long: `30d`. Without it, points stay. */
-  halfLife: Duration.refine(
-    (value) => !Duration.safeParse(value).success || durationMs(value) >= 60_000,
-    'must be at least 1m',
-  ).optional(),
+  halfLife: Duration.optional(),
 });
 export type EventScoreRule = z.infer<typeof EventScoreRule>;
 

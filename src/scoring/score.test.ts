@@ -201,3 +201,21 @@ describe('intent scores', () => {
     }
   });
 });
+
+describe('a zero half-life in settings saved before it was refused', () => {
+  it('is still read, and takes the points at once rather than scoring NaN', () => {
+    const model = ScoreModel.parse({
+      id: 'engagement',
+      name: 'Engagement',
+      rules: [{ id: 'seen', kind: 'event', event: 'Page Viewed', points: 10, halfLife: '0d', cap: 30 }],
+    });
+    const event = { id: 1, name: 'Page Viewed', timestamp: 1000, properties: {} };
+    const awards = awardsFor(model, event, []);
+    expect(awards).toMatchObject([{ points: 10 }]);
+    // A second event in the same millisecond: the cap's room is a number, not NaN.
+    expect(awardsFor(model, { ...event, id: 2 }, awards)).toMatchObject([{ points: 10 }]);
+    const profile = { traits: {}, accounts: [] };
+    expect(scoreOf(model, awards, profile, 1000).score).toBe(10);
+    expect(scoreOf(model, awards, profile, 2000).score).toBe(0);
+  });
+});

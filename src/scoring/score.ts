@@ -16,7 +16,10 @@ export function decayedPoints(
 ): number {
   if (!rule.halfLife) return entry.points;
   const age = Math.max(0, now - entry.at);
-  return entry.points * 0.5 ** (age / durationMs(rule.halfLife));
+  const halfLife = durationMs(rule.halfLife);
+  // A zero half-life (refused on saving since; settings from before may hold one) fades at once.
+  if (halfLife <= 0) return age > 0 ? 0 : entry.points;
+  return entry.points * 0.5 ** (age / halfLife);
 }
 
 /**
