@@ -106,9 +106,12 @@ export async function saveSettings(
   }
   const stored = new Map(previous.webhooks.destinations.map((destination) => [destination.id, destination]));
   for (const [index, destination] of settings.webhooks.destinations.entries()) {
-    const before = stored.get(destination.id);
+    // A destination renamed (same URL, new id) keeps what was stored for that URL.
+    const before =
+      stored.get(destination.id) ??
+      previous.webhooks.destinations.find((candidate) => sameUrl(candidate.url, destination.url));
     // The whole URL: on a shared host (hooks.zapier.com/hooks/catch/…) the path says whose hook it is.
-    const isSameReceiver = before !== undefined && new URL(destination.url).href === new URL(before.url).href;
+    const isSameReceiver = before !== undefined && sameUrl(destination.url, before.url);
     const field = `webhooks.destinations.${index}`;
     if (destination.secret) destination.secret = secrets.seal(destination.secret);
     else {
@@ -140,6 +143,10 @@ function keptSecret<T>(field: string, stored: T | undefined, isSameTarget: boole
     `${field}: the address it is sent to changed; send it again (a stored secret is only kept for the address it was given for)`,
     { field },
   );
+}
+
+function sameUrl(url: string, other: string): boolean {
+  return new URL(url).href === new URL(other).href;
 }
 
 function sameOrigin(url: string, previousUrl: string | undefined): boolean {

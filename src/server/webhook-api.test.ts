@@ -220,6 +220,28 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
       webhooks: { destinations: [{ hasSecret: true, headerNames: ['X-Api-Key'] }] },
     });
 
+    // Renamed, at the same URL: what was stored for that URL stays.
+    const renamed = await api<SettingsJson>(
+      'PUT',
+      '/settings',
+      moved((body) => {
+        (body.webhooks.destinations[0] as { id: string }).id = 'crm-prod';
+      }),
+    );
+    expect(renamed.status).toBe(200);
+    expect(renamed.body.webhooks.destinations).toMatchObject([
+      { id: 'crm-prod', hasSecret: true, headerNames: ['X-Api-Key'] },
+    ]);
+    expect(
+      (
+        await api(
+          'PUT',
+          '/settings',
+          moved(() => {}),
+        )
+      ).status,
+    ).toBe(200);
+
     // Another receiver, SMTP server or SMS provider: refused, naming the secret, and nothing stored.
     // A webhook's whole URL counts: on a shared host (hooks.zapier.com/hooks/catch/…) the path says
     // whose hook it is.
@@ -264,5 +286,5 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
 interface SettingsJson {
   smtp?: { host: string; hasPassword: boolean };
   sms?: { hasAuthToken: boolean };
-  webhooks: { destinations: Array<{ url: string; hasSecret: boolean; headerNames: string[] }> };
+  webhooks: { destinations: Array<{ id: string; url: string; hasSecret: boolean; headerNames: string[] }> };
 }

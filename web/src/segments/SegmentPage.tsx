@@ -38,7 +38,8 @@ export function SegmentPage() {
   if (segmentId === NEW_SEGMENT)
     return <SegmentEditor key="new" kind={search.get('kind') === 'static' ? 'static' : 'live'} />;
   if (segment.isPending) return <Loading />;
-  if (segment.error) return <ErrorState error={segment.error} onRetry={() => void segment.refetch()} />;
+  // A poll that fails while a backfill runs keeps the editor (and its unsaved edits) on screen.
+  if (!segment.data) return <ErrorState error={segment.error} onRetry={() => void segment.refetch()} />;
   return (
     <>
       <SegmentEditor key={segment.data.id} kind={segment.data.kind} segment={segment.data} />
