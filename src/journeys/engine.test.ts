@@ -41,6 +41,37 @@ describe.each(BACKENDS)('journey engine on %s (manual clock)', (backend) => {
     expect(world.sink.received[0]?.parsed.subject).toBe('Welcome Uno');
   });
 
+  it('lets a timer fire only once the events received before it fell due are read', async () => {
+    await world.publish({
+      name: 'Cart',
+      entry: { trigger: { type: 'event', event: 'Cart Updated' } },
+      start: 'wait',
+      steps: [
+        {
+          id: 'wait',
+          type: 'wait_for_event',
+          event: 'Order Completed',
+          timeout: '1h',
+          next: 'bought',
+          timeoutNext: 'remind',
+        },
+        { id: 'bought', type: 'update_traits', set: { cart: 'bought' }, next: 'end' },
+        { id: 'remind', type: 'update_traits', set: { cart: 'reminded' }, next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([track('ada', 'Cart Updated')]);
+    await world.settle();
+    // The order arrives 5 s before the timeout; the timer loop runs before the pipeline reads it.
+    world.clock.advance(HOUR - 5000);
+    await world.send([track('ada', 'Order Completed')]);
+    world.clock.advance(10_000);
+    expect(await world.background.engine.runDueTimers()).toBe(0);
+    await world.settle();
+    const profile = await world.storage.profiles.find(world.workspaceId, await world.profileOf('ada'));
+    expect(profile?.traits.cart).toBe('bought');
+  });
+
   it('ends, on its next event, an instance of an archived journey that archiving missed', async () => {
     const journeyId = await world.publish({
       name: 'Cart follow-up',

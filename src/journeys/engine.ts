@@ -41,6 +41,16 @@ import { advance, type Effect, type Trigger } from './executor.js';
 
 export const JOURNEYS_CURSOR = 'journeys';
 
+/**
+ * Up to when journey timers can fire: the journeys consumer must have read every event received
+ * before a timer fell due, or an order that arrived in time but waits behind a backlog (a restart, a
+ * burst) would lose to the wait's timeout, and a branch would read where the profile stood before it.
+ */
+export async function journeyTimersJudgedThrough(storage: Storage, now: number): Promise<number> {
+  const firstUnread = await storage.firstUnprocessedAt(JOURNEYS_CURSOR);
+  return firstUnread === undefined ? now : Math.min(now, firstUnread - 1);
+}
+
 export interface EngineOptions {
   storage: Storage;
   clock: Clock;
@@ -82,11 +92,15 @@ export class JourneyEngine {
     this.#announce(work);
   }
 
-  /** Fires due timers, in one transaction; returns how many it handled. */
+  /**
+   * Fires due timers, in one transaction; returns how many it handled. Only those due by when the
+   * journeys consumer has read every event received (see `journeyTimersJudgedThrough`).
+   */
   async runDueTimers(limit = 500): Promise<number> {
     const now = this.#options.clock.now();
+    const judgedThrough = await journeyTimersJudgedThrough(this.#options.storage, now);
     return this.#transaction(async (tx, work) => {
-      const timers = await tx.journeys.claimDueTimers(now, limit);
+      const timers = await tx.journeys.claimDueTimers(judgedThrough, limit);
       for (const timer of timers) {
         const instance = await tx.journeys.lockInstance(timer.instanceId);
         if (instance?.status === 'active') {

@@ -8,7 +8,12 @@ import { LinkSigner } from '../channels/email/signed-links.js';
 import { SmtpTransports } from '../channels/email/smtp-transports.js';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
-import { JOURNEYS_CURSOR, JourneyEngine, type WorkLog } from '../journeys/engine.js';
+import {
+  JOURNEYS_CURSOR,
+  JourneyEngine,
+  journeyTimersJudgedThrough,
+  type WorkLog,
+} from '../journeys/engine.js';
 import { EventPipeline, type LogConsumer } from '../pipeline/pipeline.js';
 import { TimerScheduler } from '../pipeline/timer-scheduler.js';
 import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
@@ -25,6 +30,7 @@ import { compileLayout, WARM_UP_MJML } from '../templates/email-template.js';
 const SEND_THREADS = 2;
 /** How soon to look again at a hand-off due while scoring works off what was received before then. */
 const HAND_OFF_RECHECK_MS = 1000;
+const TIMER_RECHECK_MS = 1000;
 
 interface Services {
   storage: Storage;
@@ -90,7 +96,13 @@ export function createJourneyWork(
     work: {
       name: 'journey timers',
       runDue: () => engine.runDueTimers(),
-      nextDue: () => storage.journeys.nextTimerDue(),
+      async nextDue() {
+        const due = await storage.journeys.nextTimerDue();
+        const now = clock.now();
+        if (due === undefined || due > now) return due;
+        // Due, but journeys have yet to read what was received before then: look again shortly.
+        return due <= (await journeyTimersJudgedThrough(storage, now)) ? due : now + TIMER_RECHECK_MS;
+      },
     },
     clock,
     logger,
