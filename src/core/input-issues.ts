@@ -29,12 +29,21 @@ export function specificIssue(issue: InputIssue): { path: PropertyKey[]; message
   const isWrongShape = (branch: readonly InputIssue[]) =>
     branch.some((inner) => inner.code === 'unrecognized_keys' && inner.path.length === 0);
   const fitting = issue.errors.filter((branch) => !isWrongShape(branch));
+  // Of the others, the branch that found least wrong is the one meant (a `score` condition missing
+  // its value, not a `trait` one with the wrong source); the furthest into the input breaks a tie.
   let best: { path: PropertyKey[]; message: string } | undefined;
+  let bestCount = Number.POSITIVE_INFINITY;
   for (const branch of fitting.length > 0 ? fitting : issue.errors) {
     for (const inner of branch) {
       const found = specificIssue(inner);
       const candidate = { path: [...here, ...found.path], message: found.message };
-      if (!best || candidate.path.length > best.path.length) best = candidate;
+      const isBetter =
+        branch.length < bestCount ||
+        (branch.length === bestCount && (!best || candidate.path.length > best.path.length));
+      if (isBetter) {
+        best = candidate;
+        bestCount = branch.length;
+      }
     }
   }
   return best ?? { path: here, message: issue.message };

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { parseDefinition } from '../journeys/journeys.js';
+import { describeIssue } from './input-issues.js';
+import { SegmentRule } from './segment-definition.js';
+
+/** The field and message a 400 would carry for a journey branching on `condition`. */
+function branchRefusal(condition: unknown): { field: string; message: string } {
+  try {
+    parseDefinition(
+      {
+        name: 'Branching',
+        entry: { trigger: { type: 'manual' } },
+        start: 'branch',
+        steps: [
+          {
+            id: 'branch',
+            type: 'branch',
+            branches: [{ conditions: [condition], next: 'end' }],
+            otherwise: 'end',
+          },
+          { id: 'end', type: 'exit' },
+        ],
+      },
+      'draft',
+    );
+  } catch (error) {
+    const { field, message } = error as { field: string; message: string };
+    return { field, message };
+  }
+  throw new Error('accepted');
+}
+
+describe('input issues', () => {
+  it('names the field of the branch of a union that was meant, not the first one tried', () => {
+    const at = 'draft.steps.0.branches.0.conditions.0';
+    expect(branchRefusal({ source: 'score', model: 'engagement', op: 'gte' }).field).toBe(`${at}.value`);
+    expect(branchRefusal({ source: 'segment', segment: 's', op: 'eq' }).field).toBe(`${at}.op`);
+    expect(branchRefusal({ source: 'lifecycle', op: 'in', stage: 'mql' }).field).toBe(`${at}.stages`);
+    expect(branchRefusal({ source: 'segmnt', segment: 's' })).toMatchObject({
+      field: `${at}.source`,
+      message: expect.stringContaining("'segment'"),
+    });
+  });
+
+  it('goes into nested rules, and names a misspelt key', () => {
+    const describe = (rule: unknown) => {
+      const parsed = SegmentRule.safeParse(rule);
+      return parsed.success ? undefined : describeIssue(parsed.error.issues[0], ['rule']);
+    };
+    expect(describe({ all: [{ type: 'trait', path: 'a', op: 'equals' }] })?.field).toBe('rule.all.0.op');
+    expect(describe({ not: { any: [{ type: 'evnt' }] } })?.field).toBe('rule.not.any.0.type');
+    expect(describe({ type: 'event', event: 'x', window: '30d', atleast: 3 })).toEqual({
+      field: 'rule.window',
+      message: 'is not a known field (nor is atleast)',
+    });
+  });
+});
