@@ -72,6 +72,43 @@ describe.each(BACKENDS)('journey engine on %s (manual clock)', (backend) => {
     expect(profile?.traits.cart).toBe('bought');
   });
 
+  it('lets a branch see the traits a step before it set in the same move', async () => {
+    await world.publish({
+      name: 'Upgrade',
+      entry: { trigger: { type: 'event', event: 'Upgraded' } },
+      start: 'set',
+      steps: [
+        {
+          id: 'set',
+          type: 'update_traits',
+          set: { plan: 'vip', greeting: 'Hi {{ profile.traits.plan }}' },
+          next: 'branch',
+        },
+        {
+          id: 'branch',
+          type: 'branch',
+          branches: [
+            {
+              conditions: [
+                { source: 'trait', path: 'plan', op: 'eq', value: 'vip' },
+                { source: 'trait', path: 'greeting', op: 'eq', value: 'Hi vip' },
+              ],
+              next: 'vip',
+            },
+          ],
+          otherwise: 'other',
+        },
+        { id: 'vip', type: 'update_traits', set: { path: 'vip' }, next: 'end' },
+        { id: 'other', type: 'update_traits', set: { path: 'other' }, next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([identify('ben', { plan: 'free' }), track('ben', 'Upgraded')]);
+    await world.settle();
+    const profile = await world.storage.profiles.find(world.workspaceId, await world.profileOf('ben'));
+    expect(profile?.traits).toMatchObject({ plan: 'vip', greeting: 'Hi vip', path: 'vip' });
+  });
+
   it('ends, on its next event, an instance of an archived journey that archiving missed', async () => {
     const journeyId = await world.publish({
       name: 'Cart follow-up',

@@ -28,7 +28,6 @@ import type {
   StorageTx,
   TraitChange,
 } from '../storage/storage.js';
-import { renderPlain } from '../templates/liquid.js';
 import {
   type Audience,
   type ConditionScope,
@@ -38,6 +37,7 @@ import {
   readPath,
 } from './conditions.js';
 import { advance, type Effect, type Trigger } from './executor.js';
+import { renderTraitValues } from './trait-updates.js';
 
 export const JOURNEYS_CURSOR = 'journeys';
 
@@ -578,10 +578,8 @@ export class JourneyEngine {
     set: Record<string, unknown>,
     now: number,
   ): Promise<void> {
-    const data = { profile: { id: profile.id, traits: profile.traits }, event: instance.entryEvent };
     const changes: TraitChange[] = [];
-    for (const [trait, raw] of Object.entries(set)) {
-      const value = typeof raw === 'string' ? renderPlain(raw, data) : raw;
+    for (const [trait, value] of Object.entries(renderTraitValues(set, profile, instance.entryEvent))) {
       const previous = profile.traits[trait];
       profile.traits[trait] = value;
       profile.traitTimes[trait] = now;

@@ -5,6 +5,7 @@ import type { JourneyDefinition, Step } from '../core/journey-definition.js';
 import { nextLocalTime } from '../core/local-time.js';
 import type { TransitionKind } from '../storage/storage.js';
 import { type ConditionScope, matchesAll } from './conditions.js';
+import { renderTraitValues } from './trait-updates.js';
 
 /** What moves an instance on. */
 export type Trigger =
@@ -62,11 +63,14 @@ class Run {
   readonly instance: JourneyInstance;
   readonly effects: Effect[] = [];
   readonly #context: ExecutionContext;
+  /** What branches read: the context's, with the traits this move's steps set. */
+  #scope: ConditionScope;
   readonly #steps: Map<string, Step>;
 
   constructor(instance: JourneyInstance, context: ExecutionContext) {
     this.instance = instance;
     this.#context = context;
+    this.#scope = context.scope;
     this.#steps = new Map(context.definition.steps.map((step) => [step.id, step]));
   }
 
@@ -160,7 +164,7 @@ class Run {
         return undefined;
       }
       case 'branch': {
-        const taken = step.branches.find((branch) => matchesAll(branch.conditions, this.#context.scope));
+        const taken = step.branches.find((branch) => matchesAll(branch.conditions, this.#scope));
         this.#complete(step);
         return taken ? taken.next : step.otherwise;
       }
@@ -189,6 +193,19 @@ class Run {
         return step.next;
       case 'update_traits':
         this.effects.push({ type: 'update_traits', set: step.set });
+        // A branch later in this move sees the traits as the step leaves them (a new object: the
+        // scope's traits are the profile's, which the engine compares against when it writes).
+        this.#scope = {
+          ...this.#scope,
+          traits: {
+            ...this.#scope.traits,
+            ...renderTraitValues(
+              step.set,
+              { id: this.#context.profileId, traits: this.#scope.traits },
+              this.#scope.entryEvent,
+            ),
+          },
+        };
         this.#complete(step);
         return step.next;
       case 'exit':
