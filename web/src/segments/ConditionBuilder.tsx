@@ -111,7 +111,7 @@ function GroupEditor(props: { group: GroupNode; path: string; isRoot?: boolean }
           <li key={child.id}>
             {index > 0 && (
               <span className="rule-joiner" aria-hidden="true">
-                {group.match === 'all' ? 'AND' : 'OR'}
+                {t(group.match === 'all' ? 'segments.builder.joinAll' : 'segments.builder.joinAny')}
               </span>
             )}
             {child.kind === 'group' ? (
