@@ -5,6 +5,7 @@ import { listProfileTimeline } from '../profiles/profiles.js';
 import { createSegment } from '../segments/segments.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { LoopbackPeer } from '../test-support/loopback-peer.js';
+import { ITALY_FIT_MODEL } from '../test-support/score-models.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { recycleProfile, runOverdueHandOffs } from './hand-offs.js';
@@ -53,18 +54,7 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
               { id: 'careers', kind: 'event', event: 'Careers Viewed', points: -15 },
             ],
           },
-          {
-            id: 'fit',
-            name: 'Fit',
-            rules: [
-              {
-                id: 'italy',
-                kind: 'fit',
-                when: { type: 'trait', path: 'country', op: 'eq', value: 'IT' },
-                points: 20,
-              },
-            ],
-          },
+          ITALY_FIT_MODEL,
         ],
       },
       lifecycle: {

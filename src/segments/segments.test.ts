@@ -7,6 +7,7 @@ import { listProfileTimeline } from '../profiles/profiles.js';
 import type { Storage, StorageTx } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { testDatabaseUrl } from '../test-support/postgres.js';
+import { ITALY_FIT_MODEL } from '../test-support/score-models.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { backfillSegment, runPendingBackfills } from './backfill.js';
@@ -458,20 +459,7 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
   it('previews and backfills a score condition from the fit its traits earn, beside a required event', async () => {
     await world.configure({
       scoring: {
-        models: [
-          {
-            id: 'fit',
-            name: 'Fit',
-            rules: [
-              {
-                id: 'italy',
-                kind: 'fit',
-                when: { type: 'trait', path: 'country', op: 'eq', value: 'IT' },
-                points: 20,
-              },
-            ],
-          },
-        ],
+        models: [ITALY_FIT_MODEL],
       },
     });
     await world.send([
@@ -540,6 +528,21 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await eventNames('ada')).toEqual([]);
     await world.settle();
     expect(await eventNames('ada')).toEqual([]);
+  });
+
+  it('takes a lone condition saved inside `all` (as the console saves it) for the same rule, not a new version', async () => {
+    const pros = await create('Pros', { type: 'trait', path: 'plan', op: 'eq', value: 'pro' });
+    const renamed = await updateSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      id: pros,
+      input: {
+        name: 'Pro plans',
+        kind: 'live',
+        rule: { all: [{ type: 'trait', path: 'plan', op: 'eq', value: 'pro' }] },
+      },
+      now: world.clock.now(),
+    });
+    expect(renamed).toMatchObject({ name: 'Pro plans', version: 1, status: 'ready' });
   });
 
   it('refuses one of two edits made at once that would make segments ask about each other in a circle', async () => {

@@ -83,8 +83,12 @@ export async function updateSegment(
         field: 'kind',
       });
     if (input.rule) await checkReferences(tx, workspaceId, id, input.rule);
-    // Compared as values: PostgreSQL's jsonb hands back the keys in an order of its own.
-    const isRuleChanged = !isDeepStrictEqual(input.rule ?? null, current.rule);
+    // Compared as values (PostgreSQL's jsonb hands back the keys in an order of its own), and as what
+    // they mean: the console saves a lone condition inside `all`, which is no new rule to backfill.
+    const isRuleChanged = !isDeepStrictEqual(
+      input.rule ? unwrapped(input.rule) : null,
+      current.rule ? unwrapped(current.rule) : null,
+    );
     await tx.segments.update({
       id,
       at: now,
@@ -184,6 +188,20 @@ async function checkReferences(
   } catch (error) {
     throw new AppError('invalid_input', (error as Error).message, { field: 'rule' });
   }
+}
+
+/** The rule without groups of one (`{all: [x]}` is `x`), for telling whether it changed. */
+function unwrapped(rule: SegmentCondition): SegmentCondition {
+  if ('all' in rule)
+    return rule.all.length === 1
+      ? unwrapped(rule.all[0] as SegmentCondition)
+      : { all: rule.all.map(unwrapped) };
+  if ('any' in rule)
+    return rule.any.length === 1
+      ? unwrapped(rule.any[0] as SegmentCondition)
+      : { any: rule.any.map(unwrapped) };
+  if ('not' in rule) return { not: unwrapped(rule.not) };
+  return rule;
 }
 
 type LeafCondition = Exclude<SegmentCondition, { all: unknown } | { any: unknown } | { not: unknown }>;
