@@ -7,6 +7,7 @@ import {
   type WebhookDestination,
   WorkspaceSettings,
 } from '../core/workspace-settings.js';
+import { checkAudienceStillKnown } from '../scoring/audience-in-use.js';
 import type { Storage } from '../storage/storage.js';
 import { SecretBox } from './email/secret-box.js';
 
@@ -86,6 +87,7 @@ export async function saveSettings(
   const settings = parsed.data;
   checkIntentSettings(settings);
   await checkStagesHeld(storage, input.workspaceId, settings);
+  await checkAudienceStillKnown(storage, input.workspaceId, settings);
   const previous = await storage.settings.get(input.workspaceId);
   const { smtp, sms } = settings;
   if (smtp) {

@@ -475,6 +475,45 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect((await world.storage.settings.get(world.workspaceId)).lifecycle?.stages).toContain('lead');
   });
 
+  it('refuses settings dropping a score model or stage that a live segment or a published journey asks about', async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const lifecycle = settings.lifecycle as NonNullable<WorkspaceSettings['lifecycle']>;
+    await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Fit', kind: 'live', rule: { type: 'score', model: 'fit', min: 10 } },
+      now: world.clock.now(),
+    });
+    await world.publish({
+      name: 'Opportunities',
+      entry: { trigger: { type: 'event', event: 'Demo Requested' } },
+      start: 'branch',
+      steps: [
+        {
+          id: 'branch',
+          type: 'branch',
+          branches: [
+            { conditions: [{ source: 'lifecycle', op: 'in', stages: ['opportunity'] }], next: 'end' },
+          ],
+          otherwise: 'end',
+        },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    const withoutFit = settings.scoring.models.filter((model) => model.id !== 'fit');
+    await expect(world.configure({ scoring: { models: withoutFit } })).rejects.toMatchObject({
+      field: 'scoring.models',
+      message: expect.stringContaining('segment Fit'),
+    });
+    const withoutOpportunity = lifecycle.stages.filter((stage) => stage !== 'opportunity');
+    await expect(
+      world.configure({ lifecycle: { ...lifecycle, stages: withoutOpportunity } }),
+    ).rejects.toMatchObject({
+      field: 'lifecycle.stages',
+      message: expect.stringContaining('journey Opportunities'),
+    });
+    expect((await world.storage.settings.get(world.workspaceId)).scoring.models).toHaveLength(2);
+  });
+
   it('refuses a hand-off that could never recycle, or that lists an owner twice, naming the field', async () => {
     const settings = await world.storage.settings.get(world.workspaceId);
     const lifecycle = settings.lifecycle as NonNullable<WorkspaceSettings['lifecycle']>;

@@ -1,0 +1,76 @@
+import { AppError } from '../core/errors.js';
+import type { JourneyDefinition } from '../core/journey-definition.js';
+import type { SegmentCondition } from '../core/segment-definition.js';
+import type { WorkspaceSettings } from '../core/workspace-settings.js';
+import type { StorageReader } from '../storage/storage.js';
+
+/** What a rule or a journey asks about: score models and lifecycle stages, by who asks. */
+interface AudienceUse {
+  models: Map<string, string>;
+  stages: Map<string, string>;
+}
+
+/**
+ * Refuses settings that drop a score model or lifecycle stage a live segment or a published journey
+ * asks about: the segment would silently lose every member, the branch would never hold.
+ */
+export async function checkAudienceStillKnown(
+  reader: StorageReader,
+  workspaceId: string,
+  settings: WorkspaceSettings,
+): Promise<void> {
+  const used: AudienceUse = { models: new Map(), stages: new Map() };
+  for (const segment of await reader.segments.listLive(workspaceId))
+    if (segment.rule) collectFromRule(segment.rule, `segment ${segment.name}`, used);
+  for (const journey of await reader.journeys.list(workspaceId)) {
+    if (journey.status === 'archived' || journey.currentVersion === null) continue;
+    const version = await reader.journeys.findVersion(journey.id, journey.currentVersion);
+    if (version) collectFromJourney(version.definition, `journey ${journey.name}`, used);
+  }
+  const models = new Set(settings.scoring.models.map((model) => model.id));
+  for (const [model, user] of used.models)
+    if (!models.has(model))
+      throw new AppError(
+        'invalid_input',
+        `scoring.models: ${user} asks about the score model ${model}: keep it`,
+        {
+          field: 'scoring.models',
+        },
+      );
+  const stages = new Set(settings.lifecycle?.stages ?? []);
+  for (const [stage, user] of used.stages)
+    if (!stages.has(stage))
+      throw new AppError(
+        'invalid_input',
+        `lifecycle.stages: ${user} asks about the stage ${stage}: keep it`,
+        {
+          field: 'lifecycle.stages',
+        },
+      );
+}
+
+function collectFromRule(rule: SegmentCondition, user: string, used: AudienceUse): void {
+  if ('all' in rule || 'any' in rule) {
+    for (const part of 'all' in rule ? rule.all : rule.any) collectFromRule(part, user, used);
+    return;
+  }
+  if ('not' in rule) {
+    collectFromRule(rule.not, user, used);
+    return;
+  }
+  if (rule.type === 'score') used.models.set(rule.model, user);
+  if (rule.type === 'lifecycle') for (const stage of rule.stages) used.stages.set(stage, user);
+}
+
+function collectFromJourney(definition: JourneyDefinition, user: string, used: AudienceUse): void {
+  for (const step of definition.steps) {
+    if (step.type !== 'branch') continue;
+    for (const branch of step.branches)
+      for (const condition of branch.conditions) {
+        if (!('source' in condition)) continue;
+        if (condition.source === 'score') used.models.set(condition.model, user);
+        if (condition.source === 'lifecycle')
+          for (const stage of condition.stages) used.stages.set(stage, user);
+      }
+  }
+}
