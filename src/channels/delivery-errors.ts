@@ -13,3 +13,13 @@ export class RetryableError extends Error {
     this.name = 'RetryableError';
   }
 }
+
+const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/** A receiver's `Retry-After` (seconds, or an HTTP date), at most an hour; undefined when it said nothing usable. */
+export function retryAfterMs(header: string | string[] | undefined, now: number): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  const ms = /^\d+$/.test(value.trim()) ? Number(value) * 1000 : Date.parse(value) - now;
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : undefined;
+}

@@ -2,6 +2,7 @@ import { AppError } from '../core/errors.js';
 import type { JourneyDefinition } from '../core/journey-definition.js';
 import type { SegmentCondition } from '../core/segment-definition.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
+import { leaves } from '../segments/segments.js';
 import type { StorageReader } from '../storage/storage.js';
 
 /** What a rule or a journey asks about: score models and lifecycle stages, by who asks. */
@@ -50,16 +51,10 @@ export async function checkAudienceStillKnown(
 }
 
 function collectFromRule(rule: SegmentCondition, user: string, used: AudienceUse): void {
-  if ('all' in rule || 'any' in rule) {
-    for (const part of 'all' in rule ? rule.all : rule.any) collectFromRule(part, user, used);
-    return;
+  for (const condition of leaves(rule)) {
+    if (condition.type === 'score') used.models.set(condition.model, user);
+    if (condition.type === 'lifecycle') for (const stage of condition.stages) used.stages.set(stage, user);
   }
-  if ('not' in rule) {
-    collectFromRule(rule.not, user, used);
-    return;
-  }
-  if (rule.type === 'score') used.models.set(rule.model, user);
-  if (rule.type === 'lifecycle') for (const stage of rule.stages) used.stages.set(stage, user);
 }
 
 function collectFromJourney(definition: JourneyDefinition, user: string, used: AudienceUse): void {

@@ -207,7 +207,7 @@ function unwrapped(rule: SegmentCondition): SegmentCondition {
 type LeafCondition = Exclude<SegmentCondition, { all: unknown } | { any: unknown } | { not: unknown }>;
 
 /** The conditions of a rule under its all/any/not. */
-function leaves(rule: SegmentCondition): LeafCondition[] {
+export function leaves(rule: SegmentCondition): LeafCondition[] {
   if ('all' in rule) return rule.all.flatMap(leaves);
   if ('any' in rule) return rule.any.flatMap(leaves);
   if ('not' in rule) return leaves(rule.not);

@@ -4,7 +4,7 @@ import type { Profile } from '../../core/profile.js';
 import type { SmsSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import { renderPlain } from '../../templates/liquid.js';
-import { RetryableError } from '../delivery-errors.js';
+import { RetryableError, retryAfterMs } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
 import { messageTemplateData } from '../message-data.js';
@@ -109,7 +109,7 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
   if (status >= 200 && status < 300)
     return { status: 'sent', providerMessageId: null, toAddress: to, subject: null };
   if (status === 429 || status >= 500 || SETTINGS_REFUSALS.has(status))
-    throw new RetryableError(reason, retryAfterMs(response.headers['retry-after']), to);
+    throw new RetryableError(reason, retryAfterMs(response.headers['retry-after'], call.now), to);
   if (answer.code === RECIPIENT_UNSUBSCRIBED) {
     // The carrier will refuse every later text too: suppressed here, they are not even tried.
     await call.storage.consent.suppress({
@@ -184,7 +184,7 @@ async function earlierSend(
   if (response.statusCode < 200 || response.statusCode >= 300 || !Array.isArray(listing.messages))
     throw new RetryableError(
       `${provider.url.host} answered ${response.statusCode} when asked whether an earlier attempt sent the text`,
-      retryAfterMs(response.headers['retry-after']),
+      retryAfterMs(response.headers['retry-after'], call.now),
     );
   const since = message.createdAt - CLOCK_SKEW_MS;
   const candidates = listing.messages.flatMap((sent) =>
@@ -204,12 +204,6 @@ async function earlierSend(
     providerMessageIds: candidates,
   });
   return candidates.find((sid) => !taken.has(sid));
-}
-
-/** `Retry-After` in seconds (all Twilio sends), at most an hour. */
-function retryAfterMs(header: string | string[] | undefined): number | undefined {
-  const seconds = Number(Array.isArray(header) ? header[0] : header);
-  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 3600) * 1000 : undefined;
 }
 
 function errorText(error: unknown): string {

@@ -3,7 +3,7 @@ import type { Message } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
 import type { WebhookDestination, WebhookSettings } from '../../core/workspace-settings.js';
 import { renderJson } from '../../templates/liquid.js';
-import { RetryableError } from '../delivery-errors.js';
+import { RetryableError, retryAfterMs } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
 import { messageTemplateData } from '../message-data.js';
@@ -14,7 +14,6 @@ import { SIGNATURE_HEADER, signatureHeader } from './webhook-signature.js';
 const REASON_BODY_CHARS = 300;
 /** Answers that say "later", not "never". */
 const RETRYABLE_STATUSES = new Set([408, 425, 429]);
-const MAX_RETRY_AFTER_MS = 3_600_000;
 
 export interface WebhookCall {
   message: Message;
@@ -140,13 +139,6 @@ async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown })
     body.destroy();
   }
   return text.slice(0, REASON_BODY_CHARS).replace(/\s+/g, ' ').trim();
-}
-
-function retryAfterMs(header: string | string[] | undefined, now: number): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (!value) return undefined;
-  const ms = /^\d+$/.test(value.trim()) ? Number(value) * 1000 : Date.parse(value) - now;
-  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : undefined;
 }
 
 function errorText(error: unknown): string {
