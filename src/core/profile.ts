@@ -32,6 +32,8 @@ export interface Profile {
   updatedAt: number;
   /** Set when this profile was merged into another; reads follow it to the survivor. */
   mergedInto: string | null;
+  /** How many times the profile was written: a write goes only over the revision it was decided from. */
+  revision: number;
 }
 
 export interface Account {

@@ -578,6 +578,11 @@ export class JourneyEngine {
     set: Record<string, unknown>,
     now: number,
   ): Promise<void> {
+    // The batch read the profile before identity resolution may have written it: set over its
+    // traits as they stand now, or those an identify just set would be lost.
+    const current = await tx.profiles.lockForTraits(profile.id);
+    if (!current) return;
+    Object.assign(profile, current);
     const changes: TraitChange[] = [];
     for (const [trait, value] of Object.entries(renderTraitValues(set, profile, instance.entryEvent))) {
       const previous = profile.traits[trait];

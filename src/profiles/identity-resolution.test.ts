@@ -47,6 +47,7 @@ function stored(id: string, userId: string | null, traits: Record<string, unknow
     createdAt: NOW - 1000,
     updatedAt: NOW - 1000,
     mergedInto: null,
+    revision: 0,
   };
 }
 

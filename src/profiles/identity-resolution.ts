@@ -203,6 +203,7 @@ class BatchResolution {
       createdAt: now,
       updatedAt: now,
       mergedInto: null,
+      revision: 0,
     };
     this.#profiles.set(profile.id, profile);
     this.#newProfiles.add(profile.id);

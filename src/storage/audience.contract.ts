@@ -59,6 +59,7 @@ export function runAudienceContract(
       createdAt: NOW,
       updatedAt: NOW,
       mergedInto: null,
+      revision: 0,
     };
     const identities = [
       { kind: 'user' as const, value: userId },

@@ -4,7 +4,13 @@ import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';
 import type { Database } from './schema.js';
-import { type IdentityKey, MERGES_LOCK_KEY, type ProfileStore, type TraitChange } from './storage.js';
+import {
+  type IdentityKey,
+  MERGES_LOCK_KEY,
+  type ProfileStore,
+  StaleBatchError,
+  type TraitChange,
+} from './storage.js';
 
 const MAX_MERGE_HOPS = 16;
 
@@ -20,6 +26,7 @@ function toProfile(row: Selectable<Database['profiles']>, ops: DialectOps): Prof
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     mergedInto: row.merged_into,
+    revision: Number(row.revision),
   };
 }
 
@@ -58,6 +65,7 @@ function profileValues(profile: Profile) {
     created_at: profile.createdAt,
     updated_at: profile.updatedAt,
     merged_into: profile.mergedInto,
+    revision: profile.revision,
   };
 }
 
@@ -170,21 +178,28 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
         await db.insertInto('profiles').values(chunk.map(profileValues)).execute();
       }
       for (const chunk of chunks(changes.updatedProfiles, 200)) {
-        await db
+        const written = await db
           .insertInto('profiles')
-          .values(chunk.map(profileValues))
+          .values(chunk.map((profile) => ({ ...profileValues(profile), revision: profile.revision + 1 })))
           .onConflict((oc) =>
-            oc.column('id').doUpdateSet((eb) => ({
-              user_id: eb.ref('excluded.user_id'),
-              traits: eb.ref('excluded.traits'),
-              trait_times: eb.ref('excluded.trait_times'),
-              first_seen_at: eb.ref('excluded.first_seen_at'),
-              last_seen_at: eb.ref('excluded.last_seen_at'),
-              updated_at: eb.ref('excluded.updated_at'),
-              merged_into: eb.ref('excluded.merged_into'),
-            })),
+            oc
+              .column('id')
+              .doUpdateSet((eb) => ({
+                user_id: eb.ref('excluded.user_id'),
+                traits: eb.ref('excluded.traits'),
+                trait_times: eb.ref('excluded.trait_times'),
+                first_seen_at: eb.ref('excluded.first_seen_at'),
+                last_seen_at: eb.ref('excluded.last_seen_at'),
+                updated_at: eb.ref('excluded.updated_at'),
+                merged_into: eb.ref('excluded.merged_into'),
+                revision: eb.ref('excluded.revision'),
+              }))
+              .where('profiles.revision', '=', sql<number>`excluded.revision - 1`),
           )
-          .execute();
+          .executeTakeFirst();
+        // A journey's update_traits committed after these profiles were read: decide again from them.
+        if (Number(written.numInsertedOrUpdatedRows ?? 0) < chunk.length)
+          throw new StaleBatchError('a profile changed after identity resolution read it');
       }
       for (const { from, into, eventId } of changes.merges) {
         await db.updateTable('profiles').set({ merged_by_event: eventId }).where('id', '=', from).execute();
@@ -281,16 +296,31 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
       return { mergedStages };
     },
 
+    async lockForTraits(profileId) {
+      const row = await db
+        .selectFrom('profiles')
+        .selectAll()
+        .where('id', '=', profileId)
+        .$if(ops.lockRows !== '', (query) => query.forUpdate())
+        .executeTakeFirst();
+      return row && toProfile(row, ops);
+    },
+
     async updateTraits(profile, changes) {
-      await db
+      const written = await db
         .updateTable('profiles')
         .set({
           traits: JSON.stringify(profile.traits),
           trait_times: JSON.stringify(profile.traitTimes),
           updated_at: profile.updatedAt,
+          revision: profile.revision + 1,
         })
         .where('id', '=', profile.id)
-        .execute();
+        .where('revision', '=', profile.revision)
+        .executeTakeFirst();
+      if (Number(written.numUpdatedRows) !== 1)
+        throw new StaleBatchError(`profile ${profile.id} changed after its traits were read`);
+      profile.revision += 1;
       await insertTraitChanges(db, changes);
     },
 

@@ -22,6 +22,7 @@ function profile(workspaceId: string, overrides: Partial<Profile> = {}): Profile
     createdAt: NOW,
     updatedAt: NOW,
     mergedInto: null,
+    revision: 0,
     ...overrides,
   };
 }

@@ -173,7 +173,15 @@ export interface ProfileStore {
   listAccounts(profileId: string): Promise<Account[]>;
   /** The profiles in the workspace's account (none for an account of another workspace). */
   listAccountMembers(workspaceId: string, accountId: string): Promise<string[]>;
-  /** Sets traits outside of an identify (a journey's update step), recording what changed. */
+  /**
+   * The profile as it stands, its row locked until the transaction ends (PostgreSQL `FOR UPDATE`),
+   * for traits set outside of an identify: read-modify-write beside identity resolution.
+   */
+  lockForTraits(profileId: string): Promise<Profile | undefined>;
+  /**
+   * Sets traits outside of an identify (a journey's update step), recording what changed; only over
+   * the revision `profile` was read at (`StaleBatchError` otherwise), which it then moves on.
+   */
   updateTraits(profile: Profile, changes: TraitChange[]): Promise<void>;
   /** What the identify calls among these events changed. */
   listTraitChanges(eventIds: number[]): Promise<TraitChange[]>;

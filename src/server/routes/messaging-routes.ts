@@ -251,6 +251,7 @@ export async function messagingRoutes(
           createdAt: 0,
           updatedAt: 0,
           mergedInto: null,
+          revision: 0,
         };
     if (!profile)
       throw new AppError('not_found', `profile ${body.profileId} does not exist`, { field: 'profileId' });

@@ -8,6 +8,7 @@ import { handOffTurnsSchema } from './0006-hand-off-turns.js';
 import { scoresInDoublePrecision } from './0007-scores-in-double-precision.js';
 import { scoresByProfile } from './0008-scores-by-profile.js';
 import { segmentReadySince } from './0009-segment-ready-since.js';
+import { profileRevision } from './0010-profile-revision.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -24,6 +25,7 @@ const ALL: Record<string, DialectMigration> = {
   '0007-scores-in-double-precision': scoresInDoublePrecision,
   '0008-scores-by-profile': scoresByProfile,
   '0009-segment-ready-since': segmentReadySince,
+  '0010-profile-revision': profileRevision,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

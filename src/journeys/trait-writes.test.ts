@@ -1,0 +1,108 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
+import type { PipelineBatch, Storage, StorageTx } from '../storage/storage.js';
+import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { identify, track } from '../test-support/segment-calls.js';
+import { BACKENDS } from '../test-support/world.js';
+
+const HOUR = 3_600_000;
+
+/**
+ * A journey's update_traits step and identity resolution both write a profile's traits, each from a
+ * read made before its write: neither may lose what the other set in between.
+ */
+describe.each(BACKENDS)('trait writes beside identity resolution on %s', (backend) => {
+  let world: JourneyWorld;
+
+  beforeEach(async () => {
+    world = await startJourneyWorld(backend);
+    await world.publish({
+      name: 'Welcome',
+      entry: { trigger: { type: 'event', event: 'Signed Up' } },
+      start: 'later',
+      steps: [
+        { id: 'later', type: 'wait', duration: '1h', next: 'tag' },
+        { id: 'tag', type: 'update_traits', set: { welcomed: true }, next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([identify('u1', { plan: 'free' }), track('u1', 'Signed Up')]);
+    await world.settle();
+    // The timer is due before the identify below arrives: it may fire before that is read.
+    world.clock.advance(HOUR + 1000);
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  const resolveProfiles = (batch: PipelineBatch<void>) =>
+    world.storage.runPipelineBatch(PROFILES_CURSOR, 1000, batch, world.clock.now(), {
+      skipMopsEvents: true,
+    });
+  const traitsOfU1 = async () =>
+    (await world.storage.profiles.find(world.workspaceId, await world.profileOf('u1')))?.traits;
+
+  it('decides an identify again when the journey set traits after it was read', async () => {
+    await world.send([identify('u1', { name: 'Ann' })]);
+    const resolution = profileResolutionBatch(() => world.clock.now());
+    let hasRunJourney = false;
+    const withJourneyBetween: PipelineBatch<void> = {
+      async prepare(events, reader, span) {
+        const write = await resolution.prepare(events, reader, span);
+        if (!hasRunJourney) {
+          hasRunJourney = true;
+          expect(await world.background.engine.runDueTimers()).toBe(1);
+        }
+        return write;
+      },
+    };
+
+    expect((await resolveProfiles(withJourneyBetween)).status).toBe('stale');
+    expect((await resolveProfiles(withJourneyBetween)).status).toBe('done');
+    await world.settle();
+    expect(await traitsOfU1()).toEqual({ plan: 'free', name: 'Ann', welcomed: true });
+  });
+
+  // On SQLite the journey's transaction holds the write lock from its first read: nothing commits in
+  // between. On PostgreSQL another process's identity resolution can.
+  it.runIf(backend === 'postgres')(
+    'sets the journey’s traits over an identify committed after the journey read the profile',
+    async () => {
+      await world.send([identify('u1', { name: 'Ann' })]);
+      let hasResolved = false;
+      restoreTransaction = resolvingAfterFirstRead(world.storage, async () => {
+        if (hasResolved) return;
+        hasResolved = true;
+        expect((await resolveProfiles(profileResolutionBatch(() => world.clock.now()))).status).toBe('done');
+      });
+      expect(await world.background.engine.runDueTimers()).toBe(1);
+      expect(hasResolved).toBe(true);
+      restoreTransaction();
+      await world.settle();
+      expect(await traitsOfU1()).toEqual({ plan: 'free', name: 'Ann', welcomed: true });
+    },
+  );
+  let restoreTransaction = () => {};
+  afterEach(() => restoreTransaction());
+});
+
+/**
+ * Wraps the storage's transactions so that, right after a transaction reads a profile, `between`
+ * runs on another connection; returns what undoes the wrapping.
+ */
+function resolvingAfterFirstRead(storage: Storage, between: () => Promise<void>): () => void {
+  const original = storage.transaction;
+  storage.transaction = <T>(work: (tx: StorageTx) => Promise<T>) =>
+    original.call(storage, (tx: StorageTx) => {
+      const profiles = Object.create(tx.profiles) as StorageTx['profiles'];
+      profiles.find = async (workspaceId, id) => {
+        const found = await tx.profiles.find(workspaceId, id);
+        await between();
+        return found;
+      };
+      return work({ ...tx, profiles } as StorageTx);
+    }) as Promise<T>;
+  return () => {
+    storage.transaction = original;
+  };
+}
