@@ -13,6 +13,7 @@ const HOUR = 3_600_000;
  */
 describe.each(BACKENDS)('trait writes beside identity resolution on %s', (backend) => {
   let world: JourneyWorld;
+  let restoreTransaction = () => {};
 
   beforeEach(async () => {
     world = await startJourneyWorld(backend);
@@ -32,6 +33,7 @@ describe.each(BACKENDS)('trait writes beside identity resolution on %s', (backen
     world.clock.advance(HOUR + 1000);
   });
   afterEach(async () => {
+    restoreTransaction();
     await world.close();
   });
 
@@ -78,12 +80,11 @@ describe.each(BACKENDS)('trait writes beside identity resolution on %s', (backen
       expect(await world.background.engine.runDueTimers()).toBe(1);
       expect(hasResolved).toBe(true);
       restoreTransaction();
+      restoreTransaction = () => {};
       await world.settle();
       expect(await traitsOfU1()).toEqual({ plan: 'free', name: 'Ann', welcomed: true });
     },
   );
-  let restoreTransaction = () => {};
-  afterEach(() => restoreTransaction());
 });
 
 /**
