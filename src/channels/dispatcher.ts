@@ -153,7 +153,7 @@ export class MessageDispatcher {
       while (next < claimed.length) {
         const message = claimed[next++] as Message;
         if (lost.has(message.id)) continue;
-        outcomes.push([message, await this.#outcome(message, context)]);
+        outcomes.push([message, await this.#outcome(message, context, claimant)]);
         unsettled.delete(message.id);
         void record();
       }
@@ -263,9 +263,9 @@ export class MessageDispatcher {
     return context;
   }
 
-  async #outcome(message: Message, context: RoundContext): Promise<Outcome> {
+  async #outcome(message: Message, context: RoundContext, claimant: string): Promise<Outcome> {
     try {
-      return await this.#attempt(message, context);
+      return await this.#attempt(message, context, claimant);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.#options.logger.warn({ messageId: message.id, reason }, 'message attempt failed');
@@ -288,7 +288,7 @@ export class MessageDispatcher {
     }
   }
 
-  async #attempt(message: Message, context: RoundContext): Promise<Outcome> {
+  async #attempt(message: Message, context: RoundContext, claimant: string): Promise<Outcome> {
     const { storage, clock } = this.#options;
     // This attempt's own time (not the round's): it signs webhooks, and quiet hours and caps judge by it.
     const now = clock.now();
@@ -329,6 +329,7 @@ export class MessageDispatcher {
               settings: settings.sms,
               secrets: this.#options.email.secrets,
               storage,
+              claimant,
               now,
             })
           : await sendEmail(this.#options.email, { message, profile, settings, storage, now });

@@ -173,8 +173,11 @@ export interface MessageContext {
   template?: EmailTemplate;
   /** A webhook step's call: the destination is looked up in the workspace's settings when it is made. */
   webhook?: { destination: string; path: string; method: string; body: string };
-  /** An SMS step's Liquid text, rendered when it is sent. */
-  sms?: { body: string };
+  /**
+   * An SMS step's Liquid text, rendered when it is first sent: `text` is that rendering, kept before
+   * the provider is called, so that a retry sends, and looks for an earlier send of, exactly it.
+   */
+  sms?: { body: string; text?: string };
 }
 
 export const SUPPRESSION_REASONS = ['unsubscribed', 'hard_bounce', 'complaint'] as const;

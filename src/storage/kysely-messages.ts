@@ -295,6 +295,16 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
       for (const list of times.values()) list.sort((a, b) => a - b);
       return times;
     },
+    async saveContext(message, claimant) {
+      const result = await db
+        .updateTable('messages')
+        .set({ context: JSON.stringify(message.context) })
+        .where('id', '=', message.id)
+        .where('claimed_by', '=', claimant)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
     async providerIdsRecorded({ workspaceId, profileId, channel, providerMessageIds }) {
       if (providerMessageIds.length === 0) return new Set();
       const rows = await db

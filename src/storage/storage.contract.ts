@@ -555,6 +555,10 @@ export function runStorageContract(
       expect(
         await storage.messages.renewClaims({ ids: [message.id], claimant: 'a', until: NOW + 9000 }),
       ).toEqual(new Set());
+      const rendered = { id: message.id, context: { sms: { body: 'Hi {{ x }}', text: 'Hi' } } };
+      expect(await storage.messages.saveContext(rendered, 'a')).toBe(false);
+      expect(await storage.messages.saveContext(rendered, 'b')).toBe(true);
+      expect((await storage.messages.findById(message.id))?.context).toEqual(rendered.context);
       const sent = { ...message, status: 'sent' as const, sentAt: NOW + 6001, updatedAt: NOW + 6001 };
       expect(await storage.messages.update(sent, 'a')).toBe(false);
       expect(await storage.messages.update(sent, 'b')).toBe(true);

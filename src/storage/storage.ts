@@ -330,6 +330,8 @@ export interface MessageStore {
     ids?: string[];
     now: number;
   }): Promise<string[]>;
+  /** Replaces what the message is rendered with, if `claimant` still holds it; false when it does not. */
+  saveContext(message: Pick<Message, 'id' | 'context'>, claimant: string): Promise<boolean>;
   /** Which of these provider message ids the profile's messages on the channel were recorded as. */
   providerIdsRecorded(query: {
     workspaceId: string;

@@ -254,6 +254,22 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect((await smsMessages()).map((message) => message.status)).toEqual(['sent', 'sent', 'sent']);
   });
 
+  it('finds the lost text on the retry even when the traits it was rendered from changed since', async () => {
+    await publishReminder();
+    await world.send([identify('gil', { first_name: 'Gil', phone: '+393330000023' })]);
+    await world.settle();
+    twilio.failures = [{ status: 201, dropAnswer: true }];
+    await world.send([track('gil', 'Cart Abandoned', { item: 'tent' })]);
+    await world.settle();
+    await world.send([identify('gil', { first_name: 'Gilbert' })]);
+    await world.settle();
+
+    await world.advance(30_000);
+    expect(twilio.listings).toBe(1);
+    expect(twilio.sent.map((sms) => sms.body)).toEqual(['Hi Gil, your tent is waiting & ready.']);
+    expect(await smsMessages()).toMatchObject([{ status: 'sent', providerMessageId: twilio.sent[0]?.sid }]);
+  });
+
   it('retries a text the provider refused for its credentials, so a fixed token sends it', async () => {
     await publishReminder();
     twilio.failures = [{ status: 401, code: 20003, message: 'Authenticate' }];

@@ -31,6 +31,8 @@ export interface SmsCall {
   settings: SmsSettings | undefined;
   secrets: SecretBox;
   storage: Storage;
+  /** Who holds the message's claim (the dispatcher's round). */
+  claimant: string;
   now: number;
 }
 
@@ -54,13 +56,21 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
   const { message, profile, settings, to } = call;
   if (!settings) return { status: 'failed', reason: 'no SMS provider is configured (settings.sms)' };
   if (!message.context.sms) return { status: 'failed', reason: 'the message has no SMS text' };
-  let body: string;
-  try {
-    body = renderSmsBody(message.context.sms.body, message, profile);
-  } catch (error) {
-    return { status: 'failed', reason: `the text could not be rendered: ${errorText(error)}` };
+  let body = message.context.sms.text;
+  if (body === undefined) {
+    try {
+      body = renderSmsBody(message.context.sms.body, message, profile);
+    } catch (error) {
+      return { status: 'failed', reason: `the text could not be rendered: ${errorText(error)}` };
+    }
+    if (body === '') return { status: 'skipped', reason: 'the text is empty once rendered', toAddress: to };
+    // Kept before the provider is called: a retry after a lost answer must recognise this very text
+    // among the sent ones, even if the traits it was rendered from have changed since.
+    const context = { ...message.context, sms: { ...message.context.sms, text: body } };
+    if (!(await call.storage.messages.saveContext({ id: message.id, context }, call.claimant)))
+      throw new RetryableError('another worker took the message over', undefined, to);
+    message.context = context;
   }
-  if (body === '') return { status: 'skipped', reason: 'the text is empty once rendered', toAddress: to };
 
   const form = new URLSearchParams({ To: to, Body: body });
   form.set(settings.from.startsWith('MG') ? 'MessagingServiceSid' : 'From', settings.from);
