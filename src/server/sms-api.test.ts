@@ -43,14 +43,15 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
   });
 
   /** Posts a text as the provider would: form-encoded, signed with the auth token over URL and parameters. */
+  let texts = 0;
   const inbound = async (
     body: string,
-    options: { token?: string; from?: string; optOutType?: string } = {},
+    options: { token?: string; from?: string; optOutType?: string; sid?: string } = {},
   ) => {
     const { world } = mailWorld;
     const url = `${world.url}/v1/sms/inbound/${world.workspaceId}`;
     const params = new URLSearchParams({
-      MessageSid: 'SM0001',
+      MessageSid: options.sid ?? `SM${String(++texts).padStart(32, '0')}`,
       AccountSid: 'AC1',
       From: options.from ?? PHONE,
       To: '+15005550006',
@@ -138,6 +139,19 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect((await inbound('please stop texting me!')).text).toContain('You are unsubscribed');
     expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
     await inbound('start');
+    expect(await smsSuppression()).toBeUndefined();
+  });
+
+  it('acts on a text once: a retried or replayed request (an old START after a STOP) changes nothing', async () => {
+    const start = await inbound('START', { sid: 'SM-start' });
+    expect(start.text).toContain('You are subscribed again');
+    expect((await inbound('STOP', { sid: 'SM-stop' })).text).toContain('You are unsubscribed');
+
+    const replayed = await inbound('START', { sid: 'SM-start' });
+    expect(replayed.status).toBe(200);
+    expect(replayed.text).toBe('<?xml version="1.0" encoding="UTF-8"?><Response></Response>');
+    expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
+    await inbound('START');
     expect(await smsSuppression()).toBeUndefined();
   });
 

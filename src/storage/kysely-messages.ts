@@ -332,6 +332,19 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
 
 export function createConsentStore(db: Kysely<Database>): ConsentStore {
   return {
+    async noteInboundText(entry) {
+      const result = await db
+        .insertInto('inbound_texts')
+        .values({
+          workspace_id: entry.workspaceId,
+          message_sid: entry.messageSid,
+          from_address: entry.from,
+          received_at: entry.at,
+        })
+        .onConflict((oc) => oc.columns(['workspace_id', 'message_sid']).doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+    },
     async suppress(entry) {
       await db
         .insertInto('suppressions')

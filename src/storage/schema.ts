@@ -186,6 +186,12 @@ export interface Database {
     previous: string;
     at: number;
   };
+  inbound_texts: {
+    workspace_id: string;
+    message_sid: string;
+    from_address: string;
+    received_at: number;
+  };
   suppressions: {
     workspace_id: string;
     channel: string;

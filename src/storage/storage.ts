@@ -356,6 +356,16 @@ export interface MessageStore {
 }
 
 export interface ConsentStore {
+  /**
+   * Notes an inbound text by the provider's id for it; false when it was noted before (a retried
+   * webhook or a replayed request), and then it must not be acted on again.
+   */
+  noteInboundText(entry: {
+    workspaceId: string;
+    messageSid: string;
+    from: string;
+    at: number;
+  }): Promise<boolean>;
   suppress(entry: {
     workspaceId: string;
     channel: string;

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Storage } from '../../storage/storage.js';
+import type { ConsentStore, Storage } from '../../storage/storage.js';
 import { normalisePhoneNumber } from './phone-number.js';
 
 /** The carrier keywords (CTIA, and Twilio's defaults), matched against the whole message. */
@@ -52,7 +52,7 @@ export function twilioSignature(authToken: string, url: string, params: URLSearc
   return createHmac('sha1', authToken).update(data, 'utf8').digest('base64');
 }
 
-export type InboundOutcome = 'opted_out' | 'opted_in' | 'help' | 'other';
+export type InboundOutcome = 'opted_out' | 'opted_in' | 'help' | 'other' | 'already_handled';
 
 /**
  * What a text asks for: the provider's own reading when it gives one (`OptOutType`), else its words,
@@ -80,23 +80,46 @@ export function inboundKeyword(
 /**
  * Acts on a text a contact sent: STOP (and its synonyms) suppresses the number for SMS, START lifts
  * that opt-out (never a complaint), HELP asks for the help text. Answers what happened and what to reply.
+ * A text whose provider id was seen before is not acted on again, nor answered: the provider retrying,
+ * or someone replaying a captured request (an old START after a later STOP).
  */
 export async function handleInboundSms(input: {
   storage: Storage;
   workspaceId: string;
   from: string;
   body: string;
+  /** The provider's id for the text (Twilio's `MessageSid`), when it sends one. */
+  messageSid?: string | undefined;
   /** Twilio's `OptOutType` (STOP, START, HELP), sent when its Advanced Opt-Out is on. */
-  optOutType?: string;
+  optOutType?: string | undefined;
   helpText: string;
   at: number;
 }): Promise<{ outcome: InboundOutcome; reply: string | undefined; address: string | undefined }> {
   const address = normalisePhoneNumber(input.from);
-  const keyword = inboundKeyword(input.body, input.optOutType);
-  const { storage, workspaceId, at } = input;
   if (!address) return { outcome: 'other', reply: undefined, address };
+  return input.storage.transaction(async (tx) => {
+    const { workspaceId, messageSid, at } = input;
+    if (messageSid && !(await tx.consent.noteInboundText({ workspaceId, messageSid, from: address, at })))
+      return { outcome: 'already_handled', reply: undefined, address };
+    return actOnText(tx.consent, { ...input, address });
+  });
+}
+
+async function actOnText(
+  consent: ConsentStore,
+  input: {
+    workspaceId: string;
+    address: string;
+    body: string;
+    optOutType?: string | undefined;
+    helpText: string;
+    at: number;
+  },
+): Promise<{ outcome: InboundOutcome; reply: string | undefined; address: string }> {
+  const { workspaceId, address, at } = input;
+  const keyword = inboundKeyword(input.body, input.optOutType);
   if (keyword === 'opt-out') {
-    await storage.consent.suppress({ workspaceId, channel: 'sms', address, reason: 'unsubscribed', at });
+    await consent.suppress({ workspaceId, channel: 'sms', address, reason: 'unsubscribed', at });
     return {
       outcome: 'opted_out',
       reply: 'You are unsubscribed and will get no more messages from us. Reply START to subscribe again.',
@@ -104,7 +127,7 @@ export async function handleInboundSms(input: {
     };
   }
   if (keyword === 'opt-in') {
-    await storage.consent.unsuppress({ workspaceId, channel: 'sms', address, reason: 'unsubscribed' });
+    await consent.unsuppress({ workspaceId, channel: 'sms', address, reason: 'unsubscribed' });
     return { outcome: 'opted_in', reply: 'You are subscribed again. Reply STOP to unsubscribe.', address };
   }
   if (keyword === 'help') return { outcome: 'help', reply: input.helpText, address };

@@ -39,7 +39,7 @@ export async function smsRoutes(
         tags: ['sms'],
         summary: "The SMS provider's inbound-message webhook (Twilio's form, signed with X-Twilio-Signature)",
         description:
-          'STOP, UNSUBSCRIBE, CANCEL, END, QUIT (alone, any case, punctuation ignored; STOP, UNSUBSCRIBE, OPT OUT, REVOKE within a reply of up to four words too) suppress the number for SMS; START, YES, UNSTOP lift that; HELP and INFO get the help text. The OptOutType Twilio sends (Advanced Opt-Out) decides when present. Answers TwiML.',
+          'STOP, UNSUBSCRIBE, CANCEL, END, QUIT (alone, any case, punctuation ignored; STOP, UNSUBSCRIBE, OPT OUT, REVOKE within a reply of up to four words too) suppress the number for SMS; START, YES, UNSTOP lift that; HELP and INFO get the help text. The OptOutType Twilio sends (Advanced Opt-Out) decides when present. A MessageSid seen before is not acted on again (empty answer). Answers TwiML.',
         params: WorkspaceParams,
       },
     },
@@ -63,6 +63,7 @@ export async function smsRoutes(
         workspaceId,
         from: params.get('From') ?? '',
         body: params.get('Body') ?? '',
+        messageSid: params.get('MessageSid') ?? params.get('SmsSid') ?? undefined,
         optOutType: params.get('OptOutType') ?? undefined,
         helpText: sms.helpText ?? DEFAULT_HELP_TEXT,
         at: clock.now(),

@@ -9,6 +9,7 @@ import { scoresInDoublePrecision } from './0007-scores-in-double-precision.js';
 import { scoresByProfile } from './0008-scores-by-profile.js';
 import { segmentReadySince } from './0009-segment-ready-since.js';
 import { profileRevision } from './0010-profile-revision.js';
+import { inboundTextsSchema } from './0011-inbound-texts.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -26,6 +27,7 @@ const ALL: Record<string, DialectMigration> = {
   '0008-scores-by-profile': scoresByProfile,
   '0009-segment-ready-since': segmentReadySince,
   '0010-profile-revision': profileRevision,
+  '0011-inbound-texts': inboundTextsSchema,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
