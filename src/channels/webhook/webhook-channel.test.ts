@@ -153,29 +153,20 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
 
     const signature = call.headers['mops-signature'] as string;
     expect(signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
-    expect(
-      verifySignature({ secret: SECRET, body: call.body, header: signature, nowMs: world.clock.now() }),
-    ).toBe(true);
-    expect(
-      verifySignature({ secret: SECRET, body: `${call.body} `, header: signature, nowMs: world.clock.now() }),
-    ).toBe(false);
-    expect(
-      verifySignature({
-        secret: 'another-secret-value',
-        body: call.body,
-        header: signature,
-        nowMs: world.clock.now(),
-      }),
-    ).toBe(false);
+    const signed = {
+      secret: SECRET,
+      idempotencyKey: call.headers['idempotency-key'] as string,
+      body: call.body,
+      header: signature,
+      nowMs: world.clock.now(),
+    };
+    expect(verifySignature(signed)).toBe(true);
+    expect(verifySignature({ ...signed, body: `${call.body} ` })).toBe(false);
+    expect(verifySignature({ ...signed, secret: 'another-secret-value' })).toBe(false);
+    // Replayed under a new Idempotency-Key (which the receiver would not recognise as seen): refused.
+    expect(verifySignature({ ...signed, idempotencyKey: `${signed.idempotencyKey}-again` })).toBe(false);
     // A signature replayed later than the tolerance (5 minutes) is refused.
-    expect(
-      verifySignature({
-        secret: SECRET,
-        body: call.body,
-        header: signature,
-        nowMs: world.clock.now() + 301_000,
-      }),
-    ).toBe(false);
+    expect(verifySignature({ ...signed, nowMs: world.clock.now() + 301_000 })).toBe(false);
   });
 
   it('keeps secrets out of the settings the API shows, and keeps them when a save leaves them out', async () => {
@@ -200,6 +191,7 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     expect(
       verifySignature({
         secret: SECRET,
+        idempotencyKey: call?.headers['idempotency-key'] as string,
         body: call?.body ?? '',
         header: call?.headers['mops-signature'] as string,
         nowMs: world.clock.now(),

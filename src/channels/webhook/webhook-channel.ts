@@ -122,7 +122,11 @@ function headersFor(
   headers['idempotency-key'] = call.message.idempotencyKey;
   headers['mops-webhook-id'] = call.message.id;
   if (destination.secret)
-    headers[SIGNATURE_HEADER] = signatureHeader(call.secrets.open(destination.secret), body, call.now);
+    headers[SIGNATURE_HEADER] = signatureHeader(
+      call.secrets.open(destination.secret),
+      { idempotencyKey: call.message.idempotencyKey, body },
+      call.now,
+    );
   return headers;
 }
 

@@ -2,27 +2,35 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const SIGNATURE_HEADER = 'mops-signature';
 
+/** What a call's signature covers besides its time. */
+export interface SignedCall {
+  /** The call's `Idempotency-Key`: signed, so that a captured call cannot be replayed under a new one. */
+  idempotencyKey: string;
+  body: string;
+}
+
 /**
- * The `Mops-Signature` header: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` with the
- * destination's secret. The time is signed with the body so that a captured request cannot be
- * replayed later than the receiver's tolerance.
+ * The `Mops-Signature` header: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<idempotency key>.<body>">`
+ * with the destination's secret. The time is signed so that a captured request cannot be replayed later
+ * than the receiver's tolerance, and the key so that one replayed sooner is one the receiver has seen.
  */
-export function signatureHeader(secret: string, body: string, atMs: number): string {
+export function signatureHeader(secret: string, call: SignedCall, atMs: number): string {
   const timestamp = Math.floor(atMs / 1000);
-  return `t=${timestamp},v1=${hmac(secret, timestamp, body)}`;
+  return `t=${timestamp},v1=${hmac(secret, timestamp, call)}`;
 }
 
 /**
  * What a receiver does (documented in docs/journeys.md): recompute the HMAC, compare in constant
  * time, and refuse a timestamp older than the tolerance.
  */
-export function verifySignature(input: {
-  secret: string;
-  body: string;
-  header: string | undefined;
-  nowMs: number;
-  toleranceS?: number;
-}): boolean {
+export function verifySignature(
+  input: SignedCall & {
+    secret: string;
+    header: string | undefined;
+    nowMs: number;
+    toleranceS?: number;
+  },
+): boolean {
   const parts = new Map(
     (input.header ?? '').split(',').map((part) => {
       const [key = '', value = ''] = part.trim().split('=', 2);
@@ -33,12 +41,11 @@ export function verifySignature(input: {
   const given = parts.get('v1') ?? '';
   if (!Number.isInteger(timestamp) || !/^[0-9a-f]{64}$/.test(given)) return false;
   if (Math.abs(input.nowMs / 1000 - timestamp) > (input.toleranceS ?? 300)) return false;
-  return timingSafeEqual(
-    Buffer.from(given, 'hex'),
-    Buffer.from(hmac(input.secret, timestamp, input.body), 'hex'),
-  );
+  return timingSafeEqual(Buffer.from(given, 'hex'), Buffer.from(hmac(input.secret, timestamp, input), 'hex'));
 }
 
-function hmac(secret: string, timestamp: number, body: string): string {
-  return createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+function hmac(secret: string, timestamp: number, call: SignedCall): string {
+  return createHmac('sha256', secret)
+    .update(`${timestamp}.${call.idempotencyKey}.${call.body}`)
+    .digest('hex');
 }
