@@ -2,6 +2,7 @@ import { AppError } from '../core/errors.js';
 import type { JourneyDefinition } from '../core/journey-definition.js';
 import type { SegmentCondition } from '../core/segment-definition.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
+import { definitionsInForce } from '../journeys/definitions-in-force.js';
 import { leaves } from '../segments/segments.js';
 import type { StorageReader } from '../storage/storage.js';
 
@@ -23,11 +24,9 @@ export async function checkAudienceStillKnown(
   const used: AudienceUse = { models: new Map(), stages: new Map() };
   for (const segment of await reader.segments.listLive(workspaceId))
     if (segment.rule) collectFromRule(segment.rule, `segment ${segment.name}`, used);
-  for (const journey of await reader.journeys.list(workspaceId)) {
-    if (journey.status === 'archived' || journey.currentVersion === null) continue;
-    const version = await reader.journeys.findVersion(journey.id, journey.currentVersion);
-    if (version) collectFromJourney(version.definition, `journey ${journey.name}`, used);
-  }
+  for (const journey of await reader.journeys.list(workspaceId))
+    for (const definition of await definitionsInForce(reader, journey))
+      collectFromJourney(definition, `journey ${journey.name}`, used);
   const models = new Set(settings.scoring.models.map((model) => model.id));
   for (const [model, user] of used.models)
     if (!models.has(model))

@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
+import { parseDefinition, publishJourney, updateDraft } from '../journeys/journeys.js';
 import { listProfileTimeline } from '../profiles/profiles.js';
-import { createSegment } from '../segments/segments.js';
+import { createSegment, deleteSegment } from '../segments/segments.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { LoopbackPeer } from '../test-support/loopback-peer.js';
 import { ITALY_FIT_MODEL } from '../test-support/score-models.js';
@@ -512,6 +513,58 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       message: expect.stringContaining('journey Opportunities'),
     });
     expect((await world.storage.settings.get(world.workspaceId)).scoring.models).toHaveLength(2);
+  });
+
+  it('keeps a segment and a stage that only an older journey version still running asks about', async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const lifecycle = settings.lifecycle as NonNullable<WorkspaceSettings['lifecycle']>;
+    const segment = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Planned', kind: 'live', rule: { type: 'trait', path: 'plan', op: 'exists' } },
+      now: world.clock.now(),
+    });
+    const branching = {
+      name: 'Follow-up',
+      entry: { trigger: { type: 'event', event: 'Demo Requested' } },
+      start: 'later',
+      steps: [
+        { id: 'later', type: 'wait', duration: '1d', next: 'branch' },
+        {
+          id: 'branch',
+          type: 'branch',
+          branches: [
+            { conditions: [{ source: 'segment', segment: segment.id }], next: 'end' },
+            { conditions: [{ source: 'lifecycle', op: 'in', stages: ['opportunity'] }], next: 'end' },
+          ],
+          otherwise: 'end',
+        },
+        { id: 'end', type: 'exit' },
+      ],
+    };
+    const journeyId = await world.publish(branching);
+    await world.send([identify('kim', { plan: 'pro' }), track('kim', 'Demo Requested')]);
+    await world.settle();
+    // Version 2 asks about neither; kim's instance still runs on version 1.
+    await updateDraft(world.storage, world.clock, {
+      workspaceId: world.workspaceId,
+      id: journeyId,
+      definition: parseDefinition({ ...branching, start: 'end', steps: [{ id: 'end', type: 'exit' }] }),
+    });
+    await publishJourney(world.storage, world.clock, world.workspaceId, journeyId);
+
+    await expect(deleteSegment(world.storage, world.workspaceId, segment.id)).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining('Follow-up'),
+    });
+    const withoutOpportunity = lifecycle.stages.filter((stage) => stage !== 'opportunity');
+    await expect(
+      world.configure({ lifecycle: { ...lifecycle, stages: withoutOpportunity } }),
+    ).rejects.toMatchObject({ field: 'lifecycle.stages', message: expect.stringContaining('Follow-up') });
+
+    await world.advance(24 * 3_600_000);
+    expect((await world.storage.journeys.report(journeyId)).active).toBe(0);
+    await deleteSegment(world.storage, world.workspaceId, segment.id);
+    await world.configure({ lifecycle: { ...lifecycle, stages: withoutOpportunity } });
   });
 
   it('refuses a hand-off that could never recycle, or that lists an owner twice, naming the field', async () => {

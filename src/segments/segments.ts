@@ -3,6 +3,7 @@ import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { segmentsNamed } from '../core/journey-definition.js';
 import type { Segment, SegmentCondition, SegmentInput } from '../core/segment-definition.js';
+import { definitionsInForce } from '../journeys/definitions-in-force.js';
 import type { Storage, StorageReader } from '../storage/storage.js';
 import { previewRule, type SegmentPreview } from './backfill.js';
 import { dependencyOrder, ruleNeeds } from './rule-needs.js';
@@ -122,12 +123,8 @@ async function checkUnused(reader: StorageReader, workspaceId: string, id: strin
   const journeys: string[] = [];
   for (const journey of await reader.journeys.list(workspaceId)) {
     if (journey.status === 'archived') continue;
-    const published =
-      journey.currentVersion === null
-        ? undefined
-        : await reader.journeys.findVersion(journey.id, journey.currentVersion);
-    if (segmentsNamed(journey.draft).has(id) || (published && segmentsNamed(published.definition).has(id)))
-      journeys.push(journey.name);
+    const definitions = [journey.draft, ...(await definitionsInForce(reader, journey))];
+    if (definitions.some((definition) => segmentsNamed(definition).has(id))) journeys.push(journey.name);
   }
   const users = [
     ...(segments.length > 0 ? [`segments ${segments.map((segment) => segment.name).join(', ')}`] : []),

@@ -126,6 +126,24 @@ export function createJourneyStore(db: Kysely<Database>, ops: DialectOps): Journ
         .executeTakeFirst();
       return row && toVersion(row, ops);
     },
+    async listVersionsRunning(journeyId) {
+      const rows = await db
+        .selectFrom('journey_versions as v')
+        .selectAll('v')
+        .where('v.journey_id', '=', journeyId)
+        .where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom('journey_instances as i')
+              .select('i.id')
+              .whereRef('i.journey_id', '=', 'v.journey_id')
+              .whereRef('i.version', '=', 'v.version')
+              .where('i.status', '=', 'active'),
+          ),
+        )
+        .orderBy('v.version')
+        .execute();
+      return rows.map((row) => toVersion(row, ops));
+    },
     async listLive(workspaceId) {
       const rows = await db
         .selectFrom('journeys')

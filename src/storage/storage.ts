@@ -205,6 +205,8 @@ export interface JourneyStore {
   list(workspaceId: string): Promise<Journey[]>;
   addVersion(version: JourneyVersion): Promise<void>;
   findVersion(journeyId: string, version: number): Promise<JourneyVersion | undefined>;
+  /** Versions some instance of the journey is still active on (older ones than the current, too). */
+  listVersionsRunning(journeyId: string): Promise<JourneyVersion[]>;
   /** Every published journey's current version, for deciding entries. */
   listLive(workspaceId: string): Promise<Array<{ journey: Journey; version: JourneyVersion }>>;
 
