@@ -169,6 +169,15 @@ describe('typed values', () => {
     expect(formatLiteral(' padded')).toBe('" padded"');
   });
 
+  it('reads back null and numbers in exponent form as they were stored', () => {
+    for (const value of [null, 1e-7, 2.5e21, -3e-9, 'null', '1e5'])
+      expect(parseLiteral(formatLiteral(value))).toEqual(value);
+    expect(parseLiteral('1E3')).toBe(1000);
+    expect(parseList(formatList([null, 1e-7, 'null']))).toEqual([null, 1e-7, 'null']);
+    // Beyond what a number can hold: kept as the text typed rather than sent as null.
+    expect(parseLiteral('1e400')).toBe('1e400');
+  });
+
   it('splits a list on commas outside quotes', () => {
     expect(parseList('IT, SM,, 7, "a, b", "say \\"hi\\""')).toEqual(['IT', 'SM', 7, 'a, b', 'say "hi"']);
     expect(parseList('a [b, c], d')).toEqual(['a [b', 'c]', 'd']);

@@ -1,11 +1,11 @@
 /**
- * How a comparison's value is typed in one text box and read back: `5` is a number, `true` a boolean,
- * `{…}` or `[…]` JSON, anything else text, and quotes keep text that would read otherwise (`"5"`,
- * `"a, b"`). A list (for `in`) is those separated by commas. Formatting is the inverse, so a stored
- * value reads back unchanged.
+ * How a comparison's value is typed in one text box and read back: `5` (or `1e-7`) is a number, `true`
+ * a boolean, `null` nothing, `{…}` or `[…]` JSON, anything else text, and quotes keep text that would
+ * read otherwise (`"5"`, `"a, b"`). A list (for `in`) is those separated by commas. Formatting is the
+ * inverse, so a stored value reads back unchanged.
  */
 
-const NUMBER = /^-?\d+(\.\d+)?$/;
+const NUMBER = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
 
 /** The value a box holds: a number, a boolean, or text (quoted text has its quotes removed). */
 export function parseLiteral(text: string): unknown {
@@ -19,9 +19,10 @@ export function parseLiteral(text: string): unknown {
   }
   const json = structuredJson(trimmed);
   if (json !== undefined) return json;
-  if (NUMBER.test(trimmed)) return Number(trimmed);
+  if (NUMBER.test(trimmed) && Number.isFinite(Number(trimmed))) return Number(trimmed);
   if (trimmed === 'true') return true;
   if (trimmed === 'false') return false;
+  if (trimmed === 'null') return null;
   return trimmed;
 }
 
@@ -45,6 +46,7 @@ export function formatLiteral(value: unknown, inList = false): string {
       NUMBER.test(value.trim()) ||
       value === 'true' ||
       value === 'false' ||
+      value === 'null' ||
       (value.startsWith('"') && value.endsWith('"')) ||
       structuredJson(value.trim()) !== undefined ||
       (inList && (value.includes(',') || value.includes('"') || /^[[{]/.test(value)));
