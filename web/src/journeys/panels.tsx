@@ -3,6 +3,7 @@ import { useDeferredValue, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, workspacePath } from '../app/api.js';
 import { useSession } from '../app/session.js';
+import { formatLiteral, parseLiteral } from '../app/typed-values.js';
 import { useScoringDefinitions, useSegmentList, useTemplateList } from '../app/workspace-queries.js';
 import { Field } from '../components/field.js';
 import { ParsedInput } from '../components/parsed-input.js';
@@ -18,15 +19,7 @@ import {
   type ValueCondition,
 } from './graph.js';
 
-/** A typed value from what was typed: numbers and booleans as such, the rest as text. */
-export function parseValue(text: string): unknown {
-  const trimmed = text.trim();
-  if (trimmed === 'true' || trimmed === 'false') return trimmed === 'true';
-  if (trimmed !== '' && Number.isFinite(Number(trimmed))) return Number(trimmed);
-  return text;
-}
-
-const formatValue = (value: unknown) => (value === undefined ? '' : String(value));
+const formatValue = (value: unknown) => (value === undefined ? '' : formatLiteral(value));
 /** An empty or unreadable box is no number: the server names the field rather than taking 0. */
 const parseNumber = (text: string) => (text.trim() === '' ? Number.NaN : Number(text));
 const formatNumber = (value: number) => (Number.isNaN(value) ? '' : String(value));
@@ -220,7 +213,7 @@ function ConditionsEditor(props: {
                 <ParsedInput
                   label={t('builder.fields.conditionValue')}
                   value={condition.value}
-                  parse={parseValue}
+                  parse={parseLiteral}
                   format={formatValue}
                   onChange={(value) => update(index, { ...condition, value })}
                 />

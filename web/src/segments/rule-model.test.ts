@@ -12,8 +12,8 @@ import {
   ruleFromBuilder,
 } from './rule-model.js';
 import './messages.js';
+import { formatList, formatLiteral, parseList, parseLiteral } from '../app/typed-values.js';
 import { addChild, locateField, PROBLEM_KEYS, removeNode, updateNode, validateBuilder } from './rule-tree.js';
-import { formatList, formatLiteral, parseList, parseLiteral } from './rule-values.js';
 
 /** Every kind of leaf, in the form the API stores (defaults written out). */
 const LEAVES: ApiRule[] = [

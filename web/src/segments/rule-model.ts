@@ -1,5 +1,5 @@
 import { VALUE_OPS, type ValueOp } from '../app/comparisons.js';
-import { formatList, formatLiteral, parseList, parseLiteral } from './rule-values.js';
+import { formatList, formatLiteral, parseList, parseLiteral } from '../app/typed-values.js';
 
 /**
  * A segment's rule two ways: as the API takes it (`{ all: [...] }`, `{ not: … }`, leaves by `type`,

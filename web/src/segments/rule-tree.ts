@@ -1,3 +1,4 @@
+import { splitList } from '../app/typed-values.js';
 import {
   type BuilderNode,
   type ConditionDraft,
@@ -6,7 +7,6 @@ import {
   stagesOf,
   type ValueOp,
 } from './rule-model.js';
-import { splitList } from './rule-values.js';
 
 /**
  * Edits of the builder's tree (each returns a new tree), what is wrong with it before it is sent,
