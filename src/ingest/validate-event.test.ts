@@ -128,6 +128,26 @@ describe('validateEvent', () => {
     expect(changed.ok && JSON.parse(changed.event.payload).messageId).toMatch(/^msg_/);
   });
 
+  it('reads a date-time without an offset as UTC, whatever the server’s time zone, with any fraction', () => {
+    const zone = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      const at = (timestamp: string) => {
+        const result = validateEvent({ type: 'track', event: 'E', userId: 'u', timestamp }, context);
+        return result.ok ? result.event.originalTimestamp : result.reason;
+      };
+      expect(at('2026-01-05T10:00:00')).toBe(Date.UTC(2026, 0, 5, 10));
+      expect(at('2026-01-05')).toBe(Date.UTC(2026, 0, 5));
+      expect(at('2026-01-05T10:00:00.1234+01:30')).toBe(Date.UTC(2026, 0, 5, 8, 30, 0, 123));
+      expect(at('2026-01-05T10:00-0500')).toBe(Date.UTC(2026, 0, 5, 15));
+      expect(at('2028-02-29T00:00:00Z')).toBe(Date.UTC(2028, 1, 29));
+      expect(at('2026-02-29T00:00:00Z')).toMatch(/timestamp must be an ISO-8601 date-time that exists/);
+      expect(at('2026-13-01T00:00:00Z')).toMatch(/timestamp must be/);
+    } finally {
+      process.env.TZ = zone;
+    }
+  });
+
   it('refuses an event over 32 KB as a whole-request error', () => {
     const call = { type: 'track', event: 'E', userId: 'u', properties: { blob: 'x'.repeat(33 * 1024) } };
     expect(() => validateEvent(call, context)).toThrow(EventTooLargeError);

@@ -32,7 +32,8 @@ export class EventTooLargeError extends Error {
   }
 }
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const ISO_DATE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|z|[+-]\d{2}:?\d{2})?)?$/;
 
 /**
  * Checks one Segment call and turns it into an event ready for the log. Hand-written rather than a
@@ -72,11 +73,18 @@ export function validateEvent(raw: unknown, context: ValidateContext): Validatio
 
   const reject = (reason: string, field: string): Validation => ({
     ok: false,
-    reason,
-    field: at(field),
-    messageId: typeof call.messageId === 'string' ? call.messageId : null,
+    reason: storableText(reason),
+    field: storableText(at(field)),
+    messageId: typeof call.messageId === 'string' && isStorableText(call.messageId) ? call.messageId : null,
     payload,
   });
+
+  // JSON writes both as \u escapes; no database column takes them (PostgreSQL refuses even the
+  // escape in jsonb), so the call is refused here, naming where, rather than failing its whole batch.
+  if (payload.includes('\\u')) {
+    const unstorable = findUnstorableText(call, '');
+    if (unstorable) return reject(`${at(unstorable.path)} ${unstorable.problem}`, unstorable.path);
+  }
 
   const type = call.type;
   if (typeof type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(type)) {
@@ -149,9 +157,12 @@ export function validateEvent(raw: unknown, context: ValidateContext): Validatio
   for (const field of ['timestamp', 'originalTimestamp', 'sentAt'] as const) {
     const value = call[field];
     if (value === undefined || value === null) continue;
-    const parsed = typeof value === 'string' && ISO_DATE.test(value) ? Date.parse(value) : Number.NaN;
+    const parsed = typeof value === 'string' ? parseIsoDate(value) : Number.NaN;
     if (Number.isNaN(parsed))
-      return reject(`${field} must be an ISO-8601 date-time, e.g. 2026-11-23T09:30:00.000Z`, field);
+      return reject(
+        `${field} must be an ISO-8601 date-time that exists, e.g. 2026-11-23T09:30:00.000Z`,
+        field,
+      );
     times[field] = parsed;
   }
   const originalTimestamp = times.originalTimestamp ?? times.timestamp;
@@ -188,9 +199,84 @@ export function validateEvent(raw: unknown, context: ValidateContext): Validatio
 
 /** Parses a request-level `sentAt`; an unreadable one is ignored, as Segment does. */
 export function parseSentAt(value: unknown): number | null {
-  if (typeof value !== 'string' || !ISO_DATE.test(value)) return null;
-  const parsed = Date.parse(value);
+  if (typeof value !== 'string') return null;
+  const parsed = parseIsoDate(value);
   return Number.isNaN(parsed) ? null : parsed;
+}
+
+/**
+ * Epoch ms of an ISO-8601 date or date-time, NaN if it is not one or names a day that does not exist
+ * (`2026-02-30`, which `Date.parse` would roll over into March). Without an offset it is UTC, as a
+ * date alone is: never the server's own time zone.
+ */
+function parseIsoDate(text: string): number {
+  const match = ISO_DATE.exec(text);
+  if (!match) return Number.NaN;
+  const [, year, month, day, hour = '00', minute = '00', second = '00', fraction = '', offset] = match;
+  const ms = Date.UTC(
+    Number(year),
+    Number(month) - 1,
+    Number(day),
+    Number(hour),
+    Number(minute),
+    Number(second),
+    Math.floor(Number(`0.${fraction || '0'}`) * 1000),
+  );
+  const date = new Date(ms);
+  if (
+    date.getUTCFullYear() !== Number(year) ||
+    date.getUTCMonth() !== Number(month) - 1 ||
+    date.getUTCDate() !== Number(day) ||
+    date.getUTCHours() !== Number(hour) ||
+    date.getUTCMinutes() !== Number(minute) ||
+    date.getUTCSeconds() !== Number(second)
+  )
+    return Number.NaN;
+  return ms - offsetMs(offset);
+}
+
+function offsetMs(offset: string | undefined): number {
+  if (offset === undefined || offset === 'Z' || offset === 'z') return 0;
+  const sign = offset.startsWith('-') ? -1 : 1;
+  const digits = offset.slice(1).replace(':', '');
+  return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60_000;
+}
+
+/** Half of a UTF-16 surrogate pair with its other half missing. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const isStorableText = (text: string) => !text.includes('\0') && !LONE_SURROGATE.test(text);
+/** The text with what no column takes (NUL, half a character) replaced, for naming a field. */
+const storableText = (text: string) =>
+  text.replace(new RegExp(LONE_SURROGATE.source, 'g'), '\uFFFD').replaceAll('\0', '\uFFFD');
+
+/** The first string or key, depth first, holding a NUL or a lone UTF-16 surrogate: its path, and which. */
+function findUnstorableText(value: unknown, path: string): { path: string; problem: string } | undefined {
+  if (typeof value === 'string') {
+    if (value.includes('\0'))
+      return { path, problem: 'holds a NUL character (\\u0000), which cannot be stored' };
+    if (LONE_SURROGATE.test(value))
+      return {
+        path,
+        problem:
+          'holds half of a character (a lone UTF-16 surrogate, as from text cut in the middle of an emoji)',
+      };
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  const entries = Array.isArray(value)
+    ? value.map((item, index) => [String(index), item] as const)
+    : Object.entries(value);
+  for (const [key, item] of entries) {
+    const itemPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    if (!isStorableText(key))
+      return {
+        path: itemPath,
+        problem: 'is a key holding a NUL or half of a character',
+      };
+    const found = findUnstorableText(item, itemPath);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 const INVALID = Symbol('invalid');

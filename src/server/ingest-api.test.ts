@@ -136,6 +136,72 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
     });
   });
 
+  it('refuses only the calls holding text no database takes (NUL, half an emoji), naming where', async () => {
+    // Written by hand: JSON.stringify would write the same escapes, but this is what a client sends.
+    const body = `{"batch":[
+      {"type":"track","userId":"ada","event":"Fine","messageId":"nul-1"},
+      {"type":"track","userId":"ada","event":"Note","messageId":"nul-2","properties":{"note":"a\\u0000b"}},
+      {"type":"track","userId":"a\\u0000da","event":"Id","messageId":"nul-3"},
+      {"type":"track","userId":"ada","event":"Cut","messageId":"nul-4","properties":{"title":["ok","Hi \\ud83d"]}},
+      {"type":"track","userId":"ada","event":"Emoji","messageId":"nul-5","properties":{"title":"Hi \\ud83d\\ude00"}},
+      {"type":"track","userId":"ada","event":"Key","messageId":"nul-6","properties":{"k\\u0000":1}},
+      {"type":"track","userId":"ada","event":"Escaped","messageId":"nul-7","properties":{"path":"C:\\\\u0000"}}
+    ]}`;
+    const response = await post('/v1/batch', body);
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as {
+      stored: number;
+      rejected: Array<{ index: number; field: string; reason: string }>;
+    };
+    expect(answer.rejected.map((r) => [r.index, r.field])).toEqual([
+      [1, 'batch[1].properties.note'],
+      [2, 'batch[2].userId'],
+      [3, 'batch[3].properties.title[1]'],
+      [5, 'batch[5].properties.k\uFFFD'],
+    ]);
+    expect(answer.rejected[0]?.reason).toContain('NUL');
+    expect(answer.rejected[2]?.reason).toContain('half of a character');
+    expect(answer.stored).toBe(3);
+    const stored = await eventsWith(['nul-1', 'nul-5', 'nul-7']);
+    expect(stored).toHaveLength(3);
+    const rejected = await admin(`/api/workspaces/${world.workspaceId}/rejected-events?limit=50`);
+    expect(
+      rejected.body.items
+        .filter((r) => String(r.messageId).startsWith('nul-'))
+        .map((r) => r.messageId)
+        .sort(),
+    ).toEqual(['nul-2', 'nul-3', 'nul-4', 'nul-6']);
+  });
+
+  it('refuses a timestamp naming a day that does not exist, and reads one without an offset as UTC', async () => {
+    const response = await post('/v1/batch', {
+      batch: [
+        { type: 'track', userId: 'ada', event: 'Feb', messageId: 'day-1', timestamp: '2026-02-30T10:00:00Z' },
+        {
+          type: 'track',
+          userId: 'ada',
+          event: 'Hour',
+          messageId: 'day-2',
+          timestamp: '2026-01-05T24:30:00Z',
+        },
+        {
+          type: 'track',
+          userId: 'ada',
+          event: 'Local',
+          messageId: 'day-3',
+          timestamp: '2026-01-05T10:00:00',
+        },
+      ],
+    });
+    const answer = (await response.json()) as { rejected: Array<{ index: number; field: string }> };
+    expect(answer.rejected.map((r) => [r.index, r.field])).toEqual([
+      [0, 'batch[0].timestamp'],
+      [1, 'batch[1].timestamp'],
+    ]);
+    const [local] = await eventsWith(['day-3']);
+    expect(local?.timestamp).toBe('2026-01-05T10:00:00.000Z');
+  });
+
   it('answers 400 naming the field for an invalid single call, and keeps it as rejected', async () => {
     const response = await post('/v1/track', { userId: 'ada', messageId: 'single-bad-1' });
     expect(response.status).toBe(400);
