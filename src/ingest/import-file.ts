@@ -35,6 +35,13 @@ const TOP_LEVEL_COLUMNS = new Set([
   'previousId',
 ]);
 const NESTED_PREFIXES = ['properties.', 'traits.', 'context.'];
+/** Names that would reach into an object's prototype rather than name a property of it. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The file cannot be read on from some point: rows before it are imported, none after. */
+export class ImportStoppedError extends Error {
+  override name = 'ImportStoppedError';
+}
 
 /**
  * Imports a file of Segment calls, through the same validation and storage as the HTTP API. Rows
@@ -100,6 +107,13 @@ export async function importEventsFile(
   };
 
   for await (const row of readRows(source, options.format)) {
+    if ('stop' in row) {
+      // What came before is good: kept, so that importing the mended file again only adds the rest.
+      await flush();
+      throw new ImportStoppedError(
+        `${row.stop}. Nothing after it was imported: mend the file and import it again (rows already imported are not stored twice).`,
+      );
+    }
     summary.rows++;
     if ('error' in row) {
       reject(row.line, row.error, null, row.text, null);
@@ -133,13 +147,16 @@ export async function importEventsFile(
 
 type Row =
   | { line: number; text: string; call: Record<string, unknown> }
-  | { line: number; text: string; error: string };
+  | { line: number; text: string; error: string }
+  | { stop: string };
 
 async function* readRows(source: NodeJS.ReadableStream, format: ImportFormat): AsyncGenerator<Row> {
   if (format === 'jsonl') {
     let line = 0;
-    for await (const text of createInterface({ input: source, crlfDelay: Number.POSITIVE_INFINITY })) {
+    for await (const read of createInterface({ input: source, crlfDelay: Number.POSITIVE_INFINITY })) {
       line++;
+      // A byte-order mark, as some editors save UTF-8, is not part of the first call.
+      const text = line === 1 && read.startsWith('\uFEFF') ? read.slice(1) : read;
       if (text.trim() === '') continue;
       try {
         const call = JSON.parse(text) as unknown;
@@ -154,19 +171,30 @@ async function* readRows(source: NodeJS.ReadableStream, format: ImportFormat): A
     }
     return;
   }
-  // A malformed CSV line becomes a rejected row, not the end of the import.
+  // A malformed CSV line becomes a rejected row, not the end of the import; a quote never closed
+  // swallows the rest of the file, so it does end it, saying where the quote opened.
   const parser = source.pipe(
     parseCsv({
-      columns: true,
+      columns: (header: string[]) => header.map(checkedColumn),
       skip_empty_lines: true,
       bom: true,
       info: true,
+      raw: true,
       trim: true,
       skip_records_with_error: true,
     }),
   );
   const skipped: Row[] = [];
-  parser.on('skip', (error: Error & { lines?: number; raw?: string }) => {
+  // The parser tells where the file ended, not where the quote opened: in the row after the last one read.
+  let lastLineRead = 1;
+  parser.on('skip', (error: Error & { code?: string; lines?: number; raw?: string }) => {
+    if (error.code === 'CSV_QUOTE_NOT_CLOSED') {
+      skipped.push({
+        stop: `malformed CSV: a quote opened in the row after line ${lastLineRead} is never closed`,
+      });
+      return;
+    }
+    lastLineRead = error.lines ?? lastLineRead;
     skipped.push({ line: error.lines ?? 0, text: error.raw ?? '', error: `malformed CSV: ${error.message}` });
   });
   for await (const record of parser as AsyncIterable<{
@@ -174,9 +202,18 @@ async function* readRows(source: NodeJS.ReadableStream, format: ImportFormat): A
     info: { lines: number };
   }>) {
     yield* skipped.splice(0);
+    lastLineRead = record.info.lines;
     yield { line: record.info.lines, text: JSON.stringify(record.record), call: csvRowToCall(record.record) };
   }
   yield* skipped.splice(0);
+}
+
+/** A header naming a prototype (`properties.__proto__.x`) would set fields on every object: refused. */
+function checkedColumn(column: string): string {
+  const refused = column.split('.').find((part) => PROTOTYPE_KEYS.has(part));
+  if (refused !== undefined)
+    throw new ImportStoppedError(`the column ${column} names ${refused}, which cannot be a property name`);
+  return column;
 }
 
 /** CSV columns name top-level fields (`type`, `userId`, …) or nested ones (`properties.price`, `traits.email`). */

@@ -1,0 +1,75 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../core/config.js';
+import { openStorage } from '../storage/open-storage.js';
+import type { Storage } from '../storage/storage.js';
+import { BACKENDS, createTestDatabase, type TestDatabase } from '../test-support/world.js';
+import { type ImportFormat, ImportStoppedError, importEventsFile } from './import-file.js';
+
+const WORKSPACE = 'ws_import';
+
+/** Files that are not quite what they should be: what is imported, what is kept as rejected, what stops. */
+describe.each(BACKENDS)('importing a file of events on %s', (backend) => {
+  let database: TestDatabase;
+  let storage: Storage;
+
+  beforeEach(async () => {
+    database = await createTestDatabase(backend);
+    storage = await openStorage(loadConfig(database.env));
+    await storage.migrate();
+  });
+  afterEach(async () => {
+    await storage.close();
+    await database.cleanup();
+  });
+
+  const importText = (name: string, text: string, format: ImportFormat) => {
+    const file = path.join(database.dataDir, name);
+    writeFileSync(file, text);
+    return importEventsFile(storage, { workspaceId: WORKSPACE, file, format, now: () => Date.now() });
+  };
+  const storedEvents = async () =>
+    (await storage.events.list(WORKSPACE, { limit: 500 })).items.map((event) => ({
+      name: event.name,
+      userId: event.userId,
+      payload: event.payload,
+    }));
+  const rejectedPayloads = async () =>
+    (await storage.events.listRejected(WORKSPACE, { limit: 500 })).items.map((row) => row.payload);
+
+  it('refuses a column reaching into the prototype, importing nothing', async () => {
+    const csv =
+      'type,event,anonymousId,properties.__proto__.userId\ntrack,Clicked,anon-1,victim\ntrack,Clicked,anon-2,\n';
+    await expect(importText('proto.csv', csv, 'csv')).rejects.toThrow(
+      /column properties\.__proto__\.userId names __proto__/,
+    );
+    expect(({} as Record<string, unknown>).userId).toBeUndefined();
+    expect(await storedEvents()).toEqual([]);
+  });
+
+  it('stops at a quote never closed, keeping the rows before it and saying where it opened', async () => {
+    const rows = Array.from({ length: 40 }, (_, i) => `track,Viewed,u${i}`);
+    const csv = ['type,event,userId', 'track,A,u-a', 'track,"B,u2', ...rows].join('\n');
+    const stopped = importText('quote.csv', csv, 'csv');
+    await expect(stopped).rejects.toBeInstanceOf(ImportStoppedError);
+    await expect(stopped).rejects.toThrow(
+      /a quote opened in the row after line 2 is never closed\. Nothing after it was imported/,
+    );
+    expect((await storedEvents()).map((event) => event.name)).toEqual(['A']);
+  });
+
+  it('keeps a malformed CSV line as rejected with the text it had', async () => {
+    const csv = 'type,event,userId\ntrack,A,u1\ntrack,Too,Many,Columns\n';
+    const summary = await importText('columns.csv', csv, 'csv');
+    expect(summary).toMatchObject({ rows: 2, stored: 1, rejected: 1 });
+    expect(await rejectedPayloads()).toEqual([expect.stringContaining('track,Too,Many,Columns')]);
+  });
+
+  it('reads JSON Lines saved with a byte-order mark', async () => {
+    const line = JSON.stringify({ type: 'track', event: 'First', userId: 'u1' });
+    const summary = await importText('bom.jsonl', `\uFEFF${line}\n`, 'jsonl');
+    expect(summary).toMatchObject({ rows: 1, stored: 1, rejected: 0 });
+    expect((await storedEvents()).map((event) => event.name)).toEqual(['First']);
+  });
+});
