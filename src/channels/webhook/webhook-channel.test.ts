@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../core/journey.js';
@@ -152,7 +153,10 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     expect(message).toMatchObject({ status: 'sent', attempts: 1 });
 
     const signature = call.headers['mops-signature'] as string;
-    expect(signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(signature).toMatch(/^t=\d+,v1=[0-9a-f]{64},v2=[0-9a-f]{64}$/);
+    // v1, as receivers written before v2 check it: the time and the body.
+    const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})/.exec(signature) ?? [];
+    expect(v1).toBe(createHmac('sha256', SECRET).update(`${t}.${call.body}`).digest('hex'));
     const signed = {
       secret: SECRET,
       idempotencyKey: call.headers['idempotency-key'] as string,

@@ -10,17 +10,19 @@ export interface SignedCall {
 }
 
 /**
- * The `Mops-Signature` header: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<idempotency key>.<body>">`
- * with the destination's secret. The time is signed so that a captured request cannot be replayed later
- * than the receiver's tolerance, and the key so that one replayed sooner is one the receiver has seen.
+ * The `Mops-Signature` header: `t=<unix seconds>,v1=<hex>,v2=<hex>`, each an HMAC-SHA256 with the
+ * destination's secret. `v2` covers `"<t>\n<Idempotency-Key>\n<body>"`: the time, so that a captured
+ * call cannot be replayed after the receiver's tolerance, and the key, so that one replayed sooner is
+ * one the receiver has seen (a header holds no line break, so the three parts cannot be re-split).
+ * `v1` covers `"<t>.<body>"` only, as receivers written before `v2` check it.
  */
 export function signatureHeader(secret: string, call: SignedCall, atMs: number): string {
   const timestamp = Math.floor(atMs / 1000);
-  return `t=${timestamp},v1=${hmac(secret, timestamp, call)}`;
+  return `t=${timestamp},v1=${hmacV1(secret, timestamp, call.body)},v2=${hmacV2(secret, timestamp, call)}`;
 }
 
 /**
- * What a receiver does (documented in docs/journeys.md): recompute the HMAC, compare in constant
+ * What a receiver does (documented in docs/journeys.md): recompute the `v2` HMAC, compare in constant
  * time, and refuse a timestamp older than the tolerance.
  */
 export function verifySignature(
@@ -38,14 +40,21 @@ export function verifySignature(
     }),
   );
   const timestamp = Number(parts.get('t'));
-  const given = parts.get('v1') ?? '';
+  const given = parts.get('v2') ?? '';
   if (!Number.isInteger(timestamp) || !/^[0-9a-f]{64}$/.test(given)) return false;
   if (Math.abs(input.nowMs / 1000 - timestamp) > (input.toleranceS ?? 300)) return false;
-  return timingSafeEqual(Buffer.from(given, 'hex'), Buffer.from(hmac(input.secret, timestamp, input), 'hex'));
+  return timingSafeEqual(
+    Buffer.from(given, 'hex'),
+    Buffer.from(hmacV2(input.secret, timestamp, input), 'hex'),
+  );
 }
 
-function hmac(secret: string, timestamp: number, call: SignedCall): string {
+function hmacV2(secret: string, timestamp: number, call: SignedCall): string {
   return createHmac('sha256', secret)
-    .update(`${timestamp}.${call.idempotencyKey}.${call.body}`)
+    .update(`${timestamp}\n${call.idempotencyKey}\n${call.body}`)
     .digest('hex');
+}
+
+function hmacV1(secret: string, timestamp: number, body: string): string {
+  return createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
 }
