@@ -586,9 +586,9 @@ export class JourneyEngine {
     const changes: TraitChange[] = [];
     for (const [trait, value] of Object.entries(renderTraitValues(set, profile, instance.entryEvent))) {
       const previous = profile.traits[trait];
-      profile.traits[trait] = value;
-      profile.traitTimes[trait] = now;
       if (!isDeepStrictEqual(previous, value)) {
+        profile.traits[trait] = value;
+        profile.traitTimes[trait] = now;
         changes.push({
           workspaceId: profile.workspaceId,
           eventId: null,
@@ -600,9 +600,11 @@ export class JourneyEngine {
         });
       }
     }
+    // Setting what the profile already holds writes nothing: identity resolution deciding about the
+    // profile meanwhile need not decide again.
+    if (changes.length === 0) return;
     profile.updatedAt = now;
     await tx.profiles.updateTraits(profile, changes);
-    if (changes.length === 0) return;
     const event = profileEvent({
       workspaceId: profile.workspaceId,
       identity: (await tx.segments.idsOf([profile.id])).get(profile.id),

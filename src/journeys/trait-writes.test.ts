@@ -65,6 +65,36 @@ describe.each(BACKENDS)('trait writes beside identity resolution on %s', (backen
     expect(await traitsOfU1()).toEqual({ plan: 'free', name: 'Ann', welcomed: true });
   });
 
+  it('lets an identify that only saw the profile again write beside a journey’s trait change', async () => {
+    await world.send([track('u1', 'Viewed')]);
+    const resolution = profileResolutionBatch(() => world.clock.now());
+    let hasRunJourney = false;
+    const withJourneyBetween: PipelineBatch<void> = {
+      async prepare(events, reader, span) {
+        const write = await resolution.prepare(events, reader, span);
+        if (!hasRunJourney) {
+          hasRunJourney = true;
+          expect(await world.background.engine.runDueTimers()).toBe(1);
+        }
+        return write;
+      },
+    };
+    expect((await resolveProfiles(withJourneyBetween)).status).toBe('done');
+    await world.settle();
+    expect(await traitsOfU1()).toEqual({ plan: 'free', welcomed: true });
+    const profile = await world.storage.profiles.find(world.workspaceId, await world.profileOf('u1'));
+    expect(profile?.lastSeenAt).toBe(world.clock.now());
+  });
+
+  it('writes nothing when the journey sets what the profile already holds', async () => {
+    await world.send([identify('u1', { welcomed: true })]);
+    expect((await resolveProfiles(profileResolutionBatch(() => world.clock.now()))).status).toBe('done');
+    const before = await world.storage.profiles.find(world.workspaceId, await world.profileOf('u1'));
+    expect(await world.background.engine.runDueTimers()).toBe(1);
+    const after = await world.storage.profiles.find(world.workspaceId, await world.profileOf('u1'));
+    expect(after?.revision).toBe(before?.revision);
+  });
+
   // On SQLite the journey's transaction holds the write lock from its first read: nothing commits in
   // between. On PostgreSQL another process's identity resolution can.
   it.runIf(backend === 'postgres')(

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { SegmentPayload, StoredEvent } from '../core/event.js';
 import type { Account, Identity, IdentityKind, Profile, Traits } from '../core/profile.js';
 import type { IdentityKey, ResolutionChanges } from '../storage/storage.js';
@@ -76,10 +77,22 @@ class BatchResolution {
     for (const event of this.#options.events) this.#apply(event);
     const { workspaceId } = this.#options;
     const profiles = [...this.#touchedProfiles].map((id) => this.#profile(id));
+    const read = new Map(this.#options.graph.profiles.map((profile) => [profile.id, profile]));
+    const isOnlySeen = (profile: Profile) => {
+      const before = read.get(profile.id);
+      return (
+        before !== undefined &&
+        before.mergedInto === profile.mergedInto &&
+        isDeepStrictEqual(before.traits, profile.traits) &&
+        isDeepStrictEqual(before.traitTimes, profile.traitTimes)
+      );
+    };
+    const existing = profiles.filter((profile) => !this.#newProfiles.has(profile.id));
     return {
       workspaceId,
       newProfiles: profiles.filter((profile) => this.#newProfiles.has(profile.id)),
-      updatedProfiles: profiles.filter((profile) => !this.#newProfiles.has(profile.id)),
+      updatedProfiles: existing.filter((profile) => !isOnlySeen(profile)),
+      seenProfiles: existing.filter(isOnlySeen),
       merges: this.#merges,
       newIdentities: this.#newIdentities.map((identity) => ({
         ...identity,

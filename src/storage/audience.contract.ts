@@ -70,6 +70,7 @@ export function runAudienceContract(
         workspaceId,
         newProfiles: [person],
         updatedProfiles: [],
+        seenProfiles: [],
         merges: [],
         newIdentities: identities.map((key) => ({ ...key, profileId: person.id, createdAt: NOW })),
         identityEvents: stored.flatMap((e) =>

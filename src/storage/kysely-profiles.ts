@@ -201,6 +201,20 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
         if (Number(written.numInsertedOrUpdatedRows ?? 0) < chunk.length)
           throw new StaleBatchError('a profile changed after identity resolution read it');
       }
+      for (const chunk of chunks(changes.seenProfiles, 200)) {
+        await db
+          .insertInto('profiles')
+          .values(chunk.map(profileValues))
+          .onConflict((oc) =>
+            oc.column('id').doUpdateSet((eb) => ({
+              user_id: eb.ref('excluded.user_id'),
+              first_seen_at: eb.ref('excluded.first_seen_at'),
+              last_seen_at: eb.ref('excluded.last_seen_at'),
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
+          )
+          .execute();
+      }
       for (const { from, into, eventId } of changes.merges) {
         await db.updateTable('profiles').set({ merged_by_event: eventId }).where('id', '=', from).execute();
         await db.updateTable('identities').set({ profile_id: into }).where('profile_id', '=', from).execute();

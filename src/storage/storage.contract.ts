@@ -371,6 +371,7 @@ export function runStorageContract(
           workspaceId,
           newProfiles: [person],
           updatedProfiles: [],
+          seenProfiles: [],
           merges: [],
           newIdentities: [{ kind: 'user', value: 'user-1', profileId: person.id, createdAt: NOW }],
           identityEvents: events.map((e) => ({
@@ -423,6 +424,7 @@ export function runStorageContract(
           workspaceId,
           newProfiles: [anonymous, known],
           updatedProfiles: [],
+          seenProfiles: [],
           merges: [],
           newIdentities: [
             { kind: 'anonymous', value: 'anon-9', profileId: anonymous.id, createdAt: NOW },
@@ -460,6 +462,7 @@ export function runStorageContract(
           workspaceId,
           newProfiles: [],
           updatedProfiles: [{ ...anonymous, mergedInto: known.id }],
+          seenProfiles: [],
           merges: [{ from: anonymous.id, into: known.id, eventId: 42 }],
           newIdentities: [],
           identityEvents: [],
@@ -499,6 +502,7 @@ export function runStorageContract(
           workspaceId,
           newProfiles: [ada, bob],
           updatedProfiles: [],
+          seenProfiles: [],
           merges: [],
           newIdentities: [
             { kind: 'user', value: 'ada', profileId: ada.id, createdAt: NOW },

@@ -124,7 +124,13 @@ export interface IdentityKey {
 export interface ResolutionChanges {
   workspaceId: string;
   newProfiles: Profile[];
+  /** Profiles whose traits (or merge) changed: written only over the revision they were read at. */
   updatedProfiles: Profile[];
+  /**
+   * Profiles only seen again (their first/last seen times or user id moved, nothing else): those
+   * columns alone are written, beside whatever else changed the profile since it was read.
+   */
+  seenProfiles: Profile[];
   /** Profiles merged away, each by the event that merged it. */
   merges: Array<{ from: string; into: string; eventId: number }>;
   newIdentities: Array<IdentityKey & { profileId: string; createdAt: number }>;

@@ -27,6 +27,7 @@ export function mergeOf(visitor: Profile, user: Profile, eventId = 1): Resolutio
     workspaceId: visitor.workspaceId,
     newProfiles: [],
     updatedProfiles: [{ ...visitor, mergedInto: user.id }],
+    seenProfiles: [],
     merges: [{ from: visitor.id, into: user.id, eventId }],
     newIdentities: [],
     identityEvents: [],
