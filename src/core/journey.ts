@@ -174,10 +174,11 @@ export interface MessageContext {
   /** A webhook step's call: the destination is looked up in the workspace's settings when it is made. */
   webhook?: { destination: string; path: string; method: string; body: string };
   /**
-   * An SMS step's Liquid text, rendered when it is first sent: `text` is that rendering, kept before
-   * the provider is called, so that a retry sends, and looks for an earlier send of, exactly it.
+   * An SMS step's Liquid text, rendered when it is first sent: `text` is that rendering, kept with the
+   * number and sender of the latest call to the provider before it is made, so that a retry sends
+   * that text, and looks for an earlier send of it where it went then.
    */
-  sms?: { body: string; text?: string };
+  sms?: { body: string; text?: string; to?: string; from?: string };
 }
 
 export const SUPPRESSION_REASONS = ['unsubscribed', 'hard_bounce', 'complaint'] as const;

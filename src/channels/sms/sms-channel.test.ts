@@ -270,6 +270,23 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect(await smsMessages()).toMatchObject([{ status: 'sent', providerMessageId: twilio.sent[0]?.sid }]);
   });
 
+  it('sends once after a lost answer even when the phone number changed since', async () => {
+    await publishReminder();
+    await world.send([identify('gil', { first_name: 'Gil', phone: '+393330000023' })]);
+    await world.settle();
+    twilio.failures = [{ status: 201, dropAnswer: true }];
+    await world.send([track('gil', 'Cart Abandoned', { item: 'tent' })]);
+    await world.settle();
+    await world.send([identify('gil', { phone: '+393330000024' })]);
+    await world.settle();
+
+    await world.advance(30_000);
+    expect(twilio.sent.map((sms) => [sms.to, sms.body])).toEqual([
+      ['+393330000023', 'Hi Gil, your tent is waiting & ready.'],
+    ]);
+    expect(await smsMessages()).toMatchObject([{ status: 'sent', toAddress: '+393330000023' }]);
+  });
+
   it('retries a text the provider refused for its credentials, so a fixed token sends it', async () => {
     await publishReminder();
     twilio.failures = [{ status: 401, code: 20003, message: 'Authenticate' }];

@@ -56,20 +56,15 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
   const { message, profile, settings, to } = call;
   if (!settings) return { status: 'failed', reason: 'no SMS provider is configured (settings.sms)' };
   if (!message.context.sms) return { status: 'failed', reason: 'the message has no SMS text' };
-  let body = message.context.sms.text;
+  const sms = message.context.sms;
+  let body = sms.text;
   if (body === undefined) {
     try {
-      body = renderSmsBody(message.context.sms.body, message, profile);
+      body = renderSmsBody(sms.body, message, profile);
     } catch (error) {
       return { status: 'failed', reason: `the text could not be rendered: ${errorText(error)}` };
     }
     if (body === '') return { status: 'skipped', reason: 'the text is empty once rendered', toAddress: to };
-    // Kept before the provider is called: a retry after a lost answer must recognise this very text
-    // among the sent ones, even if the traits it was rendered from have changed since.
-    const context = { ...message.context, sms: { ...message.context.sms, text: body } };
-    if (!(await call.storage.messages.saveContext({ id: message.id, context }, call.claimant)))
-      throw new RetryableError('another worker took the message over', undefined, to);
-    message.context = context;
   }
 
   const form = new URLSearchParams({ To: to, Body: body });
@@ -90,10 +85,19 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
   };
   let response: Awaited<ReturnType<typeof request>>;
   try {
-    // Claiming counts an attempt: past the first, an earlier one may have reached the provider.
+    // Claiming counts an attempt: past the first, an earlier one may have reached the provider, with
+    // the text, number and sender it was sent with then (kept below), whatever they are now.
     if (message.attempts > 1) {
-      const sid = await earlierSend(call, provider, { to, from: settings.from, body });
-      if (sid) return { status: 'sent', providerMessageId: sid, toAddress: to, subject: null };
+      const earlier = { to: sms.to ?? to, from: sms.from ?? settings.from, body };
+      const sid = await earlierSend(call, provider, earlier);
+      if (sid) return { status: 'sent', providerMessageId: sid, toAddress: earlier.to, subject: null };
+    }
+    if (sms.text !== body || sms.to !== to || sms.from !== settings.from) {
+      // Kept before the provider is called, for the retry after a lost answer to look for.
+      const context = { ...message.context, sms: { ...sms, text: body, to, from: settings.from } };
+      if (!(await call.storage.messages.saveContext({ id: message.id, context }, call.claimant)))
+        throw new RetryableError('another worker took the message over', undefined, to);
+      message.context = context;
     }
     response = await callProvider(provider, {
       method: 'POST',
