@@ -10,6 +10,7 @@ import { scoresByProfile } from './0008-scores-by-profile.js';
 import { segmentReadySince } from './0009-segment-ready-since.js';
 import { profileRevision } from './0010-profile-revision.js';
 import { inboundTextsSchema } from './0011-inbound-texts.js';
+import { instancesByVersion } from './0012-instances-by-version.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -28,6 +29,7 @@ const ALL: Record<string, DialectMigration> = {
   '0009-segment-ready-since': segmentReadySince,
   '0010-profile-revision': profileRevision,
   '0011-inbound-texts': inboundTextsSchema,
+  '0012-instances-by-version': instancesByVersion,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
