@@ -1,5 +1,6 @@
 import { EVENT_TYPES, type EventType, type NewEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
+import { hasLoneSurrogate, hasNul, isStorableText, storableText } from '../core/storable-text.js';
 import { MAX_EVENT_BYTES, MAX_EVENT_NAME_LENGTH, MAX_ID_LENGTH } from './limits.js';
 
 export type Validation =
@@ -242,19 +243,11 @@ function offsetMs(offset: string | undefined): number {
   return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60_000;
 }
 
-/** Half of a UTF-16 surrogate pair with its other half missing. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const isStorableText = (text: string) => !text.includes('\0') && !LONE_SURROGATE.test(text);
-/** The text with what no column takes (NUL, half a character) replaced, for naming a field. */
-const storableText = (text: string) =>
-  text.replace(new RegExp(LONE_SURROGATE.source, 'g'), '\uFFFD').replaceAll('\0', '\uFFFD');
-
 /** The first string or key, depth first, holding a NUL or a lone UTF-16 surrogate: its path, and which. */
 function findUnstorableText(value: unknown, path: string): { path: string; problem: string } | undefined {
   if (typeof value === 'string') {
-    if (value.includes('\0'))
-      return { path, problem: 'holds a NUL character (\\u0000), which cannot be stored' };
-    if (LONE_SURROGATE.test(value))
+    if (hasNul(value)) return { path, problem: 'holds a NUL character (\\u0000), which cannot be stored' };
+    if (hasLoneSurrogate(value))
       return {
         path,
         problem:

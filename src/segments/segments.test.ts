@@ -13,6 +13,7 @@ import { BACKENDS } from '../test-support/world.js';
 import { backfillSegment, runPendingBackfills } from './backfill.js';
 import {
   createSegment,
+  deleteSegment,
   getSegment,
   importStaticList,
   previewSegment,
@@ -864,8 +865,8 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     });
     expect(summary).toMatchObject({ rows: 4, matched: 2, unmatched: 2, added: 2 });
     expect(summary.unmatchedRows).toEqual([
-      { line: 5, key: 'ghost' },
       { line: 4, key: 'nobody@example.com' },
+      { line: 5, key: 'ghost' },
     ]);
     expect(await members(segment.id)).toEqual(
       [await world.profileOf('cy'), await world.profileOf('di')].sort(),
@@ -1012,5 +1013,95 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     storage.transaction = transaction;
     expect(raced).toBe(true);
     expect(await members(list.id)).toEqual([await world.profileOf('cy')]);
+  });
+
+  it('lists the first unmatched rows by line, and takes a key no profile can have as unmatched', async () => {
+    const list = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Leads', kind: 'static' },
+      now: world.clock.now(),
+    });
+    const blanks = Array.from({ length: 25 }, () => ',').join('\n');
+    const summary = await importStaticList(world.storage, {
+      workspaceId: world.workspaceId,
+      segmentId: list.id,
+      source: Readable.from([`user_id,email\nghost,\nbad\u0000id,\n${blanks}\n`]),
+      now: () => world.clock.now(),
+    });
+    expect(summary).toMatchObject({ rows: 27, matched: 0, unmatched: 27, added: 0 });
+    expect(summary.unmatchedRows.slice(0, 3)).toEqual([
+      { line: 2, key: 'ghost' },
+      { line: 3, key: 'bad\uFFFDid' },
+      { line: 4, key: '(no user_id, anonymous_id or email)' },
+    ]);
+    expect(summary.unmatchedRows).toHaveLength(20);
+  });
+
+  describe('a list of more than a thousand contacts', () => {
+    const CONTACTS = 1010;
+    const listFile = () =>
+      `user_id\n${Array.from({ length: CONTACTS }, (_, i) => `contact-${i}`).join('\n')}\n`;
+    let list: { id: string };
+    beforeEach(async () => {
+      await world.send(Array.from({ length: CONTACTS }, (_, i) => identify(`contact-${i}`, {})));
+      await world.settle();
+      list = await createSegment(world.storage, {
+        workspaceId: world.workspaceId,
+        input: { name: 'Expo', kind: 'static' },
+        now: world.clock.now(),
+      });
+    });
+    const importing = () =>
+      importStaticList(world.storage, {
+        workspaceId: world.workspaceId,
+        segmentId: list.id,
+        source: Readable.from([listFile()]),
+        now: () => world.clock.now(),
+      });
+    /** Runs `before` ahead of the second transaction the import opens. */
+    async function withSecondTransaction<T>(before: () => Promise<void>, run: () => Promise<T>): Promise<T> {
+      const storage = world.storage;
+      const transaction = storage.transaction.bind(storage);
+      let opened = 0;
+      storage.transaction = async (work) => {
+        if (++opened === 2) await before();
+        return transaction(work);
+      };
+      try {
+        return await run();
+      } finally {
+        storage.transaction = transaction;
+      }
+    }
+
+    it('says how far it got when writing fails midway, and the same file again adds the rest once', async () => {
+      const failing = withSecondTransaction(async () => {
+        throw new Error('disk full');
+      }, importing);
+      await expect(failing).rejects.toMatchObject({
+        code: 'unavailable',
+        message: expect.stringMatching(
+          /stopped after 1000 of the 1010 .*disk full.*upload the same file again/,
+        ),
+      });
+      expect(await world.storage.segments.countMembers(list.id)).toBe(1000);
+      expect(await importing()).toMatchObject({ matched: CONTACTS, added: 10 });
+      expect(await world.storage.segments.countMembers(list.id)).toBe(CONTACTS);
+      await world.settle();
+      expect(await eventNames('contact-0')).toEqual(['Segment Entered']);
+      expect(await eventNames(`contact-${CONTACTS - 1}`)).toEqual(['Segment Entered']);
+    });
+
+    it('stops adding to a list deleted while it was being added, leaving no members behind', async () => {
+      const deleting = withSecondTransaction(
+        () => deleteSegment(world.storage, world.workspaceId, list.id),
+        importing,
+      );
+      await expect(deleting).rejects.toMatchObject({
+        code: 'conflict',
+        message: expect.stringContaining('deleted'),
+      });
+      expect(await members(list.id)).toEqual([]);
+    });
   });
 });

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { CsvError, parse as parseCsv } from 'csv-parse';
 import { AppError } from '../core/errors.js';
+import { isStorableText, storableText } from '../core/storable-text.js';
 import { chunks } from '../storage/chunks.js';
 import type { Storage } from '../storage/storage.js';
 import { membershipEvents } from './membership.js';
@@ -18,7 +19,7 @@ export interface StaticListSummary {
   unmatched: number;
   /** Newly added (a row for a profile already in the list, or twice in the file, adds nothing). */
   added: number;
-  /** The first unmatched rows, by line. */
+  /** The first unmatched rows by line (at most 20). */
   unmatchedRows: Array<{ line: number; key: string }>;
 }
 
@@ -79,6 +80,8 @@ export async function importStaticList(
       summary.rows++;
       const row = keyOf(record.record, record.info.lines);
       if (!row) unmatched(summary, record.info.lines, '(no user_id, anonymous_id or email)');
+      // Nothing stored holds such text (ingest refuses it), and PostgreSQL would refuse the lookup.
+      else if (!isStorableText(row.value)) unmatched(summary, row.line, row.value);
       else if (row.kind === 'email') emailRows.push(row);
       else batch.push(row);
       if (batch.length >= ROWS_PER_BATCH) {
@@ -106,8 +109,20 @@ export async function importStaticList(
   addMatched(await matchIdentities(storage, workspaceId, batch), summary, matched);
   if (emailRows.length > 0) addMatched(await matchEmails(storage, workspaceId, emailRows), summary, matched);
   options.onProgress?.(summary);
+  // In transactions of a thousand: a list of a million held in one would keep ingest from writing
+  // for a minute on SQLite. Each adds only contacts not in the list yet, so after a failure midway
+  // the same file uploaded again adds the rest, and nobody enters twice.
   for (const profileIds of chunks([...matched], ROWS_PER_BATCH)) {
-    summary.added += await addMembers(storage, { ...options, segmentName: segment.name }, profileIds);
+    try {
+      summary.added += await addMembers(storage, { ...options, segmentName: segment.name }, profileIds);
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw new AppError(
+        'unavailable',
+        `adding the list stopped after ${summary.added} of the ${matched.size} matched contacts were added (${error instanceof Error ? error.message : String(error)}): upload the same file again to add the rest; contacts already added are not added twice`,
+        { cause: error },
+      );
+    }
     options.onProgress?.(summary);
   }
   return summary;
@@ -142,9 +157,14 @@ function keyOf(record: Record<string, string>, line: number): Row | undefined {
   return undefined;
 }
 
+/** Counts an unmatched row; the list keeps the first ones by line, whenever each was found out. */
 function unmatched(summary: StaticListSummary, line: number, key: string): void {
   summary.unmatched++;
-  if (summary.unmatchedRows.length < UNMATCHED_SHOWN) summary.unmatchedRows.push({ line, key });
+  const shown = summary.unmatchedRows;
+  if (shown.length === UNMATCHED_SHOWN && line > (shown.at(-1)?.line ?? 0)) return;
+  const at = shown.findIndex((row) => row.line > line);
+  shown.splice(at === -1 ? shown.length : at, 0, { line, key: storableText(key) });
+  if (shown.length > UNMATCHED_SHOWN) shown.pop();
 }
 
 async function matchIdentities(
@@ -215,6 +235,13 @@ async function addMembers(
   return storage.transaction(async (tx) => {
     // A contact merged into another since it was matched is the survivor now (a merge waits for this).
     await tx.profiles.holdOffMerges();
+    // A segment deleted since the import began takes no more members (a delete waits for this).
+    await tx.segments.lockDefinitions(options.workspaceId);
+    if (!(await tx.segments.find(options.workspaceId, options.segmentId)))
+      throw new AppError(
+        'conflict',
+        `segment ${options.segmentId} was deleted while its list was being added`,
+      );
     const mergedAway = await tx.profiles.mergedAwayAmong(candidates.map((change) => change.profileId));
     const members = new Map<string, (typeof candidates)[number]>();
     for (const change of candidates) {

@@ -64,7 +64,11 @@ function toAppError(error: FastifyError): AppError | undefined {
         cause: error,
       });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new AppError('invalid_input', 'send the body as application/json', { cause: error });
+      return new AppError(
+        'invalid_input',
+        'this endpoint does not take a body of that Content-Type: send application/json (a static list upload takes text/csv)',
+        { field: 'content-type', cause: error },
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new AppError('invalid_input', 'request body is empty: send a JSON object', {
         field: 'body',
