@@ -91,6 +91,10 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0007-scores-in-double-precision',
           '0008-scores-by-profile',
           '0009-segment-ready-since',
+          '0010-profile-revision',
+          '0011-inbound-texts',
+          '0012-instances-by-version',
+          '0013-rejected-once',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

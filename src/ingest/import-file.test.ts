@@ -66,6 +66,18 @@ describe.each(BACKENDS)('importing a file of events on %s', (backend) => {
     expect(await rejectedPayloads()).toEqual([expect.stringContaining('track,Too,Many,Columns')]);
   });
 
+  it('keeps each rejected row once when the same file is imported again', async () => {
+    const lines = [
+      JSON.stringify({ type: 'track', event: 'Fine', userId: 'u1' }),
+      '{"type": "track", broken',
+      JSON.stringify({ type: 'track', event: 'No one' }),
+      JSON.stringify({ type: 'track', event: 'Also no one', messageId: 'given-1' }),
+    ].join('\n');
+    expect(await importText('again.jsonl', lines, 'jsonl')).toMatchObject({ stored: 1, rejected: 3 });
+    expect(await importText('again.jsonl', lines, 'jsonl')).toMatchObject({ duplicates: 1, rejected: 3 });
+    expect(await rejectedPayloads()).toHaveLength(3);
+  });
+
   it('reads JSON Lines saved with a byte-order mark', async () => {
     const line = JSON.stringify({ type: 'track', event: 'First', userId: 'u1' });
     const summary = await importText('bom.jsonl', `\uFEFF${line}\n`, 'jsonl');

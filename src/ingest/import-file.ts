@@ -115,13 +115,15 @@ export async function importEventsFile(
       );
     }
     summary.rows++;
+    // Rows without a message id get one from where and what they are, so importing the file again
+    // stores, and rejects, each once.
+    const derivedId = () =>
+      `imp_${createHash('sha1').update(`${options.workspaceId}\n${row.line}\n${row.text}`).digest('hex').slice(0, 32)}`;
     if ('error' in row) {
-      reject(row.line, row.error, null, row.text, null);
+      reject(row.line, row.error, null, row.text, derivedId());
     } else {
       const call = row.call;
-      if (call.messageId === undefined || call.messageId === '') {
-        call.messageId = `imp_${createHash('sha1').update(`${options.workspaceId}\n${row.line}\n${row.text}`).digest('hex').slice(0, 32)}`;
-      }
+      if (call.messageId === undefined || call.messageId === '') call.messageId = derivedId();
       try {
         const result = validateEvent(call, {
           workspaceId: options.workspaceId,

@@ -11,6 +11,7 @@ import { segmentReadySince } from './0009-segment-ready-since.js';
 import { profileRevision } from './0010-profile-revision.js';
 import { inboundTextsSchema } from './0011-inbound-texts.js';
 import { instancesByVersion } from './0012-instances-by-version.js';
+import { rejectedOnce } from './0013-rejected-once.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -30,6 +31,7 @@ const ALL: Record<string, DialectMigration> = {
   '0010-profile-revision': profileRevision,
   '0011-inbound-texts': inboundTextsSchema,
   '0012-instances-by-version': instancesByVersion,
+  '0013-rejected-once': rejectedOnce,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -129,6 +129,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
        ), rejected as (
          insert into rejected_events (workspace_id, received_at, message_id, reason, field, payload)
          select * from unnest($12::text[], $13::bigint[], $14::text[], $15::text[], $16::text[], $17::text[])
+         on conflict do nothing
          returning 1
        ), notified as (
          select pg_notify('${NOTIFY_CHANNEL}', '') where exists (select 1 from inserted)

@@ -53,7 +53,7 @@ export class SqliteAppender {
     this.#window = new MessageIdWindow(windowMs, now);
     this.#insertRejected = raw.prepare(
       `insert into rejected_events (workspace_id, received_at, message_id, reason, field, payload)
-       values (?, ?, ?, ?, ?, ?)`,
+       values (?, ?, ?, ?, ?, ?) on conflict do nothing`,
     );
     this.#readSince = raw.prepare('select id, workspace_id, message_id from events where id > ? order by id');
     this.#lastSeenId = this.#reload(now - windowMs - RELOAD_SLACK_MS);
