@@ -1,7 +1,9 @@
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
 import type { PipelineBatch, Storage, StorageTx } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { someoneWaitsForRow, testDatabaseUrl } from '../test-support/postgres.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 
@@ -111,6 +113,45 @@ describe.each(BACKENDS)('trait writes beside identity resolution on %s', (backen
       expect(hasResolved).toBe(true);
       restoreTransaction();
       restoreTransaction = () => {};
+      await world.settle();
+      expect(await traitsOfU1()).toEqual({ plan: 'free', name: 'Ann', welcomed: true });
+    },
+  );
+
+  it.runIf(backend === 'postgres')(
+    'holds the profile row from its read to its write, so resolution beside it waits and decides again',
+    async () => {
+      await world.send([identify('u1', { name: 'Ann' })]);
+      const client = new pg.Client({ connectionString: testDatabaseUrl() });
+      await client.connect();
+      let resolution: Promise<{ status: string }> | undefined;
+      let whileLocked: string | undefined;
+      const original = world.storage.transaction;
+      world.storage.transaction = <T>(work: (tx: StorageTx) => Promise<T>) =>
+        original.call(world.storage, (tx: StorageTx) => {
+          const profiles = Object.create(tx.profiles) as StorageTx['profiles'];
+          profiles.updateTraits = async (profile, changes) => {
+            resolution ??= resolveProfiles(profileResolutionBatch(() => world.clock.now()));
+            whileLocked = await Promise.race([
+              resolution.then(() => 'resolution finished'),
+              someoneWaitsForRow(client, { schema: world.schema as string, table: 'profiles' }).then(
+                () => 'resolution waits',
+              ),
+            ]);
+            return tx.profiles.updateTraits(profile, changes);
+          };
+          return work({ ...tx, profiles } as StorageTx);
+        }) as Promise<T>;
+      restoreTransaction = () => {
+        world.storage.transaction = original;
+      };
+      try {
+        expect(await world.background.engine.runDueTimers()).toBe(1);
+      } finally {
+        await client.end();
+      }
+      expect(whileLocked).toBe('resolution waits');
+      expect((await resolution)?.status).toBe('stale');
       await world.settle();
       expect(await traitsOfU1()).toEqual({ plan: 'free', name: 'Ann', welcomed: true });
     },

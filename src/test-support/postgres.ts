@@ -65,3 +65,27 @@ export async function someoneWaitsForLock(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * Resolves once some transaction waits for a row of `table` in `schema` that another holds locked
+ * (it holds the tuple lock and waits for the holder's transaction), as seen through `client`; rejects
+ * after `timeoutMs`.
+ */
+export async function someoneWaitsForRow(
+  client: pg.Client,
+  options: { schema: string; table: string; timeoutMs?: number },
+): Promise<void> {
+  const { schema, table, timeoutMs = 5000 } = options;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rowCount } = await client.query(
+      `select 1 from pg_locks tuple
+       join pg_locks waiting on waiting.pid = tuple.pid and waiting.locktype = 'transactionid' and not waiting.granted
+       where tuple.locktype = 'tuple' and tuple.relation = to_regclass($1 || '.' || $2)`,
+      [schema, table],
+    );
+    if ((rowCount ?? 0) > 0) return;
+    if (Date.now() > deadline) throw new Error(`nobody waited for a row of ${table} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
