@@ -12,7 +12,11 @@ const ScoreDistribution = lazy(async () => ({
   default: (await import('./ScoreDistribution.js')).ScoreDistribution,
 }));
 
-function ModelCard(props: { model: ScoreModelJson; onEdit: () => void; onDeleted: () => void }) {
+function ModelCard(props: {
+  model: ScoreModelJson;
+  /** Absent for a member, who reads models but does not change them. */
+  editing?: { onEdit: () => void; onDeleted: () => void } | undefined;
+}) {
   const { t } = useTranslation();
   const format = useFormat();
   const [isConfirming, setIsConfirming] = useState(false);
@@ -24,7 +28,7 @@ function ModelCard(props: { model: ScoreModelJson; onEdit: () => void; onDeleted
         ...current,
         scoring: { ...current.scoring, models: modelsOf(current).filter((item) => item.id !== model.id) },
       }),
-      { onSuccess: props.onDeleted },
+      { onSuccess: props.editing?.onDeleted },
     );
   return (
     <article className="card model-card" aria-labelledby={`model-${model.id}`}>
@@ -36,23 +40,25 @@ function ModelCard(props: { model: ScoreModelJson; onEdit: () => void; onDeleted
             {model.cap !== undefined && <> · {t('scoring.capOf', { cap: format.number(model.cap) })}</>}
           </p>
         </div>
-        <div className="actions">
-          <button
-            type="button"
-            onClick={props.onEdit}
-            aria-label={`${t('scoring.models.edit')} ${model.name}`}
-          >
-            {t('scoring.models.edit')}
-          </button>
-          <button
-            type="button"
-            className="danger"
-            onClick={() => setIsConfirming(true)}
-            aria-label={`${t('scoring.models.delete')} ${model.name}`}
-          >
-            {t('scoring.models.delete')}
-          </button>
-        </div>
+        {props.editing && (
+          <div className="actions">
+            <button
+              type="button"
+              onClick={props.editing.onEdit}
+              aria-label={`${t('scoring.models.edit')} ${model.name}`}
+            >
+              {t('scoring.models.edit')}
+            </button>
+            <button
+              type="button"
+              className="danger"
+              onClick={() => setIsConfirming(true)}
+              aria-label={`${t('scoring.models.delete')} ${model.name}`}
+            >
+              {t('scoring.models.delete')}
+            </button>
+          </div>
+        )}
       </header>
       {isConfirming && (
         <div
@@ -77,24 +83,29 @@ function ModelCard(props: { model: ScoreModelJson; onEdit: () => void; onDeleted
   );
 }
 
-/** The workspace's score models, each with how its scores spread. */
+/** The workspace's score models, each with how its scores spread; editable when `editing` is given. */
 export function ModelsSection(props: {
   settings: SettingsDocument;
-  onEdit: (modelId: string) => void;
-  onCreate: () => void;
+  editing?: {
+    onEdit: (modelId: string) => void;
+    onCreate: () => void;
+    onNotice: (notice: string) => void;
+  };
   notice: string | undefined;
-  onNotice: (notice: string) => void;
 }) {
   const { t } = useTranslation();
   const models = modelsOf(props.settings);
   const page = usePage(models, MODELS_PER_PAGE);
+  const { editing } = props;
   return (
     <>
-      <div className="actions">
-        <button type="button" className="primary" onClick={props.onCreate}>
-          {t('scoring.models.new')}
-        </button>
-      </div>
+      {editing && (
+        <div className="actions">
+          <button type="button" className="primary" onClick={editing.onCreate}>
+            {t('scoring.models.new')}
+          </button>
+        </div>
+      )}
       {props.notice && (
         <p className="notice" role="status">
           {props.notice}
@@ -106,8 +117,12 @@ export function ModelsSection(props: {
           <ModelCard
             key={model.id}
             model={model}
-            onEdit={() => props.onEdit(model.id)}
-            onDeleted={() => props.onNotice(t('scoring.models.deleted'))}
+            editing={
+              editing && {
+                onEdit: () => editing.onEdit(model.id),
+                onDeleted: () => editing.onNotice(t('scoring.models.deleted')),
+              }
+            }
           />
         ))}
       </div>
