@@ -187,5 +187,11 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     const missing = await api<ApiError>('POST', '/sms/preview', { body: '' });
     expect(missing.status).toBe(400);
     expect(missing.body.error.field).toBe('body');
+    // A text that would hold the server for half an hour is stopped, and the server answers others.
+    const endless = await api<ApiError>('POST', '/sms/preview', {
+      body: '{% for a in (1..100000) %}{% for b in (1..100000) %}{% endfor %}{% endfor %}',
+    });
+    expect(endless.status).toBe(400);
+    expect(endless.body.error).toMatchObject({ field: 'body', message: expect.stringContaining('limit') });
   });
 });

@@ -50,6 +50,16 @@ describe('Liquid templates', () => {
     expect(renderPlain('{{ missing }}|{{ nothing }}|{{ tags }}', data)).toBe('||ab');
   });
 
+  it('stops a template that would loop for minutes or build a huge list, quickly', () => {
+    expect(() =>
+      renderPlain('{% for a in (1..100000) %}{% for b in (1..100000) %}x{% endfor %}{% endfor %}', {}),
+    ).toThrow(/limit exceeded/);
+    expect(() => renderHtml('{% for i in (1..50000000) %}{% endfor %}', {})).toThrow(/limit exceeded/);
+    expect(() =>
+      renderJson(`{"a": "{{ '${'x'.repeat(1000)}' | append: '${'y'.repeat(1000)}' }}"}`, {}),
+    ).not.toThrow();
+  });
+
   it('still renders what templates are for', () => {
     expect(checkLiquid('Hi {{ profile.traits.name | default: "there" }}')).toBeUndefined();
     expect(renderPlain('{{ a | json }} {% if b %}yes{% endif %}', { a: 'x"y', b: true })).toBe('"x\\"y" yes');

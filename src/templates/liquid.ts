@@ -16,6 +16,20 @@ const NO_FILES: FS = {
   resolve: (_dir, file) => file,
 };
 
+/**
+ * Limits on one template, so that none written by a member (`{% for a in (1..100000) %}` nested)
+ * holds the server's one thread for minutes or fills its memory: rendering stops with an error past
+ * them. Real templates stay far below: an e-mail renders in milliseconds, its HTML in a few hundred KB.
+ */
+export const TEMPLATE_LIMITS = {
+  /** Characters of source parsed. */
+  parseLimit: 1_000_000,
+  /** Milliseconds of rendering. */
+  renderLimit: 250,
+  /** liquidjs's count of what rendering builds: characters of strings, items of lists and ranges. */
+  memoryLimit: 20_000_000,
+} as const;
+
 /** Tags that pull in other files: refused when a template is parsed, so publishing names them. */
 const FILE_TAGS = ['include', 'render', 'layout'] as const;
 
@@ -58,6 +72,7 @@ function engine(output: 'html' | 'json' | 'text'): Liquid {
     root: [],
     partials: [],
     layouts: [],
+    ...TEMPLATE_LIMITS,
   });
   liquid.registerFilter('json', {
     handler: (value: unknown) => JSON.stringify(value ?? null),
