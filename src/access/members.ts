@@ -2,7 +2,7 @@ import type { Role } from '../core/access.js';
 import { AppError } from '../core/errors.js';
 import type { Member, Storage, StorageTx } from '../storage/storage.js';
 
-/** Who asks for a change: only owners, and secret keys (they act for the workspace), may touch owners. */
+/** Who asks for a change: only owners may touch owners; a secret key acts as an admin. */
 export type MemberActor = { kind: 'key' } | { kind: 'user'; userId: string };
 
 /**
@@ -55,14 +55,21 @@ function changeMembership(
   });
 }
 
-/** Checked under the lock, with the actor's role as it is now, not as it was before a concurrent change. */
+/**
+ * Checked under the lock, with the actor's role as it is now, not as it was before a concurrent change.
+ * An API key is no owner: admins create keys, and one must not make its admin an owner, nor remove one.
+ */
 function assertCanManageOwners(actor: MemberActor, members: Member[]): void {
   const isOwner =
-    actor.kind === 'key' || members.some((member) => member.id === actor.userId && member.role === 'owner');
+    actor.kind === 'user' && members.some((member) => member.id === actor.userId && member.role === 'owner');
   if (!isOwner)
-    throw new AppError('forbidden', 'only an owner can make someone owner or change an owner', {
-      field: 'role',
-    });
+    throw new AppError(
+      'forbidden',
+      actor.kind === 'key'
+        ? 'an API key cannot make someone owner or change an owner: an owner does that, logged in'
+        : 'only an owner can make someone owner or change an owner',
+      { field: 'role' },
+    );
 }
 
 function assertAnotherOwner(members: Member[], member: Member): void {

@@ -56,6 +56,12 @@ export class Authenticator {
     if (principal.kind === 'key') {
       if (principal.key.workspaceId !== workspaceId)
         throw new AppError('not_found', `workspace ${workspaceId} does not exist`);
+      // A secret key acts as an admin (admins create keys): what needs an owner needs one logged in.
+      if (ROLE_RANK[role] > ROLE_RANK.admin)
+        throw new AppError(
+          'forbidden',
+          `this needs the ${role} role, logged in: an API key acts as an admin`,
+        );
       return principal;
     }
     const membership = await this.#deps.storage.access.findMembership(workspaceId, principal.user.id);

@@ -213,7 +213,7 @@ describe.each(BACKENDS)('users and roles API on %s', (backend) => {
     expect(await badRole.json()).toMatchObject({ error: { field: 'role' } });
   });
 
-  it('lets the secret key of the workspace manage its users', async () => {
+  it('lets the secret key of the workspace manage its users, but not its owners', async () => {
     const headers = { authorization: `Bearer ${world.secretKey}`, 'content-type': 'application/json' };
     const created = await call(`/api/workspaces/${world.workspaceId}/users`, {
       method: 'POST',
@@ -226,12 +226,35 @@ describe.each(BACKENDS)('users and roles API on %s', (backend) => {
     expect(((await listed.json()) as { items: MemberJson[] }).items).toContainEqual(
       expect.objectContaining({ id, role: 'member' }),
     );
-    const patched = await call(`/api/workspaces/${world.workspaceId}/users/${id}`, {
-      method: 'PATCH',
+    const promote = (role: Role) =>
+      call(`/api/workspaces/${world.workspaceId}/users/${id}`, {
+        method: 'PATCH',
+        headers,
+        body: JSON.stringify({ role }),
+      });
+    expect((await promote('admin')).status).toBe(200);
+    // An admin mints keys: a key making its admin owner, or removing an owner, would make every admin one.
+    const crowned = await promote('owner');
+    expect(crowned.status).toBe(403);
+    expect(await crowned.json()).toMatchObject({ error: { field: 'role', message: /API key cannot/ } });
+    const asOwner = await call(`/api/workspaces/${world.workspaceId}/users`, {
+      method: 'POST',
       headers,
-      body: JSON.stringify({ role: 'owner' }),
+      body: JSON.stringify({ email: uniqueEmail('crowned'), password, role: 'owner' }),
     });
-    expect(patched.status).toBe(200);
+    expect(asOwner.status).toBe(403);
+    const owners = (
+      (await (await call(`/api/workspaces/${world.workspaceId}/users`, { headers })).json()) as {
+        items: MemberJson[];
+      }
+    ).items.filter((member) => member.role === 'owner');
+    for (const owner of owners) {
+      const ousted = await call(`/api/workspaces/${world.workspaceId}/users/${owner.id}`, {
+        method: 'DELETE',
+        headers: { authorization: headers.authorization },
+      });
+      expect(ousted.status).toBe(403);
+    }
     const removed = await call(`/api/workspaces/${world.workspaceId}/users/${id}`, {
       method: 'DELETE',
       headers: { authorization: headers.authorization },
