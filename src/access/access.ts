@@ -87,11 +87,19 @@ export async function createUser(
   return user;
 }
 
+/**
+ * A new generated password for a user (`mops users reset-password`), ending every session they have:
+ * a reset is what follows a password someone else learnt, and their cookie must stop working too.
+ */
 export async function resetPassword(storage: Storage, email: string): Promise<string> {
   const user = await storage.access.findUserByEmail(normaliseEmail(email));
   if (!user) throw new AppError('not_found', `no user has e-mail ${email}`, { field: 'email' });
   const password = generatePassword();
-  await storage.access.updatePassword(user.id, await hashPassword(password));
+  const hash = await hashPassword(password);
+  await storage.transaction(async (tx) => {
+    await tx.access.updatePassword(user.id, hash);
+    await tx.access.deleteUserSessions(user.id);
+  });
   return password;
 }
 

@@ -94,7 +94,7 @@ function assertSameOrigin(request: FastifyRequest): void {
   const origin = request.headers.origin;
   if (origin && origin !== 'null') {
     const host = request.headers.host;
-    if (!host || new URL(origin).host !== host)
+    if (!host || !URL.canParse(origin) || new URL(origin).host !== host)
       throw new AppError('forbidden', 'cross-origin request refused');
   }
 }

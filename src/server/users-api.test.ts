@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../access/access.js';
+import { createUser, resetPassword } from '../access/access.js';
 import type { Role } from '../core/access.js';
 import { systemClock } from '../core/clock.js';
 import { BACKENDS, startTestWorld, type TestWorld } from '../test-support/world.js';
@@ -295,6 +295,39 @@ describe.each(BACKENDS)('users and roles API on %s', (backend) => {
       expect((await call('/api/auth/me', { headers: { cookie: elsewhere } })).status).toBe(401);
       expect((await call('/api/auth/login', send('POST', { email, password }, ''))).status).toBe(401);
       await logIn(email, newPassword);
+    });
+
+    it('ends every session of a user whose password an operator resets', async () => {
+      const email = uniqueEmail('reset');
+      await createUser(world.mops.storage, systemClock, {
+        email,
+        password,
+        workspaceId: world.workspaceId,
+        role: 'member',
+      });
+      const session = await logIn(email);
+      expect((await call('/api/auth/me', { headers: { cookie: session } })).status).toBe(200);
+      const generated = await resetPassword(world.mops.storage, email);
+      expect((await call('/api/auth/me', { headers: { cookie: session } })).status).toBe(401);
+      await logIn(email, generated);
+    });
+
+    it('refuses a cookie-authenticated write whose Origin cannot be read, as cross-origin', async () => {
+      const email = uniqueEmail('origin');
+      await createUser(world.mops.storage, systemClock, {
+        email,
+        password,
+        workspaceId: world.workspaceId,
+        role: 'member',
+      });
+      const session = await logIn(email);
+      const body = { currentPassword: password, newPassword: 'a much longer passphrase' };
+      const request = send('POST', body, session);
+      const refused = await call('/api/auth/password', {
+        ...request,
+        headers: { ...request.headers, origin: 'http://[not a host' },
+      });
+      expect(refused.status).toBe(403);
     });
 
     it('needs a logged-in user, not an API key', async () => {
