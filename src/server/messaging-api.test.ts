@@ -85,6 +85,18 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
       expect(preview.status).toBe(200);
       expect(preview.body.subject).toBe('Psst Ada');
       expect(preview.body.text).toContain('Draft for Ada');
+      // A preview's links lead nowhere: signed for no message that was sent, they redirect no one.
+      const phishing = await api<{ html: string }>('POST', '/templates/preview', {
+        template: {
+          ...template,
+          mjml: '<mjml><mj-body><mj-section><mj-column><mj-button href="https://evil.example/phish">Log in</mj-button></mj-column></mj-section></mj-body></mjml>',
+        },
+      });
+      const clickUrl = /href="([^"]*\/t\/c\/[^"]+)"/.exec(phishing.body.html)?.[1]?.replaceAll('&amp;', '&');
+      expect(clickUrl).toBeDefined();
+      const followed = await fetch(clickUrl as string, { redirect: 'manual' });
+      expect(followed.status).toBe(404);
+      expect(followed.headers.get('location')).toBeNull();
       expect((await api<{ items: unknown[] }>('GET', '/templates')).body.items).toHaveLength(
         before.body.items.length,
       );

@@ -38,16 +38,17 @@ export async function recordClick(deps: Deps, token: string): Promise<string> {
   if (!payload?.m || typeof payload.u !== 'string' || !/^https?:\/\//i.test(payload.u)) {
     throw new AppError('invalid_input', 'this link is not valid');
   }
+  // Only a message that was sent redirects: a preview's links are signed too, and one answering for
+  // any member's URL would make the tracking domain an open redirect.
   const message = await deps.storage.messages.findById(payload.m);
-  if (message) {
-    const now = deps.clock.now();
-    await deps.storage.messages.markFirst(message.id, 'clicked_at', now);
-    // A click means it was opened, even by a client that blocked the tracking image.
-    if (await deps.storage.messages.markFirst(message.id, 'opened_at', now)) {
-      await emit(deps, message, 'Email Opened', `open:${message.id}`, {});
-    }
-    await emit(deps, message, 'Email Link Clicked', `click:${message.id}:${payload.u}`, { url: payload.u });
+  if (!message) throw new AppError('not_found', 'this link refers to no message that was sent');
+  const now = deps.clock.now();
+  await deps.storage.messages.markFirst(message.id, 'clicked_at', now);
+  // A click means it was opened, even by a client that blocked the tracking image.
+  if (await deps.storage.messages.markFirst(message.id, 'opened_at', now)) {
+    await emit(deps, message, 'Email Opened', `open:${message.id}`, {});
   }
+  await emit(deps, message, 'Email Link Clicked', `click:${message.id}:${payload.u}`, { url: payload.u });
   return payload.u;
 }
 
