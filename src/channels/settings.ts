@@ -76,7 +76,13 @@ async function checkStagesHeld(
 export async function saveSettings(
   storage: Storage,
   secrets: SecretBox,
-  input: { workspaceId: string; settings: unknown; at: number },
+  input: {
+    workspaceId: string;
+    settings: unknown;
+    at: number;
+    /** Whether the operator lets workspaces call private networks (MOPS_ALLOW_PRIVATE_NETWORKS). */
+    privateNetworksAllowed: boolean;
+  },
 ): Promise<WorkspaceSettings> {
   const parsed = WorkspaceSettings.safeParse(input.settings);
   if (!parsed.success) {
@@ -85,6 +91,7 @@ export async function saveSettings(
     throw new AppError('invalid_input', `${field}: ${described.message}`, { field });
   }
   const settings = parsed.data;
+  if (!input.privateNetworksAllowed) checkNoPrivateNetworks(settings);
   checkIntentSettings(settings);
   await checkStagesHeld(storage, input.workspaceId, settings);
   await checkAudienceStillKnown(storage, input.workspaceId, settings);
@@ -200,3 +207,17 @@ function checkIntentSettings(settings: WorkspaceSettings): void {
 }
 
 export { SecretBox };
+
+/**
+ * A workspace may not let its calls reach loopback or private addresses (the cloud metadata service,
+ * the database, the admin port) unless the operator allows it: any user can create a workspace.
+ */
+function checkNoPrivateNetworks(settings: WorkspaceSettings): void {
+  for (const field of ['webhooks', 'sms'] as const)
+    if (settings[field]?.allowPrivateNetworks)
+      throw new AppError(
+        'invalid_input',
+        `${field}.allowPrivateNetworks: this server does not let workspaces call private networks; its operator allows it with MOPS_ALLOW_PRIVATE_NETWORKS=true`,
+        { field: `${field}.allowPrivateNetworks` },
+      );
+}

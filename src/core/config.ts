@@ -25,6 +25,7 @@ const Environment = z.object({
   MOPS_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
   MOPS_SESSION_TTL_HOURS: z.coerce.number().int().positive().default(168),
   MOPS_TRUST_PROXY: booleanString.default(false),
+  MOPS_ALLOW_PRIVATE_NETWORKS: booleanString.default(false),
   MOPS_PG_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   MOPS_SQLITE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
   MOPS_DEDUPE_WINDOW_HOURS: z.coerce
@@ -58,6 +59,11 @@ export type Config = {
   cookieSecure: boolean;
   sessionTtlMs: number;
   trustProxy: boolean;
+  /**
+   * Whether a workspace may let its webhooks and SMS provider call loopback and private addresses.
+   * The operator's choice, not a workspace's: any user can create a workspace of their own.
+   */
+  allowPrivateNetworks: boolean;
   dedupeWindowMs: number;
   metricsToken: string | undefined;
   /** How long a message being sent stays claimed; a process that dies mid-send is retried after it. */
@@ -118,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       e.MOPS_COOKIE_SECURE === 'auto' ? publicUrl.startsWith('https:') : e.MOPS_COOKIE_SECURE === 'true',
     sessionTtlMs: e.MOPS_SESSION_TTL_HOURS * 3_600_000,
     trustProxy: e.MOPS_TRUST_PROXY,
+    allowPrivateNetworks: e.MOPS_ALLOW_PRIVATE_NETWORKS,
     dedupeWindowMs: e.MOPS_DEDUPE_WINDOW_HOURS * 3_600_000,
     metricsToken: e.MOPS_METRICS_TOKEN,
     sendLeaseMs: e.MOPS_SEND_LEASE_SECONDS * 1000,

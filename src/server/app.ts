@@ -34,7 +34,13 @@ import { consolePage, hasWebConsole, webConsole } from './web-console.js';
 export interface AppDeps {
   config: Pick<
     Config,
-    'sessionTtlMs' | 'cookieSecure' | 'trustProxy' | 'metricsToken' | 'publicUrl' | 'webDir'
+    | 'sessionTtlMs'
+    | 'cookieSecure'
+    | 'trustProxy'
+    | 'metricsToken'
+    | 'publicUrl'
+    | 'webDir'
+    | 'allowPrivateNetworks'
   >;
   storage: Storage;
   clock: Clock;
@@ -169,7 +175,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await scope.register(profileRoutes, { storage, auth });
     await scope.register(dashboardRoutes, { storage, auth });
     await scope.register(journeyRoutes, { storage, clock, auth, engine });
-    await scope.register(messagingRoutes, { storage, clock, auth, email, append });
+    await scope.register(messagingRoutes, {
+      storage,
+      clock,
+      auth,
+      email,
+      append,
+      allowPrivateNetworks: config.allowPrivateNetworks,
+    });
     await scope.register(smsRoutes, {
       storage,
       clock,

@@ -7,7 +7,7 @@ import {
   type MessageJson,
   startMailWorld,
 } from '../test-support/api-client.js';
-import { BACKENDS, eventually } from '../test-support/world.js';
+import { BACKENDS, eventually, startTestWorld, type TestWorld } from '../test-support/world.js';
 
 /** Webhook destinations in the settings, publishing against them, and the dead-letter list, over HTTP. */
 describe.each(BACKENDS)('webhook API on %s', (backend) => {
@@ -288,3 +288,45 @@ interface SettingsJson {
   sms?: { hasAuthToken: boolean };
   webhooks: { destinations: Array<{ id: string; url: string; hasSecret: boolean; headerNames: string[] }> };
 }
+
+/** Private networks are the operator's to open: any user can create a workspace of their own. */
+describe('webhook settings on a server that keeps private networks closed', () => {
+  let world: TestWorld;
+
+  beforeAll(async () => {
+    world = await startTestWorld('sqlite', { env: { MOPS_ALLOW_PRIVATE_NETWORKS: 'false' } });
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  const putSettings = async (settings: Record<string, unknown>) => {
+    const response = await fetch(`${world.url}/api/workspaces/${world.workspaceId}/settings`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${world.secretKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(settings),
+    });
+    return { status: response.status, body: (await response.json()) as ApiError };
+  };
+
+  it('refuses a workspace that turns on calls to private networks, naming the field', async () => {
+    const webhooks = {
+      destinations: [{ id: 'metadata', url: 'http://169.254.169.254/latest/' }],
+      allowPrivateNetworks: true,
+    };
+    const refused = await putSettings({ webhooks });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({
+      field: 'webhooks.allowPrivateNetworks',
+      message: expect.stringContaining('MOPS_ALLOW_PRIVATE_NETWORKS'),
+    });
+    const sms = {
+      baseUrl: 'http://127.0.0.1:9/',
+      accountSid: 'AC1',
+      from: '+15005550006',
+      allowPrivateNetworks: true,
+    };
+    expect((await putSettings({ sms })).body.error).toMatchObject({ field: 'sms.allowPrivateNetworks' });
+    expect((await putSettings({ webhooks: { ...webhooks, allowPrivateNetworks: false } })).status).toBe(200);
+  });
+});

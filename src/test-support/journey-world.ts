@@ -138,6 +138,7 @@ export async function startJourneyWorld(
         workspaceId,
         settings: { ...(await storage.settings.get(workspaceId)), ...patch },
         at: clock.now(),
+        privateNetworksAllowed: true,
       });
     },
     async publish(definition) {

@@ -25,7 +25,12 @@ export interface TestDatabase {
 export async function createTestDatabase(backend: Backend): Promise<TestDatabase> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'mops-test-'));
   let schema: TestSchema | undefined;
-  const env: Record<string, string> = { MOPS_DATA_DIR: dataDir, MOPS_LOG_LEVEL: 'warn' };
+  // Tests run their webhook receivers, SMTP and SMS stand-ins on loopback.
+  const env: Record<string, string> = {
+    MOPS_DATA_DIR: dataDir,
+    MOPS_LOG_LEVEL: 'warn',
+    MOPS_ALLOW_PRIVATE_NETWORKS: 'true',
+  };
   if (backend === 'postgres') {
     schema = await createTestSchema();
     env.MOPS_DATABASE_URL = schema.urlWithSchema;

@@ -107,7 +107,15 @@ export const messageJson = (m: Message) => ({
 /** Messaging settings, e-mail templates (preview, test send), the message log, consent and bounces. */
 export async function messagingRoutes(
   app: FastifyInstance,
-  deps: { storage: Storage; clock: Clock; auth: Authenticator; email: EmailSender; append: Append },
+  deps: {
+    storage: Storage;
+    clock: Clock;
+    auth: Authenticator;
+    email: EmailSender;
+    append: Append;
+    /** MOPS_ALLOW_PRIVATE_NETWORKS: whether a workspace may turn on calls to private networks. */
+    allowPrivateNetworks: boolean;
+  },
 ): Promise<void> {
   const { storage, clock, auth, email } = deps;
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -146,6 +154,7 @@ export async function messagingRoutes(
         workspaceId: request.params.workspaceId,
         settings: request.body,
         at: clock.now(),
+        privateNetworksAllowed: deps.allowPrivateNetworks,
       });
       return settingsView(settings);
     },
