@@ -156,6 +156,27 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
       expect(logged).toMatchObject({ id: sent.body.id, topic: 'test', status: 'sent' });
     });
 
+    it('answers 503 and logs the test e-mail failed when the SMTP server cannot be reached', async () => {
+      const templateId = await newTemplate();
+      const gus = await newProfile();
+      const stored = (await api<Record<string, unknown>>('GET', '/settings')).body;
+      const smtp = stored.smtp as Record<string, unknown>;
+      // Port 9 (discard) is closed on loopback: the connection is refused.
+      expect((await api('PUT', '/settings', { ...stored, smtp: { ...smtp, port: 9 } })).status).toBe(200);
+      try {
+        const refused = await api<ApiError>('POST', `/templates/${templateId}/test-send`, {
+          profileId: gus.id,
+          to: 'qa@example.com',
+        });
+        expect(refused.status).toBe(503);
+        expect(refused.body.error.message).toMatch(/SMTP server did not take the test e-mail/);
+        const [logged] = await settledMessages({ profileId: gus.id }, 1);
+        expect(logged).toMatchObject({ topic: 'test', status: 'failed', toAddress: 'qa@example.com' });
+      } finally {
+        await api('PUT', '/settings', stored);
+      }
+    });
+
     it('answers 4xx naming the field for a bad test address, an unknown profile or a malformed profileId', async () => {
       const templateId = await newTemplate();
       const fay = await newProfile();

@@ -71,13 +71,30 @@ export async function testSend(
     throw new AppError('conflict', 'configure an SMTP server in the workspace settings first');
   const message = adHocMessage(template, profile, now, TEST_TOPIC, input.properties);
   await storage.messages.insert(message);
-  const outcome = await sendEmail(sender, {
-    message,
-    profile: { ...profile, traits: { ...profile.traits, email: to } },
-    settings,
-    storage,
-    now,
-  });
+  let outcome: Awaited<ReturnType<typeof sendEmail>>;
+  try {
+    outcome = await sendEmail(sender, {
+      message,
+      profile: { ...profile, traits: { ...profile.traits, email: to } },
+      settings,
+      storage,
+      now,
+    });
+  } catch (error) {
+    // The server did not take it now (down, or a temporary refusal): a test send is not retried.
+    const reason = error instanceof Error ? error.message : String(error);
+    const failed: Message = {
+      ...message,
+      status: 'failed',
+      reason,
+      toAddress: to,
+      updatedAt: input.clock.now(),
+    };
+    await storage.messages.update(failed, null);
+    throw new AppError('unavailable', `the SMTP server did not take the test e-mail: ${reason}`, {
+      cause: error,
+    });
+  }
   const finished: Message =
     outcome.status === 'sent'
       ? {
