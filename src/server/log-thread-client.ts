@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
 import type { NewEvent, RejectedEvent } from '../core/event.js';
@@ -10,11 +11,17 @@ import type { LogThreadData, LogThreadReply, LogThreadRequest } from './log-thre
 
 export type AppendInput = { events: NewEvent[]; rejected: RejectedEvent[] };
 
+const RESTART_DELAY_MS = 1000;
+
+export const startLogThread = (data: LogThreadData): Worker =>
+  startWorkerThread(import.meta.url, 'log-thread', data);
+
 /**
  * The main thread's side of the log thread (see log-thread.ts). Ingest's two halves cost about the
  * same: parsing and validating (on the main thread, with HTTP and authentication) and writing (in the
  * log thread, with the pipeline). If the thread dies, waiting appends fail (nothing was acknowledged,
- * so clients retry) and the next append starts a new thread.
+ * so clients retry) and a new thread starts: at the next append, and, where the thread also runs the
+ * pipeline and timers, a second later whatever comes (a quiet install's journeys must go on).
  */
 export class LogThread implements EventAppender {
   readonly #data: LogThreadData;
@@ -27,10 +34,24 @@ export class LogThread implements EventAppender {
   #nextId = 1;
 
   readonly #onMessagesQueued: () => void;
+  readonly #logger: Pick<Logger, 'error'>;
+  readonly #startThread: (data: LogThreadData) => Worker;
+  #isClosing = false;
 
-  constructor(config: Config, options: { runBackground: boolean; onMessagesQueued?: () => void }) {
+  constructor(
+    config: Config,
+    options: {
+      runBackground: boolean;
+      logger: Pick<Logger, 'error'>;
+      onMessagesQueued?: () => void;
+      /** How the thread is started (tests wrap it, to stop a thread as a crash would). */
+      startThread?: (data: LogThreadData) => Worker;
+    },
+  ) {
     this.#data = { config, runBackground: options.runBackground };
+    this.#logger = options.logger;
     this.#onMessagesQueued = options.onMessagesQueued ?? (() => undefined);
+    this.#startThread = options.startThread ?? startLogThread;
   }
 
   /** Starts the thread now rather than on the first append; resolves once it has opened storage. */
@@ -61,6 +82,7 @@ export class LogThread implements EventAppender {
   }
 
   async close(): Promise<void> {
+    this.#isClosing = true;
     const worker = this.#worker;
     if (!worker) return;
     const exited = new Promise((resolve) => worker.once('exit', resolve));
@@ -69,7 +91,7 @@ export class LogThread implements EventAppender {
   }
 
   #spawn(): Promise<void> {
-    const worker = startWorkerThread(import.meta.url, 'log-thread', this.#data);
+    const worker = this.#startThread(this.#data);
     this.#worker = worker;
     return new Promise((resolve, reject) => {
       worker.on('message', (reply: LogThreadReply) => {
@@ -81,10 +103,18 @@ export class LogThread implements EventAppender {
         reject(error);
         for (const waiter of this.#waiting.values()) waiter.reject(error);
         this.#waiting.clear();
-        if (this.#worker === worker) {
-          this.#worker = undefined;
-          this.#ready = undefined;
-        }
+        if (this.#worker !== worker) return;
+        this.#worker = undefined;
+        this.#ready = undefined;
+        if (this.#isClosing) return;
+        this.#logger.error({ err: error }, 'the log thread stopped; starting a new one');
+        if (this.#data.runBackground)
+          setTimeout(() => {
+            if (!this.#isClosing && !this.#worker)
+              this.start().catch((failure: unknown) =>
+                this.#logger.error({ err: failure }, 'the log thread did not start again'),
+              );
+          }, RESTART_DELAY_MS).unref();
       };
       worker.on('error', (error) =>
         fail(new AppError('unavailable', `the log thread failed: ${error.message}; retry`)),

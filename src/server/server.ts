@@ -101,6 +101,7 @@ export async function startMops(options: {
       const dispatcher = sending?.dispatcher;
       logThread = new LogThread(config, {
         runBackground: role === 'all',
+        logger,
         ...(dispatcher ? { onMessagesQueued: () => dispatcher.wake() } : {}),
       });
       await logThread.start();

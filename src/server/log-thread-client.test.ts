@@ -1,0 +1,72 @@
+import type { Worker } from 'node:worker_threads';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ensureFirstRun } from '../access/access.js';
+import { systemClock } from '../core/clock.js';
+import type { Config } from '../core/config.js';
+import { openStorage } from '../storage/open-storage.js';
+import type { Storage } from '../storage/storage.js';
+import { trackEvent } from '../test-support/events.js';
+import {
+  BACKENDS,
+  createTestDatabase,
+  eventually,
+  type TestDatabase,
+  testConfig,
+} from '../test-support/world.js';
+import { LogThread, startLogThread } from './log-thread-client.js';
+
+/** The log thread of a single-process install, which also runs the pipeline and timers. */
+describe.each(BACKENDS)('log thread on %s', (backend) => {
+  let database: TestDatabase;
+  let config: Config;
+  let storage: Storage;
+  let logThread: LogThread;
+  let threads: Worker[];
+  const logger = { error: vi.fn() };
+
+  beforeEach(async () => {
+    database = await createTestDatabase(backend);
+    config = testConfig(database);
+    storage = await openStorage(config);
+    await storage.migrate();
+    threads = [];
+    logThread = new LogThread(config, {
+      runBackground: true,
+      logger,
+      startThread: (data) => {
+        const thread = startLogThread(data);
+        threads.push(thread);
+        return thread;
+      },
+    });
+    await logThread.start();
+  });
+  afterEach(async () => {
+    await logThread.close();
+    await storage.close();
+    await database.cleanup();
+  });
+
+  it('starts a new thread by itself when the thread dies, and the pipeline goes on', async () => {
+    const { workspace } = await ensureFirstRun(storage, systemClock, { withAdmin: false });
+    const [first] = threads;
+    await first?.terminate();
+    await eventually(async () => (threads.length === 2 ? true : undefined));
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.objectContaining({ err: expect.anything() }),
+      'the log thread stopped; starting a new one',
+    );
+
+    // Written beside the thread, as another process or `mops import` would: no append wakes it.
+    await storage.events.append({
+      events: [trackEvent({ workspaceId: workspace.id, userId: 'after-restart' })],
+      rejected: [],
+    });
+    await eventually(async () => {
+      const [identity] = await storage.profiles.findIdentities(workspace.id, [
+        { kind: 'user', value: 'after-restart' },
+      ]);
+      return identity;
+    });
+  });
+});
