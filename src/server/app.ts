@@ -72,6 +72,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     bodyLimit: 1024 * 1024,
     // Signed tracking tokens carry the link they redirect to.
     routerOptions: { maxParamLength: 4096 },
+    // A client trickling a body in holds its connection no longer than this (a 64 MB list at 1 MB/s).
+    requestTimeout: 120_000,
   });
   const metrics = createMetrics(storage);
   const keys = new ApiKeyVerifier(storage, clock);

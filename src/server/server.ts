@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ensureFirstRun, type FirstRun } from '../access/access.js';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -29,6 +30,8 @@ export interface RunningMops {
 }
 
 const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
+/** How long stopping lets requests in flight finish, within a usual orchestrator's 30 s grace. */
+const REQUEST_GRACE_MS = 10_000;
 
 /**
  * Composes the process once: configuration, storage, clock and logger are built here and passed down.
@@ -39,6 +42,8 @@ export async function startMops(options: {
   role?: ProcessRole;
   clock?: Clock;
   logger?: Logger;
+  /** How long stopping waits for requests in flight before cutting their connections. */
+  requestGraceMs?: number;
 }): Promise<RunningMops> {
   // Port 0 asks for any free port: find it first, so links in e-mails carry the real one.
   const config =
@@ -134,7 +139,7 @@ export async function startMops(options: {
       stop() {
         stopping ??= (async () => {
           clearInterval(housekeeping);
-          await app?.server.close();
+          if (app) await closeWithin(app.server, options.requestGraceMs ?? REQUEST_GRACE_MS, logger);
           await logThread?.close();
           await sending?.stop();
           await background?.stop();
@@ -164,4 +169,21 @@ function freePort(host: string): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Closes the HTTP server, letting requests in flight finish for `graceMs`; then their connections are
+ * cut (an event not yet acknowledged is retried by its client), so that a client trickling a body in
+ * cannot keep the process from stopping and the work behind it from shutting down in order.
+ */
+async function closeWithin(server: FastifyInstance, graceMs: number, logger: Logger): Promise<void> {
+  const deadline = setTimeout(() => {
+    logger.warn({ graceMs }, 'requests still in flight at the shutdown deadline: closing their connections');
+    server.server.closeAllConnections();
+  }, graceMs);
+  try {
+    await server.close();
+  } finally {
+    clearTimeout(deadline);
+  }
 }

@@ -18,7 +18,14 @@ export function registerStartCommand(program: Command): void {
       const config = loadConfig();
       const mops = await startMops({ config, role: options.role as ProcessRole });
       printBanner(mops, config.database.kind === 'sqlite' ? config.database.path : 'PostgreSQL');
+      let isStopping = false;
       const shutdown = (signal: string) => {
+        if (isStopping) {
+          // Asked twice: stop now. Nothing acknowledged is lost; claimed messages go out after their lease.
+          mops.logger.warn({ signal }, 'asked again to stop: stopping at once');
+          process.exit(1);
+        }
+        isStopping = true;
         mops.logger.info({ signal }, 'shutting down');
         mops.stop().then(
           () => process.exit(0),
@@ -28,8 +35,8 @@ export function registerStartCommand(program: Command): void {
           },
         );
       };
-      process.once('SIGINT', () => shutdown('SIGINT'));
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
     });
 }
 
