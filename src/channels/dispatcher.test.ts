@@ -293,6 +293,39 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     }
   });
 
+  it('stops after the sends it began, giving back the rest of its round untried', async () => {
+    const dispatcher = new MessageDispatcher({
+      storage: world.storage,
+      clock: world.clock,
+      logger: pino({ level: 'silent' }),
+      email: world.background.email,
+      concurrency: 1,
+    });
+    await world.publish(sender('Batch', 1));
+    const users = ['ann', 'ben', 'cat'];
+    await world.send(
+      users.flatMap((user) => [identify(user, { email: `${user}@example.com` }), track(user, 'Batch')]),
+    );
+    await world.background.pipeline.drain();
+    world.sink.replyDelayMs = 300;
+    const round = dispatcher.runOnce();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await dispatcher.stop();
+    expect(await round).toBe(3);
+
+    expect(world.sink.received).toHaveLength(1);
+    const messages = (await Promise.all(users.map(messagesOf))).flat();
+    expect(messages.map((message) => [message.status, message.attempts]).sort()).toEqual([
+      ['queued', 0],
+      ['queued', 0],
+      ['sent', 1],
+    ]);
+    // Due as before: the next worker sends them at once, not after the lease.
+    world.sink.replyDelayMs = 0;
+    await world.settle();
+    expect(world.sink.received).toHaveLength(3);
+  });
+
   it('holds on to a message a slow SMTP server keeps, so that another worker does not send it too', async () => {
     const leaseMs = 300;
     const worker = () =>

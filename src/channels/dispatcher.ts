@@ -76,6 +76,8 @@ export class MessageDispatcher {
   #running: Promise<void> | undefined;
   #pending = false;
   #stopped = true;
+  /** Set by `stop()`: a round in progress finishes what it began and gives back the rest. */
+  #isStopping = false;
   #timer: NodeJS.Timeout | undefined;
   #sent = 0;
 
@@ -89,11 +91,13 @@ export class MessageDispatcher {
 
   start(): void {
     this.#stopped = false;
+    this.#isStopping = false;
     this.wake();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#isStopping = true;
     clearTimeout(this.#timer);
     await this.#running;
   }
@@ -150,7 +154,8 @@ export class MessageDispatcher {
     };
     let next = 0;
     const worker = async () => {
-      while (next < claimed.length) {
+      // Stopping: what was begun is finished and recorded; the rest is given back below.
+      while (next < claimed.length && !this.#isStopping) {
         const message = claimed[next++] as Message;
         if (lost.has(message.id)) continue;
         outcomes.push([message, await this.#outcome(message, context, claimant)]);
@@ -161,6 +166,10 @@ export class MessageDispatcher {
     try {
       await Promise.all(Array.from({ length: Math.min(concurrency, claimed.length) }, worker));
       await record();
+      const untried = claimed.slice(next).map((message) => message.id);
+      // Another worker sends them at once, not after the lease, and they keep the attempts they had.
+      if (untried.length > 0)
+        await storage.messages.releaseClaims({ ids: untried, claimant, now: clock.now() });
     } finally {
       clearInterval(heartbeat);
     }

@@ -161,6 +161,19 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         .executeTakeFirst();
       return row?.due === null || row?.due === undefined ? undefined : Number(row.due);
     },
+    async releaseClaims({ ids, claimant, now }) {
+      let released = 0;
+      for (let i = 0; i < ids.length; i += 500) {
+        const result = await sql<{ id: string }>`
+          update messages
+          set status = 'queued', claimed_until = null, claimed_by = null,
+              attempts = attempts - 1, updated_at = ${now}
+          where id in (${inIdOrder(ids.slice(i, i + 500))}) and claimed_by = ${claimant} and status = 'sending'
+          returning id`.execute(db);
+        released += result.rows.length;
+      }
+      return released;
+    },
     async renewClaims({ ids, claimant, until }) {
       const held = new Set<string>();
       for (let i = 0; i < ids.length; i += 500) {

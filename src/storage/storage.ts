@@ -310,6 +310,11 @@ export interface MessageStore {
    * a message whose holder let its lease run out (it died mid-send) is claimed again.
    */
   claimDue(claim: { now: number; limit: number; leaseMs: number; claimant: string }): Promise<Message[]>;
+  /**
+   * Gives back messages `claimant` claimed but never tried (it is stopping): queued again, due as
+   * before, the attempt their claim counted given back. Answers how many it gave back.
+   */
+  releaseClaims(release: { ids: string[]; claimant: string; now: number }): Promise<number>;
   /** Extends the lease of messages `claimant` still holds; answers the ids it holds. */
   renewClaims(renewal: { ids: string[]; claimant: string; until: number }): Promise<Set<string>>;
   nextDue(): Promise<number | undefined>;
