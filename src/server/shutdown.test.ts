@@ -1,5 +1,9 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../test-support/cli.js';
 import { createTestDatabase, type TestDatabase, testConfig } from '../test-support/world.js';
 import { createLogger } from './logger.js';
 import { type RunningMops, startMops } from './server.js';
@@ -34,5 +38,30 @@ describe('stopping the server', () => {
     await mops.stop();
     await closed;
     expect(socket.destroyed).toBe(true);
+  });
+
+  it('closes its storage when stopped in a process with nothing else to do', async () => {
+    database = await createTestDatabase('sqlite');
+    // From source, as `npm run dev` runs it: the send threads must not leave stop() waiting forever.
+    const script = path.join(database.dataDir, 'stop.mts');
+    writeFileSync(
+      script,
+      `import { loadConfig } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/core/config.ts'))};
+       import { startMops } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/server/server.ts'))};
+       import { createLogger } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/server/logger.ts'))};
+       const mops = await startMops({ config: loadConfig({ ...process.env, MOPS_PORT: '0' }), logger: createLogger('silent') });
+       await mops.stop();
+       process.stdout.write('stopped');`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...database.env },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect({ code, output }).toEqual({ code: 0, output: 'stopped' });
   });
 });

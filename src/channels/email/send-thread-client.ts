@@ -3,6 +3,9 @@ import { startWorkerThread } from '../../core/worker-thread.js';
 import type { Delivery, EmailJob } from './email-channel.js';
 import type { SendThreadData, SendThreadReply, SendThreadRequest } from './send-thread.js';
 
+/** How long a closing send thread may take to end its SMTP connections. */
+const CLOSE_GRACE_MS = 2000;
+
 /** Several send threads; each job goes to the one with the fewest jobs in flight. */
 export class SendThreads {
   readonly #threads: SendThread[];
@@ -62,8 +65,13 @@ export class SendThread {
     const worker = this.#worker;
     if (!worker) return;
     const exited = new Promise((resolve) => worker.once('exit', resolve));
+    // Held while it closes (it is unref'd so that it never keeps a process alive by itself: then
+    // nothing would keep this one waiting for it), and ended if it lingers past its close.
+    worker.ref();
     worker.postMessage({ type: 'close' } satisfies SendThreadRequest);
+    const lingering = setTimeout(() => void worker.terminate(), CLOSE_GRACE_MS);
     await exited;
+    clearTimeout(lingering);
   }
 
   #spawn(): Worker {
