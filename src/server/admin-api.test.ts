@@ -199,3 +199,26 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
     expect(JSON.stringify(openapi.paths['/v1/batch'])).toContain('"maxItems":2500');
   });
 });
+
+describe('metrics behind a token', () => {
+  const TOKEN = 'metrics-token-0123456789';
+  let world: TestWorld;
+
+  beforeAll(async () => {
+    world = await startTestWorld('sqlite', { env: { MOPS_METRICS_TOKEN: TOKEN } });
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it('serves /metrics only to the bearer of MOPS_METRICS_TOKEN', async () => {
+    const scrape = (authorization?: string) =>
+      fetch(`${world.url}/metrics`, authorization ? { headers: { authorization } } : {});
+    expect((await scrape()).status).toBe(401);
+    expect((await scrape(`Bearer ${TOKEN.slice(0, -1)}x`)).status).toBe(401);
+    expect((await scrape(`Bearer ${TOKEN}extra`)).status).toBe(401);
+    const allowed = await scrape(`Bearer ${TOKEN}`);
+    expect(allowed.status).toBe(200);
+    expect(await allowed.text()).toMatch(/mops_ingest_events_total/);
+  });
+});

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
@@ -154,7 +155,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   );
 
   server.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
-    if (config.metricsToken && request.headers.authorization !== `Bearer ${config.metricsToken}`) {
+    if (
+      config.metricsToken &&
+      !isSameSecret(request.headers.authorization, `Bearer ${config.metricsToken}`)
+    ) {
       throw new AppError('unauthorized', 'send Authorization: Bearer <MOPS_METRICS_TOKEN>');
     }
     reply.header('content-type', metrics.registry.contentType);
@@ -210,4 +214,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await server.register(trackingRoutes, { storage, clock, signer, append });
   if (servesConsole) await webConsole(server, { webDir: config.webDir });
   return { server, metrics };
+}
+
+/** Compares a presented credential in constant time (its length aside), so timing tells nothing of it. */
+function isSameSecret(given: string | undefined, expected: string): boolean {
+  const presented = Buffer.from(given ?? '');
+  const wanted = Buffer.from(expected);
+  return presented.length === wanted.length && timingSafeEqual(presented, wanted);
 }
