@@ -29,9 +29,11 @@ export async function benchDatabase(): Promise<{
 }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'mops-bench-'));
   const base = process.env.MOPS_DATABASE_URL;
+  // The benchmarks' SMTP sinks and receivers listen on loopback.
+  const network = { MOPS_ALLOW_PRIVATE_NETWORKS: 'true' };
   if (!base) {
     return {
-      env: { MOPS_DATA_DIR: dataDir },
+      env: { MOPS_DATA_DIR: dataDir, ...network },
       dataDir,
       cleanup: async () => {
         if (process.env.BENCH_KEEP) process.stdout.write(`data kept in ${dataDir}\n`);
@@ -49,6 +51,7 @@ export async function benchDatabase(): Promise<{
   return {
     env: {
       MOPS_DATA_DIR: dataDir,
+      ...network,
       MOPS_DATABASE_URL: url.toString(),
       MOPS_SECRET: randomBytes(32).toString('hex'),
     },

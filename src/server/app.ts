@@ -80,7 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const keys = new ApiKeyVerifier(storage, clock);
   const auth = new Authenticator({ storage, clock, keys });
   const signer = new LinkSigner(deps.secret);
-  const transports = new SmtpTransports();
+  const transports = new SmtpTransports({ allowPrivateNetworks: config.allowPrivateNetworks });
   const email = { signer, publicUrl: config.publicUrl, secrets: new SecretBox(deps.secret), transports };
   const engine = new JourneyEngine({
     storage,

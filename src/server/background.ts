@@ -208,12 +208,19 @@ export function createSending(
     sendBatch?: number;
     /** Render and send e-mail on threads of their own (the server); otherwise in this thread (tests). */
     sendThread?: boolean;
+    /** MOPS_ALLOW_PRIVATE_NETWORKS: whether SMTP hosts may be private addresses. */
+    allowPrivateNetworks: boolean;
   },
 ): Sending {
-  const { storage, clock, logger } = options;
-  const transports = new SmtpTransports();
+  const { storage, clock, logger, allowPrivateNetworks } = options;
+  const transports = new SmtpTransports({ allowPrivateNetworks });
   const sendThreads = options.sendThread
-    ? new SendThreads({ secret: options.secret, publicUrl: options.publicUrl, threads: SEND_THREADS })
+    ? new SendThreads({
+        secret: options.secret,
+        publicUrl: options.publicUrl,
+        threads: SEND_THREADS,
+        allowPrivateNetworks,
+      })
     : undefined;
   const email: EmailSender = {
     signer: new LinkSigner(options.secret),

@@ -89,6 +89,7 @@ export async function startMops(options: {
       sendLeaseMs: config.sendLeaseMs,
       sendBatch: config.sendBatch,
       sendThread: true,
+      allowPrivateNetworks: config.allowPrivateNetworks,
     };
     if (role === 'worker') {
       background = createBackground({ ...sendingOptions, segmentsThread: config });

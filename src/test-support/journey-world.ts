@@ -100,6 +100,8 @@ export async function startJourneyWorld(
     logger,
     secret: SECRET,
     publicUrl: 'http://mops.test',
+    // The SMTP sink, webhook receivers and SMS stand-ins of tests listen on loopback.
+    allowPrivateNetworks: true,
   });
 
   const world: JourneyWorld = {

@@ -10,11 +10,22 @@ const CLOSE_GRACE_MS = 2000;
 export class SendThreads {
   readonly #threads: SendThread[];
 
-  constructor(options: { secret: string; publicUrl: string; threads: number }) {
+  constructor(options: {
+    secret: string;
+    publicUrl: string;
+    threads: number;
+    allowPrivateNetworks: boolean;
+  }) {
     const connectionShare = 1 / options.threads;
     this.#threads = Array.from(
       { length: options.threads },
-      () => new SendThread({ secret: options.secret, publicUrl: options.publicUrl, connectionShare }),
+      () =>
+        new SendThread({
+          secret: options.secret,
+          publicUrl: options.publicUrl,
+          connectionShare,
+          allowPrivateNetworks: options.allowPrivateNetworks,
+        }),
     );
   }
 

@@ -15,6 +15,8 @@ export interface SendThreadData {
   publicUrl: string;
   /** This thread's share of each workspace's SMTP connections. */
   connectionShare: number;
+  /** MOPS_ALLOW_PRIVATE_NETWORKS: whether SMTP hosts may be private addresses. */
+  allowPrivateNetworks: boolean;
 }
 
 export type SendThreadRequest = { type: 'deliver'; id: number; job: EmailJob } | { type: 'close' };
@@ -22,8 +24,8 @@ export type SendThreadReply = { id: number; delivery: Delivery };
 
 const port = parentPort;
 if (!port) throw new Error('send-thread runs as a worker thread');
-const { secret, publicUrl, connectionShare } = workerData as SendThreadData;
-const transports = new SmtpTransports();
+const { secret, publicUrl, connectionShare, allowPrivateNetworks } = workerData as SendThreadData;
+const transports = new SmtpTransports({ allowPrivateNetworks });
 const deps = { signer: new LinkSigner(secret), publicUrl, secrets: new SecretBox(secret), transports };
 // MJML takes a second to load its components: pay it when the thread starts, not on the first e-mail.
 void compileLayout({ id: 'warm-up', updatedAt: 0, mjml: WARM_UP_MJML }).catch(() => undefined);
