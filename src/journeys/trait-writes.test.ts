@@ -43,14 +43,11 @@ describe.each(BACKENDS)('trait writes beside identity resolution on %s', (backen
     world.storage.runPipelineBatch(PROFILES_CURSOR, 1000, batch, world.clock.now(), {
       skipMopsEvents: true,
     });
-  const traitsOfU1 = async () =>
-    (await world.storage.profiles.find(world.workspaceId, await world.profileOf('u1')))?.traits;
-
-  it('decides an identify again when the journey set traits after it was read', async () => {
-    await world.send([identify('u1', { name: 'Ann' })]);
+  /** Identity resolution with the journey's due update_traits committed between its reads and its writes. */
+  const resolutionWithJourneyBetween = (): PipelineBatch<void> => {
     const resolution = profileResolutionBatch(() => world.clock.now());
     let hasRunJourney = false;
-    const withJourneyBetween: PipelineBatch<void> = {
+    return {
       async prepare(events, reader, span) {
         const write = await resolution.prepare(events, reader, span);
         if (!hasRunJourney) {
@@ -60,6 +57,13 @@ describe.each(BACKENDS)('trait writes beside identity resolution on %s', (backen
         return write;
       },
     };
+  };
+  const traitsOfU1 = async () =>
+    (await world.storage.profiles.find(world.workspaceId, await world.profileOf('u1')))?.traits;
+
+  it('decides an identify again when the journey set traits after it was read', async () => {
+    await world.send([identify('u1', { name: 'Ann' })]);
+    const withJourneyBetween = resolutionWithJourneyBetween();
 
     expect((await resolveProfiles(withJourneyBetween)).status).toBe('stale');
     expect((await resolveProfiles(withJourneyBetween)).status).toBe('done');
@@ -69,18 +73,7 @@ describe.each(BACKENDS)('trait writes beside identity resolution on %s', (backen
 
   it('lets an identify that only saw the profile again write beside a journey’s trait change', async () => {
     await world.send([track('u1', 'Viewed')]);
-    const resolution = profileResolutionBatch(() => world.clock.now());
-    let hasRunJourney = false;
-    const withJourneyBetween: PipelineBatch<void> = {
-      async prepare(events, reader, span) {
-        const write = await resolution.prepare(events, reader, span);
-        if (!hasRunJourney) {
-          hasRunJourney = true;
-          expect(await world.background.engine.runDueTimers()).toBe(1);
-        }
-        return write;
-      },
-    };
+    const withJourneyBetween = resolutionWithJourneyBetween();
     expect((await resolveProfiles(withJourneyBetween)).status).toBe('done');
     await world.settle();
     expect(await traitsOfU1()).toEqual({ plan: 'free', welcomed: true });

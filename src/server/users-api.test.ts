@@ -264,15 +264,20 @@ describe.each(BACKENDS)('users and roles API on %s', (backend) => {
 
   describe('changing one’s own password', () => {
     const change = (body: unknown, cookie: string) => call('/api/auth/password', send('POST', body, cookie));
-
-    it('checks the current password and the new one, then logs in only with the new one', async () => {
-      const email = uniqueEmail('changer');
+    /** A member of the test workspace with the shared password; answers their e-mail. */
+    const newMember = async (who: string) => {
+      const email = uniqueEmail(who);
       await createUser(world.mops.storage, systemClock, {
         email,
         password,
         workspaceId: world.workspaceId,
         role: 'member',
       });
+      return email;
+    };
+
+    it('checks the current password and the new one, then logs in only with the new one', async () => {
+      const email = await newMember('changer');
       const session = await logIn(email);
       const elsewhere = await logIn(email);
       const newPassword = 'a much longer passphrase';
@@ -298,13 +303,7 @@ describe.each(BACKENDS)('users and roles API on %s', (backend) => {
     });
 
     it('ends every session of a user whose password an operator resets', async () => {
-      const email = uniqueEmail('reset');
-      await createUser(world.mops.storage, systemClock, {
-        email,
-        password,
-        workspaceId: world.workspaceId,
-        role: 'member',
-      });
+      const email = await newMember('reset');
       const session = await logIn(email);
       expect((await call('/api/auth/me', { headers: { cookie: session } })).status).toBe(200);
       const generated = await resetPassword(world.mops.storage, email);
@@ -313,13 +312,7 @@ describe.each(BACKENDS)('users and roles API on %s', (backend) => {
     });
 
     it('refuses a cookie-authenticated write whose Origin cannot be read, as cross-origin', async () => {
-      const email = uniqueEmail('origin');
-      await createUser(world.mops.storage, systemClock, {
-        email,
-        password,
-        workspaceId: world.workspaceId,
-        role: 'member',
-      });
+      const email = await newMember('origin');
       const session = await logIn(email);
       const body = { currentPassword: password, newPassword: 'a much longer passphrase' };
       const request = send('POST', body, session);

@@ -19,7 +19,13 @@ describe('SMTP transports', () => {
   const send = (allowPrivateNetworks: boolean, host: string) => {
     const transports = new SmtpTransports({ allowPrivateNetworks });
     opened.push(transports);
-    const smtp = SmtpSettings.parse({ host, port: sink.port, tls: 'none', from: 'shop@example.com', pool: 1 });
+    const smtp = SmtpSettings.parse({
+      host,
+      port: sink.port,
+      tls: 'none',
+      from: 'shop@example.com',
+      pool: 1,
+    });
     return transports.get('ws', smtp, undefined).sendMail({
       from: 'shop@example.com',
       to: 'ada@example.com',
