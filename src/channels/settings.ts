@@ -100,7 +100,12 @@ export async function saveSettings(
   if (smtp) {
     if (smtp.password) smtp.password = secrets.seal(smtp.password);
     else {
-      const isSameServer = smtp.host === previous.smtp?.host && smtp.port === previous.smtp.port;
+      // Also as safely: a kept password must not go out in the clear, or to a server unchecked.
+      const isSameServer =
+        smtp.host === previous.smtp?.host &&
+        smtp.port === previous.smtp.port &&
+        TLS_STRENGTH[smtp.tls] >= TLS_STRENGTH[previous.smtp.tls] &&
+        (smtp.verifyCertificate || !previous.smtp.verifyCertificate);
       const kept = keptSecret('smtp.password', previous.smtp?.password, isSameServer);
       if (kept) smtp.password = kept;
     }
@@ -149,10 +154,18 @@ function keptSecret<T>(field: string, stored: T | undefined, isSameTarget: boole
   if (stored === undefined || isSameTarget) return stored;
   throw new AppError(
     'invalid_input',
-    `${field}: the address it is sent to changed; send it again (a stored secret is only kept for the address it was given for)`,
+    `${field}: where or how it is sent changed; send it again (a stored secret is only kept for the address, and the protection, it was given for)`,
     { field },
   );
 }
+
+/** How well each SMTP `tls` choice keeps a password from the wire: `none` never encrypts. */
+const TLS_STRENGTH: Record<SmtpSettings['tls'], number> = {
+  none: 0,
+  opportunistic: 1,
+  starttls: 2,
+  implicit: 2,
+};
 
 function sameUrl(url: string, other: string): boolean {
   return new URL(url).href === new URL(other).href;

@@ -265,6 +265,19 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
           body.smtp.host = 'smtp.elsewhere.example';
         },
       ],
+      // The same server, less safely: the kept password would go out in the clear, or unchecked.
+      [
+        'smtp.password',
+        (body) => {
+          (body.smtp as { tls?: string }).tls = 'none';
+        },
+      ],
+      [
+        'smtp.password',
+        (body) => {
+          (body.smtp as { verifyCertificate?: boolean }).verifyCertificate = false;
+        },
+      ],
       [
         'sms.authToken',
         (body) => {
