@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'rate_limited'
   | 'unavailable';
 
 export const HTTP_STATUS_BY_CODE = {
@@ -23,6 +24,7 @@ export const HTTP_STATUS_BY_CODE = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  rate_limited: 429,
   unavailable: 503,
 } as const satisfies Record<ErrorCode, number>;
 

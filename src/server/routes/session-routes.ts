@@ -1,7 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { changePassword, login, logout, MIN_PASSWORD_LENGTH, SESSION_COOKIE } from '../../access/access.js';
+import {
+  changePassword,
+  login,
+  logout,
+  MIN_PASSWORD_LENGTH,
+  normaliseEmail,
+  SESSION_COOKIE,
+} from '../../access/access.js';
+import { LoginAttempts } from '../../access/login-attempts.js';
 import type { Clock } from '../../core/clock.js';
 import type { Storage } from '../../storage/storage.js';
 import type { Authenticator } from '../auth.js';
@@ -15,6 +23,7 @@ export async function sessionRoutes(
   deps: { storage: Storage; clock: Clock; auth: Authenticator; sessionTtlMs: number; cookieSecure: boolean },
 ): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
+  const attempts = new LoginAttempts(deps.clock);
   const cookieOptions = {
     path: '/',
     httpOnly: true,
@@ -33,11 +42,22 @@ export async function sessionRoutes(
           200: z.object({ user: UserJson, expiresAt: z.string() }),
           400: ErrorResponse,
           401: ErrorResponse,
+          429: ErrorResponse,
         },
       },
     },
     async (request, reply) => {
-      const { user, token, expiresAt } = await login(deps, request.body);
+      const email = normaliseEmail(request.body.email);
+      attempts.check(email, request.ip);
+      let session: Awaited<ReturnType<typeof login>>;
+      try {
+        session = await login(deps, request.body);
+      } catch (error) {
+        attempts.failed(email, request.ip);
+        throw error;
+      }
+      attempts.succeeded(email);
+      const { user, token, expiresAt } = session;
       reply.setCookie(SESSION_COOKIE, token, { ...cookieOptions, expires: new Date(expiresAt) });
       return {
         user: { id: user.id, email: user.email, name: user.name },
