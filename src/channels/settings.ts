@@ -219,8 +219,6 @@ function checkIntentSettings(settings: WorkspaceSettings): void {
   }
 }
 
-export { SecretBox };
-
 /**
  * A workspace may not let its calls reach loopback or private addresses (the cloud metadata service,
  * the database, the admin port) unless the operator allows it: any user can create a workspace.
@@ -234,3 +232,5 @@ function checkNoPrivateNetworks(settings: WorkspaceSettings): void {
         { field: `${field}.allowPrivateNetworks` },
       );
 }
+
+export { SecretBox };

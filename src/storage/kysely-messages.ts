@@ -167,7 +167,7 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         const result = await sql<{ id: string }>`
           update messages
           set status = 'queued', claimed_until = null, claimed_by = null,
-              attempts = attempts - 1, updated_at = ${now}
+              attempts = attempts - 1, next_attempt_at = coalesce(next_attempt_at, ${now}), updated_at = ${now}
           where id in (${inIdOrder(ids.slice(i, i + 500))}) and claimed_by = ${claimant} and status = 'sending'
           returning id`.execute(db);
         released += result.rows.length;

@@ -74,10 +74,17 @@ function publicSocket(smtp: SmtpSettings): GetSocket {
     socket.setTimeout(CONNECTION_TIMEOUT_MS, () =>
       socket.destroy(new Error(`connecting to ${smtp.host}:${smtp.port} timed out`)),
     );
-    socket.once('error', (error) => callback(error));
+    // Answered once; an error after the hand-over is nodemailer's to handle (this listener only keeps
+    // one in the moment between from ending the process).
+    let isAnswered = false;
+    socket.on('error', (error) => {
+      if (isAnswered) return;
+      isAnswered = true;
+      callback(error);
+    });
     socket.once('connect', () => {
+      isAnswered = true;
       socket.setTimeout(0);
-      socket.removeAllListeners('error');
       callback(null, { connection: socket });
     });
   };
