@@ -407,6 +407,40 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await members(pro)).toEqual([ada]);
   });
 
+  it('keeps a merged-away visitor’s memberships on the survivor: the person does not enter again', async () => {
+    const readers = await create('Readers', { type: 'event', event: 'Page Viewed', atLeast: 1, where: [] });
+    await world.publish({
+      name: 'Welcome readers',
+      entry: { trigger: { type: 'segment', segment: readers }, reentry: { policy: 'every_time' } },
+      start: 'tag',
+      steps: [
+        { id: 'tag', type: 'update_traits', set: { welcomed: true }, next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    const visitor = { anonymousId: 'anon-7' };
+    await world.send([{ type: 'track', ...visitor, event: 'Page Viewed', properties: {} }]);
+    await world.settle();
+    const [identity] = await world.storage.profiles.findIdentities(world.workspaceId, [
+      { kind: 'anonymous', value: 'anon-7' },
+    ]);
+    const anonymous = identity?.profileId;
+    expect(await members(readers)).toEqual([anonymous]);
+
+    // Ada signs in on the visitor's browser: the visitor was in Readers, so Ada is, without entering.
+    await world.send([
+      identify('ada', { plan: 'pro' }),
+      { type: 'track', userId: 'ada', ...visitor, event: 'Signed In', properties: {} },
+    ]);
+    await world.settle();
+    const ada = await world.profileOf('ada');
+    expect(ada).not.toBe(anonymous);
+    expect(await members(readers)).toEqual([ada]);
+    expect(await eventNames('ada')).toEqual(['Segment Entered']);
+    const instances = await world.storage.journeys.listInstancesOfProfile(world.workspaceId, ada);
+    expect(instances).toHaveLength(1);
+  });
+
   it('backfills existing profiles with progress, and previews count and sample before saving', async () => {
     const start = world.clock.now();
     const calls = [];

@@ -491,8 +491,10 @@ async function moveMessagingState(
 }
 
 /**
- * Live segments are re-decided for the survivor (the event that merged them touches it); static lists
- * have no rule to decide by, so the survivor takes the merged-away profile's place in them. The
+ * The survivor takes the merged-away profile's place in its segments, live and static: the person was
+ * in them already, so being re-decided into a live one (the event that merged them touches the
+ * survivor) is no Segment Entered — a journey entering on it every time would take the person in
+ * again. A live segment the merged person no longer meets is left with Segment Exited then. The
  * merged-away profile's memberships and timers go. Its score awards, stage and hand-offs move to the survivor,
  * whose stage stays if it has one (stages only move forward).
  */
@@ -507,9 +509,7 @@ async function moveAudienceState(
     .executeTakeFirst();
   await sql`
     insert into segment_members (segment_id, profile_id, workspace_id, entered_at)
-    select m.segment_id, ${into}, m.workspace_id, m.entered_at from segment_members m
-    join segments s on s.id = m.segment_id
-    where m.profile_id = ${from} and s.kind = 'static'
+    select segment_id, ${into}, workspace_id, entered_at from segment_members where profile_id = ${from}
     on conflict do nothing`.execute(db);
   await db.deleteFrom('segment_members').where('profile_id', '=', from).execute();
   await db.deleteFrom('segment_profile_timers').where('profile_id', '=', from).execute();
