@@ -10,6 +10,7 @@ import {
   decideMembership,
   groupEvents,
   type MembershipChanges,
+  membershipEvents,
   profilesDecided,
   type SegmentFacts,
   withoutProfiles,
@@ -170,12 +171,21 @@ export async function previewRule(
  * Brings a new or changed segment's membership up to date over every existing profile, in batches
  * that each commit with the position reached, so progress shows through the API and a restart
  * resumes after the last batch. Profiles seen after the backfill began are left to the incremental
- * consumer, which has already decided them against this version. Backfills write no Segment Entered
- * events: a segment's first members did not enter it, it was defined around them.
+ * consumer, which has already decided them against this version. A segment's first backfill writes
+ * no Segment Entered: its first members did not enter it, it was defined around them. Once it has
+ * been ready, a changed rule (or a segment it asks about) moves people in and out as events would,
+ * with Segment Entered/Exited for journeys to act on.
  */
 export async function backfillSegment(
   storage: Storage,
-  options: { segment: Segment; clock: Clock; logger: Logger; batchSize?: number },
+  options: {
+    segment: Segment;
+    clock: Clock;
+    logger: Logger;
+    batchSize?: number;
+    /** A batch wrote Segment Entered/Exited: what follows the log (journeys) may go on. */
+    onChanged?: () => void;
+  },
 ): Promise<'finished' | 'superseded'> {
   const { segment, clock } = options;
   if (!segment.rule) return 'finished';
@@ -195,6 +205,7 @@ export async function backfillSegment(
   // (the live consumer writes only for the touched ones, which the backfill leaves alone): nothing to
   // read for it. A changed rule compares with the members of the version before.
   const isNew = segment.version === 1;
+  const isReported = segment.readySince !== null;
   const referenced = [...(isNew ? [] : [segment.id]), ...ruleNeeds([segment.rule], startedAt).segments];
   const resumed = await storage.segments.backfillPosition(segment.id, segment.version);
   if (!resumed) return 'superseded';
@@ -230,12 +241,15 @@ export async function backfillSegment(
       now: clock.now(),
     });
     const position = after;
+    let changed = 0;
     const saved = await storage.transaction(async (tx) => {
       await tx.profiles.holdOffMerges(); // before the profile rows `changedSince` locks
       // Another process backfilling the same segment got here first, or the rule changed since this
       // batch was decided: write nothing, and let the other (or the new version's backfill) go on.
       if ((await tx.segments.backfillPosition(segment.id, segment.version))?.after !== position) return false;
-      await writeChanges(tx, await withoutChangedSince(tx, changes, startedAt));
+      const written = await withoutChangedSince(tx, changes, startedAt);
+      await writeChanges(tx, written);
+      if (isReported) changed = await reportChanges(tx, written, segment);
       return tx.segments.saveBackfillProgress({
         id: segment.id,
         version: segment.version,
@@ -246,6 +260,7 @@ export async function backfillSegment(
       });
     });
     if (!saved) return 'superseded';
+    if (changed > 0) options.onChanged?.();
     after = batch.last;
     done += batch.profiles.length;
   }
@@ -265,6 +280,20 @@ export async function backfillSegment(
     return saved;
   });
   return finished ? 'finished' : 'superseded';
+}
+
+/** Segment Entered/Exited for a batch's changes; how many were written. */
+async function reportChanges(tx: StorageTx, changes: MembershipChanges, segment: Segment): Promise<number> {
+  const changed = [...new Set([...changes.entered, ...changes.exited].map((change) => change.profileId))];
+  if (changed.length === 0) return 0;
+  const events = membershipEvents({
+    changes,
+    segmentNames: new Map([[segment.id, segment.name]]),
+    ids: await tx.segments.idsOf(changed),
+    at: changes.entered[0]?.at ?? (changes.exited[0]?.at as number),
+  });
+  await tx.generatedEvents.append(events);
+  return events.length;
 }
 
 /**
@@ -297,14 +326,24 @@ async function withoutChangedSince(
 
 /**
  * Runs every pending backfill to its end, one after another; the number finished. One another process
- * is running (superseded) is not counted, so the caller waits before looking again.
+ * is running (superseded) is not counted, so the caller waits before looking again. A segment asking
+ * about another still being backfilled waits for it: decided against half a backfill, it would report
+ * people entering and leaving again once the other finished.
  */
 export async function runPendingBackfills(
   storage: Storage,
-  options: { clock: Clock; logger: Logger },
+  options: { clock: Clock; logger: Logger; onChanged?: () => void },
 ): Promise<number> {
   let count = 0;
-  for (const segment of await storage.segments.listBackfilling()) {
+  const tried = new Set<string>();
+  for (;;) {
+    const pending = await storage.segments.listBackfilling();
+    const segment = pending.find(
+      (candidate) =>
+        !tried.has(`${candidate.id}@${candidate.version}`) && !waitsForAnother(candidate, pending),
+    );
+    if (!segment) return count;
+    tried.add(`${segment.id}@${segment.version}`);
     const startedAt = performance.now();
     const outcome = await backfillSegment(storage, { segment, ...options });
     options.logger.info(
@@ -318,5 +357,13 @@ export async function runPendingBackfills(
     );
     if (outcome === 'finished') count++;
   }
-  return count;
+}
+
+/** Whether the segment asks about another segment of its workspace that is still being backfilled. */
+function waitsForAnother(segment: Segment, pending: readonly Segment[]): boolean {
+  if (!segment.rule) return false;
+  const asked = ruleNeeds([segment.rule], 0).segments;
+  return pending.some(
+    (other) => other.id !== segment.id && other.workspaceId === segment.workspaceId && asked.has(other.id),
+  );
 }

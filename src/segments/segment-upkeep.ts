@@ -78,7 +78,7 @@ export function createSegmentUpkeep(options: {
   const backfills = new TimerScheduler({
     work: {
       name: 'segment backfills',
-      runDue: () => runPendingBackfills(storage, { clock, logger }),
+      runDue: () => runPendingBackfills(storage, { clock, logger, onChanged: options.onDecided }),
       nextDue: async () => undefined,
     },
     clock,

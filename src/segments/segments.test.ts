@@ -335,6 +335,41 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     });
   });
 
+  it('reports whom a changed rule moves in or out, deciding a segment only after those it asks about', async () => {
+    await world.send([identify('ada', { plan: 'pro', country: 'IT' }), identify('bo', { plan: 'free' })]);
+    await world.settle();
+    const plans = await create('Plan', { type: 'trait', path: 'plan', op: 'eq', value: 'pro' });
+    const inPlan = (country: string): SegmentCondition => ({
+      all: [
+        { type: 'segment', segment: plans, is: 'in' },
+        { type: 'trait', path: 'country', op: 'eq', value: country },
+      ],
+    });
+    const planInCountry = await create('Plan in country', inPlan('FR'));
+    // First backfills report nobody: the first members were there before the segments.
+    expect(await eventNames('ada')).toEqual([]);
+    expect(await members(plans)).toEqual([await world.profileOf('ada')]);
+
+    // Both saved before either backfill runs, the dependent first: decided against the plan segment
+    // as it was, Ada would enter "Plan in country" and leave it again once the plan backfill finished.
+    const change = async (id: string, name: string, rule: SegmentCondition) =>
+      updateSegment(world.storage, {
+        workspaceId: world.workspaceId,
+        id,
+        input: { name, kind: 'live', rule },
+        now: world.clock.now(),
+      });
+    await change(planInCountry, 'Plan in country', inPlan('IT'));
+    world.clock.advance(1000);
+    await change(plans, 'Plan', { type: 'trait', path: 'plan', op: 'eq', value: 'free' });
+    await world.settle();
+
+    expect(await members(plans)).toEqual([await world.profileOf('bo')]);
+    expect(await members(planInCountry)).toEqual([]);
+    expect(await eventNames('ada')).toEqual(['Segment Exited']);
+    expect(await eventNames('bo')).toEqual(['Segment Entered']);
+  });
+
   it('reports what events change meanwhile in a segment backfilled again because one it asks about changed', async () => {
     const plans = await create('Plan', { type: 'trait', path: 'plan', op: 'eq', value: 'pro' });
     const planInItaly = await create('Plan in Italy', {
@@ -354,7 +389,13 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
       now: world.clock.now(),
     });
     // Plan's backfill ends and puts Plan in Italy to be backfilled again; an event comes first.
-    await runPendingBackfills(world.storage, { clock: world.clock, logger: pino({ level: 'silent' }) });
+    const changed = await world.storage.segments.find(world.workspaceId, plans);
+    if (!changed) throw new Error('Plan is gone');
+    await backfillSegment(world.storage, {
+      segment: changed,
+      clock: world.clock,
+      logger: pino({ level: 'silent' }),
+    });
     expect((await getSegment(world.storage, world.workspaceId, planInItaly)).status).toBe('backfilling');
     await world.send([identify('ugo', { plan: 'team', country: 'IT' })]);
     await world.background.pipeline.drain();
