@@ -135,7 +135,8 @@ describe('segments (Chromium)', () => {
     expect(await node('rule.1.0').getByRole('alert').textContent()).toMatch(/^Too big.*1000000/);
     await consoleWorld.shot('segment-server-error');
     await atLeast.fill('1');
-    expect(await atLeast.getAttribute('aria-invalid')).toBe('false');
+    // The server's error goes once the box changes (react-query resets it on its next tick).
+    await expect.poll(() => atLeast.getAttribute('aria-invalid')).toBe('false');
 
     await page.getByRole('button', { name: 'Create' }).click();
     await expect
@@ -170,10 +171,34 @@ describe('segments (Chromium)', () => {
     expect(await node('rule.1.1').getByLabel('Event name').inputValue()).toBe('Signed In');
     expect(await node('rule.1.0').getByLabel('In the last (empty = ever)').inputValue()).toBe('30d');
 
+    // Reopened, nothing has changed: no warning. A changed rule says saving reports whom it moves, and
+    // it does: Eve, who ordered 60 days ago, enters with a 90-day window.
+    expect(await page.getByTestId('rule-change-hint').count()).toBe(0);
+    await node('rule.1.0').getByLabel('In the last (empty = ever)').fill('90d');
+    expect(await page.getByTestId('rule-change-hint').textContent()).toMatch(
+      /“Segment Entered”.*It has 2 members now\.$/,
+    );
+    await consoleWorld.shot('segment-rule-change');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect
+      .poll(() => page.getByTestId('segment-status').textContent(), { timeout: 30_000 })
+      .toBe('Ready: 3 members');
+    const eve = (await consoleWorld.api<{ items: Array<{ id: string }> }>('GET', '/profiles?q=eve')).body
+      .items[0];
+    await expect
+      .poll(async () => {
+        const events = await consoleWorld.api<{ items: Array<{ name: string | null }> }>(
+          'GET',
+          `/profiles/${eve?.id}/events`,
+        );
+        return events.body.items.map((event) => event.name).filter((name) => name?.startsWith('Segment'));
+      })
+      .toEqual(['Segment Entered']);
+
     await page.getByRole('link', { name: 'All segments' }).click();
     const row = page.getByTestId('segments').getByRole('row', { name: /Active pro customers/ });
     expect(await row.getByRole('cell').allTextContents()).toEqual(
-      expect.arrayContaining(['Active pro customers', 'Live', '2', 'Ready']),
+      expect.arrayContaining(['Active pro customers', 'Live', '3', 'Ready']),
     );
     await consoleWorld.shot('segments-list');
   }, 120_000);
@@ -210,7 +235,7 @@ describe('segments (Chromium)', () => {
     await page.getByRole('heading', { name: 'Condizioni' }).waitFor();
     await expect
       .poll(() => page.getByTestId('preview-count').textContent(), { timeout: 15_000 })
-      .toBe('2 contatti su 5 corrispondono');
+      .toBe('3 contatti su 5 corrispondono');
     await consoleWorld.shot('segment-builder-it');
   }, 120_000);
 });

@@ -40,6 +40,10 @@ const SegmentJson = z
     rule: z.unknown().nullable(),
     version: z.number(),
     status: z.enum(['backfilling', 'ready']),
+    readySince: z.string().nullable().meta({
+      description:
+        'When the segment was first ready (its first backfill finished); null until then. Once set, a changed rule reports whom it moves in or out with Segment Entered/Exited.',
+    }),
     members: z.number(),
     backfill: z.object({
       total: z.number(),
@@ -61,6 +65,7 @@ function segmentJson(segment: SegmentWithCount): z.infer<typeof SegmentJson> {
     rule: segment.rule,
     version: segment.version,
     status: segment.status,
+    readySince: iso(segment.readySince),
     members: segment.members,
     backfill: {
       total: segment.backfill.total,

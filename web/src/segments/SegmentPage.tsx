@@ -78,6 +78,7 @@ function SegmentStatus(props: { segment: SegmentJson }) {
 
 function SegmentEditor(props: { kind: 'live' | 'static'; segment?: SegmentJson }) {
   const { t } = useTranslation();
+  const format = useFormat();
   const { workspace } = useSession();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
@@ -92,6 +93,13 @@ function SegmentEditor(props: { kind: 'live' | 'static'; segment?: SegmentJson }
   const [notice, setNotice] = useState<string>();
   const problems = useMemo(() => (kind === 'live' ? validateBuilder(root) : []), [kind, root]);
   const rule = useMemo(() => ruleFromBuilder(root), [root]);
+  // Compared as the builder would save the stored rule: opening a segment changes nothing by itself.
+  const isRuleChanged = useMemo(
+    () =>
+      segment?.rule != null &&
+      JSON.stringify(rule) !== JSON.stringify(ruleFromBuilder(builderFromRule(segment.rule))),
+    [rule, segment?.rule],
+  );
   const isComplete = kind === 'live' && problems.length === 0;
   const preview = useRulePreview(rule, isComplete);
   const segmentsList = useSegmentList<SegmentJson>(workspace.id, { enabled: kind === 'live' });
@@ -234,6 +242,11 @@ function SegmentEditor(props: { kind: 'live' | 'static'; segment?: SegmentJson }
             {segment ? t('common.save') : t('common.create')}
           </button>
           {notice && !save.error && <span className="notice">{notice}</span>}
+          {kind === 'live' && segment?.readySince && isRuleChanged && (
+            <p className="hint" data-testid="rule-change-hint">
+              {t('segments.ruleChangeReported', { members: format.number(segment.members) })}
+            </p>
+          )}
           {isChecked && problems.length > 0 && (
             <span className="field-error" role="alert">
               {t('segments.problems', { number: problems.length })}

@@ -19,6 +19,8 @@ const en = {
   backfillProgress: 'Evaluating existing contacts: {{done}} of {{total}}',
   readyWith: 'Ready: {{members}} members',
   deleteConfirm: 'Delete this segment and its memberships?',
+  ruleChangeReported:
+    'Saving decides this segment again for everyone: contacts the new conditions bring in get “Segment Entered” and those they let go “Segment Exited”, so journeys that start on this segment take in everyone it adds. It has {{members}} members now.',
   builder: {
     title: 'Conditions',
     match: 'Contacts must match',
@@ -159,6 +161,8 @@ const it: typeof en = {
   backfillProgress: 'Valutazione dei contatti esistenti: {{done}} di {{total}}',
   readyWith: 'Pronto: {{members}} membri',
   deleteConfirm: 'Eliminare questo segmento e le sue appartenenze?',
+  ruleChangeReported:
+    'Salvando, il segmento viene ricalcolato per tutti: i contatti che le nuove condizioni includono ricevono “Segment Entered” e quelli che escludono “Segment Exited”, quindi i percorsi che partono da questo segmento accolgono tutti quelli aggiunti. Ora ha {{members}} membri.',
   builder: {
     title: 'Condizioni',
     match: 'I contatti devono soddisfare',

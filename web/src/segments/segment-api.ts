@@ -10,6 +10,7 @@ export interface SegmentJson {
   rule: ApiRule | null;
   version: number;
   status: 'backfilling' | 'ready';
+  readySince: string | null;
   members: number;
   backfill: { total: number; done: number; startedAt: string | null; finishedAt: string | null };
   createdAt: string;
