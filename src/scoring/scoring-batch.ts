@@ -3,6 +3,7 @@ import { type GeneratedEvent, groupByWorkspace, type StoredEvent } from '../core
 import { newId } from '../core/ids.js';
 import type { Message } from '../core/journey.js';
 import { HAND_OFF_CREATED, SALES_ACCEPTED } from '../core/lifecycle.js';
+import { TRAITS_UPDATED } from '../core/profile.js';
 import type { ScoreLedgerEntry } from '../core/score-model.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { profileEvent } from '../profiles/profile-events.js';
@@ -23,6 +24,9 @@ import { awardsFor, ledgersByProfile, scoreOf } from './score.js';
 /** The scoring consumer's cursor: after profiles, before segments (whose rules may ask about scores). */
 export const SCORING_CURSOR = 'scoring';
 
+/** Mops's own events scoring reads: the traits journeys set, which fit rules read. */
+export const MOPS_EVENTS_SCORED = [TRAITS_UPDATED];
+
 export interface ScoringWork {
   /** The earliest SLA deadline of a hand-off created, to wake the SLA check for. */
   earliestDue: number | undefined;
@@ -42,14 +46,15 @@ export const scoringBatch = (now: () => number): PipelineBatch<ScoringWork> => (
   async prepare(events, reader) {
     const at = now();
     const writes: Array<(tx: StorageTx) => Promise<ScoringWork>> = [];
-    // Scores and stages move on what contacts do, not on what Mops says about them.
-    const clientEvents = events.filter((event) => event.origin !== 'mops');
-    for (const [workspaceId, workspaceEvents] of groupByWorkspace(clientEvents)) {
+    // Scores and stages move on what contacts do, not on what Mops says about them — except the
+    // traits a journey sets, which fit rules read as they read an identify's.
+    const scored = events.filter((event) => event.origin !== 'mops' || isTraitsUpdate(event));
+    for (const [workspaceId, workspaceEvents] of groupByWorkspace(scored)) {
       const settings = await reader.settings.get(workspaceId);
       if (settings.scoring.models.length === 0 && !settings.lifecycle) continue;
-      const named = workspaceEvents.filter((event) => event.name !== null && event.type !== 'identify');
+      const named = workspaceEvents.filter((event) => earnsPoints(event));
       const identified = workspaceEvents.filter(
-        (event) => event.type === 'identify' || event.type === 'group',
+        (event) => event.type === 'identify' || event.type === 'group' || isTraitsUpdate(event),
       );
       if (named.length === 0 && identified.length === 0) continue;
       writes.push(await decideWorkspace(reader, { workspaceId, settings, events: workspaceEvents, at }));
@@ -66,6 +71,16 @@ export const scoringBatch = (now: () => number): PipelineBatch<ScoringWork> => (
     };
   },
 });
+
+/** The Traits Updated a journey's update_traits step writes: traits changed, nothing done. */
+function isTraitsUpdate(event: StoredEvent): boolean {
+  return event.origin === 'mops' && event.name === TRAITS_UPDATED;
+}
+
+/** A contact's named event: what score rules award points for and stage rules move on. */
+function earnsPoints(event: StoredEvent): boolean {
+  return event.origin !== 'mops' && event.name !== null && event.type !== 'identify';
+}
 
 async function decideWorkspace(
   reader: StorageReader,
@@ -114,7 +129,7 @@ async function decideWorkspace(
 
   for (const event of events) {
     const profileId = profileOfEvent.get(event.id);
-    if (profileId === undefined || event.name === null || event.type === 'identify') continue;
+    if (profileId === undefined || event.name === null || !earnsPoints(event)) continue;
     const properties = (event.payload.properties ?? {}) as Record<string, unknown>;
     const fact = { id: event.id, name: event.name, timestamp: event.timestamp, properties };
     const profileLedger = ledgers.get(profileId) ?? [];

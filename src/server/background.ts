@@ -18,7 +18,12 @@ import { EventPipeline, type LogConsumer } from '../pipeline/pipeline.js';
 import { TimerScheduler } from '../pipeline/timer-scheduler.js';
 import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
 import { handOffsJudgedThrough, runOverdueHandOffs } from '../scoring/hand-offs.js';
-import { SCORING_CURSOR, type ScoringWork, scoringBatch } from '../scoring/scoring-batch.js';
+import {
+  MOPS_EVENTS_SCORED,
+  SCORING_CURSOR,
+  type ScoringWork,
+  scoringBatch,
+} from '../scoring/scoring-batch.js';
 import { SEGMENTS_CURSOR } from '../segments/live-segments.js';
 import { createSegmentUpkeep } from '../segments/segment-upkeep.js';
 import type { SegmentsThreadData } from '../segments/segments-thread.js';
@@ -153,6 +158,7 @@ export function createJourneyWork(
       cursor: SCORING_CURSOR,
       batch: scoringBatch(() => clock.now()),
       skipsMopsEvents: true,
+      mopsEventsRead: async () => MOPS_EVENTS_SCORED,
       notBeyond: PROFILES_CURSOR,
       afterCommit: (work) => scoringDone(work as ScoringWork),
     } satisfies LogConsumer<ScoringWork> as LogConsumer,
