@@ -1,15 +1,16 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { recycleProfile } from '../scoring/hand-offs.js';
 import { SCORING_CURSOR, scoringBatch } from '../scoring/scoring-batch.js';
 import { DigestCache } from '../segments/digest-cache.js';
 import { SEGMENTS_CURSOR, segmentMembershipBatch } from '../segments/live-segments.js';
 import { createSegment } from '../segments/segments.js';
-import { MERGES_LOCK_KEY, type PipelineBatch } from '../storage/storage.js';
+import { MERGES_LOCK_KEY, type PipelineBatch, type StorageReader } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { mergeOf, userAndVisitor } from '../test-support/merges.js';
 import { someoneWaitsForLock, testDatabaseUrl } from '../test-support/postgres.js';
 import { BACKENDS } from '../test-support/world.js';
-import { PROFILES_CURSOR, profileResolutionBatch } from './profiles.js';
+import { listProfileTimeline, PROFILES_CURSOR, profileResolutionBatch } from './profiles.js';
 
 /**
  * A visitor’s event is being decided by scoring or segments (on another process, or the segments
@@ -106,9 +107,142 @@ describe.each(BACKENDS)('batches beside a merge on %s', (backend) => {
     expect((await world.storage.scoring.scores([user])).get(user)).toEqual({ engagement: 10 });
   });
 
-  // On PostgreSQL the segments batch holds merges off from its first read (it locks timer rows then),
-  // so no merge commits inside it; the segments thread on SQLite reads beside the log thread's writes.
-  it.runIf(backend === 'sqlite')('keeps no membership on the merged-away visitor', async () => {
+  it('scores again a survivor that absorbed a recycled lead while it was scored', async () => {
+    await world.configure({
+      scoring: {
+        models: [
+          {
+            id: 'engagement',
+            name: 'Engagement',
+            rules: [
+              { id: 'pricing', kind: 'event', event: 'Pricing Viewed', points: 10 },
+              { id: 'demo', kind: 'event', event: 'Demo Requested', points: 40, repeat: 'once' },
+            ],
+          },
+        ],
+      },
+      lifecycle: {
+        stages: ['subscriber', 'lead', 'mql', 'sql', 'opportunity', 'customer'],
+        rules: [
+          { kind: 'event', to: 'lead', event: 'Signed Up' },
+          { kind: 'score', to: 'mql', model: 'engagement', atLeast: 50 },
+        ],
+        recycleTo: 'lead',
+      },
+    });
+    const visitor = (event: string) => ({ type: 'track', anonymousId: 'anon1', event, properties: {} });
+    await world.send([visitor('Signed Up'), visitor('Demo Requested'), visitor('Pricing Viewed')]);
+    await world.settle();
+    const [identity] = await world.storage.profiles.findIdentities(world.workspaceId, [
+      { kind: 'anonymous', value: 'anon1' },
+    ]);
+    const visitorId = identity?.profileId ?? '';
+    expect(await world.storage.scoring.stages([visitorId])).toEqual(new Map([[visitorId, 'mql']]));
+    // Sales turned the visitor's lead down: recycled, its score (50) still at the threshold.
+    await recycleProfile(world.storage, {
+      workspaceId: world.workspaceId,
+      profileId: visitorId,
+      reason: 'rejected',
+      now: world.clock.now(),
+    });
+    await world.send([
+      { type: 'identify', userId: 'u1', traits: {} },
+      { type: 'track', userId: 'u1', event: 'Signed Up', properties: {} },
+    ]);
+    await world.settle();
+    world.clock.advance(1000);
+    await world.send([{ type: 'track', userId: 'u1', event: 'Pricing Viewed', properties: {} }]);
+    expect((await resolveProfiles()).status).toBe('done');
+    world.clock.advance(1000);
+    await world.send([{ type: 'identify', userId: 'u1', anonymousId: 'anon1', traits: {} }]);
+
+    // U1's page view is scored while the sign-in merges the recycled visitor into u1.
+    const batch = mergingWhileDeciding(scoringBatch(() => world.clock.now()));
+    const run = () =>
+      world.storage.runPipelineBatch(SCORING_CURSOR, 1000, batch, world.clock.now(), {
+        skipMopsEvents: true,
+        notBeyond: PROFILES_CURSOR,
+      });
+    expect((await run()).status).toBe('stale');
+    expect((await run()).status).toBe('done');
+    await world.settle();
+    // Merged into a profile scoring less, the recycled lead keeps its higher score: no way back to MQL.
+    const user = await world.profileOf('u1');
+    expect(await world.storage.scoring.stages([user])).toEqual(new Map([[user, 'lead']]));
+  });
+
+  it('leaves a survivor to the merge event when the merge commits between the segments batch’s reads', async () => {
+    const segment = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: {
+        name: 'Viewers',
+        kind: 'live',
+        rule: { type: 'event', event: 'Viewed', atLeast: 2, where: [] },
+      },
+      now: world.clock.now(),
+    });
+    await world.publish({
+      name: 'Welcome viewers',
+      entry: { trigger: { type: 'segment', segment: segment.id }, reentry: { policy: 'every_time' } },
+      start: 'done',
+      steps: [{ id: 'done', type: 'exit' }],
+    });
+    await world.send([{ type: 'identify', userId: 'u1', traits: {} }]);
+    await world.send([
+      { type: 'track', anonymousId: 'anon1', event: 'Viewed', properties: {} },
+      { type: 'track', anonymousId: 'anon1', event: 'Viewed', properties: {} },
+    ]);
+    await world.settle();
+    world.clock.advance(1000);
+    // U1 views once on their own device (resolved and scored), then signs in on the visitor's browser.
+    await world.send([{ type: 'track', userId: 'u1', event: 'Viewed', properties: {} }]);
+    expect((await resolveProfiles()).status).toBe('done');
+    expect((await scoreIn(world)).status).toBe('done');
+    world.clock.advance(1000);
+    await world.send([{ type: 'identify', userId: 'u1', anonymousId: 'anon1', traits: {} }]);
+
+    // The segments batch of u1's view: the merge commits after its first reads, before its memberships.
+    const inner = segmentMembershipBatch(() => world.clock.now(), new DigestCache());
+    let hasMerged = false;
+    const racing: PipelineBatch<unknown> = {
+      async prepare(events, reader, span) {
+        const segments = new Proxy(reader.segments, {
+          get(target, key, receiver) {
+            if (key !== 'memberships') return Reflect.get(target, key, receiver);
+            return async (...args: Parameters<StorageReader['segments']['memberships']>) => {
+              if (!hasMerged) {
+                hasMerged = true;
+                expect((await resolveProfiles()).status).toBe('done');
+              }
+              return target.memberships(...args);
+            };
+          },
+        });
+        return inner.prepare(events, { ...reader, segments } as StorageReader, span);
+      },
+    };
+    const outcome = await world.storage.runPipelineBatch(SEGMENTS_CURSOR, 5000, racing, world.clock.now(), {
+      skipMopsEvents: true,
+      notBeyond: SCORING_CURSOR,
+    });
+    expect(hasMerged).toBe(true);
+    expect(outcome.status).toBe('done');
+    await world.settle();
+
+    const user = await world.profileOf('u1');
+    const members = await world.storage.segments.listMembers(segment.id, { limit: 10 });
+    expect(members.items.map((member) => member.profileId)).toEqual([user]);
+    // The person entered Viewers once, as the visitor: signing in is no leaving and entering again.
+    const page = await listProfileTimeline(world.storage, world.workspaceId, user, { limit: 100 });
+    const names = (page?.items ?? [])
+      .map((event) => event.name)
+      .filter((name) => name?.startsWith('Segment '));
+    expect(names).toEqual(['Segment Entered']);
+    expect(await world.storage.journeys.listInstancesOfProfile(world.workspaceId, user)).toHaveLength(1);
+  });
+
+  // The segments thread (SQLite) and other processes (PostgreSQL) read beside the log thread's writes.
+  it('keeps no membership on the merged-away visitor', async () => {
     const segment = await createSegment(world.storage, {
       workspaceId: world.workspaceId,
       input: {

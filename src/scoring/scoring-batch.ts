@@ -87,6 +87,8 @@ async function decideWorkspace(
   options: { workspaceId: string; settings: WorkspaceSettings; events: StoredEvent[]; at: number },
 ): Promise<(tx: StorageTx) => Promise<ScoringWork>> {
   const { workspaceId, settings, events, at } = options;
+  // Before any read: a merge committed after it is one these reads may have missed part of.
+  const mergesBefore = await reader.profiles.mergeSequence();
   const profileOfEvent = await eventProfileIds(reader, workspaceId, events);
   const profileIds = [...new Set(profileOfEvent.values())];
   const [profiles, accounts, ledger, storedScores, stages] = await Promise.all([
@@ -269,6 +271,9 @@ async function decideWorkspace(
     await tx.profiles.holdOffMerges();
     if ((await tx.profiles.mergedAwayAmong(profileIds)).size > 0)
       throw new StaleBatchError('a profile of the batch was merged away while it was scored');
+    // One that absorbed another was scored without the ledger and the higher score the merge brought.
+    if ((await tx.profiles.survivorsOfMergesSince(profileIds, mergesBefore)).size > 0)
+      throw new StaleBatchError('a profile of the batch absorbed another while it was scored');
     await tx.scoring.addAwards(awards);
     await tx.scoring.setScores(scores);
     // Hand-offs before stages, in the order the SLA check locks them (it claims a hand-off, then

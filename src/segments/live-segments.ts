@@ -189,6 +189,8 @@ export async function reevaluateProfiles(
 ): Promise<(tx: StorageTx) => Promise<SegmentWork>> {
   const { workspaceId, segments, now } = options;
   const nothing = async () => ({ earliestTimer: undefined, changed: 0 });
+  // Before any read: a merge committed after it is one these reads may have missed part of.
+  const mergesBefore = await reader.profiles.mergeSequence();
   const touchedProfiles = (await reader.profiles.findProfilesByIds([...options.touches.keys()])).filter(
     (profile) => profile.mergedInto === null,
   );
@@ -282,13 +284,21 @@ export async function reevaluateProfiles(
     const locked = await tx.segments.lockTimersOf(ids);
     if (locked && !isDeepStrictEqual(locked, timers))
       throw new StaleBatchError('a profile’s segment timer changed while its segments were decided');
-    // A profile merged away since the reads above has no memberships left to change: the merge
-    // event decides the survivor, with these events as its own.
-    const mergedAway = decided.length > 0 ? await tx.profiles.mergedAwayAmong(decided) : new Set<string>();
+    // A profile merged away since the reads above has no memberships left to change, and one that
+    // absorbed another since was decided without what the merge brought (its memberships among them):
+    // the merge event, further on in the log, decides the survivor afresh, with these events as its own.
+    const mergedAway =
+      decided.length > 0
+        ? new Set([
+            ...(await tx.profiles.mergedAwayAmong(decided)),
+            ...(await tx.profiles.survivorsOfMergesSince(decided, mergesBefore)),
+          ])
+        : new Set<string>();
     const written = withoutProfiles(changes, mergedAway);
     await writeChanges(tx, written);
     await tx.generatedEvents.append(mergedAway.size === 0 ? events : eventsOf(written));
-    for (const [profileId, digest] of digests) options.digests?.set(profileId, digest);
+    for (const [profileId, digest] of digests)
+      if (!mergedAway.has(profileId)) options.digests?.set(profileId, digest);
     return { earliestTimer: earliestTimer(written), changed: written.entered.length + written.exited.length };
   };
 }

@@ -168,6 +168,27 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
       return mergedAway;
     },
 
+    async mergeSequence() {
+      const row = await db
+        .selectFrom('profiles')
+        .select((eb) => eb.fn.max('merge_seq').as('seq'))
+        .where('merge_seq', 'is not', null)
+        .executeTakeFirst();
+      return Number(row?.seq ?? 0);
+    },
+    async survivorsOfMergesSince(profileIds, since) {
+      const survivors = new Set<string>();
+      const wanted = new Set(profileIds);
+      // The merges since are few, and found through their index: checked against the ids here.
+      const rows = await db
+        .selectFrom('profiles')
+        .select('merged_into')
+        .where('merge_seq', '>', since)
+        .execute();
+      for (const row of rows)
+        if (row.merged_into !== null && wanted.has(row.merged_into)) survivors.add(row.merged_into);
+      return survivors;
+    },
     async applyResolution(changes) {
       const { workspaceId } = changes;
       // First, before any row: transactions on other processes writing what a merge moves finish
@@ -216,7 +237,15 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
           .execute();
       }
       for (const { from, into, eventId } of changes.merges) {
-        await db.updateTable('profiles').set({ merged_by_event: eventId }).where('id', '=', from).execute();
+        // Numbered under the merges lock (SQLite: the write lock): one after another.
+        await db
+          .updateTable('profiles')
+          .set({
+            merged_by_event: eventId,
+            merge_seq: sql<number>`(select coalesce(max(merge_seq), 0) + 1 from profiles where merge_seq is not null)`,
+          })
+          .where('id', '=', from)
+          .execute();
         await db.updateTable('identities').set({ profile_id: into }).where('profile_id', '=', from).execute();
         // Profiles merged into `from` earlier now point straight at the survivor.
         await db.updateTable('profiles').set({ merged_into: into }).where('merged_into', '=', from).execute();

@@ -60,6 +60,7 @@ export interface Database {
     updated_at: number;
     merged_into: string | null;
     merged_by_event: Generated<number | null>;
+    merge_seq: Generated<number | null>;
     revision: Generated<number>;
   };
   identities: {

@@ -164,6 +164,13 @@ export interface ProfileStore {
    * before a merge must write nothing for them (the merge moved their rows to the survivor).
    */
   mergedAwayAmong(profileIds: string[]): Promise<Set<string>>;
+  /** Where the order of merges stands: read before a batch's reads, for `survivorsOfMergesSince`. */
+  mergeSequence(): Promise<number>;
+  /**
+   * Which of these profiles absorbed another since `mergeSequence` said `since`: a batch that read
+   * them before decided without what the merge brought.
+   */
+  survivorsOfMergesSince(profileIds: string[], since: number): Promise<Set<string>>;
   findAccountsByGroupIds(workspaceId: string, groupIds: string[]): Promise<Account[]>;
   /**
    * Writes what identity resolution decided; merges first take `MERGES_LOCK_KEY` exclusively. Returns

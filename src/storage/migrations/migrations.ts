@@ -12,6 +12,7 @@ import { profileRevision } from './0010-profile-revision.js';
 import { inboundTextsSchema } from './0011-inbound-texts.js';
 import { instancesByVersion } from './0012-instances-by-version.js';
 import { rejectedOnce } from './0013-rejected-once.js';
+import { mergeOrder } from './0014-merge-order.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -32,6 +33,7 @@ const ALL: Record<string, DialectMigration> = {
   '0011-inbound-texts': inboundTextsSchema,
   '0012-instances-by-version': instancesByVersion,
   '0013-rejected-once': rejectedOnce,
+  '0014-merge-order': mergeOrder,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
