@@ -247,7 +247,7 @@ export async function backfillSegment(
       // Another process backfilling the same segment got here first, or the rule changed since this
       // batch was decided: write nothing, and let the other (or the new version's backfill) go on.
       if ((await tx.segments.backfillPosition(segment.id, segment.version))?.after !== position) return false;
-      const written = await withoutChangedSince(tx, changes, startedAt);
+      const written = await stillToMake(tx, await withoutChangedSince(tx, changes, startedAt), segment.id);
       await writeChanges(tx, written);
       if (isReported) changed = await reportChanges(tx, written, segment);
       return tx.segments.saveBackfillProgress({
@@ -322,6 +322,28 @@ async function withoutChangedSince(
   const decided = profilesDecided(changes);
   if (decided.length === 0) return changes;
   return withoutProfiles(changes, await tx.segments.changedSince(decided, startedAt));
+}
+
+/**
+ * The changes less those made meanwhile: a profile's timer (or the live consumer, for a profile only
+ * Mops's own events touched) may have decided it against this version since the batch was read, and
+ * the change would be reported twice. Its timer is held until the batch commits.
+ */
+async function stillToMake(
+  tx: StorageTx,
+  changes: MembershipChanges,
+  segmentId: string,
+): Promise<MembershipChanges> {
+  const decided = profilesDecided(changes);
+  if (decided.length === 0) return changes;
+  await tx.segments.lockTimersOf(decided);
+  const memberships = await tx.segments.memberships(decided, [segmentId]);
+  const isMember = (profileId: string) => memberships.get(profileId)?.has(segmentId) === true;
+  return {
+    entered: changes.entered.filter((change) => !isMember(change.profileId)),
+    exited: changes.exited.filter((change) => isMember(change.profileId)),
+    timers: changes.timers,
+  };
 }
 
 /**

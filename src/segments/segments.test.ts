@@ -11,6 +11,7 @@ import { ITALY_FIT_MODEL } from '../test-support/score-models.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { backfillSegment, runPendingBackfills } from './backfill.js';
+import { runDueSegmentTimers } from './live-segments.js';
 import {
   createSegment,
   deleteSegment,
@@ -368,6 +369,54 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await members(planInCountry)).toEqual([]);
     expect(await eventNames('ada')).toEqual(['Segment Exited']);
     expect(await eventNames('bo')).toEqual(['Segment Entered']);
+  });
+
+  it('reports a change once when a profile’s timer makes it while a changed rule’s backfill decides', async () => {
+    const viewed = (within: string): SegmentCondition => ({
+      type: 'event',
+      event: 'Viewed',
+      within,
+      atLeast: 1,
+      where: [],
+    });
+    const segmentId = await create('Viewed lately', viewed('7d'));
+    await world.send([track('ada', 'Viewed')]);
+    await world.settle();
+    const ada = await world.profileOf('ada');
+    expect(await members(segmentId)).toEqual([ada]);
+
+    // Four days on the rule narrows to three days: Ada is to leave, and her timer falls due meanwhile.
+    await world.advance(4 * DAY);
+    const changed = await updateSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      id: segmentId,
+      input: { name: 'Viewed lately', kind: 'live', rule: viewed('3d') },
+      now: world.clock.now(),
+    });
+    let hasTimerRun = false;
+    // The timers run beside the backfill: one fires between the batch's reads and its write.
+    const storage = new Proxy(world.storage, {
+      get(target, key, receiver) {
+        if (key !== 'transaction') return Reflect.get(target, key, receiver);
+        return async (work: Parameters<Storage['transaction']>[0]) => {
+          if (!hasTimerRun) {
+            hasTimerRun = true;
+            world.clock.advance(3 * DAY);
+            expect((await runDueSegmentTimers(target, { now: world.clock.now() })).taken).toBe(1);
+          }
+          return target.transaction(work);
+        };
+      },
+    }) as Storage;
+    await backfillSegment(storage, {
+      segment: changed,
+      clock: world.clock,
+      logger: pino({ level: 'silent' }),
+    });
+    expect(hasTimerRun).toBe(true);
+    await world.settle();
+    expect(await members(segmentId)).toEqual([]);
+    expect(await eventNames('ada')).toEqual(['Segment Exited', 'Segment Entered']);
   });
 
   it('reports what events change meanwhile in a segment backfilled again because one it asks about changed', async () => {
