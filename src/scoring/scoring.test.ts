@@ -883,3 +883,63 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect(profile?.traits.warm).toBe('no');
   });
 });
+
+describe.each(BACKENDS)('scores of traits a journey sets on %s', (backend) => {
+  let world: JourneyWorld;
+
+  beforeEach(async () => {
+    world = await startJourneyWorld(backend);
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('scores a trait an update_traits step set, and moves the stage on it', async () => {
+    await world.configure({
+      scoring: {
+        models: [
+          {
+            id: 'fit',
+            name: 'Fit',
+            rules: [
+              {
+                id: 'enterprise',
+                kind: 'fit',
+                when: { type: 'trait', path: 'plan', op: 'eq', value: 'enterprise' },
+                points: 60,
+              },
+            ],
+          },
+        ],
+      },
+      lifecycle: {
+        stages: ['subscriber', 'lead', 'mql', 'sql', 'opportunity', 'customer'],
+        rules: [
+          { kind: 'event', to: 'lead', event: 'Signed Up' },
+          { kind: 'score', to: 'mql', model: 'fit', atLeast: 50 },
+        ],
+        recycleTo: 'lead',
+      },
+    });
+    await world.publish({
+      name: 'Qualify',
+      entry: { trigger: { type: 'event', event: 'Signed Up' } },
+      start: 'tag',
+      steps: [
+        { id: 'tag', type: 'update_traits', set: { plan: 'enterprise' }, next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([identify('bo', { plan: 'free' }), track('bo', 'Signed Up')]);
+    await world.settle();
+    const bo = await world.profileOf('bo');
+    expect((await world.storage.profiles.find(world.workspaceId, bo))?.traits.plan).toBe('enterprise');
+    expect((await world.storage.scoring.scores([bo])).get(bo)).toEqual({ fit: 60 });
+    const intent = await profileIntent(world.storage, {
+      workspaceId: world.workspaceId,
+      profileId: bo,
+      now: world.clock.now(),
+    });
+    expect(intent.stage).toBe('mql');
+  });
+});
