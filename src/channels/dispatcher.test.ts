@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
+import type { Storage } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { SmtpSink } from '../test-support/smtp-sink.js';
@@ -349,5 +350,60 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     expect(await sending).toBe(1);
     expect(world.sink.received).toHaveLength(1);
     expect((await messagesOf('slow'))[0]?.status).toBe('sent');
+  });
+
+  it('records what it sent when a write of outcomes fails midway, and sends nothing twice', async () => {
+    await world.publish(sender('Batch', 1));
+    const users = ['ann', 'ben'];
+    await world.send(
+      users.flatMap((user) => [identify(user, { email: `${user}@example.com` }), track(user, 'Batch')]),
+    );
+    await world.background.pipeline.drain();
+    // The database goes away for the first write of the round, while the second send is under way.
+    let isFailing = true;
+    const messages = new Proxy(world.storage.messages, {
+      get(target, key, receiver) {
+        if (key !== 'settleAll') return Reflect.get(target, key, receiver);
+        return async (...args: Parameters<Storage['messages']['settleAll']>) => {
+          if (isFailing) {
+            isFailing = false;
+            throw new Error('database connection reset');
+          }
+          return target.settleAll(...args);
+        };
+      },
+    });
+    const storage = new Proxy(world.storage, {
+      get: (target, key, receiver) => (key === 'messages' ? messages : Reflect.get(target, key, receiver)),
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const dispatcher = new MessageDispatcher({
+        storage,
+        clock: world.clock,
+        logger: pino({ level: 'silent' }),
+        email: world.background.email,
+        concurrency: 1,
+      });
+      world.sink.replyDelayMs = 200;
+      expect(await dispatcher.runOnce()).toBe(2);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    expect(isFailing).toBe(false);
+    const sent = (await Promise.all(users.map(messagesOf))).flat();
+    expect(sent.map((message) => [message.status, message.attempts])).toEqual([
+      ['sent', 1],
+      ['sent', 1],
+    ]);
+    // Nothing is left to send again once the claims run out.
+    world.sink.replyDelayMs = 0;
+    world.clock.advance(HOUR);
+    await world.settle();
+    expect(world.sink.received).toHaveLength(2);
   });
 });

@@ -40,6 +40,9 @@ const MISSING_ADDRESS: Record<ConsentedChannel, string> = {
   sms: 'the profile has no valid phone number in international form (trait phone, e.g. +393331234567)',
 };
 const SETTINGS_TTL_MS = 5_000;
+/** The first wait before recording a round's outcomes again, doubled up to the most. */
+const RECORD_RETRY_MS = 250;
+const RECORD_RETRY_MAX_MS = 5_000;
 
 export type Outcome =
   | { status: 'sent'; providerMessageId: string | null; toAddress: string | null; subject: string | null }
@@ -141,12 +144,23 @@ export class MessageDispatcher {
     }, leaseMs / 3);
     heartbeat.unref();
     // Outcomes are recorded as soon as they are known; those that arrive while a write is under way
-    // go together in the next one (one transaction), so recording keeps up without lagging.
+    // go together in the next one (one transaction), so recording keeps up without lagging. A write
+    // that fails (the database away a moment) leaves its outcomes to the next: a message sent is
+    // never sent again for want of its outcome, and its claim is renewed until it is recorded.
     const outcomes: Array<[Message, Outcome]> = [];
     let writing: Promise<void> | undefined;
     const record = (): Promise<void> => {
       writing ??= (async () => {
-        while (outcomes.length > 0) await this.#record(outcomes.splice(0), claimant);
+        while (outcomes.length > 0) {
+          const batch = outcomes.splice(0);
+          try {
+            await this.#record(batch, claimant);
+          } catch (error) {
+            outcomes.unshift(...batch);
+            throw error;
+          }
+          for (const [message] of batch) unsettled.delete(message.id);
+        }
       })().finally(() => {
         writing = undefined;
       });
@@ -159,13 +173,14 @@ export class MessageDispatcher {
         const message = claimed[next++] as Message;
         if (lost.has(message.id)) continue;
         outcomes.push([message, await this.#outcome(message, context, claimant)]);
-        unsettled.delete(message.id);
-        void record();
+        record().catch((error: unknown) =>
+          logger.warn({ err: error }, 'recording send outcomes failed; trying again'),
+        );
       }
     };
     try {
       await Promise.all(Array.from({ length: Math.min(concurrency, claimed.length) }, worker));
-      await record();
+      await this.#recordPatiently(record, outcomes);
       const untried = claimed.slice(next).map((message) => message.id);
       // Another worker sends them at once, not after the lease, and they keep the attempts they had.
       if (untried.length > 0)
@@ -348,6 +363,27 @@ export class MessageDispatcher {
         const times = context.sent.get(sentKey) ?? [];
         const reserved = times.lastIndexOf(now);
         if (reserved >= 0) times.splice(reserved, 1);
+      }
+    }
+  }
+
+  /**
+   * Records what is left of a round's outcomes, trying again for as long as a claim lasts: after that,
+   * another worker may take the messages (the heartbeat renews their claims meanwhile).
+   */
+  async #recordPatiently(record: () => Promise<void>, outcomes: ReadonlyArray<unknown>): Promise<void> {
+    const { leaseMs, logger } = this.#options;
+    const giveUpAt = performance.now() + leaseMs;
+    for (let delayMs = RECORD_RETRY_MS; ; delayMs = Math.min(delayMs * 2, RECORD_RETRY_MAX_MS)) {
+      try {
+        // One write may still be under way, with outcomes after it.
+        do await record();
+        while (outcomes.length > 0);
+        return;
+      } catch (error) {
+        if (performance.now() + delayMs > giveUpAt) throw error;
+        logger.warn({ err: error, retryInMs: delayMs }, 'recording send outcomes failed; trying again');
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
     }
   }
