@@ -176,10 +176,12 @@ export async function recycleProfile(
       reason: options.reason,
       at: now,
     };
-    if ((await tx.scoring.setStages([change])).length > 0)
-      throw new AppError('conflict', `the stage of ${profileId} changed meanwhile: try again`);
+    // Hand-offs before the stage, in the order the SLA check and scoring lock them: the other order
+    // could deadlock with them on PostgreSQL.
     for (const pending of await tx.scoring.pendingHandOffs(profileId))
       await tx.scoring.settleHandOff(pending.id, { status: 'recycled', breachedAt: pending.breachedAt });
+    if ((await tx.scoring.setStages([change])).length > 0)
+      throw new AppError('conflict', `the stage of ${profileId} changed meanwhile: try again`);
     const event = stageChangedEvent(change, (await tx.segments.idsOf([profileId])).get(profileId));
     if (event) await tx.generatedEvents.append([event]);
     return { from: change.from, to: change.to };

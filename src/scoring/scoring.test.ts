@@ -4,6 +4,7 @@ import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { parseDefinition, publishJourney, updateDraft } from '../journeys/journeys.js';
 import { listProfileTimeline } from '../profiles/profiles.js';
 import { createSegment, deleteSegment } from '../segments/segments.js';
+import type { Storage, StorageTx } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { LoopbackPeer } from '../test-support/loopback-peer.js';
 import { ITALY_FIT_MODEL } from '../test-support/score-models.js';
@@ -663,7 +664,64 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect(timeline?.items.map((event) => event.name)).toEqual(
       expect.arrayContaining(['Hand-off Created', 'Hand-off SLA Missed', 'Lifecycle Stage Changed']),
     );
+    // Listed among the missed SLAs, though the miss recycled it.
+    const listed = (missed: boolean) =>
+      world.storage.scoring.listHandOffs(world.workspaceId, { missed }, { limit: 10 });
+    expect((await listed(true)).items.map((handOff) => handOff.status)).toEqual(['recycled']);
+    expect((await listed(false)).items).toEqual([]);
   });
+
+  it.runIf(backend === 'postgres')(
+    'recycles by hand beside the SLA check falling due for the same lead, neither waiting on the other',
+    async () => {
+      await world.send([identify('cy', { country: 'FR' }), track('cy', 'Signed Up')]);
+      await world.send([track('cy', 'Demo Requested'), track('cy', 'Pricing Viewed')]);
+      await world.settle();
+      const profileId = await world.profileOf('cy');
+      world.clock.advance(2 * DAY + 1000);
+      // Sales recycle the lead; their transaction pauses after moving the stage while the SLA check runs.
+      let paused!: () => void;
+      const isPaused = new Promise<void>((resolve) => {
+        paused = resolve;
+      });
+      let resume!: () => void;
+      const resumed = new Promise<void>((resolve) => {
+        resume = resolve;
+      });
+      const storage = new Proxy(world.storage, {
+        get(target, key, receiver) {
+          if (key !== 'transaction') return Reflect.get(target, key, receiver);
+          return <T>(work: (tx: StorageTx) => Promise<T>) =>
+            target.transaction((tx) => {
+              const scoring = Object.create(tx.scoring) as StorageTx['scoring'];
+              scoring.setStages = async (changes) => {
+                const refused = await tx.scoring.setStages(changes);
+                paused();
+                await resumed;
+                return refused;
+              };
+              return work({ ...tx, scoring });
+            });
+        },
+      }) as Storage;
+      const recycled = recycleProfile(storage, {
+        workspaceId: world.workspaceId,
+        profileId,
+        reason: 'rejected',
+        now: world.clock.now(),
+      });
+      await isPaused;
+      const checked = runOverdueHandOffs(world.storage, { now: world.clock.now() });
+      // The check passes over the hand-off the recycle holds: it is done before the recycle goes on.
+      await Promise.race([checked, new Promise((resolve) => setTimeout(resolve, 2000))]);
+      resume();
+      const outcomes = await Promise.allSettled([recycled, checked]);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled']);
+      const intent = await intentOf('cy');
+      expect(intent.handOffs).toMatchObject([{ status: 'recycled', breachedAt: null }]);
+      expect(intent.stage).toBe('lead');
+    },
+  );
 
   it('moves a segment on stages when a missed SLA recycles the lead (a stage change Mops made itself)', async () => {
     const mqls = await createSegment(world.storage, {

@@ -306,6 +306,8 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
       let query = db.selectFrom('hand_offs').selectAll().where('workspace_id', '=', workspaceId);
       if (filter.profileId) query = query.where('profile_id', '=', filter.profileId);
       if (filter.status) query = query.where('status', '=', filter.status);
+      if (filter.missed !== undefined)
+        query = query.where('breached_at', filter.missed ? 'is not' : 'is', null);
       if (before !== undefined) query = query.where('id', '<', before);
       const rows = await query
         .orderBy('id', 'desc')

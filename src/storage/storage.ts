@@ -649,7 +649,8 @@ export interface ScoringStore {
   pendingHandOffs(profileId: string): Promise<HandOff[]>;
   listHandOffs(
     workspaceId: string,
-    filter: { profileId?: string; status?: HandOff['status'] },
+    /** `missed`: only those whose SLA ran out, sent back (recycled) on the miss or not. */
+    filter: { profileId?: string; status?: HandOff['status']; missed?: boolean },
     page: PageRequest,
   ): Promise<Page<HandOff>>;
   /** Pending hand-offs past their SLA, claimed for this transaction (PostgreSQL `SKIP LOCKED`). */

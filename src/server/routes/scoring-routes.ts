@@ -261,10 +261,13 @@ export async function scoringRoutes(
     {
       schema: {
         tags: ['scoring'],
-        summary: 'Sales hand-offs, newest first; `status=breached` lists missed SLAs',
+        summary: 'Sales hand-offs, newest first; `missed=true` lists those whose SLA ran out',
+        description:
+          'A hand-off whose SLA ran out is `breached`, or `recycled` when `recycleOnMiss` sent the lead back (as a recycle by hand does); `missed=true` lists both, with `breachedAt` set.',
         params: WorkspaceParams,
         querystring: PageQuery.extend({
           status: z.enum(['pending', 'accepted', 'breached', 'recycled']).optional(),
+          missed: z.enum(['true', 'false']).optional(),
           profileId: z.string().max(100).optional(),
         }),
         response: { 200: pageOf(HandOffJson), ...errors },
@@ -273,10 +276,14 @@ export async function scoringRoutes(
     async (request) => {
       const { workspaceId } = request.params;
       await auth.requireWorkspace(request, workspaceId);
-      const { status, profileId, limit, cursor } = request.query;
+      const { status, missed, profileId, limit, cursor } = request.query;
       const page = await storage.scoring.listHandOffs(
         workspaceId,
-        { ...(status ? { status } : {}), ...(profileId ? { profileId } : {}) },
+        {
+          ...(status ? { status } : {}),
+          ...(missed !== undefined ? { missed: missed === 'true' } : {}),
+          ...(profileId ? { profileId } : {}),
+        },
         { limit, cursor },
       );
       return { items: page.items.map(handOffJson), nextCursor: page.nextCursor };
