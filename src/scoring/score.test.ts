@@ -217,5 +217,18 @@ describe('a zero half-life in settings saved before it was refused', () => {
     const profile = { traits: {}, accounts: [] };
     expect(scoreOf(model, awards, profile, 1000).score).toBe(10);
     expect(scoreOf(model, awards, profile, 2000).score).toBe(0);
+    // Over time too (what segments and journey branches ask): no NaN beside another rule's points.
+    const withSlow = ScoreModel.parse({
+      ...model,
+      rules: [...model.rules, { id: 'slow', kind: 'event', event: 'Signed In', points: 5 }],
+    });
+    const ledger = [
+      { model: 'engagement', rule: 'slow', eventId: 3, at: 500, points: 5 },
+      { model: 'engagement', rule: 'seen', eventId: 1, at: 1000, points: 10 },
+    ];
+    expect(scoreOverTime(withSlow, ledger, profile).at(61_000)).toBe(
+      scoreOf(withSlow, ledger, profile, 61_000).score,
+    );
+    expect(scoreOverTime(withSlow, ledger, profile).at(61_000)).toBe(5);
   });
 });

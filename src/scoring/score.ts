@@ -188,6 +188,8 @@ function ruleSums(
     const sign = Math.sign(entries[0]?.points ?? 0);
     if (entries.some((entry) => Math.sign(entry.points) !== sign)) return undefined;
     const halfLifeMs = rule.halfLife ? durationMs(rule.halfLife) : undefined;
+    // A zero half-life (see decayedPoints) cannot be summed as a curve: award by award it is.
+    if (halfLifeMs !== undefined && halfLifeMs <= 0) return undefined;
     let weight = 0;
     for (const entry of entries)
       weight +=
