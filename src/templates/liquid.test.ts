@@ -41,6 +41,12 @@ describe('Liquid templates', () => {
       tags: ['a"b'],
       n: 3,
     });
+    // `raw` escapes as any output does, in a body as in mail.
+    const raw = renderJson('{"role": "viewer", "name": "{{ name | raw }}"}', { name: 'x", "role": "admin' });
+    expect(JSON.parse(raw)).toEqual({ role: 'viewer', name: 'x", "role": "admin' });
+    expect(renderHtml('<p>{{ bio | raw }}</p>', { bio: '<a href="https://evil.test">win</a>' })).toBe(
+      '<p>&lt;a href=&#34;https://evil.test&#34;&gt;win&lt;/a&gt;</p>',
+    );
   });
 
   it('writes in a JSON body what plain text would for missing values and lists', () => {

@@ -78,6 +78,9 @@ function engine(output: 'html' | 'json' | 'text'): Liquid {
     handler: (value: unknown) => JSON.stringify(value ?? null),
     raw: output === 'json',
   });
+  // Liquid's own `raw` switches escaping off: a trait would write markup into mail, or keys into a
+  // body. Here it leaves the value as it is, escaped like any output.
+  liquid.registerFilter('raw', (value: unknown) => value);
   for (const name of FILE_TAGS) liquid.registerTag(name, refusedTag(name));
   return liquid;
 }
