@@ -21,6 +21,13 @@ describe('inbound keywords', () => {
     ['Can I cancel my order', 'other'],
     ['Yes, the blue one please', 'other'],
     ['Please do not stop sending me the weekly deals, I love them', 'other'],
+    ["Please don't stop", 'other'],
+    ['Never stop!', 'other'],
+    ['STOP STOP STOP STOP STOP', 'opt-out'],
+    ['STOP\n\nSent from my iPhone', 'opt-out'],
+    ['ＳＴＯＰ', 'opt-out'],
+    ['Start\n\nSent from my phone', 'opt-in'],
+    ['Yes\nstop', 'opt-out'],
     ['', 'other'],
   ])('reads %j as %s', (body, keyword) => {
     expect(inboundKeyword(body)).toBe(keyword);

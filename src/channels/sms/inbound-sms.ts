@@ -54,26 +54,47 @@ export function twilioSignature(authToken: string, url: string, params: URLSearc
 
 export type InboundOutcome = 'opted_out' | 'opted_in' | 'help' | 'other' | 'already_handled';
 
+/** Words that turn a following opt-out word around ("don't stop", "never stop"). */
+const NEGATIONS = new Set(['DONT', 'NOT', 'NEVER', 'NO']);
+
+type Keyword = 'opt-out' | 'opt-in' | 'help' | 'other';
+
 /**
  * What a text asks for: the provider's own reading when it gives one (`OptOutType`), else its words,
- * in any case, with punctuation and emoji around or between them ignored ("Stop.", "STOP ALL", "opt-out").
+ * in any case and width, with punctuation and emoji around or between them ignored ("Stop.", "STOP
+ * ALL", "opt-out", "ＳＴＯＰ"). Its first line is read alone too, as phones add signatures below; an
+ * opt-out either reading finds wins, as a contact revokes consent by any reasonable means.
  */
-export function inboundKeyword(
-  body: string,
-  providerOutcome?: string,
-): 'opt-out' | 'opt-in' | 'help' | 'other' {
+export function inboundKeyword(body: string, providerOutcome?: string): Keyword {
   const fromProvider = providerOutcome ? PROVIDER_OUTCOMES[providerOutcome.toUpperCase()] : undefined;
   if (fromProvider) return fromProvider;
-  const words = body
-    .toUpperCase()
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((word) => word !== '');
+  const text = body.normalize('NFKC').toUpperCase();
+  const firstLine = text.split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
+  const readings = [keywordIn(firstLine), keywordIn(text)];
+  if (readings.includes('opt-out')) return 'opt-out';
+  return readings.find((reading) => reading !== 'other') ?? 'other';
+}
+
+function keywordIn(text: string): Keyword {
+  const words = text.split(/[^\p{L}\p{N}]+/u).filter((word) => word !== '');
   const whole = words.join('');
   if (OPT_OUT.has(whole)) return 'opt-out';
   if (OPT_IN.has(whole)) return 'opt-in';
   if (HELP.has(whole)) return 'help';
-  const spoken = words.map((word, index) => (word === 'OPT' && words[index + 1] === 'OUT' ? 'OPTOUT' : word));
-  if (words.length <= SHORT_REPLY_WORDS && spoken.some((word) => PLAIN_OPT_OUT.has(word))) return 'opt-out';
+  // "OPT OUT" is one word; "DON'T" comes apart at its apostrophe.
+  const spoken: string[] = [];
+  for (const word of words) {
+    const previous = spoken.at(-1);
+    if (word === 'OUT' && previous === 'OPT') spoken[spoken.length - 1] = 'OPTOUT';
+    else if (word === 'T' && previous === 'DON') spoken[spoken.length - 1] = 'DONT';
+    else spoken.push(word);
+  }
+  const optOuts = spoken.filter(
+    (word, index) => PLAIN_OPT_OUT.has(word) && !NEGATIONS.has(spoken[index - 1] ?? ''),
+  );
+  if (optOuts.length === 0) return 'other';
+  // "STOP STOP STOP": said again and again, it is still all it says.
+  if (spoken.length <= SHORT_REPLY_WORDS || optOuts.length === spoken.length) return 'opt-out';
   return 'other';
 }
 
