@@ -329,6 +329,8 @@ export class MessageDispatcher {
         profile,
         settings: settings.webhooks,
         secrets: this.#options.email.secrets,
+        storage,
+        claimant,
         now,
       });
 

@@ -171,8 +171,11 @@ export interface MessageContext {
   event?: EntryEvent;
   journey?: { id: string; name: string; version: number; step: string };
   template?: EmailTemplate;
-  /** A webhook step's call: the destination is looked up in the workspace's settings when it is made. */
-  webhook?: { destination: string; path: string; method: string; body: string };
+  /**
+   * A webhook step's call: the destination is looked up in the workspace's settings when it is made;
+   * `rendered` is the Liquid body as first rendered, kept before the first call for every later one.
+   */
+  webhook?: { destination: string; path: string; method: string; body: string; rendered?: string };
   /**
    * An SMS step's Liquid text, rendered when it is first sent: `text` is that rendering, kept with the
    * number and sender of the latest call to the provider before it is made, so that a retry sends

@@ -291,6 +291,9 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     expect(message).toMatchObject({ status: 'deferred', attempts: 1 });
     expect(message?.reason).toBe(`retrying: HTTP 503 from 127.0.0.1:${receiver.port}: down for maintenance`);
     expect(message?.nextAttemptAt).toBe(world.clock.now() + 30_000);
+    // The contact changes address meanwhile: the retries still send what the first call sent.
+    await world.send([identify('w', { email: 'changed@example.com' })]);
+    await world.settle();
 
     await world.advance(29_000);
     expect(receiver.received).toHaveLength(1);
@@ -307,6 +310,10 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     expect((await webhookMessages())[0]).toMatchObject({ status: 'sent', attempts: 3 });
     // Every attempt is the same call: same idempotency key, same body.
     expect(new Set(receiver.received.map((call) => call.headers['idempotency-key'])).size).toBe(1);
+    const bodies = new Set(receiver.received.map((call) => call.body));
+    expect([...bodies].map((body) => JSON.parse(body))).toEqual([
+      { email: 'w@example.com', company: 'Acme "Inc"', note: 'via Acme "Inc"' },
+    ]);
   });
 
   it('counts the back-off from when a call failed, not from when its round of calls began', async () => {

@@ -2,6 +2,7 @@ import { request } from 'undici';
 import type { Message } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
 import type { WebhookDestination, WebhookSettings } from '../../core/workspace-settings.js';
+import type { Storage } from '../../storage/storage.js';
 import { renderJson } from '../../templates/liquid.js';
 import { RetryableError, retryAfterMs } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
@@ -20,6 +21,9 @@ export interface WebhookCall {
   profile: Profile;
   settings: WebhookSettings;
   secrets: SecretBox;
+  storage: Storage;
+  /** Who holds the message's claim (the dispatcher's round). */
+  claimant: string;
   now: number;
 }
 
@@ -27,7 +31,9 @@ export interface WebhookCall {
  * Calls a journey's webhook step: the Liquid body rendered with the profile and the entry event, as
  * JSON, to one of the workspace's configured destinations, signed with its secret. 2xx is success;
  * 4xx (but 408, 425, 429) and a refused address fail at once, to the dead-letter list; the rest
- * throws `RetryableError` for the dispatcher to retry with back-off.
+ * throws `RetryableError` for the dispatcher to retry with back-off. The body is rendered once, and
+ * kept before the first call: retries and re-drives send what that one sent, under the same
+ * Idempotency-Key, whatever the profile holds by then.
  */
 export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
   const { message, profile, settings } = call;
@@ -38,12 +44,14 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
     return { status: 'failed', reason: `webhook destination ${step.destination} is no longer configured` };
   const url = destinationUrl(destination.url, step.path);
   const toAddress = shownAddress(url);
-  let body: string;
-  try {
-    body = renderJson(step.body, messageTemplateData(message, profile));
-    JSON.parse(body);
-  } catch (error) {
-    return { status: 'failed', reason: `the body is not valid JSON once rendered: ${errorText(error)}` };
+  let body = step.rendered;
+  if (body === undefined) {
+    try {
+      body = renderJson(step.body, messageTemplateData(message, profile));
+      JSON.parse(body);
+    } catch (error) {
+      return { status: 'failed', reason: `the body is not valid JSON once rendered: ${errorText(error)}` };
+    }
   }
   if (!settings.allowPrivateNetworks) {
     try {
@@ -53,6 +61,12 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
     }
   }
 
+  if (step.rendered === undefined) {
+    const context = { ...message.context, webhook: { ...step, rendered: body } };
+    if (!(await call.storage.messages.saveContext({ id: message.id, context }, call.claimant)))
+      throw new RetryableError('another worker took the message over', undefined, toAddress);
+    message.context = context;
+  }
   let response: Awaited<ReturnType<typeof request>>;
   try {
     response = await request(url, {
