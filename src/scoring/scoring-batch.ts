@@ -118,6 +118,22 @@ async function decideWorkspace(
     }
   }
 
+  // Each score at its lowest from just before the batch through each of its events, one by one: a
+  // recycled lead that fell below a threshold and reached it again within one batch comes back as it
+  // would over two (how events fall into batches is no business of the lifecycle).
+  const profilesById = new Map(profiles.map((profile) => [profile.id, profile]));
+  const noteLowest = (profileId: string, profileLedger: readonly ScoreLedgerEntry[]) => {
+    const profile = profilesById.get(profileId);
+    if (!profile) return;
+    const facts = { traits: profile.traits, accounts: accounts.get(profileId) ?? [] };
+    for (const model of settings.scoring.models) {
+      const key = `${profileId}:${model.id}`;
+      const lowest = scoreBefore.get(key);
+      if (lowest === undefined) continue;
+      scoreBefore.set(key, Math.min(lowest, scoreOf(model, profileLedger, facts, at).score));
+    }
+  };
+
   const awards: Award[] = [];
   const stageMoves: Array<StageChange & { move: StageMove }> = [];
   /** Per profile, when its first `Sales Accepted` of the batch was received. */
@@ -135,13 +151,16 @@ async function decideWorkspace(
     const properties = (event.payload.properties ?? {}) as Record<string, unknown>;
     const fact = { id: event.id, name: event.name, timestamp: event.timestamp, properties };
     const profileLedger = ledgers.get(profileId) ?? [];
+    let isAwarded = false;
     for (const model of settings.scoring.models) {
       for (const award of awardsFor(model, fact, profileLedger)) {
         profileLedger.push(award);
         awards.push({ ...award, workspaceId, profileId });
+        isAwarded = true;
       }
     }
     ledgers.set(profileId, profileLedger);
+    if (isAwarded && hasScoreThresholds) noteLowest(profileId, profileLedger);
     if (event.name === SALES_ACCEPTED && !accepted.has(profileId)) accepted.set(profileId, event.receivedAt);
     if (lifecycle)
       move(

@@ -840,6 +840,33 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect(intent.handOffs.map((handOff) => handOff.status).sort()).toEqual(['pending', 'recycled']);
   });
 
+  it('brings a recycled lead back whether its dip and climb come in one batch or two', async () => {
+    const recycledAt50 = async (userId: string) => {
+      await world.send([identify(userId, { country: 'FR' }), track(userId, 'Signed Up')]);
+      await world.send([track(userId, 'Demo Requested'), track(userId, 'Pricing Viewed')]);
+      await world.settle();
+      expect((await intentOf(userId)).stage).toBe('mql');
+      await recycleProfile(world.storage, {
+        workspaceId: world.workspaceId,
+        profileId: await world.profileOf(userId),
+        reason: 'rejected',
+        now: world.clock.now(),
+      });
+    };
+    const climb = (userId: string) => [track(userId, 'Pricing Viewed'), track(userId, 'Pricing Viewed')];
+    // 50, down to 35, back up to 55: reached anew, in two batches…
+    await recycledAt50('al');
+    await world.send([track('al', 'Careers Viewed')]);
+    await world.settle();
+    await world.send(climb('al'));
+    await world.settle();
+    // …and in one.
+    await recycledAt50('bea');
+    await world.send([track('bea', 'Careers Viewed'), ...climb('bea')]);
+    await world.settle();
+    expect([(await intentOf('al')).stage, (await intentOf('bea')).stage]).toEqual(['mql', 'mql']);
+  });
+
   it('enters a journey on segment entry and branches on segment, score and stage', async () => {
     const hot = await createSegment(world.storage, {
       workspaceId: world.workspaceId,
