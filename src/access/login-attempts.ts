@@ -1,65 +1,59 @@
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
+import type { AccessStore } from '../storage/storage.js';
 
 const WINDOW_MS = 15 * 60_000;
 /** Failed log-ins counted per e-mail (guessing one account's password) and per client address (trying many). */
 const MAX_PER_EMAIL = 10;
 const MAX_PER_CLIENT = 50;
-/** Beyond this many keys the oldest are forgotten, so a flood of made-up e-mails cannot fill memory. */
-const MAX_KEYS = 100_000;
 
 /**
- * Failed log-ins in the last 15 minutes, in this process's memory: past the limit a log-in is refused
- * (429) before its password is hashed, so guessing is slow and a flood cannot spend the hashing
- * threads (each attempt costs 128 MiB and a thread of the pool for a while). Several API processes
- * count apart: each holds the line on its own.
+ * Failed log-ins in the last 15 minutes: past the limit a log-in is refused (429) before its password
+ * is hashed, so guessing is slow and a flood cannot spend the hashing threads (each attempt costs
+ * 128 MiB and a thread of the pool for a while). Counted in the database, so that several API
+ * processes hold one line between them and a restart forgets no guess.
  */
 export class LoginAttempts {
+  readonly #access: AccessStore;
   readonly #clock: Clock;
-  readonly #failures = new Map<string, number[]>();
 
-  constructor(clock: Clock) {
+  constructor(access: AccessStore, clock: Clock) {
+    this.#access = access;
     this.#clock = clock;
   }
 
   /** Refuses a log-in for this e-mail or from this client while either has failed too often. */
-  check(email: string, client: string): void {
+  async check(email: string, client: string): Promise<void> {
     const now = this.#clock.now();
-    for (const [key, max] of [
-      [`email:${email}`, MAX_PER_EMAIL],
-      [`client:${client}`, MAX_PER_CLIENT],
-    ] as const) {
-      const recent = this.#recent(key, now);
-      if (recent.length >= max) {
-        const minutes = Math.ceil(((recent[0] as number) + WINDOW_MS - now) / 60_000);
-        throw new AppError(
-          'rate_limited',
-          `too many failed log-ins ${key.startsWith('email:') ? 'for this e-mail' : 'from this address'}: try again in ${minutes} minute${minutes === 1 ? '' : 's'}`,
-        );
-      }
+    const limits = [
+      { key: emailKey(email), max: MAX_PER_EMAIL, of: 'for this e-mail' },
+      { key: clientKey(client), max: MAX_PER_CLIENT, of: 'from this address' },
+    ];
+    const failures = await this.#access.loginFailures(
+      limits.map(({ key }) => key),
+      now - WINDOW_MS,
+    );
+    for (const { key, max, of } of limits) {
+      const recent = failures.get(key);
+      if (!recent || recent.count < max) continue;
+      const minutes = Math.max(1, Math.ceil((recent.first + WINDOW_MS - now) / 60_000));
+      throw new AppError(
+        'rate_limited',
+        `too many failed log-ins ${of}: try again in ${minutes} minute${minutes === 1 ? '' : 's'}`,
+      );
     }
   }
 
-  failed(email: string, client: string): void {
+  async failed(email: string, client: string): Promise<void> {
     const now = this.#clock.now();
-    for (const key of [`email:${email}`, `client:${client}`]) {
-      if (!this.#failures.has(key) && this.#failures.size >= MAX_KEYS) {
-        const oldest = this.#failures.keys().next().value;
-        if (oldest !== undefined) this.#failures.delete(oldest);
-      }
-      this.#failures.set(key, [...this.#recent(key, now), now]);
-    }
+    await this.#access.addLoginFailure([emailKey(email), clientKey(client)], now, now - WINDOW_MS);
   }
 
   /** A log-in that succeeded clears its e-mail's failures (not the client's: it may be guessing others). */
-  succeeded(email: string): void {
-    this.#failures.delete(`email:${email}`);
-  }
-
-  #recent(key: string, now: number): number[] {
-    const times = (this.#failures.get(key) ?? []).filter((at) => at > now - WINDOW_MS);
-    if (times.length === 0) this.#failures.delete(key);
-    else this.#failures.set(key, times);
-    return times;
+  async succeeded(email: string): Promise<void> {
+    await this.#access.clearLoginFailures(emailKey(email));
   }
 }
+
+const emailKey = (email: string) => `email:${email}`;
+const clientKey = (client: string) => `client:${client}`;

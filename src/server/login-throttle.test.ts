@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../access/access.js';
 import { ManualClock } from '../core/clock.js';
-import { startTestWorld, type TestWorld } from '../test-support/world.js';
+import {
+  createTestDatabase,
+  startTestWorld,
+  type TestDatabase,
+  type TestWorld,
+  testConfig,
+} from '../test-support/world.js';
+import { createLogger } from './logger.js';
+import { type RunningMops, startMops } from './server.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -46,5 +54,47 @@ describe('log-in attempts', () => {
 
     clock.advance(15 * 60_000 + 1);
     expect((await logIn('ada@example.com', PASSWORD)).status).toBe(200);
+  });
+});
+
+/** Several API processes on one database hold one line between them. */
+describe('log-in attempts through two API processes', () => {
+  let database: TestDatabase;
+  const processes: RunningMops[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase('postgres');
+    for (let i = 0; i < 2; i++)
+      processes.push(
+        await startMops({ config: testConfig(database), role: 'api', logger: createLogger('warn') }),
+      );
+    const workspaceId = processes[0]?.firstRun?.workspace.id;
+    if (!workspaceId) throw new Error('no workspace');
+    await createUser(processes[0]?.storage as RunningMops['storage'], new ManualClock(Date.now()), {
+      email: 'cy@example.com',
+      password: PASSWORD,
+      workspaceId,
+      role: 'member',
+    });
+  });
+  afterAll(async () => {
+    for (const running of processes) await running.stop();
+    await database?.cleanup();
+  });
+
+  it('counts the guesses made through either, and refuses the next one through both', async () => {
+    const logIn = async (running: RunningMops, password: string) =>
+      (
+        await fetch(`${running.url}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'cy@example.com', password }),
+        })
+      ).status;
+    const [first, second] = processes as [RunningMops, RunningMops];
+    for (let attempt = 0; attempt < 10; attempt++)
+      expect(await logIn(attempt % 2 === 0 ? first : second, `guess ${attempt}`)).toBe(401);
+    expect(await logIn(first, PASSWORD)).toBe(429);
+    expect(await logIn(second, PASSWORD)).toBe(429);
   });
 });

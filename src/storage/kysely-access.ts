@@ -262,5 +262,25 @@ export function createAccessStore(db: Kysely<Database>): AccessStore {
       const result = await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();
       return Number(result.numDeletedRows);
     },
+    async loginFailures(keys, since) {
+      const rows = await db
+        .selectFrom('login_failures')
+        .select((eb) => ['key', eb.fn.countAll<number>().as('count'), eb.fn.min('at').as('first')])
+        .where('key', 'in', keys)
+        .where('at', '>', since)
+        .groupBy('key')
+        .execute();
+      return new Map(rows.map((row) => [row.key, { count: Number(row.count), first: Number(row.first) }]));
+    },
+    async addLoginFailure(keys, at, forgetBefore) {
+      await db.deleteFrom('login_failures').where('at', '<=', forgetBefore).execute();
+      await db
+        .insertInto('login_failures')
+        .values(keys.map((key) => ({ key, at })))
+        .execute();
+    },
+    async clearLoginFailures(key) {
+      await db.deleteFrom('login_failures').where('key', '=', key).execute();
+    },
   };
 }

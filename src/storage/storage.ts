@@ -82,6 +82,12 @@ export interface AccessStore {
   /** Ends the user's sessions but the one whose token hashes to `except` (after a password change). */
   deleteUserSessions(userId: string, options?: { except?: string }): Promise<number>;
   deleteExpiredSessions(now: number): Promise<number>;
+
+  /** Per key (an e-mail, a client address), its failed log-ins since `since`: how many, and the first. */
+  loginFailures(keys: string[], since: number): Promise<Map<string, { count: number; first: number }>>;
+  /** Notes a failed log-in under each key, and forgets failures older than `forgetBefore`. */
+  addLoginFailure(keys: string[], at: number, forgetBefore: number): Promise<void>;
+  clearLoginFailures(key: string): Promise<void>;
 }
 
 /** A user as a member of one workspace. */

@@ -11,6 +11,7 @@ import {
 } from '../../access/access.js';
 import { LoginAttempts } from '../../access/login-attempts.js';
 import type { Clock } from '../../core/clock.js';
+import { AppError } from '../../core/errors.js';
 import type { Storage } from '../../storage/storage.js';
 import type { Authenticator } from '../auth.js';
 import { ErrorResponse } from '../schemas.js';
@@ -23,7 +24,7 @@ export async function sessionRoutes(
   deps: { storage: Storage; clock: Clock; auth: Authenticator; sessionTtlMs: number; cookieSecure: boolean },
 ): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const attempts = new LoginAttempts(deps.clock);
+  const attempts = new LoginAttempts(deps.storage.access, deps.clock);
   const cookieOptions = {
     path: '/',
     httpOnly: true,
@@ -48,15 +49,17 @@ export async function sessionRoutes(
     },
     async (request, reply) => {
       const email = normaliseEmail(request.body.email);
-      attempts.check(email, request.ip);
+      await attempts.check(email, request.ip);
       let session: Awaited<ReturnType<typeof login>>;
       try {
         session = await login(deps, request.body);
       } catch (error) {
-        attempts.failed(email, request.ip);
+        // Wrong e-mail or password: a storage failure counts no guess.
+        if (error instanceof AppError && error.code === 'unauthorized')
+          await attempts.failed(email, request.ip);
         throw error;
       }
-      attempts.succeeded(email);
+      await attempts.succeeded(email);
       const { user, token, expiresAt } = session;
       reply.setCookie(SESSION_COOKIE, token, { ...cookieOptions, expires: new Date(expiresAt) });
       return {

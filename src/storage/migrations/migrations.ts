@@ -13,6 +13,7 @@ import { inboundTextsSchema } from './0011-inbound-texts.js';
 import { instancesByVersion } from './0012-instances-by-version.js';
 import { rejectedOnce } from './0013-rejected-once.js';
 import { mergeOrder } from './0014-merge-order.js';
+import { loginFailures } from './0015-login-failures.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -34,6 +35,7 @@ const ALL: Record<string, DialectMigration> = {
   '0012-instances-by-version': instancesByVersion,
   '0013-rejected-once': rejectedOnce,
   '0014-merge-order': mergeOrder,
+  '0015-login-failures': loginFailures,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
