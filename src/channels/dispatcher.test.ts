@@ -164,6 +164,22 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     expect(world.sink.received).toHaveLength(1);
   });
 
+  it('takes nobody to be subscribed to a topic no longer in the settings', async () => {
+    const topics = (await world.storage.settings.get(world.workspaceId)).topics;
+    await configure({ topics: [...topics, { id: 'deals', name: 'Deals', defaultSubscribed: false }] });
+    await world.publish(sender('Deals', 1, { topic: 'deals' }));
+    await world.send([identify('bo', { email: 'bo@example.com' }), track('bo', 'Deals')]);
+    await world.background.pipeline.drain();
+    // The opt-in topic goes while the message waits: bo never opted in, and now could not opt out.
+    await configure({ topics });
+    await world.settle();
+    expect((await messagesOf('bo'))[0]).toMatchObject({
+      status: 'suppressed',
+      reason: 'unsubscribed from deals',
+    });
+    expect(world.sink.received).toHaveLength(0);
+  });
+
   it('skips profiles without an e-mail address, and sends nothing when unsubscribed from the topic', async () => {
     await world.publish(sender('Hello', 1));
     await world.send([

@@ -436,8 +436,11 @@ function checkConsent(
   if (suppressed && !isReceiptAllowed)
     return { status: 'suppressed', reason: `address suppressed: ${suppressed}`, toAddress: address };
   const chosen = context.subscriptions.get(message.workspaceId)?.get(profile.id) ?? {};
-  const isSubscribed =
-    chosen[topic] ?? settings.topics.find((t) => t.id === topic)?.defaultSubscribed ?? true;
+  // Test sends go to whoever asked for them. A topic no longer in the settings has no default, nor a
+  // way to opt out of it: nobody is taken to be subscribed to it.
+  const defaultSubscribed =
+    topic === TEST_TOPIC || settings.topics.find((t) => t.id === topic)?.defaultSubscribed === true;
+  const isSubscribed = chosen[topic] ?? defaultSubscribed;
   if (!isSubscribed)
     return { status: 'suppressed', reason: `unsubscribed from ${topic}`, toAddress: address };
   if (topic === TRANSACTIONAL_TOPIC) return undefined;

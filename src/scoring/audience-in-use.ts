@@ -6,22 +6,24 @@ import { definitionsInForce } from '../journeys/definitions-in-force.js';
 import { leaves } from '../segments/segments.js';
 import type { StorageReader } from '../storage/storage.js';
 
-/** What a rule or a journey asks about: score models and lifecycle stages, by who asks. */
+/** What a rule or a journey asks about: score models, lifecycle stages and topics, by who asks. */
 interface AudienceUse {
   models: Map<string, string>;
   stages: Map<string, string>;
+  topics: Map<string, string>;
 }
 
 /**
- * Refuses settings that drop a score model or lifecycle stage a live segment or a published journey
- * asks about: the segment would silently lose every member, the branch would never hold.
+ * Refuses settings that drop a score model, lifecycle stage or topic a live segment or a journey in
+ * force asks about or sends on: the segment would silently lose every member, the branch would never
+ * hold, and a message on a topic gone would have no consent to go by (nor a way to opt out of it).
  */
 export async function checkAudienceStillKnown(
   reader: StorageReader,
   workspaceId: string,
   settings: WorkspaceSettings,
 ): Promise<void> {
-  const used: AudienceUse = { models: new Map(), stages: new Map() };
+  const used: AudienceUse = { models: new Map(), stages: new Map(), topics: new Map() };
   for (const segment of await reader.segments.listLive(workspaceId))
     if (segment.rule) collectFromRule(segment.rule, `segment ${segment.name}`, used);
   for (const journey of await reader.journeys.list(workspaceId))
@@ -35,6 +37,16 @@ export async function checkAudienceStillKnown(
         `scoring.models: ${user} asks about the score model ${model}: keep it`,
         {
           field: 'scoring.models',
+        },
+      );
+  const topics = new Set(settings.topics.map((topic) => topic.id));
+  for (const [topic, user] of used.topics)
+    if (!topics.has(topic))
+      throw new AppError(
+        'invalid_input',
+        `topics: ${user} asks about or sends on the topic ${topic}: keep it`,
+        {
+          field: 'topics',
         },
       );
   const stages = new Set(settings.lifecycle?.stages ?? []);
@@ -53,11 +65,13 @@ function collectFromRule(rule: SegmentCondition, user: string, used: AudienceUse
   for (const condition of leaves(rule)) {
     if (condition.type === 'score') used.models.set(condition.model, user);
     if (condition.type === 'lifecycle') for (const stage of condition.stages) used.stages.set(stage, user);
+    if (condition.type === 'subscription') used.topics.set(condition.topic, user);
   }
 }
 
 function collectFromJourney(definition: JourneyDefinition, user: string, used: AudienceUse): void {
   for (const step of definition.steps) {
+    if (step.type === 'send_email' || step.type === 'send_sms') used.topics.set(step.topic, user);
     if (step.type !== 'branch') continue;
     for (const branch of step.branches)
       for (const condition of branch.conditions) {

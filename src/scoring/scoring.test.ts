@@ -516,6 +516,43 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect((await world.storage.settings.get(world.workspaceId)).scoring.models).toHaveLength(2);
   });
 
+  it('refuses settings dropping a topic a live segment asks about or a published journey sends on', async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const deals = { id: 'deals', name: 'Deals', defaultSubscribed: false };
+    const news = { id: 'news', name: 'News', defaultSubscribed: true };
+    await world.configure({ topics: [...settings.topics, deals, news] });
+    await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: {
+        name: 'News readers',
+        kind: 'live',
+        rule: { type: 'subscription', topic: 'news', subscribed: true },
+      },
+      now: world.clock.now(),
+    });
+    const template = await world.template({ subject: 'Deals', mjml: '<p>Deals!</p>' });
+    await world.publish({
+      name: 'Deals by mail',
+      entry: { trigger: { type: 'event', event: 'Signed Up' } },
+      start: 'mail',
+      steps: [
+        { id: 'mail', type: 'send_email', template, topic: 'deals', next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await expect(world.configure({ topics: [...settings.topics, news] })).rejects.toMatchObject({
+      field: 'topics',
+      message: expect.stringContaining('journey Deals by mail'),
+    });
+    await expect(world.configure({ topics: [...settings.topics, deals] })).rejects.toMatchObject({
+      field: 'topics',
+      message: expect.stringContaining('segment News readers'),
+    });
+    expect((await world.storage.settings.get(world.workspaceId)).topics).toHaveLength(
+      settings.topics.length + 2,
+    );
+  });
+
   it('keeps a segment and a stage that only an older journey version still running asks about', async () => {
     const settings = await world.storage.settings.get(world.workspaceId);
     const lifecycle = settings.lifecycle as NonNullable<WorkspaceSettings['lifecycle']>;
