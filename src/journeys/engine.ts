@@ -45,10 +45,20 @@ export const JOURNEYS_CURSOR = 'journeys';
  * Up to when journey timers can fire: the journeys consumer must have read every event received
  * before a timer fell due, or an order that arrived in time but waits behind a backlog (a restart, a
  * burst) would lose to the wait's timeout, and a branch would read where the profile stood before it.
+ * Likewise the segment timers (a rolling window letting a profile go) and the hand-off SLA checks (a
+ * missed SLA recycling the stage) due before it must have run: they have schedulers of their own,
+ * which may come later after a restart.
  */
 export async function journeyTimersJudgedThrough(storage: Storage, now: number): Promise<number> {
-  const firstUnread = await storage.firstUnprocessedAt(JOURNEYS_CURSOR);
-  return firstUnread === undefined ? now : Math.min(now, firstUnread - 1);
+  const [firstUnread, segmentTimer, handOff] = await Promise.all([
+    storage.firstUnprocessedAt(JOURNEYS_CURSOR),
+    storage.segments.nextTimerDue(),
+    storage.scoring.nextHandOffDue(),
+  ]);
+  let through = now;
+  for (const waiting of [firstUnread, segmentTimer, handOff])
+    if (waiting !== undefined) through = Math.min(through, waiting - 1);
+  return through;
 }
 
 export interface EngineOptions {

@@ -531,6 +531,46 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(instances).toHaveLength(1);
   });
 
+  it('lets a journey branch after a wait only once the segment timers due before it have run', async () => {
+    const active = await create('Active today', {
+      type: 'event',
+      event: 'Page Viewed',
+      within: '1d',
+      atLeast: 1,
+      where: [],
+    });
+    await world.publish({
+      name: 'Re-engage',
+      entry: { trigger: { type: 'event', event: 'Signed Up' } },
+      start: 'later',
+      steps: [
+        { id: 'later', type: 'wait', duration: '2d', next: 'route' },
+        {
+          id: 'route',
+          type: 'branch',
+          branches: [{ conditions: [{ source: 'segment', segment: active, op: 'in' }], next: 'yes' }],
+          otherwise: 'no',
+        },
+        { id: 'yes', type: 'update_traits', set: { active_at_check: 'yes' }, next: 'done' },
+        { id: 'no', type: 'update_traits', set: { active_at_check: 'no' }, next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    await world.send([track('ann', 'Page Viewed'), track('ann', 'Signed Up')]);
+    await world.settle();
+    const ann = await world.profileOf('ann');
+    expect(await members(active)).toEqual([ann]);
+
+    // Down for two days: on restart Ann's segment timer (a day on, she left Active today) and her
+    // journey timer are both overdue, and the journey timers happen to run first.
+    world.clock.advance(2 * DAY + 60_000);
+    expect(await world.background.engine.runDueTimers()).toBe(0);
+    await world.settle();
+    expect(await members(active)).toEqual([]);
+    const profile = await world.storage.profiles.find(world.workspaceId, ann);
+    expect(profile?.traits.active_at_check).toBe('no');
+  });
+
   it('backfills existing profiles with progress, and previews count and sample before saving', async () => {
     const start = world.clock.now();
     const calls = [];
