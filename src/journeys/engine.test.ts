@@ -340,3 +340,60 @@ describe.each(BACKENDS)('journey engine on %s (manual clock)', (backend) => {
     expect(world.sink.received.map((mail) => mail.to[0])).toEqual(['p1@example.com']);
   });
 });
+
+describe('journey timers beside an event batch on postgres', () => {
+  let world: JourneyWorld;
+  beforeEach(async () => {
+    world = await startJourneyWorld('postgres');
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('passes over a timer whose instance an event batch holds, locking as it does: instance, then timers', async () => {
+    const journeyId = await world.publish({
+      name: 'Waiters',
+      entry: { trigger: { type: 'event', event: 'Signed Up' } },
+      goal: { event: 'Purchased' },
+      start: 'later',
+      steps: [
+        { id: 'later', type: 'wait', duration: '1h', next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([track('a', 'Signed Up'), track('b', 'Signed Up')]);
+    await world.settle();
+    world.clock.advance(HOUR + 1000);
+    const [first, second] = await world.storage.journeys.listActiveInstanceIds(journeyId);
+    const held = second as string;
+    const opening = () => {
+      let open!: () => void;
+      const opened = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      return { opened, open };
+    };
+    const batchLocked = opening();
+    const timersClaimed = opening();
+    // An event batch handling a goal: it locks the instance, then clears its timers.
+    const eventBatch = world.storage.transaction(async (tx) => {
+      await tx.profiles.holdOffMerges();
+      await tx.journeys.lockInstance(held);
+      batchLocked.open();
+      await timersClaimed.opened;
+      await tx.journeys.clearTimers(held);
+    });
+    await batchLocked.opened;
+    // The timers, meanwhile (another process): the held instance's timer is passed over.
+    const timerRun = world.storage.transaction(async (tx) => {
+      await tx.profiles.holdOffMerges();
+      const timers = await tx.journeys.claimDueTimers(world.clock.now(), 500);
+      timersClaimed.open();
+      expect(timers.map((timer) => timer.instanceId)).toEqual([first]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      for (const timer of timers) await tx.journeys.lockInstance(timer.instanceId);
+    });
+    const outcomes = await Promise.allSettled([timerRun, eventBatch]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled']);
+  });
+});

@@ -295,9 +295,13 @@ export function createJourneyStore(db: Kysely<Database>, ops: DialectOps): Journ
       await db.deleteFrom('journey_timers').where('instance_id', '=', instanceId).execute();
     },
     async claimDueTimers(now, limit) {
+      // The instances are what is locked (PostgreSQL), as everything else moving an instance locks it
+      // before its timers: locking the timers first deadlocked with an event batch clearing them.
+      const lock = ops.skipLockedRows === '' ? '' : 'for update of i skip locked';
       const result = await sql<{ id: number; instance_id: string; token: string; due_at: number }>`
-        select id, instance_id, token, due_at from journey_timers
-        where due_at <= ${now} order by due_at limit ${limit} ${sql.raw(ops.skipLockedRows)}`.execute(db);
+        select t.id, t.instance_id, t.token, t.due_at from journey_timers t
+        join journey_instances i on i.id = t.instance_id
+        where t.due_at <= ${now} order by t.due_at limit ${limit} ${sql.raw(lock)}`.execute(db);
       return result.rows.map((row) => ({
         id: Number(row.id),
         instanceId: row.instance_id,
