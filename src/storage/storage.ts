@@ -770,6 +770,8 @@ export function staleAsOutcome(error: unknown): { status: 'stale' } {
 
 /** The stores that run inside one transaction. */
 export interface StorageTx {
+  /** The event log, read only: clients' events are appended outside transactions. */
+  events: Omit<EventStore, 'append'>;
   workspaces: WorkspaceStore;
   access: AccessStore;
   profiles: ProfileStore;
