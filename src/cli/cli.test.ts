@@ -95,6 +95,8 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0011-inbound-texts',
           '0012-instances-by-version',
           '0013-rejected-once',
+          '0014-merge-order',
+          '0015-login-failures',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });
