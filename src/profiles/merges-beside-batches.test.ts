@@ -27,18 +27,15 @@ const resolveProfilesIn = (world: JourneyWorld) =>
     { skipMopsEvents: true },
   );
 
-/** One batch of the scoring consumer, after the profiles one. */
-const scoreIn = (world: JourneyWorld) =>
-  world.storage.runPipelineBatch(
-    SCORING_CURSOR,
-    1000,
-    scoringBatch(() => world.clock.now()),
-    world.clock.now(),
-    {
-      skipMopsEvents: true,
-      notBeyond: PROFILES_CURSOR,
-    },
-  );
+/** One batch of the scoring consumer (or of `batch` in its place), after the profiles one. */
+const scoreIn = (
+  world: JourneyWorld,
+  batch: PipelineBatch<unknown> = scoringBatch(() => world.clock.now()),
+) =>
+  world.storage.runPipelineBatch(SCORING_CURSOR, 1000, batch, world.clock.now(), {
+    skipMopsEvents: true,
+    notBeyond: PROFILES_CURSOR,
+  });
 
 describe.each(BACKENDS)('batches beside a merge on %s', (backend) => {
   let world: JourneyWorld;
@@ -92,13 +89,8 @@ describe.each(BACKENDS)('batches beside a merge on %s', (backend) => {
     });
     await visitorAboutToSignIn('Pricing Viewed');
     const batch = mergingWhileDeciding(scoringBatch(() => world.clock.now()));
-    const run = () =>
-      world.storage.runPipelineBatch(SCORING_CURSOR, 1000, batch, world.clock.now(), {
-        skipMopsEvents: true,
-        notBeyond: PROFILES_CURSOR,
-      });
-    expect((await run()).status).toBe('stale');
-    expect((await run()).status).toBe('done');
+    expect((await scoreIn(world, batch)).status).toBe('stale');
+    expect((await scoreIn(world, batch)).status).toBe('done');
     await world.settle();
 
     const user = await world.profileOf('u1');
@@ -158,13 +150,8 @@ describe.each(BACKENDS)('batches beside a merge on %s', (backend) => {
 
     // U1's page view is scored while the sign-in merges the recycled visitor into u1.
     const batch = mergingWhileDeciding(scoringBatch(() => world.clock.now()));
-    const run = () =>
-      world.storage.runPipelineBatch(SCORING_CURSOR, 1000, batch, world.clock.now(), {
-        skipMopsEvents: true,
-        notBeyond: PROFILES_CURSOR,
-      });
-    expect((await run()).status).toBe('stale');
-    expect((await run()).status).toBe('done');
+    expect((await scoreIn(world, batch)).status).toBe('stale');
+    expect((await scoreIn(world, batch)).status).toBe('done');
     await world.settle();
     // Merged into a profile scoring less, the recycled lead keeps its higher score: no way back to MQL.
     const user = await world.profileOf('u1');
