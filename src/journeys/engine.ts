@@ -278,58 +278,11 @@ export class JourneyEngine {
       for (const { journey, version } of live) {
         if (!isEntryEvent(version.definition, event, profile, eventChanges)) continue;
         const entryEvent = toEntryEvent(event);
-        let instance = await this.#enter(tx, { journey, version, profile, entryEvent, now, work });
-        if (instance?.status === 'active' && event.origin === 'mops')
-          instance = await this.#catchUp(tx, { profile, entryEvent: event, instance, statuses, now, work });
+        const instance = await this.#enter(tx, { journey, version, profile, entryEvent, now, work });
         if (instance?.status === 'active')
           active.set(profile.id, [...(active.get(profile.id) ?? []), instance]);
       }
     }
-  }
-
-  /**
-   * An instance entered on an event Mops wrote (Segment Entered, …) comes after the contact's events
-   * that led to it, and some may already have followed them: those read before it (the goal reached a
-   * moment after the event that put the contact in the segment, the event its first wait waits for)
-   * are heard now, as they would have been had the instance been there. Returns the instance as left.
-   */
-  async #catchUp(
-    tx: StorageTx,
-    input: {
-      profile: Profile;
-      entryEvent: StoredEvent;
-      instance: JourneyInstance;
-      statuses: Map<string, Journey['status']>;
-      now: number;
-      work: WorkLog;
-    },
-  ): Promise<JourneyInstance | undefined> {
-    const { profile, entryEvent, statuses, now, work } = input;
-    const identities = await tx.profiles.listIdentities(profile.id);
-    const recent = await tx.events.listForIdentities(
-      identities.map((identity) => identity.id),
-      { limit: CATCH_UP_EVENTS },
-    );
-    const before = recent.items
-      .filter(
-        (event) =>
-          event.origin !== 'mops' && event.id !== entryEvent.id && event.receivedAt <= entryEvent.receivedAt,
-      )
-      .sort((a, b) => a.timestamp - b.timestamp || a.id - b.id);
-    let instance: JourneyInstance | undefined = input.instance;
-    for (const event of before) {
-      if (instance?.status !== 'active') break;
-      const moved = await this.#handleWaitsAndGoals(tx, {
-        profile,
-        event,
-        instances: [instance],
-        statuses,
-        now,
-        work,
-      });
-      if (moved.length > 0) instance = await tx.journeys.lockInstance(instance.id);
-    }
-    return instance;
   }
 
   /**
@@ -781,9 +734,6 @@ function toEntryEvent(event: StoredEvent): EntryEvent {
       properties !== null && typeof properties === 'object' ? (properties as Record<string, unknown>) : {},
   };
 }
-
-/** The contact's latest events looked at when an instance enters on an event Mops wrote. */
-const CATCH_UP_EVENTS = 50;
 
 /** Clients' clocks differ a little even after skew correction; this much earlier still counts. */
 const CLOCK_TOLERANCE_MS = 60_000;

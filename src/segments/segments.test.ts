@@ -531,35 +531,6 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(instances).toHaveLength(1);
   });
 
-  it('hears the goal a contact reached a moment after the event that put them in the segment', async () => {
-    const trialists = await create('Trialists', { type: 'trait', path: 'plan', op: 'eq', value: 'trial' });
-    const journeyId = await world.publish({
-      name: 'Trial nurture',
-      entry: { trigger: { type: 'segment', segment: trialists } },
-      goal: { event: 'Subscribed' },
-      start: 'later',
-      steps: [
-        { id: 'later', type: 'wait', duration: '1d', next: 'nudge' },
-        { id: 'nudge', type: 'update_traits', set: { nudged: true }, next: 'end' },
-        { id: 'end', type: 'exit' },
-      ],
-    });
-    // Cy starts a trial and subscribes ten seconds later; the pipeline reads both in one round, and
-    // the Segment Entered it writes for the first comes after the second in the log.
-    await world.send([identify('cy', { plan: 'trial' })]);
-    world.clock.advance(10_000);
-    await world.send([track('cy', 'Subscribed')]);
-    await world.settle();
-    await world.advance(DAY + 1000);
-    const profile = await world.storage.profiles.find(world.workspaceId, await world.profileOf('cy'));
-    const report = await world.storage.journeys.report(journeyId);
-    expect({ entered: report.entered, converted: report.converted, nudged: profile?.traits.nudged }).toEqual({
-      entered: 1,
-      converted: 1,
-      nudged: undefined,
-    });
-  });
-
   it('lets a journey branch after a wait only once the segment timers due before it have run', async () => {
     const active = await create('Active today', {
       type: 'event',

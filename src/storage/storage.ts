@@ -770,8 +770,6 @@ export function staleAsOutcome(error: unknown): { status: 'stale' } {
 
 /** The stores that run inside one transaction. */
 export interface StorageTx {
-  /** The event log, read only: clients' events are appended outside transactions. */
-  events: Omit<EventStore, 'append'>;
   workspaces: WorkspaceStore;
   access: AccessStore;
   profiles: ProfileStore;

@@ -78,8 +78,6 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     scoring: createScoringStore(handle, ops),
     dashboard: createDashboardStore(handle),
     generatedEvents: createGeneratedEventWriter(handle, ops),
-    /** The log as read inside a transaction (appends go through `Storage.events`, outside any). */
-    events: createEventReader(handle, ops),
   });
 
   async function listen(): Promise<void> {

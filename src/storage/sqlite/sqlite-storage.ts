@@ -69,8 +69,6 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
     scoring: createScoringStore(handle, ops),
     dashboard: createDashboardStore(handle),
     generatedEvents: createGeneratedEventWriter(handle, ops),
-    /** The log as read inside a transaction (appends go through `Storage.events`, outside any). */
-    events: createEventReader(handle, ops),
   });
 
   // Created on the first append, after migrations have made the tables it prepares statements for.
