@@ -54,8 +54,11 @@ export function twilioSignature(authToken: string, url: string, params: URLSearc
 
 export type InboundOutcome = 'opted_out' | 'opted_in' | 'help' | 'other' | 'already_handled';
 
-/** Words that turn a following opt-out word around ("don't stop", "never stop"). */
-const NEGATIONS = new Set(['DONT', 'NOT', 'NEVER', 'NO']);
+/**
+ * Words that turn a following opt-out word around ("don't stop", "never stop"). Not "no": "No, stop"
+ * is a contact saying no and stop twice over.
+ */
+const NEGATIONS = new Set(['DONT', 'NOT', 'NEVER']);
 
 type Keyword = 'opt-out' | 'opt-in' | 'help' | 'other';
 
