@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Duration } from './duration.js';
+import { PositiveDuration } from './duration.js';
 
 /**
  * A journey, as people write it (JSON or YAML through the API and `mops journeys apply`) and as each
@@ -105,15 +105,19 @@ export type EntryTrigger = z.infer<typeof EntryTrigger>;
 
 export const ReentryPolicy = z.discriminatedUnion('policy', [
   z.object({ policy: z.literal('once') }),
-  z.object({ policy: z.literal('once_per_period'), period: Duration }),
+  z.object({ policy: z.literal('once_per_period'), period: PositiveDuration }),
   z.object({ policy: z.literal('every_time') }),
 ]);
 export type ReentryPolicy = z.infer<typeof ReentryPolicy>;
 
 const Next = Identifier.describe('the id of the step that follows');
 
+/** A split's weight: arms share in proportion; a total past what a number holds sent everyone one way. */
+const SplitWeight = z.number().positive().max(1_000_000);
+
 export const Step = z.discriminatedUnion('type', [
-  z.object({ id: Identifier, type: z.literal('wait'), duration: Duration, next: Next }),
+  // Positive: a wait of nothing that leads back to itself would loop for ever, a step at a time.
+  z.object({ id: Identifier, type: z.literal('wait'), duration: PositiveDuration, next: Next }),
   z.object({
     id: Identifier,
     type: z.literal('wait_until'),
@@ -132,7 +136,7 @@ export const Step = z.discriminatedUnion('type', [
     conditions: EventConditions,
     /** Only an event whose property at this path equals the entry event's (e.g. `properties.cart_id`). */
     matchEntryProperty: z.string().min(1).max(200).optional(),
-    timeout: Duration,
+    timeout: PositiveDuration,
     next: Next,
     timeoutNext: Next,
   }),
@@ -150,11 +154,11 @@ export const Step = z.discriminatedUnion('type', [
     type: z.literal('split'),
     /** Weighted arms; the same profile always takes the same arm of the same journey. */
     arms: z
-      .array(z.object({ name: Identifier, weight: z.number().positive(), next: Next }))
+      .array(z.object({ name: Identifier, weight: SplitWeight, next: Next }))
       .min(1)
       .max(10),
     /** A control group that leaves the journey here, for measuring the journey against doing nothing. */
-    holdout: z.object({ weight: z.number().positive() }).optional(),
+    holdout: z.object({ weight: SplitWeight }).optional(),
   }),
   z.object({
     id: Identifier,
@@ -235,7 +239,7 @@ export const JourneyDefinition = z
         conditions: EventConditions,
         /** Only an event whose property at this path equals the entry event's (e.g. the same `properties.cart_id`). */
         matchEntryProperty: z.string().min(1).max(200).optional(),
-        within: Duration.optional(),
+        within: PositiveDuration.optional(),
       })
       .optional(),
     /** The first step. */

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { parseDefinition } from './journeys.js';
+
+/** A journey of `steps` entered by hand. */
+const journey = (steps: unknown[]) => ({
+  name: 'Checked',
+  entry: { trigger: { type: 'manual' } },
+  start: 'a',
+  steps: [...steps, { id: 'end', type: 'exit' }],
+});
+
+describe('journey definitions', () => {
+  it.each([
+    // A wait of nothing leading back to itself would loop for ever, one step at a time.
+    [[{ id: 'a', type: 'wait', duration: '0s', next: 'a' }], 'definition.steps.0.duration'],
+    [
+      [
+        {
+          id: 'a',
+          type: 'wait_for_event',
+          event: 'Clicked',
+          timeout: '0m',
+          next: 'end',
+          timeoutNext: 'a',
+        },
+      ],
+      'definition.steps.0.timeout',
+    ],
+    // Weights adding up past what a number holds sent everyone to the holdout.
+    [
+      [
+        {
+          id: 'a',
+          type: 'split',
+          arms: [
+            { name: 'a', weight: 1e308, next: 'end' },
+            { name: 'b', weight: 1e308, next: 'end' },
+          ],
+        },
+      ],
+      'definition.steps.0.arms.0.weight',
+    ],
+  ])('refuses %j naming %s', (steps, field) => {
+    expect(() => parseDefinition(journey(steps))).toThrow(
+      expect.objectContaining({ code: 'invalid_input', field }),
+    );
+  });
+
+  it('takes waits, timeouts and weights that mean something', () => {
+    const parsed = parseDefinition(
+      journey([
+        { id: 'a', type: 'wait', duration: '1s', next: 'b' },
+        {
+          id: 'b',
+          type: 'split',
+          arms: [{ name: 'a', weight: 1_000_000, next: 'end' }],
+          holdout: { weight: 0.5 },
+        },
+      ]),
+    );
+    expect(parsed.steps).toHaveLength(3);
+  });
+});
