@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Duration } from './duration.js';
+import { PositiveDuration } from './duration.js';
 import { AccountTraitCondition, TraitCondition } from './segment-definition.js';
 
 const OwnerId = z.string().regex(/^[a-z0-9_.@-]{1,100}$/i, 'must be 1–100 letters, digits, _ . @ or -');
@@ -33,7 +33,7 @@ export const HandOffSettings = z
       .default([]),
     /** A webhook destination (settings.webhooks) that receives the hand-off. */
     destination: z.string().min(1).max(64).optional(),
-    acceptWithin: Duration.default('2d'),
+    acceptWithin: PositiveDuration.default('2d'),
     recycleOnMiss: z.boolean().default(false),
   })
   .superRefine((handOff, context) => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Duration } from './duration.js';
+import { PositiveDuration } from './duration.js';
 import { HandOffSettings } from './hand-off.js';
 import { LifecycleSettings } from './lifecycle.js';
 import { isTimeZone } from './local-time.js';
@@ -48,7 +48,8 @@ export const SmsSettings = z.object({
 });
 export type SmsSettings = z.infer<typeof SmsSettings>;
 
-export const FrequencyCap = z.object({ max: z.number().int().min(1).max(1000), period: Duration });
+/** At most `max` messages in any `period` (a period of nothing would count nothing: no cap at all). */
+export const FrequencyCap = z.object({ max: z.number().int().min(1).max(1000), period: PositiveDuration });
 export type FrequencyCap = z.infer<typeof FrequencyCap>;
 
 export const Topic = z.object({
@@ -150,6 +151,14 @@ export const WorkspaceSettings = z.object({
   topics: z
     .array(Topic)
     .min(1)
+    .superRefine((topics, context) => {
+      const seen = new Set<string>();
+      for (const [index, topic] of topics.entries()) {
+        if (seen.has(topic.id))
+          context.addIssue({ code: 'custom', path: [index, 'id'], message: `${topic.id} is used twice` });
+        seen.add(topic.id);
+      }
+    })
     .default([
       { id: 'marketing', name: 'Marketing', defaultSubscribed: true },
       { id: 'transactional', name: 'Transactional', defaultSubscribed: true },

@@ -231,6 +231,17 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
       field: 'scoring.models.0.rules.0.halfLife',
       message: expect.stringContaining('at least 1m'),
     });
+    // A cap over nothing caps nothing; an SLA of nothing is missed at once; one topic id names one topic.
+    const topics = settings.topics as Array<{ id: string; name: string }>;
+    for (const [patch, field] of [
+      [{ frequencyCaps: { email: [{ max: 1, period: '0d' }], sms: [] } }, 'frequencyCaps.email.0.period'],
+      [{ topics: [...topics, { ...topics[0], name: 'Again' }] }, `topics.${topics.length}.id`],
+    ] as const) {
+      const refused = await api<ApiError>('PUT', '/settings', { ...settings, ...patch });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ field });
+    }
+    expect((await api<Record<string, unknown>>('GET', '/settings')).body.topics).toEqual(topics);
   });
 
   it('takes a profile out of a subscription segment when an admin unsubscribes it, and says so on its timeline', async () => {
