@@ -12,3 +12,22 @@ export const isStorableText = (text: string): boolean => !hasNul(text) && !hasLo
 /** The text with what no column takes replaced by U+FFFD, for showing or naming it. */
 export const storableText = (text: string): string =>
   text.replace(LONE_SURROGATES, '\uFFFD').replaceAll('\0', '\uFFFD');
+
+/**
+ * Where in a parsed value (strings, arrays, objects, their keys) the first text no column takes is,
+ * as a dotted path from `path`; undefined when all of it can be stored.
+ */
+export function unstorableAt(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return isStorableText(value) ? undefined : path;
+  if (value === null || typeof value !== 'object') return undefined;
+  const entries: Array<[string, unknown]> = Array.isArray(value)
+    ? value.map((item, index) => [String(index), item])
+    : Object.entries(value);
+  for (const [key, item] of entries) {
+    const at = path === '' ? storableText(key) : `${path}.${storableText(key)}`;
+    if (!isStorableText(key)) return at;
+    const found = unstorableAt(item, at);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}

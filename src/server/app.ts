@@ -30,6 +30,7 @@ import { sessionRoutes } from './routes/session-routes.js';
 import { smsRoutes } from './routes/sms-routes.js';
 import { trackingRoutes } from './routes/tracking-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
+import { refuseUnstorableInput } from './storable-input.js';
 import { consolePage, hasWebConsole, webConsole } from './web-console.js';
 
 export interface AppDeps {
@@ -93,6 +94,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const servesConsole = hasWebConsole(config.webDir);
   installErrorHandler(server, servesConsole ? { pageFallback: consolePage } : {});
+  refuseUnstorableInput(server);
   server.setValidatorCompiler(validatorCompiler);
   server.setSerializerCompiler(serializerCompiler);
   await server.register(swagger, {

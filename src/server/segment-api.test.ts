@@ -28,6 +28,36 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     await mailWorld?.close();
   });
 
+  it('refuses text no column takes (a NUL, half a surrogate pair) anywhere in a call, naming the field', async () => {
+    const rule = { type: 'trait', path: 'plan', op: 'exists' };
+    for (const [method, path, body, field] of [
+      ['POST', '/segments', { name: 'a\u0000b', rule }, 'name'],
+      [
+        'POST',
+        '/segments',
+        { name: 'Cut', rule: { all: [rule, { ...rule, path: 'x\ud800' }] } },
+        'rule.all.1.path',
+      ],
+      ['POST', '/segments/preview', { rule: { type: 'event', event: 'Sign\u0000ed Up' } }, 'rule.event'],
+      ['GET', '/segments/seg_a%00b', undefined, 'segmentId'],
+      ['GET', '/hand-offs?profileId=a%00b', undefined, 'profileId'],
+      [
+        'GET',
+        `/messages?cursor=${Buffer.from(JSON.stringify('a\u0000')).toString('base64url')}`,
+        undefined,
+        'cursor',
+      ],
+    ] as const) {
+      const refused = await api<ApiError>(method, path, body);
+      expect({ path, status: refused.status, field: refused.body.error?.field }).toEqual({
+        path,
+        status: 400,
+        field,
+      });
+    }
+    expect((await api('GET', '/segments')).body).toMatchObject({ items: [] });
+  });
+
   it('refuses a bad rule naming the field, previews, saves and backfills with progress shown', async () => {
     const plan = unique('plan');
     const bad = await api<ApiError>('POST', '/segments', {
