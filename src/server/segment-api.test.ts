@@ -230,6 +230,12 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
         'rule.value',
         'offset',
       ],
+      // A day that does not exist, not rolled over into March.
+      [
+        { type: 'event_time', event: 'Order Completed', which: 'last', op: 'before', value: '2026-02-30' },
+        'rule.value',
+        'ISO date',
+      ],
       [{ type: 'score', model: 'engagement', min: 50, max: 10 }, 'rule.max', 'below min'],
       [{ type: 'subscription', topic: 'newsletter', subscribed: true }, 'rule', 'no topic newsletter'],
     ];
