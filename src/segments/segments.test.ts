@@ -1072,6 +1072,11 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
       field: 'body',
       message: expect.stringContaining('a header but no rows'),
     });
+    // Two columns read as email: which names the contact would be a guess.
+    await expect(importing('email,Email,E-mail\nu7@example.com,x,y\n')).rejects.toMatchObject({
+      field: 'body',
+      message: expect.stringContaining('3 columns read as email (email, Email, E-mail)'),
+    });
 
     // `E-Mail` and `User ID` are the email and user_id columns; progress shows while e-mail rows are read.
     const nobodies = Array.from({ length: 2500 }, (_, i) => `nobody${i}@example.com,`).join('\n');

@@ -63,6 +63,7 @@ export async function importStaticList(
     parseCsv({
       columns: (names: string[]) => {
         header = names.map(columnName);
+        refuseKeyColumnTwice(names, header);
         return header;
       },
       skip_empty_lines: true,
@@ -134,6 +135,19 @@ function columnName(name: string): string {
     .trim()
     .toLowerCase()
     .replace(/[\s_-]+/g, '');
+}
+
+/** Two columns that both read as `email` (`email,E-mail`): which one names the contact is anyone's guess. */
+function refuseKeyColumnTwice(names: readonly string[], header: readonly string[]): void {
+  for (const column of Object.values(KEY_COLUMNS)) {
+    const named = names.filter((_, index) => header[index] === column);
+    if (named.length > 1)
+      throw new AppError(
+        'invalid_input',
+        `the header has ${named.length} columns read as ${column} (${named.join(', ')}): keep one, so that nothing is guessed`,
+        { field: 'body' },
+      );
+  }
 }
 
 function requireKeyColumn(header: string[] | undefined): void {
