@@ -11,19 +11,29 @@ interface AudienceUse {
   models: Map<string, string>;
   stages: Map<string, string>;
   topics: Map<string, string>;
+  /** Webhook destinations called, and who texts (needing the SMS provider). */
+  destinations: Map<string, string>;
+  texts?: string;
 }
 
 /**
  * Refuses settings that drop a score model, lifecycle stage or topic a live segment or a journey in
- * force asks about or sends on: the segment would silently lose every member, the branch would never
- * hold, and a message on a topic gone would have no consent to go by (nor a way to opt out of it).
+ * force asks about or sends on, or a webhook destination or the SMS provider a journey in force
+ * calls: the segment would silently lose every member, the branch would never hold, a message on a
+ * topic gone would have no consent to go by (nor a way to opt out of it), and every call or text
+ * would go to the dead-letter list.
  */
 export async function checkAudienceStillKnown(
   reader: StorageReader,
   workspaceId: string,
   settings: WorkspaceSettings,
 ): Promise<void> {
-  const used: AudienceUse = { models: new Map(), stages: new Map(), topics: new Map() };
+  const used: AudienceUse = {
+    models: new Map(),
+    stages: new Map(),
+    topics: new Map(),
+    destinations: new Map(),
+  };
   for (const segment of await reader.segments.listLive(workspaceId))
     if (segment.rule) collectFromRule(segment.rule, `segment ${segment.name}`, used);
   for (const journey of await reader.journeys.list(workspaceId))
@@ -49,6 +59,18 @@ export async function checkAudienceStillKnown(
           field: 'topics',
         },
       );
+  const destinations = new Set(settings.webhooks.destinations.map((destination) => destination.id));
+  for (const [destination, user] of used.destinations)
+    if (!destinations.has(destination))
+      throw new AppError(
+        'invalid_input',
+        `webhooks.destinations: ${user} calls the destination ${destination}: keep it`,
+        { field: 'webhooks.destinations' },
+      );
+  if (used.texts && !settings.sms)
+    throw new AppError('invalid_input', `sms: ${used.texts} sends texts: keep the SMS provider`, {
+      field: 'sms',
+    });
   const stages = new Set(settings.lifecycle?.stages ?? []);
   for (const [stage, user] of used.stages)
     if (!stages.has(stage))
@@ -72,6 +94,8 @@ function collectFromRule(rule: SegmentCondition, user: string, used: AudienceUse
 function collectFromJourney(definition: JourneyDefinition, user: string, used: AudienceUse): void {
   for (const step of definition.steps) {
     if (step.type === 'send_email' || step.type === 'send_sms') used.topics.set(step.topic, user);
+    if (step.type === 'send_sms') used.texts = user;
+    if (step.type === 'webhook') used.destinations.set(step.destination, user);
     if (step.type !== 'branch') continue;
     for (const branch of step.branches)
       for (const condition of branch.conditions) {

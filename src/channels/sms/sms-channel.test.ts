@@ -104,6 +104,16 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     });
   });
 
+  it('keeps the SMS provider while a published journey sends texts', async () => {
+    await publishReminder();
+    await expect(world.configure({ sms: undefined })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'sms',
+      message: expect.stringContaining('sends texts: keep the SMS provider'),
+    });
+    expect((await world.storage.settings.get(world.workspaceId)).sms).toBeDefined();
+  });
+
   it('hides the auth token from the settings the API shows', async () => {
     const stored = await world.storage.settings.get(world.workspaceId);
     expect(JSON.stringify(stored)).not.toContain(TOKEN);

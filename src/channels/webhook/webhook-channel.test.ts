@@ -404,10 +404,17 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     expect(message?.reason).toMatch(/redirects are not followed/);
   });
 
-  it('fails a call whose destination was removed after the journey was published', async () => {
+  it('keeps a destination a published journey calls, and fails a call whose destination is gone', async () => {
     await configure();
     await publishHandOff();
-    await world.configure({ webhooks: { destinations: [] } });
+    await expect(world.configure({ webhooks: { destinations: [] } })).rejects.toMatchObject({
+      field: 'webhooks.destinations',
+      message: expect.stringContaining('journey CRM hand-off calls the destination crm'),
+    });
+    // Settings saved before that check: the call fails at once, to the dead-letter list.
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const withoutCrm = { ...settings, webhooks: { ...settings.webhooks, destinations: [] } };
+    await world.storage.settings.put(world.workspaceId, withoutCrm, world.clock.now());
     await requestDemo();
     expect(receiver.received).toHaveLength(0);
     expect((await webhookMessages())[0]).toMatchObject({
