@@ -635,11 +635,11 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       });
     await expect(segment({ type: 'score', model: 'engagment', min: 10 })).rejects.toMatchObject({
       code: 'invalid_input',
-      field: 'rule',
+      field: 'rule.model',
       message: expect.stringContaining('engagment'),
     });
     await expect(segment({ not: { type: 'lifecycle', stages: ['lead', 'mlq'] } })).rejects.toMatchObject({
-      field: 'rule',
+      field: 'rule.not.stages.1',
       message: expect.stringContaining('mlq'),
     });
     const branchOn = (condition: Record<string, unknown>) =>

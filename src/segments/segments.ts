@@ -157,26 +157,25 @@ async function checkReferences(
   const models = new Set(settings.scoring.models.map((model) => model.id));
   const stages = new Set(settings.lifecycle?.stages ?? []);
   const topics = new Set(settings.topics.map((topic) => topic.id));
-  for (const condition of leaves(rule)) {
-    if (condition.type === 'subscription' && !topics.has(condition.topic))
-      throw new AppError('invalid_input', `no topic ${condition.topic} in the workspace's settings`, {
-        field: 'rule',
-      });
-    if (condition.type === 'score' && !models.has(condition.model))
-      throw new AppError('invalid_input', `no score model ${condition.model} in the workspace's settings`, {
-        field: 'rule',
-      });
-    const unknown =
-      condition.type === 'lifecycle' ? condition.stages.find((stage) => !stages.has(stage)) : undefined;
-    if (unknown !== undefined)
-      throw new AppError('invalid_input', `no lifecycle stage ${unknown} in the workspace's settings`, {
-        field: 'rule',
-      });
-  }
   const known = new Set(segments.map((segment) => segment.id));
-  for (const reference of ruleNeeds([rule], 0).segments) {
-    if (!known.has(reference) && reference !== id)
-      throw new AppError('invalid_input', `segment ${reference} does not exist`, { field: 'rule' });
+  const refuse = (field: string, message: string) => {
+    throw new AppError('invalid_input', `${field}: ${message}`, { field });
+  };
+  for (const { condition, path } of leafPaths(rule)) {
+    if (condition.type === 'subscription' && !topics.has(condition.topic))
+      refuse(`${path}.topic`, `no topic ${condition.topic} in the workspace's settings`);
+    if (condition.type === 'score' && !models.has(condition.model))
+      refuse(`${path}.model`, `no score model ${condition.model} in the workspace's settings`);
+    if (condition.type === 'lifecycle') {
+      const unknown = condition.stages.findIndex((stage) => !stages.has(stage));
+      if (unknown !== -1)
+        refuse(
+          `${path}.stages.${unknown}`,
+          `no lifecycle stage ${condition.stages[unknown]} in the workspace's settings`,
+        );
+    }
+    if (condition.type === 'segment' && !known.has(condition.segment) && condition.segment !== id)
+      refuse(`${path}.segment`, `segment ${condition.segment} does not exist`);
   }
   if (id === undefined) return;
   const withThis = [...segments.filter((segment) => segment.id !== id), { id, rule }];
@@ -205,8 +204,16 @@ type LeafCondition = Exclude<SegmentCondition, { all: unknown } | { any: unknown
 
 /** The conditions of a rule under its all/any/not. */
 export function leaves(rule: SegmentCondition): LeafCondition[] {
-  if ('all' in rule) return rule.all.flatMap(leaves);
-  if ('any' in rule) return rule.any.flatMap(leaves);
-  if ('not' in rule) return leaves(rule.not);
-  return [rule];
+  return leafPaths(rule).map(({ condition }) => condition);
+}
+
+/** Each condition of a rule with where it stands in it (`rule.all.1`), for naming it in an error. */
+export function leafPaths(
+  rule: SegmentCondition,
+  path = 'rule',
+): Array<{ condition: LeafCondition; path: string }> {
+  if ('all' in rule) return rule.all.flatMap((part, index) => leafPaths(part, `${path}.all.${index}`));
+  if ('any' in rule) return rule.any.flatMap((part, index) => leafPaths(part, `${path}.any.${index}`));
+  if ('not' in rule) return leafPaths(rule.not, `${path}.not`);
+  return [{ condition: rule, path }];
 }

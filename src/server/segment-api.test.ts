@@ -237,7 +237,17 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
         'ISO date',
       ],
       [{ type: 'score', model: 'engagement', min: 50, max: 10 }, 'rule.max', 'below min'],
-      [{ type: 'subscription', topic: 'newsletter', subscribed: true }, 'rule', 'no topic newsletter'],
+      [{ type: 'subscription', topic: 'newsletter', subscribed: true }, 'rule.topic', 'no topic newsletter'],
+      [
+        {
+          all: [
+            { type: 'trait', path: 'plan', op: 'exists' },
+            { type: 'segment', segment: 'seg_nope', is: 'in' },
+          ],
+        },
+        'rule.all.1.segment',
+        'segment seg_nope does not exist',
+      ],
     ];
     for (const [rule, field, message] of refusals) {
       const refused = await api<ApiError>('POST', '/segments/preview', { rule });

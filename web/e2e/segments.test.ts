@@ -197,9 +197,10 @@ describe('segments (Chromium)', () => {
 
     await page.getByRole('link', { name: 'All segments' }).click();
     const row = page.getByTestId('segments').getByRole('row', { name: /Active pro customers/ });
-    expect(await row.getByRole('cell').allTextContents()).toEqual(
-      expect.arrayContaining(['Active pro customers', 'Live', '3', 'Ready']),
-    );
+    // The list may show what it last read for a moment, while it reads again.
+    await expect
+      .poll(() => row.getByRole('cell').allTextContents(), { timeout: 15_000 })
+      .toEqual(expect.arrayContaining(['Active pro customers', 'Live', '3', 'Ready']));
     await consoleWorld.shot('segments-list');
   }, 120_000);
 
