@@ -331,15 +331,22 @@ describe('a merge beside a batch writing on postgres', () => {
     });
     const { user: known, visitor } = await userAndVisitor(world, { userId: 'kay', anonymousId: 'anon-kay' });
 
-    // The merge holds its transaction open, as a profiles batch on another process would.
+    // The merge holds its transaction open, as a profiles batch on another process would; the entry
+    // starts once it has merged (before, the entry could take the lock first and the test decide nothing).
     let commitMerge = () => {};
     const mergeMayCommit = new Promise<void>((resolve) => {
       commitMerge = resolve;
     });
+    let merged = () => {};
+    const hasMerged = new Promise<void>((resolve) => {
+      merged = resolve;
+    });
     const merge = world.storage.transaction(async (tx) => {
       await tx.profiles.applyResolution(mergeOf(visitor, known));
+      merged();
       await mergeMayCommit;
     });
+    await hasMerged;
     const entry = world.background.engine.enrol({
       workspaceId: world.workspaceId,
       journeyId,
