@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Duration, PositiveDuration } from './duration.js';
+import { parseIsoDate } from './iso-date.js';
 import { Comparison, requireComparisonValue } from './journey-definition.js';
 
 /**
@@ -25,12 +26,9 @@ const Path = z.string().min(1).max(200);
 /** A day (`2026-03-01`, midnight UTC) or a moment with its offset (`2026-03-01T09:00:00Z`, `…+01:00`). */
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
+/** As written above, and a day and time that exist (`2026-02-30` is not rolled over into March). */
 export function isIsoDate(value: string): boolean {
-  if (!ISO_DATE.test(value) || Number.isNaN(Date.parse(value))) return false;
-  // A day that does not exist (`2026-02-30`) is refused, not rolled over into March.
-  const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  return ISO_DATE.test(value) && !Number.isNaN(parseIsoDate(value));
 }
 
 export const PropertyFilter = valueRules(

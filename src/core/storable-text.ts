@@ -13,21 +13,34 @@ export const isStorableText = (text: string): boolean => !hasNul(text) && !hasLo
 export const storableText = (text: string): string =>
   text.replace(LONE_SURROGATES, '\uFFFD').replaceAll('\0', '\uFFFD');
 
-/**
- * Where in a parsed value (strings, arrays, objects, their keys) the first text no column takes is,
- * as a dotted path from `path`; undefined when all of it can be stored.
- */
-export function unstorableAt(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return isStorableText(value) ? undefined : path;
+/** The first string or key, depth first, holding a NUL or a lone UTF-16 surrogate: its path, and which. */
+export function findUnstorableText(
+  value: unknown,
+  path: string,
+): { path: string; problem: string } | undefined {
+  if (typeof value === 'string') {
+    if (hasNul(value)) return { path, problem: 'holds a NUL character (\\u0000), which cannot be stored' };
+    if (hasLoneSurrogate(value))
+      return {
+        path,
+        problem:
+          'holds half of a character (a lone UTF-16 surrogate, as from text cut in the middle of an emoji)',
+      };
+    return undefined;
+  }
   if (value === null || typeof value !== 'object') return undefined;
-  const entries: Array<[string, unknown]> = Array.isArray(value)
-    ? value.map((item, index) => [String(index), item])
+  const entries = Array.isArray(value)
+    ? value.map((item, index) => [String(index), item] as const)
     : Object.entries(value);
   for (const [key, item] of entries) {
-    const at = path === '' ? storableText(key) : `${path}.${storableText(key)}`;
-    if (!isStorableText(key)) return at;
-    const found = unstorableAt(item, at);
-    if (found !== undefined) return found;
+    const itemPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    if (!isStorableText(key))
+      return {
+        path: itemPath,
+        problem: 'is a key holding a NUL or half of a character',
+      };
+    const found = findUnstorableText(item, itemPath);
+    if (found) return found;
   }
   return undefined;
 }

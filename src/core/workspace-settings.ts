@@ -49,6 +49,16 @@ export const SmsSettings = z.object({
 export type SmsSettings = z.infer<typeof SmsSettings>;
 
 /** At most `max` messages in any `period` (a period of nothing would count nothing: no cap at all). */
+/** Refuses a list naming an id twice, at the second one (`topics.2.id`). */
+function eachIdOnce(items: ReadonlyArray<{ id: string }>, context: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  for (const [index, item] of items.entries()) {
+    if (seen.has(item.id))
+      context.addIssue({ code: 'custom', path: [index, 'id'], message: `${item.id} is used twice` });
+    seen.add(item.id);
+  }
+}
+
 export const FrequencyCap = z.object({ max: z.number().int().min(1).max(1000), period: PositiveDuration });
 export type FrequencyCap = z.infer<typeof FrequencyCap>;
 
@@ -94,22 +104,7 @@ export type WebhookDestination = z.infer<typeof WebhookDestination>;
 
 export const WebhookSettings = z.object({
   /** The only places webhooks may call: steps name one of these. */
-  destinations: z
-    .array(WebhookDestination)
-    .max(100)
-    .default([])
-    .superRefine((destinations, context) => {
-      const seen = new Set<string>();
-      for (const [index, destination] of destinations.entries()) {
-        if (seen.has(destination.id))
-          context.addIssue({
-            code: 'custom',
-            path: [index, 'id'],
-            message: `${destination.id} is used twice`,
-          });
-        seen.add(destination.id);
-      }
-    }),
+  destinations: z.array(WebhookDestination).max(100).default([]).superRefine(eachIdOnce),
   /**
    * Calls to loopback, private, link-local and other non-public addresses are refused unless this is
    * on (a receiver on the same private network).
@@ -151,14 +146,7 @@ export const WorkspaceSettings = z.object({
   topics: z
     .array(Topic)
     .min(1)
-    .superRefine((topics, context) => {
-      const seen = new Set<string>();
-      for (const [index, topic] of topics.entries()) {
-        if (seen.has(topic.id))
-          context.addIssue({ code: 'custom', path: [index, 'id'], message: `${topic.id} is used twice` });
-        seen.add(topic.id);
-      }
-    })
+    .superRefine(eachIdOnce)
     .default([
       { id: 'marketing', name: 'Marketing', defaultSubscribed: true },
       { id: 'transactional', name: 'Transactional', defaultSubscribed: true },
@@ -172,18 +160,7 @@ export const WorkspaceSettings = z.object({
   /** Score models: every event is scored against each as it arrives, into each profile's ledger. */
   scoring: z
     .object({
-      models: z
-        .array(ScoreModel)
-        .max(20)
-        .default([])
-        .superRefine((models, context) => {
-          const seen = new Set<string>();
-          for (const [index, model] of models.entries()) {
-            if (seen.has(model.id))
-              context.addIssue({ code: 'custom', path: [index, 'id'], message: `${model.id} is used twice` });
-            seen.add(model.id);
-          }
-        }),
+      models: z.array(ScoreModel).max(20).default([]).superRefine(eachIdOnce),
     })
     .default({ models: [] }),
   /** Lifecycle stages and what moves profiles along them; without it, no stages are kept. */

@@ -1,6 +1,7 @@
 import { EVENT_TYPES, type EventType, type NewEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
-import { hasLoneSurrogate, hasNul, isStorableText, storableText } from '../core/storable-text.js';
+import { parseIsoDate } from '../core/iso-date.js';
+import { findUnstorableText, isStorableText, storableText } from '../core/storable-text.js';
 import { MAX_EVENT_BYTES, MAX_EVENT_NAME_LENGTH, MAX_ID_LENGTH } from './limits.js';
 
 export type Validation =
@@ -32,9 +33,6 @@ export class EventTooLargeError extends Error {
     this.field = field;
   }
 }
-
-const ISO_DATE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|z|[+-]\d{2}:?\d{2})?)?$/;
 
 /**
  * Checks one Segment call and turns it into an event ready for the log. Hand-written rather than a
@@ -203,73 +201,6 @@ export function parseSentAt(value: unknown): number | null {
   if (typeof value !== 'string') return null;
   const parsed = parseIsoDate(value);
   return Number.isNaN(parsed) ? null : parsed;
-}
-
-/**
- * Epoch ms of an ISO-8601 date or date-time, NaN if it is not one or names a day that does not exist
- * (`2026-02-30`, which `Date.parse` would roll over into March). Without an offset it is UTC, as a
- * date alone is: never the server's own time zone.
- */
-function parseIsoDate(text: string): number {
-  const match = ISO_DATE.exec(text);
-  if (!match) return Number.NaN;
-  const [, year, month, day, hour = '00', minute = '00', second = '00', fraction = '', offset] = match;
-  const ms = Date.UTC(
-    Number(year),
-    Number(month) - 1,
-    Number(day),
-    Number(hour),
-    Number(minute),
-    Number(second),
-    Math.floor(Number(`0.${fraction || '0'}`) * 1000),
-  );
-  const date = new Date(ms);
-  if (
-    date.getUTCFullYear() !== Number(year) ||
-    date.getUTCMonth() !== Number(month) - 1 ||
-    date.getUTCDate() !== Number(day) ||
-    date.getUTCHours() !== Number(hour) ||
-    date.getUTCMinutes() !== Number(minute) ||
-    date.getUTCSeconds() !== Number(second)
-  )
-    return Number.NaN;
-  return ms - offsetMs(offset);
-}
-
-function offsetMs(offset: string | undefined): number {
-  if (offset === undefined || offset === 'Z' || offset === 'z') return 0;
-  const sign = offset.startsWith('-') ? -1 : 1;
-  const digits = offset.slice(1).replace(':', '');
-  return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60_000;
-}
-
-/** The first string or key, depth first, holding a NUL or a lone UTF-16 surrogate: its path, and which. */
-function findUnstorableText(value: unknown, path: string): { path: string; problem: string } | undefined {
-  if (typeof value === 'string') {
-    if (hasNul(value)) return { path, problem: 'holds a NUL character (\\u0000), which cannot be stored' };
-    if (hasLoneSurrogate(value))
-      return {
-        path,
-        problem:
-          'holds half of a character (a lone UTF-16 surrogate, as from text cut in the middle of an emoji)',
-      };
-    return undefined;
-  }
-  if (value === null || typeof value !== 'object') return undefined;
-  const entries = Array.isArray(value)
-    ? value.map((item, index) => [String(index), item] as const)
-    : Object.entries(value);
-  for (const [key, item] of entries) {
-    const itemPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-    if (!isStorableText(key))
-      return {
-        path: itemPath,
-        problem: 'is a key holding a NUL or half of a character',
-      };
-    const found = findUnstorableText(item, itemPath);
-    if (found) return found;
-  }
-  return undefined;
 }
 
 const INVALID = Symbol('invalid');

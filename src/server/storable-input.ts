@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../core/errors.js';
-import { unstorableAt } from '../core/storable-text.js';
+import { findUnstorableText } from '../core/storable-text.js';
 
 /**
  * Refuses, naming the field, an admin API call carrying text no database column takes (a NUL, half a
@@ -16,15 +16,13 @@ function isParsedJson(body: unknown): boolean {
 export function refuseUnstorableInput(server: FastifyInstance): void {
   server.addHook('preValidation', async (request) => {
     if (!request.url.startsWith('/api/')) return;
-    const field =
-      unstorableAt(request.params, '') ??
-      unstorableAt(request.query, '') ??
-      (isParsedJson(request.body) ? unstorableAt(request.body, '') : undefined);
-    if (field === undefined) return;
-    throw new AppError(
-      'invalid_input',
-      `${field || 'body'}: holds a NUL character or half of a surrogate pair, which cannot be stored`,
-      { field: field || 'body' },
-    );
+    const found =
+      findUnstorableText(request.params, '') ??
+      findUnstorableText(request.query, '') ??
+      (isParsedJson(request.body) ? findUnstorableText(request.body, '') : undefined);
+    if (found === undefined) return;
+    // Named as the schemas name fields: `rule.all.1.path`, not `rule.all[1].path`.
+    const field = found.path.replace(/\[(\d+)\]/g, '.$1') || 'body';
+    throw new AppError('invalid_input', `${field} ${found.problem}`, { field });
   });
 }

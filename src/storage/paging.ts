@@ -1,5 +1,5 @@
 import { AppError } from '../core/errors.js';
-import { unstorableAt } from '../core/storable-text.js';
+import { findUnstorableText } from '../core/storable-text.js';
 import type { Page } from './storage.js';
 
 /** Cursors are opaque to clients: base64url JSON of the sort key of the last item returned. */
@@ -18,7 +18,7 @@ export function decodeCursor<T>(
   } catch {
     value = undefined;
   }
-  if (!isValid(value) || unstorableAt(value, '') !== undefined)
+  if (!isValid(value) || findUnstorableText(value, '') !== undefined)
     throw new AppError('invalid_input', 'cursor is not one this API returned', { field: 'cursor' });
   return value;
 }
