@@ -1,10 +1,12 @@
+import { z } from 'zod';
 import { durationMs } from '../core/duration.js';
 import { AppError } from '../core/errors.js';
 import { describeIssue } from '../core/input-issues.js';
 import {
-  type SmsSettings,
-  type SmtpSettings,
-  type WebhookDestination,
+  SmsSettings,
+  SmtpSettings,
+  WebhookDestination,
+  WebhookSettings,
   WorkspaceSettings,
 } from '../core/workspace-settings.js';
 import { checkAudienceStillKnown } from '../scoring/audience-in-use.js';
@@ -15,15 +17,19 @@ import { SecretBox } from './email/secret-box.js';
 const MIN_HALF_LIFE_MS = 60_000;
 
 /** The settings as the API shows them: secrets (SMTP password, SMS token, webhook secrets) only as whether one is set. */
-export type SettingsView = Omit<WorkspaceSettings, 'smtp' | 'sms' | 'webhooks'> & {
-  smtp?: Omit<SmtpSettings, 'password'> & { hasPassword: boolean };
-  sms?: Omit<SmsSettings, 'authToken'> & { hasAuthToken: boolean };
-  webhooks: Omit<WorkspaceSettings['webhooks'], 'destinations'> & {
-    destinations: Array<
-      Omit<WebhookDestination, 'secret' | 'headers'> & { hasSecret: boolean; headerNames: string[] }
-    >;
-  };
-};
+export const SettingsView = WorkspaceSettings.extend({
+  smtp: SmtpSettings.omit({ password: true }).extend({ hasPassword: z.boolean() }).optional(),
+  sms: SmsSettings.omit({ authToken: true }).extend({ hasAuthToken: z.boolean() }).optional(),
+  webhooks: WebhookSettings.omit({ destinations: true }).extend({
+    destinations: z.array(
+      WebhookDestination.omit({ secret: true, headers: true }).extend({
+        hasSecret: z.boolean(),
+        headerNames: z.array(z.string()),
+      }),
+    ),
+  }),
+}).meta({ id: 'SettingsView' });
+export type SettingsView = z.output<typeof SettingsView>;
 
 export function settingsView(settings: WorkspaceSettings): SettingsView {
   const { smtp, sms, webhooks, ...rest } = settings;

@@ -144,14 +144,19 @@ const LeafCondition = z.discriminatedUnion('type', [
   LifecycleCondition,
 ]);
 
-export const SegmentCondition: z.ZodType<SegmentCondition> = z.lazy(() =>
-  z.union([
-    z.object({ all: z.array(SegmentCondition).min(1).max(50) }).strict(),
-    z.object({ any: z.array(SegmentCondition).min(1).max(50) }).strict(),
-    z.object({ not: SegmentCondition }).strict(),
-    LeafCondition,
-  ]),
-) as z.ZodType<SegmentCondition>;
+export const SegmentCondition: z.ZodType<SegmentCondition> = z
+  .lazy(() =>
+    z.union([
+      z.object({ all: z.array(SegmentCondition).min(1).max(50) }).strict(),
+      z.object({ any: z.array(SegmentCondition).min(1).max(50) }).strict(),
+      z.object({ not: SegmentCondition }).strict(),
+      LeafCondition,
+    ]),
+  )
+  .meta({
+    id: 'SegmentRule',
+    description: 'A segment rule: a condition, or all/any/not of rules (docs/segments.md).',
+  }) as z.ZodType<SegmentCondition>;
 
 export const SegmentKind = z.enum(['live', 'static']);
 export type SegmentKind = z.infer<typeof SegmentKind>;
@@ -175,11 +180,19 @@ function nestingDepth(rule: unknown): number {
   return deepest;
 }
 
-/** A rule as people send one: its depth checked before the recursive schema reads it. */
-export const SegmentRule = z
-  .unknown()
-  .refine((rule) => nestingDepth(rule) <= MAX_RULE_DEPTH, `rules nest at most ${MAX_RULE_DEPTH} levels deep`)
-  .pipe(SegmentCondition);
+/**
+ * A rule as people send one: its depth checked before the recursive schema reads it. A preprocess,
+ * not a refine piped on: the OpenAPI document then describes the rule, not "anything".
+ */
+export const SegmentRule = z.preprocess((rule, context) => {
+  if (nestingDepth(rule) > MAX_RULE_DEPTH)
+    context.addIssue({
+      code: 'custom',
+      message: `rules nest at most ${MAX_RULE_DEPTH} levels deep`,
+      input: rule,
+    });
+  return rule;
+}, SegmentCondition);
 
 /** What people send to create or change a segment: a live one has a rule, a static one a CSV upload. */
 export const SegmentInput = z

@@ -198,6 +198,56 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
     );
     expect(JSON.stringify(openapi.paths['/v1/batch'])).toContain('"maxItems":2500');
   });
+
+  it('describes segment rules, settings and the SMS webhook in the OpenAPI document, not as "anything"', async () => {
+    type Schema = Record<string, unknown>;
+    const openapi = (await (await call('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, Schema>>;
+      components: { schemas: Record<string, Schema> };
+    };
+    const jsonBody = (path: string, method: string) =>
+      JSON.stringify(
+        (openapi.paths[path]?.[method] as { requestBody: { content: Record<string, { schema: Schema }> } })
+          .requestBody.content,
+      );
+    const answer = (path: string, method: string) =>
+      JSON.stringify(
+        (openapi.paths[path]?.[method] as { responses: Record<string, unknown> }).responses['200'],
+      );
+
+    expect(jsonBody('/api/workspaces/{workspaceId}/segments', 'post')).toContain(
+      '"$ref":"#/components/schemas/SegmentRuleInput"',
+    );
+    // all/any/not of rules, and every kind of condition.
+    const rule = JSON.stringify(openapi.components.schemas.SegmentRuleInput);
+    for (const part of ['"all"', '"any"', '"not"', '"event_time"', '"lifecycle"', '"subscription"'])
+      expect(rule).toContain(part);
+
+    // Every schema a path refers to is in the document.
+    for (const [, name] of JSON.stringify(openapi.paths).matchAll(/"#\/components\/schemas\/(\w+)"/g))
+      expect(openapi.components.schemas).toHaveProperty([name as string]);
+
+    const settingsBody = jsonBody('/api/workspaces/{workspaceId}/settings', 'put');
+    for (const part of ['"timezone"', '"quietHours"', '"frequencyCaps"', '"password"'])
+      expect(settingsBody).toContain(part);
+    const settings = JSON.stringify(openapi.components.schemas.SettingsView);
+    expect(settings).toContain('"hasPassword"');
+    expect(settings).not.toContain('"password"');
+    expect(answer('/api/workspaces/{workspaceId}/settings', 'get')).toContain('SettingsView');
+
+    expect(jsonBody('/v1/sms/inbound/{workspaceId}', 'post')).toContain('application/x-www-form-urlencoded');
+    expect(answer('/v1/sms/inbound/{workspaceId}', 'post')).toContain('text/xml');
+  });
+
+  it('answers a malformed URL path in the API’s error shape', async () => {
+    const response = await call(`/api/workspaces/%E0%A4%A/segments`, {
+      headers: { authorization: `Bearer ${world.secretKey}` },
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: { code: 'invalid_input', message: expect.stringContaining('percent-escape'), field: 'url' },
+    });
+  });
 });
 
 describe('metrics behind a token', () => {

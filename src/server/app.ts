@@ -2,8 +2,14 @@ import { timingSafeEqual } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { ZodType } from 'zod';
 import { ApiKeyVerifier } from '../access/access.js';
 import { SecretBox } from '../channels/email/secret-box.js';
 import { LinkSigner } from '../channels/email/signed-links.js';
@@ -15,7 +21,7 @@ import type { EventAppender } from '../ingest/ingest.js';
 import { JourneyEngine } from '../journeys/journeys.js';
 import type { Storage } from '../storage/storage.js';
 import { Authenticator } from './auth.js';
-import { installErrorHandler } from './errors.js';
+import { answerFrameworkError, installErrorHandler } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { dashboardRoutes } from './routes/dashboard-routes.js';
@@ -57,6 +63,20 @@ export interface AppDeps {
   onSegmentSaved?: () => void;
 }
 
+/**
+ * What a route's config may add to the OpenAPI document where its validation schema says less: a
+ * body checked in the handler (settings, whose secrets may be left out to keep them), a response
+ * passed through unchecked, or a body or answer that is not JSON (`openapiBody`, `openapiResponse`:
+ * OpenAPI's own request body and response objects).
+ */
+export interface RouteDocumentation {
+  documentedBody?: ZodType;
+  documentedResponse?: ZodType;
+  openapiBody?: unknown;
+  /** A 200 answer that is not JSON: its description and content, as OpenAPI has them. */
+  openapiResponse?: unknown;
+}
+
 export interface App {
   server: FastifyInstance;
   metrics: Metrics;
@@ -76,6 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     routerOptions: { maxParamLength: 4096 },
     // A client trickling a body in holds its connection no longer than this (a 64 MB list at 1 MB/s).
     requestTimeout: 120_000,
+    frameworkErrors: (error, _request, reply) => answerFrameworkError(error, reply),
   });
   const metrics = createMetrics(storage);
   const keys = new ApiKeyVerifier(storage, clock);
@@ -121,10 +142,36 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       },
       security: [{ secretKey: [] }, { session: [] }],
     },
+    // The named schemas (Segment, Profile, …) the paths refer to, as components.
+    transformObject: jsonSchemaTransformObject,
     transform: (document) => {
-      const transformed = jsonSchemaTransform(document);
-      const body = (document.route.config as { openapiBody?: unknown } | undefined)?.openapiBody;
-      return body ? { ...transformed, schema: { ...transformed.schema, body } } : transformed;
+      const config = document.route.config as RouteDocumentation | undefined;
+      const { documentedBody, documentedResponse } = config ?? {};
+      const transformed = jsonSchemaTransform(
+        documentedBody || documentedResponse
+          ? {
+              ...document,
+              schema: {
+                ...document.schema,
+                ...(documentedBody ? { body: documentedBody } : {}),
+                ...(documentedResponse
+                  ? { response: { ...(document.schema.response as object), 200: documentedResponse } }
+                  : {}),
+              },
+            }
+          : document,
+      );
+      const { openapiBody, openapiResponse } = config ?? {};
+      return {
+        ...transformed,
+        schema: {
+          ...transformed.schema,
+          ...(openapiBody ? { body: openapiBody } : {}),
+          ...(openapiResponse
+            ? { response: { ...(transformed.schema.response as object), 200: openapiResponse } }
+            : {}),
+        },
+      };
     },
   });
 

@@ -38,6 +38,28 @@ export function installErrorHandler(
   });
 }
 
+/**
+ * Fastify's own refusals before any route runs (`frameworkErrors`) in the API's error shape: a path
+ * with a malformed percent-escape, a path parameter past the length limit.
+ */
+export function answerFrameworkError(error: FastifyError, reply: FastifyReply): FastifyReply {
+  const message = FRAMEWORK_REFUSALS[error.code];
+  if (message === undefined) {
+    reply.log.error({ err: error }, 'request failed before routing');
+    const body: ErrorBody = {
+      error: { code: 'internal', message: 'internal error; the server log has the details' },
+    };
+    return reply.status(500).send(body);
+  }
+  const body: ErrorBody = { error: { code: 'invalid_input', message, field: 'url' } };
+  return reply.status(HTTP_STATUS_BY_CODE.invalid_input).send(body);
+}
+
+const FRAMEWORK_REFUSALS: Partial<Record<string, string>> = {
+  FST_ERR_BAD_URL: 'the URL path holds a malformed percent-escape (%XX)',
+  FST_ERR_MAX_PARAM_LENGTH: 'a part of the URL path is too long',
+};
+
 function toAppError(error: FastifyError): AppError | undefined {
   if (error instanceof AppError) return error;
   if (hasZodFastifySchemaValidationErrors(error)) {

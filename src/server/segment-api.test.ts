@@ -338,9 +338,11 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     });
     expect(saved.status).toBe(200);
     const di = await newProfile();
+    const groupId = unique('acme');
     await ingest([
       { type: 'track', userId: di.userId, event: 'Pricing Viewed' },
       { type: 'track', userId: di.userId, event: 'Pricing Viewed' },
+      { type: 'group', userId: di.userId, groupId, traits: { name: 'Acme' } },
     ]);
     await caughtUp();
     const intent = await api<{ scores: Array<{ model: string; score: number; awards: unknown[] }> }>(
@@ -349,5 +351,18 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     );
     expect(intent.body.scores).toEqual([expect.objectContaining({ model: 'engagement', score: 10 })]);
     expect(intent.body.scores[0]?.awards).toHaveLength(2);
+
+    const profile = await api<{ accounts: Array<{ id: string; groupId: string }> }>(
+      'GET',
+      `/profiles/${di.id}`,
+    );
+    const account = profile.body.accounts.find((candidate) => candidate.groupId === groupId);
+    const scores = await api<{ items: unknown[] }>('GET', `/accounts/${account?.id}/scores`);
+    expect(scores.body.items).toEqual([
+      { model: 'engagement', total: 10, average: 10, max: 10, contacts: 1 },
+    ]);
+    const unknown = await api<ApiError>('GET', '/accounts/no-such-account/scores');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toMatchObject({ field: 'accountId' });
   });
 });

@@ -465,6 +465,15 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
         .execute();
       return rows.map((row) => row.profile_id);
     },
+    async findAccount(workspaceId, accountId) {
+      const row = await db
+        .selectFrom('accounts')
+        .selectAll()
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', accountId)
+        .executeTakeFirst();
+      return row && toAccount(row, ops);
+    },
     async listAccounts(profileId) {
       const rows = await db
         .selectFrom('accounts')

@@ -403,6 +403,12 @@ export function runStorageContract(
         traits: { email: 'ada@example.com' },
       });
       expect((await storage.profiles.listAccounts(person.id)).map((a) => a.groupId)).toEqual(['acme']);
+      expect(await storage.profiles.findAccount(workspaceId, accountId)).toMatchObject({
+        groupId: 'acme',
+        traits: { plan: 'pro' },
+      });
+      expect(await storage.profiles.findAccount('another-workspace', accountId)).toBeUndefined();
+      expect(await storage.profiles.findAccount(workspaceId, 'no-such-account')).toBeUndefined();
       const timeline = await storage.events.listForIdentities(
         identities.map((i) => i.id),
         { limit: 1 },

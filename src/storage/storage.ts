@@ -190,6 +190,8 @@ export interface ProfileStore {
   find(workspaceId: string, id: string): Promise<Profile | undefined>;
   listIdentities(profileId: string): Promise<Identity[]>;
   listAccounts(profileId: string): Promise<Account[]>;
+  /** The workspace's account (none for an account of another workspace). */
+  findAccount(workspaceId: string, accountId: string): Promise<Account | undefined>;
   /** The profiles in the workspace's account (none for an account of another workspace). */
   listAccountMembers(workspaceId: string, accountId: string): Promise<string[]>;
   /**

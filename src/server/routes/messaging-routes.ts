@@ -4,13 +4,15 @@ import { z } from 'zod';
 import type { EmailSender } from '../../channels/email/email-channel.js';
 import { type Append, appendProfileEvent, recordBounce } from '../../channels/email/engagement.js';
 import { previewTemplate, testSend } from '../../channels/email/test-send.js';
-import { saveSettings, settingsView } from '../../channels/settings.js';
+import { SettingsView, saveSettings, settingsView } from '../../channels/settings.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { EmailTemplate, Message } from '../../core/journey.js';
 import { MESSAGE_STATUSES } from '../../core/journey.js';
+import { WorkspaceSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import { draftTemplate, getTemplate, saveTemplate } from '../../templates/templates.js';
+import type { RouteDocumentation } from '../app.js';
 import type { Authenticator } from '../auth.js';
 import { ErrorResponse, PageQuery, pageOf, WorkspaceParams } from '../schemas.js';
 
@@ -127,8 +129,10 @@ export async function messagingRoutes(
         tags: ['settings'],
         summary: 'Messaging settings (the SMTP password is never shown)',
         params: WorkspaceParams,
+        // Not checked on the way out: settings stored before a rule tightened must still be shown.
         response: { 200: z.unknown(), ...errors },
       },
+      config: { documentedResponse: SettingsView } satisfies RouteDocumentation,
     },
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
@@ -144,9 +148,14 @@ export async function messagingRoutes(
         summary: 'Replace messaging settings: SMTP server, time zone, frequency cap, quiet hours, topics',
         description: 'Leave smtp.password out to keep the stored one.',
         params: WorkspaceParams,
+        // Checked by saveSettings, which keeps the stored secrets left out.
         body: z.record(z.string(), z.unknown()),
         response: { 200: z.unknown(), ...errors },
       },
+      config: {
+        documentedBody: WorkspaceSettings,
+        documentedResponse: SettingsView,
+      } satisfies RouteDocumentation,
     },
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId, 'admin');

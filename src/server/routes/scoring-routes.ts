@@ -192,6 +192,10 @@ export async function scoringRoutes(
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId);
       const { workspaceId, accountId } = request.params;
+      if (!(await storage.profiles.findAccount(workspaceId, accountId)))
+        throw new AppError('not_found', `no account ${accountId} in workspace ${workspaceId}`, {
+          field: 'accountId',
+        });
       return { items: await accountScores(storage, { workspaceId, accountId, now: clock.now() }) };
     },
   );

@@ -14,6 +14,7 @@ import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { Profile } from '../../core/profile.js';
 import type { Storage } from '../../storage/storage.js';
+import type { RouteDocumentation } from '../app.js';
 import type { Authenticator } from '../auth.js';
 import { ErrorResponse, WorkspaceParams } from '../schemas.js';
 
@@ -42,6 +43,28 @@ export async function smsRoutes(
           'STOP, UNSUBSCRIBE, CANCEL, END, QUIT (alone, any case, punctuation ignored; STOP, UNSUBSCRIBE, OPT OUT, REVOKE within a reply of up to four words too) suppress the number for SMS; START, YES, UNSTOP lift that; HELP and INFO get the help text. The OptOutType Twilio sends (Advanced Opt-Out) decides when present. A MessageSid seen before is not acted on again (empty answer). Answers TwiML.',
         params: WorkspaceParams,
       },
+      config: {
+        openapiBody: {
+          required: true,
+          content: {
+            'application/x-www-form-urlencoded': {
+              schema: {
+                type: 'object',
+                properties: {
+                  From: { type: 'string', description: 'The sender, in E.164 form' },
+                  Body: { type: 'string' },
+                  MessageSid: { type: 'string', description: 'Acted on once (SmsSid is read too)' },
+                  OptOutType: { type: 'string', enum: ['STOP', 'START', 'HELP'] },
+                },
+              },
+            },
+          },
+        },
+        openapiResponse: {
+          description: 'TwiML: the reply to send back (a confirmation, the help text), or none',
+          content: { 'text/xml': { schema: { type: 'string' } } },
+        },
+      } satisfies RouteDocumentation,
     },
     async (request, reply) => {
       const { workspaceId } = request.params;
