@@ -205,15 +205,17 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
       paths: Record<string, Record<string, Schema>>;
       components: { schemas: Record<string, Schema> };
     };
+    const operation = (path: string, method: string) => {
+      const found = openapi.paths[path]?.[method];
+      if (!found) throw new Error(`the document has no ${method} ${path}`);
+      return found as {
+        requestBody: { content: Record<string, unknown> };
+        responses: Record<string, unknown>;
+      };
+    };
     const jsonBody = (path: string, method: string) =>
-      JSON.stringify(
-        (openapi.paths[path]?.[method] as { requestBody: { content: Record<string, { schema: Schema }> } })
-          .requestBody.content,
-      );
-    const answer = (path: string, method: string) =>
-      JSON.stringify(
-        (openapi.paths[path]?.[method] as { responses: Record<string, unknown> }).responses['200'],
-      );
+      JSON.stringify(operation(path, method).requestBody.content);
+    const answer = (path: string, method: string) => JSON.stringify(operation(path, method).responses['200']);
 
     expect(jsonBody('/api/workspaces/{workspaceId}/segments', 'post')).toContain(
       '"$ref":"#/components/schemas/SegmentRuleInput"',
