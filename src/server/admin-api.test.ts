@@ -161,7 +161,7 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
 
   it('serves health, Prometheus metrics with ingest counters, and the OpenAPI document', async () => {
     const health = await call('/healthz');
-    expect(await health.json()).toEqual({ status: 'ok', database: backend });
+    expect(await health.json()).toEqual({ status: 'ok', database: backend, logThread: 'running' });
 
     await call(
       '/v1/batch',

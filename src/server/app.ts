@@ -61,6 +61,8 @@ export interface AppDeps {
   onMessagesQueued?: () => void;
   /** Called after a segment was saved, to start its backfill now rather than at the next poll. */
   onSegmentSaved?: () => void;
+  /** Resolves when the appender takes events (the log thread running); rejects saying why not. */
+  appenderReady?: () => Promise<void>;
 }
 
 /**
@@ -191,15 +193,28 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   server.get(
     '/healthz',
-    { schema: { tags: ['operations'], summary: 'Liveness and database check' } },
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness: the database answers and, in a server taking events, the log thread runs',
+      },
+    },
     async (_request, reply) => {
-      try {
-        await storage.ping();
-        return { status: 'ok', database: storage.dialect };
-      } catch (error) {
-        logger.warn({ err: error }, 'health check: database unreachable');
-        return reply.status(503).send({ status: 'unavailable', database: storage.dialect });
-      }
+      const [database, logThread] = await Promise.allSettled([
+        storage.ping(),
+        deps.appenderReady?.() ?? Promise.resolve(),
+      ]);
+      if (database.status === 'rejected')
+        logger.warn({ err: database.reason }, 'health check: database unreachable');
+      if (logThread.status === 'rejected')
+        logger.warn({ err: logThread.reason }, 'health check: the log thread does not take events');
+      const isHealthy = database.status === 'fulfilled' && logThread.status === 'fulfilled';
+      return reply.status(isHealthy ? 200 : 503).send({
+        status: isHealthy ? 'ok' : 'unavailable',
+        database: storage.dialect,
+        ...(database.status === 'rejected' ? { databaseReachable: false } : {}),
+        ...(deps.appenderReady ? { logThread: logThread.status === 'fulfilled' ? 'running' : 'down' } : {}),
+      });
     },
   );
 

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ensureFirstRun } from '../access/access.js';
 import { systemClock } from '../core/clock.js';
@@ -13,6 +17,7 @@ import {
   type TestDatabase,
   testConfig,
 } from '../test-support/world.js';
+import { buildApp } from './app.js';
 import { LogThread, startLogThread } from './log-thread-client.js';
 
 /** The log thread of a single-process install, which also runs the pipeline and timers. */
@@ -68,5 +73,46 @@ describe.each(BACKENDS)('log thread on %s', (backend) => {
       ]);
       return identity;
     });
+  });
+
+  it('answers /healthz 503 while the log thread cannot start, and 200 once it runs', async () => {
+    let canOpenStorage = false;
+    // Its storage file under a file, not a directory: the thread dies before it is ready.
+    const scratch = mkdtempSync(path.join(tmpdir(), 'mops-health-'));
+    const notADirectory = path.join(scratch, 'file');
+    writeFileSync(notADirectory, '');
+    const unopenable: Config = {
+      ...config,
+      database: { kind: 'sqlite', path: path.join(notADirectory, 'mops.db'), synchronous: 'normal' },
+    };
+    const api = new LogThread(config, {
+      runBackground: false,
+      logger,
+      startThread: (data) => startLogThread(canOpenStorage ? data : { ...data, config: unopenable }),
+    });
+    const app = await buildApp({
+      config,
+      storage,
+      clock: systemClock,
+      logger: pino({ level: 'silent' }),
+      appender: api,
+      secret: 'health-check-secret-0123456789abcdef',
+      appenderReady: () => api.takesAppends(5_000),
+    });
+    try {
+      const url = await app.server.listen({ host: '127.0.0.1', port: 0 });
+      const down = await fetch(`${url}/healthz`);
+      expect(down.status).toBe(503);
+      expect(await down.json()).toEqual({ status: 'unavailable', database: backend, logThread: 'down' });
+
+      canOpenStorage = true;
+      const up = await fetch(`${url}/healthz`);
+      expect(up.status).toBe(200);
+      expect(await up.json()).toEqual({ status: 'ok', database: backend, logThread: 'running' });
+    } finally {
+      await app.server.close();
+      await api.close();
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 });

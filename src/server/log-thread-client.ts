@@ -60,6 +60,26 @@ export class LogThread implements EventAppender {
     return this.#ready;
   }
 
+  /**
+   * Resolves once the thread takes appends: at once while it runs, else when one started now for the
+   * purpose is ready. Rejects when it cannot start, or is not ready within `withinMs` (a health check
+   * must answer, not hang with the thread).
+   */
+  async takesAppends(withinMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new AppError('unavailable', `the log thread was not ready within ${withinMs} ms`)),
+        withinMs,
+      );
+    });
+    try {
+      await Promise.race([this.start(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async append(input: AppendInput): Promise<AppendResult> {
     await this.start();
     const worker = this.#worker as Worker;

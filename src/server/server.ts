@@ -32,6 +32,8 @@ export interface RunningMops {
 const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
 /** How long stopping lets requests in flight finish, within a usual orchestrator's 30 s grace. */
 const REQUEST_GRACE_MS = 10_000;
+/** How long a health check waits for a log thread it starts again (opening storage takes well under). */
+const HEALTH_CHECK_WAIT_MS = 5_000;
 
 /**
  * Composes the process once: configuration, storage, clock and logger are built here and passed down.
@@ -120,6 +122,7 @@ export async function startMops(options: {
         secret,
         ...(dispatcher ? { onMessagesQueued: () => dispatcher.wake() } : {}),
         onSegmentSaved: () => logThread?.segmentSaved(),
+        appenderReady: () => logThread?.takesAppends(HEALTH_CHECK_WAIT_MS) ?? Promise.resolve(),
       });
       const address = await app.server.listen({ host: config.host, port: config.port });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
