@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { Duration } from './duration.js';
 import { AccountTraitCondition, PropertyFilter, TraitCondition } from './segment-definition.js';
@@ -58,6 +59,19 @@ export const ScoreModel = z
     }
   });
 export type ScoreModel = z.infer<typeof ScoreModel>;
+
+const revisions = new WeakMap<ScoreModel, string>();
+
+/** Names what decides a model's scores (its rules and cap): a stored score under another is not current. */
+export function modelRevision(model: ScoreModel): string {
+  let revision = revisions.get(model);
+  if (revision === undefined) {
+    const decides = JSON.stringify({ rules: model.rules, cap: model.cap ?? null });
+    revision = createHash('sha256').update(decides).digest('base64url').slice(0, 22);
+    revisions.set(model, revision);
+  }
+  return revision;
+}
 
 /** One award in a profile's score ledger: which rule, for which event, when, how many points then. */
 export interface ScoreLedgerEntry {

@@ -4,7 +4,7 @@ import { newId } from '../core/ids.js';
 import type { Message } from '../core/journey.js';
 import { HAND_OFF_CREATED, SALES_ACCEPTED } from '../core/lifecycle.js';
 import { TRAITS_UPDATED } from '../core/profile.js';
-import type { ScoreLedgerEntry } from '../core/score-model.js';
+import { modelRevision, type ScoreLedgerEntry } from '../core/score-model.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { profileEvent } from '../profiles/profile-events.js';
 import { eventProfileIds } from '../profiles/profiles.js';
@@ -15,6 +15,7 @@ import {
   StaleBatchError,
   type StorageReader,
   type StorageTx,
+  type StoredScore,
 } from '../storage/storage.js';
 import { handOffMessage, stageChangedEvent } from './hand-offs.js';
 import { advanceStage, reaches, type StageMove } from './lifecycle-stage.js';
@@ -110,7 +111,7 @@ async function decideWorkspace(
   for (const profile of hasScoreThresholds ? profiles : []) {
     const stored = storedScores.get(profile.id);
     for (const model of settings.scoring.models) {
-      const storedScore = stored?.[model.id];
+      const storedScore = stored?.[model.id]?.score;
       if (storedScore === undefined) continue;
       const facts = { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] };
       const { score } = scoreOf(model, ledgers.get(profile.id) ?? [], facts, at);
@@ -170,8 +171,7 @@ async function decideWorkspace(
       );
   }
 
-  const scores: Array<{ workspaceId: string; profileId: string; model: string; score: number; at: number }> =
-    [];
+  const scores: StoredScore[] = [];
   for (const profile of profiles) {
     if (profile.mergedInto !== null) continue;
     for (const model of settings.scoring.models) {
@@ -181,8 +181,17 @@ async function decideWorkspace(
         { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
         at,
       );
-      if (storedScores.get(profile.id)?.[model.id] !== score)
-        scores.push({ workspaceId, profileId: profile.id, model: model.id, score, at });
+      const stored = storedScores.get(profile.id)?.[model.id];
+      const revision = modelRevision(model);
+      if (stored?.score !== score || stored.modelRevision !== revision)
+        scores.push({
+          workspaceId,
+          profileId: profile.id,
+          model: model.id,
+          modelRevision: revision,
+          score,
+          at,
+        });
       const previous = scoreBefore.get(`${profile.id}:${model.id}`);
       if (lifecycle)
         move(

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { modelRevision, type ScoreModel } from '../core/score-model.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { parseDefinition, publishJourney, updateDraft } from '../journeys/journeys.js';
 import { listProfileTimeline } from '../profiles/profiles.js';
@@ -150,13 +151,29 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     // distribution alike (the stored scores are still as of the last events).
     world.clock.advance(7 * DAY);
     expect(await distribution('engagement')).toEqual([{ from: 0, count: 2 }]);
-    expect(await world.storage.scoring.distribution(world.workspaceId, 'engagement', 10)).toEqual([
-      { from: 10, count: 2 },
-    ]);
+    const stored = async (model: ScoreModel) =>
+      world.storage.scoring.distribution(
+        world.workspaceId,
+        { id: model.id, modelRevision: modelRevision(model) },
+        10,
+      );
+    const modelsNow = (await world.storage.settings.get(world.workspaceId)).scoring.models;
+    const [engagementModel, fitModel] = modelsNow as [ScoreModel, ScoreModel];
+    expect((await stored(engagementModel)).buckets).toEqual([{ from: 10, count: 2 }]);
     // Nothing moves fit scores by time: the stored ones are counted.
-    expect(await distribution('fit')).toEqual(
-      await world.storage.scoring.distribution(world.workspaceId, 'fit', 10),
-    );
+    expect(await distribution('fit')).toEqual([
+      { from: 0, count: 1 },
+      { from: 20, count: 1 },
+    ]);
+    expect(await stored(fitModel)).toEqual({ buckets: await distribution('fit'), otherRevisions: 0 });
+    // Until each profile scores again, the stored scores are those of the old rules: the distribution
+    // counts the new points at once all the same, as the profile page does.
+    const fitOfFifty = { ...ITALY_FIT_MODEL, rules: [{ ...ITALY_FIT_MODEL.rules[0], points: 50 }] };
+    await world.configure({ scoring: { models: [engagementModel, fitOfFifty] } });
+    expect(await distribution('fit')).toEqual([
+      { from: 0, count: 1 },
+      { from: 50, count: 1 },
+    ]);
     await expect(distribution('nope')).rejects.toMatchObject({ code: 'not_found' });
 
     const later = (await intentOf('ada')).scores.find((score) => score.model === 'engagement');
@@ -1056,7 +1073,7 @@ describe.each(BACKENDS)('scores of traits a journey sets on %s', (backend) => {
     await world.settle();
     const bo = await world.profileOf('bo');
     expect((await world.storage.profiles.find(world.workspaceId, bo))?.traits.plan).toBe('enterprise');
-    expect((await world.storage.scoring.scores([bo])).get(bo)).toEqual({ fit: 60 });
+    expect((await world.storage.scoring.scores([bo])).get(bo)).toMatchObject({ fit: { score: 60 } });
     const intent = await profileIntent(world.storage, {
       workspaceId: world.workspaceId,
       profileId: bo,

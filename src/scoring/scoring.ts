@@ -1,5 +1,5 @@
 import { AppError } from '../core/errors.js';
-import type { ScoreModel } from '../core/score-model.js';
+import { modelRevision, type ScoreModel } from '../core/score-model.js';
 import { ruleNeeds } from '../segments/rule-needs.js';
 import type { HandOff, StageChange, Storage } from '../storage/storage.js';
 import { ledgersByProfile, type ScoreExplanation, scoreOf } from './score.js';
@@ -147,7 +147,8 @@ export class RecentDistributions {
  * points (each bucket named by its lower bound). A model whose points decay, or whose fit rules hold
  * for a time ("trial started within 14d"), moves between events, so its scores are recomputed from
  * the ledgers, as the profile page shows them (through `recent` when given); the stored ones (as of
- * each profile's last scored event) are counted directly only when nothing moves them.
+ * each profile's last scored event) are counted directly only when nothing moves them and all were
+ * computed under the model's rules as they are (not before an edit).
  */
 export async function scoreDistribution(
   storage: Storage,
@@ -162,7 +163,15 @@ export async function scoreDistribution(
   const { workspaceId, modelId, bucket, now, recent } = options;
   const model = (await storage.settings.get(workspaceId)).scoring.models.find(({ id }) => id === modelId);
   if (!model) throw new AppError('not_found', `score model ${modelId} does not exist`);
-  if (!movesWithTime(model)) return storage.scoring.distribution(workspaceId, modelId, bucket);
+  if (!movesWithTime(model)) {
+    // Stored scores are current unless some were computed under an earlier revision of the model.
+    const stored = await storage.scoring.distribution(
+      workspaceId,
+      { id: model.id, modelRevision: modelRevision(model) },
+      bucket,
+    );
+    if (stored.otherRevisions === 0) return stored.buckets;
+  }
   const recompute = () => recomputedDistribution(storage, { workspaceId, model, bucket, now });
   if (!recent) return recompute();
   // The model is part of the key: changing its rules gives a fresh distribution at once.

@@ -176,9 +176,9 @@ export function runAudienceContract(
       for (const userId of ['sa', 'sb', 'sc']) people.push(await profileWithEvents(userId, []));
       const [first, second, unscored] = people.map((person) => person.id).sort() as [string, string, string];
       await storage.scoring.setScores([
-        { workspaceId, profileId: second, model: 'engagement', score: 5, at: NOW },
-        { workspaceId, profileId: first, model: 'engagement', score: 1, at: NOW },
-        { workspaceId, profileId: unscored, model: 'fit', score: 3, at: NOW },
+        { workspaceId, profileId: second, model: 'engagement', modelRevision: 'r1', score: 5, at: NOW },
+        { workspaceId, profileId: first, model: 'engagement', modelRevision: 'r1', score: 1, at: NOW },
+        { workspaceId, profileId: unscored, model: 'fit', modelRevision: 'r1', score: 3, at: NOW },
       ]);
       const page = (after: string | null) =>
         storage.scoring.scoredProfilesAfter(workspaceId, 'engagement', after, 1);
@@ -205,21 +205,31 @@ export function runAudienceContract(
         10, 5,
       ]);
 
-      await storage.scoring.setScores([{ workspaceId, profileId, model: 'engagement', score: 15, at: NOW }]);
+      const engagement = { id: 'engagement', modelRevision: 'r1' };
       await storage.scoring.setScores([
-        { workspaceId, profileId, model: 'engagement', score: 12.5, at: NOW + 1 },
+        { workspaceId, profileId, model: 'engagement', modelRevision: 'r0', score: 15, at: NOW },
       ]);
-      expect(await storage.scoring.scores([profileId])).toEqual(new Map([[profileId, { engagement: 12.5 }]]));
-      expect(await storage.scoring.distribution(workspaceId, 'engagement', 10)).toEqual([
-        { from: 10, count: 1 },
+      expect(await storage.scoring.distribution(workspaceId, engagement, 10)).toEqual({
+        buckets: [{ from: 10, count: 1 }],
+        otherRevisions: 1,
+      });
+      await storage.scoring.setScores([
+        { workspaceId, profileId, model: 'engagement', modelRevision: 'r1', score: 12.5, at: NOW + 1 },
       ]);
+      expect(await storage.scoring.scores([profileId])).toEqual(
+        new Map([[profileId, { engagement: { score: 12.5, modelRevision: 'r1' } }]]),
+      );
+      expect(await storage.scoring.distribution(workspaceId, engagement, 10)).toEqual({
+        buckets: [{ from: 10, count: 1 }],
+        otherRevisions: 0,
+      });
       // Read back as written, beyond seven digits (PostgreSQL's `real` kept about seven).
       await storage.transaction((tx) => tx.scoring.addAwards([{ ...award, eventId: 9, points: 0.1 }]));
       await storage.scoring.setScores([
-        { workspaceId, profileId, model: 'engagement', score: 987_654.32, at: NOW + 2 },
+        { workspaceId, profileId, model: 'engagement', modelRevision: 'r1', score: 987_654.32, at: NOW + 2 },
       ]);
       expect(await storage.scoring.scores([profileId])).toEqual(
-        new Map([[profileId, { engagement: 987_654.32 }]]),
+        new Map([[profileId, { engagement: { score: 987_654.32, modelRevision: 'r1' } }]]),
       );
       expect((await storage.scoring.ledgerOfProfile(profileId)).map((entry) => entry.points)).toEqual([
         10, 5, 0.1,

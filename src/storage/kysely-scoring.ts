@@ -100,39 +100,46 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
               workspace_id: entry.workspaceId,
               score: entry.score,
               updated_at: entry.at,
+              model_revision: entry.modelRevision,
             })),
           )
           .onConflict((oc) =>
             oc.columns(['profile_id', 'model']).doUpdateSet((eb) => ({
               score: eb.ref('excluded.score'),
               updated_at: eb.ref('excluded.updated_at'),
+              model_revision: eb.ref('excluded.model_revision'),
             })),
           )
           .execute();
       }
     },
     async scores(profileIds) {
-      const found = new Map<string, Record<string, number>>();
+      const found = new Map<string, Record<string, { score: number; modelRevision: string | null }>>();
       for (const chunk of chunks(profileIds)) {
         const rows = await db
           .selectFrom('profile_scores')
-          .select(['profile_id', 'model', 'score'])
+          .select(['profile_id', 'model', 'score', 'model_revision'])
           .where('profile_id', 'in', chunk)
           .execute();
         for (const row of rows) {
           const scores = found.get(row.profile_id) ?? {};
-          scores[row.model] = Number(row.score);
+          scores[row.model] = { score: Number(row.score), modelRevision: row.model_revision };
           found.set(row.profile_id, scores);
         }
       }
       return found;
     },
     async distribution(workspaceId, model, bucket) {
-      const result = await sql<{ bucket: number; n: number }>`
-        select floor(score / ${bucket}) as bucket, count(*) as n from profile_scores
-        where workspace_id = ${workspaceId} and model = ${model}
+      const result = await sql<{ bucket: number; n: number; other_revisions: number }>`
+        select floor(score / ${bucket}) as bucket, count(*) as n,
+          sum(case when model_revision = ${model.modelRevision} then 0 else 1 end) as other_revisions
+        from profile_scores
+        where workspace_id = ${workspaceId} and model = ${model.id}
         group by 1 order by 1`.execute(db);
-      return result.rows.map((row) => ({ from: Number(row.bucket) * bucket, count: Number(row.n) }));
+      return {
+        buckets: result.rows.map((row) => ({ from: Number(row.bucket) * bucket, count: Number(row.n) })),
+        otherRevisions: result.rows.reduce((sum, row) => sum + Number(row.other_revisions), 0),
+      };
     },
     async scoresWritten(workspaceId, model) {
       const row = await db

@@ -249,6 +249,8 @@ export interface Database {
     workspace_id: string;
     score: number;
     updated_at: number;
+    /** `modelRevision` of the model the score was computed under; null before migration 0016. */
+    model_revision: string | null;
   };
   profile_stages: { profile_id: string; workspace_id: string; stage: string; updated_at: number };
   stage_history: {

@@ -595,26 +595,38 @@ export interface StageChange {
   at: number;
 }
 
+/** A profile's score under a model as of its last scored event. */
+export interface StoredScore {
+  workspaceId: string;
+  profileId: string;
+  model: string;
+  /** `modelRevision` of the model as the score was computed. */
+  modelRevision: string;
+  score: number;
+  at: number;
+}
+
 export interface ScoringStore {
   /** The ledger entries of these profiles, oldest first. */
   ledger(profileIds: string[]): Promise<Array<ScoreLedgerEntry & { profileId: string }>>;
   ledgerOfProfile(profileId: string): Promise<ScoreLedgerEntry[]>;
   /** Adds awards; one already recorded (same profile, model, rule, event) is skipped. */
   addAwards(awards: Array<ScoreLedgerEntry & { workspaceId: string; profileId: string }>): Promise<void>;
-  setScores(
-    scores: Array<{ workspaceId: string; profileId: string; model: string; score: number; at: number }>,
-  ): Promise<void>;
-  /** Per profile, its score under each model. */
-  scores(profileIds: string[]): Promise<Map<string, Record<string, number>>>;
+  setScores(scores: StoredScore[]): Promise<void>;
+  /** Per profile, its stored score under each model, with the model's revision it was computed under. */
+  scores(
+    profileIds: string[],
+  ): Promise<Map<string, Record<string, { score: number; modelRevision: string | null }>>>;
   /**
    * How the workspace's profiles spread over their stored scores of a model (each as of the
-   * profile's last scored event), in buckets of `bucket` points.
+   * profile's last scored event), in buckets of `bucket` points; `otherRevisions` counts the scores
+   * computed under another revision of the model than `modelRevision` (which are not current).
    */
   distribution(
     workspaceId: string,
-    model: string,
+    model: { id: string; modelRevision: string },
     bucket: number,
-  ): Promise<Array<{ from: number; count: number }>>;
+  ): Promise<{ buckets: Array<{ from: number; count: number }>; otherRevisions: number }>;
 
   /** How many profiles hold a stored score of a model, and when the latest was written (0 for none). */
   scoresWritten(workspaceId: string, model: string): Promise<{ count: number; lastAt: number }>;

@@ -14,6 +14,7 @@ import { instancesByVersion } from './0012-instances-by-version.js';
 import { rejectedOnce } from './0013-rejected-once.js';
 import { mergeOrder } from './0014-merge-order.js';
 import { loginFailures } from './0015-login-failures.js';
+import { scoreModelRevision } from './0016-score-model-revision.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -36,6 +37,7 @@ const ALL: Record<string, DialectMigration> = {
   '0013-rejected-once': rejectedOnce,
   '0014-merge-order': mergeOrder,
   '0015-login-failures': loginFailures,
+  '0016-score-model-revision': scoreModelRevision,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
