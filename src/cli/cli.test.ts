@@ -97,6 +97,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0013-rejected-once',
           '0014-merge-order',
           '0015-login-failures',
+          '0016-score-model-revision',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

@@ -61,16 +61,31 @@ export const ScoreModel = z
 export type ScoreModel = z.infer<typeof ScoreModel>;
 
 const revisions = new WeakMap<ScoreModel, string>();
+/** Changed when what a revision covers changes, so that no two meanings share one name. */
+const REVISION_SCHEME = 'v1';
 
-/** Names what decides a model's scores (its rules and cap): a stored score under another is not current. */
+/**
+ * Names what decides a model's scores (its rules and cap): a stored score under another is not
+ * current. Keys are sorted at every level: a condition's value comes back from PostgreSQL's jsonb
+ * with its keys reordered, and a client may send them in any order.
+ */
 export function modelRevision(model: ScoreModel): string {
   let revision = revisions.get(model);
   if (revision === undefined) {
-    const decides = JSON.stringify({ rules: model.rules, cap: model.cap ?? null });
-    revision = createHash('sha256').update(decides).digest('base64url').slice(0, 22);
+    const decides = canonicalJson({ rules: model.rules, cap: model.cap ?? null });
+    const digest = createHash('sha256').update(decides).digest('base64url').slice(0, 22);
+    revision = `${REVISION_SCHEME}-${digest}`;
     revisions.set(model, revision);
   }
   return revision;
+}
+
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, part: unknown) =>
+    part !== null && typeof part === 'object' && !Array.isArray(part)
+      ? Object.fromEntries(Object.entries(part).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : part,
+  );
 }
 
 /** One award in a profile's score ledger: which rule, for which event, when, how many points then. */

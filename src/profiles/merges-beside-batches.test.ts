@@ -96,7 +96,9 @@ describe.each(BACKENDS)('batches beside a merge on %s', (backend) => {
     const user = await world.profileOf('u1');
     const ledger = await world.storage.scoring.ledgerOfProfile(user);
     expect(ledger.map((entry) => [entry.rule, entry.points])).toEqual([['pricing', 10]]);
-    expect((await world.storage.scoring.scores([user])).get(user)).toMatchObject({ engagement: { score: 10 } });
+    expect((await world.storage.scoring.scores([user])).get(user)).toMatchObject({
+      engagement: { score: 10 },
+    });
   });
 
   it('scores again a survivor that absorbed a recycled lead while it was scored', async () => {

@@ -163,8 +163,10 @@ export async function scoreDistribution(
   const { workspaceId, modelId, bucket, now, recent } = options;
   const model = (await storage.settings.get(workspaceId)).scoring.models.find(({ id }) => id === modelId);
   if (!model) throw new AppError('not_found', `score model ${modelId} does not exist`);
-  if (!movesWithTime(model)) {
-    // Stored scores are current unless some were computed under an earlier revision of the model.
+  const isStill = !movesWithTime(model);
+  if (isStill) {
+    // Stored scores are current unless some were computed under another revision of the model (or
+    // come from a merge): recomputed once, and stored, they are again.
     const stored = await storage.scoring.distribution(
       workspaceId,
       { id: model.id, modelRevision: modelRevision(model) },
@@ -172,7 +174,8 @@ export async function scoreDistribution(
     );
     if (stored.otherRevisions === 0) return stored.buckets;
   }
-  const recompute = () => recomputedDistribution(storage, { workspaceId, model, bucket, now });
+  const recompute = () =>
+    recomputedDistribution(storage, { workspaceId, model, bucket, now, storesScores: isStill });
   if (!recent) return recompute();
   // The model is part of the key: changing its rules gives a fresh distribution at once.
   const key = JSON.stringify([workspaceId, model, bucket]);
@@ -180,13 +183,21 @@ export async function scoreDistribution(
   return recent.get(key, { now, stamp: `${count}:${lastAt}` }, recompute);
 }
 
+/**
+ * Every scored profile's score at `now`, from its ledger, counted in buckets. `storesScores` (for a
+ * model nothing moves between events) also stores the scores of another revision it recomputed, so
+ * that the stored ones are counted directly again.
+ */
 async function recomputedDistribution(
   storage: Storage,
-  options: { workspaceId: string; model: ScoreModel; bucket: number; now: number },
+  options: { workspaceId: string; model: ScoreModel; bucket: number; now: number; storesScores: boolean },
 ): Promise<ScoreBuckets> {
   const { workspaceId, model, bucket, now } = options;
+  const revision = { id: model.id, modelRevision: modelRevision(model) };
   const counts = new Map<number, number>();
   for (let after: string | null = null; ; ) {
+    // Before any read: a merge committed after it may have brought a ledger these reads missed.
+    const mergesBefore = await storage.profiles.mergeSequence();
     const profiles = await storage.scoring.scoredProfilesAfter(
       workspaceId,
       model.id,
@@ -200,12 +211,27 @@ async function recomputedDistribution(
       storage.segments.accountTraits(ids),
     ]);
     const ledgers = ledgersByProfile(ledger);
+    const outdated: Array<{ profileId: string; score: number }> = [];
     for (const profile of profiles) {
       const facts = { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] };
       const { score } = scoreOf(model, ledgers.get(profile.id) ?? [], facts, now);
       const from = Math.floor(score / bucket);
       counts.set(from, (counts.get(from) ?? 0) + 1);
+      if (profile.modelRevision !== revision.modelRevision) outdated.push({ profileId: profile.id, score });
     }
+    if (options.storesScores && outdated.length > 0)
+      await storage.transaction(async (tx) => {
+        await tx.profiles.holdOffMerges();
+        const outdatedIds = outdated.map((entry) => entry.profileId);
+        const merged = new Set([
+          ...(await tx.profiles.mergedAwayAmong(outdatedIds)),
+          ...(await tx.profiles.survivorsOfMergesSince(outdatedIds, mergesBefore)),
+        ]);
+        await tx.scoring.refreshScores(
+          revision,
+          outdated.filter((entry) => !merged.has(entry.profileId)),
+        );
+      });
     after = ids[ids.length - 1] as string;
   }
   return [...counts].sort(([a], [b]) => a - b).map(([from, count]) => ({ from: from * bucket, count }));

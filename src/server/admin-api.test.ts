@@ -226,7 +226,7 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
       expect(rule).toContain(part);
 
     // Every schema a path refers to is in the document.
-    for (const [, name] of JSON.stringify(openapi.paths).matchAll(/"#\/components\/schemas\/(\w+)"/g))
+    for (const [, name] of JSON.stringify(openapi).matchAll(/"#\/components\/schemas\/(\w+)"/g))
       expect(openapi.components.schemas).toHaveProperty([name as string]);
 
     const settingsBody = jsonBody('/api/workspaces/{workspaceId}/settings', 'put');
@@ -241,13 +241,20 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
     expect(answer('/v1/sms/inbound/{workspaceId}', 'post')).toContain('text/xml');
   });
 
-  it('answers a malformed URL path in the API’s error shape', async () => {
+  it('answers a malformed or too long URL path in the API’s error shape', async () => {
     const response = await call(`/api/workspaces/%E0%A4%A/segments`, {
       headers: { authorization: `Bearer ${world.secretKey}` },
     });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({
       error: { code: 'invalid_input', message: expect.stringContaining('percent-escape'), field: 'url' },
+    });
+    const tooLong = await call(`/api/workspaces/${'w'.repeat(5000)}/segments`, {
+      headers: { authorization: `Bearer ${world.secretKey}` },
+    });
+    expect(tooLong.status).toBe(414);
+    expect(await tooLong.json()).toEqual({
+      error: { code: 'invalid_input', message: expect.stringContaining('too long'), field: 'url' },
     });
   });
 });

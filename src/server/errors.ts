@@ -43,21 +43,22 @@ export function installErrorHandler(
  * with a malformed percent-escape, a path parameter past the length limit.
  */
 export function answerFrameworkError(error: FastifyError, reply: FastifyReply): FastifyReply {
-  const message = FRAMEWORK_REFUSALS[error.code];
-  if (message === undefined) {
+  const refusal = FRAMEWORK_REFUSALS[error.code];
+  if (refusal === undefined) {
     reply.log.error({ err: error }, 'request failed before routing');
     const body: ErrorBody = {
       error: { code: 'internal', message: 'internal error; the server log has the details' },
     };
     return reply.status(500).send(body);
   }
-  const body: ErrorBody = { error: { code: 'invalid_input', message, field: 'url' } };
-  return reply.status(HTTP_STATUS_BY_CODE.invalid_input).send(body);
+  const body: ErrorBody = { error: { code: 'invalid_input', message: refusal.message, field: 'url' } };
+  return reply.status(refusal.status).send(body);
 }
 
-const FRAMEWORK_REFUSALS: Partial<Record<string, string>> = {
-  FST_ERR_BAD_URL: 'the URL path holds a malformed percent-escape (%XX)',
-  FST_ERR_MAX_PARAM_LENGTH: 'a part of the URL path is too long',
+const FRAMEWORK_REFUSALS: Partial<Record<string, { status: number; message: string }>> = {
+  FST_ERR_BAD_URL: { status: 400, message: 'the URL path holds a malformed percent-escape (%XX)' },
+  // 414 URI Too Long, as Fastify answers it.
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, message: 'a part of the URL path is too long' },
 };
 
 function toAppError(error: FastifyError): AppError | undefined {

@@ -85,10 +85,15 @@ describe.each(BACKENDS)('log thread on %s', (backend) => {
       ...config,
       database: { kind: 'sqlite', path: path.join(notADirectory, 'mops.db'), synchronous: 'normal' },
     };
+    let started = 0;
     const api = new LogThread(config, {
       runBackground: false,
       logger,
-      startThread: (data) => startLogThread(canOpenStorage ? data : { ...data, config: unopenable }),
+      startThread: (data) => {
+        started++;
+        return startLogThread(canOpenStorage ? data : { ...data, config: unopenable });
+      },
+      restartBackoffMs: 500,
     });
     const app = await buildApp({
       config,
@@ -104,11 +109,17 @@ describe.each(BACKENDS)('log thread on %s', (backend) => {
       const down = await fetch(`${url}/healthz`);
       expect(down.status).toBe(503);
       expect(await down.json()).toEqual({ status: 'unavailable', database: backend, logThread: 'down' });
+      expect(started).toBe(1);
+      // Asked again at once, it answers from the failure: no thread is started for every request.
+      expect((await fetch(`${url}/healthz`)).status).toBe(503);
+      expect(started).toBe(1);
 
       canOpenStorage = true;
+      await new Promise((resolve) => setTimeout(resolve, 500));
       const up = await fetch(`${url}/healthz`);
       expect(up.status).toBe(200);
       expect(await up.json()).toEqual({ status: 'ok', database: backend, logThread: 'running' });
+      expect(started).toBe(2);
     } finally {
       await app.server.close();
       await api.close();

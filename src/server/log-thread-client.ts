@@ -12,6 +12,7 @@ import type { LogThreadData, LogThreadReply, LogThreadRequest } from './log-thre
 export type AppendInput = { events: NewEvent[]; rejected: RejectedEvent[] };
 
 const RESTART_DELAY_MS = 1000;
+const HEALTH_RESTART_BACKOFF_MS = 10_000;
 
 export const startLogThread = (data: LogThreadData): Worker =>
   startWorkerThread(import.meta.url, 'log-thread', data);
@@ -37,6 +38,9 @@ export class LogThread implements EventAppender {
   readonly #logger: Pick<Logger, 'error'>;
   readonly #startThread: (data: LogThreadData) => Worker;
   #isClosing = false;
+  readonly #restartBackoffMs: number;
+  /** When the thread last stopped or failed to start, and why; cleared once one is ready. */
+  #lastFailure: { at: number; error: Error } | undefined;
 
   constructor(
     config: Config,
@@ -46,8 +50,11 @@ export class LogThread implements EventAppender {
       onMessagesQueued?: () => void;
       /** How the thread is started (tests wrap it, to stop a thread as a crash would). */
       startThread?: (data: LogThreadData) => Worker;
+      /** How long after a failure `takesAppends` answers without starting a thread. */
+      restartBackoffMs?: number;
     },
   ) {
+    this.#restartBackoffMs = options.restartBackoffMs ?? HEALTH_RESTART_BACKOFF_MS;
     this.#data = { config, runBackground: options.runBackground };
     this.#logger = options.logger;
     this.#onMessagesQueued = options.onMessagesQueued ?? (() => undefined);
@@ -56,6 +63,7 @@ export class LogThread implements EventAppender {
 
   /** Starts the thread now rather than on the first append; resolves once it has opened storage. */
   start(): Promise<void> {
+    if (this.#isClosing) return Promise.reject(new AppError('unavailable', 'the server is stopping; retry'));
     this.#ready ??= this.#spawn();
     return this.#ready;
   }
@@ -63,9 +71,13 @@ export class LogThread implements EventAppender {
   /**
    * Resolves once the thread takes appends: at once while it runs, else when one started now for the
    * purpose is ready. Rejects when it cannot start, or is not ready within `withinMs` (a health check
-   * must answer, not hang with the thread).
+   * must answer, not hang with the thread). Within `restartBackoffMs` of the thread failing it rejects
+   * at once: health checks, which anyone may send, must not keep a core busy starting threads.
    */
   async takesAppends(withinMs: number): Promise<void> {
+    const failure = this.#lastFailure;
+    if (!this.#worker && failure && performance.now() - failure.at < this.#restartBackoffMs)
+      throw failure.error;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(
@@ -115,8 +127,10 @@ export class LogThread implements EventAppender {
     this.#worker = worker;
     return new Promise((resolve, reject) => {
       worker.on('message', (reply: LogThreadReply) => {
-        if (reply.type === 'ready') resolve();
-        else if (reply.type === 'messages-queued') this.#onMessagesQueued();
+        if (reply.type === 'ready') {
+          this.#lastFailure = undefined;
+          resolve();
+        } else if (reply.type === 'messages-queued') this.#onMessagesQueued();
         else this.#settle(reply);
       });
       const fail = (error: Error) => {
@@ -126,6 +140,7 @@ export class LogThread implements EventAppender {
         if (this.#worker !== worker) return;
         this.#worker = undefined;
         this.#ready = undefined;
+        this.#lastFailure = { at: performance.now(), error };
         if (this.#isClosing) return;
         this.#logger.error({ err: error }, 'the log thread stopped; starting a new one');
         if (this.#data.runBackground)

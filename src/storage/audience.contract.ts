@@ -182,8 +182,23 @@ export function runAudienceContract(
       ]);
       const page = (after: string | null) =>
         storage.scoring.scoredProfilesAfter(workspaceId, 'engagement', after, 1);
-      expect(await page(null)).toEqual([{ id: first, traits: {} }]);
-      expect(await page(first)).toEqual([{ id: second, traits: {} }]);
+      expect(await page(null)).toEqual([{ id: first, traits: {}, modelRevision: 'r1' }]);
+      expect(await page(first)).toEqual([{ id: second, traits: {}, modelRevision: 'r1' }]);
+
+      // Refreshed only where the stored score is of another revision.
+      await storage.scoring.setScores([
+        { workspaceId, profileId: second, model: 'engagement', modelRevision: 'r2', score: 7, at: NOW },
+      ]);
+      await storage.scoring.refreshScores({ id: 'engagement', modelRevision: 'r2' }, [
+        { profileId: first, score: 4 },
+        { profileId: second, score: 99 },
+      ]);
+      expect(await storage.scoring.scores([first, second])).toEqual(
+        new Map([
+          [first, { engagement: { score: 4, modelRevision: 'r2' } }],
+          [second, { engagement: { score: 7, modelRevision: 'r2' } }],
+        ]),
+      );
       expect(await page(second)).toEqual([]);
       expect(await storage.scoring.scoredProfilesAfter('ws_other', 'engagement', null, 10)).toEqual([]);
     });

@@ -558,13 +558,15 @@ async function moveAudienceState(
   await db.deleteFrom('score_ledger').where('profile_id', '=', from).execute();
   // The survivor's stored score (what tells whether a threshold is reached anew) is the higher of
   // the two: a recycled lead merged into a profile scoring less has not fallen below its threshold.
+  // It is no model revision's score of the merged ledger (model_revision null) until scored again.
   await sql`
-    insert into profile_scores (profile_id, model, workspace_id, score, updated_at)
-    select ${into}, model, workspace_id, score, updated_at from profile_scores where profile_id = ${from}
+    insert into profile_scores (profile_id, model, workspace_id, score, updated_at, model_revision)
+    select ${into}, model, workspace_id, score, updated_at, null from profile_scores where profile_id = ${from}
     on conflict (profile_id, model) do update set
       score = case when excluded.score > profile_scores.score then excluded.score else profile_scores.score end,
       updated_at = case when excluded.updated_at > profile_scores.updated_at
-        then excluded.updated_at else profile_scores.updated_at end`.execute(db);
+        then excluded.updated_at else profile_scores.updated_at end,
+      model_revision = null`.execute(db);
   await db.deleteFrom('profile_scores').where('profile_id', '=', from).execute();
   await sql`
     insert into profile_stages (profile_id, workspace_id, stage, updated_at)

@@ -154,13 +154,29 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
       let query = db
         .selectFrom('profile_scores as s')
         .innerJoin('profiles as p', 'p.id', 's.profile_id')
-        .select(['p.id', 'p.traits'])
+        .select(['p.id', 'p.traits', 's.model_revision'])
         .where('s.workspace_id', '=', workspaceId)
         .where('s.model', '=', model)
         .where('p.merged_into', 'is', null);
       if (after !== null) query = query.where('s.profile_id', '>', after);
       const rows = await query.orderBy('s.profile_id').limit(limit).execute();
-      return rows.map((row) => ({ id: row.id, traits: ops.readJson<Record<string, unknown>>(row.traits) }));
+      return rows.map((row) => ({
+        id: row.id,
+        traits: ops.readJson<Record<string, unknown>>(row.traits),
+        modelRevision: row.model_revision,
+      }));
+    },
+    async refreshScores(model, scores) {
+      for (const { profileId, score } of scores)
+        await db
+          .updateTable('profile_scores')
+          .set({ score, model_revision: model.modelRevision })
+          .where('profile_id', '=', profileId)
+          .where('model', '=', model.id)
+          .where((eb) =>
+            eb.or([eb('model_revision', 'is', null), eb('model_revision', '<>', model.modelRevision)]),
+          )
+          .execute();
     },
     async stages(profileIds) {
       const found = new Map<string, string>();

@@ -636,7 +636,15 @@ export interface ScoringStore {
     model: string,
     after: string | null,
     limit: number,
-  ): Promise<Array<{ id: string; traits: Record<string, unknown> }>>;
+  ): Promise<Array<{ id: string; traits: Record<string, unknown>; modelRevision: string | null }>>;
+  /**
+   * Stores scores recomputed under the model's current revision for profiles whose stored one is of
+   * another; a score stored under the current revision meanwhile (a newer event's) is left alone.
+   */
+  refreshScores(
+    model: { id: string; modelRevision: string },
+    scores: Array<{ profileId: string; score: number }>,
+  ): Promise<void>;
 
   stages(profileIds: string[]): Promise<Map<string, string>>;
   /**
