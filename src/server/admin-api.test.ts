@@ -1,3 +1,4 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../access/access.js';
 import { systemClock } from '../core/clock.js';
@@ -205,6 +206,8 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
       paths: Record<string, Record<string, Schema>>;
       components: { schemas: Record<string, Schema> };
     };
+    // A valid OpenAPI 3.1 document, every $ref resolving.
+    await expect(SwaggerParser.validate(structuredClone(openapi) as never)).resolves.toBeTruthy();
     const operation = (path: string, method: string) => {
       const found = openapi.paths[path]?.[method];
       if (!found) throw new Error(`the document has no ${method} ${path}`);
