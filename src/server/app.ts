@@ -79,6 +79,20 @@ export interface RouteDocumentation {
   openapiResponse?: unknown;
 }
 
+/** A route's schema with its body and 200 answer replaced where `body` and `answer` are given. */
+function documented<Schema extends { body?: unknown; response?: unknown }>(
+  schema: Schema,
+  body: unknown,
+  answer: unknown,
+): Schema {
+  if (!body && !answer) return schema;
+  return {
+    ...schema,
+    ...(body ? { body } : {}),
+    ...(answer ? { response: { ...(schema.response as object), 200: answer } } : {}),
+  };
+}
+
 export interface App {
   server: FastifyInstance;
   metrics: Metrics;
@@ -147,32 +161,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // The named schemas (Segment, Profile, …) the paths refer to, as components.
     transformObject: jsonSchemaTransformObject,
     transform: (document) => {
-      const config = document.route.config as RouteDocumentation | undefined;
-      const { documentedBody, documentedResponse } = config ?? {};
-      const transformed = jsonSchemaTransform(
-        documentedBody || documentedResponse
-          ? {
-              ...document,
-              schema: {
-                ...document.schema,
-                ...(documentedBody ? { body: documentedBody } : {}),
-                ...(documentedResponse
-                  ? { response: { ...(document.schema.response as object), 200: documentedResponse } }
-                  : {}),
-              },
-            }
-          : document,
-      );
-      const { openapiBody, openapiResponse } = config ?? {};
+      const config = (document.route.config ?? {}) as RouteDocumentation;
+      const transformed = jsonSchemaTransform({
+        ...document,
+        schema: documented(document.schema, config.documentedBody, config.documentedResponse),
+      });
       return {
         ...transformed,
-        schema: {
-          ...transformed.schema,
-          ...(openapiBody ? { body: openapiBody } : {}),
-          ...(openapiResponse
-            ? { response: { ...(transformed.schema.response as object), 200: openapiResponse } }
-            : {}),
-        },
+        schema: documented(transformed.schema, config.openapiBody, config.openapiResponse),
       };
     },
   });
