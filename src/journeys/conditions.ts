@@ -57,11 +57,14 @@ export function matches(condition: Condition, scope: ConditionScope): boolean {
   return compare(readPath(root, condition.path), condition.op, (condition as ValueCondition).value);
 }
 
-/** `a.b.c` in nested objects; undefined where any part is missing. */
+/**
+ * `a.b.c` in nested objects; undefined where any part is missing. Only what the data holds counts:
+ * `constructor` or `toString` are no trait of everyone.
+ */
 export function readPath(root: unknown, path: string): unknown {
   let current = root;
   for (const part of path.split('.')) {
-    if (current === null || typeof current !== 'object') return undefined;
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, part)) return undefined;
     current = (current as Record<string, unknown>)[part];
   }
   return current;

@@ -78,6 +78,23 @@ describe('segment rules', () => {
     expect(isMember(nested, facts({ traits: { plan: 'pro', churned: true } }), NOW)).toBe(false);
   });
 
+  it('reads only what a profile or event holds, not what every JavaScript object has', () => {
+    const profile = facts({
+      traits: { plan: 'pro', address: { city: 'Rome' }, tags: ['a'] },
+      events: [event('Order Completed', 1, { total: 10 })],
+    });
+    for (const path of ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'address.constructor'])
+      expect(isMember(rule({ type: 'trait', path, op: 'exists' }), profile, NOW)).toBe(false);
+    expect(
+      isMember(rule({ type: 'trait', path: 'address.city', op: 'eq', value: 'Rome' }), profile, NOW),
+    ).toBe(true);
+    expect(isMember(rule({ type: 'trait', path: 'tags.0', op: 'eq', value: 'a' }), profile, NOW)).toBe(true);
+    const ordered = (path: string) =>
+      rule({ type: 'event', event: 'Order Completed', where: [{ path, op: 'exists' }] });
+    expect(isMember(ordered('constructor'), profile, NOW)).toBe(false);
+    expect(isMember(ordered('total'), profile, NOW)).toBe(true);
+  });
+
   it('counts events with property filters in a rolling window, at least and at most', () => {
     const buyer = facts({
       events: [
