@@ -54,31 +54,46 @@ export function settingsView(settings: WorkspaceSettings): SettingsView {
 }
 
 /**
- * Saves a workspace's settings. Secrets (the SMTP password, the SMS auth token, each webhook destination's secret and
- * headers) are sealed with MOPS_SECRET; leaving one out keeps the one already stored (for a
- * destination: that of the stored destination with the same id), as long as it still goes where it
- * was given for (see `keptSecret`).
- */
-/**
  * A lifecycle must keep the stages profiles are at: a profile at a stage the list no longer has would
- * count as having none (any rule would move it, forward or not) and could never be recycled.
+ * count as having none (any rule would move it, forward or not) and could never be recycled. And it
+ * must keep them in their order: moves are forward only, so a profile at a stage put later than
+ * another would be moved "forward" to the one it had passed (and handed to sales again).
  */
 async function checkStagesHeld(
   storage: Storage,
   workspaceId: string,
   settings: WorkspaceSettings,
+  previous: WorkspaceSettings,
 ): Promise<void> {
   if (!settings.lifecycle) return;
-  const listed = new Set(settings.lifecycle.stages);
-  const dropped = (await storage.scoring.stagesHeld(workspaceId)).filter((stage) => !listed.has(stage));
+  const stages = settings.lifecycle.stages;
+  const held = await storage.scoring.stagesHeld(workspaceId);
+  const dropped = held.filter((stage) => !stages.includes(stage));
   if (dropped.length > 0)
     throw new AppError(
       'invalid_input',
       `lifecycle.stages: profiles are at ${dropped.join(', ')}, which the list must keep`,
       { field: 'lifecycle.stages' },
     );
+  const before = previous.lifecycle?.stages ?? [];
+  const inOrderOf = (list: readonly string[]) =>
+    held.filter((stage) => list.includes(stage)).sort((a, b) => list.indexOf(a) - list.indexOf(b));
+  const was = inOrderOf(before);
+  const now = inOrderOf(stages);
+  if (was.length === now.length && was.some((stage, index) => stage !== now[index]))
+    throw new AppError(
+      'invalid_input',
+      `lifecycle.stages: profiles are at ${was.join(', ')}, which the list must keep in this order (moves are forward only)`,
+      { field: 'lifecycle.stages' },
+    );
 }
 
+/**
+ * Saves a workspace's settings. Secrets (the SMTP password, the SMS auth token, each webhook destination's secret and
+ * headers) are sealed with MOPS_SECRET; leaving one out keeps the one already stored (for a
+ * destination: that of the stored destination with the same id), as long as it still goes where it
+ * was given for (see `keptSecret`).
+ */
 export async function saveSettings(
   storage: Storage,
   secrets: SecretBox,
@@ -99,9 +114,9 @@ export async function saveSettings(
   const settings = parsed.data;
   if (!input.privateNetworksAllowed) checkNoPrivateNetworks(settings);
   checkIntentSettings(settings);
-  await checkStagesHeld(storage, input.workspaceId, settings);
-  await checkAudienceStillKnown(storage, input.workspaceId, settings);
   const previous = await storage.settings.get(input.workspaceId);
+  await checkStagesHeld(storage, input.workspaceId, settings, previous);
+  await checkAudienceStillKnown(storage, input.workspaceId, settings);
   const { smtp, sms } = settings;
   if (smtp) {
     if (smtp.password) smtp.password = secrets.seal(smtp.password);

@@ -322,6 +322,48 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(timeline).toContain('Subscriptions Changed');
   });
 
+  it('recycles a lead with no body sent, and keeps the order of the stages profiles are at', async () => {
+    const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
+    const lifecycle = {
+      stages: ['subscriber', 'lead', 'mql', 'sql'],
+      rules: [
+        { kind: 'event', to: 'mql', event: 'Demo Requested' },
+        { kind: 'event', to: 'sql', event: 'Sales Accepted' },
+      ],
+      recycleTo: 'lead',
+    };
+    expect((await api('PUT', '/settings', { ...settings, lifecycle })).status).toBe(200);
+    const [lead, won] = [await newProfile(), await newProfile()];
+    await ingest([
+      { type: 'track', userId: lead.userId, event: 'Demo Requested' },
+      { type: 'track', userId: won.userId, event: 'Sales Accepted' },
+    ]);
+    await caughtUp();
+
+    const recycled = await api<{ from: string; to: string }>(
+      'POST',
+      `/profiles/${lead.id}/lifecycle/recycle`,
+    );
+    expect(recycled).toEqual({ status: 200, body: { from: 'mql', to: 'lead' } });
+
+    // Profiles are at lead and sql: sql put before lead would move the lead "forward" to it.
+    const reordered = await api<ApiError>('PUT', '/settings', {
+      ...settings,
+      lifecycle: { ...lifecycle, stages: ['subscriber', 'sql', 'mql', 'lead'] },
+    });
+    expect(reordered.status).toBe(400);
+    expect(reordered.body.error).toMatchObject({
+      field: 'lifecycle.stages',
+      message: expect.stringContaining('lead, sql'),
+    });
+    // Stages no profile is at may move, and new ones come in anywhere.
+    const widened = await api('PUT', '/settings', {
+      ...settings,
+      lifecycle: { ...lifecycle, stages: ['mql', 'subscriber', 'lead', 'opportunity', 'sql'] },
+    });
+    expect(widened.status).toBe(200);
+  });
+
   it('explains a profile’s score from its ledger over HTTP', async () => {
     const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
     const saved = await api('PUT', '/settings', {

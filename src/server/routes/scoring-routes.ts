@@ -137,9 +137,8 @@ export async function scoringRoutes(
         tags: ['scoring'],
         summary: 'Send a profile back to the recycle stage (e.g. sales rejected the lead)',
         params: ProfileParams,
-        body: z.object({ reason: z.string().trim().min(1).max(200).default('recycled by hand') }).default({
-          reason: 'recycled by hand',
-        }),
+        // No body at all is fine too (Fastify gives null for none).
+        body: z.object({ reason: z.string().trim().min(1).max(200).default('recycled by hand') }).nullish(),
         response: { 200: z.object({ from: z.string().nullable(), to: z.string() }), ...errors },
       },
     },
@@ -151,7 +150,7 @@ export async function scoringRoutes(
       const moved = await recycleProfile(storage, {
         workspaceId,
         profileId: profile.id,
-        reason: request.body.reason,
+        reason: request.body?.reason ?? 'recycled by hand',
         now: clock.now(),
       });
       if (!moved)
