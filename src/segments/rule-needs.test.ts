@@ -63,6 +63,9 @@ describe('rule needs', () => {
     const b = { id: 'b', rule: ordered() };
     expect(dependencyOrder([a, b]).map((segment) => segment.id)).toEqual(['b', 'a']);
     const c = { id: 'b', rule: { type: 'segment', segment: 'a', is: 'in' } as SegmentCondition };
-    expect(() => dependencyOrder([a, c])).toThrow(/refer to each other/);
+    expect(() => dependencyOrder([a, c])).toThrow('segments refer to each other: a → b → a');
+    // Only the circle is named, not the segment that led to it.
+    const self = { id: 'b', rule: { type: 'segment', segment: 'b', is: 'in' } as SegmentCondition };
+    expect(() => dependencyOrder([a, self])).toThrow('segments refer to each other: b → b');
   });
 });

@@ -118,8 +118,10 @@ export function dependencyOrder<T extends { id: string; rule: SegmentCondition |
   const visit = (segment: T, path: string[]) => {
     const current = state.get(segment.id);
     if (current === 'done') return;
-    if (current === 'visiting')
-      throw new Error(`segments refer to each other: ${[...path, segment.id].join(' → ')}`);
+    if (current === 'visiting') {
+      const cycle = [...path.slice(path.indexOf(segment.id)), segment.id];
+      throw new Error(`segments refer to each other: ${cycle.join(' → ')}`);
+    }
     state.set(segment.id, 'visiting');
     if (segment.rule) {
       for (const dependency of ruleNeeds([segment.rule], 0).segments) {
