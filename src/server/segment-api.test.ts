@@ -403,6 +403,7 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(scores.body.items).toEqual([
       { model: 'engagement', total: 10, average: 10, max: 10, contacts: 1 },
     ]);
+    expect((await api('GET', `/accounts/${groupId}/scores`)).body).toEqual(scores.body);
     const unknown = await api<ApiError>('GET', '/accounts/no-such-account/scores');
     expect(unknown.status).toBe(404);
     expect(unknown.body.error).toMatchObject({ field: 'accountId' });

@@ -171,6 +171,8 @@ export async function scoringRoutes(
       schema: {
         tags: ['scoring'],
         summary: "An account's scores: per model, the total, mean and maximum of its contacts' scores",
+        description:
+          'The account by its id (`acc_…`, as a profile lists its accounts) or by the `groupId` of the group calls that made it.',
         params: WorkspaceParams.extend({ accountId: z.string().min(1).max(100) }),
         response: {
           200: z.object({
@@ -191,11 +193,16 @@ export async function scoringRoutes(
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId);
       const { workspaceId, accountId } = request.params;
-      if (!(await storage.profiles.findAccount(workspaceId, accountId)))
+      const account =
+        (await storage.profiles.findAccount(workspaceId, accountId)) ??
+        (await storage.profiles.findAccountsByGroupIds(workspaceId, [accountId]))[0];
+      if (!account)
         throw new AppError('not_found', `no account ${accountId} in workspace ${workspaceId}`, {
           field: 'accountId',
         });
-      return { items: await accountScores(storage, { workspaceId, accountId, now: clock.now() }) };
+      return {
+        items: await accountScores(storage, { workspaceId, accountId: account.id, now: clock.now() }),
+      };
     },
   );
 
