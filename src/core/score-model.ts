@@ -96,3 +96,11 @@ export interface ScoreLedgerEntry {
   at: number;
   points: number;
 }
+
+/**
+ * Where the `index`th bucket of `bucket` points starts, without the float noise of the product
+ * (5487 × 0.01 is 54.870000000000005).
+ */
+export function bucketStart(index: number, bucket: number): number {
+  return Number((index * bucket).toPrecision(12));
+}

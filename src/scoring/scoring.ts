@@ -1,5 +1,5 @@
 import { AppError } from '../core/errors.js';
-import { modelRevision, type ScoreModel } from '../core/score-model.js';
+import { bucketStart, modelRevision, type ScoreModel } from '../core/score-model.js';
 import { ruleNeeds } from '../segments/rule-needs.js';
 import type { HandOff, StageChange, Storage } from '../storage/storage.js';
 import { ledgersByProfile, type ScoreExplanation, scoreOf } from './score.js';
@@ -234,7 +234,9 @@ async function recomputedDistribution(
       });
     after = ids[ids.length - 1] as string;
   }
-  return [...counts].sort(([a], [b]) => a - b).map(([from, count]) => ({ from: from * bucket, count }));
+  return [...counts]
+    .sort(([a], [b]) => a - b)
+    .map(([from, count]) => ({ from: bucketStart(from, bucket), count }));
 }
 
 function movesWithTime(model: ScoreModel): boolean {

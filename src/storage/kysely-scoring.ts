@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { ScoreLedgerEntry } from '../core/score-model.js';
+import { bucketStart, type ScoreLedgerEntry } from '../core/score-model.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';
@@ -137,7 +137,10 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
         where workspace_id = ${workspaceId} and model = ${model.id}
         group by 1 order by 1`.execute(db);
       return {
-        buckets: result.rows.map((row) => ({ from: Number(row.bucket) * bucket, count: Number(row.n) })),
+        buckets: result.rows.map((row) => ({
+          from: bucketStart(Number(row.bucket), bucket),
+          count: Number(row.n),
+        })),
         otherRevisions: result.rows.reduce((sum, row) => sum + Number(row.other_revisions), 0),
       };
     },
