@@ -53,5 +53,15 @@ describe('input issues', () => {
       field: 'rule.window',
       message: 'is not a known field (nor is atleast)',
     });
+    // Two mistakes inside an `all` (or `any`) are still mistakes inside it, not a leaf without a type.
+    const twoMistakes = [
+      { type: 'trait', path: 'country', op: 'eq' },
+      { not: { type: 'subscription', topic: 'marketing', subscribed: 'no' } },
+    ];
+    expect(describe({ all: twoMistakes })?.field).toBe('rule.all.1.not.subscribed');
+    expect(describe({ any: [twoMistakes[0]] })?.field).toBe('rule.any.0.value');
+    expect(describe({ not: { any: twoMistakes } })?.field).toBe('rule.not.any.1.not.subscribed');
+    // A leaf with a type no condition has is named at its type.
+    expect(describe({ type: 'trial', path: 'a', op: 'eq', value: 1 })?.field).toBe('rule.type');
   });
 });

@@ -6,6 +6,8 @@ export interface InputIssue {
   errors?: readonly (readonly InputIssue[])[];
   /** The keys an object does not know (`unrecognized_keys`). */
   keys?: readonly string[];
+  /** Zod's note on a failed union: `No matching discriminator` when no branch's `type` fits. */
+  note?: string;
 }
 
 /**
@@ -26,9 +28,23 @@ export function specificIssue(issue: InputIssue): { path: PropertyKey[]; message
     return { path: here, message: issue.message };
   // A branch that finds keys it does not know at its own level is the wrong shape (an `all` given a
   // leaf): the others say more, unless every branch is.
-  const isWrongShape = (branch: readonly InputIssue[]) =>
+  const hasUnknownKeys = (branch: readonly InputIssue[]) =>
     branch.some((inner) => inner.code === 'unrecognized_keys' && inner.path.length === 0);
-  const fitting = issue.errors.filter((branch) => !isWrongShape(branch));
+  const shaped = issue.errors.filter((branch) => !hasUnknownKeys(branch));
+  // So is a discriminated union whose discriminator alone fits nothing while another branch finds no
+  // fault there: a leaf finding no `type` in an `all` whose own rules hold the mistakes.
+  const isDiscriminatorOnly = (branch: readonly InputIssue[]) =>
+    branch.length === 1 && branch[0]?.note === 'No matching discriminator';
+  const samePath = (a: readonly PropertyKey[], b: readonly PropertyKey[]) =>
+    a.length === b.length && a.every((key, index) => key === b[index]);
+  const fitting = shaped.filter(
+    (branch) =>
+      !isDiscriminatorOnly(branch) ||
+      !shaped.some(
+        (other) =>
+          !isDiscriminatorOnly(other) && other.every((inner) => !samePath(inner.path, branch[0]?.path ?? [])),
+      ),
+  );
   // Of the others, the branch that found least wrong is the one meant (a `score` condition missing
   // its value, not a `trait` one with the wrong source); the furthest into the input breaks a tie.
   let best: { path: PropertyKey[]; message: string } | undefined;
