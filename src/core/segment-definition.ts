@@ -61,7 +61,7 @@ export const EventCondition = z
     atMost: z.number().int().min(0).max(1_000_000).optional(),
   })
   .refine((c) => c.atMost === undefined || c.atMost >= c.atLeast, {
-    message: 'atMost must not be below atLeast',
+    message: 'atMost must not be below atLeast (1 unless given: add atLeast: 0 to count "never" too)',
     path: ['atMost'],
   });
 export type EventCondition = z.infer<typeof EventCondition>;

@@ -50,6 +50,9 @@ describe('segment rules', () => {
     expect(noValue.error?.issues[0]?.path).toEqual(['value']);
     const range = SegmentCondition.safeParse({ type: 'event', event: 'X', atLeast: 3, atMost: 1 });
     expect(range.error?.issues[0]?.path).toEqual(['atMost']);
+    // "At most 0 times" alone meets atLeast's default of 1: the message says how to count "never".
+    const never = SegmentCondition.safeParse({ type: 'event', event: 'X', atMost: 0 });
+    expect(never.error?.issues[0]?.message).toContain('atLeast: 0');
   });
 
   it('compares traits, dates relative to now included, and nests all, any and not', () => {
