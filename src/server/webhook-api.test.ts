@@ -158,9 +158,9 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
 
     answer = 200;
     const redriven = await api<{ requeued: string[] }>('POST', '/webhooks/dead-letters/redrive', {
-      ids: [deadLetter.id],
+      ids: [deadLetter.id, 'msg_nope'],
     });
-    expect(redriven.body).toEqual({ requeued: [deadLetter.id] });
+    expect(redriven.body).toEqual({ requeued: [deadLetter.id], notDeadLettered: ['msg_nope'] });
     const delivered = await eventually(async () => {
       const page = await api<{ items: MessageJson[] }>('GET', `/messages?journeyId=${journeyId}`);
       return page.body.items.find((message) => message.status === 'sent');
@@ -170,7 +170,10 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     expect(bodies).toHaveLength(2);
     expect(authorizations).toEqual(['Bearer t0ken', 'Bearer t0ken']);
     const again = await api<{ requeued: string[] }>('POST', '/webhooks/dead-letters/redrive', {});
-    expect(again.body).toEqual({ requeued: [] });
+    expect(again.body).toEqual({ requeued: [], notDeadLettered: [] });
+    // No body at all: every dead letter, as with an empty one.
+    const bare = await api<{ requeued: string[] }>('POST', '/webhooks/dead-letters/redrive');
+    expect(bare).toEqual({ status: 200, body: { requeued: [], notDeadLettered: [] } });
   });
 
   it('keeps a stored secret only for the address it was given for: re-pointing needs it again', async () => {

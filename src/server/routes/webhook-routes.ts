@@ -48,20 +48,31 @@ export async function webhookRoutes(
         description:
           'Without `ids`, every dead letter of the workspace. Each call keeps its Idempotency-Key, so a receiver that did get an earlier attempt can tell.',
         params: WorkspaceParams,
-        body: z.object({ ids: z.array(z.string().min(1).max(100)).min(1).max(1000).optional() }).default({}),
-        response: { 200: z.object({ requeued: z.array(z.string()) }), ...errors },
+        // No body at all is fine too (Fastify gives null for none).
+        body: z.object({ ids: z.array(z.string().min(1).max(100)).min(1).max(1000).optional() }).nullish(),
+        response: {
+          200: z.object({
+            requeued: z.array(z.string()),
+            notDeadLettered: z.array(z.string()).meta({
+              description: 'The ids asked for that are no dead-lettered webhook call of the workspace',
+            }),
+          }),
+          ...errors,
+        },
       },
     },
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      const ids = request.body?.ids;
       const requeued = await storage.messages.requeueFailed({
         workspaceId: request.params.workspaceId,
         channel: 'webhook',
-        ...(request.body.ids ? { ids: request.body.ids } : {}),
+        ...(ids ? { ids } : {}),
         now: clock.now(),
       });
       if (requeued.length > 0) deps.onMessagesQueued?.();
-      return { requeued };
+      const done = new Set(requeued);
+      return { requeued, notDeadLettered: [...new Set(ids ?? [])].filter((id) => !done.has(id)) };
     },
   );
 }
