@@ -142,6 +142,22 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect(await smsSuppression()).toBeUndefined();
   });
 
+  it('honours a STOP from a number the phone-number data calls invalid, kept as the provider wrote it', async () => {
+    const unknownRange = '+15551230000';
+    expect((await inbound('STOP', { from: unknownRange })).text).toContain('You are unsubscribed');
+    const page = await api<{ items: Array<{ channel: string; address: string; reason: string }> }>(
+      'GET',
+      '/suppressions?limit=100',
+    );
+    expect(page.body.items).toContainEqual(
+      expect.objectContaining({ channel: 'sms', address: unknownRange, reason: 'unsubscribed' }),
+    );
+    // Not a phone number at all: nothing to act on.
+    expect((await inbound('STOP', { from: 'not-a-number' })).text).toBe(
+      '<?xml version="1.0" encoding="UTF-8"?><Response></Response>',
+    );
+  });
+
   it('acts on a text once: a retried or replayed request (an old START after a STOP) changes nothing', async () => {
     const start = await inbound('START', { sid: 'SM-start' });
     expect(start.text).toContain('You are subscribed again');

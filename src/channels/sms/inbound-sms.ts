@@ -101,6 +101,8 @@ function keywordIn(text: string): Keyword {
   return 'other';
 }
 
+const E164 = /^\+[1-9]\d{6,14}$/;
+
 /**
  * Acts on a text a contact sent: STOP (and its synonyms) suppresses the number for SMS, START lifts
  * that opt-out (never a complaint), HELP asks for the help text. Answers what happened and what to reply.
@@ -119,7 +121,10 @@ export async function handleInboundSms(input: {
   helpText: string;
   at: number;
 }): Promise<{ outcome: InboundOutcome; reply: string | undefined; address: string | undefined }> {
-  const address = normalisePhoneNumber(input.from);
+  // A STOP is honoured whatever the number: one the phone-number data does not know (yet) is kept as
+  // the provider wrote it, in E.164 form, and matches once the data learns it.
+  const trimmed = input.from.trim();
+  const address = normalisePhoneNumber(trimmed) ?? (E164.test(trimmed) ? trimmed : undefined);
   if (!address) return { outcome: 'other', reply: undefined, address };
   return input.storage.transaction(async (tx) => {
     const { workspaceId, messageSid, at } = input;
