@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { durationMs } from '../core/duration.js';
 import { AppError } from '../core/errors.js';
-import { describeIssue } from '../core/input-issues.js';
+import { describeIssue, firstDroppedKey } from '../core/input-issues.js';
 import {
   SmsSettings,
   SmtpSettings,
@@ -30,6 +30,14 @@ export const SettingsView = WorkspaceSettings.extend({
   }),
 }).meta({ id: 'SettingsView' });
 export type SettingsView = z.output<typeof SettingsView>;
+
+/** What `SettingsView` shows in place of secrets: settings read, changed and sent back carry them. */
+const SHOWN_NOT_STORED: ReadonlySet<string> = new Set([
+  'hasPassword',
+  'hasAuthToken',
+  'hasSecret',
+  'headerNames',
+]);
 
 export function settingsView(settings: WorkspaceSettings): SettingsView {
   const { smtp, sms, webhooks, ...rest } = settings;
@@ -112,6 +120,11 @@ export async function saveSettings(
     throw new AppError('invalid_input', `${field}: ${described.message}`, { field });
   }
   const settings = parsed.data;
+  const dropped = firstDroppedKey(input.settings, settings, SHOWN_NOT_STORED);
+  if (dropped) {
+    const field = dropped.map(String).join('.');
+    throw new AppError('invalid_input', `${field}: is not a known field`, { field });
+  }
   if (!input.privateNetworksAllowed) checkNoPrivateNetworks(settings);
   checkIntentSettings(settings);
   const previous = await storage.settings.get(input.workspaceId);

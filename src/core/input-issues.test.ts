@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDefinition } from '../journeys/journeys.js';
-import { describeIssue } from './input-issues.js';
+import { describeIssue, firstDroppedKey } from './input-issues.js';
 import { SegmentRule } from './segment-definition.js';
 
 /** The field and message a 400 would carry for a journey branching on `condition`. */
@@ -63,5 +63,19 @@ describe('input issues', () => {
     expect(describe({ not: { any: twoMistakes } })?.field).toBe('rule.not.any.1.not.subscribed');
     // A leaf with a type no condition has is named at its type.
     expect(describe({ type: 'trial', path: 'a', op: 'eq', value: 1 })?.field).toBe('rule.type');
+  });
+});
+
+describe('firstDroppedKey', () => {
+  it('finds a key parsing left out, however deep, but not one passed over or left undefined', () => {
+    const input = { a: { b: [{ c: 1, typo: 2 }] }, shown: true, gone: undefined };
+    expect(firstDroppedKey(input, { a: { b: [{ c: 1 }] } }, new Set(['shown']))).toEqual([
+      'a',
+      'b',
+      0,
+      'typo',
+    ]);
+    expect(firstDroppedKey({ a: 1, shown: true }, { a: 1 }, new Set(['shown']))).toBeUndefined();
+    expect(firstDroppedKey({ a: [1, 2] }, { a: [1, 2], added: 'default' })).toBeUndefined();
   });
 });

@@ -74,3 +74,37 @@ export function describeIssue(
   const { path, message } = specificIssue(issue);
   return { field: [...prefix, ...path].map(String).join('.'), message };
 }
+
+/**
+ * The path of the first key in `input` that parsing left out of `output`: a schema that strips
+ * unknown keys (rather than refusing them) would otherwise take a misspelt one (`half_life`) in
+ * silence. Keys named in `passedOver` (shown by the API but never stored) are allowed anywhere.
+ */
+export function firstDroppedKey(
+  input: unknown,
+  output: unknown,
+  passedOver: ReadonlySet<string> = new Set(),
+  path: readonly PropertyKey[] = [],
+): PropertyKey[] | undefined {
+  if (Array.isArray(input) && Array.isArray(output)) {
+    for (const [index, item] of input.entries()) {
+      const dropped = firstDroppedKey(item, output[index], passedOver, [...path, index]);
+      if (dropped) return dropped;
+    }
+    return undefined;
+  }
+  if (!isPlainObject(input) || !isPlainObject(output)) return undefined;
+  for (const [key, value] of Object.entries(input)) {
+    if (!Object.hasOwn(output, key)) {
+      if (value === undefined || passedOver.has(key)) continue;
+      return [...path, key];
+    }
+    const dropped = firstDroppedKey(value, output[key], passedOver, [...path, key]);
+    if (dropped) return dropped;
+  }
+  return undefined;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

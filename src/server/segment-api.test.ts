@@ -193,6 +193,26 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(slow.status).toBe(400);
     expect(slow.body.error.field).toContain('acceptWithin');
 
+    // A misspelt key is refused rather than dropped: `half_life` would quietly take decay away.
+    const misspelt = await api<ApiError>('PUT', '/settings', {
+      ...settings,
+      scoring: {
+        models: [
+          {
+            id: 'engagement',
+            name: 'Engagement',
+            rules: [{ id: 'visit', kind: 'event', event: 'Pricing Viewed', points: 5, half_life: '7d' }],
+          },
+        ],
+      },
+    });
+    expect(misspelt.status).toBe(400);
+    expect(misspelt.body.error).toMatchObject({
+      field: 'scoring.models.0.rules.0.half_life',
+      message: 'scoring.models.0.rules.0.half_life: is not a known field',
+    });
+    expect((await api<Record<string, unknown>>('GET', '/settings')).body).toEqual(settings);
+
     const bucket = await api<ApiError>('GET', '/scoring/models/engagement/distribution?bucket=5e-324');
     expect(bucket.status).toBe(400);
     expect(bucket.body.error.field).toContain('bucket');
