@@ -196,7 +196,7 @@ export const SegmentRule = z.preprocess((rule, context) => {
 
 /** What people send to create or change a segment: a live one has a rule, a static one a CSV upload. */
 export const SegmentInput = z
-  .object({
+  .strictObject({
     name: z.string().trim().min(1).max(200),
     description: z.string().max(2000).optional(),
     kind: SegmentKind.default('live'),

@@ -174,6 +174,10 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     });
     expect(window.status).toBe(400);
     expect(window.body.error.field).toContain('within');
+    // A misspelt key of the segment itself too.
+    const rules = await api<ApiError>('POST', '/segments', { name: 'Ever', rules: century });
+    expect(rules.status).toBe(400);
+    expect(rules.body.error).toMatchObject({ field: 'rules', message: 'rules: is not a known field' });
     const saved = (await api<{ items: Array<{ name: string }> }>('GET', '/segments')).body.items;
     expect(saved.map((segment) => segment.name)).not.toContain('Ever');
 
