@@ -63,9 +63,9 @@ export function settingsView(settings: WorkspaceSettings): SettingsView {
 
 /**
  * A lifecycle must keep the stages profiles are at: a profile at a stage the list no longer has would
- * count as having none (any rule would move it, forward or not) and could never be recycled. And it
- * must keep them in their order: moves are forward only, so a profile at a stage put later than
- * another would be moved "forward" to the one it had passed (and handed to sales again).
+ * count as having none (any rule would move it, forward or not) and could never be recycled. And every
+ * stage that came before one profiles are at must stay before it: moves are forward only, so a stage
+ * put after it would move them "forward" to a stage they had passed (and hand them to sales again).
  */
 async function checkStagesHeld(
   storage: Storage,
@@ -84,16 +84,17 @@ async function checkStagesHeld(
       { field: 'lifecycle.stages' },
     );
   const before = previous.lifecycle?.stages ?? [];
-  const inOrderOf = (list: readonly string[]) =>
-    held.filter((stage) => list.includes(stage)).sort((a, b) => list.indexOf(a) - list.indexOf(b));
-  const was = inOrderOf(before);
-  const now = inOrderOf(stages);
-  if (was.length === now.length && was.some((stage, index) => stage !== now[index]))
-    throw new AppError(
-      'invalid_input',
-      `lifecycle.stages: profiles are at ${was.join(', ')}, which the list must keep in this order (moves are forward only)`,
-      { field: 'lifecycle.stages' },
-    );
+  for (const stage of held) {
+    const passed = before
+      .slice(0, Math.max(0, before.indexOf(stage)))
+      .filter((earlier) => stages.indexOf(earlier) > stages.indexOf(stage));
+    if (passed.length > 0)
+      throw new AppError(
+        'invalid_input',
+        `lifecycle.stages: profiles at ${stage} have passed ${passed.join(', ')}, which must stay before it (moves are forward only)`,
+        { field: 'lifecycle.stages' },
+      );
+  }
 }
 
 /**

@@ -370,20 +370,26 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     );
     expect(recycled).toEqual({ status: 200, body: { from: 'mql', to: 'lead' } });
 
-    // Profiles are at lead and sql: sql put before lead would move the lead "forward" to it.
-    const reordered = await api<ApiError>('PUT', '/settings', {
-      ...settings,
-      lifecycle: { ...lifecycle, stages: ['subscriber', 'sql', 'mql', 'lead'] },
-    });
-    expect(reordered.status).toBe(400);
-    expect(reordered.body.error).toMatchObject({
-      field: 'lifecycle.stages',
-      message: expect.stringContaining('lead, sql'),
-    });
-    // Stages no profile is at may move, and new ones come in anywhere.
+    // Profiles are at lead and sql. A stage the one at sql has passed (lead, or mql, nobody's now) put
+    // after sql would move it "forward" back there, and hand it to sales again.
+    for (const [stages, message] of [
+      [['subscriber', 'sql', 'mql', 'lead'], 'profiles at sql have passed lead, mql'],
+      [['subscriber', 'lead', 'sql', 'mql'], 'profiles at sql have passed mql'],
+    ] as const) {
+      const reordered = await api<ApiError>('PUT', '/settings', {
+        ...settings,
+        lifecycle: { ...lifecycle, stages },
+      });
+      expect(reordered.status).toBe(400);
+      expect(reordered.body.error).toMatchObject({
+        field: 'lifecycle.stages',
+        message: expect.stringContaining(message),
+      });
+    }
+    // A stage after all those profiles are at may move, and new ones come in anywhere.
     const widened = await api('PUT', '/settings', {
       ...settings,
-      lifecycle: { ...lifecycle, stages: ['mql', 'subscriber', 'lead', 'opportunity', 'sql'] },
+      lifecycle: { ...lifecycle, stages: ['subscriber', 'onboarding', 'lead', 'mql', 'opportunity', 'sql'] },
     });
     expect(widened.status).toBe(200);
   });
