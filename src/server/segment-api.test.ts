@@ -16,6 +16,12 @@ interface SegmentJson {
   backfill: { total: number; done: number; finishedAt: string | null };
 }
 
+/** The settings with one score model, `engagement`, of one rule. */
+const withEngagementRule = (settings: Record<string, unknown>, rule: Record<string, unknown>) => ({
+  ...settings,
+  scoring: { models: [{ id: 'engagement', name: 'Engagement', rules: [rule] }] },
+});
+
 /** Segments and intent over HTTP, against a running server with its own background work. */
 describe.each(BACKENDS)('segment API on %s', (backend) => {
   let mailWorld: MailWorld;
@@ -198,18 +204,17 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(slow.body.error.field).toContain('acceptWithin');
 
     // A misspelt key is refused rather than dropped: `half_life` would quietly take decay away.
-    const misspelt = await api<ApiError>('PUT', '/settings', {
-      ...settings,
-      scoring: {
-        models: [
-          {
-            id: 'engagement',
-            name: 'Engagement',
-            rules: [{ id: 'visit', kind: 'event', event: 'Pricing Viewed', points: 5, half_life: '7d' }],
-          },
-        ],
-      },
-    });
+    const misspelt = await api<ApiError>(
+      'PUT',
+      '/settings',
+      withEngagementRule(settings, {
+        id: 'visit',
+        kind: 'event',
+        event: 'Pricing Viewed',
+        points: 5,
+        half_life: '7d',
+      }),
+    );
     expect(misspelt.status).toBe(400);
     expect(misspelt.body.error).toMatchObject({
       field: 'scoring.models.0.rules.0.half_life',
@@ -284,18 +289,17 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(accepted.status).toBe(200);
 
     const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
-    const instant = await api<ApiError>('PUT', '/settings', {
-      ...settings,
-      scoring: {
-        models: [
-          {
-            id: 'engagement',
-            name: 'Engagement',
-            rules: [{ id: 'seen', kind: 'event', event: 'Page Viewed', points: 1, halfLife: '0d' }],
-          },
-        ],
-      },
-    });
+    const instant = await api<ApiError>(
+      'PUT',
+      '/settings',
+      withEngagementRule(settings, {
+        id: 'seen',
+        kind: 'event',
+        event: 'Page Viewed',
+        points: 1,
+        halfLife: '0d',
+      }),
+    );
     expect(instant.status).toBe(400);
     expect(instant.body.error).toMatchObject({
       field: 'scoring.models.0.rules.0.halfLife',
@@ -396,18 +400,11 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
 
   it('explains a profile’s score from its ledger over HTTP', async () => {
     const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
-    const saved = await api('PUT', '/settings', {
-      ...settings,
-      scoring: {
-        models: [
-          {
-            id: 'engagement',
-            name: 'Engagement',
-            rules: [{ id: 'visit', kind: 'event', event: 'Pricing Viewed', points: 5 }],
-          },
-        ],
-      },
-    });
+    const saved = await api(
+      'PUT',
+      '/settings',
+      withEngagementRule(settings, { id: 'visit', kind: 'event', event: 'Pricing Viewed', points: 5 }),
+    );
     expect(saved.status).toBe(200);
     const di = await newProfile();
     const groupId = unique('acme');
