@@ -23,4 +23,10 @@ describe('SMS segments', () => {
     expect(smsSegments(`Ł${'a'.repeat(70)}`)).toMatchObject({ encoding: 'UCS-2', segments: 2 });
     expect(smsSegments(`Ł${'a'.repeat(134)}`).segments).toBe(3);
   });
+
+  it('counts an emoji as the two UCS-2 units it takes, so that 70 to a segment holds for what it shows', () => {
+    expect(smsSegments('😀'.repeat(35))).toMatchObject({ encoding: 'UCS-2', characters: 70, segments: 1 });
+    expect(smsSegments('😀'.repeat(36))).toMatchObject({ encoding: 'UCS-2', characters: 72, segments: 2 });
+    expect(smsSegments('Ciao 😀')).toMatchObject({ characters: 7 });
+  });
 });
