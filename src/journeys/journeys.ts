@@ -5,7 +5,7 @@ import { describeIssue } from '../core/input-issues.js';
 import type { EmailTemplate, Journey, JourneyVersion } from '../core/journey.js';
 import { type Condition, JourneyDefinition, type Step } from '../core/journey-definition.js';
 import type { Storage } from '../storage/storage.js';
-import { checkLiquid } from '../templates/liquid.js';
+import { checkLiquid, notJsonTemplate } from '../templates/liquid.js';
 
 export { JOURNEYS_CURSOR, JourneyEngine } from './engine.js';
 
@@ -105,6 +105,12 @@ export async function publishJourney(
           field: `draft.steps.${index}.${field}`,
         });
     }
+    const notJson =
+      step.type === 'webhook' && step.body !== undefined ? notJsonTemplate(step.body) : undefined;
+    if (notJson)
+      throw new AppError('invalid_input', `steps.${index}.body: ${notJson}`, {
+        field: `draft.steps.${index}.body`,
+      });
     if (step.type === 'webhook' && !destinations.has(step.destination))
       throw new AppError(
         'invalid_input',

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkLiquid, renderHtml, renderJson, renderPlain } from './liquid.js';
+import { checkLiquid, notJsonTemplate, renderHtml, renderJson, renderPlain } from './liquid.js';
 
 describe('Liquid templates', () => {
   let workingDirectory: string;
@@ -70,5 +70,29 @@ describe('Liquid templates', () => {
     expect(checkLiquid('Hi {{ profile.traits.name | default: "there" }}')).toBeUndefined();
     expect(renderPlain('{{ a | json }} {% if b %}yes{% endif %}', { a: 'x"y', b: true })).toBe('"x\\"y" yes');
     expect(renderHtml('<p>{{ a }}</p>', { a: '<script>' })).toBe('<p>&lt;script&gt;</p>');
+  });
+});
+
+describe('notJsonTemplate', () => {
+  it('passes bodies that may render as JSON, outputs writing whatever they write', () => {
+    for (const body of [
+      '{{ event.properties | json }}',
+      '{"total": {{ event.properties.total }}, "name": "{{ profile.traits.name }}"}',
+      '[{{ profile.traits | json }}]',
+      '"{{ profile.id }}"',
+      '{% if event.properties.big %}{"big": true}{% else %}{"big": false}{% endif %}',
+      '  \n{"a": 1}\n',
+      '{{ n }}',
+    ])
+      expect(notJsonTemplate(body)).toBeUndefined();
+  });
+
+  it('names what can never be JSON: a form, prose, text after the value', () => {
+    expect(notJsonTemplate('name={{ profile.traits.name }}&plan=pro')).toBe(
+      'a JSON body cannot start with "name=&plan"',
+    );
+    expect(notJsonTemplate('Hello {{ name }}')).toBe('a JSON body cannot start with "Hello"');
+    expect(notJsonTemplate('{"a": 1} thanks')).toBe('a JSON body cannot end with " 1} thanks"');
+    expect(notJsonTemplate('true')).toBeUndefined();
   });
 });

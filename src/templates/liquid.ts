@@ -113,6 +113,23 @@ export function renderJson(source: string, data: object): string {
   return json.renderSync(parse(json, `j:${source}`, source), data) as string;
 }
 
+/**
+ * Why a JSON body template can never render as JSON, judged only by its own text (what its `{{ }}`
+ * and `{% %}` leave around them), or undefined: outputs may write anything, so a body made only of
+ * them, or whose text starts and ends as JSON may, passes; a form (`a=1&b=2`) or prose does not.
+ */
+export function notJsonTemplate(source: string): string | undefined {
+  const text = source.replace(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g, '').trim();
+  if (text === '') return undefined;
+  if (!JSON_START.test(text)) return `a JSON body cannot start with ${JSON.stringify(text.slice(0, 10))}`;
+  if (!JSON_END.test(text)) return `a JSON body cannot end with ${JSON.stringify(text.slice(-10))}`;
+  return undefined;
+}
+
+/** How a JSON text can start and end: an object, array, string, number, true, false or null. */
+const JSON_START = /^(?:[{["\-0-9]|true|false|null)/;
+const JSON_END = /(?:[}\]"0-9]|true|false|null)$/;
+
 /** Checks a template's syntax; the error names the line. */
 export function checkLiquid(source: string): string | undefined {
   try {

@@ -241,6 +241,13 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
         body: '{"name": {{ profile.traits.name | upcase_all }}}',
       }),
     ).rejects.toMatchObject({ code: 'invalid_input', field: 'draft.steps.0.body' });
+    // Nor a body whose own text can never be JSON, whatever its outputs write: a form, or prose.
+    for (const body of ['name={{ profile.traits.name }}&plan=pro', 'not json {{ x }}', '{"a": 1} thanks'])
+      await expect(withStep({ type: 'webhook', destination: 'crm', body })).rejects.toMatchObject({
+        code: 'invalid_input',
+        field: 'draft.steps.0.body',
+        message: expect.stringContaining('a JSON body cannot'),
+      });
     await expect(
       withStep({ type: 'update_traits', set: { plan: 'pro', note: '{% if event.properties.big %}big' } }),
     ).rejects.toMatchObject({ code: 'invalid_input', field: 'draft.steps.0.set.note' });
