@@ -151,6 +151,22 @@ export async function listProfileTimeline(
   );
 }
 
+/**
+ * Which of these profiles a merge changed since `mergeSequence` said `mergesBefore`: merged away, or
+ * absorbing another. Reads made before then missed what the merge moved. Call under `holdOffMerges`.
+ */
+export async function profilesMergedSince(
+  tx: Pick<StorageTx, 'profiles'>,
+  profileIds: string[],
+  mergesBefore: number,
+): Promise<Set<string>> {
+  if (profileIds.length === 0) return new Set();
+  return new Set([
+    ...(await tx.profiles.mergedAwayAmong(profileIds)),
+    ...(await tx.profiles.survivorsOfMergesSince(profileIds, mergesBefore)),
+  ]);
+}
+
 /** Each event's profile, through its identity (identities always point at the surviving profile). */
 export async function eventProfileIds(
   reader: Pick<StorageReader, 'profiles'>,

@@ -172,6 +172,7 @@ async function decideWorkspace(
   }
 
   const scores: StoredScore[] = [];
+  const revisions = new Map(settings.scoring.models.map((model) => [model.id, modelRevision(model)]));
   for (const profile of profiles) {
     if (profile.mergedInto !== null) continue;
     for (const model of settings.scoring.models) {
@@ -182,7 +183,7 @@ async function decideWorkspace(
         at,
       );
       const stored = storedScores.get(profile.id)?.[model.id];
-      const revision = modelRevision(model);
+      const revision = revisions.get(model.id) as string;
       if (stored?.score !== score || stored.modelRevision !== revision)
         scores.push({
           workspaceId,

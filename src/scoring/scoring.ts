@@ -1,5 +1,6 @@
 import { AppError } from '../core/errors.js';
 import { bucketStart, modelRevision, type ScoreModel } from '../core/score-model.js';
+import { profilesMergedSince } from '../profiles/profiles.js';
 import { ruleNeeds } from '../segments/rule-needs.js';
 import type { HandOff, StageChange, Storage } from '../storage/storage.js';
 import { ledgersByProfile, type ScoreExplanation, scoreOf } from './score.js';
@@ -222,11 +223,11 @@ async function recomputedDistribution(
     if (options.storesScores && outdated.length > 0)
       await storage.transaction(async (tx) => {
         await tx.profiles.holdOffMerges();
-        const outdatedIds = outdated.map((entry) => entry.profileId);
-        const merged = new Set([
-          ...(await tx.profiles.mergedAwayAmong(outdatedIds)),
-          ...(await tx.profiles.survivorsOfMergesSince(outdatedIds, mergesBefore)),
-        ]);
+        const merged = await profilesMergedSince(
+          tx,
+          outdated.map((entry) => entry.profileId),
+          mergesBefore,
+        );
         await tx.scoring.refreshScores(
           revision,
           outdated.filter((entry) => !merged.has(entry.profileId)),

@@ -4,7 +4,7 @@ import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.j
 import { TRAITS_UPDATED } from '../core/profile.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED, type Segment } from '../core/segment-definition.js';
 import { groupIdOf } from '../profiles/identity-resolution.js';
-import { eventProfileIds } from '../profiles/profiles.js';
+import { eventProfileIds, profilesMergedSince } from '../profiles/profiles.js';
 import {
   type PipelineBatch,
   StaleBatchError,
@@ -287,13 +287,7 @@ export async function reevaluateProfiles(
     // A profile merged away since the reads above has no memberships left to change, and one that
     // absorbed another since was decided without what the merge brought (its memberships among them):
     // the merge event, further on in the log, decides the survivor afresh, with these events as its own.
-    const mergedAway =
-      decided.length > 0
-        ? new Set([
-            ...(await tx.profiles.mergedAwayAmong(decided)),
-            ...(await tx.profiles.survivorsOfMergesSince(decided, mergesBefore)),
-          ])
-        : new Set<string>();
+    const mergedAway = await profilesMergedSince(tx, decided, mergesBefore);
     const written = withoutProfiles(changes, mergedAway);
     await writeChanges(tx, written);
     await tx.generatedEvents.append(mergedAway.size === 0 ? events : eventsOf(written));

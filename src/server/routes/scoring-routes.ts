@@ -17,6 +17,8 @@ import { ErrorResponse, PageQuery, pageOf, WorkspaceParams } from '../schemas.js
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
 const ProfileParams = WorkspaceParams.extend({ profileId: z.string().min(1).max(100) });
+/** Why a profile was recycled when the caller gives no reason. */
+const HAND_RECYCLE_REASON = 'recycled by hand';
 /** How long a recomputed distribution is shown while no score was written (decay moves over days). */
 const DISTRIBUTION_MAX_AGE_MS = 30_000;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -138,7 +140,7 @@ export async function scoringRoutes(
         summary: 'Send a profile back to the recycle stage (e.g. sales rejected the lead)',
         params: ProfileParams,
         // No body at all is fine too (Fastify gives null for none).
-        body: z.object({ reason: z.string().trim().min(1).max(200).default('recycled by hand') }).nullish(),
+        body: z.object({ reason: z.string().trim().min(1).max(200).default(HAND_RECYCLE_REASON) }).nullish(),
         response: { 200: z.object({ from: z.string().nullable(), to: z.string() }), ...errors },
       },
     },
@@ -150,7 +152,7 @@ export async function scoringRoutes(
       const moved = await recycleProfile(storage, {
         workspaceId,
         profileId: profile.id,
-        reason: request.body?.reason ?? 'recycled by hand',
+        reason: request.body?.reason ?? HAND_RECYCLE_REASON,
         now: clock.now(),
       });
       if (!moved)
