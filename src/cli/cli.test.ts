@@ -98,6 +98,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0014-merge-order',
           '0015-login-failures',
           '0016-score-model-revision',
+          '0017-unnamed-views',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

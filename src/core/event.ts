@@ -2,12 +2,20 @@
 export const EVENT_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/** What a `page` or `screen` call sent without a `name` is counted under. */
+export const PAGE_VIEWED = 'Page Viewed';
+export const SCREEN_VIEWED = 'Screen Viewed';
+
+export function unnamedViewName(type: 'page' | 'screen'): string {
+  return type === 'page' ? PAGE_VIEWED : SCREEN_VIEWED;
+}
+
 /** An accepted event, validated and timestamped, about to be appended to the event log. */
 export interface NewEvent {
   workspaceId: string;
   messageId: string;
   type: EventType;
-  /** `event` for track, `name` for page and screen; null otherwise. */
+  /** `event` for track; `name` for page and screen, or `Page Viewed` / `Screen Viewed` without one; null otherwise. */
   name: string | null;
   userId: string | null;
   anonymousId: string | null;

@@ -171,6 +171,13 @@ const PLANS = ['free', 'free', 'free', 'plus', 'pro'];
 const CATEGORIES = ['shoes', 'jackets', 'bags', 'hats', 'socks'];
 const PAGES = ['/', '/new-in', '/sale', '/about', '/shipping', '/blog'];
 
+const DEMO_SHOP_ORIGIN = 'https://shop.example.com';
+
+/** What analytics.js fills in on a page call. */
+function pageProperties(path: string) {
+  return { path, url: `${DEMO_SHOP_ORIGIN}${path}`, title: 'Demo shop' };
+}
+
 /** One contact's month: signs up, browses in sessions, sometimes fills a cart and mostly buys it. */
 function contactHistory(
   contact: number,
@@ -215,12 +222,8 @@ function contactHistory(
       return time;
     };
     for (let view = 0, views = 1 + Math.floor(random() * 4); view < views; view++)
-      calls.push({
-        type: 'page',
-        name: 'Page Viewed',
-        ...at(step()),
-        properties: { path: pick(random, PAGES) },
-      });
+      // As an analytics snippet sends them, without a name: counted as Page Viewed.
+      calls.push({ type: 'page', ...at(step()), properties: pageProperties(pick(random, PAGES)) });
     const category = pick(random, CATEGORIES);
     const sku = `${category}-${Math.floor(random() * 40)}`;
     const price = Math.round((15 + random() * 185) * 100) / 100;
@@ -265,7 +268,7 @@ const WELCOME_TEMPLATE = {
       <mj-column>
         <mj-text font-size="22px" font-weight="700">Ciao {{ profile.traits.first_name | default: "there" }}!</mj-text>
         <mj-text font-size="16px">Thanks for joining. Here is ten percent off your first order: use WELCOME10 at checkout.</mj-text>
-        <mj-button href="https://shop.example.com/new-in" background-color="#0b57d0">See what is new</mj-button>
+        <mj-button href="${DEMO_SHOP_ORIGIN}/new-in" background-color="#0b57d0">See what is new</mj-button>
       </mj-column>
     </mj-section>
   </mj-body>
@@ -282,7 +285,7 @@ const CART_TEMPLATE = {
       <mj-column>
         <mj-text font-size="20px" font-weight="700">Still thinking it over?</mj-text>
         <mj-text font-size="16px">The {{ event.properties.category | default: "item" }} you picked ({{ event.properties.sku }}) is still in your cart.</mj-text>
-        <mj-button href="https://shop.example.com/cart/{{ event.properties.cart_id }}" background-color="#0b57d0">Back to my cart</mj-button>
+        <mj-button href="${DEMO_SHOP_ORIGIN}/cart/{{ event.properties.cart_id }}" background-color="#0b57d0">Back to my cart</mj-button>
       </mj-column>
     </mj-section>
   </mj-body>

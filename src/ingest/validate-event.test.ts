@@ -30,6 +30,21 @@ describe('validateEvent', () => {
     expect(result.event.messageId).toMatch(/^msg_/);
   });
 
+  it('counts a page or screen call without a name as Page Viewed or Screen Viewed, a named one by its name', () => {
+    const nameOf = (call: Record<string, unknown>) => {
+      const result = validateEvent({ userId: 'u', ...call }, context);
+      if (!result.ok) throw new Error(result.reason);
+      return result.event.name;
+    };
+    expect(nameOf({ type: 'page', properties: { path: '/pricing' } })).toBe('Page Viewed');
+    expect(nameOf({ type: 'page', name: ' ' })).toBe('Page Viewed');
+    expect(nameOf({ type: 'page', name: null })).toBe('Page Viewed');
+    expect(nameOf({ type: 'screen' })).toBe('Screen Viewed');
+    expect(nameOf({ type: 'page', name: 'Pricing' })).toBe('Pricing');
+    expect(nameOf({ type: 'screen', name: 'Cart' })).toBe('Cart');
+    expect(nameOf({ type: 'identify' })).toBeNull();
+  });
+
   it('corrects the client clock: timestamp = receivedAt − (sentAt − originalTimestamp)', () => {
     // The client's clock runs 1 hour fast: it stamped the event at 10:59:50 and sent it at 11:00:00.
     const result = validateEvent(

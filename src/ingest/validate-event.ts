@@ -1,4 +1,4 @@
-import { EVENT_TYPES, type EventType, type NewEvent } from '../core/event.js';
+import { EVENT_TYPES, type EventType, type NewEvent, unnamedViewName } from '../core/event.js';
 import { newId } from '../core/ids.js';
 import { parseIsoDate } from '../core/iso-date.js';
 import { findUnstorableText, isStorableText, storableText } from '../core/storable-text.js';
@@ -132,10 +132,12 @@ export function validateEvent(raw: unknown, context: ValidateContext): Validatio
       return reject(`event must be at most ${MAX_EVENT_NAME_LENGTH} characters`, 'event');
     name = call.event;
   } else if (type === 'page' || type === 'screen') {
-    if (call.name !== undefined && call.name !== null) {
-      if (typeof call.name !== 'string') return reject('name must be a string', 'name');
-      name = call.name.slice(0, MAX_EVENT_NAME_LENGTH);
-    }
+    if (call.name !== undefined && call.name !== null && typeof call.name !== 'string')
+      return reject('name must be a string', 'name');
+    // Analytics snippets send most pages without a name; counted under one name, they can still be
+    // asked about in segments, scores and journeys (by path or URL in their properties).
+    const named = typeof call.name === 'string' && call.name.trim() !== '';
+    name = named ? (call.name as string).slice(0, MAX_EVENT_NAME_LENGTH) : unnamedViewName(type);
   } else if (type === 'group') {
     const groupId = readId(call.groupId);
     if (groupId === null || groupId === INVALID)

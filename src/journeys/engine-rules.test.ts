@@ -65,6 +65,32 @@ describe.each(BACKENDS)('journey rules on %s (manual clock)', (backend) => {
     expect((await traitsOf('de-big')).big_spender).toBeUndefined();
   });
 
+  it('enters on page views, named or sent without a name, with conditions on their properties', async () => {
+    const journeyId = await world.publish({
+      name: 'Pricing visitors',
+      entry: {
+        trigger: {
+          type: 'event',
+          event: 'Page Viewed',
+          conditions: [{ source: 'event', path: 'properties.path', op: 'eq', value: '/pricing' }],
+        },
+      },
+      start: 'tag',
+      steps: [
+        { id: 'tag', type: 'update_traits', set: { saw_pricing: true }, next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([
+      { type: 'page', userId: 'snippet', properties: { path: '/pricing' } },
+      { type: 'page', userId: 'blog-reader', properties: { path: '/blog' } },
+      { type: 'page', userId: 'named', name: 'Pricing', properties: { path: '/pricing' } },
+    ]);
+    await world.settle();
+    expect((await instancesOf(journeyId)).entered).toBe(1);
+    expect((await traitsOf('snippet')).saw_pricing).toBe(true);
+  });
+
   it('branches on traits, and on the event its wait heard even after a later timer', async () => {
     await world.publish({
       name: 'Feedback',

@@ -699,7 +699,7 @@ function isEntryEvent(
   const trigger = definition.entry.trigger;
   if (trigger.type === 'event') {
     return (
-      event.type === 'track' &&
+      (event.type === 'track' || event.type === 'page' || event.type === 'screen') &&
       event.name === trigger.event &&
       matchesAll(trigger.conditions, scopeOf(profile, event, undefined))
     );

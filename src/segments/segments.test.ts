@@ -475,6 +475,33 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     });
   });
 
+  it('counts page calls sent without a name, as analytics snippets send them, as Page Viewed', async () => {
+    const pricingReaders = await create('Read pricing twice', {
+      type: 'event',
+      event: 'Page Viewed',
+      atLeast: 2,
+      where: [{ path: 'path', op: 'contains', value: '/pricing' }],
+    });
+    const page = (userId: string, path: string, name?: string) => ({
+      type: 'page',
+      userId,
+      ...(name === undefined ? {} : { name }),
+      properties: { path, url: `https://shop.example${path}` },
+    });
+    await world.send([
+      page('ada', '/pricing'),
+      page('ada', '/pricing/teams'),
+      page('bo', '/pricing'),
+      page('bo', '/blog'),
+      // A named page is counted under its own name, not as Page Viewed.
+      page('cy', '/pricing', 'Pricing'),
+      page('cy', '/pricing', 'Pricing'),
+    ]);
+    await world.settle();
+    expect(await members(pricingReaders)).toEqual([await world.profileOf('ada')]);
+    expect(await eventNames('ada')).toEqual(['Segment Entered']);
+  });
+
   it("decides a profile afresh when a login merges a visitor's history and traits into it", async () => {
     const readers = await create('Readers', { type: 'event', event: 'Page Viewed', atLeast: 3, where: [] });
     const pro = await create('Pro', { type: 'trait', path: 'plan', op: 'eq', value: 'pro' });

@@ -15,6 +15,7 @@ import { rejectedOnce } from './0013-rejected-once.js';
 import { mergeOrder } from './0014-merge-order.js';
 import { loginFailures } from './0015-login-failures.js';
 import { scoreModelRevision } from './0016-score-model-revision.js';
+import { unnamedViews } from './0017-unnamed-views.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -38,6 +39,7 @@ const ALL: Record<string, DialectMigration> = {
   '0014-merge-order': mergeOrder,
   '0015-login-failures': loginFailures,
   '0016-score-model-revision': scoreModelRevision,
+  '0017-unnamed-views': unnamedViews,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
