@@ -73,9 +73,18 @@ async function checkStagesHeld(
   settings: WorkspaceSettings,
   previous: WorkspaceSettings,
 ): Promise<void> {
-  if (!settings.lifecycle) return;
-  const stages = settings.lifecycle.stages;
   const held = await storage.scoring.stagesHeld(workspaceId);
+  // Without a lifecycle the order of the stages held would be forgotten, and a later one could put
+  // them in any order: the lifecycle stays while anyone is at a stage (with no rules, nothing moves).
+  if (!settings.lifecycle) {
+    if (held.length === 0) return;
+    throw new AppError(
+      'invalid_input',
+      `lifecycle: profiles are at ${held.join(', ')}, so the lifecycle must stay (without rules it moves nobody)`,
+      { field: 'lifecycle' },
+    );
+  }
+  const stages = settings.lifecycle.stages;
   const dropped = held.filter((stage) => !stages.includes(stage));
   if (dropped.length > 0)
     throw new AppError(

@@ -390,6 +390,14 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
         message: expect.stringContaining(message),
       });
     }
+    // Nor can the lifecycle go, to come back in another order: it would have no earlier order to keep.
+    const { lifecycle: _kept, ...withoutLifecycle } = settings;
+    const removed = await api<ApiError>('PUT', '/settings', withoutLifecycle);
+    expect(removed.status).toBe(400);
+    expect(removed.body.error).toMatchObject({
+      field: 'lifecycle',
+      message: expect.stringMatching(/profiles are at (lead, sql|sql, lead), so the lifecycle must stay/),
+    });
     // A stage after all those profiles are at may move, and new ones come in anywhere.
     const widened = await api('PUT', '/settings', {
       ...settings,
