@@ -1,4 +1,5 @@
 import { VALUE_OPS, type ValueOp } from '../app/comparisons.js';
+import { formatList, formatLiteral, parseList, parseLiteral } from '../app/typed-values.js';
 
 /**
  * Property filters and trait conditions as the settings document holds them, and as the scoring forms
@@ -55,30 +56,17 @@ export const blankCondition = (): ConditionForm => ({ type: 'trait', path: '', o
 const takesNoValue = (op: ValueOp) => op === 'exists' || op === 'not_exists';
 const takesDuration = (op: ValueOp) => op === 'within_last' || op === 'not_within_last';
 
-/** Numbers and booleans as such, the rest as text: `42` → 42, `true` → true, `IT` → "IT". */
-function parseScalar(text: string): unknown {
-  const trimmed = text.trim();
-  if (trimmed === 'true' || trimmed === 'false') return trimmed === 'true';
-  if (/^-?\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
-  return trimmed;
-}
-
+/** What a value box shows: typed as the segment builder types it, so a stored value reads back unchanged. */
 export function valueToText(value: unknown): string {
-  if (value === undefined || value === null) return '';
-  if (Array.isArray(value)) return value.map((item) => String(item)).join(', ');
-  return String(value);
+  if (value === undefined) return '';
+  return Array.isArray(value) ? formatList(value) : formatLiteral(value);
 }
 
 export function textToValue(op: ValueOp, text: string): unknown {
   if (takesNoValue(op)) return undefined;
   if (takesDuration(op)) return text.trim();
-  if (op === 'in')
-    return text
-      .split(',')
-      .map((item) => item.trim())
-      .filter((item) => item !== '')
-      .map(parseScalar);
-  return parseScalar(text);
+  if (op === 'in') return parseList(text);
+  return parseLiteral(text);
 }
 
 export const filterToForm = (filter: PropertyFilterJson): FilterForm => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { serverFieldUnder, serverMessage, textToValue, valueToText } from './conditions.js';
+import { serverFieldUnder, serverMessage, textToValue, type ValueOp, valueToText } from './conditions.js';
 import {
   blankModel,
   blankRule,
@@ -192,6 +192,20 @@ describe('values and server errors', () => {
     expect(textToValue('eq', '-12.5')).toBe(-12.5);
     expect(textToValue('contains', ' /pricing ')).toBe('/pricing');
     expect(textToValue('not_exists', 'x')).toBeUndefined();
+  });
+
+  it('reads back every stored value as it was, so saving an untouched rule changes nothing', () => {
+    const stored: Array<[ValueOp, unknown]> = [
+      ['eq', '00100'],
+      ['eq', 'true'],
+      ['eq', '123'],
+      ['eq', true],
+      ['eq', 42],
+      ['eq', ' padded '],
+      ['in', ['free', 'a, b', '5', 5]],
+      ['contains', '/pricing'],
+    ];
+    for (const [op, value] of stored) expect(textToValue(op, valueToText(value))).toEqual(value);
   });
 
   it('places a 400 on the field of the model it names, and only that model', () => {
