@@ -257,8 +257,26 @@ describe('scoring screen (Chromium)', () => {
     expect(await own.locator('tbody tr').first().textContent()).toMatch(/Marco.*SLA mancato/);
     await shot('contact-hand-offs-it');
     await page.getByRole('button', { name: 'Riporta a lead' }).click();
+    // Nothing moves until it is confirmed.
+    await page.getByRole('alertdialog').getByText('Riportare questo contatto da mql a lead?').waitFor();
+    await page.getByRole('button', { name: 'Annulla' }).click();
+    expect(await page.getByRole('alertdialog').count()).toBe(0);
+    expect(
+      (await consoleWorld.api<{ stage: string }>('GET', `/profiles/${handOff?.profileId}/intent`)).body.stage,
+    ).toBe('mql');
+    await page.getByRole('button', { name: 'Riporta a lead' }).click();
+    await page.getByRole('button', { name: 'Sì, riporta a lead' }).click();
     await page.getByText('Riportato a lead.').waitFor();
     const intent = await consoleWorld.api<{ stage: string }>('GET', `/profiles/${handOff?.profileId}/intent`);
     expect(intent.body.stage).toBe('lead');
+
+    // Its missed SLA stays findable, with when it ran out, whatever became of the hand-off since.
+    await page.getByRole('link', { name: 'Punteggi' }).click();
+    await page.getByRole('link', { name: 'Passaggi alle vendite' }).click();
+    await page.getByLabel('Stato').selectOption('missed');
+    await expect.poll(() => table.locator('tbody tr').count(), { timeout: 30_000 }).toBe(1);
+    const missedAt = await table.locator('tbody tr td').nth(5).textContent();
+    expect(missedAt).toMatch(/\d/);
+    await page.getByRole('columnheader', { name: 'SLA mancato il' }).waitFor();
   }, 180_000);
 });

@@ -1,14 +1,21 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
 import { Pager, usePage } from '../components/pager.js';
-import { EmptyState, errorMessage } from '../components/states.js';
+import { EmptyState, ErrorState } from '../components/states.js';
 import { useIntentSettings } from '../scoring/intent-settings.js';
 import '../scoring/messages.js';
 import type { Intent } from './contact-api.js';
-import { type Ledger, ledgerOf, type Reason, type ScoreModelView } from './contact-format.js';
+import {
+  isPastRecycleStage,
+  type Ledger,
+  ledgerOf,
+  type Reason,
+  type ScoreModelView,
+} from './contact-format.js';
 
 function Reasons(props: { reasons: Reason[] }) {
   const { t } = useTranslation();
@@ -179,8 +186,9 @@ export function HandOffsOfContact(props: { intent: Intent; profileId: string }) 
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['profile', workspace.id, props.profileId] }),
   });
   const handOffs = props.intent.handOffs;
-  const canRecycle =
-    recycleTo !== undefined && props.intent.stage !== null && props.intent.stage !== recycleTo;
+  const [isConfirming, setIsConfirming] = useState(false);
+  const stage = props.intent.stage;
+  const canRecycle = isPastRecycleStage(stage, settings.data?.lifecycle);
   return (
     <div className="contact-section">
       <h2>{t('contacts.handOffsTitle')}</h2>
@@ -224,19 +232,30 @@ export function HandOffsOfContact(props: { intent: Intent; profileId: string }) 
         </table>
       )}
       <div className="toolbar">
-        {canRecycle && (
-          <button
-            type="button"
-            title={t('contacts.recycleHint')}
-            disabled={recycle.isPending}
-            onClick={() => recycle.mutate()}
-          >
+        {canRecycle && !isConfirming && (
+          <button type="button" title={t('contacts.recycleHint')} onClick={() => setIsConfirming(true)}>
             {t('contacts.recycle', { stage: recycleTo })}
           </button>
         )}
         {recycle.isSuccess && <span role="status">{t('contacts.recycled', { stage: recycle.data.to })}</span>}
-        {recycle.error && <span role="alert">{errorMessage(recycle.error, t)}</span>}
       </div>
+      {canRecycle && isConfirming && (
+        <div className="confirm" role="alertdialog" aria-label={t('contacts.recycle', { stage: recycleTo })}>
+          <p>{t('contacts.confirmRecycle', { stage: recycleTo, from: stage })}</p>
+          <button
+            type="button"
+            className="danger"
+            disabled={recycle.isPending}
+            onClick={() => recycle.mutate(undefined, { onSettled: () => setIsConfirming(false) })}
+          >
+            {t('contacts.recycleConfirm', { stage: recycleTo })}
+          </button>
+          <button type="button" onClick={() => setIsConfirming(false)}>
+            {t('common.cancel')}
+          </button>
+        </div>
+      )}
+      {recycle.error && <ErrorState error={recycle.error} />}
     </div>
   );
 }

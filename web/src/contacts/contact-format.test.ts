@@ -4,6 +4,7 @@ import {
   contactName,
   eventDetails,
   eventTitle,
+  isPastRecycleStage,
   keyValueRows,
   ledgerOf,
   type ProfileScore,
@@ -142,5 +143,18 @@ describe('score ledger', () => {
       ['retired', []],
       ['pricing', []],
     ]);
+  });
+});
+
+describe('isPastRecycleStage', () => {
+  const lifecycle = { stages: ['subscriber', 'lead', 'mql', 'sql'], recycleTo: 'lead' };
+  it('offers the way back only to contacts past the recycle stage', () => {
+    expect(isPastRecycleStage('mql', lifecycle)).toBe(true);
+    expect(isPastRecycleStage('sql', lifecycle)).toBe(true);
+    expect(isPastRecycleStage('lead', lifecycle)).toBe(false);
+    expect(isPastRecycleStage('subscriber', lifecycle)).toBe(false);
+    expect(isPastRecycleStage('gone', lifecycle)).toBe(false);
+    expect(isPastRecycleStage(null, lifecycle)).toBe(false);
+    expect(isPastRecycleStage('mql', undefined)).toBe(false);
   });
 });

@@ -168,3 +168,13 @@ export function ledgerOf(score: ProfileScore, models: readonly ScoreModelView[] 
     fit: score.fit.map((fit) => ({ ...fit, reasons: reasonsOf(fit.rule) })),
   };
 }
+
+/** Whether a contact at `stage` can be sent back by hand: only one past the recycle stage can (the server refuses the rest). */
+export function isPastRecycleStage(
+  stage: string | null,
+  lifecycle: { stages: readonly string[]; recycleTo: string } | undefined,
+): boolean {
+  if (!lifecycle || stage === null) return false;
+  const recycleAt = lifecycle.stages.indexOf(lifecycle.recycleTo);
+  return recycleAt >= 0 && lifecycle.stages.indexOf(stage) > recycleAt;
+}

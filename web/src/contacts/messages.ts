@@ -123,6 +123,9 @@ const en = {
   recycle: 'Send back to {{stage}}',
   recycleHint: 'Sales rejected the lead: it goes back to the recycle stage and its pending hand-off ends.',
   recycled: 'Sent back to {{stage}}.',
+  confirmRecycle:
+    'Send this contact from {{from}} back to {{stage}}? Its pending hand-off ends, and only its score or events move it forward again.',
+  recycleConfirm: 'Yes, send back to {{stage}}',
   topic: 'Topic',
   subscribed: 'Subscribed',
   yes: 'Yes',
@@ -260,6 +263,9 @@ const it: typeof en = {
   recycleHint:
     'Le vendite hanno rifiutato il contatto: torna alla fase di riciclo e il passaggio in attesa si chiude.',
   recycled: 'Riportato a {{stage}}.',
+  confirmRecycle:
+    'Riportare questo contatto da {{from}} a {{stage}}? Il suo passaggio in attesa termina, e solo il suo punteggio o i suoi eventi lo faranno avanzare di nuovo.',
+  recycleConfirm: 'Sì, riporta a {{stage}}',
   topic: 'Argomento',
   subscribed: 'Iscritto',
   yes: 'Sì',

@@ -10,6 +10,11 @@ import { useIntentSettings } from './intent-settings.js';
 
 const STATUSES = ['pending', 'accepted', 'breached', 'recycled'] as const;
 type HandOffStatus = (typeof STATUSES)[number];
+/**
+ * What the list can be narrowed to: a status, or every hand-off whose SLA ran out — breached, or
+ * recycled when the workspace sends missed leads back (a status alone would hide those among recycles).
+ */
+type HandOffFilter = HandOffStatus | 'missed' | '';
 const PAGE_SIZE = 25;
 
 interface HandOff {
@@ -29,15 +34,16 @@ export function HandOffsSection() {
   const format = useFormat();
   const { workspace } = useSession();
   const statusId = useId();
-  const [status, setStatus] = useState<HandOffStatus | ''>('');
+  const [filter, setFilter] = useState<HandOffFilter>('');
   // The cursors of the pages before the current one, and the current one's (undefined: the first page).
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
   const cursor = cursors.at(-1);
   const handOffs = useQuery({
-    queryKey: ['hand-offs', workspace.id, status, cursor],
+    queryKey: ['hand-offs', workspace.id, filter, cursor],
     queryFn: () => {
       const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
-      if (status) query.set('status', status);
+      if (filter === 'missed') query.set('missed', 'true');
+      else if (filter) query.set('status', filter);
       if (cursor) query.set('cursor', cursor);
       return api<{ items: HandOff[]; nextCursor: string | null }>(
         'GET',
@@ -60,9 +66,9 @@ export function HandOffsSection() {
           <label htmlFor={statusId}>{t('scoring.handOffs.status')}</label>
           <select
             id={statusId}
-            value={status}
+            value={filter}
             onChange={(event) => {
-              setStatus(event.target.value as HandOffStatus | '');
+              setFilter(event.target.value as HandOffFilter);
               setCursors([undefined]);
             }}
           >
@@ -72,13 +78,14 @@ export function HandOffsSection() {
                 {t(`scoring.handOffs.statuses.${value}`)}
               </option>
             ))}
+            <option value="missed">{t('scoring.handOffs.missed')}</option>
           </select>
         </div>
       </div>
       {handOffs.isPending && <Loading />}
       {handOffs.error && <ErrorState error={handOffs.error} onRetry={() => void handOffs.refetch()} />}
       {handOffs.data && items.length === 0 && (
-        <EmptyState>{status ? t('scoring.handOffs.emptyStatus') : t('scoring.handOffs.empty')}</EmptyState>
+        <EmptyState>{filter ? t('scoring.handOffs.emptyStatus') : t('scoring.handOffs.empty')}</EmptyState>
       )}
       {items.length > 0 && (
         <table className="table" data-testid="hand-offs">
@@ -89,6 +96,7 @@ export function HandOffsSection() {
               <th scope="col">{t('common.status')}</th>
               <th scope="col">{t('scoring.handOffs.created')}</th>
               <th scope="col">{t('scoring.handOffs.acceptBy')}</th>
+              <th scope="col">{t('scoring.handOffs.missedAt')}</th>
             </tr>
           </thead>
           <tbody>
@@ -107,6 +115,7 @@ export function HandOffsSection() {
                 </td>
                 <td>{format.dateTime(handOff.createdAt)}</td>
                 <td>{format.dateTime(handOff.acceptBy)}</td>
+                <td>{handOff.breachedAt ? format.dateTime(handOff.breachedAt) : '—'}</td>
               </tr>
             ))}
           </tbody>

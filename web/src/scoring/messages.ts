@@ -155,6 +155,8 @@ const en = {
     owner: 'Owner',
     created: 'Created',
     acceptBy: 'Accept by',
+    missed: 'SLA missed (breached or recycled)',
+    missedAt: 'SLA missed at',
     empty:
       'No hand-offs yet. They appear when a contact reaches the hand-off stage: set it up under Lifecycle and hand-off.',
     emptyStatus: 'No hand-offs with this status.',
@@ -323,6 +325,8 @@ const it: typeof en = {
     owner: 'Responsabile',
     created: 'Creato',
     acceptBy: 'Da accettare entro',
+    missed: 'SLA mancato (anche riciclati)',
+    missedAt: 'SLA mancato il',
     empty:
       'Ancora nessun passaggio. Compaiono quando un contatto raggiunge la fase del passaggio: impostala in Ciclo di vita e passaggio.',
     emptyStatus: 'Nessun passaggio con questo stato.',
