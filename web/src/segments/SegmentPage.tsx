@@ -15,6 +15,7 @@ import './messages.js';
 import { builderFromRule, emptyRoot, type GroupNode, ruleFromBuilder } from './rule-model.js';
 import { locateField, validateBuilder } from './rule-tree.js';
 import { SegmentMembers } from './SegmentMembers.js';
+import { SegmentStatus } from './SegmentStatus.js';
 import { StaticListUpload } from './StaticListUpload.js';
 import type { SegmentJson } from './segment-api.js';
 import './segments.css';
@@ -46,33 +47,6 @@ export function SegmentPage() {
       {segment.data.kind === 'static' && <StaticListUpload segment={segment.data} />}
       <SegmentMembers segment={segment.data} />
     </>
-  );
-}
-
-function SegmentStatus(props: { segment: SegmentJson }) {
-  const { t } = useTranslation();
-  const format = useFormat();
-  const { segment } = props;
-  if (segment.status === 'backfilling') {
-    const progress = t('segments.backfillProgress', {
-      done: format.number(segment.backfill.done),
-      total: format.number(segment.backfill.total),
-    });
-    return (
-      <div className="segment-status" role="status" data-testid="segment-status">
-        <progress
-          max={Math.max(segment.backfill.total, 1)}
-          value={segment.backfill.done}
-          aria-label={progress}
-        />
-        <span>{progress}</span>
-      </div>
-    );
-  }
-  return (
-    <p className="segment-status notice" role="status" data-testid="segment-status">
-      {t('segments.readyWith', { members: format.number(segment.members) })}
-    </p>
   );
 }
 

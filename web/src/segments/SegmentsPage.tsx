@@ -66,12 +66,14 @@ export function SegmentsPage() {
                   <td className="number">{format.number(segment.members)}</td>
                   <td>
                     <span className={`badge segment-${segment.status}`}>
-                      {segment.status === 'backfilling'
-                        ? t('segments.statuses.backfilling', {
-                            done: format.number(segment.backfill.done),
-                            total: format.number(segment.backfill.total),
-                          })
-                        : t('segments.statuses.ready')}
+                      {segment.status === 'ready'
+                        ? t('segments.statuses.ready')
+                        : segment.backfill.total === 0
+                          ? t('segments.statuses.preparing')
+                          : t('segments.statuses.backfilling', {
+                              done: format.number(segment.backfill.done),
+                              total: format.number(segment.backfill.total),
+                            })}
                     </span>
                   </td>
                   <td>{format.dateTime(segment.updatedAt)}</td>
