@@ -279,4 +279,47 @@ describe('scoring screen (Chromium)', () => {
     expect(missedAt).toMatch(/\d/);
     await page.getByRole('columnheader', { name: 'SLA mancato il' }).waitFor();
   }, 180_000);
+
+  it('fits every page a marketer opens on a phone (390 px) without the page scrolling sideways', async () => {
+    const { world } = consoleWorld;
+    const [handOff] = (await consoleWorld.api<HandOffPage>('GET', '/hand-offs')).body.items;
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      // What sticks out on each page, innermost first: an empty list when nothing does.
+      const overflows: Record<string, string[]> = {};
+      for (const path of [
+        '/dashboard',
+        '/journeys',
+        '/contacts',
+        `/contacts/${handOff?.profileId}`,
+        '/segments',
+        '/segments/new?kind=live',
+        '/scoring',
+        '/scoring?tab=lifecycle',
+        '/scoring?tab=hand-offs',
+        '/settings',
+      ]) {
+        await page.goto(`${world.url}${path}`);
+        await page.locator('main h1').first().waitFor();
+        await page.waitForLoadState('networkidle');
+        overflows[path] = await page.evaluate(() => {
+          const width = document.documentElement.clientWidth;
+          if (document.documentElement.scrollWidth <= width) return [];
+          const wide = [...document.querySelectorAll('main *')].filter(
+            (element) => element.getBoundingClientRect().right > width + 1,
+          );
+          return wide
+            .filter((element) => !wide.some((other) => other !== element && element.contains(other)))
+            .slice(0, 3)
+            .map((element) => `${element.tagName.toLowerCase()}.${element.className}`);
+        });
+      }
+      await shot('phone-hand-offs');
+      expect(Object.entries(overflows).filter(([, wide]) => wide.length > 0)).toEqual([]);
+      // The whole navigation and the log-out stay within reach.
+      await page.getByRole('button', { name: /Esci|Log out/ }).click({ trial: true });
+    } finally {
+      await page.setViewportSize({ width: 1500, height: 950 });
+    }
+  }, 120_000);
 });
