@@ -12,6 +12,7 @@ import {
 import { checkAudienceStillKnown } from '../scoring/audience-in-use.js';
 import type { Storage } from '../storage/storage.js';
 import { SecretBox } from './email/secret-box.js';
+import { SIGNATURE_HEADER } from './webhook/webhook-signature.js';
 
 /** The shortest half-life a score rule may have: shorter is no decay anyone could watch. */
 const MIN_HALF_LIFE_MS = 60_000;
@@ -136,6 +137,8 @@ export async function saveSettings(
     throw new AppError('invalid_input', `${field}: is not a known field`, { field });
   }
   if (!input.privateNetworksAllowed) checkNoPrivateNetworks(settings);
+  checkWebhookHeaders(settings);
+  checkQuietHours(settings);
   checkIntentSettings(settings);
   const previous = await storage.settings.get(input.workspaceId);
   await checkStagesHeld(storage, input.workspaceId, settings, previous);
@@ -275,6 +278,48 @@ function checkNoPrivateNetworks(settings: WorkspaceSettings): void {
         `${field}.allowPrivateNetworks: this server does not let workspaces call private networks; its operator allows it with MOPS_ALLOW_PRIVATE_NETWORKS=true`,
         { field: `${field}.allowPrivateNetworks` },
       );
+}
+
+/**
+ * Headers Mops writes on every call, or HTTP itself does: a destination's own would break the call (a
+ * wrong Content-Length fails every one) or be overwritten without a word. Checked on saving only, so
+ * settings stored before stay readable.
+ */
+const RESERVED_HEADERS = new Set([
+  'content-length',
+  'content-type',
+  'host',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'user-agent',
+  'idempotency-key',
+  'mops-webhook-id',
+  SIGNATURE_HEADER,
+]);
+
+function checkWebhookHeaders(settings: WorkspaceSettings): void {
+  for (const [index, destination] of settings.webhooks.destinations.entries())
+    for (const name of Object.keys(destination.headers ?? {}))
+      if (RESERVED_HEADERS.has(name.toLowerCase())) {
+        const field = `webhooks.destinations.${index}.headers.${name}`;
+        throw new AppError('invalid_input', `${field}: Mops sets ${name} on every call itself`, { field });
+      }
+}
+
+/** Quiet hours from a time to the same time would be none at all, which nobody means by setting them. */
+function checkQuietHours(settings: WorkspaceSettings): void {
+  const quiet = settings.quietHours;
+  if (quiet && quiet.start === quiet.end)
+    throw new AppError(
+      'invalid_input',
+      `quietHours.end: must differ from the start (${quiet.start}); for no quiet hours, set quietHours to null`,
+      { field: 'quietHours.end' },
+    );
 }
 
 export { SecretBox };

@@ -39,7 +39,7 @@ export function requireComparisonValue<T extends z.ZodType<{ op: string; value?:
 }
 
 export const ValueCondition = requireComparisonValue(
-  z.object({
+  z.strictObject({
     source: ConditionSource,
     /** A dotted path: `plan` for a trait, `properties.total` for an event. */
     path: z.string().min(1).max(200),
@@ -50,7 +50,7 @@ export const ValueCondition = requireComparisonValue(
 export type ValueCondition = z.infer<typeof ValueCondition>;
 
 /** Whether a message sent earlier in this journey was opened or clicked. */
-export const EngagementCondition = z.object({
+export const EngagementCondition = z.strictObject({
   source: z.literal('message'),
   /** The id of the send_email step whose message is meant. */
   step: Identifier,
@@ -60,18 +60,18 @@ export type EngagementCondition = z.infer<typeof EngagementCondition>;
 
 /** Where the profile stands: in a segment, a score under a model, its lifecycle stage. */
 export const AudienceCondition = z.discriminatedUnion('source', [
-  z.object({
+  z.strictObject({
     source: z.literal('segment'),
     segment: z.string().min(1).max(100),
     op: z.enum(['in', 'not_in']).default('in'),
   }),
-  z.object({
+  z.strictObject({
     source: z.literal('score'),
     model: z.string().min(1).max(64),
     op: z.enum(['gt', 'gte', 'lt', 'lte', 'eq']),
     value: z.number(),
   }),
-  z.object({
+  z.strictObject({
     source: z.literal('lifecycle'),
     op: z.enum(['in', 'not_in']).default('in'),
     stages: z.array(z.string().min(1).max(64)).min(1).max(20),
@@ -85,28 +85,32 @@ export type Condition = z.infer<typeof Condition>;
 const EventConditions = z.array(ValueCondition).max(20).default([]);
 
 export const EntryTrigger = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('event'), event: z.string().min(1).max(255), conditions: EventConditions }),
+  z.strictObject({
+    type: z.literal('event'),
+    event: z.string().min(1).max(255),
+    conditions: EventConditions,
+  }),
   /** An identify that changes this trait (to `value`, when given). */
-  z.object({
+  z.strictObject({
     type: z.literal('trait_changed'),
     trait: z.string().min(1).max(200),
     value: z.unknown().optional(),
   }),
   /** Entering (or leaving) a segment: its `Segment Entered` / `Segment Exited` event. */
-  z.object({
+  z.strictObject({
     type: z.literal('segment'),
     segment: z.string().min(1).max(100),
     on: z.enum(['entered', 'exited']).default('entered'),
   }),
   /** Only through the API (`POST …/journeys/:id/enrol`). */
-  z.object({ type: z.literal('manual') }),
+  z.strictObject({ type: z.literal('manual') }),
 ]);
 export type EntryTrigger = z.infer<typeof EntryTrigger>;
 
 export const ReentryPolicy = z.discriminatedUnion('policy', [
-  z.object({ policy: z.literal('once') }),
-  z.object({ policy: z.literal('once_per_period'), period: PositiveDuration }),
-  z.object({ policy: z.literal('every_time') }),
+  z.strictObject({ policy: z.literal('once') }),
+  z.strictObject({ policy: z.literal('once_per_period'), period: PositiveDuration }),
+  z.strictObject({ policy: z.literal('every_time') }),
 ]);
 export type ReentryPolicy = z.infer<typeof ReentryPolicy>;
 
@@ -117,8 +121,8 @@ const SplitWeight = z.number().positive().max(1_000_000);
 
 export const Step = z.discriminatedUnion('type', [
   // Positive: a wait of nothing that leads back to itself would loop for ever, a step at a time.
-  z.object({ id: Identifier, type: z.literal('wait'), duration: PositiveDuration, next: Next }),
-  z.object({
+  z.strictObject({ id: Identifier, type: z.literal('wait'), duration: PositiveDuration, next: Next }),
+  z.strictObject({
     id: Identifier,
     type: z.literal('wait_until'),
     /** Local time of day in the profile's timezone (trait `timezone`, else the workspace's). */
@@ -129,7 +133,7 @@ export const Step = z.discriminatedUnion('type', [
       .optional(),
     next: Next,
   }),
-  z.object({
+  z.strictObject({
     id: Identifier,
     type: z.literal('wait_for_event'),
     event: z.string().min(1).max(255),
@@ -140,27 +144,27 @@ export const Step = z.discriminatedUnion('type', [
     next: Next,
     timeoutNext: Next,
   }),
-  z.object({
+  z.strictObject({
     id: Identifier,
     type: z.literal('branch'),
     branches: z
-      .array(z.object({ conditions: z.array(Condition).min(1).max(20), next: Next }))
+      .array(z.strictObject({ conditions: z.array(Condition).min(1).max(20), next: Next }))
       .min(1)
       .max(20),
     otherwise: Next,
   }),
-  z.object({
+  z.strictObject({
     id: Identifier,
     type: z.literal('split'),
     /** Weighted arms; the same profile always takes the same arm of the same journey. */
     arms: z
-      .array(z.object({ name: Identifier, weight: SplitWeight, next: Next }))
+      .array(z.strictObject({ name: Identifier, weight: SplitWeight, next: Next }))
       .min(1)
       .max(10),
     /** A control group that leaves the journey here, for measuring the journey against doing nothing. */
-    holdout: z.object({ weight: SplitWeight }).optional(),
+    holdout: z.strictObject({ weight: SplitWeight }).optional(),
   }),
-  z.object({
+  z.strictObject({
     id: Identifier,
     type: z.literal('send_email'),
     template: z.string().min(1).max(100),
@@ -170,7 +174,7 @@ export const Step = z.discriminatedUnion('type', [
     whenNotAllowed: z.enum(['defer', 'skip']).default('defer'),
     next: Next,
   }),
-  z.object({
+  z.strictObject({
     id: Identifier,
     type: z.literal('send_sms'),
     /** Liquid, rendered as plain text: `Hi {{ profile.traits.first_name }}, your cart is waiting`. */
@@ -179,14 +183,14 @@ export const Step = z.discriminatedUnion('type', [
     whenNotAllowed: z.enum(['defer', 'skip']).default('defer'),
     next: Next,
   }),
-  z.object({
+  z.strictObject({
     id: Identifier,
     type: z.literal('update_traits'),
     /** Trait values; strings are Liquid templates (`{{ event.properties.total }}`). */
     set: z.record(z.string().min(1).max(200), z.unknown()),
     next: Next,
   }),
-  z.object({
+  z.strictObject({
     id: Identifier,
     type: z.literal('webhook'),
     /** One of the workspace's webhook destinations (settings): a step can call nowhere else. */
@@ -217,16 +221,16 @@ export const Step = z.discriminatedUnion('type', [
     body: z.string().max(32_000).default('{"profile": {{ profile | json }}, "event": {{ event | json }}}'),
     next: Next,
   }),
-  z.object({ id: Identifier, type: z.literal('exit') }),
+  z.strictObject({ id: Identifier, type: z.literal('exit') }),
 ]);
 export type Step = z.infer<typeof Step>;
 export type StepType = Step['type'];
 
 export const JourneyDefinition = z
-  .object({
+  .strictObject({
     name: z.string().trim().min(1).max(200),
     description: z.string().max(2000).optional(),
-    entry: z.object({
+    entry: z.strictObject({
       trigger: EntryTrigger,
       reentry: ReentryPolicy.default({ policy: 'once' }),
       /** More than one active instance per profile (e.g. one per cart). */
@@ -234,7 +238,7 @@ export const JourneyDefinition = z
     }),
     /** Reaching it exits the instance and counts it as converted. */
     goal: z
-      .object({
+      .strictObject({
         event: z.string().min(1).max(255),
         conditions: EventConditions,
         /** Only an event whose property at this path equals the entry event's (e.g. the same `properties.cart_id`). */
@@ -246,7 +250,9 @@ export const JourneyDefinition = z
     start: Identifier,
     steps: z.array(Step).min(1).max(200),
     /** Where the web console's builder draws each step (by step id); the engine ignores it. */
-    canvas: z.record(Identifier, z.object({ x: z.number().finite(), y: z.number().finite() })).optional(),
+    canvas: z
+      .record(Identifier, z.strictObject({ x: z.number().finite(), y: z.number().finite() }))
+      .optional(),
   })
   .superRefine((journey, ctx) => {
     const ids = new Map<string, number>();

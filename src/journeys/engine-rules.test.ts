@@ -91,6 +91,45 @@ describe.each(BACKENDS)('journey rules on %s (manual clock)', (backend) => {
     expect((await traitsOf('snippet')).saw_pricing).toBe(true);
   });
 
+  it('is moved by none of the events Mops writes itself when a client sends a look-alike', async () => {
+    const alerting = await world.publish({
+      name: 'Tell the owner',
+      entry: { trigger: { type: 'event', event: 'Hand-off SLA Missed' } },
+      start: 'tag',
+      steps: [
+        { id: 'tag', type: 'update_traits', set: { alerted: true }, next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    const waiting = await world.publish({
+      name: 'Until MQL',
+      entry: { trigger: { type: 'event', event: 'Trial Started' } },
+      start: 'wait',
+      steps: [
+        {
+          id: 'wait',
+          type: 'wait_for_event',
+          event: 'Lifecycle Stage Changed',
+          timeout: '7d',
+          next: 'mql',
+          timeoutNext: 'end',
+        },
+        { id: 'mql', type: 'update_traits', set: { reached: true }, next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([track('ned', 'Trial Started')]);
+    await world.settle();
+    await world.send([
+      track('ned', 'Hand-off SLA Missed', { owner: 'spoofed' }),
+      track('ned', 'Lifecycle Stage Changed', { from: 'lead', to: 'mql' }),
+    ]);
+    await world.settle();
+    expect((await instancesOf(alerting)).entered).toBe(0);
+    expect(await instancesOf(waiting)).toMatchObject({ entered: 1, active: 1 });
+    expect(await traitsOf('ned')).not.toHaveProperty('reached');
+  });
+
   it('branches on traits, and on the event its wait heard even after a later timer', async () => {
     await world.publish({
       name: 'Feedback',

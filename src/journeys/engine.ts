@@ -14,6 +14,7 @@ import {
 } from '../core/journey.js';
 import type { JourneyDefinition } from '../core/journey-definition.js';
 import { profileTimeZone } from '../core/local-time.js';
+import { isGenuine } from '../core/mops-events.js';
 import { type Profile, TRAITS_UPDATED } from '../core/profile.js';
 import type { ScoreModel } from '../core/score-model.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED } from '../core/segment-definition.js';
@@ -335,7 +336,7 @@ export class JourneyEngine {
       const scope = scopeOf(profile, event, candidate);
       let trigger: Trigger | undefined;
       const goal = definition.goal;
-      if (!happenedSinceEntry(event, candidate)) continue;
+      if (!happenedSinceEntry(event, candidate) || !isGenuine(event)) continue;
       if (
         goal &&
         event.name === goal.event &&
@@ -701,6 +702,7 @@ function isEntryEvent(
     return (
       (event.type === 'track' || event.type === 'page' || event.type === 'screen') &&
       event.name === trigger.event &&
+      isGenuine(event) &&
       matchesAll(trigger.conditions, scopeOf(profile, event, undefined))
     );
   }

@@ -46,6 +46,41 @@ describe('journey definitions', () => {
     );
   });
 
+  it.each([
+    // Dropped in silence, each of these turned a journey into another: a branch on "in" instead of
+    // "not_in", a deferral instead of a skip, re-entry once, no goal at all.
+    [
+      journey([
+        {
+          id: 'a',
+          type: 'branch',
+          branches: [
+            { conditions: [{ source: 'segment', segment: 'seg_1', operator: 'not_in' }], next: 'end' },
+          ],
+          otherwise: 'end',
+        },
+      ]),
+      'definition.steps.0.branches.0.conditions.0.operator',
+    ],
+    [
+      journey([{ id: 'a', type: 'send_sms', body: 'Hi', whenNotAlowed: 'skip', next: 'end' }]),
+      'definition.steps.0.whenNotAlowed',
+    ],
+    [
+      {
+        ...journey([]),
+        start: 'end',
+        entry: { trigger: { type: 'manual' }, reEntry: { policy: 'every_time' } },
+      },
+      'definition.entry.reEntry',
+    ],
+    [{ ...journey([]), start: 'end', gaol: { event: 'Order Completed' } }, 'definition.gaol'],
+  ])('refuses a misspelt key rather than dropping it: %#', (definition, field) => {
+    expect(() => parseDefinition(definition)).toThrow(
+      expect.objectContaining({ code: 'invalid_input', field, message: `${field}: is not a known field` }),
+    );
+  });
+
   it('takes waits, timeouts and weights that mean something', () => {
     const parsed = parseDefinition(
       journey([

@@ -235,6 +235,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   // Cookies only where sessions are used: ingest requests skip the cookie plugin's hooks.
   await server.register(async (scope) => {
+    acceptEmptyJsonBodies(scope);
     await scope.register(cookie);
     await scope.register(sessionRoutes, { storage, clock, auth, ...config });
     await scope.register(adminRoutes, { storage, clock, keys, auth });
@@ -281,4 +282,18 @@ function isSameSecret(given: string | undefined, expected: string): boolean {
   const presented = Buffer.from(given ?? '');
   const wanted = Buffer.from(expected);
   return presented.length === wanted.length && timingSafeEqual(presented, wanted);
+}
+
+/**
+ * `Content-Type: application/json` with no body, as many HTTP clients send on a POST that takes none
+ * (a re-drive, a publish, a DELETE), means no body rather than malformed JSON.
+ */
+function acceptEmptyJsonBodies(scope: FastifyInstance): void {
+  const parseJson = scope.getDefaultJsonParser('error', 'error');
+  scope.removeContentTypeParser('application/json');
+  scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (text === '') done(null, undefined);
+    else void parseJson(request, text, done);
+  });
 }

@@ -156,6 +156,12 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     });
     expect(bodies.map((body) => JSON.parse(body))).toEqual([{ id: ada.id }]);
 
+    // A misspelt key is refused, not dropped: without `ids` the re-drive would call every dead letter.
+    const misspelt = await api<ApiError>('POST', '/webhooks/dead-letters/redrive', { id: [deadLetter.id] });
+    expect(misspelt.status).toBe(400);
+    expect(misspelt.body.error).toMatchObject({ field: 'id', message: 'id: is not a known field' });
+    expect((await api<{ items: MessageJson[] }>('GET', '/webhooks/dead-letters')).body.items).toHaveLength(1);
+
     answer = 200;
     const redriven = await api<{ requeued: string[] }>('POST', '/webhooks/dead-letters/redrive', {
       ids: [deadLetter.id, 'msg_nope'],
@@ -174,6 +180,25 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     // No body at all: every dead letter, as with an empty one.
     const bare = await api<{ requeued: string[] }>('POST', '/webhooks/dead-letters/redrive');
     expect(bare).toEqual({ status: 200, body: { requeued: [], notDeadLettered: [] } });
+    // Nor with a JSON content type and no body, as many clients send a POST that takes none.
+    const { world } = mailWorld;
+    const post = (rest: string, body?: string) =>
+      fetch(`${world.url}/api/workspaces/${world.workspaceId}${rest}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${world.secretKey}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body }),
+      });
+    const empty = await post('/webhooks/dead-letters/redrive');
+    expect({ status: empty.status, body: await empty.json() }).toEqual({
+      status: 200,
+      body: { requeued: [], notDeadLettered: [] },
+    });
+    // An endpoint that needs a body still says so, and JSON poisoning is still refused.
+    const needsBody = await post('/segments/preview');
+    expect(needsBody.status).toBe(400);
+    expect(((await needsBody.json()) as ApiError).error.field).toBe('body');
+    const poisoned = await post('/webhooks/dead-letters/redrive', '{"__proto__": {"ids": ["x"]}}');
+    expect(poisoned.status).toBe(400);
   });
 
   it('keeps a stored secret only for the address it was given for: re-pointing needs it again', async () => {
@@ -349,5 +374,27 @@ describe('webhook settings on a server that keeps private networks closed', () =
     };
     expect((await putSettings({ sms })).body.error).toMatchObject({ field: 'sms.allowPrivateNetworks' });
     expect((await putSettings({ webhooks: { ...webhooks, allowPrivateNetworks: false } })).status).toBe(200);
+  });
+
+  it('refuses headers Mops sets itself on every call, and quiet hours that would be none', async () => {
+    const withHeaders = (headers: Record<string, string>) => ({
+      webhooks: { destinations: [{ id: 'crm', url: 'https://crm.example.com/hooks', headers }] },
+    });
+    for (const name of ['Content-Length', 'idempotency-key', 'Mops-Signature', 'Host']) {
+      const refused = await putSettings(withHeaders({ Authorization: 'Bearer x', [name]: '5' }));
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({
+        field: `webhooks.destinations.0.headers.${name}`,
+        message: expect.stringContaining(`Mops sets ${name} on every call itself`),
+      });
+    }
+    expect((await putSettings(withHeaders({ Authorization: 'Bearer x', 'X-Api-Key': 'k' }))).status).toBe(
+      200,
+    );
+
+    const never = await putSettings({ quietHours: { start: '08:00', end: '08:00' } });
+    expect(never.status).toBe(400);
+    expect(never.body.error.field).toBe('quietHours.end');
+    expect((await putSettings({ quietHours: { start: '21:00', end: '08:00' } })).status).toBe(200);
   });
 });

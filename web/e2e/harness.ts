@@ -136,3 +136,17 @@ export async function unlabelledControls(page: Page): Promise<string[]> {
       .map((element) => element.outerHTML.slice(0, 120));
   })()`);
 }
+
+/** The elements of the page's main part that reach past the window's right edge, innermost first (none: it fits). */
+export async function wideElements(page: Page): Promise<string[]> {
+  // A string, as above: it runs in the browser.
+  return page.evaluate(`(() => {
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= width) return [];
+    const wide = [...document.querySelectorAll('main *')].filter((element) => element.getBoundingClientRect().right > width + 1);
+    return wide
+      .filter((element) => !wide.some((other) => other !== element && element.contains(other)))
+      .slice(0, 3)
+      .map((element) => element.tagName.toLowerCase() + '.' + element.className);
+  })()`);
+}

@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoopbackPeer } from '../../src/test-support/loopback-peer.js';
 import { basicAuth } from '../../src/test-support/world.js';
-import { type ConsoleWorld, startConsoleWorld } from './harness.js';
+import { type ConsoleWorld, startConsoleWorld, wideElements } from './harness.js';
 
 /** The CRM: records the hand-off calls Mops makes to it. */
 class Crm extends LoopbackPeer {
@@ -302,17 +302,7 @@ describe('scoring screen (Chromium)', () => {
         await page.goto(`${world.url}${path}`);
         await page.locator('main h1').first().waitFor();
         await page.waitForLoadState('networkidle');
-        overflows[path] = await page.evaluate(() => {
-          const width = document.documentElement.clientWidth;
-          if (document.documentElement.scrollWidth <= width) return [];
-          const wide = [...document.querySelectorAll('main *')].filter(
-            (element) => element.getBoundingClientRect().right > width + 1,
-          );
-          return wide
-            .filter((element) => !wide.some((other) => other !== element && element.contains(other)))
-            .slice(0, 3)
-            .map((element) => `${element.tagName.toLowerCase()}.${element.className}`);
-        });
+        overflows[path] = await wideElements(page);
       }
       await shot('phone-hand-offs');
       expect(Object.entries(overflows).filter(([, wide]) => wide.length > 0)).toEqual([]);

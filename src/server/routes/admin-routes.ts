@@ -76,7 +76,7 @@ export async function adminRoutes(
       schema: {
         tags: ['workspaces'],
         summary: 'Create a workspace; the caller becomes its owner',
-        body: z.object({ name: z.string().trim().min(1).max(100) }),
+        body: z.strictObject({ name: z.string().trim().min(1).max(100) }),
         response: { 201: Workspace, ...errors },
       },
     },
@@ -126,7 +126,7 @@ export async function adminRoutes(
         tags: ['keys'],
         summary: 'Create an API key; the response is the only time the key is shown',
         params: WorkspaceParams,
-        body: z.object({
+        body: z.strictObject({
           kind: z.enum(['write', 'secret']).describe('write: send events only; secret: the admin API'),
           name: z.string().trim().min(1).max(100),
         }),
@@ -172,7 +172,7 @@ export async function adminRoutes(
         tags: ['users'],
         summary: 'Create a user with a role in this workspace',
         params: WorkspaceParams,
-        body: z.object({
+        body: z.strictObject({
           email: z.email(),
           password: z.string().min(MIN_PASSWORD_LENGTH).max(200),
           name: z.string().trim().max(100).optional(),
@@ -224,7 +224,7 @@ export async function adminRoutes(
         description:
           'Only an owner may grant or take away the owner role; the last owner cannot be demoted (409).',
         params: MemberParams,
-        body: z.object({ role: RoleName }),
+        body: z.strictObject({ role: RoleName }),
         response: { 200: MemberJson, 409: ErrorResponse, ...errors },
       },
     },

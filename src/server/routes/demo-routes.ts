@@ -27,7 +27,7 @@ export async function demoRoutes(
           'Load the demo shop: contacts with a month of browsing, carts and orders, and two published journeys with their e-mails',
         params: WorkspaceParams,
         body: z
-          .object({ contacts: z.number().int().min(10).max(50_000).default(10_000) })
+          .strictObject({ contacts: z.number().int().min(10).max(50_000).default(10_000) })
           .default({ contacts: 10_000 }),
         response: {
           200: z.object({

@@ -161,7 +161,7 @@ export async function journeyRoutes(
         tags: ['journeys'],
         summary: 'Create a journey as a draft',
         params: WorkspaceParams,
-        body: z.object({ definition: JourneyDefinition }),
+        body: z.strictObject({ definition: JourneyDefinition }),
         response: { 201: JourneyJson, ...errors },
       },
     },
@@ -198,7 +198,7 @@ export async function journeyRoutes(
         tags: ['journeys'],
         summary: 'Replace the draft (running instances are not affected until it is published)',
         params: JourneyParams,
-        body: z.object({ definition: JourneyDefinition }),
+        body: z.strictObject({ definition: JourneyDefinition }),
         response: { 200: JourneyJson, ...errors },
       },
     },
@@ -274,7 +274,7 @@ export async function journeyRoutes(
         tags: ['journeys'],
         summary: 'Enter a profile by hand (subject to the journey’s re-entry rules)',
         params: JourneyParams,
-        body: z.object({
+        body: z.strictObject({
           profileId: z.string().min(1).max(100),
           properties: z.record(z.string(), z.unknown()).default({}),
         }),

@@ -9,15 +9,13 @@ import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { EmailTemplate, Message } from '../../core/journey.js';
 import { MESSAGE_STATUSES } from '../../core/journey.js';
+import { SUBSCRIPTIONS_CHANGED } from '../../core/mops-events.js';
 import { WorkspaceSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import { draftTemplate, getTemplate, saveTemplate } from '../../templates/templates.js';
 import type { RouteDocumentation } from '../app.js';
 import type { Authenticator } from '../auth.js';
 import { ErrorResponse, PageQuery, pageOf, WorkspaceParams } from '../schemas.js';
-
-/** What an admin's change of a profile's subscriptions is recorded as, on the profile. */
-export const SUBSCRIPTIONS_CHANGED = 'Subscriptions Changed';
 
 const errors = {
   400: ErrorResponse,
@@ -28,7 +26,7 @@ const errors = {
 };
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-const TemplateBody = z.object({
+const TemplateBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
   subject: z.string().min(1).max(998),
   preheader: z.string().max(500).nullish(),
@@ -247,7 +245,7 @@ export async function messagingRoutes(
     },
   );
 
-  const PreviewBody = z.object({
+  const PreviewBody = z.strictObject({
     profileId: z.string().min(1).max(100).optional(),
     properties: z.record(z.string(), z.unknown()).default({}),
   });
@@ -450,7 +448,7 @@ export async function messagingRoutes(
         summary:
           'Report a bounce or complaint (from your mail provider): hard bounces and complaints suppress the address',
         params: WorkspaceParams,
-        body: z.object({
+        body: z.strictObject({
           address: z.email(),
           type: z.enum(['hard', 'soft', 'complaint']),
           messageId: z.string().max(100).optional(),
@@ -502,7 +500,7 @@ export async function messagingRoutes(
         tags: ['consent'],
         summary: 'Subscribe or unsubscribe the profile to topics',
         params: ProfileParams,
-        body: z.object({ topics: z.record(z.string(), z.boolean()) }),
+        body: z.strictObject({ topics: z.record(z.string(), z.boolean()) }),
         response: { 204: z.null(), ...errors },
       },
     },

@@ -140,7 +140,9 @@ export async function scoringRoutes(
         summary: 'Send a profile back to the recycle stage (e.g. sales rejected the lead)',
         params: ProfileParams,
         // No body at all is fine too (Fastify gives null for none).
-        body: z.object({ reason: z.string().trim().min(1).max(200).default(HAND_RECYCLE_REASON) }).nullish(),
+        body: z
+          .strictObject({ reason: z.string().trim().min(1).max(200).default(HAND_RECYCLE_REASON) })
+          .nullish(),
         response: { 200: z.object({ from: z.string().nullable(), to: z.string() }), ...errors },
       },
     },

@@ -140,7 +140,7 @@ export async function segmentRoutes(
         tags: ['segments'],
         summary: 'How many profiles a rule holds now, and a sample of them, without saving it',
         params: WorkspaceParams,
-        body: z.object({ rule: SegmentRule, sampleSize: z.number().int().min(0).max(100).default(10) }),
+        body: z.strictObject({ rule: SegmentRule, sampleSize: z.number().int().min(0).max(100).default(10) }),
         response: {
           200: z.object({
             count: z.number(),

@@ -38,7 +38,7 @@ export async function sessionRoutes(
       schema: {
         tags: ['auth'],
         summary: 'Log in; sets the session cookie',
-        body: z.object({ email: z.string().min(1).max(320), password: z.string().min(1).max(200) }),
+        body: z.strictObject({ email: z.string().min(1).max(320), password: z.string().min(1).max(200) }),
         response: {
           200: z.object({ user: UserJson, expiresAt: z.string() }),
           400: ErrorResponse,
@@ -86,7 +86,7 @@ export async function sessionRoutes(
       schema: {
         tags: ['auth'],
         summary: "Change the logged-in user's password; their other sessions end",
-        body: z.object({
+        body: z.strictObject({
           currentPassword: z.string().min(1).max(200),
           newPassword: z.string().min(MIN_PASSWORD_LENGTH).max(200),
         }),

@@ -103,7 +103,10 @@ export async function smsRoutes(
         tags: ['sms'],
         summary: 'An SMS text rendered for a profile, with its encoding and segment count',
         params: WorkspaceParams,
-        body: z.object({ body: z.string().min(1).max(1600), profileId: z.string().max(100).optional() }),
+        body: z.strictObject({
+          body: z.string().min(1).max(1600),
+          profileId: z.string().max(100).optional(),
+        }),
         response: {
           200: z.object({
             text: z.string(),

@@ -49,7 +49,9 @@ export async function webhookRoutes(
           'Without `ids`, every dead letter of the workspace. Each call keeps its Idempotency-Key, so a receiver that did get an earlier attempt can tell.',
         params: WorkspaceParams,
         // No body at all is fine too (Fastify gives null for none).
-        body: z.object({ ids: z.array(z.string().min(1).max(100)).min(1).max(1000).optional() }).nullish(),
+        body: z
+          .strictObject({ ids: z.array(z.string().min(1).max(100)).min(1).max(1000).optional() })
+          .nullish(),
         response: {
           200: z.object({
             requeued: z.array(z.string()),

@@ -1,0 +1,26 @@
+import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from './lifecycle.js';
+import { TRAITS_UPDATED } from './profile.js';
+import { SEGMENT_ENTERED, SEGMENT_EXITED } from './segment-definition.js';
+
+/** What an admin's change of a profile's subscriptions is recorded as, on the profile. */
+export const SUBSCRIPTIONS_CHANGED = 'Subscriptions Changed';
+
+/**
+ * The events Mops writes on profiles itself. A client may send an event of the same name (nothing it
+ * sends is refused), but such a look-alike moves no journey: it would fake a hand-off, a missed SLA
+ * or a segment entry, properties and all.
+ */
+const MOPS_EVENT_NAMES: ReadonlySet<string> = new Set([
+  SEGMENT_ENTERED,
+  SEGMENT_EXITED,
+  TRAITS_UPDATED,
+  SUBSCRIPTIONS_CHANGED,
+  STAGE_CHANGED,
+  HAND_OFF_CREATED,
+  SLA_MISSED,
+]);
+
+/** Whether an event is what its name says: Mops's own names count only on events Mops wrote. */
+export function isGenuine(event: { name: string | null; origin?: 'mops' }): boolean {
+  return event.origin === 'mops' || event.name === null || !MOPS_EVENT_NAMES.has(event.name);
+}
