@@ -254,6 +254,11 @@ describe('scoring screen (Chromium)', () => {
     await page.getByRole('tab', { name: 'Storico delle fasi' }).click();
     const own = page.getByTestId('contact-hand-offs');
     await own.waitFor();
+    // Why it moved, in Italian too: the reasons the server records are read, not shown in English.
+    await page
+      .locator('table.stage-history')
+      .getByText(/^punteggio engagement arrivato a 50$/)
+      .waitFor();
     expect(await own.locator('tbody tr').first().textContent()).toMatch(/Marco.*SLA mancato/);
     await shot('contact-hand-offs-it');
     await page.getByRole('button', { name: 'Riporta a lead' }).click();

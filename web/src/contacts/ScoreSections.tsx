@@ -15,6 +15,7 @@ import {
   ledgerOf,
   type Reason,
   type ScoreModelView,
+  stageReason,
 } from './contact-format.js';
 
 function Reasons(props: { reasons: Reason[] }) {
@@ -126,6 +127,15 @@ export function StageHistorySection(props: { intent: Intent }) {
   const format = useFormat();
   const history = props.intent.stageHistory;
   const page = usePage(history);
+  const stageReasonText = (recorded: string) => {
+    const reason = stageReason(recorded);
+    if ('text' in reason) return reason.text;
+    const { score } = reason.values;
+    return t(reason.key, {
+      ...reason.values,
+      ...(typeof score === 'number' ? { score: format.number(score) } : {}),
+    });
+  };
   return (
     <div className="contact-section">
       <h2>{t('contacts.tabs.stages')}</h2>
@@ -152,7 +162,7 @@ export function StageHistorySection(props: { intent: Intent }) {
                   <td>
                     <strong>{change.to}</strong>
                   </td>
-                  <td>{change.reason}</td>
+                  <td>{stageReasonText(change.reason)}</td>
                 </tr>
               ))}
             </tbody>

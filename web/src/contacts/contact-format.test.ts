@@ -9,6 +9,7 @@ import {
   ledgerOf,
   type ProfileScore,
   type ScoreModelView,
+  stageReason,
   type TimelineEvent,
 } from './contact-format.js';
 
@@ -156,5 +157,27 @@ describe('isPastRecycleStage', () => {
     expect(isPastRecycleStage('gone', lifecycle)).toBe(false);
     expect(isPastRecycleStage(null, lifecycle)).toBe(false);
     expect(isPastRecycleStage('mql', undefined)).toBe(false);
+  });
+});
+
+describe('stageReason', () => {
+  it('reads the reasons the server records as text keys, and shows one given by hand as written', () => {
+    expect(stageReason('event Sales Accepted')).toEqual({
+      key: 'contacts.stageReasons.event',
+      values: { event: 'Sales Accepted' },
+    });
+    expect(stageReason('score engagement reached 53.791234')).toEqual({
+      key: 'contacts.stageReasons.score',
+      values: { model: 'engagement', score: 53.79 },
+    });
+    expect(stageReason('hand-off SLA missed')).toEqual({
+      key: 'contacts.stageReasons.slaMissed',
+      values: {},
+    });
+    expect(stageReason('recycled by hand')).toEqual({
+      key: 'contacts.stageReasons.recycledByHand',
+      values: {},
+    });
+    expect(stageReason('sales said: wrong company')).toEqual({ text: 'sales said: wrong company' });
   });
 });

@@ -178,3 +178,27 @@ export function isPastRecycleStage(
   const recycleAt = lifecycle.stages.indexOf(lifecycle.recycleTo);
   return recycleAt >= 0 && lifecycle.stages.indexOf(stage) > recycleAt;
 }
+
+/**
+ * Why a contact changed stage, from the reason the server records in English (`event Demo Requested`,
+ * `score engagement reached 53.79`, …), as a text key to show in the reader's language; a reason given
+ * by hand (a recycle's) is shown as written.
+ */
+export function stageReason(reason: string): Reason | { text: string } {
+  const byEvent = /^event (.+)$/.exec(reason);
+  if (byEvent) return { key: 'contacts.stageReasons.event', values: { event: byEvent[1] as string } };
+  const byScore = /^score (.+) reached (-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)$/.exec(reason);
+  if (byScore)
+    return {
+      key: 'contacts.stageReasons.score',
+      values: { model: byScore[1] as string, score: roundPoints(Number(byScore[2])) },
+    };
+  const fixed = FIXED_STAGE_REASONS[reason];
+  return fixed ? { key: fixed, values: {} } : { text: reason };
+}
+
+const FIXED_STAGE_REASONS: Record<string, string> = {
+  'hand-off SLA missed': 'contacts.stageReasons.slaMissed',
+  'recycled by hand': 'contacts.stageReasons.recycledByHand',
+  'merged with a profile further along': 'contacts.stageReasons.merged',
+};

@@ -113,6 +113,13 @@ const en = {
   from: 'From',
   to: 'To',
   reason: 'Reason',
+  stageReasons: {
+    event: 'event {{event}}',
+    score: '{{model}} score reached {{score}}',
+    slaMissed: 'hand-off SLA missed',
+    recycledByHand: 'sent back by hand',
+    merged: 'merged with a profile further along',
+  },
   noStageHistory: 'No stage changes yet. Lifecycle rules (under Scoring) move contacts along the stages.',
   handOffsTitle: 'Hand-offs to sales',
   noHandOffs: 'Not handed to sales yet: that happens when the contact reaches the hand-off stage.',
@@ -251,6 +258,13 @@ const it: typeof en = {
   from: 'Da',
   to: 'A',
   reason: 'Motivo',
+  stageReasons: {
+    event: 'evento {{event}}',
+    score: 'punteggio {{model}} arrivato a {{score}}',
+    slaMissed: 'SLA del passaggio mancato',
+    recycledByHand: 'riportato a mano',
+    merged: 'unito a un profilo più avanti',
+  },
   noStageHistory:
     'Ancora nessun cambio di fase. Le regole del ciclo di vita (in Punteggi) fanno avanzare i contatti.',
   handOffsTitle: 'Passaggi alle vendite',
