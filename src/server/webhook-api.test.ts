@@ -166,7 +166,11 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     const redriven = await api<{ requeued: string[] }>('POST', '/webhooks/dead-letters/redrive', {
       ids: [deadLetter.id, 'msg_nope'],
     });
-    expect(redriven.body).toEqual({ requeued: [deadLetter.id], notDeadLettered: ['msg_nope'] });
+    expect(redriven.body).toEqual({
+      requeued: [deadLetter.id],
+      notDeadLettered: ['msg_nope'],
+      ofArchivedJourneys: [],
+    });
     const delivered = await eventually(async () => {
       const page = await api<{ items: MessageJson[] }>('GET', `/messages?journeyId=${journeyId}`);
       return page.body.items.find((message) => message.status === 'sent');
@@ -176,10 +180,13 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     expect(bodies).toHaveLength(2);
     expect(authorizations).toEqual(['Bearer t0ken', 'Bearer t0ken']);
     const again = await api<{ requeued: string[] }>('POST', '/webhooks/dead-letters/redrive', {});
-    expect(again.body).toEqual({ requeued: [], notDeadLettered: [] });
+    expect(again.body).toEqual({ requeued: [], notDeadLettered: [], ofArchivedJourneys: [] });
     // No body at all: every dead letter, as with an empty one.
     const bare = await api<{ requeued: string[] }>('POST', '/webhooks/dead-letters/redrive');
-    expect(bare).toEqual({ status: 200, body: { requeued: [], notDeadLettered: [] } });
+    expect(bare).toEqual({
+      status: 200,
+      body: { requeued: [], notDeadLettered: [], ofArchivedJourneys: [] },
+    });
     // Nor with a JSON content type and no body, as many clients send a POST that takes none.
     const { world } = mailWorld;
     const post = (rest: string, body?: string) =>
@@ -191,7 +198,7 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     const empty = await post('/webhooks/dead-letters/redrive');
     expect({ status: empty.status, body: await empty.json() }).toEqual({
       status: 200,
-      body: { requeued: [], notDeadLettered: [] },
+      body: { requeued: [], notDeadLettered: [], ofArchivedJourneys: [] },
     });
     // An endpoint that needs a body still says so, and JSON poisoning is still refused.
     const needsBody = await post('/segments/preview');

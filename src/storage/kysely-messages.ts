@@ -260,7 +260,18 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
       );
     },
     async requeueFailed({ workspaceId, channel, ids, now }) {
-      if (ids?.length === 0) return [];
+      if (ids?.length === 0) return { requeued: [], ofArchivedJourneys: [] };
+      // The dispatcher skips what an archived journey still has queued: requeued, they would be lost.
+      let archived = db
+        .selectFrom('messages')
+        .select('messages.id')
+        .innerJoin('journeys', 'journeys.id', 'messages.journey_id')
+        .where('messages.workspace_id', '=', workspaceId)
+        .where('messages.channel', '=', channel)
+        .where('messages.status', '=', 'failed')
+        .where('journeys.status', '=', 'archived');
+      if (ids) archived = archived.where('messages.id', 'in', ids);
+      const ofArchivedJourneys = (await archived.execute()).map((row) => row.id);
       let query = db
         .updateTable('messages')
         .set({
@@ -273,10 +284,20 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         })
         .where('workspace_id', '=', workspaceId)
         .where('channel', '=', channel)
-        .where('status', '=', 'failed');
+        .where('status', '=', 'failed')
+        .where((eb) =>
+          eb.or([
+            eb('journey_id', 'is', null),
+            eb(
+              'journey_id',
+              'not in',
+              eb.selectFrom('journeys').select('id').where('status', '=', 'archived'),
+            ),
+          ]),
+        );
       if (ids) query = query.where('id', 'in', ids);
       const rows = await query.returning('id').execute();
-      return rows.map((row) => row.id);
+      return { requeued: rows.map((row) => row.id), ofArchivedJourneys };
     },
     async listForInstance(instanceId) {
       const rows = await db

@@ -629,7 +629,29 @@ export function runStorageContract(
         nextAttemptAt: null,
       });
       const elsewhere = failedWebhook({ workspaceId: 'ws_other' });
-      for (const message of [first, second, sentWebhook, failedEmail, elsewhere])
+      // Nothing of an archived journey is sent: requeued, its dead letter would be skipped and lost.
+      const archivedJourney = {
+        id: newId('jrn'),
+        workspaceId,
+        name: 'Old',
+        status: 'archived' as const,
+        draft: {
+          name: 'Old',
+          entry: {
+            trigger: { type: 'manual' as const },
+            reentry: { policy: 'once' as const },
+            allowConcurrent: false,
+          },
+          start: 'end',
+          steps: [{ id: 'end', type: 'exit' as const }],
+        },
+        currentVersion: null,
+        createdAt: NOW,
+        updatedAt: NOW,
+      };
+      await storage.journeys.create(archivedJourney);
+      const ofArchived = failedWebhook({ journeyId: archivedJourney.id });
+      for (const message of [first, second, sentWebhook, failedEmail, elsewhere, ofArchived])
         await storage.messages.insert(message);
 
       const deadLetters = await storage.messages.list(
@@ -637,16 +659,16 @@ export function runStorageContract(
         { channel: 'webhook', status: 'failed' },
         { limit: 10 },
       );
-      expect(deadLetters.items.map((m) => m.id).sort()).toEqual([first.id, second.id].sort());
+      expect(deadLetters.items.map((m) => m.id).sort()).toEqual([first.id, second.id, ofArchived.id].sort());
 
       expect(
         await storage.messages.requeueFailed({
           workspaceId,
           channel: 'webhook',
-          ids: [first.id, sentWebhook.id],
+          ids: [first.id, sentWebhook.id, ofArchived.id],
           now: NOW + 5,
         }),
-      ).toEqual([first.id]);
+      ).toEqual({ requeued: [first.id], ofArchivedJourneys: [ofArchived.id] });
       expect(await storage.messages.findById(first.id)).toMatchObject({
         status: 'queued',
         attempts: 0,
@@ -654,8 +676,12 @@ export function runStorageContract(
         nextAttemptAt: NOW + 5,
       });
       expect(await storage.messages.requeueFailed({ workspaceId, channel: 'webhook', now: NOW + 6 })).toEqual(
-        [second.id],
+        {
+          requeued: [second.id],
+          ofArchivedJourneys: [ofArchived.id],
+        },
       );
+      expect(await storage.messages.findById(ofArchived.id)).toMatchObject({ status: 'failed', attempts: 8 });
       expect(await storage.messages.findById(failedEmail.id)).toMatchObject({ status: 'failed' });
       expect(await storage.messages.findById(elsewhere.id)).toMatchObject({ status: 'failed' });
       expect(await storage.messages.findById(sentWebhook.id)).toMatchObject({ status: 'sent' });

@@ -350,14 +350,15 @@ export interface MessageStore {
   listForInstance(instanceId: string): Promise<Message[]>;
   /**
    * Puts failed messages of a channel back in the queue, due now, with their attempts counted from
-   * zero (re-driving the dead-letter list); only `ids` when given. Answers the ids requeued.
+   * zero (re-driving the dead-letter list); only `ids` when given. Answers the ids requeued, and those
+   * left failed because their journey is archived (nothing of an archived journey is sent).
    */
   requeueFailed(query: {
     workspaceId: string;
     channel: Message['channel'];
     ids?: string[];
     now: number;
-  }): Promise<string[]>;
+  }): Promise<{ requeued: string[]; ofArchivedJourneys: string[] }>;
   /** Replaces what the message is rendered with, if `claimant` still holds it; false when it does not. */
   saveContext(message: Pick<Message, 'id' | 'context'>, claimant: string): Promise<boolean>;
   /** Which of these provider message ids the profile's messages on the channel were recorded as. */

@@ -58,6 +58,10 @@ export async function webhookRoutes(
             notDeadLettered: z.array(z.string()).meta({
               description: 'The ids asked for that are no dead-lettered webhook call of the workspace',
             }),
+            ofArchivedJourneys: z.array(z.string()).meta({
+              description:
+                'Dead letters left as they are because their journey is archived: nothing of an archived journey is sent',
+            }),
           }),
           ...errors,
         },
@@ -66,15 +70,19 @@ export async function webhookRoutes(
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
       const ids = request.body?.ids;
-      const requeued = await storage.messages.requeueFailed({
+      const { requeued, ofArchivedJourneys } = await storage.messages.requeueFailed({
         workspaceId: request.params.workspaceId,
         channel: 'webhook',
         ...(ids ? { ids } : {}),
         now: clock.now(),
       });
       if (requeued.length > 0) deps.onMessagesQueued?.();
-      const done = new Set(requeued);
-      return { requeued, notDeadLettered: [...new Set(ids ?? [])].filter((id) => !done.has(id)) };
+      const found = new Set([...requeued, ...ofArchivedJourneys]);
+      return {
+        requeued,
+        notDeadLettered: [...new Set(ids ?? [])].filter((id) => !found.has(id)),
+        ofArchivedJourneys,
+      };
     },
   );
 }

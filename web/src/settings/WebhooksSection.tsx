@@ -175,7 +175,8 @@ function DeadLetters() {
     queryFn: () => api<{ items: DeadLetter[]; nextCursor: string | null }>('GET', `${path}?limit=50`),
   });
   const redrive = useMutation({
-    mutationFn: () => api<{ requeued: string[] }>('POST', `${path}/redrive`, {}),
+    mutationFn: () =>
+      api<{ requeued: string[]; ofArchivedJourneys: string[] }>('POST', `${path}/redrive`, {}),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['dead-letters', workspace.id] }),
   });
   const items = deadLetters.data?.items ?? [];
@@ -224,7 +225,11 @@ function DeadLetters() {
         </>
       )}
       {redrive.isSuccess && (
-        <p role="status">{t('settings.webhooks.redriven', { count: redrive.data.requeued.length })}</p>
+        <p role="status">
+          {t('settings.webhooks.redriven', { count: redrive.data.requeued.length })}
+          {redrive.data.ofArchivedJourneys.length > 0 &&
+            ` ${t('settings.webhooks.leftArchived', { count: redrive.data.ofArchivedJourneys.length })}`}
+        </p>
       )}
       {redrive.error && <p role="alert">{errorMessage(redrive.error, t)}</p>}
     </section>

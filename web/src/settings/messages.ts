@@ -59,6 +59,10 @@ const en = {
     redrive: 'Call them all again',
     redriven_one: '{{count}} call queued again.',
     redriven_other: '{{count}} calls queued again.',
+    leftArchived_one:
+      '{{count}} call of an archived journey stays in the list: archived journeys send nothing.',
+    leftArchived_other:
+      '{{count}} calls of archived journeys stay in the list: archived journeys send nothing.',
     when: 'Queued',
     step: 'Journey step',
     attempts: 'Attempts',
@@ -251,6 +255,10 @@ const it: typeof en = {
     redrive: 'Richiamale tutte',
     redriven_one: '{{count}} chiamata rimessa in coda.',
     redriven_other: '{{count}} chiamate rimesse in coda.',
+    leftArchived_one:
+      '{{count}} chiamata di un percorso archiviato resta nella lista: i percorsi archiviati non inviano nulla.',
+    leftArchived_other:
+      '{{count}} chiamate di percorsi archiviati restano nella lista: i percorsi archiviati non inviano nulla.',
     when: 'In coda dal',
     step: 'Passo del percorso',
     attempts: 'Tentativi',
