@@ -94,11 +94,13 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     });
     expect(ready).toMatchObject({ members: 1 });
     expect(ready.backfill.done).toBe(ready.backfill.total);
-    const members = await api<{ items: Array<{ profileId: string }> }>(
+    const members = await api<{ items: Array<{ profileId: string; traits: Record<string, unknown> }> }>(
       'GET',
       `/segments/${created.body.id}/members`,
     );
     expect(members.body.items.map((item) => item.profileId)).toEqual([ada.id]);
+    // With their traits, to tell who they are.
+    expect(members.body.items[0]?.traits).toMatchObject({ plan });
 
     // A new matching profile joins on its identify call, and shows the segment on its page.
     const bo = await newProfile({ plan });

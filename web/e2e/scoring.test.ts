@@ -195,7 +195,10 @@ describe('scoring screen (Chromium)', () => {
     await page.getByText('No hand-offs yet').waitFor();
 
     // Cy views five pricing pages: 50 points, an MQL.
-    await send(Array.from({ length: 5 }, (_, i) => pageView('cy', `/pricing/${i}`)));
+    await send([
+      { type: 'identify', userId: 'cy', traits: { email: 'cy@example.com' } },
+      ...Array.from({ length: 5 }, (_, i) => pageView('cy', `/pricing/${i}`)),
+    ]);
     const table = page.getByTestId('hand-offs');
     await expect
       .poll(
@@ -212,6 +215,8 @@ describe('scoring screen (Chromium)', () => {
     const [handOff] = handOffs.body.items;
     expect(handOffs.body.items).toHaveLength(1);
     expect(await table.getByRole('link').getAttribute('href')).toBe(`/contacts/${handOff?.profileId}`);
+    // The contact shows as who it is, not as a profile id.
+    expect(await table.getByRole('link').textContent()).toBe('cy@example.com');
 
     // Nobody accepts it: once the SLA runs out it shows as breached, and the CRM heard of both.
     await page.getByLabel('Status').selectOption('breached');

@@ -143,6 +143,10 @@ describe('segments (Chromium)', () => {
       .poll(() => page.getByTestId('segment-status').textContent(), { timeout: 30_000 })
       .toBe('Ready: 2 members');
     await expect.poll(() => page.getByTestId('segment-members').locator('tbody tr').count()).toBe(2);
+    // Members show as who they are, not as profile ids.
+    expect(await page.getByTestId('segment-members').getByRole('link').allTextContents()).toEqual(
+      expect.arrayContaining(['ada@example.com', 'bob@example.com']),
+    );
     await consoleWorld.shot('segment-ready');
 
     // What the builder drew is the rule the server keeps.

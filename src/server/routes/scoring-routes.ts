@@ -284,7 +284,16 @@ export async function scoringRoutes(
           missed: z.enum(['true', 'false']).optional(),
           profileId: z.string().max(100).optional(),
         }),
-        response: { 200: pageOf(HandOffJson), ...errors },
+        response: {
+          200: pageOf(
+            HandOffJson.extend({
+              traits: z
+                .record(z.string(), z.unknown())
+                .meta({ description: 'The contact’s, to tell who it is' }),
+            }),
+          ),
+          ...errors,
+        },
       },
     },
     async (request) => {
@@ -300,7 +309,17 @@ export async function scoringRoutes(
         },
         { limit, cursor },
       );
-      return { items: page.items.map(handOffJson), nextCursor: page.nextCursor };
+      const profiles = await storage.profiles.findProfilesByIds(
+        page.items.map((handOff) => handOff.profileId),
+      );
+      const traitsOf = new Map(profiles.map((profile) => [profile.id, profile.traits]));
+      return {
+        items: page.items.map((handOff) => ({
+          ...handOffJson(handOff),
+          traits: traitsOf.get(handOff.profileId) ?? {},
+        })),
+        nextCursor: page.nextCursor,
+      };
     },
   );
 }

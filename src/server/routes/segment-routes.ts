@@ -228,10 +228,20 @@ export async function segmentRoutes(
     {
       schema: {
         tags: ['segments'],
-        summary: 'The profiles in a segment, with when they entered it',
+        summary:
+          'The profiles in a segment, with when they entered it and their traits (to tell who they are)',
         params: SegmentParams,
         querystring: PageQuery,
-        response: { 200: pageOf(z.object({ profileId: z.string(), enteredAt: z.string() })), ...errors },
+        response: {
+          200: pageOf(
+            z.object({
+              profileId: z.string(),
+              enteredAt: z.string(),
+              traits: z.record(z.string(), z.unknown()),
+            }),
+          ),
+          ...errors,
+        },
       },
     },
     async (request) => {
@@ -242,10 +252,13 @@ export async function segmentRoutes(
         limit: request.query.limit,
         cursor: request.query.cursor,
       });
+      const profiles = await storage.profiles.findProfilesByIds(page.items.map((item) => item.profileId));
+      const traitsOf = new Map(profiles.map((profile) => [profile.id, profile.traits]));
       return {
         items: page.items.map((item) => ({
           profileId: item.profileId,
           enteredAt: iso(item.enteredAt) as string,
+          traits: traitsOf.get(item.profileId) ?? {},
         })),
         nextCursor: page.nextCursor,
       };

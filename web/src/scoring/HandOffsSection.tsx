@@ -6,6 +6,7 @@ import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
+import { contactLabel } from '../segments/segment-api.js';
 import { useIntentSettings } from './intent-settings.js';
 
 const STATUSES = ['pending', 'accepted', 'breached', 'recycled'] as const;
@@ -26,6 +27,7 @@ interface HandOff {
   acceptBy: string;
   acceptedAt: string | null;
   breachedAt: string | null;
+  traits: Record<string, unknown>;
 }
 
 /** Sales hand-offs, newest first, filtered by status and paged with the server's cursor. */
@@ -103,7 +105,9 @@ export function HandOffsSection() {
             {items.map((handOff) => (
               <tr key={handOff.id}>
                 <td>
-                  <Link to={`/contacts/${encodeURIComponent(handOff.profileId)}`}>{handOff.profileId}</Link>
+                  <Link to={`/contacts/${encodeURIComponent(handOff.profileId)}`}>
+                    {contactLabel(handOff.profileId, handOff.traits)}
+                  </Link>
                 </td>
                 <td>
                   {owners.get(handOff.owner)?.name ?? handOff.owner} <code>{handOff.owner}</code>

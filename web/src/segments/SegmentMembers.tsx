@@ -6,7 +6,7 @@ import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
-import type { MembersPage, SegmentJson } from './segment-api.js';
+import { contactLabel, type MembersPage, type SegmentJson } from './segment-api.js';
 
 const MEMBERS_PER_PAGE = 25;
 
@@ -63,7 +63,9 @@ export function SegmentMembers(props: { segment: SegmentJson }) {
             {members.data.items.map((member) => (
               <tr key={member.profileId}>
                 <td>
-                  <Link to={`/contacts/${encodeURIComponent(member.profileId)}`}>{member.profileId}</Link>
+                  <Link to={`/contacts/${encodeURIComponent(member.profileId)}`}>
+                    {contactLabel(member.profileId, member.traits)}
+                  </Link>
                 </td>
                 <td>{format.dateTime(member.enteredAt)}</td>
               </tr>

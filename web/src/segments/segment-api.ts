@@ -24,7 +24,7 @@ export interface PreviewJson {
 }
 
 export interface MembersPage {
-  items: Array<{ profileId: string; enteredAt: string }>;
+  items: Array<{ profileId: string; enteredAt: string; traits: Record<string, unknown> }>;
   nextCursor: string | null;
 }
 
