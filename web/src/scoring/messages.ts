@@ -93,7 +93,8 @@ const en = {
     title: 'Distribution of scores',
     bucket: 'Bucket size',
     chart: 'Contacts by {{model}} score',
-    empty: 'No contact has a score under {{model}} yet. Scores appear as events matching its rules arrive.',
+    empty:
+      'No contact has a score under {{model}} yet. Contacts are scored from their next event after the model is saved (fit rules included); events before it earn no points.',
     range: '{{from}} to {{to}}',
     score: 'Score',
     profiles: 'Contacts',
@@ -262,7 +263,7 @@ const it: typeof en = {
     bucket: 'Ampiezza delle fasce',
     chart: 'Contatti per punteggio {{model}}',
     empty:
-      'Nessun contatto ha ancora un punteggio in {{model}}. I punteggi compaiono all’arrivo di eventi che soddisfano le sue regole.',
+      'Nessun contatto ha ancora un punteggio in {{model}}. I contatti ricevono un punteggio dal loro primo evento dopo il salvataggio del modello (regole di profilo comprese); gli eventi precedenti non danno punti.',
     range: 'da {{from}} a {{to}}',
     score: 'Punteggio',
     profiles: 'Contatti',
