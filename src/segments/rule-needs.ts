@@ -107,6 +107,13 @@ function addEvent(needs: RuleNeeds, name: string, since: number | null, withProp
   known.withProperties ||= withProperties;
 }
 
+/** Segments asking about each other in a circle: `cycle` holds their ids, the first one again at the end. */
+export class SegmentCycleError extends Error {
+  constructor(readonly cycle: string[]) {
+    super(`segments refer to each other: ${cycle.join(' → ')}`);
+  }
+}
+
 /**
  * Live segments in an order where each comes after the segments its rule asks about, so one pass
  * decides them all; throws on a cycle (saving a segment refuses one before it gets here).
@@ -120,7 +127,7 @@ export function dependencyOrder<T extends { id: string; rule: SegmentCondition |
     if (current === 'done') return;
     if (current === 'visiting') {
       const cycle = [...path.slice(path.indexOf(segment.id)), segment.id];
-      throw new Error(`segments refer to each other: ${cycle.join(' → ')}`);
+      throw new SegmentCycleError(cycle);
     }
     state.set(segment.id, 'visiting');
     if (segment.rule) {

@@ -758,6 +758,21 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await members(first)).toHaveLength(1);
   });
 
+  it('names the segments of a circle by their names, with their ids', async () => {
+    const buyers = await create('Buyers', { type: 'trait', path: 'plan', op: 'exists' });
+    const vips = await create('VIP buyers', { type: 'segment', segment: buyers, is: 'in' });
+    const closing = updateSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      id: buyers,
+      input: { name: 'Buyers', kind: 'live', rule: { type: 'segment', segment: vips, is: 'in' } },
+      now: world.clock.now(),
+    });
+    await expect(closing).rejects.toMatchObject({
+      field: 'rule',
+      message: `rule: segments would ask about each other: Buyers (${buyers}) → VIP buyers (${vips}) → Buyers (${buyers})`,
+    });
+  });
+
   it('decides a profile active while its new segment is backfilled, which the backfill leaves to the consumer', async () => {
     await world.send([track('ada', 'Order Completed'), track('ada', 'Order Completed')]);
     await world.settle();

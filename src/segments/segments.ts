@@ -6,7 +6,7 @@ import type { Segment, SegmentCondition, SegmentInput } from '../core/segment-de
 import { definitionsInForce } from '../journeys/definitions-in-force.js';
 import type { Storage, StorageReader } from '../storage/storage.js';
 import { previewRule, type SegmentPreview } from './backfill.js';
-import { dependencyOrder, ruleNeeds } from './rule-needs.js';
+import { dependencyOrder, ruleNeeds, SegmentCycleError } from './rule-needs.js';
 
 export { runPendingBackfills, type SegmentPreview } from './backfill.js';
 export { SEGMENTS_CURSOR } from './live-segments.js';
@@ -182,7 +182,17 @@ async function checkReferences(
   try {
     dependencyOrder(withThis);
   } catch (error) {
-    throw new AppError('invalid_input', (error as Error).message, { field: 'rule' });
+    if (!(error instanceof SegmentCycleError)) throw error;
+    // Named as people know them; the ids tell apart two segments of the same name.
+    const names = new Map(segments.map((segment) => [segment.id, segment.name]));
+    // From the segment being saved, round the circle back to it.
+    const members = error.cycle.slice(0, -1);
+    const from = Math.max(0, members.indexOf(id));
+    const round = [...members.slice(from), ...members.slice(0, from), members[from] as string];
+    const circle = round.map((member) => `${names.get(member) ?? member} (${member})`);
+    throw new AppError('invalid_input', `rule: segments would ask about each other: ${circle.join(' → ')}`, {
+      field: 'rule',
+    });
   }
 }
 
