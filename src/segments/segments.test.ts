@@ -1107,7 +1107,12 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await members(segment.id)).toEqual([]);
     await expect(importing('name,company\nDi,Acme\n')).rejects.toMatchObject({
       field: 'body',
-      message: expect.stringContaining('no user_id, anonymous_id or email column'),
+      message: expect.stringContaining('no user_id, anonymous_id or email column: nothing was added'),
+    });
+    // As a spreadsheet set to an Italian locale saves it: the hint says what to change.
+    await expect(importing('email;nome\ndi@example.com;Di\n')).rejects.toMatchObject({
+      field: 'body',
+      message: expect.stringContaining('seem separated by semicolons: save the file as CSV with commas'),
     });
     await expect(importing('')).rejects.toMatchObject({ code: 'invalid_input', field: 'body' });
     await expect(importing('email,name\n')).rejects.toMatchObject({

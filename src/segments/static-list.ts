@@ -155,12 +155,17 @@ function requireKeyColumn(header: string[] | undefined): void {
     throw new AppError('invalid_input', 'the file is empty: it needs a header row and a row per contact', {
       field: 'body',
     });
-  if (!Object.values(KEY_COLUMNS).some((column) => header.includes(column)))
+  if (!Object.values(KEY_COLUMNS).some((column) => header.includes(column))) {
+    // Spreadsheets set to many European locales save "CSV" with semicolons.
+    const semicolons = header.some((name) => name.includes(';'))
+      ? ' (its columns seem separated by semicolons: save the file as CSV with commas)'
+      : '';
     throw new AppError(
       'invalid_input',
-      `the header (${header.join(', ')}) has no user_id, anonymous_id or email column: nothing was added`,
+      `the header (${header.join(', ')}) has no user_id, anonymous_id or email column${semicolons}: nothing was added`,
       { field: 'body' },
     );
+  }
 }
 
 function keyOf(record: Record<string, string>, line: number): Row | undefined {
