@@ -25,6 +25,7 @@ import { answerFrameworkError, installErrorHandler } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { dashboardRoutes } from './routes/dashboard-routes.js';
+import { deadLetterRoutes } from './routes/dead-letter-routes.js';
 import { demoRoutes } from './routes/demo-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
 import { journeyRoutes } from './routes/journey-routes.js';
@@ -35,7 +36,6 @@ import { segmentRoutes } from './routes/segment-routes.js';
 import { sessionRoutes } from './routes/session-routes.js';
 import { smsRoutes } from './routes/sms-routes.js';
 import { trackingRoutes } from './routes/tracking-routes.js';
-import { webhookRoutes } from './routes/webhook-routes.js';
 import { refuseUnstorableInput } from './storable-input.js';
 import { consolePage, hasWebConsole, webConsole } from './web-console.js';
 
@@ -265,7 +265,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       auth,
       ...(deps.onSegmentSaved ? { onSegmentSaved: deps.onSegmentSaved } : {}),
     });
-    await scope.register(webhookRoutes, {
+    await scope.register(deadLetterRoutes, {
       storage,
       clock,
       auth,

@@ -181,6 +181,47 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect(await smsSuppression()).toBeUndefined();
   });
 
+  it('lists texts that failed for good and sends them again on re-drive, once', async () => {
+    const journeyId = await publish({
+      name: `Failing texts ${Math.random()}`,
+      entry: { trigger: { type: 'manual' }, reentry: { policy: 'every_time' }, allowConcurrent: true },
+      start: 'text',
+      steps: [
+        { id: 'text', type: 'send_sms', body: 'Your order shipped', next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    const cy = await newProfile({ phone: '+39 347 765 4321' });
+    // A refusal the provider will not take back by itself (a sender not yet verified, say).
+    twilio.failures.push({
+      status: 400,
+      code: 21606,
+      message: 'The From phone number is not a valid sender',
+    });
+    const sentBefore = twilio.sent.length;
+    expect((await enrol(journeyId, { profileId: cy.id })).status).toBe(201);
+    const failed = await eventually(async () => {
+      const page = await api<{ items: MessageJson[] }>('GET', '/sms/failed');
+      return page.body.items.find((message) => message.journeyId === journeyId);
+    });
+    expect(failed).toMatchObject({ status: 'failed', reason: expect.stringContaining('error 21606') });
+    expect(twilio.sent).toHaveLength(sentBefore);
+
+    const redriven = await api('POST', '/sms/failed/redrive', { ids: [failed.id, 'msg_nope'] });
+    expect(redriven.body).toEqual({
+      requeued: [failed.id],
+      notDeadLettered: ['msg_nope'],
+      ofArchivedJourneys: [],
+    });
+    const sent = await eventually(async () => {
+      const page = await api<{ items: MessageJson[] }>('GET', `/messages?journeyId=${journeyId}&status=sent`);
+      return page.body.items[0];
+    });
+    expect(sent.id).toBe(failed.id);
+    expect(twilio.sent.slice(sentBefore).map((sms) => sms.body)).toEqual(['Your order shipped']);
+    expect((await api<{ items: MessageJson[] }>('GET', '/sms/failed')).body.items).toEqual([]);
+  });
+
   it('previews a text for a profile with its encoding and segments, and names a bad field', async () => {
     const bob = await newProfile({ first_name: 'Bob' });
     const preview = await api<{
