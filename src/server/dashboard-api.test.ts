@@ -133,6 +133,19 @@ describe.each(BACKENDS)('dashboard API on %s', (backend) => {
       // Refused by the recipient's server: bounced, never sent.
       message('msg_d', workspaceId, { status: 'failed', bouncedAt: T0 + 10 * MINUTE }),
       message('msg_e', 'ws_other', { sentAt: T0 + MINUTE }),
+      // A text and a webhook call: messages too, counted apart when a channel is asked for.
+      message('msg_f', workspaceId, {
+        channel: 'sms',
+        topic: null,
+        toAddress: '+393471234567',
+        sentAt: T0 + MINUTE,
+      }),
+      message('msg_g', workspaceId, {
+        channel: 'webhook',
+        topic: null,
+        toAddress: 'crm.example.com',
+        sentAt: T0 + 2 * MINUTE,
+      }),
     ]);
 
     const created = await fetch(`${world.url}/api/workspaces/${workspaceId}/journeys`, {
@@ -245,8 +258,22 @@ describe.each(BACKENDS)('dashboard API on %s', (backend) => {
     );
 
     expect(status).toBe(200);
-    expect(body.totals).toEqual({ sent: 2, opened: 2, clicked: 1, bounced: 1 });
-    expect(body.buckets[1]).toMatchObject({ sent: 2, opened: 0 });
+    expect(body.totals).toEqual({ sent: 4, opened: 2, clicked: 1, bounced: 1 });
+    const ofChannel = async (channel: string) =>
+      (
+        await get<Series<MessageCounts>>(
+          `/dashboard/messages?from=${iso(T0)}&to=${iso(T0 + HOUR)}&channel=${channel}`,
+        )
+      ).body;
+    const email = await ofChannel('email');
+    expect(email.totals).toEqual({ sent: 2, opened: 2, clicked: 1, bounced: 1 });
+    expect(email.buckets[1]).toMatchObject({ sent: 2, opened: 0 });
+    expect((await ofChannel('sms')).totals).toEqual({ sent: 1, opened: 0, clicked: 0, bounced: 0 });
+    expect((await ofChannel('webhook')).buckets[2]).toMatchObject({ sent: 1 });
+    expect(
+      (await get<ErrorBody>(`/dashboard/messages?from=${iso(T0)}&to=${iso(T0 + HOUR)}&channel=fax`)).status,
+    ).toBe(400);
+    expect(body.buckets[1]).toMatchObject({ sent: 3, opened: 0 });
     expect(body.buckets[3]).toMatchObject({ opened: 2 });
     expect(body.buckets[4]).toMatchObject({ clicked: 1 });
     expect(body.buckets[10]).toMatchObject({ bounced: 1, sent: 0 });

@@ -72,6 +72,7 @@ export function createDashboardStore(db: Kysely<Database>): DashboardStore {
         from messages
         where workspace_id = ${query.workspaceId}
           and ${sql.ref(column)} >= ${query.from} and ${sql.ref(column)} < ${query.to}
+          ${query.channel ? sql`and channel = ${query.channel}` : sql``}
         group by 2`;
       const result = await sql<{
         outcome: 'sent' | 'opened' | 'clicked' | 'bounced';

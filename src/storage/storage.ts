@@ -721,8 +721,8 @@ export interface MessageBucketCounts {
 export interface DashboardStore {
   /** Events by `received_at`, clients' and Mops's own apart, and rejected calls. */
   eventCounts(query: BucketQuery): Promise<EventBucketCounts[]>;
-  /** Messages by when they were sent, first opened, first clicked and bounced. */
-  messageCounts(query: BucketQuery): Promise<MessageBucketCounts[]>;
+  /** Messages by when they were sent, first opened, first clicked and bounced; of one channel, when given. */
+  messageCounts(query: BucketQuery & { channel?: Message['channel'] }): Promise<MessageBucketCounts[]>;
 }
 
 /** Events Mops itself writes to the log inside a transaction (Segment Entered, …); they commit with it. */

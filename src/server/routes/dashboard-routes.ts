@@ -25,18 +25,31 @@ function bucketFor(rangeMs: number): BucketSize {
   return 'day';
 }
 
-const RangeQuery = z
+const RangeFields = {
+  from: z.iso.datetime({ offset: true }).describe('start of the range, inclusive (ISO 8601)'),
+  to: z.iso.datetime({ offset: true }).describe('end of the range, exclusive (ISO 8601)'),
+};
+
+function checkRange(range: { from: string; to: string }, ctx: z.RefinementCtx): void {
+  const span = Date.parse(range.to) - Date.parse(range.from);
+  if (span <= 0) ctx.addIssue({ code: 'custom', message: 'must be after from', path: ['to'] });
+  else if (span > MAX_RANGE_MS) {
+    ctx.addIssue({ code: 'custom', message: 'must be at most 92 days after from', path: ['to'] });
+  }
+}
+
+const RangeQuery = z.object(RangeFields).superRefine(checkRange);
+const MessagesQuery = z
   .object({
-    from: z.iso.datetime({ offset: true }).describe('start of the range, inclusive (ISO 8601)'),
-    to: z.iso.datetime({ offset: true }).describe('end of the range, exclusive (ISO 8601)'),
+    ...RangeFields,
+    channel: z
+      .enum(['email', 'sms', 'webhook'])
+      .optional()
+      .describe(
+        'only this channel’s messages; all channels without it (opens and clicks are e-mail’s alone)',
+      ),
   })
-  .superRefine((range, ctx) => {
-    const span = Date.parse(range.to) - Date.parse(range.from);
-    if (span <= 0) ctx.addIssue({ code: 'custom', message: 'must be after from', path: ['to'] });
-    else if (span > MAX_RANGE_MS) {
-      ctx.addIssue({ code: 'custom', message: 'must be at most 92 days after from', path: ['to'] });
-    }
-  });
+  .superRefine(checkRange);
 
 const RangeJson = {
   from: z.string(),
@@ -124,14 +137,15 @@ export async function dashboardRoutes(
         summary:
           'Messages sent, first opened, first clicked and bounced per minute, hour or day in [from, to)',
         params: WorkspaceParams,
-        querystring: RangeQuery,
+        querystring: MessagesQuery,
         response: { 200: MessageSeriesJson, ...errors },
       },
     },
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId);
       const range = bucketedRange(request.params.workspaceId, request.query);
-      const rows = await storage.dashboard.messageCounts(range.query);
+      const { channel } = request.query;
+      const rows = await storage.dashboard.messageCounts({ ...range.query, ...(channel ? { channel } : {}) });
       const buckets = denseBuckets(range, rows, { sent: 0, opened: 0, clicked: 0, bounced: 0 });
       return { ...range.json, totals: sum(buckets, ['sent', 'opened', 'clicked', 'bounced']), buckets };
     },

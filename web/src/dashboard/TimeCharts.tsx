@@ -1,4 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
+import { type ReactNode, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
@@ -18,13 +19,45 @@ interface SeriesLine<K extends string> {
   dash?: string;
 }
 
-function useSeries<T>(path: 'events' | 'messages', range: TimeRange) {
+function useSeries<T>(path: 'events' | 'messages', range: TimeRange, channel?: MessageChannel) {
   const { workspace } = useSession();
   return useQuery({
-    queryKey: ['dashboard', path, workspace.id, range.from.getTime(), range.to.getTime()],
+    queryKey: ['dashboard', path, workspace.id, range.from.getTime(), range.to.getTime(), channel ?? ''],
     queryFn: () =>
-      api<Series<T>>('GET', workspacePath(workspace.id, `/dashboard/${path}${rangeQuery(range)}`)),
+      api<Series<T>>(
+        'GET',
+        workspacePath(
+          workspace.id,
+          `/dashboard/${path}${rangeQuery(range)}${channel ? `&channel=${channel}` : ''}`,
+        ),
+      ),
   });
+}
+
+const MESSAGE_CHANNELS = ['email', 'sms', 'webhook'] as const;
+type MessageChannel = (typeof MESSAGE_CHANNELS)[number];
+
+/** Which channel's messages the chart counts: all of them, or one (opens and clicks are e-mail's alone). */
+function ChannelSelect(props: { value: MessageChannel | ''; onChange(value: MessageChannel | ''): void }) {
+  const { t } = useTranslation();
+  const id = useId();
+  return (
+    <div className="inline-field">
+      <label htmlFor={id}>{t('dashboard.messages.channel')}</label>
+      <select
+        id={id}
+        value={props.value}
+        onChange={(event) => props.onChange(event.target.value as MessageChannel | '')}
+      >
+        <option value="">{t('dashboard.messages.channels.all')}</option>
+        {MESSAGE_CHANNELS.map((channel) => (
+          <option key={channel} value={channel}>
+            {t(`dashboard.messages.channels.${channel}`)}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
 }
 
 function TimeSeriesFigure<K extends string>(props: {
@@ -33,6 +66,7 @@ function TimeSeriesFigure<K extends string>(props: {
   testId: string;
   series: Series<Record<K, number>>;
   lines: Array<SeriesLine<K>>;
+  controls?: ReactNode;
 }) {
   const { t, i18n } = useTranslation();
   const format = useFormat();
@@ -53,6 +87,7 @@ function TimeSeriesFigure<K extends string>(props: {
       rows={rows}
       rowKey={(row) => row.start}
       columns={columns}
+      controls={props.controls}
     >
       <ResponsiveContainer width="100%" height={260}>
         <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
@@ -120,14 +155,19 @@ export function EventsChart(props: { range: TimeRange }) {
 export function MessagesChart(props: { range: TimeRange }) {
   const { t } = useTranslation();
   const format = useFormat();
-  const messages = useSeries<MessageCounts>('messages', props.range);
+  const [channel, setChannel] = useState<MessageChannel | ''>('');
+  const messages = useSeries<MessageCounts>('messages', props.range, channel || undefined);
+  const controls = <ChannelSelect value={channel} onChange={setChannel} />;
   if (messages.isPending) return <Loading />;
   if (messages.error) return <ErrorState error={messages.error} onRetry={() => void messages.refetch()} />;
   const { totals } = messages.data;
   if (isAllZero(totals)) {
     return (
       <section className="card" aria-label={t('dashboard.messages.title')}>
-        <h2>{t('dashboard.messages.title')}</h2>
+        <div className="dash-figure-head">
+          <h2>{t('dashboard.messages.title')}</h2>
+          {controls}
+        </div>
         <EmptyState>{t('dashboard.messages.empty')}</EmptyState>
       </section>
     );
@@ -142,6 +182,7 @@ export function MessagesChart(props: { range: TimeRange }) {
         bounced: format.number(totals.bounced),
       })}
       testId="messages-chart"
+      controls={controls}
       series={messages.data as Series<Record<keyof MessageCounts, number>>}
       lines={[
         { key: 'sent', label: t('dashboard.messages.sent'), colour: '#0b57d0' },

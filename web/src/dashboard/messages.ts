@@ -47,6 +47,8 @@ const en = {
     opened: 'Opened',
     clicked: 'Clicked',
     bounced: 'Bounced',
+    channel: 'Channel',
+    channels: { all: 'All channels', email: 'E-mail', sms: 'SMS', webhook: 'Webhooks' },
     empty: 'No messages in this range. Publish a journey with an e-mail or SMS step to start sending.',
   },
   journeys: {
@@ -142,6 +144,8 @@ const it: typeof en = {
     opened: 'Aperti',
     clicked: 'Cliccati',
     bounced: 'Rimbalzati',
+    channel: 'Canale',
+    channels: { all: 'Tutti i canali', email: 'E-mail', sms: 'SMS', webhook: 'Webhook' },
     empty:
       'Nessun messaggio in questo periodo. Pubblica un percorso con un passo e-mail o SMS per iniziare a inviare.',
   },
