@@ -112,6 +112,19 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     expect(world.sink.received).toHaveLength(2);
   });
 
+  it('judges held mail again at once when quiet hours or caps change', async () => {
+    await configure({ quietHours: { start: '20:30', end: '08:00' } });
+    await world.publish(sender('Night', 1));
+    await world.send([identify('rome', { email: 'rome@example.com' }), track('rome', 'Night')]);
+    await world.settle();
+    expect((await messagesOf('rome'))[0]).toMatchObject({ status: 'deferred' });
+    // No quiet hours any more (saved as the API saves them): the mail goes now, not at 08:00.
+    await world.configure({ quietHours: null });
+    await world.settle();
+    expect(world.sink.received.map((mail) => mail.to[0])).toEqual(['rome@example.com']);
+    expect((await messagesOf('rome'))[0]).toMatchObject({ status: 'sent' });
+  });
+
   it('suppresses an address after a hard bounce and never sends to it again', async () => {
     world.sink.rejectRecipients.add('gone@example.com');
     await world.publish(sender('Bouncy', 2));

@@ -39,7 +39,6 @@ const MISSING_ADDRESS: Record<ConsentedChannel, string> = {
   email: 'the profile has no e-mail address (trait email)',
   sms: 'the profile has no valid phone number in international form (trait phone, e.g. +393331234567)',
 };
-const SETTINGS_TTL_MS = 5_000;
 /** The first wait before recording a round's outcomes again, doubled up to the most. */
 const RECORD_RETRY_MS = 250;
 const RECORD_RETRY_MAX_MS = 5_000;
@@ -75,7 +74,8 @@ export class MessageDispatcher {
   readonly #options: Required<DispatcherOptions>;
   /** Who claims: host and process, so that the message log shows which worker sent what. */
   readonly #worker = `${hostname()}:${process.pid}`;
-  readonly #settings = new Map<string, { settings: WorkspaceSettings; until: number }>();
+  /** Settings as last read, by workspace, with when they had been saved: read again once saved since. */
+  readonly #settings = new Map<string, { settings: WorkspaceSettings; savedAt: number | null }>();
   #running: Promise<void> | undefined;
   #pending = false;
   #stopped = true;
@@ -405,12 +405,18 @@ export class MessageDispatcher {
     }
   }
 
+  /**
+   * The workspace's settings as they stand: a re-drive or a quiet-hours change right after a save must
+   * be judged by what was saved. Reading when they were saved is one look-up; parsing them is not.
+   */
   async #settingsOf(workspaceId: string): Promise<WorkspaceSettings> {
+    const { storage } = this.#options;
+    const savedAt = await storage.settings.savedAt(workspaceId);
     const cached = this.#settings.get(workspaceId);
-    const now = this.#options.clock.now();
-    if (cached && cached.until > now) return cached.settings;
-    const settings = await this.#options.storage.settings.get(workspaceId);
-    this.#settings.set(workspaceId, { settings, until: now + SETTINGS_TTL_MS });
+    if (cached && cached.savedAt === savedAt) return cached.settings;
+    // Saved again between these two reads: kept under the older time, so the next round reads again.
+    const settings = await storage.settings.get(workspaceId);
+    this.#settings.set(workspaceId, { settings, savedAt });
     return settings;
   }
 }

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { durationMs } from '../core/duration.js';
 import { AppError } from '../core/errors.js';
@@ -189,6 +190,14 @@ export async function saveSettings(
     }
   }
   await storage.settings.put(input.workspaceId, settings, input.at);
+  // Messages held back by the old quiet hours or caps are judged again by the new ones, now.
+  if (
+    !isDeepStrictEqual(
+      [settings.quietHours, settings.frequencyCaps],
+      [previous.quietHours, previous.frequencyCaps],
+    )
+  )
+    await storage.messages.redueDeferred(input.workspaceId, input.at);
   return settings;
 }
 

@@ -512,12 +512,27 @@ export function createSettingsStore(db: Kysely<Database>, ops: DialectOps): Sett
         .executeTakeFirst();
       return WorkspaceSettings.parse(row ? ops.readJson(row.settings) : {});
     },
+    async savedAt(workspaceId) {
+      const row = await db
+        .selectFrom('workspace_settings')
+        .select('updated_at')
+        .where('workspace_id', '=', workspaceId)
+        .executeTakeFirst();
+      return row ? Number(row.updated_at) : null;
+    },
     async put(workspaceId, settings, at) {
       const json = JSON.stringify(settings);
       await db
         .insertInto('workspace_settings')
         .values({ workspace_id: workspaceId, settings: json, updated_at: at })
-        .onConflict((oc) => oc.column('workspace_id').doUpdateSet({ settings: json, updated_at: at }))
+        .onConflict((oc) =>
+          oc.column('workspace_id').doUpdateSet({
+            settings: json,
+            // Strictly later than the save before, even within one millisecond: `savedAt` tells saves apart.
+            updated_at: sql<number>`case when excluded.updated_at > workspace_settings.updated_at
+              then excluded.updated_at else workspace_settings.updated_at + 1 end`,
+          }),
+        )
         .execute();
     },
   };

@@ -259,6 +259,16 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         (row) => row.id,
       );
     },
+    async redueDeferred(workspaceId, now) {
+      const result = await db
+        .updateTable('messages')
+        .set({ next_attempt_at: now, updated_at: now })
+        .where('workspace_id', '=', workspaceId)
+        .where('status', '=', 'deferred')
+        .where('next_attempt_at', '>', now)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
     async requeueFailed({ workspaceId, channel, ids, now }) {
       if (ids?.length === 0) return { requeued: [], ofArchivedJourneys: [] };
       // The dispatcher skips what an archived journey still has queued: requeued, they would be lost.

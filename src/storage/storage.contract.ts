@@ -610,6 +610,34 @@ export function runStorageContract(
       expect(await storage.messages.findById(lost.id)).toMatchObject({ status: 'sending', sentAt: null });
     });
 
+    it('makes deferred messages due now, and no others', async () => {
+      const deferred = outboxMessage(workspaceId, {
+        status: 'deferred',
+        nextAttemptAt: NOW + 10 * 3_600_000,
+      });
+      const dueAlready = outboxMessage(workspaceId, { status: 'deferred', nextAttemptAt: NOW - 1 });
+      const queuedLater = outboxMessage(workspaceId, { status: 'queued', nextAttemptAt: NOW + 60_000 });
+      const elsewhere = outboxMessage('ws_other', { status: 'deferred', nextAttemptAt: NOW + 60_000 });
+      for (const message of [deferred, dueAlready, queuedLater, elsewhere])
+        await storage.messages.insert(message);
+      expect(await storage.messages.redueDeferred(workspaceId, NOW)).toBe(1);
+      expect((await storage.messages.findById(deferred.id))?.nextAttemptAt).toBe(NOW);
+      expect((await storage.messages.findById(dueAlready.id))?.nextAttemptAt).toBe(NOW - 1);
+      expect((await storage.messages.findById(queuedLater.id))?.nextAttemptAt).toBe(NOW + 60_000);
+      expect((await storage.messages.findById(elsewhere.id))?.nextAttemptAt).toBe(NOW + 60_000);
+    });
+
+    it('tells settings saves apart by when they were saved, even two within one millisecond', async () => {
+      expect(await storage.settings.savedAt(workspaceId)).toBeNull();
+      const settings = await storage.settings.get(workspaceId);
+      await storage.settings.put(workspaceId, settings, NOW);
+      expect(await storage.settings.savedAt(workspaceId)).toBe(NOW);
+      await storage.settings.put(workspaceId, { ...settings, timezone: 'Europe/Rome' }, NOW);
+      expect(await storage.settings.savedAt(workspaceId)).toBe(NOW + 1);
+      await storage.settings.put(workspaceId, settings, NOW + 50);
+      expect(await storage.settings.savedAt(workspaceId)).toBe(NOW + 50);
+    });
+
     it('puts failed messages of a channel back in the queue: some or all, and no others', async () => {
       const failedWebhook = (extra: Partial<Message> = {}) =>
         outboxMessage(workspaceId, {

@@ -314,6 +314,8 @@ export interface TemplateStore {
 export interface SettingsStore {
   get(workspaceId: string): Promise<WorkspaceSettings>;
   put(workspaceId: string, settings: WorkspaceSettings, at: number): Promise<void>;
+  /** When the settings were last saved (null: never), to tell whether a copy read before is current. */
+  savedAt(workspaceId: string): Promise<number | null>;
 }
 
 export interface MessageStore {
@@ -359,6 +361,11 @@ export interface MessageStore {
     ids?: string[];
     now: number;
   }): Promise<{ requeued: string[]; ofArchivedJourneys: string[] }>;
+  /**
+   * Makes the workspace's deferred messages due now, to be judged again (quiet hours or caps changed):
+   * those still not allowed are deferred anew. Answers how many.
+   */
+  redueDeferred(workspaceId: string, now: number): Promise<number>;
   /** Replaces what the message is rendered with, if `claimant` still holds it; false when it does not. */
   saveContext(message: Pick<Message, 'id' | 'context'>, claimant: string): Promise<boolean>;
   /** Which of these provider message ids the profile's messages on the channel were recorded as. */
