@@ -421,6 +421,11 @@ export class MessageDispatcher {
   }
 }
 
+const QUIET_HOURS_REASON = 'quiet hours ';
+const FREQUENCY_CAP_REASON = 'frequency cap: ';
+/** How the reasons of messages held back by quiet hours or caps begin (saving new ones re-judges them). */
+export const HELD_BACK_REASON_PREFIXES = [QUIET_HOURS_REASON, FREQUENCY_CAP_REASON];
+
 /** Suppression, topic subscription, quiet hours and frequency caps, in that order. */
 function checkConsent(
   message: Message,
@@ -457,7 +462,7 @@ function checkConsent(
   const quiet = settings.quietHours;
   if (quiet && isWithinWindow(now, timeZone, quiet.start, quiet.end)) {
     allowedAt = nextLocalTime(now, timeZone, quiet.end);
-    reason = `quiet hours ${quiet.start}–${quiet.end} (${timeZone})`;
+    reason = `${QUIET_HOURS_REASON}${quiet.start}–${quiet.end} (${timeZone})`;
   }
   for (const cap of settings.frequencyCaps[channel]) {
     const periodMs = durationMs(cap.period);
@@ -466,7 +471,7 @@ function checkConsent(
       const freeAt = (sent[sent.length - cap.max] as number) + periodMs;
       if (allowedAt === undefined || freeAt > allowedAt) {
         allowedAt = freeAt;
-        reason = `frequency cap: ${cap.max} per ${cap.period}`;
+        reason = `${FREQUENCY_CAP_REASON}${cap.max} per ${cap.period}`;
       }
     }
   }

@@ -12,6 +12,7 @@ import {
 } from '../core/workspace-settings.js';
 import { checkAudienceStillKnown } from '../scoring/audience-in-use.js';
 import type { Storage } from '../storage/storage.js';
+import { HELD_BACK_REASON_PREFIXES } from './dispatcher.js';
 import { SecretBox } from './email/secret-box.js';
 import { SIGNATURE_HEADER } from './webhook/webhook-signature.js';
 
@@ -79,7 +80,8 @@ async function checkStagesHeld(
   // Without a lifecycle the order of the stages held would be forgotten, and a later one could put
   // them in any order: the lifecycle stays while anyone is at a stage (with no rules, nothing moves).
   if (!settings.lifecycle) {
-    if (held.length === 0) return;
+    // Settings an older version let go of their lifecycle stay savable as they are.
+    if (held.length === 0 || !previous.lifecycle) return;
     throw new AppError(
       'invalid_input',
       `lifecycle: profiles are at ${held.join(', ')}, so the lifecycle must stay (without rules it moves nobody)`,
@@ -139,9 +141,10 @@ export async function saveSettings(
   }
   if (!input.privateNetworksAllowed) checkNoPrivateNetworks(settings);
   checkWebhookHeaders(settings);
-  checkQuietHours(settings);
-  checkIntentSettings(settings);
   const previous = await storage.settings.get(input.workspaceId);
+  // Stored settings an older version took stay savable as they are: only a change is checked.
+  if (!isDeepStrictEqual(settings.quietHours, previous.quietHours)) checkQuietHours(settings);
+  checkIntentSettings(settings);
   await checkStagesHeld(storage, input.workspaceId, settings, previous);
   await checkAudienceStillKnown(storage, input.workspaceId, settings);
   const { smtp, sms } = settings;
@@ -190,14 +193,14 @@ export async function saveSettings(
     }
   }
   await storage.settings.put(input.workspaceId, settings, input.at);
-  // Messages held back by the old quiet hours or caps are judged again by the new ones, now.
-  if (
-    !isDeepStrictEqual(
-      [settings.quietHours, settings.frequencyCaps],
-      [previous.quietHours, previous.frequencyCaps],
-    )
-  )
-    await storage.messages.redueDeferred(input.workspaceId, input.at);
+  // Messages held back by the old quiet hours or caps are judged again by the new ones, now (not those
+  // waiting out a retry's back-off or a Retry-After).
+  const heldBackBy = [settings.quietHours, settings.frequencyCaps];
+  if (!isDeepStrictEqual(heldBackBy, [previous.quietHours, previous.frequencyCaps]))
+    await storage.messages.redueDeferred(input.workspaceId, {
+      reasonsStartingWith: HELD_BACK_REASON_PREFIXES,
+      now: input.at,
+    });
   return settings;
 }
 

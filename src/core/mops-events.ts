@@ -2,7 +2,10 @@ import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from './lifecycle.js';
 import { TRAITS_UPDATED } from './profile.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED } from './segment-definition.js';
 
-/** What an admin's change of a profile's subscriptions is recorded as, on the profile. */
+/**
+ * What an admin's change of a profile's subscriptions is recorded as, on the profile. Written as an
+ * ordinary event (no `mops` origin), so journeys follow it whoever sends it: not among the names below.
+ */
 export const SUBSCRIPTIONS_CHANGED = 'Subscriptions Changed';
 
 /**
@@ -14,7 +17,6 @@ const MOPS_EVENT_NAMES: ReadonlySet<string> = new Set([
   SEGMENT_ENTERED,
   SEGMENT_EXITED,
   TRAITS_UPDATED,
-  SUBSCRIPTIONS_CHANGED,
   STAGE_CHANGED,
   HAND_OFF_CREATED,
   SLA_MISSED,

@@ -338,8 +338,22 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
       await eventually(async () => ((await membersOf()).status === 'ready' ? membersOf() : undefined)),
     ).toMatchObject({ members: 1 });
 
+    // A journey follows the change: Subscriptions Changed is an ordinary event, not a look-alike of Mops's own.
+    const followUp = await publish({
+      name: unique('Unsubscribed'),
+      entry: { trigger: { type: 'event', event: 'Subscriptions Changed' } },
+      start: 'tag',
+      steps: [
+        { id: 'tag', type: 'update_traits', set: { asked_why: true }, next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
     const put = await api('PUT', `/profiles/${ada.id}/subscriptions`, { topics: { marketing: false } });
     expect(put.status).toBe(204);
+    await eventually(async () => {
+      const report = await api<{ entered: number }>('GET', `/journeys/${followUp}/report`);
+      return report.body.entered === 1 ? true : undefined;
+    });
     await eventually(async () => ((await membersOf()).members === 0 ? true : undefined));
     const timeline = await eventually(async () => {
       const page = await api<{ items: Array<{ name: string | null; properties?: unknown }> }>(
@@ -400,6 +414,14 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
       field: 'lifecycle',
       message: expect.stringMatching(/profiles are at (lead, sql|sql, lead), so the lifecycle must stay/),
     });
+    // Settings an older version saved without their lifecycle, stages held all the same, stay savable.
+    const { storage } = mailWorld.world.mops;
+    const workspaceId = mailWorld.world.workspaceId;
+    const { lifecycle: _stored, ...storedWithout } = await storage.settings.get(workspaceId);
+    await storage.settings.put(workspaceId, storedWithout, Date.now());
+    const legacy = (await api<Record<string, unknown>>('GET', '/settings')).body;
+    expect((await api('PUT', '/settings', { ...legacy, timezone: 'Europe/Rome' })).status).toBe(200);
+    expect((await api('PUT', '/settings', { ...legacy, lifecycle })).status).toBe(200);
     // A stage after all those profiles are at may move, and new ones come in anywhere.
     const widened = await api('PUT', '/settings', {
       ...settings,

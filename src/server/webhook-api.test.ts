@@ -403,5 +403,16 @@ describe('webhook settings on a server that keeps private networks closed', () =
     expect(never.status).toBe(400);
     expect(never.body.error.field).toBe('quietHours.end');
     expect((await putSettings({ quietHours: { start: '21:00', end: '08:00' } })).status).toBe(200);
+    // Stored by an older version, they are kept as they are when another part of the settings is saved.
+    const { storage } = world.mops;
+    const stored = await storage.settings.get(world.workspaceId);
+    await storage.settings.put(
+      world.workspaceId,
+      { ...stored, quietHours: { start: '08:00', end: '08:00' } },
+      Date.now(),
+    );
+    expect(
+      (await putSettings({ quietHours: { start: '08:00', end: '08:00' }, timezone: 'Europe/Rome' })).status,
+    ).toBe(200);
   });
 });

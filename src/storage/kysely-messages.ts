@@ -259,13 +259,21 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         (row) => row.id,
       );
     },
-    async redueDeferred(workspaceId, now) {
+    async redueDeferred(workspaceId, { reasonsStartingWith, now }) {
+      if (reasonsStartingWith.length === 0) return 0;
       const result = await db
         .updateTable('messages')
         .set({ next_attempt_at: now, updated_at: now })
         .where('workspace_id', '=', workspaceId)
         .where('status', '=', 'deferred')
         .where('next_attempt_at', '>', now)
+        .where((eb) =>
+          eb.or(
+            reasonsStartingWith.map(
+              (prefix) => sql<boolean>`substr(reason, 1, ${sql.lit(prefix.length)}) = ${prefix}`,
+            ),
+          ),
+        )
         .executeTakeFirst();
       return Number(result.numUpdatedRows);
     },

@@ -610,21 +610,31 @@ export function runStorageContract(
       expect(await storage.messages.findById(lost.id)).toMatchObject({ status: 'sending', sentAt: null });
     });
 
-    it('makes deferred messages due now, and no others', async () => {
-      const deferred = outboxMessage(workspaceId, {
-        status: 'deferred',
-        nextAttemptAt: NOW + 10 * 3_600_000,
-      });
-      const dueAlready = outboxMessage(workspaceId, { status: 'deferred', nextAttemptAt: NOW - 1 });
+    it('makes deferred messages held back for the reasons named due now, and no others', async () => {
+      const held = (reason: string, extra: Partial<Message> = {}) =>
+        outboxMessage(workspaceId, {
+          status: 'deferred',
+          reason,
+          nextAttemptAt: NOW + 10 * 3_600_000,
+          ...extra,
+        });
+      const quiet = held('quiet hours 20:30–08:00 (Europe/Rome)');
+      const capped = held('frequency cap: 2 per 1d');
+      // Waiting out a back-off or a Retry-After: judged again, it would use up an attempt early.
+      const retrying = held('retrying: HTTP 429');
+      const dueAlready = held('quiet hours 20:30–08:00 (UTC)', { nextAttemptAt: NOW - 1 });
       const queuedLater = outboxMessage(workspaceId, { status: 'queued', nextAttemptAt: NOW + 60_000 });
-      const elsewhere = outboxMessage('ws_other', { status: 'deferred', nextAttemptAt: NOW + 60_000 });
-      for (const message of [deferred, dueAlready, queuedLater, elsewhere])
+      const elsewhere = held('quiet hours 20:30–08:00 (UTC)', { workspaceId: 'ws_other' });
+      for (const message of [quiet, capped, retrying, dueAlready, queuedLater, elsewhere])
         await storage.messages.insert(message);
-      expect(await storage.messages.redueDeferred(workspaceId, NOW)).toBe(1);
-      expect((await storage.messages.findById(deferred.id))?.nextAttemptAt).toBe(NOW);
+      const query = { reasonsStartingWith: ['quiet hours ', 'frequency cap: '], now: NOW };
+      expect(await storage.messages.redueDeferred(workspaceId, query)).toBe(2);
+      expect((await storage.messages.findById(quiet.id))?.nextAttemptAt).toBe(NOW);
+      expect((await storage.messages.findById(capped.id))?.nextAttemptAt).toBe(NOW);
+      expect((await storage.messages.findById(retrying.id))?.nextAttemptAt).toBe(NOW + 10 * 3_600_000);
       expect((await storage.messages.findById(dueAlready.id))?.nextAttemptAt).toBe(NOW - 1);
       expect((await storage.messages.findById(queuedLater.id))?.nextAttemptAt).toBe(NOW + 60_000);
-      expect((await storage.messages.findById(elsewhere.id))?.nextAttemptAt).toBe(NOW + 60_000);
+      expect((await storage.messages.findById(elsewhere.id))?.nextAttemptAt).toBe(NOW + 10 * 3_600_000);
     });
 
     it('tells settings saves apart by when they were saved, even two within one millisecond', async () => {

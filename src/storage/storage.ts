@@ -362,10 +362,10 @@ export interface MessageStore {
     now: number;
   }): Promise<{ requeued: string[]; ofArchivedJourneys: string[] }>;
   /**
-   * Makes the workspace's deferred messages due now, to be judged again (quiet hours or caps changed):
-   * those still not allowed are deferred anew. Answers how many.
+   * Makes the workspace's deferred messages whose reason starts with one of these due now, to be judged
+   * again (quiet hours or caps changed): those still not allowed are deferred anew. Answers how many.
    */
-  redueDeferred(workspaceId: string, now: number): Promise<number>;
+  redueDeferred(workspaceId: string, query: { reasonsStartingWith: string[]; now: number }): Promise<number>;
   /** Replaces what the message is rendered with, if `claimant` still holds it; false when it does not. */
   saveContext(message: Pick<Message, 'id' | 'context'>, claimant: string): Promise<boolean>;
   /** Which of these provider message ids the profile's messages on the channel were recorded as. */

@@ -25,6 +25,8 @@ export class TwilioStandIn extends LoopbackPeer {
   failures: Array<{ status: number; code?: number; message?: string; dropAnswer?: boolean }> = [];
   /** How many times messages were listed. */
   listings = 0;
+  /** How many listings to answer 503 before answering again (a provider whose listing is down). */
+  failedListings = 0;
   /** The stand-in's time, for the messages' creation dates (a test's clock). */
   now: () => number = Date.now;
   protected readonly server: Server = createServer((request, response) => {
@@ -37,6 +39,13 @@ export class TwilioStandIn extends LoopbackPeer {
       const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(address.pathname);
       if (request.method === 'GET' && match) {
         this.listings += 1;
+        if (this.failedListings > 0) {
+          this.failedListings -= 1;
+          response
+            .writeHead(503, { 'content-type': 'application/json' })
+            .end('{"code":20500,"message":"down"}');
+          return;
+        }
         const to = address.searchParams.get('To');
         const from = address.searchParams.get('From');
         const messages = this.sent

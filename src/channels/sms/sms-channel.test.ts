@@ -287,6 +287,32 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     ]);
   });
 
+  it('sends a text once when its answer was lost and it is re-driven after failing for good', async () => {
+    await publishReminder();
+    await world.send([identify('hal', { first_name: 'Hal', phone: '+393330000025' })]);
+    await world.settle();
+    // Taken, its answer lost; then the provider cannot list what it took, so every retry waits.
+    twilio.failures = [{ status: 201, dropAnswer: true }];
+    twilio.failedListings = 100;
+    await world.send([track('hal', 'Cart Abandoned', { item: 'tent' })]);
+    await world.settle();
+    for (let attempt = 0; attempt < 6; attempt++) await world.advance(3_600_000);
+    const [failed] = await smsMessages();
+    expect(failed).toMatchObject({ status: 'failed' });
+    expect(twilio.sent).toHaveLength(1);
+
+    // Mended, re-driven with a fresh set of attempts: the earlier send is found, not repeated.
+    twilio.failedListings = 0;
+    await world.storage.messages.requeueFailed({
+      workspaceId: world.workspaceId,
+      channel: 'sms',
+      now: world.clock.now(),
+    });
+    await world.settle();
+    expect(twilio.sent).toHaveLength(1);
+    expect(await smsMessages()).toMatchObject([{ status: 'sent', providerMessageId: twilio.sent[0]?.sid }]);
+  });
+
   it('retries a text the provider refused for its credentials, so a fixed token sends it', async () => {
     await publishReminder();
     twilio.failures = [{ status: 401, code: 20003, message: 'Authenticate' }];

@@ -86,8 +86,9 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
   let response: Awaited<ReturnType<typeof request>>;
   try {
     // Claiming counts an attempt: past the first, an earlier one may have reached the provider, with
-    // the text, number and sender it was sent with then (kept below), whatever they are now.
-    if (message.attempts > 1) {
+    // the text, number and sender it was sent with then (kept below), whatever they are now. A kept
+    // text says so too after a re-drive, which counts attempts from zero again.
+    if (message.attempts > 1 || sms.text !== undefined) {
       const earlier = { to: sms.to ?? to, from: sms.from ?? settings.from, body };
       const sid = await earlierSend(call, provider, earlier);
       if (sid) return { status: 'sent', providerMessageId: sid, toAddress: earlier.to, subject: null };

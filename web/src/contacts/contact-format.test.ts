@@ -58,6 +58,15 @@ describe('timeline events', () => {
     });
     expect(eventTitle(event({ type: 'page', name: 'Pricing' }))).toEqual({ text: 'Pricing' });
     expect(eventTitle(event({ type: 'page' }))).toEqual({ key: 'contacts.eventTitles.page', values: {} });
+    // As the server counts a page sent without a name: still shown in the reader's words.
+    expect(eventTitle(event({ type: 'page', name: 'Page Viewed' }))).toEqual({
+      key: 'contacts.eventTitles.page',
+      values: {},
+    });
+    expect(eventTitle(event({ type: 'screen', name: 'Screen Viewed' }))).toEqual({
+      key: 'contacts.eventTitles.screen',
+      values: {},
+    });
     expect(eventTitle(event({ type: 'alias', payload: { previousId: 'anon-1' } }))).toEqual({
       key: 'contacts.eventTitles.alias',
       values: { previousId: 'anon-1' },

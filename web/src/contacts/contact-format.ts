@@ -56,8 +56,14 @@ export function eventTitle(event: TimelineEvent): EventTitle {
     case 'alias':
       return { key: 'contacts.eventTitles.alias', values: { previousId: valueText(payload.previousId) } };
     case 'page':
-    case 'screen':
-      return event.name ? { text: event.name } : { key: `contacts.eventTitles.${event.type}`, values: {} };
+    case 'screen': {
+      // Sent without a name, the server counts it as Page Viewed / Screen Viewed: the reader's words for it.
+      const isUnnamed =
+        !event.name || event.name === (event.type === 'page' ? 'Page Viewed' : 'Screen Viewed');
+      return isUnnamed
+        ? { key: `contacts.eventTitles.${event.type}`, values: {} }
+        : { text: event.name as string };
+    }
     default:
       return { text: event.name ?? event.type };
   }
