@@ -3,15 +3,10 @@ import { TRAITS_UPDATED } from './profile.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED } from './segment-definition.js';
 
 /**
- * What an admin's change of a profile's subscriptions is recorded as, on the profile. Written as an
- * ordinary event (no `mops` origin), so journeys follow it whoever sends it: not among the names below.
- */
-export const SUBSCRIPTIONS_CHANGED = 'Subscriptions Changed';
-
-/**
  * The events Mops writes on profiles itself. A client may send an event of the same name (nothing it
  * sends is refused), but such a look-alike moves no journey: it would fake a hand-off, a missed SLA
- * or a segment entry, properties and all.
+ * or a segment entry, properties and all. (Subscriptions Changed, written when an admin changes a
+ * profile's subscriptions, is an ordinary event: journeys follow it whoever sends it.)
  */
 const MOPS_EVENT_NAMES: ReadonlySet<string> = new Set([
   SEGMENT_ENTERED,

@@ -328,6 +328,8 @@ export class JourneyEngine {
   ): Promise<string[]> {
     const { profile, event, instances, statuses, now, work } = input;
     const moved: string[] = [];
+    // A client's look-alike of an event Mops writes meets no goal and ends no wait.
+    if (!isGenuine(event)) return moved;
     for (const candidate of instances) {
       const version = await this.#version(tx, candidate.journeyId, candidate.version);
       if (!version) continue;
@@ -336,7 +338,7 @@ export class JourneyEngine {
       const scope = scopeOf(profile, event, candidate);
       let trigger: Trigger | undefined;
       const goal = definition.goal;
-      if (!happenedSinceEntry(event, candidate) || !isGenuine(event)) continue;
+      if (!happenedSinceEntry(event, candidate)) continue;
       if (
         goal &&
         event.name === goal.event &&

@@ -1,6 +1,6 @@
 import { groupByWorkspace, type StoredEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
-import type { Account, Identity, Profile } from '../core/profile.js';
+import type { Account, Identity, Profile, Traits } from '../core/profile.js';
 import type {
   IdentityKey,
   Page,
@@ -149,6 +149,15 @@ export async function listProfileTimeline(
     identities.map((identity) => identity.id),
     page,
   );
+}
+
+/** The traits of these profiles, by id (none for an id no profile has), to tell who each one is in a list. */
+export async function traitsOfProfiles(
+  reader: Pick<StorageReader, 'profiles'>,
+  profileIds: string[],
+): Promise<Map<string, Traits>> {
+  const profiles = await reader.profiles.findProfilesByIds(profileIds);
+  return new Map(profiles.map((profile) => [profile.id, profile.traits]));
 }
 
 /**

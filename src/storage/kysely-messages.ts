@@ -309,7 +309,11 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
             eb(
               'journey_id',
               'not in',
-              eb.selectFrom('journeys').select('id').where('status', '=', 'archived'),
+              eb
+                .selectFrom('journeys')
+                .select('id')
+                .where('workspace_id', '=', workspaceId)
+                .where('status', '=', 'archived'),
             ),
           ]),
         );

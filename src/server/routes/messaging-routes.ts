@@ -9,13 +9,15 @@ import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { EmailTemplate, Message } from '../../core/journey.js';
 import { MESSAGE_STATUSES } from '../../core/journey.js';
-import { SUBSCRIPTIONS_CHANGED } from '../../core/mops-events.js';
 import { WorkspaceSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import { draftTemplate, getTemplate, saveTemplate } from '../../templates/templates.js';
 import type { RouteDocumentation } from '../app.js';
 import type { Authenticator } from '../auth.js';
 import { ErrorResponse, PageQuery, pageOf, WorkspaceParams } from '../schemas.js';
+
+/** What an admin's change of a profile's subscriptions is recorded as, on the profile. */
+export const SUBSCRIPTIONS_CHANGED = 'Subscriptions Changed';
 
 const errors = {
   400: ErrorResponse,

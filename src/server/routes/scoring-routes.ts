@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { ScoreModel } from '../../core/score-model.js';
+import { traitsOfProfiles } from '../../profiles/profiles.js';
 import {
   accountScores,
   profileIntent,
@@ -309,10 +310,10 @@ export async function scoringRoutes(
         },
         { limit, cursor },
       );
-      const profiles = await storage.profiles.findProfilesByIds(
+      const traitsOf = await traitsOfProfiles(
+        storage,
         page.items.map((handOff) => handOff.profileId),
       );
-      const traitsOf = new Map(profiles.map((profile) => [profile.id, profile.traits]));
       return {
         items: page.items.map((handOff) => ({
           ...handOffJson(handOff),

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { SegmentInput, SegmentRule } from '../../core/segment-definition.js';
+import { traitsOfProfiles } from '../../profiles/profiles.js';
 import {
   createSegment,
   deleteSegment,
@@ -160,12 +161,11 @@ export async function segmentRoutes(
         now: clock.now(),
         sampleSize: request.body.sampleSize,
       });
-      const profiles = await storage.profiles.findProfilesByIds(preview.sample);
-      const byId = new Map(profiles.map((profile) => [profile.id, profile]));
+      const traitsOf = await traitsOfProfiles(storage, preview.sample);
       return {
         count: preview.count,
         total: preview.total,
-        sample: preview.sample.map((id) => ({ id, traits: byId.get(id)?.traits ?? {} })),
+        sample: preview.sample.map((id) => ({ id, traits: traitsOf.get(id) ?? {} })),
       };
     },
   );
@@ -252,8 +252,10 @@ export async function segmentRoutes(
         limit: request.query.limit,
         cursor: request.query.cursor,
       });
-      const profiles = await storage.profiles.findProfilesByIds(page.items.map((item) => item.profileId));
-      const traitsOf = new Map(profiles.map((profile) => [profile.id, profile.traits]));
+      const traitsOf = await traitsOfProfiles(
+        storage,
+        page.items.map((item) => item.profileId),
+      );
       return {
         items: page.items.map((item) => ({
           profileId: item.profileId,
