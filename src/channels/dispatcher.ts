@@ -59,6 +59,8 @@ interface RoundContext {
   subscriptions: Map<string, Map<string, Record<string, boolean>>>;
   /** Per channel and profile (`sms:prf_…`), send times inside the cap's period, kept current as this round sends. */
   sent: Map<string, number[]>;
+  /** Per channel and profile, the round's last capped send: the next one waits to see whether it happened. */
+  capTurns: Map<string, Promise<void>>;
 }
 
 /**
@@ -227,6 +229,7 @@ export class MessageDispatcher {
       suppressions: new Map(),
       subscriptions: new Map(),
       sent: new Map(),
+      capTurns: new Map(),
     };
     const byWorkspace = new Map<string, Message[]>();
     for (const message of claimed) {
@@ -337,12 +340,48 @@ export class MessageDispatcher {
     const channel = message.channel;
     const address = addressOf(channel, profile);
     if (!address) return { status: 'skipped', reason: MISSING_ADDRESS[channel] };
-    const gate = checkConsent(message, profile, address, settings, context, now);
-    if (gate) return gate;
-    // The send counts against the cap from now, so that messages to the same contact sent beside
-    // this one in the round see it; it is given back if the send does not happen.
     const isCapped = !UNCAPPED_TOPICS.includes(message.topic ?? 'marketing');
     const sentKey = `${channel}:${profile.id}`;
+    // A contact's capped sends on a channel take turns within the round: the cap judges each by what
+    // the one before it did, not by a send still under way that may yet fail.
+    const turnDone = isCapped ? takeTurn(context.capTurns, sentKey) : undefined;
+    try {
+      if (turnDone) await turnDone.before;
+      return await this.#send(message, {
+        channel,
+        profile,
+        address,
+        settings,
+        context,
+        claimant,
+        isCapped,
+        sentKey,
+      });
+    } finally {
+      turnDone?.end();
+    }
+  }
+
+  async #send(
+    message: Message,
+    options: {
+      channel: ConsentedChannel;
+      profile: Profile;
+      address: string;
+      settings: WorkspaceSettings;
+      context: RoundContext;
+      claimant: string;
+      isCapped: boolean;
+      sentKey: string;
+    },
+  ): Promise<Outcome> {
+    const { channel, profile, address, settings, context, claimant, isCapped, sentKey } = options;
+    const { storage, clock } = this.#options;
+    // After its turn: the time quiet hours and caps judge by.
+    const now = clock.now();
+    const gate = checkConsent(message, profile, address, settings, context, now);
+    if (gate) return gate;
+    // The send counts against the cap from now; it is given back if the send does not happen.
     if (isCapped) context.sent.set(sentKey, [...(context.sent.get(sentKey) ?? []), now]);
     let outcome: Outcome | undefined;
     try {
@@ -479,6 +518,29 @@ function checkConsent(
   return message.whenNotAllowed === 'skip'
     ? { status: 'skipped', reason, toAddress: address }
     : { status: 'deferred', until: allowedAt, reason, heldBack: true };
+}
+
+/**
+ * Queues behind the last holder of `key`: `before` resolves when it is done, and `end` lets the next go.
+ */
+function takeTurn(
+  turns: Map<string, Promise<void>>,
+  key: string,
+): { before: Promise<void>; end: () => void } {
+  const before = turns.get(key) ?? Promise.resolve();
+  let end = () => {};
+  const done = new Promise<void>((resolve) => {
+    end = resolve;
+  });
+  const last = before.then(() => done);
+  turns.set(key, last);
+  return {
+    before,
+    end() {
+      end();
+      if (turns.get(key) === last) turns.delete(key);
+    },
+  };
 }
 
 function settled(message: Message, outcome: Outcome, now: number): Message {

@@ -226,6 +226,19 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect(twilio.sent.map((sms) => sms.body)).toEqual(['First', 'Second']);
   });
 
+  it('lets the next text of a round through the cap when the one before it failed', async () => {
+    await publishReminder();
+    await publishReminder();
+    twilio.failures = [{ status: 503 }];
+    await world.send([identify('cap', { phone: '+393330000009' }), track('cap', 'Cart Abandoned')]);
+    await world.settle();
+
+    expect(twilio.sent).toHaveLength(1);
+    const outcomes = (await smsMessages()).map((m) => `${m.status}: ${m.reason ?? ''}`).sort();
+    expect(outcomes[0]).toMatch(/^deferred: retrying: /);
+    expect(outcomes[1]).toBe('sent: ');
+  });
+
   it('sends a text once when the provider took it but its answer was lost, finding it on the retry', async () => {
     await publishReminder();
     // An identical text the profile got from another message is not taken for this one.
