@@ -8,6 +8,8 @@ export interface DialectOps {
   readJson<T>(value: unknown): T;
   /** Case-insensitive "column's text contains needle". */
   textContains(column: string, needle: string): RawBuilder<boolean>;
+  /** "Column's text, without the spaces, dashes, dots and brackets phone numbers are written with, contains digits". */
+  phoneContains(column: string, digits: string): RawBuilder<boolean>;
   /** Row locks: PostgreSQL `FOR UPDATE [SKIP LOCKED]`; SQLite needs none, its write transactions are serial. */
   lockRows: '' | 'for update';
   skipLockedRows: '' | 'for update skip locked';
@@ -27,6 +29,8 @@ export const sqliteOps: DialectOps = {
   // SQLite's LIKE folds ASCII case by itself.
   textContains: (column, needle) =>
     sql<boolean>`${sql.ref(column)} like ${`%${escapeLike(needle)}%`} escape '\\'`,
+  phoneContains: (column, digits) =>
+    sql<boolean>`instr(replace(replace(replace(replace(replace(${sql.ref(column)}, ' ', ''), '-', ''), '.', ''), '(', ''), ')', ''), ${digits}) > 0`,
   lockRows: '',
   skipLockedRows: '',
   lockKey: () => undefined,
@@ -37,6 +41,8 @@ export const postgresOps: DialectOps = {
   name: 'postgres',
   readJson: <T>(value: unknown) => value as T,
   textContains: (column, needle) => sql<boolean>`${sql.ref(column)}::text ilike ${`%${escapeLike(needle)}%`}`,
+  phoneContains: (column, digits) =>
+    sql<boolean>`strpos(regexp_replace(${sql.ref(column)}::text, '[ ().-]', '', 'g'), ${digits}) > 0`,
   lockRows: 'for update',
   skipLockedRows: 'for update skip locked',
   // Advisory locks belong to the whole cluster: the schema keeps installations sharing one apart.

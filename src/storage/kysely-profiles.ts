@@ -414,6 +414,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
             ),
             eb('id', '=', needle),
             ops.textContains('traits', needle),
+            ...(isPhoneLike(needle) ? [ops.phoneContains('traits', phoneDigits(needle))] : []),
           ]),
         );
       }
@@ -576,4 +577,16 @@ async function moveAudienceState(
   for (const table of ['stage_history', 'hand_offs'] as const)
     await db.updateTable(table).set({ profile_id: into }).where('profile_id', '=', from).execute();
   return stage?.stage;
+}
+
+/** Phone numbers are written with spaces, dashes, dots and brackets in all sorts of places. */
+const PHONE_PUNCTUATION = /[ ().-]/g;
+
+/** A search that reads as a phone number: six digits or more, with only a leading + and punctuation besides. */
+function isPhoneLike(needle: string): boolean {
+  return /^\+?[\d ().-]+$/.test(needle) && phoneDigits(needle).replace('+', '').length >= 6;
+}
+
+function phoneDigits(needle: string): string {
+  return needle.replace(PHONE_PUNCTUATION, '');
 }

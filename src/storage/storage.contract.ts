@@ -500,9 +500,12 @@ export function runStorageContract(
     it('searches profiles by identity value and by trait text, case-insensitively', async () => {
       const ada = profile(workspaceId, {
         userId: 'ada',
-        traits: { email: 'Ada@Example.com', name: '50%_off' },
+        traits: { email: 'Ada@Example.com', name: '50%_off', phone: '+39 333 123-4567' },
       });
-      const bob = profile(workspaceId, { userId: 'bob', traits: { email: 'bob@example.com' } });
+      const bob = profile(workspaceId, {
+        userId: 'bob',
+        traits: { email: 'bob@example.com', phone: '+44 (20) 7946.0958' },
+      });
       await storage.transaction((tx) =>
         tx.profiles.applyResolution({
           workspaceId,
@@ -527,6 +530,16 @@ export function runStorageContract(
       // LIKE wildcards in the query are matched literally.
       const literal = await storage.profiles.list(workspaceId, { limit: 10, query: '%_' });
       expect(literal.items.map((p) => p.id)).toEqual([ada.id]);
+      // A phone number is found however its spaces, dashes, dots and brackets fall, in the query or the trait.
+      for (const [query, found] of [
+        ['+393331234567', ada.id],
+        ['333 1234567', ada.id],
+        ['+44 20 7946 0958', bob.id],
+        ['(020) 7946-0958', undefined],
+      ] as const) {
+        const byPhone = await storage.profiles.list(workspaceId, { limit: 10, query });
+        expect(byPhone.items.map((p) => p.id)).toEqual(found ? [found] : []);
+      }
       const all = await storage.profiles.list(workspaceId, { limit: 1 });
       expect(all.items.map((p) => p.id)).toEqual([bob.id]);
       const rest = await storage.profiles.list(workspaceId, {
