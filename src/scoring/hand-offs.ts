@@ -19,15 +19,31 @@ import { SCORING_CURSOR } from './scoring-batch.js';
 const HAND_OFF_BODY =
   '{"type": "mops.hand_off.{{ event.properties.kind }}", "hand_off": {{ event.properties | json }}, "profile": {{ profile | json }}}';
 
-/** The webhook call telling the CRM of a hand-off (`created`) or of its missed SLA (`sla_missed`). */
+/** What a hand-off call tells the CRM of: a new hand-off, its missed SLA, or a lead sent back by hand. */
+export type HandOffNews =
+  | { kind: 'created' }
+  | { kind: 'sla_missed'; recycled: boolean }
+  | { kind: 'recycled'; reason: string };
+
+/** The event name a hand-off call renders under (its template's `event.name`). */
+const NEWS_NAMES: Record<HandOffNews['kind'], string> = {
+  created: HAND_OFF_CREATED,
+  sla_missed: SLA_MISSED,
+  recycled: 'Hand-off Recycled',
+};
+
+/** The webhook call telling the CRM of a hand-off, of its missed SLA, or of its recycle by hand. */
 export function handOffMessage(options: {
   handOff: HandOff;
   owner: SalesOwner | undefined;
   destination: string;
-  kind: 'created' | 'sla_missed';
+  news: HandOffNews;
   at: number;
 }): Message {
-  const { handOff, owner, destination, kind, at } = options;
+  const { handOff, owner, destination, news, at } = options;
+  const { kind } = news;
+  const status =
+    kind === 'created' ? 'pending' : kind === 'recycled' || news.recycled ? 'recycled' : 'breached';
   return newMessage(
     {
       workspaceId: handOff.workspaceId,
@@ -36,15 +52,17 @@ export function handOffMessage(options: {
       idempotencyKey: `${handOff.id}:${kind}`,
       context: {
         event: {
-          name: kind === 'created' ? HAND_OFF_CREATED : SLA_MISSED,
+          name: NEWS_NAMES[kind],
           messageId: null,
           timestamp: at,
           properties: {
             kind,
             id: handOff.id,
+            status,
             owner: owner ? { id: owner.id, name: owner.name, email: owner.email } : { id: handOff.owner },
             created_at: new Date(handOff.createdAt).toISOString(),
             accept_by: new Date(handOff.dueAt).toISOString(),
+            ...(news.kind === 'recycled' ? { reason: news.reason } : {}),
           },
         },
         webhook: { destination, path: '/', method: 'POST', body: HAND_OFF_BODY },
@@ -151,15 +169,26 @@ async function breach(tx: StorageTx, handOff: HandOff, now: number): Promise<num
   const destination = settings.handOff?.destination;
   if (!destination) return 0;
   const owner = settings.handOff?.owners.find((candidate) => candidate.id === handOff.owner);
-  await tx.messages.insert(handOffMessage({ handOff, owner, destination, kind: 'sla_missed', at: now }));
+  await tx.messages.insert(
+    handOffMessage({
+      handOff,
+      owner,
+      destination,
+      news: { kind: 'sla_missed', recycled: recycle !== undefined },
+      at: now,
+    }),
+  );
   return 1;
 }
 
-/** Sends a profile back to the recycle stage by hand (sales rejected it); its pending hand-off ends. */
+/**
+ * Sends a profile back to the recycle stage by hand (sales rejected it); its pending hand-off ends,
+ * and the CRM is told (`queued`: the calls queued for it).
+ */
 export async function recycleProfile(
   storage: Storage,
   options: { workspaceId: string; profileId: string; reason: string; now: number },
-): Promise<{ from: string | null; to: string } | undefined> {
+): Promise<{ from: string | null; to: string; queued: number } | undefined> {
   const { workspaceId, profileId, now } = options;
   return storage.transaction(async (tx) => {
     await tx.profiles.holdOffMerges();
@@ -178,12 +207,28 @@ export async function recycleProfile(
     };
     // Hand-offs before the stage, in the order the SLA check and scoring lock them: the other order
     // could deadlock with them on PostgreSQL.
+    const ended: HandOff[] = [];
     for (const pending of await tx.scoring.pendingHandOffs(profileId))
-      await tx.scoring.settleHandOff(pending.id, { status: 'recycled', breachedAt: pending.breachedAt });
+      if (await tx.scoring.settleHandOff(pending.id, { status: 'recycled', breachedAt: pending.breachedAt }))
+        ended.push(pending);
     if ((await tx.scoring.setStages([change])).length > 0)
       throw new AppError('conflict', `the stage of ${profileId} changed meanwhile: try again`);
     const event = stageChangedEvent(change, (await tx.segments.idsOf([profileId])).get(profileId));
     if (event) await tx.generatedEvents.append([event]);
-    return { from: change.from, to: change.to };
+    // The CRM, which was handed the lead, learns that sales need not work it any longer.
+    const handOffSettings = settings.handOff;
+    const destination = handOffSettings?.destination;
+    if (destination)
+      for (const handOff of ended)
+        await tx.messages.insert(
+          handOffMessage({
+            handOff,
+            owner: handOffSettings.owners.find((candidate) => candidate.id === handOff.owner),
+            destination,
+            news: { kind: 'recycled', reason: options.reason },
+            at: now,
+          }),
+        );
+    return { from: change.from, to: change.to, queued: destination ? ended.length : 0 };
   });
 }

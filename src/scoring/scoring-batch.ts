@@ -250,7 +250,7 @@ async function decideWorkspace(
           handOff: created,
           owner,
           destination: handOff.destination,
-          kind: 'created',
+          news: { kind: 'created' },
           at,
         });
         created.messageId = message.id;

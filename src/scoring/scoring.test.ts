@@ -739,9 +739,9 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       to: 'lead',
       reason: 'hand-off SLA missed',
     });
-    expect(crm.received.map((body) => body.type)).toEqual([
-      'mops.hand_off.created',
-      'mops.hand_off.sla_missed',
+    expect(crm.received).toMatchObject([
+      { type: 'mops.hand_off.created', hand_off: { status: 'pending' } },
+      { type: 'mops.hand_off.sla_missed', hand_off: { status: 'recycled' } },
     ]);
     const timeline = await listProfileTimeline(
       world.storage,
@@ -928,6 +928,42 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     intent = await intentOf('di');
     expect(intent.stage).toBe('mql');
     expect(intent.handOffs.map((handOff) => handOff.status).sort()).toEqual(['pending', 'recycled']);
+  });
+
+  it('tells the CRM when a lead it was handed is recycled by hand', async () => {
+    await world.send([identify('rh', { country: 'FR' }), track('rh', 'Signed Up')]);
+    await world.send([track('rh', 'Demo Requested'), track('rh', 'Pricing Viewed')]);
+    await world.settle();
+    const moved = await recycleProfile(world.storage, {
+      workspaceId: world.workspaceId,
+      profileId: await world.profileOf('rh'),
+      reason: 'no budget this year',
+      now: world.clock.now(),
+    });
+    expect(moved).toEqual({ from: 'mql', to: 'lead', queued: 1 });
+    await world.settle();
+    const [created, recycled] = crm.received as Array<{ hand_off: Record<string, unknown> }>;
+    expect(recycled).toMatchObject({
+      type: 'mops.hand_off.recycled',
+      hand_off: {
+        id: created?.hand_off.id,
+        status: 'recycled',
+        reason: 'no budget this year',
+        owner: { id: 'marco' },
+      },
+      profile: { traits: { country: 'FR' } },
+    });
+    // A second recycle finds nothing past the recycle stage: the CRM hears of it once.
+    expect(
+      await recycleProfile(world.storage, {
+        workspaceId: world.workspaceId,
+        profileId: await world.profileOf('rh'),
+        reason: 'again',
+        now: world.clock.now(),
+      }),
+    ).toBeUndefined();
+    await world.settle();
+    expect(crm.received).toHaveLength(2);
   });
 
   it('brings a recycled lead back whether its dip and climb come in one batch or two', async () => {

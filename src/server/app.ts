@@ -257,7 +257,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       secrets: email.secrets,
       publicUrl: config.publicUrl,
     });
-    await scope.register(scoringRoutes, { storage, clock, auth });
+    await scope.register(scoringRoutes, {
+      storage,
+      clock,
+      auth,
+      ...(deps.onMessagesQueued ? { onMessagesQueued: deps.onMessagesQueued } : {}),
+    });
     await scope.register(demoRoutes, { storage, clock, auth });
     await scope.register(segmentRoutes, {
       storage,

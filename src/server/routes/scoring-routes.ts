@@ -62,7 +62,7 @@ const StageChangeJson = z.object({
 /** Scores explained from the ledger, lifecycle stages, sales hand-offs; account scores and distributions. */
 export async function scoringRoutes(
   app: FastifyInstance,
-  deps: { storage: Storage; clock: Clock; auth: Authenticator },
+  deps: { storage: Storage; clock: Clock; auth: Authenticator; onMessagesQueued?: () => void },
 ): Promise<void> {
   const { storage, clock, auth } = deps;
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -166,7 +166,8 @@ export async function scoringRoutes(
             field: 'profileId',
           },
         );
-      return moved;
+      if (moved.queued > 0) deps.onMessagesQueued?.();
+      return { from: moved.from, to: moved.to };
     },
   );
 
