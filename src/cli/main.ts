@@ -1,32 +1,10 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { ConfigError } from '../core/config.js';
 import { AppError } from '../core/errors.js';
-import { registerDemoCommand } from './commands/demo.js';
-import { registerImportCommand } from './commands/import-events.js';
-import { registerJourneyCommands } from './commands/journeys.js';
-import { registerKeyCommands } from './commands/keys.js';
-import { registerMigrateCommand } from './commands/migrate.js';
-import { registerSegmentCommands } from './commands/segments.js';
-import { registerStartCommand } from './commands/start.js';
-import { registerUserCommands } from './commands/users.js';
+import { mopsProgram } from './program.js';
 
-const program = new Command()
-  .name('mops')
-  .description(
-    'Mops, the marketing operations platform. Configuration comes from MOPS_* environment variables (see .env.example).',
-  )
-  .showHelpAfterError()
-  .exitOverride();
-
-registerStartCommand(program);
-registerMigrateCommand(program);
-registerKeyCommands(program);
-registerUserCommands(program);
-registerImportCommand(program);
-registerJourneyCommands(program);
-registerSegmentCommands(program);
-registerDemoCommand(program);
+const program = mopsProgram();
 
 try {
   await program.parseAsync(process.argv);
