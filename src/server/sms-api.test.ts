@@ -250,5 +250,18 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     });
     expect(endless.status).toBe(400);
     expect(endless.body.error).toMatchObject({ field: 'body', message: expect.stringContaining('limit') });
+    // A short loop rendering a long text is refused as a text too long to send, before it is counted.
+    const long = await api<ApiError>('POST', '/sms/preview', {
+      body: '{% for i in (1..100000) %}xxxxxxxxxx{% endfor %}',
+    });
+    expect(long.status).toBe(400);
+    expect(long.body.error).toMatchObject({
+      field: 'body',
+      message: 'body: the text renders to 1,000,000 characters; a text may have at most 1,600',
+    });
+    const longest = await api<{ segments: number }>('POST', '/sms/preview', {
+      body: '{% for i in (1..160) %}xxxxxxxxxx{% endfor %}',
+    });
+    expect(longest.body.segments).toBe(11);
   });
 });

@@ -42,8 +42,17 @@ export function renderSmsBody(
   message: Pick<Message, 'id' | 'context'>,
   profile: Pick<Profile, 'id' | 'userId' | 'traits'>,
 ): string {
-  return renderPlain(body, messageTemplateData(message, profile)).trim();
+  const text = renderPlain(body, messageTemplateData(message, profile)).trim();
+  // The provider refuses longer ones, and counting segments takes time with the square of the length.
+  if (text.length > SMS_MAX_CHARACTERS)
+    throw new Error(
+      `the text renders to ${text.length.toLocaleString('en')} characters; a text may have at most ${SMS_MAX_CHARACTERS.toLocaleString('en')}`,
+    );
+  return text;
 }
+
+/** The longest text Twilio's Messages API takes (it splits it into segments itself). */
+export const SMS_MAX_CHARACTERS = 1600;
 
 /**
  * Sends through a Twilio-compatible Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`).
