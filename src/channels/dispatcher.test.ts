@@ -329,6 +329,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
       clock: world.clock,
       logger: pino({ level: 'silent' }),
       email: world.background.email,
+      allowPrivateNetworks: true,
       concurrency: 1,
     });
     await world.publish(sender('Batch', 1));
@@ -364,6 +365,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
         clock: world.clock,
         logger: pino({ level: 'silent' }),
         email: world.background.email,
+        allowPrivateNetworks: true,
         leaseMs,
       });
     await world.publish(sender('Slow', 1));
@@ -414,6 +416,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
         clock: world.clock,
         logger: pino({ level: 'silent' }),
         email: world.background.email,
+        allowPrivateNetworks: true,
         concurrency: 1,
       });
       world.sink.replyDelayMs = 200;

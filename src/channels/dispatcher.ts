@@ -19,6 +19,11 @@ export interface DispatcherOptions {
   clock: Clock;
   logger: Logger;
   email: EmailSender;
+  /**
+   * MOPS_ALLOW_PRIVATE_NETWORKS. Without it no webhook or SMS provider call goes to a private address,
+   * whatever a workspace's settings say: they may have been saved while the server allowed it.
+   */
+  allowPrivateNetworks: boolean;
   /** Messages claimed per round. */
   batchSize?: number;
   /** Messages in flight at once. */
@@ -454,7 +459,7 @@ export class MessageDispatcher {
     const cached = this.#settings.get(workspaceId);
     if (cached && cached.savedAt === savedAt) return cached.settings;
     // Saved again between these two reads: kept under the older time, so the next round reads again.
-    const settings = await storage.settings.get(workspaceId);
+    const settings = withinServerLimits(await storage.settings.get(workspaceId), this.#options);
     this.#settings.set(workspaceId, { settings, savedAt });
     return settings;
   }
@@ -518,6 +523,19 @@ function checkConsent(
   return message.whenNotAllowed === 'skip'
     ? { status: 'skipped', reason, toAddress: address }
     : { status: 'deferred', until: allowedAt, reason, heldBack: true };
+}
+
+/** The workspace's settings with what the server's operator does not allow taken out. */
+function withinServerLimits(
+  settings: WorkspaceSettings,
+  server: { allowPrivateNetworks: boolean },
+): WorkspaceSettings {
+  if (server.allowPrivateNetworks) return settings;
+  return {
+    ...settings,
+    webhooks: { ...settings.webhooks, allowPrivateNetworks: false },
+    ...(settings.sms ? { sms: { ...settings.sms, allowPrivateNetworks: false } } : {}),
+  };
 }
 
 /**

@@ -214,7 +214,7 @@ export function createSending(
     sendBatch?: number;
     /** Render and send e-mail on threads of their own (the server); otherwise in this thread (tests). */
     sendThread?: boolean;
-    /** MOPS_ALLOW_PRIVATE_NETWORKS: whether SMTP hosts may be private addresses. */
+    /** MOPS_ALLOW_PRIVATE_NETWORKS: whether SMTP hosts, webhook targets and SMS providers may be private addresses. */
     allowPrivateNetworks: boolean;
   },
 ): Sending {
@@ -242,6 +242,7 @@ export function createSending(
     ...(options.sendLeaseMs ? { leaseMs: options.sendLeaseMs } : {}),
     ...(options.sendBatch ? { batchSize: options.sendBatch } : {}),
     email,
+    allowPrivateNetworks,
   });
   return {
     dispatcher,

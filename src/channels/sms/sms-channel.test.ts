@@ -1,9 +1,11 @@
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../core/journey.js';
 import { type JourneyWorld, startJourneyWorld } from '../../test-support/journey-world.js';
 import { identify, track } from '../../test-support/segment-calls.js';
 import { TwilioStandIn } from '../../test-support/twilio-stand-in.js';
 import { BACKENDS } from '../../test-support/world.js';
+import { MessageDispatcher } from '../dispatcher.js';
 import { settingsView } from '../settings.js';
 import { messagesUrl } from './sms-channel.js';
 
@@ -138,6 +140,23 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect(twilio.sent).toEqual([]);
     const [message] = await smsMessages();
     expect(message).toMatchObject({ status: 'failed' });
+    expect(message?.reason).toMatch(/private or reserved address/);
+  });
+
+  it('refuses a provider on a private network from a server whose operator does not allow it, whatever the settings say', async () => {
+    await publishReminder();
+    await world.send([identify('pat', { phone: '+393330000009' }), track('pat', 'Cart Abandoned')]);
+    await world.background.pipeline.drain();
+    const restricted = new MessageDispatcher({
+      storage: world.storage,
+      clock: world.clock,
+      logger: pino({ level: 'silent' }),
+      email: world.background.email,
+      allowPrivateNetworks: false,
+    });
+    expect(await restricted.runOnce()).toBe(1);
+    expect(twilio.sent).toEqual([]);
+    const [message] = await smsMessages();
     expect(message?.reason).toMatch(/private or reserved address/);
   });
 

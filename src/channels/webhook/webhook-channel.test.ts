@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../core/journey.js';
 import { setJourneyPaused } from '../../journeys/journeys.js';
@@ -7,6 +8,7 @@ import { type JourneyWorld, startJourneyWorld } from '../../test-support/journey
 import { LoopbackPeer } from '../../test-support/loopback-peer.js';
 import { identify, track } from '../../test-support/segment-calls.js';
 import { BACKENDS } from '../../test-support/world.js';
+import { MessageDispatcher } from '../dispatcher.js';
 import { settingsView } from '../settings.js';
 import { verifySignature } from './webhook-signature.js';
 
@@ -281,6 +283,29 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     await redriveAfterSettingsChange();
     expect(receiver.received).toHaveLength(1);
     expect((await webhookMessages())[0]).toMatchObject({ status: 'sent' });
+  });
+
+  it('calls no private address from a server whose operator does not allow it, whatever the settings stored say', async () => {
+    // Saved while the server allowed private networks; the server has been restarted without.
+    await configure();
+    await publishHandOff();
+    await world.send([identify('op', { email: 'op@example.com' }), track('op', 'Demo Requested')]);
+    await world.background.pipeline.drain();
+    const restricted = new MessageDispatcher({
+      storage: world.storage,
+      clock: world.clock,
+      logger: pino({ level: 'silent' }),
+      email: world.background.email,
+      allowPrivateNetworks: false,
+    });
+    expect(await restricted.runOnce()).toBe(1);
+    expect(receiver.received).toHaveLength(0);
+    expect((await webhookMessages())[0]).toMatchObject({ status: 'failed' });
+    expect((await webhookMessages())[0]?.reason).toMatch(/private or reserved address/);
+
+    // The same settings on a server that allows it: the call goes.
+    await redriveAfterSettingsChange();
+    expect(receiver.received).toHaveLength(1);
   });
 
   it('retries server errors with back-off and honours Retry-After, then delivers', async () => {
