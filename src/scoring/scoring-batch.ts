@@ -119,22 +119,6 @@ async function decideWorkspace(
     }
   }
 
-  // Each score at its lowest from just before the batch through each of its events, one by one: a
-  // recycled lead that fell below a threshold and reached it again within one batch comes back as it
-  // would over two (how events fall into batches is no business of the lifecycle).
-  const profilesById = new Map(profiles.map((profile) => [profile.id, profile]));
-  const noteLowest = (profileId: string, profileLedger: readonly ScoreLedgerEntry[]) => {
-    const profile = profilesById.get(profileId);
-    if (!profile) return;
-    const facts = { traits: profile.traits, accounts: accounts.get(profileId) ?? [] };
-    for (const model of settings.scoring.models) {
-      const key = `${profileId}:${model.id}`;
-      const lowest = scoreBefore.get(key);
-      if (lowest === undefined) continue;
-      scoreBefore.set(key, Math.min(lowest, scoreOf(model, profileLedger, facts, at).score));
-    }
-  };
-
   const awards: Award[] = [];
   const stageMoves: Array<StageChange & { move: StageMove }> = [];
   /** Per profile, when its first `Sales Accepted` of the batch was received. */
@@ -144,6 +128,34 @@ async function decideWorkspace(
     if (!next) return;
     stageMoves.push({ workspaceId, profileId, from: next.from ?? null, to: next.to, reason, at, move: next });
     stages.set(profileId, next.to);
+  };
+
+  // Each score at each of the batch's events, one by one, as if each came in a batch of its own (how
+  // events fall into batches is no business of the lifecycle): a score that reaches a threshold at one
+  // event moves the stage though later ones take it below again, and the lowest it fell to (from just
+  // before the batch) tells whether a recycled lead dipped below it and reached it again.
+  const profilesById = new Map(profiles.map((profile) => [profile.id, profile]));
+  const scoreAtEvent = (profileId: string, profileLedger: readonly ScoreLedgerEntry[]) => {
+    const profile = profilesById.get(profileId);
+    if (!profile || profile.mergedInto !== null || !lifecycle) return;
+    const facts = { traits: profile.traits, accounts: accounts.get(profileId) ?? [] };
+    for (const model of settings.scoring.models) {
+      const key = `${profileId}:${model.id}`;
+      const lowest = scoreBefore.get(key);
+      const { score } = scoreOf(model, profileLedger, facts, at);
+      move(
+        profileId,
+        advanceStage(lifecycle, stages.get(profileId), {
+          kind: 'score',
+          model: model.id,
+          score,
+          previous: lowest,
+          held: stagesHeld.get(profileId),
+        }),
+        `score ${model.id} reached ${score}`,
+      );
+      if (lowest !== undefined) scoreBefore.set(key, Math.min(lowest, score));
+    }
   };
 
   for (const event of events) {
@@ -161,7 +173,7 @@ async function decideWorkspace(
       }
     }
     ledgers.set(profileId, profileLedger);
-    if (isAwarded && hasScoreThresholds) noteLowest(profileId, profileLedger);
+    if (isAwarded && hasScoreThresholds) scoreAtEvent(profileId, profileLedger);
     if (event.name === SALES_ACCEPTED && !accepted.has(profileId)) accepted.set(profileId, event.receivedAt);
     if (lifecycle)
       move(

@@ -966,6 +966,38 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect(crm.received).toHaveLength(2);
   });
 
+  it('makes an MQL of a lead whose score reached the threshold at one event, whether later ones in its batch take it below or not', async () => {
+    const start = async (userId: string) => {
+      await world.send([identify(userId, { country: 'FR' }), track(userId, 'Signed Up')]);
+      await world.send([track(userId, 'Demo Requested')]);
+      await world.settle();
+    };
+    // 40, then 50 at the pricing page, then 35 and 20 after two careers pages.
+    const reachAndDrop = (userId: string) => [
+      track(userId, 'Pricing Viewed'),
+      track(userId, 'Careers Viewed'),
+      track(userId, 'Careers Viewed'),
+    ];
+    await start('one');
+    await world.send(reachAndDrop('one'));
+    await world.settle();
+    await start('each');
+    for (const call of reachAndDrop('each')) {
+      await world.send([call]);
+      await world.settle();
+    }
+    for (const userId of ['one', 'each']) {
+      const intent = await intentOf(userId);
+      expect(intent.stage).toBe('mql');
+      expect(intent.stageHistory.at(-1)).toMatchObject({
+        from: 'lead',
+        to: 'mql',
+        reason: 'score engagement reached 50',
+      });
+      expect(intent.handOffs).toMatchObject([{ status: 'pending' }]);
+    }
+  });
+
   it('brings a recycled lead back whether its dip and climb come in one batch or two', async () => {
     const recycledAt50 = async (userId: string) => {
       await world.send([identify(userId, { country: 'FR' }), track(userId, 'Signed Up')]);
