@@ -95,4 +95,9 @@ describe('notJsonTemplate', () => {
     expect(notJsonTemplate('{"a": 1} thanks')).toBe('a JSON body cannot end with " 1} thanks"');
     expect(notJsonTemplate('true')).toBeUndefined();
   });
+
+  it('names a body that can only render to nothing', () => {
+    for (const body of ['', '  \n', '{% if event.properties.big %}{% endif %}'])
+      expect(notJsonTemplate(body)).toBe('a JSON body cannot be empty (leave body out for the default one)');
+  });
 });

@@ -120,7 +120,11 @@ export function renderJson(source: string, data: object): string {
  */
 export function notJsonTemplate(source: string): string | undefined {
   const text = source.replace(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g, '').trim();
-  if (text === '') return undefined;
+  // Tags alone write nothing: without an output, nothing is all such a body can render to.
+  if (text === '')
+    return source.includes('{{')
+      ? undefined
+      : 'a JSON body cannot be empty (leave body out for the default one)';
   if (!JSON_START.test(text)) return `a JSON body cannot start with ${JSON.stringify(text.slice(0, 10))}`;
   if (!JSON_END.test(text)) return `a JSON body cannot end with ${JSON.stringify(text.slice(-10))}`;
   return undefined;

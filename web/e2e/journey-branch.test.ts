@@ -171,5 +171,22 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     await panel.getByText(/steps\.\d\.body: .*nope/).waitFor();
     expect(await panel.getByLabel('JSON body (Liquid)').getAttribute('aria-invalid')).toBe('true');
     await consoleWorld.shot('journey-publish-refused');
+
+    // A body cleared is left out, so the default body is saved, rather than an empty one no call survives.
+    await panel.getByLabel('JSON body (Liquid)').fill('');
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    const webhookStep = async () => {
+      const saved = await consoleWorld.api<{ items: Array<{ name: string; draft: Draft }> }>(
+        'GET',
+        '/journeys',
+      );
+      return saved.body.items
+        .find((journey) => journey.name === 'VIP webhook')
+        ?.draft.steps.find((step) => step.id === 'webhook_1');
+    };
+    await expect
+      .poll(async () => (await webhookStep())?.body)
+      .toBe('{"profile": {{ profile | json }}, "event": {{ event | json }}}');
+    expect(await webhookStep()).toMatchObject({ destination: 'crm', method: 'PUT' });
   }, 120_000);
 });

@@ -243,7 +243,7 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
       }),
     ).rejects.toMatchObject({ code: 'invalid_input', field: 'draft.steps.0.body' });
     // Nor a body whose own text can never be JSON, whatever its outputs write: a form, or prose.
-    for (const body of ['name={{ profile.traits.name }}&plan=pro', 'not json {{ x }}', '{"a": 1} thanks'])
+    for (const body of ['name={{ profile.traits.name }}&plan=pro', 'not json {{ x }}', '{"a": 1} thanks', ''])
       await expect(withStep({ type: 'webhook', destination: 'crm', body })).rejects.toMatchObject({
         code: 'invalid_input',
         field: 'draft.steps.0.body',

@@ -533,13 +533,18 @@ export function StepPanel(props: {
   const { step, errors } = props;
   const intentSettings = useIntentSettings();
   const set = (field: string, value: unknown) => props.onChange({ ...step, [field]: value });
-  const text = (field: string, label: string, options: { multiline?: boolean } = {}) => (
+  /** A text field; `optional`: cleared, the key goes (the server's default applies, not an empty text). */
+  const text = (field: string, label: string, options: { multiline?: boolean; optional?: boolean } = {}) => (
     <TextField
       label={label}
       value={step[field]}
       error={errors.get(field)}
-      onChange={(value) => set(field, value)}
-      {...options}
+      onChange={(value) => {
+        if (!options.optional || value.trim() !== '') return set(field, value);
+        const { [field]: _dropped, ...rest } = step;
+        props.onChange(rest as StepBody);
+      }}
+      {...(options.multiline ? { multiline: true } : {})}
     />
   );
   switch (step.type) {
@@ -679,7 +684,7 @@ export function StepPanel(props: {
             )}
             onChange={(destination) => set('destination', destination)}
           />
-          {text('path', t('builder.fields.path'))}
+          {text('path', t('builder.fields.path'), { optional: true })}
           <ChoiceField
             label={t('builder.fields.method')}
             value={String(step.method ?? 'POST')}
@@ -687,7 +692,7 @@ export function StepPanel(props: {
             options={['POST', 'PUT', 'PATCH'].map((method) => [method, method] as const)}
             onChange={(method) => set('method', method)}
           />
-          {text('body', t('builder.fields.jsonBody'), { multiline: true })}
+          {text('body', t('builder.fields.jsonBody'), { multiline: true, optional: true })}
         </div>
       );
     case 'exit':
