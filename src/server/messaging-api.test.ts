@@ -407,14 +407,20 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
       const suppressed = (await listMessages({ status: 'suppressed', limit: '500' })).items;
       expect(suppressed.every((m) => m.status === 'suppressed')).toBe(true);
       expect(suppressed.map((m) => m.profileId)).toContain(pat.id);
+      // By channel: these are all e-mails.
+      expect(await profilesOf({ journeyId: winback, channel: 'email' })).toEqual([nia.id]);
+      expect(await profilesOf({ journeyId: winback, channel: 'sms' })).toEqual([]);
     });
 
-    it('answers 400 naming the field for an unknown status, a limit out of range or a cursor it never issued', async () => {
+    it('answers 400 naming the field for an unknown status or filter, a limit out of range or a cursor it never issued', async () => {
       for (const [query, field] of [
         ['status=lost', 'status'],
         ['limit=0', 'limit'],
         ['limit=501', 'limit'],
         ['cursor=not-a-cursor', 'cursor'],
+        ['channel=fax', 'channel'],
+        // A misspelt filter would otherwise list every message, as if it had matched.
+        ['chanel=sms', 'chanel'],
       ]) {
         const response = await api<ApiError>('GET', `/messages?${query}`);
         expect(response.status, query).toBe(400);

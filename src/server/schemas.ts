@@ -12,7 +12,7 @@ export const ErrorResponse = z
   })
   .meta({ id: 'Error' });
 
-export const PageQuery = z.object({
+export const PageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(500).optional(),
 });

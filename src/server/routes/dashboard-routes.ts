@@ -38,9 +38,9 @@ function checkRange(range: { from: string; to: string }, ctx: z.RefinementCtx): 
   }
 }
 
-const RangeQuery = z.object(RangeFields).superRefine(checkRange);
+const RangeQuery = z.strictObject(RangeFields).superRefine(checkRange);
 const MessagesQuery = z
-  .object({
+  .strictObject({
     ...RangeFields,
     channel: z
       .enum(['email', 'sms', 'webhook'])

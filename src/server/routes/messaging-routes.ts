@@ -396,19 +396,21 @@ export async function messagingRoutes(
           profileId: z.string().max(100).optional(),
           journeyId: z.string().max(100).optional(),
           status: z.enum(MESSAGE_STATUSES).optional(),
+          channel: z.enum(['email', 'sms', 'webhook']).optional(),
         }),
         response: { 200: pageOf(MessageJson), ...errors },
       },
     },
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId);
-      const { limit, cursor, profileId, journeyId, status } = request.query;
+      const { limit, cursor, profileId, journeyId, status, channel } = request.query;
       const page = await storage.messages.list(
         request.params.workspaceId,
         {
           ...(profileId ? { profileId } : {}),
           ...(journeyId ? { journeyId } : {}),
           ...(status ? { status } : {}),
+          ...(channel ? { channel } : {}),
         },
         { limit, cursor },
       );

@@ -251,7 +251,7 @@ export async function scoringRoutes(
         description:
           'Scores as they stand now: where points decay (or fit rules hold for a time) they are recomputed from the ledgers, as on the profile; a recomputed one is shown again for ten times as long as it took, and while no score was written for up to 30 seconds.',
         params: WorkspaceParams.extend({ model: z.string().min(1).max(64) }),
-        querystring: z.object({ bucket: z.coerce.number().min(0.01).max(100_000).default(10) }),
+        querystring: z.strictObject({ bucket: z.coerce.number().min(0.01).max(100_000).default(10) }),
         response: {
           200: z.object({ buckets: z.array(z.object({ from: z.number(), count: z.number() })) }),
           ...errors,
