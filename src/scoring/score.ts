@@ -249,6 +249,7 @@ function total(model: ScoreModel, counted: number, fit: ScoreExplanation['fit'])
   return round(capped);
 }
 
-function round(points: number): number {
+/** Points to the hundredth, as scores are kept and shown. */
+export function round(points: number): number {
   return Math.round(points * 100) / 100;
 }

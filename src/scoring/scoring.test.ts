@@ -998,6 +998,33 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     }
   });
 
+  it('gives an account the average of its contacts to the hundredth, as scores are kept', async () => {
+    await world.send([
+      ...['t1', 't2', 't3'].map((userId) => ({
+        type: 'group',
+        userId,
+        groupId: 'tri',
+        traits: { name: 'Tri' },
+      })),
+      track('t1', 'Pricing Viewed'),
+      track('t2', 'Pricing Viewed'),
+    ]);
+    await world.settle();
+    const [tri] = await world.storage.profiles.listAccounts(await world.profileOf('t1'));
+    const scores = await accountScores(world.storage, {
+      workspaceId: world.workspaceId,
+      accountId: tri?.id as string,
+      now: world.clock.now(),
+    });
+    expect(scores.find((score) => score.model === 'engagement')).toEqual({
+      model: 'engagement',
+      total: 20,
+      average: 6.67,
+      max: 10,
+      contacts: 3,
+    });
+  });
+
   it('brings a recycled lead back whether its dip and climb come in one batch or two', async () => {
     const recycledAt50 = async (userId: string) => {
       await world.send([identify(userId, { country: 'FR' }), track(userId, 'Signed Up')]);

@@ -3,7 +3,7 @@ import { bucketStart, modelRevision, type ScoreModel } from '../core/score-model
 import { profilesMergedSince } from '../profiles/profiles.js';
 import { ruleNeeds } from '../segments/rule-needs.js';
 import type { HandOff, StageChange, Storage } from '../storage/storage.js';
-import { ledgersByProfile, type ScoreExplanation, scoreOf } from './score.js';
+import { ledgersByProfile, round, type ScoreExplanation, scoreOf } from './score.js';
 
 export { recycleProfile, runOverdueHandOffs } from './hand-offs.js';
 export { SCORING_CURSOR, type ScoringWork, scoringBatch } from './scoring-batch.js';
@@ -85,8 +85,8 @@ export async function accountScores(
     const total = scores.reduce((sum, score) => sum + score, 0);
     return {
       model: model.id,
-      total,
-      average: scores.length === 0 ? 0 : total / scores.length,
+      total: round(total),
+      average: scores.length === 0 ? 0 : round(total / scores.length),
       max: scores.length === 0 ? 0 : Math.max(...scores),
       contacts: scores.length,
     };
