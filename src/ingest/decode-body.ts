@@ -11,7 +11,7 @@ export function decodeJsonBody(
   contentEncoding: string | undefined,
   maxBytes: number,
 ): { text: string; value: unknown } {
-  const text = decode(body, (contentEncoding ?? 'identity').trim().toLowerCase(), maxBytes);
+  const text = decode(body, contentEncoding, maxBytes);
   if (text.trim() === '') throw new AppError('invalid_input', 'request body is empty: send a JSON object');
   try {
     return { text, value: JSON.parse(text) };
@@ -22,7 +22,13 @@ export function decodeJsonBody(
   }
 }
 
-function decode(body: Buffer, encoding: string, maxBytes: number): string {
+function decode(body: Buffer, encoding: string | undefined, maxBytes: number): string {
+  return decodeBytes(body, encoding, maxBytes).toString('utf8');
+}
+
+/** The body's bytes as sent before its Content-Encoding (gzip, deflate, br or none), within `maxBytes`. */
+export function decodeBytes(body: Buffer, contentEncoding: string | undefined, maxBytes: number): Buffer {
+  const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
   const limitMessage = `request body exceeds the ${Math.round(maxBytes / 1024)} KB limit`;
   const options = { maxOutputLength: maxBytes };
   let decoded: Buffer;
@@ -56,7 +62,7 @@ function decode(body: Buffer, encoding: string, maxBytes: number): string {
     throw new AppError('invalid_input', `body is not valid ${encoding} data`, { cause: error });
   }
   if (decoded.length > maxBytes) throw new AppError('payload_too_large', limitMessage);
-  return decoded.toString('utf8');
+  return decoded;
 }
 
 /** "Unexpected token } in JSON at position 41 (line 3, column 7)": where the JSON broke. */

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ApiError,
@@ -129,6 +130,27 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ rows: 2, matched: 1, unmatched: 1, added: 1 });
     expect((await api<SegmentJson>('GET', `/segments/${list.body.id}`)).body.members).toBe(1);
+
+    // Compressed, it is read as the CSV it holds; an encoding it cannot read is named.
+    const dee = await newProfile();
+    const upload = (body: Buffer, encoding: string) =>
+      fetch(`${world.url}/api/workspaces/${world.workspaceId}/segments/${list.body.id}/members`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${world.secretKey}`,
+          'content-type': 'text/csv',
+          'content-encoding': encoding,
+        },
+        body,
+      });
+    const gzipped = await upload(gzipSync(`user_id\n${dee.userId}\n`), 'gzip');
+    expect(gzipped.status).toBe(200);
+    expect(await gzipped.json()).toMatchObject({ rows: 1, matched: 1, added: 1 });
+    const unknown = await upload(Buffer.from(`user_id\n${dee.userId}\n`), 'zstd');
+    expect(unknown.status).toBe(415);
+    expect(((await unknown.json()) as ApiError).error.message).toMatch(
+      /Content-Encoding zstd is not supported/,
+    );
   });
 
   it('refuses to delete a segment another segment or a journey uses, naming them', async () => {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { SegmentInput, SegmentRule } from '../../core/segment-definition.js';
+import { decodeBytes } from '../../ingest/decode-body.js';
 import { traitsOfProfiles } from '../../profiles/profiles.js';
 import {
   createSegment,
@@ -89,7 +90,14 @@ export async function segmentRoutes(
   app.addContentTypeParser(
     'text/csv',
     { parseAs: 'buffer', bodyLimit: CSV_BODY_LIMIT },
-    (_request, body, done) => done(null, body),
+    (request, body, done) => {
+      try {
+        // A compressed upload (curl --compressed, a gzip file sent as it is) is read as the CSV it holds.
+        done(null, decodeBytes(body as Buffer, request.headers['content-encoding'], CSV_BODY_LIMIT));
+      } catch (error) {
+        done(error as Error);
+      }
+    },
   );
 
   api.get(
