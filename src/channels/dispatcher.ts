@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { durationMs } from '../core/duration.js';
 import { newId } from '../core/ids.js';
-import type { Journey, Message } from '../core/journey.js';
+import { JOURNEY_PAUSED_REASON, type Journey, type Message } from '../core/journey.js';
 import { isWithinWindow, nextLocalTime, profileTimeZone } from '../core/local-time.js';
 import type { Profile } from '../core/profile.js';
 import { TEST_TOPIC, TRANSACTIONAL_TOPIC, type WorkspaceSettings } from '../core/workspace-settings.js';
@@ -328,7 +328,12 @@ export class MessageDispatcher {
     if (!profile) return { status: 'skipped', reason: 'the profile no longer exists' };
     const journey = message.journeyId ? context.journeys.get(message.journeyId) : undefined;
     if (journey?.status === 'paused')
-      return { status: 'deferred', until: now + PAUSED_RETRY_MS, reason: 'journey paused', heldBack: true };
+      return {
+        status: 'deferred',
+        until: now + PAUSED_RETRY_MS,
+        reason: JOURNEY_PAUSED_REASON,
+        heldBack: true,
+      };
     if (journey?.status === 'archived') return { status: 'skipped', reason: 'journey archived' };
     const settings = context.settings.get(message.workspaceId) as WorkspaceSettings;
     if (message.channel === 'webhook')

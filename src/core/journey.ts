@@ -186,3 +186,6 @@ export interface MessageContext {
 
 export const SUPPRESSION_REASONS = ['unsubscribed', 'hard_bounce', 'complaint'] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+
+/** The reason a message waits while its journey is paused (resuming sends them at once). */
+export const JOURNEY_PAUSED_REASON = 'journey paused';

@@ -2,7 +2,12 @@ import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { describeIssue } from '../core/input-issues.js';
-import type { EmailTemplate, Journey, JourneyVersion } from '../core/journey.js';
+import {
+  type EmailTemplate,
+  JOURNEY_PAUSED_REASON,
+  type Journey,
+  type JourneyVersion,
+} from '../core/journey.js';
 import { type Condition, JourneyDefinition, type Step } from '../core/journey-definition.js';
 import type { Storage } from '../storage/storage.js';
 import { checkLiquid, notJsonTemplate } from '../templates/liquid.js';
@@ -215,6 +220,12 @@ export async function setJourneyPaused(
   }
   const updated: Journey = { ...journey, status: isPaused ? 'paused' : 'published', updatedAt: clock.now() };
   await storage.journeys.update(updated);
+  // What the pause held back goes now, not at the dispatcher's next look at paused journeys.
+  if (!isPaused)
+    await storage.messages.redueDeferred(workspaceId, {
+      reasonsStartingWith: [JOURNEY_PAUSED_REASON],
+      now: clock.now(),
+    });
   return updated;
 }
 
