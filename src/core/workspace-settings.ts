@@ -35,9 +35,13 @@ export const SmsSettings = z.object({
   /** Write-only: kept encrypted with MOPS_SECRET; also checks the signature of inbound messages. */
   authToken: z.string().min(1).max(256).optional(),
   /** The sender: a phone number in E.164 form, or a messaging service SID (`MG…`). */
-  from: z
-    .string()
-    .regex(/^(\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$/, 'must be an E.164 number or a messaging service SID'),
+  from: z.preprocess(
+    // A number as people write it (`+39 347 000 0001`, `+1 (415) 555-0100`) is kept in E.164.
+    (value) => (typeof value === 'string' && /^\s*\+/.test(value) ? value.replace(/[\s().-]/g, '') : value),
+    z
+      .string()
+      .regex(/^(\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$/, 'must be an E.164 number or a messaging service SID'),
+  ),
   /** The reply to HELP or INFO. */
   helpText: z.string().min(1).max(320).optional(),
   /**

@@ -116,6 +116,15 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect((await world.storage.settings.get(world.workspaceId)).sms).toBeDefined();
   });
 
+  it('keeps a sender number written with spaces and brackets in E.164 form', async () => {
+    const stored = await world.storage.settings.get(world.workspaceId);
+    await world.configure({ sms: { ...stored.sms, from: ' +1 (500) 555-0006' } });
+    expect((await world.storage.settings.get(world.workspaceId)).sms?.from).toBe('+15005550006');
+    await expect(world.configure({ sms: { ...stored.sms, from: '+1 500 CALL-ME' } })).rejects.toMatchObject({
+      field: 'sms.from',
+    });
+  });
+
   it('hides the auth token from the settings the API shows', async () => {
     const stored = await world.storage.settings.get(world.workspaceId);
     expect(JSON.stringify(stored)).not.toContain(TOKEN);
