@@ -128,11 +128,14 @@ export function StepNodeView(props: NodeProps<StepNode>) {
       )}
       {messages?.[step.id] && (
         <div className="node-counts" data-testid={`messages-${step.id}`}>
-          {t('builder.messageCounts', {
-            sent: format.number(messages[step.id]?.sent ?? 0),
-            opened: format.number(messages[step.id]?.opened ?? 0),
-            clicked: format.number(messages[step.id]?.clicked ?? 0),
-          })}
+          {/* Texts and webhook calls are neither opened nor clicked (as far as Mops can know). */}
+          {step.type === 'send_email'
+            ? t('builder.messageCounts', {
+                sent: format.number(messages[step.id]?.sent ?? 0),
+                opened: format.number(messages[step.id]?.opened ?? 0),
+                clicked: format.number(messages[step.id]?.clicked ?? 0),
+              })
+            : t('builder.sentCount', { sent: format.number(messages[step.id]?.sent ?? 0) })}
         </div>
       )}
       <Problems nodeId={props.id} />

@@ -93,6 +93,7 @@ export const en = {
       },
     },
     messageCounts: '{{sent}} sent · {{opened}} opened · {{clicked}} clicked',
+    sentCount: '{{sent}} sent',
     connections: 'Leads to',
     notConnectedOption: '— not connected —',
     settingsPanel: 'Step settings',

@@ -95,6 +95,7 @@ export const it: Catalogue = {
       },
     },
     messageCounts: '{{sent}} inviati · {{opened}} aperti · {{clicked}} cliccati',
+    sentCount: '{{sent}} inviati',
     connections: 'Porta a',
     notConnectedOption: '— non collegato —',
     settingsPanel: 'Impostazioni del passo',
