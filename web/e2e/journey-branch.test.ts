@@ -129,8 +129,15 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     await page.getByTestId('node-entry').click();
     await page.getByLabel('Enters on').selectOption({ label: 'a segment' });
     await page.getByLabel('Segment', { exact: true }).selectOption({ label: 'VIP' });
-    // The canvas names the segment, not its id.
-    await expect.poll(() => page.getByTestId('node-entry').textContent()).toContain('a segment VIP');
+    // The canvas names the segment, not its id, and whether entering or leaving it counts.
+    await expect
+      .poll(() => page.getByTestId('node-entry').textContent())
+      .toContain('entering the segment VIP');
+    await page.getByLabel('When the contact').selectOption({ label: 'leaves it' });
+    await expect
+      .poll(() => page.getByTestId('node-entry').textContent())
+      .toContain('leaving the segment VIP');
+    await page.getByLabel('When the contact').selectOption({ label: 'enters it' });
 
     await page.getByTestId('palette-send_sms').click();
     const panel = page.getByRole('complementary', { name: 'Step settings' });

@@ -94,7 +94,11 @@ export function EntryNodeView(props: NodeProps<EntryNode>) {
     <div className={`journey-node entry-node${props.selected ? ' selected' : ''}`} data-testid="node-entry">
       <div className="node-title">{t('builder.entry')}</div>
       <div className="node-summary">
-        {t(`builder.trigger.${trigger.type}`)} {what}
+        {trigger.type === 'segment'
+          ? t(trigger.on === 'exited' ? 'builder.trigger.segmentExited' : 'builder.trigger.segmentEntered', {
+              name: what,
+            })
+          : `${t(`builder.trigger.${trigger.type}`)} ${what}`}
       </div>
       <Problems nodeId={props.id} />
       <Handle type="source" position={Position.Bottom} id={START_PORT} />

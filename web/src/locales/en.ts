@@ -120,6 +120,8 @@ export const en = {
       event: 'an event',
       trait_changed: 'a trait change',
       segment: 'a segment',
+      segmentEntered: 'entering the segment {{name}}',
+      segmentExited: 'leaving the segment {{name}}',
       manual: 'enrolment through the API',
       eventName: 'Event name',
       trait: 'Trait',

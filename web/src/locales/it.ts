@@ -122,6 +122,8 @@ export const it: Catalogue = {
       event: 'un evento',
       trait_changed: 'il cambio di un attributo',
       segment: 'un segmento',
+      segmentEntered: 'l’ingresso nel segmento {{name}}',
+      segmentExited: 'l’uscita dal segmento {{name}}',
       manual: 'l’iscrizione tramite API',
       eventName: 'Nome dell’evento',
       trait: 'Attributo',
