@@ -141,7 +141,12 @@ describe('webhook dead letters (Chromium)', () => {
     await rows.first().waitFor();
     expect(await rows.count()).toBe(1);
     const cells = rows.first().getByRole('cell');
-    expect((await cells.allTextContents()).slice(1)).toEqual(['hand-off', address, '1', reason]);
+    expect((await cells.allTextContents()).slice(1)).toEqual([
+      'Hand qualified leads to the CRM (step hand-off)',
+      address,
+      '1',
+      reason,
+    ]);
     expect(await cells.first().locator('time').getAttribute('datetime')).toBe(deadLetter.createdAt);
     expect(await page.getByText('No failed calls.').count()).toBe(0);
     await consoleWorld.shot('settings-webhook-dead-letters');

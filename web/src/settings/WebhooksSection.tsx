@@ -6,6 +6,7 @@ import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
 import { Field } from '../components/field.js';
 import { EmptyState, ErrorState, errorMessage, Loading } from '../components/states.js';
+import { useJourneyNames } from '../contacts/contact-api.js';
 import { SaveBar, TextField, useErrorAt } from './form-parts.js';
 import { useSectionSave } from './section-save.js';
 import {
@@ -156,6 +157,7 @@ export function WebhooksSection(props: { settings: SettingsView }) {
 
 interface DeadLetter {
   id: string;
+  journeyId: string | null;
   stepId: string | null;
   toAddress: string | null;
   attempts: number;
@@ -170,6 +172,7 @@ function DeadLetters() {
   const { workspace } = useSession();
   const queryClient = useQueryClient();
   const path = workspacePath(workspace.id, '/webhooks/dead-letters');
+  const journeyNames = useJourneyNames(workspace.id);
   const deadLetters = useQuery({
     queryKey: ['dead-letters', workspace.id],
     queryFn: () => api<{ items: DeadLetter[]; nextCursor: string | null }>('GET', `${path}?limit=50`),
@@ -211,7 +214,14 @@ function DeadLetters() {
                   <td>
                     <time dateTime={item.createdAt}>{format.dateTime(item.createdAt)}</time>
                   </td>
-                  <td>{item.stepId ?? '—'}</td>
+                  <td>
+                    {item.journeyId === null
+                      ? t('settings.webhooks.handOff')
+                      : t('settings.webhooks.journeyStep', {
+                          journey: journeyNames.data?.get(item.journeyId) ?? item.journeyId,
+                          step: item.stepId ?? '—',
+                        })}
+                  </td>
                   <td>{item.toAddress ?? '—'}</td>
                   <td className="number">{item.attempts}</td>
                   <td>{item.reason ?? '—'}</td>

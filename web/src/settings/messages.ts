@@ -64,7 +64,9 @@ const en = {
     leftArchived_other:
       '{{count}} calls of archived journeys stay in the list: archived journeys send nothing.',
     when: 'Queued',
-    step: 'Journey step',
+    step: 'Sent by',
+    journeyStep: '{{journey}} (step {{step}})',
+    handOff: 'Sales hand-off',
     attempts: 'Attempts',
     error: 'Last error',
   },
@@ -260,7 +262,9 @@ const it: typeof en = {
     leftArchived_other:
       '{{count}} chiamate di percorsi archiviati restano nella lista: i percorsi archiviati non inviano nulla.',
     when: 'In coda dal',
-    step: 'Passo del percorso',
+    step: 'Inviata da',
+    journeyStep: '{{journey}} (passo {{step}})',
+    handOff: 'Passaggio alle vendite',
     attempts: 'Tentativi',
     error: 'Ultimo errore',
   },
