@@ -153,6 +153,11 @@ describe('journey branches on audience and engagement (Chromium)', () => {
       )
       .toMatch(/^UCS-2 · \d+ characters · 1 segment Outside the GSM alphabet .*🛒/);
     await panel.getByRole('combobox', { name: 'next', exact: true }).selectOption('exit_1');
+    // The topic is one of the workspace's, by name; a cap or quiet hours may skip the text instead.
+    await panel.getByLabel('Subscription topic').selectOption({ label: 'Transactional' });
+    await panel
+      .getByLabel('When quiet hours or a frequency cap hold it back')
+      .selectOption({ label: 'skip it' });
 
     await page.getByTestId('palette-webhook').click();
     await panel.getByLabel('Webhook destination').selectOption('crm');
@@ -171,6 +176,10 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     expect(draft?.steps.find((step) => step.id === 'webhook_1')).toMatchObject({
       destination: 'crm',
       method: 'PUT',
+    });
+    expect(draft?.steps.find((step) => step.id === 'send_sms_1')).toMatchObject({
+      topic: 'transactional',
+      whenNotAllowed: 'skip',
     });
 
     // The body's Liquid cannot be parsed: publishing is refused, on the webhook step's body field.

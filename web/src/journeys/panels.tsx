@@ -547,6 +547,28 @@ export function StepPanel(props: {
       {...(options.multiline ? { multiline: true } : {})}
     />
   );
+  // What e-mail and SMS steps share: the topic (one of the workspace's), and what a cap or quiet hours do.
+  const sendingFields = (
+    <>
+      <ChoiceField
+        label={t('builder.fields.topic')}
+        value={String(step.topic ?? 'marketing')}
+        error={errors.get('topic')}
+        options={(intentSettings.data?.topics ?? []).map((topic) => [topic.id, topic.name] as const)}
+        onChange={(topic) => set('topic', topic)}
+      />
+      <ChoiceField
+        label={t('builder.fields.whenNotAllowed')}
+        value={String(step.whenNotAllowed ?? 'defer')}
+        error={errors.get('whenNotAllowed')}
+        options={[
+          ['defer', t('builder.fields.defer')],
+          ['skip', t('builder.fields.skip')],
+        ]}
+        onChange={(choice) => set('whenNotAllowed', choice)}
+      />
+    </>
+  );
   switch (step.type) {
     case 'wait':
       return <div className="panel-body">{text('duration', t('builder.fields.duration'))}</div>;
@@ -650,7 +672,7 @@ export function StepPanel(props: {
             error={errors.get('template')}
             onChange={(template) => set('template', template)}
           />
-          {text('topic', t('builder.fields.topic'))}
+          {sendingFields}
         </div>
       );
     case 'send_sms':
@@ -658,7 +680,7 @@ export function StepPanel(props: {
         <div className="panel-body">
           {text('body', t('builder.fields.body'), { multiline: true })}
           <SmsPreview body={String(step.body ?? '')} />
-          {text('topic', t('builder.fields.topic'))}
+          {sendingFields}
         </div>
       );
     case 'update_traits':

@@ -13,6 +13,7 @@ export interface SettingsDocument {
   lifecycle?: LifecycleJson;
   handOff?: HandOffJson;
   webhooks?: { destinations: Array<{ id: string; url: string }> };
+  topics?: Array<{ id: string; name: string }>;
   [other: string]: unknown;
 }
 
