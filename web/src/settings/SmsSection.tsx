@@ -18,14 +18,15 @@ export function SmsSection(props: { settings: SettingsView }) {
   const [form, setForm] = useState(() => smsForm(props.settings.sms));
   const { errors, submit, bar } = useSectionSave({ prefixes: ['sms'], isShown: (path) => SHOWN.has(path) });
   const errorAt = useErrorAt(errors);
-  const set = (key: keyof SmsForm, value: string) => setForm({ ...form, [key]: value });
+  const set = (key: Exclude<keyof SmsForm, 'allowPrivateNetworks'>, value: string) =>
+    setForm({ ...form, [key]: value });
   const hasToken = props.settings.sms?.hasAuthToken ?? false;
 
   function save(event: FormEvent) {
     event.preventDefault();
     submit(
       validateSms(form),
-      (current) => withPart(current, 'sms', smsSettings(form, current.sms)),
+      (current) => withPart(current, 'sms', smsSettings(form)),
       (saved) => setForm(smsForm(saved.sms)),
     );
   }
@@ -73,6 +74,14 @@ export function SmsSection(props: { settings: SettingsView }) {
           onChange={(value) => set('helpText', value)}
           error={errorAt('sms.helpText')}
         />
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            checked={form.allowPrivateNetworks}
+            onChange={(event) => setForm({ ...form, allowPrivateNetworks: event.target.checked })}
+          />
+          {t('settings.sms.allowPrivate')}
+        </label>
       </div>
       <SaveBar {...bar} />
     </form>

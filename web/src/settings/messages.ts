@@ -93,6 +93,7 @@ const en = {
   },
   sms: {
     help: 'A Twilio-compatible SMS provider: Twilio itself or any service speaking its Messages API.',
+    allowPrivate: 'Allow a provider on loopback or a private network (a gateway of your own)',
     none: 'No SMS provider yet: SMS steps cannot send until you fill this in.',
     baseUrl: 'API base URL',
     accountSid: 'Account SID',
@@ -270,6 +271,7 @@ const it: typeof en = {
   },
   sms: {
     help: 'Un provider SMS compatibile con Twilio: Twilio stesso o un servizio che parla la sua Messages API.',
+    allowPrivate: 'Consenti un provider su loopback o rete privata (un gateway tuo)',
     none: 'Nessun provider SMS: i passi SMS non possono inviare finché non lo compili.',
     baseUrl: "URL di base dell'API",
     accountSid: 'Account SID',

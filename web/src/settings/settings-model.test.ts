@@ -77,8 +77,12 @@ describe('SMS form', () => {
       authToken: '',
       from: '+393471234567',
       helpText: '',
+      allowPrivateNetworks: false,
     };
     expect(validateSms(valid)).toEqual({});
+    // As people write numbers: the server keeps it in E.164.
+    expect(validateSms({ ...valid, from: '+39 347 (123) 45-67' })).toEqual({});
+    expect(validateSms({ ...valid, from: '+39 347 CALL ME' })).toEqual({ 'sms.from': { key: 'phone' } });
     expect(validateSms({ ...valid, baseUrl: 'ftp://x', accountSid: ' ', from: '3471234567' })).toEqual({
       'sms.baseUrl': { key: 'url' },
       'sms.accountSid': { key: 'required' },
@@ -87,7 +91,7 @@ describe('SMS form', () => {
     expect(validateSms({ ...valid, from: `MG${'a'.repeat(32)}` })).toEqual({});
   });
 
-  it('keeps what the form does not show: the stored token when left blank, and a private-network allowance', () => {
+  it('keeps the stored token when left blank, and shows and saves the private-network allowance', () => {
     const form = smsForm({
       baseUrl: 'http://10.0.0.5:8080',
       accountSid: 'AC1',
@@ -95,9 +99,9 @@ describe('SMS form', () => {
       allowPrivateNetworks: true,
       hasAuthToken: true,
     });
-    const previous = { ...form, allowPrivateNetworks: true, hasAuthToken: true };
-    expect(smsSettings(form, previous)).toMatchObject({ authToken: undefined, allowPrivateNetworks: true });
-    expect(smsSettings(form, undefined).allowPrivateNetworks).toBe(false);
+    expect(form.allowPrivateNetworks).toBe(true);
+    expect(smsSettings(form)).toMatchObject({ authToken: undefined, allowPrivateNetworks: true });
+    expect(smsSettings({ ...form, allowPrivateNetworks: false }).allowPrivateNetworks).toBe(false);
   });
 });
 

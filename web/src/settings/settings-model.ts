@@ -32,7 +32,6 @@ export interface SmsView {
   accountSid: string;
   from: string;
   helpText?: string;
-  /** Set through the API only (a provider on a private network); kept as it is. */
   allowPrivateNetworks?: boolean;
   hasAuthToken: boolean;
 }
@@ -159,6 +158,8 @@ export interface SmsForm {
   authToken: string;
   from: string;
   helpText: string;
+  /** A provider on loopback or a private network (a gateway of your own); the server must allow it too. */
+  allowPrivateNetworks: boolean;
 }
 
 export const DEFAULT_SMS_BASE_URL = 'https://api.twilio.com';
@@ -170,6 +171,7 @@ export function smsForm(view: SmsView | undefined): SmsForm {
     authToken: '',
     from: view?.from ?? '',
     helpText: view?.helpText ?? '',
+    allowPrivateNetworks: view?.allowPrivateNetworks ?? false,
   };
 }
 
@@ -180,18 +182,24 @@ export function validateSms(form: SmsForm): FieldErrors {
   if (!isHttpUrl(form.baseUrl.trim())) errors['sms.baseUrl'] = problem('url');
   if (required(form.accountSid)) errors['sms.accountSid'] = problem('required');
   if (required(form.from)) errors['sms.from'] = problem('required');
-  else if (!SMS_SENDER.test(form.from.trim())) errors['sms.from'] = problem('phone');
+  // Spaces, dashes and brackets in a number are fine: the server keeps it in E.164.
+  else if (
+    !SMS_SENDER.test(
+      form.from.trim().replace(/^(\+[\d\s().-]+)$/, (number) => number.replace(/[\s().-]/g, '')),
+    )
+  )
+    errors['sms.from'] = problem('phone');
   return errors;
 }
 
-export function smsSettings(form: SmsForm, previous: SmsView | undefined) {
+export function smsSettings(form: SmsForm) {
   return {
     baseUrl: form.baseUrl.trim(),
     accountSid: form.accountSid.trim(),
     authToken: form.authToken === '' ? undefined : form.authToken,
     from: form.from.trim(),
     helpText: optional(form.helpText),
-    allowPrivateNetworks: previous?.allowPrivateNetworks ?? false,
+    allowPrivateNetworks: form.allowPrivateNetworks,
   };
 }
 
