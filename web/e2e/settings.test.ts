@@ -50,7 +50,8 @@ describe('settings screen (Chromium)', () => {
   const label = (name: string) => page.getByLabel(name, { exact: true });
   /** The error shown under a control, found through its aria-describedby as a screen reader would. */
   async function errorOf(control: ReturnType<Page['getByLabel']>): Promise<string> {
-    await expect.poll(() => control.getAttribute('aria-invalid')).toBe('true');
+    // Some errors come from the server (a wrong password is checked with scrypt): a busy machine is slow.
+    await expect.poll(() => control.getAttribute('aria-invalid'), { timeout: 15_000 }).toBe('true');
     const describedBy = await control.getAttribute('aria-describedby');
     return (await page.locator(`[id="${describedBy}"]`).textContent()) ?? '';
   }
