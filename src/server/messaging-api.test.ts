@@ -251,6 +251,11 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
         expect(suppressions.body.items).toContainEqual(
           expect.objectContaining({ address: gus.email, reason }),
         );
+        const byAddress = await api<{ items: Array<{ address: string }> }>(
+          'GET',
+          `/suppressions?address=${encodeURIComponent(gus.email.toUpperCase())}`,
+        );
+        expect(byAddress.body.items.map((item) => item.address)).toEqual([gus.email]);
         expect((await enrol(journeyId, { profileId: gus.id })).status).toBe(201);
         const [message] = await settledMessages({ profileId: gus.id }, 1);
         expect(message).toMatchObject({ status: 'suppressed', reason: `address suppressed: ${reason}` });

@@ -152,6 +152,17 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect(page.body.items).toContainEqual(
       expect.objectContaining({ channel: 'sms', address: unknownRange, reason: 'unsubscribed' }),
     );
+    // Looked up on its own, however the number is written.
+    const one = await api<{ items: Array<{ channel: string; address: string }> }>(
+      'GET',
+      `/suppressions?channel=sms&address=${encodeURIComponent('+1 555-123-0000')}`,
+    );
+    expect(one.body.items).toEqual([expect.objectContaining({ channel: 'sms', address: unknownRange })]);
+    const onEmail = await api<{ items: unknown[] }>(
+      'GET',
+      `/suppressions?channel=email&address=${encodeURIComponent(unknownRange)}`,
+    );
+    expect(onEmail.body.items).toEqual([]);
     // Not a phone number at all: nothing to act on.
     expect((await inbound('STOP', { from: 'not-a-number' })).text).toBe(
       '<?xml version="1.0" encoding="UTF-8"?><Response></Response>',

@@ -452,6 +452,8 @@ export function createConsentStore(db: Kysely<Database>): ConsentStore {
     async listSuppressions(workspaceId, page) {
       const before = decodeCursor(page.cursor, isString);
       let query = db.selectFrom('suppressions').selectAll().where('workspace_id', '=', workspaceId);
+      if (page.channel !== undefined) query = query.where('channel', '=', page.channel);
+      if (page.address !== undefined) query = query.where('address', '=', page.address);
       if (before !== undefined) query = query.where('address', '>', before);
       const rows = await query
         .orderBy('address')

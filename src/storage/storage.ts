@@ -427,9 +427,10 @@ export interface ConsentStore {
     channel: string,
     addresses: string[],
   ): Promise<Map<string, SuppressionReason>>;
+  /** The workspace's suppressions by address; with `channel` or `address`, only those. */
   listSuppressions(
     workspaceId: string,
-    page: PageRequest,
+    page: PageRequest & { channel?: string | undefined; address?: string | undefined },
   ): Promise<Page<{ channel: string; address: string; reason: SuppressionReason; createdAt: number }>>;
   setSubscription(entry: {
     workspaceId: string;

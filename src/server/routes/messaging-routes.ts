@@ -425,7 +425,16 @@ export async function messagingRoutes(
         tags: ['consent'],
         summary: 'Addresses never sent to again: unsubscribed, hard-bounced, complained',
         params: WorkspaceParams,
-        querystring: PageQuery,
+        querystring: PageQuery.extend({
+          channel: z.enum(['email', 'sms']).optional(),
+          address: z
+            .string()
+            .trim()
+            .min(1)
+            .max(320)
+            .optional()
+            .describe('one address: an e-mail (any case) or a phone number (spaces and dashes allowed)'),
+        }),
         response: {
           200: pageOf(
             z.object({ channel: z.string(), address: z.string(), reason: z.string(), createdAt: z.string() }),
@@ -436,7 +445,11 @@ export async function messagingRoutes(
     },
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId);
-      const page = await storage.consent.listSuppressions(request.params.workspaceId, request.query);
+      const { address, ...query } = request.query;
+      const page = await storage.consent.listSuppressions(request.params.workspaceId, {
+        ...query,
+        ...(address !== undefined ? { address: suppressedForm(address) } : {}),
+      });
       return {
         items: page.items.map((item) => ({ ...item, createdAt: iso(item.createdAt) as string })),
         nextCursor: page.nextCursor,
@@ -542,4 +555,9 @@ export async function messagingRoutes(
       return reply.status(204).send(null);
     },
   );
+}
+
+/** An address as suppressions keep it: e-mail in lower case, a phone number in E.164 (`+39 347 …` → `+39347…`). */
+function suppressedForm(address: string): string {
+  return /^\+[\d\s().-]+$/.test(address) ? address.replace(/[\s().-]/g, '') : address.toLowerCase();
 }
