@@ -158,6 +158,12 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
       `/suppressions?channel=sms&address=${encodeURIComponent('+1 555-123-0000')}`,
     );
     expect(one.body.items).toEqual([expect.objectContaining({ channel: 'sms', address: unknownRange })]);
+    // With the + left unescaped (a space, once decoded) too.
+    const unescaped = await api<{ items: unknown[] }>(
+      'GET',
+      '/suppressions?channel=sms&address=+15551230000',
+    );
+    expect(unescaped.body.items).toHaveLength(1);
     const onEmail = await api<{ items: unknown[] }>(
       'GET',
       `/suppressions?channel=email&address=${encodeURIComponent(unknownRange)}`,

@@ -557,7 +557,12 @@ export async function messagingRoutes(
   );
 }
 
-/** An address as suppressions keep it: e-mail in lower case, a phone number in E.164 (`+39 347 …` → `+39347…`). */
+/**
+ * An address as suppressions keep it: e-mail in lower case, a phone number in E.164 (`+39 347 …` →
+ * `+39347…`). A `+` left unescaped in a query string arrives as a space, trimmed away: a number
+ * without it is taken as international all the same.
+ */
 function suppressedForm(address: string): string {
-  return /^\+[\d\s().-]+$/.test(address) ? address.replace(/[\s().-]/g, '') : address.toLowerCase();
+  if (!/^\+?[\d\s().-]+$/.test(address)) return address.toLowerCase();
+  return `+${address.replace(/[+\s().-]/g, '')}`;
 }
