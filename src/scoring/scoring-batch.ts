@@ -173,14 +173,15 @@ async function decideWorkspace(
       }
     }
     ledgers.set(profileId, profileLedger);
-    if (isAwarded && hasScoreThresholds) scoreAtEvent(profileId, profileLedger);
     if (event.name === SALES_ACCEPTED && !accepted.has(profileId)) accepted.set(profileId, event.receivedAt);
+    // The event's own rules first, then the score it left: as a batch of this one event would have it.
     if (lifecycle)
       move(
         profileId,
         advanceStage(lifecycle, stages.get(profileId), { kind: 'event', event: fact }),
         `event ${event.name}`,
       );
+    if (isAwarded && hasScoreThresholds) scoreAtEvent(profileId, profileLedger);
   }
 
   const scores: StoredScore[] = [];

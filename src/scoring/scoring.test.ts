@@ -1025,6 +1025,31 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     });
   });
 
+  it('moves once, to the furthest stage, when one event both matches a stage rule and lifts the score past a threshold', async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const lifecycle = settings.lifecycle as NonNullable<typeof settings.lifecycle>;
+    await world.configure({
+      lifecycle: {
+        ...lifecycle,
+        rules: [...lifecycle.rules, { kind: 'event', to: 'sql', event: 'Demo Requested', where: [] }],
+      },
+    });
+    await world.send([
+      identify('jd', { country: 'FR' }),
+      track('jd', 'Signed Up'),
+      track('jd', 'Pricing Viewed'),
+    ]);
+    await world.settle();
+    // 10 + 40 = 50, the MQL threshold, and the demo request is itself a rule to SQL.
+    await world.send([track('jd', 'Demo Requested')]);
+    await world.settle();
+    const intent = await intentOf('jd');
+    expect(intent.stageHistory.map((change) => [change.from, change.to])).toEqual([
+      [null, 'lead'],
+      ['lead', 'sql'],
+    ]);
+  });
+
   it('brings a recycled lead back whether its dip and climb come in one batch or two', async () => {
     const recycledAt50 = async (userId: string) => {
       await world.send([identify(userId, { country: 'FR' }), track(userId, 'Signed Up')]);
