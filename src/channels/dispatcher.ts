@@ -350,13 +350,14 @@ export class MessageDispatcher {
     const channel = message.channel;
     const address = addressOf(channel, profile);
     if (!address) return { status: 'skipped', reason: MISSING_ADDRESS[channel] };
-    const isCapped = !UNCAPPED_TOPICS.includes(message.topic ?? 'marketing');
+    const isCapped =
+      !UNCAPPED_TOPICS.includes(message.topic ?? 'marketing') && settings.frequencyCaps[channel].length > 0;
     const sentKey = `${channel}:${profile.id}`;
     // A contact's capped sends on a channel take turns within the round: the cap judges each by what
     // the one before it did, not by a send still under way that may yet fail.
-    const turnDone = isCapped ? takeTurn(context.capTurns, sentKey) : undefined;
+    const turn = isCapped ? takeTurn(context.capTurns, sentKey) : undefined;
     try {
-      if (turnDone) await turnDone.before;
+      if (turn) await turn.before;
       return await this.#send(message, {
         channel,
         profile,
@@ -368,7 +369,7 @@ export class MessageDispatcher {
         sentKey,
       });
     } finally {
-      turnDone?.end();
+      turn?.end();
     }
   }
 
