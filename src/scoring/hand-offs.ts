@@ -25,11 +25,14 @@ export type HandOffNews =
   | { kind: 'sla_missed'; recycled: boolean }
   | { kind: 'recycled'; reason: string };
 
+/** A recycle by hand is on the profile as its stage change; the CRM's call alone renders under this name. */
+const HAND_OFF_RECYCLED = 'Hand-off Recycled';
+
 /** The event name a hand-off call renders under (its template's `event.name`). */
 const NEWS_NAMES: Record<HandOffNews['kind'], string> = {
   created: HAND_OFF_CREATED,
   sla_missed: SLA_MISSED,
-  recycled: 'Hand-off Recycled',
+  recycled: HAND_OFF_RECYCLED,
 };
 
 /** The webhook call telling the CRM of a hand-off, of its missed SLA, or of its recycle by hand. */

@@ -797,6 +797,13 @@ export function runStorageContract(
           ['+393330000002', 'complaint'],
         ]),
       );
+      const listed = async (filter: { channel?: string; address?: string }) =>
+        (await storage.consent.listSuppressions(workspaceId, { limit: 10, ...filter })).items.map(
+          (item) => `${item.channel}:${item.address}`,
+        );
+      expect(await listed({ channel: 'sms' })).toEqual(['sms:+393330000001', 'sms:+393330000002']);
+      expect(await listed({ address: 'ada@example.com' })).toEqual(['email:ada@example.com']);
+      expect(await listed({ channel: 'sms', address: 'ada@example.com' })).toEqual([]);
       const lift = (address: string) =>
         storage.consent.unsuppress({ workspaceId, channel: 'sms', address, reason: 'unsubscribed' });
       expect(await lift('+393330000001')).toBe(true);

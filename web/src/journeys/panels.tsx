@@ -71,6 +71,8 @@ function ChoiceField(props: {
   value: string;
   options: ReadonlyArray<readonly [string, string]>;
   error?: string | undefined;
+  /** Always has a value (a default applies): no "Choose…" to pick nothing with. */
+  isRequired?: boolean;
   onChange: (value: string) => void;
 }) {
   const { t } = useTranslation();
@@ -79,7 +81,7 @@ function ChoiceField(props: {
     <Field label={props.label} error={props.error}>
       {(control) => (
         <select {...control} value={props.value} onChange={(event) => props.onChange(event.target.value)}>
-          <option value="">{t('builder.conditions.choose')}</option>
+          {!props.isRequired && <option value="">{t('builder.conditions.choose')}</option>}
           {/* A value saved before it was removed stays visible, to be changed. */}
           {!isKnown && props.value !== '' && <option value={props.value}>{props.value}</option>}
           {props.options.map(([value, label]) => (
@@ -532,6 +534,9 @@ export function StepPanel(props: {
   const { t } = useTranslation();
   const { step, errors } = props;
   const intentSettings = useIntentSettings();
+  const { workspace } = useSession();
+  // Every member may read these (the settings document is for admins).
+  const definitions = useScoringDefinitions(workspace.id);
   const set = (field: string, value: unknown) => props.onChange({ ...step, [field]: value });
   /** A text field; `optional`: cleared, the key goes (the server's default applies, not an empty text). */
   const text = (field: string, label: string, options: { multiline?: boolean; optional?: boolean } = {}) => (
@@ -540,7 +545,7 @@ export function StepPanel(props: {
       value={step[field]}
       error={errors.get(field)}
       onChange={(value) => {
-        if (!options.optional || value.trim() !== '') return set(field, value);
+        if (!options.optional || value !== '') return set(field, value);
         const { [field]: _dropped, ...rest } = step;
         props.onChange(rest as StepBody);
       }}
@@ -554,7 +559,8 @@ export function StepPanel(props: {
         label={t('builder.fields.topic')}
         value={String(step.topic ?? 'marketing')}
         error={errors.get('topic')}
-        options={(intentSettings.data?.topics ?? []).map((topic) => [topic.id, topic.name] as const)}
+        options={(definitions.data?.topics ?? []).map((topic) => [topic.id, topic.name] as const)}
+        isRequired
         onChange={(topic) => set('topic', topic)}
       />
       <ChoiceField
@@ -565,6 +571,7 @@ export function StepPanel(props: {
           ['defer', t('builder.fields.defer')],
           ['skip', t('builder.fields.skip')],
         ]}
+        isRequired
         onChange={(choice) => set('whenNotAllowed', choice)}
       />
     </>

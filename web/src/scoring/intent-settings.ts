@@ -13,7 +13,6 @@ export interface SettingsDocument {
   lifecycle?: LifecycleJson;
   handOff?: HandOffJson;
   webhooks?: { destinations: Array<{ id: string; url: string }> };
-  topics?: Array<{ id: string; name: string }>;
   [other: string]: unknown;
 }
 
