@@ -225,6 +225,7 @@ export async function setJourneyPaused(
     await storage.messages.redueDeferred(workspaceId, {
       reasonsStartingWith: [JOURNEY_PAUSED_REASON],
       now: clock.now(),
+      journeyId: id,
     });
   return updated;
 }

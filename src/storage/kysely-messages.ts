@@ -259,12 +259,14 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         (row) => row.id,
       );
     },
-    async redueDeferred(workspaceId, { reasonsStartingWith, now }) {
+    async redueDeferred(workspaceId, { reasonsStartingWith, now, journeyId }) {
       if (reasonsStartingWith.length === 0) return 0;
-      const result = await db
+      let update = db
         .updateTable('messages')
         .set({ next_attempt_at: now, updated_at: now })
-        .where('workspace_id', '=', workspaceId)
+        .where('workspace_id', '=', workspaceId);
+      if (journeyId !== undefined) update = update.where('journey_id', '=', journeyId);
+      const result = await update
         .where('status', '=', 'deferred')
         .where('next_attempt_at', '>', now)
         .where((eb) =>

@@ -648,6 +648,15 @@ export function runStorageContract(
       expect((await storage.messages.findById(dueAlready.id))?.nextAttemptAt).toBe(NOW - 1);
       expect((await storage.messages.findById(queuedLater.id))?.nextAttemptAt).toBe(NOW + 60_000);
       expect((await storage.messages.findById(elsewhere.id))?.nextAttemptAt).toBe(NOW + 10 * 3_600_000);
+
+      // One journey's only (it was resumed), not another's held back for the same reason.
+      const resumed = held('journey paused', { journeyId: 'jrn_resumed' });
+      const stillPaused = held('journey paused', { journeyId: 'jrn_paused' });
+      for (const message of [resumed, stillPaused]) await storage.messages.insert(message);
+      const paused = { reasonsStartingWith: ['journey paused'], now: NOW, journeyId: 'jrn_resumed' };
+      expect(await storage.messages.redueDeferred(workspaceId, paused)).toBe(1);
+      expect((await storage.messages.findById(resumed.id))?.nextAttemptAt).toBe(NOW);
+      expect((await storage.messages.findById(stillPaused.id))?.nextAttemptAt).toBe(NOW + 10 * 3_600_000);
     });
 
     it('tells settings saves apart by when they were saved, even two within one millisecond', async () => {

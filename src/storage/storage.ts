@@ -363,9 +363,13 @@ export interface MessageStore {
   }): Promise<{ requeued: string[]; ofArchivedJourneys: string[] }>;
   /**
    * Makes the workspace's deferred messages whose reason starts with one of these due now, to be judged
-   * again (quiet hours or caps changed): those still not allowed are deferred anew. Answers how many.
+   * again (quiet hours or caps changed, a journey resumed: `journeyId`, its messages only): those still
+   * not allowed are deferred anew. Answers how many.
    */
-  redueDeferred(workspaceId: string, query: { reasonsStartingWith: string[]; now: number }): Promise<number>;
+  redueDeferred(
+    workspaceId: string,
+    query: { reasonsStartingWith: string[]; now: number; journeyId?: string },
+  ): Promise<number>;
   /** Replaces what the message is rendered with, if `claimant` still holds it; false when it does not. */
   saveContext(message: Pick<Message, 'id' | 'context'>, claimant: string): Promise<boolean>;
   /** Which of these provider message ids the profile's messages on the channel were recorded as. */
