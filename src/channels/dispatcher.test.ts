@@ -1,4 +1,3 @@
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import type { Storage } from '../storage/storage.js';
@@ -6,7 +5,6 @@ import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-wo
 import { identify, track } from '../test-support/segment-calls.js';
 import { SmtpSink } from '../test-support/smtp-sink.js';
 import { BACKENDS } from '../test-support/world.js';
-import { MessageDispatcher } from './dispatcher.js';
 
 const HOUR = 3_600_000;
 
@@ -324,14 +322,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
   });
 
   it('stops after the sends it began, giving back the rest of its round untried', async () => {
-    const dispatcher = new MessageDispatcher({
-      storage: world.storage,
-      clock: world.clock,
-      logger: pino({ level: 'silent' }),
-      email: world.background.email,
-      allowPrivateNetworks: true,
-      concurrency: 1,
-    });
+    const dispatcher = world.dispatcher({ concurrency: 1 });
     await world.publish(sender('Batch', 1));
     const users = ['ann', 'ben', 'cat'];
     await world.send(
@@ -359,15 +350,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
 
   it('holds on to a message a slow SMTP server keeps, so that another worker does not send it too', async () => {
     const leaseMs = 300;
-    const worker = () =>
-      new MessageDispatcher({
-        storage: world.storage,
-        clock: world.clock,
-        logger: pino({ level: 'silent' }),
-        email: world.background.email,
-        allowPrivateNetworks: true,
-        leaseMs,
-      });
+    const worker = () => world.dispatcher({ leaseMs });
     await world.publish(sender('Slow', 1));
     await world.send([identify('slow', { email: 'slow@example.com' }), track('slow', 'Slow')]);
     await world.background.pipeline.drain();
@@ -411,14 +394,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      const dispatcher = new MessageDispatcher({
-        storage,
-        clock: world.clock,
-        logger: pino({ level: 'silent' }),
-        email: world.background.email,
-        allowPrivateNetworks: true,
-        concurrency: 1,
-      });
+      const dispatcher = world.dispatcher({ storage, concurrency: 1 });
       world.sink.replyDelayMs = 200;
       expect(await dispatcher.runOnce()).toBe(2);
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -12,7 +12,7 @@ export function decodeJsonBody(
   contentEncoding: string | undefined,
   maxBytes: number,
 ): { text: string; value: unknown } {
-  const text = decode(body, contentEncoding, maxBytes);
+  const text = decodeBytes(body, contentEncoding, maxBytes).toString('utf8');
   if (text.trim() === '') throw new AppError('invalid_input', 'request body is empty: send a JSON object');
   try {
     return { text, value: JSON.parse(text) };
@@ -21,10 +21,6 @@ export function decodeJsonBody(
       cause: error,
     });
   }
-}
-
-function decode(body: Buffer, encoding: string | undefined, maxBytes: number): string {
-  return decodeBytes(body, encoding, maxBytes).toString('utf8');
 }
 
 /** The body's bytes as sent before its Content-Encoding (gzip, deflate, br or none), within `maxBytes`. */

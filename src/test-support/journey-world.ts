@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import { type DispatcherOptions, MessageDispatcher } from '../channels/dispatcher.js';
 import { SecretBox, saveSettings } from '../channels/settings.js';
 import { ManualClock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
@@ -45,6 +46,11 @@ export interface JourneyWorld {
   publish(definition: unknown): Promise<string>;
   template(input: { name?: string; subject: string; mjml: string; text?: string }): Promise<string>;
   profileOf(userId: string): Promise<string>;
+  /**
+   * Another dispatcher on this world's storage and SMTP sink, as a second worker (or a server started
+   * otherwise) would run one; private networks allowed unless the options say not.
+   */
+  dispatcher(options?: Partial<DispatcherOptions>): MessageDispatcher;
   close(): Promise<void>;
 }
 
@@ -111,6 +117,15 @@ export async function startJourneyWorld(
     background,
     sink,
     workspaceId,
+    dispatcher: (options = {}) =>
+      new MessageDispatcher({
+        storage,
+        clock,
+        logger,
+        email: background.email,
+        allowPrivateNetworks: true,
+        ...options,
+      }),
     async send(calls) {
       await ingest(storage.events, {
         workspaceId,

@@ -1,11 +1,9 @@
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../core/journey.js';
 import { type JourneyWorld, startJourneyWorld } from '../../test-support/journey-world.js';
 import { identify, track } from '../../test-support/segment-calls.js';
 import { TwilioStandIn } from '../../test-support/twilio-stand-in.js';
 import { BACKENDS } from '../../test-support/world.js';
-import { MessageDispatcher } from '../dispatcher.js';
 import { settingsView } from '../settings.js';
 import { messagesUrl } from './sms-channel.js';
 
@@ -156,13 +154,7 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     await publishReminder();
     await world.send([identify('pat', { phone: '+393330000009' }), track('pat', 'Cart Abandoned')]);
     await world.background.pipeline.drain();
-    const restricted = new MessageDispatcher({
-      storage: world.storage,
-      clock: world.clock,
-      logger: pino({ level: 'silent' }),
-      email: world.background.email,
-      allowPrivateNetworks: false,
-    });
+    const restricted = world.dispatcher({ allowPrivateNetworks: false });
     expect(await restricted.runOnce()).toBe(1);
     expect(twilio.sent).toEqual([]);
     const [message] = await smsMessages();

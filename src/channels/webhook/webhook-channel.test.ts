@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../core/journey.js';
 import { setJourneyPaused } from '../../journeys/journeys.js';
@@ -8,7 +7,6 @@ import { type JourneyWorld, startJourneyWorld } from '../../test-support/journey
 import { LoopbackPeer } from '../../test-support/loopback-peer.js';
 import { identify, track } from '../../test-support/segment-calls.js';
 import { BACKENDS } from '../../test-support/world.js';
-import { MessageDispatcher } from '../dispatcher.js';
 import { settingsView } from '../settings.js';
 import { verifySignature } from './webhook-signature.js';
 
@@ -291,13 +289,7 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     await publishHandOff();
     await world.send([identify('op', { email: 'op@example.com' }), track('op', 'Demo Requested')]);
     await world.background.pipeline.drain();
-    const restricted = new MessageDispatcher({
-      storage: world.storage,
-      clock: world.clock,
-      logger: pino({ level: 'silent' }),
-      email: world.background.email,
-      allowPrivateNetworks: false,
-    });
+    const restricted = world.dispatcher({ allowPrivateNetworks: false });
     expect(await restricted.runOnce()).toBe(1);
     expect(receiver.received).toHaveLength(0);
     expect((await webhookMessages())[0]).toMatchObject({ status: 'failed' });
