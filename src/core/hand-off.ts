@@ -4,6 +4,13 @@ import { AccountTraitCondition, TraitCondition } from './segment-definition.js';
 
 const OwnerId = z.string().regex(/^[a-z0-9_.@-]{1,100}$/i, 'must be 1–100 letters, digits, _ . @ or -');
 
+/**
+ * Where a hand-off stands. `passed`: the profile went past the hand-off stage at once (a purchase
+ * made a lead a customer), so there was nothing for sales to accept and no SLA ran.
+ */
+export const HAND_OFF_STATUSES = ['pending', 'accepted', 'passed', 'breached', 'recycled'] as const;
+export type HandOffStatus = (typeof HAND_OFF_STATUSES)[number];
+
 export const SalesOwner = z.object({
   id: OwnerId,
   name: z.string().trim().min(1).max(200),

@@ -46,7 +46,7 @@ export function handOffMessage(options: {
   const { handOff, owner, destination, news, at } = options;
   const { kind } = news;
   const status =
-    kind === 'created' ? 'pending' : kind === 'recycled' || news.recycled ? 'recycled' : 'breached';
+    kind === 'created' ? handOff.status : kind === 'recycled' || news.recycled ? 'recycled' : 'breached';
   return newMessage(
     {
       workspaceId: handOff.workspaceId,
@@ -64,7 +64,7 @@ export function handOffMessage(options: {
             status,
             owner: owner ? { id: owner.id, name: owner.name, email: owner.email } : { id: handOff.owner },
             created_at: new Date(handOff.createdAt).toISOString(),
-            accept_by: new Date(handOff.dueAt).toISOString(),
+            ...(handOff.status === 'passed' ? {} : { accept_by: new Date(handOff.dueAt).toISOString() }),
             ...(news.kind === 'recycled' ? { reason: news.reason } : {}),
           },
         },

@@ -245,16 +245,20 @@ async function decideWorkspace(
       // Only a lead no rule places takes a turn: the rotation stays fair among the owners.
       if (by === 'round_robin') turns.after++;
       // A Sales Accepted in this batch accepts the hand-off it makes too (a lead taken straight to SQL).
+      // A lead taken past the stage by anything else (a purchase made it a customer) still gets its
+      // owner and the CRM its news, but sales has nothing to accept: no SLA runs for it.
       const isAccepted = accepted.has(profile.id);
+      const isPast = lifecycle.stages.indexOf(change.move.to) > lifecycle.stages.indexOf(handOff.stage);
+      const status = isAccepted ? 'accepted' : isPast ? 'passed' : 'pending';
       const created: HandOff = {
         id: newId('hof', at),
         workspaceId,
         profileId: profile.id,
         owner: owner.id,
-        status: isAccepted ? 'accepted' : 'pending',
+        status,
         messageId: null,
         createdAt: at,
-        dueAt: at + durationMs(handOff.acceptWithin),
+        dueAt: status === 'passed' ? at : at + durationMs(handOff.acceptWithin),
         acceptedAt: isAccepted ? at : null,
         breachedAt: null,
       };
@@ -300,7 +304,8 @@ async function decideWorkspace(
         hand_off_id: created.id,
         owner: owner?.id,
         owner_email: owner?.email,
-        due_at: new Date(created.dueAt).toISOString(),
+        status: created.status,
+        ...(created.status === 'passed' ? {} : { due_at: new Date(created.dueAt).toISOString() }),
       },
       at,
     });
@@ -331,7 +336,8 @@ async function decideWorkspace(
     if (messages.length > 0) await tx.messages.insertMany(messages);
     await tx.generatedEvents.append(generated);
     let earliestDue: number | undefined;
-    for (const created of handOffs) earliestDue = Math.min(earliestDue ?? created.dueAt, created.dueAt);
+    for (const created of handOffs)
+      if (created.status === 'pending') earliestDue = Math.min(earliestDue ?? created.dueAt, created.dueAt);
     return { earliestDue, queued: messages.length };
   };
 }

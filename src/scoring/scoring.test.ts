@@ -309,6 +309,7 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     intent = await intentOf('fa');
     expect(intent.stage).toBe('sql');
     expect(crm.received.map((body) => body.type)).toEqual(['mops.hand_off.created']);
+    expect(crm.received[0]).toMatchObject({ hand_off: { status: 'accepted' } });
   });
 
   it('accepts both hand-offs a merge brings together, so neither is missed later', async () => {
@@ -331,6 +332,32 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect(intent.handOffs.map((handOff) => handOff.status)).toEqual(['accepted', 'accepted']);
     expect(intent.stage).toBe('sql');
     expect(crm.received.map((body) => body.type)).not.toContain('mops.hand_off.sla_missed');
+  });
+
+  it('gives a lead a purchase takes straight past the hand-off stage an owner, but no SLA to miss', async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const lifecycle = settings.lifecycle as NonNullable<typeof settings.lifecycle>;
+    await world.configure({
+      lifecycle: {
+        ...lifecycle,
+        rules: [...lifecycle.rules, { kind: 'event', to: 'customer', event: 'Order Completed', where: [] }],
+      },
+    });
+    await world.send([identify('pu', { country: 'FR' }), track('pu', 'Signed Up')]);
+    await world.settle();
+    await world.send([track('pu', 'Order Completed')]);
+    await world.settle();
+    let intent = await intentOf('pu');
+    expect(intent.stage).toBe('customer');
+    expect(intent.handOffs).toMatchObject([{ status: 'passed' }]);
+
+    await world.advance(3 * DAY);
+    intent = await intentOf('pu');
+    expect(intent.stage).toBe('customer');
+    expect(intent.handOffs).toMatchObject([{ status: 'passed', breachedAt: null }]);
+    expect(crm.received).toHaveLength(1);
+    expect(crm.received[0]).toMatchObject({ type: 'mops.hand_off.created', hand_off: { status: 'passed' } });
+    expect(crm.received[0]?.hand_off).not.toHaveProperty('accept_by');
   });
 
   it('tells the CRM of a missed SLA but does not send back a lead that has moved past the hand-off stage', async () => {

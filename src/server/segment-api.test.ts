@@ -452,6 +452,47 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(widened.status).toBe(200);
   });
 
+  it('lists a hand-off a purchase took past the stage with nothing to accept it by', async () => {
+    const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
+    const saved = await api('PUT', '/settings', {
+      ...settings,
+      lifecycle: {
+        stages: ['lead', 'mql', 'sql', 'customer'],
+        rules: [
+          { kind: 'event', to: 'mql', event: 'Demo Requested' },
+          { kind: 'event', to: 'customer', event: 'Order Completed' },
+        ],
+        recycleTo: 'lead',
+      },
+      handOff: { stage: 'mql', owners: [{ id: 'sam', name: 'Sam', email: 'sam@example.com' }] },
+    });
+    expect(saved.status).toBe(200);
+    const [buyer, lead] = [await newProfile(), await newProfile()];
+    await ingest([
+      { type: 'track', userId: buyer.userId, event: 'Order Completed' },
+      { type: 'track', userId: lead.userId, event: 'Demo Requested' },
+    ]);
+    await caughtUp();
+
+    type HandOffPage = { items: Array<{ profileId: string; status: string; acceptBy: string | null }> };
+    const passed = await api<HandOffPage>('GET', '/hand-offs?status=passed');
+    expect(passed.body.items).toEqual([
+      expect.objectContaining({ profileId: buyer.id, owner: 'sam', acceptBy: null }),
+    ]);
+    const pending = await api<HandOffPage>('GET', `/hand-offs?profileId=${lead.id}`);
+    expect(pending.body.items).toEqual([
+      expect.objectContaining({ status: 'pending', acceptBy: expect.any(String) }),
+    ]);
+    const intent = await api<{ stage: string; handOffs: HandOffPage['items'] }>(
+      'GET',
+      `/profiles/${buyer.id}/intent`,
+    );
+    expect(intent.body).toMatchObject({
+      stage: 'customer',
+      handOffs: [{ status: 'passed', acceptBy: null }],
+    });
+  });
+
   it('explains a profile’s score from its ledger over HTTP', async () => {
     const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
     const saved = await api(

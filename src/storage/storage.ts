@@ -6,6 +6,7 @@ import type {
   StoredEvent,
   StoredRejectedEvent,
 } from '../core/event.js';
+import type { HandOffStatus } from '../core/hand-off.js';
 import type {
   EmailTemplate,
   Journey,
@@ -591,7 +592,7 @@ export interface HandOff {
   workspaceId: string;
   profileId: string;
   owner: string;
-  status: 'pending' | 'accepted' | 'breached' | 'recycled';
+  status: HandOffStatus;
   messageId: string | null;
   createdAt: number;
   dueAt: number;

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
+import { HAND_OFF_STATUSES } from '../../core/hand-off.js';
 import { ScoreModel } from '../../core/score-model.js';
 import { traitsOfProfiles } from '../../profiles/profiles.js';
 import {
@@ -29,10 +30,10 @@ const HandOffJson = z
     id: z.string(),
     profileId: z.string(),
     owner: z.string(),
-    status: z.enum(['pending', 'accepted', 'breached', 'recycled']),
+    status: z.enum(HAND_OFF_STATUSES),
     messageId: z.string().nullable(),
     createdAt: z.string(),
-    acceptBy: z.string(),
+    acceptBy: z.string().nullable().describe('null for a hand-off that `passed`: no SLA ran'),
     acceptedAt: z.string().nullable(),
     breachedAt: z.string().nullable(),
   })
@@ -46,7 +47,7 @@ function handOffJson(handOff: HandOff): z.infer<typeof HandOffJson> {
     status: handOff.status,
     messageId: handOff.messageId,
     createdAt: iso(handOff.createdAt) as string,
-    acceptBy: iso(handOff.dueAt) as string,
+    acceptBy: handOff.status === 'passed' ? null : iso(handOff.dueAt),
     acceptedAt: iso(handOff.acceptedAt),
     breachedAt: iso(handOff.breachedAt),
   };
@@ -282,7 +283,7 @@ export async function scoringRoutes(
           'A hand-off whose SLA ran out is `breached`, or `recycled` when `recycleOnMiss` sent the lead back (as a recycle by hand does); `missed=true` lists both, with `breachedAt` set.',
         params: WorkspaceParams,
         querystring: PageQuery.extend({
-          status: z.enum(['pending', 'accepted', 'breached', 'recycled']).optional(),
+          status: z.enum(HAND_OFF_STATUSES).optional(),
           missed: z.enum(['true', 'false']).optional(),
           profileId: z.string().max(100).optional(),
         }),

@@ -232,7 +232,11 @@ export function HandOffsOfContact(props: { intent: Intent; profileId: string }) 
                     <time dateTime={handOff.createdAt}>{format.dateTime(handOff.createdAt)}</time>
                   </td>
                   <td>
-                    <time dateTime={handOff.acceptBy}>{format.dateTime(handOff.acceptBy)}</time>
+                    {handOff.acceptBy ? (
+                      <time dateTime={handOff.acceptBy}>{format.dateTime(handOff.acceptBy)}</time>
+                    ) : (
+                      '—'
+                    )}
                   </td>
                   <td>{settledAt ? <time dateTime={settledAt}>{format.dateTime(settledAt)}</time> : '—'}</td>
                 </tr>

@@ -65,9 +65,10 @@ export interface StageChange {
 export interface HandOff {
   id: string;
   owner: string;
-  status: 'pending' | 'accepted' | 'breached' | 'recycled';
+  status: 'pending' | 'accepted' | 'passed' | 'breached' | 'recycled';
   createdAt: string;
-  acceptBy: string;
+  /** null when the contact went past the hand-off stage at once: no SLA ran. */
+  acceptBy: string | null;
   acceptedAt: string | null;
   breachedAt: string | null;
 }

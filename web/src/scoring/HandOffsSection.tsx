@@ -9,7 +9,7 @@ import { EmptyState, ErrorState, Loading } from '../components/states.js';
 import { contactLabel } from '../segments/segment-api.js';
 import { useIntentSettings } from './intent-settings.js';
 
-const STATUSES = ['pending', 'accepted', 'breached', 'recycled'] as const;
+const STATUSES = ['pending', 'accepted', 'passed', 'breached', 'recycled'] as const;
 type HandOffStatus = (typeof STATUSES)[number];
 /**
  * What the list can be narrowed to: a status, or every hand-off whose SLA ran out — breached, or
@@ -24,7 +24,7 @@ interface HandOff {
   owner: string;
   status: HandOffStatus;
   createdAt: string;
-  acceptBy: string;
+  acceptBy: string | null;
   acceptedAt: string | null;
   breachedAt: string | null;
   traits: Record<string, unknown>;
@@ -118,7 +118,7 @@ export function HandOffsSection() {
                   </span>
                 </td>
                 <td>{format.dateTime(handOff.createdAt)}</td>
-                <td>{format.dateTime(handOff.acceptBy)}</td>
+                <td>{handOff.acceptBy ? format.dateTime(handOff.acceptBy) : '—'}</td>
                 <td>{handOff.breachedAt ? format.dateTime(handOff.breachedAt) : '—'}</td>
               </tr>
             ))}

@@ -151,7 +151,13 @@ const en = {
   handOffs: {
     status: 'Status',
     all: 'All',
-    statuses: { pending: 'Pending', accepted: 'Accepted', breached: 'SLA breached', recycled: 'Recycled' },
+    statuses: {
+      pending: 'Pending',
+      accepted: 'Accepted',
+      passed: 'Went past (no SLA)',
+      breached: 'SLA breached',
+      recycled: 'Recycled',
+    },
     contact: 'Contact',
     owner: 'Owner',
     created: 'Created',
@@ -321,7 +327,13 @@ const it: typeof en = {
   handOffs: {
     status: 'Stato',
     all: 'Tutti',
-    statuses: { pending: 'In attesa', accepted: 'Accettato', breached: 'SLA mancato', recycled: 'Riciclato' },
+    statuses: {
+      pending: 'In attesa',
+      accepted: 'Accettato',
+      passed: 'Superato (senza SLA)',
+      breached: 'SLA mancato',
+      recycled: 'Riciclato',
+    },
     contact: 'Contatto',
     owner: 'Responsabile',
     created: 'Creato',
