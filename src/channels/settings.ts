@@ -31,6 +31,8 @@ export const SettingsView = WorkspaceSettings.extend({
       }),
     ),
   }),
+  /** Whether this server lets a workspace call private networks at all (MOPS_ALLOW_PRIVATE_NETWORKS). */
+  serverAllowsPrivateNetworks: z.boolean(),
 }).meta({ id: 'SettingsView' });
 export type SettingsView = z.output<typeof SettingsView>;
 
@@ -40,9 +42,13 @@ const SHOWN_NOT_STORED: ReadonlySet<string> = new Set([
   'hasAuthToken',
   'hasSecret',
   'headerNames',
+  'serverAllowsPrivateNetworks',
 ]);
 
-export function settingsView(settings: WorkspaceSettings): SettingsView {
+export function settingsView(
+  settings: WorkspaceSettings,
+  server: { privateNetworksAllowed: boolean },
+): SettingsView {
   const { smtp, sms, webhooks, ...rest } = settings;
   const webhooksView = {
     ...webhooks,
@@ -52,7 +58,11 @@ export function settingsView(settings: WorkspaceSettings): SettingsView {
       headerNames: Object.keys(headers ?? {}),
     })),
   };
-  const view: SettingsView = { ...rest, webhooks: webhooksView };
+  const view: SettingsView = {
+    ...rest,
+    webhooks: webhooksView,
+    serverAllowsPrivateNetworks: server.privateNetworksAllowed,
+  };
   if (smtp) {
     const { password, ...visible } = smtp;
     view.smtp = { ...visible, hasPassword: Boolean(password) };

@@ -381,6 +381,14 @@ describe('webhook settings on a server that keeps private networks closed', () =
     };
     expect((await putSettings({ sms })).body.error).toMatchObject({ field: 'sms.allowPrivateNetworks' });
     expect((await putSettings({ webhooks: { ...webhooks, allowPrivateNetworks: false } })).status).toBe(200);
+
+    // The settings say what the server allows (the console offers no switch then), and go back as read.
+    const read = await fetch(`${world.url}/api/workspaces/${world.workspaceId}/settings`, {
+      headers: { authorization: `Bearer ${world.secretKey}` },
+    });
+    const view = (await read.json()) as Record<string, unknown>;
+    expect(view.serverAllowsPrivateNetworks).toBe(false);
+    expect((await putSettings(view)).status).toBe(200);
   });
 
   it('refuses headers Mops sets itself on every call, and quiet hours that would be none', async () => {

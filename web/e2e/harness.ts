@@ -36,6 +36,8 @@ export async function startConsoleWorld(
     locale?: string;
     /** false: the test sets SMTP up in the browser. */
     configureSmtp?: boolean;
+    /** The server's environment, over the test world's. */
+    env?: Record<string, string>;
   } = {},
 ): Promise<ConsoleWorld> {
   const webDir = mkdtempSync(path.join(tmpdir(), 'mops-web-'));
@@ -55,7 +57,7 @@ export async function startConsoleWorld(
       logLevel: 'warn',
     });
     sink = await new SmtpSink().start();
-    world = await startTestWorld('sqlite', { env: { MOPS_WEB_DIR: webDir } });
+    world = await startTestWorld('sqlite', { env: { ...options.env, MOPS_WEB_DIR: webDir } });
     const admin = world.mops.firstRun?.createdAdmin;
     if (!admin) throw new Error('the test world created no first admin');
     const current = world;

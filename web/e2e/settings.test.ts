@@ -175,6 +175,8 @@ describe('settings screen (Chromium)', () => {
     expect(await added.getByLabel('Headers (Name: value, one per line)').inputValue()).toBe('');
     await added.getByText('Set: X-Api-Key.').waitFor();
     await page.getByText('No failed calls.').waitFor();
+    // This server calls private networks when a workspace asks, so the switch is offered.
+    await page.getByLabel('Allow destinations on loopback or a private network').waitFor();
     await shot('settings-webhooks');
   });
 
@@ -280,5 +282,37 @@ describe('settings screen (Chromium)', () => {
     await page.getByLabel('Trattieni i messaggi di marketing nelle ore di silenzio').waitFor();
     expect(await page.getByLabel('Dalle', { exact: true }).inputValue()).toBe('22:00');
     await shot('settings-italian');
+  });
+});
+
+/** A server whose operator keeps private networks closed: the console offers no switch that cannot save. */
+describe('settings on a server without private networks (Chromium)', () => {
+  let consoleWorld: ConsoleWorld;
+
+  beforeAll(async () => {
+    consoleWorld = await startConsoleWorld({ env: { MOPS_ALLOW_PRIVATE_NETWORKS: 'false' } });
+    consoleWorld.page.setDefaultTimeout(10_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await consoleWorld?.close();
+  });
+
+  it('says so instead of offering the private-network switches', async () => {
+    const { page } = consoleWorld;
+    await consoleWorld.logIn();
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
+    const forbidden = /its operator allows it with MOPS_ALLOW_PRIVATE_NETWORKS=true/;
+    await page.getByRole('tab', { name: 'Webhooks' }).click();
+    await page.getByText(forbidden).waitFor();
+    expect(await page.getByLabel('Allow destinations on loopback or a private network').count()).toBe(0);
+    await page.getByRole('tab', { name: 'SMS provider' }).click();
+    await page.getByText(forbidden).waitFor();
+    expect(
+      await page
+        .getByLabel('Allow a provider on loopback or a private network (a gateway of your own)')
+        .count(),
+    ).toBe(0);
+    await consoleWorld.shot('settings-private-networks-closed');
   });
 });

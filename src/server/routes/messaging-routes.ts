@@ -136,7 +136,9 @@ export async function messagingRoutes(
     },
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
-      return settingsView(await storage.settings.get(request.params.workspaceId));
+      return settingsView(await storage.settings.get(request.params.workspaceId), {
+        privateNetworksAllowed: deps.allowPrivateNetworks,
+      });
     },
   );
 
@@ -165,7 +167,7 @@ export async function messagingRoutes(
         at: clock.now(),
         privateNetworksAllowed: deps.allowPrivateNetworks,
       });
-      return settingsView(settings);
+      return settingsView(settings, { privateNetworksAllowed: deps.allowPrivateNetworks });
     },
   );
 

@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { SaveBar, TextField, useErrorAt } from './form-parts.js';
+import { PrivateNetworksField, SaveBar, TextField, useErrorAt } from './form-parts.js';
 import { useSectionSave } from './section-save.js';
 import {
   type SettingsView,
@@ -74,14 +74,12 @@ export function SmsSection(props: { settings: SettingsView }) {
           onChange={(value) => set('helpText', value)}
           error={errorAt('sms.helpText')}
         />
-        <label className="checkbox">
-          <input
-            type="checkbox"
-            checked={form.allowPrivateNetworks}
-            onChange={(event) => setForm({ ...form, allowPrivateNetworks: event.target.checked })}
-          />
-          {t('settings.sms.allowPrivate')}
-        </label>
+        <PrivateNetworksField
+          label={t('settings.sms.allowPrivate')}
+          checked={form.allowPrivateNetworks}
+          onChange={(allowPrivateNetworks) => setForm({ ...form, allowPrivateNetworks })}
+          serverAllows={props.settings.serverAllowsPrivateNetworks}
+        />
       </div>
       <SaveBar {...bar} />
     </form>

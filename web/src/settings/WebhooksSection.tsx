@@ -7,7 +7,7 @@ import { useSession } from '../app/session.js';
 import { Field } from '../components/field.js';
 import { EmptyState, ErrorState, errorMessage, Loading } from '../components/states.js';
 import { useJourneyNames } from '../contacts/contact-api.js';
-import { SaveBar, TextField, useErrorAt } from './form-parts.js';
+import { PrivateNetworksField, SaveBar, TextField, useErrorAt } from './form-parts.js';
 import { useSectionSave } from './section-save.js';
 import {
   type DestinationForm,
@@ -139,14 +139,12 @@ export function WebhooksSection(props: { settings: SettingsView }) {
             error={errorAt('webhooks.maxAttempts')}
             inputMode="numeric"
           />
-          <label className="checkbox">
-            <input
-              type="checkbox"
-              checked={form.allowPrivateNetworks}
-              onChange={(event) => setForm({ ...form, allowPrivateNetworks: event.target.checked })}
-            />
-            {t('settings.webhooks.allowPrivate')}
-          </label>
+          <PrivateNetworksField
+            label={t('settings.webhooks.allowPrivate')}
+            checked={form.allowPrivateNetworks}
+            onChange={(allowPrivateNetworks) => setForm({ ...form, allowPrivateNetworks })}
+            serverAllows={props.settings.serverAllowsPrivateNetworks}
+          />
         </div>
         <SaveBar {...bar} />
       </form>

@@ -46,6 +46,36 @@ export function TextField(props: {
 }
 
 /**
+ * The switch letting a section call loopback or private addresses. Where the server forbids those
+ * (no MOPS_ALLOW_PRIVATE_NETWORKS) it is not offered, only said; one turned on before stays, to be
+ * turned off.
+ */
+export function PrivateNetworksField(props: {
+  label: string;
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+  serverAllows: boolean | undefined;
+}) {
+  const { t } = useTranslation();
+  const isForbidden = props.serverAllows === false;
+  return (
+    <>
+      {(!isForbidden || props.checked) && (
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            checked={props.checked}
+            onChange={(event) => props.onChange(event.target.checked)}
+          />
+          {props.label}
+        </label>
+      )}
+      {isForbidden && <small className="hint">{t('settings.privateNetworksForbidden')}</small>}
+    </>
+  );
+}
+
+/**
  * Below a section's form: the save button, and what happened — saved, fields to fix, or a failure
  * that no field explains.
  */

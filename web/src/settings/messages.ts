@@ -14,6 +14,8 @@ const en = {
   },
   saved: 'Saved',
   fixFields: 'Fix the highlighted fields before saving.',
+  privateNetworksForbidden:
+    'This server does not call loopback or private networks; its operator allows it with MOPS_ALLOW_PRIVATE_NETWORKS=true.',
   problems: {
     required: 'Required',
     port: 'A port number from 1 to 65535',
@@ -192,6 +194,8 @@ const it: typeof en = {
   },
   saved: 'Salvato',
   fixFields: 'Correggi i campi evidenziati prima di salvare.',
+  privateNetworksForbidden:
+    'Questo server non chiama loopback o reti private; chi lo gestisce può consentirlo con MOPS_ALLOW_PRIVATE_NETWORKS=true.',
   problems: {
     required: 'Obbligatorio',
     port: 'Un numero di porta da 1 a 65535',

@@ -9,6 +9,8 @@ export interface SettingsView {
   frequencyCaps: { email: FrequencyCap[]; sms: FrequencyCap[] };
   quietHours: { start: string; end: string } | null;
   topics: Topic[];
+  /** Whether this server calls loopback or private networks at all (MOPS_ALLOW_PRIVATE_NETWORKS). */
+  serverAllowsPrivateNetworks?: boolean;
   [other: string]: unknown;
 }
 
