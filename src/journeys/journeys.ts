@@ -1,3 +1,4 @@
+import { parameterRepeated } from '../channels/webhook/webhook-channel.js';
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
@@ -82,7 +83,9 @@ export async function publishJourney(
   const definition = parseDefinition(journey.draft, 'draft');
   const settings = await storage.settings.get(workspaceId);
   const topics = new Set(settings.topics.map((topic) => topic.id));
-  const destinations = new Set(settings.webhooks.destinations.map((destination) => destination.id));
+  const destinations = new Map(
+    settings.webhooks.destinations.map((destination) => [destination.id, destination.url]),
+  );
   const segments = new Set((await storage.segments.list(workspaceId)).map((segment) => segment.id));
   const models = new Set(settings.scoring.models.map((model) => model.id));
   const stages = new Set(settings.lifecycle?.stages ?? []);
@@ -116,12 +119,22 @@ export async function publishJourney(
       throw new AppError('invalid_input', `steps.${index}.body: ${notJson}`, {
         field: `draft.steps.${index}.body`,
       });
-    if (step.type === 'webhook' && !destinations.has(step.destination))
-      throw new AppError(
-        'invalid_input',
-        `steps.${index}.destination: ${step.destination} is not one of this workspace's webhook destinations (${[...destinations].join(', ') || 'none configured'})`,
-        { field: `draft.steps.${index}.destination` },
-      );
+    if (step.type === 'webhook') {
+      const url = destinations.get(step.destination);
+      if (url === undefined)
+        throw new AppError(
+          'invalid_input',
+          `steps.${index}.destination: ${step.destination} is not one of this workspace's webhook destinations (${[...destinations.keys()].join(', ') || 'none configured'})`,
+          { field: `draft.steps.${index}.destination` },
+        );
+      const repeated = parameterRepeated(url, step.path);
+      if (repeated !== undefined)
+        throw new AppError(
+          'invalid_input',
+          `steps.${index}.path: its query sets ${repeated}, which the destination ${step.destination} sets itself`,
+          { field: `draft.steps.${index}.path` },
+        );
+    }
     if (step.type === 'send_sms' && !settings.sms)
       throw new AppError(
         'invalid_input',

@@ -208,6 +208,52 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     expect(poisoned.status).toBe(400);
   });
 
+  it("keeps a destination's own query parameters from a step's path, at publish and at send", async () => {
+    // Beside the destinations journeys published before call.
+    const withUrl = async (url: string) => {
+      const { webhooks } = (
+        await api<{ webhooks: { destinations: Array<{ id: string }> } }>('GET', '/settings')
+      ).body;
+      const others = webhooks.destinations.filter((destination) => destination.id !== 'keyed');
+      return api(
+        'PUT',
+        '/settings',
+        settingsWith({ destinations: [...others, { id: 'keyed', url }], allowPrivateNetworks: true }),
+      );
+    };
+    expect((await withUrl(`http://127.0.0.1:${port}/hooks?code=secret`)).status).toBe(200);
+    const calling = (path: string) => ({
+      name: `Keyed ${Math.random()}`,
+      entry: { trigger: { type: 'manual' } },
+      start: 'call',
+      steps: [
+        { id: 'call', type: 'webhook', destination: 'keyed', path, next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    const draft = await api<{ id: string }>('POST', '/journeys', { definition: calling('/leads?code=mine') });
+    const refused = await api<ApiError>('POST', `/journeys/${draft.body.id}/publish`);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({
+      field: 'draft.steps.0.path',
+      message: 'steps.0.path: its query sets code, which the destination keyed sets itself',
+    });
+
+    // A destination that takes up the parameter after the step was published: the call fails, unsent.
+    expect((await withUrl(`http://127.0.0.1:${port}/hooks`)).status).toBe(200);
+    const journeyId = await publish(calling('/leads?code=mine'));
+    expect((await withUrl(`http://127.0.0.1:${port}/hooks?code=secret`)).status).toBe(200);
+    const called = bodies.length;
+    const ada = await newProfile();
+    expect((await enrol(journeyId, { profileId: ada.id })).status).toBe(201);
+    const failed = await eventually(async () => {
+      const page = await api<{ items: MessageJson[] }>('GET', `/messages?journeyId=${journeyId}`);
+      return page.body.items.find((message) => message.status === 'failed');
+    });
+    expect(failed.reason).toBe("the path's query sets code, which the destination's URL sets itself");
+    expect(bodies).toHaveLength(called);
+  });
+
   it('keeps a stored secret only for the address it was given for: re-pointing needs it again', async () => {
     // Destinations a journey in force calls cannot be renamed away: the journeys above are archived.
     const journeys = (await api<{ items: Array<{ id: string; status: string }> }>('GET', '/journeys')).body

@@ -57,6 +57,17 @@ describe('webhook targets', () => {
     );
   });
 
+  it("refuses a step query setting a parameter the destination's URL sets, however it is spelt", () => {
+    // Receivers that read the last of two values would take the step's key over the destination's.
+    for (const path of ['/leads?code=mine', '/?source=mops&code=', '/leads?co%64e=mine', '/?code'])
+      expect(() => destinationUrl('https://crm.example.com/hooks?code=secret', path)).toThrow(
+        "the path's query sets code, which the destination's URL sets itself",
+      );
+    expect(destinationUrl('https://crm.example.com/hooks?code=secret', '/leads?codes=1').search).toBe(
+      '?code=secret&codes=1',
+    );
+  });
+
   it("refuses a step path climbing out of the destination's path, encoded dots and slashes included", () => {
     expect(() => destinationUrl('https://crm.example.com/tenant-a/hooks/', '/%2e%2e/%2E%2e/admin')).toThrow(
       /leaves the destination's path/,

@@ -42,7 +42,13 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
   const destination = settings.destinations.find((candidate) => candidate.id === step.destination);
   if (!destination)
     return { status: 'failed', reason: `webhook destination ${step.destination} is no longer configured` };
-  const url = destinationUrl(destination.url, step.path);
+  let url: URL;
+  try {
+    // The destination's URL may have changed since the step was published.
+    url = destinationUrl(destination.url, step.path);
+  } catch (error) {
+    return { status: 'failed', reason: errorText(error) };
+  }
   const toAddress = shownAddress(url);
   let body = step.rendered;
   if (body === undefined) {
@@ -107,12 +113,27 @@ export function destinationUrl(base: string, path: string): URL {
   const pathname = queryAt === -1 ? path : path.slice(0, queryAt);
   const query = queryAt === -1 ? '' : path.slice(queryAt + 1);
   if (/%2f|%5c/i.test(pathname)) throw new Error(`the path ${path} holds an encoded slash`);
+  const repeated = parameterRepeated(base, path);
+  if (repeated !== undefined)
+    throw new Error(`the path's query sets ${repeated}, which the destination's URL sets itself`);
   url.pathname = basePath + pathname;
   if (query !== '') url.search = url.search === '' ? query : `${url.search.slice(1)}&${query}`;
   // Steps are checked when published; this holds for any path (dot segments are resolved by now).
   if (!url.pathname.startsWith(`${basePath}/`) && url.pathname !== basePath)
     throw new Error(`the path ${path} leaves the destination's path ${basePath || '/'}`);
   return url;
+}
+
+/**
+ * A query parameter the step's path sets that the destination's URL sets already. Receivers differ in
+ * which of two values they read, so a step could otherwise replace the destination's own (its key).
+ */
+export function parameterRepeated(base: string, path: string): string | undefined {
+  const queryAt = path.indexOf('?');
+  if (queryAt === -1) return undefined;
+  const own = new URL(base).searchParams;
+  for (const name of new URLSearchParams(path.slice(queryAt + 1)).keys()) if (own.has(name)) return name;
+  return undefined;
 }
 
 /**
