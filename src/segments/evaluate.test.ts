@@ -245,6 +245,21 @@ describe('segment rules', () => {
     expect(Math.abs(warmed - (NOW + Math.log2(5) * DAY))).toBeLessThan(120_000);
     expect(isMember(notCold, careers, warmed)).toBe(true);
 
+    // In whole milliseconds (a timer's due time), also where the search's growing step is not.
+    const quick = ScoreModel.parse({
+      id: 'engagement',
+      name: 'Engagement',
+      rules: [{ id: 'click', kind: 'event', event: 'Clicked', points: 5, halfLife: '1m' }],
+    });
+    const click = [{ model: 'engagement', rule: 'click', eventId: 1, at: NOW, points: 5 }];
+    const track = scoreOverTime(quick, click, { traits: {}, accounts: [] });
+    const clicked = facts({ score: (_model, at) => track.at(at), scoreSettlesBy: () => track.settlesBy });
+    for (const min of [0.19, 0.61, 0.93, 1.3]) {
+      const due = nextMembershipChange(rule({ type: 'score', model: 'engagement', min }), clicked, NOW);
+      expect(Number.isInteger(due), `due ${due} for at least ${min}`).toBe(true);
+      expect(isMember(rule({ type: 'score', model: 'engagement', min }), clicked, due as number)).toBe(false);
+    }
+
     // Points without a half-life never move.
     expect(
       nextMembershipChange(

@@ -261,7 +261,9 @@ function nextScoreCrossing(condition: ScoreCondition, facts: ProfileFacts, now: 
   const inRangeNow = isScoreInRange(condition, facts, now);
   let before = now;
   for (let step = FIRST_STEP_MS; before < settlesBy; step *= STEP_GROWTH) {
-    let after = Math.min(settlesBy, now + step);
+    // Whole milliseconds: the time becomes a durable timer's (a bigint on PostgreSQL), and steps
+    // grow by a quarter, and settling times decay, to fractions.
+    let after = Math.ceil(Math.min(settlesBy, now + step));
     if (isScoreInRange(condition, facts, after) === inRangeNow) {
       before = after;
       continue;
