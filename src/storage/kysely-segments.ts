@@ -443,26 +443,28 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
       return Number(row.n);
     },
     async idsOf(profileIds) {
-      const found = new Map<string, ProfileIdentity>();
+      const found = new Map<string, { identity: ProfileIdentity; rank: number }>();
       for (const chunk of chunks(profileIds)) {
         const rows = await db
-          .selectFrom('identities')
-          .select(['id', 'profile_id', 'kind', 'value'])
-          .where('profile_id', 'in', chunk)
-          .orderBy('id')
+          .selectFrom('identities as i')
+          .innerJoin('profiles as p', 'p.id', 'i.profile_id')
+          .select(['i.id', 'i.profile_id', 'i.kind', 'i.value', 'p.user_id'])
+          .where('i.profile_id', 'in', chunk)
+          .orderBy('i.id')
           .execute();
         for (const row of rows) {
+          // A user id, when the profile has one, is what a reader recognises: the profile's own, not
+          // that of one merged into it.
+          const rank = row.kind !== 'user' ? 0 : row.value === row.user_id ? 2 : 1;
           const known = found.get(row.profile_id);
-          // A user id, when the profile has one, is what a reader recognises.
-          if (known && (known.kind === 'user' || row.kind !== 'user')) continue;
+          if (known && known.rank >= rank) continue;
           found.set(row.profile_id, {
-            identityId: Number(row.id),
-            kind: row.kind as IdentityKind,
-            value: row.value,
+            identity: { identityId: Number(row.id), kind: row.kind as IdentityKind, value: row.value },
+            rank,
           });
         }
       }
-      return found;
+      return new Map([...found].map(([profileId, { identity }]) => [profileId, identity]));
     },
     async accountTraits(profileIds) {
       const found = new Map<string, Array<Record<string, unknown>>>();

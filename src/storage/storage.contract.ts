@@ -497,6 +497,47 @@ export function runStorageContract(
       expect(listed.items.map((p) => p.id)).toEqual([known.id]);
     });
 
+    it('names a survivor by its own user id, not that of a profile merged into it', async () => {
+      const earlier = profile(workspaceId, { userId: 'u-earlier' });
+      const survivor = profile(workspaceId, { userId: 'u-survivor' });
+      const resolution = {
+        workspaceId,
+        updatedProfiles: [],
+        seenProfiles: [],
+        merges: [],
+        identityEvents: [],
+        upsertedAccounts: [],
+        accountMembers: [],
+        traitChanges: [],
+      };
+      // The merged-away profile's user id was stored first, so it has the lower identity id.
+      await storage.transaction((tx) =>
+        tx.profiles.applyResolution({
+          ...resolution,
+          newProfiles: [earlier],
+          newIdentities: [{ kind: 'user', value: 'u-earlier', profileId: earlier.id, createdAt: NOW }],
+        }),
+      );
+      await storage.transaction((tx) =>
+        tx.profiles.applyResolution({
+          ...resolution,
+          newProfiles: [survivor],
+          newIdentities: [{ kind: 'user', value: 'u-survivor', profileId: survivor.id, createdAt: NOW }],
+        }),
+      );
+      await storage.transaction((tx) =>
+        tx.profiles.applyResolution({
+          ...resolution,
+          newProfiles: [],
+          newIdentities: [],
+          updatedProfiles: [{ ...earlier, mergedInto: survivor.id }],
+          merges: [{ from: earlier.id, into: survivor.id, eventId: 7 }],
+        }),
+      );
+      const ids = await storage.segments.idsOf([survivor.id]);
+      expect(ids.get(survivor.id)).toMatchObject({ kind: 'user', value: 'u-survivor' });
+    });
+
     it('searches profiles by identity value and by trait text, case-insensitively', async () => {
       const ada = profile(workspaceId, {
         userId: 'ada',
