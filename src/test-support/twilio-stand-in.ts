@@ -27,6 +27,8 @@ export class TwilioStandIn extends LoopbackPeer {
   listings = 0;
   /** How many listings to answer 503 before answering again (a provider whose listing is down). */
   failedListings = 0;
+  /** Characters of padding in each answer to a sent message (a provider answering far too much). */
+  answerPadding = 0;
   /** The stand-in's time, for the messages' creation dates (a test's clock). */
   now: () => number = Date.now;
   protected readonly server: Server = createServer((request, response) => {
@@ -95,9 +97,15 @@ export class TwilioStandIn extends LoopbackPeer {
         request.socket.destroy();
         return;
       }
-      response
-        .writeHead(201, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ sid, status: 'queued', to: form.get('To'), body: form.get('Body') }));
+      response.writeHead(201, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          sid,
+          status: 'queued',
+          to: form.get('To'),
+          body: form.get('Body'),
+          ...(this.answerPadding > 0 ? { padding: 'x'.repeat(this.answerPadding) } : {}),
+        }),
+      );
     });
   });
 }

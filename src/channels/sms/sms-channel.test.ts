@@ -95,6 +95,17 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect(world.sink.received).toHaveLength(0);
   });
 
+  it('reads no more of an answer than the Messages API ever gives, taking an endless one as sent', async () => {
+    await publishReminder();
+    // Far past any answer's size: read whole, it would sit in the server's memory.
+    twilio.answerPadding = 8_000_000;
+    await world.send([identify('ben', { phone: '+393330000044' }), track('ben', 'Cart Abandoned')]);
+    await world.settle();
+    expect(twilio.sent).toHaveLength(1);
+    // The provider took the text (2xx) but what it said could not be read: sent, without its id.
+    expect(await smsMessages()).toMatchObject([{ status: 'sent', providerMessageId: null }]);
+  });
+
   it('refuses to publish an SMS step while no provider is set up', async () => {
     await world.configure({ sms: undefined });
     await expect(publishReminder()).rejects.toMatchObject({

@@ -20,6 +20,12 @@ const RECIPIENT_UNSUBSCRIBED = 21610;
 const SETTINGS_REFUSALS = new Set([401, 403, 404]);
 /** How many of the provider's latest messages to a number a retry looks through for an earlier send. */
 const RECENT_MESSAGES = 50;
+/**
+ * More than any answer of the Messages API holds (a listing of RECENT_MESSAGES full texts is ~0.5 MB
+ * at most): the provider is the workspace's to choose, and one answering without end must not fill
+ * the server's memory.
+ */
+const MAX_ANSWER_BYTES = 1_000_000;
 /** Leeway between the provider's clock and ours when matching an earlier send. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 
@@ -120,7 +126,7 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
     if (error instanceof RetryableError) throw new RetryableError(error.message, error.retryAfterMs, to);
     throw new RetryableError(`${url.host}: ${errorText(error)}`, undefined, to);
   }
-  const answer = (await response.body.json().catch(() => ({}))) as {
+  const answer = ((await answerOf(response.body)) ?? {}) as {
     sid?: string;
     code?: number;
     message?: string;
@@ -146,6 +152,24 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
     return { status: 'suppressed', reason: `opted out at the carrier: ${reason}`, toAddress: to };
   }
   return { status: 'failed', reason, toAddress: to };
+}
+
+/** The provider's JSON answer; undefined when it is not JSON or runs past MAX_ANSWER_BYTES. */
+async function answerOf(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      size += chunk.length;
+      if (size > MAX_ANSWER_BYTES) return undefined;
+      chunks.push(chunk);
+    }
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return undefined;
+  } finally {
+    body.destroy();
+  }
 }
 
 interface Provider {
@@ -195,7 +219,7 @@ async function earlierSend(
   const query = new URLSearchParams({ To: text.to, PageSize: String(RECENT_MESSAGES) });
   if (!isService) query.set('From', text.from);
   const response = await callProvider(provider, { method: 'GET', query });
-  const listing = (await response.body.json().catch(() => ({}))) as {
+  const listing = ((await answerOf(response.body)) ?? {}) as {
     messages?: Array<{
       sid?: string;
       to?: string;
