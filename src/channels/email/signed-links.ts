@@ -26,8 +26,10 @@ export class LinkSigner {
     const dot = token.lastIndexOf('.');
     if (dot <= 0) return undefined;
     const body = token.slice(0, dot);
-    const given = Buffer.from(token.slice(dot + 1), 'base64url');
-    const expected = Buffer.from(this.#mac(purpose, body), 'base64url');
+    // The signature's text, not what it decodes to: base64url decoding passes over stray characters
+    // and padding, so one link could be written many ways.
+    const given = Buffer.from(token.slice(dot + 1), 'utf8');
+    const expected = Buffer.from(this.#mac(purpose, body), 'utf8');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
     try {
       const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown;
