@@ -1,10 +1,12 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import type { Storage } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { SmtpSink } from '../test-support/smtp-sink.js';
-import { BACKENDS } from '../test-support/world.js';
+import { BACKENDS, eventually } from '../test-support/world.js';
 
 const HOUR = 3_600_000;
 
@@ -346,6 +348,104 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     world.sink.replyDelayMs = 0;
     await world.settle();
     expect(world.sink.received).toHaveLength(3);
+  });
+
+  it('sends the next round while a receiver that does not answer holds the last one open', async () => {
+    // One receiver keeps every call waiting until the test lets it go; the other answers at once.
+    const held: ServerResponse[] = [];
+    const answered: string[] = [];
+    const slow = createServer((_request, response) => held.push(response));
+    const fast = createServer((request, response) => {
+      answered.push(request.url ?? '');
+      response.writeHead(204).end();
+    });
+    const listen = async (server: typeof slow) => {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    };
+    const dispatcher = world.dispatcher();
+    try {
+      await configure({
+        webhooks: {
+          destinations: [
+            { id: 'slow', url: await listen(slow) },
+            { id: 'fast', url: await listen(fast) },
+          ],
+          allowPrivateNetworks: true,
+          timeoutMs: 60_000,
+          maxAttempts: 5,
+        },
+      });
+      const caller = (name: string, destination: string) => ({
+        name,
+        entry: { trigger: { type: 'event', event: name } },
+        start: 'call',
+        steps: [
+          { id: 'call', type: 'webhook', destination, path: `/${destination}`, next: 'end' },
+          { id: 'end', type: 'exit' },
+        ],
+      });
+      await world.publish(caller('Slow Call', 'slow'));
+      await world.publish(caller('Fast Call', 'fast'));
+      dispatcher.start();
+      await world.send([identify('one', {}), track('one', 'Slow Call')]);
+      await world.background.pipeline.drain();
+      dispatcher.wake();
+      await eventually(async () => (held.length === 1 ? true : undefined));
+
+      // Another workspace's call, say: it goes out while the first still waits for its answer.
+      await world.send([identify('two', {}), track('two', 'Fast Call')]);
+      await world.background.pipeline.drain();
+      dispatcher.wake();
+      await eventually(async () => (answered.length === 1 ? true : undefined));
+      expect(answered).toEqual(['/fast']);
+      expect((await messagesOf('one'))[0]?.status).toBe('sending');
+
+      for (const response of held) response.writeHead(204).end();
+      await eventually(async () => ((await messagesOf('one'))[0]?.status === 'sent' ? true : undefined));
+      expect((await messagesOf('two'))[0]?.status).toBe('sent');
+    } finally {
+      await dispatcher.stop();
+      for (const response of held) if (!response.headersSent) response.writeHead(204).end();
+      slow.close();
+      fast.close();
+    }
+  });
+
+  it('keeps a cap exact while the rounds of one process overlap', async () => {
+    await configure({ frequencyCaps: { email: [{ max: 1, period: '1d' }], sms: [] } });
+    await world.publish(sender('Offer A', 1));
+    await world.publish(sender('Offer B', 1));
+    const dispatcher = world.dispatcher();
+    try {
+      dispatcher.start();
+      // The first offer stays in flight at the SMTP server while the second is claimed in the next round.
+      world.sink.replyDelayMs = 1500;
+      await world.send([identify('e', { email: 'e@example.com' }), track('e', 'Offer A')]);
+      await world.background.pipeline.drain();
+      dispatcher.wake();
+      await eventually(async () => ((await messagesOf('e'))[0]?.status === 'sending' ? true : undefined));
+      await world.send([track('e', 'Offer B')]);
+      await world.background.pipeline.drain();
+      dispatcher.wake();
+      const [first, second] = await eventually(async () => {
+        const messages = await messagesOf('e');
+        return messages[0]?.status === 'sent' && messages[1]?.status === 'deferred' ? messages : undefined;
+      });
+      expect(first?.status).toBe('sent');
+      // Judged once the first was recorded: by the cap, as if the rounds had taken turns.
+      world.clock.advance(2000);
+      dispatcher.wake();
+      const judged = await eventually(async () => {
+        const later = (await messagesOf('e'))[1];
+        return later?.reason?.startsWith('frequency cap') ? later : undefined;
+      });
+      expect(judged).toMatchObject({ id: second?.id, status: 'deferred', reason: 'frequency cap: 1 per 1d' });
+      expect(world.sink.received).toHaveLength(1);
+    } finally {
+      world.sink.replyDelayMs = 0;
+      await dispatcher.stop();
+    }
   });
 
   it('holds on to a message a slow SMTP server keeps, so that another worker does not send it too', async () => {

@@ -10,6 +10,7 @@ import { TEST_TOPIC, TRANSACTIONAL_TOPIC, type WorkspaceSettings } from '../core
 import type { Storage } from '../storage/storage.js';
 import { RetryableError } from './delivery-errors.js';
 import { type EmailSender, sendEmail } from './email/email-channel.js';
+import { CappedSends, SendSlots } from './overlapping-rounds.js';
 import { phoneNumberOf } from './sms/phone-number.js';
 import { sendSms } from './sms/sms-channel.js';
 import { sendWebhook } from './webhook/webhook-channel.js';
@@ -26,7 +27,7 @@ export interface DispatcherOptions {
   allowPrivateNetworks: boolean;
   /** Messages claimed per round. */
   batchSize?: number;
-  /** Messages in flight at once. */
+  /** Messages in flight at once, over every round under way. */
   concurrency?: number;
   pollIntervalMs?: number;
   /** A claimed message is this process's for this long; if it dies mid-send, it is retried after. */
@@ -34,6 +35,8 @@ export interface DispatcherOptions {
 }
 
 const PAUSED_RETRY_MS = 60_000;
+/** How soon a capped send waits to be judged again while another round has one to the contact. */
+const CAP_RECHECK_MS = 1_000;
 /** Topics whose messages neither count against frequency caps nor are held by them. */
 const UNCAPPED_TOPICS = [TRANSACTIONAL_TOPIC, TEST_TOPIC];
 const MAX_ATTEMPTS = 6;
@@ -66,6 +69,15 @@ interface RoundContext {
   sent: Map<string, number[]>;
   /** Per channel and profile, the round's last capped send: the next one waits to see whether it happened. */
   capTurns: Map<string, Promise<void>>;
+  /** The round's claimant: it names the round among those under way. */
+  round: string;
+}
+
+/** A round begun: how many messages it claimed, once it has begun them all, and once it is over. */
+interface Round {
+  claimed: number;
+  allBegun: Promise<void>;
+  finished: Promise<void>;
 }
 
 /**
@@ -90,9 +102,14 @@ export class MessageDispatcher {
   #isStopping = false;
   #timer: NodeJS.Timeout | undefined;
   #sent = 0;
+  readonly #slots: SendSlots;
+  readonly #cappedSends = new CappedSends();
+  /** Rounds still sending after the next began: a hanging receiver holds up only its own round. */
+  readonly #rounds = new Set<Promise<void>>();
 
   constructor(options: DispatcherOptions) {
     this.#options = { batchSize: 2000, concurrency: 64, pollIntervalMs: 1000, leaseMs: 60_000, ...options };
+    this.#slots = new SendSlots(this.#options.concurrency);
   }
 
   get sentCount(): number {
@@ -110,6 +127,7 @@ export class MessageDispatcher {
     this.#isStopping = true;
     clearTimeout(this.#timer);
     await this.#running;
+    await Promise.all(this.#rounds);
   }
 
   /** New messages are queued: send them now. */
@@ -123,7 +141,17 @@ export class MessageDispatcher {
 
   /** One round: claims due messages and settles each; returns how many were claimed. */
   async runOnce(): Promise<number> {
-    const { storage, clock, batchSize, concurrency, leaseMs, logger } = this.#options;
+    const round = await this.#beginRound();
+    await round.finished;
+    return round.claimed;
+  }
+
+  /**
+   * Claims due messages and begins sending them; the round is `finished` once each is settled. The
+   * sends of every round under way share the process's slots.
+   */
+  async #beginRound(): Promise<Round> {
+    const { storage, clock, batchSize, leaseMs } = this.#options;
     const claimant = `${this.#worker}:${newId('clm')}`;
     const claimed = await storage.messages.claimDue({
       now: clock.now(),
@@ -131,11 +159,36 @@ export class MessageDispatcher {
       leaseMs,
       claimant,
     });
-    if (claimed.length === 0) return 0;
+    if (claimed.length === 0) return { claimed: 0, allBegun: Promise.resolve(), finished: Promise.resolve() };
     // Oldest first (ids are time-ordered), whatever order the database returned them in: when a cap lets
     // only some of a contact's messages through, it is the earliest ones.
     claimed.sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || (a.id < b.id ? -1 : 1));
-    const context = await this.#load(claimed);
+    this.#cappedSends.beginRound(claimant);
+    let context: RoundContext;
+    try {
+      context = await this.#load(claimed, claimant);
+    } catch (error) {
+      this.#cappedSends.endRound(claimant);
+      // Another round (or process) sends them at once, not after the lease.
+      await storage.messages
+        .releaseClaims({ ids: claimed.map((message) => message.id), claimant, now: clock.now() })
+        .catch(() => undefined);
+      throw error;
+    }
+    let beganAll = () => {};
+    const allBegun = new Promise<void>((resolve) => {
+      beganAll = resolve;
+    });
+    const finished = this.#send(claimed, context, beganAll).finally(() => {
+      this.#cappedSends.endRound(claimant);
+      beganAll();
+    });
+    return { claimed: claimed.length, allBegun, finished };
+  }
+
+  async #send(claimed: Message[], context: RoundContext, beganAll: () => void): Promise<void> {
+    const { storage, clock, concurrency, leaseMs, logger } = this.#options;
+    const claimant = context.round;
     // The claim is renewed while the round lasts, so a slow SMTP server never lets another worker
     // take a message this one is still sending; a message whose claim was lost is left to its new holder.
     const unsettled = new Set(claimed.map((message) => message.id));
@@ -166,7 +219,10 @@ export class MessageDispatcher {
             outcomes.unshift(...batch);
             throw error;
           }
-          for (const [message] of batch) unsettled.delete(message.id);
+          for (const [message] of batch) {
+            unsettled.delete(message.id);
+            this.#cappedSends.recorded(message.id);
+          }
         }
       })().finally(() => {
         writing = undefined;
@@ -177,9 +233,16 @@ export class MessageDispatcher {
     const worker = async () => {
       // Stopping: what was begun is finished and recorded; the rest is given back below.
       while (next < claimed.length && !this.#isStopping) {
-        const message = claimed[next++] as Message;
-        if (lost.has(message.id)) continue;
-        outcomes.push([message, await this.#outcome(message, context, claimant)]);
+        await this.#slots.take();
+        try {
+          if (next >= claimed.length || this.#isStopping) return;
+          const message = claimed[next++] as Message;
+          if (next === claimed.length) beganAll();
+          if (lost.has(message.id)) continue;
+          outcomes.push([message, await this.#outcome(message, context, claimant)]);
+        } finally {
+          this.#slots.give();
+        }
         record().catch((error: unknown) =>
           logger.warn({ err: error }, 'recording send outcomes failed; trying again'),
         );
@@ -187,6 +250,7 @@ export class MessageDispatcher {
     };
     try {
       await Promise.all(Array.from({ length: Math.min(concurrency, claimed.length) }, worker));
+      beganAll();
       await this.#recordPatiently(record, outcomes);
       const untried = claimed.slice(next).map((message) => message.id);
       // Another worker sends them at once, not after the lease, and they keep the attempts they had.
@@ -195,7 +259,6 @@ export class MessageDispatcher {
     } finally {
       clearInterval(heartbeat);
     }
-    return claimed.length;
   }
 
   async #loop(): Promise<void> {
@@ -204,8 +267,14 @@ export class MessageDispatcher {
       while (this.#pending && !this.#stopped) {
         this.#pending = false;
         try {
-          while (!this.#stopped && (await this.runOnce()) > 0) {
-            // keep going while there is work
+          // The next round is claimed once this one has begun all its sends, and a slot is free: a
+          // round's last, slow sends finish beside it.
+          while (!this.#stopped) {
+            const round = await this.#beginRound();
+            if (round.claimed === 0) break;
+            this.#keep(round.finished);
+            await round.allBegun;
+            await this.#slots.whenFree();
           }
         } catch (error) {
           this.#options.logger.error({ err: error }, 'message dispatch failed; retrying');
@@ -224,7 +293,19 @@ export class MessageDispatcher {
     }
   }
 
-  async #load(claimed: Message[]): Promise<RoundContext> {
+  /** A round sending beside the loop: its failure is logged, and `stop()` waits for it. */
+  #keep(finished: Promise<void>): void {
+    const kept = finished
+      .catch((error: unknown) => this.#options.logger.error({ err: error }, 'message dispatch failed'))
+      .finally(() => {
+        this.#rounds.delete(kept);
+        // What it deferred or failed may be due before the loop's next look.
+        if (!this.#stopped) this.wake();
+      });
+    this.#rounds.add(kept);
+  }
+
+  async #load(claimed: Message[], round: string): Promise<RoundContext> {
     const { storage, clock } = this.#options;
     const now = clock.now();
     const context: RoundContext = {
@@ -235,6 +316,7 @@ export class MessageDispatcher {
       subscriptions: new Map(),
       sent: new Map(),
       capTurns: new Map(),
+      round,
     };
     const byWorkspace = new Map<string, Message[]>();
     for (const message of claimed) {
@@ -358,7 +440,18 @@ export class MessageDispatcher {
     const turn = isCapped ? takeTurn(context.capTurns, sentKey) : undefined;
     try {
       if (turn) await turn.before;
-      return await this.#send(message, {
+      if (isCapped) {
+        // Another round's send to the contact, under way or unseen by this one, could change the verdict.
+        if (this.#cappedSends.isUnsure(sentKey, context.round))
+          return {
+            status: 'deferred',
+            until: clock.now() + CAP_RECHECK_MS,
+            reason: 'waiting for another send to the contact to be recorded',
+            heldBack: true,
+          };
+        this.#cappedSends.begin(sentKey, context.round, message.id);
+      }
+      return await this.#deliver(message, {
         channel,
         profile,
         address,
@@ -373,7 +466,7 @@ export class MessageDispatcher {
     }
   }
 
-  async #send(
+  async #deliver(
     message: Message,
     options: {
       channel: ConsentedChannel;
