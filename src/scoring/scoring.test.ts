@@ -87,6 +87,17 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     await world.close();
   });
 
+  /** Adds to the lifecycle a rule taking whoever completes an order straight to customer. */
+  const purchasesMakeCustomers = async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const lifecycle = settings.lifecycle as NonNullable<typeof settings.lifecycle>;
+    await world.configure({
+      lifecycle: {
+        ...lifecycle,
+        rules: [...lifecycle.rules, { kind: 'event', to: 'customer', event: 'Order Completed', where: [] }],
+      },
+    });
+  };
   const intentOf = async (userId: string) =>
     profileIntent(world.storage, {
       workspaceId: world.workspaceId,
@@ -335,14 +346,7 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
   });
 
   it('gives a lead a purchase takes straight past the hand-off stage an owner, but no SLA to miss', async () => {
-    const settings = await world.storage.settings.get(world.workspaceId);
-    const lifecycle = settings.lifecycle as NonNullable<typeof settings.lifecycle>;
-    await world.configure({
-      lifecycle: {
-        ...lifecycle,
-        rules: [...lifecycle.rules, { kind: 'event', to: 'customer', event: 'Order Completed', where: [] }],
-      },
-    });
+    await purchasesMakeCustomers();
     await world.send([identify('pu', { country: 'FR' }), track('pu', 'Signed Up')]);
     await world.settle();
     await world.send([track('pu', 'Order Completed')]);
@@ -361,14 +365,7 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
   });
 
   it('tells the CRM of a missed SLA but does not send back a lead that has moved past the hand-off stage', async () => {
-    const settings = await world.storage.settings.get(world.workspaceId);
-    const lifecycle = settings.lifecycle as NonNullable<typeof settings.lifecycle>;
-    await world.configure({
-      lifecycle: {
-        ...lifecycle,
-        rules: [...lifecycle.rules, { kind: 'event', to: 'customer', event: 'Order Completed', where: [] }],
-      },
-    });
+    await purchasesMakeCustomers();
     await world.send([identify('ha', { country: 'FR' }), track('ha', 'Signed Up')]);
     await world.send([track('ha', 'Demo Requested'), track('ha', 'Pricing Viewed')]);
     await world.settle();
