@@ -348,9 +348,10 @@ async function stillToMake(
 
 /**
  * Runs every pending backfill to its end, one after another; the number finished. One another process
- * is running (superseded) is not counted, so the caller waits before looking again. A segment asking
- * about another still being backfilled waits for it: decided against half a backfill, it would report
- * people entering and leaving again once the other finished.
+ * is running is left to it (and one it finished first, superseded, is not counted), so the caller
+ * waits before looking again. A segment asking about another still being backfilled waits for it:
+ * decided against half a backfill, it would report people entering and leaving again once the other
+ * finished.
  */
 export async function runPendingBackfills(
   storage: Storage,
@@ -367,7 +368,10 @@ export async function runPendingBackfills(
     if (!segment) return count;
     tried.add(`${segment.id}@${segment.version}`);
     const startedAt = performance.now();
-    const outcome = await backfillSegment(storage, { segment, ...options });
+    const run = await storage.runAlone(`segment-backfill/${segment.id}`, () =>
+      backfillSegment(storage, { segment, ...options }),
+    );
+    const outcome = run.ran ? run.value : 'run by another process';
     options.logger.info(
       {
         segment: segment.id,

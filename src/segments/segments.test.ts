@@ -888,6 +888,40 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await eventNames('ada')).toEqual([]);
   });
 
+  it.runIf(backend === 'postgres')(
+    'leaves a backfill another process is running to it, and takes it up when that process dies',
+    async () => {
+      await world.send([identify('ada', { plan: 'pro' }), identify('bob', { plan: 'free' })]);
+      await world.settle();
+      const segment = await createSegment(world.storage, {
+        workspaceId: world.workspaceId,
+        input: { name: 'Pros', kind: 'live', rule: { type: 'trait', path: 'plan', op: 'eq', value: 'pro' } },
+        now: world.clock.now(),
+      });
+      const logger = pino({ level: 'silent' });
+      const otherProcess = new pg.Client({ connectionString: testDatabaseUrl() });
+      await otherProcess.connect();
+      try {
+        await otherProcess.query(`select pg_advisory_lock(hashtextextended($1 || '/' || $2, 0))`, [
+          world.schema,
+          `segment-backfill/${segment.id}`,
+        ]);
+        expect(await runPendingBackfills(world.storage, { clock: world.clock, logger })).toBe(0);
+        expect(await getSegment(world.storage, world.workspaceId, segment.id)).toMatchObject({
+          status: 'backfilling',
+          backfill: { done: 0 },
+        });
+      } finally {
+        await otherProcess.end();
+      }
+      expect(await runPendingBackfills(world.storage, { clock: world.clock, logger })).toBe(1);
+      expect(await getSegment(world.storage, world.workspaceId, segment.id)).toMatchObject({
+        status: 'ready',
+        members: 1,
+      });
+    },
+  );
+
   it('does not finish again a backfill another process finished, nor backfill its dependents twice', async () => {
     await world.send([identify('ada', { plan: 'pro' })]);
     await world.settle();

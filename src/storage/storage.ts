@@ -872,6 +872,13 @@ export interface Storage {
     at: number,
     options?: PipelineReadOptions,
   ): Promise<PipelineOutcome<T>>;
+  /**
+   * Runs `work` unless another process is running work under the same key, for long work (a segment's
+   * backfill) that three processes doing at once would only triple. PostgreSQL holds a session
+   * advisory lock on a connection of its own, so a process that dies lets go of it with its connection
+   * and no lease has to run out; SQLite runs the work at once (one process writes a database file).
+   */
+  runAlone<T>(key: string, work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
   /** The consumer's current lag, in events not yet processed. */
   pipelineLag(cursor: string): Promise<number>;
   /** When the first event the consumer has not processed yet was received; undefined when it is caught up. */

@@ -78,6 +78,76 @@ describe('PostgreSQL storage', () => {
     }
   });
 
+  it('runs work under a key in one process at a time, and lets go when that process dies', async () => {
+    const schema = await createTestSchema();
+    const open = () => createPostgresStorage({ url: schema.url, schema: schema.schema, poolSize: 2 });
+    const [first, second] = [await open(), await open()];
+    const observer = new pg.Client({ connectionString: schema.url });
+    await observer.connect();
+    try {
+      let finishFirst: () => void = () => undefined;
+      let firstStarted: () => void = () => undefined;
+      const hasFirstStarted = new Promise<void>((resolve) => {
+        firstStarted = resolve;
+      });
+      const firstRun = first.runAlone('backfill/a', async () => {
+        firstStarted();
+        await new Promise<void>((resolve) => {
+          finishFirst = resolve;
+        });
+        return 'first';
+      });
+      await hasFirstStarted;
+      expect(await second.runAlone('backfill/a', async () => 'second')).toEqual({ ran: false });
+      // Another key is another piece of work.
+      expect(await second.runAlone('backfill/b', async () => 'other')).toEqual({ ran: true, value: 'other' });
+      finishFirst();
+      expect(await firstRun).toEqual({ ran: true, value: 'first' });
+      expect(await second.runAlone('backfill/a', async () => 'second')).toEqual({
+        ran: true,
+        value: 'second',
+      });
+
+      // Work that throws lets go of the key too.
+      await expect(
+        first.runAlone('backfill/a', async () => {
+          throw new Error('failed');
+        }),
+      ).rejects.toThrow('failed');
+      expect(await second.runAlone('backfill/a', async () => 'again')).toEqual({ ran: true, value: 'again' });
+
+      // A process that dies holding the key: its connection ends, and with it the lock.
+      let dyingStarted: () => void = () => undefined;
+      const hasDyingStarted = new Promise<void>((resolve) => {
+        dyingStarted = resolve;
+      });
+      void first
+        .runAlone('backfill/a', async () => {
+          dyingStarted();
+          await new Promise(() => undefined);
+        })
+        .catch(() => undefined);
+      await hasDyingStarted;
+      expect(await second.runAlone('backfill/a', async () => 'blocked')).toEqual({ ran: false });
+      const { rowCount } = await observer.query(
+        `select pg_terminate_backend(pid) from pg_locks, hashtextextended($1 || '/' || $2, 0) as h
+         where locktype = 'advisory' and granted
+           and classid::bigint = (h >> 32) & 4294967295 and objid::bigint = h & 4294967295`,
+        [schema.schema, 'backfill/a'],
+      );
+      expect(rowCount).toBe(1);
+      expect(await second.runAlone('backfill/a', async () => 'taken up')).toEqual({
+        ran: true,
+        value: 'taken up',
+      });
+    } finally {
+      await observer.end();
+      await first.close();
+      await second.close();
+      await schema.drop();
+    }
+  });
+
   it('does not skip an event whose transaction commits after a later one', async () => {
     const schema = await createTestSchema();
     const storage = await createPostgresStorage({ url: schema.url, schema: schema.schema, poolSize: 4 });

@@ -252,6 +252,23 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       const row = result.rows[0];
       return row === undefined ? undefined : Number(row.received_at);
     },
+    async runAlone(key, work) {
+      const holder = new pg.Client(connection);
+      holder.on('error', () => undefined); // a broken connection lets go of the lock: the work goes on
+      await holder.connect();
+      const lockId = `hashtextextended(current_schema() || '/' || $1, 0)`;
+      try {
+        const { rows } = await holder.query<{ locked: boolean }>(
+          `select pg_try_advisory_lock(${lockId}) as locked`,
+          [key],
+        );
+        if (rows[0]?.locked !== true) return { ran: false };
+        // Ending the connection lets go of the lock, whatever the work did.
+        return { ran: true, value: await work() };
+      } finally {
+        await holder.end().catch(() => undefined);
+      }
+    },
     async pipelineLag(name) {
       // Counted exactly near zero (where it matters: "caught up?") through the commit-order index;
       // a long backlog is estimated from ids instead of scanning it on every /metrics scrape.

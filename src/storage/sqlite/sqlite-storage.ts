@@ -154,6 +154,10 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
         order by id limit 1`.execute(db);
       return rows[0] === undefined ? undefined : Number(rows[0].received_at);
     },
+    // One process writes the file (its messageId window is in memory): nobody else to run alone from.
+    async runAlone(_key, work) {
+      return { ran: true, value: await work() };
+    },
     async pipelineLag(name) {
       const row = await sql<{ lag: number | null }>`
         select (select max(id) from events) - coalesce((select cast(position as integer) from pipeline_cursors where name = ${name}), 0) as lag
