@@ -448,6 +448,39 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     }
   });
 
+  // SQLite has one sending process; PostgreSQL may have several, each with rounds of its own.
+  it.runIf(backend === 'postgres')(
+    'keeps a cap exact over worker processes sending from one database',
+    async () => {
+      await configure({ frequencyCaps: { email: [{ max: 1, period: '1d' }], sms: [] } });
+      await world.publish(sender('Offer A', 1));
+      await world.publish(sender('Offer B', 1));
+      await world.send([identify('w', { email: 'w@example.com' }), track('w', 'Offer A')]);
+      await world.background.pipeline.drain();
+      // The first worker's send stays in flight at the SMTP server while another worker takes the second.
+      world.sink.replyDelayMs = 1500;
+      const firstWorker = world.dispatcher().runOnce();
+      await eventually(async () => ((await messagesOf('w'))[0]?.status === 'sending' ? true : undefined));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await world.send([track('w', 'Offer B')]);
+      await world.background.pipeline.drain();
+      expect(await world.dispatcher().runOnce()).toBe(1);
+      expect((await messagesOf('w'))[1]).toMatchObject({
+        status: 'deferred',
+        reason: 'waiting for another send to the contact to be recorded',
+      });
+      expect(await firstWorker).toBe(1);
+      // Judged again once the first was recorded: by the cap, as if the workers had taken turns.
+      world.clock.advance(2000);
+      expect(await world.dispatcher().runOnce()).toBe(1);
+      const [first, second] = await messagesOf('w');
+      expect(first?.status).toBe('sent');
+      expect(second).toMatchObject({ status: 'deferred', reason: 'frequency cap: 1 per 1d' });
+      expect(world.sink.received).toHaveLength(1);
+      world.sink.replyDelayMs = 0;
+    },
+  );
+
   it('holds on to a message a slow SMTP server keeps, so that another worker does not send it too', async () => {
     const leaseMs = 300;
     const worker = () => world.dispatcher({ leaseMs });

@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
 import type { Message, MessageContext, MessageStatus, SuppressionReason } from '../core/journey.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';
@@ -141,7 +141,7 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
       const result = await sql<MessageRow>`
         update messages
         set status = 'sending', claimed_until = ${now + leaseMs}, claimed_by = ${claimant},
-            attempts = attempts + 1, updated_at = ${now}
+            cap_reserved_at = null, attempts = attempts + 1, updated_at = ${now}
         where id in (
           select id from messages
           where (status in ('queued', 'deferred') and next_attempt_at <= ${now})
@@ -352,6 +352,46 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
       }
       for (const list of times.values()) list.sort((a, b) => a - b);
       return times;
+    },
+    async lockCapsOf(query) {
+      await ops.lockKey(`caps/${query.workspaceId}/${query.channel}/${query.profileId}`)?.execute(db);
+    },
+    async capTimes(query) {
+      const uncapped = (eb: ExpressionBuilder<Database, 'messages'>) =>
+        eb.or([eb('topic', 'is', null), eb('topic', 'not in', query.exceptTopics)]);
+      const contact = db
+        .selectFrom('messages')
+        .where('workspace_id', '=', query.workspaceId)
+        .where('profile_id', '=', query.profileId)
+        .where('channel', '=', query.channel)
+        .where(uncapped);
+      const [sent, underWay] = await Promise.all([
+        contact
+          .select('sent_at as at')
+          .where('status', '=', 'sent')
+          .where('sent_at', '>', query.since)
+          .execute(),
+        contact
+          .select('cap_reserved_at as at')
+          .where('status', '=', 'sending')
+          .where('cap_reserved_at', 'is not', null)
+          .where('claimed_until', '>=', query.now)
+          .where('id', '!=', query.exceptMessageId)
+          .execute(),
+      ]);
+      const times = (rows: Array<{ at: number | null }>) =>
+        rows.map((row) => Number(row.at)).sort((a, b) => a - b);
+      return { sent: times(sent), underWay: times(underWay) };
+    },
+    async markCapReserved({ id, claimant, at }) {
+      const result = await db
+        .updateTable('messages')
+        .set({ cap_reserved_at: at })
+        .where('id', '=', id)
+        .where('claimed_by', '=', claimant)
+        .where('status', '=', 'sending')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
     async saveContext(message, claimant) {
       const result = await db
