@@ -13,34 +13,75 @@ export const isStorableText = (text: string): boolean => !hasNul(text) && !hasLo
 export const storableText = (text: string): string =>
   text.replace(LONE_SURROGATES, '\uFFFD').replaceAll('\0', '\uFFFD');
 
-/** The first string or key, depth first, holding a NUL or a lone UTF-16 surrogate: its path, and which. */
+/**
+ * How deep a JSON value may nest: far beyond any real event or definition (a segment rule's 20 levels
+ * are about 45), and well short of the recursion that overflows the stack of whatever reads it next.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+const NESTED_TOO_DEEP = `nests deeper than ${MAX_JSON_DEPTH} levels`;
+/** Where nesting went too deep, named by its beginning: the rest is a hundred keys more. */
+const MAX_DEEP_PATH_LENGTH = 120;
+
+/**
+ * The first string or key, depth first, holding a NUL or a lone UTF-16 surrogate, or the first value
+ * nesting deeper than MAX_JSON_DEPTH (or, asked to, a number past what JSON holds): its path, and which. Walked with a stack of its own, so no
+ * nesting overflows the call stack.
+ */
 export function findUnstorableText(
   value: unknown,
   path: string,
+  options: { numbers?: 'finite' } = {},
 ): { path: string; problem: string } | undefined {
-  if (typeof value === 'string') {
-    if (hasNul(value)) return { path, problem: 'holds a NUL character (\\u0000), which cannot be stored' };
-    if (hasLoneSurrogate(value))
-      return {
-        path,
-        problem:
-          'holds half of a character (a lone UTF-16 surrogate, as from text cut in the middle of an emoji)',
-      };
-    return undefined;
-  }
-  if (value === null || typeof value !== 'object') return undefined;
-  const entries = Array.isArray(value)
-    ? value.map((item, index) => [String(index), item] as const)
-    : Object.entries(value);
-  for (const [key, item] of entries) {
-    const itemPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-    if (!isStorableText(key))
-      return {
-        path: itemPath,
-        problem: 'is a key holding a NUL or half of a character',
-      };
-    const found = findUnstorableText(item, itemPath);
+  const pending: Array<{ value: unknown; path: string; depth: number }> = [{ value, path, depth: 0 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const found = unstorableHere(next.value, next.path, options);
     if (found) return found;
+    const item = next.value;
+    if (item === null || typeof item !== 'object') continue;
+    if (next.depth >= MAX_JSON_DEPTH) return { path: beginningOf(next.path), problem: NESTED_TOO_DEEP };
+    const entries = Array.isArray(item)
+      ? item.map((child, index) => [String(index), child] as const)
+      : Object.entries(item);
+    const children = entries.map(([key, child]) => ({
+      key,
+      value: child,
+      path: Array.isArray(item) ? `${next.path}[${key}]` : next.path ? `${next.path}.${key}` : key,
+      depth: next.depth + 1,
+    }));
+    for (const child of children)
+      if (!isStorableText(child.key))
+        return { path: child.path, problem: 'is a key holding a NUL or half of a character' };
+    // Reversed onto the stack, so the first child is looked at first.
+    for (let index = children.length - 1; index >= 0; index--)
+      pending.push(children[index] as (typeof children)[number]);
   }
+  return undefined;
+}
+
+/** The path cut to its first keys, at a key's end. */
+function beginningOf(path: string): string {
+  if (path.length <= MAX_DEEP_PATH_LENGTH) return path;
+  const cut = path.slice(0, MAX_DEEP_PATH_LENGTH + 1);
+  const end = Math.max(cut.lastIndexOf('.'), cut.lastIndexOf('['));
+  return end > 0 ? cut.slice(0, end) : cut.slice(0, MAX_DEEP_PATH_LENGTH);
+}
+
+function unstorableHere(
+  value: unknown,
+  path: string,
+  options: { numbers?: 'finite' },
+): { path: string; problem: string } | undefined {
+  // JSON.parse reads 1e400 as Infinity, which JSON.stringify then writes as null.
+  if (typeof value === 'number' && options.numbers === 'finite' && !Number.isFinite(value))
+    return { path, problem: 'is a number too large to store' };
+  if (typeof value !== 'string') return undefined;
+  if (hasNul(value)) return { path, problem: 'holds a NUL character (\\u0000), which cannot be stored' };
+  if (hasLoneSurrogate(value))
+    return {
+      path,
+      problem:
+        'holds half of a character (a lone UTF-16 surrogate, as from text cut in the middle of an emoji)',
+    };
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { EVENT_TYPES, type EventType, type NewEvent, unnamedViewName } from '../core/event.js';
 import { newId } from '../core/ids.js';
 import { parseIsoDate } from '../core/iso-date.js';
-import { findUnstorableText, isStorableText, storableText } from '../core/storable-text.js';
+import { findUnstorableText, isStorableText, MAX_JSON_DEPTH, storableText } from '../core/storable-text.js';
 import { MAX_EVENT_BYTES, MAX_EVENT_NAME_LENGTH, MAX_ID_LENGTH } from './limits.js';
 
 export type Validation =
@@ -80,7 +80,8 @@ export function validateEvent(raw: unknown, context: ValidateContext): Validatio
 
   // JSON writes both as \u escapes; no database column takes them (PostgreSQL refuses even the
   // escape in jsonb), so the call is refused here, naming where, rather than failing its whole batch.
-  if (payload.includes('\\u')) {
+  // So is one nesting deeper than anything reading it later should have to follow.
+  if (payload.includes('\\u') || hasMoreOpeningsThan(payload, MAX_JSON_DEPTH)) {
     const unstorable = findUnstorableText(call, '');
     if (unstorable) return reject(`${at(unstorable.path)} ${unstorable.problem}`, unstorable.path);
   }
@@ -223,4 +224,17 @@ function checkSize(payload: string, field: string): void {
   if (payload.length * 3 <= MAX_EVENT_BYTES) return;
   const bytes = Buffer.byteLength(payload);
   if (bytes > MAX_EVENT_BYTES) throw new EventTooLargeError(field, bytes);
+}
+
+/**
+ * Whether the JSON text opens more than `count` objects and arrays: only then can it nest deeper than
+ * `count`, which most events are far from (a walk of every event would cost ingest more).
+ */
+function hasMoreOpeningsThan(json: string, count: number): boolean {
+  let openings = 0;
+  for (let index = 0; index < json.length; index++) {
+    const code = json.charCodeAt(index);
+    if ((code === 0x7b || code === 0x5b) && ++openings > count) return true;
+  }
+  return false;
 }

@@ -136,7 +136,8 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
     });
   });
 
-  it('refuses only the calls holding text no database takes (NUL, half an emoji), naming where', async () => {
+  it('refuses only the calls holding text no database takes (NUL, half an emoji) or nesting too deep, naming where', async () => {
+    const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
     // Written by hand: JSON.stringify would write the same escapes, but this is what a client sends.
     const body = `{"batch":[
       {"type":"track","userId":"ada","event":"Fine","messageId":"nul-1"},
@@ -145,7 +146,10 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
       {"type":"track","userId":"ada","event":"Cut","messageId":"nul-4","properties":{"title":["ok","Hi \\ud83d"]}},
       {"type":"track","userId":"ada","event":"Emoji","messageId":"nul-5","properties":{"title":"Hi \\ud83d\\ude00"}},
       {"type":"track","userId":"ada","event":"Key","messageId":"nul-6","properties":{"k\\u0000":1}},
-      {"type":"track","userId":"ada","event":"Escaped","messageId":"nul-7","properties":{"path":"C:\\\\u0000"}}
+      {"type":"track","userId":"ada","event":"Escaped","messageId":"nul-7","properties":{"path":"C:\\\\u0000"}},
+      {"type":"track","userId":"ada","event":"Deep","messageId":"nul-8","properties":${nested(150)}},
+      {"type":"track","userId":"ada","event":"Deep","messageId":"nul-9","properties":{"t":"\\u00e9","n":${nested(5000)}}},
+      {"type":"track","userId":"ada","event":"Nested","messageId":"nul-10","properties":${nested(90)}}
     ]}`;
     const response = await post('/v1/batch', body);
     expect(response.status).toBe(200);
@@ -158,19 +162,22 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
       [2, 'batch[2].userId'],
       [3, 'batch[3].properties.title[1]'],
       [5, 'batch[5].properties.k\uFFFD'],
+      [7, `batch[7].properties${'.a'.repeat(55)}`],
+      [8, `batch[8].properties.n${'.a'.repeat(54)}`],
     ]);
     expect(answer.rejected[0]?.reason).toContain('NUL');
     expect(answer.rejected[2]?.reason).toContain('half of a character');
-    expect(answer.stored).toBe(3);
-    const stored = await eventsWith(['nul-1', 'nul-5', 'nul-7']);
-    expect(stored).toHaveLength(3);
+    expect(answer.rejected[4]?.reason).toContain('nests deeper than 100 levels');
+    expect(answer.stored).toBe(4);
+    const stored = await eventsWith(['nul-1', 'nul-5', 'nul-7', 'nul-10']);
+    expect(stored).toHaveLength(4);
     const rejected = await admin(`/api/workspaces/${world.workspaceId}/rejected-events?limit=50`);
     expect(
       rejected.body.items
         .filter((r) => String(r.messageId).startsWith('nul-'))
         .map((r) => r.messageId)
         .sort(),
-    ).toEqual(['nul-2', 'nul-3', 'nul-4', 'nul-6']);
+    ).toEqual(['nul-2', 'nul-3', 'nul-4', 'nul-6', 'nul-8', 'nul-9']);
   });
 
   it('refuses a timestamp naming a day that does not exist, and reads one without an offset as UTC', async () => {

@@ -62,6 +62,37 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
         field,
       });
     }
+    // Written as text: JSON.stringify could write neither.
+    const { world } = mailWorld;
+    const sendText = (path: string, body: string) =>
+      fetch(`${world.url}/api/workspaces/${world.workspaceId}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${world.secretKey}`, 'content-type': 'application/json' },
+        body,
+      });
+    // Nesting far past any rule and past what a recursive walk takes, before the key is even asked for.
+    const nested = `${'{"not":'.repeat(5000)}{"type":"trait","path":"plan","op":"exists"}${'}'.repeat(5000)}`;
+    for (const headers of [{}, { authorization: '' }]) {
+      const deep = await fetch(`${world.url}/api/workspaces/${world.workspaceId}/segments/preview`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${world.secretKey}`,
+          'content-type': 'application/json',
+          ...headers,
+        },
+        body: `{"rule":${nested}}`,
+      });
+      expect(deep.status).toBe(400);
+      const refusal = ((await deep.json()) as ApiError).error;
+      expect(refusal?.message).toMatch(/^rule(\.not)+ nests deeper than 100 levels$/);
+    }
+    // A number past what JSON holds is read as Infinity, and would be stored as null.
+    const infinite = await sendText(
+      '/segments',
+      `{"name":"Infinite","rule":{"type":"trait","path":"plan","op":"eq","value":1e400}}`,
+    );
+    expect(infinite.status).toBe(400);
+    expect(((await infinite.json()) as ApiError).error?.field).toBe('rule.value');
     expect((await api('GET', '/segments')).body).toMatchObject({ items: [] });
   });
 
@@ -188,7 +219,7 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
 
   it('refuses rules and settings no server could hold, with a 400 naming the field', async () => {
     let deep: unknown = { type: 'trait', path: 'plan', op: 'exists' };
-    for (let level = 0; level < 1000; level++) deep = { not: deep };
+    for (let level = 0; level < 40; level++) deep = { not: deep };
     const nested = await api<ApiError>('POST', '/segments/preview', { rule: deep });
     expect(nested.status).toBe(400);
     expect(nested.body.error.message).toContain('nest at most 20');
