@@ -186,6 +186,12 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
     await inbound('START');
     expect(await smsSuppression()).toBeUndefined();
+    // A NUL no column takes, in a signed text: acted on once all the same, never a 500.
+    expect((await inbound('STOP', { sid: 'SM\u0000nul' })).text).toContain('You are unsubscribed');
+    expect((await inbound('START', { sid: 'SM\u0000nul' })).text).toBe(
+      '<?xml version="1.0" encoding="UTF-8"?><Response></Response>',
+    );
+    expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
   });
 
   it('answers HELP with the workspace help text, and other texts with nothing', async () => {

@@ -13,6 +13,7 @@ import { renderSmsBody } from '../../channels/sms/sms-channel.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { Profile } from '../../core/profile.js';
+import { storableText } from '../../core/storable-text.js';
 import type { Storage } from '../../storage/storage.js';
 import type { RouteDocumentation } from '../app.js';
 import type { Authenticator } from '../auth.js';
@@ -81,13 +82,18 @@ export async function smsRoutes(
         signature: typeof signature === 'string' ? signature : undefined,
       });
       if (!isValid) throw new AppError('forbidden', 'X-Twilio-Signature does not match this request');
+      // A provider's text is taken as sent, less what no column takes (a NUL would fail the write).
+      const param = (name: string) => {
+        const value = params.get(name);
+        return value === null ? undefined : storableText(value);
+      };
       const handled = await handleInboundSms({
         storage,
         workspaceId,
-        from: params.get('From') ?? '',
-        body: params.get('Body') ?? '',
-        messageSid: params.get('MessageSid') ?? params.get('SmsSid') ?? undefined,
-        optOutType: params.get('OptOutType') ?? undefined,
+        from: param('From') ?? '',
+        body: param('Body') ?? '',
+        messageSid: param('MessageSid') ?? param('SmsSid'),
+        optOutType: param('OptOutType'),
         helpText: sms.helpText ?? DEFAULT_HELP_TEXT,
         at: clock.now(),
       });
