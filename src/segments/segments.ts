@@ -108,6 +108,8 @@ export async function deleteSegment(storage: Storage, workspaceId: string, id: s
     await tx.profiles.holdOffMerges(); // before the member rows it deletes, which a merge may move
     // Under the lock, no segment can come to ask about this one between the check and the delete.
     await tx.segments.lockDefinitions(workspaceId);
+    // One that does not exist is not found, whatever a draft names.
+    if (!(await tx.segments.find(workspaceId, id))) return false;
     await checkUnused(tx, workspaceId, id);
     return tx.segments.delete(workspaceId, id);
   });

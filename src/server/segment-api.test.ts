@@ -215,6 +215,18 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect((await api('POST', `/journeys/${journeyId}/archive`)).status).toBe(200);
     expect((await api('DELETE', `/segments/${base.body.id}`)).status).toBe(204);
     expect((await api('GET', `/segments/${base.body.id}`)).status).toBe(404);
+
+    // A segment that does not exist is not found, though a draft names it.
+    const draft = await api('POST', '/journeys', {
+      definition: {
+        name: unique('draft-naming-nothing'),
+        entry: { trigger: { type: 'segment', segment: 'seg_nope' } },
+        start: 'done',
+        steps: [{ id: 'done', type: 'exit' }],
+      },
+    });
+    expect(draft.status).toBe(201);
+    expect((await api('DELETE', '/segments/seg_nope')).status).toBe(404);
   });
 
   it('refuses rules and settings no server could hold, with a 400 naming the field', async () => {
