@@ -11,7 +11,7 @@ import {
   WorkspaceSettings,
 } from '../core/workspace-settings.js';
 import { checkAudienceStillKnown } from '../scoring/audience-in-use.js';
-import type { Storage } from '../storage/storage.js';
+import type { Storage, StorageReader } from '../storage/storage.js';
 import { HELD_BACK_REASON_PREFIXES } from './dispatcher.js';
 import { SecretBox } from './email/secret-box.js';
 import { SIGNATURE_HEADER } from './webhook/webhook-signature.js';
@@ -81,7 +81,7 @@ export function settingsView(
  * put after it would move them "forward" to a stage they had passed (and hand them to sales again).
  */
 async function checkStagesHeld(
-  storage: Storage,
+  storage: StorageReader,
   workspaceId: string,
   settings: WorkspaceSettings,
   previous: WorkspaceSettings,
@@ -151,12 +151,36 @@ export async function saveSettings(
   }
   if (!input.privateNetworksAllowed) checkNoPrivateNetworks(settings);
   checkWebhookHeaders(settings);
-  const previous = await storage.settings.get(input.workspaceId);
-  // Stored settings an older version took stay savable as they are: only a change is checked.
-  if (!isDeepStrictEqual(settings.quietHours, previous.quietHours)) checkQuietHours(settings);
-  checkIntentSettings(settings);
-  await checkStagesHeld(storage, input.workspaceId, settings, previous);
-  await checkAudienceStillKnown(storage, input.workspaceId, settings);
+  // Checked and written under the lock segment edits and journey publishes take: a segment asking about
+  // a score model, or a journey calling a destination, cannot come in between the check and the write.
+  const previous = await storage.transaction(async (tx) => {
+    await tx.segments.lockDefinitions(input.workspaceId);
+    const previous = await tx.settings.get(input.workspaceId);
+    // Stored settings an older version took stay savable as they are: only a change is checked.
+    if (!isDeepStrictEqual(settings.quietHours, previous.quietHours)) checkQuietHours(settings);
+    checkIntentSettings(settings);
+    await checkStagesHeld(tx, input.workspaceId, settings, previous);
+    await checkAudienceStillKnown(tx, input.workspaceId, settings);
+    sealSecrets(settings, previous, secrets);
+    await tx.settings.put(input.workspaceId, settings, input.at);
+    return previous;
+  });
+  // Messages held back by the old quiet hours or caps are judged again by the new ones, now (not those
+  // waiting out a retry's back-off or a Retry-After).
+  const heldBackBy = [settings.quietHours, settings.frequencyCaps];
+  if (!isDeepStrictEqual(heldBackBy, [previous.quietHours, previous.frequencyCaps]))
+    await storage.messages.redueDeferred(input.workspaceId, {
+      reasonsStartingWith: HELD_BACK_REASON_PREFIXES,
+      now: input.at,
+    });
+  return settings;
+}
+
+/**
+ * Seals the secrets given, and keeps the stored ones a save left out where they still go where they
+ * were given for.
+ */
+function sealSecrets(settings: WorkspaceSettings, previous: WorkspaceSettings, secrets: SecretBox): void {
   const { smtp, sms } = settings;
   if (smtp) {
     if (smtp.password) smtp.password = secrets.seal(smtp.password);
@@ -202,16 +226,6 @@ export async function saveSettings(
       if (kept) destination.headers = kept;
     }
   }
-  await storage.settings.put(input.workspaceId, settings, input.at);
-  // Messages held back by the old quiet hours or caps are judged again by the new ones, now (not those
-  // waiting out a retry's back-off or a Retry-After).
-  const heldBackBy = [settings.quietHours, settings.frequencyCaps];
-  if (!isDeepStrictEqual(heldBackBy, [previous.quietHours, previous.frequencyCaps]))
-    await storage.messages.redueDeferred(input.workspaceId, {
-      reasonsStartingWith: HELD_BACK_REASON_PREFIXES,
-      now: input.at,
-    });
-  return settings;
 }
 
 /**

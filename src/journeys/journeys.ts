@@ -10,7 +10,7 @@ import {
   type JourneyVersion,
 } from '../core/journey.js';
 import { type Condition, JourneyDefinition, type Step } from '../core/journey-definition.js';
-import type { Storage } from '../storage/storage.js';
+import type { Storage, StorageReader, StorageTx } from '../storage/storage.js';
 import { checkLiquid, notJsonTemplate } from '../templates/liquid.js';
 
 export { JOURNEYS_CURSOR, JourneyEngine } from './engine.js';
@@ -43,7 +43,7 @@ export async function createJourney(
   return journey;
 }
 
-export async function getJourney(storage: Storage, workspaceId: string, id: string): Promise<Journey> {
+export async function getJourney(storage: StorageReader, workspaceId: string, id: string): Promise<Journey> {
   const journey = await storage.journeys.find(workspaceId, id);
   if (!journey) throw new AppError('not_found', `journey ${id} does not exist`);
   return journey;
@@ -73,6 +73,20 @@ export async function updateDraft(
  */
 export async function publishJourney(
   storage: Storage,
+  clock: Clock,
+  workspaceId: string,
+  id: string,
+): Promise<{ journey: Journey; version: JourneyVersion }> {
+  // Checked and written under the lock settings saves and segment edits take: a destination, score
+  // model or segment the definition names cannot be taken away between the check and the write.
+  return storage.transaction(async (tx) => {
+    await tx.segments.lockDefinitions(workspaceId);
+    return publishChecked(tx, clock, workspaceId, id);
+  });
+}
+
+async function publishChecked(
+  storage: StorageTx,
   clock: Clock,
   workspaceId: string,
   id: string,
@@ -175,10 +189,8 @@ export async function publishJourney(
     currentVersion: version.version,
     updatedAt: now,
   };
-  await storage.transaction(async (tx) => {
-    await tx.journeys.addVersion(version);
-    await tx.journeys.update(published);
-  });
+  await storage.journeys.addVersion(version);
+  await storage.journeys.update(published);
   return { journey: published, version };
 }
 

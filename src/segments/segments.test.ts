@@ -6,7 +6,7 @@ import type { Segment, SegmentCondition } from '../core/segment-definition.js';
 import { listProfileTimeline } from '../profiles/profiles.js';
 import type { Storage, StorageTx } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
-import { testDatabaseUrl } from '../test-support/postgres.js';
+import { someoneWaitsForLock, testDatabaseUrl } from '../test-support/postgres.js';
 import { ITALY_FIT_MODEL } from '../test-support/score-models.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
@@ -647,6 +647,76 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
       members: 10,
     });
   });
+
+  it.runIf(backend === 'postgres')(
+    'takes turns with a settings save: the score model a new segment asks about cannot go meanwhile',
+    async () => {
+      await world.configure({ scoring: { models: [ITALY_FIT_MODEL] } });
+      let letCreate: () => void = () => undefined;
+      const mayCreate = new Promise<void>((resolve) => {
+        letCreate = resolve;
+      });
+      let checked: () => void = () => undefined;
+      const hasChecked = new Promise<void>((resolve) => {
+        checked = resolve;
+      });
+      // The segment's checks have passed; its write has not happened yet.
+      const pausedBeforeWrite = new Proxy(world.storage, {
+        get: (target, property, receiver) =>
+          property !== 'transaction'
+            ? Reflect.get(target, property, receiver)
+            : <T>(work: (tx: StorageTx) => Promise<T>) =>
+                target.transaction((tx) =>
+                  work(
+                    new Proxy(tx, {
+                      get: (txTarget, txProperty, txReceiver) =>
+                        txProperty !== 'segments'
+                          ? Reflect.get(txTarget, txProperty, txReceiver)
+                          : new Proxy(txTarget.segments, {
+                              get: (segments, name, segmentsReceiver) =>
+                                name !== 'create'
+                                  ? Reflect.get(segments, name, segmentsReceiver)
+                                  : async (segment: Segment) => {
+                                      checked();
+                                      await mayCreate;
+                                      return segments.create(segment);
+                                    },
+                            }),
+                    }),
+                  ),
+                ),
+      });
+      const observer = new pg.Client({ connectionString: testDatabaseUrl() });
+      await observer.connect();
+      try {
+        const creating = createSegment(pausedBeforeWrite, {
+          workspaceId: world.workspaceId,
+          input: { name: 'Fit', kind: 'live', rule: { type: 'score', model: ITALY_FIT_MODEL.id, min: 1 } },
+          now: world.clock.now(),
+        });
+        await hasChecked;
+        const saving = world.configure({ scoring: { models: [] } });
+        const first = await Promise.race([
+          saving.then(
+            () => 'saved',
+            () => 'refused',
+          ),
+          someoneWaitsForLock(observer, {
+            schema: world.schema ?? '',
+            key: `segment-definitions/${world.workspaceId}`,
+          }).then(() => 'waiting'),
+        ]);
+        expect(first).toBe('waiting');
+        letCreate();
+        await creating;
+        await expect(saving).rejects.toThrow(/asks about the score model fit/);
+        expect((await world.storage.settings.get(world.workspaceId)).scoring.models).toHaveLength(1);
+      } finally {
+        letCreate();
+        await observer.end();
+      }
+    },
+  );
 
   it('previews and backfills a score condition from the fit its traits earn, beside a required event', async () => {
     await world.configure({
