@@ -424,16 +424,28 @@ function listChanged(event: StoredEvent, lists: ReadonlySet<string>): string | u
 }
 
 /**
- * Fires due membership timers: each profile is re-decided for the segments whose timers fell due and
- * the segments asking about them. Returns how many timers it took.
+ * Up to when membership timers can fire: the segments consumer must have read every event received
+ * before a timer fell due, or a profile active in time but waiting behind a backlog (a restart, a
+ * burst) would leave a rolling window, and enter it again once its event is read.
+ */
+export async function segmentTimersJudgedThrough(storage: Storage, now: number): Promise<number> {
+  const firstUnread = await storage.firstUnprocessedAt(SEGMENTS_CURSOR);
+  return firstUnread === undefined ? now : Math.min(now, firstUnread - 1);
+}
+
+/**
+ * Fires membership timers due by the time every event received before them has been read: each
+ * profile is re-decided, as of that time, for the segments whose timers fell due and the segments
+ * asking about them. Returns how many timers it took.
  */
 export async function runDueSegmentTimers(
   storage: Storage,
   options: { now: number; limit?: number },
 ): Promise<{ taken: number; work: SegmentWork }> {
+  const judgedThrough = await segmentTimersJudgedThrough(storage, options.now);
   return storage.transaction(async (tx) => {
     await tx.profiles.holdOffMerges();
-    const due = await tx.segments.takeDueTimers(options.now, options.limit ?? 500);
+    const due = await tx.segments.takeDueTimers(judgedThrough, options.limit ?? 500);
     const work: SegmentWork = { earliestTimer: undefined, changed: 0 };
     // Each profile decides again its time-dependent segments, and those asking about them.
     const touchesByWorkspace = new Map<string, Map<string, Touch>>();
@@ -445,7 +457,7 @@ export async function runDueSegmentTimers(
     for (const [workspaceId, touches] of touchesByWorkspace) {
       const segments = await liveRuleSegments(tx, workspaceId);
       // The timers taken are cleared: re-deciding compares against none, and sets the next one.
-      const write = await reevaluateProfiles(tx, { workspaceId, touches, segments, now: options.now });
+      const write = await reevaluateProfiles(tx, { workspaceId, touches, segments, now: judgedThrough });
       addWork(work, await write(tx));
     }
     return { taken: due.length, work };

@@ -13,6 +13,7 @@ import {
   SEGMENTS_CURSOR,
   type SegmentWork,
   segmentMembershipBatch,
+  segmentTimersJudgedThrough,
 } from './live-segments.js';
 
 /**
@@ -23,6 +24,8 @@ import {
  * bounds it.
  */
 export const SEGMENTS_BATCH = 5000;
+/** How soon to look again at a due timer the consumer has yet to read up to. */
+const TIMER_RECHECK_MS = 1000;
 /** How often to look for segments saved through another process (this one's saves wake it at once). */
 const BACKFILL_POLL_MS = 5000;
 
@@ -66,7 +69,13 @@ export function createSegmentUpkeep(options: {
     work: {
       name: 'segment timers',
       runDue: runDueTimers,
-      nextDue: () => storage.segments.nextTimerDue(),
+      async nextDue() {
+        const due = await storage.segments.nextTimerDue();
+        const now = clock.now();
+        if (due === undefined || due > now) return due;
+        // Due, but the consumer has yet to read what was received before then: look again shortly.
+        return due <= (await segmentTimersJudgedThrough(storage, now)) ? due : now + TIMER_RECHECK_MS;
+      },
     },
     clock,
     logger,

@@ -718,6 +718,33 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     },
   );
 
+  it('fires a rolling window’s timer only once the events received before it fell due are read', async () => {
+    const segmentId = await create('Active this minute', {
+      type: 'event',
+      event: 'Pinged',
+      within: '1m',
+      atLeast: 1,
+      where: [],
+    });
+    await world.send([track('ada', 'Pinged')]);
+    await world.settle();
+    const ada = await world.profileOf('ada');
+    expect(await members(segmentId)).toEqual([ada]);
+    // A second ping received in time, still waiting behind a backlog (or a restart) when the first
+    // one's window closes.
+    world.clock.advance(50_000);
+    await world.send([track('ada', 'Pinged')]);
+    world.clock.advance(20_000);
+    expect((await runDueSegmentTimers(world.storage, { now: world.clock.now() })).taken).toBe(0);
+    expect(await members(segmentId)).toEqual([ada]);
+    await world.settle();
+    expect(await members(segmentId)).toEqual([ada]);
+    expect(await eventNames('ada')).toEqual(['Segment Entered']);
+    // The second ping's window closes in its turn.
+    await world.advance(45_000);
+    expect(await members(segmentId)).toEqual([]);
+  });
+
   it('previews and backfills a score condition from the fit its traits earn, beside a required event', async () => {
     await world.configure({
       scoring: {
