@@ -102,7 +102,15 @@ async function decideWorkspace(
   const ledgers = ledgersByProfile(ledger);
 
   // Each score as it stood just before this batch's events, decay included: with the stored one, what
-  // tells whether the score reaches a stage's threshold now or had reached it already.
+  // tells whether the score reaches a stage's threshold now or had reached it already. Judged when
+  // the events were received, not when they are read: a backlog or a restart must not let decay take
+  // a score below a threshold it reached in time.
+  const firstReceived = new Map<string, number>();
+  for (const event of events) {
+    const profileId = profileOfEvent.get(event.id);
+    if (profileId !== undefined && !firstReceived.has(profileId))
+      firstReceived.set(profileId, event.receivedAt);
+  }
   const scoreBefore = new Map<string, number>();
   const hasScoreThresholds = settings.lifecycle?.rules.some((rule) => rule.kind === 'score') ?? false;
   const stagesHeld = hasScoreThresholds
@@ -114,7 +122,8 @@ async function decideWorkspace(
       const storedScore = stored?.[model.id]?.score;
       if (storedScore === undefined) continue;
       const facts = { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] };
-      const { score } = scoreOf(model, ledgers.get(profile.id) ?? [], facts, at);
+      const before = firstReceived.get(profile.id) ?? at;
+      const { score } = scoreOf(model, ledgers.get(profile.id) ?? [], facts, before);
       scoreBefore.set(`${profile.id}:${model.id}`, Math.min(storedScore, score));
     }
   }
@@ -135,14 +144,18 @@ async function decideWorkspace(
   // event moves the stage though later ones take it below again, and the lowest it fell to (from just
   // before the batch) tells whether a recycled lead dipped below it and reached it again.
   const profilesById = new Map(profiles.map((profile) => [profile.id, profile]));
-  const scoreAtEvent = (profileId: string, profileLedger: readonly ScoreLedgerEntry[]) => {
+  const scoreAtEvent = (
+    profileId: string,
+    profileLedger: readonly ScoreLedgerEntry[],
+    receivedAt: number,
+  ) => {
     const profile = profilesById.get(profileId);
     if (!profile || profile.mergedInto !== null || !lifecycle) return;
     const facts = { traits: profile.traits, accounts: accounts.get(profileId) ?? [] };
     for (const model of settings.scoring.models) {
       const key = `${profileId}:${model.id}`;
       const lowest = scoreBefore.get(key);
-      const { score } = scoreOf(model, profileLedger, facts, at);
+      const { score } = scoreOf(model, profileLedger, facts, receivedAt);
       move(
         profileId,
         advanceStage(lifecycle, stages.get(profileId), {
@@ -181,7 +194,7 @@ async function decideWorkspace(
         advanceStage(lifecycle, stages.get(profileId), { kind: 'event', event: fact }),
         `event ${event.name}`,
       );
-    if (isAwarded && hasScoreThresholds) scoreAtEvent(profileId, profileLedger);
+    if (isAwarded && hasScoreThresholds) scoreAtEvent(profileId, profileLedger, event.receivedAt);
   }
 
   const scores: StoredScore[] = [];
@@ -259,7 +272,7 @@ async function decideWorkspace(
         messageId: null,
         createdAt: at,
         dueAt: status === 'passed' ? at : at + durationMs(handOff.acceptWithin),
-        acceptedAt: isAccepted ? at : null,
+        acceptedAt: isAccepted ? (accepted.get(profile.id) as number) : null,
         breachedAt: null,
       };
       if (handOff.destination) {
@@ -279,10 +292,10 @@ async function decideWorkspace(
   // Sales Accepted accepts every hand-off of the profile waiting for sales (a merge may have brought two).
   // One received after a hand-off's deadline is too late for it, whenever scoring reads it: the SLA
   // check (which waits for events received before the deadline) records the miss instead.
-  const acceptedHandOffs: HandOff[] = [];
+  const acceptedHandOffs: Array<{ handOff: HandOff; acceptedAt: number }> = [];
   for (const [profileId, receivedAt] of accepted)
     for (const pending of await reader.scoring.pendingHandOffs(profileId))
-      if (receivedAt <= pending.dueAt) acceptedHandOffs.push(pending);
+      if (receivedAt <= pending.dueAt) acceptedHandOffs.push({ handOff: pending, acceptedAt: receivedAt });
 
   const changedProfiles = [
     ...new Set([...stageMoves.map((change) => change.profileId), ...handOffs.map((h) => h.profileId)]),
@@ -326,8 +339,8 @@ async function decideWorkspace(
     // Hand-offs before stages, in the order the SLA check locks them (it claims a hand-off, then
     // recycles the stage): the other order could deadlock with it on PostgreSQL.
     // Unless the SLA check ended it in the meantime: a hand-off told to the CRM as missed stays so.
-    for (const handOffAccepted of acceptedHandOffs)
-      await tx.scoring.settleHandOff(handOffAccepted.id, { status: 'accepted', acceptedAt: at });
+    for (const { handOff: handOffAccepted, acceptedAt } of acceptedHandOffs)
+      await tx.scoring.settleHandOff(handOffAccepted.id, { status: 'accepted', acceptedAt });
     for (const created of handOffs) await tx.scoring.createHandOff(created);
     // An SLA recycle (or a merge) that moved a stage since it was read: decided again from there.
     if ((await tx.scoring.setStages(stageMoves.map(({ move: _move, ...change }) => change))).length > 0)

@@ -16,6 +16,7 @@ import { accountScores, profileIntent, RecentDistributions, scoreDistribution } 
 import { SCORING_CURSOR } from './scoring-batch.js';
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 
 /** The CRM: takes hand-offs as JSON. */
 class Crm extends LoopbackPeer {
@@ -854,6 +855,25 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     await world.advance(2 * DAY + 1000);
     expect((await intentOf('fa')).stage).toBe('lead');
     expect(await members()).toEqual([]);
+  });
+
+  it('judges a score threshold and an acceptance by when the events were received, not by when scoring got to them', async () => {
+    await world.send([identify('ida', { country: 'FR' }), track('ida', 'Signed Up')]);
+    await world.settle();
+    // 50 points when received; a day behind a backlog (or a restart), decay alone would leave 49.06.
+    await world.send([track('ida', 'Pricing Viewed'), track('ida', 'Demo Requested')]);
+    world.clock.advance(DAY);
+    await world.settle();
+    let intent = await intentOf('ida');
+    expect(intent.stage).toBe('mql');
+    expect(intent.handOffs).toMatchObject([{ status: 'pending' }]);
+
+    const acceptedAt = world.clock.now();
+    await world.send([track('ida', 'Sales Accepted')]);
+    world.clock.advance(HOUR);
+    await world.settle();
+    intent = await intentOf('ida');
+    expect(intent.handOffs).toMatchObject([{ status: 'accepted', acceptedAt }]);
   });
 
   it('judges the SLA by when Sales Accepted was received, not by when scoring got to it', async () => {
