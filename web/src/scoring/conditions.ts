@@ -104,11 +104,16 @@ export function validateFilter(form: FilterForm, prefix: string, errors: FieldEr
 
 /** A number typed by a person: `12`, `-3`, `2.5` or `2,5`; undefined when it is none. */
 export function parseNumber(text: string): number | undefined {
-  const trimmed = text.trim().replace(',', '.');
-  if (trimmed === '') return undefined;
-  const value = Number(trimmed);
+  const trimmed = text.trim();
+  // A thousands separator reads as a decimal one in the other language (1,000 in English, 1.000 in
+  // Italian): such a number is not guessed at, it is asked for again without one.
+  if (trimmed === '' || THOUSANDS.test(trimmed)) return undefined;
+  const value = Number(trimmed.replace(',', '.'));
   return Number.isFinite(value) ? value : undefined;
 }
+
+/** Digits grouped by thousands (`1,000`, `12.500`, `1,000,000`), where a decimal part could not be told apart. */
+const THOUSANDS = /^[+-]?[1-9]\d{0,2}([.,]\d{3})+$/;
 
 /** The form path a server error names, when it lies under `prefix` (`scoring.models.2.`). */
 export function serverFieldUnder(field: string | undefined, prefix: string): string | undefined {

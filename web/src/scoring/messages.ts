@@ -74,7 +74,7 @@ const en = {
   },
   errors: {
     required: 'Required',
-    number: 'Must be a number',
+    number: 'Must be a number, without thousands separators (1000, 2.5)',
     nonZero: 'Must not be 0',
     pointsRange: 'Must be between -10000 and 10000',
     positive: 'Must be above 0 and at most 1000000',
@@ -249,7 +249,7 @@ const it: typeof en = {
   },
   errors: {
     required: 'Obbligatorio',
-    number: 'Deve essere un numero',
+    number: 'Deve essere un numero, senza separatore delle migliaia (1000, 2,5)',
     nonZero: 'Non deve essere 0',
     pointsRange: 'Deve essere tra -10000 e 10000',
     positive: 'Deve essere maggiore di 0 e al massimo 1000000',

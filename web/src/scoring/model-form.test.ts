@@ -170,6 +170,36 @@ describe('score model form', () => {
     });
   });
 
+  it('takes a decimal comma but asks again for a number written with thousands separators', () => {
+    const form: ModelForm = {
+      ...blankModel(),
+      name: 'Engagement',
+      cap: '1,000',
+      rules: [
+        { ...blankRule('event', 'a'), event: 'Signed Up', points: '2,5', cap: '1.000' },
+        { ...blankRule('event', 'b'), event: 'Signed Up', points: '0,125', cap: '12.500,5' },
+        { ...blankRule('event', 'c'), event: 'Signed Up', points: '-1.000' },
+      ],
+    };
+    expect(validateModel(form, [])).toEqual({
+      cap: { key: 'number' },
+      'rules.0.cap': { key: 'number' },
+      'rules.1.cap': { key: 'number' },
+      'rules.2.points': { key: 'number' },
+    });
+    const fixed = formToModel({
+      ...form,
+      cap: '1000',
+      rules: form.rules.map((rule) => ({
+        ...rule,
+        cap: '',
+        points: rule.points === '-1.000' ? '-1000' : rule.points,
+      })),
+    });
+    expect(fixed.cap).toBe(1000);
+    expect(fixed.rules.map((rule) => rule.points)).toEqual([2.5, 0.125, -1000]);
+  });
+
   it('refuses a model without rules and an id another model has', () => {
     const form: ModelForm = { ...blankModel(), name: 'Engagement', rules: [] };
     expect(validateModel(form, ['engagement'])).toEqual({
