@@ -141,6 +141,16 @@ describe('journey branches on audience and engagement (Chromium)', () => {
 
     await page.getByTestId('palette-send_sms').click();
     const panel = page.getByRole('complementary', { name: 'Step settings' });
+    // What the server cannot render is said under the text, not left as a count that vanishes.
+    const textOf = (testId: string) => () =>
+      panel
+        .getByTestId(testId)
+        .textContent()
+        .catch(() => '');
+    await panel.getByLabel('Message').fill('Ciao {{ profile.traits.name | nope }}');
+    await expect.poll(textOf('sms-preview-error'), { timeout: 15_000 }).toContain('nope');
+    await panel.getByLabel('Message').fill('Ciao {{ profile.traits.name }}');
+    await expect.poll(textOf('sms-preview'), { timeout: 15_000 }).toContain('personal fields left empty');
     await panel.getByLabel('Message').fill('Ciao Ada, il tuo carrello ti aspetta 🛒');
     await expect
       .poll(

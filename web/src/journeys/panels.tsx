@@ -111,13 +111,22 @@ function SmsPreview(props: { body: string }) {
       ),
     placeholderData: keepPreviousData,
   });
-  if (body === '' || !preview.data) return null;
+  if (body === '') return null;
+  // What the server refuses (too long, Liquid it cannot read) is said where the text is typed.
+  if (preview.isError)
+    return (
+      <p className="field-error" role="alert" data-testid="sms-preview-error">
+        {preview.error.message}
+      </p>
+    );
+  if (!preview.data) return null;
   const { encoding, segments, characters, nonGsmCharacters } = preview.data;
   return (
     <p className="hint" data-testid="sms-preview">
       {t('builder.sms.summary', { encoding, characters, count: segments })}
       {nonGsmCharacters.length > 0 &&
         ` ${t('builder.sms.nonGsm', { characters: nonGsmCharacters.join(' ') })}`}
+      {body.includes('{{') && ` ${t('builder.sms.personalised')}`}
     </p>
   );
 }
