@@ -87,6 +87,11 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     await panel.getByRole('button', { name: 'Add a condition' }).click();
     await row(3).getByRole('combobox', { name: 'Look at' }).selectOption({ label: 'the lifecycle stage' });
     await row(3).getByRole('textbox', { name: 'Stages (comma-separated)' }).fill('mql, sql');
+    // A second arm, connected, then taken away again with its connection: it leaves nothing behind.
+    await panel.getByRole('button', { name: '+ yes' }).click();
+    await panel.getByRole('combobox', { name: 'yes 2' }).selectOption('exit_1');
+    await panel.getByRole('button', { name: 'Remove yes 2 and its connection' }).click();
+    expect(await panel.getByRole('combobox', { name: 'yes 2' }).count()).toBe(0);
     await panel.getByRole('combobox', { name: 'yes 1' }).selectOption('send_email_1');
     await panel.getByRole('combobox', { name: 'otherwise' }).selectOption('exit_1');
     await consoleWorld.shot('journey-branch');

@@ -23,6 +23,7 @@ import {
   ENTRY_NODE,
   type EntrySettings,
   edgeBetween,
+  edgesWithoutArm,
   type GraphProblem,
   graphFromDefinition,
   type JourneyDefinition,
@@ -141,6 +142,7 @@ function Builder(props: { journey: JourneyJson }) {
     const compiled = definitionFromGraph(nodes, edges, {
       notConnected: t('builder.notConnected'),
       noStart: t('builder.noStart'),
+      noConditions: t('builder.noConditions'),
     });
     setProblems(compiled.problems);
     return compiled;
@@ -226,6 +228,20 @@ function Builder(props: { journey: JourneyJson }) {
     setNodes((current) =>
       current.map((node) => (node.type === 'entry' ? { ...node, data: { settings } } : node)),
     );
+  /** Takes away a branch's arm with its connection; the arms after it, and theirs, move up one. */
+  const removeArm = (id: string, index: number) => {
+    setNodes((current) =>
+      current.map((node) => {
+        if (node.id !== id || node.type !== 'step') return node;
+        const branches = (node.data.step.branches as unknown[] | undefined) ?? [];
+        return {
+          ...node,
+          data: { step: { ...node.data.step, branches: branches.filter((_, i) => i !== index) } },
+        };
+      }),
+    );
+    setEdges((current) => edgesWithoutArm(current, id, index));
+  };
   const deleteStep = (id: string) => {
     setNodes((current) => current.filter((node) => node.id !== id));
     setEdges((current) => current.filter((edge) => edge.source !== id && edge.target !== id));
@@ -345,6 +361,7 @@ function Builder(props: { journey: JourneyJson }) {
                   .filter((node) => node.type === 'step' && node.data.step.type === 'send_email')
                   .map((node) => node.id)}
                 onChange={(step) => updateStep(selectedNode.id, step)}
+                onRemoveArm={(index) => removeArm(selectedNode.id, index)}
               />
               <Connections
                 source={selectedNode.id}

@@ -3,15 +3,21 @@ import {
   definitionFromGraph,
   ENTRY_NODE,
   edgeBetween,
+  edgesWithoutArm,
   graphFromDefinition,
   type JourneyDefinition,
   type JourneyNode,
   newStep,
   nodeOfErrorField,
   portsOf,
+  type StepBody,
 } from './graph.js';
 
-const MESSAGES = { notConnected: 'connects to nothing', noStart: 'connect the entry' };
+const MESSAGES = {
+  notConnected: 'connects to nothing',
+  noStart: 'connect the entry',
+  noConditions: 'has no condition',
+};
 
 const abandonedCart: JourneyDefinition = {
   name: 'Abandoned cart',
@@ -102,6 +108,38 @@ describe('journey canvas ⇄ definition', () => {
     expect(problems).toContainEqual({ nodeId: 'wait_order', message: 'timeout connects to nothing' });
     expect(problems).toContainEqual({ nodeId: 'check', message: 'branch 1 connects to nothing' });
     expect(problems.filter((problem) => problem.nodeId === 'done')).toEqual([]);
+  });
+
+  it('names an arm of a branch left without conditions, and takes an arm away with its connection', () => {
+    const step = {
+      id: 'route',
+      type: 'branch',
+      branches: [
+        { conditions: [{ source: 'trait', path: 'plan', op: 'eq', value: 'pro' }] },
+        { conditions: [] },
+        { conditions: [{ source: 'trait', path: 'plan', op: 'eq', value: 'free' }] },
+      ],
+    } as unknown as StepBody;
+    const nodes = graphFromDefinition({ ...abandonedCart, steps: [...abandonedCart.steps, step] }).nodes;
+    const { problems } = definitionFromGraph(nodes, [], MESSAGES);
+    expect(problems).toContainEqual({ nodeId: 'route', message: 'branch 2 has no condition' });
+    expect(problems.filter((problem) => problem.message.includes('no condition'))).toHaveLength(1);
+
+    const edges = [
+      edgeBetween('route', 'branches.0.next', 'a'),
+      edgeBetween('route', 'branches.1.next', 'b'),
+      edgeBetween('route', 'branches.2.next', 'c'),
+      edgeBetween('route', 'otherwise', 'd'),
+      edgeBetween('other', 'branches.1.next', 'e'),
+    ];
+    expect(
+      edgesWithoutArm(edges, 'route', 1).map((edge) => [edge.source, edge.sourceHandle, edge.target]),
+    ).toEqual([
+      ['route', 'branches.0.next', 'a'],
+      ['route', 'branches.1.next', 'c'],
+      ['route', 'otherwise', 'd'],
+      ['other', 'branches.1.next', 'e'],
+    ]);
   });
 
   it('creates steps with ids not taken yet and the ports their type has', () => {

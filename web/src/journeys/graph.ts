@@ -237,6 +237,17 @@ export function edgeBetween(source: string, port: string, target: string): Edge 
   return { id: `${source}:${port}`, source, sourceHandle: port, target };
 }
 
+/** The edges once a branch's arm is taken away: its own goes, and those of the arms after it move up one. */
+export function edgesWithoutArm(edges: readonly Edge[], source: string, index: number): Edge[] {
+  return edges.flatMap((edge) => {
+    const arm = edge.source === source ? /^branches\.(\d+)\.next$/.exec(edge.sourceHandle ?? '') : null;
+    if (!arm) return [edge];
+    const at = Number(arm[1]);
+    if (at === index) return [];
+    return at < index ? [edge] : [edgeBetween(source, `branches.${at - 1}.next`, edge.target)];
+  });
+}
+
 /** A problem the canvas shows on a node before anything is sent to the server. */
 export interface GraphProblem {
   nodeId: string;
@@ -247,7 +258,7 @@ export interface GraphProblem {
 export function definitionFromGraph(
   nodes: readonly JourneyNode[],
   edges: readonly Edge[],
-  messages: { notConnected: string; noStart: string },
+  messages: { notConnected: string; noStart: string; noConditions: string },
 ): { definition: JourneyDefinition; problems: GraphProblem[] } {
   const problems: GraphProblem[] = [];
   const target = (source: string, port: string) =>
@@ -263,6 +274,14 @@ export function definitionFromGraph(
   for (const node of nodes) {
     if (node.type !== 'step') continue;
     const step = structuredClone(node.data.step);
+    const arms =
+      step.type === 'branch' ? ((step.branches as Array<{ conditions?: unknown[] }> | undefined) ?? []) : [];
+    for (const [index, arm] of arms.entries())
+      if ((arm.conditions ?? []).length === 0)
+        problems.push({
+          nodeId: node.id,
+          message: `${portLabel(`branches.${index}.next`)} ${messages.noConditions}`,
+        });
     for (const port of portsOf(step)) {
       const next = target(node.id, port);
       if (next) setPath(step, port, next);

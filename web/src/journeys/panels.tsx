@@ -539,6 +539,8 @@ export function StepPanel(props: {
   /** The journey's e-mail steps, which a branch can ask about. */
   emailSteps?: string[];
   onChange: (step: StepBody) => void;
+  /** Takes away a branch's arm, with its connection. */
+  onRemoveArm: (index: number) => void;
 }) {
   const { t } = useTranslation();
   const { step, errors } = props;
@@ -619,6 +621,16 @@ export function StepPanel(props: {
             <div key={index}>
               <h4>
                 {t('builder.ports.yes')} {index + 1}
+                {branches.length > 1 && (
+                  <button
+                    type="button"
+                    className="link"
+                    aria-label={t('builder.removeArm', { arm: index + 1 })}
+                    onClick={() => props.onRemoveArm(index)}
+                  >
+                    {t('builder.removeArmShort')}
+                  </button>
+                )}
               </h4>
               <ConditionsEditor
                 conditions={branch.conditions}
