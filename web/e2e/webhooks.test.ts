@@ -173,5 +173,14 @@ describe('webhook dead letters (Chromium)', () => {
     });
     expect(sent.reason).toBeNull();
     expect(await deadLetters()).toEqual([]);
+
+    // A call failing while the list is open shows up in it, without a reload.
+    answer = 422;
+    await send([
+      { type: 'identify', userId: 'max', traits: { email: 'max@example.com' } },
+      { type: 'track', userId: 'max', event: 'Lead Qualified', properties: { plan: 'pro' } },
+    ]);
+    await rows.first().waitFor({ timeout: 30_000 });
+    expect(await rows.count()).toBe(1);
   });
 });

@@ -164,6 +164,9 @@ interface DeadLetter {
 }
 
 /** Calls that failed for good, with the last error, and a way to call them all again. */
+/** How often the dead-letter list is read again while it is open. */
+const DEAD_LETTERS_REFRESH_MS = 5000;
+
 function DeadLetters() {
   const { t } = useTranslation();
   const format = useFormat();
@@ -174,6 +177,8 @@ function DeadLetters() {
   const deadLetters = useQuery({
     queryKey: ['dead-letters', workspace.id],
     queryFn: () => api<{ items: DeadLetter[]; nextCursor: string | null }>('GET', `${path}?limit=50`),
+    // Calls fail, and re-driven ones fail again, while the list is open.
+    refetchInterval: DEAD_LETTERS_REFRESH_MS,
   });
   const redrive = useMutation({
     mutationFn: () =>
@@ -194,6 +199,7 @@ function DeadLetters() {
       )}
       {items.length > 0 && (
         <>
+          {deadLetters.data?.nextCursor && <p className="hint">{t('settings.webhooks.moreDeadLetters')}</p>}
           <table className="table" data-testid="dead-letters">
             <thead>
               <tr>

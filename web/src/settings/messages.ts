@@ -58,6 +58,7 @@ const en = {
     deadLettersHelp:
       'Calls that failed for good, with the last error. Calling them again gives each a fresh set of attempts.',
     noDeadLetters: 'No failed calls.',
+    moreDeadLetters: 'The 50 latest are shown; calling them all again takes every one.',
     redrive: 'Call them all again',
     redriven_one: '{{count}} call queued again.',
     redriven_other: '{{count}} calls queued again.',
@@ -259,6 +260,7 @@ const it: typeof en = {
     deadLettersHelp:
       'Chiamate fallite definitivamente, con l’ultimo errore. Richiamarle dà a ognuna nuovi tentativi.',
     noDeadLetters: 'Nessuna chiamata fallita.',
+    moreDeadLetters: 'Sono mostrate le 50 più recenti; richiamarle tutte le prende tutte.',
     redrive: 'Richiamale tutte',
     redriven_one: '{{count}} chiamata rimessa in coda.',
     redriven_other: '{{count}} chiamate rimesse in coda.',
