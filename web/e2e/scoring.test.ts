@@ -101,7 +101,9 @@ describe('scoring screen (Chromium)', () => {
       const described = await page.getByLabel(label).getAttribute('aria-describedby');
       return described ? page.locator(`[id="${described}"]`).textContent() : null;
     };
-    expect(await errorOf('Points (negative to take away)')).toBe('Must be a number');
+    expect(await errorOf('Points (negative to take away)')).toBe(
+      'Must be a number, without thousands separators (1000, 2.5)',
+    );
     expect(await errorOf('Half-life (optional, e.g. 30d)')).toBe(
       'A number and a unit: 30s, 15m, 12h, 30d or 2w',
     );
@@ -303,6 +305,15 @@ describe('scoring screen (Chromium)', () => {
   it('fits every page a marketer opens on a phone (390 px) without the page scrolling sideways', async () => {
     const { world } = consoleWorld;
     const [handOff] = (await consoleWorld.api<HandOffPage>('GET', '/hand-offs')).body.items;
+    const journey = await consoleWorld.api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: 'On a phone',
+        entry: { trigger: { type: 'event', event: 'Signed Up' } },
+        start: 'done',
+        steps: [{ id: 'done', type: 'exit' }],
+      },
+    });
+    expect(journey.status).toBe(201);
     await page.setViewportSize({ width: 390, height: 844 });
     try {
       // What sticks out on each page, innermost first: an empty list when nothing does.
@@ -318,14 +329,21 @@ describe('scoring screen (Chromium)', () => {
         '/scoring?tab=lifecycle',
         '/scoring?tab=hand-offs',
         '/settings',
+        `/journeys/${journey.body.id}`,
       ]) {
         await page.goto(`${world.url}${path}`);
         await page.locator('main h1').first().waitFor();
         await page.waitForLoadState('networkidle');
         overflows[path] = await wideElements(page);
       }
-      await shot('phone-hand-offs');
       expect(Object.entries(overflows).filter(([, wide]) => wide.length > 0)).toEqual([]);
+      // The journey builder's canvas keeps room to draw on (the last page opened).
+      const canvas = await page.locator('.canvas').boundingBox();
+      expect(canvas?.height).toBeGreaterThan(300);
+      expect(canvas?.width).toBeGreaterThan(300);
+      await page.goto(`${world.url}/scoring?tab=hand-offs`);
+      await page.locator('main h1').first().waitFor();
+      await shot('phone-hand-offs');
       // The whole navigation and the log-out stay within reach.
       await page.getByRole('button', { name: /Esci|Log out/ }).click({ trial: true });
     } finally {
