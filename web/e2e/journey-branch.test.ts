@@ -174,6 +174,20 @@ describe('journey branches on audience and engagement (Chromium)', () => {
       .getByLabel('When quiet hours or a frequency cap hold it back')
       .selectOption({ label: 'skip it' });
 
+    // Traits typed as JSON: what is wrong is said in the console's words, then the step goes again.
+    await page.getByTestId('palette-update_traits').click();
+    const traitsError = async () => {
+      const described = await panel.getByLabel('Traits (JSON object)').getAttribute('aria-describedby');
+      return described ? page.locator(`[id="${described}"]`).textContent() : null;
+    };
+    await panel.getByLabel('Traits (JSON object)').fill('{"vip": tru');
+    expect(await traitsError()).toBe('Not JSON yet: check the quotes, commas and braces');
+    await panel.getByLabel('Traits (JSON object)').fill('["vip"]');
+    expect(await traitsError()).toBe('Must be a JSON object: {"trait": "value"}');
+    await panel.getByLabel('Traits (JSON object)').fill('{"vip": true}');
+    expect(await traitsError()).toBeNull();
+    await page.getByRole('button', { name: 'Delete step' }).click();
+
     await page.getByTestId('palette-webhook').click();
     await panel.getByLabel('Webhook destination').selectOption('crm');
     await panel.getByLabel('Method').selectOption('PUT');

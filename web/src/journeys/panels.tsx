@@ -371,6 +371,7 @@ function JsonField(props: {
   error?: string | undefined;
   onChange: (value: Record<string, unknown>) => void;
 }) {
+  const { t } = useTranslation();
   const [text, setText] = useState(() => JSON.stringify(props.value, null, 2));
   const [parseError, setParseError] = useState<string>();
   return (
@@ -382,15 +383,17 @@ function JsonField(props: {
           value={text}
           onChange={(event) => {
             setText(event.target.value);
+            let parsed: unknown;
             try {
-              const parsed: unknown = JSON.parse(event.target.value);
-              if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-                throw new Error('must be a JSON object: {"trait": "value"}');
-              setParseError(undefined);
-              props.onChange(parsed as Record<string, unknown>);
-            } catch (error) {
-              setParseError(error instanceof Error ? error.message : String(error));
+              parsed = JSON.parse(event.target.value);
+            } catch {
+              // The browser's own words are in its language, and name a position nobody counts.
+              return setParseError(t('builder.json.notJson'));
             }
+            if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+              return setParseError(t('builder.json.notObject'));
+            setParseError(undefined);
+            props.onChange(parsed as Record<string, unknown>);
           }}
         />
       )}

@@ -173,6 +173,10 @@ export const en = {
       holdout: 'Holdout weight (optional)',
       arms: 'Arms (name=weight, one per line)',
     },
+    json: {
+      notJson: 'Not JSON yet: check the quotes, commas and braces',
+      notObject: 'Must be a JSON object: {"trait": "value"}',
+    },
     sms: {
       summary_one: '{{encoding}} · {{characters}} characters · {{count}} segment',
       summary_other: '{{encoding}} · {{characters}} characters · {{count}} segments',

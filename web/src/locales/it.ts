@@ -175,6 +175,10 @@ export const it: Catalogue = {
       holdout: 'Peso del gruppo di controllo (facoltativo)',
       arms: 'Varianti (nome=peso, una per riga)',
     },
+    json: {
+      notJson: 'Non è ancora JSON: controlla virgolette, virgole e parentesi',
+      notObject: 'Deve essere un oggetto JSON: {"attributo": "valore"}',
+    },
     sms: {
       summary_one: '{{encoding}} · {{characters}} caratteri · {{count}} segmento',
       summary_other: '{{encoding}} · {{characters}} caratteri · {{count}} segmenti',
