@@ -242,6 +242,15 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
 
     expect(jsonBody('/v1/sms/inbound/{workspaceId}', 'post')).toContain('application/x-www-form-urlencoded');
     expect(answer('/v1/sms/inbound/{workspaceId}', 'post')).toContain('text/xml');
+
+    // A body that may be left out is not required; one that may not, is.
+    const isRequired = (path: string) =>
+      (operation(path, 'post').requestBody as { required?: boolean }).required === true;
+    expect(isRequired('/api/workspaces/{workspaceId}/webhooks/dead-letters/redrive')).toBe(false);
+    expect(isRequired('/api/workspaces/{workspaceId}/segments')).toBe(true);
+    expect(
+      Object.keys(operation('/api/workspaces/{workspaceId}/segments/{segmentId}/members', 'post').responses),
+    ).toEqual(expect.arrayContaining(['413', '415', '503']));
   });
 
   it('answers a malformed or too long URL path in the API’s error shape', async () => {

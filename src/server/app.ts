@@ -93,6 +93,31 @@ function documented<Schema extends { body?: unknown; response?: unknown }>(
   };
 }
 
+/**
+ * The document with a body that may be left out (a schema taking null, as `.nullish()` makes it)
+ * marked not required: @fastify/swagger marks every body required, as Fastify needs one when a
+ * route's schema has a body and no nullish one.
+ */
+function withOptionalBodies<Document>(document: Document): Document {
+  const paths = (document as { paths?: Record<string, Record<string, unknown>> }).paths ?? {};
+  for (const operations of Object.values(paths))
+    for (const operation of Object.values(operations)) {
+      const body = (
+        operation as { requestBody?: { required?: boolean; content?: Record<string, { schema?: unknown }> } }
+      ).requestBody;
+      const schemas = Object.values(body?.content ?? {}).map((media) => media.schema);
+      if (body && schemas.length > 0 && schemas.every(acceptsNull)) body.required = false;
+    }
+  return document;
+}
+
+function acceptsNull(schema: unknown): boolean {
+  if (schema === null || typeof schema !== 'object') return false;
+  const { type, anyOf, oneOf } = schema as { type?: unknown; anyOf?: unknown[]; oneOf?: unknown[] };
+  if (type === 'null' || (Array.isArray(type) && type.includes('null'))) return true;
+  return [...(anyOf ?? []), ...(oneOf ?? [])].some(acceptsNull);
+}
+
 export interface App {
   server: FastifyInstance;
   metrics: Metrics;
@@ -159,7 +184,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       security: [{ secretKey: [] }, { session: [] }],
     },
     // The named schemas (Segment, Profile, …) the paths refer to, as components.
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (document) => withOptionalBodies(jsonSchemaTransformObject(document)),
     transform: (document) => {
       const config = (document.route.config ?? {}) as RouteDocumentation;
       const transformed = jsonSchemaTransform({

@@ -287,6 +287,11 @@ export async function segmentRoutes(
             unmatchedRows: z.array(z.object({ line: z.number(), key: z.string() })),
           }),
           ...errors,
+          // Over 64 MB; a Content-Encoding it cannot read; writing failed midway (the rest is added
+          // by sending the same file again).
+          413: ErrorResponse,
+          415: ErrorResponse,
+          503: ErrorResponse,
         },
       },
       config: {

@@ -41,7 +41,7 @@ export async function smsRoutes(
         tags: ['sms'],
         summary: "The SMS provider's inbound-message webhook (Twilio's form, signed with X-Twilio-Signature)",
         description:
-          'STOP, UNSUBSCRIBE, CANCEL, END, QUIT (alone, any case, punctuation ignored; STOP, UNSUBSCRIBE, OPT OUT, REVOKE within a reply of up to four words too) suppress the number for SMS; START, YES, UNSTOP lift that; HELP and INFO get the help text. The OptOutType Twilio sends (Advanced Opt-Out) decides when present. A MessageSid seen before is not acted on again (empty answer). Answers TwiML.',
+          'STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPTOUT, REVOKE (alone, any case, punctuation ignored; STOP, STOPALL, UNSUBSCRIBE, OPT OUT, OPTOUT, REVOKE within a reply of up to four words too) suppress the number for SMS; START, YES, UNSTOP lift that; HELP and INFO get the help text. The OptOutType Twilio sends (Advanced Opt-Out) decides when present. A MessageSid seen before is not acted on again (empty answer). Answers TwiML; 403 (JSON error) when the signature does not match, 404 when SMS is not set up in the workspace.',
         params: WorkspaceParams,
       },
       config: {
