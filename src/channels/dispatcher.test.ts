@@ -457,27 +457,24 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
       await world.publish(sender('Offer B', 1));
       await world.send([identify('w', { email: 'w@example.com' }), track('w', 'Offer A')]);
       await world.background.pipeline.drain();
-      // The first worker's send stays in flight at the SMTP server while another worker takes the second.
+      // The first worker's send stays in flight at the SMTP server while another worker looks for work.
       world.sink.replyDelayMs = 1500;
-      const firstWorker = world.dispatcher().runOnce();
-      await eventually(async () => ((await messagesOf('w'))[0]?.status === 'sending' ? true : undefined));
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      await world.send([track('w', 'Offer B')]);
-      await world.background.pipeline.drain();
-      expect(await world.dispatcher().runOnce()).toBe(1);
-      expect((await messagesOf('w'))[1]).toMatchObject({
-        status: 'deferred',
-        reason: 'waiting for another send to the contact to be recorded',
-      });
-      expect(await firstWorker).toBe(1);
-      // Judged again once the first was recorded: by the cap, as if the workers had taken turns.
-      world.clock.advance(2000);
-      expect(await world.dispatcher().runOnce()).toBe(1);
-      const [first, second] = await messagesOf('w');
-      expect(first?.status).toBe('sent');
-      expect(second).toMatchObject({ status: 'deferred', reason: 'frequency cap: 1 per 1d' });
-      expect(world.sink.received).toHaveLength(1);
-      world.sink.replyDelayMs = 0;
+      try {
+        const firstWorker = world.dispatcher().runOnce();
+        await eventually(async () => ((await messagesOf('w'))[0]?.status === 'sending' ? true : undefined));
+        await world.send([track('w', 'Offer B')]);
+        await world.background.pipeline.drain();
+        // Not taken while the first is under way: it would be judged without it.
+        expect(await world.dispatcher().runOnce()).toBe(0);
+        expect(await firstWorker).toBe(1);
+        expect(await world.dispatcher().runOnce()).toBe(1);
+        const [first, second] = await messagesOf('w');
+        expect(first?.status).toBe('sent');
+        expect(second).toMatchObject({ status: 'deferred', reason: 'frequency cap: 1 per 1d' });
+        expect(world.sink.received).toHaveLength(1);
+      } finally {
+        world.sink.replyDelayMs = 0;
+      }
     },
   );
 

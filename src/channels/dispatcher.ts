@@ -446,7 +446,7 @@ export class MessageDispatcher {
           return {
             status: 'deferred',
             until: clock.now() + CAP_RECHECK_MS,
-            reason: CAP_UNSURE_REASON,
+            reason: 'waiting for another send to the contact to be recorded',
             heldBack: true,
           };
         this.#cappedSends.begin(sentKey, context.round, message.id);
@@ -485,11 +485,6 @@ export class MessageDispatcher {
     const now = clock.now();
     const gate = checkConsent(message, profile, address, settings, context, now);
     if (gate) return gate;
-    const isSharedWithWorkers = isCapped && storage.dialect === 'postgres';
-    if (isSharedWithWorkers) {
-      const held = await this.#judgeCapsOverWorkers(message, { ...options, now });
-      if (held) return held;
-    }
     // The send counts against the cap from now; it is given back if the send does not happen.
     if (isCapped) context.sent.set(sentKey, [...(context.sent.get(sentKey) ?? []), now]);
     let outcome: Outcome | undefined;
@@ -513,69 +508,8 @@ export class MessageDispatcher {
         const times = context.sent.get(sentKey) ?? [];
         const reserved = times.lastIndexOf(now);
         if (reserved >= 0) times.splice(reserved, 1);
-        // Before the outcome is recorded: other workers would count it until then.
-        if (isSharedWithWorkers)
-          await storage.messages
-            .markCapReserved({ id: message.id, claimant, at: null })
-            .catch(() => undefined);
       }
     }
-  }
-
-  /**
-   * Worker processes sharing a PostgreSQL database judge a contact's caps one at a time, by what all
-   * of them have sent and have under way, and mark the send under way before it goes: two workers
-   * each holding one message to the same contact would otherwise both send it, past a cap of one.
-   * What holds the send back, if anything.
-   */
-  async #judgeCapsOverWorkers(
-    message: Message,
-    options: {
-      channel: ConsentedChannel;
-      profile: Profile;
-      address: string;
-      settings: WorkspaceSettings;
-      context: RoundContext;
-      claimant: string;
-      sentKey: string;
-      now: number;
-    },
-  ): Promise<Outcome | undefined> {
-    const { channel, profile, address, settings, context, claimant, sentKey, now } = options;
-    const longestCapMs = Math.max(0, ...settings.frequencyCaps[channel].map((cap) => durationMs(cap.period)));
-    return this.#options.storage.transaction(async (tx) => {
-      const contact = { workspaceId: message.workspaceId, profileId: profile.id, channel };
-      await tx.messages.lockCapsOf(contact);
-      const { sent, underWay } = await tx.messages.capTimes({
-        ...contact,
-        since: now - longestCapMs,
-        now,
-        exceptTopics: UNCAPPED_TOPICS,
-        exceptMessageId: message.id,
-      });
-      const judge = (times: number[]) =>
-        checkConsent(
-          message,
-          profile,
-          address,
-          settings,
-          { ...context, sent: new Map([[sentKey, times]]) },
-          now,
-        );
-      const judged = judge([...sent, ...underWay].sort((a, b) => a - b));
-      // Held back only by a send another worker has under way, which may yet fail: judged again soon.
-      if (judged && underWay.length > 0 && !judge(sent))
-        return {
-          status: 'deferred',
-          until: now + CAP_RECHECK_MS,
-          reason: CAP_UNSURE_REASON,
-          heldBack: true,
-        };
-      if (judged) return judged;
-      if (!(await tx.messages.markCapReserved({ id: message.id, claimant, at: now })))
-        throw new Error('another worker took the message over');
-      return undefined;
-    });
   }
 
   /**
@@ -631,7 +565,6 @@ export class MessageDispatcher {
 }
 
 const QUIET_HOURS_REASON = 'quiet hours ';
-const CAP_UNSURE_REASON = 'waiting for another send to the contact to be recorded';
 const FREQUENCY_CAP_REASON = 'frequency cap: ';
 /** How the reasons of messages held back by quiet hours or caps begin (saving new ones re-judges them). */
 export const HELD_BACK_REASON_PREFIXES = [QUIET_HOURS_REASON, FREQUENCY_CAP_REASON];

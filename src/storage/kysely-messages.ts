@@ -1,4 +1,4 @@
-import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Message, MessageContext, MessageStatus, SuppressionReason } from '../core/journey.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';
@@ -6,6 +6,16 @@ import type { Database } from './schema.js';
 import type { ConsentStore, MessageStore } from './storage.js';
 
 type MessageRow = Selectable<Database['messages']>;
+
+/** Taken by each round's claim of due messages on PostgreSQL, so that rounds claim one at a time. */
+const CLAIMS_LOCK_KEY = 'message-claims';
+
+/** A due message's contact has no e-mail or text on the same channel held by a round (its lease alive). */
+const notHeldElsewhere = (now: number) => sql`
+  and not (due.channel in ('email', 'sms') and exists (
+    select 1 from messages held
+    where held.workspace_id = due.workspace_id and held.profile_id = due.profile_id
+      and held.channel = due.channel and held.status = 'sending' and held.claimed_until >= ${now}))`;
 
 const nullableNumber = (value: number | null) => (value === null ? null : Number(value));
 
@@ -137,21 +147,31 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
       }
     },
     async claimDue({ now, limit, leaseMs, claimant }) {
-      // A `sending` row whose lease ran out belongs to a process that died mid-send: it is sent again.
-      const result = await sql<MessageRow>`
-        update messages
-        set status = 'sending', claimed_until = ${now + leaseMs}, claimed_by = ${claimant},
-            cap_reserved_at = null, attempts = attempts + 1, updated_at = ${now}
-        where id in (
-          select id from messages
-          where (status in ('queued', 'deferred') and next_attempt_at <= ${now})
-             or (status = 'sending' and claimed_until < ${now})
-          order by next_attempt_at
-          limit ${limit}
-          ${sql.raw(ops.skipLockedRows)}
-        )
-        returning *`.execute(db);
-      return result.rows.map((row) => toMessage(row, ops));
+      // Several worker processes send from one PostgreSQL database: a round judges a contact's
+      // frequency caps by the sends recorded when it begins, so it must not take an e-mail or text to
+      // a contact another round holds one for (both would pass a cap of one). Rounds claim one at a
+      // time; the message waits for the next round after the other's send is recorded.
+      const isShared = ops.name === 'postgres';
+      const claim = async (handle: Kysely<Database>) => {
+        if (isShared) await ops.lockKey(CLAIMS_LOCK_KEY)?.execute(handle);
+        // A `sending` row whose lease ran out belongs to a process that died mid-send: it is sent again.
+        const result = await sql<MessageRow>`
+          update messages
+          set status = 'sending', claimed_until = ${now + leaseMs}, claimed_by = ${claimant},
+              attempts = attempts + 1, updated_at = ${now}
+          where id in (
+            select id from messages due
+            where ((due.status in ('queued', 'deferred') and due.next_attempt_at <= ${now})
+               or (due.status = 'sending' and due.claimed_until < ${now}))
+              ${isShared ? notHeldElsewhere(now) : sql``}
+            order by due.next_attempt_at
+            limit ${limit}
+            ${sql.raw(ops.skipLockedRows)}
+          )
+          returning *`.execute(handle);
+        return result.rows.map((row) => toMessage(row, ops));
+      };
+      return isShared && !db.isTransaction ? db.transaction().execute(claim) : claim(db);
     },
     async nextDue() {
       const row = await db
@@ -352,46 +372,6 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
       }
       for (const list of times.values()) list.sort((a, b) => a - b);
       return times;
-    },
-    async lockCapsOf(query) {
-      await ops.lockKey(`caps/${query.workspaceId}/${query.channel}/${query.profileId}`)?.execute(db);
-    },
-    async capTimes(query) {
-      const uncapped = (eb: ExpressionBuilder<Database, 'messages'>) =>
-        eb.or([eb('topic', 'is', null), eb('topic', 'not in', query.exceptTopics)]);
-      const contact = db
-        .selectFrom('messages')
-        .where('workspace_id', '=', query.workspaceId)
-        .where('profile_id', '=', query.profileId)
-        .where('channel', '=', query.channel)
-        .where(uncapped);
-      const [sent, underWay] = await Promise.all([
-        contact
-          .select('sent_at as at')
-          .where('status', '=', 'sent')
-          .where('sent_at', '>', query.since)
-          .execute(),
-        contact
-          .select('cap_reserved_at as at')
-          .where('status', '=', 'sending')
-          .where('cap_reserved_at', 'is not', null)
-          .where('claimed_until', '>=', query.now)
-          .where('id', '!=', query.exceptMessageId)
-          .execute(),
-      ]);
-      const times = (rows: Array<{ at: number | null }>) =>
-        rows.map((row) => Number(row.at)).sort((a, b) => a - b);
-      return { sent: times(sent), underWay: times(underWay) };
-    },
-    async markCapReserved({ id, claimant, at }) {
-      const result = await db
-        .updateTable('messages')
-        .set({ cap_reserved_at: at })
-        .where('id', '=', id)
-        .where('claimed_by', '=', claimant)
-        .where('status', '=', 'sending')
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
     },
     async saveContext(message, claimant) {
       const result = await db

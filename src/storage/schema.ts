@@ -167,8 +167,6 @@ export interface Database {
     claimed_until: number | null;
     /** The dispatcher round (`host:pid:id`) that holds the message, or settled it last. */
     claimed_by: string | null;
-    /** When a capped send began, while it is under way (`sending`); other workers count it against caps. */
-    cap_reserved_at: number | null;
     context: JsonColumn;
     provider_message_id: string | null;
     created_at: number;

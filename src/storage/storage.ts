@@ -388,29 +388,6 @@ export interface MessageStore {
     since: number;
     exceptTopics: string[];
   }): Promise<Map<string, number[]>>;
-  /**
-   * Serialises judging one contact's frequency caps on a channel until the transaction ends, over every
-   * worker process (PostgreSQL advisory lock); nothing on SQLite, where one process sends.
-   */
-  lockCapsOf(query: { workspaceId: string; profileId: string; channel: string }): Promise<void>;
-  /**
-   * What counts against one contact's caps on a channel, each oldest first: sends recorded after
-   * `since`, and capped sends under way (`cap_reserved_at`, while their claim lasts) but `exceptMessageId`'s.
-   */
-  capTimes(query: {
-    workspaceId: string;
-    profileId: string;
-    channel: string;
-    since: number;
-    now: number;
-    exceptTopics: string[];
-    exceptMessageId: string;
-  }): Promise<{ sent: number[]; underWay: number[] }>;
-  /**
-   * Marks the claimed message's capped send as under way since `at` (null: it did not happen), for
-   * other workers' `capTimes`; false when `claimant` no longer holds it.
-   */
-  markCapReserved(query: { id: string; claimant: string; at: number | null }): Promise<boolean>;
   /** Records the first time a tracking event happened; false when it had already. */
   markFirst(
     id: string,

@@ -16,7 +16,6 @@ import { mergeOrder } from './0014-merge-order.js';
 import { loginFailures } from './0015-login-failures.js';
 import { scoreModelRevision } from './0016-score-model-revision.js';
 import { unnamedViews } from './0017-unnamed-views.js';
-import { capReservations } from './0018-cap-reservations.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -41,7 +40,6 @@ const ALL: Record<string, DialectMigration> = {
   '0015-login-failures': loginFailures,
   '0016-score-model-revision': scoreModelRevision,
   '0017-unnamed-views': unnamedViews,
-  '0018-cap-reservations': capReservations,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
