@@ -242,6 +242,17 @@ describe('scoring screen (Chromium)', () => {
     await table.waitFor();
     await shot('scoring-hand-offs');
 
+    // Cy holds a stage: the lifecycle cannot go, and the refusal says why without pointing at a
+    // field that is not there.
+    await page.getByRole('link', { name: 'Lifecycle and hand-off' }).click();
+    await page.getByLabel('Keep lifecycle stages').uncheck();
+    await page.getByRole('button', { name: 'Save lifecycle and hand-off' }).click();
+    const refusal = page.locator('.intent-form [role="alert"]');
+    await expect.poll(() => refusal.textContent(), { timeout: 15_000 }).toMatch(/profiles are at/);
+    expect(await refusal.textContent()).not.toContain('highlighted');
+    await page.getByRole('link', { name: 'Hand-offs' }).click();
+    await table.waitFor();
+
     await page.getByLabel('Language').selectOption('it');
     await page.getByRole('heading', { name: 'Punteggi' }).waitFor();
     await page.getByRole('columnheader', { name: 'Da accettare entro' }).waitFor();

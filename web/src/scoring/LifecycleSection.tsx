@@ -151,7 +151,9 @@ export function LifecycleSection(props: { settings: SettingsDocument }) {
     save.mutate((current) => withPart(withPart(current, 'lifecycle', lifecycle), 'handOff', handOff), {
       onSuccess: () => setIsSaved(true),
       onError: (error) => {
-        if (error instanceof ApiError && error.field)
+        // A whole part (`lifecycle` while profiles hold stages) has no field of its own to mark: the
+        // message above says it all.
+        if (error instanceof ApiError && error.field?.includes('.'))
           setErrors({ [error.field]: { message: serverMessage(error.message, error.field) } });
         setFailure(errorMessage(error, t));
       },
