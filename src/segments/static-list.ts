@@ -201,21 +201,25 @@ async function matchIdentities(
   return new Map(rows.map((row) => [row, byKey.get(`${row.kind}:${row.value}`)]));
 }
 
-/** E-mail is a trait, not an identity: one pass over the workspace's profiles matches them all. */
+/**
+ * E-mail is a trait, not an identity: one pass over the workspace's profiles matches them all. Every
+ * profile holding the address is the person the row names (two that identity resolution never joined,
+ * a visitor and a user): each is added, none picked over the others.
+ */
 async function matchEmails(
   storage: Storage,
   workspaceId: string,
   rows: Row[],
-): Promise<Map<Row, string | undefined>> {
+): Promise<Map<Row, string[] | undefined>> {
   const wanted = new Set(rows.map((row) => row.value));
-  const found = new Map<string, string>();
+  const found = new Map<string, string[]>();
   let after: string | null = null;
   for (;;) {
     const profiles = await storage.segments.listProfilesAfter(workspaceId, after, PROFILES_PER_SCAN);
     for (const profile of profiles) {
       const email = profile.traits.email;
-      if (typeof email === 'string' && wanted.has(email.toLowerCase()) && !found.has(email.toLowerCase()))
-        found.set(email.toLowerCase(), profile.id);
+      if (typeof email !== 'string' || !wanted.has(email.toLowerCase())) continue;
+      found.set(email.toLowerCase(), [...(found.get(email.toLowerCase()) ?? []), profile.id]);
     }
     const last = profiles.at(-1);
     if (!last || profiles.length < PROFILES_PER_SCAN) break;
@@ -225,15 +229,16 @@ async function matchEmails(
 }
 
 function addMatched(
-  matches: Map<Row, string | undefined>,
+  matches: Map<Row, string | string[] | undefined>,
   summary: StaticListSummary,
   matched: Set<string>,
 ): void {
-  for (const [row, profileId] of matches) {
-    if (profileId === undefined) unmatched(summary, row.line, row.value);
+  for (const [row, profileIds] of matches) {
+    if (profileIds === undefined) unmatched(summary, row.line, row.value);
     else {
       summary.matched++;
-      matched.add(profileId);
+      for (const profileId of typeof profileIds === 'string' ? [profileIds] : profileIds)
+        matched.add(profileId);
     }
   }
 }
