@@ -110,7 +110,7 @@ export async function smsRoutes(
         summary: 'An SMS text rendered for a profile, with its encoding and segment count',
         params: WorkspaceParams,
         body: z.strictObject({
-          body: z.string().min(1).max(1600),
+          body: z.string().trim().min(1).max(1600),
           profileId: z.string().max(100).optional(),
         }),
         response: {
