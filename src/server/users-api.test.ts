@@ -146,7 +146,7 @@ describe.each(BACKENDS)('users and roles API on %s', (backend) => {
     expect(owners).toHaveLength(1);
   });
 
-  it('lets a member read the score models, stages and topics, though not the settings', async () => {
+  it('lets a member read the score models, stages, topics and hand-off owners, though not the settings', async () => {
     const { workspaceId, owner } = await ownWorkspace();
     const member = await addUser(workspaceId, owner, 'member');
     const memberSession = await logIn(member.email);
@@ -157,7 +157,19 @@ describe.each(BACKENDS)('users and roles API on %s', (backend) => {
     };
     const saved = await call(
       `/api/workspaces/${workspaceId}/settings`,
-      send('PUT', { scoring: { models: [model] }, lifecycle: {} }, owner),
+      send(
+        'PUT',
+        {
+          scoring: { models: [model] },
+          lifecycle: {},
+          handOff: {
+            stage: 'mql',
+            owners: [{ id: 'marco', name: 'Marco', email: 'marco@example.com' }],
+            acceptWithin: '2d',
+          },
+        },
+        owner,
+      ),
     );
     expect(saved.status).toBe(200);
 
@@ -176,7 +188,18 @@ describe.each(BACKENDS)('users and roles API on %s', (backend) => {
         { id: 'marketing', name: 'Marketing' },
         { id: 'transactional', name: 'Transactional' },
       ],
+      // Hand-offs show their owner by name; the owner's e-mail is for admins.
+      owners: [{ id: 'marco', name: 'Marco' }],
     });
+    expect(
+      JSON.stringify(
+        await (
+          await call(`/api/workspaces/${workspaceId}/scoring/definitions`, {
+            headers: { cookie: memberSession },
+          })
+        ).json(),
+      ),
+    ).not.toContain('marco@example.com');
     // Someone of another workspace reads nothing of this one, not even that it exists.
     const stranger = (await ownWorkspace()).owner;
     const refused = await call(`/api/workspaces/${workspaceId}/scoring/definitions`, {

@@ -219,13 +219,14 @@ export async function scoringRoutes(
       schema: {
         tags: ['scoring'],
         summary:
-          'Score models with their rules, lifecycle stages and subscription topics: what every member may read to understand scores, stages and consent (the rest of the settings is for admins)',
+          'Score models with their rules, lifecycle stages, subscription topics and the hand-off owners by name: what every member may read to understand scores, stages, consent and hand-offs (the rest of the settings is for admins)',
         params: WorkspaceParams,
         response: {
           200: z.object({
             models: z.array(ScoreModel),
             stages: z.array(z.string()),
             topics: z.array(z.object({ id: z.string(), name: z.string() })),
+            owners: z.array(z.object({ id: z.string(), name: z.string() })),
           }),
           ...errors,
         },
@@ -239,6 +240,7 @@ export async function scoringRoutes(
         models: settings.scoring.models,
         stages: settings.lifecycle?.stages ?? [],
         topics: settings.topics.map((topic) => ({ id: topic.id, name: topic.name })),
+        owners: (settings.handOff?.owners ?? []).map((owner) => ({ id: owner.id, name: owner.name })),
       };
     },
   );

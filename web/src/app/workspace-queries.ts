@@ -33,6 +33,8 @@ export interface ScoringDefinitions<M = { id: string; name: string }> {
   models: M[];
   stages: string[];
   topics: Array<{ id: string; name: string }>;
+  /** Hand-off owners, to show by name (their e-mails are for admins). */
+  owners: Array<{ id: string; name: string }>;
 }
 
 export function useScoringDefinitions<M extends { id: string; name: string } = { id: string; name: string }>(

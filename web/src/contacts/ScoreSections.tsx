@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
+import { useScoringDefinitions } from '../app/workspace-queries.js';
 import { Pager, usePage } from '../components/pager.js';
 import { EmptyState, ErrorState } from '../components/states.js';
 import { useIntentSettings } from '../scoring/intent-settings.js';
@@ -184,7 +185,9 @@ export function HandOffsOfContact(props: { intent: Intent; profileId: string }) 
   const { workspace } = useSession();
   const settings = useIntentSettings();
   const queryClient = useQueryClient();
-  const owners = new Map((settings.data?.handOff?.owners ?? []).map((owner) => [owner.id, owner.name]));
+  // From what every member may read: members see a contact's hand-offs too.
+  const definitions = useScoringDefinitions(workspace.id);
+  const owners = new Map((definitions.data?.owners ?? []).map((owner) => [owner.id, owner.name]));
   const recycleTo = settings.data?.lifecycle?.recycleTo;
   const recycle = useMutation({
     mutationFn: () =>

@@ -5,9 +5,9 @@ import { Link } from 'react-router-dom';
 import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
+import { useScoringDefinitions } from '../app/workspace-queries.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
 import { contactLabel } from '../segments/segment-api.js';
-import { useIntentSettings } from './intent-settings.js';
 
 const STATUSES = ['pending', 'accepted', 'passed', 'breached', 'recycled'] as const;
 type HandOffStatus = (typeof STATUSES)[number];
@@ -56,8 +56,9 @@ export function HandOffsSection() {
     refetchInterval: 5000,
   });
   // Owners by id, to show names; an owner since removed from the settings shows as its id.
-  const settings = useIntentSettings();
-  const owners = new Map((settings.data?.handOff?.owners ?? []).map((owner) => [owner.id, owner]));
+  // From what every member may read: members see hand-offs too.
+  const definitions = useScoringDefinitions(workspace.id);
+  const owners = new Map((definitions.data?.owners ?? []).map((owner) => [owner.id, owner]));
   const items = handOffs.data?.items ?? [];
   const nextCursor = handOffs.data?.nextCursor ?? null;
 
