@@ -21,7 +21,15 @@ import {
 
 function Reasons(props: { reasons: Reason[] }) {
   const { t } = useTranslation();
-  return <>{props.reasons.map((reason) => t(reason.key, reason.values)).join(' · ')}</>;
+  // A comparison is said in words (`equals`), as the model editor says it, not as its code (`eq`).
+  const said = (reason: Reason) =>
+    typeof reason.values.op === 'string'
+      ? {
+          ...reason.values,
+          op: t(`scoring.conditions.ops.${reason.values.op}`, { defaultValue: reason.values.op }),
+        }
+      : reason.values;
+  return <>{props.reasons.map((reason) => t(reason.key, said(reason))).join(' · ')}</>;
 }
 
 function LedgerTable(props: { ledger: Ledger }) {

@@ -96,7 +96,15 @@ describe('score ledger', () => {
       id: 'engagement',
       name: 'Engagement',
       rules: [
-        { id: 'pricing', kind: 'event', event: 'Pricing Viewed', points: 10, cap: 30, halfLife: '7d' },
+        {
+          id: 'pricing',
+          kind: 'event',
+          event: 'Page Viewed',
+          where: [{ path: 'path', op: 'contains', value: '/pricing' }],
+          points: 10,
+          cap: 30,
+          halfLife: '7d',
+        },
         { id: 'demo', kind: 'event', event: 'Demo Requested', points: 40, repeat: 'once' },
         {
           id: 'italy',
@@ -132,7 +140,8 @@ describe('score ledger', () => {
     ]);
     expect(ledger.lines[1]?.reasons).toEqual([{ key: 'contacts.ruleUnknown', values: {} }]);
     expect(ledger.lines[2]?.reasons).toEqual([
-      { key: 'contacts.ruleEvent', values: { event: 'Pricing Viewed' } },
+      { key: 'contacts.ruleEvent', values: { event: 'Page Viewed' } },
+      { key: 'contacts.ruleWhere', values: { path: 'path', op: 'contains', value: '/pricing' } },
       { key: 'contacts.ruleCap', values: { cap: 30 } },
       { key: 'contacts.ruleHalfLife', values: { halfLife: '7d' } },
     ]);

@@ -83,6 +83,7 @@ export type ScoreRule =
       id: string;
       kind: 'event';
       event: string;
+      where?: Array<{ path: string; op: string; value?: unknown }>;
       points: number;
       repeat?: string;
       cap?: number;
@@ -123,6 +124,12 @@ export function ruleReasons(rule: ScoreRule | undefined): Reason[] {
     ];
   }
   const reasons: Reason[] = [{ key: 'contacts.ruleEvent', values: { event: rule.event } }];
+  // The property filters too: "performed Page Viewed" alone hides that only /pricing counts.
+  for (const filter of rule.where ?? [])
+    reasons.push({
+      key: 'contacts.ruleWhere',
+      values: { path: filter.path, op: filter.op, value: valueText(filter.value) },
+    });
   if (rule.repeat === 'once') reasons.push({ key: 'contacts.ruleOnce', values: {} });
   if (rule.cap !== undefined) reasons.push({ key: 'contacts.ruleCap', values: { cap: rule.cap } });
   if (rule.halfLife) reasons.push({ key: 'contacts.ruleHalfLife', values: { halfLife: rule.halfLife } });
