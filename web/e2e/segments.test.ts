@@ -139,6 +139,8 @@ describe('segments (Chromium)', () => {
     await expect.poll(() => atLeast.getAttribute('aria-invalid')).toBe('false');
 
     await page.getByRole('button', { name: 'Create' }).click();
+    // Opened as itself once created, it says it was saved.
+    await page.locator('.notice').filter({ hasText: 'Segment saved' }).waitFor();
     await expect
       .poll(() => page.getByTestId('segment-status').textContent(), { timeout: 30_000 })
       .toBe('Ready: 2 members');

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
+import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { ApiError, api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
@@ -64,7 +64,11 @@ function SegmentEditor(props: { kind: 'live' | 'static'; segment?: SegmentJson }
   );
   // Problems show once saving was tried, not while a new condition is still being filled in.
   const [isChecked, setIsChecked] = useState(false);
-  const [notice, setNotice] = useState<string>();
+  // A segment just created opens as itself, anew: the notice that it was saved comes along.
+  const location = useLocation();
+  const [notice, setNotice] = useState<string | undefined>(
+    () => (location.state as { notice?: string } | null)?.notice,
+  );
   const problems = useMemo(() => (kind === 'live' ? validateBuilder(root) : []), [kind, root]);
   const rule = useMemo(() => ruleFromBuilder(root), [root]);
   // Compared as the builder would save the stored rule: opening a segment changes nothing by itself.
@@ -101,7 +105,11 @@ function SegmentEditor(props: { kind: 'live' | 'static'; segment?: SegmentJson }
       queryClient.setQueryData(['segment', workspace.id, saved.id], saved);
       await queryClient.invalidateQueries({ queryKey: ['segments', workspace.id] });
       setNotice(t('segments.saved'));
-      if (!segment) void navigate(`/segments/${encodeURIComponent(saved.id)}`, { replace: true });
+      if (!segment)
+        void navigate(`/segments/${encodeURIComponent(saved.id)}`, {
+          replace: true,
+          state: { notice: t('segments.saved') },
+        });
     },
   });
   const remove = useMutation({
