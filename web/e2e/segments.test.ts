@@ -139,11 +139,12 @@ describe('segments (Chromium)', () => {
     await expect.poll(() => atLeast.getAttribute('aria-invalid')).toBe('false');
 
     await page.getByRole('button', { name: 'Create' }).click();
-    // Opened as itself once created, it says it was saved.
-    await page.locator('.notice').filter({ hasText: 'Segment saved' }).waitFor();
     await expect
       .poll(() => page.getByTestId('segment-status').textContent(), { timeout: 30_000 })
       .toBe('Ready: 2 members');
+    // Opened as itself once created, it still says it was saved.
+    expect(page.url()).toMatch(/\/segments\/seg_/);
+    expect(await page.locator('.notice').filter({ hasText: 'Segment saved' }).count()).toBe(1);
     await expect.poll(() => page.getByTestId('segment-members').locator('tbody tr').count()).toBe(2);
     // Members show as who they are, not as profile ids.
     expect(await page.getByTestId('segment-members').getByRole('link').allTextContents()).toEqual(
