@@ -32,6 +32,38 @@ const REPEAT_PRO_BUYERS: SegmentCondition = {
   ],
 };
 
+/**
+ * The storage with one method of `segments` replaced inside its transactions, `around` given the
+ * original: what another process (or a pause) does at that point of a write.
+ */
+function withTxSegmentsMethod<K extends keyof StorageTx['segments']>(
+  storage: Storage,
+  name: K,
+  around: (original: StorageTx['segments'][K]) => StorageTx['segments'][K],
+): Storage {
+  return new Proxy(storage, {
+    get: (target, property, receiver) =>
+      property !== 'transaction'
+        ? Reflect.get(target, property, receiver)
+        : <T>(work: (tx: StorageTx) => Promise<T>) =>
+            target.transaction((tx) =>
+              work(
+                new Proxy(tx, {
+                  get: (txTarget, txProperty, txReceiver) =>
+                    txProperty !== 'segments'
+                      ? Reflect.get(txTarget, txProperty, txReceiver)
+                      : new Proxy(txTarget.segments, {
+                          get: (segments, method, segmentsReceiver) =>
+                            method !== name
+                              ? Reflect.get(segments, method, segmentsReceiver)
+                              : around(segments[name].bind(segments) as StorageTx['segments'][K]),
+                        }),
+                }),
+              ),
+            ),
+  });
+}
+
 describe.each(BACKENDS)('segments on %s', (backend) => {
   let world: JourneyWorld;
 
@@ -661,30 +693,10 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
         checked = resolve;
       });
       // The segment's checks have passed; its write has not happened yet.
-      const pausedBeforeWrite = new Proxy(world.storage, {
-        get: (target, property, receiver) =>
-          property !== 'transaction'
-            ? Reflect.get(target, property, receiver)
-            : <T>(work: (tx: StorageTx) => Promise<T>) =>
-                target.transaction((tx) =>
-                  work(
-                    new Proxy(tx, {
-                      get: (txTarget, txProperty, txReceiver) =>
-                        txProperty !== 'segments'
-                          ? Reflect.get(txTarget, txProperty, txReceiver)
-                          : new Proxy(txTarget.segments, {
-                              get: (segments, name, segmentsReceiver) =>
-                                name !== 'create'
-                                  ? Reflect.get(segments, name, segmentsReceiver)
-                                  : async (segment: Segment) => {
-                                      checked();
-                                      await mayCreate;
-                                      return segments.create(segment);
-                                    },
-                            }),
-                    }),
-                  ),
-                ),
+      const pausedBeforeWrite = withTxSegmentsMethod(world.storage, 'create', (create) => async (segment) => {
+        checked();
+        await mayCreate;
+        return create(segment);
       });
       const observer = new pg.Client({ connectionString: testDatabaseUrl() });
       await observer.connect();
@@ -1104,32 +1116,14 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     };
     if (!world.schema) await commitBatch();
     let hasCommitted = false;
-    const renaming = new Proxy(storage, {
-      get: (target, property, receiver) =>
-        property !== 'transaction'
-          ? Reflect.get(target, property, receiver)
-          : <T>(work: (tx: StorageTx) => Promise<T>) =>
-              target.transaction((tx) =>
-                work(
-                  new Proxy(tx, {
-                    get: (txTarget, txProperty, txReceiver) =>
-                      txProperty !== 'segments'
-                        ? Reflect.get(txTarget, txProperty, txReceiver)
-                        : new Proxy(txTarget.segments, {
-                            get: (segments, name, segmentsReceiver) =>
-                              name !== 'find' || !world.schema
-                                ? Reflect.get(segments, name, segmentsReceiver)
-                                : async (workspaceId: string, id: string) => {
-                                    const found = await segments.find(workspaceId, id);
-                                    if (!hasCommitted) await commitBatch();
-                                    hasCommitted = true;
-                                    return found;
-                                  },
-                          }),
-                  }),
-                ),
-              ),
-    });
+    const renaming = !world.schema
+      ? storage
+      : withTxSegmentsMethod(storage, 'find', (find) => async (workspaceId, id) => {
+          const found = await find(workspaceId, id);
+          if (!hasCommitted) await commitBatch();
+          hasCommitted = true;
+          return found;
+        });
     await updateSegment(renaming, {
       workspaceId: world.workspaceId,
       id: segment.id,
