@@ -478,6 +478,46 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     },
   );
 
+  it.runIf(backend === 'postgres')(
+    'waits a poll, not in a loop, while the only due message waits for another round to finish',
+    async () => {
+      await world.publish(sender('Offer A', 1));
+      await world.publish(sender('Offer B', 1));
+      await world.send([identify('v', { email: 'v@example.com' }), track('v', 'Offer A')]);
+      await world.background.pipeline.drain();
+      world.sink.replyDelayMs = 2000;
+      const firstWorker = world.dispatcher().runOnce();
+      try {
+        await eventually(async () => ((await messagesOf('v'))[0]?.status === 'sending' ? true : undefined));
+        await world.send([track('v', 'Offer B')]);
+        await world.background.pipeline.drain();
+        let claims = 0;
+        const counting = new Proxy(world.storage, {
+          get: (target, property, receiver) =>
+            property !== 'messages'
+              ? Reflect.get(target, property, receiver)
+              : new Proxy(target.messages, {
+                  get: (messages, name, messagesReceiver) =>
+                    name !== 'claimDue'
+                      ? Reflect.get(messages, name, messagesReceiver)
+                      : (claim: Parameters<Storage['messages']['claimDue']>[0]) => {
+                          claims++;
+                          return messages.claimDue(claim);
+                        },
+                }),
+        });
+        const second = world.dispatcher({ storage: counting, pollIntervalMs: 1000 });
+        second.start();
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        await second.stop();
+        expect(claims).toBeLessThanOrEqual(2);
+      } finally {
+        await firstWorker;
+        world.sink.replyDelayMs = 0;
+      }
+    },
+  );
+
   it('holds on to a message a slow SMTP server keeps, so that another worker does not send it too', async () => {
     const leaseMs = 300;
     const worker = () => world.dispatcher({ leaseMs });

@@ -285,8 +285,12 @@ export class MessageDispatcher {
       // Woken while looking for the next due message: what was queued meanwhile goes now, not at the next poll.
       if (this.#pending) continue;
       const { clock, pollIntervalMs } = this.#options;
+      // Due already, yet not claimed: another round holds its contact (PostgreSQL workers), or another
+      // process's claim has it locked. Looked at again after a poll, not at once and over and over.
       const wait =
-        due === undefined ? pollIntervalMs : Math.max(0, Math.min(due - clock.now(), pollIntervalMs));
+        due === undefined || due <= clock.now()
+          ? pollIntervalMs
+          : Math.min(due - clock.now(), pollIntervalMs);
       this.#timer = setTimeout(() => this.wake(), wait);
       this.#timer.unref();
       return;
