@@ -9,9 +9,16 @@ export interface TimedWork {
   runDue(): Promise<number>;
   /** When the earliest remaining timer falls due. */
   nextDue(): Promise<number | undefined>;
+  /**
+   * Up to when timers may fire, when that waits for a consumer of the event log to read what was
+   * received before them: one due later than that is looked at again shortly, not fired.
+   */
+  judgedThrough?(now: number): Promise<number>;
 }
 
 const RETRY_DELAY_MS = 1000;
+/** How soon a due timer is looked at again while what was received before it is still unread. */
+const RECHECK_MS = 1000;
 
 /**
  * Fires durable timers when they fall due. It sleeps until the earliest due timer (or the poll
@@ -72,13 +79,20 @@ export class TimerScheduler {
         while (!this.#stopped && (await this.#work.runDue()) > 0) {
           // overdue timers: keep going
         }
-        const next = await this.#work.nextDue();
-        this.#sleepUntil(next ?? Number.POSITIVE_INFINITY);
+        this.#sleepUntil((await this.#nextWake()) ?? Number.POSITIVE_INFINITY);
       } catch (error) {
         this.#logger.error({ err: error }, `${this.#work.name} failed; retrying`);
         this.#sleepUntil(this.#clock.now() + RETRY_DELAY_MS);
       }
     }
+  }
+
+  /** The earliest timer's due time, or shortly, while it is due but not yet judged through. */
+  async #nextWake(): Promise<number | undefined> {
+    const due = await this.#work.nextDue();
+    const now = this.#clock.now();
+    if (due === undefined || due > now || !this.#work.judgedThrough) return due;
+    return due <= (await this.#work.judgedThrough(now)) ? due : now + RECHECK_MS;
   }
 
   #sleepUntil(dueAt: number): void {

@@ -24,8 +24,6 @@ import {
  * bounds it.
  */
 export const SEGMENTS_BATCH = 5000;
-/** How soon to look again at a due timer the consumer has yet to read up to. */
-const TIMER_RECHECK_MS = 1000;
 /** How often to look for segments saved through another process (this one's saves wake it at once). */
 const BACKFILL_POLL_MS = 5000;
 
@@ -69,13 +67,8 @@ export function createSegmentUpkeep(options: {
     work: {
       name: 'segment timers',
       runDue: runDueTimers,
-      async nextDue() {
-        const due = await storage.segments.nextTimerDue();
-        const now = clock.now();
-        if (due === undefined || due > now) return due;
-        // Due, but the consumer has yet to read what was received before then: look again shortly.
-        return due <= (await segmentTimersJudgedThrough(storage, now)) ? due : now + TIMER_RECHECK_MS;
-      },
+      nextDue: () => storage.segments.nextTimerDue(),
+      judgedThrough: (now) => segmentTimersJudgedThrough(storage, now),
     },
     clock,
     logger,

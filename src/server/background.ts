@@ -33,9 +33,6 @@ import { compileLayout, WARM_UP_MJML } from '../templates/email-template.js';
 
 /** Rendering and SMTP are the heaviest part of sending; two threads share them and the connections. */
 const SEND_THREADS = 2;
-/** How soon to look again at a hand-off due while scoring works off what was received before then. */
-const HAND_OFF_RECHECK_MS = 1000;
-const TIMER_RECHECK_MS = 1000;
 
 interface Services {
   storage: Storage;
@@ -101,13 +98,8 @@ export function createJourneyWork(
     work: {
       name: 'journey timers',
       runDue: () => engine.runDueTimers(),
-      async nextDue() {
-        const due = await storage.journeys.nextTimerDue();
-        const now = clock.now();
-        if (due === undefined || due > now) return due;
-        // Due, but journeys have yet to read what was received before then: look again shortly.
-        return due <= (await journeyTimersJudgedThrough(storage, now)) ? due : now + TIMER_RECHECK_MS;
-      },
+      nextDue: () => storage.journeys.nextTimerDue(),
+      judgedThrough: (now) => journeyTimersJudgedThrough(storage, now),
     },
     clock,
     logger,
@@ -134,13 +126,8 @@ export function createJourneyWork(
         if (handled > 0) pipeline?.wake();
         return handled;
       },
-      async nextDue() {
-        const due = await storage.scoring.nextHandOffDue();
-        const now = clock.now();
-        if (due === undefined || due > now) return due;
-        // Due, but scoring has yet to see what was received before then: look again shortly.
-        return due <= (await handOffsJudgedThrough(storage, now)) ? due : now + HAND_OFF_RECHECK_MS;
-      },
+      nextDue: () => storage.scoring.nextHandOffDue(),
+      judgedThrough: (now) => handOffsJudgedThrough(storage, now),
     },
     clock,
     logger,
