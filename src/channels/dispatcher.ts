@@ -76,6 +76,8 @@ interface RoundContext {
 /** A round begun: how many messages it claimed, once it has begun them all, and once it is over. */
 interface Round {
   claimed: number;
+  /** The time it claimed what was due by. */
+  claimedAt: number;
   allBegun: Promise<void>;
   finished: Promise<void>;
 }
@@ -153,13 +155,15 @@ export class MessageDispatcher {
   async #beginRound(): Promise<Round> {
     const { storage, clock, batchSize, leaseMs } = this.#options;
     const claimant = `${this.#worker}:${newId('clm')}`;
+    const claimedAt = clock.now();
     const claimed = await storage.messages.claimDue({
-      now: clock.now(),
+      now: claimedAt,
       limit: batchSize,
       leaseMs,
       claimant,
     });
-    if (claimed.length === 0) return { claimed: 0, allBegun: Promise.resolve(), finished: Promise.resolve() };
+    if (claimed.length === 0)
+      return { claimed: 0, claimedAt, allBegun: Promise.resolve(), finished: Promise.resolve() };
     // Oldest first (ids are time-ordered), whatever order the database returned them in: when a cap lets
     // only some of a contact's messages through, it is the earliest ones.
     claimed.sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || (a.id < b.id ? -1 : 1));
@@ -183,7 +187,7 @@ export class MessageDispatcher {
       this.#cappedSends.endRound(claimant);
       beganAll();
     });
-    return { claimed: claimed.length, allBegun, finished };
+    return { claimed: claimed.length, claimedAt, allBegun, finished };
   }
 
   async #send(claimed: Message[], context: RoundContext, beganAll: () => void): Promise<void> {
@@ -262,6 +266,7 @@ export class MessageDispatcher {
   }
 
   async #loop(): Promise<void> {
+    let lastClaimAt = Number.NEGATIVE_INFINITY;
     for (;;) {
       clearTimeout(this.#timer);
       while (this.#pending && !this.#stopped) {
@@ -271,6 +276,7 @@ export class MessageDispatcher {
           // round's last, slow sends finish beside it.
           while (!this.#stopped) {
             const round = await this.#beginRound();
+            lastClaimAt = round.claimedAt;
             if (round.claimed === 0) break;
             this.#keep(round.finished);
             await round.allBegun;
@@ -285,12 +291,13 @@ export class MessageDispatcher {
       // Woken while looking for the next due message: what was queued meanwhile goes now, not at the next poll.
       if (this.#pending) continue;
       const { clock, pollIntervalMs } = this.#options;
-      // Due already, yet not claimed: another round holds its contact (PostgreSQL workers), or another
-      // process's claim has it locked. Looked at again after a poll, not at once and over and over.
+      // Due when the last claim looked, yet not claimed: another round holds its contact (PostgreSQL
+      // workers), or another process's claim has it locked. Looked at again after a poll, not at once
+      // and over and over; one falling due since goes at once.
       const wait =
-        due === undefined || due <= clock.now()
+        due === undefined || due <= lastClaimAt
           ? pollIntervalMs
-          : Math.min(due - clock.now(), pollIntervalMs);
+          : Math.max(0, Math.min(due - clock.now(), pollIntervalMs));
       this.#timer = setTimeout(() => this.wake(), wait);
       this.#timer.unref();
       return;
