@@ -176,21 +176,56 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
   });
 
   it('acts on a text once: a retried or replayed request (an old START after a STOP) changes nothing', async () => {
-    const start = await inbound('START', { sid: 'SM-start' });
+    const startSid = `SM${'a'.repeat(32)}`;
+    const start = await inbound('START', { sid: startSid });
     expect(start.text).toContain('You are subscribed again');
-    expect((await inbound('STOP', { sid: 'SM-stop' })).text).toContain('You are unsubscribed');
+    expect((await inbound('STOP', { sid: `SM${'b'.repeat(32)}` })).text).toContain('You are unsubscribed');
 
-    const replayed = await inbound('START', { sid: 'SM-start' });
+    const replayed = await inbound('START', { sid: startSid });
     expect(replayed.status).toBe(200);
     expect(replayed.text).toBe('<?xml version="1.0" encoding="UTF-8"?><Response></Response>');
     expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
     await inbound('START');
     expect(await smsSuppression()).toBeUndefined();
-    // A NUL no column takes, in a signed text: acted on once all the same, never a 500.
-    expect((await inbound('STOP', { sid: 'SM\u0000nul' })).text).toContain('You are unsubscribed');
-    expect((await inbound('START', { sid: 'SM\u0000nul' })).text).toBe(
-      '<?xml version="1.0" encoding="UTF-8"?><Response></Response>',
-    );
+    // A NUL no column takes, in a signed text: acted on all the same, never a 500.
+    expect((await inbound('STOP\u0000')).text).toContain('You are unsubscribed');
+    expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
+    await inbound('START');
+    expect(await smsSuppression()).toBeUndefined();
+  });
+
+  it('refuses a signed text re-split around its MessageSid, so a captured START cannot be replayed', async () => {
+    const { world } = mailWorld;
+    const url = `${world.url}/v1/sms/inbound/${world.workspaceId}`;
+    const sid = `SM${'c'.repeat(32)}`;
+    const captured = new URLSearchParams({
+      AccountSid: 'AC1',
+      Body: 'START',
+      From: PHONE,
+      MessageSid: sid,
+      To: '+15005550006',
+    });
+    const signature = twilioSignature(TOKEN, url, captured);
+    const post = (body: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+        body,
+      });
+    expect((await post(captured.toString())).status).toBe(200);
+    expect((await inbound('STOP')).text).toContain('You are unsubscribed');
+
+    // The signature runs names and values together: these say the same to it, with a sid never seen
+    // (To folded into it) or with none at all (the sid folded into a name).
+    const base = `AccountSid=AC1&Body=START&From=${encodeURIComponent(PHONE)}`;
+    for (const body of [
+      `${base}&MessageSid=${sid}To${encodeURIComponent('+15005550006')}`,
+      `${base}&MessageSid${sid}To=${encodeURIComponent('+15005550006')}`,
+    ]) {
+      const replayed = await post(body);
+      expect(replayed.status).toBe(400);
+      expect(await replayed.json()).toMatchObject({ error: { field: 'MessageSid' } });
+    }
     expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
     await inbound('START');
     expect(await smsSuppression()).toBeUndefined();

@@ -19,6 +19,9 @@ import type { RouteDocumentation } from '../app.js';
 import type { Authenticator } from '../auth.js';
 import { ErrorResponse, WorkspaceParams } from '../schemas.js';
 
+/** A Twilio message id: SM (a text) or MM (a multimedia message) and 32 hex digits. */
+const TWILIO_MESSAGE_SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
+
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
 
 /** SMS: the provider's inbound webhook (STOP, START, HELP) and a preview with segment counting. */
@@ -41,7 +44,7 @@ export async function smsRoutes(
         tags: ['sms'],
         summary: "The SMS provider's inbound-message webhook (Twilio's form, signed with X-Twilio-Signature)",
         description:
-          'STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPTOUT, REVOKE (alone, any case, punctuation ignored; STOP, STOPALL, UNSUBSCRIBE, OPT OUT, OPTOUT, REVOKE within a reply of up to four words too) suppress the number for SMS; START, YES, UNSTOP lift that; HELP and INFO get the help text. The OptOutType Twilio sends (Advanced Opt-Out) decides when present. A MessageSid seen before is not acted on again (empty answer). Answers TwiML; 403 (JSON error) when the signature does not match, 404 when SMS is not set up in the workspace.',
+          'STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPTOUT, REVOKE (alone, any case, punctuation ignored; STOP, STOPALL, UNSUBSCRIBE, OPT OUT, OPTOUT, REVOKE within a reply of up to four words too) suppress the number for SMS; START, YES, UNSTOP lift that; HELP and INFO get the help text. The OptOutType Twilio sends (Advanced Opt-Out) decides when present. A MessageSid seen before is not acted on again (empty answer). Answers TwiML; 403 (JSON error) when the signature does not match, 400 when MessageSid (or SmsSid) is missing or not the provider’s message id (SM or MM and 32 hex digits), 404 when SMS is not set up in the workspace.',
         params: WorkspaceParams,
       },
       config: {
@@ -54,7 +57,11 @@ export async function smsRoutes(
                 properties: {
                   From: { type: 'string', description: 'The sender, in E.164 form' },
                   Body: { type: 'string' },
-                  MessageSid: { type: 'string', description: 'Acted on once (SmsSid is read too)' },
+                  MessageSid: {
+                    type: 'string',
+                    pattern: '^(SM|MM)[0-9a-fA-F]{32}$',
+                    description: 'Acted on once (SmsSid is read when it is missing)',
+                  },
                   OptOutType: { type: 'string', enum: ['STOP', 'START', 'HELP'] },
                 },
               },
@@ -82,6 +89,16 @@ export async function smsRoutes(
         signature: typeof signature === 'string' ? signature : undefined,
       });
       if (!isValid) throw new AppError('forbidden', 'X-Twilio-Signature does not match this request');
+      const messageSid = params.get('MessageSid') ?? params.get('SmsSid');
+      // Twilio's signature runs names and values together, so a captured request re-split at other
+      // boundaries still matches it: only an id of exactly this form keeps a replay from passing as a
+      // new text (a sid stretched over the next parameter, or folded into a name to leave none).
+      if (messageSid === null || !TWILIO_MESSAGE_SID.test(messageSid))
+        throw new AppError(
+          'invalid_input',
+          "MessageSid must be the provider's id for the text: SM or MM and 32 hex digits",
+          { field: 'MessageSid' },
+        );
       // A provider's text is taken as sent, less what no column takes (a NUL would fail the write).
       const param = (name: string) => {
         const value = params.get(name);
@@ -92,7 +109,7 @@ export async function smsRoutes(
         workspaceId,
         from: param('From') ?? '',
         body: param('Body') ?? '',
-        messageSid: param('MessageSid') ?? param('SmsSid'),
+        messageSid,
         optOutType: param('OptOutType'),
         helpText: sms.helpText ?? DEFAULT_HELP_TEXT,
         at: clock.now(),
