@@ -61,6 +61,18 @@ describe('input issues', () => {
     expect(describe({ all: twoMistakes })?.field).toBe('rule.all.1.not.subscribed');
     expect(describe({ any: [twoMistakes[0]] })?.field).toBe('rule.any.0.value');
     expect(describe({ not: { any: twoMistakes } })?.field).toBe('rule.not.any.1.not.subscribed');
+    // A required key misspelt is named as such, not as a missing `all`.
+    expect(describe({ type: 'trait', path: 'country', operator: 'eq', value: 'IT' })).toEqual({
+      field: 'rule.operator',
+      message: 'is not a known field',
+    });
+    expect(describe({ any: [{ type: 'event', name: 'Order Completed' }] })?.field).toBe('rule.any.0.name');
+    expect(describe({ type: 'score', modle: 'fit', min: 1 })?.field).toBe('rule.modle');
+    // Every operator a trait takes is named, dates relative to now among them.
+    expect(describe({ type: 'trait', path: 'a' })).toMatchObject({
+      field: 'rule.op',
+      message: expect.stringContaining('"not_within_last"'),
+    });
     // A leaf with a type no condition has is named at its type.
     expect(describe({ type: 'trial', path: 'a', op: 'eq', value: 1 })?.field).toBe('rule.type');
   });

@@ -31,6 +31,20 @@ export function specificIssue(issue: InputIssue): { path: PropertyKey[]; message
   const hasUnknownKeys = (branch: readonly InputIssue[]) =>
     branch.some((inner) => inner.code === 'unrecognized_keys' && inner.path.length === 0);
   const shaped = issue.errors.filter((branch) => !hasUnknownKeys(branch));
+  // When every branch is, the one knowing most of the keys given was meant (a leaf with `operator`
+  // for `op`, not an `all` knowing none of them): its unknown key is the mistake to name.
+  if (shaped.length === 0) {
+    const ownUnknown = (branch: readonly InputIssue[]) =>
+      branch.find((inner) => inner.code === 'unrecognized_keys' && inner.path.length === 0);
+    const unknownCount = (branch: readonly InputIssue[]) => ownUnknown(branch)?.keys?.length ?? 0;
+    const fewest = Math.min(...issue.errors.map(unknownCount));
+    const closest = issue.errors.filter((branch) => unknownCount(branch) === fewest);
+    const mistake = closest.length === 1 && closest[0] ? ownUnknown(closest[0]) : undefined;
+    if (mistake) {
+      const found = specificIssue(mistake);
+      return { path: [...here, ...found.path], message: found.message };
+    }
+  }
   // So is a discriminated union whose discriminator alone fits nothing while another branch finds no
   // fault there: a leaf finding no `type` in an `all` whose own rules hold the mistakes.
   const isDiscriminatorOnly = (branch: readonly InputIssue[]) =>

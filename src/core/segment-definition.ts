@@ -10,7 +10,7 @@ import { Comparison, requireComparisonValue } from './journey-definition.js';
  */
 
 /** Comparisons on a value, plus dates relative to now: `within_last: 30d`, `not_within_last: 1w`. */
-export const ValueOp = z.union([Comparison, z.enum(['within_last', 'not_within_last'])]);
+export const ValueOp = z.enum([...Comparison.options, 'within_last', 'not_within_last']);
 export type ValueOp = z.infer<typeof ValueOp>;
 
 const valueRules = <T extends z.ZodObject<{ op: typeof ValueOp; value: z.ZodOptional<z.ZodUnknown> }>>(
