@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { type Command, CommanderError } from 'commander';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -234,6 +235,11 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           unmatchedRows: [{ line: 3, key: 'someone-else' }],
         });
         expect(await storage.segments.countMembers(segment.id)).toBe(1);
+        // A gzip of a list is read as the list it holds, as the API reads a compressed upload.
+        const gzipped = path.join(database.dataDir, 'visitors.csv.gz');
+        writeFileSync(gzipped, gzipSync(['user_id', 'someone-else', 'csv-1'].join('\n')));
+        const fromGzip = await cli('segments', 'import-list', gzipped, '--segment', segment.id, '--json');
+        expect(JSON.parse(fromGzip.stdout)).toMatchObject({ rows: 2, matched: 1, unmatched: 1, added: 0 });
       } finally {
         await storage.close();
       }

@@ -1,5 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.js';
 import { openStorage } from '../storage/open-storage.js';
@@ -37,6 +38,20 @@ describe.each(BACKENDS)('importing a file of events on %s', (backend) => {
     }));
   const rejectedPayloads = async () =>
     (await storage.events.listRejected(WORKSPACE, { limit: 500 })).items.map((row) => row.payload);
+
+  it('reads a gzip file as the calls it holds, its progress counted in the file’s own bytes', async () => {
+    const file = path.join(database.dataDir, 'calls.jsonl.gz');
+    const lines = ['a', 'b'].map((userId) => JSON.stringify({ type: 'track', event: 'Opened', userId }));
+    writeFileSync(file, gzipSync(`${lines.join('\n')}\n`));
+    const summary = await importEventsFile(storage, {
+      workspaceId: WORKSPACE,
+      file,
+      format: 'jsonl',
+      now: () => Date.now(),
+    });
+    expect(summary).toMatchObject({ rows: 2, stored: 2, rejected: 0, bytesRead: statSync(file).size });
+    expect((await storedEvents()).map((event) => event.userId).sort()).toEqual(['a', 'b']);
+  });
 
   it('refuses a column reaching into the prototype, importing nothing', async () => {
     const csv =

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse';
 import type { NewEvent, RejectedEvent } from '../core/event.js';
 import type { Storage } from '../storage/storage.js';
+import { openFileSource } from './file-source.js';
 import { EventTooLargeError, validateEvent } from './validate-event.js';
 
 export type ImportFormat = 'jsonl' | 'csv';
@@ -70,9 +71,8 @@ export async function importEventsFile(
     rejected: 0,
     rejectedRows: [],
   };
-  const source = createReadStream(options.file);
-  source.on('data', (chunk) => {
-    summary.bytesRead += chunk.length;
+  const source = openFileSource(options.file, (count) => {
+    summary.bytesRead += count;
   });
 
   let events: NewEvent[] = [];

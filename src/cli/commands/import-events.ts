@@ -11,7 +11,7 @@ export function registerImportCommand(program: Command): void {
     .description(
       'import Segment calls from JSON Lines (one call per line) or CSV (columns type, event, userId, properties.x, traits.x, …)',
     )
-    .argument('<file>', 'a .jsonl / .ndjson or .csv file')
+    .argument('<file>', 'a .jsonl / .ndjson or .csv file, or a gzip of one (.csv.gz, …)')
     .option('--format <format>', 'jsonl or csv (default: from the file extension)')
     .option('--workspace <id>', 'workspace id (default: the only workspace)')
     .option('--json', 'print the summary as JSON (no progress bar)')
@@ -57,7 +57,8 @@ export function registerImportCommand(program: Command): void {
 
 function resolveFormat(file: string, explicit: string | undefined): ImportFormat {
   const format =
-    explicit ?? (/\.csv$/i.test(file) ? 'csv' : /\.(jsonl|ndjson|json)$/i.test(file) ? 'jsonl' : undefined);
+    explicit ??
+    (/\.csv(\.gz)?$/i.test(file) ? 'csv' : /\.(jsonl|ndjson|json)(\.gz)?$/i.test(file) ? 'jsonl' : undefined);
   if (format !== 'jsonl' && format !== 'csv') {
     throw new Error(`cannot tell the format of ${file}: pass --format jsonl or --format csv`);
   }

@@ -1,8 +1,8 @@
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
-import { Transform } from 'node:stream';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { openFileSource } from '../../ingest/file-source.js';
 import { importStaticList } from '../../segments/segments.js';
 import { pickWorkspace, print, withStorage } from '../cli-context.js';
 
@@ -13,7 +13,7 @@ export function registerSegmentCommands(program: Command): void {
     .description(
       'add the contacts of a CSV to a static segment; rows name a contact by a user_id, anonymous_id or email column',
     )
-    .argument('<file>', 'a .csv file with a header row')
+    .argument('<file>', 'a .csv file with a header row (or a gzip of one)')
     .requiredOption('--segment <id>', 'the static segment to add to')
     .option('--workspace <id>', 'workspace id (default: the only workspace)')
     .option('--json', 'print the summary as JSON (no progress bar)')
@@ -28,18 +28,13 @@ export function registerSegmentCommands(program: Command): void {
           hideCursor: true,
         });
         let bytesRead = 0;
-        // Counts bytes as the parser takes them, for the bar.
-        const counter = new Transform({
-          transform(chunk: Buffer, _encoding, done) {
-            bytesRead += chunk.length;
-            done(null, chunk);
-          },
-        });
         if (showBar) bar.start(totalBytes, 0, { rows: 0, matched: 0, unmatched: 0 });
         const summary = await importStaticList(storage, {
           workspaceId: workspace.id,
           segmentId: options.segment,
-          source: createReadStream(file).pipe(counter),
+          source: openFileSource(file, (count) => {
+            bytesRead += count;
+          }),
           now: () => clock.now(),
           onProgress: (progress) => {
             if (showBar) bar.update(bytesRead, progress);
