@@ -11,6 +11,12 @@ const Identifier = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1–64 let
 /** Where a condition looks: the profile's traits, the event being handled, or the event that entered the journey. */
 export const ConditionSource = z.enum(['trait', 'event', 'entry_event']);
 
+/**
+ * The longest SMS template: its Liquid (a branch per language, comments) may be far longer than the
+ * 1,600 characters a rendered text may have, which rendering checks.
+ */
+export const SMS_TEMPLATE_MAX_CHARACTERS = 10_000;
+
 export const Comparison = z.enum([
   'eq',
   'neq',
@@ -178,7 +184,7 @@ export const Step = z.discriminatedUnion('type', [
     id: Identifier,
     type: z.literal('send_sms'),
     /** Liquid, rendered as plain text: `Hi {{ profile.traits.first_name }}, your cart is waiting`. */
-    body: z.string().trim().min(1).max(1600),
+    body: z.string().trim().min(1).max(SMS_TEMPLATE_MAX_CHARACTERS),
     topic: z.string().min(1).max(64).default('marketing'),
     whenNotAllowed: z.enum(['defer', 'skip']).default('defer'),
     next: Next,

@@ -323,6 +323,12 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
       field: 'body',
       message: 'body: the text renders to 20,000 characters; a text may have at most 1,600',
     });
+    // The template may be longer than a text: what counts is what it renders to.
+    const commented = await api<{ text: string }>('POST', '/sms/preview', {
+      body: `{% comment %}${'a note for translators '.repeat(100)}{% endcomment %}Hi`,
+    });
+    expect(commented.status).toBe(200);
+    expect(commented.body.text).toBe('Hi');
     const longest = await api<{ segments: number }>('POST', '/sms/preview', {
       body: '{% for i in (1..160) %}xxxxxxxxxx{% endfor %}',
     });

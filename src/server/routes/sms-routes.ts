@@ -12,6 +12,7 @@ import { smsSegments } from '../../channels/sms/segments.js';
 import { renderSmsBody } from '../../channels/sms/sms-channel.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
+import { SMS_TEMPLATE_MAX_CHARACTERS } from '../../core/journey-definition.js';
 import type { Profile } from '../../core/profile.js';
 import { storableText } from '../../core/storable-text.js';
 import type { Storage } from '../../storage/storage.js';
@@ -127,7 +128,7 @@ export async function smsRoutes(
         summary: 'An SMS text rendered for a profile, with its encoding and segment count',
         params: WorkspaceParams,
         body: z.strictObject({
-          body: z.string().trim().min(1).max(1600),
+          body: z.string().trim().min(1).max(SMS_TEMPLATE_MAX_CHARACTERS),
           profileId: z.string().max(100).optional(),
         }),
         response: {
