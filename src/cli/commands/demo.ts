@@ -50,7 +50,7 @@ export function registerDemoCommand(program: Command): void {
           summary,
           options,
           (s) =>
-            `Loaded the demo shop into ${workspace.name}: ${s.contacts} contacts, ${s.events} events, ${s.journeys.length} published journeys. Start Mops and open the console.`,
+            `Loaded the demo shop into ${workspace.name}: ${s.contacts} contacts, ${s.events} events, ${s.journeys.length} published journeys. Open the console (npm start, if Mops is not running) to look around.`,
         );
       });
     });

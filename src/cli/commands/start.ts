@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../core/config.js';
 import { PROCESS_ROLES, type ProcessRole, type RunningMops, startMops } from '../../server/server.js';
+import { hasWebConsole } from '../../server/web-console.js';
 
 export function registerStartCommand(program: Command): void {
   program
@@ -17,7 +18,10 @@ export function registerStartCommand(program: Command): void {
       }
       const config = loadConfig();
       const mops = await startMops({ config, role: options.role as ProcessRole });
-      printBanner(mops, config.database.kind === 'sqlite' ? config.database.path : 'PostgreSQL');
+      printBanner(mops, {
+        database: config.database.kind === 'sqlite' ? config.database.path : 'PostgreSQL',
+        hasConsole: hasWebConsole(config.webDir),
+      });
       let isStopping = false;
       const shutdown = (signal: string) => {
         if (isStopping) {
@@ -41,7 +45,8 @@ export function registerStartCommand(program: Command): void {
 }
 
 /** Plain stdout, not the log: the first admin password must reach the person, and only once. */
-function printBanner(mops: RunningMops, database: string): void {
+function printBanner(mops: RunningMops, options: { database: string; hasConsole: boolean }): void {
+  const { database, hasConsole } = options;
   const lines = [''];
   if (mops.url) lines.push(`  Mops is listening on ${mops.url}  (role ${mops.role}, database ${database})`);
   else lines.push(`  Mops worker running (database ${database})`);
@@ -52,8 +57,12 @@ function printBanner(mops: RunningMops, database: string): void {
       '  First log-in (shown only this once; `mops users reset-password` makes a new one):',
       `    e-mail:    ${admin.email}`,
       `    password:  ${admin.password}`,
-      `  Open ${mops.url} in a browser to log in, then choose your own password under Settings → My password.`,
+      hasConsole
+        ? `  Open ${mops.url} in a browser to log in, then choose your own password under Settings → My password.`
+        : '  Log in through the API (POST /api/auth/login); the web console is not built here (npm run build).',
     );
+  } else if (mops.url && !hasConsole) {
+    lines.push('', '  The web console is not built here (npm run build): the API alone is served.');
   }
   if (mops.url) {
     lines.push(
