@@ -1,5 +1,5 @@
 import type {} from '@fastify/cookie';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type ApiKeyVerifier, findSessionUser, SESSION_COOKIE } from '../access/access.js';
 import type { ApiKey, Role, User } from '../core/access.js';
 import type { Clock } from '../core/clock.js';
@@ -17,12 +17,23 @@ const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  */
 export class Authenticator {
   readonly #deps: { storage: Storage; clock: Clock; keys: ApiKeyVerifier };
+  /** Found once per request, by `authenticateFirst`'s hook: the route's own checks ask again. */
+  readonly #found = new WeakMap<FastifyRequest, Promise<Principal>>();
 
   constructor(deps: { storage: Storage; clock: Clock; keys: ApiKeyVerifier }) {
     this.#deps = deps;
   }
 
-  async principal(request: FastifyRequest): Promise<Principal> {
+  principal(request: FastifyRequest): Promise<Principal> {
+    let found = this.#found.get(request);
+    if (!found) {
+      found = this.#find(request);
+      this.#found.set(request, found);
+    }
+    return found;
+  }
+
+  async #find(request: FastifyRequest): Promise<Principal> {
     const authorization = request.headers.authorization;
     if (authorization) {
       const [scheme, token] = authorization.split(' ');
@@ -81,6 +92,28 @@ export class Authenticator {
       throw new AppError('forbidden', 'this needs a logged-in user, not an API key');
     return principal.user;
   }
+}
+
+/** What a route's config says of its callers. */
+export interface RouteAccess {
+  /**
+   * Reached without a key or a session: logging in and out, and what authenticates its caller itself
+   * (a provider's webhook, by its signature over the body).
+   */
+  isPublic?: boolean;
+}
+
+/**
+ * Every route of `scope` but the public ones refuses a caller without a valid key or session before
+ * its body is read: an anonymous caller learns nothing of what the route would make of it (not even
+ * whether it is malformed), and costs no parsing or validation. What the caller may do in a workspace
+ * (its role) is still the route's to check.
+ */
+export function authenticateFirst(scope: FastifyInstance, auth: Authenticator): void {
+  scope.addHook('onRequest', async (request) => {
+    if ((request.routeOptions.config as RouteAccess).isPublic) return;
+    await auth.principal(request);
+  });
 }
 
 /**

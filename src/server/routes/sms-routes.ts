@@ -16,7 +16,7 @@ import type { Profile } from '../../core/profile.js';
 import { storableText } from '../../core/storable-text.js';
 import type { Storage } from '../../storage/storage.js';
 import type { RouteDocumentation } from '../app.js';
-import type { Authenticator } from '../auth.js';
+import type { Authenticator, RouteAccess } from '../auth.js';
 import { ErrorResponse, WorkspaceParams } from '../schemas.js';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
@@ -43,6 +43,7 @@ export async function smsRoutes(
         description:
           'STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPTOUT, REVOKE (alone, any case, punctuation ignored; STOP, STOPALL, UNSUBSCRIBE, OPT OUT, OPTOUT, REVOKE within a reply of up to four words too) suppress the number for SMS; START, YES, UNSTOP lift that; HELP and INFO get the help text. The OptOutType Twilio sends (Advanced Opt-Out) decides when present. A MessageSid seen before is not acted on again (empty answer). Answers TwiML; 403 (JSON error) when the signature does not match, 404 when SMS is not set up in the workspace.',
         params: WorkspaceParams,
+        security: [],
       },
       config: {
         openapiBody: {
@@ -65,7 +66,9 @@ export async function smsRoutes(
           description: 'TwiML: the reply to send back (a confirmation, the help text), or none',
           content: { 'text/xml': { schema: { type: 'string' } } },
         },
-      } satisfies RouteDocumentation,
+        // Authenticated by the provider's signature, checked in the handler: it covers the body.
+        isPublic: true,
+      } satisfies RouteDocumentation & RouteAccess,
     },
     async (request, reply) => {
       const { workspaceId } = request.params;
