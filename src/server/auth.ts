@@ -7,6 +7,8 @@ import { AppError } from '../core/errors.js';
 import type { Storage } from '../storage/storage.js';
 
 export type Principal = { kind: 'user'; user: User } | { kind: 'key'; key: ApiKey };
+/** A caller let into a workspace, with its role there (a secret key's is admin). */
+export type WorkspaceAccess = Principal & { role: Role };
 
 const ROLE_RANK: Record<Role, number> = { member: 0, admin: 1, owner: 2 };
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -62,28 +64,28 @@ export class Authenticator {
     request: FastifyRequest,
     workspaceId: string,
     role: Role = 'member',
-  ): Promise<Principal> {
+  ): Promise<WorkspaceAccess> {
     const principal = await this.principal(request);
     if (principal.kind === 'key') {
       if (principal.key.workspaceId !== workspaceId)
         throw new AppError('not_found', `workspace ${workspaceId} does not exist`);
       // A secret key acts as an admin (admins create keys): what needs an owner needs one logged in.
-      if (ROLE_RANK[role] > ROLE_RANK.admin)
+      if (!hasRole('admin', role))
         throw new AppError(
           'forbidden',
           `this needs the ${role} role, logged in: an API key acts as an admin`,
         );
-      return principal;
+      return { ...principal, role: 'admin' };
     }
     const membership = await this.#deps.storage.access.findMembership(workspaceId, principal.user.id);
     if (!membership) throw new AppError('not_found', `workspace ${workspaceId} does not exist`);
-    if (ROLE_RANK[membership.role] < ROLE_RANK[role]) {
+    if (!hasRole(membership.role, role)) {
       throw new AppError(
         'forbidden',
         `this needs the ${role} role in the workspace; you are ${membership.role}`,
       );
     }
-    return principal;
+    return { ...principal, role: membership.role };
   }
 
   async requireUser(request: FastifyRequest): Promise<User> {
@@ -92,6 +94,11 @@ export class Authenticator {
       throw new AppError('forbidden', 'this needs a logged-in user, not an API key');
     return principal.user;
   }
+}
+
+/** Whether `role` may do what `needed` may: an owner what an admin may, an admin what a member may. */
+export function hasRole(role: Role, needed: Role): boolean {
+  return ROLE_RANK[role] >= ROLE_RANK[needed];
 }
 
 /** What a route's config says of its callers. */

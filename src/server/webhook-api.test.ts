@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUser } from '../access/access.js';
+import { systemClock } from '../core/clock.js';
 import {
   type ApiError,
   apiClient,
@@ -8,6 +10,8 @@ import {
   startMailWorld,
 } from '../test-support/api-client.js';
 import { BACKENDS, eventually, startTestWorld, type TestWorld } from '../test-support/world.js';
+
+const MEMBER_PASSWORD = 'correct horse battery staple';
 
 /** Webhook destinations in the settings, publishing against them, and the dead-letter list, over HTTP. */
 describe.each(BACKENDS)('webhook API on %s', (backend) => {
@@ -252,6 +256,69 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     });
     expect(failed.reason).toBe("the path's query sets code, which the destination's URL sets itself");
     expect(bodies).toHaveLength(called);
+  });
+
+  it("shows members a webhook call's origin only, where its path or query may hold a token; admins all of it", async () => {
+    const { webhooks } = (
+      await api<{ webhooks: { destinations: Array<{ id: string }> } }>('GET', '/settings')
+    ).body;
+    const saved = await api(
+      'PUT',
+      '/settings',
+      settingsWith({
+        destinations: [
+          ...webhooks.destinations.filter((destination) => destination.id !== 'slack'),
+          { id: 'slack', url: `http://127.0.0.1:${port}/services/T0/B0/t0ken-in-path?code=secret` },
+        ],
+        allowPrivateNetworks: true,
+      }),
+    );
+    expect(saved.status).toBe(200);
+    const journeyId = await publish({
+      name: `Slack ${Math.random()}`,
+      entry: { trigger: { type: 'manual' } },
+      start: 'call',
+      steps: [
+        { id: 'call', type: 'webhook', destination: 'slack', path: '/', next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    answer = 422;
+    expect((await enrol(journeyId, { profileId: (await newProfile()).id })).status).toBe(201);
+    const failed = await eventually(async () => {
+      const page = await api<{ items: MessageJson[] }>('GET', `/messages?journeyId=${journeyId}`);
+      return page.body.items.find((message) => message.status === 'failed');
+    });
+    expect(failed.toAddress).toBe(`http://127.0.0.1:${port}/services/T0/B0/t0ken-in-path`);
+
+    const { world } = mailWorld;
+    await createUser(world.mops.storage, systemClock, {
+      email: 'webhook-member@example.com',
+      password: MEMBER_PASSWORD,
+      workspaceId: world.workspaceId,
+      role: 'member',
+    });
+    const login = await fetch(`${world.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'webhook-member@example.com', password: MEMBER_PASSWORD }),
+    });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const asMember = async (path: string) => {
+      const response = await fetch(`${world.url}/api/workspaces/${world.workspaceId}${path}`, {
+        headers: { cookie },
+      });
+      expect(response.status).toBe(200);
+      const page = (await response.json()) as { items: MessageJson[] };
+      return page.items.find((message) => message.id === failed.id);
+    };
+    for (const path of [`/messages?journeyId=${journeyId}`, '/webhooks/dead-letters'])
+      expect((await asMember(path))?.toAddress).toBe(`http://127.0.0.1:${port}/…`);
+    const deadLetters = await api<{ items: MessageJson[] }>('GET', '/webhooks/dead-letters');
+    expect(deadLetters.body.items.find((message) => message.id === failed.id)?.toAddress).toBe(
+      failed.toAddress,
+    );
+    answer = 200;
   });
 
   it('keeps a stored secret only for the address it was given for: re-pointing needs it again', async () => {
