@@ -367,6 +367,18 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
       moved(() => {}),
     );
     expect(samePlace.status).toBe(200);
+    // A base URL written with its trailing slash is the same address.
+    expect(
+      (
+        await api(
+          'PUT',
+          '/settings',
+          moved((body) => {
+            body.sms.baseUrl = 'https://api.twilio.com/';
+          }),
+        )
+      ).status,
+    ).toBe(200);
     expect(samePlace.body).toMatchObject({
       smtp: { hasPassword: true },
       sms: { hasAuthToken: true },
@@ -435,6 +447,19 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
         'sms.authToken',
         (body) => {
           body.sms.baseUrl = 'https://sms.elsewhere.example';
+        },
+      ],
+      // The same host, another path (a gateway's tenant) or account: the token may be someone else's.
+      [
+        'sms.authToken',
+        (body) => {
+          body.sms.baseUrl = 'https://api.twilio.com/someone-else';
+        },
+      ],
+      [
+        'sms.authToken',
+        (body) => {
+          body.sms.accountSid = 'AC2';
         },
       ],
     ];
