@@ -125,7 +125,8 @@ async function checkStagesHeld(
  * Saves a workspace's settings. Secrets (the SMTP password, the SMS auth token, each webhook destination's secret and
  * headers) are sealed with MOPS_SECRET; leaving one out keeps the one already stored (for a
  * destination: that of the stored destination with the same id), as long as it still goes where it
- * was given for (see `keptSecret`).
+ * was given for (see `keptSecret`). A destination's `secret: null` removes its secret, `headers: {}`
+ * its headers.
  */
 export async function saveSettings(
   storage: Storage,
@@ -218,7 +219,9 @@ function sealSecrets(settings: WorkspaceSettings, previous: WorkspaceSettings, s
     // The whole URL: on a shared host (hooks.zapier.com/hooks/catch/…) the path says whose hook it is.
     const isSameReceiver = before !== undefined && sameUrl(destination.url, before.url);
     const field = `webhooks.destinations.${index}`;
-    if (destination.secret) destination.secret = secrets.seal(destination.secret);
+    // Removed on purpose: nothing stored is kept, wherever the destination now points.
+    if (destination.secret === null) delete destination.secret;
+    else if (destination.secret) destination.secret = secrets.seal(destination.secret);
     else {
       const kept = keptSecret(`${field}.secret`, before?.secret, isSameReceiver);
       if (kept) destination.secret = kept;

@@ -1,6 +1,7 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../access/access.js';
+import { SIGNATURE_HEADER, verifySignature } from '../channels/webhook/webhook-signature.js';
 import { systemClock } from '../core/clock.js';
 import {
   type ApiError,
@@ -20,6 +21,7 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
   let port = 0;
   const bodies: string[] = [];
   const authorizations: Array<string | undefined> = [];
+  const callHeaders: IncomingHttpHeaders[] = [];
   /** What the receiver answers next; 422 until a test says otherwise. */
   let answer = 422;
   const { api, newProfile, publish, enrol } = apiClient(() => mailWorld);
@@ -34,6 +36,7 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
       request.on('end', () => {
         bodies.push(body);
         authorizations.push(request.headers.authorization);
+        callHeaders.push(request.headers);
         response
           .writeHead(answer, { 'content-type': 'application/json' })
           .end('{"error":"owner is required"}');
@@ -319,6 +322,62 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
       failed.toAddress,
     );
     answer = 200;
+  });
+
+  it('removes a stored signing secret when sent as null, and signs no call after', async () => {
+    const { webhooks } = (
+      await api<{ webhooks: { destinations: Array<{ id: string }> } }>('GET', '/settings')
+    ).body;
+    const others = webhooks.destinations.filter((destination) => destination.id !== 'signed');
+    const withSigned = (signed: Record<string, unknown>) =>
+      api<SettingsJson>(
+        'PUT',
+        '/settings',
+        settingsWith({
+          destinations: [...others, { id: 'signed', url: `http://127.0.0.1:${port}/signed`, ...signed }],
+          allowPrivateNetworks: true,
+        }),
+      );
+    const signedBy = (settings: SettingsJson) =>
+      settings.webhooks.destinations.find((destination) => destination.id === 'signed');
+    expect(signedBy((await withSigned({ secret: 'signing-secret-0123' })).body)?.hasSecret).toBe(true);
+    const journeyId = await publish({
+      name: `Signed ${Math.random()}`,
+      entry: { trigger: { type: 'manual' } },
+      start: 'call',
+      steps: [
+        { id: 'call', type: 'webhook', destination: 'signed', path: '/', next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    answer = 200;
+    const call = async () => {
+      const before = callHeaders.length;
+      expect((await enrol(journeyId, { profileId: (await newProfile()).id })).status).toBe(201);
+      await eventually(async () => (callHeaders.length > before ? true : undefined));
+      const headers = callHeaders[before] as IncomingHttpHeaders;
+      return {
+        signature: headers[SIGNATURE_HEADER] as string | undefined,
+        idempotencyKey: headers['idempotency-key'] as string,
+        body: bodies[before] as string,
+      };
+    };
+    const signed = await call();
+    expect(
+      verifySignature({
+        secret: 'signing-secret-0123',
+        header: signed.signature,
+        idempotencyKey: signed.idempotencyKey,
+        body: signed.body,
+        nowMs: Date.now(),
+      }),
+    ).toBe(true);
+
+    // Left out, it stays; null removes it.
+    expect(signedBy((await withSigned({})).body)?.hasSecret).toBe(true);
+    expect(signedBy((await withSigned({ secret: null })).body)?.hasSecret).toBe(false);
+    expect(signedBy((await withSigned({})).body)?.hasSecret).toBe(false);
+    expect((await call()).signature).toBeUndefined();
   });
 
   it('keeps a stored secret only for the address it was given for: re-pointing needs it again', async () => {

@@ -159,7 +159,8 @@ export async function messagingRoutes(
       schema: {
         tags: ['settings'],
         summary: 'Replace messaging settings: SMTP server, time zone, frequency cap, quiet hours, topics',
-        description: 'Leave smtp.password out to keep the stored one.',
+        description:
+          "Leave a secret out (smtp.password, sms.authToken, a webhook destination's secret or headers) to keep the stored one, while it goes to the same address; a destination's `secret: null` removes its secret (calls go unsigned), `headers: {}` its headers.",
         params: WorkspaceParams,
         // Checked by saveSettings, which keeps the stored secrets left out.
         body: z.record(z.string(), z.unknown()),
