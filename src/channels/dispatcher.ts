@@ -10,9 +10,9 @@ import { TEST_TOPIC, TRANSACTIONAL_TOPIC, type WorkspaceSettings } from '../core
 import type { Storage } from '../storage/storage.js';
 import { RetryableError } from './delivery-errors.js';
 import { type EmailSender, sendEmail } from './email/email-channel.js';
-import { CappedSends, SendSlots } from './overlapping-rounds.js';
+import { CappedSends, SendSlots, TextTurns } from './overlapping-rounds.js';
 import { phoneNumberOf } from './sms/phone-number.js';
-import { sendSms } from './sms/sms-channel.js';
+import { type SmsCall, sendSms } from './sms/sms-channel.js';
 import { sendWebhook } from './webhook/webhook-channel.js';
 
 export interface DispatcherOptions {
@@ -106,6 +106,7 @@ export class MessageDispatcher {
   #sent = 0;
   readonly #slots: SendSlots;
   readonly #cappedSends = new CappedSends();
+  readonly #texts = new TextTurns();
   /** Rounds still sending after the next began: a hanging receiver holds up only its own round. */
   readonly #rounds = new Set<Promise<void>>();
 
@@ -185,6 +186,7 @@ export class MessageDispatcher {
     });
     const finished = this.#send(claimed, context, beganAll).finally(() => {
       this.#cappedSends.endRound(claimant);
+      this.#texts.endRound(claimant);
       beganAll();
     });
     return { claimed: claimed.length, claimedAt, allBegun, finished };
@@ -226,6 +228,7 @@ export class MessageDispatcher {
           for (const [message] of batch) {
             unsettled.delete(message.id);
             this.#cappedSends.recorded(message.id);
+            this.#texts.recorded(message.id);
           }
         }
       })().finally(() => {
@@ -502,7 +505,7 @@ export class MessageDispatcher {
     try {
       outcome =
         channel === 'sms'
-          ? await sendSms({
+          ? await this.#sendText({
               message,
               profile,
               to: address,
@@ -520,6 +523,19 @@ export class MessageDispatcher {
         const reserved = times.lastIndexOf(now);
         if (reserved >= 0) times.splice(reserved, 1);
       }
+    }
+  }
+
+  /** A text, in its turn among the process's texts to the contact (see `TextTurns`). */
+  async #sendText(call: Omit<SmsCall, 'unrecordedIds'>): Promise<Outcome> {
+    const end = await this.#texts.take(call.profile.id);
+    try {
+      const outcome = await sendSms({ ...call, unrecordedIds: this.#texts.unrecordedIds() });
+      if (outcome.status === 'sent' && outcome.providerMessageId !== null)
+        this.#texts.taken(call.message.id, call.claimant, outcome.providerMessageId);
+      return outcome;
+    } finally {
+      end();
     }
   }
 

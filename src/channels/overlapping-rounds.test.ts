@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CappedSends, SendSlots } from './overlapping-rounds.js';
+import { CappedSends, SendSlots, TextTurns } from './overlapping-rounds.js';
 
 describe('rounds side by side', () => {
   it('shares a number of slots among sends, handing a freed one to the longest waiting', async () => {
@@ -43,5 +43,34 @@ describe('rounds side by side', () => {
     expect(capped.isUnsure('sms:p1', 'r2')).toBe(true);
     capped.endRound('r1');
     expect(capped.isUnsure('sms:p1', 'r2')).toBe(false);
+  });
+
+  it("sends a contact's texts one at a time, another contact's beside them", async () => {
+    const texts = new TextTurns();
+    const order: string[] = [];
+    const endFirst = await texts.take('p1');
+    const second = texts.take('p1').then((end) => {
+      order.push('second');
+      return end;
+    });
+    const other = texts.take('p2').then((end) => {
+      order.push('other');
+      return end;
+    });
+    (await other)();
+    expect(order).toEqual(['other']);
+    endFirst();
+    (await second)();
+    expect(order).toEqual(['other', 'second']);
+  });
+
+  it('keeps a provider id taken until its outcome is recorded, or its round ends without that', () => {
+    const texts = new TextTurns();
+    texts.taken('m1', 'r1', 'SM1');
+    texts.taken('m2', 'r2', 'SM2');
+    expect(texts.unrecordedIds()).toEqual(new Set(['SM1', 'SM2']));
+    texts.recorded('m1');
+    texts.endRound('r2');
+    expect(texts.unrecordedIds()).toEqual(new Set());
   });
 });

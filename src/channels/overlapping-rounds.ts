@@ -115,3 +115,57 @@ export class CappedSends {
     else sends.inFlight.delete(round);
   }
 }
+
+/**
+ * A process's texts to one contact, one at a time over every round, and the provider ids texts were
+ * taken as until their outcomes are recorded. A retried text looks through the provider's latest
+ * messages for an earlier send of itself, taking one no other message of the contact was recorded as:
+ * two identical texts looking side by side would both take the same one (and one would never be sent),
+ * as would one looking while another is on its way (the provider may list it before its sender reads its
+ * id), or taken and its outcome not yet written.
+ */
+export class TextTurns {
+  /** By contact, the last turn taken: the next waits for it. */
+  readonly #turns = new Map<string, Promise<void>>();
+  /** By message, the provider id its text was taken as, and its round, until the outcome is recorded. */
+  readonly #unrecorded = new Map<string, { providerMessageId: string; round: string }>();
+
+  /** Waits for the texts to `contact` begun before this one; the function returned lets the next go. */
+  async take(contact: string): Promise<() => void> {
+    const before = this.#turns.get(contact) ?? Promise.resolve();
+    let end = () => {};
+    const done = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    const last = before.then(() => done);
+    this.#turns.set(contact, last);
+    await before;
+    return () => {
+      end();
+      if (this.#turns.get(contact) === last) this.#turns.delete(contact);
+    };
+  }
+
+  /** Provider ids texts were taken as whose outcomes are not in the database yet. */
+  unrecordedIds(): ReadonlySet<string> {
+    return new Set([...this.#unrecorded.values()].map((taken) => taken.providerMessageId));
+  }
+
+  taken(messageId: string, round: string, providerMessageId: string): void {
+    this.#unrecorded.set(messageId, { providerMessageId, round });
+  }
+
+  /** The message's outcome is in the database: a lookup finds its provider id there. */
+  recorded(messageId: string): void {
+    this.#unrecorded.delete(messageId);
+  }
+
+  /**
+   * The round is over. Outcomes it could not record are forgotten: their messages, still claimed, are
+   * sent again once the claim runs out, and must find their own texts then.
+   */
+  endRound(round: string): void {
+    for (const [messageId, taken] of this.#unrecorded)
+      if (taken.round === round) this.#unrecorded.delete(messageId);
+  }
+}

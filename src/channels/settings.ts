@@ -14,6 +14,7 @@ import { checkAudienceStillKnown } from '../scoring/audience-in-use.js';
 import type { Storage, StorageReader } from '../storage/storage.js';
 import { HELD_BACK_REASON_PREFIXES } from './dispatcher.js';
 import { SecretBox } from './email/secret-box.js';
+import { messagesUrl } from './sms/sms-channel.js';
 import { SIGNATURE_HEADER } from './webhook/webhook-signature.js';
 
 /** The shortest half-life a score rule may have: shorter is no decay anyone could watch. */
@@ -124,7 +125,8 @@ async function checkStagesHeld(
  * Saves a workspace's settings. Secrets (the SMTP password, the SMS auth token, each webhook destination's secret and
  * headers) are sealed with MOPS_SECRET; leaving one out keeps the one already stored (for a
  * destination: that of the stored destination with the same id), as long as it still goes where it
- * was given for (see `keptSecret`).
+ * was given for (see `keptSecret`). A destination's `secret: null` removes its secret, `headers: {}`
+ * its headers.
  */
 export async function saveSettings(
   storage: Storage,
@@ -198,7 +200,12 @@ function sealSecrets(settings: WorkspaceSettings, previous: WorkspaceSettings, s
   if (sms) {
     if (sms.authToken) sms.authToken = secrets.seal(sms.authToken);
     else {
-      const isSameProvider = sameOrigin(sms.baseUrl, previous.sms?.baseUrl);
+      // Where the token goes, path and account included: under one host, another path (a gateway's
+      // tenant) or account may be someone else's.
+      const isSameProvider =
+        previous.sms !== undefined &&
+        messagesUrl(sms.baseUrl, sms.accountSid).href ===
+          messagesUrl(previous.sms.baseUrl, previous.sms.accountSid).href;
       const kept = keptSecret('sms.authToken', previous.sms?.authToken, isSameProvider);
       if (kept) sms.authToken = kept;
     }
@@ -212,7 +219,9 @@ function sealSecrets(settings: WorkspaceSettings, previous: WorkspaceSettings, s
     // The whole URL: on a shared host (hooks.zapier.com/hooks/catch/…) the path says whose hook it is.
     const isSameReceiver = before !== undefined && sameUrl(destination.url, before.url);
     const field = `webhooks.destinations.${index}`;
-    if (destination.secret) destination.secret = secrets.seal(destination.secret);
+    // Removed on purpose: nothing stored is kept, wherever the destination now points.
+    if (destination.secret === null) delete destination.secret;
+    else if (destination.secret) destination.secret = secrets.seal(destination.secret);
     else {
       const kept = keptSecret(`${field}.secret`, before?.secret, isSameReceiver);
       if (kept) destination.secret = kept;
@@ -231,7 +240,7 @@ function sealSecrets(settings: WorkspaceSettings, previous: WorkspaceSettings, s
 /**
  * The stored secret a save left out, kept only while it goes where it was given for: an admin may edit
  * settings without reading their secrets, so re-pointing a destination (another webhook URL, SMTP host
- * or port, SMS provider origin) must send them again, or they would go to a server of the admin's choosing.
+ * or port, SMS provider address or account) must send them again, or they would go to a server of the admin's choosing.
  */
 function keptSecret<T>(field: string, stored: T | undefined, isSameTarget: boolean): T | undefined {
   if (stored === undefined || isSameTarget) return stored;
@@ -252,10 +261,6 @@ const TLS_STRENGTH: Record<SmtpSettings['tls'], number> = {
 
 function sameUrl(url: string, other: string): boolean {
   return new URL(url).href === new URL(other).href;
-}
-
-function sameOrigin(url: string, previousUrl: string | undefined): boolean {
-  return previousUrl !== undefined && new URL(url).origin === new URL(previousUrl).origin;
 }
 
 /** Lifecycle rules, the hand-off and score models must name each other consistently. */

@@ -86,8 +86,15 @@ export const WebhookDestination = z.object({
       const parsed = new URL(url);
       return parsed.username === '' && parsed.password === '';
     }, 'must not hold a user name or password: send credentials as a header (headers)'),
-  /** Write-only: signs every call (`Mops-Signature`), kept encrypted with MOPS_SECRET. */
-  secret: z.string().min(16).max(256).optional(),
+  /** Kept encrypted with MOPS_SECRET. */
+  secret: z
+    .string()
+    .min(16)
+    .max(256)
+    .nullish()
+    .describe(
+      'Write-only: signs every call (Mops-Signature). Left out, the stored one is kept (for the same URL); null removes it, and calls go unsigned',
+    ),
   /**
    * Write-only, like the secret: headers sent with every call (e.g. the receiver's API key), kept
    * encrypted; the API shows their names only (`headerNames`), and leaving them out keeps the stored ones

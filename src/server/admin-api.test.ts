@@ -134,6 +134,43 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
     ).toBe(401);
   });
 
+  it('refuses a caller without a key or session before reading the body, on every route that needs one', async () => {
+    const openapi = (await (await call('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { security?: unknown[] }>>;
+    };
+    // The document's own word: an operation without security of its own takes a secret key or a session.
+    const guarded = Object.entries(openapi.paths).flatMap(([path, operations]) =>
+      Object.entries(operations)
+        .filter(([, operation]) => operation.security === undefined)
+        .map(([method]) => ({
+          method: method.toUpperCase(),
+          path: path.replace(/\{(\w+)\}/g, (_, name) => (name === 'workspaceId' ? world.workspaceId : 'x1')),
+        })),
+    );
+    expect(guarded.length).toBeGreaterThan(50);
+    const keysBefore = await call(`/api/workspaces/${world.workspaceId}/keys`, {
+      headers: { authorization: `Bearer ${world.secretKey}` },
+    });
+    // Nesting far past what a recursive walk takes: refused without being walked at all.
+    const deep = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+    const bodies = ['{"malformed', '{"kind":"secret","name":"anonymous","unexpected":true}', deep];
+    for (const { method, path } of guarded)
+      for (const credentials of [{}, { cookie: 'mops_session=forged' }] as Array<Record<string, string>>)
+        for (const body of method === 'GET' ? [undefined] : bodies) {
+          // A query no route takes, too: a NUL, a limit out of range.
+          const response = await call(`${path}?limit=-1&cursor=%00`, {
+            method,
+            headers: { 'content-type': 'application/json', ...credentials },
+            ...(body === undefined ? {} : { body }),
+          });
+          expect({ method, path, status: response.status }).toEqual({ method, path, status: 401 });
+        }
+    const keysAfter = await call(`/api/workspaces/${world.workspaceId}/keys`, {
+      headers: { authorization: `Bearer ${world.secretKey}` },
+    });
+    expect(await keysAfter.json()).toEqual(await keysBefore.json());
+  });
+
   it('refuses cross-site writes made with the session cookie', async () => {
     const cookie = await logIn();
     const response = await call(

@@ -20,7 +20,7 @@ import { AppError } from '../core/errors.js';
 import type { EventAppender } from '../ingest/ingest.js';
 import { JourneyEngine } from '../journeys/journeys.js';
 import type { Storage } from '../storage/storage.js';
-import { Authenticator } from './auth.js';
+import { Authenticator, authenticateFirst } from './auth.js';
 import { answerFrameworkError, installErrorHandler } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin-routes.js';
@@ -218,6 +218,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       schema: {
         tags: ['operations'],
         summary: 'Liveness: the database answers and, in a server taking events, the log thread runs',
+        security: [],
       },
     },
     async (_request, reply) => {
@@ -262,6 +263,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await server.register(async (scope) => {
     acceptEmptyJsonBodies(scope);
     await scope.register(cookie);
+    authenticateFirst(scope, auth);
     await scope.register(sessionRoutes, { storage, clock, auth, ...config });
     await scope.register(adminRoutes, { storage, clock, keys, auth });
     await scope.register(profileRoutes, { storage, auth });

@@ -93,6 +93,32 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
     expect(await eventsWith(['nokey-1', 'wrongkey-1', 'secret-1'])).toHaveLength(0);
   });
 
+  it('checks a write key before reading the body, and refuses a body it cannot read as holding no key', async () => {
+    const bomb = gzipSync(
+      JSON.stringify({
+        batch: [{ type: 'track', userId: 'u', event: 'E', messageId: 'unread-1', pad: 'x'.repeat(600_000) }],
+      }),
+    );
+    for (const [body, headers] of [
+      ['{"batch": [ {"type": "track", "messageId": "unread-2", } ]}', {}],
+      [bomb, { 'content-encoding': 'gzip' }],
+      [Buffer.from('not gzip at all'), { 'content-encoding': 'gzip' }],
+    ] as const) {
+      const wrong = await post('/v1/batch', body, { ...headers, authorization: basicAuth('wk_nope') });
+      expect(wrong.status).toBe(401);
+      expect(((await wrong.json()) as { error: { message: string } }).error.message).toMatch(
+        /write key is not valid/,
+      );
+      // No key in the header: the body was the only place for one.
+      const none = await post('/v1/batch', body, { ...headers, authorization: '' });
+      expect(none.status).toBe(401);
+      expect(((await none.json()) as { error: { message: string } }).error.message).toMatch(
+        /write key is required.*\(the body could not be read: /,
+      );
+    }
+    expect(await eventsWith(['unread-1', 'unread-2'])).toHaveLength(0);
+  });
+
   it('decodes gzip by Content-Encoding whatever the Content-Type says', async () => {
     const body = gzipSync(
       JSON.stringify({

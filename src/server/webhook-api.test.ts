@@ -1,5 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUser } from '../access/access.js';
+import { SIGNATURE_HEADER, verifySignature } from '../channels/webhook/webhook-signature.js';
+import { systemClock } from '../core/clock.js';
 import {
   type ApiError,
   apiClient,
@@ -9,6 +12,8 @@ import {
 } from '../test-support/api-client.js';
 import { BACKENDS, eventually, startTestWorld, type TestWorld } from '../test-support/world.js';
 
+const MEMBER_PASSWORD = 'correct horse battery staple';
+
 /** Webhook destinations in the settings, publishing against them, and the dead-letter list, over HTTP. */
 describe.each(BACKENDS)('webhook API on %s', (backend) => {
   let mailWorld: MailWorld;
@@ -16,6 +21,7 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
   let port = 0;
   const bodies: string[] = [];
   const authorizations: Array<string | undefined> = [];
+  const callHeaders: IncomingHttpHeaders[] = [];
   /** What the receiver answers next; 422 until a test says otherwise. */
   let answer = 422;
   const { api, newProfile, publish, enrol } = apiClient(() => mailWorld);
@@ -30,6 +36,7 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
       request.on('end', () => {
         bodies.push(body);
         authorizations.push(request.headers.authorization);
+        callHeaders.push(request.headers);
         response
           .writeHead(answer, { 'content-type': 'application/json' })
           .end('{"error":"owner is required"}');
@@ -254,6 +261,125 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     expect(bodies).toHaveLength(called);
   });
 
+  it("shows members a webhook call's origin only, where its path or query may hold a token; admins all of it", async () => {
+    const { webhooks } = (
+      await api<{ webhooks: { destinations: Array<{ id: string }> } }>('GET', '/settings')
+    ).body;
+    const saved = await api(
+      'PUT',
+      '/settings',
+      settingsWith({
+        destinations: [
+          ...webhooks.destinations.filter((destination) => destination.id !== 'slack'),
+          { id: 'slack', url: `http://127.0.0.1:${port}/services/T0/B0/t0ken-in-path?code=secret` },
+        ],
+        allowPrivateNetworks: true,
+      }),
+    );
+    expect(saved.status).toBe(200);
+    const journeyId = await publish({
+      name: `Slack ${Math.random()}`,
+      entry: { trigger: { type: 'manual' } },
+      start: 'call',
+      steps: [
+        { id: 'call', type: 'webhook', destination: 'slack', path: '/', next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    answer = 422;
+    expect((await enrol(journeyId, { profileId: (await newProfile()).id })).status).toBe(201);
+    const failed = await eventually(async () => {
+      const page = await api<{ items: MessageJson[] }>('GET', `/messages?journeyId=${journeyId}`);
+      return page.body.items.find((message) => message.status === 'failed');
+    });
+    expect(failed.toAddress).toBe(`http://127.0.0.1:${port}/services/T0/B0/t0ken-in-path`);
+
+    const { world } = mailWorld;
+    await createUser(world.mops.storage, systemClock, {
+      email: 'webhook-member@example.com',
+      password: MEMBER_PASSWORD,
+      workspaceId: world.workspaceId,
+      role: 'member',
+    });
+    const login = await fetch(`${world.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'webhook-member@example.com', password: MEMBER_PASSWORD }),
+    });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const asMember = async (path: string) => {
+      const response = await fetch(`${world.url}/api/workspaces/${world.workspaceId}${path}`, {
+        headers: { cookie },
+      });
+      expect(response.status).toBe(200);
+      const page = (await response.json()) as { items: MessageJson[] };
+      return page.items.find((message) => message.id === failed.id);
+    };
+    for (const path of [`/messages?journeyId=${journeyId}`, '/webhooks/dead-letters'])
+      expect((await asMember(path))?.toAddress).toBe(`http://127.0.0.1:${port}/…`);
+    const deadLetters = await api<{ items: MessageJson[] }>('GET', '/webhooks/dead-letters');
+    expect(deadLetters.body.items.find((message) => message.id === failed.id)?.toAddress).toBe(
+      failed.toAddress,
+    );
+    answer = 200;
+  });
+
+  it('removes a stored signing secret when sent as null, and signs no call after', async () => {
+    const { webhooks } = (
+      await api<{ webhooks: { destinations: Array<{ id: string }> } }>('GET', '/settings')
+    ).body;
+    const others = webhooks.destinations.filter((destination) => destination.id !== 'signed');
+    const withSigned = (signed: Record<string, unknown>) =>
+      api<SettingsJson>(
+        'PUT',
+        '/settings',
+        settingsWith({
+          destinations: [...others, { id: 'signed', url: `http://127.0.0.1:${port}/signed`, ...signed }],
+          allowPrivateNetworks: true,
+        }),
+      );
+    const signedBy = (settings: SettingsJson) =>
+      settings.webhooks.destinations.find((destination) => destination.id === 'signed');
+    expect(signedBy((await withSigned({ secret: 'signing-secret-0123' })).body)?.hasSecret).toBe(true);
+    const journeyId = await publish({
+      name: `Signed ${Math.random()}`,
+      entry: { trigger: { type: 'manual' } },
+      start: 'call',
+      steps: [
+        { id: 'call', type: 'webhook', destination: 'signed', path: '/', next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    answer = 200;
+    const call = async () => {
+      const before = callHeaders.length;
+      expect((await enrol(journeyId, { profileId: (await newProfile()).id })).status).toBe(201);
+      await eventually(async () => (callHeaders.length > before ? true : undefined));
+      const headers = callHeaders[before] as IncomingHttpHeaders;
+      return {
+        signature: headers[SIGNATURE_HEADER] as string | undefined,
+        idempotencyKey: headers['idempotency-key'] as string,
+        body: bodies[before] as string,
+      };
+    };
+    const signed = await call();
+    expect(
+      verifySignature({
+        secret: 'signing-secret-0123',
+        header: signed.signature,
+        idempotencyKey: signed.idempotencyKey,
+        body: signed.body,
+        nowMs: Date.now(),
+      }),
+    ).toBe(true);
+
+    // Left out, it stays; null removes it.
+    expect(signedBy((await withSigned({})).body)?.hasSecret).toBe(true);
+    expect(signedBy((await withSigned({ secret: null })).body)?.hasSecret).toBe(false);
+    expect(signedBy((await withSigned({})).body)?.hasSecret).toBe(false);
+    expect((await call()).signature).toBeUndefined();
+  });
+
   it('keeps a stored secret only for the address it was given for: re-pointing needs it again', async () => {
     // Destinations a journey in force calls cannot be renamed away: the journeys above are archived.
     const journeys = (await api<{ items: Array<{ id: string; status: string }> }>('GET', '/journeys')).body
@@ -300,6 +426,18 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
       moved(() => {}),
     );
     expect(samePlace.status).toBe(200);
+    // A base URL written with its trailing slash is the same address.
+    expect(
+      (
+        await api(
+          'PUT',
+          '/settings',
+          moved((body) => {
+            body.sms.baseUrl = 'https://api.twilio.com/';
+          }),
+        )
+      ).status,
+    ).toBe(200);
     expect(samePlace.body).toMatchObject({
       smtp: { hasPassword: true },
       sms: { hasAuthToken: true },
@@ -368,6 +506,19 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
         'sms.authToken',
         (body) => {
           body.sms.baseUrl = 'https://sms.elsewhere.example';
+        },
+      ],
+      // The same host, another path (a gateway's tenant) or account: the token may be someone else's.
+      [
+        'sms.authToken',
+        (body) => {
+          body.sms.baseUrl = 'https://api.twilio.com/someone-else';
+        },
+      ],
+      [
+        'sms.authToken',
+        (body) => {
+          body.sms.accountSid = 'AC2';
         },
       ],
     ];

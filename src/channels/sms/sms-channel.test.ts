@@ -308,6 +308,64 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect((await smsMessages()).map((message) => message.status)).toEqual(['sent', 'sent', 'sent']);
   });
 
+  it('sends each of two identical texts to one profile once when both are retried in one round', async () => {
+    await world.configure({ frequencyCaps: { email: [], sms: [] } });
+    world.clock.advance(10_000); // past the dispatcher's cache of settings
+    await publishReminder();
+    await publishReminder();
+    await world.send([identify('ivy', { first_name: 'Ivy', phone: '+393330000026' })]);
+    await world.settle();
+    // One taken, its answer lost; the other refused while the provider is down: both retried together.
+    twilio.failures = [
+      { status: 201, dropAnswer: true },
+      { status: 503, message: 'down' },
+    ];
+    await world.send([track('ivy', 'Cart Abandoned', { item: 'tent' })]);
+    await world.settle();
+    expect((await smsMessages()).map((message) => [message.status, message.attempts])).toEqual([
+      ['deferred', 1],
+      ['deferred', 1],
+    ]);
+    expect(twilio.sent).toHaveLength(1);
+
+    // Outcomes are written once both texts have looked for an earlier send: the second looks while
+    // the first's is not in the database yet, as a slow write lets it.
+    let lookups = 0;
+    let bothLooked = () => {};
+    const looked = new Promise<void>((resolve) => {
+      bothLooked = resolve;
+    });
+    const slowlyRecorded = new Proxy(world.storage.messages, {
+      get: (target, name, receiver) => {
+        if (name === 'providerIdsRecorded')
+          return async (...args: Parameters<typeof target.providerIdsRecorded>) => {
+            const found = await target.providerIdsRecorded(...args);
+            if (++lookups === 2) bothLooked();
+            return found;
+          };
+        if (name === 'settleAll')
+          return async (...args: Parameters<typeof target.settleAll>) => {
+            await looked;
+            return target.settleAll(...args);
+          };
+        return Reflect.get(target, name, receiver);
+      },
+    });
+    const storage = new Proxy(world.storage, {
+      get: (target, name, receiver) =>
+        name === 'messages' ? slowlyRecorded : Reflect.get(target, name, receiver),
+    });
+    world.clock.advance(30_000);
+    expect(await world.dispatcher({ storage }).runOnce()).toBe(2);
+    // Both found the one the provider took; only one may take it as its own, the other sends.
+    expect(twilio.sent).toHaveLength(2);
+    const messages = await smsMessages();
+    expect(messages.map((message) => message.status)).toEqual(['sent', 'sent']);
+    expect(new Set(messages.map((message) => message.providerMessageId))).toEqual(
+      new Set(twilio.sent.map((sms) => sms.sid)),
+    );
+  });
+
   it.each([
     ['the traits it was rendered from', { first_name: 'Gilbert' }],
     ['the phone number', { phone: '+393330000024' }],

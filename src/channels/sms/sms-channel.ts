@@ -39,6 +39,11 @@ export interface SmsCall {
   storage: Storage;
   /** Who holds the message's claim (the dispatcher's round). */
   claimant: string;
+  /**
+   * Provider ids other texts of this process were taken as, their outcomes not yet recorded: not this
+   * one's earlier send, whatever the provider lists.
+   */
+  unrecordedIds: ReadonlySet<string>;
   now: number;
 }
 
@@ -206,8 +211,8 @@ function callProvider(
  * or lost its connection after the provider took the text (or a crash before the answer was recorded)
  * leaves no trace here, and the Messages API takes no idempotency key; so a retry looks through the
  * provider's latest messages to the number for this text from this sender, created since the message
- * was queued, that none of the profile's other messages was recorded as. Failing to look is retried:
- * sending blind could send twice.
+ * was queued, that none of the profile's other messages was recorded as (or, not recorded yet, taken
+ * as: `unrecordedIds`). Failing to look is retried: sending blind could send twice.
  */
 async function earlierSend(
   call: SmsCall,
@@ -251,7 +256,7 @@ async function earlierSend(
     channel: 'sms',
     providerMessageIds: candidates,
   });
-  return candidates.find((sid) => !taken.has(sid));
+  return candidates.find((sid) => !taken.has(sid) && !call.unrecordedIds.has(sid));
 }
 
 function errorText(error: unknown): string {

@@ -8,7 +8,19 @@ import { LoopbackPeer } from '../../test-support/loopback-peer.js';
 import { identify, track } from '../../test-support/segment-calls.js';
 import { BACKENDS } from '../../test-support/world.js';
 import { settingsView } from '../settings.js';
+import { addressShownToMembers } from './webhook-channel.js';
 import { verifySignature } from './webhook-signature.js';
+
+describe('the address members see of a webhook call', () => {
+  it('is the origin, marked as cut where a path or a query (kept by older versions) followed', () => {
+    expect(addressShownToMembers('https://hooks.slack.com/services/T0/B0/token')).toBe(
+      'https://hooks.slack.com/…',
+    );
+    expect(addressShownToMembers('https://crm.example.com/?key=secret')).toBe('https://crm.example.com/…');
+    expect(addressShownToMembers('https://crm.example.com:8443/')).toBe('https://crm.example.com:8443');
+    expect(addressShownToMembers(null)).toBeNull();
+  });
+});
 
 const SECRET = 'whsec-0123456789abcdef';
 /** The dispatcher reads a workspace's settings at most this often. */

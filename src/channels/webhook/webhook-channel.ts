@@ -137,11 +137,22 @@ export function parameterRepeated(base: string, path: string): string | undefine
 }
 
 /**
- * The address as the message log shows it to every member: without its query, where a destination
- * may carry its key (settings, which hold it, are for admins only).
+ * The address the message log keeps, as admins see it: without its query, where a destination may
+ * carry its key (settings, which hold it, are for admins only). Members see less of it.
  */
 function shownAddress(url: URL): string {
   return `${url.origin}${url.pathname}`;
+}
+
+/**
+ * A webhook call's address as a member (not an admin) sees it: its origin only, as a receiver's path may
+ * hold its token too (Slack's and Discord's hooks do), and addresses kept before queries were left out
+ * hold those.
+ */
+export function addressShownToMembers(address: string | null): string | null {
+  if (address === null || !URL.canParse(address)) return null;
+  const url = new URL(address);
+  return url.pathname === '/' && url.search === '' ? url.origin : `${url.origin}/…`;
 }
 
 function headersFor(

@@ -188,6 +188,11 @@ export async function adminRoutes(
     async (request, reply) => {
       const { workspaceId } = request.params;
       await auth.requireWorkspace(request, workspaceId, request.body.role === 'owner' ? 'owner' : 'admin');
+      // A 409 tells an e-mail that has an account, to an admin of this workspace (or its secret key)
+      // only: the caller was authenticated before the body was read, and its role checked above. Any
+      // logged-in user may create a workspace to be its admin, so users of this server can tell (never
+      // an anonymous caller); hiding it would take invitations the invitee accepts, as an admin who
+      // chose the new account's password would learn it at log-in anyway.
       const user = await createUser(storage, clock, { ...request.body, workspaceId });
       return reply
         .status(201)

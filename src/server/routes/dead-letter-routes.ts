@@ -58,13 +58,16 @@ export async function deadLetterRoutes(
         },
       },
       async (request) => {
-        await auth.requireWorkspace(request, request.params.workspaceId);
+        const viewer = await auth.requireWorkspace(request, request.params.workspaceId);
         const page = await storage.messages.list(
           request.params.workspaceId,
           { channel, status: 'failed' },
           { limit: request.query.limit, cursor: request.query.cursor },
         );
-        return { items: page.items.map(messageJson), nextCursor: page.nextCursor };
+        return {
+          items: page.items.map((message) => messageJson(message, viewer)),
+          nextCursor: page.nextCursor,
+        };
       },
     );
 

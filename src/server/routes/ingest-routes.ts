@@ -130,8 +130,18 @@ export async function ingestRoutes(
         const receivedAt = deps.clock.now();
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         try {
-          const { text, value } = decodeJsonBody(raw, header(request.headers['content-encoding']), maxBytes);
-          const key = await authenticate(request.headers.authorization, value);
+          const keyInHeader = writeKeyFromBasicAuth(request.headers.authorization);
+          // A key in the header is checked before the body is read: a caller without a valid one learns
+          // nothing of the body, and costs no decompressing or parsing.
+          const headerKey = keyInHeader === undefined ? undefined : await verified(keyInHeader);
+          let decoded: ReturnType<typeof decodeJsonBody>;
+          try {
+            decoded = decodeJsonBody(raw, header(request.headers['content-encoding']), maxBytes);
+          } catch (error) {
+            throw headerKey ? error : keyNotFound(error);
+          }
+          const { text, value } = decoded;
+          const key = headerKey ?? (await verified(writeKeyFromBody(value)));
           const result = await ingest(deps.appender, {
             workspaceId: key.workspaceId,
             endpoint,
@@ -163,9 +173,11 @@ export async function ingestRoutes(
     );
   }
 
-  /** The write key from HTTP Basic auth (every Segment and RudderStack library) or the body's writeKey. */
-  async function authenticate(authorization: string | undefined, body: unknown): Promise<ApiKey> {
-    const token = writeKeyFromBasicAuth(authorization) ?? writeKeyFromBody(body);
+  /**
+   * The write key's workspace. Every Segment and RudderStack server library sends the key as the HTTP
+   * Basic username; browser ones (analytics.js) as `writeKey` in the body, to spare a CORS preflight.
+   */
+  async function verified(token: string | undefined): Promise<ApiKey> {
     if (token === undefined) {
       throw new AppError(
         'unauthorized',
@@ -176,6 +188,19 @@ export async function ingestRoutes(
     if (!key) throw new AppError('unauthorized', 'the write key is not valid or was revoked');
     return key;
   }
+}
+
+/**
+ * Without a key in the header, a body that cannot be read is a caller without a key (the body was the
+ * only other place for one): refused as such, saying why the body was not read.
+ */
+function keyNotFound(error: unknown): unknown {
+  if (!(error instanceof AppError)) return error;
+  return new AppError(
+    'unauthorized',
+    `a write key is required: send it as the HTTP Basic username or as writeKey in the body (the body could not be read: ${error.message})`,
+    { cause: error },
+  );
 }
 
 function header(value: string | string[] | undefined): string | undefined {

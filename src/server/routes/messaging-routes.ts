@@ -5,6 +5,8 @@ import type { EmailSender } from '../../channels/email/email-channel.js';
 import { type Append, appendProfileEvent, recordBounce } from '../../channels/email/engagement.js';
 import { previewTemplate, testSend } from '../../channels/email/test-send.js';
 import { SettingsView, saveSettings, settingsView } from '../../channels/settings.js';
+import { addressShownToMembers } from '../../channels/webhook/webhook-channel.js';
+import type { Role } from '../../core/access.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { EmailTemplate, Message } from '../../core/journey.js';
@@ -13,7 +15,7 @@ import { WorkspaceSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import { draftTemplate, getTemplate, saveTemplate } from '../../templates/templates.js';
 import type { RouteDocumentation } from '../app.js';
-import type { Authenticator } from '../auth.js';
+import { type Authenticator, hasRole } from '../auth.js';
 import { ErrorResponse, PageQuery, pageOf, WorkspaceParams } from '../schemas.js';
 
 /** What an admin's change of a profile's subscriptions is recorded as, on the profile. */
@@ -70,7 +72,12 @@ export const MessageJson = z
     channel: z.string(),
     templateId: z.string().nullable(),
     topic: z.string().nullable(),
-    toAddress: z.string().nullable(),
+    toAddress: z
+      .string()
+      .nullable()
+      .describe(
+        "Where it went: the e-mail address, the phone number, or the webhook's URL without its query. Members (not admins) see only a webhook's origin, followed by /… where a path or query followed it, as a receiver's path may hold its token",
+      ),
     subject: z.string().nullable(),
     status: z.enum(MESSAGE_STATUSES),
     reason: z.string().nullable(),
@@ -84,7 +91,8 @@ export const MessageJson = z
     bouncedAt: z.string().nullable(),
   })
   .meta({ id: 'Message' });
-export const messageJson = (m: Message) => ({
+/** A message as `viewer` may see it: a webhook's full address is for admins, who see its destination's settings. */
+export const messageJson = (m: Message, viewer: { role: Role }) => ({
   id: m.id,
   profileId: m.profileId,
   journeyId: m.journeyId,
@@ -92,7 +100,10 @@ export const messageJson = (m: Message) => ({
   channel: m.channel,
   templateId: m.templateId,
   topic: m.topic,
-  toAddress: m.toAddress,
+  toAddress:
+    m.channel === 'webhook' && !hasRole(viewer.role, 'admin')
+      ? addressShownToMembers(m.toAddress)
+      : m.toAddress,
   subject: m.subject,
   status: m.status,
   reason: m.reason,
@@ -148,7 +159,8 @@ export async function messagingRoutes(
       schema: {
         tags: ['settings'],
         summary: 'Replace messaging settings: SMTP server, time zone, frequency cap, quiet hours, topics',
-        description: 'Leave smtp.password out to keep the stored one.',
+        description:
+          "Leave a secret out (smtp.password, sms.authToken, a webhook destination's secret or headers) to keep the stored one, while it goes to the same address; a destination's `secret: null` removes its secret (calls go unsigned), `headers: {}` its headers.",
         params: WorkspaceParams,
         // Checked by saveSettings, which keeps the stored secrets left out.
         body: z.record(z.string(), z.unknown()),
@@ -364,7 +376,7 @@ export async function messagingRoutes(
       },
     },
     async (request) => {
-      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      const viewer = await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
       const { template, profile } = await previewInputs(
         request.params.workspaceId,
         request.params.templateId,
@@ -383,7 +395,7 @@ export async function messagingRoutes(
           'unavailable',
           `the test message was not sent: ${message.reason ?? message.status}`,
         );
-      return messageJson(message);
+      return messageJson(message, viewer);
     },
   );
 
@@ -404,7 +416,7 @@ export async function messagingRoutes(
       },
     },
     async (request) => {
-      await auth.requireWorkspace(request, request.params.workspaceId);
+      const viewer = await auth.requireWorkspace(request, request.params.workspaceId);
       const { limit, cursor, profileId, journeyId, status, channel } = request.query;
       const page = await storage.messages.list(
         request.params.workspaceId,
@@ -416,7 +428,10 @@ export async function messagingRoutes(
         },
         { limit, cursor },
       );
-      return { items: page.items.map(messageJson), nextCursor: page.nextCursor };
+      return {
+        items: page.items.map((message) => messageJson(message, viewer)),
+        nextCursor: page.nextCursor,
+      };
     },
   );
 

@@ -13,7 +13,7 @@ import { LoginAttempts } from '../../access/login-attempts.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { Storage } from '../../storage/storage.js';
-import type { Authenticator } from '../auth.js';
+import type { Authenticator, RouteAccess } from '../auth.js';
 import { ErrorResponse } from '../schemas.js';
 
 const UserJson = z.object({ id: z.string(), email: z.string(), name: z.string().nullable() });
@@ -38,6 +38,7 @@ export async function sessionRoutes(
       schema: {
         tags: ['auth'],
         summary: 'Log in; sets the session cookie',
+        security: [],
         body: z.strictObject({ email: z.string().min(1).max(320), password: z.string().min(1).max(200) }),
         response: {
           200: z.object({ user: UserJson, expiresAt: z.string() }),
@@ -46,6 +47,7 @@ export async function sessionRoutes(
           429: ErrorResponse,
         },
       },
+      config: { isPublic: true } satisfies RouteAccess,
     },
     async (request, reply) => {
       const email = normaliseEmail(request.body.email);
@@ -71,7 +73,16 @@ export async function sessionRoutes(
 
   api.post(
     '/api/auth/logout',
-    { schema: { tags: ['auth'], summary: 'Log out; ends the session', response: { 204: z.null() } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Log out; ends the session',
+        security: [],
+        response: { 204: z.null() },
+      },
+      // Without a session it still clears the cookie.
+      config: { isPublic: true } satisfies RouteAccess,
+    },
     async (request, reply) => {
       const token = request.cookies[SESSION_COOKIE];
       if (token) await logout(deps.storage, token);

@@ -17,7 +17,7 @@ import type { Profile } from '../../core/profile.js';
 import { storableText } from '../../core/storable-text.js';
 import type { Storage } from '../../storage/storage.js';
 import type { RouteDocumentation } from '../app.js';
-import type { Authenticator } from '../auth.js';
+import type { Authenticator, RouteAccess } from '../auth.js';
 import { ErrorResponse, WorkspaceParams } from '../schemas.js';
 
 /** A Twilio message id: SM (a text) or MM (a multimedia message) and 32 hex digits. */
@@ -47,6 +47,7 @@ export async function smsRoutes(
         description:
           'STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPTOUT, REVOKE (alone, any case, punctuation ignored; STOP, STOPALL, UNSUBSCRIBE, OPT OUT, OPTOUT, REVOKE within a reply of up to four words too) suppress the number for SMS; START, YES, UNSTOP lift that; HELP and INFO get the help text. The OptOutType Twilio sends (Advanced Opt-Out) decides when present. A MessageSid seen before is not acted on again (empty answer). Answers TwiML; 403 (JSON error) when the signature does not match, 400 when MessageSid (or SmsSid) is missing or not the provider’s message id (SM or MM and 32 hex digits), 404 when SMS is not set up in the workspace.',
         params: WorkspaceParams,
+        security: [],
       },
       config: {
         openapiBody: {
@@ -73,7 +74,9 @@ export async function smsRoutes(
           description: 'TwiML: the reply to send back (a confirmation, the help text), or none',
           content: { 'text/xml': { schema: { type: 'string' } } },
         },
-      } satisfies RouteDocumentation,
+        // Authenticated by the provider's signature, checked in the handler: it covers the body.
+        isPublic: true,
+      } satisfies RouteDocumentation & RouteAccess,
     },
     async (request, reply) => {
       const { workspaceId } = request.params;

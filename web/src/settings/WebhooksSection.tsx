@@ -79,17 +79,33 @@ export function WebhooksSection(props: { settings: SettingsView }) {
                 error={errorAt(`webhooks.destinations.${index}.url`)}
                 inputMode="url"
               />
-              <TextField
-                label={t('settings.webhooks.secret')}
-                type="password"
-                value={destination.secret}
-                onChange={(secret) => setDestination(index, { secret })}
-                error={errorAt(`webhooks.destinations.${index}.secret`)}
-                hint={
-                  destination.hasSecret ? t('settings.webhooks.secretSet') : t('settings.webhooks.secretNone')
-                }
-                autoComplete="new-password"
-              />
+              {!destination.removeSecret && (
+                <TextField
+                  label={t('settings.webhooks.secret')}
+                  type="password"
+                  value={destination.secret}
+                  onChange={(secret) => setDestination(index, { secret })}
+                  error={errorAt(`webhooks.destinations.${index}.secret`)}
+                  hint={
+                    destination.hasSecret
+                      ? t('settings.webhooks.secretSet')
+                      : t('settings.webhooks.secretNone')
+                  }
+                  autoComplete="new-password"
+                />
+              )}
+              {destination.hasSecret && (
+                <label className="checkbox">
+                  <input
+                    type="checkbox"
+                    checked={destination.removeSecret}
+                    onChange={(event) =>
+                      setDestination(index, { removeSecret: event.target.checked, secret: '' })
+                    }
+                  />
+                  {t('settings.webhooks.removeSecret')}
+                </label>
+              )}
               <Field
                 label={t('settings.webhooks.headers')}
                 error={headersErrorAt(index)}

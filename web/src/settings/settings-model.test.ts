@@ -149,6 +149,18 @@ describe('webhook destinations', () => {
     ]);
   });
 
+  it('sends a secret to remove as null, whatever was typed before', () => {
+    const form = webhooksForm(stored);
+    const removing = {
+      ...form,
+      destinations: [{ ...form.destinations[0], secret: 'short', removeSecret: true }],
+    } as typeof form;
+    expect(webhooksSettings(removing).destinations).toEqual([
+      { id: 'crm', url: 'https://crm.example.com/hooks', secret: null },
+    ]);
+    expect(validateWebhooks(removing)).toEqual({});
+  });
+
   it('names each field that is wrong by the path the server uses', () => {
     const form = webhooksForm(stored);
     const bad = {

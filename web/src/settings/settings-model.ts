@@ -226,6 +226,8 @@ export interface DestinationForm {
   url: string;
   /** Blank keeps the stored secret (for the same address). */
   secret: string;
+  /** Removes the stored secret, whatever `secret` holds. */
+  removeSecret: boolean;
   /** `Name: value` per line; blank keeps the stored headers (for the same address). */
   headers: string;
   hasSecret: boolean;
@@ -245,6 +247,7 @@ export function webhooksForm(view: WebhooksView | undefined): WebhooksForm {
       id: destination.id,
       url: destination.url,
       secret: '',
+      removeSecret: false,
       headers: '',
       hasSecret: destination.hasSecret,
       headerNames: destination.headerNames,
@@ -256,7 +259,7 @@ export function webhooksForm(view: WebhooksView | undefined): WebhooksForm {
 }
 
 export function newDestination(): DestinationForm {
-  return { id: '', url: '', secret: '', headers: '', hasSecret: false, headerNames: [] };
+  return { id: '', url: '', secret: '', removeSecret: false, headers: '', hasSecret: false, headerNames: [] };
 }
 
 const DESTINATION_ID = /^[a-z0-9_-]{1,64}$/;
@@ -283,7 +286,8 @@ export function validateWebhooks(form: WebhooksForm): FieldErrors {
     else if (seen.has(destination.id.trim())) errors[`${at}.id`] = problem('duplicate');
     seen.add(destination.id.trim());
     if (!isHttpUrl(destination.url.trim())) errors[`${at}.url`] = problem('url');
-    if (destination.secret !== '' && (destination.secret.length < 16 || destination.secret.length > 256))
+    const isTyped = destination.secret !== '' && !destination.removeSecret;
+    if (isTyped && (destination.secret.length < 16 || destination.secret.length > 256))
       errors[`${at}.secret`] = problem('secretLength');
     if (parseHeaders(destination.headers) === undefined) errors[`${at}.headers`] = problem('headerLine');
   }
@@ -292,7 +296,10 @@ export function validateWebhooks(form: WebhooksForm): FieldErrors {
   return errors;
 }
 
-/** The webhooks part to save: secrets and headers only where typed (blank keeps the stored ones). */
+/**
+ * The webhooks part to save: secrets and headers only where typed (blank keeps the stored ones), and
+ * `secret: null` for a secret to remove.
+ */
 export function webhooksSettings(form: WebhooksForm) {
   return {
     destinations: form.destinations.map((destination) => {
@@ -300,7 +307,11 @@ export function webhooksSettings(form: WebhooksForm) {
       return {
         id: destination.id.trim(),
         url: destination.url.trim(),
-        ...(destination.secret === '' ? {} : { secret: destination.secret }),
+        ...(destination.removeSecret
+          ? { secret: null }
+          : destination.secret === ''
+            ? {}
+            : { secret: destination.secret }),
         ...(Object.keys(headers).length === 0 ? {} : { headers }),
       };
     }),
