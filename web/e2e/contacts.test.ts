@@ -312,7 +312,7 @@ describe('contacts (Chromium)', () => {
     await consoleWorld.shot('contacts-list-it');
   }, 180_000);
 
-  it('shows a member the stage history without asking for the admin-only settings, and an admin the way back', async () => {
+  it('shows a member the stage history and the journey without asking for the admin-only settings, and an admin the way back', async () => {
     const { world, api, browser } = consoleWorld;
     const found = await api<{ items: Array<{ id: string }> }>('GET', '/profiles?q=ada%40example.com');
     const stagesOfAda = `${world.url}/contacts/${found.body.items[0]?.id}?tab=stages`;
@@ -343,6 +343,15 @@ describe('contacts (Chromium)', () => {
       await memberPage.waitForLoadState('networkidle');
       // Sending back is for admins (the server refuses members): not offered, and nothing refused on the way.
       expect(await memberPage.getByRole('button', { name: 'Send back to lead' }).count()).toBe(0);
+      expect(refused).toEqual([]);
+
+      // The journey she is in reads as well, step by step.
+      await memberPage.goto(`${world.url}/journeys/${journeyId}`);
+      await memberPage.getByTestId('node-welcome').click();
+      await memberPage.getByLabel('E-mail template').waitFor();
+      await memberPage.getByTestId('node-pause').click();
+      await memberPage.getByLabel('Duration (e.g. 30m, 4h, 2d)').waitFor();
+      await memberPage.waitForLoadState('networkidle');
       expect(refused).toEqual([]);
     } finally {
       await context.close();

@@ -2,7 +2,7 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useDeferredValue, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, workspacePath } from '../app/api.js';
-import { useSession } from '../app/session.js';
+import { isAdminOf, useSession } from '../app/session.js';
 import { formatLiteral, parseLiteral } from '../app/typed-values.js';
 import { useScoringDefinitions, useSegmentList, useTemplateList } from '../app/workspace-queries.js';
 import { Field } from '../components/field.js';
@@ -599,8 +599,10 @@ export function StepPanel(props: {
 }) {
   const { t } = useTranslation();
   const { step, errors } = props;
-  const intentSettings = useIntentSettings();
   const { workspace } = useSession();
+  // The webhook destinations are in the settings document, which only admins may read (and only
+  // admins may change a journey): a member asking would be refused.
+  const intentSettings = useIntentSettings({ enabled: step.type === 'webhook' && isAdminOf(workspace) });
   // Every member may read these (the settings document is for admins).
   const definitions = useScoringDefinitions(workspace.id);
   const set = (field: string, value: unknown) => props.onChange({ ...step, [field]: value });
