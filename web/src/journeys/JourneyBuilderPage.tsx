@@ -465,13 +465,21 @@ function Connections(props: {
               }
             >
               <option value="">{t('builder.notConnectedOption')}</option>
-              {targets.map((node) => (
-                <option key={node.id} value={node.id}>
-                  {node.type === 'step'
-                    ? `${t(`builder.steps.${node.data.step.type}`)} (${node.id})`
-                    : node.id}
-                </option>
-              ))}
+              {/* Steps by id under their type: "Wait for event (wait_for_event_1)" is too long for the panel. */}
+              {STEP_TYPES.map((type) => {
+                const ofType = targets.filter((node) => node.type === 'step' && node.data.step.type === type);
+                return (
+                  ofType.length > 0 && (
+                    <optgroup key={type} label={t(`builder.steps.${type}`)}>
+                      {ofType.map((node) => (
+                        <option key={node.id} value={node.id}>
+                          {node.id}
+                        </option>
+                      ))}
+                    </optgroup>
+                  )
+                );
+              })}
             </select>
           </div>
         );

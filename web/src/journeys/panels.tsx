@@ -71,6 +71,7 @@ function ChoiceField(props: {
   value: string;
   options: ReadonlyArray<readonly [string, string]>;
   error?: string | undefined;
+  hint?: string | undefined;
   /** Always has a value (a default applies): no "Choose…" to pick nothing with. */
   isRequired?: boolean;
   onChange: (value: string) => void;
@@ -78,7 +79,7 @@ function ChoiceField(props: {
   const { t } = useTranslation();
   const isKnown = props.options.some(([value]) => value === props.value);
   return (
-    <Field label={props.label} error={props.error}>
+    <Field label={props.label} error={props.error} {...(props.hint ? { hint: props.hint } : {})}>
       {(control) => (
         <select {...control} value={props.value} onChange={(event) => props.onChange(event.target.value)}>
           {!props.isRequired && <option value="">{t('builder.conditions.choose')}</option>}
@@ -783,16 +784,17 @@ export function StepPanel(props: {
           />
         </div>
       );
-    case 'webhook':
+    case 'webhook': {
+      const destinations = intentSettings.data?.webhooks?.destinations ?? [];
       return (
         <div className="panel-body">
+          {/* Chosen by id; the URL, too long for a select of the panel's width, is said beneath. */}
           <ChoiceField
             label={t('builder.fields.destination')}
             value={String(step.destination ?? '')}
             error={errors.get('destination')}
-            options={(intentSettings.data?.webhooks?.destinations ?? []).map(
-              (destination) => [destination.id, `${destination.id} (${destination.url})`] as const,
-            )}
+            hint={destinations.find((destination) => destination.id === step.destination)?.url}
+            options={destinations.map((destination) => [destination.id, destination.id] as const)}
             onChange={(destination) => set('destination', destination)}
           />
           {text('path', t('builder.fields.path'), { optional: true })}
@@ -806,6 +808,7 @@ export function StepPanel(props: {
           {text('body', t('builder.fields.jsonBody'), { multiline: true, optional: true })}
         </div>
       );
+    }
     case 'exit':
       return null;
   }
