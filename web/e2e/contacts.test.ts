@@ -311,4 +311,50 @@ describe('contacts (Chromium)', () => {
     await page.getByRole('columnheader', { name: 'Ultima attività' }).waitFor();
     await consoleWorld.shot('contacts-list-it');
   }, 180_000);
+
+  it('shows a member the stage history and the journey without asking for the admin-only settings, and an admin the way back', async () => {
+    const { world, api, browser } = consoleWorld;
+    const found = await api<{ items: Array<{ id: string }> }>('GET', '/profiles?q=ada%40example.com');
+    const stagesOfAda = `${world.url}/contacts/${found.body.items[0]?.id}?tab=stages`;
+
+    // The admin may send Ada (an MQL, past the recycle stage) back to lead.
+    await page.goto(stagesOfAda);
+    await page.getByRole('button', { name: /^(Send back to|Riporta a) lead$/ }).waitFor();
+
+    const member = { email: 'mia@example.com', password: 'a long member passphrase' };
+    expect((await api('POST', '/users', { ...member, role: 'member' })).status).toBe(201);
+    const context = await browser.newContext({ locale: 'en-US' });
+    try {
+      const memberPage = await context.newPage();
+      await memberPage.goto(world.url);
+      await memberPage.getByLabel(/E-mail/).fill(member.email);
+      await memberPage.getByLabel(/Password/).fill(member.password);
+      await memberPage.getByRole('button', { name: 'Log in' }).click();
+      await memberPage.getByRole('navigation').first().waitFor();
+      // Logged in (who is logged in was asked before, and answered 401): from here nothing is refused.
+      const refused: string[] = [];
+      memberPage.on('response', (response) => {
+        if (response.status() >= 400)
+          refused.push(`${response.status()} ${new URL(response.url()).pathname}`);
+      });
+      await memberPage.goto(stagesOfAda);
+      await memberPage.getByRole('heading', { name: 'Hand-offs to sales' }).waitFor();
+      await memberPage.locator('table.stage-history').waitFor();
+      await memberPage.waitForLoadState('networkidle');
+      // Sending back is for admins (the server refuses members): not offered, and nothing refused on the way.
+      expect(await memberPage.getByRole('button', { name: 'Send back to lead' }).count()).toBe(0);
+      expect(refused).toEqual([]);
+
+      // The journey she is in reads as well, step by step.
+      await memberPage.goto(`${world.url}/journeys/${journeyId}`);
+      await memberPage.getByTestId('node-welcome').click();
+      await memberPage.getByLabel('E-mail template').waitFor();
+      await memberPage.getByTestId('node-pause').click();
+      await memberPage.getByLabel('Duration (e.g. 30m, 4h, 2d)').waitFor();
+      await memberPage.waitForLoadState('networkidle');
+      expect(refused).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 });

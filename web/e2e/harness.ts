@@ -152,3 +152,29 @@ export async function wideElements(page: Page): Promise<string[]> {
       .map((element) => element.tagName.toLowerCase() + '.' + element.className);
   })()`);
 }
+
+/**
+ * The choices of the page's visible selects that would not read whole once chosen: each option is
+ * measured in a copy of its select holding only that option, as wide as its text needs, set in the
+ * select's place so the same styles apply. None: every choice fits.
+ */
+export async function clippedSelects(page: Page): Promise<string[]> {
+  // A string, as above: it runs in the browser.
+  return page.evaluate(`(() => {
+    const visible = (element) => element.getClientRects().length > 0 && getComputedStyle(element).visibility !== 'hidden';
+    return [...document.querySelectorAll('select')].filter(visible).flatMap((select) => {
+      const width = select.getBoundingClientRect().width;
+      const name = select.getAttribute('aria-label') || select.labels?.[0]?.textContent || select.id;
+      return [...select.options].flatMap((option, index) => {
+        const copy = select.cloneNode(true);
+        copy.removeAttribute('id');
+        copy.style.cssText = 'position: absolute; visibility: hidden; width: auto; min-width: 0; max-width: none; flex: none';
+        [...copy.options].forEach((other, at) => { if (at !== index) other.remove(); });
+        select.before(copy);
+        const needed = copy.getBoundingClientRect().width;
+        copy.remove();
+        return needed > width + 0.5 ? [name + ': ' + option.textContent] : [];
+      });
+    });
+  })()`);
+}

@@ -234,4 +234,50 @@ describe('journey branches on audience and engagement (Chromium)', () => {
       .toBe('{"profile": {{ profile | json }}, "event": {{ event | json }}}');
     expect(await webhookStep()).toMatchObject({ destination: 'crm', method: 'PUT' });
   }, 120_000);
+
+  it("shows a refusal of a branch's condition on that condition's own field", async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Journeys' }).click();
+    await page.getByLabel('Name of the new journey').fill('Scored follow-up');
+    await page.getByRole('button', { name: 'New journey' }).click();
+    await page.getByRole('heading', { name: 'Scored follow-up' }).waitFor();
+
+    await page.getByTestId('palette-exit').click();
+    await page.getByTestId('palette-branch').click();
+    const panel = page.getByRole('complementary', { name: 'Step settings' });
+    const row = (index: number) => panel.locator('.condition-row').nth(index);
+    await row(0).getByRole('combobox', { name: 'Look at' }).selectOption({ label: 'the lifecycle stage' });
+    await row(0).getByRole('textbox', { name: 'Stages (comma-separated)' }).fill('mql');
+    await panel.getByRole('button', { name: 'Add a condition' }).click();
+    await row(1).getByRole('combobox', { name: 'Look at' }).selectOption({ label: 'a score' });
+    // A model the workspace does not have: the condition would never hold, so publishing refuses it.
+    await row(1).getByLabel('Score model').fill('engagment');
+    await row(1).getByRole('textbox', { name: 'Points' }).fill('30');
+    await panel.getByRole('combobox', { name: 'yes 1' }).selectOption('exit_1');
+    await panel.getByRole('combobox', { name: 'otherwise' }).selectOption('exit_1');
+    await page.getByTestId('node-entry').click();
+    await page.getByRole('combobox', { name: 'first step' }).selectOption('branch_1');
+
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await page
+      .locator('.builder-messages')
+      .getByText(/no score model engagment/)
+      .waitFor();
+    const model = row(1).getByLabel('Score model');
+    await expect.poll(() => model.getAttribute('aria-invalid')).toBe('true');
+    const described = await model.getAttribute('aria-describedby');
+    expect(await page.locator(`[id="${described}"]`).textContent()).toMatch(/no score model engagment/);
+    // Only the field the server named is marked, not its neighbours.
+    expect(
+      await row(0).getByRole('textbox', { name: 'Stages (comma-separated)' }).getAttribute('aria-invalid'),
+    ).not.toBe('true');
+    expect(await row(1).getByRole('textbox', { name: 'Points' }).getAttribute('aria-invalid')).not.toBe(
+      'true',
+    );
+    await consoleWorld.shot('journey-condition-refused');
+
+    await model.fill('engagement');
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await page.getByText('Published as version 1').waitFor();
+    expect(await model.getAttribute('aria-invalid')).not.toBe('true');
+  }, 120_000);
 });

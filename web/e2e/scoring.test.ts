@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoopbackPeer } from '../../src/test-support/loopback-peer.js';
 import { basicAuth } from '../../src/test-support/world.js';
-import { type ConsoleWorld, startConsoleWorld, wideElements } from './harness.js';
+import { type ConsoleWorld, clippedSelects, startConsoleWorld, wideElements } from './harness.js';
 
 /** The CRM: records the hand-off calls Mops makes to it. */
 class Crm extends LoopbackPeer {
@@ -357,6 +357,92 @@ describe('scoring screen (Chromium)', () => {
       await shot('phone-hand-offs');
       // The whole navigation and the log-out stay within reach.
       await page.getByRole('button', { name: /Esci|Log out/ }).click({ trial: true });
+    } finally {
+      await page.setViewportSize({ width: 1500, height: 950 });
+    }
+  }, 120_000);
+
+  it('shows every choice of every select whole on a 1280 px screen, in English and Italian', async () => {
+    const { world, api } = consoleWorld;
+    const [handOff] = (await api<HandOffPage>('GET', '/hand-offs')).body.items;
+    const template = await api<{ id: string }>('POST', '/templates', {
+      name: 'Welcome',
+      subject: 'Welcome',
+      mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Hi</mj-text></mj-column></mj-section></mj-body></mjml>',
+    });
+    expect(template.status).toBe(201);
+    // A step of every kind whose panel has choices, and a branch asking what a branch can ask.
+    const journey = await api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: 'On a laptop',
+        entry: { trigger: { type: 'event', event: 'Signed Up' } },
+        start: 'welcome',
+        steps: [
+          { id: 'welcome', type: 'send_email', template: template.body.id, next: 'wait_for_event_1' },
+          {
+            id: 'wait_for_event_1',
+            type: 'wait_for_event',
+            event: 'Demo Requested',
+            timeout: '3d',
+            next: 'branch_1',
+            timeoutNext: 'branch_1',
+          },
+          {
+            id: 'branch_1',
+            type: 'branch',
+            branches: [
+              {
+                conditions: [
+                  { source: 'message', step: 'welcome', op: 'not_opened' },
+                  { source: 'lifecycle', op: 'not_in', stages: ['mql'] },
+                  { source: 'score', model: 'engagement', op: 'gte', value: 20 },
+                ],
+                next: 'crm',
+              },
+            ],
+            otherwise: 'done',
+          },
+          { id: 'crm', type: 'webhook', destination: 'crm', next: 'done' },
+          { id: 'done', type: 'exit' },
+        ],
+      },
+    });
+    expect(journey.status).toBe(201);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    try {
+      const clipped: Record<string, string[]> = {};
+      for (const language of ['en', 'it']) {
+        await page.goto(`${world.url}/dashboard`);
+        await page.getByLabel(/^(Language|Lingua)$/).selectOption(language);
+        for (const path of [
+          '/dashboard',
+          '/journeys',
+          '/templates',
+          `/templates/${template.body.id}`,
+          '/contacts',
+          `/contacts/${handOff?.profileId}?tab=stages`,
+          '/segments',
+          '/segments/new?kind=live',
+          '/scoring',
+          '/scoring?tab=lifecycle',
+          '/scoring?tab=hand-offs',
+          ...['email', 'sms', 'webhooks', 'topics', 'limits', 'users'].map((tab) => `/settings?tab=${tab}`),
+        ]) {
+          await page.goto(`${world.url}${path}`);
+          await page.locator('main h1').first().waitFor();
+          await page.waitForLoadState('networkidle');
+          clipped[`${language} ${path}`] = await clippedSelects(page);
+        }
+        // The journey builder's side panel, step by step.
+        await page.goto(`${world.url}/journeys/${journey.body.id}`);
+        for (const node of ['entry', 'welcome', 'wait_for_event_1', 'crm', 'branch_1']) {
+          await page.getByTestId(`node-${node}`).click();
+          await page.waitForLoadState('networkidle');
+          clipped[`${language} journey step ${node}`] = await clippedSelects(page);
+        }
+        await shot(`laptop-journey-branch-${language}`);
+      }
+      expect(Object.entries(clipped).filter(([, cut]) => cut.length > 0)).toEqual([]);
     } finally {
       await page.setViewportSize({ width: 1500, height: 950 });
     }

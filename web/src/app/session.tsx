@@ -22,6 +22,9 @@ interface Session {
   logOut(): Promise<void>;
 }
 
+/** Whether one's role here is admin or owner: what needs it (the settings, recycling a lead) is for them. */
+export const isAdminOf = (workspace: Workspace) => workspace.role !== 'member';
+
 const SessionContext = createContext<Session | undefined>(undefined);
 const WORKSPACE_KEY = 'mops.workspace';
 

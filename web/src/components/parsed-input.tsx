@@ -13,6 +13,8 @@ export function ParsedInput<T>(props: {
   onChange: (value: T) => void;
   placeholder?: string;
   inputMode?: 'decimal' | 'text';
+  /** What the server refused here, as the id of the element that says why. */
+  errorId?: string | undefined;
 }) {
   const { value, format } = props;
   const [text, setText] = useState(() => format(value));
@@ -29,6 +31,8 @@ export function ParsedInput<T>(props: {
       aria-label={props.label}
       placeholder={props.placeholder}
       inputMode={props.inputMode}
+      aria-invalid={props.errorId ? true : undefined}
+      aria-describedby={props.errorId}
       value={text}
       onChange={(event) => {
         const typed = event.target.value;

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
-import { useSession } from '../app/session.js';
+import { isAdminOf, useSession } from '../app/session.js';
 import { useScoringDefinitions } from '../app/workspace-queries.js';
 import { Pager, usePage } from '../components/pager.js';
 import { EmptyState, ErrorState } from '../components/states.js';
@@ -191,7 +191,10 @@ export function HandOffsOfContact(props: { intent: Intent; profileId: string }) 
   const { t } = useTranslation();
   const format = useFormat();
   const { workspace } = useSession();
-  const settings = useIntentSettings();
+  // Sending back is for admins, as is the settings document that names the recycle stage: a member
+  // asking for it would only be refused.
+  const isAdmin = isAdminOf(workspace);
+  const settings = useIntentSettings({ enabled: isAdmin });
   const queryClient = useQueryClient();
   // From what every member may read: members see a contact's hand-offs too.
   const definitions = useScoringDefinitions(workspace.id);

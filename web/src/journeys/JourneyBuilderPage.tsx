@@ -12,7 +12,7 @@ import {
   useNodesState,
   useReactFlow,
 } from '@xyflow/react';
-import { type DragEvent, useCallback, useMemo, useState } from 'react';
+import { type DragEvent, useCallback, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useParams } from 'react-router-dom';
 import { ApiError, api, workspacePath } from '../app/api.js';
@@ -38,6 +38,7 @@ import {
 } from './graph.js';
 import { type MessageCounts, NODE_TYPES, OverlayContext, type StepCounts } from './nodes.js';
 import { EntryPanel, StepPanel } from './panels.js';
+import { placeNewStep, type Rect } from './placement.js';
 
 interface JourneyJson {
   id: string;
@@ -55,6 +56,10 @@ interface Report {
 const DRAG_TYPE = 'application/x-mops-step';
 /** How often published counts are refreshed on the canvas. */
 const COUNTS_REFRESH_MS = 3000;
+/** A step not drawn yet is taken to be as big as a step's box grows (15rem wide, a two-line summary). */
+const NEW_STEP_SIZE = { width: 240, height: 80 };
+/** Screen pixels kept clear inside the canvas's edges: the zoom controls sit in the bottom-left corner. */
+const VIEW_MARGIN = 48;
 
 export function JourneyBuilderPage() {
   const { journeyId = '' } = useParams();
@@ -78,6 +83,7 @@ function Builder(props: { journey: JourneyJson }) {
   const { workspace } = useSession();
   const queryClient = useQueryClient();
   const flow = useReactFlow();
+  const canvasRef = useRef<HTMLElement>(null);
   const initial = useMemo(() => graphFromDefinition(props.journey.draft), [props.journey.draft]);
   const [nodes, setNodes, onNodesChange] = useNodesState<JourneyNode>(initial.nodes);
   const [edges, setEdges, onEdgesChange] = useEdgesState<Edge>(initial.edges);
@@ -112,20 +118,49 @@ function Builder(props: { journey: JourneyJson }) {
     [setEdges],
   );
 
+  /** The part of the canvas on screen, in the canvas's coordinates. */
+  const visibleArea = useCallback((): Rect => {
+    const box = canvasRef.current?.getBoundingClientRect();
+    if (!box) return { x: 0, y: 0, width: 0, height: 0 };
+    const topLeft = flow.screenToFlowPosition({ x: box.left + VIEW_MARGIN, y: box.top + VIEW_MARGIN });
+    const bottomRight = flow.screenToFlowPosition({
+      x: box.right - VIEW_MARGIN,
+      y: box.bottom - VIEW_MARGIN,
+    });
+    return { ...topLeft, width: bottomRight.x - topLeft.x, height: bottomRight.y - topLeft.y };
+  }, [flow]);
+
   const addStep = useCallback(
-    (type: StepType, position?: { x: number; y: number }) => {
+    (type: StepType, dropped?: { x: number; y: number }) => {
       const taken = new Set(nodes.map((node) => node.id));
       const step = newStep(type, taken);
-      const lowest = Math.max(0, ...nodes.map((node) => node.position.y));
-      setNodes((current) => [
-        ...current,
-        { id: step.id, type: 'step', position: position ?? { x: 0, y: lowest + 150 }, data: { step } },
-      ]);
+      let position = dropped;
+      if (!position) {
+        // Added from the palette by click or keyboard: in view, below the step it most likely follows.
+        const rectOf = (node: JourneyNode): Rect => ({
+          ...node.position,
+          width: node.measured?.width ?? NEW_STEP_SIZE.width,
+          height: node.measured?.height ?? NEW_STEP_SIZE.height,
+        });
+        const anchor = nodes.find((node) => node.id === selected) ?? nodes.at(-1);
+        const placed = placeNewStep({
+          size: NEW_STEP_SIZE,
+          nodes: nodes.map(rectOf),
+          anchor: anchor && rectOf(anchor),
+          visible: visibleArea(),
+        });
+        position = placed.position;
+        // No room left in view: scroll to it, at the same zoom (zooming out would shrink every step).
+        if (!placed.isVisible)
+          void flow.setCenter(position.x + NEW_STEP_SIZE.width / 2, position.y + NEW_STEP_SIZE.height / 2, {
+            zoom: flow.getZoom(),
+            duration: 200,
+          });
+      }
+      setNodes((current) => [...current, { id: step.id, type: 'step', position, data: { step } }]);
       setSelected(step.id);
-      // Added from the palette by click or keyboard: bring it into view, wherever it landed.
-      if (!position) setTimeout(() => void flow.fitView({ maxZoom: 1, duration: 200 }), 0);
     },
-    [nodes, setNodes, flow],
+    [nodes, selected, setNodes, flow, visibleArea],
   );
 
   const onDrop = useCallback(
@@ -302,6 +337,7 @@ function Builder(props: { journey: JourneyJson }) {
           ))}
         </aside>
         <section
+          ref={canvasRef}
           className="canvas"
           aria-label={t('builder.canvas')}
           onDragOver={(event) => {
@@ -429,13 +465,21 @@ function Connections(props: {
               }
             >
               <option value="">{t('builder.notConnectedOption')}</option>
-              {targets.map((node) => (
-                <option key={node.id} value={node.id}>
-                  {node.type === 'step'
-                    ? `${t(`builder.steps.${node.data.step.type}`)} (${node.id})`
-                    : node.id}
-                </option>
-              ))}
+              {/* Steps by id under their type: "Wait for event (wait_for_event_1)" is too long for the panel. */}
+              {STEP_TYPES.map((type) => {
+                const ofType = targets.filter((node) => node.type === 'step' && node.data.step.type === type);
+                return (
+                  ofType.length > 0 && (
+                    <optgroup key={type} label={t(`builder.steps.${type}`)}>
+                      {ofType.map((node) => (
+                        <option key={node.id} value={node.id}>
+                          {node.id}
+                        </option>
+                      ))}
+                    </optgroup>
+                  )
+                );
+              })}
             </select>
           </div>
         );

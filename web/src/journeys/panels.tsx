@@ -2,7 +2,7 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useDeferredValue, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, workspacePath } from '../app/api.js';
-import { useSession } from '../app/session.js';
+import { isAdminOf, useSession } from '../app/session.js';
 import { formatLiteral, parseLiteral } from '../app/typed-values.js';
 import { useScoringDefinitions, useSegmentList, useTemplateList } from '../app/workspace-queries.js';
 import { Field } from '../components/field.js';
@@ -71,6 +71,7 @@ function ChoiceField(props: {
   value: string;
   options: ReadonlyArray<readonly [string, string]>;
   error?: string | undefined;
+  hint?: string | undefined;
   /** Always has a value (a default applies): no "Choose…" to pick nothing with. */
   isRequired?: boolean;
   onChange: (value: string) => void;
@@ -78,7 +79,7 @@ function ChoiceField(props: {
   const { t } = useTranslation();
   const isKnown = props.options.some(([value]) => value === props.value);
   return (
-    <Field label={props.label} error={props.error}>
+    <Field label={props.label} error={props.error} {...(props.hint ? { hint: props.hint } : {})}>
       {(control) => (
         <select {...control} value={props.value} onChange={(event) => props.onChange(event.target.value)}>
           {!props.isRequired && <option value="">{t('builder.conditions.choose')}</option>}
@@ -137,10 +138,14 @@ function RowSelect(props: {
   value: string;
   options: ReadonlyArray<readonly [string, string]>;
   onChange: (value: string) => void;
+  /** What the server refused here, as the id of the element that says why. */
+  errorId?: string | undefined;
 }) {
   return (
     <select
       aria-label={props.label}
+      aria-invalid={props.errorId ? true : undefined}
+      aria-describedby={props.errorId}
       value={props.value}
       onChange={(event) => props.onChange(event.target.value)}
     >
@@ -166,6 +171,23 @@ function useAudienceChoices() {
 }
 
 /**
+ * What the server refused in a condition row, from the panel's errors by field path: `field` is the
+ * row's control it names (`model` of `branches.0.conditions.1.model`), empty when it names the row.
+ */
+function rowError(
+  errors: ReadonlyMap<string, string>,
+  rowPath: string,
+): { field: string; message: string } | undefined {
+  for (const [path, message] of errors) {
+    if (path === rowPath) return { field: '', message };
+    // `stages.2` (one stage of the list) is about the stages box.
+    if (path.startsWith(`${rowPath}.`))
+      return { field: path.slice(rowPath.length + 1).split('.')[0] ?? '', message };
+  }
+  return undefined;
+}
+
+/**
  * Rows of conditions, all of which must hold. Entry triggers, waits and goals compare values; a
  * branch can also ask about segments, scores, the lifecycle stage and the journey's earlier e-mails.
  */
@@ -174,6 +196,9 @@ function ConditionsEditor(props: {
   sources: ConditionSource[];
   /** The journey's e-mail steps, for conditions on whether a message was opened or clicked. */
   emailSteps?: string[];
+  /** The panel's errors by field path, and where these conditions sit in it (`branches.0.conditions`). */
+  errors: ReadonlyMap<string, string>;
+  errorPath: string;
   onChange: (conditions: Condition[]) => void;
 }) {
   const { t } = useTranslation();
@@ -193,133 +218,159 @@ function ConditionsEditor(props: {
           </option>
         ))}
       </datalist>
-      {props.conditions.map((condition, index) => (
-        // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity but their place
-        <div className="condition-row" key={index}>
-          <RowSelect
-            label={t('builder.conditions.source')}
-            value={condition.source}
-            options={props.sources.map(
-              (source) => [source, t(`builder.conditions.sources.${source}`)] as const,
+      {props.conditions.map((condition, index) => {
+        const error = rowError(props.errors, `${props.errorPath}.${index}`);
+        const errorId = `${listId}-${index}-error`;
+        /** The error's id for the control of `field`, when the refusal names that control. */
+        const errorOf = (field: string) => (error?.field === field ? errorId : undefined);
+        return (
+          // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity but their place
+          <div className="condition-row" key={index}>
+            <RowSelect
+              label={t('builder.conditions.source')}
+              errorId={errorOf('source')}
+              value={condition.source}
+              options={props.sources.map(
+                (source) => [source, t(`builder.conditions.sources.${source}`)] as const,
+              )}
+              onChange={(source) => update(index, newCondition(source as ConditionSource))}
+            />
+            {(condition.source === 'trait' ||
+              condition.source === 'event' ||
+              condition.source === 'entry_event') && (
+              <>
+                <input
+                  aria-label={t('builder.fields.conditionPath')}
+                  aria-invalid={errorOf('path') ? true : undefined}
+                  aria-describedby={errorOf('path')}
+                  placeholder={condition.source === 'trait' ? 'plan' : 'properties.total'}
+                  value={condition.path}
+                  onChange={(event) => update(index, { ...condition, path: event.target.value })}
+                />
+                <RowSelect
+                  label={t('builder.conditions.op')}
+                  errorId={errorOf('op')}
+                  value={condition.op}
+                  options={labels(VALUE_OPS)}
+                  onChange={(op) => update(index, { ...condition, op })}
+                />
+                {condition.op !== 'exists' && condition.op !== 'not_exists' && (
+                  <ParsedInput
+                    label={t('builder.fields.conditionValue')}
+                    errorId={errorOf('value')}
+                    value={condition.value}
+                    parse={parseLiteral}
+                    format={formatValue}
+                    onChange={(value) => update(index, { ...condition, value })}
+                  />
+                )}
+              </>
             )}
-            onChange={(source) => update(index, newCondition(source as ConditionSource))}
-          />
-          {(condition.source === 'trait' ||
-            condition.source === 'event' ||
-            condition.source === 'entry_event') && (
-            <>
-              <input
-                aria-label={t('builder.fields.conditionPath')}
-                placeholder={condition.source === 'trait' ? 'plan' : 'properties.total'}
-                value={condition.path}
-                onChange={(event) => update(index, { ...condition, path: event.target.value })}
-              />
-              <RowSelect
-                label={t('builder.conditions.op')}
-                value={condition.op}
-                options={labels(VALUE_OPS)}
-                onChange={(op) => update(index, { ...condition, op })}
-              />
-              {condition.op !== 'exists' && condition.op !== 'not_exists' && (
+            {condition.source === 'segment' && (
+              <>
+                <RowSelect
+                  label={t('builder.conditions.op')}
+                  errorId={errorOf('op')}
+                  value={condition.op}
+                  options={labels(MEMBERSHIP_OPS)}
+                  onChange={(op) => update(index, { ...condition, op: op as 'in' | 'not_in' })}
+                />
+                <RowSelect
+                  label={t('builder.conditions.segment')}
+                  errorId={errorOf('segment')}
+                  value={condition.segment}
+                  options={[
+                    ['', t('builder.conditions.choose')],
+                    ...choices.segments.map((segment) => [segment.id, segment.name] as const),
+                  ]}
+                  onChange={(segment) => update(index, { ...condition, segment })}
+                />
+              </>
+            )}
+            {condition.source === 'score' && (
+              <>
+                <input
+                  aria-label={t('builder.conditions.model')}
+                  aria-invalid={errorOf('model') ? true : undefined}
+                  aria-describedby={errorOf('model')}
+                  list={`${listId}-models`}
+                  value={condition.model}
+                  onChange={(event) => update(index, { ...condition, model: event.target.value })}
+                />
+                <RowSelect
+                  label={t('builder.conditions.op')}
+                  errorId={errorOf('op')}
+                  value={condition.op}
+                  options={labels(SCORE_OPS)}
+                  onChange={(op) => update(index, { ...condition, op: op as (typeof SCORE_OPS)[number] })}
+                />
                 <ParsedInput
-                  label={t('builder.fields.conditionValue')}
+                  label={t('builder.conditions.points')}
+                  errorId={errorOf('value')}
+                  inputMode="decimal"
                   value={condition.value}
-                  parse={parseLiteral}
-                  format={formatValue}
+                  parse={parseNumber}
+                  format={formatNumber}
                   onChange={(value) => update(index, { ...condition, value })}
                 />
-              )}
-            </>
-          )}
-          {condition.source === 'segment' && (
-            <>
-              <RowSelect
-                label={t('builder.conditions.op')}
-                value={condition.op}
-                options={labels(MEMBERSHIP_OPS)}
-                onChange={(op) => update(index, { ...condition, op: op as 'in' | 'not_in' })}
-              />
-              <RowSelect
-                label={t('builder.conditions.segment')}
-                value={condition.segment}
-                options={[
-                  ['', t('builder.conditions.choose')],
-                  ...choices.segments.map((segment) => [segment.id, segment.name] as const),
-                ]}
-                onChange={(segment) => update(index, { ...condition, segment })}
-              />
-            </>
-          )}
-          {condition.source === 'score' && (
-            <>
-              <input
-                aria-label={t('builder.conditions.model')}
-                list={`${listId}-models`}
-                value={condition.model}
-                onChange={(event) => update(index, { ...condition, model: event.target.value })}
-              />
-              <RowSelect
-                label={t('builder.conditions.op')}
-                value={condition.op}
-                options={labels(SCORE_OPS)}
-                onChange={(op) => update(index, { ...condition, op: op as (typeof SCORE_OPS)[number] })}
-              />
-              <ParsedInput
-                label={t('builder.conditions.points')}
-                inputMode="decimal"
-                value={condition.value}
-                parse={parseNumber}
-                format={formatNumber}
-                onChange={(value) => update(index, { ...condition, value })}
-              />
-            </>
-          )}
-          {condition.source === 'lifecycle' && (
-            <>
-              <RowSelect
-                label={t('builder.conditions.op')}
-                value={condition.op}
-                options={labels(MEMBERSHIP_OPS)}
-                onChange={(op) => update(index, { ...condition, op: op as 'in' | 'not_in' })}
-              />
-              <ParsedInput
-                label={t('builder.conditions.stages')}
-                placeholder={choices.stages.join(', ')}
-                value={condition.stages}
-                parse={parseList}
-                format={formatList}
-                onChange={(stages) => update(index, { ...condition, stages })}
-              />
-            </>
-          )}
-          {condition.source === 'message' && (
-            <>
-              <RowSelect
-                label={t('builder.conditions.message')}
-                value={condition.step}
-                options={[
-                  ['', t('builder.conditions.choose')],
-                  ...(props.emailSteps ?? []).map((step) => [step, step] as const),
-                ]}
-                onChange={(step) => update(index, { ...condition, step })}
-              />
-              <RowSelect
-                label={t('builder.conditions.op')}
-                value={condition.op}
-                options={labels(MESSAGE_OPS)}
-                onChange={(op) => update(index, { ...condition, op: op as (typeof MESSAGE_OPS)[number] })}
-              />
-            </>
-          )}
-          <button
-            type="button"
-            aria-label={t('builder.conditions.remove')}
-            onClick={() => props.onChange(props.conditions.filter((_, i) => i !== index))}
-          >
-            ×
-          </button>
-        </div>
-      ))}
+              </>
+            )}
+            {condition.source === 'lifecycle' && (
+              <>
+                <RowSelect
+                  label={t('builder.conditions.op')}
+                  errorId={errorOf('op')}
+                  value={condition.op}
+                  options={labels(MEMBERSHIP_OPS)}
+                  onChange={(op) => update(index, { ...condition, op: op as 'in' | 'not_in' })}
+                />
+                <ParsedInput
+                  label={t('builder.conditions.stages')}
+                  errorId={errorOf('stages')}
+                  placeholder={choices.stages.join(', ')}
+                  value={condition.stages}
+                  parse={parseList}
+                  format={formatList}
+                  onChange={(stages) => update(index, { ...condition, stages })}
+                />
+              </>
+            )}
+            {condition.source === 'message' && (
+              <>
+                <RowSelect
+                  label={t('builder.conditions.message')}
+                  errorId={errorOf('step')}
+                  value={condition.step}
+                  options={[
+                    ['', t('builder.conditions.choose')],
+                    ...(props.emailSteps ?? []).map((step) => [step, step] as const),
+                  ]}
+                  onChange={(step) => update(index, { ...condition, step })}
+                />
+                <RowSelect
+                  label={t('builder.conditions.op')}
+                  errorId={errorOf('op')}
+                  value={condition.op}
+                  options={labels(MESSAGE_OPS)}
+                  onChange={(op) => update(index, { ...condition, op: op as (typeof MESSAGE_OPS)[number] })}
+                />
+              </>
+            )}
+            <button
+              type="button"
+              aria-label={t('builder.conditions.remove')}
+              onClick={() => props.onChange(props.conditions.filter((_, i) => i !== index))}
+            >
+              ×
+            </button>
+            {error && (
+              <small id={errorId} className="field-error" role="alert">
+                {error.message}
+              </small>
+            )}
+          </div>
+        );
+      })}
       <button
         type="button"
         onClick={() => props.onChange([...props.conditions, newCondition(props.sources[0] ?? 'trait')])}
@@ -453,6 +504,8 @@ export function EntryPanel(props: {
           <ConditionsEditor
             conditions={trigger.conditions}
             sources={['event', 'trait']}
+            errors={errors}
+            errorPath="definition.entry.trigger.conditions"
             onChange={(conditions) => setTrigger({ ...trigger, conditions: conditions as ValueCondition[] })}
           />
         </>
@@ -547,8 +600,10 @@ export function StepPanel(props: {
 }) {
   const { t } = useTranslation();
   const { step, errors } = props;
-  const intentSettings = useIntentSettings();
   const { workspace } = useSession();
+  // The webhook destinations are in the settings document, which only admins may read (and only
+  // admins may change a journey): a member asking would be refused.
+  const intentSettings = useIntentSettings({ enabled: step.type === 'webhook' && isAdminOf(workspace) });
   // Every member may read these (the settings document is for admins).
   const definitions = useScoringDefinitions(workspace.id);
   const set = (field: string, value: unknown) => props.onChange({ ...step, [field]: value });
@@ -611,6 +666,8 @@ export function StepPanel(props: {
           <ConditionsEditor
             conditions={(step.conditions as Condition[] | undefined) ?? []}
             sources={['event', 'trait', 'entry_event']}
+            errors={errors}
+            errorPath="conditions"
             onChange={(conditions) => set('conditions', conditions)}
           />
         </div>
@@ -639,6 +696,8 @@ export function StepPanel(props: {
                 conditions={branch.conditions}
                 sources={['trait', 'event', 'entry_event', 'segment', 'score', 'lifecycle', 'message']}
                 emailSteps={props.emailSteps}
+                errors={errors}
+                errorPath={`branches.${index}.conditions`}
                 onChange={(conditions) =>
                   set(
                     'branches',
@@ -725,16 +784,17 @@ export function StepPanel(props: {
           />
         </div>
       );
-    case 'webhook':
+    case 'webhook': {
+      const destinations = intentSettings.data?.webhooks?.destinations ?? [];
       return (
         <div className="panel-body">
+          {/* Chosen by id; the URL, too long for a select of the panel's width, is said beneath. */}
           <ChoiceField
             label={t('builder.fields.destination')}
             value={String(step.destination ?? '')}
             error={errors.get('destination')}
-            options={(intentSettings.data?.webhooks?.destinations ?? []).map(
-              (destination) => [destination.id, `${destination.id} (${destination.url})`] as const,
-            )}
+            hint={destinations.find((destination) => destination.id === step.destination)?.url}
+            options={destinations.map((destination) => [destination.id, destination.id] as const)}
             onChange={(destination) => set('destination', destination)}
           />
           {text('path', t('builder.fields.path'), { optional: true })}
@@ -748,6 +808,7 @@ export function StepPanel(props: {
           {text('body', t('builder.fields.jsonBody'), { multiline: true, optional: true })}
         </div>
       );
+    }
     case 'exit':
       return null;
   }

@@ -18,11 +18,13 @@ export interface SettingsDocument {
 
 const settingsKey = (workspaceId: string) => ['scoring-settings', workspaceId];
 
-export function useIntentSettings() {
+/** The settings document; `enabled: false` leaves it unasked (a member may not read it). */
+export function useIntentSettings(options: { enabled?: boolean } = {}) {
   const { workspace } = useSession();
   return useQuery({
     queryKey: settingsKey(workspace.id),
     queryFn: () => api<SettingsDocument>('GET', workspacePath(workspace.id, '/settings')),
+    enabled: options.enabled ?? true,
   });
 }
 

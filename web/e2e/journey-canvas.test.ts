@@ -1,0 +1,98 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConsoleWorld, startConsoleWorld } from './harness.js';
+
+interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** The journey builder's canvas on a laptop screen, where a long journey fills it from top to bottom. */
+describe('journey canvas (Chromium)', () => {
+  let consoleWorld: ConsoleWorld;
+  let page: Page;
+  let journeyId = '';
+
+  beforeAll(async () => {
+    consoleWorld = await startConsoleWorld();
+    page = consoleWorld.page;
+    // Six steps in a row: laid out one under the other, they reach the canvas's lower edge.
+    const journey = await consoleWorld.api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: 'Long nurture',
+        entry: { trigger: { type: 'event', event: 'Signed Up' } },
+        start: 'day1',
+        steps: [
+          { id: 'day1', type: 'wait', duration: '1d', next: 'day2' },
+          { id: 'day2', type: 'wait', duration: '1d', next: 'day3' },
+          { id: 'day3', type: 'wait', duration: '1d', next: 'day4' },
+          { id: 'day4', type: 'wait', duration: '1d', next: 'day5' },
+          { id: 'day5', type: 'wait', duration: '1d', next: 'done' },
+          { id: 'done', type: 'exit' },
+        ],
+      },
+    });
+    expect(journey.status).toBe(201);
+    journeyId = journey.body.id;
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await consoleWorld.logIn();
+  }, 120_000);
+
+  afterAll(async () => {
+    await consoleWorld?.close();
+  });
+
+  /** Every step's box on screen, by its node's id. */
+  const nodeBoxes = () =>
+    page.locator('.react-flow__node').evaluateAll((elements) =>
+      elements.map((element) => {
+        const box = element.getBoundingClientRect();
+        return {
+          id: element.getAttribute('data-id') ?? '',
+          x: box.x,
+          y: box.y,
+          width: box.width,
+          height: box.height,
+        };
+      }),
+    );
+  const isInside = (inner: Box, outer: Box) =>
+    inner.x >= outer.x &&
+    inner.y >= outer.y &&
+    inner.x + inner.width <= outer.x + outer.width &&
+    inner.y + inner.height <= outer.y + outer.height;
+  const overlaps = (a: Box, b: Box) =>
+    a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+  it('adds each step from the palette where it can be seen, clear of the others', async () => {
+    await page.goto(`${consoleWorld.world.url}/journeys/${journeyId}`);
+    await page.getByTestId('node-done').waitFor();
+    const canvas = await page.locator('.canvas').boundingBox();
+    if (!canvas) throw new Error('no canvas on screen');
+
+    const added = ['wait_1', 'send_email_1', 'exit_1', 'wait_2', 'webhook_1', 'exit_2', 'wait_3', 'exit_3'];
+    for (const id of added) {
+      await page.getByTestId(`palette-${id.replace(/_\d+$/, '')}`).click();
+      await page.getByTestId(`node-${id}`).waitFor();
+      // Where it landed once drawn (and scrolled to, when the view had no room left).
+      await expect
+        .poll(
+          async () => {
+            const boxes = await nodeBoxes();
+            const box = boxes.find((other) => other.id === id);
+            return {
+              inView: box !== undefined && isInside(box, canvas),
+              overlapping: boxes
+                .filter((other) => box && other.id !== id && overlaps(box, other))
+                .map((other) => other.id),
+            };
+          },
+          { message: `${id} on the canvas` },
+        )
+        .toEqual({ inView: true, overlapping: [] });
+    }
+    await consoleWorld.shot('journey-canvas-added');
+  }, 120_000);
+});
