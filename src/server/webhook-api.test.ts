@@ -366,6 +366,8 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     expect(
       verifySignature({
         secret: 'signing-secret-0123',
+        method: 'POST',
+        target: '/signed',
         header: signed.signature,
         idempotencyKey: signed.idempotencyKey,
         body: signed.body,

@@ -70,7 +70,7 @@ describe('webhook targets', () => {
 
   it("refuses a step path climbing out of the destination's path, encoded dots and slashes included", () => {
     expect(() => destinationUrl('https://crm.example.com/tenant-a/hooks/', '/%2e%2e/%2E%2e/admin')).toThrow(
-      /leaves the destination's path/,
+      /leaves the destination's own path/,
     );
     // A receiver decoding %2F before resolving dots would read /hooks/..%2F..%2Fadmin as /admin.
     expect(() => destinationUrl('https://crm.example.com/tenant-a/hooks/', '/..%2F..%2Fadmin')).toThrow(

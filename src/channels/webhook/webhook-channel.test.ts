@@ -164,18 +164,27 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     expect(message).toMatchObject({ status: 'sent', attempts: 1 });
 
     const signature = call.headers['mops-signature'] as string;
-    expect(signature).toMatch(/^t=\d+,v1=[0-9a-f]{64},v2=[0-9a-f]{64}$/);
+    expect(signature).toMatch(/^t=\d+,v1=[0-9a-f]{64},v2=[0-9a-f]{64},v3=[0-9a-f]{64}$/);
     // v1, as receivers written before v2 check it: the time and the body.
     const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})/.exec(signature) ?? [];
     expect(v1).toBe(createHmac('sha256', SECRET).update(`${t}.${call.body}`).digest('hex'));
+    // v2, as receivers written before v3 check it: the time, the key and the body.
+    const [, v2] = /,v2=([0-9a-f]{64})/.exec(signature) ?? [];
+    const key = call.headers['idempotency-key'] as string;
+    expect(v2).toBe(createHmac('sha256', SECRET).update(`${t}\n${key}\n${call.body}`).digest('hex'));
     const signed = {
       secret: SECRET,
-      idempotencyKey: call.headers['idempotency-key'] as string,
+      method: call.method,
+      target: call.url,
+      idempotencyKey: key,
       body: call.body,
       header: signature,
       nowMs: world.clock.now(),
     };
     expect(verifySignature(signed)).toBe(true);
+    // Replayed to another path of the same destination, or with another method: refused.
+    expect(verifySignature({ ...signed, target: '/hooks/unsubscribe?source=mops' })).toBe(false);
+    expect(verifySignature({ ...signed, method: 'PUT' })).toBe(false);
     expect(verifySignature({ ...signed, body: `${call.body} ` })).toBe(false);
     expect(verifySignature({ ...signed, secret: 'another-secret-value' })).toBe(false);
     // Replayed under a new Idempotency-Key (which the receiver would not recognise as seen): refused.
@@ -208,6 +217,8 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     expect(
       verifySignature({
         secret: SECRET,
+        method: call?.method ?? '',
+        target: call?.url ?? '',
         idempotencyKey: call?.headers['idempotency-key'] as string,
         body: call?.body ?? '',
         header: call?.headers['mops-signature'] as string,

@@ -77,7 +77,11 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
   try {
     response = await request(url, {
       method: step.method as 'POST' | 'PUT' | 'PATCH',
-      headers: headersFor(destination, call, body),
+      headers: headersFor(destination, call, {
+        method: step.method,
+        target: `${url.pathname}${url.search}`,
+        body,
+      }),
       body,
       dispatcher: agentFor(settings.allowPrivateNetworks),
       headersTimeout: settings.timeoutMs,
@@ -120,7 +124,7 @@ export function destinationUrl(base: string, path: string): URL {
   if (query !== '') url.search = url.search === '' ? query : `${url.search.slice(1)}&${query}`;
   // Steps are checked when published; this holds for any path (dot segments are resolved by now).
   if (!url.pathname.startsWith(`${basePath}/`) && url.pathname !== basePath)
-    throw new Error(`the path ${path} leaves the destination's path ${basePath || '/'}`);
+    throw new Error(`the path ${path} leaves the destination's own path`);
   return url;
 }
 
@@ -158,7 +162,7 @@ export function addressShownToMembers(address: string | null): string | null {
 function headersFor(
   destination: WebhookDestination,
   call: WebhookCall,
-  body: string,
+  request: { method: string; target: string; body: string },
 ): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(destination.headers ?? {}))
@@ -170,7 +174,7 @@ function headersFor(
   if (destination.secret)
     headers[SIGNATURE_HEADER] = signatureHeader(
       call.secrets.open(destination.secret),
-      { idempotencyKey: call.message.idempotencyKey, body },
+      { ...request, idempotencyKey: call.message.idempotencyKey },
       call.now,
     );
   return headers;
