@@ -134,30 +134,30 @@ export async function saveSettings(
   input: {
     workspaceId: string;
     settings: unknown;
+    /**
+     * Only the sections `settings` names change (`scoring`, `webhooks`, …); the others stay as stored.
+     * Otherwise `settings` replaces them all, and a section left out takes its default.
+     */
+    onlySectionsGiven?: boolean;
     at: number;
     /** Whether the operator lets workspaces call private networks (MOPS_ALLOW_PRIVATE_NETWORKS). */
     privateNetworksAllowed: boolean;
   },
 ): Promise<WorkspaceSettings> {
-  const parsed = WorkspaceSettings.safeParse(input.settings);
-  if (!parsed.success) {
-    const described = describeIssue(parsed.error.issues[0]);
-    const field = described.field || 'settings';
-    throw new AppError('invalid_input', `${field}: ${described.message}`, { field });
-  }
-  const settings = parsed.data;
-  const dropped = firstDroppedKey(input.settings, settings, SHOWN_NOT_STORED);
-  if (dropped) {
-    const field = dropped.map(String).join('.');
-    throw new AppError('invalid_input', `${field}: is not a known field`, { field });
-  }
-  if (!input.privateNetworksAllowed) checkNoPrivateNetworks(settings);
-  checkWebhookHeaders(settings);
   // Checked and written under the lock segment edits and journey publishes take: a segment asking about
-  // a score model, or a journey calling a destination, cannot come in between the check and the write.
-  const previous = await storage.transaction(async (tx) => {
+  // a score model, or a journey calling a destination, cannot come in between the check and the write
+  // (nor another save between reading the sections kept and writing them).
+  const { settings, previous } = await storage.transaction(async (tx) => {
     await tx.segments.lockDefinitions(input.workspaceId);
     const previous = await tx.settings.get(input.workspaceId);
+    const given = input.onlySectionsGiven
+      ? {
+          // As the API shows them: the secrets they leave out are kept by `sealSecrets`, as in any save.
+          ...settingsView(previous, { privateNetworksAllowed: input.privateNetworksAllowed }),
+          ...(input.settings as Record<string, unknown>),
+        }
+      : input.settings;
+    const settings = checkedSettings(given, input.privateNetworksAllowed);
     // Stored settings an older version took stay savable as they are: only a change is checked.
     if (!isDeepStrictEqual(settings.quietHours, previous.quietHours)) checkQuietHours(settings);
     checkIntentSettings(settings);
@@ -165,7 +165,7 @@ export async function saveSettings(
     await checkAudienceStillKnown(tx, input.workspaceId, settings);
     sealSecrets(settings, previous, secrets);
     await tx.settings.put(input.workspaceId, settings, input.at);
-    return previous;
+    return { settings, previous };
   });
   // Messages held back by the old quiet hours or caps are judged again by the new ones, now (not those
   // waiting out a retry's back-off or a Retry-After).
@@ -175,6 +175,25 @@ export async function saveSettings(
       reasonsStartingWith: HELD_BACK_REASON_PREFIXES,
       now: input.at,
     });
+  return settings;
+}
+
+/** Settings as a save gives them, parsed and checked on their own (before what is stored is compared). */
+function checkedSettings(given: unknown, privateNetworksAllowed: boolean): WorkspaceSettings {
+  const parsed = WorkspaceSettings.safeParse(given);
+  if (!parsed.success) {
+    const described = describeIssue(parsed.error.issues[0]);
+    const field = described.field || 'settings';
+    throw new AppError('invalid_input', `${field}: ${described.message}`, { field });
+  }
+  const settings = parsed.data;
+  const dropped = firstDroppedKey(given, settings, SHOWN_NOT_STORED);
+  if (dropped) {
+    const field = dropped.map(String).join('.');
+    throw new AppError('invalid_input', `${field}: is not a known field`, { field });
+  }
+  if (!privateNetworksAllowed) checkNoPrivateNetworks(settings);
+  checkWebhookHeaders(settings);
   return settings;
 }
 

@@ -211,6 +211,49 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
     });
   });
 
+  describe('settings', () => {
+    it('changes only the sections a PATCH names, checks them as a whole and keeps everything on a refusal', async () => {
+      type Settings = {
+        scoring: { models: Array<{ id: string }> };
+        timezone: string;
+        smtp?: { hasPassword: boolean };
+      };
+      const before = (await api<Settings & Record<string, unknown>>('GET', '/settings')).body;
+      const model = {
+        id: unique('patched'),
+        name: 'Patched',
+        rules: [{ id: 'demo', kind: 'event', event: 'Demo Requested', points: 10 }],
+      };
+      const scored = await api<Settings>('PATCH', '/settings', { scoring: { models: [model] } });
+      expect(scored.status).toBe(200);
+      expect(scored.body.scoring.models.map((kept) => kept.id)).toEqual([model.id]);
+
+      // Another section alone: the model stays (a PUT of it alone would have dropped the model).
+      const zoned = await api<Settings>('PATCH', '/settings', { timezone: 'Europe/Rome' });
+      expect(zoned.status).toBe(200);
+      expect(zoned.body).toMatchObject({ timezone: 'Europe/Rome', scoring: { models: [{ id: model.id }] } });
+      expect(zoned.body.smtp).toEqual(before.smtp);
+
+      // Checked as the whole settings are: a lifecycle rule naming a model that does not exist.
+      const refused = await api<ApiError>('PATCH', '/settings', {
+        timezone: 'UTC',
+        lifecycle: {
+          stages: ['lead', 'mql'],
+          rules: [{ kind: 'score', to: 'mql', model: 'nope', atLeast: 10 }],
+        },
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.field).toBe('lifecycle.rules.0.model');
+      expect((await api<Settings>('GET', '/settings')).body).toMatchObject({
+        timezone: 'Europe/Rome',
+        scoring: { models: [{ id: model.id }] },
+      });
+      expect(
+        (await api('PATCH', '/settings', { scoring: before.scoring, timezone: before.timezone })).status,
+      ).toBe(200);
+    });
+  });
+
   describe('topic choices', () => {
     it('refuses a change naming an unknown topic whole, changing none of the others', async () => {
       const profile = await newProfile();

@@ -183,6 +183,37 @@ export async function messagingRoutes(
     },
   );
 
+  api.patch(
+    '/api/workspaces/:workspaceId/settings',
+    {
+      schema: {
+        tags: ['settings'],
+        summary:
+          'Change some sections of the settings: each section given replaces the stored one, the others stay',
+        description:
+          'Top-level sections (`scoring`, `lifecycle`, `handOff`, `webhooks`, `sms`, …) are replaced whole; secrets left out are kept as with PUT. Checked as the whole settings would be (400 naming the field), and nothing changes when refused.',
+        params: WorkspaceParams,
+        body: z.record(z.string(), z.unknown()),
+        response: { 200: z.unknown(), ...errors },
+      },
+      config: {
+        documentedBody: WorkspaceSettings.partial(),
+        documentedResponse: SettingsView,
+      } satisfies RouteDocumentation,
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      const settings = await saveSettings(storage, email.secrets, {
+        workspaceId: request.params.workspaceId,
+        settings: request.body,
+        onlySectionsGiven: true,
+        at: clock.now(),
+        privateNetworksAllowed: deps.allowPrivateNetworks,
+      });
+      return settingsView(settings, { privateNetworksAllowed: deps.allowPrivateNetworks });
+    },
+  );
+
   api.get(
     '/api/workspaces/:workspaceId/templates',
     {
