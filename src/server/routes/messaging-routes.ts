@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { EmailSender } from '../../channels/email/email-channel.js';
@@ -158,9 +158,10 @@ export async function messagingRoutes(
     {
       schema: {
         tags: ['settings'],
-        summary: 'Replace messaging settings: SMTP server, time zone, frequency cap, quiet hours, topics',
+        summary:
+          'Replace the settings: SMTP server, time zone, caps, quiet hours, topics, scoring, lifecycle, hand-off, webhooks, SMS',
         description:
-          "Leave a secret out (smtp.password, sms.authToken, a webhook destination's secret or headers) to keep the stored one, while it goes to the same address; a destination's `secret: null` removes its secret (calls go unsigned), `headers: {}` its headers.",
+          "The whole settings: a section left out takes its default (PATCH changes some sections alone). Leave a secret out (smtp.password, sms.authToken, a webhook destination's secret or headers) to keep the stored one, while it goes to the same address; a destination's `secret: null` removes its secret (calls go unsigned), `headers: {}` its headers.",
         params: WorkspaceParams,
         // Checked by saveSettings, which keeps the stored secrets left out.
         body: z.record(z.string(), z.unknown()),
@@ -171,16 +172,7 @@ export async function messagingRoutes(
         documentedResponse: SettingsView,
       } satisfies RouteDocumentation,
     },
-    async (request) => {
-      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
-      const settings = await saveSettings(storage, email.secrets, {
-        workspaceId: request.params.workspaceId,
-        settings: request.body,
-        at: clock.now(),
-        privateNetworksAllowed: deps.allowPrivateNetworks,
-      });
-      return settingsView(settings, { privateNetworksAllowed: deps.allowPrivateNetworks });
-    },
+    (request) => save(request, { onlySectionsGiven: false }),
   );
 
   api.patch(
@@ -201,18 +193,23 @@ export async function messagingRoutes(
         documentedResponse: SettingsView,
       } satisfies RouteDocumentation,
     },
-    async (request) => {
-      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
-      const settings = await saveSettings(storage, email.secrets, {
-        workspaceId: request.params.workspaceId,
-        settings: request.body,
-        onlySectionsGiven: true,
-        at: clock.now(),
-        privateNetworksAllowed: deps.allowPrivateNetworks,
-      });
-      return settingsView(settings, { privateNetworksAllowed: deps.allowPrivateNetworks });
-    },
+    (request) => save(request, { onlySectionsGiven: true }),
   );
+
+  async function save(
+    request: { params: { workspaceId: string }; body: Record<string, unknown> } & FastifyRequest,
+    options: { onlySectionsGiven: boolean },
+  ): Promise<SettingsView> {
+    await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+    const settings = await saveSettings(storage, email.secrets, {
+      workspaceId: request.params.workspaceId,
+      settings: request.body,
+      onlySectionsGiven: options.onlySectionsGiven,
+      at: clock.now(),
+      privateNetworksAllowed: deps.allowPrivateNetworks,
+    });
+    return settingsView(settings, { privateNetworksAllowed: deps.allowPrivateNetworks });
+  }
 
   api.get(
     '/api/workspaces/:workspaceId/templates',
