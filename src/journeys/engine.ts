@@ -21,6 +21,7 @@ import { SEGMENT_ENTERED, SEGMENT_EXITED } from '../core/segment-definition.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { profileEvent } from '../profiles/profile-events.js';
 import { eventProfileIds } from '../profiles/profiles.js';
+import { ownValue, setOwn } from '../profiles/traits.js';
 import { readScoresOverTime } from '../scoring/scores-over-time.js';
 import type {
   JourneyTransition,
@@ -598,10 +599,10 @@ export class JourneyEngine {
     Object.assign(profile, current);
     const changes: TraitChange[] = [];
     for (const [trait, value] of Object.entries(renderTraitValues(set, profile, instance.entryEvent))) {
-      const previous = profile.traits[trait];
+      const previous = ownValue<unknown>(profile.traits, trait);
       if (!isDeepStrictEqual(previous, value)) {
-        profile.traits[trait] = value;
-        profile.traitTimes[trait] = now;
+        setOwn(profile.traits, trait, value);
+        setOwn(profile.traitTimes, trait, now);
         changes.push({
           workspaceId: profile.workspaceId,
           eventId: null,

@@ -1,3 +1,4 @@
+import { setOwn } from '../profiles/traits.js';
 import { renderPlain } from '../templates/liquid.js';
 
 /**
@@ -17,8 +18,8 @@ export function renderTraitValues(
       typeof raw === 'string'
         ? renderPlain(raw, { profile: { id: profile.id, traits }, event: entryEvent })
         : raw;
-    traits[trait] = value;
-    values[trait] = value;
+    setOwn(traits, trait, value);
+    setOwn(values, trait, value);
   }
   return values;
 }

@@ -22,14 +22,27 @@ export function mergeTraits(holder: TraitHolder, incoming: Traits, at: number): 
   const changed: TraitWrite[] = [];
   for (const [name, value] of Object.entries(incoming)) {
     if (value === undefined) continue;
-    const heldAt = holder.traitTimes[name];
+    const heldAt = ownValue(holder.traitTimes, name);
     if (heldAt !== undefined && heldAt > at) continue;
-    const previous = holder.traits[name];
-    holder.traits[name] = value;
-    holder.traitTimes[name] = at;
+    const previous = ownValue<unknown>(holder.traits, name);
+    setOwn<unknown>(holder.traits, name, value);
+    setOwn(holder.traitTimes, name, at);
     if (!isSameValue(previous, value)) changed.push({ trait: name, value, previous });
   }
   return changed;
+}
+
+/**
+ * A trait's value, only if the profile holds it: a trait named `constructor` or `toString` is not
+ * the function every object inherits by that name (which no column stores).
+ */
+export function ownValue<T>(record: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(record, name) ? record[name] : undefined;
+}
+
+/** Sets a trait as the object's own, whatever its name: `__proto__` too is a trait, not the prototype. */
+export function setOwn<T>(record: Record<string, T>, name: string, value: T): void {
+  Object.defineProperty(record, name, { value, writable: true, enumerable: true, configurable: true });
 }
 
 /** Objects compare by value whatever their keys' order: PostgreSQL's jsonb hands them back reordered. */
@@ -40,10 +53,10 @@ function isSameValue(a: unknown, b: unknown): boolean {
 /** Folds `from` into `into`, trait by trait, keeping whichever value was written later. */
 export function mergeTraitHolders(into: TraitHolder, from: TraitHolder): void {
   for (const [name, value] of Object.entries(from.traits)) {
-    const fromAt = from.traitTimes[name] ?? 0;
-    const intoAt = into.traitTimes[name];
+    const fromAt = ownValue(from.traitTimes, name) ?? 0;
+    const intoAt = ownValue(into.traitTimes, name);
     if (intoAt !== undefined && intoAt >= fromAt) continue;
-    into.traits[name] = value;
-    into.traitTimes[name] = fromAt;
+    setOwn(into.traits, name, value);
+    setOwn(into.traitTimes, name, fromAt);
   }
 }

@@ -254,6 +254,18 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
     });
   });
 
+  describe('profile traits', () => {
+    it('keeps traits named as what every object inherits, and goes on with the events after them', async () => {
+      const inherited = { constructor: 'Bob', toString: 'x', valueOf: 1, hasOwnProperty: true };
+      const named = await newProfile(inherited);
+      const profile = await api<{ traits: Record<string, unknown> }>('GET', `/profiles/${named.id}`);
+      expect(profile.status).toBe(200);
+      expect(profile.body.traits).toMatchObject(inherited);
+      // The pipeline did not stop on them: a profile identified after is made too.
+      expect((await newProfile()).id).toMatch(/^prf_/);
+    });
+  });
+
   describe('topic choices', () => {
     it('refuses a change naming an unknown topic whole, changing none of the others', async () => {
       const profile = await newProfile();
