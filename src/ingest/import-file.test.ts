@@ -53,6 +53,21 @@ describe.each(BACKENDS)('importing a file of events on %s', (backend) => {
     expect((await storedEvents()).map((event) => event.userId).sort()).toEqual(['a', 'b']);
   });
 
+  it('rejects a line nested too deep to write out again alone, importing the lines around it', async () => {
+    const line = (userId: string, extra = '') =>
+      `{"type":"track","event":"Opened","userId":"${userId}"${extra}}`;
+    const deep = `,"properties":{"x":${'['.repeat(12_000)}${']'.repeat(12_000)}}`;
+    const summary = await importText(
+      'deep.jsonl',
+      [line('a'), line('b', deep), line('c')].join('\n'),
+      'jsonl',
+    );
+    expect(summary).toMatchObject({ rows: 3, stored: 2, rejected: 1 });
+    expect(summary.rejectedRows).toEqual([
+      { line: 2, reason: expect.stringContaining('properties.x[0]'), field: expect.any(String) },
+    ]);
+  });
+
   it('refuses a column reaching into the prototype, importing nothing', async () => {
     const csv =
       'type,event,anonymousId,properties.__proto__.userId\ntrack,Clicked,anon-1,victim\ntrack,Clicked,anon-2,\n';

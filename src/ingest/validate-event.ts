@@ -42,7 +42,8 @@ export class EventTooLargeError extends Error {
 export function validateEvent(raw: unknown, context: ValidateContext): Validation {
   const at = (name: string) => (context.path ? `${context.path}.${name}` : name);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    const payload = JSON.stringify(raw) ?? 'null';
+    const payload = stringifyShallowEnough(raw);
+    if (typeof payload !== 'string') return tooDeep(payload, context, null);
     checkSize(payload, context.path);
     return {
       ok: false,
@@ -67,7 +68,9 @@ export function validateEvent(raw: unknown, context: ValidateContext): Validatio
     call.context = { ...context.batchContext, ...(isObject(call.context) ? call.context : {}) };
     isChanged = true;
   }
-  const payload = !isChanged && context.rawText !== undefined ? context.rawText : JSON.stringify(call);
+  const payload =
+    !isChanged && context.rawText !== undefined ? context.rawText : stringifyShallowEnough(call);
+  if (typeof payload !== 'string') return tooDeep(payload, context, call.messageId);
   checkSize(payload, context.path);
 
   const reject = (reason: string, field: string): Validation => ({
@@ -224,6 +227,39 @@ function checkSize(payload: string, field: string): void {
   if (payload.length * 3 <= MAX_EVENT_BYTES) return;
   const bytes = Buffer.byteLength(payload);
   if (bytes > MAX_EVENT_BYTES) throw new EventTooLargeError(field, bytes);
+}
+
+/**
+ * The value as JSON text. One nested thousands of levels deep (it may still be small) overflows
+ * JSON.stringify's stack: refused as too deep, naming where, like one over MAX_JSON_DEPTH, before
+ * anything else walks it.
+ */
+function stringifyShallowEnough(value: unknown): string | { path: string; problem: string } {
+  try {
+    // undefined, a function: what JSON.parse would make of nothing.
+    return JSON.stringify(value) ?? 'null';
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return findUnstorableText(value, '') ?? { path: '', problem: NESTED_TOO_DEEP_TO_KEEP };
+  }
+}
+
+const NESTED_TOO_DEEP_TO_KEEP = 'is nested too deep to keep';
+
+/** The rejection of a call too deep to turn into text: kept without its payload, which has none. */
+function tooDeep(
+  found: { path: string; problem: string },
+  context: ValidateContext,
+  messageId: unknown,
+): Validation {
+  const field = [context.path, found.path].filter(Boolean).join('.') || 'body';
+  return {
+    ok: false,
+    reason: storableText(`${field} ${found.problem}`),
+    field: storableText(field),
+    messageId: typeof messageId === 'string' && isStorableText(messageId) ? messageId : null,
+    payload: JSON.stringify({ note: `not kept: ${NESTED_TOO_DEEP_TO_KEEP}` }),
+  };
 }
 
 /**

@@ -206,6 +206,26 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
     ).toEqual(['nul-2', 'nul-3', 'nul-4', 'nul-6', 'nul-8', 'nul-9']);
   });
 
+  it('refuses a call nested too deep for JSON.stringify (small all the same) alone, keeping the others', async () => {
+    // No messageId: one is given it, so the call is written out again rather than kept as sent.
+    const deep = `${'['.repeat(12_000)}${']'.repeat(12_000)}`;
+    const body = `{"batch":[
+      {"type":"track","userId":"ada","event":"Fine","messageId":"deep-1"},
+      {"type":"track","userId":"ada","event":"Deep","properties":{"x":${deep}}}
+    ]}`;
+    const response = await post('/v1/batch', body);
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as {
+      stored: number;
+      rejected: Array<{ index: number; field: string }>;
+    };
+    expect(answer.stored).toBe(1);
+    expect(answer.rejected).toEqual([
+      expect.objectContaining({ index: 1, field: expect.stringMatching(/^batch\[1\]\.properties\.x\[0\]/) }),
+    ]);
+    expect(await eventsWith(['deep-1'])).toHaveLength(1);
+  });
+
   it('refuses a timestamp naming a day that does not exist, and reads one without an offset as UTC', async () => {
     const response = await post('/v1/batch', {
       batch: [
