@@ -102,10 +102,18 @@ describe.each(BACKENDS)('importing a file of events on %s', (backend) => {
       '{"type": "track", broken',
       JSON.stringify({ type: 'track', event: 'No one' }),
       JSON.stringify({ type: 'track', event: 'Also no one', messageId: 'given-1' }),
+      JSON.stringify({ type: 'track', event: 'Null id', userId: 'u2', messageId: null }),
+      JSON.stringify({
+        type: 'track',
+        event: 'Too big',
+        userId: 'u3',
+        properties: { x: 'x'.repeat(40_000) },
+      }),
     ].join('\n');
-    expect(await importText('again.jsonl', lines, 'jsonl')).toMatchObject({ stored: 1, rejected: 3 });
-    expect(await importText('again.jsonl', lines, 'jsonl')).toMatchObject({ duplicates: 1, rejected: 3 });
-    expect(await rejectedPayloads()).toHaveLength(3);
+    expect(await importText('again.jsonl', lines, 'jsonl')).toMatchObject({ stored: 2, rejected: 4 });
+    expect(await importText('again.jsonl', lines, 'jsonl')).toMatchObject({ duplicates: 2, rejected: 4 });
+    expect((await storedEvents()).filter((event) => event.name === 'Null id')).toHaveLength(1);
+    expect(await rejectedPayloads()).toHaveLength(4);
   });
 
   it('reads JSON Lines saved with a byte-order mark', async () => {

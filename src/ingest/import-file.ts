@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse';
 import type { NewEvent, RejectedEvent } from '../core/event.js';
+import { storableText } from '../core/storable-text.js';
 import type { Storage } from '../storage/storage.js';
 import { openFileSource } from './file-source.js';
 import { EventTooLargeError, validateEvent } from './validate-event.js';
@@ -123,7 +124,8 @@ export async function importEventsFile(
       reject(row.line, row.error, null, row.text, derivedId());
     } else {
       const call = row.call;
-      if (call.messageId === undefined || call.messageId === '') call.messageId = derivedId();
+      if (call.messageId === undefined || call.messageId === null || call.messageId === '')
+        call.messageId = derivedId();
       try {
         const result = validateEvent(call, {
           workspaceId: options.workspaceId,
@@ -136,7 +138,8 @@ export async function importEventsFile(
         else reject(row.line, result.reason, result.field, result.payload, result.messageId);
       } catch (error) {
         if (!(error instanceof EventTooLargeError)) throw error;
-        reject(row.line, error.message, null, row.text.slice(0, 1024), null);
+        const messageId = typeof call.messageId === 'string' ? storableText(call.messageId) : null;
+        reject(row.line, error.message, null, row.text.slice(0, 1024), messageId);
       }
     }
     if (events.length + rejected.length >= batchSize) await flush();
