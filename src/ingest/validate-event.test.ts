@@ -43,6 +43,9 @@ describe('validateEvent', () => {
     expect(nameOf({ type: 'page', name: 'Pricing' })).toBe('Pricing');
     expect(nameOf({ type: 'screen', name: 'Cart' })).toBe('Cart');
     expect(nameOf({ type: 'identify' })).toBeNull();
+    // A long name is cut to 255, never inside an emoji.
+    expect(nameOf({ type: 'page', name: `${'a'.repeat(254)}😀b` })).toBe('a'.repeat(254));
+    expect(nameOf({ type: 'page', name: `${'a'.repeat(253)}😀b` })).toBe(`${'a'.repeat(253)}😀`);
   });
 
   it('corrects the client clock: timestamp = receivedAt − (sentAt − originalTimestamp)', () => {

@@ -141,7 +141,7 @@ export function validateEvent(raw: unknown, context: ValidateContext): Validatio
     // Analytics snippets send most pages without a name; counted under one name, they can still be
     // asked about in segments, scores and journeys (by path or URL in their properties).
     const named = typeof call.name === 'string' && call.name.trim() !== '';
-    name = named ? (call.name as string).slice(0, MAX_EVENT_NAME_LENGTH) : unnamedViewName(type);
+    name = named ? cutAtCharacter(call.name as string, MAX_EVENT_NAME_LENGTH) : unnamedViewName(type);
   } else if (type === 'group') {
     const groupId = readId(call.groupId);
     if (groupId === null || groupId === INVALID)
@@ -260,6 +260,14 @@ function tooDeep(
     messageId: typeof messageId === 'string' && isStorableText(messageId) ? messageId : null,
     payload: JSON.stringify({ note: `not kept: ${NESTED_TOO_DEEP_TO_KEEP}` }),
   };
+}
+
+/** At most `length` UTF-16 units, never half of a character (an emoji's surrogate pair) at the end. */
+function cutAtCharacter(text: string, length: number): string {
+  if (text.length <= length) return text;
+  const last = text.charCodeAt(length - 1);
+  const endsInHighSurrogate = last >= 0xd800 && last <= 0xdbff;
+  return text.slice(0, endsInHighSurrogate ? length - 1 : length);
 }
 
 /**
