@@ -6,7 +6,7 @@ import type { NewEvent, RejectedEvent } from '../core/event.js';
 import { storableText } from '../core/storable-text.js';
 import type { Storage } from '../storage/storage.js';
 import { openFileSource } from './file-source.js';
-import { EventTooLargeError, validateEvent } from './validate-event.js';
+import { EventTooLargeError, mayHoldHugeNumbers, validateEvent } from './validate-event.js';
 
 export type ImportFormat = 'jsonl' | 'csv';
 
@@ -133,6 +133,7 @@ export async function importEventsFile(
           batchSentAt: null,
           batchContext: undefined,
           path: '',
+          mayHoldHugeNumbers: mayHoldHugeNumbers(row.text),
         });
         if (result.ok) events.push(result.event);
         else reject(row.line, result.reason, result.field, result.payload, result.messageId);

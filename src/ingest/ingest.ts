@@ -3,7 +3,7 @@ import type { EventType, NewEvent, RejectedEvent } from '../core/event.js';
 import type { AppendResult, EventStore } from '../storage/storage.js';
 import { batchElementRanges } from './batch-ranges.js';
 import { MAX_BATCH_EVENTS } from './limits.js';
-import { EventTooLargeError, parseSentAt, validateEvent } from './validate-event.js';
+import { EventTooLargeError, mayHoldHugeNumbers, parseSentAt, validateEvent } from './validate-event.js';
 
 export { decodeJsonBody } from './decode-body.js';
 export { MAX_BATCH_BYTES, MAX_EVENT_BYTES } from './limits.js';
@@ -89,6 +89,7 @@ export function validateRequest(request: IngestRequest): {
   const rejected: RejectedEvent[] = [];
   const calls: RejectedCall[] = [];
   const rawCalls = rawCallTexts(request.text, endpoint, items.length);
+  const hugeNumbers = request.text !== undefined && mayHoldHugeNumbers(request.text);
   for (let index = 0; index < items.length; index++) {
     const item = items[index];
     let hadWriteKey = false;
@@ -106,6 +107,7 @@ export function validateRequest(request: IngestRequest): {
         path: endpoint === 'batch' ? `batch[${index}]` : '',
         ...(endpoint === 'batch' ? {} : { forcedType: endpoint }),
         ...(rawCalls && !hadWriteKey ? { rawText: rawCalls[index] } : {}),
+        mayHoldHugeNumbers: hugeNumbers,
       });
     } catch (error) {
       if (error instanceof EventTooLargeError) {

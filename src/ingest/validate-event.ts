@@ -21,6 +21,19 @@ export interface ValidateContext {
   forcedType?: EventType;
   /** The call's JSON text as sent, stored as the payload when validation changes nothing in it. */
   rawText?: string | undefined;
+  /**
+   * Whether the text it was parsed from may hold a number past what JSON holds (see
+   * `mayHoldHugeNumbers`): parsed as Infinity, it would be stored as null, so it is looked for.
+   */
+  mayHoldHugeNumbers?: boolean;
+}
+
+/**
+ * Whether JSON text may hold a number JSON.parse makes Infinity (`1e400`, 309 digits): a cheap look
+ * at the text, so that only such calls are walked to find it.
+ */
+export function mayHoldHugeNumbers(text: string): boolean {
+  return /\d[eE]\+?\d{3}|\d{309}/.test(text);
 }
 
 /** Thrown when an event breaks a limit: the whole request is refused, nothing stored. */
@@ -84,8 +97,8 @@ export function validateEvent(raw: unknown, context: ValidateContext): Validatio
   // JSON writes both as \u escapes; no database column takes them (PostgreSQL refuses even the
   // escape in jsonb), so the call is refused here, naming where, rather than failing its whole batch.
   // So is one nesting deeper than anything reading it later should have to follow.
-  if (payload.includes('\\u') || hasMoreOpeningsThan(payload, MAX_JSON_DEPTH)) {
-    const unstorable = findUnstorableText(call, '');
+  if (payload.includes('\\u') || hasMoreOpeningsThan(payload, MAX_JSON_DEPTH) || context.mayHoldHugeNumbers) {
+    const unstorable = findUnstorableText(call, '', context.mayHoldHugeNumbers ? { numbers: 'finite' } : {});
     if (unstorable) return reject(`${at(unstorable.path)} ${unstorable.problem}`, unstorable.path);
   }
 
@@ -106,13 +119,13 @@ export function validateEvent(raw: unknown, context: ValidateContext): Validatio
   const userId = readId(call.userId);
   if (userId === INVALID)
     return reject(
-      `userId must be a non-empty string or number of at most ${MAX_ID_LENGTH} characters`,
+      `userId must be a non-empty string of at most ${MAX_ID_LENGTH} characters, or a whole number below 2^53 (send a larger one as a string)`,
       'userId',
     );
   const anonymousId = readId(call.anonymousId);
   if (anonymousId === INVALID) {
     return reject(
-      `anonymousId must be a non-empty string or number of at most ${MAX_ID_LENGTH} characters`,
+      `anonymousId must be a non-empty string of at most ${MAX_ID_LENGTH} characters, or a whole number below 2^53 (send a larger one as a string)`,
       'anonymousId',
     );
   }
@@ -213,7 +226,8 @@ const INVALID = Symbol('invalid');
 
 function readId(value: unknown): string | null | typeof INVALID {
   if (value === undefined || value === null || value === '') return null;
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  // A whole number JSON.parse kept exactly: 9007199254740993 reads as …992, another user's id.
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
   if (typeof value === 'string' && value.length <= MAX_ID_LENGTH) return value;
   return INVALID;
 }

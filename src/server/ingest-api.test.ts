@@ -226,6 +226,26 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
     expect(await eventsWith(['deep-1'])).toHaveLength(1);
   });
 
+  it('refuses a number past what JSON holds, and a numeric id it would not keep exactly, naming the field', async () => {
+    const body = `{"batch":[
+      {"type":"identify","userId":"big-1","messageId":"big-1","traits":{"score":1e400}},
+      {"type":"track","userId":9007199254740993,"event":"Id","messageId":"big-2"},
+      {"type":"track","userId":42,"event":"Fine","messageId":"big-3","properties":{"total":1e300}}
+    ]}`;
+    const response = await post('/v1/batch', body);
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as {
+      stored: number;
+      rejected: Array<{ index: number; field: string }>;
+    };
+    expect(answer.rejected.map((r) => [r.index, r.field])).toEqual([
+      [0, 'batch[0].traits.score'],
+      [1, 'batch[1].userId'],
+    ]);
+    expect(answer.stored).toBe(1);
+    expect(await eventsWith(['big-3'])).toHaveLength(1);
+  });
+
   it('refuses a timestamp naming a day that does not exist, and reads one without an offset as UTC', async () => {
     const response = await post('/v1/batch', {
       batch: [
