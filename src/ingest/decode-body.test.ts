@@ -17,6 +17,13 @@ describe('decodeJsonBody', () => {
     expect(() => decodeJsonBody(bomb, 'gzip', 500 * 1024)).toThrow(/exceeds the 500 KB limit/);
   });
 
+  it('refuses a body that is not UTF-8, and reads one starting with a byte-order mark', () => {
+    const latin1 = Buffer.from('{"traits":{"name":"Zoë"}}', 'latin1');
+    expect(() => decodeJsonBody(latin1, undefined, 1000)).toThrow(/not UTF-8/);
+    const withMark = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), json]);
+    expect(decodeJsonBody(withMark, undefined, 1000).value).toEqual({ batch: [{ type: 'track' }] });
+  });
+
   it('says where malformed JSON broke', () => {
     expect(() =>
       decodeJsonBody(Buffer.from('{"batch": [\n  {"type": "track",}\n]}'), undefined, 1000),

@@ -12,12 +12,29 @@ export function decodeJsonBody(
   contentEncoding: string | undefined,
   maxBytes: number,
 ): { text: string; value: unknown } {
-  const text = decodeBytes(body, contentEncoding, maxBytes).toString('utf8');
+  const text = utf8Text(decodeBytes(body, contentEncoding, maxBytes));
   if (text.trim() === '') throw new AppError('invalid_input', 'request body is empty: send a JSON object');
   try {
     return { text, value: JSON.parse(text) };
   } catch (error) {
     throw new AppError('invalid_input', `malformed JSON: ${describeJsonError(text, error)}`, {
+      cause: error,
+    });
+  }
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The bytes as UTF-8 text, refused when they are not (Latin-1 from an old client): read leniently
+ * they would become U+FFFD, stored in place of what was sent.
+ */
+function utf8Text(bytes: Buffer): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch (error) {
+    throw new AppError('invalid_input', 'the body is not UTF-8 text: send JSON in UTF-8', {
+      field: 'body',
       cause: error,
     });
   }

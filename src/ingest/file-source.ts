@@ -36,3 +36,48 @@ function isGzip(file: string): boolean {
     closeSync(descriptor);
   }
 }
+
+/** Thrown by `utf8Checked` at the first bytes that are not UTF-8. */
+export class NotUtf8Error extends Error {
+  override name = 'NotUtf8Error';
+}
+
+/**
+ * The stream's bytes as they are, refused from the first that are not UTF-8 (a Latin-1 `ë`): read as
+ * UTF-8 they would become U+FFFD, stored in place of what was meant. A file starting with a UTF-16
+ * byte-order mark passes unchecked, for the CSV reader that decodes it.
+ */
+export function utf8Checked(source: Readable): Readable {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let offset = 0;
+  let isUtf16 = false;
+  const checker = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (offset === 0)
+        isUtf16 =
+          chunk.length >= 2 &&
+          ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff));
+      try {
+        if (!isUtf16) decoder.decode(chunk, { stream: true });
+      } catch {
+        done(
+          new NotUtf8Error(
+            `the file is not UTF-8 text (bytes that are not, within bytes ${offset + 1}–${offset + chunk.length}): save it as UTF-8`,
+          ),
+        );
+        return;
+      }
+      offset += chunk.length;
+      done(null, chunk);
+    },
+    flush(done) {
+      try {
+        if (!isUtf16) decoder.decode();
+        done();
+      } catch {
+        done(new NotUtf8Error('the file is not UTF-8 text (it ends inside a character): save it as UTF-8'));
+      }
+    },
+  });
+  return pipeline(source, checker, () => undefined);
+}

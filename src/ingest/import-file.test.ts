@@ -68,6 +68,31 @@ describe.each(BACKENDS)('importing a file of events on %s', (backend) => {
     ]);
   });
 
+  it('stops where a file is not UTF-8 (Latin-1), keeping the rows before, instead of storing U+FFFD', async () => {
+    const file = path.join(database.dataDir, 'latin1.jsonl');
+    const line = (name: string) => `{"type":"identify","userId":"l1","traits":{"name":"${name}"}}\n`;
+    writeFileSync(file, Buffer.concat([Buffer.from(line('Ada')), Buffer.from(line('Zoë Müller'), 'latin1')]));
+    const stopped = importEventsFile(storage, {
+      workspaceId: WORKSPACE,
+      file,
+      format: 'jsonl',
+      now: () => Date.now(),
+    });
+    await expect(stopped).rejects.toBeInstanceOf(ImportStoppedError);
+    await expect(stopped).rejects.toThrow(/not UTF-8/);
+    expect(JSON.stringify(await storedEvents())).not.toContain('\uFFFD');
+    // Saved as UTF-8, both are read as written.
+    writeFileSync(file, line('Ada') + line('Zoë Müller'));
+    const summary = await importEventsFile(storage, {
+      workspaceId: WORKSPACE,
+      file,
+      format: 'jsonl',
+      now: () => Date.now(),
+    });
+    expect(summary).toMatchObject({ rejected: 0 });
+    expect(JSON.stringify(await storedEvents())).toContain('Zoë Müller');
+  });
+
   it('refuses a column reaching into the prototype, importing nothing', async () => {
     const csv =
       'type,event,anonymousId,properties.__proto__.userId\ntrack,Clicked,anon-1,victim\ntrack,Clicked,anon-2,\n';

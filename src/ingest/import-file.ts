@@ -5,7 +5,7 @@ import { parse as parseCsv } from 'csv-parse';
 import type { NewEvent, RejectedEvent } from '../core/event.js';
 import { storableText } from '../core/storable-text.js';
 import type { Storage } from '../storage/storage.js';
-import { openFileSource } from './file-source.js';
+import { NotUtf8Error, openFileSource, utf8Checked } from './file-source.js';
 import { EventTooLargeError, mayHoldHugeNumbers, validateEvent } from './validate-event.js';
 
 export type ImportFormat = 'jsonl' | 'csv';
@@ -107,7 +107,7 @@ export async function importEventsFile(
     });
   };
 
-  for await (const row of readRows(source, options.format)) {
+  for await (const row of readRowsStoppingAtNonUtf8(utf8Checked(source), options.format)) {
     if ('stop' in row) {
       // What came before is good: kept, so that importing the mended file again only adds the rest.
       await flush();
@@ -155,6 +155,22 @@ type Row =
   | { line: number; text: string; call: Record<string, unknown> }
   | { line: number; text: string; error: string }
   | { stop: string };
+
+/**
+ * `readRows`, stopping where the file stops being UTF-8: the rows before are kept, as for a quote
+ * never closed, so that importing the file again, saved as UTF-8, only adds the rest.
+ */
+async function* readRowsStoppingAtNonUtf8(
+  source: NodeJS.ReadableStream,
+  format: ImportFormat,
+): AsyncGenerator<Row> {
+  try {
+    yield* readRows(source, format);
+  } catch (error) {
+    if (!(error instanceof NotUtf8Error)) throw error;
+    yield { stop: error.message };
+  }
+}
 
 async function* readRows(source: NodeJS.ReadableStream, format: ImportFormat): AsyncGenerator<Row> {
   if (format === 'jsonl') {
