@@ -44,19 +44,24 @@ export class NotUtf8Error extends Error {
 
 /**
  * The stream's bytes as they are, refused from the first that are not UTF-8 (a Latin-1 `ë`): read as
- * UTF-8 they would become U+FFFD, stored in place of what was meant. A file starting with a UTF-16
- * byte-order mark passes unchecked, for the CSV reader that decodes it.
+ * UTF-8 they would become U+FFFD, stored in place of what was meant. With `utf16Allowed`, a file
+ * starting with a UTF-16 byte-order mark passes unchecked, for a reader that decodes it (CSV's).
  */
-export function utf8Checked(source: Readable): Readable {
+export function utf8Checked(source: Readable, options: { utf16Allowed: boolean }): Readable {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let offset = 0;
   let isUtf16 = false;
   const checker = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      if (offset === 0)
+      if (offset === 0) {
         isUtf16 =
           chunk.length >= 2 &&
           ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff));
+        if (isUtf16 && !options.utf16Allowed) {
+          done(new NotUtf8Error('the file is UTF-16 text: save it as UTF-8'));
+          return;
+        }
+      }
       try {
         if (!isUtf16) decoder.decode(chunk, { stream: true });
       } catch {

@@ -93,6 +93,24 @@ describe.each(BACKENDS)('importing a file of events on %s', (backend) => {
     expect(JSON.stringify(await storedEvents())).toContain('Zoë Müller');
   });
 
+  it('stops at once, saying what to do, on UTF-16 JSON Lines or a JSON array', async () => {
+    const line = JSON.stringify({ type: 'track', event: 'Opened', userId: 'u1' });
+    const file = path.join(database.dataDir, 'utf16.jsonl');
+    writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${line}\n`, 'utf16le')]));
+    const utf16 = importEventsFile(storage, {
+      workspaceId: WORKSPACE,
+      file,
+      format: 'jsonl',
+      now: () => Date.now(),
+    });
+    await expect(utf16).rejects.toThrow(/UTF-16 text: save it as UTF-8/);
+    await expect(importText('export.json', `[\n  ${line}\n]\n`, 'jsonl')).rejects.toThrow(
+      /a JSON array, not JSON Lines/,
+    );
+    expect(await storedEvents()).toEqual([]);
+    expect(await rejectedPayloads()).toEqual([]);
+  });
+
   it('refuses a column reaching into the prototype, importing nothing', async () => {
     const csv =
       'type,event,anonymousId,properties.__proto__.userId\ntrack,Clicked,anon-1,victim\ntrack,Clicked,anon-2,\n';

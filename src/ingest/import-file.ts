@@ -107,7 +107,10 @@ export async function importEventsFile(
     });
   };
 
-  for await (const row of readRowsStoppingAtNonUtf8(utf8Checked(source), options.format)) {
+  for await (const row of readRowsStoppingAtNonUtf8(
+    utf8Checked(source, { utf16Allowed: options.format === 'csv' }),
+    options.format,
+  )) {
     if ('stop' in row) {
       // What came before is good: kept, so that importing the mended file again only adds the rest.
       await flush();
@@ -180,6 +183,12 @@ async function* readRows(source: NodeJS.ReadableStream, format: ImportFormat): A
       // A byte-order mark, as some editors save UTF-8, is not part of the first call.
       const text = line === 1 && read.startsWith('\uFEFF') ? read.slice(1) : read;
       if (text.trim() === '') continue;
+      if (line === 1 && text.trimStart().startsWith('[')) {
+        yield {
+          stop: 'the file is a JSON array, not JSON Lines (one call per line): convert it first, e.g. jq -c ".[]" FILE',
+        };
+        return;
+      }
       try {
         const call = JSON.parse(text) as unknown;
         if (call === null || typeof call !== 'object' || Array.isArray(call)) {
