@@ -69,6 +69,11 @@ export async function decodeBytesInBackground(
   }
 }
 
+/** Whether bytes begin as every gzip file does (RFC 1952): a file sent as it is, with no Content-Encoding. */
+export function looksGzipped(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
 type Encoding = 'gzip' | 'deflate' | 'br';
 type InflateOptions = { maxOutputLength: number };
 

@@ -1,9 +1,7 @@
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { pipeline, type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-
-/** The first bytes of every gzip file (RFC 1952). */
-const GZIP_MAGIC = [0x1f, 0x8b];
+import { looksGzipped } from './decode-body.js';
 
 /**
  * A file's content as a stream, gunzipped when the file is gzip (`visitors.csv.gz`, whatever its
@@ -27,11 +25,10 @@ export function openFileSource(file: string, onBytes: (count: number) => void = 
 }
 
 function isGzip(file: string): boolean {
-  const head = Buffer.alloc(GZIP_MAGIC.length);
+  const head = Buffer.alloc(2);
   const descriptor = openSync(file, 'r');
   try {
-    const read = readSync(descriptor, head, 0, head.length, 0);
-    return read === head.length && GZIP_MAGIC.every((byte, index) => head[index] === byte);
+    return looksGzipped(head.subarray(0, readSync(descriptor, head, 0, head.length, 0)));
   } finally {
     closeSync(descriptor);
   }

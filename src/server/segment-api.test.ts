@@ -166,19 +166,23 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
 
     // Compressed, it is read as the CSV it holds; an encoding it cannot read is named.
     const dee = await newProfile();
-    const upload = (body: Buffer, encoding: string) =>
+    const upload = (body: Buffer, encoding?: string) =>
       fetch(`${world.url}/api/workspaces/${world.workspaceId}/segments/${list.body.id}/members`, {
         method: 'POST',
         headers: {
           authorization: `Bearer ${world.secretKey}`,
           'content-type': 'text/csv',
-          'content-encoding': encoding,
+          ...(encoding ? { 'content-encoding': encoding } : {}),
         },
         body,
       });
     const gzipped = await upload(gzipSync(`user_id\n${dee.userId}\n`), 'gzip');
     expect(gzipped.status).toBe(200);
     expect(await gzipped.json()).toMatchObject({ rows: 1, matched: 1, added: 1 });
+    // A gzip file sent as it is, without saying so, is read as the list it holds too.
+    const unsaid = await upload(gzipSync(`user_id\n${dee.userId}\n`));
+    expect(unsaid.status).toBe(200);
+    expect(await unsaid.json()).toMatchObject({ rows: 1, matched: 1, added: 0 });
     const unknown = await upload(Buffer.from(`user_id\n${dee.userId}\n`), 'zstd');
     expect(unknown.status).toBe(415);
     expect(((await unknown.json()) as ApiError).error.message).toMatch(

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { SegmentInput, SegmentRule } from '../../core/segment-definition.js';
-import { decodeBytesInBackground } from '../../ingest/decode-body.js';
+import { decodeBytesInBackground, looksGzipped } from '../../ingest/decode-body.js';
 import { traitsOfProfiles } from '../../profiles/profiles.js';
 import {
   createSegment,
@@ -306,7 +306,7 @@ export async function segmentRoutes(
       // A compressed upload (curl --compressed, a gzip file sent as it is) is read as the CSV it holds.
       const csv = await decodeBytesInBackground(
         request.body,
-        request.headers['content-encoding'],
+        request.headers['content-encoding'] ?? (looksGzipped(request.body) ? 'gzip' : undefined),
         CSV_BODY_LIMIT,
       );
       return importStaticList(storage, {
