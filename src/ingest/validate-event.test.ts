@@ -48,6 +48,18 @@ describe('validateEvent', () => {
     expect(nameOf({ type: 'page', name: `${'a'.repeat(253)}😀b` })).toBe(`${'a'.repeat(253)}😀`);
   });
 
+  it('takes a blank id for none, rather than one profile for every caller sending it', () => {
+    expect(validateEvent({ type: 'track', event: 'X', userId: '  ' }, context)).toMatchObject({
+      ok: false,
+      reason: 'userId or anonymousId is required',
+    });
+    const withAnonymous = validateEvent(
+      { type: 'track', event: 'X', userId: ' ', anonymousId: 'a1' },
+      context,
+    );
+    expect(withAnonymous.ok && withAnonymous.event).toMatchObject({ userId: null, anonymousId: 'a1' });
+  });
+
   it('corrects the client clock: timestamp = receivedAt − (sentAt − originalTimestamp)', () => {
     // The client's clock runs 1 hour fast: it stamped the event at 10:59:50 and sent it at 11:00:00.
     const result = validateEvent(

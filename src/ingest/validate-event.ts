@@ -225,7 +225,9 @@ export function parseSentAt(value: unknown): number | null {
 const INVALID = Symbol('invalid');
 
 function readId(value: unknown): string | null | typeof INVALID {
-  if (value === undefined || value === null || value === '') return null;
+  // Blank is no id: "  " would make one profile of every caller sending it.
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === ''))
+    return null;
   // A whole number JSON.parse kept exactly: 9007199254740993 reads as …992, another user's id.
   if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
   if (typeof value === 'string' && value.length <= MAX_ID_LENGTH) return value;
