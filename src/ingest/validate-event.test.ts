@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventTooLargeError, validateEvent } from './validate-event.js';
+import { EventTooLargeError, mayHoldHugeNumbers, validateEvent } from './validate-event.js';
 
 const RECEIVED = Date.parse('2026-11-23T10:00:00.000Z');
 const context = {
@@ -46,6 +46,13 @@ describe('validateEvent', () => {
     // A long name is cut to 255, never inside an emoji.
     expect(nameOf({ type: 'page', name: `${'a'.repeat(254)}😀b` })).toBe('a'.repeat(254));
     expect(nameOf({ type: 'page', name: `${'a'.repeat(253)}😀b` })).toBe(`${'a'.repeat(253)}😀`);
+  });
+
+  it('looks for numbers past what JSON holds only where a number may stand, not inside ids', () => {
+    expect(mayHoldHugeNumbers('{"score":1e400}')).toBe(true);
+    expect(mayHoldHugeNumbers('{"a":[1, -2.5E+308]}')).toBe(true);
+    expect(mayHoldHugeNumbers(`{"n":${'9'.repeat(309)}}`)).toBe(true);
+    expect(mayHoldHugeNumbers('{"messageId":"3f9e4e512-77e1234","total":1e30}')).toBe(false);
   });
 
   it('takes a blank id for none, rather than one profile for every caller sending it', () => {

@@ -30,11 +30,14 @@ export interface ValidateContext {
 
 /**
  * Whether JSON text may hold a number JSON.parse makes Infinity (`1e400`, 309 digits): a cheap look
- * at the text, so that only such calls are walked to find it.
+ * at the text, so that only such calls are walked to find it. A number stands after `:`, `[` or `,`,
+ * which spares the ids ingest is full of (a UUID's `…4e512…` is no number).
  */
 export function mayHoldHugeNumbers(text: string): boolean {
-  return /\d[eE]\+?\d{3}|\d{309}/.test(text);
+  return HUGE_NUMBER.test(text);
 }
+
+const HUGE_NUMBER = /[:[,]\s*-?(?:\d+(?:\.\d+)?[eE]\+?\d{3}|\d{309})/;
 
 /** Thrown when an event breaks a limit: the whole request is refused, nothing stored. */
 export class EventTooLargeError extends Error {

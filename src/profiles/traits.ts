@@ -42,7 +42,10 @@ export function ownValue<T>(record: Readonly<Record<string, T>>, name: string): 
 
 /** Sets a trait as the object's own, whatever its name: `__proto__` too is a trait, not the prototype. */
 export function setOwn<T>(record: Record<string, T>, name: string, value: T): void {
-  Object.defineProperty(record, name, { value, writable: true, enumerable: true, configurable: true });
+  // Only `__proto__` is a setter on a plain object; plain assignment is the cheaper write for the rest.
+  if (name === '__proto__')
+    Object.defineProperty(record, name, { value, writable: true, enumerable: true, configurable: true });
+  else record[name] = value;
 }
 
 /** Objects compare by value whatever their keys' order: PostgreSQL's jsonb hands them back reordered. */
