@@ -65,6 +65,25 @@ export interface StoredRejectedEvent extends RejectedEvent {
   id: number;
 }
 
+/**
+ * An event one consumer of the log (profiles, scoring, segments, journeys) could not process: it
+ * failed the same way at every attempt while the database answered. The event itself stays in the
+ * log; the consumer went on past it, and this says where and why.
+ */
+export interface SetAsideEvent {
+  id: number;
+  workspaceId: string;
+  /** The consumer's cursor: `profiles`, `scoring`, `segments` or `journeys`. */
+  consumer: string;
+  eventId: number;
+  messageId: string;
+  type: EventType;
+  name: string | null;
+  /** The error, as the consumer threw it. */
+  reason: string;
+  setAsideAt: number;
+}
+
 /** Events grouped by workspace, each group in the order given. */
 export function groupByWorkspace<T extends { workspaceId: string }>(events: readonly T[]): Map<string, T[]> {
   const grouped = new Map<string, T[]>();

@@ -90,4 +90,118 @@ describe.each(BACKENDS)('event pipeline on %s', (backend) => {
     await expect(pipeline.drain()).rejects.toThrow('flaky: the batch went stale 10 times in a row');
     expect(written).toEqual([3]);
   });
+
+  /** Runs rounds as the pipeline's loop does, an error ending a round, until a round finds nothing. */
+  async function runUntilIdle(pipeline: EventPipeline, errors: unknown[], rounds = 40): Promise<void> {
+    for (let round = 0; round < rounds; round++) {
+      try {
+        if ((await pipeline.runOnce()) === 0) return;
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    throw new Error(`still busy after ${rounds} rounds`);
+  }
+
+  it('sets aside the one event a consumer fails on every time, and goes on past it in full batches', async () => {
+    const written: string[][] = [];
+    const downstream: string[] = [];
+    const choking: PipelineBatch<void> = {
+      async prepare(events) {
+        return async () => {
+          if (events.some((event) => event.name === 'Poison')) throw new TypeError('cannot read the poison');
+          written.push(events.map((event) => event.name ?? ''));
+        };
+      },
+    };
+    const pipeline = new EventPipeline({
+      storage,
+      clock: systemClock,
+      logger: pino({ level: 'silent' }),
+      batchSize: 3,
+      consumers: [
+        { cursor: 'choking', batch: choking },
+        {
+          cursor: 'after-it',
+          notBeyond: 'choking',
+          batch: {
+            async prepare(events) {
+              return async () => void downstream.push(...events.map((event) => event.name ?? ''));
+            },
+          },
+        },
+      ],
+    });
+    const named = (name: string) => trackEvent({ workspaceId: 'ws_pipeline', name });
+    const poison = named('Poison');
+    await storage.events.append({ events: [named('a'), poison, named('b'), named('c')], rejected: [] });
+
+    const errors: unknown[] = [];
+    await runUntilIdle(pipeline, errors);
+    // The full batch failed, then one at a time: 'a', four failures on the poison, 'b'; 'c' in a batch again.
+    expect(errors).toHaveLength(4);
+    expect(written).toEqual([['a'], ['b'], ['c']]);
+    // Set aside by the one consumer only: the next reads it as it reads every event.
+    expect(downstream).toEqual(['a', 'Poison', 'b', 'c']);
+    expect(pipeline.setAsideCount).toBe(1);
+    const { items } = await storage.events.listSetAside('ws_pipeline', { limit: 10 });
+    expect(items).toEqual([
+      expect.objectContaining({
+        workspaceId: 'ws_pipeline',
+        consumer: 'choking',
+        messageId: poison.messageId,
+        type: 'track',
+        name: 'Poison',
+        reason: 'TypeError: cannot read the poison',
+      }),
+    ]);
+    expect(await storage.pipelineLag('choking')).toBe(0);
+
+    await append(4);
+    await runUntilIdle(pipeline, errors);
+    expect(written.slice(3).map((batch) => batch.length)).toEqual([3, 1]);
+    expect(errors).toHaveLength(4);
+  });
+
+  it('never sets aside an event for a failure of the database, however long it lasts', async () => {
+    let failures = 12;
+    const written: number[] = [];
+    const pipeline = new EventPipeline({
+      storage,
+      clock: systemClock,
+      logger: pino({ level: 'silent' }),
+      consumers: [
+        {
+          cursor: 'waiting',
+          batch: {
+            async prepare(events) {
+              return async () => {
+                if (failures-- > 0)
+                  throw Object.assign(new Error('could not serialize access'), {
+                    code: backend === 'postgres' ? '40001' : 'SQLITE_BUSY',
+                  });
+                written.push(events.length);
+              };
+            },
+          },
+        },
+      ],
+    });
+    await append(2);
+    const errors: unknown[] = [];
+    await runUntilIdle(pipeline, errors);
+    expect(errors).toHaveLength(12);
+    expect(written).toEqual([1, 1]);
+    expect(pipeline.setAsideCount).toBe(0);
+    expect((await storage.events.listSetAside('ws_pipeline', { limit: 10 })).items).toEqual([]);
+  });
+
+  it('sets nothing aside when the cursor moved from where the batch began', async () => {
+    await append(1);
+    await storage.runPipelineBatch('moved', 10, recording([]), 0);
+    const [event] = (await storage.events.list('ws_pipeline', { limit: 1 })).items;
+    if (!event) throw new Error('no event');
+    expect(await storage.setAside('moved', { after: '0', through: '1' }, [event], 'late', 0)).toBe(false);
+    expect((await storage.events.listSetAside('ws_pipeline', { limit: 10 })).items).toEqual([]);
+  });
 });

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import type { PipelineBatch, Storage } from '../storage/storage.js';
+import type { StoredEvent } from '../core/event.js';
+import type { CursorSpan, PipelineBatch, PipelineOutcome, Storage } from '../storage/storage.js';
+import { isPassingFailure } from './passing-failures.js';
 
 /**
  * One consumer of the event log: its own durable cursor, its batch, and optionally another cursor it
@@ -58,6 +60,11 @@ export interface PipelineOptions {
 const RETRY_DELAY_MS = 1000;
 /** A merge or a stage moving under a batch twice running is rare; ten times is something stuck. */
 const MAX_STALE_IN_A_ROW = 10;
+/**
+ * Attempts of a one-event batch failing every time, while the database answers, before its event is
+ * set aside. Between attempts the loop waits RETRY_DELAY_MS: a few seconds in all.
+ */
+const ATTEMPTS_BEFORE_SETTING_ASIDE = 4;
 /** Appends this recent mean ingest is busy. */
 const INGEST_ACTIVE_MS = 1000;
 
@@ -78,6 +85,9 @@ export class EventPipeline {
   #lastAppendAt = 0;
   /** Stale outcomes in a row, per cursor: a batch that never stops going stale is a bug to surface. */
   readonly #staleInARow = new Map<string, number>();
+  /** Consumers whose last full batch failed: they go one event at a time past it, to find the one. */
+  readonly #failing = new Map<string, FailingBatch>();
+  #setAsideCount = 0;
 
   constructor(options: PipelineOptions) {
     this.#options = { batchSize: 1000, pollIntervalMs: 1000, shareUnderLoad: 0.1, followers: [], ...options };
@@ -85,6 +95,11 @@ export class EventPipeline {
 
   get processedCount(): number {
     return this.#processed;
+  }
+
+  /** Events this pipeline set aside since it started (each is logged and kept in the database). */
+  get setAsideCount(): number {
+    return this.#setAsideCount;
   }
 
   start(): void {
@@ -148,25 +163,10 @@ export class EventPipeline {
    * (at least 1 for a batch that only passed over skipped events), 0 when all were idle.
    */
   async runOnce(): Promise<number> {
-    const { storage, clock, batchSize, consumers } = this.#options;
     let progress = 0;
-    for (const [index, consumer] of consumers.entries()) {
-      if (await this.#waitsForFullBatch(consumer)) continue;
-      const skipMopsEvents = consumer.skipsMopsEvents === true;
-      const mopsEventsRead = skipMopsEvents ? await consumer.mopsEventsRead?.() : undefined;
-      const runBatch = () =>
-        storage.runPipelineBatch(
-          consumer.cursor,
-          consumer.batchSize ?? batchSize,
-          consumer.batch,
-          clock.now(),
-          {
-            ...(consumer.notBeyond ? { notBeyond: consumer.notBeyond } : {}),
-            ...(skipMopsEvents ? { skipMopsEvents } : {}),
-            ...(mopsEventsRead?.length ? { mopsEventsRead } : {}),
-          },
-        );
-      const outcome = await (consumer.exclusive ? consumer.exclusive(runBatch) : runBatch());
+    for (const [index, consumer] of this.#options.consumers.entries()) {
+      const outcome = await this.#runBatch(consumer);
+      if (outcome === undefined) continue;
       if (outcome.status === 'stale') {
         const inARow = (this.#staleInARow.get(consumer.cursor) ?? 0) + 1;
         this.#staleInARow.set(consumer.cursor, inARow);
@@ -178,12 +178,95 @@ export class EventPipeline {
         continue;
       }
       this.#staleInARow.delete(consumer.cursor);
+      if (outcome.status === 'set aside') {
+        progress = Math.max(progress, 1);
+        continue;
+      }
       if (outcome.status !== 'done') continue;
+      this.#passedOneByOne(consumer.cursor, outcome.events);
       consumer.afterCommit?.(outcome.result);
       if (index === 0) this.#processed += outcome.events.length;
       progress = Math.max(progress, outcome.events.length, 1);
     }
     return progress;
+  }
+
+  /**
+   * One batch of one consumer; undefined when it sits this round out. A batch that throws is tried
+   * again one event at a time, to single out the event it fails on (one bad event must not stop the
+   * consumer for good, every later event stored and never processed); that event is set aside once it
+   * has failed alike several times running while the database answered.
+   */
+  async #runBatch(consumer: LogConsumer): Promise<BatchOutcome | undefined> {
+    const { storage, clock, batchSize } = this.#options;
+    const failing = this.#failing.get(consumer.cursor);
+    if (failing === undefined && (await this.#waitsForFullBatch(consumer))) return undefined;
+    const skipMopsEvents = consumer.skipsMopsEvents === true;
+    const mopsEventsRead = skipMopsEvents ? await consumer.mopsEventsRead?.() : undefined;
+    let taken: { events: StoredEvent[]; span: CursorSpan } | undefined;
+    const watched: PipelineBatch<unknown> = {
+      prepare(events, reader, span) {
+        taken = { events, span };
+        return consumer.batch.prepare(events, reader, span);
+      },
+    };
+    const runBatch = () =>
+      storage.runPipelineBatch(
+        consumer.cursor,
+        failing ? 1 : (consumer.batchSize ?? batchSize),
+        watched,
+        clock.now(),
+        {
+          ...(consumer.notBeyond ? { notBeyond: consumer.notBeyond } : {}),
+          ...(skipMopsEvents ? { skipMopsEvents } : {}),
+          ...(mopsEventsRead?.length ? { mopsEventsRead } : {}),
+        },
+      );
+    try {
+      return await (consumer.exclusive ? consumer.exclusive(runBatch) : runBatch());
+    } catch (error) {
+      // Failing before it had its events is the database's doing, not an event's.
+      if (taken === undefined) throw error;
+      if (failing === undefined) {
+        this.#failing.set(consumer.cursor, { eventsLeft: clientEvents(taken.events), attempts: 1 });
+        throw error;
+      }
+      failing.attempts += 1;
+      if (failing.attempts < ATTEMPTS_BEFORE_SETTING_ASIDE || isPassingFailure(error)) throw error;
+      await storage.ping(); // a database gone away throws here, and nothing is set aside
+      return this.#setAside(consumer.cursor, taken, error);
+    }
+  }
+
+  async #setAside(
+    cursor: string,
+    batch: { events: StoredEvent[]; span: CursorSpan },
+    error: unknown,
+  ): Promise<BatchOutcome> {
+    const { storage, clock, logger } = this.#options;
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const moved = await storage.setAside(cursor, batch.span, batch.events, reason, clock.now());
+    if (!moved) return { status: 'busy' };
+    this.#setAsideCount += batch.events.length;
+    logger.error(
+      {
+        err: error,
+        consumer: cursor,
+        events: batch.events.map(({ id, workspaceId, messageId }) => ({ id, workspaceId, messageId })),
+      },
+      'event pipeline set an event aside: it failed at every attempt; the consumer goes on past it',
+    );
+    this.#passedOneByOne(cursor, batch.events);
+    return { status: 'set aside' };
+  }
+
+  /** A consumer going one event at a time past a failed batch got these past: back to full batches once through it. */
+  #passedOneByOne(cursor: string, events: StoredEvent[]): void {
+    const failing = this.#failing.get(cursor);
+    if (failing === undefined) return;
+    failing.attempts = 0;
+    failing.eventsLeft -= Math.max(1, clientEvents(events));
+    if (failing.eventsLeft <= 0) this.#failing.delete(cursor);
   }
 
   /**
@@ -251,3 +334,15 @@ export async function waitUntilCaughtUp(
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
   }
 }
+
+type BatchOutcome = PipelineOutcome<unknown> | { status: 'set aside' };
+
+interface FailingBatch {
+  /** Clients' events of the failed batch not yet got past, one at a time. */
+  eventsLeft: number;
+  /** Failed attempts in a row at the current one. */
+  attempts: number;
+}
+
+const clientEvents = (events: readonly StoredEvent[]): number =>
+  events.filter((event) => event.origin === undefined).length;

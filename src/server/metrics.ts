@@ -43,6 +43,16 @@ export function createMetrics(storage: Storage) {
         for (const consumer of LOG_CURSORS) this.set({ consumer }, await storage.pipelineLag(consumer));
       },
     }),
+    pipelineSetAside: new Gauge({
+      name: 'mops_pipeline_set_aside_events',
+      help: 'Events a consumer of the event log failed on at every attempt and went on past, by consumer (listed per workspace under /events/set-aside)',
+      labelNames: ['consumer'] as const,
+      registers: [registry],
+      async collect() {
+        const counts = await storage.events.countSetAside();
+        for (const consumer of LOG_CURSORS) this.set({ consumer }, counts.get(consumer) ?? 0);
+      },
+    }),
   };
 }
 

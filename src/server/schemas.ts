@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ApiKey } from '../core/access.js';
-import type { StoredEvent, StoredRejectedEvent } from '../core/event.js';
+import type { SetAsideEvent, StoredEvent, StoredRejectedEvent } from '../core/event.js';
 import type { Account, Identity, Profile } from '../core/profile.js';
 
 /** API shapes: times as ISO-8601 strings, ids as strings, traits as sent. */
@@ -146,6 +146,34 @@ export function rejectedEventJson(event: StoredRejectedEvent): z.infer<typeof Re
     reason: event.reason,
     field: event.field,
     payload: event.payload,
+  };
+}
+
+export const SetAsideEventJson = z
+  .object({
+    id: z.string(),
+    consumer: z
+      .string()
+      .describe('what went on past the event: `profiles`, `scoring`, `segments` or `journeys`'),
+    eventId: z.string().describe('the event in the log (GET /events)'),
+    messageId: z.string(),
+    type: z.string(),
+    name: z.string().nullable(),
+    reason: z.string().describe('the error it failed with at every attempt'),
+    setAsideAt: z.string(),
+  })
+  .meta({ id: 'SetAsideEvent' });
+
+export function setAsideEventJson(event: SetAsideEvent): z.infer<typeof SetAsideEventJson> {
+  return {
+    id: String(event.id),
+    consumer: event.consumer,
+    eventId: String(event.eventId),
+    messageId: event.messageId,
+    type: event.type,
+    name: event.name,
+    reason: event.reason,
+    setAsideAt: isoTime(event.setAsideAt),
   };
 }
 

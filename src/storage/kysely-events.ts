@@ -1,10 +1,11 @@
 import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
-import type { EventType, StoredEvent, StoredRejectedEvent } from '../core/event.js';
+import type { EventType, SetAsideEvent, StoredEvent, StoredRejectedEvent } from '../core/event.js';
+import { storableText } from '../core/storable-text.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isNumber, isNumberPair, toPage } from './paging.js';
 import type { Database } from './schema.js';
-import type { EventStore, GeneratedEventWriter, PipelineReadOptions } from './storage.js';
+import type { CursorSpan, EventStore, GeneratedEventWriter, PipelineReadOptions } from './storage.js';
 
 export type EventRow = Selectable<Database['events']>;
 
@@ -74,6 +75,41 @@ export function createEventReader(db: Kysely<Database>, ops: DialectOps): Omit<E
         }),
         (row) => Number(row.id),
       );
+    },
+
+    async listSetAside(workspaceId, page) {
+      const before = decodeCursor(page.cursor, isNumber);
+      let query = db.selectFrom('set_aside_events').selectAll().where('workspace_id', '=', workspaceId);
+      if (before !== undefined) query = query.where('id', '<', before);
+      const rows = await query
+        .orderBy('id', 'desc')
+        .limit(page.limit + 1)
+        .execute();
+      return toPage(
+        rows,
+        page.limit,
+        (row): SetAsideEvent => ({
+          id: Number(row.id),
+          workspaceId: row.workspace_id,
+          consumer: row.consumer,
+          eventId: Number(row.event_id),
+          messageId: row.message_id,
+          type: row.type as EventType,
+          name: row.name,
+          reason: row.reason,
+          setAsideAt: Number(row.set_aside_at),
+        }),
+        (row) => Number(row.id),
+      );
+    },
+
+    async countSetAside() {
+      const rows = await db
+        .selectFrom('set_aside_events')
+        .select(['consumer', (eb) => eb.fn.countAll<number | string>().as('count')])
+        .groupBy('consumer')
+        .execute();
+      return new Map(rows.map((row) => [row.consumer, Number(row.count)]));
     },
 
     async listForIdentities(identityIds, page) {
@@ -163,4 +199,47 @@ export function mopsEventsCondition(options: PipelineReadOptions | undefined): R
   return read.length === 0
     ? sql`and origin is null`
     : sql`and (origin is null or name in (${sql.join(read)}))`;
+}
+
+/** Errors are kept to this many characters: a stack of a deep recursion can run to megabytes. */
+const SET_ASIDE_REASON_MAX = 2000;
+
+/**
+ * `Storage.setAside`'s writes, in the caller's transaction: moves the cursor from `span.after` to
+ * `span.through` and keeps the events with the reason; false when the cursor stood elsewhere.
+ */
+export async function setAsideInTransaction(
+  tx: Kysely<Database>,
+  cursor: string,
+  span: CursorSpan,
+  events: StoredEvent[],
+  reason: string,
+  at: number,
+): Promise<boolean> {
+  const moved = await tx
+    .updateTable('pipeline_cursors')
+    .set({ position: span.through, updated_at: at })
+    .where('name', '=', cursor)
+    .where('position', '=', span.after)
+    .executeTakeFirst();
+  if (Number(moved.numUpdatedRows) !== 1) return false;
+  // A cut inside an emoji, or a NUL the error quoted from the event, would fail the write on PostgreSQL.
+  const kept = storableText(reason.slice(0, SET_ASIDE_REASON_MAX));
+  for (const part of chunks(events, 500))
+    await tx
+      .insertInto('set_aside_events')
+      .values(
+        part.map((event) => ({
+          workspace_id: event.workspaceId,
+          consumer: cursor,
+          event_id: event.id,
+          message_id: event.messageId,
+          type: event.type,
+          name: event.name,
+          reason: kept,
+          set_aside_at: at,
+        })),
+      )
+      .execute();
+  return true;
 }

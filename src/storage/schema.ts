@@ -85,6 +85,17 @@ export interface Database {
   pipeline_cursors: { name: string; position: string; updated_at: number };
   workspace_settings: { workspace_id: string; settings: JsonColumn; updated_at: number };
   login_failures: { key: string; at: number };
+  set_aside_events: {
+    id: Generated<number>;
+    workspace_id: string;
+    consumer: string;
+    event_id: number;
+    message_id: string;
+    type: string;
+    name: string | null;
+    reason: string;
+    set_aside_at: number;
+  };
   templates: {
     id: string;
     workspace_id: string;

@@ -3,6 +3,7 @@ import type {
   GeneratedEvent,
   NewEvent,
   RejectedEvent,
+  SetAsideEvent,
   StoredEvent,
   StoredRejectedEvent,
 } from '../core/event.js';
@@ -120,6 +121,10 @@ export interface EventStore {
   ): Promise<Page<StoredRejectedEvent>>;
   /** Events linked to any of these identities, newest first. */
   listForIdentities(identityIds: number[], page: PageRequest): Promise<Page<StoredEvent>>;
+  /** Events a consumer of the log set aside (see `Storage.setAside`), newest first. */
+  listSetAside(workspaceId: string, page: PageRequest): Promise<Page<SetAsideEvent>>;
+  /** How many events each consumer has set aside, in every workspace (for /metrics). */
+  countSetAside(): Promise<Map<string, number>>;
 }
 
 export interface IdentityKey {
@@ -872,6 +877,18 @@ export interface Storage {
     at: number,
     options?: PipelineReadOptions,
   ): Promise<PipelineOutcome<T>>;
+  /**
+   * Moves a consumer's cursor past a batch it cannot process, keeping each of its events with the
+   * reason, in one transaction. False, with nothing done, when the cursor no longer stands at
+   * `span.after` (another process got past the batch meanwhile).
+   */
+  setAside(
+    cursor: string,
+    span: CursorSpan,
+    events: StoredEvent[],
+    reason: string,
+    at: number,
+  ): Promise<boolean>;
   /**
    * Runs `work` unless another process is running work under the same key, for long work (a segment's
    * backfill) that three processes doing at once would only triple. PostgreSQL holds a session

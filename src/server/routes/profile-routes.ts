@@ -19,6 +19,8 @@ import {
   profileJson,
   RejectedEventJson,
   rejectedEventJson,
+  SetAsideEventJson,
+  setAsideEventJson,
   WorkspaceParams,
 } from '../schemas.js';
 
@@ -145,6 +147,27 @@ export async function profileRoutes(
           : undefined;
       const page = await storage.events.listRejected(request.params.workspaceId, pageRequest, range);
       return { items: page.items.map(rejectedEventJson), nextCursor: page.nextCursor };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/set-aside-events',
+    {
+      schema: {
+        tags: ['events'],
+        summary:
+          'Stored events a consumer of the log failed on at every attempt and went on past, newest first',
+        description:
+          'A consumer (profiles, scoring, segments, journeys) that fails on one event alike several times running, while the database answers, sets it aside with the error rather than stop for good: the event stays in the log, and the consumers after it read it as usual. Each one here is a bug to report.',
+        params: WorkspaceParams,
+        querystring: PageQuery,
+        response: { 200: pageOf(SetAsideEventJson), ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      const page = await storage.events.listSetAside(request.params.workspaceId, request.query);
+      return { items: page.items.map(setAsideEventJson), nextCursor: page.nextCursor };
     },
   );
 }

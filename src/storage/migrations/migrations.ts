@@ -16,6 +16,7 @@ import { mergeOrder } from './0014-merge-order.js';
 import { loginFailures } from './0015-login-failures.js';
 import { scoreModelRevision } from './0016-score-model-revision.js';
 import { unnamedViews } from './0017-unnamed-views.js';
+import { setAsideEvents } from './0018-set-aside-events.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -40,6 +41,7 @@ const ALL: Record<string, DialectMigration> = {
   '0015-login-failures': loginFailures,
   '0016-score-model-revision': scoreModelRevision,
   '0017-unnamed-views': unnamedViews,
+  '0018-set-aside-events': setAsideEvents,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

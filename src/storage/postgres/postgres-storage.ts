@@ -10,6 +10,7 @@ import {
   createGeneratedEventWriter,
   mopsEventsCondition,
   pipelineColumns,
+  setAsideInTransaction,
   toStoredEvent,
 } from '../kysely-events.js';
 import { createJourneyStore, createSettingsStore, createTemplateStore } from '../kysely-journeys.js';
@@ -238,6 +239,9 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
           return { status: 'done' as const, events: read.events, result };
         })
         .catch(staleAsOutcome);
+    },
+    async setAside(name, span, events, reason, at) {
+      return db.transaction().execute((trx) => setAsideInTransaction(trx, name, span, events, reason, at));
     },
     async firstUnprocessedAt(name) {
       const result = await sql<{ received_at: string }>`

@@ -11,6 +11,7 @@ import {
   type EventRow,
   mopsEventsCondition,
   pipelineColumns,
+  setAsideInTransaction,
   toStoredEvent,
 } from '../kysely-events.js';
 import { createJourneyStore, createSettingsStore, createTemplateStore } from '../kysely-journeys.js';
@@ -146,6 +147,9 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
           .execute();
         return { status: 'done' as const, events, result };
       }).catch(staleAsOutcome);
+    },
+    async setAside(name, span, events, reason, at) {
+      return writeTransaction((handle) => setAsideInTransaction(handle, name, span, events, reason, at));
     },
     async firstUnprocessedAt(name) {
       const { rows } = await sql<{ received_at: number }>`
