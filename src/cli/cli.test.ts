@@ -116,6 +116,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0015-login-failures',
           '0016-score-model-revision',
           '0017-unnamed-views',
+          '0018-set-aside-events',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });
