@@ -1,44 +1,13 @@
-import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LOG_CURSORS } from '../server/log-cursors.js';
+import { REFUSAL, refuseProfilesOf } from '../test-support/refuse-profile.js';
 import { BACKENDS, basicAuth, eventually, startTestWorld, type TestWorld } from '../test-support/world.js';
 
 /**
- * A database trigger refusing one user's profile makes profile resolution fail on that user's event
- * every time, as a bug on some event's data would: the running server must set the event aside and
- * go on, not stop processing every event after it.
+ * Profile resolution failing on one user's events every time (a database trigger refuses the
+ * profile) must make the running server set the event aside and go on, not stop processing every
+ * event after it.
  */
-const REFUSAL = 'refused by a test trigger';
-
-async function refuseProfilesOf(world: TestWorld, userId: string): Promise<void> {
-  if (world.database.backend === 'sqlite') {
-    const db = new BetterSqlite3(path.join(world.database.dataDir, 'mops.db'));
-    try {
-      db.exec(`create trigger refuse_profile before insert on profiles
-        when new.user_id = '${userId}' begin select raise(abort, '${REFUSAL}'); end`);
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const client = new pg.Client({ connectionString: world.database.env.MOPS_DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(`
-      create function refuse_profile() returns trigger language plpgsql as $$
-      begin
-        if new.user_id = '${userId}' then raise exception '${REFUSAL}'; end if;
-        return new;
-      end $$;
-      create trigger refuse_profile before insert on profiles
-        for each row execute function refuse_profile();`);
-  } finally {
-    await client.end();
-  }
-}
-
 describe.each(BACKENDS)('an event a consumer always fails on, on %s', (backend) => {
   let world: TestWorld;
 

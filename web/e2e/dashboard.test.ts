@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REFUSAL, refuseProfilesOf } from '../../src/test-support/refuse-profile.js';
 import { basicAuth } from '../../src/test-support/world.js';
 import { type ConsoleWorld, startConsoleWorld } from './harness.js';
 
@@ -138,4 +139,33 @@ describe('dashboard (Chromium)', () => {
     await page.getByRole('region', { name: 'Eventi rifiutati' }).waitFor();
     await consoleWorld.shot('dashboard-it');
   });
+
+  it('warns of an event set aside, only once there is one, with the step and the error', async () => {
+    // Nothing set aside so far: no card at all.
+    await page.getByRole('region', { name: 'Eventi rifiutati' }).waitFor();
+    expect(await page.getByRole('region', { name: 'Eventi messi da parte' }).count()).toBe(0);
+
+    await refuseProfilesOf(consoleWorld.world, 'poison');
+    await send([{ type: 'track', userId: 'poison', event: 'Signed Up', messageId: 'poisoned-call' }]);
+    await expect
+      .poll(
+        async () =>
+          (await consoleWorld.api<{ items: unknown[] }>('GET', '/set-aside-events')).body.items.length,
+        { timeout: 30_000 },
+      )
+      .toBe(1);
+    await page.getByRole('button', { name: 'Aggiorna' }).click();
+    const card = page.getByRole('region', { name: 'Eventi messi da parte' });
+    await card.waitFor();
+    expect(await card.locator('tbody tr td').allTextContents()).toEqual([
+      expect.any(String),
+      'Risoluzione dei contatti',
+      'Signed Up',
+      'poisoned-call',
+      expect.stringContaining(REFUSAL),
+    ]);
+    await page.getByLabel('Lingua').selectOption('en');
+    await page.getByRole('region', { name: 'Events set aside' }).getByText('Contact resolution').waitFor();
+    await consoleWorld.shot('dashboard-set-aside');
+  }, 60_000);
 });

@@ -16,6 +16,7 @@ import {
   type TimeRange,
   toLocalInput,
 } from './range.js';
+import { SetAsideEvents } from './SetAsideEvents.js';
 import { EventsChart, MessagesChart } from './TimeCharts.js';
 
 type Choice = Preset | 'custom';
@@ -27,6 +28,7 @@ export function DashboardPage() {
   return (
     <div className="dashboard">
       <h1>{t('dashboard.title')}</h1>
+      <SetAsideEvents />
       <RangePicker range={range} onChange={setRange} />
       <div className="dash-grid">
         <EventsChart range={range} />

@@ -95,6 +95,22 @@ const en = {
     none: '—',
     empty: 'No rejected events in this range: every call passed validation.',
   },
+  setAside: {
+    title: 'Events set aside',
+    help: 'Stored events a step of processing failed on at every attempt, and went on past. Each is a bug to report with its reason: the event stays in the log, but what that step would have done with it was not done.',
+    setAsideAt: 'Set aside',
+    consumer: 'Step',
+    event: 'Event',
+    messageId: 'Message id',
+    reason: 'Error',
+    consumers: {
+      profiles: 'Contact resolution',
+      scoring: 'Scoring and lifecycle',
+      segments: 'Segments',
+      journeys: 'Journeys',
+    },
+    more: 'The newest {{count}} are shown; the API lists them all (GET /set-aside-events).',
+  },
 };
 
 const it: typeof en = {
@@ -192,6 +208,22 @@ const it: typeof en = {
     show: 'Mostra la chiamata',
     none: '—',
     empty: 'Nessun evento rifiutato in questo intervallo: ogni chiamata ha superato la validazione.',
+  },
+  setAside: {
+    title: 'Eventi messi da parte',
+    help: "Eventi registrati su cui una fase dell'elaborazione ha fallito a ogni tentativo, andando oltre. Ognuno è un bug da segnalare con il suo motivo: l'evento resta nel registro, ma ciò che quella fase ne avrebbe fatto non è stato fatto.",
+    setAsideAt: 'Messo da parte',
+    consumer: 'Fase',
+    event: 'Evento',
+    messageId: 'Id del messaggio',
+    reason: 'Errore',
+    consumers: {
+      profiles: 'Risoluzione dei contatti',
+      scoring: 'Punteggi e ciclo di vita',
+      segments: 'Segmenti',
+      journeys: 'Percorsi',
+    },
+    more: 'Sono mostrati i {{count}} più recenti; la API li elenca tutti (GET /set-aside-events).',
   },
 };
 
