@@ -48,7 +48,10 @@ const SegmentJson = z
     }),
     members: z.number(),
     backfill: z.object({
-      total: z.number(),
+      total: z.number().meta({
+        description:
+          'Profiles the backfill decides. 0 while a segment is `backfilling` means it is still finding them (preparing: a rule on events first reads which profiles have them), not that there are none: a workspace without profiles is `ready` at once.',
+      }),
       done: z.number(),
       startedAt: z.string().nullable(),
       finishedAt: z.string().nullable(),
