@@ -50,7 +50,7 @@ const SegmentJson = z
     backfill: z.object({
       total: z.number().meta({
         description:
-          'Profiles the backfill decides. 0 while a segment is `backfilling` means it is still finding them (preparing: a rule on events first reads which profiles have them), not that there are none: a workspace without profiles is `ready` at once.',
+          'Profiles the backfill decides. 0 while a segment is `backfilling` means it is still finding them (preparing: a rule on events first reads which profiles have them), not that there are none (a backfill that finds none is over, and the segment `ready`).',
       }),
       done: z.number(),
       startedAt: z.string().nullable(),
