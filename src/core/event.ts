@@ -67,7 +67,7 @@ export interface StoredRejectedEvent extends RejectedEvent {
 
 /**
  * An event one consumer of the log (profiles, scoring, segments, journeys) could not process: it
- * failed the same way at every attempt while the database answered. The event itself stays in the
+ * failed at every attempt while the database answered. The event itself stays in the
  * log; the consumer went on past it, and this says where and why.
  */
 export interface SetAsideEvent {

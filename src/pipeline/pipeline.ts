@@ -195,7 +195,7 @@ export class EventPipeline {
    * One batch of one consumer; undefined when it sits this round out. A batch that throws is tried
    * again one event at a time, to single out the event it fails on (one bad event must not stop the
    * consumer for good, every later event stored and never processed); that event is set aside once it
-   * has failed alike several times running while the database answered.
+   * has failed several times running while the database answered.
    */
   async #runBatch(consumer: LogConsumer): Promise<BatchOutcome | undefined> {
     const { storage, clock, batchSize } = this.#options;
@@ -225,14 +225,14 @@ export class EventPipeline {
     try {
       return await (consumer.exclusive ? consumer.exclusive(runBatch) : runBatch());
     } catch (error) {
-      // Failing before it had its events is the database's doing, not an event's.
-      if (taken === undefined) throw error;
+      // Failing before it had its events, or as the database fails, is not an event's doing.
+      if (taken === undefined || isPassingFailure(error)) throw error;
       if (failing === undefined) {
         this.#failing.set(consumer.cursor, { eventsLeft: clientEvents(taken.events), attempts: 1 });
         throw error;
       }
       failing.attempts += 1;
-      if (failing.attempts < ATTEMPTS_BEFORE_SETTING_ASIDE || isPassingFailure(error)) throw error;
+      if (failing.attempts < ATTEMPTS_BEFORE_SETTING_ASIDE) throw error;
       await storage.ping(); // a database gone away throws here, and nothing is set aside
       return this.#setAside(consumer.cursor, taken, error);
     }

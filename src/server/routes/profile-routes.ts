@@ -158,7 +158,7 @@ export async function profileRoutes(
         summary:
           'Stored events a consumer of the log failed on at every attempt and went on past, newest first',
         description:
-          'A consumer (profiles, scoring, segments, journeys) that fails on one event alike several times running, while the database answers, sets it aside with the error rather than stop for good: the event stays in the log, and the consumers after it read it as usual. Each one here is a bug to report.',
+          'A consumer (profiles, scoring, segments, journeys) that fails on one event several times running, while the database answers, sets it aside with the error rather than stop for good: the event stays in the log, and the consumers after it read it as usual. Each one here is a bug to report.',
         params: WorkspaceParams,
         querystring: PageQuery,
         response: { 200: pageOf(SetAsideEventJson), ...errors },

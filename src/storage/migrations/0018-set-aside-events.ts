@@ -1,7 +1,7 @@
 import { columnTypes, type DialectMigration, type MigrationDb } from './migrations.js';
 
 /**
- * Events a consumer of the log could not process (the same error at every attempt while the database
+ * Events a consumer of the log could not process (an error at every attempt while the database
  * answered), kept with the error: the consumer moves on past them instead of stopping for good.
  */
 export const setAsideEvents: DialectMigration = (dialect) => {
