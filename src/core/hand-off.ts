@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { PositiveDuration } from './duration.js';
+import { addBusinessTime, BusinessHours, fitsInBusinessYear } from './business-hours.js';
+import { durationMs, PositiveDuration } from './duration.js';
 import { AccountTraitCondition, TraitCondition } from './segment-definition.js';
 
 const OwnerId = z.string().regex(/^[a-z0-9_.@-]{1,100}$/i, 'must be 1–100 letters, digits, _ . @ or -');
@@ -41,9 +42,17 @@ export const HandOffSettings = z
     /** A webhook destination (settings.webhooks) that receives the hand-off. */
     destination: z.string().min(1).max(64).optional(),
     acceptWithin: PositiveDuration.default('2d'),
+    /** When set, `acceptWithin` counts only these hours (in the workspace's time zone); else it is calendar time. */
+    businessHours: BusinessHours.optional(),
     recycleOnMiss: z.boolean().default(false),
   })
   .superRefine((handOff, context) => {
+    if (handOff.businessHours && !fitsInBusinessYear(durationMs(handOff.acceptWithin), handOff.businessHours))
+      context.addIssue({
+        code: 'custom',
+        path: ['acceptWithin'],
+        message: 'must be at most a year (52 weeks) of the business hours',
+      });
     const owners = new Set(handOff.owners.map((owner) => owner.id));
     for (const [index, rule] of handOff.assignment.entries()) {
       if (!owners.has(rule.owner))
@@ -55,3 +64,9 @@ export const HandOffSettings = z
     }
   });
 export type HandOffSettings = z.infer<typeof HandOffSettings>;
+
+/** When a hand-off made at `at` is due: `acceptWithin` later, counted in business hours when the workspace keeps them. */
+export function handOffDueAt(handOff: HandOffSettings, at: number, timeZone: string): number {
+  const within = durationMs(handOff.acceptWithin);
+  return handOff.businessHours ? addBusinessTime(at, within, handOff.businessHours, timeZone) : at + within;
+}

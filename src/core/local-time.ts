@@ -1,6 +1,10 @@
 /** Calendar arithmetic in a profile's time zone, with the platform's IANA data (Intl). */
+import { z } from 'zod';
 
-const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+/** A wall-clock time of day, `HH:MM` on a 24-hour clock. */
+export const LocalTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM, 24-hour');
+
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 
 const formatters = new Map<string, Intl.DateTimeFormat>();

@@ -2,10 +2,8 @@ import { z } from 'zod';
 import { PositiveDuration } from './duration.js';
 import { HandOffSettings } from './hand-off.js';
 import { LifecycleSettings } from './lifecycle.js';
-import { isTimeZone } from './local-time.js';
+import { isTimeZone, LocalTime } from './local-time.js';
 import { ScoreModel } from './score-model.js';
-
-const LocalTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM, 24-hour');
 
 export const SmtpSettings = z.object({
   host: z.string().min(1).max(255),

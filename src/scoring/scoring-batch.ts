@@ -1,5 +1,5 @@
-import { durationMs } from '../core/duration.js';
 import { type GeneratedEvent, groupByWorkspace, type StoredEvent } from '../core/event.js';
+import { handOffDueAt } from '../core/hand-off.js';
 import { newId } from '../core/ids.js';
 import type { Message } from '../core/journey.js';
 import { HAND_OFF_CREATED, SALES_ACCEPTED } from '../core/lifecycle.js';
@@ -271,7 +271,7 @@ async function decideWorkspace(
         status,
         messageId: null,
         createdAt: at,
-        dueAt: status === 'passed' ? at : at + durationMs(handOff.acceptWithin),
+        dueAt: status === 'passed' ? at : handOffDueAt(handOff, at, settings.timezone),
         acceptedAt: isAccepted ? (accepted.get(profile.id) as number) : null,
         breachedAt: null,
       };

@@ -786,6 +786,40 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect((await listed(false)).items).toEqual([]);
   });
 
+  it('counts the time to accept in business hours when the workspace keeps them, in its time zone', async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    await world.configure({
+      timezone: 'Europe/Rome',
+      handOff: {
+        ...settings.handOff,
+        acceptWithin: '4h',
+        businessHours: { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00' },
+      },
+    });
+    // Friday 27 November, 16:00 in Rome: one working hour left that day, three more on Monday.
+    world.clock.advance(Date.parse('2026-11-27T15:00:00Z') - world.clock.now());
+    await world.send([identify('cy', { country: 'FR' }), track('cy', 'Signed Up')]);
+    await world.send([track('cy', 'Demo Requested'), track('cy', 'Pricing Viewed')]);
+    await world.settle();
+    const mondayNoonInRome = Date.parse('2026-11-30T11:00:00Z');
+    expect((await intentOf('cy')).handOffs).toMatchObject([{ status: 'pending', dueAt: mondayNoonInRome }]);
+
+    // The weekend is no time lost: just before Monday noon it is still pending, just after it is missed.
+    await world.advance(mondayNoonInRome - 1000 - world.clock.now());
+    expect((await intentOf('cy')).handOffs).toMatchObject([{ status: 'pending' }]);
+    await world.advance(2000);
+    expect((await intentOf('cy')).handOffs).toMatchObject([{ status: 'recycled' }]);
+  });
+
+  it('refuses a time to accept past a year of the business hours, naming the field', async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    await expect(
+      world.configure({
+        handOff: { ...settings.handOff, acceptWithin: '520w', businessHours: { days: ['sat'] } },
+      }),
+    ).rejects.toMatchObject({ field: 'handOff.acceptWithin' });
+  });
+
   it.runIf(backend === 'postgres')(
     'recycles by hand beside the SLA check falling due for the same lead, neither waiting on the other',
     async () => {

@@ -447,4 +447,45 @@ describe('scoring screen (Chromium)', () => {
       await page.setViewportSize({ width: 1500, height: 950 });
     }
   }, 120_000);
+
+  it('sets the SLA to count only business hours, checked on its fields, and shows them again', async () => {
+    const { world } = consoleWorld;
+    await page.goto(`${world.url}/scoring`);
+    await page.getByLabel(/^(Language|Lingua)$/).selectOption('en');
+    await page.getByRole('link', { name: 'Lifecycle and hand-off' }).click();
+    await page.getByLabel('Count only business hours').check();
+    await page.getByText(/in the workspace’s time zone \(UTC\)/).waitFor();
+    // Monday to Friday are offered; sales here works Saturdays instead of Fridays.
+    await page.getByLabel('Friday').uncheck();
+    await page.getByLabel('Saturday').check();
+    await page.getByLabel('From (HH:MM)').fill('8:00');
+    await page.getByLabel('To (HH:MM)').fill('18:30');
+    await page.getByRole('button', { name: 'Save lifecycle and hand-off' }).click();
+    const from = page.getByLabel('From (HH:MM)');
+    const described = await from.getAttribute('aria-describedby');
+    await expect
+      .poll(async () => (described ? page.locator(`[id="${described}"]`).textContent() : null))
+      .toBe('A time of day, HH:MM (24-hour)');
+    await from.fill('08:00');
+    await page.getByRole('button', { name: 'Save lifecycle and hand-off' }).click();
+    await page.getByText('Lifecycle and hand-off saved').waitFor();
+    const settings = await consoleWorld.api<{ handOff: Record<string, unknown> }>('GET', '/settings');
+    expect(settings.body.handOff).toMatchObject({
+      acceptWithin: '3s',
+      businessHours: { days: ['mon', 'tue', 'wed', 'thu', 'sat'], start: '08:00', end: '18:30' },
+    });
+    await shot('scoring-business-hours');
+
+    // Read back after a reload, and in Italian.
+    await page.reload();
+    await page
+      .getByLabel('Lingua', { exact: true })
+      .or(page.getByLabel('Language', { exact: true }))
+      .waitFor();
+    await page.getByLabel(/^(Language|Lingua)$/).selectOption('it');
+    expect(await page.getByLabel('Conta solo l’orario lavorativo').isChecked()).toBe(true);
+    expect(await page.getByLabel('sabato').isChecked()).toBe(true);
+    expect(await page.getByLabel('venerdì').isChecked()).toBe(false);
+    expect(await page.getByLabel('Alle (HH:MM)', { exact: true }).inputValue()).toBe('18:30');
+  });
 });

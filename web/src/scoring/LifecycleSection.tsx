@@ -16,6 +16,7 @@ import {
 } from './fields.js';
 import { modelsOf, type SettingsDocument, useSaveIntentSettings, withPart } from './intent-settings.js';
 import {
+  type BusinessHoursJson,
   blankAssignment,
   blankOwner,
   blankStageRule,
@@ -25,7 +26,60 @@ import {
   type StageRuleForm,
   splitStages,
   validateIntent,
+  WEEKDAYS,
+  type Weekday,
 } from './lifecycle-form.js';
+
+/** The days (named in the console's language) and the hours sales works, for an SLA in business hours. */
+function BusinessHoursFields(props: {
+  hours: BusinessHoursJson;
+  timeZone: string;
+  onChange: (hours: BusinessHoursJson) => void;
+  errorAt: ErrorAt;
+}) {
+  const { t, i18n } = useTranslation();
+  const { hours, onChange, errorAt } = props;
+  // 2 March 2026 was a Monday: WEEKDAYS[i] falls on the (2 + i)th, whatever the locale calls it.
+  const dayName = (index: number) =>
+    new Intl.DateTimeFormat(i18n.language, { weekday: 'long', timeZone: 'UTC' }).format(
+      new Date(Date.UTC(2026, 2, 2 + index)),
+    );
+  const toggle = (day: Weekday, isOn: boolean) =>
+    onChange({ ...hours, days: isOn ? [...hours.days, day] : hours.days.filter((other) => other !== day) });
+  return (
+    <>
+      <p className="hint">{t('scoring.handOff.businessHoursHint', { timeZone: props.timeZone })}</p>
+      <fieldset className="scoring-group business-days">
+        <legend>{t('scoring.handOff.businessDays')}</legend>
+        {WEEKDAYS.map((day, index) => (
+          <CheckboxField
+            key={day}
+            label={dayName(index)}
+            checked={hours.days.includes(day)}
+            onChange={(isOn) => toggle(day, isOn)}
+          />
+        ))}
+        {errorAt('days') && <p className="field-error">{errorAt('days')}</p>}
+      </fieldset>
+      <div className="scoring-row">
+        <TextField
+          label={t('scoring.handOff.businessStart')}
+          value={hours.start}
+          onChange={(start) => onChange({ ...hours, start })}
+          error={errorAt('start')}
+          placeholder="09:00"
+        />
+        <TextField
+          label={t('scoring.handOff.businessEnd')}
+          value={hours.end}
+          onChange={(end) => onChange({ ...hours, end })}
+          error={errorAt('end')}
+          placeholder="17:00"
+        />
+      </div>
+    </>
+  );
+}
 
 /** A select over the stages typed so far, with a blank first choice while none is picked. */
 function StageSelect(props: {
@@ -266,6 +320,19 @@ export function LifecycleSection(props: { settings: SettingsDocument }) {
                 checked={form.recycleOnMiss}
                 onChange={(recycleOnMiss) => set({ recycleOnMiss })}
               />
+              <CheckboxField
+                label={t('scoring.handOff.businessHours')}
+                checked={form.hasBusinessHours}
+                onChange={(hasBusinessHours) => set({ hasBusinessHours })}
+              />
+              {form.hasBusinessHours && (
+                <BusinessHoursFields
+                  hours={form.businessHours}
+                  timeZone={typeof settings.timezone === 'string' ? settings.timezone : 'UTC'}
+                  onChange={(businessHours) => set({ businessHours })}
+                  errorAt={under(errorAt, 'handOff.businessHours.')}
+                />
+              )}
               <h3>{t('scoring.handOff.owners')}</h3>
               {errorAt('handOff.owners') && <p className="field-error">{errorAt('handOff.owners')}</p>}
               {form.owners.map((owner, index) => {

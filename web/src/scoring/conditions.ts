@@ -28,7 +28,10 @@ export type ErrorKey =
   | 'unknownStage'
   | 'stagesMin'
   | 'noOwners'
-  | 'tooLong';
+  | 'tooLong'
+  | 'noDays'
+  | 'time'
+  | 'endAfterStart';
 /** Errors by the dotted path of the field they belong to, relative to the form (`rules.2.points`). */
 export type FieldErrors = Record<string, FieldError>;
 

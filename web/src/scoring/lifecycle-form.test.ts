@@ -45,6 +45,34 @@ describe('lifecycle and hand-off form', () => {
     expect(formToIntent(form)).toEqual({ lifecycle: LIFECYCLE, handOff: HAND_OFF });
   });
 
+  it('keeps business hours through the form, in the week’s order, and checks them', () => {
+    const withHours: HandOffJson = {
+      ...HAND_OFF,
+      businessHours: { days: ['mon', 'wed', 'sat'], start: '08:30', end: '18:00' },
+    };
+    const form = intentToForm(LIFECYCLE, withHours);
+    expect(form.hasBusinessHours).toBe(true);
+    expect(formToIntent(form)).toEqual({ lifecycle: LIFECYCLE, handOff: withHours });
+    // Ticked out of order, saved in order; turned off, not saved at all.
+    form.businessHours.days = ['sat', 'mon'];
+    expect(formToIntent(form).handOff?.businessHours?.days).toEqual(['mon', 'sat']);
+    expect(formToIntent({ ...form, hasBusinessHours: false }).handOff).not.toHaveProperty('businessHours');
+    expect(
+      keysOf({ ...form, businessHours: { days: [], start: '9:00', end: '17:00' } }, ['engagement']),
+    ).toEqual({
+      'handOff.businessHours.days': 'noDays',
+      'handOff.businessHours.start': 'time',
+    });
+    expect(
+      keysOf({ ...form, businessHours: { days: ['mon'], start: '17:00', end: '09:00' } }, ['engagement']),
+    ).toEqual({ 'handOff.businessHours.end': 'endAfterStart' });
+    // Without business hours set, the form offers weekdays 09:00–17:00 to start from.
+    expect(intentToForm(LIFECYCLE, HAND_OFF)).toMatchObject({
+      hasBusinessHours: false,
+      businessHours: { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00' },
+    });
+  });
+
   it('offers the default stages and one blank owner when nothing is set, and saves nothing while off', () => {
     const form = intentToForm(undefined, undefined);
     expect(form.stages).toBe('subscriber, lead, mql, sql, opportunity, customer');

@@ -36,7 +36,17 @@ export interface HandOffJson {
   assignment: Array<{ when: TraitConditionJson; owner: string }>;
   destination?: string;
   acceptWithin: string;
+  businessHours?: BusinessHoursJson;
   recycleOnMiss: boolean;
+}
+
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+/** When sales works: the SLA counts only these hours, in the workspace's time zone. */
+export interface BusinessHoursJson {
+  days: Weekday[];
+  start: string;
+  end: string;
 }
 
 export interface StageRuleForm {
@@ -66,8 +76,18 @@ export interface IntentForm {
   /** '' for none. */
   destination: string;
   acceptWithin: string;
+  /** Whether the SLA counts only business hours (else calendar time). */
+  hasBusinessHours: boolean;
+  businessHours: BusinessHoursJson;
   recycleOnMiss: boolean;
 }
+
+export const DEFAULT_BUSINESS_HOURS: BusinessHoursJson = {
+  days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+  start: '09:00',
+  end: '17:00',
+};
+const LOCAL_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
 
 export const DEFAULT_STAGES = ['subscriber', 'lead', 'mql', 'sql', 'opportunity', 'customer'];
 const STAGE = /^[a-z0-9_-]{1,64}$/;
@@ -126,6 +146,8 @@ export function intentToForm(
     })),
     destination: handOff?.destination ?? '',
     acceptWithin: handOff?.acceptWithin ?? '2d',
+    hasBusinessHours: handOff?.businessHours !== undefined,
+    businessHours: { ...(handOff?.businessHours ?? DEFAULT_BUSINESS_HOURS) },
     recycleOnMiss: handOff?.recycleOnMiss ?? false,
   };
 }
@@ -156,6 +178,16 @@ export function formToIntent(form: IntentForm): { lifecycle?: LifecycleJson; han
       assignment: form.assignment.map((rule) => ({ when: formToCondition(rule.when), owner: rule.owner })),
       ...(form.destination ? { destination: form.destination } : {}),
       acceptWithin: form.acceptWithin.trim(),
+      ...(form.hasBusinessHours
+        ? {
+            businessHours: {
+              // In the week's order, whatever order they were ticked in.
+              days: WEEKDAYS.filter((day) => form.businessHours.days.includes(day)),
+              start: form.businessHours.start,
+              end: form.businessHours.end,
+            },
+          }
+        : {}),
       recycleOnMiss: form.recycleOnMiss,
     },
   };
@@ -201,5 +233,13 @@ export function validateIntent(form: IntentForm, modelIds: readonly string[]): F
     if (!ownerIds.has(rule.owner)) errors[`handOff.assignment.${index}.owner`] = { key: 'unknownOwner' };
   }
   if (!DURATION.test(form.acceptWithin.trim())) errors['handOff.acceptWithin'] = { key: 'duration' };
+  if (form.hasBusinessHours) {
+    const { days, start, end } = form.businessHours;
+    if (days.length === 0) errors['handOff.businessHours.days'] = { key: 'noDays' };
+    if (!LOCAL_TIME.test(start)) errors['handOff.businessHours.start'] = { key: 'time' };
+    if (!LOCAL_TIME.test(end)) errors['handOff.businessHours.end'] = { key: 'time' };
+    else if (LOCAL_TIME.test(start) && end <= start)
+      errors['handOff.businessHours.end'] = { key: 'endAfterStart' };
+  }
   return errors;
 }

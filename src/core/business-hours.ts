@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { LocalTime, localParts, WEEKDAYS, type Weekday, zonedTime } from './local-time.js';
+
+/**
+ * When sales works, in the workspace's time zone: a hand-off's time to accept counts only these hours
+ * (a lead handed over on Friday at 16:00 with 4 hours to accept, Monday to Friday 09:00–17:00, is due
+ * on Monday at 12:00). The hours fall within one day: a shift past midnight is not one of them.
+ */
+export const BusinessHours = z
+  .object({
+    days: z
+      .array(z.enum(WEEKDAYS))
+      .min(1)
+      .max(7)
+      .refine((days) => new Set(days).size === days.length, 'must name each day once')
+      .default(['mon', 'tue', 'wed', 'thu', 'fri']),
+    start: LocalTime.default('09:00'),
+    end: LocalTime.default('17:00'),
+  })
+  .refine((hours) => hours.start < hours.end, {
+    path: ['end'],
+    message: 'must be after start, the same day',
+  });
+export type BusinessHours = z.infer<typeof BusinessHours>;
+
+/** Working weeks a time counted in business hours may span (`fitsInBusinessYear`). */
+const MAX_WEEKS = 52;
+/** Calendar days looked through at most: more than MAX_WEEKS, whatever DST does to an hour. */
+const MAX_DAYS = 7 * (MAX_WEEKS + 2);
+
+/** Whether `durationMs` of business hours ends within a year of working weeks. */
+export function fitsInBusinessYear(durationMs: number, hours: BusinessHours): boolean {
+  const daily = minutesOf(hours.end) - minutesOf(hours.start);
+  return durationMs <= MAX_WEEKS * hours.days.length * daily * 60_000;
+}
+
+function minutesOf(time: string): number {
+  const [hour = 0, minute = 0] = time.split(':').map(Number);
+  return hour * 60 + minute;
+}
+
+/** The instant `durationMs` of business hours after `start`, counting only the hours in `timeZone`. */
+export function addBusinessTime(
+  start: number,
+  durationMs: number,
+  hours: BusinessHours,
+  timeZone: string,
+): number {
+  const [startHour = 0, startMinute = 0] = hours.start.split(':').map(Number);
+  const [endHour = 0, endMinute = 0] = hours.end.split(':').map(Number);
+  const days = new Set<Weekday>(hours.days);
+  let remaining = durationMs;
+  let cursor = start;
+  const first = localParts(start, timeZone);
+  // Calendar days walked in UTC, each then read as a date in the zone: DST never skips or repeats one.
+  const firstDay = Date.UTC(first.year, first.month - 1, first.day);
+  for (let offset = 0; offset < MAX_DAYS; offset++) {
+    const day = new Date(firstDay + offset * 86_400_000);
+    if (!days.has(WEEKDAYS[day.getUTCDay()] as Weekday)) continue;
+    const date = { year: day.getUTCFullYear(), month: day.getUTCMonth() + 1, day: day.getUTCDate() };
+    const opens = zonedTime(date, startHour, startMinute, timeZone);
+    const closes = zonedTime(date, endHour, endMinute, timeZone);
+    if (cursor >= closes) continue;
+    cursor = Math.max(cursor, opens);
+    if (remaining <= closes - cursor) return cursor + remaining;
+    remaining -= closes - cursor;
+    cursor = closes;
+  }
+  throw new Error(`no end to ${durationMs} ms of business hours within ${MAX_DAYS} days`);
+}
