@@ -22,6 +22,7 @@ import { migrationProvider } from '../migrations/migrations.js';
 import { runMigrations } from '../migrations/run-migrations.js';
 import type { Database } from '../schema.js';
 import { type AppendResult, type PipelineReadOptions, type Storage, staleAsOutcome } from '../storage.js';
+import { withTablesOf } from './schema-introspection.js';
 
 export interface PostgresStorageOptions {
   url: string;
@@ -173,7 +174,11 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
       const migrationTableSchema = rows[0]?.schema ?? 'public';
       return runMigrations(
-        new Migrator({ db, provider: migrationProvider('postgres'), migrationTableSchema }),
+        new Migrator({
+          db: withTablesOf(db, migrationTableSchema),
+          provider: migrationProvider('postgres'),
+          migrationTableSchema,
+        }),
       );
     },
     async ping() {
