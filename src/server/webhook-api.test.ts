@@ -243,7 +243,7 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     expect(refused.status).toBe(400);
     expect(refused.body.error).toMatchObject({
       field: 'draft.steps.0.path',
-      message: 'steps.0.path: its query sets code, which the destination keyed sets itself',
+      message: 'draft.steps.0.path: its query sets code, which the destination keyed sets itself',
     });
 
     // A destination that takes up the parameter after the step was published: the call fails, unsent.
