@@ -14,6 +14,9 @@ export class RetryableError extends Error {
   }
 }
 
+/** How the reason of a message waiting for another attempt begins; what follows is the last attempt's error. */
+export const RETRYING_PREFIX = 'retrying: ';
+
 const MAX_RETRY_AFTER_MS = 3_600_000;
 
 /** A receiver's `Retry-After` (seconds, or an HTTP date), at most an hour; undefined when it said nothing usable. */

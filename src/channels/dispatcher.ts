@@ -8,7 +8,7 @@ import { isWithinWindow, nextLocalTime, profileTimeZone } from '../core/local-ti
 import type { Profile } from '../core/profile.js';
 import { TEST_TOPIC, TRANSACTIONAL_TOPIC, type WorkspaceSettings } from '../core/workspace-settings.js';
 import type { Storage } from '../storage/storage.js';
-import { RetryableError } from './delivery-errors.js';
+import { RETRYING_PREFIX, RetryableError } from './delivery-errors.js';
 import { type EmailSender, sendEmail } from './email/email-channel.js';
 import { CappedSends, SendSlots, TextTurns } from './overlapping-rounds.js';
 import { phoneNumberOf } from './sms/phone-number.js';
@@ -406,7 +406,7 @@ export class MessageDispatcher {
             status: 'deferred',
             // From when this attempt failed: a round's calls may take minutes while a receiver is down.
             until: this.#options.clock.now() + Math.max(backoffMs(message.attempts), retryAfter),
-            reason: `retrying: ${reason}`,
+            reason: `${RETRYING_PREFIX}${reason}`,
           }
         : {
             status: 'failed',

@@ -105,9 +105,7 @@ async function publishChecked(
   const stages = new Set(settings.lifecycle?.stages ?? []);
   const trigger = definition.entry.trigger;
   if (trigger.type === 'segment' && !segments.has(trigger.segment))
-    throw new AppError('invalid_input', `entry.trigger.segment: segment ${trigger.segment} does not exist`, {
-      field: 'draft.entry.trigger.segment',
-    });
+    throw draftRefusal('entry.trigger.segment', `segment ${trigger.segment} does not exist`);
   const templates: Record<string, EmailTemplate> = {};
   for (const [index, step] of definition.steps.entries()) {
     if (step.type === 'branch')
@@ -115,63 +113,42 @@ async function publishChecked(
         for (const [conditionIndex, condition] of branch.conditions.entries()) {
           const at = `steps.${index}.branches.${branchIndex}.conditions.${conditionIndex}`;
           const problem = unknownAudience(condition, { segments, models, stages });
-          if (problem)
-            throw new AppError('invalid_input', `${at}.${problem.field}: ${problem.message}`, {
-              field: `draft.${at}.${problem.field}`,
-            });
+          if (problem) throw draftRefusal(`${at}.${problem.field}`, problem.message);
         }
     for (const [field, source] of liquidOf(step)) {
       const problem = checkLiquid(source);
-      if (problem)
-        throw new AppError('invalid_input', `steps.${index}.${field}: ${problem}`, {
-          field: `draft.steps.${index}.${field}`,
-        });
+      if (problem) throw draftRefusal(`steps.${index}.${field}`, problem);
     }
     const notJson =
       step.type === 'webhook' && step.body !== undefined ? notJsonTemplate(step.body) : undefined;
-    if (notJson)
-      throw new AppError('invalid_input', `steps.${index}.body: ${notJson}`, {
-        field: `draft.steps.${index}.body`,
-      });
+    if (notJson) throw draftRefusal(`steps.${index}.body`, notJson);
     if (step.type === 'webhook') {
       const url = destinations.get(step.destination);
       if (url === undefined)
-        throw new AppError(
-          'invalid_input',
-          `steps.${index}.destination: ${step.destination} is not one of this workspace's webhook destinations (${[...destinations.keys()].join(', ') || 'none configured'})`,
-          { field: `draft.steps.${index}.destination` },
+        throw draftRefusal(
+          `steps.${index}.destination`,
+          `${step.destination} is not one of this workspace's webhook destinations (${[...destinations.keys()].join(', ') || 'none configured'})`,
         );
       const repeated = parameterRepeated(url, step.path);
       if (repeated !== undefined)
-        throw new AppError(
-          'invalid_input',
-          `steps.${index}.path: its query sets ${repeated}, which the destination ${step.destination} sets itself`,
-          { field: `draft.steps.${index}.path` },
+        throw draftRefusal(
+          `steps.${index}.path`,
+          `its query sets ${repeated}, which the destination ${step.destination} sets itself`,
         );
     }
     if (step.type === 'send_sms' && !settings.sms)
-      throw new AppError(
-        'invalid_input',
-        `steps.${index}: sending SMS needs an SMS provider in the workspace's settings (sms)`,
-        { field: `draft.steps.${index}` },
+      throw draftRefusal(
+        `steps.${index}`,
+        "sending SMS needs an SMS provider in the workspace's settings (sms)",
       );
     if ((step.type === 'send_email' || step.type === 'send_sms') && !topics.has(step.topic))
-      throw new AppError(
-        'invalid_input',
-        `steps.${index}.topic: ${step.topic} is not one of this workspace's topics (${[...topics].join(', ')})`,
-        { field: `draft.steps.${index}.topic` },
+      throw draftRefusal(
+        `steps.${index}.topic`,
+        `${step.topic} is not one of this workspace's topics (${[...topics].join(', ')})`,
       );
     if (step.type !== 'send_email') continue;
     const template = await storage.templates.find(workspaceId, step.template);
-    if (!template) {
-      throw new AppError(
-        'invalid_input',
-        `steps.${index}.template: template ${step.template} does not exist`,
-        {
-          field: `draft.steps.${index}.template`,
-        },
-      );
-    }
+    if (!template) throw draftRefusal(`steps.${index}.template`, `template ${step.template} does not exist`);
     templates[step.template] = template;
   }
   const now = clock.now();
@@ -192,6 +169,12 @@ async function publishChecked(
   await storage.journeys.addVersion(version);
   await storage.journeys.update(published);
   return { journey: published, version };
+}
+
+/** A publish refused over a field of the draft: the message names the field as `field` does. */
+function draftRefusal(path: string, message: string): AppError {
+  const field = `draft.${path}`;
+  return new AppError('invalid_input', `${field}: ${message}`, { field });
 }
 
 /** What a branch condition names that the workspace does not have: it would never hold, silently. */

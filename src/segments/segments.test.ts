@@ -1208,6 +1208,29 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await eventNames('di')).toEqual(['Segment Entered']);
   });
 
+  it('matches a list e-mail to a profile whose e-mail trait was sent with spaces around it', async () => {
+    await world.send([
+      identify('ann', { email: ' Ann@Example.com ' }),
+      identify('al', { email: '\tal@example.com\n' }),
+    ]);
+    await world.settle();
+    const segment = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Newsletter', kind: 'static' },
+      now: world.clock.now(),
+    });
+    const summary = await importStaticList(world.storage, {
+      workspaceId: world.workspaceId,
+      segmentId: segment.id,
+      source: Readable.from(['email\nann@example.com\n  AL@example.com \n']),
+      now: () => world.clock.now(),
+    });
+    expect(summary).toMatchObject({ rows: 2, matched: 2, unmatched: 0, added: 2 });
+    expect(await members(segment.id)).toEqual(
+      [await world.profileOf('ann'), await world.profileOf('al')].sort(),
+    );
+  });
+
   it('reads list headers however they are spelt, and refuses a file it cannot read whole, adding nothing', async () => {
     await world.send([identify('cy', { email: 'cy@example.com' }), identify('di', {})]);
     await world.settle();

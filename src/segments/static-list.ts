@@ -171,7 +171,7 @@ function requireKeyColumn(header: string[] | undefined): void {
 function keyOf(record: Record<string, string>, line: number): Row | undefined {
   for (const kind of ['user', 'anonymous', 'email'] as const) {
     const value = record[KEY_COLUMNS[kind]];
-    if (value) return { line, kind, value: kind === 'email' ? value.toLowerCase() : value };
+    if (value) return { line, kind, value: kind === 'email' ? emailKey(value) : value };
   }
   return undefined;
 }
@@ -218,14 +218,20 @@ async function matchEmails(
     const profiles = await storage.segments.listProfilesAfter(workspaceId, after, PROFILES_PER_SCAN);
     for (const profile of profiles) {
       const email = profile.traits.email;
-      if (typeof email !== 'string' || !wanted.has(email.toLowerCase())) continue;
-      found.set(email.toLowerCase(), [...(found.get(email.toLowerCase()) ?? []), profile.id]);
+      if (typeof email !== 'string') continue;
+      const key = emailKey(email);
+      if (wanted.has(key)) found.set(key, [...(found.get(key) ?? []), profile.id]);
     }
     const last = profiles.at(-1);
     if (!last || profiles.length < PROFILES_PER_SCAN) break;
     after = last.id;
   }
   return new Map(rows.map((row) => [row, found.get(row.value)]));
+}
+
+/** An address as rows and traits are compared: sent as ` Ann@Example.com ` it is still ann@example.com. */
+function emailKey(address: string): string {
+  return address.trim().toLowerCase();
 }
 
 function addMatched(

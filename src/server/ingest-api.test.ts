@@ -474,4 +474,23 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
     );
     expect(rest.body.items.map((e) => e.messageId)).toEqual(['p7-1']);
   });
+
+  it('answers a trait named __proto__ as stored, on the profile and in the list', async () => {
+    // Written by hand: an object literal's `__proto__` would set the prototype, not a key.
+    const response = await post(
+      '/v1/identify',
+      '{"userId":"proto-trait","traits":{"__proto__":{"plan":"gold"},"email":"proto@example.com"},"messageId":"proto-1"}',
+    );
+    expect(response.status).toBe(200);
+    const listed = await eventually(async () => {
+      const page = await admin(`/api/workspaces/${world.workspaceId}/profiles?q=proto@example.com`);
+      return page.body.items[0];
+    });
+    const traitsOf = (profile: Record<string, unknown>) => profile.traits as Record<string, unknown>;
+    expect(Object.hasOwn(traitsOf(listed), '__proto__')).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(traitsOf(listed), '__proto__')?.value).toEqual({ plan: 'gold' });
+    const profile = (await admin(`/api/workspaces/${world.workspaceId}/profiles/${listed.id}`)).body;
+    expect(Object.getOwnPropertyDescriptor(traitsOf(profile), '__proto__')?.value).toEqual({ plan: 'gold' });
+    expect(traitsOf(profile).email).toBe('proto@example.com');
+  });
 });

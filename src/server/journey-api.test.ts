@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type ApiError,
   apiClient,
   type InstanceJson,
   type MailWorld,
@@ -107,6 +108,50 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
 
       expect(enrolled.status).toBe(409);
       expect(enrolled.body.error.message).toMatch(/draft/);
+    });
+  });
+
+  describe('publishing', () => {
+    it('refuses a draft naming what the workspace lacks with a message that names the field as `field` does', async () => {
+      const template = await newTemplate();
+      const withSteps = (steps: unknown[], entry: unknown = { trigger: { type: 'manual' } }) => ({
+        name: unique('refused'),
+        entry,
+        start: 'first',
+        steps: [...steps, { id: 'done', type: 'exit' }],
+      });
+      const drafts = [
+        withSteps([{ id: 'first', type: 'send_email', template: 'tpl_missing', next: 'done' }]),
+        withSteps([{ id: 'first', type: 'send_email', template, topic: 'no-such-topic', next: 'done' }]),
+        withSteps([{ id: 'first', type: 'wait', duration: '1h', next: 'done' }], {
+          trigger: { type: 'segment', segment: 'seg_missing', on: 'entered' },
+        }),
+        withSteps([
+          {
+            id: 'first',
+            type: 'branch',
+            branches: [{ conditions: [{ source: 'segment', segment: 'seg_missing' }], next: 'done' }],
+            otherwise: 'done',
+          },
+        ]),
+      ];
+      const fields: string[] = [];
+      for (const definition of drafts) {
+        const created = await api<{ id: string }>('POST', '/journeys', { definition });
+        expect(created.status).toBe(201);
+        const refused = await api<ApiError>('POST', `/journeys/${created.body.id}/publish`);
+        expect(refused.status).toBe(400);
+        const { field, message } = refused.body.error;
+        expect(field).toBeDefined();
+        expect(message.startsWith(`${field}: `)).toBe(true);
+        fields.push(field ?? '');
+      }
+      expect(fields).toEqual([
+        'draft.steps.0.template',
+        'draft.steps.0.topic',
+        'draft.entry.trigger.segment',
+        'draft.steps.0.branches.0.conditions.0.segment',
+      ]);
     });
   });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ApiKey } from '../core/access.js';
 import type { SetAsideEvent, StoredEvent, StoredRejectedEvent } from '../core/event.js';
-import type { Account, Identity, Profile } from '../core/profile.js';
+import type { Account, Identity, Profile, Traits } from '../core/profile.js';
 
 /** API shapes: times as ISO-8601 strings, ids as strings, traits as sent. */
 const isoTime = (ms: number) => new Date(ms).toISOString();
@@ -47,11 +47,21 @@ export function apiKeyJson(key: ApiKey): z.infer<typeof ApiKeyJson> {
   };
 }
 
+/**
+ * Traits passed through as stored. A record schema would rebuild the object and silently drop an own
+ * `__proto__` key, which ingest accepts as a trait like any other; the JSON schema still says "an object".
+ */
+export const TraitsJson = z
+  .custom<Traits>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), {
+    message: 'traits must be an object',
+  })
+  .meta({ type: 'object', additionalProperties: {} });
+
 export const ProfileJson = z
   .object({
     id: z.string(),
     userId: z.string().nullable(),
-    traits: z.record(z.string(), z.unknown()),
+    traits: TraitsJson,
     firstSeenAt: z.string(),
     lastSeenAt: z.string(),
     createdAt: z.string(),
@@ -75,7 +85,7 @@ export const AccountJson = z
   .object({
     id: z.string(),
     groupId: z.string(),
-    traits: z.record(z.string(), z.unknown()),
+    traits: TraitsJson,
     updatedAt: z.string(),
   })
   .meta({ id: 'Account' });

@@ -99,6 +99,32 @@ describe.each(BACKENDS)('users and roles API on %s', (backend) => {
     expect((await remove(workspaceId, added.id, owner)).status).toBe(404);
   });
 
+  it('refuses an e-mail that has an account in another workspace, leaving the account as it was', async () => {
+    const mine = await ownWorkspace();
+    const theirs = await ownWorkspace();
+    const existing = await addUser(theirs.workspaceId, theirs.owner, 'admin');
+    const response = await call(
+      `/api/workspaces/${mine.workspaceId}/users`,
+      send(
+        'POST',
+        { email: existing.email, password: 'a password I chose myself', role: 'owner' },
+        mine.owner,
+      ),
+    );
+    expect(response.status).toBe(409);
+    expect(((await response.json()) as { error: { field?: string } }).error.field).toBe('email');
+    // Added, the account would be whoever chose its password's: the first to create it takes it over.
+    expect((await members(mine.workspaceId, mine.owner)).map((member) => member.email)).toEqual([
+      mine.ownerEmail,
+    ]);
+    const refused = await call(
+      '/api/auth/login',
+      send('POST', { email: existing.email, password: 'a password I chose myself' }, ''),
+    );
+    expect(refused.status).toBe(401);
+    await logIn(existing.email);
+  });
+
   it('refuses to demote or remove the last owner, and allows it once another owner exists', async () => {
     const { workspaceId, owner } = await ownWorkspace();
     const [self] = await members(workspaceId, owner);

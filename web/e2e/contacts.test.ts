@@ -97,7 +97,14 @@ describe('contacts (Chromium)', () => {
         type: 'identify',
         userId: 'ada',
         anonymousId: 'anon-ada',
-        traits: { email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace', plan: 'pro' },
+        // Computed, so `__proto__` is a key sent like any other rather than the literal's prototype.
+        traits: {
+          email: 'ada@example.com',
+          first_name: 'Ada',
+          last_name: 'Lovelace',
+          plan: 'pro',
+          ['__proto__']: 'a trait like any other',
+        },
       },
       { type: 'group', userId: 'ada', groupId: 'acme', traits: { name: 'Acme Inc', seats: 12 } },
       { type: 'track', userId: 'ada', event: 'Signed Up' },
@@ -197,6 +204,9 @@ describe('contacts (Chromium)', () => {
     await expect.poll(() => page.getByTestId('contact-stage').textContent()).toBe('mql');
     const traits = page.getByRole('table', { name: 'Traits' });
     expect(await traits.getByRole('row', { name: /plan/ }).textContent()).toBe('planpro');
+    expect(await traits.getByRole('row', { name: /__proto__/ }).textContent()).toBe(
+      '__proto__a trait like any other',
+    );
     await page.getByRole('cell', { name: 'anon-ada' }).waitFor();
     expect(await page.getByRole('row', { name: /anon-ada/ }).textContent()).toContain('Anonymous id');
     expect(await page.getByRole('row', { name: /^User id ada/ }).count()).toBe(1);

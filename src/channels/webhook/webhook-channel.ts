@@ -8,6 +8,7 @@ import { RetryableError, retryAfterMs } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
 import { messageTemplateData } from '../message-data.js';
+import { answeredReason, unansweredReason } from './failure-reasons.js';
 import { agentFor, assertPublicLiteral, privateNetworkRefusal } from './network-guard.js';
 import { SIGNATURE_HEADER, signatureHeader } from './webhook-signature.js';
 
@@ -91,17 +92,15 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
   } catch (error) {
     const refused = privateNetworkRefusal(error);
     if (refused) return { status: 'failed', reason: refused.message, toAddress };
-    throw new RetryableError(`${url.host}: ${errorText(error)}`, undefined, toAddress);
+    throw new RetryableError(unansweredReason(url.host, error), undefined, toAddress);
   }
   const excerpt = await readExcerpt(response.body);
   const status = response.statusCode;
   if (status >= 200 && status < 300)
     return { status: 'sent', providerMessageId: null, toAddress, subject: null };
-  const reason = `HTTP ${status} from ${url.host}${excerpt ? `: ${excerpt}` : ''}`;
+  const reason = answeredReason({ status, host: url.host, excerpt });
   if (status >= 500 || RETRYABLE_STATUSES.has(status))
     throw new RetryableError(reason, retryAfterMs(response.headers['retry-after'], call.now), toAddress);
-  if (status >= 300 && status < 400)
-    return { status: 'failed', reason: `${reason} (redirects are not followed)`, toAddress };
   return { status: 'failed', reason, toAddress };
 }
 

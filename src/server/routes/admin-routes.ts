@@ -171,6 +171,13 @@ export async function adminRoutes(
       schema: {
         tags: ['users'],
         summary: 'Create a user with a role in this workspace',
+        description: [
+          'Creates an account with the password given, a member of this workspace only.',
+          'An e-mail that already has an account on this server is refused with 409 (field `email`), and the account is left as it is: not added, its password not changed.',
+          'Adding it instead would let whoever created an account for an address first (any user can create a workspace and be its admin) take over every workspace it is later added to, since they chose its password.',
+          'The 409 does tell an admin that the address has an account; answering alike would not hide it, since logging in with the password the admin chose, or the list of users, would tell.',
+          'Adding an existing account to a second workspace, and hiding whether an address has an account, both need invitations that reach the address itself, sent by a server-wide mailer Mops does not have yet.',
+        ].join(' '),
         params: WorkspaceParams,
         body: z.strictObject({
           email: z.email(),
@@ -188,11 +195,8 @@ export async function adminRoutes(
     async (request, reply) => {
       const { workspaceId } = request.params;
       await auth.requireWorkspace(request, workspaceId, request.body.role === 'owner' ? 'owner' : 'admin');
-      // A 409 tells an e-mail that has an account, to an admin of this workspace (or its secret key)
-      // only: the caller was authenticated before the body was read, and its role checked above. Any
-      // logged-in user may create a workspace to be its admin, so users of this server can tell (never
-      // an anonymous caller); hiding it would take invitations the invitee accepts, as an admin who
-      // chose the new account's password would learn it at log-in anyway.
+      // The 409 for an e-mail that has an account is a choice, not an oversight (see the description):
+      // an anonymous caller never gets this far, and the alternatives hand over accounts.
       const user = await createUser(storage, clock, { ...request.body, workspaceId });
       return reply
         .status(201)

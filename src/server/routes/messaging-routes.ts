@@ -5,6 +5,7 @@ import type { EmailSender } from '../../channels/email/email-channel.js';
 import { type Append, appendProfileEvent, recordBounce } from '../../channels/email/engagement.js';
 import { previewTemplate, testSend } from '../../channels/email/test-send.js';
 import { SettingsView, saveSettings, settingsView } from '../../channels/settings.js';
+import { reasonShownToMembers } from '../../channels/webhook/failure-reasons.js';
 import { addressShownToMembers } from '../../channels/webhook/webhook-channel.js';
 import type { Role } from '../../core/access.js';
 import type { Clock } from '../../core/clock.js';
@@ -80,7 +81,12 @@ export const MessageJson = z
       ),
     subject: z.string().nullable(),
     status: z.enum(MESSAGE_STATUSES),
-    reason: z.string().nullable(),
+    reason: z
+      .string()
+      .nullable()
+      .describe(
+        "Why it has its status, e.g. the last attempt's error. Members (not admins) read a webhook call's failure without the receiver's host or the text it answered: its status code (`HTTP 422 from the receiver`) or what kept it from answering (refused, timed out)",
+      ),
     attempts: z.number(),
     nextAttemptAt: z.string().nullable(),
     createdAt: z.string(),
@@ -91,31 +97,34 @@ export const MessageJson = z
     bouncedAt: z.string().nullable(),
   })
   .meta({ id: 'Message' });
-/** A message as `viewer` may see it: a webhook's full address is for admins, who see its destination's settings. */
-export const messageJson = (m: Message, viewer: { role: Role }) => ({
-  id: m.id,
-  profileId: m.profileId,
-  journeyId: m.journeyId,
-  stepId: m.stepId,
-  channel: m.channel,
-  templateId: m.templateId,
-  topic: m.topic,
-  toAddress:
-    m.channel === 'webhook' && !hasRole(viewer.role, 'admin')
-      ? addressShownToMembers(m.toAddress)
-      : m.toAddress,
-  subject: m.subject,
-  status: m.status,
-  reason: m.reason,
-  attempts: m.attempts,
-  nextAttemptAt: iso(m.nextAttemptAt),
-  createdAt: iso(m.createdAt) as string,
-  sentAt: iso(m.sentAt),
-  openedAt: iso(m.openedAt),
-  clickedAt: iso(m.clickedAt),
-  unsubscribedAt: iso(m.unsubscribedAt),
-  bouncedAt: iso(m.bouncedAt),
-});
+/**
+ * A message as `viewer` may see it: a webhook's full address, and the receiver's host and answer in
+ * why it failed, are for admins, who see its destination's settings.
+ */
+export const messageJson = (m: Message, viewer: { role: Role }) => {
+  const isMemberReadingWebhook = m.channel === 'webhook' && !hasRole(viewer.role, 'admin');
+  return {
+    id: m.id,
+    profileId: m.profileId,
+    journeyId: m.journeyId,
+    stepId: m.stepId,
+    channel: m.channel,
+    templateId: m.templateId,
+    topic: m.topic,
+    toAddress: isMemberReadingWebhook ? addressShownToMembers(m.toAddress) : m.toAddress,
+    subject: m.subject,
+    status: m.status,
+    reason: isMemberReadingWebhook ? reasonShownToMembers(m.reason) : m.reason,
+    attempts: m.attempts,
+    nextAttemptAt: iso(m.nextAttemptAt),
+    createdAt: iso(m.createdAt) as string,
+    sentAt: iso(m.sentAt),
+    openedAt: iso(m.openedAt),
+    clickedAt: iso(m.clickedAt),
+    unsubscribedAt: iso(m.unsubscribedAt),
+    bouncedAt: iso(m.bouncedAt),
+  };
+};
 
 /** Messaging settings, e-mail templates (preview, test send), the message log, consent and bounces. */
 export async function messagingRoutes(

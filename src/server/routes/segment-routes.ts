@@ -19,7 +19,7 @@ import {
 } from '../../segments/segments.js';
 import type { Storage } from '../../storage/storage.js';
 import type { Authenticator } from '../auth.js';
-import { ErrorResponse, PageQuery, pageOf, WorkspaceParams } from '../schemas.js';
+import { ErrorResponse, PageQuery, pageOf, TraitsJson, WorkspaceParams } from '../schemas.js';
 
 const errors = {
   400: ErrorResponse,
@@ -151,7 +151,7 @@ export async function segmentRoutes(
           200: z.object({
             count: z.number(),
             total: z.number(),
-            sample: z.array(z.object({ id: z.string(), traits: z.record(z.string(), z.unknown()) })),
+            sample: z.array(z.object({ id: z.string(), traits: TraitsJson })),
           }),
           ...errors,
         },
@@ -242,7 +242,7 @@ export async function segmentRoutes(
             z.object({
               profileId: z.string(),
               enteredAt: z.string(),
-              traits: z.record(z.string(), z.unknown()),
+              traits: TraitsJson,
             }),
           ),
           ...errors,

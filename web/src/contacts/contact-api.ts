@@ -103,8 +103,16 @@ function useProfileRead<T>(workspaceId: string, profileId: string, rest: string)
   });
 }
 
-export const useProfile = (workspaceId: string, profileId: string) =>
-  useProfileRead<ProfileDetails>(workspaceId, profileId, '');
+export function useProfile(workspaceId: string, profileId: string) {
+  return useQuery({
+    queryKey: ['profile', workspaceId, profileId, ''],
+    queryFn: () =>
+      api<ProfileDetails>('GET', workspacePath(workspaceId, `/profiles/${encodeURIComponent(profileId)}`)),
+    // Structural sharing copies changed objects key by key, and assigning a trait named `__proto__`
+    // sets the copy's prototype instead: a refetch after the traits changed would lose that trait.
+    structuralSharing: false,
+  });
+}
 
 export function useTimeline(workspaceId: string, profileId: string, cursor: string | undefined) {
   return useQuery({
