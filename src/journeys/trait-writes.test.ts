@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
 import type { PipelineBatch, Storage, StorageTx } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { onceReadable } from '../test-support/pipeline-batches.js';
 import { someoneWaitsForRow, testDatabaseUrl } from '../test-support/postgres.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
@@ -40,9 +41,11 @@ describe.each(BACKENDS)('trait writes beside identity resolution on %s', (backen
   });
 
   const resolveProfiles = (batch: PipelineBatch<void>) =>
-    world.storage.runPipelineBatch(PROFILES_CURSOR, 1000, batch, world.clock.now(), {
-      skipMopsEvents: true,
-    });
+    onceReadable(() =>
+      world.storage.runPipelineBatch(PROFILES_CURSOR, 1000, batch, world.clock.now(), {
+        skipMopsEvents: true,
+      }),
+    );
   /** Identity resolution with the journey's due update_traits committed between its reads and its writes. */
   const resolutionWithJourneyBetween = (): PipelineBatch<void> => {
     const resolution = profileResolutionBatch(() => world.clock.now());

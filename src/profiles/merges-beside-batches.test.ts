@@ -8,6 +8,7 @@ import { createSegment } from '../segments/segments.js';
 import { MERGES_LOCK_KEY, type PipelineBatch, type StorageReader } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { mergeOf, userAndVisitor } from '../test-support/merges.js';
+import { onceReadable } from '../test-support/pipeline-batches.js';
 import { someoneWaitsForLock, testDatabaseUrl } from '../test-support/postgres.js';
 import { BACKENDS } from '../test-support/world.js';
 import { listProfileTimeline, PROFILES_CURSOR, profileResolutionBatch } from './profiles.js';
@@ -19,12 +20,14 @@ import { listProfileTimeline, PROFILES_CURSOR, profileResolutionBatch } from './
  */
 /** One batch of the profiles consumer, as the log thread runs it. */
 const resolveProfilesIn = (world: JourneyWorld) =>
-  world.storage.runPipelineBatch(
-    PROFILES_CURSOR,
-    1000,
-    profileResolutionBatch(() => world.clock.now()),
-    world.clock.now(),
-    { skipMopsEvents: true },
+  onceReadable(() =>
+    world.storage.runPipelineBatch(
+      PROFILES_CURSOR,
+      1000,
+      profileResolutionBatch(() => world.clock.now()),
+      world.clock.now(),
+      { skipMopsEvents: true },
+    ),
   );
 
 /** One batch of the scoring consumer (or of `batch` in its place), after the profiles one. */

@@ -4,6 +4,7 @@ import { EventPipeline } from '../pipeline/pipeline.js';
 import { listProfileTimeline, PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
 import { SCORING_CURSOR, scoringBatch } from '../scoring/scoring-batch.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { onceReadable } from '../test-support/pipeline-batches.js';
 import { track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { createSegmentUpkeep } from './segment-upkeep.js';
@@ -46,11 +47,13 @@ describe.each(BACKENDS)('segment upkeep on %s', (backend) => {
     // batch with the order and the timer both take ada out of the segment.
     clock.advance(DAY + 1000);
     await world.send([track('ada', 'Order Completed')]);
-    await storage.runPipelineBatch(
-      PROFILES_CURSOR,
-      1000,
-      profileResolutionBatch(() => clock.now()),
-      clock.now(),
+    await onceReadable(() =>
+      storage.runPipelineBatch(
+        PROFILES_CURSOR,
+        1000,
+        profileResolutionBatch(() => clock.now()),
+        clock.now(),
+      ),
     );
     await storage.runPipelineBatch(
       SCORING_CURSOR,
