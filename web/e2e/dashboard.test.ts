@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REFUSAL, refuseProfilesOf } from '../../src/test-support/refuse-profile.js';
+import { REFUSAL, refuseRowsOf } from '../../src/test-support/refuse-rows.js';
 import { basicAuth } from '../../src/test-support/world.js';
 import { type ConsoleWorld, startConsoleWorld } from './harness.js';
 
@@ -145,7 +145,7 @@ describe('dashboard (Chromium)', () => {
     await page.getByRole('region', { name: 'Eventi rifiutati' }).waitFor();
     expect(await page.getByRole('region', { name: 'Eventi messi da parte' }).count()).toBe(0);
 
-    await refuseProfilesOf(consoleWorld.world, 'poison');
+    await refuseRowsOf(consoleWorld.world, 'profiles', 'poison');
     await send([{ type: 'track', userId: 'poison', event: 'Signed Up', messageId: 'poisoned-call' }]);
     await expect
       .poll(
