@@ -33,10 +33,12 @@ const BACKFILL_POLL_MS = 5000;
  */
 export interface SegmentUpkeep {
   consumer: LogConsumer;
+  /** Fires the membership timers of rolling windows. */
+  timers: TimerScheduler;
   /** Runs segment backfills; woken when a segment is saved, and polls for other processes' saves. */
   backfills: TimerScheduler;
   /** Handles the membership timers due now (as the timer scheduler does); how many it took. */
-  runDueTimers(): Promise<number>;
+  runDueTimers(limit?: number): Promise<number>;
   /** Starts the timers and backfills; the consumer runs with its pipeline. */
   start(): void;
   stop(): Promise<void>;
@@ -58,8 +60,10 @@ export function createSegmentUpkeep(options: {
   // second Segment Exited). Within this process the two take turns; across processes (PostgreSQL)
   // the batch locks its profiles' timer rows, which the timers skip.
   const decisions = new Serial();
-  const runDueTimers = async () => {
-    const { taken, work } = await decisions.run(() => runDueSegmentTimers(storage, { now: clock.now() }));
+  const runDueTimers = async (limit?: number) => {
+    const { taken, work } = await decisions.run(() =>
+      runDueSegmentTimers(storage, { now: clock.now(), ...(limit === undefined ? {} : { limit }) }),
+    );
     workDone(work, false);
     return taken;
   };
@@ -70,6 +74,7 @@ export function createSegmentUpkeep(options: {
       nextDue: () => storage.segments.nextTimerDue(),
       judgedThrough: (now) => segmentTimersJudgedThrough(storage, now),
     },
+    storage,
     clock,
     logger,
   });
@@ -83,6 +88,7 @@ export function createSegmentUpkeep(options: {
       runDue: () => runPendingBackfills(storage, { clock, logger, onChanged: options.onDecided }),
       nextDue: async () => undefined,
     },
+    storage,
     clock,
     logger,
     pollIntervalMs: BACKFILL_POLL_MS,
@@ -100,6 +106,7 @@ export function createSegmentUpkeep(options: {
   } satisfies LogConsumer<SegmentWork> as LogConsumer;
   return {
     consumer,
+    timers,
     backfills,
     runDueTimers,
     start() {

@@ -96,6 +96,16 @@ export interface Database {
     reason: string;
     set_aside_at: number;
   };
+  set_aside_timers: {
+    id: Generated<number>;
+    workspace_id: string;
+    kind: string;
+    subject: string;
+    token: string | null;
+    due_at: number;
+    reason: string;
+    set_aside_at: number;
+  };
   templates: {
     id: string;
     workspace_id: string;

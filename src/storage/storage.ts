@@ -20,6 +20,7 @@ import type {
 import type { Account, Identity, IdentityKind, Profile } from '../core/profile.js';
 import type { ScoreLedgerEntry } from '../core/score-model.js';
 import type { Segment, SegmentCondition } from '../core/segment-definition.js';
+import type { DueTimer, SetAsideTimer, TimerKind } from '../core/timers.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import type { DialectName } from './migrations/migrations.js';
 
@@ -262,7 +263,7 @@ export interface JourneyStore {
   claimDueTimers(
     now: number,
     limit: number,
-  ): Promise<Array<{ id: number; instanceId: string; token: string; dueAt: number }>>;
+  ): Promise<Array<{ id: number; workspaceId: string; instanceId: string; token: string; dueAt: number }>>;
   deleteTimer(id: number): Promise<void>;
   nextTimerDue(): Promise<number | undefined>;
   countWaiting(): Promise<number>;
@@ -625,6 +626,25 @@ export interface StoredScore {
   at: number;
 }
 
+/**
+ * Due timers set aside: each failed the same way at every attempt while the database answered (see
+ * `TimerScheduler`), and the timers after it went on.
+ *
+ * @example
+ * await storage.transaction((tx) => tx.setAsideTimers.add(timer, 'TypeError: …', now));
+ */
+export interface SetAsideTimerStore {
+  /**
+   * Keeps the timer with the reason and takes it off the due timers, in the caller's transaction; false,
+   * with nothing done, when it no longer stands as it was (handled, or moved, meanwhile).
+   */
+  add(timer: DueTimer, reason: string, at: number): Promise<boolean>;
+  /** Newest first. */
+  list(workspaceId: string, page: PageRequest): Promise<Page<SetAsideTimer>>;
+  /** How many of each kind, in every workspace (for /metrics). */
+  countByKind(): Promise<Map<TimerKind, number>>;
+}
+
 export interface ScoringStore {
   /** The ledger entries of these profiles, oldest first. */
   ledger(profileIds: string[]): Promise<Array<ScoreLedgerEntry & { profileId: string }>>;
@@ -821,6 +841,7 @@ export interface StorageTx {
   consent: ConsentStore;
   segments: SegmentStore;
   scoring: ScoringStore;
+  setAsideTimers: SetAsideTimerStore;
   generatedEvents: GeneratedEventWriter;
 }
 
@@ -853,6 +874,7 @@ export interface Storage {
   consent: ConsentStore;
   segments: SegmentStore;
   scoring: ScoringStore;
+  setAsideTimers: SetAsideTimerStore;
   dashboard: DashboardStore;
 
   /** Runs `fn` in one write transaction, committed when it resolves and rolled back when it throws. */
