@@ -1,9 +1,14 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { newId } from '../core/ids.js';
+import { newMessage } from '../core/journey.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
+import { ingest } from '../ingest/ingest.js';
 import type { Storage } from '../storage/storage.js';
+import { saveTemplate } from '../templates/templates.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { runRawSql } from '../test-support/raw-sql.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { SmtpSink } from '../test-support/smtp-sink.js';
 import { BACKENDS, eventually } from '../test-support/world.js';
@@ -174,6 +179,56 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     // The first retry is 30 s later; by then the dispatcher's cached settings (5 s) have expired.
     await world.advance(60_000);
     expect((await messagesOf('r'))[0]?.status).toBe('sent');
+    expect(world.sink.received).toHaveLength(1);
+  });
+
+  it("sends every other workspace's mail while one workspace's stored settings no longer read, and fails that one's with the error", async () => {
+    const { storage, clock } = world;
+    const broken = newId('ws');
+    await storage.workspaces.create({ id: broken, name: 'Broken', createdAt: clock.now() });
+    await storage.settings.put(broken, await storage.settings.get(world.workspaceId), clock.now());
+    const brokenTemplate = await saveTemplate(storage, clock, {
+      workspaceId: broken,
+      template: { name: 'News', subject: 'News', mjml: '<p>News</p>', text: null },
+    });
+    await world.send([identify('ok', { email: 'ok@example.com' })]);
+    await ingest(storage.events, {
+      workspaceId: broken,
+      endpoint: 'batch',
+      body: { batch: [identify('bad', { email: 'bad@example.com' })] },
+      receivedAt: clock.now(),
+    });
+    await world.settle();
+    const [badIdentity] = await storage.profiles.findIdentities(broken, [{ kind: 'user', value: 'bad' }]);
+    // The broken workspace's message is queued first: every round takes it.
+    const mail = (workspaceId: string, profileId: string, templateId: string) =>
+      newMessage(
+        {
+          workspaceId,
+          profileId,
+          channel: 'email',
+          templateId,
+          idempotencyKey: `news:${profileId}`,
+          context: {},
+        },
+        clock.now(),
+      );
+    const bad = mail(broken, badIdentity?.profileId ?? '', brokenTemplate.id);
+    await storage.messages.insert(bad);
+    clock.advance(1000);
+    await storage.messages.insert(mail(world.workspaceId, await world.profileOf('ok'), template));
+    // Settings stored by hand, as no save through Mops would store them.
+    await runRawSql(world, {
+      sqlite: `update workspace_settings set settings = '{"frequencyCaps": "none"}' where workspace_id = '${broken}'`,
+      postgres: `update workspace_settings set settings = '{"frequencyCaps": "none"}' where workspace_id = '${broken}'`,
+    });
+
+    await world.background.dispatcher.runOnce();
+    expect(world.sink.received.map((received) => received.to)).toEqual([['ok@example.com']]);
+    // Retried with back-off, as a failed send is, and failed for good once its attempts are used up.
+    for (let attempt = 0; attempt < 10; attempt++) await world.advance(2 * HOUR);
+    const found = await storage.messages.find(broken, bad.id);
+    expect(found).toMatchObject({ status: 'failed', reason: expect.stringContaining('frequencyCaps') });
     expect(world.sink.received).toHaveLength(1);
   });
 

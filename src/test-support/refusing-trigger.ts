@@ -1,6 +1,4 @@
-import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
-import { testDatabaseUrl } from './postgres.js';
+import { runRawSql, type WorldDatabase } from './raw-sql.js';
 
 export const REFUSAL = 'refused by a test trigger';
 
@@ -10,7 +8,7 @@ export const REFUSAL = 'refused by a test trigger';
  * in SQL both databases read, on `new` (insert, update) or `old` (delete).
  */
 export async function refuseWrites(
-  database: { sqlitePath: string | undefined; schema: string | undefined },
+  database: WorldDatabase,
   options: {
     name: string;
     table: string;
@@ -21,21 +19,10 @@ export async function refuseWrites(
   },
 ): Promise<void> {
   const { name, table, on, when } = options;
-  if (database.sqlitePath !== undefined) {
-    const db = new BetterSqlite3(database.sqlitePath);
-    try {
-      db.exec(`create trigger ${name} before ${on} on ${table}
-        when ${when} begin select raise(abort, '${REFUSAL}'); end`);
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const client = new pg.Client({ connectionString: testDatabaseUrl() });
-  await client.connect();
-  try {
-    await client.query(`set search_path to ${database.schema}`);
-    await client.query(`
+  await runRawSql(database, {
+    sqlite: `create trigger ${name} before ${on} on ${table}
+      when ${when} begin select raise(abort, '${REFUSAL}'); end`,
+    postgres: `
       create function ${name}() returns trigger language plpgsql as $$
       begin
         if ${when} then raise exception '${REFUSAL}' using errcode = '${options.sqlState ?? 'P0001'}'; end if;
@@ -43,8 +30,6 @@ export async function refuseWrites(
         return new;
       end $$;
       create trigger ${name} before ${on} on ${table}
-        for each row execute function ${name}();`);
-  } finally {
-    await client.end();
-  }
+        for each row execute function ${name}();`,
+  });
 }
