@@ -5,7 +5,7 @@ import type { LogConsumer } from '../pipeline/pipeline.js';
 import { TimerScheduler } from '../pipeline/timer-scheduler.js';
 import { SCORING_CURSOR } from '../scoring/scoring-batch.js';
 import type { Storage } from '../storage/storage.js';
-import { runPendingBackfills } from './backfill.js';
+import { type BackfillFailures, runPendingBackfills } from './backfill.js';
 import { DigestCache } from './digest-cache.js';
 import {
   mopsEventsSegmentsRead,
@@ -82,10 +82,17 @@ export function createSegmentUpkeep(options: {
     if (work.earliestTimer !== undefined) timers.timerSet(work.earliestTimer);
     if (hasCursorMoved || work.changed > 0) options.onDecided();
   };
+  const backfillFailures: BackfillFailures = new Map();
   const backfills = new TimerScheduler({
     work: {
       name: 'segment backfills',
-      runDue: () => runPendingBackfills(storage, { clock, logger, onChanged: options.onDecided }),
+      runDue: () =>
+        runPendingBackfills(storage, {
+          clock,
+          logger,
+          onChanged: options.onDecided,
+          failures: backfillFailures,
+        }),
       nextDue: async () => undefined,
     },
     storage,

@@ -507,8 +507,13 @@ export interface SegmentStore {
   delete(workspaceId: string, id: string): Promise<boolean>;
   /** The workspace's live segments (every workspace's without one): what each event is evaluated against. */
   listLive(workspaceId?: string): Promise<Segment[]>;
-  /** Segments whose backfill has not finished, in any workspace. */
+  /** Segments whose backfill has not finished, nor stopped on a failure, in any workspace. */
   listBackfilling(): Promise<Segment[]>;
+  /**
+   * Stops the backfill of `version`, which failed the same way at every attempt, keeping why; the
+   * segment stays `backfilling` until it is saved again. Nothing when it has moved on meanwhile.
+   */
+  stopBackfill(stop: { id: string; version: number; failure: string }): Promise<void>;
   /** Records how far the backfill of `version` got; false when the segment has moved on to another version. */
   saveBackfillProgress(progress: {
     id: string;
