@@ -403,6 +403,27 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     expect(receiver.received).toHaveLength(3);
   });
 
+  it('records a refusal whose answer holds a NUL, and the calls beside it, each once', async () => {
+    await configure();
+    await publishHandOff();
+    receiver.answers = [{ status: 400, body: 'no\u0000pe' }, { status: 204 }];
+    await world.send([
+      identify('nul', { email: 'nul@example.com' }),
+      identify('fine', { email: 'fine@example.com' }),
+      track('nul', 'Demo Requested', { company: 'Acme' }),
+      track('fine', 'Demo Requested', { company: 'Acme' }),
+    ]);
+    await world.settle();
+    const messages = await webhookMessages();
+    expect(messages.map((message) => message.status).sort()).toEqual(['failed', 'sent']);
+    expect(messages.find((message) => message.status === 'failed')?.reason).toBe(
+      `HTTP 400 from 127.0.0.1:${receiver.port}: no\uFFFDpe`,
+    );
+    // Recorded, so never claimed again once a claim would have run out.
+    await world.advance(3_600_000);
+    expect(receiver.received).toHaveLength(2);
+  });
+
   it('uses up no attempt while the call is held back (a paused journey), only when it is tried', async () => {
     await configure({ maxAttempts: 2 });
     const journeyId = await publishHandOff();
