@@ -9,6 +9,7 @@ import type { Storage } from '../storage/storage.js';
 import { saveTemplate } from '../templates/templates.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { runRawSql } from '../test-support/raw-sql.js';
+import { refuseWrites } from '../test-support/refusing-trigger.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { SmtpSink } from '../test-support/smtp-sink.js';
 import { BACKENDS, eventually } from '../test-support/world.js';
@@ -230,6 +231,50 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     const found = await storage.messages.find(broken, bad.id);
     expect(found).toMatchObject({ status: 'failed', reason: expect.stringContaining('frequencyCaps') });
     expect(world.sink.received).toHaveLength(1);
+  });
+
+  it('records the outcomes beside one the database refuses every time, so that only that one is sent again', async () => {
+    const { storage, clock } = world;
+    await world.send([
+      identify('poison', { email: 'poison@example.com' }),
+      identify('ann', { email: 'ann@example.com' }),
+    ]);
+    await world.settle();
+    const poison = await world.profileOf('poison');
+    const mail = async (profileId: string) => {
+      const message = newMessage(
+        {
+          workspaceId: world.workspaceId,
+          profileId,
+          channel: 'email',
+          templateId: template,
+          idempotencyKey: `news:${profileId}`,
+          context: {},
+        },
+        clock.now(),
+      );
+      await storage.messages.insert(message);
+      return message;
+    };
+    // Sent one after the other, the refused one first: the other's outcome is written with it.
+    const refused = await mail(poison);
+    clock.advance(1000);
+    const other = await mail(await world.profileOf('ann'));
+    await refuseWrites(world, {
+      name: 'refuse_outcome',
+      table: 'messages',
+      on: 'update',
+      when: `old.profile_id = '${poison}' and new.status <> 'sending'`,
+    });
+
+    // The round tries for as long as its claims last, then gives up on the refused outcome.
+    await expect(world.dispatcher({ concurrency: 1, leaseMs: 1500 }).runOnce()).rejects.toThrow();
+    expect(world.sink.received.map((received) => received.to)).toEqual([
+      ['poison@example.com'],
+      ['ann@example.com'],
+    ]);
+    expect(await storage.messages.find(world.workspaceId, other.id)).toMatchObject({ status: 'sent' });
+    expect(await storage.messages.find(world.workspaceId, refused.id)).toMatchObject({ status: 'sending' });
   });
 
   it('takes nobody to be subscribed to a topic no longer in the settings', async () => {

@@ -222,16 +222,23 @@ export class MessageDispatcher {
       writing ??= (async () => {
         while (outcomes.length > 0) {
           const batch = outcomes.splice(0);
+          let refused: Array<[Message, Outcome]>;
           try {
-            await this.#record(batch, claimant);
+            refused = await this.#record(batch, claimant);
           } catch (error) {
             outcomes.unshift(...batch);
             throw error;
           }
           for (const [message] of batch) {
+            if (refused.some(([other]) => other === message)) continue;
             unsettled.delete(message.id);
             this.#cappedSends.recorded(message.id);
             this.#texts.recorded(message.id);
+          }
+          // Tried again, alone, until the round's claims run out; then left to them, as after a crash.
+          if (refused.length > 0) {
+            outcomes.unshift(...refused);
+            throw new Error(`${refused.length} send outcomes could not be recorded`);
           }
         }
       })().finally(() => {
@@ -590,7 +597,32 @@ export class MessageDispatcher {
     }
   }
 
-  async #record(outcomes: Array<[Message, Outcome]>, claimant: string): Promise<void> {
+  /**
+   * Records outcomes together; returns those refused even alone. One outcome the database refuses
+   * every time must not keep the others of the round unrecorded, to be sent again once their claims
+   * run out: when a write of several fails (not the database itself), each is written alone.
+   */
+  async #record(outcomes: Array<[Message, Outcome]>, claimant: string): Promise<Array<[Message, Outcome]>> {
+    try {
+      await this.#settle(outcomes, claimant);
+      return [];
+    } catch (error) {
+      if (outcomes.length === 1 || isPassingFailure(error)) throw error;
+      const refused: Array<[Message, Outcome]> = [];
+      for (const outcome of outcomes)
+        await this.#settle([outcome], claimant).catch((alone: unknown) => {
+          if (isPassingFailure(alone)) throw alone;
+          this.#options.logger.warn(
+            { err: alone, messageId: outcome[0].id },
+            'recording a send outcome failed',
+          );
+          refused.push(outcome);
+        });
+      return refused;
+    }
+  }
+
+  async #settle(outcomes: Array<[Message, Outcome]>, claimant: string): Promise<void> {
     if (outcomes.length === 0) return;
     const now = this.#options.clock.now();
     const updated = outcomes.map(([message, outcome]) => settled(message, outcome, now));
