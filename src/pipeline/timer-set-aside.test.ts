@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { journeyTimersJudgedThrough } from '../journeys/engine.js';
 import { createSegmentUpkeep } from '../segments/segment-upkeep.js';
 import { createSegment } from '../segments/segments.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
@@ -157,6 +158,10 @@ describe.each(BACKENDS)('a timer that fails every time, on %s', (backend) => {
       expect.objectContaining({ kind: 'segment', subject: poison, reason: expect.stringContaining(REFUSAL) }),
     ]);
     expect(await world.storage.segments.nextTimerDue()).toBeUndefined();
+    // Journey timers wait for the segment timers due before them: not for one set aside.
+    await world.background.pipeline.drain();
+    const now = world.clock.now();
+    expect(await journeyTimersJudgedThrough(world.storage, now)).toBe(now);
   });
 
   it('is set aside with its error, and the hand-off SLAs due beside it are judged', async () => {
@@ -208,5 +213,9 @@ describe.each(BACKENDS)('a timer that fails every time, on %s', (backend) => {
       expect.objectContaining({ kind: 'hand-off', reason: expect.stringContaining(REFUSAL) }),
     ]);
     expect(await world.storage.scoring.nextHandOffDue()).toBeUndefined();
+    // Journey timers wait for the SLA checks due before them: not for one set aside.
+    await world.background.pipeline.drain();
+    const now = world.clock.now();
+    expect(await journeyTimersJudgedThrough(world.storage, now)).toBe(now);
   });
 });
