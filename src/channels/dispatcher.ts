@@ -436,6 +436,15 @@ export class MessageDispatcher {
       const maxAttempts =
         message.channel === 'webhook' && settings ? settings.webhooks.maxAttempts : MAX_ATTEMPTS;
       const retryAfter = error instanceof RetryableError ? (error.retryAfterMs ?? 0) : 0;
+      // The database let the attempt down, not the message nor its receiver: it is tried again, and
+      // keeps its attempts, however long the database takes to come back.
+      if (!(error instanceof RetryableError) && isPassingFailure(error))
+        return {
+          status: 'deferred',
+          until: this.#options.clock.now() + backoffMs(message.attempts),
+          reason: `retrying: ${reason}`,
+          heldBack: true,
+        };
       return message.attempts < maxAttempts
         ? {
             status: 'deferred',
