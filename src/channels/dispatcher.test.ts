@@ -183,55 +183,62 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     expect(world.sink.received).toHaveLength(1);
   });
 
-  it("sends every other workspace's mail while one workspace's stored settings no longer read, and fails that one's with the error", async () => {
-    const { storage, clock } = world;
-    const broken = newId('ws');
-    await storage.workspaces.create({ id: broken, name: 'Broken', createdAt: clock.now() });
-    await storage.settings.put(broken, await storage.settings.get(world.workspaceId), clock.now());
-    const brokenTemplate = await saveTemplate(storage, clock, {
-      workspaceId: broken,
-      template: { name: 'News', subject: 'News', mjml: '<p>News</p>', text: null },
-    });
-    await world.send([identify('ok', { email: 'ok@example.com' })]);
-    await ingest(storage.events, {
-      workspaceId: broken,
-      endpoint: 'batch',
-      body: { batch: [identify('bad', { email: 'bad@example.com' })] },
-      receivedAt: clock.now(),
-    });
-    await world.settle();
-    const [badIdentity] = await storage.profiles.findIdentities(broken, [{ kind: 'user', value: 'bad' }]);
-    // The broken workspace's message is queued first: every round takes it.
-    const mail = (workspaceId: string, profileId: string, templateId: string) =>
-      newMessage(
-        {
-          workspaceId,
-          profileId,
-          channel: 'email',
-          templateId,
-          idempotencyKey: `news:${profileId}`,
-          context: {},
-        },
-        clock.now(),
-      );
-    const bad = mail(broken, badIdentity?.profileId ?? '', brokenTemplate.id);
-    await storage.messages.insert(bad);
-    clock.advance(1000);
-    await storage.messages.insert(mail(world.workspaceId, await world.profileOf('ok'), template));
-    // Settings stored by hand, as no save through Mops would store them.
-    await runRawSql(world, {
-      sqlite: `update workspace_settings set settings = '{"frequencyCaps": "none"}' where workspace_id = '${broken}'`,
-      postgres: `update workspace_settings set settings = '{"frequencyCaps": "none"}' where workspace_id = '${broken}'`,
-    });
+  // The second names a field whose error reads like a lost connection's ("timeout").
+  it.each([
+    ['frequencyCaps', '{"frequencyCaps": "none"}'],
+    ['timeoutMs', '{"webhooks": {"timeoutMs": "soon"}}'],
+  ])(
+    "sends every other workspace's mail while one workspace's stored settings no longer read (%s), and fails that one's with the error",
+    async (field, stored) => {
+      const { storage, clock } = world;
+      const broken = newId('ws');
+      await storage.workspaces.create({ id: broken, name: 'Broken', createdAt: clock.now() });
+      await storage.settings.put(broken, await storage.settings.get(world.workspaceId), clock.now());
+      const brokenTemplate = await saveTemplate(storage, clock, {
+        workspaceId: broken,
+        template: { name: 'News', subject: 'News', mjml: '<p>News</p>', text: null },
+      });
+      await world.send([identify('ok', { email: 'ok@example.com' })]);
+      await ingest(storage.events, {
+        workspaceId: broken,
+        endpoint: 'batch',
+        body: { batch: [identify('bad', { email: 'bad@example.com' })] },
+        receivedAt: clock.now(),
+      });
+      await world.settle();
+      const [badIdentity] = await storage.profiles.findIdentities(broken, [{ kind: 'user', value: 'bad' }]);
+      // The broken workspace's message is queued first: every round takes it.
+      const mail = (workspaceId: string, profileId: string, templateId: string) =>
+        newMessage(
+          {
+            workspaceId,
+            profileId,
+            channel: 'email',
+            templateId,
+            idempotencyKey: `news:${profileId}`,
+            context: {},
+          },
+          clock.now(),
+        );
+      const bad = mail(broken, badIdentity?.profileId ?? '', brokenTemplate.id);
+      await storage.messages.insert(bad);
+      clock.advance(1000);
+      await storage.messages.insert(mail(world.workspaceId, await world.profileOf('ok'), template));
+      // Settings stored by hand, as no save through Mops would store them.
+      await runRawSql(world, {
+        sqlite: `update workspace_settings set settings = '${stored}' where workspace_id = '${broken}'`,
+        postgres: `update workspace_settings set settings = '${stored}' where workspace_id = '${broken}'`,
+      });
 
-    await world.background.dispatcher.runOnce();
-    expect(world.sink.received.map((received) => received.to)).toEqual([['ok@example.com']]);
-    // Retried with back-off, as a failed send is, and failed for good once its attempts are used up.
-    for (let attempt = 0; attempt < 10; attempt++) await world.advance(2 * HOUR);
-    const found = await storage.messages.find(broken, bad.id);
-    expect(found).toMatchObject({ status: 'failed', reason: expect.stringContaining('frequencyCaps') });
-    expect(world.sink.received).toHaveLength(1);
-  });
+      await world.background.dispatcher.runOnce();
+      expect(world.sink.received.map((received) => received.to)).toEqual([['ok@example.com']]);
+      // Retried with back-off, as a failed send is, and failed for good once its attempts are used up.
+      for (let attempt = 0; attempt < 10; attempt++) await world.advance(2 * HOUR);
+      const found = await storage.messages.find(broken, bad.id);
+      expect(found).toMatchObject({ status: 'failed', reason: expect.stringContaining(field) });
+      expect(world.sink.received).toHaveLength(1);
+    },
+  );
 
   it('records the outcomes beside one the database refuses every time, so that only that one is sent again', async () => {
     const { storage, clock } = world;
