@@ -374,11 +374,12 @@ export async function runPendingBackfills(
     if (!segment) return count;
     tried.add(`${segment.id}@${segment.version}`);
     const startedAt = performance.now();
-    let run: Awaited<ReturnType<typeof storage.runAlone<'finished' | 'superseded'>>>;
+    let outcome: 'finished' | 'superseded' | 'run by another process';
     try {
-      run = await storage.runAlone(`segment-backfill/${segment.id}`, () =>
+      const run = await storage.runAlone(`segment-backfill/${segment.id}`, () =>
         backfillSegment(storage, { segment, ...options }),
       );
+      outcome = run.ran ? run.value : 'run by another process';
     } catch (error) {
       // The database away: every backfill waits for it, and nothing counts against this one.
       if (isPassingFailure(error)) throw error;
@@ -386,7 +387,6 @@ export async function runPendingBackfills(
       continue;
     }
     options.failures?.delete(`${segment.id}@${segment.version}`);
-    const outcome = run.ran ? run.value : 'run by another process';
     options.logger.info(
       {
         segment: segment.id,
