@@ -1,9 +1,15 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { newId } from '../core/ids.js';
+import { newMessage } from '../core/journey.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
+import { ingest } from '../ingest/ingest.js';
 import type { Storage } from '../storage/storage.js';
+import { saveTemplate } from '../templates/templates.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { runRawSql } from '../test-support/raw-sql.js';
+import { refuseWrites } from '../test-support/refusing-trigger.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { SmtpSink } from '../test-support/smtp-sink.js';
 import { BACKENDS, eventually } from '../test-support/world.js';
@@ -175,6 +181,107 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     await world.advance(60_000);
     expect((await messagesOf('r'))[0]?.status).toBe('sent');
     expect(world.sink.received).toHaveLength(1);
+  });
+
+  // The second names a field whose error reads like a lost connection's ("timeout").
+  it.each([
+    ['frequencyCaps', '{"frequencyCaps": "none"}'],
+    ['timeoutMs', '{"webhooks": {"timeoutMs": "soon"}}'],
+  ])(
+    "sends every other workspace's mail while one workspace's stored settings no longer read (%s), and fails that one's with the error",
+    async (field, stored) => {
+      const { storage, clock } = world;
+      const broken = newId('ws');
+      await storage.workspaces.create({ id: broken, name: 'Broken', createdAt: clock.now() });
+      await storage.settings.put(broken, await storage.settings.get(world.workspaceId), clock.now());
+      const brokenTemplate = await saveTemplate(storage, clock, {
+        workspaceId: broken,
+        template: { name: 'News', subject: 'News', mjml: '<p>News</p>', text: null },
+      });
+      await world.send([identify('ok', { email: 'ok@example.com' })]);
+      await ingest(storage.events, {
+        workspaceId: broken,
+        endpoint: 'batch',
+        body: { batch: [identify('bad', { email: 'bad@example.com' })] },
+        receivedAt: clock.now(),
+      });
+      await world.settle();
+      const [badIdentity] = await storage.profiles.findIdentities(broken, [{ kind: 'user', value: 'bad' }]);
+      // The broken workspace's message is queued first: every round takes it.
+      const mail = (workspaceId: string, profileId: string, templateId: string) =>
+        newMessage(
+          {
+            workspaceId,
+            profileId,
+            channel: 'email',
+            templateId,
+            idempotencyKey: `news:${profileId}`,
+            context: {},
+          },
+          clock.now(),
+        );
+      const bad = mail(broken, badIdentity?.profileId ?? '', brokenTemplate.id);
+      await storage.messages.insert(bad);
+      clock.advance(1000);
+      await storage.messages.insert(mail(world.workspaceId, await world.profileOf('ok'), template));
+      // Settings stored by hand, as no save through Mops would store them.
+      await runRawSql(world, {
+        sqlite: `update workspace_settings set settings = '${stored}' where workspace_id = '${broken}'`,
+        postgres: `update workspace_settings set settings = '${stored}' where workspace_id = '${broken}'`,
+      });
+
+      await world.background.dispatcher.runOnce();
+      expect(world.sink.received.map((received) => received.to)).toEqual([['ok@example.com']]);
+      // Retried with back-off, as a failed send is, and failed for good once its attempts are used up.
+      for (let attempt = 0; attempt < 10; attempt++) await world.advance(2 * HOUR);
+      const found = await storage.messages.find(broken, bad.id);
+      expect(found).toMatchObject({ status: 'failed', reason: expect.stringContaining(field) });
+      expect(world.sink.received).toHaveLength(1);
+    },
+  );
+
+  it('records the outcomes beside one the database refuses every time, so that only that one is sent again', async () => {
+    const { storage, clock } = world;
+    await world.send([
+      identify('poison', { email: 'poison@example.com' }),
+      identify('ann', { email: 'ann@example.com' }),
+    ]);
+    await world.settle();
+    const poison = await world.profileOf('poison');
+    const mail = async (profileId: string) => {
+      const message = newMessage(
+        {
+          workspaceId: world.workspaceId,
+          profileId,
+          channel: 'email',
+          templateId: template,
+          idempotencyKey: `news:${profileId}`,
+          context: {},
+        },
+        clock.now(),
+      );
+      await storage.messages.insert(message);
+      return message;
+    };
+    // Sent one after the other, the refused one first: the other's outcome is written with it.
+    const refused = await mail(poison);
+    clock.advance(1000);
+    const other = await mail(await world.profileOf('ann'));
+    await refuseWrites(world, {
+      name: 'refuse_outcome',
+      table: 'messages',
+      on: 'update',
+      when: `old.profile_id = '${poison}' and new.status <> 'sending'`,
+    });
+
+    // The round tries for as long as its claims last, then gives up on the refused outcome.
+    await expect(world.dispatcher({ concurrency: 1, leaseMs: 1500 }).runOnce()).rejects.toThrow();
+    expect(world.sink.received.map((received) => received.to)).toEqual([
+      ['poison@example.com'],
+      ['ann@example.com'],
+    ]);
+    expect(await storage.messages.find(world.workspaceId, other.id)).toMatchObject({ status: 'sent' });
+    expect(await storage.messages.find(world.workspaceId, refused.id)).toMatchObject({ status: 'sending' });
   });
 
   it('takes nobody to be subscribed to a topic no longer in the settings', async () => {

@@ -7,6 +7,7 @@ import { JOURNEY_PAUSED_REASON, type Journey, type Message } from '../core/journ
 import { isWithinWindow, nextLocalTime, profileTimeZone } from '../core/local-time.js';
 import type { Profile } from '../core/profile.js';
 import { TEST_TOPIC, TRANSACTIONAL_TOPIC, type WorkspaceSettings } from '../core/workspace-settings.js';
+import { isPassingFailure } from '../pipeline/passing-failures.js';
 import type { Storage } from '../storage/storage.js';
 import { RETRYING_PREFIX, RetryableError } from './delivery-errors.js';
 import { type EmailSender, sendEmail } from './email/email-channel.js';
@@ -71,6 +72,8 @@ interface RoundContext {
   capTurns: Map<string, Promise<void>>;
   /** The round's claimant: it names the round among those under way. */
   round: string;
+  /** Workspaces whose facts could not be read, with the error: their messages fail this attempt. */
+  unreadable: Map<string, unknown>;
 }
 
 /** A round begun: how many messages it claimed, once it has begun them all, and once it is over. */
@@ -219,16 +222,23 @@ export class MessageDispatcher {
       writing ??= (async () => {
         while (outcomes.length > 0) {
           const batch = outcomes.splice(0);
+          let refused: Array<[Message, Outcome]>;
           try {
-            await this.#record(batch, claimant);
+            refused = await this.#record(batch, claimant);
           } catch (error) {
             outcomes.unshift(...batch);
             throw error;
           }
           for (const [message] of batch) {
+            if (refused.some(([other]) => other === message)) continue;
             unsettled.delete(message.id);
             this.#cappedSends.recorded(message.id);
             this.#texts.recorded(message.id);
+          }
+          // Tried again, alone, until the round's claims run out; then left to them, as after a crash.
+          if (refused.length > 0) {
+            outcomes.unshift(...refused);
+            throw new Error(`${refused.length} send outcomes could not be recorded`);
           }
         }
       })().finally(() => {
@@ -320,7 +330,7 @@ export class MessageDispatcher {
   }
 
   async #load(claimed: Message[], round: string): Promise<RoundContext> {
-    const { storage, clock } = this.#options;
+    const { clock } = this.#options;
     const now = clock.now();
     const context: RoundContext = {
       profiles: new Map(),
@@ -331,6 +341,7 @@ export class MessageDispatcher {
       sent: new Map(),
       capTurns: new Map(),
       round,
+      unreadable: new Map(),
     };
     const byWorkspace = new Map<string, Message[]>();
     for (const message of claimed) {
@@ -339,56 +350,80 @@ export class MessageDispatcher {
       else byWorkspace.set(message.workspaceId, [message]);
     }
     for (const [workspaceId, messages] of byWorkspace) {
-      const settings = await this.#settingsOf(workspaceId);
-      context.settings.set(workspaceId, settings);
-      const profileIds = [...new Set(messages.map((m) => m.profileId))];
-      const journeyIds = [...new Set(messages.flatMap((m) => (m.journeyId === null ? [] : [m.journeyId])))];
-      const [profiles, journeys] = await Promise.all([
-        storage.profiles.findProfilesByIds(profileIds),
-        Promise.all(journeyIds.map((id) => storage.journeys.find(workspaceId, id))),
-      ]);
-      for (const [i, id] of journeyIds.entries()) context.journeys.set(id, journeys[i]);
-      for (const profile of profiles) {
-        // A profile merged away since its message was queued: send to the one it became.
-        const live =
-          profile.mergedInto === null ? profile : await storage.profiles.find(workspaceId, profile.id);
-        if (live) context.profiles.set(profile.id, live);
-      }
-      const liveIds = [...new Set([...context.profiles.values()].map((p) => p.id))];
-      const channels = CONSENTED_CHANNELS.filter((channel) => messages.some((m) => m.channel === channel));
-      // Independent reads: on PostgreSQL they go out together instead of one round trip after another.
-      const [subscriptions, ...perChannel] = await Promise.all([
-        storage.consent.listSubscriptions(workspaceId, liveIds),
-        ...channels.map(async (channel) => {
-          const addresses = [...context.profiles.values()]
-            .map((profile) => addressOf(channel, profile))
-            .filter((a): a is string => a !== undefined);
-          const longestCapMs = Math.max(
-            0,
-            ...settings.frequencyCaps[channel].map((cap) => durationMs(cap.period)),
-          );
-          const [suppressions, sentTimes] = await Promise.all([
-            storage.consent.findSuppressions(workspaceId, channel, addresses),
-            longestCapMs > 0
-              ? storage.messages.sentTimes({
-                  workspaceId,
-                  profileIds: liveIds,
-                  channel,
-                  since: now - longestCapMs,
-                  exceptTopics: UNCAPPED_TOPICS,
-                })
-              : new Map<string, number[]>(),
-          ]);
-          return { channel, suppressions, sentTimes };
-        }),
-      ]);
-      context.subscriptions.set(workspaceId, subscriptions);
-      for (const { channel, suppressions, sentTimes } of perChannel) {
-        context.suppressions.set(`${workspaceId}:${channel}`, suppressions);
-        for (const [profileId, list] of sentTimes) context.sent.set(`${channel}:${profileId}`, list);
+      try {
+        await this.#loadWorkspace(context, workspaceId, messages, now);
+      } catch (error) {
+        // The database away: the round is given back whole, and claimed again once it answers.
+        if (isPassingFailure(error)) throw error;
+        // One workspace whose facts do not read (settings stored by hand, or under rules a newer version
+        // tightened) must not hold up every workspace's messages, round after round: its own fail their
+        // attempt with the error, and end among the failed ones, to be sent again once it is mended.
+        context.unreadable.set(workspaceId, error);
+        this.#options.logger.error(
+          { err: error, workspaceId },
+          "a workspace's messages could not be judged; the other workspaces' go on",
+        );
       }
     }
     return context;
+  }
+
+  /** The round's facts about one workspace's messages. */
+  async #loadWorkspace(
+    context: RoundContext,
+    workspaceId: string,
+    messages: Message[],
+    now: number,
+  ): Promise<void> {
+    const { storage } = this.#options;
+    const settings = await this.#settingsOf(workspaceId);
+    context.settings.set(workspaceId, settings);
+    const profileIds = [...new Set(messages.map((m) => m.profileId))];
+    const journeyIds = [...new Set(messages.flatMap((m) => (m.journeyId === null ? [] : [m.journeyId])))];
+    const [profiles, journeys] = await Promise.all([
+      storage.profiles.findProfilesByIds(profileIds),
+      Promise.all(journeyIds.map((id) => storage.journeys.find(workspaceId, id))),
+    ]);
+    for (const [i, id] of journeyIds.entries()) context.journeys.set(id, journeys[i]);
+    for (const profile of profiles) {
+      // A profile merged away since its message was queued: send to the one it became.
+      const live =
+        profile.mergedInto === null ? profile : await storage.profiles.find(workspaceId, profile.id);
+      if (live) context.profiles.set(profile.id, live);
+    }
+    const liveIds = [...new Set([...context.profiles.values()].map((p) => p.id))];
+    const channels = CONSENTED_CHANNELS.filter((channel) => messages.some((m) => m.channel === channel));
+    // Independent reads: on PostgreSQL they go out together instead of one round trip after another.
+    const [subscriptions, ...perChannel] = await Promise.all([
+      storage.consent.listSubscriptions(workspaceId, liveIds),
+      ...channels.map(async (channel) => {
+        const addresses = [...context.profiles.values()]
+          .map((profile) => addressOf(channel, profile))
+          .filter((a): a is string => a !== undefined);
+        const longestCapMs = Math.max(
+          0,
+          ...settings.frequencyCaps[channel].map((cap) => durationMs(cap.period)),
+        );
+        const [suppressions, sentTimes] = await Promise.all([
+          storage.consent.findSuppressions(workspaceId, channel, addresses),
+          longestCapMs > 0
+            ? storage.messages.sentTimes({
+                workspaceId,
+                profileIds: liveIds,
+                channel,
+                since: now - longestCapMs,
+                exceptTopics: UNCAPPED_TOPICS,
+              })
+            : new Map<string, number[]>(),
+        ]);
+        return { channel, suppressions, sentTimes };
+      }),
+    ]);
+    context.subscriptions.set(workspaceId, subscriptions);
+    for (const { channel, suppressions, sentTimes } of perChannel) {
+      context.suppressions.set(`${workspaceId}:${channel}`, suppressions);
+      for (const [profileId, list] of sentTimes) context.sent.set(`${channel}:${profileId}`, list);
+    }
   }
 
   async #outcome(message: Message, context: RoundContext, claimant: string): Promise<Outcome> {
@@ -401,6 +436,15 @@ export class MessageDispatcher {
       const maxAttempts =
         message.channel === 'webhook' && settings ? settings.webhooks.maxAttempts : MAX_ATTEMPTS;
       const retryAfter = error instanceof RetryableError ? (error.retryAfterMs ?? 0) : 0;
+      // The database let the attempt down, not the message nor its receiver: it is tried again, and
+      // keeps its attempts, however long the database takes to come back.
+      if (!(error instanceof RetryableError) && isPassingFailure(error))
+        return {
+          status: 'deferred',
+          until: this.#options.clock.now() + backoffMs(message.attempts),
+          reason: `retrying: ${reason}`,
+          heldBack: true,
+        };
       return message.attempts < maxAttempts
         ? {
             status: 'deferred',
@@ -420,6 +464,8 @@ export class MessageDispatcher {
     const { storage, clock } = this.#options;
     // This attempt's own time (not the round's): it signs webhooks, and quiet hours and caps judge by it.
     const now = clock.now();
+    const unreadable = context.unreadable.get(message.workspaceId);
+    if (unreadable !== undefined) throw unreadable;
     const profile = context.profiles.get(message.profileId);
     if (!profile) return { status: 'skipped', reason: 'the profile no longer exists' };
     const journey = message.journeyId ? context.journeys.get(message.journeyId) : undefined;
@@ -560,7 +606,32 @@ export class MessageDispatcher {
     }
   }
 
-  async #record(outcomes: Array<[Message, Outcome]>, claimant: string): Promise<void> {
+  /**
+   * Records outcomes together; returns those refused even alone. One outcome the database refuses
+   * every time must not keep the others of the round unrecorded, to be sent again once their claims
+   * run out: when a write of several fails (not the database itself), each is written alone.
+   */
+  async #record(outcomes: Array<[Message, Outcome]>, claimant: string): Promise<Array<[Message, Outcome]>> {
+    try {
+      await this.#settle(outcomes, claimant);
+      return [];
+    } catch (error) {
+      if (outcomes.length === 1 || isPassingFailure(error)) throw error;
+      const refused: Array<[Message, Outcome]> = [];
+      for (const outcome of outcomes)
+        await this.#settle([outcome], claimant).catch((alone: unknown) => {
+          if (isPassingFailure(alone)) throw alone;
+          this.#options.logger.warn(
+            { err: alone, messageId: outcome[0].id },
+            'recording a send outcome failed',
+          );
+          refused.push(outcome);
+        });
+      return refused;
+    }
+  }
+
+  async #settle(outcomes: Array<[Message, Outcome]>, claimant: string): Promise<void> {
     if (outcomes.length === 0) return;
     const now = this.#options.clock.now();
     const updated = outcomes.map(([message, outcome]) => settled(message, outcome, now));

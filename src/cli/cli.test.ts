@@ -117,6 +117,8 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0016-score-model-revision',
           '0017-unnamed-views',
           '0018-set-aside-events',
+          '0019-set-aside-timers',
+          '0020-segment-backfill-failure',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

@@ -223,7 +223,14 @@ export interface Segment {
   version: number;
   /** `backfilling` while existing profiles are being evaluated against this version. */
   status: 'backfilling' | 'ready';
-  backfill: { total: number; done: number; startedAt: number | null; finishedAt: number | null };
+  backfill: {
+    total: number;
+    done: number;
+    startedAt: number | null;
+    finishedAt: number | null;
+    /** Why it stopped: it failed the same way at every attempt. Saving the segment again starts anew. */
+    failure: string | null;
+  };
   /**
    * When it first had all its members: its first backfill finished (a static list: made). Null
    * during a first backfill, whose members came with the segment and enter without Segment Entered,

@@ -18,7 +18,9 @@ import { isGenuine } from '../core/mops-events.js';
 import { type Profile, TRAITS_UPDATED } from '../core/profile.js';
 import type { ScoreModel } from '../core/score-model.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED } from '../core/segment-definition.js';
+import type { DueTimer } from '../core/timers.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
+import { singledOut } from '../pipeline/timer-scheduler.js';
 import { profileEvent } from '../profiles/profile-events.js';
 import { eventProfileIds } from '../profiles/profiles.js';
 import { ownValue, setOwn } from '../profiles/traits.js';
@@ -111,8 +113,16 @@ export class JourneyEngine {
   async runDueTimers(limit = 500): Promise<number> {
     const now = this.#options.clock.now();
     const judgedThrough = await journeyTimersJudgedThrough(this.#options.storage, now);
+    let taken: DueTimer[] = [];
     return this.#transaction(async (tx, work) => {
       const timers = await tx.journeys.claimDueTimers(judgedThrough, limit);
+      taken = timers.map(({ workspaceId, instanceId, token, dueAt }) => ({
+        kind: 'journey',
+        workspaceId,
+        subject: instanceId,
+        token,
+        dueAt,
+      }));
       for (const timer of timers) {
         const instance = await tx.journeys.lockInstance(timer.instanceId);
         if (instance?.status === 'active') {
@@ -149,6 +159,8 @@ export class JourneyEngine {
         await tx.journeys.deleteTimer(timer.id);
       }
       return timers.length;
+    }).catch((error: unknown) => {
+      throw singledOut(taken, error);
     });
   }
 

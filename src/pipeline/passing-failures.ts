@@ -11,9 +11,14 @@ export function isPassingFailure(error: unknown): boolean {
     if (SQLITE_PASSING_CODE.test(code)) return true;
     if (SYSTEM_ERROR_CODE.test(code)) return true;
   }
-  // node-postgres ends a query on a lost connection with an error that has no code.
-  return typeof message === 'string' && /connection terminated|connection ended|timeout/i.test(message);
+  // node-postgres ends a query on a lost connection with an error that has no code. Its own messages
+  // only: any error may quote a field named `timeoutMs`, and one that did was never given up.
+  return typeof message === 'string' && NODE_POSTGRES_LOST_CONNECTION.test(message);
 }
+
+/** What node-postgres (and its pool) say when a connection is lost or cannot be had in time. */
+const NODE_POSTGRES_LOST_CONNECTION =
+  /^(connection terminated|connection ended|client has encountered a connection error|timeout exceeded when trying to connect|query read timeout|timeout expired)/i;
 
 /**
  * SQLSTATE classes: 08 connection, 40 transaction rollback (serialization, deadlock), 53 resources,

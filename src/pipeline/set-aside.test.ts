@@ -105,3 +105,50 @@ describe.each(BACKENDS)('an event a consumer always fails on, on %s', (backend) 
     expect(members.items.map((member) => userOf.get(member.profileId)).sort()).toEqual(['ann', 'bob']);
   }, 90_000);
 });
+
+describe.each(BACKENDS)('a timer set aside, on %s', (backend) => {
+  let world: TestWorld;
+
+  beforeEach(async () => {
+    world = await startTestWorld(backend);
+  });
+  afterEach(async () => {
+    await world?.close();
+  });
+
+  it('is listed with its error, and counted in /metrics', async () => {
+    const { storage } = world.mops;
+    const timer = {
+      kind: 'segment' as const,
+      workspaceId: world.workspaceId,
+      subject: 'prf_stuck',
+      token: null,
+      dueAt: Date.parse('2026-12-01T10:00:00Z'),
+    };
+    await storage.transaction(async (tx) => {
+      await tx.segments.bringTimersForward([{ ...timer, profileId: timer.subject }]);
+      expect(await tx.setAsideTimers.add(timer, `Error: ${REFUSAL}`, Date.now())).toBe(true);
+    });
+
+    const response = await fetch(`${world.url}/api/workspaces/${world.workspaceId}/set-aside-timers`, {
+      headers: { authorization: `Bearer ${world.secretKey}` },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      items: [
+        expect.objectContaining({
+          kind: 'segment',
+          subject: 'prf_stuck',
+          token: null,
+          dueAt: '2026-12-01T10:00:00.000Z',
+          reason: `Error: ${REFUSAL}`,
+        }),
+      ],
+      nextCursor: null,
+    });
+    expect(await storage.segments.nextTimerDue()).toBeUndefined();
+    const metrics = await (await fetch(`${world.url}/metrics`)).text();
+    expect(metrics).toContain('mops_set_aside_timers{kind="segment"} 1');
+    expect(metrics).toContain('mops_set_aside_timers{kind="journey"} 0');
+  });
+});

@@ -3,6 +3,8 @@ import type { GeneratedEvent } from '../core/event.js';
 import type { SalesOwner } from '../core/hand-off.js';
 import { type Message, newMessage } from '../core/journey.js';
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
+import type { DueTimer } from '../core/timers.js';
+import { singledOut } from '../pipeline/timer-scheduler.js';
 import { profileEvent } from '../profiles/profile-events.js';
 import {
   type HandOff,
@@ -101,10 +103,18 @@ export async function runOverdueHandOffs(
 ): Promise<{ handled: number; queued: number }> {
   const { now } = options;
   const judgedThrough = await handOffsJudgedThrough(storage, now);
+  let taken: DueTimer[] = [];
   try {
     return await storage.transaction(async (tx) => {
       await tx.profiles.holdOffMerges();
       const overdue = await tx.scoring.claimOverdueHandOffs(judgedThrough, options.limit ?? 100);
+      taken = overdue.map(({ workspaceId, id, dueAt }) => ({
+        kind: 'hand-off',
+        workspaceId,
+        subject: id,
+        token: null,
+        dueAt,
+      }));
       let queued = 0;
       for (const handOff of overdue) queued += await breach(tx, handOff, now);
       return { handled: overdue.length, queued };
@@ -112,7 +122,7 @@ export async function runOverdueHandOffs(
   } catch (error) {
     // A stage scoring moved while it was judged: nothing was written, and the next round judges again.
     if (error instanceof StaleBatchError) return { handled: 0, queued: 0 };
-    throw error;
+    throw singledOut(taken, error);
   }
 }
 

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { AppError } from '../core/errors.js';
 import { bucketStart, modelRevision, type ScoreModel } from '../core/score-model.js';
 import { profilesMergedSince } from '../profiles/profiles.js';
@@ -159,9 +160,11 @@ export async function scoreDistribution(
     bucket: number;
     now: number;
     recent?: RecentDistributions;
+    /** Where a failure to store recomputed scores is told (the distribution is counted all the same). */
+    logger?: Pick<Logger, 'warn'>;
   },
 ): Promise<ScoreBuckets> {
-  const { workspaceId, modelId, bucket, now, recent } = options;
+  const { workspaceId, modelId, bucket, now, recent, logger } = options;
   const model = (await storage.settings.get(workspaceId)).scoring.models.find(({ id }) => id === modelId);
   if (!model) throw new AppError('not_found', `score model ${modelId} does not exist`);
   const isStill = !movesWithTime(model);
@@ -176,7 +179,14 @@ export async function scoreDistribution(
     if (stored.otherRevisions === 0) return stored.buckets;
   }
   const recompute = () =>
-    recomputedDistribution(storage, { workspaceId, model, bucket, now, storesScores: isStill });
+    recomputedDistribution(storage, {
+      workspaceId,
+      model,
+      bucket,
+      now,
+      storesScores: isStill,
+      ...(logger ? { logger } : {}),
+    });
   if (!recent) return recompute();
   // The model is part of the key: changing its rules gives a fresh distribution at once.
   const key = JSON.stringify([workspaceId, model, bucket]);
@@ -191,7 +201,14 @@ export async function scoreDistribution(
  */
 async function recomputedDistribution(
   storage: Storage,
-  options: { workspaceId: string; model: ScoreModel; bucket: number; now: number; storesScores: boolean },
+  options: {
+    workspaceId: string;
+    model: ScoreModel;
+    bucket: number;
+    now: number;
+    storesScores: boolean;
+    logger?: Pick<Logger, 'warn'>;
+  },
 ): Promise<ScoreBuckets> {
   const { workspaceId, model, bucket, now } = options;
   const revision = { id: model.id, modelRevision: modelRevision(model) };
@@ -220,19 +237,28 @@ async function recomputedDistribution(
       counts.set(from, (counts.get(from) ?? 0) + 1);
       if (profile.modelRevision !== revision.modelRevision) outdated.push({ profileId: profile.id, score });
     }
+    // Storing saves the next distribution a recompute; one score that cannot be stored (the page's
+    // transaction failing every time) must not deny everyone's distribution, counted already.
     if (options.storesScores && outdated.length > 0)
-      await storage.transaction(async (tx) => {
-        await tx.profiles.holdOffMerges();
-        const merged = await profilesMergedSince(
-          tx,
-          outdated.map((entry) => entry.profileId),
-          mergesBefore,
+      await storage
+        .transaction(async (tx) => {
+          await tx.profiles.holdOffMerges();
+          const merged = await profilesMergedSince(
+            tx,
+            outdated.map((entry) => entry.profileId),
+            mergesBefore,
+          );
+          await tx.scoring.refreshScores(
+            revision,
+            outdated.filter((entry) => !merged.has(entry.profileId)),
+          );
+        })
+        .catch((error: unknown) =>
+          options.logger?.warn(
+            { err: error, workspaceId, model: model.id },
+            'storing recomputed scores failed; the distribution is recomputed next time',
+          ),
         );
-        await tx.scoring.refreshScores(
-          revision,
-          outdated.filter((entry) => !merged.has(entry.profileId)),
-        );
-      });
     after = ids[ids.length - 1] as string;
   }
   return [...counts]

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { Segment, SegmentCondition } from '../core/segment-definition.js';
+import { isPassingFailure } from '../pipeline/passing-failures.js';
 import type { ProfileEventFact, Storage, StorageReader, StorageTx } from '../storage/storage.js';
 import type { EventFact } from './evaluate.js';
 import { isMember } from './evaluate.js';
@@ -19,6 +20,8 @@ import { type RuleNeeds, requiredEventNames, ruleNeeds } from './rule-needs.js';
 
 /** Profiles evaluated per transaction: big enough to be quick, small enough to show progress. */
 const BATCH_PROFILES = 10_000;
+/** Runs of a backfill failing every time, while the database answers, before it is stopped. */
+const RUNS_BEFORE_STOPPING = 4;
 
 /**
  * A rule's events for every profile, read once per event name through the (workspace, name, time)
@@ -346,16 +349,19 @@ async function stillToMake(
   };
 }
 
+/** Failed runs in a row of each segment version's backfill (`seg_…@2`), kept by the caller between runs. */
+export type BackfillFailures = Map<string, number>;
+
 /**
  * Runs every pending backfill to its end, one after another; the number finished. One another process
  * is running is left to it (and one it finished first, superseded, is not counted), so the caller
  * waits before looking again. A segment asking about another still being backfilled waits for it:
  * decided against half a backfill, it would report people entering and leaving again once the other
- * finished.
+ * finished. One that fails is left for the next run, and the others go on (see `backfillFailed`).
  */
 export async function runPendingBackfills(
   storage: Storage,
-  options: { clock: Clock; logger: Logger; onChanged?: () => void },
+  options: { clock: Clock; logger: Logger; onChanged?: () => void; failures?: BackfillFailures },
 ): Promise<number> {
   let count = 0;
   const tried = new Set<string>();
@@ -368,10 +374,19 @@ export async function runPendingBackfills(
     if (!segment) return count;
     tried.add(`${segment.id}@${segment.version}`);
     const startedAt = performance.now();
-    const run = await storage.runAlone(`segment-backfill/${segment.id}`, () =>
-      backfillSegment(storage, { segment, ...options }),
-    );
-    const outcome = run.ran ? run.value : 'run by another process';
+    let outcome: 'finished' | 'superseded' | 'run by another process';
+    try {
+      const run = await storage.runAlone(`segment-backfill/${segment.id}`, () =>
+        backfillSegment(storage, { segment, ...options }),
+      );
+      outcome = run.ran ? run.value : 'run by another process';
+    } catch (error) {
+      // The database away: every backfill waits for it, and nothing counts against this one.
+      if (isPassingFailure(error)) throw error;
+      await backfillFailed(storage, { segment, error, ...options });
+      continue;
+    }
+    options.failures?.delete(`${segment.id}@${segment.version}`);
     options.logger.info(
       {
         segment: segment.id,
@@ -383,6 +398,35 @@ export async function runPendingBackfills(
     );
     if (outcome === 'finished') count++;
   }
+}
+
+/**
+ * A backfill threw. One failing segment must not hold up the backfills of every segment after it
+ * (each run taking it first again, and stopping there); nor, failing every time, be run again at
+ * every poll, reading all its events each time. It is tried again at the next run, and stopped with
+ * its error once it has failed this many runs in a row.
+ */
+async function backfillFailed(
+  storage: Storage,
+  options: { segment: Segment; error: unknown; logger: Logger; failures?: BackfillFailures },
+): Promise<void> {
+  const { segment, error, logger, failures } = options;
+  const key = `${segment.id}@${segment.version}`;
+  const runs = (failures?.get(key) ?? 0) + 1;
+  failures?.set(key, runs);
+  const context = { err: error, segment: segment.id, version: segment.version };
+  if (runs < RUNS_BEFORE_STOPPING) {
+    logger.warn(context, 'segment backfill failed; it is tried again at the next run, the others go on');
+    return;
+  }
+  const failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  // A database gone away throws here, and the backfill is not stopped.
+  await storage.segments.stopBackfill({ id: segment.id, version: segment.version, failure });
+  failures?.delete(key);
+  logger.error(
+    context,
+    'segment backfill stopped: it failed at every attempt; saving the segment again retries it',
+  );
 }
 
 /** Whether the segment asks about another segment of its workspace that is still being backfilled. */

@@ -3,6 +3,8 @@ import { groupByWorkspace, payloadProperties, type StoredEvent } from '../core/e
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
 import { TRAITS_UPDATED } from '../core/profile.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED, type Segment } from '../core/segment-definition.js';
+import type { DueTimer } from '../core/timers.js';
+import { singledOut } from '../pipeline/timer-scheduler.js';
 import { groupIdOf } from '../profiles/identity-resolution.js';
 import { eventProfileIds, profilesMergedSince } from '../profiles/profiles.js';
 import {
@@ -443,23 +445,35 @@ export async function runDueSegmentTimers(
   options: { now: number; limit?: number },
 ): Promise<{ taken: number; work: SegmentWork }> {
   const judgedThrough = await segmentTimersJudgedThrough(storage, options.now);
-  return storage.transaction(async (tx) => {
-    await tx.profiles.holdOffMerges();
-    const due = await tx.segments.takeDueTimers(judgedThrough, options.limit ?? 500);
-    const work: SegmentWork = { earliestTimer: undefined, changed: 0 };
-    // Each profile decides again its time-dependent segments, and those asking about them.
-    const touchesByWorkspace = new Map<string, Map<string, Touch>>();
-    for (const timer of due) {
-      const touches = touchesByWorkspace.get(timer.workspaceId) ?? new Map<string, Touch>();
-      touches.set(timer.profileId, { ...newTouch(), isDue: true });
-      touchesByWorkspace.set(timer.workspaceId, touches);
-    }
-    for (const [workspaceId, touches] of touchesByWorkspace) {
-      const segments = await liveRuleSegments(tx, workspaceId);
-      // The timers taken are cleared: re-deciding compares against none, and sets the next one.
-      const write = await reevaluateProfiles(tx, { workspaceId, touches, segments, now: judgedThrough });
-      addWork(work, await write(tx));
-    }
-    return { taken: due.length, work };
-  });
+  let taken: DueTimer[] = [];
+  return storage
+    .transaction(async (tx) => {
+      await tx.profiles.holdOffMerges();
+      const due = await tx.segments.takeDueTimers(judgedThrough, options.limit ?? 500);
+      taken = due.map(({ workspaceId, profileId, dueAt }) => ({
+        kind: 'segment',
+        workspaceId,
+        subject: profileId,
+        token: null,
+        dueAt,
+      }));
+      const work: SegmentWork = { earliestTimer: undefined, changed: 0 };
+      // Each profile decides again its time-dependent segments, and those asking about them.
+      const touchesByWorkspace = new Map<string, Map<string, Touch>>();
+      for (const timer of due) {
+        const touches = touchesByWorkspace.get(timer.workspaceId) ?? new Map<string, Touch>();
+        touches.set(timer.profileId, { ...newTouch(), isDue: true });
+        touchesByWorkspace.set(timer.workspaceId, touches);
+      }
+      for (const [workspaceId, touches] of touchesByWorkspace) {
+        const segments = await liveRuleSegments(tx, workspaceId);
+        // The timers taken are cleared: re-deciding compares against none, and sets the next one.
+        const write = await reevaluateProfiles(tx, { workspaceId, touches, segments, now: judgedThrough });
+        addWork(work, await write(tx));
+      }
+      return { taken: due.length, work };
+    })
+    .catch((error: unknown) => {
+      throw singledOut(taken, error);
+    });
 }

@@ -5,7 +5,7 @@ import type { LogConsumer } from '../pipeline/pipeline.js';
 import { TimerScheduler } from '../pipeline/timer-scheduler.js';
 import { SCORING_CURSOR } from '../scoring/scoring-batch.js';
 import type { Storage } from '../storage/storage.js';
-import { runPendingBackfills } from './backfill.js';
+import { type BackfillFailures, runPendingBackfills } from './backfill.js';
 import { DigestCache } from './digest-cache.js';
 import {
   mopsEventsSegmentsRead,
@@ -33,10 +33,12 @@ const BACKFILL_POLL_MS = 5000;
  */
 export interface SegmentUpkeep {
   consumer: LogConsumer;
+  /** Fires the membership timers of rolling windows. */
+  timers: TimerScheduler;
   /** Runs segment backfills; woken when a segment is saved, and polls for other processes' saves. */
   backfills: TimerScheduler;
   /** Handles the membership timers due now (as the timer scheduler does); how many it took. */
-  runDueTimers(): Promise<number>;
+  runDueTimers(limit?: number): Promise<number>;
   /** Starts the timers and backfills; the consumer runs with its pipeline. */
   start(): void;
   stop(): Promise<void>;
@@ -58,8 +60,10 @@ export function createSegmentUpkeep(options: {
   // second Segment Exited). Within this process the two take turns; across processes (PostgreSQL)
   // the batch locks its profiles' timer rows, which the timers skip.
   const decisions = new Serial();
-  const runDueTimers = async () => {
-    const { taken, work } = await decisions.run(() => runDueSegmentTimers(storage, { now: clock.now() }));
+  const runDueTimers = async (limit?: number) => {
+    const { taken, work } = await decisions.run(() =>
+      runDueSegmentTimers(storage, { now: clock.now(), ...(limit === undefined ? {} : { limit }) }),
+    );
     workDone(work, false);
     return taken;
   };
@@ -70,6 +74,7 @@ export function createSegmentUpkeep(options: {
       nextDue: () => storage.segments.nextTimerDue(),
       judgedThrough: (now) => segmentTimersJudgedThrough(storage, now),
     },
+    storage,
     clock,
     logger,
   });
@@ -77,12 +82,20 @@ export function createSegmentUpkeep(options: {
     if (work.earliestTimer !== undefined) timers.timerSet(work.earliestTimer);
     if (hasCursorMoved || work.changed > 0) options.onDecided();
   };
+  const backfillFailures: BackfillFailures = new Map();
   const backfills = new TimerScheduler({
     work: {
       name: 'segment backfills',
-      runDue: () => runPendingBackfills(storage, { clock, logger, onChanged: options.onDecided }),
+      runDue: () =>
+        runPendingBackfills(storage, {
+          clock,
+          logger,
+          onChanged: options.onDecided,
+          failures: backfillFailures,
+        }),
       nextDue: async () => undefined,
     },
+    storage,
     clock,
     logger,
     pollIntervalMs: BACKFILL_POLL_MS,
@@ -100,6 +113,7 @@ export function createSegmentUpkeep(options: {
   } satisfies LogConsumer<SegmentWork> as LogConsumer;
   return {
     consumer,
+    timers,
     backfills,
     runDueTimers,
     start() {

@@ -97,10 +97,11 @@ export function createJourneyWork(
   const timers = new TimerScheduler({
     work: {
       name: 'journey timers',
-      runDue: () => engine.runDueTimers(),
+      runDue: (limit) => engine.runDueTimers(limit),
       nextDue: () => storage.journeys.nextTimerDue(),
       judgedThrough: (now) => journeyTimersJudgedThrough(storage, now),
     },
+    storage,
     clock,
     logger,
   });
@@ -120,8 +121,11 @@ export function createJourneyWork(
   const handOffTimers: TimerScheduler = new TimerScheduler({
     work: {
       name: 'hand-off SLA checks',
-      async runDue() {
-        const { handled, queued } = await runOverdueHandOffs(storage, { now: clock.now() });
+      async runDue(limit) {
+        const { handled, queued } = await runOverdueHandOffs(storage, {
+          now: clock.now(),
+          ...(limit === undefined ? {} : { limit }),
+        });
         if (queued > 0) options.onMessagesQueued();
         if (handled > 0) pipeline?.wake();
         return handled;
@@ -129,6 +133,7 @@ export function createJourneyWork(
       nextDue: () => storage.scoring.nextHandOffDue(),
       judgedThrough: (now) => handOffsJudgedThrough(storage, now),
     },
+    storage,
     clock,
     logger,
   });

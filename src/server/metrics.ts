@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { TIMER_KINDS } from '../core/timers.js';
 import type { Storage } from '../storage/storage.js';
 import { LOG_CURSORS } from './log-cursors.js';
 
@@ -51,6 +52,16 @@ export function createMetrics(storage: Storage) {
       async collect() {
         const counts = await storage.events.countSetAside();
         for (const consumer of LOG_CURSORS) this.set({ consumer }, counts.get(consumer) ?? 0);
+      },
+    }),
+    setAsideTimers: new Gauge({
+      name: 'mops_set_aside_timers',
+      help: 'Due timers that failed at every attempt and were set aside, by kind: journey, segment, hand-off (listed per workspace under /set-aside-timers)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+      async collect() {
+        const counts = await storage.setAsideTimers.countByKind();
+        for (const kind of TIMER_KINDS) this.set({ kind }, counts.get(kind) ?? 0);
       },
     }),
   };

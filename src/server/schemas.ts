@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ApiKey } from '../core/access.js';
 import type { SetAsideEvent, StoredEvent, StoredRejectedEvent } from '../core/event.js';
 import type { Account, Identity, Profile, Traits } from '../core/profile.js';
+import { type SetAsideTimer, TIMER_KINDS } from '../core/timers.js';
 
 /** API shapes: times as ISO-8601 strings, ids as strings, traits as sent. */
 const isoTime = (ms: number) => new Date(ms).toISOString();
@@ -184,6 +185,30 @@ export function setAsideEventJson(event: SetAsideEvent): z.infer<typeof SetAside
     name: event.name,
     reason: event.reason,
     setAsideAt: isoTime(event.setAsideAt),
+  };
+}
+
+export const SetAsideTimerJson = z
+  .object({
+    id: z.string(),
+    kind: z.enum(TIMER_KINDS).describe('a journey wait, a segment window, or a hand-off SLA'),
+    subject: z.string().describe('the journey instance, the profile (segment windows) or the hand-off'),
+    token: z.string().nullable().describe("which of the instance's timers (journey timers only)"),
+    dueAt: z.string(),
+    reason: z.string().describe('the error it failed with at every attempt'),
+    setAsideAt: z.string(),
+  })
+  .meta({ id: 'SetAsideTimer' });
+
+export function setAsideTimerJson(timer: SetAsideTimer): z.infer<typeof SetAsideTimerJson> {
+  return {
+    id: String(timer.id),
+    kind: timer.kind,
+    subject: timer.subject,
+    token: timer.token,
+    dueAt: isoTime(timer.dueAt),
+    reason: timer.reason,
+    setAsideAt: isoTime(timer.setAsideAt),
   };
 }
 

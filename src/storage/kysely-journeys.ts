@@ -298,12 +298,19 @@ export function createJourneyStore(db: Kysely<Database>, ops: DialectOps): Journ
       // The instances are what is locked (PostgreSQL), as everything else moving an instance locks it
       // before its timers: locking the timers first deadlocked with an event batch clearing them.
       const lock = ops.skipLockedRows === '' ? '' : 'for update of i skip locked';
-      const result = await sql<{ id: number; instance_id: string; token: string; due_at: number }>`
-        select t.id, t.instance_id, t.token, t.due_at from journey_timers t
+      const result = await sql<{
+        id: number;
+        workspace_id: string;
+        instance_id: string;
+        token: string;
+        due_at: number;
+      }>`
+        select t.id, t.workspace_id, t.instance_id, t.token, t.due_at from journey_timers t
         join journey_instances i on i.id = t.instance_id
         where t.due_at <= ${now} order by t.due_at limit ${limit} ${sql.raw(lock)}`.execute(db);
       return result.rows.map((row) => ({
         id: Number(row.id),
+        workspaceId: row.workspace_id,
         instanceId: row.instance_id,
         token: row.token,
         dueAt: Number(row.due_at),

@@ -1,5 +1,6 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Message, MessageContext, MessageStatus, SuppressionReason } from '../core/journey.js';
+import { storableText } from '../core/storable-text.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';
 import type { Database } from './schema.js';
@@ -89,14 +90,22 @@ function messageRow(message: Message) {
 function postgresSettled(messages: Message[]) {
   const column = <T>(pick: (message: Message) => T) => messages.map(pick);
   return sql`(select * from unnest(
-    ${column((m) => m.id)}::text[], ${column((m) => m.status)}::text[], ${column((m) => m.reason)}::text[],
-    ${column((m) => m.toAddress)}::text[], ${column((m) => m.subject)}::text[],
-    ${column((m) => m.nextAttemptAt)}::bigint[], ${column((m) => m.providerMessageId)}::text[],
+    ${column((m) => m.id)}::text[], ${column((m) => m.status)}::text[], ${column((m) => storable(m.reason))}::text[],
+    ${column((m) => storable(m.toAddress))}::text[], ${column((m) => storable(m.subject))}::text[],
+    ${column((m) => m.nextAttemptAt)}::bigint[], ${column((m) => storable(m.providerMessageId))}::text[],
     ${column((m) => m.updatedAt)}::bigint[], ${column((m) => m.sentAt)}::bigint[],
     ${column((m) => m.attempts)}::int[]
   ) as u(id, status, reason, to_address, subject, next_attempt_at, provider_message_id, updated_at, sent_at,
     attempts))`;
 }
+
+/**
+ * An outcome's text as a column takes it. A reason quotes what a receiver or a provider answered,
+ * which may hold a NUL: PostgreSQL refuses it, and the whole write of a round's outcomes with it, so
+ * every message of the round would be sent again once its claim ran out, and again. Both backends
+ * store the same text.
+ */
+const storable = (text: string | null): string | null => (text === null ? null : storableText(text));
 
 /** The same for SQLite, from one JSON parameter (a subquery, so `as v` names it). */
 function sqliteSettled(messages: Message[]) {
@@ -104,11 +113,11 @@ function sqliteSettled(messages: Message[]) {
     messages.map((m) => ({
       id: m.id,
       status: m.status,
-      reason: m.reason,
-      to_address: m.toAddress,
-      subject: m.subject,
+      reason: storable(m.reason),
+      to_address: storable(m.toAddress),
+      subject: storable(m.subject),
       next_attempt_at: m.nextAttemptAt,
-      provider_message_id: m.providerMessageId,
+      provider_message_id: storable(m.providerMessageId),
       updated_at: m.updatedAt,
       sent_at: m.sentAt,
       attempts: m.attempts,

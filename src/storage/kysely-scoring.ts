@@ -343,7 +343,7 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
     },
     async claimOverdueHandOffs(now, limit) {
       const result = await sql<Selectable<Database['hand_offs']>>`
-        select * from hand_offs where status = 'pending' and due_at <= ${now}
+        select * from hand_offs where status = 'pending' and due_at <= ${now} and ${notSetAside}
         order by due_at limit ${limit} ${sql.raw(ops.skipLockedRows)}`.execute(db);
       return result.rows.map(toHandOff);
     },
@@ -352,8 +352,13 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
         .selectFrom('hand_offs')
         .select((eb) => eb.fn.min('due_at').as('due'))
         .where('status', '=', 'pending')
+        .where(notSetAside)
         .executeTakeFirst();
       return row?.due === null || row?.due === undefined ? undefined : Number(row.due);
     },
   };
 }
+
+/** A hand-off whose SLA check failed every time stays pending (sales may still accept it), unjudged. */
+const notSetAside = sql<boolean>`not exists (
+  select 1 from set_aside_timers s where s.subject = hand_offs.id and s.kind = 'hand-off')`;

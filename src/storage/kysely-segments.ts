@@ -2,11 +2,15 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { payloadProperties, type SegmentPayload } from '../core/event.js';
 import type { IdentityKind } from '../core/profile.js';
 import type { Segment, SegmentCondition } from '../core/segment-definition.js';
+import { storableText } from '../core/storable-text.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';
 import type { Database } from './schema.js';
 import type { ProfileEventFact, ProfileIdentity, SegmentMemberChange, SegmentStore } from './storage.js';
+
+/** Errors are kept to this many characters: a stack of a deep recursion can run to megabytes. */
+const FAILURE_MAX = 2000;
 
 function toSegment(row: Selectable<Database['segments']>, ops: DialectOps): Segment {
   return {
@@ -23,6 +27,7 @@ function toSegment(row: Selectable<Database['segments']>, ops: DialectOps): Segm
       done: Number(row.backfill_done),
       startedAt: row.backfill_started_at === null ? null : Number(row.backfill_started_at),
       finishedAt: row.backfill_finished_at === null ? null : Number(row.backfill_finished_at),
+      failure: row.backfill_failure,
     },
     readySince: row.ready_since === null ? null : Number(row.ready_since),
     createdAt: Number(row.created_at),
@@ -44,6 +49,7 @@ function segmentValues(segment: Segment) {
     backfill_done: segment.backfill.done,
     backfill_started_at: segment.backfill.startedAt,
     backfill_finished_at: segment.backfill.finishedAt,
+    backfill_failure: segment.backfill.failure,
     ready_since: segment.readySince,
     created_at: segment.createdAt,
     updated_at: segment.updatedAt,
@@ -110,6 +116,7 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
                 backfill_after: null,
                 backfill_started_at: change.at,
                 backfill_finished_at: null,
+                backfill_failure: null,
               }
             : {}),
         })
@@ -155,9 +162,19 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
         .selectFrom('segments')
         .selectAll()
         .where('status', '=', 'backfilling')
+        .where('backfill_failure', 'is', null)
         .orderBy('updated_at')
         .execute();
       return rows.map((row) => toSegment(row, ops));
+    },
+    async stopBackfill({ id, version, failure }) {
+      await db
+        .updateTable('segments')
+        .set({ backfill_failure: storableText(failure.slice(0, FAILURE_MAX)) })
+        .where('id', '=', id)
+        .where('version', '=', version)
+        .where('status', '=', 'backfilling')
+        .execute();
     },
     async saveBackfillProgress(progress) {
       const result = await db

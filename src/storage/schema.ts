@@ -96,6 +96,16 @@ export interface Database {
     reason: string;
     set_aside_at: number;
   };
+  set_aside_timers: {
+    id: Generated<number>;
+    workspace_id: string;
+    kind: string;
+    subject: string;
+    token: string | null;
+    due_at: number;
+    reason: string;
+    set_aside_at: number;
+  };
   templates: {
     id: string;
     workspace_id: string;
@@ -236,6 +246,8 @@ export interface Database {
     backfill_after: string | null;
     backfill_started_at: number | null;
     backfill_finished_at: number | null;
+    /** Why its backfill stopped (it failed at every attempt); null while it runs or once done. */
+    backfill_failure: string | null;
     /** When its first backfill finished (a static list: when it was made); null until then. */
     ready_since: number | null;
     created_at: number;

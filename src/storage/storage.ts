@@ -20,6 +20,7 @@ import type {
 import type { Account, Identity, IdentityKind, Profile } from '../core/profile.js';
 import type { ScoreLedgerEntry } from '../core/score-model.js';
 import type { Segment, SegmentCondition } from '../core/segment-definition.js';
+import type { DueTimer, SetAsideTimer, TimerKind } from '../core/timers.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import type { DialectName } from './migrations/migrations.js';
 
@@ -262,7 +263,7 @@ export interface JourneyStore {
   claimDueTimers(
     now: number,
     limit: number,
-  ): Promise<Array<{ id: number; instanceId: string; token: string; dueAt: number }>>;
+  ): Promise<Array<{ id: number; workspaceId: string; instanceId: string; token: string; dueAt: number }>>;
   deleteTimer(id: number): Promise<void>;
   nextTimerDue(): Promise<number | undefined>;
   countWaiting(): Promise<number>;
@@ -506,8 +507,13 @@ export interface SegmentStore {
   delete(workspaceId: string, id: string): Promise<boolean>;
   /** The workspace's live segments (every workspace's without one): what each event is evaluated against. */
   listLive(workspaceId?: string): Promise<Segment[]>;
-  /** Segments whose backfill has not finished, in any workspace. */
+  /** Segments whose backfill has not finished, nor stopped on a failure, in any workspace. */
   listBackfilling(): Promise<Segment[]>;
+  /**
+   * Stops the backfill of `version`, which failed the same way at every attempt, keeping why; the
+   * segment stays `backfilling` until it is saved again. Nothing when it has moved on meanwhile.
+   */
+  stopBackfill(stop: { id: string; version: number; failure: string }): Promise<void>;
   /** Records how far the backfill of `version` got; false when the segment has moved on to another version. */
   saveBackfillProgress(progress: {
     id: string;
@@ -623,6 +629,25 @@ export interface StoredScore {
   modelRevision: string;
   score: number;
   at: number;
+}
+
+/**
+ * Due timers set aside: each failed the same way at every attempt while the database answered (see
+ * `TimerScheduler`), and the timers after it went on.
+ *
+ * @example
+ * await storage.transaction((tx) => tx.setAsideTimers.add(timer, 'TypeError: …', now));
+ */
+export interface SetAsideTimerStore {
+  /**
+   * Keeps the timer with the reason and takes it off the due timers, in the caller's transaction; false,
+   * with nothing done, when it no longer stands as it was (handled, or moved, meanwhile).
+   */
+  add(timer: DueTimer, reason: string, at: number): Promise<boolean>;
+  /** Newest first. */
+  list(workspaceId: string, page: PageRequest): Promise<Page<SetAsideTimer>>;
+  /** How many of each kind, in every workspace (for /metrics). */
+  countByKind(): Promise<Map<TimerKind, number>>;
 }
 
 export interface ScoringStore {
@@ -821,6 +846,7 @@ export interface StorageTx {
   consent: ConsentStore;
   segments: SegmentStore;
   scoring: ScoringStore;
+  setAsideTimers: SetAsideTimerStore;
   generatedEvents: GeneratedEventWriter;
 }
 
@@ -853,6 +879,7 @@ export interface Storage {
   consent: ConsentStore;
   segments: SegmentStore;
   scoring: ScoringStore;
+  setAsideTimers: SetAsideTimerStore;
   dashboard: DashboardStore;
 
   /** Runs `fn` in one write transaction, committed when it resolves and rolled back when it throws. */

@@ -31,6 +31,8 @@ export interface JourneyWorld {
   storage: Storage;
   /** The PostgreSQL schema the world's tables are in; undefined on SQLite. */
   schema: string | undefined;
+  /** The SQLite database file; undefined on PostgreSQL. */
+  sqlitePath: string | undefined;
   clock: ManualClock;
   background: Background;
   sink: SmtpSink;
@@ -62,10 +64,12 @@ export async function startJourneyWorld(
   const sink = await new SmtpSink().start();
   let storage: Storage;
   let schemaName: string | undefined;
+  let sqlitePath: string | undefined;
   let cleanup: () => Promise<void>;
   if (backend === 'sqlite') {
     const dir = mkdtempSync(path.join(tmpdir(), 'mops-journeys-'));
-    storage = await createSqliteStorage({ path: path.join(dir, 'mops.db'), clock });
+    sqlitePath = path.join(dir, 'mops.db');
+    storage = await createSqliteStorage({ path: sqlitePath, clock });
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   } else {
     const schema = await createTestSchema();
@@ -113,6 +117,7 @@ export async function startJourneyWorld(
   const world: JourneyWorld = {
     storage,
     schema: schemaName,
+    sqlitePath,
     clock,
     background,
     sink,

@@ -5,6 +5,7 @@ import type { Message } from '../../core/journey.js';
 import { setJourneyPaused } from '../../journeys/journeys.js';
 import { type JourneyWorld, startJourneyWorld } from '../../test-support/journey-world.js';
 import { LoopbackPeer } from '../../test-support/loopback-peer.js';
+import { refuseWrites } from '../../test-support/refusing-trigger.js';
 import { identify, track } from '../../test-support/segment-calls.js';
 import { BACKENDS } from '../../test-support/world.js';
 import { settingsView } from '../settings.js';
@@ -402,6 +403,53 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     await world.advance(3_600_000);
     expect(receiver.received).toHaveLength(3);
   });
+
+  it('records a refusal whose answer holds a NUL, and the calls beside it, each once', async () => {
+    await configure();
+    await publishHandOff();
+    receiver.answers = [{ status: 400, body: 'no\u0000pe' }, { status: 204 }];
+    await world.send([
+      identify('nul', { email: 'nul@example.com' }),
+      identify('fine', { email: 'fine@example.com' }),
+      track('nul', 'Demo Requested', { company: 'Acme' }),
+      track('fine', 'Demo Requested', { company: 'Acme' }),
+    ]);
+    await world.settle();
+    const messages = await webhookMessages();
+    expect(messages.map((message) => message.status).sort()).toEqual(['failed', 'sent']);
+    expect(messages.find((message) => message.status === 'failed')?.reason).toBe(
+      `HTTP 400 from 127.0.0.1:${receiver.port}: no\uFFFDpe`,
+    );
+    // Recorded, so never claimed again once a claim would have run out.
+    await world.advance(3_600_000);
+    expect(receiver.received).toHaveLength(2);
+  });
+
+  it.runIf(backend === 'postgres')(
+    'uses up no attempt, nor ends failed, while the database fails the attempt itself',
+    async () => {
+      await configure({ maxAttempts: 2 });
+      await publishHandOff();
+      await world.send([identify('unlucky', { email: 'unlucky@example.com' })]);
+      await world.settle();
+      // A serialization failure, as a busy server gives, each time the call's rendered body is kept.
+      await refuseWrites(world, {
+        name: 'fail_serialization',
+        table: 'messages',
+        on: 'update',
+        when: `old.profile_id = '${await world.profileOf('unlucky')}' and new.context is distinct from old.context`,
+        sqlState: '40001',
+      });
+      await world.send([track('unlucky', 'Demo Requested', { company: 'Acme' })]);
+      await world.settle();
+      for (let retry = 0; retry < 5; retry++) await world.advance(3_600_000);
+
+      const [message] = await webhookMessages();
+      expect(message).toMatchObject({ status: 'deferred', attempts: 0 });
+      expect(message?.reason).toMatch(/^retrying: /);
+      expect(receiver.received).toHaveLength(0);
+    },
+  );
 
   it('uses up no attempt while the call is held back (a paused journey), only when it is tried', async () => {
     await configure({ maxAttempts: 2 });

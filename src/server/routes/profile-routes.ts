@@ -20,14 +20,19 @@ import {
   RejectedEventJson,
   rejectedEventJson,
   SetAsideEventJson,
+  SetAsideTimerJson,
   setAsideEventJson,
+  setAsideTimerJson,
   WorkspaceParams,
 } from '../schemas.js';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
 const ProfileParams = WorkspaceParams.extend({ profileId: z.string().min(1).max(100) });
 
-/** Profiles, their timelines, the event log and rejected events: read-only views for the console and API users. */
+/**
+ * Profiles, their timelines, the event log, rejected events, and what the background work set aside:
+ * read-only views for the console and API users.
+ */
 export async function profileRoutes(
   app: FastifyInstance,
   deps: { storage: Storage; auth: Authenticator },
@@ -168,6 +173,26 @@ export async function profileRoutes(
       await auth.requireWorkspace(request, request.params.workspaceId);
       const page = await storage.events.listSetAside(request.params.workspaceId, request.query);
       return { items: page.items.map(setAsideEventJson), nextCursor: page.nextCursor };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/set-aside-timers',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'Due timers that failed at every attempt and were set aside, newest first',
+        description:
+          "A journey wait, a segment window or a hand-off SLA whose timer fails alike several times running, while the database answers, is set aside with the error rather than hold up every timer due after it. It no longer falls due: the journey instance waits until moved otherwise, the profile's segment windows are decided again at its next event, the hand-off stays pending without its SLA being judged. Each one here is a bug to report.",
+        params: WorkspaceParams,
+        querystring: PageQuery,
+        response: { 200: pageOf(SetAsideTimerJson), ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      const page = await storage.setAsideTimers.list(request.params.workspaceId, request.query);
+      return { items: page.items.map(setAsideTimerJson), nextCursor: page.nextCursor };
     },
   );
 }

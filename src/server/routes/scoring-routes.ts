@@ -270,6 +270,7 @@ export async function scoringRoutes(
         bucket: request.query.bucket,
         now: clock.now(),
         recent: recentDistributions,
+        logger: request.log,
       });
       return { buckets };
     },

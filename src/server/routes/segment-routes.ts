@@ -55,6 +55,10 @@ const SegmentJson = z
       done: z.number(),
       startedAt: z.string().nullable(),
       finishedAt: z.string().nullable(),
+      failure: z.string().nullable().meta({
+        description:
+          'Why the backfill stopped: it failed the same way at every attempt (a bug to report). Saving the segment again starts a new one.',
+      }),
     }),
     createdAt: z.string(),
     updatedAt: z.string(),
@@ -77,6 +81,7 @@ function segmentJson(segment: SegmentWithCount): z.infer<typeof SegmentJson> {
       done: segment.backfill.done,
       startedAt: iso(segment.backfill.startedAt),
       finishedAt: iso(segment.backfill.finishedAt),
+      failure: segment.backfill.failure,
     },
     createdAt: iso(segment.createdAt) as string,
     updatedAt: iso(segment.updatedAt) as string,

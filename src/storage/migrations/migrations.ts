@@ -17,6 +17,8 @@ import { loginFailures } from './0015-login-failures.js';
 import { scoreModelRevision } from './0016-score-model-revision.js';
 import { unnamedViews } from './0017-unnamed-views.js';
 import { setAsideEvents } from './0018-set-aside-events.js';
+import { setAsideTimers } from './0019-set-aside-timers.js';
+import { segmentBackfillFailure } from './0020-segment-backfill-failure.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -42,6 +44,8 @@ const ALL: Record<string, DialectMigration> = {
   '0016-score-model-revision': scoreModelRevision,
   '0017-unnamed-views': unnamedViews,
   '0018-set-aside-events': setAsideEvents,
+  '0019-set-aside-timers': setAsideTimers,
+  '0020-segment-backfill-failure': segmentBackfillFailure,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -18,6 +18,7 @@ import { createConsentStore, createMessageStore } from '../kysely-messages.js';
 import { createProfileStore } from '../kysely-profiles.js';
 import { createScoringStore } from '../kysely-scoring.js';
 import { createSegmentStore } from '../kysely-segments.js';
+import { createSetAsideTimerStore } from '../kysely-set-aside-timers.js';
 import { migrationProvider } from '../migrations/migrations.js';
 import { runMigrations } from '../migrations/run-migrations.js';
 import type { Database } from '../schema.js';
@@ -78,6 +79,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     consent: createConsentStore(handle),
     segments: createSegmentStore(handle, ops),
     scoring: createScoringStore(handle, ops),
+    setAsideTimers: createSetAsideTimerStore(handle),
     dashboard: createDashboardStore(handle),
     generatedEvents: createGeneratedEventWriter(handle, ops),
   });

@@ -19,6 +19,7 @@ import { createConsentStore, createMessageStore } from '../kysely-messages.js';
 import { createProfileStore } from '../kysely-profiles.js';
 import { createScoringStore } from '../kysely-scoring.js';
 import { createSegmentStore } from '../kysely-segments.js';
+import { createSetAsideTimerStore } from '../kysely-set-aside-timers.js';
 import { migrationProvider } from '../migrations/migrations.js';
 import { runMigrations } from '../migrations/run-migrations.js';
 import type { Database } from '../schema.js';
@@ -68,6 +69,7 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
     consent: createConsentStore(handle),
     segments: createSegmentStore(handle, ops),
     scoring: createScoringStore(handle, ops),
+    setAsideTimers: createSetAsideTimerStore(handle),
     dashboard: createDashboardStore(handle),
     generatedEvents: createGeneratedEventWriter(handle, ops),
   });

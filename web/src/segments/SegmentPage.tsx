@@ -34,7 +34,11 @@ export function SegmentPage() {
     queryFn: () =>
       api<SegmentJson>('GET', workspacePath(workspace.id, `/segments/${encodeURIComponent(segmentId)}`)),
     enabled: segmentId !== NEW_SEGMENT,
-    refetchInterval: (query) => (query.state.data?.status === 'backfilling' ? BACKFILL_POLL_MS : false),
+    // A backfill that stopped on a failure moves no more until the segment is saved again.
+    refetchInterval: (query) =>
+      query.state.data?.status === 'backfilling' && query.state.data.backfill.failure === null
+        ? BACKFILL_POLL_MS
+        : false,
   });
   if (segmentId === NEW_SEGMENT)
     return <SegmentEditor key="new" kind={search.get('kind') === 'static' ? 'static' : 'live'} />;

@@ -5,7 +5,12 @@ import { setupI18n } from '../i18n.js';
 import { SegmentStatus } from './SegmentStatus.js';
 import type { SegmentJson } from './segment-api.js';
 
-const segment = (status: SegmentJson['status'], total: number, done: number): SegmentJson => ({
+const segment = (
+  status: SegmentJson['status'],
+  total: number,
+  done: number,
+  failure: string | null = null,
+): SegmentJson => ({
   id: 'seg_1',
   name: 'Buyers',
   description: null,
@@ -15,7 +20,7 @@ const segment = (status: SegmentJson['status'], total: number, done: number): Se
   status,
   readySince: null,
   members: 7,
-  backfill: { total, done, startedAt: null, finishedAt: null },
+  backfill: { total, done, startedAt: null, finishedAt: null, failure },
   createdAt: '2026-11-30T10:00:00.000Z',
   updatedAt: '2026-11-30T10:00:00.000Z',
 });
@@ -41,5 +46,13 @@ describe('SegmentStatus', () => {
     cleanup();
     render(<SegmentStatus segment={segment('ready', 2000, 2000)} />);
     expect(screen.getByTestId('segment-status').textContent).toMatch(/7/);
+  });
+
+  it('says the backfill stopped, with its error, rather than showing it still under way', () => {
+    render(<SegmentStatus segment={segment('backfilling', 2000, 500, 'TypeError: boom')} />);
+    const status = screen.getByTestId('segment-status');
+    expect(status.textContent).toContain('stopped');
+    expect(status.textContent).toContain('TypeError: boom');
+    expect(status.querySelector('progress')).toBeNull();
   });
 });

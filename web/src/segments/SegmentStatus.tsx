@@ -3,11 +3,18 @@ import { useFormat } from '../app/format.js';
 import './messages.js';
 import type { SegmentJson } from './segment-api.js';
 
-/** Where a segment's backfill is: finding the contacts to evaluate, evaluating them, or done. */
+/** Where a segment's backfill is: finding the contacts to evaluate, evaluating them, stopped, or done. */
 export function SegmentStatus(props: { segment: SegmentJson }) {
   const { t } = useTranslation();
   const format = useFormat();
   const { segment } = props;
+  if (segment.status === 'backfilling' && segment.backfill.failure !== null) {
+    return (
+      <p className="segment-status field-error" role="alert" data-testid="segment-status">
+        {t('segments.backfillStopped', { failure: segment.backfill.failure })}
+      </p>
+    );
+  }
   if (segment.status === 'backfilling' && segment.backfill.total === 0) {
     // Finding the contacts the rule could match comes first; until then there is no total to count to.
     return (

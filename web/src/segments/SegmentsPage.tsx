@@ -18,7 +18,9 @@ export function SegmentsPage() {
   const { workspace } = useSession();
   const segments = useSegmentList<SegmentJson>(workspace.id, {
     refetchInterval: (items) =>
-      items?.some((segment) => segment.status === 'backfilling') ? BACKFILL_POLL_MS : false,
+      items?.some((segment) => segment.status === 'backfilling' && segment.backfill.failure === null)
+        ? BACKFILL_POLL_MS
+        : false,
   });
   const page = usePage(segments.data ?? []);
 
@@ -68,12 +70,14 @@ export function SegmentsPage() {
                     <span className={`badge segment-${segment.status}`}>
                       {segment.status === 'ready'
                         ? t('segments.statuses.ready')
-                        : segment.backfill.total === 0
-                          ? t('segments.statuses.preparing')
-                          : t('segments.statuses.backfilling', {
-                              done: format.number(segment.backfill.done),
-                              total: format.number(segment.backfill.total),
-                            })}
+                        : segment.backfill.failure !== null
+                          ? t('segments.statuses.stopped')
+                          : segment.backfill.total === 0
+                            ? t('segments.statuses.preparing')
+                            : t('segments.statuses.backfilling', {
+                                done: format.number(segment.backfill.done),
+                                total: format.number(segment.backfill.total),
+                              })}
                     </span>
                   </td>
                   <td>{format.dateTime(segment.updatedAt)}</td>

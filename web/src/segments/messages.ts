@@ -15,6 +15,7 @@ const en = {
     ready: 'Ready',
     backfilling: 'Backfilling {{done}} / {{total}}',
     preparing: 'Preparing backfill',
+    stopped: 'Backfill stopped',
   },
   allSegments: 'All segments',
   description: 'Description (optional)',
@@ -22,6 +23,8 @@ const en = {
   problems: 'Fix the marked fields before saving ({{number}})',
   backfillProgress: 'Evaluating existing contacts: {{done}} of {{total}}',
   backfillPreparing: 'Finding the existing contacts to evaluate…',
+  backfillStopped:
+    'Evaluating existing contacts stopped: it failed at every attempt ({{failure}}). Save the segment again to retry; if it stops again, report the error.',
   readyWith: 'Ready: {{members}} members',
   deleteConfirm: 'Delete this segment and its memberships?',
   ruleChangeReported:
@@ -162,6 +165,7 @@ const it: typeof en = {
     ready: 'Pronto',
     backfilling: 'In calcolo {{done}} / {{total}}',
     preparing: 'Calcolo in preparazione',
+    stopped: 'Calcolo interrotto',
   },
   allSegments: 'Tutti i segmenti',
   description: 'Descrizione (facoltativa)',
@@ -169,6 +173,8 @@ const it: typeof en = {
   problems: 'Correggi i campi segnalati prima di salvare ({{number}})',
   backfillProgress: 'Valutazione dei contatti esistenti: {{done}} di {{total}}',
   backfillPreparing: 'Ricerca dei contatti esistenti da valutare…',
+  backfillStopped:
+    'La valutazione dei contatti esistenti si è interrotta: è fallita a ogni tentativo ({{failure}}). Salva di nuovo il segmento per riprovare; se si interrompe ancora, segnala l’errore.',
   readyWith: 'Pronto: {{members}} membri',
   deleteConfirm: 'Eliminare questo segmento e le sue appartenenze?',
   ruleChangeReported:

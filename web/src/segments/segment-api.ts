@@ -12,7 +12,14 @@ export interface SegmentJson {
   status: 'backfilling' | 'ready';
   readySince: string | null;
   members: number;
-  backfill: { total: number; done: number; startedAt: string | null; finishedAt: string | null };
+  backfill: {
+    total: number;
+    done: number;
+    startedAt: string | null;
+    finishedAt: string | null;
+    /** Why the backfill stopped (it failed at every attempt); saving the segment again starts anew. */
+    failure: string | null;
+  };
   createdAt: string;
   updatedAt: string;
 }

@@ -1,0 +1,100 @@
+import type { Kysely } from 'kysely';
+import { storableText } from '../core/storable-text.js';
+import type { DueTimer, SetAsideTimer, TimerKind } from '../core/timers.js';
+import { decodeCursor, isNumber, toPage } from './paging.js';
+import type { Database } from './schema.js';
+import type { SetAsideTimerStore } from './storage.js';
+
+/** Errors are kept to this many characters: a stack of a deep recursion can run to megabytes. */
+const REASON_MAX = 2000;
+
+export function createSetAsideTimerStore(db: Kysely<Database>): SetAsideTimerStore {
+  return {
+    async add(timer, reason, at) {
+      if (!(await takeOffDueTimers(db, timer))) return false;
+      await db
+        .insertInto('set_aside_timers')
+        .values({
+          workspace_id: timer.workspaceId,
+          kind: timer.kind,
+          subject: timer.subject,
+          token: timer.token,
+          due_at: timer.dueAt,
+          // A cut inside an emoji, or a NUL the error quoted, would fail the write on PostgreSQL.
+          reason: storableText(reason.slice(0, REASON_MAX)),
+          set_aside_at: at,
+        })
+        .execute();
+      return true;
+    },
+
+    async list(workspaceId, page) {
+      const before = decodeCursor(page.cursor, isNumber);
+      let query = db.selectFrom('set_aside_timers').selectAll().where('workspace_id', '=', workspaceId);
+      if (before !== undefined) query = query.where('id', '<', before);
+      const rows = await query
+        .orderBy('id', 'desc')
+        .limit(page.limit + 1)
+        .execute();
+      return toPage(
+        rows,
+        page.limit,
+        (row): SetAsideTimer => ({
+          id: Number(row.id),
+          workspaceId: row.workspace_id,
+          kind: row.kind as TimerKind,
+          subject: row.subject,
+          token: row.token,
+          dueAt: Number(row.due_at),
+          reason: row.reason,
+          setAsideAt: Number(row.set_aside_at),
+        }),
+        (row) => Number(row.id),
+      );
+    },
+
+    async countByKind() {
+      const rows = await db
+        .selectFrom('set_aside_timers')
+        .select(['kind', (eb) => eb.fn.countAll<number | string>().as('count')])
+        .groupBy('kind')
+        .execute();
+      return new Map(rows.map((row) => [row.kind as TimerKind, Number(row.count)]));
+    },
+  };
+}
+
+/**
+ * Makes the timer no longer fall due; false when it is not as it was when it failed (handled or moved
+ * meanwhile). A hand-off keeps its row and stays pending: the SLA check passes over those set aside.
+ */
+async function takeOffDueTimers(db: Kysely<Database>, timer: DueTimer): Promise<boolean> {
+  switch (timer.kind) {
+    case 'journey': {
+      const deleted = await db
+        .deleteFrom('journey_timers')
+        .where('instance_id', '=', timer.subject)
+        .where('token', '=', timer.token ?? '')
+        .where('due_at', '=', timer.dueAt)
+        .executeTakeFirst();
+      return Number(deleted.numDeletedRows) > 0;
+    }
+    case 'segment': {
+      const deleted = await db
+        .deleteFrom('segment_profile_timers')
+        .where('profile_id', '=', timer.subject)
+        .where('due_at', '=', timer.dueAt)
+        .executeTakeFirst();
+      return Number(deleted.numDeletedRows) > 0;
+    }
+    case 'hand-off': {
+      const pending = await db
+        .selectFrom('hand_offs')
+        .select('id')
+        .where('id', '=', timer.subject)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      return pending !== undefined;
+    }
+  }
+}
