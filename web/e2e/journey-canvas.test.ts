@@ -95,4 +95,64 @@ describe('journey canvas (Chromium)', () => {
     }
     await consoleWorld.shot('journey-canvas-added');
   }, 120_000);
+
+  /** A journey of one exit step, opened in the builder: a canvas of its own for each test. */
+  const openNewJourney = async (name: string) => {
+    const journey = await consoleWorld.api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name,
+        entry: { trigger: { type: 'event', event: 'Signed Up' } },
+        start: 'done',
+        steps: [{ id: 'done', type: 'exit' }],
+      },
+    });
+    expect(journey.status).toBe(201);
+    await page.goto(`${consoleWorld.world.url}/journeys/${journey.body.id}`);
+    await page.getByTestId('node-done').waitFor();
+    return journey.body.id;
+  };
+  const panel = () => page.getByRole('complementary', { name: 'Step settings' });
+  const goToSegments = () =>
+    page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Segments' }).click();
+
+  it('asks before leaving a canvas with unsaved changes, keeps them on "stay", and lets a saved canvas go', async () => {
+    const journeyId = await openNewJourney('Welcome');
+    expect(await page.getByText('Unsaved changes').count()).toBe(0);
+    await page.getByTestId('palette-wait').click();
+    await page.getByText('Unsaved changes').waitFor();
+
+    await goToSegments();
+    const dialog = page.getByRole('alertdialog', { name: 'Leave without saving?' });
+    await dialog.waitFor();
+    // The safe answer has the focus: Enter keeps the work.
+    expect(await page.locator(':focus').textContent()).toBe('Stay and keep editing');
+    await consoleWorld.shot('journey-unsaved-leave');
+    await page.keyboard.press('Enter');
+    await dialog.waitFor({ state: 'detached' });
+    expect(new URL(page.url()).pathname).toBe(`/journeys/${journeyId}`);
+    await page.getByTestId('node-wait_1').waitFor();
+
+    // Connected and saved, the canvas lets the console go elsewhere without asking.
+    await panel().getByRole('combobox', { name: 'next', exact: true }).selectOption('done');
+    await page.getByTestId('node-entry').click();
+    await panel().getByRole('combobox', { name: 'first step' }).selectOption('wait_1');
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await page.getByText('Draft saved').waitFor();
+    expect(await page.getByText('Unsaved changes').count()).toBe(0);
+    await goToSegments();
+    await page.getByRole('heading', { name: 'Segments' }).waitFor();
+    expect(await dialog.count()).toBe(0);
+
+    // Leaving on purpose drops what was not saved: the saved draft is what comes back.
+    await page.goBack();
+    await page.getByTestId('node-wait_1').waitFor();
+    await page.getByTestId('palette-exit').click();
+    await page.getByTestId('node-exit_1').waitFor();
+    await goToSegments();
+    await dialog.getByRole('button', { name: 'Leave without saving' }).click();
+    await page.getByRole('heading', { name: 'Segments' }).waitFor();
+    await page.goBack();
+    await page.getByTestId('node-wait_1').waitFor();
+    expect(await page.getByTestId('node-exit_1').count()).toBe(0);
+  }, 120_000);
 });

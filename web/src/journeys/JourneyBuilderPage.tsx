@@ -18,6 +18,7 @@ import { useParams } from 'react-router-dom';
 import { ApiError, api, workspacePath } from '../app/api.js';
 import { useSession } from '../app/session.js';
 import { ErrorState, errorMessage, Loading } from '../components/states.js';
+import { UnsavedChangesGuard } from '../components/unsaved-guard.js';
 import {
   definitionFromGraph,
   ENTRY_NODE,
@@ -95,6 +96,9 @@ function Builder(props: { journey: JourneyJson }) {
     message: string;
   }>();
   const [notice, setNotice] = useState<string>();
+  /** The definition as last loaded or saved, to tell whether the canvas holds work not saved yet. */
+  const [savedSource, setSavedSource] = useState(() => sourceOf(initial.nodes, initial.edges));
+  const isDirty = sourceOf(nodes, edges) !== savedSource;
   const status = props.journey.status;
   const journeyPath = workspacePath(workspace.id, `/journeys/${props.journey.id}`);
 
@@ -197,7 +201,9 @@ function Builder(props: { journey: JourneyJson }) {
       const { definition, problems: found } = compile();
       if (found.length > 0) throw new Error(t('builder.problems', { count: found.length }));
       try {
-        return await api<JourneyJson>('PUT', journeyPath, { definition });
+        const saved = await api<JourneyJson>('PUT', journeyPath, { definition });
+        setSavedSource(JSON.stringify(definition));
+        return saved;
       } catch (error) {
         showServerError(error, definition);
         throw error;
@@ -287,9 +293,11 @@ function Builder(props: { journey: JourneyJson }) {
   const failure = publish.error ?? save.error ?? pauseOrResume.error;
   return (
     <div className="builder">
+      <UnsavedChangesGuard isDirty={isDirty} />
       <div className="builder-toolbar">
         <h1>{props.journey.name}</h1>
         <span className={`badge status-${status}`}>{t(`journeys.statuses.${status}`)}</span>
+        {isDirty && <span className="badge">{t('builder.unsaved')}</span>}
         <div className="spacer" />
         <button type="button" onClick={() => save.mutate()} disabled={busy}>
           {t('builder.saveDraft')}
@@ -422,6 +430,12 @@ function Builder(props: { journey: JourneyJson }) {
       </div>
     </div>
   );
+}
+
+/** The definition a canvas draws, as text to compare (its problems aside: they follow from it). */
+function sourceOf(nodes: readonly JourneyNode[], edges: readonly Edge[]): string {
+  const noMessages = { notConnected: '', noStart: '', noConditions: '' };
+  return JSON.stringify(definitionFromGraph(nodes, edges, noMessages).definition);
 }
 
 /**

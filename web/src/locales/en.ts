@@ -19,6 +19,12 @@ export const en = {
     next: 'Next',
     pageOf: 'Page {{page}} of {{pages}}',
   },
+  unsaved: {
+    title: 'Leave without saving?',
+    message: 'The changes on this page are not saved yet. Leaving now loses them.',
+    stay: 'Stay and keep editing',
+    leave: 'Leave without saving',
+  },
   nav: {
     dashboard: 'Dashboard',
     templates: 'Templates',
@@ -101,6 +107,7 @@ export const en = {
     canvas: 'Journey canvas',
     saveDraft: 'Save draft',
     saved: 'Draft saved',
+    unsaved: 'Unsaved changes',
     publish: 'Publish',
     published: 'Published as version {{version}}',
     pause: 'Pause',

@@ -21,6 +21,12 @@ export const it: Catalogue = {
     next: 'Successiva',
     pageOf: 'Pagina {{page}} di {{pages}}',
   },
+  unsaved: {
+    title: 'Uscire senza salvare?',
+    message: 'Le modifiche in questa pagina non sono ancora salvate. Uscendo ora vanno perse.',
+    stay: 'Resta e continua',
+    leave: 'Esci senza salvare',
+  },
   nav: {
     dashboard: 'Cruscotto',
     templates: 'Modelli',
@@ -103,6 +109,7 @@ export const it: Catalogue = {
     canvas: 'Tela del percorso',
     saveDraft: 'Salva bozza',
     saved: 'Bozza salvata',
+    unsaved: 'Modifiche non salvate',
     publish: 'Pubblica',
     published: 'Pubblicato come versione {{version}}',
     pause: 'Metti in pausa',
