@@ -155,4 +155,23 @@ describe('journey canvas (Chromium)', () => {
     await page.getByTestId('node-wait_1').waitFor();
     expect(await page.getByTestId('node-exit_1').count()).toBe(0);
   }, 120_000);
+
+  it('counts the problems in words that agree and names each port as the side panel does, in English and Italian', async () => {
+    await openNewJourney('Half-drawn');
+    await page.getByTestId('palette-wait').click();
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    const messages = page.locator('.builder-messages');
+    await messages.getByText('1 problem to fix before saving', { exact: true }).waitFor();
+    expect(await page.getByTestId('node-wait_1').textContent()).toContain('next connects to nothing');
+
+    await page.getByLabel('Language').selectOption('it');
+    try {
+      await page.getByRole('button', { name: 'Salva bozza' }).click();
+      await messages.getByText('1 problema da correggere prima di salvare', { exact: true }).waitFor();
+      await expect.poll(() => page.getByTestId('node-wait_1').textContent()).toContain('poi non è collegato');
+      await consoleWorld.shot('journey-problems-it');
+    } finally {
+      await page.getByLabel('Lingua').selectOption('en');
+    }
+  }, 120_000);
 });

@@ -182,6 +182,7 @@ function Builder(props: { journey: JourneyJson }) {
       notConnected: t('builder.notConnected'),
       noStart: t('builder.noStart'),
       noConditions: t('builder.noConditions'),
+      port: (port) => portTitle(port, t),
     });
     setProblems(compiled.problems);
     return compiled;
@@ -434,7 +435,7 @@ function Builder(props: { journey: JourneyJson }) {
 
 /** The definition a canvas draws, as text to compare (its problems aside: they follow from it). */
 function sourceOf(nodes: readonly JourneyNode[], edges: readonly Edge[]): string {
-  const noMessages = { notConnected: '', noStart: '', noConditions: '' };
+  const noMessages = { notConnected: '', noStart: '', noConditions: '', port: () => '' };
   return JSON.stringify(definitionFromGraph(nodes, edges, noMessages).definition);
 }
 
