@@ -174,4 +174,20 @@ describe('journey canvas (Chromium)', () => {
       await page.getByLabel('Lingua').selectOption('en');
     }
   }, 120_000);
+
+  it("opens the entry's or a step's settings from the keyboard, as a click does", async () => {
+    await openNewJourney('By keyboard');
+    // Tab reaches each step on the canvas; Enter or Space chooses it.
+    await page.getByTestId('rf__node-entry').focus();
+    await page.keyboard.press('Enter');
+    await panel().getByRole('heading', { name: 'Entry' }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.locator(':focus').getAttribute('data-id')).toBe('done');
+    await page.keyboard.press(' ');
+    await panel().getByRole('heading', { name: 'Exit' }).waitFor();
+    // And the entry again, to connect its first step without a mouse.
+    await page.getByTestId('rf__node-entry').focus();
+    await page.keyboard.press('Enter');
+    await panel().getByRole('combobox', { name: 'first step' }).waitFor();
+  }, 120_000);
 });

@@ -122,6 +122,12 @@ function Builder(props: { journey: JourneyJson }) {
     [setEdges],
   );
 
+  // A step chosen by keyboard (Tab to it, then Enter or Space) opens its settings as a click does.
+  const onSelectionChange = useCallback(({ nodes: chosen }: { nodes: JourneyNode[] }) => {
+    const [only] = chosen;
+    if (only && chosen.length === 1) setSelected(only.id);
+  }, []);
+
   /** The part of the canvas on screen, in the canvas's coordinates. */
   const visibleArea = useCallback((): Rect => {
     const box = canvasRef.current?.getBoundingClientRect();
@@ -364,6 +370,7 @@ function Builder(props: { journey: JourneyJson }) {
               onEdgesChange={onEdgesChange}
               onConnect={onConnect}
               onNodeClick={(_, node) => setSelected(node.id)}
+              onSelectionChange={onSelectionChange}
               onPaneClick={() => setSelected(undefined)}
               fitView
               fitViewOptions={{ maxZoom: 1 }}
