@@ -253,6 +253,11 @@ describe('contacts (Chromium)', () => {
     const message = page.getByRole('row').filter({ hasText: 'Welcome aboard' });
     await message.waitFor();
     expect(await message.getByRole('cell').nth(2).textContent()).toBe('Sent');
+    // Which journey sent it, by name, and the channel in words.
+    expect(await message.getByRole('link', { name: 'Onboarding' }).getAttribute('href')).toBe(
+      `/journeys/${journeyId}`,
+    );
+    expect(await message.getByRole('cell').nth(1).textContent()).toBe('E-mail');
 
     // Every point explained: rule, why, points then and now.
     await page.getByRole('tab', { name: 'Scores' }).click();
@@ -294,6 +299,16 @@ describe('contacts (Chromium)', () => {
     expect(await page.getByTestId('ledger-engagement').textContent()).toContain(
       `${italianPoints} (decaduto)`,
     );
+    await page.getByRole('tab', { name: 'Messaggi' }).click();
+    await page.getByRole('columnheader', { name: 'Canale' }).waitFor();
+    expect(
+      await page
+        .getByRole('row')
+        .filter({ hasText: 'Welcome aboard' })
+        .getByRole('cell')
+        .nth(1)
+        .textContent(),
+    ).toBe('E-mail');
     await page.getByRole('tab', { name: 'Storico delle fasi' }).click();
     await page.getByRole('columnheader', { name: 'Motivo' }).waitFor();
     const [englishDate, italianDate] = await page.evaluate(

@@ -79,6 +79,7 @@ const en = {
   instanceStatuses: { active: 'Active', completed: 'Completed', exited: 'Exited', converted: 'Converted' },
   noJourneys: 'Not in any journey. A published journey enrols contacts when its entry trigger happens.',
   channel: 'Channel',
+  channels: { email: 'E-mail', sms: 'SMS', webhook: 'Webhook' },
   subject: 'Subject or address',
   opened: 'Opened',
   clicked: 'Clicked',
@@ -224,6 +225,7 @@ const it: typeof en = {
   noJourneys:
     'Non è in nessun percorso. Un percorso pubblicato iscrive i contatti quando scatta il suo evento di ingresso.',
   channel: 'Canale',
+  channels: { email: 'E-mail', sms: 'SMS', webhook: 'Webhook' },
   subject: 'Oggetto o indirizzo',
   opened: 'Aperto',
   clicked: 'Cliccato',
