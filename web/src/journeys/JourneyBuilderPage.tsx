@@ -199,7 +199,11 @@ function Builder(props: { journey: JourneyJson }) {
     if (!(error instanceof ApiError) || !error.field) return;
     const field = error.field.replace(/^draft\./, 'definition.');
     const nodeId = nodeOfErrorField(field, definition);
-    setServerError({ nodeId, field, message: error.message });
+    // Said beside its field, the refusal needs no path ("definition.steps.1.duration: …").
+    const path = /^([\w.]+): /.exec(error.message)?.[1];
+    const isPathOfField = path !== undefined && (field.endsWith(path) || error.field.endsWith(path));
+    const message = isPathOfField ? error.message.slice(path.length + 2) : error.message;
+    setServerError({ nodeId, field, message });
     if (nodeId) setSelected(nodeId);
   };
 
@@ -296,6 +300,14 @@ function Builder(props: { journey: JourneyJson }) {
     setSelected(undefined);
   };
 
+  /** A step as the canvas shows it, with its id: "Wait (wait_1)"; or the entry. */
+  const nodeTitle = (nodeId: string) => {
+    const node = nodes.find((candidate) => candidate.id === nodeId);
+    return node?.type === 'step'
+      ? `${t(`builder.steps.${node.data.step.type}`)} (${nodeId})`
+      : t('builder.entry');
+  };
+
   const busy = save.isPending || publish.isPending;
   const failure = publish.error ?? save.error ?? pauseOrResume.error;
   return (
@@ -327,7 +339,9 @@ function Builder(props: { journey: JourneyJson }) {
         {notice && !failure && <p className="notice">{notice}</p>}
         {failure && (
           <p className="field-error" role="alert">
-            {errorMessage(failure, t)}
+            {serverError?.nodeId
+              ? `${nodeTitle(serverError.nodeId)}: ${serverError.message}`
+              : errorMessage(failure, t)}
           </p>
         )}
       </div>
