@@ -190,4 +190,30 @@ describe('journey canvas (Chromium)', () => {
     await page.keyboard.press('Enter');
     await panel().getByRole('combobox', { name: 'first step' }).waitFor();
   }, 120_000);
+
+  it("names the canvas's controls, connections and keys in the reader's language", async () => {
+    await openNewJourney('Read aloud');
+    const canvas = page.getByRole('region', { name: 'Journey canvas' });
+    await canvas.getByRole('button', { name: 'Fit the journey in view' }).waitFor();
+    expect(await page.getByTestId('rf__edge-entry:start').getAttribute('aria-label')).toBe(
+      'Connection from entry to done',
+    );
+
+    await page.getByLabel('Language').selectOption('it');
+    try {
+      const tela = page.getByRole('region', { name: 'Tela del percorso' });
+      await tela.getByRole('button', { name: 'Mostra tutto il percorso' }).waitFor();
+      for (const name of ['Ingrandisci', 'Riduci', 'Blocca o sblocca la tela'])
+        await tela.getByRole('button', { name }).waitFor();
+      expect(await page.getByTestId('rf__edge-entry:start').getAttribute('aria-label')).toBe(
+        'Collegamento da entry a done',
+      );
+      // What a screen reader hears on reaching a step.
+      const described = await page.getByTestId('rf__node-entry').getAttribute('aria-describedby');
+      expect(await page.locator(`[id="${described}"]`).textContent()).toMatch(/^Premi Invio o Spazio/);
+      await consoleWorld.shot('journey-canvas-it');
+    } finally {
+      await page.getByLabel('Lingua').selectOption('en');
+    }
+  }, 120_000);
 });

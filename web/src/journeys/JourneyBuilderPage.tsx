@@ -308,6 +308,33 @@ function Builder(props: { journey: JourneyJson }) {
       : t('builder.entry');
   };
 
+  // React Flow's own words for screen readers, in the console's language.
+  const ariaLabelConfig = useMemo(
+    () => ({
+      'node.a11yDescription.default': t('builder.a11y.node'),
+      'node.a11yDescription.keyboardDisabled': t('builder.a11y.nodeArrows'),
+      'node.a11yDescription.ariaLiveMessage': ({ x, y }: { x: number; y: number }) =>
+        t('builder.a11y.moved', { x, y }),
+      'edge.a11yDescription.default': t('builder.a11y.edge'),
+      'controls.ariaLabel': t('builder.a11y.controls'),
+      'controls.zoomIn.ariaLabel': t('builder.a11y.zoomIn'),
+      'controls.zoomOut.ariaLabel': t('builder.a11y.zoomOut'),
+      'controls.fitView.ariaLabel': t('builder.a11y.fitView'),
+      'controls.interactive.ariaLabel': t('builder.a11y.interactive'),
+      'minimap.ariaLabel': t('builder.a11y.minimap'),
+      'handle.ariaLabel': t('builder.a11y.handle'),
+    }),
+    [t],
+  );
+  const labelledEdges = useMemo(
+    () =>
+      edges.map((edge) => ({
+        ...edge,
+        ariaLabel: t('builder.a11y.edgeLabel', { source: edge.source, target: edge.target }),
+      })),
+    [edges, t],
+  );
+
   const busy = save.isPending || publish.isPending;
   const failure = publish.error ?? save.error ?? pauseOrResume.error;
   return (
@@ -378,8 +405,9 @@ function Builder(props: { journey: JourneyJson }) {
           <OverlayContext.Provider value={overlay}>
             <ReactFlow
               nodes={nodes}
-              edges={edges}
+              edges={labelledEdges}
               nodeTypes={NODE_TYPES}
+              ariaLabelConfig={ariaLabelConfig}
               onNodesChange={onNodesChange}
               onEdgesChange={onEdgesChange}
               onConnect={onConnect}
