@@ -83,6 +83,17 @@ describe('contacts (Chromium)', () => {
     expect(journey.status).toBe(201);
     journeyId = journey.body.id;
     expect((await api('POST', `/journeys/${journeyId}/publish`)).status).toBe(200);
+    // A journey that ends at once, so the contact has one that is over.
+    const hello = await api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: 'Quick hello',
+        entry: { trigger: { type: 'event', event: 'Signed Up', conditions: [] } },
+        start: 'done',
+        steps: [{ id: 'done', type: 'exit' }],
+      },
+    });
+    expect(hello.status).toBe(201);
+    expect((await api('POST', `/journeys/${hello.body.id}/publish`)).status).toBe(200);
   }, 120_000);
 
   afterAll(async () => {
@@ -249,6 +260,10 @@ describe('contacts (Chromium)', () => {
       `/journeys/${journeyId}`,
     );
 
+    // How a journey that is over ended, in words.
+    const over = page.getByRole('row').filter({ hasText: 'Quick hello' });
+    expect(await over.textContent()).toContain('reached an exit step');
+
     await page.getByRole('tab', { name: 'Messages' }).click();
     const message = page.getByRole('row').filter({ hasText: 'Welcome aboard' });
     await message.waitFor();
@@ -299,6 +314,12 @@ describe('contacts (Chromium)', () => {
     expect(await page.getByTestId('ledger-engagement').textContent()).toContain(
       `${italianPoints} (decaduto)`,
     );
+    await page.getByRole('tab', { name: 'Percorsi' }).click();
+    await page
+      .getByRole('row')
+      .filter({ hasText: 'Quick hello' })
+      .getByText('ha raggiunto un passo di uscita')
+      .waitFor();
     await page.getByRole('tab', { name: 'Messaggi' }).click();
     await page.getByRole('columnheader', { name: 'Canale' }).waitFor();
     expect(

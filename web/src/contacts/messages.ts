@@ -76,6 +76,11 @@ const en = {
   whereNow: 'Where now',
   atStep: 'at step {{step}}',
   ended: 'ended {{time}}',
+  endReasons: {
+    exitStep: 'reached an exit step',
+    goal: 'reached the journey’s goal',
+    holdout: 'held out of the journey (control group)',
+  },
   instanceStatuses: { active: 'Active', completed: 'Completed', exited: 'Exited', converted: 'Converted' },
   noJourneys: 'Not in any journey. A published journey enrols contacts when its entry trigger happens.',
   channel: 'Channel',
@@ -221,6 +226,11 @@ const it: typeof en = {
   whereNow: 'Dove si trova',
   atStep: 'al passo {{step}}',
   ended: 'terminato {{time}}',
+  endReasons: {
+    exitStep: 'ha raggiunto un passo di uscita',
+    goal: 'ha raggiunto l’obiettivo del percorso',
+    holdout: 'escluso dal percorso (gruppo di controllo)',
+  },
   instanceStatuses: { active: 'Attivo', completed: 'Completato', exited: 'Uscito', converted: 'Convertito' },
   noJourneys:
     'Non è in nessun percorso. Un percorso pubblicato iscrive i contatti quando scatta il suo evento di ingresso.',
