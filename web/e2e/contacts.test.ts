@@ -299,6 +299,8 @@ describe('contacts (Chromium)', () => {
     expect(await stages.count()).toBe(2);
     expect(await stages.nth(0).textContent()).toContain('no stagelead');
     expect(await stages.nth(1).textContent()).toContain('leadmql');
+    // The score that moved her, by the name its ledger shows.
+    expect(await stages.nth(1).textContent()).toMatch(/Engagement score reached \d+/);
 
     // In Italian: labels, dates and numbers.
     const profile = (await api<{ firstSeenAt: string }>('GET', `/profiles/${profileId}`)).body;
