@@ -185,9 +185,9 @@ describe('web console (Chromium)', () => {
 
     await page.getByLabel('Language').selectOption('it');
     await page.getByRole('button', { name: 'Pubblica' }).waitFor();
-    expect(await page.getByTestId('counts-send_email_1').textContent()).toBe('1 entrati · 0 in attesa');
+    expect(await page.getByTestId('counts-send_email_1').textContent()).toBe('entrati: 1 · in attesa: 0');
     expect(await page.getByTestId('messages-send_email_1').textContent()).toBe(
-      '1 inviati · 1 aperti · 1 cliccati',
+      'inviati: 1 · aperti: 1 · cliccati: 1',
     );
     expect(await page.locator('html').getAttribute('lang')).toBe('it');
     await nav().getByRole('link', { name: 'Percorsi' }).click();

@@ -83,6 +83,17 @@ describe('contacts (Chromium)', () => {
     expect(journey.status).toBe(201);
     journeyId = journey.body.id;
     expect((await api('POST', `/journeys/${journeyId}/publish`)).status).toBe(200);
+    // A journey that ends at once, so the contact has one that is over.
+    const hello = await api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: 'Quick hello',
+        entry: { trigger: { type: 'event', event: 'Signed Up', conditions: [] } },
+        start: 'done',
+        steps: [{ id: 'done', type: 'exit' }],
+      },
+    });
+    expect(hello.status).toBe(201);
+    expect((await api('POST', `/journeys/${hello.body.id}/publish`)).status).toBe(200);
   }, 120_000);
 
   afterAll(async () => {
@@ -259,10 +270,19 @@ describe('contacts (Chromium)', () => {
       `/journeys/${journeyId}`,
     );
 
+    // How a journey that is over ended, in words.
+    const over = page.getByRole('row').filter({ hasText: 'Quick hello' });
+    expect(await over.textContent()).toContain('reached an exit step');
+
     await page.getByRole('tab', { name: 'Messages' }).click();
     const message = page.getByRole('row').filter({ hasText: 'Welcome aboard' });
     await message.waitFor();
     expect(await message.getByRole('cell').nth(2).textContent()).toBe('Sent');
+    // Which journey sent it, by name, and the channel in words.
+    expect(await message.getByRole('link', { name: 'Onboarding' }).getAttribute('href')).toBe(
+      `/journeys/${journeyId}`,
+    );
+    expect(await message.getByRole('cell').nth(1).textContent()).toBe('E-mail');
 
     // Every point explained: rule, why, points then and now.
     await page.getByRole('tab', { name: 'Scores' }).click();
@@ -289,6 +309,8 @@ describe('contacts (Chromium)', () => {
     expect(await stages.count()).toBe(2);
     expect(await stages.nth(0).textContent()).toContain('no stagelead');
     expect(await stages.nth(1).textContent()).toContain('leadmql');
+    // The score that moved her, by the name its ledger shows.
+    expect(await stages.nth(1).textContent()).toMatch(/Engagement score reached \d+/);
 
     // In Italian: labels, dates and numbers.
     const profile = (await api<{ firstSeenAt: string }>('GET', `/profiles/${profileId}`)).body;
@@ -304,6 +326,22 @@ describe('contacts (Chromium)', () => {
     expect(await page.getByTestId('ledger-engagement').textContent()).toContain(
       `${italianPoints} (decaduto)`,
     );
+    await page.getByRole('tab', { name: 'Percorsi' }).click();
+    await page
+      .getByRole('row')
+      .filter({ hasText: 'Quick hello' })
+      .getByText('ha raggiunto un passo di uscita')
+      .waitFor();
+    await page.getByRole('tab', { name: 'Messaggi' }).click();
+    await page.getByRole('columnheader', { name: 'Canale' }).waitFor();
+    expect(
+      await page
+        .getByRole('row')
+        .filter({ hasText: 'Welcome aboard' })
+        .getByRole('cell')
+        .nth(1)
+        .textContent(),
+    ).toBe('E-mail');
     await page.getByRole('tab', { name: 'Storico delle fasi' }).click();
     await page.getByRole('columnheader', { name: 'Motivo' }).waitFor();
     const [englishDate, italianDate] = await page.evaluate(

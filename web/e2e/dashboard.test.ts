@@ -136,6 +136,8 @@ describe('dashboard (Chromium)', () => {
     expect(await summary('conversion-chart')).toBe(
       'Percorsi con ingressi: 1 · il migliore: Welcome, 100% convertiti',
     );
+    // Counts that agree with one contact as with many.
+    expect(await summary('funnel-chart')).toBe('Welcome: primo passo raggiunto da 1, ultimo da 0 (0%)');
     await page.getByRole('region', { name: 'Eventi rifiutati' }).waitFor();
     await consoleWorld.shot('dashboard-it');
   });
@@ -167,5 +169,58 @@ describe('dashboard (Chromium)', () => {
     await page.getByLabel('Lingua').selectOption('en');
     await page.getByRole('region', { name: 'Events set aside' }).getByText('Contact resolution').waitFor();
     await consoleWorld.shot('dashboard-set-aside');
+  }, 60_000);
+
+  it("names every step of a long journey's funnel where it can be read, clear of the others, on a laptop", async () => {
+    const { api } = consoleWorld;
+    const created = await api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: 'Pricing nurture',
+        entry: { trigger: { type: 'manual' } },
+        start: 'first_nudge',
+        steps: [
+          { id: 'first_nudge', type: 'wait', duration: '1d', next: 'second_nudge' },
+          { id: 'second_nudge', type: 'wait', duration: '1d', next: 'third_nudge' },
+          { id: 'third_nudge', type: 'wait', duration: '1d', next: 'fourth_nudge' },
+          { id: 'fourth_nudge', type: 'wait', duration: '1d', next: 'fifth_nudge' },
+          { id: 'fifth_nudge', type: 'wait', duration: '1d', next: 'exit_1' },
+          { id: 'exit_1', type: 'exit' },
+        ],
+      },
+    });
+    expect(created.status).toBe(201);
+    expect((await api('POST', `/journeys/${created.body.id}/publish`)).status).toBe(200);
+    // Ada on its first step: a funnel with entries is drawn.
+    const ada = (await api<{ items: Array<{ id: string }> }>('GET', '/profiles?q=ada')).body.items[0];
+    const enrolled = await api('POST', `/journeys/${created.body.id}/enrol`, { profileId: ada?.id });
+    expect(enrolled.status).toBe(201);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    try {
+      await page.reload();
+      const funnel = page.getByTestId('funnel-chart');
+      await funnel
+        .getByRole('combobox', { name: 'Journey', exact: true })
+        .selectOption({ label: 'Pricing nurture' });
+      const ticks = funnel.locator('text.recharts-cartesian-axis-tick-value');
+      await expect.poll(() => ticks.allTextContents()).toContainEqual(expect.stringContaining('third_nudge'));
+      const boxes = await ticks.evaluateAll((texts) =>
+        texts.map((text) => {
+          const box = text.getBoundingClientRect();
+          return { text: text.textContent ?? '', x: box.x, y: box.y, width: box.width, height: box.height };
+        }),
+      );
+      const overlapping = boxes.flatMap((a, index) =>
+        boxes
+          .slice(index + 1)
+          .filter(
+            (b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height,
+          )
+          .map((b) => `${a.text} × ${b.text}`),
+      );
+      expect(overlapping).toEqual([]);
+      await consoleWorld.shot('dashboard-long-funnel');
+    } finally {
+      await page.setViewportSize({ width: 1500, height: 950 });
+    }
   }, 60_000);
 });

@@ -213,8 +213,18 @@ describe('journey branches on audience and engagement (Chromium)', () => {
 
     // The body's Liquid cannot be parsed: publishing is refused, on the webhook step's body field.
     await page.getByRole('button', { name: 'Publish' }).click();
-    await panel.getByText(/steps\.\d\.body: .*nope/).waitFor();
-    expect(await panel.getByLabel('JSON body (Liquid)').getAttribute('aria-invalid')).toBe('true');
+    // Above the canvas, the step by its kind and id; beside the field, the reason without a path.
+    await page
+      .locator('.builder-messages')
+      .getByText(/^Webhook \(webhook_1\): .*nope/)
+      .waitFor();
+    const jsonBody = panel.getByLabel('JSON body (Liquid)');
+    expect(await jsonBody.getAttribute('aria-invalid')).toBe('true');
+    const bodyError = await page
+      .locator(`[id="${await jsonBody.getAttribute('aria-describedby')}"]`)
+      .textContent();
+    expect(bodyError).toContain('nope');
+    expect(bodyError).not.toMatch(/steps\./);
     await consoleWorld.shot('journey-publish-refused');
 
     // A body cleared is left out, so the default body is saved, rather than an empty one no call survives.

@@ -95,4 +95,125 @@ describe('journey canvas (Chromium)', () => {
     }
     await consoleWorld.shot('journey-canvas-added');
   }, 120_000);
+
+  /** A journey of one exit step, opened in the builder: a canvas of its own for each test. */
+  const openNewJourney = async (name: string) => {
+    const journey = await consoleWorld.api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name,
+        entry: { trigger: { type: 'event', event: 'Signed Up' } },
+        start: 'done',
+        steps: [{ id: 'done', type: 'exit' }],
+      },
+    });
+    expect(journey.status).toBe(201);
+    await page.goto(`${consoleWorld.world.url}/journeys/${journey.body.id}`);
+    await page.getByTestId('node-done').waitFor();
+    return journey.body.id;
+  };
+  const panel = () => page.getByRole('complementary', { name: 'Step settings' });
+  const goToSegments = () =>
+    page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Segments' }).click();
+
+  it('asks before leaving a canvas with unsaved changes, keeps them on "stay", and lets a saved canvas go', async () => {
+    const journeyId = await openNewJourney('Welcome');
+    expect(await page.getByText('Unsaved changes').count()).toBe(0);
+    await page.getByTestId('palette-wait').click();
+    await page.getByText('Unsaved changes').waitFor();
+
+    await goToSegments();
+    const dialog = page.getByRole('alertdialog', { name: 'Leave without saving?' });
+    await dialog.waitFor();
+    // The safe answer has the focus: Enter keeps the work.
+    expect(await page.locator(':focus').textContent()).toBe('Stay and keep editing');
+    await consoleWorld.shot('journey-unsaved-leave');
+    await page.keyboard.press('Enter');
+    await dialog.waitFor({ state: 'detached' });
+    expect(new URL(page.url()).pathname).toBe(`/journeys/${journeyId}`);
+    await page.getByTestId('node-wait_1').waitFor();
+
+    // Connected and saved, the canvas lets the console go elsewhere without asking.
+    await panel().getByRole('combobox', { name: 'next', exact: true }).selectOption('done');
+    await page.getByTestId('node-entry').click();
+    await panel().getByRole('combobox', { name: 'first step' }).selectOption('wait_1');
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await page.getByText('Draft saved').waitFor();
+    expect(await page.getByText('Unsaved changes').count()).toBe(0);
+    await goToSegments();
+    await page.getByRole('heading', { name: 'Segments' }).waitFor();
+    expect(await dialog.count()).toBe(0);
+
+    // Leaving on purpose drops what was not saved: the saved draft is what comes back.
+    await page.goBack();
+    await page.getByTestId('node-wait_1').waitFor();
+    await page.getByTestId('palette-exit').click();
+    await page.getByTestId('node-exit_1').waitFor();
+    await goToSegments();
+    await dialog.getByRole('button', { name: 'Leave without saving' }).click();
+    await page.getByRole('heading', { name: 'Segments' }).waitFor();
+    await page.goBack();
+    await page.getByTestId('node-wait_1').waitFor();
+    expect(await page.getByTestId('node-exit_1').count()).toBe(0);
+  }, 120_000);
+
+  it('counts the problems in words that agree and names each port as the side panel does, in English and Italian', async () => {
+    await openNewJourney('Half-drawn');
+    await page.getByTestId('palette-wait').click();
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    const messages = page.locator('.builder-messages');
+    await messages.getByText('1 problem to fix before saving', { exact: true }).waitFor();
+    expect(await page.getByTestId('node-wait_1').textContent()).toContain('next connects to nothing');
+
+    await page.getByLabel('Language').selectOption('it');
+    try {
+      await page.getByRole('button', { name: 'Salva bozza' }).click();
+      await messages.getByText('1 problema da correggere prima di salvare', { exact: true }).waitFor();
+      await expect.poll(() => page.getByTestId('node-wait_1').textContent()).toContain('poi non è collegato');
+      await consoleWorld.shot('journey-problems-it');
+    } finally {
+      await page.getByLabel('Lingua').selectOption('en');
+    }
+  }, 120_000);
+
+  it("opens the entry's or a step's settings from the keyboard, as a click does", async () => {
+    await openNewJourney('By keyboard');
+    // Tab reaches each step on the canvas; Enter or Space chooses it.
+    await page.getByTestId('rf__node-entry').focus();
+    await page.keyboard.press('Enter');
+    await panel().getByRole('heading', { name: 'Entry' }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.locator(':focus').getAttribute('data-id')).toBe('done');
+    await page.keyboard.press(' ');
+    await panel().getByRole('heading', { name: 'Exit' }).waitFor();
+    // And the entry again, to connect its first step without a mouse.
+    await page.getByTestId('rf__node-entry').focus();
+    await page.keyboard.press('Enter');
+    await panel().getByRole('combobox', { name: 'first step' }).waitFor();
+  }, 120_000);
+
+  it("names the canvas's controls, connections and keys in the reader's language", async () => {
+    await openNewJourney('Read aloud');
+    const canvas = page.getByRole('region', { name: 'Journey canvas' });
+    await canvas.getByRole('button', { name: 'Fit the journey in view' }).waitFor();
+    expect(await page.getByTestId('rf__edge-entry:start').getAttribute('aria-label')).toBe(
+      'Connection from entry to done',
+    );
+
+    await page.getByLabel('Language').selectOption('it');
+    try {
+      const tela = page.getByRole('region', { name: 'Tela del percorso' });
+      await tela.getByRole('button', { name: 'Mostra tutto il percorso' }).waitFor();
+      for (const name of ['Ingrandisci', 'Riduci', 'Blocca o sblocca la tela'])
+        await tela.getByRole('button', { name }).waitFor();
+      expect(await page.getByTestId('rf__edge-entry:start').getAttribute('aria-label')).toBe(
+        'Collegamento da entry a done',
+      );
+      // What a screen reader hears on reaching a step.
+      const described = await page.getByTestId('rf__node-entry').getAttribute('aria-describedby');
+      expect(await page.locator(`[id="${described}"]`).textContent()).toMatch(/^Premi Invio o Spazio/);
+      await consoleWorld.shot('journey-canvas-it');
+    } finally {
+      await page.getByLabel('Lingua').selectOption('en');
+    }
+  }, 120_000);
 });

@@ -275,7 +275,7 @@ describe('scoring screen (Chromium)', () => {
     // Why it moved, in Italian too: the reasons the server records are read, not shown in English.
     await page
       .locator('table.stage-history')
-      .getByText(/^punteggio engagement arrivato a 50$/)
+      .getByText(/^punteggio Engagement arrivato a 50$/)
       .waitFor();
     expect(await own.locator('tbody tr').first().textContent()).toMatch(/Marco.*SLA mancato/);
     await shot('contact-hand-offs-it');

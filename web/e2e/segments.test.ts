@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth } from '../../src/test-support/world.js';
-import { type ConsoleWorld, startConsoleWorld } from './harness.js';
+import { type ConsoleWorld, clippedSelects, startConsoleWorld } from './harness.js';
 
 const DAY_MS = 86_400_000;
 
@@ -245,5 +245,30 @@ describe('segments (Chromium)', () => {
       .poll(() => page.getByTestId('preview-count').textContent(), { timeout: 15_000 })
       .toBe('3 contatti su 5 corrispondono');
     await consoleWorld.shot('segment-builder-it');
+  }, 120_000);
+
+  it('shows every choice of every kind of condition whole, on a laptop and a small laptop, in English and Italian', async () => {
+    const { world } = consoleWorld;
+    const clipped: Record<string, string[]> = {};
+    try {
+      for (const language of ['en', 'it']) {
+        await page.goto(`${world.url}/segments`);
+        await page.getByLabel(/^(Language|Lingua)$/).selectOption(language);
+        for (const width of [1280, 1024]) {
+          await page.setViewportSize({ width, height: 800 });
+          await page.goto(`${world.url}/segments/new?kind=live`);
+          // The first condition's kind: each kind brings its own fields (e.g. "did not perform").
+          const kind = page.locator('.rule-condition-head select').first();
+          await kind.waitFor();
+          for (const label of await kind.locator('option').allTextContents()) {
+            await kind.selectOption({ label });
+            clipped[`${language} ${width} ${label}`] = await clippedSelects(page);
+          }
+        }
+      }
+    } finally {
+      await page.setViewportSize({ width: 1500, height: 950 });
+    }
+    expect(Object.entries(clipped).filter(([, cut]) => cut.length > 0)).toEqual([]);
   }, 120_000);
 });

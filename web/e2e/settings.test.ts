@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleWorld, startConsoleWorld } from './harness.js';
+import { type ConsoleWorld, startConsoleWorld, wideElements } from './harness.js';
 
 interface SettingsJson {
   timezone: string;
@@ -282,6 +282,34 @@ describe('settings screen (Chromium)', () => {
     await page.getByLabel('Trattieni i messaggi di marketing nelle ore di silenzio').waitFor();
     expect(await page.getByLabel('Dalle', { exact: true }).inputValue()).toBe('22:00');
     await shot('settings-italian');
+  });
+
+  it('fits every section in the window of a small laptop and of a phone, in English and Italian', async () => {
+    const { world } = consoleWorld;
+    // What sticks out of the window on each section, innermost first: an empty list when nothing does.
+    const overflows: Record<string, string[]> = {};
+    try {
+      for (const language of ['it', 'en']) {
+        await page.getByLabel(/^(Language|Lingua)$/).selectOption(language);
+        for (const [width, height] of [
+          [1024, 768],
+          [390, 844],
+        ] as const) {
+          await page.setViewportSize({ width, height });
+          for (const section of ['email', 'sms', 'webhooks', 'topics', 'limits', 'users', 'password']) {
+            await page.goto(`${world.url}/settings?tab=${section}`);
+            await page.locator('main h1').waitFor();
+            await page.waitForLoadState('networkidle');
+            overflows[`${language} ${width} ${section}`] = await wideElements(page);
+          }
+        }
+        await page.setViewportSize({ width: 1024, height: 768 });
+        await shot(`settings-users-1024-${language}`);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1500, height: 950 });
+    }
+    expect(Object.entries(overflows).filter(([, wide]) => wide.length > 0)).toEqual([]);
   });
 });
 

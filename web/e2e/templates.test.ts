@@ -173,4 +173,26 @@ describe('e-mail template editor (Chromium)', () => {
     await page.getByRole('cell', { name: 'Welcome aboard, {{ profile.traits.first_name }}' }).waitFor();
     await consoleWorld.shot('templates');
   }, 180_000);
+
+  it('asks before leaving a template with unsaved changes, and leaves a saved one freely', async () => {
+    // The list page (the test above ends there), then the template it made.
+    await page.getByRole('link', { name: 'Welcome' }).click();
+    const subject = page.getByLabel('Subject', { exact: true });
+    await subject.fill('Welcome aboard!');
+    await page.getByText('Unsaved changes', { exact: true }).waitFor();
+
+    await page.getByRole('link', { name: 'All templates' }).click();
+    const dialog = page.getByRole('alertdialog', { name: 'Leave without saving?' });
+    await dialog.waitFor();
+    await consoleWorld.shot('template-unsaved-leave');
+    await dialog.getByRole('button', { name: 'Stay and keep editing' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    expect(await subject.inputValue()).toBe('Welcome aboard!');
+
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText(/^Saved · /).waitFor();
+    await page.getByRole('link', { name: 'All templates' }).click();
+    await page.getByRole('cell', { name: 'Welcome aboard!' }).waitFor();
+    expect(await dialog.count()).toBe(0);
+  }, 120_000);
 });

@@ -1,7 +1,7 @@
 import { QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { BrowserRouter } from 'react-router-dom';
+import { createBrowserRouter, RouterProvider } from 'react-router-dom';
 import '@xyflow/react/dist/style.css';
 import './styles.css';
 import { App } from './app/App.js';
@@ -19,14 +19,14 @@ const queryClient: QueryClient = new QueryClient({
 });
 
 await setupI18n();
+// A data router, so that a page with unsaved work can hold navigation back (useBlocker); App keeps its <Routes>.
+const router = createBrowserRouter([{ path: '*', element: <App /> }]);
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root');
 createRoot(root).render(
   <StrictMode>
     <QueryClientProvider client={queryClient}>
-      <BrowserRouter>
-        <App />
-      </BrowserRouter>
+      <RouterProvider router={router} />
     </QueryClientProvider>
   </StrictMode>,
 );

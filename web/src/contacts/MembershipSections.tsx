@@ -46,6 +46,18 @@ export function SegmentsSection(props: { workspaceId: string; profileId: string 
   );
 }
 
+/** The engine's fixed end reasons (see journeys/executor.ts), in words; any other is shown as it came. */
+const END_REASONS: Record<string, string> = {
+  'reached an exit step': 'exitStep',
+  'goal reached': 'goal',
+  holdout: 'holdout',
+};
+
+function endReasonText(reason: string, t: (key: string) => string): string {
+  const key = END_REASONS[reason];
+  return key ? t(`contacts.endReasons.${key}`) : reason;
+}
+
 /** Every journey the contact entered, and where each instance is now (its step, or how it ended). */
 export function JourneysSection(props: { workspaceId: string; profileId: string }) {
   const { t } = useTranslation();
@@ -89,7 +101,9 @@ export function JourneysSection(props: { workspaceId: string; profileId: string 
                     ) : (
                       <>
                         {t('contacts.ended', { time: format.dateTime(instance.endedAt) })}
-                        {instance.endReason && <div className="hint">{instance.endReason}</div>}
+                        {instance.endReason && (
+                          <div className="hint">{endReasonText(instance.endReason, t)}</div>
+                        )}
                       </>
                     )}
                   </td>

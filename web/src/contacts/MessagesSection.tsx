@@ -4,7 +4,7 @@ import { useFormat } from '../app/format.js';
 import { useScoringDefinitions } from '../app/workspace-queries.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
 import { CursorPager } from './CursorPager.js';
-import { useMessagesOf, useSubscriptions } from './contact-api.js';
+import { useJourneyNames, useMessagesOf, useSubscriptions } from './contact-api.js';
 import { useCursorPages } from './cursor-paging.js';
 
 /** What Mops sent the contact, newest first, with what became of each message. */
@@ -13,6 +13,7 @@ export function MessagesSection(props: { workspaceId: string; profileId: string 
   const format = useFormat();
   const pages = useCursorPages(props.profileId);
   const messages = useMessagesOf(props.workspaceId, props.profileId, pages.cursor);
+  const journeyNames = useJourneyNames(props.workspaceId);
   const items = messages.data?.items ?? [];
   const when = (iso: string | null) => (iso ? format.dateTime(iso) : t('contacts.notYet'));
   return (
@@ -43,12 +44,12 @@ export function MessagesSection(props: { workspaceId: string; profileId: string 
                   {message.journeyId && (
                     <div className="hint">
                       <Link to={`/journeys/${encodeURIComponent(message.journeyId)}`}>
-                        {t('contacts.journey')}
+                        {journeyNames.data?.get(message.journeyId) ?? t('contacts.journey')}
                       </Link>
                     </div>
                   )}
                 </td>
-                <td>{message.channel}</td>
+                <td>{t(`contacts.channels.${message.channel}`, { defaultValue: message.channel })}</td>
                 <td>
                   <span className={`badge message-${message.status}`}>
                     {t(`contacts.messageStatuses.${message.status}`)}

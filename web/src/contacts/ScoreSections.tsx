@@ -134,15 +134,20 @@ export function ScoresSection(props: { intent: Intent; models: ScoreModelView[] 
 export function StageHistorySection(props: { intent: Intent }) {
   const { t } = useTranslation();
   const format = useFormat();
+  const { workspace } = useSession();
+  const definitions = useScoringDefinitions(workspace.id);
   const history = props.intent.stageHistory;
   const page = usePage(history);
+  /** A score model by the name its ledger shows, not by its id. */
+  const modelName = (id: string) => definitions.data?.models.find((model) => model.id === id)?.name ?? id;
   const stageReasonText = (recorded: string) => {
     const reason = stageReason(recorded);
     if ('text' in reason) return reason.text;
-    const { score } = reason.values;
+    const { score, model } = reason.values;
     return t(reason.key, {
       ...reason.values,
       ...(typeof score === 'number' ? { score: format.number(score) } : {}),
+      ...(typeof model === 'string' ? { model: modelName(model) } : {}),
     });
   };
   return (

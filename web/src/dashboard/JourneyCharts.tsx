@@ -116,6 +116,10 @@ function ConversionChart(props: { journeys: JourneyStats[] }) {
   );
 }
 
+/** The funnel's height: its axis and legend, and a row per step. */
+const FUNNEL_AXES_HEIGHT = 90;
+const FUNNEL_ROW_HEIGHT = 44;
+
 function FunnelChart(props: { journeys: JourneyStats[] }) {
   const { t } = useTranslation();
   const format = useFormat();
@@ -172,11 +176,16 @@ function FunnelChart(props: { journeys: JourneyStats[] }) {
         { label: t('dashboard.journeys.share'), isNumber: true, cell: (row) => percent(row.share) },
       ]}
     >
-      <ResponsiveContainer width="100%" height={260}>
-        <BarChart data={rows} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
+      {/* Steps down the side, a row each: under one another their names never run into each other. */}
+      <ResponsiveContainer width="100%" height={FUNNEL_AXES_HEIGHT + rows.length * FUNNEL_ROW_HEIGHT}>
+        <BarChart data={rows} layout="vertical" margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
           <CartesianGrid strokeDasharray="3 3" />
-          <XAxis dataKey="name" interval={0} tick={{ fontSize: 12 }} />
-          <YAxis allowDecimals={false} width={64} tickFormatter={(value: number) => format.number(value)} />
+          <XAxis
+            type="number"
+            allowDecimals={false}
+            tickFormatter={(value: number) => format.number(value)}
+          />
+          <YAxis type="category" dataKey="name" interval={0} width={160} tick={{ fontSize: 12 }} />
           <Tooltip formatter={(value) => format.number(Number(value))} />
           <Legend />
           <Bar

@@ -178,7 +178,7 @@ const it: typeof en = {
     rate: 'Tasso di conversione',
     funnelTitle: 'Funnel del percorso',
     pick: 'Percorso',
-    funnelSummary: '{{journey}}: {{first}} entrati nel primo passo, {{last}} arrivati all’ultimo ({{share}})',
+    funnelSummary: '{{journey}}: primo passo raggiunto da {{first}}, ultimo da {{last}} ({{share}})',
     funnelEmpty: 'Ancora nessuno è entrato in questo percorso.',
     step: 'Passo',
     completed: 'Completati',

@@ -18,6 +18,7 @@ import { useParams } from 'react-router-dom';
 import { ApiError, api, workspacePath } from '../app/api.js';
 import { useSession } from '../app/session.js';
 import { ErrorState, errorMessage, Loading } from '../components/states.js';
+import { UnsavedChangesGuard } from '../components/unsaved-guard.js';
 import {
   definitionFromGraph,
   ENTRY_NODE,
@@ -95,6 +96,9 @@ function Builder(props: { journey: JourneyJson }) {
     message: string;
   }>();
   const [notice, setNotice] = useState<string>();
+  /** The definition as last loaded or saved, to tell whether the canvas holds work not saved yet. */
+  const [savedSource, setSavedSource] = useState(() => sourceOf(initial.nodes, initial.edges));
+  const isDirty = sourceOf(nodes, edges) !== savedSource;
   const status = props.journey.status;
   const journeyPath = workspacePath(workspace.id, `/journeys/${props.journey.id}`);
 
@@ -117,6 +121,12 @@ function Builder(props: { journey: JourneyJson }) {
       }),
     [setEdges],
   );
+
+  // A step chosen by keyboard (Tab to it, then Enter or Space) opens its settings as a click does.
+  const onSelectionChange = useCallback(({ nodes: chosen }: { nodes: JourneyNode[] }) => {
+    const [only] = chosen;
+    if (only && chosen.length === 1) setSelected(only.id);
+  }, []);
 
   /** The part of the canvas on screen, in the canvas's coordinates. */
   const visibleArea = useCallback((): Rect => {
@@ -178,6 +188,7 @@ function Builder(props: { journey: JourneyJson }) {
       notConnected: t('builder.notConnected'),
       noStart: t('builder.noStart'),
       noConditions: t('builder.noConditions'),
+      port: (port) => portTitle(port, t),
     });
     setProblems(compiled.problems);
     return compiled;
@@ -188,7 +199,11 @@ function Builder(props: { journey: JourneyJson }) {
     if (!(error instanceof ApiError) || !error.field) return;
     const field = error.field.replace(/^draft\./, 'definition.');
     const nodeId = nodeOfErrorField(field, definition);
-    setServerError({ nodeId, field, message: error.message });
+    // Said beside its field, the refusal needs no path ("definition.steps.1.duration: …").
+    const path = /^([\w.]+): /.exec(error.message)?.[1];
+    const isPathOfField = path !== undefined && (field.endsWith(path) || error.field.endsWith(path));
+    const message = isPathOfField ? error.message.slice(path.length + 2) : error.message;
+    setServerError({ nodeId, field, message });
     if (nodeId) setSelected(nodeId);
   };
 
@@ -197,7 +212,9 @@ function Builder(props: { journey: JourneyJson }) {
       const { definition, problems: found } = compile();
       if (found.length > 0) throw new Error(t('builder.problems', { count: found.length }));
       try {
-        return await api<JourneyJson>('PUT', journeyPath, { definition });
+        const saved = await api<JourneyJson>('PUT', journeyPath, { definition });
+        setSavedSource(JSON.stringify(definition));
+        return saved;
       } catch (error) {
         showServerError(error, definition);
         throw error;
@@ -283,13 +300,50 @@ function Builder(props: { journey: JourneyJson }) {
     setSelected(undefined);
   };
 
+  /** A step as the canvas shows it, with its id: "Wait (wait_1)"; or the entry. */
+  const nodeTitle = (nodeId: string) => {
+    const node = nodes.find((candidate) => candidate.id === nodeId);
+    return node?.type === 'step'
+      ? `${t(`builder.steps.${node.data.step.type}`)} (${nodeId})`
+      : t('builder.entry');
+  };
+
+  // React Flow's own words for screen readers, in the console's language.
+  const ariaLabelConfig = useMemo(
+    () => ({
+      'node.a11yDescription.default': t('builder.a11y.node'),
+      'node.a11yDescription.keyboardDisabled': t('builder.a11y.nodeArrows'),
+      'node.a11yDescription.ariaLiveMessage': ({ x, y }: { x: number; y: number }) =>
+        t('builder.a11y.moved', { x, y }),
+      'edge.a11yDescription.default': t('builder.a11y.edge'),
+      'controls.ariaLabel': t('builder.a11y.controls'),
+      'controls.zoomIn.ariaLabel': t('builder.a11y.zoomIn'),
+      'controls.zoomOut.ariaLabel': t('builder.a11y.zoomOut'),
+      'controls.fitView.ariaLabel': t('builder.a11y.fitView'),
+      'controls.interactive.ariaLabel': t('builder.a11y.interactive'),
+      'minimap.ariaLabel': t('builder.a11y.minimap'),
+      'handle.ariaLabel': t('builder.a11y.handle'),
+    }),
+    [t],
+  );
+  const labelledEdges = useMemo(
+    () =>
+      edges.map((edge) => ({
+        ...edge,
+        ariaLabel: t('builder.a11y.edgeLabel', { source: edge.source, target: edge.target }),
+      })),
+    [edges, t],
+  );
+
   const busy = save.isPending || publish.isPending;
   const failure = publish.error ?? save.error ?? pauseOrResume.error;
   return (
     <div className="builder">
+      <UnsavedChangesGuard isDirty={isDirty} />
       <div className="builder-toolbar">
         <h1>{props.journey.name}</h1>
         <span className={`badge status-${status}`}>{t(`journeys.statuses.${status}`)}</span>
+        {isDirty && <span className="badge">{t('builder.unsaved')}</span>}
         <div className="spacer" />
         <button type="button" onClick={() => save.mutate()} disabled={busy}>
           {t('builder.saveDraft')}
@@ -312,7 +366,9 @@ function Builder(props: { journey: JourneyJson }) {
         {notice && !failure && <p className="notice">{notice}</p>}
         {failure && (
           <p className="field-error" role="alert">
-            {errorMessage(failure, t)}
+            {serverError?.nodeId
+              ? `${nodeTitle(serverError.nodeId)}: ${serverError.message}`
+              : errorMessage(failure, t)}
           </p>
         )}
       </div>
@@ -349,12 +405,14 @@ function Builder(props: { journey: JourneyJson }) {
           <OverlayContext.Provider value={overlay}>
             <ReactFlow
               nodes={nodes}
-              edges={edges}
+              edges={labelledEdges}
               nodeTypes={NODE_TYPES}
+              ariaLabelConfig={ariaLabelConfig}
               onNodesChange={onNodesChange}
               onEdgesChange={onEdgesChange}
               onConnect={onConnect}
               onNodeClick={(_, node) => setSelected(node.id)}
+              onSelectionChange={onSelectionChange}
               onPaneClick={() => setSelected(undefined)}
               fitView
               fitViewOptions={{ maxZoom: 1 }}
@@ -422,6 +480,12 @@ function Builder(props: { journey: JourneyJson }) {
       </div>
     </div>
   );
+}
+
+/** The definition a canvas draws, as text to compare (its problems aside: they follow from it). */
+function sourceOf(nodes: readonly JourneyNode[], edges: readonly Edge[]): string {
+  const noMessages = { notConnected: '', noStart: '', noConditions: '', port: () => '' };
+  return JSON.stringify(definitionFromGraph(nodes, edges, noMessages).definition);
 }
 
 /**

@@ -17,6 +17,7 @@ const MESSAGES = {
   notConnected: 'connects to nothing',
   noStart: 'connect the entry',
   noConditions: 'has no condition',
+  port: (port: string) => port.replace(/^branches\.(\d+)\.next$/, (_, index) => `yes ${Number(index) + 1}`),
 };
 
 const abandonedCart: JourneyDefinition = {
@@ -105,8 +106,8 @@ describe('journey canvas ⇄ definition', () => {
     );
     expect(definition.start).toBe('');
     expect(problems).toContainEqual({ nodeId: ENTRY_NODE, message: 'connect the entry' });
-    expect(problems).toContainEqual({ nodeId: 'wait_order', message: 'timeout connects to nothing' });
-    expect(problems).toContainEqual({ nodeId: 'check', message: 'branch 1 connects to nothing' });
+    expect(problems).toContainEqual({ nodeId: 'wait_order', message: 'timeoutNext connects to nothing' });
+    expect(problems).toContainEqual({ nodeId: 'check', message: 'yes 1 connects to nothing' });
     expect(problems.filter((problem) => problem.nodeId === 'done')).toEqual([]);
   });
 
@@ -122,7 +123,7 @@ describe('journey canvas ⇄ definition', () => {
     } as unknown as StepBody;
     const nodes = graphFromDefinition({ ...abandonedCart, steps: [...abandonedCart.steps, step] }).nodes;
     const { problems } = definitionFromGraph(nodes, [], MESSAGES);
-    expect(problems).toContainEqual({ nodeId: 'route', message: 'branch 2 has no condition' });
+    expect(problems).toContainEqual({ nodeId: 'route', message: 'yes 2 has no condition' });
     expect(problems.filter((problem) => problem.message.includes('no condition'))).toHaveLength(1);
 
     const edges = [

@@ -258,7 +258,13 @@ export interface GraphProblem {
 export function definitionFromGraph(
   nodes: readonly JourneyNode[],
   edges: readonly Edge[],
-  messages: { notConnected: string; noStart: string; noConditions: string },
+  messages: {
+    notConnected: string;
+    noStart: string;
+    noConditions: string;
+    /** A port's name in the reader's language, as the side panel labels it (`yes 1`, `otherwise`). */
+    port: (port: string) => string;
+  },
 ): { definition: JourneyDefinition; problems: GraphProblem[] } {
   const problems: GraphProblem[] = [];
   const target = (source: string, port: string) =>
@@ -280,12 +286,12 @@ export function definitionFromGraph(
       if ((arm.conditions ?? []).length === 0)
         problems.push({
           nodeId: node.id,
-          message: `${portLabel(`branches.${index}.next`)} ${messages.noConditions}`,
+          message: `${messages.port(`branches.${index}.next`)} ${messages.noConditions}`,
         });
     for (const port of portsOf(step)) {
       const next = target(node.id, port);
       if (next) setPath(step, port, next);
-      else problems.push({ nodeId: node.id, message: `${portLabel(port)} ${messages.notConnected}` });
+      else problems.push({ nodeId: node.id, message: `${messages.port(port)} ${messages.notConnected}` });
     }
     steps.push(step);
     canvas[node.id] = roundPosition(node.position);
@@ -298,15 +304,6 @@ export function definitionFromGraph(
 
 function roundPosition(position: { x: number; y: number }) {
   return { x: Math.round(position.x), y: Math.round(position.y) };
-}
-
-/** A short name for a port, as drawn beside its handle. */
-export function portLabel(port: string): string {
-  if (port === 'next') return 'next';
-  if (port === 'timeoutNext') return 'timeout';
-  if (port === 'otherwise') return 'otherwise';
-  const [list, index] = port.split('.');
-  return list === 'arms' ? `arm ${Number(index) + 1}` : `branch ${Number(index) + 1}`;
 }
 
 /**

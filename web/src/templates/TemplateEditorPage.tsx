@@ -1,5 +1,5 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router-dom';
 import { ApiError, api, workspacePath } from '../app/api.js';
@@ -7,6 +7,7 @@ import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
 import { Field } from '../components/field.js';
 import { ErrorState, errorMessage, Loading } from '../components/states.js';
+import { UnsavedChangesGuard } from '../components/unsaved-guard.js';
 import { type ContactChoice, ContactPicker } from './ContactPicker.js';
 import {
   bodyOf,
@@ -69,14 +70,6 @@ function Editor(props: { template: TemplateJson }) {
   const [testSentTo, setTestSentTo] = useState<string>();
   const templatePath = workspacePath(workspace.id, `/templates/${saved.id}`);
   const isDirty = !isSameDraft(draft, draftOf(saved));
-
-  useEffect(() => {
-    if (!isDirty) return;
-    // Closing the tab with unsaved changes asks first.
-    const warn = (event: BeforeUnloadEvent) => event.preventDefault();
-    window.addEventListener('beforeunload', warn);
-    return () => window.removeEventListener('beforeunload', warn);
-  }, [isDirty]);
 
   const properties = parseProperties(propertiesSource);
   const propertiesProblem = 'problem' in properties ? t(`templates.${properties.problem}`) : undefined;
@@ -171,6 +164,7 @@ function Editor(props: { template: TemplateJson }) {
 
   return (
     <div className="template-editor">
+      <UnsavedChangesGuard isDirty={isDirty} />
       <div className="editor-header">
         <Link to="/templates">{t('templates.back')}</Link>
         <h1>{saved.name}</h1>
