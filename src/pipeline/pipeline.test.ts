@@ -197,6 +197,44 @@ describe.each(BACKENDS)('event pipeline on %s', (backend) => {
     expect((await storage.events.listSetAside('ws_pipeline', { limit: 10 })).items).toEqual([]);
   });
 
+  it("sets aside only the Mops event a consumer that reads Mops's events fails on, not those around it", async () => {
+    const written: string[] = [];
+    const pipeline = new EventPipeline({
+      storage,
+      clock: systemClock,
+      logger: pino({ level: 'silent' }),
+      consumers: [
+        {
+          cursor: 'reads-mops-events',
+          batch: {
+            async prepare(events) {
+              return async () => {
+                if (events.some((event) => event.name === 'Poison'))
+                  throw new TypeError('cannot read the poison');
+                written.push(...events.map((event) => event.name ?? ''));
+              };
+            },
+          },
+        },
+      ],
+    });
+    const named = (name: string) => trackEvent({ workspaceId: 'ws_pipeline', name });
+    await storage.events.append({ events: [named('a')], rejected: [] });
+    const poison = named('Poison');
+    await storage.transaction((tx) =>
+      tx.generatedEvents.append(
+        [named('m1'), poison, named('m2')].map((event) => ({ event, identityId: 1 })),
+      ),
+    );
+    await storage.events.append({ events: [named('b')], rejected: [] });
+
+    await runUntilIdle(pipeline, []);
+    const { items } = await storage.events.listSetAside('ws_pipeline', { limit: 10 });
+    expect(items.map((item) => item.messageId)).toEqual([poison.messageId]);
+    expect(written).toEqual(['a', 'm1', 'm2', 'b']);
+    expect(pipeline.setAsideCount).toBe(1);
+  });
+
   it('sets nothing aside when the cursor moved from where the batch began', async () => {
     await append(1);
     await storage.runPipelineBatch('moved', 10, recording([]), 0);
