@@ -235,6 +235,52 @@ describe.each(BACKENDS)('event pipeline on %s', (backend) => {
     expect(pipeline.setAsideCount).toBe(1);
   });
 
+  it('counts only failures at the same event: another process moving the cursor starts the count again', async () => {
+    const flakyOnce = new Set(['Next']);
+    const written: string[] = [];
+    const failing: PipelineBatch<void> = {
+      async prepare(events) {
+        return async () => {
+          for (const { name } of events) {
+            if (name === 'Poison') throw new TypeError('cannot read the poison');
+            if (name !== null && flakyOnce.delete(name)) throw new TypeError('failed once');
+          }
+          written.push(...events.map((event) => event.name ?? ''));
+        };
+      },
+    };
+    const process = (batch: PipelineBatch<void>) =>
+      new EventPipeline({
+        storage,
+        clock: systemClock,
+        logger: pino({ level: 'silent' }),
+        consumers: [{ cursor: 'shared', batch }],
+      });
+    const here = process(failing);
+    // Another process, on a version that reads the poison fine.
+    const elsewhere = process(recording([]));
+    const named = (name: string) => trackEvent({ workspaceId: 'ws_pipeline', name });
+    const errors: unknown[] = [];
+    const round = async (pipeline: EventPipeline) => {
+      try {
+        await pipeline.runOnce();
+      } catch (error) {
+        errors.push(error);
+      }
+    };
+
+    await storage.events.append({ events: [named('Poison')], rejected: [] });
+    for (let attempt = 0; attempt < 3; attempt++) await round(here);
+    expect(errors).toHaveLength(3);
+    await round(elsewhere);
+    await storage.events.append({ events: [named('Next')], rejected: [] });
+    await round(here); // 'Next' fails once…
+    await round(here); // …and goes through the next time
+    expect(errors).toHaveLength(4);
+    expect(written).toEqual(['Next']);
+    expect((await storage.events.listSetAside('ws_pipeline', { limit: 10 })).items).toEqual([]);
+  });
+
   it('sets nothing aside when the cursor moved from where the batch began', async () => {
     await append(1);
     await storage.runPipelineBatch('moved', 10, recording([]), 0);

@@ -231,10 +231,16 @@ export class EventPipeline {
       // Failing before it had its events, or as the database fails, is not an event's doing.
       if (taken === undefined || isPassingFailure(error)) throw error;
       if (failing === undefined) {
-        this.#failing.set(consumer.cursor, { eventsLeft: taken.events.length, attempts: 1 });
+        this.#failing.set(consumer.cursor, {
+          eventsLeft: taken.events.length,
+          after: taken.span.after,
+          attempts: 1,
+        });
         throw error;
       }
-      failing.attempts += 1;
+      // Only failures at the same event count: another process may have moved the cursor meanwhile.
+      if (failing.after === taken.span.after) failing.attempts += 1;
+      else Object.assign(failing, { after: taken.span.after, attempts: 1 });
       if (failing.attempts < ATTEMPTS_BEFORE_SETTING_ASIDE) throw error;
       await storage.ping(); // a database gone away throws here, and nothing is set aside
       return this.#setAside(consumer.cursor, taken, error);
@@ -343,6 +349,8 @@ type BatchOutcome = PipelineOutcome<unknown> | { status: 'set aside' };
 interface FailingBatch {
   /** Events of the failed batch (Mops's own it read too) not yet got past, one at a time. */
   eventsLeft: number;
-  /** Failed attempts in a row at the current one. */
+  /** Where the cursor stood before the event that failed last. */
+  after: string;
+  /** Failed attempts in a row at that event. */
   attempts: number;
 }
