@@ -11,8 +11,12 @@ export function isPassingFailure(error: unknown): boolean {
     if (SQLITE_PASSING_CODE.test(code)) return true;
     if (SYSTEM_ERROR_CODE.test(code)) return true;
   }
-  // node-postgres ends a query on a lost connection with an error that has no code.
-  return typeof message === 'string' && /connection terminated|connection ended|timeout/i.test(message);
+  // node-postgres ends a query on a lost connection with an error that has no code, and refuses the
+  // queries after it (the rollback's among them, whose error is the one a transaction then throws).
+  return (
+    typeof message === 'string' &&
+    /connection terminated|connection ended|connection error|not queryable|timeout/i.test(message)
+  );
 }
 
 /**

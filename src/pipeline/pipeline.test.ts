@@ -1,3 +1,4 @@
+import pg from 'pg';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../core/clock.js';
@@ -280,6 +281,58 @@ describe.each(BACKENDS)('event pipeline on %s', (backend) => {
     expect(written).toEqual(['Next']);
     expect((await storage.events.listSetAside('ws_pipeline', { limit: 10 })).items).toEqual([]);
   });
+
+  it.runIf(backend === 'postgres')(
+    'takes a connection the server ended in the middle of a batch for the database failing, not the events',
+    async () => {
+      const killer = new pg.Client({ connectionString: database.env.MOPS_DATABASE_URL });
+      await killer.connect();
+      let isCut = false;
+      const written: number[] = [];
+      const pipeline = new EventPipeline({
+        storage,
+        clock: systemClock,
+        logger: pino({ level: 'silent' }),
+        consumers: [
+          {
+            cursor: 'cut-off',
+            batch: {
+              async prepare(events) {
+                return async () => {
+                  if (!isCut) {
+                    isCut = true;
+                    // The server ends the batch's connection (the one holding its cursor), as a
+                    // restart or a failover does, and the batch then goes on to write.
+                    const { rows } = await killer.query<{ pid: number }>(
+                      `select pid from pg_locks where relation = 'pipeline_cursors'::regclass and pid <> pg_backend_pid()`,
+                    );
+                    for (const { pid } of rows) await killer.query('select pg_terminate_backend($1)', [pid]);
+                    for (;;) {
+                      const gone = await killer.query('select 1 from pg_stat_activity where pid = any($1)', [
+                        rows.map((row) => row.pid),
+                      ]);
+                      if (gone.rowCount === 0) break;
+                    }
+                  }
+                  written.push(events.length);
+                };
+              },
+            },
+          },
+        ],
+      });
+      try {
+        await append(2);
+        const errors: unknown[] = [];
+        await runUntilIdle(pipeline, errors);
+        expect(errors).toHaveLength(1);
+        // Not one event at a time: the events were not at fault.
+        expect(written).toEqual([2, 2]);
+      } finally {
+        await killer.end();
+      }
+    },
+  );
 
   it('sets nothing aside when the cursor moved from where the batch began', async () => {
     await append(1);

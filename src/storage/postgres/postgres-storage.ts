@@ -61,6 +61,10 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
   };
   const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 });
   pool.on('error', () => undefined); // an idle client's broken connection is replaced on next use
+  // A connection the server ends while a transaction holds it (between two of its statements) fails
+  // that transaction's next statement, and the pool drops it on release; unheard, the error event
+  // would end the process.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const ops = postgresOps;
   const appended = new EventEmitter();
