@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addBusinessTime, BusinessHours } from './business-hours.js';
+import { addBusinessTime, BusinessHours, fitsInBusinessYear } from './business-hours.js';
 
 const HOUR = 3_600_000;
 const weekdays = BusinessHours.parse({});
@@ -34,6 +34,47 @@ describe('business hours', () => {
     expect(addBusinessTime(rome('2026-03-27T16:00', '+01:00'), 4 * HOUR, weekdays, 'Europe/Rome')).toBe(
       rome('2026-03-30T12:00', '+02:00'),
     );
+  });
+
+  it('opens when the clocks jump over its opening time, not the evening before', () => {
+    const sundayMornings = BusinessHours.parse({ days: ['sun'], start: '00:00', end: '08:00' });
+    // São Paulo, 4 November 2018: midnight jumped to 01:00 (-03:00 to -02:00).
+    expect(
+      addBusinessTime(Date.parse('2018-11-03T12:00-03:00'), HOUR, sundayMornings, 'America/Sao_Paulo'),
+    ).toBe(Date.parse('2018-11-04T02:00-02:00'));
+  });
+
+  it('counts nothing, rather than less than nothing, for hours the clocks jump over', () => {
+    const inTheGap = BusinessHours.parse({ days: ['sun'], start: '02:30', end: '03:00' });
+    // Rome, Sunday 29 March 2026: 02:00 jumps to 03:00, so that Sunday's half hour never comes.
+    expect(addBusinessTime(rome('2026-03-28T12:00', '+01:00'), HOUR / 2, inTheGap, 'Europe/Rome')).toBe(
+      rome('2026-04-05T03:00', '+02:00'),
+    );
+  });
+
+  it('never fails to find the end of the longest time it accepts, whatever DST does to the hours', () => {
+    const MINUTE = 60_000;
+    const cases = [
+      // 52 Sundays of half an hour, from the Sunday Rome's clocks jump over it.
+      {
+        zone: 'Europe/Rome',
+        start: '2026-03-29T00:59:59.999Z',
+        hours: { days: ['sun'], start: '02:30', end: '03:00' },
+        longest: 52 * 30 * MINUTE,
+      },
+      // Newfoundland changed its clocks at 00:01 in 2011: 104 weekend days of one minute.
+      {
+        zone: 'America/St_Johns',
+        start: '2011-01-01T00:59:59.999Z',
+        hours: { days: ['sat', 'sun'], start: '00:00', end: '00:01' },
+        longest: 104 * MINUTE,
+      },
+    ] as const;
+    for (const { zone, start, hours: given, longest } of cases) {
+      const hours = BusinessHours.parse(given);
+      expect(fitsInBusinessYear(longest, hours)).toBe(true);
+      expect(addBusinessTime(Date.parse(start), longest, hours, zone)).toBeGreaterThan(Date.parse(start));
+    }
   });
 
   it('reads the days and hours in the zone given', () => {

@@ -25,8 +25,11 @@ export type BusinessHours = z.infer<typeof BusinessHours>;
 
 /** Working weeks a time counted in business hours may span (`fitsInBusinessYear`). */
 const MAX_WEEKS = 52;
-/** Calendar days looked through at most: more than MAX_WEEKS, whatever DST does to an hour. */
-const MAX_DAYS = 7 * (MAX_WEEKS + 2);
+/**
+ * Calendar days looked through at most: twice MAX_WEEKS, far more than they need whatever DST does
+ * (a day's hours inside a gap the clocks jump over count for nothing, and Morocco had two gaps a year).
+ */
+const MAX_DAYS = 7 * MAX_WEEKS * 2;
 
 /** Whether `durationMs` of business hours ends within a year of working weeks. */
 export function fitsInBusinessYear(durationMs: number, hours: BusinessHours): boolean {
@@ -60,7 +63,8 @@ export function addBusinessTime(
     const date = { year: day.getUTCFullYear(), month: day.getUTCMonth() + 1, day: day.getUTCDate() };
     const opens = zonedTime(date, startHour, startMinute, timeZone);
     const closes = zonedTime(date, endHour, endMinute, timeZone);
-    if (cursor >= closes) continue;
+    // Hours that fall in a DST gap may open after they close: that day has none.
+    if (cursor >= closes || opens >= closes) continue;
     cursor = Math.max(cursor, opens);
     if (remaining <= closes - cursor) return cursor + remaining;
     remaining -= closes - cursor;

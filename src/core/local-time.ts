@@ -74,12 +74,21 @@ export function zonedTime(
   const wanted = Date.UTC(date.year, date.month - 1, date.day, hour, minute);
   let guess = wanted;
   // Two corrections settle every zone, including across a DST change.
-  for (let i = 0; i < 2; i++) {
-    const local = localParts(guess, timeZone);
-    const shown = Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute);
-    guess += wanted - shown;
-  }
-  return guess;
+  for (let i = 0; i < 2; i++) guess += wanted - wallClock(guess, timeZone);
+  if (wallClock(guess, timeZone) === wanted) return guess;
+  // In a gap the clocks jump over, no instant shows the time: read it with the offset from before
+  // the jump, which lands as far past the gap as the time is into it (02:30 on a 02:00→03:00 night is
+  // 03:30; 00:00 where midnight jumps to 01:00 is 01:00, not the evening before).
+  const before = wanted - DAY_MS;
+  return wanted - (wallClock(before, timeZone) - before);
+}
+
+const DAY_MS = 86_400_000;
+
+/** The wall-clock time `at` shows in `timeZone`, as if it were UTC, to the minute. */
+function wallClock(at: number, timeZone: string): number {
+  const local = localParts(at, timeZone);
+  return Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute);
 }
 
 /** The first instant after `now` when it is `time` (HH:MM) in `timeZone`, on one of `days` if given. */

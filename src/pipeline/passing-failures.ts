@@ -11,8 +11,9 @@ export function isPassingFailure(error: unknown): boolean {
     if (SQLITE_PASSING_CODE.test(code)) return true;
     if (SYSTEM_ERROR_CODE.test(code)) return true;
   }
-  // node-postgres ends a query on a lost connection with an error that has no code. Its own messages
-  // only: any error may quote a field named `timeoutMs`, and one that did was never given up.
+  // node-postgres ends a query on a lost connection with an error that has no code, and refuses the
+  // queries after it (the rollback's among them, whose error is the one a transaction then throws).
+  // Its own messages only: any error may quote a field named `timeoutMs`, and one that did was never given up.
   return typeof message === 'string' && NODE_POSTGRES_LOST_CONNECTION.test(message);
 }
 

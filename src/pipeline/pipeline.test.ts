@@ -1,3 +1,4 @@
+import pg from 'pg';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../core/clock.js';
@@ -196,6 +197,142 @@ describe.each(BACKENDS)('event pipeline on %s', (backend) => {
     expect(pipeline.setAsideCount).toBe(0);
     expect((await storage.events.listSetAside('ws_pipeline', { limit: 10 })).items).toEqual([]);
   });
+
+  it("sets aside only the Mops event a consumer that reads Mops's events fails on, not those around it", async () => {
+    const written: string[] = [];
+    const pipeline = new EventPipeline({
+      storage,
+      clock: systemClock,
+      logger: pino({ level: 'silent' }),
+      consumers: [
+        {
+          cursor: 'reads-mops-events',
+          batch: {
+            async prepare(events) {
+              return async () => {
+                if (events.some((event) => event.name === 'Poison'))
+                  throw new TypeError('cannot read the poison');
+                written.push(...events.map((event) => event.name ?? ''));
+              };
+            },
+          },
+        },
+      ],
+    });
+    const named = (name: string) => trackEvent({ workspaceId: 'ws_pipeline', name });
+    await storage.events.append({ events: [named('a')], rejected: [] });
+    const poison = named('Poison');
+    await storage.transaction((tx) =>
+      tx.generatedEvents.append(
+        [named('m1'), poison, named('m2')].map((event) => ({ event, identityId: 1 })),
+      ),
+    );
+    await storage.events.append({ events: [named('b')], rejected: [] });
+
+    await runUntilIdle(pipeline, []);
+    const { items } = await storage.events.listSetAside('ws_pipeline', { limit: 10 });
+    expect(items.map((item) => item.messageId)).toEqual([poison.messageId]);
+    expect(written).toEqual(['a', 'm1', 'm2', 'b']);
+    expect(pipeline.setAsideCount).toBe(1);
+  });
+
+  it('counts only failures at the same event: another process moving the cursor starts the count again', async () => {
+    const flakyOnce = new Set(['Next']);
+    const written: string[] = [];
+    const failing: PipelineBatch<void> = {
+      async prepare(events) {
+        return async () => {
+          for (const { name } of events) {
+            if (name === 'Poison') throw new TypeError('cannot read the poison');
+            if (name !== null && flakyOnce.delete(name)) throw new TypeError('failed once');
+          }
+          written.push(...events.map((event) => event.name ?? ''));
+        };
+      },
+    };
+    const process = (batch: PipelineBatch<void>) =>
+      new EventPipeline({
+        storage,
+        clock: systemClock,
+        logger: pino({ level: 'silent' }),
+        consumers: [{ cursor: 'shared', batch }],
+      });
+    const here = process(failing);
+    // Another process, on a version that reads the poison fine.
+    const elsewhere = process(recording([]));
+    const named = (name: string) => trackEvent({ workspaceId: 'ws_pipeline', name });
+    const errors: unknown[] = [];
+    const round = async (pipeline: EventPipeline) => {
+      try {
+        await pipeline.runOnce();
+      } catch (error) {
+        errors.push(error);
+      }
+    };
+
+    await storage.events.append({ events: [named('Poison')], rejected: [] });
+    for (let attempt = 0; attempt < 3; attempt++) await round(here);
+    expect(errors).toHaveLength(3);
+    await round(elsewhere);
+    await storage.events.append({ events: [named('Next')], rejected: [] });
+    await round(here); // 'Next' fails once…
+    await round(here); // …and goes through the next time
+    expect(errors).toHaveLength(4);
+    expect(written).toEqual(['Next']);
+    expect((await storage.events.listSetAside('ws_pipeline', { limit: 10 })).items).toEqual([]);
+  });
+
+  it.runIf(backend === 'postgres')(
+    'takes a connection the server ended in the middle of a batch for the database failing, not the events',
+    async () => {
+      const killer = new pg.Client({ connectionString: database.env.MOPS_DATABASE_URL });
+      await killer.connect();
+      let isCut = false;
+      const written: number[] = [];
+      const pipeline = new EventPipeline({
+        storage,
+        clock: systemClock,
+        logger: pino({ level: 'silent' }),
+        consumers: [
+          {
+            cursor: 'cut-off',
+            batch: {
+              async prepare(events) {
+                return async () => {
+                  if (!isCut) {
+                    isCut = true;
+                    // The server ends the batch's connection (the one holding its cursor), as a
+                    // restart or a failover does, and the batch then goes on to write.
+                    const { rows } = await killer.query<{ pid: number }>(
+                      `select pid from pg_locks where relation = 'pipeline_cursors'::regclass and pid <> pg_backend_pid()`,
+                    );
+                    for (const { pid } of rows) await killer.query('select pg_terminate_backend($1)', [pid]);
+                    for (;;) {
+                      const gone = await killer.query('select 1 from pg_stat_activity where pid = any($1)', [
+                        rows.map((row) => row.pid),
+                      ]);
+                      if (gone.rowCount === 0) break;
+                    }
+                  }
+                  written.push(events.length);
+                };
+              },
+            },
+          },
+        ],
+      });
+      try {
+        await append(2);
+        const errors: unknown[] = [];
+        await runUntilIdle(pipeline, errors);
+        expect(errors).toHaveLength(1);
+        // Not one event at a time: the events were not at fault.
+        expect(written).toEqual([2, 2]);
+      } finally {
+        await killer.end();
+      }
+    },
+  );
 
   it('sets nothing aside when the cursor moved from where the batch began', async () => {
     await append(1);

@@ -220,6 +220,9 @@ export class EventPipeline {
           ...(consumer.notBeyond ? { notBeyond: consumer.notBeyond } : {}),
           ...(skipMopsEvents ? { skipMopsEvents } : {}),
           ...(mopsEventsRead?.length ? { mopsEventsRead } : {}),
+          // One event, Mops's own included: else the batch carries the Mops events before the next
+          // client event (all up to the log's end, when none follows) and sets them all aside together.
+          ...(failing ? { countsEveryEvent: true } : {}),
         },
       );
     try {
@@ -228,10 +231,16 @@ export class EventPipeline {
       // Failing before it had its events, or as the database fails, is not an event's doing.
       if (taken === undefined || isPassingFailure(error)) throw error;
       if (failing === undefined) {
-        this.#failing.set(consumer.cursor, { eventsLeft: clientEvents(taken.events), attempts: 1 });
+        this.#failing.set(consumer.cursor, {
+          eventsLeft: taken.events.length,
+          after: taken.span.after,
+          attempts: 1,
+        });
         throw error;
       }
-      failing.attempts += 1;
+      // Only failures at the same event count: another process may have moved the cursor meanwhile.
+      if (failing.after === taken.span.after) failing.attempts += 1;
+      else Object.assign(failing, { after: taken.span.after, attempts: 1 });
       if (failing.attempts < ATTEMPTS_BEFORE_SETTING_ASIDE) throw error;
       await storage.ping(); // a database gone away throws here, and nothing is set aside
       return this.#setAside(consumer.cursor, taken, error);
@@ -265,7 +274,7 @@ export class EventPipeline {
     const failing = this.#failing.get(cursor);
     if (failing === undefined) return;
     failing.attempts = 0;
-    failing.eventsLeft -= Math.max(1, clientEvents(events));
+    failing.eventsLeft -= Math.max(1, events.length);
     if (failing.eventsLeft <= 0) this.#failing.delete(cursor);
   }
 
@@ -338,11 +347,10 @@ export async function waitUntilCaughtUp(
 type BatchOutcome = PipelineOutcome<unknown> | { status: 'set aside' };
 
 interface FailingBatch {
-  /** Clients' events of the failed batch not yet got past, one at a time. */
+  /** Events of the failed batch (Mops's own it read too) not yet got past, one at a time. */
   eventsLeft: number;
-  /** Failed attempts in a row at the current one. */
+  /** Where the cursor stood before the event that failed last. */
+  after: string;
+  /** Failed attempts in a row at that event. */
   attempts: number;
 }
-
-const clientEvents = (events: readonly StoredEvent[]): number =>
-  events.filter((event) => event.origin === undefined).length;

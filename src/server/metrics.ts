@@ -46,7 +46,7 @@ export function createMetrics(storage: Storage) {
     }),
     pipelineSetAside: new Gauge({
       name: 'mops_pipeline_set_aside_events',
-      help: 'Events a consumer of the event log failed on at every attempt and went on past, by consumer (listed per workspace under /events/set-aside)',
+      help: 'Events a consumer of the event log failed on at every attempt and went on past, by consumer (listed per workspace at GET /api/workspaces/{id}/set-aside-events)',
       labelNames: ['consumer'] as const,
       registers: [registry],
       async collect() {

@@ -201,6 +201,14 @@ export function mopsEventsCondition(options: PipelineReadOptions | undefined): R
     : sql`and (origin is null or name in (${sql.join(read)}))`;
 }
 
+/**
+ * The condition on the events that count towards a pipeline read's limit: the clients' events, or
+ * with `countsEveryEvent` every event the read returns.
+ */
+export function countedEventsCondition(options: PipelineReadOptions | undefined): RawBuilder<unknown> {
+  return options?.countsEveryEvent ? mopsEventsCondition(options) : sql`and origin is null`;
+}
+
 /** Errors are kept to this many characters: a stack of a deep recursion can run to megabytes. */
 const SET_ASIDE_REASON_MAX = 2000;
 

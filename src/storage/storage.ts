@@ -798,6 +798,11 @@ export interface PipelineReadOptions {
   skipMopsEvents?: boolean;
   /** With `skipMopsEvents`: Mops's own events of these names are read all the same. */
   mopsEventsRead?: string[];
+  /**
+   * The limit counts every event the batch reads, Mops's own too, not only the clients': a consumer
+   * going one event at a time past a failed batch reads exactly one, whoever wrote it.
+   */
+  countsEveryEvent?: boolean;
 }
 
 /** Positions of a consumer's cursor (opaque, backend-specific). */

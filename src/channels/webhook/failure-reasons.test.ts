@@ -42,6 +42,22 @@ describe('the reason members read of a failed webhook call', () => {
     }
   });
 
+  it('keeps out a host holding characters a URL allows in a name (a token with an underscore)', () => {
+    for (const url of [
+      'https://tok_3n.hooks.example.com/in',
+      "https://a~b!c$d*e'f,g;h=i.example.com:8443/",
+      'http://tok_3n:8080/',
+    ]) {
+      const { host } = new URL(url);
+      const admins = unansweredReason(host, new Error('connect ECONNREFUSED 10.1.2.3:443'));
+      expect(admins.startsWith(host)).toBe(true);
+      expect(reasonShownToMembers(admins)).toBe('the receiver refused the connection');
+      expect(
+        reasonShownToMembers(`retrying: ${unansweredReason(host, new Error('other side closed'))}`),
+      ).toBe('retrying: the connection broke off before an answer');
+    }
+  });
+
   it('says a private address was refused without naming it', () => {
     const refused = new PrivateNetworkError('tok3n.internal.example.com', '10.1.2.3').message;
     expect(reasonShownToMembers(refused)).toBe(

@@ -23,8 +23,16 @@ export function unansweredReason(host: string, error: unknown): string {
 
 const NOT_FOLLOWED = ' (redirects are not followed)';
 const ANSWERED = /^HTTP (\d{3}) from /;
-/** A host name, an IPv4 or a bracketed IPv6 address, with its port: never a space, and no `_` (SQLITE_BUSY:). */
-const UNANSWERED = /^(?:\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d+)?: (.*)$/is;
+/**
+ * A host as a URL holds it, with its port: a bracketed IPv6 address, or a name, which may hold
+ * `_ ~ ! $ * ' , ; = { }` (a per-hook token among them) but never a space or a URL delimiter. A name
+ * with such a character must have a dot or a port to count as one: `SQLITE_BUSY: …` is no host.
+ */
+const HOST_CHARACTER = String.raw`[^\s:/?#@\[\]\\]`;
+const UNANSWERED = new RegExp(
+  String.raw`^(?:\[[0-9a-f:.]+\]|[a-z0-9.-]+|${HOST_CHARACTER}*\.${HOST_CHARACTER}*|${HOST_CHARACTER}+(?=:\d))(?::\d+)?: (.*)$`,
+  'is',
+);
 /** network-guard's refusal: `crm.example.com resolves to 10.0.0.7, a private or reserved address; …`. */
 const PRIVATE_ADDRESS = /^\S+ resolves to \S+, a private or reserved address/;
 

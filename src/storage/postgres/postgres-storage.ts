@@ -6,6 +6,7 @@ import { type AppendInput, GroupCommitter } from '../group-committer.js';
 import { createAccessStore, createWorkspaceStore } from '../kysely-access.js';
 import { createDashboardStore } from '../kysely-dashboard.js';
 import {
+  countedEventsCondition,
   createEventReader,
   createGeneratedEventWriter,
   mopsEventsCondition,
@@ -61,6 +62,10 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
   };
   const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 });
   pool.on('error', () => undefined); // an idle client's broken connection is replaced on next use
+  // A connection the server ends while a transaction holds it (between two of its statements) fails
+  // that transaction's next statement, and the pool drops it on release; unheard, the error event
+  // would end the process.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const ops = postgresOps;
   const appended = new EventEmitter();
@@ -337,11 +342,11 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     // Only transactions older than every one still running are complete: a younger event could
     // still be joined by an older, slower transaction's events, which must not be skipped.
     const complete = sql`xact_id < pg_snapshot_xmin(pg_current_snapshot())`;
-    // The batch ends at the limit-th client event, or else at the last complete event.
+    // The batch ends at the limit-th event it counts (see `countsEveryEvent`), or else at the last complete event.
     const ends = await sql<{ xact_id: string; id: string }>`
       select xact_id, id from (
         (select xact_id, id, 0 as preference from events
-          where (xact_id, id) > ${after} and ${complete} ${bound} and origin is null
+          where (xact_id, id) > ${after} and ${complete} ${bound} ${countedEventsCondition(options)}
           order by xact_id, id limit 1 offset ${limit - 1})
         union all
         (select xact_id, id, 1 from events

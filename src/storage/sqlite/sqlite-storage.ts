@@ -6,6 +6,7 @@ import { GroupCommitter } from '../group-committer.js';
 import { createAccessStore, createWorkspaceStore } from '../kysely-access.js';
 import { createDashboardStore } from '../kysely-dashboard.js';
 import {
+  countedEventsCondition,
   createEventReader,
   createGeneratedEventWriter,
   type EventRow,
@@ -121,12 +122,12 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
         await ensureCursor(options.notBeyond);
         bound = Number(await cursorPosition(db, options.notBeyond));
       }
-      // The batch ends at the limit-th client event, or with the log. Ids are handed out under the
+      // The batch ends at the limit-th event it counts (see `countsEveryEvent`), or with the log. Ids are handed out under the
       // write lock and a commit shows all of its rows at once, so every id up to the largest seen is
       // committed: one statement finds the end, the next reads up to it.
       const { rows: ends } = await sql<{ through: number | null }>`
         select coalesce(
-          (select id from events where id > ${position} and id <= ${bound} and origin is null
+          (select id from events where id > ${position} and id <= ${bound} ${countedEventsCondition(options)}
             order by id limit 1 offset ${limit - 1}),
           (select max(id) from events where id <= ${bound})) as through`.execute(db);
       const through = Number(ends[0]?.through ?? 0);
