@@ -13,6 +13,15 @@ export const isStorableText = (text: string): boolean => !hasNul(text) && !hasLo
 export const storableText = (text: string): string =>
   text.replace(LONE_SURROGATES, '\uFFFD').replaceAll('\0', '\uFFFD');
 
+/** Errors are kept to this many characters: a stack of a deep recursion can run to megabytes. */
+const ERROR_KEPT_MAX = 2000;
+
+/**
+ * An error's text as a column keeps it: cut to its first 2,000 characters, and storable (a cut inside
+ * an emoji, or a NUL the error quoted from a record, would fail the write on PostgreSQL).
+ */
+export const storableError = (text: string): string => storableText(text.slice(0, ERROR_KEPT_MAX));
+
 /**
  * How deep a JSON value may nest: far beyond any real event or definition (a segment rule's 20 levels
  * are about 45), and well short of the recursion that overflows the stack of whatever reads it next.

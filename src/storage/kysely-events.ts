@@ -1,6 +1,6 @@
 import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { EventType, SetAsideEvent, StoredEvent, StoredRejectedEvent } from '../core/event.js';
-import { storableText } from '../core/storable-text.js';
+import { storableError } from '../core/storable-text.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isNumber, isNumberPair, toPage } from './paging.js';
@@ -209,9 +209,6 @@ export function countedEventsCondition(options: PipelineReadOptions | undefined)
   return options?.countsEveryEvent ? mopsEventsCondition(options) : sql`and origin is null`;
 }
 
-/** Errors are kept to this many characters: a stack of a deep recursion can run to megabytes. */
-const SET_ASIDE_REASON_MAX = 2000;
-
 /**
  * `Storage.setAside`'s writes, in the caller's transaction: moves the cursor from `span.after` to
  * `span.through` and keeps the events with the reason; false when the cursor stood elsewhere.
@@ -231,8 +228,7 @@ export async function setAsideInTransaction(
     .where('position', '=', span.after)
     .executeTakeFirst();
   if (Number(moved.numUpdatedRows) !== 1) return false;
-  // A cut inside an emoji, or a NUL the error quoted from the event, would fail the write on PostgreSQL.
-  const kept = storableText(reason.slice(0, SET_ASIDE_REASON_MAX));
+  const kept = storableError(reason);
   for (const part of chunks(events, 500))
     await tx
       .insertInto('set_aside_events')

@@ -2,15 +2,12 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { payloadProperties, type SegmentPayload } from '../core/event.js';
 import type { IdentityKind } from '../core/profile.js';
 import type { Segment, SegmentCondition } from '../core/segment-definition.js';
-import { storableText } from '../core/storable-text.js';
+import { storableError } from '../core/storable-text.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';
 import type { Database } from './schema.js';
 import type { ProfileEventFact, ProfileIdentity, SegmentMemberChange, SegmentStore } from './storage.js';
-
-/** Errors are kept to this many characters: a stack of a deep recursion can run to megabytes. */
-const FAILURE_MAX = 2000;
 
 function toSegment(row: Selectable<Database['segments']>, ops: DialectOps): Segment {
   return {
@@ -170,7 +167,7 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
     async stopBackfill({ id, version, failure }) {
       await db
         .updateTable('segments')
-        .set({ backfill_failure: storableText(failure.slice(0, FAILURE_MAX)) })
+        .set({ backfill_failure: storableError(failure) })
         .where('id', '=', id)
         .where('version', '=', version)
         .where('status', '=', 'backfilling')

@@ -1,12 +1,9 @@
 import type { Kysely } from 'kysely';
-import { storableText } from '../core/storable-text.js';
+import { storableError } from '../core/storable-text.js';
 import type { DueTimer, SetAsideTimer, TimerKind } from '../core/timers.js';
 import { decodeCursor, isNumber, toPage } from './paging.js';
 import type { Database } from './schema.js';
 import type { SetAsideTimerStore } from './storage.js';
-
-/** Errors are kept to this many characters: a stack of a deep recursion can run to megabytes. */
-const REASON_MAX = 2000;
 
 export function createSetAsideTimerStore(db: Kysely<Database>): SetAsideTimerStore {
   return {
@@ -20,8 +17,7 @@ export function createSetAsideTimerStore(db: Kysely<Database>): SetAsideTimerSto
           subject: timer.subject,
           token: timer.token,
           due_at: timer.dueAt,
-          // A cut inside an emoji, or a NUL the error quoted, would fail the write on PostgreSQL.
-          reason: storableText(reason.slice(0, REASON_MAX)),
+          reason: storableError(reason),
           set_aside_at: at,
         })
         .execute();
