@@ -11,6 +11,9 @@ const USER_OF_ROW = {
   profiles: 'new.user_id',
   // The segments consumer making the user's profile a member.
   segment_members: '(select user_id from profiles where id = new.profile_id)',
+  // A journey instance of the user's moving (a step entered: `step_id`).
+  journey_transitions:
+    '(select p.user_id from journey_instances i join profiles p on p.id = i.profile_id where i.id = new.instance_id)',
 } as const;
 
 /**
@@ -22,12 +25,14 @@ export async function refuseRowsOf(
   world: TestWorld,
   table: keyof typeof USER_OF_ROW,
   userId: string,
+  /** A further condition on the row (`new.step_id = 'remind'`), in SQL both databases read. */
+  andWhen?: string,
 ): Promise<void> {
   await refuseWrites(databaseOf(world), {
     name: `refuse_${table}`,
     table,
     on: 'insert',
-    when: `${USER_OF_ROW[table]} = '${userId}'`,
+    when: `${USER_OF_ROW[table]} = '${userId}'${andWhen ? ` and ${andWhen}` : ''}`,
   });
 }
 

@@ -171,6 +171,44 @@ describe('dashboard (Chromium)', () => {
     await consoleWorld.shot('dashboard-set-aside');
   }, 60_000);
 
+  it('warns of a timer set aside, with its kind, what it was of, when it was due and the error', async () => {
+    const { api } = consoleWorld;
+    expect(await page.getByRole('region', { name: 'Timers set aside' }).count()).toBe(0);
+    const created = await api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: 'Trial reminder',
+        entry: { trigger: { type: 'event', event: 'Trial Started' } },
+        start: 'pause',
+        steps: [
+          { id: 'pause', type: 'wait', duration: '2s', next: 'remind' },
+          { id: 'remind', type: 'update_traits', set: { reminded: true }, next: 'done' },
+          { id: 'done', type: 'exit' },
+        ],
+      },
+    });
+    expect((await api('POST', `/journeys/${created.body.id}/publish`)).status).toBe(200);
+    // Moving on from the wait fails for this contact every time: the timer, not the event, is at fault.
+    await refuseRowsOf(consoleWorld.world, 'journey_transitions', 'late', "new.step_id = 'remind'");
+    await send([{ type: 'track', userId: 'late', event: 'Trial Started' }]);
+    await expect
+      .poll(async () => (await api<{ items: unknown[] }>('GET', '/set-aside-timers')).body.items.length, {
+        timeout: 30_000,
+      })
+      .toBe(1);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const card = page.getByRole('region', { name: 'Timers set aside' });
+    await card.waitFor();
+    const cells = await card.locator('tbody tr td').allTextContents();
+    expect(cells).toEqual([
+      expect.any(String),
+      'Journey wait',
+      expect.stringMatching(/^\S+ \(\S+\)$/),
+      expect.any(String),
+      expect.stringContaining(REFUSAL),
+    ]);
+    await consoleWorld.shot('dashboard-set-aside-timer');
+  }, 60_000);
+
   it("names every step of a long journey's funnel where it can be read, clear of the others, on a laptop", async () => {
     const { api } = consoleWorld;
     const created = await api<{ id: string }>('POST', '/journeys', {

@@ -16,7 +16,7 @@ import {
   type TimeRange,
   toLocalInput,
 } from './range.js';
-import { SetAsideEvents } from './SetAsideEvents.js';
+import { SetAsideEvents, SetAsideTimers } from './SetAside.js';
 import { EventsChart, MessagesChart } from './TimeCharts.js';
 
 type Choice = Preset | 'custom';
@@ -29,6 +29,7 @@ export function DashboardPage() {
     <div className="dashboard">
       <h1>{t('dashboard.title')}</h1>
       <SetAsideEvents />
+      <SetAsideTimers />
       <RangePicker range={range} onChange={setRange} />
       <div className="dash-grid">
         <EventsChart range={range} />

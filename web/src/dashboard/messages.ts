@@ -96,8 +96,18 @@ const en = {
     empty: 'No rejected events in this range: every call passed validation.',
   },
   setAside: {
-    title: 'Events set aside',
-    help: 'Stored events a step of processing failed on at every attempt, and went on past. Each is a bug to report with its reason: the event stays in the log, but what that step would have done with it was not done.',
+    events: {
+      title: 'Events set aside',
+      help: 'Stored events a step of processing failed on at every attempt, and went on past. Each is a bug to report with its reason: the event stays in the log, but what that step would have done with it was not done.',
+    },
+    timers: {
+      title: 'Timers set aside',
+      help: 'Timers that failed at every attempt when they fell due, and no longer fall due: a journey instance waits until an event moves it, a contact’s segment windows are decided again at their next event, a hand-off stays pending without its SLA being judged. Each is a bug to report with its reason.',
+    },
+    kind: 'Timer',
+    kinds: { journey: 'Journey wait', segment: 'Segment window', 'hand-off': 'Hand-off SLA' },
+    subject: 'Of',
+    dueAt: 'Was due',
     setAsideAt: 'Set aside',
     consumer: 'Step',
     event: 'Event',
@@ -109,7 +119,7 @@ const en = {
       segments: 'Segments',
       journeys: 'Journeys',
     },
-    more: 'The newest {{count}} are shown; the API lists them all (GET /set-aside-events).',
+    more: 'The newest {{count}} are shown; the API lists them all (GET {{path}}).',
   },
 };
 
@@ -210,8 +220,22 @@ const it: typeof en = {
     empty: 'Nessun evento rifiutato in questo intervallo: ogni chiamata ha superato la validazione.',
   },
   setAside: {
-    title: 'Eventi messi da parte',
-    help: "Eventi registrati su cui una fase dell'elaborazione ha fallito a ogni tentativo, andando oltre. Ognuno è un bug da segnalare con il suo motivo: l'evento resta nel registro, ma ciò che quella fase ne avrebbe fatto non è stato fatto.",
+    events: {
+      title: 'Eventi messi da parte',
+      help: "Eventi registrati su cui una fase dell'elaborazione ha fallito a ogni tentativo, andando oltre. Ognuno è un bug da segnalare con il suo motivo: l'evento resta nel registro, ma ciò che quella fase ne avrebbe fatto non è stato fatto.",
+    },
+    timers: {
+      title: 'Timer messi da parte',
+      help: 'Timer che hanno fallito a ogni tentativo alla scadenza e non scadono più: un’istanza di percorso attende che un evento la muova, le finestre di segmento del contatto si decidono di nuovo al suo prossimo evento, un passaggio resta in attesa senza che il suo SLA sia giudicato. Ognuno è un bug da segnalare con il suo motivo.',
+    },
+    kind: 'Timer',
+    kinds: {
+      journey: 'Attesa di percorso',
+      segment: 'Finestra di segmento',
+      'hand-off': 'SLA del passaggio',
+    },
+    subject: 'Di',
+    dueAt: 'Scadeva',
     setAsideAt: 'Messo da parte',
     consumer: 'Fase',
     event: 'Evento',
@@ -223,7 +247,7 @@ const it: typeof en = {
       segments: 'Segmenti',
       journeys: 'Percorsi',
     },
-    more: 'Sono mostrati i {{count}} più recenti; la API li elenca tutti (GET /set-aside-events).',
+    more: 'Sono mostrati i {{count}} più recenti; la API li elenca tutti (GET {{path}}).',
   },
 };
 
