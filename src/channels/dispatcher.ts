@@ -7,7 +7,7 @@ import { JOURNEY_PAUSED_REASON, type Journey, type Message } from '../core/journ
 import { isWithinWindow, nextLocalTime, profileTimeZone } from '../core/local-time.js';
 import type { Profile } from '../core/profile.js';
 import { TEST_TOPIC, TRANSACTIONAL_TOPIC, type WorkspaceSettings } from '../core/workspace-settings.js';
-import { isPassingFailure } from '../pipeline/passing-failures.js';
+import { isPassingFailure } from '../storage/passing-failures.js';
 import type { Storage } from '../storage/storage.js';
 import { RETRYING_PREFIX, RetryableError } from './delivery-errors.js';
 import { type EmailSender, sendEmail } from './email/email-channel.js';
@@ -442,7 +442,7 @@ export class MessageDispatcher {
         return {
           status: 'deferred',
           until: this.#options.clock.now() + backoffMs(message.attempts),
-          reason: `retrying: ${reason}`,
+          reason: `${RETRYING_PREFIX}${reason}`,
           heldBack: true,
         };
       return message.attempts < maxAttempts

@@ -19,7 +19,7 @@ export interface DueTimer {
 }
 
 /**
- * A due timer that failed the same way at every attempt while the database answered, kept with the
+ * A due timer that failed at every attempt while the database answered, kept with the
  * error: the timers after it fire as usual, and it no longer falls due (a journey instance waits
  * until it is moved otherwise; a profile's segment windows are decided again at its next event; a
  * hand-off stays pending, for sales to accept, without its SLA being judged).

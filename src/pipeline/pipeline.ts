@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
+import { describeError } from '../core/errors.js';
 import type { StoredEvent } from '../core/event.js';
+import { FAILURES_BEFORE_GIVING_UP, isPassingFailure } from '../storage/passing-failures.js';
 import type { CursorSpan, PipelineBatch, PipelineOutcome, Storage } from '../storage/storage.js';
-import { isPassingFailure } from './passing-failures.js';
 
 /**
  * One consumer of the event log: its own durable cursor, its batch, and optionally another cursor it
@@ -60,11 +61,6 @@ export interface PipelineOptions {
 const RETRY_DELAY_MS = 1000;
 /** A merge or a stage moving under a batch twice running is rare; ten times is something stuck. */
 const MAX_STALE_IN_A_ROW = 10;
-/**
- * Attempts of a one-event batch failing every time, while the database answers, before its event is
- * set aside. Between attempts the loop waits RETRY_DELAY_MS: a few seconds in all.
- */
-const ATTEMPTS_BEFORE_SETTING_ASIDE = 4;
 /** Appends this recent mean ingest is busy. */
 const INGEST_ACTIVE_MS = 1000;
 
@@ -241,7 +237,7 @@ export class EventPipeline {
       // Only failures at the same event count: another process may have moved the cursor meanwhile.
       if (failing.after === taken.span.after) failing.attempts += 1;
       else Object.assign(failing, { after: taken.span.after, attempts: 1 });
-      if (failing.attempts < ATTEMPTS_BEFORE_SETTING_ASIDE) throw error;
+      if (failing.attempts < FAILURES_BEFORE_GIVING_UP) throw error;
       await storage.ping(); // a database gone away throws here, and nothing is set aside
       return this.#setAside(consumer.cursor, taken, error);
     }
@@ -253,7 +249,7 @@ export class EventPipeline {
     error: unknown,
   ): Promise<BatchOutcome> {
     const { storage, clock, logger } = this.#options;
-    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const reason = describeError(error);
     const moved = await storage.setAside(cursor, batch.span, batch.events, reason, clock.now());
     if (!moved) return { status: 'busy' };
     this.#setAsideCount += batch.events.length;

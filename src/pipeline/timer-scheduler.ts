@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
+import { describeError } from '../core/errors.js';
 import type { DueTimer } from '../core/timers.js';
+import { FAILURES_BEFORE_GIVING_UP, isPassingFailure } from '../storage/passing-failures.js';
 import type { Storage } from '../storage/storage.js';
-import { isPassingFailure } from './passing-failures.js';
 
 /** Work kept as durable timers: journey waits, segment windows, hand-off SLAs. */
 export interface TimedWork {
@@ -43,11 +44,6 @@ const RETRY_DELAY_MS = 1000;
 /** How soon a due timer is looked at again while what was received before it is still unread. */
 const RECHECK_MS = 1000;
 /**
- * Attempts of a timer failing alone every time, while the database answers, before it is set aside.
- * Between attempts the scheduler waits RETRY_DELAY_MS: a few seconds in all.
- */
-const ATTEMPTS_BEFORE_SETTING_ASIDE = 4;
-/**
  * After a round of several timers failed, this many rounds take one timer each (the largest round
  * takes 500), so the one it failed on is singled out while the others fire.
  */
@@ -59,7 +55,7 @@ const ONE_AT_A_TIME_ROUNDS = 500;
  * earlier one. Timers are durable rows: after a restart, overdue ones fire at once.
  *
  * One timer that fails every time must not hold up the others for good (every round taking it again,
- * first, and failing): a failed round goes again one timer at a time, and a timer failing alike
+ * first, and failing): a failed round goes again one timer at a time, and a timer failing
  * several times running while the database answers is set aside with its error (`set_aside_timers`).
  */
 export class TimerScheduler {
@@ -151,13 +147,13 @@ export class TimerScheduler {
     return handled;
   }
 
-  /** A timer failed alone: tried again later, or set aside once it has failed alike every time. */
+  /** A timer failed alone: tried again later, or set aside once it has failed every time. */
   async #failedAlone(failure: TimerFailure): Promise<number> {
     const { timer } = failure;
     const key = JSON.stringify([timer.kind, timer.subject, timer.token, timer.dueAt]);
     const attempts = this.#failing?.key === key ? this.#failing.attempts + 1 : 1;
     this.#failing = { key, attempts };
-    if (attempts < ATTEMPTS_BEFORE_SETTING_ASIDE || isPassingFailure(failure.cause)) throw failure;
+    if (attempts < FAILURES_BEFORE_GIVING_UP || isPassingFailure(failure.cause)) throw failure;
     // The write is to the database that let the attempts through: one gone away throws here, and
     // nothing is set aside.
     const reason = describeError(failure.cause);
@@ -197,6 +193,3 @@ export class TimerScheduler {
     this.#timer.unref();
   }
 }
-
-const describeError = (error: unknown): string =>
-  error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
+import { describeError } from '../core/errors.js';
 import type { Segment, SegmentCondition } from '../core/segment-definition.js';
-import { isPassingFailure } from '../pipeline/passing-failures.js';
+import { FAILURES_BEFORE_GIVING_UP, isPassingFailure } from '../storage/passing-failures.js';
 import type { ProfileEventFact, Storage, StorageReader, StorageTx } from '../storage/storage.js';
 import type { EventFact } from './evaluate.js';
 import { isMember } from './evaluate.js';
@@ -20,8 +21,6 @@ import { type RuleNeeds, requiredEventNames, ruleNeeds } from './rule-needs.js';
 
 /** Profiles evaluated per transaction: big enough to be quick, small enough to show progress. */
 const BATCH_PROFILES = 10_000;
-/** Runs of a backfill failing every time, while the database answers, before it is stopped. */
-const RUNS_BEFORE_STOPPING = 4;
 
 /**
  * A rule's events for every profile, read once per event name through the (workspace, name, time)
@@ -415,11 +414,11 @@ async function backfillFailed(
   const runs = (failures?.get(key) ?? 0) + 1;
   failures?.set(key, runs);
   const context = { err: error, segment: segment.id, version: segment.version };
-  if (runs < RUNS_BEFORE_STOPPING) {
+  if (runs < FAILURES_BEFORE_GIVING_UP) {
     logger.warn(context, 'segment backfill failed; it is tried again at the next run, the others go on');
     return;
   }
-  const failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const failure = describeError(error);
   // A database gone away throws here, and the backfill is not stopped.
   await storage.segments.stopBackfill({ id: segment.id, version: segment.version, failure });
   failures?.delete(key);

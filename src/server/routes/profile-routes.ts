@@ -183,7 +183,7 @@ export async function profileRoutes(
         tags: ['events'],
         summary: 'Due timers that failed at every attempt and were set aside, newest first',
         description:
-          "A journey wait, a segment window or a hand-off SLA whose timer fails alike several times running, while the database answers, is set aside with the error rather than hold up every timer due after it. It no longer falls due: the journey instance waits until moved otherwise, the profile's segment windows are decided again at its next event, the hand-off stays pending without its SLA being judged. Each one here is a bug to report.",
+          "A journey wait, a segment window or a hand-off SLA whose timer fails several times running, while the database answers, is set aside with the error rather than hold up every timer due after it. It no longer falls due: the journey instance waits until moved otherwise, the profile's segment windows are decided again at its next event, the hand-off stays pending without its SLA being judged. Each one here is a bug to report.",
         params: WorkspaceParams,
         querystring: PageQuery,
         response: { 200: pageOf(SetAsideTimerJson), ...errors },

@@ -57,7 +57,7 @@ const SegmentJson = z
       finishedAt: z.string().nullable(),
       failure: z.string().nullable().meta({
         description:
-          'Why the backfill stopped: it failed the same way at every attempt (a bug to report). Saving the segment again starts a new one.',
+          'Why the backfill stopped: it failed at every attempt (a bug to report). Saving the segment again starts a new one.',
       }),
     }),
     createdAt: z.string(),

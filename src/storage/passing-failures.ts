@@ -1,4 +1,10 @@
 /**
+ * How many times running one record (an event for a consumer, a due timer, a segment's backfill) may
+ * fail, while the database answers, before it is given up with its error so that the rest go on.
+ */
+export const FAILURES_BEFORE_GIVING_UP = 4;
+
+/**
  * Whether an error says the database or the network let a batch down (a connection lost, a lock or
  * a disk full, a deadlock chosen as victim), rather than the events it was given: such a batch is
  * retried for as long as it takes, and its events are never set aside for it.
