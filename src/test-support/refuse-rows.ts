@@ -37,7 +37,7 @@ export async function refuseRowsOf(
 }
 
 /** A server world's tables: its SQLite file, or the schema on its PostgreSQL URL's search path. */
-function databaseOf(world: TestWorld): WorldDatabase {
+export function databaseOf(world: TestWorld): WorldDatabase {
   const { backend, dataDir, env } = world.database;
   if (backend === 'sqlite') return { sqlitePath: path.join(dataDir, 'mops.db'), schema: undefined };
   const options = new URL(env.MOPS_DATABASE_URL ?? '').searchParams.get('options') ?? '';

@@ -90,10 +90,10 @@ function TimeSeriesFigure<K extends string>(props: {
       controls={props.controls}
     >
       <ResponsiveContainer width="100%" height={260}>
-        <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
+        <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis dataKey="label" minTickGap={24} />
-          <YAxis allowDecimals={false} width={64} tickFormatter={(value: number) => format.number(value)} />
+          <YAxis allowDecimals={false} width="auto" tickFormatter={(value: number) => format.number(value)} />
           <Tooltip formatter={(value) => format.number(Number(value))} />
           <Legend />
           {props.lines.map((line) => (

@@ -77,10 +77,15 @@ export function ScoreDistribution(props: { model: ScoreModelJson }) {
             aria-label={`${t('scoring.distribution.chart', { model: model.name })}. ${summary}`}
           >
             <ResponsiveContainer width="100%" height={220}>
-              <BarChart data={data} margin={{ top: 8, right: 8, bottom: 8, left: 0 }}>
+              <BarChart data={data} margin={{ top: 8, right: 8, bottom: 8, left: 8 }}>
                 <CartesianGrid strokeDasharray="3 3" vertical={false} />
                 <XAxis dataKey="range" tick={{ fontSize: 12 }} />
-                <YAxis allowDecimals={false} tick={{ fontSize: 12 }} width={40} />
+                <YAxis
+                  allowDecimals={false}
+                  tick={{ fontSize: 12 }}
+                  width="auto"
+                  tickFormatter={(value: number) => format.number(value)}
+                />
                 <Tooltip
                   formatter={(value) => [format.number(Number(value)), t('scoring.distribution.profiles')]}
                 />
