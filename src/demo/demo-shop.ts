@@ -1,8 +1,12 @@
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { JourneyDefinition } from '../core/journey-definition.js';
+import { LifecycleSettings } from '../core/lifecycle.js';
+import { ScoreModel } from '../core/score-model.js';
+import { SegmentInput } from '../core/segment-definition.js';
 import { ingest } from '../ingest/ingest.js';
 import { createJourney, publishJourney } from '../journeys/journeys.js';
+import { createSegment, listSegments } from '../segments/segments.js';
 import type { Storage } from '../storage/storage.js';
 import { saveTemplate } from '../templates/templates.js';
 
@@ -31,14 +35,16 @@ export interface DemoSummary {
   events: number;
   templates: string[];
   journeys: string[];
+  segments: string[];
 }
 
 /**
- * Loads a living workspace for a newcomer: a shop's contacts with a month of page views, product
- * views, carts and orders (through the real ingest path, so profiles, segments and scores build as
- * they would), then two published journeys with their e-mails — a welcome for sign-ups and an
- * abandoned-cart reminder. Deterministic (the same calls every time), so a load cut short can run
- * again: events already stored are dropped as duplicates.
+ * Loads a living workspace for a newcomer: score models, lifecycle stages and live segments, then a
+ * shop's contacts with a month of page views, product views, carts and orders (through the real
+ * ingest path, so profiles, segments, scores and stages build as they would), then two published
+ * journeys with their e-mails — a welcome for sign-ups and an abandoned-cart reminder. Deterministic
+ * (the same calls every time), so a load cut short can run again: events already stored are dropped
+ * as duplicates, and what was set up before is not set up twice.
  */
 export async function loadDemoShop(storage: Storage, options: DemoOptions): Promise<DemoSummary> {
   const { workspaceId, clock } = options;
@@ -48,6 +54,8 @@ export async function loadDemoShop(storage: Storage, options: DemoOptions): Prom
   if (existing.some((template) => template.name.startsWith(TEMPLATE_PREFIX)))
     throw new AppError('conflict', 'the demo shop is already loaded in this workspace');
 
+  // Before the history: scores and segments are kept as events arrive, not worked out afterwards.
+  const segments = await setUpIntent(storage, workspaceId, clock.now());
   const end = clock.now();
   const random = seededRandom(20_261_129);
   let pending: Array<Record<string, unknown>> = [];
@@ -85,8 +93,119 @@ export async function loadDemoShop(storage: Storage, options: DemoOptions): Prom
   // A few moments of today, after the journeys went live: they start with someone in them.
   for (const call of liveMoments(total, clock.now())) pending.push(call);
   await flush();
-  return { contacts: total, events, templates: [welcome.id, reminder.id], journeys: published };
+  return { contacts: total, events, templates: [welcome.id, reminder.id], journeys: published, segments };
 }
+
+/**
+ * The demo's score models and lifecycle, beside what the workspace has (a model of the same id, or a
+ * lifecycle already set, is kept as it is), and its live segments (one of the same name is kept).
+ * Returns the ids of the segments created.
+ */
+async function setUpIntent(storage: Storage, workspaceId: string, now: number): Promise<string[]> {
+  await storage.transaction(async (tx) => {
+    // As a settings save does: no segment edit comes between reading the settings and writing them.
+    await tx.segments.lockDefinitions(workspaceId);
+    const settings = await tx.settings.get(workspaceId);
+    const kept = settings.scoring.models;
+    const added = DEMO_SCORE_MODELS.filter((model) => !kept.some((other) => other.id === model.id));
+    await tx.settings.put(
+      workspaceId,
+      {
+        ...settings,
+        scoring: { models: [...kept, ...added] },
+        lifecycle: settings.lifecycle ?? DEMO_LIFECYCLE,
+      },
+      now,
+    );
+  });
+  const existing = new Set((await listSegments(storage, workspaceId)).map((segment) => segment.name));
+  const created: string[] = [];
+  for (const input of DEMO_SEGMENTS) {
+    if (existing.has(input.name)) continue;
+    created.push((await createSegment(storage, { workspaceId, input, now })).id);
+  }
+  return created;
+}
+
+/** Engagement from browsing and carts, fading within weeks; fit from the plan and the shop's home market. */
+const DEMO_SCORE_MODELS = [
+  {
+    id: 'engagement',
+    name: 'Engagement',
+    cap: 100,
+    rules: [
+      { id: 'page-view', kind: 'event', event: 'Page Viewed', points: 1, halfLife: '14d', cap: 15 },
+      { id: 'product-view', kind: 'event', event: 'Product Viewed', points: 3, halfLife: '14d', cap: 30 },
+      { id: 'cart', kind: 'event', event: 'Product Added', points: 10, halfLife: '7d' },
+      { id: 'checkout', kind: 'event', event: 'Checkout Started', points: 15, halfLife: '7d' },
+    ],
+  },
+  {
+    id: 'fit',
+    name: 'Fit',
+    rules: [
+      { id: 'pro', kind: 'fit', when: { type: 'trait', path: 'plan', op: 'eq', value: 'pro' }, points: 30 },
+      { id: 'plus', kind: 'fit', when: { type: 'trait', path: 'plan', op: 'eq', value: 'plus' }, points: 15 },
+      {
+        id: 'italy',
+        kind: 'fit',
+        when: { type: 'trait', path: 'country', op: 'eq', value: 'IT' },
+        points: 10,
+      },
+    ],
+  },
+].map((model) => ScoreModel.parse(model));
+
+/** Signing up makes a lead, 40 engagement points an MQL, an order a customer. */
+const DEMO_LIFECYCLE = LifecycleSettings.parse({
+  rules: [
+    { kind: 'event', to: 'lead', event: 'Signed Up' },
+    { kind: 'score', to: 'mql', model: 'engagement', atLeast: 40 },
+    { kind: 'event', to: 'customer', event: 'Order Completed' },
+  ],
+});
+
+const DEMO_SEGMENTS = [
+  {
+    name: 'Active this week',
+    description: 'Viewed a page in the last 7 days',
+    rule: { type: 'event', event: 'Page Viewed', within: '7d' },
+  },
+  {
+    name: 'Cart abandoners',
+    description: 'Added to a cart in the last 3 days and ordered nothing since',
+    rule: {
+      all: [
+        { type: 'event', event: 'Product Added', within: '3d' },
+        { not: { type: 'event', event: 'Order Completed', within: '3d' } },
+      ],
+    },
+  },
+  {
+    name: 'Repeat buyers',
+    description: 'Two orders or more',
+    rule: { type: 'event', event: 'Order Completed', atLeast: 2 },
+  },
+  {
+    name: 'Hot leads',
+    description: 'Engagement score of 40 or more (falls as points decay)',
+    rule: { type: 'score', model: 'engagement', min: 40 },
+  },
+  {
+    name: 'Marketing-qualified',
+    description: 'At the MQL stage',
+    rule: { type: 'lifecycle', stages: ['mql'] },
+  },
+  {
+    name: 'Italian Pro customers',
+    rule: {
+      all: [
+        { type: 'trait', path: 'country', op: 'eq', value: 'IT' },
+        { type: 'trait', path: 'plan', op: 'eq', value: 'pro' },
+      ],
+    },
+  },
+].map((segment) => SegmentInput.parse(segment));
 
 /** Contacts who sign up now, and others who put something in a new cart: about one in a hundred each. */
 export function liveMomentCounts(contacts: number): { signUps: number; carts: number } {

@@ -45,9 +45,18 @@ describe.each(BACKENDS)('demo shop on %s', (backend) => {
   it(
     'loads contacts with a month of history and two live journeys the history entered no one into',
     async () => {
-      const loaded = await api<{ contacts: number; events: number; journeys: string[] }>('POST', '/demo', {
-        contacts: 120,
-      });
+      // A model the workspace had already is kept; the demo's others are added beside it.
+      const ours = {
+        id: 'engagement',
+        name: 'Ours',
+        rules: [{ id: 'view', kind: 'event', event: 'Page Viewed', points: 20 }],
+      };
+      expect((await api('PATCH', '/settings', { scoring: { models: [ours] } })).status).toBe(200);
+      const loaded = await api<{ contacts: number; events: number; journeys: string[]; segments: string[] }>(
+        'POST',
+        '/demo',
+        { contacts: 120 },
+      );
       expect(loaded.status).toBe(200);
       expect(loaded.body.contacts).toBe(120);
       expect(loaded.body.events).toBeGreaterThan(120 * 3);
@@ -62,6 +71,39 @@ describe.each(BACKENDS)('demo shop on %s', (backend) => {
         ['Abandoned cart', 'published'],
         ['Welcome new customers', 'published'],
       ]);
+      // Scores, stages and segments built as the history came in.
+      const settings = await api<{
+        scoring: { models: Array<{ id: string; name: string }> };
+        lifecycle: { rules: unknown[] } | null;
+      }>('GET', '/settings');
+      expect(settings.body.scoring.models.map((model) => [model.id, model.name])).toEqual([
+        ['engagement', 'Ours'],
+        ['fit', 'Fit'],
+      ]);
+      expect(settings.body.lifecycle?.rules).toHaveLength(3);
+      expect(loaded.body.segments).toHaveLength(6);
+      const segments = async () =>
+        new Map(
+          (
+            await api<{ items: Array<{ name: string; status: string; members: number }> }>('GET', '/segments')
+          ).body.items.map((segment) => [segment.name, segment]),
+        );
+      await eventually(async () =>
+        [...(await segments()).values()].every((segment) => segment.status === 'ready') ? true : undefined,
+      );
+      const ready = await segments();
+      for (const name of ['Active this week', 'Repeat buyers', 'Hot leads', 'Italian Pro customers'])
+        expect(ready.get(name)?.members, name).toBeGreaterThan(0);
+      // Hot leads are those the engagement distribution puts at 40 or more.
+      const distribution = await api<{ buckets: Array<{ from: number; count: number }> }>(
+        'GET',
+        '/scoring/models/engagement/distribution?bucket=10',
+      );
+      const scoredHot = distribution.body.buckets
+        .filter((bucket) => bucket.from >= 40)
+        .reduce((sum, bucket) => sum + bucket.count, 0);
+      expect(ready.get('Hot leads')?.members).toBe(scoredHot);
+
       // The month of history entered no one; the few moments of today after publishing did.
       const live = liveMomentCounts(120);
       const entered = async () =>

@@ -17,7 +17,7 @@ describe('demo shop from the console (Chromium)', () => {
     await consoleWorld?.close();
   });
 
-  it('loads ten thousand contacts with their month and two published journeys from the first screen', async () => {
+  it('loads ten thousand contacts with their month, segments, scores and two published journeys from the first screen', async () => {
     await consoleWorld.logIn();
     const nav = page.getByRole('navigation', { name: 'Main' });
     await page.getByRole('button', { name: 'Load the demo shop' }).click();
@@ -41,6 +41,23 @@ describe('demo shop from the console (Chromium)', () => {
       .getByText(/\.42@example\.com/)
       .first()
       .waitFor();
+
+    // Segments and scores were kept as the month came in: the newcomer finds them filled.
+    await nav.getByRole('link', { name: 'Segments' }).click();
+    await page.getByRole('link', { name: 'Cart abandoners' }).waitFor();
+    await page.getByRole('link', { name: 'Hot leads' }).waitFor();
+    await consoleWorld.shot('demo-segments');
+    await nav.getByRole('link', { name: 'Scoring' }).click();
+    await expect
+      .poll(() =>
+        page
+          .getByTestId('distribution-summary-engagement')
+          .textContent()
+          .catch(() => ''),
+      )
+      .toMatch(/^[\d,]+ contacts scored/);
+    await page.getByTestId('distribution-summary-fit').waitFor();
+    await consoleWorld.shot('demo-scoring');
 
     // The month of history went in before the journeys did; today's few sign-ups and carts entered them.
     const live = liveMomentCounts(10_000);

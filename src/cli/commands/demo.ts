@@ -9,7 +9,7 @@ export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
     .description(
-      'load the demo shop: ~10,000 contacts with a month of page views, carts and orders, and two published journeys with their e-mails',
+      'load the demo shop: ~10,000 contacts with a month of page views, carts and orders, score models, lifecycle stages, six live segments and two published journeys with their e-mails',
     )
     .option('--contacts <n>', 'how many contacts', '10000')
     .option('--workspace <id>', 'workspace id (default: the only workspace)')
@@ -50,7 +50,7 @@ export function registerDemoCommand(program: Command): void {
           summary,
           options,
           (s) =>
-            `Loaded the demo shop into ${workspace.name}: ${s.contacts} contacts, ${s.events} events, ${s.journeys.length} published journeys. Open the console (npm start, if Mops is not running) to look around.`,
+            `Loaded the demo shop into ${workspace.name}: ${s.contacts} contacts, ${s.events} events, ${s.segments.length} live segments, ${s.journeys.length} published journeys. Open the console (npm start, if Mops is not running) to look around.`,
         );
       });
     });

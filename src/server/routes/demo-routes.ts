@@ -24,7 +24,7 @@ export async function demoRoutes(
       schema: {
         tags: ['workspaces'],
         summary:
-          'Load the demo shop: contacts with a month of browsing, carts and orders, and two published journeys with their e-mails',
+          'Load the demo shop: score models, lifecycle stages and live segments, contacts with a month of browsing, carts and orders, and two published journeys with their e-mails',
         params: WorkspaceParams,
         body: z
           .strictObject({ contacts: z.number().int().min(10).max(50_000).default(10_000) })
@@ -35,6 +35,7 @@ export async function demoRoutes(
             events: z.number(),
             templates: z.array(z.string()),
             journeys: z.array(z.string()),
+            segments: z.array(z.string()),
           }),
           400: ErrorResponse,
           401: ErrorResponse,
