@@ -264,6 +264,13 @@ describe('segments (Chromium)', () => {
             await kind.selectOption({ label });
             clipped[`${language} ${width} ${label}`] = await clippedSelects(page);
           }
+          // An event's name shows whole beside its counts.
+          await kind.selectOption('event');
+          const eventName = page.locator('.rule-fields input:not([inputmode])').first();
+          await eventName.fill('Order Completed');
+          const overflow = await eventName.evaluate((input) => input.scrollWidth - input.clientWidth);
+          clipped[`${language} ${width} event name`] =
+            overflow > 0 ? [`Order Completed (${overflow} px short)`] : [];
         }
       }
     } finally {
