@@ -133,6 +133,24 @@ describe.each(BACKENDS)('dashboard API on %s', (backend) => {
       // Refused by the recipient's server: bounced, never sent.
       message('msg_d', workspaceId, { status: 'failed', bouncedAt: T0 + 10 * MINUTE }),
       message('msg_e', 'ws_other', { sentAt: T0 + MINUTE }),
+      // Given up on without being sent (no SMTP server set up, say): failed when it was.
+      message('msg_h', workspaceId, {
+        status: 'failed',
+        reason: 'no SMTP server is configured for this workspace',
+        updatedAt: T0 + 7 * MINUTE,
+      }),
+      message('msg_i', 'ws_other', { status: 'failed', updatedAt: T0 + 7 * MINUTE }),
+      // Dead letters of a CRM that was down, before the range and in it.
+      ...['msg_j', 'msg_k', 'msg_l'].map((id, index) =>
+        message(id, workspaceId, {
+          channel: 'webhook',
+          topic: null,
+          toAddress: 'crm.example.com',
+          status: 'failed',
+          reason: 'HTTP 503 from crm.example.com',
+          updatedAt: index === 0 ? T0 - MINUTE : T0 + 20 * MINUTE,
+        }),
+      ),
       // A text and a webhook call: messages too, counted apart when a channel is asked for.
       message('msg_f', workspaceId, {
         channel: 'sms',
@@ -252,13 +270,13 @@ describe.each(BACKENDS)('dashboard API on %s', (backend) => {
     expect(body.buckets.every((bucket) => bucket.received === 0)).toBe(true);
   });
 
-  it('counts messages sent, opened, clicked and bounced when each happened', async () => {
+  it('counts messages sent, opened, clicked, bounced and failed when each happened', async () => {
     const { status, body } = await get<Series<MessageCounts>>(
       `/dashboard/messages?from=${iso(T0)}&to=${iso(T0 + HOUR)}`,
     );
 
     expect(status).toBe(200);
-    expect(body.totals).toEqual({ sent: 4, opened: 2, clicked: 1, bounced: 1 });
+    expect(body.totals).toEqual({ sent: 4, opened: 2, clicked: 1, bounced: 1, failed: 3 });
     const ofChannel = async (channel: string) =>
       (
         await get<Series<MessageCounts>>(
@@ -266,17 +284,44 @@ describe.each(BACKENDS)('dashboard API on %s', (backend) => {
         )
       ).body;
     const email = await ofChannel('email');
-    expect(email.totals).toEqual({ sent: 2, opened: 2, clicked: 1, bounced: 1 });
+    expect(email.totals).toEqual({ sent: 2, opened: 2, clicked: 1, bounced: 1, failed: 1 });
     expect(email.buckets[1]).toMatchObject({ sent: 2, opened: 0 });
-    expect((await ofChannel('sms')).totals).toEqual({ sent: 1, opened: 0, clicked: 0, bounced: 0 });
+    expect((await ofChannel('sms')).totals).toEqual({
+      sent: 1,
+      opened: 0,
+      clicked: 0,
+      bounced: 0,
+      failed: 0,
+    });
     expect((await ofChannel('webhook')).buckets[2]).toMatchObject({ sent: 1 });
+    expect((await ofChannel('webhook')).totals).toMatchObject({ failed: 2 });
     expect(
       (await get<ErrorBody>(`/dashboard/messages?from=${iso(T0)}&to=${iso(T0 + HOUR)}&channel=fax`)).status,
     ).toBe(400);
     expect(body.buckets[1]).toMatchObject({ sent: 3, opened: 0 });
     expect(body.buckets[3]).toMatchObject({ opened: 2 });
     expect(body.buckets[4]).toMatchObject({ clicked: 1 });
-    expect(body.buckets[10]).toMatchObject({ bounced: 1, sent: 0 });
+    expect(body.buckets[10]).toMatchObject({ bounced: 1, sent: 0, failed: 0 });
+    expect(body.buckets[7]).toMatchObject({ failed: 1, sent: 0 });
+    expect(body.buckets[20]).toMatchObject({ failed: 2 });
+  });
+
+  it('says why messages failed, the commonest reason first, bounces apart', async () => {
+    const failures = (query: string) =>
+      get<{ items: Array<{ channel: string; reason: string | null; count: number }> }>(
+        `/dashboard/message-failures?from=${iso(T0)}&to=${iso(T0 + HOUR)}${query}`,
+      );
+    const all = await failures('');
+    expect(all.status).toBe(200);
+    expect(all.body.items).toEqual([
+      { channel: 'webhook', reason: 'HTTP 503 from crm.example.com', count: 2 },
+      { channel: 'email', reason: 'no SMTP server is configured for this workspace', count: 1 },
+    ]);
+    expect((await failures('&channel=email')).body.items).toEqual([
+      { channel: 'email', reason: 'no SMTP server is configured for this workspace', count: 1 },
+    ]);
+    expect((await failures('&channel=sms')).body.items).toEqual([]);
+    expect((await failures('&channel=fax')).status).toBe(400);
   });
 
   it('answers each journey’s conversion and its funnel in step order', async () => {

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import type { Message } from '../core/journey.js';
 import type { Database } from './schema.js';
 import type { BucketQuery, DashboardStore, EventBucketCounts, MessageBucketCounts } from './storage.js';
 
@@ -67,33 +68,64 @@ export function createDashboardStore(db: Kysely<Database>): DashboardStore {
     async messageCounts(query) {
       // Each outcome has its own time column; a message opened in the range may have been sent long
       // before it, so each is counted on its own. messages_profile's leading workspace_id narrows the scan.
-      const outcome = (name: string, column: 'sent_at' | 'opened_at' | 'clicked_at' | 'bounced_at') => sql`
+      const outcome = (
+        name: string,
+        column: 'sent_at' | 'opened_at' | 'clicked_at' | 'bounced_at' | 'updated_at',
+        only = sql``,
+      ) => sql`
         select ${sql.lit(name)} as outcome, ${bucketOf(column, query)} as bucket, count(*) as n
         from messages
         where workspace_id = ${query.workspaceId}
           and ${sql.ref(column)} >= ${query.from} and ${sql.ref(column)} < ${query.to}
           ${query.channel ? sql`and channel = ${query.channel}` : sql``}
+          ${only}
         group by 2`;
       const result = await sql<{
-        outcome: 'sent' | 'opened' | 'clicked' | 'bounced';
+        outcome: 'sent' | 'opened' | 'clicked' | 'bounced' | 'failed';
         bucket: number | string;
         n: number | string;
       }>`
         ${outcome('sent', 'sent_at')}
         union all ${outcome('opened', 'opened_at')}
         union all ${outcome('clicked', 'clicked_at')}
-        union all ${outcome('bounced', 'bounced_at')}`.execute(db);
+        union all ${outcome('bounced', 'bounced_at')}
+        union all ${outcome('failed', 'updated_at', sql`and status = 'failed' and bounced_at is null`)}`.execute(
+        db,
+      );
       const counts = new Map<number, MessageBucketCounts>();
       for (const row of result.rows) {
         const bucket = Number(row.bucket);
         let counted = counts.get(bucket);
         if (!counted) {
-          counted = { bucket, sent: 0, opened: 0, clicked: 0, bounced: 0 };
+          counted = { bucket, sent: 0, opened: 0, clicked: 0, bounced: 0, failed: 0 };
           counts.set(bucket, counted);
         }
         counted[row.outcome] += Number(row.n);
       }
       return [...counts.values()].sort((a, b) => a.bucket - b.bucket);
+    },
+
+    async failureReasons(query) {
+      const rows = await db
+        .selectFrom('messages')
+        .select(['channel', 'reason', (eb) => eb.fn.countAll<number | string>().as('n')])
+        .where('workspace_id', '=', query.workspaceId)
+        .where('status', '=', 'failed')
+        .where('bounced_at', 'is', null)
+        .where('updated_at', '>=', query.from)
+        .where('updated_at', '<', query.to)
+        .$if(query.channel !== undefined, (select) => select.where('channel', '=', query.channel as string))
+        .groupBy(['channel', 'reason'])
+        .orderBy('n', 'desc')
+        .orderBy('channel')
+        .orderBy('reason')
+        .limit(query.limit)
+        .execute();
+      return rows.map((row) => ({
+        channel: row.channel as Message['channel'],
+        reason: row.reason,
+        count: Number(row.n),
+      }));
     },
   };
 }

@@ -754,6 +754,8 @@ export interface MessageBucketCounts {
   opened: number;
   clicked: number;
   bounced: number;
+  /** Given up on without a bounce: no channel set up, refused by the provider, retries run out. */
+  failed: number;
 }
 
 /**
@@ -764,8 +766,26 @@ export interface MessageBucketCounts {
 export interface DashboardStore {
   /** Events by `received_at`, clients' and Mops's own apart, and rejected calls. */
   eventCounts(query: BucketQuery): Promise<EventBucketCounts[]>;
-  /** Messages by when they were sent, first opened, first clicked and bounced; of one channel, when given. */
+  /**
+   * Messages by when they were sent, first opened, first clicked, bounced, and given up on otherwise
+   * (`failed`, by when it was last changed); of one channel, when given.
+   */
   messageCounts(query: BucketQuery & { channel?: Message['channel'] }): Promise<MessageBucketCounts[]>;
+  /** Why the messages `failed` counts were given up on in [from, to): the commonest reasons first. */
+  failureReasons(query: {
+    workspaceId: string;
+    from: number;
+    to: number;
+    channel?: Message['channel'];
+    limit: number;
+  }): Promise<FailureReason[]>;
+}
+
+export interface FailureReason {
+  channel: Message['channel'];
+  /** The last error, as the message keeps it; null when none was kept. */
+  reason: string | null;
+  count: number;
 }
 
 /** Events Mops itself writes to the log inside a transaction (Segment Entered, …); they commit with it. */

@@ -72,6 +72,11 @@ const MessageCounts = z.object({
   opened: z.number(),
   clicked: z.number(),
   bounced: z.number(),
+  failed: z
+    .number()
+    .describe(
+      'given up on without a bounce (no channel set up, refused by the provider, retries run out), by when',
+    ),
 });
 const MessageSeriesJson = z
   .object({
@@ -80,6 +85,21 @@ const MessageSeriesJson = z
     buckets: z.array(MessageCounts.extend({ start: z.string() })),
   })
   .meta({ id: 'DashboardMessages' });
+
+const FailureReasonsJson = z
+  .object({
+    items: z.array(
+      z.object({
+        channel: z.enum(['email', 'sms', 'webhook']),
+        reason: z.string().nullable().describe('the last error the message kept; null when none was'),
+        count: z.number(),
+      }),
+    ),
+  })
+  .meta({ id: 'DashboardFailureReasons' });
+
+/** The commonest reasons shown: enough to see what to fix first (no SMTP server, a CRM down, …). */
+const FAILURE_REASONS_SHOWN = 5;
 
 const FunnelStepJson = z.object({
   id: z.string(),
@@ -135,7 +155,7 @@ export async function dashboardRoutes(
       schema: {
         tags: ['dashboard'],
         summary:
-          'Messages sent, first opened, first clicked and bounced per minute, hour or day in [from, to)',
+          'Messages sent, first opened, first clicked, bounced and failed per minute, hour or day in [from, to)',
         params: WorkspaceParams,
         querystring: MessagesQuery,
         response: { 200: MessageSeriesJson, ...errors },
@@ -146,8 +166,40 @@ export async function dashboardRoutes(
       const range = bucketedRange(request.params.workspaceId, request.query);
       const { channel } = request.query;
       const rows = await storage.dashboard.messageCounts({ ...range.query, ...(channel ? { channel } : {}) });
-      const buckets = denseBuckets(range, rows, { sent: 0, opened: 0, clicked: 0, bounced: 0 });
-      return { ...range.json, totals: sum(buckets, ['sent', 'opened', 'clicked', 'bounced']), buckets };
+      const buckets = denseBuckets(range, rows, { sent: 0, opened: 0, clicked: 0, bounced: 0, failed: 0 });
+      return {
+        ...range.json,
+        totals: sum(buckets, ['sent', 'opened', 'clicked', 'bounced', 'failed']),
+        buckets,
+      };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/dashboard/message-failures',
+    {
+      schema: {
+        tags: ['dashboard'],
+        summary: 'Why messages failed in [from, to): the five commonest reasons, with how many each',
+        description:
+          'The messages the `failed` count of `…/dashboard/messages` counts (given up on without a bounce), grouped by channel and last error.',
+        params: WorkspaceParams,
+        querystring: MessagesQuery,
+        response: { 200: FailureReasonsJson, ...errors },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      const { from, to } = bucketedRange(request.params.workspaceId, request.query).query;
+      const { channel } = request.query;
+      const items = await storage.dashboard.failureReasons({
+        workspaceId: request.params.workspaceId,
+        from,
+        to,
+        limit: FAILURE_REASONS_SHOWN,
+        ...(channel ? { channel } : {}),
+      });
+      return { items };
     },
   );
 

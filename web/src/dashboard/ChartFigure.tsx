@@ -20,6 +20,8 @@ export function ChartFigure<Row>(props: {
   columns: Array<Column<Row>>;
   children: ReactNode;
   controls?: ReactNode;
+  /** What the chart alone does not say, beneath it (why messages failed). */
+  footer?: ReactNode;
 }) {
   const { t } = useTranslation();
   const id = useId();
@@ -38,6 +40,7 @@ export function ChartFigure<Row>(props: {
       <div className="dash-chart" role="img" aria-label={`${props.title}. ${props.summary}`}>
         {props.children}
       </div>
+      {props.footer}
       <button
         type="button"
         className="dash-table-toggle"

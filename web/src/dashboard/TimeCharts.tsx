@@ -5,7 +5,7 @@ import { Link } from 'react-router-dom';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
-import { useSession } from '../app/session.js';
+import { isAdminOf, useSession } from '../app/session.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
 import { ChartFigure, type Column } from './ChartFigure.js';
 import { rangeQuery, type TimeRange } from './range.js';
@@ -67,6 +67,7 @@ function TimeSeriesFigure<K extends string>(props: {
   series: Series<Record<K, number>>;
   lines: Array<SeriesLine<K>>;
   controls?: ReactNode;
+  footer?: ReactNode;
 }) {
   const { t, i18n } = useTranslation();
   const format = useFormat();
@@ -88,6 +89,7 @@ function TimeSeriesFigure<K extends string>(props: {
       rowKey={(row) => row.start}
       columns={columns}
       controls={props.controls}
+      footer={props.footer}
     >
       <ResponsiveContainer width="100%" height={260}>
         <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
@@ -180,16 +182,74 @@ export function MessagesChart(props: { range: TimeRange }) {
         opened: format.number(totals.opened),
         clicked: format.number(totals.clicked),
         bounced: format.number(totals.bounced),
+        failed: format.number(totals.failed),
       })}
       testId="messages-chart"
       controls={controls}
+      footer={
+        totals.failed > 0 ? <FailureReasons range={props.range} channel={channel || undefined} /> : undefined
+      }
       series={messages.data as Series<Record<keyof MessageCounts, number>>}
       lines={[
         { key: 'sent', label: t('dashboard.messages.sent'), colour: '#0b57d0' },
         { key: 'opened', label: t('dashboard.messages.opened'), colour: '#146c2e', dash: '6 3' },
         { key: 'clicked', label: t('dashboard.messages.clicked'), colour: '#7b1fa2', dash: '2 2' },
         { key: 'bounced', label: t('dashboard.messages.bounced'), colour: '#b3261e', dash: '8 2 2 2' },
+        { key: 'failed', label: t('dashboard.messages.failed'), colour: '#8a5a00', dash: '1 3' },
       ]}
     />
+  );
+}
+
+interface FailureReason {
+  channel: MessageChannel;
+  reason: string | null;
+  count: number;
+}
+
+/** Why messages failed in the range, the commonest reason first: what to fix (an SMTP server, a CRM). */
+function FailureReasons(props: { range: TimeRange; channel: MessageChannel | undefined }) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const { workspace } = useSession();
+  const { range, channel } = props;
+  const failures = useQuery({
+    queryKey: [
+      'dashboard',
+      'failures',
+      workspace.id,
+      range.from.getTime(),
+      range.to.getTime(),
+      channel ?? '',
+    ],
+    queryFn: () =>
+      api<{ items: FailureReason[] }>(
+        'GET',
+        workspacePath(
+          workspace.id,
+          `/dashboard/message-failures${rangeQuery(range)}${channel ? `&channel=${channel}` : ''}`,
+        ),
+      ),
+  });
+  if (failures.isPending) return <Loading />;
+  if (failures.error) return <ErrorState error={failures.error} onRetry={() => void failures.refetch()} />;
+  return (
+    <div className="dash-failures" data-testid="message-failures">
+      <h3>{t('dashboard.messages.failuresTitle')}</h3>
+      <ul>
+        {failures.data.items.map((item) => (
+          <li key={`${item.channel}:${item.reason ?? ''}`}>
+            <span className="dash-failure-count">{format.number(item.count)}</span>{' '}
+            {t(`dashboard.messages.channels.${item.channel}`)}:{' '}
+            {item.reason ?? t('dashboard.messages.noReason')}
+          </li>
+        ))}
+      </ul>
+      {isAdminOf(workspace) && (
+        <p className="hint">
+          <Link to="/settings">{t('dashboard.messages.toSettings')}</Link>
+        </p>
+      )}
+    </div>
   );
 }

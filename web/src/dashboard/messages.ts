@@ -42,11 +42,16 @@ const en = {
   },
   messages: {
     title: 'Messages',
-    summary: 'Sent: {{sent}} · opened: {{opened}} · clicked: {{clicked}} · bounced: {{bounced}}',
+    summary:
+      'Sent: {{sent}} · opened: {{opened}} · clicked: {{clicked}} · bounced: {{bounced}} · failed: {{failed}}',
     sent: 'Sent',
     opened: 'Opened',
     clicked: 'Clicked',
     bounced: 'Bounced',
+    failed: 'Failed',
+    failuresTitle: 'Why messages failed',
+    noReason: 'no reason kept',
+    toSettings: 'Check the channels in Settings',
     channel: 'Channel',
     channels: { all: 'All channels', email: 'E-mail', sms: 'SMS', webhook: 'Webhooks' },
     empty: 'No messages in this range. Publish a journey with an e-mail or SMS step to start sending.',
@@ -165,11 +170,16 @@ const it: typeof en = {
   },
   messages: {
     title: 'Messaggi',
-    summary: 'Inviati: {{sent}} · aperti: {{opened}} · cliccati: {{clicked}} · rimbalzati: {{bounced}}',
+    summary:
+      'Inviati: {{sent}} · aperti: {{opened}} · cliccati: {{clicked}} · rimbalzati: {{bounced}} · non riusciti: {{failed}}',
     sent: 'Inviati',
     opened: 'Aperti',
     clicked: 'Cliccati',
     bounced: 'Rimbalzati',
+    failed: 'Non riusciti',
+    failuresTitle: 'Perché i messaggi non sono riusciti',
+    noReason: 'nessun motivo registrato',
+    toSettings: 'Controlla i canali nelle Impostazioni',
     channel: 'Canale',
     channels: { all: 'Tutti i canali', email: 'E-mail', sms: 'SMS', webhook: 'Webhook' },
     empty:

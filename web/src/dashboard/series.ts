@@ -21,6 +21,8 @@ export interface MessageCounts {
   opened: number;
   clicked: number;
   bounced: number;
+  /** Given up on without a bounce (no channel set up, refused by the provider, retries run out). */
+  failed: number;
 }
 
 export interface FunnelStep {
