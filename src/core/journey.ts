@@ -87,6 +87,8 @@ export const MESSAGE_STATUSES = [
 ] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
+export const MESSAGE_CHANNELS = ['email', 'sms', 'webhook'] as const;
+
 export interface Message {
   id: string;
   workspaceId: string;
@@ -94,7 +96,7 @@ export interface Message {
   journeyId: string | null;
   instanceId: string | null;
   stepId: string | null;
-  channel: 'email' | 'sms' | 'webhook';
+  channel: (typeof MESSAGE_CHANNELS)[number];
   templateId: string | null;
   topic: string | null;
   whenNotAllowed: 'defer' | 'skip';

@@ -77,6 +77,15 @@ export function handOffMessage(options: {
   );
 }
 
+/**
+ * Who has the lead, as the profile's hand-off events say it: a journey entered on one of them (a
+ * missed SLA alerting the owner in the team's chat) has only the event to address the owner by.
+ * An owner since dropped from the settings is named by id alone.
+ */
+export function ownerProperties(ownerId: string, owner: SalesOwner | undefined): Record<string, string> {
+  return owner ? { owner: owner.id, owner_name: owner.name, owner_email: owner.email } : { owner: ownerId };
+}
+
 /** `Lifecycle Stage Changed` on the profile, for its timeline and for journeys. */
 export function stageChangedEvent(
   change: StageChange,
@@ -153,13 +162,18 @@ async function breach(tx: StorageTx, handOff: HandOff, now: number): Promise<num
   const status = recycle ? 'recycled' : 'breached';
   if (!(await tx.scoring.settleHandOff(handOff.id, { status, breachedAt: now }))) return 0;
   const ids = (await tx.segments.idsOf([handOff.profileId])).get(handOff.profileId);
+  const owner = settings.handOff?.owners.find((candidate) => candidate.id === handOff.owner);
   const events: GeneratedEvent[] = [];
   const missed = profileEvent({
     workspaceId: handOff.workspaceId,
     identity: ids,
     name: SLA_MISSED,
     key: handOff.id,
-    properties: { hand_off_id: handOff.id, owner: handOff.owner, recycled: recycle !== undefined },
+    properties: {
+      hand_off_id: handOff.id,
+      ...ownerProperties(handOff.owner, owner),
+      recycled: recycle !== undefined,
+    },
     at: now,
   });
   if (missed) events.push(missed);
@@ -181,7 +195,6 @@ async function breach(tx: StorageTx, handOff: HandOff, now: number): Promise<num
   await tx.generatedEvents.append(events);
   const destination = settings.handOff?.destination;
   if (!destination) return 0;
-  const owner = settings.handOff?.owners.find((candidate) => candidate.id === handOff.owner);
   await tx.messages.insert(
     handOffMessage({
       handOff,

@@ -17,7 +17,7 @@ import {
   type StorageTx,
   type StoredScore,
 } from '../storage/storage.js';
-import { handOffMessage, stageChangedEvent } from './hand-offs.js';
+import { handOffMessage, ownerProperties, stageChangedEvent } from './hand-offs.js';
 import { advanceStage, reaches, type StageMove } from './lifecycle-stage.js';
 import { assignOwner } from './owner-assignment.js';
 import { awardsFor, ledgersByProfile, scoreOf } from './score.js';
@@ -315,8 +315,7 @@ async function decideWorkspace(
       key: created.id,
       properties: {
         hand_off_id: created.id,
-        owner: owner?.id,
-        owner_email: owner?.email,
+        ...ownerProperties(created.owner, owner),
         status: created.status,
         ...(created.status === 'passed' ? {} : { due_at: new Date(created.dueAt).toISOString() }),
       },

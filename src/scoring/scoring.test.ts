@@ -786,6 +786,29 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect((await listed(false)).items).toEqual([]);
   });
 
+  it('names the owner on Hand-off SLA Missed as on Hand-off Created, so a journey can alert them', async () => {
+    await world.send([
+      identify('di', { country: 'FR' }),
+      track('di', 'Demo Requested'),
+      track('di', 'Pricing Viewed'),
+    ]);
+    await world.settle();
+    await world.advance(2 * DAY + 1000);
+    const timeline = await listProfileTimeline(
+      world.storage,
+      world.workspaceId,
+      await world.profileOf('di'),
+      {
+        limit: 50,
+      },
+    );
+    const propertiesOf = (name: string) =>
+      timeline?.items.find((event) => event.name === name)?.payload.properties as Record<string, unknown>;
+    const owner = { owner: 'marco', owner_name: 'Marco', owner_email: 'marco@example.com' };
+    expect(propertiesOf('Hand-off Created')).toMatchObject(owner);
+    expect(propertiesOf('Hand-off SLA Missed')).toMatchObject(owner);
+  });
+
   it('counts the time to accept in business hours when the workspace keeps them, in its time zone', async () => {
     const settings = await world.storage.settings.get(world.workspaceId);
     await world.configure({

@@ -1,4 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { HAND_OFF_STATUSES } from '../core/hand-off.js';
+import { MESSAGE_CHANNELS } from '../core/journey.js';
 import { TIMER_KINDS } from '../core/timers.js';
 import type { Storage } from '../storage/storage.js';
 import { LOG_CURSORS } from './log-cursors.js';
@@ -52,6 +54,26 @@ export function createMetrics(storage: Storage) {
       async collect() {
         const counts = await storage.events.countSetAside();
         for (const consumer of LOG_CURSORS) this.set({ consumer }, counts.get(consumer) ?? 0);
+      },
+    }),
+    failedMessages: new Gauge({
+      name: 'mops_failed_messages',
+      help: 'Messages that failed for good, by channel: webhook calls in the dead-letter list (GET /api/workspaces/{id}/webhooks/dead-letters), texts at …/sms/failed, e-mails; a re-drive takes them off',
+      labelNames: ['channel'] as const,
+      registers: [registry],
+      async collect() {
+        const counts = await storage.messages.countFailedByChannel();
+        for (const channel of MESSAGE_CHANNELS) this.set({ channel }, counts.get(channel) ?? 0);
+      },
+    }),
+    handOffs: new Gauge({
+      name: 'mops_hand_offs',
+      help: 'Sales hand-offs by status: pending, accepted, passed, breached (SLA missed) or recycled (sent back on a missed SLA or by hand)',
+      labelNames: ['status'] as const,
+      registers: [registry],
+      async collect() {
+        const counts = await storage.scoring.countHandOffsByStatus();
+        for (const status of HAND_OFF_STATUSES) this.set({ status }, counts.get(status) ?? 0);
       },
     }),
     setAsideTimers: new Gauge({

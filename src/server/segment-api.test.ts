@@ -26,7 +26,7 @@ const withEngagementRule = (settings: Record<string, unknown>, rule: Record<stri
 /** Segments and intent over HTTP, against a running server with its own background work. */
 describe.each(BACKENDS)('segment API on %s', (backend) => {
   let mailWorld: MailWorld;
-  const { api, ingest, caughtUp, newProfile, publish } = apiClient(() => mailWorld);
+  const { api, ingest, caughtUp, metric, newProfile, publish } = apiClient(() => mailWorld);
 
   beforeAll(async () => {
     mailWorld = await startMailWorld(backend);
@@ -516,6 +516,8 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
       handOff: { stage: 'mql', owners: [{ id: 'sam', name: 'Sam', email: 'sam@example.com' }] },
     });
     expect(saved.status).toBe(200);
+    const handOffs = (status: string) => metric(`mops_hand_offs{status="${status}"}`);
+    const [passedBefore, pendingBefore] = [await handOffs('passed'), await handOffs('pending')];
     const [buyer, lead] = [await newProfile(), await newProfile()];
     await ingest([
       { type: 'track', userId: buyer.userId, event: 'Order Completed' },
@@ -540,6 +542,10 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
       stage: 'customer',
       handOffs: [{ status: 'passed', acceptBy: null }],
     });
+    expect([await handOffs('passed'), await handOffs('pending')]).toEqual([
+      passedBefore + 1,
+      pendingBefore + 1,
+    ]);
   });
 
   it('explains a profile’s score from its ledger over HTTP', async () => {

@@ -24,7 +24,7 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
   const callHeaders: IncomingHttpHeaders[] = [];
   /** What the receiver answers next; 422 until a test says otherwise. */
   let answer = 422;
-  const { api, newProfile, publish, enrol } = apiClient(() => mailWorld);
+  const { api, metric, newProfile, publish, enrol } = apiClient(() => mailWorld);
 
   beforeAll(async () => {
     mailWorld = await startMailWorld(backend);
@@ -149,6 +149,7 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     expect(refused.body.error.field).toBe('draft.steps.0.destination');
 
     const journeyId = await publish(handOff('crm'));
+    const deadLettersBefore = await metric('mops_failed_messages{channel="webhook"}');
     const ada = await newProfile();
     expect((await enrol(journeyId, { profileId: ada.id })).status).toBe(201);
     const deadLetter = await eventually(async () => {
@@ -162,6 +163,8 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
       reason: `HTTP 422 from 127.0.0.1:${port}: {"error":"owner is required"}`,
     });
     expect(bodies.map((body) => JSON.parse(body))).toEqual([{ id: ada.id }]);
+    // An operator alerts on dead letters from the metrics.
+    expect(await metric('mops_failed_messages{channel="webhook"}')).toBe(deadLettersBefore + 1);
 
     // A misspelt key is refused, not dropped: without `ids` the re-drive would call every dead letter.
     const misspelt = await api<ApiError>('POST', '/webhooks/dead-letters/redrive', { id: [deadLetter.id] });
@@ -184,6 +187,7 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     });
     expect(delivered.id).toBe(deadLetter.id);
     expect((await api<{ items: MessageJson[] }>('GET', '/webhooks/dead-letters')).body.items).toEqual([]);
+    expect(await metric('mops_failed_messages{channel="webhook"}')).toBe(deadLettersBefore);
     expect(bodies).toHaveLength(2);
     expect(authorizations).toEqual(['Bearer t0ken', 'Bearer t0ken']);
     const again = await api<{ requeued: string[] }>('POST', '/webhooks/dead-letters/redrive', {});

@@ -19,6 +19,9 @@ export interface DialectOps {
   lockKeyShared(key: string): RawBuilder<unknown> | undefined;
 }
 
+/** A function every SQLite connection is given (see openSqlite): lower case by Unicode's rules, as toLowerCase. */
+export const SQLITE_UNICODE_LOWER = 'mops_lower';
+
 function escapeLike(needle: string): string {
   return needle.replace(/[\\%_]/g, (match) => `\\${match}`);
 }
@@ -26,9 +29,12 @@ function escapeLike(needle: string): string {
 export const sqliteOps: DialectOps = {
   name: 'sqlite',
   readJson: <T>(value: unknown) => JSON.parse(value as string) as T,
-  // SQLite's LIKE folds ASCII case by itself.
+  // SQLite's LIKE folds ASCII case by itself, and only that; a needle with other letters is matched
+  // against the text lowered in JavaScript (a call per row, so only for such a needle).
   textContains: (column, needle) =>
-    sql<boolean>`${sql.ref(column)} like ${`%${escapeLike(needle)}%`} escape '\\'`,
+    /^[\x00-\x7f]*$/.test(needle)
+      ? sql<boolean>`${sql.ref(column)} like ${`%${escapeLike(needle)}%`} escape '\\'`
+      : sql<boolean>`${sql.raw(SQLITE_UNICODE_LOWER)}(${sql.ref(column)}) like ${`%${escapeLike(needle.toLowerCase())}%`} escape '\\'`,
   phoneContains: (column, digits) =>
     sql<boolean>`instr(replace(replace(replace(replace(replace(${sql.ref(column)}, ' ', ''), '-', ''), '.', ''), '(', ''), ')', ''), ${digits}) > 0`,
   lockRows: '',

@@ -308,6 +308,15 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         .executeTakeFirst();
       return Number(result.numUpdatedRows);
     },
+    async countFailedByChannel() {
+      const rows = await db
+        .selectFrom('messages')
+        .select(['channel', (eb) => eb.fn.countAll<number | string>().as('count')])
+        .where('status', '=', 'failed')
+        .groupBy('channel')
+        .execute();
+      return new Map(rows.map((row) => [row.channel as Message['channel'], Number(row.count)]));
+    },
     async requeueFailed({ workspaceId, channel, ids, now }) {
       if (ids?.length === 0) return { requeued: [], ofArchivedJourneys: [] };
       // The dispatcher skips what an archived journey still has queued: requeued, they would be lost.

@@ -341,6 +341,14 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
         .execute();
       return toPage(rows, page.limit, toHandOff, (row) => row.id);
     },
+    async countHandOffsByStatus() {
+      const rows = await db
+        .selectFrom('hand_offs')
+        .select(['status', (eb) => eb.fn.countAll<number | string>().as('count')])
+        .groupBy('status')
+        .execute();
+      return new Map(rows.map((row) => [row.status as HandOff['status'], Number(row.count)]));
+    },
     async claimOverdueHandOffs(now, limit) {
       const result = await sql<Selectable<Database['hand_offs']>>`
         select * from hand_offs where status = 'pending' and due_at <= ${now} and ${notSetAside}

@@ -541,7 +541,12 @@ export function runStorageContract(
     it('searches profiles by identity value and by trait text, case-insensitively', async () => {
       const ada = profile(workspaceId, {
         userId: 'ada',
-        traits: { email: 'Ada@Example.com', name: '50%_off', phone: '+39 333 123-4567' },
+        traits: {
+          email: 'Ada@Example.com',
+          name: '50%_off',
+          phone: '+39 333 123-4567',
+          surname: 'Müller-Åberg',
+        },
       });
       const bob = profile(workspaceId, {
         userId: 'bob',
@@ -568,6 +573,14 @@ export function runStorageContract(
       expect(byTrait.items.map((p) => p.id)).toEqual([ada.id]);
       const byIdentity = await storage.profiles.list(workspaceId, { limit: 10, query: 'bob' });
       expect(byIdentity.items.map((p) => p.id)).toEqual([bob.id]);
+      // Letters beyond ASCII are matched whatever their case, as a team in Europe searches names.
+      for (const query of ['müller', 'MÜLLER-åberg']) {
+        const accented = await storage.profiles.list(workspaceId, { limit: 10, query });
+        expect(
+          accented.items.map((p) => p.id),
+          query,
+        ).toEqual([ada.id]);
+      }
       // LIKE wildcards in the query are matched literally.
       const literal = await storage.profiles.list(workspaceId, { limit: 10, query: '%_' });
       expect(literal.items.map((p) => p.id)).toEqual([ada.id]);

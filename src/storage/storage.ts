@@ -358,6 +358,11 @@ export interface MessageStore {
   ): Promise<Page<Message>>;
   listForInstance(instanceId: string): Promise<Message[]>;
   /**
+   * Messages that failed for good, in every workspace, by channel (the webhook dead letters, the texts
+   * listed as failed): for the metrics, read off the index on status.
+   */
+  countFailedByChannel(): Promise<Map<Message['channel'], number>>;
+  /**
    * Puts failed messages of a channel back in the queue, due now, with their attempts counted from
    * zero (re-driving the dead-letter list); only `ids` when given. Answers the ids requeued, and those
    * left failed because their journey is archived (nothing of an archived journey is sent).
@@ -725,6 +730,8 @@ export interface ScoringStore {
     filter: { profileId?: string; status?: HandOff['status']; missed?: boolean },
     page: PageRequest,
   ): Promise<Page<HandOff>>;
+  /** Hand-offs in every workspace, by status (those whose SLA was missed are `breached` or `recycled`): for the metrics. */
+  countHandOffsByStatus(): Promise<Map<HandOff['status'], number>>;
   /** Pending hand-offs past their SLA, claimed for this transaction (PostgreSQL `SKIP LOCKED`). */
   claimOverdueHandOffs(now: number, limit: number): Promise<HandOff[]>;
   nextHandOffDue(): Promise<number | undefined>;

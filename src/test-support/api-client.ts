@@ -144,6 +144,13 @@ export function apiClient(current: () => MailWorld) {
       return lags.length === 4 && lags.every((lag) => lag[1] === '0') ? true : undefined;
     });
 
+  /** The value of one series at /metrics, e.g. `mops_hand_offs{status="pending"}` (0 when it is not there). */
+  const metric = async (series: string) => {
+    const metrics = await (await fetch(`${current().world.url}/metrics`)).text();
+    const line = metrics.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+    return line === undefined ? 0 : Number(line.slice(series.length + 1));
+  };
+
   /** Profiles are made by identify calls, as in production, so the suites also cover identity resolution. */
   async function newProfile(traits: Record<string, unknown> = {}): Promise<Profile> {
     const userId = unique('user');
@@ -223,6 +230,7 @@ export function apiClient(current: () => MailWorld) {
     api,
     ingest,
     caughtUp,
+    metric,
     newProfile,
     newTemplate,
     emailJourney,

@@ -49,7 +49,11 @@ export async function startServerProcess(
     output += chunk;
   });
   const url = await new Promise<string | undefined>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
+    const timer = setTimeout(() => {
+      // Not left running past its test: nothing else holds it to end it.
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start:\n${output}`));
+    }, 30_000);
     const onData = () => {
       const listening = /listening on (http:\/\/\S+)/.exec(output);
       const worker = output.includes('worker running');
