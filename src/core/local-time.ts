@@ -8,6 +8,11 @@ export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as con
 export type Weekday = (typeof WEEKDAYS)[number];
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+/**
+ * Zones are what contacts' traits say, spelt as they like ("europe/rome" is valid too): the cache
+ * starts over rather than grow with every spelling a client sends.
+ */
+const FORMATTERS_KEPT = 1000;
 
 function formatter(timeZone: string): Intl.DateTimeFormat {
   let format = formatters.get(timeZone);
@@ -23,6 +28,7 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
       second: '2-digit',
       weekday: 'short',
     });
+    if (formatters.size >= FORMATTERS_KEPT) formatters.clear();
     formatters.set(timeZone, format);
   }
   return format;
