@@ -154,6 +154,26 @@ export async function wideElements(page: Page): Promise<string[]> {
 }
 
 /**
+ * The tables of the page's main part wider than the box they sit in (its content box), by their
+ * column headings: none when every table fits, or scrolls inside a box of its own.
+ */
+export async function tablesWiderThanTheirBox(page: Page): Promise<string[]> {
+  // A string, as above: it runs in the browser.
+  return page.evaluate(`(() => {
+    return [...document.querySelectorAll('main table')].flatMap((table) => {
+      const box = table.parentElement;
+      const style = getComputedStyle(box);
+      if (['auto', 'scroll'].includes(style.overflowX)) return [];
+      const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      const width = table.getBoundingClientRect().width;
+      if (width <= room + 0.5) return [];
+      const headings = [...table.querySelectorAll('th')].map((th) => th.textContent.trim()).filter(Boolean);
+      return [headings.join(' | ') + ': ' + Math.round(width) + ' px in ' + Math.round(room)];
+    });
+  })()`);
+}
+
+/**
  * The choices of the page's visible selects that would not read whole once chosen: each option is
  * measured in a copy of its select holding only that option, as wide as its text needs, set in the
  * select's place so the same styles apply. None: every choice fits.

@@ -242,9 +242,9 @@ function DeadLetters() {
                           step: item.stepId ?? '—',
                         })}
                   </td>
-                  <td>{item.toAddress ?? '—'}</td>
+                  <td className="breaks-anywhere">{item.toAddress ?? '—'}</td>
                   <td className="number">{item.attempts}</td>
-                  <td>{item.reason ?? '—'}</td>
+                  <td className="breaks-anywhere">{item.reason ?? '—'}</td>
                 </tr>
               ))}
             </tbody>
