@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { durationMs, UNIT_MS } from './duration-ms.js';
 
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+export { durationMs };
 
 const PATTERN = /^\d+(\.\d+)?[smhdw]$/;
 
@@ -13,11 +14,6 @@ export const Duration = z
   .regex(PATTERN, 'must be a number and a unit: 30s, 15m, 2h, 3d or 1w')
   .refine((value) => !PATTERN.test(value) || durationMs(value) <= MAX_MS, 'must be at most 520w (ten years)');
 export type Duration = z.infer<typeof Duration>;
-
-export function durationMs(duration: string): number {
-  const unit = duration.at(-1) as keyof typeof UNIT_MS;
-  return Math.round(Number.parseFloat(duration.slice(0, -1)) * UNIT_MS[unit]);
-}
 
 /** A duration longer than nothing: a window, a half-life (`0d` would be an empty window, a division by zero). */
 export const PositiveDuration = Duration.refine(
