@@ -1,4 +1,4 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../app/api.js';
 import { errorMessage } from '../components/states.js';
@@ -46,10 +46,16 @@ function BusinessHoursFields(props: {
     );
   const toggle = (day: Weekday, isOn: boolean) =>
     onChange({ ...hours, days: isOn ? [...hours.days, day] : hours.days.filter((other) => other !== day) });
+  const daysErrorId = useId();
+  const daysError = errorAt('days');
   return (
     <>
       <p className="hint">{t('scoring.handOff.businessHoursHint', { timeZone: props.timeZone })}</p>
-      <fieldset className="scoring-group business-days">
+      {/* The days' error is the group's description, so a screen reader reads it on entering the group. */}
+      <fieldset
+        className="scoring-group business-days"
+        {...(daysError ? { 'aria-describedby': daysErrorId } : {})}
+      >
         <legend>{t('scoring.handOff.businessDays')}</legend>
         {WEEKDAYS.map((day, index) => (
           <CheckboxField
@@ -59,7 +65,11 @@ function BusinessHoursFields(props: {
             onChange={(isOn) => toggle(day, isOn)}
           />
         ))}
-        {errorAt('days') && <p className="field-error">{errorAt('days')}</p>}
+        {daysError && (
+          <p id={daysErrorId} className="field-error" role="alert">
+            {daysError}
+          </p>
+        )}
       </fieldset>
       <div className="scoring-row">
         <TextField
@@ -298,7 +308,11 @@ export function LifecycleSection(props: { settings: SettingsDocument }) {
                   value={form.acceptWithin}
                   onChange={(acceptWithin) => set({ acceptWithin })}
                   error={errorAt('handOff.acceptWithin')}
-                  hint={t('scoring.handOff.acceptHint')}
+                  hint={t(
+                    form.hasBusinessHours
+                      ? 'scoring.handOff.acceptHintBusiness'
+                      : 'scoring.handOff.acceptHint',
+                  )}
                 />
                 <SelectField
                   label={t('scoring.handOff.destination')}

@@ -1,3 +1,5 @@
+import { businessYearMs, fitsInBusinessYear, MAX_BUSINESS_WEEKS } from '../../../src/core/business-year.js';
+import { durationMs } from '../../../src/core/duration-ms.js';
 import {
   blankCondition,
   type ConditionForm,
@@ -240,6 +242,26 @@ export function validateIntent(form: IntentForm, modelIds: readonly string[]): F
     if (!LOCAL_TIME.test(end)) errors['handOff.businessHours.end'] = { key: 'time' };
     else if (LOCAL_TIME.test(start) && end <= start)
       errors['handOff.businessHours.end'] = { key: 'endAfterStart' };
+    const isWeekValid = !Object.keys(errors).some((path) => path.startsWith('handOff.businessHours.'));
+    const acceptWithin = form.acceptWithin.trim();
+    if (
+      isWeekValid &&
+      !errors['handOff.acceptWithin'] &&
+      !fitsInBusinessYear(durationMs(acceptWithin), form.businessHours)
+    )
+      errors['handOff.acceptWithin'] = {
+        key: 'beyondBusinessYear',
+        values: {
+          weeks: String(MAX_BUSINESS_WEEKS),
+          most: longestAsDuration(businessYearMs(form.businessHours)),
+        },
+      };
   }
   return errors;
+}
+
+/** The longest SLA as it would be typed: in whole hours where it can be (`2080h`), else minutes. */
+function longestAsDuration(ms: number): string {
+  const hours = ms / 3_600_000;
+  return Number.isInteger(hours) ? `${hours}h` : `${Math.floor(ms / 60_000)}m`;
 }
