@@ -1,6 +1,13 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleWorld, startConsoleWorld, tablesWiderThanTheirBox, wideElements } from './harness.js';
+import {
+  type ConsoleWorld,
+  checkboxesWithTextUnder,
+  startConsoleWorld,
+  stretchedButtons,
+  tablesWiderThanTheirBox,
+  wideElements,
+} from './harness.js';
 
 interface SettingsJson {
   timezone: string;
@@ -284,7 +291,7 @@ describe('settings screen (Chromium)', () => {
     await shot('settings-italian');
   });
 
-  it('fits every section, and each table in its box, from a small laptop down to a phone, in English and Italian', async () => {
+  it('fits every section and each table in its box, checkbox labels beside their box, from a small laptop down to a phone, in English and Italian', async () => {
     const { world } = consoleWorld;
     // A colleague whose e-mail address is longer than a column: it must wrap, not widen the table.
     const colleague = await consoleWorld.api('POST', '/users', {
@@ -294,7 +301,8 @@ describe('settings screen (Chromium)', () => {
       role: 'member',
     });
     expect(colleague.status).toBe(201);
-    // What sticks out of the window, and the tables wider than their box, on each page: none.
+    // What sticks out of the window, tables wider than their box, checkbox labels wrapping under the
+    // box and buttons stretched to a grid cell, on each page: none.
     const overflows: Record<string, string[]> = {};
     try {
       for (const language of ['it', 'en']) {
@@ -325,6 +333,8 @@ describe('settings screen (Chromium)', () => {
             overflows[`${language} ${width} ${section}`] = [
               ...(await wideElements(page)),
               ...(await tablesWiderThanTheirBox(page)),
+              ...(await checkboxesWithTextUnder(page)).map((label) => `text under its box: ${label}`),
+              ...(await stretchedButtons(page)).map((text) => `stretched: ${text}`),
             ];
           }
         }

@@ -63,7 +63,7 @@ export function WebhooksSection(props: { settings: SettingsView }) {
           const number = index + 1;
           return (
             // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity but their place
-            <fieldset className="settings-grid" key={index}>
+            <fieldset className="settings-fieldset settings-grid" key={index}>
               <legend>{t('settings.webhooks.destination', { number })}</legend>
               <TextField
                 label={t('settings.webhooks.id')}
