@@ -522,4 +522,35 @@ describe('scoring screen (Chromium)', () => {
     expect(await page.getByLabel('venerdì').isChecked()).toBe(false);
     expect(await page.getByLabel('Alle (HH:MM)', { exact: true }).inputValue()).toBe('18:30');
   });
+  it('names the CRM destination by id, with its URL beneath, so the choice reads whole on an 800 px screen', async () => {
+    const { world, api } = consoleWorld;
+    const current = await api<{ webhooks: { destinations: Array<{ id: string; url: string }> } }>(
+      'GET',
+      '/settings',
+    );
+    const longUrl = 'https://hooks.example-crm.com/services/mops/hand-offs/production';
+    const added = await api('PUT', '/settings', {
+      ...current.body,
+      webhooks: {
+        ...current.body.webhooks,
+        destinations: [...current.body.webhooks.destinations, { id: 'salesforce', url: longUrl }],
+      },
+    });
+    expect(added.status).toBe(200);
+    try {
+      await page.setViewportSize({ width: 800, height: 768 });
+      await page.goto(`${world.url}/scoring?tab=lifecycle`);
+      await page.getByLabel(/^(Language|Lingua)$/).selectOption('en');
+      const destination = page.getByLabel('CRM webhook destination');
+      await destination.selectOption('salesforce');
+      expect(await clippedSelects(page)).toEqual([]);
+      expect(await descriptionOf(destination)).toBe(
+        `Calls ${longUrl}. The CRM hears of each hand-off and missed SLA here; destinations are set in Settings.`,
+      );
+      expect(await wideElements(page)).toEqual([]);
+      await shot('scoring-destination-800');
+    } finally {
+      await page.setViewportSize({ width: 1500, height: 950 });
+    }
+  });
 });

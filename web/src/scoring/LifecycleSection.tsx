@@ -196,6 +196,7 @@ export function LifecycleSection(props: { settings: SettingsDocument }) {
   const modelOptions = models.map((model) => ({ value: model.id, label: model.name }));
   const stages = splitStages(form.stages);
   const destinations = settings.webhooks?.destinations ?? [];
+  const chosenUrl = destinations.find((destination) => destination.id === form.destination)?.url;
   const ownerIds = form.owners.map((owner) => owner.id.trim()).filter(Boolean);
   const set = (change: Partial<IntentForm>) => {
     setIsSaved(false);
@@ -314,19 +315,20 @@ export function LifecycleSection(props: { settings: SettingsDocument }) {
                       : 'scoring.handOff.acceptHint',
                   )}
                 />
+                {/* Chosen by id: a URL is too long for a select in a row of three; it is said beneath. */}
                 <SelectField
                   label={t('scoring.handOff.destination')}
                   value={form.destination}
                   options={[
                     { value: '', label: t('scoring.handOff.noDestination') },
-                    ...destinations.map((destination) => ({
-                      value: destination.id,
-                      label: `${destination.id} (${destination.url})`,
-                    })),
+                    ...destinations.map((destination) => ({ value: destination.id, label: destination.id })),
                   ]}
                   onChange={(destination) => set({ destination })}
                   error={errorAt('handOff.destination')}
-                  hint={t('scoring.handOff.destinationHint')}
+                  hint={[
+                    ...(chosenUrl ? [t('scoring.handOff.destinationCalls', { url: chosenUrl })] : []),
+                    t('scoring.handOff.destinationHint'),
+                  ].join(' ')}
                 />
               </div>
               <CheckboxField

@@ -145,6 +145,7 @@ const en = {
     chooseOwner: 'Choose an owner…',
     destination: 'CRM webhook destination',
     noDestination: 'None',
+    destinationCalls: 'Calls {{url}}.',
     destinationHint: 'The CRM hears of each hand-off and missed SLA here; destinations are set in Settings.',
     acceptWithin: 'Sales must accept within (SLA, e.g. 2d)',
     acceptHint: 'A Sales Accepted event on the contact within this time accepts the hand-off.',
@@ -332,6 +333,7 @@ const it: typeof en = {
     chooseOwner: 'Scegli un responsabile…',
     destination: 'Destinazione webhook del CRM',
     noDestination: 'Nessuna',
+    destinationCalls: 'Chiama {{url}}.',
     destinationHint:
       'Il CRM riceve qui ogni passaggio e ogni SLA mancato; le destinazioni si impostano in Impostazioni.',
     acceptWithin: 'Le vendite devono accettare entro (SLA, ad es. 2d)',
