@@ -1,18 +1,18 @@
 import { z } from 'zod';
-import { durationMs, UNIT_MS } from './duration-ms.js';
+import { durationMs, MAX_DURATION_MS } from './duration-ms.js';
 
 export { durationMs };
 
 const PATTERN = /^\d+(\.\d+)?[smhdw]$/;
 
-/** Longer than any wait, window or half-life means anything for; beyond it dates leave what can be stored. */
-const MAX_MS = 520 * UNIT_MS.w;
-
 /** A duration written the way people say it: `30m`, `2h`, `3d`, `1w` (one number, one unit), at most 520w. */
 export const Duration = z
   .string()
   .regex(PATTERN, 'must be a number and a unit: 30s, 15m, 2h, 3d or 1w')
-  .refine((value) => !PATTERN.test(value) || durationMs(value) <= MAX_MS, 'must be at most 520w (ten years)');
+  .refine(
+    (value) => !PATTERN.test(value) || durationMs(value) <= MAX_DURATION_MS,
+    'must be at most 520w (ten years)',
+  );
 export type Duration = z.infer<typeof Duration>;
 
 /** A duration longer than nothing: a window, a half-life (`0d` would be an empty window, a division by zero). */

@@ -35,7 +35,9 @@ export type ErrorKey =
   | 'noDays'
   | 'time'
   | 'endAfterStart'
-  | 'beyondBusinessYear';
+  | 'beyondBusinessYear'
+  | 'durationZero'
+  | 'durationMax';
 /** Errors by the dotted path of the field they belong to, relative to the form (`rules.2.points`). */
 export type FieldErrors = Record<string, FieldError>;
 

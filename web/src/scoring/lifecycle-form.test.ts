@@ -117,6 +117,24 @@ describe('lifecycle and hand-off form', () => {
       }
   });
 
+  it('refuses an SLA of nothing or past ten years before saving, as the server does', () => {
+    const form: IntentForm = { ...intentToForm(LIFECYCLE, HAND_OFF), hasBusinessHours: false };
+    expect(keysOf({ ...form, acceptWithin: '0d' }, ['engagement'])).toEqual({
+      'handOff.acceptWithin': 'durationZero',
+    });
+    expect(keysOf({ ...form, acceptWithin: '521w' }, ['engagement'])).toEqual({
+      'handOff.acceptWithin': 'durationMax',
+    });
+    for (const acceptWithin of ['0s', '0.0001s', '0.001s', '1s', '520w', '521w', '3640d', '3641d']) {
+      const server = HandOffSettings.safeParse({ ...HAND_OFF, acceptWithin });
+      const serverRefuses = server.error?.issues.some((issue) => issue.path.join('.') === 'acceptWithin');
+      expect(
+        'handOff.acceptWithin' in validateIntent({ ...form, acceptWithin }, ['engagement']),
+        acceptWithin,
+      ).toBe(Boolean(serverRefuses));
+    }
+  });
+
   it('offers the default stages and one blank owner when nothing is set, and saves nothing while off', () => {
     const form = intentToForm(undefined, undefined);
     expect(form.stages).toBe('subscriber, lead, mql, sql, opportunity, customer');

@@ -92,6 +92,8 @@ const en = {
     time: 'A time of day, HH:MM (24-hour)',
     endAfterStart: 'Must be after the start, the same day',
     beyondBusinessYear: 'At most {{weeks}} weeks of the business hours below: {{most}}',
+    durationZero: 'Must be longer than 0',
+    durationMax: 'At most 520w (ten years)',
   },
   distribution: {
     title: 'Distribution of scores',
@@ -280,6 +282,8 @@ const it: typeof en = {
     time: 'Un orario, HH:MM (24 ore)',
     endAfterStart: 'Deve essere dopo l’inizio, nello stesso giorno',
     beyondBusinessYear: 'Al massimo {{weeks}} settimane dell’orario lavorativo qui sotto: {{most}}',
+    durationZero: 'Deve essere più lungo di 0',
+    durationMax: 'Al massimo 520w (dieci anni)',
   },
   distribution: {
     title: 'Distribuzione dei punteggi',

@@ -179,10 +179,10 @@ interface DeadLetter {
   createdAt: string;
 }
 
-/** Calls that failed for good, with the last error, and a way to call them all again. */
 /** How often the dead-letter list is read again while it is open. */
 const DEAD_LETTERS_REFRESH_MS = 5000;
 
+/** Calls that failed for good, with the last error, and a way to call them all again. */
 function DeadLetters() {
   const { t } = useTranslation();
   const format = useFormat();
