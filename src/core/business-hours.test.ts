@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addBusinessTime, BusinessHours, fitsInBusinessYear } from './business-hours.js';
+import { addBusinessTime, BusinessHours } from './business-hours.js';
+import { fitsInBusinessYear } from './business-year.js';
 
 const HOUR = 3_600_000;
 const weekdays = BusinessHours.parse({});

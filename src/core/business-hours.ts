@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_BUSINESS_WEEKS } from './business-year.js';
 import { LocalTime, localParts, WEEKDAYS, type Weekday, zonedTime } from './local-time.js';
 
 /**
@@ -23,24 +24,12 @@ export const BusinessHours = z
   });
 export type BusinessHours = z.infer<typeof BusinessHours>;
 
-/** Working weeks a time counted in business hours may span (`fitsInBusinessYear`). */
-const MAX_WEEKS = 52;
 /**
- * Calendar days looked through at most: twice MAX_WEEKS, far more than they need whatever DST does
- * (a day's hours inside a gap the clocks jump over count for nothing, and Morocco had two gaps a year).
+ * Calendar days looked through at most: twice the MAX_BUSINESS_WEEKS a time may span
+ * (`fitsInBusinessYear`), far more than they need whatever DST does (a day's hours inside a gap the
+ * clocks jump over count for nothing, and Morocco had two gaps a year).
  */
-const MAX_DAYS = 7 * MAX_WEEKS * 2;
-
-/** Whether `durationMs` of business hours ends within a year of working weeks. */
-export function fitsInBusinessYear(durationMs: number, hours: BusinessHours): boolean {
-  const daily = minutesOf(hours.end) - minutesOf(hours.start);
-  return durationMs <= MAX_WEEKS * hours.days.length * daily * 60_000;
-}
-
-function minutesOf(time: string): number {
-  const [hour = 0, minute = 0] = time.split(':').map(Number);
-  return hour * 60 + minute;
-}
+const MAX_DAYS = 7 * MAX_BUSINESS_WEEKS * 2;
 
 /** The instant `durationMs` of business hours after `start`, counting only the hours in `timeZone`. */
 export function addBusinessTime(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { addBusinessTime, BusinessHours, fitsInBusinessYear } from './business-hours.js';
+import { addBusinessTime, BusinessHours } from './business-hours.js';
+import { fitsInBusinessYear } from './business-year.js';
 import { durationMs, PositiveDuration } from './duration.js';
 import { AccountTraitCondition, TraitCondition } from './segment-definition.js';
 

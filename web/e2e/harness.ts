@@ -154,6 +154,69 @@ export async function wideElements(page: Page): Promise<string[]> {
 }
 
 /**
+ * The tables of the page's main part wider than the box they sit in (its content box), by their
+ * column headings: none when every table fits, or scrolls inside a box of its own.
+ */
+export async function tablesWiderThanTheirBox(page: Page): Promise<string[]> {
+  // A string, as above: it runs in the browser.
+  return page.evaluate(`(() => {
+    return [...document.querySelectorAll('main table')].flatMap((table) => {
+      const box = table.parentElement;
+      const style = getComputedStyle(box);
+      if (['auto', 'scroll'].includes(style.overflowX)) return [];
+      const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      const width = table.getBoundingClientRect().width;
+      if (width <= room + 0.5) return [];
+      const headings = [...table.querySelectorAll('th')].map((th) => th.textContent.trim()).filter(Boolean);
+      return [headings.join(' | ') + ': ' + Math.round(width) + ' px in ' + Math.round(room)];
+    });
+  })()`);
+}
+
+/**
+ * The visible checkboxes of the page's main part whose visible label runs under the box rather than
+ * beside it (a wrapped line starting at the box's left edge), by label: none when each reads beside its box.
+ */
+export async function checkboxesWithTextUnder(page: Page): Promise<string[]> {
+  // A string, as above: it runs in the browser.
+  return page.evaluate(`(() => {
+    const visible = (element) => element.getClientRects().length > 0 && getComputedStyle(element).visibility !== 'hidden';
+    return [...document.querySelectorAll('main input[type=checkbox]')].filter(visible).flatMap((box) => {
+      const label = box.labels?.[0];
+      // A visually hidden label (a table row's, whose column heading speaks for it) is not read beside anything.
+      if (!label || label.getBoundingClientRect().width <= 1) return [];
+      const right = box.getBoundingClientRect().right;
+      const range = document.createRange();
+      const texts = [...label.childNodes].filter((node) => node.nodeType === 3 && node.textContent.trim());
+      const under = texts.some((node) => {
+        range.selectNodeContents(node);
+        return [...range.getClientRects()].some((line) => line.left < right);
+      });
+      return under ? [label.textContent.trim()] : [];
+    });
+  })()`);
+}
+
+/**
+ * The visible buttons of the page's main part stretched well past what their text needs (to a grid
+ * cell's or a column's width), by text: none when each is as wide as its words.
+ */
+export async function stretchedButtons(page: Page): Promise<string[]> {
+  // A string, as above: it runs in the browser.
+  return page.evaluate(`(() => {
+    const visible = (element) => element.getClientRects().length > 0 && getComputedStyle(element).visibility !== 'hidden';
+    return [...document.querySelectorAll('main button')].filter(visible).flatMap((button) => {
+      const copy = button.cloneNode(true);
+      copy.style.cssText = 'position: absolute; visibility: hidden; width: max-content';
+      button.after(copy);
+      const needed = copy.getBoundingClientRect().width;
+      copy.remove();
+      return button.getBoundingClientRect().width > needed * 1.5 + 16 ? [button.textContent.trim()] : [];
+    });
+  })()`);
+}
+
+/**
  * The choices of the page's visible selects that would not read whole once chosen: each option is
  * measured in a copy of its select holding only that option, as wide as its text needs, set in the
  * select's place so the same styles apply. None: every choice fits.

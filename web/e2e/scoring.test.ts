@@ -448,6 +448,12 @@ describe('scoring screen (Chromium)', () => {
     }
   }, 120_000);
 
+  /** The text a screen reader reads after a control's name: its hint, or its error. */
+  async function descriptionOf(control: ReturnType<Page['getByLabel']>): Promise<string | null> {
+    const described = await control.getAttribute('aria-describedby');
+    return described ? page.locator(`[id="${described}"]`).textContent() : null;
+  }
+
   it('sets the SLA to count only business hours, checked on its fields, and shows them again', async () => {
     const { world } = consoleWorld;
     await page.goto(`${world.url}/scoring`);
@@ -467,7 +473,35 @@ describe('scoring screen (Chromium)', () => {
       .poll(async () => (described ? page.locator(`[id="${described}"]`).textContent() : null))
       .toBe('A time of day, HH:MM (24-hour)');
     await from.fill('08:00');
-    await page.getByRole('button', { name: 'Save lifecycle and hand-off' }).click();
+
+    // What the server would refuse is told at its field before anything is sent: an SLA past 52
+    // weeks of these hours (5 days of 10.5 hours: 2,730 hours), no working day, an end before the start.
+    const save = page.getByRole('button', { name: 'Save lifecycle and hand-off' });
+    const sla = page.getByLabel('Sales must accept within (SLA, e.g. 2d)');
+    expect(await descriptionOf(sla)).toBe(
+      'Counted in business hours: 1d is 24 of them, three days of 09:00–17:00; write 16h for two such days.',
+    );
+    await sla.fill('2731h');
+    await save.click();
+    await expect.poll(() => descriptionOf(sla)).toBe('At most 52 weeks of the business hours below: 2730h');
+    expect(await sla.getAttribute('aria-invalid')).toBe('true');
+    await shot('scoring-business-hours-errors');
+    for (const day of ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Saturday'])
+      await page.getByLabel(day).uncheck();
+    await page.getByLabel('To (HH:MM)').fill('07:00');
+    await save.click();
+    const days = page.getByRole('group', { name: 'Working days' });
+    await expect.poll(() => descriptionOf(days)).toBe('Tick at least one day');
+    expect(await descriptionOf(page.getByLabel('To (HH:MM)'))).toBe('Must be after the start, the same day');
+    // The SLA is no longer what is wrong: the hours are.
+    expect(await sla.getAttribute('aria-invalid')).toBe('false');
+    const unsaved = await consoleWorld.api<{ handOff: Record<string, unknown> }>('GET', '/settings');
+    expect(unsaved.body.handOff).not.toHaveProperty('businessHours');
+    for (const day of ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Saturday'])
+      await page.getByLabel(day).check();
+    await page.getByLabel('To (HH:MM)').fill('18:30');
+    await sla.fill('3s');
+    await save.click();
     await page.getByText('Lifecycle and hand-off saved').waitFor();
     const settings = await consoleWorld.api<{ handOff: Record<string, unknown> }>('GET', '/settings');
     expect(settings.body.handOff).toMatchObject({
@@ -487,5 +521,36 @@ describe('scoring screen (Chromium)', () => {
     expect(await page.getByLabel('sabato').isChecked()).toBe(true);
     expect(await page.getByLabel('venerdì').isChecked()).toBe(false);
     expect(await page.getByLabel('Alle (HH:MM)', { exact: true }).inputValue()).toBe('18:30');
+  });
+  it('names the CRM destination by id, with its URL beneath, so the choice reads whole on an 800 px screen', async () => {
+    const { world, api } = consoleWorld;
+    const current = await api<{ webhooks: { destinations: Array<{ id: string; url: string }> } }>(
+      'GET',
+      '/settings',
+    );
+    const longUrl = 'https://hooks.example-crm.com/services/mops/hand-offs/production';
+    const added = await api('PUT', '/settings', {
+      ...current.body,
+      webhooks: {
+        ...current.body.webhooks,
+        destinations: [...current.body.webhooks.destinations, { id: 'salesforce', url: longUrl }],
+      },
+    });
+    expect(added.status).toBe(200);
+    try {
+      await page.setViewportSize({ width: 800, height: 768 });
+      await page.goto(`${world.url}/scoring?tab=lifecycle`);
+      await page.getByLabel(/^(Language|Lingua)$/).selectOption('en');
+      const destination = page.getByLabel('CRM webhook destination');
+      await destination.selectOption('salesforce');
+      expect(await clippedSelects(page)).toEqual([]);
+      expect(await descriptionOf(destination)).toBe(
+        `Calls ${longUrl}. The CRM hears of each hand-off and missed SLA here; destinations are set in Settings.`,
+      );
+      expect(await wideElements(page)).toEqual([]);
+      await shot('scoring-destination-800');
+    } finally {
+      await page.setViewportSize({ width: 1500, height: 950 });
+    }
   });
 });

@@ -1,6 +1,13 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleWorld, startConsoleWorld, wideElements } from './harness.js';
+import {
+  type ConsoleWorld,
+  checkboxesWithTextUnder,
+  startConsoleWorld,
+  stretchedButtons,
+  tablesWiderThanTheirBox,
+  wideElements,
+} from './harness.js';
 
 interface SettingsJson {
   timezone: string;
@@ -284,33 +291,63 @@ describe('settings screen (Chromium)', () => {
     await shot('settings-italian');
   });
 
-  it('fits every section in the window of a small laptop and of a phone, in English and Italian', async () => {
+  it('fits every section and each table in its box, checkbox labels beside their box, from a small laptop down to a phone, in English and Italian', async () => {
     const { world } = consoleWorld;
-    // What sticks out of the window on each section, innermost first: an empty list when nothing does.
+    // A colleague whose e-mail address is longer than a column: it must wrap, not widen the table.
+    const colleague = await consoleWorld.api('POST', '/users', {
+      email: 'giulia.bianchi-marketing-operations@example.com',
+      name: 'Giulia Bianchi',
+      password: 'a long initial passphrase',
+      role: 'member',
+    });
+    expect(colleague.status).toBe(201);
+    // What sticks out of the window, tables wider than their box, checkbox labels wrapping under the
+    // box and buttons stretched to a grid cell, on each page: none.
     const overflows: Record<string, string[]> = {};
     try {
       for (const language of ['it', 'en']) {
         await page.getByLabel(/^(Language|Lingua)$/).selectOption(language);
+        // Between a phone's one column (below 48rem) and the tabs beside their panel (above 1100 px)
+        // the sidebar and the tabs above the panel leave tables the least room.
         for (const [width, height] of [
           [1024, 768],
+          [900, 768],
+          [840, 768],
+          [780, 768],
           [390, 844],
         ] as const) {
           await page.setViewportSize({ width, height });
-          for (const section of ['email', 'sms', 'webhooks', 'topics', 'limits', 'users', 'password']) {
-            await page.goto(`${world.url}/settings?tab=${section}`);
+          for (const section of [
+            'email',
+            'sms',
+            'webhooks',
+            'topics',
+            'limits',
+            'users',
+            'password',
+            'keys',
+          ]) {
+            await page.goto(`${world.url}/settings${section === 'keys' ? '/keys' : `?tab=${section}`}`);
             await page.locator('main h1').waitFor();
             await page.waitForLoadState('networkidle');
-            overflows[`${language} ${width} ${section}`] = await wideElements(page);
+            overflows[`${language} ${width} ${section}`] = [
+              ...(await wideElements(page)),
+              ...(await tablesWiderThanTheirBox(page)),
+              ...(await checkboxesWithTextUnder(page)).map((label) => `text under its box: ${label}`),
+              ...(await stretchedButtons(page)).map((text) => `stretched: ${text}`),
+            ];
           }
         }
-        await page.setViewportSize({ width: 1024, height: 768 });
-        await shot(`settings-users-1024-${language}`);
+        await page.setViewportSize({ width: 840, height: 768 });
+        await page.goto(`${world.url}/settings?tab=users`);
+        await page.locator('main table').waitFor();
+        await shot(`settings-users-840-${language}`);
       }
     } finally {
       await page.setViewportSize({ width: 1500, height: 950 });
     }
     expect(Object.entries(overflows).filter(([, wide]) => wide.length > 0)).toEqual([]);
-  });
+  }, 120_000);
 });
 
 /** A server whose operator keeps private networks closed: the console offers no switch that cannot save. */

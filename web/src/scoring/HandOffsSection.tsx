@@ -105,7 +105,7 @@ export function HandOffsSection() {
           <tbody>
             {items.map((handOff) => (
               <tr key={handOff.id}>
-                <td>
+                <td className="breaks-anywhere">
                   <Link to={`/contacts/${encodeURIComponent(handOff.profileId)}`}>
                     {contactLabel(handOff.profileId, handOff.traits)}
                   </Link>

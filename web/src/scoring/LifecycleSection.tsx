@@ -1,4 +1,4 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../app/api.js';
 import { errorMessage } from '../components/states.js';
@@ -46,10 +46,16 @@ function BusinessHoursFields(props: {
     );
   const toggle = (day: Weekday, isOn: boolean) =>
     onChange({ ...hours, days: isOn ? [...hours.days, day] : hours.days.filter((other) => other !== day) });
+  const daysErrorId = useId();
+  const daysError = errorAt('days');
   return (
     <>
       <p className="hint">{t('scoring.handOff.businessHoursHint', { timeZone: props.timeZone })}</p>
-      <fieldset className="scoring-group business-days">
+      {/* The days' error is the group's description, so a screen reader reads it on entering the group. */}
+      <fieldset
+        className="scoring-group business-days"
+        {...(daysError ? { 'aria-describedby': daysErrorId } : {})}
+      >
         <legend>{t('scoring.handOff.businessDays')}</legend>
         {WEEKDAYS.map((day, index) => (
           <CheckboxField
@@ -59,7 +65,11 @@ function BusinessHoursFields(props: {
             onChange={(isOn) => toggle(day, isOn)}
           />
         ))}
-        {errorAt('days') && <p className="field-error">{errorAt('days')}</p>}
+        {daysError && (
+          <p id={daysErrorId} className="field-error" role="alert">
+            {daysError}
+          </p>
+        )}
       </fieldset>
       <div className="scoring-row">
         <TextField
@@ -186,6 +196,7 @@ export function LifecycleSection(props: { settings: SettingsDocument }) {
   const modelOptions = models.map((model) => ({ value: model.id, label: model.name }));
   const stages = splitStages(form.stages);
   const destinations = settings.webhooks?.destinations ?? [];
+  const chosenUrl = destinations.find((destination) => destination.id === form.destination)?.url;
   const ownerIds = form.owners.map((owner) => owner.id.trim()).filter(Boolean);
   const set = (change: Partial<IntentForm>) => {
     setIsSaved(false);
@@ -298,21 +309,26 @@ export function LifecycleSection(props: { settings: SettingsDocument }) {
                   value={form.acceptWithin}
                   onChange={(acceptWithin) => set({ acceptWithin })}
                   error={errorAt('handOff.acceptWithin')}
-                  hint={t('scoring.handOff.acceptHint')}
+                  hint={t(
+                    form.hasBusinessHours
+                      ? 'scoring.handOff.acceptHintBusiness'
+                      : 'scoring.handOff.acceptHint',
+                  )}
                 />
+                {/* Chosen by id: a URL is too long for a select in a row of three; it is said beneath. */}
                 <SelectField
                   label={t('scoring.handOff.destination')}
                   value={form.destination}
                   options={[
                     { value: '', label: t('scoring.handOff.noDestination') },
-                    ...destinations.map((destination) => ({
-                      value: destination.id,
-                      label: `${destination.id} (${destination.url})`,
-                    })),
+                    ...destinations.map((destination) => ({ value: destination.id, label: destination.id })),
                   ]}
                   onChange={(destination) => set({ destination })}
                   error={errorAt('handOff.destination')}
-                  hint={t('scoring.handOff.destinationHint')}
+                  hint={[
+                    ...(chosenUrl ? [t('scoring.handOff.destinationCalls', { url: chosenUrl })] : []),
+                    t('scoring.handOff.destinationHint'),
+                  ].join(' ')}
                 />
               </div>
               <CheckboxField

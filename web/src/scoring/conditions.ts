@@ -11,8 +11,11 @@ export { VALUE_OPS, type ValueOp };
 /** `30s`, `15m`, `2h`, `3d`, `1w`: what the server accepts as a duration. */
 export const DURATION = /^\d+(\.\d+)?[smhdw]$/;
 
-/** Why a field is wrong: one of our messages (a key under `scoring.errors`), or the server's own words. */
-export type FieldError = { key: ErrorKey } | { message: string };
+/**
+ * Why a field is wrong: one of our messages (a key under `scoring.errors`, with the values it
+ * names), or the server's own words.
+ */
+export type FieldError = { key: ErrorKey; values?: Record<string, string> } | { message: string };
 export type ErrorKey =
   | 'required'
   | 'number'
@@ -31,7 +34,10 @@ export type ErrorKey =
   | 'tooLong'
   | 'noDays'
   | 'time'
-  | 'endAfterStart';
+  | 'endAfterStart'
+  | 'beyondBusinessYear'
+  | 'durationZero'
+  | 'durationMax';
 /** Errors by the dotted path of the field they belong to, relative to the form (`rules.2.points`). */
 export type FieldErrors = Record<string, FieldError>;
 

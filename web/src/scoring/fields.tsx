@@ -18,7 +18,7 @@ export function useErrorAt(errors: FieldErrors, prefix = ''): ErrorAt {
   return (path) => {
     const error = errors[`${prefix}${path}`];
     if (!error) return undefined;
-    return 'key' in error ? t(`scoring.errors.${error.key}`) : error.message;
+    return 'key' in error ? t(`scoring.errors.${error.key}`, error.values) : error.message;
   };
 }
 

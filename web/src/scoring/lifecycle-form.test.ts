@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { HandOffSettings } from '../../../src/core/hand-off.js';
 import { fullestBin, histogram } from './distribution.js';
 import {
   blankOwner,
@@ -71,6 +72,67 @@ describe('lifecycle and hand-off form', () => {
       hasBusinessHours: false,
       businessHours: { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00' },
     });
+  });
+
+  it('refuses an SLA past 52 weeks of the business hours before saving, as the server does', () => {
+    const form: IntentForm = { ...intentToForm(LIFECYCLE, HAND_OFF), hasBusinessHours: true };
+    // Monday to Friday, 09:00–17:00: 52 weeks of them are 2,080 hours.
+    const errorsWithin = (acceptWithin: string, hours = form.businessHours) =>
+      validateIntent({ ...form, acceptWithin, businessHours: hours }, ['engagement']);
+    expect(errorsWithin('2080h')).toEqual({});
+    expect(errorsWithin('2081h')).toEqual({
+      'handOff.acceptWithin': { key: 'beyondBusinessYear', values: { weeks: '52', most: '2080h' } },
+    });
+    // Saturdays 10:00–14:20: 225 hours and 20 minutes, told in minutes.
+    expect(errorsWithin('226h', { days: ['sat'], start: '10:00', end: '14:20' })).toEqual({
+      'handOff.acceptWithin': { key: 'beyondBusinessYear', values: { weeks: '52', most: '13520m' } },
+    });
+    // Hours that are wrong themselves are what the form points at, not the SLA.
+    expect(
+      keysOf({ ...form, acceptWithin: '9000h', businessHours: { days: [], start: '09:00', end: '17:00' } }, [
+        'engagement',
+      ]),
+    ).toEqual({
+      'handOff.businessHours.days': 'noDays',
+    });
+    // Calendar time has no such bound.
+    expect(
+      validateIntent({ ...form, acceptWithin: '2081h', hasBusinessHours: false }, ['engagement']),
+    ).toEqual({});
+
+    // The same rule as the server's, on each side of the bound, whatever the hours.
+    for (const hours of [
+      { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00' },
+      { days: ['sat'], start: '10:00', end: '14:20' },
+      { days: ['mon', 'wed'], start: '00:00', end: '23:59' },
+    ] as const)
+      for (const acceptWithin of ['2080h', '2081h', '225h', '226h', '13520m', '13521m', '1w', '8w', '9w']) {
+        const businessHours = { ...hours, days: [...hours.days] };
+        const server = HandOffSettings.safeParse({ ...HAND_OFF, acceptWithin, businessHours });
+        const serverRefuses = server.error?.issues.some((issue) => issue.path.join('.') === 'acceptWithin');
+        expect(
+          'handOff.acceptWithin' in errorsWithin(acceptWithin, businessHours),
+          `${acceptWithin} of ${JSON.stringify(hours)}`,
+        ).toBe(Boolean(serverRefuses));
+      }
+  });
+
+  it('refuses an SLA of nothing or past ten years before saving, as the server does', () => {
+    const form: IntentForm = { ...intentToForm(LIFECYCLE, HAND_OFF), hasBusinessHours: false };
+    expect(keysOf({ ...form, acceptWithin: '0d' }, ['engagement'])).toEqual({
+      'handOff.acceptWithin': 'durationZero',
+    });
+    expect(keysOf({ ...form, acceptWithin: '521w' }, ['engagement'])).toEqual({
+      'handOff.acceptWithin': 'durationMax',
+    });
+    for (const acceptWithin of ['0s', '0.0001s', '0.001s', '1s', '520w', '521w', '3640d', '3641d']) {
+      const server = HandOffSettings.safeParse({ ...HAND_OFF, acceptWithin });
+      const serverRefuses = server.error?.issues.some((issue) => issue.path.join('.') === 'acceptWithin');
+      expect(
+        'handOff.acceptWithin' in validateIntent({ ...form, acceptWithin }, ['engagement']),
+        acceptWithin,
+      ).toBe(Boolean(serverRefuses));
+    }
   });
 
   it('offers the default stages and one blank owner when nothing is set, and saves nothing while off', () => {

@@ -1,3 +1,5 @@
+import { businessYearMs, fitsInBusinessYear, MAX_BUSINESS_WEEKS } from '../../../src/core/business-year.js';
+import { durationMs, MAX_DURATION_MS } from '../../../src/core/duration-ms.js';
 import {
   blankCondition,
   type ConditionForm,
@@ -232,7 +234,10 @@ export function validateIntent(form: IntentForm, modelIds: readonly string[]): F
     validateFilter(rule.when, `handOff.assignment.${index}.when.`, errors);
     if (!ownerIds.has(rule.owner)) errors[`handOff.assignment.${index}.owner`] = { key: 'unknownOwner' };
   }
-  if (!DURATION.test(form.acceptWithin.trim())) errors['handOff.acceptWithin'] = { key: 'duration' };
+  const within = form.acceptWithin.trim();
+  if (!DURATION.test(within)) errors['handOff.acceptWithin'] = { key: 'duration' };
+  else if (durationMs(within) === 0) errors['handOff.acceptWithin'] = { key: 'durationZero' };
+  else if (durationMs(within) > MAX_DURATION_MS) errors['handOff.acceptWithin'] = { key: 'durationMax' };
   if (form.hasBusinessHours) {
     const { days, start, end } = form.businessHours;
     if (days.length === 0) errors['handOff.businessHours.days'] = { key: 'noDays' };
@@ -240,6 +245,25 @@ export function validateIntent(form: IntentForm, modelIds: readonly string[]): F
     if (!LOCAL_TIME.test(end)) errors['handOff.businessHours.end'] = { key: 'time' };
     else if (LOCAL_TIME.test(start) && end <= start)
       errors['handOff.businessHours.end'] = { key: 'endAfterStart' };
+    const isWeekValid = !Object.keys(errors).some((path) => path.startsWith('handOff.businessHours.'));
+    if (
+      isWeekValid &&
+      !errors['handOff.acceptWithin'] &&
+      !fitsInBusinessYear(durationMs(within), form.businessHours)
+    )
+      errors['handOff.acceptWithin'] = {
+        key: 'beyondBusinessYear',
+        values: {
+          weeks: String(MAX_BUSINESS_WEEKS),
+          most: longestAsDuration(businessYearMs(form.businessHours)),
+        },
+      };
   }
   return errors;
+}
+
+/** The longest SLA as it would be typed: in whole hours where it can be (`2080h`), else minutes. */
+function longestAsDuration(ms: number): string {
+  const hours = ms / 3_600_000;
+  return Number.isInteger(hours) ? `${hours}h` : `${Math.floor(ms / 60_000)}m`;
 }

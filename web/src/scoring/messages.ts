@@ -91,6 +91,9 @@ const en = {
     noDays: 'Tick at least one day',
     time: 'A time of day, HH:MM (24-hour)',
     endAfterStart: 'Must be after the start, the same day',
+    beyondBusinessYear: 'At most {{weeks}} weeks of the business hours below: {{most}}',
+    durationZero: 'Must be longer than 0',
+    durationMax: 'At most 520w (ten years)',
   },
   distribution: {
     title: 'Distribution of scores',
@@ -144,9 +147,12 @@ const en = {
     chooseOwner: 'Choose an owner…',
     destination: 'CRM webhook destination',
     noDestination: 'None',
+    destinationCalls: 'Calls {{url}}.',
     destinationHint: 'The CRM hears of each hand-off and missed SLA here; destinations are set in Settings.',
     acceptWithin: 'Sales must accept within (SLA, e.g. 2d)',
     acceptHint: 'A Sales Accepted event on the contact within this time accepts the hand-off.',
+    acceptHintBusiness:
+      'Counted in business hours: 1d is 24 of them, three days of 09:00–17:00; write 16h for two such days.',
     recycleOnMiss: 'Recycle the contact when the SLA is missed',
     businessHours: 'Count only business hours',
     businessHoursHint:
@@ -275,6 +281,9 @@ const it: typeof en = {
     noDays: 'Seleziona almeno un giorno',
     time: 'Un orario, HH:MM (24 ore)',
     endAfterStart: 'Deve essere dopo l’inizio, nello stesso giorno',
+    beyondBusinessYear: 'Al massimo {{weeks}} settimane dell’orario lavorativo qui sotto: {{most}}',
+    durationZero: 'Deve essere più lungo di 0',
+    durationMax: 'Al massimo 520w (dieci anni)',
   },
   distribution: {
     title: 'Distribuzione dei punteggi',
@@ -328,10 +337,13 @@ const it: typeof en = {
     chooseOwner: 'Scegli un responsabile…',
     destination: 'Destinazione webhook del CRM',
     noDestination: 'Nessuna',
+    destinationCalls: 'Chiama {{url}}.',
     destinationHint:
       'Il CRM riceve qui ogni passaggio e ogni SLA mancato; le destinazioni si impostano in Impostazioni.',
     acceptWithin: 'Le vendite devono accettare entro (SLA, ad es. 2d)',
     acceptHint: 'Un evento Sales Accepted sul contatto entro questo tempo accetta il passaggio.',
+    acceptHintBusiness:
+      'Contato in ore lavorative: 1d ne vale 24, tre giornate 09:00–17:00; scrivi 16h per due di queste giornate.',
     recycleOnMiss: 'Ricicla il contatto quando lo SLA non è rispettato',
     businessHours: 'Conta solo l’orario lavorativo',
     businessHoursHint:

@@ -115,9 +115,9 @@ export function KeysPage() {
             <tbody>
               {page.items.map((key) => (
                 <tr key={key.id}>
-                  <td>{key.name}</td>
+                  <td className="breaks-anywhere">{key.name}</td>
                   <td>{key.kind === 'write' ? t('keys.write') : t('keys.secret')}</td>
-                  <td>
+                  <td className="breaks-anywhere">
                     <code>{key.hint}…</code>
                   </td>
                   <td>{format.dateTime(key.createdAt)}</td>

@@ -63,7 +63,7 @@ export function WebhooksSection(props: { settings: SettingsView }) {
           const number = index + 1;
           return (
             // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity but their place
-            <fieldset className="settings-grid" key={index}>
+            <fieldset className="settings-fieldset settings-grid" key={index}>
               <legend>{t('settings.webhooks.destination', { number })}</legend>
               <TextField
                 label={t('settings.webhooks.id')}
@@ -179,10 +179,10 @@ interface DeadLetter {
   createdAt: string;
 }
 
-/** Calls that failed for good, with the last error, and a way to call them all again. */
 /** How often the dead-letter list is read again while it is open. */
 const DEAD_LETTERS_REFRESH_MS = 5000;
 
+/** Calls that failed for good, with the last error, and a way to call them all again. */
 function DeadLetters() {
   const { t } = useTranslation();
   const format = useFormat();
@@ -242,9 +242,9 @@ function DeadLetters() {
                           step: item.stepId ?? '—',
                         })}
                   </td>
-                  <td>{item.toAddress ?? '—'}</td>
+                  <td className="breaks-anywhere">{item.toAddress ?? '—'}</td>
                   <td className="number">{item.attempts}</td>
-                  <td>{item.reason ?? '—'}</td>
+                  <td className="breaks-anywhere">{item.reason ?? '—'}</td>
                 </tr>
               ))}
             </tbody>
