@@ -309,13 +309,17 @@ describe('settings screen (Chromium)', () => {
         await page.getByLabel(/^(Language|Lingua)$/).selectOption(language);
         // Between a phone's one column (below 48rem) and the tabs beside their panel (above 1100 px)
         // the sidebar and the tabs above the panel leave tables the least room.
-        for (const [width, height] of [
+        const sizes = [
           [1024, 768],
           [900, 768],
           [840, 768],
           [780, 768],
           [390, 844],
-        ] as const) {
+        ] as const;
+        // Italian's longer words are the harder case: English is checked at two of the widths.
+        for (const [width, height] of language === 'it'
+          ? sizes
+          : sizes.filter(([width]) => width === 1024 || width === 840)) {
           await page.setViewportSize({ width, height });
           for (const section of [
             'email',
