@@ -1,3 +1,5 @@
+import type { SetAsideResolution } from './set-aside.js';
+
 /** The durable timers Mops keeps: journey waits, segment windows, hand-off SLAs. */
 export const TIMER_KINDS = ['journey', 'segment', 'hand-off'] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
@@ -29,4 +31,6 @@ export interface SetAsideTimer extends DueTimer {
   /** The error, as running the timer threw it. */
   reason: string;
   setAsideAt: number;
+  /** Null until an operator retries or dismisses it. */
+  resolution: SetAsideResolution | null;
 }
