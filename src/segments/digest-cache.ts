@@ -25,8 +25,6 @@ export class DigestCache {
   readonly #keys: string[] = [];
   readonly #keyNumbers = new Map<string, number>();
   #through: string | undefined;
-  /** How many set-aside events an operator had retried, at the last batch. */
-  #retried: number | undefined;
   /** Per workspace, the queries its live segments asked at its last batch. */
   readonly #liveQueries = new Map<string, ReadonlySet<string>>();
 
@@ -38,15 +36,6 @@ export class DigestCache {
   beginBatch(after: string): void {
     if (this.#through !== after) this.#digests.clear();
     this.#through = undefined;
-  }
-
-  /**
-   * How many of the consumer's set-aside events were retried by now: one more decided a profile from
-   * the log with an event its kept digest lacks, so all are read again.
-   */
-  noteRetried(count: number): void {
-    if (this.#retried !== undefined && this.#retried !== count) this.#digests.clear();
-    this.#retried = count;
   }
 
   /**

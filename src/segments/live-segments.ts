@@ -325,9 +325,9 @@ export const segmentMembershipBatch = (
 ): PipelineBatch<SegmentWork> => ({
   async prepare(events, reader, span) {
     digests.beginBatch(span.after);
-    // A profile decided by a retry since the digests were kept has an event they lack.
+    // A retry deciding a profile between these reads and the writes (SQLite reads before taking the
+    // write lock; PostgreSQL's retry waits for the batch) would have this batch write over it.
     const retriedBefore = await reader.setAsideEvents.retriedCount(SEGMENTS_CURSOR);
-    digests.noteRetried(retriedBefore);
     const at = now();
     const writes: Array<(tx: StorageTx) => Promise<SegmentWork>> = [];
     for (const [workspaceId, workspaceEvents] of groupByWorkspace(events)) {

@@ -679,8 +679,8 @@ export interface SetAsideEventStore {
    */
   holdOffConsumer(cursor: string): Promise<void>;
   /**
-   * How many of the consumer's events were retried so far: a batch that decided from memory kept
-   * since (the segments digest cache) no longer stands when it moved.
+   * How many of the consumer's events were retried so far: a batch that read before a retry and
+   * writes after it (SQLite reads outside the write lock) would write over what the retry decided.
    */
   retriedCount(consumer: string): Promise<number>;
   /** How many unresolved each consumer has, in every workspace (for /metrics). */
