@@ -202,12 +202,21 @@ export const SetAsideEventJson = z
     name: z.string().nullable(),
     reason: z.string().describe('the error it failed with at every attempt'),
     setAsideAt: z.string(),
+    isRetriable: z
+      .boolean()
+      .describe(
+        "whether POST …/retry can redo the consumer's work for it out of log order (scoring, segments); else only dismiss",
+      ),
     ...SetAsideResolutionFields,
   })
   .meta({ id: 'SetAsideEvent' });
 
-export function setAsideEventJson(event: SetAsideEvent): z.infer<typeof SetAsideEventJson> {
+export function setAsideEventJson(
+  event: SetAsideEvent,
+  isRetriable: boolean,
+): z.infer<typeof SetAsideEventJson> {
   return {
+    isRetriable,
     id: String(event.id),
     consumer: event.consumer,
     eventId: String(event.eventId),

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
+import type { SetAsideEvent } from '../../core/event.js';
 import {
   dismissSetAsideEvent,
   dismissSetAsideTimer,
@@ -54,6 +55,10 @@ export async function setAsideRoutes(
   const { storage, clock, auth } = deps;
   const api = app.withTypeProvider<ZodTypeProvider>();
   const retries = eventRetries({ onMessagesQueued: () => deps.onMessagesQueued?.() });
+  const eventJson = (event: SetAsideEvent) => {
+    const retry = retries[event.consumer];
+    return setAsideEventJson(event, retry !== undefined && 'redo' in retry);
+  };
 
   api.get(
     '/api/workspaces/:workspaceId/set-aside-events',
@@ -74,7 +79,7 @@ export async function setAsideRoutes(
       const found = await storage.setAsideEvents.list(request.params.workspaceId, page, {
         isResolved: resolved === 'true',
       });
-      return { items: found.items.map(setAsideEventJson), nextCursor: found.nextCursor };
+      return { items: found.items.map(eventJson), nextCursor: found.nextCursor };
     },
   );
 
@@ -166,9 +171,7 @@ export async function setAsideRoutes(
         ...resolveRequest(workspaceId, setAsideEventId, caller),
         retries,
       });
-      return setAsideEventJson(
-        resolvedOrThrow(outcome, `set-aside event ${setAsideEventId}`, 'setAsideEventId'),
-      );
+      return eventJson(resolvedOrThrow(outcome, `set-aside event ${setAsideEventId}`, 'setAsideEventId'));
     },
   );
 
@@ -190,9 +193,7 @@ export async function setAsideRoutes(
         storage,
         resolveRequest(workspaceId, setAsideEventId, caller),
       );
-      return setAsideEventJson(
-        resolvedOrThrow(outcome, `set-aside event ${setAsideEventId}`, 'setAsideEventId'),
-      );
+      return eventJson(resolvedOrThrow(outcome, `set-aside event ${setAsideEventId}`, 'setAsideEventId'));
     },
   );
 }
