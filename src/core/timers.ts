@@ -24,7 +24,8 @@ export interface DueTimer {
  * A due timer that failed at every attempt while the database answered, kept with the
  * error: the timers after it fire as usual, and it no longer falls due (a journey instance waits
  * until it is moved otherwise; a profile's segment windows are decided again at its next event; a
- * hand-off stays pending, for sales to accept, without its SLA being judged).
+ * hand-off stays pending, for sales to accept, without its SLA being judged) until an operator
+ * retries it (see `retrySetAsideTimer`) or dismisses it.
  */
 export interface SetAsideTimer extends DueTimer {
   id: number;

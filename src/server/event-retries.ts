@@ -27,7 +27,7 @@ export function eventRetries(announce: { onMessagesQueued: () => void }): Record
     },
     [PROFILES_CURSOR]: {
       refusal:
-        'scoring, segments and journeys went on past this event before its contact was resolved, and would not see it again; resolving it now (a new contact, a merge) would leave them deciding without it. Send the call again with a new messageId, then dismiss this',
+        'scoring, segments and journeys have read this event already, as the contacts stood without it (without the contact it would have created, or the merge it would have made); resolving it now would leave what they decided from it as it is. Send what it carried again (an identify with the traits, an alias), then dismiss it',
     },
     [JOURNEYS_CURSOR]: {
       refusal:

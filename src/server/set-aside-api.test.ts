@@ -165,7 +165,9 @@ describe.each(BACKENDS)('retrying and dismissing set-aside events over the API, 
     expect(refused.body.error).toEqual({
       code: 'conflict',
       field: 'setAsideEventId',
-      message: expect.stringMatching(/cannot be retried: scoring, segments and journeys went on past/),
+      message: expect.stringMatching(
+        /cannot be retried: scoring, segments and journeys have read this event already/,
+      ),
     });
 
     const malformed = await api<{ error: { field: string } }>('set-aside-events/abc/dismiss', {
