@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { recycleProfile } from '../scoring/scoring.js';
 import { createSegmentUpkeep } from '../segments/segment-upkeep.js';
 import { createSegment } from '../segments/segments.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
@@ -178,7 +179,8 @@ describe.each(BACKENDS)('retrying a set-aside timer, on %s', (backend) => {
     expect(await world.storage.segments.countMembers(segment.id)).toBe(0);
   });
 
-  it('judges a hand-off’s SLA again once retried: the missed hand-off is breached', async () => {
+  /** Ann's hand-off, whose SLA ran out, set aside: marking it breached is refused while it is due. */
+  async function setAsideAnnsHandOff() {
     await world.configure({
       scoring: {
         models: [
@@ -216,14 +218,42 @@ describe.each(BACKENDS)('retrying a set-aside timer, on %s', (backend) => {
     const [record] = await unresolved();
     expect(record).toEqual(expect.objectContaining({ kind: 'hand-off' }));
     await liftRefusal(world, breach);
+    const handOffs = async () =>
+      (await world.storage.scoring.listHandOffs(world.workspaceId, { profileId: ann }, { limit: 5 })).items;
+    return { ann, setAsideId: record?.id ?? 0, handOffs };
+  }
 
-    expect((await retrySetAsideTimer(world.storage, request(record?.id ?? 0))).status).toBe('resolved');
+  it('judges a hand-off’s SLA again once retried: the missed hand-off is breached', async () => {
+    const { setAsideId, handOffs } = await setAsideAnnsHandOff();
+
+    expect((await retrySetAsideTimer(world.storage, request(setAsideId))).status).toBe('resolved');
     await runUntilNothingDue(world.background.handOffTimers);
-    const { items } = await world.storage.scoring.listHandOffs(
-      world.workspaceId,
-      { profileId: ann },
-      { limit: 5 },
-    );
-    expect(items.map((handOff) => handOff.status)).toEqual(['breached']);
+    expect((await handOffs()).map((handOff) => handOff.status)).toEqual(['breached']);
+  });
+
+  it('leaves a dismissed hand-off’s SLA unjudged: it stays pending', async () => {
+    const { setAsideId, handOffs } = await setAsideAnnsHandOff();
+
+    expect((await dismissSetAsideTimer(world.storage, request(setAsideId))).status).toBe('resolved');
+    await runUntilNothingDue(world.background.handOffTimers);
+    expect((await handOffs()).map((handOff) => handOff.status)).toEqual(['pending']);
+    expect(await world.storage.scoring.nextHandOffDue()).toBeUndefined();
+  });
+
+  it('refuses to retry the SLA of a hand-off no longer pending', async () => {
+    const { ann, setAsideId, handOffs } = await setAsideAnnsHandOff();
+    await recycleProfile(world.storage, {
+      workspaceId: world.workspaceId,
+      profileId: ann,
+      reason: 'by hand',
+      now: world.clock.now(),
+    });
+    expect((await handOffs()).map((handOff) => handOff.status)).toEqual(['recycled']);
+
+    expect(await retrySetAsideTimer(world.storage, request(setAsideId))).toEqual({
+      status: 'refused',
+      reason: expect.stringContaining('is recycled now: there is no SLA left to judge'),
+    });
+    expect((await unresolved()).map((record) => record.id)).toEqual([setAsideId]);
   });
 });

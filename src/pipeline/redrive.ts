@@ -42,7 +42,10 @@ class RetryRefused extends Error {
 /** A batch that goes stale (a merge or a stage moving under it) is decided again this many times. */
 const STALE_ATTEMPTS = 5;
 
-/** Marks a set-aside timer resolved without putting it back: the operator handled it another way. */
+/**
+ * Marks a set-aside timer resolved without putting it back: the operator handled it another way. A
+ * dismissed hand-off stays pending without its SLA being judged, as while it was set aside.
+ */
 export function dismissSetAsideTimer(
   storage: Storage,
   request: ResolveRequest,
@@ -136,7 +139,8 @@ async function putBack(tx: StorageTx, timer: SetAsideTimer): Promise<string | un
       if (!handOff) return `hand-off ${timer.subject} no longer exists`;
       if (handOff.status !== 'pending')
         return `hand-off ${timer.subject} is ${handOff.status} now: there is no SLA left to judge`;
-      // Resolving the record is what puts it back: the SLA check passes over unresolved ones only.
+      // Resolving the record as retried is what puts it back: the SLA check passes over hand-offs
+      // with a record unresolved or dismissed.
       return undefined;
     }
   }
