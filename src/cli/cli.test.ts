@@ -119,6 +119,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0018-set-aside-events',
           '0019-set-aside-timers',
           '0020-segment-backfill-failure',
+          '0021-set-aside-resolution',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

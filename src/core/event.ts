@@ -1,3 +1,5 @@
+import type { SetAsideResolution } from './set-aside.js';
+
 /** The Segment call types Mops accepts (`batch` is an envelope, not a type). */
 export const EVENT_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -82,6 +84,8 @@ export interface SetAsideEvent {
   /** The error, as the consumer threw it. */
   reason: string;
   setAsideAt: number;
+  /** Null until an operator retries or dismisses it. */
+  resolution: SetAsideResolution | null;
 }
 
 /** Events grouped by workspace, each group in the order given. */

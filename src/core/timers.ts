@@ -1,3 +1,5 @@
+import type { SetAsideResolution } from './set-aside.js';
+
 /** The durable timers Mops keeps: journey waits, segment windows, hand-off SLAs. */
 export const TIMER_KINDS = ['journey', 'segment', 'hand-off'] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
@@ -22,11 +24,14 @@ export interface DueTimer {
  * A due timer that failed at every attempt while the database answered, kept with the
  * error: the timers after it fire as usual, and it no longer falls due (a journey instance waits
  * until it is moved otherwise; a profile's segment windows are decided again at its next event; a
- * hand-off stays pending, for sales to accept, without its SLA being judged).
+ * hand-off stays pending, for sales to accept, without its SLA being judged) until an operator
+ * retries it (see `retrySetAsideTimer`) or dismisses it.
  */
 export interface SetAsideTimer extends DueTimer {
   id: number;
   /** The error, as running the timer threw it. */
   reason: string;
   setAsideAt: number;
+  /** Null until an operator retries or dismisses it. */
+  resolution: SetAsideResolution | null;
 }

@@ -145,7 +145,7 @@ describe.each(BACKENDS)('event pipeline on %s', (backend) => {
     // Set aside by the one consumer only: the next reads it as it reads every event.
     expect(downstream).toEqual(['a', 'Poison', 'b', 'c']);
     expect(pipeline.setAsideCount).toBe(1);
-    const { items } = await storage.events.listSetAside('ws_pipeline', { limit: 10 });
+    const { items } = await storage.setAsideEvents.list('ws_pipeline', { limit: 10 });
     expect(items).toEqual([
       expect.objectContaining({
         workspaceId: 'ws_pipeline',
@@ -195,7 +195,7 @@ describe.each(BACKENDS)('event pipeline on %s', (backend) => {
     // Nor did it go one event at a time: the events were not at fault.
     expect(written).toEqual([2]);
     expect(pipeline.setAsideCount).toBe(0);
-    expect((await storage.events.listSetAside('ws_pipeline', { limit: 10 })).items).toEqual([]);
+    expect((await storage.setAsideEvents.list('ws_pipeline', { limit: 10 })).items).toEqual([]);
   });
 
   it("sets aside only the Mops event a consumer that reads Mops's events fails on, not those around it", async () => {
@@ -230,7 +230,7 @@ describe.each(BACKENDS)('event pipeline on %s', (backend) => {
     await storage.events.append({ events: [named('b')], rejected: [] });
 
     await runUntilIdle(pipeline, []);
-    const { items } = await storage.events.listSetAside('ws_pipeline', { limit: 10 });
+    const { items } = await storage.setAsideEvents.list('ws_pipeline', { limit: 10 });
     expect(items.map((item) => item.messageId)).toEqual([poison.messageId]);
     expect(written).toEqual(['a', 'm1', 'm2', 'b']);
     expect(pipeline.setAsideCount).toBe(1);
@@ -279,7 +279,7 @@ describe.each(BACKENDS)('event pipeline on %s', (backend) => {
     await round(here); // …and goes through the next time
     expect(errors).toHaveLength(4);
     expect(written).toEqual(['Next']);
-    expect((await storage.events.listSetAside('ws_pipeline', { limit: 10 })).items).toEqual([]);
+    expect((await storage.setAsideEvents.list('ws_pipeline', { limit: 10 })).items).toEqual([]);
   });
 
   it.runIf(backend === 'postgres')(
@@ -340,6 +340,6 @@ describe.each(BACKENDS)('event pipeline on %s', (backend) => {
     const [event] = (await storage.events.list('ws_pipeline', { limit: 1 })).items;
     if (!event) throw new Error('no event');
     expect(await storage.setAside('moved', { after: '0', through: '1' }, [event], 'late', 0)).toBe(false);
-    expect((await storage.events.listSetAside('ws_pipeline', { limit: 10 })).items).toEqual([]);
+    expect((await storage.setAsideEvents.list('ws_pipeline', { limit: 10 })).items).toEqual([]);
   });
 });

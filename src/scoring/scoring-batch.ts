@@ -46,6 +46,9 @@ type Award = ScoreLedgerEntry & { workspaceId: string; profileId: string };
 export const scoringBatch = (now: () => number): PipelineBatch<ScoringWork> => ({
   async prepare(events, reader) {
     const at = now();
+    // An event retried since would be left out of the scores this batch writes (SQLite reads before
+    // taking the write lock; PostgreSQL's retry waits for the batch).
+    const retriedBefore = await reader.setAsideEvents.retriedCount(SCORING_CURSOR);
     const writes: Array<(tx: StorageTx) => Promise<ScoringWork>> = [];
     // Scores and stages move on what contacts do, not on what Mops says about them — except the
     // traits a journey sets, which fit rules read as they read an identify's.
@@ -62,6 +65,8 @@ export const scoringBatch = (now: () => number): PipelineBatch<ScoringWork> => (
     }
     return async (tx) => {
       const work: ScoringWork = { earliestDue: undefined, queued: 0 };
+      if (writes.length > 0 && (await tx.setAsideEvents.retriedCount(SCORING_CURSOR)) !== retriedBefore)
+        throw new StaleBatchError('a set-aside event was retried while the batch was scored');
       for (const write of writes) {
         const done = await write(tx);
         work.queued += done.queued;
@@ -72,6 +77,15 @@ export const scoringBatch = (now: () => number): PipelineBatch<ScoringWork> => (
     };
   },
 });
+
+/**
+ * Scoring's work for one event it set aside, redone now, out of log order: sound, as awards are
+ * kept per event (none is earned twice) and scores are recomputed from the ledger.
+ */
+export async function rescoreEvent(tx: StorageTx, event: StoredEvent, at: number): Promise<ScoringWork> {
+  const write = await scoringBatch(() => at).prepare([event], tx, { after: '', through: '' });
+  return write(tx);
+}
 
 /** The Traits Updated a journey's update_traits step writes: traits changed, nothing done. */
 function isTraitsUpdate(event: StoredEvent): boolean {

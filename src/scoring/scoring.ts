@@ -7,7 +7,7 @@ import type { HandOff, StageChange, Storage } from '../storage/storage.js';
 import { ledgersByProfile, round, type ScoreExplanation, scoreOf } from './score.js';
 
 export { recycleProfile, runOverdueHandOffs } from './hand-offs.js';
-export { SCORING_CURSOR, type ScoringWork, scoringBatch } from './scoring-batch.js';
+export { rescoreEvent, SCORING_CURSOR, type ScoringWork, scoringBatch } from './scoring-batch.js';
 
 /** Everything intent scoring knows about a profile: each model's score explained, stage, history, hand-offs. */
 export interface ProfileIntent {

@@ -325,6 +325,9 @@ export const segmentMembershipBatch = (
 ): PipelineBatch<SegmentWork> => ({
   async prepare(events, reader, span) {
     digests.beginBatch(span.after);
+    // A retry deciding a profile between these reads and the writes (SQLite reads before taking the
+    // write lock; PostgreSQL's retry waits for the batch) would have this batch write over it.
+    const retriedBefore = await reader.setAsideEvents.retriedCount(SEGMENTS_CURSOR);
     const at = now();
     const writes: Array<(tx: StorageTx) => Promise<SegmentWork>> = [];
     for (const [workspaceId, workspaceEvents] of groupByWorkspace(events)) {
@@ -381,12 +384,38 @@ export const segmentMembershipBatch = (
     }
     return async (tx) => {
       const work: SegmentWork = { earliestTimer: undefined, changed: 0 };
+      if (writes.length > 0 && (await tx.setAsideEvents.retriedCount(SEGMENTS_CURSOR)) !== retriedBefore)
+        throw new StaleBatchError('a set-aside event was retried while the batch was decided');
       for (const write of writes) addWork(work, await write(tx));
       digests.endBatch(span.through);
       return work;
     };
   },
 });
+
+/**
+ * The segments consumer's work for one event it set aside, redone now: the event's profile decided
+ * afresh for every live segment, from its digest read from the log (no cache kept elsewhere includes
+ * the event). Sound out of log order, as membership is decided from the profile's state and the log.
+ */
+export async function redecideProfileOfEvent(
+  tx: StorageTx,
+  event: StoredEvent,
+  at: number,
+): Promise<SegmentWork> {
+  const nothing: SegmentWork = { earliestTimer: undefined, changed: 0 };
+  const [profileId] = (await eventProfileIds(tx, event.workspaceId, [event])).values();
+  if (profileId === undefined) return nothing;
+  const segments = await liveRuleSegments(tx, event.workspaceId);
+  if (segments.length === 0) return nothing;
+  const write = await reevaluateProfiles(tx, {
+    workspaceId: event.workspaceId,
+    touches: new Map([[profileId, TOUCHED_ALL]]),
+    segments,
+    now: at,
+  });
+  return write(tx);
+}
 
 /**
  * An account's traits are every one of its contacts' account traits: a group call that sets some

@@ -9,7 +9,7 @@ import { previewRule, type SegmentPreview } from './backfill.js';
 import { dependencyOrder, ruleNeeds, SegmentCycleError } from './rule-needs.js';
 
 export { runPendingBackfills, type SegmentPreview } from './backfill.js';
-export { SEGMENTS_CURSOR } from './live-segments.js';
+export { redecideProfileOfEvent, SEGMENTS_CURSOR } from './live-segments.js';
 export { importStaticList, type StaticListSummary } from './static-list.js';
 
 export interface SegmentWithCount extends Segment {

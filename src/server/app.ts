@@ -34,6 +34,7 @@ import { profileRoutes } from './routes/profile-routes.js';
 import { scoringRoutes } from './routes/scoring-routes.js';
 import { segmentRoutes } from './routes/segment-routes.js';
 import { sessionRoutes } from './routes/session-routes.js';
+import { setAsideRoutes } from './routes/set-aside-routes.js';
 import { smsRoutes } from './routes/sms-routes.js';
 import { trackingRoutes } from './routes/tracking-routes.js';
 import { refuseUnstorableInput } from './storable-input.js';
@@ -267,6 +268,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await scope.register(sessionRoutes, { storage, clock, auth, ...config });
     await scope.register(adminRoutes, { storage, clock, keys, auth });
     await scope.register(profileRoutes, { storage, auth });
+    await scope.register(setAsideRoutes, {
+      storage,
+      clock,
+      auth,
+      ...(deps.onMessagesQueued ? { onMessagesQueued: deps.onMessagesQueued } : {}),
+    });
     await scope.register(dashboardRoutes, { storage, auth });
     await scope.register(journeyRoutes, { storage, clock, auth, engine });
     await scope.register(messagingRoutes, {

@@ -48,11 +48,11 @@ export function createMetrics(storage: Storage) {
     }),
     pipelineSetAside: new Gauge({
       name: 'mops_pipeline_set_aside_events',
-      help: 'Events a consumer of the event log failed on at every attempt and went on past, by consumer (listed per workspace at GET /api/workspaces/{id}/set-aside-events)',
+      help: 'Events a consumer of the event log failed on at every attempt and went on past, not yet retried or dismissed, by consumer (listed per workspace at GET /api/workspaces/{id}/set-aside-events)',
       labelNames: ['consumer'] as const,
       registers: [registry],
       async collect() {
-        const counts = await storage.events.countSetAside();
+        const counts = await storage.setAsideEvents.countByConsumer();
         for (const consumer of LOG_CURSORS) this.set({ consumer }, counts.get(consumer) ?? 0);
       },
     }),
@@ -78,7 +78,7 @@ export function createMetrics(storage: Storage) {
     }),
     setAsideTimers: new Gauge({
       name: 'mops_set_aside_timers',
-      help: 'Due timers that failed at every attempt and were set aside, by kind: journey, segment, hand-off (listed per workspace under /set-aside-timers)',
+      help: 'Due timers that failed at every attempt and were set aside, not yet retried or dismissed, by kind: journey, segment, hand-off (listed per workspace under /set-aside-timers)',
       labelNames: ['kind'] as const,
       registers: [registry],
       async collect() {

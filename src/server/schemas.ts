@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ApiKey } from '../core/access.js';
 import type { SetAsideEvent, StoredEvent, StoredRejectedEvent } from '../core/event.js';
 import type { Account, Identity, Profile, Traits } from '../core/profile.js';
+import { SET_ASIDE_RESOLUTIONS, type SetAsideResolution } from '../core/set-aside.js';
 import { type SetAsideTimer, TIMER_KINDS } from '../core/timers.js';
 
 /** API shapes: times as ISO-8601 strings, ids as strings, traits as sent. */
@@ -160,6 +161,35 @@ export function rejectedEventJson(event: StoredRejectedEvent): z.infer<typeof Re
   };
 }
 
+/** Who resolved a set-aside record, when and how; null fields while unresolved. */
+const SetAsideResolutionFields = {
+  resolvedAt: z
+    .string()
+    .nullable()
+    .describe('when an operator retried or dismissed it; null while unresolved'),
+  resolution: z.enum(SET_ASIDE_RESOLUTIONS).nullable(),
+  resolvedBy: z
+    .string()
+    .nullable()
+    .describe('`user:<id>` (a logged-in admin) or `api-key:<id>` (a secret key)'),
+};
+
+function resolutionJson(resolution: SetAsideResolution | null) {
+  return {
+    resolvedAt: resolution ? isoTime(resolution.at) : null,
+    resolution: resolution?.how ?? null,
+    resolvedBy: resolution?.by ?? null,
+  };
+}
+
+/** `?resolved=true` lists what operators retried or dismissed; by default what is still unresolved. */
+export const SetAsideQuery = PageQuery.extend({
+  resolved: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe('`true`: those retried or dismissed, for audit; by default the unresolved ones'),
+});
+
 export const SetAsideEventJson = z
   .object({
     id: z.string(),
@@ -172,11 +202,21 @@ export const SetAsideEventJson = z
     name: z.string().nullable(),
     reason: z.string().describe('the error it failed with at every attempt'),
     setAsideAt: z.string(),
+    isRetriable: z
+      .boolean()
+      .describe(
+        "whether POST …/retry can redo the consumer's work for it out of log order (scoring, segments); else only dismiss",
+      ),
+    ...SetAsideResolutionFields,
   })
   .meta({ id: 'SetAsideEvent' });
 
-export function setAsideEventJson(event: SetAsideEvent): z.infer<typeof SetAsideEventJson> {
+export function setAsideEventJson(
+  event: SetAsideEvent,
+  isRetriable: boolean,
+): z.infer<typeof SetAsideEventJson> {
   return {
+    isRetriable,
     id: String(event.id),
     consumer: event.consumer,
     eventId: String(event.eventId),
@@ -185,6 +225,7 @@ export function setAsideEventJson(event: SetAsideEvent): z.infer<typeof SetAside
     name: event.name,
     reason: event.reason,
     setAsideAt: isoTime(event.setAsideAt),
+    ...resolutionJson(event.resolution),
   };
 }
 
@@ -197,6 +238,7 @@ export const SetAsideTimerJson = z
     dueAt: z.string(),
     reason: z.string().describe('the error it failed with at every attempt'),
     setAsideAt: z.string(),
+    ...SetAsideResolutionFields,
   })
   .meta({ id: 'SetAsideTimer' });
 
@@ -209,6 +251,7 @@ export function setAsideTimerJson(timer: SetAsideTimer): z.infer<typeof SetAside
     dueAt: isoTime(timer.dueAt),
     reason: timer.reason,
     setAsideAt: isoTime(timer.setAsideAt),
+    ...resolutionJson(timer.resolution),
   };
 }
 

@@ -1,5 +1,5 @@
 import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
-import type { EventType, SetAsideEvent, StoredEvent, StoredRejectedEvent } from '../core/event.js';
+import type { EventType, StoredEvent, StoredRejectedEvent } from '../core/event.js';
 import { storableError } from '../core/storable-text.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
@@ -75,41 +75,6 @@ export function createEventReader(db: Kysely<Database>, ops: DialectOps): Omit<E
         }),
         (row) => Number(row.id),
       );
-    },
-
-    async listSetAside(workspaceId, page) {
-      const before = decodeCursor(page.cursor, isNumber);
-      let query = db.selectFrom('set_aside_events').selectAll().where('workspace_id', '=', workspaceId);
-      if (before !== undefined) query = query.where('id', '<', before);
-      const rows = await query
-        .orderBy('id', 'desc')
-        .limit(page.limit + 1)
-        .execute();
-      return toPage(
-        rows,
-        page.limit,
-        (row): SetAsideEvent => ({
-          id: Number(row.id),
-          workspaceId: row.workspace_id,
-          consumer: row.consumer,
-          eventId: Number(row.event_id),
-          messageId: row.message_id,
-          type: row.type as EventType,
-          name: row.name,
-          reason: row.reason,
-          setAsideAt: Number(row.set_aside_at),
-        }),
-        (row) => Number(row.id),
-      );
-    },
-
-    async countSetAside() {
-      const rows = await db
-        .selectFrom('set_aside_events')
-        .select(['consumer', (eb) => eb.fn.countAll<number | string>().as('count')])
-        .groupBy('consumer')
-        .execute();
-      return new Map(rows.map((row) => [row.consumer, Number(row.count)]));
     },
 
     async listForIdentities(identityIds, page) {

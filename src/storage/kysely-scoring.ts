@@ -316,6 +316,10 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
+    async findHandOff(id) {
+      const row = await db.selectFrom('hand_offs').selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? undefined : toHandOff(row);
+    },
     async pendingHandOffs(profileId) {
       const rows = await db
         .selectFrom('hand_offs')
@@ -368,5 +372,9 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
 }
 
 /** A hand-off whose SLA check failed every time stays pending (sales may still accept it), unjudged. */
+// A retried record lets the check judge the hand-off again; a dismissed one does not (the operator
+// handled it another way).
 const notSetAside = sql<boolean>`not exists (
-  select 1 from set_aside_timers s where s.subject = hand_offs.id and s.kind = 'hand-off')`;
+  select 1 from set_aside_timers s
+  where s.subject = hand_offs.id and s.kind = 'hand-off'
+    and (s.resolved_at is null or s.resolution = 'dismissed'))`;

@@ -1,8 +1,9 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { storableError } from '../core/storable-text.js';
 import type { DueTimer, SetAsideTimer, TimerKind } from '../core/timers.js';
 import { decodeCursor, isNumber, toPage } from './paging.js';
 import type { Database } from './schema.js';
+import { resolutionOf, resolveRecord } from './set-aside-resolution.js';
 import type { SetAsideTimerStore } from './storage.js';
 
 export function createSetAsideTimerStore(db: Kysely<Database>): SetAsideTimerStore {
@@ -24,35 +25,38 @@ export function createSetAsideTimerStore(db: Kysely<Database>): SetAsideTimerSto
       return true;
     },
 
-    async list(workspaceId, page) {
+    async list(workspaceId, page, filter) {
       const before = decodeCursor(page.cursor, isNumber);
-      let query = db.selectFrom('set_aside_timers').selectAll().where('workspace_id', '=', workspaceId);
+      let query = db
+        .selectFrom('set_aside_timers')
+        .selectAll()
+        .where('workspace_id', '=', workspaceId)
+        .where('resolved_at', filter?.isResolved ? 'is not' : 'is', null);
       if (before !== undefined) query = query.where('id', '<', before);
       const rows = await query
         .orderBy('id', 'desc')
         .limit(page.limit + 1)
         .execute();
-      return toPage(
-        rows,
-        page.limit,
-        (row): SetAsideTimer => ({
-          id: Number(row.id),
-          workspaceId: row.workspace_id,
-          kind: row.kind as TimerKind,
-          subject: row.subject,
-          token: row.token,
-          dueAt: Number(row.due_at),
-          reason: row.reason,
-          setAsideAt: Number(row.set_aside_at),
-        }),
-        (row) => Number(row.id),
-      );
+      return toPage(rows, page.limit, toSetAsideTimer, (row) => Number(row.id));
     },
+
+    async find(workspaceId, id) {
+      const row = await db
+        .selectFrom('set_aside_timers')
+        .selectAll()
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toSetAsideTimer(row);
+    },
+
+    resolve: (id, resolution) => resolveRecord(db, 'set_aside_timers', id, resolution),
 
     async countByKind() {
       const rows = await db
         .selectFrom('set_aside_timers')
         .select(['kind', (eb) => eb.fn.countAll<number | string>().as('count')])
+        .where('resolved_at', 'is', null)
         .groupBy('kind')
         .execute();
       return new Map(rows.map((row) => [row.kind as TimerKind, Number(row.count)]));
@@ -60,9 +64,24 @@ export function createSetAsideTimerStore(db: Kysely<Database>): SetAsideTimerSto
   };
 }
 
+function toSetAsideTimer(row: Selectable<Database['set_aside_timers']>): SetAsideTimer {
+  return {
+    id: Number(row.id),
+    workspaceId: row.workspace_id,
+    kind: row.kind as TimerKind,
+    subject: row.subject,
+    token: row.token,
+    dueAt: Number(row.due_at),
+    reason: row.reason,
+    setAsideAt: Number(row.set_aside_at),
+    resolution: resolutionOf(row),
+  };
+}
+
 /**
  * Makes the timer no longer fall due; false when it is not as it was when it failed (handled or moved
- * meanwhile). A hand-off keeps its row and stays pending: the SLA check passes over those set aside.
+ * meanwhile). A hand-off keeps its row and stays pending: the SLA check passes over those set aside
+ * and not yet resolved.
  */
 async function takeOffDueTimers(db: Kysely<Database>, timer: DueTimer): Promise<boolean> {
   switch (timer.kind) {

@@ -95,6 +95,9 @@ export interface Database {
     name: string | null;
     reason: string;
     set_aside_at: number;
+    resolved_at: number | null;
+    resolution: string | null;
+    resolved_by: string | null;
   };
   set_aside_timers: {
     id: Generated<number>;
@@ -105,6 +108,9 @@ export interface Database {
     due_at: number;
     reason: string;
     set_aside_at: number;
+    resolved_at: number | null;
+    resolution: string | null;
+    resolved_by: string | null;
   };
   templates: {
     id: string;

@@ -20,6 +20,7 @@ import type {
 import type { Account, Identity, IdentityKind, Profile } from '../core/profile.js';
 import type { ScoreLedgerEntry } from '../core/score-model.js';
 import type { Segment, SegmentCondition } from '../core/segment-definition.js';
+import type { SetAsideResolution } from '../core/set-aside.js';
 import type { DueTimer, SetAsideTimer, TimerKind } from '../core/timers.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import type { DialectName } from './migrations/migrations.js';
@@ -122,10 +123,6 @@ export interface EventStore {
   ): Promise<Page<StoredRejectedEvent>>;
   /** Events linked to any of these identities, newest first. */
   listForIdentities(identityIds: number[], page: PageRequest): Promise<Page<StoredEvent>>;
-  /** Events a consumer of the log set aside (see `Storage.setAside`), newest first. */
-  listSetAside(workspaceId: string, page: PageRequest): Promise<Page<SetAsideEvent>>;
-  /** How many events each consumer has set aside, in every workspace (for /metrics). */
-  countSetAside(): Promise<Map<string, number>>;
 }
 
 export interface IdentityKey {
@@ -649,10 +646,50 @@ export interface SetAsideTimerStore {
    * with nothing done, when it no longer stands as it was (handled, or moved, meanwhile).
    */
   add(timer: DueTimer, reason: string, at: number): Promise<boolean>;
-  /** Newest first. */
-  list(workspaceId: string, page: PageRequest): Promise<Page<SetAsideTimer>>;
-  /** How many of each kind, in every workspace (for /metrics). */
+  /** Newest first: the unresolved ones, or with `isResolved` those an operator retried or dismissed. */
+  list(workspaceId: string, page: PageRequest, filter?: SetAsideFilter): Promise<Page<SetAsideTimer>>;
+  /** The workspace's record, resolved or not. */
+  find(workspaceId: string, id: number): Promise<SetAsideTimer | undefined>;
+  /** Marks it resolved, in the caller's transaction; false when it already was. */
+  resolve(id: number, resolution: SetAsideResolution): Promise<boolean>;
+  /** How many unresolved of each kind, in every workspace (for /metrics). */
   countByKind(): Promise<Map<TimerKind, number>>;
+}
+
+export interface SetAsideFilter {
+  isResolved?: boolean;
+}
+
+/**
+ * Events a consumer of the log set aside (see `Storage.setAside`), and what an operator does with them.
+ *
+ * @example
+ * await storage.transaction(async (tx) => {
+ *   await tx.setAsideEvents.holdOffConsumer('scoring');
+ *   await tx.setAsideEvents.resolve(id, { how: 'retried', at: now, by: 'user:usr_…' });
+ * });
+ */
+export interface SetAsideEventStore {
+  /** Newest first: the unresolved ones, or with `isResolved` those an operator retried or dismissed. */
+  list(workspaceId: string, page: PageRequest, filter?: SetAsideFilter): Promise<Page<SetAsideEvent>>;
+  /** The workspace's record, resolved or not. */
+  find(workspaceId: string, id: number): Promise<SetAsideEvent | undefined>;
+  /** The event in the log it is of, as a consumer reads it. */
+  findEvent(workspaceId: string, eventId: number): Promise<StoredEvent | undefined>;
+  /** Marks it resolved, in the caller's transaction; false when it already was. */
+  resolve(id: number, resolution: SetAsideResolution): Promise<boolean>;
+  /**
+   * Waits for the consumer's batch under way in any process to commit, and holds off its next until
+   * the surrounding transaction ends (PostgreSQL; SQLite's write transactions are serial already).
+   */
+  holdOffConsumer(cursor: string): Promise<void>;
+  /**
+   * How many of the consumer's events were retried so far: a batch that read before a retry and
+   * writes after it (SQLite reads outside the write lock) would write over what the retry decided.
+   */
+  retriedCount(consumer: string): Promise<number>;
+  /** How many unresolved each consumer has, in every workspace (for /metrics). */
+  countByConsumer(): Promise<Map<string, number>>;
 }
 
 export interface ScoringStore {
@@ -723,6 +760,7 @@ export interface ScoringStore {
       | { status: 'breached' | 'recycled'; breachedAt: number | null },
   ): Promise<boolean>;
   /** The profile's hand-offs still waiting for sales: one at most, but a merge may bring another. */
+  findHandOff(id: string): Promise<HandOff | undefined>;
   pendingHandOffs(profileId: string): Promise<HandOff[]>;
   listHandOffs(
     workspaceId: string,
@@ -879,6 +917,7 @@ export interface StorageTx {
   segments: SegmentStore;
   scoring: ScoringStore;
   setAsideTimers: SetAsideTimerStore;
+  setAsideEvents: SetAsideEventStore;
   generatedEvents: GeneratedEventWriter;
 }
 
@@ -912,6 +951,7 @@ export interface Storage {
   segments: SegmentStore;
   scoring: ScoringStore;
   setAsideTimers: SetAsideTimerStore;
+  setAsideEvents: SetAsideEventStore;
   dashboard: DashboardStore;
 
   /** Runs `fn` in one write transaction, committed when it resolves and rolled back when it throws. */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { WorldDatabase } from './raw-sql.js';
-import { refuseWrites } from './refusing-trigger.js';
+import { liftRefusal, refuseWrites } from './refusing-trigger.js';
 import type { TestWorld } from './world.js';
 
 export { REFUSAL } from './refusing-trigger.js';
@@ -9,6 +9,8 @@ export { REFUSAL } from './refusing-trigger.js';
 const USER_OF_ROW = {
   // Profile resolution creating the user's profile.
   profiles: 'new.user_id',
+  // Scoring awarding the user's profile points.
+  score_ledger: '(select user_id from profiles where id = new.profile_id)',
   // The segments consumer making the user's profile a member.
   segment_members: '(select user_id from profiles where id = new.profile_id)',
   // A journey instance of the user's moving (a step entered: `step_id`).
@@ -34,6 +36,11 @@ export async function refuseRowsOf(
     on: 'insert',
     when: `${USER_OF_ROW[table]} = '${userId}'${andWhen ? ` and ${andWhen}` : ''}`,
   });
+}
+
+/** Takes `refuseRowsOf`'s trigger on the table away again, as mending the bug would. */
+export async function liftRefusalOf(world: TestWorld, table: keyof typeof USER_OF_ROW): Promise<void> {
+  await liftRefusal(databaseOf(world), { name: `refuse_${table}`, table });
 }
 
 /** A server world's tables: its SQLite file, or the schema on its PostgreSQL URL's search path. */

@@ -33,3 +33,15 @@ export async function refuseWrites(
         for each row execute function ${name}();`,
   });
 }
+
+/** Takes a `refuseWrites` trigger away again, as mending the bug would: the same writes now succeed. */
+export async function liftRefusal(
+  database: WorldDatabase,
+  options: { name: string; table: string },
+): Promise<void> {
+  const { name, table } = options;
+  await runRawSql(database, {
+    sqlite: `drop trigger ${name}`,
+    postgres: `drop trigger ${name} on ${table}; drop function ${name}();`,
+  });
+}

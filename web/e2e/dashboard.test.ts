@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REFUSAL, refuseRowsOf } from '../../src/test-support/refuse-rows.js';
+import { liftRefusalOf, REFUSAL, refuseRowsOf } from '../../src/test-support/refuse-rows.js';
 import { basicAuth } from '../../src/test-support/world.js';
 import { type ConsoleWorld, startConsoleWorld } from './harness.js';
 
@@ -165,6 +165,8 @@ describe('dashboard (Chromium)', () => {
       'Signed Up',
       'poisoned-call',
       expect.stringContaining(REFUSAL),
+      // Contact resolution cannot be redone out of order: it may only be dismissed.
+      'Archivia',
     ]);
     await page.getByLabel('Lingua').selectOption('en');
     await page.getByRole('region', { name: 'Events set aside' }).getByText('Contact resolution').waitFor();
@@ -205,8 +207,47 @@ describe('dashboard (Chromium)', () => {
       expect.stringMatching(/^\S+ \(\S+\)$/),
       expect.any(String),
       expect.stringContaining(REFUSAL),
+      'RetryDismiss',
     ]);
     await consoleWorld.shot('dashboard-set-aside-timer');
+  }, 60_000);
+
+  it('retries the timer once mended, and the journey goes on; dismisses the event, kept for audit', async () => {
+    const { api } = consoleWorld;
+    const timers = page.getByRole('region', { name: 'Timers set aside' });
+    // Mended: retried, the wait fires at once (its due time is past) and the contact moves on.
+    await liftRefusalOf(consoleWorld.world, 'journey_transitions');
+    await timers.getByRole('button', { name: 'Retry' }).click();
+    await timers.getByRole('status').getByText('Retried: the timer is back').waitFor();
+    await expect
+      .poll(
+        async () => {
+          const { body } = await api<{ items: Array<{ userId: string; traits: Record<string, unknown> }> }>(
+            'GET',
+            '/profiles?q=late',
+          );
+          return body.items.find((profile) => profile.userId === 'late')?.traits.reminded;
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(true);
+    expect(await timers.locator('tbody tr').count()).toBe(0);
+    await consoleWorld.shot('dashboard-set-aside-timer-retried');
+
+    const events = page.getByRole('region', { name: 'Events set aside' });
+    await events.getByRole('button', { name: 'Dismiss' }).click();
+    await events.getByRole('status').getByText('Dismissed').waitFor();
+    const resolved = await api<{ items: Array<{ resolution: string; resolvedBy: string }> }>(
+      'GET',
+      '/set-aside-events?resolved=true',
+    );
+    expect(resolved.body.items).toEqual([
+      expect.objectContaining({ resolution: 'dismissed', resolvedBy: expect.stringMatching(/^user:/) }),
+    ]);
+    await page.reload();
+    await page.getByRole('region', { name: 'Rejected events' }).waitFor();
+    expect(await page.getByRole('region', { name: 'Events set aside' }).count()).toBe(0);
+    expect(await page.getByRole('region', { name: 'Timers set aside' }).count()).toBe(0);
   }, 60_000);
 
   it("names every step of a long journey's funnel where it can be read, clear of the others, on a laptop", async () => {

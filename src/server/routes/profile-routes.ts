@@ -19,10 +19,6 @@ import {
   profileJson,
   RejectedEventJson,
   rejectedEventJson,
-  SetAsideEventJson,
-  SetAsideTimerJson,
-  setAsideEventJson,
-  setAsideTimerJson,
   WorkspaceParams,
 } from '../schemas.js';
 
@@ -30,8 +26,7 @@ const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404
 const ProfileParams = WorkspaceParams.extend({ profileId: z.string().min(1).max(100) });
 
 /**
- * Profiles, their timelines, the event log, rejected events, and what the background work set aside:
- * read-only views for the console and API users.
+ * Profiles, their timelines, the event log and rejected events: read-only views for the console and API users.
  */
 export async function profileRoutes(
   app: FastifyInstance,
@@ -152,47 +147,6 @@ export async function profileRoutes(
           : undefined;
       const page = await storage.events.listRejected(request.params.workspaceId, pageRequest, range);
       return { items: page.items.map(rejectedEventJson), nextCursor: page.nextCursor };
-    },
-  );
-
-  api.get(
-    '/api/workspaces/:workspaceId/set-aside-events',
-    {
-      schema: {
-        tags: ['events'],
-        summary:
-          'Stored events a consumer of the log failed on at every attempt and went on past, newest first',
-        description:
-          'A consumer (profiles, scoring, segments, journeys) that fails on one event several times running, while the database answers, sets it aside with the error rather than stop for good: the event stays in the log, and the consumers after it read it as usual. Each one here is a bug to report.',
-        params: WorkspaceParams,
-        querystring: PageQuery,
-        response: { 200: pageOf(SetAsideEventJson), ...errors },
-      },
-    },
-    async (request) => {
-      await auth.requireWorkspace(request, request.params.workspaceId);
-      const page = await storage.events.listSetAside(request.params.workspaceId, request.query);
-      return { items: page.items.map(setAsideEventJson), nextCursor: page.nextCursor };
-    },
-  );
-
-  api.get(
-    '/api/workspaces/:workspaceId/set-aside-timers',
-    {
-      schema: {
-        tags: ['events'],
-        summary: 'Due timers that failed at every attempt and were set aside, newest first',
-        description:
-          "A journey wait, a segment window or a hand-off SLA whose timer fails several times running, while the database answers, is set aside with the error rather than hold up every timer due after it. It no longer falls due: the journey instance waits until moved otherwise, the profile's segment windows are decided again at its next event, the hand-off stays pending without its SLA being judged. Each one here is a bug to report.",
-        params: WorkspaceParams,
-        querystring: PageQuery,
-        response: { 200: pageOf(SetAsideTimerJson), ...errors },
-      },
-    },
-    async (request) => {
-      await auth.requireWorkspace(request, request.params.workspaceId);
-      const page = await storage.setAsideTimers.list(request.params.workspaceId, request.query);
-      return { items: page.items.map(setAsideTimerJson), nextCursor: page.nextCursor };
     },
   );
 }

@@ -19,6 +19,7 @@ import { unnamedViews } from './0017-unnamed-views.js';
 import { setAsideEvents } from './0018-set-aside-events.js';
 import { setAsideTimers } from './0019-set-aside-timers.js';
 import { segmentBackfillFailure } from './0020-segment-backfill-failure.js';
+import { setAsideResolution } from './0021-set-aside-resolution.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -46,6 +47,7 @@ const ALL: Record<string, DialectMigration> = {
   '0018-set-aside-events': setAsideEvents,
   '0019-set-aside-timers': setAsideTimers,
   '0020-segment-backfill-failure': segmentBackfillFailure,
+  '0021-set-aside-resolution': setAsideResolution,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

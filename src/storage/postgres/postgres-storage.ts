@@ -19,6 +19,7 @@ import { createConsentStore, createMessageStore } from '../kysely-messages.js';
 import { createProfileStore } from '../kysely-profiles.js';
 import { createScoringStore } from '../kysely-scoring.js';
 import { createSegmentStore } from '../kysely-segments.js';
+import { createSetAsideEventStore } from '../kysely-set-aside-events.js';
 import { createSetAsideTimerStore } from '../kysely-set-aside-timers.js';
 import { migrationProvider } from '../migrations/migrations.js';
 import { runMigrations } from '../migrations/run-migrations.js';
@@ -85,6 +86,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     segments: createSegmentStore(handle, ops),
     scoring: createScoringStore(handle, ops),
     setAsideTimers: createSetAsideTimerStore(handle),
+    setAsideEvents: createSetAsideEventStore(handle, ops),
     dashboard: createDashboardStore(handle),
     generatedEvents: createGeneratedEventWriter(handle, ops),
   });

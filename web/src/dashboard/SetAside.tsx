@@ -1,9 +1,9 @@
-import { useQuery } from '@tanstack/react-query';
-import type { ReactNode } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type ReactNode, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
-import { useSession } from '../app/session.js';
+import { isAdminOf, useSession } from '../app/session.js';
 import { ErrorState } from '../components/states.js';
 
 const SHOWN = 20;
@@ -17,6 +17,7 @@ interface SetAsideEvent {
   name: string | null;
   reason: string;
   setAsideAt: string;
+  isRetriable: boolean;
 }
 
 interface SetAsideTimer {
@@ -29,9 +30,12 @@ interface SetAsideTimer {
   setAsideAt: string;
 }
 
+type Action = 'retry' | 'dismiss';
+
 /**
  * What processing failed on at every attempt and went past: rare, and each one a bug to report. A card
- * shows only when there is one, whatever the range, so it cannot be missed.
+ * shows only when there is one, whatever the range, so it cannot be missed. Admins retry one (where
+ * its work can be redone) or dismiss it once handled; the card says how that went.
  */
 function SetAsideCard<T extends { id: string; reason: string; setAsideAt: string }>(props: {
   /** `events` or `timers`: the API path (`/set-aside-…`) and the messages' key. */
@@ -39,10 +43,29 @@ function SetAsideCard<T extends { id: string; reason: string; setAsideAt: string
   /** The columns between "Set aside" and "Error". */
   headings: string[];
   cells: (item: T) => ReactNode[];
+  isRetriable: (item: T) => boolean;
 }) {
   const { t } = useTranslation();
   const format = useFormat();
   const { workspace } = useSession();
+  const queryClient = useQueryClient();
+  const isAdmin = isAdminOf(workspace);
+  const [outcome, setOutcome] = useState<{ isDone: boolean; text: string } | undefined>();
+  const resolve = useMutation({
+    mutationFn: ({ item, action }: { item: T; action: Action }) =>
+      api<T>('POST', workspacePath(workspace.id, `/set-aside-${props.what}/${item.id}/${action}`)),
+    onSuccess: (_resolved, { action }) =>
+      setOutcome({ isDone: true, text: t(`dashboard.setAside.${props.what}.${action}Done`) }),
+    onError: (error) =>
+      setOutcome({
+        isDone: false,
+        text: t('dashboard.setAside.failed', {
+          message: error instanceof Error ? error.message : String(error),
+        }),
+      }),
+    onSettled: () =>
+      queryClient.invalidateQueries({ queryKey: ['dashboard', `set-aside-${props.what}`, workspace.id] }),
+  });
   const setAside = useQuery({
     queryKey: ['dashboard', `set-aside-${props.what}`, workspace.id],
     queryFn: () =>
@@ -61,36 +84,71 @@ function SetAsideCard<T extends { id: string; reason: string; setAsideAt: string
       </section>
     );
   const items = setAside.data?.items ?? [];
-  if (items.length === 0) return null;
+  // The outcome stays in view after the last one is resolved.
+  if (items.length === 0 && !outcome) return null;
+  const act = (item: T, action: Action) => {
+    setOutcome(undefined);
+    resolve.mutate({ item, action });
+  };
   return (
     <section className="card dash-set-aside" aria-labelledby={titleId}>
       {title}
       <p className="hint">{t(`dashboard.setAside.${props.what}.help`)}</p>
-      <table className="table">
-        <thead>
-          <tr>
-            <th scope="col">{t('dashboard.setAside.setAsideAt')}</th>
-            {props.headings.map((heading) => (
-              <th key={heading} scope="col">
-                {heading}
-              </th>
-            ))}
-            <th scope="col">{t('dashboard.setAside.reason')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((item) => (
-            <tr key={item.id}>
-              <td>{format.dateTime(item.setAsideAt)}</td>
-              {props.cells(item).map((cell, index) => (
-                // biome-ignore lint/suspicious/noArrayIndexKey: the columns are fixed, in order
-                <td key={index}>{cell}</td>
+      {outcome && (
+        <p role={outcome.isDone ? 'status' : 'alert'} className={outcome.isDone ? 'notice' : 'field-error'}>
+          {outcome.text}
+        </p>
+      )}
+      {items.length > 0 && (
+        <table className="table">
+          <thead>
+            <tr>
+              <th scope="col">{t('dashboard.setAside.setAsideAt')}</th>
+              {props.headings.map((heading) => (
+                <th key={heading} scope="col">
+                  {heading}
+                </th>
               ))}
-              <td>{item.reason}</td>
+              <th scope="col">{t('dashboard.setAside.reason')}</th>
+              {isAdmin && <th scope="col">{t('dashboard.setAside.actions')}</th>}
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {items.map((item) => (
+              <tr key={item.id}>
+                <td>{format.dateTime(item.setAsideAt)}</td>
+                {props.cells(item).map((cell, index) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: the columns are fixed, in order
+                  <td key={index}>{cell}</td>
+                ))}
+                <td className="dash-set-aside-reason">{item.reason}</td>
+                {isAdmin && (
+                  <td className="dash-set-aside-actions">
+                    {props.isRetriable(item) && (
+                      <button
+                        type="button"
+                        className="button"
+                        disabled={resolve.isPending}
+                        onClick={() => act(item, 'retry')}
+                      >
+                        {t('dashboard.setAside.retry')}
+                      </button>
+                    )}
+                    <button
+                      type="button"
+                      className="button secondary"
+                      disabled={resolve.isPending}
+                      onClick={() => act(item, 'dismiss')}
+                    >
+                      {t('dashboard.setAside.dismiss')}
+                    </button>
+                  </td>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       {setAside.data?.nextCursor && (
         <p className="hint">
           {t('dashboard.setAside.more', { count: SHOWN, path: `/set-aside-${props.what}` })}
@@ -116,6 +174,7 @@ export function SetAsideEvents() {
         event.name ?? event.type,
         <code key="message">{event.messageId}</code>,
       ]}
+      isRetriable={(event) => event.isRetriable}
     />
   );
 }
@@ -137,6 +196,7 @@ export function SetAsideTimers() {
         <code key="subject">{timer.token ? `${timer.subject} (${timer.token})` : timer.subject}</code>,
         format.dateTime(timer.dueAt),
       ]}
+      isRetriable={() => true}
     />
   );
 }

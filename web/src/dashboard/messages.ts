@@ -103,11 +103,15 @@ const en = {
   setAside: {
     events: {
       title: 'Events set aside',
-      help: 'Stored events a step of processing failed on at every attempt, and went on past. Each is a bug to report with its reason: the event stays in the log, but what that step would have done with it was not done.',
+      help: 'Stored events a step of processing failed on at every attempt, and went on past. Each is a bug to report with its reason: the event stays in the log, but what that step would have done with it was not done. Once mended, retry it (scoring, segments: the step does its work for it now) or dismiss it.',
+      retryDone: 'Retried: the step did its work for the event now.',
+      dismissDone: 'Dismissed: the event is kept for audit, no longer counted here.',
     },
     timers: {
       title: 'Timers set aside',
-      help: 'Timers that failed at every attempt when they fell due, and no longer fall due: a journey instance waits until an event moves it, a contact’s segment windows are decided again at their next event, a hand-off stays pending without its SLA being judged. Each is a bug to report with its reason.',
+      help: 'Timers that failed at every attempt when they fell due, and no longer fall due: a journey instance waits until an event moves it, a contact’s segment windows are decided again at their next event, a hand-off stays pending without its SLA being judged. Each is a bug to report with its reason. Once mended, retry it (it fires at its due time, at once if past) or dismiss it.',
+      retryDone: 'Retried: the timer is back, and fires at its due time (at once if past).',
+      dismissDone: 'Dismissed: the timer is kept for audit, no longer counted here.',
     },
     kind: 'Timer',
     kinds: { journey: 'Journey wait', segment: 'Segment window', 'hand-off': 'Hand-off SLA' },
@@ -125,6 +129,10 @@ const en = {
       journeys: 'Journeys',
     },
     more: 'The newest {{count}} are shown; the API lists them all (GET {{path}}).',
+    actions: 'Actions',
+    retry: 'Retry',
+    dismiss: 'Dismiss',
+    failed: 'Not done: {{message}}',
   },
 };
 
@@ -232,11 +240,15 @@ const it: typeof en = {
   setAside: {
     events: {
       title: 'Eventi messi da parte',
-      help: "Eventi registrati su cui una fase dell'elaborazione ha fallito a ogni tentativo, andando oltre. Ognuno è un bug da segnalare con il suo motivo: l'evento resta nel registro, ma ciò che quella fase ne avrebbe fatto non è stato fatto.",
+      help: "Eventi registrati su cui una fase dell'elaborazione ha fallito a ogni tentativo, andando oltre. Ognuno è un bug da segnalare con il suo motivo: l'evento resta nel registro, ma ciò che quella fase ne avrebbe fatto non è stato fatto. Una volta corretto, riprovalo (punteggi, segmenti: la fase lo elabora ora) o archivialo.",
+      retryDone: 'Riprovato: la fase ha elaborato ora l’evento.',
+      dismissDone: 'Archiviato: l’evento resta registrato, ma non è più contato qui.',
     },
     timers: {
       title: 'Timer messi da parte',
-      help: 'Timer che hanno fallito a ogni tentativo alla scadenza e non scadono più: un’istanza di percorso attende che un evento la muova, le finestre di segmento del contatto si decidono di nuovo al suo prossimo evento, un passaggio resta in attesa senza che il suo SLA sia giudicato. Ognuno è un bug da segnalare con il suo motivo.',
+      help: 'Timer che hanno fallito a ogni tentativo alla scadenza e non scadono più: un’istanza di percorso attende che un evento la muova, le finestre di segmento del contatto si decidono di nuovo al suo prossimo evento, un passaggio resta in attesa senza che il suo SLA sia giudicato. Ognuno è un bug da segnalare con il suo motivo. Una volta corretto, riprovalo (scade alla sua ora, subito se passata) o archivialo.',
+      retryDone: 'Riprovato: il timer è di nuovo attivo e scade alla sua ora (subito se passata).',
+      dismissDone: 'Archiviato: il timer resta registrato, ma non è più contato qui.',
     },
     kind: 'Timer',
     kinds: {
@@ -258,6 +270,10 @@ const it: typeof en = {
       journeys: 'Percorsi',
     },
     more: 'Sono mostrati i {{count}} più recenti; la API li elenca tutti (GET {{path}}).',
+    actions: 'Azioni',
+    retry: 'Riprova',
+    dismiss: 'Archivia',
+    failed: 'Non fatto: {{message}}',
   },
 };
 
