@@ -2,7 +2,7 @@ import { parameterRepeated } from '../channels/webhook/webhook-channel.js';
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { describeIssue } from '../core/input-issues.js';
+import { describeIssue, specificIssue } from '../core/input-issues.js';
 import {
   type EmailTemplate,
   JOURNEY_PAUSED_REASON,
@@ -20,10 +20,11 @@ export { JOURNEYS_CURSOR, JourneyEngine } from './engine.js';
 export function parseDefinition(input: unknown, fieldPrefix = 'definition'): JourneyDefinition {
   const parsed = JourneyDefinition.safeParse(input);
   if (parsed.success) return parsed.data;
-  const { field, message } = describeIssue(parsed.error.issues[0], [fieldPrefix]);
+  const issue = parsed.error.issues[0];
+  const { path, message } = issue ? specificIssue(issue) : { path: [], message: 'is invalid' };
+  const field = [fieldPrefix, ...path].map(String).join('.');
   // What a draft left out is named as such, not as a value of the wrong type (`received undefined`).
-  const path = field.split('.').slice(1);
-  const said = isEmpty(valueAt(input, path)) ? 'must be filled in before publishing' : message;
+  const said = issue && isEmpty(valueAt(input, path)) ? 'must be filled in' : message;
   throw new AppError('invalid_input', `${field}: ${said}`, { field });
 }
 

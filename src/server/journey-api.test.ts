@@ -194,7 +194,7 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
       expect(refused.status).toBe(400);
       expect(refused.body.error).toMatchObject({
         field: 'draft.entry.trigger.event',
-        message: 'draft.entry.trigger.event: must be filled in before publishing',
+        message: 'draft.entry.trigger.event: must be filled in',
       });
       const withEvent = {
         ...changed,
