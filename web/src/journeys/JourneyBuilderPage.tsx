@@ -398,7 +398,15 @@ function Builder(props: { journey: JourneyJson }) {
         <span className={`badge status-${status}`}>{t(`journeys.statuses.${status}`)}</span>
         {isDirty && <span className="badge">{t('builder.unsaved')}</span>}
         <div className="spacer" />
-        <button type="button" onClick={() => save.mutate()} disabled={busy}>
+        <button
+          type="button"
+          onClick={() => {
+            // A publish refused earlier is answered by this save: its refusal would hide the outcome.
+            publish.reset();
+            save.mutate();
+          }}
+          disabled={busy}
+        >
           {t('builder.saveDraft')}
         </button>
         <button type="button" className="primary" onClick={() => publish.mutate()} disabled={busy}>
