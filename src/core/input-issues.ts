@@ -8,6 +8,8 @@ export interface InputIssue {
   keys?: readonly string[];
   /** Zod's note on a failed union: `No matching discriminator` when no branch's `type` fits. */
   note?: string;
+  /** What a custom check attached to its issue (e.g. a journey's `STEP_REFERENCE`). */
+  params?: Record<string, unknown>;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PositiveDuration } from './duration.js';
+import type { JourneyDraft } from './journey-draft.js';
 
 /**
  * A journey, as people write it (JSON or YAML through the API and `mops journeys apply`) and as each
@@ -232,6 +233,12 @@ export const Step = z.discriminatedUnion('type', [
 export type Step = z.infer<typeof Step>;
 export type StepType = Step['type'];
 
+/**
+ * Marks a problem of how steps refer to each other (a step not there, or not an e-mail step): one a
+ * draft may have while it is being built, as steps come and go (see `readDraft`).
+ */
+export const STEP_REFERENCE = { isStepReference: true } as const;
+
 export const JourneyDefinition = z
   .strictObject({
     name: z.string().trim().min(1).max(200),
@@ -273,7 +280,12 @@ export const JourneyDefinition = z
       ids.set(step.id, index);
     });
     if (!ids.has(journey.start)) {
-      ctx.addIssue({ code: 'custom', message: `start names no step: ${journey.start}`, path: ['start'] });
+      ctx.addIssue({
+        code: 'custom',
+        message: `start names no step: ${journey.start}`,
+        path: ['start'],
+        params: STEP_REFERENCE,
+      });
     }
     journey.steps.forEach((step, index) => {
       for (const [field, target] of nextPointers(step)) {
@@ -282,6 +294,7 @@ export const JourneyDefinition = z
             code: 'custom',
             message: `${field} names no step: ${target}`,
             path: ['steps', index, ...field.split('.')],
+            params: STEP_REFERENCE,
           });
         }
       }
@@ -295,6 +308,7 @@ export const JourneyDefinition = z
                 code: 'custom',
                 message: `${condition.step} is not a send_email step of this journey`,
                 path: ['steps', index, 'branches', b, 'conditions', c, 'step'],
+                params: STEP_REFERENCE,
               });
             }
           }
@@ -304,16 +318,18 @@ export const JourneyDefinition = z
   });
 export type JourneyDefinition = z.infer<typeof JourneyDefinition>;
 
-/** The segments a definition asks about: entry on one, branches on membership. A draft may be partial. */
-export function segmentsNamed(definition: JourneyDefinition): Set<string> {
+/** The segments a definition or a draft asks about: entry on one, branches on membership. A draft may be partial. */
+export function segmentsNamed(definition: JourneyDraft): Set<string> {
   const named = new Set<string>();
   const trigger = definition.entry?.trigger;
-  if (trigger?.type === 'segment') named.add(trigger.segment);
+  if (trigger?.type === 'segment' && typeof trigger.segment === 'string') named.add(trigger.segment);
   for (const step of definition.steps ?? [])
     if (step?.type === 'branch')
-      for (const branch of step.branches ?? [])
+      for (const branch of (step.branches as Array<{ conditions?: Array<Partial<Condition>> }> | undefined) ??
+        [])
         for (const condition of branch?.conditions ?? [])
-          if (condition?.source === 'segment') named.add(condition.segment);
+          if (condition?.source === 'segment' && typeof condition.segment === 'string')
+            named.add(condition.segment);
   return named;
 }
 

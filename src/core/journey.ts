@@ -1,13 +1,14 @@
 import { newId } from './ids.js';
 import type { JourneyDefinition, JourneyStatus } from './journey-definition.js';
+import type { JourneyDraft } from './journey-draft.js';
 
 export interface Journey {
   id: string;
   workspaceId: string;
   name: string;
   status: JourneyStatus;
-  /** The definition being edited; publishing freezes a copy as the next version. */
-  draft: JourneyDefinition;
+  /** The definition being edited, maybe unfinished; publishing checks it and freezes a copy as the next version. */
+  draft: JourneyDraft;
   /** The version new entries use; null until first published. */
   currentVersion: number | null;
   createdAt: number;

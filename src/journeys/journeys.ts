@@ -2,7 +2,7 @@ import { parameterRepeated } from '../channels/webhook/webhook-channel.js';
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { describeIssue } from '../core/input-issues.js';
+import { describeIssue, specificIssue } from '../core/input-issues.js';
 import {
   type EmailTemplate,
   JOURNEY_PAUSED_REASON,
@@ -10,6 +10,7 @@ import {
   type JourneyVersion,
 } from '../core/journey.js';
 import { type Condition, JourneyDefinition, type Step } from '../core/journey-definition.js';
+import { isEmpty, type JourneyDraft, readDraft, valueAt } from '../core/journey-draft.js';
 import type { Storage, StorageReader, StorageTx } from '../storage/storage.js';
 import { checkLiquid, notJsonTemplate } from '../templates/liquid.js';
 
@@ -19,14 +20,29 @@ export { JOURNEYS_CURSOR, JourneyEngine } from './engine.js';
 export function parseDefinition(input: unknown, fieldPrefix = 'definition'): JourneyDefinition {
   const parsed = JourneyDefinition.safeParse(input);
   if (parsed.success) return parsed.data;
-  const { field, message } = describeIssue(parsed.error.issues[0], [fieldPrefix]);
+  const issue = parsed.error.issues[0];
+  const { path, message } = issue ? specificIssue(issue) : { path: [], message: 'is invalid' };
+  const field = [fieldPrefix, ...path].map(String).join('.');
+  // What a draft left out is named as such, not as a value of the wrong type (`received undefined`).
+  const said = issue && isEmpty(valueAt(input, path)) ? 'must be filled in' : message;
+  throw new AppError('invalid_input', `${field}: ${said}`, { field });
+}
+
+/**
+ * Parses a draft, which may be unfinished (see `readDraft`): only a malformed one is a 400, naming
+ * its field as `parseDefinition` does.
+ */
+export function parseDraft(input: unknown, fieldPrefix = 'definition'): JourneyDraft {
+  const reading = readDraft(input);
+  if (reading.isWellFormed) return reading.draft;
+  const { field, message } = describeIssue(reading.issue, [fieldPrefix]);
   throw new AppError('invalid_input', `${field}: ${message}`, { field });
 }
 
 export async function createJourney(
   storage: Storage,
   clock: Clock,
-  input: { workspaceId: string; definition: JourneyDefinition },
+  input: { workspaceId: string; definition: JourneyDraft },
 ): Promise<Journey> {
   const now = clock.now();
   const journey: Journey = {
@@ -49,11 +65,14 @@ export async function getJourney(storage: StorageReader, workspaceId: string, id
   return journey;
 }
 
-/** Replaces the draft; running instances keep the version they started on until it is published. */
+/**
+ * Replaces the draft, finished or not; running instances keep the version they started on, and new
+ * entries the published one, until a complete draft is published.
+ */
 export async function updateDraft(
   storage: Storage,
   clock: Clock,
-  input: { workspaceId: string; id: string; definition: JourneyDefinition },
+  input: { workspaceId: string; id: string; definition: JourneyDraft },
 ): Promise<Journey> {
   const journey = await getJourney(storage, input.workspaceId, input.id);
   if (journey.status === 'archived') throw new AppError('conflict', 'an archived journey cannot be changed');

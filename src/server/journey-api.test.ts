@@ -155,6 +155,120 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
     });
   });
 
+  describe('drafts', () => {
+    /** A journey half built in the console: settings not chosen, exits not connected. */
+    const unfinished = (name: string) => ({
+      name,
+      entry: { trigger: { type: 'event', event: '' }, reentry: { policy: 'once' } },
+      start: 'send',
+      steps: [
+        { id: 'send', type: 'send_email', template: '', topic: 'marketing' },
+        {
+          id: 'vip',
+          type: 'branch',
+          branches: [{ conditions: [{ source: 'score', model: '', op: 'gte', value: null }] }],
+        },
+        { id: 'later', type: 'wait', duration: '', next: 'gone' },
+      ],
+      canvas: { entry: { x: 0, y: 0 }, send: { x: 0, y: 150 }, vip: { x: 0, y: 300 } },
+    });
+
+    it('saves an unfinished draft and gives it back as saved; publishing it names the step and field it lacks', async () => {
+      const definition = unfinished(unique('half built'));
+      const created = await api<{ id: string; status: string; draft: unknown }>('POST', '/journeys', {
+        definition,
+      });
+      expect(created.status).toBe(201);
+      const changed = { ...definition, steps: [...definition.steps, { id: 'done', type: 'exit' }] };
+      const saved = await api('PUT', `/journeys/${created.body.id}`, { definition: changed });
+      expect(saved.status).toBe(200);
+
+      const read = await api<{ status: string; currentVersion: number | null; draft: unknown }>(
+        'GET',
+        `/journeys/${created.body.id}`,
+      );
+      expect(read.body).toMatchObject({ status: 'draft', currentVersion: null });
+      expect(read.body.draft).toEqual(changed);
+
+      const refused = await api<ApiError>('POST', `/journeys/${created.body.id}/publish`);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({
+        field: 'draft.entry.trigger.event',
+        message: 'draft.entry.trigger.event: must be filled in',
+      });
+      const withEvent = {
+        ...changed,
+        entry: { ...changed.entry, trigger: { type: 'event', event: 'Signed Up' } },
+      };
+      expect((await api('PUT', `/journeys/${created.body.id}`, { definition: withEvent })).status).toBe(200);
+      const stillRefused = await api<ApiError>('POST', `/journeys/${created.body.id}/publish`);
+      expect(stillRefused.body.error.field).toBe('draft.steps.0.template');
+      expect((await api<{ status: string }>('GET', `/journeys/${created.body.id}`)).body.status).toBe(
+        'draft',
+      );
+      // Nothing runs a draft: nobody can be enrolled in it.
+      expect((await enrol(created.body.id, { profileId: (await newProfile()).id })).status).toBe(409);
+    });
+
+    it('refuses a malformed draft with a 400 naming the field, and keeps the draft it had', async () => {
+      const definition = unfinished(unique('kept'));
+      const created = await api<{ id: string }>('POST', '/journeys', { definition });
+      expect(created.status).toBe(201);
+      const withSteps = (steps: unknown[]) => ({ ...definition, steps });
+      const malformed: Array<[unknown, string]> = [
+        [withSteps([{ id: 'later', type: 'wait', duration: 5 }]), 'definition.steps.0.duration'],
+        [withSteps([{ id: 'later', type: 'wait', duration: 'a day' }]), 'definition.steps.0.duration'],
+        [withSteps([{ id: 'later', type: 'wait', durtion: '1d' }]), 'definition.steps.0.durtion'],
+        [withSteps([{ id: 'x', type: 'teleport' }]), 'definition.steps.0.type'],
+        [withSteps([{ id: 'x' }]), 'definition.steps.0.type'],
+        [withSteps([{ type: 'exit' }]), 'definition.steps.0.id'],
+        [
+          withSteps([
+            { id: 'x', type: 'exit' },
+            { id: 'x', type: 'wait' },
+          ]),
+          'definition.steps.1.id',
+        ],
+        [withSteps([{ id: 'x', type: 'send_sms', body: 'x'.repeat(10_001) }]), 'definition.steps.0.body'],
+        [
+          withSteps(Array.from({ length: 201 }, (_, index) => ({ id: `s${index}`, type: 'exit' }))),
+          'definition.steps',
+        ],
+        [{ ...definition, name: 'x'.repeat(201) }, 'definition.name'],
+        [{ ...definition, name: ' ' }, 'definition.name'],
+        [{ ...definition, entry: {} }, 'definition.entry.trigger'],
+        [{ ...definition, steps: undefined }, 'definition.steps'],
+      ];
+      for (const [body, field] of malformed) {
+        const refused = await api<ApiError>('PUT', `/journeys/${created.body.id}`, { definition: body });
+        expect(refused.status, field).toBe(400);
+        expect(refused.body.error.field).toBe(field);
+        expect(refused.body.error.message.startsWith(`${field}: `)).toBe(true);
+      }
+      const refusedNew = await api<ApiError>('POST', '/journeys', { definition: malformed[0]?.[0] });
+      expect(refusedNew.body.error.field).toBe('definition.steps.0.duration');
+      expect((await api<{ draft: unknown }>('GET', `/journeys/${created.body.id}`)).body.draft).toEqual(
+        definition,
+      );
+    });
+
+    it('runs the published version while an unfinished draft replaces it', async () => {
+      const published = emailJourney(await newTemplate());
+      const journeyId = await publish(published);
+      const draft = unfinished(published.name as string);
+      expect((await api('PUT', `/journeys/${journeyId}`, { definition: draft })).status).toBe(200);
+      const ada = await newProfile();
+
+      const enrolled = await enrol(journeyId, { profileId: ada.id });
+
+      expect(enrolled.status).toBe(201);
+      expect(enrolled.body).toMatchObject({ version: 1 });
+      const [message] = await settledMessages({ journeyId }, 1);
+      expect(message).toMatchObject({ stepId: 'send', status: 'sent', toAddress: ada.email });
+      expect((await report(journeyId)).steps.send).toMatchObject({ entered: 1 });
+    });
+  });
+
   describe('entry conditions', () => {
     it('enters on Order Completed only when every condition on the event holds', async () => {
       const journeyId = await publish(

@@ -118,8 +118,8 @@ describe('web console (Chromium)', () => {
     });
     await page.getByLabel('E-mail template').selectOption({ label: 'Cart reminder' });
 
-    // Saving before the steps are connected shows what is missing, on the steps themselves.
-    await page.getByRole('button', { name: 'Save draft' }).click();
+    // Publishing before the steps are connected shows what is missing, on the steps themselves.
+    await page.getByRole('button', { name: 'Publish' }).click();
     await page
       .getByTestId('node-wait_for_event_1')
       .getByText(/timeout connects to nothing/)

@@ -94,6 +94,29 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     expect(await panel.getByRole('combobox', { name: 'yes 2' }).count()).toBe(0);
     await panel.getByRole('combobox', { name: 'yes 1' }).selectOption('send_email_1');
     await panel.getByRole('combobox', { name: 'otherwise' }).selectOption('exit_1');
+    // The canvas says what the branch asks, by the names the console shows elsewhere, not by ids.
+    const question =
+      'In segment VIP and Did not open Hello and Engagement score ≥ 30 and Stage is mql or sql?';
+    const arm = page.getByTestId('arm-branch_1-0');
+    await expect.poll(() => arm.getAttribute('title')).toBe(question);
+    expect(await arm.textContent()).toBe(question);
+    // Too long for the node: cut short on one line (in full on hover), the node no wider than a step.
+    const fits = await arm.evaluate((element) => ({
+      isCut: element.scrollWidth > element.clientWidth,
+      height: element.getBoundingClientRect().height,
+    }));
+    const titleHeight = await page
+      .getByTestId('node-branch_1')
+      .locator('.node-title')
+      .evaluate((element) => element.getBoundingClientRect().height);
+    expect(fits.isCut).toBe(true);
+    // One line, as high as the step's one-line title.
+    expect(fits.height).toBeLessThan(titleHeight * 1.5);
+    const node = await page.getByTestId('node-branch_1').boundingBox();
+    expect(node?.width).toBeLessThanOrEqual(240);
+    // Its exits still read as they did.
+    const exits = await page.getByTestId('node-branch_1').locator('.port-label').allTextContents();
+    expect(exits).toEqual(['yes 1', 'otherwise']);
     await consoleWorld.shot('journey-branch');
 
     await page.getByTestId('node-entry').click();

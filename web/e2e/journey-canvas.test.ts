@@ -156,23 +156,125 @@ describe('journey canvas (Chromium)', () => {
     expect(await page.getByTestId('node-exit_1').count()).toBe(0);
   }, 120_000);
 
-  it('counts the problems in words that agree and names each port as the side panel does, in English and Italian', async () => {
+  it('counts what is left to do in words that agree and names each port as the side panel does, in English and Italian', async () => {
     await openNewJourney('Half-drawn');
     await page.getByTestId('palette-wait').click();
+    // Marked on its node at once; a draft is saved all the same, only publishing waits for it.
+    expect(await page.getByTestId('unfinished-wait_1').getAttribute('aria-label')).toBe(
+      'Not finished: next connects to nothing: drag from its handle to the next step',
+    );
     await page.getByRole('button', { name: 'Save draft' }).click();
     const messages = page.locator('.builder-messages');
-    await messages.getByText('1 problem to fix before saving', { exact: true }).waitFor();
+    await messages.getByText('Draft saved · 1 thing to finish before publishing', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await messages.getByText('1 problem to fix before publishing', { exact: true }).waitFor();
     expect(await page.getByTestId('node-wait_1').textContent()).toContain('next connects to nothing');
 
     await page.getByLabel('Language').selectOption('it');
     try {
-      await page.getByRole('button', { name: 'Salva bozza' }).click();
-      await messages.getByText('1 problema da correggere prima di salvare', { exact: true }).waitFor();
+      await page.getByRole('button', { name: 'Pubblica' }).click();
+      await messages.getByText('1 problema da correggere prima di pubblicare', { exact: true }).waitFor();
       await expect.poll(() => page.getByTestId('node-wait_1').textContent()).toContain('poi non è collegato');
       await consoleWorld.shot('journey-problems-it');
     } finally {
       await page.getByLabel('Lingua').selectOption('en');
     }
+  }, 120_000);
+
+  it('saves an unfinished journey as a draft, brings it back as it was, and only publishing refuses it', async () => {
+    const journeyId = await openNewJourney('Over several sittings');
+    await page.getByTestId('palette-send_email').click();
+    await page.getByTestId('palette-branch').click();
+    await page.getByTestId('unfinished-send_email_1').waitFor();
+    await page.getByTestId('unfinished-branch_1').waitFor();
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    const messages = page.locator('.builder-messages');
+    await messages.getByText('Draft saved · 5 things to finish before publishing', { exact: true }).waitFor();
+
+    const saved = async () =>
+      (
+        await consoleWorld.api<{ status: string; draft: { steps: Array<Record<string, unknown>> } }>(
+          'GET',
+          `/journeys/${journeyId}`,
+        )
+      ).body;
+    const steps = (await saved()).draft.steps;
+    expect(steps.find((step) => step.id === 'send_email_1')).toEqual({
+      id: 'send_email_1',
+      type: 'send_email',
+      template: '',
+      topic: 'marketing',
+    });
+    expect(steps.find((step) => step.id === 'branch_1')).toEqual({
+      id: 'branch_1',
+      type: 'branch',
+      branches: [{ conditions: [{ source: 'trait', path: '', op: 'eq', value: '' }] }],
+    });
+
+    // Another sitting: the canvas comes back as it was left, still marked, with nothing unsaved.
+    await page.reload();
+    await page.getByTestId('node-branch_1').waitFor();
+    const send = page.getByTestId('unfinished-send_email_1');
+    expect(await send.getAttribute('aria-label')).toBe(
+      'Not finished: no template chosen yet; next connects to nothing: drag from its handle to the next step',
+    );
+    expect(await page.getByTestId('unfinished-branch_1').getAttribute('aria-label')).toContain(
+      'yes 1: a condition is not filled in yet',
+    );
+    expect(await page.getByText('Unsaved changes').count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await messages.getByText('5 problems to fix before publishing', { exact: true }).waitFor();
+    expect(await page.getByTestId('node-send_email_1').textContent()).toContain('no template chosen yet');
+    expect((await saved()).status).toBe('draft');
+    await consoleWorld.shot('journey-unfinished');
+  }, 120_000);
+
+  it('keeps steps apart when one is drawn bigger than it was placed for, leaving the others where they were', async () => {
+    const arm = { conditions: [{ source: 'trait', path: 'plan', op: 'eq', value: 'pro' }], next: 'done' };
+    // Placed for smaller steps: the branch's three questions make it taller than the room left below it.
+    const journey = await consoleWorld.api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: 'Growing',
+        entry: { trigger: { type: 'event', event: 'Signed Up' } },
+        start: 'ask',
+        steps: [
+          { id: 'ask', type: 'branch', branches: [arm, arm, arm], otherwise: 'later' },
+          { id: 'later', type: 'wait', duration: '1d', next: 'done' },
+          { id: 'done', type: 'exit' },
+          { id: 'aside', type: 'exit' },
+        ],
+        canvas: {
+          entry: { x: 0, y: 0 },
+          ask: { x: 0, y: 110 },
+          later: { x: 0, y: 200 },
+          done: { x: 0, y: 300 },
+          aside: { x: 520, y: 110 },
+        },
+      },
+    });
+    expect(journey.status).toBe(201);
+    await page.goto(`${consoleWorld.world.url}/journeys/${journey.body.id}`);
+    await page.getByTestId('node-aside').waitFor();
+    const overlapping = async () => {
+      const boxes = await nodeBoxes();
+      return boxes.flatMap((a, index) =>
+        boxes.slice(index + 1).flatMap((b) => (overlaps(a, b) ? [`${a.id}/${b.id}`] : [])),
+      );
+    };
+    await expect.poll(overlapping).toEqual([]);
+    // Made room for when opened: the journey itself is unchanged, so there is nothing to save.
+    expect(await page.getByText('Unsaved changes').count()).toBe(0);
+    const aside = (await nodeBoxes()).find((box) => box.id === 'aside');
+
+    // Growing after it was placed: two more questions.
+    await page.getByTestId('node-ask').click();
+    await panel().getByRole('button', { name: '+ yes' }).click();
+    await panel().getByRole('button', { name: '+ yes' }).click();
+    await page.getByTestId('arm-ask-4').waitFor();
+    await expect.poll(overlapping).toEqual([]);
+    expect((await nodeBoxes()).find((box) => box.id === 'aside')).toEqual(aside);
+    await consoleWorld.shot('journey-canvas-grown');
   }, 120_000);
 
   it("opens the entry's or a step's settings from the keyboard, as a click does", async () => {

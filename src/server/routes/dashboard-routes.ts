@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Journey } from '../../core/journey.js';
-import { type JourneyDefinition, nextPointers } from '../../core/journey-definition.js';
+import { JourneyDefinition, nextPointers } from '../../core/journey-definition.js';
 import type { JourneyReport, Storage } from '../../storage/storage.js';
 import type { Authenticator } from '../auth.js';
 import { ErrorResponse, WorkspaceParams } from '../schemas.js';
@@ -279,18 +279,28 @@ function sum<K extends string>(buckets: Array<Record<K, number>>, keys: K[]): Re
   return totals;
 }
 
-/** The version new entries use, or the draft of a journey never published. */
-async function currentDefinition(storage: Storage, journey: Journey): Promise<JourneyDefinition> {
-  if (journey.currentVersion === null) return journey.draft;
-  const version = await storage.journeys.findVersion(journey.id, journey.currentVersion);
-  return version?.definition ?? journey.draft;
+/**
+ * The version new entries use, or the draft of a journey never published; a draft still unfinished
+ * has no order of steps yet (nobody has entered it either).
+ */
+async function currentDefinition(
+  storage: Storage,
+  journey: Journey,
+): Promise<Pick<JourneyDefinition, 'start' | 'steps'>> {
+  const version =
+    journey.currentVersion === null
+      ? undefined
+      : await storage.journeys.findVersion(journey.id, journey.currentVersion);
+  if (version) return version.definition;
+  const draft = JourneyDefinition.safeParse(journey.draft);
+  return draft.success ? draft.data : { start: '', steps: [] };
 }
 
 /** Steps breadth-first from the start, then any only earlier versions had. */
-function funnelSteps(definition: JourneyDefinition, report: JourneyReport) {
+function funnelSteps(definition: Pick<JourneyDefinition, 'start' | 'steps'>, report: JourneyReport) {
   const byId = new Map(definition.steps.map((step) => [step.id, step]));
   const order: string[] = [];
-  const queue = [definition.start];
+  const queue = byId.has(definition.start) ? [definition.start] : [];
   const seen = new Set(queue);
   for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
     order.push(id);

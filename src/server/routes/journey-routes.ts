@@ -10,6 +10,7 @@ import {
   createJourney,
   getJourney,
   type JourneyEngine,
+  parseDraft,
   publishJourney,
   setJourneyPaused,
   updateDraft,
@@ -26,6 +27,16 @@ const errors = {
   409: ErrorResponse,
 };
 const JourneyParams = WorkspaceParams.extend({ journeyId: z.string().min(1).max(100) });
+/**
+ * A draft as the API takes it: the definition of docs/journeys.md, which may still lack settings and
+ * connections (publishing checks those). Checked in the handler, by `parseDraft`.
+ */
+const DraftBody = z.strictObject({ definition: z.record(z.string(), z.unknown()) });
+const DocumentedDraftBody = z.strictObject({
+  definition: JourneyDefinition.describe(
+    'The journey. A draft may leave out, or leave empty, any setting, connection or the start; its name, its trigger type and its steps’ ids and types it must have. Publishing needs it complete.',
+  ),
+});
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 const JourneyJson = z
@@ -159,17 +170,18 @@ export async function journeyRoutes(
     {
       schema: {
         tags: ['journeys'],
-        summary: 'Create a journey as a draft',
+        summary: 'Create a journey as a draft (which may be unfinished)',
         params: WorkspaceParams,
-        body: z.strictObject({ definition: JourneyDefinition }),
+        body: DraftBody,
         response: { 201: JourneyJson, ...errors },
       },
+      config: { documentedBody: DocumentedDraftBody },
     },
     async (request, reply) => {
       await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
       const journey = await createJourney(storage, clock, {
         workspaceId: request.params.workspaceId,
-        definition: request.body.definition,
+        definition: parseDraft(request.body.definition),
       });
       return reply.status(201).send(journeyJson(journey));
     },
@@ -196,11 +208,13 @@ export async function journeyRoutes(
     {
       schema: {
         tags: ['journeys'],
-        summary: 'Replace the draft (running instances are not affected until it is published)',
+        summary:
+          'Replace the draft, finished or not (running instances and new entries are not affected until it is published)',
         params: JourneyParams,
-        body: z.strictObject({ definition: JourneyDefinition }),
+        body: DraftBody,
         response: { 200: JourneyJson, ...errors },
       },
+      config: { documentedBody: DocumentedDraftBody },
     },
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
@@ -208,7 +222,7 @@ export async function journeyRoutes(
         await updateDraft(storage, clock, {
           workspaceId: request.params.workspaceId,
           id: request.params.journeyId,
-          definition: request.body.definition,
+          definition: parseDraft(request.body.definition),
         }),
       );
     },

@@ -1,10 +1,12 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
   addEdge,
+  applyNodeChanges,
   Background,
   type Connection,
   Controls,
   type Edge,
+  type NodeChange,
   type OnConnect,
   ReactFlow,
   ReactFlowProvider,
@@ -12,7 +14,7 @@ import {
   useNodesState,
   useReactFlow,
 } from '@xyflow/react';
-import { type DragEvent, useCallback, useMemo, useRef, useState } from 'react';
+import { type DragEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useParams } from 'react-router-dom';
 import { ApiError, api, workspacePath } from '../app/api.js';
@@ -25,7 +27,6 @@ import {
   type EntrySettings,
   edgeBetween,
   edgesWithoutArm,
-  type GraphProblem,
   graphFromDefinition,
   type JourneyDefinition,
   type JourneyNode,
@@ -39,7 +40,7 @@ import {
 } from './graph.js';
 import { type MessageCounts, NODE_TYPES, OverlayContext, type StepCounts } from './nodes.js';
 import { EntryPanel, StepPanel } from './panels.js';
-import { placeNewStep, type Rect } from './placement.js';
+import { placeNewStep, type Rect, settleGrownSteps } from './placement.js';
 
 interface JourneyJson {
   id: string;
@@ -86,10 +87,11 @@ function Builder(props: { journey: JourneyJson }) {
   const flow = useReactFlow();
   const canvasRef = useRef<HTMLElement>(null);
   const initial = useMemo(() => graphFromDefinition(props.journey.draft), [props.journey.draft]);
-  const [nodes, setNodes, onNodesChange] = useNodesState<JourneyNode>(initial.nodes);
+  const [nodes, setNodes] = useNodesState<JourneyNode>(initial.nodes);
   const [edges, setEdges, onEdgesChange] = useEdgesState<Edge>(initial.edges);
   const [selected, setSelected] = useState<string | undefined>();
-  const [problems, setProblems] = useState<GraphProblem[]>([]);
+  /** Set once publishing was refused for what the canvas lacks: each node then lists its own. */
+  const [isListingProblems, setListingProblems] = useState(false);
   const [serverError, setServerError] = useState<{
     nodeId: string | undefined;
     field: string;
@@ -101,6 +103,31 @@ function Builder(props: { journey: JourneyJson }) {
   const isDirty = sourceOf(nodes, edges) !== savedSource;
   const status = props.journey.status;
   const journeyPath = workspacePath(workspace.id, `/journeys/${props.journey.id}`);
+
+  /** Set when steps moved out of a grown one's way while nothing was unsaved: that is no edit. */
+  const settledWhileSaved = useRef(false);
+  const onNodesChange = useCallback(
+    (changes: NodeChange<JourneyNode>[]) =>
+      setNodes((current) => {
+        const next = applyNodeChanges(changes, current);
+        const grown = grownSteps(changes, current);
+        if (grown.size === 0) return next;
+        const moved = settleGrownSteps({ steps: next.map(rectOfNode), grown });
+        if (moved.size === 0) return next;
+        if (!isDirty) settledWhileSaved.current = true;
+        return next.map((node) => {
+          const position = moved.get(node.id);
+          return position ? { ...node, position } : node;
+        });
+      }),
+    [setNodes, isDirty],
+  );
+  useEffect(() => {
+    if (!settledWhileSaved.current) return;
+    settledWhileSaved.current = false;
+    // Drawn bigger than when they were placed (a journey opened again, a summary): the journey is the same.
+    setSavedSource(sourceOf(nodes, edges));
+  }, [nodes, edges]);
 
   const report = useQuery({
     queryKey: ['journey-report', workspace.id, props.journey.id],
@@ -183,16 +210,18 @@ function Builder(props: { journey: JourneyJson }) {
     [addStep, flow],
   );
 
-  const compile = () => {
-    const compiled = definitionFromGraph(nodes, edges, {
-      notConnected: t('builder.notConnected'),
-      noStart: t('builder.noStart'),
-      noConditions: t('builder.noConditions'),
-      port: (port) => portTitle(port, t),
-    });
-    setProblems(compiled.problems);
-    return compiled;
-  };
+  // What the journey still lacks, as it is drawn now: a draft is saved with it, only publishing needs it done.
+  const compiled = useMemo(
+    () =>
+      definitionFromGraph(nodes, edges, {
+        notConnected: t('builder.notConnected'),
+        noStart: t('builder.noStart'),
+        noConditions: t('builder.noConditions'),
+        port: (port) => portTitle(port, t),
+        missing: (setting) => t(`builder.missing.${setting}`),
+      }),
+    [nodes, edges, t],
+  );
 
   /** Marks the step (or the entry) a refusal names, and opens it; publishing names the draft's fields. */
   const showServerError = (error: unknown, definition: JourneyDefinition) => {
@@ -209,8 +238,7 @@ function Builder(props: { journey: JourneyJson }) {
 
   const save = useMutation({
     mutationFn: async () => {
-      const { definition, problems: found } = compile();
-      if (found.length > 0) throw new Error(t('builder.problems', { count: found.length }));
+      const { definition } = compiled;
       try {
         const saved = await api<JourneyJson>('PUT', journeyPath, { definition });
         setSavedSource(JSON.stringify(definition));
@@ -226,13 +254,18 @@ function Builder(props: { journey: JourneyJson }) {
     },
     onSuccess: (saved) => {
       queryClient.setQueryData(['journey', workspace.id, saved.id], saved);
-      setNotice(t('builder.saved'));
+      const unfinished = compiled.problems.length;
+      setNotice(unfinished > 0 ? t('builder.savedUnfinished', { count: unfinished }) : t('builder.saved'));
     },
   });
 
   const publish = useMutation({
     mutationFn: async () => {
       const saved = await save.mutateAsync();
+      if (compiled.problems.length > 0) {
+        setListingProblems(true);
+        throw new Error(t('builder.problems', { count: compiled.problems.length }));
+      }
       try {
         return await api<JourneyJson>('POST', `${journeyPath}/publish`);
       } catch (error) {
@@ -241,6 +274,7 @@ function Builder(props: { journey: JourneyJson }) {
       }
     },
     onSuccess: (published) => {
+      setListingProblems(false);
       queryClient.setQueryData(['journey', workspace.id, published.id], published);
       void queryClient.invalidateQueries({ queryKey: ['journeys', workspace.id] });
       void report.refetch();
@@ -253,14 +287,33 @@ function Builder(props: { journey: JourneyJson }) {
     onSuccess: (changed) => queryClient.setQueryData(['journey', workspace.id, changed.id], changed),
   });
 
+  // Kept as text so that the map changes only when an e-mail step or its template does, not on every drag.
+  const emailStepsKey = JSON.stringify(
+    nodes.flatMap((node) =>
+      node.type === 'step' && node.data.step.type === 'send_email'
+        ? [[node.id, String(node.data.step.template ?? '')]]
+        : [],
+    ),
+  );
+  const emailTemplates = useMemo(
+    () => new Map(JSON.parse(emailStepsKey) as Array<[string, string]>),
+    [emailStepsKey],
+  );
   const overlay = useMemo(() => {
-    const byNode = new Map<string, string[]>();
-    for (const problem of problems)
-      byNode.set(problem.nodeId, [...(byNode.get(problem.nodeId) ?? []), problem.message]);
+    const unfinished = new Map<string, string[]>();
+    for (const problem of compiled.problems)
+      unfinished.set(problem.nodeId, [...(unfinished.get(problem.nodeId) ?? []), problem.message]);
+    const byNode = new Map(isListingProblems ? unfinished : []);
     if (serverError?.nodeId)
       byNode.set(serverError.nodeId, [...(byNode.get(serverError.nodeId) ?? []), serverError.message]);
-    return { problems: byNode, counts: report.data?.steps, messages: report.data?.messages };
-  }, [problems, serverError, report.data]);
+    return {
+      problems: byNode,
+      unfinished,
+      counts: report.data?.steps,
+      messages: report.data?.messages,
+      emailTemplates,
+    };
+  }, [compiled.problems, isListingProblems, serverError, report.data, emailTemplates]);
 
   const selectedNode = nodes.find((node) => node.id === selected);
   const fieldErrors = useMemo(() => {
@@ -345,7 +398,15 @@ function Builder(props: { journey: JourneyJson }) {
         <span className={`badge status-${status}`}>{t(`journeys.statuses.${status}`)}</span>
         {isDirty && <span className="badge">{t('builder.unsaved')}</span>}
         <div className="spacer" />
-        <button type="button" onClick={() => save.mutate()} disabled={busy}>
+        <button
+          type="button"
+          onClick={() => {
+            // A publish refused earlier is answered by this save: its refusal would hide the outcome.
+            publish.reset();
+            save.mutate();
+          }}
+          disabled={busy}
+        >
           {t('builder.saveDraft')}
         </button>
         <button type="button" className="primary" onClick={() => publish.mutate()} disabled={busy}>
@@ -482,9 +543,38 @@ function Builder(props: { journey: JourneyJson }) {
   );
 }
 
+/** A node's box on the canvas, as drawn (a node not drawn yet has no size). */
+function rectOfNode(node: JourneyNode) {
+  return {
+    id: node.id,
+    ...node.position,
+    width: node.measured?.width ?? 0,
+    height: node.measured?.height ?? 0,
+  };
+}
+
+/** The nodes drawn bigger than before (or drawn for the first time) by these changes. */
+function grownSteps(
+  changes: readonly NodeChange<JourneyNode>[],
+  before: readonly JourneyNode[],
+): Set<string> {
+  const grown = new Set<string>();
+  for (const change of changes) {
+    if (change.type !== 'dimensions' || !change.dimensions) continue;
+    const was = before.find((node) => node.id === change.id)?.measured;
+    const isBigger =
+      was?.width === undefined ||
+      was.height === undefined ||
+      change.dimensions.width > was.width + 0.5 ||
+      change.dimensions.height > was.height + 0.5;
+    if (isBigger) grown.add(change.id);
+  }
+  return grown;
+}
+
 /** The definition a canvas draws, as text to compare (its problems aside: they follow from it). */
 function sourceOf(nodes: readonly JourneyNode[], edges: readonly Edge[]): string {
-  const noMessages = { notConnected: '', noStart: '', noConditions: '', port: () => '' };
+  const noMessages = { notConnected: '', noStart: '', noConditions: '', port: () => '', missing: () => '' };
   return JSON.stringify(definitionFromGraph(nodes, edges, noMessages).definition);
 }
 

@@ -18,6 +18,7 @@ const MESSAGES = {
   noStart: 'connect the entry',
   noConditions: 'has no condition',
   port: (port: string) => port.replace(/^branches\.(\d+)\.next$/, (_, index) => `yes ${Number(index) + 1}`),
+  missing: (setting: string) => `no ${setting}`,
 };
 
 const abandonedCart: JourneyDefinition = {
@@ -109,6 +110,32 @@ describe('journey canvas ⇄ definition', () => {
     expect(problems).toContainEqual({ nodeId: 'wait_order', message: 'timeoutNext connects to nothing' });
     expect(problems).toContainEqual({ nodeId: 'check', message: 'yes 1 connects to nothing' });
     expect(problems.filter((problem) => problem.nodeId === 'done')).toEqual([]);
+  });
+
+  it('names the settings a step or the entry still lacks, and the arm whose condition is not filled in', () => {
+    const unfinished = [
+      { id: 'send', type: 'send_email', template: '', topic: 'marketing' },
+      { id: 'pause', type: 'wait', duration: ' ' },
+      {
+        id: 'route',
+        type: 'branch',
+        branches: [
+          { conditions: [{ source: 'segment', segment: 'seg_1', op: 'in' }] },
+          { conditions: [{ source: 'score', model: 'engagement', op: 'gte', value: Number.NaN }] },
+        ],
+      },
+    ] as StepBody[];
+    const { nodes } = graphFromDefinition({
+      ...abandonedCart,
+      entry: { ...abandonedCart.entry, trigger: { type: 'segment', segment: '', on: 'entered' } },
+      steps: [...abandonedCart.steps, ...unfinished],
+    });
+    const { problems } = definitionFromGraph(nodes, [], MESSAGES);
+    expect(problems).toContainEqual({ nodeId: ENTRY_NODE, message: 'no segment' });
+    expect(problems).toContainEqual({ nodeId: 'send', message: 'no template' });
+    expect(problems).toContainEqual({ nodeId: 'pause', message: 'no duration' });
+    expect(problems).toContainEqual({ nodeId: 'route', message: 'yes 2: no condition' });
+    expect(problems.filter((problem) => problem.message.includes('no '))).toHaveLength(4);
   });
 
   it('names an arm of a branch left without conditions, and takes an arm away with its connection', () => {

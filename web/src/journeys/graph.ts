@@ -205,7 +205,11 @@ export function graphFromDefinition(definition: JourneyDefinition): { nodes: Jou
     perRow.set(row, column + 1);
     return { x: column * COLUMN, y: row * ROW };
   };
-  const { name, description, entry, goal } = definition;
+  const { name, description, goal } = definition;
+  // A draft saved unfinished through the API is kept as sent, without the defaults publishing fills in.
+  const entry = { ...definition.entry, reentry: definition.entry.reentry ?? { policy: 'once' } };
+  if (entry.trigger.type === 'event')
+    entry.trigger = { ...entry.trigger, conditions: entry.trigger.conditions ?? [] };
   const settings: EntrySettings = {
     name,
     entry,
@@ -248,10 +252,45 @@ export function edgesWithoutArm(edges: readonly Edge[], source: string, index: n
   });
 }
 
-/** A problem the canvas shows on a node before anything is sent to the server. */
+/** Something a node still lacks before the journey can be published; a draft may be saved without it. */
 export interface GraphProblem {
   nodeId: string;
   message: string;
+}
+
+/** The settings a step of each type cannot run without (publishing refuses it while one is empty). */
+const REQUIRED_SETTINGS: Partial<Record<StepType, readonly string[]>> = {
+  wait: ['duration'],
+  wait_until: ['time'],
+  wait_for_event: ['event', 'timeout'],
+  send_email: ['template'],
+  send_sms: ['body'],
+  webhook: ['destination'],
+};
+
+/** What an entry trigger of each type names, which it cannot do without. */
+const TRIGGER_SETTING: Partial<Record<Trigger['type'], string>> = {
+  event: 'event',
+  segment: 'segment',
+  trait_changed: 'trait',
+};
+
+const isBlank = (value: unknown) => value === undefined || value === null || String(value).trim() === '';
+
+/** Whether a branch's condition has what it asks about (a trait, a segment, a model and points, …). */
+function isConditionFilledIn(condition: Condition): boolean {
+  switch (condition.source) {
+    case 'segment':
+      return !isBlank(condition.segment);
+    case 'score':
+      return !isBlank(condition.model) && Number.isFinite(condition.value);
+    case 'lifecycle':
+      return (condition.stages ?? []).length > 0;
+    case 'message':
+      return !isBlank(condition.step);
+    default:
+      return !isBlank(condition.path);
+  }
 }
 
 /** The definition a canvas draws, and what keeps it from being complete. */
@@ -264,6 +303,8 @@ export function definitionFromGraph(
     noConditions: string;
     /** A port's name in the reader's language, as the side panel labels it (`yes 1`, `otherwise`). */
     port: (port: string) => string;
+    /** That a setting (`template`, `event`; `condition` for a branch's arm) is not filled in yet. */
+    missing: (setting: string) => string;
   },
 ): { definition: JourneyDefinition; problems: GraphProblem[] } {
   const problems: GraphProblem[] = [];
@@ -273,6 +314,10 @@ export function definitionFromGraph(
   if (!entry) throw new Error('a journey canvas always has its entry node');
   const start = target(ENTRY_NODE, START_PORT);
   if (!start) problems.push({ nodeId: ENTRY_NODE, message: messages.noStart });
+  const trigger = entry.data.settings.entry.trigger;
+  const triggerSetting = TRIGGER_SETTING[trigger.type];
+  if (triggerSetting && isBlank((trigger as Record<string, unknown>)[triggerSetting]))
+    problems.push({ nodeId: ENTRY_NODE, message: messages.missing(triggerSetting) });
   const steps: StepBody[] = [];
   const canvas: Record<string, { x: number; y: number }> = {
     [ENTRY_NODE]: roundPosition(entry.position),
@@ -282,12 +327,16 @@ export function definitionFromGraph(
     const step = structuredClone(node.data.step);
     const arms =
       step.type === 'branch' ? ((step.branches as Array<{ conditions?: unknown[] }> | undefined) ?? []) : [];
-    for (const [index, arm] of arms.entries())
-      if ((arm.conditions ?? []).length === 0)
-        problems.push({
-          nodeId: node.id,
-          message: `${messages.port(`branches.${index}.next`)} ${messages.noConditions}`,
-        });
+    for (const setting of REQUIRED_SETTINGS[step.type] ?? [])
+      if (isBlank(step[setting])) problems.push({ nodeId: node.id, message: messages.missing(setting) });
+    for (const [index, arm] of arms.entries()) {
+      const conditions = (arm.conditions ?? []) as Condition[];
+      const port = messages.port(`branches.${index}.next`);
+      if (conditions.length === 0)
+        problems.push({ nodeId: node.id, message: `${port} ${messages.noConditions}` });
+      else if (!conditions.every(isConditionFilledIn))
+        problems.push({ nodeId: node.id, message: `${port}: ${messages.missing('condition')}` });
+    }
     for (const port of portsOf(step)) {
       const next = target(node.id, port);
       if (next) setPath(step, port, next);

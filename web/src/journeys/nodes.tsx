@@ -3,8 +3,20 @@ import { createContext, useContext } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
-import { useSegmentList, useTemplateList } from '../app/workspace-queries.js';
-import { type EntryNode, portsOf, START_PORT, type StepBody, type StepNode } from './graph.js';
+import { useScoringDefinitions, useSegmentList, useTemplateList } from '../app/workspace-queries.js';
+import { armSummary } from './branch-summary.js';
+import {
+  type Condition,
+  type EntryNode,
+  portsOf,
+  START_PORT,
+  type StepBody,
+  type StepNode,
+} from './graph.js';
+
+/** The width one exit's label takes (`otherwise`, `yes 10`), and a step's narrowest (styles.css). */
+const PORT_LABEL_REM = 3.5;
+const STEP_MIN_WIDTH_REM = 11;
 
 export interface StepCounts {
   entered: number;
@@ -21,11 +33,16 @@ export interface MessageCounts {
   clicked: number;
 }
 
-/** What the canvas overlays on nodes: problems to fix, and live counts once published. */
+/** What the canvas overlays on nodes: problems to fix, what is still unfinished, and live counts once published. */
 export interface CanvasOverlay {
+  /** Listed on the node: refusals, and what it lacks once publishing was refused for it. */
   problems: Map<string, string[]>;
+  /** What each node lacks before the journey can be published, marked on it. */
+  unfinished?: Map<string, string[]>;
   counts: Record<string, StepCounts> | undefined;
   messages?: Record<string, MessageCounts> | undefined;
+  /** The template each e-mail step sends, by step id: a branch on an e-mail names it by its template. */
+  emailTemplates?: ReadonlyMap<string, string>;
 }
 
 export const OverlayContext = createContext<CanvasOverlay>({ problems: new Map(), counts: undefined });
@@ -39,6 +56,27 @@ function Problems(props: { nodeId: string }) {
         <li key={problem}>{problem}</li>
       ))}
     </ul>
+  );
+}
+
+/** A mark on a node that still lacks something: it says what on hover, and to screen readers. */
+function UnfinishedMark(props: { nodeId: string }) {
+  const { t } = useTranslation();
+  const overlay = useContext(OverlayContext);
+  const lacks = overlay.unfinished?.get(props.nodeId) ?? [];
+  // Once listed in full on the node, the mark would only repeat it.
+  if (lacks.length === 0 || overlay.problems.has(props.nodeId)) return null;
+  const said = `${t('builder.unfinished')}: ${lacks.join('; ')}`;
+  return (
+    <span
+      className="node-unfinished"
+      role="img"
+      aria-label={said}
+      title={said}
+      data-testid={`unfinished-${props.nodeId}`}
+    >
+      ⚠
+    </span>
   );
 }
 
@@ -77,6 +115,44 @@ function summary(step: StepBody, templateNames: Map<string, string>): string {
   }
 }
 
+/**
+ * What each arm of a branch asks, one line an arm (numbered as its exit when there are several): cut
+ * short to the node's width, in full on hover.
+ */
+function BranchSummary(props: { step: StepBody }) {
+  const { t } = useTranslation();
+  const { workspace } = useSession();
+  const segments = useSegmentList(workspace.id);
+  const definitions = useScoringDefinitions(workspace.id);
+  const templateNames = useTemplateNames();
+  const { emailTemplates } = useContext(OverlayContext);
+  const names = {
+    segments: new Map((segments.data ?? []).map((segment) => [segment.id, segment.name])),
+    models: new Map((definitions.data?.models ?? []).map((model) => [model.id, model.name])),
+    emails: new Map(
+      [...(emailTemplates ?? [])].map(([stepId, template]) => [
+        stepId,
+        templateNames.get(template) ?? stepId,
+      ]),
+    ),
+  };
+  const arms = (props.step.branches as Array<{ conditions?: Condition[] }> | undefined) ?? [];
+  return (
+    <div className="node-summary branch-summary">
+      {arms.map((arm, index) => {
+        const question = armSummary(arm.conditions ?? [], names, t);
+        const line = arms.length > 1 ? `${t('builder.ports.yes')} ${index + 1}: ${question}` : question;
+        return (
+          // biome-ignore lint/suspicious/noArrayIndexKey: arms are known by their place (their exit)
+          <div key={index} className="branch-arm" title={line} data-testid={`arm-${props.step.id}-${index}`}>
+            {line}
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
 export function EntryNodeView(props: NodeProps<EntryNode>) {
   const { t } = useTranslation();
   const { workspace } = useSession();
@@ -92,7 +168,10 @@ export function EntryNodeView(props: NodeProps<EntryNode>) {
           : '';
   return (
     <div className={`journey-node entry-node${props.selected ? ' selected' : ''}`} data-testid="node-entry">
-      <div className="node-title">{t('builder.entry')}</div>
+      <div className="node-title">
+        {t('builder.entry')}
+        <UnfinishedMark nodeId={props.id} />
+      </div>
       <div className="node-summary">
         {trigger.type === 'segment'
           ? t(trigger.on === 'exited' ? 'builder.trigger.segmentExited' : 'builder.trigger.segmentEntered', {
@@ -118,10 +197,18 @@ export function StepNodeView(props: NodeProps<StepNode>) {
     <div
       className={`journey-node step-node step-${step.type}${props.selected ? ' selected' : ''}`}
       data-testid={`node-${step.id}`}
+      style={portsWidth(ports.length)}
     >
       <Handle type="target" position={Position.Top} />
-      <div className="node-title">{t(`builder.steps.${step.type}`)}</div>
-      <div className="node-summary">{summary(step, templateNames)}</div>
+      <div className="node-title">
+        {t(`builder.steps.${step.type}`)}
+        <UnfinishedMark nodeId={props.id} />
+      </div>
+      {step.type === 'branch' ? (
+        <BranchSummary step={step} />
+      ) : (
+        <div className="node-summary">{summary(step, templateNames)}</div>
+      )}
       {counts && (
         <div className="node-counts" data-testid={`counts-${step.id}`}>
           {t('builder.counts', {
@@ -159,6 +246,14 @@ export function StepNodeView(props: NodeProps<StepNode>) {
       ))}
     </div>
   );
+}
+
+/** Room for every exit's label side by side: a branch of many arms is drawn wider than a step. */
+function portsWidth(count: number): { minWidth: string; maxWidth: string } | undefined {
+  const needed = count * PORT_LABEL_REM;
+  return needed > STEP_MIN_WIDTH_REM
+    ? { minWidth: `${needed}rem`, maxWidth: `${Math.max(needed, 15)}rem` }
+    : undefined;
 }
 
 export const NODE_TYPES = { entry: EntryNodeView, step: StepNodeView };

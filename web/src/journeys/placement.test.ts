@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { placeNewStep, type Rect, STEP_GAP } from './placement.js';
+import { placeNewStep, type Rect, STEP_GAP, settleGrownSteps } from './placement.js';
 
 const size = { width: 200, height: 60 };
 const view: Rect = { x: 0, y: 0, width: 800, height: 600 };
@@ -74,3 +74,42 @@ function overlapsAny(position: { x: number; y: number }, nodes: Rect[]): boolean
       node.y < position.y + size.height,
   );
 }
+
+describe('steps that grow after they were placed', () => {
+  const step = (id: string, x: number, y: number, height = 80, width = 200) => ({ id, x, y, width, height });
+  const intersect = (a: Rect, b: Rect) =>
+    a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+  const settled = (steps: ReturnType<typeof step>[], grown: string[]) => {
+    const moved = settleGrownSteps({ steps, grown: new Set(grown) });
+    return steps.map((s) => ({ ...s, ...moved.get(s.id) }));
+  };
+
+  it('moves the steps below a grown one down, each pushing the next, and no further than clears them', () => {
+    // The branch grew from 80 to 200 high: it now covers the wait under it, which would cover the exit.
+    const steps = [step('branch', 0, 0, 200), step('wait', 0, 120), step('exit', 0, 240)];
+    const after = settled(steps, ['branch']);
+    expect(after.find((s) => s.id === 'wait')).toMatchObject({ x: 0, y: 200 + STEP_GAP / 2 });
+    expect(after.find((s) => s.id === 'exit')).toMatchObject({
+      x: 0,
+      y: 200 + STEP_GAP / 2 + 80 + STEP_GAP / 2,
+    });
+    for (const a of after) for (const b of after) if (a !== b) expect(intersect(a, b)).toBe(false);
+  });
+
+  it('moves a step beside a grown one to the right when that is the shorter way', () => {
+    const after = settled([step('email', 0, 0, 80, 240), step('sms', 230, 10)], ['email']);
+    expect(after.find((s) => s.id === 'sms')).toMatchObject({ x: 240 + STEP_GAP / 2, y: 10 });
+  });
+
+  it('leaves steps nothing grew into where they were put, overlapping or not', () => {
+    const steps = [
+      step('grown', 0, 0, 200),
+      step('below', 0, 150),
+      step('far', 600, 0),
+      step('a', 0, 900),
+      step('b', 50, 920),
+    ];
+    const moved = settleGrownSteps({ steps, grown: new Set(['grown']) });
+    expect([...moved.keys()]).toEqual(['below']);
+  });
+});

@@ -1,6 +1,6 @@
 /**
- * Where a step added from the palette lands on the canvas: in view, near the step it most likely
- * follows, clear of the others. Pure geometry in the canvas's (flow) coordinates, so the builder
+ * Where steps go on the canvas: a step added from the palette lands in view, near the step it most
+ * likely follows, clear of the others; steps a grown step now covers make room for it. Pure geometry in the canvas's (flow) coordinates, so the builder
  * passes in what React Flow knows and this module needs no DOM.
  */
 
@@ -81,4 +81,52 @@ function overlaps(a: Rect, b: Rect, clearance: number): boolean {
 /** `value` within [min, max]; `min` when the range is empty (a view smaller than the step). */
 function clamp(value: number, min: number, max: number): number {
   return Math.max(min, Math.min(value, max));
+}
+
+/** A step's box on the canvas, by its node's id. */
+export interface StepRect extends Rect {
+  id: string;
+}
+
+/**
+ * Where steps go once some have grown since they were placed (drawn taller or wider: a setting filled
+ * in, a branch's questions, problems listed), so that none overlaps another. Only the steps a grown
+ * one now covers move, and those they then cover in turn: of two overlapping steps the later in
+ * reading order (lower, else further right) moves down or right, whichever is shorter, until
+ * `STEP_GAP / 2` clears them. Steps nothing grew into stay where they were put, even overlapping.
+ *
+ * ```ts
+ * settleGrownSteps({ steps, grown: new Set(['branch_1']) }) // → Map { 'wait_1' => { x: 0, y: 330 } }
+ * ```
+ */
+export function settleGrownSteps(options: {
+  steps: readonly StepRect[];
+  grown: ReadonlySet<string>;
+}): Map<string, { x: number; y: number }> {
+  const clearance = STEP_GAP / 2;
+  const boxes = options.steps.map((step) => ({ ...step }));
+  const moved = new Map<string, { x: number; y: number }>();
+  const queue = boxes.filter((box) => options.grown.has(box.id));
+  // Every move is down or right, so this ends; the bound only guards against a mistake here.
+  let movesLeft = boxes.length * boxes.length + boxes.length;
+  for (let box = queue.shift(); box !== undefined && movesLeft > 0; box = queue.shift()) {
+    for (const other of boxes) {
+      if (other === box || !overlaps(box, other, 0)) continue;
+      const [first, later] = isBefore(box, other) ? [box, other] : [other, box];
+      const down = first.y + first.height + clearance - later.y;
+      const right =
+        later.x >= first.x ? first.x + first.width + clearance - later.x : Number.POSITIVE_INFINITY;
+      if (right < down) later.x += right;
+      else later.y += down;
+      moved.set(later.id, { x: later.x, y: later.y });
+      queue.push(later);
+      movesLeft--;
+    }
+  }
+  return moved;
+}
+
+/** Reading order: higher first, then further left. */
+function isBefore(a: Rect, b: Rect): boolean {
+  return a.y < b.y || (a.y === b.y && a.x <= b.x);
 }
