@@ -306,11 +306,11 @@ describe('scoring screen (Chromium)', () => {
   it('counts the calls to the CRM among the messages, and each channel on its own', async () => {
     await page.goto(`${consoleWorld.world.url}/dashboard`);
     const summary = () => page.getByTestId('messages-chart-summary').textContent();
-    await expect.poll(summary).toBe('Inviati: 2 · aperti: 0 · cliccati: 0 · rimbalzati: 0');
+    await expect.poll(summary).toBe('Inviati: 2 · aperti: 0 · cliccati: 0 · rimbalzati: 0 · non riusciti: 0');
     await page.getByLabel('Canale').selectOption('email');
     await page.getByText('Nessun messaggio in questo periodo').waitFor();
     await page.getByLabel('Canale').selectOption('webhook');
-    await expect.poll(summary).toBe('Inviati: 2 · aperti: 0 · cliccati: 0 · rimbalzati: 0');
+    await expect.poll(summary).toBe('Inviati: 2 · aperti: 0 · cliccati: 0 · rimbalzati: 0 · non riusciti: 0');
   });
 
   it('fits every page a marketer opens on a phone (390 px) without the page scrolling sideways', async () => {
