@@ -6,7 +6,7 @@ import { ScoreModel } from '../core/score-model.js';
 import { SegmentInput } from '../core/segment-definition.js';
 import { ingest } from '../ingest/ingest.js';
 import { createJourney, publishJourney } from '../journeys/journeys.js';
-import { createSegment, listSegments } from '../segments/segments.js';
+import { createSegment, leaves, listSegments } from '../segments/segments.js';
 import type { Storage } from '../storage/storage.js';
 import { saveTemplate } from '../templates/templates.js';
 
@@ -98,30 +98,34 @@ export async function loadDemoShop(storage: Storage, options: DemoOptions): Prom
 
 /**
  * The demo's score models and lifecycle, beside what the workspace has (a model of the same id, or a
- * lifecycle already set, is kept as it is), and its live segments (one of the same name is kept).
- * Returns the ids of the segments created.
+ * lifecycle already set, is kept as it is), and its live segments (one of the same name is kept, and
+ * one on a stage a lifecycle kept does not have is left out: creating it would be refused, after the
+ * others were created). Returns the ids of the segments created.
  */
 async function setUpIntent(storage: Storage, workspaceId: string, now: number): Promise<string[]> {
-  await storage.transaction(async (tx) => {
+  const lifecycle = await storage.transaction(async (tx) => {
     // As a settings save does: no segment edit comes between reading the settings and writing them.
     await tx.segments.lockDefinitions(workspaceId);
     const settings = await tx.settings.get(workspaceId);
     const kept = settings.scoring.models;
     const added = DEMO_SCORE_MODELS.filter((model) => !kept.some((other) => other.id === model.id));
+    const inForce = settings.lifecycle ?? DEMO_LIFECYCLE;
     await tx.settings.put(
       workspaceId,
-      {
-        ...settings,
-        scoring: { models: [...kept, ...added] },
-        lifecycle: settings.lifecycle ?? DEMO_LIFECYCLE,
-      },
+      { ...settings, scoring: { models: [...kept, ...added] }, lifecycle: inForce },
       now,
     );
+    return inForce;
   });
+  const stages = new Set(lifecycle.stages);
   const existing = new Set((await listSegments(storage, workspaceId)).map((segment) => segment.name));
   const created: string[] = [];
   for (const input of DEMO_SEGMENTS) {
     if (existing.has(input.name)) continue;
+    const asked = (input.rule ? leaves(input.rule) : []).flatMap((condition) =>
+      condition.type === 'lifecycle' ? condition.stages : [],
+    );
+    if (!asked.every((stage) => stages.has(stage))) continue;
     created.push((await createSegment(storage, { workspaceId, input, now })).id);
   }
   return created;

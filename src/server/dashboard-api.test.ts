@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUser } from '../access/access.js';
 import { ManualClock } from '../core/clock.js';
 import { type Message, newMessage } from '../core/journey.js';
 import { BACKENDS, basicAuth, startTestWorld, type TestWorld } from '../test-support/world.js';
@@ -322,6 +323,33 @@ describe.each(BACKENDS)('dashboard API on %s', (backend) => {
     ]);
     expect((await failures('&channel=sms')).body.items).toEqual([]);
     expect((await failures('&channel=fax')).status).toBe(400);
+  });
+
+  it('tells a member why webhook calls failed without the receiver’s host or its answer, as the dead letters do', async () => {
+    const email = 'member@example.com';
+    const password = 'correct horse battery staple';
+    await createUser(world.mops.storage, clock, {
+      email,
+      password,
+      workspaceId: world.workspaceId,
+      role: 'member',
+    });
+    const login = await fetch(`${world.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+    expect(login.status).toBe(200);
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const response = await fetch(
+      `${world.url}/api/workspaces/${world.workspaceId}/dashboard/message-failures?from=${iso(T0)}&to=${iso(T0 + HOUR)}`,
+      { headers: { cookie } },
+    );
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { items: unknown[] }).items).toEqual([
+      { channel: 'webhook', reason: 'HTTP 503 from the receiver', count: 2 },
+      { channel: 'email', reason: 'no SMTP server is configured for this workspace', count: 1 },
+    ]);
   });
 
   it('answers each journey’s conversion and its funnel in step order', async () => {

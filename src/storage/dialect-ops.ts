@@ -32,7 +32,7 @@ export const sqliteOps: DialectOps = {
   // SQLite's LIKE folds ASCII case by itself, and only that; a needle with other letters is matched
   // against the text lowered in JavaScript (a call per row, so only for such a needle).
   textContains: (column, needle) =>
-    /^[\x00-\x7f]*$/.test(needle)
+    /^\p{ASCII}*$/u.test(needle)
       ? sql<boolean>`${sql.ref(column)} like ${`%${escapeLike(needle)}%`} escape '\\'`
       : sql<boolean>`${sql.raw(SQLITE_UNICODE_LOWER)}(${sql.ref(column)}) like ${`%${escapeLike(needle.toLowerCase())}%`} escape '\\'`,
   phoneContains: (column, digits) =>

@@ -118,6 +118,8 @@ export function createDashboardStore(db: Kysely<Database>): DashboardStore {
         .groupBy(['channel', 'reason'])
         .orderBy('n', 'desc')
         .orderBy('channel')
+        // Ties broken alike on both backends: SQLite sorts nulls first, PostgreSQL last.
+        .orderBy(sql`reason is null`)
         .orderBy('reason')
         .limit(query.limit)
         .execute();

@@ -605,6 +605,19 @@ export function runStorageContract(
   });
 
   describe('message outbox', () => {
+    it('lists why messages failed with a reason kept before those without, whichever backend breaks the tie', async () => {
+      const failed = (reason: string | null) =>
+        outboxMessage(workspaceId, { status: 'failed', reason, updatedAt: NOW });
+      await storage.messages.insertMany([failed(null), failed('no SMTP server is configured')]);
+      const reasons = await storage.dashboard.failureReasons({
+        workspaceId,
+        from: NOW,
+        to: NOW + 1,
+        limit: 1,
+      });
+      expect(reasons).toEqual([{ channel: 'email', reason: 'no SMTP server is configured', count: 1 }]);
+    });
+
     it('lets one claimant at a time hold a due message, until its lease runs out', async () => {
       const message = outboxMessage(workspaceId);
       await storage.messages.insert(message);

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { reasonShownToMembers } from '../../channels/webhook/failure-reasons.js';
 import type { Journey } from '../../core/journey.js';
 import { JourneyDefinition, nextPointers } from '../../core/journey-definition.js';
-import type { JourneyReport, Storage } from '../../storage/storage.js';
-import type { Authenticator } from '../auth.js';
+import type { FailureReason, JourneyReport, Storage } from '../../storage/storage.js';
+import { type Authenticator, hasRole } from '../auth.js';
 import { ErrorResponse, WorkspaceParams } from '../schemas.js';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
@@ -91,7 +92,12 @@ const FailureReasonsJson = z
     items: z.array(
       z.object({
         channel: z.enum(['email', 'sms', 'webhook']),
-        reason: z.string().nullable().describe('the last error the message kept; null when none was'),
+        reason: z
+          .string()
+          .nullable()
+          .describe(
+            "the last error the message kept; null when none was. Members (not admins) read a webhook call's as the dead letters show it them: without the receiver's host or the text it answered",
+          ),
         count: z.number(),
       }),
     ),
@@ -100,6 +106,11 @@ const FailureReasonsJson = z
 
 /** The commonest reasons shown: enough to see what to fix first (no SMTP server, a CRM down, …). */
 const FAILURE_REASONS_SHOWN = 5;
+/**
+ * Reasons read for a member, whose webhook reasons are told more shortly: several a member reads
+ * alike (`HTTP 503 from the receiver`) are counted together before the commonest are chosen.
+ */
+const FAILURE_REASONS_READ_FOR_MEMBERS = 200;
 
 const FunnelStepJson = z.object({
   id: z.string(),
@@ -189,17 +200,18 @@ export async function dashboardRoutes(
       },
     },
     async (request) => {
-      await auth.requireWorkspace(request, request.params.workspaceId);
+      const caller = await auth.requireWorkspace(request, request.params.workspaceId);
+      const isAdmin = hasRole(caller.role, 'admin');
       const { from, to } = bucketedRange(request.params.workspaceId, request.query).query;
       const { channel } = request.query;
       const items = await storage.dashboard.failureReasons({
         workspaceId: request.params.workspaceId,
         from,
         to,
-        limit: FAILURE_REASONS_SHOWN,
+        limit: isAdmin ? FAILURE_REASONS_SHOWN : FAILURE_REASONS_READ_FOR_MEMBERS,
         ...(channel ? { channel } : {}),
       });
-      return { items };
+      return { items: isAdmin ? items : asMembersRead(items).slice(0, FAILURE_REASONS_SHOWN) };
     },
   );
 
@@ -277,6 +289,23 @@ function sum<K extends string>(buckets: Array<Record<K, number>>, keys: K[]): Re
   const totals = Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
   for (const bucket of buckets) for (const key of keys) totals[key] += bucket[key];
   return totals;
+}
+
+/**
+ * Failure reasons as a member reads them: a webhook call's without the receiver's host or answer (some
+ * receivers carry their token in the host name, many echo credentials), those alike then counted
+ * together, the commonest first.
+ */
+function asMembersRead(reasons: readonly FailureReason[]): FailureReason[] {
+  const merged = new Map<string, FailureReason>();
+  for (const item of reasons) {
+    const reason = item.channel === 'webhook' ? reasonShownToMembers(item.reason) : item.reason;
+    const key = JSON.stringify([item.channel, reason]);
+    const counted = merged.get(key);
+    if (counted) counted.count += item.count;
+    else merged.set(key, { ...item, reason });
+  }
+  return [...merged.values()].sort((a, b) => b.count - a.count);
 }
 
 /**
