@@ -9,9 +9,29 @@ const OwnerId = z.string().regex(/^[a-z0-9_.@-]{1,100}$/i, 'must be 1–100 lett
 /**
  * Where a hand-off stands. `passed`: the profile went past the hand-off stage at once (a purchase
  * made a lead a customer), so there was nothing for sales to accept and no SLA ran.
+ * `awaiting_identity`: owed — the profile reached the hand-off stage before it was known to sales;
+ * it is made (and becomes `pending`, `accepted` or `passed`) once the profile is known.
+ * `dropped`: an owed hand-off no longer owed (the lead was recycled, or merged into one already handed off).
  */
-export const HAND_OFF_STATUSES = ['pending', 'accepted', 'passed', 'breached', 'recycled'] as const;
+export const HAND_OFF_STATUSES = [
+  'awaiting_identity',
+  'pending',
+  'accepted',
+  'passed',
+  'breached',
+  'recycled',
+  'dropped',
+] as const;
 export type HandOffStatus = (typeof HAND_OFF_STATUSES)[number];
+
+/**
+ * Whether sales can tell who a profile is: it has a user id or an `email` trait. Only a profile known
+ * to sales is handed off; one reaching the hand-off stage before is owed its hand-off until it is.
+ */
+export function isKnownToSales(profile: { userId: string | null; traits: Record<string, unknown> }): boolean {
+  const { email } = profile.traits;
+  return profile.userId !== null || (typeof email === 'string' && email.trim() !== '');
+}
 
 export const SalesOwner = z.object({
   id: OwnerId,

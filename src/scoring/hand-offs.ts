@@ -8,6 +8,7 @@ import { singledOut } from '../pipeline/timer-scheduler.js';
 import { profileEvent } from '../profiles/profile-events.js';
 import {
   type HandOff,
+  type MadeHandOff,
   type ProfileIdentity,
   type StageChange,
   StaleBatchError,
@@ -26,6 +27,8 @@ export type HandOffNews =
   | { kind: 'created' }
   | { kind: 'sla_missed'; recycled: boolean }
   | { kind: 'recycled'; reason: string };
+
+const OWED_DROPPED_ON_RECYCLE = 'recycled before the contact was known to sales';
 
 /** A recycle by hand is on the profile as its stage change; the CRM's call alone renders under this name. */
 const HAND_OFF_RECYCLED = 'Hand-off Recycled';
@@ -144,7 +147,7 @@ export async function handOffsJudgedThrough(storage: Storage, now: number): Prom
   return firstUnscored === undefined ? now : Math.min(now, firstUnscored - 1);
 }
 
-async function breach(tx: StorageTx, handOff: HandOff, now: number): Promise<number> {
+async function breach(tx: StorageTx, handOff: MadeHandOff, now: number): Promise<number> {
   const settings = await tx.settings.get(handOff.workspaceId);
   const lifecycle = settings.lifecycle;
   const stage = (await tx.scoring.stages([handOff.profileId])).get(handOff.profileId);
@@ -237,6 +240,9 @@ export async function recycleProfile(
     for (const pending of await tx.scoring.pendingHandOffs(profileId))
       if (await tx.scoring.settleHandOff(pending.id, { status: 'recycled', breachedAt: pending.breachedAt }))
         ended.push(pending);
+    // One still owed is owed no longer: the lead must reach the stage again to be handed off.
+    for (const owed of (await tx.scoring.owedHandOffs([profileId])).get(profileId) ?? [])
+      await tx.scoring.dropOwedHandOff(owed.id, OWED_DROPPED_ON_RECYCLE);
     if ((await tx.scoring.setStages([change])).length > 0)
       throw new AppError('conflict', `the stage of ${profileId} changed meanwhile: try again`);
     const event = stageChangedEvent(change, (await tx.segments.idsOf([profileId])).get(profileId));

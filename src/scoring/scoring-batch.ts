@@ -1,5 +1,5 @@
 import { type GeneratedEvent, groupByWorkspace, type StoredEvent } from '../core/event.js';
-import { handOffDueAt } from '../core/hand-off.js';
+import { handOffDueAt, isKnownToSales } from '../core/hand-off.js';
 import { newId } from '../core/ids.js';
 import type { Message } from '../core/journey.js';
 import { HAND_OFF_CREATED, SALES_ACCEPTED } from '../core/lifecycle.js';
@@ -10,6 +10,7 @@ import { profileEvent } from '../profiles/profile-events.js';
 import { eventProfileIds } from '../profiles/profiles.js';
 import {
   type HandOff,
+  type MadeHandOff,
   type PipelineBatch,
   type StageChange,
   StaleBatchError,
@@ -60,7 +61,12 @@ export const scoringBatch = (now: () => number): PipelineBatch<ScoringWork> => (
       const identified = workspaceEvents.filter(
         (event) => event.type === 'identify' || event.type === 'group' || isTraitsUpdate(event),
       );
-      if (named.length === 0 && identified.length === 0) continue;
+      if (
+        named.length === 0 &&
+        identified.length === 0 &&
+        !(await owesHandOff(reader, { workspaceId, settings, events: workspaceEvents.filter(mayMerge) }))
+      )
+        continue;
       writes.push(await decideWorkspace(reader, { workspaceId, settings, events: workspaceEvents, at }));
     }
     return async (tx) => {
@@ -90,6 +96,24 @@ export async function rescoreEvent(tx: StorageTx, event: StoredEvent, at: number
 /** The Traits Updated a journey's update_traits step writes: traits changed, nothing done. */
 function isTraitsUpdate(event: StoredEvent): boolean {
   return event.origin === 'mops' && event.name === TRAITS_UPDATED;
+}
+
+/** An alias, or a call naming both ids: it may merge a visitor into a known profile. */
+function mayMerge(event: StoredEvent): boolean {
+  return event.type === 'alias' || (event.userId !== null && event.anonymousId !== null);
+}
+
+/**
+ * Whether a profile of these events is owed a hand-off: a merge (which scores nothing by itself)
+ * may have made it known to sales, and the hand-off is made then.
+ */
+async function owesHandOff(
+  reader: StorageReader,
+  options: { workspaceId: string; settings: WorkspaceSettings; events: StoredEvent[] },
+): Promise<boolean> {
+  if (!options.settings.handOff || options.events.length === 0) return false;
+  const profileIds = new Set((await eventProfileIds(reader, options.workspaceId, options.events)).values());
+  return (await reader.scoring.owedHandOffs([...profileIds])).size > 0;
 }
 
 /** A contact's named event: what score rules award points for and stage rules move on. */
@@ -249,8 +273,11 @@ async function decideWorkspace(
     }
   }
 
-  // Reaching the hand-off stage (or passing it on the way further) hands the lead to sales, once.
-  const handOffs: HandOff[] = [];
+  // Reaching the hand-off stage (or passing it on the way further) hands the lead to sales, once —
+  // if sales can tell who it is. If not, the hand-off is owed, and made in the batch that finds the
+  // profile known (an identify, or a merge into a known profile) and still at or past the stage.
+  const handOffs: MadeHandOff[] = [];
+  const owedNow: HandOff[] = [];
   const messages: Message[] = [];
   const handOff = settings.handOff;
   let turns: { before: number; after: number } | undefined;
@@ -258,11 +285,42 @@ async function decideWorkspace(
     turns = { before: await reader.scoring.roundRobinTurn(workspaceId), after: 0 };
     turns.after = turns.before;
     const byId = new Map(profiles.map((profile) => [profile.id, profile]));
-    for (const change of stageMoves) {
-      if (!reaches(lifecycle, change.move, handOff.stage)) continue;
-      const profile = byId.get(change.profileId);
-      if (!profile || handOffs.some((existing) => existing.profileId === profile.id)) continue;
+    const owed = await reader.scoring.owedHandOffs(profileIds);
+    const handOffIndex = lifecycle.stages.indexOf(handOff.stage);
+    const due: Array<{ profileId: string; to: string }> = [];
+    for (const change of stageMoves)
+      if (reaches(lifecycle, change.move, handOff.stage))
+        due.push({ profileId: change.profileId, to: change.to });
+    for (const profileId of owed.keys()) {
+      const stage = stages.get(profileId);
+      if (stage !== undefined && lifecycle.stages.indexOf(stage) >= handOffIndex)
+        due.push({ profileId, to: stage });
+    }
+    const decided = new Set<string>();
+    for (const { profileId, to } of due) {
+      const profile = byId.get(profileId);
+      if (!profile || profile.mergedInto !== null || decided.has(profile.id)) continue;
+      decided.add(profile.id);
       if ((await reader.scoring.pendingHandOffs(profile.id)).length > 0) continue;
+      const owedOne = owed.get(profile.id)?.[0];
+      if (!isKnownToSales(profile)) {
+        if (!owedOne)
+          owedNow.push({
+            id: newId('hof', at),
+            workspaceId,
+            profileId: profile.id,
+            owner: null,
+            status: 'awaiting_identity',
+            messageId: null,
+            createdAt: at,
+            dueAt: at,
+            acceptedAt: null,
+            breachedAt: null,
+            owedAt: at,
+            droppedReason: null,
+          });
+        continue;
+      }
       const { owner, by } = assignOwner(
         handOff,
         { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
@@ -275,10 +333,10 @@ async function decideWorkspace(
       // A lead taken past the stage by anything else (a purchase made it a customer) still gets its
       // owner and the CRM its news, but sales has nothing to accept: no SLA runs for it.
       const isAccepted = accepted.has(profile.id);
-      const isPast = lifecycle.stages.indexOf(change.move.to) > lifecycle.stages.indexOf(handOff.stage);
+      const isPast = lifecycle.stages.indexOf(to) > handOffIndex;
       const status = isAccepted ? 'accepted' : isPast ? 'passed' : 'pending';
-      const created: HandOff = {
-        id: newId('hof', at),
+      const created: MadeHandOff = {
+        id: owedOne?.id ?? newId('hof', at),
         workspaceId,
         profileId: profile.id,
         owner: owner.id,
@@ -288,6 +346,8 @@ async function decideWorkspace(
         dueAt: status === 'passed' ? at : handOffDueAt(handOff, at, settings.timezone),
         acceptedAt: isAccepted ? (accepted.get(profile.id) as number) : null,
         breachedAt: null,
+        owedAt: owedOne?.owedAt ?? null,
+        droppedReason: null,
       };
       if (handOff.destination) {
         const message = handOffMessage({
@@ -354,7 +414,14 @@ async function decideWorkspace(
     // Unless the SLA check ended it in the meantime: a hand-off told to the CRM as missed stays so.
     for (const { handOff: handOffAccepted, acceptedAt } of acceptedHandOffs)
       await tx.scoring.settleHandOff(handOffAccepted.id, { status: 'accepted', acceptedAt });
-    for (const created of handOffs) await tx.scoring.createHandOff(created);
+    for (const created of [...owedNow, ...handOffs.filter((made) => made.owedAt === null)])
+      await tx.scoring.createHandOff(created);
+    // Made once: a merge that dropped it, or another process that made it, since it was read.
+    for (const made of handOffs)
+      if (made.owedAt !== null && !(await tx.scoring.makeOwedHandOff(made)))
+        throw new StaleBatchError(
+          `the owed hand-off ${made.id} was made or dropped while the batch was scored`,
+        );
     // An SLA recycle (or a merge) that moved a stage since it was read: decided again from there.
     if ((await tx.scoring.setStages(stageMoves.map(({ move: _move, ...change }) => change))).length > 0)
       throw new StaleBatchError('a stage moved while the batch was scored');

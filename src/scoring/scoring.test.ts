@@ -326,6 +326,8 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
 
   it('accepts both hand-offs a merge brings together, so neither is missed later', async () => {
     const visitor = (event: string) => ({ type: 'track', anonymousId: 'anon-ge', event, properties: {} });
+    // Known to sales by its e-mail, the visitor is handed off before it signs in.
+    await world.send([{ type: 'identify', anonymousId: 'anon-ge', traits: { email: 'ge@example.com' } }]);
     await world.send([visitor('Demo Requested'), visitor('Pricing Viewed')]);
     await world.send([
       identify('ge', { country: 'FR' }),
@@ -344,6 +346,192 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect(intent.handOffs.map((handOff) => handOff.status)).toEqual(['accepted', 'accepted']);
     expect(intent.stage).toBe('sql');
     expect(crm.received.map((body) => body.type)).not.toContain('mops.hand_off.sla_missed');
+  });
+
+  describe('a visitor sales cannot identify yet', () => {
+    const visitor = (anonymousId: string, event: string) => ({
+      type: 'track',
+      anonymousId,
+      event,
+      properties: {},
+    });
+    const reachMql = (anonymousId: string) =>
+      world.send([visitor(anonymousId, 'Demo Requested'), visitor(anonymousId, 'Pricing Viewed')]);
+    const profileOfVisitor = async (anonymousId: string) => {
+      const [identity] = await world.storage.profiles.findIdentities(world.workspaceId, [
+        { kind: 'anonymous', value: anonymousId },
+      ]);
+      if (!identity) throw new Error(`no profile for ${anonymousId}`);
+      return identity.profileId;
+    };
+    const intentOfVisitor = async (anonymousId: string) =>
+      profileIntent(world.storage, {
+        workspaceId: world.workspaceId,
+        profileId: await profileOfVisitor(anonymousId),
+        now: world.clock.now(),
+      });
+    const timelineNames = async (profileId: string) =>
+      (await listProfileTimeline(world.storage, world.workspaceId, profileId, { limit: 50 }))?.items.map(
+        (event) => event.name,
+      );
+
+    it('is owed its hand-off at MQL: no owner, no CRM call, no SLA, no Hand-off Created', async () => {
+      const owedAt = world.clock.now();
+      await reachMql('anon-vi');
+      await world.settle();
+      const intent = await intentOfVisitor('anon-vi');
+      expect(intent.stage).toBe('mql');
+      expect(intent.handOffs).toMatchObject([
+        { status: 'awaiting_identity', owner: null, messageId: null, owedAt, createdAt: owedAt },
+      ]);
+      expect(await timelineNames(await profileOfVisitor('anon-vi'))).not.toContain('Hand-off Created');
+      expect(
+        (
+          await world.storage.scoring.listHandOffs(
+            world.workspaceId,
+            { status: 'awaiting_identity' },
+            { limit: 10 },
+          )
+        ).items,
+      ).toHaveLength(1);
+      // Past any SLA, nothing is missed and the CRM hears nothing.
+      await world.advance(3 * DAY);
+      expect(crm.received).toEqual([]);
+      expect((await intentOfVisitor('anon-vi')).handOffs).toMatchObject([{ status: 'awaiting_identity' }]);
+    });
+
+    it('makes the owed hand-off when the visitor identifies, with its user id, the SLA counted from then', async () => {
+      const owedAt = world.clock.now();
+      await reachMql('anon-vi');
+      await world.settle();
+      const [owed] = (await intentOfVisitor('anon-vi')).handOffs;
+      world.clock.advance(DAY);
+      const identifiedAt = world.clock.now();
+      await world.send([
+        { type: 'identify', userId: 'vi', anonymousId: 'anon-vi', traits: { country: 'FR' } },
+      ]);
+      await world.settle();
+
+      const intent = await intentOf('vi');
+      expect(intent.handOffs).toEqual([
+        expect.objectContaining({
+          id: owed?.id,
+          status: 'pending',
+          owner: 'marco',
+          owedAt,
+          createdAt: identifiedAt,
+          dueAt: identifiedAt + 2 * DAY,
+        }),
+      ]);
+      expect(crm.received).toMatchObject([
+        {
+          type: 'mops.hand_off.created',
+          hand_off: { id: owed?.id, owner: { id: 'marco' } },
+          profile: { userId: 'vi' },
+        },
+      ]);
+      expect(await timelineNames(await world.profileOf('vi'))).toContain('Hand-off Created');
+      // Two days from the identify, not from the MQL: the SLA runs out then.
+      await world.advance(2 * DAY - HOUR);
+      expect(crm.received.map((body) => body.type)).toEqual(['mops.hand_off.created']);
+      await world.advance(2 * HOUR);
+      expect(crm.received.map((body) => body.type)).toEqual([
+        'mops.hand_off.created',
+        'mops.hand_off.sla_missed',
+      ]);
+    });
+
+    it('makes the owed hand-off when an e-mail makes the visitor known, without a user id', async () => {
+      await reachMql('anon-em');
+      await world.settle();
+      await world.send([{ type: 'identify', anonymousId: 'anon-em', traits: { email: 'em@example.com' } }]);
+      await world.settle();
+      expect((await intentOfVisitor('anon-em')).handOffs).toMatchObject([
+        { status: 'pending', owner: 'marco' },
+      ]);
+      expect(crm.received).toMatchObject([{ profile: { traits: { email: 'em@example.com' } } }]);
+    });
+
+    it('hands the survivor the owed hand-off of a visitor merged into a known user on login, once', async () => {
+      await world.send([identify('kn', { email: 'kn@example.com', country: 'IT' })]);
+      await reachMql('anon-kn');
+      await world.settle();
+      const visitorProfile = await profileOfVisitor('anon-kn');
+      expect(visitorProfile).not.toBe(await world.profileOf('kn'));
+      const [owed] = (await intentOfVisitor('anon-kn')).handOffs;
+
+      await world.send([{ type: 'identify', userId: 'kn', anonymousId: 'anon-kn', traits: {} }]);
+      await world.settle();
+      await world.send([
+        track('kn', 'Careers Viewed'),
+        { type: 'identify', userId: 'kn', traits: { plan: 'pro' } },
+      ]);
+      await world.settle();
+
+      const intent = await intentOf('kn');
+      expect(intent.stage).toBe('mql');
+      expect(intent.handOffs).toMatchObject([{ id: owed?.id, status: 'pending', owner: 'giulia' }]);
+      expect(crm.received).toMatchObject([
+        { type: 'mops.hand_off.created', hand_off: { id: owed?.id }, profile: { userId: 'kn' } },
+      ]);
+      expect(crm.received).toHaveLength(1);
+    });
+
+    it('makes the owed hand-off when an alias alone merges the visitor into a known user', async () => {
+      await world.send([identify('al', { email: 'al@example.com' })]);
+      await reachMql('anon-al');
+      await world.settle();
+      await world.send([{ type: 'alias', userId: 'al', previousId: 'anon-al' }]);
+      await world.settle();
+      expect((await intentOf('al')).handOffs).toMatchObject([{ status: 'pending', owner: 'marco' }]);
+      expect(crm.received).toMatchObject([{ type: 'mops.hand_off.created', profile: { userId: 'al' } }]);
+    });
+
+    it('drops the owed hand-off of a visitor merged into a lead already handed off, saying so', async () => {
+      await world.send([
+        identify('ho', { country: 'FR' }),
+        track('ho', 'Demo Requested'),
+        track('ho', 'Pricing Viewed'),
+      ]);
+      await reachMql('anon-ho');
+      await world.settle();
+      await world.send([{ type: 'identify', userId: 'ho', anonymousId: 'anon-ho', traits: {} }]);
+      await world.settle();
+      // Made in one batch with the lead's own, the two may list in either order.
+      const { handOffs } = await intentOf('ho');
+      expect(handOffs).toHaveLength(2);
+      expect(handOffs).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ status: 'pending', owner: 'marco' }),
+          expect.objectContaining({
+            status: 'dropped',
+            owner: null,
+            droppedReason: 'merged into a profile already handed off',
+          }),
+        ]),
+      );
+      expect(crm.received).toHaveLength(1);
+    });
+
+    it('drops the owed hand-off of a visitor recycled meanwhile, and makes none when it identifies', async () => {
+      await reachMql('anon-rc');
+      await world.settle();
+      const moved = await recycleProfile(world.storage, {
+        workspaceId: world.workspaceId,
+        profileId: await profileOfVisitor('anon-rc'),
+        reason: 'bot traffic',
+        now: world.clock.now(),
+      });
+      expect(moved).toEqual({ from: 'mql', to: 'lead', queued: 0 });
+      await world.send([{ type: 'identify', userId: 'rc', anonymousId: 'anon-rc', traits: {} }]);
+      await world.settle();
+      const intent = await intentOf('rc');
+      expect(intent.stage).toBe('lead');
+      expect(intent.handOffs).toMatchObject([
+        { status: 'dropped', owner: null, droppedReason: 'recycled before the contact was known to sales' },
+      ]);
+      expect(crm.received).toEqual([]);
+    });
   });
 
   it('gives a lead a purchase takes straight past the hand-off stage an owner, but no SLA to miss', async () => {

@@ -281,6 +281,8 @@ export function runAudienceContract(
         dueAt: NOW + DAY,
         acceptedAt: null,
         breachedAt: null,
+        owedAt: null,
+        droppedReason: null,
       };
       const accepted = { ...base, id: newId('hof'), profileId: newId('prf'), status: 'accepted' as const };
       await storage.scoring.createHandOff(base);

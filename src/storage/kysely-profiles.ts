@@ -576,7 +576,48 @@ async function moveAudienceState(
   await db.deleteFrom('profile_stages').where('profile_id', '=', from).execute();
   for (const table of ['stage_history', 'hand_offs'] as const)
     await db.updateTable(table).set({ profile_id: into }).where('profile_id', '=', from).execute();
+  await dropOwedHandOffsOnMerge(db, into);
   return stage?.stage;
+}
+
+/**
+ * A lead is handed to sales once: after a merge, an owed hand-off goes if the survivor was handed off
+ * already (a lead recycled since does not count: it may be handed off again), and of two owed, the
+ * older stays.
+ */
+async function dropOwedHandOffsOnMerge(db: Kysely<Database>, survivor: string): Promise<void> {
+  const [handedOff, owed] = await Promise.all([
+    db
+      .selectFrom('hand_offs')
+      .select('id')
+      .where('profile_id', '=', survivor)
+      .where('status', 'in', ['pending', 'accepted', 'passed', 'breached'])
+      .executeTakeFirst(),
+    db
+      .selectFrom('hand_offs')
+      .select('id')
+      .where('profile_id', '=', survivor)
+      .where('status', '=', 'awaiting_identity')
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute(),
+  ]);
+  const dropped = handedOff ? owed : owed.slice(1);
+  if (dropped.length === 0) return;
+  await db
+    .updateTable('hand_offs')
+    .set({
+      status: 'dropped',
+      dropped_reason: handedOff
+        ? 'merged into a profile already handed off'
+        : 'merged into a profile already owed a hand-off',
+    })
+    .where(
+      'id',
+      'in',
+      dropped.map((row) => row.id),
+    )
+    .execute();
 }
 
 /** Phone numbers are written with spaces, dashes, dots and brackets in all sorts of places. */

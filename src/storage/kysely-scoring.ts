@@ -4,7 +4,7 @@ import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';
 import type { Database } from './schema.js';
-import type { HandOff, ScoringStore, StageChange } from './storage.js';
+import type { HandOff, MadeHandOff, ScoringStore, StageChange } from './storage.js';
 
 function toEntry(row: Selectable<Database['score_ledger']>): ScoreLedgerEntry {
   return {
@@ -28,6 +28,8 @@ function toHandOff(row: Selectable<Database['hand_offs']>): HandOff {
     dueAt: Number(row.due_at),
     acceptedAt: row.accepted_at === null ? null : Number(row.accepted_at),
     breachedAt: row.breached_at === null ? null : Number(row.breached_at),
+    owedAt: row.owed_at === null ? null : Number(row.owed_at),
+    droppedReason: row.dropped_reason,
   };
 }
 
@@ -43,6 +45,8 @@ function handOffValues(handOff: HandOff) {
     due_at: handOff.dueAt,
     accepted_at: handOff.acceptedAt,
     breached_at: handOff.breachedAt,
+    owed_at: handOff.owedAt,
+    dropped_reason: handOff.droppedReason,
   };
 }
 
@@ -316,6 +320,41 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
+    async makeOwedHandOff(made) {
+      const { id: _id, workspace_id: _workspace, profile_id: _profile, ...values } = handOffValues(made);
+      const result = await db
+        .updateTable('hand_offs')
+        .set(values)
+        .where('id', '=', made.id)
+        .where('status', '=', 'awaiting_identity')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+    async dropOwedHandOff(id, reason) {
+      const result = await db
+        .updateTable('hand_offs')
+        .set({ status: 'dropped', dropped_reason: reason })
+        .where('id', '=', id)
+        .where('status', '=', 'awaiting_identity')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+    async owedHandOffs(profileIds) {
+      const owed = new Map<string, HandOff[]>();
+      for (const chunk of chunks(profileIds)) {
+        const rows = await db
+          .selectFrom('hand_offs')
+          .selectAll()
+          .where('profile_id', 'in', chunk)
+          .where('status', '=', 'awaiting_identity')
+          .orderBy('created_at')
+          .orderBy('id')
+          .execute();
+        for (const row of rows)
+          owed.set(row.profile_id, [...(owed.get(row.profile_id) ?? []), toHandOff(row)]);
+      }
+      return owed;
+    },
     async findHandOff(id) {
       const row = await db.selectFrom('hand_offs').selectAll().where('id', '=', id).executeTakeFirst();
       return row === undefined ? undefined : toHandOff(row);
@@ -357,7 +396,7 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
       const result = await sql<Selectable<Database['hand_offs']>>`
         select * from hand_offs where status = 'pending' and due_at <= ${now} and ${notSetAside}
         order by due_at limit ${limit} ${sql.raw(ops.skipLockedRows)}`.execute(db);
-      return result.rows.map(toHandOff);
+      return result.rows.map(toHandOff).filter((handOff): handOff is MadeHandOff => handOff.owner !== null);
     },
     async nextHandOffDue() {
       const row = await db

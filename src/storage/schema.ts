@@ -299,13 +299,20 @@ export interface Database {
     id: string;
     workspace_id: string;
     profile_id: string;
-    owner: string;
-    /** `pending` until `Sales Accepted` (`accepted`) or the SLA runs out (`breached`, `recycled`). */
+    /** Null while the hand-off is owed (`awaiting_identity`, or `dropped` before it was made). */
+    owner: string | null;
+    /**
+     * `pending` until `Sales Accepted` (`accepted`) or the SLA runs out (`breached`, `recycled`);
+     * `awaiting_identity` while owed to a profile sales cannot identify yet, `dropped` if never made.
+     */
     status: string;
     message_id: string | null;
     created_at: number;
     due_at: number;
     accepted_at: number | null;
     breached_at: number | null;
+    /** When the profile reached the hand-off stage unknown to sales; null for a hand-off made at once. */
+    owed_at: number | null;
+    dropped_reason: string | null;
   };
 }

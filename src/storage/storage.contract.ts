@@ -917,6 +917,46 @@ export function runStorageContract(
   });
 
   describe('hand-offs', () => {
+    it('makes or drops an owed hand-off once: what got to it first stays', async () => {
+      const owed = (id: string) => ({
+        id,
+        workspaceId,
+        profileId: newId('prf'),
+        owner: null,
+        status: 'awaiting_identity' as const,
+        messageId: null,
+        createdAt: NOW,
+        dueAt: NOW,
+        acceptedAt: null,
+        breachedAt: null,
+        owedAt: NOW,
+        droppedReason: null,
+      });
+      const first = owed('ho_owed_1');
+      await storage.scoring.createHandOff(first);
+      await storage.scoring.createHandOff(owed('ho_owed_2'));
+      expect((await storage.scoring.owedHandOffs([first.profileId])).get(first.profileId)).toEqual([first]);
+      const made = {
+        ...first,
+        owner: 'marco',
+        status: 'pending' as const,
+        createdAt: NOW + 10,
+        dueAt: NOW + 1000,
+      };
+      expect(await storage.scoring.makeOwedHandOff(made)).toBe(true);
+      expect(await storage.scoring.makeOwedHandOff({ ...made, owner: 'giulia' })).toBe(false);
+      expect(await storage.scoring.dropOwedHandOff('ho_owed_1', 'recycled')).toBe(false);
+      expect(await storage.scoring.dropOwedHandOff('ho_owed_2', 'recycled')).toBe(true);
+      expect(await storage.scoring.makeOwedHandOff({ ...made, id: 'ho_owed_2' })).toBe(false);
+      expect(await storage.scoring.findHandOff('ho_owed_1')).toEqual(made);
+      expect(await storage.scoring.findHandOff('ho_owed_2')).toMatchObject({
+        status: 'dropped',
+        owner: null,
+        droppedReason: 'recycled',
+      });
+      expect((await storage.scoring.owedHandOffs([first.profileId])).size).toBe(0);
+    });
+
     it('ends a pending hand-off once: what ended it first (acceptance or the SLA) stays', async () => {
       const handOff = (id: string) => ({
         id,
@@ -929,6 +969,8 @@ export function runStorageContract(
         dueAt: NOW + 1000,
         acceptedAt: null,
         breachedAt: null,
+        owedAt: null,
+        droppedReason: null,
       });
       await storage.scoring.createHandOff(handOff('ho_1'));
       await storage.scoring.createHandOff(handOff('ho_2'));

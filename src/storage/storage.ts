@@ -600,18 +600,31 @@ export interface SegmentStore {
   accountTraits(profileIds: string[]): Promise<Map<string, Array<Record<string, unknown>>>>;
 }
 
+/**
+ * A hand-off to sales. One owed (`awaiting_identity`: the profile reached the hand-off stage before it
+ * was known to sales) has no owner, message or SLA yet; made, it keeps its id and `owedAt`.
+ */
 export interface HandOff {
   id: string;
   workspaceId: string;
   profileId: string;
-  owner: string;
+  /** Null while owed (and when dropped before it was made). */
+  owner: string | null;
   status: HandOffStatus;
   messageId: string | null;
+  /** When it was made (for one owed, when it was owed): the SLA counts from here. */
   createdAt: number;
   dueAt: number;
   acceptedAt: number | null;
   breachedAt: number | null;
+  /** When the profile reached the hand-off stage unknown to sales; null for one made at once. */
+  owedAt: number | null;
+  /** Why an owed hand-off was dropped (`dropped`), else null. */
+  droppedReason: string | null;
 }
+
+/** A hand-off made with an owner: what creating or making an owed one writes. */
+export type MadeHandOff = HandOff & { owner: string };
 
 export interface StageChange {
   workspaceId: string;
@@ -759,9 +772,18 @@ export interface ScoringStore {
       | { status: 'accepted'; acceptedAt: number }
       | { status: 'breached' | 'recycled'; breachedAt: number | null },
   ): Promise<boolean>;
-  /** The profile's hand-offs still waiting for sales: one at most, but a merge may bring another. */
+  /**
+   * Makes an owed hand-off (`awaiting_identity`, same id) as `made` says; false when it was no longer
+   * owed — another transaction made or dropped it first.
+   */
+  makeOwedHandOff(made: MadeHandOff): Promise<boolean>;
+  /** Drops an owed hand-off, saying why; false when it was no longer owed. */
+  dropOwedHandOff(id: string, reason: string): Promise<boolean>;
   findHandOff(id: string): Promise<HandOff | undefined>;
+  /** The profile's hand-offs still waiting for sales: one at most, but a merge may bring another. */
   pendingHandOffs(profileId: string): Promise<HandOff[]>;
+  /** Per profile, its owed hand-offs (`awaiting_identity`), oldest first: one at most. */
+  owedHandOffs(profileIds: string[]): Promise<Map<string, HandOff[]>>;
   listHandOffs(
     workspaceId: string,
     /** `missed`: only those whose SLA ran out, sent back (recycled) on the miss or not. */
@@ -771,7 +793,7 @@ export interface ScoringStore {
   /** Hand-offs in every workspace, by status (those whose SLA was missed are `breached` or `recycled`): for the metrics. */
   countHandOffsByStatus(): Promise<Map<HandOff['status'], number>>;
   /** Pending hand-offs past their SLA, claimed for this transaction (PostgreSQL `SKIP LOCKED`). */
-  claimOverdueHandOffs(now: number, limit: number): Promise<HandOff[]>;
+  claimOverdueHandOffs(now: number, limit: number): Promise<MadeHandOff[]>;
   nextHandOffDue(): Promise<number | undefined>;
 }
 

@@ -29,13 +29,30 @@ const HandOffJson = z
   .object({
     id: z.string(),
     profileId: z.string(),
-    owner: z.string(),
-    status: z.enum(HAND_OFF_STATUSES),
+    owner: z
+      .string()
+      .nullable()
+      .describe('null while `awaiting_identity` (and when `dropped` before it was made)'),
+    status: z
+      .enum(HAND_OFF_STATUSES)
+      .describe(
+        '`awaiting_identity`: owed — the profile reached the hand-off stage before it had a user id or an e-mail; made once it has one. `dropped`: owed, then no longer (see `droppedReason`)',
+      ),
     messageId: z.string().nullable(),
-    createdAt: z.string(),
-    acceptBy: z.string().nullable().describe('null for a hand-off that `passed`: no SLA ran'),
+    createdAt: z
+      .string()
+      .describe('when it was made (for one still owed, when it was owed): the SLA counts from here'),
+    acceptBy: z
+      .string()
+      .nullable()
+      .describe('null for a hand-off that `passed`, or was never made: no SLA ran'),
     acceptedAt: z.string().nullable(),
     breachedAt: z.string().nullable(),
+    owedAt: z
+      .string()
+      .nullable()
+      .describe('when the profile reached the hand-off stage unknown to sales; null for one made at once'),
+    droppedReason: z.string().nullable(),
   })
   .meta({ id: 'HandOff' });
 
@@ -47,9 +64,11 @@ function handOffJson(handOff: HandOff): z.infer<typeof HandOffJson> {
     status: handOff.status,
     messageId: handOff.messageId,
     createdAt: iso(handOff.createdAt) as string,
-    acceptBy: handOff.status === 'passed' ? null : iso(handOff.dueAt),
+    acceptBy: handOff.status === 'passed' || handOff.owner === null ? null : iso(handOff.dueAt),
     acceptedAt: iso(handOff.acceptedAt),
     breachedAt: iso(handOff.breachedAt),
+    owedAt: iso(handOff.owedAt),
+    droppedReason: handOff.droppedReason,
   };
 }
 

@@ -20,6 +20,7 @@ import { setAsideEvents } from './0018-set-aside-events.js';
 import { setAsideTimers } from './0019-set-aside-timers.js';
 import { segmentBackfillFailure } from './0020-segment-backfill-failure.js';
 import { setAsideResolution } from './0021-set-aside-resolution.js';
+import { owedHandOffs } from './0022-owed-hand-offs.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -48,6 +49,7 @@ const ALL: Record<string, DialectMigration> = {
   '0019-set-aside-timers': setAsideTimers,
   '0020-segment-backfill-failure': segmentBackfillFailure,
   '0021-set-aside-resolution': setAsideResolution,
+  '0022-owed-hand-offs': owedHandOffs,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -11,6 +11,7 @@ import { useIntentSettings } from '../scoring/intent-settings.js';
 import '../scoring/messages.js';
 import type { Intent } from './contact-api.js';
 import {
+  droppedReason,
   isPastRecycleStage,
   type Ledger,
   ledgerOf,
@@ -215,6 +216,10 @@ export function HandOffsOfContact(props: { intent: Intent; profileId: string }) 
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['profile', workspace.id, props.profileId] }),
   });
   const handOffs = props.intent.handOffs;
+  const droppedReasonText = (recorded: string) => {
+    const reason = droppedReason(recorded);
+    return 'text' in reason ? reason.text : t(reason.key);
+  };
   const [isConfirming, setIsConfirming] = useState(false);
   const stage = props.intent.stage;
   const canRecycle = isPastRecycleStage(stage, settings.data?.lifecycle);
@@ -240,15 +245,41 @@ export function HandOffsOfContact(props: { intent: Intent; profileId: string }) 
               return (
                 <tr key={handOff.id}>
                   <td>
-                    {owners.get(handOff.owner) ?? handOff.owner} <code>{handOff.owner}</code>
+                    {handOff.owner === null ? (
+                      t('scoring.handOffs.noOwnerYet')
+                    ) : (
+                      <>
+                        {owners.get(handOff.owner) ?? handOff.owner} <code>{handOff.owner}</code>
+                      </>
+                    )}
                   </td>
                   <td>
-                    <span className={`badge hand-off-${handOff.status}`}>
+                    <span
+                      className={`badge hand-off-${handOff.status}`}
+                      title={
+                        handOff.status === 'awaiting_identity'
+                          ? t('scoring.handOffs.awaitingIdentityHint')
+                          : undefined
+                      }
+                    >
                       {t(`scoring.handOffs.statuses.${handOff.status}`)}
                     </span>
+                    {handOff.owedAt && (
+                      <div className="hint">
+                        {t('contacts.owedSince', { at: format.dateTime(handOff.owedAt) })}
+                      </div>
+                    )}
+                    {handOff.droppedReason && (
+                      <div className="hint">{droppedReasonText(handOff.droppedReason)}</div>
+                    )}
                   </td>
                   <td>
-                    <time dateTime={handOff.createdAt}>{format.dateTime(handOff.createdAt)}</time>
+                    {/* One owed, or dropped before it was made, was never handed off: its owedAt says when it was owed. */}
+                    {handOff.owner === null ? (
+                      '—'
+                    ) : (
+                      <time dateTime={handOff.createdAt}>{format.dateTime(handOff.createdAt)}</time>
+                    )}
                   </td>
                   <td>
                     {handOff.acceptBy ? (

@@ -64,13 +64,17 @@ export interface StageChange {
 /** A hand-off of the contact to sales: who owns it, and whether sales accepted it in time. */
 export interface HandOff {
   id: string;
-  owner: string;
-  status: 'pending' | 'accepted' | 'passed' | 'breached' | 'recycled';
+  /** null while owed (`awaiting_identity`): the owner is assigned when the hand-off is made. */
+  owner: string | null;
+  status: 'awaiting_identity' | 'pending' | 'accepted' | 'passed' | 'breached' | 'recycled' | 'dropped';
   createdAt: string;
-  /** null when the contact went past the hand-off stage at once: no SLA ran. */
+  /** null when the contact went past the hand-off stage at once, or it was never made: no SLA ran. */
   acceptBy: string | null;
   acceptedAt: string | null;
   breachedAt: string | null;
+  /** When the contact reached the hand-off stage before sales could tell who it was. */
+  owedAt: string | null;
+  droppedReason: string | null;
 }
 
 export interface Intent {

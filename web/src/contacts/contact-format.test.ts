@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   contactEmail,
   contactName,
+  droppedReason,
   eventDetails,
   eventTitle,
   isPastRecycleStage,
@@ -197,5 +198,17 @@ describe('stageReason', () => {
       values: {},
     });
     expect(stageReason('sales said: wrong company')).toEqual({ text: 'sales said: wrong company' });
+  });
+
+  it('reads why an owed hand-off was dropped, as the server words it, in the reader’s language', () => {
+    expect(droppedReason('merged into a profile already handed off')).toEqual({
+      key: 'contacts.droppedReasons.mergedHandedOff',
+      values: {},
+    });
+    expect(droppedReason('recycled before the contact was known to sales')).toEqual({
+      key: 'contacts.droppedReasons.recycled',
+      values: {},
+    });
+    expect(droppedReason('something new')).toEqual({ text: 'something new' });
   });
 });

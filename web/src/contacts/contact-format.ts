@@ -210,6 +210,18 @@ export function stageReason(reason: string): Reason | { text: string } {
   return fixed ? { key: fixed, values: {} } : { text: reason };
 }
 
+/** Why an owed hand-off was dropped, from the reason the server records in English, as a text key. */
+export function droppedReason(reason: string): Reason | { text: string } {
+  const fixed = DROPPED_REASONS[reason];
+  return fixed ? { key: fixed, values: {} } : { text: reason };
+}
+
+const DROPPED_REASONS: Record<string, string> = {
+  'recycled before the contact was known to sales': 'contacts.droppedReasons.recycled',
+  'merged into a profile already handed off': 'contacts.droppedReasons.mergedHandedOff',
+  'merged into a profile already owed a hand-off': 'contacts.droppedReasons.mergedOwed',
+};
+
 const FIXED_STAGE_REASONS: Record<string, string> = {
   'hand-off SLA missed': 'contacts.stageReasons.slaMissed',
   'recycled by hand': 'contacts.stageReasons.recycledByHand',

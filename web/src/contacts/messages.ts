@@ -134,6 +134,12 @@ const en = {
   handedOff: 'Handed off',
   acceptBy: 'Accept by',
   settled: 'Accepted or missed',
+  owedSince: 'owed since {{at}}',
+  droppedReasons: {
+    recycled: 'recycled before the contact was known to sales',
+    mergedHandedOff: 'merged into a contact already handed off',
+    mergedOwed: 'merged into a contact already owed a hand-off',
+  },
   recycle: 'Send back to {{stage}}',
   recycleHint: 'Sales rejected the lead: it goes back to the recycle stage and its pending hand-off ends.',
   recycled: 'Sent back to {{stage}}.',
@@ -287,6 +293,12 @@ const it: typeof en = {
   handedOff: 'Passato il',
   acceptBy: 'Da accettare entro',
   settled: 'Accettato o scaduto',
+  owedSince: 'dovuto dal {{at}}',
+  droppedReasons: {
+    recycled: 'riciclato prima che le vendite conoscessero il contatto',
+    mergedHandedOff: 'unito a un contatto già passato alle vendite',
+    mergedOwed: 'unito a un contatto a cui era già dovuto un passaggio',
+  },
   recycle: 'Riporta a {{stage}}',
   recycleHint:
     'Le vendite hanno rifiutato il contatto: torna alla fase di riciclo e il passaggio in attesa si chiude.',

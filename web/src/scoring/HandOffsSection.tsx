@@ -9,7 +9,15 @@ import { useScoringDefinitions } from '../app/workspace-queries.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
 import { contactLabel } from '../segments/segment-api.js';
 
-const STATUSES = ['pending', 'accepted', 'passed', 'breached', 'recycled'] as const;
+const STATUSES = [
+  'awaiting_identity',
+  'pending',
+  'accepted',
+  'passed',
+  'breached',
+  'recycled',
+  'dropped',
+] as const;
 type HandOffStatus = (typeof STATUSES)[number];
 /**
  * What the list can be narrowed to: a status, or every hand-off whose SLA ran out — breached, or
@@ -21,7 +29,8 @@ const PAGE_SIZE = 25;
 interface HandOff {
   id: string;
   profileId: string;
-  owner: string;
+  /** null while owed (`awaiting_identity`): the owner is assigned when the hand-off is made. */
+  owner: string | null;
   status: HandOffStatus;
   createdAt: string;
   acceptBy: string | null;
@@ -111,10 +120,23 @@ export function HandOffsSection() {
                   </Link>
                 </td>
                 <td>
-                  {owners.get(handOff.owner)?.name ?? handOff.owner} <code>{handOff.owner}</code>
+                  {handOff.owner === null ? (
+                    t('scoring.handOffs.noOwnerYet')
+                  ) : (
+                    <>
+                      {owners.get(handOff.owner)?.name ?? handOff.owner} <code>{handOff.owner}</code>
+                    </>
+                  )}
                 </td>
                 <td>
-                  <span className={`badge hand-off-${handOff.status}`}>
+                  <span
+                    className={`badge hand-off-${handOff.status}`}
+                    title={
+                      handOff.status === 'awaiting_identity'
+                        ? t('scoring.handOffs.awaitingIdentityHint')
+                        : undefined
+                    }
+                  >
                     {t(`scoring.handOffs.statuses.${handOff.status}`)}
                   </span>
                 </td>
