@@ -120,6 +120,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0019-set-aside-timers',
           '0020-segment-backfill-failure',
           '0021-set-aside-resolution',
+          '0022-owed-hand-offs',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });
