@@ -4,6 +4,7 @@ import { describeError } from '../core/errors.js';
 import type { DueTimer } from '../core/timers.js';
 import { FAILURES_BEFORE_GIVING_UP, isPassingFailure } from '../storage/passing-failures.js';
 import type { Storage } from '../storage/storage.js';
+import { RetryDelay } from './retry-delay.js';
 
 /** Work kept as durable timers: journey waits, segment windows, hand-off SLAs. */
 export interface TimedWork {
@@ -40,7 +41,6 @@ export function singledOut(taken: readonly DueTimer[], error: unknown): unknown 
   return taken.length === 1 && timer !== undefined ? new TimerFailure(timer, error) : error;
 }
 
-const RETRY_DELAY_MS = 1000;
 /** How soon a due timer is looked at again while what was received before it is still unread. */
 const RECHECK_MS = 1000;
 /**
@@ -73,6 +73,7 @@ export class TimerScheduler {
   #oneAtATimeRounds = 0;
   /** The timer that failed alone last, and how many times running. */
   #failing: { key: string; attempts: number } | undefined;
+  readonly #retryDelay = new RetryDelay();
 
   constructor(options: {
     work: TimedWork;
@@ -116,13 +117,13 @@ export class TimerScheduler {
     while (this.#pending && !this.#stopped) {
       this.#pending = false;
       try {
-        while (!this.#stopped && (await this.runOnce()) > 0) {
-          // overdue timers: keep going
-        }
+        // Overdue timers: keep going. Each round that went through ends a run of failures.
+        while (!this.#stopped && (await this.runOnce()) > 0) this.#retryDelay.reset();
+        this.#retryDelay.reset();
         this.#sleepUntil((await this.#nextWake()) ?? Number.POSITIVE_INFINITY);
       } catch (error) {
         this.#logger.error({ err: error }, `${this.#work.name} failed; retrying`);
-        this.#sleepUntil(this.#clock.now() + RETRY_DELAY_MS);
+        this.#sleepUntil(this.#clock.now() + this.#retryDelay.next());
       }
     }
   }
