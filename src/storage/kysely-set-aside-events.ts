@@ -2,37 +2,13 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import type { EventType, SetAsideEvent } from '../core/event.js';
 import type { DialectOps } from './dialect-ops.js';
 import { type EventRow, pipelineColumns, toStoredEvent } from './kysely-events.js';
-import { decodeCursor, isNumber, toPage } from './paging.js';
 import type { Database } from './schema.js';
-import { resolutionOf, resolveRecord } from './set-aside-resolution.js';
+import { resolutionOf, setAsideRecords } from './set-aside-records.js';
 import type { SetAsideEventStore } from './storage.js';
 
 export function createSetAsideEventStore(db: Kysely<Database>, ops: DialectOps): SetAsideEventStore {
   return {
-    async list(workspaceId, page, filter) {
-      const before = decodeCursor(page.cursor, isNumber);
-      let query = db
-        .selectFrom('set_aside_events')
-        .selectAll()
-        .where('workspace_id', '=', workspaceId)
-        .where('resolved_at', filter?.isResolved ? 'is not' : 'is', null);
-      if (before !== undefined) query = query.where('id', '<', before);
-      const rows = await query
-        .orderBy('id', 'desc')
-        .limit(page.limit + 1)
-        .execute();
-      return toPage(rows, page.limit, toSetAsideEvent, (row) => Number(row.id));
-    },
-
-    async find(workspaceId, id) {
-      const row = await db
-        .selectFrom('set_aside_events')
-        .selectAll()
-        .where('workspace_id', '=', workspaceId)
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return row === undefined ? undefined : toSetAsideEvent(row);
-    },
+    ...setAsideRecords(db, 'set_aside_events', toSetAsideEvent),
 
     async findEvent(workspaceId, eventId) {
       const { rows } = await sql<EventRow>`
@@ -40,8 +16,6 @@ export function createSetAsideEventStore(db: Kysely<Database>, ops: DialectOps):
         where id = ${eventId} and workspace_id = ${workspaceId}`.execute(db);
       return rows[0] === undefined ? undefined : toStoredEvent(rows[0], ops);
     },
-
-    resolve: (id, resolution) => resolveRecord(db, 'set_aside_events', id, resolution),
 
     async holdOffConsumer(cursor) {
       if (ops.lockRows === '') return;

@@ -1,13 +1,14 @@
 import type { Kysely, Selectable } from 'kysely';
 import { storableError } from '../core/storable-text.js';
 import type { DueTimer, SetAsideTimer, TimerKind } from '../core/timers.js';
-import { decodeCursor, isNumber, toPage } from './paging.js';
 import type { Database } from './schema.js';
-import { resolutionOf, resolveRecord } from './set-aside-resolution.js';
+import { resolutionOf, setAsideRecords } from './set-aside-records.js';
 import type { SetAsideTimerStore } from './storage.js';
 
 export function createSetAsideTimerStore(db: Kysely<Database>): SetAsideTimerStore {
   return {
+    ...setAsideRecords(db, 'set_aside_timers', toSetAsideTimer),
+
     async add(timer, reason, at) {
       if (!(await takeOffDueTimers(db, timer))) return false;
       await db
@@ -24,33 +25,6 @@ export function createSetAsideTimerStore(db: Kysely<Database>): SetAsideTimerSto
         .execute();
       return true;
     },
-
-    async list(workspaceId, page, filter) {
-      const before = decodeCursor(page.cursor, isNumber);
-      let query = db
-        .selectFrom('set_aside_timers')
-        .selectAll()
-        .where('workspace_id', '=', workspaceId)
-        .where('resolved_at', filter?.isResolved ? 'is not' : 'is', null);
-      if (before !== undefined) query = query.where('id', '<', before);
-      const rows = await query
-        .orderBy('id', 'desc')
-        .limit(page.limit + 1)
-        .execute();
-      return toPage(rows, page.limit, toSetAsideTimer, (row) => Number(row.id));
-    },
-
-    async find(workspaceId, id) {
-      const row = await db
-        .selectFrom('set_aside_timers')
-        .selectAll()
-        .where('workspace_id', '=', workspaceId)
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return row === undefined ? undefined : toSetAsideTimer(row);
-    },
-
-    resolve: (id, resolution) => resolveRecord(db, 'set_aside_timers', id, resolution),
 
     async countByKind() {
       const rows = await db
