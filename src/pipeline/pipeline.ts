@@ -4,6 +4,7 @@ import { describeError } from '../core/errors.js';
 import type { StoredEvent } from '../core/event.js';
 import { FAILURES_BEFORE_GIVING_UP, isPassingFailure } from '../storage/passing-failures.js';
 import type { CursorSpan, PipelineBatch, PipelineOutcome, Storage } from '../storage/storage.js';
+import { RetryDelay } from './retry-delay.js';
 
 /**
  * One consumer of the event log: its own durable cursor, its batch, and optionally another cursor it
@@ -58,7 +59,6 @@ export interface PipelineOptions {
   shareUnderLoad?: number;
 }
 
-const RETRY_DELAY_MS = 1000;
 /** A merge or a stage moving under a batch twice running is rare; ten times is something stuck. */
 const MAX_STALE_IN_A_ROW = 10;
 /** Appends this recent mean ingest is busy. */
@@ -84,6 +84,7 @@ export class EventPipeline {
   /** Consumers whose last full batch failed: they go one event at a time past it, to find the one. */
   readonly #failing = new Map<string, FailingBatch>();
   #setAsideCount = 0;
+  readonly #retryDelay = new RetryDelay();
 
   constructor(options: PipelineOptions) {
     this.#options = { batchSize: 1000, pollIntervalMs: 1000, shareUnderLoad: 0.1, followers: [], ...options };
@@ -141,13 +142,17 @@ export class EventPipeline {
       const count = await this.runOnce();
       total += count;
       if (count > 0) continue;
-      if (!(await this.#isBehind())) return total;
+      if (!(await this.isBehind())) return total;
       if (Date.now() > deadline) throw new Error(`the pipeline is still behind after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
 
-  async #isBehind(): Promise<boolean> {
+  /**
+   * Whether a consumer (or a follower) has committed events still to handle. A round that found
+   * nothing does not say so on PostgreSQL: events wait there behind older transactions still open.
+   */
+  async isBehind(): Promise<boolean> {
     const { consumers, followers, storage } = this.#options;
     for (const cursor of [...consumers.map((consumer) => consumer.cursor), ...followers])
       if ((await storage.pipelineLag(cursor)) > 0) return true;
@@ -297,11 +302,12 @@ export class EventPipeline {
           const startedAt = performance.now();
           const count = this.#stopped ? 0 : await this.runOnce();
           if (count === 0) break;
+          this.#retryDelay.reset();
           await this.#yieldToIngest(performance.now() - startedAt, count >= this.#options.batchSize);
         }
       } catch (error) {
         this.#options.logger.error({ err: error }, 'event pipeline batch failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS).unref());
+        await new Promise((resolve) => setTimeout(resolve, this.#retryDelay.next()).unref());
         this.#pending = true;
       }
     }
