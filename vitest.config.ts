@@ -1,9 +1,13 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'web/**/*.test.{ts,tsx}'],
     pool: 'forks',
+    // Test files mostly wait (servers, browsers, timers, SMTP): two at a time even on two cores, where
+    // Vitest would run one. Suites share nothing: each has its own schema, data directory and ports.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // No retries: a flaky test is a bug to fix, not to hide.
