@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { durationMs } from '../core/duration.js';
 import { AppError } from '../core/errors.js';
+import { halfLifeProblem } from '../core/half-life.js';
 import { describeIssue, firstDroppedKey } from '../core/input-issues.js';
 import {
   SmsSettings,
@@ -16,9 +16,6 @@ import { HELD_BACK_REASON_PREFIXES } from './dispatcher.js';
 import { SecretBox } from './email/secret-box.js';
 import { messagesUrl } from './sms/sms-channel.js';
 import { SIGNATURE_HEADER } from './webhook/webhook-signature.js';
-
-/** The shortest half-life a score rule may have: shorter is no decay anyone could watch. */
-const MIN_HALF_LIFE_MS = 60_000;
 
 /** The settings as the API shows them: secrets (SMTP password, SMS token, webhook secrets) only as whether one is set. */
 export const SettingsView = WorkspaceSettings.extend({
@@ -282,6 +279,11 @@ function sameUrl(url: string, other: string): boolean {
   return new URL(url).href === new URL(other).href;
 }
 
+const HALF_LIFE_PROBLEMS = {
+  too_short: 'must be at least 1m',
+  too_long: 'must be at most 520w (ten years)',
+} as const satisfies Record<NonNullable<ReturnType<typeof halfLifeProblem>>, string>;
+
 /** Lifecycle rules, the hand-off and score models must name each other consistently. */
 function checkIntentSettings(settings: WorkspaceSettings): void {
   const invalid = (field: string, message: string) =>
@@ -290,13 +292,11 @@ function checkIntentSettings(settings: WorkspaceSettings): void {
   // Checked on saving, not in the schema every read parses: settings stored before this check stay
   // readable (a shorter half-life there decays as written, a zero one takes the points at once).
   for (const [modelIndex, model] of settings.scoring.models.entries())
-    for (const [index, rule] of model.rules.entries())
-      if (
-        rule.kind === 'event' &&
-        rule.halfLife !== undefined &&
-        durationMs(rule.halfLife) < MIN_HALF_LIFE_MS
-      )
-        throw invalid(`scoring.models.${modelIndex}.rules.${index}.halfLife`, 'must be at least 1m');
+    for (const [index, rule] of model.rules.entries()) {
+      const problem = rule.kind === 'event' && rule.halfLife ? halfLifeProblem(rule.halfLife) : undefined;
+      if (problem)
+        throw invalid(`scoring.models.${modelIndex}.rules.${index}.halfLife`, HALF_LIFE_PROBLEMS[problem]);
+    }
   for (const [index, rule] of (settings.lifecycle?.rules ?? []).entries()) {
     if (rule.kind === 'score' && !models.has(rule.model))
       throw invalid(`lifecycle.rules.${index}.model`, `${rule.model} is not one of the score models`);

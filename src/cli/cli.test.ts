@@ -309,6 +309,26 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
       const failed = await runCli(['journeys', 'apply', broken], database.env);
       expect(failed.code).toBe(1);
       expect(failed.stderr).toMatch(/steps\.0\.duration: must be a number and a unit/);
+      // Unfinished (no event, no duration yet): saved as a draft, as the API saves one; never published.
+      const halfBuilt = path.join(database.dataDir, 'half-built.json');
+      writeFileSync(
+        halfBuilt,
+        JSON.stringify({
+          name: 'Half built',
+          entry: { trigger: { type: 'event', event: '' } },
+          start: 'a',
+          steps: [{ id: 'a', type: 'wait', duration: '', next: 'done' }],
+        }),
+      );
+      const unpublishable = await runCli(['journeys', 'apply', halfBuilt, '--publish'], database.env);
+      expect(unpublishable.code).toBe(1);
+      expect(unpublishable.stderr).toMatch(/half-built\.json\.entry\.trigger\.event: must be filled in/);
+      expect(JSON.parse((await cli('journeys', 'apply', halfBuilt, '--json')).stdout)).toMatchObject({
+        name: 'Half built',
+        status: 'draft',
+        created: true,
+        version: null,
+      });
     },
     PROCESS_TEST_TIMEOUT_MS,
   );

@@ -38,7 +38,7 @@ const ESSENTIAL_PATHS = [
 
 /**
  * Reads a draft: complete, it is the definition as publishing will take it (its defaults filled in);
- * unfinished, it is kept as written, as long as every problem is something not filled in yet (a
+ * unfinished, it is kept as written (its name trimmed), as long as every problem is something not filled in yet (a
  * value missing or empty, a step not connected, a reference to a step not there yet). Anything else
  * is malformed and named as the definition would name it: a value of the wrong type or form, a key
  * the document does not know, a step of no known type, two steps with one id, too long or too many.
@@ -52,7 +52,10 @@ export function readDraft(input: unknown): DraftReading {
   // a draft too, as the canvas and every refusal know a step by its id.
   const repeated = repeatedStepId(input);
   if (repeated) return { isWellFormed: false, issue: repeated };
-  return { isWellFormed: true, draft: input as JourneyDraft, isComplete: false };
+  // Its name is trimmed as the definition trims it: lists show it and `journeys apply` matches it.
+  // (Essential, so it passed the definition's check: a string here.)
+  const draft = input as JourneyDraft;
+  return { isWellFormed: true, draft: { ...draft, name: draft.name.trim() }, isComplete: false };
 }
 
 /** Whether an issue only says a value is not filled in yet (or, of a union, that one branch only does). */

@@ -270,11 +270,14 @@ export async function archiveJourney(
   return updated;
 }
 
-/** `mops journeys apply`: creates the journey named in the file, or replaces the draft of the one with that name. */
+/**
+ * `mops journeys apply`: creates the journey named in the file, or replaces the draft of the one with
+ * that name; publishing refuses a draft still unfinished, as the API does.
+ */
 export async function applyJourney(
   storage: Storage,
   clock: Clock,
-  input: { workspaceId: string; definition: JourneyDefinition; publish: boolean },
+  input: { workspaceId: string; definition: JourneyDraft; publish: boolean },
 ): Promise<{ journey: Journey; created: boolean; version?: number }> {
   const existing = (await storage.journeys.list(input.workspaceId)).find(
     (j) => j.name === input.definition.name && j.status !== 'archived',

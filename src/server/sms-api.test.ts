@@ -231,6 +231,17 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect(await smsSuppression()).toBeUndefined();
   });
 
+  it('leaves SMS consent alone for a text sent over WhatsApp (Mops sends none), answering nothing', async () => {
+    const empty = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
+    expect((await inbound('STOP', { from: `whatsapp:${PHONE}` })).text).toBe(empty);
+    expect(await smsSuppression()).toBeUndefined();
+    expect((await inbound('STOP')).text).toContain('You are unsubscribed');
+    expect((await inbound('START', { from: `whatsapp:${PHONE}`, optOutType: 'START' })).text).toBe(empty);
+    expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
+    await inbound('START');
+    expect(await smsSuppression()).toBeUndefined();
+  });
+
   it('answers HELP with the workspace help text, and other texts with nothing', async () => {
     expect((await inbound('help')).text).toBe(
       '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Shop alerts. Reply STOP to stop.</Message></Response>',

@@ -56,6 +56,18 @@ describe('Liquid templates', () => {
     expect(renderPlain('{{ missing }}|{{ nothing }}|{{ tags }}', data)).toBe('||ab');
   });
 
+  it('writes an object, or a list holding one, as its JSON in text, HTML and JSON bodies alike', () => {
+    const data = { address: { city: 'Roma', note: '<b>"x"</b>' }, orders: [{ sku: 'a' }], tags: ['a', 'b'] };
+    expect(renderPlain('{{ address }} {{ orders }} {{ tags }}', data)).toBe(
+      '{"city":"Roma","note":"<b>\\"x\\"</b>"} [{"sku":"a"}] ab',
+    );
+    expect(renderHtml('<p>{{ address }}</p>', data)).toBe(
+      '<p>{&#34;city&#34;:&#34;Roma&#34;,&#34;note&#34;:&#34;&lt;b&gt;\\&#34;x\\&#34;&lt;/b&gt;&#34;}</p>',
+    );
+    const body = JSON.parse(renderJson('{"address": "{{ address }}", "orders": {{ orders | json }}}', data));
+    expect(body).toEqual({ address: JSON.stringify(data.address), orders: data.orders });
+  });
+
   it('stops a template that would loop for minutes or build a huge list, quickly', () => {
     expect(() =>
       renderPlain('{% for a in (1..100000) %}{% for b in (1..100000) %}x{% endfor %}{% endfor %}', {}),

@@ -1,4 +1,4 @@
-import { type FS, Liquid, Tag, type Template } from 'liquidjs';
+import { type Context, type FS, Liquid, Tag, type Template } from 'liquidjs';
 
 /**
  * Templates come from workspace members, and liquidjs reads partials from the server's disk by
@@ -43,11 +43,36 @@ function refusedTag(name: string) {
   };
 }
 
-/** An output as Liquid writes it: nothing for nil, lists run together. */
+/**
+ * An output as text: nothing for nil, lists of plain values run together (as Liquid writes them),
+ * and a value holding an object as its JSON, in every engine: Liquid has no text for an object, and
+ * liquidjs would write `[object Object]` into a text or an e-mail (`| json` is for writing JSON).
+ */
 function asText(value: unknown): string {
   if (value === null || value === undefined) return '';
+  if (holdsObject(value)) return JSON.stringify(value);
   if (Array.isArray(value)) return value.map(asText).join('');
   return String(value);
+}
+
+function holdsObject(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(holdsObject);
+  return typeof value === 'object' && value !== null;
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&#34;',
+  "'": '&#39;',
+};
+
+/** An output in HTML: its text, escaped (and counted against the memory limit) as Liquid's `escape` does. */
+function asHtml(this: { context: Context }, value: unknown): string {
+  const text = asText(value);
+  this.context.memoryLimit.use(text.length);
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
 }
 
 /** An output as the inside of a JSON string: it cannot close the string it stands in and add keys. */
@@ -59,12 +84,12 @@ function asJsonStringContent(value: unknown): string {
  * Three Liquid engines: for HTML, where every `{{ … }}` output is escaped (a trait holding
  * `<script>` stays text); for JSON bodies, where every output is escaped as JSON string content (a
  * trait holding `", "role": "admin` stays inside its string); and for plain text, subjects and trait
- * values. All know `json`, which writes a whole value as JSON (as it is, in a JSON body). Parsed
- * templates are cached by their source.
+ * values. All write an output's value as `asText` does, and all know `json`, which writes a whole
+ * value as JSON (as it is, in a JSON body). Parsed templates are cached by their source.
  */
 function engine(output: 'html' | 'json' | 'text'): Liquid {
   const liquid = new Liquid({
-    outputEscape: output === 'html' ? 'escape' : output === 'json' ? asJsonStringContent : undefined,
+    outputEscape: output === 'html' ? asHtml : output === 'json' ? asJsonStringContent : asText,
     strictFilters: true,
     jsTruthy: true,
     fs: NO_FILES,

@@ -522,6 +522,25 @@ describe('scoring screen (Chromium)', () => {
     expect(await page.getByLabel('venerdì').isChecked()).toBe(false);
     expect(await page.getByLabel('Alle (HH:MM)', { exact: true }).inputValue()).toBe('18:30');
   });
+  it('refuses a half-life of 0 or past 520 weeks at its field, in English and Italian', async () => {
+    await page.goto(`${consoleWorld.world.url}/scoring`);
+    await page.getByLabel(/^(Language|Lingua)$/).selectOption('en');
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const halfLife = page.getByLabel('Half-life (optional, e.g. 30d)');
+    await halfLife.fill('521w');
+    await page.getByRole('button', { name: 'Save model' }).click();
+    await expect.poll(() => descriptionOf(halfLife)).toBe('At most 520w (ten years)');
+    await halfLife.fill('0d');
+    await page.getByRole('button', { name: 'Save model' }).click();
+    await expect.poll(() => descriptionOf(halfLife)).toBe('At least 1m (one minute)');
+    await page.getByLabel('Language').selectOption('it');
+    expect(await descriptionOf(page.getByLabel('Emivita (facoltativa, ad es. 30d)'))).toBe(
+      'Almeno 1m (un minuto)',
+    );
+    const settings = await consoleWorld.api<{ scoring: { models: unknown[] } }>('GET', '/settings');
+    expect(settings.body.scoring.models).toMatchObject([{ rules: [{ halfLife: '30d' }] }]);
+  });
+
   it('names the CRM destination by id, with its URL beneath, so the choice reads whole on an 800 px screen', async () => {
     const { world, api } = consoleWorld;
     const current = await api<{ webhooks: { destinations: Array<{ id: string; url: string }> } }>(

@@ -52,7 +52,7 @@ export function twilioSignature(authToken: string, url: string, params: URLSearc
   return createHmac('sha1', authToken).update(data, 'utf8').digest('base64');
 }
 
-export type InboundOutcome = 'opted_out' | 'opted_in' | 'help' | 'other' | 'already_handled';
+export type InboundOutcome = 'opted_out' | 'opted_in' | 'help' | 'other' | 'already_handled' | 'not_sms';
 
 /**
  * Words that turn a following opt-out word around ("don't stop", "never stop"). Not "no": "No, stop"
@@ -102,12 +102,19 @@ function keywordIn(text: string): Keyword {
 }
 
 const E164 = /^\+[1-9]\d{6,14}$/;
+/**
+ * A sender on another channel the provider carries to the same webhook: Twilio writes WhatsApp's as
+ * `whatsapp:+39…` (Messenger's, RCS's alike), where a text's sender is a bare number.
+ */
+const OTHER_CHANNEL_SENDER = /^[a-z][a-z0-9+.-]*:/i;
 
 /**
  * Acts on a text a contact sent: STOP (and its synonyms) suppresses the number for SMS, START lifts
  * that opt-out (never a complaint), HELP asks for the help text. Answers what happened and what to reply.
  * A text whose provider id was seen before is not acted on again, nor answered: the provider retrying,
- * or someone replaying a captured request (an old START after a later STOP).
+ * or someone replaying a captured request (an old START after a later STOP). A message from another
+ * channel (`whatsapp:+39…`) changes nothing and is not answered: Mops sends no WhatsApp, so there is no
+ * consent of that channel to record, and a STOP there says nothing about texts to the same number.
  */
 export async function handleInboundSms(input: {
   storage: Storage;
@@ -124,6 +131,8 @@ export async function handleInboundSms(input: {
   // A STOP is honoured whatever the number: one the phone-number data does not know (yet) is kept as
   // the provider wrote it, in E.164 form, and matches once the data learns it.
   const trimmed = input.from.trim();
+  // The phone-number parser would read the number inside `whatsapp:+39…` as an SMS sender.
+  if (OTHER_CHANNEL_SENDER.test(trimmed)) return { outcome: 'not_sms', reply: undefined, address: undefined };
   const address = normalisePhoneNumber(trimmed) ?? (E164.test(trimmed) ? trimmed : undefined);
   if (!address) return { outcome: 'other', reply: undefined, address };
   return input.storage.transaction(async (tx) => {

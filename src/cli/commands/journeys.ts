@@ -3,11 +3,13 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { AppError } from '../../core/errors.js';
+import type { JourneyDraft } from '../../core/journey-draft.js';
 import {
   applyJourney,
   archiveJourney,
   JourneyEngine,
   parseDefinition,
+  parseDraft,
   publishJourney,
   setJourneyPaused,
 } from '../../journeys/journeys.js';
@@ -21,14 +23,14 @@ export function registerJourneyCommands(program: Command): void {
   journeys
     .command('apply')
     .description(
-      'create the journey a JSON or YAML file describes, or replace the draft of the one with that name',
+      'create the journey a JSON or YAML file describes, or replace the draft of the one with that name (unfinished, it is kept as a draft)',
     )
     .argument('<file>', 'a .json, .yaml or .yml journey definition')
-    .option('--publish', 'publish it as a new version at once')
+    .option('--publish', 'publish it as a new version at once (it must be complete)')
     .option('--workspace <id>', 'workspace id (default: the only workspace)')
     .option('--json', 'print JSON')
     .action(async (file: string, options: { publish?: boolean; workspace?: string; json?: boolean }) => {
-      const definition = parseDefinition(readDefinition(file), file);
+      const definition = journeyToApply(file, Boolean(options.publish));
       await withStorage(async ({ storage, clock }) => {
         const workspace = await pickWorkspace(storage, options.workspace);
         const result = await applyJourney(storage, clock, {
@@ -135,6 +137,15 @@ export function registerJourneyCommands(program: Command): void {
         });
       });
   }
+}
+
+/**
+ * The journey a file describes: with --publish, complete (the first thing missing refused, naming its
+ * field); without, a draft finished or not, as the API saves one. Malformed, it is refused either way.
+ */
+function journeyToApply(file: string, publish: boolean): JourneyDraft {
+  const input = readDefinition(file);
+  return publish ? parseDefinition(input, file) : parseDraft(input, file);
 }
 
 function readDefinition(file: string): unknown {

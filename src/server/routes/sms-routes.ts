@@ -57,7 +57,11 @@ export async function smsRoutes(
               schema: {
                 type: 'object',
                 properties: {
-                  From: { type: 'string', description: 'The sender, in E.164 form' },
+                  From: {
+                    type: 'string',
+                    description:
+                      'The sender, in E.164 form; one on another channel (whatsapp:+39…) changes nothing and gets no reply',
+                  },
                   Body: { type: 'string' },
                   MessageSid: {
                     type: 'string',

@@ -37,7 +37,8 @@ export type ErrorKey =
   | 'endAfterStart'
   | 'beyondBusinessYear'
   | 'durationZero'
-  | 'durationMax';
+  | 'durationMax'
+  | 'halfLifeMin';
 /** Errors by the dotted path of the field they belong to, relative to the form (`rules.2.points`). */
 export type FieldErrors = Record<string, FieldError>;
 

@@ -94,6 +94,7 @@ const en = {
     beyondBusinessYear: 'At most {{weeks}} weeks of the business hours below: {{most}}',
     durationZero: 'Must be longer than 0',
     durationMax: 'At most 520w (ten years)',
+    halfLifeMin: 'At least 1m (one minute)',
   },
   distribution: {
     title: 'Distribution of scores',
@@ -289,6 +290,7 @@ const it: typeof en = {
     beyondBusinessYear: 'Al massimo {{weeks}} settimane dell’orario lavorativo qui sotto: {{most}}',
     durationZero: 'Deve essere più lungo di 0',
     durationMax: 'Al massimo 520w (dieci anni)',
+    halfLifeMin: 'Almeno 1m (un minuto)',
   },
   distribution: {
     title: 'Distribuzione dei punteggi',

@@ -170,6 +170,20 @@ describe('score model form', () => {
     });
   });
 
+  it('refuses a half-life under a minute or past 520 weeks, as the server does', () => {
+    const withHalfLife = (halfLife: string): ModelForm => ({
+      ...blankModel(),
+      name: 'Engagement',
+      rules: [{ ...blankRule('event', 'a'), event: 'Signed Up', points: '1', halfLife }],
+    });
+    const errorFor = (halfLife: string) => validateModel(withHalfLife(halfLife), [])['rules.0.halfLife'];
+    expect(errorFor('0d')).toEqual({ key: 'halfLifeMin' });
+    expect(errorFor('59s')).toEqual({ key: 'halfLifeMin' });
+    expect(errorFor('1m')).toBeUndefined();
+    expect(errorFor('520w')).toBeUndefined();
+    expect(errorFor('521w')).toEqual({ key: 'durationMax' });
+  });
+
   it('takes a decimal comma but asks again for a number written with thousands separators', () => {
     const form: ModelForm = {
       ...blankModel(),

@@ -1,8 +1,10 @@
+import { halfLifeProblem } from '../../../src/core/half-life.js';
 import {
   blankCondition,
   type ConditionForm,
   conditionToForm,
   DURATION,
+  type FieldError,
   type FieldErrors,
   type FilterForm,
   filterToForm,
@@ -192,8 +194,18 @@ export function validateModel(form: ModelForm, takenIds: readonly string[]): Fie
     for (const [filterIndex, filter] of rule.where.entries())
       validateFilter(filter, `${at}where.${filterIndex}.`, errors);
     checkCap(rule.cap, `${at}cap`, errors);
-    if (rule.halfLife.trim() && !DURATION.test(rule.halfLife.trim()))
-      errors[`${at}halfLife`] = { key: 'duration' };
+    const halfLife = halfLifeError(rule.halfLife.trim());
+    if (halfLife) errors[`${at}halfLife`] = halfLife;
   }
   return errors;
+}
+
+const HALF_LIFE_ERRORS = { too_short: 'halfLifeMin', too_long: 'durationMax' } as const;
+
+/** What is wrong with a half-life ('' for none), by the server's own rule (core/half-life.ts). */
+function halfLifeError(text: string): FieldError | undefined {
+  if (!text) return undefined;
+  if (!DURATION.test(text)) return { key: 'duration' };
+  const problem = halfLifeProblem(text);
+  return problem ? { key: HALF_LIFE_ERRORS[problem] } : undefined;
 }
