@@ -6,8 +6,6 @@ export interface DialectOps {
   name: DialectName;
   /** A JSON column as read: parsed by pg (jsonb), text from SQLite. */
   readJson<T>(value: unknown): T;
-  /** Case-insensitive "column's text contains needle". */
-  textContains(column: string, needle: string): RawBuilder<boolean>;
   /** "Column's text, without the spaces, dashes, dots and brackets phone numbers are written with, contains digits". */
   phoneContains(column: string, digits: string): RawBuilder<boolean>;
   /** Row locks: PostgreSQL `FOR UPDATE [SKIP LOCKED]`; SQLite needs none, its write transactions are serial. */
@@ -19,22 +17,9 @@ export interface DialectOps {
   lockKeyShared(key: string): RawBuilder<unknown> | undefined;
 }
 
-/** A function every SQLite connection is given (see openSqlite): lower case by Unicode's rules, as toLowerCase. */
-export const SQLITE_UNICODE_LOWER = 'mops_lower';
-
-function escapeLike(needle: string): string {
-  return needle.replace(/[\\%_]/g, (match) => `\\${match}`);
-}
-
 export const sqliteOps: DialectOps = {
   name: 'sqlite',
   readJson: <T>(value: unknown) => JSON.parse(value as string) as T,
-  // SQLite's LIKE folds ASCII case by itself, and only that; a needle with other letters is matched
-  // against the text lowered in JavaScript (a call per row, so only for such a needle).
-  textContains: (column, needle) =>
-    /^\p{ASCII}*$/u.test(needle)
-      ? sql<boolean>`${sql.ref(column)} like ${`%${escapeLike(needle)}%`} escape '\\'`
-      : sql<boolean>`${sql.raw(SQLITE_UNICODE_LOWER)}(${sql.ref(column)}) like ${`%${escapeLike(needle.toLowerCase())}%`} escape '\\'`,
   phoneContains: (column, digits) =>
     sql<boolean>`instr(replace(replace(replace(replace(replace(${sql.ref(column)}, ' ', ''), '-', ''), '.', ''), '(', ''), ')', ''), ${digits}) > 0`,
   lockRows: '',
@@ -46,7 +31,6 @@ export const sqliteOps: DialectOps = {
 export const postgresOps: DialectOps = {
   name: 'postgres',
   readJson: <T>(value: unknown) => value as T,
-  textContains: (column, needle) => sql<boolean>`${sql.ref(column)}::text ilike ${`%${escapeLike(needle)}%`}`,
   phoneContains: (column, digits) =>
     sql<boolean>`strpos(regexp_replace(${sql.ref(column)}::text, '[ ().-]', '', 'g'), ${digits}) > 0`,
   lockRows: 'for update',

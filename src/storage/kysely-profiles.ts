@@ -3,6 +3,7 @@ import type { Account, Identity, IdentityKind, Profile, Traits, TraitTimes } fro
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';
+import { searchTextContains, searchTextOf } from './profile-search.js';
 import type { Database } from './schema.js';
 import {
   type IdentityKey,
@@ -14,7 +15,23 @@ import {
 
 const MAX_MERGE_HOPS = 16;
 
-function toProfile(row: Selectable<Database['profiles']>, ops: DialectOps): Profile {
+/** The columns a Profile is read from: all but `search_text`, which only a search reads (and is about as long as the traits). */
+const PROFILE_COLUMNS = [
+  'id',
+  'workspace_id',
+  'user_id',
+  'traits',
+  'trait_times',
+  'first_seen_at',
+  'last_seen_at',
+  'created_at',
+  'updated_at',
+  'merged_into',
+  'revision',
+] as const;
+type ProfileRow = Pick<Selectable<Database['profiles']>, (typeof PROFILE_COLUMNS)[number]>;
+
+function toProfile(row: ProfileRow, ops: DialectOps): Profile {
   return {
     id: row.id,
     workspaceId: row.workspace_id,
@@ -130,7 +147,11 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
     async findProfilesByIds(ids) {
       const found: Profile[] = [];
       for (const chunk of chunks([...new Set(ids)])) {
-        const rows = await db.selectFrom('profiles').selectAll().where('id', 'in', chunk).execute();
+        const rows = await db
+          .selectFrom('profiles')
+          .select(PROFILE_COLUMNS)
+          .where('id', 'in', chunk)
+          .execute();
         for (const row of rows) found.push(toProfile(row, ops));
       }
       return found;
@@ -196,12 +217,26 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
       if (changes.merges.length > 0) await lockForMerges();
       const mergedStages = new Map<string, string>();
       for (const chunk of chunks(changes.newProfiles, 200)) {
-        await db.insertInto('profiles').values(chunk.map(profileValues)).execute();
+        await db
+          .insertInto('profiles')
+          .values(
+            chunk.map((profile) => ({
+              ...profileValues(profile),
+              search_text: searchTextOf(profile.traits),
+            })),
+          )
+          .execute();
       }
       for (const chunk of chunks(changes.updatedProfiles, 200)) {
         const written = await db
           .insertInto('profiles')
-          .values(chunk.map((profile) => ({ ...profileValues(profile), revision: profile.revision + 1 })))
+          .values(
+            chunk.map((profile) => ({
+              ...profileValues(profile),
+              search_text: searchTextOf(profile.traits),
+              revision: profile.revision + 1,
+            })),
+          )
           .onConflict((oc) =>
             oc
               .column('id')
@@ -209,6 +244,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
                 user_id: eb.ref('excluded.user_id'),
                 traits: eb.ref('excluded.traits'),
                 trait_times: eb.ref('excluded.trait_times'),
+                search_text: eb.ref('excluded.search_text'),
                 first_seen_at: eb.ref('excluded.first_seen_at'),
                 last_seen_at: eb.ref('excluded.last_seen_at'),
                 updated_at: eb.ref('excluded.updated_at'),
@@ -222,6 +258,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
         if (Number(written.numInsertedOrUpdatedRows ?? 0) < chunk.length)
           throw new StaleBatchError('a profile changed after identity resolution read it');
       }
+      // Their traits did not change, so neither did their search text: only the columns below are written.
       for (const chunk of chunks(changes.seenProfiles, 200)) {
         await db
           .insertInto('profiles')
@@ -342,7 +379,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
     async lockForTraits(profileId) {
       const row = await db
         .selectFrom('profiles')
-        .selectAll()
+        .select(PROFILE_COLUMNS)
         .where('id', '=', profileId)
         .$if(ops.lockRows !== '', (query) => query.forUpdate())
         .executeTakeFirst();
@@ -355,6 +392,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
         .set({
           traits: JSON.stringify(profile.traits),
           trait_times: JSON.stringify(profile.traitTimes),
+          search_text: searchTextOf(profile.traits),
           updated_at: profile.updatedAt,
           revision: profile.revision + 1,
         })
@@ -395,7 +433,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
       const before = decodeCursor(page.cursor, isString);
       let query = db
         .selectFrom('profiles')
-        .selectAll()
+        .select(PROFILE_COLUMNS)
         .where('workspace_id', '=', workspaceId)
         .where('merged_into', 'is', null);
       if (before !== undefined) query = query.where('id', '<', before);
@@ -413,8 +451,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
                 .where('value', '=', needle),
             ),
             eb('id', '=', needle),
-            ops.textContains('traits', needle),
-            ...(isPhoneLike(needle) ? [ops.phoneContains('traits', phoneDigits(needle))] : []),
+            searchTextContains(needle, ops),
           ]),
         );
       }
@@ -435,7 +472,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
       for (let hop = 0; hop < MAX_MERGE_HOPS; hop++) {
         const row = await db
           .selectFrom('profiles')
-          .selectAll()
+          .select(PROFILE_COLUMNS)
           .where('workspace_id', '=', workspaceId)
           .where('id', '=', currentId)
           .executeTakeFirst();
@@ -618,16 +655,4 @@ async function dropOwedHandOffsOnMerge(db: Kysely<Database>, survivor: string): 
       dropped.map((row) => row.id),
     )
     .execute();
-}
-
-/** Phone numbers are written with spaces, dashes, dots and brackets in all sorts of places. */
-const PHONE_PUNCTUATION = /[ ().-]/g;
-
-/** A search that reads as a phone number: six digits or more, with only a leading + and punctuation besides. */
-function isPhoneLike(needle: string): boolean {
-  return /^\+?[\d ().-]+$/.test(needle) && phoneDigits(needle).replace('+', '').length >= 6;
-}
-
-function phoneDigits(needle: string): string {
-  return needle.replace(PHONE_PUNCTUATION, '');
 }

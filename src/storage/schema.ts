@@ -62,6 +62,8 @@ export interface Database {
     merged_by_event: Generated<number | null>;
     merge_seq: Generated<number | null>;
     revision: Generated<number>;
+    /** The profile's trait values, lower-cased, for search: see `searchTextOf`. */
+    search_text: Generated<string>;
   };
   identities: {
     id: Generated<number>;

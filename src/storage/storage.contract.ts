@@ -557,7 +557,7 @@ export function runStorageContract(
       expect(ids.get(survivor.id)).toMatchObject({ kind: 'user', value: 'u-survivor' });
     });
 
-    it('searches profiles by identity value and by trait text, case-insensitively', async () => {
+    it('searches profiles by identity value and by trait value, case-insensitively', async () => {
       const ada = profile(workspaceId, {
         userId: 'ada',
         traits: {
@@ -565,6 +565,8 @@ export function runStorageContract(
           name: '50%_off',
           phone: '+39 333 123-4567',
           surname: 'Müller-Åberg',
+          nickname: 'Ada "the Countess"',
+          home: { folder: 'C:\\Users\\ada', floors: [3] },
         },
       });
       const bob = profile(workspaceId, {
@@ -603,6 +605,22 @@ export function runStorageContract(
       // LIKE wildcards in the query are matched literally.
       const literal = await storage.profiles.list(workspaceId, { limit: 10, query: '%_' });
       expect(literal.items.map((p) => p.id)).toEqual([ada.id]);
+      // Values are found as typed, nested ones too, not as their JSON escapes them.
+      for (const query of ['"the countess"', 'c:\\users\\ada', 'C:\\Users']) {
+        const typed = await storage.profiles.list(workspaceId, { limit: 10, query });
+        expect(
+          typed.items.map((p) => p.id),
+          query,
+        ).toEqual([ada.id]);
+      }
+      // A trait's name, or the JSON around the values, finds no one.
+      for (const query of ['email', 'surname', '"phone"', '\\"the', 'folder', '{"', '":"']) {
+        const none = await storage.profiles.list(workspaceId, { limit: 10, query });
+        expect(
+          none.items.map((p) => p.id),
+          query,
+        ).toEqual([]);
+      }
       // A phone number is found however its spaces, dashes, dots and brackets fall, in the query or the trait.
       for (const [query, found] of [
         ['+393331234567', ada.id],
@@ -620,6 +638,63 @@ export function runStorageContract(
         cursor: all.nextCursor ?? undefined,
       });
       expect(rest.items.map((p) => p.id)).toEqual([ada.id]);
+    });
+
+    it('finds a profile by its trait values as they are now, and a survivor by what a merge brought it', async () => {
+      const ada = profile(workspaceId, { userId: 'ada', traits: { plan: 'Silver', city: 'Bologna' } });
+      const visitor = profile(workspaceId, { traits: { coupon: 'WELCOME10', city: 'Bologna' } });
+      const resolution = {
+        workspaceId,
+        newProfiles: [],
+        updatedProfiles: [],
+        seenProfiles: [],
+        merges: [],
+        newIdentities: [],
+        identityEvents: [],
+        upsertedAccounts: [],
+        accountMembers: [],
+        traitChanges: [],
+      };
+      const found = async (query: string) =>
+        (await storage.profiles.list(workspaceId, { limit: 10, query })).items.map((p) => p.id);
+      await storage.transaction((tx) =>
+        tx.profiles.applyResolution({ ...resolution, newProfiles: [ada, visitor] }),
+      );
+      expect(await found('silver')).toEqual([ada.id]);
+
+      // Identity resolution changes a trait.
+      const goldAda = { ...ada, traits: { plan: 'Gold', city: 'Bologna' } };
+      await storage.transaction((tx) =>
+        tx.profiles.applyResolution({ ...resolution, updatedProfiles: [goldAda] }),
+      );
+      expect(await found('gold')).toEqual([ada.id]);
+      expect(await found('silver')).toEqual([]);
+
+      // A journey's update_traits changes it again.
+      await storage.transaction(async (tx) => {
+        const current = await tx.profiles.lockForTraits(ada.id);
+        if (!current) throw new Error('ada is stored');
+        current.traits.plan = 'Platinum';
+        await tx.profiles.updateTraits(current, []);
+      });
+      expect(await found('platinum')).toEqual([ada.id]);
+      expect(await found('gold')).toEqual([]);
+
+      // The visitor turns out to be Ada: the survivor holds both profiles' traits, as merged.
+      const survivor = await storage.profiles.find(workspaceId, ada.id);
+      if (!survivor) throw new Error('ada is stored');
+      await storage.transaction((tx) =>
+        tx.profiles.applyResolution({
+          ...resolution,
+          updatedProfiles: [
+            { ...survivor, traits: { ...survivor.traits, coupon: 'WELCOME10' } },
+            { ...visitor, mergedInto: ada.id },
+          ],
+          merges: [{ from: visitor.id, into: ada.id, eventId: 1 }],
+        }),
+      );
+      for (const query of ['welcome10', 'PLATINUM', 'bologna'])
+        expect(await found(query), query).toEqual([ada.id]);
     });
   });
 

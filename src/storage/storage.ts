@@ -188,7 +188,11 @@ export interface ProfileStore {
    */
   applyResolution(changes: ResolutionChanges): Promise<{ mergedStages: Map<string, string> }>;
 
-  /** Profiles newest first; `query` matches identity values exactly and traits by substring. */
+  /**
+   * Profiles newest first; `query` matches a profile id or identity value (user or anonymous id)
+   * exactly, or part of a trait value whatever its case (not a trait's name), or a phone number
+   * however it is punctuated.
+   */
   list(workspaceId: string, page: PageRequest & { query?: string | undefined }): Promise<Page<Profile>>;
   /** The profile, following merges to the surviving profile. */
   find(workspaceId: string, id: string): Promise<Profile | undefined>;

@@ -42,7 +42,7 @@ export async function profileRoutes(
         tags: ['profiles'],
         summary: 'List or search profiles, newest first',
         description:
-          '`q` matches a userId or anonymousId exactly, or any trait value by substring (e.g. an e-mail).',
+          '`q` matches a profile id, userId or anonymousId exactly, or part of any trait value (e.g. an e-mail), nested ones too, whatever its case; not trait names. A phone number is found however its spaces, dashes, dots and brackets fall.',
         params: WorkspaceParams,
         querystring: PageQuery.extend({ q: z.string().max(200).optional() }),
         response: { 200: pageOf(ProfileJson), ...errors },

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { NewEvent } from '../../core/event.js';
-import { SQLITE_UNICODE_LOWER } from '../dialect-ops.js';
 import type { AppendInput } from '../group-committer.js';
 import type { AppendResult } from '../storage.js';
 import { MessageIdWindow } from './message-id-window.js';
@@ -26,10 +25,6 @@ export function openSqlite(
   raw.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
   raw.pragma('foreign_keys = ON');
   raw.pragma('cache_size = -65536');
-  // SQLite's own lower() and LIKE fold ASCII letters only: `MÜLLER` would not find `Müller`.
-  raw.function(SQLITE_UNICODE_LOWER, { deterministic: true }, (text: unknown) =>
-    typeof text === 'string' ? text.toLowerCase() : text,
-  );
   return raw;
 }
 

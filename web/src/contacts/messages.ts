@@ -158,7 +158,7 @@ const en = {
 const it: typeof en = {
   title: 'Contatti',
   search: 'Cerca contatti',
-  searchHint: 'Uno user id o anonymous id esatto, o parte di un qualsiasi tratto, come un’e-mail.',
+  searchHint: 'Uno user id o anonymous id esatto, o parte del valore di un qualsiasi tratto, come un’e-mail.',
   searchButton: 'Cerca',
   clear: 'Azzera',
   contact: 'Contatto',
