@@ -6,6 +6,7 @@ import { loadConfig } from '../core/config.js';
 import { openStorage } from '../storage/open-storage.js';
 import { type PipelineBatch, StaleBatchError, type Storage } from '../storage/storage.js';
 import { trackEvent } from '../test-support/events.js';
+import { untilEventsReadable } from '../test-support/readable-events.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../test-support/world.js';
 import { EventPipeline } from './pipeline.js';
 
@@ -58,6 +59,7 @@ describe.each(BACKENDS)('event pipeline on %s', (backend) => {
 
     // No backlog: a partial batch upstream, and the downstream consumer runs in the same round.
     await append(1);
+    await untilEventsReadable(storage);
     expect(await pipeline.runOnce()).toBe(1);
     expect(upstream.at(-1)).toBe(1);
     expect(downstream.at(-1)).toBe(1);

@@ -4,6 +4,7 @@ import { newId } from '../core/ids.js';
 import { type Message, newMessage } from '../core/journey.js';
 import type { Profile } from '../core/profile.js';
 import { trackEvent } from '../test-support/events.js';
+import { untilEventsReadable } from '../test-support/readable-events.js';
 import type { PipelineBatch, PipelineOutcome, PipelineReadOptions, Storage } from './storage.js';
 
 const NOW = Date.UTC(2026, 10, 23, 9, 0, 0);
@@ -199,26 +200,14 @@ export function runStorageContract(
   });
 
   describe('pipeline batches', () => {
-    /**
-     * On PostgreSQL a batch reads events once every older transaction on the server has ended, and
-     * another suite's may be open then: each batch here runs once all that was appended is readable,
-     * as a consumer reading from the start shows.
-     */
+    /** A batch run by hand, once all that was appended is readable (see `untilEventsReadable`). */
     async function runBatch<T>(
       cursor: string,
       limit: number,
       batch: PipelineBatch<T>,
       options?: PipelineReadOptions,
     ): Promise<PipelineOutcome<T>> {
-      const probe = `readable-${newId('probe')}`;
-      const nothing: PipelineBatch<void> = { prepare: async () => async () => undefined };
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const outcome = await storage.runPipelineBatch(probe, 1_000_000, nothing, NOW);
-        if (outcome.status === 'idle' && (await storage.pipelineLag(probe)) === 0) break;
-        if (Date.now() > deadline) throw new Error('appended events were not readable after 30 s');
-        if (outcome.status === 'idle') await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await untilEventsReadable(storage);
       return storage.runPipelineBatch(cursor, limit, batch, NOW, options);
     }
 

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { trackEvent } from '../../test-support/events.js';
 import { createTestSchema } from '../../test-support/postgres.js';
+import { untilEventsReadable } from '../../test-support/readable-events.js';
 import { runAudienceContract } from '../audience.contract.js';
 import { runStorageContract } from '../storage.contract.js';
 import { createPostgresStorage } from './postgres-storage.js';
@@ -47,6 +48,7 @@ describe('PostgreSQL storage', () => {
     try {
       await storage.migrate();
       await storage.events.append({ events: [track('m1')], rejected: [] });
+      await untilEventsReadable(storage);
       let release: () => void = () => undefined;
       const held = new Promise<void>((resolve) => {
         release = resolve;
@@ -177,6 +179,7 @@ describe('PostgreSQL storage', () => {
       // While the older transaction is open, the younger one's event waits rather than being passed over.
       expect(await read()).toEqual([]);
       await slow.query('commit');
+      await untilEventsReadable(storage);
       expect(await read()).toEqual(['slow', 'fast']);
     } finally {
       await slow.end();
