@@ -1,17 +1,14 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { testMigrator } from '../../test-support/migrator.js';
 import { createTestSchema } from '../../test-support/postgres.js';
-import { type DialectName, type MigrationDb, migrationProvider } from './migrations.js';
+import type { DialectName, MigrationDb } from './migrations.js';
 
 /** Timers of a database at 0003 (one per segment and profile) become one per profile, the earliest. */
 async function checkTimersCarriedOver(db: MigrationDb, dialect: DialectName, schema?: string) {
-  const migrator = new Migrator({
-    db,
-    provider: migrationProvider(dialect),
-    ...(schema ? { migrationTableSchema: schema } : {}),
-  });
+  const migrator = testMigrator(db, dialect, schema);
   expect((await migrator.migrateTo('0003-segments')).error).toBeUndefined();
   await db
     .insertInto('segment_timers')

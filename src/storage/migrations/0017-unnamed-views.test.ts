@@ -1,17 +1,14 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { testMigrator } from '../../test-support/migrator.js';
 import { createTestSchema } from '../../test-support/postgres.js';
-import { type DialectName, type MigrationDb, migrationProvider } from './migrations.js';
+import type { DialectName, MigrationDb } from './migrations.js';
 
 /** Events of a database at 0016: unnamed page and screen calls get their view name, nothing else moves. */
 async function checkUnnamedViews(db: MigrationDb, dialect: DialectName, schema?: string) {
-  const migrator = new Migrator({
-    db,
-    provider: migrationProvider(dialect),
-    ...(schema ? { migrationTableSchema: schema } : {}),
-  });
+  const migrator = testMigrator(db, dialect, schema);
   expect((await migrator.migrateTo('0016-score-model-revision')).error).toBeUndefined();
   await db.insertInto('workspaces').values({ id: 'w', name: 'W', created_at: 1 }).execute();
   const event = (messageId: string, type: string, name: string | null) => ({

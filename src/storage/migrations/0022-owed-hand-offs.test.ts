@@ -1,17 +1,14 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { testMigrator } from '../../test-support/migrator.js';
 import { createTestSchema } from '../../test-support/postgres.js';
-import { type DialectName, type MigrationDb, migrationProvider } from './migrations.js';
+import type { DialectName, MigrationDb } from './migrations.js';
 
 /** Hand-offs of a database at 0021 stay as they were; one with no owner can be written after. */
 async function checkOwedHandOffs(db: MigrationDb, dialect: DialectName, schema?: string) {
-  const migrator = new Migrator({
-    db,
-    provider: migrationProvider(dialect),
-    ...(schema ? { migrationTableSchema: schema } : {}),
-  });
+  const migrator = testMigrator(db, dialect, schema);
   expect((await migrator.migrateTo('0021-set-aside-resolution')).error).toBeUndefined();
   const handOff = {
     id: 'hof_1',

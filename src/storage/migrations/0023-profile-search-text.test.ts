@@ -1,10 +1,11 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { testMigrator } from '../../test-support/migrator.js';
 import { createTestSchema } from '../../test-support/postgres.js';
 import { chunks } from '../chunks.js';
-import { type DialectName, type MigrationDb, migrationProvider } from './migrations.js';
+import type { DialectName, MigrationDb } from './migrations.js';
 
 /** More than two of the migration's batches, so rows past the first batch are filled in too. */
 const PROFILES = 1_201;
@@ -16,11 +17,7 @@ const traitsOf = (i: number) =>
 
 /** Profiles stored before 0023 get the search text of their trait values; later ones start empty. */
 async function checkBackfill(db: MigrationDb, dialect: DialectName, schema?: string) {
-  const migrator = new Migrator({
-    db,
-    provider: migrationProvider(dialect),
-    ...(schema ? { migrationTableSchema: schema } : {}),
-  });
+  const migrator = testMigrator(db, dialect, schema);
   expect((await migrator.migrateTo('0022-owed-hand-offs')).error).toBeUndefined();
   const rows = Array.from({ length: PROFILES }, (_, i) => ({
     id: `prf_${String(i).padStart(5, '0')}`,
