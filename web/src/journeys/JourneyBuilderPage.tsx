@@ -37,6 +37,7 @@ import {
   STEP_TYPES,
   type StepBody,
   type StepType,
+  splitArmName,
 } from './graph.js';
 import { type MessageCounts, NODE_TYPES, OverlayContext, type StepCounts } from './nodes.js';
 import { EntryPanel, StepPanel } from './panels.js';
@@ -217,7 +218,7 @@ function Builder(props: { journey: JourneyJson }) {
         notConnected: t('builder.notConnected'),
         noStart: t('builder.noStart'),
         noConditions: t('builder.noConditions'),
-        port: (port) => portTitle(port, t),
+        port: (port, step) => portTitle(port, t, step),
         missing: (setting) => t(`builder.missing.${setting}`),
       }),
     [nodes, edges, t],
@@ -333,19 +334,22 @@ function Builder(props: { journey: JourneyJson }) {
     setNodes((current) =>
       current.map((node) => (node.type === 'entry' ? { ...node, data: { settings } } : node)),
     );
-  /** Takes away a branch's arm with its connection; the arms after it, and theirs, move up one. */
+  /** Takes away a branch's or a split's arm with its connection; the arms after it, and theirs, move up one. */
   const removeArm = (id: string, index: number) => {
+    const node = nodes.find((candidate) => candidate.id === id);
+    if (node?.type !== 'step') return;
+    const list = node.data.step.type === 'split' ? 'arms' : 'branches';
     setNodes((current) =>
       current.map((node) => {
         if (node.id !== id || node.type !== 'step') return node;
-        const branches = (node.data.step.branches as unknown[] | undefined) ?? [];
+        const arms = (node.data.step[list] as unknown[] | undefined) ?? [];
         return {
           ...node,
-          data: { step: { ...node.data.step, branches: branches.filter((_, i) => i !== index) } },
+          data: { step: { ...node.data.step, [list]: arms.filter((_, i) => i !== index) } },
         };
       }),
     );
-    setEdges((current) => edgesWithoutArm(current, id, index));
+    setEdges((current) => edgesWithoutArm(current, id, index, list));
   };
   const deleteStep = (id: string) => {
     setNodes((current) => current.filter((node) => node.id !== id));
@@ -520,6 +524,7 @@ function Builder(props: { journey: JourneyJson }) {
               />
               <Connections
                 source={selectedNode.id}
+                step={selectedNode.data.step}
                 ports={portsOf(selectedNode.data.step)}
                 nodes={nodes}
                 edges={edges}
@@ -584,6 +589,8 @@ function sourceOf(nodes: readonly JourneyNode[], edges: readonly Edge[]): string
  */
 function Connections(props: {
   source: string;
+  /** The step whose exits these are (none: the entry), to name a split's exits by their arms. */
+  step?: StepBody;
   ports: string[];
   nodes: JourneyNode[];
   edges: Edge[];
@@ -603,7 +610,7 @@ function Connections(props: {
         const id = `connect-${props.source}-${port}`;
         return (
           <div className="field" key={port}>
-            <label htmlFor={id}>{portTitle(port, t)}</label>
+            <label htmlFor={id}>{portTitle(port, t, props.step)}</label>
             <select
               id={id}
               value={current?.target ?? ''}
@@ -642,13 +649,13 @@ function Connections(props: {
   );
 }
 
-function portTitle(port: string, t: (key: string) => string): string {
+function portTitle(port: string, t: (key: string) => string, step?: StepBody): string {
   if (port === START_PORT) return t('builder.ports.first');
   if (port === 'next') return t('builder.ports.next');
   if (port === 'timeoutNext') return t('builder.ports.timeout');
   if (port === 'otherwise') return t('builder.ports.otherwise');
   const [list, index] = port.split('.');
   return list === 'arms'
-    ? `${t('builder.ports.arm')} ${Number(index) + 1}`
+    ? `${t('builder.ports.arm')} ${(step && splitArmName(step, port)) ?? Number(index) + 1}`
     : `${t('builder.ports.yes')} ${Number(index) + 1}`;
 }

@@ -174,6 +174,16 @@ export const en = {
     problems_other: '{{count}} problems to fix before publishing',
     removeArm: 'Remove yes {{arm}} and its connection',
     removeArmShort: 'remove',
+    split: {
+      holdout: 'holdout',
+      arms: 'Arms (name and weight)',
+      name: 'Name of arm {{arm}}',
+      weight: 'Weight of arm {{arm}}',
+      remove: 'Remove arm {{arm}} and its connection',
+      add: '+ arm',
+      holdoutHint:
+        'Contacts held out leave the journey here and get nothing from it, to compare the arms with doing nothing. Empty: no holdout.',
+    },
     noConditions: 'has no condition: add one, or remove it',
     notConnected: 'connects to nothing: drag from its handle to the next step',
     noStart: 'connect the entry to the first step',
@@ -231,7 +241,6 @@ export const en = {
       conditionPath: 'Trait',
       conditionValue: 'Equals',
       holdout: 'Holdout weight (optional)',
-      arms: 'Arms (name=weight, one per line)',
     },
     json: {
       notJson: 'Not JSON yet: check the quotes, commas and braces',

@@ -176,6 +176,16 @@ export const it: Catalogue = {
     problems_other: '{{count}} problemi da correggere prima di pubblicare',
     removeArm: 'Togli sì {{arm}} e il suo collegamento',
     removeArmShort: 'togli',
+    split: {
+      holdout: 'controllo',
+      arms: 'Varianti (nome e peso)',
+      name: 'Nome della variante {{arm}}',
+      weight: 'Peso della variante {{arm}}',
+      remove: 'Togli la variante {{arm}} e il suo collegamento',
+      add: '+ variante',
+      holdoutHint:
+        'I contatti del gruppo di controllo escono qui dal percorso e non ne ricevono nulla, per confrontare le varianti con il non fare nulla. Vuoto: nessun gruppo di controllo.',
+    },
     noConditions: 'non ha condizioni: aggiungine una, o toglilo',
     notConnected: 'non è collegato: trascina dalla sua maniglia al passo successivo',
     noStart: 'collega l’ingresso al primo passo',
@@ -233,7 +243,6 @@ export const it: Catalogue = {
       conditionPath: 'Attributo',
       conditionValue: 'Uguale a',
       holdout: 'Peso del gruppo di controllo (facoltativo)',
-      arms: 'Varianti (nome=peso, una per riga)',
     },
     json: {
       notJson: 'Non è ancora JSON: controlla virgolette, virgole e parentesi',
