@@ -121,6 +121,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0020-segment-backfill-failure',
           '0021-set-aside-resolution',
           '0022-owed-hand-offs',
+          '0023-split-entries',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

@@ -29,7 +29,9 @@ export type Effect =
   | { type: 'send_email'; step: Extract<Step, { type: 'send_email' }>; visit: number }
   | { type: 'send_sms'; step: Extract<Step, { type: 'send_sms' }>; visit: number }
   | { type: 'webhook'; step: Extract<Step, { type: 'webhook' }>; visit: number }
-  | { type: 'update_traits'; set: Record<string, unknown> };
+  | { type: 'update_traits'; set: Record<string, unknown> }
+  /** The instance took this arm of a split (`arm` null: held out), which is judged on the journey's goal. */
+  | { type: 'split'; stepId: string; arm: string | null };
 
 export interface ExecutionContext {
   now: number;
@@ -170,6 +172,7 @@ class Run {
       }
       case 'split': {
         const arm = chooseArm(step, `${this.#context.journeyId}:${step.id}:${this.#context.profileId}`);
+        this.effects.push({ type: 'split', stepId: step.id, arm: arm?.name ?? null });
         if (arm === undefined) {
           this.#end('exited', 'holdout', 'exited');
           return undefined;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chooseArm } from '../journeys/executor.js';
 import {
   type ApiError,
   apiClient,
@@ -375,6 +376,68 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
       const instances = await api<{ items: InstanceJson[] }>('GET', `/profiles/${later.id}/journeys`);
       expect(instances.body.items).toEqual([]);
       expect((await settledMessages({ journeyId }, 1))[0]?.profileId).toBe(before.id);
+    });
+  });
+
+  describe('split results', () => {
+    it("reports each arm and the holdout on the journey's goal, counting those who left the journey", async () => {
+      const split = {
+        id: 'split',
+        type: 'split' as const,
+        arms: [
+          { name: 'a', weight: 1, next: 'done' },
+          { name: 'b', weight: 1, next: 'done' },
+        ],
+        holdout: { weight: 1 },
+      };
+      const goal = unique('Bought');
+      const journeyId = await publish({
+        name: unique('journey'),
+        entry: { trigger: { type: 'manual' } },
+        goal: { event: goal },
+        start: 'split',
+        steps: [split, { id: 'done', type: 'exit' }],
+      });
+      const profiles = await Promise.all(Array.from({ length: 9 }, () => newProfile()));
+      for (const profile of profiles)
+        expect((await enrol(journeyId, { profileId: profile.id })).status).toBe(201);
+      const buyers = profiles.slice(0, 4);
+      await ingest(buyers.map((buyer) => ({ type: 'track', userId: buyer.userId, event: goal })));
+      await caughtUp();
+
+      const groupOf = (profile: Profile) =>
+        chooseArm(split, `${journeyId}:split:${profile.id}`)?.name ?? null;
+      const expected = (arm: string | null) => {
+        const entered = profiles.filter((profile) => groupOf(profile) === arm).length;
+        const converted = buyers.filter((profile) => groupOf(profile) === arm).length;
+        return {
+          arm,
+          isControl: arm === null,
+          entered,
+          converted,
+          pending: 0,
+          decided: entered,
+          decidedConverted: converted,
+          rate: entered === 0 ? null : converted / entered,
+        };
+      };
+      // Everyone left at once (the arms lead to the exit): the goal is met after the journey.
+      const { splits, completed, exited } = await report(journeyId);
+      expect(completed + exited).toBe(9);
+      expect(splits).toEqual([
+        {
+          stepId: 'split',
+          hasGoal: true,
+          groups: [
+            expect.objectContaining(expected('a')),
+            expect.objectContaining(expected('b')),
+            expect.objectContaining({ ...expected(null), comparison: null }),
+          ],
+        },
+      ]);
+      // Nine contacts are far too few to say anything: no p-value.
+      for (const group of splits[0]?.groups.slice(0, 2) ?? [])
+        expect(group.comparison).toMatchObject({ pValue: null, verdict: 'too_few' });
     });
   });
 });

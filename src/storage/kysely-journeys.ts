@@ -3,10 +3,10 @@ import type { EmailTemplate, Journey, JourneyInstance, JourneyVersion } from '..
 import type { JourneyDefinition, JourneyStatus } from '../core/journey-definition.js';
 import { WorkspaceSettings } from '../core/workspace-settings.js';
 import type { DialectOps } from './dialect-ops.js';
+import { type InstanceRow, toInstance } from './journey-instance-rows.js';
+import { createSplitEntryStore } from './kysely-split-entries.js';
 import type { Database } from './schema.js';
 import type { JourneyReport, JourneyStore, SettingsStore, TemplateStore } from './storage.js';
-
-type InstanceRow = Selectable<Database['journey_instances']>;
 
 function toJourney(row: Selectable<Database['journeys']>, ops: DialectOps): Journey {
   return {
@@ -31,24 +31,6 @@ function toVersion(row: Selectable<Database['journey_versions']>, ops: DialectOp
     definition: stored.definition,
     templates: stored.templates,
     publishedAt: Number(row.published_at),
-  };
-}
-
-export function toInstance(row: InstanceRow, ops: DialectOps): JourneyInstance {
-  return {
-    id: row.id,
-    workspaceId: row.workspace_id,
-    journeyId: row.journey_id,
-    version: row.version,
-    profileId: row.profile_id,
-    status: row.status as JourneyInstance['status'],
-    stepId: row.step_id,
-    entryEvent: ops.readJson(row.entry_event),
-    state: ops.readJson(row.state),
-    enteredAt: Number(row.entered_at),
-    updatedAt: Number(row.updated_at),
-    endedAt: row.ended_at === null ? null : Number(row.ended_at),
-    endReason: row.end_reason,
   };
 }
 
@@ -338,6 +320,7 @@ export function createJourneyStore(db: Kysely<Database>, ops: DialectOps): Journ
     async report(journeyId) {
       return buildReport(db, journeyId);
     },
+    ...createSplitEntryStore(db, ops),
   };
 }
 

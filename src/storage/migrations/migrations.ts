@@ -21,6 +21,7 @@ import { setAsideTimers } from './0019-set-aside-timers.js';
 import { segmentBackfillFailure } from './0020-segment-backfill-failure.js';
 import { setAsideResolution } from './0021-set-aside-resolution.js';
 import { owedHandOffs } from './0022-owed-hand-offs.js';
+import { splitEntries } from './0023-split-entries.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -50,6 +51,7 @@ const ALL: Record<string, DialectMigration> = {
   '0020-segment-backfill-failure': segmentBackfillFailure,
   '0021-set-aside-resolution': setAsideResolution,
   '0022-owed-hand-offs': owedHandOffs,
+  '0023-split-entries': splitEntries,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
