@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basicAuth } from '../../src/test-support/world.js';
 import { type ConsoleWorld, startConsoleWorld } from './harness.js';
 
 interface Draft {
@@ -364,5 +365,61 @@ describe('journey branches on audience and engagement (Chromium)', () => {
       ],
       holdout: { weight: 0.25 },
     });
+  }, 120_000);
+
+  it("shows a published split's arms and holdout judged on the goal, on its box and beside it", async () => {
+    const arms = ['a', 'b'].map((name) => ({ name, weight: 1, next: 'end' }));
+    const created = await consoleWorld.api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: 'Coupon test',
+        entry: { trigger: { type: 'event', event: 'Tried' } },
+        goal: { event: 'Bought' },
+        start: 'split',
+        steps: [
+          { id: 'split', type: 'split', arms, holdout: { weight: 1 } },
+          { id: 'end', type: 'exit' },
+        ],
+      },
+    });
+    expect((await consoleWorld.api('POST', `/journeys/${created.body.id}/publish`)).status).toBe(200);
+    const users = Array.from({ length: 12 }, (_, i) => `coupon-${i}`);
+    const { world } = consoleWorld;
+    const sent = await fetch(`${world.url}/v1/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basicAuth(world.writeKey) },
+      body: JSON.stringify({
+        batch: [
+          ...users.map((userId) => ({ type: 'track', userId, event: 'Tried' })),
+          // Everyone has left the journey at once: the goal counts all the same, the holdout's too.
+          ...users.slice(0, 6).map((userId) => ({ type: 'track', userId, event: 'Bought' })),
+        ],
+      }),
+    });
+    expect(sent.status).toBe(200);
+    await expect
+      .poll(async () => {
+        const report = await consoleWorld.api<{ splits: Array<{ groups: Array<{ converted: number }> }> }>(
+          'GET',
+          `/journeys/${created.body.id}/report`,
+        );
+        return report.body.splits[0]?.groups.reduce((sum, group) => sum + group.converted, 0);
+      })
+      .toBe(6);
+
+    await page.goto(`${world.url}/journeys/${created.body.id}`);
+    await page.getByTestId('node-split').click();
+    const results = page.getByTestId('split-results');
+    await results.waitFor();
+    expect(await page.getByTestId('split-line-split').textContent()).toMatch(
+      /^a \d+(\.\d)?% · b \d+(\.\d)?% · holdout \d+(\.\d)?%$/,
+    );
+    expect(await page.getByTestId('split-group-holdout').textContent()).toMatch(
+      /^holdout \(control\)\d+ contacts/,
+    );
+    // Twelve contacts say nothing yet: no p-value, and why.
+    const a = await page.getByTestId('split-group-a').textContent();
+    expect(a).toMatch(/Against the control \(holdout\):( [+−±][\d.]+ points —)? too few outcomes to judge/);
+    expect(a).not.toContain('p =');
+    await consoleWorld.shot('journey-split-results');
   }, 120_000);
 });

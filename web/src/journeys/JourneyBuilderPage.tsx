@@ -42,6 +42,7 @@ import {
 import { type MessageCounts, NODE_TYPES, OverlayContext, type StepCounts } from './nodes.js';
 import { EntryPanel, StepPanel } from './panels.js';
 import { placeNewStep, type Rect, settleGrownSteps } from './placement.js';
+import { type SplitResult, SplitResults } from './SplitResults.js';
 
 interface JourneyJson {
   id: string;
@@ -54,6 +55,7 @@ interface JourneyJson {
 interface Report {
   steps: Record<string, StepCounts>;
   messages: Record<string, MessageCounts>;
+  splits: SplitResult[];
 }
 
 const DRAG_TYPE = 'application/x-mops-step';
@@ -312,11 +314,13 @@ function Builder(props: { journey: JourneyJson }) {
       unfinished,
       counts: report.data?.steps,
       messages: report.data?.messages,
+      splits: report.data?.splits,
       emailTemplates,
     };
   }, [compiled.problems, isListingProblems, serverError, report.data, emailTemplates]);
 
   const selectedNode = nodes.find((node) => node.id === selected);
+  const selectedSplit = report.data?.splits.find((split) => split.stepId === selected);
   const fieldErrors = useMemo(() => {
     const errors = new Map<string, string>();
     if (!serverError || serverError.nodeId !== selected) return errors;
@@ -512,6 +516,7 @@ function Builder(props: { journey: JourneyJson }) {
               <p className="hint">
                 {t('builder.stepId')}: <code>{selectedNode.id}</code>
               </p>
+              {selectedSplit && <SplitResults result={selectedSplit} />}
               <StepPanel
                 key={selectedNode.id}
                 step={selectedNode.data.step}

@@ -14,6 +14,7 @@ import {
   type StepNode,
   splitArmName,
 } from './graph.js';
+import { type SplitResult, useSplitLine } from './SplitResults.js';
 
 /** The width one exit's label takes (`otherwise`, `yes 10`), and a step's narrowest (styles.css). */
 const PORT_LABEL_REM = 3.5;
@@ -42,6 +43,8 @@ export interface CanvasOverlay {
   unfinished?: Map<string, string[]>;
   counts: Record<string, StepCounts> | undefined;
   messages?: Record<string, MessageCounts> | undefined;
+  /** Each split's arms judged on the goal (the journey report's `splits`). */
+  splits?: SplitResult[] | undefined;
   /** The template each e-mail step sends, by step id: a branch on an e-mail names it by its template. */
   emailTemplates?: ReadonlyMap<string, string>;
 }
@@ -209,8 +212,10 @@ export function EntryNodeView(props: NodeProps<EntryNode>) {
 export function StepNodeView(props: NodeProps<StepNode>) {
   const { t } = useTranslation();
   const format = useFormat();
-  const { counts, messages } = useContext(OverlayContext);
+  const { counts, messages, splits } = useContext(OverlayContext);
+  const splitLine = useSplitLine();
   const step = props.data.step;
+  const split = step.type === 'split' ? splits?.find((result) => result.stepId === step.id) : undefined;
   const ports = portsOf(step);
   const stepCounts = counts?.[step.id];
   const templateNames = useTemplateNames();
@@ -238,6 +243,11 @@ export function StepNodeView(props: NodeProps<StepNode>) {
             entered: format.number(stepCounts?.entered ?? 0),
             waiting: format.number(stepCounts?.waiting ?? 0),
           })}
+        </div>
+      )}
+      {split?.groups.some((group) => group.entered > 0) && (
+        <div className="node-counts" data-testid={`split-line-${step.id}`}>
+          {splitLine(split)}
         </div>
       )}
       {messages?.[step.id] && (
