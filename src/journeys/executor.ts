@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { durationMs } from '../core/duration.js';
-import type { InstanceStatus, JourneyInstance } from '../core/journey.js';
+import { HELD_OUT, type InstanceStatus, type JourneyInstance } from '../core/journey.js';
 import type { JourneyDefinition, Step } from '../core/journey-definition.js';
 import { nextLocalTime } from '../core/local-time.js';
 import type { TransitionKind } from '../storage/storage.js';
@@ -174,7 +174,7 @@ class Run {
         const arm = chooseArm(step, `${this.#context.journeyId}:${step.id}:${this.#context.profileId}`);
         this.effects.push({ type: 'split', stepId: step.id, arm: arm?.name ?? null });
         if (arm === undefined) {
-          this.#end('exited', 'holdout', 'exited');
+          this.#end('exited', HELD_OUT, 'exited');
           return undefined;
         }
         this.instance.state.arms = { ...(this.instance.state.arms ?? {}), [step.id]: arm.name };

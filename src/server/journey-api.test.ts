@@ -386,7 +386,7 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
         type: 'split' as const,
         arms: [
           { name: 'a', weight: 1, next: 'done' },
-          { name: 'b', weight: 1, next: 'done' },
+          { name: 'b', weight: 1, next: 'linger' },
         ],
         holdout: { weight: 1 },
       };
@@ -396,17 +396,24 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
         entry: { trigger: { type: 'manual' } },
         goal: { event: goal },
         start: 'split',
-        steps: [split, { id: 'done', type: 'exit' }],
+        steps: [
+          split,
+          { id: 'linger', type: 'wait', duration: '1d', next: 'done' },
+          { id: 'done', type: 'exit' },
+        ],
       });
-      const profiles = await Promise.all(Array.from({ length: 9 }, () => newProfile()));
-      for (const profile of profiles)
-        expect((await enrol(journeyId, { profileId: profile.id })).status).toBe(201);
-      const buyers = profiles.slice(0, 4);
-      await ingest(buyers.map((buyer) => ({ type: 'track', userId: buyer.userId, event: goal })));
-      await caughtUp();
-
       const groupOf = (profile: Profile) =>
         chooseArm(split, `${journeyId}:split:${profile.id}`)?.name ?? null;
+      // Two contacts in each group at least (the arm is a hash of the profile id), and one buyer of each.
+      const profiles: Profile[] = [];
+      const inGroup = (arm: string | null) => profiles.filter((profile) => groupOf(profile) === arm);
+      while ([inGroup('a'), inGroup('b'), inGroup(null)].some((group) => group.length < 2))
+        profiles.push(await newProfile());
+      for (const profile of profiles)
+        expect((await enrol(journeyId, { profileId: profile.id })).status).toBe(201);
+      const buyers = ['a', 'b', null].flatMap((arm) => inGroup(arm).slice(0, 1));
+      await ingest(buyers.map((buyer) => ({ type: 'track', userId: buyer.userId, event: goal })));
+      await caughtUp();
       const expected = (arm: string | null) => {
         const entered = profiles.filter((profile) => groupOf(profile) === arm).length;
         const converted = buyers.filter((profile) => groupOf(profile) === arm).length;
@@ -421,9 +428,10 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
           rate: entered === 0 ? null : converted / entered,
         };
       };
-      // Everyone left at once (the arms lead to the exit): the goal is met after the journey.
-      const { splits, completed, exited } = await report(journeyId);
-      expect(completed + exited).toBe(9);
+      // Arm a and the holdout left at once: their goal is met after their journey; b's still in it converts.
+      const { splits, heldOut, converted } = await report(journeyId);
+      expect(heldOut).toBe(profiles.filter((profile) => groupOf(profile) === null).length);
+      expect(converted).toBe(1);
       expect(splits).toEqual([
         {
           stepId: 'split',
@@ -435,9 +443,17 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
           ],
         },
       ]);
-      // Nine contacts are far too few to say anything: no p-value.
+      // So few contacts say nothing yet: no p-value.
       for (const group of splits[0]?.groups.slice(0, 2) ?? [])
         expect(group.comparison).toMatchObject({ pValue: null, verdict: 'too_few' });
+      // The journey's own conversion is of those it worked on: the held out are no part of it.
+      const dashboard = await api<{ items: Array<{ id: string; conversionRate: number | null }> }>(
+        'GET',
+        '/dashboard/journeys',
+      );
+      expect(dashboard.body.items.find((item) => item.id === journeyId)?.conversionRate).toBe(
+        1 / (profiles.length - heldOut),
+      );
     });
   });
 });

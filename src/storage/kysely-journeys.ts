@@ -1,5 +1,11 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { EmailTemplate, Journey, JourneyInstance, JourneyVersion } from '../core/journey.js';
+import {
+  type EmailTemplate,
+  HELD_OUT,
+  type Journey,
+  type JourneyInstance,
+  type JourneyVersion,
+} from '../core/journey.js';
 import type { JourneyDefinition, JourneyStatus } from '../core/journey-definition.js';
 import { WorkspaceSettings } from '../core/workspace-settings.js';
 import type { DialectOps } from './dialect-ops.js';
@@ -362,6 +368,13 @@ async function buildReport(db: Kysely<Database>, journeyId: string): Promise<Jou
     .where('journey_id', '=', journeyId)
     .groupBy('status')
     .execute();
+  const heldOut = await db
+    .selectFrom('journey_instances')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('journey_id', '=', journeyId)
+    .where('status', '=', 'exited')
+    .where('end_reason', '=', HELD_OUT)
+    .executeTakeFirstOrThrow();
   const messages = await db
     .selectFrom('messages')
     .select((eb) => [
@@ -384,6 +397,7 @@ async function buildReport(db: Kysely<Database>, journeyId: string): Promise<Jou
     completed: 0,
     exited: 0,
     converted: 0,
+    heldOut: Number(heldOut.n),
     steps: {},
     messages: {},
   };

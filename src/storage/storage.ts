@@ -332,6 +332,11 @@ export interface JourneyReport {
   completed: number;
   exited: number;
   converted: number;
+  /**
+   * Of the exited, those a split held out: kept from the journey on purpose, they are no part of its
+   * conversion (the split's results compare them with its arms).
+   */
+  heldOut: number;
   steps: Record<
     string,
     { entered: number; completed: number; waiting: number; exited: number; converted: number }

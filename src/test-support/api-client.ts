@@ -43,6 +43,8 @@ export interface Report {
   active: number;
   completed: number;
   exited: number;
+  converted: number;
+  heldOut: number;
   steps: Record<string, Counts>;
   messages: Record<string, Record<string, number>>;
   splits: Array<{

@@ -139,6 +139,9 @@ const ReportJson = z
     completed: z.number(),
     exited: z.number(),
     converted: z.number(),
+    heldOut: z
+      .number()
+      .describe('of the exited, those a split held out (no part of the journey’s conversion)'),
     steps: z.record(z.string(), StepCounts),
     messages: z.record(z.string(), MessageCounts),
     splits: z

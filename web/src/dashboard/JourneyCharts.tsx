@@ -45,7 +45,10 @@ export function JourneyCharts() {
   }
   return (
     <>
-      <p className="hint">{t('dashboard.journeys.allTime')}</p>
+      <p className="hint">
+        {t('dashboard.journeys.allTime')}
+        {journeys.data.some((journey) => journey.heldOut > 0) && ` ${t('dashboard.journeys.heldOut')}`}
+      </p>
       <div className="dash-grid">
         <ConversionChart journeys={journeys.data} />
         <FunnelChart journeys={journeys.data} />

@@ -58,6 +58,8 @@ const en = {
   },
   journeys: {
     allTime: 'Since each journey started, whatever the time range.',
+    heldOut:
+      'Contacts an A/B split held out are not counted in a journey’s conversion: the split’s results, in the journey, compare them with its arms.',
     empty: 'No journeys yet. Create one, publish it, and its funnel shows here.',
     createJourney: 'Go to journeys',
     conversionTitle: 'Conversion per journey',
@@ -195,6 +197,8 @@ const it: typeof en = {
   },
   journeys: {
     allTime: 'Dall’avvio di ciascun percorso, indipendentemente dal periodo scelto.',
+    heldOut:
+      'I contatti che un test A/B ha messo nel gruppo di controllo non contano nella conversione di un percorso: i risultati del test, nel percorso, li confrontano con le varianti.',
     empty: 'Ancora nessun percorso. Creane uno e pubblicalo: qui ne vedrai il funnel.',
     createJourney: 'Vai ai percorsi',
     conversionTitle: 'Conversione per percorso',
