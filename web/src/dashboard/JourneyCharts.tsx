@@ -134,8 +134,9 @@ function FunnelChart(props: { journeys: JourneyStats[] }) {
     props.journeys.find((item) => item.entered > 0) ??
     props.journeys[0];
   if (!journey) return null;
+  // A step's kind by the name the journey builder gives it.
   const stepName = (step: { id: string; type: string | null }) =>
-    `${step.id} (${t(`dashboard.journeys.stepTypes.${step.type ?? 'earlier'}`)})`;
+    `${step.id} (${t(step.type ? `builder.steps.${step.type}` : 'dashboard.journeys.earlierStep')})`;
   const rows = funnelRows(journey.steps).map((step) => ({ ...step, name: stepName(step) }));
   const first = rows[0];
   const last = rows.at(-1);
