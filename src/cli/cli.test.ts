@@ -122,6 +122,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0021-set-aside-resolution',
           '0022-owed-hand-offs',
           '0023-profile-search-text',
+          '0024-split-entries',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

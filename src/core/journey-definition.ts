@@ -167,7 +167,20 @@ export const Step = z.discriminatedUnion('type', [
     arms: z
       .array(z.strictObject({ name: Identifier, weight: SplitWeight, next: Next }))
       .min(1)
-      .max(10),
+      .max(10)
+      .superRefine((arms, ctx) => {
+        // Results are told by arm name: two arms of one name would be counted as one.
+        const seen = new Set<string>();
+        for (const [index, arm] of arms.entries()) {
+          if (seen.has(arm.name))
+            ctx.addIssue({
+              code: 'custom',
+              message: `arm name ${arm.name} is used twice`,
+              path: [index, 'name'],
+            });
+          seen.add(arm.name);
+        }
+      }),
     /** A control group that leaves the journey here, for measuring the journey against doing nothing. */
     holdout: z.strictObject({ weight: SplitWeight }).optional(),
   }),

@@ -27,6 +27,9 @@ export interface JourneyVersion {
 export const INSTANCE_STATUSES = ['active', 'completed', 'exited', 'converted'] as const;
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 
+/** The end reason of an instance a split held out: it exits at the split, and is sent nothing. */
+export const HELD_OUT = 'holdout';
+
 /** The event that started an instance: conditions and templates can refer to it as `entry_event`. */
 export interface EntryEvent {
   name: string | null;

@@ -32,15 +32,10 @@ import type {
   StorageTx,
   TraitChange,
 } from '../storage/storage.js';
-import {
-  type Audience,
-  type ConditionScope,
-  compare,
-  matchesAll,
-  NO_AUDIENCE,
-  readPath,
-} from './conditions.js';
+import { type Audience, type ConditionScope, compare, matchesAll, NO_AUDIENCE } from './conditions.js';
+import { happenedSinceEntry, matchesEntry, scopeOf } from './event-scope.js';
 import { advance, type Effect, type Trigger } from './executor.js';
+import { goalWatchUntil, meetsGoal, SplitGoalWatch } from './goals.js';
 import { renderTraitValues } from './trait-updates.js';
 
 export const JOURNEYS_CURSOR = 'journeys';
@@ -265,6 +260,9 @@ export class JourneyEngine {
     }
     for (const [profileId, instances] of active)
       active.set(profileId, await this.#oneInstancePerJourney(tx, instances, now, work));
+    const earliest = Math.min(...events.map((event) => event.timestamp));
+    const watch = new SplitGoalWatch(await tx.journeys.listGoalWatchedInstances(workspaceId, ids, earliest));
+    const versionOf = (instance: JourneyInstance) => this.#version(tx, instance.journeyId, instance.version);
     const identifies = events.filter((event) => event.type === 'identify').map((event) => event.id);
     const changes = identifies.length > 0 ? await tx.profiles.listTraitChanges(identifies) : [];
 
@@ -275,6 +273,7 @@ export class JourneyEngine {
       const profile = profileId === undefined ? undefined : profiles.get(profileId);
       if (!profile) continue;
       const current = active.get(profile.id) ?? [];
+      await watch.hear(tx, { profile, event, versionOf });
       const moved = await this.#handleWaitsAndGoals(tx, {
         profile,
         event,
@@ -296,6 +295,8 @@ export class JourneyEngine {
         if (instance?.status === 'active')
           active.set(profile.id, [...(active.get(profile.id) ?? []), instance]);
       }
+      // Those that took a split just now hear the events after this one for their goal.
+      for (const instance of work.takeSplitEntrants()) watch.add(instance);
     }
   }
 
@@ -350,15 +351,8 @@ export class JourneyEngine {
       const step = definition.steps.find((s) => s.id === candidate.stepId);
       const scope = scopeOf(profile, event, candidate);
       let trigger: Trigger | undefined;
-      const goal = definition.goal;
       if (!happenedSinceEntry(event, candidate)) continue;
-      if (
-        goal &&
-        event.name === goal.event &&
-        matchesAll(goal.conditions, scope) &&
-        matchesEntry(event, candidate, goal.matchEntryProperty) &&
-        (!goal.within || event.timestamp - candidate.entryEvent.timestamp <= durationMs(goal.within))
-      ) {
+      if (meetsGoal(definition, event, candidate, profile)) {
         trigger = { type: 'goal' };
       } else if (
         step?.type === 'wait_for_event' &&
@@ -592,6 +586,17 @@ export class JourneyEngine {
         case 'update_traits':
           await this.#updateTraits(tx, profile, instance, effect.set, now);
           break;
+        case 'split':
+          await tx.journeys.recordSplitEntry({
+            workspaceId: instance.workspaceId,
+            journeyId: instance.journeyId,
+            instanceId: instance.id,
+            stepId: effect.stepId,
+            arm: effect.arm,
+            watchUntil: goalWatchUntil(version.definition, instance.entryEvent.timestamp),
+          });
+          work.splitEntrant(instance);
+          break;
       }
     }
     work.transitions.push(...transitions);
@@ -683,9 +688,21 @@ export class WorkLog {
   readonly messages: Message[] = [];
   readonly transitions: JourneyTransition[] = [];
   earliestTimer: number | undefined;
+  #splitEntrants: JourneyInstance[] = [];
 
   message(message: Message): void {
     this.messages.push(message);
+  }
+
+  /** An instance that took a split in this transaction, to be watched for its goal from now on. */
+  splitEntrant(instance: JourneyInstance): void {
+    this.#splitEntrants.push(instance);
+  }
+
+  takeSplitEntrants(): JourneyInstance[] {
+    const taken = this.#splitEntrants;
+    this.#splitEntrants = [];
+    return taken;
   }
 
   timer(dueAt: number): void {
@@ -697,13 +714,6 @@ export class WorkLog {
     await tx.messages.insertMany(this.messages);
     await tx.journeys.addTransitions(this.transitions);
   }
-}
-
-/** The event carries the same value at `path` as the event that entered the instance (e.g. the same cart). */
-function matchesEntry(event: StoredEvent, instance: JourneyInstance, path: string | undefined): boolean {
-  return (
-    path === undefined || compare(readPath(event.payload, path), 'eq', readPath(instance.entryEvent, path))
-  );
 }
 
 function isEntryEvent(
@@ -749,35 +759,6 @@ function toEntryEvent(event: StoredEvent): EntryEvent {
     timestamp: event.timestamp,
     properties:
       properties !== null && typeof properties === 'object' ? (properties as Record<string, unknown>) : {},
-  };
-}
-
-/** Clients' clocks differ a little even after skew correction; this much earlier still counts. */
-const CLOCK_TOLERANCE_MS = 60_000;
-
-/** Waits and goals only hear events that happened after the instance entered (an old event, backfilled, does not count). */
-function happenedSinceEntry(event: StoredEvent, instance: JourneyInstance): boolean {
-  return event.timestamp >= instance.entryEvent.timestamp - CLOCK_TOLERANCE_MS;
-}
-
-/**
- * What conditions see: `event` is the event being handled or, when a timer moves the instance, the
- * latest event that moved it: what its last wait_for_event heard, else the event it entered on.
- */
-function scopeOf(
-  profile: Profile,
-  event: StoredEvent | undefined,
-  instance: JourneyInstance | undefined,
-): ConditionScope {
-  const latest = (instance?.state.lastEvent ?? instance?.entryEvent) as unknown as
-    | Record<string, unknown>
-    | undefined;
-  return {
-    traits: profile.traits,
-    event: event?.payload ?? latest,
-    entryEvent: instance?.entryEvent as unknown as Record<string, unknown> | undefined,
-    engagement: () => ({ opened: false, clicked: false }),
-    audience: NO_AUDIENCE,
   };
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { durationMs } from '../core/duration.js';
-import type { InstanceStatus, JourneyInstance } from '../core/journey.js';
+import { HELD_OUT, type InstanceStatus, type JourneyInstance } from '../core/journey.js';
 import type { JourneyDefinition, Step } from '../core/journey-definition.js';
 import { nextLocalTime } from '../core/local-time.js';
 import type { TransitionKind } from '../storage/storage.js';
@@ -29,7 +29,9 @@ export type Effect =
   | { type: 'send_email'; step: Extract<Step, { type: 'send_email' }>; visit: number }
   | { type: 'send_sms'; step: Extract<Step, { type: 'send_sms' }>; visit: number }
   | { type: 'webhook'; step: Extract<Step, { type: 'webhook' }>; visit: number }
-  | { type: 'update_traits'; set: Record<string, unknown> };
+  | { type: 'update_traits'; set: Record<string, unknown> }
+  /** The instance took this arm of a split (`arm` null: held out), which is judged on the journey's goal. */
+  | { type: 'split'; stepId: string; arm: string | null };
 
 export interface ExecutionContext {
   now: number;
@@ -170,8 +172,9 @@ class Run {
       }
       case 'split': {
         const arm = chooseArm(step, `${this.#context.journeyId}:${step.id}:${this.#context.profileId}`);
+        this.effects.push({ type: 'split', stepId: step.id, arm: arm?.name ?? null });
         if (arm === undefined) {
-          this.#end('exited', 'holdout', 'exited');
+          this.#end('exited', HELD_OUT, 'exited');
           return undefined;
         }
         this.instance.state.arms = { ...(this.instance.state.arms ?? {}), [step.id]: arm.name };

@@ -40,6 +40,20 @@ describe('journey definitions', () => {
       ],
       'definition.steps.0.arms.0.weight',
     ],
+    // Results are told by arm name: two arms of one name would be one arm in them.
+    [
+      [
+        {
+          id: 'a',
+          type: 'split',
+          arms: [
+            { name: 'a', weight: 1, next: 'end' },
+            { name: 'a', weight: 1, next: 'end' },
+          ],
+        },
+      ],
+      'definition.steps.0.arms.1.name',
+    ],
   ])('refuses %j naming %s', (steps, field) => {
     expect(() => parseDefinition(journey(steps))).toThrow(
       expect.objectContaining({ code: 'invalid_input', field }),

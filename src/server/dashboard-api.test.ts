@@ -364,6 +364,7 @@ describe.each(BACKENDS)('dashboard API on %s', (backend) => {
         entered: 2,
         active: 1,
         converted: 1,
+        heldOut: 0,
         conversionRate: 0.5,
         steps: [
           { id: 'pause', type: 'wait', entered: 2, completed: 2 },

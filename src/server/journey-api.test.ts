@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chooseArm } from '../journeys/executor.js';
 import {
   type ApiError,
   apiClient,
@@ -375,6 +376,84 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
       const instances = await api<{ items: InstanceJson[] }>('GET', `/profiles/${later.id}/journeys`);
       expect(instances.body.items).toEqual([]);
       expect((await settledMessages({ journeyId }, 1))[0]?.profileId).toBe(before.id);
+    });
+  });
+
+  describe('split results', () => {
+    it("reports each arm and the holdout on the journey's goal, counting those who left the journey", async () => {
+      const split = {
+        id: 'split',
+        type: 'split' as const,
+        arms: [
+          { name: 'a', weight: 1, next: 'done' },
+          { name: 'b', weight: 1, next: 'linger' },
+        ],
+        holdout: { weight: 1 },
+      };
+      const goal = unique('Bought');
+      const journeyId = await publish({
+        name: unique('journey'),
+        entry: { trigger: { type: 'manual' } },
+        goal: { event: goal },
+        start: 'split',
+        steps: [
+          split,
+          { id: 'linger', type: 'wait', duration: '1d', next: 'done' },
+          { id: 'done', type: 'exit' },
+        ],
+      });
+      const groupOf = (profile: Profile) =>
+        chooseArm(split, `${journeyId}:split:${profile.id}`)?.name ?? null;
+      // Two contacts in each group at least (the arm is a hash of the profile id), and one buyer of each.
+      const profiles: Profile[] = [];
+      const inGroup = (arm: string | null) => profiles.filter((profile) => groupOf(profile) === arm);
+      while ([inGroup('a'), inGroup('b'), inGroup(null)].some((group) => group.length < 2))
+        profiles.push(await newProfile());
+      for (const profile of profiles)
+        expect((await enrol(journeyId, { profileId: profile.id })).status).toBe(201);
+      const buyers = ['a', 'b', null].flatMap((arm) => inGroup(arm).slice(0, 1));
+      await ingest(buyers.map((buyer) => ({ type: 'track', userId: buyer.userId, event: goal })));
+      await caughtUp();
+      const expected = (arm: string | null) => {
+        const entered = profiles.filter((profile) => groupOf(profile) === arm).length;
+        const converted = buyers.filter((profile) => groupOf(profile) === arm).length;
+        return {
+          arm,
+          isControl: arm === null,
+          entered,
+          converted,
+          pending: 0,
+          decided: entered,
+          decidedConverted: converted,
+          rate: entered === 0 ? null : converted / entered,
+        };
+      };
+      // Arm a and the holdout left at once: their goal is met after their journey; b's still in it converts.
+      const { splits, heldOut, converted } = await report(journeyId);
+      expect(heldOut).toBe(profiles.filter((profile) => groupOf(profile) === null).length);
+      expect(converted).toBe(1);
+      expect(splits).toEqual([
+        {
+          stepId: 'split',
+          hasGoal: true,
+          groups: [
+            expect.objectContaining(expected('a')),
+            expect.objectContaining(expected('b')),
+            expect.objectContaining({ ...expected(null), comparison: null }),
+          ],
+        },
+      ]);
+      // So few contacts say nothing yet: no p-value.
+      for (const group of splits[0]?.groups.slice(0, 2) ?? [])
+        expect(group.comparison).toMatchObject({ pValue: null, verdict: 'too_few' });
+      // The journey's own conversion is of those it worked on: the held out are no part of it.
+      const dashboard = await api<{ items: Array<{ id: string; conversionRate: number | null }> }>(
+        'GET',
+        '/dashboard/journeys',
+      );
+      expect(dashboard.body.items.find((item) => item.id === journeyId)?.conversionRate).toBe(
+        1 / (profiles.length - heldOut),
+      );
     });
   });
 });

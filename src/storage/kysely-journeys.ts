@@ -1,12 +1,18 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { EmailTemplate, Journey, JourneyInstance, JourneyVersion } from '../core/journey.js';
+import {
+  type EmailTemplate,
+  HELD_OUT,
+  type Journey,
+  type JourneyInstance,
+  type JourneyVersion,
+} from '../core/journey.js';
 import type { JourneyDefinition, JourneyStatus } from '../core/journey-definition.js';
 import { WorkspaceSettings } from '../core/workspace-settings.js';
 import type { DialectOps } from './dialect-ops.js';
+import { type InstanceRow, toInstance } from './journey-instance-rows.js';
+import { createSplitEntryStore } from './kysely-split-entries.js';
 import type { Database } from './schema.js';
 import type { JourneyReport, JourneyStore, SettingsStore, TemplateStore } from './storage.js';
-
-type InstanceRow = Selectable<Database['journey_instances']>;
 
 function toJourney(row: Selectable<Database['journeys']>, ops: DialectOps): Journey {
   return {
@@ -31,24 +37,6 @@ function toVersion(row: Selectable<Database['journey_versions']>, ops: DialectOp
     definition: stored.definition,
     templates: stored.templates,
     publishedAt: Number(row.published_at),
-  };
-}
-
-export function toInstance(row: InstanceRow, ops: DialectOps): JourneyInstance {
-  return {
-    id: row.id,
-    workspaceId: row.workspace_id,
-    journeyId: row.journey_id,
-    version: row.version,
-    profileId: row.profile_id,
-    status: row.status as JourneyInstance['status'],
-    stepId: row.step_id,
-    entryEvent: ops.readJson(row.entry_event),
-    state: ops.readJson(row.state),
-    enteredAt: Number(row.entered_at),
-    updatedAt: Number(row.updated_at),
-    endedAt: row.ended_at === null ? null : Number(row.ended_at),
-    endReason: row.end_reason,
   };
 }
 
@@ -338,6 +326,7 @@ export function createJourneyStore(db: Kysely<Database>, ops: DialectOps): Journ
     async report(journeyId) {
       return buildReport(db, journeyId);
     },
+    ...createSplitEntryStore(db, ops),
   };
 }
 
@@ -379,6 +368,13 @@ async function buildReport(db: Kysely<Database>, journeyId: string): Promise<Jou
     .where('journey_id', '=', journeyId)
     .groupBy('status')
     .execute();
+  const heldOut = await db
+    .selectFrom('journey_instances')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('journey_id', '=', journeyId)
+    .where('status', '=', 'exited')
+    .where('end_reason', '=', HELD_OUT)
+    .executeTakeFirstOrThrow();
   const messages = await db
     .selectFrom('messages')
     .select((eb) => [
@@ -401,6 +397,7 @@ async function buildReport(db: Kysely<Database>, journeyId: string): Promise<Jou
     completed: 0,
     exited: 0,
     converted: 0,
+    heldOut: Number(heldOut.n),
     steps: {},
     messages: {},
   };

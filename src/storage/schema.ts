@@ -151,6 +151,15 @@ export interface Database {
     ended_at: number | null;
     end_reason: string | null;
   };
+  journey_split_entries: {
+    instance_id: string;
+    step_id: string;
+    workspace_id: string;
+    journey_id: string;
+    arm: string | null;
+    watch_until: number | null;
+    goal_reached_at: number | null;
+  };
   journey_transitions: {
     id: Generated<number>;
     workspace_id: string;

@@ -270,6 +270,51 @@ export interface JourneyStore {
   countWaiting(): Promise<number>;
 
   report(journeyId: string): Promise<JourneyReport>;
+
+  /**
+   * Records an instance taking a split's arm, or held out there; a second visit of the same split
+   * by the same instance (a loop back to it) is one entry, the arm being the same.
+   */
+  recordSplitEntry(entry: SplitEntry): Promise<void>;
+  /**
+   * Instances of these profiles, whatever their status, that took a split (or were held out) and
+   * are still watched for their journey's goal at `at`: not met yet, and watched until then or longer.
+   */
+  listGoalWatchedInstances(workspaceId: string, profileIds: string[], at: number): Promise<JourneyInstance[]>;
+  /** The instance met its journey's goal at `at`: each split it took counts it (once: the first time). */
+  markGoalReached(instanceId: string, at: number): Promise<void>;
+  /** Per split step and arm (null: held out), the contacts counted, those who met the goal and those still within its window. */
+  tallySplits(journeyId: string, now: number): Promise<SplitTally[]>;
+}
+
+/** An instance's place in a split: its arm (null: held out) and how long its goal is watched. */
+export interface SplitEntry {
+  workspaceId: string;
+  journeyId: string;
+  instanceId: string;
+  stepId: string;
+  arm: string | null;
+  /** Until when meeting the goal counts (the goal's `within` after entry); null: for as long as it takes. */
+  watchUntil: number | null;
+}
+
+/**
+ * One arm of a split (or its holdout, `arm` null), counted by contact: a contact who entered more than
+ * once counts once, as converted if any of their entries met the goal.
+ */
+export interface SplitTally {
+  stepId: string;
+  arm: string | null;
+  entered: number;
+  /** Met the goal, so far. */
+  converted: number;
+  /**
+   * Still within the goal's window. A rate must leave them out, converted or not: counting those who
+   * converted early but not those who may yet would make a young split look better than it is.
+   */
+  pending: number;
+  /** Of the pending, those who met the goal already. */
+  pendingConverted: number;
 }
 
 export interface JourneyTransition {
@@ -291,6 +336,11 @@ export interface JourneyReport {
   completed: number;
   exited: number;
   converted: number;
+  /**
+   * Of the exited, those a split held out: kept from the journey on purpose, they are no part of its
+   * conversion (the split's results compare them with its arms).
+   */
+  heldOut: number;
   steps: Record<
     string,
     { entered: number; completed: number; waiting: number; exited: number; converted: number }

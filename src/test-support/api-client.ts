@@ -43,8 +43,26 @@ export interface Report {
   active: number;
   completed: number;
   exited: number;
+  converted: number;
+  heldOut: number;
   steps: Record<string, Counts>;
   messages: Record<string, Record<string, number>>;
+  splits: Array<{
+    stepId: string;
+    hasGoal: boolean;
+    groups: Array<{
+      arm: string | null;
+      isControl: boolean;
+      entered: number;
+      converted: number;
+      pending: number;
+      decided: number;
+      decidedConverted: number;
+      rate: number | null;
+      interval: [number, number] | null;
+      comparison: { difference: number | null; pValue: number | null; verdict: string } | null;
+    }>;
+  }>;
 }
 export interface Profile {
   id: string;

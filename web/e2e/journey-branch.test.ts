@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basicAuth } from '../../src/test-support/world.js';
 import { type ConsoleWorld, startConsoleWorld } from './harness.js';
 
 interface Draft {
@@ -312,5 +313,113 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     await page.getByRole('button', { name: 'Publish' }).click();
     await page.getByText('Published as version 1').waitFor();
     expect(await model.getAttribute('aria-invalid')).not.toBe('true');
+  }, 120_000);
+  it("edits a split's arms a row each, names its exits by them, and shows a refusal on the arm's own field", async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Journeys' }).click();
+    await page.getByLabel('Name of the new journey').fill('Promo test');
+    await page.getByRole('button', { name: 'New journey' }).click();
+    await page.getByRole('heading', { name: 'Promo test' }).waitFor();
+
+    await page.getByTestId('palette-exit').click();
+    await page.getByTestId('palette-split').click();
+    const panel = page.getByRole('complementary', { name: 'Step settings' });
+    const row = (index: number) => panel.locator('.condition-row').nth(index);
+    // A third arm (typing it into one box of name=weight lines lost the line break, and the arm).
+    await panel.getByRole('button', { name: '+ arm' }).click();
+    for (const arm of ['arm a', 'arm b', 'arm c'])
+      await panel.getByRole('combobox', { name: arm, exact: true }).selectOption('exit_1');
+    await row(2).getByRole('textbox', { name: 'Weight of arm c' }).fill('0.5');
+    await row(2).getByRole('textbox', { name: 'Name of arm 3' }).fill('a');
+    await panel.getByLabel('Holdout weight (optional)').fill('0.25');
+    expect(await panel.getByLabel('Holdout weight (optional)').inputValue()).toBe('0.25');
+    await page.getByTestId('node-entry').click();
+    await page.getByRole('combobox', { name: 'first step' }).selectOption('split_1');
+
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await page
+      .locator('.builder-messages')
+      .getByText(/arm name a is used twice/)
+      .waitFor();
+    const name = row(2).getByRole('textbox', { name: 'Name of arm 3' });
+    await expect.poll(() => name.getAttribute('aria-invalid')).toBe('true');
+    expect(
+      await row(0).getByRole('textbox', { name: 'Name of arm 1' }).getAttribute('aria-invalid'),
+    ).not.toBe('true');
+    await name.fill('c');
+    await panel.getByRole('button', { name: 'Remove arm b and its connection' }).click();
+    const exits = await page.getByTestId('node-split_1').locator('.port-label').allTextContents();
+    expect(exits).toEqual(['a', 'c']);
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await page.getByText('Published as version 1').waitFor();
+    const journeys = await consoleWorld.api<{ items: Array<{ name: string; draft: Draft }> }>(
+      'GET',
+      '/journeys',
+    );
+    const draft = journeys.body.items.find((journey) => journey.name === 'Promo test')?.draft;
+    expect(draft?.steps.find((step) => step.id === 'split_1')).toEqual({
+      id: 'split_1',
+      type: 'split',
+      arms: [
+        { name: 'a', weight: 50, next: 'exit_1' },
+        { name: 'c', weight: 0.5, next: 'exit_1' },
+      ],
+      holdout: { weight: 0.25 },
+    });
+  }, 120_000);
+
+  it("shows a published split's arms and holdout judged on the goal, on its box and beside it", async () => {
+    const arms = ['a', 'b'].map((name) => ({ name, weight: 1, next: 'end' }));
+    const created = await consoleWorld.api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: 'Coupon test',
+        entry: { trigger: { type: 'event', event: 'Tried' } },
+        goal: { event: 'Bought' },
+        start: 'split',
+        steps: [
+          { id: 'split', type: 'split', arms, holdout: { weight: 1 } },
+          { id: 'end', type: 'exit' },
+        ],
+      },
+    });
+    expect((await consoleWorld.api('POST', `/journeys/${created.body.id}/publish`)).status).toBe(200);
+    const users = Array.from({ length: 12 }, (_, i) => `coupon-${i}`);
+    const { world } = consoleWorld;
+    const sent = await fetch(`${world.url}/v1/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basicAuth(world.writeKey) },
+      body: JSON.stringify({
+        batch: [
+          ...users.map((userId) => ({ type: 'track', userId, event: 'Tried' })),
+          // Everyone has left the journey at once: the goal counts all the same, the holdout's too.
+          ...users.slice(0, 6).map((userId) => ({ type: 'track', userId, event: 'Bought' })),
+        ],
+      }),
+    });
+    expect(sent.status).toBe(200);
+    await expect
+      .poll(async () => {
+        const report = await consoleWorld.api<{ splits: Array<{ groups: Array<{ converted: number }> }> }>(
+          'GET',
+          `/journeys/${created.body.id}/report`,
+        );
+        return report.body.splits[0]?.groups.reduce((sum, group) => sum + group.converted, 0);
+      })
+      .toBe(6);
+
+    await page.goto(`${world.url}/journeys/${created.body.id}`);
+    await page.getByTestId('node-split').click();
+    const results = page.getByTestId('split-results');
+    await results.waitFor();
+    expect(await page.getByTestId('split-line-split').textContent()).toMatch(
+      /^a \d+(\.\d)?% · b \d+(\.\d)?% · holdout \d+(\.\d)?%$/,
+    );
+    expect(await page.getByTestId('split-group-holdout').textContent()).toMatch(
+      /^holdout \(control\)\d+ contacts/,
+    );
+    // Twelve contacts say nothing yet: no p-value, and why.
+    const a = await page.getByTestId('split-group-a').textContent();
+    expect(a).toMatch(/Against the control \(holdout\):( [+−±][\d.]+ points —)? too few outcomes to judge/);
+    expect(a).not.toContain('p =');
+    await consoleWorld.shot('journey-split-results');
   }, 120_000);
 });

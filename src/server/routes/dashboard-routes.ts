@@ -126,7 +126,11 @@ const JourneyStatsJson = z
     entered: z.number(),
     active: z.number(),
     converted: z.number(),
-    conversionRate: z.number().nullable().describe('converted / entered, null before anyone entered'),
+    heldOut: z.number().describe('entered, and held out by a split: kept from the journey on purpose'),
+    conversionRate: z
+      .number()
+      .nullable()
+      .describe('converted / (entered − heldOut): of those the journey worked on; null before anyone did'),
     steps: z.array(FunnelStepJson).describe('in the order of the journey, from its first step'),
   })
   .meta({ id: 'DashboardJourney' });
@@ -243,7 +247,13 @@ export async function dashboardRoutes(
             entered: report.entered,
             active: report.active,
             converted: report.converted,
-            conversionRate: report.entered === 0 ? null : report.converted / report.entered,
+            heldOut: report.heldOut,
+            // Held out, a contact is kept from the journey on purpose: counted, they would dilute
+            // its conversion with people it never worked on (the split's results compare them).
+            conversionRate:
+              report.entered - report.heldOut === 0
+                ? null
+                : report.converted / (report.entered - report.heldOut),
             steps: funnelSteps(definition, report),
           };
         }),

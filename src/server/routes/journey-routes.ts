@@ -5,6 +5,7 @@ import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { Journey, JourneyInstance } from '../../core/journey.js';
 import { JourneyDefinition } from '../../core/journey-definition.js';
+import { splitResults } from '../../experiments/experiments.js';
 import {
   archiveJourney,
   createJourney,
@@ -110,6 +111,27 @@ const MessageCounts = z.object({
   skipped: z.number(),
   pending: z.number(),
 });
+const SplitGroupJson = z.object({
+  arm: z.string().nullable().describe('the arm; null for the holdout'),
+  isControl: z.boolean().describe('what the other arms are compared with: the holdout, else the first arm'),
+  entered: z.number().describe('contacts who took it, each once'),
+  converted: z.number().describe('of them, those who met the goal so far'),
+  pending: z.number().describe('still within the goal’s window, converted or not: not in the rate yet'),
+  decided: z.number().describe('whose goal window has closed'),
+  decidedConverted: z.number().describe('of the decided, those who met the goal'),
+  rate: z.number().nullable().describe('decidedConverted / decided'),
+  interval: z.tuple([z.number(), z.number()]).nullable().describe('the rate’s 95% Wilson interval'),
+  comparison: z
+    .object({
+      difference: z.number().nullable().describe('this rate less the control’s'),
+      pValue: z
+        .number()
+        .nullable()
+        .describe('two-sided, Bonferroni-corrected for the arms compared; null while too few'),
+      verdict: z.enum(['too_early', 'too_few', 'no_clear_difference', 'higher', 'lower']),
+    })
+    .nullable(),
+});
 const ReportJson = z
   .object({
     entered: z.number(),
@@ -117,8 +139,14 @@ const ReportJson = z
     completed: z.number(),
     exited: z.number(),
     converted: z.number(),
+    heldOut: z
+      .number()
+      .describe('of the exited, those a split held out (no part of the journey’s conversion)'),
     steps: z.record(z.string(), StepCounts),
     messages: z.record(z.string(), MessageCounts),
+    splits: z
+      .array(z.object({ stepId: z.string(), hasGoal: z.boolean(), groups: z.array(SplitGroupJson) }))
+      .describe('Each split judged on the journey’s goal, arm by arm, the holdout last (docs/journeys.md)'),
   })
   .meta({ id: 'JourneyReport' });
 
@@ -323,7 +351,7 @@ export async function journeyRoutes(
       schema: {
         tags: ['journeys'],
         summary:
-          'Per journey and per step: entered, waiting, completed, exited, converted; per message step: sent, opened, clicked, …',
+          'Per journey and per step: entered, waiting, completed, exited, converted; per message step: sent, opened, clicked, …; per split, each arm judged on the goal',
         params: JourneyParams,
         response: { 200: ReportJson, ...errors },
       },
@@ -331,7 +359,11 @@ export async function journeyRoutes(
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId);
       const journey = await getJourney(storage, request.params.workspaceId, request.params.journeyId);
-      return storage.journeys.report(journey.id);
+      const [report, splits] = await Promise.all([
+        storage.journeys.report(journey.id),
+        splitResults(storage, journey, clock.now()),
+      ]);
+      return { ...report, splits };
     },
   );
 

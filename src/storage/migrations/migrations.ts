@@ -22,6 +22,7 @@ import { segmentBackfillFailure } from './0020-segment-backfill-failure.js';
 import { setAsideResolution } from './0021-set-aside-resolution.js';
 import { owedHandOffs } from './0022-owed-hand-offs.js';
 import { profileSearchText } from './0023-profile-search-text.js';
+import { splitEntries } from './0024-split-entries.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -52,6 +53,7 @@ const ALL: Record<string, DialectMigration> = {
   '0021-set-aside-resolution': setAsideResolution,
   '0022-owed-hand-offs': owedHandOffs,
   '0023-profile-search-text': profileSearchText,
+  '0024-split-entries': splitEntries,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -7,6 +7,8 @@ import { useEffect, useRef, useState } from 'react';
  */
 export function ParsedInput<T>(props: {
   label: string;
+  /** Given when a visible label names the box (`<label htmlFor>`). */
+  id?: string;
   value: T;
   parse: (text: string) => T;
   format: (value: T) => string;
@@ -15,6 +17,8 @@ export function ParsedInput<T>(props: {
   inputMode?: 'decimal' | 'text';
   /** What the server refused here, as the id of the element that says why. */
   errorId?: string | undefined;
+  /** The id of the element that says what to type here, when nothing is refused. */
+  hintId?: string | undefined;
 }) {
   const { value, format } = props;
   const [text, setText] = useState(() => format(value));
@@ -28,11 +32,12 @@ export function ParsedInput<T>(props: {
   }, [value, format]);
   return (
     <input
+      id={props.id}
       aria-label={props.label}
       placeholder={props.placeholder}
       inputMode={props.inputMode}
       aria-invalid={props.errorId ? true : undefined}
-      aria-describedby={props.errorId}
+      aria-describedby={props.errorId ?? props.hintId}
       value={text}
       onChange={(event) => {
         const typed = event.target.value;

@@ -45,7 +45,10 @@ export function JourneyCharts() {
   }
   return (
     <>
-      <p className="hint">{t('dashboard.journeys.allTime')}</p>
+      <p className="hint">
+        {t('dashboard.journeys.allTime')}
+        {journeys.data.some((journey) => journey.heldOut > 0) && ` ${t('dashboard.journeys.heldOut')}`}
+      </p>
       <div className="dash-grid">
         <ConversionChart journeys={journeys.data} />
         <FunnelChart journeys={journeys.data} />
@@ -131,8 +134,9 @@ function FunnelChart(props: { journeys: JourneyStats[] }) {
     props.journeys.find((item) => item.entered > 0) ??
     props.journeys[0];
   if (!journey) return null;
+  // A step's kind by the name the journey builder gives it.
   const stepName = (step: { id: string; type: string | null }) =>
-    `${step.id} (${t(`dashboard.journeys.stepTypes.${step.type ?? 'earlier'}`)})`;
+    `${step.id} (${t(step.type ? `builder.steps.${step.type}` : 'dashboard.journeys.earlierStep')})`;
   const rows = funnelRows(journey.steps).map((step) => ({ ...step, name: stepName(step) }));
   const first = rows[0];
   const last = rows.at(-1);

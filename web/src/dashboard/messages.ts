@@ -58,6 +58,8 @@ const en = {
   },
   journeys: {
     allTime: 'Since each journey started, whatever the time range.',
+    heldOut:
+      'Contacts an A/B split held out are not counted in a journey’s conversion: the split’s results, in the journey, compare them with its arms.',
     empty: 'No journeys yet. Create one, publish it, and its funnel shows here.',
     createJourney: 'Go to journeys',
     conversionTitle: 'Conversion per journey',
@@ -74,19 +76,8 @@ const en = {
     step: 'Step',
     completed: 'Completed',
     share: 'Of the first step',
-    stepTypes: {
-      wait: 'Wait',
-      wait_until: 'Wait until',
-      wait_for_event: 'Wait for event',
-      branch: 'Branch',
-      split: 'Split',
-      send_email: 'Send e-mail',
-      send_sms: 'Send SMS',
-      update_traits: 'Update traits',
-      webhook: 'Webhook',
-      exit: 'Exit',
-      earlier: 'Earlier version',
-    },
+    /** A step only earlier versions had (the others are named as the journey builder names them). */
+    earlierStep: 'Earlier version',
   },
   rejected: {
     title: 'Rejected events',
@@ -195,6 +186,8 @@ const it: typeof en = {
   },
   journeys: {
     allTime: 'Dall’avvio di ciascun percorso, indipendentemente dal periodo scelto.',
+    heldOut:
+      'I contatti che un test A/B ha messo nel gruppo di controllo non contano nella conversione di un percorso: i risultati del test, nel percorso, li confrontano con le varianti.',
     empty: 'Ancora nessun percorso. Creane uno e pubblicalo: qui ne vedrai il funnel.',
     createJourney: 'Vai ai percorsi',
     conversionTitle: 'Conversione per percorso',
@@ -211,19 +204,7 @@ const it: typeof en = {
     step: 'Passo',
     completed: 'Completati',
     share: 'Rispetto al primo passo',
-    stepTypes: {
-      wait: 'Attesa',
-      wait_until: 'Attendi fino a',
-      wait_for_event: 'Attendi un evento',
-      branch: 'Diramazione',
-      split: 'Suddivisione',
-      send_email: 'Invia e-mail',
-      send_sms: 'Invia SMS',
-      update_traits: 'Aggiorna attributi',
-      webhook: 'Webhook',
-      exit: 'Uscita',
-      earlier: 'Versione precedente',
-    },
+    earlierStep: 'Versione precedente',
   },
   rejected: {
     title: 'Eventi rifiutati',

@@ -8,14 +8,15 @@ import {
   type JourneyStats,
 } from './series.js';
 
-const journey = (name: string, entered: number, converted: number): JourneyStats => ({
+const journey = (name: string, entered: number, converted: number, heldOut = 0): JourneyStats => ({
   id: `jrn_${name}`,
   name,
   status: 'published',
   entered,
   active: 0,
   converted,
-  conversionRate: entered === 0 ? null : converted / entered,
+  heldOut,
+  conversionRate: entered - heldOut === 0 ? null : converted / (entered - heldOut),
   steps: [],
 });
 
@@ -86,6 +87,12 @@ describe('conversionRows', () => {
     expect(rows).toEqual([
       { id: 'jrn_Cart', name: 'Cart', entered: 4, converted: 3, percent: 75 },
       { id: 'jrn_Welcome', name: 'Welcome', entered: 3, converted: 1, percent: 33.3 },
+    ]);
+  });
+
+  it('counts who entered as the rate does, without those a split held out', () => {
+    expect(conversionRows([journey('Promo', 10, 3, 4), journey('Held', 2, 0, 2)])).toEqual([
+      { id: 'jrn_Promo', name: 'Promo', entered: 6, converted: 3, percent: 50 },
     ]);
   });
 });

@@ -39,6 +39,8 @@ export interface JourneyStats {
   entered: number;
   active: number;
   converted: number;
+  /** Entered and held out by a split: no part of the journey's conversion. */
+  heldOut: number;
   conversionRate: number | null;
   steps: FunnelStep[];
 }
@@ -79,16 +81,19 @@ export function funnelRows(steps: FunnelStep[]): Array<FunnelStep & { share: num
   return steps.map((step) => ({ ...step, share: first === 0 ? null : step.entered / first }));
 }
 
-/** Journeys anyone entered, best converting first; rates as percentages for the chart's axis. */
+/**
+ * Journeys anyone entered, best converting first; rates as percentages for the chart's axis. Who
+ * entered is counted as the rate is: those a split held out left out.
+ */
 export function conversionRows(
   journeys: JourneyStats[],
 ): Array<{ id: string; name: string; entered: number; converted: number; percent: number }> {
   return journeys
-    .filter((journey) => journey.entered > 0)
+    .filter((journey) => journey.entered - journey.heldOut > 0)
     .map((journey) => ({
       id: journey.id,
       name: journey.name,
-      entered: journey.entered,
+      entered: journey.entered - journey.heldOut,
       converted: journey.converted,
       percent: Math.round((journey.conversionRate ?? 0) * 1000) / 10,
     }))

@@ -37,10 +37,12 @@ import {
   STEP_TYPES,
   type StepBody,
   type StepType,
+  splitArmName,
 } from './graph.js';
 import { type MessageCounts, NODE_TYPES, OverlayContext, type StepCounts } from './nodes.js';
 import { EntryPanel, StepPanel } from './panels.js';
 import { placeNewStep, type Rect, settleGrownSteps } from './placement.js';
+import { type SplitResult, SplitResults } from './SplitResults.js';
 
 interface JourneyJson {
   id: string;
@@ -53,6 +55,7 @@ interface JourneyJson {
 interface Report {
   steps: Record<string, StepCounts>;
   messages: Record<string, MessageCounts>;
+  splits: SplitResult[];
 }
 
 const DRAG_TYPE = 'application/x-mops-step';
@@ -217,7 +220,7 @@ function Builder(props: { journey: JourneyJson }) {
         notConnected: t('builder.notConnected'),
         noStart: t('builder.noStart'),
         noConditions: t('builder.noConditions'),
-        port: (port) => portTitle(port, t),
+        port: (port, step) => portTitle(port, t, step),
         missing: (setting) => t(`builder.missing.${setting}`),
       }),
     [nodes, edges, t],
@@ -311,11 +314,13 @@ function Builder(props: { journey: JourneyJson }) {
       unfinished,
       counts: report.data?.steps,
       messages: report.data?.messages,
+      splits: report.data?.splits,
       emailTemplates,
     };
   }, [compiled.problems, isListingProblems, serverError, report.data, emailTemplates]);
 
   const selectedNode = nodes.find((node) => node.id === selected);
+  const selectedSplit = report.data?.splits.find((split) => split.stepId === selected);
   const fieldErrors = useMemo(() => {
     const errors = new Map<string, string>();
     if (!serverError || serverError.nodeId !== selected) return errors;
@@ -333,19 +338,22 @@ function Builder(props: { journey: JourneyJson }) {
     setNodes((current) =>
       current.map((node) => (node.type === 'entry' ? { ...node, data: { settings } } : node)),
     );
-  /** Takes away a branch's arm with its connection; the arms after it, and theirs, move up one. */
+  /** Takes away a branch's or a split's arm with its connection; the arms after it, and theirs, move up one. */
   const removeArm = (id: string, index: number) => {
+    const node = nodes.find((candidate) => candidate.id === id);
+    if (node?.type !== 'step') return;
+    const list = node.data.step.type === 'split' ? 'arms' : 'branches';
     setNodes((current) =>
       current.map((node) => {
         if (node.id !== id || node.type !== 'step') return node;
-        const branches = (node.data.step.branches as unknown[] | undefined) ?? [];
+        const arms = (node.data.step[list] as unknown[] | undefined) ?? [];
         return {
           ...node,
-          data: { step: { ...node.data.step, branches: branches.filter((_, i) => i !== index) } },
+          data: { step: { ...node.data.step, [list]: arms.filter((_, i) => i !== index) } },
         };
       }),
     );
-    setEdges((current) => edgesWithoutArm(current, id, index));
+    setEdges((current) => edgesWithoutArm(current, id, index, list));
   };
   const deleteStep = (id: string) => {
     setNodes((current) => current.filter((node) => node.id !== id));
@@ -508,6 +516,7 @@ function Builder(props: { journey: JourneyJson }) {
               <p className="hint">
                 {t('builder.stepId')}: <code>{selectedNode.id}</code>
               </p>
+              {selectedSplit && <SplitResults result={selectedSplit} />}
               <StepPanel
                 key={selectedNode.id}
                 step={selectedNode.data.step}
@@ -520,6 +529,7 @@ function Builder(props: { journey: JourneyJson }) {
               />
               <Connections
                 source={selectedNode.id}
+                step={selectedNode.data.step}
                 ports={portsOf(selectedNode.data.step)}
                 nodes={nodes}
                 edges={edges}
@@ -584,6 +594,8 @@ function sourceOf(nodes: readonly JourneyNode[], edges: readonly Edge[]): string
  */
 function Connections(props: {
   source: string;
+  /** The step whose exits these are (none: the entry), to name a split's exits by their arms. */
+  step?: StepBody;
   ports: string[];
   nodes: JourneyNode[];
   edges: Edge[];
@@ -603,7 +615,7 @@ function Connections(props: {
         const id = `connect-${props.source}-${port}`;
         return (
           <div className="field" key={port}>
-            <label htmlFor={id}>{portTitle(port, t)}</label>
+            <label htmlFor={id}>{portTitle(port, t, props.step)}</label>
             <select
               id={id}
               value={current?.target ?? ''}
@@ -642,13 +654,13 @@ function Connections(props: {
   );
 }
 
-function portTitle(port: string, t: (key: string) => string): string {
+function portTitle(port: string, t: (key: string) => string, step?: StepBody): string {
   if (port === START_PORT) return t('builder.ports.first');
   if (port === 'next') return t('builder.ports.next');
   if (port === 'timeoutNext') return t('builder.ports.timeout');
   if (port === 'otherwise') return t('builder.ports.otherwise');
   const [list, index] = port.split('.');
   return list === 'arms'
-    ? `${t('builder.ports.arm')} ${Number(index) + 1}`
+    ? `${t('builder.ports.arm')} ${(step && splitArmName(step, port)) ?? Number(index) + 1}`
     : `${t('builder.ports.yes')} ${Number(index) + 1}`;
 }

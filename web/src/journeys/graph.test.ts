@@ -168,6 +168,18 @@ describe('journey canvas ⇄ definition', () => {
       ['route', 'otherwise', 'd'],
       ['other', 'branches.1.next', 'e'],
     ]);
+    // A split's arm goes the same way, and a branch's exits of the same numbers stay.
+    const splitEdges = [
+      edgeBetween('split', 'arms.0.next', 'a'),
+      edgeBetween('split', 'arms.1.next', 'b'),
+      edgeBetween('route', 'branches.1.next', 'c'),
+    ];
+    expect(
+      edgesWithoutArm(splitEdges, 'split', 0, 'arms').map((edge) => [edge.sourceHandle, edge.target]),
+    ).toEqual([
+      ['arms.0.next', 'b'],
+      ['branches.1.next', 'c'],
+    ]);
   });
 
   it('creates steps with ids not taken yet and the ports their type has', () => {

@@ -241,15 +241,32 @@ export function edgeBetween(source: string, port: string, target: string): Edge 
   return { id: `${source}:${port}`, source, sourceHandle: port, target };
 }
 
-/** The edges once a branch's arm is taken away: its own goes, and those of the arms after it move up one. */
-export function edgesWithoutArm(edges: readonly Edge[], source: string, index: number): Edge[] {
+/**
+ * The edges once an arm (of a branch's `branches`, or a split's `arms`) is taken away: its own goes,
+ * and those of the arms after it move up one.
+ */
+export function edgesWithoutArm(
+  edges: readonly Edge[],
+  source: string,
+  index: number,
+  list: 'branches' | 'arms' = 'branches',
+): Edge[] {
+  const pattern = new RegExp(`^${list}\\.(\\d+)\\.next$`);
   return edges.flatMap((edge) => {
-    const arm = edge.source === source ? /^branches\.(\d+)\.next$/.exec(edge.sourceHandle ?? '') : null;
+    const arm = edge.source === source ? pattern.exec(edge.sourceHandle ?? '') : null;
     if (!arm) return [edge];
     const at = Number(arm[1]);
     if (at === index) return [];
-    return at < index ? [edge] : [edgeBetween(source, `branches.${at - 1}.next`, edge.target)];
+    return at < index ? [edge] : [edgeBetween(source, `${list}.${at - 1}.next`, edge.target)];
   });
+}
+
+/** The name of the split arm a port leaves by (`arms.1.next` → `b`), when it has one yet. */
+export function splitArmName(step: StepBody, port: string): string | undefined {
+  const at = /^arms\.(\d+)\.next$/.exec(port);
+  if (step.type !== 'split' || !at) return undefined;
+  const arm = ((step.arms as Array<{ name?: unknown }> | undefined) ?? [])[Number(at[1])];
+  return typeof arm?.name === 'string' && arm.name.trim() ? arm.name : undefined;
 }
 
 /** Something a node still lacks before the journey can be published; a draft may be saved without it. */
@@ -301,8 +318,8 @@ export function definitionFromGraph(
     notConnected: string;
     noStart: string;
     noConditions: string;
-    /** A port's name in the reader's language, as the side panel labels it (`yes 1`, `otherwise`). */
-    port: (port: string) => string;
+    /** A port's name in the reader's language, as the side panel labels it (`yes 1`, `otherwise`, `arm b`). */
+    port: (port: string, step: StepBody) => string;
     /** That a setting (`template`, `event`; `condition` for a branch's arm) is not filled in yet. */
     missing: (setting: string) => string;
   },
@@ -331,7 +348,7 @@ export function definitionFromGraph(
       if (isBlank(step[setting])) problems.push({ nodeId: node.id, message: messages.missing(setting) });
     for (const [index, arm] of arms.entries()) {
       const conditions = (arm.conditions ?? []) as Condition[];
-      const port = messages.port(`branches.${index}.next`);
+      const port = messages.port(`branches.${index}.next`, step);
       if (conditions.length === 0)
         problems.push({ nodeId: node.id, message: `${port} ${messages.noConditions}` });
       else if (!conditions.every(isConditionFilledIn))
@@ -340,7 +357,8 @@ export function definitionFromGraph(
     for (const port of portsOf(step)) {
       const next = target(node.id, port);
       if (next) setPath(step, port, next);
-      else problems.push({ nodeId: node.id, message: `${messages.port(port)} ${messages.notConnected}` });
+      else
+        problems.push({ nodeId: node.id, message: `${messages.port(port, step)} ${messages.notConnected}` });
     }
     steps.push(step);
     canvas[node.id] = roundPosition(node.position);

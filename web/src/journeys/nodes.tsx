@@ -12,7 +12,9 @@ import {
   START_PORT,
   type StepBody,
   type StepNode,
+  splitArmName,
 } from './graph.js';
+import { type SplitResult, useSplitLine } from './SplitResults.js';
 
 /** The width one exit's label takes (`otherwise`, `yes 10`), and a step's narrowest (styles.css). */
 const PORT_LABEL_REM = 3.5;
@@ -41,6 +43,8 @@ export interface CanvasOverlay {
   unfinished?: Map<string, string[]>;
   counts: Record<string, StepCounts> | undefined;
   messages?: Record<string, MessageCounts> | undefined;
+  /** Each split's arms judged on the goal (the journey report's `splits`). */
+  splits?: SplitResult[] | undefined;
   /** The template each e-mail step sends, by step id: a branch on an e-mail names it by its template. */
   emailTemplates?: ReadonlyMap<string, string>;
 }
@@ -80,12 +84,14 @@ function UnfinishedMark(props: { nodeId: string }) {
   );
 }
 
-function portName(port: string, t: (key: string) => string): string {
+function portName(port: string, step: StepBody, t: (key: string) => string): string {
   if (port === 'next') return t('builder.ports.next');
   if (port === 'timeoutNext') return t('builder.ports.timeout');
   if (port === 'otherwise') return t('builder.ports.otherwise');
   const [list, index] = port.split('.');
-  return list === 'arms' ? `${Number(index) + 1}` : `${t('builder.ports.yes')} ${Number(index) + 1}`;
+  return list === 'arms'
+    ? (splitArmName(step, port) ?? `${Number(index) + 1}`)
+    : `${t('builder.ports.yes')} ${Number(index) + 1}`;
 }
 
 /** The workspace's template names by id, for e-mail steps to show what they send. */
@@ -113,6 +119,24 @@ function summary(step: StepBody, templateNames: Map<string, string>): string {
     default:
       return '';
   }
+}
+
+/** Each arm's share of the contacts, the holdout's included: `a 45% · b 45% · holdout 10%`. */
+function splitSummary(step: StepBody, t: (key: string) => string): string {
+  const arms = ((step.arms as Array<{ name?: string; weight?: number }> | undefined) ?? []).map(
+    (arm) => [arm.name || '?', arm.weight] as const,
+  );
+  const holdout = (step.holdout as { weight?: number } | undefined)?.weight;
+  const shares = holdout === undefined ? arms : [...arms, [t('builder.split.holdout'), holdout] as const];
+  const weights = shares.map(([, weight]) =>
+    typeof weight === 'number' && Number.isFinite(weight) && weight > 0 ? weight : 0,
+  );
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  return shares
+    .map(([name], index) =>
+      total > 0 ? `${name} ${Math.round(((weights[index] ?? 0) / total) * 100)}%` : name,
+    )
+    .join(' · ');
 }
 
 /**
@@ -188,8 +212,10 @@ export function EntryNodeView(props: NodeProps<EntryNode>) {
 export function StepNodeView(props: NodeProps<StepNode>) {
   const { t } = useTranslation();
   const format = useFormat();
-  const { counts, messages } = useContext(OverlayContext);
+  const { counts, messages, splits } = useContext(OverlayContext);
+  const splitLine = useSplitLine();
   const step = props.data.step;
+  const split = step.type === 'split' ? splits?.find((result) => result.stepId === step.id) : undefined;
   const ports = portsOf(step);
   const stepCounts = counts?.[step.id];
   const templateNames = useTemplateNames();
@@ -207,7 +233,9 @@ export function StepNodeView(props: NodeProps<StepNode>) {
       {step.type === 'branch' ? (
         <BranchSummary step={step} />
       ) : (
-        <div className="node-summary">{summary(step, templateNames)}</div>
+        <div className="node-summary">
+          {step.type === 'split' ? splitSummary(step, t) : summary(step, templateNames)}
+        </div>
       )}
       {counts && (
         <div className="node-counts" data-testid={`counts-${step.id}`}>
@@ -215,6 +243,11 @@ export function StepNodeView(props: NodeProps<StepNode>) {
             entered: format.number(stepCounts?.entered ?? 0),
             waiting: format.number(stepCounts?.waiting ?? 0),
           })}
+        </div>
+      )}
+      {split?.groups.some((group) => group.entered > 0) && (
+        <div className="node-counts" data-testid={`split-line-${step.id}`}>
+          {splitLine(split)}
         </div>
       )}
       {messages?.[step.id] && (
@@ -232,8 +265,12 @@ export function StepNodeView(props: NodeProps<StepNode>) {
       <Problems nodeId={props.id} />
       {ports.map((port, index) => (
         <div key={port}>
-          <span className="port-label" style={{ left: `${((index + 1) / (ports.length + 1)) * 100}%` }}>
-            {portName(port, t)}
+          <span
+            className="port-label"
+            title={portName(port, step, t)}
+            style={{ left: `${((index + 1) / (ports.length + 1)) * 100}%` }}
+          >
+            {portName(port, step, t)}
           </span>
           <Handle
             type="source"

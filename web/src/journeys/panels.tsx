@@ -381,6 +381,129 @@ function ConditionsEditor(props: {
   );
 }
 
+/** A split's arm as the panel edits it: its exit (`next`) is the canvas's connection, not edited here. */
+interface SplitArm {
+  name: string;
+  weight: number;
+  next?: string;
+}
+
+/** The first of a, b, c, … that no arm is named yet. */
+function nextArmName(arms: readonly SplitArm[]): string {
+  const taken = new Set(arms.map((arm) => arm.name));
+  for (let code = 97; code < 123; code++) {
+    const name = String.fromCharCode(code);
+    if (!taken.has(name)) return name;
+  }
+  return `arm_${arms.length + 1}`;
+}
+
+/**
+ * A split's arms, a row each: its name and its weight (their share is the weight over all weights,
+ * the holdout's included). An arm added gets an exit of its own on the canvas; one taken away takes
+ * its connection with it.
+ */
+function ArmsEditor(props: {
+  arms: SplitArm[];
+  errors: ReadonlyMap<string, string>;
+  onChange: (arms: SplitArm[]) => void;
+  onRemove: (index: number) => void;
+}) {
+  const { t } = useTranslation();
+  const listId = useId();
+  const update = (index: number, next: SplitArm) =>
+    props.onChange(props.arms.map((arm, i) => (i === index ? next : arm)));
+  const listError = props.errors.get('arms');
+  return (
+    <fieldset className="conditions">
+      <legend>{t('builder.split.arms')}</legend>
+      {props.arms.map((arm, index) => {
+        const error = rowError(props.errors, `arms.${index}`);
+        const errorId = `${listId}-${index}-error`;
+        const errorOf = (field: string) => (error?.field === field ? errorId : undefined);
+        const label = arm.name || String(index + 1);
+        return (
+          // biome-ignore lint/suspicious/noArrayIndexKey: arms are known by their place (their exit)
+          <div className="condition-row" key={index}>
+            <input
+              aria-label={t('builder.split.name', { arm: index + 1 })}
+              aria-invalid={errorOf('name') ? true : undefined}
+              aria-describedby={errorOf('name')}
+              value={arm.name}
+              onChange={(event) => update(index, { ...arm, name: event.target.value })}
+            />
+            <ParsedInput
+              label={t('builder.split.weight', { arm: label })}
+              errorId={errorOf('weight')}
+              inputMode="decimal"
+              value={arm.weight}
+              parse={parseNumber}
+              format={formatNumber}
+              onChange={(weight) => update(index, { ...arm, weight })}
+            />
+            {props.arms.length > 1 && (
+              <button
+                type="button"
+                aria-label={t('builder.split.remove', { arm: label })}
+                onClick={() => props.onRemove(index)}
+              >
+                ×
+              </button>
+            )}
+            {error && (
+              <small id={errorId} className="field-error" role="alert">
+                {error.message}
+              </small>
+            )}
+          </div>
+        );
+      })}
+      {listError && (
+        <small className="field-error" role="alert">
+          {listError}
+        </small>
+      )}
+      {props.arms.length < MAX_SPLIT_ARMS && (
+        <button
+          type="button"
+          onClick={() => props.onChange([...props.arms, { name: nextArmName(props.arms), weight: 1 }])}
+        >
+          {t('builder.split.add')}
+        </button>
+      )}
+    </fieldset>
+  );
+}
+
+/** The server's most arms for a split. */
+const MAX_SPLIT_ARMS = 10;
+
+/** The holdout's weight: empty, no holdout. */
+function HoldoutField(props: {
+  weight: number | undefined;
+  error: string | undefined;
+  onChange: (weight: number | undefined) => void;
+}) {
+  const { t } = useTranslation();
+  return (
+    <Field label={t('builder.fields.holdout')} error={props.error} hint={t('builder.split.holdoutHint')}>
+      {(control) => (
+        <ParsedInput
+          id={control.id}
+          label={t('builder.fields.holdout')}
+          errorId={props.error ? control['aria-describedby'] : undefined}
+          hintId={props.error ? undefined : control['aria-describedby']}
+          inputMode="decimal"
+          value={props.weight}
+          parse={(text) => (text.trim() === '' ? undefined : parseNumber(text))}
+          format={(weight) => (weight === undefined ? '' : formatNumber(weight))}
+          onChange={props.onChange}
+        />
+      )}
+    </Field>
+  );
+}
+
 /** The workspace's e-mail templates by name; the step keeps the chosen one's id. */
 function TemplatePicker(props: {
   value: string;
@@ -721,39 +844,25 @@ export function StepPanel(props: {
         </div>
       );
     }
-    case 'split': {
-      const arms = (step.arms as Array<{ name: string; weight: number }> | undefined) ?? [];
-      const holdout = step.holdout as { weight: number } | undefined;
+    case 'split':
       return (
         <div className="panel-body">
-          <TextField
-            label={t('builder.fields.arms')}
-            multiline
-            value={arms.map((arm) => `${arm.name}=${arm.weight}`).join('\n')}
-            onChange={(value) =>
-              set(
-                'arms',
-                value
-                  .split('\n')
-                  .filter((line) => line.trim())
-                  .map((line) => {
-                    const [name = '', weight = ''] = line.split('=');
-                    return { name: name.trim(), weight: Number(weight) };
-                  }),
-              )
-            }
+          <ArmsEditor
+            arms={(step.arms as SplitArm[] | undefined) ?? []}
+            errors={errors}
+            onChange={(arms) => set('arms', arms)}
+            onRemove={props.onRemoveArm}
           />
-          <TextField
-            label={t('builder.fields.holdout')}
-            value={holdout?.weight ?? ''}
-            onChange={(value) => {
+          <HoldoutField
+            weight={(step.holdout as { weight?: number } | undefined)?.weight}
+            error={errors.get('holdout.weight') ?? errors.get('holdout')}
+            onChange={(weight) => {
               const { holdout: _dropped, ...rest } = step;
-              props.onChange(value ? { ...rest, holdout: { weight: Number(value) } } : (rest as StepBody));
+              props.onChange(weight === undefined ? (rest as StepBody) : { ...rest, holdout: { weight } });
             }}
           />
         </div>
       );
-    }
     case 'send_email':
       return (
         <div className="panel-body">

@@ -174,6 +174,43 @@ export const en = {
     problems_other: '{{count}} problems to fix before publishing',
     removeArm: 'Remove yes {{arm}} and its connection',
     removeArmShort: 'remove',
+    results: {
+      title: 'Results on the goal',
+      noGoal:
+        'This journey has no goal, so its arms are counted but not compared. Give the entry a goal event to judge them.',
+      control: 'control',
+      counts: '{{entered}} contacts · {{converted}} converted so far',
+      entered: '{{entered}} contacts',
+      rate: '{{rate}} converted (95% interval {{low}} – {{high}})',
+      rateOfDecided: '{{rate}} of the {{decided}} whose window has closed (95% interval {{low}} – {{high}})',
+      against: 'Against the control ({{control}}):',
+      points: '{{points}} points',
+      p: 'p = {{p}}',
+      pBelow: 'p < 0.001',
+      verdicts: {
+        too_early: 'too early to judge: goal windows are still open',
+        too_few: 'too few outcomes to judge (10 conversions and 10 non-conversions in each are needed)',
+        no_clear_difference: 'no clear difference',
+        higher: 'converts better, beyond chance',
+        lower: 'converts worse, beyond chance',
+      },
+      pending_one:
+        '{{formatted}} contact is still within the goal’s window: the rates leave them out until it closes, converted or not (counting early converters only would flatter a young test).',
+      pending_other:
+        '{{formatted}} contacts are still within the goal’s window: the rates leave them out until it closes, converted or not (counting early converters only would flatter a young test).',
+      caveat:
+        'A p-value holds for one look at a sample size chosen in advance: looking every day and stopping at the first clear difference finds differences that are not there far more often than 1 time in 20. With several arms, p is already multiplied by how many are compared with the control.',
+    },
+    split: {
+      holdout: 'holdout',
+      arms: 'Arms (name and weight)',
+      name: 'Name of arm {{arm}}',
+      weight: 'Weight of arm {{arm}}',
+      remove: 'Remove arm {{arm}} and its connection',
+      add: '+ arm',
+      holdoutHint:
+        'Contacts held out leave the journey here and get nothing from it, to compare the arms with doing nothing. Empty: no holdout.',
+    },
     noConditions: 'has no condition: add one, or remove it',
     notConnected: 'connects to nothing: drag from its handle to the next step',
     noStart: 'connect the entry to the first step',
@@ -231,7 +268,6 @@ export const en = {
       conditionPath: 'Trait',
       conditionValue: 'Equals',
       holdout: 'Holdout weight (optional)',
-      arms: 'Arms (name=weight, one per line)',
     },
     json: {
       notJson: 'Not JSON yet: check the quotes, commas and braces',

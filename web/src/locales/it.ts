@@ -176,6 +176,45 @@ export const it: Catalogue = {
     problems_other: '{{count}} problemi da correggere prima di pubblicare',
     removeArm: 'Togli sì {{arm}} e il suo collegamento',
     removeArmShort: 'togli',
+    results: {
+      title: 'Risultati sull’obiettivo',
+      noGoal:
+        'Questo percorso non ha un obiettivo: le varianti sono contate ma non confrontate. Dai all’ingresso un evento obiettivo per giudicarle.',
+      control: 'riferimento',
+      counts: '{{entered}} contatti · {{converted}} convertiti finora',
+      entered: '{{entered}} contatti',
+      rate: '{{rate}} convertiti (intervallo al 95% {{low}} – {{high}})',
+      rateOfDecided:
+        '{{rate}} dei {{decided}} la cui finestra si è chiusa (intervallo al 95% {{low}} – {{high}})',
+      against: 'Rispetto al riferimento ({{control}}):',
+      points: '{{points}} punti',
+      p: 'p = {{p}}',
+      pBelow: 'p < 0,001',
+      verdicts: {
+        too_early: 'troppo presto per giudicare: le finestre dell’obiettivo sono ancora aperte',
+        too_few:
+          'troppo pochi esiti per giudicare (servono 10 conversioni e 10 non conversioni in ciascun gruppo)',
+        no_clear_difference: 'nessuna differenza chiara',
+        higher: 'converte meglio, oltre il caso',
+        lower: 'converte peggio, oltre il caso',
+      },
+      pending_one:
+        '{{formatted}} contatto è ancora nella finestra dell’obiettivo: i tassi lo lasciano fuori finché non si chiude, convertito o no (contare solo chi converte presto farebbe sembrare migliore un test appena iniziato).',
+      pending_other:
+        '{{formatted}} contatti sono ancora nella finestra dell’obiettivo: i tassi li lasciano fuori finché non si chiude, convertiti o no (contare solo chi converte presto farebbe sembrare migliore un test appena iniziato).',
+      caveat:
+        'Un valore p vale per un solo sguardo su un campione deciso in anticipo: guardare ogni giorno e fermarsi alla prima differenza chiara trova differenze inesistenti ben più spesso di 1 volta su 20. Con più varianti, p è già moltiplicato per quante sono confrontate con il riferimento.',
+    },
+    split: {
+      holdout: 'controllo',
+      arms: 'Varianti (nome e peso)',
+      name: 'Nome della variante {{arm}}',
+      weight: 'Peso della variante {{arm}}',
+      remove: 'Togli la variante {{arm}} e il suo collegamento',
+      add: '+ variante',
+      holdoutHint:
+        'I contatti del gruppo di controllo escono qui dal percorso e non ne ricevono nulla, per confrontare le varianti con il non fare nulla. Vuoto: nessun gruppo di controllo.',
+    },
     noConditions: 'non ha condizioni: aggiungine una, o toglilo',
     notConnected: 'non è collegato: trascina dalla sua maniglia al passo successivo',
     noStart: 'collega l’ingresso al primo passo',
@@ -233,7 +272,6 @@ export const it: Catalogue = {
       conditionPath: 'Attributo',
       conditionValue: 'Uguale a',
       holdout: 'Peso del gruppo di controllo (facoltativo)',
-      arms: 'Varianti (nome=peso, una per riga)',
     },
     json: {
       notJson: 'Non è ancora JSON: controlla virgolette, virgole e parentesi',

@@ -1,0 +1,83 @@
+import { durationMs } from '../core/duration.js';
+import type { StoredEvent } from '../core/event.js';
+import type { JourneyInstance, JourneyVersion } from '../core/journey.js';
+import type { JourneyDefinition } from '../core/journey-definition.js';
+import { isGenuine } from '../core/mops-events.js';
+import type { Profile } from '../core/profile.js';
+import type { StorageTx } from '../storage/storage.js';
+import { matchesAll } from './conditions.js';
+import { happenedSinceEntry, matchesEntry, scopeOf } from './event-scope.js';
+
+/**
+ * Whether the event meets the goal of the instance's journey: the goal's event and conditions, after
+ * the instance entered, on the same entry property when asked, within the goal's `within`. A client's
+ * look-alike of an event Mops writes meets none.
+ */
+export function meetsGoal(
+  definition: JourneyDefinition,
+  event: StoredEvent,
+  instance: JourneyInstance,
+  profile: Profile,
+): boolean {
+  const goal = definition.goal;
+  return (
+    goal !== undefined &&
+    isGenuine(event) &&
+    happenedSinceEntry(event, instance) &&
+    event.name === goal.event &&
+    matchesAll(goal.conditions, scopeOf(profile, event, instance)) &&
+    matchesEntry(event, instance, goal.matchEntryProperty) &&
+    (!goal.within || event.timestamp - instance.entryEvent.timestamp <= durationMs(goal.within))
+  );
+}
+
+/**
+ * Until when an instance that took a split is watched for its goal: the goal's `within` after the
+ * entry event; null, without one, for as long as it takes; and not at all (its entry) without a goal.
+ */
+export function goalWatchUntil(definition: JourneyDefinition, entryTimestamp: number): number | null {
+  const goal = definition.goal;
+  if (!goal) return entryTimestamp;
+  return goal.within ? entryTimestamp + durationMs(goal.within) : null;
+}
+
+/**
+ * The instances of a batch's contacts that took a split and whose goal is still watched, those that
+ * have ended included: a contact held out leaves the journey at the split, and one in an arm may
+ * reach its end before buying; a split is judged on whether each met the goal all the same.
+ */
+export class SplitGoalWatch {
+  readonly #byProfile = new Map<string, JourneyInstance[]>();
+
+  constructor(instances: readonly JourneyInstance[]) {
+    for (const instance of instances) this.add(instance);
+  }
+
+  add(instance: JourneyInstance): void {
+    const list = this.#byProfile.get(instance.profileId);
+    if (!list) this.#byProfile.set(instance.profileId, [instance]);
+    else if (!list.some((other) => other.id === instance.id)) list.push(instance);
+  }
+
+  /** Marks the goal met for the contact's watched instances whose goal this event is. */
+  async hear(
+    tx: StorageTx,
+    input: {
+      profile: Profile;
+      event: StoredEvent;
+      versionOf: (instance: JourneyInstance) => Promise<JourneyVersion | undefined>;
+    },
+  ): Promise<void> {
+    const { profile, event } = input;
+    const watched = this.#byProfile.get(profile.id);
+    if (!watched || watched.length === 0) return;
+    const still: JourneyInstance[] = [];
+    for (const instance of watched) {
+      const version = await input.versionOf(instance);
+      if (version && meetsGoal(version.definition, event, instance, profile))
+        await tx.journeys.markGoalReached(instance.id, event.timestamp);
+      else still.push(instance);
+    }
+    this.#byProfile.set(profile.id, still);
+  }
+}

@@ -1,0 +1,133 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Step } from '../core/journey-definition.js';
+import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { identify, track } from '../test-support/segment-calls.js';
+import { BACKENDS } from '../test-support/world.js';
+import { chooseArm } from './executor.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+const SPLIT: Extract<Step, { type: 'split' }> = {
+  id: 'split',
+  type: 'split',
+  arms: [
+    { name: 'a', weight: 1, next: 'mark' },
+    { name: 'b', weight: 1, next: 'end' },
+  ],
+  holdout: { weight: 1 },
+};
+
+/** A promotion tested on its goal: arm a is marked and ends, arm b ends at once, the holdout leaves at the split. */
+const promo = {
+  name: 'Promo',
+  entry: { trigger: { type: 'event', event: 'Joined' } },
+  goal: { event: 'Bought', within: '7d' },
+  start: 'split',
+  steps: [
+    SPLIT,
+    { id: 'mark', type: 'update_traits', set: { promo: 'a' }, next: 'end' },
+    { id: 'end', type: 'exit' },
+  ],
+};
+
+describe.each(BACKENDS)('splits judged on the goal on %s (manual clock)', (backend) => {
+  let world: JourneyWorld;
+
+  beforeEach(async () => {
+    world = await startJourneyWorld(backend);
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  /** The group each of these users falls in, as the engine chooses it. */
+  const groupsOf = async (journeyId: string, users: string[]) => {
+    const groups = new Map<string, string>();
+    for (const user of users) {
+      const profileId = await world.profileOf(user);
+      const arm = chooseArm(SPLIT, `${journeyId}:split:${profileId}`);
+      groups.set(user, arm?.name ?? 'holdout');
+    }
+    return groups;
+  };
+  const tallied = async (journeyId: string) =>
+    Object.fromEntries(
+      (await world.storage.journeys.tallySplits(journeyId, world.clock.now())).map((tally) => [
+        tally.arm ?? 'holdout',
+        {
+          entered: tally.entered,
+          converted: tally.converted,
+          pending: tally.pending,
+          pendingConverted: tally.pendingConverted,
+        },
+      ]),
+    );
+
+  it('counts the goal of contacts who left the journey, the holdout included, within its window only', async () => {
+    const journeyId = await world.publish(promo);
+    const users = Array.from({ length: 30 }, (_, i) => `u${i}`);
+    await world.send(users.flatMap((user) => [identify(user, {}), track(user, 'Joined')]));
+    await world.settle();
+    const groups = await groupsOf(journeyId, users);
+    const count = (group: string, among = users) => among.filter((user) => groups.get(user) === group).length;
+    // Everyone has left: arms a and b ended at their exit, the holdout at the split. No one converted.
+    const report = await world.storage.journeys.report(journeyId);
+    expect(report).toMatchObject({ active: 0, converted: 0 });
+    expect(count('holdout')).toBeGreaterThan(0);
+
+    // The first ten buy within the week; while it lasts, everyone is pending, buyers too.
+    const buyers = users.slice(0, 10);
+    await world.advance(DAY);
+    await world.send(buyers.map((user) => track(user, 'Bought')));
+    await world.settle();
+    const during = await tallied(journeyId);
+    for (const group of ['a', 'b', 'holdout'])
+      expect(during[group]).toEqual({
+        entered: count(group),
+        converted: count(group, buyers),
+        pending: count(group),
+        pendingConverted: count(group, buyers),
+      });
+
+    // A purchase after the week does not count; the window closed, nobody is pending.
+    await world.advance(7 * DAY);
+    await world.send(users.slice(10).map((user) => track(user, 'Bought')));
+    await world.settle();
+    const after = await tallied(journeyId);
+    for (const group of ['a', 'b', 'holdout'])
+      expect(after[group]).toEqual({
+        entered: count(group),
+        converted: count(group, buyers),
+        pending: 0,
+        pendingConverted: 0,
+      });
+  });
+
+  it('counts a contact once however often they enter, and a goal met in the batch that entered them', async () => {
+    const journeyId = await world.publish({
+      ...promo,
+      entry: { trigger: { type: 'event', event: 'Joined' }, reentry: { policy: 'every_time' } },
+      goal: { event: 'Bought' },
+    });
+    // The goal met by an event of the batch that entered the contact counts.
+    await world.send([identify('v', {}), track('v', 'Joined'), track('v', 'Bought')]);
+    await world.settle();
+    await world.send([track('v', 'Joined')]);
+    await world.settle();
+    const [group] = (await groupsOf(journeyId, ['v'])).values();
+    const tallies = await world.storage.journeys.tallySplits(journeyId, world.clock.now());
+    expect(tallies).toEqual([
+      // Without `within` the goal is watched as long as it takes: no one is pending on it.
+      {
+        stepId: 'split',
+        arm: group === 'holdout' ? null : group,
+        entered: 1,
+        converted: 1,
+        pending: 0,
+        pendingConverted: 0,
+      },
+    ]);
+    expect((await world.storage.journeys.report(journeyId)).entered).toBe(2);
+  });
+});

@@ -1,0 +1,92 @@
+import { type Kysely, sql } from 'kysely';
+import type { DialectOps } from './dialect-ops.js';
+import { toInstance } from './journey-instance-rows.js';
+import type { Database } from './schema.js';
+import type { JourneyStore } from './storage.js';
+
+/** The part of the journey store that keeps who took which arm of a split, and whether they met the goal. */
+export function createSplitEntryStore(
+  db: Kysely<Database>,
+  ops: DialectOps,
+): Pick<JourneyStore, 'recordSplitEntry' | 'listGoalWatchedInstances' | 'markGoalReached' | 'tallySplits'> {
+  return {
+    async recordSplitEntry(entry) {
+      await db
+        .insertInto('journey_split_entries')
+        .values({
+          instance_id: entry.instanceId,
+          step_id: entry.stepId,
+          workspace_id: entry.workspaceId,
+          journey_id: entry.journeyId,
+          arm: entry.arm,
+          watch_until: entry.watchUntil,
+          goal_reached_at: null,
+        })
+        .onConflict((oc) => oc.columns(['instance_id', 'step_id']).doNothing())
+        .execute();
+    },
+    async listGoalWatchedInstances(workspaceId, profileIds, at) {
+      const found = [];
+      for (let i = 0; i < profileIds.length; i += 500) {
+        const rows = await db
+          .selectFrom('journey_instances as i')
+          .selectAll('i')
+          .where('i.workspace_id', '=', workspaceId)
+          .where('i.profile_id', 'in', profileIds.slice(i, i + 500))
+          .where(({ exists, selectFrom }) =>
+            exists(
+              selectFrom('journey_split_entries as e')
+                .select('e.instance_id')
+                .whereRef('e.instance_id', '=', 'i.id')
+                .where('e.goal_reached_at', 'is', null)
+                .where((eb) => eb.or([eb('e.watch_until', 'is', null), eb('e.watch_until', '>=', at)])),
+            ),
+          )
+          .orderBy('i.entered_at')
+          .execute();
+        for (const row of rows) found.push(toInstance(row, ops));
+      }
+      return found;
+    },
+    async markGoalReached(instanceId, at) {
+      await db
+        .updateTable('journey_split_entries')
+        .set({ goal_reached_at: at })
+        .where('instance_id', '=', instanceId)
+        .where('goal_reached_at', 'is', null)
+        .execute();
+    },
+    async tallySplits(journeyId, now) {
+      // By contact first: one who entered again (re-entry, several carts) is one contact of their arm.
+      const result = await sql<{
+        step_id: string;
+        arm: string | null;
+        entered: number | string;
+        converted: number | string;
+        pending: number | string;
+        pending_converted: number | string;
+      }>`
+        select step_id, arm, count(*) as entered, sum(reached) as converted, sum(watched) as pending,
+          sum(case when reached = 1 and watched = 1 then 1 else 0 end) as pending_converted
+        from (
+          select e.step_id, e.arm, i.profile_id,
+            max(case when e.goal_reached_at is not null then 1 else 0 end) as reached,
+            max(case when e.watch_until > ${now} then 1 else 0 end) as watched
+          from journey_split_entries e
+          join journey_instances i on i.id = e.instance_id
+          where e.journey_id = ${journeyId}
+          group by e.step_id, e.arm, i.profile_id
+        ) by_contact
+        group by step_id, arm
+        order by step_id, arm`.execute(db);
+      return result.rows.map((row) => ({
+        stepId: row.step_id,
+        arm: row.arm,
+        entered: Number(row.entered),
+        converted: Number(row.converted),
+        pending: Number(row.pending),
+        pendingConverted: Number(row.pending_converted),
+      }));
+    },
+  };
+}
