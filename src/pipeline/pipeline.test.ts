@@ -1,12 +1,13 @@
 import pg from 'pg';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../core/clock.js';
 import { loadConfig } from '../core/config.js';
 import { openStorage } from '../storage/open-storage.js';
 import { type PipelineBatch, StaleBatchError, type Storage } from '../storage/storage.js';
 import { trackEvent } from '../test-support/events.js';
 import { untilEventsReadable } from '../test-support/readable-events.js';
+import { recordRetryWaits } from '../test-support/retry-waits.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../test-support/world.js';
 import { EventPipeline } from './pipeline.js';
 
@@ -92,6 +93,65 @@ describe.each(BACKENDS)('event pipeline on %s', (backend) => {
     await append(1);
     await expect(pipeline.drain()).rejects.toThrow('flaky: the batch went stale 10 times in a row');
     expect(written).toEqual([3]);
+  });
+
+  describe('waits before retrying', () => {
+    let recorded: ReturnType<typeof recordRetryWaits>;
+    let pipeline: EventPipeline | undefined;
+    beforeEach(() => {
+      recorded = recordRetryWaits();
+    });
+    afterEach(async () => {
+      await pipeline?.stop();
+      recorded.restore();
+    });
+
+    it('longer each time a batch keeps going stale: rounds that go stale are not work gone through', async () => {
+      const alwaysStale: PipelineBatch<void> = {
+        async prepare() {
+          return async () => {
+            throw new StaleBatchError('read before a merge');
+          };
+        },
+      };
+      pipeline = new EventPipeline({
+        storage,
+        clock: systemClock,
+        logger: recorded.logger,
+        consumers: [{ cursor: 'stuck', batch: alwaysStale }],
+      });
+      await append(1);
+      await untilEventsReadable(storage);
+      pipeline.start();
+      await vi.waitFor(() => expect(recorded.waits.length).toBeGreaterThanOrEqual(3), { timeout: 20_000 });
+      expect(recorded.waits.slice(0, 3)).toEqual([50, 100, 200]);
+    });
+
+    it('briefly again after a round that went through with nothing to do', async () => {
+      let calls = 0;
+      const lostConnection = Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+      pipeline = new EventPipeline({
+        storage,
+        clock: systemClock,
+        logger: recorded.logger,
+        pollIntervalMs: 10,
+        consumers: [
+          {
+            cursor: 'flapping',
+            batch: recording([]),
+            // Three failures, a round that finds nothing, then one failure more.
+            exclusive: async (run) => {
+              calls++;
+              if (calls <= 3 || calls === 5) throw lostConnection;
+              return run();
+            },
+          },
+        ],
+      });
+      pipeline.start();
+      await vi.waitFor(() => expect(recorded.waits.length).toBeGreaterThanOrEqual(4), { timeout: 20_000 });
+      expect(recorded.waits).toEqual([50, 100, 200, 50]);
+    });
   });
 
   /** Runs rounds as the pipeline's loop does, an error ending a round, until it is caught up. */

@@ -165,10 +165,12 @@ export class EventPipeline {
    */
   async runOnce(): Promise<number> {
     let progress = 0;
+    let hasStale = false;
     for (const [index, consumer] of this.#options.consumers.entries()) {
       const outcome = await this.#runBatch(consumer);
       if (outcome === undefined) continue;
       if (outcome.status === 'stale') {
+        hasStale = true;
         const inARow = (this.#staleInARow.get(consumer.cursor) ?? 0) + 1;
         this.#staleInARow.set(consumer.cursor, inARow);
         if (inARow >= MAX_STALE_IN_A_ROW) {
@@ -189,6 +191,10 @@ export class EventPipeline {
       if (index === 0) this.#processed += outcome.events.length;
       progress = Math.max(progress, outcome.events.length, 1);
     }
+    // A round that went through ends a run of failures, one with nothing to do too (the database is
+    // back); one that went stale does not: a batch stale every time ends in an error, and its
+    // retries must wait longer each time, not run ten stale batches every 50 ms for good.
+    if (!hasStale) this.#retryDelay.reset();
     return progress;
   }
 
@@ -302,7 +308,6 @@ export class EventPipeline {
           const startedAt = performance.now();
           const count = this.#stopped ? 0 : await this.runOnce();
           if (count === 0) break;
-          this.#retryDelay.reset();
           await this.#yieldToIngest(performance.now() - startedAt, count >= this.#options.batchSize);
         }
       } catch (error) {
