@@ -117,10 +117,12 @@ export class TimerScheduler {
     while (this.#pending && !this.#stopped) {
       this.#pending = false;
       try {
-        // Overdue timers: keep going. Each round that went through ends a run of failures.
+        // Overdue timers: keep going. Each round that went through ends a run of failures; the last
+        // only with the look-up of the next wake, which may fail on its own every time.
         while (!this.#stopped && (await this.runOnce()) > 0) this.#retryDelay.reset();
+        const wakeAt = await this.#nextWake();
         this.#retryDelay.reset();
-        this.#sleepUntil((await this.#nextWake()) ?? Number.POSITIVE_INFINITY);
+        this.#sleepUntil(wakeAt ?? Number.POSITIVE_INFINITY);
       } catch (error) {
         this.#logger.error({ err: error }, `${this.#work.name} failed; retrying`);
         this.#sleepUntil(this.#clock.now() + this.#retryDelay.next());
