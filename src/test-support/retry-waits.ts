@@ -23,13 +23,14 @@ export function recordRetryWaits(): { logger: Logger; waits: number[]; restore: 
   );
   const original = globalThis.setTimeout;
   const spy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((
-    callback: () => void,
+    callback: (...args: unknown[]) => void,
     ms?: number,
     ...rest: unknown[]
   ) => {
     if (isRetryNext) waits.push(ms ?? 0);
     isRetryNext = false;
-    return original(callback, ms, ...rest);
+    // Others' timers (the database driver's) keep their arguments.
+    return Reflect.apply(original, globalThis, [callback, ms, ...rest]);
   }) as typeof setTimeout);
   return { logger, waits, restore: () => spy.mockRestore() };
 }
