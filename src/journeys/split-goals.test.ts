@@ -130,4 +130,28 @@ describe.each(BACKENDS)('splits judged on the goal on %s (manual clock)', (backe
     ]);
     expect((await world.storage.journeys.report(journeyId)).entered).toBe(2);
   });
+
+  it('counts a contact whose two profiles took different arms once, in the arm taken first, after they merge', async () => {
+    const journeyId = await world.publish(promo);
+    await world.send([identify('first', {}), track('first', 'Joined')]);
+    await world.settle();
+    await world.advance(HOUR);
+    const others = Array.from({ length: 12 }, (_, i) => `o${i}`);
+    await world.send(others.flatMap((user) => [identify(user, {}), track(user, 'Joined')]));
+    await world.settle();
+    const groups = await groupsOf(journeyId, ['first', ...others]);
+    const second = others.find((user) => groups.get(user) !== groups.get('first'));
+    if (!second) throw new Error('every contact fell in the same group');
+    const before = await tallied(journeyId);
+
+    // The second profile merges into the first: one person, seen in two arms.
+    await world.send([{ type: 'alias', userId: 'first', previousId: second }]);
+    await world.settle();
+    expect(await world.profileOf(second)).toBe(await world.profileOf('first'));
+    const after = await tallied(journeyId);
+    const firstGroup = groups.get('first') as string;
+    const secondGroup = groups.get(second) as string;
+    expect(after[firstGroup]?.entered).toBe(before[firstGroup]?.entered);
+    expect(after[secondGroup]?.entered ?? 0).toBe((before[secondGroup]?.entered ?? 0) - 1);
+  });
 });

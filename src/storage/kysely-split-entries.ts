@@ -58,6 +58,8 @@ export function createSplitEntryStore(
     },
     async tallySplits(journeyId, now) {
       // By contact first: one who entered again (re-entry, several carts) is one contact of their arm.
+      // A contact seen in two arms (two profiles that each took one, merged since) counts in the arm
+      // taken first only: counted in both, one person would weigh on both sides of the comparison.
       const result = await sql<{
         step_id: string;
         arm: string | null;
@@ -66,17 +68,24 @@ export function createSplitEntryStore(
         pending: number | string;
         pending_converted: number | string;
       }>`
-        select step_id, arm, count(*) as entered, sum(reached) as converted, sum(watched) as pending,
-          sum(case when reached = 1 and watched = 1 then 1 else 0 end) as pending_converted
-        from (
-          select e.step_id, e.arm, i.profile_id,
+        with by_contact as (
+          select e.step_id, e.arm, i.profile_id, min(i.entered_at) as first_entered_at,
             max(case when e.goal_reached_at is not null then 1 else 0 end) as reached,
             max(case when e.watch_until > ${now} then 1 else 0 end) as watched
           from journey_split_entries e
           join journey_instances i on i.id = e.instance_id
           where e.journey_id = ${journeyId}
           group by e.step_id, e.arm, i.profile_id
-        ) by_contact
+        ), first_arm as (
+          select by_contact.*, row_number() over (
+            partition by step_id, profile_id order by first_entered_at, arm
+          ) as taken
+          from by_contact
+        )
+        select step_id, arm, count(*) as entered, sum(reached) as converted, sum(watched) as pending,
+          sum(case when reached = 1 and watched = 1 then 1 else 0 end) as pending_converted
+        from first_arm
+        where taken = 1
         group by step_id, arm
         order by step_id, arm`.execute(db);
       return result.rows.map((row) => ({
