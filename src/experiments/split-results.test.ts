@@ -116,4 +116,22 @@ describe('split results', () => {
     const [split] = judgeSplits(definition({ arms: ['b'] }), [tally('a', 10, 1), tally('b', 10, 2)]);
     expect(split?.groups.map((group) => group.arm)).toEqual(['b', 'a']);
   });
+
+  it('flags a split whose sizes are not the shares its weights ask for, once there are enough contacts', () => {
+    const judged = (tallies: ReturnType<typeof tally>[], arms?: string[]) =>
+      judgeSplits(definition({ holdout: true, ...(arms ? { arms } : {}) }), tallies)[0]?.sampleRatio;
+    // One third each, as the weights ask (within chance).
+    expect(judged([tally('a', 340, 30), tally('b', 330, 30), tally(null, 330, 30)])).toEqual({
+      pValue: expect.any(Number),
+      isMismatch: false,
+    });
+    // Half the contacts in one arm of three equal ones: not split as designed.
+    const skewed = judged([tally('a', 500, 30), tally('b', 250, 30), tally(null, 250, 30)]);
+    expect(skewed?.isMismatch).toBe(true);
+    expect(skewed?.pValue).toBeLessThan(1e-10);
+    // Too few to tell: fewer than five expected in a group.
+    expect(judged([tally('a', 8, 1), tally('b', 3, 1), tally(null, 2, 0)])).toBeNull();
+    // An arm the current definition no longer has (renamed since): its share is unknown.
+    expect(judged([tally('a', 300, 30), tally('old', 300, 30), tally(null, 300, 30)], ['a', 'b'])).toBeNull();
+  });
 });

@@ -1,9 +1,18 @@
 import type { JourneyDefinition } from '../core/journey-definition.js';
 import type { SplitTally } from '../storage/storage.js';
-import { hasEnoughForTest, twoProportionPValue, wilsonInterval } from './proportions.js';
+import { hasEnoughForTest, sampleRatioPValue, twoProportionPValue, wilsonInterval } from './proportions.js';
 
 /** Below this (after the correction for comparing several arms), a difference is called real. */
 export const SIGNIFICANCE = 0.05;
+
+/**
+ * Below this, the arms' sizes are called a sample ratio mismatch. Stricter than `SIGNIFICANCE`, as is
+ * usual: the check runs on every look, and a false alarm discards a sound test.
+ */
+export const SAMPLE_RATIO_SIGNIFICANCE = 0.001;
+
+/** Fewer contacts expected in a group than this, and the chi-square test of the split's sizes misleads. */
+const MIN_EXPECTED_PER_GROUP = 5;
 
 /**
  * What a comparison with the control can say: too early (too few outcomes known, and some still
@@ -45,6 +54,12 @@ export interface SplitResult {
   /** Without a goal, a split's arms can be counted but not judged. */
   hasGoal: boolean;
   groups: SplitGroupResult[];
+  /**
+   * Whether contacts were split in the shares the arms' weights ask for (Pearson's chi-square test of
+   * the groups' sizes); null while too few contacts, or when the groups are not all the current
+   * definition's (an arm renamed or removed since).
+   */
+  sampleRatio: { pValue: number; isMismatch: boolean } | null;
 }
 
 /**
@@ -95,6 +110,7 @@ export function judgeSplits(
     return {
       stepId,
       hasGoal,
+      sampleRatio: step ? sampleRatioOf(step, groups) : null,
       groups: groups.map((group): SplitGroupResult => {
         if (!hasGoal || group.isControl || !controlGroup) return { ...group, comparison: null };
         const mine = { successes: group.decidedConverted, trials: group.decided };
@@ -115,4 +131,22 @@ export function judgeSplits(
       }),
     };
   });
+}
+
+/** The split's sizes tested against its weights' shares (see `SplitResult.sampleRatio`). */
+function sampleRatioOf(
+  step: Extract<JourneyDefinition['steps'][number], { type: 'split' }>,
+  groups: ReadonlyArray<{ arm: string | null; entered: number }>,
+): SplitResult['sampleRatio'] {
+  const weightOf = (arm: string | null) =>
+    arm === null ? step.holdout?.weight : step.arms.find((candidate) => candidate.name === arm)?.weight;
+  const weights = groups.map((group) => weightOf(group.arm));
+  if (groups.length < 2 || weights.some((weight) => weight === undefined)) return null;
+  const totalWeight = weights.reduce((sum: number, weight) => sum + (weight ?? 0), 0);
+  const shares = weights.map((weight) => (weight ?? 0) / totalWeight);
+  const counts = groups.map((group) => group.entered);
+  const total = counts.reduce((sum, count) => sum + count, 0);
+  if (shares.some((share) => total * share < MIN_EXPECTED_PER_GROUP)) return null;
+  const pValue = sampleRatioPValue(counts, shares);
+  return { pValue, isMismatch: pValue < SAMPLE_RATIO_SIGNIFICANCE };
 }

@@ -422,4 +422,51 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     expect(a).not.toContain('p =');
     await consoleWorld.shot('journey-split-results');
   }, 120_000);
+
+  it('warns when a split’s sizes are not the shares its weights ask for (weights changed while it ran)', async () => {
+    const definition = (weights: [number, number, number]) => ({
+      name: 'Weights changed',
+      entry: { trigger: { type: 'event', event: 'Reweighed' } },
+      goal: { event: 'Bought' },
+      start: 'split',
+      steps: [
+        {
+          id: 'split',
+          type: 'split',
+          arms: [
+            { name: 'a', weight: weights[0], next: 'end' },
+            { name: 'b', weight: weights[1], next: 'end' },
+          ],
+          holdout: { weight: weights[2] },
+        },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    const created = await consoleWorld.api<{ id: string }>('POST', '/journeys', {
+      definition: definition([1, 1, 1]),
+    });
+    const journey = `/journeys/${created.body.id}`;
+    expect((await consoleWorld.api('POST', `${journey}/publish`)).status).toBe(200);
+    const { world } = consoleWorld;
+    const users = Array.from({ length: 60 }, (_, i) => `reweighed-${i}`);
+    const sent = await fetch(`${world.url}/v1/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basicAuth(world.writeKey) },
+      body: JSON.stringify({ batch: users.map((userId) => ({ type: 'track', userId, event: 'Reweighed' })) }),
+    });
+    expect(sent.status).toBe(200);
+    const entered = async () => {
+      const report = await consoleWorld.api<{ entered: number }>('GET', `${journey}/report`);
+      return report.body.entered;
+    };
+    await expect.poll(entered).toBe(60);
+    // A third each so far; the weights now ask for 80% in a.
+    expect((await consoleWorld.api('PUT', journey, { definition: definition([8, 1, 1]) })).status).toBe(200);
+    expect((await consoleWorld.api('POST', `${journey}/publish`)).status).toBe(200);
+
+    await page.goto(`${world.url}${journey}`);
+    await page.getByTestId('node-split').click();
+    await page.getByTestId('split-results').waitFor();
+    expect(await page.getByTestId('sample-ratio-mismatch').textContent()).toMatch(/sample ratio mismatch/);
+  }, 120_000);
 });

@@ -145,7 +145,24 @@ const ReportJson = z
     steps: z.record(z.string(), StepCounts),
     messages: z.record(z.string(), MessageCounts),
     splits: z
-      .array(z.object({ stepId: z.string(), hasGoal: z.boolean(), groups: z.array(SplitGroupJson) }))
+      .array(
+        z.object({
+          stepId: z.string(),
+          hasGoal: z.boolean(),
+          groups: z.array(SplitGroupJson),
+          sampleRatio: z
+            .object({
+              pValue: z.number().describe('chi-square test of the groups’ sizes against the weights’ shares'),
+              isMismatch: z
+                .boolean()
+                .describe(
+                  'p below 0.001: contacts were not split as the weights ask, comparisons are unsound',
+                ),
+            })
+            .nullable()
+            .describe('null while too few contacts, or when an arm was renamed or removed since'),
+        }),
+      )
       .describe('Each split judged on the journey’s goal, arm by arm, the holdout last (docs/journeys.md)'),
   })
   .meta({ id: 'JourneyReport' });

@@ -24,6 +24,8 @@ export interface SplitResult {
   stepId: string;
   hasGoal: boolean;
   groups: SplitGroup[];
+  /** Whether contacts were split in the weights' shares; null while too few to tell. */
+  sampleRatio: { pValue: number; isMismatch: boolean } | null;
 }
 
 function usePercent() {
@@ -83,6 +85,11 @@ export function SplitResults(props: { result: SplitResult }) {
     >
       <h3 id={`results-${result.stepId}`}>{t('builder.results.title')}</h3>
       {!result.hasGoal && <p className="hint">{t('builder.results.noGoal')}</p>}
+      {result.sampleRatio?.isMismatch && (
+        <p className="warning" role="alert" data-testid="sample-ratio-mismatch">
+          {t('builder.results.sampleRatioMismatch')}
+        </p>
+      )}
       <ul>
         {result.groups.map((group) => {
           const name = group.arm ?? t('builder.split.holdout');

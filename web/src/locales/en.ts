@@ -198,6 +198,8 @@ export const en = {
         '{{formatted}} contact is still within the goal’s window: the rates leave them out until it closes, converted or not (counting early converters only would flatter a young test).',
       pending_other:
         '{{formatted}} contacts are still within the goal’s window: the rates leave them out until it closes, converted or not (counting early converters only would flatter a young test).',
+      sampleRatioMismatch:
+        'The groups’ sizes are not the shares their weights ask for (a sample ratio mismatch, p < 0.001): contacts were not split as designed — weights changed while it ran, or some contacts enter one arm more often — so the comparisons below cannot be trusted, however clear they look.',
       caveat:
         'A p-value holds for one look at a sample size chosen in advance: looking every day and stopping at the first clear difference finds differences that are not there far more often than 1 time in 20. With several arms, p is already multiplied by how many are compared with the control.',
     },

@@ -202,6 +202,8 @@ export const it: Catalogue = {
         '{{formatted}} contatto è ancora nella finestra dell’obiettivo: i tassi lo lasciano fuori finché non si chiude, convertito o no (contare solo chi converte presto farebbe sembrare migliore un test appena iniziato).',
       pending_other:
         '{{formatted}} contatti sono ancora nella finestra dell’obiettivo: i tassi li lasciano fuori finché non si chiude, convertiti o no (contare solo chi converte presto farebbe sembrare migliore un test appena iniziato).',
+      sampleRatioMismatch:
+        'Le dimensioni dei gruppi non sono le quote chieste dai pesi (squilibrio del campione, p < 0,001): i contatti non sono stati divisi come previsto — pesi cambiati durante il test, o alcuni contatti entrano più spesso in una variante — quindi i confronti qui sotto non sono affidabili, per quanto chiari sembrino.',
       caveat:
         'Un valore p vale per un solo sguardo su un campione deciso in anticipo: guardare ogni giorno e fermarsi alla prima differenza chiara trova differenze inesistenti ben più spesso di 1 volta su 20. Con più varianti, p è già moltiplicato per quante sono confrontate con il riferimento.',
     },
