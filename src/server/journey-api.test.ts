@@ -446,6 +446,16 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
             profiles.length >= 15 ? { pValue: expect.any(Number), isMismatch: expect.any(Boolean) } : null,
         },
       ]);
+      // Each contact's journeys say which arm it took.
+      for (const profile of profiles.slice(0, 3)) {
+        const journeys = await api<{ items: Array<{ journeyId: string; splits: unknown }> }>(
+          'GET',
+          `/profiles/${profile.id}/journeys`,
+        );
+        expect(journeys.body.items.find((item) => item.journeyId === journeyId)?.splits).toEqual([
+          { stepId: 'split', arm: groupOf(profile) },
+        ]);
+      }
       // So few contacts say nothing yet: no p-value.
       for (const group of splits[0]?.groups.slice(0, 2) ?? [])
         expect(group.comparison).toMatchObject({ pValue: null, verdict: 'too_few' });

@@ -8,7 +8,10 @@ import type { JourneyStore } from './storage.js';
 export function createSplitEntryStore(
   db: Kysely<Database>,
   ops: DialectOps,
-): Pick<JourneyStore, 'recordSplitEntry' | 'listGoalWatchedInstances' | 'markGoalReached' | 'tallySplits'> {
+): Pick<
+  JourneyStore,
+  'recordSplitEntry' | 'listGoalWatchedInstances' | 'markGoalReached' | 'tallySplits' | 'listSplitArms'
+> {
   return {
     async recordSplitEntry(entry) {
       await db
@@ -55,6 +58,24 @@ export function createSplitEntryStore(
         .where('instance_id', '=', instanceId)
         .where('goal_reached_at', 'is', null)
         .execute();
+    },
+    async listSplitArms(instanceIds) {
+      const arms = new Map<string, Array<{ stepId: string; arm: string | null }>>();
+      for (let i = 0; i < instanceIds.length; i += 500) {
+        const rows = await db
+          .selectFrom('journey_split_entries')
+          .select(['instance_id', 'step_id', 'arm'])
+          .where('instance_id', 'in', instanceIds.slice(i, i + 500))
+          .orderBy('instance_id')
+          .orderBy('step_id')
+          .execute();
+        for (const row of rows)
+          arms.set(row.instance_id, [
+            ...(arms.get(row.instance_id) ?? []),
+            { stepId: row.step_id, arm: row.arm },
+          ]);
+      }
+      return arms;
     },
     async tallySplits(journeyId, now) {
       // By contact first: one who entered again (re-entry, several carts) is one contact of their arm.

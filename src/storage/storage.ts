@@ -285,6 +285,8 @@ export interface JourneyStore {
   markGoalReached(instanceId: string, at: number): Promise<void>;
   /** Per split step and arm (null: held out), the contacts counted, those who met the goal and those still within its window. */
   tallySplits(journeyId: string, now: number): Promise<SplitTally[]>;
+  /** Per instance, the splits it took and the arm of each (null: held out), in the order taken. */
+  listSplitArms(instanceIds: string[]): Promise<Map<string, Array<{ stepId: string; arm: string | null }>>>;
 }
 
 /** An instance's place in a split: its arm (null: held out) and how long its goal is watched. */

@@ -468,5 +468,20 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     await page.getByTestId('node-split').click();
     await page.getByTestId('split-results').waitFor();
     expect(await page.getByTestId('sample-ratio-mismatch').textContent()).toMatch(/sample ratio mismatch/);
+
+    // A contact's page says which arm it took.
+    const profiles = await consoleWorld.api<{ items: Array<{ id: string; userId: string }> }>(
+      'GET',
+      '/profiles?q=reweighed-0',
+    );
+    const contact = profiles.body.items.find((item) => item.userId === 'reweighed-0');
+    const journeys = await consoleWorld.api<{
+      items: Array<{ journeyId: string; splits: Array<{ arm: string | null }> }>;
+    }>('GET', `/profiles/${contact?.id}/journeys`);
+    const arm = journeys.body.items.find((item) => item.journeyId === created.body.id)?.splits[0]?.arm;
+    await page.goto(`${world.url}/contacts/${contact?.id}?tab=journeys`);
+    expect(await page.getByTestId('instance-split').textContent()).toBe(
+      arm === null ? 'A/B split: held out (control)' : `A/B split: arm ${arm}`,
+    );
   }, 120_000);
 });

@@ -391,7 +391,18 @@ export async function journeyRoutes(
         tags: ['journeys'],
         summary: "The profile's journey instances, where each one is now",
         params: WorkspaceParams.extend({ profileId: z.string().min(1).max(100) }),
-        response: { 200: z.object({ items: z.array(InstanceJson) }), ...errors },
+        response: {
+          200: z.object({
+            items: z.array(
+              InstanceJson.extend({
+                splits: z
+                  .array(z.object({ stepId: z.string(), arm: z.string().nullable() }))
+                  .describe('the A/B splits it took and the arm of each; arm null: held out'),
+              }),
+            ),
+          }),
+          ...errors,
+        },
       },
     },
     async (request) => {
@@ -399,7 +410,13 @@ export async function journeyRoutes(
       const profile = await storage.profiles.find(request.params.workspaceId, request.params.profileId);
       if (!profile) throw new AppError('not_found', `profile ${request.params.profileId} does not exist`);
       const instances = await storage.journeys.listInstancesOfProfile(request.params.workspaceId, profile.id);
-      return { items: instances.map(instanceJson) };
+      const arms = await storage.journeys.listSplitArms(instances.map((instance) => instance.id));
+      return {
+        items: instances.map((instance) => ({
+          ...instanceJson(instance),
+          splits: arms.get(instance.id) ?? [],
+        })),
+      };
     },
   );
 }

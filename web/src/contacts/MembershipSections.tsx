@@ -89,6 +89,13 @@ export function JourneysSection(props: { workspaceId: string; profileId: string 
                     <Link to={`/journeys/${encodeURIComponent(instance.journeyId)}`}>
                       {names.data?.get(instance.journeyId) ?? instance.journeyId}
                     </Link>
+                    {instance.splits.map((split) => (
+                      <div className="hint" key={split.stepId} data-testid="instance-split">
+                        {split.arm === null
+                          ? t('contacts.heldOut', { step: split.stepId })
+                          : t('contacts.splitArm', { step: split.stepId, arm: split.arm })}
+                      </div>
+                    ))}
                   </td>
                   <td>
                     <span className={`badge instance-${instance.status}`}>

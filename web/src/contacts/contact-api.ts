@@ -38,6 +38,8 @@ export interface JourneyInstance {
   enteredAt: string;
   endedAt: string | null;
   endReason: string | null;
+  /** The A/B splits it took and the arm of each (null: held out). */
+  splits: Array<{ stepId: string; arm: string | null }>;
 }
 
 export interface Message {

@@ -75,6 +75,8 @@ const en = {
   journey: 'Journey',
   whereNow: 'Where now',
   atStep: 'at step {{step}}',
+  splitArm: 'A/B {{step}}: arm {{arm}}',
+  heldOut: 'A/B {{step}}: held out (control)',
   ended: 'ended {{time}}',
   endReasons: {
     exitStep: 'reached an exit step',
@@ -231,6 +233,8 @@ const it: typeof en = {
   journey: 'Percorso',
   whereNow: 'Dove si trova',
   atStep: 'al passo {{step}}',
+  splitArm: 'Test A/B {{step}}: variante {{arm}}',
+  heldOut: 'Test A/B {{step}}: escluso (controllo)',
   ended: 'terminato {{time}}',
   endReasons: {
     exitStep: 'ha raggiunto un passo di uscita',
