@@ -1,4 +1,4 @@
-import { type Context, type FS, Liquid, Tag, type Template } from 'liquidjs';
+import { type FS, filters, Liquid, Tag, type Template } from 'liquidjs';
 
 /**
  * Templates come from workspace members, and liquidjs reads partials from the server's disk by
@@ -60,19 +60,12 @@ function holdsObject(value: unknown): boolean {
   return typeof value === 'object' && value !== null;
 }
 
-const HTML_ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&#34;',
-  "'": '&#39;',
-};
+/** Liquid's own `escape` filter, which counts what it writes against the template's memory limit. */
+const escapeHtml = filters.escape as (this: unknown, text: string) => string;
 
-/** An output in HTML: its text, escaped (and counted against the memory limit) as Liquid's `escape` does. */
-function asHtml(this: { context: Context }, value: unknown): string {
-  const text = asText(value);
-  this.context.memoryLimit.use(text.length);
-  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+/** An output in HTML: its text, escaped by Liquid's `escape`. */
+function asHtml(this: unknown, value: unknown): string {
+  return escapeHtml.call(this, asText(value));
 }
 
 /** An output as the inside of a JSON string: it cannot close the string it stands in and add keys. */

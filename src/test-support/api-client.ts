@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
+import type { SplitResult } from '../experiments/split-results.js';
 import { type ReceivedMail, SmtpSink } from './smtp-sink.js';
 import { type Backend, basicAuth, eventually, startTestWorld, type TestWorld } from './world.js';
 
@@ -47,22 +48,7 @@ export interface Report {
   heldOut: number;
   steps: Record<string, Counts>;
   messages: Record<string, Record<string, number>>;
-  splits: Array<{
-    stepId: string;
-    hasGoal: boolean;
-    groups: Array<{
-      arm: string | null;
-      isControl: boolean;
-      entered: number;
-      converted: number;
-      pending: number;
-      decided: number;
-      decidedConverted: number;
-      rate: number | null;
-      interval: [number, number] | null;
-      comparison: { difference: number | null; pValue: number | null; verdict: string } | null;
-    }>;
-  }>;
+  splits: SplitResult[];
 }
 export interface Profile {
   id: string;
