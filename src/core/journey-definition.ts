@@ -108,6 +108,12 @@ export const EntryTrigger = z.discriminatedUnion('type', [
     type: z.literal('segment'),
     segment: z.string().min(1).max(100),
     on: z.enum(['entered', 'exited']).default('entered'),
+    /**
+     * Entered on entering the segment: an instance still active when the contact leaves it exits
+     * (the cart reminder of someone who has just ordered stops; an event that arrived while the
+     * contact was being entered counts too, as leaving follows it in the log).
+     */
+    exitOnSegmentExit: z.boolean().optional(),
   }),
   /** Only through the API (`POST …/journeys/:id/enrol`). */
   z.strictObject({ type: z.literal('manual') }),
@@ -281,6 +287,14 @@ export const JourneyDefinition = z
       .optional(),
   })
   .superRefine((journey, ctx) => {
+    const trigger = journey.entry.trigger;
+    if (trigger.type === 'segment' && trigger.on === 'exited' && trigger.exitOnSegmentExit === true) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'applies to a journey entered on entering the segment, not on leaving it',
+        path: ['entry', 'trigger', 'exitOnSegmentExit'],
+      });
+    }
     const ids = new Map<string, number>();
     journey.steps.forEach((step, index) => {
       if (ids.has(step.id)) {

@@ -30,6 +30,9 @@ export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 /** The end reason of an instance a split held out: it exits at the split, and is sent nothing. */
 export const HELD_OUT = 'holdout';
 
+/** The end reason of an instance whose contact left the segment it entered on (`exitOnSegmentExit`). */
+export const LEFT_ENTRY_SEGMENT = 'left the entry segment';
+
 /** The event that started an instance: conditions and templates can refer to it as `entry_event`. */
 export interface EntryEvent {
   name: string | null;

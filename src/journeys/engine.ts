@@ -9,6 +9,7 @@ import {
   type Journey,
   type JourneyInstance,
   type JourneyVersion,
+  LEFT_ENTRY_SEGMENT,
   type Message,
   newMessage,
 } from '../core/journey.js';
@@ -352,7 +353,9 @@ export class JourneyEngine {
       const scope = scopeOf(profile, event, candidate);
       let trigger: Trigger | undefined;
       if (!happenedSinceEntry(event, candidate)) continue;
-      if (meetsGoal(definition, event, candidate, profile)) {
+      if (leftEntrySegment(definition, event)) {
+        trigger = { type: 'exit', reason: LEFT_ENTRY_SEGMENT };
+      } else if (meetsGoal(definition, event, candidate, profile)) {
         trigger = { type: 'goal' };
       } else if (
         step?.type === 'wait_for_event' &&
@@ -731,16 +734,12 @@ function isEntryEvent(
       matchesAll(trigger.conditions, scopeOf(profile, event, undefined))
     );
   }
-  if (trigger.type === 'segment') {
-    const properties = event.payload.properties as Record<string, unknown> | undefined;
-    // Only Mops writes these: a client sending a look-alike event enters nobody.
-    return (
-      event.origin === 'mops' &&
-      event.type === 'track' &&
-      event.name === (trigger.on === 'entered' ? SEGMENT_ENTERED : SEGMENT_EXITED) &&
-      properties?.segment_id === trigger.segment
+  if (trigger.type === 'segment')
+    return isMembershipEvent(
+      event,
+      trigger.on === 'entered' ? SEGMENT_ENTERED : SEGMENT_EXITED,
+      trigger.segment,
     );
-  }
   if (trigger.type === 'trait_changed') {
     return changes.some(
       (change) =>
@@ -749,6 +748,28 @@ function isEntryEvent(
     );
   }
   return false;
+}
+
+/** Mops's Segment Entered or Exited of this segment: a client sending a look-alike moves nobody. */
+function isMembershipEvent(event: StoredEvent, name: string, segmentId: string): boolean {
+  const properties = event.payload.properties as Record<string, unknown> | undefined;
+  return (
+    event.origin === 'mops' &&
+    event.type === 'track' &&
+    event.name === name &&
+    properties?.segment_id === segmentId
+  );
+}
+
+/** Whether the event is the contact leaving the segment an instance entered on, when that ends it. */
+function leftEntrySegment(definition: JourneyDefinition, event: StoredEvent): boolean {
+  const trigger = definition.entry.trigger;
+  return (
+    trigger.type === 'segment' &&
+    trigger.on === 'entered' &&
+    trigger.exitOnSegmentExit === true &&
+    isMembershipEvent(event, SEGMENT_EXITED, trigger.segment)
+  );
 }
 
 function toEntryEvent(event: StoredEvent): EntryEvent {

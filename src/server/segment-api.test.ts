@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ApiError,
   apiClient,
+  type InstanceJson,
   type MailWorld,
   startMailWorld,
   unique,
@@ -188,6 +189,75 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(((await unknown.json()) as ApiError).error.message).toMatch(
       /Content-Encoding zstd is not supported/,
     );
+  });
+
+  it('ends the instances of a journey entered on a segment when the contact leaves it, where the journey asks to', async () => {
+    const cartOpen = await api<SegmentJson>('POST', '/segments', {
+      name: unique('Cart open'),
+      rule: {
+        all: [
+          { type: 'event', event: 'Product Added', within: '7d' },
+          { not: { type: 'event', event: 'Order Completed', within: '7d' } },
+        ],
+      },
+    });
+    await eventually(async () =>
+      (await api<SegmentJson>('GET', `/segments/${cartOpen.body.id}`)).body.status === 'ready'
+        ? true
+        : undefined,
+    );
+    const cartReminder = (trigger: Record<string, unknown>) =>
+      publish({
+        name: unique('cart reminder'),
+        entry: { trigger: { type: 'segment', segment: cartOpen.body.id, ...trigger } },
+        start: 'wait',
+        steps: [
+          { id: 'wait', type: 'wait', duration: '1d', next: 'done' },
+          { id: 'done', type: 'exit' },
+        ],
+      });
+    const ending = await cartReminder({ exitOnSegmentExit: true });
+    const staying = await cartReminder({});
+    const shopper = await newProfile();
+    const instancesOf = async () =>
+      new Map(
+        (await api<{ items: InstanceJson[] }>('GET', `/profiles/${shopper.id}/journeys`)).body.items.map(
+          (instance) => [instance.journeyId, instance],
+        ),
+      );
+
+    await ingest([{ type: 'track', userId: shopper.userId, event: 'Product Added' }]);
+    await eventually(async () => ((await instancesOf()).size === 2 ? true : undefined));
+    // A client's look-alike of the event Mops writes ends nothing.
+    await ingest([
+      {
+        type: 'track',
+        userId: shopper.userId,
+        event: 'Segment Exited',
+        properties: { segment_id: cartOpen.body.id },
+      },
+    ]);
+    await caughtUp();
+    expect((await instancesOf()).get(ending)).toMatchObject({ status: 'active' });
+    await ingest([{ type: 'track', userId: shopper.userId, event: 'Order Completed' }]);
+    await caughtUp();
+    const instances = await instancesOf();
+    expect(instances.get(ending)).toMatchObject({ status: 'exited', endReason: 'left the entry segment' });
+    expect(instances.get(staying)).toMatchObject({ status: 'active', stepId: 'wait', endReason: null });
+
+    // Leaving is what enters a journey on leaving: it cannot also end it.
+    const refused = await api<ApiError>('POST', '/journeys', {
+      definition: {
+        name: unique('win back'),
+        entry: {
+          trigger: { type: 'segment', segment: cartOpen.body.id, on: 'exited', exitOnSegmentExit: true },
+        },
+        start: 'done',
+        steps: [{ id: 'done', type: 'exit' }],
+      },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.field).toBe('definition.entry.trigger.exitOnSegmentExit');
   });
 
   it('refuses to delete a segment another segment or a journey uses, naming them', async () => {

@@ -162,11 +162,19 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     await expect
       .poll(() => page.getByTestId('node-entry').textContent())
       .toContain('entering the segment VIP');
+    const exitOnLeaving = page.getByLabel('Exit the journey on leaving the segment');
+    await exitOnLeaving.check();
+    await expect.poll(() => page.getByTestId('node-entry').textContent()).toContain('ends on leaving it');
+    // Entered on leaving, it has nothing to end on: the choice goes with it.
     await page.getByLabel('When the contact').selectOption({ label: 'leaves it' });
     await expect
       .poll(() => page.getByTestId('node-entry').textContent())
       .toContain('leaving the segment VIP');
+    expect(await exitOnLeaving.count()).toBe(0);
+    expect(await page.getByTestId('node-entry').textContent()).not.toContain('ends on leaving it');
     await page.getByLabel('When the contact').selectOption({ label: 'enters it' });
+    expect(await exitOnLeaving.isChecked()).toBe(false);
+    await exitOnLeaving.check();
 
     await page.getByTestId('palette-send_sms').click();
     const panel = page.getByRole('complementary', { name: 'Step settings' });
@@ -225,7 +233,9 @@ describe('journey branches on audience and engagement (Chromium)', () => {
       items: Array<{ name: string; draft: Draft & { entry: unknown } }>;
     }>('GET', '/journeys');
     const draft = journeys.body.items.find((journey) => journey.name === 'VIP webhook')?.draft;
-    expect(draft?.entry).toMatchObject({ trigger: { type: 'segment', segment: segmentId, on: 'entered' } });
+    expect(draft?.entry).toMatchObject({
+      trigger: { type: 'segment', segment: segmentId, on: 'entered', exitOnSegmentExit: true },
+    });
     expect(draft?.steps.find((step) => step.id === 'webhook_1')).toMatchObject({
       destination: 'crm',
       method: 'PUT',

@@ -51,6 +51,9 @@ const END_REASONS: Record<string, string> = {
   'reached an exit step': 'exitStep',
   'goal reached': 'goal',
   holdout: 'holdout',
+  'left the entry segment': 'leftEntrySegment',
+  'journey archived': 'journeyArchived',
+  'merged into a profile already in this journey': 'mergedIntoInstance',
 };
 
 function endReasonText(reason: string, t: (key: string) => string): string {

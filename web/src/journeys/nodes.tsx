@@ -202,6 +202,9 @@ export function EntryNodeView(props: NodeProps<EntryNode>) {
               name: what,
             })
           : `${t(`builder.trigger.${trigger.type}`)} ${what}`}
+        {trigger.type === 'segment' && trigger.on === 'entered' && trigger.exitOnSegmentExit === true && (
+          <div className="hint">{t('builder.trigger.endsOnLeaving')}</div>
+        )}
       </div>
       <Problems nodeId={props.id} />
       <Handle type="source" position={Position.Bottom} id={START_PORT} />

@@ -647,15 +647,30 @@ export function EntryPanel(props: {
               <select
                 {...control}
                 value={trigger.on}
-                onChange={(event) =>
-                  setTrigger({ ...trigger, on: event.target.value as 'entered' | 'exited' })
-                }
+                onChange={(event) => {
+                  // Ending on leaving only goes with entering on entering.
+                  const { exitOnSegmentExit: _dropped, ...rest } = trigger;
+                  setTrigger({ ...rest, on: event.target.value as 'entered' | 'exited' });
+                }}
               >
                 <option value="entered">{t('builder.trigger.entered')}</option>
                 <option value="exited">{t('builder.trigger.exited')}</option>
               </select>
             )}
           </Field>
+          {trigger.on === 'entered' && (
+            <label className="checkbox">
+              <input
+                type="checkbox"
+                checked={trigger.exitOnSegmentExit === true}
+                onChange={(event) => {
+                  const { exitOnSegmentExit: _dropped, ...rest } = trigger;
+                  setTrigger(event.target.checked ? { ...rest, exitOnSegmentExit: true } : rest);
+                }}
+              />
+              {t('builder.trigger.exitOnSegmentExit')}
+            </label>
+          )}
         </>
       )}
       {trigger.type === 'trait_changed' && (

@@ -231,6 +231,8 @@ export const en = {
       on: 'When the contact',
       entered: 'enters it',
       exited: 'leaves it',
+      exitOnSegmentExit: 'Exit the journey on leaving the segment',
+      endsOnLeaving: 'ends on leaving it',
       reentry: 'Re-entry',
       once: 'once',
       every_time: 'every time',

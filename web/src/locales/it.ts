@@ -235,6 +235,8 @@ export const it: Catalogue = {
       on: 'Quando il contatto',
       entered: 'vi entra',
       exited: 'ne esce',
+      exitOnSegmentExit: 'Termina il percorso all’uscita dal segmento',
+      endsOnLeaving: 'termina quando ne esce',
       reentry: 'Rientro',
       once: 'una volta',
       every_time: 'ogni volta',
