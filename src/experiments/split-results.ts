@@ -29,9 +29,12 @@ export interface SplitGroupResult {
   entered: number;
   /** Of them, those who met the goal so far. */
   converted: number;
-  /** Still within the goal's window, converted or not: left out of the rate until it closes. */
+  /**
+   * Still within the goal's window (without one, still in the journey), converted or not: left out of
+   * the rate until then.
+   */
   pending: number;
-  /** Whose window has closed: the contacts the rate is of. */
+  /** No longer pending: the contacts the rate is of. */
   decided: number;
   /** Of the decided, those who met the goal. */
   decidedConverted: number;
@@ -53,6 +56,11 @@ export interface SplitResult {
   stepId: string;
   /** Without a goal, a split's arms can be counted but not judged. */
   hasGoal: boolean;
+  /**
+   * The goal's window: a contact is pending until it closes. Null without one: pending while still
+   * in the journey (an arm that waits before it acts must not look worse only for being slower).
+   */
+  goalWithin: string | null;
   groups: SplitGroupResult[];
   /**
    * Whether contacts were split in the shares the arms' weights ask for (Pearson's chi-square test of
@@ -110,6 +118,7 @@ export function judgeSplits(
     return {
       stepId,
       hasGoal,
+      goalWithin: definition?.goal?.within ?? null,
       sampleRatio: step ? sampleRatioOf(step, groups) : null,
       groups: groups.map((group): SplitGroupResult => {
         if (!hasGoal || group.isControl || !controlGroup) return { ...group, comparison: null };

@@ -104,6 +104,34 @@ describe.each(BACKENDS)('splits judged on the goal on %s (manual clock)', (backe
       });
   });
 
+  it('without a goal window, counts a contact pending while still in the journey: the arms have not played out', async () => {
+    // Arm a waits two days before it ends; arm b ends at once; the holdout leaves at the split.
+    const journeyId = await world.publish({
+      ...promo,
+      goal: { event: 'Bought' },
+      steps: [
+        { ...SPLIT, arms: [{ ...SPLIT.arms[0], next: 'pause' }, SPLIT.arms[1]] },
+        { id: 'pause', type: 'wait', duration: '2d', next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    const users = Array.from({ length: 30 }, (_, i) => `w${i}`);
+    await world.send(users.flatMap((user) => [identify(user, {}), track(user, 'Joined')]));
+    await world.settle();
+    const groups = await groupsOf(journeyId, users);
+    const count = (group: string) => users.filter((user) => groups.get(user) === group).length;
+    expect(count('a')).toBeGreaterThan(0);
+    const during = await tallied(journeyId);
+    expect(during.a).toMatchObject({ entered: count('a'), pending: count('a') });
+    expect(during.b).toMatchObject({ entered: count('b'), pending: 0 });
+    expect(during.holdout).toMatchObject({ entered: count('holdout'), pending: 0 });
+
+    // Their wait over, arm a's contacts have left too: every outcome so far counts.
+    await world.advance(2 * DAY + HOUR);
+    const after = await tallied(journeyId);
+    expect(after.a).toMatchObject({ entered: count('a'), pending: 0 });
+  });
+
   it('counts a contact once however often they enter, and a goal met in the batch that entered them', async () => {
     const journeyId = await world.publish({
       ...promo,

@@ -81,6 +81,8 @@ export function createSplitEntryStore(
       // By contact first: one who entered again (re-entry, several carts) is one contact of their arm.
       // A contact seen in two arms (two profiles that each took one, merged since) counts in the arm
       // taken first only: counted in both, one person would weigh on both sides of the comparison.
+      // Pending: within the goal's window; without one, still in the journey (the arms' steps have not
+      // all played out: an arm that waits before it sends would look worse only for being slower).
       const result = await sql<{
         step_id: string;
         arm: string | null;
@@ -92,7 +94,10 @@ export function createSplitEntryStore(
         with by_contact as (
           select e.step_id, e.arm, i.profile_id, min(i.entered_at) as first_entered_at,
             max(case when e.goal_reached_at is not null then 1 else 0 end) as reached,
-            max(case when e.watch_until > ${now} then 1 else 0 end) as watched
+            max(case
+              when e.watch_until > ${now} then 1
+              when e.watch_until is null and i.status = 'active' then 1
+              else 0 end) as watched
           from journey_split_entries e
           join journey_instances i on i.id = e.instance_id
           where e.journey_id = ${journeyId}

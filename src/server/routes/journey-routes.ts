@@ -149,6 +149,10 @@ const ReportJson = z
         z.object({
           stepId: z.string(),
           hasGoal: z.boolean(),
+          goalWithin: z
+            .string()
+            .nullable()
+            .describe('the goal’s window; null without one, and contacts are pending while in the journey'),
           groups: z.array(SplitGroupJson),
           sampleRatio: z
             .object({

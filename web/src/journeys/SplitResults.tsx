@@ -23,6 +23,8 @@ export interface SplitGroup {
 export interface SplitResult {
   stepId: string;
   hasGoal: boolean;
+  /** The goal's window; null without one, when contacts are pending while still in the journey. */
+  goalWithin: string | null;
   groups: SplitGroup[];
   /** Whether contacts were split in the weights' shares; null while too few to tell. */
   sampleRatio: { pValue: number; isMismatch: boolean } | null;
@@ -67,6 +69,9 @@ export function SplitResults(props: { result: SplitResult }) {
   const control = result.groups.find((group) => group.isControl);
   const controlName = control ? (control.arm ?? t('builder.split.holdout')) : '';
   const pending = result.groups.reduce((sum, group) => sum + group.pending, 0);
+  // Pending means within the goal's window, or without one still in the journey: said as it is.
+  const pendingWord = (key: 'rateOfDecided' | 'pending') =>
+    result.goalWithin === null ? (`${key}InJourney` as const) : key;
   const points = (difference: number) =>
     t('builder.results.points', {
       points: `${difference > 0 ? '+' : difference < 0 ? '−' : '±'}${format.number(
@@ -108,12 +113,17 @@ export function SplitResults(props: { result: SplitResult }) {
               </div>
               {result.hasGoal && group.rate !== null && group.interval && (
                 <div>
-                  {t(group.pending > 0 ? 'builder.results.rateOfDecided' : 'builder.results.rate', {
-                    rate: percent(group.rate),
-                    low: percent(group.interval[0]),
-                    high: percent(group.interval[1]),
-                    decided: format.number(group.decided),
-                  })}
+                  {t(
+                    group.pending > 0
+                      ? `builder.results.${pendingWord('rateOfDecided')}`
+                      : 'builder.results.rate',
+                    {
+                      rate: percent(group.rate),
+                      low: percent(group.interval[0]),
+                      high: percent(group.interval[1]),
+                      decided: format.number(group.decided),
+                    },
+                  )}
                 </div>
               )}
               {comparison && (
@@ -130,7 +140,9 @@ export function SplitResults(props: { result: SplitResult }) {
                     .filter(Boolean)
                     .join(' ')}
                   {comparison.difference === null && comparison.pValue === null ? ' ' : ' — '}
-                  {t(`builder.results.verdicts.${comparison.verdict}`)}
+                  {comparison.verdict === 'too_early' && result.goalWithin === null
+                    ? t('builder.results.tooEarlyInJourney')
+                    : t(`builder.results.verdicts.${comparison.verdict}`)}
                 </div>
               )}
             </li>
@@ -139,7 +151,10 @@ export function SplitResults(props: { result: SplitResult }) {
       </ul>
       {result.hasGoal && pending > 0 && (
         <p className="hint">
-          {t('builder.results.pending', { count: pending, formatted: format.number(pending) })}
+          {t(`builder.results.${pendingWord('pending')}`, {
+            count: pending,
+            formatted: format.number(pending),
+          })}
         </p>
       )}
       {result.hasGoal && <p className="hint">{t('builder.results.caveat')}</p>}

@@ -183,6 +183,13 @@ export const en = {
       entered: '{{entered}} contacts',
       rate: '{{rate}} converted (95% interval {{low}} – {{high}})',
       rateOfDecided: '{{rate}} of the {{decided}} whose window has closed (95% interval {{low}} – {{high}})',
+      rateOfDecidedInJourney:
+        '{{rate}} of the {{decided}} who have left the journey (95% interval {{low}} – {{high}})',
+      tooEarlyInJourney: 'too early to judge: contacts are still in the journey',
+      pendingInJourney_one:
+        '{{formatted}} contact is still in the journey, and the goal has no window: the rates leave them out until they leave it, converted or not (an arm that waits before it acts would otherwise look worse only for being slower).',
+      pendingInJourney_other:
+        '{{formatted}} contacts are still in the journey, and the goal has no window: the rates leave them out until they leave it, converted or not (an arm that waits before it acts would otherwise look worse only for being slower).',
       against: 'Against the control ({{control}}):',
       points: '{{points}} points',
       p: 'p = {{p}}',

@@ -186,6 +186,13 @@ export const it: Catalogue = {
       rate: '{{rate}} convertiti (intervallo al 95% {{low}} – {{high}})',
       rateOfDecided:
         '{{rate}} dei {{decided}} la cui finestra si è chiusa (intervallo al 95% {{low}} – {{high}})',
+      rateOfDecidedInJourney:
+        '{{rate}} dei {{decided}} che hanno lasciato il percorso (intervallo al 95% {{low}} – {{high}})',
+      tooEarlyInJourney: 'troppo presto per giudicare: ci sono contatti ancora nel percorso',
+      pendingInJourney_one:
+        '{{formatted}} contatto è ancora nel percorso e l’obiettivo non ha una finestra: i tassi lo lasciano fuori finché non ne esce, convertito o no (un ramo che attende prima di agire sembrerebbe altrimenti peggiore solo perché più lento).',
+      pendingInJourney_other:
+        '{{formatted}} contatti sono ancora nel percorso e l’obiettivo non ha una finestra: i tassi li lasciano fuori finché non ne escono, convertiti o no (un ramo che attende prima di agire sembrerebbe altrimenti peggiore solo perché più lento).',
       against: 'Rispetto al riferimento ({{control}}):',
       points: '{{points}} punti',
       p: 'p = {{p}}',
