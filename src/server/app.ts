@@ -140,7 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     requestTimeout: 120_000,
     frameworkErrors: (error, _request, reply) => answerFrameworkError(error, reply),
   });
-  const metrics = createMetrics(storage);
+  const metrics = createMetrics(storage, clock);
   const keys = new ApiKeyVerifier(storage, clock);
   const auth = new Authenticator({ storage, clock, keys });
   const signer = new LinkSigner(deps.secret);

@@ -1,12 +1,13 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Clock } from '../core/clock.js';
 import { HAND_OFF_STATUSES } from '../core/hand-off.js';
 import { MESSAGE_CHANNELS } from '../core/journey.js';
-import { TIMER_KINDS } from '../core/timers.js';
+import { TIMER_KINDS, type TimerKind } from '../core/timers.js';
 import type { Storage } from '../storage/storage.js';
 import { LOG_CURSORS } from './log-cursors.js';
 
 /** Every metric Mops exports, on a registry of its own (no process-global state, one per app). */
-export function createMetrics(storage: Storage) {
+export function createMetrics(storage: Storage, clock: Clock) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'mops_' });
   return {
@@ -76,6 +77,29 @@ export function createMetrics(storage: Storage) {
         for (const status of HAND_OFF_STATUSES) this.set({ status }, counts.get(status) ?? 0);
       },
     }),
+    timersOverdue: new Gauge({
+      name: 'mops_timers_overdue_seconds',
+      help: 'How late the earliest due timer of each kind is, in seconds (0 while none is past due): journey waits, segment windows (which also wait for the segments consumer to have read the events before them), hand-off SLA checks. Growing, the timers are stuck or behind',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+      async collect() {
+        const now = clock.now();
+        const earliest: Record<TimerKind, number | undefined> = {
+          journey: await storage.journeys.nextTimerDue(),
+          segment: await storage.segments.nextTimerDue(),
+          'hand-off': await storage.scoring.nextHandOffDue(),
+        };
+        for (const kind of TIMER_KINDS) this.set({ kind }, secondsLate(earliest[kind], now));
+      },
+    }),
+    messagesOverdue: new Gauge({
+      name: 'mops_messages_overdue_seconds',
+      help: 'How late the earliest message due to be sent is (queued, or deferred by quiet hours or a retry), in seconds; 0 while none is past due. Growing, sending is stuck or behind',
+      registers: [registry],
+      async collect() {
+        this.set(secondsLate(await storage.messages.nextDue(), clock.now()));
+      },
+    }),
     setAsideTimers: new Gauge({
       name: 'mops_set_aside_timers',
       help: 'Due timers that failed at every attempt and were set aside, not yet retried or dismissed, by kind: journey, segment, hand-off (listed per workspace under /set-aside-timers)',
@@ -90,3 +114,7 @@ export function createMetrics(storage: Storage) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+function secondsLate(dueAt: number | undefined, now: number): number {
+  return dueAt === undefined ? 0 : Math.max(0, (now - dueAt) / 1000);
+}
