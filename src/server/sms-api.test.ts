@@ -81,6 +81,23 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     return page.body.items.find((entry) => entry.channel === 'sms' && entry.address === PHONE);
   };
 
+  it('refuses a provider base URL holding credentials or a query, naming the field, and keeps the stored provider', async () => {
+    // Credentials there would be kept and shown in the clear, and never sent (the token is); a query
+    // would be left off when the provider is asked whether an earlier attempt sent a text.
+    for (const baseUrl of ['https://AC1:s3cret@gateway.example.com', 'https://gateway.example.com/?key=k1']) {
+      const refused = await api<ApiError>('PATCH', '/settings', {
+        sms: { baseUrl, accountSid: 'AC1', authToken: TOKEN, from: '+15005550006' },
+      });
+      expect(refused.status, baseUrl).toBe(400);
+      expect(refused.body.error).toMatchObject({
+        field: 'sms.baseUrl',
+        message: expect.stringContaining('no user name, password or query'),
+      });
+    }
+    const stored = await api<{ sms: { baseUrl: string } }>('GET', '/settings');
+    expect(stored.body.sms.baseUrl).toBe(twilio.baseUrl);
+  });
+
   it('refuses an unsigned or wrongly signed inbound text, changing nothing', async () => {
     const forged = await inbound('STOP', { token: 'not-the-token' });
     expect(forged.status).toBe(403);
