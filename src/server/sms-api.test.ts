@@ -151,11 +151,20 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect((await inbound('Stop.')).text).toContain('You are unsubscribed');
     expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
     // A custom opt-in keyword set up at the provider (Advanced Opt-Out) says what it is.
-    expect((await inbound('RIPRENDI', { optOutType: 'START' })).text).toContain('You are subscribed again');
+    await inbound('RIPRENDI', { optOutType: 'START' });
     expect(await smsSuppression()).toBeUndefined();
     expect((await inbound('please stop texting me!')).text).toContain('You are unsubscribed');
     expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
     await inbound('start');
+    expect(await smsSuppression()).toBeUndefined();
+  });
+
+  it('acts on a keyword the provider read (Advanced Opt-Out) without replying again: the provider has replied', async () => {
+    const empty = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
+    expect(await inbound('ARRET', { optOutType: 'STOP' })).toMatchObject({ status: 200, text: empty });
+    expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
+    expect(await inbound('AIUTO', { optOutType: 'HELP' })).toMatchObject({ status: 200, text: empty });
+    expect(await inbound('RIPRENDI', { optOutType: 'START' })).toMatchObject({ status: 200, text: empty });
     expect(await smsSuppression()).toBeUndefined();
   });
 
