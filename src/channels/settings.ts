@@ -191,6 +191,7 @@ function checkedSettings(given: unknown, privateNetworksAllowed: boolean): Works
   }
   if (!privateNetworksAllowed) checkNoPrivateNetworks(settings);
   checkWebhookHeaders(settings);
+  checkSmsBaseUrl(settings);
   return settings;
 }
 
@@ -369,6 +370,23 @@ function checkWebhookHeaders(settings: WorkspaceSettings): void {
         const field = `webhooks.destinations.${index}.headers.${name}`;
         throw new AppError('invalid_input', `${field}: Mops sets ${name} on every call itself`, { field });
       }
+}
+
+/**
+ * The SMS provider's address alone. Credentials there would be stored and shown in the clear, and
+ * never sent (the HTTP client drops them; the account SID and token are what authenticate); a query
+ * would be left off the listing a retry asks for, so a text whose answer was lost could never be
+ * sent. Checked on saving only, so settings stored before stay readable.
+ */
+function checkSmsBaseUrl(settings: WorkspaceSettings): void {
+  if (!settings.sms) return;
+  const url = new URL(settings.sms.baseUrl);
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '')
+    throw new AppError(
+      'invalid_input',
+      'sms.baseUrl: must be the API address alone, with no user name, password or query (the account SID and auth token authenticate)',
+      { field: 'sms.baseUrl' },
+    );
 }
 
 /** Quiet hours from a time to the same time would be none at all, which nobody means by setting them. */

@@ -115,6 +115,8 @@ const OTHER_CHANNEL_SENDER = /^[a-z][a-z0-9+.-]*:/i;
  * or someone replaying a captured request (an old START after a later STOP). A message from another
  * channel (`whatsapp:+39…`) changes nothing and is not answered: Mops sends no WhatsApp, so there is no
  * consent of that channel to record, and a STOP there says nothing about texts to the same number.
+ * A keyword the provider read itself (`optOutType`, sent by Twilio's Advanced Opt-Out) is acted on
+ * and not answered: the provider has already replied with the text set up there.
  */
 export async function handleInboundSms(input: {
   storage: Storage;
@@ -139,7 +141,10 @@ export async function handleInboundSms(input: {
     const { workspaceId, messageSid, at } = input;
     if (messageSid && !(await tx.consent.noteInboundText({ workspaceId, messageSid, from: address, at })))
       return { outcome: 'already_handled', reply: undefined, address };
-    return actOnText(tx.consent, { ...input, address });
+    const acted = await actOnText(tx.consent, { ...input, address });
+    return input.optOutType && PROVIDER_OUTCOMES[input.optOutType.toUpperCase()]
+      ? { ...acted, reply: undefined }
+      : acted;
   });
 }
 

@@ -429,6 +429,28 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect((await smsMessages())[0]).toMatchObject({ status: 'sent' });
   });
 
+  it("retries a text the provider refused because its sender's queue was full, and sends it once", async () => {
+    await publishReminder();
+    // Twilio's 21611 is a 400 that means "later": the text was not taken, and a campaign from one
+    // number fills the sender's queue long before it is sent.
+    twilio.failures = [
+      {
+        status: 400,
+        code: 21611,
+        message: "This 'From' number has exceeded the maximum number of queued messages",
+      },
+    ];
+    await world.send([identify('gil', { phone: '+393330000033' }), track('gil', 'Cart Abandoned')]);
+    await world.settle();
+    expect((await smsMessages())[0]).toMatchObject({
+      status: 'deferred',
+      reason: expect.stringMatching(/^retrying: .* answered 400 \(error 21611\)/),
+    });
+    await world.advance(30_000);
+    expect(twilio.sent.map((sms) => sms.to)).toEqual(['+393330000033']);
+    expect((await smsMessages())[0]).toMatchObject({ status: 'sent', attempts: 2 });
+  });
+
   it('suppresses a number the carrier reports as opted out, fails an invalid one, and retries when the provider is down', async () => {
     await publishReminder();
     twilio.failures = [

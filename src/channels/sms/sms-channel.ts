@@ -14,6 +14,11 @@ const TIMEOUT_MS = 15_000;
 /** Twilio's error for a recipient who replied STOP to this sender. */
 const RECIPIENT_UNSUBSCRIBED = 21610;
 /**
+ * Twilio's error for a sender whose queue is full (hours of texts at its rate): a 400, yet it means
+ * "later", as a campaign from one number meets it before the queue drains. The text was not taken.
+ */
+const SENDER_QUEUE_FULL = 21611;
+/**
  * Answers that a settings fix cures (a rotated auth token, a mistyped account SID): retried with
  * back-off like an outage, so that texts due meanwhile are not failed for good.
  */
@@ -68,9 +73,9 @@ export const SMS_MAX_CHARACTERS = 1600;
 /**
  * Sends through a Twilio-compatible Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`).
  * The provider's refusal of the message (400-level with its error code) fails it, or, when the
- * recipient had opted out at the carrier, suppresses the number; throttling, 5xx, network errors and
- * refused credentials are retried. A retry first asks the provider whether an earlier attempt got
- * through (see `earlierSend`), so a text is sent once even when an answer was lost.
+ * recipient had opted out at the carrier, suppresses the number; throttling (a full sender queue too),
+ * 5xx, network errors and refused credentials are retried. A retry first asks the provider whether an
+ * earlier attempt got through (see `earlierSend`), so a text is sent once even when an answer was lost.
  */
 export async function sendSms(call: SmsCall): Promise<Outcome> {
   const { message, profile, settings, to } = call;
@@ -143,7 +148,7 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
   // Taken but unreadable: sent, as far as anyone can tell; sending again would send it twice.
   if (status >= 200 && status < 300)
     return { status: 'sent', providerMessageId: null, toAddress: to, subject: null };
-  if (status === 429 || status >= 500 || SETTINGS_REFUSALS.has(status))
+  if (status === 429 || status >= 500 || SETTINGS_REFUSALS.has(status) || answer.code === SENDER_QUEUE_FULL)
     throw new RetryableError(reason, retryAfterMs(response.headers['retry-after'], call.now), to);
   if (answer.code === RECIPIENT_UNSUBSCRIBED) {
     // The carrier will refuse every later text too: suppressed here, they are not even tried.

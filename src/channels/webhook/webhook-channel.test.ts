@@ -142,6 +142,25 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     });
   });
 
+  it("calls the destination's own address when a step adds a query alone, without a slash after its path", async () => {
+    // Receivers route /hooks and /hooks/ apart (Slack's answers 404 to the second).
+    await configure({}, { url: `http://127.0.0.1:${receiver.port}/hooks` });
+    await world.publish({
+      name: 'Tagged hand-off',
+      entry: { trigger: { type: 'event', event: 'Demo Requested' } },
+      start: 'crm',
+      steps: [
+        { id: 'crm', type: 'webhook', destination: 'crm', path: '/?source=mops', next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await requestDemo();
+    expect(receiver.received.map((call) => call.url)).toEqual(['/hooks?source=mops']);
+    expect(await webhookMessages()).toMatchObject([
+      { status: 'sent', toAddress: `http://127.0.0.1:${receiver.port}/hooks` },
+    ]);
+  });
+
   it('calls only the configured destination, with a signed JSON body and its headers', async () => {
     await configure();
     await publishHandOff();

@@ -119,7 +119,9 @@ export function destinationUrl(base: string, path: string): URL {
   const repeated = parameterRepeated(base, path);
   if (repeated !== undefined)
     throw new Error(`the path's query sets ${repeated}, which the destination's URL sets itself`);
-  url.pathname = basePath + pathname;
+  // A step adding a query alone calls the destination's own path, as `/` does: receivers tell
+  // `/hooks` from `/hooks/`.
+  if (pathname !== '/') url.pathname = basePath + pathname;
   if (query !== '') url.search = url.search === '' ? query : `${url.search.slice(1)}&${query}`;
   // Steps are checked when published; this holds for any path (dot segments are resolved by now).
   if (!url.pathname.startsWith(`${basePath}/`) && url.pathname !== basePath)

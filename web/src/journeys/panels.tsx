@@ -126,10 +126,21 @@ function SmsPreview(props: { body: string }) {
     <p className="hint" data-testid="sms-preview">
       {t('builder.sms.summary', { encoding, characters, count: segments })}
       {nonGsmCharacters.length > 0 &&
-        ` ${t('builder.sms.nonGsm', { characters: nonGsmCharacters.join(' ') })}`}
+        ` ${t('builder.sms.nonGsm', { characters: nonGsmCharacters.map(shownCharacter).join(' ') })}`}
       {body.includes('{{') && ` ${t('builder.sms.personalised')}`}
     </p>
   );
+}
+
+/**
+ * A character as the SMS preview names it: one that shows as nothing (a non-breaking or zero-width
+ * space pasted from a document) by its code point, so that it can be found and replaced.
+ */
+function shownCharacter(character: string): string {
+  if (!/^[\p{White_Space}\p{Cf}\p{Cc}]+$/u.test(character)) return character;
+  return [...character]
+    .map((unit) => `U+${(unit.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`)
+    .join(' ');
 }
 
 /** A labelled select of one condition row, its options given as value → label. */
