@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { isoDateValue } from '../core/iso-date.js';
 import type { Comparison, Condition, ValueCondition } from '../core/journey-definition.js';
 
 /** What conditions look at: the profile's traits, the event being handled, the event that entered. */
@@ -102,8 +103,8 @@ function ordering(actual: unknown, expected: unknown): number | undefined {
   const a = asNumber(actual);
   const b = asNumber(expected);
   if (a !== undefined && b !== undefined) return a - b;
-  const da = asDate(actual);
-  const db = asDate(expected);
+  const da = isoDateValue(actual);
+  const db = isoDateValue(expected);
   if (da !== undefined && db !== undefined) return da - db;
   return undefined;
 }
@@ -124,10 +125,4 @@ function asNumber(value: unknown): number | undefined {
   if (typeof value === 'string' && value.trim() !== '' && /^-?\d+(\.\d+)?$/.test(value.trim()))
     return Number(value);
   return undefined;
-}
-
-function asDate(value: unknown): number | undefined {
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined;
-  const parsed = Date.parse(value);
-  return Number.isNaN(parsed) ? undefined : parsed;
 }
