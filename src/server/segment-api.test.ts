@@ -191,6 +191,35 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     );
   });
 
+  it('refuses a list that is not UTF-8 (a Latin-1 é) and adds none of its rows; reads UTF-16 with its mark', async () => {
+    const eve = await newProfile();
+    const fay = await newProfile();
+    const list = await api<SegmentJson>('POST', '/segments', { name: unique('Fair'), kind: 'static' });
+    const { world } = mailWorld;
+    const upload = (body: Buffer) =>
+      fetch(`${world.url}/api/workspaces/${world.workspaceId}/segments/${list.body.id}/members`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${world.secretKey}`, 'content-type': 'text/csv' },
+        body,
+      });
+    // Read as UTF-8, josé would become jos\ufffd: unmatched, while the rows around it were added.
+    const latin1 = await upload(Buffer.from(`user_id,name\n${eve.userId},Eve\njosé,José\n`, 'latin1'));
+    expect(latin1.status).toBe(400);
+    expect(((await latin1.json()) as ApiError).error).toMatchObject({
+      field: 'body',
+      message: expect.stringMatching(/not UTF-8 .*save it as UTF-8/),
+    });
+    expect((await api<SegmentJson>('GET', `/segments/${list.body.id}`)).body.members).toBe(0);
+    // As spreadsheets save "Unicode text".
+    const utf16 = Buffer.concat([
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(`user_id\n${fay.userId}\n`, 'utf16le'),
+    ]);
+    const read = await upload(utf16);
+    expect(read.status).toBe(200);
+    expect(await read.json()).toMatchObject({ rows: 1, matched: 1, added: 1 });
+  });
+
   it('ends the instances of a journey entered on a segment when the contact leaves it, where the journey asks to', async () => {
     const cartOpen = await api<SegmentJson>('POST', '/segments', {
       name: unique('Cart open'),
