@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { numberValue } from '../core/comparison-values.js';
 import { isoDateValue } from '../core/iso-date.js';
 import type { Comparison, Condition, ValueCondition } from '../core/journey-definition.js';
 
@@ -100,8 +101,8 @@ export function compare(actual: unknown, op: Comparison, expected: unknown): boo
 
 /** Numbers compare as numbers (numeric strings too, as CSV imports and forms send them), dates as dates. */
 function ordering(actual: unknown, expected: unknown): number | undefined {
-  const a = asNumber(actual);
-  const b = asNumber(expected);
+  const a = numberValue(actual);
+  const b = numberValue(expected);
   if (a !== undefined && b !== undefined) return a - b;
   const da = isoDateValue(actual);
   const db = isoDateValue(expected);
@@ -111,18 +112,11 @@ function ordering(actual: unknown, expected: unknown): number | undefined {
 
 function isEqual(actual: unknown, expected: unknown): boolean {
   if (actual === expected) return true;
-  const a = asNumber(actual);
-  const b = asNumber(expected);
+  const a = numberValue(actual);
+  const b = numberValue(expected);
   if (a !== undefined && b !== undefined) return a === b;
   if (typeof actual === 'object' && typeof expected === 'object' && actual !== null && expected !== null) {
     return isDeepStrictEqual(actual, expected); // whatever the keys' order (jsonb reorders them)
   }
   return false;
-}
-
-function asNumber(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value === 'string' && value.trim() !== '' && /^-?\d+(\.\d+)?$/.test(value.trim()))
-    return Number(value);
-  return undefined;
 }

@@ -449,16 +449,36 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
         'rule.all.1.segment',
         'segment seg_nope does not exist',
       ],
+      // Nothing to order by: no trait is ever "more than" a word, an object or a day that does not exist.
+      [{ type: 'trait', path: 'plan', op: 'gt', value: 'pro' }, 'rule.value', 'a number or an ISO date'],
+      [{ type: 'account_trait', path: 'size', op: 'lte', value: { max: 50 } }, 'rule.value', 'a number'],
+      [{ type: 'trait', path: 'renews_on', op: 'gte', value: '2026-02-30' }, 'rule.value', 'ISO date'],
+      [
+        { type: 'event', event: 'Order Completed', where: [{ path: 'total', op: 'lt', value: true }] },
+        'rule.where.0.value',
+        'a number',
+      ],
+      // In none of no choices.
+      [{ type: 'trait', path: 'country', op: 'in', value: [] }, 'rule.value', 'at least one'],
+      // A path with an empty part (`a..b`) names nothing a profile can hold.
+      [{ type: 'trait', path: 'address..city', op: 'exists' }, 'rule.path', 'empty part'],
     ];
     for (const [rule, field, message] of refusals) {
       const refused = await api<ApiError>('POST', '/segments/preview', { rule });
       expect(refused.status, field).toBe(400);
       expect(refused.body.error).toMatchObject({ field, message: expect.stringContaining(message) });
+      const saved = await api<ApiError>('POST', '/segments', { name: unique('Never'), rule });
+      expect({ field, status: saved.status }).toEqual({ field, status: 400 });
     }
-    const accepted = await api('POST', '/segments/preview', {
-      rule: { type: 'event_time', event: 'Order Completed', which: 'last', op: 'after', value: '2026-03-01' },
-    });
-    expect(accepted.status).toBe(200);
+    for (const rule of [
+      { type: 'event_time', event: 'Order Completed', which: 'last', op: 'after', value: '2026-03-01' },
+      { type: 'trait', path: 'seats', op: 'gte', value: '10' },
+      { type: 'trait', path: 'signed_up_at', op: 'lt', value: '2026-03-01T09:00' },
+      { type: 'trait', path: 'country', op: 'in', value: ['IT'] },
+    ]) {
+      const accepted = await api('POST', '/segments/preview', { rule });
+      expect(accepted.status).toBe(200);
+    }
 
     const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
     const instant = await api<ApiError>(
