@@ -217,23 +217,41 @@ export const SegmentRule = z.preprocess((rule, context) => {
   return rule;
 }, SegmentCondition);
 
-/** What people send to create or change a segment: a live one has a rule, a static one a CSV upload. */
+const SegmentFields = {
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(2000).optional(),
+  rule: SegmentRule.optional(),
+};
+
+const LIVE_NEEDS_RULE = 'a live segment needs a rule';
+const STATIC_HAS_NO_RULE = 'a static segment has no rule: upload its members';
+
+/** What people send to create a segment: a live one has a rule, a static one a CSV upload. */
 export const SegmentInput = z
-  .strictObject({
-    name: z.string().trim().min(1).max(200),
-    description: z.string().max(2000).optional(),
-    kind: SegmentKind.default('live'),
-    rule: SegmentRule.optional(),
-  })
+  .strictObject({ ...SegmentFields, kind: SegmentKind.default('live') })
   .refine((input) => input.kind === 'static' || input.rule !== undefined, {
-    message: 'a live segment needs a rule',
+    message: LIVE_NEEDS_RULE,
     path: ['rule'],
   })
   .refine((input) => input.kind === 'live' || input.rule === undefined, {
-    message: 'a static segment has no rule: upload its members',
+    message: STATIC_HAS_NO_RULE,
     path: ['rule'],
   });
 export type SegmentInput = z.infer<typeof SegmentInput>;
+
+/**
+ * What people send to change a segment. Its kind, left out, is the one it has (renaming a static list
+ * needs no `kind: static`); whether it needs a rule is then told against that kind (`ruleProblem`).
+ */
+export const SegmentChange = z.strictObject({ ...SegmentFields, kind: SegmentKind.optional() });
+export type SegmentChange = z.infer<typeof SegmentChange>;
+
+/** What is wrong with a segment's rule for its kind, if anything. */
+export function ruleProblem(kind: SegmentKind, rule: SegmentCondition | undefined): string | undefined {
+  if (kind === 'live' && rule === undefined) return LIVE_NEEDS_RULE;
+  if (kind === 'static' && rule !== undefined) return STATIC_HAS_NO_RULE;
+  return undefined;
+}
 
 export interface Segment {
   id: string;

@@ -191,6 +191,34 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     );
   });
 
+  it('renames a segment sent without its kind, which stays what it is; a rule for a list is refused', async () => {
+    const list = await api<SegmentJson>('POST', '/segments', { name: unique('Fair'), kind: 'static' });
+    const renamed = await api<SegmentJson & { name: string }>('PUT', `/segments/${list.body.id}`, {
+      name: 'Fair visitors 2026',
+    });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body).toMatchObject({ name: 'Fair visitors 2026', kind: 'static' });
+    const rule = { type: 'trait', path: 'plan', op: 'exists' };
+    for (const [body, field, message] of [
+      [{ name: 'With a rule', rule }, 'rule', 'a static segment has no rule'],
+      [{ name: 'Live now', kind: 'live', rule }, 'kind', 'cannot become live'],
+    ] as const) {
+      const refused = await api<ApiError>('PUT', `/segments/${list.body.id}`, body);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ field, message: expect.stringContaining(message) });
+    }
+    const live = await api<SegmentJson>('POST', '/segments', { name: unique('Planners'), rule });
+    const ruleless = await api<ApiError>('PUT', `/segments/${live.body.id}`, { name: 'No rule' });
+    expect(ruleless.status).toBe(400);
+    expect(ruleless.body.error).toMatchObject({
+      field: 'rule',
+      message: expect.stringContaining('needs a rule'),
+    });
+    expect((await api<{ name: string }>('GET', `/segments/${list.body.id}`)).body.name).toBe(
+      'Fair visitors 2026',
+    );
+  });
+
   it('refuses a list that is not UTF-8 (a Latin-1 é) and adds none of its rows; reads UTF-16 with its mark', async () => {
     const eve = await newProfile();
     const fay = await newProfile();
