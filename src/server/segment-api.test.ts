@@ -238,6 +238,13 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
       message: expect.stringMatching(/not UTF-8 .*save it as UTF-8/),
     });
     expect((await api<SegmentJson>('GET', `/segments/${list.body.id}`)).body.members).toBe(0);
+    // UTF-16 big-endian, which the CSV reader cannot decode: said so, not a header of NULs.
+    const bigEndian = await upload(Buffer.from(`\ufeffuser_id\n${fay.userId}\n`, 'utf16le').swap16());
+    expect(bigEndian.status).toBe(400);
+    expect(((await bigEndian.json()) as ApiError).error).toMatchObject({
+      field: 'body',
+      message: expect.stringMatching(/UTF-16 big-endian.*save it as UTF-8/),
+    });
     // As spreadsheets save "Unicode text".
     const utf16 = Buffer.concat([
       Buffer.from([0xff, 0xfe]),
