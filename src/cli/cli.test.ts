@@ -247,6 +247,18 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
         writeFileSync(gzipped, gzipSync(['user_id', 'someone-else', 'csv-1'].join('\n')));
         const fromGzip = await cli('segments', 'import-list', gzipped, '--segment', segment.id, '--json');
         expect(JSON.parse(fromGzip.stdout)).toMatchObject({ rows: 2, matched: 1, unmatched: 1, added: 0 });
+        // A gzip cut short (a download stopped midway) is named as such, not an unhandled stream error.
+        const whole = gzipSync(
+          ['user_id', 'csv-2', ...Array.from({ length: 5000 }, (_, i) => `n${i}`)].join('\n'),
+        );
+        const cut = path.join(database.dataDir, 'cut.csv.gz');
+        writeFileSync(cut, whole.subarray(0, whole.length - 40));
+        const fromCut = await runCli(['segments', 'import-list', cut, '--segment', segment.id], database.env);
+        expect({ code: fromCut.code, stderr: fromCut.stderr }).toEqual({
+          code: 1,
+          stderr: 'mops: unexpected end of file\n',
+        });
+        expect(await storage.segments.countMembers(segment.id)).toBe(1);
       } finally {
         await storage.close();
       }

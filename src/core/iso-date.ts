@@ -43,3 +43,10 @@ function offsetMs(offset: string | undefined): number {
   if (hours > 23 || minutes > 59) return Number.NaN;
   return sign * (hours * 60 + minutes) * 60_000;
 }
+
+/** A value's moment when it is an ISO-8601 date string (as `parseIsoDate` reads it), else undefined. */
+export function isoDateValue(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const parsed = parseIsoDate(value);
+  return Number.isNaN(parsed) ? undefined : parsed;
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isOrderable } from './comparison-values.js';
 import { Duration, PositiveDuration } from './duration.js';
 import { parseIsoDate } from './iso-date.js';
 import { Comparison, requireComparisonValue } from './journey-definition.js';
@@ -36,6 +37,28 @@ export const PropertyFilter = valueRules(
 );
 export type PropertyFilter = z.infer<typeof PropertyFilter>;
 
+const ORDERING_OPS: ReadonlySet<string> = new Set(['gt', 'gte', 'lt', 'lte']);
+
+/**
+ * A segment's comparison refused where it could never hold: ordered by what has no order, in none of
+ * no choices, at a path with an empty part. Not in the schemas settings share (fit rules, hand-off
+ * assignment): settings are read through them, and one saved before must still read.
+ */
+const holdable = <T extends z.ZodType<{ path: string; op: string; value?: unknown }>>(schema: T) =>
+  schema
+    .refine((c) => !ORDERING_OPS.has(c.op) || isOrderable(c.value), {
+      message: 'value must be a number or an ISO date (2026-03-01) for this op: nothing else has an order',
+      path: ['value'],
+    })
+    .refine((c) => c.op !== 'in' || !Array.isArray(c.value) || c.value.length > 0, {
+      message: 'value must list at least one choice for op in',
+      path: ['value'],
+    })
+    .refine((c) => c.path.split('.').every((part) => part !== ''), {
+      message: 'path has an empty part (a..b, or a dot at an end): name each part',
+      path: ['path'],
+    });
+
 export const TraitCondition = valueRules(
   z.strictObject({ type: z.literal('trait'), path: Path, op: ValueOp, value: z.unknown().optional() }),
 );
@@ -54,7 +77,7 @@ export const EventCondition = z
   .strictObject({
     type: z.literal('event'),
     event: z.string().min(1).max(255),
-    where: z.array(PropertyFilter).max(10).default([]),
+    where: z.array(holdable(PropertyFilter)).max(10).default([]),
     /** Counting only the last this long: a rolling window. */
     within: PositiveDuration.optional(),
     atLeast: z.number().int().min(0).max(1_000_000).default(1),
@@ -134,8 +157,8 @@ export type SegmentCondition =
 
 /** The leaves, told apart by `type` so that a mistake is reported on the field, not as "no branch matched". */
 const LeafCondition = z.discriminatedUnion('type', [
-  TraitCondition,
-  AccountTraitCondition,
+  holdable(TraitCondition),
+  holdable(AccountTraitCondition),
   EventCondition,
   EventTimeCondition,
   SegmentMembershipCondition,
@@ -194,23 +217,41 @@ export const SegmentRule = z.preprocess((rule, context) => {
   return rule;
 }, SegmentCondition);
 
-/** What people send to create or change a segment: a live one has a rule, a static one a CSV upload. */
+const SegmentFields = {
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(2000).optional(),
+  rule: SegmentRule.optional(),
+};
+
+const LIVE_NEEDS_RULE = 'a live segment needs a rule';
+const STATIC_HAS_NO_RULE = 'a static segment has no rule: upload its members';
+
+/** What people send to create a segment: a live one has a rule, a static one a CSV upload. */
 export const SegmentInput = z
-  .strictObject({
-    name: z.string().trim().min(1).max(200),
-    description: z.string().max(2000).optional(),
-    kind: SegmentKind.default('live'),
-    rule: SegmentRule.optional(),
-  })
+  .strictObject({ ...SegmentFields, kind: SegmentKind.default('live') })
   .refine((input) => input.kind === 'static' || input.rule !== undefined, {
-    message: 'a live segment needs a rule',
+    message: LIVE_NEEDS_RULE,
     path: ['rule'],
   })
   .refine((input) => input.kind === 'live' || input.rule === undefined, {
-    message: 'a static segment has no rule: upload its members',
+    message: STATIC_HAS_NO_RULE,
     path: ['rule'],
   });
 export type SegmentInput = z.infer<typeof SegmentInput>;
+
+/**
+ * What people send to change a segment. Its kind, left out, is the one it has (renaming a static list
+ * needs no `kind: static`); whether it needs a rule is then told against that kind (`ruleProblem`).
+ */
+export const SegmentChange = z.strictObject({ ...SegmentFields, kind: SegmentKind.optional() });
+export type SegmentChange = z.infer<typeof SegmentChange>;
+
+/** What is wrong with a segment's rule for its kind, if anything. */
+export function ruleProblem(kind: SegmentKind, rule: SegmentCondition | undefined): string | undefined {
+  if (kind === 'live' && rule === undefined) return LIVE_NEEDS_RULE;
+  if (kind === 'static' && rule !== undefined) return STATIC_HAS_NO_RULE;
+  return undefined;
+}
 
 export interface Segment {
   id: string;

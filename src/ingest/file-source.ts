@@ -42,7 +42,8 @@ export class NotUtf8Error extends Error {
 /**
  * The stream's bytes as they are, refused from the first that are not UTF-8 (a Latin-1 `ë`): read as
  * UTF-8 they would become U+FFFD, stored in place of what was meant. With `utf16Allowed`, a file
- * starting with a UTF-16 byte-order mark passes unchecked, for a reader that decodes it (CSV's).
+ * starting with a UTF-16 little-endian byte-order mark passes unchecked, for a reader that decodes it
+ * (CSV's).
  */
 export function utf8Checked(source: Readable, options: { utf16Allowed: boolean }): Readable {
   const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -51,11 +52,16 @@ export function utf8Checked(source: Readable, options: { utf16Allowed: boolean }
   const checker = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       if (offset === 0) {
-        isUtf16 =
-          chunk.length >= 2 &&
-          ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff));
+        const isLittleEndian = chunk.length >= 2 && chunk[0] === 0xff && chunk[1] === 0xfe;
+        const isBigEndian = chunk.length >= 2 && chunk[0] === 0xfe && chunk[1] === 0xff;
+        isUtf16 = isLittleEndian || isBigEndian;
         if (isUtf16 && !options.utf16Allowed) {
           done(new NotUtf8Error('the file is UTF-16 text: save it as UTF-8'));
+          return;
+        }
+        // The CSV reader decodes UTF-16 little-endian only: the other would be read as a header of NULs.
+        if (isBigEndian) {
+          done(new NotUtf8Error('the file is UTF-16 big-endian text: save it as UTF-8'));
           return;
         }
       }

@@ -1,4 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
+import { numberValue } from '../core/comparison-values.js';
+import { isoDateValue } from '../core/iso-date.js';
 import type { Comparison, Condition, ValueCondition } from '../core/journey-definition.js';
 
 /** What conditions look at: the profile's traits, the event being handled, the event that entered. */
@@ -99,35 +101,22 @@ export function compare(actual: unknown, op: Comparison, expected: unknown): boo
 
 /** Numbers compare as numbers (numeric strings too, as CSV imports and forms send them), dates as dates. */
 function ordering(actual: unknown, expected: unknown): number | undefined {
-  const a = asNumber(actual);
-  const b = asNumber(expected);
+  const a = numberValue(actual);
+  const b = numberValue(expected);
   if (a !== undefined && b !== undefined) return a - b;
-  const da = asDate(actual);
-  const db = asDate(expected);
+  const da = isoDateValue(actual);
+  const db = isoDateValue(expected);
   if (da !== undefined && db !== undefined) return da - db;
   return undefined;
 }
 
 function isEqual(actual: unknown, expected: unknown): boolean {
   if (actual === expected) return true;
-  const a = asNumber(actual);
-  const b = asNumber(expected);
+  const a = numberValue(actual);
+  const b = numberValue(expected);
   if (a !== undefined && b !== undefined) return a === b;
   if (typeof actual === 'object' && typeof expected === 'object' && actual !== null && expected !== null) {
     return isDeepStrictEqual(actual, expected); // whatever the keys' order (jsonb reorders them)
   }
   return false;
-}
-
-function asNumber(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value === 'string' && value.trim() !== '' && /^-?\d+(\.\d+)?$/.test(value.trim()))
-    return Number(value);
-  return undefined;
-}
-
-function asDate(value: unknown): number | undefined {
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined;
-  const parsed = Date.parse(value);
-  return Number.isNaN(parsed) ? undefined : parsed;
 }

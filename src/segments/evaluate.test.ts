@@ -81,6 +81,34 @@ describe('segment rules', () => {
     expect(isMember(nested, facts({ traits: { plan: 'pro', churned: true } }), NOW)).toBe(false);
   });
 
+  it("reads a date without an offset as UTC whatever the server's time zone, and a day that does not exist as no date", () => {
+    const serverZone = process.env.TZ;
+    // A server an hour ahead of UTC (and one DST moves) reads `2026-03-01T00:30` as 23:30 the day before.
+    process.env.TZ = 'Europe/Rome';
+    try {
+      const profile = facts({
+        traits: { signed_up_at: '2026-03-01T00:30', seen_at: '2026-11-29T11:30', renews_on: '2026-02-30' },
+      });
+      const holds = (input: unknown) => isMember(rule(input), profile, NOW);
+      expect(holds({ type: 'trait', path: 'signed_up_at', op: 'gte', value: '2026-03-01' })).toBe(true);
+      expect(holds({ type: 'trait', path: 'signed_up_at', op: 'lt', value: '2026-03-01T01:00' })).toBe(true);
+      expect(holds({ type: 'trait', path: 'seen_at', op: 'within_last', value: '1h' })).toBe(true);
+      // Not rolled over into March.
+      expect(holds({ type: 'trait', path: 'renews_on', op: 'gt', value: '2026-03-01' })).toBe(false);
+      expect(holds({ type: 'trait', path: 'renews_on', op: 'within_last', value: '520w' })).toBe(false);
+      const viewed = facts({ events: [event('Trial Started', 1, { ends_at: '2026-11-29T11:30' })] });
+      const filtered = rule({
+        type: 'event',
+        event: 'Trial Started',
+        where: [{ path: 'ends_at', op: 'within_last', value: '1h' }],
+      });
+      expect(isMember(filtered, viewed, NOW)).toBe(true);
+    } finally {
+      if (serverZone === undefined) delete process.env.TZ;
+      else process.env.TZ = serverZone;
+    }
+  });
+
   it('reads only what a profile or event holds, not what every JavaScript object has', () => {
     const profile = facts({
       traits: { plan: 'pro', address: { city: 'Rome' }, tags: ['a'] },

@@ -1,4 +1,5 @@
 import { durationMs } from '../core/duration.js';
+import { isoDateValue } from '../core/iso-date.js';
 import type {
   EventCondition,
   EventTimeCondition,
@@ -198,7 +199,7 @@ function collectTimeChanges(
         // Each counted event leaves the window one window-length after it happened.
         if (condition.within !== undefined) out.push(event.timestamp + durationMs(condition.within));
         for (const filter of relative) {
-          const at = asTime(readPath(event.properties, filter.path));
+          const at = isoDateValue(readPath(event.properties, filter.path));
           if (at !== undefined) out.push(at, at + durationMs(filter.value as string));
         }
       }
@@ -225,7 +226,7 @@ function collectTimeChanges(
           : facts.accounts.map((traits) => readPath(traits, condition.path));
       // A date still to come enters the span when it arrives, and leaves it one span later.
       for (const value of values) {
-        const at = asTime(value);
+        const at = isoDateValue(value);
         if (at !== undefined) out.push(at, at + durationMs(condition.value as string));
       }
       return;
@@ -319,18 +320,12 @@ export function matchesFilters(
 
 function matchesValue(actual: unknown, op: ValueOp, expected: unknown, now: number): boolean {
   if (op === 'within_last' || op === 'not_within_last') {
-    const at = asTime(actual);
+    const at = isoDateValue(actual);
     if (at === undefined) return false;
     const isRecent = at > now - durationMs(expected as string) && at <= now;
     return op === 'within_last' ? isRecent : !isRecent;
   }
   return compare(actual, op, expected);
-}
-
-function asTime(value: unknown): number | undefined {
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined;
-  const parsed = Date.parse(value);
-  return Number.isNaN(parsed) ? undefined : parsed;
 }
 
 /** At most this many future moments are tried when looking for the next change of membership. */

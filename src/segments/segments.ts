@@ -2,7 +2,13 @@ import { isDeepStrictEqual } from 'node:util';
 import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { segmentsNamed } from '../core/journey-definition.js';
-import type { Segment, SegmentCondition, SegmentInput } from '../core/segment-definition.js';
+import {
+  ruleProblem,
+  type Segment,
+  type SegmentChange,
+  type SegmentCondition,
+  type SegmentInput,
+} from '../core/segment-definition.js';
 import { definitionsInForce } from '../journeys/definitions-in-force.js';
 import type { Storage, StorageReader } from '../storage/storage.js';
 import { previewRule, type SegmentPreview } from './backfill.js';
@@ -77,7 +83,7 @@ export async function createSegment(
 /** Changes a segment; a changed rule is a new version, backfilled again from the first profile. */
 export async function updateSegment(
   storage: Storage,
-  options: { workspaceId: string; id: string; input: SegmentInput; now: number },
+  options: { workspaceId: string; id: string; input: SegmentChange; now: number },
 ): Promise<Segment> {
   const { workspaceId, id, input, now } = options;
   return storage.transaction(async (tx) => {
@@ -85,10 +91,12 @@ export async function updateSegment(
     await tx.segments.lockDefinitions(workspaceId);
     const current = await tx.segments.find(workspaceId, id);
     if (!current) throw new AppError('not_found', `segment ${id} does not exist`);
-    if (input.kind !== current.kind)
+    if (input.kind !== undefined && input.kind !== current.kind)
       throw new AppError('invalid_input', `a ${current.kind} segment cannot become ${input.kind}`, {
         field: 'kind',
       });
+    const problem = ruleProblem(current.kind, input.rule);
+    if (problem) throw new AppError('invalid_input', `rule: ${problem}`, { field: 'rule' });
     if (input.rule) await checkReferences(tx, workspaceId, id, input.rule);
     // Compared as values (PostgreSQL's jsonb hands back the keys in an order of its own), and as what
     // they mean: the console saves a lone condition inside `all`, which is no new rule to backfill.

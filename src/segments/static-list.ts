@@ -1,7 +1,8 @@
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { CsvError, parse as parseCsv } from 'csv-parse';
 import { AppError } from '../core/errors.js';
 import { isStorableText, storableText } from '../core/storable-text.js';
+import { NotUtf8Error, utf8Checked } from '../ingest/file-source.js';
 import { chunks } from '../storage/chunks.js';
 import type { Storage } from '../storage/storage.js';
 import { membershipEvents } from './membership.js';
@@ -59,7 +60,11 @@ export async function importStaticList(
   const emailRows: Row[] = [];
   let batch: Row[] = [];
   let header: string[] | undefined;
-  const parser = options.source.pipe(
+  // Through pipeline(), not pipe(): a source that fails (a gzip file cut short, bytes that are not
+  // UTF-8) ends the reading below with its error instead of leaving it waiting, or unhandled.
+  const parser = pipeline(
+    // Read as UTF-8, a Latin-1 `josé` would become `jos\ufffd`: unmatched, the rest added.
+    utf8Checked(options.source, { utf16Allowed: true }),
     parseCsv({
       columns: (names: string[]) => {
         header = names.map(columnName);
@@ -71,6 +76,7 @@ export async function importStaticList(
       bom: true,
       info: true,
     }),
+    () => undefined,
   );
   try {
     for await (const record of parser as AsyncIterable<{
@@ -92,7 +98,7 @@ export async function importStaticList(
       if (summary.rows % ROWS_PER_BATCH === 0) options.onProgress?.(summary);
     }
   } catch (error) {
-    if (error instanceof CsvError)
+    if (error instanceof CsvError || error instanceof NotUtf8Error)
       throw new AppError(
         'invalid_input',
         `the CSV could not be read, so nothing was added: ${error.message}`,

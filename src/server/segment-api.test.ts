@@ -191,6 +191,70 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     );
   });
 
+  it('renames a segment sent without its kind, which stays what it is; a rule for a list is refused', async () => {
+    const list = await api<SegmentJson>('POST', '/segments', { name: unique('Fair'), kind: 'static' });
+    const renamed = await api<SegmentJson & { name: string }>('PUT', `/segments/${list.body.id}`, {
+      name: 'Fair visitors 2026',
+    });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body).toMatchObject({ name: 'Fair visitors 2026', kind: 'static' });
+    const rule = { type: 'trait', path: 'plan', op: 'exists' };
+    for (const [body, field, message] of [
+      [{ name: 'With a rule', rule }, 'rule', 'a static segment has no rule'],
+      [{ name: 'Live now', kind: 'live', rule }, 'kind', 'cannot become live'],
+    ] as const) {
+      const refused = await api<ApiError>('PUT', `/segments/${list.body.id}`, body);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ field, message: expect.stringContaining(message) });
+    }
+    const live = await api<SegmentJson>('POST', '/segments', { name: unique('Planners'), rule });
+    const ruleless = await api<ApiError>('PUT', `/segments/${live.body.id}`, { name: 'No rule' });
+    expect(ruleless.status).toBe(400);
+    expect(ruleless.body.error).toMatchObject({
+      field: 'rule',
+      message: expect.stringContaining('needs a rule'),
+    });
+    expect((await api<{ name: string }>('GET', `/segments/${list.body.id}`)).body.name).toBe(
+      'Fair visitors 2026',
+    );
+  });
+
+  it('refuses a list that is not UTF-8 (a Latin-1 é) and adds none of its rows; reads UTF-16 with its mark', async () => {
+    const eve = await newProfile();
+    const fay = await newProfile();
+    const list = await api<SegmentJson>('POST', '/segments', { name: unique('Fair'), kind: 'static' });
+    const { world } = mailWorld;
+    const upload = (body: Buffer) =>
+      fetch(`${world.url}/api/workspaces/${world.workspaceId}/segments/${list.body.id}/members`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${world.secretKey}`, 'content-type': 'text/csv' },
+        body,
+      });
+    // Read as UTF-8, josé would become jos\ufffd: unmatched, while the rows around it were added.
+    const latin1 = await upload(Buffer.from(`user_id,name\n${eve.userId},Eve\njosé,José\n`, 'latin1'));
+    expect(latin1.status).toBe(400);
+    expect(((await latin1.json()) as ApiError).error).toMatchObject({
+      field: 'body',
+      message: expect.stringMatching(/not UTF-8 .*save it as UTF-8/),
+    });
+    expect((await api<SegmentJson>('GET', `/segments/${list.body.id}`)).body.members).toBe(0);
+    // UTF-16 big-endian, which the CSV reader cannot decode: said so, not a header of NULs.
+    const bigEndian = await upload(Buffer.from(`\ufeffuser_id\n${fay.userId}\n`, 'utf16le').swap16());
+    expect(bigEndian.status).toBe(400);
+    expect(((await bigEndian.json()) as ApiError).error).toMatchObject({
+      field: 'body',
+      message: expect.stringMatching(/UTF-16 big-endian.*save it as UTF-8/),
+    });
+    // As spreadsheets save "Unicode text".
+    const utf16 = Buffer.concat([
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(`user_id\n${fay.userId}\n`, 'utf16le'),
+    ]);
+    const read = await upload(utf16);
+    expect(read.status).toBe(200);
+    expect(await read.json()).toMatchObject({ rows: 1, matched: 1, added: 1 });
+  });
+
   it('ends the instances of a journey entered on a segment when the contact leaves it, where the journey asks to', async () => {
     const cartOpen = await api<SegmentJson>('POST', '/segments', {
       name: unique('Cart open'),
@@ -420,16 +484,36 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
         'rule.all.1.segment',
         'segment seg_nope does not exist',
       ],
+      // Nothing to order by: no trait is ever "more than" a word, an object or a day that does not exist.
+      [{ type: 'trait', path: 'plan', op: 'gt', value: 'pro' }, 'rule.value', 'a number or an ISO date'],
+      [{ type: 'account_trait', path: 'size', op: 'lte', value: { max: 50 } }, 'rule.value', 'a number'],
+      [{ type: 'trait', path: 'renews_on', op: 'gte', value: '2026-02-30' }, 'rule.value', 'ISO date'],
+      [
+        { type: 'event', event: 'Order Completed', where: [{ path: 'total', op: 'lt', value: true }] },
+        'rule.where.0.value',
+        'a number',
+      ],
+      // In none of no choices.
+      [{ type: 'trait', path: 'country', op: 'in', value: [] }, 'rule.value', 'at least one'],
+      // A path with an empty part (`a..b`) names nothing a profile can hold.
+      [{ type: 'trait', path: 'address..city', op: 'exists' }, 'rule.path', 'empty part'],
     ];
     for (const [rule, field, message] of refusals) {
       const refused = await api<ApiError>('POST', '/segments/preview', { rule });
       expect(refused.status, field).toBe(400);
       expect(refused.body.error).toMatchObject({ field, message: expect.stringContaining(message) });
+      const saved = await api<ApiError>('POST', '/segments', { name: unique('Never'), rule });
+      expect({ field, status: saved.status }).toEqual({ field, status: 400 });
     }
-    const accepted = await api('POST', '/segments/preview', {
-      rule: { type: 'event_time', event: 'Order Completed', which: 'last', op: 'after', value: '2026-03-01' },
-    });
-    expect(accepted.status).toBe(200);
+    for (const rule of [
+      { type: 'event_time', event: 'Order Completed', which: 'last', op: 'after', value: '2026-03-01' },
+      { type: 'trait', path: 'seats', op: 'gte', value: '10' },
+      { type: 'trait', path: 'signed_up_at', op: 'lt', value: '2026-03-01T09:00' },
+      { type: 'trait', path: 'country', op: 'in', value: ['IT'] },
+    ]) {
+      const accepted = await api('POST', '/segments/preview', { rule });
+      expect(accepted.status).toBe(200);
+    }
 
     const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
     const instant = await api<ApiError>(

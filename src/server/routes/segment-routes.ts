@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
-import { SegmentInput, SegmentRule } from '../../core/segment-definition.js';
+import { SegmentChange, SegmentInput, SegmentRule } from '../../core/segment-definition.js';
 import { decodeBytesInBackground, looksGzipped } from '../../ingest/decode-body.js';
 import { traitsOfProfiles } from '../../profiles/profiles.js';
 import {
@@ -203,7 +203,7 @@ export async function segmentRoutes(
         tags: ['segments'],
         summary: 'Change a segment; a changed rule is a new version, backfilled again',
         params: SegmentParams,
-        body: SegmentInput,
+        body: SegmentChange,
         response: { 200: SegmentJson, ...errors },
       },
     },
