@@ -7,7 +7,7 @@ import { TRAITS_UPDATED } from '../core/profile.js';
 import { modelRevision, type ScoreLedgerEntry } from '../core/score-model.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { profileEvent } from '../profiles/profile-events.js';
-import { eventProfileIds } from '../profiles/profiles.js';
+import { contactsOfAccountsChanged, eventProfileIds } from '../profiles/profiles.js';
 import {
   type HandOff,
   type MadeHandOff,
@@ -129,7 +129,14 @@ async function decideWorkspace(
   // Before any read: a merge committed after it is one these reads may have missed part of.
   const mergesBefore = await reader.profiles.mergeSequence();
   const profileOfEvent = await eventProfileIds(reader, workspaceId, events);
-  const profileIds = [...new Set(profileOfEvent.values())];
+  // A group call setting an account's traits changes the fit of every contact of the account, not
+  // only of the one that made it: their scores and score thresholds are decided again too.
+  const profileIds = [
+    ...new Set([
+      ...profileOfEvent.values(),
+      ...(await contactsOfAccountsChanged(reader, workspaceId, events)),
+    ]),
+  ];
   const [profiles, accounts, ledger, storedScores, stages] = await Promise.all([
     reader.profiles.findProfilesByIds(profileIds),
     reader.segments.accountTraits(profileIds),

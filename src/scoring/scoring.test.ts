@@ -1314,6 +1314,53 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     });
   });
 
+  it('scores every contact of an account whose traits a group call changed, and moves their stages on it', async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const lifecycle = settings.lifecycle as NonNullable<typeof settings.lifecycle>;
+    const firmographic: ScoreModel = {
+      id: 'firmographic',
+      name: 'Firmographic',
+      rules: [
+        {
+          id: 'large',
+          kind: 'fit',
+          when: { type: 'account_trait', path: 'employees', op: 'gte', value: 500 },
+          points: 60,
+        },
+      ],
+    };
+    await world.configure({
+      scoring: { models: [...settings.scoring.models, firmographic] },
+      lifecycle: {
+        ...lifecycle,
+        rules: [...lifecycle.rules, { kind: 'score', to: 'mql', model: 'firmographic', atLeast: 50 }],
+      },
+    });
+    await world.send([
+      identify('ada', { email: 'ada@example.com' }),
+      identify('eve', { email: 'eve@example.com' }),
+      { type: 'group', userId: 'ada', groupId: 'acme', traits: { name: 'Acme' } },
+      { type: 'group', userId: 'eve', groupId: 'acme', traits: { name: 'Acme' } },
+    ]);
+    await world.settle();
+    // Enrichment sets the account's size through one contact's group call: eve did nothing.
+    await world.send([{ type: 'group', userId: 'ada', groupId: 'acme', traits: { employees: 1200 } }]);
+    await world.settle();
+
+    const eve = await intentOf('eve');
+    expect(eve.scores.find((score) => score.model === 'firmographic')?.score).toBe(60);
+    expect(eve.stage).toBe('mql');
+    expect(eve.stageHistory.at(-1)).toMatchObject({ to: 'mql', reason: 'score firmographic reached 60' });
+    expect(eve.handOffs).toMatchObject([{ status: 'pending' }]);
+    // The stored scores, which the distribution of a model nothing moves by time counts, are current.
+    const stored = await world.storage.scoring.distribution(
+      world.workspaceId,
+      { id: firmographic.id, modelRevision: modelRevision(firmographic) },
+      10,
+    );
+    expect(stored).toEqual({ buckets: [{ from: 60, count: 2 }], otherRevisions: 0 });
+  });
+
   it('moves once, to the furthest stage, when one event both matches a stage rule and lifts the score past a threshold', async () => {
     const settings = await world.storage.settings.get(world.workspaceId);
     const lifecycle = settings.lifecycle as NonNullable<typeof settings.lifecycle>;
