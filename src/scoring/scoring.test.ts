@@ -237,13 +237,16 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     await world.send([track('u1', 'Pricing Viewed'), track('u1', 'Pricing Viewed')]);
     await world.send([{ type: 'track', anonymousId: 'anon1', event: 'Pricing Viewed', properties: {} }]);
     await world.settle();
-    // An alias alone is not scored: the survivor keeps the higher stored score (20) until its next event.
+    // An alias alone scores the survivor from the merged ledger (30), not the higher of the two (20).
     await world.send([{ type: 'alias', userId: 'u1', previousId: 'anon1' }]);
     await world.settle();
     const survivor = await world.profileOf('u1');
+    const visitsModel = (await world.storage.settings.get(world.workspaceId)).scoring.models.find(
+      (model) => model.id === 'visits',
+    ) as ScoreModel;
     expect((await world.storage.scoring.scores([survivor])).get(survivor)?.visits).toEqual({
-      score: 20,
-      modelRevision: null,
+      score: 30,
+      modelRevision: modelRevision(visitsModel),
     });
 
     const distribution = () =>
@@ -485,6 +488,21 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       await world.settle();
       expect((await intentOf('al')).handOffs).toMatchObject([{ status: 'pending', owner: 'marco' }]);
       expect(crm.received).toMatchObject([{ type: 'mops.hand_off.created', profile: { userId: 'al' } }]);
+    });
+
+    it('makes an MQL of a known lead whom an alias alone joins to a visitor, their points together past the threshold', async () => {
+      // 40 points each side of the alias; 50 make an MQL.
+      await world.send([identify('jo', { email: 'jo@example.com' }), track('jo', 'Demo Requested')]);
+      await world.send([{ type: 'track', anonymousId: 'anon-jo', event: 'Pricing Viewed', properties: {} }]);
+      await world.settle();
+      expect((await intentOf('jo')).stage).toBeNull();
+      await world.send([{ type: 'alias', userId: 'jo', previousId: 'anon-jo' }]);
+      await world.settle();
+      const intent = await intentOf('jo');
+      expect(intent.scores.find((score) => score.model === 'engagement')?.score).toBe(50);
+      expect(intent.stage).toBe('mql');
+      expect(intent.handOffs).toMatchObject([{ status: 'pending', owner: 'marco' }]);
+      expect(crm.received).toMatchObject([{ type: 'mops.hand_off.created', profile: { userId: 'jo' } }]);
     });
 
     it('drops the owed hand-off of a visitor merged into a lead already handed off, saying so', async () => {
