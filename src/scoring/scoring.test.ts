@@ -910,6 +910,22 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     });
   });
 
+  it('refuses a score threshold the model’s cap never lets a score reach, naming the field', async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const lifecycle = settings.lifecycle as NonNullable<WorkspaceSettings['lifecycle']>;
+    const [engagement, fit] = settings.scoring.models as [ScoreModel, ScoreModel];
+    await expect(
+      world.configure({ scoring: { models: [{ ...engagement, cap: 40 }, fit] } }),
+    ).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'lifecycle.rules.1.atLeast',
+      message: expect.stringContaining('engagement never scores more than 40'),
+    });
+    expect((await world.storage.settings.get(world.workspaceId)).scoring.models[0]?.cap).toBeUndefined();
+    // A threshold at the cap is reached.
+    await world.configure({ scoring: { models: [{ ...engagement, cap: 50 }, fit] }, lifecycle });
+  });
+
   it('refuses segments and journey branches naming a score model or stage the workspace does not have', async () => {
     const segment = (rule: Record<string, unknown>) =>
       createSegment(world.storage, {
