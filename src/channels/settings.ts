@@ -289,7 +289,6 @@ const HALF_LIFE_PROBLEMS = {
 function checkIntentSettings(settings: WorkspaceSettings): void {
   const invalid = (field: string, message: string) =>
     new AppError('invalid_input', `${field}: ${message}`, { field });
-  const models = new Set(settings.scoring.models.map((model) => model.id));
   // Checked on saving, not in the schema every read parses: settings stored before this check stay
   // readable (a shorter half-life there decays as written, a zero one takes the points at once).
   for (const [modelIndex, model] of settings.scoring.models.entries())
@@ -299,8 +298,16 @@ function checkIntentSettings(settings: WorkspaceSettings): void {
         throw invalid(`scoring.models.${modelIndex}.rules.${index}.halfLife`, HALF_LIFE_PROBLEMS[problem]);
     }
   for (const [index, rule] of (settings.lifecycle?.rules ?? []).entries()) {
-    if (rule.kind === 'score' && !models.has(rule.model))
+    if (rule.kind !== 'score') continue;
+    const model = settings.scoring.models.find(({ id }) => id === rule.model);
+    if (!model)
       throw invalid(`lifecycle.rules.${index}.model`, `${rule.model} is not one of the score models`);
+    // A threshold over the model's cap would silently move nobody (and hand no lead to sales).
+    if (model.cap !== undefined && rule.atLeast > model.cap)
+      throw invalid(
+        `lifecycle.rules.${index}.atLeast`,
+        `${rule.model} never scores more than ${model.cap} (its cap), so ${rule.atLeast} would never be reached`,
+      );
   }
   const handOff = settings.handOff;
   if (!handOff) return;

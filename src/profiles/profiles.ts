@@ -176,6 +176,30 @@ export async function profilesMergedSince(
   ]);
 }
 
+/**
+ * The contacts of every account whose traits these events' group calls set: an account's traits are
+ * each of its contacts' account traits, so one contact's group call changes the others' too.
+ */
+export async function contactsOfAccountsChanged(
+  reader: Pick<StorageReader, 'profiles'>,
+  workspaceId: string,
+  events: readonly StoredEvent[],
+): Promise<string[]> {
+  const groupIds = new Set<string>();
+  for (const event of events) {
+    const groupId = groupIdOf(event);
+    const traits = (event.payload as { traits?: unknown }).traits;
+    if (groupId !== null && traits !== null && typeof traits === 'object' && Object.keys(traits).length > 0)
+      groupIds.add(groupId);
+  }
+  if (groupIds.size === 0) return [];
+  const contacts = new Set<string>();
+  for (const account of await reader.profiles.findAccountsByGroupIds(workspaceId, [...groupIds]))
+    for (const profileId of await reader.profiles.listAccountMembers(workspaceId, account.id))
+      contacts.add(profileId);
+  return [...contacts];
+}
+
 /** Each event's profile, through its identity (identities always point at the surviving profile). */
 export async function eventProfileIds(
   reader: Pick<StorageReader, 'profiles'>,

@@ -7,7 +7,7 @@ import { TRAITS_UPDATED } from '../core/profile.js';
 import { modelRevision, type ScoreLedgerEntry } from '../core/score-model.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { profileEvent } from '../profiles/profile-events.js';
-import { eventProfileIds } from '../profiles/profiles.js';
+import { contactsOfAccountsChanged, eventProfileIds } from '../profiles/profiles.js';
 import {
   type HandOff,
   type MadeHandOff,
@@ -61,10 +61,12 @@ export const scoringBatch = (now: () => number): PipelineBatch<ScoringWork> => (
       const identified = workspaceEvents.filter(
         (event) => event.type === 'identify' || event.type === 'group' || isTraitsUpdate(event),
       );
+      const mayHaveMerged = workspaceEvents.filter(mayMerge);
       if (
         named.length === 0 &&
         identified.length === 0 &&
-        !(await owesHandOff(reader, { workspaceId, settings, events: workspaceEvents.filter(mayMerge) }))
+        !(await hasMerged(reader, mayHaveMerged)) &&
+        !(await owesHandOff(reader, { workspaceId, settings, events: mayHaveMerged }))
       )
         continue;
       writes.push(await decideWorkspace(reader, { workspaceId, settings, events: workspaceEvents, at }));
@@ -104,8 +106,17 @@ function mayMerge(event: StoredEvent): boolean {
 }
 
 /**
- * Whether a profile of these events is owed a hand-off: a merge (which scores nothing by itself)
- * may have made it known to sales, and the hand-off is made then.
+ * Whether one of these events merged two profiles (an alias, or a login carrying the visitor's
+ * anonymous id), which scores nothing by itself: the survivor's ledger is the two joined, whose score
+ * may reach a threshold neither did, and sales may now know a visitor owed a hand-off.
+ */
+async function hasMerged(reader: StorageReader, events: StoredEvent[]): Promise<boolean> {
+  return events.length > 0 && (await reader.profiles.eventsThatMerged(events.map(({ id }) => id))).size > 0;
+}
+
+/**
+ * Whether a profile of these events is owed a hand-off: a call naming both ids may have given a
+ * visitor its user id without a merge, and the hand-off is made then.
  */
 async function owesHandOff(
   reader: StorageReader,
@@ -129,7 +140,14 @@ async function decideWorkspace(
   // Before any read: a merge committed after it is one these reads may have missed part of.
   const mergesBefore = await reader.profiles.mergeSequence();
   const profileOfEvent = await eventProfileIds(reader, workspaceId, events);
-  const profileIds = [...new Set(profileOfEvent.values())];
+  // A group call setting an account's traits changes the fit of every contact of the account, not
+  // only of the one that made it: their scores and score thresholds are decided again too.
+  const profileIds = [
+    ...new Set([
+      ...profileOfEvent.values(),
+      ...(await contactsOfAccountsChanged(reader, workspaceId, events)),
+    ]),
+  ];
   const [profiles, accounts, ledger, storedScores, stages] = await Promise.all([
     reader.profiles.findProfilesByIds(profileIds),
     reader.segments.accountTraits(profileIds),

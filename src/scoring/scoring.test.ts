@@ -237,13 +237,16 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     await world.send([track('u1', 'Pricing Viewed'), track('u1', 'Pricing Viewed')]);
     await world.send([{ type: 'track', anonymousId: 'anon1', event: 'Pricing Viewed', properties: {} }]);
     await world.settle();
-    // An alias alone is not scored: the survivor keeps the higher stored score (20) until its next event.
+    // An alias alone scores the survivor from the merged ledger (30), not the higher of the two (20).
     await world.send([{ type: 'alias', userId: 'u1', previousId: 'anon1' }]);
     await world.settle();
     const survivor = await world.profileOf('u1');
+    const visitsModel = (await world.storage.settings.get(world.workspaceId)).scoring.models.find(
+      (model) => model.id === 'visits',
+    ) as ScoreModel;
     expect((await world.storage.scoring.scores([survivor])).get(survivor)?.visits).toEqual({
-      score: 20,
-      modelRevision: null,
+      score: 30,
+      modelRevision: modelRevision(visitsModel),
     });
 
     const distribution = () =>
@@ -485,6 +488,21 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       await world.settle();
       expect((await intentOf('al')).handOffs).toMatchObject([{ status: 'pending', owner: 'marco' }]);
       expect(crm.received).toMatchObject([{ type: 'mops.hand_off.created', profile: { userId: 'al' } }]);
+    });
+
+    it('makes an MQL of a known lead whom an alias alone joins to a visitor, their points together past the threshold', async () => {
+      // 40 points each side of the alias; 50 make an MQL.
+      await world.send([identify('jo', { email: 'jo@example.com' }), track('jo', 'Demo Requested')]);
+      await world.send([{ type: 'track', anonymousId: 'anon-jo', event: 'Pricing Viewed', properties: {} }]);
+      await world.settle();
+      expect((await intentOf('jo')).stage).toBeNull();
+      await world.send([{ type: 'alias', userId: 'jo', previousId: 'anon-jo' }]);
+      await world.settle();
+      const intent = await intentOf('jo');
+      expect(intent.scores.find((score) => score.model === 'engagement')?.score).toBe(50);
+      expect(intent.stage).toBe('mql');
+      expect(intent.handOffs).toMatchObject([{ status: 'pending', owner: 'marco' }]);
+      expect(crm.received).toMatchObject([{ type: 'mops.hand_off.created', profile: { userId: 'jo' } }]);
     });
 
     it('drops the owed hand-off of a visitor merged into a lead already handed off, saying so', async () => {
@@ -890,6 +908,22 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       lifecycle: { ...lifecycle, recycleTo: 'mql' },
       handOff: { ...handOff, recycleOnMiss: false },
     });
+  });
+
+  it('refuses a score threshold the model’s cap never lets a score reach, naming the field', async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const lifecycle = settings.lifecycle as NonNullable<WorkspaceSettings['lifecycle']>;
+    const [engagement, fit] = settings.scoring.models as [ScoreModel, ScoreModel];
+    await expect(
+      world.configure({ scoring: { models: [{ ...engagement, cap: 40 }, fit] } }),
+    ).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'lifecycle.rules.1.atLeast',
+      message: expect.stringContaining('engagement never scores more than 40'),
+    });
+    expect((await world.storage.settings.get(world.workspaceId)).scoring.models[0]?.cap).toBeUndefined();
+    // A threshold at the cap is reached.
+    await world.configure({ scoring: { models: [{ ...engagement, cap: 50 }, fit] }, lifecycle });
   });
 
   it('refuses segments and journey branches naming a score model or stage the workspace does not have', async () => {
@@ -1312,6 +1346,53 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       max: 10,
       contacts: 3,
     });
+  });
+
+  it('scores every contact of an account whose traits a group call changed, and moves their stages on it', async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const lifecycle = settings.lifecycle as NonNullable<typeof settings.lifecycle>;
+    const firmographic: ScoreModel = {
+      id: 'firmographic',
+      name: 'Firmographic',
+      rules: [
+        {
+          id: 'large',
+          kind: 'fit',
+          when: { type: 'account_trait', path: 'employees', op: 'gte', value: 500 },
+          points: 60,
+        },
+      ],
+    };
+    await world.configure({
+      scoring: { models: [...settings.scoring.models, firmographic] },
+      lifecycle: {
+        ...lifecycle,
+        rules: [...lifecycle.rules, { kind: 'score', to: 'mql', model: 'firmographic', atLeast: 50 }],
+      },
+    });
+    await world.send([
+      identify('ada', { email: 'ada@example.com' }),
+      identify('eve', { email: 'eve@example.com' }),
+      { type: 'group', userId: 'ada', groupId: 'acme', traits: { name: 'Acme' } },
+      { type: 'group', userId: 'eve', groupId: 'acme', traits: { name: 'Acme' } },
+    ]);
+    await world.settle();
+    // Enrichment sets the account's size through one contact's group call: eve did nothing.
+    await world.send([{ type: 'group', userId: 'ada', groupId: 'acme', traits: { employees: 1200 } }]);
+    await world.settle();
+
+    const eve = await intentOf('eve');
+    expect(eve.scores.find((score) => score.model === 'firmographic')?.score).toBe(60);
+    expect(eve.stage).toBe('mql');
+    expect(eve.stageHistory.at(-1)).toMatchObject({ to: 'mql', reason: 'score firmographic reached 60' });
+    expect(eve.handOffs).toMatchObject([{ status: 'pending' }]);
+    // The stored scores, which the distribution of a model nothing moves by time counts, are current.
+    const stored = await world.storage.scoring.distribution(
+      world.workspaceId,
+      { id: firmographic.id, modelRevision: modelRevision(firmographic) },
+      10,
+    );
+    expect(stored).toEqual({ buckets: [{ from: 60, count: 2 }], otherRevisions: 0 });
   });
 
   it('moves once, to the furthest stage, when one event both matches a stage rule and lifts the score past a threshold', async () => {

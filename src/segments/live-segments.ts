@@ -5,8 +5,7 @@ import { TRAITS_UPDATED } from '../core/profile.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED, type Segment } from '../core/segment-definition.js';
 import type { DueTimer } from '../core/timers.js';
 import { singledOut } from '../pipeline/timer-scheduler.js';
-import { groupIdOf } from '../profiles/identity-resolution.js';
-import { eventProfileIds, profilesMergedSince } from '../profiles/profiles.js';
+import { contactsOfAccountsChanged, eventProfileIds, profilesMergedSince } from '../profiles/profiles.js';
 import {
   type PipelineBatch,
   StaleBatchError,
@@ -427,23 +426,13 @@ async function touchAccountContacts(
   events: readonly StoredEvent[],
   touches: Map<string, Touch>,
 ): Promise<void> {
-  const groupIds = new Set<string>();
-  for (const event of events) {
-    const groupId = groupIdOf(event);
-    const traits = (event.payload as { traits?: unknown }).traits;
-    if (groupId !== null && traits !== null && typeof traits === 'object' && Object.keys(traits).length > 0)
-      groupIds.add(groupId);
-  }
-  if (groupIds.size === 0) return;
-  for (const account of await reader.profiles.findAccountsByGroupIds(workspaceId, [...groupIds])) {
-    for (const profileId of await reader.profiles.listAccountMembers(workspaceId, account.id)) {
-      let touch = touches.get(profileId);
-      if (!touch) {
-        touch = newTouch();
-        touches.set(profileId, touch);
-      }
-      touch.group = true;
+  for (const profileId of await contactsOfAccountsChanged(reader, workspaceId, events)) {
+    let touch = touches.get(profileId);
+    if (!touch) {
+      touch = newTouch();
+      touches.set(profileId, touch);
     }
+    touch.group = true;
   }
 }
 
