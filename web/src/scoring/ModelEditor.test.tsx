@@ -33,12 +33,12 @@ function fakeServer(refusal: { field: string; message: string }) {
   return sent;
 }
 
-function renderEditor() {
+function renderEditor(model?: ScoreModelJson) {
   const onDone = vi.fn();
   render(
     <QueryClientProvider client={new QueryClient()}>
       <SessionProvider user={{ id: 'u', email: 'a@example.com', name: null }}>
-        <ModelEditor model={undefined} models={[EXISTING]} onDone={onDone} />
+        <ModelEditor model={model} models={[EXISTING]} onDone={onDone} />
       </SessionProvider>
     </QueryClientProvider>,
   );
@@ -111,6 +111,18 @@ describe('model editor', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Save model' }));
     await screen.findByText('lifecycle.rules.0.model: gone is not a model');
     expect(document.querySelectorAll('[aria-invalid="true"]')).toHaveLength(0);
+  });
+
+  it("keeps a saved rule's id, which every ledger names its points by, and lets a new rule's be typed", async () => {
+    fakeServer({ field: 'x', message: 'x' });
+    renderEditor(EXISTING);
+    const [saved] = await screen.findAllByLabelText('Rule id');
+    expect(saved).toMatchObject({ value: 'italy', readOnly: true });
+    fireEvent.click(screen.getByRole('button', { name: 'Add fit rule' }));
+    const added = screen.getAllByLabelText('Rule id')[1] as HTMLInputElement;
+    expect(added.readOnly).toBe(false);
+    fireEvent.change(added, { target: { value: 'germany' } });
+    expect(added.value).toBe('germany');
   });
 
   it('sends nothing while a field is wrong', async () => {

@@ -26,7 +26,13 @@ import {
   validateModel,
 } from './model-form.js';
 
-function RuleFields(props: { rule: RuleForm; onChange: (rule: RuleForm) => void; errorAt: ErrorAt }) {
+function RuleFields(props: {
+  rule: RuleForm;
+  /** Saved before: its id names its points in every ledger, so it stays (a new id would start over). */
+  isSaved: boolean;
+  onChange: (rule: RuleForm) => void;
+  errorAt: ErrorAt;
+}) {
   const { t } = useTranslation();
   const { rule, onChange, errorAt } = props;
   const set = (change: Partial<RuleForm>) => onChange({ ...rule, ...change });
@@ -54,8 +60,10 @@ function RuleFields(props: { rule: RuleForm; onChange: (rule: RuleForm) => void;
         <TextField
           label={t('scoring.editor.ruleId')}
           value={rule.id}
+          readOnly={props.isSaved}
           onChange={(id) => set({ id })}
           error={errorAt('id')}
+          {...(props.isSaved ? { hint: t('scoring.editor.ruleIdHint') } : {})}
         />
         {rule.kind === 'event' && (
           <TextField
@@ -213,6 +221,7 @@ export function ModelEditor(props: {
         >
           <RuleFields
             rule={rule}
+            isSaved={rule.isSaved === true}
             onChange={(changed) => setRule(index, changed)}
             errorAt={under(errorAt, `rules.${index}.`)}
           />

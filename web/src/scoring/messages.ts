@@ -35,6 +35,7 @@ const en = {
     kind: 'Rule kind',
     kinds: { event: 'Event: points for what they do', fit: 'Fit: points for who they are' },
     ruleId: 'Rule id',
+    ruleIdHint: 'Kept once saved: each contact’s ledger names the points it gave by it.',
     event: 'Event name',
     points: 'Points (negative to take away)',
     repeat: 'Award',
@@ -230,6 +231,8 @@ const it: typeof en = {
     kind: 'Tipo di regola',
     kinds: { event: 'Evento: punti per ciò che fanno', fit: 'Profilo: punti per chi sono' },
     ruleId: 'Id della regola',
+    ruleIdHint:
+      'Resta dopo il salvataggio: il registro di ogni contatto vi associa i punti dati dalla regola.',
     event: 'Nome dell’evento',
     points: 'Punti (negativi per toglierne)',
     repeat: 'Assegna',

@@ -43,6 +43,8 @@ export type ScoreRuleJson =
 export interface RuleForm {
   kind: 'event' | 'fit';
   id: string;
+  /** Loaded from the saved model: its id names its points in every ledger and stays as it is. */
+  isSaved?: boolean;
   points: string;
   event: string;
   where: FilterForm[];
@@ -112,6 +114,7 @@ export function modelToForm(model: ScoreModelJson): ModelForm {
       rule.kind === 'event'
         ? {
             ...blankRule('event', rule.id),
+            isSaved: true,
             points: String(rule.points),
             event: rule.event,
             where: (rule.where ?? []).map(filterToForm),
@@ -119,7 +122,12 @@ export function modelToForm(model: ScoreModelJson): ModelForm {
             cap: numberText(rule.cap),
             halfLife: rule.halfLife ?? '',
           }
-        : { ...blankRule('fit', rule.id), points: String(rule.points), when: conditionToForm(rule.when) },
+        : {
+            ...blankRule('fit', rule.id),
+            isSaved: true,
+            points: String(rule.points),
+            when: conditionToForm(rule.when),
+          },
     ),
   };
 }
