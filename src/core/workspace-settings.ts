@@ -4,6 +4,7 @@ import { HandOffSettings } from './hand-off.js';
 import { LifecycleSettings } from './lifecycle.js';
 import { isTimeZone, LocalTime } from './local-time.js';
 import { ScoreModel } from './score-model.js';
+import { isSmsSender, normalisedSender } from './sms-sender.js';
 
 export const SmtpSettings = z.object({
   host: z.string().min(1).max(255),
@@ -32,13 +33,15 @@ export const SmsSettings = z.object({
   accountSid: z.string().min(1).max(64),
   /** Write-only: kept encrypted with MOPS_SECRET; also checks the signature of inbound messages. */
   authToken: z.string().min(1).max(256).optional(),
-  /** The sender: a phone number in E.164 form, or a messaging service SID (`MG…`). */
+  /** The sender (see `isSmsSender`): a number, a short code, an alphanumeric sender ID or a messaging service SID. */
   from: z.preprocess(
-    // A number as people write it (`+39 347 000 0001`, `+1 (415) 555-0100`) is kept in E.164.
-    (value) => (typeof value === 'string' && /^\s*\+/.test(value) ? value.replace(/[\s().-]/g, '') : value),
+    (value) => (typeof value === 'string' ? normalisedSender(value) : value),
     z
       .string()
-      .regex(/^(\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$/, 'must be an E.164 number or a messaging service SID'),
+      .refine(
+        isSmsSender,
+        'must be an E.164 number, a short code, an alphanumeric sender ID (up to 11 letters, digits and spaces) or a messaging service SID',
+      ),
   ),
   /** The reply to HELP or INFO. */
   helpText: z.string().min(1).max(320).optional(),

@@ -134,6 +134,26 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     });
   });
 
+  it('sends from an alphanumeric sender ID or a short code, as Twilio takes them, and refuses what is neither', async () => {
+    await publishReminder();
+    const stored = await world.storage.settings.get(world.workspaceId);
+    // An ID beginning with MG is a sender like any other, not a messaging service.
+    for (const [from, user] of [
+      ['MGShop', 'cat'],
+      ['Negozio 24', 'dan'],
+      ['12345', 'eve'],
+    ] as const) {
+      await world.configure({ sms: { ...stored.sms, from: ` ${from} ` } });
+      await world.send([identify(user, { phone: '+393330000050' }), track(user, 'Cart Abandoned')]);
+      await world.settle();
+      expect(twilio.sent.at(-1)).toMatchObject({ from, messagingServiceSid: undefined });
+    }
+    for (const from of ['Negozio Milano', 'Shop!', '123456789', ' '])
+      await expect(world.configure({ sms: { ...stored.sms, from } })).rejects.toMatchObject({
+        field: 'sms.from',
+      });
+  });
+
   it('hides the auth token from the settings the API shows', async () => {
     const stored = await world.storage.settings.get(world.workspaceId);
     expect(JSON.stringify(stored)).not.toContain(TOKEN);

@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import type { Message } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
+import { isMessagingService } from '../../core/sms-sender.js';
 import type { SmsSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import { renderPlain } from '../../templates/liquid.js';
@@ -93,7 +94,7 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
   }
 
   const form = new URLSearchParams({ To: to, Body: body });
-  form.set(settings.from.startsWith('MG') ? 'MessagingServiceSid' : 'From', settings.from);
+  form.set(isMessagingService(settings.from) ? 'MessagingServiceSid' : 'From', settings.from);
   const token = settings.authToken ? call.secrets.open(settings.authToken) : '';
   const url = messagesUrl(settings.baseUrl, settings.accountSid);
   if (!settings.allowPrivateNetworks) {
@@ -225,7 +226,7 @@ async function earlierSend(
   text: { to: string; from: string; body: string },
 ): Promise<string | undefined> {
   const { message } = call;
-  const isService = text.from.startsWith('MG');
+  const isService = isMessagingService(text.from);
   const query = new URLSearchParams({ To: text.to, PageSize: String(RECENT_MESSAGES) });
   if (!isService) query.set('From', text.from);
   const response = await callProvider(provider, { method: 'GET', query });

@@ -21,7 +21,8 @@ const en = {
     port: 'A port number from 1 to 65535',
     address: 'An e-mail address, e.g. shop@example.com or Shop <shop@example.com>',
     url: 'A web address starting with https:// (or http://)',
-    phone: 'A phone number in international form (+393471234567) or a messaging service SID (MG…)',
+    phone:
+      'A phone number in international form (+393471234567), a short code, a sender ID of up to 11 letters and digits (Shop), or a messaging service SID (MG…)',
     topicId: '1–64 lowercase letters, digits, - or _',
     duplicate: 'Another topic has this id',
     atLeastOneTopic: 'Keep at least one topic',
@@ -104,8 +105,8 @@ const en = {
     authToken: 'Auth token',
     tokenSet: 'A token is set. Leave blank to keep it; type a new one to replace it.',
     tokenNone: 'No token is set: without one, messages cannot be sent.',
-    from: 'From number or messaging service SID',
-    fromHint: 'e.g. +393471234567',
+    from: 'Sender: number, sender ID or messaging service SID',
+    fromHint: 'e.g. +393471234567, or Shop (one-way: nobody can reply STOP to a sender ID)',
     helpText: 'Reply to HELP (optional)',
   },
   topics: {
@@ -204,7 +205,8 @@ const it: typeof en = {
     port: 'Un numero di porta da 1 a 65535',
     address: 'Un indirizzo e-mail, ad es. negozio@example.com o Negozio <negozio@example.com>',
     url: 'Un indirizzo web che inizia con https:// (o http://)',
-    phone: 'Un numero in formato internazionale (+393471234567) o il SID di un messaging service (MG…)',
+    phone:
+      'Un numero in formato internazionale (+393471234567), uno short code, un mittente alfanumerico di al massimo 11 lettere e cifre (Negozio) o il SID di un messaging service (MG…)',
     topicId: '1–64 lettere minuscole, cifre, - o _',
     duplicate: 'Un altro argomento ha questo id',
     atLeastOneTopic: 'Tieni almeno un argomento',
@@ -287,8 +289,9 @@ const it: typeof en = {
     authToken: 'Auth token',
     tokenSet: 'Un token è impostato. Lascia vuoto per mantenerlo; scrivine uno nuovo per sostituirlo.',
     tokenNone: 'Nessun token impostato: senza, i messaggi non possono partire.',
-    from: 'Numero mittente o SID del messaging service',
-    fromHint: 'ad es. +393471234567',
+    from: 'Mittente: numero, mittente alfanumerico o SID del messaging service',
+    fromHint:
+      'ad es. +393471234567, o Negozio (a senso unico: a un mittente alfanumerico non si può rispondere STOP)',
     helpText: 'Risposta a HELP (facoltativa)',
   },
   topics: {

@@ -89,6 +89,11 @@ describe('SMS form', () => {
       'sms.from': { key: 'phone' },
     });
     expect(validateSms({ ...valid, from: `MG${'a'.repeat(32)}` })).toEqual({});
+    // A short code and an alphanumeric sender ID, as Twilio takes them; not too long, nor other signs.
+    for (const from of ['12345', 'Negozio', ' Negozio 24 '])
+      expect(validateSms({ ...valid, from })).toEqual({});
+    for (const from of ['Negozio Milano', 'Shop!'])
+      expect(validateSms({ ...valid, from })).toEqual({ 'sms.from': { key: 'phone' } });
   });
 
   it('keeps the stored token when left blank, and shows and saves the private-network allowance', () => {

@@ -1,3 +1,4 @@
+import { isSmsSender, normalisedSender } from '../../../src/core/sms-sender.js';
 import { ApiError } from '../app/api.js';
 
 /** `GET /api/workspaces/{ws}/settings` as this screen reads it; the parts it does not edit are sent back untouched. */
@@ -177,20 +178,13 @@ export function smsForm(view: SmsView | undefined): SmsForm {
   };
 }
 
-const SMS_SENDER = /^(\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$/;
-
 export function validateSms(form: SmsForm): FieldErrors {
   const errors: FieldErrors = {};
   if (!isHttpUrl(form.baseUrl.trim())) errors['sms.baseUrl'] = problem('url');
   if (required(form.accountSid)) errors['sms.accountSid'] = problem('required');
   if (required(form.from)) errors['sms.from'] = problem('required');
   // Spaces, dashes and brackets in a number are fine: the server keeps it in E.164.
-  else if (
-    !SMS_SENDER.test(
-      form.from.trim().replace(/^(\+[\d\s().-]+)$/, (number) => number.replace(/[\s().-]/g, '')),
-    )
-  )
-    errors['sms.from'] = problem('phone');
+  else if (!isSmsSender(normalisedSender(form.from))) errors['sms.from'] = problem('phone');
   return errors;
 }
 
