@@ -20,7 +20,17 @@ import { SIGNATURE_HEADER } from './webhook/webhook-signature.js';
 /** The settings as the API shows them: secrets (SMTP password, SMS token, webhook secrets) only as whether one is set. */
 export const SettingsView = WorkspaceSettings.extend({
   smtp: SmtpSettings.omit({ password: true }).extend({ hasPassword: z.boolean() }).optional(),
-  sms: SmsSettings.omit({ authToken: true }).extend({ hasAuthToken: z.boolean() }).optional(),
+  sms: SmsSettings.omit({ authToken: true })
+    .extend({
+      hasAuthToken: z.boolean(),
+      inboundUrl: z
+        .string()
+        .optional()
+        .describe(
+          "Where the provider posts the texts contacts send (STOP, START, HELP): the number's incoming-message webhook, HTTP POST",
+        ),
+    })
+    .optional(),
   webhooks: WebhookSettings.omit({ destinations: true }).extend({
     destinations: z.array(
       WebhookDestination.omit({ secret: true, headers: true }).extend({
@@ -38,6 +48,7 @@ export type SettingsView = z.output<typeof SettingsView>;
 const SHOWN_NOT_STORED: ReadonlySet<string> = new Set([
   'hasPassword',
   'hasAuthToken',
+  'inboundUrl',
   'hasSecret',
   'headerNames',
   'serverAllowsPrivateNetworks',
@@ -45,7 +56,11 @@ const SHOWN_NOT_STORED: ReadonlySet<string> = new Set([
 
 export function settingsView(
   settings: WorkspaceSettings,
-  server: { privateNetworksAllowed: boolean },
+  server: {
+    privateNetworksAllowed: boolean;
+    /** This workspace's inbound SMS webhook under the server's public URL, shown to set at the provider. */
+    smsInboundUrl?: string;
+  },
 ): SettingsView {
   const { smtp, sms, webhooks, ...rest } = settings;
   const webhooksView = {
@@ -67,7 +82,11 @@ export function settingsView(
   }
   if (sms) {
     const { authToken, ...visible } = sms;
-    view.sms = { ...visible, hasAuthToken: Boolean(authToken) };
+    view.sms = {
+      ...visible,
+      hasAuthToken: Boolean(authToken),
+      ...(server.smsInboundUrl ? { inboundUrl: server.smsInboundUrl } : {}),
+    };
   }
   return view;
 }

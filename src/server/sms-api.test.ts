@@ -98,6 +98,18 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect(stored.body.sms.baseUrl).toBe(twilio.baseUrl);
   });
 
+  it('shows the address to give the provider for incoming texts, and takes the settings back with it', async () => {
+    const { world } = mailWorld;
+    const shown = await api<{ sms: Record<string, unknown> }>('GET', '/settings');
+    // The address the provider signs, under the server's public URL.
+    expect(shown.body.sms.inboundUrl).toBe(`${world.url}/v1/sms/inbound/${world.workspaceId}`);
+    // Settings read and sent back whole, as the console saves another section, carry it: not stored.
+    const saved = await api<{ sms: Record<string, unknown> }>('PUT', '/settings', shown.body);
+    expect(saved.status).toBe(200);
+    expect(saved.body.sms).toEqual(shown.body.sms);
+    expect(await world.mops.storage.settings.get(world.workspaceId)).not.toHaveProperty('sms.inboundUrl');
+  });
+
   it('refuses an unsigned or wrongly signed inbound text, changing nothing', async () => {
     const forged = await inbound('STOP', { token: 'not-the-token' });
     expect(forged.status).toBe(403);

@@ -384,4 +384,20 @@ describe('settings on a server without private networks (Chromium)', () => {
     ).toBe(0);
     await consoleWorld.shot('settings-private-networks-closed');
   });
+
+  it('shows the address to give the SMS provider for incoming texts once one is set up', async () => {
+    const { page, world } = consoleWorld;
+    const saved = await consoleWorld.api('PATCH', '/settings', {
+      sms: { accountSid: 'AC1', authToken: 'token', from: 'Negozio' },
+    });
+    expect(saved.status).toBe(200);
+    await page.reload();
+    await page.getByRole('tab', { name: 'SMS provider' }).click();
+    expect(await page.getByLabel('Incoming texts webhook').inputValue()).toBe(
+      `${world.url}/v1/sms/inbound/${world.workspaceId}`,
+    );
+    expect(await page.getByLabel('Sender: number, sender ID or messaging service SID').inputValue()).toBe(
+      'Negozio',
+    );
+  });
 });

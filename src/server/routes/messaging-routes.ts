@@ -156,9 +156,7 @@ export async function messagingRoutes(
     },
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
-      return settingsView(await storage.settings.get(request.params.workspaceId), {
-        privateNetworksAllowed: deps.allowPrivateNetworks,
-      });
+      return viewOf(await storage.settings.get(request.params.workspaceId), request.params.workspaceId);
     },
   );
 
@@ -217,7 +215,14 @@ export async function messagingRoutes(
       at: clock.now(),
       privateNetworksAllowed: deps.allowPrivateNetworks,
     });
-    return settingsView(settings, { privateNetworksAllowed: deps.allowPrivateNetworks });
+    return viewOf(settings, request.params.workspaceId);
+  }
+
+  function viewOf(settings: WorkspaceSettings, workspaceId: string): SettingsView {
+    return settingsView(settings, {
+      privateNetworksAllowed: deps.allowPrivateNetworks,
+      smsInboundUrl: `${email.publicUrl}/v1/sms/inbound/${encodeURIComponent(workspaceId)}`,
+    });
   }
 
   api.get(

@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { Field } from '../components/field.js';
 import { PrivateNetworksField, SaveBar, TextField, useErrorAt } from './form-parts.js';
 import { useSectionSave } from './section-save.js';
 import {
@@ -66,7 +67,6 @@ export function SmsSection(props: { settings: SettingsView }) {
           onChange={(value) => set('from', value)}
           error={errorAt('sms.from')}
           hint={t('settings.sms.fromHint')}
-          inputMode="tel"
         />
         <TextField
           label={t('settings.sms.helpText')}
@@ -80,6 +80,11 @@ export function SmsSection(props: { settings: SettingsView }) {
           onChange={(allowPrivateNetworks) => setForm({ ...form, allowPrivateNetworks })}
           serverAllows={props.settings.serverAllowsPrivateNetworks}
         />
+        {props.settings.sms?.inboundUrl && (
+          <Field label={t('settings.sms.inboundUrl')} hint={t('settings.sms.inboundUrlHint')}>
+            {(control) => <input {...control} value={props.settings.sms?.inboundUrl} readOnly />}
+          </Field>
+        )}
       </div>
       <SaveBar {...bar} />
     </form>

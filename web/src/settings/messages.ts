@@ -99,6 +99,9 @@ const en = {
   sms: {
     help: 'A Twilio-compatible SMS provider: Twilio itself or any service speaking its Messages API.',
     allowPrivate: 'Allow a provider on loopback or a private network (a gateway of your own)',
+    inboundUrl: 'Incoming texts webhook',
+    inboundUrlHint:
+      'Set it at the provider as the number’s webhook for incoming messages (HTTP POST): replies such as STOP, START and HELP reach Mops through it.',
     none: 'No SMS provider yet: SMS steps cannot send until you fill this in.',
     baseUrl: 'API base URL',
     accountSid: 'Account SID',
@@ -283,6 +286,9 @@ const it: typeof en = {
   sms: {
     help: 'Un provider SMS compatibile con Twilio: Twilio stesso o un servizio che parla la sua Messages API.',
     allowPrivate: 'Consenti un provider su loopback o rete privata (un gateway tuo)',
+    inboundUrl: 'Webhook dei messaggi in arrivo',
+    inboundUrlHint:
+      'Impostalo presso il provider come webhook dei messaggi in arrivo del numero (HTTP POST): risposte come STOP, START e HELP arrivano a Mops da qui.',
     none: 'Nessun provider SMS: i passi SMS non possono inviare finché non lo compili.',
     baseUrl: "URL di base dell'API",
     accountSid: 'Account SID',

@@ -37,6 +37,8 @@ export interface SmsView {
   helpText?: string;
   allowPrivateNetworks?: boolean;
   hasAuthToken: boolean;
+  /** Where the provider posts incoming texts (STOP, START, HELP), under the server's public URL. */
+  inboundUrl?: string;
 }
 
 export interface Topic {
