@@ -51,10 +51,14 @@ describe('dashboard (Chromium)', () => {
     ]);
     let adaId: string | undefined;
     await expect
-      .poll(async () => {
-        adaId = (await api<{ items: Array<{ id: string }> }>('GET', '/profiles?q=ada')).body.items[0]?.id;
-        return adaId;
-      })
+      // The pipeline's work: under load, longer than the poll's default second.
+      .poll(
+        async () => {
+          adaId = (await api<{ items: Array<{ id: string }> }>('GET', '/profiles?q=ada')).body.items[0]?.id;
+          return adaId;
+        },
+        { timeout: 30_000 },
+      )
       .toBeTruthy();
 
     const created = await api<{ id: string }>('POST', '/journeys', {
@@ -77,6 +81,7 @@ describe('dashboard (Chromium)', () => {
     await expect
       .poll(
         async () => (await api<{ converted: number }>('GET', `/journeys/${journeyId}/report`)).body.converted,
+        { timeout: 30_000 },
       )
       .toBe(1);
     const counted = await api<Totals>('GET', `/dashboard/events${lastHour()}`);
