@@ -144,6 +144,7 @@ async function prepareWorkspace(env: Record<string, string>): Promise<string> {
       kind: 'write',
       name: 'bench',
       now: Date.now(),
+      createdBy: null,
     });
     return token;
   } finally {

@@ -7,7 +7,7 @@ import { hashToken } from './api-keys.js';
 import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.js';
 import { normaliseEmail } from './sessions.js';
 
-export { ApiKeyVerifier, createApiKey, hashToken } from './api-keys.js';
+export { ApiKeyVerifier, createApiKey, hashToken, keyActorsOf } from './api-keys.js';
 export { changeMemberRole, type MemberActor, removeMember } from './members.js';
 export { generatePassword, MIN_PASSWORD_LENGTH } from './passwords.js';
 export { findSessionUser, login, logout, normaliseEmail, SESSION_COOKIE } from './sessions.js';

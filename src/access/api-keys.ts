@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ApiKey, ApiKeyKind } from '../core/access.js';
+import type { ApiKey, ApiKeyKind, KeyActor } from '../core/access.js';
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import { newId, randomToken } from '../core/ids.js';
@@ -15,7 +15,14 @@ export function hashToken(token: string): string {
 
 export async function createApiKey(
   storage: Storage,
-  options: { workspaceId: string; kind: ApiKeyKind; name: string; now: number },
+  options: {
+    workspaceId: string;
+    kind: ApiKeyKind;
+    name: string;
+    now: number;
+    /** The user or secret key creating it; null on the command line. */
+    createdBy: string | null;
+  },
 ): Promise<{ key: ApiKey; token: string }> {
   const workspace = await storage.workspaces.find(options.workspaceId);
   if (!workspace) throw new AppError('not_found', `workspace ${options.workspaceId} does not exist`);
@@ -29,9 +36,32 @@ export async function createApiKey(
     createdAt: options.now,
     lastUsedAt: null,
     revokedAt: null,
+    createdBy: options.createdBy,
+    revokedBy: null,
   };
   await storage.access.createApiKey({ ...key, tokenHash: hashToken(token) });
   return { key, token };
+}
+
+/**
+ * The users and keys named as creators or revokers of these keys (all of one workspace), by id. A key
+ * is only ever created or revoked by a secret key of its own workspace, so the keys listed name every
+ * key that can be asked about; any other id is a user's.
+ */
+export async function keyActorsOf(storage: Storage, keys: readonly ApiKey[]): Promise<Map<string, KeyActor>> {
+  const keysById = new Map(keys.map((key) => [key.id, key]));
+  const actors = new Map<string, KeyActor>();
+  for (const id of new Set(keys.flatMap((key) => [key.createdBy, key.revokedBy]))) {
+    if (id === null || actors.has(id)) continue;
+    const key = keysById.get(id);
+    if (key) {
+      actors.set(id, { kind: 'key', id, name: key.name, email: null });
+      continue;
+    }
+    const user = await storage.access.findUser(id);
+    actors.set(id, { kind: 'user', id, name: user?.name ?? null, email: user?.email ?? null });
+  }
+  return actors;
 }
 
 const POSITIVE_TTL_MS = 10_000;
@@ -78,8 +108,9 @@ export class ApiKeyVerifier {
     return entry.key;
   }
 
-  async revoke(workspaceId: string, keyId: string): Promise<void> {
-    const found = await this.#storage.access.revokeApiKey(workspaceId, keyId, this.#clock.now());
+  /** Revokes a key on behalf of `by` (a user or secret key; null on the command line). */
+  async revoke(workspaceId: string, keyId: string, by: string | null): Promise<void> {
+    const found = await this.#storage.access.revokeApiKey(workspaceId, keyId, { at: this.#clock.now(), by });
     if (!found) throw new AppError('not_found', `key ${keyId} does not exist in this workspace`);
     for (const [hash, entry] of this.#cache) if (entry.key?.id === keyId) this.#cache.delete(hash);
   }

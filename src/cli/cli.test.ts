@@ -123,6 +123,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0022-owed-hand-offs',
           '0023-profile-search-text',
           '0024-split-entries',
+          '0025-key-actors',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

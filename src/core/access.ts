@@ -33,4 +33,18 @@ export interface ApiKey {
   createdAt: number;
   lastUsedAt: number | null;
   revokedAt: number | null;
+  /** The user or secret key that created it; null when made on the command line (or before Mops kept this). */
+  createdBy: string | null;
+  /** The user or secret key that revoked it, as `createdBy`. */
+  revokedBy: string | null;
+}
+
+/** Who created or revoked a key, as the key list shows it. */
+export interface KeyActor {
+  kind: 'user' | 'key';
+  id: string;
+  /** The user's name, or the key's. */
+  name: string | null;
+  /** The user's e-mail; null for a key, and for a user whose account is gone. */
+  email: string | null;
 }

@@ -109,6 +109,53 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
     ).toBe(404);
   });
 
+  it('names who created and who revoked each key: a user logged in, a secret key, or the command line', async () => {
+    const cookie = await logIn();
+    const keysPath = `/api/workspaces/${world.workspaceId}/keys`;
+    const bySecretKey = { authorization: `Bearer ${world.secretKey}` };
+    const byUser = (await (
+      await call(keysPath, json({ kind: 'write', name: 'shop' }, { cookie }))
+    ).json()) as {
+      id: string;
+      createdBy: unknown;
+    };
+    const byKeyResponse = await call(keysPath, json({ kind: 'secret', name: 'crm sync' }, bySecretKey));
+    expect(byKeyResponse.status).toBe(201);
+    const byKey = (await byKeyResponse.json()) as { id: string; createdBy: unknown };
+    const secretKeyId = (await world.mops.storage.access.listApiKeys(world.workspaceId)).find(
+      (key) => key.kind === 'secret' && key.createdBy === null,
+    )?.id;
+    const owner = {
+      kind: 'user',
+      id: expect.stringMatching(/^usr_/),
+      name: null,
+      email: 'owner@example.com',
+    };
+    const secretKey = { kind: 'key', id: secretKeyId, name: 'test', email: null };
+    expect(byUser.createdBy).toEqual(owner);
+    expect(byKey.createdBy).toEqual(secretKey);
+
+    expect((await call(`${keysPath}/${byUser.id}`, { method: 'DELETE', headers: bySecretKey })).status).toBe(
+      204,
+    );
+    expect((await call(`${keysPath}/${byKey.id}`, { method: 'DELETE', headers: { cookie } })).status).toBe(
+      204,
+    );
+    // Revoking it again changes nothing: the first revocation is the one kept.
+    expect((await call(`${keysPath}/${byUser.id}`, { method: 'DELETE', headers: { cookie } })).status).toBe(
+      204,
+    );
+
+    const list = (await (await call(keysPath, { headers: { cookie } })).json()) as {
+      items: Array<{ id: string; createdBy: unknown; revokedBy: unknown }>;
+    };
+    const listed = (id: string | undefined) => list.items.find((item) => item.id === id);
+    expect(listed(byUser.id)).toMatchObject({ createdBy: owner, revokedBy: secretKey });
+    expect(listed(byKey.id)).toMatchObject({ createdBy: secretKey, revokedBy: owner });
+    // The test world's keys were made as `mops keys create` makes them.
+    expect(listed(secretKeyId)).toMatchObject({ createdBy: null, revokedBy: null });
+  });
+
   it('lets a write key read nothing', async () => {
     const response = await call(`/api/workspaces/${world.workspaceId}/profiles`, {
       headers: { authorization: `Bearer ${world.writeKey}` },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ApiKey } from '../core/access.js';
+import type { ApiKey, KeyActor } from '../core/access.js';
 import type { SetAsideEvent, StoredEvent, StoredRejectedEvent } from '../core/event.js';
 import type { Account, Identity, Profile, Traits } from '../core/profile.js';
 import { SET_ASIDE_RESOLUTIONS, type SetAsideResolution } from '../core/set-aside.js';
@@ -25,6 +25,18 @@ export const Workspace = z
   .object({ id: z.string(), name: z.string(), createdAt: z.string(), role: z.string().optional() })
   .meta({ id: 'Workspace' });
 
+const KeyActorJson = z
+  .object({
+    kind: z.enum(['user', 'key']).describe('a user logged in, or a secret key calling the admin API'),
+    id: z.string(),
+    name: z.string().nullable().describe("the user's name, or the key's"),
+    email: z
+      .string()
+      .nullable()
+      .describe("the user's e-mail; null for a key, or a user whose account is gone"),
+  })
+  .meta({ id: 'KeyActor' });
+
 export const ApiKeyJson = z
   .object({
     id: z.string(),
@@ -34,10 +46,16 @@ export const ApiKeyJson = z
     createdAt: z.string(),
     lastUsedAt: z.string().nullable(),
     revokedAt: z.string().nullable(),
+    createdBy: KeyActorJson.nullable().describe(
+      'who created the key; null when it was made on the command line, or before Mops kept this',
+    ),
+    revokedBy: KeyActorJson.nullable().describe('who revoked the key; null while active, or as `createdBy`'),
   })
   .meta({ id: 'ApiKey' });
 
-export function apiKeyJson(key: ApiKey): z.infer<typeof ApiKeyJson> {
+/** A key as the API shows it, its creator and revoker looked up in `actors` (see `keyActorsOf`). */
+export function apiKeyJson(key: ApiKey, actors: ReadonlyMap<string, KeyActor>): z.infer<typeof ApiKeyJson> {
+  const actor = (id: string | null) => (id === null ? null : (actors.get(id) ?? null));
   return {
     id: key.id,
     kind: key.kind,
@@ -46,6 +64,8 @@ export function apiKeyJson(key: ApiKey): z.infer<typeof ApiKeyJson> {
     createdAt: isoTime(key.createdAt),
     lastUsedAt: key.lastUsedAt === null ? null : isoTime(key.lastUsedAt),
     revokedAt: key.revokedAt === null ? null : isoTime(key.revokedAt),
+    createdBy: actor(key.createdBy),
+    revokedBy: actor(key.revokedBy),
   };
 }
 

@@ -51,6 +51,8 @@ function toApiKey(row: ApiKeyRow): ApiKey {
     createdAt: Number(row.created_at),
     lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
     revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+    createdBy: row.created_by,
+    revokedBy: row.revoked_by,
   };
 }
 
@@ -188,6 +190,8 @@ export function createAccessStore(db: Kysely<Database>): AccessStore {
           created_at: key.createdAt,
           last_used_at: key.lastUsedAt,
           revoked_at: key.revokedAt,
+          created_by: key.createdBy,
+          revoked_by: key.revokedBy,
         })
         .execute();
     },
@@ -209,10 +213,10 @@ export function createAccessStore(db: Kysely<Database>): AccessStore {
         .execute();
       return rows.map(toApiKey);
     },
-    async revokeApiKey(workspaceId, keyId, at) {
+    async revokeApiKey(workspaceId, keyId, revocation) {
       const result = await db
         .updateTable('api_keys')
-        .set({ revoked_at: at })
+        .set({ revoked_at: revocation.at, revoked_by: revocation.by })
         .where('workspace_id', '=', workspaceId)
         .where('id', '=', keyId)
         .where('revoked_at', 'is', null)

@@ -21,6 +21,8 @@ export interface Database {
     created_at: number;
     last_used_at: number | null;
     revoked_at: number | null;
+    created_by: string | null;
+    revoked_by: string | null;
   };
   sessions: { token_hash: string; user_id: string; created_at: number; expires_at: number };
   events: {

@@ -1119,6 +1119,8 @@ export function runStorageContract(
         createdAt: NOW,
         lastUsedAt: null,
         revokedAt: null,
+        createdBy: 'usr_creator',
+        revokedBy: null,
         tokenHash: 'hash-1',
       };
       await storage.access.createApiKey(key);
@@ -1126,10 +1128,21 @@ export function runStorageContract(
         id: key.id,
         kind: 'write',
         revokedAt: null,
+        createdBy: 'usr_creator',
       });
-      expect(await storage.access.revokeApiKey(workspaceId, key.id, NOW + 1)).toBe(true);
-      expect(await storage.access.revokeApiKey('ws_other', key.id, NOW + 1)).toBe(false);
-      expect((await storage.access.listApiKeys(workspaceId))[0]?.revokedAt).toBe(NOW + 1);
+      expect(await storage.access.revokeApiKey(workspaceId, key.id, { at: NOW + 1, by: 'key_admin' })).toBe(
+        true,
+      );
+      expect(await storage.access.revokeApiKey('ws_other', key.id, { at: NOW + 1, by: null })).toBe(false);
+      // Revoked again: still found, the first revocation kept.
+      expect(await storage.access.revokeApiKey(workspaceId, key.id, { at: NOW + 2, by: 'usr_late' })).toBe(
+        true,
+      );
+      expect((await storage.access.listApiKeys(workspaceId))[0]).toMatchObject({
+        revokedAt: NOW + 1,
+        revokedBy: 'key_admin',
+        createdBy: 'usr_creator',
+      });
     });
 
     it('expires sessions', async () => {

@@ -71,8 +71,15 @@ export interface AccessStore {
   /** The key whose token hashes to `tokenHash`, revoked or not; callers decide what revocation means. */
   findApiKeyByHash(tokenHash: string): Promise<ApiKey | undefined>;
   listApiKeys(workspaceId: string): Promise<ApiKey[]>;
-  /** Marks a key revoked; false when the workspace has no such key. */
-  revokeApiKey(workspaceId: string, keyId: string, at: number): Promise<boolean>;
+  /**
+   * Marks a key revoked, by whom (see `ApiKey.revokedBy`); false when the workspace has no such key.
+   * A key revoked already keeps its first revocation.
+   */
+  revokeApiKey(
+    workspaceId: string,
+    keyId: string,
+    revocation: { at: number; by: string | null },
+  ): Promise<boolean>;
   touchApiKey(keyId: string, at: number): Promise<void>;
 
   createSession(session: {

@@ -82,12 +82,14 @@ export async function startTestWorld(
     kind: 'write',
     name: 'test',
     now,
+    createdBy: null,
   });
   const secret = await createApiKey(mops.storage, {
     workspaceId: workspace.id,
     kind: 'secret',
     name: 'test',
     now,
+    createdBy: null,
   });
   return {
     mops,

@@ -91,6 +91,12 @@ describe('web console (Chromium)', () => {
     await page.getByRole('button', { name: 'Create' }).click();
     const writeKey = (await page.getByTestId('new-key').textContent()) ?? '';
     expect(writeKey).toMatch(/^wk_/);
+    // Each key says who made it: this one the admin logged in, the test world's the command line.
+    const keyRow = (text: string) => page.getByRole('row').filter({ hasText: text }).first();
+    await expect.poll(() => keyRow('Web shop').textContent()).toContain(admin.email);
+    // The hint ends in one ellipsis, the one the server gives it.
+    expect(await keyRow('Web shop').getByRole('code').textContent()).toBe(`${writeKey.slice(0, 10)}…`);
+    expect(await keyRow('the command line').isVisible()).toBe(true);
     await shot('api-keys');
     expect(await unlabelledControls(page)).toEqual([]);
 

@@ -24,6 +24,7 @@ export function registerKeyCommands(program: Command): void {
           kind,
           name: options.name,
           now: clock.now(),
+          createdBy: null,
         });
         print({ ...key, key: token }, options, () =>
           [
@@ -73,7 +74,7 @@ export function registerKeyCommands(program: Command): void {
     .action(async (id: string, options: { workspace?: string; json?: boolean }) => {
       await withStorage(async ({ storage, clock }) => {
         const workspace = await pickWorkspace(storage, options.workspace);
-        await new ApiKeyVerifier(storage, clock).revoke(workspace.id, id);
+        await new ApiKeyVerifier(storage, clock).revoke(workspace.id, id, null);
         print({ id, revoked: true }, options, () => `Revoked ${id}.`);
       });
     });

@@ -6,6 +6,7 @@ import {
   changeMemberRole,
   createApiKey,
   createUser,
+  keyActorsOf,
   type MemberActor,
   MIN_PASSWORD_LENGTH,
   removeMember,
@@ -16,6 +17,10 @@ import { newId } from '../../core/ids.js';
 import type { Member, Storage } from '../../storage/storage.js';
 import type { Authenticator, Principal } from '../auth.js';
 import { ApiKeyJson, apiKeyJson, ErrorResponse, Workspace, WorkspaceParams } from '../schemas.js';
+
+/** The id a key records as its creator or revoker: the user's, or the secret key's. */
+const principalId = (principal: Principal): string =>
+  principal.kind === 'user' ? principal.user.id : principal.key.id;
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
 const RoleName = z.enum(ROLES as ['owner', 'admin', 'member']);
@@ -115,7 +120,8 @@ export async function adminRoutes(
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
       const items = await storage.access.listApiKeys(request.params.workspaceId);
-      return { items: items.map(apiKeyJson) };
+      const actors = await keyActorsOf(storage, items);
+      return { items: items.map((key) => apiKeyJson(key, actors)) };
     },
   );
 
@@ -137,14 +143,16 @@ export async function adminRoutes(
       },
     },
     async (request, reply) => {
-      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      const access = await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
       const { key, token } = await createApiKey(storage, {
         workspaceId: request.params.workspaceId,
         kind: request.body.kind,
         name: request.body.name,
         now: clock.now(),
+        createdBy: principalId(access),
       });
-      return reply.status(201).send({ ...apiKeyJson(key), key: token });
+      const actors = await keyActorsOf(storage, [key, ...(access.kind === 'key' ? [access.key] : [])]);
+      return reply.status(201).send({ ...apiKeyJson(key, actors), key: token });
     },
   );
 
@@ -159,8 +167,8 @@ export async function adminRoutes(
       },
     },
     async (request, reply) => {
-      await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
-      await keys.revoke(request.params.workspaceId, request.params.keyId);
+      const access = await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
+      await keys.revoke(request.params.workspaceId, request.params.keyId, principalId(access));
       return reply.status(204).send(null);
     },
   );

@@ -23,6 +23,7 @@ import { setAsideResolution } from './0021-set-aside-resolution.js';
 import { owedHandOffs } from './0022-owed-hand-offs.js';
 import { profileSearchText } from './0023-profile-search-text.js';
 import { splitEntries } from './0024-split-entries.js';
+import { keyActors } from './0025-key-actors.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -54,6 +55,7 @@ const ALL: Record<string, DialectMigration> = {
   '0022-owed-hand-offs': owedHandOffs,
   '0023-profile-search-text': profileSearchText,
   '0024-split-entries': splitEntries,
+  '0025-key-actors': keyActors,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -8,6 +8,13 @@ import { Field } from '../components/field.js';
 import { Pager, usePage } from '../components/pager.js';
 import { EmptyState, ErrorState, errorMessage, Loading } from '../components/states.js';
 
+/** Who created or revoked a key: a user logged in or a secret key; null for the command line. */
+interface KeyActor {
+  kind: 'user' | 'key';
+  name: string | null;
+  email: string | null;
+}
+
 interface ApiKey {
   id: string;
   kind: 'write' | 'secret';
@@ -16,11 +23,19 @@ interface ApiKey {
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  createdBy: KeyActor | null;
+  revokedBy: KeyActor | null;
 }
 
 export function KeysPage() {
   const { t } = useTranslation();
   const format = useFormat();
+  const actorName = (actor: KeyActor | null) => {
+    if (actor === null) return t('keys.byCommandLine');
+    if (actor.kind === 'key') return t('keys.byKey', { name: actor.name });
+    if (actor.name && actor.email) return `${actor.name} (${actor.email})`;
+    return actor.name ?? actor.email ?? t('keys.byRemovedUser');
+  };
   const { workspace } = useSession();
   const queryClient = useQueryClient();
   const kindId = useId();
@@ -106,6 +121,7 @@ export function KeysPage() {
                 <th scope="col">{t('keys.kind')}</th>
                 <th scope="col">{t('keys.hint')}</th>
                 <th scope="col">{t('common.created')}</th>
+                <th scope="col">{t('keys.createdBy')}</th>
                 <th scope="col">{t('keys.lastUsed')}</th>
                 <th scope="col">
                   <span className="visually-hidden">{t('keys.revoke')}</span>
@@ -118,13 +134,18 @@ export function KeysPage() {
                   <td className="breaks-anywhere">{key.name}</td>
                   <td>{key.kind === 'write' ? t('keys.write') : t('keys.secret')}</td>
                   <td className="breaks-anywhere">
-                    <code>{key.hint}…</code>
+                    <code>{key.hint}</code>
                   </td>
                   <td>{format.dateTime(key.createdAt)}</td>
+                  <td className="breaks-anywhere">{actorName(key.createdBy)}</td>
                   <td>{key.lastUsedAt ? format.dateTime(key.lastUsedAt) : t('common.never')}</td>
                   <td>
                     {key.revokedAt ? (
-                      t('keys.revoked')
+                      key.revokedBy ? (
+                        t('keys.revokedBy', { who: actorName(key.revokedBy) })
+                      ) : (
+                        t('keys.revoked')
+                      )
                     ) : (
                       <button type="button" className="danger" onClick={() => revoke.mutate(key.id)}>
                         {t('keys.revoke')}
