@@ -152,6 +152,10 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
       expect(after.find((key) => key.id === created.id)?.revokedAt).toEqual(expect.any(Number));
       const human = (await cli('keys', 'list')).stdout;
       expect(human).toMatch(/ID\s+KIND\s+NAME/);
+      // Made and revoked here, it says so: no user or key to name.
+      expect(human.split('\n').find((line) => line.includes(created.id))).toMatch(
+        /website .* command line\s+revoked \S+ by command line/,
+      );
     },
     PROCESS_TEST_TIMEOUT_MS,
   );

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { ApiKeyVerifier, createApiKey } from '../../access/access.js';
+import { ApiKeyVerifier, createApiKey, keyActorsOf } from '../../access/access.js';
+import type { KeyActor } from '../../core/access.js';
 import { pickWorkspace, print, table, withStorage } from '../cli-context.js';
 
 export function registerKeyCommands(program: Command): void {
@@ -47,18 +48,23 @@ export function registerKeyCommands(program: Command): void {
       await withStorage(async ({ storage }) => {
         const workspace = await pickWorkspace(storage, options.workspace);
         const list = await storage.access.listApiKeys(workspace.id);
+        const actors = await keyActorsOf(storage, list);
+        const by = (id: string | null) => describeActor(id === null ? null : actors.get(id));
         print(list, options, (items) =>
           items.length === 0
             ? 'No keys yet: create one with `mops keys create --kind write --name website`.'
             : table([
-                ['ID', 'KIND', 'NAME', 'HINT', 'CREATED', 'STATUS'],
+                ['ID', 'KIND', 'NAME', 'HINT', 'CREATED', 'CREATED BY', 'STATUS'],
                 ...items.map((key) => [
                   key.id,
                   key.kind,
                   key.name,
                   key.hint,
                   new Date(key.createdAt).toISOString(),
-                  key.revokedAt ? `revoked ${new Date(key.revokedAt).toISOString()}` : 'active',
+                  by(key.createdBy),
+                  key.revokedAt
+                    ? `revoked ${new Date(key.revokedAt).toISOString()} by ${by(key.revokedBy)}`
+                    : 'active',
                 ]),
               ]),
         );
@@ -78,4 +84,11 @@ export function registerKeyCommands(program: Command): void {
         print({ id, revoked: true }, options, () => `Revoked ${id}.`);
       });
     });
+}
+
+/** Who created or revoked a key, in a word or two; `null` is the command line. */
+function describeActor(actor: KeyActor | null | undefined): string {
+  if (!actor) return 'command line';
+  if (actor.kind === 'key') return `key "${actor.name}"`;
+  return actor.email ?? 'a deleted account';
 }
