@@ -149,7 +149,7 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(segments).toEqual([expect.objectContaining({ segmentId: created.body.id, name: 'Planners' })]);
   });
 
-  it('uploads a static list as CSV and answers matched and unmatched rows', async () => {
+  it('uploads a static list as CSV and answers matched contacts, unmatched and repeated rows', async () => {
     const cy = await newProfile();
     const list = await api<SegmentJson>('POST', '/segments', { name: 'Fair visitors', kind: 'static' });
     const { world } = mailWorld;
@@ -158,11 +158,18 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
       {
         method: 'POST',
         headers: { authorization: `Bearer ${world.secretKey}`, 'content-type': 'text/csv' },
-        body: `user_id\n${cy.userId}\nnobody-${cy.userId}\n`,
+        // Cy by user id, then by e-mail, then by user id again: one contact, two rows repeating it.
+        body: `user_id,email\n${cy.userId},\nnobody-${cy.userId},\n,${cy.email}\n${cy.userId},\n`,
       },
     );
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ rows: 2, matched: 1, unmatched: 1, added: 1 });
+    expect(await response.json()).toMatchObject({
+      rows: 4,
+      matched: 1,
+      unmatched: 1,
+      duplicates: 2,
+      added: 1,
+    });
     expect((await api<SegmentJson>('GET', `/segments/${list.body.id}`)).body.members).toBe(1);
 
     // Compressed, it is read as the CSV it holds; an encoding it cannot read is named.
