@@ -11,6 +11,7 @@ import {
   WorkspaceSettings,
 } from '../core/workspace-settings.js';
 import { checkAudienceStillKnown } from '../scoring/audience-in-use.js';
+import { checkConditionsCanHold } from '../scoring/conditions-can-hold.js';
 import type { Storage, StorageReader } from '../storage/storage.js';
 import { HELD_BACK_REASON_PREFIXES } from './dispatcher.js';
 import { SecretBox } from './email/secret-box.js';
@@ -177,6 +178,7 @@ export async function saveSettings(
     // Stored settings an older version took stay savable as they are: only a change is checked.
     if (!isDeepStrictEqual(settings.quietHours, previous.quietHours)) checkQuietHours(settings);
     checkIntentSettings(settings);
+    checkConditionsCanHold(settings, previous);
     await checkStagesHeld(tx, input.workspaceId, settings, previous);
     await checkAudienceStillKnown(tx, input.workspaceId, settings);
     sealSecrets(settings, previous, secrets);

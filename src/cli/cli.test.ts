@@ -237,16 +237,22 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           now: Date.now(),
         });
         const file = path.join(database.dataDir, 'visitors.csv');
-        writeFileSync(file, ['user_id', 'csv-1', 'someone-else'].join('\n'));
+        // csv-1 twice: one contact matched, one row repeating it.
+        writeFileSync(file, ['user_id', 'csv-1', 'someone-else', 'csv-1'].join('\n'));
         const result = await cli('segments', 'import-list', file, '--segment', segment.id, '--json');
         expect(JSON.parse(result.stdout)).toMatchObject({
-          rows: 2,
+          rows: 3,
           matched: 1,
           unmatched: 1,
+          duplicates: 1,
           added: 1,
           unmatchedRows: [{ line: 3, key: 'someone-else' }],
         });
         expect(await storage.segments.countMembers(segment.id)).toBe(1);
+        const told = await cli('segments', 'import-list', file, '--segment', segment.id);
+        expect(told.stdout.split('\n')[0]).toBe(
+          `Imported visitors.csv into segment ${segment.id}: 3 rows, 1 contacts matched (0 newly added), 1 duplicate rows, 1 unmatched.`,
+        );
         // A gzip of a list is read as the list it holds, as the API reads a compressed upload.
         const gzipped = path.join(database.dataDir, 'visitors.csv.gz');
         writeFileSync(gzipped, gzipSync(['user_id', 'someone-else', 'csv-1'].join('\n')));

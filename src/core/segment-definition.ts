@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { isOrderable } from './comparison-values.js';
 import { Duration, PositiveDuration } from './duration.js';
+import { type Comparing, neverHoldsBecause } from './holdable-comparison.js';
 import { parseIsoDate } from './iso-date.js';
 import { Comparison, requireComparisonValue } from './journey-definition.js';
 
@@ -37,27 +37,12 @@ export const PropertyFilter = valueRules(
 );
 export type PropertyFilter = z.infer<typeof PropertyFilter>;
 
-const ORDERING_OPS: ReadonlySet<string> = new Set(['gt', 'gte', 'lt', 'lte']);
-
-/**
- * A segment's comparison refused where it could never hold: ordered by what has no order, in none of
- * no choices, at a path with an empty part. Not in the schemas settings share (fit rules, hand-off
- * assignment): settings are read through them, and one saved before must still read.
- */
-const holdable = <T extends z.ZodType<{ path: string; op: string; value?: unknown }>>(schema: T) =>
-  schema
-    .refine((c) => !ORDERING_OPS.has(c.op) || isOrderable(c.value), {
-      message: 'value must be a number or an ISO date (2026-03-01) for this op: nothing else has an order',
-      path: ['value'],
-    })
-    .refine((c) => c.op !== 'in' || !Array.isArray(c.value) || c.value.length > 0, {
-      message: 'value must list at least one choice for op in',
-      path: ['value'],
-    })
-    .refine((c) => c.path.split('.').every((part) => part !== ''), {
-      message: 'path has an empty part (a..b, or a dot at an end): name each part',
-      path: ['path'],
-    });
+/** A segment's comparison refused where it could never hold (see `neverHoldsBecause`). */
+const holdable = <T extends z.ZodType<Comparing>>(schema: T) =>
+  schema.superRefine((comparison, context) => {
+    const problem = neverHoldsBecause(comparison);
+    if (problem) context.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
+  });
 
 export const TraitCondition = valueRules(
   z.strictObject({ type: z.literal('trait'), path: Path, op: ValueOp, value: z.unknown().optional() }),

@@ -1176,7 +1176,7 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     });
   });
 
-  it('takes a static list from CSV, matching user ids and e-mails and reporting the rest', async () => {
+  it('takes a static list from CSV, matching user ids and e-mails, counting each contact once and reporting the rest', async () => {
     await world.send([
       identify('cy', { email: 'Cy@Example.com' }),
       identify('di', { email: 'di@example.com' }),
@@ -1189,14 +1189,15 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
       input: { name: 'Webinar attendees', kind: 'static' },
       now: world.clock.now(),
     });
-    const csv = 'email,user_id\ncy@example.com,\n,di\nnobody@example.com,\n,ghost\n';
+    // Cy's address again in capitals, and di again: rows repeating contacts matched already.
+    const csv = 'email,user_id\ncy@example.com,\n,di\nnobody@example.com,\n,ghost\nCY@example.com,\n,di\n';
     const summary = await importStaticList(world.storage, {
       workspaceId: world.workspaceId,
       segmentId: segment.id,
       source: Readable.from([csv]),
       now: () => world.clock.now(),
     });
-    expect(summary).toMatchObject({ rows: 4, matched: 2, unmatched: 2, added: 3 });
+    expect(summary).toMatchObject({ rows: 6, matched: 3, unmatched: 2, duplicates: 2, added: 3 });
     expect(summary.unmatchedRows).toEqual([
       { line: 4, key: 'nobody@example.com' },
       { line: 5, key: 'ghost' },

@@ -16,8 +16,11 @@ const KEY_COLUMNS = { user: 'userid', anonymous: 'anonymousid', email: 'email' }
 
 export interface StaticListSummary {
   rows: number;
+  /** Contacts the rows named, each once however many rows named it (an address two profiles hold names both). */
   matched: number;
   unmatched: number;
+  /** Rows naming only contacts other rows of the file named too (a user twice, a user and their e-mail). */
+  duplicates: number;
   /** Newly added (a row for a profile already in the list, or twice in the file, adds nothing). */
   added: number;
   /** The first unmatched rows by line (at most 20). */
@@ -54,7 +57,14 @@ export async function importStaticList(
     throw new AppError('invalid_input', 'only a static segment takes a list; a live one follows its rule', {
       field: 'segment',
     });
-  const summary: StaticListSummary = { rows: 0, matched: 0, unmatched: 0, added: 0, unmatchedRows: [] };
+  const summary: StaticListSummary = {
+    rows: 0,
+    matched: 0,
+    unmatched: 0,
+    duplicates: 0,
+    added: 0,
+    unmatchedRows: [],
+  };
   // The profiles to add, in the order the file names them.
   const matched = new Set<string>();
   const emailRows: Row[] = [];
@@ -248,9 +258,11 @@ function addMatched(
   for (const [row, profileIds] of matches) {
     if (profileIds === undefined) unmatched(summary, row.line, row.value);
     else {
-      summary.matched++;
+      const matchedBefore = matched.size;
       for (const profileId of typeof profileIds === 'string' ? [profileIds] : profileIds)
         matched.add(profileId);
+      if (matched.size === matchedBefore) summary.duplicates++;
+      summary.matched = matched.size;
     }
   }
 }

@@ -149,7 +149,7 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(segments).toEqual([expect.objectContaining({ segmentId: created.body.id, name: 'Planners' })]);
   });
 
-  it('uploads a static list as CSV and answers matched and unmatched rows', async () => {
+  it('uploads a static list as CSV and answers matched contacts, unmatched and repeated rows', async () => {
     const cy = await newProfile();
     const list = await api<SegmentJson>('POST', '/segments', { name: 'Fair visitors', kind: 'static' });
     const { world } = mailWorld;
@@ -158,11 +158,18 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
       {
         method: 'POST',
         headers: { authorization: `Bearer ${world.secretKey}`, 'content-type': 'text/csv' },
-        body: `user_id\n${cy.userId}\nnobody-${cy.userId}\n`,
+        // Cy by user id, then by e-mail, then by user id again: one contact, two rows repeating it.
+        body: `user_id,email\n${cy.userId},\nnobody-${cy.userId},\n,${cy.email}\n${cy.userId},\n`,
       },
     );
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ rows: 2, matched: 1, unmatched: 1, added: 1 });
+    expect(await response.json()).toMatchObject({
+      rows: 4,
+      matched: 1,
+      unmatched: 1,
+      duplicates: 2,
+      added: 1,
+    });
     expect((await api<SegmentJson>('GET', `/segments/${list.body.id}`)).body.members).toBe(1);
 
     // Compressed, it is read as the CSV it holds; an encoding it cannot read is named.
@@ -543,6 +550,133 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
       expect(refused.body.error).toMatchObject({ field });
     }
     expect((await api<Record<string, unknown>>('GET', '/settings')).body.topics).toEqual(topics);
+  });
+
+  it('refuses fit, filter and assignment conditions that could never hold when settings are saved; one stored before still reads and saves', async () => {
+    const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
+    const visit = { id: 'visit', kind: 'event', event: 'Pricing Viewed', points: 1 };
+    const size = { type: 'account_trait', path: 'employees', op: 'gte', value: 50 };
+    const valid = {
+      ...settings,
+      scoring: {
+        models: [
+          { id: 'fit', name: 'Fit', rules: [visit, { id: 'size', kind: 'fit', when: size, points: 20 }] },
+        ],
+      },
+      lifecycle: {
+        stages: ['lead', 'mql', 'sql'],
+        rules: [
+          {
+            kind: 'event',
+            to: 'mql',
+            event: 'Demo Requested',
+            where: [{ path: 'seats', op: 'gte', value: 10 }],
+          },
+        ],
+        recycleTo: 'lead',
+      },
+      handOff: {
+        stage: 'mql',
+        owners: [{ id: 'sam', name: 'Sam', email: 'sam@example.com' }],
+        assignment: [{ when: { type: 'trait', path: 'country', op: 'in', value: ['IT'] }, owner: 'sam' }],
+      },
+    };
+    const withFit = (when: Record<string, unknown>) => ({
+      models: [{ id: 'fit', name: 'Fit', rules: [visit, { id: 'size', kind: 'fit', when, points: 20 }] }],
+    });
+    const refusals: Array<[Record<string, unknown>, string, string]> = [
+      // No trait is ever "more than" a word.
+      [
+        { scoring: withFit({ type: 'trait', path: 'plan', op: 'gt', value: 'pro' }) },
+        'scoring.models.0.rules.1.when.value',
+        'a number or an ISO date',
+      ],
+      [
+        {
+          scoring: {
+            models: [
+              {
+                id: 'fit',
+                name: 'Fit',
+                rules: [{ ...visit, where: [{ path: 'plan', op: 'in', value: [] }] }],
+              },
+            ],
+          },
+        },
+        'scoring.models.0.rules.0.where.0.value',
+        'at least one',
+      ],
+      [
+        {
+          lifecycle: {
+            ...valid.lifecycle,
+            rules: [
+              {
+                kind: 'event',
+                to: 'mql',
+                event: 'Demo Requested',
+                where: [{ path: 'plan..tier', op: 'exists' }],
+              },
+            ],
+          },
+        },
+        'lifecycle.rules.0.where.0.path',
+        'empty part',
+      ],
+      [
+        {
+          handOff: {
+            ...valid.handOff,
+            assignment: [{ when: { ...size, op: 'lte', value: { max: 50 } }, owner: 'sam' }],
+          },
+        },
+        'handOff.assignment.0.when.value',
+        'a number or an ISO date',
+      ],
+    ];
+    // PATCH with the intent sections alone (the others as stored), PUT with the whole settings.
+    const { scoring, lifecycle, handOff } = valid;
+    for (const [change, field, message] of refusals)
+      for (const method of ['PUT', 'PATCH']) {
+        const refused = await api<ApiError>(method, '/settings', {
+          ...(method === 'PUT' ? valid : { scoring, lifecycle, handOff }),
+          ...change,
+        });
+        expect({ field, method, status: refused.status }).toEqual({ field, method, status: 400 });
+        expect(refused.body.error).toMatchObject({ field, message: expect.stringContaining(message) });
+      }
+    expect((await api('GET', '/settings')).body).toEqual(settings);
+
+    const saved = await api<Record<string, unknown>>('PUT', '/settings', valid);
+    expect(saved.status).toBe(200);
+    expect(saved.body).toMatchObject({ scoring: valid.scoring, handOff: valid.handOff });
+
+    // Stored before this check, as no save now would store it: it still reads, and the rest still saves.
+    const { storage } = mailWorld.world.mops;
+    const workspaceId = mailWorld.world.workspaceId;
+    const stored = await storage.settings.get(workspaceId);
+    const never = { type: 'trait', path: 'plan', op: 'gt', value: 'pro' } as const;
+    await storage.settings.put(
+      workspaceId,
+      { ...stored, scoring: withFit(never) as typeof stored.scoring },
+      Date.now(),
+    );
+    const legacy = await api<Record<string, unknown>>('GET', '/settings');
+    expect(legacy.status).toBe(200);
+    expect(legacy.body.scoring).toMatchObject(withFit(never));
+    const definitions = await api<{ models: unknown[] }>('GET', '/scoring/definitions');
+    expect(definitions.status).toBe(200);
+    expect(definitions.body).toMatchObject(withFit(never));
+    expect((await api('PUT', '/settings', { ...legacy.body, timezone: 'Europe/Rome' })).status).toBe(200);
+    expect((await api('PATCH', '/settings', { timezone: 'UTC' })).status).toBe(200);
+    // Another such condition is refused all the same.
+    const another = await api<ApiError>('PUT', '/settings', {
+      ...legacy.body,
+      handOff: refusals[3]?.[0].handOff,
+    });
+    expect(another.body.error).toMatchObject({ field: 'handOff.assignment.0.when.value' });
+
+    expect((await api('PUT', '/settings', settings)).status).toBe(200);
   });
 
   it('takes a profile out of a subscription segment when an admin unsubscribes it, and says so on its timeline', async () => {

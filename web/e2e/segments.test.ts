@@ -223,10 +223,15 @@ describe('segments (Chromium)', () => {
     await page.getByLabel('CSV file').setInputFiles({
       name: 'visitors.csv',
       mimeType: 'text/csv',
-      buffer: Buffer.from('user_id,company\nada,Acme\nghost-1,Nowhere\ncyd,Initech\nghost-2,Void\n'),
+      // Ada twice: one contact matched, the second row counted as repeated.
+      buffer: Buffer.from(
+        'user_id,company\nada,Acme\nghost-1,Nowhere\ncyd,Initech\nghost-2,Void\nada,Acme\n',
+      ),
     });
     await page.getByRole('button', { name: 'Upload' }).click();
-    await page.getByText('4 rows: 2 matched, 2 unmatched, 2 added to the list').waitFor();
+    await page
+      .getByText('5 rows: 2 contacts matched, 2 unmatched, 1 repeated, 2 added to the list')
+      .waitFor();
     const unmatched = await page.getByTestId('unmatched-rows').locator('tbody tr').allTextContents();
     expect(unmatched).toEqual(['3ghost-1', '5ghost-2']);
     await expect.poll(() => page.getByTestId('segment-members').locator('tbody tr').count()).toBe(2);
@@ -234,7 +239,9 @@ describe('segments (Chromium)', () => {
 
     await page.getByLabel('Language').selectOption('it');
     await page.getByRole('heading', { name: 'Carica contatti' }).waitFor();
-    await page.getByText('4 righe: 2 trovate, 2 non trovate, 2 aggiunte alla lista').waitFor();
+    await page
+      .getByText('5 righe: 2 contatti trovati, 2 non trovate, 1 ripetute, 2 aggiunti alla lista')
+      .waitFor();
     await page.getByRole('link', { name: 'Tutti i segmenti' }).click();
     await page.getByRole('heading', { name: 'Segmenti' }).waitFor();
     await page.getByRole('cell', { name: 'Lista statica' }).waitFor();

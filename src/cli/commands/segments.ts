@@ -46,7 +46,7 @@ export function registerSegmentCommands(program: Command): void {
         }
         print(summary, options, (s) =>
           [
-            `Imported ${path.basename(file)} into segment ${options.segment}: ${s.rows} rows, ${s.matched} matched (${s.added} newly added), ${s.unmatched} unmatched.`,
+            `Imported ${path.basename(file)} into segment ${options.segment}: ${s.rows} rows, ${s.matched} contacts matched (${s.added} newly added), ${s.duplicates} duplicate rows, ${s.unmatched} unmatched.`,
             ...s.unmatchedRows.map((row) => `  line ${row.line}: no profile for ${row.key}`),
             s.unmatched > s.unmatchedRows.length
               ? `  … and ${s.unmatched - s.unmatchedRows.length} more.`

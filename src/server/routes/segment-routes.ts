@@ -284,13 +284,14 @@ export async function segmentRoutes(
         tags: ['segments'],
         summary: 'Upload members of a static segment as CSV (text/csv)',
         description:
-          'A header row, then one contact per row named by a `user_id`, `anonymous_id` or `email` column. Answers how many rows matched a profile and lists the first unmatched ones by line.',
+          'A header row, then one contact per row named by a `user_id`, `anonymous_id` or `email` column. Answers how many contacts the rows matched (each once), how many rows named a contact another row named too, and lists the first unmatched rows by line.',
         params: SegmentParams,
         response: {
           200: z.object({
             rows: z.number(),
-            matched: z.number(),
+            matched: z.number().describe('Contacts the rows named, each once however many rows named it'),
             unmatched: z.number(),
+            duplicates: z.number().describe('Rows naming only contacts other rows of the file named too'),
             added: z.number(),
             unmatchedRows: z.array(z.object({ line: z.number(), key: z.string() })),
           }),

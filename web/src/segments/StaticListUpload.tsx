@@ -58,6 +58,7 @@ export function StaticListUpload(props: { segment: SegmentJson }) {
               rows: format.number(summary.rows),
               matched: format.number(summary.matched),
               unmatched: format.number(summary.unmatched),
+              duplicates: format.number(summary.duplicates),
               added: format.number(summary.added),
             })}
           </p>

@@ -143,7 +143,8 @@ const en = {
     hint: 'A header row, then one contact per row in a user_id, anonymous_id or email column.',
     submit: 'Upload',
     chooseFile: 'Choose a CSV file first',
-    summary: '{{rows}} rows: {{matched}} matched, {{unmatched}} unmatched, {{added}} added to the list',
+    summary:
+      '{{rows}} rows: {{matched}} contacts matched, {{unmatched}} unmatched, {{duplicates}} repeated, {{added}} added to the list',
     unmatched: 'First rows that match no contact',
     line: 'Line',
     key: 'Contact named',
@@ -293,7 +294,8 @@ const it: typeof en = {
     hint: 'Una riga di intestazione, poi un contatto per riga in una colonna user_id, anonymous_id o email.',
     submit: 'Carica',
     chooseFile: 'Scegli prima un file CSV',
-    summary: '{{rows}} righe: {{matched}} trovate, {{unmatched}} non trovate, {{added}} aggiunte alla lista',
+    summary:
+      '{{rows}} righe: {{matched}} contatti trovati, {{unmatched}} non trovate, {{duplicates}} ripetute, {{added}} aggiunti alla lista',
     unmatched: 'Prime righe che non corrispondono a nessun contatto',
     line: 'Riga',
     key: 'Contatto indicato',

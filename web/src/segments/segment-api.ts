@@ -39,6 +39,7 @@ export interface UploadSummary {
   rows: number;
   matched: number;
   unmatched: number;
+  duplicates: number;
   added: number;
   unmatchedRows: Array<{ line: number; key: string }>;
 }

@@ -1,0 +1,33 @@
+import { isOrderable } from './comparison-values.js';
+
+const ORDERING_OPS: ReadonlySet<string> = new Set(['gt', 'gte', 'lt', 'lte']);
+
+/** A comparison of a value at a path, as segment rules, fit rules, filters and hand-off assignment write it. */
+export interface Comparing {
+  path: string;
+  op: string;
+  value?: unknown;
+}
+
+/**
+ * Why a comparison could never hold, naming its field (`value` or `path`), or `undefined` when it can:
+ * ordered by what has no order, in none of no choices, at a path with an empty part. Segments refuse
+ * such rules in their schema; settings (fit rules, hand-off assignment) refuse them on saving only, as
+ * their schemas also read what is stored, and a setting saved before must still read.
+ *
+ * @example neverHoldsBecause({ path: 'plan', op: 'gt', value: 'pro' }) // { field: 'value', message: 'value must be …' }
+ */
+export function neverHoldsBecause(
+  comparison: Comparing,
+): { field: 'value' | 'path'; message: string } | undefined {
+  if (ORDERING_OPS.has(comparison.op) && !isOrderable(comparison.value))
+    return {
+      field: 'value',
+      message: 'value must be a number or an ISO date (2026-03-01) for this op: nothing else has an order',
+    };
+  if (comparison.op === 'in' && Array.isArray(comparison.value) && comparison.value.length === 0)
+    return { field: 'value', message: 'value must list at least one choice for op in' };
+  if (comparison.path.split('.').some((part) => part === ''))
+    return { field: 'path', message: 'path has an empty part (a..b, or a dot at an end): name each part' };
+  return undefined;
+}
