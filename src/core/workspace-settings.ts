@@ -46,6 +46,12 @@ export const SmsSettings = z.object({
   /** The reply to HELP or INFO. */
   helpText: z.string().min(1).max(320).optional(),
   /**
+   * Texts go out with curly quotes, dashes and odd spaces put as their GSM-7 look-alikes (Twilio's
+   * Smart Encoding, done by Mops for any provider), so copy pasted from a document is not billed as
+   * UCS-2. On unless turned off, as on Twilio's messaging services.
+   */
+  smartEncoding: z.boolean().default(true),
+  /**
    * Allow a provider on loopback or a private network (a gateway of your own, a local stand-in). Off
    * by default, as for webhooks: the provider's address cannot be used to reach internal services.
    */

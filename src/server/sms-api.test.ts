@@ -349,7 +349,18 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
       segments: 1,
       characters: 27, // 🎉 takes two UCS-2 units
       nonGsmCharacters: ['🎉'],
+      smartEncoded: [],
     });
+    // Copy pasted from a document is counted as it will go out: Smart Encoding is on by default.
+    const pasted = await api<{ text: string; encoding: string; smartEncoded: string[] }>(
+      'POST',
+      '/sms/preview',
+      {
+        body: '“Sale” – don’t miss it',
+      },
+    );
+    expect(pasted.body).toMatchObject({ text: '"Sale" - don\'t miss it', encoding: 'GSM-7' });
+    expect(pasted.body.smartEncoded.sort()).toEqual(['’', '“', '”', '–'].sort());
     // Empty, or blank as a journey's SMS step would refuse it.
     for (const body of ['', '   ']) {
       const missing = await api<ApiError>('POST', '/sms/preview', { body });

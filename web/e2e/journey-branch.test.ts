@@ -199,11 +199,17 @@ describe('journey branches on audience and engagement (Chromium)', () => {
         { timeout: 15_000 },
       )
       .toMatch(/^UCS-2 · \d+ characters · 1 segment Outside the GSM alphabet .*🛒/);
-    // Pasted text brings characters that show as nothing yet halve a segment's room: named by their code.
+    // Pasted text brings characters that show as nothing yet halve a segment's room: named by their
+    // code, and put as their plain look-alikes where they have one (smart encoding, on by default)…
     await panel.getByLabel('Message').fill('Ciao\u00a0Ada,\u200bil tuo carrello ti aspetta');
     await expect
       .poll(textOf('sms-preview'), { timeout: 15_000 })
-      .toMatch(/Outside the GSM alphabet \(so sent as UCS-2\): U\+00A0 U\+200B$/);
+      .toMatch(/^GSM-7 · .* Sent as their plain look-alikes \(smart encoding\): U\+00A0 U\+200B$/);
+    // … but not when a character without one keeps the text UCS-2 all the same.
+    await panel.getByLabel('Message').fill('Ciao\u00a0Ada,\u00adil tuo carrello ti aspetta');
+    await expect
+      .poll(textOf('sms-preview'), { timeout: 15_000 })
+      .toMatch(/^UCS-2 · .* Outside the GSM alphabet \(so sent as UCS-2\): U\+00A0 U\+00AD$/);
     await panel.getByRole('combobox', { name: 'next', exact: true }).selectOption('exit_1');
     // The topic is one of the workspace's, by name; a cap or quiet hours may skip the text instead.
     await panel.getByLabel('Subscription topic').selectOption({ label: 'Transactional' });

@@ -400,4 +400,24 @@ describe('settings on a server without private networks (Chromium)', () => {
       'Negozio',
     );
   });
+
+  it('shows smart encoding on by default, and turns it off', async () => {
+    const { page } = consoleWorld;
+    await page.reload();
+    await page.getByRole('tab', { name: 'SMS provider' }).click();
+    const smartEncoding = page.getByLabel(/^Smart encoding/);
+    expect(await smartEncoding.isChecked()).toBe(true);
+    await smartEncoding.uncheck();
+    const form = page.getByRole('form', { name: 'SMS provider' });
+    await form.getByRole('button', { name: 'Save' }).click();
+    await expect
+      .poll(
+        async () =>
+          ((await consoleWorld.api('GET', '/settings')).body as { sms?: { smartEncoding?: boolean } }).sms,
+      )
+      .toMatchObject({ smartEncoding: false });
+    await page.reload();
+    await page.getByRole('tab', { name: 'SMS provider' }).click();
+    expect(await page.getByLabel(/^Smart encoding/).isChecked()).toBe(false);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { smsSegments } from './segments.js';
+import { smartEncoded, smsSegments } from './segments.js';
 
 describe('SMS segments', () => {
   it('counts GSM-7 texts in septets, extension characters twice, 160 to a single segment and 153 when split', () => {
@@ -28,5 +28,34 @@ describe('SMS segments', () => {
     expect(smsSegments('😀'.repeat(35))).toMatchObject({ encoding: 'UCS-2', characters: 70, segments: 1 });
     expect(smsSegments('😀'.repeat(36))).toMatchObject({ encoding: 'UCS-2', characters: 72, segments: 2 });
     expect(smsSegments('Ciao 😀')).toMatchObject({ characters: 7 });
+  });
+});
+
+describe('Smart Encoding', () => {
+  it('puts curly quotes, dashes and odd spaces as their GSM-7 look-alikes, so a pasted text stays GSM-7', () => {
+    const pasted = '“Don’t miss it” – 20\u00a0% off… ½ price';
+    expect(smsSegments(pasted).encoding).toBe('UCS-2');
+    const { text, replaced } = smartEncoded(pasted);
+    expect(text).toBe('"Don\'t miss it" - 20 % off... 1/2 price');
+    expect(replaced.sort()).toEqual(['\u00a0', '½', '–', '’', '“', '”', '…'].sort());
+    expect(smsSegments(text)).toMatchObject({ encoding: 'GSM-7', nonGsmCharacters: [] });
+  });
+
+  it('puts each kind of space, and a tab, as one space, and drops zero-width ones', () => {
+    expect(smartEncoded('a\u2009b\u202fc\td\u200be')).toEqual({
+      text: 'a b c de',
+      replaced: ['\u2009', '\u202f', '\t', '\u200b'],
+    });
+  });
+
+  it('leaves a text that stays UCS-2 whatever it replaces (an emoji, Polish letters) as it is, and GSM-7 text too', () => {
+    // Its curly quotes cost nothing more once it is UCS-2 anyway.
+    expect(smartEncoded('“Ciao” 🛒')).toEqual({ text: '“Ciao” 🛒', replaced: [] });
+    expect(smartEncoded('Cześć 😀 [ok] 5€ àèéìòù')).toEqual({
+      text: 'Cześć 😀 [ok] 5€ àèéìòù',
+      replaced: [],
+    });
+    // Only own entries of the table count: an inherited name is no character to replace.
+    expect(smartEncoded('constructor toString')).toEqual({ text: 'constructor toString', replaced: [] });
   });
 });

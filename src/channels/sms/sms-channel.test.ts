@@ -95,6 +95,28 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect(world.sink.received).toHaveLength(0);
   });
 
+  it('sends pasted curly quotes and dashes as their GSM-7 look-alikes, and as typed with Smart Encoding off', async () => {
+    await publishReminder({
+      body: '“{{ profile.traits.first_name }}”, don’t miss it – {{ event.properties.item }}',
+    });
+    await world.send([
+      identify('ada', { first_name: 'Ada', phone: '+393331234567' }),
+      // What the contact's own data brings is replaced too: it is all one text to the carrier.
+      track('ada', 'Cart Abandoned', { item: 'the tent’s last day' }),
+    ]);
+    await world.settle();
+    expect(twilio.sent.map((sms) => sms.body)).toEqual(['"Ada", don\'t miss it - the tent\'s last day']);
+
+    const { sms } = await world.storage.settings.get(world.workspaceId);
+    await world.configure({ sms: { ...sms, smartEncoding: false } });
+    await world.send([
+      identify('bob', { first_name: 'Bob', phone: '+393331234568' }),
+      track('bob', 'Cart Abandoned', { item: 'stove' }),
+    ]);
+    await world.settle();
+    expect(twilio.sent.map((sms) => sms.body).at(-1)).toBe('“Bob”, don’t miss it – stove');
+  });
+
   it('reads no more of an answer than the Messages API ever gives, taking an endless one as sent', async () => {
     await publishReminder();
     // Far past any answer's size: read whole, it would sit in the server's memory.

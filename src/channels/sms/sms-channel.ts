@@ -10,6 +10,7 @@ import type { Outcome } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
 import { messageTemplateData } from '../message-data.js';
 import { agentFor, assertPublicLiteral, privateNetworkRefusal } from '../webhook/network-guard.js';
+import { smartEncoded } from './segments.js';
 
 const TIMEOUT_MS = 15_000;
 /** Twilio's error for a recipient who replied STOP to this sender. */
@@ -53,19 +54,27 @@ export interface SmsCall {
   now: number;
 }
 
-/** Renders an SMS step's text as plain text (no HTML escaping: an SMS is not markup). */
-export function renderSmsBody(
+/**
+ * Renders an SMS step's text as plain text (no HTML escaping: an SMS is not markup), with Smart
+ * Encoding's replacements when the workspace has it on (see `smartEncoded`), and names the
+ * characters replaced.
+ */
+export function renderSmsText(
   body: string,
   message: Pick<Message, 'id' | 'context'>,
   profile: Pick<Profile, 'id' | 'userId' | 'traits'>,
-): string {
-  const text = renderPlain(body, messageTemplateData(message, profile)).trim();
+  options: { smartEncoding: boolean },
+): { text: string; replaced: string[] } {
+  const rendered = renderPlain(body, messageTemplateData(message, profile)).trim();
+  const { text, replaced } = options.smartEncoding
+    ? smartEncoded(rendered)
+    : { text: rendered, replaced: [] };
   // The provider refuses longer ones, and counting segments takes time with the square of the length.
   if (text.length > SMS_MAX_CHARACTERS)
     throw new Error(
       `the text renders to ${text.length.toLocaleString('en')} characters; a text may have at most ${SMS_MAX_CHARACTERS.toLocaleString('en')}`,
     );
-  return text;
+  return { text, replaced };
 }
 
 /** The longest text Twilio's Messages API takes (it splits it into segments itself). */
@@ -86,7 +95,7 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
   let body = sms.text;
   if (body === undefined) {
     try {
-      body = renderSmsBody(sms.body, message, profile);
+      body = renderSmsText(sms.body, message, profile, settings).text;
     } catch (error) {
       return { status: 'failed', reason: `the text could not be rendered: ${errorText(error)}` };
     }

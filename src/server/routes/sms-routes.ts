@@ -9,7 +9,7 @@ import {
   twiml,
 } from '../../channels/sms/inbound-sms.js';
 import { smsSegments } from '../../channels/sms/segments.js';
-import { renderSmsBody } from '../../channels/sms/sms-channel.js';
+import { renderSmsText } from '../../channels/sms/sms-channel.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { SMS_TEMPLATE_MAX_CHARACTERS } from '../../core/journey-definition.js';
@@ -133,6 +133,8 @@ export async function smsRoutes(
       schema: {
         tags: ['sms'],
         summary: 'An SMS text rendered for a profile, with its encoding and segment count',
+        description:
+          "The text as it will go out: with the workspace's Smart Encoding on (the default), curly quotes, dashes and odd spaces are put as their GSM-7 look-alikes, and `smartEncoded` names the characters replaced.",
         params: WorkspaceParams,
         body: z.strictObject({
           body: z.string().trim().min(1).max(SMS_TEMPLATE_MAX_CHARACTERS),
@@ -145,6 +147,9 @@ export async function smsRoutes(
             segments: z.number(),
             characters: z.number(),
             nonGsmCharacters: z.array(z.string()),
+            smartEncoded: z
+              .array(z.string())
+              .describe('the characters Smart Encoding replaced, each once; empty when it is off'),
           }),
           ...errors,
         },
@@ -162,9 +167,13 @@ export async function smsRoutes(
           });
         profile = found;
       }
-      let text: string;
+      // A workspace without SMS settings yet previews as it will send once set up: with the default.
+      const smartEncoding = (await storage.settings.get(workspaceId)).sms?.smartEncoding ?? true;
+      let rendered: { text: string; replaced: string[] };
       try {
-        text = renderSmsBody(request.body.body, { id: 'preview', context: {} }, profile);
+        rendered = renderSmsText(request.body.body, { id: 'preview', context: {} }, profile, {
+          smartEncoding,
+        });
       } catch (error) {
         throw new AppError(
           'invalid_input',
@@ -174,7 +183,7 @@ export async function smsRoutes(
           },
         );
       }
-      return { text, ...smsSegments(text) };
+      return { text: rendered.text, ...smsSegments(rendered.text), smartEncoded: rendered.replaced };
     },
   );
 }

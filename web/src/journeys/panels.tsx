@@ -105,11 +105,13 @@ function SmsPreview(props: { body: string }) {
     queryKey: ['sms-preview', workspace.id, body],
     enabled: body !== '',
     queryFn: () =>
-      api<{ encoding: 'GSM-7' | 'UCS-2'; segments: number; characters: number; nonGsmCharacters: string[] }>(
-        'POST',
-        workspacePath(workspace.id, '/sms/preview'),
-        { body },
-      ),
+      api<{
+        encoding: 'GSM-7' | 'UCS-2';
+        segments: number;
+        characters: number;
+        nonGsmCharacters: string[];
+        smartEncoded: string[];
+      }>('POST', workspacePath(workspace.id, '/sms/preview'), { body }),
     placeholderData: keepPreviousData,
   });
   if (body === '') return null;
@@ -121,12 +123,14 @@ function SmsPreview(props: { body: string }) {
       </p>
     );
   if (!preview.data) return null;
-  const { encoding, segments, characters, nonGsmCharacters } = preview.data;
+  const { encoding, segments, characters, nonGsmCharacters, smartEncoded } = preview.data;
   return (
     <p className="hint" data-testid="sms-preview">
       {t('builder.sms.summary', { encoding, characters, count: segments })}
       {nonGsmCharacters.length > 0 &&
         ` ${t('builder.sms.nonGsm', { characters: nonGsmCharacters.map(shownCharacter).join(' ') })}`}
+      {smartEncoded.length > 0 &&
+        ` ${t('builder.sms.smartEncoded', { characters: smartEncoded.map(shownCharacter).join(' ') })}`}
       {body.includes('{{') && ` ${t('builder.sms.personalised')}`}
     </p>
   );

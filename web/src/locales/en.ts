@@ -288,6 +288,7 @@ export const en = {
       summary_one: '{{encoding}} · {{characters}} characters · {{count}} segment',
       summary_other: '{{encoding}} · {{characters}} characters · {{count}} segments',
       nonGsm: 'Outside the GSM alphabet (so sent as UCS-2): {{characters}}',
+      smartEncoded: 'Sent as their plain look-alikes (smart encoding): {{characters}}',
       personalised: 'Counted with the personal fields left empty: each contact’s own text may be longer.',
     },
     ports: {

@@ -292,6 +292,7 @@ export const it: Catalogue = {
       summary_one: '{{encoding}} · {{characters}} caratteri · {{count}} segmento',
       summary_other: '{{encoding}} · {{characters}} caratteri · {{count}} segmenti',
       nonGsm: 'Fuori dall’alfabeto GSM (quindi inviato come UCS-2): {{characters}}',
+      smartEncoded: 'Inviati come i loro equivalenti semplici (codifica intelligente): {{characters}}',
       personalised: 'Contati con i campi personali vuoti: il testo di ciascun contatto può essere più lungo.',
     },
     ports: {

@@ -1,4 +1,4 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Field } from '../components/field.js';
 import { PrivateNetworksField, SaveBar, TextField, useErrorAt } from './form-parts.js';
@@ -19,7 +19,8 @@ export function SmsSection(props: { settings: SettingsView }) {
   const [form, setForm] = useState(() => smsForm(props.settings.sms));
   const { errors, submit, bar } = useSectionSave({ prefixes: ['sms'], isShown: (path) => SHOWN.has(path) });
   const errorAt = useErrorAt(errors);
-  const set = (key: Exclude<keyof SmsForm, 'allowPrivateNetworks'>, value: string) =>
+  const smartEncodingId = useId();
+  const set = (key: Exclude<keyof SmsForm, 'allowPrivateNetworks' | 'smartEncoding'>, value: string) =>
     setForm({ ...form, [key]: value });
   const hasToken = props.settings.sms?.hasAuthToken ?? false;
 
@@ -74,6 +75,19 @@ export function SmsSection(props: { settings: SettingsView }) {
           onChange={(value) => set('helpText', value)}
           error={errorAt('sms.helpText')}
         />
+        <div className="field settings-check">
+          <input
+            id={smartEncodingId}
+            type="checkbox"
+            checked={form.smartEncoding}
+            onChange={(event) => setForm({ ...form, smartEncoding: event.target.checked })}
+            aria-describedby={`${smartEncodingId}-hint`}
+          />
+          <label htmlFor={smartEncodingId}>{t('settings.sms.smartEncoding')}</label>
+          <p className="hint" id={`${smartEncodingId}-hint`}>
+            {t('settings.sms.smartEncodingHint')}
+          </p>
+        </div>
         <PrivateNetworksField
           label={t('settings.sms.allowPrivate')}
           checked={form.allowPrivateNetworks}

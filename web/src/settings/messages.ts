@@ -111,6 +111,10 @@ const en = {
     from: 'Sender: number, sender ID or messaging service SID',
     fromHint: 'e.g. +393471234567, or Shop (one-way: nobody can reply STOP to a sender ID)',
     helpText: 'Reply to HELP (optional)',
+    smartEncoding:
+      "Smart encoding: send curly quotes, dashes and odd spaces as their plain look-alikes (’ as ')",
+    smartEncodingHint:
+      'Keeps text pasted from a document in the GSM alphabet, at 160 characters a segment instead of 70.',
   },
   topics: {
     help: 'What contacts can subscribe to or unsubscribe from. Journeys send each message under a topic.',
@@ -299,6 +303,10 @@ const it: typeof en = {
     fromHint:
       'ad es. +393471234567, o Negozio (a senso unico: a un mittente alfanumerico non si può rispondere STOP)',
     helpText: 'Risposta a HELP (facoltativa)',
+    smartEncoding:
+      "Codifica intelligente: invia virgolette curve, trattini e spazi speciali come i loro equivalenti semplici (’ come ')",
+    smartEncodingHint:
+      'Mantiene nell’alfabeto GSM il testo incollato da un documento: 160 caratteri per segmento invece di 70.',
   },
   topics: {
     help: 'Ciò a cui i contatti possono iscriversi o da cui possono disiscriversi. I percorsi inviano ogni messaggio sotto un argomento.',

@@ -78,6 +78,7 @@ describe('SMS form', () => {
       from: '+393471234567',
       helpText: '',
       allowPrivateNetworks: false,
+      smartEncoding: true,
     };
     expect(validateSms(valid)).toEqual({});
     // As people write numbers: the server keeps it in E.164.
@@ -107,6 +108,20 @@ describe('SMS form', () => {
     expect(form.allowPrivateNetworks).toBe(true);
     expect(smsSettings(form)).toMatchObject({ authToken: undefined, allowPrivateNetworks: true });
     expect(smsSettings({ ...form, allowPrivateNetworks: false }).allowPrivateNetworks).toBe(false);
+  });
+
+  it('shows Smart Encoding on unless it was turned off, and saves the choice', () => {
+    const stored = {
+      baseUrl: 'https://api.twilio.com',
+      accountSid: 'AC1',
+      from: '+393471234567',
+      hasAuthToken: true,
+    };
+    expect(smsForm(stored).smartEncoding).toBe(true);
+    expect(smsForm(undefined).smartEncoding).toBe(true);
+    const off = smsForm({ ...stored, smartEncoding: false });
+    expect(off.smartEncoding).toBe(false);
+    expect(smsSettings(off).smartEncoding).toBe(false);
   });
 });
 

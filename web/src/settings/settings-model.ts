@@ -36,6 +36,7 @@ export interface SmsView {
   from: string;
   helpText?: string;
   allowPrivateNetworks?: boolean;
+  smartEncoding?: boolean;
   hasAuthToken: boolean;
   /** Where the provider posts incoming texts (STOP, START, HELP), under the server's public URL. */
   inboundUrl?: string;
@@ -165,6 +166,8 @@ export interface SmsForm {
   helpText: string;
   /** A provider on loopback or a private network (a gateway of your own); the server must allow it too. */
   allowPrivateNetworks: boolean;
+  /** Curly quotes, dashes and odd spaces sent as their GSM-7 look-alikes. */
+  smartEncoding: boolean;
 }
 
 export const DEFAULT_SMS_BASE_URL = 'https://api.twilio.com';
@@ -177,6 +180,7 @@ export function smsForm(view: SmsView | undefined): SmsForm {
     from: view?.from ?? '',
     helpText: view?.helpText ?? '',
     allowPrivateNetworks: view?.allowPrivateNetworks ?? false,
+    smartEncoding: view?.smartEncoding ?? true,
   };
 }
 
@@ -198,6 +202,7 @@ export function smsSettings(form: SmsForm) {
     from: form.from.trim(),
     helpText: optional(form.helpText),
     allowPrivateNetworks: form.allowPrivateNetworks,
+    smartEncoding: form.smartEncoding,
   };
 }
 
