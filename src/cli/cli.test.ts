@@ -251,7 +251,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
         expect(await storage.segments.countMembers(segment.id)).toBe(1);
         const told = await cli('segments', 'import-list', file, '--segment', segment.id);
         expect(told.stdout.split('\n')[0]).toBe(
-          `Imported visitors.csv into segment ${segment.id}: 3 rows, 1 contacts matched (0 newly added), 1 duplicate rows, 1 unmatched.`,
+          `Imported visitors.csv into segment ${segment.id}: 3 rows, 1 contact matched (0 newly added), 1 duplicate row, 1 unmatched.`,
         );
         // A gzip of a list is read as the list it holds, as the API reads a compressed upload.
         const gzipped = path.join(database.dataDir, 'visitors.csv.gz');

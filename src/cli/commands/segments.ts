@@ -46,7 +46,7 @@ export function registerSegmentCommands(program: Command): void {
         }
         print(summary, options, (s) =>
           [
-            `Imported ${path.basename(file)} into segment ${options.segment}: ${s.rows} rows, ${s.matched} contacts matched (${s.added} newly added), ${s.duplicates} duplicate rows, ${s.unmatched} unmatched.`,
+            `Imported ${path.basename(file)} into segment ${options.segment}: ${counted(s.rows, 'row')}, ${counted(s.matched, 'contact')} matched (${s.added} newly added), ${counted(s.duplicates, 'duplicate row')}, ${s.unmatched} unmatched.`,
             ...s.unmatchedRows.map((row) => `  line ${row.line}: no profile for ${row.key}`),
             s.unmatched > s.unmatchedRows.length
               ? `  … and ${s.unmatched - s.unmatchedRows.length} more.`
@@ -57,4 +57,9 @@ export function registerSegmentCommands(program: Command): void {
         );
       });
     });
+}
+
+/** "1 row", "3 rows". */
+function counted(count: number, noun: string): string {
+  return `${count.toLocaleString('en')} ${noun}${count === 1 ? '' : 's'}`;
 }
