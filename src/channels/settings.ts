@@ -202,13 +202,16 @@ function checkedSettings(given: unknown, privateNetworksAllowed: boolean): Works
   if (!parsed.success) {
     const described = describeIssue(parsed.error.issues[0]);
     const field = described.field || 'settings';
-    throw new AppError('invalid_input', `${field}: ${described.message}`, { field });
+    throw new AppError('invalid_input', `${field}: ${described.message}`, { field, issue: described.detail });
   }
   const settings = parsed.data;
   const dropped = firstDroppedKey(given, settings, SHOWN_NOT_STORED);
   if (dropped) {
     const field = dropped.map(String).join('.');
-    throw new AppError('invalid_input', `${field}: is not a known field`, { field });
+    throw new AppError('invalid_input', `${field}: is not a known field`, {
+      field,
+      issue: { code: 'unknown_field' },
+    });
   }
   if (!privateNetworksAllowed) checkNoPrivateNetworks(settings);
   checkWebhookHeaders(settings);

@@ -1,3 +1,4 @@
+import type { IssueDetail } from './input-issues.js';
 /**
  * The one error type the domain throws for expected failures. The server maps `code` to an HTTP
  * status through `HTTP_STATUS_BY_CODE`; adding a code without a status fails to compile.
@@ -32,12 +33,19 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   /** The request field the problem is about, as a dotted path (`batch[3].userId`). */
   readonly field: string | undefined;
+  /** What a standard check found, for a client to word in its own language. */
+  readonly issue: IssueDetail | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { field?: string; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { field?: string; cause?: unknown; issue?: IssueDetail | undefined } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.field = options.field;
+    this.issue = options.issue;
   }
 }
 

@@ -10,6 +10,64 @@ export interface InputIssue {
   note?: string;
   /** What a custom check attached to its issue (e.g. a journey's `STEP_REFERENCE`). */
   params?: Record<string, unknown>;
+  /** What a size check (`too_big`, `too_small`) measured: a number, a text's length, a list's. */
+  origin?: string;
+  maximum?: unknown;
+  minimum?: unknown;
+  inclusive?: boolean;
+  /** The type a value should have had (`invalid_type`). */
+  expected?: string;
+  /** The format a text should have had (`invalid_format`: email, url, regex, …). */
+  format?: string;
+  /** The values allowed (`invalid_value`). */
+  values?: readonly unknown[];
+}
+
+/**
+ * What a standard check found wrong, for a client to word in its own language (the console does, in
+ * Italian too); `message` stays the English wording. `required` is a value missing altogether.
+ */
+export type IssueDetail =
+  | { code: 'required' }
+  | { code: 'unknown_field' }
+  | {
+      code: 'too_big' | 'too_small';
+      origin: 'number' | 'string' | 'array';
+      limit: number;
+      inclusive: boolean;
+    }
+  | { code: 'invalid_type'; expected: string }
+  | { code: 'invalid_format'; format: string }
+  | { code: 'invalid_value'; values: Array<string | number | boolean | null> };
+
+const SIZED_ORIGINS = new Set(['number', 'int', 'string', 'array']);
+
+/** The detail of a leaf issue, when it is one of the standard checks a client can word. */
+function detailOf(issue: InputIssue): IssueDetail | undefined {
+  switch (issue.code) {
+    case 'too_big':
+    case 'too_small': {
+      const limit = Number(issue.code === 'too_big' ? issue.maximum : issue.minimum);
+      if (!issue.origin || !SIZED_ORIGINS.has(issue.origin) || !Number.isFinite(limit)) return undefined;
+      const origin = issue.origin === 'int' ? 'number' : (issue.origin as 'number' | 'string' | 'array');
+      return { code: issue.code, origin, limit, inclusive: issue.inclusive !== false };
+    }
+    case 'invalid_type':
+      // Zod words a missing value as a value of the wrong type, received undefined.
+      if (/received undefined$/.test(issue.message)) return { code: 'required' };
+      return issue.expected ? { code: 'invalid_type', expected: issue.expected } : undefined;
+    case 'invalid_format':
+      return issue.format ? { code: 'invalid_format', format: issue.format } : undefined;
+    case 'invalid_value': {
+      const values = (issue.values ?? []).filter(
+        (value): value is string | number | boolean | null =>
+          value === null || ['string', 'number', 'boolean'].includes(typeof value),
+      );
+      return values.length > 0 ? { code: 'invalid_value', values } : undefined;
+    }
+    default:
+      return undefined;
+  }
 }
 
 /**
@@ -17,7 +75,11 @@ export interface InputIssue {
  * segment rule, a step of a journey) fits, Zod reports only "Invalid input" where the union stands;
  * the branch that got furthest into the input says what is wrong, and where ("rule.all.0.op").
  */
-export function specificIssue(issue: InputIssue): { path: PropertyKey[]; message: string } {
+export function specificIssue(issue: InputIssue): {
+  path: PropertyKey[];
+  message: string;
+  detail?: IssueDetail | undefined;
+} {
   const here = [...issue.path];
   // A misspelt key is named where it is ("rule.window"), as a missing one would be.
   const [unknown, ...others] = issue.code === 'unrecognized_keys' ? (issue.keys ?? []) : [];
@@ -25,9 +87,10 @@ export function specificIssue(issue: InputIssue): { path: PropertyKey[]; message
     return {
       path: [...here, unknown],
       message: `is not a known field${others.length > 0 ? ` (nor is ${others.join(', ')})` : ''}`,
+      detail: { code: 'unknown_field' },
     };
   if (issue.code !== 'invalid_union' || !issue.errors || issue.errors.length === 0)
-    return { path: here, message: issue.message };
+    return { path: here, message: issue.message, detail: detailOf(issue) };
   // A branch that finds keys it does not know at its own level is the wrong shape (an `all` given a
   // leaf): the others say more, unless every branch is.
   const hasUnknownKeys = (branch: readonly InputIssue[]) =>
@@ -44,7 +107,7 @@ export function specificIssue(issue: InputIssue): { path: PropertyKey[]; message
     const mistake = closest.length === 1 && closest[0] ? ownUnknown(closest[0]) : undefined;
     if (mistake) {
       const found = specificIssue(mistake);
-      return { path: [...here, ...found.path], message: found.message };
+      return { ...found, path: [...here, ...found.path] };
     }
   }
   // So is a discriminated union whose discriminator alone fits nothing while another branch finds no
@@ -63,12 +126,12 @@ export function specificIssue(issue: InputIssue): { path: PropertyKey[]; message
   );
   // Of the others, the branch that found least wrong is the one meant (a `score` condition missing
   // its value, not a `trait` one with the wrong source); the furthest into the input breaks a tie.
-  let best: { path: PropertyKey[]; message: string } | undefined;
+  let best: ReturnType<typeof specificIssue> | undefined;
   let bestCount = Number.POSITIVE_INFINITY;
   for (const branch of fitting.length > 0 ? fitting : issue.errors) {
     for (const inner of branch) {
       const found = specificIssue(inner);
-      const candidate = { path: [...here, ...found.path], message: found.message };
+      const candidate = { ...found, path: [...here, ...found.path] };
       const isBetter =
         branch.length < bestCount ||
         (branch.length === bestCount && (!best || candidate.path.length > best.path.length));
@@ -85,10 +148,10 @@ export function specificIssue(issue: InputIssue): { path: PropertyKey[]; message
 export function describeIssue(
   issue: InputIssue | undefined,
   prefix: readonly PropertyKey[] = [],
-): { field: string; message: string } {
+): { field: string; message: string; detail?: IssueDetail | undefined } {
   if (!issue) return { field: prefix.join('.'), message: 'is invalid' };
-  const { path, message } = specificIssue(issue);
-  return { field: [...prefix, ...path].map(String).join('.'), message };
+  const { path, message, detail } = specificIssue(issue);
+  return { field: [...prefix, ...path].map(String).join('.'), message, detail };
 }
 
 /**

@@ -21,11 +21,17 @@ export function parseDefinition(input: unknown, fieldPrefix = 'definition'): Jou
   const parsed = JourneyDefinition.safeParse(input);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  const { path, message } = issue ? specificIssue(issue) : { path: [], message: 'is invalid' };
+  const { path, message, detail } = issue
+    ? specificIssue(issue)
+    : { path: [], message: 'is invalid', detail: undefined };
   const field = [fieldPrefix, ...path].map(String).join('.');
   // What a draft left out is named as such, not as a value of the wrong type (`received undefined`).
-  const said = issue && isEmpty(valueAt(input, path)) ? 'must be filled in' : message;
-  throw new AppError('invalid_input', `${field}: ${said}`, { field });
+  const isMissing = issue !== undefined && isEmpty(valueAt(input, path));
+  const said = isMissing ? 'must be filled in' : message;
+  throw new AppError('invalid_input', `${field}: ${said}`, {
+    field,
+    issue: isMissing ? { code: 'required' } : detail,
+  });
 }
 
 /**
@@ -35,8 +41,8 @@ export function parseDefinition(input: unknown, fieldPrefix = 'definition'): Jou
 export function parseDraft(input: unknown, fieldPrefix = 'definition'): JourneyDraft {
   const reading = readDraft(input);
   if (reading.isWellFormed) return reading.draft;
-  const { field, message } = describeIssue(reading.issue, [fieldPrefix]);
-  throw new AppError('invalid_input', `${field}: ${message}`, { field });
+  const { field, message, detail } = describeIssue(reading.issue, [fieldPrefix]);
+  throw new AppError('invalid_input', `${field}: ${message}`, { field, issue: detail });
 }
 
 export async function createJourney(

@@ -61,11 +61,31 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
     expect(await wrong.json()).toEqual(await unknown.json());
   });
 
-  it('answers 400 naming the field for a bad body', async () => {
+  it('answers 400 naming the field for a bad body, with what was wrong for a client to word', async () => {
     const response = await call('/api/auth/login', json({ email: 'owner@example.com' }));
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({
-      error: expect.objectContaining({ code: 'invalid_input', field: 'password' }),
+      error: expect.objectContaining({
+        code: 'invalid_input',
+        field: 'password',
+        issue: { code: 'required' },
+      }),
+    });
+    const cookie = await logIn();
+    const keysPath = `/api/workspaces/${world.workspaceId}/keys`;
+    const refusal = async (body: unknown) =>
+      ((await (await call(keysPath, json(body, { cookie }))).json()) as { error: unknown }).error;
+    expect(await refusal({ kind: 'write', name: 'x'.repeat(101) })).toMatchObject({
+      field: 'name',
+      issue: { code: 'too_big', origin: 'string', limit: 100, inclusive: true },
+    });
+    expect(await refusal({ kind: 'admin', name: 'x' })).toMatchObject({
+      field: 'kind',
+      issue: { code: 'invalid_value', values: ['write', 'secret'] },
+    });
+    expect(await refusal({ kind: 'write', name: 'x', owner: 'me' })).toMatchObject({
+      field: 'owner',
+      issue: { code: 'unknown_field' },
     });
   });
 

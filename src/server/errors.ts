@@ -1,10 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, type ErrorCode, HTTP_STATUS_BY_CODE } from '../core/errors.js';
-import { describeIssue, type InputIssue } from '../core/input-issues.js';
+import { describeIssue, type InputIssue, type IssueDetail } from '../core/input-issues.js';
 
 export interface ErrorBody {
-  error: { code: ErrorCode | 'internal'; message: string; field?: string };
+  error: { code: ErrorCode | 'internal'; message: string; field?: string; issue?: IssueDetail };
 }
 
 /**
@@ -20,6 +20,7 @@ export function installErrorHandler(
     if (known) {
       const body: ErrorBody = { error: { code: known.code, message: known.message } };
       if (known.field) body.error.field = known.field;
+      if (known.issue) body.error.issue = known.issue;
       return reply.status(HTTP_STATUS_BY_CODE[known.code]).send(body);
     }
     request.log.error({ err: error }, 'request failed');
@@ -70,16 +71,20 @@ function toAppError(error: FastifyError): AppError | undefined {
         .replace(/^\//, '')
         .split('/')
         .filter((part) => part !== '') ?? [];
-    const { field: described, message } = describeIssue(
+    const {
+      field: described,
+      message,
+      detail,
+    } = describeIssue(
       issue && {
         path,
         message: issue.message ?? 'is invalid',
         code: issue.keyword,
-        ...(issue.params as Pick<InputIssue, 'errors' | 'keys'>),
+        ...(issue.params as Omit<InputIssue, 'path' | 'message' | 'code'>),
       },
     );
     const field = described || (error.validationContext ?? 'body');
-    return new AppError('invalid_input', `${field}: ${message}`, { field, cause: error });
+    return new AppError('invalid_input', `${field}: ${message}`, { field, cause: error, issue: detail });
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

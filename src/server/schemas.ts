@@ -8,9 +8,43 @@ import { type SetAsideTimer, TIMER_KINDS } from '../core/timers.js';
 /** API shapes: times as ISO-8601 strings, ids as strings, traits as sent. */
 const isoTime = (ms: number) => new Date(ms).toISOString();
 
+/** What a standard check found wrong (see `IssueDetail`), for a client to word in its own language. */
+const IssueDetailJson = z
+  .object({
+    code: z
+      .enum([
+        'required',
+        'unknown_field',
+        'too_big',
+        'too_small',
+        'invalid_type',
+        'invalid_format',
+        'invalid_value',
+      ])
+      .describe('required: missing; the others as Zod names its checks'),
+    origin: z
+      .enum(['number', 'string', 'array'])
+      .optional()
+      .describe('too_big, too_small: what was measured'),
+    limit: z.number().optional().describe('too_big, too_small: the bound; a length for text and lists'),
+    inclusive: z.boolean().optional().describe('too_big, too_small: whether the bound itself is allowed'),
+    expected: z.string().optional().describe('invalid_type: the type wanted'),
+    format: z.string().optional().describe('invalid_format: email, url, regex, …'),
+    values: z
+      .array(z.union([z.string(), z.number(), z.boolean(), z.null()]))
+      .optional()
+      .describe('invalid_value: the values allowed'),
+  })
+  .meta({ id: 'IssueDetail' });
+
 export const ErrorResponse = z
   .object({
-    error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }),
+    error: z.object({
+      code: z.string(),
+      message: z.string().describe('in English; `issue`, when given, says the same for a client to word'),
+      field: z.string().optional(),
+      issue: IssueDetailJson.optional(),
+    }),
   })
   .meta({ id: 'Error' });
 

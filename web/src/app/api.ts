@@ -1,3 +1,6 @@
+import i18next from 'i18next';
+import { type IssueDetail, wordIssue } from './issue-wording.js';
+
 /** An error the API answered with: `{ error: { code, message, field? } }`, or a network failure. */
 export class ApiError extends Error {
   readonly status: number;
@@ -15,7 +18,20 @@ export class ApiError extends Error {
 }
 
 interface ErrorBody {
-  error?: { code?: string; message?: string; field?: string };
+  error?: { code?: string; message?: string; field?: string; issue?: IssueDetail };
+}
+
+/**
+ * The server's message, or, when it says what was wrong in a way the console can word, that wording
+ * in the console's language, after the field as the server puts it (`rule.0.atLeast: Al massimo 1.000`).
+ */
+function refusalMessage(failure: NonNullable<ErrorBody['error']>): string | undefined {
+  const worded =
+    failure.issue && i18next.isInitialized
+      ? wordIssue(failure.issue, i18next.t.bind(i18next), i18next.language)
+      : undefined;
+  if (worded === undefined) return failure.message;
+  return failure.field ? `${failure.field}: ${worded}` : worded;
 }
 
 /** Calls the Mops admin API with the session cookie; JSON in, JSON out. */
@@ -39,7 +55,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     throw new ApiError(
       response.status,
       failure?.code ?? 'http',
-      failure?.message ?? `${response.status} ${response.statusText}`,
+      (failure && refusalMessage(failure)) ?? `${response.status} ${response.statusText}`,
       failure?.field,
     );
   }

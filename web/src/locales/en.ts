@@ -324,6 +324,27 @@ export const en = {
     not_found: 'Not found.',
     network: 'The server cannot be reached.',
   },
+  /** A server's refusal of a value, worded here (see app/issue-wording.ts). */
+  issues: {
+    required: 'Required',
+    unknownField: 'Not a field Mops knows',
+    atMost: 'At most {{limit}}',
+    lessThan: 'Less than {{limit}}',
+    atLeast: 'At least {{limit}}',
+    moreThan: 'More than {{limit}}',
+    atMostCharacters: 'At most {{limit}} characters',
+    atLeastCharacters: 'At least {{limit}} characters',
+    atMostItems: 'At most {{limit}} items',
+    atLeastItems: 'At least {{limit}} items',
+    number: 'Must be a number',
+    text: 'Must be text',
+    boolean: 'Must be true or false',
+    list: 'Must be a list',
+    email: 'Must be an e-mail address',
+    url: 'Must be a web address (URL)',
+    dateTime: 'Must be a date and time (ISO 8601)',
+    oneOf: 'Must be one of: {{values}}',
+  },
 };
 
 export type Catalogue = typeof en;
