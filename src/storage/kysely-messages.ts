@@ -369,6 +369,17 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         .execute();
       return rows.map((row) => toMessage(row, ops));
     },
+    async listRecipientsAt(query) {
+      const rows = await db
+        .selectFrom('messages')
+        .select('profile_id')
+        .distinct()
+        .where('workspace_id', '=', query.workspaceId)
+        .where('channel', '=', query.channel)
+        .where('to_address', '=', query.address)
+        .execute();
+      return rows.map((row) => row.profile_id);
+    },
     async sentTimes(query) {
       const times = new Map<string, number[]>();
       for (let i = 0; i < query.profileIds.length; i += 500) {

@@ -203,6 +203,14 @@ export interface ProfileStore {
   list(workspaceId: string, page: PageRequest & { query?: string | undefined }): Promise<Page<Profile>>;
   /** The profile, following merges to the surviving profile. */
   find(workspaceId: string, id: string): Promise<Profile | undefined>;
+  /**
+   * The workspace's profiles (not merged away) with a trait value holding these digits, however the
+   * value is punctuated with spaces, dashes, dots and brackets: the candidates for a phone number, for
+   * the caller to check against its own reading of the number (an order number may hold them too).
+   *
+   * @example await profiles.listHoldingPhoneDigits(workspaceId, '3471234567') // Ada, phone '+39 347 123 4567'
+   */
+  listHoldingPhoneDigits(workspaceId: string, digits: string): Promise<Profile[]>;
   listIdentities(profileId: string): Promise<Identity[]>;
   listAccounts(profileId: string): Promise<Account[]>;
   /** The workspace's account (none for an account of another workspace). */
@@ -451,6 +459,12 @@ export interface MessageStore {
     channel: Message['channel'];
     providerMessageIds: string[];
   }): Promise<Set<string>>;
+  /** The profiles the workspace's messages on the channel went to at this address (as recorded on them). */
+  listRecipientsAt(query: {
+    workspaceId: string;
+    channel: Message['channel'];
+    address: string;
+  }): Promise<string[]>;
   /** Per profile, when messages on the channel were sent after `since` (oldest first), outside some topics. */
   sentTimes(query: {
     workspaceId: string;

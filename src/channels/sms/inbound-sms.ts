@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ConsentStore, Storage } from '../../storage/storage.js';
+import { recordSmsConsentEvents } from './consent-events.js';
 import { normalisePhoneNumber } from './phone-number.js';
 
 /** The carrier keywords (CTIA, and Twilio's defaults), matched against the whole message. */
@@ -78,6 +79,24 @@ export function inboundKeyword(body: string, providerOutcome?: string): Keyword 
   return readings.find((reading) => reading !== 'other') ?? 'other';
 }
 
+/**
+ * The opt-out or opt-in word a text said (`STOP`, `STOPALL`, `OPTOUT`, `START`, …), upper-cased, or the
+ * provider's reading when it gave one: what the contact used, for the event on their profile.
+ */
+function keywordSaid(body: string, providerOutcome?: string): string | undefined {
+  const fromProvider = providerOutcome?.toUpperCase();
+  if (fromProvider && PROVIDER_OUTCOMES[fromProvider]) return fromProvider;
+  const words = body
+    .normalize('NFKC')
+    .toUpperCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((word) => word !== '');
+  const whole = words.join('');
+  if (OPT_OUT.has(whole) || OPT_IN.has(whole)) return whole;
+  if (words.some((word, index) => word === 'OPT' && words[index + 1] === 'OUT')) return 'OPTOUT';
+  return words.find((word) => PLAIN_OPT_OUT.has(word));
+}
+
 function keywordIn(text: string): Keyword {
   const words = text.split(/[^\p{L}\p{N}]+/u).filter((word) => word !== '');
   const whole = words.join('');
@@ -142,6 +161,15 @@ export async function handleInboundSms(input: {
     if (messageSid && !(await tx.consent.noteInboundText({ workspaceId, messageSid, from: address, at })))
       return { outcome: 'already_handled', reply: undefined, address };
     const acted = await actOnText(tx.consent, { ...input, address });
+    if (acted.outcome === 'opted_out' || acted.outcome === 'opted_in')
+      await recordSmsConsentEvents(tx, {
+        workspaceId,
+        address,
+        isOptOut: acted.outcome === 'opted_out',
+        keyword: keywordSaid(input.body, input.optOutType),
+        messageSid,
+        at,
+      });
     return input.optOutType && PROVIDER_OUTCOMES[input.optOutType.toUpperCase()]
       ? { ...acted, reply: undefined }
       : acted;
