@@ -41,7 +41,7 @@ interface SendsToOne {
 }
 
 /**
- * A process's capped sends to one contact on one channel (`sms:prf_…`), as rounds side by side must
+ * A process's capped sends to one address on one channel (`sms:+39…`), as rounds side by side must
  * know them. A round judges a contact's cap by the sends it loaded when it began, and by its own since:
  * a send another round has under way, or recorded after this one loaded, leaves that judgement unsure.
  */

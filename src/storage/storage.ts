@@ -459,16 +459,20 @@ export interface MessageStore {
     channel: Message['channel'];
     providerMessageIds: string[];
   }): Promise<Set<string>>;
-  /** The profiles the workspace's messages on the channel went to at this address (as recorded on them). */
+  /** The profiles the workspace's messages on the channel went to at this address, whatever its case. */
   listRecipientsAt(query: {
     workspaceId: string;
     channel: Message['channel'];
     address: string;
   }): Promise<string[]>;
-  /** Per profile, when messages on the channel were sent after `since` (oldest first), outside some topics. */
+  /**
+   * Per address (as recorded on the messages; matched whatever its case), when messages on the channel
+   * were sent to it after `since` (oldest first), for whichever of the workspace's profiles, outside
+   * some topics.
+   */
   sentTimes(query: {
     workspaceId: string;
-    profileIds: string[];
+    addresses: string[];
     channel: string;
     since: number;
     exceptTopics: string[];
