@@ -361,6 +361,40 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect(await smsSuppression()).toBeUndefined();
   });
 
+  it('acts on a keyword sent alone without replying when the provider answers keywords itself, and replies to what it does not read', async () => {
+    const empty = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
+    const provider = {
+      baseUrl: twilio.baseUrl,
+      accountSid: 'AC1',
+      authToken: TOKEN,
+      from: '+15005550006',
+      helpText: 'Shop alerts. Reply STOP to stop.',
+      allowPrivateNetworks: true,
+    };
+    const saved = await api<{ sms: { providerAnswersKeywords: boolean } }>('PATCH', '/settings', {
+      sms: { ...provider, providerAnswersKeywords: true },
+    });
+    expect(saved.body.sms.providerAnswersKeywords).toBe(true);
+    try {
+      expect((await inbound(' stop ')).text).toBe(empty);
+      expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
+      expect((await inbound('Start')).text).toBe(empty);
+      expect(await smsSuppression()).toBeUndefined();
+      expect((await inbound('HELP')).text).toBe(empty);
+      // Twilio reads single words only: Mops answers the rest.
+      expect((await inbound('Stop please')).text).toContain('You are unsubscribed');
+      expect((await inbound('start!')).text).toContain('You are subscribed again');
+    } finally {
+      await api('PATCH', '/settings', { sms: provider });
+    }
+    expect(
+      (await api<{ sms: { providerAnswersKeywords: boolean } }>('GET', '/settings')).body.sms,
+    ).toMatchObject({
+      providerAnswersKeywords: false,
+    });
+    expect((await inbound('HELP')).text).toContain('Shop alerts');
+  });
+
   it('answers HELP with the workspace help text, and other texts with nothing', async () => {
     expect((await inbound('help')).text).toBe(
       '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Shop alerts. Reply STOP to stop.</Message></Response>',

@@ -80,6 +80,15 @@ export function inboundKeyword(body: string, providerOutcome?: string): Keyword 
 }
 
 /**
+ * A text that is one keyword and nothing else, as the provider's own keyword handling reads it (Twilio
+ * answers single-word texts only, whatever their case).
+ */
+function isBareKeyword(body: string): boolean {
+  const word = body.trim().toUpperCase();
+  return OPT_OUT.has(word) || OPT_IN.has(word) || HELP.has(word);
+}
+
+/**
  * The opt-out or opt-in word a text said (`STOP`, `STOPALL`, `OPTOUT`, `START`, …), upper-cased, or the
  * provider's reading when it gave one: what the contact used, for the event on their profile.
  */
@@ -147,6 +156,8 @@ export async function handleInboundSms(input: {
   /** Twilio's `OptOutType` (STOP, START, HELP), sent when its Advanced Opt-Out is on. */
   optOutType?: string | undefined;
   helpText: string;
+  /** The provider has replied to a keyword sent alone (see `SmsSettings.providerAnswersKeywords`). */
+  providerAnswersKeywords?: boolean;
   at: number;
 }): Promise<{ outcome: InboundOutcome; reply: string | undefined; address: string | undefined }> {
   // A STOP is honoured whatever the number: one the phone-number data does not know (yet) is kept as
@@ -170,9 +181,10 @@ export async function handleInboundSms(input: {
         messageSid,
         at,
       });
-    return input.optOutType && PROVIDER_OUTCOMES[input.optOutType.toUpperCase()]
-      ? { ...acted, reply: undefined }
-      : acted;
+    const isAnsweredByProvider =
+      (input.optOutType !== undefined && PROVIDER_OUTCOMES[input.optOutType.toUpperCase()] !== undefined) ||
+      (input.providerAnswersKeywords === true && isBareKeyword(input.body));
+    return isAnsweredByProvider ? { ...acted, reply: undefined } : acted;
   });
 }
 
