@@ -580,9 +580,10 @@ export class MessageDispatcher {
     }
   }
 
-  /** A text, in its turn among the process's texts to the contact (see `TextTurns`). */
+  /** A text, in its turn among the process's texts to the number (see `TextTurns`), whatever profile. */
   async #sendText(call: Omit<SmsCall, 'unrecordedIds'>): Promise<Outcome> {
-    const end = await this.#texts.take(call.profile.id);
+    // The number a retry looks for its earlier send at: where the first attempt went.
+    const end = await this.#texts.take(call.message.context.sms?.to ?? call.to);
     try {
       const outcome = await sendSms({ ...call, unrecordedIds: this.#texts.unrecordedIds() });
       if (outcome.status === 'sent' && outcome.providerMessageId !== null)

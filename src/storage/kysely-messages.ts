@@ -417,14 +417,14 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
       return Number(result.numUpdatedRows) > 0;
     },
 
-    async providerIdsRecorded({ workspaceId, profileId, channel, providerMessageIds }) {
+    async providerIdsRecorded({ workspaceId, address, channel, providerMessageIds }) {
       if (providerMessageIds.length === 0) return new Set();
       const rows = await db
         .selectFrom('messages')
         .select('provider_message_id')
         .where('workspace_id', '=', workspaceId)
-        .where('profile_id', '=', profileId)
         .where('channel', '=', channel)
+        .where(sql`lower(to_address)`, '=', address.toLowerCase())
         .where('provider_message_id', 'in', providerMessageIds)
         .execute();
       return new Set(rows.map((row) => row.provider_message_id as string));

@@ -899,25 +899,29 @@ export function runStorageContract(
       expect(due.map((m) => m.id).sort()).toEqual([first.id, second.id].sort());
     });
 
-    it('tells which provider message ids a profile’s messages on a channel were recorded as', async () => {
+    it('tells which provider message ids messages on a channel to an address were recorded as, whatever profile', async () => {
+      const number = '+393471234567';
       const sms = (extra: Partial<Message>) =>
-        outboxMessage(workspaceId, { channel: 'sms', status: 'sent', ...extra });
+        outboxMessage(workspaceId, { channel: 'sms', status: 'sent', toAddress: number, ...extra });
       const texted = sms({ providerMessageId: 'SM1' });
       const otherProfile = sms({ providerMessageId: 'SM2', profileId: 'prf_other' });
+      const otherNumber = sms({ providerMessageId: 'SM5', toAddress: '+393470000000' });
       const email = outboxMessage(workspaceId, {
         status: 'sent',
         providerMessageId: 'SM3',
         profileId: texted.profileId,
+        toAddress: number,
       });
-      for (const message of [texted, otherProfile, email]) await storage.messages.insert(message);
+      for (const message of [texted, otherProfile, otherNumber, email])
+        await storage.messages.insert(message);
       const recorded = (providerMessageIds: string[]) =>
         storage.messages.providerIdsRecorded({
           workspaceId,
-          profileId: texted.profileId,
+          address: number,
           channel: 'sms',
           providerMessageIds,
         });
-      expect(await recorded(['SM1', 'SM2', 'SM3', 'SM4'])).toEqual(new Set(['SM1']));
+      expect(await recorded(['SM1', 'SM2', 'SM3', 'SM4', 'SM5'])).toEqual(new Set(['SM1', 'SM2']));
       expect(await recorded([])).toEqual(new Set());
     });
 

@@ -452,10 +452,13 @@ export interface MessageStore {
   ): Promise<number>;
   /** Replaces what the message is rendered with, if `claimant` still holds it; false when it does not. */
   saveContext(message: Pick<Message, 'id' | 'context'>, claimant: string): Promise<boolean>;
-  /** Which of these provider message ids the profile's messages on the channel were recorded as. */
+  /**
+   * Which of these provider message ids the workspace's messages on the channel to the address were
+   * recorded as, whatever profile they were for (profiles may share a phone).
+   */
   providerIdsRecorded(query: {
     workspaceId: string;
-    profileId: string;
+    address: string;
     channel: Message['channel'];
     providerMessageIds: string[];
   }): Promise<Set<string>>;

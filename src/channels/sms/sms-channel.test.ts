@@ -381,6 +381,33 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect((await smsMessages()).map((message) => message.status)).toEqual(['sent', 'sent', 'sent']);
   });
 
+  it('does not take the identical text another profile on the same phone was sent for a lost one', async () => {
+    await world.configure({ frequencyCaps: { email: [], sms: [] } });
+    world.clock.advance(10_000); // past the dispatcher's cache of settings
+    await publishReminder();
+    await world.send([
+      identify('ann', { first_name: 'Sam', phone: '+393330000031' }),
+      identify('ben', { first_name: 'Sam', phone: '+39 333 000 0031' }),
+    ]);
+    await world.settle();
+    twilio.failures = [{ status: 201, dropAnswer: true }];
+    await world.send([track('ann', 'Cart Abandoned', { item: 'tent' })]);
+    await world.settle();
+    await world.send([track('ben', 'Cart Abandoned', { item: 'tent' })]);
+    await world.settle();
+    expect(twilio.sent).toHaveLength(2);
+    expect(twilio.sent[0]?.body).toBe(twilio.sent[1]?.body);
+
+    // Ann's retry finds both texts at the number; Ben's is recorded as his.
+    await world.advance(30_000);
+    expect(twilio.sent).toHaveLength(2);
+    const messages = await smsMessages();
+    expect(messages.map((message) => message.status)).toEqual(['sent', 'sent']);
+    expect(new Set(messages.map((message) => message.providerMessageId))).toEqual(
+      new Set(twilio.sent.map((sms) => sms.sid)),
+    );
+  });
+
   it('sends each of two identical texts to one profile once when both are retried in one round', async () => {
     await world.configure({ frequencyCaps: { email: [], sms: [] } });
     world.clock.advance(10_000); // past the dispatcher's cache of settings
