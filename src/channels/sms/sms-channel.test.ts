@@ -185,6 +185,7 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
       accountSid: ACCOUNT,
       from: '+15005550006',
       allowPrivateNetworks: true,
+      smartEncoding: true,
       providerAnswersKeywords: false,
       hasAuthToken: true,
     });
