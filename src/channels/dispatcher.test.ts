@@ -78,6 +78,21 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     expect(world.sink.received).toHaveLength(3);
   });
 
+  it('caps e-mail by address, whatever its case, over every profile that has it', async () => {
+    await configure({ frequencyCaps: { email: [{ max: 1, period: '1d' }], sms: [] } });
+    await world.publish(sender('Shared', 1));
+    await world.send([identify('one', { email: 'family@example.com' }), track('one', 'Shared')]);
+    await world.settle();
+    expect(world.sink.received).toHaveLength(1);
+    // In a later round, from another profile with the same mailbox.
+    await world.send([identify('two', { email: 'Family@Example.com' }), track('two', 'Shared')]);
+    await world.settle();
+    expect(world.sink.received).toHaveLength(1);
+    expect(await messagesOf('two')).toMatchObject([
+      { status: 'deferred', reason: 'frequency cap: 1 per 1d' },
+    ]);
+  });
+
   it('skips instead of deferring when the step says so, and leaves transactional mail uncapped', async () => {
     await configure({ frequencyCaps: { email: [{ max: 1, period: '1d' }], sms: [] } });
     await world.publish(sender('Skippy', 2, { whenNotAllowed: 'skip' }));

@@ -66,9 +66,12 @@ interface RoundContext {
   /** Per workspace and channel (`ws_…:email`), the suppressed addresses among the round's. */
   suppressions: Map<string, Map<string, string>>;
   subscriptions: Map<string, Map<string, Record<string, boolean>>>;
-  /** Per channel and profile (`sms:prf_…`), send times inside the cap's period, kept current as this round sends. */
+  /**
+   * Per channel and address (`sms:+39…`, see `capKey`), send times inside the cap's period, whatever
+   * profile they were for, kept current as this round sends.
+   */
   sent: Map<string, number[]>;
-  /** Per channel and profile, the round's last capped send: the next one waits to see whether it happened. */
+  /** Per channel and address, the round's last capped send: the next one waits to see whether it happened. */
   capTurns: Map<string, Promise<void>>;
   /** The round's claimant: it names the round among those under way. */
   round: string;
@@ -409,7 +412,7 @@ export class MessageDispatcher {
           longestCapMs > 0
             ? storage.messages.sentTimes({
                 workspaceId,
-                profileIds: liveIds,
+                addresses,
                 channel,
                 since: now - longestCapMs,
                 exceptTopics: UNCAPPED_TOPICS,
@@ -422,7 +425,12 @@ export class MessageDispatcher {
     context.subscriptions.set(workspaceId, subscriptions);
     for (const { channel, suppressions, sentTimes } of perChannel) {
       context.suppressions.set(`${workspaceId}:${channel}`, suppressions);
-      for (const [profileId, list] of sentTimes) context.sent.set(`${channel}:${profileId}`, list);
+      // Addresses recorded in other cases (e-mail) count together.
+      for (const [address, list] of sentTimes) {
+        const key = capKey(channel, address);
+        const merged = [...(context.sent.get(key) ?? []), ...list].sort((a, b) => a - b);
+        context.sent.set(key, merged);
+      }
     }
   }
 
@@ -494,7 +502,7 @@ export class MessageDispatcher {
     if (!address) return { status: 'skipped', reason: MISSING_ADDRESS[channel] };
     const isCapped =
       !UNCAPPED_TOPICS.includes(message.topic ?? 'marketing') && settings.frequencyCaps[channel].length > 0;
-    const sentKey = `${channel}:${profile.id}`;
+    const sentKey = capKey(channel, address);
     // A contact's capped sends on a channel take turns within the round: the cap judges each by what
     // the one before it did, not by a send still under way that may yet fail.
     const turn = isCapped ? takeTurn(context.capTurns, sentKey) : undefined;
@@ -543,7 +551,7 @@ export class MessageDispatcher {
     const { storage, clock } = this.#options;
     // After its turn: the time quiet hours and caps judge by.
     const now = clock.now();
-    const gate = checkConsent(message, profile, address, settings, context, now);
+    const gate = checkConsent(message, { profile, address, sentKey }, settings, context, now);
     if (gate) return gate;
     // The send counts against the cap from now; it is given back if the send does not happen.
     if (isCapped) context.sent.set(sentKey, [...(context.sent.get(sentKey) ?? []), now]);
@@ -572,9 +580,10 @@ export class MessageDispatcher {
     }
   }
 
-  /** A text, in its turn among the process's texts to the contact (see `TextTurns`). */
+  /** A text, in its turn among the process's texts to the number (see `TextTurns`), whatever profile. */
   async #sendText(call: Omit<SmsCall, 'unrecordedIds'>): Promise<Outcome> {
-    const end = await this.#texts.take(call.profile.id);
+    // The number a retry looks for its earlier send at: where the first attempt went.
+    const end = await this.#texts.take(call.message.context.sms?.to ?? call.to);
     try {
       const outcome = await sendSms({ ...call, unrecordedIds: this.#texts.unrecordedIds() });
       if (outcome.status === 'sent' && outcome.providerMessageId !== null)
@@ -670,12 +679,12 @@ export const HELD_BACK_REASON_PREFIXES = [QUIET_HOURS_REASON, FREQUENCY_CAP_REAS
 /** Suppression, topic subscription, quiet hours and frequency caps, in that order. */
 function checkConsent(
   message: Message,
-  profile: Profile,
-  address: string,
+  recipient: { profile: Profile; address: string; sentKey: string },
   settings: WorkspaceSettings,
   context: RoundContext,
   now: number,
 ): Outcome | undefined {
+  const { profile, address, sentKey } = recipient;
   const channel = message.channel as ConsentedChannel;
   const topic = message.topic ?? 'marketing';
   const suppressed = context.suppressions
@@ -707,7 +716,7 @@ function checkConsent(
   }
   for (const cap of settings.frequencyCaps[channel]) {
     const periodMs = durationMs(cap.period);
-    const sent = (context.sent.get(`${channel}:${profile.id}`) ?? []).filter((at) => at > now - periodMs);
+    const sent = (context.sent.get(sentKey) ?? []).filter((at) => at > now - periodMs);
     if (sent.length >= cap.max) {
       const freeAt = (sent[sent.length - cap.max] as number) + periodMs;
       if (allowedAt === undefined || freeAt > allowedAt) {
@@ -790,6 +799,15 @@ function settled(message: Message, outcome: Outcome, now: number): Message {
         toAddress: outcome.toAddress ?? message.toAddress,
       };
   }
+}
+
+/**
+ * What a channel's frequency caps count sends by: the address, not the profile, as caps protect the
+ * person holding the phone or the mailbox, whatever profiles carry it (`sms:+393471234567`; e-mail
+ * whatever its case).
+ */
+function capKey(channel: ConsentedChannel, address: string): string {
+  return `${channel}:${channel === 'email' ? address.toLowerCase() : address}`;
 }
 
 /** Where a message on the channel goes: the `email` trait, or the `phone` trait in E.164 form. */

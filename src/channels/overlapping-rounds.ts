@@ -41,7 +41,7 @@ interface SendsToOne {
 }
 
 /**
- * A process's capped sends to one contact on one channel (`sms:prf_…`), as rounds side by side must
+ * A process's capped sends to one address on one channel (`sms:+39…`), as rounds side by side must
  * know them. A round judges a contact's cap by the sends it loaded when it began, and by its own since:
  * a send another round has under way, or recorded after this one loaded, leaves that judgement unsure.
  */
@@ -117,32 +117,33 @@ export class CappedSends {
 }
 
 /**
- * A process's texts to one contact, one at a time over every round, and the provider ids texts were
- * taken as until their outcomes are recorded. A retried text looks through the provider's latest
- * messages for an earlier send of itself, taking one no other message of the contact was recorded as:
+ * A process's texts to one number (whatever profiles share it), one at a time over every round, and
+ * the provider ids texts were taken as until their outcomes are recorded. A retried text looks through
+ * the provider's latest messages to the number for an earlier send of itself, taking one no other
+ * message to the number was recorded as:
  * two identical texts looking side by side would both take the same one (and one would never be sent),
  * as would one looking while another is on its way (the provider may list it before its sender reads its
  * id), or taken and its outcome not yet written.
  */
 export class TextTurns {
-  /** By contact, the last turn taken: the next waits for it. */
+  /** By number, the last turn taken: the next waits for it. */
   readonly #turns = new Map<string, Promise<void>>();
   /** By message, the provider id its text was taken as, and its round, until the outcome is recorded. */
   readonly #unrecorded = new Map<string, { providerMessageId: string; round: string }>();
 
-  /** Waits for the texts to `contact` begun before this one; the function returned lets the next go. */
-  async take(contact: string): Promise<() => void> {
-    const before = this.#turns.get(contact) ?? Promise.resolve();
+  /** Waits for the texts to `number` begun before this one; the function returned lets the next go. */
+  async take(number: string): Promise<() => void> {
+    const before = this.#turns.get(number) ?? Promise.resolve();
     let end = () => {};
     const done = new Promise<void>((resolve) => {
       end = resolve;
     });
     const last = before.then(() => done);
-    this.#turns.set(contact, last);
+    this.#turns.set(number, last);
     await before;
     return () => {
       end();
-      if (this.#turns.get(contact) === last) this.#turns.delete(contact);
+      if (this.#turns.get(number) === last) this.#turns.delete(number);
     };
   }
 

@@ -124,6 +124,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0023-profile-search-text',
           '0024-split-entries',
           '0025-key-actors',
+          '0026-messages-by-address',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

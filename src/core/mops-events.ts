@@ -2,6 +2,11 @@ import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from './lifecycle.js';
 import { TRAITS_UPDATED } from './profile.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED } from './segment-definition.js';
 
+/** Written on every profile holding a number that texted STOP (or a synonym) to the workspace's sender. */
+export const SMS_UNSUBSCRIBED = 'SMS Unsubscribed';
+/** Written on every profile holding a number that texted START (or a synonym), lifting its STOP. */
+export const SMS_RESUBSCRIBED = 'SMS Resubscribed';
+
 /**
  * The events Mops writes on profiles itself. A client may send an event of the same name (nothing it
  * sends is refused), but such a look-alike moves no journey: it would fake a hand-off, a missed SLA
@@ -15,6 +20,8 @@ const MOPS_EVENT_NAMES: ReadonlySet<string> = new Set([
   STAGE_CHANGED,
   HAND_OFF_CREATED,
   SLA_MISSED,
+  SMS_UNSUBSCRIBED,
+  SMS_RESUBSCRIBED,
 ]);
 
 /** Whether an event is what its name says: Mops's own names count only on events Mops wrote. */

@@ -52,6 +52,13 @@ export const SmsSettings = z.object({
    */
   smartEncoding: z.boolean().default(true),
   /**
+   * The provider replies itself to a keyword sent alone (STOP, START, HELP and their synonyms): Twilio
+   * does by default on long codes and toll-free numbers, without Advanced Opt-Out. Mops then acts on
+   * such a text without replying, or the contact would get two answers; a reply the provider does not
+   * read ("Stop please") still gets Mops's.
+   */
+  providerAnswersKeywords: z.boolean().default(false),
+  /**
    * Allow a provider on loopback or a private network (a gateway of your own, a local stand-in). Off
    * by default, as for webhooks: the provider's address cannot be used to reach internal services.
    */

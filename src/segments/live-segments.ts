@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { groupByWorkspace, payloadProperties, type StoredEvent } from '../core/event.js';
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
+import { SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../core/mops-events.js';
 import { TRAITS_UPDATED } from '../core/profile.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED, type Segment } from '../core/segment-definition.js';
 import type { DueTimer } from '../core/timers.js';
@@ -39,6 +40,8 @@ const MOPS_EVENT_NAMES = new Set([
   HAND_OFF_CREATED,
   SLA_MISSED,
   TRAITS_UPDATED,
+  SMS_UNSUBSCRIBED,
+  SMS_RESUBSCRIBED,
 ]);
 
 /**

@@ -3,6 +3,7 @@ import { twilioSignature } from '../channels/sms/inbound-sms.js';
 import {
   type ApiError,
   apiClient,
+  type InstanceJson,
   type MailWorld,
   type MessageJson,
   startMailWorld,
@@ -17,7 +18,7 @@ const PHONE = '+393471234567';
 describe.each(BACKENDS)('SMS API on %s', (backend) => {
   let mailWorld: MailWorld;
   let twilio: TwilioStandIn;
-  const { api, newProfile, publish, enrol } = apiClient(() => mailWorld);
+  const { api, newProfile, publish, enrol, caughtUp } = apiClient(() => mailWorld);
 
   beforeAll(async () => {
     mailWorld = await startMailWorld(backend);
@@ -159,6 +160,86 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect(twilio.sent.map((sms) => [sms.to, sms.body])).toEqual([[PHONE, 'Hi Ada']]);
   });
 
+  it('writes SMS Unsubscribed and SMS Resubscribed on every profile holding the number, once per text', async () => {
+    const number = '+393471112233';
+    const journeyId = await publish({
+      name: `Opt-out watch ${Math.random()}`,
+      entry: { trigger: { type: 'manual' }, reentry: { policy: 'every_time' }, allowConcurrent: true },
+      start: 'text',
+      steps: [
+        { id: 'text', type: 'send_sms', body: 'Deals inside', next: 'watch' },
+        {
+          id: 'watch',
+          type: 'wait_for_event',
+          event: 'SMS Unsubscribed',
+          timeout: '1w',
+          next: 'done',
+          timeoutNext: 'done',
+        },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    const texted = await newProfile({ phone: number });
+    // The same phone, written another way, on a profile Mops never texted.
+    const sharing = await newProfile({ phone: '+39 347-111.2233' });
+    const other = await newProfile({ phone: '+39 347 111 2234' });
+    expect((await enrol(journeyId, { profileId: texted.id })).status).toBe(201);
+    await eventually(async () => twilio.sent.find((sms) => sms.to === number));
+    const timeline = async (profileId: string, name: string) => {
+      const page = await api<{ items: Array<{ name: string; payload: { properties: unknown } }> }>(
+        'GET',
+        `/profiles/${profileId}/events?limit=100`,
+      );
+      return page.body.items.filter((event) => event.name === name);
+    };
+
+    const segment = await api<{ id: string }>('POST', '/segments', {
+      name: `Texted STOP ${Math.random()}`,
+      rule: { type: 'event', event: 'SMS Unsubscribed' },
+    });
+    expect(segment.status).toBe(201);
+    await eventually(async () => {
+      const found = await api<{ status: string }>('GET', `/segments/${segment.body.id}`);
+      return found.body.status === 'ready' ? true : undefined;
+    });
+
+    const sid = `SM${'d'.repeat(32)}`;
+    expect((await inbound('Stop please', { from: number, sid })).text).toContain('You are unsubscribed');
+    for (const profile of [texted, sharing])
+      expect(
+        (await timeline(profile.id, 'SMS Unsubscribed')).map((event) => event.payload.properties),
+      ).toEqual([{ channel: 'sms', phone: number, keyword: 'STOP', message_sid: sid }]);
+    expect(await timeline(other.id, 'SMS Unsubscribed')).toEqual([]);
+    // The journey waiting for it goes on, a week before its timeout.
+    await eventually(async () => {
+      const page = await api<{ items: InstanceJson[] }>('GET', `/profiles/${texted.id}/journeys`);
+      const instance = page.body.items.find((item) => item.journeyId === journeyId);
+      return instance?.status === 'completed' ? instance : undefined;
+    });
+
+    // Segments count it: both holders of the number join one on it.
+    for (const profile of [texted, sharing])
+      await eventually(async () => {
+        const page = await api<{ items: Array<{ segmentId: string }> }>(
+          'GET',
+          `/profiles/${profile.id}/segments`,
+        );
+        return page.body.items.some((item) => item.segmentId === segment.body.id) ? true : undefined;
+      });
+
+    // The provider retrying the same text writes nothing again.
+    await inbound('Stop please', { from: number, sid });
+    await caughtUp();
+    for (const profile of [texted, sharing])
+      expect(await timeline(profile.id, 'SMS Unsubscribed')).toHaveLength(1);
+
+    expect((await inbound('start', { from: number })).text).toContain('You are subscribed again');
+    for (const profile of [texted, sharing])
+      expect(
+        (await timeline(profile.id, 'SMS Resubscribed')).map((event) => event.payload.properties),
+      ).toEqual([expect.objectContaining({ channel: 'sms', phone: number, keyword: 'START' })]);
+  });
+
   it('reads an opt-out with punctuation or in a short reply, and the provider’s own reading of a text', async () => {
     expect((await inbound('Stop.')).text).toContain('You are unsubscribed');
     expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
@@ -278,6 +359,40 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
     await inbound('START');
     expect(await smsSuppression()).toBeUndefined();
+  });
+
+  it('acts on a keyword sent alone without replying when the provider answers keywords itself, and replies to what it does not read', async () => {
+    const empty = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
+    const provider = {
+      baseUrl: twilio.baseUrl,
+      accountSid: 'AC1',
+      authToken: TOKEN,
+      from: '+15005550006',
+      helpText: 'Shop alerts. Reply STOP to stop.',
+      allowPrivateNetworks: true,
+    };
+    const saved = await api<{ sms: { providerAnswersKeywords: boolean } }>('PATCH', '/settings', {
+      sms: { ...provider, providerAnswersKeywords: true },
+    });
+    expect(saved.body.sms.providerAnswersKeywords).toBe(true);
+    try {
+      expect((await inbound(' stop ')).text).toBe(empty);
+      expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
+      expect((await inbound('Start')).text).toBe(empty);
+      expect(await smsSuppression()).toBeUndefined();
+      expect((await inbound('HELP')).text).toBe(empty);
+      // Twilio reads single words only: Mops answers the rest.
+      expect((await inbound('Stop please')).text).toContain('You are unsubscribed');
+      expect((await inbound('start!')).text).toContain('You are subscribed again');
+    } finally {
+      await api('PATCH', '/settings', { sms: provider });
+    }
+    expect(
+      (await api<{ sms: { providerAnswersKeywords: boolean } }>('GET', '/settings')).body.sms,
+    ).toMatchObject({
+      providerAnswersKeywords: false,
+    });
+    expect((await inbound('HELP')).text).toContain('Shop alerts');
   });
 
   it('answers HELP with the workspace help text, and other texts with nothing', async () => {

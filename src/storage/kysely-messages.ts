@@ -369,23 +369,39 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         .execute();
       return rows.map((row) => toMessage(row, ops));
     },
+    async listRecipientsAt(query) {
+      const rows = await db
+        .selectFrom('messages')
+        .select('profile_id')
+        .where('workspace_id', '=', query.workspaceId)
+        .where('channel', '=', query.channel)
+        .where(sql`lower(to_address)`, '=', query.address.toLowerCase())
+        .execute();
+      // Made distinct here: SQLite would rather read the workspace by profile than sort a few rows.
+      return [...new Set(rows.map((row) => row.profile_id))];
+    },
     async sentTimes(query) {
       const times = new Map<string, number[]>();
-      for (let i = 0; i < query.profileIds.length; i += 500) {
+      for (let i = 0; i < query.addresses.length; i += 500) {
         const rows = await db
           .selectFrom('messages')
-          .select(['profile_id', 'sent_at'])
+          .select(['to_address', 'sent_at'])
           .where('workspace_id', '=', query.workspaceId)
-          .where('profile_id', 'in', query.profileIds.slice(i, i + 500))
           .where('channel', '=', query.channel)
+          .where(
+            sql`lower(to_address)`,
+            'in',
+            query.addresses.slice(i, i + 500).map((address) => address.toLowerCase()),
+          )
           .where('status', '=', 'sent')
           .where('sent_at', '>', query.since)
           .where((eb) => eb.or([eb('topic', 'is', null), eb('topic', 'not in', query.exceptTopics)]))
           .execute();
         for (const row of rows) {
-          const list = times.get(row.profile_id) ?? [];
+          const address = row.to_address as string;
+          const list = times.get(address) ?? [];
           list.push(Number(row.sent_at));
-          times.set(row.profile_id, list);
+          times.set(address, list);
         }
       }
       for (const list of times.values()) list.sort((a, b) => a - b);
@@ -401,14 +417,14 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
       return Number(result.numUpdatedRows) > 0;
     },
 
-    async providerIdsRecorded({ workspaceId, profileId, channel, providerMessageIds }) {
+    async providerIdsRecorded({ workspaceId, address, channel, providerMessageIds }) {
       if (providerMessageIds.length === 0) return new Set();
       const rows = await db
         .selectFrom('messages')
         .select('provider_message_id')
         .where('workspace_id', '=', workspaceId)
-        .where('profile_id', '=', profileId)
         .where('channel', '=', channel)
+        .where(sql`lower(to_address)`, '=', address.toLowerCase())
         .where('provider_message_id', 'in', providerMessageIds)
         .execute();
       return new Set(rows.map((row) => row.provider_message_id as string));

@@ -483,6 +483,17 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
       return undefined;
     },
 
+    async listHoldingPhoneDigits(workspaceId, digits) {
+      const rows = await db
+        .selectFrom('profiles')
+        .select(PROFILE_COLUMNS)
+        .where('workspace_id', '=', workspaceId)
+        .where('merged_into', 'is', null)
+        .where(ops.phoneContains('search_text', digits))
+        .execute();
+      return rows.map((row) => toProfile(row, ops));
+    },
+
     async listIdentities(profileId) {
       const rows = await db
         .selectFrom('identities')

@@ -899,25 +899,29 @@ export function runStorageContract(
       expect(due.map((m) => m.id).sort()).toEqual([first.id, second.id].sort());
     });
 
-    it('tells which provider message ids a profile’s messages on a channel were recorded as', async () => {
+    it('tells which provider message ids messages on a channel to an address were recorded as, whatever profile', async () => {
+      const number = '+393471234567';
       const sms = (extra: Partial<Message>) =>
-        outboxMessage(workspaceId, { channel: 'sms', status: 'sent', ...extra });
+        outboxMessage(workspaceId, { channel: 'sms', status: 'sent', toAddress: number, ...extra });
       const texted = sms({ providerMessageId: 'SM1' });
       const otherProfile = sms({ providerMessageId: 'SM2', profileId: 'prf_other' });
+      const otherNumber = sms({ providerMessageId: 'SM5', toAddress: '+393470000000' });
       const email = outboxMessage(workspaceId, {
         status: 'sent',
         providerMessageId: 'SM3',
         profileId: texted.profileId,
+        toAddress: number,
       });
-      for (const message of [texted, otherProfile, email]) await storage.messages.insert(message);
+      for (const message of [texted, otherProfile, otherNumber, email])
+        await storage.messages.insert(message);
       const recorded = (providerMessageIds: string[]) =>
         storage.messages.providerIdsRecorded({
           workspaceId,
-          profileId: texted.profileId,
+          address: number,
           channel: 'sms',
           providerMessageIds,
         });
-      expect(await recorded(['SM1', 'SM2', 'SM3', 'SM4'])).toEqual(new Set(['SM1']));
+      expect(await recorded(['SM1', 'SM2', 'SM3', 'SM4', 'SM5'])).toEqual(new Set(['SM1', 'SM2']));
       expect(await recorded([])).toEqual(new Set());
     });
 
@@ -975,27 +979,50 @@ export function runStorageContract(
       );
     });
 
-    it('counts sent messages per profile for frequency caps, leaving out the exempt topics', async () => {
-      const profileId = newId('prf');
-      const sent = (topic: string | null, sentAt: number) =>
+    it('counts sent messages per address for frequency caps, whatever profile, leaving out the exempt topics', async () => {
+      const address = '+393471234567';
+      const sent = (topic: string | null, sentAt: number, overrides: Partial<Message> = {}) =>
         storage.messages.insert({
-          ...outboxMessage(workspaceId, { profileId, topic }),
+          ...outboxMessage(workspaceId, { channel: 'sms', topic, toAddress: address, ...overrides }),
           status: 'sent',
           sentAt,
         });
       await sent('marketing', NOW - 10);
-      await sent(null, NOW - 5);
+      // Another profile holding the same phone.
+      await sent(null, NOW - 5, { profileId: newId('prf') });
       await sent('transactional', NOW - 4);
       await sent('test', NOW - 3);
       await sent('marketing', NOW - 100_000);
+      await sent('marketing', NOW - 2, { toAddress: '+393470000000' });
+      await sent('marketing', NOW - 1, { channel: 'email', toAddress: address });
       const times = await storage.messages.sentTimes({
         workspaceId,
-        profileIds: [profileId],
-        channel: 'email',
+        addresses: [address],
+        channel: 'sms',
         since: NOW - 1000,
         exceptTopics: ['transactional', 'test'],
       });
-      expect(times.get(profileId)).toEqual([NOW - 10, NOW - 5]);
+      expect([...times]).toEqual([[address, [NOW - 10, NOW - 5]]]);
+    });
+
+    it('lists the profiles messages on a channel went to at an address', async () => {
+      const profileIds = [newId('prf'), newId('prf')];
+      for (const profileId of [...profileIds, profileIds[0] as string])
+        await storage.messages.insert(
+          outboxMessage(workspaceId, { profileId, channel: 'sms', toAddress: '+393471234567' }),
+        );
+      await storage.messages.insert(
+        outboxMessage(workspaceId, { channel: 'sms', toAddress: '+393470000000' }),
+      );
+      const recipients = await storage.messages.listRecipientsAt({
+        workspaceId,
+        channel: 'sms',
+        address: '+393471234567',
+      });
+      expect(recipients.sort()).toEqual([...profileIds].sort());
+      expect(
+        await storage.messages.listRecipientsAt({ workspaceId, channel: 'email', address: '+393471234567' }),
+      ).toEqual([]);
     });
   });
 

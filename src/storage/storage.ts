@@ -203,6 +203,14 @@ export interface ProfileStore {
   list(workspaceId: string, page: PageRequest & { query?: string | undefined }): Promise<Page<Profile>>;
   /** The profile, following merges to the surviving profile. */
   find(workspaceId: string, id: string): Promise<Profile | undefined>;
+  /**
+   * The workspace's profiles (not merged away) with a trait value holding these digits, however the
+   * value is punctuated with spaces, dashes, dots and brackets: the candidates for a phone number, for
+   * the caller to check against its own reading of the number (an order number may hold them too).
+   *
+   * @example await profiles.listHoldingPhoneDigits(workspaceId, '3471234567') // Ada, phone '+39 347 123 4567'
+   */
+  listHoldingPhoneDigits(workspaceId: string, digits: string): Promise<Profile[]>;
   listIdentities(profileId: string): Promise<Identity[]>;
   listAccounts(profileId: string): Promise<Account[]>;
   /** The workspace's account (none for an account of another workspace). */
@@ -444,17 +452,30 @@ export interface MessageStore {
   ): Promise<number>;
   /** Replaces what the message is rendered with, if `claimant` still holds it; false when it does not. */
   saveContext(message: Pick<Message, 'id' | 'context'>, claimant: string): Promise<boolean>;
-  /** Which of these provider message ids the profile's messages on the channel were recorded as. */
+  /**
+   * Which of these provider message ids the workspace's messages on the channel to the address were
+   * recorded as, whatever profile they were for (profiles may share a phone).
+   */
   providerIdsRecorded(query: {
     workspaceId: string;
-    profileId: string;
+    address: string;
     channel: Message['channel'];
     providerMessageIds: string[];
   }): Promise<Set<string>>;
-  /** Per profile, when messages on the channel were sent after `since` (oldest first), outside some topics. */
+  /** The profiles the workspace's messages on the channel went to at this address, whatever its case. */
+  listRecipientsAt(query: {
+    workspaceId: string;
+    channel: Message['channel'];
+    address: string;
+  }): Promise<string[]>;
+  /**
+   * Per address (as recorded on the messages; matched whatever its case), when messages on the channel
+   * were sent to it after `since` (oldest first), for whichever of the workspace's profiles, outside
+   * some topics.
+   */
   sentTimes(query: {
     workspaceId: string;
-    profileIds: string[];
+    addresses: string[];
     channel: string;
     since: number;
     exceptTopics: string[];

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ConsentStore, Storage } from '../../storage/storage.js';
+import { recordSmsConsentEvents } from './consent-events.js';
 import { normalisePhoneNumber } from './phone-number.js';
 
 /** The carrier keywords (CTIA, and Twilio's defaults), matched against the whole message. */
@@ -78,6 +79,33 @@ export function inboundKeyword(body: string, providerOutcome?: string): Keyword 
   return readings.find((reading) => reading !== 'other') ?? 'other';
 }
 
+/**
+ * A text that is one keyword and nothing else, as the provider's own keyword handling reads it (Twilio
+ * answers single-word texts only, whatever their case).
+ */
+function isBareKeyword(body: string): boolean {
+  const word = body.trim().toUpperCase();
+  return OPT_OUT.has(word) || OPT_IN.has(word) || HELP.has(word);
+}
+
+/**
+ * The opt-out or opt-in word a text said (`STOP`, `STOPALL`, `OPTOUT`, `START`, …), upper-cased, or the
+ * provider's reading when it gave one: what the contact used, for the event on their profile.
+ */
+function keywordSaid(body: string, providerOutcome?: string): string | undefined {
+  const fromProvider = providerOutcome?.toUpperCase();
+  if (fromProvider && PROVIDER_OUTCOMES[fromProvider]) return fromProvider;
+  const words = body
+    .normalize('NFKC')
+    .toUpperCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((word) => word !== '');
+  const whole = words.join('');
+  if (OPT_OUT.has(whole) || OPT_IN.has(whole)) return whole;
+  if (words.some((word, index) => word === 'OPT' && words[index + 1] === 'OUT')) return 'OPTOUT';
+  return words.find((word) => PLAIN_OPT_OUT.has(word));
+}
+
 function keywordIn(text: string): Keyword {
   const words = text.split(/[^\p{L}\p{N}]+/u).filter((word) => word !== '');
   const whole = words.join('');
@@ -128,6 +156,8 @@ export async function handleInboundSms(input: {
   /** Twilio's `OptOutType` (STOP, START, HELP), sent when its Advanced Opt-Out is on. */
   optOutType?: string | undefined;
   helpText: string;
+  /** The provider has replied to a keyword sent alone (see `SmsSettings.providerAnswersKeywords`). */
+  providerAnswersKeywords?: boolean;
   at: number;
 }): Promise<{ outcome: InboundOutcome; reply: string | undefined; address: string | undefined }> {
   // A STOP is honoured whatever the number: one the phone-number data does not know (yet) is kept as
@@ -142,9 +172,19 @@ export async function handleInboundSms(input: {
     if (messageSid && !(await tx.consent.noteInboundText({ workspaceId, messageSid, from: address, at })))
       return { outcome: 'already_handled', reply: undefined, address };
     const acted = await actOnText(tx.consent, { ...input, address });
-    return input.optOutType && PROVIDER_OUTCOMES[input.optOutType.toUpperCase()]
-      ? { ...acted, reply: undefined }
-      : acted;
+    if (acted.outcome === 'opted_out' || acted.outcome === 'opted_in')
+      await recordSmsConsentEvents(tx, {
+        workspaceId,
+        address,
+        isOptOut: acted.outcome === 'opted_out',
+        keyword: keywordSaid(input.body, input.optOutType),
+        messageSid,
+        at,
+      });
+    const isAnsweredByProvider =
+      (input.optOutType !== undefined && PROVIDER_OUTCOMES[input.optOutType.toUpperCase()] !== undefined) ||
+      (input.providerAnswersKeywords === true && isBareKeyword(input.body));
+    return isAnsweredByProvider ? { ...acted, reply: undefined } : acted;
   });
 }
 

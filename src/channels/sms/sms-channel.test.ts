@@ -160,13 +160,14 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     await publishReminder();
     const stored = await world.storage.settings.get(world.workspaceId);
     // An ID beginning with MG is a sender like any other, not a messaging service.
-    for (const [from, user] of [
-      ['MGShop', 'cat'],
-      ['Negozio 24', 'dan'],
-      ['12345', 'eve'],
+    // Each to a phone of its own: the cap counts texts by number.
+    for (const [from, user, phone] of [
+      ['MGShop', 'cat', '+393330000050'],
+      ['Negozio 24', 'dan', '+393330000051'],
+      ['12345', 'eve', '+393330000052'],
     ] as const) {
       await world.configure({ sms: { ...stored.sms, from: ` ${from} ` } });
-      await world.send([identify(user, { phone: '+393330000050' }), track(user, 'Cart Abandoned')]);
+      await world.send([identify(user, { phone }), track(user, 'Cart Abandoned')]);
       await world.settle();
       expect(twilio.sent.at(-1)).toMatchObject({ from, messagingServiceSid: undefined });
     }
@@ -184,6 +185,8 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
       accountSid: ACCOUNT,
       from: '+15005550006',
       allowPrivateNetworks: true,
+      smartEncoding: true,
+      providerAnswersKeywords: false,
       hasAuthToken: true,
     });
   });
@@ -299,6 +302,35 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect(twilio.sent.map((sms) => sms.body)).toEqual(['First', 'Second']);
   });
 
+  it('caps texts by number, not by profile: profiles sharing a phone share its cap', async () => {
+    await publishReminder();
+    // One phone, written two ways, on two profiles, both due in one round.
+    await world.send([
+      identify('mum', { phone: '+393330000009', first_name: 'Mum' }),
+      identify('dad', { phone: '+39 333 000 0009', first_name: 'Dad' }),
+      track('mum', 'Cart Abandoned', { item: 'scarf' }),
+      track('dad', 'Cart Abandoned', { item: 'hat' }),
+    ]);
+    await world.settle();
+    expect(twilio.sent).toHaveLength(1);
+    const held = (await smsMessages()).filter((m) => m.status === 'deferred');
+    expect(held.map((m) => m.reason)).toEqual(['frequency cap: 1 per 1d']);
+
+    // A day on, the one held goes; a third profile on the phone, in a later round, waits for the next day.
+    await world.advance(24 * 3_600_000);
+    expect(twilio.sent).toHaveLength(2);
+    await world.send([identify('kid', { phone: '+393330000009' }), track('kid', 'Cart Abandoned')]);
+    await world.settle();
+    expect(twilio.sent).toHaveLength(2);
+    const kidId = await world.profileOf('kid');
+    const kids = (await smsMessages()).filter((m) => m.profileId === kidId);
+    expect(kids).toMatchObject([{ status: 'deferred', reason: 'frequency cap: 1 per 1d' }]);
+    // Another number is not held by it.
+    await world.send([identify('aunt', { phone: '+393330000010' }), track('aunt', 'Cart Abandoned')]);
+    await world.settle();
+    expect(twilio.sent.map((sms) => sms.to)).toEqual(['+393330000009', '+393330000009', '+393330000010']);
+  });
+
   it('lets the next text of a round through the cap when the one before it failed', async () => {
     await publishReminder();
     await publishReminder();
@@ -348,6 +380,33 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
       new Set(twilio.sent.map((sms) => sms.sid)),
     );
     expect((await smsMessages()).map((message) => message.status)).toEqual(['sent', 'sent', 'sent']);
+  });
+
+  it('does not take the identical text another profile on the same phone was sent for a lost one', async () => {
+    await world.configure({ frequencyCaps: { email: [], sms: [] } });
+    world.clock.advance(10_000); // past the dispatcher's cache of settings
+    await publishReminder();
+    await world.send([
+      identify('ann', { first_name: 'Sam', phone: '+393330000031' }),
+      identify('ben', { first_name: 'Sam', phone: '+39 333 000 0031' }),
+    ]);
+    await world.settle();
+    twilio.failures = [{ status: 201, dropAnswer: true }];
+    await world.send([track('ann', 'Cart Abandoned', { item: 'tent' })]);
+    await world.settle();
+    await world.send([track('ben', 'Cart Abandoned', { item: 'tent' })]);
+    await world.settle();
+    expect(twilio.sent).toHaveLength(2);
+    expect(twilio.sent[0]?.body).toBe(twilio.sent[1]?.body);
+
+    // Ann's retry finds both texts at the number; Ben's is recorded as his.
+    await world.advance(30_000);
+    expect(twilio.sent).toHaveLength(2);
+    const messages = await smsMessages();
+    expect(messages.map((message) => message.status)).toEqual(['sent', 'sent']);
+    expect(new Set(messages.map((message) => message.providerMessageId))).toEqual(
+      new Set(twilio.sent.map((sms) => sms.sid)),
+    );
   });
 
   it('sends each of two identical texts to one profile once when both are retried in one round', async () => {

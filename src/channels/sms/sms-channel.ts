@@ -226,8 +226,8 @@ function callProvider(
  * or lost its connection after the provider took the text (or a crash before the answer was recorded)
  * leaves no trace here, and the Messages API takes no idempotency key; so a retry looks through the
  * provider's latest messages to the number for this text from this sender, created since the message
- * was queued, that none of the profile's other messages was recorded as (or, not recorded yet, taken
- * as: `unrecordedIds`). Failing to look is retried: sending blind could send twice.
+ * was queued, that no other message to the number was recorded as, whatever profile it was for (or,
+ * not recorded yet, taken as: `unrecordedIds`). Failing to look is retried: sending blind could send twice.
  */
 async function earlierSend(
   call: SmsCall,
@@ -267,7 +267,7 @@ async function earlierSend(
   if (candidates.length === 0) return undefined;
   const taken = await call.storage.messages.providerIdsRecorded({
     workspaceId: message.workspaceId,
-    profileId: message.profileId,
+    address: text.to,
     channel: 'sms',
     providerMessageIds: candidates,
   });

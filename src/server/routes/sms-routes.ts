@@ -45,7 +45,7 @@ export async function smsRoutes(
         tags: ['sms'],
         summary: "The SMS provider's inbound-message webhook (Twilio's form, signed with X-Twilio-Signature)",
         description:
-          'STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPTOUT, REVOKE (alone, any case, punctuation ignored; STOP, STOPALL, UNSUBSCRIBE, OPT OUT, OPTOUT, REVOKE within a reply of up to four words too) suppress the number for SMS; START, YES, UNSTOP lift that; HELP and INFO get the help text. The OptOutType Twilio sends (Advanced Opt-Out) decides when present, and such a text gets no reply (Twilio has sent its own). A MessageSid seen before is not acted on again (empty answer). Answers TwiML; 403 (JSON error) when the signature does not match, 400 when MessageSid (or SmsSid) is missing or not the provider’s message id (SM or MM and 32 hex digits), 404 when SMS is not set up in the workspace.',
+          'STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPTOUT, REVOKE (alone, any case, punctuation ignored; STOP, STOPALL, UNSUBSCRIBE, OPT OUT, OPTOUT, REVOKE within a reply of up to four words too) suppress the number for SMS; START, YES, UNSTOP lift that; HELP and INFO get the help text. The OptOutType Twilio sends (Advanced Opt-Out) decides when present, and such a text gets no reply (Twilio has sent its own); with sms.providerAnswersKeywords on, neither does a keyword sent alone (Twilio’s default handling has answered it). A MessageSid seen before is not acted on again (empty answer). Answers TwiML; 403 (JSON error) when the signature does not match, 400 when MessageSid (or SmsSid) is missing or not the provider’s message id (SM or MM and 32 hex digits), 404 when SMS is not set up in the workspace.',
         params: WorkspaceParams,
         security: [],
       },
@@ -120,6 +120,7 @@ export async function smsRoutes(
         messageSid,
         optOutType: param('OptOutType'),
         helpText: sms.helpText ?? DEFAULT_HELP_TEXT,
+        providerAnswersKeywords: sms.providerAnswersKeywords,
         at: clock.now(),
       });
       request.log.info({ outcome: handled.outcome }, 'inbound SMS');

@@ -24,6 +24,7 @@ import { owedHandOffs } from './0022-owed-hand-offs.js';
 import { profileSearchText } from './0023-profile-search-text.js';
 import { splitEntries } from './0024-split-entries.js';
 import { keyActors } from './0025-key-actors.js';
+import { messagesByAddress } from './0026-messages-by-address.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -56,6 +57,7 @@ const ALL: Record<string, DialectMigration> = {
   '0023-profile-search-text': profileSearchText,
   '0024-split-entries': splitEntries,
   '0025-key-actors': keyActors,
+  '0026-messages-by-address': messagesByAddress,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

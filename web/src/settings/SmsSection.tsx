@@ -20,8 +20,11 @@ export function SmsSection(props: { settings: SettingsView }) {
   const { errors, submit, bar } = useSectionSave({ prefixes: ['sms'], isShown: (path) => SHOWN.has(path) });
   const errorAt = useErrorAt(errors);
   const smartEncodingId = useId();
-  const set = (key: Exclude<keyof SmsForm, 'allowPrivateNetworks' | 'smartEncoding'>, value: string) =>
-    setForm({ ...form, [key]: value });
+  const providerAnswersId = useId();
+  const set = (
+    key: Exclude<keyof SmsForm, 'allowPrivateNetworks' | 'smartEncoding' | 'providerAnswersKeywords'>,
+    value: string,
+  ) => setForm({ ...form, [key]: value });
   const hasToken = props.settings.sms?.hasAuthToken ?? false;
 
   function save(event: FormEvent) {
@@ -86,6 +89,19 @@ export function SmsSection(props: { settings: SettingsView }) {
           <label htmlFor={smartEncodingId}>{t('settings.sms.smartEncoding')}</label>
           <p className="hint" id={`${smartEncodingId}-hint`}>
             {t('settings.sms.smartEncodingHint')}
+          </p>
+        </div>
+        <div className="field settings-check">
+          <input
+            id={providerAnswersId}
+            type="checkbox"
+            checked={form.providerAnswersKeywords}
+            onChange={(event) => setForm({ ...form, providerAnswersKeywords: event.target.checked })}
+            aria-describedby={`${providerAnswersId}-hint`}
+          />
+          <label htmlFor={providerAnswersId}>{t('settings.sms.providerAnswersKeywords')}</label>
+          <p className="hint" id={`${providerAnswersId}-hint`}>
+            {t('settings.sms.providerAnswersKeywordsHint')}
           </p>
         </div>
         <PrivateNetworksField

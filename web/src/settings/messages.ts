@@ -115,6 +115,9 @@ const en = {
       "Smart encoding: send curly quotes, dashes and odd spaces as their plain look-alikes (’ as ')",
     smartEncodingHint:
       'Keeps text pasted from a document in the GSM alphabet, at 160 characters a segment instead of 70.',
+    providerAnswersKeywords: 'The provider replies to STOP, START and HELP itself',
+    providerAnswersKeywordsHint:
+      "Twilio does by default on long codes and toll-free numbers (without Advanced Opt-Out): Mops then still acts on a keyword sent alone but sends no second reply. Replies Twilio does not read, like 'Stop please', still get Mops's.",
   },
   topics: {
     help: 'What contacts can subscribe to or unsubscribe from. Journeys send each message under a topic.',
@@ -307,6 +310,9 @@ const it: typeof en = {
       "Codifica intelligente: invia virgolette curve, trattini e spazi speciali come i loro equivalenti semplici (’ come ')",
     smartEncodingHint:
       'Mantiene nell’alfabeto GSM il testo incollato da un documento: 160 caratteri per segmento invece di 70.',
+    providerAnswersKeywords: 'Il provider risponde da sé a STOP, START e HELP',
+    providerAnswersKeywordsHint:
+      "Twilio lo fa per impostazione predefinita su numeri lunghi e numeri verdi (senza Advanced Opt-Out): Mops agisce comunque su una parola chiave inviata da sola ma non manda una seconda risposta. Ai messaggi che Twilio non legge, come 'Stop please', risponde ancora Mops.",
   },
   topics: {
     help: 'Ciò a cui i contatti possono iscriversi o da cui possono disiscriversi. I percorsi inviano ogni messaggio sotto un argomento.',

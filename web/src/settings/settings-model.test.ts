@@ -79,6 +79,7 @@ describe('SMS form', () => {
       helpText: '',
       allowPrivateNetworks: false,
       smartEncoding: true,
+      providerAnswersKeywords: false,
     };
     expect(validateSms(valid)).toEqual({});
     // As people write numbers: the server keeps it in E.164.
@@ -122,6 +123,21 @@ describe('SMS form', () => {
     const off = smsForm({ ...stored, smartEncoding: false });
     expect(off.smartEncoding).toBe(false);
     expect(smsSettings(off).smartEncoding).toBe(false);
+  });
+
+  it('shows and saves whether the provider answers keywords itself', () => {
+    const stored = {
+      baseUrl: 'https://api.twilio.com',
+      accountSid: 'AC1',
+      from: '+393471234567',
+      hasAuthToken: true,
+    };
+    expect(smsForm(stored).providerAnswersKeywords).toBe(false);
+    const form = smsForm({ ...stored, providerAnswersKeywords: true });
+    expect(form.providerAnswersKeywords).toBe(true);
+    expect(smsSettings({ ...form, providerAnswersKeywords: false })).toMatchObject({
+      providerAnswersKeywords: false,
+    });
   });
 });
 

@@ -37,6 +37,7 @@ export interface SmsView {
   helpText?: string;
   allowPrivateNetworks?: boolean;
   smartEncoding?: boolean;
+  providerAnswersKeywords?: boolean;
   hasAuthToken: boolean;
   /** Where the provider posts incoming texts (STOP, START, HELP), under the server's public URL. */
   inboundUrl?: string;
@@ -168,6 +169,8 @@ export interface SmsForm {
   allowPrivateNetworks: boolean;
   /** Curly quotes, dashes and odd spaces sent as their GSM-7 look-alikes. */
   smartEncoding: boolean;
+  /** The provider replies to STOP, START and HELP sent alone itself (Twilio's default): Mops does not. */
+  providerAnswersKeywords: boolean;
 }
 
 export const DEFAULT_SMS_BASE_URL = 'https://api.twilio.com';
@@ -181,6 +184,7 @@ export function smsForm(view: SmsView | undefined): SmsForm {
     helpText: view?.helpText ?? '',
     allowPrivateNetworks: view?.allowPrivateNetworks ?? false,
     smartEncoding: view?.smartEncoding ?? true,
+    providerAnswersKeywords: view?.providerAnswersKeywords ?? false,
   };
 }
 
@@ -203,6 +207,7 @@ export function smsSettings(form: SmsForm) {
     helpText: optional(form.helpText),
     allowPrivateNetworks: form.allowPrivateNetworks,
     smartEncoding: form.smartEncoding,
+    providerAnswersKeywords: form.providerAnswersKeywords,
   };
 }
 

@@ -1,0 +1,72 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../../core/mops-events.js';
+import { profileEvent } from '../../profiles/profile-events.js';
+import type { StorageTx } from '../../storage/storage.js';
+import { phoneNumberOf } from './phone-number.js';
+
+/**
+ * Writes `SMS Unsubscribed` (or `SMS Resubscribed`) on every profile holding the number that texted,
+ * in the transaction that changes its consent: journeys wait for it or exit on it and segments count
+ * it, as they do e-mail's `Unsubscribed`. A number is one person's phone whatever profiles carry it,
+ * so each of them gets the event.
+ */
+export async function recordSmsConsentEvents(
+  tx: StorageTx,
+  input: {
+    workspaceId: string;
+    /** The number in E.164 form, as consent keeps it. */
+    address: string;
+    isOptOut: boolean;
+    /** The word the contact sent (STOP, START, …), or the provider's reading of it. */
+    keyword: string | undefined;
+    /** The provider's id for the text: with the profile, the event's key, so it is written once. */
+    messageSid: string | undefined;
+    at: number;
+  },
+): Promise<void> {
+  const { workspaceId, address, at } = input;
+  // What the events are filed under must not move to another profile while they are written.
+  await tx.profiles.holdOffMerges();
+  const profileIds = await profilesHoldingNumber(tx, workspaceId, address);
+  if (profileIds.length === 0) return;
+  const identities = await tx.segments.idsOf(profileIds);
+  const name = input.isOptOut ? SMS_UNSUBSCRIBED : SMS_RESUBSCRIBED;
+  const events = profileIds.flatMap((profileId) => {
+    const event = profileEvent({
+      workspaceId,
+      identity: identities.get(profileId),
+      name,
+      key: `${input.messageSid ?? address}-${profileId}`,
+      properties: {
+        channel: 'sms',
+        phone: address,
+        ...(input.keyword === undefined ? {} : { keyword: input.keyword }),
+        ...(input.messageSid === undefined ? {} : { message_sid: input.messageSid }),
+      },
+      at,
+    });
+    return event ? [event] : [];
+  });
+  await tx.generatedEvents.append(events);
+}
+
+/**
+ * The profiles Mops has texted at the number (followed to where they were merged) and those whose
+ * `phone` trait is that number however it is written, as the SMS channel reads it.
+ */
+async function profilesHoldingNumber(tx: StorageTx, workspaceId: string, address: string): Promise<string[]> {
+  const found = new Set<string>();
+  for (const texted of await tx.messages.listRecipientsAt({ workspaceId, channel: 'sms', address })) {
+    const survivor = await tx.profiles.find(workspaceId, texted);
+    if (survivor) found.add(survivor.id);
+  }
+  // A number the phone-number data calls invalid is no profile's: the SMS channel reads none such.
+  const parsed = parsePhoneNumberFromString(address);
+  if (parsed?.isValid()) {
+    // Written in full or with its national prefix in brackets (`+44 (0)20 …`), a number holds its
+    // national digits in one run once punctuation is dropped.
+    const candidates = await tx.profiles.listHoldingPhoneDigits(workspaceId, parsed.nationalNumber);
+    for (const profile of candidates) if (phoneNumberOf(profile) === address) found.add(profile.id);
+  }
+  return [...found];
+}
