@@ -62,6 +62,7 @@ describe.each(BACKENDS)('journeys on segments, scores and stages on %s', (backen
         allowPrivateNetworks: true,
       },
       frequencyCaps: { email: [], sms: [] },
+      quietHours: { start: '21:00', end: '08:00' },
       webhooks: {
         destinations: [{ id: 'crm', url: `${crm.baseUrl}/hooks`, secret: SECRET }],
         allowPrivateNetworks: true,
@@ -195,7 +196,6 @@ describe.each(BACKENDS)('journeys on segments, scores and stages on %s', (backen
   });
 
   it('does not text a reminder held back by quiet hours to a shopper who ordered during the night', async () => {
-    await world.configure({ quietHours: { start: '21:00', end: '08:00' } });
     // 20:30 in Rome: the cart sits idle until 21:30, within quiet hours.
     world.clock.set(Date.parse('2026-11-23T19:30:00Z'));
     await world.send([
@@ -219,6 +219,46 @@ describe.each(BACKENDS)('journeys on segments, scores and stages on %s', (backen
     expect(await world.storage.messages.findById(held?.id ?? '')).toMatchObject({
       status: 'skipped',
       reason: 'left the entry segment',
+    });
+  });
+
+  it('sends nothing it held back for the night to a contact whose instance met the goal meanwhile', async () => {
+    await world.publish({
+      name: 'Price watch',
+      entry: { trigger: { type: 'event', event: 'Price Watched' } },
+      goal: { event: 'Order Completed', within: '7d' },
+      start: 'text',
+      steps: [
+        {
+          id: 'text',
+          type: 'send_sms',
+          body: 'The price of {{ event.properties.sku }} dropped',
+          next: 'wait',
+        },
+        { id: 'wait', type: 'wait', duration: '2d', next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    // 22:00 in Rome: the text waits for the morning.
+    world.clock.set(Date.parse('2026-11-25T21:00:00Z'));
+    await world.send([
+      identify('gil', { first_name: 'Gil', phone: '+393330000003' }),
+      track('gil', 'Price Watched', { sku: 'G1' }),
+    ]);
+    await world.settle();
+    const gil = await world.profileOf('gil');
+    const [held] = (await world.storage.messages.list(world.workspaceId, { profileId: gil }, { limit: 10 }))
+      .items;
+    expect(held).toMatchObject({ channel: 'sms', status: 'deferred' });
+
+    await world.advance(HOUR);
+    await world.send([track('gil', 'Order Completed')]);
+    await world.settle();
+    await world.advance(12 * HOUR);
+    expect(twilio.sent.filter((sms) => sms.to === '+393330000003')).toEqual([]);
+    expect(await world.storage.messages.findById(held?.id ?? '')).toMatchObject({
+      status: 'skipped',
+      reason: 'goal reached',
     });
   });
 });

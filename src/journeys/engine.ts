@@ -6,6 +6,7 @@ import type { StoredEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
 import {
   type EntryEvent,
+  GOAL_REACHED,
   type Journey,
   type JourneyInstance,
   type JourneyVersion,
@@ -380,6 +381,15 @@ export class JourneyEngine {
         continue;
       }
       const after = await this.#move(tx, instance, trigger, now, event, work, profile);
+      // Converted: a message it still holds back for quiet hours, a cap or a pause (the reminder
+      // of a cart just ordered) would reach the contact after the goal it was sent to bring about.
+      if (trigger.type === 'goal')
+        await tx.messages.skipUntried({
+          workspaceId: instance.workspaceId,
+          instanceIds: [instance.id],
+          reason: GOAL_REACHED,
+          now,
+        });
       if (after.status !== 'active' || after.stepId !== candidate.stepId) moved.push(candidate.id);
     }
     return moved;
