@@ -85,6 +85,21 @@ describe.each(BACKENDS)('journeys on segments, scores and stages on %s', (backen
               },
             ],
           },
+          {
+            id: 'interest',
+            name: 'Interest',
+            rules: [
+              {
+                id: 'brochure',
+                kind: 'event',
+                event: 'Brochure Viewed',
+                points: 20,
+                halfLife: '1d',
+                repeat: 'every_time',
+                where: [],
+              },
+            ],
+          },
         ],
       },
       lifecycle: {
@@ -260,5 +275,51 @@ describe.each(BACKENDS)('journeys on segments, scores and stages on %s', (backen
       status: 'skipped',
       reason: 'goal reached',
     });
+  });
+
+  it('branches after a wait on the score as decay has left it, not as it was at the last event', async () => {
+    await world.publish({
+      name: 'Brochure follow-up',
+      entry: { trigger: { type: 'event', event: 'Brochure Viewed' } },
+      start: 'wait',
+      steps: [
+        { id: 'wait', type: 'wait', duration: '2d', next: 'warm' },
+        {
+          id: 'warm',
+          type: 'branch',
+          branches: [
+            { conditions: [{ source: 'score', model: 'interest', op: 'gte', value: 10 }], next: 'crm' },
+          ],
+          otherwise: 'done',
+        },
+        {
+          id: 'crm',
+          type: 'webhook',
+          destination: 'crm',
+          path: '/warm',
+          body: '{"name": {{ profile.traits.first_name | json }}}',
+          next: 'done',
+        },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    // In the afternoon in Rome: no quiet hours hold the calls back.
+    world.clock.set(Date.parse('2026-11-27T12:00:00Z'));
+    await world.send([
+      identify('hal', { first_name: 'Hal' }),
+      track('hal', 'Brochure Viewed'),
+      identify('ivy', { first_name: 'Ivy' }),
+      track('ivy', 'Brochure Viewed'),
+    ]);
+    await world.settle();
+    // Ivy looks again a day and a half later: 20 halved twice and 20 halved once and a half, over 10;
+    // Hal's 20 points are down to 5 when the wait ends.
+    await world.advance(36 * HOUR);
+    await world.send([track('ivy', 'Brochure Viewed')]);
+    await world.settle();
+    await world.advance(12 * HOUR + 1000);
+    expect(
+      crm.received.filter((call) => call.url === '/hooks/warm').map((call) => JSON.parse(call.body)),
+    ).toEqual([{ name: 'Ivy' }]);
   });
 });
