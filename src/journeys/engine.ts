@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
+import { RETRYING_PREFIX } from '../channels/delivery-errors.js';
 import type { Clock } from '../core/clock.js';
 import { durationMs } from '../core/duration.js';
 import type { StoredEvent } from '../core/event.js';
@@ -389,6 +390,7 @@ export class JourneyEngine {
           instanceIds: [instance.id],
           reason: GOAL_REACHED,
           now,
+          keepingReasonsStartingWith: [RETRYING_PREFIX],
         });
       if (after.status !== 'active' || after.stepId !== candidate.stepId) moved.push(candidate.id);
     }
@@ -420,6 +422,7 @@ export class JourneyEngine {
         instanceIds: left,
         reason: LEFT_ENTRY_SEGMENT,
         now,
+        keepingReasonsStartingWith: [RETRYING_PREFIX],
       });
   }
 

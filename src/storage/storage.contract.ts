@@ -816,12 +816,20 @@ export function runStorageContract(
       const quiet = of('ins_left', { status: 'deferred', reason: 'quiet hours 21:00–08:00 (Europe/Rome)' });
       // Its first attempt may have reached the receiver: the retry goes as it would have.
       const retrying = of('ins_left', { status: 'deferred', reason: 'retrying: HTTP 500', attempts: 1 });
+      // Held back when the database failed it, which gives its attempt back: it may have gone out.
+      const retryingHeldBack = of('ins_left', { status: 'deferred', reason: 'retrying: database gone' });
       const sending = of('ins_left', { status: 'sending', attempts: 1 });
       const sent = of('ins_left', { status: 'sent', attempts: 1 });
       const another = of('ins_stays', { status: 'queued' });
-      for (const message of [queued, quiet, retrying, sending, sent, another])
+      for (const message of [queued, quiet, retrying, retryingHeldBack, sending, sent, another])
         await storage.messages.insert(message);
-      const skip = { workspaceId, instanceIds: ['ins_left'], reason: 'left the entry segment', now: NOW };
+      const skip = {
+        workspaceId,
+        instanceIds: ['ins_left'],
+        reason: 'left the entry segment',
+        now: NOW,
+        keepingReasonsStartingWith: ['retrying: '],
+      };
       expect(await storage.messages.skipUntried(skip)).toBe(2);
       for (const message of [queued, quiet])
         expect(await storage.messages.findById(message.id)).toMatchObject({
@@ -829,7 +837,7 @@ export function runStorageContract(
           reason: 'left the entry segment',
           nextAttemptAt: null,
         });
-      for (const message of [retrying, sending, sent, another])
+      for (const message of [retrying, retryingHeldBack, sending, sent, another])
         expect((await storage.messages.findById(message.id))?.status).toBe(message.status);
     });
 
