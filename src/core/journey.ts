@@ -33,6 +33,9 @@ export const HELD_OUT = 'holdout';
 /** The end reason of an instance whose contact left the segment it entered on (`exitOnSegmentExit`). */
 export const LEFT_ENTRY_SEGMENT = 'left the entry segment';
 
+/** Why an instance that met its journey's goal ended, and why what it still held back was not sent. */
+export const GOAL_REACHED = 'goal reached';
+
 /** The event that started an instance: conditions and templates can refer to it as `entry_event`. */
 export interface EntryEvent {
   name: string | null;

@@ -1,11 +1,13 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
+import { RETRYING_PREFIX } from '../channels/delivery-errors.js';
 import type { Clock } from '../core/clock.js';
 import { durationMs } from '../core/duration.js';
 import type { StoredEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
 import {
   type EntryEvent,
+  GOAL_REACHED,
   type Journey,
   type JourneyInstance,
   type JourneyVersion,
@@ -288,6 +290,7 @@ export class JourneyEngine {
           profile.id,
           current.filter((instance) => !moved.includes(instance.id)),
         );
+      await this.#skipWhatLeftSegmentsQueued(tx, profile, event, now);
       const eventChanges = changes.filter((change) => change.eventId === event.id);
       for (const { journey, version } of live) {
         if (!isEntryEvent(version.definition, event, profile, eventChanges)) continue;
@@ -379,9 +382,48 @@ export class JourneyEngine {
         continue;
       }
       const after = await this.#move(tx, instance, trigger, now, event, work, profile);
+      // Converted: a message it still holds back for quiet hours, a cap or a pause (the reminder
+      // of a cart just ordered) would reach the contact after the goal it was sent to bring about.
+      if (trigger.type === 'goal')
+        await tx.messages.skipUntried({
+          workspaceId: instance.workspaceId,
+          instanceIds: [instance.id],
+          reason: GOAL_REACHED,
+          now,
+          keepingReasonsStartingWith: [RETRYING_PREFIX],
+        });
       if (after.status !== 'active' || after.stepId !== candidate.stepId) moved.push(candidate.id);
     }
     return moved;
+  }
+
+  /**
+   * A contact leaving the segment a journey entered them on, where that ends its instances
+   * (`exitOnSegmentExit`), gets none of the messages they queued that have not gone yet: a cart
+   * reminder held back by quiet hours or a cap would otherwise reach them after the order that took
+   * them out, although the instance that queued it had already moved on (or ended) when it came.
+   */
+  async #skipWhatLeftSegmentsQueued(
+    tx: StorageTx,
+    profile: Profile,
+    event: StoredEvent,
+    now: number,
+  ): Promise<void> {
+    if (!isGenuine(event) || event.name !== SEGMENT_EXITED) return;
+    const left: string[] = [];
+    for (const instance of await tx.journeys.listInstancesOfProfile(profile.workspaceId, profile.id)) {
+      if (!happenedSinceEntry(event, instance)) continue;
+      const version = await this.#version(tx, instance.journeyId, instance.version);
+      if (version && leftEntrySegment(version.definition, event)) left.push(instance.id);
+    }
+    if (left.length > 0)
+      await tx.messages.skipUntried({
+        workspaceId: profile.workspaceId,
+        instanceIds: left,
+        reason: LEFT_ENTRY_SEGMENT,
+        now,
+        keepingReasonsStartingWith: [RETRYING_PREFIX],
+      });
   }
 
   /**

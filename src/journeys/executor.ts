@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { durationMs } from '../core/duration.js';
-import { HELD_OUT, type InstanceStatus, type JourneyInstance } from '../core/journey.js';
+import { GOAL_REACHED, HELD_OUT, type InstanceStatus, type JourneyInstance } from '../core/journey.js';
 import type { JourneyDefinition, Step } from '../core/journey-definition.js';
 import { nextLocalTime } from '../core/local-time.js';
 import type { TransitionKind } from '../storage/storage.js';
@@ -89,7 +89,7 @@ class Run {
         this.#onEvent(trigger.token);
         return;
       case 'goal':
-        this.#end('converted', 'goal reached', 'converted');
+        this.#end('converted', GOAL_REACHED, 'converted');
         return;
       case 'exit':
         this.#end('exited', trigger.reason, 'exited');

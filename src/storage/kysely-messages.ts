@@ -288,6 +288,28 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         (row) => row.id,
       );
     },
+    async skipUntried({ workspaceId, instanceIds, reason, now, keepingReasonsStartingWith }) {
+      let skipped = 0;
+      for (let i = 0; i < instanceIds.length; i += 500) {
+        let update = db
+          .updateTable('messages')
+          .set({ status: 'skipped', reason, next_attempt_at: null, updated_at: now })
+          .where('workspace_id', '=', workspaceId)
+          .where('instance_id', 'in', instanceIds.slice(i, i + 500))
+          .where('status', 'in', ['queued', 'deferred'])
+          .where('attempts', '=', 0);
+        for (const prefix of keepingReasonsStartingWith)
+          update = update.where((eb) =>
+            eb.or([
+              eb('reason', 'is', null),
+              sql<boolean>`substr(reason, 1, ${sql.lit(prefix.length)}) <> ${prefix}`,
+            ]),
+          );
+        const result = await update.executeTakeFirst();
+        skipped += Number(result.numUpdatedRows);
+      }
+      return skipped;
+    },
     async redueDeferred(workspaceId, { reasonsStartingWith, now, journeyId }) {
       if (reasonsStartingWith.length === 0) return 0;
       let update = db

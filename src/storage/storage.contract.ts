@@ -809,6 +809,38 @@ export function runStorageContract(
       expect((await storage.messages.findById(stillPaused.id))?.nextAttemptAt).toBe(NOW + 10 * 3_600_000);
     });
 
+    it("skips an instance's messages no attempt has gone to yet, and leaves those sent, sending or retrying", async () => {
+      const of = (instanceId: string, extra: Partial<Message>) =>
+        outboxMessage(workspaceId, { instanceId, nextAttemptAt: NOW + 60_000, ...extra });
+      const queued = of('ins_left', { status: 'queued' });
+      const quiet = of('ins_left', { status: 'deferred', reason: 'quiet hours 21:00–08:00 (Europe/Rome)' });
+      // Its first attempt may have reached the receiver: the retry goes as it would have.
+      const retrying = of('ins_left', { status: 'deferred', reason: 'retrying: HTTP 500', attempts: 1 });
+      // Held back when the database failed it, which gives its attempt back: it may have gone out.
+      const retryingHeldBack = of('ins_left', { status: 'deferred', reason: 'retrying: database gone' });
+      const sending = of('ins_left', { status: 'sending', attempts: 1 });
+      const sent = of('ins_left', { status: 'sent', attempts: 1 });
+      const another = of('ins_stays', { status: 'queued' });
+      for (const message of [queued, quiet, retrying, retryingHeldBack, sending, sent, another])
+        await storage.messages.insert(message);
+      const skip = {
+        workspaceId,
+        instanceIds: ['ins_left'],
+        reason: 'left the entry segment',
+        now: NOW,
+        keepingReasonsStartingWith: ['retrying: '],
+      };
+      expect(await storage.messages.skipUntried(skip)).toBe(2);
+      for (const message of [queued, quiet])
+        expect(await storage.messages.findById(message.id)).toMatchObject({
+          status: 'skipped',
+          reason: 'left the entry segment',
+          nextAttemptAt: null,
+        });
+      for (const message of [retrying, retryingHeldBack, sending, sent, another])
+        expect((await storage.messages.findById(message.id))?.status).toBe(message.status);
+    });
+
     it('tells settings saves apart by when they were saved, even two within one millisecond', async () => {
       expect(await storage.settings.savedAt(workspaceId)).toBeNull();
       const settings = await storage.settings.get(workspaceId);

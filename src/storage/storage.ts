@@ -450,6 +450,19 @@ export interface MessageStore {
     workspaceId: string,
     query: { reasonsStartingWith: string[]; now: number; journeyId?: string },
   ): Promise<number>;
+  /**
+   * Skips what these journey instances queued that no attempt has gone to yet — queued, or held back
+   * by quiet hours, a cap or a pause — with `reason`. One being sent, or waiting for a retry after an
+   * attempt (which may have reached its receiver: counted, or deferred for a reason starting with one
+   * of `keepingReasonsStartingWith`), is left to finish. Answers how many it skipped.
+   */
+  skipUntried(query: {
+    workspaceId: string;
+    instanceIds: string[];
+    reason: string;
+    now: number;
+    keepingReasonsStartingWith: string[];
+  }): Promise<number>;
   /** Replaces what the message is rendered with, if `claimant` still holds it; false when it does not. */
   saveContext(message: Pick<Message, 'id' | 'context'>, claimant: string): Promise<boolean>;
   /**
