@@ -230,8 +230,9 @@ describe('segments (Chromium)', () => {
       ),
     });
     await page.getByRole('button', { name: 'Upload' }).click();
+    // Each count after its label: no sentence to agree with a count of one ("1 ripetute").
     await page
-      .getByText('5 rows: 2 contacts matched, 2 unmatched, 1 repeated, 2 added to the list')
+      .getByText('Rows: 5 · contacts matched: 2 · unmatched: 2 · repeated: 1 · added to the list: 2')
       .waitFor();
     const unmatched = await page.getByTestId('unmatched-rows').locator('tbody tr').allTextContents();
     expect(unmatched).toEqual(['3ghost-1', '5ghost-2']);
@@ -241,7 +242,7 @@ describe('segments (Chromium)', () => {
     await page.getByLabel('Language').selectOption('it');
     await page.getByRole('heading', { name: 'Carica contatti' }).waitFor();
     await page
-      .getByText('5 righe: 2 contatti trovati, 2 non trovate, 1 ripetute, 2 aggiunti alla lista')
+      .getByText('Righe: 5 · contatti trovati: 2 · non trovate: 2 · ripetute: 1 · aggiunti alla lista: 2')
       .waitFor();
     await page.getByRole('link', { name: 'Tutti i segmenti' }).click();
     await page.getByRole('heading', { name: 'Segmenti' }).waitFor();

@@ -144,7 +144,7 @@ const en = {
     submit: 'Upload',
     chooseFile: 'Choose a CSV file first',
     summary:
-      '{{rows}} rows: {{matched}} contacts matched, {{unmatched}} unmatched, {{duplicates}} repeated, {{added}} added to the list',
+      'Rows: {{rows}} · contacts matched: {{matched}} · unmatched: {{unmatched}} · repeated: {{duplicates}} · added to the list: {{added}}',
     unmatched: 'First rows that match no contact',
     line: 'Line',
     key: 'Contact named',
@@ -295,7 +295,7 @@ const it: typeof en = {
     submit: 'Carica',
     chooseFile: 'Scegli prima un file CSV',
     summary:
-      '{{rows}} righe: {{matched}} contatti trovati, {{unmatched}} non trovate, {{duplicates}} ripetute, {{added}} aggiunti alla lista',
+      'Righe: {{rows}} · contatti trovati: {{matched}} · non trovate: {{unmatched}} · ripetute: {{duplicates}} · aggiunti alla lista: {{added}}',
     unmatched: 'Prime righe che non corrispondono a nessun contatto',
     line: 'Riga',
     key: 'Contatto indicato',
