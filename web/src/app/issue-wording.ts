@@ -1,15 +1,6 @@
-/** What the server found wrong with a value (its `error.issue`), as the API documents it. */
-export type IssueDetail =
-  | { code: 'required' | 'unknown_field' }
-  | {
-      code: 'too_big' | 'too_small';
-      origin: 'number' | 'string' | 'array';
-      limit: number;
-      inclusive: boolean;
-    }
-  | { code: 'invalid_type'; expected: string }
-  | { code: 'invalid_format'; format: string }
-  | { code: 'invalid_value'; values: Array<string | number | boolean | null> };
+import type { IssueDetail } from '../../../src/core/input-issues.js';
+
+export type { IssueDetail };
 
 type Translate = (key: string, options?: Record<string, unknown>) => string;
 
