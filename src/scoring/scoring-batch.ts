@@ -3,6 +3,7 @@ import { handOffDueAt, isKnownToSales } from '../core/hand-off.js';
 import { newId } from '../core/ids.js';
 import type { Message } from '../core/journey.js';
 import { HAND_OFF_CREATED, SALES_ACCEPTED } from '../core/lifecycle.js';
+import { SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../core/mops-events.js';
 import { TRAITS_UPDATED } from '../core/profile.js';
 import { modelRevision, type ScoreLedgerEntry } from '../core/score-model.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
@@ -26,8 +27,14 @@ import { awardsFor, ledgersByProfile, scoreOf } from './score.js';
 /** The scoring consumer's cursor: after profiles, before segments (whose rules may ask about scores). */
 export const SCORING_CURSOR = 'scoring';
 
-/** Mops's own events scoring reads: the traits journeys set, which fit rules read. */
-export const MOPS_EVENTS_SCORED = [TRAITS_UPDATED];
+/**
+ * What a contact did that Mops writes down itself, scored as the contact's own events are (an e-mail
+ * unsubscribe comes in as one): texting STOP or START.
+ */
+const CONTACTS_DOINGS_MOPS_WRITES: ReadonlySet<string> = new Set([SMS_UNSUBSCRIBED, SMS_RESUBSCRIBED]);
+
+/** Mops's own events scoring reads: the traits journeys set, which fit rules read, and the above. */
+export const MOPS_EVENTS_SCORED = [TRAITS_UPDATED, ...CONTACTS_DOINGS_MOPS_WRITES];
 
 export interface ScoringWork {
   /** The earliest SLA deadline of a hand-off created, to wake the SLA check for. */
@@ -52,8 +59,11 @@ export const scoringBatch = (now: () => number): PipelineBatch<ScoringWork> => (
     const retriedBefore = await reader.setAsideEvents.retriedCount(SCORING_CURSOR);
     const writes: Array<(tx: StorageTx) => Promise<ScoringWork>> = [];
     // Scores and stages move on what contacts do, not on what Mops says about them — except the
-    // traits a journey sets, which fit rules read as they read an identify's.
-    const scored = events.filter((event) => event.origin !== 'mops' || isTraitsUpdate(event));
+    // traits a journey sets, which fit rules read as they read an identify's, and what contacts did
+    // that Mops writes down for them.
+    const scored = events.filter(
+      (event) => event.origin !== 'mops' || isTraitsUpdate(event) || isContactsDoing(event),
+    );
     for (const [workspaceId, workspaceEvents] of groupByWorkspace(scored)) {
       const settings = await reader.settings.get(workspaceId);
       if (settings.scoring.models.length === 0 && !settings.lifecycle) continue;
@@ -129,7 +139,14 @@ async function owesHandOff(
 
 /** A contact's named event: what score rules award points for and stage rules move on. */
 function earnsPoints(event: StoredEvent): boolean {
-  return event.origin !== 'mops' && event.name !== null && event.type !== 'identify';
+  return (
+    (event.origin !== 'mops' || isContactsDoing(event)) && event.name !== null && event.type !== 'identify'
+  );
+}
+
+/** A STOP or START the contact texted, which Mops writes on the profile (see `CONTACTS_DOINGS_MOPS_WRITES`). */
+function isContactsDoing(event: StoredEvent): boolean {
+  return event.origin === 'mops' && event.name !== null && CONTACTS_DOINGS_MOPS_WRITES.has(event.name);
 }
 
 async function decideWorkspace(

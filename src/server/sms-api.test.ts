@@ -203,6 +203,29 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
       return found.body.status === 'ready' ? true : undefined;
     });
 
+    // Score rules take it as they take e-mail's Unsubscribed: what the contact did.
+    const scoring = {
+      models: [
+        {
+          id: 'sms-intent',
+          name: 'SMS intent',
+          rules: [
+            { id: 'opted-out', kind: 'event', event: 'SMS Unsubscribed', points: -20 },
+            { id: 'opted-in', kind: 'event', event: 'SMS Resubscribed', points: 5 },
+          ],
+        },
+      ],
+    };
+    expect((await api('PATCH', '/settings', { scoring })).status).toBe(200);
+    const awards = async (profileId: string) => {
+      const intent = await api<{
+        scores: Array<{ model: string; awards: Array<{ rule: string; points: number }> }>;
+      }>('GET', `/profiles/${profileId}/intent`);
+      return intent.body.scores
+        .find((score) => score.model === 'sms-intent')
+        ?.awards.map((award) => [award.rule, award.points]);
+    };
+
     const sid = `SM${'d'.repeat(32)}`;
     expect((await inbound('Stop please', { from: number, sid })).text).toContain('You are unsubscribed');
     for (const profile of [texted, sharing])
@@ -238,6 +261,13 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
       expect(
         (await timeline(profile.id, 'SMS Resubscribed')).map((event) => event.payload.properties),
       ).toEqual([expect.objectContaining({ channel: 'sms', phone: number, keyword: 'START' })]);
+    for (const profile of [texted, sharing])
+      await expect
+        .poll(() => awards(profile.id))
+        .toEqual([
+          ['opted-out', -20],
+          ['opted-in', 5],
+        ]);
   });
 
   it('reads an opt-out with punctuation or in a short reply, and the provider’s own reading of a text', async () => {
