@@ -277,6 +277,44 @@ describe.each(BACKENDS)('journeys on segments, scores and stages on %s', (backen
     });
   });
 
+  it('sends nothing held back for the night to a contact who meets the goal after the instance has ended', async () => {
+    await world.publish({
+      name: 'Back in stock',
+      entry: { trigger: { type: 'event', event: 'Stock Watched' } },
+      goal: { event: 'Order Completed', within: '7d' },
+      start: 'text',
+      steps: [
+        { id: 'text', type: 'send_sms', body: '{{ event.properties.sku }} is back', next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    // 22:00 in Rome: the text waits for the morning, and the instance ends at once.
+    world.clock.set(Date.parse('2026-11-26T21:00:00Z'));
+    await world.send([
+      identify('jo', { first_name: 'Jo', phone: '+393330000004' }),
+      track('jo', 'Stock Watched', { sku: 'J1' }),
+      identify('kim', { first_name: 'Kim', phone: '+393330000005' }),
+      track('kim', 'Stock Watched', { sku: 'K1' }),
+    ]);
+    await world.settle();
+    const [jo, kim] = [await world.profileOf('jo'), await world.profileOf('kim')];
+    const heldFor = async (profileId: string) =>
+      (await world.storage.messages.list(world.workspaceId, { profileId }, { limit: 10 })).items[0];
+    expect(await heldFor(jo)).toMatchObject({ channel: 'sms', status: 'deferred' });
+    const instances = await world.storage.journeys.listInstancesOfProfile(world.workspaceId, jo);
+    expect(instances.map((instance) => instance.status)).toEqual(['completed']);
+
+    await world.advance(HOUR);
+    await world.send([track('jo', 'Order Completed')]);
+    await world.settle();
+    await world.advance(12 * HOUR);
+    expect(await heldFor(jo)).toMatchObject({ status: 'skipped', reason: 'goal reached' });
+    // Kim, who did not order, gets hers in the morning.
+    const toJoOrKim = twilio.sent.filter((sms) => ['+393330000004', '+393330000005'].includes(sms.to));
+    expect(toJoOrKim.map((sms) => [sms.to, sms.body])).toEqual([['+393330000005', 'K1 is back']]);
+    expect(await heldFor(kim)).toMatchObject({ status: 'sent' });
+  });
+
   it('branches after a wait on the score as decay has left it, not as it was at the last event', async () => {
     await world.publish({
       name: 'Brochure follow-up',

@@ -291,6 +291,7 @@ export class JourneyEngine {
           current.filter((instance) => !moved.includes(instance.id)),
         );
       await this.#skipWhatLeftSegmentsQueued(tx, profile, event, now);
+      await this.#skipWhatEndedConvertersQueued(tx, { profile, event, live, now });
       const eventChanges = changes.filter((change) => change.eventId === event.id);
       for (const { journey, version } of live) {
         if (!isEntryEvent(version.definition, event, profile, eventChanges)) continue;
@@ -421,6 +422,39 @@ export class JourneyEngine {
         workspaceId: profile.workspaceId,
         instanceIds: left,
         reason: LEFT_ENTRY_SEGMENT,
+        now,
+        keepingReasonsStartingWith: [RETRYING_PREFIX],
+      });
+  }
+
+  /**
+   * A contact meeting the goal of a journey whose instance has ended already (a text, then the exit)
+   * gets none of the messages it queued that have not gone yet, as an active instance's would not
+   * (see `#handleWaitsAndGoals`): a reminder held back for the night still reaches the contact the
+   * morning after the order otherwise. Looked up only for an event that is a live journey's goal.
+   */
+  async #skipWhatEndedConvertersQueued(
+    tx: StorageTx,
+    input: {
+      profile: Profile;
+      event: StoredEvent;
+      live: ReadonlyArray<{ version: JourneyVersion }>;
+      now: number;
+    },
+  ): Promise<void> {
+    const { profile, event, live, now } = input;
+    if (!live.some(({ version }) => version.definition.goal?.event === event.name)) return;
+    const converted: string[] = [];
+    for (const instance of await tx.journeys.listInstancesOfProfile(profile.workspaceId, profile.id)) {
+      if (instance.status === 'active') continue;
+      const version = await this.#version(tx, instance.journeyId, instance.version);
+      if (version && meetsGoal(version.definition, event, instance, profile)) converted.push(instance.id);
+    }
+    if (converted.length > 0)
+      await tx.messages.skipUntried({
+        workspaceId: profile.workspaceId,
+        instanceIds: converted,
+        reason: GOAL_REACHED,
         now,
         keepingReasonsStartingWith: [RETRYING_PREFIX],
       });
