@@ -52,6 +52,7 @@ describe('input issues', () => {
     expect(describe({ type: 'event', event: 'x', window: '30d', atleast: 3 })).toEqual({
       field: 'rule.window',
       message: 'is not a known field (nor is atleast)',
+      detail: { code: 'unknown_field' },
     });
     // Two mistakes inside an `all` (or `any`) are still mistakes inside it, not a leaf without a type.
     const twoMistakes = [
@@ -65,6 +66,7 @@ describe('input issues', () => {
     expect(describe({ type: 'trait', path: 'country', operator: 'eq', value: 'IT' })).toEqual({
       field: 'rule.operator',
       message: 'is not a known field',
+      detail: { code: 'unknown_field' },
     });
     expect(describe({ any: [{ type: 'event', name: 'Order Completed' }] })?.field).toBe('rule.any.0.name');
     expect(describe({ type: 'score', modle: 'fit', min: 1 })?.field).toBe('rule.modle');
@@ -73,6 +75,14 @@ describe('input issues', () => {
       field: 'rule.op',
       message: expect.stringContaining('"not_within_last"'),
     });
+    // What a standard check found comes along, for a client to word: the leaf meant, not the union.
+    expect(describe({ type: 'event', event: 'x', atLeast: 2_000_000 })?.detail).toEqual({
+      code: 'too_big',
+      origin: 'number',
+      limit: 1_000_000,
+      inclusive: true,
+    });
+    expect(describe({ all: [{ type: 'trait', op: 'eq', value: 1 }] })?.detail).toEqual({ code: 'required' });
     // A leaf with a type no condition has is named at its type.
     expect(describe({ type: 'trial', path: 'a', op: 'eq', value: 1 })?.field).toBe('rule.type');
   });
