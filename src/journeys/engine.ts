@@ -244,10 +244,14 @@ export class JourneyEngine {
   ): Promise<void> {
     const now = this.#options.clock.now();
     const live: Array<{ journey: Journey; version: JourneyVersion }> = [];
+    // Published or paused: their instances may still hold messages back.
+    const published: JourneyDefinition[] = [];
     for (const journey of journeys) {
-      if (journey.status !== 'published' || journey.currentVersion === null) continue;
+      if (journey.status === 'archived' || journey.currentVersion === null) continue;
       const version = await this.#version(tx, journey.id, journey.currentVersion);
-      if (version) live.push({ journey, version });
+      if (!version) continue;
+      published.push(version.definition);
+      if (journey.status === 'published') live.push({ journey, version });
     }
     const statuses = new Map(journeys.map((journey) => [journey.id, journey.status]));
     const profileIds = await eventProfileIds(tx, workspaceId, events);
@@ -290,8 +294,8 @@ export class JourneyEngine {
           profile.id,
           current.filter((instance) => !moved.includes(instance.id)),
         );
-      await this.#skipWhatLeftSegmentsQueued(tx, profile, event, now);
-      await this.#skipWhatEndedConvertersQueued(tx, { profile, event, live, now });
+      await this.#skipWhatLeftSegmentsQueued(tx, { profile, event, published, now });
+      await this.#skipWhatEndedConvertersQueued(tx, { profile, event, published, now });
       const eventChanges = changes.filter((change) => change.eventId === event.id);
       for (const { journey, version } of live) {
         if (!isEntryEvent(version.definition, event, profile, eventChanges)) continue;
@@ -386,13 +390,7 @@ export class JourneyEngine {
       // Converted: a message it still holds back for quiet hours, a cap or a pause (the reminder
       // of a cart just ordered) would reach the contact after the goal it was sent to bring about.
       if (trigger.type === 'goal')
-        await tx.messages.skipUntried({
-          workspaceId: instance.workspaceId,
-          instanceIds: [instance.id],
-          reason: GOAL_REACHED,
-          now,
-          keepingReasonsStartingWith: [RETRYING_PREFIX],
-        });
+        await skipHeldBack(tx, instance.workspaceId, [instance.id], GOAL_REACHED, now);
       if (after.status !== 'active' || after.stepId !== candidate.stepId) moved.push(candidate.id);
     }
     return moved;
@@ -403,61 +401,42 @@ export class JourneyEngine {
    * (`exitOnSegmentExit`), gets none of the messages they queued that have not gone yet: a cart
    * reminder held back by quiet hours or a cap would otherwise reach them after the order that took
    * them out, although the instance that queued it had already moved on (or ended) when it came.
+   * Looked up only when a journey as published now asks for that (most Segment Exited concern none).
    */
   async #skipWhatLeftSegmentsQueued(
     tx: StorageTx,
-    profile: Profile,
-    event: StoredEvent,
-    now: number,
+    input: { profile: Profile; event: StoredEvent; published: readonly JourneyDefinition[]; now: number },
   ): Promise<void> {
-    if (!isGenuine(event) || event.name !== SEGMENT_EXITED) return;
+    const { profile, event, published, now } = input;
+    if (!isGenuine(event) || !published.some((definition) => leftEntrySegment(definition, event))) return;
     const left: string[] = [];
     for (const instance of await tx.journeys.listInstancesOfProfile(profile.workspaceId, profile.id)) {
       if (!happenedSinceEntry(event, instance)) continue;
       const version = await this.#version(tx, instance.journeyId, instance.version);
       if (version && leftEntrySegment(version.definition, event)) left.push(instance.id);
     }
-    if (left.length > 0)
-      await tx.messages.skipUntried({
-        workspaceId: profile.workspaceId,
-        instanceIds: left,
-        reason: LEFT_ENTRY_SEGMENT,
-        now,
-        keepingReasonsStartingWith: [RETRYING_PREFIX],
-      });
+    await skipHeldBack(tx, profile.workspaceId, left, LEFT_ENTRY_SEGMENT, now);
   }
 
   /**
    * A contact meeting the goal of a journey whose instance has ended already (a text, then the exit)
    * gets none of the messages it queued that have not gone yet, as an active instance's would not
    * (see `#handleWaitsAndGoals`): a reminder held back for the night still reaches the contact the
-   * morning after the order otherwise. Looked up only for an event that is a live journey's goal.
+   * morning after the order otherwise. Looked up only for an event that is a published journey's goal.
    */
   async #skipWhatEndedConvertersQueued(
     tx: StorageTx,
-    input: {
-      profile: Profile;
-      event: StoredEvent;
-      live: ReadonlyArray<{ version: JourneyVersion }>;
-      now: number;
-    },
+    input: { profile: Profile; event: StoredEvent; published: readonly JourneyDefinition[]; now: number },
   ): Promise<void> {
-    const { profile, event, live, now } = input;
-    if (!live.some(({ version }) => version.definition.goal?.event === event.name)) return;
+    const { profile, event, published, now } = input;
+    if (!published.some((definition) => definition.goal?.event === event.name)) return;
     const converted: string[] = [];
     for (const instance of await tx.journeys.listInstancesOfProfile(profile.workspaceId, profile.id)) {
       if (instance.status === 'active') continue;
       const version = await this.#version(tx, instance.journeyId, instance.version);
       if (version && meetsGoal(version.definition, event, instance, profile)) converted.push(instance.id);
     }
-    if (converted.length > 0)
-      await tx.messages.skipUntried({
-        workspaceId: profile.workspaceId,
-        instanceIds: converted,
-        reason: GOAL_REACHED,
-        now,
-        keepingReasonsStartingWith: [RETRYING_PREFIX],
-      });
+    await skipHeldBack(tx, profile.workspaceId, converted, GOAL_REACHED, now);
   }
 
   /**
@@ -838,6 +817,27 @@ function isMembershipEvent(event: StoredEvent, name: string, segmentId: string):
 }
 
 /** Whether the event is the contact leaving the segment an instance entered on, when that ends it. */
+/**
+ * Skips, with `reason`, what these instances queued that has not gone yet; a message waiting for a
+ * retry after an attempt may have reached its receiver, and goes on.
+ */
+async function skipHeldBack(
+  tx: StorageTx,
+  workspaceId: string,
+  instanceIds: string[],
+  reason: string,
+  now: number,
+): Promise<void> {
+  if (instanceIds.length === 0) return;
+  await tx.messages.skipUntried({
+    workspaceId,
+    instanceIds,
+    reason,
+    now,
+    keepingReasonsStartingWith: [RETRYING_PREFIX],
+  });
+}
+
 function leftEntrySegment(definition: JourneyDefinition, event: StoredEvent): boolean {
   const trigger = definition.entry.trigger;
   return (
