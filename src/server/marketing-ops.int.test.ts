@@ -274,19 +274,19 @@ describe('a marketing team on two processes sharing PostgreSQL', () => {
 
       const members = await api<Page<unknown>>('GET', `/segments/${hot.id}/members`);
       expect(members.items).toHaveLength(LEADS);
-      await eventually(async () => (twilio.sent.length === LEADS ? true : undefined), 20_000);
+      await eventually(async () => (twilio.sent.length === LEADS ? true : undefined), 60_000);
       expect(new Set(twilio.sent.map((sms) => sms.to)).size).toBe(LEADS);
 
       // The receiver was down: every hand-off and SLA call and every alert is a dead letter, re-driven once it is up.
       const deadLetters = await eventually(async () => {
         const page = await api<Page<{ id: string }>>('GET', '/webhooks/dead-letters?limit=100');
         return page.items.length === 3 * LEADS ? page.items : undefined;
-      }, 20_000);
+      }, 60_000);
       expect(await metric('mops_failed_messages{channel="webhook"}')).toBe(3 * LEADS);
       receiver.isDown = false;
       const redriven = await api<{ requeued: string[] }>('POST', '/webhooks/dead-letters/redrive', {});
       expect(redriven.requeued.sort()).toEqual(deadLetters.map((message) => message.id).sort());
-      await eventually(async () => (receiver.calls.length === 3 * LEADS ? true : undefined), 20_000);
+      await eventually(async () => (receiver.calls.length === 3 * LEADS ? true : undefined), 60_000);
       expect(new Set(receiver.calls.map((call) => call.key)).size).toBe(3 * LEADS);
       expect(receiver.on('/chat')).toHaveLength(LEADS);
       expect(receiver.on('/crm').map((call) => call.body.type)).toEqual(
