@@ -5,6 +5,7 @@ import { durationMs } from '../core/duration.js';
 import { newId } from '../core/ids.js';
 import { JOURNEY_PAUSED_REASON, type Journey, type Message } from '../core/journey.js';
 import { isWithinWindow, nextLocalTime, profileTimeZone } from '../core/local-time.js';
+import { phoneNumberOf } from '../core/phone-number.js';
 import type { Profile } from '../core/profile.js';
 import { TEST_TOPIC, TRANSACTIONAL_TOPIC, type WorkspaceSettings } from '../core/workspace-settings.js';
 import { isPassingFailure } from '../storage/passing-failures.js';
@@ -12,7 +13,6 @@ import type { Storage } from '../storage/storage.js';
 import { RETRYING_PREFIX, RetryableError } from './delivery-errors.js';
 import { type EmailSender, sendEmail } from './email/email-channel.js';
 import { CappedSends, SendSlots, TextTurns } from './overlapping-rounds.js';
-import { phoneNumberOf } from './sms/phone-number.js';
 import { type SmsCall, sendSms } from './sms/sms-channel.js';
 import { sendWebhook } from './webhook/webhook-channel.js';
 

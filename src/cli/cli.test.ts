@@ -125,6 +125,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0024-split-entries',
           '0025-key-actors',
           '0026-messages-by-address',
+          '0027-profile-phone-numbers',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

@@ -1,4 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
+import { phoneNumberOf } from '../core/phone-number.js';
 import type { Account, Identity, IdentityKind, Profile, Traits, TraitTimes } from '../core/profile.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
@@ -45,6 +46,11 @@ function toProfile(row: ProfileRow, ops: DialectOps): Profile {
     mergedInto: row.merged_into,
     revision: Number(row.revision),
   };
+}
+
+/** The columns worked out from a profile's traits when they are written, so reads find it by them. */
+function traitDerivedValues(traits: Traits): { search_text: string; phone_number: string | null } {
+  return { search_text: searchTextOf(traits), phone_number: phoneNumberOf({ traits }) ?? null };
 }
 
 function toIdentity(row: Selectable<Database['identities']>): Identity {
@@ -222,7 +228,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
           .values(
             chunk.map((profile) => ({
               ...profileValues(profile),
-              search_text: searchTextOf(profile.traits),
+              ...traitDerivedValues(profile.traits),
             })),
           )
           .execute();
@@ -233,7 +239,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
           .values(
             chunk.map((profile) => ({
               ...profileValues(profile),
-              search_text: searchTextOf(profile.traits),
+              ...traitDerivedValues(profile.traits),
               revision: profile.revision + 1,
             })),
           )
@@ -245,6 +251,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
                 traits: eb.ref('excluded.traits'),
                 trait_times: eb.ref('excluded.trait_times'),
                 search_text: eb.ref('excluded.search_text'),
+                phone_number: eb.ref('excluded.phone_number'),
                 first_seen_at: eb.ref('excluded.first_seen_at'),
                 last_seen_at: eb.ref('excluded.last_seen_at'),
                 updated_at: eb.ref('excluded.updated_at'),
@@ -258,7 +265,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
         if (Number(written.numInsertedOrUpdatedRows ?? 0) < chunk.length)
           throw new StaleBatchError('a profile changed after identity resolution read it');
       }
-      // Their traits did not change, so neither did their search text: only the columns below are written.
+      // Their traits did not change, so neither did their search text or number: only the columns below are written.
       for (const chunk of chunks(changes.seenProfiles, 200)) {
         await db
           .insertInto('profiles')
@@ -392,7 +399,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
         .set({
           traits: JSON.stringify(profile.traits),
           trait_times: JSON.stringify(profile.traitTimes),
-          search_text: searchTextOf(profile.traits),
+          ...traitDerivedValues(profile.traits),
           updated_at: profile.updatedAt,
           revision: profile.revision + 1,
         })
@@ -483,13 +490,14 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
       return undefined;
     },
 
-    async listHoldingPhoneDigits(workspaceId, digits) {
+    async listHoldingPhoneNumber(workspaceId, phoneNumber) {
       const rows = await db
         .selectFrom('profiles')
         .select(PROFILE_COLUMNS)
         .where('workspace_id', '=', workspaceId)
+        .where('phone_number', '=', phoneNumber)
         .where('merged_into', 'is', null)
-        .where(ops.phoneContains('search_text', digits))
+        .orderBy('id')
         .execute();
       return rows.map((row) => toProfile(row, ops));
     },

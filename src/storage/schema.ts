@@ -66,6 +66,8 @@ export interface Database {
     revision: Generated<number>;
     /** The profile's trait values, lower-cased, for search: see `searchTextOf`. */
     search_text: Generated<string>;
+    /** The `phone` trait in E.164 form, if it is a valid international number: see `phoneNumberOf`. */
+    phone_number: string | null;
   };
   identities: {
     id: Generated<number>;

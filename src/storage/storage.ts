@@ -204,13 +204,12 @@ export interface ProfileStore {
   /** The profile, following merges to the surviving profile. */
   find(workspaceId: string, id: string): Promise<Profile | undefined>;
   /**
-   * The workspace's profiles (not merged away) with a trait value holding these digits, however the
-   * value is punctuated with spaces, dashes, dots and brackets: the candidates for a phone number, for
-   * the caller to check against its own reading of the number (an order number may hold them too).
+   * The workspace's profiles (not merged away) whose `phone` trait is this number, however it is
+   * punctuated, as `phoneNumberOf` reads it; found through an index, not by reading every profile.
    *
-   * @example await profiles.listHoldingPhoneDigits(workspaceId, '3471234567') // Ada, phone '+39 347 123 4567'
+   * @example await profiles.listHoldingPhoneNumber(workspaceId, '+393471234567') // Ada, phone '+39 347 123 4567'
    */
-  listHoldingPhoneDigits(workspaceId: string, digits: string): Promise<Profile[]>;
+  listHoldingPhoneNumber(workspaceId: string, phoneNumber: string): Promise<Profile[]>;
   listIdentities(profileId: string): Promise<Identity[]>;
   listAccounts(profileId: string): Promise<Account[]>;
   /** The workspace's account (none for an account of another workspace). */

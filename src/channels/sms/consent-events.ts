@@ -1,8 +1,6 @@
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../../core/mops-events.js';
 import { profileEvent } from '../../profiles/profile-events.js';
 import type { StorageTx } from '../../storage/storage.js';
-import { phoneNumberOf } from './phone-number.js';
 
 /**
  * Writes `SMS Unsubscribed` (or `SMS Resubscribed`) on every profile holding the number that texted,
@@ -60,13 +58,6 @@ async function profilesHoldingNumber(tx: StorageTx, workspaceId: string, address
     const survivor = await tx.profiles.find(workspaceId, texted);
     if (survivor) found.add(survivor.id);
   }
-  // A number the phone-number data calls invalid is no profile's: the SMS channel reads none such.
-  const parsed = parsePhoneNumberFromString(address);
-  if (parsed?.isValid()) {
-    // Written in full or with its national prefix in brackets (`+44 (0)20 …`), a number holds its
-    // national digits in one run once punctuation is dropped.
-    const candidates = await tx.profiles.listHoldingPhoneDigits(workspaceId, parsed.nationalNumber);
-    for (const profile of candidates) if (phoneNumberOf(profile) === address) found.add(profile.id);
-  }
+  for (const profile of await tx.profiles.listHoldingPhoneNumber(workspaceId, address)) found.add(profile.id);
   return [...found];
 }

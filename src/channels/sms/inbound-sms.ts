@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { normalisePhoneNumber } from '../../core/phone-number.js';
 import type { ConsentStore, Storage } from '../../storage/storage.js';
 import { recordSmsConsentEvents } from './consent-events.js';
-import { normalisePhoneNumber } from './phone-number.js';
 
 /** The carrier keywords (CTIA, and Twilio's defaults), matched against the whole message. */
 const OPT_OUT = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPTOUT', 'REVOKE']);

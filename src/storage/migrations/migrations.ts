@@ -25,6 +25,7 @@ import { profileSearchText } from './0023-profile-search-text.js';
 import { splitEntries } from './0024-split-entries.js';
 import { keyActors } from './0025-key-actors.js';
 import { messagesByAddress } from './0026-messages-by-address.js';
+import { profilePhoneNumbers } from './0027-profile-phone-numbers.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -58,6 +59,7 @@ const ALL: Record<string, DialectMigration> = {
   '0024-split-entries': splitEntries,
   '0025-key-actors': keyActors,
   '0026-messages-by-address': messagesByAddress,
+  '0027-profile-phone-numbers': profilePhoneNumbers,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

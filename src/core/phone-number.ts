@@ -1,5 +1,5 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
-import type { Profile } from '../../core/profile.js';
+import type { Profile } from './profile.js';
 
 /** The profile's `phone` trait in E.164 form (`+393331234567`), if it is a valid number in international form. */
 export function phoneNumberOf(profile: Pick<Profile, 'traits'>): string | undefined {
