@@ -4,7 +4,7 @@ import { AppError } from '../core/errors.js';
 import { randomToken } from '../core/ids.js';
 import type { Storage } from '../storage/storage.js';
 import { hashToken } from './api-keys.js';
-import { verifyPassword } from './passwords.js';
+import { passwordHashMatchingNothing, verifyPassword } from './passwords.js';
 
 export const SESSION_COOKIE = 'mops_session';
 
@@ -18,7 +18,10 @@ export async function login(
 ): Promise<{ user: User; token: string; expiresAt: number }> {
   const found = await deps.storage.access.findUserByEmail(normaliseEmail(credentials.email));
   // Hash even for an unknown user, so response time does not tell which e-mails exist.
-  const isValid = await verifyPassword(credentials.password, found?.passwordHash ?? DUMMY_HASH);
+  const isValid = await verifyPassword(
+    credentials.password,
+    found?.passwordHash ?? passwordHashMatchingNothing(),
+  );
   if (!found || !isValid) throw new AppError('unauthorized', 'e-mail or password is wrong');
   const now = deps.clock.now();
   const token = randomToken(32);
@@ -49,5 +52,3 @@ export async function logout(storage: Storage, token: string): Promise<void> {
 export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
 }
-
-const DUMMY_HASH = 'scrypt$131072$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
