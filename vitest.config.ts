@@ -5,6 +5,7 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'web/**/*.test.{ts,tsx}'],
     setupFiles: ['src/test-support/cheap-password-hashing.ts'],
+    globalSetup: ['src/test-support/cli-bundle.ts'],
     pool: 'forks',
     // Test files mostly wait (servers, browsers, timers, SMTP): two at a time even on two cores, where
     // Vitest would run one. Suites share nothing: each has its own schema, data directory and ports.

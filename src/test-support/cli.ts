@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = path.join(PROJECT_ROOT, 'src/cli/main.ts');
 
-/** Runs the real `mops` CLI (from source, through tsx) and collects its output. */
+/** Runs the real `mops` CLI (this run's bundle of the source, see `cli-bundle.ts`) and collects its output. */
 export function runCli(
   args: string[],
   env: Record<string, string>,
@@ -28,9 +28,16 @@ export function runCli(
 }
 
 export function spawnCli(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  const command = path.join(inject('mopsCommandDir'), 'main.js');
+  return spawn(process.execPath, ['--enable-source-maps', command, ...args], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      // The console as the build leaves it, where the source would look for it (the bundle is elsewhere).
+      MOPS_WEB_DIR: path.join(PROJECT_ROOT, 'dist/web'),
+      ...env,
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
 }
