@@ -601,6 +601,33 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
   );
 
   it.runIf(backend === 'postgres')(
+    'keeps a cap exact over worker processes for two profiles sharing a mailbox',
+    async () => {
+      await configure({ frequencyCaps: { email: [{ max: 1, period: '1d' }], sms: [] } });
+      await world.publish(sender('Shared', 1));
+      await world.send([identify('p1', { email: 'family@example.com' }), track('p1', 'Shared')]);
+      await world.background.pipeline.drain();
+      world.sink.replyDelayMs = 1500;
+      try {
+        const firstWorker = world.dispatcher().runOnce();
+        await eventually(async () => ((await messagesOf('p1'))[0]?.status === 'sending' ? true : undefined));
+        await world.send([identify('p2', { email: ' Family@Example.com' }), track('p2', 'Shared')]);
+        await world.background.pipeline.drain();
+        // Another profile, the same mailbox: not taken while the first send to it is under way.
+        expect(await world.dispatcher().runOnce()).toBe(0);
+        expect(await firstWorker).toBe(1);
+        expect(await world.dispatcher().runOnce()).toBe(1);
+        expect(await messagesOf('p2')).toMatchObject([
+          { status: 'deferred', reason: 'frequency cap: 1 per 1d' },
+        ]);
+        expect(world.sink.received).toHaveLength(1);
+      } finally {
+        world.sink.replyDelayMs = 0;
+      }
+    },
+  );
+
+  it.runIf(backend === 'postgres')(
     'waits a poll, not in a loop, while the only due message waits for another round to finish',
     async () => {
       await world.publish(sender('Offer A', 1));

@@ -11,12 +11,29 @@ type MessageRow = Selectable<Database['messages']>;
 /** Taken by each round's claim of due messages on PostgreSQL, so that rounds claim one at a time. */
 const CLAIMS_LOCK_KEY = 'message-claims';
 
-/** A due message's contact has no e-mail or text on the same channel held by a round (its lease alive). */
+/**
+ * PostgreSQL's claim: a due e-mail or text is left while a round (its lease alive) holds one on the
+ * same channel for its profile, or for another profile with the same address (`phone_number`, or
+ * the `email` trait whatever its case: two profiles sharing a phone are one person's phone, and caps
+ * count sends by address). Each test is an equality the planner can run as one anti-join over the
+ * few messages being sent, not a scan of them per due message. `due_profile` is joined, not locked.
+ */
 const notHeldElsewhere = (now: number) => sql`
-  and not (due.channel in ('email', 'sms') and exists (
+  and not exists (
     select 1 from messages held
     where held.workspace_id = due.workspace_id and held.profile_id = due.profile_id
-      and held.channel = due.channel and held.status = 'sending' and held.claimed_until >= ${now}))`;
+      and held.channel = due.channel and held.channel in ('email', 'sms')
+      and held.status = 'sending' and held.claimed_until >= ${now})
+  and not exists (
+    select 1 from messages held join profiles holder on holder.id = held.profile_id
+    where held.workspace_id = due.workspace_id and held.channel = due.channel and held.channel = 'sms'
+      and held.status = 'sending' and held.claimed_until >= ${now}
+      and holder.phone_number = due_profile.phone_number)
+  and not exists (
+    select 1 from messages held join profiles holder on holder.id = held.profile_id
+    where held.workspace_id = due.workspace_id and held.channel = due.channel and held.channel = 'email'
+      and held.status = 'sending' and held.claimed_until >= ${now}
+      and lower(trim(holder.traits->>'email')) = lower(trim(due_profile.traits->>'email')))`;
 
 const nullableNumber = (value: number | null) => (value === null ? null : Number(value));
 
@@ -158,8 +175,9 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
     async claimDue({ now, limit, leaseMs, claimant }) {
       // Several worker processes send from one PostgreSQL database: a round judges a contact's
       // frequency caps by the sends recorded when it begins, so it must not take an e-mail or text to
-      // a contact another round holds one for (both would pass a cap of one). Rounds claim one at a
-      // time; the message waits for the next round after the other's send is recorded.
+      // a contact (a profile, or its address) another round holds one for (both would pass a cap of
+      // one). Rounds claim one at a time; the message waits for the next round after the other's send
+      // is recorded.
       const isShared = ops.name === 'postgres';
       const claim = async (handle: Kysely<Database>) => {
         if (isShared) await ops.lockKey(CLAIMS_LOCK_KEY)?.execute(handle);
@@ -169,13 +187,14 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
           set status = 'sending', claimed_until = ${now + leaseMs}, claimed_by = ${claimant},
               attempts = attempts + 1, updated_at = ${now}
           where id in (
-            select id from messages due
+            select due.id from messages due
+            ${isShared ? sql`left join profiles due_profile on due_profile.id = due.profile_id` : sql``}
             where ((due.status in ('queued', 'deferred') and due.next_attempt_at <= ${now})
                or (due.status = 'sending' and due.claimed_until < ${now}))
               ${isShared ? notHeldElsewhere(now) : sql``}
             order by due.next_attempt_at
             limit ${limit}
-            ${sql.raw(ops.skipLockedRows)}
+            ${isShared ? sql`for update of due skip locked` : sql``}
           )
           returning *`.execute(handle);
         return result.rows.map((row) => toMessage(row, ops));

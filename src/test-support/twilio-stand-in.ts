@@ -31,12 +31,16 @@ export class TwilioStandIn extends LoopbackPeer {
   answerPadding = 0;
   /** The stand-in's time, for the messages' creation dates (a test's clock). */
   now: () => number = Date.now;
+  /** How long a sent message waits before it is taken and answered (a slow provider). */
+  replyDelayMs = 0;
   protected readonly server: Server = createServer((request, response) => {
     let raw = '';
     request.on('data', (chunk) => {
       raw += chunk;
     });
-    request.on('end', () => {
+    request.on('end', async () => {
+      if (request.method === 'POST' && this.replyDelayMs > 0)
+        await new Promise((resolve) => setTimeout(resolve, this.replyDelayMs));
       const address = new URL(request.url ?? '/', 'http://stand-in');
       const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(address.pathname);
       if (request.method === 'GET' && match) {

@@ -3,7 +3,7 @@ import type { Message } from '../../core/journey.js';
 import { type JourneyWorld, startJourneyWorld } from '../../test-support/journey-world.js';
 import { identify, track } from '../../test-support/segment-calls.js';
 import { TwilioStandIn } from '../../test-support/twilio-stand-in.js';
-import { BACKENDS } from '../../test-support/world.js';
+import { BACKENDS, eventually } from '../../test-support/world.js';
 import { settingsView } from '../settings.js';
 import { messagesUrl } from './sms-channel.js';
 
@@ -330,6 +330,34 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     await world.settle();
     expect(twilio.sent.map((sms) => sms.to)).toEqual(['+393330000009', '+393330000009', '+393330000010']);
   });
+
+  // SQLite has one sending process; PostgreSQL may have several, each with rounds of its own.
+  it.runIf(backend === 'postgres')(
+    'keeps a phone’s cap over worker processes for profiles sharing it',
+    async () => {
+      await publishReminder();
+      await world.send([identify('mum', { phone: '+393330000019' }), track('mum', 'Cart Abandoned')]);
+      await world.background.pipeline.drain();
+      twilio.replyDelayMs = 1500;
+      try {
+        const firstWorker = world.dispatcher().runOnce();
+        await eventually(async () => ((await smsMessages())[0]?.status === 'sending' ? true : undefined));
+        await world.send([identify('dad', { phone: '+39 333-000.0019' }), track('dad', 'Cart Abandoned')]);
+        await world.background.pipeline.drain();
+        // Another profile, the same phone: not taken while the first text to it is under way.
+        expect(await world.dispatcher().runOnce()).toBe(0);
+        expect(await firstWorker).toBe(1);
+        expect(await world.dispatcher().runOnce()).toBe(1);
+        const dadId = await world.profileOf('dad');
+        expect((await smsMessages()).filter((m) => m.profileId === dadId)).toMatchObject([
+          { status: 'deferred', reason: 'frequency cap: 1 per 1d' },
+        ]);
+        expect(twilio.sent).toHaveLength(1);
+      } finally {
+        twilio.replyDelayMs = 0;
+      }
+    },
+  );
 
   it('lets the next text of a round through the cap when the one before it failed', async () => {
     await publishReminder();
