@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JourneyDraft } from '../core/journey-draft.js';
 import type { SegmentCondition } from '../core/segment-definition.js';
 import { createSegment } from '../segments/segments.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
@@ -8,6 +9,7 @@ import { LoopbackPeer } from '../test-support/loopback-peer.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { TwilioStandIn } from '../test-support/twilio-stand-in.js';
 import { BACKENDS } from '../test-support/world.js';
+import { publishJourney, updateDraft } from './journeys.js';
 
 const HOUR = 3_600_000;
 const SECRET = 'whsec-audience-journeys-0123';
@@ -313,6 +315,45 @@ describe.each(BACKENDS)('journeys on segments, scores and stages on %s', (backen
     const toJoOrKim = twilio.sent.filter((sms) => ['+393330000004', '+393330000005'].includes(sms.to));
     expect(toJoOrKim.map((sms) => [sms.to, sms.body])).toEqual([['+393330000005', 'K1 is back']]);
     expect(await heldFor(kim)).toMatchObject({ status: 'sent' });
+  });
+
+  it('skips what an ended instance of an earlier version held back when its own goal is met, whatever the goal now', async () => {
+    const definition = {
+      name: 'Restock alert',
+      entry: { trigger: { type: 'event', event: 'Restock Watched' } },
+      goal: { event: 'Restock Ordered', within: '7d' },
+      start: 'text',
+      steps: [
+        { id: 'text', type: 'send_sms', body: 'It is back', next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    };
+    const journeyId = await world.publish(definition);
+    // 22:00 in Rome: the text waits for the morning, and the instance (version 1) ends at once.
+    world.clock.set(Date.parse('2026-11-27T21:00:00Z'));
+    await world.send([
+      identify('lu', { first_name: 'Lu', phone: '+393330000006' }),
+      track('lu', 'Restock Watched'),
+    ]);
+    await world.settle();
+    const lu = await world.profileOf('lu');
+    const held = async () =>
+      (await world.storage.messages.list(world.workspaceId, { profileId: lu }, { limit: 10 })).items[0];
+    expect(await held()).toMatchObject({ channel: 'sms', status: 'deferred' });
+    // Version 2 counts another event as its goal; version 1's instance still has its own.
+    await updateDraft(world.storage, world.clock, {
+      workspaceId: world.workspaceId,
+      id: journeyId,
+      definition: { ...definition, goal: { event: 'Restock Reserved', within: '7d' } } as JourneyDraft,
+    });
+    await publishJourney(world.storage, world.clock, world.workspaceId, journeyId);
+
+    await world.advance(HOUR);
+    await world.send([track('lu', 'Restock Ordered')]);
+    await world.settle();
+    await world.advance(12 * HOUR);
+    expect(await held()).toMatchObject({ status: 'skipped', reason: 'goal reached' });
+    expect(twilio.sent.filter((sms) => sms.to === '+393330000006')).toEqual([]);
   });
 
   it('branches after a wait on the score as decay has left it, not as it was at the last event', async () => {

@@ -244,14 +244,18 @@ export class JourneyEngine {
   ): Promise<void> {
     const now = this.#options.clock.now();
     const live: Array<{ journey: Journey; version: JourneyVersion }> = [];
-    // Published or paused: their instances may still hold messages back.
+    // Published or paused: their instances, ended ones too, may still hold messages back — on every
+    // version they were published in (numbered from 1), each keeping its own goal and segment exits.
     const published: JourneyDefinition[] = [];
     for (const journey of journeys) {
       if (journey.status === 'archived' || journey.currentVersion === null) continue;
-      const version = await this.#version(tx, journey.id, journey.currentVersion);
-      if (!version) continue;
-      published.push(version.definition);
-      if (journey.status === 'published') live.push({ journey, version });
+      for (let number = 1; number <= journey.currentVersion; number++) {
+        const version = await this.#version(tx, journey.id, number);
+        if (!version) continue;
+        published.push(version.definition);
+        if (number === journey.currentVersion && journey.status === 'published')
+          live.push({ journey, version });
+      }
     }
     const statuses = new Map(journeys.map((journey) => [journey.id, journey.status]));
     const profileIds = await eventProfileIds(tx, workspaceId, events);
@@ -401,7 +405,7 @@ export class JourneyEngine {
    * (`exitOnSegmentExit`), gets none of the messages they queued that have not gone yet: a cart
    * reminder held back by quiet hours or a cap would otherwise reach them after the order that took
    * them out, although the instance that queued it had already moved on (or ended) when it came.
-   * Looked up only when a journey as published now asks for that (most Segment Exited concern none).
+   * Looked up only when a version of a published journey asks for that (most Segment Exited concern none).
    */
   async #skipWhatLeftSegmentsQueued(
     tx: StorageTx,
@@ -422,7 +426,8 @@ export class JourneyEngine {
    * A contact meeting the goal of a journey whose instance has ended already (a text, then the exit)
    * gets none of the messages it queued that have not gone yet, as an active instance's would not
    * (see `#handleWaitsAndGoals`): a reminder held back for the night still reaches the contact the
-   * morning after the order otherwise. Looked up only for an event that is a published journey's goal.
+   * morning after the order otherwise. Looked up only for an event that is the goal of a version of a
+   * published journey.
    */
   async #skipWhatEndedConvertersQueued(
     tx: StorageTx,
