@@ -15,8 +15,7 @@ interface ScryptCost {
 }
 
 /** OWASP's scrypt parameters (N=2^17, r=8, p=1): about 128 MiB and a few hundred ms per hash. */
-export const PASSWORD_COST: Readonly<ScryptCost> = { N: 2 ** 17, r: 8, p: 1 };
-let cost: Readonly<ScryptCost> = PASSWORD_COST;
+let cost: Readonly<ScryptCost> = { N: 2 ** 17, r: 8, p: 1 };
 
 /**
  * Hashes new passwords at N=2^10 from now on in this process: for test runs only, whose hundreds of

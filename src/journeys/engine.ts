@@ -246,13 +246,19 @@ export class JourneyEngine {
     const live: Array<{ journey: Journey; version: JourneyVersion }> = [];
     // Published or paused: their instances, ended ones too, may still hold messages back — on every
     // version they were published in (numbered from 1), each keeping its own goal and segment exits.
-    const published: JourneyDefinition[] = [];
+    // Gathered once a batch, so each event asks a set (and the rare segment-exit journeys), not
+    // every version.
+    const goalEvents = new Set<string>();
+    const exitingOnSegmentExit: JourneyDefinition[] = [];
     for (const journey of journeys) {
       if (journey.status === 'archived' || journey.currentVersion === null) continue;
       for (let number = 1; number <= journey.currentVersion; number++) {
         const version = await this.#version(tx, journey.id, number);
         if (!version) continue;
-        published.push(version.definition);
+        const { goal, entry } = version.definition;
+        if (goal) goalEvents.add(goal.event);
+        if (entry.trigger.type === 'segment' && entry.trigger.exitOnSegmentExit === true)
+          exitingOnSegmentExit.push(version.definition);
         if (number === journey.currentVersion && journey.status === 'published')
           live.push({ journey, version });
       }
@@ -298,8 +304,8 @@ export class JourneyEngine {
           profile.id,
           current.filter((instance) => !moved.includes(instance.id)),
         );
-      await this.#skipWhatLeftSegmentsQueued(tx, { profile, event, published, now });
-      await this.#skipWhatEndedConvertersQueued(tx, { profile, event, published, now });
+      await this.#skipWhatLeftSegmentsQueued(tx, { profile, event, exitingOnSegmentExit, now });
+      await this.#skipWhatEndedConvertersQueued(tx, { profile, event, goalEvents, now });
       const eventChanges = changes.filter((change) => change.eventId === event.id);
       for (const { journey, version } of live) {
         if (!isEntryEvent(version.definition, event, profile, eventChanges)) continue;
@@ -409,10 +415,16 @@ export class JourneyEngine {
    */
   async #skipWhatLeftSegmentsQueued(
     tx: StorageTx,
-    input: { profile: Profile; event: StoredEvent; published: readonly JourneyDefinition[]; now: number },
+    input: {
+      profile: Profile;
+      event: StoredEvent;
+      exitingOnSegmentExit: readonly JourneyDefinition[];
+      now: number;
+    },
   ): Promise<void> {
-    const { profile, event, published, now } = input;
-    if (!isGenuine(event) || !published.some((definition) => leftEntrySegment(definition, event))) return;
+    const { profile, event, exitingOnSegmentExit, now } = input;
+    if (!isGenuine(event) || !exitingOnSegmentExit.some((definition) => leftEntrySegment(definition, event)))
+      return;
     const left: string[] = [];
     for (const instance of await tx.journeys.listInstancesOfProfile(profile.workspaceId, profile.id)) {
       if (!happenedSinceEntry(event, instance)) continue;
@@ -431,10 +443,10 @@ export class JourneyEngine {
    */
   async #skipWhatEndedConvertersQueued(
     tx: StorageTx,
-    input: { profile: Profile; event: StoredEvent; published: readonly JourneyDefinition[]; now: number },
+    input: { profile: Profile; event: StoredEvent; goalEvents: ReadonlySet<string>; now: number },
   ): Promise<void> {
-    const { profile, event, published, now } = input;
-    if (!published.some((definition) => definition.goal?.event === event.name)) return;
+    const { profile, event, goalEvents, now } = input;
+    if (event.name === null || !goalEvents.has(event.name)) return;
     const converted: string[] = [];
     for (const instance of await tx.journeys.listInstancesOfProfile(profile.workspaceId, profile.id)) {
       if (instance.status === 'active') continue;
