@@ -81,10 +81,10 @@ export function groupEvents(facts: readonly ProfileEventFact[]): Map<string, Map
       byName = new Map();
       byProfile.set(fact.profileId, byName);
     }
+    // The fact is the event as rules read it: a backfill groups hundreds of thousands, not copied.
     const list = byName.get(fact.name);
-    const event = { name: fact.name, timestamp: fact.timestamp, properties: fact.properties };
-    if (list) list.push(event);
-    else byName.set(fact.name, [event]);
+    if (list) list.push(fact);
+    else byName.set(fact.name, [fact]);
   }
   return byProfile;
 }

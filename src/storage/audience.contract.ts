@@ -126,6 +126,67 @@ export function runAudienceContract(
     });
   });
 
+  describe('events by name', () => {
+    it('reads only the log received since a window began, each event’s profile by its user id, else its anonymous id', async () => {
+      const ada = await profileWithEvents('ada', []);
+      const bob = await profileWithEvents('bob', []);
+      // A hundred days of orders, two a day, received as they happened.
+      const history = Array.from({ length: 200 }, (_, i) => {
+        const at = NOW - 100 * DAY + i * (DAY / 2);
+        return trackEvent({
+          workspaceId,
+          messageId: `order-${i}`,
+          userId: 'ada',
+          name: 'Order Completed',
+          timestamp: at,
+          receivedAt: at,
+        });
+      });
+      const recent = (at: number, who: { userId: string | null; anonymousId: string }, messageId: string) =>
+        trackEvent({
+          workspaceId,
+          messageId,
+          ...who,
+          name: 'Order Completed',
+          timestamp: at,
+          receivedAt: at,
+        });
+      await storage.events.append({
+        events: [
+          ...history,
+          // Signed out: the visitor id leads to ada.
+          recent(NOW - DAY, { userId: null, anonymousId: 'anon-ada' }, 'visitor'),
+          // A user id nobody is known by yet: the visitor id still leads to ada.
+          recent(NOW - DAY + 1, { userId: 'new-login', anonymousId: 'anon-ada' }, 'new-login'),
+          // Both known, as different profiles: the user id wins.
+          recent(NOW - DAY + 2, { userId: 'ada', anonymousId: 'anon-bob' }, 'shared-device'),
+        ],
+        rejected: [],
+      });
+      const since = NOW - 30 * DAY;
+      const named = await storage.segments.eventsNamed({
+        workspaceId,
+        name: 'Order Completed',
+        since,
+        withProperties: false,
+      });
+      const expected = history.filter((event) => event.timestamp > since).length + 3;
+      expect(named).toHaveLength(expected);
+      expect(named.every((fact) => fact.timestamp > since && fact.profileId === ada.id)).toBe(true);
+      expect(named.map((fact) => fact.timestamp)).toEqual(
+        [...named.map((fact) => fact.timestamp)].sort((a, b) => a - b),
+      );
+      expect(named.some((fact) => fact.profileId === bob.id)).toBe(false);
+      const everything = await storage.segments.eventsNamed({
+        workspaceId,
+        name: 'Order Completed',
+        since: null,
+        withProperties: false,
+      });
+      expect(everything).toHaveLength(203);
+    });
+  });
+
   describe('segment membership', () => {
     it('keeps the first entry time, removes members, and hands out due timers once', async () => {
       const [a, b] = [newId('prf'), newId('prf')];

@@ -1,16 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 import type { Message } from '../core/journey.js';
+import { idRange } from './received-order.js';
 import type { Database } from './schema.js';
 import type { BucketQuery, DashboardStore, EventBucketCounts, MessageBucketCounts } from './storage.js';
-
-/**
- * How far out of id order `received_at` may be: clock steps, and on PostgreSQL batches that took
- * their ids before committing, or processes whose clocks differ. The id search widens the range by
- * this much, then the time filter is exact.
- */
-const ORDER_SLACK_MS = 5 * 60_000;
-
-type ReceivedTable = 'events' | 'rejected_events';
 
 /**
  * Counts for the dashboard, per bucket of `bucketMs` starting at `from`. The event log has no index on
@@ -138,54 +130,4 @@ export function createDashboardStore(db: Kysely<Database>): DashboardStore {
  */
 function bucketOf(column: string, query: BucketQuery) {
   return sql`((${sql.ref(column)} - cast(${query.from} as bigint)) / cast(${query.bucketMs} as bigint))`;
-}
-
-/**
- * Ids `first` (inclusive) to `end` (exclusive) that hold every row received in [from, to), or
- * undefined when the table is empty.
- */
-async function idRange(
-  db: Kysely<Database>,
-  table: ReceivedTable,
-  range: { from: number; to: number },
-): Promise<{ first: number; end: number } | undefined> {
-  // Two subqueries: SQLite reads min and max off the primary key only when each is alone.
-  const bounds = await sql<{ low: number | string | null; high: number | string | null }>`
-    select (select min(id) from ${sql.table(table)}) as low, (select max(id) from ${sql.table(table)}) as high
-  `.execute(db);
-  const row = bounds.rows[0];
-  if (!row || row.low === null || row.high === null) return undefined;
-  const low = Number(row.low);
-  const high = Number(row.high);
-  const first = await firstIdReceivedFrom(db, table, range.from - ORDER_SLACK_MS, low, high);
-  const end = await firstIdReceivedFrom(db, table, range.to + ORDER_SLACK_MS, first, high);
-  return { first, end };
-}
-
-/**
- * The smallest id whose row, and every later one, was received at or after `at` (ids are near
- * receipt order); `high + 1` when none is. Each probe is one primary-key lookup.
- */
-async function firstIdReceivedFrom(
-  db: Kysely<Database>,
-  table: ReceivedTable,
-  at: number,
-  low: number,
-  high: number,
-): Promise<number> {
-  let lo = low;
-  let hi = high + 1;
-  while (lo < hi) {
-    const mid = lo + Math.floor((hi - lo) / 2);
-    const probe = await db
-      .selectFrom(table)
-      .select(['id', 'received_at'])
-      .where('id', '>=', mid)
-      .orderBy('id')
-      .limit(1)
-      .executeTakeFirst();
-    if (probe && Number(probe.received_at) < at) lo = Number(probe.id) + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -6,6 +6,7 @@ import { storableError } from '../core/storable-text.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';
+import { firstEventIdAfter } from './received-order.js';
 import type { Database } from './schema.js';
 import type { ProfileEventFact, ProfileIdentity, SegmentMemberChange, SegmentStore } from './storage.js';
 
@@ -57,7 +58,34 @@ function propertiesOf(payload: unknown, ops: DialectOps): Record<string, unknown
   return payloadProperties(ops.readJson<SegmentPayload>(payload));
 }
 
+/** The properties of an event read without them: one shared, as a backfill reads hundreds of thousands. */
+const NO_PROPERTIES: Record<string, unknown> = Object.freeze({});
+
+/** Identity values looked up per statement: fewer round trips, well under both backends' bound-variable limits. */
+const IDENTITY_LOOKUPS = 2000;
+
 export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): SegmentStore {
+  /** The profiles these identity values of one kind lead to (nulls and repeats are skipped). */
+  const profilesOfIdentities = async (
+    workspaceId: string,
+    kind: IdentityKind,
+    values: ReadonlyArray<string | null>,
+  ): Promise<Map<string, string>> => {
+    const found = new Map<string, string>();
+    // In order: each statement then reads one stretch of the index, not pages all over it.
+    const distinct = [...new Set(values)].filter((value): value is string => value !== null).sort();
+    for (const chunk of chunks(distinct, IDENTITY_LOOKUPS)) {
+      const rows = await db
+        .selectFrom('identities')
+        .select(['value', 'profile_id'])
+        .where('workspace_id', '=', workspaceId)
+        .where('kind', '=', kind)
+        .where('value', 'in', chunk)
+        .execute();
+      for (const row of rows) found.set(row.value, row.profile_id);
+    }
+    return found;
+  };
   const readTimers = async (profileIds: string[], isLocked: boolean) => {
     const found = new Map<string, number>();
     // Locks are taken in id order, so two writers locking several never wait on each other in a circle.
@@ -367,39 +395,49 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
             eventId: Number(row.id),
             name: row.name as string,
             timestamp: Number(row.timestamp),
-            properties: entry.withProperties ? propertiesOf(row.payload, ops) : {},
+            properties: entry.withProperties ? propertiesOf(row.payload, ops) : NO_PROPERTIES,
           });
         }
       }
       return facts.sort((a, b) => a.timestamp - b.timestamp || a.eventId - b.eventId);
     },
     async eventsNamed({ workspaceId, name, since, withProperties }) {
-      // The event's own ids lead to its profile: a user id wins over an anonymous id, as in resolution.
       const result = await sql<{
-        profile_id: string | null;
         id: number;
         timestamp: number;
+        user_id: string | null;
+        anonymous_id: string | null;
         payload?: unknown;
       }>`
-        select coalesce(iu.profile_id, ia.profile_id) as profile_id, e.id, e.timestamp
-          ${withProperties ? sql`, e.payload` : sql``}
+        select e.id, e.timestamp, e.user_id, e.anonymous_id ${withProperties ? sql`, e.payload` : sql``}
         from events e
-        left join identities iu
-          on iu.workspace_id = e.workspace_id and iu.value = e.user_id and iu.kind = 'user'
-        left join identities ia
-          on ia.workspace_id = e.workspace_id and ia.value = e.anonymous_id and ia.kind = 'anonymous'
         where e.workspace_id = ${workspaceId} and e.name = ${name}
-          ${since === null ? sql`` : sql`and e.timestamp > ${since}`}
+          ${since === null ? sql`` : sql`and e.timestamp > ${since} and e.id >= ${await firstEventIdAfter(db, since)}`}
         order by e.timestamp, e.id`.execute(db);
+      // The event's own ids lead to its profile: a user id wins over an anonymous id, as in resolution.
+      // Each id is looked up once, however many events carry it (joined per event, most of the time).
+      const users = await profilesOfIdentities(
+        workspaceId,
+        'user',
+        result.rows.map((row) => row.user_id),
+      );
+      const anonymous = await profilesOfIdentities(
+        workspaceId,
+        'anonymous',
+        result.rows.map((row) => (row.user_id !== null && users.has(row.user_id) ? null : row.anonymous_id)),
+      );
       const facts: ProfileEventFact[] = [];
       for (const row of result.rows) {
-        if (row.profile_id === null) continue;
+        const profileId =
+          (row.user_id === null ? undefined : users.get(row.user_id)) ??
+          (row.anonymous_id === null ? undefined : anonymous.get(row.anonymous_id));
+        if (profileId === undefined) continue;
         facts.push({
-          profileId: row.profile_id,
+          profileId,
           eventId: Number(row.id),
           name,
           timestamp: Number(row.timestamp),
-          properties: withProperties ? propertiesOf(row.payload, ops) : {},
+          properties: withProperties ? propertiesOf(row.payload, ops) : NO_PROPERTIES,
         });
       }
       return facts;

@@ -665,7 +665,10 @@ export interface SegmentStore {
     profileIds: string[];
     names: Array<{ name: string; since: number | null; withProperties: boolean }>;
   }): Promise<ProfileEventFact[]>;
-  /** Every event of this name since `since`, with its profile (for backfills); properties only when asked. */
+  /**
+   * Every event of this name since `since`, with its profile (for backfills); properties only when
+   * asked. The log has no index by name: a window reads only the ids received since it began.
+   */
   eventsNamed(query: {
     workspaceId: string;
     name: string;
