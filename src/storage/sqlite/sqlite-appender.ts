@@ -13,6 +13,15 @@ const EVENT_COLUMNS = `workspace_id, message_id, type, name, user_id, anonymous_
 /** Rows per multi-row INSERT: one statement per 50 rows costs a third less than one per row. */
 const ROWS_PER_INSERT = 50;
 
+/**
+ * Pages the write-ahead log may hold before a commit copies them into the database file (SQLite's
+ * default is 1,000, 4 MB). Writers that touch pages all over their B-trees (segment members and
+ * timers, events filed per profile) rewrite many of the same pages from one commit to the next: with a
+ * 64 MB log each is copied once per checkpoint rather than once per commit. Measured on a segment
+ * backfill over a million profiles: its 23 commits took 2.45 s with the default, 0.74 s with this.
+ */
+const WAL_AUTOCHECKPOINT_PAGES = 16_384;
+
 /** Opens a connection with the settings every Mops SQLite connection shares. */
 export function openSqlite(
   file: string,
@@ -25,6 +34,7 @@ export function openSqlite(
   raw.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
   raw.pragma('foreign_keys = ON');
   raw.pragma('cache_size = -65536');
+  raw.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   return raw;
 }
 
