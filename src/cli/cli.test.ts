@@ -126,6 +126,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0025-key-actors',
           '0026-messages-by-address',
           '0027-profile-phone-numbers',
+          '0028-score-replays',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

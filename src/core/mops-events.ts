@@ -1,5 +1,6 @@
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from './lifecycle.js';
 import { TRAITS_UPDATED } from './profile.js';
+import { PAST_EVENTS_SCORED } from './score-replay.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED } from './segment-definition.js';
 
 /** Written on every profile holding a number that texted STOP (or a synonym) to the workspace's sender. */
@@ -22,7 +23,13 @@ const MOPS_EVENT_NAMES: ReadonlySet<string> = new Set([
   SLA_MISSED,
   SMS_UNSUBSCRIBED,
   SMS_RESUBSCRIBED,
+  PAST_EVENTS_SCORED,
 ]);
+
+/** Whether Mops writes events of this name itself (a client's look-alike is not Mops's). */
+export function isMopsEventName(name: string): boolean {
+  return MOPS_EVENT_NAMES.has(name);
+}
 
 /** Whether an event is what its name says: Mops's own names count only on events Mops wrote. */
 export function isGenuine(event: { name: string | null; origin?: 'mops' }): boolean {

@@ -31,7 +31,7 @@ export const SCORING_CURSOR = 'scoring';
  * What a contact did that Mops writes down itself, scored as the contact's own events are (an e-mail
  * unsubscribe comes in as one): texting STOP or START.
  */
-const CONTACTS_DOINGS_MOPS_WRITES: ReadonlySet<string> = new Set([SMS_UNSUBSCRIBED, SMS_RESUBSCRIBED]);
+export const CONTACTS_DOINGS_MOPS_WRITES: ReadonlySet<string> = new Set([SMS_UNSUBSCRIBED, SMS_RESUBSCRIBED]);
 
 /** Mops's own events scoring reads: the traits journeys set, which fit rules read, and the above. */
 export const MOPS_EVENTS_SCORED = [TRAITS_UPDATED, ...CONTACTS_DOINGS_MOPS_WRITES];

@@ -3,6 +3,7 @@ import { groupByWorkspace, payloadProperties, type StoredEvent } from '../core/e
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
 import { SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../core/mops-events.js';
 import { TRAITS_UPDATED } from '../core/profile.js';
+import { PAST_EVENTS_SCORED } from '../core/score-replay.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED, type Segment } from '../core/segment-definition.js';
 import type { DueTimer } from '../core/timers.js';
 import { singledOut } from '../pipeline/timer-scheduler.js';
@@ -42,11 +43,13 @@ const MOPS_EVENT_NAMES = new Set([
   TRAITS_UPDATED,
   SMS_UNSUBSCRIBED,
   SMS_RESUBSCRIBED,
+  PAST_EVENTS_SCORED,
 ]);
 
 /**
  * Which of Mops's own events the segments consumer must read: those a rule counts, the stage changes
- * Mops makes outside scoring (a missed SLA, a recycle) when a rule asks about stages, and its trait
+ * Mops makes outside scoring (a missed SLA, a recycle) when a rule asks about stages, the scores a
+ * replay of past events moved when a rule asks about scores, and its trait
  * updates (journeys' update_traits) when a rule reads traits or a segment is being backfilled. It
  * passes over the rest unread.
  */
@@ -61,6 +64,8 @@ export function mopsEventsToRead(segments: readonly RuleSegment[]): Set<string> 
   for (const { needs, isBackfilling } of segments) {
     for (const name of needs.events.keys()) if (MOPS_EVENT_NAMES.has(name)) names.add(name);
     if (needs.stage) names.add(STAGE_CHANGED);
+    // A score model applied to past events moves scores without an event of the contact's.
+    if (needs.scores) names.add(PAST_EVENTS_SCORED);
     // A segment being backfilled is decided for every profile touched meanwhile (see segmentsTouched).
     if (needs.traits || isBackfilling) names.add(TRAITS_UPDATED);
   }

@@ -62,6 +62,8 @@ export interface AppDeps {
   onMessagesQueued?: () => void;
   /** Called after a segment was saved, to start its backfill now rather than at the next poll. */
   onSegmentSaved?: () => void;
+  /** Called after a score replay was requested, to start it now rather than at the next poll. */
+  onScoreReplayRequested?: () => void;
   /** Resolves when the appender takes events (the log thread running); rejects saying why not. */
   appenderReady?: () => Promise<void>;
 }
@@ -296,6 +298,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       clock,
       auth,
       ...(deps.onMessagesQueued ? { onMessagesQueued: deps.onMessagesQueued } : {}),
+      ...(deps.onScoreReplayRequested ? { onScoreReplayRequested: deps.onScoreReplayRequested } : {}),
     });
     await scope.register(demoRoutes, { storage, clock, auth });
     await scope.register(segmentRoutes, {

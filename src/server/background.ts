@@ -8,6 +8,7 @@ import { LinkSigner } from '../channels/email/signed-links.js';
 import { SmtpTransports } from '../channels/email/smtp-transports.js';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
+import { Serial } from '../core/serial.js';
 import {
   JOURNEYS_CURSOR,
   JourneyEngine,
@@ -18,6 +19,7 @@ import { EventPipeline, type LogConsumer } from '../pipeline/pipeline.js';
 import { TimerScheduler } from '../pipeline/timer-scheduler.js';
 import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
 import { handOffsJudgedThrough, runOverdueHandOffs } from '../scoring/hand-offs.js';
+import { type ReplayFailures, runScoreReplays } from '../scoring/score-replay.js';
 import {
   MOPS_EVENTS_SCORED,
   SCORING_CURSOR,
@@ -30,6 +32,9 @@ import type { SegmentsThreadData } from '../segments/segments-thread.js';
 import { SegmentsThread } from '../segments/segments-thread-client.js';
 import type { Storage } from '../storage/storage.js';
 import { compileLayout, WARM_UP_MJML } from '../templates/email-template.js';
+
+/** How often to look for score replays requested through another process (this one's wake it at once). */
+const SCORE_REPLAY_POLL_MS = 5000;
 
 /** Rendering and SMTP are the heaviest part of sending; two threads share them and the connections. */
 const SEND_THREADS = 2;
@@ -52,6 +57,10 @@ export interface JourneyWork {
   handOffTimers: TimerScheduler;
   /** A segment was saved: its backfill starts now (backfills also poll for other processes' saves). */
   segmentSaved(): void;
+  /** Applies score models to past events (replays requested through the API). */
+  scoreReplays: TimerScheduler;
+  /** A score replay was requested: it starts now (replays also poll for other processes' requests). */
+  scoreReplayRequested(): void;
   start(): void;
   stop(): Promise<void>;
 }
@@ -137,6 +146,31 @@ export function createJourneyWork(
     clock,
     logger,
   });
+  // A replay page reads ledgers and writes awards as a scoring batch does: in this process the two
+  // take turns (across PostgreSQL processes, the page holds the scoring cursor's row).
+  const scoringTurns = new Serial();
+  const replayFailures: ReplayFailures = new Map();
+  const scoreReplays = new TimerScheduler({
+    work: {
+      name: 'score replays',
+      async runDue() {
+        const pages = await runScoreReplays(storage, {
+          clock,
+          logger,
+          turn: (work) => scoringTurns.run(work),
+          failures: replayFailures,
+        });
+        // Past Events Scored written: segments asking about scores decide those profiles again.
+        if (pages > 0) pipeline?.wake();
+        return pages;
+      },
+      nextDue: async () => undefined,
+    },
+    storage,
+    clock,
+    logger,
+    pollIntervalMs: SCORE_REPLAY_POLL_MS,
+  });
   const scoringDone = (work: ScoringWork) => {
     if (work.earliestDue !== undefined) handOffTimers.timerSet(work.earliestDue);
     if (work.queued > 0) options.onMessagesQueued();
@@ -153,6 +187,7 @@ export function createJourneyWork(
       mopsEventsRead: async () => MOPS_EVENTS_SCORED,
       notBeyond: PROFILES_CURSOR,
       afterCommit: (work) => scoringDone(work as ScoringWork),
+      exclusive: (work) => scoringTurns.run(work),
     } satisfies LogConsumer<ScoringWork> as LogConsumer,
     ...(segments ? [segments.consumer] : []),
     {
@@ -181,10 +216,15 @@ export function createJourneyWork(
       segments?.backfills.wake();
       segmentsThread?.segmentSaved();
     },
+    scoreReplays,
+    scoreReplayRequested() {
+      scoreReplays.wake();
+    },
     start() {
       eventPipeline.start();
       timers.start();
       handOffTimers.start();
+      scoreReplays.start();
       segments?.start();
       segmentsThread?.start().catch((error: unknown) => logger.error({ err: error }, 'segments thread'));
     },
@@ -192,6 +232,7 @@ export function createJourneyWork(
       await eventPipeline.stop();
       await timers.stop();
       await handOffTimers.stop();
+      await scoreReplays.stop();
       await segments?.stop();
       await segmentsThread?.close();
     },

@@ -113,6 +113,11 @@ export class LogThread implements EventAppender {
     this.#worker?.postMessage({ type: 'segment-saved' } satisfies LogThreadRequest);
   }
 
+  /** Tells the thread a score replay was requested, so that it starts now rather than at the next poll. */
+  scoreReplayRequested(): void {
+    this.#worker?.postMessage({ type: 'score-replay-requested' } satisfies LogThreadRequest);
+  }
+
   async close(): Promise<void> {
     this.#isClosing = true;
     const worker = this.#worker;

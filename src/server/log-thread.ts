@@ -23,6 +23,8 @@ export type LogThreadRequest =
   | { type: 'append'; id: number; events: PackedEvents; rejected: RejectedEvent[] }
   /** A segment was saved through the API: start its backfill now. */
   | { type: 'segment-saved' }
+  /** A score replay was requested through the API: start it now. */
+  | { type: 'score-replay-requested' }
   | { type: 'close' };
 export type LogThreadReply =
   | { type: 'ready' }
@@ -59,6 +61,10 @@ port.on('message', (message: LogThreadRequest) => {
   }
   if (message.type === 'segment-saved') {
     background?.segmentSaved();
+    return;
+  }
+  if (message.type === 'score-replay-requested') {
+    background?.scoreReplayRequested();
     return;
   }
   storage.events.append({ events: unpackEvents(message.events), rejected: message.rejected }).then(

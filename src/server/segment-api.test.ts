@@ -836,6 +836,44 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     ]);
   });
 
+  it('applies a score model to past events over HTTP, showing how far it has got', async () => {
+    const attendee = await newProfile();
+    const webinar = unique('Webinar Attended');
+    await ingest([
+      { type: 'track', userId: attendee.userId, event: webinar },
+      { type: 'track', userId: attendee.userId, event: webinar },
+    ]);
+    await caughtUp();
+    const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
+    const rule = { id: 'webinar', kind: 'event', event: webinar, points: 7 };
+    expect((await api('PUT', '/settings', withEngagementRule(settings, rule))).status).toBe(200);
+
+    const badSince = await api<ApiError>('POST', '/scoring/models/engagement/replays', {
+      since: 'last week',
+    });
+    expect(badSince.status).toBe(400);
+    expect(badSince.body.error.field).toBe('since');
+    const unknown = await api<ApiError>('POST', '/scoring/models/nothing-like-it/replays', {});
+    expect(unknown.status).toBe(404);
+
+    type Replay = { id: string; status: string; profilesScored: number; awards: number; points: number };
+    const started = await api<Replay>('POST', '/scoring/models/engagement/replays', { since: '30d' });
+    expect(started.status).toBe(202);
+    expect(started.body).toMatchObject({ status: 'running', since: expect.any(String) });
+    const done = await eventually(async () => {
+      const replay = await api<Replay>('GET', `/scoring/replays/${started.body.id}`);
+      return replay.body.status === 'done' ? replay.body : undefined;
+    }, 20_000);
+    expect(done).toMatchObject({ profilesScored: 1, awards: 2, points: 14 });
+    const listed = await api<{ items: Replay[] }>('GET', '/scoring/models/engagement/replays');
+    expect(listed.body.items[0]).toMatchObject({ id: started.body.id, status: 'done' });
+    const intent = await api<{ scores: Array<{ model: string; score: number }> }>(
+      'GET',
+      `/profiles/${attendee.id}/intent`,
+    );
+    expect(intent.body.scores).toEqual([expect.objectContaining({ model: 'engagement', score: 14 })]);
+  });
+
   it('explains a profile’s score from its ledger over HTTP', async () => {
     const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
     const saved = await api(

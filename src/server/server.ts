@@ -122,6 +122,7 @@ export async function startMops(options: {
         secret,
         ...(dispatcher ? { onMessagesQueued: () => dispatcher.wake() } : {}),
         onSegmentSaved: () => logThread?.segmentSaved(),
+        onScoreReplayRequested: () => logThread?.scoreReplayRequested(),
         appenderReady: () => logThread?.takesAppends(HEALTH_CHECK_WAIT_MS) ?? Promise.resolve(),
       });
       const address = await app.server.listen({ host: config.host, port: config.port });

@@ -2,6 +2,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { bucketStart, type ScoreLedgerEntry } from '../core/score-model.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
+import { scoreReplayQueries } from './kysely-score-replays.js';
 import { decodeCursor, isString, toPage } from './paging.js';
 import type { Database } from './schema.js';
 import type { HandOff, MadeHandOff, ScoringStore, StageChange } from './storage.js';
@@ -52,6 +53,7 @@ function handOffValues(handOff: HandOff) {
 
 export function createScoringStore(db: Kysely<Database>, ops: DialectOps): ScoringStore {
   return {
+    ...scoreReplayQueries(db, ops),
     async ledger(profileIds) {
       const entries: Array<ScoreLedgerEntry & { profileId: string }> = [];
       for (const chunk of chunks(profileIds)) {

@@ -287,6 +287,22 @@ export interface Database {
     at: number;
     points: number;
   };
+  score_replays: {
+    id: string;
+    workspace_id: string;
+    model: string;
+    since: number | null;
+    status: string;
+    after_profile: string | null;
+    profiles_total: number;
+    profiles_done: number;
+    profiles_scored: number;
+    awards: number;
+    points: number;
+    requested_at: number;
+    finished_at: number | null;
+    reason: string | null;
+  };
   profile_scores: {
     profile_id: string;
     model: string;

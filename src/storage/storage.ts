@@ -19,6 +19,7 @@ import type {
 } from '../core/journey.js';
 import type { Account, Identity, IdentityKind, Profile } from '../core/profile.js';
 import type { ScoreLedgerEntry } from '../core/score-model.js';
+import type { ScoreReplay } from '../core/score-replay.js';
 import type { Segment, SegmentCondition } from '../core/segment-definition.js';
 import type { SetAsideResolution } from '../core/set-aside.js';
 import type { DueTimer, SetAsideTimer, TimerKind } from '../core/timers.js';
@@ -843,6 +844,26 @@ export interface ScoringStore {
     model: { id: string; modelRevision: string },
     scores: Array<{ profileId: string; score: number }>,
   ): Promise<void>;
+
+  /** Records a score replay; false when one of the same model is running already. */
+  createReplay(replay: ScoreReplay): Promise<boolean>;
+  findReplay(workspaceId: string, id: string): Promise<ScoreReplay | undefined>;
+  /** A model's replays, newest first. */
+  listReplays(workspaceId: string, model: string, limit: number): Promise<ScoreReplay[]>;
+  /**
+   * The oldest running replay, held until the transaction ends (PostgreSQL: one another process
+   * holds is skipped).
+   */
+  claimReplay(): Promise<ScoreReplay | undefined>;
+  /** Stores a replay's position, counts and status. */
+  saveReplay(replay: ScoreReplay): Promise<void>;
+  /**
+   * Waits for the batch in flight of the log consumer with this cursor (scoring's, for a replay) and
+   * holds its next one off until the transaction ends: PostgreSQL locks the cursor's row, which other
+   * processes' batches claim with SKIP LOCKED; SQLite has one process, whose caller takes turns with
+   * the consumer.
+   */
+  holdConsumer(cursor: string): Promise<void>;
 
   stages(profileIds: string[]): Promise<Map<string, string>>;
   /**

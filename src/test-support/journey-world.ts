@@ -10,6 +10,7 @@ import type { JourneyDefinition } from '../core/journey-definition.js';
 import { ingest } from '../ingest/ingest.js';
 import { createJourney, publishJourney } from '../journeys/journeys.js';
 import { runOverdueHandOffs } from '../scoring/hand-offs.js';
+import { runScoreReplays } from '../scoring/score-replay.js';
 import { runPendingBackfills } from '../segments/backfill.js';
 import { runDueSegmentTimers } from '../segments/live-segments.js';
 import { type Background, createBackground } from '../server/background.js';
@@ -142,12 +143,13 @@ export async function startJourneyWorld(
     async settle() {
       for (let round = 0; round < 50; round++) {
         const backfills = await runPendingBackfills(storage, { clock, logger });
+        const replayPages = await runScoreReplays(storage, { clock, logger });
         const events = await background.pipeline.drain();
         const segmentTimers = (await runDueSegmentTimers(storage, { now: clock.now() })).taken;
         const handOffs = (await runOverdueHandOffs(storage, { now: clock.now() })).handled;
         const timers = await background.engine.runDueTimers();
         const messages = await background.dispatcher.runOnce();
-        if (backfills + events + segmentTimers + handOffs + timers + messages === 0) return;
+        if (backfills + replayPages + events + segmentTimers + handOffs + timers + messages === 0) return;
       }
       throw new Error('the world did not settle in 50 rounds');
     },

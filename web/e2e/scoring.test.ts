@@ -572,4 +572,52 @@ describe('scoring screen (Chromium)', () => {
       await page.setViewportSize({ width: 1500, height: 950 });
     }
   });
+  it('applies a model to past events from its card, and shows how it went', async () => {
+    const { world } = consoleWorld;
+    // Dee attended two webinars before any rule gave points for it.
+    await send([
+      { type: 'track', userId: 'dee', event: 'Webinar Attended' },
+      { type: 'track', userId: 'dee', event: 'Webinar Attended' },
+    ]);
+    await expect
+      .poll(async () => {
+        const metrics = await (await fetch(`${world.url}/metrics`)).text();
+        const lags = [...metrics.matchAll(/mops_pipeline_lag_events\{consumer="\w+"\} (\d+)/g)];
+        return lags.length === 4 && lags.every((lag) => lag[1] === '0');
+      })
+      .toBe(true);
+    // Then came a model giving points for it.
+    const current = await consoleWorld.api<{ scoring: { models: unknown[] } }>('GET', '/settings');
+    const webinars = {
+      id: 'webinars',
+      name: 'Webinars',
+      rules: [{ id: 'webinar', kind: 'event', event: 'Webinar Attended', points: 5 }],
+    };
+    const saved = await consoleWorld.api('PUT', '/settings', {
+      ...current.body,
+      scoring: { models: [...current.body.scoring.models, webinars] },
+    });
+    expect(saved.status).toBe(200);
+
+    await page.goto(`${world.url}/scoring`);
+    await page.getByLabel(/^(Language|Lingua)$/).selectOption('en');
+    const card = page.getByRole('article', { name: 'Webinars' });
+    await card.getByRole('heading', { name: 'Past events' }).waitFor();
+    await card.getByLabel('Events from').selectOption('30d');
+    await card.getByRole('button', { name: 'Apply to past events: Webinars' }).click();
+    await card
+      .getByText(/^Last applied .* — contacts scored: 1, points: 10, awards: 2$/)
+      .waitFor({ timeout: 30_000 });
+    // The chart counts the scores the replay stored.
+    const summary = page.getByTestId('distribution-summary-webinars');
+    await expect
+      .poll(() => summary.textContent().catch(() => null), { timeout: 15_000 })
+      .toMatch(/between 10 and 20\.$/);
+    await shot('scoring-past-events');
+    const replays = await consoleWorld.api<{ items: Array<{ since: string | null; status: string }> }>(
+      'GET',
+      '/scoring/models/webinars/replays',
+    );
+    expect(replays.body.items[0]).toMatchObject({ status: 'done', since: expect.any(String) });
+  });
 });

@@ -2,10 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
+import { durationMs, PositiveDuration } from '../../core/duration.js';
 import { AppError } from '../../core/errors.js';
 import { HAND_OFF_STATUSES } from '../../core/hand-off.js';
+import { parseIsoDate } from '../../core/iso-date.js';
 import { ScoreModel } from '../../core/score-model.js';
+import { SCORE_REPLAY_STATUSES, type ScoreReplay } from '../../core/score-replay.js';
 import { traitsOfProfiles } from '../../profiles/profiles.js';
+import { requestScoreReplay } from '../../scoring/score-replay.js';
 import {
   accountScores,
   profileIntent,
@@ -72,6 +76,58 @@ function handOffJson(handOff: HandOff): z.infer<typeof HandOffJson> {
   };
 }
 
+const ScoreReplayJson = z
+  .object({
+    id: z.string(),
+    model: z.string(),
+    since: z.string().nullable().describe('only events after this moment are scored; null: every event'),
+    status: z
+      .enum(SCORE_REPLAY_STATUSES)
+      .describe(
+        '`cancelled`: its model was removed meanwhile; `failed`: a page failed at every attempt (see `reason`)',
+      ),
+    profilesTotal: z.number().describe('profiles in the workspace when it was requested'),
+    profilesDone: z.number(),
+    profilesScored: z.number().describe('profiles that earned points'),
+    awards: z.number(),
+    points: z.number().describe('awarded, before decay'),
+    requestedAt: z.string(),
+    finishedAt: z.string().nullable(),
+    reason: z.string().nullable(),
+  })
+  .meta({ id: 'ScoreReplay' });
+
+function replayJson(replay: ScoreReplay): z.infer<typeof ScoreReplayJson> {
+  return {
+    id: replay.id,
+    model: replay.model,
+    since: iso(replay.since),
+    status: replay.status,
+    profilesTotal: replay.profilesTotal,
+    profilesDone: replay.profilesDone,
+    profilesScored: replay.profilesScored,
+    awards: replay.awards,
+    points: replay.points,
+    requestedAt: iso(replay.requestedAt) as string,
+    finishedAt: iso(replay.finishedAt),
+    reason: replay.reason,
+  };
+}
+
+/** `since` as given: a duration back from now (`90d`), or a moment (ISO 8601). */
+function replaySince(since: string | undefined, now: number): number | null {
+  if (since === undefined) return null;
+  if (PositiveDuration.safeParse(since).success) return now - durationMs(since);
+  const at = parseIsoDate(since);
+  if (Number.isNaN(at))
+    throw new AppError(
+      'invalid_input',
+      'since must be a duration back from now (90d, 12w) or an ISO-8601 date-time such as 2026-09-01T00:00:00Z',
+      { field: 'since' },
+    );
+  return at;
+}
+
 const StageChangeJson = z.object({
   from: z.string().nullable(),
   to: z.string(),
@@ -82,7 +138,13 @@ const StageChangeJson = z.object({
 /** Scores explained from the ledger, lifecycle stages, sales hand-offs; account scores and distributions. */
 export async function scoringRoutes(
   app: FastifyInstance,
-  deps: { storage: Storage; clock: Clock; auth: Authenticator; onMessagesQueued?: () => void },
+  deps: {
+    storage: Storage;
+    clock: Clock;
+    auth: Authenticator;
+    onMessagesQueued?: () => void;
+    onScoreReplayRequested?: () => void;
+  },
 ): Promise<void> {
   const { storage, clock, auth } = deps;
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -292,6 +354,80 @@ export async function scoringRoutes(
         logger: request.log,
       });
       return { buckets };
+    },
+  );
+
+  const ModelParams = WorkspaceParams.extend({ model: z.string().min(1).max(64) });
+  api.post(
+    '/api/workspaces/:workspaceId/scoring/models/:model/replays',
+    {
+      schema: {
+        tags: ['scoring'],
+        summary: 'Apply a score model to past events (after a model or a rule was added)',
+        description:
+          "The model's event rules award points for the events the log holds (after `since`, when given) as they would have as each came in: once-only rules once, caps after decay, no event twice (those scored already earn nothing again), each award dated by its event so that decay counts from then. It runs in the background, a page of profiles at a time; `GET …/replays/{id}` shows how far it has got. Each profile that earned points gets a `Past Events Scored` event, and segments asking about scores decide it again. Lifecycle stages do not move until the profile's next event, so that history does not flood sales with hand-offs. 409 while a replay of the model runs.",
+        params: ModelParams,
+        body: z
+          .strictObject({
+            since: z
+              .string()
+              .max(64)
+              .optional()
+              .describe('only events after this: a duration back from now (`90d`) or an ISO-8601 date-time'),
+          })
+          .nullish(),
+        response: { 202: ScoreReplayJson, ...errors, 409: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId, model } = request.params;
+      await auth.requireWorkspace(request, workspaceId, 'admin');
+      const now = clock.now();
+      const replay = await requestScoreReplay(storage, {
+        workspaceId,
+        model,
+        since: replaySince(request.body?.since, now),
+        now,
+      });
+      deps.onScoreReplayRequested?.();
+      return reply.code(202).send(replayJson(replay));
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/scoring/models/:model/replays',
+    {
+      schema: {
+        tags: ['scoring'],
+        summary: "A score model's replays of past events, newest first (the last 20)",
+        params: ModelParams,
+        response: { 200: z.object({ items: z.array(ScoreReplayJson) }), ...errors },
+      },
+    },
+    async (request) => {
+      const { workspaceId, model } = request.params;
+      await auth.requireWorkspace(request, workspaceId);
+      const replays = await storage.scoring.listReplays(workspaceId, model, 20);
+      return { items: replays.map(replayJson) };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/scoring/replays/:replayId',
+    {
+      schema: {
+        tags: ['scoring'],
+        summary: 'How far a replay of past events has got',
+        params: WorkspaceParams.extend({ replayId: z.string().min(1).max(100) }),
+        response: { 200: ScoreReplayJson, ...errors },
+      },
+    },
+    async (request) => {
+      const { workspaceId, replayId } = request.params;
+      await auth.requireWorkspace(request, workspaceId);
+      const replay = await storage.scoring.findReplay(workspaceId, replayId);
+      if (!replay) throw new AppError('not_found', `score replay ${replayId} does not exist`);
+      return replayJson(replay);
     },
   );
 

@@ -26,6 +26,7 @@ import { splitEntries } from './0024-split-entries.js';
 import { keyActors } from './0025-key-actors.js';
 import { messagesByAddress } from './0026-messages-by-address.js';
 import { profilePhoneNumbers } from './0027-profile-phone-numbers.js';
+import { scoreReplays } from './0028-score-replays.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -60,6 +61,7 @@ const ALL: Record<string, DialectMigration> = {
   '0025-key-actors': keyActors,
   '0026-messages-by-address': messagesByAddress,
   '0027-profile-phone-numbers': profilePhoneNumbers,
+  '0028-score-replays': scoreReplays,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

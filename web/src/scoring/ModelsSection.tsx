@@ -5,6 +5,7 @@ import { Pager, usePage } from '../components/pager.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
 import { modelsOf, type SettingsDocument, useSaveIntentSettings } from './intent-settings.js';
 import type { ScoreModelJson } from './model-form.js';
+import { PastEventsReplay } from './PastEventsReplay.js';
 
 const MODELS_PER_PAGE = 5;
 // The charting library is loaded with the first chart, not with the whole console.
@@ -79,6 +80,10 @@ function ModelCard(props: {
       <Suspense fallback={<Loading />}>
         <ScoreDistribution model={model} />
       </Suspense>
+      {/* Only events earn points: a model of fit rules alone has nothing in the past to score. */}
+      {model.rules.some((rule) => rule.kind === 'event') && (
+        <PastEventsReplay model={model} canStart={props.editing !== undefined} />
+      )}
     </article>
   );
 }

@@ -18,6 +18,23 @@ const en = {
     confirm: 'Yes, delete',
     deleted: 'Model deleted',
   },
+  replay: {
+    title: 'Past events',
+    help: 'A model scores events as they arrive. Apply it to the events received before it (or before a rule was added): each earns what it would have, dated when it happened; none earns twice. Stages move at each contact’s next event.',
+    since: 'Events from',
+    sinceOptions: {
+      all: 'All the history',
+      '30d': 'The last 30 days',
+      '90d': 'The last 90 days',
+      '365d': 'The last year',
+    },
+    start: 'Apply to past events',
+    running: 'Applying to past events: {{done}} of about {{total}} contacts',
+    done: 'Last applied {{at}} — contacts scored: {{scored}}, points: {{points}}, awards: {{awards}}',
+    cancelled: 'Applying to past events stopped: {{reason}}',
+    failed:
+      'Applying to past events failed at every attempt ({{reason}}). Start it again; if it fails again, report the error.',
+  },
   editor: {
     titleNew: 'New score model',
     titleEdit: 'Edit {{name}}',
@@ -102,7 +119,7 @@ const en = {
     bucket: 'Bucket size',
     chart: 'Contacts by {{model}} score',
     empty:
-      'No contact has a score under {{model}} yet. Contacts are scored from their next event after the model is saved (fit rules included); events before it earn no points.',
+      'No contact has a score under {{model}} yet. Contacts are scored from their next event after the model is saved (fit rules included); events before it earn points once the model is applied to past events (below).',
     range: '{{from}} to {{to}}',
     score: 'Score',
     profiles: 'Contacts',
@@ -214,6 +231,23 @@ const it: typeof en = {
     confirm: 'Sì, elimina',
     deleted: 'Modello eliminato',
   },
+  replay: {
+    title: 'Eventi passati',
+    help: 'Un modello assegna punti agli eventi man mano che arrivano. Applicalo agli eventi ricevuti prima (o prima che una regola fosse aggiunta): ognuno guadagna ciò che avrebbe guadagnato, datato quando è accaduto; nessuno guadagna due volte. Le fasi si spostano al prossimo evento di ciascun contatto.',
+    since: 'Eventi da',
+    sinceOptions: {
+      all: 'Tutta la storia',
+      '30d': 'Gli ultimi 30 giorni',
+      '90d': 'Gli ultimi 90 giorni',
+      '365d': 'L’ultimo anno',
+    },
+    start: 'Applica agli eventi passati',
+    running: 'Applicazione agli eventi passati: {{done}} di circa {{total}} contatti',
+    done: 'Ultima applicazione {{at}} — contatti con punti: {{scored}}, punti: {{points}}, assegnazioni: {{awards}}',
+    cancelled: 'Applicazione agli eventi passati interrotta: {{reason}}',
+    failed:
+      'L’applicazione agli eventi passati è fallita a ogni tentativo ({{reason}}). Avviala di nuovo; se fallisce ancora, segnala l’errore.',
+  },
   editor: {
     titleNew: 'Nuovo modello di punteggio',
     titleEdit: 'Modifica {{name}}',
@@ -300,7 +334,7 @@ const it: typeof en = {
     bucket: 'Ampiezza delle fasce',
     chart: 'Contatti per punteggio {{model}}',
     empty:
-      'Nessun contatto ha ancora un punteggio in {{model}}. I contatti ricevono un punteggio dal loro primo evento dopo il salvataggio del modello (regole di profilo comprese); gli eventi precedenti non danno punti.',
+      'Nessun contatto ha ancora un punteggio in {{model}}. I contatti ricevono un punteggio dal loro primo evento dopo il salvataggio del modello (regole di profilo comprese); gli eventi precedenti danno punti quando il modello è applicato agli eventi passati (sotto).',
     range: 'da {{from}} a {{to}}',
     score: 'Punteggio',
     profiles: 'Contatti',

@@ -1,0 +1,188 @@
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isAppError } from '../core/errors.js';
+import { PAST_EVENTS_SCORED } from '../core/score-replay.js';
+import { listProfileTimeline } from '../profiles/profiles.js';
+import { createSegment } from '../segments/segments.js';
+import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { identify, track } from '../test-support/segment-calls.js';
+import { BACKENDS } from '../test-support/world.js';
+import { replayNextPage, requestScoreReplay, runScoreReplays } from './score-replay.js';
+import { profileIntent } from './scoring.js';
+
+const DAY = 86_400_000;
+
+const ENGAGEMENT = {
+  id: 'engagement',
+  name: 'Engagement',
+  rules: [
+    { id: 'pricing', kind: 'event', event: 'Pricing Viewed', points: 10, cap: 30 },
+    { id: 'demo', kind: 'event', event: 'Demo Requested', points: 40, repeat: 'once' },
+    { id: 'careers', kind: 'event', event: 'Careers Viewed', points: -15, halfLife: '7d' },
+  ],
+};
+
+describe.each(BACKENDS)('score models applied to past events on %s', (backend) => {
+  let world: JourneyWorld;
+
+  beforeEach(async () => {
+    world = await startJourneyWorld(backend);
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  /** The model, saved after the history, with a lifecycle moving 50 points to MQL. */
+  const saveModel = () =>
+    world.configure({
+      scoring: { models: [ENGAGEMENT] },
+      lifecycle: {
+        stages: ['subscriber', 'lead', 'mql', 'sql'],
+        rules: [{ kind: 'score', to: 'mql', model: 'engagement', atLeast: 50 }],
+      },
+    });
+  const request = (since: number | null = null) =>
+    requestScoreReplay(world.storage, {
+      workspaceId: world.workspaceId,
+      model: 'engagement',
+      since,
+      now: world.clock.now(),
+    });
+  const intentOf = async (userId: string) =>
+    profileIntent(world.storage, {
+      workspaceId: world.workspaceId,
+      profileId: await world.profileOf(userId),
+      now: world.clock.now(),
+    });
+  const engagementOf = async (userId: string) =>
+    (await intentOf(userId)).scores.find((score) => score.model === 'engagement');
+  const timelineNames = async (userId: string) =>
+    (
+      await listProfileTimeline(world.storage, world.workspaceId, await world.profileOf(userId), {
+        limit: 100,
+      })
+    )?.items.map((event) => event.name);
+
+  /** Ada browsed pricing four times and asked for two demos; Bob looked at careers; Cy only signed up. */
+  const sendHistory = async () => {
+    const now = world.clock.now();
+    await world.send([
+      identify('cy', { plan: 'free' }),
+      ...[20, 15, 10, 5].map((days) => track('ada', 'Pricing Viewed', {}, now - days * DAY)),
+      track('ada', 'Demo Requested', {}, now - 12 * DAY),
+      track('ada', 'Demo Requested', {}, now - 3 * DAY),
+      track('bob', 'Careers Viewed', {}, now - 7 * DAY),
+    ]);
+    await world.settle();
+  };
+
+  it('awards past events as they would have been as they came, dated by them, and tells segments, not stages', async () => {
+    await sendHistory();
+    await saveModel();
+    const hot = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Hot leads', kind: 'live', rule: { type: 'score', model: 'engagement', min: 50 } },
+      now: world.clock.now(),
+    });
+    await world.settle();
+    // A model scores events as they arrive: the history earned nothing yet.
+    expect((await engagementOf('ada'))?.score).toBe(0);
+    expect((await world.storage.segments.listMembers(hot.id, { limit: 10 })).items).toEqual([]);
+
+    const requested = await request();
+    expect(requested).toMatchObject({ status: 'running', profilesTotal: 3, profilesDone: 0 });
+    await world.settle();
+
+    const replay = await world.storage.scoring.findReplay(world.workspaceId, requested.id);
+    expect(replay).toMatchObject({
+      status: 'done',
+      profilesDone: 3,
+      profilesScored: 2,
+      awards: 5,
+      points: 30 + 40 - 15,
+      finishedAt: world.clock.now(),
+    });
+    const ada = await engagementOf('ada');
+    // The cap holds (three pricing views of four earn), the demo earns once, each award keeps its event's time.
+    expect(
+      ada?.awards.map((award) => [award.rule, award.points, (world.clock.now() - award.at) / DAY]),
+    ).toEqual([
+      ['pricing', 10, 20],
+      ['pricing', 10, 15],
+      ['demo', 40, 12],
+      ['pricing', 10, 10],
+    ]);
+    expect(ada?.score).toBe(70);
+    // Bob's careers visit a week ago has lost half of its points.
+    expect((await engagementOf('bob'))?.score).toBe(-7.5);
+    expect(await timelineNames('ada')).toContain(PAST_EVENTS_SCORED);
+    expect(await timelineNames('cy')).not.toContain(PAST_EVENTS_SCORED);
+    // Segments asking about scores heard of it; the lifecycle waits for Ada's next event.
+    expect((await world.storage.segments.listMembers(hot.id, { limit: 10 })).items).toEqual([
+      { profileId: await world.profileOf('ada'), enteredAt: world.clock.now() },
+    ]);
+    expect((await intentOf('ada')).stage).toBeNull();
+    const distribution = await world.storage.scoring.scores([await world.profileOf('ada')]);
+    expect(distribution.get(await world.profileOf('ada'))?.engagement?.score).toBe(70);
+
+    // Once more: every event has earned what it could, so nothing is awarded or written again.
+    const again = await request();
+    await world.settle();
+    expect(await world.storage.scoring.findReplay(world.workspaceId, again.id)).toMatchObject({
+      status: 'done',
+      profilesScored: 0,
+      awards: 0,
+    });
+    expect((await timelineNames('ada'))?.filter((name) => name === PAST_EVENTS_SCORED)).toHaveLength(1);
+    expect((await engagementOf('ada'))?.score).toBe(70);
+
+    await world.send([track('ada', 'Page Viewed')]);
+    await world.settle();
+    expect((await intentOf('ada')).stage).toBe('mql');
+  });
+
+  it('scores only events after `since`, one replay of a model at a time, resuming where it stopped', async () => {
+    await sendHistory();
+    await saveModel();
+    const requested = await request(world.clock.now() - 11 * DAY);
+    const refusal = await request().catch((error: unknown) => error);
+    expect(isAppError(refusal) && refusal.code).toBe('conflict');
+
+    // One page of one profile, then a restart: the next run goes on after it, nothing twice.
+    const first = await replayNextPage(world.storage, { now: world.clock.now(), pageProfiles: 1 });
+    expect(first).toMatchObject({ id: requested.id, status: 'running', profilesDone: 1 });
+    await runScoreReplays(world.storage, {
+      clock: world.clock,
+      logger: pino({ level: 'silent' }),
+      pageProfiles: 1,
+    });
+    expect(await world.storage.scoring.findReplay(world.workspaceId, requested.id)).toMatchObject({
+      status: 'done',
+      profilesDone: 3,
+      // Within eleven days: two pricing views, the second demo, the careers visit.
+      awards: 4,
+    });
+    expect((await engagementOf('ada'))?.awards.map((award) => award.rule)).toEqual([
+      'pricing',
+      'pricing',
+      'demo',
+    ]);
+
+    // A model removed while its replay waits ends it.
+    const next = await request();
+    await world.configure({
+      scoring: { models: [{ ...ENGAGEMENT, id: 'interest', name: 'Interest' }] },
+      lifecycle: {
+        stages: ['subscriber', 'lead', 'mql', 'sql'],
+        rules: [{ kind: 'score', to: 'mql', model: 'interest', atLeast: 50 }],
+      },
+    });
+    await world.settle();
+    expect(await world.storage.scoring.findReplay(world.workspaceId, next.id)).toMatchObject({
+      status: 'cancelled',
+      reason: "score model engagement was removed from the workspace's settings",
+    });
+    const unknown = await request().catch((error: unknown) => error);
+    expect(isAppError(unknown) && unknown.code).toBe('not_found');
+  });
+});
