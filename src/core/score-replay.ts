@@ -22,6 +22,11 @@ export interface ScoreReplay {
   awards: number;
   /** The points awarded, before decay. */
   points: number;
+  /**
+   * Where the order of merges stood (`mergeSequence`) when the pass over profiles began: a profile not
+   * reached yet that merged into one done since brought events the survivor has not had scored.
+   */
+  mergesBefore: number;
   requestedAt: number;
   finishedAt: number | null;
   /** Why it stopped before the end (`cancelled`: its model was removed; `failed`: the error). */

@@ -149,7 +149,7 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
     expect(isAppError(refusal) && refusal.code).toBe('conflict');
 
     // One page of one profile, then a restart: the next run goes on after it, nothing twice.
-    const first = await replayNextPage(world.storage, { now: world.clock.now(), pageProfiles: 1 });
+    const first = await replayNextPage(world.storage, { clock: world.clock, pageProfiles: 1 });
     expect(first).toMatchObject({ id: requested.id, status: 'running', profilesDone: 1 });
     await runScoreReplays(world.storage, {
       clock: world.clock,
@@ -184,5 +184,58 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
     });
     const unknown = await request().catch((error: unknown) => error);
     expect(isAppError(unknown) && unknown.code).toBe('not_found');
+  });
+  it('scores what a profile merged in meanwhile brought, though the pass had gone beyond it', async () => {
+    const now = world.clock.now();
+    await world.send([track('ada', 'Pricing Viewed', {}, now - 5 * DAY)]);
+    await world.settle();
+    await world.advance(1000);
+    // A visitor asked for a demo before signing in: a profile of its own, after Ada's.
+    await world.send([
+      {
+        type: 'track',
+        anonymousId: 'visitor-1',
+        event: 'Demo Requested',
+        timestamp: new Date(now - 2 * DAY).toISOString(),
+      },
+    ]);
+    await world.settle();
+    await saveModel();
+    const requested = await request();
+    expect(await replayNextPage(world.storage, { clock: world.clock, pageProfiles: 1 })).toMatchObject({
+      afterProfile: await world.profileOf('ada'),
+    });
+    // The visitor signs in as Ada: merged into her, whom the pass has done already.
+    await world.send([{ type: 'identify', userId: 'ada', anonymousId: 'visitor-1', traits: {} }]);
+    await world.background.pipeline.drain();
+    await runScoreReplays(world.storage, {
+      clock: world.clock,
+      logger: pino({ level: 'silent' }),
+      pageProfiles: 1,
+    });
+    expect(await world.storage.scoring.findReplay(world.workspaceId, requested.id)).toMatchObject({
+      status: 'done',
+      awards: 2,
+    });
+    expect((await engagementOf('ada'))?.awards.map((award) => award.rule)).toEqual(['pricing', 'demo']);
+    expect((await engagementOf('ada'))?.score).toBe(50);
+  });
+
+  it('counts a once-only award as of its own event, though a later one was scored as it came', async () => {
+    const now = world.clock.now();
+    await world.send([track('ada', 'Demo Requested', {}, now - 10 * DAY)]);
+    await world.settle();
+    await saveModel();
+    // Asked again after the model was saved: the once-only rule awards this one, as it came.
+    await world.send([track('ada', 'Demo Requested')]);
+    await world.settle();
+    expect((await engagementOf('ada'))?.awards.map((award) => award.at)).toEqual([now]);
+    await request();
+    await world.settle();
+    // Replayed, the first demo request is the one that counts, dated ten days ago.
+    expect((await engagementOf('ada'))?.awards.map((award) => [award.rule, award.at])).toEqual([
+      ['demo', now - 10 * DAY],
+    ]);
+    expect((await engagementOf('ada'))?.score).toBe(40);
   });
 });

@@ -7,8 +7,9 @@ import { isMopsEventName } from '../core/mops-events.js';
 import { modelRevision, type ScoreLedgerEntry, type ScoreModel } from '../core/score-model.js';
 import { PAST_EVENTS_SCORED, type ScoreReplay } from '../core/score-replay.js';
 import { profileEvent } from '../profiles/profile-events.js';
+import { chunks } from '../storage/chunks.js';
 import { FAILURES_BEFORE_GIVING_UP, isPassingFailure } from '../storage/passing-failures.js';
-import type { Storage, StorageTx } from '../storage/storage.js';
+import { StaleBatchError, type Storage, type StorageTx } from '../storage/storage.js';
 import { awardsFor, ledgersByProfile, round, scoreOf } from './score.js';
 import { CONTACTS_DOINGS_MOPS_WRITES, SCORING_CURSOR } from './scoring-batch.js';
 
@@ -54,6 +55,7 @@ export async function requestScoreReplay(
     profilesScored: 0,
     awards: 0,
     points: 0,
+    mergesBefore: await storage.profiles.mergeSequence(),
     requestedAt: now,
     finishedAt: null,
     reason: null,
@@ -71,61 +73,95 @@ export async function requestScoreReplay(
   return replay;
 }
 
+/** A replay's page failed: which replay it was, so that its failures are counted against it alone. */
+export class ReplayPageFailure extends Error {
+  readonly replay: ScoreReplay;
+
+  constructor(replay: ScoreReplay, cause: unknown) {
+    super(`a page of score replay ${replay.id} failed: ${describeError(cause)}`, { cause });
+    this.name = 'ReplayPageFailure';
+    this.replay = replay;
+  }
+}
+
 /**
  * One page of the oldest running replay, in one transaction: the page's profiles' past events earn
  * what the model's event rules give, as the scoring consumer would have given it (once-only rules
  * once, caps after decay, no event twice), their scores are stored, and each profile that earned
  * points gets a `Past Events Scored` event (segments asking about scores decide it again). Stages do
  * not move: a score a replay takes over a threshold moves the stage at the profile's next event, as
- * after a threshold is lowered, so that history does not flood sales with hand-offs. Undefined when
- * no replay is running.
+ * after a threshold is lowered, so that history does not flood sales with hand-offs. After the last
+ * page, the profiles that absorbed another since the pass began are scored again (what the merged
+ * profile brought was not reached, or reached under its own id). Undefined when no replay is running.
  */
 export async function replayNextPage(
   storage: Storage,
-  options: { now: number; pageProfiles?: number },
+  options: { clock: Clock; pageProfiles?: number },
 ): Promise<ScoreReplay | undefined> {
-  const { now } = options;
+  const pageProfiles = options.pageProfiles ?? REPLAY_PAGE_PROFILES;
   return storage.transaction(async (tx) => {
     const replay = await tx.scoring.claimReplay();
     if (!replay) return undefined;
-    // The scoring consumer reads ledgers before it writes: its batch and this page take turns.
-    await tx.scoring.holdConsumer(SCORING_CURSOR);
-    await tx.profiles.holdOffMerges();
-    const settings = await tx.settings.get(replay.workspaceId);
-    const model = settings.scoring.models.find((candidate) => candidate.id === replay.model);
-    if (!model) {
-      const cancelled: ScoreReplay = {
-        ...replay,
-        status: 'cancelled',
-        finishedAt: now,
-        reason: `score model ${replay.model} was removed from the workspace's settings`,
-      };
-      await tx.scoring.saveReplay(cancelled);
-      return cancelled;
+    try {
+      // The scoring consumer reads ledgers before it writes: its batch and this page take turns.
+      await tx.scoring.holdConsumer(SCORING_CURSOR);
+      await tx.profiles.holdOffMerges();
+      // After the locks: the events this page writes are received when they are appended.
+      const now = options.clock.now();
+      const settings = await tx.settings.get(replay.workspaceId);
+      const model = settings.scoring.models.find((candidate) => candidate.id === replay.model);
+      if (!model) {
+        const reason = `score model ${replay.model} was removed from the workspace's settings`;
+        return saved(tx, { ...replay, status: 'cancelled', finishedAt: now, reason });
+      }
+      const profiles = await tx.segments.listProfilesAfter(
+        replay.workspaceId,
+        replay.afterProfile,
+        pageProfiles,
+      );
+      const last = profiles.at(-1);
+      if (last) {
+        const scored = await scorePage(tx, { replay, model, profiles, now });
+        return saved(tx, {
+          ...tallied(replay, scored),
+          afterProfile: last.id,
+          profilesDone: replay.profilesDone + profiles.length,
+        });
+      }
+      const mergesNow = await tx.profiles.mergeSequence();
+      if (mergesNow === replay.mergesBefore) return saved(tx, { ...replay, status: 'done', finishedAt: now });
+      // Merges are few: their survivors are scored in this one page, and the next looks again.
+      const survivors = await tx.profiles.allSurvivorsOfMergesSince(replay.workspaceId, replay.mergesBefore);
+      let next: ScoreReplay = { ...replay, mergesBefore: mergesNow };
+      for (const ids of chunks(survivors, pageProfiles)) {
+        const live = await tx.segments.findLiveProfiles(replay.workspaceId, ids, true);
+        next = tallied(next, await scorePage(tx, { replay, model, profiles: live, now }));
+      }
+      return saved(tx, next);
+    } catch (error) {
+      throw new ReplayPageFailure(replay, error);
     }
-    const profiles = await tx.segments.listProfilesAfter(
-      replay.workspaceId,
-      replay.afterProfile,
-      options.pageProfiles ?? REPLAY_PAGE_PROFILES,
-    );
-    const last = profiles.at(-1);
-    if (!last) {
-      const done: ScoreReplay = { ...replay, status: 'done', finishedAt: now };
-      await tx.scoring.saveReplay(done);
-      return done;
-    }
-    const scored = await scorePage(tx, { replay, model, profiles, now });
-    const progressed: ScoreReplay = {
-      ...replay,
-      afterProfile: last.id,
-      profilesDone: replay.profilesDone + profiles.length,
-      profilesScored: replay.profilesScored + scored.profiles,
-      awards: replay.awards + scored.awards,
-      points: round(replay.points + scored.points),
-    };
-    await tx.scoring.saveReplay(progressed);
-    return progressed;
   });
+}
+
+/** The replay with a page's scoring added to its counts. */
+function tallied(
+  replay: ScoreReplay,
+  scored: { profiles: number; awards: number; points: number },
+): ScoreReplay {
+  return {
+    ...replay,
+    profilesScored: replay.profilesScored + scored.profiles,
+    awards: replay.awards + scored.awards,
+    points: round(replay.points + scored.points),
+  };
+}
+
+/** Saves where the replay has got to; one another process ended meanwhile rolls the page back. */
+async function saved(tx: StorageTx, replay: ScoreReplay): Promise<ScoreReplay> {
+  if (!(await tx.scoring.saveReplay(replay)))
+    throw new StaleBatchError(`score replay ${replay.id} was ended elsewhere`);
+  return replay;
 }
 
 async function scorePage(
@@ -161,7 +197,15 @@ async function scorePage(
       timestamp: fact.timestamp,
       properties: fact.properties,
     };
-    for (const award of awardsFor(model, event, profileLedger)) {
+    // Only what came before the event counts against its rule's cap and once-only (awards of later
+    // events, scored as they came, are put in order when scores are read), and the event itself.
+    const before = profileLedger.filter(
+      (entry) =>
+        entry.eventId === event.id ||
+        entry.at < event.timestamp ||
+        (entry.at === event.timestamp && entry.eventId < event.id),
+    );
+    for (const award of awardsFor(model, event, before)) {
       profileLedger.push(award);
       const list = earned.get(fact.profileId) ?? [];
       list.push({ ...award, workspaceId, profileId: fact.profileId });
@@ -206,7 +250,8 @@ async function scorePage(
     });
     if (event) events.push(event);
   }
-  await tx.scoring.setScores(scores);
+  // In profile order, as every writer of scores: two never wait on each other's rows in a circle.
+  await tx.scoring.setScores(scores.sort((a, b) => (a.profileId < b.profileId ? -1 : 1)));
   await tx.generatedEvents.append(events);
   return {
     profiles: earned.size,
@@ -219,10 +264,19 @@ async function scorePage(
 export type ReplayFailures = Map<string, number>;
 
 /**
- * Runs every running replay to its end, page by page, each page taking its turn with the scoring
- * consumer (`turn`); the number of pages done. A replay whose page fails at every attempt while the
- * database answers stops as `failed`, with the error; the database away stops the run, to be tried
- * again.
+ * Pages per run: the scheduler runs again at once while there are more, and a stop waits for one
+ * run, not for a whole replay of a million profiles.
+ */
+const PAGES_PER_RUN = 20;
+/** A page's own time again, at most this long, left to the scoring consumer before the next page. */
+const MAX_REST_MS = 1000;
+
+/**
+ * Runs pages of the running replays, each taking its turn with the scoring consumer (`turn`) and
+ * then resting as long as it took, so that scoring (on PostgreSQL, other processes' batches, which
+ * skip a cursor a page holds) keeps at least half of the time; the number of pages done. A replay
+ * whose page fails at every attempt while the database answers stops as `failed`, with the error;
+ * the database away stops the run, to be tried again.
  */
 export async function runScoreReplays(
   storage: Storage,
@@ -238,19 +292,22 @@ export async function runScoreReplays(
   const turn = options.turn ?? ((work) => work());
   const failures = options.failures ?? new Map<string, number>();
   let pages = 0;
-  for (;;) {
+  while (pages < PAGES_PER_RUN) {
+    const startedAt = performance.now();
     let replay: ScoreReplay | undefined;
     try {
       replay = await turn(() =>
         replayNextPage(storage, {
-          now: clock.now(),
+          clock,
           ...(options.pageProfiles ? { pageProfiles: options.pageProfiles } : {}),
         }),
       );
     } catch (error) {
-      if (isPassingFailure(error)) throw error;
+      if (!(error instanceof ReplayPageFailure) || isPassingFailure(error.cause)) throw error;
+      // Ended by another process meanwhile: nothing failed.
+      if (error.cause instanceof StaleBatchError) continue;
       // Tried again at the next run; one given up on leaves the others to go on now.
-      if (!(await replayFailed(storage, { error, logger, failures, at: clock.now() }))) return pages;
+      if (!(await replayFailed(storage, { failure: error, logger, failures, at: clock.now() }))) return pages;
       continue;
     }
     if (!replay) return pages;
@@ -261,8 +318,12 @@ export async function runScoreReplays(
         { replay: replay.id, model: replay.model, status: replay.status, awards: replay.awards },
         'score replay',
       );
+    await rest(Math.min(MAX_REST_MS, performance.now() - startedAt));
   }
+  return pages;
 }
+
+const rest = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A page failed: it is tried again at the next run, until it has failed FAILURES_BEFORE_GIVING_UP
@@ -270,26 +331,27 @@ export async function runScoreReplays(
  */
 async function replayFailed(
   storage: Storage,
-  options: { error: unknown; logger: Logger; failures: ReplayFailures; at: number },
+  options: { failure: ReplayPageFailure; logger: Logger; failures: ReplayFailures; at: number },
 ): Promise<boolean> {
-  const { error, logger, failures, at } = options;
-  // The failing page is the oldest running replay's: the one a claim takes first.
-  const replay = await storage.transaction((tx) => tx.scoring.claimReplay());
-  if (!replay) return false;
+  const { failure, logger, failures, at } = options;
+  const { replay } = failure;
   const runs = (failures.get(replay.id) ?? 0) + 1;
   failures.set(replay.id, runs);
   if (runs < FAILURES_BEFORE_GIVING_UP) {
     logger.warn(
-      { err: error, replay: replay.id },
+      { err: failure.cause, replay: replay.id },
       'score replay page failed; it is tried again at the next run',
     );
     return false;
   }
-  const reason = describeError(error);
+  const reason = describeError(failure.cause);
   await storage.transaction((tx) =>
     tx.scoring.saveReplay({ ...replay, status: 'failed', finishedAt: at, reason }),
   );
   failures.delete(replay.id);
-  logger.error({ err: error, replay: replay.id }, 'score replay stopped: its page failed at every attempt');
+  logger.error(
+    { err: failure.cause, replay: replay.id },
+    'score replay stopped: its page failed at every attempt',
+  );
   return true;
 }

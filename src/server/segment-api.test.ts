@@ -853,6 +853,11 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     });
     expect(badSince.status).toBe(400);
     expect(badSince.body.error.field).toBe('since');
+    const future = await api<ApiError>('POST', '/scoring/models/engagement/replays', {
+      since: new Date(Date.now() + 86_400_000).toISOString(),
+    });
+    expect(future.status).toBe(400);
+    expect(future.body.error.field).toBe('since');
     const unknown = await api<ApiError>('POST', '/scoring/models/nothing-like-it/replays', {});
     expect(unknown.status).toBe(404);
 

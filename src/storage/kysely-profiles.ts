@@ -216,6 +216,15 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
         if (row.merged_into !== null && wanted.has(row.merged_into)) survivors.add(row.merged_into);
       return survivors;
     },
+    async allSurvivorsOfMergesSince(workspaceId, since) {
+      const rows = await db
+        .selectFrom('profiles')
+        .select('merged_into')
+        .where('merge_seq', '>', since)
+        .where('workspace_id', '=', workspaceId)
+        .execute();
+      return [...new Set(rows.flatMap((row) => (row.merged_into === null ? [] : [row.merged_into])))].sort();
+    },
     async applyResolution(changes) {
       const { workspaceId } = changes;
       // First, before any row: transactions on other processes writing what a merge moves finish

@@ -22,6 +22,7 @@ function toReplay(row: Selectable<Database['score_replays']>): ScoreReplay {
     profilesScored: Number(row.profiles_scored),
     awards: Number(row.awards),
     points: Number(row.points),
+    mergesBefore: Number(row.merges_before),
     requestedAt: Number(row.requested_at),
     finishedAt: row.finished_at === null ? null : Number(row.finished_at),
     reason: row.reason,
@@ -41,6 +42,7 @@ function replayValues(replay: ScoreReplay) {
     profiles_scored: replay.profilesScored,
     awards: replay.awards,
     points: replay.points,
+    merges_before: replay.mergesBefore,
     requested_at: replay.requestedAt,
     finished_at: replay.finishedAt,
     reason: replay.reason,
@@ -91,7 +93,14 @@ export function scoreReplayQueries(db: Kysely<Database>, ops: DialectOps): Score
     },
     async saveReplay(replay) {
       const { id, workspace_id: _workspace, ...values } = replayValues(replay);
-      await db.updateTable('score_replays').set(values).where('id', '=', id).execute();
+      // Only a running replay moves on: one another process finished (or gave up on) stays so.
+      const result = await db
+        .updateTable('score_replays')
+        .set(values)
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
     async holdConsumer(cursor) {
       if (ops.lockRows === '') return;

@@ -299,6 +299,7 @@ export interface Database {
     profiles_scored: number;
     awards: number;
     points: number;
+    merges_before: number;
     requested_at: number;
     finished_at: number | null;
     reason: string | null;

@@ -189,6 +189,8 @@ export interface ProfileStore {
    * them before decided without what the merge brought.
    */
   survivorsOfMergesSince(profileIds: string[], since: number): Promise<Set<string>>;
+  /** The profiles of the workspace that absorbed another since `mergeSequence` said `since`. */
+  allSurvivorsOfMergesSince(workspaceId: string, since: number): Promise<string[]>;
   findAccountsByGroupIds(workspaceId: string, groupIds: string[]): Promise<Account[]>;
   /**
    * Writes what identity resolution decided; merges first take `MERGES_LOCK_KEY` exclusively. Returns
@@ -855,8 +857,8 @@ export interface ScoringStore {
    * holds is skipped).
    */
   claimReplay(): Promise<ScoreReplay | undefined>;
-  /** Stores a replay's position, counts and status. */
-  saveReplay(replay: ScoreReplay): Promise<void>;
+  /** Stores a running replay's position, counts and status; false when it was no longer running. */
+  saveReplay(replay: ScoreReplay): Promise<boolean>;
   /**
    * Waits for the batch in flight of the log consumer with this cursor (scoring's, for a replay) and
    * holds its next one off until the transaction ends: PostgreSQL locks the cursor's row, which other

@@ -125,6 +125,10 @@ function replaySince(since: string | undefined, now: number): number | null {
       'since must be a duration back from now (90d, 12w) or an ISO-8601 date-time such as 2026-09-01T00:00:00Z',
       { field: 'since' },
     );
+  if (at >= now)
+    throw new AppError('invalid_input', 'since must be in the past: no event happened after now', {
+      field: 'since',
+    });
   return at;
 }
 

@@ -23,6 +23,7 @@ export const scoreReplays: DialectMigration = (dialect) => {
         .addColumn('profiles_scored', int64, (c) => c.notNull())
         .addColumn('awards', int64, (c) => c.notNull())
         .addColumn('points', 'double precision', (c) => c.notNull())
+        .addColumn('merges_before', int64, (c) => c.notNull())
         .addColumn('requested_at', int64, (c) => c.notNull())
         .addColumn('finished_at', int64)
         .addColumn('reason', 'text')

@@ -119,8 +119,7 @@ function ReplayOutcome(props: { replay: ScoreReplayJson; format: ReturnType<type
       </p>
     );
   return (
-    <p className="field-error" role="alert">
-      {t(`scoring.replay.${replay.status}`, { reason: replay.reason ?? '' })}
-    </p>
+    // Not an alert: an outcome from before is read on every visit, not news.
+    <p className="field-error">{t(`scoring.replay.${replay.status}`, { reason: replay.reason ?? '' })}</p>
   );
 }
