@@ -48,6 +48,9 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
       since,
       now: world.clock.now(),
     });
+  /** What is left of the running replays, a profile a page (as after a restart mid-way). */
+  const runRestOnePerPage = () =>
+    runScoreReplays(world.storage, { clock: world.clock, logger: pino({ level: 'silent' }), pageProfiles: 1 });
   const intentOf = async (userId: string) =>
     profileIntent(world.storage, {
       workspaceId: world.workspaceId,
@@ -151,11 +154,7 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
     // One page of one profile, then a restart: the next run goes on after it, nothing twice.
     const first = await replayNextPage(world.storage, { clock: world.clock, pageProfiles: 1 });
     expect(first).toMatchObject({ id: requested.id, status: 'running', profilesDone: 1 });
-    await runScoreReplays(world.storage, {
-      clock: world.clock,
-      logger: pino({ level: 'silent' }),
-      pageProfiles: 1,
-    });
+    await runRestOnePerPage();
     expect(await world.storage.scoring.findReplay(world.workspaceId, requested.id)).toMatchObject({
       status: 'done',
       profilesDone: 3,
@@ -208,11 +207,7 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
     // The visitor signs in as Ada: merged into her, whom the pass has done already.
     await world.send([{ type: 'identify', userId: 'ada', anonymousId: 'visitor-1', traits: {} }]);
     await world.background.pipeline.drain();
-    await runScoreReplays(world.storage, {
-      clock: world.clock,
-      logger: pino({ level: 'silent' }),
-      pageProfiles: 1,
-    });
+    await runRestOnePerPage();
     expect(await world.storage.scoring.findReplay(world.workspaceId, requested.id)).toMatchObject({
       status: 'done',
       awards: 2,
