@@ -50,7 +50,11 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
     });
   /** What is left of the running replays, a profile a page (as after a restart mid-way). */
   const runRestOnePerPage = () =>
-    runScoreReplays(world.storage, { clock: world.clock, logger: pino({ level: 'silent' }), pageProfiles: 1 });
+    runScoreReplays(world.storage, {
+      clock: world.clock,
+      logger: pino({ level: 'silent' }),
+      pageProfiles: 1,
+    });
   const intentOf = async (userId: string) =>
     profileIntent(world.storage, {
       workspaceId: world.workspaceId,

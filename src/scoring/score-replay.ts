@@ -7,9 +7,10 @@ import { isMopsEventName } from '../core/mops-events.js';
 import { modelRevision, type ScoreLedgerEntry, type ScoreModel } from '../core/score-model.js';
 import { PAST_EVENTS_SCORED, type ScoreReplay } from '../core/score-replay.js';
 import { profileEvent } from '../profiles/profile-events.js';
+import { profilesMergedSince } from '../profiles/profiles.js';
 import { chunks } from '../storage/chunks.js';
 import { FAILURES_BEFORE_GIVING_UP, isPassingFailure } from '../storage/passing-failures.js';
-import { StaleBatchError, type Storage, type StorageTx } from '../storage/storage.js';
+import { StaleBatchError, type Storage, type StorageReader, type StorageTx } from '../storage/storage.js';
 import { awardsFor, ledgersByProfile, round, scoreOf } from './score.js';
 import { CONTACTS_DOINGS_MOPS_WRITES, SCORING_CURSOR } from './scoring-batch.js';
 
@@ -85,43 +86,56 @@ export class ReplayPageFailure extends Error {
 }
 
 /**
- * One page of the oldest running replay, in one transaction: the page's profiles' past events earn
- * what the model's event rules give, as the scoring consumer would have given it (once-only rules
- * once, caps after decay, no event twice), their scores are stored, and each profile that earned
- * points gets a `Past Events Scored` event (segments asking about scores decide it again). Stages do
- * not move: a score a replay takes over a threshold moves the stage at the profile's next event, as
- * after a threshold is lowered, so that history does not flood sales with hand-offs. After the last
- * page, the profiles that absorbed another since the pass began are scored again (what the merged
- * profile brought was not reached, or reached under its own id). Undefined when no replay is running.
+ * One page of the oldest running replay: the page's profiles' past events earn what the model's
+ * event rules give, as the scoring consumer would have given it (once-only rules once, caps after
+ * decay, no event twice), their scores are stored, and each profile that earned points gets a `Past
+ * Events Scored` event (segments asking about scores decide it again). Stages do not move: a score a
+ * replay takes over a threshold moves the stage at the profile's next event, as after a threshold is
+ * lowered, so that history does not flood sales with hand-offs. After the last page, the profiles
+ * that absorbed another since the pass began are scored again (what the merged profile brought was
+ * not reached, or reached under its own id). Undefined when no replay is running.
+ *
+ * The page's events and ledgers are read before its write transaction, so that on SQLite ingest
+ * keeps appending meanwhile; the caller's turn keeps this process's scoring batches out, and the
+ * transaction checks what else may have moved (the replay, merges) before it writes.
  */
 export async function replayNextPage(
   storage: Storage,
   options: { clock: Clock; pageProfiles?: number },
 ): Promise<ScoreReplay | undefined> {
   const pageProfiles = options.pageProfiles ?? REPLAY_PAGE_PROFILES;
-  return storage.transaction(async (tx) => {
-    const replay = await tx.scoring.claimReplay();
-    if (!replay) return undefined;
-    try {
+  const replay = await storage.scoring.claimReplay();
+  if (!replay) return undefined;
+  try {
+    // Before any read: a merge committed after it is one these reads may have missed part of.
+    const mergesBefore = await storage.profiles.mergeSequence();
+    const settings = await storage.settings.get(replay.workspaceId);
+    const model = settings.scoring.models.find((candidate) => candidate.id === replay.model);
+    const profiles = model
+      ? await storage.segments.listProfilesAfter(replay.workspaceId, replay.afterProfile, pageProfiles)
+      : [];
+    const earned =
+      model && profiles.length > 0 ? await plannedAwards(storage, { replay, model, profiles }) : undefined;
+    return await storage.transaction(async (tx) => {
+      const current = await tx.scoring.claimReplay();
+      if (
+        current?.id !== replay.id ||
+        current.afterProfile !== replay.afterProfile ||
+        current.mergesBefore !== replay.mergesBefore
+      )
+        throw new StaleBatchError(`score replay ${replay.id} moved on while its page was read`);
       // The scoring consumer reads ledgers before it writes: its batch and this page take turns.
       await tx.scoring.holdConsumer(SCORING_CURSOR);
       await tx.profiles.holdOffMerges();
       // After the locks: the events this page writes are received when they are appended.
       const now = options.clock.now();
-      const settings = await tx.settings.get(replay.workspaceId);
-      const model = settings.scoring.models.find((candidate) => candidate.id === replay.model);
       if (!model) {
         const reason = `score model ${replay.model} was removed from the workspace's settings`;
         return saved(tx, { ...replay, status: 'cancelled', finishedAt: now, reason });
       }
-      const profiles = await tx.segments.listProfilesAfter(
-        replay.workspaceId,
-        replay.afterProfile,
-        pageProfiles,
-      );
       const last = profiles.at(-1);
-      if (last) {
-        const scored = await scorePage(tx, { replay, model, profiles, now });
+      if (last && earned) {
+        const scored = await writeAwards(tx, { replay, model, profiles, earned, mergesBefore, now });
         return saved(tx, {
           ...tallied(replay, scored),
           afterProfile: last.id,
@@ -130,18 +144,28 @@ export async function replayNextPage(
       }
       const mergesNow = await tx.profiles.mergeSequence();
       if (mergesNow === replay.mergesBefore) return saved(tx, { ...replay, status: 'done', finishedAt: now });
-      // Merges are few: their survivors are scored in this one page, and the next looks again.
+      // Merges are few: their survivors are read and scored in this one transaction, and the next
+      // page looks again.
       const survivors = await tx.profiles.allSurvivorsOfMergesSince(replay.workspaceId, replay.mergesBefore);
       let next: ScoreReplay = { ...replay, mergesBefore: mergesNow };
       for (const ids of chunks(survivors, pageProfiles)) {
         const live = await tx.segments.findLiveProfiles(replay.workspaceId, ids, true);
-        next = tallied(next, await scorePage(tx, { replay, model, profiles: live, now }));
+        const planned = await plannedAwards(tx, { replay, model, profiles: live });
+        const scored = await writeAwards(tx, {
+          replay,
+          model,
+          profiles: live,
+          earned: planned,
+          mergesBefore: mergesNow,
+          now,
+        });
+        next = tallied(next, scored);
       }
       return saved(tx, next);
-    } catch (error) {
-      throw new ReplayPageFailure(replay, error);
-    }
-  });
+    });
+  } catch (error) {
+    throw new ReplayPageFailure(replay, error);
+  }
 }
 
 /** The replay with a page's scoring added to its counts. */
@@ -164,31 +188,28 @@ async function saved(tx: StorageTx, replay: ScoreReplay): Promise<ScoreReplay> {
   return replay;
 }
 
-async function scorePage(
-  tx: StorageTx,
-  options: {
-    replay: ScoreReplay;
-    model: ScoreModel;
-    profiles: Array<{ id: string; traits: Record<string, unknown> }>;
-    now: number;
-  },
-): Promise<{ profiles: number; awards: number; points: number }> {
-  const { replay, model, profiles, now } = options;
+type Award = ScoreLedgerEntry & { workspaceId: string; profileId: string };
+
+/** Per profile, what its past events earn under the model, given its ledger as read. */
+async function plannedAwards(
+  reader: StorageReader,
+  options: { replay: ScoreReplay; model: ScoreModel; profiles: ReadonlyArray<{ id: string }> },
+): Promise<Map<string, Award[]>> {
+  const { replay, model, profiles } = options;
   const { workspaceId } = replay;
   const ids = profiles.map((profile) => profile.id);
-  const names = scoredNames(model);
   const [facts, ledger] = await Promise.all([
-    tx.segments.eventFacts({
+    reader.segments.eventFacts({
       workspaceId,
       profileIds: ids,
-      names: names.map((name) => ({ name, since: replay.since, withProperties: true })),
+      names: scoredNames(model).map((name) => ({ name, since: replay.since, withProperties: true })),
     }),
-    tx.scoring.ledger(ids),
+    reader.scoring.ledger(ids),
   ]);
   const ledgers = ledgersByProfile(ledger);
   // Oldest first, so that a once-only rule and a cap see the awards before each event as the
   // consumer did; an event the ledger holds already (scored as it came) earns nothing again.
-  const earned = new Map<string, Array<ScoreLedgerEntry & { workspaceId: string; profileId: string }>>();
+  const earned = new Map<string, Award[]>();
   for (const fact of facts) {
     const profileLedger = ledgers.get(fact.profileId) ?? [];
     const event = {
@@ -213,15 +234,40 @@ async function scorePage(
     }
     ledgers.set(fact.profileId, profileLedger);
   }
-  if (earned.size === 0) return { profiles: 0, awards: 0, points: 0 };
-  const awards = [...earned.values()].flat();
+  return earned;
+}
+
+/**
+ * Writes planned awards, less those of profiles merged away since the reads (the survivor is scored
+ * again at the end of the pass), and the scores of the profiles that earned points, recomputed from
+ * their ledgers as they stand in the transaction.
+ */
+async function writeAwards(
+  tx: StorageTx,
+  options: {
+    replay: ScoreReplay;
+    model: ScoreModel;
+    profiles: ReadonlyArray<{ id: string; traits: Record<string, unknown> }>;
+    earned: Map<string, Award[]>;
+    mergesBefore: number;
+    now: number;
+  },
+): Promise<{ profiles: number; awards: number; points: number }> {
+  const { replay, model, profiles, now } = options;
+  const { workspaceId } = replay;
+  const mergedAway = await profilesMergedSince(tx, [...options.earned.keys()], options.mergesBefore);
+  const earned = [...options.earned].filter(([profileId]) => !mergedAway.has(profileId));
+  if (earned.length === 0) return { profiles: 0, awards: 0, points: 0 };
+  const awards = earned.flatMap(([, profileAwards]) => profileAwards);
   await tx.scoring.addAwards(awards);
 
-  const scoredIds = [...earned.keys()];
-  const [accounts, identities] = await Promise.all([
+  const scoredIds = earned.map(([profileId]) => profileId);
+  const [ledger, accounts, identities] = await Promise.all([
+    tx.scoring.ledger(scoredIds),
     tx.segments.accountTraits(scoredIds),
     tx.segments.idsOf(scoredIds),
   ]);
+  const ledgers = ledgersByProfile(ledger);
   const traits = new Map(profiles.map((profile) => [profile.id, profile.traits]));
   const revision = modelRevision(model);
   const scores = [];
@@ -254,7 +300,7 @@ async function scorePage(
   await tx.scoring.setScores(scores.sort((a, b) => (a.profileId < b.profileId ? -1 : 1)));
   await tx.generatedEvents.append(events);
   return {
-    profiles: earned.size,
+    profiles: earned.length,
     awards: awards.length,
     points: awards.reduce((sum, award) => sum + award.points, 0),
   };
@@ -304,8 +350,11 @@ export async function runScoreReplays(
       );
     } catch (error) {
       if (!(error instanceof ReplayPageFailure) || isPassingFailure(error.cause)) throw error;
-      // Ended by another process meanwhile: nothing failed.
-      if (error.cause instanceof StaleBatchError) continue;
+      // Taken or ended by another process meanwhile: nothing failed, and the next page reads afresh.
+      if (error.cause instanceof StaleBatchError) {
+        pages++;
+        continue;
+      }
       // Tried again at the next run; one given up on leaves the others to go on now.
       if (!(await replayFailed(storage, { failure: error, logger, failures, at: clock.now() }))) return pages;
       continue;
