@@ -7,7 +7,7 @@ import { createSegment } from '../segments/segments.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
-import { replayNextPage, requestScoreReplay, runScoreReplays } from './score-replay.js';
+import { cancelScoreReplay, replayNextPage, requestScoreReplay, runScoreReplays } from './score-replay.js';
 import { profileIntent } from './scoring.js';
 
 const DAY = 86_400_000;
@@ -170,6 +170,30 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
       'pricing',
       'demo',
     ]);
+
+    // Stopped by hand where it has got to: what it awarded stays, and it goes no further.
+    const stopped = await request();
+    await replayNextPage(world.storage, { clock: world.clock, pageProfiles: 1 });
+    expect(
+      await cancelScoreReplay(world.storage, {
+        workspaceId: world.workspaceId,
+        replayId: stopped.id,
+        by: 'ada@example.com',
+        now: world.clock.now(),
+      }),
+    ).toMatchObject({ status: 'cancelled', reason: 'stopped by ada@example.com', profilesDone: 1 });
+    await runRestOnePerPage();
+    expect(await world.storage.scoring.findReplay(world.workspaceId, stopped.id)).toMatchObject({
+      status: 'cancelled',
+      profilesDone: 1,
+    });
+    const again = await cancelScoreReplay(world.storage, {
+      workspaceId: world.workspaceId,
+      replayId: stopped.id,
+      by: 'ada@example.com',
+      now: world.clock.now(),
+    }).catch((error: unknown) => error);
+    expect(isAppError(again) && again.code).toBe('conflict');
 
     // A model removed while its replay waits ends it.
     const next = await request();

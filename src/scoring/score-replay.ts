@@ -74,6 +74,32 @@ export async function requestScoreReplay(
   return replay;
 }
 
+/**
+ * Stops a running replay where it has got to (what it awarded stays: every award is what its event
+ * would have earned as it came). Refused for one not running (409) or unknown (404).
+ */
+export async function cancelScoreReplay(
+  storage: Storage,
+  options: { workspaceId: string; replayId: string; by: string; now: number },
+): Promise<ScoreReplay> {
+  const { workspaceId, replayId, by, now } = options;
+  return storage.transaction(async (tx) => {
+    const replay = await tx.scoring.findReplay(workspaceId, replayId);
+    if (!replay) throw new AppError('not_found', `score replay ${replayId} does not exist`);
+    const cancelled: ScoreReplay = {
+      ...replay,
+      status: 'cancelled',
+      finishedAt: now,
+      reason: `stopped by ${by}`,
+    };
+    if (replay.status !== 'running' || !(await tx.scoring.saveReplay(cancelled)))
+      throw new AppError('conflict', `score replay ${replayId} is not running: it is ${replay.status}`, {
+        field: 'replayId',
+      });
+    return cancelled;
+  });
+}
+
 /** A replay's page failed: which replay it was, so that its failures are counted against it alone. */
 export class ReplayPageFailure extends Error {
   readonly replay: ScoreReplay;

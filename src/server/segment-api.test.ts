@@ -870,6 +870,10 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
       return replay.body.status === 'done' ? replay.body : undefined;
     }, 20_000);
     expect(done).toMatchObject({ profilesScored: 1, awards: 2, points: 14 });
+    const finished = await api<ApiError>('POST', `/scoring/replays/${started.body.id}/cancel`);
+    expect(finished.status).toBe(409);
+    expect(finished.body.error.field).toBe('replayId');
+    expect((await api<ApiError>('POST', '/scoring/replays/srp_nothing/cancel')).status).toBe(404);
     const listed = await api<{ items: Replay[] }>('GET', '/scoring/models/engagement/replays');
     expect(listed.body.items[0]).toMatchObject({ id: started.body.id, status: 'done' });
     const intent = await api<{ scores: Array<{ model: string; score: number }> }>(

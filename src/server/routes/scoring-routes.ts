@@ -9,7 +9,7 @@ import { parseIsoDate } from '../../core/iso-date.js';
 import { ScoreModel } from '../../core/score-model.js';
 import { SCORE_REPLAY_STATUSES, type ScoreReplay } from '../../core/score-replay.js';
 import { traitsOfProfiles } from '../../profiles/profiles.js';
-import { requestScoreReplay } from '../../scoring/score-replay.js';
+import { cancelScoreReplay, requestScoreReplay } from '../../scoring/score-replay.js';
 import {
   accountScores,
   profileIntent,
@@ -431,6 +431,27 @@ export async function scoringRoutes(
       await auth.requireWorkspace(request, workspaceId);
       const replay = await storage.scoring.findReplay(workspaceId, replayId);
       if (!replay) throw new AppError('not_found', `score replay ${replayId} does not exist`);
+      return replayJson(replay);
+    },
+  );
+
+  api.post(
+    '/api/workspaces/:workspaceId/scoring/replays/:replayId/cancel',
+    {
+      schema: {
+        tags: ['scoring'],
+        summary: 'Stop a replay of past events where it has got to',
+        description:
+          'What it awarded stays (each award is what its event would have earned as it came); applying the model again later goes on from there, as no event earns twice. 409 for a replay no longer running.',
+        params: WorkspaceParams.extend({ replayId: z.string().min(1).max(100) }),
+        response: { 200: ScoreReplayJson, ...errors, 409: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const { workspaceId, replayId } = request.params;
+      const access = await auth.requireWorkspace(request, workspaceId, 'admin');
+      const by = access.kind === 'key' ? `API key ${access.key.name}` : access.user.email;
+      const replay = await cancelScoreReplay(storage, { workspaceId, replayId, by, now: clock.now() });
       return replayJson(replay);
     },
   );

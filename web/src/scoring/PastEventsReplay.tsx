@@ -46,6 +46,16 @@ export function PastEventsReplay(props: { model: ScoreModelJson; canStart: boole
       await queryClient.invalidateQueries({ queryKey });
     },
   });
+  const stop = useMutation({
+    mutationFn: (id: string) =>
+      api<ScoreReplayJson>(
+        'POST',
+        workspacePath(workspace.id, `/scoring/replays/${encodeURIComponent(id)}/cancel`),
+      ),
+    onSettled: async () => {
+      await queryClient.invalidateQueries({ queryKey });
+    },
+  });
   const latest = replays.data?.items[0];
   const isRunning = latest?.status === 'running';
   // A replay that ended stored scores: the chart above counts them now, not at its next poll.
@@ -59,6 +69,11 @@ export function PastEventsReplay(props: { model: ScoreModelJson; canStart: boole
       <h3 id={`${sinceId}-title`}>{t('scoring.replay.title')}</h3>
       <p className="hint">{t('scoring.replay.help')}</p>
       {latest && <ReplayOutcome replay={latest} format={format} />}
+      {props.canStart && isRunning && (
+        <button type="button" onClick={() => stop.mutate(latest.id)} disabled={stop.isPending}>
+          {t('scoring.replay.stop')}
+        </button>
+      )}
       {props.canStart && (
         <div className="inline-field">
           <label htmlFor={sinceId}>{t('scoring.replay.since')}</label>
@@ -83,7 +98,9 @@ export function PastEventsReplay(props: { model: ScoreModelJson; canStart: boole
           </button>
         </div>
       )}
-      {(start.error ?? replays.error) && <ErrorState error={start.error ?? replays.error} />}
+      {(start.error ?? stop.error ?? replays.error) && (
+        <ErrorState error={start.error ?? stop.error ?? replays.error} />
+      )}
     </section>
   );
 }
