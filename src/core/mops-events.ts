@@ -7,6 +7,8 @@ import { SEGMENT_ENTERED, SEGMENT_EXITED } from './segment-definition.js';
 export const SMS_UNSUBSCRIBED = 'SMS Unsubscribed';
 /** Written on every profile holding a number that texted START (or a synonym), lifting its STOP. */
 export const SMS_RESUBSCRIBED = 'SMS Resubscribed';
+/** Written on a contact an admin took out of an account: what reads account traits decides it again. */
+export const ACCOUNT_LEFT = 'Account Left';
 
 /**
  * The events Mops writes on profiles itself. A client may send an event of the same name (nothing it
@@ -24,6 +26,7 @@ const MOPS_EVENT_NAMES: ReadonlySet<string> = new Set([
   SMS_UNSUBSCRIBED,
   SMS_RESUBSCRIBED,
   PAST_EVENTS_SCORED,
+  ACCOUNT_LEFT,
 ]);
 
 /** Whether Mops writes events of this name itself (a client's look-alike is not Mops's). */

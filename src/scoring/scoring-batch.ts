@@ -3,7 +3,7 @@ import { handOffDueAt, isKnownToSales } from '../core/hand-off.js';
 import { newId } from '../core/ids.js';
 import type { Message } from '../core/journey.js';
 import { HAND_OFF_CREATED, SALES_ACCEPTED } from '../core/lifecycle.js';
-import { SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../core/mops-events.js';
+import { ACCOUNT_LEFT, SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../core/mops-events.js';
 import { TRAITS_UPDATED } from '../core/profile.js';
 import { modelRevision, type ScoreLedgerEntry } from '../core/score-model.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
@@ -33,8 +33,11 @@ export const SCORING_CURSOR = 'scoring';
  */
 export const CONTACTS_DOINGS_MOPS_WRITES: ReadonlySet<string> = new Set([SMS_UNSUBSCRIBED, SMS_RESUBSCRIBED]);
 
-/** Mops's own events scoring reads: the traits journeys set, which fit rules read, and the above. */
-export const MOPS_EVENTS_SCORED = [TRAITS_UPDATED, ...CONTACTS_DOINGS_MOPS_WRITES];
+/**
+ * Mops's own events scoring reads: the traits journeys set and the accounts admins take contacts out
+ * of, which fit rules read, and the above.
+ */
+export const MOPS_EVENTS_SCORED = [TRAITS_UPDATED, ACCOUNT_LEFT, ...CONTACTS_DOINGS_MOPS_WRITES];
 
 export interface ScoringWork {
   /** The earliest SLA deadline of a hand-off created, to wake the SLA check for. */
@@ -62,14 +65,19 @@ export const scoringBatch = (now: () => number): PipelineBatch<ScoringWork> => (
     // traits a journey sets, which fit rules read as they read an identify's, and what contacts did
     // that Mops writes down for them.
     const scored = events.filter(
-      (event) => event.origin !== 'mops' || isTraitsUpdate(event) || isContactsDoing(event),
+      (event) =>
+        event.origin !== 'mops' || isTraitsUpdate(event) || isAccountLeft(event) || isContactsDoing(event),
     );
     for (const [workspaceId, workspaceEvents] of groupByWorkspace(scored)) {
       const settings = await reader.settings.get(workspaceId);
       if (settings.scoring.models.length === 0 && !settings.lifecycle) continue;
       const named = workspaceEvents.filter((event) => earnsPoints(event));
       const identified = workspaceEvents.filter(
-        (event) => event.type === 'identify' || event.type === 'group' || isTraitsUpdate(event),
+        (event) =>
+          event.type === 'identify' ||
+          event.type === 'group' ||
+          isTraitsUpdate(event) ||
+          isAccountLeft(event),
       );
       const mayHaveMerged = workspaceEvents.filter(mayMerge);
       if (
@@ -108,6 +116,11 @@ export async function rescoreEvent(tx: StorageTx, event: StoredEvent, at: number
 /** The Traits Updated a journey's update_traits step writes: traits changed, nothing done. */
 function isTraitsUpdate(event: StoredEvent): boolean {
   return event.origin === 'mops' && event.name === TRAITS_UPDATED;
+}
+
+/** The Account Left an admin's removal of a contact from an account writes: its account traits changed. */
+function isAccountLeft(event: StoredEvent): boolean {
+  return event.origin === 'mops' && event.name === ACCOUNT_LEFT;
 }
 
 /** An alias, or a call naming both ids: it may merge a visitor into a known profile. */

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { groupByWorkspace, payloadProperties, type StoredEvent } from '../core/event.js';
 import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
-import { SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../core/mops-events.js';
+import { ACCOUNT_LEFT, SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../core/mops-events.js';
 import { TRAITS_UPDATED } from '../core/profile.js';
 import { PAST_EVENTS_SCORED } from '../core/score-replay.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED, type Segment } from '../core/segment-definition.js';
@@ -44,6 +44,7 @@ const MOPS_EVENT_NAMES = new Set([
   SMS_UNSUBSCRIBED,
   SMS_RESUBSCRIBED,
   PAST_EVENTS_SCORED,
+  ACCOUNT_LEFT,
 ]);
 
 /**
@@ -66,6 +67,8 @@ export function mopsEventsToRead(segments: readonly RuleSegment[]): Set<string> 
     if (needs.stage) names.add(STAGE_CHANGED);
     // A score model applied to past events moves scores without an event of the contact's.
     if (needs.scores) names.add(PAST_EVENTS_SCORED);
+    // A contact taken out of an account no longer has its traits.
+    if (needs.accounts) names.add(ACCOUNT_LEFT);
     // A segment being backfilled is decided for every profile touched meanwhile (see segmentsTouched).
     if (needs.traits || isBackfilling) names.add(TRAITS_UPDATED);
   }
@@ -381,7 +384,8 @@ export const segmentMembershipBatch = (
         if (event.type === 'identify' || event.name === TRAITS_UPDATED) touch.identify = true;
         const list = event.origin === 'mops' ? listChanged(event, lists) : undefined;
         if (list !== undefined) touch.lists.add(list);
-        if (event.type === 'group') touch.group = true;
+        if (event.type === 'group' || (event.origin === 'mops' && event.name === ACCOUNT_LEFT))
+          touch.group = true;
         // A merge brings another profile's history and traits along: everything may have changed.
         if (event.type === 'alias' || merging.has(event.id)) touch.all = true;
       }

@@ -269,7 +269,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     authenticateFirst(scope, auth);
     await scope.register(sessionRoutes, { storage, clock, auth, ...config });
     await scope.register(adminRoutes, { storage, clock, keys, auth });
-    await scope.register(profileRoutes, { storage, auth });
+    await scope.register(profileRoutes, { storage, clock, auth });
     await scope.register(setAsideRoutes, {
       storage,
       clock,

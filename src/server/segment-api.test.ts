@@ -883,6 +883,21 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(intent.body.scores).toEqual([expect.objectContaining({ model: 'engagement', score: 14 })]);
   });
 
+  it('takes a contact out of an account over HTTP', async () => {
+    const contact = await newProfile();
+    const groupId = unique('initech');
+    await ingest([{ type: 'group', userId: contact.userId, groupId, traits: { name: 'Initech' } }]);
+    await caughtUp();
+    const details = await api<{ accounts: Array<{ id: string }> }>('GET', `/profiles/${contact.id}`);
+    const [account] = details.body.accounts;
+    const path = `/profiles/${contact.id}/accounts/${account?.id}`;
+    expect((await api('DELETE', path)).status).toBe(204);
+    expect((await api<{ accounts: unknown[] }>('GET', `/profiles/${contact.id}`)).body.accounts).toEqual([]);
+    const again = await api<ApiError>('DELETE', path);
+    expect(again.status).toBe(404);
+    expect(again.body.error.field).toBe('accountId');
+  });
+
   it('explains a profile’s score from its ledger over HTTP', async () => {
     const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
     const saved = await api(

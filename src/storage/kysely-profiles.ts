@@ -531,6 +531,15 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
         .execute();
       return rows.map((row) => row.profile_id);
     },
+    async removeAccountMember(workspaceId, accountId, profileId) {
+      const result = await db
+        .deleteFrom('account_members')
+        .where('workspace_id', '=', workspaceId)
+        .where('account_id', '=', accountId)
+        .where('profile_id', '=', profileId)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
     async findAccount(workspaceId, accountId) {
       const row = await db
         .selectFrom('accounts')

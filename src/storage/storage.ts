@@ -219,6 +219,8 @@ export interface ProfileStore {
   findAccount(workspaceId: string, accountId: string): Promise<Account | undefined>;
   /** The profiles in the workspace's account (none for an account of another workspace). */
   listAccountMembers(workspaceId: string, accountId: string): Promise<string[]>;
+  /** Takes a contact out of an account; false when it was not one of its contacts. */
+  removeAccountMember(workspaceId: string, accountId: string, profileId: string): Promise<boolean>;
   /**
    * The profile as it stands, its row locked until the transaction ends (PostgreSQL `FOR UPDATE`),
    * for traits set outside of an identify: read-modify-write beside identity resolution.

@@ -405,4 +405,34 @@ describe('contacts (Chromium)', () => {
       await context.close();
     }
   }, 60_000);
+  it('lets an admin take a contact out of an account, once confirmed', async () => {
+    const { world, api } = consoleWorld;
+    const sent = await fetch(`${world.url}/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(world.writeKey), 'content-type': 'application/json' },
+      body: JSON.stringify({
+        batch: [
+          { type: 'group', userId: 'cy', groupId: 'globex', traits: { name: 'Globex' }, messageId: 'cy-1' },
+        ],
+      }),
+    });
+    expect(sent.status).toBe(200);
+    let profileId = '';
+    await expect
+      .poll(async () => {
+        const found = await api<{ items: Array<{ id: string }> }>('GET', '/profiles?q=cy');
+        profileId = found.body.items[0]?.id ?? '';
+        return profileId;
+      })
+      .not.toBe('');
+    await page.goto(`${world.url}/contacts/${profileId}`);
+    await page.getByLabel(/^(Language|Lingua)$/).selectOption('en');
+    await page.getByRole('button', { name: 'Take out of globex' }).click();
+    const confirm = page.getByRole('alertdialog', { name: /^Take this contact out of globex\?/ });
+    await confirm.getByRole('button', { name: 'Yes, take out' }).click();
+    await page.getByText('Not in any account: accounts come from group calls.').waitFor();
+    await consoleWorld.shot('contact-account-left');
+    const details = await api<{ accounts: unknown[] }>('GET', `/profiles/${profileId}`);
+    expect(details.body.accounts).toEqual([]);
+  });
 });

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
+import { removeContactFromAccount } from '../../profiles/account-membership.js';
 import { findProfileDetails, listProfileTimeline } from '../../profiles/profiles.js';
 import type { Storage } from '../../storage/storage.js';
 import type { Authenticator } from '../auth.js';
@@ -26,14 +28,36 @@ const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404
 const ProfileParams = WorkspaceParams.extend({ profileId: z.string().min(1).max(100) });
 
 /**
- * Profiles, their timelines, the event log and rejected events: read-only views for the console and API users.
+ * Profiles, their timelines, the event log and rejected events, for the console and API users; and
+ * taking a contact out of an account.
  */
 export async function profileRoutes(
   app: FastifyInstance,
-  deps: { storage: Storage; auth: Authenticator },
+  deps: { storage: Storage; clock: Clock; auth: Authenticator },
 ): Promise<void> {
-  const { storage, auth } = deps;
+  const { storage, clock, auth } = deps;
   const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.delete(
+    '/api/workspaces/:workspaceId/profiles/:profileId/accounts/:accountId',
+    {
+      schema: {
+        tags: ['profiles'],
+        summary: 'Take a contact out of an account (it moved to another company)',
+        description:
+          "Segment's `group` call only ever adds a contact to an account. Taken out, the account's traits no longer hold for the contact: an `Account Left` event on the profile has segments asking about account traits and fit rules on them decide it again, and the account's scores leave it out. A later `group` call naming the account adds it back. 404 for a contact not in the account.",
+        params: ProfileParams.extend({ accountId: z.string().min(1).max(100) }),
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId, profileId, accountId } = request.params;
+      const access = await auth.requireWorkspace(request, workspaceId, 'admin');
+      const by = access.kind === 'key' ? `API key ${access.key.name}` : access.user.email;
+      await removeContactFromAccount(storage, { workspaceId, profileId, accountId, by, now: clock.now() });
+      return reply.status(204).send(null);
+    },
+  );
 
   api.get(
     '/api/workspaces/:workspaceId/profiles',

@@ -1,9 +1,10 @@
-import { useQuery } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
-import { useSession } from '../app/session.js';
-import { EmptyState } from '../components/states.js';
+import { isAdminOf, useSession } from '../app/session.js';
+import { EmptyState, ErrorState } from '../components/states.js';
 import type { ProfileDetails } from './contact-api.js';
 import { keyValueRows, type Traits } from './contact-format.js';
 
@@ -79,9 +80,58 @@ export function ProfileSection(props: { profile: ProfileDetails }) {
             </h3>
             <KeyValueTable values={account.traits} caption={`${t('contacts.groupId')} ${account.groupId}`} />
             <AccountScores accountId={account.id} groupId={account.groupId} />
+            <LeaveAccount profileId={profile.id} account={account} />
           </div>
         ))
       )}
+    </div>
+  );
+}
+
+/** For admins: takes the contact out of the account (it moved to another company), once confirmed. */
+function LeaveAccount(props: { profileId: string; account: { id: string; groupId: string } }) {
+  const { t } = useTranslation();
+  const { workspace } = useSession();
+  const queryClient = useQueryClient();
+  const [isConfirming, setIsConfirming] = useState(false);
+  const { account } = props;
+  const leave = useMutation({
+    mutationFn: () =>
+      api(
+        'DELETE',
+        workspacePath(
+          workspace.id,
+          `/profiles/${encodeURIComponent(props.profileId)}/accounts/${encodeURIComponent(account.id)}`,
+        ),
+      ),
+    onSuccess: async () => {
+      setIsConfirming(false);
+      await queryClient.invalidateQueries({ queryKey: ['profile', workspace.id, props.profileId] });
+    },
+  });
+  if (!isAdminOf(workspace)) return null;
+  return (
+    <div className="actions">
+      {isConfirming ? (
+        <div
+          className="confirm"
+          role="alertdialog"
+          aria-label={t('contacts.confirmLeaveAccount', { groupId: account.groupId })}
+        >
+          <p>{t('contacts.confirmLeaveAccount', { groupId: account.groupId })}</p>
+          <button type="button" className="danger" onClick={() => leave.mutate()} disabled={leave.isPending}>
+            {t('contacts.confirmLeave')}
+          </button>
+          <button type="button" onClick={() => setIsConfirming(false)}>
+            {t('common.cancel')}
+          </button>
+        </div>
+      ) : (
+        <button type="button" className="danger" onClick={() => setIsConfirming(true)}>
+          {t('contacts.leaveAccount', { groupId: account.groupId })}
+        </button>
+      )}
+      {leave.error && <ErrorState error={leave.error} />}
     </div>
   );
 }

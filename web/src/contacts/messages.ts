@@ -41,6 +41,10 @@ const en = {
   accounts: 'Accounts',
   groupId: 'Group id',
   noAccounts: 'Not in any account: accounts come from group calls.',
+  leaveAccount: 'Take out of {{groupId}}',
+  confirmLeaveAccount:
+    'Take this contact out of {{groupId}}? Its traits stop counting for the contact (segments and fit points); a later group call naming the account adds it back.',
+  confirmLeave: 'Yes, take out',
   accountScores: 'Scores of the account’s contacts, as of now',
   model: 'Model',
   scoreTotal: 'Total',
@@ -201,6 +205,10 @@ const it: typeof en = {
   accounts: 'Account',
   groupId: 'Group id',
   noAccounts: 'Non appartiene a nessun account: gli account nascono dalle chiamate group.',
+  leaveAccount: 'Togli da {{groupId}}',
+  confirmLeaveAccount:
+    'Togliere questo contatto da {{groupId}}? I suoi tratti smettono di valere per il contatto (segmenti e punti di profilo); una chiamata group successiva che nomina l’account lo aggiunge di nuovo.',
+  confirmLeave: 'Sì, togli',
   accountScores: 'Punteggi dei contatti dell’account, ad ora',
   model: 'Modello',
   scoreTotal: 'Totale',
