@@ -70,7 +70,7 @@ describe.each(BACKENDS)('a contact taken out of an account on %s', (backend) => 
       workspaceId: world.workspaceId,
       profileId: ada,
       accountId: acme.id,
-      by: 'admin@example.com',
+      by: 'usr_admin',
       now: world.clock.now(),
     });
     await world.settle();
@@ -87,7 +87,7 @@ describe.each(BACKENDS)('a contact taken out of an account on %s', (backend) => 
     expect(acmeScores.find((score) => score.model === 'fit')).toMatchObject({ contacts: 1, total: 30 });
     const timeline = await listProfileTimeline(world.storage, world.workspaceId, ada, { limit: 20 });
     expect(timeline?.items.find((event) => event.name === ACCOUNT_LEFT)?.payload).toMatchObject({
-      properties: { account_id: acme.id, group_id: 'acme', by: 'admin@example.com' },
+      properties: { account_id: acme.id, group_id: 'acme', by: 'usr_admin' },
     });
 
     // Not in it any more: nothing to take out.
@@ -95,7 +95,7 @@ describe.each(BACKENDS)('a contact taken out of an account on %s', (backend) => 
       workspaceId: world.workspaceId,
       profileId: ada,
       accountId: acme.id,
-      by: 'admin@example.com',
+      by: 'usr_admin',
       now: world.clock.now(),
     }).catch((error: unknown) => error);
     expect(isAppError(again) && [again.code, again.field]).toEqual(['not_found', 'accountId']);
@@ -104,5 +104,31 @@ describe.each(BACKENDS)('a contact taken out of an account on %s', (backend) => 
     await world.send([{ type: 'group', userId: 'ada', groupId: 'acme', traits: {} }]);
     await world.settle();
     expect((await members()).sort()).toEqual([ada, bo].sort());
+  });
+  it('leaves a segment asking only about the fit points the account gave', async () => {
+    const fitted = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Good fit', kind: 'live', rule: { type: 'score', model: 'fit', min: 30 } },
+      now: world.clock.now(),
+    });
+    await world.settle();
+    await world.send([{ type: 'group', userId: 'ada', groupId: 'acme', traits: { plan: 'enterprise' } }]);
+    await world.settle();
+    const ada = await world.profileOf('ada');
+    const members = async () =>
+      (await world.storage.segments.listMembers(fitted.id, { limit: 10 })).items.map(
+        (item) => item.profileId,
+      );
+    expect(await members()).toEqual([ada]);
+    const [acme] = await world.storage.profiles.listAccounts(ada);
+    await removeContactFromAccount(world.storage, {
+      workspaceId: world.workspaceId,
+      profileId: ada,
+      accountId: acme?.id ?? '',
+      by: 'usr_admin',
+      now: world.clock.now(),
+    });
+    await world.settle();
+    expect(await members()).toEqual([]);
   });
 });

@@ -11,16 +11,25 @@ import { profileEvent } from './profile-events.js';
  */
 export async function removeContactFromAccount(
   storage: Storage,
-  options: { workspaceId: string; profileId: string; accountId: string; by: string; now: number },
+  options: {
+    workspaceId: string;
+    profileId: string;
+    accountId: string;
+    /** Who did it, by id (a user's or an API key's): the event is on the contact's record, not staff e-mail. */
+    by: string;
+    now: number;
+  },
 ): Promise<void> {
   const { workspaceId, accountId, by, now } = options;
   await storage.transaction(async (tx) => {
     // A merge moves account memberships: it waits, and the profile read here is the one it left.
     await tx.profiles.holdOffMerges();
     const profile = await tx.profiles.find(workspaceId, options.profileId);
-    if (!profile) throw new AppError('not_found', `profile ${options.profileId} does not exist`);
+    if (!profile)
+      throw new AppError('not_found', `profile ${options.profileId} does not exist`, { field: 'profileId' });
     const account = await tx.profiles.findAccount(workspaceId, accountId);
-    if (!account) throw new AppError('not_found', `account ${accountId} does not exist`);
+    if (!account)
+      throw new AppError('not_found', `account ${accountId} does not exist`, { field: 'accountId' });
     if (!(await tx.profiles.removeAccountMember(workspaceId, account.id, profile.id)))
       throw new AppError(
         'not_found',

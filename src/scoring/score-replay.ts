@@ -155,13 +155,18 @@ export async function replayNextPage(
       await tx.profiles.holdOffMerges();
       // After the locks: the events this page writes are received when they are appended.
       const now = options.clock.now();
+      // The model as it stands now: one changed since the reads is planned afresh at the next page.
+      const settingsNow = await tx.settings.get(replay.workspaceId);
+      const modelNow = settingsNow.scoring.models.find((candidate) => candidate.id === replay.model);
+      if (model && (!modelNow || modelRevision(modelNow) !== modelRevision(model)))
+        throw new StaleBatchError(`score model ${replay.model} changed while a page of its replay was read`);
       if (!model) {
         const reason = `score model ${replay.model} was removed from the workspace's settings`;
         return saved(tx, { ...replay, status: 'cancelled', finishedAt: now, reason });
       }
       const last = profiles.at(-1);
       if (last && earned) {
-        const scored = await writeAwards(tx, { replay, model, profiles, earned, mergesBefore, now });
+        const scored = await writeAwards(tx, { replay, model, earned, mergesBefore, now });
         return saved(tx, {
           ...tallied(replay, scored),
           afterProfile: last.id,
@@ -175,12 +180,11 @@ export async function replayNextPage(
       const survivors = await tx.profiles.allSurvivorsOfMergesSince(replay.workspaceId, replay.mergesBefore);
       let next: ScoreReplay = { ...replay, mergesBefore: mergesNow };
       for (const ids of chunks(survivors, pageProfiles)) {
-        const live = await tx.segments.findLiveProfiles(replay.workspaceId, ids, true);
+        const live = await tx.segments.findLiveProfiles(replay.workspaceId, ids, false);
         const planned = await plannedAwards(tx, { replay, model, profiles: live });
         const scored = await writeAwards(tx, {
           replay,
           model,
-          profiles: live,
           earned: planned,
           mergesBefore: mergesNow,
           now,
@@ -273,13 +277,12 @@ async function writeAwards(
   options: {
     replay: ScoreReplay;
     model: ScoreModel;
-    profiles: ReadonlyArray<{ id: string; traits: Record<string, unknown> }>;
     earned: Map<string, Award[]>;
     mergesBefore: number;
     now: number;
   },
 ): Promise<{ profiles: number; awards: number; points: number }> {
-  const { replay, model, profiles, now } = options;
+  const { replay, model, now } = options;
   const { workspaceId } = replay;
   const mergedAway = await profilesMergedSince(tx, [...options.earned.keys()], options.mergesBefore);
   const earned = [...options.earned].filter(([profileId]) => !mergedAway.has(profileId));
@@ -288,13 +291,15 @@ async function writeAwards(
   await tx.scoring.addAwards(awards);
 
   const scoredIds = earned.map(([profileId]) => profileId);
-  const [ledger, accounts, identities] = await Promise.all([
+  // Ledgers, traits and accounts as they stand in the transaction: what a batch wrote since the reads counts.
+  const [ledger, scoredProfiles, accounts, identities] = await Promise.all([
     tx.scoring.ledger(scoredIds),
+    tx.profiles.findProfilesByIds(scoredIds),
     tx.segments.accountTraits(scoredIds),
     tx.segments.idsOf(scoredIds),
   ]);
   const ledgers = ledgersByProfile(ledger);
-  const traits = new Map(profiles.map((profile) => [profile.id, profile.traits]));
+  const traits = new Map(scoredProfiles.map((profile) => [profile.id, profile.traits]));
   const revision = modelRevision(model);
   const scores = [];
   const events: GeneratedEvent[] = [];
@@ -379,6 +384,7 @@ export async function runScoreReplays(
       // Taken or ended by another process meanwhile: nothing failed, and the next page reads afresh.
       if (error.cause instanceof StaleBatchError) {
         pages++;
+        await rest(Math.min(MAX_REST_MS, performance.now() - startedAt));
         continue;
       }
       // Tried again at the next run; one given up on leaves the others to go on now.

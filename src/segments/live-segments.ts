@@ -67,8 +67,8 @@ export function mopsEventsToRead(segments: readonly RuleSegment[]): Set<string> 
     if (needs.stage) names.add(STAGE_CHANGED);
     // A score model applied to past events moves scores without an event of the contact's.
     if (needs.scores) names.add(PAST_EVENTS_SCORED);
-    // A contact taken out of an account no longer has its traits.
-    if (needs.accounts) names.add(ACCOUNT_LEFT);
+    // A contact taken out of an account no longer has its traits, nor the fit points they gave.
+    if (needs.accounts || needs.scores) names.add(ACCOUNT_LEFT);
     // A segment being backfilled is decided for every profile touched meanwhile (see segmentsTouched).
     if (needs.traits || isBackfilling) names.add(TRAITS_UPDATED);
   }

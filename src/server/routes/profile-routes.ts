@@ -53,7 +53,7 @@ export async function profileRoutes(
     async (request, reply) => {
       const { workspaceId, profileId, accountId } = request.params;
       const access = await auth.requireWorkspace(request, workspaceId, 'admin');
-      const by = access.kind === 'key' ? `API key ${access.key.name}` : access.user.email;
+      const by = access.kind === 'key' ? access.key.id : access.user.id;
       await removeContactFromAccount(storage, { workspaceId, profileId, accountId, by, now: clock.now() });
       return reply.status(204).send(null);
     },

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
@@ -94,6 +94,11 @@ function LeaveAccount(props: { profileId: string; account: { id: string; groupId
   const { workspace } = useSession();
   const queryClient = useQueryClient();
   const [isConfirming, setIsConfirming] = useState(false);
+  // The button that opened the question is gone: the focus goes to the safe answer.
+  const cancelRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (isConfirming) cancelRef.current?.focus();
+  }, [isConfirming]);
   const { account } = props;
   const leave = useMutation({
     mutationFn: () =>
@@ -122,7 +127,7 @@ function LeaveAccount(props: { profileId: string; account: { id: string; groupId
           <button type="button" className="danger" onClick={() => leave.mutate()} disabled={leave.isPending}>
             {t('contacts.confirmLeave')}
           </button>
-          <button type="button" onClick={() => setIsConfirming(false)}>
+          <button type="button" ref={cancelRef} onClick={() => setIsConfirming(false)}>
             {t('common.cancel')}
           </button>
         </div>
