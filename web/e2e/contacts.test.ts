@@ -430,7 +430,7 @@ describe('contacts (Chromium)', () => {
     await page.getByRole('button', { name: 'Take out of globex' }).click();
     const confirm = page.getByRole('alertdialog', { name: /^Take this contact out of globex\?/ });
     // The button that asked is gone: the focus is on the safe answer.
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Cancel');
     await confirm.getByRole('button', { name: 'Yes, take out' }).click();
     await page.getByText('Not in any account: accounts come from group calls.').waitFor();
     await consoleWorld.shot('contact-account-left');
