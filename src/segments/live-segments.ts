@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { groupByWorkspace, payloadProperties, type StoredEvent } from '../core/event.js';
-import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
-import { ACCOUNT_LEFT, SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../core/mops-events.js';
+import { STAGE_CHANGED } from '../core/lifecycle.js';
+import { ACCOUNT_LEFT, isMopsEventName } from '../core/mops-events.js';
 import { TRAITS_UPDATED } from '../core/profile.js';
 import { PAST_EVENTS_SCORED } from '../core/score-replay.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED, type Segment } from '../core/segment-definition.js';
@@ -33,20 +33,6 @@ import { dependencyOrder, ruleNeeds } from './rule-needs.js';
 /** The segments consumer's cursor: after scores (rules may ask about them), before nothing. */
 export const SEGMENTS_CURSOR = 'segments';
 
-/** The names of the events Mops writes itself that a rule may count. */
-const MOPS_EVENT_NAMES = new Set([
-  SEGMENT_ENTERED,
-  SEGMENT_EXITED,
-  STAGE_CHANGED,
-  HAND_OFF_CREATED,
-  SLA_MISSED,
-  TRAITS_UPDATED,
-  SMS_UNSUBSCRIBED,
-  SMS_RESUBSCRIBED,
-  PAST_EVENTS_SCORED,
-  ACCOUNT_LEFT,
-]);
-
 /**
  * Which of Mops's own events the segments consumer must read: those a rule counts, the stage changes
  * Mops makes outside scoring (a missed SLA, a recycle) when a rule asks about stages, the scores a
@@ -63,7 +49,7 @@ export function mopsEventsToRead(segments: readonly RuleSegment[]): Set<string> 
     names.add(SEGMENT_EXITED);
   }
   for (const { needs, isBackfilling } of segments) {
-    for (const name of needs.events.keys()) if (MOPS_EVENT_NAMES.has(name)) names.add(name);
+    for (const name of needs.events.keys()) if (isMopsEventName(name)) names.add(name);
     if (needs.stage) names.add(STAGE_CHANGED);
     // A score model applied to past events moves scores without an event of the contact's.
     if (needs.scores) names.add(PAST_EVENTS_SCORED);

@@ -118,6 +118,14 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
   const lockForMerges = async () => {
     await ops.lockKey(MERGES_LOCK_KEY)?.execute(db);
   };
+  /** The profiles that absorbed another since `mergeSequence` said `since` (of one workspace, when given). */
+  const survivorsSince = async (since: number, workspaceId?: string): Promise<Set<string>> => {
+    // The merges since are few, and found through their index.
+    let query = db.selectFrom('profiles').select('merged_into').where('merge_seq', '>', since);
+    if (workspaceId !== undefined) query = query.where('workspace_id', '=', workspaceId);
+    const rows = await query.execute();
+    return new Set(rows.flatMap((row) => (row.merged_into === null ? [] : [row.merged_into])));
+  };
   return {
     async findIdentities(workspaceId, keys) {
       const values = [...new Set(keys.map((key) => key.value))];
@@ -204,26 +212,11 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
       return Number(row?.seq ?? 0);
     },
     async survivorsOfMergesSince(profileIds, since) {
-      const survivors = new Set<string>();
       const wanted = new Set(profileIds);
-      // The merges since are few, and found through their index: checked against the ids here.
-      const rows = await db
-        .selectFrom('profiles')
-        .select('merged_into')
-        .where('merge_seq', '>', since)
-        .execute();
-      for (const row of rows)
-        if (row.merged_into !== null && wanted.has(row.merged_into)) survivors.add(row.merged_into);
-      return survivors;
+      return new Set([...(await survivorsSince(since))].filter((id) => wanted.has(id)));
     },
     async allSurvivorsOfMergesSince(workspaceId, since) {
-      const rows = await db
-        .selectFrom('profiles')
-        .select('merged_into')
-        .where('merge_seq', '>', since)
-        .where('workspace_id', '=', workspaceId)
-        .execute();
-      return [...new Set(rows.flatMap((row) => (row.merged_into === null ? [] : [row.merged_into])))].sort();
+      return [...(await survivorsSince(since, workspaceId))].sort();
     },
     async applyResolution(changes) {
       const { workspaceId } = changes;
