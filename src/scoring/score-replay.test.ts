@@ -2,8 +2,10 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAppError } from '../core/errors.js';
 import { PAST_EVENTS_SCORED } from '../core/score-replay.js';
-import { listProfileTimeline } from '../profiles/profiles.js';
+import { EventPipeline } from '../pipeline/pipeline.js';
+import { listProfileTimeline, PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
 import { createSegment } from '../segments/segments.js';
+import type { Storage } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
@@ -242,6 +244,47 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
     });
     expect((await engagementOf('ada'))?.awards.map((award) => award.rule)).toEqual(['pricing', 'demo']);
     expect((await engagementOf('ada'))?.score).toBe(50);
+  });
+
+  it("plans a page again when another process's scoring batch committed between its reads and its writes", async () => {
+    await world.send([identify('ada', { plan: 'free' })]);
+    await world.settle();
+    await saveModel();
+    const requested = await request();
+    // Ada asks for a demo as the page is read: resolved to her profile but not yet scored, then
+    // another worker's batch scores it before the page writes.
+    await world.send([track('ada', 'Demo Requested')]);
+    const logger = pino({ level: 'silent' });
+    const resolveOnly = new EventPipeline({
+      storage: world.storage,
+      clock: world.clock,
+      logger,
+      consumers: [
+        {
+          cursor: PROFILES_CURSOR,
+          batch: profileResolutionBatch(() => world.clock.now()),
+          skipsMopsEvents: true,
+        },
+      ],
+    });
+    expect(await resolveOnly.runOnce()).toBeGreaterThan(0);
+    const interleaved: Storage = Object.create(world.storage);
+    interleaved.transaction = async (work) => {
+      await world.background.pipeline.drain();
+      return world.storage.transaction(work);
+    };
+    await replayNextPage(interleaved, { clock: world.clock });
+    await world.settle();
+
+    // Scored once, as it came; the replay awarded nothing, so counts nothing and tells nobody.
+    expect((await engagementOf('ada'))?.awards.map((award) => award.rule)).toEqual(['demo']);
+    expect(await world.storage.scoring.findReplay(world.workspaceId, requested.id)).toMatchObject({
+      status: 'done',
+      profilesScored: 0,
+      awards: 0,
+      points: 0,
+    });
+    expect(await timelineNames('ada')).not.toContain(PAST_EVENTS_SCORED);
   });
 
   it('counts a once-only award as of its own event, though a later one was scored as it came', async () => {

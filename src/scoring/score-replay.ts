@@ -123,7 +123,8 @@ export class ReplayPageFailure extends Error {
  *
  * The page's events and ledgers are read before its write transaction, so that on SQLite ingest
  * keeps appending meanwhile; the caller's turn keeps this process's scoring batches out, and the
- * transaction checks what else may have moved (the replay, merges) before it writes.
+ * transaction checks what else may have moved (the replay, merges, other processes' scoring) before
+ * it writes.
  */
 export async function replayNextPage(
   storage: Storage,
@@ -133,14 +134,16 @@ export async function replayNextPage(
   const replay = await storage.scoring.claimReplay();
   if (!replay) return undefined;
   try {
-    // Before any read: a merge committed after it is one these reads may have missed part of.
+    // Before any read: a merge committed after it is one these reads may have missed part of, and a
+    // scoring batch committed after it may have written ledger entries they missed.
     const mergesBefore = await storage.profiles.mergeSequence();
+    const scoredThrough = await storage.scoring.consumerPosition(SCORING_CURSOR);
     const settings = await storage.settings.get(replay.workspaceId);
     const model = settings.scoring.models.find((candidate) => candidate.id === replay.model);
     const profiles = model
       ? await storage.segments.listProfilesAfter(replay.workspaceId, replay.afterProfile, pageProfiles)
       : [];
-    const earned =
+    let earned =
       model && profiles.length > 0 ? await plannedAwards(storage, { replay, model, profiles }) : undefined;
     return await storage.transaction(async (tx) => {
       const current = await tx.scoring.claimReplay();
@@ -151,7 +154,7 @@ export async function replayNextPage(
       )
         throw new StaleBatchError(`score replay ${replay.id} moved on while its page was read`);
       // The scoring consumer reads ledgers before it writes: its batch and this page take turns.
-      await tx.scoring.holdConsumer(SCORING_CURSOR);
+      const scoredNow = await tx.scoring.holdConsumer(SCORING_CURSOR);
       await tx.profiles.holdOffMerges();
       // After the locks: the events this page writes are received when they are appended.
       const now = options.clock.now();
@@ -165,6 +168,10 @@ export async function replayNextPage(
         return saved(tx, { ...replay, status: 'cancelled', finishedAt: now, reason });
       }
       const last = profiles.at(-1);
+      // Another process's batch committed since the reads (in this process they take turns): the page
+      // is planned again from the ledgers as they stand, so that nothing it counts was awarded already.
+      if (model && earned && scoredNow !== scoredThrough)
+        earned = await plannedAwards(tx, { replay, model, profiles });
       if (last && earned) {
         const scored = await writeAwards(tx, { replay, model, earned, mergesBefore, now });
         return saved(tx, {

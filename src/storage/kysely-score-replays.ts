@@ -6,7 +6,13 @@ import type { ScoringStore } from './storage.js';
 
 type ScoreReplayQueries = Pick<
   ScoringStore,
-  'createReplay' | 'findReplay' | 'listReplays' | 'claimReplay' | 'saveReplay' | 'holdConsumer'
+  | 'createReplay'
+  | 'findReplay'
+  | 'listReplays'
+  | 'claimReplay'
+  | 'saveReplay'
+  | 'holdConsumer'
+  | 'consumerPosition'
 >;
 
 function toReplay(row: Selectable<Database['score_replays']>): ScoreReplay {
@@ -103,8 +109,17 @@ export function scoreReplayQueries(db: Kysely<Database>, ops: DialectOps): Score
       return Number(result.numUpdatedRows) > 0;
     },
     async holdConsumer(cursor) {
-      if (ops.lockRows === '') return;
-      await sql`select position from pipeline_cursors where name = ${cursor} for update`.execute(db);
+      const result = await sql<{ position: string }>`
+        select position from pipeline_cursors where name = ${cursor} ${sql.raw(ops.lockRows)}`.execute(db);
+      return result.rows[0]?.position;
+    },
+    async consumerPosition(cursor) {
+      const row = await db
+        .selectFrom('pipeline_cursors')
+        .select('position')
+        .where('name', '=', cursor)
+        .executeTakeFirst();
+      return row?.position;
     },
   };
 }

@@ -865,9 +865,11 @@ export interface ScoringStore {
    * Waits for the batch in flight of the log consumer with this cursor (scoring's, for a replay) and
    * holds its next one off until the transaction ends: PostgreSQL locks the cursor's row, which other
    * processes' batches claim with SKIP LOCKED; SQLite has one process, whose caller takes turns with
-   * the consumer.
+   * the consumer. Returns where the consumer's cursor stands (undefined: it never ran).
    */
-  holdConsumer(cursor: string): Promise<void>;
+  holdConsumer(cursor: string): Promise<string | undefined>;
+  /** Where a log consumer's cursor stands, unlocked (undefined: it never ran). */
+  consumerPosition(cursor: string): Promise<string | undefined>;
 
   stages(profileIds: string[]): Promise<Map<string, string>>;
   /**
