@@ -127,6 +127,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0026-messages-by-address',
           '0027-profile-phone-numbers',
           '0028-score-replays',
+          '0029-stage-timers',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

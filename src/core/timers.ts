@@ -1,7 +1,10 @@
 import type { SetAsideResolution } from './set-aside.js';
 
-/** The durable timers Mops keeps: journey waits, segment windows, hand-off SLAs. */
-export const TIMER_KINDS = ['journey', 'segment', 'hand-off'] as const;
+/**
+ * The durable timers Mops keeps: journey waits, segment windows, hand-off SLAs, and scores crossing
+ * a stage's threshold by time alone.
+ */
+export const TIMER_KINDS = ['journey', 'segment', 'hand-off', 'stage'] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 
 /**
@@ -13,7 +16,7 @@ export type TimerKind = (typeof TIMER_KINDS)[number];
 export interface DueTimer {
   kind: TimerKind;
   workspaceId: string;
-  /** What it is about: the journey instance, the profile (segment windows) or the hand-off. */
+  /** What it is about: the journey instance, the profile (segment windows, stages) or the hand-off. */
   subject: string;
   /** Which of the instance's timers (journey timers only); null for the others. */
   token: string | null;
@@ -24,7 +27,8 @@ export interface DueTimer {
  * A due timer that failed at every attempt while the database answered, kept with the
  * error: the timers after it fire as usual, and it no longer falls due (a journey instance waits
  * until it is moved otherwise; a profile's segment windows are decided again at its next event; a
- * hand-off stays pending, for sales to accept, without its SLA being judged) until an operator
+ * hand-off stays pending, for sales to accept, without its SLA being judged; a profile's stage moves on
+ * scores at its next event) until an operator
  * retries it (see `retrySetAsideTimer`) or dismisses it.
  */
 export interface SetAsideTimer extends DueTimer {

@@ -47,18 +47,19 @@ export const JOURNEYS_CURSOR = 'journeys';
  * Up to when journey timers can fire: the journeys consumer must have read every event received
  * before a timer fell due, or an order that arrived in time but waits behind a backlog (a restart, a
  * burst) would lose to the wait's timeout, and a branch would read where the profile stood before it.
- * Likewise the segment timers (a rolling window letting a profile go) and the hand-off SLA checks (a
- * missed SLA recycling the stage) due before it must have run: they have schedulers of their own,
- * which may come later after a restart.
+ * Likewise the segment timers (a rolling window letting a profile go), the hand-off SLA checks (a
+ * missed SLA recycling the stage) and the stage timers (a score reaching a threshold by time alone)
+ * due before it must have run: they have schedulers of their own, which may come later after a restart.
  */
 export async function journeyTimersJudgedThrough(storage: Storage, now: number): Promise<number> {
-  const [firstUnread, segmentTimer, handOff] = await Promise.all([
+  const [firstUnread, segmentTimer, handOff, stageTimer] = await Promise.all([
     storage.firstUnprocessedAt(JOURNEYS_CURSOR),
     storage.segments.nextTimerDue(),
     storage.scoring.nextHandOffDue(),
+    storage.scoring.nextStageTimerDue(),
   ]);
   let through = now;
-  for (const waiting of [firstUnread, segmentTimer, handOff])
+  for (const waiting of [firstUnread, segmentTimer, handOff, stageTimer])
     if (waiting !== undefined) through = Math.min(through, waiting - 1);
   return through;
 }

@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { journeyTimersJudgedThrough } from '../journeys/engine.js';
 import { recycleProfile } from '../scoring/scoring.js';
 import { createSegmentUpkeep } from '../segments/segment-upkeep.js';
 import { createSegment } from '../segments/segments.js';
@@ -177,6 +178,59 @@ describe.each(BACKENDS)('retrying a set-aside timer, on %s', (backend) => {
     expect(await world.storage.segments.nextTimerDue()).toBe(record?.dueAt);
     await runUntilNothingDue(upkeep.timers);
     expect(await world.storage.segments.countMembers(segment.id)).toBe(0);
+  });
+
+  it('puts a stage timer back: the lead whose move was refused reaches MQL, the others at their time', async () => {
+    await world.configure({
+      scoring: {
+        models: [
+          {
+            id: 'engagement',
+            name: 'Engagement',
+            rules: [
+              { id: 'demo', kind: 'event', event: 'Demo Requested', points: 40 },
+              { id: 'careers', kind: 'event', event: 'Careers Viewed', points: -20, halfLife: '1d' },
+            ],
+          },
+        ],
+      },
+      lifecycle: {
+        stages: ['lead', 'mql', 'sql'],
+        rules: [{ kind: 'score', to: 'mql', model: 'engagement', atLeast: 30 }],
+        recycleTo: 'lead',
+      },
+    });
+    // 40 − 20 halving daily: each reaches 30 a day on, by time alone.
+    await world.send(
+      ['ann', 'bob'].flatMap((userId) => [track(userId, 'Careers Viewed'), track(userId, 'Demo Requested')]),
+    );
+    await world.settle();
+    const ann = await world.profileOf('ann');
+    const moving = { name: 'refuse_stage', table: 'profile_stages' };
+    await refuseWrites(world, { ...moving, on: 'insert', when: `new.profile_id = '${ann}'` });
+    world.clock.advance(DAY + 1000);
+    await runUntilNothingDue(world.background.stageTimers);
+    const stage = async (userId: string) =>
+      (await world.storage.scoring.stages([await world.profileOf(userId)])).get(
+        await world.profileOf(userId),
+      );
+    expect(await stage('bob')).toBe('mql');
+    expect(await stage('ann')).toBeUndefined();
+    const [record] = await unresolved();
+    expect(record).toEqual(
+      expect.objectContaining({ kind: 'stage', subject: ann, reason: expect.stringContaining(REFUSAL) }),
+    );
+    expect(await world.storage.scoring.nextStageTimerDue()).toBeUndefined();
+    // Journey timers wait for the stage timers due before them: not for one set aside.
+    await world.background.pipeline.drain();
+    const now = world.clock.now();
+    expect(await journeyTimersJudgedThrough(world.storage, now)).toBe(now);
+    await liftRefusal(world, moving);
+
+    expect((await retrySetAsideTimer(world.storage, request(record?.id ?? 0))).status).toBe('resolved');
+    expect(await world.storage.scoring.nextStageTimerDue()).toBe(record?.dueAt);
+    await runUntilNothingDue(world.background.stageTimers);
+    expect(await stage('ann')).toBe('mql');
   });
 
   /** Ann's hand-off, whose SLA ran out, set aside: marking it breached is refused while it is due. */

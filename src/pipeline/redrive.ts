@@ -134,6 +134,16 @@ async function putBack(tx: StorageTx, timer: SetAsideTimer): Promise<string | un
       ]);
       return undefined;
     }
+    case 'stage': {
+      const [profile] = await tx.profiles.findProfilesByIds([timer.subject]);
+      if (!profile) return `profile ${timer.subject} no longer exists`;
+      if (profile.mergedInto !== null)
+        return `profile ${timer.subject} was merged into ${profile.mergedInto} since, whose stage was decided afresh`;
+      await tx.scoring.bringStageTimersForward([
+        { workspaceId: timer.workspaceId, profileId: timer.subject, dueAt: timer.dueAt },
+      ]);
+      return undefined;
+    }
     case 'hand-off': {
       const handOff = await tx.scoring.findHandOff(timer.subject);
       if (!handOff) return `hand-off ${timer.subject} no longer exists`;

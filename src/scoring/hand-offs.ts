@@ -16,7 +16,7 @@ import {
   type StorageTx,
 } from '../storage/storage.js';
 import { recycleStage } from './lifecycle-stage.js';
-import { SCORING_CURSOR } from './scoring-batch.js';
+import { scoringReadThrough } from './scoring-batch.js';
 
 /** What the CRM receives: the hand-off (who owns it, by when sales must accept) and the profile. */
 const HAND_OFF_BODY =
@@ -114,7 +114,7 @@ export async function runOverdueHandOffs(
   options: { now: number; limit?: number },
 ): Promise<{ handled: number; queued: number }> {
   const { now } = options;
-  const judgedThrough = await handOffsJudgedThrough(storage, now);
+  const judgedThrough = await scoringReadThrough(storage, now);
   let taken: DueTimer[] = [];
   try {
     return await storage.transaction(async (tx) => {
@@ -136,15 +136,6 @@ export async function runOverdueHandOffs(
     if (error instanceof StaleBatchError) return { handled: 0, queued: 0 };
     throw singledOut(taken, error);
   }
-}
-
-/**
- * Up to when a hand-off's SLA can be judged: scoring must have seen every event received before it
- * fell due, or a `Sales Accepted` that arrived in time but waits behind a backlog would count as missed.
- */
-export async function handOffsJudgedThrough(storage: Storage, now: number): Promise<number> {
-  const firstUnscored = await storage.firstUnprocessedAt(SCORING_CURSOR);
-  return firstUnscored === undefined ? now : Math.min(now, firstUnscored - 1);
 }
 
 async function breach(tx: StorageTx, handOff: MadeHandOff, now: number): Promise<number> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LifecycleSettings } from '../core/lifecycle.js';
-import { advanceStage, reaches, recycleStage } from './lifecycle-stage.js';
+import { ScoreModel } from '../core/score-model.js';
+import { advanceStage, nextStageCheck, reaches, recycleStage } from './lifecycle-stage.js';
 
 const lifecycle = LifecycleSettings.parse({
   rules: [
@@ -87,5 +88,71 @@ describe('lifecycle stages', () => {
     expect(reaches(lifecycle, jump as NonNullable<typeof jump>, 'mql')).toBe(true);
     expect(reaches(lifecycle, { from: 'sql', to: 'customer', rule: undefined }, 'mql')).toBe(false);
     expect(reaches(lifecycle, { from: 'lead', to: 'mql', rule: undefined }, 'mql')).toBe(true);
+  });
+});
+
+describe('when time alone may move a stage', () => {
+  const DAY = 86_400_000;
+  const start = Date.parse('2026-06-01T00:00:00Z');
+  const toMql = LifecycleSettings.parse({
+    rules: [{ kind: 'score', to: 'mql', model: 'engagement', atLeast: 30 }],
+  });
+  const engagement = ScoreModel.parse({
+    id: 'engagement',
+    name: 'Engagement',
+    rules: [
+      { id: 'demo', kind: 'event', event: 'Demo Requested', points: 40 },
+      { id: 'webinar', kind: 'event', event: 'Webinar Attended', points: 20 },
+      { id: 'pricing', kind: 'event', event: 'Pricing Viewed', points: 10, halfLife: '1d' },
+      { id: 'careers', kind: 'event', event: 'Careers Viewed', points: -20, halfLife: '1d' },
+      // Counts once the contact has been signed up for a week.
+      {
+        id: 'settled',
+        kind: 'fit',
+        when: { type: 'trait', path: 'signed_up_at', op: 'not_within_last', value: '7d' },
+        points: 15,
+      },
+    ],
+  });
+  const award = (rule: string, points: number, eventId: number) => ({
+    model: 'engagement',
+    rule,
+    eventId,
+    at: start,
+    points,
+  });
+  const check = (options: { stage?: string; ledger?: ReturnType<typeof award>[]; traits?: object }) =>
+    nextStageCheck(
+      toMql,
+      [engagement],
+      {
+        stage: options.stage ?? 'lead',
+        ledger: options.ledger ?? [],
+        facts: { traits: { ...options.traits }, accounts: [] },
+      },
+      start,
+    );
+
+  it('finds when a fading penalty lets the score reach a further stage’s threshold, to the second', () => {
+    // 40 − 20 halving daily reaches 30 after one day — a minute early, as scores are kept to the
+    // hundredth (29.995 is 30).
+    const due = check({ ledger: [award('demo', 40, 1), award('careers', -20, 2)] }) as number;
+    expect((start + DAY - due) / 1000).toBeGreaterThan(55);
+    expect((start + DAY - due) / 1000).toBeLessThan(65);
+    expect(Number.isInteger(due)).toBe(true);
+  });
+
+  it('finds when a fit rule starts to hold', () => {
+    const due = check({
+      ledger: [award('webinar', 20, 1)],
+      traits: { signed_up_at: new Date(start).toISOString() },
+    });
+    expect(due).toBe(start + 7 * DAY);
+  });
+
+  it('sets nothing when only fading points, a score already over it, or no further stage is left', () => {
+    expect(check({ ledger: [award('pricing', 10, 1), award('demo', 40, 2)] })).toBeUndefined();
+    expect(check({ ledger: [award('demo', 40, 1)] })).toBeUndefined();
+    expect(check({ stage: 'mql', ledger: [award('demo', 40, 1), award('careers', -20, 2)] })).toBeUndefined();
   });
 });

@@ -1,5 +1,8 @@
 import type { LifecycleSettings, StageRule } from '../core/lifecycle.js';
+import { nextChange } from '../core/next-change.js';
+import type { ScoreLedgerEntry, ScoreModel } from '../core/score-model.js';
 import { type EventFact, matchesFilters } from '../segments/evaluate.js';
+import { scoreOverTime } from './score.js';
 
 /** Something that can move a profile along its lifecycle. */
 export type StageSignal =
@@ -84,4 +87,59 @@ function matchesSignal(rule: StageRule, signal: StageSignal, wasRecycledOut: boo
     signal.event.name === rule.event &&
     matchesFilters(signal.event, rule.where, signal.event.timestamp)
   );
+}
+
+/**
+ * The next moment after `now` time alone may take one of the profile's scores over the threshold of a
+ * stage further along than its own: a negative award fading (the score rises as it decays) or a fit
+ * rule starting or stopping to hold. Undefined when none can (positive awards only fall). A threshold
+ * the score is over already is not looked for: a recycled lead comes back when its score dips below
+ * and reaches it again, which events decide.
+ */
+export function nextStageCheck(
+  lifecycle: LifecycleSettings,
+  models: readonly ScoreModel[],
+  profile: {
+    stage: string | undefined;
+    ledger: readonly ScoreLedgerEntry[];
+    facts: { traits: Record<string, unknown>; accounts: Array<Record<string, unknown>> };
+  },
+  now: number,
+): number | undefined {
+  const position = profile.stage === undefined ? -1 : lifecycle.stages.indexOf(profile.stage);
+  let earliest: number | undefined;
+  for (const model of models) {
+    const thresholds = lifecycle.rules.flatMap((rule) =>
+      rule.kind === 'score' && rule.model === model.id && lifecycle.stages.indexOf(rule.to) > position
+        ? [rule.atLeast]
+        : [],
+    );
+    if (thresholds.length === 0) continue;
+    const fading = fadingRules(model);
+    const mayRise = profile.ledger.some(
+      (entry) => entry.model === model.id && entry.points < 0 && fading.has(entry.rule),
+    );
+    const timesFitChanges = model.rules.some((rule) => rule.kind === 'fit');
+    if (!mayRise && !timesFitChanges) continue;
+    const over = scoreOverTime(model, profile.ledger, profile.facts);
+    const scoreNow = over.at(now);
+    const above = thresholds.filter((atLeast) => atLeast > scoreNow);
+    if (above.length === 0) continue;
+    const lowest = Math.min(...above);
+    // A fit rule's change reshapes the curve: the timer is set for it, and looks again from there.
+    const fitChange = timesFitChanges ? Math.min(...over.fitChangesAfter(now)) : Number.POSITIVE_INFINITY;
+    const crossing =
+      mayRise && over.settlesBy !== undefined
+        ? nextChange((at) => over.at(at) >= lowest, now, Math.min(over.settlesBy, fitChange))
+        : undefined;
+    const due = Math.min(crossing ?? Number.POSITIVE_INFINITY, fitChange);
+    // Whole milliseconds: the moment becomes a durable timer's (a bigint on PostgreSQL).
+    if (Number.isFinite(due)) earliest = Math.min(earliest ?? Math.ceil(due), Math.ceil(due));
+  }
+  return earliest;
+}
+
+/** The model's event rules whose awards fade: a negative award raises the score as it does. */
+function fadingRules(model: ScoreModel): Set<string> {
+  return new Set(model.rules.flatMap((rule) => (rule.kind === 'event' && rule.halfLife ? [rule.id] : [])));
 }

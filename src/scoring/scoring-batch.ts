@@ -13,14 +13,16 @@ import {
   type HandOff,
   type MadeHandOff,
   type PipelineBatch,
+  type ProfileTimer,
   type StageChange,
   StaleBatchError,
+  type Storage,
   type StorageReader,
   type StorageTx,
   type StoredScore,
 } from '../storage/storage.js';
 import { handOffMessage, ownerProperties, stageChangedEvent } from './hand-offs.js';
-import { advanceStage, reaches, type StageMove } from './lifecycle-stage.js';
+import { advanceStage, nextStageCheck, reaches, type StageMove } from './lifecycle-stage.js';
 import { assignOwner } from './owner-assignment.js';
 import { awardsFor, ledgersByProfile, scoreOf } from './score.js';
 
@@ -42,6 +44,8 @@ export const MOPS_EVENTS_SCORED = [TRAITS_UPDATED, ACCOUNT_LEFT, ...CONTACTS_DOI
 export interface ScoringWork {
   /** The earliest SLA deadline of a hand-off created, to wake the SLA check for. */
   earliestDue: number | undefined;
+  /** The earliest stage timer set (a score crossing a stage's threshold by time alone). */
+  earliestStageTimer: number | undefined;
   /** Messages queued (hand-offs to the CRM). */
   queued: number;
 }
@@ -90,19 +94,40 @@ export const scoringBatch = (now: () => number): PipelineBatch<ScoringWork> => (
       writes.push(await decideWorkspace(reader, { workspaceId, settings, events: workspaceEvents, at }));
     }
     return async (tx) => {
-      const work: ScoringWork = { earliestDue: undefined, queued: 0 };
+      let work = NO_WORK;
       if (writes.length > 0 && (await tx.setAsideEvents.retriedCount(SCORING_CURSOR)) !== retriedBefore)
         throw new StaleBatchError('a set-aside event was retried while the batch was scored');
-      for (const write of writes) {
-        const done = await write(tx);
-        work.queued += done.queued;
-        if (done.earliestDue !== undefined)
-          work.earliestDue = Math.min(work.earliestDue ?? done.earliestDue, done.earliestDue);
-      }
+      for (const write of writes) work = addedWork(work, await write(tx));
       return work;
     };
   },
 });
+
+export const NO_WORK: ScoringWork = { earliestDue: undefined, earliestStageTimer: undefined, queued: 0 };
+
+/** Two pieces of scoring work as one: the earliest of their deadlines, the sum of their messages. */
+export function addedWork(one: ScoringWork, other: ScoringWork): ScoringWork {
+  return {
+    earliestDue: earliest(one.earliestDue, other.earliestDue),
+    earliestStageTimer: earliest(one.earliestStageTimer, other.earliestStageTimer),
+    queued: one.queued + other.queued,
+  };
+}
+
+function earliest(one: number | undefined, other: number | undefined): number | undefined {
+  if (one === undefined) return other;
+  return other === undefined ? one : Math.min(one, other);
+}
+
+/**
+ * Up to when scoring has read every event received: a timer judging what scoring decided (an SLA, a
+ * stage check) waits for it, or a `Sales Accepted` or a score received in time but waiting behind a
+ * backlog would not count.
+ */
+export async function scoringReadThrough(storage: Storage, now: number): Promise<number> {
+  const firstUnscored = await storage.firstUnprocessedAt(SCORING_CURSOR);
+  return firstUnscored === undefined ? now : Math.min(now, firstUnscored - 1);
+}
 
 /**
  * Scoring's work for one event it set aside, redone now, out of log order: sound, as awards are
@@ -162,9 +187,19 @@ function isContactsDoing(event: StoredEvent): boolean {
   return event.origin === 'mops' && event.name !== null && CONTACTS_DOINGS_MOPS_WRITES.has(event.name);
 }
 
-async function decideWorkspace(
+/**
+ * Scores, stages and hand-offs of the profiles of these events, and of `alsoDecide` (profiles whose
+ * stage timer fell due: time alone may have taken a score over a threshold), as of `at`.
+ */
+export async function decideWorkspace(
   reader: StorageReader,
-  options: { workspaceId: string; settings: WorkspaceSettings; events: StoredEvent[]; at: number },
+  options: {
+    workspaceId: string;
+    settings: WorkspaceSettings;
+    events: StoredEvent[];
+    alsoDecide?: readonly string[];
+    at: number;
+  },
 ): Promise<(tx: StorageTx) => Promise<ScoringWork>> {
   const { workspaceId, settings, events, at } = options;
   // Before any read: a merge committed after it is one these reads may have missed part of.
@@ -176,6 +211,7 @@ async function decideWorkspace(
     ...new Set([
       ...profileOfEvent.values(),
       ...(await contactsOfAccountsChanged(reader, workspaceId, events)),
+      ...(options.alsoDecide ?? []),
     ]),
   ];
   const [profiles, accounts, ledger, storedScores, stages] = await Promise.all([
@@ -419,6 +455,25 @@ async function decideWorkspace(
     for (const pending of await reader.scoring.pendingHandOffs(profileId))
       if (receivedAt <= pending.dueAt) acceptedHandOffs.push({ handOff: pending, acceptedAt: receivedAt });
 
+  // Where time alone (a negative award fading, a fit rule starting to hold) takes a score over a
+  // further stage's threshold, the stage is checked again then, not only at the profile's next event.
+  const stageTimers: ProfileTimer[] = [];
+  if (lifecycle && hasScoreThresholds)
+    for (const profile of profiles) {
+      if (profile.mergedInto !== null) continue;
+      const dueAt = nextStageCheck(
+        lifecycle,
+        settings.scoring.models,
+        {
+          stage: stages.get(profile.id),
+          ledger: ledgers.get(profile.id) ?? [],
+          facts: { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
+        },
+        at,
+      );
+      if (dueAt !== undefined) stageTimers.push({ workspaceId, profileId: profile.id, dueAt });
+    }
+
   const changedProfiles = [
     ...new Set([...stageMoves.map((change) => change.profileId), ...handOffs.map((h) => h.profileId)]),
   ];
@@ -473,12 +528,15 @@ async function decideWorkspace(
     // An SLA recycle (or a merge) that moved a stage since it was read: decided again from there.
     if ((await tx.scoring.setStages(stageMoves.map(({ move: _move, ...change }) => change))).length > 0)
       throw new StaleBatchError('a stage moved while the batch was scored');
+    await tx.scoring.bringStageTimersForward(stageTimers);
     if (turns && turns.after !== turns.before) await tx.scoring.setRoundRobinTurn(workspaceId, turns.after);
     if (messages.length > 0) await tx.messages.insertMany(messages);
     await tx.generatedEvents.append(generated);
     let earliestDue: number | undefined;
     for (const created of handOffs)
-      if (created.status === 'pending') earliestDue = Math.min(earliestDue ?? created.dueAt, created.dueAt);
-    return { earliestDue, queued: messages.length };
+      if (created.status === 'pending') earliestDue = earliest(earliestDue, created.dueAt);
+    let earliestStageTimer: number | undefined;
+    for (const timer of stageTimers) earliestStageTimer = earliest(earliestStageTimer, timer.dueAt);
+    return { earliestDue, earliestStageTimer, queued: messages.length };
   };
 }

@@ -708,6 +708,67 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect(intent.handOffs).toMatchObject([{ status: 'pending' }]);
   });
 
+  it('moves a stage when time alone takes the score over its threshold, handing the lead off then', async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const [engagement, ...others] = settings.scoring.models as [ScoreModel, ...ScoreModel[]];
+    // Looking at jobs counts against a lead only for a while: the penalty halves every day.
+    await world.configure({
+      scoring: {
+        models: [
+          {
+            ...engagement,
+            rules: engagement.rules.map((rule) =>
+              rule.id === 'careers' ? { ...rule, halfLife: '1d' } : rule,
+            ),
+          },
+          ...others,
+        ],
+      },
+    });
+    await world.send([
+      identify('cv', { country: 'FR', email: 'cv@example.com' }),
+      track('cv', 'Signed Up'),
+      track('cv', 'Demo Requested'),
+      track('cv', 'Careers Viewed'),
+      track('cv', 'Pricing Viewed'),
+      track('cv', 'Pricing Viewed'),
+      // Only positive awards, which fade: time alone never takes this one up.
+      identify('pp', { country: 'FR', email: 'pp@example.com' }),
+      track('pp', 'Signed Up'),
+      track('pp', 'Pricing Viewed'),
+    ]);
+    await world.settle();
+    const sent = world.clock.now();
+    const before = await intentOf('cv');
+    expect(before.stage).toBe('lead');
+    expect(before.scores.find((score) => score.model === 'engagement')?.score).toBe(45);
+    // 40 + 20 fading over a week − 15 fading over a day reaches 50 about 20 hours on.
+    const due = (await world.storage.scoring.nextStageTimerDue()) as number;
+    expect((due - sent) / HOUR).toBeGreaterThan(19);
+    expect((due - sent) / HOUR).toBeLessThan(21);
+
+    await world.advance(12 * HOUR);
+    expect((await intentOf('cv')).stage).toBe('lead');
+    expect(crm.received).toEqual([]);
+
+    await world.advance(12 * HOUR);
+    const intent = await intentOf('cv');
+    expect(intent.stage).toBe('mql');
+    expect(intent.stageHistory.at(-1)).toMatchObject({
+      from: 'lead',
+      to: 'mql',
+      reason: expect.stringMatching(/^score engagement reached 5\d/),
+      at: world.clock.now(),
+    });
+    expect(intent.handOffs).toMatchObject([{ status: 'pending', owner: 'marco' }]);
+    expect(crm.received).toMatchObject([
+      { type: 'mops.hand_off.created', profile: { traits: { email: 'cv@example.com' } } },
+    ]);
+    expect((await intentOf('pp')).stage).toBe('lead');
+    // The stage is as far as time takes it: no timer is left.
+    expect(await world.storage.scoring.nextStageTimerDue()).toBeUndefined();
+  });
+
   it('keeps a recycled lead recycled when it is merged into a profile with a lower score', async () => {
     await world.send([
       identify('rb', { country: 'FR' }),

@@ -1,5 +1,6 @@
 import { durationMs } from '../core/duration.js';
 import { isoDateValue } from '../core/iso-date.js';
+import { nextChange } from '../core/next-change.js';
 import type {
   EventCondition,
   EventTimeCondition,
@@ -245,38 +246,14 @@ function isScoreInRange(condition: ScoreCondition, facts: ProfileFacts, at: numb
   );
 }
 
-const SECOND = 1000;
-const FIRST_STEP_MS = 60 * SECOND;
-const STEP_GROWTH = 1.25;
-
 /**
  * The first moment after `now` decay alone takes the score into or out of the condition's range, to
- * the second, or undefined if it never does. Decay has no closed form once caps and several half-lives
- * mix, so the score is looked at in steps growing from a minute to when it settles, and the step where
- * the answer changes is halved down. Positive awards only fall and negative ones only rise, so a step
- * can hide a crossing only where both kinds mix; the timer set for what is found decides again then.
+ * the second, or undefined if it never does; the timer set for what is found decides again then.
  */
 function nextScoreCrossing(condition: ScoreCondition, facts: ProfileFacts, now: number): number | undefined {
   const settlesBy = facts.scoreSettlesBy(condition.model);
-  if (settlesBy === undefined || settlesBy <= now) return undefined;
-  const inRangeNow = isScoreInRange(condition, facts, now);
-  let before = now;
-  for (let step = FIRST_STEP_MS; before < settlesBy; step *= STEP_GROWTH) {
-    // Whole milliseconds: the time becomes a durable timer's (a bigint on PostgreSQL), and steps
-    // grow by a quarter, and settling times decay, to fractions.
-    let after = Math.ceil(Math.min(settlesBy, now + step));
-    if (isScoreInRange(condition, facts, after) === inRangeNow) {
-      before = after;
-      continue;
-    }
-    while (after - before > SECOND) {
-      const middle = Math.floor((before + after) / 2);
-      if (isScoreInRange(condition, facts, middle) === inRangeNow) before = middle;
-      else after = middle;
-    }
-    return after;
-  }
-  return undefined;
+  if (settlesBy === undefined) return undefined;
+  return nextChange((at) => isScoreInRange(condition, facts, at), now, settlesBy);
 }
 
 /** Whether a property filter compares with the time of deciding, so its answer changes as time passes. */

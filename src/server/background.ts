@@ -18,14 +18,16 @@ import {
 import { EventPipeline, type LogConsumer } from '../pipeline/pipeline.js';
 import { TimerScheduler } from '../pipeline/timer-scheduler.js';
 import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
-import { handOffsJudgedThrough, runOverdueHandOffs } from '../scoring/hand-offs.js';
+import { runOverdueHandOffs } from '../scoring/hand-offs.js';
 import { type ReplayFailures, runScoreReplays } from '../scoring/score-replay.js';
 import {
   MOPS_EVENTS_SCORED,
   SCORING_CURSOR,
   type ScoringWork,
   scoringBatch,
+  scoringReadThrough,
 } from '../scoring/scoring-batch.js';
+import { runDueStageTimers } from '../scoring/stage-timers.js';
 import { SEGMENTS_CURSOR } from '../segments/live-segments.js';
 import { createSegmentUpkeep } from '../segments/segment-upkeep.js';
 import type { SegmentsThreadData } from '../segments/segments-thread.js';
@@ -55,6 +57,8 @@ export interface JourneyWork {
   scheduler: TimerScheduler;
   /** Checks hand-offs whose acceptance SLA ran out. */
   handOffTimers: TimerScheduler;
+  /** Moves stages that scores reach by time alone (a negative award fading, a fit rule starting to hold). */
+  stageTimers: TimerScheduler;
   /** A segment was saved: its backfill starts now (backfills also poll for other processes' saves). */
   segmentSaved(): void;
   /** Applies score models to past events (replays requested through the API). */
@@ -140,15 +144,34 @@ export function createJourneyWork(
         return handled;
       },
       nextDue: () => storage.scoring.nextHandOffDue(),
-      judgedThrough: (now) => handOffsJudgedThrough(storage, now),
+      judgedThrough: (now) => scoringReadThrough(storage, now),
     },
     storage,
     clock,
     logger,
   });
-  // A replay page reads ledgers and writes awards as a scoring batch does: in this process the two
-  // take turns (across PostgreSQL processes, the page holds the scoring cursor's row).
+  // A replay page, and a stage timer, read ledgers and write scores as a scoring batch does: in this
+  // process they take turns (across PostgreSQL processes, they hold the scoring cursor's row).
   const scoringTurns = new Serial();
+  const stageTimers: TimerScheduler = new TimerScheduler({
+    work: {
+      name: 'stage timers',
+      async runDue(limit) {
+        const work = await scoringTurns.run(() =>
+          runDueStageTimers(storage, { now: clock.now(), ...(limit === undefined ? {} : { limit }) }),
+        );
+        scoringDone(work);
+        // Lifecycle Stage Changed written: journeys and segments read it.
+        if (work.handled > 0) pipeline?.wake();
+        return work.handled;
+      },
+      nextDue: () => storage.scoring.nextStageTimerDue(),
+      judgedThrough: (now) => scoringReadThrough(storage, now),
+    },
+    storage,
+    clock,
+    logger,
+  });
   const replayFailures: ReplayFailures = new Map();
   const scoreReplays = new TimerScheduler({
     work: {
@@ -173,6 +196,7 @@ export function createJourneyWork(
   });
   const scoringDone = (work: ScoringWork) => {
     if (work.earliestDue !== undefined) handOffTimers.timerSet(work.earliestDue);
+    if (work.earliestStageTimer !== undefined) stageTimers.timerSet(work.earliestStageTimer);
     if (work.queued > 0) options.onMessagesQueued();
     // Segments follow scores: the thread deciding them may have a batch now.
     segmentsThread?.wake();
@@ -212,6 +236,7 @@ export function createJourneyWork(
     engine,
     scheduler: timers,
     handOffTimers,
+    stageTimers,
     segmentSaved() {
       segments?.backfills.wake();
       segmentsThread?.segmentSaved();
@@ -224,6 +249,7 @@ export function createJourneyWork(
       eventPipeline.start();
       timers.start();
       handOffTimers.start();
+      stageTimers.start();
       scoreReplays.start();
       segments?.start();
       segmentsThread?.start().catch((error: unknown) => logger.error({ err: error }, 'segments thread'));
@@ -232,6 +258,7 @@ export function createJourneyWork(
       await eventPipeline.stop();
       await timers.stop();
       await handOffTimers.stop();
+      await stageTimers.stop();
       await scoreReplays.stop();
       await segments?.stop();
       await segmentsThread?.close();

@@ -34,31 +34,38 @@ describe.each(BACKENDS)('lateness metrics on %s', (backend) => {
     await world.send([identify('ada', {}), track('ada', 'Joined')]);
     await world.settle();
     const profileId = await world.profileOf('ada');
-    await world.storage.transaction((tx) =>
-      tx.segments.bringTimersForward([
+    await world.storage.transaction(async (tx) => {
+      await tx.segments.bringTimersForward([
         { profileId, workspaceId: world.workspaceId, dueAt: world.clock.now() + 2 * HOUR },
-      ]),
-    );
+      ]);
+      await tx.scoring.bringStageTimersForward([
+        { profileId, workspaceId: world.workspaceId, dueAt: world.clock.now() + 150 * 60_000 },
+      ]);
+    });
 
     // Nothing is due yet.
     const onTime = await scrape();
     expect(sample(onTime, 'mops_timers_overdue_seconds{kind="journey"}')).toBe(0);
     expect(sample(onTime, 'mops_timers_overdue_seconds{kind="segment"}')).toBe(0);
     expect(sample(onTime, 'mops_timers_overdue_seconds{kind="hand-off"}')).toBe(0);
+    expect(sample(onTime, 'mops_timers_overdue_seconds{kind="stage"}')).toBe(0);
     expect(sample(onTime, 'mops_messages_overdue_seconds')).toBe(0);
 
-    // Three hours on and nothing has run them: the wait is two hours late, the segment window one.
+    // Three hours on and nothing has run them: the wait is two hours late, the segment window one,
+    // the stage check half an hour.
     world.clock.advance(3 * HOUR);
     const stuck = await scrape();
     expect(sample(stuck, 'mops_timers_overdue_seconds{kind="journey"}')).toBe(7200);
     expect(sample(stuck, 'mops_timers_overdue_seconds{kind="segment"}')).toBe(3600);
     expect(sample(stuck, 'mops_timers_overdue_seconds{kind="hand-off"}')).toBe(0);
+    expect(sample(stuck, 'mops_timers_overdue_seconds{kind="stage"}')).toBe(1800);
 
     // Run, they are gone.
     await world.settle();
     const caughtUp = await scrape();
     expect(sample(caughtUp, 'mops_timers_overdue_seconds{kind="journey"}')).toBe(0);
     expect(sample(caughtUp, 'mops_timers_overdue_seconds{kind="segment"}')).toBe(0);
+    expect(sample(caughtUp, 'mops_timers_overdue_seconds{kind="stage"}')).toBe(0);
   });
 
   it('says how late the earliest message due to be sent is', async () => {

@@ -79,7 +79,7 @@ export function createMetrics(storage: Storage, clock: Clock) {
     }),
     timersOverdue: new Gauge({
       name: 'mops_timers_overdue_seconds',
-      help: 'How late the earliest due timer of each kind is, in seconds (0 while none is past due): journey waits, segment windows (which also wait for the segments consumer to have read the events before them), hand-off SLA checks. Growing, the timers are stuck or behind',
+      help: 'How late the earliest due timer of each kind is, in seconds (0 while none is past due): journey waits, segment windows (which also wait for the segments consumer to have read the events before them), hand-off SLA checks, scores crossing a stage threshold by time alone. Growing, the timers are stuck or behind',
       labelNames: ['kind'] as const,
       registers: [registry],
       async collect() {
@@ -88,6 +88,7 @@ export function createMetrics(storage: Storage, clock: Clock) {
           journey: await storage.journeys.nextTimerDue(),
           segment: await storage.segments.nextTimerDue(),
           'hand-off': await storage.scoring.nextHandOffDue(),
+          stage: await storage.scoring.nextStageTimerDue(),
         };
         for (const kind of TIMER_KINDS) this.set({ kind }, secondsLate(earliest[kind], now));
       },

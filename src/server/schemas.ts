@@ -286,7 +286,11 @@ export function setAsideEventJson(
 export const SetAsideTimerJson = z
   .object({
     id: z.string(),
-    kind: z.enum(TIMER_KINDS).describe('a journey wait, a segment window, or a hand-off SLA'),
+    kind: z
+      .enum(TIMER_KINDS)
+      .describe(
+        'a journey wait, a segment window, a hand-off SLA, or a stage check (a score crossing a threshold by time)',
+      ),
     subject: z.string().describe('the journey instance, the profile (segment windows) or the hand-off'),
     token: z.string().nullable().describe("which of the instance's timers (journey timers only)"),
     dueAt: z.string(),

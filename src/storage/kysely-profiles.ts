@@ -619,6 +619,7 @@ async function moveAudienceState(
     on conflict do nothing`.execute(db);
   await db.deleteFrom('segment_members').where('profile_id', '=', from).execute();
   await db.deleteFrom('segment_profile_timers').where('profile_id', '=', from).execute();
+  await db.deleteFrom('stage_timers').where('profile_id', '=', from).execute();
   await sql`
     insert into score_ledger (workspace_id, profile_id, model, rule, event_id, at, points)
     select workspace_id, ${into}, model, rule, event_id, at, points from score_ledger where profile_id = ${from}

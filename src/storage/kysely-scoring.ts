@@ -3,6 +3,7 @@ import { bucketStart, type ScoreLedgerEntry } from '../core/score-model.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { scoreReplayQueries } from './kysely-score-replays.js';
+import { stageTimerQueries } from './kysely-stage-timers.js';
 import { decodeCursor, isString, toPage } from './paging.js';
 import type { Database } from './schema.js';
 import type { HandOff, MadeHandOff, ScoringStore, StageChange } from './storage.js';
@@ -54,6 +55,7 @@ function handOffValues(handOff: HandOff) {
 export function createScoringStore(db: Kysely<Database>, ops: DialectOps): ScoringStore {
   return {
     ...scoreReplayQueries(db, ops),
+    ...stageTimerQueries(db, ops),
     async ledger(profileIds) {
       const entries: Array<ScoreLedgerEntry & { profileId: string }> = [];
       for (const chunk of chunks(profileIds)) {

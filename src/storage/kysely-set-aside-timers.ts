@@ -76,6 +76,14 @@ async function takeOffDueTimers(db: Kysely<Database>, timer: DueTimer): Promise<
         .executeTakeFirst();
       return Number(deleted.numDeletedRows) > 0;
     }
+    case 'stage': {
+      const deleted = await db
+        .deleteFrom('stage_timers')
+        .where('profile_id', '=', timer.subject)
+        .where('due_at', '=', timer.dueAt)
+        .executeTakeFirst();
+      return Number(deleted.numDeletedRows) > 0;
+    }
     case 'hand-off': {
       const pending = await db
         .selectFrom('hand_offs')

@@ -277,6 +277,8 @@ export interface Database {
   segment_members: { segment_id: string; profile_id: string; workspace_id: string; entered_at: number };
   /** Per profile: the next moment one of its time-dependent segments may change. */
   segment_profile_timers: { profile_id: string; workspace_id: string; due_at: number };
+  /** Per profile: the next moment time alone may take a score over a stage's threshold. */
+  stage_timers: { profile_id: string; workspace_id: string; due_at: number };
   score_ledger: {
     id: Generated<number>;
     workspace_id: string;

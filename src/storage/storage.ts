@@ -650,12 +650,9 @@ export interface SegmentStore {
    * Brings each profile's timer forward to `dueAt` when that is earlier, or sets it when there is none
    * (timers are only brought forward: one due too early finds nothing changed and sets the next).
    */
-  bringTimersForward(timers: Array<{ profileId: string; workspaceId: string; dueAt: number }>): Promise<void>;
+  bringTimersForward(timers: ProfileTimer[]): Promise<void>;
   /** Due timers, claimed for this transaction (PostgreSQL `SKIP LOCKED`) and deleted: set what is still needed. */
-  takeDueTimers(
-    now: number,
-    limit: number,
-  ): Promise<Array<{ profileId: string; workspaceId: string; dueAt: number }>>;
+  takeDueTimers(now: number, limit: number): Promise<ProfileTimer[]>;
   nextTimerDue(): Promise<number | undefined>;
   countMembers(segmentId: string): Promise<number>;
   listMembers(segmentId: string, page: PageRequest): Promise<Page<{ profileId: string; enteredAt: number }>>;
@@ -921,6 +918,22 @@ export interface ScoringStore {
   /** Pending hand-offs past their SLA, claimed for this transaction (PostgreSQL `SKIP LOCKED`). */
   claimOverdueHandOffs(now: number, limit: number): Promise<MadeHandOff[]>;
   nextHandOffDue(): Promise<number | undefined>;
+
+  /**
+   * Brings each profile's stage timer (the next moment time alone may take a score over a stage's
+   * threshold) forward to `dueAt` when that is earlier, or sets it when there is none.
+   */
+  bringStageTimersForward(timers: ProfileTimer[]): Promise<void>;
+  /** Due stage timers, claimed for this transaction (PostgreSQL `SKIP LOCKED`) and deleted. */
+  takeDueStageTimers(now: number, limit: number): Promise<ProfileTimer[]>;
+  nextStageTimerDue(): Promise<number | undefined>;
+}
+
+/** A profile's timer: when something about it is to be decided again. */
+export interface ProfileTimer {
+  profileId: string;
+  workspaceId: string;
+  dueAt: number;
 }
 
 /** A time range cut into buckets of `bucketMs`, bucket 0 starting at `from`; times in epoch ms, `to` exclusive. */

@@ -11,6 +11,7 @@ import { ingest } from '../ingest/ingest.js';
 import { createJourney, publishJourney } from '../journeys/journeys.js';
 import { runOverdueHandOffs } from '../scoring/hand-offs.js';
 import { runScoreReplays } from '../scoring/score-replay.js';
+import { runDueStageTimers } from '../scoring/stage-timers.js';
 import { runPendingBackfills } from '../segments/backfill.js';
 import { runDueSegmentTimers } from '../segments/live-segments.js';
 import { type Background, createBackground } from '../server/background.js';
@@ -147,9 +148,14 @@ export async function startJourneyWorld(
         const events = await background.pipeline.drain();
         const segmentTimers = (await runDueSegmentTimers(storage, { now: clock.now() })).taken;
         const handOffs = (await runOverdueHandOffs(storage, { now: clock.now() })).handled;
+        const stageTimers = (await runDueStageTimers(storage, { now: clock.now() })).handled;
         const timers = await background.engine.runDueTimers();
         const messages = await background.dispatcher.runOnce();
-        if (backfills + replayPages + events + segmentTimers + handOffs + timers + messages === 0) return;
+        if (
+          backfills + replayPages + events + segmentTimers + handOffs + stageTimers + timers + messages ===
+          0
+        )
+          return;
       }
       throw new Error('the world did not settle in 50 rounds');
     },

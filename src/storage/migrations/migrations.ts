@@ -27,6 +27,7 @@ import { keyActors } from './0025-key-actors.js';
 import { messagesByAddress } from './0026-messages-by-address.js';
 import { profilePhoneNumbers } from './0027-profile-phone-numbers.js';
 import { scoreReplays } from './0028-score-replays.js';
+import { stageTimers } from './0029-stage-timers.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -62,6 +63,7 @@ const ALL: Record<string, DialectMigration> = {
   '0026-messages-by-address': messagesByAddress,
   '0027-profile-phone-numbers': profilePhoneNumbers,
   '0028-score-replays': scoreReplays,
+  '0029-stage-timers': stageTimers,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -179,7 +179,7 @@ export function SetAsideEvents() {
   );
 }
 
-/** Due timers (journey waits, segment windows, hand-off SLAs) that no longer fall due. */
+/** Due timers (journey waits, segment windows, hand-off SLAs, stage checks) that no longer fall due. */
 export function SetAsideTimers() {
   const { t } = useTranslation();
   const format = useFormat();
