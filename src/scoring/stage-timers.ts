@@ -30,8 +30,10 @@ export async function runDueStageTimers(
   let taken: DueTimer[] = [];
   try {
     return await storage.transaction(async (tx) => {
-      // Decided from reads in this transaction: other processes' scoring batches wait for it.
+      // Decided from reads in this transaction: other processes' scoring batches wait for it. Locks
+      // in a batch's order (the cursor, then merges), merges before any timer row, which a merge deletes.
       await tx.scoring.holdConsumer(SCORING_CURSOR);
+      await tx.profiles.holdOffMerges();
       const due = await tx.scoring.takeDueStageTimers(readThrough, options.limit ?? STAGE_TIMERS_PER_ROUND);
       taken = due.map(({ workspaceId, profileId, dueAt }) => ({
         kind: 'stage',
