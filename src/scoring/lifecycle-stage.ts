@@ -1,7 +1,7 @@
 import type { LifecycleSettings, StageRule } from '../core/lifecycle.js';
 import { nextChange } from '../core/next-change.js';
 import type { ScoreLedgerEntry, ScoreModel } from '../core/score-model.js';
-import { type EventFact, matchesFilters } from '../segments/evaluate.js';
+import { type EventFact, isRelativeToNow, matchesFilters } from '../segments/evaluate.js';
 import { scoreOverTime } from './score.js';
 
 /** Something that can move a profile along its lifecycle. */
@@ -119,7 +119,7 @@ export function nextStageCheck(
     const mayRise = profile.ledger.some(
       (entry) => entry.model === model.id && entry.points < 0 && fading.has(entry.rule),
     );
-    const timesFitChanges = model.rules.some((rule) => rule.kind === 'fit');
+    const timesFitChanges = model.rules.some((rule) => rule.kind === 'fit' && isRelativeToNow(rule.when));
     if (!mayRise && !timesFitChanges) continue;
     const over = scoreOverTime(model, profile.ledger, profile.facts);
     const scoreNow = over.at(now);

@@ -232,6 +232,23 @@ export function runAudienceContract(
   });
 
   describe('scoring', () => {
+    it('brings stage timers only forward and hands out due ones once', async () => {
+      const [a, b] = [newId('prf'), newId('prf')];
+      await storage.scoring.bringStageTimersForward([{ profileId: a, workspaceId, dueAt: NOW + 2 * DAY }]);
+      await storage.scoring.bringStageTimersForward([
+        { profileId: a, workspaceId, dueAt: NOW + DAY },
+        { profileId: b, workspaceId, dueAt: NOW + 5 * DAY },
+      ]);
+      await storage.scoring.bringStageTimersForward([{ profileId: a, workspaceId, dueAt: NOW + 3 * DAY }]);
+      expect(await storage.scoring.nextStageTimerDue()).toBe(NOW + DAY);
+      expect(await storage.transaction((tx) => tx.scoring.takeDueStageTimers(NOW, 10))).toEqual([]);
+      expect(await storage.transaction((tx) => tx.scoring.takeDueStageTimers(NOW + 6 * DAY, 10))).toEqual([
+        { profileId: a, workspaceId, dueAt: NOW + DAY },
+        { profileId: b, workspaceId, dueAt: NOW + 5 * DAY },
+      ]);
+      expect(await storage.scoring.nextStageTimerDue()).toBeUndefined();
+    });
+
     it('pages through the profiles holding a score of a model, in id order, with their traits', async () => {
       const people = [];
       for (const userId of ['sa', 'sb', 'sc']) people.push(await profileWithEvents(userId, []));

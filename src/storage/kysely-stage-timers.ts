@@ -22,11 +22,13 @@ export function stageTimerQueries(db: Kysely<Database>, ops: DialectOps): StageT
               due_at: timer.dueAt,
             })),
           )
+          // A timer no earlier than the one set is not written at all: batches deciding a profile
+          // again and again find the same crossing.
           .onConflict((oc) =>
-            oc.column('profile_id').doUpdateSet({
-              due_at: sql<number>`case when excluded.due_at < stage_timers.due_at
-                then excluded.due_at else stage_timers.due_at end`,
-            }),
+            oc
+              .column('profile_id')
+              .doUpdateSet({ due_at: (eb) => eb.ref('excluded.due_at') })
+              .where(sql<boolean>`excluded.due_at < stage_timers.due_at`),
           )
           .execute();
       }
