@@ -65,6 +65,8 @@ export function dismissSetAsideTimer(
  *   decided the survivor's segments afresh).
  * - A hand-off's SLA check is taken again once the record is resolved (the hand-off kept its due
  *   time); one no longer pending (accepted since, or recycled by hand) is refused.
+ * - A profile's stage timer goes back as a segment window timer does (an earlier one kept; refused
+ *   for a profile merged away since).
  */
 export function retrySetAsideTimer(
   storage: Storage,
@@ -124,6 +126,9 @@ async function putBack(tx: StorageTx, timer: SetAsideTimer): Promise<string | un
       return undefined;
     }
     case 'segment': {
+      // Before the profile is read: a merge committing after the read would leave the timer to a
+      // profile merged away.
+      await tx.profiles.holdOffMerges();
       const [profile] = await tx.profiles.findProfilesByIds([timer.subject]);
       if (!profile) return `profile ${timer.subject} no longer exists`;
       if (profile.mergedInto !== null)
@@ -135,6 +140,7 @@ async function putBack(tx: StorageTx, timer: SetAsideTimer): Promise<string | un
       return undefined;
     }
     case 'stage': {
+      await tx.profiles.holdOffMerges();
       const [profile] = await tx.profiles.findProfilesByIds([timer.subject]);
       if (!profile) return `profile ${timer.subject} no longer exists`;
       if (profile.mergedInto !== null)

@@ -6,7 +6,7 @@ import { FAILURES_BEFORE_GIVING_UP, isPassingFailure } from '../storage/passing-
 import type { Storage } from '../storage/storage.js';
 import { RetryDelay } from './retry-delay.js';
 
-/** Work kept as durable timers: journey waits, segment windows, hand-off SLAs. */
+/** Work kept as durable timers: journey waits, segment windows, hand-off SLAs, stage timers. */
 export interface TimedWork {
   /** For logs: `journey timers`, `segment timers`, … */
   name: string;

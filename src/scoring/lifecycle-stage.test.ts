@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LifecycleSettings } from '../core/lifecycle.js';
 import { ScoreModel } from '../core/score-model.js';
 import { advanceStage, nextStageCheck, reaches, recycleStage } from './lifecycle-stage.js';
+import { scoreOf } from './score.js';
 
 const lifecycle = LifecycleSettings.parse({
   rules: [
@@ -121,17 +122,17 @@ describe('when time alone may move a stage', () => {
     at: start,
     points,
   });
-  const check = (options: { stage?: string; ledger?: ReturnType<typeof award>[]; traits?: object }) =>
-    nextStageCheck(
+  const check = (options: { stage?: string; ledger?: ReturnType<typeof award>[]; traits?: object }) => {
+    const ledger = options.ledger ?? [];
+    const facts = { traits: { ...options.traits }, accounts: [] };
+    const scores = new Map([['engagement', scoreOf(engagement, ledger, facts, start).score]]);
+    return nextStageCheck(
       toMql,
       [engagement],
-      {
-        stage: options.stage ?? 'lead',
-        ledger: options.ledger ?? [],
-        facts: { traits: { ...options.traits }, accounts: [] },
-      },
+      { stage: options.stage ?? 'lead', ledger, facts, scores },
       start,
     );
+  };
 
   it('finds when a fading penalty lets the score reach a further stage’s threshold, to the second', () => {
     // 40 − 20 halving daily reaches 30 after one day — a minute early, as scores are kept to the
@@ -150,8 +151,9 @@ describe('when time alone may move a stage', () => {
     expect(due).toBe(start + 7 * DAY);
   });
 
-  it('sets nothing when only fading points, a score already over it, or no further stage is left', () => {
-    expect(check({ ledger: [award('pricing', 10, 1), award('demo', 40, 2)] })).toBeUndefined();
+  it('sets nothing for fading points alone, a penalty too small, a score over it already, or no further stage', () => {
+    expect(check({ ledger: [award('pricing', 10, 1)] })).toBeUndefined();
+    expect(check({ ledger: [award('webinar', 20, 1), award('careers', -5, 2)] })).toBeUndefined();
     expect(check({ ledger: [award('demo', 40, 1)] })).toBeUndefined();
     expect(check({ stage: 'mql', ledger: [award('demo', 40, 1), award('careers', -20, 2)] })).toBeUndefined();
   });

@@ -103,33 +103,41 @@ export function nextStageCheck(
     stage: string | undefined;
     ledger: readonly ScoreLedgerEntry[];
     facts: { traits: Record<string, unknown>; accounts: Array<Record<string, unknown>> };
+    /** Each model's score at `now`. */
+    scores: ReadonlyMap<string, number>;
   },
   now: number,
 ): number | undefined {
   const position = profile.stage === undefined ? -1 : lifecycle.stages.indexOf(profile.stage);
   let earliest: number | undefined;
   for (const model of models) {
-    const thresholds = lifecycle.rules.flatMap((rule) =>
-      rule.kind === 'score' && rule.model === model.id && lifecycle.stages.indexOf(rule.to) > position
+    const scoreNow = profile.scores.get(model.id);
+    if (scoreNow === undefined) continue;
+    const above = lifecycle.rules.flatMap((rule) =>
+      rule.kind === 'score' &&
+      rule.model === model.id &&
+      lifecycle.stages.indexOf(rule.to) > position &&
+      rule.atLeast > scoreNow
         ? [rule.atLeast]
         : [],
     );
-    if (thresholds.length === 0) continue;
-    const fading = fadingRules(model);
-    const mayRise = profile.ledger.some(
-      (entry) => entry.model === model.id && entry.points < 0 && fading.has(entry.rule),
-    );
-    const timesFitChanges = model.rules.some((rule) => rule.kind === 'fit' && isRelativeToNow(rule.when));
-    if (!mayRise && !timesFitChanges) continue;
-    const over = scoreOverTime(model, profile.ledger, profile.facts);
-    const scoreNow = over.at(now);
-    const above = thresholds.filter((atLeast) => atLeast > scoreNow);
     if (above.length === 0) continue;
     const lowest = Math.min(...above);
+    // Most profiles cannot get there by time at all: what fading penalties can give back, and fit
+    // rules relative to now can add, falls short. Only the rest are searched (a batch decides many).
+    const fading = fadingRules(model);
+    let penalties = 0;
+    for (const entry of profile.ledger)
+      if (entry.model === model.id && entry.points < 0 && fading.has(entry.rule)) penalties -= entry.points;
+    let timedFit = 0;
+    for (const rule of model.rules)
+      if (rule.kind === 'fit' && isRelativeToNow(rule.when)) timedFit += Math.abs(rule.points);
+    if (scoreNow + penalties + timedFit < lowest) continue;
+    const over = scoreOverTime(model, profile.ledger, profile.facts);
     // A fit rule's change reshapes the curve: the timer is set for it, and looks again from there.
-    const fitChange = timesFitChanges ? Math.min(...over.fitChangesAfter(now)) : Number.POSITIVE_INFINITY;
+    const fitChange = timedFit > 0 ? Math.min(...over.fitChangesAfter(now)) : Number.POSITIVE_INFINITY;
     const crossing =
-      mayRise && over.settlesBy !== undefined
+      penalties > 0 && over.settlesBy !== undefined
         ? nextChange((at) => over.at(at) >= lowest, now, Math.min(over.settlesBy, fitChange))
         : undefined;
     const due = Math.min(crossing ?? Number.POSITIVE_INFINITY, fitChange);

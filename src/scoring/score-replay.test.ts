@@ -3,14 +3,18 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAppError } from '../core/errors.js';
 import { PAST_EVENTS_SCORED } from '../core/score-replay.js';
 import { EventPipeline } from '../pipeline/pipeline.js';
+import { retrySetAsideEvent } from '../pipeline/redrive.js';
 import { listProfileTimeline, PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
 import { createSegment } from '../segments/segments.js';
+import { eventRetries } from '../server/event-retries.js';
 import type { Storage } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { liftRefusal, refuseWrites } from '../test-support/refusing-trigger.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { cancelScoreReplay, replayNextPage, requestScoreReplay, runScoreReplays } from './score-replay.js';
 import { profileIntent } from './scoring.js';
+import { SCORING_CURSOR } from './scoring-batch.js';
 
 const DAY = 86_400_000;
 
@@ -285,6 +289,40 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
       points: 0,
     });
     expect(await timelineNames('ada')).not.toContain(PAST_EVENTS_SCORED);
+  });
+
+  it('plans a page again when an event scoring set aside was retried between its reads and its writes', async () => {
+    await saveModel();
+    const refusal = { name: 'refuse_award', table: 'score_ledger' };
+    await refuseWrites(world, { ...refusal, on: 'insert', when: 'true' });
+    await world.send([identify('ada', { plan: 'free' }), track('ada', 'Demo Requested')]);
+    for (let round = 0; round < 30 && (await world.background.pipeline.isBehind()); round++)
+      await world.background.pipeline.runOnce().catch(() => undefined);
+    const { items } = await world.storage.setAsideEvents.list(world.workspaceId, { limit: 5 });
+    const [record] = items.filter((item) => item.consumer === SCORING_CURSOR);
+    await liftRefusal(world, refusal);
+    const requested = await request();
+    // An operator retries it as the page is read: the demo request is awarded before the page writes.
+    const interleaved: Storage = Object.create(world.storage);
+    interleaved.transaction = async (work) => {
+      const retried = await retrySetAsideEvent(world.storage, {
+        workspaceId: world.workspaceId,
+        id: record?.id ?? 0,
+        by: null,
+        now: world.clock.now(),
+        retries: eventRetries({ onMessagesQueued: () => undefined }),
+      });
+      expect(retried.status).toBe('resolved');
+      return world.storage.transaction(work);
+    };
+    await replayNextPage(interleaved, { clock: world.clock });
+    await world.settle();
+
+    expect((await engagementOf('ada'))?.awards.map((award) => award.rule)).toEqual(['demo']);
+    expect(await world.storage.scoring.findReplay(world.workspaceId, requested.id)).toMatchObject({
+      status: 'done',
+      awards: 0,
+    });
   });
 
   it('counts a once-only award as of its own event, though a later one was scored as it came', async () => {

@@ -138,6 +138,8 @@ export async function replayNextPage(
     // scoring batch committed after it may have written ledger entries they missed.
     const mergesBefore = await storage.profiles.mergeSequence();
     const scoredThrough = await storage.scoring.consumerPosition(SCORING_CURSOR);
+    // An operator's retry of an event scoring set aside awards it without moving the cursor.
+    const retriedBefore = await storage.setAsideEvents.retriedCount(SCORING_CURSOR);
     const settings = await storage.settings.get(replay.workspaceId);
     const model = settings.scoring.models.find((candidate) => candidate.id === replay.model);
     const profiles = model
@@ -168,9 +170,11 @@ export async function replayNextPage(
         return saved(tx, { ...replay, status: 'cancelled', finishedAt: now, reason });
       }
       const last = profiles.at(-1);
-      // Another process's batch committed since the reads (in this process they take turns): the page
-      // is planned again from the ledgers as they stand, so that nothing it counts was awarded already.
-      if (model && earned && scoredNow !== scoredThrough)
+      // Another process's batch, or a retried event, committed since the reads (in this process
+      // batches take turns with pages): the page is planned again from the ledgers as they stand, so
+      // that nothing it counts was awarded already.
+      const retriedNow = await tx.setAsideEvents.retriedCount(SCORING_CURSOR);
+      if (model && earned && (scoredNow !== scoredThrough || retriedNow !== retriedBefore))
         earned = await plannedAwards(tx, { replay, model, profiles });
       if (last && earned) {
         const scored = await writeAwards(tx, { replay, model, earned, mergesBefore, now });

@@ -320,6 +320,8 @@ export async function decideWorkspace(
   }
 
   const scores: StoredScore[] = [];
+  /** Per profile, each model's score at `at`. */
+  const scoresAt = new Map<string, Map<string, number>>();
   const revisions = new Map(settings.scoring.models.map((model) => [model.id, modelRevision(model)]));
   for (const profile of profiles) {
     if (profile.mergedInto !== null) continue;
@@ -330,6 +332,8 @@ export async function decideWorkspace(
         { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
         at,
       );
+      const profileScores = scoresAt.get(profile.id) ?? new Map<string, number>();
+      scoresAt.set(profile.id, profileScores.set(model.id, score));
       const stored = storedScores.get(profile.id)?.[model.id];
       const revision = revisions.get(model.id) as string;
       if (stored?.score !== score || stored.modelRevision !== revision)
@@ -468,6 +472,7 @@ export async function decideWorkspace(
           stage: stages.get(profile.id),
           ledger: ledgers.get(profile.id) ?? [],
           facts: { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
+          scores: scoresAt.get(profile.id) ?? new Map(),
         },
         at,
       );

@@ -708,10 +708,10 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect(intent.handOffs).toMatchObject([{ status: 'pending' }]);
   });
 
-  it('moves a stage when time alone takes the score over its threshold, handing the lead off then', async () => {
+  /** Looking at jobs counts against a lead only for a while: the penalty halves every day. */
+  const penaltiesFadeDaily = async () => {
     const settings = await world.storage.settings.get(world.workspaceId);
     const [engagement, ...others] = settings.scoring.models as [ScoreModel, ...ScoreModel[]];
-    // Looking at jobs counts against a lead only for a while: the penalty halves every day.
     await world.configure({
       scoring: {
         models: [
@@ -725,13 +725,21 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
         ],
       },
     });
+  };
+  /** 40 + 20 fading over a week − 15 fading over a day: 45, reaching 50 about 20 hours on. */
+  const nearlyMql = (userId: string) => [
+    track(userId, 'Demo Requested'),
+    track(userId, 'Careers Viewed'),
+    track(userId, 'Pricing Viewed'),
+    track(userId, 'Pricing Viewed'),
+  ];
+
+  it('moves a stage when time alone takes the score over its threshold, handing the lead off then', async () => {
+    await penaltiesFadeDaily();
     await world.send([
       identify('cv', { country: 'FR', email: 'cv@example.com' }),
       track('cv', 'Signed Up'),
-      track('cv', 'Demo Requested'),
-      track('cv', 'Careers Viewed'),
-      track('cv', 'Pricing Viewed'),
-      track('cv', 'Pricing Viewed'),
+      ...nearlyMql('cv'),
       // Only positive awards, which fade: time alone never takes this one up.
       identify('pp', { country: 'FR', email: 'pp@example.com' }),
       track('pp', 'Signed Up'),
@@ -742,7 +750,6 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     const before = await intentOf('cv');
     expect(before.stage).toBe('lead');
     expect(before.scores.find((score) => score.model === 'engagement')?.score).toBe(45);
-    // 40 + 20 fading over a week − 15 fading over a day reaches 50 about 20 hours on.
     const due = (await world.storage.scoring.nextStageTimerDue()) as number;
     expect((due - sent) / HOUR).toBeGreaterThan(19);
     expect((due - sent) / HOUR).toBeLessThan(21);
@@ -766,6 +773,35 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     ]);
     expect((await intentOf('pp')).stage).toBe('lead');
     // The stage is as far as time takes it: no timer is left.
+    expect(await world.storage.scoring.nextStageTimerDue()).toBeUndefined();
+  });
+
+  it('drops the stage timer of a profile merged away, and fires the others due with it', async () => {
+    await penaltiesFadeDaily();
+    await world.send([
+      identify('mv', { country: 'FR' }),
+      { type: 'track', anonymousId: 'anon-mv', event: 'Pricing Viewed', properties: {} },
+      identify('bob', { country: 'FR' }),
+      ...nearlyMql('bob'),
+    ]);
+    await world.settle();
+    const [visitor] = await world.storage.profiles.findIdentities(world.workspaceId, [
+      { kind: 'anonymous', value: 'anon-mv' },
+    ]);
+    await world.send([{ type: 'identify', userId: 'mv', anonymousId: 'anon-mv', traits: {} }]);
+    await world.settle();
+    const [gone] = (
+      await world.storage.profiles.findProfilesByIds([visitor?.profileId ?? '', await world.profileOf('mv')])
+    ).filter((profile) => profile.mergedInto !== null);
+    // As a retry racing the merge could leave it: a timer of the profile merged away.
+    await world.storage.transaction((tx) =>
+      tx.scoring.bringStageTimersForward([
+        { profileId: gone?.id ?? '', workspaceId: world.workspaceId, dueAt: world.clock.now() + HOUR },
+      ]),
+    );
+
+    await world.advance(DAY);
+    expect((await intentOf('bob')).stage).toBe('mql');
     expect(await world.storage.scoring.nextStageTimerDue()).toBeUndefined();
   });
 

@@ -19,14 +19,17 @@ const STAGE_TIMERS_PER_ROUND = 200;
  * (a negative award fading, a fit rule starting to hold) may have taken a score over a stage's
  * threshold — as a scoring batch would at an event of theirs: the stage moves, a hand-off is made on
  * reaching its stage, and the next timer is set. Waits for scoring to have read what was received
- * before the timers fell due. Returns the work done, with how many timers it handled.
+ * before the timers fell due, and decides as of how far it has read. Returns the work done, with how
+ * many timers it handled.
  */
 export async function runDueStageTimers(
   storage: Storage,
   options: { now: number; limit?: number },
 ): Promise<ScoringWork & { handled: number }> {
-  const { now } = options;
-  const readThrough = await scoringReadThrough(storage, now);
+  const readThrough = await scoringReadThrough(storage, options.now);
+  // Polled every second: the scoring cursor is locked only when a timer is due.
+  const nextDue = await storage.scoring.nextStageTimerDue();
+  if (nextDue === undefined || nextDue > readThrough) return { ...NO_WORK, handled: 0 };
   let taken: DueTimer[] = [];
   try {
     return await storage.transaction(async (tx) => {
@@ -42,8 +45,13 @@ export async function runDueStageTimers(
         token: null,
         dueAt,
       }));
+      // A profile merged away since its timer was set (the survivor's own stage was decided at the
+      // merge) has nothing left to move: its timer just goes, or it would roll back every round.
+      const mergedAway = await tx.profiles.mergedAwayAmong(due.map((timer) => timer.profileId));
       let work = NO_WORK;
-      for (const [workspaceId, timers] of groupByWorkspace(due)) {
+      for (const [workspaceId, timers] of groupByWorkspace(
+        due.filter((timer) => !mergedAway.has(timer.profileId)),
+      )) {
         const settings = await tx.settings.get(workspaceId);
         // A lifecycle removed since leaves nothing to move; its timers simply go.
         if (!settings.lifecycle) continue;
@@ -52,7 +60,7 @@ export async function runDueStageTimers(
           settings,
           events: [],
           alsoDecide: timers.map((timer) => timer.profileId),
-          at: now,
+          at: readThrough,
         });
         work = addedWork(work, await write(tx));
       }

@@ -160,9 +160,10 @@ export function createJourneyWork(
         const work = await scoringTurns.run(() =>
           runDueStageTimers(storage, { now: clock.now(), ...(limit === undefined ? {} : { limit }) }),
         );
+        if (work.handled === 0) return 0;
         scoringDone(work);
         // Lifecycle Stage Changed written: journeys and segments read it.
-        if (work.handled > 0) pipeline?.wake();
+        pipeline?.wake();
         return work.handled;
       },
       nextDue: () => storage.scoring.nextStageTimerDue(),

@@ -291,7 +291,9 @@ export const SetAsideTimerJson = z
       .describe(
         'a journey wait, a segment window, a hand-off SLA, or a stage check (a score crossing a threshold by time)',
       ),
-    subject: z.string().describe('the journey instance, the profile (segment windows) or the hand-off'),
+    subject: z
+      .string()
+      .describe('the journey instance, the profile (segment windows, stage timers) or the hand-off'),
     token: z.string().nullable().describe("which of the instance's timers (journey timers only)"),
     dueAt: z.string(),
     reason: z.string().describe('the error it failed with at every attempt'),
