@@ -5,8 +5,8 @@ import type { JourneyDefinition } from '../core/journey-definition.js';
 import { isGenuine } from '../core/mops-events.js';
 import type { Profile } from '../core/profile.js';
 import type { StorageTx } from '../storage/storage.js';
-import { matchesAll } from './conditions.js';
-import { happenedSinceEntry, matchesEntry, scopeOf } from './event-scope.js';
+import { matchesAll, readPath } from './conditions.js';
+import { happenedSinceEntry, heardSince, matchesEntry, scopeOf } from './event-scope.js';
 
 /**
  * Whether the event meets the goal of the instance's journey: the goal's event and conditions, after
@@ -80,4 +80,29 @@ export class SplitGoalWatch {
     }
     this.#byProfile.set(profile.id, still);
   }
+}
+
+/**
+ * For an instance just entered on `Segment Entered`: the earliest event that meets its goal among the
+ * contact's events received after the last one the segment decision read (`last_event_id`). The
+ * segments consumer runs behind the log, on a thread of its own, so journeys may have handled such an
+ * event before the contact entered — a purchase made while its cart abandonment was being decided.
+ * Undefined when none did, or when the entry says nothing of what was read (a segment timer, a backfill).
+ */
+export async function goalMetWhileDecided(
+  tx: StorageTx,
+  input: { definition: JourneyDefinition; instance: JourneyInstance; profile: Profile; entry: StoredEvent },
+): Promise<StoredEvent | undefined> {
+  const { definition, instance, profile, entry } = input;
+  const lastRead = readPath(entry.payload, 'properties.last_event_id');
+  if (!definition.goal || typeof lastRead !== 'number') return undefined;
+  const candidates = await tx.journeys.eventsOfProfileSince(
+    profile.id,
+    definition.goal.event,
+    heardSince(instance),
+  );
+  return candidates.find(
+    (event) =>
+      event.id > lastRead && event.id !== entry.id && meetsGoal(definition, event, instance, profile),
+  );
 }

@@ -162,6 +162,15 @@ export function segmentsTouched(segments: readonly RuleSegment[], touch: Touch):
   return segments.filter((segment) => chosen.has(segment.id));
 }
 
+/** Per touched profile, the id of the last of its events the batch read. */
+function lastEventOfTouches(touches: ReadonlyMap<string, Touch>): Map<string, number> {
+  const last = new Map<string, number>();
+  for (const [profileId, touch] of touches)
+    for (const event of touch.events)
+      if (event.id > (last.get(profileId) ?? 0)) last.set(profileId, event.id);
+  return last;
+}
+
 /** Touches with equal keys choose the same segments. */
 function touchKey(touch: Touch): string {
   const flags = [touch.all, touch.isDue, touch.identify, touch.group].map(Number).join('');
@@ -259,6 +268,7 @@ export async function reevaluateProfiles(
     segments.filter((segment) => segment.isFirstBackfill).map((segment) => segment.id),
   );
   const segmentNames = new Map(segments.map((segment) => [segment.id, segment.name]));
+  const lastEventRead = lastEventOfTouches(touches);
   const eventsOf = (written: MembershipChanges) =>
     membershipEvents({
       changes:
@@ -272,6 +282,7 @@ export async function reevaluateProfiles(
       segmentNames,
       ids: profileIds,
       at: now,
+      lastEventRead,
     });
   const events = eventsOf(changes);
   const decided = profilesDecided(changes);

@@ -186,12 +186,18 @@ export function decideMembership(options: {
   return changes;
 }
 
-/** `Segment Entered` / `Segment Exited` on each profile whose membership changed, for timelines and journeys. */
+/**
+ * `Segment Entered` / `Segment Exited` on each profile whose membership changed, for timelines and
+ * journeys. With `lastEventRead`, each carries the id of the last of the profile's events the
+ * decision read (`last_event_id`): a journey entering the contact on it counts its goal met by the
+ * events after that one, which it may have handled before the contact entered.
+ */
 export function membershipEvents(options: {
   changes: MembershipChanges;
   segmentNames: Map<string, string>;
   ids: Map<string, ProfileIdentity>;
   at: number;
+  lastEventRead?: ReadonlyMap<string, number>;
 }): GeneratedEvent[] {
   const { changes, segmentNames, ids, at } = options;
   const events: GeneratedEvent[] = [];
@@ -204,6 +210,7 @@ export function membershipEvents(options: {
       properties: {
         segment_id: change.segmentId,
         segment_name: segmentNames.get(change.segmentId) ?? change.segmentId,
+        ...lastEventProperty(options.lastEventRead?.get(change.profileId)),
       },
       at,
     });
@@ -212,4 +219,8 @@ export function membershipEvents(options: {
   for (const change of changes.entered) add(change, SEGMENT_ENTERED);
   for (const change of changes.exited) add(change, SEGMENT_EXITED);
   return events;
+}
+
+function lastEventProperty(eventId: number | undefined): { last_event_id?: number } {
+  return eventId === undefined ? {} : { last_event_id: eventId };
 }

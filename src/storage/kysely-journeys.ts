@@ -10,6 +10,7 @@ import type { JourneyDefinition, JourneyStatus } from '../core/journey-definitio
 import { WorkspaceSettings } from '../core/workspace-settings.js';
 import type { DialectOps } from './dialect-ops.js';
 import { type InstanceRow, toInstance } from './journey-instance-rows.js';
+import { type EventRow, pipelineColumns, toStoredEvent } from './kysely-events.js';
 import { createSplitEntryStore } from './kysely-split-entries.js';
 import type { Database } from './schema.js';
 import type { JourneyReport, JourneyStore, SettingsStore, TemplateStore } from './storage.js';
@@ -69,6 +70,16 @@ function toTemplate(row: Selectable<Database['templates']>): EmailTemplate {
 
 export function createJourneyStore(db: Kysely<Database>, ops: DialectOps): JourneyStore {
   return {
+    async eventsOfProfileSince(profileId, name, since) {
+      const { rows } = await sql<EventRow>`
+        select ${pipelineColumns()} from events where id in (
+          select ie.event_id from identities i
+          join identity_events ie on ie.identity_id = i.id and ie.timestamp >= ${since}
+          where i.profile_id = ${profileId})
+        and name = ${name}
+        order by "timestamp", id`.execute(db);
+      return rows.map((row) => toStoredEvent(row, ops));
+    },
     async create(journey) {
       await db.insertInto('journeys').values(journeyValues(journey)).execute();
     },

@@ -302,6 +302,11 @@ export interface JourneyStore {
   listGoalWatchedInstances(workspaceId: string, profileIds: string[], at: number): Promise<JourneyInstance[]>;
   /** The instance met its journey's goal at `at`: each split it took counts it (once: the first time). */
   markGoalReached(instanceId: string, at: number): Promise<void>;
+  /**
+   * The profile's events of this name that happened at `since` or after, oldest first, as consumers
+   * read them: what a contact entering a journey may have done to meet its goal already.
+   */
+  eventsOfProfileSince(profileId: string, name: string, since: number): Promise<StoredEvent[]>;
   /** Per split step and arm (null: held out), the contacts counted, those who met the goal and those still within its window. */
   tallySplits(journeyId: string, now: number): Promise<SplitTally[]>;
   /** Per instance, the splits it took and the arm of each (null: held out), in the order taken. */
