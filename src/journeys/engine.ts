@@ -311,57 +311,21 @@ export class JourneyEngine {
       for (const { journey, version } of live) {
         if (!isEntryEvent(version.definition, event, profile, eventChanges)) continue;
         const entryEvent = toEntryEvent(event);
-        const entered = await this.#enter(tx, { journey, version, profile, entryEvent, now, work });
-        const instance = entered
-          ? await this.#convertIfGoalMetWhileDecided(tx, {
-              instance: entered,
-              version,
-              profile,
-              event,
-              now,
-              work,
-            })
-          : undefined;
+        const instance = await this.#enter(tx, {
+          journey,
+          version,
+          profile,
+          entryEvent,
+          now,
+          work,
+          entry: event,
+        });
         if (instance?.status === 'active')
           active.set(profile.id, [...(active.get(profile.id) ?? []), instance]);
       }
       // Those that took a split just now hear the events after this one for their goal.
       for (const instance of work.takeSplitEntrants()) watch.add(instance);
     }
-  }
-
-  /**
-   * An instance just entered on a segment whose goal the contact met while the segment was being
-   * decided (see `goalMetWhileDecided`) converts at once, as it would have had the contact entered
-   * first: what its first steps queued is skipped, and a split it took (or was held out by) counts
-   * the goal met. Returns the instance as it stands.
-   */
-  async #convertIfGoalMetWhileDecided(
-    tx: StorageTx,
-    input: {
-      instance: JourneyInstance;
-      version: JourneyVersion;
-      profile: Profile;
-      event: StoredEvent;
-      now: number;
-      work: WorkLog;
-    },
-  ): Promise<JourneyInstance> {
-    const { instance, version, profile, event, now, work } = input;
-    const goalEvent = await goalMetWhileDecided(tx, {
-      definition: version.definition,
-      instance,
-      profile,
-      entry: event,
-    });
-    if (!goalEvent) return instance;
-    await tx.journeys.markGoalReached(instance.id, goalEvent.timestamp);
-    const after =
-      instance.status === 'active'
-        ? await this.#move(tx, instance, { type: 'goal' }, now, goalEvent, work, profile)
-        : instance;
-    await skipHeldBack(tx, instance.workspaceId, [instance.id], GOAL_REACHED, now);
-    return after;
   }
 
   /**
@@ -538,6 +502,8 @@ export class JourneyEngine {
       entryEvent: EntryEvent;
       now: number;
       work: WorkLog;
+      /** The event entering the contact, when one does. */
+      entry?: StoredEvent;
     },
   ): Promise<JourneyInstance | undefined> {
     const { journey, version, profile, entryEvent, now, work } = input;
@@ -568,6 +534,17 @@ export class JourneyEngine {
       endedAt: null,
       endReason: null,
     };
+    // Entered on a segment after meeting the goal while the segment was being decided: converted at
+    // once, before its first steps send anything.
+    const goalEvent = input.entry
+      ? await goalMetWhileDecided(tx, {
+          definition: version.definition,
+          instance,
+          profile,
+          entry: input.entry,
+        })
+      : undefined;
+    if (goalEvent) return this.#move(tx, instance, { type: 'goal' }, now, goalEvent, work, profile, true);
     return this.#move(tx, instance, { type: 'start' }, now, undefined, work, profile, true);
   }
 

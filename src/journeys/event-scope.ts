@@ -4,16 +4,11 @@ import type { Profile } from '../core/profile.js';
 import { type ConditionScope, compare, NO_AUDIENCE, readPath } from './conditions.js';
 
 /** Clients' clocks differ a little even after skew correction; this much earlier still counts. */
-const CLOCK_TOLERANCE_MS = 60_000;
+export const CLOCK_TOLERANCE_MS = 60_000;
 
 /** Waits and goals only hear events that happened after the instance entered (an old event, backfilled, does not count). */
 export function happenedSinceEntry(event: StoredEvent, instance: JourneyInstance): boolean {
-  return event.timestamp >= heardSince(instance);
-}
-
-/** The earliest time an event the instance hears may have happened at. */
-export function heardSince(instance: JourneyInstance): number {
-  return instance.entryEvent.timestamp - CLOCK_TOLERANCE_MS;
+  return event.timestamp >= instance.entryEvent.timestamp - CLOCK_TOLERANCE_MS;
 }
 
 /** The event carries the same value at `path` as the event that entered the instance (e.g. the same cart). */

@@ -6,7 +6,7 @@ import { isGenuine } from '../core/mops-events.js';
 import type { Profile } from '../core/profile.js';
 import type { StorageTx } from '../storage/storage.js';
 import { matchesAll, readPath } from './conditions.js';
-import { happenedSinceEntry, heardSince, matchesEntry, scopeOf } from './event-scope.js';
+import { CLOCK_TOLERANCE_MS, happenedSinceEntry, matchesEntry, scopeOf } from './event-scope.js';
 
 /**
  * Whether the event meets the goal of the instance's journey: the goal's event and conditions, after
@@ -19,11 +19,20 @@ export function meetsGoal(
   instance: JourneyInstance,
   profile: Profile,
 ): boolean {
+  return happenedSinceEntry(event, instance) && meetsGoalWhenever(definition, event, instance, profile);
+}
+
+/** `meetsGoal`, wherever the event happened relative to the entry. */
+function meetsGoalWhenever(
+  definition: JourneyDefinition,
+  event: StoredEvent,
+  instance: JourneyInstance,
+  profile: Profile,
+): boolean {
   const goal = definition.goal;
   return (
     goal !== undefined &&
     isGenuine(event) &&
-    happenedSinceEntry(event, instance) &&
     event.name === goal.event &&
     matchesAll(goal.conditions, scopeOf(profile, event, instance)) &&
     matchesEntry(event, instance, goal.matchEntryProperty) &&
@@ -83,26 +92,33 @@ export class SplitGoalWatch {
 }
 
 /**
- * For an instance just entered on `Segment Entered`: the earliest event that meets its goal among the
- * contact's events received after the last one the segment decision read (`last_event_id`). The
- * segments consumer runs behind the log, on a thread of its own, so journeys may have handled such an
- * event before the contact entered — a purchase made while its cart abandonment was being decided.
- * Undefined when none did, or when the entry says nothing of what was read (a segment timer, a backfill).
+ * For an instance about to enter on a segment: the earliest event that met its goal after the events
+ * the segment decision read and before the entry (the `last_event_id` and `last_event_at` of the
+ * `Segment Entered` or `Segment Exited`). The segments consumer runs behind the log, on a thread of its
+ * own, so journeys may have heard such an event before the contact entered: a purchase made while the
+ * cart's abandonment was being decided. Undefined when none did, or when the entry says nothing of
+ * what was read (a segment timer, a backfill, a static list) or is not a segment's.
  */
 export async function goalMetWhileDecided(
   tx: StorageTx,
   input: { definition: JourneyDefinition; instance: JourneyInstance; profile: Profile; entry: StoredEvent },
 ): Promise<StoredEvent | undefined> {
   const { definition, instance, profile, entry } = input;
-  const lastRead = readPath(entry.payload, 'properties.last_event_id');
-  if (!definition.goal || typeof lastRead !== 'number') return undefined;
+  if (!definition.goal || definition.entry.trigger.type !== 'segment' || entry.origin !== 'mops')
+    return undefined;
+  const readThrough = readPath(entry.payload, 'properties.last_event_id');
+  const lastEventAt = Date.parse(String(readPath(entry.payload, 'properties.last_event_at')));
+  if (typeof readThrough !== 'number' || Number.isNaN(lastEventAt)) return undefined;
   const candidates = await tx.journeys.eventsOfProfileSince(
     profile.id,
     definition.goal.event,
-    heardSince(instance),
+    lastEventAt - CLOCK_TOLERANCE_MS,
   );
+  // Later ones journeys hear after the entry, and handle then.
   return candidates.find(
     (event) =>
-      event.id > lastRead && event.id !== entry.id && meetsGoal(definition, event, instance, profile),
+      event.id > readThrough &&
+      (event.timestamp < entry.timestamp || (event.timestamp === entry.timestamp && event.id < entry.id)) &&
+      meetsGoalWhenever(definition, event, instance, profile),
   );
 }

@@ -7,7 +7,7 @@ import { SCORING_CURSOR, scoringBatch } from '../scoring/scoring-batch.js';
 import { createSegmentUpkeep } from '../segments/segment-upkeep.js';
 import { createSegment } from '../segments/segments.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
-import { track } from '../test-support/segment-calls.js';
+import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 
 const MINUTE = 60_000;
@@ -33,12 +33,14 @@ describe.each(BACKENDS)('a goal met while the entry segment was decided, on %s',
       },
       now: world.clock.now(),
     });
+    const welcome = await world.template({ subject: 'Your cart', mjml: '<mjml><mj-body></mj-body></mjml>' });
     journeyId = await world.publish({
       name: 'Checkout nudge',
       entry: { trigger: { type: 'segment', segment: segment.id, on: 'entered' } },
       goal: { event: 'Order Completed', within: '7d' },
-      start: 'wait',
+      start: 'mail',
       steps: [
+        { id: 'mail', type: 'send_email', template: welcome, next: 'wait' },
         { id: 'wait', type: 'wait', duration: '1h', next: 'nudge' },
         { id: 'nudge', type: 'update_traits', set: { nudged: true }, next: 'end' },
         { id: 'end', type: 'exit' },
@@ -81,28 +83,54 @@ describe.each(BACKENDS)('a goal met while the entry segment was decided, on %s',
 
   it('converts a contact who ordered after the checkout that entered them, though journeys heard of the order first', async () => {
     const checkout = world.clock.now();
-    await world.send([track('ann', 'Checkout Started')]);
-    // The segment is decided two minutes on, from the checkout alone.
-    world.clock.advance(2 * MINUTE);
+    await world.send([identify('ann', { email: 'ann@example.com' }), track('ann', 'Checkout Started')]);
+    // The segment is decided five minutes on (the segments thread behind a burst), from the checkout alone.
+    world.clock.advance(5 * MINUTE);
     await decideSegmentsOnly();
     const ann = await world.profileOf('ann');
     const timeline = await listProfileTimeline(world.storage, world.workspaceId, ann, { limit: 10 });
-    expect(timeline?.items.find((event) => event.name === SEGMENT_ENTERED)?.payload.properties).toMatchObject(
-      {
-        last_event_id: timeline?.items.find((event) => event.name === 'Checkout Started')?.id,
-      },
-    );
-    // Meanwhile Ann ordered: journeys read the order, then her entry.
-    await world.send([track('ann', 'Order Completed', {}, checkout + 90_000)]);
+    const entered = timeline?.items.find((event) => event.name === SEGMENT_ENTERED);
+    expect(entered?.payload.properties).toMatchObject({
+      last_event_id: expect.any(Number),
+      last_event_at: new Date(checkout).toISOString(),
+    });
+    // Meanwhile, half a minute after the checkout, Ann ordered: journeys read the order, then her entry.
+    await world.send([track('ann', 'Order Completed', {}, checkout + 30_000)]);
     await world.settle();
 
-    expect(await world.storage.journeys.report(journeyId)).toMatchObject({
-      entered: 1,
-      converted: 1,
-      active: 0,
-    });
+    const report = await world.storage.journeys.report(journeyId);
+    expect(report).toMatchObject({ entered: 1, converted: 1, active: 0 });
+    // Converted as it entered: not even the first e-mail went.
+    expect(report.messages).toEqual({});
     await world.advance(2 * HOUR);
     expect(await nudged()).toBeUndefined();
+  });
+
+  it('takes no client event for an entry, whatever properties it carries', async () => {
+    const signups = await world.publish({
+      name: 'Signup nudge',
+      entry: { trigger: { type: 'event', event: 'Signed Up' } },
+      goal: { event: 'Order Completed', within: '7d' },
+      start: 'wait',
+      steps: [
+        { id: 'wait', type: 'wait', duration: '1h', next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    const ordered = world.clock.now();
+    await world.send([track('bo', 'Order Completed')]);
+    await world.settle();
+    world.clock.advance(20_000);
+    await world.send([
+      track('bo', 'Signed Up', { last_event_id: 0, last_event_at: new Date(ordered).toISOString() }),
+    ]);
+    await world.settle();
+
+    expect(await world.storage.journeys.report(signups)).toMatchObject({
+      entered: 1,
+      converted: 0,
+      active: 1,
+    });
   });
 
   it('does not count the order that entered the contact as the goal of a journey on the segment', async () => {

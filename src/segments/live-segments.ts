@@ -113,6 +113,8 @@ export interface Touch {
   lists: Set<string>;
   /** When the earliest of the batch's client events for the profile happened. */
   firstEventAt: number | undefined;
+  /** When the latest of the batch's events for the profile happened, whoever wrote it. */
+  lastEventAt: number | undefined;
   all: boolean;
   /** The batch's events of the profile, for its digest. */
   events: DigestEvent[];
@@ -127,6 +129,7 @@ export function newTouch(): Touch {
     isDue: false,
     lists: new Set(),
     firstEventAt: undefined,
+    lastEventAt: undefined,
     all: false,
     events: [],
   };
@@ -160,15 +163,6 @@ export function segmentsTouched(segments: readonly RuleSegment[], touch: Touch):
     if (isTouched) chosen.add(segment.id);
   }
   return segments.filter((segment) => chosen.has(segment.id));
-}
-
-/** Per touched profile, the id of the last of its events the batch read. */
-function lastEventOfTouches(touches: ReadonlyMap<string, Touch>): Map<string, number> {
-  const last = new Map<string, number>();
-  for (const [profileId, touch] of touches)
-    for (const event of touch.events)
-      if (event.id > (last.get(profileId) ?? 0)) last.set(profileId, event.id);
-  return last;
 }
 
 /** Touches with equal keys choose the same segments. */
@@ -268,7 +262,12 @@ export async function reevaluateProfiles(
     segments.filter((segment) => segment.isFirstBackfill).map((segment) => segment.id),
   );
   const segmentNames = new Map(segments.map((segment) => [segment.id, segment.name]));
-  const lastEventRead = lastEventOfTouches(touches);
+  const lastEventAt = new Map<string, number>();
+  for (const [profileId, touch] of touches)
+    if (touch.lastEventAt !== undefined) lastEventAt.set(profileId, touch.lastEventAt);
+  // After every read above: no event newer than this one was read.
+  const read =
+    lastEventAt.size > 0 ? { throughEventId: await reader.segments.newestEventId(), lastEventAt } : undefined;
   const eventsOf = (written: MembershipChanges) =>
     membershipEvents({
       changes:
@@ -282,7 +281,7 @@ export async function reevaluateProfiles(
       segmentNames,
       ids: profileIds,
       at: now,
-      lastEventRead,
+      ...(read ? { read } : {}),
     });
   const events = eventsOf(changes);
   const decided = profilesDecided(changes);
@@ -378,6 +377,7 @@ export const segmentMembershipBatch = (
         }
         if (event.origin !== 'mops')
           touch.firstEventAt = Math.min(touch.firstEventAt ?? event.timestamp, event.timestamp);
+        touch.lastEventAt = Math.max(touch.lastEventAt ?? event.timestamp, event.timestamp);
         if (event.type === 'identify' || event.name === TRAITS_UPDATED) touch.identify = true;
         const list = event.origin === 'mops' ? listChanged(event, lists) : undefined;
         if (list !== undefined) touch.lists.add(list);

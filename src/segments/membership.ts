@@ -186,18 +186,26 @@ export function decideMembership(options: {
   return changes;
 }
 
+/** What a decision from events had read: journeys entering on it look for what came after. */
+export interface DecisionRead {
+  /** The newest event id in the log once its reads were done: no event after it was read. */
+  throughEventId: number;
+  /** Per profile decided from its events, when the latest of them happened. */
+  lastEventAt: ReadonlyMap<string, number>;
+}
+
 /**
  * `Segment Entered` / `Segment Exited` on each profile whose membership changed, for timelines and
- * journeys. With `lastEventRead`, each carries the id of the last of the profile's events the
- * decision read (`last_event_id`): a journey entering the contact on it counts its goal met by the
- * events after that one, which it may have handled before the contact entered.
+ * journeys. With `read`, those of a profile decided from its events carry `last_event_id` (no event
+ * after it was read) and `last_event_at`: a journey entering the contact on it counts its goal met by
+ * an event after those, which journeys may have handled before the contact entered.
  */
 export function membershipEvents(options: {
   changes: MembershipChanges;
   segmentNames: Map<string, string>;
   ids: Map<string, ProfileIdentity>;
   at: number;
-  lastEventRead?: ReadonlyMap<string, number>;
+  read?: DecisionRead;
 }): GeneratedEvent[] {
   const { changes, segmentNames, ids, at } = options;
   const events: GeneratedEvent[] = [];
@@ -210,7 +218,7 @@ export function membershipEvents(options: {
       properties: {
         segment_id: change.segmentId,
         segment_name: segmentNames.get(change.segmentId) ?? change.segmentId,
-        ...lastEventProperty(options.lastEventRead?.get(change.profileId)),
+        ...readProperties(options.read, change.profileId),
       },
       at,
     });
@@ -221,6 +229,11 @@ export function membershipEvents(options: {
   return events;
 }
 
-function lastEventProperty(eventId: number | undefined): { last_event_id?: number } {
-  return eventId === undefined ? {} : { last_event_id: eventId };
+function readProperties(
+  read: DecisionRead | undefined,
+  profileId: string,
+): { last_event_id?: number; last_event_at?: string } {
+  const at = read?.lastEventAt.get(profileId);
+  if (read === undefined || at === undefined) return {};
+  return { last_event_id: read.throughEventId, last_event_at: new Date(at).toISOString() };
 }

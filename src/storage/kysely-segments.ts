@@ -317,6 +317,13 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
         dueAt: Number(row.due_at),
       }));
     },
+    async newestEventId() {
+      const row = await db
+        .selectFrom('events')
+        .select((eb) => eb.fn.max('id').as('newest'))
+        .executeTakeFirst();
+      return Number(row?.newest ?? 0);
+    },
     async nextTimerDue() {
       const row = await db
         .selectFrom('segment_profile_timers')

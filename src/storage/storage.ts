@@ -659,6 +659,8 @@ export interface SegmentStore {
   /** Due timers, claimed for this transaction (PostgreSQL `SKIP LOCKED`) and deleted: set what is still needed. */
   takeDueTimers(now: number, limit: number): Promise<ProfileTimer[]>;
   nextTimerDue(): Promise<number | undefined>;
+  /** The newest event's id in the log (0 when empty). */
+  newestEventId(): Promise<number>;
   countMembers(segmentId: string): Promise<number>;
   listMembers(segmentId: string, page: PageRequest): Promise<Page<{ profileId: string; enteredAt: number }>>;
   listSegmentsOfProfile(profileId: string): Promise<Array<{ segmentId: string; enteredAt: number }>>;
