@@ -76,6 +76,17 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
       })
     )?.items.map((event) => event.name);
 
+  /** A replay page, with `overtake` committing between its reads and its write transaction (as another process would), then the world settled. */
+  const replayPageOvertakenBy = async (overtake: () => Promise<unknown>) => {
+    const interleaved: Storage = Object.create(world.storage);
+    interleaved.transaction = async (work) => {
+      await overtake();
+      return world.storage.transaction(work);
+    };
+    await replayNextPage(interleaved, { clock: world.clock });
+    await world.settle();
+  };
+
   /** Ada browsed pricing four times and asked for two demos; Bob looked at careers; Cy only signed up. */
   const sendHistory = async () => {
     const now = world.clock.now();
@@ -272,13 +283,7 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
       ],
     });
     expect(await resolveOnly.runOnce()).toBeGreaterThan(0);
-    const interleaved: Storage = Object.create(world.storage);
-    interleaved.transaction = async (work) => {
-      await world.background.pipeline.drain();
-      return world.storage.transaction(work);
-    };
-    await replayNextPage(interleaved, { clock: world.clock });
-    await world.settle();
+    await replayPageOvertakenBy(() => world.background.pipeline.drain());
 
     // Scored once, as it came; the replay awarded nothing, so counts nothing and tells nobody.
     expect((await engagementOf('ada'))?.awards.map((award) => award.rule)).toEqual(['demo']);
@@ -311,8 +316,7 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
     await liftRefusal(world, refusal);
     const requested = await request();
     // An operator retries it as the page is read: the demo request is awarded before the page writes.
-    const interleaved: Storage = Object.create(world.storage);
-    interleaved.transaction = async (work) => {
+    await replayPageOvertakenBy(async () => {
       const retried = await retrySetAsideEvent(world.storage, {
         workspaceId: world.workspaceId,
         id: record?.id ?? 0,
@@ -321,10 +325,7 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
         retries: eventRetries({ onMessagesQueued: () => undefined }),
       });
       expect(retried.status).toBe('resolved');
-      return world.storage.transaction(work);
-    };
-    await replayNextPage(interleaved, { clock: world.clock });
-    await world.settle();
+    });
 
     expect((await engagementOf('ada'))?.awards.map((award) => award.rule)).toEqual(['demo']);
     expect(await world.storage.scoring.findReplay(world.workspaceId, requested.id)).toMatchObject({

@@ -3,8 +3,8 @@ import { bucketStart, type ScoreLedgerEntry } from '../core/score-model.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { scoreReplayQueries } from './kysely-score-replays.js';
-import { stageTimerQueries } from './kysely-stage-timers.js';
 import { decodeCursor, isString, toPage } from './paging.js';
+import { profileTimerTable } from './profile-timer-table.js';
 import type { Database } from './schema.js';
 import type { HandOff, MadeHandOff, ScoringStore, StageChange } from './storage.js';
 
@@ -53,9 +53,12 @@ function handOffValues(handOff: HandOff) {
 }
 
 export function createScoringStore(db: Kysely<Database>, ops: DialectOps): ScoringStore {
+  const stageTimers = profileTimerTable(db, ops, 'stage_timers');
   return {
     ...scoreReplayQueries(db, ops),
-    ...stageTimerQueries(db, ops),
+    bringStageTimersForward: stageTimers.bringForward,
+    takeDueStageTimers: stageTimers.takeDue,
+    nextStageTimerDue: stageTimers.nextDue,
     async ledger(profileIds) {
       const entries: Array<ScoreLedgerEntry & { profileId: string }> = [];
       for (const chunk of chunks(profileIds)) {

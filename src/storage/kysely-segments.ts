@@ -6,6 +6,7 @@ import { storableError } from '../core/storable-text.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';
+import { profileTimerTable } from './profile-timer-table.js';
 import { firstEventIdAfter } from './received-order.js';
 import type { Database } from './schema.js';
 import type { ProfileEventFact, ProfileIdentity, SegmentMemberChange, SegmentStore } from './storage.js';
@@ -86,6 +87,7 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
     }
     return found;
   };
+  const timerTable = profileTimerTable(db, ops, 'segment_profile_timers');
   const readTimers = async (profileIds: string[], isLocked: boolean) => {
     const found = new Map<string, number>();
     // Locks are taken in id order, so two writers locking several never wait on each other in a circle.
@@ -284,39 +286,8 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
     },
     timersOf: (profileIds) => readTimers(profileIds, false),
     lockTimersOf: async (profileIds) => (ops.lockRows === '' ? undefined : readTimers(profileIds, true)),
-    async bringTimersForward(timers) {
-      for (const chunk of chunks(timers, 200)) {
-        await db
-          .insertInto('segment_profile_timers')
-          .values(
-            chunk.map((timer) => ({
-              profile_id: timer.profileId,
-              workspace_id: timer.workspaceId,
-              due_at: timer.dueAt,
-            })),
-          )
-          .onConflict((oc) =>
-            oc.column('profile_id').doUpdateSet({
-              due_at: sql<number>`case when excluded.due_at < segment_profile_timers.due_at
-                then excluded.due_at else segment_profile_timers.due_at end`,
-            }),
-          )
-          .execute();
-      }
-    },
-    async takeDueTimers(now, limit) {
-      const result = await sql<{ profile_id: string; workspace_id: string; due_at: number }>`
-        select profile_id, workspace_id, due_at from segment_profile_timers
-        where due_at <= ${now} order by due_at limit ${limit} ${sql.raw(ops.skipLockedRows)}`.execute(db);
-      const rows = result.rows;
-      for (const chunk of chunks(rows.map((row) => row.profile_id)))
-        await db.deleteFrom('segment_profile_timers').where('profile_id', 'in', chunk).execute();
-      return rows.map((row) => ({
-        profileId: row.profile_id,
-        workspaceId: row.workspace_id,
-        dueAt: Number(row.due_at),
-      }));
-    },
+    bringTimersForward: timerTable.bringForward,
+    takeDueTimers: timerTable.takeDue,
     async newestEventId() {
       const row = await db
         .selectFrom('events')
@@ -324,13 +295,7 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
         .executeTakeFirst();
       return Number(row?.newest ?? 0);
     },
-    async nextTimerDue() {
-      const row = await db
-        .selectFrom('segment_profile_timers')
-        .select((eb) => eb.fn.min('due_at').as('due'))
-        .executeTakeFirst();
-      return row?.due === null || row?.due === undefined ? undefined : Number(row.due);
-    },
+    nextTimerDue: timerTable.nextDue,
     async countMembers(segmentId) {
       const row = await db
         .selectFrom('segment_members')
