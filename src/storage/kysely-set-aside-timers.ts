@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { storableError } from '../core/storable-text.js';
 import type { DueTimer, SetAsideTimer, TimerKind } from '../core/timers.js';
+import { takeOffProfileTimer } from './profile-timer-table.js';
 import type { Database } from './schema.js';
 import { resolutionOf, setAsideRecords } from './set-aside-records.js';
 import type { SetAsideTimerStore } from './storage.js';
@@ -68,22 +69,12 @@ async function takeOffDueTimers(db: Kysely<Database>, timer: DueTimer): Promise<
         .executeTakeFirst();
       return Number(deleted.numDeletedRows) > 0;
     }
-    case 'segment': {
-      const deleted = await db
-        .deleteFrom('segment_profile_timers')
-        .where('profile_id', '=', timer.subject)
-        .where('due_at', '=', timer.dueAt)
-        .executeTakeFirst();
-      return Number(deleted.numDeletedRows) > 0;
-    }
-    case 'stage': {
-      const deleted = await db
-        .deleteFrom('stage_timers')
-        .where('profile_id', '=', timer.subject)
-        .where('due_at', '=', timer.dueAt)
-        .executeTakeFirst();
-      return Number(deleted.numDeletedRows) > 0;
-    }
+    case 'segment':
+    case 'stage':
+      return takeOffProfileTimer(db, timer.kind === 'segment' ? 'segment_profile_timers' : 'stage_timers', {
+        profileId: timer.subject,
+        dueAt: timer.dueAt,
+      });
     case 'hand-off': {
       const pending = await db
         .selectFrom('hand_offs')

@@ -5,7 +5,7 @@ import type { Database } from './schema.js';
 import type { ProfileTimer } from './storage.js';
 
 /** The tables keeping one timer per profile: its segment windows, its stage checks. */
-type ProfileTimerTableName = 'segment_profile_timers' | 'stage_timers';
+export type ProfileTimerTableName = 'segment_profile_timers' | 'stage_timers';
 
 /**
  * Queries on a table of one timer per profile that is only ever brought forward: one due too early
@@ -46,4 +46,17 @@ export function profileTimerTable(db: Kysely<Database>, ops: DialectOps, name: P
       return due === null || due === undefined ? undefined : Number(due);
     },
   };
+}
+
+/** Deletes the profile's timer if it is still the one due at `dueAt`; whether it was. */
+export async function takeOffProfileTimer(
+  db: Kysely<Database>,
+  name: ProfileTimerTableName,
+  timer: { profileId: string; dueAt: number },
+): Promise<boolean> {
+  const result = await sql`
+    delete from ${sql.table(name)} where profile_id = ${timer.profileId} and due_at = ${timer.dueAt}`.execute(
+    db,
+  );
+  return Number(result.numAffectedRows ?? 0) > 0;
 }
