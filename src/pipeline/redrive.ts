@@ -3,7 +3,7 @@ import type { SetAsideEvent, StoredEvent } from '../core/event.js';
 import type { SetAsideResolution } from '../core/set-aside.js';
 import type { SetAsideTimer } from '../core/timers.js';
 import { isPassingFailure } from '../storage/passing-failures.js';
-import { StaleBatchError, type Storage, type StorageTx } from '../storage/storage.js';
+import { type ProfileTimer, StaleBatchError, type Storage, type StorageTx } from '../storage/storage.js';
 
 /** What an operator asks about one set-aside record, and who they are. */
 export interface ResolveRequest {
@@ -125,31 +125,14 @@ async function putBack(tx: StorageTx, timer: SetAsideTimer): Promise<string | un
       });
       return undefined;
     }
-    case 'segment': {
-      // Before the profile is read: a merge committing after the read would leave the timer to a
-      // profile merged away.
-      await tx.profiles.holdOffMerges();
-      const [profile] = await tx.profiles.findProfilesByIds([timer.subject]);
-      if (!profile) return `profile ${timer.subject} no longer exists`;
-      if (profile.mergedInto !== null)
-        return `profile ${timer.subject} was merged into ${profile.mergedInto} since, which decided its segments afresh`;
-      // A timer set for the profile since (a later event) stays if it is due earlier.
-      await tx.segments.bringTimersForward([
-        { workspaceId: timer.workspaceId, profileId: timer.subject, dueAt: timer.dueAt },
-      ]);
-      return undefined;
-    }
-    case 'stage': {
-      await tx.profiles.holdOffMerges();
-      const [profile] = await tx.profiles.findProfilesByIds([timer.subject]);
-      if (!profile) return `profile ${timer.subject} no longer exists`;
-      if (profile.mergedInto !== null)
-        return `profile ${timer.subject} was merged into ${profile.mergedInto} since, whose stage was decided afresh`;
-      await tx.scoring.bringStageTimersForward([
-        { workspaceId: timer.workspaceId, profileId: timer.subject, dueAt: timer.dueAt },
-      ]);
-      return undefined;
-    }
+    case 'segment':
+      return putBackProfileTimer(tx, timer, 'its segments', (timers) =>
+        tx.segments.bringTimersForward(timers),
+      );
+    case 'stage':
+      return putBackProfileTimer(tx, timer, 'its stage', (timers) =>
+        tx.scoring.bringStageTimersForward(timers),
+      );
     case 'hand-off': {
       const handOff = await tx.scoring.findHandOff(timer.subject);
       if (!handOff) return `hand-off ${timer.subject} no longer exists`;
@@ -160,6 +143,28 @@ async function putBack(tx: StorageTx, timer: SetAsideTimer): Promise<string | un
       return undefined;
     }
   }
+}
+
+/**
+ * A profile's timer (segment windows, stage) goes back unless the profile is gone or merged away
+ * since (the merge decided the survivor afresh); a timer set for it since (a later event) stays if it
+ * is due earlier.
+ */
+async function putBackProfileTimer(
+  tx: StorageTx,
+  timer: SetAsideTimer,
+  decided: string,
+  bringForward: (timers: ProfileTimer[]) => Promise<void>,
+): Promise<string | undefined> {
+  // Before the profile is read: a merge committing after the read would leave the timer to a
+  // profile merged away.
+  await tx.profiles.holdOffMerges();
+  const [profile] = await tx.profiles.findProfilesByIds([timer.subject]);
+  if (!profile) return `profile ${timer.subject} no longer exists`;
+  if (profile.mergedInto !== null)
+    return `profile ${timer.subject} was merged into ${profile.mergedInto} since, which decided ${decided} afresh`;
+  await bringForward([{ workspaceId: timer.workspaceId, profileId: timer.subject, dueAt: timer.dueAt }]);
+  return undefined;
 }
 
 /** Marks a set-aside event resolved without redoing it: the operator handled it another way. */

@@ -125,13 +125,10 @@ export function nextStageCheck(
     const lowest = Math.min(...above);
     // Most profiles cannot get there by time at all: what fading penalties can give back, and fit
     // rules relative to now can add, falls short. Only the rest are searched (a batch decides many).
-    const fading = fadingRules(model);
+    const { fading, timedFit } = timeDependence(model);
     let penalties = 0;
     for (const entry of profile.ledger)
       if (entry.model === model.id && entry.points < 0 && fading.has(entry.rule)) penalties -= entry.points;
-    let timedFit = 0;
-    for (const rule of model.rules)
-      if (rule.kind === 'fit' && isRelativeToNow(rule.when)) timedFit += Math.abs(rule.points);
     if (scoreNow + penalties + timedFit < lowest) continue;
     const over = scoreOverTime(model, profile.ledger, profile.facts);
     // A fit rule's change reshapes the curve: the timer is set for it, and looks again from there.
@@ -147,7 +144,23 @@ export function nextStageCheck(
   return earliest;
 }
 
-/** The model's event rules whose awards fade: a negative award raises the score as it does. */
-function fadingRules(model: ScoreModel): Set<string> {
-  return new Set(model.rules.flatMap((rule) => (rule.kind === 'event' && rule.halfLife ? [rule.id] : [])));
+const timeDependences = new WeakMap<ScoreModel, { fading: Set<string>; timedFit: number }>();
+
+/**
+ * What of a model moves its scores by time: the event rules whose awards fade (a negative award raises
+ * the score as it does), and the points of fit rules relative to now. Once per model, not per profile.
+ */
+function timeDependence(model: ScoreModel): { fading: Set<string>; timedFit: number } {
+  let found = timeDependences.get(model);
+  if (!found) {
+    const fading = new Set(
+      model.rules.flatMap((rule) => (rule.kind === 'event' && rule.halfLife ? [rule.id] : [])),
+    );
+    let timedFit = 0;
+    for (const rule of model.rules)
+      if (rule.kind === 'fit' && isRelativeToNow(rule.when)) timedFit += Math.abs(rule.points);
+    found = { fading, timedFit };
+    timeDependences.set(model, found);
+  }
+  return found;
 }
