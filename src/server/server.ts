@@ -48,10 +48,11 @@ export async function startMops(options: {
   requestGraceMs?: number;
 }): Promise<RunningMops> {
   // Port 0 asks for any free port: find it first, so links in e-mails carry the real one.
-  const config =
+  const reserved =
     options.config.port === 0 && options.role !== 'worker'
-      ? withPort(options.config, await freePort(options.config.host))
-      : options.config;
+      ? await reservePort(options.config.host)
+      : undefined;
+  const config = reserved ? withPort(options.config, reserved.port) : options.config;
   const role = options.role ?? 'all';
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -62,7 +63,10 @@ export async function startMops(options: {
   }
   const secret = resolveSecret(config);
 
-  const storage = await openStorage(config, clock);
+  const storage = await openStorage(config, clock).catch(async (error: unknown) => {
+    await reserved?.release();
+    throw error;
+  });
   let app: App | undefined;
   let background: Background | undefined;
   let sending: Sending | undefined;
@@ -125,6 +129,7 @@ export async function startMops(options: {
         onScoreReplayRequested: () => logThread?.scoreReplayRequested(),
         appenderReady: () => logThread?.takesAppends(HEALTH_CHECK_WAIT_MS) ?? Promise.resolve(),
       });
+      await reserved?.release();
       const address = await app.server.listen({ host: config.host, port: config.port });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
       logger.info({ url, role, database: storage.dialect }, 'mops started');
@@ -154,6 +159,7 @@ export async function startMops(options: {
       },
     };
   } catch (error) {
+    await reserved?.release();
     clearInterval(housekeeping);
     await app?.server.close().catch(() => undefined);
     await logThread?.close().catch(() => undefined);
@@ -164,14 +170,25 @@ export async function startMops(options: {
   }
 }
 
-function freePort(host: string): Promise<number> {
+/**
+ * A free port, held (listened on) until released just before the server listens on it: released at
+ * once, it stayed free for the whole start (migrations, threads), and any other program asking for a
+ * free port meanwhile could be given it.
+ */
+function reservePort(host: string): Promise<{ port: number; release(): Promise<void> }> {
   return new Promise((resolve, reject) => {
-    const probe = createServer();
+    // Whatever connects meanwhile is turned away, so that closing it never waits on a connection.
+    const probe = createServer((socket) => socket.destroy());
     probe.once('error', reject);
     probe.listen(0, host, () => {
       const address = probe.address();
       const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
+      let released: Promise<void> | undefined;
+      const release = () => {
+        released ??= new Promise<void>((done) => probe.close(() => done()));
+        return released;
+      };
+      resolve({ port, release });
     });
   });
 }
