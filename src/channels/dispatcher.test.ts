@@ -1,6 +1,6 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { newId } from '../core/ids.js';
 import { newMessage } from '../core/journey.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
@@ -454,8 +454,13 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     );
     await world.background.pipeline.drain();
     world.sink.replyDelayMs = 300;
+    const arrived = world.sink.dataArrived;
     const round = dispatcher.runOnce();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Stopped once its first send is under way (the sink holds its reply 300 ms).
+    await vi.waitFor(() => expect(world.sink.dataArrived).toBe(arrived + 1), {
+      timeout: 10_000,
+      interval: 5,
+    });
     await dispatcher.stop();
     expect(await round).toBe(3);
 

@@ -66,7 +66,8 @@ describe.each(BACKENDS)('splits judged on the goal on %s (manual clock)', (backe
 
   it('counts the goal of contacts who left the journey, the holdout included, within its window only', async () => {
     const journeyId = await world.publish(promo);
-    const users = Array.from({ length: 30 }, (_, i) => `u${i}`);
+    // Sixty, so that no group is left empty but once in some ten billion runs (the arms hash random ids).
+    const users = Array.from({ length: 60 }, (_, i) => `u${i}`);
     await world.send(users.flatMap((user) => [identify(user, {}), track(user, 'Joined')]));
     await world.settle();
     const groups = await groupsOf(journeyId, users);
@@ -115,7 +116,7 @@ describe.each(BACKENDS)('splits judged on the goal on %s (manual clock)', (backe
         { id: 'end', type: 'exit' },
       ],
     });
-    const users = Array.from({ length: 30 }, (_, i) => `w${i}`);
+    const users = Array.from({ length: 60 }, (_, i) => `w${i}`);
     await world.send(users.flatMap((user) => [identify(user, {}), track(user, 'Joined')]));
     await world.settle();
     const groups = await groupsOf(journeyId, users);
@@ -164,7 +165,7 @@ describe.each(BACKENDS)('splits judged on the goal on %s (manual clock)', (backe
     await world.send([identify('first', {}), track('first', 'Joined')]);
     await world.settle();
     await world.advance(HOUR);
-    const others = Array.from({ length: 12 }, (_, i) => `o${i}`);
+    const others = Array.from({ length: 24 }, (_, i) => `o${i}`);
     await world.send(others.flatMap((user) => [identify(user, {}), track(user, 'Joined')]));
     await world.settle();
     const groups = await groupsOf(journeyId, ['first', ...others]);

@@ -9,6 +9,7 @@ import { createSegment } from '../segments/segments.js';
 import { eventRetries } from '../server/event-retries.js';
 import type { Storage } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { untilEventsReadable } from '../test-support/readable-events.js';
 import { liftRefusal, refuseWrites } from '../test-support/refusing-trigger.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
@@ -282,6 +283,7 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
         },
       ],
     });
+    await untilEventsReadable(world.storage);
     expect(await resolveOnly.runOnce()).toBeGreaterThan(0);
     await replayPageOvertakenBy(() => world.background.pipeline.drain());
 

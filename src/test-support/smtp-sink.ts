@@ -21,6 +21,8 @@ export class SmtpSink {
   readonly #closedSessions = new Set<string>();
   /** Delays the 250 reply to DATA, to hold sends in flight for a test. */
   replyDelayMs = 0;
+  /** Messages whose DATA has arrived, answered yet or not: a send a test knows is in flight. */
+  dataArrived = 0;
   /** Recipients answered 550 (mailbox unavailable) at RCPT TO. */
   readonly rejectRecipients = new Set<string>();
 
@@ -50,6 +52,7 @@ export class SmtpSink {
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.on('end', () => {
+          this.dataArrived++;
           const raw = Buffer.concat(chunks).toString('utf8');
           const accept = async () => {
             if (this.replyDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.replyDelayMs));

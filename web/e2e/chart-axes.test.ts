@@ -52,11 +52,13 @@ describe('chart axes (Chromium)', () => {
       `select '${world.workspaceId}', 'bulk-' || i, 'track', 'Page Viewed', 'bulk-visitor', null, ${receivedAt}, ${receivedAt}, null, ${receivedAt}, '{}'`;
     const columns =
       'workspace_id, message_id, type, name, user_id, anonymous_id, timestamp, original_timestamp, sent_at, received_at, payload';
-    const now = Date.now();
+    // All at one instant: spread over a couple of minutes, they were split between two hours' bars
+    // whenever the run began just after an hour struck, and the axis stopped short of six digits.
+    const receivedAt = String(Date.now() - 1000);
     await runRawSql(databaseOf(world), {
       sqlite: `with recursive n(i) as (select 1 union all select i + 1 from n where i < ${EVENTS_IN_AN_HOUR})
-        insert into events (${columns}) ${values(`${now} - i`)} from n`,
-      postgres: `insert into events (${columns}) ${values(`${now} - i`)} from generate_series(1, ${EVENTS_IN_AN_HOUR}) as i`,
+        insert into events (${columns}) ${values(receivedAt)} from n`,
+      postgres: `insert into events (${columns}) ${values(receivedAt)} from generate_series(1, ${EVENTS_IN_AN_HOUR}) as i`,
     });
 
     await page.goto(`${world.url}/dashboard`);

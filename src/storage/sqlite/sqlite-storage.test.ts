@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../core/clock.js';
 import { trackEvent } from '../../test-support/events.js';
 import { runAudienceContract } from '../audience.contract.js';
@@ -73,12 +73,18 @@ describe('SQLite storage', () => {
         events: [trackEvent({ messageId: 'waits' })],
         rejected: [],
       });
-      // The event loop still turns while the append waits for the lock.
+      let settled = false;
+      append.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      // The event loop still turns while the append waits for the lock (however slowly a busy
+      // machine turns it).
       let ticks = 0;
       const ticker = setInterval(() => ticks++, 5);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await vi.waitFor(() => expect(ticks).toBeGreaterThan(5), { timeout: 5_000, interval: 5 });
       clearInterval(ticker);
-      expect(ticks).toBeGreaterThan(5);
+      expect(settled).toBe(false);
       release();
       await held;
       expect(await append).toEqual({ stored: 1, duplicates: 0 });
