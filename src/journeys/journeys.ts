@@ -9,7 +9,7 @@ import {
   type Journey,
   type JourneyVersion,
 } from '../core/journey.js';
-import { type Condition, JourneyDefinition, type Step } from '../core/journey-definition.js';
+import { type Condition, JourneyDefinition, nextPointers, type Step } from '../core/journey-definition.js';
 import { isEmpty, type JourneyDraft, readDraft, valueAt } from '../core/journey-draft.js';
 import type { Storage, StorageReader, StorageTx } from '../storage/storage.js';
 import { checkLiquid, notJsonTemplate } from '../templates/liquid.js';
@@ -128,6 +128,13 @@ async function publishChecked(
   const segments = new Set((await storage.segments.list(workspaceId)).map((segment) => segment.id));
   const models = new Set(settings.scoring.models.map((model) => model.id));
   const stages = new Set(settings.lifecycle?.stages ?? []);
+  const reached = stepsReached(definition);
+  const unreached = definition.steps.findIndex((step) => !reached.has(step.id));
+  if (unreached >= 0)
+    throw draftRefusal(
+      `steps.${unreached}`,
+      `no step leads to ${definition.steps[unreached]?.id}: connect it from another step, or remove it`,
+    );
   const trigger = definition.entry.trigger;
   if (trigger.type === 'segment' && !segments.has(trigger.segment))
     throw draftRefusal('entry.trigger.segment', `segment ${trigger.segment} does not exist`);
@@ -194,6 +201,23 @@ async function publishChecked(
   await storage.journeys.addVersion(version);
   await storage.journeys.update(published);
   return { journey: published, version };
+}
+
+/**
+ * The steps a contact can reach from the first. One nothing leads to would be published and never run,
+ * while the canvas, where it may sit on a connection that passes it by, looks as if it did.
+ */
+function stepsReached(definition: JourneyDefinition): Set<string> {
+  const byId = new Map(definition.steps.map((step) => [step.id, step]));
+  const reached = new Set<string>();
+  const toVisit = [definition.start];
+  for (let id = toVisit.pop(); id !== undefined; id = toVisit.pop()) {
+    const step = byId.get(id);
+    if (!step || reached.has(id)) continue;
+    reached.add(id);
+    for (const [, next] of nextPointers(step)) toVisit.push(next);
+  }
+  return reached;
 }
 
 /** A publish refused over a field of the draft: the message names the field as `field` does. */

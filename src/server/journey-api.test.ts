@@ -135,6 +135,11 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
             otherwise: 'done',
           },
         ]),
+        // A step nothing leads to: published, nobody would ever reach it.
+        withSteps([
+          { id: 'first', type: 'wait', duration: '1h', next: 'done' },
+          { id: 'stray', type: 'wait', duration: '1d', next: 'first' },
+        ]),
       ];
       const fields: string[] = [];
       for (const definition of drafts) {
@@ -152,6 +157,7 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
         'draft.steps.0.topic',
         'draft.entry.trigger.segment',
         'draft.steps.0.branches.0.conditions.0.segment',
+        'draft.steps.1',
       ]);
     });
   });

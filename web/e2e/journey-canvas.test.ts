@@ -115,6 +115,24 @@ describe('journey canvas (Chromium)', () => {
   const goToSegments = () =>
     page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Segments' }).click();
 
+  it('adds a step clear of the connections drawn, where it cannot look connected while nothing leads to it', async () => {
+    await page.goto(`${consoleWorld.world.url}/journeys`);
+    await page.getByLabel('Name of the new journey').fill('Clear of the lines');
+    await page.getByRole('button', { name: 'New journey' }).click();
+    await page.getByRole('heading', { name: 'Clear of the lines' }).waitFor();
+    // The entry chosen, its step would go right below it: on its line down to the exit.
+    await page.getByTestId('node-entry').click();
+    await page.getByTestId('palette-wait').click();
+    await page.getByTestId('node-wait_1').waitFor();
+    const connection = await page.locator('.react-flow__edge-path').first().boundingBox();
+    const wait = (await nodeBoxes()).find((box) => box.id === 'wait_1');
+    if (!connection || !wait) throw new Error('no connection or no step on screen');
+    expect(overlaps(connection, wait)).toBe(false);
+    expect(await page.getByTestId('unfinished-wait_1').getAttribute('aria-label')).toContain(
+      'no step leads here',
+    );
+  }, 120_000);
+
   it('asks before leaving a canvas with unsaved changes, keeps them on "stay", and lets a saved canvas go', async () => {
     const journeyId = await openNewJourney('Welcome');
     expect(await page.getByText('Unsaved changes').count()).toBe(0);
@@ -161,20 +179,28 @@ describe('journey canvas (Chromium)', () => {
     await page.getByTestId('palette-wait').click();
     // Marked on its node at once; a draft is saved all the same, only publishing waits for it.
     expect(await page.getByTestId('unfinished-wait_1').getAttribute('aria-label')).toBe(
-      'Not finished: next connects to nothing: drag from its handle to the next step',
+      'Not finished: next connects to nothing: drag from its handle to the next step; no step leads here: connect one to it, or remove it',
     );
-    await page.getByRole('button', { name: 'Save draft' }).click();
     const messages = page.locator('.builder-messages');
-    await messages.getByText('Draft saved · 1 thing to finish before publishing', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await messages.getByText('Draft saved · 2 things to finish before publishing', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await messages.getByText('2 problems to fix before publishing', { exact: true }).waitFor();
+    expect(await page.getByTestId('node-wait_1').textContent()).toContain('next connects to nothing');
+
+    // Its way out connected, what is left is that nothing leads to it.
+    await panel().getByRole('combobox', { name: 'next', exact: true }).selectOption('done');
     await page.getByRole('button', { name: 'Publish' }).click();
     await messages.getByText('1 problem to fix before publishing', { exact: true }).waitFor();
-    expect(await page.getByTestId('node-wait_1').textContent()).toContain('next connects to nothing');
+    expect(await page.getByTestId('node-wait_1').textContent()).toContain('no step leads here');
 
     await page.getByLabel('Language').selectOption('it');
     try {
       await page.getByRole('button', { name: 'Pubblica' }).click();
       await messages.getByText('1 problema da correggere prima di pubblicare', { exact: true }).waitFor();
-      await expect.poll(() => page.getByTestId('node-wait_1').textContent()).toContain('poi non è collegato');
+      await expect
+        .poll(() => page.getByTestId('node-wait_1').textContent())
+        .toContain('nessun passo porta qui');
       await consoleWorld.shot('journey-problems-it');
     } finally {
       await page.getByLabel('Lingua').selectOption('en');
@@ -189,7 +215,7 @@ describe('journey canvas (Chromium)', () => {
     await page.getByTestId('unfinished-branch_1').waitFor();
     await page.getByRole('button', { name: 'Save draft' }).click();
     const messages = page.locator('.builder-messages');
-    await messages.getByText('Draft saved · 5 things to finish before publishing', { exact: true }).waitFor();
+    await messages.getByText('Draft saved · 7 things to finish before publishing', { exact: true }).waitFor();
 
     const saved = async () =>
       (
@@ -216,7 +242,7 @@ describe('journey canvas (Chromium)', () => {
     await page.getByTestId('node-branch_1').waitFor();
     const send = page.getByTestId('unfinished-send_email_1');
     expect(await send.getAttribute('aria-label')).toBe(
-      'Not finished: no template chosen yet; next connects to nothing: drag from its handle to the next step',
+      'Not finished: no template chosen yet; next connects to nothing: drag from its handle to the next step; no step leads here: connect one to it, or remove it',
     );
     expect(await page.getByTestId('unfinished-branch_1').getAttribute('aria-label')).toContain(
       'yes 1: a condition is not filled in yet',
@@ -224,7 +250,7 @@ describe('journey canvas (Chromium)', () => {
     expect(await page.getByText('Unsaved changes').count()).toBe(0);
 
     await page.getByRole('button', { name: 'Publish' }).click();
-    await messages.getByText('5 problems to fix before publishing', { exact: true }).waitFor();
+    await messages.getByText('7 problems to fix before publishing', { exact: true }).waitFor();
     expect(await page.getByTestId('node-send_email_1').textContent()).toContain('no template chosen yet');
     expect((await saved()).status).toBe('draft');
     await consoleWorld.shot('journey-unfinished');

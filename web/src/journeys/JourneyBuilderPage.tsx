@@ -183,9 +183,28 @@ function Builder(props: { journey: JourneyJson }) {
           height: node.measured?.height ?? NEW_STEP_SIZE.height,
         });
         const anchor = nodes.find((node) => node.id === selected) ?? nodes.at(-1);
+        const byId = new Map(nodes.map((node) => [node.id, node]));
+        // Each connection as drawn from its port's handle, spread along the bottom, to the top middle.
+        const connections = edges.flatMap((edge) => {
+          const source = byId.get(edge.source);
+          const target = byId.get(edge.target);
+          if (!source || !target) return [];
+          const from = rectOf(source);
+          const to = rectOf(target);
+          const ports = source.type === 'step' ? portsOf(source.data.step) : [];
+          const port = Math.max(0, ports.indexOf(edge.sourceHandle ?? ''));
+          const along = ports.length > 0 ? (port + 1) / (ports.length + 1) : 0.5;
+          return [
+            {
+              from: { x: from.x + from.width * along, y: from.y + from.height },
+              to: { x: to.x + to.width / 2, y: to.y },
+            },
+          ];
+        });
         const placed = placeNewStep({
           size: NEW_STEP_SIZE,
           nodes: nodes.map(rectOf),
+          connections,
           anchor: anchor && rectOf(anchor),
           visible: visibleArea(),
         });
@@ -200,7 +219,7 @@ function Builder(props: { journey: JourneyJson }) {
       setNodes((current) => [...current, { id: step.id, type: 'step', position, data: { step } }]);
       setSelected(step.id);
     },
-    [nodes, selected, setNodes, flow, visibleArea],
+    [nodes, edges, selected, setNodes, flow, visibleArea],
   );
 
   const onDrop = useCallback(
@@ -218,6 +237,7 @@ function Builder(props: { journey: JourneyJson }) {
     () =>
       definitionFromGraph(nodes, edges, {
         notConnected: t('builder.notConnected'),
+        unreached: t('builder.unreached'),
         noStart: t('builder.noStart'),
         noConditions: t('builder.noConditions'),
         port: (port, step) => portTitle(port, t, step),
@@ -584,7 +604,14 @@ function grownSteps(
 
 /** The definition a canvas draws, as text to compare (its problems aside: they follow from it). */
 function sourceOf(nodes: readonly JourneyNode[], edges: readonly Edge[]): string {
-  const noMessages = { notConnected: '', noStart: '', noConditions: '', port: () => '', missing: () => '' };
+  const noMessages = {
+    notConnected: '',
+    unreached: '',
+    noStart: '',
+    noConditions: '',
+    port: () => '',
+    missing: () => '',
+  };
   return JSON.stringify(definitionFromGraph(nodes, edges, noMessages).definition);
 }
 

@@ -15,6 +15,7 @@ import {
 
 const MESSAGES = {
   notConnected: 'connects to nothing',
+  unreached: 'nothing leads here',
   noStart: 'connect the entry',
   noConditions: 'has no condition',
   port: (port: string) => port.replace(/^branches\.(\d+)\.next$/, (_, index) => `yes ${Number(index) + 1}`),
@@ -110,6 +111,21 @@ describe('journey canvas ⇄ definition', () => {
     expect(problems).toContainEqual({ nodeId: 'wait_order', message: 'timeoutNext connects to nothing' });
     expect(problems).toContainEqual({ nodeId: 'check', message: 'yes 1 connects to nothing' });
     expect(problems.filter((problem) => problem.nodeId === 'done')).toEqual([]);
+  });
+
+  it('names a step nothing leads to, once the entry leads somewhere', () => {
+    const { nodes, edges } = graphFromDefinition(abandonedCart);
+    const intoCheck = (edge: (typeof edges)[number]) => edge.target === 'check';
+    // The timeout no longer leads to the branch: it, and the mails only it leads to, are never reached.
+    const rewired = [
+      ...edges.filter((edge) => !intoCheck(edge)),
+      edgeBetween('wait_order', 'timeoutNext', 'done'),
+    ];
+    const { problems } = definitionFromGraph(nodes, rewired, MESSAGES);
+    expect(problems.filter((problem) => problem.message === 'nothing leads here')).toEqual(
+      ['check', 'vip_mail', 'mail'].map((nodeId) => ({ nodeId, message: 'nothing leads here' })),
+    );
+    expect(definitionFromGraph(nodes, edges, MESSAGES).problems).toEqual([]);
   });
 
   it('names the settings a step or the entry still lacks, and the arm whose condition is not filled in', () => {

@@ -316,6 +316,8 @@ export function definitionFromGraph(
   edges: readonly Edge[],
   messages: {
     notConnected: string;
+    /** That no step leads to a step (publishing would keep it, and nobody would ever reach it). */
+    unreached: string;
     noStart: string;
     noConditions: string;
     /** A port's name in the reader's language, as the side panel labels it (`yes 1`, `otherwise`, `arm b`). */
@@ -363,6 +365,17 @@ export function definitionFromGraph(
     steps.push(step);
     canvas[node.id] = roundPosition(node.position);
   }
+  const reached = new Set<string>();
+  const toVisit = start ? [start] : [];
+  for (let id = toVisit.pop(); id !== undefined; id = toVisit.pop()) {
+    if (reached.has(id)) continue;
+    reached.add(id);
+    for (const edge of edges) if (edge.source === id) toVisit.push(edge.target);
+  }
+  // Said once the entry leads somewhere: before that, no step is reached and the entry says why.
+  if (start)
+    for (const step of steps)
+      if (!reached.has(step.id)) problems.push({ nodeId: step.id, message: messages.unreached });
   return {
     definition: { ...entry.data.settings, start: start ?? '', steps, canvas },
     problems,

@@ -23,6 +23,29 @@ describe('placeNewStep', () => {
     expect(isInside(placed.position, view)).toBe(true);
   });
 
+  it('keeps off a connection drawn below the anchor, where it would look connected', () => {
+    // The entry leads to an exit further down: right below the entry lies on that line.
+    const entry = step(100, 100);
+    const exit = step(100, 480);
+    const line = { from: { x: 200, y: 160 }, to: { x: 200, y: 480 } };
+    const placed = placeNewStep({
+      size,
+      nodes: [entry, exit],
+      connections: [line],
+      anchor: entry,
+      visible: view,
+    });
+    expect(placed.isVisible).toBe(true);
+    expect(overlapsAny(placed.position, [entry, exit])).toBe(false);
+    const { x } = placed.position;
+    expect(x + size.width < 200 || x > 200).toBe(true);
+    // Without the line, the spot right below the entry.
+    expect(placeNewStep({ size, nodes: [entry, exit], anchor: entry, visible: view }).position).toEqual({
+      x: 100,
+      y: 160 + STEP_GAP,
+    });
+  });
+
   it('stays in view when the anchor sits at the bottom edge of the view', () => {
     const anchor = step(300, 530);
     const placed = placeNewStep({ size, nodes: [anchor], anchor, visible: view });

@@ -30,15 +30,22 @@ const SEARCH_STEPS = 20;
 export function placeNewStep(options: {
   size: { width: number; height: number };
   nodes: readonly Rect[];
+  /**
+   * The connections drawn, each as the straight line between its ends: a step dropped on one looks
+   * as if it were part of it (entry → new step → exit) while nothing leads to it.
+   */
+  connections?: readonly Line[];
   anchor: Rect | undefined;
   visible: Rect;
 }): { position: { x: number; y: number }; isVisible: boolean } {
   const { size, nodes, anchor, visible } = options;
+  const connections = options.connections ?? [];
   const preferred = anchor
     ? { x: anchor.x, y: anchor.y + anchor.height + STEP_GAP }
     : { x: visible.x + STEP_GAP, y: visible.y + STEP_GAP };
   const isFree = (spot: { x: number; y: number }) =>
-    !nodes.some((node) => overlaps({ ...spot, ...size }, node, STEP_GAP / 2));
+    !nodes.some((node) => overlaps({ ...spot, ...size }, node, STEP_GAP / 2)) &&
+    !connections.some((line) => crosses(line, grown({ ...spot, ...size }, STEP_GAP / 2)));
   const isInView = (spot: { x: number; y: number }) =>
     spot.x >= visible.x &&
     spot.y >= visible.y &&
@@ -67,6 +74,40 @@ export function placeNewStep(options: {
   let below = preferred;
   while (!isFree(below)) below = { x: below.x, y: below.y + stepY };
   return { position: below, isVisible: false };
+}
+
+export interface Line {
+  from: { x: number; y: number };
+  to: { x: number; y: number };
+}
+
+function grown(rect: Rect, by: number): Rect {
+  return { x: rect.x - by, y: rect.y - by, width: rect.width + 2 * by, height: rect.height + 2 * by };
+}
+
+/** Whether a line passes through a rectangle (Liang–Barsky clipping: some part of it is left inside). */
+function crosses(line: Line, rect: Rect): boolean {
+  const dx = line.to.x - line.from.x;
+  const dy = line.to.y - line.from.y;
+  let enter = 0;
+  let leave = 1;
+  const edges: Array<[number, number]> = [
+    [-dx, line.from.x - rect.x],
+    [dx, rect.x + rect.width - line.from.x],
+    [-dy, line.from.y - rect.y],
+    [dy, rect.y + rect.height - line.from.y],
+  ];
+  for (const [direction, room] of edges) {
+    if (direction === 0) {
+      if (room < 0) return false;
+      continue;
+    }
+    const at = room / direction;
+    if (direction < 0) enter = Math.max(enter, at);
+    else leave = Math.min(leave, at);
+    if (enter > leave) return false;
+  }
+  return true;
 }
 
 function overlaps(a: Rect, b: Rect, clearance: number): boolean {

@@ -222,6 +222,7 @@ export const en = {
     },
     noConditions: 'has no condition: add one, or remove it',
     notConnected: 'connects to nothing: drag from its handle to the next step',
+    unreached: 'no step leads here: connect one to it, or remove it',
     noStart: 'connect the entry to the first step',
     counts: '{{entered}} entered · {{waiting}} waiting',
     trigger: {

@@ -226,6 +226,7 @@ export const it: Catalogue = {
     },
     noConditions: 'non ha condizioni: aggiungine una, o toglilo',
     notConnected: 'non è collegato: trascina dalla sua maniglia al passo successivo',
+    unreached: 'nessun passo porta qui: collegalo da un altro passo, o rimuovilo',
     noStart: 'collega l’ingresso al primo passo',
     counts: 'entrati: {{entered}} · in attesa: {{waiting}}',
     trigger: {
