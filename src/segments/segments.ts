@@ -123,15 +123,17 @@ export async function deleteSegment(storage: Storage, workspaceId: string, id: s
     // Under the lock, no segment can come to ask about this one between the check and the delete.
     await tx.segments.lockDefinitions(workspaceId);
     // One that does not exist is not found, whatever a draft names.
-    if (!(await tx.segments.find(workspaceId, id))) return false;
-    await checkUnused(tx, workspaceId, id);
+    const segment = await tx.segments.find(workspaceId, id);
+    if (!segment) return false;
+    await checkUnused(tx, workspaceId, segment);
     return tx.segments.delete(workspaceId, id);
   });
   if (!isDeleted) throw new AppError('not_found', `segment ${id} does not exist`);
 }
 
 /** Refuses to delete a segment live segments or journeys ask about. */
-async function checkUnused(reader: StorageReader, workspaceId: string, id: string): Promise<void> {
+async function checkUnused(reader: StorageReader, workspaceId: string, segment: Segment): Promise<void> {
+  const { id } = segment;
   const segments = (await reader.segments.listLive(workspaceId)).filter(
     (segment) => segment.id !== id && segment.rule && ruleNeeds([segment.rule], 0).segments.has(id),
   );
@@ -142,12 +144,23 @@ async function checkUnused(reader: StorageReader, workspaceId: string, id: strin
     const definitions = [journey.draft, ...(await definitionsInForce(reader, journey))];
     if (definitions.some((definition) => segmentsNamed(definition).has(id))) journeys.push(journey.name);
   }
+  // Named as people know them: by name, quoted, since names have spaces.
+  const named = (kind: string, names: string[]) =>
+    names.length === 0
+      ? []
+      : [`${kind}${names.length > 1 ? 's' : ''} ${names.map((name) => `"${name}"`).join(', ')}`];
   const users = [
-    ...(segments.length > 0 ? [`segments ${segments.map((segment) => segment.name).join(', ')}`] : []),
-    ...(journeys.length > 0 ? [`journeys ${journeys.join(', ')}`] : []),
+    ...named(
+      'segment',
+      segments.map((asking) => asking.name),
+    ),
+    ...named('journey', journeys),
   ];
   if (users.length > 0)
-    throw new AppError('conflict', `segment ${id} is used by ${users.join(' and ')}: change those first`);
+    throw new AppError(
+      'conflict',
+      `the segment "${segment.name}" is used by the ${users.join(' and the ')}: change those first`,
+    );
 }
 
 export async function previewSegment(

@@ -16,7 +16,7 @@ export function ErrorState(props: { error: unknown; onRetry?: () => void }) {
   const { t } = useTranslation();
   return (
     <div className="state state-error" role="alert">
-      <strong>{t('common.errorTitle')}</strong>
+      <strong>{t(isRefusal(props.error) ? 'common.refusedTitle' : 'common.errorTitle')}</strong>
       <p>{errorMessage(props.error, t)}</p>
       {props.onRetry && (
         <button type="button" onClick={props.onRetry}>
@@ -25,6 +25,14 @@ export function ErrorState(props: { error: unknown; onRetry?: () => void }) {
       )}
     </div>
   );
+}
+
+/**
+ * A request Mops answered by refusing it, saying why (a field at fault, a segment still in use): the
+ * user's to change, not a failure to report.
+ */
+function isRefusal(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 400 || error.status === 409 || error.status === 422);
 }
 
 export function EmptyState(props: { children: ReactNode }) {

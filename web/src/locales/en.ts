@@ -14,6 +14,7 @@ export const en = {
     created: 'Created',
     never: 'never',
     errorTitle: 'Something went wrong',
+    refusedTitle: 'Can’t do that',
     required: 'Required',
     previous: 'Previous',
     next: 'Next',

@@ -16,6 +16,7 @@ export const it: Catalogue = {
     created: 'Creato',
     never: 'mai',
     errorTitle: 'Qualcosa è andato storto',
+    refusedTitle: 'Non si può fare',
     required: 'Obbligatorio',
     previous: 'Precedente',
     next: 'Successiva',
