@@ -3,7 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { reasonShownToMembers } from '../../channels/webhook/failure-reasons.js';
 import type { Journey } from '../../core/journey.js';
-import { JourneyDefinition, nextPointers } from '../../core/journey-definition.js';
+import { JourneyDefinition } from '../../core/journey-definition.js';
+import { stepsInOrder } from '../../journeys/step-order.js';
 import type { FailureReason, JourneyReport, Storage } from '../../storage/storage.js';
 import { type Authenticator, hasRole } from '../auth.js';
 import { ErrorResponse, WorkspaceParams } from '../schemas.js';
@@ -335,23 +336,12 @@ async function currentDefinition(
   return draft.success ? draft.data : { start: '', steps: [] };
 }
 
-/** Steps breadth-first from the start, then any only earlier versions had. */
+/** Steps in the order contacts go through them (see `stepsInOrder`), then any only earlier versions had. */
 function funnelSteps(definition: Pick<JourneyDefinition, 'start' | 'steps'>, report: JourneyReport) {
   const byId = new Map(definition.steps.map((step) => [step.id, step]));
-  const order: string[] = [];
-  const queue = byId.has(definition.start) ? [definition.start] : [];
-  const seen = new Set(queue);
-  for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-    order.push(id);
-    const step = byId.get(id);
-    for (const [, next] of step ? nextPointers(step) : []) {
-      if (!seen.has(next)) {
-        seen.add(next);
-        queue.push(next);
-      }
-    }
-  }
-  for (const id of Object.keys(report.steps)) if (!seen.has(id)) order.push(id);
+  const order = stepsInOrder(definition);
+  const reached = new Set(order);
+  for (const id of Object.keys(report.steps)) if (!reached.has(id)) order.push(id);
   return order.map((id) => ({
     id,
     type: byId.get(id)?.type ?? null,

@@ -10,7 +10,7 @@ import { Pager, usePage } from '../components/pager.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
 import { LoadDemoButton } from '../demo/LoadDemoButton.js';
 import { ChartFigure } from './ChartFigure.js';
-import { conversionRows, funnelRows, type JourneyStats } from './series.js';
+import { bestConverting, conversionRows, funnelRows, type JourneyStats } from './series.js';
 
 const JOURNEYS_PER_CHART = 10;
 
@@ -63,8 +63,8 @@ function ConversionChart(props: { journeys: JourneyStats[] }) {
   const percent = usePercent();
   const rows = conversionRows(props.journeys);
   const page = usePage(rows, JOURNEYS_PER_CHART);
-  const best = rows[0];
-  if (!best) {
+  const leader = bestConverting(rows);
+  if (rows.length === 0) {
     return (
       <section className="card">
         <h2>{t('dashboard.journeys.conversionTitle')}</h2>
@@ -76,11 +76,15 @@ function ConversionChart(props: { journeys: JourneyStats[] }) {
     <div>
       <ChartFigure
         title={t('dashboard.journeys.conversionTitle')}
-        summary={t('dashboard.journeys.conversionSummary', {
-          journeys: format.number(rows.length),
-          name: best.name,
-          rate: percent(best.percent / 100),
-        })}
+        summary={
+          leader
+            ? t('dashboard.journeys.conversionSummary', {
+                journeys: format.number(rows.length),
+                name: leader.name,
+                rate: percent(leader.percent / 100),
+              })
+            : t('dashboard.journeys.conversionSummaryNone', { journeys: format.number(rows.length) })
+        }
         testId="conversion-chart"
         rows={page.items}
         rowKey={(row) => row.id}

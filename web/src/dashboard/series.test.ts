@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  bestConverting,
   bucketLabeller,
   chartRows,
   conversionRows,
@@ -88,6 +89,14 @@ describe('conversionRows', () => {
       { id: 'jrn_Cart', name: 'Cart', entered: 4, converted: 3, percent: 75 },
       { id: 'jrn_Welcome', name: 'Welcome', entered: 3, converted: 1, percent: 33.3 },
     ]);
+  });
+
+  it('names the best converting journey only once one has converted someone', () => {
+    expect(bestConverting(conversionRows([journey('Welcome', 3, 1), journey('Cart', 4, 3)]))?.name).toBe(
+      'Cart',
+    );
+    // Every journey at 0 %: none is the best.
+    expect(bestConverting(conversionRows([journey('Welcome', 3, 0), journey('Cart', 4, 0)]))).toBeUndefined();
   });
 
   it('counts who entered as the rate does, without those a split held out', () => {

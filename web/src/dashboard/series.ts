@@ -99,3 +99,9 @@ export function conversionRows(
     }))
     .sort((a, b) => b.percent - a.percent || a.name.localeCompare(b.name));
 }
+
+/** The journey converting best, to name in the chart's summary; none while no journey has converted anyone. */
+export function bestConverting<Row extends { converted: number }>(rows: readonly Row[]): Row | undefined {
+  const best = rows[0];
+  return best && best.converted > 0 ? best : undefined;
+}
