@@ -296,7 +296,6 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     await page.getByRole('button', { name: 'New journey' }).click();
     await page.getByRole('heading', { name: 'Scored follow-up' }).waitFor();
 
-    await page.getByTestId('palette-exit').click();
     await page.getByTestId('palette-branch').click();
     const panel = page.getByRole('complementary', { name: 'Step settings' });
     const row = (index: number) => panel.locator('.condition-row').nth(index);
@@ -341,7 +340,6 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     await page.getByRole('button', { name: 'New journey' }).click();
     await page.getByRole('heading', { name: 'Promo test' }).waitFor();
 
-    await page.getByTestId('palette-exit').click();
     await page.getByTestId('palette-split').click();
     const panel = page.getByRole('complementary', { name: 'Step settings' });
     const row = (index: number) => panel.locator('.condition-row').nth(index);
@@ -433,8 +431,12 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     await page.getByTestId('node-split').click();
     const results = page.getByTestId('split-results');
     await results.waitFor();
+    // The weights' shares, then what came of them, each said for what it is.
+    expect(await page.getByTestId('node-split').locator('.node-summary').textContent()).toBe(
+      'a 33.3% · b 33.3% · holdout 33.3%',
+    );
     expect(await page.getByTestId('split-line-split').textContent()).toMatch(
-      /^a \d+(\.\d)?% · b \d+(\.\d)?% · holdout \d+(\.\d)?%$/,
+      /^converted: a \d+(\.\d)?% · b \d+(\.\d)?% · holdout \d+(\.\d)?%$/,
     );
     expect(await page.getByTestId('split-group-holdout').textContent()).toMatch(
       /^holdout \(control\)\d+ contacts/,

@@ -37,15 +37,15 @@ function usePercent() {
 }
 
 /**
- * The arms' conversion, for the split's box on the canvas: `a 17.5% · b 9.4% · holdout 8.1%` (who
+ * The arms' conversion, for the split's box on the canvas: `converted: a 17.5% · b 9.4% · holdout 8.1%` (who
  * entered, without a goal).
  */
 export function useSplitLine(): (result: SplitResult) => string {
   const { t } = useTranslation();
   const format = useFormat();
   const percent = usePercent();
-  return (result) =>
-    result.groups
+  return (result) => {
+    const groups = result.groups
       .map((group) => {
         const name = group.arm ?? t('builder.split.holdout');
         if (!result.hasGoal) return `${name} ${format.number(group.entered)}`;
@@ -55,6 +55,9 @@ export function useSplitLine(): (result: SplitResult) => string {
           : `${name} ${percent(group.rate)}`;
       })
       .join(' · ');
+    // Said what it counts: right below the weights' shares, bare figures read as more of them.
+    return t(result.hasGoal ? 'builder.split.convertedLine' : 'builder.split.enteredLine', { groups });
+  };
 }
 
 /**

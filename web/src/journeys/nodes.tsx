@@ -15,6 +15,7 @@ import {
   splitArmName,
 } from './graph.js';
 import { type SplitResult, useSplitLine } from './SplitResults.js';
+import { shareLabels } from './split-shares.js';
 
 /** The width one exit's label takes (`otherwise`, `yes 10`), and a step's narrowest (styles.css). */
 const PORT_LABEL_REM = 3.5;
@@ -122,7 +123,7 @@ function summary(step: StepBody, templateNames: Map<string, string>): string {
 }
 
 /** Each arm's share of the contacts, the holdout's included: `a 45% · b 45% · holdout 10%`. */
-function splitSummary(step: StepBody, t: (key: string) => string): string {
+function splitSummary(step: StepBody, t: (key: string) => string, locale: string): string {
   const arms = ((step.arms as Array<{ name?: string; weight?: number }> | undefined) ?? []).map(
     (arm) => [arm.name || '?', arm.weight] as const,
   );
@@ -131,12 +132,8 @@ function splitSummary(step: StepBody, t: (key: string) => string): string {
   const weights = shares.map(([, weight]) =>
     typeof weight === 'number' && Number.isFinite(weight) && weight > 0 ? weight : 0,
   );
-  const total = weights.reduce((sum, weight) => sum + weight, 0);
-  return shares
-    .map(([name], index) =>
-      total > 0 ? `${name} ${Math.round(((weights[index] ?? 0) / total) * 100)}%` : name,
-    )
-    .join(' · ');
+  const labels = shareLabels(weights, locale);
+  return shares.map(([name], index) => (labels[index] ? `${name} ${labels[index]}` : name)).join(' · ');
 }
 
 /**
@@ -213,7 +210,7 @@ export function EntryNodeView(props: NodeProps<EntryNode>) {
 }
 
 export function StepNodeView(props: NodeProps<StepNode>) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const format = useFormat();
   const { counts, messages, splits } = useContext(OverlayContext);
   const splitLine = useSplitLine();
@@ -237,7 +234,7 @@ export function StepNodeView(props: NodeProps<StepNode>) {
         <BranchSummary step={step} />
       ) : (
         <div className="node-summary">
-          {step.type === 'split' ? splitSummary(step, t) : summary(step, templateNames)}
+          {step.type === 'split' ? splitSummary(step, t, i18n.language) : summary(step, templateNames)}
         </div>
       )}
       {counts && (

@@ -213,6 +213,8 @@ export const en = {
     },
     split: {
       holdout: 'holdout',
+      convertedLine: 'converted: {{groups}}',
+      enteredLine: 'entered: {{groups}}',
       arms: 'Arms (name and weight)',
       name: 'Name of arm {{arm}}',
       weight: 'Weight of arm {{arm}}',

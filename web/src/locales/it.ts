@@ -217,6 +217,8 @@ export const it: Catalogue = {
     },
     split: {
       holdout: 'controllo',
+      convertedLine: 'convertiti: {{groups}}',
+      enteredLine: 'entrati: {{groups}}',
       arms: 'Varianti (nome e peso)',
       name: 'Nome della variante {{arm}}',
       weight: 'Peso della variante {{arm}}',
