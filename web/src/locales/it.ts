@@ -30,7 +30,7 @@ export const it: Catalogue = {
   },
   nav: {
     dashboard: 'Cruscotto',
-    templates: 'Modelli',
+    templates: 'Modelli e-mail',
     contacts: 'Contatti',
     segments: 'Segmenti',
     scoring: 'Punteggi',
