@@ -146,10 +146,10 @@ describe('scoring screen (Chromium)', () => {
     const summary = page.getByTestId('distribution-summary-engagement');
     await expect
       .poll(() => summary.textContent().catch(() => null), { timeout: 30_000 })
-      .toBe('2 contacts scored; the most (1) between 10 and 20.');
+      .toBe('2 contacts scored; the most (1): 10 to under 20.');
     await page.getByText('Show as a table').click();
     const cells = page.getByTestId('distribution-engagement').locator('tbody td');
-    expect(await cells.allTextContents()).toEqual(['10 to 20', '1', '20 to 30', '1']);
+    expect(await cells.allTextContents()).toEqual(['10 to under 20', '1', '20 to under 30', '1']);
     expect(await page.getByTestId('distribution-engagement').locator('.recharts-bar-rectangle').count()).toBe(
       2,
     );
@@ -261,7 +261,7 @@ describe('scoring screen (Chromium)', () => {
     await page.getByRole('link', { name: 'Modelli di punteggio' }).click();
     await expect
       .poll(() => page.getByTestId('distribution-summary-engagement').textContent())
-      .toBe('3 contatti con punteggio; i più (1) tra 10 e 20.');
+      .toBe('3 contatti con punteggio; i più (1): da 10 a meno di 20.');
     await shot('scoring-models-it');
 
     await page.getByRole('link', { name: 'Passaggi alle vendite' }).click();
@@ -612,7 +612,7 @@ describe('scoring screen (Chromium)', () => {
     const summary = page.getByTestId('distribution-summary-webinars');
     await expect
       .poll(() => summary.textContent().catch(() => null), { timeout: 15_000 })
-      .toMatch(/between 10 and 20\.$/);
+      .toMatch(/: 10 to under 20\.$/);
     await shot('scoring-past-events');
     const replays = await consoleWorld.api<{ items: Array<{ since: string | null; status: string }> }>(
       'GET',

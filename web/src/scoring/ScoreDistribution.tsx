@@ -6,7 +6,7 @@ import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
-import { fullestBin, histogram } from './distribution.js';
+import { fullestBin, histogram, holdsCapAlone } from './distribution.js';
 import type { ScoreModelJson } from './model-form.js';
 
 const BUCKET_SIZES = [1, 5, 10, 25, 50, 100];
@@ -35,15 +35,17 @@ export function ScoreDistribution(props: { model: ScoreModelJson }) {
   const bins = histogram(distribution.data?.buckets ?? [], bucket);
   const total = bins.reduce((sum, bin) => sum + bin.count, 0);
   const fullest = fullestBin(bins);
+  // A bar holds scores from its start up to, not including, its end.
   const rangeOf = (bin: { from: number; to: number }) =>
-    t('scoring.distribution.range', { from: format.number(bin.from), to: format.number(bin.to) });
+    holdsCapAlone(bin, model.cap)
+      ? t('scoring.distribution.atCap', { cap: format.number(bin.from) })
+      : t('scoring.distribution.range', { from: format.number(bin.from), to: format.number(bin.to) });
   const data = bins.map((bin) => ({ range: rangeOf(bin), count: bin.count }));
   const summary = fullest
     ? t('scoring.distribution.summary', {
         total: format.number(total),
         count: format.number(fullest.count),
-        from: format.number(fullest.from),
-        to: format.number(fullest.to),
+        range: rangeOf(fullest),
       })
     : '';
 

@@ -34,3 +34,11 @@ export function fullestBin(bins: readonly Bin[]): Bin | undefined {
     undefined,
   );
 }
+
+/**
+ * Whether a bar holds the model's cap alone: the one starting at the cap, wider than a point, holds
+ * nothing above it (no score goes past the cap), so "100 to under 110" would say what is not there.
+ */
+export function holdsCapAlone(bin: Pick<Bin, 'from' | 'to'>, cap: number | undefined): boolean {
+  return cap !== undefined && bin.from === cap && bin.to - bin.from > 1;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HandOffSettings } from '../../../src/core/hand-off.js';
-import { fullestBin, histogram } from './distribution.js';
+import { fullestBin, histogram, holdsCapAlone } from './distribution.js';
 import {
   blankOwner,
   formToIntent,
@@ -203,6 +203,13 @@ describe('score histogram', () => {
     ]);
     expect(fullestBin(bins)).toEqual({ from: 0, to: 10, count: 4 });
     expect(histogram([], 10)).toEqual([]);
+  });
+
+  it('knows the bar starting at the cap holds the cap alone, where buckets are wider than a point', () => {
+    expect(holdsCapAlone({ from: 100, to: 110 }, 100)).toBe(true);
+    expect(holdsCapAlone({ from: 90, to: 100 }, 100)).toBe(false);
+    expect(holdsCapAlone({ from: 100, to: 101 }, 100)).toBe(false);
+    expect(holdsCapAlone({ from: 100, to: 110 }, undefined)).toBe(false);
   });
 
   it('does not draw thousands of empty bars for far-apart scores', () => {

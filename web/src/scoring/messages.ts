@@ -121,10 +121,11 @@ const en = {
     chart: 'Contacts by {{model}} score',
     empty:
       'No contact has a score under {{model}} yet. Contacts are scored from their next event after the model is saved (fit rules included); events before it earn points once the model is applied to past events (below).',
-    range: '{{from}} to {{to}}',
+    range: '{{from}} to under {{to}}',
+    atCap: '{{cap}} (the cap)',
     score: 'Score',
     profiles: 'Contacts',
-    summary: '{{total}} contacts scored; the most ({{count}}) between {{from}} and {{to}}.',
+    summary: '{{total}} contacts scored; the most ({{count}}): {{range}}.',
     asTable: 'Show as a table',
   },
   lifecycle: {
@@ -337,10 +338,11 @@ const it: typeof en = {
     chart: 'Contatti per punteggio {{model}}',
     empty:
       'Nessun contatto ha ancora un punteggio in {{model}}. I contatti ricevono un punteggio dal loro primo evento dopo il salvataggio del modello (regole di profilo comprese); gli eventi precedenti danno punti quando il modello è applicato agli eventi passati (sotto).',
-    range: 'da {{from}} a {{to}}',
+    range: 'da {{from}} a meno di {{to}}',
+    atCap: '{{cap}} (il massimo)',
     score: 'Punteggio',
     profiles: 'Contatti',
-    summary: '{{total}} contatti con punteggio; i più ({{count}}) tra {{from}} e {{to}}.',
+    summary: '{{total}} contatti con punteggio; i più ({{count}}): {{range}}.',
     asTable: 'Mostra come tabella',
   },
   lifecycle: {
