@@ -1,8 +1,14 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type SelectQueryBuilder, sql } from 'kysely';
 import type { Message } from '../core/journey.js';
 import { idRange } from './received-order.js';
 import type { Database } from './schema.js';
-import type { BucketQuery, DashboardStore, EventBucketCounts, MessageBucketCounts } from './storage.js';
+import type {
+  BucketQuery,
+  DashboardStore,
+  EventBucketCounts,
+  FailureReason,
+  MessageBucketCounts,
+} from './storage.js';
 
 /**
  * Counts for the dashboard, per bucket of `bucketMs` starting at `from`. The event log has no index on
@@ -97,31 +103,52 @@ export function createDashboardStore(db: Kysely<Database>): DashboardStore {
       return [...counts.values()].sort((a, b) => a.bucket - b.bucket);
     },
 
-    async failureReasons(query) {
-      const rows = await db
-        .selectFrom('messages')
-        .select(['channel', 'reason', (eb) => eb.fn.countAll<number | string>().as('n')])
-        .where('workspace_id', '=', query.workspaceId)
-        .where('status', '=', 'failed')
-        .where('bounced_at', 'is', null)
-        .where('updated_at', '>=', query.from)
-        .where('updated_at', '<', query.to)
-        .$if(query.channel !== undefined, (select) => select.where('channel', '=', query.channel as string))
-        .groupBy(['channel', 'reason'])
-        .orderBy('n', 'desc')
-        .orderBy('channel')
-        // Ties broken alike on both backends: SQLite sorts nulls first, PostgreSQL last.
-        .orderBy(sql`reason is null`)
-        .orderBy('reason')
-        .limit(query.limit)
-        .execute();
-      return rows.map((row) => ({
-        channel: row.channel as Message['channel'],
-        reason: row.reason,
-        count: Number(row.n),
-      }));
+    failureReasons(query) {
+      return commonestReasons(
+        db
+          .selectFrom('messages')
+          .where('workspace_id', '=', query.workspaceId)
+          .where('status', '=', 'failed')
+          .where('bounced_at', 'is', null)
+          .where('updated_at', '>=', query.from)
+          .where('updated_at', '<', query.to),
+        query,
+      );
+    },
+
+    waitingReasons(query) {
+      return commonestReasons(
+        db
+          .selectFrom('messages')
+          .where('status', '=', 'deferred')
+          .where('workspace_id', '=', query.workspaceId),
+        query,
+      );
     },
   };
+}
+
+/** Messages grouped by channel and reason, the commonest first. */
+async function commonestReasons(
+  messages: SelectQueryBuilder<Database, 'messages', object>,
+  query: { channel?: Message['channel']; limit: number },
+): Promise<FailureReason[]> {
+  const rows = await messages
+    .select(['channel', 'reason', (eb) => eb.fn.countAll<number | string>().as('n')])
+    .$if(query.channel !== undefined, (select) => select.where('channel', '=', query.channel as string))
+    .groupBy(['channel', 'reason'])
+    .orderBy('n', 'desc')
+    .orderBy('channel')
+    // Ties broken alike on both backends: SQLite sorts nulls first, PostgreSQL last.
+    .orderBy(sql`reason is null`)
+    .orderBy('reason')
+    .limit(query.limit)
+    .execute();
+  return rows.map((row) => ({
+    channel: row.channel as Message['channel'],
+    reason: row.reason,
+    count: Number(row.n),
+  }));
 }
 
 /**

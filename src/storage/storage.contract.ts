@@ -701,6 +701,24 @@ export function runStorageContract(
       expect(reasons).toEqual([{ channel: 'email', reason: 'no SMTP server is configured', count: 1 }]);
     });
 
+    it('lists why messages wait to go out now, whenever queued, of one channel when asked', async () => {
+      const waiting = (channel: 'email' | 'sms', reason: string, updatedAt: number) =>
+        outboxMessage(workspaceId, { status: 'deferred', channel, reason, updatedAt });
+      await storage.messages.insertMany([
+        waiting('sms', 'retrying: sms-gateway.invalid: getaddrinfo ENOTFOUND', NOW - 30 * 24 * 3_600_000),
+        waiting('sms', 'retrying: sms-gateway.invalid: getaddrinfo ENOTFOUND', NOW),
+        waiting('email', 'quiet hours', NOW),
+        outboxMessage(workspaceId, { status: 'failed', reason: 'given up', updatedAt: NOW }),
+      ]);
+      expect(await storage.dashboard.waitingReasons({ workspaceId, limit: 5 })).toEqual([
+        { channel: 'sms', reason: 'retrying: sms-gateway.invalid: getaddrinfo ENOTFOUND', count: 2 },
+        { channel: 'email', reason: 'quiet hours', count: 1 },
+      ]);
+      expect(await storage.dashboard.waitingReasons({ workspaceId, channel: 'email', limit: 5 })).toEqual([
+        { channel: 'email', reason: 'quiet hours', count: 1 },
+      ]);
+    });
+
     it('lets one claimant at a time hold a due message, until its lease runs out', async () => {
       const message = outboxMessage(workspaceId);
       await storage.messages.insert(message);

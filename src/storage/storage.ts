@@ -992,6 +992,15 @@ export interface DashboardStore {
     channel?: Message['channel'];
     limit: number;
   }): Promise<FailureReason[]>;
+  /**
+   * Why messages are waiting to go out now (`deferred`: to be retried, or held by quiet hours, a cap or
+   * a paused journey), whenever they were queued: the commonest reasons first.
+   */
+  waitingReasons(query: {
+    workspaceId: string;
+    channel?: Message['channel'];
+    limit: number;
+  }): Promise<FailureReason[]>;
 }
 
 export interface FailureReason {

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth } from '../../src/test-support/world.js';
@@ -80,4 +82,50 @@ describe('dashboard: failed messages (Chromium)', () => {
     await page.getByText(/No messages in this range/).waitFor();
     expect(await failures.count()).toBe(0);
   });
+
+  it('says which messages wait to go out now, and why, though none was sent or given up on', async () => {
+    const { api, world } = consoleWorld;
+    // A CRM that answers every call with an error: the call is retried, neither sent nor failed yet.
+    const receiver = createServer((_request, response) => response.writeHead(503).end());
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = receiver.address() as AddressInfo;
+      const settings = await api('PUT', '/settings', {
+        webhooks: {
+          destinations: [{ id: 'crm', url: `http://127.0.0.1:${port}/hooks` }],
+          allowPrivateNetworks: true,
+        },
+      });
+      expect(settings.status).toBe(200);
+      const journey = await api<{ id: string }>('POST', '/journeys', {
+        definition: {
+          name: 'CRM sync',
+          entry: { trigger: { type: 'event', event: 'Trial Started', conditions: [] } },
+          start: 'tell_crm',
+          steps: [
+            { id: 'tell_crm', type: 'webhook', destination: 'crm', next: 'done' },
+            { id: 'done', type: 'exit' },
+          ],
+        },
+      });
+      expect((await api('POST', `/journeys/${journey.body.id}/publish`)).status).toBe(200);
+      const sent = await fetch(`${world.url}/v1/track`, {
+        method: 'POST',
+        headers: { authorization: basicAuth(world.writeKey), 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: 'cy', event: 'Trial Started' }),
+      });
+      expect(sent.status).toBe(200);
+
+      await page.goto(`${world.url}/dashboard`);
+      await page.getByLabel('Channel').selectOption({ label: 'Webhooks' });
+      await page.getByText(/No messages in this range/).waitFor();
+      const waiting = page.getByTestId('messages-waiting');
+      await expect
+        .poll(() => waiting.locator('li').allTextContents(), { timeout: 30_000 })
+        .toEqual([expect.stringMatching(/^1 Webhooks: retrying: .*503/)]);
+      await consoleWorld.shot('dashboard-waiting-messages');
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  }, 120_000);
 });

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { reasonShownToMembers } from '../../channels/webhook/failure-reasons.js';
+import type { Role } from '../../core/access.js';
 import type { Journey } from '../../core/journey.js';
 import { JourneyDefinition } from '../../core/journey-definition.js';
 import { stepsInOrder } from '../../journeys/step-order.js';
@@ -206,17 +207,45 @@ export async function dashboardRoutes(
     },
     async (request) => {
       const caller = await auth.requireWorkspace(request, request.params.workspaceId);
-      const isAdmin = hasRole(caller.role, 'admin');
       const { from, to } = bucketedRange(request.params.workspaceId, request.query).query;
       const { channel } = request.query;
-      const items = await storage.dashboard.failureReasons({
-        workspaceId: request.params.workspaceId,
-        from,
-        to,
-        limit: isAdmin ? FAILURE_REASONS_SHOWN : FAILURE_REASONS_READ_FOR_MEMBERS,
-        ...(channel ? { channel } : {}),
-      });
-      return { items: isAdmin ? items : asMembersRead(items).slice(0, FAILURE_REASONS_SHOWN) };
+      const items = await reasonsAsRead(caller.role, (limit) =>
+        storage.dashboard.failureReasons({
+          workspaceId: request.params.workspaceId,
+          from,
+          to,
+          limit,
+          ...(channel ? { channel } : {}),
+        }),
+      );
+      return { items };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/dashboard/waiting-messages',
+    {
+      schema: {
+        tags: ['dashboard'],
+        summary: 'Why messages are waiting to go out now: the five commonest reasons, with how many each',
+        description:
+          'Messages `deferred` now, whenever queued: being retried after a failed attempt (`retrying: …`), or held back by quiet hours, a frequency cap or a paused journey. None of them is in `…/dashboard/messages` until sent or given up on.',
+        params: WorkspaceParams,
+        querystring: z.strictObject({ channel: MessagesQuery.shape.channel }),
+        response: { 200: FailureReasonsJson, ...errors },
+      },
+    },
+    async (request) => {
+      const caller = await auth.requireWorkspace(request, request.params.workspaceId);
+      const { channel } = request.query;
+      const items = await reasonsAsRead(caller.role, (limit) =>
+        storage.dashboard.waitingReasons({
+          workspaceId: request.params.workspaceId,
+          limit,
+          ...(channel ? { channel } : {}),
+        }),
+      );
+      return { items };
     },
   );
 
@@ -307,6 +336,15 @@ function sum<K extends string>(buckets: Array<Record<K, number>>, keys: K[]): Re
  * receivers carry their token in the host name, many echo credentials), those alike then counted
  * together, the commonest first.
  */
+/** The commonest reasons, as the caller's role may read them. */
+async function reasonsAsRead(
+  role: Role,
+  read: (limit: number) => Promise<FailureReason[]>,
+): Promise<FailureReason[]> {
+  if (hasRole(role, 'admin')) return read(FAILURE_REASONS_SHOWN);
+  return asMembersRead(await read(FAILURE_REASONS_READ_FOR_MEMBERS)).slice(0, FAILURE_REASONS_SHOWN);
+}
+
 function asMembersRead(reasons: readonly FailureReason[]): FailureReason[] {
   const merged = new Map<string, FailureReason>();
   for (const item of reasons) {

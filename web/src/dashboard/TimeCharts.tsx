@@ -171,6 +171,7 @@ export function MessagesChart(props: { range: TimeRange }) {
           {controls}
         </div>
         <EmptyState>{t('dashboard.messages.empty')}</EmptyState>
+        <WaitingMessages channel={channel || undefined} />
       </section>
     );
   }
@@ -187,7 +188,10 @@ export function MessagesChart(props: { range: TimeRange }) {
       testId="messages-chart"
       controls={controls}
       footer={
-        totals.failed > 0 ? <FailureReasons range={props.range} channel={channel || undefined} /> : undefined
+        <>
+          {totals.failed > 0 && <FailureReasons range={props.range} channel={channel || undefined} />}
+          <WaitingMessages channel={channel || undefined} />
+        </>
       }
       series={messages.data as Series<Record<keyof MessageCounts, number>>}
       lines={[
@@ -210,7 +214,6 @@ interface FailureReason {
 /** Why messages failed in the range, the commonest reason first: what to fix (an SMTP server, a CRM). */
 function FailureReasons(props: { range: TimeRange; channel: MessageChannel | undefined }) {
   const { t } = useTranslation();
-  const format = useFormat();
   const { workspace } = useSession();
   const { range, channel } = props;
   const failures = useQuery({
@@ -234,10 +237,55 @@ function FailureReasons(props: { range: TimeRange; channel: MessageChannel | und
   if (failures.isPending) return <Loading />;
   if (failures.error) return <ErrorState error={failures.error} onRetry={() => void failures.refetch()} />;
   return (
-    <div className="dash-failures" data-testid="message-failures">
-      <h3>{t('dashboard.messages.failuresTitle')}</h3>
+    <Reasons
+      title={t('dashboard.messages.failuresTitle')}
+      items={failures.data.items}
+      testId="message-failures"
+    />
+  );
+}
+
+/**
+ * Why messages are waiting to go out now (retried, or held back), whatever the range: the chart counts
+ * a message once sent or given up on, so without this a channel failing every attempt read as nothing
+ * sent at all. Nothing is shown while none waits.
+ */
+function WaitingMessages(props: { channel: MessageChannel | undefined }) {
+  const { t } = useTranslation();
+  const { workspace } = useSession();
+  const { channel } = props;
+  const waiting = useQuery({
+    queryKey: ['dashboard', 'waiting', workspace.id, channel ?? ''],
+    queryFn: () =>
+      api<{ items: FailureReason[] }>(
+        'GET',
+        workspacePath(workspace.id, `/dashboard/waiting-messages${channel ? `?channel=${channel}` : ''}`),
+      ),
+    refetchInterval: 10_000,
+  });
+  if (waiting.error) return <ErrorState error={waiting.error} onRetry={() => void waiting.refetch()} />;
+  if (!waiting.data || waiting.data.items.length === 0) return null;
+  return (
+    <Reasons
+      title={t('dashboard.messages.waitingTitle')}
+      hint={t('dashboard.messages.waitingHint')}
+      items={waiting.data.items}
+      testId="messages-waiting"
+    />
+  );
+}
+
+/** Messages counted by channel and reason, the commonest first, with the way to the channels' settings. */
+function Reasons(props: { title: string; hint?: string; items: FailureReason[]; testId: string }) {
+  const { t } = useTranslation();
+  const format = useFormat();
+  const { workspace } = useSession();
+  return (
+    <div className="dash-failures" data-testid={props.testId}>
+      <h3>{props.title}</h3>
+      {props.hint && <p className="hint">{props.hint}</p>}
       <ul>
-        {failures.data.items.map((item) => (
+        {props.items.map((item) => (
           <li key={`${item.channel}:${item.reason ?? ''}`}>
             <span className="dash-failure-count">{format.number(item.count)}</span>{' '}
             {t(`dashboard.messages.channels.${item.channel}`)}:{' '}

@@ -50,6 +50,9 @@ const en = {
     bounced: 'Bounced',
     failed: 'Failed',
     failuresTitle: 'Why messages failed',
+    waitingTitle: 'Waiting to go out now',
+    waitingHint:
+      'Being retried, or held back by quiet hours, a cap or a paused journey: counted above once sent or given up on.',
     noReason: 'no reason kept',
     toSettings: 'Check the channels in Settings',
     channel: 'Channel',
@@ -183,6 +186,9 @@ const it: typeof en = {
     bounced: 'Rimbalzati',
     failed: 'Non riusciti',
     failuresTitle: 'Perché i messaggi non sono riusciti',
+    waitingTitle: 'In attesa di partire',
+    waitingHint:
+      'Da ritentare, o trattenuti da orari di silenzio, limiti di frequenza o un percorso in pausa: contati sopra una volta inviati o abbandonati.',
     noReason: 'nessun motivo registrato',
     toSettings: 'Controlla i canali nelle Impostazioni',
     channel: 'Canale',

@@ -203,7 +203,7 @@ const en = {
     owner: 'Owner',
     created: 'Created',
     acceptBy: 'Accept by',
-    missed: 'SLA missed (breached, or recycled when it ran out)',
+    missed: 'SLA missed',
     missedAt: 'SLA missed at',
     empty:
       'No hand-offs yet. They appear when a contact reaches the hand-off stage: set it up under Lifecycle and hand-off.',
@@ -421,7 +421,7 @@ const it: typeof en = {
     owner: 'Responsabile',
     created: 'Creato',
     acceptBy: 'Da accettare entro',
-    missed: 'SLA mancato (anche i riciclati allo scadere)',
+    missed: 'SLA scaduto',
     missedAt: 'SLA mancato il',
     empty:
       'Ancora nessun passaggio. Compaiono quando un contatto raggiunge la fase del passaggio: impostala in Ciclo di vita e passaggio.',
