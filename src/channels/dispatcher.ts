@@ -14,6 +14,7 @@ import { RETRYING_PREFIX, RetryableError } from './delivery-errors.js';
 import { type EmailSender, sendEmail } from './email/email-channel.js';
 import { CappedSends, SendSlots, TextTurns } from './overlapping-rounds.js';
 import { type SmsCall, sendSms } from './sms/sms-channel.js';
+import { reasonShownToMembers } from './webhook/failure-reasons.js';
 import { sendWebhook } from './webhook/webhook-channel.js';
 
 export interface DispatcherOptions {
@@ -439,7 +440,10 @@ export class MessageDispatcher {
       return await this.#attempt(message, context, claimant);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      this.#options.logger.warn({ messageId: message.id, reason }, 'message attempt failed');
+      // A webhook receiver's host and answer may hold its token: kept on the message for admins, and
+      // logged (logs are read more widely) as members read them.
+      const logged = message.channel === 'webhook' ? reasonShownToMembers(reason) : reason;
+      this.#options.logger.warn({ messageId: message.id, reason: logged }, 'message attempt failed');
       const settings = context.settings.get(message.workspaceId);
       const maxAttempts =
         message.channel === 'webhook' && settings ? settings.webhooks.maxAttempts : MAX_ATTEMPTS;

@@ -322,7 +322,7 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     // Why it failed: the status, without the receiver's host or what it answered (either may hold a secret).
     for (const path of [`/messages?journeyId=${journeyId}`, '/webhooks/dead-letters'])
       expect(await asMember(path)).toMatchObject({
-        toAddress: `http://127.0.0.1:${port}/…`,
+        toAddress: 'http://…',
         reason: 'HTTP 422 from the receiver',
       });
     const deadLetters = await api<{ items: MessageJson[] }>('GET', '/webhooks/dead-letters');

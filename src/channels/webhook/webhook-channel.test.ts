@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../core/journey.js';
 import { setJourneyPaused } from '../../journeys/journeys.js';
@@ -13,12 +14,10 @@ import { addressShownToMembers } from './webhook-channel.js';
 import { verifySignature } from './webhook-signature.js';
 
 describe('the address members see of a webhook call', () => {
-  it('is the origin, marked as cut where a path or a query (kept by older versions) followed', () => {
-    expect(addressShownToMembers('https://hooks.slack.com/services/T0/B0/token')).toBe(
-      'https://hooks.slack.com/…',
-    );
-    expect(addressShownToMembers('https://crm.example.com/?key=secret')).toBe('https://crm.example.com/…');
-    expect(addressShownToMembers('https://crm.example.com:8443/')).toBe('https://crm.example.com:8443');
+  it('is its scheme alone: a token may be in the host, the path or a query (kept by older versions)', () => {
+    expect(addressShownToMembers('https://hooks.slack.com/services/T0/B0/token')).toBe('https://…');
+    expect(addressShownToMembers('https://crm.example.com/?key=secret')).toBe('https://…');
+    expect(addressShownToMembers('http://t0ken.hooks.example.com:8443/')).toBe('http://…');
     expect(addressShownToMembers(null)).toBeNull();
   });
 });
@@ -421,6 +420,27 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     });
     await world.advance(3_600_000);
     expect(receiver.received).toHaveLength(3);
+  });
+
+  it("logs a failed call without the receiver's host or the text it answered, which it keeps for admins", async () => {
+    await configure();
+    await publishHandOff();
+    receiver.answers = [{ status: 500, body: 'nope token=SECRET123' }];
+    await world.send([identify('w', { email: 'w@example.com' }), track('w', 'Demo Requested')]);
+    await world.background.pipeline.drain();
+    await world.background.engine.runDueTimers();
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+    await world.dispatcher({ logger }).runOnce();
+    expect(receiver.received).toHaveLength(1);
+    const logged = lines.map((line) => JSON.parse(line) as { msg: string; reason?: string });
+    expect(logged.find((line) => line.msg === 'message attempt failed')?.reason).toBe(
+      'HTTP 500 from the receiver',
+    );
+    expect(lines.join('\n')).not.toMatch(/SECRET123|127\.0\.0\.1/);
+    expect((await webhookMessages())[0]?.reason).toBe(
+      `retrying: HTTP 500 from 127.0.0.1:${receiver.port}: nope token=SECRET123`,
+    );
   });
 
   it('records a refusal whose answer holds a NUL, and the calls beside it, each once', async () => {

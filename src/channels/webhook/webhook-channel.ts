@@ -150,14 +150,13 @@ function shownAddress(url: URL): string {
 }
 
 /**
- * A webhook call's address as a member (not an admin) sees it: its origin only, as a receiver's path may
- * hold its token too (Slack's and Discord's hooks do), and addresses kept before queries were left out
- * hold those.
+ * A webhook call's address as a member (not an admin) sees it: its scheme only, as the reason members
+ * read leaves out the receiver's host — some receivers carry their token in the host name, others in
+ * the path (Slack's and Discord's hooks do) or, in addresses kept before queries were left out, the query.
  */
 export function addressShownToMembers(address: string | null): string | null {
   if (address === null || !URL.canParse(address)) return null;
-  const url = new URL(address);
-  return url.pathname === '/' && url.search === '' ? url.origin : `${url.origin}/…`;
+  return `${new URL(address).protocol}//…`;
 }
 
 function headersFor(
