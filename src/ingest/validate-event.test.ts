@@ -129,6 +129,7 @@ describe('validateEvent', () => {
   it.each([
     [{ type: 'track', event: 'E' }, 'batch[0].userId', /userId or anonymousId is required/],
     [{ type: 'track', userId: 'u' }, 'batch[0].event', /event is required/],
+    [{ type: 'track', userId: 'u', event: 42 }, 'batch[0].event', /event must be a string/],
     [{ type: 'jump', userId: 'u' }, 'batch[0].type', /not one of/],
     [{ userId: 'u' }, 'batch[0].type', /type is required/],
     [{ type: 'track', event: 'E', userId: { id: 1 } }, 'batch[0].userId', /userId must be/],

@@ -145,8 +145,14 @@ export function validateEvent(raw: unknown, context: ValidateContext): Validatio
 
   let name: string | null = null;
   if (type === 'track') {
+    const isMissing = call.event === undefined || call.event === null || call.event === '';
     if (typeof call.event !== 'string' || call.event.trim() === '') {
-      return reject('event is required for track: the name of the action, e.g. "Order Completed"', 'event');
+      return reject(
+        isMissing || typeof call.event === 'string'
+          ? 'event is required for track: the name of the action, e.g. "Order Completed"'
+          : 'event must be a string: the name of the action, e.g. "Order Completed"',
+        'event',
+      );
     }
     if (call.event.length > MAX_EVENT_NAME_LENGTH)
       return reject(`event must be at most ${MAX_EVENT_NAME_LENGTH} characters`, 'event');
