@@ -1,6 +1,7 @@
 import { type FormEvent, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../app/api.js';
+import { useFormat } from '../app/format.js';
 import { errorMessage } from '../components/states.js';
 import { type FieldErrors, serverMessage } from './conditions.js';
 import {
@@ -20,6 +21,7 @@ import {
   blankAssignment,
   blankOwner,
   blankStageRule,
+  businessSpan,
   formToIntent,
   type IntentForm,
   intentToForm,
@@ -198,6 +200,22 @@ export function LifecycleSection(props: { settings: SettingsDocument }) {
   const destinations = settings.webhooks?.destinations ?? [];
   const chosenUrl = destinations.find((destination) => destination.id === form.destination)?.url;
   const ownerIds = form.owners.map((owner) => owner.id.trim()).filter(Boolean);
+  const format = useFormat();
+  // What the SLA comes to in the hours chosen, said as it is typed ("2d" is six working days of 8 hours).
+  const spanSaid = (current: IntentForm) => {
+    const span = businessSpan(current.acceptWithin, current.businessHours);
+    return span
+      ? [
+          t('scoring.handOff.acceptSpan', {
+            within: current.acceptWithin.trim(),
+            hours: format.number(span.hours),
+            days: format.number(span.workingDays),
+            start: current.businessHours.start,
+            end: current.businessHours.end,
+          }),
+        ]
+      : [];
+  };
   const set = (change: Partial<IntentForm>) => {
     setIsSaved(false);
     setForm({ ...form, ...change });
@@ -309,11 +327,11 @@ export function LifecycleSection(props: { settings: SettingsDocument }) {
                   value={form.acceptWithin}
                   onChange={(acceptWithin) => set({ acceptWithin })}
                   error={errorAt('handOff.acceptWithin')}
-                  hint={t(
+                  hint={
                     form.hasBusinessHours
-                      ? 'scoring.handOff.acceptHintBusiness'
-                      : 'scoring.handOff.acceptHint',
-                  )}
+                      ? [t('scoring.handOff.acceptHintBusiness'), ...spanSaid(form)].join(' ')
+                      : t('scoring.handOff.acceptHint')
+                  }
                 />
                 {/* Chosen by id: a URL is too long for a select in a row of three; it is said beneath. */}
                 <SelectField

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { HandOffSettings } from '../../../src/core/hand-off.js';
 import { fullestBin, histogram, holdsCapAlone } from './distribution.js';
 import {
+  type BusinessHoursJson,
   blankOwner,
+  businessSpan,
   formToIntent,
   type HandOffJson,
   type IntentForm,
@@ -181,6 +183,21 @@ describe('lifecycle and hand-off form', () => {
       'handOff.stage': 'unknownStage',
       'lifecycle.recycleTo': 'unknownStage',
     });
+  });
+});
+
+describe('an SLA in business hours', () => {
+  it('comes to its business hours and working days of the hours chosen, once both are valid', () => {
+    const officeHours: BusinessHoursJson = {
+      days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+      start: '09:00',
+      end: '17:00',
+    };
+    expect(businessSpan('2d', officeHours)).toEqual({ hours: 48, workingDays: 6 });
+    expect(businessSpan(' 16h ', officeHours)).toEqual({ hours: 16, workingDays: 2 });
+    expect(businessSpan('90m', { ...officeHours, start: '08:30' })).toEqual({ hours: 1.5, workingDays: 0.2 });
+    expect(businessSpan('2 days', officeHours)).toBeUndefined();
+    expect(businessSpan('2d', { ...officeHours, end: '08:00' })).toBeUndefined();
   });
 });
 

@@ -267,3 +267,21 @@ function longestAsDuration(ms: number): string {
   const hours = ms / 3_600_000;
   return Number.isInteger(hours) ? `${hours}h` : `${Math.floor(ms / 60_000)}m`;
 }
+
+/**
+ * What an SLA counted in business hours comes to, for the form to say beside it: `2d` with 09:00–17:00
+ * is 48 business hours, six working days — not the two a reader expects. Undefined while the
+ * duration or the hours are not valid.
+ */
+export function businessSpan(
+  within: string,
+  hours: BusinessHoursJson,
+): { hours: number; workingDays: number } | undefined {
+  const text = within.trim();
+  if (!DURATION.test(text) || !LOCAL_TIME.test(hours.start) || !LOCAL_TIME.test(hours.end)) return undefined;
+  const minutes = (time: string) => Number(time.slice(0, 2)) * 60 + Number(time.slice(3, 5));
+  const daily = minutes(hours.end) - minutes(hours.start);
+  if (daily <= 0) return undefined;
+  const total = durationMs(text) / 60_000;
+  return { hours: Math.round((total / 60) * 10) / 10, workingDays: Math.round((total / daily) * 10) / 10 };
+}

@@ -174,6 +174,7 @@ const en = {
     acceptHint: 'A Sales Accepted event on the contact within this time accepts the hand-off.',
     acceptHintBusiness:
       'Counted in business hours: 1d is 24 of them, three days of 09:00–17:00; write 16h for two such days.',
+    acceptSpan: 'Here {{within}} is {{hours}} business hours: {{days}} working days of {{start}}–{{end}}.',
     recycleOnMiss: 'Recycle the contact when the SLA is missed',
     businessHours: 'Count only business hours',
     businessHoursHint:
@@ -392,6 +393,8 @@ const it: typeof en = {
     acceptHint: 'Un evento Sales Accepted sul contatto entro questo tempo accetta il passaggio.',
     acceptHintBusiness:
       'Contato in ore lavorative: 1d ne vale 24, tre giornate 09:00–17:00; scrivi 16h per due di queste giornate.',
+    acceptSpan:
+      'Qui {{within}} sono {{hours}} ore lavorative: {{days}} giorni lavorativi di {{start}}–{{end}}.',
     recycleOnMiss: 'Ricicla il contatto quando lo SLA non è rispettato',
     businessHours: 'Conta solo l’orario lavorativo',
     businessHoursHint:
