@@ -478,9 +478,13 @@ describe('scoring screen (Chromium)', () => {
     // weeks of these hours (5 days of 10.5 hours: 2,730 hours), no working day, an end before the start.
     const save = page.getByRole('button', { name: 'Save lifecycle and hand-off' });
     const sla = page.getByLabel('Sales must accept within (SLA, e.g. 2d)');
-    expect(await descriptionOf(sla)).toBe(
-      'Counted in business hours: 1d is 24 of them, three days of 09:00–17:00; write 16h for two such days.',
-    );
+    // And what the SLA comes to in these hours, as it is typed.
+    await sla.fill('21h');
+    await expect
+      .poll(() => descriptionOf(sla))
+      .toBe(
+        'Counted in business hours: 1d is 24 of them, three days of 09:00–17:00; write 16h for two such days. Here 21h is 21 business hours: 2 working days of 08:00–18:30.',
+      );
     await sla.fill('2731h');
     await save.click();
     await expect.poll(() => descriptionOf(sla)).toBe('At most 52 weeks of the business hours below: 2730h');
