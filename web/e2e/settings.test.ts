@@ -393,9 +393,18 @@ describe('settings on a server without private networks (Chromium)', () => {
     expect(saved.status).toBe(200);
     await page.reload();
     await page.getByRole('tab', { name: 'SMS provider' }).click();
-    expect(await page.getByLabel('Incoming texts webhook').inputValue()).toBe(
-      `${world.url}/v1/sms/inbound/${world.workspaceId}`,
+    const inbound = page.getByLabel('Incoming texts webhook');
+    expect(await inbound.inputValue()).toBe(`${world.url}/v1/sms/inbound/${world.workspaceId}`);
+    // A test server's address is this machine's: said to be out of a provider's reach.
+    const described = await inbound.getAttribute('aria-describedby');
+    expect(await page.locator(`[id="${described}"]`).textContent()).toContain(
+      'This address is on this machine, where no provider can reach it',
     );
+    // Each checkbox and its explanation on a row of their own, not a narrow cell each.
+    const encoding = await page.getByText('Smart encoding:', { exact: false }).boundingBox();
+    const form = await page.locator('.settings-grid').first().boundingBox();
+    expect(encoding && form && encoding.width > form.width / 2).toBe(true);
+    await consoleWorld.shot('settings-sms');
     expect(await page.getByLabel('Sender: number, sender ID or messaging service SID').inputValue()).toBe(
       'Negozio',
     );

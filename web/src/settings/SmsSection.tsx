@@ -111,7 +111,13 @@ export function SmsSection(props: { settings: SettingsView }) {
           serverAllows={props.settings.serverAllowsPrivateNetworks}
         />
         {props.settings.sms?.inboundUrl && (
-          <Field label={t('settings.sms.inboundUrl')} hint={t('settings.sms.inboundUrlHint')}>
+          <Field
+            label={t('settings.sms.inboundUrl')}
+            hint={[
+              t('settings.sms.inboundUrlHint'),
+              ...(isOnThisMachine(props.settings.sms.inboundUrl) ? [t('settings.sms.inboundUrlLocal')] : []),
+            ].join(' ')}
+          >
             {(control) => <input {...control} value={props.settings.sms?.inboundUrl} readOnly />}
           </Field>
         )}
@@ -119,4 +125,11 @@ export function SmsSection(props: { settings: SettingsView }) {
       <SaveBar {...bar} />
     </form>
   );
+}
+
+/** Whether an address is this machine's own (the server's default public URL), which no provider can call. */
+function isOnThisMachine(address: string): boolean {
+  if (!URL.canParse(address)) return false;
+  const host = new URL(address).hostname;
+  return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
 }
