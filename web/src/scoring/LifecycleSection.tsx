@@ -314,6 +314,7 @@ export function LifecycleSection(props: { settings: SettingsDocument }) {
           {errorAt('handOff') && <p className="field-error">{errorAt('handOff')}</p>}
           {form.hasHandOff && (
             <>
+              <p className="hint">{t('scoring.handOff.fromNowOn')}</p>
               <div className="scoring-row">
                 <StageSelect
                   label={t('scoring.handOff.stage')}

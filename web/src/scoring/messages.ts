@@ -150,6 +150,8 @@ const en = {
   handOff: {
     title: 'Sales hand-off',
     enable: 'Hand contacts over to sales',
+    fromNowOn:
+      'Contacts are handed over as they reach the stage from now on: those already at it or past it are not (a contact sent back and reaching it again is).',
     stage: 'On reaching stage',
     owners: 'Sales owners',
     owner: 'Owner {{number}}',
@@ -368,6 +370,8 @@ const it: typeof en = {
   handOff: {
     title: 'Passaggio alle vendite',
     enable: 'Passa i contatti alle vendite',
+    fromNowOn:
+      'I contatti passano alle vendite quando raggiungono la fase da ora in poi: chi è già in quella fase o oltre no (un contatto rimandato indietro che la raggiunge di nuovo sì).',
     stage: 'Al raggiungimento della fase',
     owners: 'Responsabili commerciali',
     owner: 'Responsabile {{number}}',
