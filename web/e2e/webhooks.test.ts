@@ -6,6 +6,7 @@ import { type ConsoleWorld, startConsoleWorld } from './harness.js';
 
 interface DeadLetterJson {
   id: string;
+  profileId: string;
   journeyId: string | null;
   stepId: string | null;
   toAddress: string | null;
@@ -143,18 +144,24 @@ describe('webhook dead letters (Chromium)', () => {
     const cells = rows.first().getByRole('cell');
     expect((await cells.allTextContents()).slice(1)).toEqual([
       'Hand qualified leads to the CRM (step hand-off)',
+      'Open',
       address,
       '1',
       reason,
+      'Call again',
     ]);
+    // The contact the call was about, a click away.
+    expect(await cells.nth(2).getByRole('link').getAttribute('href')).toBe(
+      `/contacts/${deadLetter.profileId}?tab=messages`,
+    );
     expect(await cells.first().locator('time').getAttribute('datetime')).toBe(deadLetter.createdAt);
     expect(await page.getByText('No failed calls.').count()).toBe(0);
     await consoleWorld.shot('settings-webhook-dead-letters');
 
     answer = 204;
     await page.getByRole('button', { name: 'Call them all again', exact: true }).click();
-    expect(await page.getByRole('status').filter({ hasText: 'queued again' }).textContent()).toMatch(
-      /^1 call queued again\.$/,
+    expect(await page.getByRole('status').filter({ hasText: 'queued again' }).textContent()).toBe(
+      '1 call queued again: the dashboard lists it under Waiting to go out now until it goes.',
     );
     await page.getByText('No failed calls.').waitFor();
     expect(await table.count()).toBe(0);
@@ -182,5 +189,14 @@ describe('webhook dead letters (Chromium)', () => {
     ]);
     await rows.first().waitFor({ timeout: 30_000 });
     expect(await rows.count()).toBe(1);
+
+    // Mended at the receiver, that one call is called again on its own.
+    answer = 204;
+    await rows
+      .first()
+      .getByRole('button', { name: /^Call again: Hand qualified leads to the CRM/ })
+      .click();
+    await page.getByText('No failed calls.').waitFor();
+    await expect.poll(() => calls.length).toBe(4);
   });
 });

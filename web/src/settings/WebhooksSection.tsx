@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { Link } from 'react-router-dom';
 import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
@@ -171,6 +172,7 @@ export function WebhooksSection(props: { settings: SettingsView }) {
 
 interface DeadLetter {
   id: string;
+  profileId: string;
   journeyId: string | null;
   stepId: string | null;
   toAddress: string | null;
@@ -196,11 +198,23 @@ function DeadLetters() {
     // Calls fail, and re-driven ones fail again, while the list is open.
     refetchInterval: DEAD_LETTERS_REFRESH_MS,
   });
+  // All of them, or the ids given: a call mended at its receiver is tried again on its own.
   const redrive = useMutation({
-    mutationFn: () =>
-      api<{ requeued: string[]; ofArchivedJourneys: string[] }>('POST', `${path}/redrive`, {}),
+    mutationFn: (ids?: string[]) =>
+      api<{ requeued: string[]; ofArchivedJourneys: string[] }>(
+        'POST',
+        `${path}/redrive`,
+        ids ? { ids } : {},
+      ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['dead-letters', workspace.id] }),
   });
+  const stepOf = (item: DeadLetter) =>
+    item.journeyId === null
+      ? t('settings.webhooks.handOff')
+      : t('settings.webhooks.journeyStep', {
+          journey: journeyNames.data?.get(item.journeyId) ?? item.journeyId,
+          step: item.stepId ?? '—',
+        });
   const items = deadLetters.data?.items ?? [];
   return (
     <section className="settings-form" aria-labelledby="settings-dead-letters-title">
@@ -221,11 +235,15 @@ function DeadLetters() {
               <tr>
                 <th scope="col">{t('settings.webhooks.when')}</th>
                 <th scope="col">{t('settings.webhooks.step')}</th>
+                <th scope="col">{t('settings.webhooks.contact')}</th>
                 <th scope="col">{t('settings.webhooks.url')}</th>
                 <th scope="col" className="number">
                   {t('settings.webhooks.attempts')}
                 </th>
                 <th scope="col">{t('settings.webhooks.error')}</th>
+                <th scope="col">
+                  <span className="visually-hidden">{t('settings.webhooks.redriveOne')}</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -234,22 +252,33 @@ function DeadLetters() {
                   <td>
                     <time dateTime={item.createdAt}>{format.dateTime(item.createdAt)}</time>
                   </td>
+                  <td>{stepOf(item)}</td>
                   <td>
-                    {item.journeyId === null
-                      ? t('settings.webhooks.handOff')
-                      : t('settings.webhooks.journeyStep', {
-                          journey: journeyNames.data?.get(item.journeyId) ?? item.journeyId,
-                          step: item.stepId ?? '—',
-                        })}
+                    <Link to={`/contacts/${encodeURIComponent(item.profileId)}?tab=messages`}>
+                      {t('settings.webhooks.openContact')}
+                    </Link>
                   </td>
                   <td className="breaks-anywhere">{item.toAddress ?? '—'}</td>
                   <td className="number">{item.attempts}</td>
                   <td className="breaks-anywhere">{item.reason ?? '—'}</td>
+                  <td>
+                    <button
+                      type="button"
+                      disabled={redrive.isPending}
+                      aria-label={t('settings.webhooks.redriveOneLabel', {
+                        step: stepOf(item),
+                        when: format.dateTime(item.createdAt),
+                      })}
+                      onClick={() => redrive.mutate([item.id])}
+                    >
+                      {t('settings.webhooks.redriveOne')}
+                    </button>
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
-          <button type="button" disabled={redrive.isPending} onClick={() => redrive.mutate()}>
+          <button type="button" disabled={redrive.isPending} onClick={() => redrive.mutate(undefined)}>
             {t('settings.webhooks.redrive')}
           </button>
         </>

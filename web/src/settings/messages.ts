@@ -62,8 +62,14 @@ const en = {
     noDeadLetters: 'No failed calls.',
     moreDeadLetters: 'The 50 latest are shown; calling them all again takes every one.',
     redrive: 'Call them all again',
-    redriven_one: '{{count}} call queued again.',
-    redriven_other: '{{count}} calls queued again.',
+    redriven_one:
+      '{{count}} call queued again: the dashboard lists it under Waiting to go out now until it goes.',
+    redriven_other:
+      '{{count}} calls queued again: the dashboard lists them under Waiting to go out now until they go.',
+    redriveOne: 'Call again',
+    redriveOneLabel: 'Call again: {{step}}, queued {{when}}',
+    contact: 'Contact',
+    openContact: 'Open',
     leftArchived_one:
       '{{count}} call of an archived journey stays in the list: archived journeys send nothing.',
     leftArchived_other:
@@ -279,8 +285,14 @@ const it: typeof en = {
     noDeadLetters: 'Nessuna chiamata fallita.',
     moreDeadLetters: 'Sono mostrate le 50 più recenti; richiamarle tutte le prende tutte.',
     redrive: 'Richiamale tutte',
-    redriven_one: '{{count}} chiamata rimessa in coda.',
-    redriven_other: '{{count}} chiamate rimesse in coda.',
+    redriven_one:
+      '{{count}} chiamata rimessa in coda: il cruscotto la elenca sotto In attesa di partire finché non parte.',
+    redriven_other:
+      '{{count}} chiamate rimesse in coda: il cruscotto le elenca sotto In attesa di partire finché non partono.',
+    redriveOne: 'Richiama',
+    redriveOneLabel: 'Richiama: {{step}}, in coda dal {{when}}',
+    contact: 'Contatto',
+    openContact: 'Apri',
     leftArchived_one:
       '{{count}} chiamata di un percorso archiviato resta nella lista: i percorsi archiviati non inviano nulla.',
     leftArchived_other:
