@@ -47,21 +47,20 @@ export async function startMops(options: {
   /** How long stopping waits for requests in flight before cutting their connections. */
   requestGraceMs?: number;
 }): Promise<RunningMops> {
-  // Port 0 asks for any free port: find it first, so links in e-mails carry the real one.
-  const reserved =
-    options.config.port === 0 && options.role !== 'worker'
-      ? await reservePort(options.config.host)
-      : undefined;
-  const config = reserved ? withPort(options.config, reserved.port) : options.config;
   const role = options.role ?? 'all';
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger(config.logLevel);
-  if (config.database.kind === 'sqlite' && role !== 'all') {
+  const logger = options.logger ?? createLogger(options.config.logLevel);
+  if (options.config.database.kind === 'sqlite' && role !== 'all') {
     throw new ConfigError([
       `--role ${role}: the embedded SQLite database serves one process; set MOPS_DATABASE_URL to a PostgreSQL database to split api and worker processes`,
     ]);
   }
-  const secret = resolveSecret(config);
+  const secret = resolveSecret(options.config);
+  // Port 0 asks for any free port: find it first, so links in e-mails carry the real one. Nothing
+  // between here and the try below throws but opening storage, which releases it.
+  const reserved =
+    options.config.port === 0 && role !== 'worker' ? await reservePort(options.config.host) : undefined;
+  const config = reserved ? withPort(options.config, reserved.port) : options.config;
 
   const storage = await openStorage(config, clock).catch(async (error: unknown) => {
     await reserved?.release();

@@ -64,4 +64,30 @@ describe('stopping the server', () => {
     const code = await new Promise((resolve) => child.on('close', resolve));
     expect({ code, output }).toEqual({ code: 0, output: 'stopped' });
   });
+
+  it('leaves nothing open when it refuses to start, so the process can end', async () => {
+    database = await createTestDatabase('sqlite');
+    // An API process alone on the embedded database is refused; a port held for it kept the process up.
+    const script = path.join(database.dataDir, 'refused.mts');
+    writeFileSync(
+      script,
+      `import { loadConfig } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/core/config.ts'))};
+       import { startMops } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/server/server.ts'))};
+       import { createLogger } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/server/logger.ts'))};
+       const config = loadConfig({ ...process.env, MOPS_PORT: '0' });
+       await startMops({ config, role: 'api', logger: createLogger('silent') }).catch(() => process.stdout.write('refused'));`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...database.env },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    const stuck = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    clearTimeout(stuck);
+    expect({ code, output }).toEqual({ code: 0, output: 'refused' });
+  }, 60_000);
 });
