@@ -142,6 +142,9 @@ describe.each(BACKENDS)('exactly-once sending on %s', (backend) => {
       // the peer took but the server had not recorded when killed goes again: SMTP has no way to ask.)
       await sink.waitFor(PROFILES / 2, 30_000);
       sink.replyDelayMs = 30_000;
+      // Sends whose data came before the switch are answered after the short delay: wait for them too.
+      const answeredSoon = sink.dataArrived;
+      await sink.waitFor(answeredSoon, 10_000);
       await vi.waitFor(async () => expect(await recordedSent()).toBe(sink?.received.length), {
         timeout: 20_000,
         interval: 50,

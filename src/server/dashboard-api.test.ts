@@ -165,6 +165,17 @@ describe.each(BACKENDS)('dashboard API on %s', (backend) => {
         toAddress: 'crm.example.com',
         sentAt: T0 + 2 * MINUTE,
       }),
+      // Waiting to go out, whenever queued: a call being retried, in this workspace and another.
+      ...[workspaceId, 'ws_other'].map((inWorkspace, index) =>
+        message(`msg_w${index}`, inWorkspace, {
+          channel: 'webhook',
+          topic: null,
+          status: 'deferred',
+          sentAt: null,
+          reason: 'retrying: HTTP 503 from crm.example.com: token=abc',
+          updatedAt: T0 - 30 * DAY,
+        }),
+      ),
     ]);
 
     const created = await fetch(`${world.url}/api/workspaces/${workspaceId}/journeys`, {
@@ -349,6 +360,19 @@ describe.each(BACKENDS)('dashboard API on %s', (backend) => {
     expect(((await response.json()) as { items: unknown[] }).items).toEqual([
       { channel: 'webhook', reason: 'HTTP 503 from the receiver', count: 2 },
       { channel: 'email', reason: 'no SMTP server is configured for this workspace', count: 1 },
+    ]);
+    // What waits to go out, likewise: the admin reads the receiver's host and answer, the member not.
+    const waiting = async (headers: Record<string, string>) =>
+      (await (
+        await fetch(`${world.url}/api/workspaces/${world.workspaceId}/dashboard/waiting-messages`, {
+          headers,
+        })
+      ).json()) as { items: unknown[] };
+    expect((await waiting({ cookie })).items).toEqual([
+      { channel: 'webhook', reason: 'retrying: HTTP 503 from the receiver', count: 1 },
+    ]);
+    expect((await waiting({ authorization: `Bearer ${world.secretKey}` })).items).toEqual([
+      { channel: 'webhook', reason: 'retrying: HTTP 503 from crm.example.com: token=abc', count: 1 },
     ]);
   });
 

@@ -120,7 +120,7 @@ export function createDashboardStore(db: Kysely<Database>): DashboardStore {
       return commonestReasons(
         db
           .selectFrom('messages')
-          .where('status', '=', 'deferred')
+          .where('status', 'in', ['queued', 'deferred'])
           .where('workspace_id', '=', query.workspaceId),
         query,
       );

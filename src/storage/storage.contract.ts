@@ -709,10 +709,14 @@ export function runStorageContract(
         waiting('sms', 'retrying: sms-gateway.invalid: getaddrinfo ENOTFOUND', NOW),
         waiting('email', 'quiet hours', NOW),
         outboxMessage(workspaceId, { status: 'failed', reason: 'given up', updatedAt: NOW }),
+        outboxMessage(workspaceId, { status: 'sent', updatedAt: NOW }),
+        // Re-driven, or about to go: waiting too, with no reason.
+        outboxMessage(workspaceId, { status: 'queued', channel: 'webhook', reason: null, updatedAt: NOW }),
       ]);
       expect(await storage.dashboard.waitingReasons({ workspaceId, limit: 5 })).toEqual([
         { channel: 'sms', reason: 'retrying: sms-gateway.invalid: getaddrinfo ENOTFOUND', count: 2 },
         { channel: 'email', reason: 'quiet hours', count: 1 },
+        { channel: 'webhook', reason: null, count: 1 },
       ]);
       expect(await storage.dashboard.waitingReasons({ workspaceId, channel: 'email', limit: 5 })).toEqual([
         { channel: 'email', reason: 'quiet hours', count: 1 },

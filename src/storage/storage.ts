@@ -993,8 +993,9 @@ export interface DashboardStore {
     limit: number;
   }): Promise<FailureReason[]>;
   /**
-   * Why messages are waiting to go out now (`deferred`: to be retried, or held by quiet hours, a cap or
-   * a paused journey), whenever they were queued: the commonest reasons first.
+   * Why messages are waiting to go out now, whenever they were queued: `queued` (reason null: about to
+   * go, or re-driven), or `deferred` (to be retried, or held by quiet hours, a cap or a paused
+   * journey); the commonest reasons first.
    */
   waitingReasons(query: {
     workspaceId: string;

@@ -77,7 +77,7 @@ export const MessageJson = z
       .string()
       .nullable()
       .describe(
-        "Where it went: the e-mail address, the phone number, or the webhook's URL without its query. Members (not admins) see only a webhook's origin, followed by /… where a path or query followed it, as a receiver's path may hold its token",
+        "Where it went: the e-mail address, the phone number, or the webhook's URL without its query. Members (not admins) see only a webhook's scheme (`https://…`), as a receiver's host or path may hold its token",
       ),
     subject: z.string().nullable(),
     status: z.enum(MESSAGE_STATUSES),

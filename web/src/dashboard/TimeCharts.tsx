@@ -270,13 +270,21 @@ function WaitingMessages(props: { channel: MessageChannel | undefined }) {
       title={t('dashboard.messages.waitingTitle')}
       hint={t('dashboard.messages.waitingHint')}
       items={waiting.data.items}
+      noReason={t('dashboard.messages.queued')}
       testId="messages-waiting"
     />
   );
 }
 
 /** Messages counted by channel and reason, the commonest first, with the way to the channels' settings. */
-function Reasons(props: { title: string; hint?: string; items: FailureReason[]; testId: string }) {
+function Reasons(props: {
+  title: string;
+  hint?: string;
+  items: FailureReason[];
+  /** What a message without a reason is said to be. */
+  noReason?: string;
+  testId: string;
+}) {
   const { t } = useTranslation();
   const format = useFormat();
   const { workspace } = useSession();
@@ -289,7 +297,7 @@ function Reasons(props: { title: string; hint?: string; items: FailureReason[]; 
           <li key={`${item.channel}:${item.reason ?? ''}`}>
             <span className="dash-failure-count">{format.number(item.count)}</span>{' '}
             {t(`dashboard.messages.channels.${item.channel}`)}:{' '}
-            {item.reason ?? t('dashboard.messages.noReason')}
+            {item.reason ?? props.noReason ?? t('dashboard.messages.noReason')}
           </li>
         ))}
       </ul>

@@ -52,7 +52,8 @@ const en = {
     failuresTitle: 'Why messages failed',
     waitingTitle: 'Waiting to go out now',
     waitingHint:
-      'Being retried, or held back by quiet hours, a cap or a paused journey: counted above once sent or given up on.',
+      'Queued, being retried, or held back by quiet hours, a cap or a paused journey: counted above once sent or given up on.',
+    queued: 'queued, to go out next',
     noReason: 'no reason kept',
     toSettings: 'Check the channels in Settings',
     channel: 'Channel',
@@ -188,7 +189,8 @@ const it: typeof en = {
     failuresTitle: 'Perché i messaggi non sono riusciti',
     waitingTitle: 'In attesa di partire',
     waitingHint:
-      'Da ritentare, o trattenuti da orari di silenzio, limiti di frequenza o un percorso in pausa: contati sopra una volta inviati o abbandonati.',
+      'In coda, da ritentare, o trattenuti da orari di silenzio, limiti di frequenza o un percorso in pausa: contati sopra una volta inviati o abbandonati.',
+    queued: 'in coda, in partenza',
     noReason: 'nessun motivo registrato',
     toSettings: 'Controlla i canali nelle Impostazioni',
     channel: 'Canale',

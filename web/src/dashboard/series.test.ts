@@ -97,6 +97,10 @@ describe('conversionRows', () => {
     );
     // Every journey at 0 %: none is the best.
     expect(bestConverting(conversionRows([journey('Welcome', 3, 0), journey('Cart', 4, 0)]))).toBeUndefined();
+    // 1 in 3,000 rounds to 0.0 %, as 0 of 1,000 does: the one that converted is named all the same.
+    expect(
+      bestConverting(conversionRows([journey('Welcome', 1000, 0), journey('Zebra', 3000, 1)]))?.name,
+    ).toBe('Zebra');
   });
 
   it('counts who entered as the rate does, without those a split held out', () => {

@@ -102,6 +102,6 @@ export function conversionRows(
 
 /** The journey converting best, to name in the chart's summary; none while no journey has converted anyone. */
 export function bestConverting<Row extends { converted: number }>(rows: readonly Row[]): Row | undefined {
-  const best = rows[0];
-  return best && best.converted > 0 ? best : undefined;
+  // The first that converted anyone: rates rounded to a tenth of a percent may tie at 0 with one that did.
+  return rows.find((row) => row.converted > 0);
 }
