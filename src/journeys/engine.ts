@@ -379,10 +379,12 @@ export class JourneyEngine {
       const step = definition.steps.find((s) => s.id === candidate.stepId);
       const scope = scopeOf(profile, event, candidate);
       let trigger: Trigger | undefined;
-      if (!happenedSinceEntry(event, candidate)) continue;
+      // A goal may also be met by an event from before the entry: one made while it was decided.
+      const isGoal = meetsGoal(definition, event, candidate, profile);
+      if (!happenedSinceEntry(event, candidate) && !isGoal) continue;
       if (leftEntrySegment(definition, event)) {
         trigger = { type: 'exit', reason: LEFT_ENTRY_SEGMENT };
-      } else if (meetsGoal(definition, event, candidate, profile)) {
+      } else if (isGoal) {
         trigger = { type: 'goal' };
       } else if (
         step?.type === 'wait_for_event' &&

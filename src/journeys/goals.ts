@@ -19,7 +19,39 @@ export function meetsGoal(
   instance: JourneyInstance,
   profile: Profile,
 ): boolean {
-  return happenedSinceEntry(event, instance) && meetsGoalWhenever(definition, event, instance, profile);
+  return (
+    (happenedSinceEntry(event, instance) ||
+      happenedWhileEntryDecided(definition, event, instance.entryEvent)) &&
+    meetsGoalWhenever(definition, event, instance, profile)
+  );
+}
+
+/**
+ * Whether an event happened while the segment entry the instance entered on was being decided: after
+ * the events that decision read (`last_event_id`), from when the latest of them happened
+ * (`last_event_at`). Journeys may hear such an event after the entry — one received late, or not yet
+ * resolved to its contact when the entry was heard — and it counts as one heard before it does.
+ */
+function happenedWhileEntryDecided(
+  definition: JourneyDefinition,
+  event: StoredEvent,
+  entry: unknown,
+): boolean {
+  const decided = definition.entry.trigger.type === 'segment' ? decisionOf(entry) : undefined;
+  return (
+    decided !== undefined &&
+    event.id > decided.readThrough &&
+    event.timestamp >= decided.lastEventAt - CLOCK_TOLERANCE_MS
+  );
+}
+
+/** What the decision behind a segment entry read (see SegmentEntered's properties); undefined for others. */
+function decisionOf(entry: unknown): { readThrough: number; lastEventAt: number } | undefined {
+  const readThrough = readPath(entry, 'properties.last_event_id');
+  const lastEventAt = Date.parse(String(readPath(entry, 'properties.last_event_at')));
+  return typeof readThrough === 'number' && !Number.isNaN(lastEventAt)
+    ? { readThrough, lastEventAt }
+    : undefined;
 }
 
 /** `meetsGoal`, wherever the event happened relative to the entry. */
@@ -106,18 +138,17 @@ export async function goalMetWhileDecided(
   const { definition, instance, profile, entry } = input;
   if (!definition.goal || definition.entry.trigger.type !== 'segment' || entry.origin !== 'mops')
     return undefined;
-  const readThrough = readPath(entry.payload, 'properties.last_event_id');
-  const lastEventAt = Date.parse(String(readPath(entry.payload, 'properties.last_event_at')));
-  if (typeof readThrough !== 'number' || Number.isNaN(lastEventAt)) return undefined;
+  const decided = decisionOf(entry.payload);
+  if (!decided) return undefined;
   const candidates = await tx.journeys.eventsOfProfileSince(
     profile.id,
     definition.goal.event,
-    lastEventAt - CLOCK_TOLERANCE_MS,
+    decided.lastEventAt - CLOCK_TOLERANCE_MS,
   );
-  // Later ones journeys hear after the entry, and handle then.
+  // Later ones journeys hear after the entry, and handle then (see happenedWhileEntryDecided).
   return candidates.find(
     (event) =>
-      event.id > readThrough &&
+      event.id > decided.readThrough &&
       (event.timestamp < entry.timestamp || (event.timestamp === entry.timestamp && event.id < entry.id)) &&
       meetsGoalWhenever(definition, event, instance, profile),
   );

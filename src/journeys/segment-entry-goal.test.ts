@@ -106,6 +106,26 @@ describe.each(BACKENDS)('a goal met while the entry segment was decided, on %s',
     expect(await nudged()).toBeUndefined();
   });
 
+  it('converts a contact whose order, made while the entry was decided, journeys hear only after the entry', async () => {
+    const checkout = world.clock.now();
+    await world.send([identify('ann', { email: 'ann@example.com' }), track('ann', 'Checkout Started')]);
+    world.clock.advance(5 * MINUTE);
+    await decideSegmentsOnly();
+    // Journeys hear the entry first (the mail goes); the order, sent late by its client, comes after.
+    await world.settle();
+    expect(await world.storage.journeys.report(journeyId)).toMatchObject({ entered: 1, active: 1 });
+    await world.send([track('ann', 'Order Completed', {}, checkout + 30_000)]);
+    await world.settle();
+
+    expect(await world.storage.journeys.report(journeyId)).toMatchObject({
+      entered: 1,
+      converted: 1,
+      active: 0,
+    });
+    await world.advance(2 * HOUR);
+    expect(await nudged()).toBeUndefined();
+  });
+
   it('takes no client event for an entry, whatever properties it carries', async () => {
     const signups = await world.publish({
       name: 'Signup nudge',
