@@ -19,10 +19,10 @@ export function meetsGoal(
   instance: JourneyInstance,
   profile: Profile,
 ): boolean {
+  // The goal's name first: most events are no goal, and the entry's decision is parsed only for one.
   return (
-    (happenedSinceEntry(event, instance) ||
-      happenedWhileEntryDecided(definition, event, instance.entryEvent)) &&
-    meetsGoalWhenever(definition, event, instance, profile)
+    meetsGoalWhenever(definition, event, instance, profile) &&
+    (happenedSinceEntry(event, instance) || happenedWhileEntryDecided(definition, event, instance.entryEvent))
   );
 }
 

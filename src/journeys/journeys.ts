@@ -9,10 +9,11 @@ import {
   type Journey,
   type JourneyVersion,
 } from '../core/journey.js';
-import { type Condition, JourneyDefinition, nextPointers, type Step } from '../core/journey-definition.js';
+import { type Condition, JourneyDefinition, type Step } from '../core/journey-definition.js';
 import { isEmpty, type JourneyDraft, readDraft, valueAt } from '../core/journey-draft.js';
 import type { Storage, StorageReader, StorageTx } from '../storage/storage.js';
 import { checkLiquid, notJsonTemplate } from '../templates/liquid.js';
+import { stepsInOrder } from './step-order.js';
 
 export { JOURNEYS_CURSOR, JourneyEngine } from './engine.js';
 
@@ -128,7 +129,8 @@ async function publishChecked(
   const segments = new Set((await storage.segments.list(workspaceId)).map((segment) => segment.id));
   const models = new Set(settings.scoring.models.map((model) => model.id));
   const stages = new Set(settings.lifecycle?.stages ?? []);
-  const reached = stepsReached(definition);
+  // A step nothing leads to would be published and never run, while the canvas may draw it as if it did.
+  const reached = new Set(stepsInOrder(definition));
   const unreached = definition.steps.findIndex((step) => !reached.has(step.id));
   if (unreached >= 0)
     throw draftRefusal(
@@ -201,23 +203,6 @@ async function publishChecked(
   await storage.journeys.addVersion(version);
   await storage.journeys.update(published);
   return { journey: published, version };
-}
-
-/**
- * The steps a contact can reach from the first. One nothing leads to would be published and never run,
- * while the canvas, where it may sit on a connection that passes it by, looks as if it did.
- */
-function stepsReached(definition: JourneyDefinition): Set<string> {
-  const byId = new Map(definition.steps.map((step) => [step.id, step]));
-  const reached = new Set<string>();
-  const toVisit = [definition.start];
-  for (let id = toVisit.pop(); id !== undefined; id = toVisit.pop()) {
-    const step = byId.get(id);
-    if (!step || reached.has(id)) continue;
-    reached.add(id);
-    for (const [, next] of nextPointers(step)) toVisit.push(next);
-  }
-  return reached;
 }
 
 /** A publish refused over a field of the draft: the message names the field as `field` does. */

@@ -17,6 +17,30 @@ describe('stopping the server', () => {
     await database.cleanup();
   });
 
+  /** Runs `body` in a process of its own with Mops's start-up imported, killed if it has not ended in 45 s. */
+  async function runFromSource(body: string): Promise<{ code: unknown; output: string }> {
+    const script = path.join(database.dataDir, 'run.mts');
+    writeFileSync(
+      script,
+      `import { loadConfig } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/core/config.ts'))};
+       import { startMops } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/server/server.ts'))};
+       import { createLogger } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/server/logger.ts'))};
+       ${body}`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...database.env },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    const stuck = setTimeout(() => child.kill('SIGKILL'), 45_000);
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    clearTimeout(stuck);
+    return { code, output };
+  }
+
   it('stops at its deadline though a client is still trickling a request body in', async () => {
     database = await createTestDatabase('sqlite');
     mops = await startMops({
@@ -43,51 +67,21 @@ describe('stopping the server', () => {
   it('closes its storage when stopped in a process with nothing else to do', async () => {
     database = await createTestDatabase('sqlite');
     // From source, as `npm run dev` runs it: the send threads must not leave stop() waiting forever.
-    const script = path.join(database.dataDir, 'stop.mts');
-    writeFileSync(
-      script,
-      `import { loadConfig } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/core/config.ts'))};
-       import { startMops } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/server/server.ts'))};
-       import { createLogger } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/server/logger.ts'))};
-       const mops = await startMops({ config: loadConfig({ ...process.env, MOPS_PORT: '0' }), logger: createLogger('silent') });
+    const { code, output } = await runFromSource(
+      `const mops = await startMops({ config: loadConfig({ ...process.env, MOPS_PORT: '0' }), logger: createLogger('silent') });
        await mops.stop();
        process.stdout.write('stopped');`,
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...database.env },
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-    });
-    const code = await new Promise((resolve) => child.on('close', resolve));
     expect({ code, output }).toEqual({ code: 0, output: 'stopped' });
-  });
+  }, 60_000);
 
   it('leaves nothing open when it refuses to start, so the process can end', async () => {
     database = await createTestDatabase('sqlite');
     // An API process alone on the embedded database is refused; a port held for it kept the process up.
-    const script = path.join(database.dataDir, 'refused.mts');
-    writeFileSync(
-      script,
-      `import { loadConfig } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/core/config.ts'))};
-       import { startMops } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/server/server.ts'))};
-       import { createLogger } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/server/logger.ts'))};
-       const config = loadConfig({ ...process.env, MOPS_PORT: '0' });
+    const { code, output } = await runFromSource(
+      `const config = loadConfig({ ...process.env, MOPS_PORT: '0' });
        await startMops({ config, role: 'api', logger: createLogger('silent') }).catch(() => process.stdout.write('refused'));`,
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...database.env },
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-    });
-    const stuck = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const code = await new Promise((resolve) => child.on('close', resolve));
-    clearTimeout(stuck);
     expect({ code, output }).toEqual({ code: 0, output: 'refused' });
   }, 60_000);
 });
