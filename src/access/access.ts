@@ -4,6 +4,7 @@ import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Storage } from '../storage/storage.js';
 import { hashToken } from './api-keys.js';
+import { forgetFailedLogIns } from './login-attempts.js';
 import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.js';
 import { normaliseEmail } from './sessions.js';
 
@@ -99,6 +100,8 @@ export async function resetPassword(storage: Storage, email: string): Promise<st
   await storage.transaction(async (tx) => {
     await tx.access.updatePassword(user.id, hash);
     await tx.access.deleteUserSessions(user.id);
+    // Whoever locked the e-mail out by guessing, its owner can log in with the new password at once.
+    await forgetFailedLogIns(tx.access, user.email);
   });
   return password;
 }

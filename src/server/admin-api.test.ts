@@ -251,6 +251,19 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
       json({ kind: 'write', name: 'csrf' }, { cookie, origin: 'https://evil.example' }),
     );
     expect(response.status).toBe(403);
+    // Same-site is not same-origin (a sibling subdomain), and a browser hides the origin of a form
+    // sent through a redirect from another one.
+    for (const headers of [{ 'sec-fetch-site': 'same-site' }, { origin: 'null' }] as Array<
+      Record<string, string>
+    >) {
+      const refused = await call(
+        `/api/workspaces/${world.workspaceId}/keys`,
+        json({ kind: 'write', name: 'csrf' }, { cookie, ...headers }),
+      );
+      expect({ headers, status: refused.status }).toEqual({ headers, status: 403 });
+    }
+    const keys = await call(`/api/workspaces/${world.workspaceId}/keys`, { headers: { cookie } });
+    expect(JSON.stringify(await keys.json())).not.toContain('csrf');
   });
 
   it('lets a member read but not manage keys', async () => {

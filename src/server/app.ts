@@ -267,7 +267,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     acceptEmptyJsonBodies(scope);
     await scope.register(cookie);
     authenticateFirst(scope, auth);
-    await scope.register(sessionRoutes, { storage, clock, auth, ...config });
+    await scope.register(sessionRoutes, { storage, clock, auth, ...config, secret: deps.secret });
     await scope.register(adminRoutes, { storage, clock, keys, auth });
     await scope.register(profileRoutes, { storage, clock, auth });
     await scope.register(setAsideRoutes, {

@@ -124,15 +124,18 @@ export function authenticateFirst(scope: FastifyInstance, auth: Authenticator): 
 }
 
 /**
- * Cookie-authenticated writes must come from our own pages. SameSite=Lax already keeps the cookie
- * off cross-site POSTs; this also refuses them when a browser says they are cross-site.
+ * Cookie-authenticated writes must come from our own pages. SameSite=Lax keeps the cookie off
+ * cross-site POSTs but not off same-site ones (a sibling subdomain, another port of the host): those
+ * are refused here when a browser names another origin, or hides it (`Origin: null`, as after a
+ * redirect from another origin, or from a sandboxed frame).
  */
 function assertSameOrigin(request: FastifyRequest): void {
   if (!UNSAFE_METHODS.has(request.method)) return;
   const fetchSite = request.headers['sec-fetch-site'];
-  if (fetchSite === 'cross-site') throw new AppError('forbidden', 'cross-site request refused');
+  if (fetchSite === 'cross-site' || fetchSite === 'same-site')
+    throw new AppError('forbidden', `${fetchSite} request refused`);
   const origin = request.headers.origin;
-  if (origin && origin !== 'null') {
+  if (origin !== undefined) {
     const host = request.headers.host;
     if (!host || !URL.canParse(origin) || new URL(origin).host !== host)
       throw new AppError('forbidden', 'cross-origin request refused');

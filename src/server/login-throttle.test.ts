@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../access/access.js';
+import { createUser, resetPassword } from '../access/access.js';
 import { ManualClock } from '../core/clock.js';
 import {
   createTestDatabase,
@@ -20,7 +20,7 @@ describe('log-in attempts', () => {
 
   beforeAll(async () => {
     world = await startTestWorld('sqlite', { clock });
-    for (const email of ['ada@example.com', 'bo@example.com'])
+    for (const email of ['ada@example.com', 'bo@example.com', 'dee@example.com', 'eve@example.com'])
       await createUser(world.mops.storage, clock, {
         email,
         password: PASSWORD,
@@ -32,13 +32,17 @@ describe('log-in attempts', () => {
     await world?.close();
   });
 
-  const logIn = async (email: string, password: string) => {
+  const logIn = async (email: string, password: string, cookie?: string) => {
     const response = await fetch(`${world.url}/api/auth/login`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
       body: JSON.stringify({ email, password }),
     });
-    return { status: response.status, body: (await response.json()) as { error?: { message: string } } };
+    return {
+      status: response.status,
+      body: (await response.json()) as { error?: { message: string } },
+      cookies: response.headers.getSetCookie().map((header) => header.split(';')[0] ?? ''),
+    };
   };
 
   it('refuses an e-mail after ten failed log-ins in fifteen minutes, even with the right password', async () => {
@@ -54,6 +58,49 @@ describe('log-in attempts', () => {
 
     clock.advance(15 * 60_000 + 1);
     expect((await logIn('ada@example.com', PASSWORD)).status).toBe(200);
+  });
+
+  it('counts guesses sent all at once as they arrive, not once the first has been checked', async () => {
+    const statuses = await Promise.all(
+      Array.from(
+        { length: 30 },
+        async (_, guess) => (await logIn('dee@example.com', `guess ${guess}`)).status,
+      ),
+    );
+    // Ten passwords checked (each wrong); the rest refused before theirs was hashed.
+    expect(statuses.filter((status) => status === 401)).toHaveLength(10);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(20);
+    expect((await logIn('dee@example.com', PASSWORD)).status).toBe(429);
+  });
+
+  it("keeps a browser the user logged in from open to them while others' guesses lock the e-mail", async () => {
+    const first = await logIn('eve@example.com', PASSWORD);
+    expect(first.status).toBe(200);
+    const device = first.cookies.find((cookie) => cookie.startsWith('mops_device='));
+    expect(device).toBeDefined();
+    for (let guess = 0; guess < 10; guess++)
+      expect((await logIn('eve@example.com', `guess ${guess}`)).status).toBe(401);
+    expect((await logIn('eve@example.com', PASSWORD)).status).toBe(429);
+    // Neither a forged device cookie nor one given for another e-mail counts.
+    expect((await logIn('eve@example.com', PASSWORD, `${device?.slice(0, -2)}xx`)).status).toBe(429);
+    expect((await logIn('dee@example.com', PASSWORD, device)).status).toBe(429);
+    // The browser that logged in before still can, and is given no second device cookie.
+    const again = await logIn('eve@example.com', PASSWORD, device);
+    expect(again.status).toBe(200);
+    expect(again.cookies.some((cookie) => cookie.startsWith('mops_device='))).toBe(false);
+    // Its own wrong passwords meet a limit of their own.
+    for (let guess = 0; guess < 10; guess++)
+      expect((await logIn('eve@example.com', `typo ${guess}`, device)).status).toBe(401);
+    expect((await logIn('eve@example.com', PASSWORD, device)).body.error?.message).toMatch(
+      /too many failed log-ins from this browser/,
+    );
+
+    // An admin's password reset lets the owner of a locked e-mail in at once, from anywhere.
+    for (let guess = 0; guess < 10; guess++)
+      expect((await logIn('eve@example.com', `again ${guess}`)).status).toBe(401);
+    expect((await logIn('eve@example.com', PASSWORD)).status).toBe(429);
+    const reset = await resetPassword(world.mops.storage, 'eve@example.com');
+    expect((await logIn('eve@example.com', reset)).status).toBe(200);
   });
 });
 

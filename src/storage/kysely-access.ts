@@ -276,12 +276,15 @@ export function createAccessStore(db: Kysely<Database>): AccessStore {
         .execute();
       return new Map(rows.map((row) => [row.key, { count: Number(row.count), first: Number(row.first) }]));
     },
-    async addLoginFailure(keys, at, forgetBefore) {
+    async noteLoginAttempt(keys, attempt, at, forgetBefore) {
       await db.deleteFrom('login_failures').where('at', '<=', forgetBefore).execute();
       await db
         .insertInto('login_failures')
-        .values(keys.map((key) => ({ key, at })))
+        .values(keys.map((key) => ({ key, at, attempt })))
         .execute();
+    },
+    async releaseLoginAttempt(attempt) {
+      await db.deleteFrom('login_failures').where('attempt', '=', attempt).execute();
     },
     async clearLoginFailures(key) {
       await db.deleteFrom('login_failures').where('key', '=', key).execute();

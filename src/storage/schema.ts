@@ -90,7 +90,7 @@ export interface Database {
   account_members: { workspace_id: string; account_id: string; profile_id: string; created_at: number };
   pipeline_cursors: { name: string; position: string; updated_at: number };
   workspace_settings: { workspace_id: string; settings: JsonColumn; updated_at: number };
-  login_failures: { key: string; at: number };
+  login_failures: { key: string; at: number; attempt: string | null };
   set_aside_events: {
     id: Generated<number>;
     workspace_id: string;

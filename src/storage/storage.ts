@@ -97,8 +97,12 @@ export interface AccessStore {
 
   /** Per key (an e-mail, a client address), its failed log-ins since `since`: how many, and the first. */
   loginFailures(keys: string[], since: number): Promise<Map<string, { count: number; first: number }>>;
-  /** Notes a failed log-in under each key, and forgets failures older than `forgetBefore`. */
-  addLoginFailure(keys: string[], at: number, forgetBefore: number): Promise<void>;
+  /**
+   * Notes a log-in under each key as failed until `releaseLoginAttempt(attempt)` takes it back, and
+   * forgets failures older than `forgetBefore`.
+   */
+  noteLoginAttempt(keys: string[], attempt: string, at: number, forgetBefore: number): Promise<void>;
+  releaseLoginAttempt(attempt: string): Promise<void>;
   clearLoginFailures(key: string): Promise<void>;
 }
 

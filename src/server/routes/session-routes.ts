@@ -9,6 +9,7 @@ import {
   normaliseEmail,
   SESSION_COOKIE,
 } from '../../access/access.js';
+import { DEVICE_COOKIE, DEVICE_COOKIE_TTL_MS, DeviceCookies } from '../../access/device-cookies.js';
 import { LoginAttempts } from '../../access/login-attempts.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
@@ -21,10 +22,19 @@ const UserJson = z.object({ id: z.string(), email: z.string(), name: z.string().
 /** Admin log-in with an httpOnly, SameSite session cookie. */
 export async function sessionRoutes(
   app: FastifyInstance,
-  deps: { storage: Storage; clock: Clock; auth: Authenticator; sessionTtlMs: number; cookieSecure: boolean },
+  deps: {
+    storage: Storage;
+    clock: Clock;
+    auth: Authenticator;
+    sessionTtlMs: number;
+    cookieSecure: boolean;
+    /** MOPS_SECRET, which signs device cookies. */
+    secret: string;
+  },
 ): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const attempts = new LoginAttempts(deps.storage.access, deps.clock);
+  const devices = new DeviceCookies(deps.secret);
   const cookieOptions = {
     path: '/',
     httpOnly: true,
@@ -51,19 +61,25 @@ export async function sessionRoutes(
     },
     async (request, reply) => {
       const email = normaliseEmail(request.body.email);
-      await attempts.check(email, request.ip);
+      const device = devices.deviceOf(request.cookies[DEVICE_COOKIE], email);
+      const attempt = await attempts.begin({ email, client: request.ip, device });
       let session: Awaited<ReturnType<typeof login>>;
       try {
         session = await login(deps, request.body);
       } catch (error) {
-        // Wrong e-mail or password: a storage failure counts no guess.
-        if (error instanceof AppError && error.code === 'unauthorized')
-          await attempts.failed(email, request.ip);
+        // A wrong e-mail or password stays noted as a failure; a storage failure counts no guess.
+        if (!(error instanceof AppError && error.code === 'unauthorized')) await attempt.abandoned();
         throw error;
       }
-      await attempts.succeeded(email);
+      await attempt.succeeded();
       const { user, token, expiresAt } = session;
       reply.setCookie(SESSION_COOKIE, token, { ...cookieOptions, expires: new Date(expiresAt) });
+      // The session cookie first: scripts that log in and keep one cookie keep the session.
+      if (device === undefined)
+        reply.setCookie(DEVICE_COOKIE, devices.issue(email), {
+          ...cookieOptions,
+          expires: new Date(deps.clock.now() + DEVICE_COOKIE_TTL_MS),
+        });
       return {
         user: { id: user.id, email: user.email, name: user.name },
         expiresAt: new Date(expiresAt).toISOString(),

@@ -28,6 +28,7 @@ import { messagesByAddress } from './0026-messages-by-address.js';
 import { profilePhoneNumbers } from './0027-profile-phone-numbers.js';
 import { scoreReplays } from './0028-score-replays.js';
 import { stageTimers } from './0029-stage-timers.js';
+import { loginAttemptIds } from './0030-login-attempt-ids.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -64,6 +65,7 @@ const ALL: Record<string, DialectMigration> = {
   '0027-profile-phone-numbers': profilePhoneNumbers,
   '0028-score-replays': scoreReplays,
   '0029-stage-timers': stageTimers,
+  '0030-login-attempt-ids': loginAttemptIds,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
