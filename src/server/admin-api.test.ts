@@ -286,6 +286,8 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
   it('serves health, Prometheus metrics with ingest counters, and the OpenAPI document', async () => {
     const health = await call('/healthz');
     expect(await health.json()).toEqual({ status: 'ok', database: backend, logThread: 'running' });
+    expect(health.headers.get('x-frame-options')).toBe('DENY');
+    expect(health.headers.get('x-content-type-options')).toBe('nosniff');
 
     await call(
       '/v1/batch',

@@ -201,6 +201,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
   });
 
+  // No page of ours is shown inside another site's frame (the console, the unsubscribe page: a
+  // click there must be the user's own), and a browser takes what we send as the type we say it is.
+  server.addHook('onRequest', async (_request, reply) => {
+    reply.header('x-frame-options', 'DENY');
+    reply.header('x-content-type-options', 'nosniff');
+  });
+
   server.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe(

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../core/config.js';
+import { makePrivateDirectory } from '../core/private-directory.js';
 
 /**
  * The signing secret: MOPS_SECRET when set; otherwise, for the embedded single-process set-up, one
@@ -17,7 +18,7 @@ export function resolveSecret(config: Pick<Config, 'secret' | 'dataDir'>): strin
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  mkdirSync(config.dataDir, { recursive: true });
+  makePrivateDirectory(config.dataDir);
   const secret = randomBytes(32).toString('hex');
   writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'w' });
   return secret;

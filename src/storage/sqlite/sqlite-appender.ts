@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { NewEvent } from '../../core/event.js';
+import { makePrivateDirectory } from '../../core/private-directory.js';
 import type { AppendInput } from '../group-committer.js';
 import type { AppendResult } from '../storage.js';
 import { MessageIdWindow } from './message-id-window.js';
@@ -27,7 +27,7 @@ export function openSqlite(
   file: string,
   options: { synchronous: 'normal' | 'full'; busyTimeoutMs: number },
 ): BetterSqlite3.Database {
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') makePrivateDirectory(path.dirname(path.resolve(file)));
   const raw = new BetterSqlite3(file);
   raw.pragma('journal_mode = WAL');
   raw.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
