@@ -279,8 +279,8 @@ describe.each(BACKENDS)('journeys on segments, scores and stages on %s', (backen
     });
   });
 
-  it('sends nothing held back for the night to a contact who meets the goal after the instance has ended', async () => {
-    await world.publish({
+  it('sends nothing held back for the night to a contact who meets the goal after the instance has ended, and counts them converted', async () => {
+    const journeyId = await world.publish({
       name: 'Back in stock',
       entry: { trigger: { type: 'event', event: 'Stock Watched' } },
       goal: { event: 'Order Completed', within: '7d' },
@@ -315,6 +315,16 @@ describe.each(BACKENDS)('journeys on segments, scores and stages on %s', (backen
     const toJoOrKim = twilio.sent.filter((sms) => ['+393330000004', '+393330000005'].includes(sms.to));
     expect(toJoOrKim.map((sms) => [sms.to, sms.body])).toEqual([['+393330000005', 'K1 is back']]);
     expect(await heldFor(kim)).toMatchObject({ status: 'sent' });
+    // Jo converted though the instance had ended; Kim's order after the goal's week does not count.
+    expect(await world.storage.journeys.report(journeyId)).toMatchObject({
+      entered: 2,
+      completed: 2,
+      converted: 1,
+    });
+    await world.advance(7 * 24 * HOUR);
+    await world.send([track('kim', 'Order Completed'), track('jo', 'Order Completed')]);
+    await world.settle();
+    expect(await world.storage.journeys.report(journeyId)).toMatchObject({ entered: 2, converted: 1 });
   });
 
   it('skips what an ended instance of an earlier version held back when its own goal is met, whatever the goal now', async () => {

@@ -306,7 +306,7 @@ export class JourneyEngine {
           current.filter((instance) => !moved.includes(instance.id)),
         );
       await this.#skipWhatLeftSegmentsQueued(tx, { profile, event, exitingOnSegmentExit, now });
-      await this.#skipWhatEndedConvertersQueued(tx, { profile, event, goalEvents, now });
+      await this.#convertEndedInstances(tx, { profile, event, goalEvents, now });
       const eventChanges = changes.filter((change) => change.eventId === event.id);
       for (const { journey, version } of live) {
         if (!isEntryEvent(version.definition, event, profile, eventChanges)) continue;
@@ -447,12 +447,12 @@ export class JourneyEngine {
 
   /**
    * A contact meeting the goal of a journey whose instance has ended already (a text, then the exit)
-   * gets none of the messages it queued that have not gone yet, as an active instance's would not
-   * (see `#handleWaitsAndGoals`): a reminder held back for the night still reaches the contact the
-   * morning after the order otherwise. Looked up only for an event that is the goal of a version of a
-   * published journey.
+   * converted all the same — the report counts it — and gets none of the messages it queued that have
+   * not gone yet, as an active instance's would not (see `#handleWaitsAndGoals`): a reminder held back
+   * for the night still reaches the contact the morning after the order otherwise. Looked up only for
+   * an event that is the goal of a version of a published journey.
    */
-  async #skipWhatEndedConvertersQueued(
+  async #convertEndedInstances(
     tx: StorageTx,
     input: { profile: Profile; event: StoredEvent; goalEvents: ReadonlySet<string>; now: number },
   ): Promise<void> {
@@ -464,6 +464,7 @@ export class JourneyEngine {
       const version = await this.#version(tx, instance.journeyId, instance.version);
       if (version && meetsGoal(version.definition, event, instance, profile)) converted.push(instance.id);
     }
+    await tx.journeys.markGoalMetAfterEnding(converted, event.timestamp);
     await skipHeldBack(tx, profile.workspaceId, converted, GOAL_REACHED, now);
   }
 

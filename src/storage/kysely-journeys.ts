@@ -233,6 +233,17 @@ export function createJourneyStore(db: Kysely<Database>, ops: DialectOps): Journ
         .execute();
       return rows.map((row) => toInstance(row, ops));
     },
+    async markGoalMetAfterEnding(instanceIds, at) {
+      for (let i = 0; i < instanceIds.length; i += 500)
+        await db
+          .updateTable('journey_instances')
+          .set({ goal_met_after_ending_at: at })
+          .where('id', 'in', instanceIds.slice(i, i + 500))
+          .where('status', 'in', ['completed', 'exited'])
+          .where((eb) => eb.or([eb('end_reason', 'is', null), eb('end_reason', '<>', HELD_OUT)]))
+          .where('goal_met_after_ending_at', 'is', null)
+          .execute();
+    },
     async listActiveInstanceIds(journeyId) {
       const rows = await db
         .selectFrom('journey_instances')
@@ -379,6 +390,12 @@ async function buildReport(db: Kysely<Database>, journeyId: string): Promise<Jou
     .where('journey_id', '=', journeyId)
     .groupBy('status')
     .execute();
+  const convertedAfterEnding = await db
+    .selectFrom('journey_instances')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('journey_id', '=', journeyId)
+    .where('goal_met_after_ending_at', 'is not', null)
+    .executeTakeFirstOrThrow();
   const heldOut = await db
     .selectFrom('journey_instances')
     .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -407,7 +424,7 @@ async function buildReport(db: Kysely<Database>, journeyId: string): Promise<Jou
     active: 0,
     completed: 0,
     exited: 0,
-    converted: 0,
+    converted: Number(convertedAfterEnding.n),
     heldOut: Number(heldOut.n),
     steps: {},
     messages: {},

@@ -154,6 +154,8 @@ export interface Database {
     updated_at: number;
     ended_at: number | null;
     end_reason: string | null;
+    /** When an instance that had ended met its goal (see migration 0031); null otherwise. */
+    goal_met_after_ending_at: number | null;
   };
   journey_split_entries: {
     instance_id: string;

@@ -271,6 +271,11 @@ export interface JourneyStore {
   /** Active instances of these profiles: what a batch of their events may move on or convert. */
   listActiveInstances(workspaceId: string, profileIds: string[]): Promise<JourneyInstance[]>;
   listInstancesOfProfile(workspaceId: string, profileId: string): Promise<JourneyInstance[]>;
+  /**
+   * These ended instances met their goal at `at`: the report counts each as converted (the first time
+   * only). One held out at a split is not marked: the journey never worked on it.
+   */
+  markGoalMetAfterEnding(instanceIds: string[], at: number): Promise<void>;
   listActiveInstanceIds(journeyId: string): Promise<string[]>;
   /** The latest entry of this profile into this journey, and whether an instance is still active. */
   lastEntry(
@@ -365,6 +370,10 @@ export interface JourneyReport {
   active: number;
   completed: number;
   exited: number;
+  /**
+   * Instances that met the goal: those it converted in the journey (their status) and those that had
+   * completed or exited (not held out) when it came, within the goal's `within`.
+   */
   converted: number;
   /**
    * Of the exited, those a split held out: kept from the journey on purpose, they are no part of its

@@ -138,7 +138,11 @@ const ReportJson = z
     active: z.number(),
     completed: z.number(),
     exited: z.number(),
-    converted: z.number(),
+    converted: z
+      .number()
+      .describe(
+        'met the goal: instances it converted while in the journey, and those that had completed or exited (not held out) when it came within the goal’s `within`',
+      ),
     heldOut: z
       .number()
       .describe('of the exited, those a split held out (no part of the journey’s conversion)'),

@@ -29,6 +29,7 @@ import { profilePhoneNumbers } from './0027-profile-phone-numbers.js';
 import { scoreReplays } from './0028-score-replays.js';
 import { stageTimers } from './0029-stage-timers.js';
 import { loginAttemptIds } from './0030-login-attempt-ids.js';
+import { goalMetAfterEnding } from './0031-goal-met-after-ending.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -66,6 +67,7 @@ const ALL: Record<string, DialectMigration> = {
   '0028-score-replays': scoreReplays,
   '0029-stage-timers': stageTimers,
   '0030-login-attempt-ids': loginAttemptIds,
+  '0031-goal-met-after-ending': goalMetAfterEnding,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -737,6 +737,18 @@ export function EntryPanel(props: {
           }}
         />
       )}
+      {settings.goal && (
+        <TextField
+          label={t('builder.goalWithin')}
+          hint={t('builder.goalWithinHelp')}
+          value={settings.goal.within ?? ''}
+          error={errors.get('definition.goal.within')}
+          onChange={(within) => {
+            const { within: _dropped, ...goal } = settings.goal ?? { event: '', conditions: [] };
+            props.onChange({ ...settings, goal: within ? { ...goal, within } : goal });
+          }}
+        />
+      )}
     </div>
   );
 }

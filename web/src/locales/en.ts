@@ -249,8 +249,11 @@ export const en = {
       every_time: 'every time',
     },
     goalEvent: 'Goal event (optional)',
-    goalHelp: 'A contact who performs it leaves the journey as converted.',
+    goalHelp:
+      'A contact who performs it leaves the journey as converted; one who has left it already counts as converted too, within the window below.',
     matchEntry: 'Same value as the entry event at (e.g. properties.cart_id)',
+    goalWithin: 'Counts as converted within (e.g. 7d)',
+    goalWithinHelp: 'After entering. Empty: whenever it comes.',
     steps: {
       wait: 'Wait',
       wait_until: 'Wait until',

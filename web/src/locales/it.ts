@@ -253,8 +253,11 @@ export const it: Catalogue = {
       every_time: 'ogni volta',
     },
     goalEvent: 'Evento obiettivo (facoltativo)',
-    goalHelp: 'Chi lo compie esce dal percorso come convertito.',
+    goalHelp:
+      'Chi lo compie esce dal percorso come convertito; chi ne è già uscito conta come convertito anche lui, entro la finestra qui sotto.',
     matchEntry: 'Stesso valore dell’evento d’ingresso in (es. properties.cart_id)',
+    goalWithin: 'Conta come conversione entro (es. 7d)',
+    goalWithinHelp: 'Dall’ingresso. Vuoto: in qualunque momento.',
     steps: {
       wait: 'Attendi',
       wait_until: 'Attendi fino a',
