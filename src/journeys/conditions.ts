@@ -110,8 +110,14 @@ function ordering(actual: unknown, expected: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * Text compares whatever its case, as `contains` does: a CSV's "us" is the form's "US" (HubSpot's "is
+ * any of" does the same), and a rule on `country in [US, GB]` would otherwise miss it in silence.
+ */
 function isEqual(actual: unknown, expected: unknown): boolean {
   if (actual === expected) return true;
+  if (typeof actual === 'string' && typeof expected === 'string')
+    return actual.length === expected.length && actual.toLowerCase() === expected.toLowerCase();
   const a = numberValue(actual);
   const b = numberValue(expected);
   if (a !== undefined && b !== undefined) return a === b;

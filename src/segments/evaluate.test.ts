@@ -79,6 +79,14 @@ describe('segment rules', () => {
     });
     expect(isMember(nested, profile, NOW)).toBe(true);
     expect(isMember(nested, facts({ traits: { plan: 'pro', churned: true } }), NOW)).toBe(false);
+    // Text whatever its case, in a list or alone, as `contains` reads it.
+    expect(isMember(nested, facts({ traits: { plan: 'Team' } }), NOW)).toBe(true);
+    const country = (op: string, value: unknown) => rule({ type: 'trait', path: 'country', op, value });
+    const us = facts({ traits: { country: 'us' } });
+    expect(isMember(country('eq', 'US'), us, NOW)).toBe(true);
+    expect(isMember(country('neq', 'US'), us, NOW)).toBe(false);
+    expect(isMember(country('in', ['GB', 'US']), us, NOW)).toBe(true);
+    expect(isMember(country('in', ['GB', 'USA']), us, NOW)).toBe(false);
   });
 
   it("reads a date without an offset as UTC whatever the server's time zone, and a day that does not exist as no date", () => {
