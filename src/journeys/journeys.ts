@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { parameterRepeated } from '../channels/webhook/webhook-channel.js';
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
@@ -185,6 +186,13 @@ async function publishChecked(
     if (!template) throw draftRefusal(`steps.${index}.template`, `template ${step.template} does not exist`);
     templates[step.template] = template;
   }
+  // Published as it is already (the same steps, the same templates' text): a second click, or a
+  // script run twice, is no new version splitting the journey's instances and reports.
+  const current =
+    journey.currentVersion === null
+      ? undefined
+      : await storage.journeys.findVersion(journey.id, journey.currentVersion);
+  if (current && sameAsStored({ definition, templates }, current)) return { journey, version: current };
   const now = clock.now();
   const version: JourneyVersion = {
     journeyId: journey.id,
@@ -203,6 +211,18 @@ async function publishChecked(
   await storage.journeys.addVersion(version);
   await storage.journeys.update(published);
   return { journey: published, version };
+}
+
+/** Whether a version about to be published holds what the stored one does (as stored: JSON). */
+function sameAsStored(
+  candidate: Pick<JourneyVersion, 'definition' | 'templates'>,
+  stored: JourneyVersion,
+): boolean {
+  const asStored = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
+  return (
+    isDeepStrictEqual(asStored(candidate.definition), asStored(stored.definition)) &&
+    isDeepStrictEqual(asStored(candidate.templates), asStored(stored.templates))
+  );
 }
 
 /** A publish refused over a field of the draft: the message names the field as `field` does. */

@@ -259,6 +259,25 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
       );
     });
 
+    it('publishes an unchanged journey as the version it is, and a template edited since as a new one', async () => {
+      const templateId = await newTemplate();
+      const journeyId = await publish(emailJourney(templateId));
+      const again = await api<{ currentVersion: number }>('POST', `/journeys/${journeyId}/publish`);
+      expect(again.status).toBe(200);
+      expect(again.body.currentVersion).toBe(1);
+      expect(
+        (
+          await api('PUT', `/templates/${templateId}`, {
+            name: 'Edited',
+            subject: 'A new subject',
+            mjml: '<p>New</p>',
+          })
+        ).status,
+      ).toBe(200);
+      const edited = await api<{ currentVersion: number }>('POST', `/journeys/${journeyId}/publish`);
+      expect(edited.body.currentVersion).toBe(2);
+    });
+
     it('runs the published version while an unfinished draft replaces it', async () => {
       const published = emailJourney(await newTemplate());
       const journeyId = await publish(published);
