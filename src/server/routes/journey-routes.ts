@@ -287,6 +287,8 @@ export async function journeyRoutes(
       schema: {
         tags: ['journeys'],
         summary: 'Publish the draft as a new version; new entries use it, running instances finish on theirs',
+        description:
+          'A draft whose steps and templates are those of the current version already is that version: nothing new is published.',
         params: JourneyParams,
         response: { 200: JourneyJson, ...errors },
       },
