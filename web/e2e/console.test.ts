@@ -173,6 +173,8 @@ describe('web console (Chromium)', () => {
     const analytics = new Analytics({ writeKey, host: world.url, flushAt: 1 });
     analytics.identify({ userId: 'ada', traits: { email: 'ada@example.com', first_name: 'Ada' } });
     analytics.track({ userId: 'ada', event: 'Product Added', properties: { sku: 'SKU-1' } });
+    // A visitor known by no e-mail address: the reminder is not sent, and the canvas says so.
+    analytics.track({ userId: 'bo', event: 'Product Added', properties: { sku: 'SKU-2' } });
     await analytics.closeAndFlush();
     const [mail] = await sink.waitFor(1, 30_000);
     expect(mail?.to).toEqual(['ada@example.com']);
@@ -181,7 +183,10 @@ describe('web console (Chromium)', () => {
     // The canvas polls the report: the e-mail step now counts Ada.
     await expect
       .poll(() => page.getByTestId('counts-send_email_1').textContent(), { timeout: 15_000 })
-      .toBe('1 entered · 0 waiting');
+      .toBe('2 entered · 0 waiting');
+    await expect
+      .poll(() => page.getByTestId('not-sent-send_email_1').textContent(), { timeout: 15_000 })
+      .toBe('1 skipped');
     // Its reader opens it and follows its link: the canvas counts both.
     const { pixel, click } = trackingUrls(mail as ReceivedMail);
     expect((await fetch(pixel)).status).toBe(200);
@@ -193,7 +198,8 @@ describe('web console (Chromium)', () => {
 
     await page.getByLabel('Language').selectOption('it');
     await page.getByRole('button', { name: 'Pubblica' }).waitFor();
-    expect(await page.getByTestId('counts-send_email_1').textContent()).toBe('entrati: 1 · in attesa: 0');
+    expect(await page.getByTestId('counts-send_email_1').textContent()).toBe('entrati: 2 · in attesa: 0');
+    expect(await page.getByTestId('not-sent-send_email_1').textContent()).toBe('saltati: 1');
     expect(await page.getByTestId('messages-send_email_1').textContent()).toBe(
       'inviati: 1 · aperti: 1 · cliccati: 1',
     );

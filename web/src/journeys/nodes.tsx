@@ -34,7 +34,15 @@ export interface MessageCounts {
   sent: number;
   opened: number;
   clicked: number;
+  /** Not sent, and why: on purpose (a goal reached, no address), refused, or not yet. */
+  skipped: number;
+  suppressed: number;
+  failed: number;
+  pending: number;
 }
+
+/** The reasons a step's messages did not go, those that happened, in the order a marketer asks. */
+const NOT_SENT = ['skipped', 'suppressed', 'failed', 'pending'] as const;
 
 /** What the canvas overlays on nodes: problems to fix, what is still unfinished, and live counts once published. */
 export interface CanvasOverlay {
@@ -260,6 +268,16 @@ export function StepNodeView(props: NodeProps<StepNode>) {
                 clicked: format.number(messages[step.id]?.clicked ?? 0),
               })
             : t('builder.sentCount', { sent: format.number(messages[step.id]?.sent ?? 0) })}
+        </div>
+      )}
+      {NOT_SENT.some((kind) => (messages?.[step.id]?.[kind] ?? 0) > 0) && (
+        // Those a step did not send are as telling as those it did: "4 entered · 2 sent" leaves two unsaid.
+        <div className="node-counts" data-testid={`not-sent-${step.id}`}>
+          {NOT_SENT.filter((kind) => (messages?.[step.id]?.[kind] ?? 0) > 0)
+            .map((kind) =>
+              t(`builder.notSent.${kind}`, { n: format.number(messages?.[step.id]?.[kind] ?? 0) }),
+            )
+            .join(' · ')}
         </div>
       )}
       <Problems nodeId={props.id} />

@@ -101,6 +101,12 @@ export const en = {
     },
     messageCounts: '{{sent}} sent · {{opened}} opened · {{clicked}} clicked',
     sentCount: '{{sent}} sent',
+    notSent: {
+      skipped: '{{n}} skipped',
+      suppressed: '{{n}} suppressed',
+      failed: '{{n}} failed',
+      pending: '{{n}} waiting',
+    },
     connections: 'Leads to',
     notConnectedOption: '— not connected —',
     settingsPanel: 'Step settings',

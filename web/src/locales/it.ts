@@ -103,6 +103,12 @@ export const it: Catalogue = {
     },
     messageCounts: 'inviati: {{sent}} · aperti: {{opened}} · cliccati: {{clicked}}',
     sentCount: 'inviati: {{sent}}',
+    notSent: {
+      skipped: 'saltati: {{n}}',
+      suppressed: 'soppressi: {{n}}',
+      failed: 'non riusciti: {{n}}',
+      pending: 'in attesa: {{n}}',
+    },
     connections: 'Porta a',
     notConnectedOption: '— non collegato —',
     settingsPanel: 'Impostazioni del passo',
