@@ -53,6 +53,28 @@ describe.each(BACKENDS)('importing a file of events on %s', (backend) => {
     expect((await storedEvents()).map((event) => event.userId).sort()).toEqual(['a', 'b']);
   });
 
+  it("reads a contacts file's plain columns as traits, and an event row's as properties", async () => {
+    const summary = await importText(
+      'contacts.csv',
+      'userId,email,title,event,employees\nz001,zed@example.com,VP Sales,,40\nz001,,,Demo Requested,3\n',
+      'csv',
+    );
+    expect(summary).toMatchObject({ stored: 2, rejected: 0 });
+    const [identify, track] = (await storedEvents()).sort((a, b) =>
+      (a.name ?? '').localeCompare(b.name ?? ''),
+    );
+    expect(identify?.payload).toMatchObject({
+      type: 'identify',
+      traits: { email: 'zed@example.com', title: 'VP Sales', employees: 40 },
+    });
+    expect(identify?.payload).not.toHaveProperty('properties');
+    expect(track?.payload).toMatchObject({
+      type: 'track',
+      event: 'Demo Requested',
+      properties: { employees: 3 },
+    });
+  });
+
   it('rejects a line nested too deep to write out again alone, importing the lines around it', async () => {
     const line = (userId: string, extra = '') =>
       `{"type":"track","event":"Opened","userId":"${userId}"${extra}}`;

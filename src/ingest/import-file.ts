@@ -247,9 +247,15 @@ function checkedColumn(column: string): string {
   return column;
 }
 
-/** CSV columns name top-level fields (`type`, `userId`, …) or nested ones (`properties.price`, `traits.email`). */
+/**
+ * CSV columns name top-level fields (`type`, `userId`, …) or nested ones (`properties.price`,
+ * `traits.email`). A column with neither is a trait of an `identify` or `group` row (a contacts file:
+ * `userId,email,title`), a property of any other: where the call keeps what it says.
+ */
 export function csvRowToCall(row: Record<string, string>): Record<string, unknown> {
   const call: Record<string, unknown> = {};
+  const type = row.type || (row.event ? 'track' : 'identify');
+  const unprefixed = type === 'identify' || type === 'group' ? 'traits' : 'properties';
   for (const [column, raw] of Object.entries(row)) {
     if (raw === '') continue;
     if (TOP_LEVEL_COLUMNS.has(column)) {
@@ -257,7 +263,7 @@ export function csvRowToCall(row: Record<string, string>): Record<string, unknow
       continue;
     }
     const prefix = NESTED_PREFIXES.find((candidate) => column.startsWith(candidate));
-    const path = prefix ? column.split('.') : ['properties', column];
+    const path = prefix ? column.split('.') : [unprefixed, column];
     let target = call;
     for (const part of path.slice(0, -1)) {
       const next = target[part];
@@ -266,7 +272,7 @@ export function csvRowToCall(row: Record<string, string>): Record<string, unknow
     }
     target[path.at(-1) as string] = typedCell(raw);
   }
-  call.type ??= call.event !== undefined ? 'track' : 'identify';
+  call.type ??= type;
   return call;
 }
 

@@ -9,7 +9,7 @@ export function registerImportCommand(program: Command): void {
   importer
     .command('events')
     .description(
-      'import Segment calls from JSON Lines (one call per line) or CSV (columns type, event, userId, properties.x, traits.x, …)',
+      'import Segment calls from JSON Lines (one call per line) or CSV (columns type, event, userId, properties.x, traits.x, …; other columns are traits of identify rows — a row without type or event — and properties of the rest)',
     )
     .argument('<file>', 'a .jsonl / .ndjson or .csv file, or a gzip of one (.csv.gz, …)')
     .option('--format <format>', 'jsonl or csv (default: from the file extension)')
