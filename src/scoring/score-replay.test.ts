@@ -166,6 +166,73 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
     expect((await intentOf('ada')).stage).toBe('mql');
   });
 
+  it("stores a fit model's scores for contacts whose traits fit though they did nothing since it was made", async () => {
+    await sendHistory();
+    await world.configure({
+      scoring: {
+        models: [
+          {
+            id: 'fit',
+            name: 'Fit',
+            rules: [
+              {
+                id: 'free',
+                kind: 'fit',
+                when: { type: 'trait', path: 'plan', op: 'eq', value: 'free' },
+                points: 25,
+              },
+            ],
+          },
+        ],
+      },
+    });
+    const fitSegment = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Good fit', kind: 'live', rule: { type: 'score', model: 'fit', min: 20 } },
+      now: world.clock.now(),
+    });
+    await world.settle();
+    const storedFit = async (userId: string) =>
+      (await world.storage.scoring.scores([await world.profileOf(userId)])).get(await world.profileOf(userId))
+        ?.fit?.score;
+    // Cy has sent nothing since the model was made: no score stored for the distribution to count.
+    expect(await storedFit('cy')).toBeUndefined();
+
+    const requested = requestScoreReplay(world.storage, {
+      workspaceId: world.workspaceId,
+      model: 'fit',
+      since: null,
+      now: world.clock.now(),
+    });
+    const { id } = await requested;
+    await world.settle();
+    expect(await world.storage.scoring.findReplay(world.workspaceId, id)).toMatchObject({
+      status: 'done',
+      profilesDone: 3,
+      profilesScored: 1,
+      awards: 0,
+    });
+    expect(await storedFit('cy')).toBe(25);
+    expect(await storedFit('ada')).toBeUndefined();
+    expect(await timelineNames('cy')).toContain(PAST_EVENTS_SCORED);
+    expect((await world.storage.segments.listMembers(fitSegment.id, { limit: 10 })).items).toEqual([
+      { profileId: await world.profileOf('cy'), enteredAt: expect.any(Number) },
+    ]);
+
+    // Applied again, nothing has changed: nothing is written.
+    const again = await requestScoreReplay(world.storage, {
+      workspaceId: world.workspaceId,
+      model: 'fit',
+      since: null,
+      now: world.clock.now(),
+    });
+    await world.settle();
+    expect(await world.storage.scoring.findReplay(world.workspaceId, again.id)).toMatchObject({
+      status: 'done',
+      profilesScored: 0,
+    });
+  });
+
   it('scores only events after `since`, one replay of a model at a time, resuming where it stopped', async () => {
     await sendHistory();
     await saveModel();

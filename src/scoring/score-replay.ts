@@ -25,6 +25,8 @@ function scoredNames(model: ScoreModel): string[] {
   );
 }
 
+const hasFitRules = (model: ScoreModel) => model.rules.some((rule) => rule.kind === 'fit');
+
 /**
  * Starts applying a score model to the events the log holds (after `since`, when given): refused for
  * an unknown model (404), one without event rules (400: nothing in the past to score), and while a
@@ -38,12 +40,8 @@ export async function requestScoreReplay(
   const settings = await storage.settings.get(workspaceId);
   const model = settings.scoring.models.find((candidate) => candidate.id === options.model);
   if (!model) throw new AppError('not_found', `no score model ${options.model} in the workspace's settings`);
-  if (scoredNames(model).length === 0)
-    throw new AppError(
-      'invalid_input',
-      `score model ${model.id} has no event rules: only events earn points, and its fit rules hold or not as traits stand now`,
-      { field: 'model' },
-    );
+  if (scoredNames(model).length === 0 && !hasFitRules(model))
+    throw new AppError('invalid_input', `score model ${model.id} has no rules to apply`, { field: 'model' });
   const replay: ScoreReplay = {
     id: newId('srp', now),
     workspaceId,
@@ -115,7 +113,9 @@ export class ReplayPageFailure extends Error {
  * One page of the oldest running replay: the page's profiles' past events earn what the model's
  * event rules give, as the scoring consumer would have given it (once-only rules once, caps after
  * decay, no event twice), their scores are stored, and each profile that earned points gets a `Past
- * Events Scored` event (segments asking about scores decide it again). Stages do not move: a score a
+ * Events Scored` event (segments asking about scores decide it again). A model with fit rules scores
+ * every profile of the page too: one whose traits fit now gets its score stored (and the event)
+ * though it has done nothing since the model was made. Stages do not move: a score a
  * replay takes over a threshold moves the stage at the profile's next event, as after a threshold is
  * lowered, so that history does not flood sales with hand-offs. After the last page, the profiles
  * that absorbed another since the pass began are scored again (what the merged profile brought was
@@ -177,7 +177,7 @@ export async function replayNextPage(
       if (model && earned && (scoredNow !== scoredThrough || retriedNow !== retriedBefore))
         earned = await plannedAwards(tx, { replay, model, profiles });
       if (last && earned) {
-        const scored = await writeAwards(tx, { replay, model, earned, mergesBefore, now });
+        const scored = await writeAwards(tx, { replay, model, earned, profiles, mergesBefore, now });
         return saved(tx, {
           ...tallied(replay, scored),
           afterProfile: last.id,
@@ -197,6 +197,7 @@ export async function replayNextPage(
           replay,
           model,
           earned: planned,
+          profiles: live,
           mergesBefore: mergesNow,
           now,
         });
@@ -280,8 +281,9 @@ async function plannedAwards(
 
 /**
  * Writes planned awards, less those of profiles merged away since the reads (the survivor is scored
- * again at the end of the pass), and the scores of the profiles that earned points, recomputed from
- * their ledgers as they stand in the transaction.
+ * again at the end of the pass), and the scores of the profiles that earned points — of every
+ * profile of the page, under a model with fit rules, whose stored score is not what it comes to now —
+ * recomputed from their ledgers as they stand in the transaction.
  */
 async function writeAwards(
   tx: StorageTx,
@@ -289,38 +291,48 @@ async function writeAwards(
     replay: ScoreReplay;
     model: ScoreModel;
     earned: Map<string, Award[]>;
+    /** The page's profiles, in order. */
+    profiles: ReadonlyArray<{ id: string }>;
     mergesBefore: number;
     now: number;
   },
 ): Promise<{ profiles: number; awards: number; points: number }> {
   const { replay, model, now } = options;
   const { workspaceId } = replay;
-  const mergedAway = await profilesMergedSince(tx, [...options.earned.keys()], options.mergesBefore);
-  const earned = [...options.earned].filter(([profileId]) => !mergedAway.has(profileId));
-  if (earned.length === 0) return { profiles: 0, awards: 0, points: 0 };
-  const awards = earned.flatMap(([, profileAwards]) => profileAwards);
+  const candidates = hasFitRules(model)
+    ? options.profiles.map((profile) => profile.id)
+    : [...options.earned.keys()];
+  const mergedAway = await profilesMergedSince(tx, candidates, options.mergesBefore);
+  const scoredIds = candidates.filter((profileId) => !mergedAway.has(profileId));
+  if (scoredIds.length === 0) return { profiles: 0, awards: 0, points: 0 };
+  const awards = scoredIds.flatMap((profileId) => options.earned.get(profileId) ?? []);
   await tx.scoring.addAwards(awards);
 
-  const scoredIds = earned.map(([profileId]) => profileId);
   // Ledgers, traits and accounts as they stand in the transaction: what a batch wrote since the reads counts.
-  const [ledger, scoredProfiles, accounts, identities] = await Promise.all([
+  const [ledger, scoredProfiles, accounts, identities, stored] = await Promise.all([
     tx.scoring.ledger(scoredIds),
     tx.profiles.findProfilesByIds(scoredIds),
     tx.segments.accountTraits(scoredIds),
     tx.segments.idsOf(scoredIds),
+    tx.scoring.scores(scoredIds),
   ]);
   const ledgers = ledgersByProfile(ledger);
   const traits = new Map(scoredProfiles.map((profile) => [profile.id, profile.traits]));
   const revision = modelRevision(model);
   const scores = [];
   const events: GeneratedEvent[] = [];
-  for (const [profileId, profileAwards] of earned) {
+  for (const profileId of scoredIds) {
+    const profileAwards = options.earned.get(profileId) ?? [];
     const { score } = scoreOf(
       model,
       ledgers.get(profileId) ?? [],
       { traits: traits.get(profileId) ?? {}, accounts: accounts.get(profileId) ?? [] },
       now,
     );
+    const before = stored.get(profileId)?.[model.id];
+    // Nothing earned and the score stored as it stands (no fit rule newly holding): nothing to write.
+    if (profileAwards.length === 0 && before?.score === score && before.modelRevision === revision) continue;
+    if (profileAwards.length === 0 && before === undefined && score === 0) continue;
     scores.push({ workspaceId, profileId, model: model.id, modelRevision: revision, score, at: now });
     const event = profileEvent({
       workspaceId,
@@ -342,7 +354,7 @@ async function writeAwards(
   await tx.scoring.setScores(scores.sort((a, b) => (a.profileId < b.profileId ? -1 : 1)));
   await tx.generatedEvents.append(events);
   return {
-    profiles: earned.length,
+    profiles: scores.length,
     awards: awards.length,
     points: awards.reduce((sum, award) => sum + award.points, 0),
   };

@@ -610,7 +610,7 @@ describe('scoring screen (Chromium)', () => {
     await card.getByLabel('Events from').selectOption('30d');
     await card.getByRole('button', { name: 'Apply to past events: Webinars' }).click();
     await card
-      .getByText(/^Last applied .* — contacts scored: 1, points: 10, awards: 2$/)
+      .getByText(/^Last applied .* — contacts whose score changed: 1, points: 10, awards: 2$/)
       .waitFor({ timeout: 30_000 });
     // The chart counts the scores the replay stored.
     const summary = page.getByTestId('distribution-summary-webinars');

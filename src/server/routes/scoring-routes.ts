@@ -88,7 +88,11 @@ const ScoreReplayJson = z
       ),
     profilesTotal: z.number().describe('profiles in the workspace when it was requested'),
     profilesDone: z.number(),
-    profilesScored: z.number().describe('profiles that earned points'),
+    profilesScored: z
+      .number()
+      .describe(
+        'profiles whose score the replay stored: those that earned points, and under fit rules those whose score it changed',
+      ),
     awards: z.number(),
     points: z.number().describe('awarded, before decay'),
     requestedAt: z.string(),

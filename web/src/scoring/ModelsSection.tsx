@@ -80,10 +80,7 @@ function ModelCard(props: {
       <Suspense fallback={<Loading />}>
         <ScoreDistribution model={model} />
       </Suspense>
-      {/* Only events earn points: a model of fit rules alone has nothing in the past to score. */}
-      {model.rules.some((rule) => rule.kind === 'event') && (
-        <PastEventsReplay model={model} canStart={props.editing !== undefined} />
-      )}
+      <PastEventsReplay model={model} canStart={props.editing !== undefined} />
     </article>
   );
 }

@@ -20,7 +20,7 @@ const en = {
   },
   replay: {
     title: 'Past events',
-    help: 'A model scores events as they arrive. Apply it to the events received before it (or before a rule was added): each earns what it would have, dated when it happened; none earns twice. Stages move at each contact’s next event.',
+    help: 'A model scores events as they arrive. Apply it to the events received before it (or before a rule was added): each earns what it would have, dated when it happened; none earns twice. Fit rules score every contact whose traits fit, whatever they did since. Stages move at each contact’s next event.',
     since: 'Events from',
     sinceOptions: {
       all: 'All the history',
@@ -31,7 +31,7 @@ const en = {
     start: 'Apply to past events',
     stop: 'Stop',
     running: 'Applying to past events: {{done}} of about {{total}} contacts',
-    done: 'Last applied {{at}} — contacts scored: {{scored}}, points: {{points}}, awards: {{awards}}',
+    done: 'Last applied {{at}} — contacts whose score changed: {{scored}}, points: {{points}}, awards: {{awards}}',
     cancelled: 'Applying to past events stopped: {{reason}}',
     failed:
       'Applying to past events failed at every attempt ({{reason}}). Start it again; if it fails again, report the error.',
@@ -238,7 +238,7 @@ const it: typeof en = {
   },
   replay: {
     title: 'Eventi passati',
-    help: 'Un modello assegna punti agli eventi man mano che arrivano. Applicalo agli eventi ricevuti prima (o prima che una regola fosse aggiunta): ognuno guadagna ciò che avrebbe guadagnato, datato quando è accaduto; nessuno guadagna due volte. Le fasi si spostano al prossimo evento di ciascun contatto.',
+    help: 'Un modello assegna punti agli eventi man mano che arrivano. Applicalo agli eventi ricevuti prima (o prima che una regola fosse aggiunta): ognuno guadagna ciò che avrebbe guadagnato, datato quando è accaduto; nessuno guadagna due volte. Le regole di profilo danno punti a ogni contatto i cui attributi corrispondono, qualunque cosa abbia fatto da allora. Le fasi si spostano al prossimo evento di ciascun contatto.',
     since: 'Eventi da',
     sinceOptions: {
       all: 'Tutta la storia',
@@ -249,7 +249,7 @@ const it: typeof en = {
     start: 'Applica agli eventi passati',
     stop: 'Interrompi',
     running: 'Applicazione agli eventi passati: {{done}} di circa {{total}} contatti',
-    done: 'Ultima applicazione {{at}} — contatti con punti: {{scored}}, punti: {{points}}, assegnazioni: {{awards}}',
+    done: 'Ultima applicazione {{at}} — contatti con punteggio cambiato: {{scored}}, punti: {{points}}, assegnazioni: {{awards}}',
     cancelled: 'Applicazione agli eventi passati interrotta: {{reason}}',
     failed:
       'L’applicazione agli eventi passati è fallita a ogni tentativo ({{reason}}). Avviala di nuovo; se fallisce ancora, segnala l’errore.',
