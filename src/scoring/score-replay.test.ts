@@ -48,10 +48,10 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
         rules: [{ kind: 'score', to: 'mql', model: 'engagement', atLeast: 50 }],
       },
     });
-  const request = (since: number | null = null) =>
+  const request = (since: number | null = null, model = 'engagement') =>
     requestScoreReplay(world.storage, {
       workspaceId: world.workspaceId,
-      model: 'engagement',
+      model,
       since,
       now: world.clock.now(),
     });
@@ -198,13 +198,7 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
     // Cy has sent nothing since the model was made: no score stored for the distribution to count.
     expect(await storedFit('cy')).toBeUndefined();
 
-    const requested = requestScoreReplay(world.storage, {
-      workspaceId: world.workspaceId,
-      model: 'fit',
-      since: null,
-      now: world.clock.now(),
-    });
-    const { id } = await requested;
+    const { id } = await request(null, 'fit');
     await world.settle();
     expect(await world.storage.scoring.findReplay(world.workspaceId, id)).toMatchObject({
       status: 'done',
@@ -220,12 +214,7 @@ describe.each(BACKENDS)('score models applied to past events on %s', (backend) =
     ]);
 
     // Applied again, nothing has changed: nothing is written.
-    const again = await requestScoreReplay(world.storage, {
-      workspaceId: world.workspaceId,
-      model: 'fit',
-      since: null,
-      now: world.clock.now(),
-    });
+    const again = await request(null, 'fit');
     await world.settle();
     expect(await world.storage.scoring.findReplay(world.workspaceId, again.id)).toMatchObject({
       status: 'done',
