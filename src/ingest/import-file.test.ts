@@ -154,6 +154,17 @@ describe.each(BACKENDS)('importing a file of events on %s', (backend) => {
     expect((await storedEvents()).map((event) => event.name)).toEqual(['A']);
   });
 
+  it('stops at the header of a file that says of no row whose it is, importing nothing', async () => {
+    const csv = 'email,phone,company\nzed@example.com,+393330000001,Acme\n';
+    const stopped = importText('contacts.csv', csv, 'csv');
+    await expect(stopped).rejects.toBeInstanceOf(ImportStoppedError);
+    await expect(stopped).rejects.toThrow(
+      /the header has no userId or anonymousId column \(it has email, phone, company\): every row needs one/,
+    );
+    expect(await storedEvents()).toEqual([]);
+    expect(await rejectedPayloads()).toEqual([]);
+  });
+
   it('keeps a malformed CSV line as rejected with the text it had', async () => {
     const csv = 'type,event,userId\ntrack,A,u1\ntrack,Too,Many,Columns\n';
     const summary = await importText('columns.csv', csv, 'csv');

@@ -206,7 +206,7 @@ async function* readRows(source: NodeJS.ReadableStream, format: ImportFormat): A
   // swallows the rest of the file, so it does end it, saying where the quote opened.
   const parser = source.pipe(
     parseCsv({
-      columns: (header: string[]) => header.map(checkedColumn),
+      columns: (header: string[]) => checkedHeader(header.map(checkedColumn)),
       skip_empty_lines: true,
       bom: true,
       info: true,
@@ -237,6 +237,18 @@ async function* readRows(source: NodeJS.ReadableStream, format: ImportFormat): A
     yield { line: record.info.lines, text: JSON.stringify(record.record), call: csvRowToCall(record.record) };
   }
   yield* skipped.splice(0);
+}
+
+/**
+ * A file without a column saying whose each row is would be rejected row by row (every call needs a
+ * userId or an anonymousId): stopped at its header instead, saying what to do.
+ */
+function checkedHeader(columns: string[]): string[] {
+  if (!columns.includes('userId') && !columns.includes('anonymousId'))
+    throw new ImportStoppedError(
+      `the header has no userId or anonymousId column (it has ${columns.join(', ')}): every row needs one — for contacts, the e-mail address will do as their userId`,
+    );
+  return columns;
 }
 
 /** A header naming a prototype (`properties.__proto__.x`) would set fields on every object: refused. */
