@@ -110,6 +110,8 @@ describe('web console (Chromium)', () => {
     await page.getByLabel('Event name').fill('Product Added');
     await page.getByLabel('Goal event (optional)').fill('Order Completed');
     await page.getByLabel('Counts as converted within (e.g. 7d)').fill('7d');
+    await page.getByLabel('Re-entry').selectOption('once_per_period');
+    await page.getByLabel('Period (e.g. 30d)').fill('7d');
 
     // Two steps dragged from the palette onto the canvas, side by side between the entry and the exit.
     const canvas = page.locator('.canvas');
@@ -154,7 +156,10 @@ describe('web console (Chromium)', () => {
     ).json()) as { items: Array<{ status: string; draft: { start: string; steps: unknown[] } }> };
     expect(saved.items[0]?.status).toBe('published');
     expect(saved.items[0]?.draft.start).toBe('wait_for_event_1');
-    expect(saved.items[0]?.draft).toMatchObject({ goal: { event: 'Order Completed', within: '7d' } });
+    expect(saved.items[0]?.draft).toMatchObject({
+      goal: { event: 'Order Completed', within: '7d' },
+      entry: { reentry: { policy: 'once_per_period', period: '7d' } },
+    });
     expect(saved.items[0]?.draft.steps).toContainEqual(
       expect.objectContaining({ id: 'wait_for_event_1', next: 'exit_1', timeoutNext: 'send_email_1' }),
     );

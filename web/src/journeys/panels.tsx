@@ -704,15 +704,35 @@ export function EntryPanel(props: {
             onChange={(event) =>
               props.onChange({
                 ...settings,
-                entry: { ...settings.entry, reentry: { policy: event.target.value } },
+                entry: {
+                  ...settings.entry,
+                  reentry:
+                    event.target.value === 'once_per_period'
+                      ? { policy: event.target.value, period: settings.entry.reentry.period ?? '30d' }
+                      : { policy: event.target.value },
+                },
               })
             }
           >
             <option value="once">{t('builder.trigger.once')}</option>
+            <option value="once_per_period">{t('builder.trigger.once_per_period')}</option>
             <option value="every_time">{t('builder.trigger.every_time')}</option>
           </select>
         )}
       </Field>
+      {settings.entry.reentry.policy === 'once_per_period' && (
+        <TextField
+          label={t('builder.trigger.period')}
+          value={settings.entry.reentry.period ?? ''}
+          error={errors.get('definition.entry.reentry.period')}
+          onChange={(period) =>
+            props.onChange({
+              ...settings,
+              entry: { ...settings.entry, reentry: { policy: 'once_per_period', period } },
+            })
+          }
+        />
+      )}
       <TextField
         label={t('builder.goalEvent')}
         hint={t('builder.goalHelp')}

@@ -253,6 +253,8 @@ export const en = {
       reentry: 'Re-entry',
       once: 'once',
       every_time: 'every time',
+      once_per_period: 'once in a period',
+      period: 'Period (e.g. 30d)',
     },
     goalEvent: 'Goal event (optional)',
     goalHelp:

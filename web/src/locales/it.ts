@@ -257,6 +257,8 @@ export const it: Catalogue = {
       reentry: 'Rientro',
       once: 'una volta',
       every_time: 'ogni volta',
+      once_per_period: 'una volta in un periodo',
+      period: 'Periodo (es. 30d)',
     },
     goalEvent: 'Evento obiettivo (facoltativo)',
     goalHelp:
