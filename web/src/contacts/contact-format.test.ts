@@ -64,6 +64,18 @@ describe('timeline events', () => {
       key: 'contacts.eventTitles.page',
       values: {},
     });
+    // Which page, at a glance: its path, else its address or title.
+    expect(
+      eventTitle(
+        event({ type: 'page', name: 'Page Viewed', payload: { properties: { path: '/pricing', url: 'x' } } }),
+      ),
+    ).toEqual({ key: 'contacts.eventTitles.pageAt', values: { where: '/pricing' } });
+    expect(eventTitle(event({ type: 'page', payload: { properties: { title: 'Pricing — Acme' } } }))).toEqual(
+      {
+        key: 'contacts.eventTitles.pageAt',
+        values: { where: 'Pricing — Acme' },
+      },
+    );
     expect(eventTitle(event({ type: 'screen', name: 'Screen Viewed' }))).toEqual({
       key: 'contacts.eventTitles.screen',
       values: {},

@@ -60,9 +60,15 @@ export function eventTitle(event: TimelineEvent): EventTitle {
       // Sent without a name, the server counts it as Page Viewed / Screen Viewed: the reader's words for it.
       const isUnnamed =
         !event.name || event.name === (event.type === 'page' ? 'Page Viewed' : 'Screen Viewed');
-      return isUnnamed
-        ? { key: `contacts.eventTitles.${event.type}`, values: {} }
-        : { text: event.name as string };
+      if (!isUnnamed) return { text: event.name as string };
+      // Which page, without expanding the row: its path as the client sent it, else its address or title.
+      const properties = (payload.properties ?? {}) as Record<string, unknown>;
+      const where = [properties.path, properties.url, properties.title].find(
+        (value): value is string => typeof value === 'string' && value.trim() !== '',
+      );
+      return event.type === 'page' && where !== undefined
+        ? { key: 'contacts.eventTitles.pageAt', values: { where } }
+        : { key: `contacts.eventTitles.${event.type}`, values: {} };
     }
     default:
       return { text: event.name ?? event.type };

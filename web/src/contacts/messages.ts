@@ -68,6 +68,7 @@ const en = {
   eventTitles: {
     identify: 'Identified',
     page: 'Viewed a page',
+    pageAt: 'Viewed {{where}}',
     screen: 'Viewed a screen',
     group: 'Joined account {{groupId}}',
     alias: 'Alias of {{previousId}}',
@@ -232,6 +233,7 @@ const it: typeof en = {
   eventTitles: {
     identify: 'Identificato',
     page: 'Ha visto una pagina',
+    pageAt: 'Ha visto {{where}}',
     screen: 'Ha visto una schermata',
     group: 'Entrato nell’account {{groupId}}',
     alias: 'Alias di {{previousId}}',
