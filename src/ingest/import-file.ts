@@ -284,7 +284,7 @@ export function csvRowToCall(row: Record<string, string>): Record<string, unknow
     }
     target[path.at(-1) as string] = typedCell(raw);
   }
-  call.type ??= type;
+  call.type = type;
   return call;
 }
 

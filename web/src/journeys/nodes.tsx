@@ -226,6 +226,8 @@ export function StepNodeView(props: NodeProps<StepNode>) {
   const split = step.type === 'split' ? splits?.find((result) => result.stepId === step.id) : undefined;
   const ports = portsOf(step);
   const stepCounts = counts?.[step.id];
+  const stepMessages = messages?.[step.id];
+  const notSent = NOT_SENT.filter((kind) => (stepMessages?.[kind] ?? 0) > 0);
   const templateNames = useTemplateNames();
   return (
     <div
@@ -270,13 +272,11 @@ export function StepNodeView(props: NodeProps<StepNode>) {
             : t('builder.sentCount', { sent: format.number(messages[step.id]?.sent ?? 0) })}
         </div>
       )}
-      {NOT_SENT.some((kind) => (messages?.[step.id]?.[kind] ?? 0) > 0) && (
+      {notSent.length > 0 && (
         // Those a step did not send are as telling as those it did: "4 entered · 2 sent" leaves two unsaid.
         <div className="node-counts" data-testid={`not-sent-${step.id}`}>
-          {NOT_SENT.filter((kind) => (messages?.[step.id]?.[kind] ?? 0) > 0)
-            .map((kind) =>
-              t(`builder.notSent.${kind}`, { n: format.number(messages?.[step.id]?.[kind] ?? 0) }),
-            )
+          {notSent
+            .map((kind) => t(`builder.notSent.${kind}`, { n: format.number(stepMessages?.[kind] ?? 0) }))
             .join(' · ')}
         </div>
       )}
