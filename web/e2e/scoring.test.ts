@@ -408,13 +408,14 @@ describe('scoring screen (Chromium)', () => {
       },
     });
     expect(journey.status).toBe(201);
-    await page.setViewportSize({ width: 1280, height: 800 });
+    const laptop = { width: 1280, height: 800 };
+    await page.setViewportSize(laptop);
     try {
       const clipped: Record<string, string[]> = {};
       for (const language of ['en', 'it']) {
         await page.goto(`${world.url}/dashboard`);
         await page.getByLabel(/^(Language|Lingua)$/).selectOption(language);
-        for (const path of [
+        const paths = [
           '/dashboard',
           '/journeys',
           '/templates',
@@ -427,11 +428,35 @@ describe('scoring screen (Chromium)', () => {
           '/scoring?tab=lifecycle',
           '/scoring?tab=hand-offs',
           ...['email', 'sms', 'webhooks', 'topics', 'limits', 'users'].map((tab) => `/settings?tab=${tab}`),
-        ]) {
-          await page.goto(`${world.url}${path}`);
-          await page.locator('main h1').first().waitFor();
-          await page.waitForLoadState('networkidle');
-          clipped[`${language} ${path}`] = await clippedSelects(page);
+        ];
+        // Three browser windows check the pages side by side (each mostly waits for its requests to
+        // settle). The others start from this one's log-in and language; windows of their own, as a
+        // second tab of one would slow this one's animation frames (and so each click) to one a second.
+        const others = await Promise.all(
+          [1, 2].map(async () =>
+            (
+              await page
+                .context()
+                .browser()!
+                .newContext({ storageState: await page.context().storageState(), viewport: laptop })
+            ).newPage(),
+          ),
+        );
+        const windows = [page, ...others];
+        try {
+          await Promise.all(
+            windows.map(async (window, index) => {
+              for (const path of paths.filter((_, at) => at % windows.length === index)) {
+                await window.goto(`${world.url}${path}`);
+                await window.locator('main h1').first().waitFor();
+                await window.waitForLoadState('networkidle');
+                expect(await window.locator('html').getAttribute('lang')).toBe(language);
+                clipped[`${language} ${path}`] = await clippedSelects(window);
+              }
+            }),
+          );
+        } finally {
+          for (const other of others) await other.context().close();
         }
         // The journey builder's side panel, step by step.
         await page.goto(`${world.url}/journeys/${journey.body.id}`);
@@ -443,6 +468,7 @@ describe('scoring screen (Chromium)', () => {
         await shot(`laptop-journey-branch-${language}`);
       }
       expect(Object.entries(clipped).filter(([, cut]) => cut.length > 0)).toEqual([]);
+      expect(Object.keys(clipped)).toHaveLength(2 * (17 + 5));
     } finally {
       await page.setViewportSize({ width: 1500, height: 950 });
     }
