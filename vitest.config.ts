@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'web/**/*.test.{ts,tsx}'],
-    setupFiles: ['src/test-support/cheap-password-hashing.ts'],
+    setupFiles: ['src/test-support/cheap-password-hashing.ts', 'src/test-support/bundled-worker-threads.ts'],
     globalSetup: ['src/test-support/cli-bundle.ts'],
     pool: 'forks',
     // Test files mostly wait (servers, browsers, timers, SMTP): two at a time even on two cores, where
