@@ -38,6 +38,21 @@ describe('the web console is served by the same process', () => {
     }
   });
 
+  it('lets a page run scripts from the console’s files only, never inline ones, and be framed by no site', async () => {
+    for (const url of [`${world.url}/`, `${world.url}/healthz`]) {
+      const policy = Object.fromEntries(
+        ((await page(url)).headers.get('content-security-policy') ?? '').split(';').map((directive) => {
+          const [name = '', ...sources] = directive.trim().split(/\s+/);
+          return [name, sources];
+        }),
+      );
+      expect(policy['script-src'], url).toEqual(["'self'"]);
+      expect(policy['object-src'], url).toEqual(["'none'"]);
+      expect(policy['frame-ancestors'], url).toEqual(["'none'"]);
+      expect(policy['base-uri'], url).toEqual(["'none'"]);
+    }
+  });
+
   it('serves hashed assets for a year', async () => {
     const response = await fetch(`${world.url}/assets/index-abc123.js`);
     expect(response.status).toBe(200);

@@ -20,7 +20,10 @@ export interface ConsoleWorld {
   admin: { email: string; password: string };
   /** Calls the admin API with the world's secret key: `api('GET', '/templates')` for this workspace. */
   api<T>(method: string, rest: string, body?: unknown): Promise<{ status: number; body: T }>;
-  /** Saves a full-page screenshot under artifacts/screenshots, and checks every control there has a name. */
+  /**
+   * Saves a full-page screenshot under artifacts/screenshots, and checks every control there has a
+   * name and that the Content-Security-Policy has blocked nothing so far.
+   */
   shot(name: string): Promise<void>;
   /** Fills the log-in form with the first admin's credentials and waits for the console. */
   logIn(): Promise<void>;
@@ -90,6 +93,12 @@ export async function startConsoleWorld(
       locale: options.locale ?? 'en-US',
     });
     const page = await context.newPage();
+    // What the server's Content-Security-Policy blocked: the console must need nothing it forbids.
+    const blocked: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error' && message.text().includes('Content Security Policy'))
+        blocked.push(message.text());
+    });
     return {
       world,
       sink,
@@ -101,6 +110,7 @@ export async function startConsoleWorld(
         await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
         // Every screen a test shows is also checked for controls a screen reader could not name.
         expect(await unlabelledControls(page), `unlabelled controls on ${name}`).toEqual([]);
+        expect(blocked, `blocked by the Content-Security-Policy by ${name}`).toEqual([]);
       },
       async logIn() {
         await page.goto(current.url);
