@@ -446,6 +446,16 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
         .where('workspace_id', '=', workspaceId)
         .where('merged_into', 'is', null);
       if (before !== undefined) query = query.where('id', '<', before);
+      if (page.stage !== undefined) {
+        const stage = page.stage;
+        query = query.where('id', 'in', (eb) =>
+          eb
+            .selectFrom('profile_stages')
+            .select('profile_id')
+            .where('workspace_id', '=', workspaceId)
+            .where('stage', '=', stage),
+        );
+      }
       const needle = page.query?.trim();
       if (needle) {
         query = query.where((eb) =>

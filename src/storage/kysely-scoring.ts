@@ -362,6 +362,20 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
       }
       return owed;
     },
+    async latestHandOffs(profileIds) {
+      const latest = new Map<string, HandOff>();
+      for (const chunk of chunks(profileIds)) {
+        // Oldest first (ids are time-ordered), so each profile's last one stays.
+        const rows = await db
+          .selectFrom('hand_offs')
+          .selectAll()
+          .where('profile_id', 'in', chunk)
+          .orderBy('id')
+          .execute();
+        for (const row of rows) latest.set(row.profile_id, toHandOff(row));
+      }
+      return latest;
+    },
     async findHandOff(id) {
       const row = await db.selectFrom('hand_offs').selectAll().where('id', '=', id).executeTakeFirst();
       return row === undefined ? undefined : toHandOff(row);

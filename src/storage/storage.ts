@@ -205,9 +205,12 @@ export interface ProfileStore {
   /**
    * Profiles newest first; `query` matches a profile id or identity value (user or anonymous id)
    * exactly, or part of a trait value whatever its case (not a trait's name), or a phone number
-   * however it is punctuated.
+   * however it is punctuated; `stage`, only those at that lifecycle stage.
    */
-  list(workspaceId: string, page: PageRequest & { query?: string | undefined }): Promise<Page<Profile>>;
+  list(
+    workspaceId: string,
+    page: PageRequest & { query?: string | undefined; stage?: string | undefined },
+  ): Promise<Page<Profile>>;
   /** The profile, following merges to the surviving profile. */
   find(workspaceId: string, id: string): Promise<Profile | undefined>;
   /**
@@ -927,6 +930,8 @@ export interface ScoringStore {
   pendingHandOffs(profileId: string): Promise<HandOff[]>;
   /** Per profile, its owed hand-offs (`awaiting_identity`), oldest first: one at most. */
   owedHandOffs(profileIds: string[]): Promise<Map<string, HandOff[]>>;
+  /** Per profile, its latest hand-off whatever its status (none: the profile has never been handed off). */
+  latestHandOffs(profileIds: string[]): Promise<Map<string, HandOff>>;
   listHandOffs(
     workspaceId: string,
     /** `missed`: only those whose SLA ran out, sent back (recycled) on the miss or not. */

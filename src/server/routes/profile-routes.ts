@@ -5,6 +5,7 @@ import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { removeContactFromAccount } from '../../profiles/account-membership.js';
 import { findProfileDetails, listProfileTimeline } from '../../profiles/profiles.js';
+import { summarizeContacts } from '../../scoring/contact-summaries.js';
 import type { Storage } from '../../storage/storage.js';
 import type { Authenticator } from '../auth.js';
 import {
@@ -26,6 +27,13 @@ import {
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
 const ProfileParams = WorkspaceParams.extend({ profileId: z.string().min(1).max(100) });
+
+/** A contact as the contacts list shows it: the profile, with where it stands with sales and its scores. */
+const ContactJson = ProfileJson.extend({
+  stage: z.string().nullable(),
+  owner: z.object({ id: z.string(), name: z.string() }).nullable(),
+  scores: z.array(z.object({ model: z.string(), score: z.number() })),
+}).meta({ id: 'Contact' });
 
 /**
  * Profiles, their timelines, the event log and rejected events, for the console and API users; and
@@ -64,22 +72,55 @@ export async function profileRoutes(
     {
       schema: {
         tags: ['profiles'],
-        summary: 'List or search profiles, newest first',
+        summary: 'List or search profiles, newest first, with their lifecycle stage, owner and scores',
         description:
-          '`q` matches a profile id, userId or anonymousId exactly, or part of any trait value (e.g. an e-mail), nested ones too, whatever its case; not trait names. A phone number is found however its spaces, dashes, dots and brackets fall.',
+          "`q` matches a profile id, userId or anonymousId exactly, or part of any trait value (e.g. an e-mail), nested ones too, whatever its case; not trait names. A phone number is found however its spaces, dashes, dots and brackets fall. `stage` keeps those at one of the workspace's lifecycle stages. Each contact carries its stage, the sales owner of its latest hand-off while sales has it (none once recycled or dropped), and its score in each model as its profile shows it now.",
         params: WorkspaceParams,
-        querystring: PageQuery.extend({ q: z.string().max(200).optional() }),
-        response: { 200: pageOf(ProfileJson), ...errors },
+        querystring: PageQuery.extend({
+          q: z.string().max(200).optional(),
+          stage: z.string().min(1).max(64).optional(),
+        }),
+        response: { 200: pageOf(ContactJson), ...errors },
       },
     },
     async (request) => {
-      await auth.requireWorkspace(request, request.params.workspaceId);
-      const page = await storage.profiles.list(request.params.workspaceId, {
+      const { workspaceId } = request.params;
+      await auth.requireWorkspace(request, workspaceId);
+      const { stage } = request.query;
+      if (stage !== undefined) {
+        const stages = (await storage.settings.get(workspaceId)).lifecycle?.stages ?? [];
+        if (!stages.includes(stage))
+          throw new AppError(
+            'invalid_input',
+            stages.length === 0
+              ? 'this workspace has no lifecycle stages: set them up under scoring first'
+              : `no lifecycle stage is called ${JSON.stringify(stage)}: one of ${stages.join(', ')}`,
+            { field: 'stage' },
+          );
+      }
+      const page = await storage.profiles.list(workspaceId, {
         limit: request.query.limit,
         cursor: request.query.cursor,
         query: request.query.q,
+        stage,
       });
-      return { items: page.items.map(profileJson), nextCursor: page.nextCursor };
+      const summaries = await summarizeContacts(storage, {
+        workspaceId,
+        profiles: page.items,
+        now: clock.now(),
+      });
+      return {
+        items: page.items.map((profile) => {
+          const summary = summaries.get(profile.id);
+          return {
+            ...profileJson(profile),
+            stage: summary?.stage ?? null,
+            owner: summary?.owner ?? null,
+            scores: summary?.scores ?? [],
+          };
+        }),
+        nextCursor: page.nextCursor,
+      };
     },
   );
 

@@ -1,0 +1,158 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { identify, track } from '../test-support/segment-calls.js';
+import { BACKENDS } from '../test-support/world.js';
+import { summarizeContacts } from './contact-summaries.js';
+import { recycleProfile } from './hand-offs.js';
+
+const DAY = 86_400_000;
+
+/** The contacts list: each contact's stage, sales owner and scores, and the list kept to one stage. */
+describe.each(BACKENDS)('contacts with their stage, owner and scores, on %s', (backend) => {
+  let world: JourneyWorld;
+
+  beforeEach(async () => {
+    world = await startJourneyWorld(backend);
+    await world.configure({
+      scoring: {
+        models: [
+          {
+            id: 'engagement',
+            name: 'Engagement',
+            rules: [
+              { id: 'pricing', kind: 'event', event: 'Pricing Viewed', points: 20, halfLife: '7d' },
+              { id: 'demo', kind: 'event', event: 'Demo Requested', points: 40, repeat: 'once' },
+            ],
+          },
+          {
+            id: 'fit',
+            name: 'Fit',
+            rules: [
+              {
+                id: 'italy',
+                kind: 'fit',
+                when: { type: 'trait', path: 'country', op: 'eq', value: 'IT' },
+                points: 25,
+              },
+            ],
+          },
+        ],
+      },
+      lifecycle: {
+        stages: ['subscriber', 'lead', 'mql', 'sql'],
+        rules: [
+          { kind: 'event', to: 'lead', event: 'Signed Up' },
+          { kind: 'score', to: 'mql', model: 'engagement', atLeast: 50 },
+        ],
+        recycleTo: 'lead',
+      },
+      handOff: {
+        stage: 'mql',
+        owners: [
+          { id: 'marco', name: 'Marco Rossi', email: 'marco@example.com' },
+          { id: 'giulia', name: 'Giulia Bianchi', email: 'giulia@example.com' },
+        ],
+        assignment: [{ when: { type: 'trait', path: 'country', op: 'eq', value: 'IT' }, owner: 'giulia' }],
+        acceptWithin: '30d',
+        recycleOnMiss: false,
+      },
+    });
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  const summaries = async () => {
+    const { items } = await world.storage.profiles.list(world.workspaceId, { limit: 10 });
+    const summarized = await summarizeContacts(world.storage, {
+      workspaceId: world.workspaceId,
+      profiles: items,
+      now: world.clock.now(),
+    });
+    return Object.fromEntries(items.map((profile) => [profile.userId, summarized.get(profile.id)]));
+  };
+  const atStage = async (stage: string) =>
+    (await world.storage.profiles.list(world.workspaceId, { limit: 10, stage })).items.map(
+      (profile) => profile.userId,
+    );
+
+  it('shows where each contact stands, who in sales has it, and its scores as they decay', async () => {
+    await world.send([
+      identify('ada', { country: 'IT' }),
+      track('ada', 'Signed Up'),
+      track('ada', 'Pricing Viewed'),
+      track('ada', 'Demo Requested'),
+      identify('bob', { country: 'FR' }),
+      track('bob', 'Signed Up'),
+      identify('cy', {}),
+    ]);
+    await world.settle();
+
+    expect(await summaries()).toEqual({
+      ada: {
+        stage: 'mql',
+        owner: { id: 'giulia', name: 'Giulia Bianchi' },
+        scores: [
+          { model: 'engagement', score: 60 },
+          { model: 'fit', score: 25 },
+        ],
+      },
+      bob: {
+        stage: 'lead',
+        owner: null,
+        scores: [
+          { model: 'engagement', score: 0 },
+          { model: 'fit', score: 0 },
+        ],
+      },
+      cy: {
+        stage: null,
+        owner: null,
+        scores: [
+          { model: 'engagement', score: 0 },
+          { model: 'fit', score: 0 },
+        ],
+      },
+    });
+    expect(await atStage('mql')).toEqual(['ada']);
+    expect(await atStage('lead')).toEqual(['bob']);
+    expect(await atStage('sql')).toEqual([]);
+
+    // A week on, the pricing view's points are halved; the demo's do not decay.
+    await world.advance(7 * DAY);
+    expect((await summaries()).ada?.scores).toEqual([
+      { model: 'engagement', score: 50 },
+      { model: 'fit', score: 25 },
+    ]);
+
+    // Sales sends Ada back: she is a lead of marketing's again, with no owner.
+    await recycleProfile(world.storage, {
+      workspaceId: world.workspaceId,
+      profileId: await world.profileOf('ada'),
+      reason: 'not ready to buy',
+      now: world.clock.now(),
+    });
+    expect((await summaries()).ada).toMatchObject({ stage: 'lead', owner: null });
+    expect((await atStage('lead')).sort()).toEqual(['ada', 'bob']);
+    expect(await atStage('mql')).toEqual([]);
+  });
+
+  it('names an owner since taken off the sales team by their id', async () => {
+    await world.send([
+      identify('ada', { country: 'IT' }),
+      track('ada', 'Demo Requested'),
+      track('ada', 'Pricing Viewed'),
+    ]);
+    await world.settle();
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const handOff = settings.handOff as NonNullable<typeof settings.handOff>;
+    await world.configure({
+      handOff: {
+        ...handOff,
+        owners: handOff.owners.filter((owner) => owner.id !== 'giulia'),
+        assignment: [],
+      },
+    });
+    expect((await summaries()).ada?.owner).toEqual({ id: 'giulia', name: 'giulia' });
+  });
+});

@@ -1,0 +1,51 @@
+import type { Profile } from '../core/profile.js';
+import type { HandOff, Storage } from '../storage/storage.js';
+import { ledgersByProfile, scoreOf } from './score.js';
+
+/** What the contacts list shows of a contact's intent: where it stands, who in sales has it, its scores. */
+export interface ContactSummary {
+  stage: string | null;
+  /** The owner of its latest hand-off while sales has it: none before a hand-off, nor once sent back. */
+  owner: { id: string; name: string } | null;
+  /** Per model of the workspace, in their order, as the profile shows it now (decay included). */
+  scores: Array<{ model: string; score: number }>;
+}
+
+/** A hand-off in these states leaves the contact with its owner; recycled or dropped, with marketing. */
+const OWNED: ReadonlySet<HandOff['status']> = new Set(['pending', 'accepted', 'passed', 'breached']);
+
+/** Summaries of a page of contacts, read together (a few queries for the page, not per contact). */
+export async function summarizeContacts(
+  storage: Storage,
+  options: { workspaceId: string; profiles: Profile[]; now: number },
+): Promise<Map<string, ContactSummary>> {
+  const { workspaceId, profiles, now } = options;
+  const ids = profiles.map((profile) => profile.id);
+  if (ids.length === 0) return new Map();
+  const [settings, ledger, accounts, stages, handOffs] = await Promise.all([
+    storage.settings.get(workspaceId),
+    storage.scoring.ledger(ids),
+    storage.segments.accountTraits(ids),
+    storage.scoring.stages(ids),
+    storage.scoring.latestHandOffs(ids),
+  ]);
+  const ledgers = ledgersByProfile(ledger);
+  const ownerNames = new Map((settings.handOff?.owners ?? []).map((owner) => [owner.id, owner.name]));
+  return new Map(
+    profiles.map((profile) => {
+      const handOff = handOffs.get(profile.id);
+      const ownerId = handOff && OWNED.has(handOff.status) ? handOff.owner : null;
+      const facts = { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] };
+      const summary: ContactSummary = {
+        stage: stages.get(profile.id) ?? null,
+        // An owner since taken off the team keeps their id: the contact is still theirs in the CRM.
+        owner: ownerId ? { id: ownerId, name: ownerNames.get(ownerId) ?? ownerId } : null,
+        scores: settings.scoring.models.map((model) => ({
+          model: model.id,
+          score: scoreOf(model, ledgers.get(profile.id) ?? [], facts, now).score,
+        })),
+      };
+      return [profile.id, summary];
+    }),
+  );
+}
