@@ -51,6 +51,11 @@ describe('contacts (Chromium)', () => {
         ],
         recycleTo: 'lead',
       },
+      handOff: {
+        stage: 'mql',
+        owners: [{ id: 'giulia', name: 'Giulia Bianchi', email: 'giulia@example.com' }],
+        acceptWithin: '30d',
+      },
     });
     expect(settings.status).toBe(200);
     const segment = await api<{ id: string }>('POST', '/segments', {
@@ -436,5 +441,70 @@ describe('contacts (Chromium)', () => {
     await consoleWorld.shot('contact-account-left');
     const details = await api<{ accounts: unknown[] }>('GET', `/profiles/${profileId}`);
     expect(details.body.accounts).toEqual([]);
+  });
+
+  it('lists each contact with its stage, sales owner and scores, and keeps the list to one stage', async () => {
+    const { world, api } = consoleWorld;
+    const sent = await fetch(`${world.url}/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(world.writeKey), 'content-type': 'application/json' },
+      body: JSON.stringify({
+        batch: [
+          { type: 'identify', userId: 'bo', traits: { first_name: 'Bo', email: 'bo@example.com' } },
+          { type: 'track', userId: 'bo', event: 'Signed Up' },
+          { type: 'track', userId: 'bo', event: 'Pricing Viewed' },
+        ],
+      }),
+    });
+    expect(sent.status).toBe(200);
+    await expect
+      .poll(async () => (await api<{ items: unknown[] }>('GET', '/profiles?stage=lead')).body.items.length)
+      .toBe(1);
+    const unknown = await api<{ error: { field: string; message: string } }>(
+      'GET',
+      '/profiles?stage=customers',
+    );
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error).toMatchObject({
+      field: 'stage',
+      message: expect.stringContaining('customer'),
+    });
+
+    await page.goto(`${world.url}/contacts`);
+    await page.getByLabel(/^(Language|Lingua)$/).selectOption('en');
+    const table = page.getByRole('table');
+    await table.waitFor();
+    const headings = await table.getByRole('columnheader').allTextContents();
+    expect(headings).toEqual(['Contact', 'User id', 'Stage', 'Owner', 'Engagement', 'Last seen']);
+    const cellsOf = async (name: string) =>
+      (await table.getByRole('row').filter({ hasText: name }).getByRole('cell').allTextContents()).slice(
+        1,
+        5,
+      );
+    // Ada reached MQL and was handed to Giulia; Bo is a lead of marketing's, with one pricing view.
+    expect(await cellsOf('Ada Lovelace')).toEqual([
+      'ada',
+      'mql',
+      'Giulia Bianchi',
+      expect.stringMatching(/^\d+(\.\d+)?$/),
+    ]);
+    expect(await cellsOf('Bo')).toEqual(['bo', 'lead', '—', '10']);
+    await consoleWorld.shot('contacts-list-stages');
+
+    await page.getByLabel('Lifecycle stage').selectOption('mql');
+    await expect.poll(() => table.getByRole('row').count()).toBe(2);
+    expect(await table.getByRole('row').nth(1).textContent()).toContain('Ada Lovelace');
+    expect(new URL(page.url()).searchParams.get('stage')).toBe('mql');
+    await page.getByLabel('Lifecycle stage').selectOption('customer');
+    await page.getByText('No contact is at customer.').waitFor();
+    // The stage stays with a search, and Back returns to the stage chosen before.
+    await page.goBack();
+    await expect.poll(() => table.getByRole('row').count()).toBe(2);
+    expect(await page.getByLabel('Lifecycle stage').inputValue()).toBe('mql');
+    await page.getByLabel('Search contacts').fill('bo@example.com');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByText('No contact at mql matches “bo@example.com”.').waitFor();
+    await page.getByLabel('Lifecycle stage').selectOption('');
+    await expect.poll(() => cellsOf('Bo')).toEqual(['bo', 'lead', '—', '10']);
   });
 });

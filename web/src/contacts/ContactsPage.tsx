@@ -3,10 +3,11 @@ import { useTranslation } from 'react-i18next';
 import { Link, useSearchParams } from 'react-router-dom';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
+import { useScoringDefinitions } from '../app/workspace-queries.js';
 import { Field } from '../components/field.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
 import { CursorPager } from './CursorPager.js';
-import { useProfiles } from './contact-api.js';
+import { useContacts } from './contact-api.js';
 import { contactEmail, contactName } from './contact-format.js';
 import { useCursorPages } from './cursor-paging.js';
 import './contacts.css';
@@ -50,25 +51,65 @@ function ContactSearch(props: { query: string; onSearch(query: string): void }) 
   );
 }
 
+/** Keeps the list to the contacts at one lifecycle stage, as soon as one is chosen. */
+function StageFilter(props: { stages: string[]; stage: string; onChange(stage: string): void }) {
+  const { t } = useTranslation();
+  return (
+    <Field label={t('contacts.stage')}>
+      {(control) => (
+        <select {...control} value={props.stage} onChange={(event) => props.onChange(event.target.value)}>
+          <option value="">{t('contacts.anyStage')}</option>
+          {props.stages.map((stage) => (
+            <option key={stage} value={stage}>
+              {stage}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
 export function ContactsPage() {
   const { t } = useTranslation();
   const format = useFormat();
   const { workspace } = useSession();
-  // The search lives in the address, so that Back from a contact returns to the same results.
+  // The search and stage live in the address, so that Back from a contact returns to the same results.
   const [searchParams, setSearchParams] = useSearchParams();
   const query = searchParams.get('q') ?? '';
-  const pages = useCursorPages(`${workspace.id}\n${query}`);
-  const profiles = useProfiles(workspace.id, query, pages.cursor);
+  const stage = searchParams.get('stage') ?? '';
+  const filterBy = (next: { q: string; stage: string }) =>
+    setSearchParams(Object.fromEntries(Object.entries(next).filter(([, value]) => value !== '')));
+  const pages = useCursorPages(`${workspace.id}\n${query}\n${stage}`);
+  const profiles = useContacts(workspace.id, { query, stage }, pages.cursor);
+  const definitions = useScoringDefinitions(workspace.id);
+  const models = definitions.data?.models ?? [];
+  const stages = definitions.data?.stages ?? [];
   const items = profiles.data?.items ?? [];
   return (
     <>
       <h1>{t('contacts.title')}</h1>
-      <ContactSearch key={query} query={query} onSearch={(q) => setSearchParams(q ? { q } : {})} />
+      <div className="contact-filters">
+        <ContactSearch key={query} query={query} onSearch={(q) => filterBy({ q, stage })} />
+        {(stages.length > 0 || stage) && (
+          <StageFilter
+            stages={stages}
+            stage={stage}
+            onChange={(next) => filterBy({ q: query, stage: next })}
+          />
+        )}
+      </div>
       {profiles.isPending && <Loading />}
       {profiles.error && <ErrorState error={profiles.error} onRetry={() => void profiles.refetch()} />}
       {profiles.data && items.length === 0 && !pages.hasPrevious && (
         <EmptyState>
-          {query ? (
+          {stage ? (
+            query ? (
+              t('contacts.noneAtStageMatch', { stage, query })
+            ) : (
+              t('contacts.noneAtStage', { stage })
+            )
+          ) : query ? (
             t('contacts.noMatch', { query })
           ) : (
             <>
@@ -84,6 +125,13 @@ export function ContactsPage() {
             <tr>
               <th scope="col">{t('contacts.contact')}</th>
               <th scope="col">{t('contacts.userId')}</th>
+              <th scope="col">{t('contacts.listStage')}</th>
+              <th scope="col">{t('contacts.listOwner')}</th>
+              {models.map((model) => (
+                <th scope="col" key={model.id} className="number">
+                  {model.name}
+                </th>
+              ))}
               <th scope="col">{t('contacts.lastSeen')}</th>
             </tr>
           </thead>
@@ -100,6 +148,13 @@ export function ContactsPage() {
                     {name && email && <div className="hint">{email}</div>}
                   </td>
                   <td>{profile.userId ? <code>{profile.userId}</code> : t('contacts.notYet')}</td>
+                  <td>{profile.stage ?? t('contacts.nobody')}</td>
+                  <td>{profile.owner?.name ?? t('contacts.nobody')}</td>
+                  {models.map((model) => (
+                    <td key={model.id} className="number">
+                      {format.number(profile.scores.find((score) => score.model === model.id)?.score ?? 0)}
+                    </td>
+                  ))}
                   <td>{format.dateTime(profile.lastSeenAt)}</td>
                 </tr>
               );

@@ -13,6 +13,13 @@ export interface Profile {
   lastSeenAt: string;
 }
 
+/** A contact as the list shows it: with its lifecycle stage, its sales owner and its scores now. */
+export interface Contact extends Profile {
+  stage: string | null;
+  owner: { id: string; name: string } | null;
+  scores: Array<{ model: string; score: number }>;
+}
+
 export interface ProfileDetails extends Profile {
   identities: Array<{ kind: 'user' | 'anonymous'; value: string; createdAt: string }>;
   accounts: Array<{ id: string; groupId: string; traits: Traits; updatedAt: string }>;
@@ -88,13 +95,20 @@ export interface Intent {
 
 export const PAGE_SIZE = 25;
 
-export function useProfiles(workspaceId: string, query: string, cursor: string | undefined) {
+export function useContacts(
+  workspaceId: string,
+  filter: { query: string; stage: string },
+  cursor: string | undefined,
+) {
   return useQuery({
-    queryKey: ['profiles', workspaceId, query, cursor],
+    queryKey: ['profiles', workspaceId, filter.query, filter.stage, cursor],
     queryFn: () =>
-      api<CursorPage<Profile>>(
+      api<CursorPage<Contact>>(
         'GET',
-        workspacePath(workspaceId, `/profiles${pageQuery({ q: query, limit: PAGE_SIZE, cursor })}`),
+        workspacePath(
+          workspaceId,
+          `/profiles${pageQuery({ q: filter.query, stage: filter.stage, limit: PAGE_SIZE, cursor })}`,
+        ),
       ),
     placeholderData: keepPreviousData,
   });
