@@ -24,7 +24,8 @@ const HAND_OFF_BODY =
 
 /** What a hand-off call tells the CRM of: a new hand-off, its missed SLA, or a lead sent back by hand. */
 export type HandOffNews =
-  | { kind: 'created' }
+  /** With the stage the lead reached and its scores then (per model): what sales sees it as worth. */
+  | { kind: 'created'; stage: string; scores: Record<string, number> }
   | { kind: 'sla_missed'; recycled: boolean }
   | { kind: 'recycled'; reason: string };
 
@@ -71,6 +72,7 @@ export function handOffMessage(options: {
             created_at: new Date(handOff.createdAt).toISOString(),
             ...(handOff.status === 'passed' ? {} : { accept_by: new Date(handOff.dueAt).toISOString() }),
             ...(news.kind === 'recycled' ? { reason: news.reason } : {}),
+            ...(news.kind === 'created' ? { stage: news.stage, scores: news.scores } : {}),
           },
         },
         webhook: { destination, path: '/', method: 'POST', body: HAND_OFF_BODY },

@@ -442,7 +442,11 @@ export async function decideWorkspace(
           handOff: created,
           owner,
           destination: handOff.destination,
-          news: { kind: 'created' },
+          news: {
+            kind: 'created',
+            stage: to,
+            scores: Object.fromEntries(scoresAt.get(profile.id) ?? new Map<string, number>()),
+          },
           at,
         });
         created.messageId = message.id;

@@ -277,7 +277,12 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect(crm.received).toMatchObject([
       {
         type: 'mops.hand_off.created',
-        hand_off: { owner: { id: 'giulia', email: 'giulia@example.com' } },
+        // What sales gets: the owner, and the stage and scores that made the lead an MQL.
+        hand_off: {
+          owner: { id: 'giulia', email: 'giulia@example.com' },
+          stage: 'mql',
+          scores: { engagement: 50, fit: 20 },
+        },
         profile: { traits: { email: 'bo@example.com' } },
       },
     ]);
