@@ -130,7 +130,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0029-stage-timers',
           '0030-login-attempt-ids',
           '0031-goal-met-after-ending',
-          '0032-profiles-by-stage',
+          '0032-stage-indexes',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

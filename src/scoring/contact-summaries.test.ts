@@ -7,8 +7,11 @@ import { recycleProfile } from './hand-offs.js';
 
 const DAY = 86_400_000;
 
-/** The contacts list: each contact's stage, sales owner and scores, and the list kept to one stage. */
-describe.each(BACKENDS)('contacts with their stage, owner and scores, on %s', (backend) => {
+/**
+ * The contacts list (each contact's stage, sales owner and scores, and the list kept to one stage) and
+ * the dashboard's lifecycle funnel.
+ */
+describe.each(BACKENDS)('where contacts stand in the lifecycle, on %s', (backend) => {
   let world: JourneyWorld;
 
   beforeEach(async () => {
@@ -135,6 +138,46 @@ describe.each(BACKENDS)('contacts with their stage, owner and scores, on %s', (b
     expect((await summaries()).ada).toMatchObject({ stage: 'lead', owner: null });
     expect((await atStage('lead')).sort()).toEqual(['ada', 'bob']);
     expect(await atStage('mql')).toEqual([]);
+  });
+
+  it('counts the funnel: contacts at each stage now, and those who moved forward into each in a range', async () => {
+    const start = world.clock.now();
+    await world.send([
+      identify('ada', { country: 'IT' }),
+      track('ada', 'Signed Up'),
+      track('ada', 'Pricing Viewed'),
+      track('ada', 'Demo Requested'),
+      identify('bob', {}),
+      track('bob', 'Signed Up'),
+    ]);
+    await world.settle();
+    await world.advance(DAY);
+    // Sales sends Ada back to lead (a move back, not a lead won), and Cy signs up a day later.
+    await recycleProfile(world.storage, {
+      workspaceId: world.workspaceId,
+      profileId: await world.profileOf('ada'),
+      reason: 'not ready to buy',
+      now: world.clock.now(),
+    });
+    await world.advance(DAY);
+    await world.send([identify('cy', {}), track('cy', 'Signed Up')]);
+    await world.settle();
+
+    const funnel = async (from: number, to: number) => {
+      const counts = await world.storage.dashboard.lifecycleCounts({
+        workspaceId: world.workspaceId,
+        stages: ['subscriber', 'lead', 'mql', 'sql'],
+        from,
+        to,
+      });
+      return { now: Object.fromEntries(counts.now), reached: Object.fromEntries(counts.reached) };
+    };
+    const end = world.clock.now() + 1;
+    expect(await funnel(start, end)).toEqual({ now: { lead: 3 }, reached: { lead: 3, mql: 1 } });
+    expect((await funnel(start, start + DAY)).reached).toEqual({ lead: 2, mql: 1 });
+    // The day of the recycle alone: nobody reached a stage.
+    expect((await funnel(start + DAY / 2, start + DAY + DAY / 2)).reached).toEqual({});
+    expect((await funnel(start + DAY + DAY / 2, end)).reached).toEqual({ lead: 1 });
   });
 
   it('names an owner since taken off the sales team by their id', async () => {

@@ -17,6 +17,36 @@ import type {
  */
 export function createDashboardStore(db: Kysely<Database>): DashboardStore {
   return {
+    async lifecycleCounts(query) {
+      const { workspaceId, stages } = query;
+      const now = await db
+        .selectFrom('profile_stages')
+        .select(['stage', (eb) => eb.fn.countAll<number | string>().as('n')])
+        .where('workspace_id', '=', workspaceId)
+        .groupBy('stage')
+        .execute();
+      // A stage's place in the configured order; -1 for none (a first stage) or one since removed.
+      const rank = (column: 'from_stage' | 'to_stage') =>
+        stages.length === 0
+          ? sql<number>`-1`
+          : sql<number>`case ${sql.ref(column)} ${sql.join(
+              stages.map((stage, index) => sql`when ${stage} then ${sql.lit(index)}`),
+              sql` `,
+            )} else -1 end`;
+      const reached = await db
+        .selectFrom('stage_history')
+        .select(['to_stage', (eb) => eb.fn.count<number | string>('profile_id').distinct().as('n')])
+        .where('workspace_id', '=', workspaceId)
+        .where('at', '>=', query.from)
+        .where('at', '<', query.to)
+        .where(({ eb }) => eb(rank('to_stage'), '>', rank('from_stage')))
+        .groupBy('to_stage')
+        .execute();
+      return {
+        now: new Map(now.map((row) => [row.stage, Number(row.n)])),
+        reached: new Map(reached.map((row) => [row.to_stage, Number(row.n)])),
+      };
+    },
     async eventCounts(query) {
       const counts = new Map<number, EventBucketCounts>();
       const entry = (bucket: number) => {

@@ -1020,6 +1020,16 @@ export interface DashboardStore {
     channel?: Message['channel'];
     limit: number;
   }): Promise<FailureReason[]>;
+  /**
+   * The lifecycle funnel: per stage, the contacts at it now, and those who moved forward into it in
+   * [from, to) — from an earlier stage of `stages` (their order) or none, each contact once per stage.
+   */
+  lifecycleCounts(query: {
+    workspaceId: string;
+    stages: string[];
+    from: number;
+    to: number;
+  }): Promise<{ now: Map<string, number>; reached: Map<string, number> }>;
 }
 
 export interface FailureReason {

@@ -137,6 +137,26 @@ const JourneyStatsJson = z
   })
   .meta({ id: 'DashboardJourney' });
 
+const LifecycleFunnelJson = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    stages: z
+      .array(
+        z.object({
+          stage: z.string(),
+          now: z.number().describe('contacts at the stage now'),
+          reached: z
+            .number()
+            .describe(
+              'contacts who moved forward into the stage in [from, to) — from an earlier stage or none; not those sent back to it',
+            ),
+        }),
+      )
+      .describe('the workspace’s lifecycle stages in their order; none when it has no lifecycle'),
+  })
+  .meta({ id: 'DashboardLifecycle' });
+
 /** The dashboard's figures: events and messages over a time range, journey funnels and conversion. */
 export async function dashboardRoutes(
   app: FastifyInstance,
@@ -163,6 +183,39 @@ export async function dashboardRoutes(
       const rows = await storage.dashboard.eventCounts(range.query);
       const buckets = denseBuckets(range, rows, { received: 0, generated: 0, rejected: 0 });
       return { ...range.json, totals: sum(buckets, ['received', 'generated', 'rejected']), buckets };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/dashboard/lifecycle',
+    {
+      schema: {
+        tags: ['dashboard'],
+        summary: 'The lifecycle funnel: contacts at each stage now, and who reached each stage in [from, to)',
+        params: WorkspaceParams,
+        querystring: RangeQuery,
+        response: { 200: LifecycleFunnelJson, ...errors },
+      },
+    },
+    async (request) => {
+      const { workspaceId } = request.params;
+      await auth.requireWorkspace(request, workspaceId);
+      const stages = (await storage.settings.get(workspaceId)).lifecycle?.stages ?? [];
+      const counts = await storage.dashboard.lifecycleCounts({
+        workspaceId,
+        stages,
+        from: Date.parse(request.query.from),
+        to: Date.parse(request.query.to),
+      });
+      return {
+        from: new Date(request.query.from).toISOString(),
+        to: new Date(request.query.to).toISOString(),
+        stages: stages.map((stage) => ({
+          stage,
+          now: counts.now.get(stage) ?? 0,
+          reached: counts.reached.get(stage) ?? 0,
+        })),
+      };
     },
   );
 

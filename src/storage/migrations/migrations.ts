@@ -30,7 +30,7 @@ import { scoreReplays } from './0028-score-replays.js';
 import { stageTimers } from './0029-stage-timers.js';
 import { loginAttemptIds } from './0030-login-attempt-ids.js';
 import { goalMetAfterEnding } from './0031-goal-met-after-ending.js';
-import { profilesByStage } from './0032-profiles-by-stage.js';
+import { stageIndexes } from './0032-stage-indexes.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -69,7 +69,7 @@ const ALL: Record<string, DialectMigration> = {
   '0029-stage-timers': stageTimers,
   '0030-login-attempt-ids': loginAttemptIds,
   '0031-goal-met-after-ending': goalMetAfterEnding,
-  '0032-profiles-by-stage': profilesByStage,
+  '0032-stage-indexes': stageIndexes,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
