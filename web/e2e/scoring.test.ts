@@ -313,6 +313,32 @@ describe('scoring screen (Chromium)', () => {
     await expect.poll(summary).toBe('Inviati: 2 · aperti: 0 · cliccati: 0 · rimbalzati: 0 · non riusciti: 0');
   });
 
+  it('draws the lifecycle funnel: who reached each stage in the range, and who is at each now', async () => {
+    const { world, api } = consoleWorld;
+    await page.goto(`${world.url}/dashboard`);
+    await page.getByLabel(/^(Language|Lingua)$/).selectOption('en');
+    const chart = page.getByTestId('lifecycle-chart');
+    await chart.getByRole('button', { name: 'Show data table' }).click();
+    const rows = chart.locator('tbody tr');
+    await expect.poll(() => rows.count()).toBeGreaterThan(0);
+    const table = (await rows.evaluateAll((trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+    )) as string[][];
+    const { stages } = (await api<{ lifecycle: { stages: string[] } }>('GET', '/settings')).body.lifecycle;
+    expect(table.map(([stage]) => stage)).toEqual(stages);
+    // Each stage's contacts now, as the contacts list counts them at that stage.
+    for (const [stage, , now] of table) {
+      const listed = await api<{ items: unknown[] }>('GET', `/profiles?stage=${stage}&limit=100`);
+      expect(Number(now), `${stage} now`).toBe(listed.body.items.length);
+    }
+    // Today a lead reached MQL and was handed to sales (then sent back): MQL was reached.
+    expect(Number(table.find(([stage]) => stage === 'mql')?.[1])).toBeGreaterThanOrEqual(1);
+    expect(await page.getByTestId('lifecycle-chart-summary').textContent()).toMatch(
+      /^In this range \d+ moved forward into a stage \(.*mql \d+.*\); now \d+ are at one\.$/,
+    );
+    await shot('dashboard-lifecycle');
+  });
+
   it('fits every page a marketer opens on a phone (390 px) without the page scrolling sideways', async () => {
     const { world } = consoleWorld;
     const [handOff] = (await consoleWorld.api<HandOffPage>('GET', '/hand-offs')).body.items;

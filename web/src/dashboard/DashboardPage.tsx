@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { useFormat } from '../app/format.js';
 import { Field } from '../components/field.js';
 import { JourneyCharts } from './JourneyCharts.js';
+import { LifecycleChart } from './LifecycleChart.js';
 import './dashboard.css';
 import './messages.js';
 import { RejectedEvents } from './RejectedEvents.js';
@@ -34,6 +35,7 @@ export function DashboardPage() {
       <div className="dash-grid">
         <EventsChart range={range} />
         <MessagesChart range={range} />
+        <LifecycleChart range={range} />
       </div>
       <JourneyCharts />
       {/* A new range starts the list again at its first page. */}

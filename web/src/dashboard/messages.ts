@@ -60,6 +60,17 @@ const en = {
     channels: { all: 'All channels', email: 'E-mail', sms: 'SMS', webhook: 'Webhooks' },
     empty: 'No messages in this range. Publish a journey with an e-mail or SMS step to start sending.',
   },
+  lifecycle: {
+    title: 'Lifecycle funnel',
+    summary: 'In this range {{reached}} moved forward into a stage ({{stages}}); now {{now}} are at one.',
+    summaryNone: 'Nobody moved forward into a stage in this range; now {{now}} are at one.',
+    empty:
+      'No lifecycle stages yet: set them up under Scoring, and the funnel from lead to customer shows here.',
+    setUp: 'Set up the lifecycle',
+    stage: 'Stage',
+    reached: 'Reached in this range',
+    now: 'At the stage now',
+  },
   journeys: {
     allTime: 'Since each journey started, whatever the time range.',
     heldOut:
@@ -197,6 +208,18 @@ const it: typeof en = {
     channels: { all: 'Tutti i canali', email: 'E-mail', sms: 'SMS', webhook: 'Webhook' },
     empty:
       'Nessun messaggio in questo periodo. Pubblica un percorso con un passo e-mail o SMS per iniziare a inviare.',
+  },
+  lifecycle: {
+    title: 'Funnel del ciclo di vita',
+    summary:
+      'In questo periodo {{reached}} sono avanzati a una fase ({{stages}}); ora {{now}} sono in una fase.',
+    summaryNone: 'Nessuno è avanzato a una fase in questo periodo; ora {{now}} sono in una fase.',
+    empty:
+      'Ancora nessuna fase del ciclo di vita: impostale in Punteggi, e qui vedrai il funnel da lead a cliente.',
+    setUp: 'Imposta il ciclo di vita',
+    stage: 'Fase',
+    reached: 'Raggiunta in questo periodo',
+    now: 'Nella fase ora',
   },
   journeys: {
     allTime: 'Dall’avvio di ciascun percorso, indipendentemente dal periodo scelto.',
