@@ -105,6 +105,17 @@ describe('contacts (Chromium)', () => {
     await consoleWorld?.close();
   });
 
+  /** Sends Segment calls through /v1/batch with the world's write key, as a client would. */
+  async function sendBatch(batch: Array<Record<string, unknown>>) {
+    const { world } = consoleWorld;
+    const sent = await fetch(`${world.url}/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(world.writeKey), 'content-type': 'application/json' },
+      body: JSON.stringify({ batch }),
+    });
+    expect(sent.status).toBe(200);
+  }
+
   /** Ada's history as her shop's client would send it: oldest first, a minute apart, ending an hour ago. */
   function adaEvents() {
     const calls: Array<Record<string, unknown>> = [
@@ -143,7 +154,7 @@ describe('contacts (Chromium)', () => {
   }
 
   it('finds a contact and shows who they are, what they did, where they are and why they scored, in English and Italian', async () => {
-    const { world, api } = consoleWorld;
+    const { api } = consoleWorld;
 
     await consoleWorld.logIn();
     await page.getByRole('link', { name: 'Contacts' }).click();
@@ -152,12 +163,7 @@ describe('contacts (Chromium)', () => {
     await page.getByText(/No contacts yet\. Contacts arrive with the events/).waitFor();
     await consoleWorld.shot('contacts-empty');
 
-    const sent = await fetch(`${world.url}/v1/batch`, {
-      method: 'POST',
-      headers: { authorization: basicAuth(world.writeKey), 'content-type': 'application/json' },
-      body: JSON.stringify({ batch: adaEvents() }),
-    });
-    expect(sent.status).toBe(200);
+    await sendBatch(adaEvents());
 
     // The pipeline: a profile, then its stage, segment and journey (polled through the API).
     let profileId = '';
@@ -412,16 +418,9 @@ describe('contacts (Chromium)', () => {
   }, 60_000);
   it('lets an admin take a contact out of an account, once confirmed', async () => {
     const { world, api } = consoleWorld;
-    const sent = await fetch(`${world.url}/v1/batch`, {
-      method: 'POST',
-      headers: { authorization: basicAuth(world.writeKey), 'content-type': 'application/json' },
-      body: JSON.stringify({
-        batch: [
-          { type: 'group', userId: 'cy', groupId: 'globex', traits: { name: 'Globex' }, messageId: 'cy-1' },
-        ],
-      }),
-    });
-    expect(sent.status).toBe(200);
+    await sendBatch([
+      { type: 'group', userId: 'cy', groupId: 'globex', traits: { name: 'Globex' }, messageId: 'cy-1' },
+    ]);
     let profileId = '';
     await expect
       .poll(async () => {
@@ -445,18 +444,11 @@ describe('contacts (Chromium)', () => {
 
   it('lists each contact with its stage, sales owner and scores, and keeps the list to one stage', async () => {
     const { world, api } = consoleWorld;
-    const sent = await fetch(`${world.url}/v1/batch`, {
-      method: 'POST',
-      headers: { authorization: basicAuth(world.writeKey), 'content-type': 'application/json' },
-      body: JSON.stringify({
-        batch: [
-          { type: 'identify', userId: 'bo', traits: { first_name: 'Bo', email: 'bo@example.com' } },
-          { type: 'track', userId: 'bo', event: 'Signed Up' },
-          { type: 'track', userId: 'bo', event: 'Pricing Viewed' },
-        ],
-      }),
-    });
-    expect(sent.status).toBe(200);
+    await sendBatch([
+      { type: 'identify', userId: 'bo', traits: { first_name: 'Bo', email: 'bo@example.com' } },
+      { type: 'track', userId: 'bo', event: 'Signed Up' },
+      { type: 'track', userId: 'bo', event: 'Pricing Viewed' },
+    ]);
     await expect
       .poll(async () => (await api<{ items: unknown[] }>('GET', '/profiles?stage=lead')).body.items.length)
       .toBe(1);
