@@ -37,6 +37,7 @@ import { sessionRoutes } from './routes/session-routes.js';
 import { setAsideRoutes } from './routes/set-aside-routes.js';
 import { smsRoutes } from './routes/sms-routes.js';
 import { trackingRoutes } from './routes/tracking-routes.js';
+import { webhookTestRoutes } from './routes/webhook-test-routes.js';
 import { refuseUnstorableInput } from './storable-input.js';
 import { consolePage, hasWebConsole, webConsole } from './web-console.js';
 
@@ -335,6 +336,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       auth,
       ...(deps.onSegmentSaved ? { onSegmentSaved: deps.onSegmentSaved } : {}),
     });
+    await scope.register(webhookTestRoutes, { storage, clock, auth, secrets: email.secrets });
     await scope.register(deadLetterRoutes, {
       storage,
       clock,

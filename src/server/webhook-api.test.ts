@@ -391,6 +391,76 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     expect((await call()).signature).toBeUndefined();
   });
 
+  it('sends a signed test call to a destination once and tells what it answered, recording nothing', async () => {
+    const { webhooks } = (
+      await api<{ webhooks: { destinations: Array<{ id: string }> } }>('GET', '/settings')
+    ).body;
+    const others = webhooks.destinations.filter((destination) => destination.id !== 'probe');
+    const saved = await api(
+      'PUT',
+      '/settings',
+      settingsWith({
+        destinations: [
+          ...others,
+          {
+            id: 'probe',
+            url: `http://127.0.0.1:${port}/crm?key=k1`,
+            secret: 'probe-secret-0123',
+            headers: { authorization: 'Bearer probe-token' },
+          },
+        ],
+        allowPrivateNetworks: true,
+      }),
+    );
+    expect(saved.status).toBe(200);
+    const deadLettersBefore = (await api<{ items: unknown[] }>('GET', '/webhooks/dead-letters?limit=100'))
+      .body.items.length;
+    const test = () =>
+      api<{ delivered: boolean; status: number | null; reason: string | null; address: string; ms: number }>(
+        'POST',
+        '/webhooks/destinations/probe/test',
+      );
+
+    answer = 204;
+    const before = callHeaders.length;
+    const delivered = await test();
+    expect(delivered.status).toBe(200);
+    expect(delivered.body).toMatchObject({
+      delivered: true,
+      status: 204,
+      reason: null,
+      address: `http://127.0.0.1:${port}/crm`,
+    });
+    expect(callHeaders).toHaveLength(before + 1);
+    const headers = callHeaders[before] as IncomingHttpHeaders;
+    const body = JSON.parse(bodies[before] as string) as Record<string, unknown>;
+    expect(body).toMatchObject({ type: 'mops.test', destination: 'probe', id: headers['idempotency-key'] });
+    expect(authorizations[before]).toBe('Bearer probe-token');
+    expect(
+      verifySignature({
+        secret: 'probe-secret-0123',
+        method: 'POST',
+        target: '/crm?key=k1',
+        header: headers[SIGNATURE_HEADER] as string,
+        idempotencyKey: headers['idempotency-key'] as string,
+        body: bodies[before] as string,
+        nowMs: Date.now(),
+      }),
+    ).toBe(true);
+
+    // Refused: said why, as the dead letters would, and made once (no retries).
+    answer = 422;
+    const refused = await test();
+    expect(refused.body).toMatchObject({ delivered: false, status: 422 });
+    expect(refused.body.reason).toContain('422');
+    expect(callHeaders).toHaveLength(before + 2);
+    expect(
+      (await api<{ items: unknown[] }>('GET', '/webhooks/dead-letters?limit=100')).body.items,
+    ).toHaveLength(deadLettersBefore);
+    const unknown = await api<ApiError>('POST', '/webhooks/destinations/nowhere/test');
+    expect(unknown.status).toBe(404);
+  });
+
   it('keeps a stored secret only for the address it was given for: re-pointing needs it again', async () => {
     // Destinations a journey in force calls cannot be renamed away: the journeys above are archived.
     const journeys = (await api<{ items: Array<{ id: string; status: string }> }>('GET', '/journeys')).body

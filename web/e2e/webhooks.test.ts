@@ -199,4 +199,25 @@ describe('webhook dead letters (Chromium)', () => {
     await page.getByText('No failed calls.').waitFor();
     await expect.poll(() => calls.length).toBe(4);
   });
+
+  it('sends a test to a saved destination and says what the receiver answered', async () => {
+    const before = calls.length;
+    answer = 204;
+    await page.getByRole('button', { name: 'Send a test to crm' }).click();
+    const outcome = page.getByRole('status').filter({ hasText: /delivered/i });
+    await expect
+      .poll(() => outcome.textContent())
+      .toMatch(new RegExp(`^Delivered to http://127\\.0\\.0\\.1:${port}/hooks: HTTP 204 in \\d+ ms\\.$`));
+    expect(calls).toHaveLength(before + 1);
+    expect(JSON.parse(calls[before]?.body ?? '')).toMatchObject({ type: 'mops.test', destination: 'crm' });
+
+    answer = 422;
+    await page.getByRole('button', { name: 'Send a test to crm' }).click();
+    await expect
+      .poll(() => outcome.textContent())
+      .toBe(`Not delivered to http://127.0.0.1:${port}/hooks: HTTP 422 from 127.0.0.1:${port}: ${refusal}`);
+    await consoleWorld.shot('settings-webhook-test');
+    // A test leaves no dead letter behind.
+    expect(await deadLetters()).toEqual([]);
+  });
 });

@@ -78,11 +78,11 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
   try {
     response = await request(url, {
       method: step.method as 'POST' | 'PUT' | 'PATCH',
-      headers: headersFor(destination, call, {
-        method: step.method,
-        target: `${url.pathname}${url.search}`,
-        body,
-      }),
+      headers: headersFor(
+        destination,
+        { secrets: call.secrets, callId: message.id, idempotencyKey: message.idempotencyKey, now: call.now },
+        { method: step.method, target: `${url.pathname}${url.search}`, body },
+      ),
       body,
       dispatcher: agentFor(settings.allowPrivateNetworks),
       headersTimeout: settings.timeoutMs,
@@ -161,7 +161,7 @@ export function addressShownToMembers(address: string | null): string | null {
 
 function headersFor(
   destination: WebhookDestination,
-  call: WebhookCall,
+  call: { secrets: SecretBox; callId: string; idempotencyKey: string; now: number },
   request: { method: string; target: string; body: string },
 ): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -169,15 +169,99 @@ function headersFor(
     headers[name.toLowerCase()] = call.secrets.open(value);
   headers['content-type'] = 'application/json';
   headers['user-agent'] = 'Mops-Webhook/0.1';
-  headers['idempotency-key'] = call.message.idempotencyKey;
-  headers['mops-webhook-id'] = call.message.id;
+  headers['idempotency-key'] = call.idempotencyKey;
+  headers['mops-webhook-id'] = call.callId;
   if (destination.secret)
     headers[SIGNATURE_HEADER] = signatureHeader(
       call.secrets.open(destination.secret),
-      { ...request, idempotencyKey: call.message.idempotencyKey },
+      { ...request, idempotencyKey: call.idempotencyKey },
       call.now,
     );
   return headers;
+}
+
+/** What a destination answered a test call: delivered on 2xx, else why not. */
+export interface DestinationTest {
+  isDelivered: boolean;
+  /** The HTTP status it answered; null when it did not answer (refused, timed out, unreachable). */
+  status: number | null;
+  reason: string | null;
+  address: string;
+  ms: number;
+}
+
+/**
+ * A test call to a destination, as the settings' "Send a test" makes it: a POST of
+ * `{"type": "mops.test", …}` to its URL with its headers and signature, under the workspace's
+ * timeout and private-network rule, made once (no retries) and recorded nowhere.
+ */
+export async function testDestination(options: {
+  destination: WebhookDestination;
+  settings: WebhookSettings;
+  secrets: SecretBox;
+  callId: string;
+  now: number;
+}): Promise<DestinationTest> {
+  const { destination, settings, callId, now } = options;
+  const started = performance.now();
+  const result = (outcome: Omit<DestinationTest, 'address' | 'ms'>, address: string): DestinationTest => ({
+    ...outcome,
+    address,
+    ms: Math.round(performance.now() - started),
+  });
+  let url: URL;
+  try {
+    url = destinationUrl(destination.url, '/');
+  } catch (error) {
+    return result({ isDelivered: false, status: null, reason: errorText(error) }, destination.url);
+  }
+  const address = shownAddress(url);
+  const body = JSON.stringify({
+    type: 'mops.test',
+    id: callId,
+    destination: destination.id,
+    sent_at: new Date(now).toISOString(),
+  });
+  if (!settings.allowPrivateNetworks) {
+    try {
+      assertPublicLiteral(url);
+    } catch (error) {
+      return result({ isDelivered: false, status: null, reason: errorText(error) }, address);
+    }
+  }
+  try {
+    const response = await request(url, {
+      method: 'POST',
+      headers: headersFor(
+        destination,
+        { secrets: options.secrets, callId, idempotencyKey: callId, now },
+        { method: 'POST', target: `${url.pathname}${url.search}`, body },
+      ),
+      body,
+      dispatcher: agentFor(settings.allowPrivateNetworks),
+      headersTimeout: settings.timeoutMs,
+      bodyTimeout: settings.timeoutMs,
+      signal: AbortSignal.timeout(settings.timeoutMs),
+    });
+    const excerpt = await readExcerpt(response.body);
+    const status = response.statusCode;
+    return status >= 200 && status < 300
+      ? result({ isDelivered: true, status, reason: null }, address)
+      : result(
+          { isDelivered: false, status, reason: answeredReason({ status, host: url.host, excerpt }) },
+          address,
+        );
+  } catch (error) {
+    const refused = privateNetworkRefusal(error);
+    return result(
+      {
+        isDelivered: false,
+        status: null,
+        reason: refused ? refused.message : unansweredReason(url.host, error),
+      },
+      address,
+    );
+  }
 }
 
 async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {

@@ -31,6 +31,10 @@ export function WebhooksSection(props: { settings: SettingsView }) {
     isShown: (path) => SHOWN.test(path),
   });
   const errorAt = useErrorAt(errors);
+  // Only a saved destination can be tested: the server calls it as saved.
+  const savedIds = new Set(
+    (props.settings.webhooks?.destinations ?? []).map((destination) => destination.id),
+  );
   // A header the server refuses is named by its own path (`…headers.X-Api-Key`): shown on the box.
   const headersErrorAt = (index: number) => {
     const prefix = `webhooks.destinations.${index}.headers`;
@@ -124,14 +128,17 @@ export function WebhooksSection(props: { settings: SettingsView }) {
                   />
                 )}
               </Field>
-              <button
-                type="button"
-                onClick={() =>
-                  setForm({ ...form, destinations: form.destinations.filter((_, i) => i !== index) })
-                }
-              >
-                {t('settings.webhooks.remove', { number })}
-              </button>
+              <div className="destination-actions">
+                {savedIds.has(destination.id) && <DestinationTest id={destination.id} />}
+                <button
+                  type="button"
+                  onClick={() =>
+                    setForm({ ...form, destinations: form.destinations.filter((_, i) => i !== index) })
+                  }
+                >
+                  {t('settings.webhooks.remove', { number })}
+                </button>
+              </div>
             </fieldset>
           );
         })}
@@ -292,5 +299,53 @@ function DeadLetters() {
       )}
       {redrive.error && <p role="alert">{errorMessage(redrive.error, t)}</p>}
     </section>
+  );
+}
+
+interface TestOutcome {
+  delivered: boolean;
+  status: number | null;
+  reason: string | null;
+  address: string;
+  ms: number;
+}
+
+/** Calls a saved destination once with a test body, and says what its receiver answered. */
+function DestinationTest(props: { id: string }) {
+  const { t } = useTranslation();
+  const { workspace } = useSession();
+  const format = useFormat();
+  const test = useMutation({
+    mutationFn: () =>
+      api<TestOutcome>(
+        'POST',
+        workspacePath(workspace.id, `/webhooks/destinations/${encodeURIComponent(props.id)}/test`),
+      ),
+  });
+  const outcome = test.data;
+  return (
+    <div className="destination-test">
+      <button
+        type="button"
+        disabled={test.isPending}
+        onClick={() => test.mutate()}
+        title={t('settings.webhooks.testHint')}
+      >
+        {t('settings.webhooks.test', { id: props.id })}
+      </button>
+      <p role="status" className={outcome && !outcome.delivered ? 'field-error' : 'hint'}>
+        {test.error
+          ? errorMessage(test.error, t)
+          : outcome
+            ? outcome.delivered
+              ? t('settings.webhooks.testDelivered', {
+                  address: outcome.address,
+                  status: outcome.status,
+                  ms: format.number(outcome.ms),
+                })
+              : t('settings.webhooks.testFailed', { address: outcome.address, reason: outcome.reason })
+            : ''}
+      </p>
+    </div>
   );
 }
