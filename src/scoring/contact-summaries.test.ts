@@ -94,7 +94,7 @@ describe.each(BACKENDS)('where contacts stand in the lifecycle, on %s', (backend
     expect(await summaries()).toEqual({
       ada: {
         stage: 'mql',
-        owner: { id: 'giulia', name: 'Giulia Bianchi' },
+        owner: { id: 'giulia', name: 'Giulia Bianchi', email: 'giulia@example.com' },
         scores: [
           { model: 'engagement', score: 60 },
           { model: 'fit', score: 25 },
@@ -196,6 +196,6 @@ describe.each(BACKENDS)('where contacts stand in the lifecycle, on %s', (backend
         assignment: [],
       },
     });
-    expect((await summaries()).ada?.owner).toEqual({ id: 'giulia', name: 'giulia' });
+    expect((await summaries()).ada?.owner).toEqual({ id: 'giulia', name: 'giulia', email: null });
   });
 });

@@ -5,8 +5,11 @@ import { ledgersByProfile, scoreOf } from './score.js';
 /** What the contacts list shows of a contact's intent: where it stands, who in sales has it, its scores. */
 export interface ContactSummary {
   stage: string | null;
-  /** The owner of its latest hand-off while sales has it: none before a hand-off, nor once sent back. */
-  owner: { id: string; name: string } | null;
+  /**
+   * The owner of its latest hand-off while sales has it: none before a hand-off, nor once sent back.
+   * `email` is for messages to the contact (members of the console see owners by name only).
+   */
+  owner: { id: string; name: string; email: string | null } | null;
   /** Per model of the workspace, in their order, as the profile shows it now (decay included). */
   scores: Array<{ model: string; score: number }>;
 }
@@ -30,7 +33,7 @@ export async function summarizeContacts(
     storage.scoring.latestHandOffs(ids),
   ]);
   const ledgers = ledgersByProfile(ledger);
-  const ownerNames = new Map((settings.handOff?.owners ?? []).map((owner) => [owner.id, owner.name]));
+  const owners = new Map((settings.handOff?.owners ?? []).map((owner) => [owner.id, owner]));
   return new Map(
     profiles.map((profile) => {
       const handOff = handOffs.get(profile.id);
@@ -39,7 +42,13 @@ export async function summarizeContacts(
       const summary: ContactSummary = {
         stage: stages.get(profile.id) ?? null,
         // An owner since taken off the team keeps their id: the contact is still theirs in the CRM.
-        owner: ownerId ? { id: ownerId, name: ownerNames.get(ownerId) ?? ownerId } : null,
+        owner: ownerId
+          ? {
+              id: ownerId,
+              name: owners.get(ownerId)?.name ?? ownerId,
+              email: owners.get(ownerId)?.email ?? null,
+            }
+          : null,
         scores: settings.scoring.models.map((model) => ({
           model: model.id,
           score: scoreOf(model, ledgers.get(profile.id) ?? [], facts, now).score,

@@ -10,9 +10,23 @@ export interface RenderedEmail {
   text: string;
 }
 
-/** What templates see: `profile`, `event` (the entry event), `journey`, `message`, `unsubscribe_url`. */
+/**
+ * Where the contact stands with sales, for `{{ lifecycle.stage }}`, `{{ lifecycle.owner.name }}` and
+ * `{{ lifecycle.scores.<model> }}`: read only for a message whose Liquid names `lifecycle`.
+ */
+export interface LifecycleData {
+  stage: string | null;
+  owner: { id: string; name: string; email: string | null } | null;
+  scores: Record<string, number>;
+}
+
+/**
+ * What templates see: `profile`, `event` (the entry event), `journey`, `message`, `unsubscribe_url`,
+ * and `lifecycle` when the template names it.
+ */
 export interface TemplateData {
   profile: { id: string; traits: Record<string, unknown> };
+  lifecycle?: LifecycleData | undefined;
   event?: { name: string | null; properties: Record<string, unknown>; timestamp: number } | undefined;
   journey?: { id: string; name: string; version: number; step: string } | undefined;
   message?: { id: string } | undefined;

@@ -9,6 +9,7 @@ import {
   type TemplateData,
 } from '../../templates/email-template.js';
 import type { Outcome } from '../dispatcher.js';
+import { lifecycleDataFor } from '../lifecycle-data.js';
 import type { SecretBox } from './secret-box.js';
 import type { LinkSigner } from './signed-links.js';
 import type { SmtpTransports } from './smtp-transports.js';
@@ -128,6 +129,12 @@ export async function sendEmail(
       reason: `template ${message.templateId ?? '(none)'} does not exist`,
       toAddress: to,
     };
+  const lifecycle = await lifecycleDataFor(storage, {
+    workspaceId: message.workspaceId,
+    profile,
+    now,
+    sources: [template.subject, template.preheader, template.mjml, template.text],
+  });
   const job: EmailJob = {
     workspaceId: message.workspaceId,
     messageId: message.id,
@@ -137,6 +144,7 @@ export async function sendEmail(
       profile: { id: profile.id, traits: profile.traits },
       event: message.context.event,
       journey: message.context.journey,
+      ...(lifecycle ? { lifecycle } : {}),
     },
     smtp,
   };

@@ -5,6 +5,7 @@ import { type EmailTemplate, type Message, newMessage } from '../../core/journey
 import type { Profile } from '../../core/profile.js';
 import { TEST_TOPIC } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
+import { lifecycleDataFor } from '../lifecycle-data.js';
 import { type EmailSender, renderJob, sendEmail } from './email-channel.js';
 
 /**
@@ -39,13 +40,30 @@ function adHocMessage(
 /** Renders a template as a chosen profile would receive it (links included), without sending. */
 export async function previewTemplate(
   sender: Pick<EmailSender, 'signer' | 'publicUrl'>,
-  input: { template: EmailTemplate; profile: Profile; now: number; properties?: Record<string, unknown> },
+  input: {
+    storage: Storage;
+    template: EmailTemplate;
+    profile: Profile;
+    now: number;
+    properties?: Record<string, unknown>;
+  },
 ) {
-  const message = adHocMessage(input.template, input.profile, input.now, TEST_TOPIC, input.properties);
+  const { template, profile, now } = input;
+  const message = adHocMessage(template, profile, now, TEST_TOPIC, input.properties);
+  const lifecycle = await lifecycleDataFor(input.storage, {
+    workspaceId: template.workspaceId,
+    profile,
+    now,
+    sources: [template.subject, template.preheader, template.mjml, template.text],
+  });
   return renderJob(sender, {
     messageId: message.id,
-    template: input.template,
-    data: { profile: { id: input.profile.id, traits: input.profile.traits }, event: message.context.event },
+    template,
+    data: {
+      profile: { id: profile.id, traits: profile.traits },
+      event: message.context.event,
+      ...(lifecycle ? { lifecycle } : {}),
+    },
   });
 }
 

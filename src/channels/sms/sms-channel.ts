@@ -4,10 +4,12 @@ import type { Profile } from '../../core/profile.js';
 import { isMessagingService } from '../../core/sms-sender.js';
 import type { SmsSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
+import type { LifecycleData } from '../../templates/email-template.js';
 import { renderPlain } from '../../templates/liquid.js';
 import { RetryableError, retryAfterMs } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
+import { lifecycleDataFor } from '../lifecycle-data.js';
 import { messageTemplateData } from '../message-data.js';
 import { agentFor, assertPublicLiteral, privateNetworkRefusal } from '../webhook/network-guard.js';
 import { smartEncoded } from './segments.js';
@@ -63,9 +65,9 @@ export function renderSmsText(
   body: string,
   message: Pick<Message, 'id' | 'context'>,
   profile: Pick<Profile, 'id' | 'userId' | 'traits'>,
-  options: { smartEncoding: boolean },
+  options: { smartEncoding: boolean; lifecycle?: LifecycleData | undefined },
 ): { text: string; replaced: string[] } {
-  const rendered = renderPlain(body, messageTemplateData(message, profile)).trim();
+  const rendered = renderPlain(body, messageTemplateData(message, profile, options.lifecycle)).trim();
   const { text, replaced } = options.smartEncoding
     ? smartEncoded(rendered)
     : { text: rendered, replaced: [] };
@@ -94,8 +96,17 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
   const sms = message.context.sms;
   let body = sms.text;
   if (body === undefined) {
+    const lifecycle = await lifecycleDataFor(call.storage, {
+      workspaceId: message.workspaceId,
+      profile,
+      now: call.now,
+      sources: [sms.body],
+    });
     try {
-      body = renderSmsText(sms.body, message, profile, settings).text;
+      body = renderSmsText(sms.body, message, profile, {
+        smartEncoding: settings.smartEncoding,
+        lifecycle,
+      }).text;
     } catch (error) {
       return { status: 'failed', reason: `the text could not be rendered: ${errorText(error)}` };
     }

@@ -7,6 +7,7 @@ import { renderJson } from '../../templates/liquid.js';
 import { RetryableError, retryAfterMs } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
+import { lifecycleDataFor } from '../lifecycle-data.js';
 import { messageTemplateData } from '../message-data.js';
 import { answeredReason, unansweredReason } from './failure-reasons.js';
 import { agentFor, assertPublicLiteral, privateNetworkRefusal } from './network-guard.js';
@@ -53,8 +54,14 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
   const toAddress = shownAddress(url);
   let body = step.rendered;
   if (body === undefined) {
+    const lifecycle = await lifecycleDataFor(call.storage, {
+      workspaceId: message.workspaceId,
+      profile,
+      now: call.now,
+      sources: [step.body],
+    });
     try {
-      body = renderJson(step.body, messageTemplateData(message, profile));
+      body = renderJson(step.body, messageTemplateData(message, profile, lifecycle));
       JSON.parse(body);
     } catch (error) {
       return { status: 'failed', reason: `the body is not valid JSON once rendered: ${errorText(error)}` };

@@ -356,6 +356,7 @@ export async function messagingRoutes(
       const template = await draftTemplate(workspaceId, request.body.template, now);
       const profile = await previewProfile(workspaceId, request.body);
       const rendered = await previewTemplate(email, {
+        storage,
         template,
         profile,
         now,
@@ -392,6 +393,7 @@ export async function messagingRoutes(
         request.body,
       );
       const rendered = await previewTemplate(email, {
+        storage,
         template,
         profile,
         now: clock.now(),

@@ -115,7 +115,8 @@ export async function profileRoutes(
           return {
             ...profileJson(profile),
             stage: summary?.stage ?? null,
-            owner: summary?.owner ?? null,
+            // Owners' e-mails are for admins' settings, not every member's list.
+            owner: summary?.owner ? { id: summary.owner.id, name: summary.owner.name } : null,
             scores: summary?.scores ?? [],
           };
         }),

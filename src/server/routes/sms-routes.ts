@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { SecretBox } from '../../channels/email/secret-box.js';
+import { lifecycleDataFor } from '../../channels/lifecycle-data.js';
 import {
   DEFAULT_HELP_TEXT,
   handleInboundSms,
@@ -16,6 +17,7 @@ import { SMS_TEMPLATE_MAX_CHARACTERS } from '../../core/journey-definition.js';
 import type { Profile } from '../../core/profile.js';
 import { storableText } from '../../core/storable-text.js';
 import type { Storage } from '../../storage/storage.js';
+import type { LifecycleData } from '../../templates/email-template.js';
 import type { RouteDocumentation } from '../app.js';
 import type { Authenticator, RouteAccess } from '../auth.js';
 import { ErrorResponse, WorkspaceParams } from '../schemas.js';
@@ -160,6 +162,7 @@ export async function smsRoutes(
       const { workspaceId } = request.params;
       await auth.requireWorkspace(request, workspaceId);
       let profile: Pick<Profile, 'id' | 'userId' | 'traits'> = { id: 'preview', userId: null, traits: {} };
+      let lifecycle: LifecycleData | undefined;
       if (request.body.profileId) {
         const found = await storage.profiles.find(workspaceId, request.body.profileId);
         if (!found)
@@ -167,6 +170,12 @@ export async function smsRoutes(
             field: 'profileId',
           });
         profile = found;
+        lifecycle = await lifecycleDataFor(storage, {
+          workspaceId,
+          profile: found,
+          now: clock.now(),
+          sources: [request.body.body],
+        });
       }
       // A workspace without SMS settings yet previews as it will send once set up: with the default.
       const smartEncoding = (await storage.settings.get(workspaceId)).sms?.smartEncoding ?? true;
@@ -174,6 +183,7 @@ export async function smsRoutes(
       try {
         rendered = renderSmsText(request.body.body, { id: 'preview', context: {} }, profile, {
           smartEncoding,
+          lifecycle,
         });
       } catch (error) {
         throw new AppError(
