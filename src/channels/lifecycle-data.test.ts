@@ -1,24 +1,8 @@
-import { createServer, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
-import { LoopbackPeer } from '../test-support/loopback-peer.js';
+import { JsonReceiver } from '../test-support/json-receiver.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
-
-/** A receiver keeping the JSON bodies it is sent. */
-class Receiver extends LoopbackPeer {
-  readonly bodies: unknown[] = [];
-  protected readonly server: Server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      this.bodies.push(JSON.parse(body));
-      response.writeHead(204).end();
-    });
-  });
-}
 
 /**
  * A nurture e-mail signed by the contact's sales owner, a CRM call with the lead's scores: messages
@@ -26,11 +10,11 @@ class Receiver extends LoopbackPeer {
  */
 describe.each(BACKENDS)('lifecycle in messages, on %s', (backend) => {
   let world: JourneyWorld;
-  let receiver: Receiver;
+  let receiver: JsonReceiver;
 
   beforeEach(async () => {
     world = await startJourneyWorld(backend);
-    receiver = await new Receiver().start();
+    receiver = await new JsonReceiver().start();
     await world.configure({
       webhooks: {
         destinations: [{ id: 'crm', url: receiver.baseUrl }],
@@ -101,7 +85,7 @@ describe.each(BACKENDS)('lifecycle in messages, on %s', (backend) => {
     expect(mail?.parsed.subject).toBe('Giulia Bianchi will call you (mql, 60)');
     expect(mail?.parsed.text).toContain('Write to giulia@example.com');
     await expect
-      .poll(() => receiver.bodies)
+      .poll(() => receiver.received)
       .toEqual([{ user: 'ada', stage: 'mql', score: 60, owner: 'giulia' }]);
   });
 

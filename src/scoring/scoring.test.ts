@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { modelRevision, type ScoreModel } from '../core/score-model.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
@@ -7,7 +6,7 @@ import { listProfileTimeline } from '../profiles/profiles.js';
 import { createSegment, deleteSegment } from '../segments/segments.js';
 import type { Storage, StorageTx } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
-import { LoopbackPeer } from '../test-support/loopback-peer.js';
+import { JsonReceiver } from '../test-support/json-receiver.js';
 import { ITALY_FIT_MODEL } from '../test-support/score-models.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
@@ -18,28 +17,13 @@ import { SCORING_CURSOR } from './scoring-batch.js';
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 
-/** The CRM: takes hand-offs as JSON. */
-class Crm extends LoopbackPeer {
-  readonly received: Array<Record<string, unknown>> = [];
-  protected readonly server: Server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      this.received.push(JSON.parse(body) as Record<string, unknown>);
-      response.writeHead(204).end();
-    });
-  });
-}
-
 describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
   let world: JourneyWorld;
-  let crm: Crm;
+  let crm: JsonReceiver;
 
   beforeEach(async () => {
     world = await startJourneyWorld(backend);
-    crm = await new Crm().start();
+    crm = await new JsonReceiver().start();
     await world.configure({
       webhooks: {
         destinations: [{ id: 'crm', url: crm.baseUrl }],

@@ -1,24 +1,8 @@
-import { createServer, type Server } from 'node:http';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LoopbackPeer } from '../../src/test-support/loopback-peer.js';
+import { JsonReceiver } from '../../src/test-support/json-receiver.js';
 import { basicAuth } from '../../src/test-support/world.js';
 import { type ConsoleWorld, startConsoleWorld } from './harness.js';
-
-/** The CRM: records the hand-off calls Mops makes to it. */
-class Crm extends LoopbackPeer {
-  readonly received: Array<{ type?: string; profile?: { userId?: string | null } }> = [];
-  protected readonly server: Server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      this.received.push(JSON.parse(body) as { type?: string });
-      response.writeHead(204).end();
-    });
-  });
-}
 
 /**
  * An anonymous visitor reaching MQL in a real browser against a real server: its hand-off shows as
@@ -28,12 +12,12 @@ class Crm extends LoopbackPeer {
 describe('owed hand-off (Chromium)', () => {
   let consoleWorld: ConsoleWorld;
   let page: Page;
-  let crm: Crm;
+  let crm: JsonReceiver<{ type?: string; profile?: { userId?: string | null } }>;
 
   beforeAll(async () => {
     consoleWorld = await startConsoleWorld();
     page = consoleWorld.page;
-    crm = await new Crm().start();
+    crm = await new JsonReceiver<{ type?: string; profile?: { userId?: string | null } }>().start();
     const current = await consoleWorld.api<Record<string, unknown>>('GET', '/settings');
     const saved = await consoleWorld.api('PUT', '/settings', {
       ...current.body,

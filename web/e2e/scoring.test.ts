@@ -1,24 +1,8 @@
-import { createServer, type Server } from 'node:http';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LoopbackPeer } from '../../src/test-support/loopback-peer.js';
+import { JsonReceiver } from '../../src/test-support/json-receiver.js';
 import { basicAuth } from '../../src/test-support/world.js';
 import { type ConsoleWorld, clippedSelects, startConsoleWorld, wideElements } from './harness.js';
-
-/** The CRM: records the hand-off calls Mops makes to it. */
-class Crm extends LoopbackPeer {
-  readonly received: Array<{ type?: string }> = [];
-  protected readonly server: Server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      this.received.push(JSON.parse(body) as { type?: string });
-      response.writeHead(204).end();
-    });
-  });
-}
 
 interface HandOffPage {
   items: Array<{ profileId: string; owner: string; status: string }>;
@@ -33,12 +17,12 @@ interface HandOffPage {
 describe('scoring screen (Chromium)', () => {
   let consoleWorld: ConsoleWorld;
   let page: Page;
-  let crm: Crm;
+  let crm: JsonReceiver<{ type?: string }>;
 
   beforeAll(async () => {
     consoleWorld = await startConsoleWorld();
     page = consoleWorld.page;
-    crm = await new Crm().start();
+    crm = await new JsonReceiver<{ type?: string }>().start();
     // The CRM's webhook destination belongs to the settings screen; here it comes through the API.
     const current = await consoleWorld.api<Record<string, unknown>>('GET', '/settings');
     const saved = await consoleWorld.api('PUT', '/settings', {
