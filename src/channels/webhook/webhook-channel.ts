@@ -83,18 +83,13 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
   }
   let response: Awaited<ReturnType<typeof request>>;
   try {
-    response = await request(url, {
+    response = await callDestination(url, destination, settings, {
+      secrets: call.secrets,
+      callId: message.id,
+      idempotencyKey: message.idempotencyKey,
+      now: call.now,
       method: step.method as 'POST' | 'PUT' | 'PATCH',
-      headers: headersFor(
-        destination,
-        { secrets: call.secrets, callId: message.id, idempotencyKey: message.idempotencyKey, now: call.now },
-        { method: step.method, target: `${url.pathname}${url.search}`, body },
-      ),
       body,
-      dispatcher: agentFor(settings.allowPrivateNetworks),
-      headersTimeout: settings.timeoutMs,
-      bodyTimeout: settings.timeoutMs,
-      signal: AbortSignal.timeout(settings.timeoutMs),
     });
   } catch (error) {
     const refused = privateNetworkRefusal(error);
@@ -164,6 +159,25 @@ function shownAddress(url: URL): string {
 export function addressShownToMembers(address: string | null): string | null {
   if (address === null || !URL.canParse(address)) return null;
   return `${new URL(address).protocol}//…`;
+}
+
+/** One call to a destination: its headers and signature, under the workspace's timeout and private-network rule. */
+function callDestination(
+  url: URL,
+  destination: WebhookDestination,
+  settings: WebhookSettings,
+  call: Parameters<typeof headersFor>[1] & { method: 'POST' | 'PUT' | 'PATCH'; body: string },
+): ReturnType<typeof request> {
+  const { method, body } = call;
+  return request(url, {
+    method,
+    headers: headersFor(destination, call, { method, target: `${url.pathname}${url.search}`, body }),
+    body,
+    dispatcher: agentFor(settings.allowPrivateNetworks),
+    headersTimeout: settings.timeoutMs,
+    bodyTimeout: settings.timeoutMs,
+    signal: AbortSignal.timeout(settings.timeoutMs),
+  });
 }
 
 function headersFor(
@@ -237,18 +251,13 @@ export async function testDestination(options: {
     }
   }
   try {
-    const response = await request(url, {
+    const response = await callDestination(url, destination, settings, {
+      secrets: options.secrets,
+      callId,
+      idempotencyKey: callId,
+      now,
       method: 'POST',
-      headers: headersFor(
-        destination,
-        { secrets: options.secrets, callId, idempotencyKey: callId, now },
-        { method: 'POST', target: `${url.pathname}${url.search}`, body },
-      ),
       body,
-      dispatcher: agentFor(settings.allowPrivateNetworks),
-      headersTimeout: settings.timeoutMs,
-      bodyTimeout: settings.timeoutMs,
-      signal: AbortSignal.timeout(settings.timeoutMs),
     });
     const excerpt = await readExcerpt(response.body);
     const status = response.statusCode;

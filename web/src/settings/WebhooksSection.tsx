@@ -323,6 +323,14 @@ function DestinationTest(props: { id: string }) {
       ),
   });
   const outcome = test.data;
+  const outcomeText = (answered: TestOutcome) =>
+    answered.delivered
+      ? t('settings.webhooks.testDelivered', {
+          address: answered.address,
+          status: answered.status,
+          ms: format.number(answered.ms),
+        })
+      : t('settings.webhooks.testFailed', { address: answered.address, reason: answered.reason });
   return (
     <div className="destination-test">
       <button
@@ -334,17 +342,7 @@ function DestinationTest(props: { id: string }) {
         {t('settings.webhooks.test', { id: props.id })}
       </button>
       <p role="status" className={outcome && !outcome.delivered ? 'field-error' : 'hint'}>
-        {test.error
-          ? errorMessage(test.error, t)
-          : outcome
-            ? outcome.delivered
-              ? t('settings.webhooks.testDelivered', {
-                  address: outcome.address,
-                  status: outcome.status,
-                  ms: format.number(outcome.ms),
-                })
-              : t('settings.webhooks.testFailed', { address: outcome.address, reason: outcome.reason })
-            : ''}
+        {test.error ? errorMessage(test.error, t) : outcome ? outcomeText(outcome) : ''}
       </p>
     </div>
   );
