@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { trackEvent } from '../../test-support/events.js';
 import { createTestSchema } from '../../test-support/postgres.js';
 import { untilEventsReadable } from '../../test-support/readable-events.js';
@@ -131,13 +131,22 @@ describe('PostgreSQL storage', () => {
         .catch(() => undefined);
       await hasDyingStarted;
       expect(await second.runAlone('backfill/a', async () => 'blocked')).toEqual({ ran: false });
-      const { rowCount } = await observer.query(
-        `select pg_terminate_backend(pid) from pg_locks, hashtextextended($1 || '/' || $2, 0) as h
+      const heldLock = `from pg_locks, hashtextextended($1 || '/' || $2, 0) as h
          where locktype = 'advisory' and granted
-           and classid::bigint = (h >> 32) & 4294967295 and objid::bigint = h & 4294967295`,
-        [schema.schema, 'backfill/a'],
-      );
+           and classid::bigint = (h >> 32) & 4294967295 and objid::bigint = h & 4294967295`;
+      const { rowCount } = await observer.query(`select pg_terminate_backend(pid) ${heldLock}`, [
+        schema.schema,
+        'backfill/a',
+      ]);
       expect(rowCount).toBe(1);
+      // pg_terminate_backend only signals the backend; the lock goes when that process has exited.
+      await vi.waitFor(
+        async () => {
+          const { rows } = await observer.query(`select 1 ${heldLock}`, [schema.schema, 'backfill/a']);
+          expect(rows).toHaveLength(0);
+        },
+        { timeout: 10_000, interval: 20 },
+      );
       expect(await second.runAlone('backfill/a', async () => 'taken up')).toEqual({
         ran: true,
         value: 'taken up',
