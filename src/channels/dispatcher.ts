@@ -13,6 +13,7 @@ import type { Storage } from '../storage/storage.js';
 import { RETRYING_PREFIX, RetryableError } from './delivery-errors.js';
 import { type EmailSender, sendEmail } from './email/email-channel.js';
 import { CappedSends, SendSlots, TextTurns } from './overlapping-rounds.js';
+import { smsStatusUrl } from './sms/delivery-receipts.js';
 import { type SmsCall, sendSms } from './sms/sms-channel.js';
 import { reasonShownToMembers } from './webhook/failure-reasons.js';
 import { sendWebhook } from './webhook/webhook-channel.js';
@@ -571,6 +572,7 @@ export class MessageDispatcher {
               secrets: this.#options.email.secrets,
               storage,
               claimant,
+              statusUrl: smsStatusUrl(this.#options.email.publicUrl, message),
               now,
             })
           : await sendEmail(this.#options.email, { message, profile, settings, storage, now });

@@ -128,6 +128,8 @@ export interface Message {
   unsubscribedAt: number | null;
   bouncedAt: number | null;
   complainedAt: number | null;
+  /** When the provider reported a text delivered (SMS delivery receipts). */
+  deliveredAt: number | null;
 }
 
 /** What a new message must say; everything else starts as a message nothing has happened to yet. */
@@ -175,6 +177,7 @@ export function newMessage(input: NewMessage, at: number): Message {
     unsubscribedAt: null,
     bouncedAt: null,
     complainedAt: null,
+    deliveredAt: null,
     ...input,
   };
 }

@@ -321,6 +321,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       auth,
       secrets: email.secrets,
       publicUrl: config.publicUrl,
+      append,
     });
     await scope.register(scoringRoutes, {
       storage,

@@ -476,6 +476,143 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect((await api<{ items: MessageJson[] }>('GET', '/sms/failed')).body.items).toEqual([]);
   });
 
+  it('takes the provider’s delivery receipts: delivered and undelivered once each, a number that takes no texts suppressed', async () => {
+    const journeyId = await publish({
+      name: `Receipts ${Math.random()}`,
+      entry: { trigger: { type: 'manual' }, reentry: { policy: 'every_time' }, allowConcurrent: true },
+      start: 'text',
+      steps: [
+        { id: 'text', type: 'send_sms', body: 'Your code is 1234', next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    const textTo = async (phone: string) => {
+      const profile = await newProfile({ phone });
+      const sentBefore = twilio.sent.length;
+      expect((await enrol(journeyId, { profileId: profile.id })).status).toBe(201);
+      const message = await eventually(async () => {
+        const page = await api<{ items: MessageJson[] }>('GET', `/messages?profileId=${profile.id}`);
+        return page.body.items.find((item) => item.status === 'sent');
+      });
+      const sms = twilio.sent[sentBefore];
+      if (!sms) throw new Error('no text reached the provider');
+      return { profile, message, sms };
+    };
+    const messageNow = async (profileId: string) =>
+      (await api<{ items: MessageJson[] }>('GET', `/messages?profileId=${profileId}`)).body.items[0];
+    const eventsNamed = async (profileId: string, name: string) => {
+      const timeline = await api<{
+        items: Array<{ name: string | null; payload: { properties?: Record<string, unknown> } }>;
+      }>('GET', `/profiles/${profileId}/events?limit=100`);
+      return timeline.body.items
+        .filter((event) => event.name === name)
+        .map((event) => event.payload.properties ?? {});
+    };
+
+    const delivered = await textTo('+39 347 000 1111');
+    const { world } = mailWorld;
+    expect(delivered.sms.statusCallback).toBe(
+      `${world.url}/v1/sms/status/${world.workspaceId}/${delivered.message.id}`,
+    );
+    // Interim statuses, in any order, change nothing; a forged report is refused.
+    expect(await twilio.reportStatus(delivered.sms, 'sent', { authToken: TOKEN })).toBe(204);
+    expect(await twilio.reportStatus(delivered.sms, 'delivered', { authToken: 'not-the-token' })).toBe(403);
+    expect(await messageNow(delivered.profile.id)).toMatchObject({ deliveredAt: null, bouncedAt: null });
+    expect(await twilio.reportStatus(delivered.sms, 'delivered', { authToken: TOKEN })).toBe(204);
+    expect(await twilio.reportStatus(delivered.sms, 'delivered', { authToken: TOKEN })).toBe(204);
+    expect(await messageNow(delivered.profile.id)).toMatchObject({
+      deliveredAt: expect.any(String),
+      bouncedAt: null,
+      status: 'sent',
+    });
+    const deliveredEvents = await eventually(async () => {
+      const found = await eventsNamed(delivered.profile.id, 'SMS Delivered');
+      return found.length > 0 ? found : undefined;
+    });
+    expect(deliveredEvents).toHaveLength(1);
+    expect(deliveredEvents[0]).toMatchObject({
+      message_id: delivered.message.id,
+      journey_id: journeyId,
+      step_id: 'text',
+      provider_message_id: delivered.sms.sid,
+    });
+
+    // A landline: the text is marked bounced, and the number is never texted again.
+    const landline = await textTo('+39 06 1234 5678');
+    expect(
+      await twilio.reportStatus(landline.sms, 'undelivered', { authToken: TOKEN, errorCode: 30006 }),
+    ).toBe(204);
+    expect(await twilio.reportStatus(landline.sms, 'failed', { authToken: TOKEN, errorCode: 30006 })).toBe(
+      204,
+    );
+    expect(await messageNow(landline.profile.id)).toMatchObject({
+      bouncedAt: expect.any(String),
+      deliveredAt: null,
+    });
+    const suppressions = await api<{ items: Array<{ channel: string; address: string; reason: string }> }>(
+      'GET',
+      '/suppressions?limit=100',
+    );
+    expect(suppressions.body.items).toContainEqual(
+      expect.objectContaining({ channel: 'sms', address: '+390612345678', reason: 'hard_bounce' }),
+    );
+    const failedEvents = await eventually(async () => {
+      const found = await eventsNamed(landline.profile.id, 'SMS Delivery Failed');
+      return found.length > 0 ? found : undefined;
+    });
+    expect(failedEvents).toHaveLength(1);
+    expect(failedEvents[0]).toMatchObject({
+      status: 'undelivered',
+      error_code: 30006,
+      suppressed_as: 'hard_bounce',
+    });
+    expect((await enrol(journeyId, { profileId: landline.profile.id })).status).toBe(201);
+    expect(
+      await eventually(async () => {
+        const page = await api<{ items: MessageJson[] }>('GET', `/messages?profileId=${landline.profile.id}`);
+        return page.body.items.find((item) => item.status === 'suppressed');
+      }),
+    ).toMatchObject({ reason: 'address suppressed: hard_bounce' });
+
+    // A handset switched off may take the next text: recorded, not suppressed.
+    const away = await textTo('+39 347 000 2222');
+    expect(await twilio.reportStatus(away.sms, 'undelivered', { authToken: TOKEN, errorCode: 30003 })).toBe(
+      204,
+    );
+    expect(await messageNow(away.profile.id)).toMatchObject({ bouncedAt: expect.any(String) });
+    const after = await api<{ items: Array<{ channel: string; address: string }> }>(
+      'GET',
+      '/suppressions?limit=100',
+    );
+    expect(after.body.items.map((entry) => entry.address)).not.toContain('+393470002222');
+
+    // Bad reports name what is wrong; a report for another workspace's or no message is not found.
+    const report = async (messageId: string, params: Record<string, string>) => {
+      const url = `${world.url}/v1/sms/status/${world.workspaceId}/${messageId}`;
+      const form = new URLSearchParams(params);
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-twilio-signature': twilioSignature(TOKEN, url, form),
+        },
+        body: form.toString(),
+      });
+      return { status: response.status, body: (await response.json()) as ApiError };
+    };
+    const sid = delivered.sms.sid;
+    expect(await report(delivered.message.id, { MessageSid: sid })).toMatchObject({
+      status: 400,
+      body: { error: { field: 'MessageStatus' } },
+    });
+    expect(
+      await report(delivered.message.id, { MessageSid: sid, MessageStatus: 'failed', ErrorCode: 'x1' }),
+    ).toMatchObject({ status: 400, body: { error: { field: 'ErrorCode' } } });
+    expect(await report('msg_nope', { MessageSid: sid, MessageStatus: 'delivered' })).toMatchObject({
+      status: 404,
+    });
+  });
+
   it('previews a text for a profile with its encoding and segments, and names a bad field', async () => {
     const bob = await newProfile({ first_name: 'Bob' });
     const preview = await api<{

@@ -65,6 +65,7 @@ function toMessage(row: MessageRow, ops: DialectOps): Message {
     clickedAt: nullableNumber(row.clicked_at),
     unsubscribedAt: nullableNumber(row.unsubscribed_at),
     bouncedAt: nullableNumber(row.bounced_at),
+    deliveredAt: nullableNumber(row.delivered_at),
     complainedAt: nullableNumber(row.complained_at),
   };
 }
@@ -99,6 +100,7 @@ function messageRow(message: Message) {
     clicked_at: message.clickedAt,
     unsubscribed_at: message.unsubscribedAt,
     bounced_at: message.bouncedAt,
+    delivered_at: message.deliveredAt,
     complained_at: message.complainedAt,
   };
 }

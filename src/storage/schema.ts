@@ -220,6 +220,7 @@ export interface Database {
     clicked_at: number | null;
     unsubscribed_at: number | null;
     bounced_at: number | null;
+    delivered_at: number | null;
     complained_at: number | null;
   };
   trait_changes: {

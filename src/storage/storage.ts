@@ -521,7 +521,7 @@ export interface MessageStore {
   /** Records the first time a tracking event happened; false when it had already. */
   markFirst(
     id: string,
-    field: 'opened_at' | 'clicked_at' | 'unsubscribed_at' | 'bounced_at' | 'complained_at',
+    field: 'opened_at' | 'clicked_at' | 'unsubscribed_at' | 'bounced_at' | 'complained_at' | 'delivered_at',
     at: number,
   ): Promise<boolean>;
 }

@@ -21,6 +21,7 @@ export interface MessageJson {
   createdAt: string;
   openedAt: string | null;
   bouncedAt: string | null;
+  deliveredAt: string | null;
 }
 export interface InstanceJson {
   id: string;

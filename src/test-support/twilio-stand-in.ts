@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { twilioSignature } from '../channels/sms/inbound-sms.js';
 import { LoopbackPeer } from './loopback-peer.js';
 
 export interface SentSms {
@@ -11,6 +12,8 @@ export interface SentSms {
   from: string | undefined;
   messagingServiceSid: string | undefined;
   body: string;
+  /** Where the sender asked for the text's status reports (StatusCallback). */
+  statusCallback: string | undefined;
 }
 
 /**
@@ -33,6 +36,38 @@ export class TwilioStandIn extends LoopbackPeer {
   now: () => number = Date.now;
   /** How long a sent message waits before it is taken and answered (a slow provider). */
   replyDelayMs = 0;
+  /**
+   * Reports what became of a sent text to its StatusCallback, as Twilio does: form-encoded, signed with
+   * the account's auth token over the URL and parameters. Answers the status code it got back.
+   */
+  async reportStatus(
+    sms: SentSms,
+    status: string,
+    options: { authToken: string; errorCode?: number },
+  ): Promise<number> {
+    if (!sms.statusCallback) throw new Error(`text ${sms.sid} asked for no status reports`);
+    const params = new URLSearchParams({
+      MessageSid: sms.sid,
+      SmsSid: sms.sid,
+      AccountSid: sms.accountSid,
+      To: sms.to,
+      MessageStatus: status,
+      SmsStatus: status,
+    });
+    if (sms.from) params.set('From', sms.from);
+    if (options.errorCode !== undefined) params.set('ErrorCode', String(options.errorCode));
+    const response = await fetch(sms.statusCallback, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilioSignature(options.authToken, sms.statusCallback, params),
+      },
+      body: params.toString(),
+    });
+    await response.arrayBuffer();
+    return response.status;
+  }
+
   protected readonly server: Server = createServer((request, response) => {
     let raw = '';
     request.on('data', (chunk) => {
@@ -96,6 +131,7 @@ export class TwilioStandIn extends LoopbackPeer {
         from: form.get('From') ?? undefined,
         messagingServiceSid: form.get('MessagingServiceSid') ?? undefined,
         body: form.get('Body') ?? '',
+        statusCallback: form.get('StatusCallback') ?? undefined,
       });
       if (failure?.dropAnswer) {
         request.socket.destroy();

@@ -197,6 +197,17 @@ describe('contacts (Chromium)', () => {
         { timeout: 20_000 },
       )
       .toBe('sent');
+    // The mail provider reports the welcome e-mail bounced (soft: the address stays usable).
+    const [welcome] = (
+      await api<{ items: Array<{ id: string; toAddress: string }> }>(
+        'GET',
+        `/messages?profileId=${profileId}`,
+      )
+    ).body.items;
+    expect(
+      (await api('POST', '/bounces', { address: welcome?.toAddress, type: 'soft', messageId: welcome?.id }))
+        .status,
+    ).toBe(204);
     await expect
       .poll(
         async () =>
@@ -288,7 +299,10 @@ describe('contacts (Chromium)', () => {
     await page.getByRole('tab', { name: 'Messages' }).click();
     const message = page.getByRole('row').filter({ hasText: 'Welcome aboard' });
     await message.waitFor();
-    expect(await message.getByRole('cell').nth(2).textContent()).toBe('Sent');
+    const status = message.getByRole('cell').nth(2);
+    expect(await status.locator('.badge').textContent()).toBe('Sent');
+    // What the provider reported after, with when.
+    expect(await status.locator('.hint').textContent()).toMatch(/^Bounced \S/);
     // Which journey sent it, by name, and the channel in words.
     expect(await message.getByRole('link', { name: 'Onboarding' }).getAttribute('href')).toBe(
       `/journeys/${journeyId}`,

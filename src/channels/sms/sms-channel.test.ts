@@ -84,9 +84,12 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
         messagingServiceSid: undefined,
         // Plain text: nothing escaped, as the contact will read it.
         body: 'Hi <b>Ada</b>, your tent is waiting & ready.',
+        statusCallback: expect.stringMatching(/\/v1\/sms\/status\/ws_\w+\/msg_\w+$/),
       },
     ]);
     const [message] = await smsMessages();
+    // The provider reports what became of it at an address naming the message.
+    expect(twilio.sent[0]?.statusCallback).toMatch(new RegExp(`/${world.workspaceId}/${message?.id}$`));
     expect(message).toMatchObject({ status: 'sent', toAddress: '+393331234567', topic: 'marketing' });
     expect(message?.providerMessageId).toBe(twilio.sent[0]?.sid);
     // A first attempt sends straight away: nothing can have reached the provider before it.

@@ -53,6 +53,8 @@ export interface SmsCall {
    * one's earlier send, whatever the provider lists.
    */
   unrecordedIds: ReadonlySet<string>;
+  /** Where the provider reports the text delivered or not (see `smsStatusUrl`). */
+  statusUrl: string;
   now: number;
 }
 
@@ -113,7 +115,7 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
     if (body === '') return { status: 'skipped', reason: 'the text is empty once rendered', toAddress: to };
   }
 
-  const form = new URLSearchParams({ To: to, Body: body });
+  const form = new URLSearchParams({ To: to, Body: body, StatusCallback: call.statusUrl });
   form.set(isMessagingService(settings.from) ? 'MessagingServiceSid' : 'From', settings.from);
   const token = settings.authToken ? call.secrets.open(settings.authToken) : '';
   const url = messagesUrl(settings.baseUrl, settings.accountSid);

@@ -94,7 +94,14 @@ export const MessageJson = z
     openedAt: z.string().nullable(),
     clickedAt: z.string().nullable(),
     unsubscribedAt: z.string().nullable(),
-    bouncedAt: z.string().nullable(),
+    bouncedAt: z
+      .string()
+      .nullable()
+      .describe('when the mail provider reported a bounce, or the SMS provider a text undelivered'),
+    deliveredAt: z
+      .string()
+      .nullable()
+      .describe('when the SMS provider reported the text delivered to the handset (its delivery receipt)'),
   })
   .meta({ id: 'Message' });
 /**
@@ -123,6 +130,7 @@ export const messageJson = (m: Message, viewer: { role: Role }) => {
     clickedAt: iso(m.clickedAt),
     unsubscribedAt: iso(m.unsubscribedAt),
     bouncedAt: iso(m.bouncedAt),
+    deliveredAt: iso(m.deliveredAt),
   };
 };
 

@@ -1,8 +1,10 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Append } from '../../channels/email/engagement.js';
 import type { SecretBox } from '../../channels/email/secret-box.js';
 import { lifecycleDataFor } from '../../channels/lifecycle-data.js';
+import { recordSmsStatus } from '../../channels/sms/delivery-receipts.js';
 import {
   DEFAULT_HELP_TEXT,
   handleInboundSms,
@@ -27,13 +29,54 @@ const TWILIO_MESSAGE_SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
 
-/** SMS: the provider's inbound webhook (STOP, START, HELP) and a preview with segment counting. */
+/**
+ * SMS: the provider's inbound webhook (STOP, START, HELP), its delivery receipts, and a preview with
+ * segment counting.
+ */
 export async function smsRoutes(
   app: FastifyInstance,
-  deps: { storage: Storage; clock: Clock; auth: Authenticator; secrets: SecretBox; publicUrl: string },
+  deps: {
+    storage: Storage;
+    clock: Clock;
+    auth: Authenticator;
+    secrets: SecretBox;
+    publicUrl: string;
+    append: Append;
+  },
 ): Promise<void> {
   const { storage, clock, auth, secrets } = deps;
   const api = app.withTypeProvider<ZodTypeProvider>();
+
+  /**
+   * A form the workspace's SMS provider posted: its signature checked with the account's auth token
+   * over the public URL and the parameters, and its message id of the provider's form.
+   */
+  const providerForm = async (request: FastifyRequest, workspaceId: string) => {
+    const sms = (await storage.workspaces.find(workspaceId))
+      ? (await storage.settings.get(workspaceId)).sms
+      : undefined;
+    if (!sms?.authToken) throw new AppError('not_found', `SMS is not set up in workspace ${workspaceId}`);
+    const params = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
+    const signature = request.headers['x-twilio-signature'];
+    const isValid = isTwilioSignatureValid({
+      authToken: secrets.open(sms.authToken),
+      url: `${deps.publicUrl}${request.url}`,
+      params,
+      signature: typeof signature === 'string' ? signature : undefined,
+    });
+    if (!isValid) throw new AppError('forbidden', 'X-Twilio-Signature does not match this request');
+    const messageSid = params.get('MessageSid') ?? params.get('SmsSid');
+    // Twilio's signature runs names and values together, so a captured request re-split at other
+    // boundaries still matches it: only an id of exactly this form keeps a replay from passing as a
+    // new one (a sid stretched over the next parameter, or folded into a name to leave none).
+    if (messageSid === null || !TWILIO_MESSAGE_SID.test(messageSid))
+      throw new AppError(
+        'invalid_input',
+        "MessageSid must be the provider's id for the text: SM or MM and 32 hex digits",
+        { field: 'MessageSid' },
+      );
+    return { sms, params, messageSid };
+  };
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string' },
@@ -86,29 +129,7 @@ export async function smsRoutes(
     },
     async (request, reply) => {
       const { workspaceId } = request.params;
-      const sms = (await storage.workspaces.find(workspaceId))
-        ? (await storage.settings.get(workspaceId)).sms
-        : undefined;
-      if (!sms?.authToken) throw new AppError('not_found', `SMS is not set up in workspace ${workspaceId}`);
-      const params = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
-      const signature = request.headers['x-twilio-signature'];
-      const isValid = isTwilioSignatureValid({
-        authToken: secrets.open(sms.authToken),
-        url: `${deps.publicUrl}${request.url}`,
-        params,
-        signature: typeof signature === 'string' ? signature : undefined,
-      });
-      if (!isValid) throw new AppError('forbidden', 'X-Twilio-Signature does not match this request');
-      const messageSid = params.get('MessageSid') ?? params.get('SmsSid');
-      // Twilio's signature runs names and values together, so a captured request re-split at other
-      // boundaries still matches it: only an id of exactly this form keeps a replay from passing as a
-      // new text (a sid stretched over the next parameter, or folded into a name to leave none).
-      if (messageSid === null || !TWILIO_MESSAGE_SID.test(messageSid))
-        throw new AppError(
-          'invalid_input',
-          "MessageSid must be the provider's id for the text: SM or MM and 32 hex digits",
-          { field: 'MessageSid' },
-        );
+      const { sms, params, messageSid } = await providerForm(request, workspaceId);
       // A provider's text is taken as sent, less what no column takes (a NUL would fail the write).
       const param = (name: string) => {
         const value = params.get(name);
@@ -127,6 +148,71 @@ export async function smsRoutes(
       });
       request.log.info({ outcome: handled.outcome }, 'inbound SMS');
       return reply.type('text/xml').send(twiml(handled.reply));
+    },
+  );
+
+  api.post(
+    '/v1/sms/status/:workspaceId/:messageId',
+    {
+      schema: {
+        tags: ['sms'],
+        summary: "The SMS provider's delivery receipts for a text Mops sent (Twilio's StatusCallback)",
+        description:
+          'Mops gives this address as each text’s StatusCallback. `delivered` marks the message delivered and writes SMS Delivered on the contact; `undelivered` or `failed` marks it bounced and writes SMS Delivery Failed (with `error_code`), and error 30005 (unknown handset) or 30006 (landline, or a carrier that takes no texts) suppresses the number as a hard bounce, 21610 as unsubscribed. Each is acted on once; interim statuses (queued, sending, sent) change nothing. 204 when taken; 403 when the signature does not match, 400 when MessageStatus or MessageSid is missing or not of the provider’s form, 404 for a message that is not a text of the workspace, or a workspace without SMS set up.',
+        params: WorkspaceParams.extend({ messageId: z.string().max(100) }),
+        security: [],
+        response: { 204: z.null(), ...errors },
+      },
+      config: {
+        openapiBody: {
+          required: true,
+          content: {
+            'application/x-www-form-urlencoded': {
+              schema: {
+                type: 'object',
+                required: ['MessageSid', 'MessageStatus'],
+                properties: {
+                  MessageSid: { type: 'string', pattern: '^(SM|MM)[0-9a-fA-F]{32}$' },
+                  MessageStatus: {
+                    type: 'string',
+                    description:
+                      'queued, sending, sent, delivered, undelivered, failed (others are taken and change nothing)',
+                  },
+                  ErrorCode: {
+                    type: 'string',
+                    description: "The provider's error code, for undelivered and failed",
+                  },
+                },
+              },
+            },
+          },
+        },
+        // Authenticated by the provider's signature, checked in the handler: it covers the body.
+        isPublic: true,
+      } satisfies RouteDocumentation & RouteAccess,
+    },
+    async (request, reply) => {
+      const { workspaceId, messageId } = request.params;
+      const { params, messageSid } = await providerForm(request, workspaceId);
+      const status = params.get('MessageStatus');
+      if (status === null || !/^[a-z_]{1,32}$/.test(status))
+        throw new AppError('invalid_input', 'MessageStatus must be the provider’s status for the text', {
+          field: 'MessageStatus',
+        });
+      const errorCode = params.get('ErrorCode');
+      if (errorCode !== null && errorCode !== '' && !/^\d{1,9}$/.test(errorCode))
+        throw new AppError('invalid_input', 'ErrorCode must be the provider’s numeric error code', {
+          field: 'ErrorCode',
+        });
+      const message = await storage.messages.find(workspaceId, messageId);
+      if (message?.channel !== 'sms')
+        throw new AppError('not_found', `message ${messageId} is not a text of workspace ${workspaceId}`);
+      const receipt = await recordSmsStatus(
+        { storage, clock, append: deps.append },
+        { message, status, errorCode: errorCode ? Number(errorCode) : undefined, messageSid },
+      );
+      request.log.info({ receipt, status }, 'SMS status');
+      return reply.code(204).send(null);
     },
   );
 

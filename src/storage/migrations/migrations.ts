@@ -31,6 +31,7 @@ import { stageTimers } from './0029-stage-timers.js';
 import { loginAttemptIds } from './0030-login-attempt-ids.js';
 import { goalMetAfterEnding } from './0031-goal-met-after-ending.js';
 import { stageIndexes } from './0032-stage-indexes.js';
+import { messageDeliveredAt } from './0033-message-delivered-at.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -70,6 +71,7 @@ const ALL: Record<string, DialectMigration> = {
   '0030-login-attempt-ids': loginAttemptIds,
   '0031-goal-met-after-ending': goalMetAfterEnding,
   '0032-stage-indexes': stageIndexes,
+  '0033-message-delivered-at': messageDeliveredAt,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -55,6 +55,16 @@ export function MessagesSection(props: { workspaceId: string; profileId: string 
                     {t(`contacts.messageStatuses.${message.status}`)}
                   </span>
                   {message.reason && <div className="hint">{message.reason}</div>}
+                  {message.deliveredAt && (
+                    <div className="hint">
+                      {t('contacts.deliveredAt', { time: format.dateTime(message.deliveredAt) })}
+                    </div>
+                  )}
+                  {message.bouncedAt && (
+                    <div className="hint">
+                      {t('contacts.bouncedAt', { time: format.dateTime(message.bouncedAt) })}
+                    </div>
+                  )}
                 </td>
                 <td>{when(message.sentAt)}</td>
                 <td>{when(message.openedAt)}</td>

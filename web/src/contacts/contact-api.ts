@@ -61,6 +61,10 @@ export interface Message {
   sentAt: string | null;
   openedAt: string | null;
   clickedAt: string | null;
+  /** When the provider reported a text delivered (SMS delivery receipts). */
+  deliveredAt: string | null;
+  /** When the mail provider reported a bounce, or the SMS provider a text undelivered. */
+  bouncedAt: string | null;
 }
 
 export interface StageChange {

@@ -105,6 +105,8 @@ const en = {
   opened: 'Opened',
   clicked: 'Clicked',
   sent: 'Sent',
+  deliveredAt: 'Delivered {{time}}',
+  bouncedAt: 'Bounced {{time}}',
   notYet: '—',
   messageStatuses: {
     queued: 'Queued',
@@ -278,6 +280,8 @@ const it: typeof en = {
   opened: 'Aperto',
   clicked: 'Cliccato',
   sent: 'Inviato',
+  deliveredAt: 'Consegnato {{time}}',
+  bouncedAt: 'Non consegnato {{time}}',
   notYet: '—',
   messageStatuses: {
     queued: 'In coda',
