@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../core/errors.js';
 import { halfLifeProblem } from '../core/half-life.js';
 import { describeIssue, firstDroppedKey } from '../core/input-issues.js';
+import { scoreThresholds } from '../core/lifecycle.js';
 import {
   SmsSettings,
   SmtpSettings,
@@ -323,15 +324,21 @@ function checkIntentSettings(settings: WorkspaceSettings): void {
     }
   for (const [index, rule] of (settings.lifecycle?.rules ?? []).entries()) {
     if (rule.kind !== 'score') continue;
-    const model = settings.scoring.models.find(({ id }) => id === rule.model);
-    if (!model)
-      throw invalid(`lifecycle.rules.${index}.model`, `${rule.model} is not one of the score models`);
-    // A threshold over the model's cap would silently move nobody (and hand no lead to sales).
-    if (model.cap !== undefined && rule.atLeast > model.cap)
-      throw invalid(
-        `lifecycle.rules.${index}.atLeast`,
-        `${rule.model} never scores more than ${model.cap} (its cap), so ${rule.atLeast} would never be reached`,
-      );
+    for (const [thresholdIndex, threshold] of scoreThresholds(rule).entries()) {
+      // The rule's own model, then each of `and`.
+      const at =
+        thresholdIndex === 0
+          ? `lifecycle.rules.${index}.`
+          : `lifecycle.rules.${index}.and.${thresholdIndex - 1}.`;
+      const model = settings.scoring.models.find(({ id }) => id === threshold.model);
+      if (!model) throw invalid(`${at}model`, `${threshold.model} is not one of the score models`);
+      // A threshold over the model's cap would silently move nobody (and hand no lead to sales).
+      if (model.cap !== undefined && threshold.atLeast > model.cap)
+        throw invalid(
+          `${at}atLeast`,
+          `${threshold.model} never scores more than ${model.cap} (its cap), so ${threshold.atLeast} would never be reached`,
+        );
+    }
   }
   const handOff = settings.handOff;
   if (!handOff) return;

@@ -3,9 +3,20 @@ import { PropertyFilter } from './segment-definition.js';
 
 const Stage = z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must be 1–64 lowercase letters, digits, - or _');
 
-/** What moves a profile to a stage: a score reaching a threshold, or an event (with property filters). */
+const ScoreThreshold = z.object({ model: z.string().min(1).max(64), atLeast: z.number() });
+
+/**
+ * What moves a profile to a stage: a score reaching a threshold — with `and`, other models' scores
+ * reaching theirs at the same time (engagement ≥ 50 and fit ≥ 30) — or an event (with property filters).
+ */
 const StageRule = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('score'), to: Stage, model: z.string().min(1).max(64), atLeast: z.number() }),
+  z.object({
+    kind: z.literal('score'),
+    to: Stage,
+    model: z.string().min(1).max(64),
+    atLeast: z.number(),
+    and: z.array(ScoreThreshold).max(4).optional(),
+  }),
   z.object({
     kind: z.literal('event'),
     to: Stage,
@@ -41,6 +52,17 @@ export const LifecycleSettings = z
           path: ['rules', index, 'to'],
           message: `${rule.to} is not one of the stages`,
         });
+      if (rule.kind !== 'score') continue;
+      const models = new Set([rule.model]);
+      for (const [andIndex, threshold] of (rule.and ?? []).entries()) {
+        if (models.has(threshold.model))
+          context.addIssue({
+            code: 'custom',
+            path: ['rules', index, 'and', andIndex, 'model'],
+            message: `${threshold.model} has a threshold in this rule already`,
+          });
+        models.add(threshold.model);
+      }
     }
     if (!known.has(lifecycle.recycleTo))
       context.addIssue({
@@ -50,6 +72,13 @@ export const LifecycleSettings = z
       });
   });
 export type LifecycleSettings = z.infer<typeof LifecycleSettings>;
+
+/** Every threshold a score rule asks for: its model's, and those its `and` adds. */
+export function scoreThresholds(
+  rule: Extract<StageRule, { kind: 'score' }>,
+): Array<{ model: string; atLeast: number }> {
+  return [{ model: rule.model, atLeast: rule.atLeast }, ...(rule.and ?? [])];
+}
 
 /** Events Mops writes on the profile as it moves (journeys can enter on them), and the one sales sends back. */
 export const STAGE_CHANGED = 'Lifecycle Stage Changed';

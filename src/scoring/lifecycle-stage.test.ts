@@ -77,6 +77,48 @@ describe('lifecycle stages', () => {
     expect(advanceStage(lifecycle, 'subscriber', score(60, 'engagement', 20))?.to).toBe('mql');
   });
 
+  it('moves by a rule asking for several scores only once all of them reach their thresholds', () => {
+    const both = LifecycleSettings.parse({
+      rules: [
+        { kind: 'score', to: 'lead', model: 'engagement', atLeast: 10 },
+        { kind: 'score', to: 'mql', model: 'engagement', atLeast: 50, and: [{ model: 'fit', atLeast: 30 }] },
+      ],
+    });
+    const scores = (engagement: number, fit?: number) =>
+      new Map([['engagement', engagement], ...(fit === undefined ? [] : [['fit', fit] as const])]);
+    const signal = (model: string, others: Map<string, number>, previous?: number) => ({
+      ...score(others.get(model) as number, model, previous),
+      others,
+    });
+    // Engagement over its threshold without fit, or with too little: a lead, not an MQL.
+    expect(advanceStage(both, 'lead', signal('engagement', scores(75)))).toBeUndefined();
+    expect(advanceStage(both, 'lead', signal('engagement', scores(75, 20)))).toBeUndefined();
+    expect(advanceStage(both, 'subscriber', signal('engagement', scores(75, 20)))?.to).toBe('lead');
+    // Either score reaching its threshold while the other holds moves it.
+    expect(advanceStage(both, 'lead', signal('engagement', scores(75, 30)))?.to).toBe('mql');
+    expect(advanceStage(both, 'lead', signal('fit', scores(60, 35)))?.to).toBe('mql');
+    // A model the rule does not name moves nothing by it.
+    expect(advanceStage(both, 'lead', signal('product', new Map([...scores(75, 35), ['product', 5]])))).toBe(
+      undefined,
+    );
+    // A recycled lead comes back when the pair holds again after not holding, whichever score moved.
+    const recycled = (model: string, others: Map<string, number>, previous: number) => ({
+      ...signal(model, others, previous),
+      held: new Set(['lead', 'mql']),
+    });
+    expect(advanceStage(both, 'lead', recycled('fit', scores(75, 35), 20))?.to).toBe('mql');
+    expect(advanceStage(both, 'lead', recycled('fit', scores(75, 35), 31))).toBeUndefined();
+    expect(advanceStage(both, 'lead', recycled('engagement', scores(75, 35), 40))?.to).toBe('mql');
+
+    // The same model twice in one rule is refused, naming it.
+    const twice = LifecycleSettings.safeParse({
+      rules: [{ kind: 'score', to: 'mql', model: 'fit', atLeast: 5, and: [{ model: 'fit', atLeast: 9 }] }],
+    });
+    expect(twice.error?.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([
+      ['rules.0.and.0.model', 'fit has a threshold in this rule already'],
+    ]);
+  });
+
   it('recycles only backwards, to the recycle stage', () => {
     expect(recycleStage(lifecycle, 'mql')).toEqual({ from: 'mql', to: 'lead', rule: undefined });
     expect(recycleStage(lifecycle, 'lead')).toBeUndefined();
@@ -149,6 +191,23 @@ describe('when time alone may move a stage', () => {
       traits: { signed_up_at: new Date(start).toISOString() },
     });
     expect(due).toBe(start + 7 * DAY);
+  });
+
+  it('looks for a threshold of a rule asking for several scores, the others decided when the time comes', () => {
+    const withFit = LifecycleSettings.parse({
+      rules: [
+        { kind: 'score', to: 'mql', model: 'fit', atLeast: 5, and: [{ model: 'engagement', atLeast: 30 }] },
+      ],
+    });
+    const ledger = [award('webinar', 20, 1)];
+    const facts = { traits: { signed_up_at: new Date(start).toISOString() }, accounts: [] };
+    const scores = new Map([
+      ['engagement', scoreOf(engagement, ledger, facts, start).score],
+      ['fit', 10],
+    ]);
+    expect(nextStageCheck(withFit, [engagement], { stage: 'lead', ledger, facts, scores }, start)).toBe(
+      start + 7 * DAY,
+    );
   });
 
   it('sets nothing for fading points alone, a penalty too small, a score over it already, or no further stage', () => {

@@ -1,4 +1,4 @@
-import type { LifecycleSettings, StageRule } from '../core/lifecycle.js';
+import { type LifecycleSettings, type StageRule, scoreThresholds } from '../core/lifecycle.js';
 import { nextChange } from '../core/next-change.js';
 import type { ScoreLedgerEntry, ScoreModel } from '../core/score-model.js';
 import { type EventFact, isRelativeToNow, matchesFilters } from '../segments/evaluate.js';
@@ -16,6 +16,11 @@ export type StageSignal =
       score: number;
       previous: number | undefined;
       held?: ReadonlySet<string>;
+      /**
+       * The profile's scores in the other models at the same moment, for rules asking for several
+       * (engagement ≥ 50 and fit ≥ 30); a threshold on a model not here is not reached.
+       */
+      others?: ReadonlyMap<string, number>;
     }
   | { kind: 'event'; event: Pick<EventFact, 'name' | 'properties' | 'timestamp'> };
 
@@ -74,14 +79,22 @@ function hasHeld(lifecycle: LifecycleSettings, signal: StageSignal, stage: strin
 function matchesSignal(rule: StageRule, signal: StageSignal, wasRecycledOut: boolean): boolean {
   // A recycled lead whose score is still high comes back only once it has fallen below the threshold
   // and reached it again; a profile that never got that far moves whenever its score is over it (a
-  // threshold added or lowered since it scored included).
-  if (rule.kind === 'score')
+  // threshold added or lowered since it scored included). With several thresholds, all of them must
+  // hold — and for a recycled lead, have not all held with this model's lowest score.
+  if (rule.kind === 'score') {
+    if (signal.kind !== 'score') return false;
+    const thresholds = scoreThresholds(rule);
+    if (!thresholds.some((threshold) => threshold.model === signal.model)) return false;
+    const allReached = (score: number) =>
+      thresholds.every((threshold) => {
+        const value = threshold.model === signal.model ? score : signal.others?.get(threshold.model);
+        return value !== undefined && value >= threshold.atLeast;
+      });
     return (
-      signal.kind === 'score' &&
-      signal.model === rule.model &&
-      signal.score >= rule.atLeast &&
-      (!wasRecycledOut || signal.previous === undefined || signal.previous < rule.atLeast)
+      allReached(signal.score) &&
+      (!wasRecycledOut || signal.previous === undefined || !allReached(signal.previous))
     );
+  }
   return (
     signal.kind === 'event' &&
     signal.event.name === rule.event &&
@@ -113,12 +126,13 @@ export function nextStageCheck(
   for (const model of models) {
     const scoreNow = profile.scores.get(model.id);
     if (scoreNow === undefined) continue;
+    // A rule asking for several scores may still want another: its time is looked for on its own,
+    // and the stage checked then moves the profile only if the others hold by that time too.
     const above = lifecycle.rules.flatMap((rule) =>
-      rule.kind === 'score' &&
-      rule.model === model.id &&
-      lifecycle.stages.indexOf(rule.to) > position &&
-      rule.atLeast > scoreNow
-        ? [rule.atLeast]
+      rule.kind === 'score' && lifecycle.stages.indexOf(rule.to) > position
+        ? scoreThresholds(rule).flatMap((threshold) =>
+            threshold.model === model.id && threshold.atLeast > scoreNow ? [threshold.atLeast] : [],
+          )
         : [],
     );
     if (above.length === 0) continue;

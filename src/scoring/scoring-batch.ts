@@ -274,10 +274,16 @@ export async function decideWorkspace(
     const profile = profilesById.get(profileId);
     if (!profile || profile.mergedInto !== null || !lifecycle) return;
     const facts = { traits: profile.traits, accounts: accounts.get(profileId) ?? [] };
+    const scoresThen = new Map(
+      settings.scoring.models.map((model) => [
+        model.id,
+        scoreOf(model, profileLedger, facts, receivedAt).score,
+      ]),
+    );
     for (const model of settings.scoring.models) {
       const key = `${profileId}:${model.id}`;
       const lowest = scoreBefore.get(key);
-      const { score } = scoreOf(model, profileLedger, facts, receivedAt);
+      const score = scoresThen.get(model.id) as number;
       move(
         profileId,
         advanceStage(lifecycle, stages.get(profileId), {
@@ -286,6 +292,7 @@ export async function decideWorkspace(
           score,
           previous: lowest,
           held: stagesHeld.get(profileId),
+          others: scoresThen,
         }),
         `score ${model.id} reached ${score}`,
       );
@@ -325,15 +332,16 @@ export async function decideWorkspace(
   const revisions = new Map(settings.scoring.models.map((model) => [model.id, modelRevision(model)]));
   for (const profile of profiles) {
     if (profile.mergedInto !== null) continue;
+    const facts = { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] };
+    const profileScores = new Map(
+      settings.scoring.models.map((model) => [
+        model.id,
+        scoreOf(model, ledgers.get(profile.id) ?? [], facts, at).score,
+      ]),
+    );
+    scoresAt.set(profile.id, profileScores);
     for (const model of settings.scoring.models) {
-      const { score } = scoreOf(
-        model,
-        ledgers.get(profile.id) ?? [],
-        { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
-        at,
-      );
-      const profileScores = scoresAt.get(profile.id) ?? new Map<string, number>();
-      scoresAt.set(profile.id, profileScores.set(model.id, score));
+      const score = profileScores.get(model.id) as number;
       const stored = storedScores.get(profile.id)?.[model.id];
       const revision = revisions.get(model.id) as string;
       if (stored?.score !== score || stored.modelRevision !== revision)
@@ -355,6 +363,7 @@ export async function decideWorkspace(
             score,
             previous,
             held: stagesHeld.get(profile.id),
+            others: profileScores,
           }),
           `score ${model.id} reached ${score}`,
         );

@@ -996,6 +996,53 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     });
   });
 
+  it('makes an MQL only once engagement and fit both reach their thresholds, whichever comes last', async () => {
+    const lifecycle = (await world.storage.settings.get(world.workspaceId)).lifecycle as NonNullable<
+      WorkspaceSettings['lifecycle']
+    >;
+    await world.configure({
+      lifecycle: {
+        ...lifecycle,
+        rules: lifecycle.rules.map((rule) =>
+          rule.kind === 'score' ? { ...rule, and: [{ model: 'fit', atLeast: 20 }] } : rule,
+        ),
+      },
+    });
+    // Engaged, but not in Italy: a lead.
+    await world.send([
+      identify('pair', { country: 'FR' }),
+      track('pair', 'Signed Up'),
+      track('pair', 'Demo Requested'),
+      track('pair', 'Pricing Viewed'),
+    ]);
+    await world.settle();
+    expect(await intentOf('pair')).toMatchObject({ stage: 'lead', handOffs: [] });
+    // Fit arrives by a trait change, with no event scoring engagement: now both hold.
+    await world.send([identify('pair', { country: 'IT' })]);
+    await world.settle();
+    const intent = await intentOf('pair');
+    expect(intent.stage).toBe('mql');
+    expect(intent.handOffs).toMatchObject([{ status: 'pending', owner: 'giulia' }]);
+    // In Italy from the start, engaged later: moved by the engagement that came last.
+    await world.send([identify('fit-first', { country: 'IT' }), track('fit-first', 'Signed Up')]);
+    await world.settle();
+    expect(await intentOf('fit-first')).toMatchObject({ stage: 'lead' });
+    await world.send([track('fit-first', 'Demo Requested'), track('fit-first', 'Pricing Viewed')]);
+    await world.settle();
+    expect(await intentOf('fit-first')).toMatchObject({ stage: 'mql' });
+
+    // A threshold on a model the workspace does not have, or over its cap, is refused, naming it.
+    const refused = {
+      ...lifecycle,
+      rules: [{ ...lifecycle.rules[1], and: [{ model: 'nope', atLeast: 1 }] }],
+    };
+    await expect(world.configure({ lifecycle: refused as typeof lifecycle })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'lifecycle.rules.0.and.0.model',
+      message: expect.stringContaining('nope is not one of the score models'),
+    });
+  });
+
   it('refuses a score threshold the model’s cap never lets a score reach, naming the field', async () => {
     const settings = await world.storage.settings.get(world.workspaceId);
     const lifecycle = settings.lifecycle as NonNullable<WorkspaceSettings['lifecycle']>;
