@@ -562,6 +562,64 @@ describe('scoring screen (Chromium)', () => {
     expect(await page.getByLabel('venerdì').isChecked()).toBe(false);
     expect(await page.getByLabel('Alle (HH:MM)', { exact: true }).inputValue()).toBe('18:30');
   });
+  it('asks for engagement and fit together in one stage rule, each model once, and takes the condition away again', async () => {
+    const { world } = consoleWorld;
+    const before = await consoleWorld.api<{ scoring: { models: unknown[] } }>('GET', '/settings');
+    const fit = {
+      id: 'fit',
+      name: 'Fit',
+      rules: [
+        {
+          id: 'italy',
+          kind: 'fit',
+          when: { type: 'trait', path: 'country', op: 'eq', value: 'IT' },
+          points: 30,
+        },
+      ],
+    };
+    const withFit = await consoleWorld.api('PATCH', '/settings', {
+      scoring: { models: [...before.body.scoring.models, fit] },
+    });
+    expect(withFit.status).toBe(200);
+    await page.goto(`${world.url}/scoring`);
+    await page.getByLabel(/^(Language|Lingua)$/).selectOption('en');
+    await page.getByRole('link', { name: 'Lifecycle and hand-off' }).click();
+    const rule = page.getByRole('group', { name: 'Stage rule 1' });
+    await rule.getByRole('button', { name: 'Add a score condition' }).click();
+    const condition = rule.getByRole('group', { name: 'And score 1' });
+    await rule.getByText('All of these scores must reach their thresholds at the same time.').waitFor();
+    // The rule's own model again is refused before anything is sent.
+    await condition.getByLabel('Score model').selectOption('engagement');
+    await condition.getByLabel('Score at least').fill('30');
+    const save = page.getByRole('button', { name: 'Save lifecycle and hand-off' });
+    await save.click();
+    await expect.poll(() => descriptionOf(condition.getByLabel('Score model'))).toBe('Used twice');
+    await condition.getByLabel('Score model').selectOption('fit');
+    await save.click();
+    await page.getByText('Lifecycle and hand-off saved').waitFor();
+    await shot('scoring-lifecycle-two-scores');
+    const saved = await consoleWorld.api<{ lifecycle: { rules: unknown[] } }>('GET', '/settings');
+    expect(saved.body.lifecycle.rules).toEqual([
+      { kind: 'score', to: 'mql', model: 'engagement', atLeast: 50, and: [{ model: 'fit', atLeast: 30 }] },
+    ]);
+
+    // Shown again after a reload; taken away, the rule asks for engagement alone once more.
+    await page.reload();
+    await page.getByRole('link', { name: 'Lifecycle and hand-off' }).click();
+    expect(await condition.getByLabel('Score model').inputValue()).toBe('fit');
+    expect(await condition.getByLabel('Score at least').inputValue()).toBe('30');
+    await rule.getByRole('button', { name: 'Remove score condition 1' }).click();
+    await save.click();
+    await page.getByText('Lifecycle and hand-off saved').waitFor();
+    const restored = await consoleWorld.api<{ lifecycle: { rules: unknown[] } }>('GET', '/settings');
+    expect(restored.body.lifecycle.rules).toEqual([
+      { kind: 'score', to: 'mql', model: 'engagement', atLeast: 50 },
+    ]);
+    // The tests after this one edit the workspace's one model.
+    const withoutFit = await consoleWorld.api('PATCH', '/settings', { scoring: before.body.scoring });
+    expect(withoutFit.status).toBe(200);
+  });
+
   it('refuses a half-life of 0 or past 520 weeks at its field, in English and Italian', async () => {
     await page.goto(`${consoleWorld.world.url}/scoring`);
     await page.getByLabel(/^(Language|Lingua)$/).selectOption('en');

@@ -25,6 +25,7 @@ import {
   formToIntent,
   type IntentForm,
   intentToForm,
+  MAX_ALSO_SCORES,
   type StageRuleForm,
   splitStages,
   validateIntent,
@@ -173,6 +174,51 @@ function StageRuleFields(props: {
           error={errorAt('to')}
         />
       </div>
+      {rule.kind === 'score' && (
+        <>
+          {rule.and.length > 0 && <p className="hint">{t('scoring.lifecycle.alsoScoresHint')}</p>}
+          {rule.and.map((threshold, index) => {
+            const setThreshold = (change: Partial<typeof threshold>) =>
+              set({ and: rule.and.map((item, i) => (i === index ? { ...item, ...change } : item)) });
+            return (
+              <Group
+                // biome-ignore lint/suspicious/noArrayIndexKey: conditions have no identity but their place
+                key={index}
+                legend={t('scoring.lifecycle.alsoScore', { number: index + 1 })}
+                removeLabel={t('scoring.lifecycle.removeAlsoScore', { number: index + 1 })}
+                onRemove={() => set({ and: rule.and.filter((_, i) => i !== index) })}
+              >
+                <div className="scoring-row">
+                  <SelectField
+                    label={t('scoring.lifecycle.model')}
+                    value={threshold.model}
+                    options={[
+                      { value: '', label: t('scoring.lifecycle.chooseModel') },
+                      ...props.modelOptions,
+                    ]}
+                    onChange={(model) => setThreshold({ model })}
+                    error={errorAt(`and.${index}.model`)}
+                  />
+                  <TextField
+                    label={t('scoring.lifecycle.atLeast')}
+                    value={threshold.atLeast}
+                    inputMode="decimal"
+                    onChange={(atLeast) => setThreshold({ atLeast })}
+                    error={errorAt(`and.${index}.atLeast`)}
+                  />
+                </div>
+              </Group>
+            );
+          })}
+          {rule.and.length < MAX_ALSO_SCORES && (
+            <div className="actions">
+              <button type="button" onClick={() => set({ and: [...rule.and, { model: '', atLeast: '' }] })}>
+                {t('scoring.lifecycle.addAlsoScore')}
+              </button>
+            </div>
+          )}
+        </>
+      )}
       {rule.kind === 'event' && (
         <FiltersEditor
           filters={rule.where}

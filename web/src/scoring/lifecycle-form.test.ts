@@ -18,6 +18,7 @@ const LIFECYCLE: LifecycleJson = {
   rules: [
     { kind: 'event', to: 'lead', event: 'Signed Up', where: [{ path: 'plan', op: 'eq', value: 'pro' }] },
     { kind: 'score', to: 'mql', model: 'engagement', atLeast: 50 },
+    { kind: 'score', to: 'sql', model: 'engagement', atLeast: 80, and: [{ model: 'fit', atLeast: 30 }] },
   ],
   recycleTo: 'lead',
 };
@@ -33,6 +34,8 @@ const HAND_OFF: HandOffJson = {
   recycleOnMiss: true,
 };
 
+const MODELS = ['engagement', 'fit'];
+
 const keysOf = (form: IntentForm, models: string[]) =>
   Object.fromEntries(
     Object.entries(validateIntent(form, models)).map(([path, error]) => [
@@ -44,7 +47,7 @@ const keysOf = (form: IntentForm, models: string[]) =>
 describe('lifecycle and hand-off form', () => {
   it('turns settings JSON into a form and back without losing anything', () => {
     const form = intentToForm(LIFECYCLE, HAND_OFF);
-    expect(validateIntent(form, ['engagement'])).toEqual({});
+    expect(validateIntent(form, MODELS)).toEqual({});
     expect(formToIntent(form)).toEqual({ lifecycle: LIFECYCLE, handOff: HAND_OFF });
   });
 
@@ -60,14 +63,12 @@ describe('lifecycle and hand-off form', () => {
     form.businessHours.days = ['sat', 'mon'];
     expect(formToIntent(form).handOff?.businessHours?.days).toEqual(['mon', 'sat']);
     expect(formToIntent({ ...form, hasBusinessHours: false }).handOff).not.toHaveProperty('businessHours');
-    expect(
-      keysOf({ ...form, businessHours: { days: [], start: '9:00', end: '17:00' } }, ['engagement']),
-    ).toEqual({
+    expect(keysOf({ ...form, businessHours: { days: [], start: '9:00', end: '17:00' } }, MODELS)).toEqual({
       'handOff.businessHours.days': 'noDays',
       'handOff.businessHours.start': 'time',
     });
     expect(
-      keysOf({ ...form, businessHours: { days: ['mon'], start: '17:00', end: '09:00' } }, ['engagement']),
+      keysOf({ ...form, businessHours: { days: ['mon'], start: '17:00', end: '09:00' } }, MODELS),
     ).toEqual({ 'handOff.businessHours.end': 'endAfterStart' });
     // Without business hours set, the form offers weekdays 09:00–17:00 to start from.
     expect(intentToForm(LIFECYCLE, HAND_OFF)).toMatchObject({
@@ -80,7 +81,7 @@ describe('lifecycle and hand-off form', () => {
     const form: IntentForm = { ...intentToForm(LIFECYCLE, HAND_OFF), hasBusinessHours: true };
     // Monday to Friday, 09:00–17:00: 52 weeks of them are 2,080 hours.
     const errorsWithin = (acceptWithin: string, hours = form.businessHours) =>
-      validateIntent({ ...form, acceptWithin, businessHours: hours }, ['engagement']);
+      validateIntent({ ...form, acceptWithin, businessHours: hours }, MODELS);
     expect(errorsWithin('2080h')).toEqual({});
     expect(errorsWithin('2081h')).toEqual({
       'handOff.acceptWithin': { key: 'beyondBusinessYear', values: { weeks: '52', most: '2080h' } },
@@ -91,16 +92,15 @@ describe('lifecycle and hand-off form', () => {
     });
     // Hours that are wrong themselves are what the form points at, not the SLA.
     expect(
-      keysOf({ ...form, acceptWithin: '9000h', businessHours: { days: [], start: '09:00', end: '17:00' } }, [
-        'engagement',
-      ]),
+      keysOf(
+        { ...form, acceptWithin: '9000h', businessHours: { days: [], start: '09:00', end: '17:00' } },
+        MODELS,
+      ),
     ).toEqual({
       'handOff.businessHours.days': 'noDays',
     });
     // Calendar time has no such bound.
-    expect(
-      validateIntent({ ...form, acceptWithin: '2081h', hasBusinessHours: false }, ['engagement']),
-    ).toEqual({});
+    expect(validateIntent({ ...form, acceptWithin: '2081h', hasBusinessHours: false }, MODELS)).toEqual({});
 
     // The same rule as the server's, on each side of the bound, whatever the hours.
     for (const hours of [
@@ -121,19 +121,18 @@ describe('lifecycle and hand-off form', () => {
 
   it('refuses an SLA of nothing or past ten years before saving, as the server does', () => {
     const form: IntentForm = { ...intentToForm(LIFECYCLE, HAND_OFF), hasBusinessHours: false };
-    expect(keysOf({ ...form, acceptWithin: '0d' }, ['engagement'])).toEqual({
+    expect(keysOf({ ...form, acceptWithin: '0d' }, MODELS)).toEqual({
       'handOff.acceptWithin': 'durationZero',
     });
-    expect(keysOf({ ...form, acceptWithin: '521w' }, ['engagement'])).toEqual({
+    expect(keysOf({ ...form, acceptWithin: '521w' }, MODELS)).toEqual({
       'handOff.acceptWithin': 'durationMax',
     });
     for (const acceptWithin of ['0s', '0.0001s', '0.001s', '1s', '520w', '521w', '3640d', '3641d']) {
       const server = HandOffSettings.safeParse({ ...HAND_OFF, acceptWithin });
       const serverRefuses = server.error?.issues.some((issue) => issue.path.join('.') === 'acceptWithin');
-      expect(
-        'handOff.acceptWithin' in validateIntent({ ...form, acceptWithin }, ['engagement']),
-        acceptWithin,
-      ).toBe(Boolean(serverRefuses));
+      expect('handOff.acceptWithin' in validateIntent({ ...form, acceptWithin }, MODELS), acceptWithin).toBe(
+        Boolean(serverRefuses),
+      );
     }
   });
 
@@ -161,8 +160,20 @@ describe('lifecycle and hand-off form', () => {
       ...intentToForm(LIFECYCLE, HAND_OFF),
       stages: 'lead, mql, mql',
       rules: [
-        { kind: 'score', to: 'won', model: 'gone', atLeast: 'fifty', event: '', where: [] },
-        { kind: 'event', to: 'lead', model: '', atLeast: '', event: '', where: [] },
+        { kind: 'score', to: 'won', model: 'gone', atLeast: 'fifty', and: [], event: '', where: [] },
+        { kind: 'event', to: 'lead', model: '', atLeast: '', and: [], event: '', where: [] },
+        {
+          kind: 'score',
+          to: 'mql',
+          model: 'engagement',
+          atLeast: '50',
+          and: [
+            { model: 'engagement', atLeast: '10' },
+            { model: '', atLeast: '' },
+          ],
+          event: '',
+          where: [],
+        },
       ],
       owners: [{ id: 'marco', name: '', email: 'marco' }],
       acceptWithin: 'two days',
@@ -173,6 +184,9 @@ describe('lifecycle and hand-off form', () => {
       'lifecycle.rules.0.model': 'required',
       'lifecycle.rules.0.atLeast': 'number',
       'lifecycle.rules.1.event': 'required',
+      'lifecycle.rules.2.and.0.model': 'duplicate',
+      'lifecycle.rules.2.and.1.model': 'required',
+      'lifecycle.rules.2.and.1.atLeast': 'required',
       'handOff.owners.0.name': 'required',
       'handOff.owners.0.email': 'email',
       'handOff.assignment.0.owner': 'unknownOwner',

@@ -22,8 +22,12 @@ export interface LifecycleJson {
   rules: StageRuleJson[];
   recycleTo: string;
 }
+export interface ScoreThresholdJson {
+  model: string;
+  atLeast: number;
+}
 export type StageRuleJson =
-  | { kind: 'score'; to: string; model: string; atLeast: number }
+  | { kind: 'score'; to: string; model: string; atLeast: number; and?: ScoreThresholdJson[] }
   | { kind: 'event'; to: string; event: string; where?: PropertyFilterJson[] };
 
 export interface SalesOwnerJson {
@@ -51,11 +55,17 @@ export interface BusinessHoursJson {
   end: string;
 }
 
+export interface ScoreThresholdForm {
+  model: string;
+  atLeast: string;
+}
 export interface StageRuleForm {
   kind: 'score' | 'event';
   to: string;
   model: string;
   atLeast: string;
+  /** Other models' thresholds that must hold at the same time. */
+  and: ScoreThresholdForm[];
   event: string;
   where: FilterForm[];
 }
@@ -101,9 +111,12 @@ export const blankStageRule = (): StageRuleForm => ({
   to: 'mql',
   model: '',
   atLeast: '',
+  and: [],
   event: '',
   where: [],
 });
+/** Most other scores a rule may ask for besides its own (the server's limit). */
+export const MAX_ALSO_SCORES = 4;
 export const blankOwner = (): SalesOwnerJson => ({ id: '', name: '', email: '' });
 export const blankAssignment = (owner = ''): AssignmentForm => ({ when: blankCondition(), owner });
 
@@ -129,6 +142,10 @@ export function intentToForm(
             to: rule.to,
             model: rule.model,
             atLeast: String(rule.atLeast),
+            and: (rule.and ?? []).map((threshold) => ({
+              model: threshold.model,
+              atLeast: String(threshold.atLeast),
+            })),
           }
         : {
             ...blankStageRule(),
@@ -162,7 +179,20 @@ export function formToIntent(form: IntentForm): { lifecycle?: LifecycleJson; han
     rules: form.rules.map(
       (rule): StageRuleJson =>
         rule.kind === 'score'
-          ? { kind: 'score', to: rule.to, model: rule.model, atLeast: parseNumber(rule.atLeast) ?? 0 }
+          ? {
+              kind: 'score',
+              to: rule.to,
+              model: rule.model,
+              atLeast: parseNumber(rule.atLeast) ?? 0,
+              ...(rule.and.length > 0
+                ? {
+                    and: rule.and.map((threshold) => ({
+                      model: threshold.model,
+                      atLeast: parseNumber(threshold.atLeast) ?? 0,
+                    })),
+                  }
+                : {}),
+            }
           : { kind: 'event', to: rule.to, event: rule.event.trim(), where: rule.where.map(formToFilter) },
     ),
     recycleTo: form.recycleTo,
@@ -208,9 +238,16 @@ export function validateIntent(form: IntentForm, modelIds: readonly string[]): F
     const at = `lifecycle.rules.${index}.`;
     if (!isStage(rule.to)) errors[`${at}to`] = { key: 'unknownStage' };
     if (rule.kind === 'score') {
-      if (!modelIds.includes(rule.model)) errors[`${at}model`] = { key: 'required' };
-      if (!rule.atLeast.trim()) errors[`${at}atLeast`] = { key: 'required' };
-      else if (parseNumber(rule.atLeast) === undefined) errors[`${at}atLeast`] = { key: 'number' };
+      const thresholds = [{ model: rule.model, atLeast: rule.atLeast }, ...rule.and];
+      const named = new Set<string>();
+      for (const [thresholdIndex, threshold] of thresholds.entries()) {
+        const field = thresholdIndex === 0 ? at : `${at}and.${thresholdIndex - 1}.`;
+        if (!modelIds.includes(threshold.model)) errors[`${field}model`] = { key: 'required' };
+        else if (named.has(threshold.model)) errors[`${field}model`] = { key: 'duplicate' };
+        named.add(threshold.model);
+        if (!threshold.atLeast.trim()) errors[`${field}atLeast`] = { key: 'required' };
+        else if (parseNumber(threshold.atLeast) === undefined) errors[`${field}atLeast`] = { key: 'number' };
+      }
     } else {
       if (!rule.event.trim()) errors[`${at}event`] = { key: 'required' };
       for (const [filterIndex, filter] of rule.where.entries())
