@@ -289,7 +289,7 @@ export function csvRowToCall(row: Record<string, string>): Record<string, unknow
 }
 
 /** CSV has no types: numbers and booleans are read as such; everything else stays text. */
-function typedCell(raw: string): unknown {
+export function typedCell(raw: string): unknown {
   if (/^-?(0|[1-9]\d{0,14})(\.\d+)?$/.test(raw)) return Number(raw);
   if (raw === 'true') return true;
   if (raw === 'false') return false;

@@ -24,6 +24,7 @@ import { Authenticator, authenticateFirst } from './auth.js';
 import { answerFrameworkError, installErrorHandler } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin-routes.js';
+import { contactImportRoutes } from './routes/contact-import-routes.js';
 import { dashboardRoutes } from './routes/dashboard-routes.js';
 import { deadLetterRoutes } from './routes/dead-letter-routes.js';
 import { demoRoutes } from './routes/demo-routes.js';
@@ -299,6 +300,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await scope.register(sessionRoutes, { storage, clock, auth, ...config, secret: deps.secret });
     await scope.register(adminRoutes, { storage, clock, keys, auth });
     await scope.register(profileRoutes, { storage, clock, auth });
+    await scope.register(contactImportRoutes, { clock, auth, appender: deps.appender });
     await scope.register(setAsideRoutes, {
       storage,
       clock,
