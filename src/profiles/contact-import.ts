@@ -19,7 +19,8 @@ const TEXT_TRAITS = new Set(['phone', 'email', 'postal_code', 'zip']);
 
 /**
  * What spreadsheets and CRMs call the columns Mops reads by a fixed trait name (the e-mail channel
- * reads `email`, SMS `phone`), by their snake-cased header.
+ * reads `email`, SMS `phone`, the console a contact's name from `first_name`), by their snake-cased
+ * header, in the console's languages.
  */
 const WELL_KNOWN_TRAITS: Record<string, string> = {
   email: 'email',
@@ -49,6 +50,19 @@ const WELL_KNOWN_TRAITS: Record<string, string> = {
   job_title: 'title',
   title: 'title',
   country: 'country',
+  // The console's other language: an Italian spreadsheet's headers.
+  posta_elettronica: 'email',
+  indirizzo_email: 'email',
+  cellulare: 'phone',
+  telefono: 'phone',
+  numero_di_telefono: 'phone',
+  nome: 'first_name',
+  cognome: 'last_name',
+  azienda: 'company',
+  societa: 'company',
+  ruolo: 'title',
+  paese: 'country',
+  nazione: 'country',
 };
 const ID_COLUMNS = new Set(['user_id', 'userid', 'id', 'contact_id', 'customer_id', 'external_id']);
 

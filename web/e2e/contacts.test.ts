@@ -513,4 +513,67 @@ describe('contacts (Chromium)', () => {
     await page.getByLabel('Lifecycle stage').selectOption('');
     await expect.poll(() => cellsOf('Bo')).toEqual(['bo', 'lead', '—', '10']);
   });
+
+  it('imports contacts from a spreadsheet’s CSV, its columns mapped to traits, and lists the rows it could not', async () => {
+    const { world, api } = consoleWorld;
+    await page.goto(`${world.url}/contacts`);
+    await page.getByLabel(/^(Language|Lingua)$/).selectOption('en');
+    await page.getByRole('link', { name: 'Import contacts' }).click();
+    await page.getByRole('heading', { name: 'Import contacts' }).waitFor();
+    await page.getByRole('button', { name: 'Read the file' }).click();
+    await page.getByText('Choose a CSV file first').waitFor();
+    // As an Italian Excel saves it: semicolons.
+    await page.getByLabel('CSV file').setInputFiles({
+      name: 'fiera.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(
+        'E-mail;Nome;Cellulare;Note\nrita@example.com;Rita;+39 347 555 0101;stand B\n;Anonimo;;\nugo@example.com;Ugo;;\n',
+      ),
+    });
+    await page.getByRole('button', { name: 'Read the file' }).click();
+    await page.getByRole('heading', { name: 'Columns' }).waitFor();
+    await page.getByText('3 contacts in the file.', { exact: false }).waitFor();
+    // The column naming each contact and the traits SMS and the console read are suggested, from
+    // Italian headers too; the notes are left out.
+    expect(await page.getByLabel('Contacts are named by').inputValue()).toBe('E-mail');
+    expect(await page.getByLabel('Trait for E-mail').inputValue()).toBe('email');
+    expect(await page.getByLabel('Trait for Nome').inputValue()).toBe('first_name');
+    expect(await page.getByLabel('Trait for Cellulare').inputValue()).toBe('phone');
+    await page.getByLabel('Import Note').uncheck();
+    await page.getByLabel('Trait for Cellulare').fill('email');
+    await page.getByRole('button', { name: 'Import 3 contacts' }).click();
+    const cellulare = page.getByLabel('Trait for Cellulare');
+    await expect
+      .poll(async () => {
+        const described = await cellulare.getAttribute('aria-describedby');
+        return described ? page.locator(`[id="${described}"]`).textContent() : null;
+      })
+      .toBe('Another column is imported under this name');
+    await cellulare.fill('phone');
+    await page.getByRole('button', { name: 'Import 3 contacts' }).click();
+    await page.getByText('Rows: 3 · imported: 2 · imported before, not again: 0 · rejected: 1').waitFor();
+    expect(await page.getByTestId('rejected-rows').locator('tbody td').allTextContents()).toEqual([
+      '3',
+      'names no contact: E-mail is empty',
+    ]);
+    await consoleWorld.shot('contacts-import');
+
+    // What the browser mapped is what the contact has.
+    await expect
+      .poll(
+        async () =>
+          (
+            await api<{ items: Array<{ traits: Record<string, unknown> }> }>(
+              'GET',
+              '/profiles?q=rita%40example.com',
+            )
+          ).body.items[0]?.traits,
+        { timeout: 20_000 },
+      )
+      .toEqual({ email: 'rita@example.com', first_name: 'Rita', phone: '+39 347 555 0101' });
+    await page.getByRole('link', { name: 'All contacts' }).click();
+    await page.getByLabel('Search contacts').fill('rita@example.com');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('link', { name: 'Rita' }).waitFor();
+  });
 });

@@ -343,6 +343,7 @@ describe('scoring screen (Chromium)', () => {
         '/dashboard',
         '/journeys',
         '/contacts',
+        '/contacts/import',
         `/contacts/${handOff?.profileId}`,
         '/segments',
         '/segments/new?kind=live',

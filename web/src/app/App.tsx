@@ -2,6 +2,7 @@ import { Navigate, Route, Routes } from 'react-router-dom';
 import { ErrorState, Loading } from '../components/states.js';
 import { ContactPage } from '../contacts/ContactPage.js';
 import { ContactsPage } from '../contacts/ContactsPage.js';
+import { ImportContactsPage } from '../contacts/ImportContactsPage.js';
 import { DashboardPage } from '../dashboard/DashboardPage.js';
 import { JourneyBuilderPage } from '../journeys/JourneyBuilderPage.js';
 import { JourneysPage } from '../journeys/JourneysPage.js';
@@ -32,6 +33,7 @@ export function App() {
           <Route path="templates" element={<TemplatesPage />} />
           <Route path="templates/:templateId" element={<TemplateEditorPage />} />
           <Route path="contacts" element={<ContactsPage />} />
+          <Route path="contacts/import" element={<ImportContactsPage />} />
           <Route path="contacts/:profileId" element={<ContactPage />} />
           <Route path="segments" element={<SegmentsPage />} />
           <Route path="segments/:segmentId" element={<SegmentPage />} />

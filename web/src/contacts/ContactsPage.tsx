@@ -2,7 +2,7 @@ import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useSearchParams } from 'react-router-dom';
 import { useFormat } from '../app/format.js';
-import { useSession } from '../app/session.js';
+import { isAdminOf, useSession } from '../app/session.js';
 import { useScoringDefinitions } from '../app/workspace-queries.js';
 import { Field } from '../components/field.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
@@ -89,6 +89,11 @@ export function ContactsPage() {
   return (
     <>
       <h1>{t('contacts.title')}</h1>
+      {isAdminOf(workspace) && (
+        <p className="contacts-actions">
+          <Link to="/contacts/import">{t('contacts.importContacts')}</Link>
+        </p>
+      )}
       <div className="contact-filters">
         <ContactSearch key={query} query={query} onSearch={(q) => filterBy({ q, stage })} />
         {(stages.length > 0 || stage) && (

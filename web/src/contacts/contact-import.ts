@@ -1,0 +1,62 @@
+/** What the server read of a file of contacts (`POST …/profiles/import/preview`). */
+export interface ContactsFilePreview {
+  rows: number;
+  columns: Array<{ name: string; trait: string; samples: string[] }>;
+  idColumn: string | null;
+}
+
+/** What an import did (`POST …/profiles/import`). */
+export interface ContactImportSummary {
+  rows: number;
+  stored: number;
+  duplicates: number;
+  rejected: number;
+  rejectedRows: Array<{ line: number; reason: string }>;
+}
+
+/** One column of the file as the form maps it: imported as a trait of this name, or left out. */
+export interface ColumnChoice {
+  column: string;
+  samples: string[];
+  isIncluded: boolean;
+  trait: string;
+}
+
+/** Every column imported, under the trait the server suggests. */
+export function choicesOf(preview: ContactsFilePreview): ColumnChoice[] {
+  return preview.columns.map((column) => ({
+    column: column.name,
+    samples: column.samples,
+    isIncluded: true,
+    trait: column.trait,
+  }));
+}
+
+/** `columns` of the import request: each column's trait, or null for one left out. */
+export function columnsToSend(choices: readonly ColumnChoice[]): Record<string, string | null> {
+  return Object.fromEntries(
+    choices.map((choice) => [choice.column, choice.isIncluded ? choice.trait.trim() : null]),
+  );
+}
+
+export type ChoiceProblem = 'idColumnRequired' | 'traitRequired' | 'traitDot' | 'traitTwice';
+
+/** What the server would refuse, by its field (`idColumn`, `columns.<column>`), before the file is sent. */
+export function validateChoices(
+  idColumn: string,
+  choices: readonly ColumnChoice[],
+): Record<string, ChoiceProblem> {
+  const problems: Record<string, ChoiceProblem> = {};
+  if (!idColumn) problems.idColumn = 'idColumnRequired';
+  const taken = new Set<string>();
+  for (const choice of choices) {
+    if (!choice.isIncluded) continue;
+    const trait = choice.trait.trim();
+    const field = `columns.${choice.column}`;
+    if (trait === '') problems[field] = 'traitRequired';
+    else if (trait.includes('.')) problems[field] = 'traitDot';
+    else if (taken.has(trait)) problems[field] = 'traitTwice';
+    taken.add(trait);
+  }
+  return problems;
+}
