@@ -131,6 +131,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0030-login-attempt-ids',
           '0031-goal-met-after-ending',
           '0032-stage-indexes',
+          '0033-message-delivered-at',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });
