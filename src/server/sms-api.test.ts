@@ -586,6 +586,12 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     );
     expect(after.body.items.map((entry) => entry.address)).not.toContain('+393470002222');
 
+    // The journey's report counts per step what was delivered, and bounced, of what was sent.
+    const journeyReport = await api<{
+      messages: Record<string, { sent: number; delivered: number; bounced: number }>;
+    }>('GET', `/journeys/${journeyId}/report`);
+    expect(journeyReport.body.messages.text).toMatchObject({ sent: 3, delivered: 1, bounced: 2 });
+
     // Bad reports name what is wrong; a report for another workspace's or no message is not found.
     const report = async (messageId: string, params: Record<string, string>) => {
       const url = `${world.url}/v1/sms/status/${world.workspaceId}/${messageId}`;

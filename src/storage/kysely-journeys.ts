@@ -414,6 +414,7 @@ async function buildReport(db: Kysely<Database>, journeyId: string): Promise<Jou
       eb.fn.count<number>('unsubscribed_at').as('unsubscribed'),
       eb.fn.count<number>('bounced_at').as('bounced'),
       eb.fn.count<number>('complained_at').as('complained'),
+      eb.fn.count<number>('delivered_at').as('delivered'),
     ])
     .where('journey_id', '=', journeyId)
     .groupBy(['step_id', 'status'])
@@ -463,6 +464,7 @@ async function buildReport(db: Kysely<Database>, journeyId: string): Promise<Jou
       unsubscribed: 0,
       bounced: 0,
       complained: 0,
+      delivered: 0,
       failed: 0,
       suppressed: 0,
       skipped: 0,
@@ -480,6 +482,7 @@ async function buildReport(db: Kysely<Database>, journeyId: string): Promise<Jou
     entry.unsubscribed += Number(row.unsubscribed);
     entry.bounced += Number(row.bounced);
     entry.complained += Number(row.complained);
+    entry.delivered += Number(row.delivered);
   }
   return report;
 }

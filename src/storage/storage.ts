@@ -397,6 +397,8 @@ export interface JourneyReport {
       bounced: number;
       /** Marked as spam by the recipient (reported through the bounce intake). */
       complained: number;
+      /** Reported delivered to the handset (SMS delivery receipts). */
+      delivered: number;
       failed: number;
       suppressed: number;
       skipped: number;

@@ -124,10 +124,16 @@ describe('journey canvas (Chromium)', () => {
     await page.getByTestId('node-entry').click();
     await page.getByTestId('palette-wait').click();
     await page.getByTestId('node-wait_1').waitFor();
-    const connection = await page.locator('.react-flow__edge-path').first().boundingBox();
-    const wait = (await nodeBoxes()).find((box) => box.id === 'wait_1');
-    if (!connection || !wait) throw new Error('no connection or no step on screen');
-    expect(overlaps(connection, wait)).toBe(false);
+    // Both measured once the view has settled (it pans to the new step): one frame apart, a moving
+    // view would put the two in different places.
+    await expect
+      .poll(async () => {
+        const connection = await page.locator('.react-flow__edge-path').first().boundingBox();
+        const wait = (await nodeBoxes()).find((box) => box.id === 'wait_1');
+        if (!connection || !wait) throw new Error('no connection or no step on screen');
+        return overlaps(connection, wait);
+      })
+      .toBe(false);
     expect(await page.getByTestId('unfinished-wait_1').getAttribute('aria-label')).toContain(
       'no step leads here',
     );
@@ -301,6 +307,75 @@ describe('journey canvas (Chromium)', () => {
     await expect.poll(overlapping).toEqual([]);
     expect((await nodeBoxes()).find((box) => box.id === 'aside')).toEqual(aside);
     await consoleWorld.shot('journey-canvas-grown');
+  }, 120_000);
+
+  it('tidies a tangled canvas into layers from the entry down, each step below what leads to it, and saves it', async () => {
+    const arm = { conditions: [{ source: 'trait', path: 'plan', op: 'eq', value: 'pro' }], next: 'pro' };
+    // Every step dropped in one heap.
+    const heap = { x: 40, y: 40 };
+    const journey = await consoleWorld.api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: 'Tangled',
+        entry: { trigger: { type: 'event', event: 'Signed Up' } },
+        start: 'wait',
+        steps: [
+          { id: 'wait', type: 'wait', duration: '1d', next: 'ask' },
+          { id: 'ask', type: 'branch', branches: [arm], otherwise: 'free' },
+          { id: 'pro', type: 'wait', duration: '2d', next: 'done' },
+          { id: 'free', type: 'wait', duration: '3d', next: 'done' },
+          { id: 'done', type: 'exit' },
+        ],
+        canvas: { entry: heap, wait: heap, ask: heap, pro: heap, free: heap, done: heap },
+      },
+    });
+    expect(journey.status).toBe(201);
+    await page.goto(`${consoleWorld.world.url}/journeys/${journey.body.id}`);
+    await page.getByTestId('node-done').waitFor();
+    await page.getByRole('button', { name: 'Tidy up' }).click();
+    const edges = [
+      ['entry', 'wait'],
+      ['wait', 'ask'],
+      ['ask', 'pro'],
+      ['ask', 'free'],
+      ['pro', 'done'],
+      ['free', 'done'],
+    ];
+    const tidy = async () => {
+      const boxes = new Map((await nodeBoxes()).map((box) => [box.id, box]));
+      const wrong = edges.flatMap(([from, to]) => {
+        const above = boxes.get(from as string);
+        const below = boxes.get(to as string);
+        return above && below && below.y > above.y + above.height ? [] : [`${from} → ${to}`];
+      });
+      const all = [...boxes.values()];
+      const overlapping = all.flatMap((a, index) =>
+        all.slice(index + 1).flatMap((b) => (overlaps(a, b) ? [`${a.id}/${b.id}`] : [])),
+      );
+      return [...wrong, ...overlapping];
+    };
+    await expect.poll(tidy).toEqual([]);
+    // The two ways of the branch side by side, in the order of its ports: yes on the left.
+    const boxes = new Map((await nodeBoxes()).map((box) => [box.id, box]));
+    expect(boxes.get('pro')?.y).toBe(boxes.get('free')?.y);
+    expect(boxes.get('pro')?.x).toBeLessThan(boxes.get('free')?.x ?? 0);
+    // And the whole journey in view.
+    const canvas = await page.locator('.canvas').boundingBox();
+    if (!canvas) throw new Error('no canvas on screen');
+    await expect
+      .poll(async () => (await nodeBoxes()).filter((box) => !isInside(box, canvas)).map((box) => box.id))
+      .toEqual([]);
+    await page.getByText('Unsaved changes').waitFor();
+    await consoleWorld.shot('journey-canvas-tidied');
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await expect
+      .poll(async () => {
+        const saved = await consoleWorld.api<{ draft: { canvas: Record<string, { x: number; y: number }> } }>(
+          'GET',
+          `/journeys/${journey.body.id}`,
+        );
+        return new Set(Object.values(saved.body.draft.canvas).map((at) => `${at.x},${at.y}`)).size;
+      })
+      .toBe(6);
   }, 120_000);
 
   it("opens the entry's or a step's settings from the keyboard, as a click does", async () => {

@@ -106,6 +106,7 @@ const MessageCounts = z.object({
   unsubscribed: z.number(),
   bounced: z.number(),
   complained: z.number(),
+  delivered: z.number().describe('texts the SMS provider reported delivered to the handset'),
   failed: z.number(),
   suppressed: z.number(),
   skipped: z.number(),

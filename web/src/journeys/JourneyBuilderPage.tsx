@@ -43,6 +43,7 @@ import { type MessageCounts, NODE_TYPES, OverlayContext, type StepCounts } from 
 import { EntryPanel, StepPanel } from './panels.js';
 import { placeNewStep, type Rect, settleGrownSteps } from './placement.js';
 import { type SplitResult, SplitResults } from './SplitResults.js';
+import { tidiedPositions } from './tidy-layout.js';
 
 interface JourneyJson {
   id: string;
@@ -416,6 +417,36 @@ function Builder(props: { journey: JourneyJson }) {
     [edges, t],
   );
 
+  /** Every step laid out afresh in layers from the entry down, then the whole journey in view. */
+  const tidyUp = () => {
+    const byId = new Map(nodes.map((node) => [node.id, node]));
+    // The entry first: the layout starts from it.
+    const ordered = [...nodes].sort((a, b) => Number(b.type === 'entry') - Number(a.type === 'entry'));
+    const positions = tidiedPositions(
+      ordered.map((node) => ({
+        id: node.id,
+        width: node.measured?.width ?? NEW_STEP_SIZE.width,
+        height: node.measured?.height ?? NEW_STEP_SIZE.height,
+      })),
+      edges.map((edge) => {
+        const source = byId.get(edge.source);
+        const ports = source?.type === 'step' ? portsOf(source.data.step) : [];
+        return { source: edge.source, target: edge.target, port: ports.indexOf(edge.sourceHandle ?? '') };
+      }),
+    );
+    const anchor = nodes.find((node) => node.type === 'entry')?.position ?? { x: 0, y: 0 };
+    setNodes(
+      nodes.map((node) => {
+        const position = positions.get(node.id);
+        return position
+          ? { ...node, position: { x: anchor.x + position.x, y: anchor.y + position.y } }
+          : node;
+      }),
+    );
+    // Once drawn where they now are.
+    requestAnimationFrame(() => void flow.fitView({ maxZoom: 1, duration: 200 }));
+  };
+
   const busy = save.isPending || publish.isPending;
   const failure = publish.error ?? save.error ?? pauseOrResume.error;
   return (
@@ -426,6 +457,9 @@ function Builder(props: { journey: JourneyJson }) {
         <span className={`badge status-${status}`}>{t(`journeys.statuses.${status}`)}</span>
         {isDirty && <span className="badge">{t('builder.unsaved')}</span>}
         <div className="spacer" />
+        <button type="button" onClick={tidyUp} disabled={nodes.length < 2}>
+          {t('builder.tidyUp')}
+        </button>
         <button
           type="button"
           onClick={() => {

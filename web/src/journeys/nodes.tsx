@@ -34,6 +34,8 @@ export interface MessageCounts {
   sent: number;
   opened: number;
   clicked: number;
+  /** Texts the provider reported delivered. */
+  delivered: number;
   /** Not sent, and why: on purpose (a goal reached, no address), refused, or not yet. */
   skipped: number;
   suppressed: number;
@@ -262,14 +264,20 @@ export function StepNodeView(props: NodeProps<StepNode>) {
       )}
       {messages?.[step.id] && (
         <div className="node-counts" data-testid={`messages-${step.id}`}>
-          {/* Texts and webhook calls are neither opened nor clicked (as far as Mops can know). */}
+          {/* Texts and webhook calls are neither opened nor clicked (as far as Mops can know); a text's
+              provider says whether it was delivered. */}
           {step.type === 'send_email'
             ? t('builder.messageCounts', {
                 sent: format.number(messages[step.id]?.sent ?? 0),
                 opened: format.number(messages[step.id]?.opened ?? 0),
                 clicked: format.number(messages[step.id]?.clicked ?? 0),
               })
-            : t('builder.sentCount', { sent: format.number(messages[step.id]?.sent ?? 0) })}
+            : step.type === 'send_sms'
+              ? t('builder.smsCounts', {
+                  sent: format.number(messages[step.id]?.sent ?? 0),
+                  delivered: format.number(messages[step.id]?.delivered ?? 0),
+                })
+              : t('builder.sentCount', { sent: format.number(messages[step.id]?.sent ?? 0) })}
         </div>
       )}
       {notSent.length > 0 && (

@@ -101,6 +101,7 @@ export const en = {
     },
     messageCounts: '{{sent}} sent · {{opened}} opened · {{clicked}} clicked',
     sentCount: '{{sent}} sent',
+    smsCounts: '{{sent}} sent · {{delivered}} delivered',
     notSent: {
       skipped: '{{n}} skipped',
       suppressed: '{{n}} suppressed',
@@ -128,6 +129,7 @@ export const en = {
       handle: 'Connection point',
     },
     saveDraft: 'Save draft',
+    tidyUp: 'Tidy up',
     saved: 'Draft saved',
     savedUnfinished_one: 'Draft saved · {{count}} thing to finish before publishing',
     savedUnfinished_other: 'Draft saved · {{count}} things to finish before publishing',

@@ -103,6 +103,7 @@ export const it: Catalogue = {
     },
     messageCounts: 'inviati: {{sent}} · aperti: {{opened}} · cliccati: {{clicked}}',
     sentCount: 'inviati: {{sent}}',
+    smsCounts: 'inviati: {{sent}} · consegnati: {{delivered}}',
     notSent: {
       skipped: 'saltati: {{n}}',
       suppressed: 'soppressi: {{n}}',
@@ -130,6 +131,7 @@ export const it: Catalogue = {
     },
     canvas: 'Tela del percorso',
     saveDraft: 'Salva bozza',
+    tidyUp: 'Riordina',
     saved: 'Bozza salvata',
     savedUnfinished_one: 'Bozza salvata · {{count}} cosa da completare prima di pubblicare',
     savedUnfinished_other: 'Bozza salvata · {{count}} cose da completare prima di pubblicare',
