@@ -56,12 +56,19 @@ export const ValueCondition = requireComparisonValue(
 );
 export type ValueCondition = z.infer<typeof ValueCondition>;
 
-/** Whether a message sent earlier in this journey was opened or clicked. */
+/** What a branch may ask of an e-mail sent earlier in the journey, and of a text. */
+export const EMAIL_MESSAGE_OPS = ['opened', 'clicked', 'not_opened', 'not_clicked'] as const;
+export const TEXT_MESSAGE_OPS = ['delivered', 'not_delivered'] as const;
+
+/**
+ * Whether a message sent earlier in this journey was opened or clicked (an e-mail), or delivered (a
+ * text, as its provider reported).
+ */
 export const EngagementCondition = z.strictObject({
   source: z.literal('message'),
-  /** The id of the send_email step whose message is meant. */
+  /** The id of the send_email (or, for delivered, send_sms) step whose message is meant. */
   step: Identifier,
-  op: z.enum(['opened', 'clicked', 'not_opened', 'not_clicked']),
+  op: z.enum([...EMAIL_MESSAGE_OPS, ...TEXT_MESSAGE_OPS]),
 });
 export type EngagementCondition = z.infer<typeof EngagementCondition>;
 
@@ -330,10 +337,13 @@ export const JourneyDefinition = z
           for (const [c, condition] of branch.conditions.entries()) {
             if (condition.source !== 'message') continue;
             const target = journey.steps[ids.get(condition.step) ?? -1];
-            if (target?.type !== 'send_email') {
+            const askedOf = (TEXT_MESSAGE_OPS as readonly string[]).includes(condition.op)
+              ? 'send_sms'
+              : 'send_email';
+            if (target?.type !== askedOf) {
               ctx.addIssue({
                 code: 'custom',
-                message: `${condition.step} is not a send_email step of this journey`,
+                message: `${condition.step} is not a ${askedOf} step of this journey`,
                 path: ['steps', index, 'branches', b, 'conditions', c, 'step'],
                 params: STEP_REFERENCE,
               });

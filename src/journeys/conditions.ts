@@ -8,8 +8,8 @@ export interface ConditionScope {
   traits: Record<string, unknown>;
   event: Record<string, unknown> | undefined;
   entryEvent: Record<string, unknown> | undefined;
-  /** Per send_email step id: whether its message was opened or clicked. */
-  engagement: (stepId: string) => { opened: boolean; clicked: boolean };
+  /** Per sending step id: whether its message was opened or clicked (e-mail), or delivered (a text). */
+  engagement: (stepId: string) => { opened: boolean; clicked: boolean; delivered: boolean };
   /** Where the profile stands (read only when a branch asks). */
   audience: Audience;
 }
@@ -28,8 +28,12 @@ export function matchesAll(conditions: readonly Condition[], scope: ConditionSco
 
 export function matches(condition: Condition, scope: ConditionScope): boolean {
   if (condition.source === 'message') {
-    const { opened, clicked } = scope.engagement(condition.step);
+    const { opened, clicked, delivered } = scope.engagement(condition.step);
     switch (condition.op) {
+      case 'delivered':
+        return delivered;
+      case 'not_delivered':
+        return !delivered;
       case 'opened':
         return opened;
       case 'clicked':

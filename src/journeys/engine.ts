@@ -930,7 +930,7 @@ async function audienceOf(
   };
 }
 
-/** Whether the instance's earlier messages were opened or clicked, when a branch of its journey asks. */
+/** Whether the instance's earlier messages were opened, clicked or delivered, when a branch of its journey asks. */
 async function engagementOf(
   tx: StorageTx,
   instance: JourneyInstance,
@@ -940,11 +940,15 @@ async function engagementOf(
     (step) =>
       step.type === 'branch' && step.branches.some((b) => b.conditions.some((c) => c.source === 'message')),
   );
-  if (!asks) return () => ({ opened: false, clicked: false });
+  if (!asks) return () => ({ opened: false, clicked: false, delivered: false });
   const messages = await tx.messages.listForInstance(instance.id);
   return (stepId) => {
     const sent = messages.filter((message) => message.stepId === stepId);
-    return { opened: sent.some((m) => m.openedAt !== null), clicked: sent.some((m) => m.clickedAt !== null) };
+    return {
+      opened: sent.some((m) => m.openedAt !== null),
+      clicked: sent.some((m) => m.clickedAt !== null),
+      delivered: sent.some((m) => m.deliveredAt !== null),
+    };
   };
 }
 

@@ -38,7 +38,7 @@ export function scopeOf(
     traits: profile.traits,
     event: event?.payload ?? latest,
     entryEvent: instance?.entryEvent as unknown as Record<string, unknown> | undefined,
-    engagement: () => ({ opened: false, clicked: false }),
+    engagement: () => ({ opened: false, clicked: false, delivered: false }),
     audience: NO_AUDIENCE,
   };
 }

@@ -63,7 +63,7 @@ function context(now: number, scope: Partial<ConditionScope> = {}, definition = 
       traits: {},
       event: undefined,
       entryEvent: undefined,
-      engagement: () => ({ opened: false, clicked: false }),
+      engagement: () => ({ opened: false, clicked: false, delivered: false }),
       audience: NO_AUDIENCE,
       ...scope,
     },
@@ -136,7 +136,7 @@ describe('advance', () => {
     expect(ignored.effects).toContainEqual({ type: 'update_traits', set: { cart_reminder_ignored: true } });
     const opened = advance(
       atDay,
-      context(dayLater, { engagement: () => ({ opened: true, clicked: false }) }),
+      context(dayLater, { engagement: () => ({ opened: true, clicked: false, delivered: false }) }),
       {
         type: 'timer',
         token: 'wait:wait-a-day:1',

@@ -619,6 +619,67 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     });
   });
 
+  it('branches on whether a text was delivered, to reach a contact another way when it was not', async () => {
+    const journeyId = await publish({
+      name: `Reminder with a fallback ${Math.random()}`,
+      entry: { trigger: { type: 'manual' }, reentry: { policy: 'every_time' }, allowConcurrent: true },
+      start: 'text',
+      steps: [
+        { id: 'text', type: 'send_sms', body: 'Your appointment is tomorrow at 10', next: 'wait' },
+        { id: 'wait', type: 'wait', duration: '2s', next: 'check' },
+        {
+          id: 'check',
+          type: 'branch',
+          branches: [
+            { conditions: [{ source: 'message', step: 'text', op: 'not_delivered' }], next: 'fallback' },
+          ],
+          otherwise: 'reached',
+        },
+        { id: 'fallback', type: 'update_traits', set: { reminded_by: 'email' }, next: 'done' },
+        { id: 'reached', type: 'update_traits', set: { reminded_by: 'sms' }, next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    const remind = async (phone: string) => {
+      const profile = await newProfile({ phone });
+      const sentBefore = twilio.sent.length;
+      expect((await enrol(journeyId, { profileId: profile.id })).status).toBe(201);
+      const sms = await eventually(async () => twilio.sent[sentBefore]);
+      return { profile, sms };
+    };
+    const delivered = await remind('+39 347 000 3333');
+    const silent = await remind('+39 347 000 4444');
+    expect(await twilio.reportStatus(delivered.sms, 'delivered', { authToken: TOKEN })).toBe(204);
+    const remindedBy = (profileId: string) =>
+      eventually(async () => {
+        const profile = await api<{ traits: Record<string, unknown> }>('GET', `/profiles/${profileId}`);
+        return profile.body.traits.reminded_by as string | undefined;
+      }, 20_000);
+    expect(await remindedBy(delivered.profile.id)).toBe('sms');
+    expect(await remindedBy(silent.profile.id)).toBe('email');
+
+    // Asked of a step that sends no text, delivered is refused at publishing, naming the step.
+    const draft = await api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: `Wrong step ${Math.random()}`,
+        entry: { trigger: { type: 'manual' } },
+        start: 'check',
+        steps: [
+          {
+            id: 'check',
+            type: 'branch',
+            branches: [{ conditions: [{ source: 'message', step: 'done', op: 'delivered' }], next: 'done' }],
+            otherwise: 'done',
+          },
+          { id: 'done', type: 'exit' },
+        ],
+      },
+    });
+    const refused = await api<ApiError>('POST', `/journeys/${draft.body.id}/publish`);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toContain('done is not a send_sms step of this journey');
+  });
+
   it('previews a text for a profile with its encoding and segments, and names a bad field', async () => {
     const bob = await newProfile({ first_name: 'Bob' });
     const preview = await api<{

@@ -78,8 +78,8 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     await row(0).getByRole('combobox', { name: 'Look at' }).selectOption({ label: 'a segment' });
     await row(0).getByRole('combobox', { name: 'Segment' }).selectOption({ label: 'VIP' });
     await panel.getByRole('button', { name: 'Add a condition' }).click();
-    await row(1).getByRole('combobox', { name: 'Look at' }).selectOption({ label: 'an e-mail sent earlier' });
-    await row(1).getByRole('combobox', { name: 'E-mail step' }).selectOption('send_email_1');
+    await row(1).getByRole('combobox', { name: 'Look at' }).selectOption({ label: 'a message sent earlier' });
+    await row(1).getByRole('combobox', { name: 'Message step' }).selectOption('send_email_1');
     await row(1).getByRole('combobox', { name: 'Comparison' }).selectOption({ label: 'was not opened' });
     await panel.getByRole('button', { name: 'Add a condition' }).click();
     await row(2).getByRole('combobox', { name: 'Look at' }).selectOption({ label: 'a score' });
@@ -334,6 +334,39 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     await page.getByText('Published as version 1').waitFor();
     expect(await model.getAttribute('aria-invalid')).not.toBe('true');
   }, 120_000);
+  it('asks whether a text was delivered, offering for a text only what its provider reports', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Journeys' }).click();
+    await page.getByLabel('Name of the new journey').fill('Reminder with a fallback');
+    await page.getByRole('button', { name: 'New journey' }).click();
+    await page.getByRole('heading', { name: 'Reminder with a fallback' }).waitFor();
+
+    await page.getByTestId('palette-send_sms').click();
+    await page.getByTestId('palette-branch').click();
+    const panel = page.getByRole('complementary', { name: 'Step settings' });
+    const row = panel.locator('.condition-row').first();
+    await row.getByRole('combobox', { name: 'Look at' }).selectOption({ label: 'a message sent earlier' });
+    await row.getByRole('combobox', { name: 'Message step' }).selectOption({ label: 'send_sms_1 (SMS)' });
+    const comparison = row.getByRole('combobox', { name: 'Comparison' });
+    // A text is neither opened nor clicked as far as anyone can tell: it is delivered, or not.
+    expect(await comparison.locator('option').allTextContents()).toEqual([
+      'was delivered',
+      'was not delivered (yet)',
+    ]);
+    await comparison.selectOption({ label: 'was not delivered (yet)' });
+    const arm = page.getByTestId('arm-branch_1-0');
+    await expect.poll(() => arm.getAttribute('title')).toBe('Text send_sms_1 not delivered?');
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await page.getByText('Draft saved').waitFor();
+    const journeys = await consoleWorld.api<{ items: Array<{ name: string; draft: Draft }> }>(
+      'GET',
+      '/journeys',
+    );
+    const draft = journeys.body.items.find((journey) => journey.name === 'Reminder with a fallback')?.draft;
+    expect(draft?.steps.find((step) => step.id === 'branch_1')).toMatchObject({
+      branches: [{ conditions: [{ source: 'message', step: 'send_sms_1', op: 'not_delivered' }] }],
+    });
+  }, 120_000);
+
   it("edits a split's arms a row each, names its exits by them, and shows a refusal on the arm's own field", async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Journeys' }).click();
     await page.getByLabel('Name of the new journey').fill('Promo test');

@@ -578,6 +578,9 @@ function Builder(props: { journey: JourneyJson }) {
                 emailSteps={nodes
                   .filter((node) => node.type === 'step' && node.data.step.type === 'send_email')
                   .map((node) => node.id)}
+                smsSteps={nodes
+                  .filter((node) => node.type === 'step' && node.data.step.type === 'send_sms')
+                  .map((node) => node.id)}
                 onChange={(step) => updateStep(selectedNode.id, step)}
                 onRemoveArm={(index) => removeArm(selectedNode.id, index)}
               />

@@ -44,7 +44,11 @@ export function conditionSummary(condition: Condition, names: ConditionNames, t:
             : UNCHOSEN,
       });
     case 'message':
-      return t(`builder.summary.message.${condition.op}`, { email: named(names.emails, condition.step) });
+      // An e-mail by its template's name; a text by its step.
+      return t(`builder.summary.message.${condition.op}`, {
+        email: named(names.emails, condition.step),
+        step: condition.step || UNCHOSEN,
+      });
     default: {
       const what = t(`builder.summary.${condition.source}`, { path: condition.path || UNCHOSEN });
       if (condition.op === 'exists' || condition.op === 'not_exists')

@@ -34,7 +34,11 @@ export type Condition =
   | { source: 'segment'; segment: string; op: 'in' | 'not_in' }
   | { source: 'score'; model: string; op: 'gt' | 'gte' | 'lt' | 'lte' | 'eq'; value: number }
   | { source: 'lifecycle'; op: 'in' | 'not_in'; stages: string[] }
-  | { source: 'message'; step: string; op: 'opened' | 'clicked' | 'not_opened' | 'not_clicked' };
+  | {
+      source: 'message';
+      step: string;
+      op: 'opened' | 'clicked' | 'not_opened' | 'not_clicked' | 'delivered' | 'not_delivered';
+    };
 
 export type ConditionSource = Condition['source'];
 

@@ -63,7 +63,10 @@ function TextField(props: {
 const VALUE_OPS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists', 'not_exists'] as const;
 const SCORE_OPS = ['gte', 'gt', 'eq', 'lte', 'lt'] as const;
 const MEMBERSHIP_OPS = ['in', 'not_in'] as const;
-const MESSAGE_OPS = ['opened', 'clicked', 'not_opened', 'not_clicked'] as const;
+/** What a branch may ask of an e-mail step's message, and of a text step's. */
+const EMAIL_OPS = ['opened', 'clicked', 'not_opened', 'not_clicked'] as const;
+const TEXT_OPS = ['delivered', 'not_delivered'] as const;
+type MessageOp = (typeof EMAIL_OPS)[number] | (typeof TEXT_OPS)[number];
 
 /** A labelled choice among the workspace's own (segments, destinations), its options as value → label. */
 function ChoiceField(props: {
@@ -211,6 +214,8 @@ function ConditionsEditor(props: {
   sources: ConditionSource[];
   /** The journey's e-mail steps, for conditions on whether a message was opened or clicked. */
   emailSteps?: string[];
+  /** The journey's text steps, for conditions on whether a text was delivered. */
+  smsSteps?: string[];
   /** The panel's errors by field path, and where these conditions sit in it (`branches.0.conditions`). */
   errors: ReadonlyMap<string, string>;
   errorPath: string;
@@ -359,15 +364,26 @@ function ConditionsEditor(props: {
                   options={[
                     ['', t('builder.conditions.choose')],
                     ...(props.emailSteps ?? []).map((step) => [step, step] as const),
+                    ...(props.smsSteps ?? []).map(
+                      (step) => [step, t('builder.conditions.textStep', { step })] as const,
+                    ),
                   ]}
-                  onChange={(step) => update(index, { ...condition, step })}
+                  onChange={(step) => {
+                    // A text is asked whether it was delivered, an e-mail whether it was opened or clicked.
+                    const ops: readonly MessageOp[] = props.smsSteps?.includes(step) ? TEXT_OPS : EMAIL_OPS;
+                    update(index, {
+                      ...condition,
+                      step,
+                      op: ops.includes(condition.op) ? condition.op : (ops[0] as MessageOp),
+                    });
+                  }}
                 />
                 <RowSelect
                   label={t('builder.conditions.op')}
                   errorId={errorOf('op')}
                   value={condition.op}
-                  options={labels(MESSAGE_OPS)}
-                  onChange={(op) => update(index, { ...condition, op: op as (typeof MESSAGE_OPS)[number] })}
+                  options={labels(props.smsSteps?.includes(condition.step) ? TEXT_OPS : EMAIL_OPS)}
+                  onChange={(op) => update(index, { ...condition, op: op as MessageOp })}
                 />
               </>
             )}
@@ -777,8 +793,9 @@ export function EntryPanel(props: {
 export function StepPanel(props: {
   step: StepBody;
   errors: Map<string, string>;
-  /** The journey's e-mail steps, which a branch can ask about. */
+  /** The journey's e-mail and text steps, which a branch can ask about. */
   emailSteps?: string[];
+  smsSteps?: string[];
   onChange: (step: StepBody) => void;
   /** Takes away a branch's arm, with its connection. */
   onRemoveArm: (index: number) => void;
@@ -881,6 +898,7 @@ export function StepPanel(props: {
                 conditions={branch.conditions}
                 sources={['trait', 'event', 'entry_event', 'segment', 'score', 'lifecycle', 'message']}
                 emailSteps={props.emailSteps}
+                smsSteps={props.smsSteps}
                 errors={errors}
                 errorPath={`branches.${index}.conditions`}
                 onChange={(conditions) =>
