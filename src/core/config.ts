@@ -37,6 +37,7 @@ const Environment = z.object({
   MOPS_METRICS_TOKEN: z.string().min(16).optional(),
   MOPS_SEND_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   MOPS_SEND_BATCH: z.coerce.number().int().min(1).max(5000).default(2000),
+  MOPS_SEND_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(64),
   MOPS_WEB_DIR: z.string().min(1).optional(),
 });
 
@@ -70,6 +71,11 @@ export type Config = {
   sendLeaseMs: number;
   /** Messages a process claims at a time: smaller rounds share the sending more evenly between workers. */
   sendBatch: number;
+  /**
+   * Messages a process has in flight at once: it claims no more while they all are, so a slow
+   * receiver leaves the rest to other workers, and a provider's rate limit is kept to.
+   */
+  sendConcurrency: number;
   /** The built web console served at `/`; nothing is served there when it holds no index.html. */
   webDir: string;
 };
@@ -129,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: e.MOPS_METRICS_TOKEN,
     sendLeaseMs: e.MOPS_SEND_LEASE_SECONDS * 1000,
     sendBatch: e.MOPS_SEND_BATCH,
+    sendConcurrency: e.MOPS_SEND_CONCURRENCY,
     webDir: e.MOPS_WEB_DIR ? path.resolve(e.MOPS_WEB_DIR) : BUILT_WEB_DIR,
   };
 }

@@ -182,8 +182,15 @@ describe('exactly-once sending with two workers on postgres', () => {
     async () => {
       database = await createTestDatabase('postgres');
       sink = await new SmtpSink().start();
-      // Small rounds, so that each worker's share shows even in 80 messages.
-      const env = { ...database.env, MOPS_PORT: '0', MOPS_SEND_LEASE_SECONDS: '2', MOPS_SEND_BATCH: '5' };
+      // Small rounds, and no more in flight than one round, so that each worker's share shows even in
+      // 80 messages: a worker with all its sends under way claims nothing more.
+      const env = {
+        ...database.env,
+        MOPS_PORT: '0',
+        MOPS_SEND_LEASE_SECONDS: '2',
+        MOPS_SEND_BATCH: '5',
+        MOPS_SEND_CONCURRENCY: '5',
+      };
       await runCli(['migrate'], env);
       const writeKey = JSON.parse((await runCli(['keys', 'create', '--kind', 'write', '--json'], env)).stdout)
         .key as string;
@@ -201,8 +208,9 @@ describe('exactly-once sending with two workers on postgres', () => {
       await setUp(api.url as string, secret, sink.port);
       // The worker whose pipeline (or timers) queues the messages wakes its dispatcher at once; the other
       // finds them at its next poll, up to a second later, when 40 quick sends may all be gone. So the
-      // SMTP peer is slow until both have claimed: the first worker's round (one batch) cannot end, and
-      // the rest stays queued for the other one. Were sending not shared, this would time out.
+      // SMTP peer is slow until both have claimed: the first worker's five sends cannot end, it claims
+      // nothing more meanwhile, and the rest stays queued for the other one. Were sending not shared,
+      // this would time out.
       sink.replyDelayMs = 1500;
       await sendGo(api.url as string, writeKey, 0, PROFILES / 2);
       await sendGo(api.url as string, writeKey, PROFILES / 2, PROFILES);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
+import type { ContactImportSummary, ContactsFilePreview } from '../core/contact-import.js';
 import { AppError } from '../core/errors.js';
 import type { NewEvent, RejectedEvent } from '../core/event.js';
 import { typedCell } from '../ingest/import-file.js';
@@ -69,21 +70,6 @@ const ID_COLUMNS = new Set(['user_id', 'userid', 'id', 'contact_id', 'customer_i
 interface ContactTable {
   header: string[];
   rows: Array<{ line: number; cells: string[] }>;
-}
-
-export interface ContactsFilePreview {
-  rows: number;
-  columns: Array<{ name: string; trait: string; samples: string[] }>;
-  /** The column that most likely names each contact (an e-mail address, a user id); null if none does. */
-  idColumn: string | null;
-}
-
-export interface ContactImportSummary {
-  rows: number;
-  stored: number;
-  duplicates: number;
-  rejected: number;
-  rejectedRows: Array<{ line: number; reason: string }>;
 }
 
 /** A file of contacts read for the console to map its columns: each with the trait it suggests. */

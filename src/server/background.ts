@@ -273,6 +273,7 @@ export function createSending(
     publicUrl: string;
     sendLeaseMs?: number;
     sendBatch?: number;
+    sendConcurrency?: number;
     /** Render and send e-mail on threads of their own (the server); otherwise in this thread (tests). */
     sendThread?: boolean;
     /** MOPS_ALLOW_PRIVATE_NETWORKS: whether SMTP hosts, webhook targets and SMS providers may be private addresses. */
@@ -302,6 +303,7 @@ export function createSending(
     logger,
     ...(options.sendLeaseMs ? { leaseMs: options.sendLeaseMs } : {}),
     ...(options.sendBatch ? { batchSize: options.sendBatch } : {}),
+    ...(options.sendConcurrency ? { concurrency: options.sendConcurrency } : {}),
     email,
     allowPrivateNetworks,
   });

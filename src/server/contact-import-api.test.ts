@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../access/access.js';
-import { systemClock } from '../core/clock.js';
+import { memberSessionCookie } from '../test-support/member-session.js';
 import { BACKENDS, eventually, startTestWorld, type TestWorld } from '../test-support/world.js';
 
 interface ApiError {
@@ -166,20 +165,7 @@ describe.each(BACKENDS)('contact import API on %s', (backend) => {
   });
 
   it('is for admins: a member may not import contacts', async () => {
-    const email = 'member@example.com';
-    const password = 'correct horse battery staple';
-    await createUser(world.mops.storage, systemClock, {
-      email,
-      password,
-      workspaceId: world.workspaceId,
-      role: 'member',
-    });
-    const login = await fetch(`${world.url}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password }),
-    });
-    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const cookie = await memberSessionCookie(world);
     const response = await fetch(`${world.url}/api/workspaces/${world.workspaceId}/profiles/import`, {
       method: 'POST',
       headers: { cookie, 'content-type': 'application/json' },

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../access/access.js';
 import { ManualClock } from '../core/clock.js';
 import { type Message, newMessage } from '../core/journey.js';
+import { memberSessionCookie } from '../test-support/member-session.js';
 import { BACKENDS, basicAuth, startTestWorld, type TestWorld } from '../test-support/world.js';
 
 const T0 = Date.UTC(2026, 2, 2, 10, 0);
@@ -337,21 +337,7 @@ describe.each(BACKENDS)('dashboard API on %s', (backend) => {
   });
 
   it('tells a member why webhook calls failed without the receiver’s host or its answer, as the dead letters do', async () => {
-    const email = 'member@example.com';
-    const password = 'correct horse battery staple';
-    await createUser(world.mops.storage, clock, {
-      email,
-      password,
-      workspaceId: world.workspaceId,
-      role: 'member',
-    });
-    const login = await fetch(`${world.url}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password }),
-    });
-    expect(login.status).toBe(200);
-    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const cookie = await memberSessionCookie(world);
     const response = await fetch(
       `${world.url}/api/workspaces/${world.workspaceId}/dashboard/message-failures?from=${iso(T0)}&to=${iso(T0 + HOUR)}`,
       { headers: { cookie } },

@@ -93,6 +93,7 @@ export async function startMops(options: {
       publicUrl: config.publicUrl,
       sendLeaseMs: config.sendLeaseMs,
       sendBatch: config.sendBatch,
+      sendConcurrency: config.sendConcurrency,
       sendThread: true,
       allowPrivateNetworks: config.allowPrivateNetworks,
     };

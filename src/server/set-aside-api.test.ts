@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createUser } from '../access/access.js';
-import { systemClock } from '../core/clock.js';
+import { memberSessionCookie } from '../test-support/member-session.js';
 import { liftRefusalOf, REFUSAL, refuseRowsOf } from '../test-support/refuse-rows.js';
 import { BACKENDS, basicAuth, eventually, startTestWorld, type TestWorld } from '../test-support/world.js';
 import { LOG_CURSORS } from './log-cursors.js';
@@ -184,20 +183,7 @@ describe.each(BACKENDS)('retrying and dismissing set-aside events over the API, 
       { method: 'POST' },
     );
     expect(anonymous.status).toBe(401);
-    const email = 'member@example.com';
-    const password = 'correct horse battery staple';
-    await createUser(world.mops.storage, systemClock, {
-      email,
-      password,
-      workspaceId: world.workspaceId,
-      role: 'member',
-    });
-    const login = await fetch(`${world.url}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password }),
-    });
-    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const cookie = await memberSessionCookie(world);
     const byMember = await fetch(
       `${world.url}/api/workspaces/${world.workspaceId}/set-aside-events/${record.id}/dismiss`,
       { method: 'POST', headers: { cookie } },

@@ -1,18 +1,6 @@
-/** What the server read of a file of contacts (`POST …/profiles/import/preview`). */
-export interface ContactsFilePreview {
-  rows: number;
-  columns: Array<{ name: string; trait: string; samples: string[] }>;
-  idColumn: string | null;
-}
+import type { ContactsFilePreview } from '../../../src/core/contact-import.js';
 
-/** What an import did (`POST …/profiles/import`). */
-export interface ContactImportSummary {
-  rows: number;
-  stored: number;
-  duplicates: number;
-  rejected: number;
-  rejectedRows: Array<{ line: number; reason: string }>;
-}
+export type { ContactImportSummary, ContactsFilePreview } from '../../../src/core/contact-import.js';
 
 /** One column of the file as the form maps it: imported as a trait of this name, or left out. */
 export interface ColumnChoice {
