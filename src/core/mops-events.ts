@@ -7,6 +7,11 @@ import { SEGMENT_ENTERED, SEGMENT_EXITED } from './segment-definition.js';
 export const SMS_UNSUBSCRIBED = 'SMS Unsubscribed';
 /** Written on every profile holding a number that texted START (or a synonym), lifting its STOP. */
 export const SMS_RESUBSCRIBED = 'SMS Resubscribed';
+/**
+ * Written on every profile holding a number that texted the workspace's sender something other than a
+ * keyword (a reply: "YES", "see you at 10"), with what it said: journeys wait for it and branch on it.
+ */
+export const SMS_RECEIVED = 'SMS Received';
 /** Written on a contact an admin took out of an account: what reads account traits decides it again. */
 export const ACCOUNT_LEFT = 'Account Left';
 
@@ -25,6 +30,7 @@ const MOPS_EVENT_NAMES: ReadonlySet<string> = new Set([
   SLA_MISSED,
   SMS_UNSUBSCRIBED,
   SMS_RESUBSCRIBED,
+  SMS_RECEIVED,
   PAST_EVENTS_SCORED,
   ACCOUNT_LEFT,
 ]);

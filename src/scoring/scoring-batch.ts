@@ -3,7 +3,7 @@ import { handOffDueAt, isKnownToSales } from '../core/hand-off.js';
 import { newId } from '../core/ids.js';
 import type { Message } from '../core/journey.js';
 import { HAND_OFF_CREATED, SALES_ACCEPTED } from '../core/lifecycle.js';
-import { ACCOUNT_LEFT, SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../core/mops-events.js';
+import { ACCOUNT_LEFT, SMS_RECEIVED, SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../core/mops-events.js';
 import { TRAITS_UPDATED } from '../core/profile.js';
 import { modelRevision, type ScoreLedgerEntry } from '../core/score-model.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
@@ -31,9 +31,13 @@ export const SCORING_CURSOR = 'scoring';
 
 /**
  * What a contact did that Mops writes down itself, scored as the contact's own events are (an e-mail
- * unsubscribe comes in as one): texting STOP or START.
+ * unsubscribe comes in as one): texting STOP or START, or a reply.
  */
-export const CONTACTS_DOINGS_MOPS_WRITES: ReadonlySet<string> = new Set([SMS_UNSUBSCRIBED, SMS_RESUBSCRIBED]);
+export const CONTACTS_DOINGS_MOPS_WRITES: ReadonlySet<string> = new Set([
+  SMS_UNSUBSCRIBED,
+  SMS_RESUBSCRIBED,
+  SMS_RECEIVED,
+]);
 
 /**
  * Mops's own events scoring reads: the traits journeys set and the accounts admins take contacts out
@@ -182,7 +186,7 @@ function earnsPoints(event: StoredEvent): boolean {
   );
 }
 
-/** A STOP or START the contact texted, which Mops writes on the profile (see `CONTACTS_DOINGS_MOPS_WRITES`). */
+/** A STOP, START or reply the contact texted, which Mops writes on the profile (see `CONTACTS_DOINGS_MOPS_WRITES`). */
 function isContactsDoing(event: StoredEvent): boolean {
   return event.origin === 'mops' && event.name !== null && CONTACTS_DOINGS_MOPS_WRITES.has(event.name);
 }

@@ -680,6 +680,51 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect(refused.body.error.message).toContain('done is not a send_sms step of this journey');
   });
 
+  it('hears a reply to a text: a journey waiting for YES confirms, and a keyword is no reply', async () => {
+    const number = '+393470005555';
+    const journeyId = await publish({
+      name: `Confirm by text ${Math.random()}`,
+      entry: { trigger: { type: 'manual' }, reentry: { policy: 'every_time' }, allowConcurrent: true },
+      start: 'ask',
+      steps: [
+        { id: 'ask', type: 'send_sms', body: 'Reply YES to confirm tomorrow at 10', next: 'reply' },
+        {
+          id: 'reply',
+          type: 'wait_for_event',
+          event: 'SMS Received',
+          conditions: [{ source: 'event', path: 'properties.body', op: 'eq', value: 'YES' }],
+          timeout: '1d',
+          next: 'confirmed',
+          timeoutNext: 'done',
+        },
+        { id: 'confirmed', type: 'update_traits', set: { appointment: 'confirmed' }, next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    const dora = await newProfile({ phone: '+39 347 000 5555' });
+    expect((await enrol(journeyId, { profileId: dora.id })).status).toBe(201);
+    await eventually(async () => (twilio.sent.some((sms) => sms.to === number) ? true : undefined));
+    const traits = async () =>
+      (await api<{ traits: Record<string, unknown> }>('GET', `/profiles/${dora.id}`)).body.traits;
+    // HELP is a keyword, answered with the help text, and no reply; "Maybe" is a reply, not the one awaited.
+    expect((await inbound('HELP', { from: number })).text).toContain('Shop alerts');
+    expect((await inbound('Maybe', { from: number })).text).toBe(
+      '<?xml version="1.0" encoding="UTF-8"?><Response></Response>',
+    );
+    expect((await inbound('YES', { from: number })).status).toBe(200);
+    const replies = async () => {
+      const timeline = await api<{
+        items: Array<{ name: string | null; payload: { properties?: Record<string, unknown> } }>;
+      }>('GET', `/profiles/${dora.id}/events?limit=100`);
+      return timeline.body.items
+        .filter((event) => event.name === 'SMS Received')
+        .map((event) => event.payload.properties?.body)
+        .sort();
+    };
+    expect(await replies()).toEqual(['Maybe', 'YES']);
+    await eventually(async () => ((await traits()).appointment === 'confirmed' ? true : undefined), 20_000);
+  });
+
   it('previews a text for a profile with its encoding and segments, and names a bad field', async () => {
     const bob = await newProfile({ first_name: 'Bob' });
     const preview = await api<{

@@ -1,4 +1,4 @@
-import { SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../../core/mops-events.js';
+import { SMS_RECEIVED, SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../../core/mops-events.js';
 import { profileEvent } from '../../profiles/profile-events.js';
 import type { StorageTx } from '../../storage/storage.js';
 
@@ -22,23 +22,59 @@ export async function recordSmsConsentEvents(
     at: number;
   },
 ): Promise<void> {
+  await writeOnNumberHolders(tx, {
+    ...input,
+    name: input.isOptOut ? SMS_UNSUBSCRIBED : SMS_RESUBSCRIBED,
+    properties: input.keyword === undefined ? {} : { keyword: input.keyword },
+  });
+}
+
+/** The longest reply kept on its event: as much as one text of the provider's may hold. */
+const MAX_REPLY_CHARACTERS = 1600;
+
+/**
+ * Writes `SMS Received` with what the contact texted (a reply that is no keyword: "YES", "Running
+ * late") on every profile holding the number, in the transaction that notes the text: a journey
+ * waiting for a reply to its text hears it and branches on `properties.body`.
+ */
+export async function recordSmsReply(
+  tx: StorageTx,
+  input: { workspaceId: string; address: string; body: string; messageSid: string | undefined; at: number },
+): Promise<void> {
+  await writeOnNumberHolders(tx, {
+    ...input,
+    name: SMS_RECEIVED,
+    properties: { body: input.body.trim().slice(0, MAX_REPLY_CHARACTERS) },
+  });
+}
+
+async function writeOnNumberHolders(
+  tx: StorageTx,
+  input: {
+    workspaceId: string;
+    address: string;
+    name: string;
+    properties: Record<string, unknown>;
+    messageSid: string | undefined;
+    at: number;
+  },
+): Promise<void> {
   const { workspaceId, address, at } = input;
   // What the events are filed under must not move to another profile while they are written.
   await tx.profiles.holdOffMerges();
   const profileIds = await profilesHoldingNumber(tx, workspaceId, address);
   if (profileIds.length === 0) return;
   const identities = await tx.segments.idsOf(profileIds);
-  const name = input.isOptOut ? SMS_UNSUBSCRIBED : SMS_RESUBSCRIBED;
   const events = profileIds.flatMap((profileId) => {
     const event = profileEvent({
       workspaceId,
       identity: identities.get(profileId),
-      name,
+      name: input.name,
       key: `${input.messageSid ?? address}-${profileId}`,
       properties: {
         channel: 'sms',
         phone: address,
-        ...(input.keyword === undefined ? {} : { keyword: input.keyword }),
+        ...input.properties,
         ...(input.messageSid === undefined ? {} : { message_sid: input.messageSid }),
       },
       at,

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { normalisePhoneNumber } from '../../core/phone-number.js';
 import type { ConsentStore, Storage } from '../../storage/storage.js';
-import { recordSmsConsentEvents } from './consent-events.js';
+import { recordSmsConsentEvents, recordSmsReply } from './consent-events.js';
 
 /** The carrier keywords (CTIA, and Twilio's defaults), matched against the whole message. */
 const OPT_OUT = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPTOUT', 'REVOKE']);
@@ -181,6 +181,10 @@ export async function handleInboundSms(input: {
         messageSid,
         at,
       });
+    // A reply, whatever else it does: YES is the carriers' opt-in keyword, and also what "Reply YES
+    // to confirm" asks for. Not a STOP (the contact wants no more of this) nor a HELP.
+    if ((acted.outcome === 'other' || acted.outcome === 'opted_in') && input.body.trim() !== '')
+      await recordSmsReply(tx, { workspaceId, address, body: input.body, messageSid, at });
     const isAnsweredByProvider =
       (input.optOutType !== undefined && PROVIDER_OUTCOMES[input.optOutType.toUpperCase()] !== undefined) ||
       (input.providerAnswersKeywords === true && isBareKeyword(input.body));
