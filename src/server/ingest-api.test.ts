@@ -50,6 +50,27 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
     expect(await eventsWith(['b1-1', 'b1-2'])).toHaveLength(2);
   });
 
+  it('offers the names of the events received, most frequent first, then those Mops knows', async () => {
+    const response = await post('/v1/batch', {
+      batch: [
+        { type: 'track', userId: 'nia', event: 'Webinar Joined', messageId: 'names-1' },
+        { type: 'track', userId: 'nia', event: 'Webinar Joined', messageId: 'names-2' },
+        { type: 'track', userId: 'nia', event: 'Webinar Joined', messageId: 'names-3' },
+        { type: 'track', userId: 'nia', event: 'Brochure Downloaded', messageId: 'names-4' },
+      ],
+    });
+    expect(response.status).toBe(200);
+    const offered = await admin(`/api/workspaces/${world.workspaceId}/event-names`);
+    expect(offered.status).toBe(200);
+    const names = offered.body.items.map((item) => item.name);
+    expect(names.indexOf('Webinar Joined')).toBeLessThan(names.indexOf('Brochure Downloaded'));
+    expect(offered.body.items).toContainEqual({ name: 'Webinar Joined', recentCount: 3 });
+    // Mops's own, for a journey waiting for the first reply to its first text.
+    expect(offered.body.items).toContainEqual({ name: 'SMS Received', recentCount: 0 });
+    expect(names.indexOf('SMS Received')).toBeGreaterThan(names.indexOf('Brochure Downloaded'));
+    expect(new Set(names).size).toBe(names.length);
+  });
+
   it('takes the write key from the body when there is no Authorization header', async () => {
     const response = await fetch(`${world.url}/v1/track`, {
       method: 'POST',

@@ -52,6 +52,26 @@ export function createEventReader(db: Kysely<Database>, ops: DialectOps): Omit<E
       );
     },
 
+    async recentNames(workspaceId, options) {
+      const latest = db
+        .selectFrom('events')
+        .select('name')
+        .where('workspace_id', '=', workspaceId)
+        .orderBy('id', 'desc')
+        .limit(options.scan)
+        .as('latest');
+      const rows = await db
+        .selectFrom(latest)
+        .select(['name', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('name', 'is not', null)
+        .groupBy('name')
+        .orderBy('n', 'desc')
+        .orderBy('name')
+        .limit(options.limit)
+        .execute();
+      return rows.map((row) => ({ name: row.name as string, count: Number(row.n) }));
+    },
+
     async listRejected(workspaceId, page, range) {
       const before = decodeCursor(page.cursor, isNumber);
       let query = db.selectFrom('rejected_events').selectAll().where('workspace_id', '=', workspaceId);

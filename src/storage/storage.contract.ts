@@ -103,6 +103,33 @@ export function runStorageContract(
       expect(second.items[0]?.payload).toMatchObject({ type: 'track', event: 'Product Viewed' });
     });
 
+    it('names the latest events, most borne first, looking no further back than it is asked', async () => {
+      const named = (name: string | null) => ({ ...event({ workspaceId }), name });
+      await storage.events.append({
+        events: [named('Old Only'), named('Page Viewed'), named('Order Completed'), named(null)],
+        rejected: [],
+      });
+      await storage.events.append({
+        events: [named('Page Viewed'), named('Page Viewed'), named('Order Completed'), named('Added')],
+        rejected: [],
+      });
+      await storage.events.append({
+        events: [event({ workspaceId: 'ws_other', name: 'Elsewhere' })],
+        rejected: [],
+      });
+      expect(await storage.events.recentNames(workspaceId, { scan: 100, limit: 10 })).toEqual([
+        { name: 'Page Viewed', count: 3 },
+        { name: 'Order Completed', count: 2 },
+        { name: 'Added', count: 1 },
+        { name: 'Old Only', count: 1 },
+      ]);
+      // The latest six only (the first Page Viewed and Old Only are older), two names at most.
+      expect(await storage.events.recentNames(workspaceId, { scan: 6, limit: 2 })).toEqual([
+        { name: 'Order Completed', count: 2 },
+        { name: 'Page Viewed', count: 2 },
+      ]);
+    });
+
     it('stores an event once when the same messageId arrives again, within a batch or later', async () => {
       const once = event({ workspaceId, messageId: 'm-1' });
       expect(await storage.events.append({ events: [once, { ...once }], rejected: [] })).toEqual({

@@ -127,6 +127,14 @@ export interface EventStore {
    */
   append(input: { events: NewEvent[]; rejected: RejectedEvent[] }): Promise<AppendResult>;
   list(workspaceId: string, page: PageRequest): Promise<Page<StoredEvent>>;
+  /**
+   * The names of the workspace's latest `scan` events (clients' and Mops's), each with how many of
+   * them bore it, most first, then by name; at most `limit` names. Bounded whatever the log's size.
+   */
+  recentNames(
+    workspaceId: string,
+    options: { scan: number; limit: number },
+  ): Promise<Array<{ name: string; count: number }>>;
   /** Rejected calls, newest first; only those received in [from, to) when a range is given. */
   listRejected(
     workspaceId: string,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { removeContactFromAccount } from '../../profiles/account-membership.js';
+import { eventNamesToOffer } from '../../profiles/event-names.js';
 import { findProfileDetails, listProfileTimeline } from '../../profiles/profiles.js';
 import { summarizeContacts } from '../../scoring/contact-summaries.js';
 import type { Storage } from '../../storage/storage.js';
@@ -187,6 +188,27 @@ export async function profileRoutes(
       await auth.requireWorkspace(request, request.params.workspaceId);
       const page = await storage.events.list(request.params.workspaceId, request.query);
       return { items: page.items.map(eventJson), nextCursor: page.nextCursor };
+    },
+  );
+
+  api.get(
+    '/api/workspaces/:workspaceId/event-names',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'Event names to offer where one is typed: those of the latest events, then those Mops knows',
+        description:
+          'The names of the workspace’s latest 50,000 events, most frequent first (`recentCount`), then the events Mops writes or reads by name that have not happened lately (`recentCount` 0): Email Opened, SMS Received, Segment Entered, Sales Accepted, …',
+        params: WorkspaceParams,
+        response: {
+          200: z.object({ items: z.array(z.object({ name: z.string(), recentCount: z.number() })) }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      await auth.requireWorkspace(request, request.params.workspaceId);
+      return { items: await eventNamesToOffer(storage, request.params.workspaceId) };
     },
   );
 

@@ -45,3 +45,16 @@ export function useScoringDefinitions<M extends { id: string; name: string } = {
     queryFn: () => api<ScoringDefinitions<M>>('GET', workspacePath(workspaceId, '/scoring/definitions')),
   });
 }
+
+/**
+ * Event names to offer where one is typed: the workspace's latest events' (most frequent first), then
+ * the events Mops writes or reads by name. Undefined while loading.
+ */
+export function useEventNames(workspaceId: string): string[] | undefined {
+  const names = useQuery({
+    queryKey: ['event-names', workspaceId],
+    queryFn: () => api<{ items: Array<{ name: string }> }>('GET', workspacePath(workspaceId, '/event-names')),
+    staleTime: 60_000,
+  });
+  return names.data?.items.map((item) => item.name);
+}

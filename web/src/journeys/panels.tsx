@@ -4,10 +4,16 @@ import { useTranslation } from 'react-i18next';
 import { api, workspacePath } from '../app/api.js';
 import { isAdminOf, useSession } from '../app/session.js';
 import { formatLiteral, parseLiteral } from '../app/typed-values.js';
-import { useScoringDefinitions, useSegmentList, useTemplateList } from '../app/workspace-queries.js';
+import {
+  useEventNames,
+  useScoringDefinitions,
+  useSegmentList,
+  useTemplateList,
+} from '../app/workspace-queries.js';
 import { Field } from '../components/field.js';
 import { ParsedInput } from '../components/parsed-input.js';
 import { errorMessage } from '../components/states.js';
+import { Suggestions } from '../components/suggestions.js';
 import { useIntentSettings } from '../scoring/intent-settings.js';
 import {
   type Condition,
@@ -37,7 +43,10 @@ function TextField(props: {
   error?: string | undefined;
   multiline?: boolean;
   hint?: string;
+  /** Values offered as the user types (event names the workspace has seen). */
+  suggestions?: readonly string[] | undefined;
 }) {
+  const listId = useId();
   return (
     <Field label={props.label} error={props.error} {...(props.hint ? { hint: props.hint } : {})}>
       {(control) =>
@@ -49,11 +58,15 @@ function TextField(props: {
             onChange={(event) => props.onChange(event.target.value)}
           />
         ) : (
-          <input
-            {...control}
-            value={String(props.value ?? '')}
-            onChange={(event) => props.onChange(event.target.value)}
-          />
+          <>
+            <input
+              {...control}
+              value={String(props.value ?? '')}
+              list={props.suggestions ? listId : undefined}
+              onChange={(event) => props.onChange(event.target.value)}
+            />
+            <Suggestions id={listId} values={props.suggestions} />
+          </>
         )
       }
     </Field>
@@ -612,6 +625,7 @@ export function EntryPanel(props: {
   errors: Map<string, string>;
   onChange: (settings: EntrySettings) => void;
 }) {
+  const eventNames = useEventNames(useSession().workspace.id);
   const { t } = useTranslation();
   const { settings, errors } = props;
   const { segments } = useAudienceChoices();
@@ -652,6 +666,7 @@ export function EntryPanel(props: {
           <TextField
             label={t('builder.trigger.eventName')}
             value={trigger.event}
+            suggestions={eventNames}
             error={errors.get('definition.entry.trigger.event')}
             onChange={(event) => setTrigger({ ...trigger, event })}
           />
@@ -800,6 +815,7 @@ export function StepPanel(props: {
   /** Takes away a branch's arm, with its connection. */
   onRemoveArm: (index: number) => void;
 }) {
+  const eventNames = useEventNames(useSession().workspace.id);
   const { t } = useTranslation();
   const { step, errors } = props;
   const { workspace } = useSession();
@@ -810,10 +826,15 @@ export function StepPanel(props: {
   const definitions = useScoringDefinitions(workspace.id);
   const set = (field: string, value: unknown) => props.onChange({ ...step, [field]: value });
   /** A text field; `optional`: cleared, the key goes (the server's default applies, not an empty text). */
-  const text = (field: string, label: string, options: { multiline?: boolean; optional?: boolean } = {}) => (
+  const text = (
+    field: string,
+    label: string,
+    options: { multiline?: boolean; optional?: boolean; suggestions?: readonly string[] | undefined } = {},
+  ) => (
     <TextField
       label={label}
       value={step[field]}
+      suggestions={options.suggestions}
       error={errors.get(field)}
       onChange={(value) => {
         if (!options.optional || value !== '') return set(field, value);
@@ -855,7 +876,7 @@ export function StepPanel(props: {
     case 'wait_for_event':
       return (
         <div className="panel-body">
-          {text('event', t('builder.fields.event'))}
+          {text('event', t('builder.fields.event'), { suggestions: eventNames })}
           {text('timeout', t('builder.fields.timeout'))}
           <TextField
             label={t('builder.matchEntry')}

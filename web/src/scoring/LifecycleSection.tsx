@@ -2,6 +2,8 @@ import { type FormEvent, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../app/api.js';
 import { useFormat } from '../app/format.js';
+import { useSession } from '../app/session.js';
+import { useEventNames } from '../app/workspace-queries.js';
 import { errorMessage } from '../components/states.js';
 import { type FieldErrors, serverMessage } from './conditions.js';
 import {
@@ -126,6 +128,7 @@ function StageRuleFields(props: {
   onChange: (rule: StageRuleForm) => void;
   errorAt: ErrorAt;
 }) {
+  const eventNames = useEventNames(useSession().workspace.id);
   const { t } = useTranslation();
   const { rule, errorAt } = props;
   const set = (change: Partial<StageRuleForm>) => props.onChange({ ...rule, ...change });
@@ -162,6 +165,7 @@ function StageRuleFields(props: {
           <TextField
             label={t('scoring.lifecycle.event')}
             value={rule.event}
+            suggestions={eventNames}
             onChange={(event) => set({ event })}
             error={errorAt('event')}
           />

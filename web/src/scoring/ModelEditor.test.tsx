@@ -25,6 +25,13 @@ function fakeServer(refusal: { field: string; message: string }) {
     'fetch',
     vi.fn(async (path: string, init: RequestInit) => {
       if (path === '/api/workspaces') return json(200, { items: [{ id: 'ws', name: 'Shop' }] });
+      if (path.endsWith('/event-names'))
+        return json(200, {
+          items: [
+            { name: 'Demo Requested', recentCount: 3 },
+            { name: 'SMS Received', recentCount: 0 },
+          ],
+        });
       if (init.method === 'GET') return json(200, { timezone: 'UTC', scoring: { models: [EXISTING] } });
       sent.push(JSON.parse(String(init.body)));
       return json(400, { error: { code: 'invalid_input', ...refusal } });
@@ -60,6 +67,20 @@ describe('model editor', () => {
   afterEach(() => {
     cleanup();
     vi.unstubAllGlobals();
+  });
+
+  it('offers the event names the workspace has seen, and Mops’s own, as the event is typed', async () => {
+    fakeServer({ field: 'x', message: 'x' });
+    renderEditor();
+    const event = await screen.findByLabelText('Event name');
+    await waitFor(() => {
+      const list = event.getAttribute('list');
+      expect(list).not.toBeNull();
+      const options = [...document.querySelectorAll(`[id="${list}"] option`)].map((option) =>
+        option.getAttribute('value'),
+      );
+      expect(options).toEqual(['Demo Requested', 'SMS Received']);
+    });
   });
 
   it('shows the server’s 400 under the field it names, counting the new model after the existing ones', async () => {

@@ -1,6 +1,8 @@
 import { type FormEvent, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../app/api.js';
+import { useSession } from '../app/session.js';
+import { useEventNames } from '../app/workspace-queries.js';
 import { errorMessage } from '../components/states.js';
 import { type FieldErrors, serverFieldUnder, serverMessage } from './conditions.js';
 import {
@@ -33,6 +35,7 @@ function RuleFields(props: {
   onChange: (rule: RuleForm) => void;
   errorAt: ErrorAt;
 }) {
+  const eventNames = useEventNames(useSession().workspace.id);
   const { t } = useTranslation();
   const { rule, onChange, errorAt } = props;
   const set = (change: Partial<RuleForm>) => onChange({ ...rule, ...change });
@@ -69,6 +72,7 @@ function RuleFields(props: {
           <TextField
             label={t('scoring.editor.event')}
             value={rule.event}
+            suggestions={eventNames}
             onChange={(event) => set({ event })}
             error={errorAt('event')}
           />

@@ -1,6 +1,7 @@
 import { type ReactNode, useId } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Field } from '../components/field.js';
+import { Suggestions } from '../components/suggestions.js';
 import {
   blankFilter,
   type ConditionForm,
@@ -37,18 +38,25 @@ export function TextField(props: {
   placeholder?: string;
   inputMode?: 'decimal' | 'email' | 'text';
   readOnly?: boolean;
+  /** Values offered as the user types (event names the workspace has seen). */
+  suggestions?: readonly string[] | undefined;
 }) {
+  const listId = useId();
   return (
     <Field label={props.label} error={props.error} {...(props.hint ? { hint: props.hint } : {})}>
       {(control) => (
-        <input
-          {...control}
-          value={props.value}
-          placeholder={props.placeholder}
-          inputMode={props.inputMode}
-          readOnly={props.readOnly}
-          onChange={(event) => props.onChange(event.target.value)}
-        />
+        <>
+          <input
+            {...control}
+            value={props.value}
+            placeholder={props.placeholder}
+            inputMode={props.inputMode}
+            readOnly={props.readOnly}
+            list={props.suggestions ? listId : undefined}
+            onChange={(event) => props.onChange(event.target.value)}
+          />
+          <Suggestions id={listId} values={props.suggestions} />
+        </>
       )}
     </Field>
   );

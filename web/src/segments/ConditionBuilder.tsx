@@ -32,6 +32,7 @@ export function ConditionBuilder(props: {
   errors: ReadonlyMap<string, string>;
   segments: ReadonlyArray<{ id: string; name: string }>;
   definitions?: WorkspaceDefinitions | undefined;
+  eventNames?: readonly string[] | undefined;
 }) {
   const { root, onChange, errors } = props;
   const context: BuilderContext = {
@@ -41,6 +42,7 @@ export function ConditionBuilder(props: {
     error: (nodeId, field) => errors.get(errorKey(nodeId, field)),
     segments: props.segments,
     definitions: props.definitions,
+    eventNames: props.eventNames,
   };
   return (
     <BuilderContextProvider value={context}>

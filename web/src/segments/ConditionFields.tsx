@@ -1,6 +1,7 @@
 import { useId } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Field } from '../components/field.js';
+import { Suggestions } from '../components/suggestions.js';
 import { useBuilder } from './builder-context.js';
 import {
   type ConditionDraft,
@@ -43,13 +44,7 @@ function TextField(props: {
             list={props.suggestions ? listId : undefined}
             onChange={(event) => props.onChange(event.target.value)}
           />
-          {props.suggestions && (
-            <datalist id={listId}>
-              {props.suggestions.map((value) => (
-                <option key={value} value={value} />
-              ))}
-            </datalist>
-          )}
+          <Suggestions id={listId} values={props.suggestions} />
         </>
       )}
     </Field>
@@ -130,6 +125,7 @@ export function ConditionFields(props: {
   draft: ConditionDraft;
   onChange(draft: ConditionDraft): void;
 }) {
+  const { eventNames } = useBuilder();
   const { t } = useTranslation();
   const { segments, definitions } = useBuilder();
   const { nodeId, draft, onChange } = props;
@@ -175,6 +171,7 @@ export function ConditionFields(props: {
             field="event"
             label={t('segments.builder.event')}
             value={draft.event}
+            suggestions={eventNames}
             onChange={(event) => onChange({ ...draft, event })}
           />
           <SelectField
@@ -300,6 +297,7 @@ export function ConditionFields(props: {
 }
 
 function EventFields(props: { nodeId: string; draft: EventDraft; onChange(draft: ConditionDraft): void }) {
+  const { eventNames } = useBuilder();
   const { t } = useTranslation();
   const { nodeId, draft, onChange } = props;
   const changeFilter = (id: string, change: Partial<FilterDraft>) =>
@@ -325,6 +323,7 @@ function EventFields(props: { nodeId: string; draft: EventDraft; onChange(draft:
         field="event"
         label={t('segments.builder.event')}
         value={draft.event}
+        suggestions={eventNames}
         onChange={(event) => onChange({ ...draft, event })}
       />
       {draft.performed && (

@@ -5,7 +5,7 @@ import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'reac
 import { ApiError, api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
-import { useScoringDefinitions, useSegmentList } from '../app/workspace-queries.js';
+import { useEventNames, useScoringDefinitions, useSegmentList } from '../app/workspace-queries.js';
 import { Field } from '../components/field.js';
 import { ErrorState, errorMessage, Loading } from '../components/states.js';
 import { errorKey } from './builder-context.js';
@@ -87,6 +87,7 @@ function SegmentEditor(props: { kind: 'live' | 'static'; segment?: SegmentJson }
   const segmentsList = useSegmentList<SegmentJson>(workspace.id, { enabled: kind === 'live' });
   const otherSegments = (segmentsList.data ?? []).filter((other) => other.id !== segment?.id);
   const definitions = useScoringDefinitions(workspace.id);
+  const eventNames = useEventNames(workspace.id);
 
   const save = useMutation({
     mutationFn: () => {
@@ -218,6 +219,7 @@ function SegmentEditor(props: { kind: 'live' | 'static'; segment?: SegmentJson }
                 errors={errors}
                 segments={otherSegments}
                 definitions={definitions.data}
+                eventNames={eventNames}
               />
             </section>
             <RulePreview preview={preview} isComplete={isComplete} />

@@ -13,6 +13,8 @@ export interface BuilderContext {
   segments: ReadonlyArray<{ id: string; name: string }>;
   /** The workspace's topics, score models and stages, offered where a condition names one. */
   definitions?: WorkspaceDefinitions | undefined;
+  /** Event names the workspace has seen (and Mops's own), offered where a condition names an event. */
+  eventNames?: readonly string[] | undefined;
 }
 
 export interface WorkspaceDefinitions {
