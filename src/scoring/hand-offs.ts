@@ -2,7 +2,7 @@ import { AppError } from '../core/errors.js';
 import type { GeneratedEvent } from '../core/event.js';
 import type { SalesOwner } from '../core/hand-off.js';
 import { type Message, newMessage } from '../core/journey.js';
-import { HAND_OFF_CREATED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
+import { HAND_OFF_CREATED, SALES_ACCEPTED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
 import type { DueTimer } from '../core/timers.js';
 import { singledOut } from '../pipeline/timer-scheduler.js';
 import { profileEvent } from '../profiles/profile-events.js';
@@ -22,10 +22,15 @@ import { scoringReadThrough } from './scoring-batch.js';
 const HAND_OFF_BODY =
   '{"type": "mops.hand_off.{{ event.properties.kind }}", "hand_off": {{ event.properties | json }}, "profile": {{ profile | json }}}';
 
-/** What a hand-off call tells the CRM of: a new hand-off, its missed SLA, or a lead sent back by hand. */
+/**
+ * What a hand-off call tells the CRM of: a new hand-off, its acceptance, its missed SLA, or a lead
+ * sent back by hand.
+ */
 export type HandOffNews =
   /** With the stage the lead reached and its scores then (per model): what sales sees it as worth. */
   | { kind: 'created'; stage: string; scores: Record<string, number> }
+  /** `Sales Accepted` arrived in time, from wherever sales works (the CRM, a sales tool, an e-mail). */
+  | { kind: 'accepted'; acceptedAt: number }
   | { kind: 'sla_missed'; recycled: boolean }
   | { kind: 'recycled'; reason: string };
 
@@ -37,11 +42,12 @@ const HAND_OFF_RECYCLED = 'Hand-off Recycled';
 /** The event name a hand-off call renders under (its template's `event.name`). */
 const NEWS_NAMES: Record<HandOffNews['kind'], string> = {
   created: HAND_OFF_CREATED,
+  accepted: SALES_ACCEPTED,
   sla_missed: SLA_MISSED,
   recycled: HAND_OFF_RECYCLED,
 };
 
-/** The webhook call telling the CRM of a hand-off, of its missed SLA, or of its recycle by hand. */
+/** The webhook call telling the CRM of a hand-off, its acceptance, its missed SLA, or its recycle by hand. */
 export function handOffMessage(options: {
   handOff: HandOff;
   owner: SalesOwner | undefined;
@@ -52,7 +58,13 @@ export function handOffMessage(options: {
   const { handOff, owner, destination, news, at } = options;
   const { kind } = news;
   const status =
-    kind === 'created' ? handOff.status : kind === 'recycled' || news.recycled ? 'recycled' : 'breached';
+    kind === 'created'
+      ? handOff.status
+      : kind === 'accepted'
+        ? 'accepted'
+        : kind === 'recycled' || news.recycled
+          ? 'recycled'
+          : 'breached';
   return newMessage(
     {
       workspaceId: handOff.workspaceId,
@@ -73,6 +85,7 @@ export function handOffMessage(options: {
             ...(handOff.status === 'passed' ? {} : { accept_by: new Date(handOff.dueAt).toISOString() }),
             ...(news.kind === 'recycled' ? { reason: news.reason } : {}),
             ...(news.kind === 'created' ? { stage: news.stage, scores: news.scores } : {}),
+            ...(news.kind === 'accepted' ? { accepted_at: new Date(news.acceptedAt).toISOString() } : {}),
           },
         },
         webhook: { destination, path: '/', method: 'POST', body: HAND_OFF_BODY },

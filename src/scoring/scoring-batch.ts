@@ -537,8 +537,24 @@ export async function decideWorkspace(
     // Hand-offs before stages, in the order the SLA check locks them (it claims a hand-off, then
     // recycles the stage): the other order could deadlock with it on PostgreSQL.
     // Unless the SLA check ended it in the meantime: a hand-off told to the CRM as missed stays so.
-    for (const { handOff: handOffAccepted, acceptedAt } of acceptedHandOffs)
-      await tx.scoring.settleHandOff(handOffAccepted.id, { status: 'accepted', acceptedAt });
+    const toSend = [...messages];
+    for (const { handOff: handOffAccepted, acceptedAt } of acceptedHandOffs) {
+      const isSettled = await tx.scoring.settleHandOff(handOffAccepted.id, {
+        status: 'accepted',
+        acceptedAt,
+      });
+      // The CRM hears of it whoever told Mops (a sales tool, a rep's reply): its copy of the lead closes.
+      if (isSettled && handOff?.destination)
+        toSend.push(
+          handOffMessage({
+            handOff: handOffAccepted,
+            owner: handOff.owners.find((owner) => owner.id === handOffAccepted.owner),
+            destination: handOff.destination,
+            news: { kind: 'accepted', acceptedAt },
+            at,
+          }),
+        );
+    }
     for (const created of [...owedNow, ...handOffs.filter((made) => made.owedAt === null)])
       await tx.scoring.createHandOff(created);
     // Made once: a merge that dropped it, or another process that made it, since it was read.
@@ -552,13 +568,13 @@ export async function decideWorkspace(
       throw new StaleBatchError('a stage moved while the batch was scored');
     await tx.scoring.bringStageTimersForward(stageTimers);
     if (turns && turns.after !== turns.before) await tx.scoring.setRoundRobinTurn(workspaceId, turns.after);
-    if (messages.length > 0) await tx.messages.insertMany(messages);
+    if (toSend.length > 0) await tx.messages.insertMany(toSend);
     await tx.generatedEvents.append(generated);
     let earliestDue: number | undefined;
     for (const created of handOffs)
       if (created.status === 'pending') earliestDue = earliest(earliestDue, created.dueAt);
     let earliestStageTimer: number | undefined;
     for (const timer of stageTimers) earliestStageTimer = earliest(earliestStageTimer, timer.dueAt);
-    return { earliestDue, earliestStageTimer, queued: messages.length };
+    return { earliestDue, earliestStageTimer, queued: toSend.length };
   };
 }

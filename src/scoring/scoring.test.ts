@@ -276,9 +276,20 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     intent = await intentOf('bo');
     expect(intent.stage).toBe('sql');
     expect(intent.handOffs).toMatchObject([{ status: 'accepted' }]);
+    // The CRM hears of the acceptance, whoever told Mops: its copy of the lead is closed.
+    expect(crm.received[1]).toMatchObject({
+      type: 'mops.hand_off.accepted',
+      hand_off: {
+        id: intent.handOffs[0]?.id,
+        status: 'accepted',
+        owner: { id: 'giulia' },
+        accepted_at: expect.any(String),
+      },
+      profile: { traits: { email: 'bo@example.com' } },
+    });
     // Past the SLA nothing more happens to an accepted hand-off.
     await world.advance(3 * DAY);
-    expect(crm.received).toHaveLength(1);
+    expect(crm.received).toHaveLength(2);
   });
 
   it('takes a Sales Accepted received after the deadline as too late, though scoring reads it first', async () => {
@@ -1305,7 +1316,11 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     const intent = await intentOf('hu');
     expect(intent.handOffs).toMatchObject([{ status: 'accepted' }]);
     expect(intent.stage).toBe('sql');
-    expect(crm.received.map((body) => body.type)).toEqual(['mops.hand_off.created']);
+    // Told as accepted, never as missed.
+    expect(crm.received.map((body) => body.type)).toEqual([
+      'mops.hand_off.created',
+      'mops.hand_off.accepted',
+    ]);
   });
 
   it('leaves a hand-off the SLA check ended while a batch was deciding its acceptance as it was, and decides the batch again from the recycled stage', async () => {
