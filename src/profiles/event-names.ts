@@ -1,3 +1,9 @@
+import {
+  EMAIL_BOUNCED,
+  EMAIL_LINK_CLICKED,
+  EMAIL_OPENED,
+  EMAIL_UNSUBSCRIBED,
+} from '../channels/email/engagement.js';
 import { SMS_DELIVERED, SMS_DELIVERY_FAILED } from '../channels/sms/delivery-receipts.js';
 import { HAND_OFF_CREATED, SALES_ACCEPTED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
 import { SMS_RECEIVED, SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../core/mops-events.js';
@@ -13,10 +19,10 @@ const MOST_NAMES = 200;
  * before any has happened in the workspace (a first journey waiting for a reply to its first text).
  */
 const NAMES_MOPS_KNOWS = [
-  'Email Opened',
-  'Email Link Clicked',
-  'Email Bounced',
-  'Unsubscribed',
+  EMAIL_OPENED,
+  EMAIL_LINK_CLICKED,
+  EMAIL_BOUNCED,
+  EMAIL_UNSUBSCRIBED,
   SMS_DELIVERED,
   SMS_DELIVERY_FAILED,
   SMS_RECEIVED,

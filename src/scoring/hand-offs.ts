@@ -57,14 +57,6 @@ export function handOffMessage(options: {
 }): Message {
   const { handOff, owner, destination, news, at } = options;
   const { kind } = news;
-  const status =
-    kind === 'created'
-      ? handOff.status
-      : kind === 'accepted'
-        ? 'accepted'
-        : kind === 'recycled' || news.recycled
-          ? 'recycled'
-          : 'breached';
   return newMessage(
     {
       workspaceId: handOff.workspaceId,
@@ -79,7 +71,7 @@ export function handOffMessage(options: {
           properties: {
             kind,
             id: handOff.id,
-            status,
+            status: statusTold(handOff, news),
             owner: owner ? { id: owner.id, name: owner.name, email: owner.email } : { id: handOff.owner },
             created_at: new Date(handOff.createdAt).toISOString(),
             ...(handOff.status === 'passed' ? {} : { accept_by: new Date(handOff.dueAt).toISOString() }),
@@ -93,6 +85,20 @@ export function handOffMessage(options: {
     },
     at,
   );
+}
+
+/** The hand-off's status as the call tells it: what the news made of it. */
+function statusTold(handOff: HandOff, news: HandOffNews): string {
+  switch (news.kind) {
+    case 'created':
+      return handOff.status;
+    case 'accepted':
+      return 'accepted';
+    case 'sla_missed':
+      return news.recycled ? 'recycled' : 'breached';
+    case 'recycled':
+      return 'recycled';
+  }
 }
 
 /**

@@ -6,6 +6,13 @@ import { TEST_TOPIC } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import type { ClickPayload, LinkSigner, MessagePayload } from './signed-links.js';
 
+/** What an e-mail's recipient did, as the events on the profile name it. */
+export const EMAIL_OPENED = 'Email Opened';
+export const EMAIL_LINK_CLICKED = 'Email Link Clicked';
+export const EMAIL_UNSUBSCRIBED = 'Unsubscribed';
+export const EMAIL_BOUNCED = 'Email Bounced';
+export const EMAIL_MARKED_AS_SPAM = 'Email Marked as Spam';
+
 /** Appends events to the log; the server passes its appender (the log thread). */
 export type Append = (input: { events: NewEvent[]; rejected: [] }) => Promise<unknown>;
 
@@ -28,7 +35,7 @@ export async function recordOpen(deps: Deps, token: string): Promise<void> {
   if (!message) return;
   const now = deps.clock.now();
   if (await deps.storage.messages.markFirst(message.id, 'opened_at', now)) {
-    await emit(deps, message, 'Email Opened', `open:${message.id}`, {});
+    await emit(deps, message, EMAIL_OPENED, `open:${message.id}`, {});
   }
 }
 
@@ -46,9 +53,9 @@ export async function recordClick(deps: Deps, token: string): Promise<string> {
   await deps.storage.messages.markFirst(message.id, 'clicked_at', now);
   // A click means it was opened, even by a client that blocked the tracking image.
   if (await deps.storage.messages.markFirst(message.id, 'opened_at', now)) {
-    await emit(deps, message, 'Email Opened', `open:${message.id}`, {});
+    await emit(deps, message, EMAIL_OPENED, `open:${message.id}`, {});
   }
-  await emit(deps, message, 'Email Link Clicked', `click:${message.id}:${payload.u}`, { url: payload.u });
+  await emit(deps, message, EMAIL_LINK_CLICKED, `click:${message.id}:${payload.u}`, { url: payload.u });
   return payload.u;
 }
 
@@ -91,7 +98,7 @@ export async function unsubscribe(
     });
   }
   if (await deps.storage.messages.markFirst(message.id, 'unsubscribed_at', now)) {
-    await emit(deps, message, 'Unsubscribed', `unsubscribe:${message.id}`, {
+    await emit(deps, message, EMAIL_UNSUBSCRIBED, `unsubscribe:${message.id}`, {
       topic,
       everything: input.everything === true,
     });
@@ -127,7 +134,7 @@ export async function recordBounce(
   if (!message) return;
   const field = input.type === 'complaint' ? 'complained_at' : 'bounced_at';
   if (await deps.storage.messages.markFirst(message.id, field, now)) {
-    const name = input.type === 'complaint' ? 'Email Marked as Spam' : 'Email Bounced';
+    const name = input.type === 'complaint' ? EMAIL_MARKED_AS_SPAM : EMAIL_BOUNCED;
     await emit(deps, message, name, `${field}:${message.id}`, { bounce_type: input.type });
   }
 }
