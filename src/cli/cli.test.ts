@@ -132,6 +132,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0031-goal-met-after-ending',
           '0032-stage-indexes',
           '0033-message-delivered-at',
+          '0034-journey-member-entries',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

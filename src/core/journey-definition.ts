@@ -121,6 +121,12 @@ export const EntryTrigger = z.discriminatedUnion('type', [
      * contact was being entered counts too, as leaving follows it in the log).
      */
     exitOnSegmentExit: z.boolean().optional(),
+    /**
+     * Entered on entering the segment: publishing it also enters those in the segment already, as if
+     * they had just entered (in the background, with progress on the journey). Publishing a later
+     * version that keeps it enters nobody again.
+     */
+    currentMembers: z.boolean().optional(),
   }),
   /** Only through the API (`POST …/journeys/:id/enrol`). */
   z.strictObject({ type: z.literal('manual') }),
@@ -295,13 +301,13 @@ export const JourneyDefinition = z
   })
   .superRefine((journey, ctx) => {
     const trigger = journey.entry.trigger;
-    if (trigger.type === 'segment' && trigger.on === 'exited' && trigger.exitOnSegmentExit === true) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'applies to a journey entered on entering the segment, not on leaving it',
-        path: ['entry', 'trigger', 'exitOnSegmentExit'],
-      });
-    }
+    for (const field of ['exitOnSegmentExit', 'currentMembers'] as const)
+      if (trigger.type === 'segment' && trigger.on === 'exited' && trigger[field] === true)
+        ctx.addIssue({
+          code: 'custom',
+          message: 'applies to a journey entered on entering the segment, not on leaving it',
+          path: ['entry', 'trigger', field],
+        });
     const ids = new Map<string, number>();
     journey.steps.forEach((step, index) => {
       if (ids.has(step.id)) {

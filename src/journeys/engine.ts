@@ -187,6 +187,26 @@ export class JourneyEngine {
     });
   }
 
+  /**
+   * One transaction of entries made outside the log (a segment's current members entering): `fn` gets
+   * the transaction and a function entering one profile on a version, under its re-entry rules
+   * (undefined when they say no); what the entries queue is written with the rest of `fn`'s writes.
+   */
+  async entering<T>(
+    fn: (
+      tx: StorageTx,
+      enter: (input: {
+        journey: Journey;
+        version: JourneyVersion;
+        profile: Profile;
+        entryEvent: EntryEvent;
+      }) => Promise<JourneyInstance | undefined>,
+    ) => Promise<T>,
+  ): Promise<T> {
+    const now = this.#options.clock.now();
+    return this.#transaction((tx, work) => fn(tx, (input) => this.#enter(tx, { ...input, now, work })));
+  }
+
   /** Ends every active instance of a journey (it was archived). */
   async exitAll(workspaceId: string, journeyId: string, reason: string): Promise<number> {
     const now = this.#options.clock.now();

@@ -14,6 +14,7 @@ import { type Condition, JourneyDefinition, type Step } from '../core/journey-de
 import { isEmpty, type JourneyDraft, readDraft, valueAt } from '../core/journey-draft.js';
 import type { Storage, StorageReader, StorageTx } from '../storage/storage.js';
 import { checkLiquid, notJsonTemplate } from '../templates/liquid.js';
+import { memberEntryOnPublish } from './member-entries.js';
 import { stepsInOrder } from './step-order.js';
 
 export { JOURNEYS_CURSOR, JourneyEngine } from './engine.js';
@@ -210,6 +211,7 @@ async function publishChecked(
   };
   await storage.journeys.addVersion(version);
   await storage.journeys.update(published);
+  await memberEntryOnPublish(storage, { journey: published, previous: current, version, now });
   return { journey: published, version };
 }
 

@@ -85,6 +85,8 @@ export interface AppDeps {
   onSegmentSaved?: () => void;
   /** Called after a score replay was requested, to start it now rather than at the next poll. */
   onScoreReplayRequested?: () => void;
+  /** Called after a journey was published, to start entering a segment's current members now. */
+  onJourneyPublished?: () => void;
   /** Resolves when the appender takes events (the log thread running); rejects saying why not. */
   appenderReady?: () => Promise<void>;
 }
@@ -308,7 +310,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       ...(deps.onMessagesQueued ? { onMessagesQueued: deps.onMessagesQueued } : {}),
     });
     await scope.register(dashboardRoutes, { storage, auth });
-    await scope.register(journeyRoutes, { storage, clock, auth, engine });
+    await scope.register(journeyRoutes, {
+      storage,
+      clock,
+      auth,
+      engine,
+      ...(deps.onJourneyPublished ? { onJourneyPublished: deps.onJourneyPublished } : {}),
+    });
     await scope.register(messagingRoutes, {
       storage,
       clock,

@@ -255,4 +255,61 @@ describe.each(BACKENDS)('journeys on segments, scores and stages over HTTP on %s
     expect(await messagesOf(eva.id)).toEqual([]);
     expect(twilio.sent.filter((sms) => sms.to === '+393330000002')).toEqual([]);
   });
+
+  it('texts those already in a segment when a journey is published to take its current members, and shows how far it got', async () => {
+    const milanese = [
+      await newProfile({ first_name: 'Gio', city: 'Milano', phone: '+39 333 000 0101' }),
+      await newProfile({ first_name: 'Lia', city: 'Milano', phone: '+39 333 000 0102' }),
+    ];
+    await newProfile({ first_name: 'Ugo', city: 'Roma', phone: '+39 333 000 0103' });
+    const segment = await api<{ id: string }>('POST', '/segments', {
+      name: 'Milanese',
+      rule: { type: 'trait', path: 'city', op: 'eq', value: 'Milano' },
+    });
+    await eventually(async () => {
+      const ready = await api<{ status: string }>('GET', `/segments/${segment.body.id}`);
+      return ready.body.status === 'ready' ? true : undefined;
+    });
+    const created = await api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: 'Milan store opening',
+        entry: {
+          trigger: { type: 'segment', segment: segment.body.id, on: 'entered', currentMembers: true },
+          reentry: { policy: 'once' },
+        },
+        start: 'text',
+        steps: [
+          {
+            id: 'text',
+            type: 'send_sms',
+            body: 'Ciao {{ profile.traits.first_name }}: apriamo a Milano!',
+            next: 'done',
+          },
+          { id: 'done', type: 'exit' },
+        ],
+      },
+    });
+    expect(created.status).toBe(201);
+    expect((await api('POST', `/journeys/${created.body.id}/publish`)).status).toBe(200);
+    const entry = await eventually(async () => {
+      const journey = await api<{ memberEntry: { status: string } | null }>(
+        'GET',
+        `/journeys/${created.body.id}`,
+      );
+      return journey.body.memberEntry?.status === 'done' ? journey.body.memberEntry : undefined;
+    });
+    expect(entry).toMatchObject({ segmentId: segment.body.id, membersTotal: 2, membersDone: 2, entered: 2 });
+    const texts = await eventually(async () => {
+      const sent = twilio.sent.filter((sms) => sms.body.includes('apriamo a Milano'));
+      return sent.length === 2 ? sent : undefined;
+    });
+    expect(texts.map((sms) => sms.to).sort()).toEqual(['+393330000101', '+393330000102']);
+    for (const profile of milanese) {
+      const journeys = await api<{ items: Array<{ journeyId: string }> }>(
+        'GET',
+        `/profiles/${profile.id}/journeys`,
+      );
+      expect(journeys.body.items.map((item) => item.journeyId)).toEqual([created.body.id]);
+    }
+  });
 });

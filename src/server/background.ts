@@ -15,6 +15,7 @@ import {
   journeyTimersJudgedThrough,
   type WorkLog,
 } from '../journeys/engine.js';
+import { type MemberEntryFailures, runMemberEntries } from '../journeys/member-entries.js';
 import { EventPipeline, type LogConsumer } from '../pipeline/pipeline.js';
 import { TimerScheduler } from '../pipeline/timer-scheduler.js';
 import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
@@ -37,6 +38,8 @@ import { compileLayout, WARM_UP_MJML } from '../templates/email-template.js';
 
 /** How often to look for score replays requested through another process (this one's wake it at once). */
 const SCORE_REPLAY_POLL_MS = 5000;
+/** How often to look for current members to enter (a paused journey's, another process's publish). */
+const MEMBER_ENTRY_POLL_MS = 5000;
 
 /** Rendering and SMTP are the heaviest part of sending; two threads share them and the connections. */
 const SEND_THREADS = 2;
@@ -65,6 +68,10 @@ export interface JourneyWork {
   scoreReplays: TimerScheduler;
   /** A score replay was requested: it starts now (replays also poll for other processes' requests). */
   scoreReplayRequested(): void;
+  /** Enters segments' current members into journeys published to take them. */
+  memberEntries: TimerScheduler;
+  /** A journey was published: the current members it enters start now (entries also poll). */
+  journeyPublished(): void;
   start(): void;
   stop(): Promise<void>;
 }
@@ -195,6 +202,19 @@ export function createJourneyWork(
     logger,
     pollIntervalMs: SCORE_REPLAY_POLL_MS,
   });
+  const memberEntryFailures: MemberEntryFailures = new Map();
+  const memberEntries = new TimerScheduler({
+    work: {
+      name: 'current members entering journeys',
+      // The engine announces what the entered instances queued and scheduled.
+      runDue: () => runMemberEntries(storage, { engine, clock, logger, failures: memberEntryFailures }),
+      nextDue: async () => undefined,
+    },
+    storage,
+    clock,
+    logger,
+    pollIntervalMs: MEMBER_ENTRY_POLL_MS,
+  });
   const scoringDone = (work: ScoringWork) => {
     if (work.earliestDue !== undefined) handOffTimers.timerSet(work.earliestDue);
     if (work.earliestStageTimer !== undefined) stageTimers.timerSet(work.earliestStageTimer);
@@ -246,12 +266,17 @@ export function createJourneyWork(
     scoreReplayRequested() {
       scoreReplays.wake();
     },
+    memberEntries,
+    journeyPublished() {
+      memberEntries.wake();
+    },
     start() {
       eventPipeline.start();
       timers.start();
       handOffTimers.start();
       stageTimers.start();
       scoreReplays.start();
+      memberEntries.start();
       segments?.start();
       segmentsThread?.start().catch((error: unknown) => logger.error({ err: error }, 'segments thread'));
     },
@@ -261,6 +286,7 @@ export function createJourneyWork(
       await handOffTimers.stop();
       await stageTimers.stop();
       await scoreReplays.stop();
+      await memberEntries.stop();
       await segments?.stop();
       await segmentsThread?.close();
     },

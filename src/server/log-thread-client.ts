@@ -118,6 +118,11 @@ export class LogThread implements EventAppender {
     this.#worker?.postMessage({ type: 'score-replay-requested' } satisfies LogThreadRequest);
   }
 
+  /** Tells the thread a journey was published, so that segments' current members start entering now. */
+  journeyPublished(): void {
+    this.#worker?.postMessage({ type: 'journey-published' } satisfies LogThreadRequest);
+  }
+
   async close(): Promise<void> {
     this.#isClosing = true;
     const worker = this.#worker;

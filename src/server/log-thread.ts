@@ -25,6 +25,8 @@ export type LogThreadRequest =
   | { type: 'segment-saved' }
   /** A score replay was requested through the API: start it now. */
   | { type: 'score-replay-requested' }
+  /** A journey was published to enter a segment's current members: they start entering now. */
+  | { type: 'journey-published' }
   | { type: 'close' };
 export type LogThreadReply =
   | { type: 'ready' }
@@ -65,6 +67,10 @@ port.on('message', (message: LogThreadRequest) => {
   }
   if (message.type === 'score-replay-requested') {
     background?.scoreReplayRequested();
+    return;
+  }
+  if (message.type === 'journey-published') {
+    background?.journeyPublished();
     return;
   }
   storage.events.append({ events: unpackEvents(message.events), rejected: message.rejected }).then(

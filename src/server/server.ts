@@ -127,6 +127,7 @@ export async function startMops(options: {
         ...(dispatcher ? { onMessagesQueued: () => dispatcher.wake() } : {}),
         onSegmentSaved: () => logThread?.segmentSaved(),
         onScoreReplayRequested: () => logThread?.scoreReplayRequested(),
+        onJourneyPublished: () => logThread?.journeyPublished(),
         appenderReady: () => logThread?.takesAppends(HEALTH_CHECK_WAIT_MS) ?? Promise.resolve(),
       });
       await reserved?.release();

@@ -11,6 +11,7 @@ import { WorkspaceSettings } from '../core/workspace-settings.js';
 import type { DialectOps } from './dialect-ops.js';
 import { type InstanceRow, toInstance } from './journey-instance-rows.js';
 import { type EventRow, pipelineColumns, toStoredEvent } from './kysely-events.js';
+import { memberEntryQueries } from './kysely-member-entries.js';
 import { createSplitEntryStore } from './kysely-split-entries.js';
 import type { Database } from './schema.js';
 import type { JourneyReport, JourneyStore, SettingsStore, TemplateStore } from './storage.js';
@@ -70,6 +71,7 @@ function toTemplate(row: Selectable<Database['templates']>): EmailTemplate {
 
 export function createJourneyStore(db: Kysely<Database>, ops: DialectOps): JourneyStore {
   return {
+    ...memberEntryQueries(db, ops),
     async eventsOfProfileSince(profileId, name, since) {
       const { rows } = await sql<EventRow>`
         select ${pipelineColumns()} from events where id in (

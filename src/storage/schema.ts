@@ -292,6 +292,20 @@ export interface Database {
     at: number;
     points: number;
   };
+  journey_member_entries: {
+    id: string;
+    workspace_id: string;
+    journey_id: string;
+    segment_id: string;
+    status: string;
+    after_profile: string | null;
+    members_total: number;
+    members_done: number;
+    entered: number;
+    requested_at: number;
+    finished_at: number | null;
+    reason: string | null;
+  };
   score_replays: {
     id: string;
     workspace_id: string;

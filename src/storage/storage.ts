@@ -17,6 +17,7 @@ import type {
   MessageStatus,
   SuppressionReason,
 } from '../core/journey.js';
+import type { MemberEntry } from '../core/member-entry.js';
 import type { Account, Identity, IdentityKind, Profile } from '../core/profile.js';
 import type { ScoreLedgerEntry } from '../core/score-model.js';
 import type { ScoreReplay } from '../core/score-replay.js';
@@ -295,6 +296,17 @@ export interface JourneyStore {
   ): Promise<{ enteredAt: number; hasActive: boolean } | undefined>;
   /** Serialises entries of one profile (PostgreSQL advisory lock); a no-op where writes are serial anyway. */
   lockProfileEntries(profileId: string): Promise<void>;
+  /** Records a segment's members entering a journey; false when one for the journey is running already. */
+  createMemberEntry(entry: MemberEntry): Promise<boolean>;
+  /** The journey's latest, whatever its status. */
+  latestMemberEntry(journeyId: string): Promise<MemberEntry | undefined>;
+  /**
+   * The oldest running one but those passed over (waiting for their journey or segment), held until
+   * the transaction ends (PostgreSQL: one another process holds is passed over too).
+   */
+  claimMemberEntry(passOver: string[]): Promise<MemberEntry | undefined>;
+  /** Stores a running one's position, counts and status; false when it was no longer running. */
+  saveMemberEntry(entry: MemberEntry): Promise<boolean>;
 
   addTransitions(transitions: JourneyTransition[]): Promise<void>;
   setTimer(timer: { workspaceId: string; instanceId: string; token: string; dueAt: number }): Promise<void>;

@@ -9,6 +9,7 @@ import { newId } from '../core/ids.js';
 import type { JourneyDefinition } from '../core/journey-definition.js';
 import { ingest } from '../ingest/ingest.js';
 import { createJourney, publishJourney } from '../journeys/journeys.js';
+import { runMemberEntries } from '../journeys/member-entries.js';
 import { runOverdueHandOffs } from '../scoring/hand-offs.js';
 import { runScoreReplays } from '../scoring/score-replay.js';
 import { runDueStageTimers } from '../scoring/stage-timers.js';
@@ -145,6 +146,7 @@ export async function startJourneyWorld(
       for (let round = 0; round < 50; round++) {
         const backfills = await runPendingBackfills(storage, { clock, logger });
         const replayPages = await runScoreReplays(storage, { clock, logger });
+        const memberPages = await runMemberEntries(storage, { engine: background.engine, clock, logger });
         const events = await background.pipeline.drain();
         const segmentTimers = (await runDueSegmentTimers(storage, { now: clock.now() })).taken;
         const handOffs = (await runOverdueHandOffs(storage, { now: clock.now() })).handled;
@@ -152,7 +154,15 @@ export async function startJourneyWorld(
         const timers = await background.engine.runDueTimers();
         const messages = await background.dispatcher.runOnce();
         if (
-          backfills + replayPages + events + segmentTimers + handOffs + stageTimers + timers + messages ===
+          backfills +
+            replayPages +
+            memberPages +
+            events +
+            segmentTimers +
+            handOffs +
+            stageTimers +
+            timers +
+            messages ===
           0
         )
           return;

@@ -5,6 +5,7 @@ import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { Journey, JourneyInstance } from '../../core/journey.js';
 import { JourneyDefinition } from '../../core/journey-definition.js';
+import { MEMBER_ENTRY_STATUSES, type MemberEntry } from '../../core/member-entry.js';
 import { splitResults } from '../../experiments/experiments.js';
 import {
   archiveJourney,
@@ -61,6 +62,34 @@ function journeyJson(journey: Journey) {
     draft: journey.draft,
     createdAt: iso(journey.createdAt) as string,
     updatedAt: iso(journey.updatedAt) as string,
+  };
+}
+
+const MemberEntryJson = z
+  .object({
+    id: z.string(),
+    segmentId: z.string(),
+    status: z.enum(MEMBER_ENTRY_STATUSES),
+    membersTotal: z.number().describe('Members when the journey was published, as an estimate'),
+    membersDone: z.number(),
+    entered: z.number().describe('Members the journey took (its re-entry rules may refuse some)'),
+    requestedAt: z.string(),
+    finishedAt: z.string().nullable(),
+    reason: z.string().nullable(),
+  })
+  .meta({ id: 'JourneyMemberEntry' });
+
+function memberEntryJson(entry: MemberEntry) {
+  return {
+    id: entry.id,
+    segmentId: entry.segmentId,
+    status: entry.status,
+    membersTotal: entry.membersTotal,
+    membersDone: entry.membersDone,
+    entered: entry.entered,
+    requestedAt: iso(entry.requestedAt) as string,
+    finishedAt: iso(entry.finishedAt),
+    reason: entry.reason,
   };
 }
 
@@ -179,7 +208,14 @@ const ReportJson = z
 /** Journeys: drafts, versions, lifecycle, enrolment and reports. */
 export async function journeyRoutes(
   app: FastifyInstance,
-  deps: { storage: Storage; clock: Clock; auth: Authenticator; engine: JourneyEngine },
+  deps: {
+    storage: Storage;
+    clock: Clock;
+    auth: Authenticator;
+    engine: JourneyEngine;
+    /** A journey was published: the segment members it enters start entering now. */
+    onJourneyPublished?: () => void;
+  },
 ): Promise<void> {
   const { storage, clock, auth, engine } = deps;
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -247,13 +283,17 @@ export async function journeyRoutes(
       schema: {
         tags: ['journeys'],
         summary: 'One journey with its draft',
+        description:
+          'With `memberEntry`: how far the latest entry of its segment’s current members has got (a journey published with `currentMembers`), or null.',
         params: JourneyParams,
-        response: { 200: JourneyJson, ...errors },
+        response: { 200: JourneyJson.extend({ memberEntry: MemberEntryJson.nullable() }), ...errors },
       },
     },
     async (request) => {
       await auth.requireWorkspace(request, request.params.workspaceId);
-      return journeyJson(await getJourney(storage, request.params.workspaceId, request.params.journeyId));
+      const journey = await getJourney(storage, request.params.workspaceId, request.params.journeyId);
+      const entry = await storage.journeys.latestMemberEntry(journey.id);
+      return { ...journeyJson(journey), memberEntry: entry ? memberEntryJson(entry) : null };
     },
   );
 
@@ -302,6 +342,7 @@ export async function journeyRoutes(
         request.params.workspaceId,
         request.params.journeyId,
       );
+      deps.onJourneyPublished?.();
       return journeyJson(journey);
     },
   );

@@ -32,6 +32,7 @@ import { loginAttemptIds } from './0030-login-attempt-ids.js';
 import { goalMetAfterEnding } from './0031-goal-met-after-ending.js';
 import { stageIndexes } from './0032-stage-indexes.js';
 import { messageDeliveredAt } from './0033-message-delivered-at.js';
+import { journeyMemberEntries } from './0034-journey-member-entries.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -72,6 +73,7 @@ const ALL: Record<string, DialectMigration> = {
   '0031-goal-met-after-ending': goalMetAfterEnding,
   '0032-stage-indexes': stageIndexes,
   '0033-message-delivered-at': messageDeliveredAt,
+  '0034-journey-member-entries': journeyMemberEntries,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
