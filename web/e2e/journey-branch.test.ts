@@ -544,4 +544,66 @@ describe('journey branches on audience and engagement (Chromium)', () => {
       arm === null ? 'A/B split: held out (control)' : `A/B split: arm ${arm}`,
     );
   }, 120_000);
+
+  it('enters the VIPs already in the segment when published with that choice, and shows how far it got', async () => {
+    const { world } = consoleWorld;
+    const sent = await fetch(`${world.url}/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(world.writeKey), 'content-type': 'application/json' },
+      body: JSON.stringify({
+        batch: [
+          { type: 'identify', userId: 'vip-1', traits: { vip: true } },
+          { type: 'identify', userId: 'vip-2', traits: { vip: true } },
+          { type: 'identify', userId: 'not-vip', traits: { vip: false } },
+        ],
+      }),
+    });
+    expect(sent.status).toBe(200);
+    await expect
+      .poll(
+        async () =>
+          (await consoleWorld.api<{ members: number }>('GET', `/segments/${segmentId}`)).body.members,
+      )
+      .toBe(2);
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Journeys' }).click();
+    await page.getByLabel('Name of the new journey').fill('VIP welcome');
+    await page.getByRole('button', { name: 'New journey' }).click();
+    await page.getByRole('heading', { name: 'VIP welcome' }).waitFor();
+    await page.getByTestId('node-entry').click();
+    await page.getByLabel('Enters on').selectOption({ label: 'a segment' });
+    await page.getByLabel('Segment', { exact: true }).selectOption({ label: 'VIP' });
+    const currentMembers = page.getByLabel('Also enter those in the segment already, when published');
+    await currentMembers.check();
+    await expect
+      .poll(() => page.getByTestId('node-entry').textContent())
+      .toContain('and those in it already');
+    // Entered on leaving, there is no one to take as they are: the choice goes with it.
+    await page.getByLabel('When the contact').selectOption({ label: 'leaves it' });
+    expect(await currentMembers.count()).toBe(0);
+    await page.getByLabel('When the contact').selectOption({ label: 'enters it' });
+    expect(await currentMembers.isChecked()).toBe(false);
+    await currentMembers.check();
+    await page.getByRole('combobox', { name: 'first step' }).selectOption('exit_1');
+
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await page.getByText('Published as version 1').waitFor();
+    await expect
+      .poll(() => page.getByTestId('member-entry').textContent(), { timeout: 30_000 })
+      .toBe('Those already in the segment: all 2 entered');
+    await consoleWorld.shot('journey-member-entry');
+    const journeys = await consoleWorld.api<{ items: Array<{ id: string; name: string }> }>(
+      'GET',
+      '/journeys',
+    );
+    const journeyId = journeys.body.items.find((journey) => journey.name === 'VIP welcome')?.id;
+    const journey = await consoleWorld.api<{ draft: { entry: unknown }; memberEntry: unknown }>(
+      'GET',
+      `/journeys/${journeyId}`,
+    );
+    expect(journey.body.draft.entry).toMatchObject({
+      trigger: { type: 'segment', segment: segmentId, on: 'entered', currentMembers: true },
+    });
+    expect(journey.body.memberEntry).toMatchObject({ status: 'done', membersTotal: 2, entered: 2 });
+  }, 120_000);
 });

@@ -39,6 +39,7 @@ import {
   type StepType,
   splitArmName,
 } from './graph.js';
+import { MemberEntryProgress } from './MemberEntryProgress.js';
 import { type MessageCounts, NODE_TYPES, OverlayContext, type StepCounts } from './nodes.js';
 import { EntryPanel, StepPanel } from './panels.js';
 import { placeNewStep, type Rect, settleGrownSteps } from './placement.js';
@@ -487,6 +488,7 @@ function Builder(props: { journey: JourneyJson }) {
       </div>
       <div className="builder-messages" aria-live="polite">
         {notice && !failure && <p className="notice">{notice}</p>}
+        <MemberEntryProgress journeyPath={journeyPath} publishedVersion={props.journey.currentVersion} />
         {failure && (
           <p className="field-error" role="alert">
             {serverError?.nodeId

@@ -68,7 +68,13 @@ export interface StepBody {
 export type Trigger =
   | { type: 'event'; event: string; conditions: ValueCondition[] }
   | { type: 'trait_changed'; trait: string; value?: unknown }
-  | { type: 'segment'; segment: string; on: 'entered' | 'exited'; exitOnSegmentExit?: boolean }
+  | {
+      type: 'segment';
+      segment: string;
+      on: 'entered' | 'exited';
+      exitOnSegmentExit?: boolean;
+      currentMembers?: boolean;
+    }
   | { type: 'manual' };
 
 export interface JourneyDefinition {

@@ -212,6 +212,9 @@ export function EntryNodeView(props: NodeProps<EntryNode>) {
         {trigger.type === 'segment' && trigger.on === 'entered' && trigger.exitOnSegmentExit === true && (
           <div className="hint">{t('builder.trigger.endsOnLeaving')}</div>
         )}
+        {trigger.type === 'segment' && trigger.on === 'entered' && trigger.currentMembers === true && (
+          <div className="hint">{t('builder.trigger.takesCurrentMembers')}</div>
+        )}
       </div>
       <Problems nodeId={props.id} />
       <Handle type="source" position={Position.Bottom} id={START_PORT} />

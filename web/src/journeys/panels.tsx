@@ -694,8 +694,8 @@ export function EntryPanel(props: {
                 {...control}
                 value={trigger.on}
                 onChange={(event) => {
-                  // Ending on leaving only goes with entering on entering.
-                  const { exitOnSegmentExit: _dropped, ...rest } = trigger;
+                  // Ending on leaving, and taking current members, only go with entering on entering.
+                  const { exitOnSegmentExit: _dropped, currentMembers: _members, ...rest } = trigger;
                   setTrigger({ ...rest, on: event.target.value as 'entered' | 'exited' });
                 }}
               >
@@ -715,6 +715,19 @@ export function EntryPanel(props: {
                 }}
               />
               {t('builder.trigger.exitOnSegmentExit')}
+            </label>
+          )}
+          {trigger.on === 'entered' && (
+            <label className="checkbox">
+              <input
+                type="checkbox"
+                checked={trigger.currentMembers === true}
+                onChange={(event) => {
+                  const { currentMembers: _dropped, ...rest } = trigger;
+                  setTrigger(event.target.checked ? { ...rest, currentMembers: true } : rest);
+                }}
+              />
+              {t('builder.trigger.currentMembers')}
             </label>
           )}
         </>

@@ -176,6 +176,15 @@ export const en = {
     unsaved: 'Unsaved changes',
     publish: 'Publish',
     published: 'Published as version {{version}}',
+    memberEntry: {
+      label: 'Those already in the segment entering',
+      running: 'Entering those already in the segment: {{done}} of {{total}} looked at, {{entered}} entered',
+      done: 'Those already in the segment: {{entered}} of {{total}} entered now (the others had entered already, or the re-entry rules keep them out)',
+      doneAll: 'Those already in the segment: all {{entered}} entered',
+      cancelled:
+        'Entering those already in the segment stopped at {{done}} of {{total}} ({{entered}} entered)',
+      failed: 'Entering those already in the segment failed at {{done}} of {{total}} ({{entered}} entered)',
+    },
     pause: 'Pause',
     resume: 'Resume',
     noSelection:
@@ -257,6 +266,8 @@ export const en = {
       exited: 'leaves it',
       exitOnSegmentExit: 'Exit the journey on leaving the segment',
       endsOnLeaving: 'ends on leaving it',
+      currentMembers: 'Also enter those in the segment already, when published',
+      takesCurrentMembers: 'and those in it already',
       reentry: 'Re-entry',
       once: 'once',
       every_time: 'every time',

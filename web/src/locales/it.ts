@@ -178,6 +178,15 @@ export const it: Catalogue = {
     unsaved: 'Modifiche non salvate',
     publish: 'Pubblica',
     published: 'Pubblicato come versione {{version}}',
+    memberEntry: {
+      label: 'Ingresso di chi è già nel segmento',
+      running: 'Ingresso di chi è già nel segmento: {{done}} su {{total}} esaminati, {{entered}} entrati',
+      done: 'Chi era già nel segmento: {{entered}} su {{total}} entrati ora (gli altri erano già entrati, o le regole di rientro li escludono)',
+      doneAll: 'Chi era già nel segmento: entrati tutti e {{entered}}',
+      cancelled:
+        'Ingresso di chi è già nel segmento interrotto a {{done}} su {{total}} ({{entered}} entrati)',
+      failed: 'Ingresso di chi è già nel segmento non riuscito a {{done}} su {{total}} ({{entered}} entrati)',
+    },
     pause: 'Metti in pausa',
     resume: 'Riprendi',
     noSelection:
@@ -261,6 +270,8 @@ export const it: Catalogue = {
       exited: 'ne esce',
       exitOnSegmentExit: 'Termina il percorso all’uscita dal segmento',
       endsOnLeaving: 'termina quando ne esce',
+      currentMembers: 'Alla pubblicazione, fai entrare anche chi è già nel segmento',
+      takesCurrentMembers: 'e chi vi è già',
       reentry: 'Rientro',
       once: 'una volta',
       every_time: 'ogni volta',
