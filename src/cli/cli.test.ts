@@ -133,6 +133,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0032-stage-indexes',
           '0033-message-delivered-at',
           '0034-journey-member-entries',
+          '0035-list-additions',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

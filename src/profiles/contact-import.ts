@@ -110,7 +110,8 @@ function snakeCased(text: string): string {
  * nothing, so an import never blanks a trait. What is wrong with the file or the mapping is refused
  * before anything is stored; a row that cannot be a contact is rejected, listed by line and kept
  * with the rejected events. Each row's call has an id derived from the row and the mapping: the same
- * file imported again stores nothing twice.
+ * file imported again stores nothing twice. With the summary, the user id of every contact whose call
+ * was accepted (stored now or before), in the file's order.
  */
 export async function importContacts(
   appender: EventAppender,
@@ -121,7 +122,7 @@ export async function importContacts(
     columns: Record<string, string | null>;
     receivedAt: number;
   },
-): Promise<ContactImportSummary> {
+): Promise<{ summary: ContactImportSummary; userIds: string[] }> {
   const table = readContactTable(input.csv);
   const { header } = table;
   const idIndex = header.indexOf(input.idColumn);
@@ -133,6 +134,7 @@ export async function importContacts(
     );
   const traitOf = checkedMapping(header, input.columns);
   const summary: ContactImportSummary = { rows: 0, stored: 0, duplicates: 0, rejected: 0, rejectedRows: [] };
+  const userIds: string[] = [];
   const mapping = JSON.stringify([input.idColumn, header.map(traitOf)]);
   let events: NewEvent[] = [];
   let rejected: RejectedEvent[] = [];
@@ -182,8 +184,10 @@ export async function importContacts(
           path: '',
           mayHoldHugeNumbers: false,
         });
-        if (result.ok) events.push(result.event);
-        else reject(line, result.reason, result.payload, messageId);
+        if (result.ok) {
+          events.push(result.event);
+          userIds.push(cells[idIndex]);
+        } else reject(line, result.reason, result.payload, messageId);
       } catch (error) {
         if (!(error instanceof EventTooLargeError)) throw error;
         reject(line, error.message, text.slice(0, 1024), messageId);
@@ -192,7 +196,7 @@ export async function importContacts(
     if (events.length + rejected.length >= APPEND_BATCH) await flush();
   }
   await flush();
-  return summary;
+  return { summary, userIds };
 }
 
 /** The trait each column goes to (null: left out), once the mapping is known to be sound. */

@@ -131,7 +131,7 @@ export async function importStaticList(
   // the same file uploaded again adds the rest, and nobody enters twice.
   for (const profileIds of chunks([...matched], ROWS_PER_BATCH)) {
     try {
-      summary.added += await addMembers(storage, { ...options, segmentName: segment.name }, profileIds);
+      summary.added += await addToStaticList(storage, { ...options, segmentName: segment.name }, profileIds);
     } catch (error) {
       if (error instanceof AppError) throw error;
       throw new AppError(
@@ -267,8 +267,11 @@ function addMatched(
   }
 }
 
-/** Adds the profiles not in the list yet, each with its Segment Entered event; how many it added. */
-async function addMembers(
+/**
+ * Adds the profiles not in the static segment yet, each with its Segment Entered event, in one
+ * transaction; how many it added. AppError `conflict` when the segment was deleted meanwhile.
+ */
+export async function addToStaticList(
   storage: Storage,
   options: { workspaceId: string; segmentId: string; segmentName: string; now: () => number },
   profileIds: string[],

@@ -87,6 +87,8 @@ export interface AppDeps {
   onScoreReplayRequested?: () => void;
   /** Called after a journey was published, to start entering a segment's current members now. */
   onJourneyPublished?: () => void;
+  /** Called after an import asked for its contacts to join a list, to look for them now. */
+  onListAdditionRequested?: () => void;
   /** Resolves when the appender takes events (the log thread running); rejects saying why not. */
   appenderReady?: () => Promise<void>;
 }
@@ -302,7 +304,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await scope.register(sessionRoutes, { storage, clock, auth, ...config, secret: deps.secret });
     await scope.register(adminRoutes, { storage, clock, keys, auth });
     await scope.register(profileRoutes, { storage, clock, auth });
-    await scope.register(contactImportRoutes, { clock, auth, appender: deps.appender });
+    await scope.register(contactImportRoutes, {
+      storage,
+      clock,
+      auth,
+      appender: deps.appender,
+      ...(deps.onListAdditionRequested ? { onListAdditionRequested: deps.onListAdditionRequested } : {}),
+    });
     await scope.register(setAsideRoutes, {
       storage,
       clock,

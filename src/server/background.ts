@@ -29,6 +29,7 @@ import {
   scoringReadThrough,
 } from '../scoring/scoring-batch.js';
 import { runDueStageTimers } from '../scoring/stage-timers.js';
+import { type ListAdditionFailures, runListAdditions } from '../segments/list-additions.js';
 import { SEGMENTS_CURSOR } from '../segments/live-segments.js';
 import { createSegmentUpkeep } from '../segments/segment-upkeep.js';
 import type { SegmentsThreadData } from '../segments/segments-thread.js';
@@ -40,6 +41,8 @@ import { compileLayout, WARM_UP_MJML } from '../templates/email-template.js';
 const SCORE_REPLAY_POLL_MS = 5000;
 /** How often to look for current members to enter (a paused journey's, another process's publish). */
 const MEMBER_ENTRY_POLL_MS = 5000;
+/** How often to look whether imported contacts waiting to join a list are profiles yet. */
+const LIST_ADDITION_POLL_MS = 2000;
 
 /** Rendering and SMTP are the heaviest part of sending; two threads share them and the connections. */
 const SEND_THREADS = 2;
@@ -72,6 +75,10 @@ export interface JourneyWork {
   memberEntries: TimerScheduler;
   /** A journey was published: the current members it enters start now (entries also poll). */
   journeyPublished(): void;
+  /** Adds imported contacts to the static segments their imports named, once they are profiles. */
+  listAdditions: TimerScheduler;
+  /** An import asked for its contacts to join a list: look for them now (additions also poll). */
+  listAdditionRequested(): void;
   start(): void;
   stop(): Promise<void>;
 }
@@ -215,6 +222,23 @@ export function createJourneyWork(
     logger,
     pollIntervalMs: MEMBER_ENTRY_POLL_MS,
   });
+  const listAdditionFailures: ListAdditionFailures = new Map();
+  const listAdditions = new TimerScheduler({
+    work: {
+      name: 'imported contacts joining lists',
+      async runDue() {
+        const ended = await runListAdditions(storage, { clock, logger, failures: listAdditionFailures });
+        // Segment Entered written: journeys entering on the list follow it.
+        if (ended > 0) pipeline?.wake();
+        return ended;
+      },
+      nextDue: async () => undefined,
+    },
+    storage,
+    clock,
+    logger,
+    pollIntervalMs: LIST_ADDITION_POLL_MS,
+  });
   const scoringDone = (work: ScoringWork) => {
     if (work.earliestDue !== undefined) handOffTimers.timerSet(work.earliestDue);
     if (work.earliestStageTimer !== undefined) stageTimers.timerSet(work.earliestStageTimer);
@@ -270,6 +294,10 @@ export function createJourneyWork(
     journeyPublished() {
       memberEntries.wake();
     },
+    listAdditions,
+    listAdditionRequested() {
+      listAdditions.wake();
+    },
     start() {
       eventPipeline.start();
       timers.start();
@@ -277,6 +305,7 @@ export function createJourneyWork(
       stageTimers.start();
       scoreReplays.start();
       memberEntries.start();
+      listAdditions.start();
       segments?.start();
       segmentsThread?.start().catch((error: unknown) => logger.error({ err: error }, 'segments thread'));
     },
@@ -287,6 +316,7 @@ export function createJourneyWork(
       await stageTimers.stop();
       await scoreReplays.stop();
       await memberEntries.stop();
+      await listAdditions.stop();
       await segments?.stop();
       await segmentsThread?.close();
     },

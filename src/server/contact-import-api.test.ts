@@ -98,6 +98,7 @@ describe.each(BACKENDS)('contact import API on %s', (backend) => {
         { line: 4, reason: 'names no contact: E-mail is empty' },
         { line: 5, reason: 'has 7 cells; the header has 6' },
       ],
+      listAddition: null,
     });
     // A phone number stays text, a count is a number; a note left out, an empty cell sets nothing.
     expect(await traitsOf('giulia@example.com')).toEqual({
@@ -162,6 +163,43 @@ describe.each(BACKENDS)('contact import API on %s', (backend) => {
       expect(refused.body.error.message).toContain(message);
     }
     expect(await profileCount()).toBe(before);
+  });
+
+  it('adds the imported contacts to a static list once they are profiles, and refuses a live segment first', async () => {
+    const segment = async (body: unknown) => (await post<{ id: string }>('/segments', body)).body.id;
+    const list = await segment({ name: 'Fiera di Milano', kind: 'static' });
+    const live = await segment({ name: 'Everyone', rule: { type: 'trait', path: 'email', op: 'exists' } });
+    const csv = 'email,name\nlia@example.com,Lia\nleo@example.com,Leo\n';
+    const before = await profileCount();
+    for (const [segmentId, message] of [
+      [live, 'list: Everyone is a live segment, which follows its rule; choose a static one'],
+      ['seg_missing', 'list: segment seg_missing does not exist'],
+    ] as const) {
+      const refused = await post<ApiError>('/profiles/import', { csv, idColumn: 'email', list: segmentId });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ field: 'list', message });
+    }
+    expect(await profileCount()).toBe(before);
+
+    const imported = await post<ImportSummary & { listAddition: { id: string; status: string } }>(
+      '/profiles/import',
+      { csv, idColumn: 'email', list },
+    );
+    expect(imported.status).toBe(200);
+    expect(imported.body).toMatchObject({ stored: 2, listAddition: { segmentId: list, contacts: 2 } });
+    const addition = await eventually(async () => {
+      const response = await fetch(
+        `${world.url}/api/workspaces/${world.workspaceId}/list-additions/${imported.body.listAddition.id}`,
+        { headers: { authorization: `Bearer ${world.secretKey}` } },
+      );
+      const body = (await response.json()) as { status: string };
+      return body.status === 'done' ? body : undefined;
+    });
+    expect(addition).toMatchObject({ matched: 2, unmatched: 0, added: 2, reason: null });
+    const members = await fetch(`${world.url}/api/workspaces/${world.workspaceId}/segments/${list}`, {
+      headers: { authorization: `Bearer ${world.secretKey}` },
+    });
+    expect(((await members.json()) as { members: number }).members).toBe(2);
   });
 
   it('is for admins: a member may not import contacts', async () => {

@@ -123,6 +123,11 @@ export class LogThread implements EventAppender {
     this.#worker?.postMessage({ type: 'journey-published' } satisfies LogThreadRequest);
   }
 
+  /** Tells the thread imported contacts are to join a list, so that it looks for them now. */
+  listAdditionRequested(): void {
+    this.#worker?.postMessage({ type: 'list-addition-requested' } satisfies LogThreadRequest);
+  }
+
   async close(): Promise<void> {
     this.#isClosing = true;
     const worker = this.#worker;

@@ -27,6 +27,8 @@ export type LogThreadRequest =
   | { type: 'score-replay-requested' }
   /** A journey was published to enter a segment's current members: they start entering now. */
   | { type: 'journey-published' }
+  /** Imported contacts are to join a static segment: look for them now. */
+  | { type: 'list-addition-requested' }
   | { type: 'close' };
 export type LogThreadReply =
   | { type: 'ready' }
@@ -71,6 +73,10 @@ port.on('message', (message: LogThreadRequest) => {
   }
   if (message.type === 'journey-published') {
     background?.journeyPublished();
+    return;
+  }
+  if (message.type === 'list-addition-requested') {
+    background?.listAdditionRequested();
     return;
   }
   storage.events.append({ events: unpackEvents(message.events), rejected: message.rejected }).then(

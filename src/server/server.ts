@@ -128,6 +128,7 @@ export async function startMops(options: {
         onSegmentSaved: () => logThread?.segmentSaved(),
         onScoreReplayRequested: () => logThread?.scoreReplayRequested(),
         onJourneyPublished: () => logThread?.journeyPublished(),
+        onListAdditionRequested: () => logThread?.listAdditionRequested(),
         appenderReady: () => logThread?.takesAppends(HEALTH_CHECK_WAIT_MS) ?? Promise.resolve(),
       });
       await reserved?.release();

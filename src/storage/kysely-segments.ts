@@ -5,6 +5,7 @@ import type { Segment, SegmentCondition } from '../core/segment-definition.js';
 import { storableError } from '../core/storable-text.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
+import { listAdditionQueries } from './kysely-list-additions.js';
 import { decodeCursor, isString, toPage } from './paging.js';
 import { profileTimerTable } from './profile-timer-table.js';
 import { firstEventIdAfter } from './received-order.js';
@@ -117,6 +118,7 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
       .onConflict((oc) => oc.doNothing());
 
   return {
+    ...listAdditionQueries(db, ops),
     async lockDefinitions(workspaceId) {
       await ops.lockKey(`segment-definitions/${workspaceId}`)?.execute(db);
     },

@@ -292,6 +292,19 @@ export interface Database {
     at: number;
     points: number;
   };
+  list_additions: {
+    id: string;
+    workspace_id: string;
+    segment_id: string;
+    user_ids: JsonColumn;
+    status: string;
+    matched: number;
+    unmatched: number;
+    added: number;
+    requested_at: number;
+    finished_at: number | null;
+    reason: string | null;
+  };
   journey_member_entries: {
     id: string;
     workspace_id: string;

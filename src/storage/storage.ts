@@ -17,6 +17,7 @@ import type {
   MessageStatus,
   SuppressionReason,
 } from '../core/journey.js';
+import type { ListAddition } from '../core/list-addition.js';
 import type { MemberEntry } from '../core/member-entry.js';
 import type { Account, Identity, IdentityKind, Profile } from '../core/profile.js';
 import type { ScoreLedgerEntry } from '../core/score-model.js';
@@ -700,6 +701,15 @@ export interface SegmentStore {
   /** The newest event's id in the log (0 when empty). */
   newestEventId(): Promise<number>;
   countMembers(segmentId: string): Promise<number>;
+  createListAddition(addition: ListAddition): Promise<void>;
+  findListAddition(workspaceId: string, id: string): Promise<ListAddition | undefined>;
+  /**
+   * The oldest waiting one but those passed over (their contacts not resolved yet), held until the
+   * transaction ends (PostgreSQL: one another process holds is passed over too).
+   */
+  claimListAddition(passOver: string[]): Promise<ListAddition | undefined>;
+  /** Stores a waiting one's outcome; false when it was no longer waiting. */
+  saveListAddition(addition: ListAddition): Promise<boolean>;
   listMembers(segmentId: string, page: PageRequest): Promise<Page<{ profileId: string; enteredAt: number }>>;
   listSegmentsOfProfile(profileId: string): Promise<Array<{ segmentId: string; enteredAt: number }>>;
 

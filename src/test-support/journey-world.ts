@@ -14,6 +14,7 @@ import { runOverdueHandOffs } from '../scoring/hand-offs.js';
 import { runScoreReplays } from '../scoring/score-replay.js';
 import { runDueStageTimers } from '../scoring/stage-timers.js';
 import { runPendingBackfills } from '../segments/backfill.js';
+import { runListAdditions } from '../segments/list-additions.js';
 import { runDueSegmentTimers } from '../segments/live-segments.js';
 import { type Background, createBackground } from '../server/background.js';
 import { createPostgresStorage } from '../storage/postgres/postgres-storage.js';
@@ -147,6 +148,7 @@ export async function startJourneyWorld(
         const backfills = await runPendingBackfills(storage, { clock, logger });
         const replayPages = await runScoreReplays(storage, { clock, logger });
         const memberPages = await runMemberEntries(storage, { engine: background.engine, clock, logger });
+        const listAdditions = await runListAdditions(storage, { clock, logger });
         const events = await background.pipeline.drain();
         const segmentTimers = (await runDueSegmentTimers(storage, { now: clock.now() })).taken;
         const handOffs = (await runOverdueHandOffs(storage, { now: clock.now() })).handled;
@@ -157,6 +159,7 @@ export async function startJourneyWorld(
           backfills +
             replayPages +
             memberPages +
+            listAdditions +
             events +
             segmentTimers +
             handOffs +

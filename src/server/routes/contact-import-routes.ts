@@ -2,8 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
+import { AppError } from '../../core/errors.js';
+import { LIST_ADDITION_STATUSES, type ListAddition } from '../../core/list-addition.js';
 import type { EventAppender } from '../../ingest/ingest.js';
 import { importContacts, MAX_IMPORT_ROWS, previewContactsFile } from '../../profiles/contact-import.js';
+import { requestListAddition, staticListFor } from '../../segments/list-additions.js';
+import type { Storage } from '../../storage/storage.js';
 import type { Authenticator } from '../auth.js';
 import { ErrorResponse, WorkspaceParams } from '../schemas.js';
 
@@ -21,9 +25,16 @@ const Csv = z
 /** Contacts imported from a spreadsheet or a CRM export, its columns mapped to traits in the console. */
 export async function contactImportRoutes(
   app: FastifyInstance,
-  deps: { clock: Clock; auth: Authenticator; appender: EventAppender },
+  deps: {
+    storage: Storage;
+    clock: Clock;
+    auth: Authenticator;
+    appender: EventAppender;
+    /** Imported contacts are to join a list: the background looks for them now. */
+    onListAdditionRequested?: () => void;
+  },
 ): Promise<void> {
-  const { clock, auth } = deps;
+  const { storage, clock, auth } = deps;
   const api = app.withTypeProvider<ZodTypeProvider>();
   // JSON holding the file's text: past the server's usual limit for a body.
   const bodyLimit = MAX_CSV_CHARACTERS * 2;
@@ -73,6 +84,14 @@ export async function contactImportRoutes(
             .record(z.string(), z.string().max(200).nullable())
             .default({})
             .describe('Column → trait name; null leaves the column out'),
+          list: z
+            .string()
+            .min(1)
+            .max(100)
+            .optional()
+            .describe(
+              'A static segment the imported contacts join once the event log has made them profiles (see `listAddition`)',
+            ),
         }),
         response: {
           200: z.object({
@@ -83,6 +102,9 @@ export async function contactImportRoutes(
             rejectedRows: z
               .array(z.object({ line: z.number(), reason: z.string() }))
               .describe('The first 20 rows rejected, by the line of the file they end on'),
+            listAddition: ListAdditionJson.nullable().describe(
+              'With `list`: the contacts joining it, waiting for the pipeline; follow it at GET …/list-additions/{id}',
+            ),
           }),
           ...errors,
         },
@@ -91,18 +113,77 @@ export async function contactImportRoutes(
     async (request) => {
       const { workspaceId } = request.params;
       await auth.requireWorkspace(request, workspaceId, 'admin');
-      const summary = await importContacts(deps.appender, {
+      const { list } = request.body;
+      // Checked before anything is stored: a list that cannot take them refuses the whole import.
+      if (list !== undefined) await staticListFor(storage, { workspaceId, segmentId: list, field: 'list' });
+      const { summary, userIds } = await importContacts(deps.appender, {
         workspaceId,
         csv: request.body.csv,
         idColumn: request.body.idColumn,
         columns: request.body.columns,
         receivedAt: clock.now(),
       });
+      const addition =
+        list === undefined || userIds.length === 0
+          ? undefined
+          : await requestListAddition(storage, { workspaceId, segmentId: list, userIds, now: clock.now() });
+      if (addition) deps.onListAdditionRequested?.();
       request.log.info(
-        { rows: summary.rows, stored: summary.stored, rejected: summary.rejected },
+        { rows: summary.rows, stored: summary.stored, rejected: summary.rejected, list: list ?? null },
         'contacts imported',
       );
-      return summary;
+      return { ...summary, listAddition: addition ? listAdditionJson(addition) : null };
     },
   );
+
+  api.get(
+    '/api/workspaces/:workspaceId/list-additions/:additionId',
+    {
+      schema: {
+        tags: ['profiles'],
+        summary: 'How far imported contacts have got into the static segment their import named',
+        description:
+          '`waiting` until the pipeline has made the contacts profiles (every one found, or everything appended read, or an hour gone by); then `done`, with the contacts found (`matched`), not found (`unmatched`) and newly added (`added`: those in the list already add nothing), or `failed` with the `reason` (the segment was deleted).',
+        params: WorkspaceParams.extend({ additionId: z.string().min(1).max(100) }),
+        response: { 200: ListAdditionJson, ...errors },
+      },
+    },
+    async (request) => {
+      const { workspaceId, additionId } = request.params;
+      await auth.requireWorkspace(request, workspaceId);
+      const addition = await storage.segments.findListAddition(workspaceId, additionId);
+      if (!addition) throw new AppError('not_found', `list addition ${additionId} does not exist`);
+      return listAdditionJson(addition);
+    },
+  );
+}
+
+const ListAdditionJson = z
+  .object({
+    id: z.string(),
+    segmentId: z.string(),
+    status: z.enum(LIST_ADDITION_STATUSES),
+    contacts: z.number().describe('Contacts the import named, each once'),
+    matched: z.number(),
+    unmatched: z.number(),
+    added: z.number(),
+    requestedAt: z.string(),
+    finishedAt: z.string().nullable(),
+    reason: z.string().nullable(),
+  })
+  .meta({ id: 'ListAddition' });
+
+function listAdditionJson(addition: ListAddition): z.infer<typeof ListAdditionJson> {
+  return {
+    id: addition.id,
+    segmentId: addition.segmentId,
+    status: addition.status,
+    contacts: addition.userIds.length,
+    matched: addition.matched,
+    unmatched: addition.unmatched,
+    added: addition.added,
+    requestedAt: new Date(addition.requestedAt).toISOString(),
+    finishedAt: addition.finishedAt === null ? null : new Date(addition.finishedAt).toISOString(),
+    reason: addition.reason,
+  };
 }

@@ -33,6 +33,7 @@ import { goalMetAfterEnding } from './0031-goal-met-after-ending.js';
 import { stageIndexes } from './0032-stage-indexes.js';
 import { messageDeliveredAt } from './0033-message-delivered-at.js';
 import { journeyMemberEntries } from './0034-journey-member-entries.js';
+import { listAdditions } from './0035-list-additions.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -74,6 +75,7 @@ const ALL: Record<string, DialectMigration> = {
   '0032-stage-indexes': stageIndexes,
   '0033-message-delivered-at': messageDeliveredAt,
   '0034-journey-member-entries': journeyMemberEntries,
+  '0035-list-additions': listAdditions,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
