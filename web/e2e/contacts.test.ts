@@ -514,8 +514,10 @@ describe('contacts (Chromium)', () => {
     await expect.poll(() => cellsOf('Bo')).toEqual(['bo', 'lead', '—', '10']);
   });
 
-  it('imports contacts from a spreadsheet’s CSV, its columns mapped to traits, and lists the rows it could not', async () => {
+  it('imports contacts from a spreadsheet’s CSV, its columns mapped to traits, into a list, and lists the rows it could not', async () => {
     const { world, api } = consoleWorld;
+    const list = await api<{ id: string }>('POST', '/segments', { name: 'Fiera di Milano', kind: 'static' });
+    expect(list.status).toBe(201);
     await page.goto(`${world.url}/contacts`);
     await page.getByLabel(/^(Language|Lingua)$/).selectOption('en');
     await page.getByRole('link', { name: 'Import contacts' }).click();
@@ -550,12 +552,20 @@ describe('contacts (Chromium)', () => {
       })
       .toBe('Another column is imported under this name');
     await cellulare.fill('phone');
+    // Only static segments take a list.
+    const lists = page.getByLabel('Add them to a list (optional)');
+    expect(await lists.locator('option').allTextContents()).toEqual(['No list', 'Fiera di Milano']);
+    await lists.selectOption({ label: 'Fiera di Milano' });
     await page.getByRole('button', { name: 'Import 3 contacts' }).click();
     await page.getByText('Rows: 3 · imported: 2 · imported before, not again: 0 · rejected: 1').waitFor();
     expect(await page.getByTestId('rejected-rows').locator('tbody td').allTextContents()).toEqual([
       '3',
       'names no contact: E-mail is empty',
     ]);
+    await expect
+      .poll(() => page.getByTestId('list-addition').textContent(), { timeout: 20_000 })
+      .toBe('Added to Fiera di Milano: 2 · in it already: 0 · not found: 0');
+    expect((await api<{ members: number }>('GET', `/segments/${list.body.id}`)).body.members).toBe(2);
     await consoleWorld.shot('contacts-import');
 
     // What the browser mapped is what the contact has.

@@ -5,16 +5,18 @@ import { Link } from 'react-router-dom';
 import { ApiError, api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { isAdminOf, useSession } from '../app/session.js';
+import { useSegmentList } from '../app/workspace-queries.js';
 import { Field } from '../components/field.js';
 import { errorMessage } from '../components/states.js';
 import {
   type ColumnChoice,
-  type ContactImportSummary,
+  type ContactImportResult,
   type ContactsFilePreview,
   choicesOf,
   columnsToSend,
   validateChoices,
 } from './contact-import.js';
+import { ListAdditionProgress } from './ListAdditionProgress.js';
 import './contacts.css';
 import './messages.js';
 
@@ -30,7 +32,11 @@ export function ImportContactsPage() {
   const [idColumn, setIdColumn] = useState('');
   const [choices, setChoices] = useState<ColumnChoice[]>([]);
   const [errors, setErrors] = useState<Record<string, string>>({});
-  const [summary, setSummary] = useState<ContactImportSummary>();
+  const [summary, setSummary] = useState<ContactImportResult>();
+  /** The static segment the contacts join; empty: none. */
+  const [list, setList] = useState('');
+  const segments = useSegmentList<{ id: string; name: string; kind: 'live' | 'static' }>(workspace.id);
+  const lists = (segments.data ?? []).filter((segment) => segment.kind === 'static');
 
   /** A refusal naming a field is shown at it; any other above the form. */
   const showFailure = (error: unknown) => {
@@ -62,10 +68,11 @@ export function ImportContactsPage() {
   });
   const importing = useMutation({
     mutationFn: () =>
-      api<ContactImportSummary>('POST', workspacePath(workspace.id, '/profiles/import'), {
+      api<ContactImportResult>('POST', workspacePath(workspace.id, '/profiles/import'), {
         csv,
         idColumn,
         columns: columnsToSend(choices),
+        ...(list ? { list } : {}),
       }),
     onSuccess: async (result) => {
       setSummary(result);
@@ -182,6 +189,18 @@ export function ImportContactsPage() {
               ))}
             </tbody>
           </table>
+          <Field label={t('contacts.import.list')} error={errors.list} hint={t('contacts.import.listHint')}>
+            {(control) => (
+              <select {...control} value={list} onChange={(event) => setList(event.target.value)}>
+                <option value="">{t('contacts.import.noList')}</option>
+                {lists.map((segment) => (
+                  <option key={segment.id} value={segment.id}>
+                    {segment.name}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
           <div className="actions">
             <button type="submit" className="primary" disabled={importing.isPending}>
               {t('contacts.import.submit', { rows: format.number(preview.rows), count: preview.rows })}
@@ -219,6 +238,12 @@ export function ImportContactsPage() {
                 ))}
               </tbody>
             </table>
+          )}
+          {summary.listAddition && (
+            <ListAdditionProgress
+              addition={summary.listAddition}
+              listName={lists.find((segment) => segment.id === summary.listAddition?.segmentId)?.name}
+            />
           )}
           <p className="hint">{t('contacts.import.afterwards')}</p>
         </section>

@@ -1,6 +1,21 @@
-import type { ContactsFilePreview } from '../../../src/core/contact-import.js';
+import type { ContactImportSummary, ContactsFilePreview } from '../../../src/core/contact-import.js';
 
 export type { ContactImportSummary, ContactsFilePreview } from '../../../src/core/contact-import.js';
+
+/** Imported contacts joining a static list (`GET …/list-additions/:id`). */
+export interface ListAdditionJson {
+  id: string;
+  segmentId: string;
+  status: 'waiting' | 'done' | 'failed';
+  contacts: number;
+  matched: number;
+  unmatched: number;
+  added: number;
+  reason: string | null;
+}
+
+/** What `POST …/profiles/import` answers. */
+export type ContactImportResult = ContactImportSummary & { listAddition: ListAdditionJson | null };
 
 /** One column of the file as the form maps it: imported as a trait of this name, or left out. */
 export interface ColumnChoice {
