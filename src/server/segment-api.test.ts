@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ApiError,
@@ -8,6 +9,7 @@ import {
   startMailWorld,
   unique,
 } from '../test-support/api-client.js';
+import { memberSessionCookie } from '../test-support/member-session.js';
 import { BACKENDS, eventually } from '../test-support/world.js';
 
 interface SegmentJson {
@@ -196,6 +198,90 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(((await unknown.json()) as ApiError).error.message).toMatch(
       /Content-Encoding zstd is not supported/,
     );
+  });
+
+  it('exports a segment’s members as CSV with the traits asked for, safe to open in a spreadsheet', async () => {
+    const { world } = mailWorld;
+    const tag = unique('export');
+    const jose = await newProfile({
+      tag,
+      first_name: 'José',
+      company: '=HYPERLINK("http://evil.example","x")',
+      address: { city: 'Milano' },
+    });
+    const bo = await newProfile({ tag, first_name: 'Bo', company: 'Acme, "Inc."' });
+    await newProfile({ tag: 'other' });
+    await caughtUp();
+    const created = await api<SegmentJson>('POST', '/segments', {
+      name: 'Export me — ôk',
+      rule: { type: 'trait', path: 'tag', op: 'eq', value: tag },
+    });
+    await eventually(async () => {
+      const segment = await api<SegmentJson>('GET', `/segments/${created.body.id}`);
+      return segment.body.status === 'ready' && segment.body.members === 2 ? true : undefined;
+    });
+    const download = (query = '', authorization = `Bearer ${world.secretKey}`) =>
+      fetch(`${world.url}/api/workspaces/${world.workspaceId}/segments/${created.body.id}/export${query}`, {
+        headers: { authorization },
+      });
+    const rowsOf = async (response: Response) => {
+      const bytes = Buffer.from(await response.arrayBuffer());
+      // Excel reads UTF-8 only after its byte-order mark.
+      expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+      const rows = parseCsv(bytes, { bom: true, columns: true }) as Array<Record<string, string>>;
+      return rows.sort((a, b) => (a.first_name ?? '').localeCompare(b.first_name ?? ''));
+    };
+
+    const response = await download();
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(response.headers.get('content-disposition')).toBe('attachment; filename="Export-me-ok.csv"');
+    const rows = await rowsOf(response);
+    expect(
+      rows.map((row) => ({ ...row, entered_at: Number.isNaN(Date.parse(row.entered_at ?? '')) })),
+    ).toEqual([
+      {
+        profile_id: bo.id,
+        user_id: bo.userId,
+        anonymous_id: '',
+        entered_at: false,
+        email: bo.email,
+        first_name: 'Bo',
+        last_name: '',
+        phone: '',
+        company: 'Acme, "Inc."',
+      },
+      {
+        profile_id: jose.id,
+        user_id: jose.userId,
+        anonymous_id: '',
+        entered_at: false,
+        email: jose.email,
+        first_name: 'José',
+        last_name: '',
+        phone: '',
+        // A formula is shown as text, not run.
+        company: `'=HYPERLINK("http://evil.example","x")`,
+      },
+    ]);
+    const chosen = await rowsOf(await download('?traits=first_name,address,tag'));
+    expect(
+      chosen.map(({ first_name, address, tag: value }) => ({ first_name, address, tag: value })),
+    ).toEqual([
+      { first_name: 'Bo', address: '', tag },
+      { first_name: 'José', address: '{"city":"Milano"}', tag },
+    ]);
+
+    const refused = await download('?traits=email,,phone');
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as ApiError).error.field).toBe('traits');
+    expect((await api('GET', '/segments/seg_missing/export')).status).toBe(404);
+    const cookie = await memberSessionCookie(world);
+    const member = await fetch(
+      `${world.url}/api/workspaces/${world.workspaceId}/segments/${created.body.id}/export`,
+      { headers: { cookie } },
+    );
+    expect(member.status).toBe(403);
   });
 
   it('renames a segment sent without its kind, which stays what it is; a rule for a list is refused', async () => {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseCsv } from 'csv-parse/sync';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth } from '../../src/test-support/world.js';
@@ -238,6 +240,27 @@ describe('segments (Chromium)', () => {
     expect(unmatched).toEqual(['3ghost-1', '5ghost-2']);
     await expect.poll(() => page.getByTestId('segment-members').locator('tbody tr').count()).toBe(2);
     await consoleWorld.shot('segment-static-upload');
+    // The members go to a spreadsheet as the admin's session downloads them.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download as CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('Fair-visitors.csv');
+    const rows = parseCsv(readFileSync(await download.path()), { bom: true, columns: true }) as Array<
+      Record<string, string>
+    >;
+    expect(Object.keys(rows[0] ?? {})).toEqual([
+      'profile_id',
+      'user_id',
+      'anonymous_id',
+      'entered_at',
+      'email',
+      'first_name',
+      'last_name',
+      'phone',
+      'company',
+    ]);
+    expect(rows.map((row) => row.user_id).sort()).toEqual(['ada', 'cyd']);
 
     await page.getByLabel('Language').selectOption('it');
     await page.getByRole('heading', { name: 'Carica contatti' }).waitFor();

@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
 import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
-import { useSession } from '../app/session.js';
+import { isAdminOf, useSession } from '../app/session.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
 import { contactLabel, type MembersPage, type SegmentJson } from './segment-api.js';
 
@@ -37,9 +37,21 @@ export function SegmentMembers(props: { segment: SegmentJson }) {
   const page = cursors.length;
   return (
     <section className="segment-members" aria-labelledby="segment-members-title">
-      <h2 id="segment-members-title">
-        {t('segments.membersList.title')} ({format.number(segment.members)})
-      </h2>
+      <div className="segment-members-head">
+        <h2 id="segment-members-title">
+          {t('segments.membersList.title')} ({format.number(segment.members)})
+        </h2>
+        {/* Every member's personal data at once: for admins, as the API has it. */}
+        {isAdminOf(workspace) && segment.members > 0 && (
+          <a
+            className="download"
+            href={workspacePath(workspace.id, `/segments/${encodeURIComponent(segment.id)}/export`)}
+            download
+          >
+            {t('segments.membersList.download')}
+          </a>
+        )}
+      </div>
       {members.isPending && <Loading />}
       {members.error && <ErrorState error={members.error} onRetry={() => void members.refetch()} />}
       {members.data?.items.length === 0 && page === 1 && (

@@ -136,6 +136,7 @@ const en = {
     emptyLive: 'No contact matches this segment yet.',
     emptyStatic: 'No members yet: upload a CSV file of contacts above.',
     waiting: 'Members appear here once the backfill has finished.',
+    download: 'Download as CSV',
   },
   upload: {
     title: 'Upload contacts',
@@ -287,6 +288,7 @@ const it: typeof en = {
     emptyLive: 'Ancora nessun contatto corrisponde a questo segmento.',
     emptyStatic: 'Ancora nessun membro: carica qui sopra un file CSV di contatti.',
     waiting: 'I membri compaiono qui al termine del calcolo.',
+    download: 'Scarica in CSV',
   },
   upload: {
     title: 'Carica contatti',
