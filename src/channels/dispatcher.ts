@@ -573,6 +573,7 @@ export class MessageDispatcher {
               storage,
               claimant,
               statusUrl: smsStatusUrl(this.#options.email.publicUrl, message),
+              publicUrl: this.#options.email.publicUrl,
               now,
             })
           : await sendEmail(this.#options.email, { message, profile, settings, storage, now });

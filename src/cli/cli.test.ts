@@ -134,6 +134,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0033-message-delivered-at',
           '0034-journey-member-entries',
           '0035-list-additions',
+          '0036-sms-links',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

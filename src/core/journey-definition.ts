@@ -58,17 +58,20 @@ export type ValueCondition = z.infer<typeof ValueCondition>;
 
 /** What a branch may ask of an e-mail sent earlier in the journey, and of a text. */
 export const EMAIL_MESSAGE_OPS = ['opened', 'clicked', 'not_opened', 'not_clicked'] as const;
-export const TEXT_MESSAGE_OPS = ['delivered', 'not_delivered'] as const;
+export const TEXT_MESSAGE_OPS = ['delivered', 'not_delivered', 'clicked', 'not_clicked'] as const;
+/** What a text can be asked only when its step shortens and tracks its links (`trackLinks`). */
+export const TRACKED_LINK_OPS = ['clicked', 'not_clicked'] as const;
 
 /**
  * Whether a message sent earlier in this journey was opened or clicked (an e-mail), or delivered (a
- * text, as its provider reported).
+ * text, as its provider reported) or clicked (a text whose links are tracked).
  */
 export const EngagementCondition = z.strictObject({
   source: z.literal('message'),
-  /** The id of the send_email (or, for delivered, send_sms) step whose message is meant. */
+  /** The id of the send_email or send_sms step whose message is meant. */
   step: Identifier,
-  op: z.enum([...EMAIL_MESSAGE_OPS, ...TEXT_MESSAGE_OPS]),
+  /** Both lists above, each once. */
+  op: z.enum(['opened', 'clicked', 'not_opened', 'not_clicked', 'delivered', 'not_delivered']),
 });
 export type EngagementCondition = z.infer<typeof EngagementCondition>;
 
@@ -220,6 +223,11 @@ export const Step = z.discriminatedUnion('type', [
     body: z.string().trim().min(1).max(SMS_TEMPLATE_MAX_CHARACTERS),
     topic: z.string().min(1).max(64).default('marketing'),
     whenNotAllowed: z.enum(['defer', 'skip']).default('defer'),
+    /**
+     * Each link in the text (http:// or https://) is sent as a short link of the workspace's public
+     * address (`{publicUrl}/s/{code}`) that records the click, as `SMS Link Clicked`, and redirects.
+     */
+    trackLinks: z.boolean().optional(),
     next: Next,
   }),
   z.strictObject({
@@ -343,23 +351,38 @@ export const JourneyDefinition = z
           for (const [c, condition] of branch.conditions.entries()) {
             if (condition.source !== 'message') continue;
             const target = journey.steps[ids.get(condition.step) ?? -1];
-            const askedOf = (TEXT_MESSAGE_OPS as readonly string[]).includes(condition.op)
-              ? 'send_sms'
-              : 'send_email';
-            if (target?.type !== askedOf) {
+            const problem = messageConditionProblem(condition, target);
+            if (problem)
               ctx.addIssue({
                 code: 'custom',
-                message: `${condition.step} is not a ${askedOf} step of this journey`,
+                message: problem,
                 path: ['steps', index, 'branches', b, 'conditions', c, 'step'],
                 params: STEP_REFERENCE,
               });
-            }
           }
         }
       }
     });
   });
 export type JourneyDefinition = z.infer<typeof JourneyDefinition>;
+
+/** Why a branch cannot ask this of the step it names (none of its kind, links not tracked); undefined when it can. */
+function messageConditionProblem(
+  condition: EngagementCondition,
+  target: Step | undefined,
+): string | undefined {
+  const ofEmail = (EMAIL_MESSAGE_OPS as readonly string[]).includes(condition.op);
+  const ofText = (TEXT_MESSAGE_OPS as readonly string[]).includes(condition.op);
+  if (target?.type === 'send_email' && ofEmail) return undefined;
+  if (target?.type === 'send_sms' && ofText) {
+    const asksLinks = (TRACKED_LINK_OPS as readonly string[]).includes(condition.op);
+    return asksLinks && target.trackLinks !== true
+      ? `${condition.step} does not track its links: turn on trackLinks to branch on a click`
+      : undefined;
+  }
+  const kinds = [ofEmail ? 'send_email' : undefined, ofText ? 'send_sms' : undefined].filter(Boolean);
+  return `${condition.step} is not a ${kinds.join(' or ')} step of this journey`;
+}
 
 /** The segments a definition or a draft asks about: entry on one, branches on membership. A draft may be partial. */
 export function segmentsNamed(definition: JourneyDraft): Set<string> {

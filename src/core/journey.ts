@@ -196,7 +196,8 @@ export interface MessageContext {
    * number and sender of the latest call to the provider before it is made, so that a retry sends
    * that text, and looks for an earlier send of it where it went then.
    */
-  sms?: { body: string; text?: string; to?: string; from?: string };
+  /** `trackLinks`: the step shortens and tracks the text's links (see short-links.ts). */
+  sms?: { body: string; trackLinks?: boolean; text?: string; to?: string; from?: string };
 }
 
 export const SUPPRESSION_REASONS = ['unsubscribed', 'hard_bounce', 'complaint'] as const;

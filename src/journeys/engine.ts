@@ -998,7 +998,9 @@ function deliveryOf(effect: SendEffect): {
           topic: effect.step.topic,
           whenNotAllowed: effect.step.whenNotAllowed,
         },
-        context: { sms: { body: effect.step.body } },
+        context: {
+          sms: { body: effect.step.body, ...(effect.step.trackLinks === true ? { trackLinks: true } : {}) },
+        },
       };
     case 'webhook': {
       const { destination, path, method, body } = effect.step;

@@ -5,6 +5,7 @@ import {
   EMAIL_UNSUBSCRIBED,
 } from '../channels/email/engagement.js';
 import { SMS_DELIVERED, SMS_DELIVERY_FAILED } from '../channels/sms/delivery-receipts.js';
+import { SMS_LINK_CLICKED } from '../channels/sms/short-links.js';
 import { HAND_OFF_CREATED, SALES_ACCEPTED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
 import { SMS_RECEIVED, SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../core/mops-events.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED } from '../core/segment-definition.js';
@@ -25,6 +26,7 @@ const NAMES_MOPS_KNOWS = [
   EMAIL_UNSUBSCRIBED,
   SMS_DELIVERED,
   SMS_DELIVERY_FAILED,
+  SMS_LINK_CLICKED,
   SMS_RECEIVED,
   SMS_UNSUBSCRIBED,
   SMS_RESUBSCRIBED,

@@ -476,6 +476,112 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect((await api<{ items: MessageJson[] }>('GET', '/sms/failed')).body.items).toEqual([]);
   });
 
+  it('shortens and tracks a text’s links, records each click once and redirects, and a journey branches on it', async () => {
+    const { world } = mailWorld;
+    const journeyId = await publish({
+      name: `Sale ${Math.random()}`,
+      entry: { trigger: { type: 'manual' }, reentry: { policy: 'every_time' }, allowConcurrent: true },
+      start: 'text',
+      steps: [
+        {
+          id: 'text',
+          type: 'send_sms',
+          body: 'Saldi: https://shop.example.com/sale?utm_source=sms&x=1. Info (https://shop.example.com/faq)',
+          trackLinks: true,
+          next: 'wait',
+        },
+        {
+          id: 'wait',
+          type: 'wait_for_event',
+          event: 'SMS Link Clicked',
+          timeout: '1d',
+          next: 'clicked',
+          timeoutNext: 'done',
+        },
+        {
+          id: 'clicked',
+          type: 'branch',
+          branches: [{ conditions: [{ source: 'message', step: 'text', op: 'clicked' }], next: 'mark' }],
+          otherwise: 'done',
+        },
+        { id: 'mark', type: 'update_traits', set: { sms_clicker: true }, next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    const profile = await newProfile({ phone: '+39 347 000 2222' });
+    const sentBefore = twilio.sent.length;
+    expect((await enrol(journeyId, { profileId: profile.id })).status).toBe(201);
+    const sms = await eventually(async () => twilio.sent[sentBefore]);
+    const shortLink = new RegExp(`${world.url}/s/([0-9A-Za-z]{10})`, 'g');
+    // The sentence's full stop and the bracket stay outside the links.
+    expect(sms.body.replace(shortLink, 'LINK')).toBe('Saldi: LINK. Info (LINK)');
+    const [sale, faq] = [...sms.body.matchAll(shortLink)].map((match) => match[0]);
+    if (!sale || !faq) throw new Error('the text has no short links');
+
+    // A link preview's HEAD learns where it goes without counting a click.
+    const head = await fetch(sale, { method: 'HEAD', redirect: 'manual' });
+    expect(head.status).toBe(302);
+    const opened = await fetch(sale, { redirect: 'manual' });
+    expect(opened.status).toBe(302);
+    expect(opened.headers.get('location')).toBe('https://shop.example.com/sale?utm_source=sms&x=1');
+    expect((await fetch(sale, { redirect: 'manual' })).status).toBe(302);
+    expect((await fetch(faq, { redirect: 'manual' })).headers.get('location')).toBe(
+      'https://shop.example.com/faq',
+    );
+    expect((await fetch(`${world.url}/s/0000000000`, { redirect: 'manual' })).status).toBe(404);
+    expect((await fetch(`${world.url}/s/not-a-code`, { redirect: 'manual' })).status).toBe(404);
+
+    const clicks = await eventually(async () => {
+      const timeline = await api<{
+        items: Array<{ name: string | null; payload: { properties?: Record<string, unknown> } }>;
+      }>('GET', `/profiles/${profile.id}/events?limit=100`);
+      const found = timeline.body.items
+        .filter((event) => event.name === 'SMS Link Clicked')
+        .map((event) => event.payload.properties?.url);
+      return found.length === 2 ? found : undefined;
+    });
+    expect(clicks.sort()).toEqual([
+      'https://shop.example.com/faq',
+      'https://shop.example.com/sale?utm_source=sms&x=1',
+    ]);
+    const message = (await api<{ items: MessageJson[] }>('GET', `/messages?profileId=${profile.id}`)).body
+      .items[0];
+    expect(message?.clickedAt).toEqual(expect.any(String));
+    await eventually(async () => {
+      const found = await api<{ traits: Record<string, unknown> }>('GET', `/profiles/${profile.id}`);
+      return found.body.traits.sms_clicker === true ? true : undefined;
+    });
+    // The preview counts each link as long as the short link it goes out as.
+    const preview = await api<{ text: string; characters: number }>('POST', '/sms/preview', {
+      body: 'See https://shop.example.com/a/very/long/path/to/the/summer/sale/page?utm_source=sms',
+      trackLinks: true,
+    });
+    expect(preview.body.text).toBe(`See ${world.url}/s/xxxxxxxxxx`);
+
+    // Branching on a click of a text whose links are not tracked is refused at publish.
+    const refused = await api<ApiError>('POST', '/journeys', {
+      definition: {
+        name: `Untracked ${Math.random()}`,
+        entry: { trigger: { type: 'manual' }, reentry: { policy: 'every_time' } },
+        start: 'text',
+        steps: [
+          { id: 'text', type: 'send_sms', body: 'Hi https://shop.example.com', next: 'branch' },
+          {
+            id: 'branch',
+            type: 'branch',
+            branches: [{ conditions: [{ source: 'message', step: 'text', op: 'clicked' }], next: 'done' }],
+            otherwise: 'done',
+          },
+          { id: 'done', type: 'exit' },
+        ],
+      },
+    });
+    const created = refused.status === 201 ? (refused.body as unknown as { id: string }).id : undefined;
+    const publishRefused = created ? await api<ApiError>('POST', `/journeys/${created}/publish`) : refused;
+    expect(publishRefused.status).toBe(400);
+    expect(publishRefused.body.error.message).toContain('does not track its links');
+  });
+
   it('takes the provider’s delivery receipts: delivered and undelivered once each, a number that takes no texts suppressed', async () => {
     const journeyId = await publish({
       name: `Receipts ${Math.random()}`,

@@ -161,6 +161,33 @@ function inIdOrderWith(ops: DialectOps) {
 export function createMessageStore(db: Kysely<Database>, ops: DialectOps): MessageStore {
   const inIdOrder = inIdOrderWith(ops);
   const store: MessageStore = {
+    async addShortLinks(links) {
+      if (links.length === 0) return true;
+      const result = await db
+        .insertInto('sms_links')
+        .values(
+          links.map((link) => ({
+            code: link.code,
+            workspace_id: link.workspaceId,
+            message_id: link.messageId,
+            url: link.url,
+            created_at: link.createdAt,
+          })),
+        )
+        .onConflict((oc) => oc.column('code').doNothing())
+        .executeTakeFirst();
+      // A code taken already (one in 10^17 tries): the caller picks others; the rest, kept, still lead
+      // to this text's links.
+      return Number(result.numInsertedOrUpdatedRows ?? 0) === links.length;
+    },
+    async findShortLink(code) {
+      const row = await db
+        .selectFrom('sms_links')
+        .select(['workspace_id', 'message_id', 'url'])
+        .where('code', '=', code)
+        .executeTakeFirst();
+      return row ? { workspaceId: row.workspace_id, messageId: row.message_id, url: row.url } : undefined;
+    },
     async insert(message) {
       await store.insertMany([message]);
     },

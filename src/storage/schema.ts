@@ -292,6 +292,7 @@ export interface Database {
     at: number;
     points: number;
   };
+  sms_links: { code: string; workspace_id: string; message_id: string; url: string; created_at: number };
   list_additions: {
     id: string;
     workspace_id: string;

@@ -542,6 +542,12 @@ export interface MessageStore {
     exceptTopics: string[];
   }): Promise<Map<string, number[]>>;
   /** Records the first time a tracking event happened; false when it had already. */
+  /** Stores a text's short links; false (nothing stored) when one of the codes is taken already. */
+  addShortLinks(
+    links: Array<{ code: string; workspaceId: string; messageId: string; url: string; createdAt: number }>,
+  ): Promise<boolean>;
+  /** Where a short link goes, and the text it was sent in. */
+  findShortLink(code: string): Promise<{ workspaceId: string; messageId: string; url: string } | undefined>;
   markFirst(
     id: string,
     field: 'opened_at' | 'clicked_at' | 'unsubscribed_at' | 'bounced_at' | 'complained_at' | 'delivered_at',

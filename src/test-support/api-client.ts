@@ -20,6 +20,7 @@ export interface MessageJson {
   reason: string | null;
   createdAt: string;
   openedAt: string | null;
+  clickedAt: string | null;
   bouncedAt: string | null;
   deliveredAt: string | null;
 }

@@ -355,6 +355,34 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     await comparison.selectOption({ label: 'was not delivered (yet)' });
     const arm = page.getByTestId('arm-branch_1-0');
     await expect.poll(() => arm.getAttribute('title')).toBe('Text send_sms_1 not delivered?');
+
+    // A text whose links are shortened and tracked is asked about clicks too.
+    await page.getByTestId('node-send_sms_1').click();
+    await panel.getByLabel('Message').fill('Ciao! I saldi: https://shop.example.com/saldi');
+    await panel.getByLabel(/^Shorten and track links/).check();
+    await expect
+      .poll(
+        () =>
+          panel
+            .getByTestId('sms-preview')
+            .textContent()
+            .catch(() => ''),
+        { timeout: 15_000 },
+      )
+      .toMatch(/^GSM-7 · \d+ characters · 1 segment/);
+    await page.getByTestId('node-branch_1').click();
+    const trackedComparison = panel
+      .locator('.condition-row')
+      .first()
+      .getByRole('combobox', { name: 'Comparison' });
+    expect(await trackedComparison.locator('option').allTextContents()).toEqual([
+      'was delivered',
+      'was not delivered (yet)',
+      'was clicked',
+      'was not clicked',
+    ]);
+    await trackedComparison.selectOption({ label: 'was clicked' });
+    await expect.poll(() => arm.getAttribute('title')).toBe('Clicked a link in text send_sms_1?');
     await page.getByRole('button', { name: 'Save draft' }).click();
     await page.getByText('Draft saved').waitFor();
     const journeys = await consoleWorld.api<{ items: Array<{ name: string; draft: Draft }> }>(
@@ -363,8 +391,9 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     );
     const draft = journeys.body.items.find((journey) => journey.name === 'Reminder with a fallback')?.draft;
     expect(draft?.steps.find((step) => step.id === 'branch_1')).toMatchObject({
-      branches: [{ conditions: [{ source: 'message', step: 'send_sms_1', op: 'not_delivered' }] }],
+      branches: [{ conditions: [{ source: 'message', step: 'send_sms_1', op: 'clicked' }] }],
     });
+    expect(draft?.steps.find((step) => step.id === 'send_sms_1')).toMatchObject({ trackLinks: true });
   }, 120_000);
 
   it("edits a split's arms a row each, names its exits by them, and shows a refusal on the arm's own field", async () => {

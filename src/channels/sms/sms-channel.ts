@@ -13,6 +13,7 @@ import { lifecycleDataFor } from '../lifecycle-data.js';
 import { messageTemplateData } from '../message-data.js';
 import { agentFor, assertPublicLiteral, privateNetworkRefusal } from '../webhook/network-guard.js';
 import { smartEncoded } from './segments.js';
+import { shortenLinks } from './short-links.js';
 
 const TIMEOUT_MS = 15_000;
 /** Twilio's error for a recipient who replied STOP to this sender. */
@@ -55,6 +56,8 @@ export interface SmsCall {
   unrecordedIds: ReadonlySet<string>;
   /** Where the provider reports the text delivered or not (see `smsStatusUrl`). */
   statusUrl: string;
+  /** The server's public address, which tracked links are shortened under. */
+  publicUrl: string;
   now: number;
 }
 
@@ -113,6 +116,30 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
       return { status: 'failed', reason: `the text could not be rendered: ${errorText(error)}` };
     }
     if (body === '') return { status: 'skipped', reason: 'the text is empty once rendered', toAddress: to };
+    // Shortened once: the text is kept below before the provider is called, so a retry sends (and
+    // looks for) these same links.
+    if (sms.trackLinks === true) {
+      try {
+        body = await shortenLinks(call.storage, {
+          text: body,
+          message,
+          publicUrl: call.publicUrl,
+          now: call.now,
+        });
+      } catch (error) {
+        throw new RetryableError(
+          `the text's links could not be shortened: ${errorText(error)}`,
+          undefined,
+          to,
+        );
+      }
+      if (body.length > SMS_MAX_CHARACTERS)
+        return {
+          status: 'failed',
+          reason: `the text with its links shortened has ${body.length.toLocaleString('en')} characters; a text may have at most ${SMS_MAX_CHARACTERS.toLocaleString('en')}`,
+          toAddress: to,
+        };
+    }
   }
 
   const form = new URLSearchParams({ To: to, Body: body, StatusCallback: call.statusUrl });

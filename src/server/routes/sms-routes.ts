@@ -12,6 +12,7 @@ import {
   twiml,
 } from '../../channels/sms/inbound-sms.js';
 import { smsSegments } from '../../channels/sms/segments.js';
+import { withShortLinksForCounting } from '../../channels/sms/short-links.js';
 import { renderSmsText } from '../../channels/sms/sms-channel.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
@@ -223,11 +224,12 @@ export async function smsRoutes(
         tags: ['sms'],
         summary: 'An SMS text rendered for a profile, with its encoding and segment count',
         description:
-          "The text as it will go out: with the workspace's Smart Encoding on (the default), curly quotes, dashes and odd spaces are put as their GSM-7 look-alikes, and `smartEncoded` names the characters replaced.",
+          "The text as it will go out: with the workspace's Smart Encoding on (the default), curly quotes, dashes and odd spaces are put as their GSM-7 look-alikes, and `smartEncoded` names the characters replaced. With `trackLinks`, each link is counted as long as the short link it goes out as (`{publicUrl}/s/` and ten characters), which `text` shows with xxxxxxxxxx for the code.",
         params: WorkspaceParams,
         body: z.strictObject({
           body: z.string().trim().min(1).max(SMS_TEMPLATE_MAX_CHARACTERS),
           profileId: z.string().max(100).optional(),
+          trackLinks: z.boolean().optional().describe('the step shortens and tracks its links'),
         }),
         response: {
           200: z.object({
@@ -280,7 +282,11 @@ export async function smsRoutes(
           },
         );
       }
-      return { text: rendered.text, ...smsSegments(rendered.text), smartEncoded: rendered.replaced };
+      const text =
+        request.body.trackLinks === true
+          ? withShortLinksForCounting(rendered.text, deps.publicUrl)
+          : rendered.text;
+      return { text, ...smsSegments(text), smartEncoded: rendered.replaced };
     },
   );
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { type Append, recordClick, recordOpen, unsubscribe } from '../../channels/email/engagement.js';
 import type { LinkSigner } from '../../channels/email/signed-links.js';
+import { followShortLink, shortLinkTarget } from '../../channels/sms/short-links.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { Storage } from '../../storage/storage.js';
@@ -10,7 +11,8 @@ const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBR
 
 /**
  * The links inside e-mails: open pixel, click redirect, unsubscribe page and RFC 8058 one-click
- * unsubscribe. Public (recipients have no key); every token is HMAC-signed, and anything else is 400.
+ * unsubscribe; and the short links of texts. Public (recipients have no key); every e-mail token is
+ * HMAC-signed, and anything else is 400.
  */
 export async function trackingRoutes(
   app: FastifyInstance,
@@ -40,6 +42,20 @@ export async function trackingRoutes(
     { schema: { hide: true }, logLevel: 'warn' },
     async (request, reply) => {
       const target = await recordClick(deps, request.params.token);
+      return reply.header('cache-control', 'no-store').redirect(target, 302);
+    },
+  );
+
+  // A text's short link: random codes of the texts sent, nothing to sign. A HEAD (a link preview
+  // looking where it goes) is answered without counting a click.
+  app.get<{ Params: { code: string } }>(
+    '/s/:code',
+    { schema: { hide: true }, logLevel: 'warn' },
+    async (request, reply) => {
+      const target =
+        request.method === 'HEAD'
+          ? await shortLinkTarget(deps.storage, request.params.code)
+          : await followShortLink(deps, request.params.code);
       return reply.header('cache-control', 'no-store').redirect(target, 302);
     },
   );

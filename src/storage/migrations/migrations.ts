@@ -34,6 +34,7 @@ import { stageIndexes } from './0032-stage-indexes.js';
 import { messageDeliveredAt } from './0033-message-delivered-at.js';
 import { journeyMemberEntries } from './0034-journey-member-entries.js';
 import { listAdditions } from './0035-list-additions.js';
+import { smsLinks } from './0036-sms-links.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -76,6 +77,7 @@ const ALL: Record<string, DialectMigration> = {
   '0033-message-delivered-at': messageDeliveredAt,
   '0034-journey-member-entries': journeyMemberEntries,
   '0035-list-additions': listAdditions,
+  '0036-sms-links': smsLinks,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

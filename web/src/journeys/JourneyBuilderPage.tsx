@@ -583,6 +583,14 @@ function Builder(props: { journey: JourneyJson }) {
                 smsSteps={nodes
                   .filter((node) => node.type === 'step' && node.data.step.type === 'send_sms')
                   .map((node) => node.id)}
+                trackedSmsSteps={nodes
+                  .filter(
+                    (node) =>
+                      node.type === 'step' &&
+                      node.data.step.type === 'send_sms' &&
+                      node.data.step.trackLinks === true,
+                  )
+                  .map((node) => node.id)}
                 onChange={(step) => updateStep(selectedNode.id, step)}
                 onRemoveArm={(index) => removeArm(selectedNode.id, index)}
               />

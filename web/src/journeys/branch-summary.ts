@@ -43,12 +43,19 @@ export function conditionSummary(condition: Condition, names: ConditionNames, t:
             ? condition.stages.join(` ${t('builder.summary.or')} `)
             : UNCHOSEN,
       });
-    case 'message':
-      // An e-mail by its template's name; a text by its step.
-      return t(`builder.summary.message.${condition.op}`, {
+    case 'message': {
+      // An e-mail by its template's name; a text by its step (a click on one is on its tracked links).
+      const isText =
+        condition.step !== '' && condition.step !== undefined && !names.emails.has(condition.step);
+      const key =
+        isText && (condition.op === 'clicked' || condition.op === 'not_clicked')
+          ? `text_${condition.op}`
+          : condition.op;
+      return t(`builder.summary.message.${key}`, {
         email: named(names.emails, condition.step),
         step: condition.step || UNCHOSEN,
       });
+    }
     default: {
       const what = t(`builder.summary.${condition.source}`, { path: condition.path || UNCHOSEN });
       if (condition.op === 'exists' || condition.op === 'not_exists')

@@ -267,8 +267,8 @@ export function StepNodeView(props: NodeProps<StepNode>) {
       )}
       {messages?.[step.id] && (
         <div className="node-counts" data-testid={`messages-${step.id}`}>
-          {/* Texts and webhook calls are neither opened nor clicked (as far as Mops can know); a text's
-              provider says whether it was delivered. */}
+          {/* Webhook calls are neither opened nor clicked, nor are texts opened (as far as Mops can know);
+              a text's provider says whether it was delivered, and its tracked links whether clicked. */}
           {step.type === 'send_email'
             ? t('builder.messageCounts', {
                 sent: format.number(messages[step.id]?.sent ?? 0),
@@ -276,9 +276,10 @@ export function StepNodeView(props: NodeProps<StepNode>) {
                 clicked: format.number(messages[step.id]?.clicked ?? 0),
               })
             : step.type === 'send_sms'
-              ? t('builder.smsCounts', {
+              ? t(step.trackLinks === true ? 'builder.smsCountsClicked' : 'builder.smsCounts', {
                   sent: format.number(messages[step.id]?.sent ?? 0),
                   delivered: format.number(messages[step.id]?.delivered ?? 0),
+                  clicked: format.number(messages[step.id]?.clicked ?? 0),
                 })
               : t('builder.sentCount', { sent: format.number(messages[step.id]?.sent ?? 0) })}
         </div>

@@ -79,7 +79,9 @@ const MEMBERSHIP_OPS = ['in', 'not_in'] as const;
 /** What a branch may ask of an e-mail step's message, and of a text step's. */
 const EMAIL_OPS = ['opened', 'clicked', 'not_opened', 'not_clicked'] as const;
 const TEXT_OPS = ['delivered', 'not_delivered'] as const;
-type MessageOp = (typeof EMAIL_OPS)[number] | (typeof TEXT_OPS)[number];
+/** A text whose step tracks its links is asked about clicks too. */
+const TRACKED_TEXT_OPS = [...TEXT_OPS, 'clicked', 'not_clicked'] as const;
+type MessageOp = (typeof EMAIL_OPS)[number] | (typeof TRACKED_TEXT_OPS)[number];
 
 /** A labelled choice among the workspace's own (segments, destinations), its options as value → label. */
 function ChoiceField(props: {
@@ -113,12 +115,12 @@ function ChoiceField(props: {
 }
 
 /** How the text of an SMS step will go out: its encoding and how many segments carriers bill. */
-function SmsPreview(props: { body: string }) {
+function SmsPreview(props: { body: string; trackLinks: boolean }) {
   const { t } = useTranslation();
   const { workspace } = useSession();
   const body = useDeferredValue(props.body.trim());
   const preview = useQuery({
-    queryKey: ['sms-preview', workspace.id, body],
+    queryKey: ['sms-preview', workspace.id, body, props.trackLinks],
     enabled: body !== '',
     queryFn: () =>
       api<{
@@ -127,7 +129,10 @@ function SmsPreview(props: { body: string }) {
         characters: number;
         nonGsmCharacters: string[];
         smartEncoded: string[];
-      }>('POST', workspacePath(workspace.id, '/sms/preview'), { body }),
+      }>('POST', workspacePath(workspace.id, '/sms/preview'), {
+        body,
+        ...(props.trackLinks ? { trackLinks: true } : {}),
+      }),
     placeholderData: keepPreviousData,
   });
   if (body === '') return null;
@@ -229,6 +234,8 @@ function ConditionsEditor(props: {
   emailSteps?: string[];
   /** The journey's text steps, for conditions on whether a text was delivered. */
   smsSteps?: string[];
+  /** Those of them that track their links, for conditions on whether a link was clicked. */
+  trackedSmsSteps?: string[];
   /** The panel's errors by field path, and where these conditions sit in it (`branches.0.conditions`). */
   errors: ReadonlyMap<string, string>;
   errorPath: string;
@@ -241,6 +248,12 @@ function ConditionsEditor(props: {
     props.onChange(props.conditions.map((condition, i) => (i === index ? next : condition)));
   const labels = (ops: readonly string[]) =>
     ops.map((op) => [op, t(`builder.conditions.ops.${op}`)] as const);
+  const opsOf = (step: string): readonly MessageOp[] =>
+    props.trackedSmsSteps?.includes(step)
+      ? TRACKED_TEXT_OPS
+      : props.smsSteps?.includes(step)
+        ? TEXT_OPS
+        : EMAIL_OPS;
   return (
     <fieldset className="conditions">
       <legend>{t('builder.conditions.legend')}</legend>
@@ -382,8 +395,9 @@ function ConditionsEditor(props: {
                     ),
                   ]}
                   onChange={(step) => {
-                    // A text is asked whether it was delivered, an e-mail whether it was opened or clicked.
-                    const ops: readonly MessageOp[] = props.smsSteps?.includes(step) ? TEXT_OPS : EMAIL_OPS;
+                    // A text is asked whether it was delivered (and clicked, its links tracked), an
+                    // e-mail whether it was opened or clicked.
+                    const ops = opsOf(step);
                     update(index, {
                       ...condition,
                       step,
@@ -395,7 +409,7 @@ function ConditionsEditor(props: {
                   label={t('builder.conditions.op')}
                   errorId={errorOf('op')}
                   value={condition.op}
-                  options={labels(props.smsSteps?.includes(condition.step) ? TEXT_OPS : EMAIL_OPS)}
+                  options={labels(opsOf(condition.step))}
                   onChange={(op) => update(index, { ...condition, op: op as MessageOp })}
                 />
               </>
@@ -821,9 +835,10 @@ export function EntryPanel(props: {
 export function StepPanel(props: {
   step: StepBody;
   errors: Map<string, string>;
-  /** The journey's e-mail and text steps, which a branch can ask about. */
+  /** The journey's e-mail and text steps, which a branch can ask about (and those texts tracking links). */
   emailSteps?: string[];
   smsSteps?: string[];
+  trackedSmsSteps?: string[];
   onChange: (step: StepBody) => void;
   /** Takes away a branch's arm, with its connection. */
   onRemoveArm: (index: number) => void;
@@ -933,6 +948,7 @@ export function StepPanel(props: {
                 sources={['trait', 'event', 'entry_event', 'segment', 'score', 'lifecycle', 'message']}
                 emailSteps={props.emailSteps}
                 smsSteps={props.smsSteps}
+                trackedSmsSteps={props.trackedSmsSteps}
                 errors={errors}
                 errorPath={`branches.${index}.conditions`}
                 onChange={(conditions) =>
@@ -992,7 +1008,15 @@ export function StepPanel(props: {
       return (
         <div className="panel-body">
           {text('body', t('builder.fields.body'), { multiline: true })}
-          <SmsPreview body={String(step.body ?? '')} />
+          <label className="checkbox">
+            <input
+              type="checkbox"
+              checked={step.trackLinks === true}
+              onChange={(event) => set('trackLinks', event.target.checked ? true : undefined)}
+            />
+            {t('builder.fields.trackLinks')}
+          </label>
+          <SmsPreview body={String(step.body ?? '')} trackLinks={step.trackLinks === true} />
           {sendingFields}
         </div>
       );

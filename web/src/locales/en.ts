@@ -105,6 +105,7 @@ export const en = {
     messageCounts: '{{sent}} sent · {{opened}} opened · {{clicked}} clicked',
     sentCount: '{{sent}} sent',
     smsCounts: '{{sent}} sent · {{delivered}} delivered',
+    smsCountsClicked: '{{sent}} sent · {{delivered}} delivered · {{clicked}} clicked',
     notSent: {
       skipped: '{{n}} skipped',
       suppressed: '{{n}} suppressed',
@@ -151,6 +152,8 @@ export const en = {
         not_clicked: 'Did not click in {{email}}',
         delivered: 'Text {{step}} delivered',
         not_delivered: 'Text {{step}} not delivered',
+        text_clicked: 'Clicked a link in text {{step}}',
+        text_not_clicked: 'Did not click in text {{step}}',
       },
       trait: '{{path}}',
       event: 'Event {{path}}',
@@ -293,6 +296,7 @@ export const en = {
       exit: 'Exit',
     },
     fields: {
+      trackLinks: 'Shorten and track links (each click is recorded as SMS Link Clicked)',
       duration: 'Duration (e.g. 30m, 4h, 2d)',
       time: 'Time of day (HH:MM)',
       event: 'Event name',

@@ -107,6 +107,7 @@ export const it: Catalogue = {
     messageCounts: 'inviati: {{sent}} · aperti: {{opened}} · cliccati: {{clicked}}',
     sentCount: 'inviati: {{sent}}',
     smsCounts: 'inviati: {{sent}} · consegnati: {{delivered}}',
+    smsCountsClicked: 'inviati: {{sent}} · consegnati: {{delivered}} · cliccati: {{clicked}}',
     notSent: {
       skipped: 'saltati: {{n}}',
       suppressed: 'soppressi: {{n}}',
@@ -153,6 +154,8 @@ export const it: Catalogue = {
         not_clicked: 'Non ha cliccato in {{email}}',
         delivered: 'SMS {{step}} consegnato',
         not_delivered: 'SMS {{step}} non consegnato',
+        text_clicked: 'Ha cliccato un link dell’SMS {{step}}',
+        text_not_clicked: 'Non ha cliccato nell’SMS {{step}}',
       },
       trait: '{{path}}',
       event: 'Evento {{path}}',
@@ -297,6 +300,7 @@ export const it: Catalogue = {
       exit: 'Uscita',
     },
     fields: {
+      trackLinks: 'Accorcia e traccia i link (ogni clic è registrato come SMS Link Clicked)',
       duration: 'Durata (es. 30m, 4h, 2d)',
       time: 'Ora del giorno (HH:MM)',
       event: 'Nome dell’evento',
