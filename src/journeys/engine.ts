@@ -200,6 +200,8 @@ export class JourneyEngine {
         version: JourneyVersion;
         profile: Profile;
         entryEvent: EntryEvent;
+        /** Not when the profile entered the journey at or after this moment (checked under its lock). */
+        unlessEnteredSince?: number;
       }) => Promise<JourneyInstance | undefined>,
     ) => Promise<T>,
   ): Promise<T> {
@@ -527,12 +529,15 @@ export class JourneyEngine {
       work: WorkLog;
       /** The event entering the contact, when one does. */
       entry?: StoredEvent;
+      unlessEnteredSince?: number;
     },
   ): Promise<JourneyInstance | undefined> {
     const { journey, version, profile, entryEvent, now, work } = input;
     const entry = version.definition.entry;
     await tx.journeys.lockProfileEntries(profile.id);
     const last = await tx.journeys.lastEntry(journey.id, profile.id);
+    if (last && input.unlessEnteredSince !== undefined && last.enteredAt >= input.unlessEnteredSince)
+      return undefined;
     if (last) {
       if (last.hasActive && !entry.allowConcurrent) return undefined;
       if (entry.reentry.policy === 'once') return undefined;

@@ -157,6 +157,23 @@ describe.each(BACKENDS)('a segment’s current members entering a journey on %s'
     expect(await run()).toBe(0);
   });
 
+  it('waits for journeys to read what came before the publish, so a contact entering the segment then enters once', async () => {
+    // Eve joins just before the publish: one round of the pipeline makes her a member, and writes her
+    // Segment Entered, which journeys read only at the next round, after the publish.
+    await world.send([identify('eve', { plan: 'pro' })]);
+    await world.background.pipeline.runOnce();
+    const eve = await world.profileOf('eve');
+    expect((await world.storage.segments.memberships([eve], [pros])).get(eve)?.has(pros)).toBe(true);
+    const journeyId = await world.publish(definition({ currentMembers: true }));
+    expect(await run()).toBe(0);
+    expect(await latest(journeyId)).toMatchObject({ status: 'running', membersDone: 0 });
+    await world.settle();
+    expect(await latest(journeyId)).toMatchObject({ status: 'done' });
+    // Entered by her own Segment Entered (read after the publish), not by the page too.
+    expect(await entriesOf(journeyId, 'eve')).toEqual([{ event: SEGMENT_ENTERED, fromLog: true }]);
+    for (const member of ['ada', 'bob', 'dee']) expect(await entriesOf(journeyId, member)).toHaveLength(1);
+  });
+
   it('waits while the journey is paused and stops when it is archived', async () => {
     const journeyId = await world.publish(definition({ currentMembers: true }));
     await setJourneyPaused(world.storage, world.clock, world.workspaceId, journeyId, true);

@@ -9,7 +9,7 @@ import { SEGMENT_ENTERED } from '../core/segment-definition.js';
 import { encodeCursor } from '../storage/paging.js';
 import { FAILURES_BEFORE_GIVING_UP, isPassingFailure } from '../storage/passing-failures.js';
 import type { Storage, StorageTx } from '../storage/storage.js';
-import type { JourneyEngine } from './engine.js';
+import { JOURNEYS_CURSOR, type JourneyEngine } from './engine.js';
 
 /** Members per page: each page enters them and commits with its position, in one transaction. */
 export const MEMBER_ENTRY_PAGE = 200;
@@ -37,16 +37,16 @@ export async function memberEntryOnPublish(
   const { journey, previous, version, now } = input;
   const segmentId = currentMembersSegment(version.definition);
   if (segmentId !== undefined && previous && currentMembersSegment(previous.definition) === segmentId) return;
-  const latest = await tx.journeys.latestMemberEntry(journey.id);
-  if (latest?.status === 'running') {
-    const reason =
-      segmentId === undefined
-        ? `version ${version.version} enters only those who enter the segment from now on`
-        : `version ${version.version} enters the current members of ${segmentId} instead`;
-    await tx.journeys.saveMemberEntry({ ...latest, status: 'cancelled', finishedAt: now, reason });
-  }
+  const reason =
+    segmentId === undefined
+      ? `version ${version.version} enters only those who enter the segment from now on`
+      : `version ${version.version} enters the current members of ${segmentId} instead`;
+  await tx.journeys.endMemberEntry(
+    { journeyId: journey.id },
+    { status: 'cancelled', finishedAt: now, reason },
+  );
   if (segmentId === undefined) return;
-  await tx.journeys.createMemberEntry({
+  const created = await tx.journeys.createMemberEntry({
     id: newId('jme', now),
     workspaceId: journey.workspaceId,
     journeyId: journey.id,
@@ -60,12 +60,17 @@ export async function memberEntryOnPublish(
     finishedAt: null,
     reason: null,
   });
+  // Publishes of one journey take turns (the definitions lock), and the running one was ended above.
+  if (!created) throw new Error(`journey ${journey.id} has an entry of current members running still`);
 }
 
 /** What one look at the running entries did. */
 type PageOutcome =
   | { kind: 'none' }
-  /** Its journey is paused, or its segment being backfilled: looked at again at the next run. */
+  /**
+   * Its journey is paused, its segment being backfilled, or journeys not yet through the events
+   * received before the publish: looked at again at the next run.
+   */
   | { kind: 'waiting'; entry: MemberEntry }
   | { kind: 'page'; entry: MemberEntry };
 
@@ -74,7 +79,10 @@ type PageOutcome =
  * before the publish enter the journey's current version as on `Segment Entered` (under its re-entry
  * rules; one the journey took since the publish is not entered twice), and the position is saved in the
  * same transaction as their instances. It waits while the journey is paused or the segment is being
- * backfilled, and stops when the journey is archived or the segment deleted.
+ * backfilled, and until journeys have read every event received before the publish: a Segment
+ * Entered written before it, read after it, enters its contact on its own, and a page entering the
+ * same contact meanwhile would enter it twice. It stops when the journey is archived or the segment
+ * deleted.
  */
 async function enterNextPage(
   engine: JourneyEngine,
@@ -82,6 +90,8 @@ async function enterNextPage(
     passOver: string[];
     pageSize: number;
     now: () => number;
+    /** When the first event journeys have not read was received (undefined: none), read before the page. */
+    journeysFirstUnread: number | undefined;
     onClaimed: (entry: MemberEntry) => void;
   },
 ): Promise<PageOutcome> {
@@ -92,7 +102,7 @@ async function enterNextPage(
     const now = options.now();
     const stop = async (reason: string): Promise<PageOutcome> => {
       const stopped: MemberEntry = { ...entry, status: 'cancelled', finishedAt: now, reason };
-      await tx.journeys.saveMemberEntry(stopped);
+      await tx.journeys.endMemberEntry({ id: entry.id }, { status: 'cancelled', finishedAt: now, reason });
       return { kind: 'page', entry: stopped };
     };
     const journey = await tx.journeys.find(entry.workspaceId, entry.journeyId);
@@ -106,7 +116,10 @@ async function enterNextPage(
     // A publish replacing the version stops it in the same transaction; this is a safeguard only.
     if (!version || currentMembersSegment(version.definition) !== entry.segmentId)
       return stop('the current version does not enter the segment’s current members');
-    if (journey.status !== 'published' || segment.status !== 'ready') return { kind: 'waiting', entry };
+    const isJourneysBehind =
+      options.journeysFirstUnread !== undefined && options.journeysFirstUnread <= entry.requestedAt;
+    if (journey.status !== 'published' || segment.status !== 'ready' || isJourneysBehind)
+      return { kind: 'waiting', entry };
 
     const page = await tx.segments.listMembers(entry.segmentId, {
       limit: options.pageSize,
@@ -124,12 +137,12 @@ async function enterNextPage(
       if (member.enteredAt > entry.requestedAt) continue;
       const profile = profiles.get(member.profileId);
       if (!profile) continue;
-      const last = await tx.journeys.lastEntry(journey.id, profile.id);
-      if (last && last.enteredAt >= entry.requestedAt) continue;
       const instance = await enter({
         journey,
         version,
         profile,
+        // Taken since the publish (its own Segment Entered, by hand): not entered twice.
+        unlessEnteredSince: entry.requestedAt,
         entryEvent: {
           name: SEGMENT_ENTERED,
           messageId: null,
@@ -190,27 +203,25 @@ export async function runMemberEntries(
         passOver,
         pageSize: options.pageSize ?? MEMBER_ENTRY_PAGE,
         now: () => clock.now(),
+        journeysFirstUnread: await storage.firstUnprocessedAt(JOURNEYS_CURSOR),
         onClaimed: (entry) => {
           claimed = entry;
         },
       });
     } catch (error) {
       if (!claimed || isPassingFailure(error)) throw error;
-      const runs = (failures.get(claimed.id) ?? 0) + 1;
-      failures.set(claimed.id, runs);
+      const { id } = claimed;
+      const runs = (failures.get(id) ?? 0) + 1;
+      failures.set(id, runs);
       if (runs < FAILURES_BEFORE_GIVING_UP) {
-        logger.warn(
-          { err: error, entry: claimed.id },
-          'current members’ entry failed; tried again at the next run',
-        );
+        logger.warn({ err: error, entry: id }, 'current members’ entry failed; tried again at the next run');
         return pages;
       }
-      const reason = describeError(error);
-      const failed: MemberEntry = { ...claimed, status: 'failed', finishedAt: clock.now(), reason };
-      await storage.transaction((tx) => tx.journeys.saveMemberEntry(failed));
-      failures.delete(claimed.id);
+      const end = { status: 'failed' as const, finishedAt: clock.now(), reason: describeError(error) };
+      await storage.transaction((tx) => tx.journeys.endMemberEntry({ id }, end));
+      failures.delete(id);
       logger.error(
-        { err: error, entry: claimed.id },
+        { err: error, entry: id },
         'current members’ entry stopped: its page failed at every attempt',
       );
       continue;

@@ -7,14 +7,19 @@ const MEMBERS_PER_PAGE = 1000;
 /** Excel reads a CSV as UTF-8 only when it starts with a byte-order mark (else `José` turns to mojibake). */
 const UTF8_BOM = '\ufeff';
 
+/** A phone number or a signed number: a spreadsheet reads it as a number, runs nothing. */
+const NUMBER_LIKE = /^[+-]?[\d\s().-]+$/;
+
 /**
- * A trait value as a cell: text as it is, numbers and booleans as written, objects and lists as JSON.
- * Text a spreadsheet would run as a formula (`=HYPERLINK(…)`, `+1…`, `@SUM…`) starts with a quote,
- * as OWASP advises for CSV injection: a trait is whatever a client or an import sent.
+ * A value as a cell: text as it is, numbers and booleans as written, objects and lists as JSON.
+ * Text a spreadsheet would run as a formula (`=HYPERLINK(…)`, `+A1…`, `@SUM…`) starts with a quote,
+ * as OWASP advises for CSV injection: traits, ids and the trait names asked for are whatever a client,
+ * an import or a link sent. A phone number (`+39 347 …`) is left as it is, for the uploads it is for.
  */
 export function exportCell(value: unknown): string {
   if (value === undefined || value === null) return '';
-  if (typeof value === 'string') return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  if (typeof value === 'string')
+    return /^[=+\-@\t\r]/.test(value) && !NUMBER_LIKE.test(value) ? `'${value}` : value;
   if (typeof value === 'object') return exportCell(JSON.stringify(value));
   return String(value);
 }
@@ -28,7 +33,8 @@ export async function* segmentMembersCsv(
   options: { segmentId: string; traits: readonly string[] },
 ): AsyncGenerator<string> {
   const { segmentId, traits } = options;
-  yield UTF8_BOM + stringify([['profile_id', 'user_id', 'anonymous_id', 'entered_at', ...traits]]);
+  yield UTF8_BOM +
+    stringify([['profile_id', 'user_id', 'anonymous_id', 'entered_at', ...traits.map(exportCell)]]);
   let cursor: string | undefined;
   do {
     const page = await storage.segments.listMembers(segmentId, { limit: MEMBERS_PER_PAGE, cursor });
@@ -43,8 +49,8 @@ export async function* segmentMembersCsv(
       const own = traitsOf.get(member.profileId) ?? {};
       return [
         member.profileId,
-        identity?.kind === 'user' ? identity.value : '',
-        identity?.kind === 'anonymous' ? identity.value : '',
+        exportCell(identity?.kind === 'user' ? identity.value : ''),
+        exportCell(identity?.kind === 'anonymous' ? identity.value : ''),
         new Date(member.enteredAt).toISOString(),
         ...traits.map((trait) => exportCell(Object.hasOwn(own, trait) ? own[trait] : undefined)),
       ];

@@ -311,5 +311,50 @@ describe.each(BACKENDS)('journeys on segments, scores and stages over HTTP on %s
       );
       expect(journeys.body.items.map((item) => item.journeyId)).toEqual([created.body.id]);
     }
+
+    // Published paused, a journey takes them only once resumed, and says what it waits for.
+    const later = await api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: 'Milan store, second week',
+        entry: {
+          trigger: { type: 'segment', segment: segment.body.id, on: 'entered' },
+          reentry: { policy: 'once' },
+        },
+        start: 'done',
+        steps: [{ id: 'done', type: 'exit' }],
+      },
+    });
+    expect((await api('POST', `/journeys/${later.body.id}/publish`)).status).toBe(200);
+    expect((await api('POST', `/journeys/${later.body.id}/pause`)).status).toBe(200);
+    const draft = await api<{ draft: { entry: { trigger: Record<string, unknown> } } }>(
+      'GET',
+      `/journeys/${later.body.id}`,
+    );
+    const withMembers = {
+      ...draft.body.draft,
+      entry: {
+        ...draft.body.draft.entry,
+        trigger: { ...draft.body.draft.entry.trigger, currentMembers: true },
+      },
+    };
+    expect((await api('PUT', `/journeys/${later.body.id}`, { definition: withMembers })).status).toBe(200);
+    expect((await api('POST', `/journeys/${later.body.id}/publish`)).status).toBe(200);
+    const waiting = await api<{ status: string; memberEntry: Record<string, unknown> }>(
+      'GET',
+      `/journeys/${later.body.id}`,
+    );
+    expect(waiting.body).toMatchObject({
+      status: 'paused',
+      memberEntry: { status: 'running', membersDone: 0, waitingFor: 'journey_paused' },
+    });
+    expect((await api('POST', `/journeys/${later.body.id}/resume`)).status).toBe(200);
+    const resumed = await eventually(async () => {
+      const journey = await api<{ memberEntry: { status: string } | null }>(
+        'GET',
+        `/journeys/${later.body.id}`,
+      );
+      return journey.body.memberEntry?.status === 'done' ? journey.body.memberEntry : undefined;
+    }, 20_000);
+    expect(resumed).toMatchObject({ entered: 2, waitingFor: null });
   });
 });

@@ -6,7 +6,7 @@ import type { JourneyStore } from './storage.js';
 
 type MemberEntryQueries = Pick<
   JourneyStore,
-  'createMemberEntry' | 'latestMemberEntry' | 'claimMemberEntry' | 'saveMemberEntry'
+  'createMemberEntry' | 'latestMemberEntry' | 'claimMemberEntry' | 'saveMemberEntry' | 'endMemberEntry'
 >;
 
 function toMemberEntry(row: Selectable<Database['journey_member_entries']>): MemberEntry {
@@ -81,6 +81,15 @@ export function memberEntryQueries(db: Kysely<Database>, ops: DialectOps): Membe
         .updateTable('journey_member_entries')
         .set(values)
         .where('id', '=', id)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+    async endMemberEntry(which, end) {
+      const result = await db
+        .updateTable('journey_member_entries')
+        .set({ status: end.status, finished_at: end.finishedAt, reason: end.reason })
+        .where('id' in which ? 'id' : 'journey_id', '=', 'id' in which ? which.id : which.journeyId)
         .where('status', '=', 'running')
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;

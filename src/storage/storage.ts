@@ -308,6 +308,14 @@ export interface JourneyStore {
   claimMemberEntry(passOver: string[]): Promise<MemberEntry | undefined>;
   /** Stores a running one's position, counts and status; false when it was no longer running. */
   saveMemberEntry(entry: MemberEntry): Promise<boolean>;
+  /**
+   * Ends the running one of a journey (or this one, by id), its position and counts as they stand:
+   * a publish or a failure read it earlier and must not write its progress back.
+   */
+  endMemberEntry(
+    which: { journeyId: string } | { id: string },
+    end: { status: 'cancelled' | 'failed'; finishedAt: number; reason: string },
+  ): Promise<boolean>;
 
   addTransitions(transitions: JourneyTransition[]): Promise<void>;
   setTimer(timer: { workspaceId: string; instanceId: string; token: string; dueAt: number }): Promise<void>;

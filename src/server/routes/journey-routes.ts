@@ -76,11 +76,28 @@ const MemberEntryJson = z
     requestedAt: z.string(),
     finishedAt: z.string().nullable(),
     reason: z.string().nullable(),
+    waitingFor: z
+      .enum(['journey_paused', 'segment_backfilling'])
+      .nullable()
+      .describe('What a running one waits for before it goes on; null when it is going on'),
   })
   .meta({ id: 'JourneyMemberEntry' });
 
-function memberEntryJson(entry: MemberEntry) {
+/** What a running entry of current members waits for (see `enterNextPage`); null when it goes on. */
+async function memberEntryWaitingFor(
+  storage: Storage,
+  journey: Journey,
+  entry: MemberEntry,
+): Promise<'journey_paused' | 'segment_backfilling' | null> {
+  if (entry.status !== 'running') return null;
+  if (journey.status === 'paused') return 'journey_paused';
+  const segment = await storage.segments.find(journey.workspaceId, entry.segmentId);
+  return segment?.status === 'backfilling' ? 'segment_backfilling' : null;
+}
+
+function memberEntryJson(entry: MemberEntry, waitingFor: 'journey_paused' | 'segment_backfilling' | null) {
   return {
+    waitingFor,
     id: entry.id,
     segmentId: entry.segmentId,
     status: entry.status,
@@ -213,7 +230,7 @@ export async function journeyRoutes(
     clock: Clock;
     auth: Authenticator;
     engine: JourneyEngine;
-    /** A journey was published: the segment members it enters start entering now. */
+    /** A journey was published or resumed: the segment members it enters start entering now. */
     onJourneyPublished?: () => void;
   },
 ): Promise<void> {
@@ -293,7 +310,12 @@ export async function journeyRoutes(
       await auth.requireWorkspace(request, request.params.workspaceId);
       const journey = await getJourney(storage, request.params.workspaceId, request.params.journeyId);
       const entry = await storage.journeys.latestMemberEntry(journey.id);
-      return { ...journeyJson(journey), memberEntry: entry ? memberEntryJson(entry) : null };
+      return {
+        ...journeyJson(journey),
+        memberEntry: entry
+          ? memberEntryJson(entry, await memberEntryWaitingFor(storage, journey, entry))
+          : null,
+      };
     },
   );
 
@@ -371,9 +393,10 @@ export async function journeyRoutes(
           await engine.exitAll(workspaceId, journeyId, 'journey archived');
           return journeyJson(journey);
         }
-        return journeyJson(
-          await setJourneyPaused(storage, clock, workspaceId, journeyId, action === 'pause'),
-        );
+        const changed = await setJourneyPaused(storage, clock, workspaceId, journeyId, action === 'pause');
+        // Current members waiting for the journey to be resumed enter now.
+        if (action === 'resume') deps.onJourneyPublished?.();
+        return journeyJson(changed);
       },
     );
   }

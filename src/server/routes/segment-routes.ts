@@ -286,7 +286,7 @@ export async function segmentRoutes(
       schema: {
         tags: ['segments'],
         summary: 'Download the members of a segment as CSV (for sales, an ad audience, a spreadsheet)',
-        description: `One row per member: \`profile_id\`, \`user_id\` (or \`anonymous_id\` for a visitor never identified), \`entered_at\`, then a column per trait asked for in \`traits\` (comma-separated; ${DEFAULT_EXPORT_TRAITS.join(', ')} when left out). UTF-8 with a byte-order mark, as Excel needs; objects and lists as JSON; text a spreadsheet would run as a formula (starting with =, +, -, @) starts with a quote. For admins: it is every member's personal data at once.`,
+        description: `One row per member: \`profile_id\`, \`user_id\` (or \`anonymous_id\` for a visitor never identified), \`entered_at\`, then a column per trait asked for in \`traits\` (comma-separated; ${DEFAULT_EXPORT_TRAITS.join(', ')} when left out). UTF-8 with a byte-order mark, as Excel needs; objects and lists as JSON; text a spreadsheet would run as a formula (starting with =, +, -, @) starts with a quote. For admins: it is every member's personal data at once. 409 while the segment is being backfilled (its members are not all known yet).`,
         params: SegmentParams,
         querystring: z.strictObject({
           traits: z
@@ -321,6 +321,11 @@ export async function segmentRoutes(
       const { workspaceId, segmentId } = request.params;
       await auth.requireWorkspace(request, workspaceId, 'admin');
       const segment = await getSegment(storage, workspaceId, segmentId);
+      if (segment.status === 'backfilling')
+        throw new AppError(
+          'conflict',
+          `${segment.name} is still being backfilled, so its members are not all known yet: export it once it is ready`,
+        );
       // A header carries ASCII only: `Fiera di Milano — ôk` is saved as Fiera-di-Milano-ok.csv.
       const filename = `${
         segment.name

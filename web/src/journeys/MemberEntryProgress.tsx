@@ -10,6 +10,7 @@ export interface MemberEntryJson {
   membersDone: number;
   entered: number;
   reason: string | null;
+  waitingFor: 'journey_paused' | 'segment_backfilling' | null;
 }
 
 /** How often a running entry's progress is read again. */
@@ -52,6 +53,7 @@ export function MemberEntryProgress(props: { journeyPath: string; publishedVersi
         `builder.memberEntry.${entry.status === 'done' && entry.entered === entry.membersDone ? 'doneAll' : entry.status}`,
         counts,
       )}
+      {entry.waitingFor && ` — ${t(`builder.memberEntry.waitingFor.${entry.waitingFor}`)}`}
       {entry.reason && ` — ${entry.reason}`}
     </p>
   );

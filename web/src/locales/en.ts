@@ -187,6 +187,10 @@ export const en = {
       cancelled:
         'Entering those already in the segment stopped at {{done}} of {{total}} ({{entered}} entered)',
       failed: 'Entering those already in the segment failed at {{done}} of {{total}} ({{entered}} entered)',
+      waitingFor: {
+        journey_paused: 'waiting: the journey is paused, and they enter once it is resumed',
+        segment_backfilling: 'waiting for the segment’s backfill to finish',
+      },
     },
     pause: 'Pause',
     resume: 'Resume',

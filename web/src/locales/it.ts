@@ -189,6 +189,10 @@ export const it: Catalogue = {
       cancelled:
         'Ingresso di chi è già nel segmento interrotto a {{done}} su {{total}} ({{entered}} entrati)',
       failed: 'Ingresso di chi è già nel segmento non riuscito a {{done}} su {{total}} ({{entered}} entrati)',
+      waitingFor: {
+        journey_paused: 'in attesa: il percorso è in pausa, ed entrano quando riprende',
+        segment_backfilling: 'in attesa che finisca il calcolo del segmento',
+      },
     },
     pause: 'Metti in pausa',
     resume: 'Riprendi',

@@ -42,7 +42,7 @@ export function SegmentMembers(props: { segment: SegmentJson }) {
           {t('segments.membersList.title')} ({format.number(segment.members)})
         </h2>
         {/* Every member's personal data at once: for admins, as the API has it. */}
-        {isAdminOf(workspace) && segment.members > 0 && (
+        {isAdminOf(workspace) && segment.members > 0 && segment.status === 'ready' && (
           <a
             className="download"
             href={workspacePath(workspace.id, `/segments/${encodeURIComponent(segment.id)}/export`)}
