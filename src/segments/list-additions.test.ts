@@ -88,6 +88,22 @@ describe.each(BACKENDS)('imported contacts joining a static list on %s', (backen
     expect(await find(addition.id)).toMatchObject({ status: 'done', matched: 1, unmatched: 0, added: 1 });
   });
 
+  it('counts on from where a run cut short by a crash had got: contacts added then stay counted', async () => {
+    await world.send([identify('ada', {}), identify('bob', {})]);
+    await world.settle();
+    const addition = await request(['ada', 'bob']);
+    // As a first page leaves it, committed with its count, before the process died.
+    const ada = await world.profileOf('ada');
+    await world.storage.transaction(async (tx) => {
+      await tx.segments.addMembers([
+        { segmentId: tradeShow, profileId: ada, workspaceId: world.workspaceId, at: 1 },
+      ]);
+      await tx.segments.countListAdditionAdded(addition.id, 1);
+    });
+    expect(await run()).toBe(1);
+    expect(await find(addition.id)).toMatchObject({ status: 'done', matched: 2, added: 2 });
+  });
+
   it('fails with the reason when the list was deleted before its contacts were found', async () => {
     await world.send([identify('ada', {})]);
     const addition = await request(['ada']);

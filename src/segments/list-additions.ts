@@ -69,21 +69,22 @@ async function profilesOf(storage: Storage, addition: ListAddition): Promise<Map
 }
 
 /**
- * Adds the contacts of one waiting addition, when they are ready: every one found as a profile, or the
- * pipeline having read everything appended before the look (those not found then never will be), or
- * MAX_WAIT_MS gone by. Undefined when it must wait longer.
+ * Adds the contacts of one waiting addition, when they are ready: the pipeline having made profiles of
+ * every event received before the addition was asked for (those not found then never will be), or
+ * every one found already, or MAX_WAIT_MS gone by. Undefined when it must wait longer.
  */
 async function addWhenReady(
   storage: Storage,
   addition: ListAddition,
   now: () => number,
 ): Promise<ListAddition | undefined> {
-  // Read before the identities: what was appended before it and is read by then is resolved by then.
-  const lag = await storage.pipelineLag(PROFILES_CURSOR);
+  // Read before the identities: what was received before the request and read by then is resolved by then.
+  const firstUnread = await storage.firstUnprocessedAt(PROFILES_CURSOR);
+  const isThrough = firstUnread === undefined || firstUnread > addition.requestedAt;
   const found = await profilesOf(storage, addition);
-  const isReady =
-    found.size === addition.userIds.length || lag === 0 || now() - addition.requestedAt >= MAX_WAIT_MS;
-  if (!isReady) return undefined;
+  // Behind with others' events: ready all the same once each of these contacts is a profile.
+  if (!isThrough && found.size < addition.userIds.length && now() - addition.requestedAt < MAX_WAIT_MS)
+    return undefined;
   const segment = await storage.segments.find(addition.workspaceId, addition.segmentId);
   const fail = (reason: string): ListAddition => ({
     ...addition,
@@ -93,12 +94,19 @@ async function addWhenReady(
   });
   if (!segment) return fail(`segment ${addition.segmentId} was deleted`);
   const profileIds = [...new Set(found.values())];
-  let added = 0;
+  // Counted with each page's commit: one cut short by a crash counts on from there when it runs again.
+  let added = addition.added;
   try {
     for (const page of chunks(profileIds, IDS_PER_LOOKUP))
       added += await addToStaticList(
         storage,
-        { workspaceId: addition.workspaceId, segmentId: segment.id, segmentName: segment.name, now },
+        {
+          workspaceId: addition.workspaceId,
+          segmentId: segment.id,
+          segmentName: segment.name,
+          now,
+          alsoInTransaction: (tx, count) => tx.segments.countListAdditionAdded(addition.id, count),
+        },
         page,
       );
   } catch (error) {

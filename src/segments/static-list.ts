@@ -4,7 +4,7 @@ import { AppError } from '../core/errors.js';
 import { isStorableText, storableText } from '../core/storable-text.js';
 import { NotUtf8Error, utf8Checked } from '../ingest/file-source.js';
 import { chunks } from '../storage/chunks.js';
-import type { Storage } from '../storage/storage.js';
+import type { Storage, StorageTx } from '../storage/storage.js';
 import { membershipEvents } from './membership.js';
 
 const ROWS_PER_BATCH = 1000;
@@ -273,7 +273,14 @@ function addMatched(
  */
 export async function addToStaticList(
   storage: Storage,
-  options: { workspaceId: string; segmentId: string; segmentName: string; now: () => number },
+  options: {
+    workspaceId: string;
+    segmentId: string;
+    segmentName: string;
+    now: () => number;
+    /** Runs in the same transaction, told how many were added: progress that commits with them. */
+    alsoInTransaction?: (tx: StorageTx, added: number) => Promise<void>;
+  },
   profileIds: string[],
 ): Promise<number> {
   const at = options.now();
@@ -314,6 +321,7 @@ export async function addToStaticList(
       at,
     });
     await tx.generatedEvents.append(events);
+    await options.alsoInTransaction?.(tx, entered.length);
     return entered.length;
   });
 }

@@ -6,7 +6,11 @@ import type { SegmentStore } from './storage.js';
 
 type ListAdditionQueries = Pick<
   SegmentStore,
-  'createListAddition' | 'findListAddition' | 'claimListAddition' | 'saveListAddition'
+  | 'createListAddition'
+  | 'findListAddition'
+  | 'claimListAddition'
+  | 'saveListAddition'
+  | 'countListAdditionAdded'
 >;
 
 /** Imported contacts waiting to join static segments (see `ListAddition`), as part of the segment store. */
@@ -72,6 +76,14 @@ export function listAdditionQueries(db: Kysely<Database>, ops: DialectOps): List
         .where('status', '=', 'waiting')
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
+    },
+    async countListAdditionAdded(id, added) {
+      await db
+        .updateTable('list_additions')
+        .set((eb) => ({ added: eb('added', '+', added) }))
+        .where('id', '=', id)
+        .where('status', '=', 'waiting')
+        .execute();
     },
   };
 }
