@@ -486,7 +486,7 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
         {
           id: 'text',
           type: 'send_sms',
-          body: 'Saldi: https://shop.example.com/sale?utm_source=sms&x=1. Info (https://shop.example.com/faq)',
+          body: 'Ciao {{ profile.traits.first_name }}! Saldi: https://shop.example.com/sale?utm_source=sms&x=1. Info (https://shop.example.com/faq) https://shop.example.com/città',
           trackLinks: true,
           next: 'wait',
         },
@@ -508,15 +508,28 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
         { id: 'done', type: 'exit' },
       ],
     });
-    const profile = await newProfile({ phone: '+39 347 000 2222' });
+    // A link a contact's own data brings into the text is not the brand's to forward.
+    const profile = await newProfile({ phone: '+39 347 000 2222', first_name: 'https://evil.example/login' });
     const sentBefore = twilio.sent.length;
     expect((await enrol(journeyId, { profileId: profile.id })).status).toBe(201);
     const sms = await eventually(async () => twilio.sent[sentBefore]);
     const shortLink = new RegExp(`${world.url}/s/([0-9A-Za-z]{10})`, 'g');
     // The sentence's full stop and the bracket stay outside the links.
-    expect(sms.body.replace(shortLink, 'LINK')).toBe('Saldi: LINK. Info (LINK)');
-    const [sale, faq] = [...sms.body.matchAll(shortLink)].map((match) => match[0]);
-    if (!sale || !faq) throw new Error('the text has no short links');
+    expect(sms.body.replace(shortLink, 'LINK')).toBe(
+      'Ciao https://evil.example/login! Saldi: LINK. Info (LINK) LINK',
+    );
+    const [sale, faq, city] = [...sms.body.matchAll(shortLink)].map((match) => match[0]);
+    if (!sale || !faq || !city) throw new Error('the text has no short links');
+    // A messaging app drawing the link's preview is sent on, its fetch no click.
+    const bot = await fetch(sale, {
+      redirect: 'manual',
+      headers: { 'user-agent': 'facebookexternalhit/1.1 Facebot Twitterbot/1.0' },
+    });
+    expect(bot.status).toBe(302);
+    // A link with letters past ASCII goes out as the Location header takes it.
+    expect((await fetch(city, { redirect: 'manual' })).headers.get('location')).toBe(
+      'https://shop.example.com/citt%C3%A0',
+    );
 
     // A link preview's HEAD learns where it goes without counting a click.
     const head = await fetch(sale, { method: 'HEAD', redirect: 'manual' });
@@ -538,9 +551,10 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
       const found = timeline.body.items
         .filter((event) => event.name === 'SMS Link Clicked')
         .map((event) => event.payload.properties?.url);
-      return found.length === 2 ? found : undefined;
+      return found.length === 3 ? found : undefined;
     });
     expect(clicks.sort()).toEqual([
+      'https://shop.example.com/citt%C3%A0',
       'https://shop.example.com/faq',
       'https://shop.example.com/sale?utm_source=sms&x=1',
     ]);
@@ -557,6 +571,15 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
       trackLinks: true,
     });
     expect(preview.body.text).toBe(`See ${world.url}/s/xxxxxxxxxx`);
+    // Shortened before Smart Encoding: the link's ż gone, the ’ becomes ' and the text stays GSM-7.
+    const encoded = await api<{ text: string; encoding: string }>('POST', '/sms/preview', {
+      body: 'Offerta d’estate: https://sklep.pl/wyprzedaż',
+      trackLinks: true,
+    });
+    expect(encoded.body).toMatchObject({
+      text: `Offerta d'estate: ${world.url}/s/xxxxxxxxxx`,
+      encoding: 'GSM-7',
+    });
 
     // Branching on a click of a text whose links are not tracked is refused at publish.
     const refused = await api<ApiError>('POST', '/journeys', {

@@ -14,19 +14,64 @@ const CODE_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu
 const CODE_PATTERN = new RegExp(`^[${CODE_ALPHABET}]{${CODE_LENGTH}}$`);
 /** Codes are drawn again this often when one is taken already, before the send is retried later. */
 const CODE_ATTEMPTS = 3;
-/**
- * A link as texts write one: http(s):// up to a space or a quote. Punctuation ending a sentence
- * (`see https://shop.example/sale.`) or closing a bracket is not part of it.
- */
-const LINK = /\bhttps?:\/\/[^\s<>"']+/gi;
-const TRAILING_PUNCTUATION = /[.,;:!?)\]}]+$/;
+/** A link as texts write one: http(s):// up to a space, an angle bracket or a double quote of any kind. */
+const LINK = /\bhttps?:\/\/[^\s<>"“”«»]+/gi;
+/** What ends a sentence or a quotation after a link (`see https://shop.example/sale.`), not the link. */
+const TRAILING = new Set([...".,;:!?'’‘"]);
+const CLOSING_BRACKETS: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
+
+/** Without what follows a link in a sentence: punctuation, and a closing bracket the link did not open. */
+function trimmedLink(candidate: string): string {
+  let url = candidate;
+  for (;;) {
+    const last = url.at(-1) ?? '';
+    const opening = CLOSING_BRACKETS[last];
+    const isUnbalanced = opening !== undefined && url.split(opening).length - 1 < url.split(last).length - 1;
+    if (!TRAILING.has(last) && !isUnbalanced) return url;
+    url = url.slice(0, -1);
+  }
+}
 
 /** The links of a text, where each starts and ends. */
 export function linksIn(text: string): Array<{ url: string; start: number; end: number }> {
   return [...text.matchAll(LINK)].map((match) => {
-    const url = match[0].replace(TRAILING_PUNCTUATION, '');
+    const url = trimmedLink(match[0]);
     return { url, start: match.index, end: match.index + url.length };
   });
+}
+
+/**
+ * The sites a step's text links to as it is written (`https://shop.example/sale/{{ … }}` names
+ * shop.example): only links to them are shortened, never one a contact's data brought into the text
+ * (a first name sent as `https://evil.example`), which the short link would otherwise forward to under
+ * the brand's own address.
+ */
+export function linkedSites(template: string): Set<string> {
+  const sites = new Set<string>();
+  for (const { url } of linksIn(template)) {
+    const site = siteOf(url);
+    if (site) sites.add(site);
+  }
+  return sites;
+}
+
+/** `https://shop.example` for a link to it; undefined for one that is no URL (Liquid in its host). */
+function siteOf(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    return parsed.host === '' ? undefined : `${parsed.protocol}//${parsed.host}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A link as the Location header takes it (an IDN host in punycode, a path percent-encoded); undefined for none. */
+function asciiLink(url: string): string | undefined {
+  try {
+    return new URL(url).href;
+  } catch {
+    return undefined;
+  }
 }
 
 export function shortLinkUrl(publicUrl: string, code: string): string {
@@ -39,7 +84,11 @@ function newCode(): string {
   return code;
 }
 
-function replaced(text: string, links: ReturnType<typeof linksIn>, replacements: string[]): string {
+function replaced(
+  text: string,
+  links: ReadonlyArray<{ start: number; end: number }>,
+  replacements: string[],
+): string {
   let result = '';
   let at = 0;
   links.forEach((link, index) => {
@@ -50,15 +99,22 @@ function replaced(text: string, links: ReturnType<typeof linksIn>, replacements:
 }
 
 /**
- * The text with each link a short link of the workspace's public address, stored with the message it
- * belongs to, so that a click is recorded and redirected (see `followShortLink`). Each link gets a
- * code of its own, the same URL twice two codes: a click names the place it was made in.
+ * The text with each link to a site the step's own text links to (see `linkedSites`) a short link of
+ * the workspace's public address, stored with the message it belongs to, so that a click is recorded
+ * and redirected (see `followShortLink`). Each link gets a code of its own, the same URL twice two
+ * codes: a click names the place it was made in.
  */
 export async function shortenLinks(
   storage: Storage,
-  input: { text: string; message: Pick<Message, 'id' | 'workspaceId'>; publicUrl: string; now: number },
+  input: {
+    text: string;
+    sites: ReadonlySet<string>;
+    message: Pick<Message, 'id' | 'workspaceId'>;
+    publicUrl: string;
+    now: number;
+  },
 ): Promise<string> {
-  const links = linksIn(input.text);
+  const links = shortenable(input.text, input.sites);
   if (links.length === 0) return input.text;
   for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
     const codes = links.map(() => newCode());
@@ -67,7 +123,7 @@ export async function shortenLinks(
         code: codes[index] as string,
         workspaceId: input.message.workspaceId,
         messageId: input.message.id,
-        url: link.url,
+        url: link.target,
         createdAt: input.now,
       })),
     );
@@ -81,14 +137,42 @@ export async function shortenLinks(
   throw new Error('no free short link code was found: the send is retried');
 }
 
-/** The text as a preview counts it: each link as long as the short link it would be sent as. */
-export function withShortLinksForCounting(text: string, publicUrl: string): string {
-  const links = linksIn(text);
+/** The links of a rendered text that go out shortened: to the step's own sites, and readable as URLs. */
+function shortenable(
+  text: string,
+  sites: ReadonlySet<string>,
+): Array<{ start: number; end: number; target: string }> {
+  return linksIn(text).flatMap((link) => {
+    const site = siteOf(link.url);
+    const target = asciiLink(link.url);
+    return site && target && sites.has(site) ? [{ start: link.start, end: link.end, target }] : [];
+  });
+}
+
+/** The text as a preview counts it: each link that would be shortened as long as its short link. */
+export function withShortLinksForCounting(
+  text: string,
+  sites: ReadonlySet<string>,
+  publicUrl: string,
+): string {
+  const links = shortenable(text, sites);
   return replaced(
     text,
     links,
     links.map(() => shortLinkUrl(publicUrl, 'x'.repeat(CODE_LENGTH))),
   );
+}
+
+/**
+ * The user agents messaging apps and carriers fetch a link with to draw its preview (iMessage goes as
+ * facebookexternalhit and Twitterbot), before anyone has clicked it.
+ */
+const LINK_PREVIEW_AGENTS =
+  /bot\b|crawler|spider|preview|facebookexternalhit|twitterbot|whatsapp|telegrambot|slackbot|skypeuripreview|discordbot|linkedinbot|embedly|google-pagerenderer/i;
+
+/** Whether a request is a link preview's, not a person's click. */
+export function isLinkPreview(userAgent: string | undefined): boolean {
+  return userAgent !== undefined && LINK_PREVIEW_AGENTS.test(userAgent);
 }
 
 /** Where a short link goes, nothing recorded; 404 for a code no text was sent with. */

@@ -13,7 +13,7 @@ import { lifecycleDataFor } from '../lifecycle-data.js';
 import { messageTemplateData } from '../message-data.js';
 import { agentFor, assertPublicLiteral, privateNetworkRefusal } from '../webhook/network-guard.js';
 import { smartEncoded } from './segments.js';
-import { shortenLinks } from './short-links.js';
+import { linkedSites, shortenLinks } from './short-links.js';
 
 const TIMEOUT_MS = 15_000;
 /** Twilio's error for a recipient who replied STOP to this sender. */
@@ -61,21 +61,26 @@ export interface SmsCall {
   now: number;
 }
 
-/**
- * Renders an SMS step's text as plain text (no HTML escaping: an SMS is not markup), with Smart
- * Encoding's replacements when the workspace has it on (see `smartEncoded`), and names the
- * characters replaced.
- */
-export function renderSmsText(
+/** Renders an SMS step's text as plain text (no HTML escaping: an SMS is not markup). */
+export function renderSmsPlain(
   body: string,
   message: Pick<Message, 'id' | 'context'>,
   profile: Pick<Profile, 'id' | 'userId' | 'traits'>,
-  options: { smartEncoding: boolean; lifecycle?: LifecycleData | undefined },
+  lifecycle: LifecycleData | undefined,
+): string {
+  return renderPlain(body, messageTemplateData(message, profile, lifecycle)).trim();
+}
+
+/**
+ * A rendered text (its links shortened already, when they are) as it goes out: with Smart Encoding's
+ * replacements when the workspace has it on (see `smartEncoded`), naming the characters replaced.
+ * Thrown: a text longer than a text may be.
+ */
+export function encodedSmsText(
+  rendered: string,
+  smartEncoding: boolean,
 ): { text: string; replaced: string[] } {
-  const rendered = renderPlain(body, messageTemplateData(message, profile, options.lifecycle)).trim();
-  const { text, replaced } = options.smartEncoding
-    ? smartEncoded(rendered)
-    : { text: rendered, replaced: [] };
+  const { text, replaced } = smartEncoding ? smartEncoded(rendered) : { text: rendered, replaced: [] };
   // The provider refuses longer ones, and counting segments takes time with the square of the length.
   if (text.length > SMS_MAX_CHARACTERS)
     throw new Error(
@@ -107,21 +112,22 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
       now: call.now,
       sources: [sms.body],
     });
+    let rendered: string;
     try {
-      body = renderSmsText(sms.body, message, profile, {
-        smartEncoding: settings.smartEncoding,
-        lifecycle,
-      }).text;
+      rendered = renderSmsPlain(sms.body, message, profile, lifecycle);
     } catch (error) {
       return { status: 'failed', reason: `the text could not be rendered: ${errorText(error)}` };
     }
-    if (body === '') return { status: 'skipped', reason: 'the text is empty once rendered', toAddress: to };
-    // Shortened once: the text is kept below before the provider is called, so a retry sends (and
-    // looks for) these same links.
+    if (rendered === '')
+      return { status: 'skipped', reason: 'the text is empty once rendered', toAddress: to };
+    // Shortened once, before Smart Encoding (which reads the whole text, links gone) and the length
+    // check: the text is kept below before the provider is called, so a retry sends (and looks for)
+    // these same links.
     if (sms.trackLinks === true) {
       try {
-        body = await shortenLinks(call.storage, {
-          text: body,
+        rendered = await shortenLinks(call.storage, {
+          text: rendered,
+          sites: linkedSites(sms.body),
           message,
           publicUrl: call.publicUrl,
           now: call.now,
@@ -133,12 +139,11 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
           to,
         );
       }
-      if (body.length > SMS_MAX_CHARACTERS)
-        return {
-          status: 'failed',
-          reason: `the text with its links shortened has ${body.length.toLocaleString('en')} characters; a text may have at most ${SMS_MAX_CHARACTERS.toLocaleString('en')}`,
-          toAddress: to,
-        };
+    }
+    try {
+      body = encodedSmsText(rendered, settings.smartEncoding).text;
+    } catch (error) {
+      return { status: 'failed', reason: `the text could not be rendered: ${errorText(error)}` };
     }
   }
 

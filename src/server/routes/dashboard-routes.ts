@@ -49,7 +49,7 @@ const MessagesQuery = z
       .enum(['email', 'sms', 'webhook'])
       .optional()
       .describe(
-        'only this channel’s messages; all channels without it (opens and clicks are e-mail’s alone)',
+        'only this channel’s messages; all channels without it (opens are e-mail’s alone; clicks are e-mail’s and those of texts whose links are tracked)',
       ),
   })
   .superRefine(checkRange);

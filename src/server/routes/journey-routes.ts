@@ -7,6 +7,7 @@ import type { Journey, JourneyInstance } from '../../core/journey.js';
 import { JourneyDefinition } from '../../core/journey-definition.js';
 import { MEMBER_ENTRY_STATUSES, type MemberEntry } from '../../core/member-entry.js';
 import { splitResults } from '../../experiments/experiments.js';
+import { JOURNEYS_CURSOR } from '../../journeys/engine.js';
 import {
   archiveJourney,
   createJourney,
@@ -77,7 +78,7 @@ const MemberEntryJson = z
     finishedAt: z.string().nullable(),
     reason: z.string().nullable(),
     waitingFor: z
-      .enum(['journey_paused', 'segment_backfilling'])
+      .enum(['journey_paused', 'segment_backfilling', 'journeys_catching_up'])
       .nullable()
       .describe('What a running one waits for before it goes on; null when it is going on'),
   })
@@ -88,14 +89,18 @@ async function memberEntryWaitingFor(
   storage: Storage,
   journey: Journey,
   entry: MemberEntry,
-): Promise<'journey_paused' | 'segment_backfilling' | null> {
+): Promise<MemberEntryWait | null> {
   if (entry.status !== 'running') return null;
   if (journey.status === 'paused') return 'journey_paused';
   const segment = await storage.segments.find(journey.workspaceId, entry.segmentId);
-  return segment?.status === 'backfilling' ? 'segment_backfilling' : null;
+  if (segment?.status === 'backfilling') return 'segment_backfilling';
+  const firstUnread = await storage.firstUnprocessedAt(JOURNEYS_CURSOR);
+  return firstUnread !== undefined && firstUnread <= entry.requestedAt ? 'journeys_catching_up' : null;
 }
 
-function memberEntryJson(entry: MemberEntry, waitingFor: 'journey_paused' | 'segment_backfilling' | null) {
+type MemberEntryWait = 'journey_paused' | 'segment_backfilling' | 'journeys_catching_up';
+
+function memberEntryJson(entry: MemberEntry, waitingFor: MemberEntryWait | null) {
   return {
     waitingFor,
     id: entry.id,

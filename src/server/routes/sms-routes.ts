@@ -12,8 +12,8 @@ import {
   twiml,
 } from '../../channels/sms/inbound-sms.js';
 import { smsSegments } from '../../channels/sms/segments.js';
-import { withShortLinksForCounting } from '../../channels/sms/short-links.js';
-import { renderSmsText } from '../../channels/sms/sms-channel.js';
+import { linkedSites, withShortLinksForCounting } from '../../channels/sms/short-links.js';
+import { encodedSmsText, renderSmsPlain } from '../../channels/sms/sms-channel.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { SMS_TEMPLATE_MAX_CHARACTERS } from '../../core/journey-definition.js';
@@ -267,12 +267,14 @@ export async function smsRoutes(
       }
       // A workspace without SMS settings yet previews as it will send once set up: with the default.
       const smartEncoding = (await storage.settings.get(workspaceId)).sms?.smartEncoding ?? true;
+      const { body, trackLinks } = request.body;
       let rendered: { text: string; replaced: string[] };
       try {
-        rendered = renderSmsText(request.body.body, { id: 'preview', context: {} }, profile, {
-          smartEncoding,
-          lifecycle,
-        });
+        // In the order of a send: links shortened (here, as long as they go out), then Smart Encoding.
+        const plain = renderSmsPlain(body, { id: 'preview', context: {} }, profile, lifecycle);
+        const linked =
+          trackLinks === true ? withShortLinksForCounting(plain, linkedSites(body), deps.publicUrl) : plain;
+        rendered = encodedSmsText(linked, smartEncoding);
       } catch (error) {
         throw new AppError(
           'invalid_input',
@@ -282,11 +284,7 @@ export async function smsRoutes(
           },
         );
       }
-      const text =
-        request.body.trackLinks === true
-          ? withShortLinksForCounting(rendered.text, deps.publicUrl)
-          : rendered.text;
-      return { text, ...smsSegments(text), smartEncoded: rendered.replaced };
+      return { text: rendered.text, ...smsSegments(rendered.text), smartEncoded: rendered.replaced };
     },
   );
 }

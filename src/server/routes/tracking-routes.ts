@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { type Append, recordClick, recordOpen, unsubscribe } from '../../channels/email/engagement.js';
 import type { LinkSigner } from '../../channels/email/signed-links.js';
-import { followShortLink, shortLinkTarget } from '../../channels/sms/short-links.js';
+import { followShortLink, isLinkPreview, shortLinkTarget } from '../../channels/sms/short-links.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { Storage } from '../../storage/storage.js';
@@ -46,16 +46,16 @@ export async function trackingRoutes(
     },
   );
 
-  // A text's short link: random codes of the texts sent, nothing to sign. A HEAD (a link preview
-  // looking where it goes) is answered without counting a click.
+  // A text's short link: random codes of the texts sent, nothing to sign. A messaging app fetching
+  // the page for its preview (by its user agent), or a HEAD, is redirected without counting a click.
   app.get<{ Params: { code: string } }>(
     '/s/:code',
     { schema: { hide: true }, logLevel: 'warn' },
     async (request, reply) => {
-      const target =
-        request.method === 'HEAD'
-          ? await shortLinkTarget(deps.storage, request.params.code)
-          : await followShortLink(deps, request.params.code);
+      const isPreview = request.method === 'HEAD' || isLinkPreview(request.headers['user-agent']);
+      const target = isPreview
+        ? await shortLinkTarget(deps.storage, request.params.code)
+        : await followShortLink(deps, request.params.code);
       return reply.header('cache-control', 'no-store').redirect(target, 302);
     },
   );

@@ -10,7 +10,7 @@ export interface MemberEntryJson {
   membersDone: number;
   entered: number;
   reason: string | null;
-  waitingFor: 'journey_paused' | 'segment_backfilling' | null;
+  waitingFor: 'journey_paused' | 'segment_backfilling' | 'journeys_catching_up' | null;
 }
 
 /** How often a running entry's progress is read again. */

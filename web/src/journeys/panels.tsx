@@ -409,7 +409,12 @@ function ConditionsEditor(props: {
                   label={t('builder.conditions.op')}
                   errorId={errorOf('op')}
                   value={condition.op}
-                  options={labels(opsOf(condition.step))}
+                  // One no longer offered (its text's links untracked since) is shown, for publishing to name.
+                  options={labels(
+                    opsOf(condition.step).includes(condition.op)
+                      ? opsOf(condition.step)
+                      : [...opsOf(condition.step), condition.op],
+                  )}
                   onChange={(op) => update(index, { ...condition, op: op as MessageOp })}
                 />
               </>

@@ -190,6 +190,7 @@ export const en = {
       waitingFor: {
         journey_paused: 'waiting: the journey is paused, and they enter once it is resumed',
         segment_backfilling: 'waiting for the segment’s backfill to finish',
+        journeys_catching_up: 'waiting for journeys to catch up with the latest events',
       },
     },
     pause: 'Pause',

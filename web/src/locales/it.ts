@@ -192,6 +192,7 @@ export const it: Catalogue = {
       waitingFor: {
         journey_paused: 'in attesa: il percorso è in pausa, ed entrano quando riprende',
         segment_backfilling: 'in attesa che finisca il calcolo del segmento',
+        journeys_catching_up: 'in attesa che i percorsi leggano gli ultimi eventi',
       },
     },
     pause: 'Metti in pausa',
