@@ -174,6 +174,15 @@ describe.each(BACKENDS)('a segment’s current members entering a journey on %s'
     for (const member of ['ada', 'bob', 'dee']) expect(await entriesOf(journeyId, member)).toHaveLength(1);
   });
 
+  it('enters each member once when two workers run the pages at the same time', async () => {
+    const journeyId = await world.publish(definition({ currentMembers: true }));
+    // Two processes' schedulers, a member a page: the entry is held by one page at a time.
+    for (let round = 0; round < 10 && (await latest(journeyId))?.status === 'running'; round++)
+      await Promise.all([run({ pageSize: 1 }), run({ pageSize: 1 })]);
+    expect(await latest(journeyId)).toMatchObject({ status: 'done', membersDone: 3, entered: 3 });
+    for (const member of ['ada', 'bob', 'dee']) expect(await entriesOf(journeyId, member)).toHaveLength(1);
+  });
+
   it('waits while the journey is paused and stops when it is archived', async () => {
     const journeyId = await world.publish(definition({ currentMembers: true }));
     await setJourneyPaused(world.storage, world.clock, world.workspaceId, journeyId, true);
