@@ -361,6 +361,9 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     await panel.getByLabel('Message').fill('Ciao! I saldi: https://shop.example.com/saldi');
     await panel.getByLabel(/^Shorten and track links/).check();
     await expect
+      .poll(() => page.getByTestId('node-send_sms_1').textContent())
+      .toContain('links shortened and tracked');
+    await expect
       .poll(
         () =>
           panel

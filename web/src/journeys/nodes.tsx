@@ -250,6 +250,9 @@ export function StepNodeView(props: NodeProps<StepNode>) {
       ) : (
         <div className="node-summary">
           {step.type === 'split' ? splitSummary(step, t, i18n.language) : summary(step, templateNames)}
+          {step.type === 'send_sms' && step.trackLinks === true && (
+            <div className="hint">{t('builder.sms.linksTracked')}</div>
+          )}
         </div>
       )}
       {counts && (

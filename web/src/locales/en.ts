@@ -327,6 +327,7 @@ export const en = {
       notObject: 'Must be a JSON object: {"trait": "value"}',
     },
     sms: {
+      linksTracked: 'links shortened and tracked',
       summary_one: '{{encoding}} · {{characters}} characters · {{count}} segment',
       summary_other: '{{encoding}} · {{characters}} characters · {{count}} segments',
       nonGsm: 'Outside the GSM alphabet (so sent as UCS-2): {{characters}}',

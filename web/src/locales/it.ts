@@ -331,6 +331,7 @@ export const it: Catalogue = {
       notObject: 'Deve essere un oggetto JSON: {"attributo": "valore"}',
     },
     sms: {
+      linksTracked: 'link accorciati e tracciati',
       summary_one: '{{encoding}} · {{characters}} caratteri · {{count}} segmento',
       summary_other: '{{encoding}} · {{characters}} caratteri · {{count}} segmenti',
       nonGsm: 'Fuori dall’alfabeto GSM (quindi inviato come UCS-2): {{characters}}',
