@@ -140,7 +140,7 @@ export async function runListAdditions(
   const failures = options.failures ?? new Map<string, number>();
   const now = () => clock.now();
   // Most looks find nothing waiting: they cost one read, not the connection running alone takes.
-  if (!(await storage.segments.claimListAddition([]))) return 0;
+  if (!(await storage.segments.anyListAdditionWaiting())) return 0;
   // One process at a time: two adding the same contacts would only split the count of those added.
   const run = await storage.runAlone('list-additions', async () => {
     const passOver: string[] = [];

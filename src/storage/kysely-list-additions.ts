@@ -11,6 +11,7 @@ type ListAdditionQueries = Pick<
   | 'claimListAddition'
   | 'saveListAddition'
   | 'countListAdditionAdded'
+  | 'anyListAdditionWaiting'
 >;
 
 /** Imported contacts waiting to join static segments (see `ListAddition`), as part of the segment store. */
@@ -76,6 +77,15 @@ export function listAdditionQueries(db: Kysely<Database>, ops: DialectOps): List
         .where('status', '=', 'waiting')
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
+    },
+    async anyListAdditionWaiting() {
+      const row = await db
+        .selectFrom('list_additions')
+        .select('id')
+        .where('status', '=', 'waiting')
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
     },
     async countListAdditionAdded(id, added) {
       await db

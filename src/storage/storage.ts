@@ -724,6 +724,8 @@ export interface SegmentStore {
   claimListAddition(passOver: string[]): Promise<ListAddition | undefined>;
   /** Stores a waiting one's outcome; false when it was no longer waiting. */
   saveListAddition(addition: ListAddition): Promise<boolean>;
+  /** Whether any is waiting: a look that reads no list of contacts. */
+  anyListAdditionWaiting(): Promise<boolean>;
   /** Counts contacts a waiting one has added so far (in the transaction that added them). */
   countListAdditionAdded(id: string, added: number): Promise<void>;
   listMembers(segmentId: string, page: PageRequest): Promise<Page<{ profileId: string; enteredAt: number }>>;
