@@ -366,6 +366,14 @@ export const JourneyDefinition = z
   });
 export type JourneyDefinition = z.infer<typeof JourneyDefinition>;
 
+/** The segment whose current members a version enters when published; undefined when it enters none. */
+export function currentMembersSegment(definition: JourneyDefinition): string | undefined {
+  const trigger = definition.entry.trigger;
+  return trigger.type === 'segment' && trigger.on === 'entered' && trigger.currentMembers === true
+    ? trigger.segment
+    : undefined;
+}
+
 /** Why a branch cannot ask this of the step it names (none of its kind, links not tracked); undefined when it can. */
 function messageConditionProblem(
   condition: EngagementCondition,

@@ -15,7 +15,7 @@ import {
   type Message,
   newMessage,
 } from '../core/journey.js';
-import type { JourneyDefinition } from '../core/journey-definition.js';
+import { currentMembersSegment, type JourneyDefinition } from '../core/journey-definition.js';
 import { profileTimeZone } from '../core/local-time.js';
 import { isGenuine } from '../core/mops-events.js';
 import { type Profile, TRAITS_UPDATED } from '../core/profile.js';
@@ -341,6 +341,11 @@ export class JourneyEngine {
           now,
           work,
           entry: event,
+          // A journey taking the segment's current members may have entered this contact already for
+          // this very membership (its Segment Entered committed late): not twice for one entering.
+          ...(currentMembersSegment(version.definition) === undefined
+            ? {}
+            : { unlessEnteredSince: event.timestamp }),
         });
         if (instance?.status === 'active')
           active.set(profile.id, [...(active.get(profile.id) ?? []), instance]);

@@ -2,6 +2,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JourneyDraft } from '../core/journey-draft.js';
 import { SEGMENT_ENTERED } from '../core/segment-definition.js';
+import { membershipEvents } from '../segments/membership.js';
 import { createSegment } from '../segments/segments.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { liftRefusal, refuseWrites } from '../test-support/refusing-trigger.js';
@@ -172,6 +173,29 @@ describe.each(BACKENDS)('a segment’s current members entering a journey on %s'
     // Entered by her own Segment Entered (read after the publish), not by the page too.
     expect(await entriesOf(journeyId, 'eve')).toEqual([{ event: SEGMENT_ENTERED, fromLog: true }]);
     for (const member of ['ada', 'bob', 'dee']) expect(await entriesOf(journeyId, member)).toHaveLength(1);
+  });
+
+  it('enters no one twice for one entering: a Segment Entered committed after the page reached its contact', async () => {
+    const publishedAt = world.clock.now();
+    const journeyId = await world.publish(definition({ currentMembers: true }));
+    world.clock.advance(1000);
+    await world.settle();
+    expect(await entriesOf(journeyId, 'ada')).toHaveLength(1);
+    // Another process decided Ada just before the publish, and its Segment Entered commits only now.
+    const ada = await world.profileOf('ada');
+    const late = membershipEvents({
+      changes: {
+        entered: [{ segmentId: pros, profileId: ada, workspaceId: world.workspaceId, at: publishedAt - 1 }],
+        exited: [],
+        timers: [],
+      },
+      segmentNames: new Map([[pros, 'Pros']]),
+      ids: await world.storage.segments.idsOf([ada]),
+      at: publishedAt - 1,
+    });
+    await world.storage.transaction((tx) => tx.generatedEvents.append(late));
+    await world.settle();
+    expect(await entriesOf(journeyId, 'ada')).toEqual([{ event: SEGMENT_ENTERED, fromLog: false }]);
   });
 
   it('enters each member once when two workers run the pages at the same time', async () => {

@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Journey, JourneyVersion } from '../core/journey.js';
-import type { JourneyDefinition } from '../core/journey-definition.js';
+import { currentMembersSegment } from '../core/journey-definition.js';
 import type { MemberEntry } from '../core/member-entry.js';
 import { SEGMENT_ENTERED } from '../core/segment-definition.js';
 import { encodeCursor } from '../storage/paging.js';
@@ -16,14 +16,6 @@ export const MEMBER_ENTRY_PAGE = 200;
 /** Pages per run, resting between them as long as each took, so that ingest and the pipeline go on. */
 const PAGES_PER_RUN = 20;
 const MAX_REST_MS = 1000;
-
-/** The segment whose current members a version enters when published; undefined when it enters none. */
-export function currentMembersSegment(definition: JourneyDefinition): string | undefined {
-  const trigger = definition.entry.trigger;
-  return trigger.type === 'segment' && trigger.on === 'entered' && trigger.currentMembers === true
-    ? trigger.segment
-    : undefined;
-}
 
 /**
  * What publishing `version` (after `previous`) does to the entry of current members, in the publish's

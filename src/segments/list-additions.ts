@@ -7,6 +7,7 @@ import type { Segment } from '../core/segment-definition.js';
 import { PROFILES_CURSOR } from '../profiles/profiles.js';
 import { chunks } from '../storage/chunks.js';
 import { FAILURES_BEFORE_GIVING_UP, isPassingFailure } from '../storage/passing-failures.js';
+import { ORDER_SLACK_MS } from '../storage/received-order.js';
 import type { Storage } from '../storage/storage.js';
 import { addToStaticList } from './static-list.js';
 
@@ -79,8 +80,10 @@ async function addWhenReady(
   now: () => number,
 ): Promise<ListAddition | undefined> {
   // Read before the identities: what was received before the request and read by then is resolved by then.
+  // Received times may run out of log order by ORDER_SLACK_MS (processes whose clocks differ): an event
+  // stamped a little after the import may stand before its calls in the log.
   const firstUnread = await storage.firstUnprocessedAt(PROFILES_CURSOR);
-  const isThrough = firstUnread === undefined || firstUnread > addition.requestedAt;
+  const isThrough = firstUnread === undefined || firstUnread > addition.requestedAt + ORDER_SLACK_MS;
   const found = await profilesOf(storage, addition);
   // Behind with others' events: ready all the same once each of these contacts is a profile.
   if (!isThrough && found.size < addition.userIds.length && now() - addition.requestedAt < MAX_WAIT_MS)

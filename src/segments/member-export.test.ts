@@ -11,7 +11,10 @@ describe('a value as an exported cell', () => {
       '\t=1',
     ])
       expect(exportCell(formula)).toBe(`'${formula}`);
-    for (const plain of ['Acme', '+39 347 123 4567', '+1 (555) 123-4567', '-42', 'a=b'])
+    // Nothing runs in these, but a spreadsheet computes them (+1-555-010-9999 becomes -10563).
+    for (const computed of ['+1-1', '--1', '-(2)', '+1-555-010-9999', '-42'])
+      expect(exportCell(computed)).toBe(`'${computed}`);
+    for (const plain of ['Acme', '+39 347 123 4567', '+393471234567', 'a=b'])
       expect(exportCell(plain)).toBe(plain);
   });
 

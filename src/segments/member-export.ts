@@ -7,8 +7,8 @@ const MEMBERS_PER_PAGE = 1000;
 /** Excel reads a CSV as UTF-8 only when it starts with a byte-order mark (else `José` turns to mojibake). */
 const UTF8_BOM = '\ufeff';
 
-/** A phone number or a signed number: a spreadsheet reads it as a number, runs nothing. */
-const NUMBER_LIKE = /^[+-]?[\d\s().-]+$/;
+/** A phone number in international form (`+39 347 123 4567`): digits and spaces only, nothing to compute. */
+const INTERNATIONAL_NUMBER = /^\+?\d[\d ]*$/;
 
 /**
  * A value as a cell: text as it is, numbers and booleans as written, objects and lists as JSON.
@@ -19,7 +19,7 @@ const NUMBER_LIKE = /^[+-]?[\d\s().-]+$/;
 export function exportCell(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (typeof value === 'string')
-    return /^[=+\-@\t\r]/.test(value) && !NUMBER_LIKE.test(value) ? `'${value}` : value;
+    return /^[=+\-@\t\r]/.test(value) && !INTERNATIONAL_NUMBER.test(value) ? `'${value}` : value;
   if (typeof value === 'object') return exportCell(JSON.stringify(value));
   return String(value);
 }

@@ -29,11 +29,12 @@ export function listAdditionQueries(db: Kysely<Database>, ops: DialectOps): List
     finishedAt: row.finished_at === null ? null : Number(row.finished_at),
     reason: row.reason,
   });
+  // `added` is counted by the transactions that add (countListAdditionAdded), never written back from
+  // a copy read earlier.
   const outcome = (addition: ListAddition) => ({
     status: addition.status,
     matched: addition.matched,
     unmatched: addition.unmatched,
-    added: addition.added,
     finished_at: addition.finishedAt,
     reason: addition.reason,
   });
@@ -47,6 +48,7 @@ export function listAdditionQueries(db: Kysely<Database>, ops: DialectOps): List
           segment_id: addition.segmentId,
           user_ids: JSON.stringify(addition.userIds),
           requested_at: addition.requestedAt,
+          added: addition.added,
           ...outcome(addition),
         })
         .execute();

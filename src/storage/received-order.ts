@@ -6,7 +6,7 @@ import type { Database } from './schema.js';
  * their ids before committing, or processes whose clocks differ. An id search widens its range by
  * this much, then the time filter is exact.
  */
-const ORDER_SLACK_MS = 5 * 60_000;
+export const ORDER_SLACK_MS = 5 * 60_000;
 
 type ReceivedTable = 'events' | 'rejected_events';
 

@@ -722,7 +722,7 @@ export interface SegmentStore {
    * transaction ends (PostgreSQL: one another process holds is passed over too).
    */
   claimListAddition(passOver: string[]): Promise<ListAddition | undefined>;
-  /** Stores a waiting one's outcome; false when it was no longer waiting. */
+  /** Stores a waiting one's outcome (all but `added`, which the adding counts); false when it was no longer waiting. */
   saveListAddition(addition: ListAddition): Promise<boolean>;
   /** Whether any is waiting: a look that reads no list of contacts. */
   anyListAdditionWaiting(): Promise<boolean>;

@@ -26,6 +26,7 @@ describe('the links of a text', () => {
       'https://it.wikipedia.org/wiki/Milano_(disambigua)',
     ]);
     expect(urls("Vai su https://x.it/a'.")).toEqual(['https://x.it/a']);
+    expect(urls(`https://a.example/${')'.repeat(30_000)}`)).toEqual(['https://a.example/']);
   });
 });
 

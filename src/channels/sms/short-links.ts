@@ -20,17 +20,34 @@ const LINK = /\bhttps?:\/\/[^\s<>"“”«»]+/gi;
 const TRAILING = new Set([...".,;:!?'’‘"]);
 const CLOSING_BRACKETS: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
 
-/** Without what follows a link in a sentence: punctuation, and a closing bracket the link did not open. */
+/**
+ * Without what follows a link in a sentence: punctuation, and a closing bracket the link did not open.
+ * Brackets are counted once and the counts kept as the end is cut: a run of thousands of `)` (a trait
+ * is whatever a client sent) costs a pass, not a pass per bracket.
+ */
 function trimmedLink(candidate: string): string {
-  let url = candidate;
-  for (;;) {
-    const last = url.at(-1) ?? '';
+  const openings = new Set(Object.values(CLOSING_BRACKETS));
+  const count = new Map<string, number>();
+  for (const character of candidate)
+    if (openings.has(character) || character in CLOSING_BRACKETS)
+      count.set(character, (count.get(character) ?? 0) + 1);
+  let end = candidate.length;
+  while (end > 0) {
+    const last = candidate[end - 1] as string;
     const opening = CLOSING_BRACKETS[last];
-    const isUnbalanced = opening !== undefined && url.split(opening).length - 1 < url.split(last).length - 1;
-    if (!TRAILING.has(last) && !isUnbalanced) return url;
-    url = url.slice(0, -1);
+    const isUnbalanced = opening !== undefined && (count.get(opening) ?? 0) < (count.get(last) ?? 0);
+    if (!TRAILING.has(last) && !isUnbalanced) break;
+    if (opening !== undefined) count.set(last, (count.get(last) ?? 0) - 1);
+    end--;
   }
+  return candidate.slice(0, end);
 }
+
+/**
+ * The longest rendered text links are looked for in: a text may have 1,600 characters once its links
+ * are short, and one longer than this never will (a trait stuffed with brackets is refused here).
+ */
+export const MAX_TEXT_BEFORE_SHORTENING = 16_000;
 
 /** The links of a text, where each starts and ends. */
 export function linksIn(text: string): Array<{ url: string; start: number; end: number }> {
@@ -168,7 +185,7 @@ export function withShortLinksForCounting(
  * facebookexternalhit and Twitterbot), before anyone has clicked it.
  */
 const LINK_PREVIEW_AGENTS =
-  /bot\b|crawler|spider|preview|facebookexternalhit|twitterbot|whatsapp|telegrambot|slackbot|skypeuripreview|discordbot|linkedinbot|embedly|google-pagerenderer/i;
+  /facebookexternalhit|facebot|twitterbot|whatsapp|telegrambot|slackbot|slack-imgproxy|skypeuripreview|discordbot|linkedinbot|redditbot|pinterestbot|applebot|googlebot|bingbot|google-pagerenderer|embedly|iframely|vkshare|viber/i;
 
 /** Whether a request is a link preview's, not a person's click. */
 export function isLinkPreview(userAgent: string | undefined): boolean {

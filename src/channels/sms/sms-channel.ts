@@ -13,7 +13,7 @@ import { lifecycleDataFor } from '../lifecycle-data.js';
 import { messageTemplateData } from '../message-data.js';
 import { agentFor, assertPublicLiteral, privateNetworkRefusal } from '../webhook/network-guard.js';
 import { smartEncoded } from './segments.js';
-import { linkedSites, shortenLinks } from './short-links.js';
+import { linkedSites, MAX_TEXT_BEFORE_SHORTENING, shortenLinks } from './short-links.js';
 
 const TIMEOUT_MS = 15_000;
 /** Twilio's error for a recipient who replied STOP to this sender. */
@@ -89,6 +89,11 @@ export function encodedSmsText(
   return { text, replaced };
 }
 
+/** Why a text is refused before its links are looked for: it could not fit once they are short. */
+export function tooLongToShorten(rendered: string): string {
+  return `the text renders to ${rendered.length.toLocaleString('en')} characters before its links are shortened; a text may have at most ${SMS_MAX_CHARACTERS.toLocaleString('en')}`;
+}
+
 /** The longest text Twilio's Messages API takes (it splits it into segments itself). */
 export const SMS_MAX_CHARACTERS = 1600;
 
@@ -124,6 +129,8 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
     // check: the text is kept below before the provider is called, so a retry sends (and looks for)
     // these same links.
     if (sms.trackLinks === true) {
+      if (rendered.length > MAX_TEXT_BEFORE_SHORTENING)
+        return { status: 'failed', reason: tooLongToShorten(rendered), toAddress: to };
       try {
         rendered = await shortenLinks(call.storage, {
           text: rendered,

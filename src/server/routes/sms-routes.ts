@@ -12,8 +12,12 @@ import {
   twiml,
 } from '../../channels/sms/inbound-sms.js';
 import { smsSegments } from '../../channels/sms/segments.js';
-import { linkedSites, withShortLinksForCounting } from '../../channels/sms/short-links.js';
-import { encodedSmsText, renderSmsPlain } from '../../channels/sms/sms-channel.js';
+import {
+  linkedSites,
+  MAX_TEXT_BEFORE_SHORTENING,
+  withShortLinksForCounting,
+} from '../../channels/sms/short-links.js';
+import { encodedSmsText, renderSmsPlain, tooLongToShorten } from '../../channels/sms/sms-channel.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { SMS_TEMPLATE_MAX_CHARACTERS } from '../../core/journey-definition.js';
@@ -272,6 +276,8 @@ export async function smsRoutes(
       try {
         // In the order of a send: links shortened (here, as long as they go out), then Smart Encoding.
         const plain = renderSmsPlain(body, { id: 'preview', context: {} }, profile, lifecycle);
+        if (trackLinks === true && plain.length > MAX_TEXT_BEFORE_SHORTENING)
+          throw new Error(tooLongToShorten(plain));
         const linked =
           trackLinks === true ? withShortLinksForCounting(plain, linkedSites(body), deps.publicUrl) : plain;
         rendered = encodedSmsText(linked, smartEncoding);
