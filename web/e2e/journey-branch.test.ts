@@ -190,14 +190,7 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     await expect.poll(textOf('sms-preview'), { timeout: 15_000 }).toContain('personal fields left empty');
     await panel.getByLabel('Message').fill('Ciao Ada, il tuo carrello ti aspetta 🛒');
     await expect
-      .poll(
-        () =>
-          panel
-            .getByTestId('sms-preview')
-            .textContent()
-            .catch(() => ''),
-        { timeout: 15_000 },
-      )
+      .poll(textOf('sms-preview'), { timeout: 15_000 })
       .toMatch(/^UCS-2 · \d+ characters · 1 segment Outside the GSM alphabet .*🛒/);
     // Pasted text brings characters that show as nothing yet halve a segment's room: named by their
     // code, and put as their plain look-alikes where they have one (smart encoding, on by default)…
@@ -363,16 +356,12 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     await expect
       .poll(() => page.getByTestId('node-send_sms_1').textContent())
       .toContain('links shortened and tracked');
-    await expect
-      .poll(
-        () =>
-          panel
-            .getByTestId('sms-preview')
-            .textContent()
-            .catch(() => ''),
-        { timeout: 15_000 },
-      )
-      .toMatch(/^GSM-7 · \d+ characters · 1 segment/);
+    const preview = () =>
+      panel
+        .getByTestId('sms-preview')
+        .textContent()
+        .catch(() => '');
+    await expect.poll(preview, { timeout: 15_000 }).toMatch(/^GSM-7 · \d+ characters · 1 segment/);
     await page.getByTestId('node-branch_1').click();
     const trackedComparison = panel
       .locator('.condition-row')
