@@ -192,11 +192,16 @@ export function isLinkPreview(userAgent: string | undefined): boolean {
   return userAgent !== undefined && LINK_PREVIEW_AGENTS.test(userAgent);
 }
 
-/** Where a short link goes, nothing recorded; 404 for a code no text was sent with. */
-export async function shortLinkTarget(storage: Storage, code: string): Promise<string> {
+/** The short link of a code; 404 for a code no text was sent with. */
+async function findLink(storage: Storage, code: string): Promise<{ messageId: string; url: string }> {
   const link = CODE_PATTERN.test(code) ? await storage.messages.findShortLink(code) : undefined;
   if (!link) throw new AppError('not_found', 'this link does not exist, or no longer does');
-  return link.url;
+  return link;
+}
+
+/** Where a short link goes, nothing recorded; 404 for a code no text was sent with. */
+export async function shortLinkTarget(storage: Storage, code: string): Promise<string> {
+  return (await findLink(storage, code)).url;
 }
 
 /**
@@ -208,9 +213,9 @@ export async function followShortLink(
   deps: { storage: Storage; clock: Clock; append: Append },
   code: string,
 ): Promise<string> {
-  const link = CODE_PATTERN.test(code) ? await deps.storage.messages.findShortLink(code) : undefined;
-  const message = link ? await deps.storage.messages.findById(link.messageId) : undefined;
-  if (!link || !message) throw new AppError('not_found', 'this link does not exist, or no longer does');
+  const link = await findLink(deps.storage, code);
+  const message = await deps.storage.messages.findById(link.messageId);
+  if (!message) throw new AppError('not_found', 'this link does not exist, or no longer does');
   await deps.storage.messages.markFirst(message.id, 'clicked_at', deps.clock.now());
   await appendProfileEvent(deps, {
     workspaceId: message.workspaceId,
