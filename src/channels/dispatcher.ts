@@ -588,7 +588,9 @@ export class MessageDispatcher {
   }
 
   /** A text, in its turn among the process's texts to the number (see `TextTurns`), whatever profile. */
-  async #sendText(call: Omit<SmsCall, 'unrecordedIds'>): Promise<Outcome> {
+  async #sendText(
+    call: Omit<SmsCall, 'unrecordedIds' | 'claimant'> & { claimant: string },
+  ): Promise<Outcome> {
     // The number a retry looks for its earlier send at: where the first attempt went.
     const end = await this.#texts.take(call.message.context.sms?.to ?? call.to);
     try {

@@ -36,6 +36,23 @@ export interface Profile {
   revision: number;
 }
 
+/** A profile with no data, for a preview or test send personalised for no one in particular. */
+export function standInProfile(workspaceId: string): Profile {
+  return {
+    id: 'prf_preview',
+    workspaceId,
+    userId: null,
+    traits: {},
+    traitTimes: {},
+    firstSeenAt: 0,
+    lastSeenAt: 0,
+    createdAt: 0,
+    updatedAt: 0,
+    mergedInto: null,
+    revision: 0,
+  };
+}
+
 export interface Account {
   id: string;
   workspaceId: string;

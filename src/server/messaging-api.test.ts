@@ -154,6 +154,17 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
       expect(mailWorld.sink.to(mallory.email)).toEqual([]);
       const [logged] = await settledMessages({ profileId: mallory.id }, 1);
       expect(logged).toMatchObject({ id: sent.body.id, topic: 'test', status: 'sent' });
+
+      // The tester opens it and clicks: kept on the message, nothing written on Mallory.
+      const clickUrl = /href="([^"]*\/t\/c\/[^"]+)"/.exec(html)?.[1]?.replaceAll('&amp;', '&');
+      if (!clickUrl) throw new Error('the test e-mail has no tracked link');
+      const followed = await fetch(clickUrl, { redirect: 'manual' });
+      expect(followed.headers.get('location')).toBe('https://shop.example.com/offers');
+      const [clicked] = (await listMessages({ profileId: mallory.id })).items;
+      expect(clicked).toMatchObject({ openedAt: expect.any(String), clickedAt: expect.any(String) });
+      await caughtUp();
+      expect(await eventNames(mallory.id)).not.toContain('Email Link Clicked');
+      expect(await eventNames(mallory.id)).not.toContain('Email Opened');
     });
 
     it('answers 503 and logs the test e-mail failed when the SMTP server cannot be reached', async () => {

@@ -8,6 +8,7 @@ import {
   type MessageJson,
   startMailWorld,
 } from '../test-support/api-client.js';
+import { memberSessionCookie } from '../test-support/member-session.js';
 import { TwilioStandIn } from '../test-support/twilio-stand-in.js';
 import { BACKENDS, eventually } from '../test-support/world.js';
 
@@ -916,5 +917,102 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
       body: '{% for i in (1..160) %}xxxxxxxxxx{% endfor %}',
     });
     expect(longest.body.segments).toBe(11);
+  });
+
+  it('sends a test text personalised for a contact to a tester’s number; its click and receipt stay on the message', async () => {
+    const { world } = mailWorld;
+    const ada = await newProfile({ first_name: 'Ada', phone: '+39 347 000 4444' });
+    const sentBefore = twilio.sent.length;
+    const sent = await api<MessageJson>('POST', '/sms/test-send', {
+      body: 'Ciao {{ profile.traits.first_name }}, saldi: https://shop.example.com/sale',
+      to: '+39 347 765 4321',
+      profileId: ada.id,
+      trackLinks: true,
+    });
+    expect(sent.status).toBe(200);
+    expect(sent.body).toMatchObject({
+      channel: 'sms',
+      topic: 'test',
+      status: 'sent',
+      profileId: ada.id,
+      toAddress: '+393477654321',
+      journeyId: null,
+    });
+    expect(twilio.sent.length).toBe(sentBefore + 1);
+    const sms = twilio.sent[sentBefore];
+    if (!sms) throw new Error('no text reached the provider');
+    expect(sms.to).toBe('+393477654321');
+    const shortLink = new RegExp(`^Ciao Ada, saldi: (${world.url}/s/[0-9A-Za-z]{10})$`).exec(sms.body)?.[1];
+    if (!shortLink) throw new Error(`the text's link was not shortened: ${sms.body}`);
+
+    // The tester follows the link and the handset reports the text delivered.
+    const opened = await fetch(shortLink, { redirect: 'manual' });
+    expect(opened.headers.get('location')).toBe('https://shop.example.com/sale');
+    expect(await twilio.reportStatus(sms, 'delivered', { authToken: TOKEN })).toBe(204);
+    const message = (await api<{ items: MessageJson[] }>('GET', `/messages?profileId=${ada.id}`)).body
+      .items[0];
+    expect(message).toMatchObject({
+      id: sent.body.id,
+      clickedAt: expect.any(String),
+      deliveredAt: expect.any(String),
+    });
+    // Nothing of it is written on Ada: it reached a tester, not her.
+    await caughtUp();
+    const timeline = await api<{ items: Array<{ name: string | null }> }>(
+      'GET',
+      `/profiles/${ada.id}/events?limit=100`,
+    );
+    const names = timeline.body.items.map((event) => event.name);
+    expect(names).not.toContain('SMS Link Clicked');
+    expect(names).not.toContain('SMS Delivered');
+
+    // For no one in particular, Liquid renders with no data.
+    const plain = await api<MessageJson>('POST', '/sms/test-send', {
+      body: 'Hi {{ profile.traits.first_name | default: "there" }}',
+      to: '+393477654321',
+    });
+    expect(plain.status).toBe(200);
+    expect(twilio.sent.at(-1)?.body).toBe('Hi there');
+  });
+
+  it('refuses a test text that cannot go out, naming the field, storing and sending nothing', async () => {
+    const { world } = mailWorld;
+    const messagesBefore = (await api<{ items: MessageJson[] }>('GET', '/messages?channel=sms&limit=100'))
+      .body.items.length;
+    const sentBefore = twilio.sent.length;
+    const refusals: Array<[Record<string, unknown>, string]> = [
+      [{ body: 'Hi', to: '347 765 4321' }, 'to'],
+      [{ body: 'Hi', to: 'call me' }, 'to'],
+      [{ body: '{% for i in (1..200) %}xxxxxxxxxx{% endfor %}', to: '+393477654321' }, 'body'],
+      [{ body: '{{ profile.traits.nothing }}', to: '+393477654321' }, 'body'],
+      [{ body: 'Hi', to: '+393477654321', profileId: 'prf_nobody' }, 'profileId'],
+    ];
+    for (const [request, field] of refusals) {
+      const refused = await api<ApiError>('POST', '/sms/test-send', request);
+      expect(refused.status, JSON.stringify(request)).toBe(field === 'profileId' ? 404 : 400);
+      expect(refused.body.error.field, JSON.stringify(request)).toBe(field);
+    }
+    // Sending texts costs money: admins only.
+    const cookie = await memberSessionCookie(world, 'sms-tester@example.com');
+    const member = await fetch(`${world.url}/api/workspaces/${world.workspaceId}/sms/test-send`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ body: 'Hi', to: '+393477654321' }),
+    });
+    expect(member.status).toBe(403);
+    expect(twilio.sent.length).toBe(sentBefore);
+    expect(
+      (await api<{ items: MessageJson[] }>('GET', '/messages?channel=sms&limit=100')).body.items.length,
+    ).toBe(messagesBefore);
+
+    // The provider down: 503 with its answer, and the test is failed in the log, not retried.
+    twilio.failures.push({ status: 503, message: 'maintenance' });
+    const down = await api<ApiError>('POST', '/sms/test-send', { body: 'Hi', to: '+393477654321' });
+    expect(down.status).toBe(503);
+    expect(down.body.error.message).toContain('maintenance');
+    const failed = (await api<{ items: MessageJson[] }>('GET', '/messages?channel=sms&limit=1')).body
+      .items[0];
+    expect(failed).toMatchObject({ topic: 'test', status: 'failed', reason: expect.stringContaining('503') });
+    expect(twilio.sent.length).toBe(sentBefore);
   });
 });

@@ -482,7 +482,7 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         .updateTable('messages')
         .set({ context: JSON.stringify(message.context) })
         .where('id', '=', message.id)
-        .where('claimed_by', '=', claimant)
+        .where((eb) => (claimant === null ? eb('claimed_by', 'is', null) : eb('claimed_by', '=', claimant)))
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },

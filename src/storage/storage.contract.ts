@@ -779,6 +779,8 @@ export function runStorageContract(
       ).toEqual(new Set());
       const rendered = { id: message.id, context: { sms: { body: 'Hi {{ x }}', text: 'Hi' } } };
       expect(await storage.messages.saveContext(rendered, 'a')).toBe(false);
+      // Null is for a message nobody claims (a test send): never one a claimant holds.
+      expect(await storage.messages.saveContext(rendered, null)).toBe(false);
       expect(await storage.messages.saveContext(rendered, 'b')).toBe(true);
       expect((await storage.messages.findById(message.id))?.context).toEqual(rendered.context);
       const sent = { ...message, status: 'sent' as const, sentAt: NOW + 6001, updatedAt: NOW + 6001 };

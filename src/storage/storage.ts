@@ -519,8 +519,11 @@ export interface MessageStore {
     now: number;
     keepingReasonsStartingWith: string[];
   }): Promise<number>;
-  /** Replaces what the message is rendered with, if `claimant` still holds it; false when it does not. */
-  saveContext(message: Pick<Message, 'id' | 'context'>, claimant: string): Promise<boolean>;
+  /**
+   * Replaces what the message is rendered with, if `claimant` still holds it (null: a message sent
+   * outside the dispatcher, a test send, which nobody claims); false when it does not.
+   */
+  saveContext(message: Pick<Message, 'id' | 'context'>, claimant: string | null): Promise<boolean>;
   /**
    * Which of these provider message ids the workspace's messages on the channel to the address were
    * recorded as, whatever profile they were for (profiles may share a phone).

@@ -16,6 +16,15 @@ export const EMAIL_MARKED_AS_SPAM = 'Email Marked as Spam';
 /** Appends events to the log; the server passes its appender (the log thread). */
 export type Append = (input: { events: NewEvent[]; rejected: [] }) => Promise<unknown>;
 
+/**
+ * A test send went to a tester, not to the profile it was personalised for: what becomes of it (an
+ * open, a click, a delivery report) is recorded on the message only, never as an event of the
+ * profile's, where it would move scores, segments and journeys.
+ */
+export function isTestSend(message: Pick<Message, 'topic'>): boolean {
+  return message.topic === TEST_TOPIC;
+}
+
 interface Deps {
   storage: Storage;
   clock: Clock;
@@ -73,7 +82,7 @@ export async function unsubscribe(
   const message = await deps.storage.messages.findById(payload.m);
   if (!message) throw new AppError('not_found', 'this unsubscribe link refers to no message');
   const topic = message.topic ?? 'marketing';
-  if (topic === TEST_TOPIC) return { topic, message, isTest: true };
+  if (isTestSend(message)) return { topic, message, isTest: true };
   const now = deps.clock.now();
   await deps.storage.transaction(async (tx) => {
     // The recipient may have been merged into another profile since (or be being merged now, which
@@ -146,6 +155,7 @@ async function emit(
   messageId: string,
   extra: Record<string, unknown>,
 ): Promise<void> {
+  if (isTestSend(message)) return;
   await appendProfileEvent(deps, {
     workspaceId: message.workspaceId,
     profileId: message.profileId,

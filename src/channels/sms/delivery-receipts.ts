@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import type { Message } from '../../core/journey.js';
 import type { Storage } from '../../storage/storage.js';
-import { type Append, appendProfileEvent } from '../email/engagement.js';
+import { type Append, appendProfileEvent, isTestSend } from '../email/engagement.js';
 
 /** Written on the contact when the provider reports a text delivered to the handset. */
 export const SMS_DELIVERED = 'SMS Delivered';
@@ -50,6 +50,7 @@ export async function recordSmsStatus(
   };
   if (status === 'delivered') {
     if (!(await storage.messages.markFirst(message.id, 'delivered_at', now))) return 'already_recorded';
+    if (isTestSend(message)) return 'delivered';
     await appendProfileEvent(deps, {
       workspaceId: message.workspaceId,
       profileId: message.profileId,
@@ -78,6 +79,7 @@ export async function recordSmsStatus(
       at: now,
     });
   if (!(await storage.messages.markFirst(message.id, 'bounced_at', now))) return 'already_recorded';
+  if (isTestSend(message)) return 'undelivered';
   await appendProfileEvent(deps, {
     workspaceId: message.workspaceId,
     profileId: message.profileId,

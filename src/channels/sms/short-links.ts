@@ -3,7 +3,7 @@ import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { Message } from '../../core/journey.js';
 import type { Storage } from '../../storage/storage.js';
-import { type Append, appendProfileEvent } from '../email/engagement.js';
+import { type Append, appendProfileEvent, isTestSend } from '../email/engagement.js';
 
 /** What a recipient's click on a tracked link in a text is written as, on their profile. */
 export const SMS_LINK_CLICKED = 'SMS Link Clicked';
@@ -207,7 +207,8 @@ export async function shortLinkTarget(storage: Storage, code: string): Promise<s
 /**
  * A click on a short link: where it goes, after the click is recorded on the message (`clicked_at`,
  * the first time) and as `SMS Link Clicked` on the recipient's profile (once per link: the same
- * recipient opening it again is one click). 404 for a code no text was sent with.
+ * recipient opening it again is one click; a test send's on the message only). 404 for a code no text
+ * was sent with.
  */
 export async function followShortLink(
   deps: { storage: Storage; clock: Clock; append: Append },
@@ -217,6 +218,7 @@ export async function followShortLink(
   const message = await deps.storage.messages.findById(link.messageId);
   if (!message) throw new AppError('not_found', 'this link does not exist, or no longer does');
   await deps.storage.messages.markFirst(message.id, 'clicked_at', deps.clock.now());
+  if (isTestSend(message)) return link.url;
   await appendProfileEvent(deps, {
     workspaceId: message.workspaceId,
     profileId: message.profileId,

@@ -47,8 +47,8 @@ export interface SmsCall {
   settings: SmsSettings | undefined;
   secrets: SecretBox;
   storage: Storage;
-  /** Who holds the message's claim (the dispatcher's round). */
-  claimant: string;
+  /** Who holds the message's claim (the dispatcher's round); null for a test send, which nobody claims. */
+  claimant: string | null;
   /**
    * Provider ids other texts of this process were taken as, their outcomes not yet recorded: not this
    * one's earlier send, whatever the provider lists.

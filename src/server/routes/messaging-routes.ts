@@ -12,6 +12,7 @@ import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { EmailTemplate, Message } from '../../core/journey.js';
 import { MESSAGE_STATUSES } from '../../core/journey.js';
+import { standInProfile } from '../../core/profile.js';
 import { WorkspaceSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import { draftTemplate, getTemplate, saveTemplate } from '../../templates/templates.js';
@@ -322,19 +323,7 @@ export async function messagingRoutes(
   async function previewProfile(workspaceId: string, body: z.infer<typeof PreviewBody>) {
     const profile = body.profileId
       ? await storage.profiles.find(workspaceId, body.profileId)
-      : {
-          id: 'prf_preview',
-          workspaceId,
-          userId: null,
-          traits: {},
-          traitTimes: {},
-          firstSeenAt: 0,
-          lastSeenAt: 0,
-          createdAt: 0,
-          updatedAt: 0,
-          mergedInto: null,
-          revision: 0,
-        };
+      : standInProfile(workspaceId);
     if (!profile)
       throw new AppError('not_found', `profile ${body.profileId} does not exist`, { field: 'profileId' });
     return profile;

@@ -18,16 +18,18 @@ import {
   withShortLinksForCounting,
 } from '../../channels/sms/short-links.js';
 import { encodedSmsText, renderSmsPlain, tooLongToShorten } from '../../channels/sms/sms-channel.js';
+import { testSendSms } from '../../channels/sms/test-send.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { SMS_TEMPLATE_MAX_CHARACTERS } from '../../core/journey-definition.js';
-import type { Profile } from '../../core/profile.js';
+import { type Profile, standInProfile } from '../../core/profile.js';
 import { storableText } from '../../core/storable-text.js';
 import type { Storage } from '../../storage/storage.js';
 import type { LifecycleData } from '../../templates/email-template.js';
 import type { RouteDocumentation } from '../app.js';
 import type { Authenticator, RouteAccess } from '../auth.js';
 import { ErrorResponse, WorkspaceParams } from '../schemas.js';
+import { MessageJson, messageJson } from './messaging-routes.js';
 
 /** A Twilio message id: SM (a text) or MM (a multimedia message) and 32 hex digits. */
 const TWILIO_MESSAGE_SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
@@ -291,6 +293,42 @@ export async function smsRoutes(
         );
       }
       return { text: rendered.text, ...smsSegments(rendered.text), smartEncoded: rendered.replaced };
+    },
+  );
+  api.post(
+    '/api/workspaces/:workspaceId/sms/test-send',
+    {
+      schema: {
+        tags: ['sms'],
+        summary: 'Send an SMS text, personalised for a chosen profile, to a test number',
+        description:
+          "The text goes out through the workspace's provider as a journey would send it (links shortened with `trackLinks`, Smart Encoding), and is recorded in the message log on the `test` topic: outside frequency caps and quiet hours, and its clicks and delivery reports are kept on the message, not written on the profile. A text that cannot go out (its Liquid, nothing left once rendered, too long) is refused naming `body` before anything is stored; the provider's refusal or an outage answers 503 with its reason, the message failed.",
+        params: WorkspaceParams,
+        body: z.strictObject({
+          body: z.string().trim().min(1).max(SMS_TEMPLATE_MAX_CHARACTERS),
+          to: z.string().trim().min(1).max(40).describe('the test number, in international form (+39…)'),
+          profileId: z.string().max(100).optional().describe('whose data personalises the text'),
+          trackLinks: z.boolean().optional().describe('the step shortens and tracks its links'),
+        }),
+        response: { 200: MessageJson, ...errors, 409: ErrorResponse, 503: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const { workspaceId } = request.params;
+      const viewer = await auth.requireWorkspace(request, workspaceId, 'admin');
+      const { body, to, profileId, trackLinks } = request.body;
+      const profile = profileId
+        ? await storage.profiles.find(workspaceId, profileId)
+        : standInProfile(workspaceId);
+      if (!profile)
+        throw new AppError('not_found', `profile ${profileId} does not exist`, { field: 'profileId' });
+      const message = await testSendSms(
+        { storage, clock, secrets, publicUrl: deps.publicUrl },
+        { body, to, profile, trackLinks: trackLinks === true },
+      );
+      if (message.status !== 'sent')
+        throw new AppError('unavailable', `the test text was not sent: ${message.reason ?? message.status}`);
+      return messageJson(message, viewer);
     },
   );
 }

@@ -1,0 +1,151 @@
+import type { Clock } from '../../core/clock.js';
+import { AppError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import { type Message, type MessageContext, newMessage } from '../../core/journey.js';
+import { normalisePhoneNumber } from '../../core/phone-number.js';
+import type { Profile } from '../../core/profile.js';
+import { TEST_TOPIC } from '../../core/workspace-settings.js';
+import type { Storage } from '../../storage/storage.js';
+import type { SecretBox } from '../email/secret-box.js';
+import { lifecycleDataFor } from '../lifecycle-data.js';
+import { smsStatusUrl } from './delivery-receipts.js';
+import { linkedSites, MAX_TEXT_BEFORE_SHORTENING, withShortLinksForCounting } from './short-links.js';
+import { encodedSmsText, renderSmsPlain, sendSms, tooLongToShorten } from './sms-channel.js';
+
+/** What a test text is: an SMS step's text and link tracking, personalised for a chosen profile. */
+export interface SmsTestInput {
+  body: string;
+  trackLinks: boolean;
+  profile: Profile;
+  /** The tester's number, in international form. */
+  to: string;
+}
+
+/**
+ * Sends an SMS step's text, personalised for a chosen profile, to a tester's number through the
+ * workspace's provider, as a journey would send it (links shortened when tracked, Smart Encoding).
+ * It is recorded in the message log on the `test` topic: outside frequency caps and quiet hours, and
+ * what becomes of it (a click, a delivery report) is kept on the message, not on the profile. A text
+ * that cannot go out (its Liquid, its length, the number) is refused before anything is stored; the
+ * provider's refusal or an outage fails the message, and is not retried.
+ */
+export async function testSendSms(
+  deps: { storage: Storage; clock: Clock; secrets: SecretBox; publicUrl: string },
+  input: SmsTestInput,
+): Promise<Message> {
+  const { storage, clock } = deps;
+  const { profile } = input;
+  const to = normalisePhoneNumber(input.to);
+  if (to === undefined)
+    throw new AppError(
+      'invalid_input',
+      'to must be a phone number in international form, like +393471234567',
+      {
+        field: 'to',
+      },
+    );
+  const settings = (await storage.settings.get(profile.workspaceId)).sms;
+  if (!settings) throw new AppError('conflict', 'configure an SMS provider in the workspace settings first');
+  const now = clock.now();
+  const context: MessageContext = {
+    event: { name: 'Test', messageId: null, timestamp: now, properties: {} },
+    sms: { body: input.body, ...(input.trackLinks ? { trackLinks: true } : {}) },
+  };
+  await refuseUnsendable(storage, {
+    ...input,
+    context,
+    smartEncoding: settings.smartEncoding,
+    now,
+    publicUrl: deps.publicUrl,
+  });
+  const message: Message = {
+    ...newMessage(
+      {
+        workspaceId: profile.workspaceId,
+        profileId: profile.id,
+        channel: 'sms',
+        topic: TEST_TOPIC,
+        whenNotAllowed: 'skip',
+        status: 'sending',
+        idempotencyKey: `test:${newId('key', now)}`,
+        attempts: 1,
+        nextAttemptAt: null,
+        context,
+      },
+      now,
+    ),
+    toAddress: to,
+  };
+  await storage.messages.insert(message);
+  let outcome: Awaited<ReturnType<typeof sendSms>>;
+  try {
+    outcome = await sendSms({
+      message,
+      profile,
+      to,
+      settings,
+      secrets: deps.secrets,
+      storage,
+      claimant: null,
+      unrecordedIds: new Set(),
+      statusUrl: smsStatusUrl(deps.publicUrl, message),
+      publicUrl: deps.publicUrl,
+      now,
+    });
+  } catch (error) {
+    // The provider did not take it now (down, throttling, refused credentials): a test is not retried.
+    const reason = error instanceof Error ? error.message : String(error);
+    await storage.messages.update({ ...message, status: 'failed', reason, updatedAt: clock.now() }, null);
+    throw new AppError('unavailable', `the SMS provider did not take the test text: ${reason}`, {
+      cause: error,
+    });
+  }
+  const finished: Message =
+    outcome.status === 'sent'
+      ? {
+          ...message,
+          status: 'sent',
+          sentAt: clock.now(),
+          toAddress: outcome.toAddress,
+          providerMessageId: outcome.providerMessageId,
+        }
+      : {
+          ...message,
+          status: outcome.status === 'deferred' ? 'failed' : outcome.status,
+          reason: outcome.reason,
+        };
+  await storage.messages.update({ ...finished, updatedAt: clock.now() }, null);
+  return finished;
+}
+
+/**
+ * What would fail the send for the text itself (Liquid it cannot read, nothing left once rendered,
+ * too long), as a 400 naming `body`, checked before the message is stored: as the preview counts it,
+ * each tracked link at the length of its short link.
+ */
+async function refuseUnsendable(
+  storage: Storage,
+  input: SmsTestInput & { context: MessageContext; smartEncoding: boolean; now: number; publicUrl: string },
+): Promise<void> {
+  const { body, profile } = input;
+  const lifecycle = await lifecycleDataFor(storage, {
+    workspaceId: profile.workspaceId,
+    profile,
+    now: input.now,
+    sources: [body],
+  });
+  try {
+    const plain = renderSmsPlain(body, { id: 'test', context: input.context }, profile, lifecycle);
+    if (plain === '') throw new Error('the text is empty once rendered');
+    if (input.trackLinks && plain.length > MAX_TEXT_BEFORE_SHORTENING)
+      throw new Error(tooLongToShorten(plain));
+    const linked = input.trackLinks
+      ? withShortLinksForCounting(plain, linkedSites(body), input.publicUrl)
+      : plain;
+    encodedSmsText(linked, input.smartEncoding);
+  } catch (error) {
+    throw new AppError('invalid_input', `body: ${error instanceof Error ? error.message : String(error)}`, {
+      field: 'body',
+    });
+  }
+}
