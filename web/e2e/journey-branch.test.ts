@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TwilioStandIn } from '../../src/test-support/twilio-stand-in.js';
 import { basicAuth } from '../../src/test-support/world.js';
 import { type ConsoleWorld, startConsoleWorld } from './harness.js';
 
@@ -13,8 +14,10 @@ describe('journey branches on audience and engagement (Chromium)', () => {
   let consoleWorld: ConsoleWorld;
   let page: Page;
   let segmentId = '';
+  let twilio: TwilioStandIn;
 
   beforeAll(async () => {
+    twilio = await new TwilioStandIn().start();
     consoleWorld = await startConsoleWorld();
     page = consoleWorld.page;
     const segment = await consoleWorld.api<{ id: string }>('POST', '/segments', {
@@ -52,7 +55,13 @@ describe('journey branches on audience and engagement (Chromium)', () => {
         ...(settings.webhooks as object),
         destinations: [{ id: 'crm', url: 'https://crm.example.com/hooks' }],
       },
-      sms: { accountSid: 'AC0123456789abcdef0123456789abcdef', authToken: 'token-1', from: '+15005550006' },
+      sms: {
+        baseUrl: twilio.baseUrl,
+        accountSid: 'AC0123456789abcdef0123456789abcdef',
+        authToken: 'token-1',
+        from: '+15005550006',
+        allowPrivateNetworks: true,
+      },
     });
     expect(saved.status).toBe(200);
     await consoleWorld.logIn();
@@ -60,6 +69,7 @@ describe('journey branches on audience and engagement (Chromium)', () => {
 
   afterAll(async () => {
     await consoleWorld?.close();
+    await twilio?.stop();
   });
 
   it('saves the conditions chosen in the side panel as the journey definition', async () => {
@@ -362,6 +372,48 @@ describe('journey branches on audience and engagement (Chromium)', () => {
         .textContent()
         .catch(() => '');
     await expect.poll(preview, { timeout: 15_000 }).toMatch(/^GSM-7 · \d+ characters · 1 segment/);
+
+    // The text tried on the tester's own phone, personalised for a contact, before anyone gets it.
+    const { world } = consoleWorld;
+    const identified = await fetch(`${world.url}/v1/identify`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(world.writeKey), 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'ada', traits: { first_name: 'Ada', email: 'ada@example.com' } }),
+    });
+    expect(identified.status).toBe(200);
+    await expect
+      .poll(
+        async () =>
+          (await consoleWorld.api<{ items: unknown[] }>('GET', '/profiles?q=Ada')).body.items.length,
+      )
+      .toBe(1);
+    await panel
+      .getByLabel('Message')
+      .fill('Ciao {{ profile.traits.first_name }}! I saldi: https://shop.example.com/saldi');
+    const testSend = panel.locator('details.sms-test-send');
+    await testSend.getByText('Send a test text').click();
+    await expect
+      .poll(() => testSend.getByRole('button', { name: /Ada/ }).count(), { timeout: 15_000 })
+      .toBe(1);
+    await testSend.getByRole('button', { name: /Ada/ }).click();
+    await testSend.getByLabel('Send to number').fill('347 765 4321');
+    await testSend.getByRole('button', { name: 'Send test text' }).click();
+    // A number without its country code is refused where it was typed; nothing is sent.
+    await expect
+      .poll(() =>
+        testSend
+          .locator('.field-error')
+          .textContent()
+          .catch(() => ''),
+      )
+      .toContain('international form');
+    expect(twilio.sent).toEqual([]);
+    await testSend.getByLabel('Send to number').fill('+39 347 765 4321');
+    await testSend.getByRole('button', { name: 'Send test text' }).click();
+    await testSend.getByText('Test text sent to +393477654321.').waitFor();
+    expect(twilio.sent.map((sms) => [sms.to, sms.body.replace(/\/s\/[0-9A-Za-z]{10}$/, '/s/CODE')])).toEqual([
+      ['+393477654321', `Ciao Ada! I saldi: ${world.url}/s/CODE`],
+    ]);
     await page.getByTestId('node-branch_1').click();
     const trackedComparison = panel
       .locator('.condition-row')

@@ -24,6 +24,7 @@ import {
   type Trigger,
   type ValueCondition,
 } from './graph.js';
+import { SmsTestSend } from './SmsTestSend.js';
 
 const formatValue = (value: unknown) => (value === undefined ? '' : formatLiteral(value));
 /** An empty or unreadable box is no number: the server names the field rather than taking 0. */
@@ -1022,6 +1023,9 @@ export function StepPanel(props: {
             {t('builder.fields.trackLinks')}
           </label>
           <SmsPreview body={String(step.body ?? '')} trackLinks={step.trackLinks === true} />
+          {isAdminOf(workspace) && (
+            <SmsTestSend body={String(step.body ?? '')} trackLinks={step.trackLinks === true} />
+          )}
           {sendingFields}
         </div>
       );
