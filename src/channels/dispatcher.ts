@@ -481,6 +481,9 @@ export class MessageDispatcher {
     if (unreadable !== undefined) throw unreadable;
     const profile = context.profiles.get(message.profileId);
     if (!profile) return { status: 'skipped', reason: 'the profile no longer exists' };
+    // A test send went to a tester's address once, by hand: sent from here, it would reach the contact
+    // it was personalised for. Nothing queues one (re-drives pass over them); this holds all the same.
+    if (message.topic === TEST_TOPIC) return { status: 'failed', reason: 'a test send is never sent again' };
     const journey = message.journeyId ? context.journeys.get(message.journeyId) : undefined;
     if (journey?.status === 'paused')
       return {
@@ -741,7 +744,7 @@ function checkConsent(
 }
 
 /** The workspace's settings with what the server's operator does not allow taken out. */
-function withinServerLimits(
+export function withinServerLimits(
   settings: WorkspaceSettings,
   server: { allowPrivateNetworks: boolean },
 ): WorkspaceSettings {

@@ -340,6 +340,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       secrets: email.secrets,
       publicUrl: config.publicUrl,
       append,
+      allowPrivateNetworks: config.allowPrivateNetworks,
     });
     await scope.register(scoringRoutes, {
       storage,

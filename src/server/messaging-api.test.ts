@@ -162,9 +162,19 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
       expect(followed.headers.get('location')).toBe('https://shop.example.com/offers');
       const [clicked] = (await listMessages({ profileId: mallory.id })).items;
       expect(clicked).toMatchObject({ openedAt: expect.any(String), clickedAt: expect.any(String) });
+      // The tester's mailbox bounces it: the message says so, and Mallory's timeline does not.
+      const bounced = await api('POST', '/bounces', {
+        address: tester,
+        type: 'soft',
+        messageId: sent.body.id,
+      });
+      expect(bounced.status).toBe(204);
+      expect((await listMessages({ profileId: mallory.id })).items[0]?.bouncedAt).toEqual(expect.any(String));
       await caughtUp();
-      expect(await eventNames(mallory.id)).not.toContain('Email Link Clicked');
-      expect(await eventNames(mallory.id)).not.toContain('Email Opened');
+      const names = await eventNames(mallory.id);
+      expect(names).not.toContain('Email Link Clicked');
+      expect(names).not.toContain('Email Opened');
+      expect(names).not.toContain('Email Bounced');
     });
 
     it('answers 503 and logs the test e-mail failed when the SMTP server cannot be reached', async () => {

@@ -957,14 +957,32 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
       deliveredAt: expect.any(String),
     });
     // Nothing of it is written on Ada: it reached a tester, not her.
+    // The tester answers from their phone: a reply to a test send is nobody's.
+    const reply = await inbound('Bello!', { from: '+393477654321' });
+    expect(reply.status).toBe(200);
+    // A second test does not reach the handset.
+    const lost = await api<MessageJson>('POST', '/sms/test-send', {
+      body: 'Ciao {{ profile.traits.first_name }}',
+      to: '+393477654321',
+      profileId: ada.id,
+    });
+    const lostSms = twilio.sent.at(-1);
+    if (!lostSms) throw new Error('no second text reached the provider');
+    expect(await twilio.reportStatus(lostSms, 'undelivered', { authToken: TOKEN, errorCode: 30003 })).toBe(
+      204,
+    );
+    await eventually(async () => {
+      const logged = await api<{ items: MessageJson[] }>('GET', `/messages?profileId=${ada.id}`);
+      return logged.body.items.find((m) => m.id === lost.body.id)?.bouncedAt ? true : undefined;
+    });
     await caughtUp();
     const timeline = await api<{ items: Array<{ name: string | null }> }>(
       'GET',
       `/profiles/${ada.id}/events?limit=100`,
     );
     const names = timeline.body.items.map((event) => event.name);
-    expect(names).not.toContain('SMS Link Clicked');
-    expect(names).not.toContain('SMS Delivered');
+    for (const name of ['SMS Link Clicked', 'SMS Delivered', 'SMS Delivery Failed', 'SMS Received'])
+      expect(names).not.toContain(name);
 
     // For no one in particular, Liquid renders with no data.
     const plain = await api<MessageJson>('POST', '/sms/test-send', {
@@ -977,8 +995,7 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
 
   it('refuses a test text that cannot go out, naming the field, storing and sending nothing', async () => {
     const { world } = mailWorld;
-    const messagesBefore = (await api<{ items: MessageJson[] }>('GET', '/messages?channel=sms&limit=100'))
-      .body.items.length;
+    const newestBefore = (await api<{ items: MessageJson[] }>('GET', '/messages?limit=1')).body.items[0]?.id;
     const sentBefore = twilio.sent.length;
     const refusals: Array<[Record<string, unknown>, string]> = [
       [{ body: 'Hi', to: '347 765 4321' }, 'to'],
@@ -1001,9 +1018,9 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     });
     expect(member.status).toBe(403);
     expect(twilio.sent.length).toBe(sentBefore);
-    expect(
-      (await api<{ items: MessageJson[] }>('GET', '/messages?channel=sms&limit=100')).body.items.length,
-    ).toBe(messagesBefore);
+    expect((await api<{ items: MessageJson[] }>('GET', '/messages?limit=1')).body.items[0]?.id).toBe(
+      newestBefore,
+    );
 
     // The provider down: 503 with its answer, and the test is failed in the log, not retried.
     twilio.failures.push({ status: 503, message: 'maintenance' });
@@ -1013,6 +1030,17 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     const failed = (await api<{ items: MessageJson[] }>('GET', '/messages?channel=sms&limit=1')).body
       .items[0];
     expect(failed).toMatchObject({ topic: 'test', status: 'failed', reason: expect.stringContaining('503') });
+    // Sent again it would reach the contact it was personalised for: not among the texts to re-drive.
+    const toRedrive = await api<{ items: MessageJson[] }>('GET', '/sms/failed?limit=100');
+    expect(toRedrive.body.items.map((m) => m.id)).not.toContain(failed?.id);
+    const redriven = await api<{ requeued: string[]; notDeadLettered: string[] }>(
+      'POST',
+      '/sms/failed/redrive',
+      {
+        ids: [failed?.id],
+      },
+    );
+    expect(redriven.body).toMatchObject({ requeued: [], notDeadLettered: [failed?.id] });
     expect(twilio.sent.length).toBe(sentBefore);
   });
 });

@@ -1,5 +1,6 @@
 import { type Kysely, type SelectQueryBuilder, sql } from 'kysely';
 import type { Message } from '../core/journey.js';
+import { TEST_TOPIC } from '../core/workspace-settings.js';
 import { idRange } from './received-order.js';
 import type { Database } from './schema.js';
 import type {
@@ -9,6 +10,7 @@ import type {
   FailureReason,
   MessageBucketCounts,
 } from './storage.js';
+import { notATestSend } from './test-sends.js';
 
 /**
  * Counts for the dashboard, per bucket of `bucketMs` starting at `from`. The event log has no index on
@@ -96,6 +98,7 @@ export function createDashboardStore(db: Kysely<Database>): DashboardStore {
     async messageCounts(query) {
       // Each outcome has its own time column; a message opened in the range may have been sent long
       // before it, so each is counted on its own. messages_profile's leading workspace_id narrows the scan.
+      // Test sends reached testers, not contacts: they are not the workspace's messaging.
       const outcome = (
         name: string,
         column: 'sent_at' | 'opened_at' | 'clicked_at' | 'bounced_at' | 'updated_at',
@@ -106,6 +109,7 @@ export function createDashboardStore(db: Kysely<Database>): DashboardStore {
         where workspace_id = ${query.workspaceId}
           and ${sql.ref(column)} >= ${query.from} and ${sql.ref(column)} < ${query.to}
           ${query.channel ? sql`and channel = ${query.channel}` : sql``}
+          and (topic is null or topic <> ${TEST_TOPIC})
           ${only}
         group by 2`;
       const result = await sql<{
@@ -140,6 +144,7 @@ export function createDashboardStore(db: Kysely<Database>): DashboardStore {
           .where('workspace_id', '=', query.workspaceId)
           .where('status', '=', 'failed')
           .where('bounced_at', 'is', null)
+          .where(notATestSend)
           .where('updated_at', '>=', query.from)
           .where('updated_at', '<', query.to),
         query,

@@ -5,6 +5,7 @@ import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';
 import type { Database } from './schema.js';
 import type { ConsentStore, MessageStore } from './storage.js';
+import { notATestSend } from './test-sends.js';
 
 type MessageRow = Selectable<Database['messages']>;
 
@@ -324,6 +325,7 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
       if (filter.journeyId) query = query.where('journey_id', '=', filter.journeyId);
       if (filter.status) query = query.where('status', '=', filter.status);
       if (filter.channel) query = query.where('channel', '=', filter.channel);
+      if (filter.excludingTestSends) query = query.where(notATestSend);
       if (before !== undefined) query = query.where('id', '<', before);
       const rows = await query
         .orderBy('id', 'desc')
@@ -383,6 +385,7 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         .selectFrom('messages')
         .select(['channel', (eb) => eb.fn.countAll<number | string>().as('count')])
         .where('status', '=', 'failed')
+        .where(notATestSend)
         .groupBy('channel')
         .execute();
       return new Map(rows.map((row) => [row.channel as Message['channel'], Number(row.count)]));
@@ -413,6 +416,8 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         .where('workspace_id', '=', workspaceId)
         .where('channel', '=', channel)
         .where('status', '=', 'failed')
+        // Sent again, a test send would go to the contact it was personalised for, not the tester.
+        .where(notATestSend)
         .where((eb) =>
           eb.or([
             eb('journey_id', 'is', null),
@@ -446,6 +451,8 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         .where('workspace_id', '=', query.workspaceId)
         .where('channel', '=', query.channel)
         .where(sql`lower(to_address)`, '=', query.address.toLowerCase())
+        // A tester's number is not the contact's: a reply to a test send answers for no one.
+        .where(notATestSend)
         .execute();
       // Made distinct here: SQLite would rather read the workspace by profile than sort a few rows.
       return [...new Set(rows.map((row) => row.profile_id))];

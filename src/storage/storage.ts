@@ -477,13 +477,20 @@ export interface MessageStore {
   findById(id: string): Promise<Message | undefined>;
   list(
     workspaceId: string,
-    filter: { profileId?: string; journeyId?: string; status?: MessageStatus; channel?: Message['channel'] },
+    filter: {
+      profileId?: string;
+      journeyId?: string;
+      status?: MessageStatus;
+      channel?: Message['channel'];
+      /** Without test sends (the `test` topic): the failed texts to re-drive are journeys' own. */
+      excludingTestSends?: boolean;
+    },
     page: PageRequest,
   ): Promise<Page<Message>>;
   listForInstance(instanceId: string): Promise<Message[]>;
   /**
    * Messages that failed for good, in every workspace, by channel (the webhook dead letters, the texts
-   * listed as failed): for the metrics, read off the index on status.
+   * listed as failed; test sends are not counted): for the metrics, read off the index on status.
    */
   countFailedByChannel(): Promise<Map<Message['channel'], number>>;
   /**

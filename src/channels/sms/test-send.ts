@@ -1,16 +1,19 @@
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
-import { type Message, type MessageContext, newMessage } from '../../core/journey.js';
+import { type Message, newMessage } from '../../core/journey.js';
 import { normalisePhoneNumber } from '../../core/phone-number.js';
 import type { Profile } from '../../core/profile.js';
 import { TEST_TOPIC } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
+import { withinServerLimits } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
 import { lifecycleDataFor } from '../lifecycle-data.js';
 import { smsStatusUrl } from './delivery-receipts.js';
 import { linkedSites, MAX_TEXT_BEFORE_SHORTENING, withShortLinksForCounting } from './short-links.js';
 import { encodedSmsText, renderSmsPlain, sendSms, tooLongToShorten } from './sms-channel.js';
+
+const NOT_A_PHONE_NUMBER = 'to must be a phone number in international form, like +393471234567';
 
 /** What a test text is: an SMS step's text and link tracking, personalised for a chosen profile. */
 export interface SmsTestInput {
@@ -30,34 +33,23 @@ export interface SmsTestInput {
  * provider's refusal or an outage fails the message, and is not retried.
  */
 export async function testSendSms(
-  deps: { storage: Storage; clock: Clock; secrets: SecretBox; publicUrl: string },
+  deps: {
+    storage: Storage;
+    clock: Clock;
+    secrets: SecretBox;
+    publicUrl: string;
+    /** Whether the server's operator lets workspaces reach private networks at all. */
+    allowPrivateNetworks: boolean;
+  },
   input: SmsTestInput,
 ): Promise<Message> {
   const { storage, clock } = deps;
   const { profile } = input;
   const to = normalisePhoneNumber(input.to);
-  if (to === undefined)
-    throw new AppError(
-      'invalid_input',
-      'to must be a phone number in international form, like +393471234567',
-      {
-        field: 'to',
-      },
-    );
-  const settings = (await storage.settings.get(profile.workspaceId)).sms;
+  if (to === undefined) throw new AppError('invalid_input', NOT_A_PHONE_NUMBER, { field: 'to' });
+  const settings = withinServerLimits(await storage.settings.get(profile.workspaceId), deps).sms;
   if (!settings) throw new AppError('conflict', 'configure an SMS provider in the workspace settings first');
   const now = clock.now();
-  const context: MessageContext = {
-    event: { name: 'Test', messageId: null, timestamp: now, properties: {} },
-    sms: { body: input.body, ...(input.trackLinks ? { trackLinks: true } : {}) },
-  };
-  await refuseUnsendable(storage, {
-    ...input,
-    context,
-    smartEncoding: settings.smartEncoding,
-    now,
-    publicUrl: deps.publicUrl,
-  });
   const message: Message = {
     ...newMessage(
       {
@@ -70,12 +62,22 @@ export async function testSendSms(
         idempotencyKey: `test:${newId('key', now)}`,
         attempts: 1,
         nextAttemptAt: null,
-        context,
+        context: {
+          event: { name: 'Test', messageId: null, timestamp: now, properties: {} },
+          sms: { body: input.body, ...(input.trackLinks ? { trackLinks: true } : {}) },
+        },
       },
       now,
     ),
     toAddress: to,
   };
+  await refuseUnsendable(storage, {
+    ...input,
+    message,
+    smartEncoding: settings.smartEncoding,
+    now,
+    publicUrl: deps.publicUrl,
+  });
   await storage.messages.insert(message);
   let outcome: Awaited<ReturnType<typeof sendSms>>;
   try {
@@ -125,7 +127,7 @@ export async function testSendSms(
  */
 async function refuseUnsendable(
   storage: Storage,
-  input: SmsTestInput & { context: MessageContext; smartEncoding: boolean; now: number; publicUrl: string },
+  input: SmsTestInput & { message: Message; smartEncoding: boolean; now: number; publicUrl: string },
 ): Promise<void> {
   const { body, profile } = input;
   const lifecycle = await lifecycleDataFor(storage, {
@@ -135,7 +137,7 @@ async function refuseUnsendable(
     sources: [body],
   });
   try {
-    const plain = renderSmsPlain(body, { id: 'test', context: input.context }, profile, lifecycle);
+    const plain = renderSmsPlain(body, input.message, profile, lifecycle);
     if (plain === '') throw new Error('the text is empty once rendered');
     if (input.trackLinks && plain.length > MAX_TEXT_BEFORE_SHORTENING)
       throw new Error(tooLongToShorten(plain));

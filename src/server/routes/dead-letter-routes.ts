@@ -61,7 +61,7 @@ export async function deadLetterRoutes(
         const viewer = await auth.requireWorkspace(request, request.params.workspaceId);
         const page = await storage.messages.list(
           request.params.workspaceId,
-          { channel, status: 'failed' },
+          { channel, status: 'failed', excludingTestSends: true },
           { limit: request.query.limit, cursor: request.query.cursor },
         );
         return {

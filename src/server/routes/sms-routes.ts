@@ -49,6 +49,8 @@ export async function smsRoutes(
     secrets: SecretBox;
     publicUrl: string;
     append: Append;
+    /** Whether the server's operator lets workspaces reach private networks (a provider on one). */
+    allowPrivateNetworks: boolean;
   },
 ): Promise<void> {
   const { storage, clock, auth, secrets } = deps;
@@ -323,7 +325,13 @@ export async function smsRoutes(
       if (!profile)
         throw new AppError('not_found', `profile ${profileId} does not exist`, { field: 'profileId' });
       const message = await testSendSms(
-        { storage, clock, secrets, publicUrl: deps.publicUrl },
+        {
+          storage,
+          clock,
+          secrets,
+          publicUrl: deps.publicUrl,
+          allowPrivateNetworks: deps.allowPrivateNetworks,
+        },
         { body, to, profile, trackLinks: trackLinks === true },
       );
       if (message.status !== 'sent')
