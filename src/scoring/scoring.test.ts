@@ -210,6 +210,59 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     ]);
   });
 
+  it('keeps stored scores current as points fade, and lists contacts by them, highest first', async () => {
+    await world.send([
+      track('ada', 'Pricing Viewed'),
+      track('ada', 'Pricing Viewed'),
+      track('ada', 'Pricing Viewed'),
+      track('bob', 'Demo Requested'),
+      track('cy', 'Pricing Viewed'),
+      track('cy', 'Careers Viewed'),
+      identify('zed', { plan: 'free' }),
+    ]);
+    await world.settle();
+    const [ada, bob, cy, zed] = (await Promise.all(
+      ['ada', 'bob', 'cy', 'zed'].map((id) => world.profileOf(id)),
+    )) as [string, string, string, string];
+    /** Every page of the contacts list by engagement, two at a time. */
+    const byEngagement = async () => {
+      const listed: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await world.storage.profiles.list(world.workspaceId, {
+          limit: 2,
+          scoreModel: 'engagement',
+          ...(cursor ? { cursor } : {}),
+        });
+        listed.push(...page.items.map((profile) => profile.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return listed;
+    };
+    const storedEngagement = async (profileId: string) =>
+      (await world.storage.scoring.scores([profileId])).get(profileId)?.engagement?.score;
+    // Zed has earned nothing: between those with points and Cy, whose careers view took some away.
+    expect(await byEngagement()).toEqual([bob, ada, zed, cy]);
+
+    // A week on, Ada's pricing views are worth half, and the stored score follows without an event of
+    // hers (within what a stored score may be off by: a point, or 5 %).
+    await world.advance(7 * DAY);
+    const adaNow = (await intentOf('ada')).scores.find((score) => score.model === 'engagement')?.score;
+    expect(adaNow).toBe(15);
+    expect(Math.abs(((await storedEngagement(ada)) as number) - 15)).toBeLessThanOrEqual(1);
+    // Bob's demo does not fade: nothing stores it again.
+    expect(await storedEngagement(bob)).toBe(40);
+    // Dan's two views today outrank Ada's three of last week.
+    await world.send([track('dan', 'Pricing Viewed'), track('dan', 'Pricing Viewed')]);
+    await world.settle();
+    expect(await byEngagement()).toEqual([bob, await world.profileOf('dan'), ada, zed, cy]);
+
+    // Long after, what is left to fade is within a point of nothing: no timer is kept for ever.
+    await world.advance(200 * DAY);
+    expect(await storedEngagement(ada)).toBeLessThan(1);
+    expect(await world.storage.scoring.nextStageTimerDue()).toBeUndefined();
+  });
+
   it('counts a merged profile’s score from the merged ledger in the distribution, not the higher of the two', async () => {
     const settings = await world.storage.settings.get(world.workspaceId);
     const visits = {
@@ -734,6 +787,22 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     track(userId, 'Pricing Viewed'),
   ];
 
+  /** The profiles with a stage timer, read in a transaction rolled back (so taking them leaves them). */
+  const timersLeft = async () => {
+    let profiles: string[] = [];
+    const rolledBack = new Error('rolled back');
+    await world.storage
+      .transaction(async (tx) => {
+        const all = await tx.scoring.takeDueStageTimers(Number.MAX_SAFE_INTEGER, 1000);
+        profiles = all.map((timer) => timer.profileId).sort();
+        throw rolledBack;
+      })
+      .catch((error: unknown) => {
+        if (error !== rolledBack) throw error;
+      });
+    return profiles;
+  };
+
   it('moves a stage when time alone takes the score over its threshold, handing the lead off then', async () => {
     await penaltiesFadeDaily();
     await world.send([
@@ -750,15 +819,13 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     const before = await intentOf('cv');
     expect(before.stage).toBe('lead');
     expect(before.scores.find((score) => score.model === 'engagement')?.score).toBe(45);
-    const due = (await world.storage.scoring.nextStageTimerDue()) as number;
-    expect((due - sent) / HOUR).toBeGreaterThan(19);
-    expect((due - sent) / HOUR).toBeLessThan(21);
-
-    await world.advance(12 * HOUR);
+    // The score crosses 50 about 20 hours on (the timers between store the fading scores again).
+    await world.advance(19 * HOUR);
     expect((await intentOf('cv')).stage).toBe('lead');
     expect(crm.received).toEqual([]);
+    expect(world.clock.now() - sent).toBe(19 * HOUR);
 
-    await world.advance(12 * HOUR);
+    await world.advance(2 * HOUR);
     const intent = await intentOf('cv');
     expect(intent.stage).toBe('mql');
     expect(intent.stageHistory.at(-1)).toMatchObject({
@@ -772,8 +839,11 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       { type: 'mops.hand_off.created', profile: { traits: { email: 'cv@example.com' } } },
     ]);
     expect((await intentOf('pp')).stage).toBe('lead');
-    // The stage is as far as time takes it: no timer is left.
-    expect(await world.storage.scoring.nextStageTimerDue()).toBeUndefined();
+    // The stage is as far as time takes it: the timers left store fading scores again, and once
+    // those have faded, none is left.
+    expect(await timersLeft()).toEqual([await world.profileOf('cv'), await world.profileOf('pp')].sort());
+    await world.advance(100 * DAY);
+    expect(await timersLeft()).toEqual([]);
   });
 
   it('drops the stage timer of a profile merged away, and fires the others due with it', async () => {
@@ -802,7 +872,9 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
 
     await world.advance(DAY);
     expect((await intentOf('bob')).stage).toBe('mql');
-    expect(await world.storage.scoring.nextStageTimerDue()).toBeUndefined();
+    // Bob's and Mv's fading points keep timers of theirs; the profile merged away has none left.
+    expect(await timersLeft()).toEqual([await world.profileOf('bob'), await world.profileOf('mv')].sort());
+    expect(gone?.id).toEqual(expect.any(String));
   });
 
   it('keeps a recycled lead recycled when it is merged into a profile with a lower score', async () => {

@@ -71,4 +71,56 @@ describe.each(BACKENDS)('stages moved by time alone in a running server on %s', 
     // Moved by time, when the rule started to hold, not at the demo request.
     expect(Date.parse(move?.at ?? '')).toBeGreaterThanOrEqual(signedUpAt + SETTLED_AFTER_S * 1000);
   });
+
+  it('lists contacts by score, highest first, a page at a time, and names a model it does not have', async () => {
+    const team = `rank-${Date.now()}`;
+    const [low, high, none] = await Promise.all([
+      newProfile({ team }),
+      newProfile({ team }),
+      newProfile({ team }),
+    ]);
+    await ingest([
+      { type: 'track', userId: low.userId, event: 'Demo Requested' },
+      { type: 'track', userId: high.userId, event: 'Demo Requested' },
+      { type: 'track', userId: high.userId, event: 'Demo Requested' },
+    ]);
+    type Contact = { id: string; scores: Array<{ model: string; score: number }> };
+    const pages = async () => {
+      const listed: Contact[] = [];
+      let cursor = '';
+      do {
+        const page = await api<{ items: Contact[]; nextCursor: string | null }>(
+          'GET',
+          `/profiles?q=${team}&byScore=engagement&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        );
+        expect(page.status).toBe(200);
+        listed.push(...page.body.items);
+        cursor = page.body.nextCursor ?? '';
+      } while (cursor);
+      return listed;
+    };
+    const ranked = await eventually(async () => {
+      const listed = await pages();
+      return listed[0]?.scores[0]?.score === 40 && listed.length === 3 ? listed : undefined;
+    });
+    expect(ranked.map((contact) => contact.id)).toEqual([high.id, low.id, none.id]);
+
+    const unknown = await api<{ error: { field: string; message: string } }>(
+      'GET',
+      '/profiles?byScore=intent',
+    );
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error).toMatchObject({
+      field: 'byScore',
+      message: expect.stringContaining('engagement'),
+    });
+    // A place in the newest-first list is no place in the list by score.
+    const newest = await api<{ nextCursor: string }>('GET', `/profiles?q=${team}&limit=1`);
+    const mixed = await api<{ error: { field: string } }>(
+      'GET',
+      `/profiles?byScore=engagement&cursor=${newest.body.nextCursor}`,
+    );
+    expect(mixed.status).toBe(400);
+    expect(mixed.body.error.field).toBe('cursor');
+  });
 });

@@ -32,6 +32,14 @@ const PROFILE_COLUMNS = [
 ] as const;
 type ProfileRow = Pick<Selectable<Database['profiles']>, (typeof PROFILE_COLUMNS)[number]>;
 
+/** A contacts list's place when sorted by score: the score and id of the last contact shown. */
+const isScoreKey = (value: unknown): value is [number, string] =>
+  Array.isArray(value) &&
+  value.length === 2 &&
+  typeof value[0] === 'number' &&
+  Number.isFinite(value[0]) &&
+  typeof value[1] === 'string';
+
 function toProfile(row: ProfileRow, ops: DialectOps): Profile {
   return {
     id: row.id,
@@ -439,16 +447,15 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
     },
 
     async list(workspaceId, page) {
-      const before = decodeCursor(page.cursor, isString);
+      // Every column named with its table: the list by score joins the scores, which share some names.
       let query = db
         .selectFrom('profiles')
-        .select(PROFILE_COLUMNS)
-        .where('workspace_id', '=', workspaceId)
-        .where('merged_into', 'is', null);
-      if (before !== undefined) query = query.where('id', '<', before);
+        .select(PROFILE_COLUMNS.map((column) => `profiles.${column}` as const))
+        .where('profiles.workspace_id', '=', workspaceId)
+        .where('profiles.merged_into', 'is', null);
       if (page.stage !== undefined) {
         const stage = page.stage;
-        query = query.where('id', 'in', (eb) =>
+        query = query.where('profiles.id', 'in', (eb) =>
           eb
             .selectFrom('profile_stages')
             .select('profile_id')
@@ -461,7 +468,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
         query = query.where((eb) =>
           eb.or([
             eb(
-              'id',
+              'profiles.id',
               'in',
               eb
                 .selectFrom('identities')
@@ -469,13 +476,44 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
                 .where('workspace_id', '=', workspaceId)
                 .where('value', '=', needle),
             ),
-            eb('id', '=', needle),
+            eb('profiles.id', '=', needle),
             searchTextContains(needle, ops),
           ]),
         );
       }
+      if (page.scoreModel !== undefined) {
+        // Through the scores' (workspace, model, score) index, highest first: only profiles scored.
+        const after = decodeCursor(page.cursor, isScoreKey);
+        let scored = query
+          .innerJoin('profile_scores as s', 's.profile_id', 'profiles.id')
+          .select('s.score')
+          .where('s.workspace_id', '=', workspaceId)
+          .where('s.model', '=', page.scoreModel);
+        if (after !== undefined) {
+          const [score, id] = after;
+          scored = scored.where((eb) =>
+            eb.or([
+              eb('s.score', '<', score),
+              eb.and([eb('s.score', '=', score), eb('profiles.id', '<', id)]),
+            ]),
+          );
+        }
+        const rows = await scored
+          .orderBy('s.score', 'desc')
+          .orderBy('profiles.id', 'desc')
+          .limit(page.limit + 1)
+          .execute();
+        return toPage(
+          rows,
+          page.limit,
+          (row) => toProfile(row, ops),
+          (row) => [Number(row.score), row.id],
+        );
+      }
+      const before = decodeCursor(page.cursor, isString);
+      if (before !== undefined) query = query.where('profiles.id', '<', before);
       const rows = await query
-        .orderBy('id', 'desc')
+        .orderBy('profiles.id', 'desc')
         .limit(page.limit + 1)
         .execute();
       return toPage(

@@ -215,11 +215,16 @@ export interface ProfileStore {
   /**
    * Profiles newest first; `query` matches a profile id or identity value (user or anonymous id)
    * exactly, or part of a trait value whatever its case (not a trait's name), or a phone number
-   * however it is punctuated; `stage`, only those at that lifecycle stage.
+   * however it is punctuated; `stage`, only those at that lifecycle stage. `scoreModel`: the profiles
+   * that model scored, highest stored score first (newest first among equals).
    */
   list(
     workspaceId: string,
-    page: PageRequest & { query?: string | undefined; stage?: string | undefined },
+    page: PageRequest & {
+      query?: string | undefined;
+      stage?: string | undefined;
+      scoreModel?: string | undefined;
+    },
   ): Promise<Page<Profile>>;
   /** The profile, following merges to the surviving profile. */
   find(workspaceId: string, id: string): Promise<Profile | undefined>;

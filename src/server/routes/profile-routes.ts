@@ -73,13 +73,15 @@ export async function profileRoutes(
     {
       schema: {
         tags: ['profiles'],
-        summary: 'List or search profiles, newest first, with their lifecycle stage, owner and scores',
+        summary:
+          'List or search profiles, newest first or by score, with their lifecycle stage, owner and scores',
         description:
-          "`q` matches a profile id, userId or anonymousId exactly, or part of any trait value (e.g. an e-mail), nested ones too, whatever its case; not trait names. A phone number is found however its spaces, dashes, dots and brackets fall. `stage` keeps those at one of the workspace's lifecycle stages. Each contact carries its stage, the sales owner of its latest hand-off while sales has it (none once recycled or dropped), and its score in each model as its profile shows it now.",
+          "`q` matches a profile id, userId or anonymousId exactly, or part of any trait value (e.g. an e-mail), nested ones too, whatever its case; not trait names. A phone number is found however its spaces, dashes, dots and brackets fall. `stage` keeps those at one of the workspace's lifecycle stages. `byScore` lists the contacts a score model has scored, highest score first: by the stored score, which decay and timed fit rules keep within a point (or 5 %) of the score of the moment. Each contact carries its stage, the sales owner of its latest hand-off while sales has it (none once recycled or dropped), and its score in each model as its profile shows it now.",
         params: WorkspaceParams,
         querystring: PageQuery.extend({
           q: z.string().max(200).optional(),
           stage: z.string().min(1).max(64).optional(),
+          byScore: z.string().min(1).max(64).optional().describe('a score model id: highest score first'),
         }),
         response: { 200: pageOf(ContactJson), ...errors },
       },
@@ -87,9 +89,20 @@ export async function profileRoutes(
     async (request) => {
       const { workspaceId } = request.params;
       await auth.requireWorkspace(request, workspaceId);
-      const { stage } = request.query;
+      const { stage, byScore } = request.query;
+      const settings = await storage.settings.get(workspaceId);
+      if (byScore !== undefined && !settings.scoring.models.some((model) => model.id === byScore)) {
+        const models = settings.scoring.models.map((model) => model.id);
+        throw new AppError(
+          'invalid_input',
+          models.length === 0
+            ? 'this workspace has no score models: set one up under scoring first'
+            : `no score model is called ${JSON.stringify(byScore)}: one of ${models.join(', ')}`,
+          { field: 'byScore' },
+        );
+      }
       if (stage !== undefined) {
-        const stages = (await storage.settings.get(workspaceId)).lifecycle?.stages ?? [];
+        const stages = settings.lifecycle?.stages ?? [];
         if (!stages.includes(stage))
           throw new AppError(
             'invalid_input',
@@ -104,6 +117,7 @@ export async function profileRoutes(
         cursor: request.query.cursor,
         query: request.query.q,
         stage,
+        scoreModel: byScore,
       });
       const summaries = await summarizeContacts(storage, {
         workspaceId,

@@ -35,6 +35,7 @@ import { messageDeliveredAt } from './0033-message-delivered-at.js';
 import { journeyMemberEntries } from './0034-journey-member-entries.js';
 import { listAdditions } from './0035-list-additions.js';
 import { smsLinks } from './0036-sms-links.js';
+import { scoreRefreshTimers } from './0037-score-refresh-timers.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -78,6 +79,7 @@ const ALL: Record<string, DialectMigration> = {
   '0034-journey-member-entries': journeyMemberEntries,
   '0035-list-additions': listAdditions,
   '0036-sms-links': smsLinks,
+  '0037-score-refresh-timers': scoreRefreshTimers,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
