@@ -135,6 +135,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0034-journey-member-entries',
           '0035-list-additions',
           '0036-sms-links',
+          '0037-score-refresh-timers',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

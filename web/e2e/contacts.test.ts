@@ -512,6 +512,23 @@ describe('contacts (Chromium)', () => {
     await page.getByText('No contact at mql matches “bo@example.com”.').waitFor();
     await page.getByLabel('Lifecycle stage').selectOption('');
     await expect.poll(() => cellsOf('Bo')).toEqual(['bo', 'lead', '—', '10']);
+
+    // The hottest leads first: the list in the order of a score, its column marked.
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.getByLabel('Order').selectOption({ label: 'Engagement score, highest first' });
+    await expect
+      .poll(() => table.getByRole('columnheader', { name: /Engagement/ }).getAttribute('aria-sort'))
+      .toBe('descending');
+    expect(new URL(page.url()).searchParams.get('byScore')).toBe('engagement');
+    await expect
+      .poll(async () => (await table.getByRole('row').nth(1).textContent()) ?? '')
+      .toContain('Ada Lovelace');
+    const scores = (await table.locator('tbody tr td:nth-child(5)').allTextContents()).map((text) =>
+      Number(text.replace(/[^\d.-]/g, '')),
+    );
+    expect(scores.length).toBeGreaterThan(1);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    await consoleWorld.shot('contacts-by-score');
   });
 
   it('imports contacts from a spreadsheet’s CSV, its columns mapped to traits, into a list, and lists the rows it could not', async () => {

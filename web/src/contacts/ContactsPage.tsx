@@ -70,18 +70,46 @@ function StageFilter(props: { stages: string[]; stage: string; onChange(stage: s
   );
 }
 
+/** Lists the contacts newest first, or by a score model's score, highest first. */
+function SortChoice(props: {
+  models: Array<{ id: string; name: string }>;
+  byScore: string;
+  onChange(byScore: string): void;
+}) {
+  const { t } = useTranslation();
+  return (
+    <Field label={t('contacts.sortBy')}>
+      {(control) => (
+        <select {...control} value={props.byScore} onChange={(event) => props.onChange(event.target.value)}>
+          <option value="">{t('contacts.newestFirst')}</option>
+          {props.models.map((model) => (
+            <option key={model.id} value={model.id}>
+              {t('contacts.byScore', { model: model.name })}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
 export function ContactsPage() {
   const { t } = useTranslation();
   const format = useFormat();
   const { workspace } = useSession();
-  // The search and stage live in the address, so that Back from a contact returns to the same results.
+  // The search, stage and order live in the address, so that Back from a contact returns to the same results.
   const [searchParams, setSearchParams] = useSearchParams();
   const query = searchParams.get('q') ?? '';
   const stage = searchParams.get('stage') ?? '';
-  const filterBy = (next: { q: string; stage: string }) =>
-    setSearchParams(Object.fromEntries(Object.entries(next).filter(([, value]) => value !== '')));
-  const pages = useCursorPages(`${workspace.id}\n${query}\n${stage}`);
-  const profiles = useContacts(workspace.id, { query, stage }, pages.cursor);
+  const byScore = searchParams.get('byScore') ?? '';
+  const filterBy = (changed: Partial<{ q: string; stage: string; byScore: string }>) =>
+    setSearchParams(
+      Object.fromEntries(
+        Object.entries({ q: query, stage, byScore, ...changed }).filter(([, value]) => value !== ''),
+      ),
+    );
+  const pages = useCursorPages(`${workspace.id}\n${query}\n${stage}\n${byScore}`);
+  const profiles = useContacts(workspace.id, { query, stage, byScore }, pages.cursor);
   const definitions = useScoringDefinitions(workspace.id);
   const models = definitions.data?.models ?? [];
   const stages = definitions.data?.stages ?? [];
@@ -95,13 +123,12 @@ export function ContactsPage() {
         </p>
       )}
       <div className="contact-filters">
-        <ContactSearch key={query} query={query} onSearch={(q) => filterBy({ q, stage })} />
+        <ContactSearch key={query} query={query} onSearch={(q) => filterBy({ q })} />
         {(stages.length > 0 || stage) && (
-          <StageFilter
-            stages={stages}
-            stage={stage}
-            onChange={(next) => filterBy({ q: query, stage: next })}
-          />
+          <StageFilter stages={stages} stage={stage} onChange={(next) => filterBy({ stage: next })} />
+        )}
+        {(models.length > 0 || byScore) && (
+          <SortChoice models={models} byScore={byScore} onChange={(next) => filterBy({ byScore: next })} />
         )}
       </div>
       {profiles.isPending && <Loading />}
@@ -116,6 +143,8 @@ export function ContactsPage() {
             )
           ) : query ? (
             t('contacts.noMatch', { query })
+          ) : byScore ? (
+            t('contacts.noneScored', { model: models.find((model) => model.id === byScore)?.name ?? byScore })
           ) : (
             <>
               <p>{t('contacts.empty')}</p>
@@ -133,8 +162,14 @@ export function ContactsPage() {
               <th scope="col">{t('contacts.listStage')}</th>
               <th scope="col">{t('contacts.listOwner')}</th>
               {models.map((model) => (
-                <th scope="col" key={model.id} className="number">
+                <th
+                  scope="col"
+                  key={model.id}
+                  className="number"
+                  aria-sort={model.id === byScore ? 'descending' : undefined}
+                >
                   {model.name}
+                  {model.id === byScore && ' ↓'}
                 </th>
               ))}
               <th scope="col">{t('contacts.lastSeen')}</th>

@@ -101,17 +101,24 @@ export const PAGE_SIZE = 25;
 
 export function useContacts(
   workspaceId: string,
-  filter: { query: string; stage: string },
+  /** `byScore`: a score model's id, to list highest score first (empty: newest first). */
+  filter: { query: string; stage: string; byScore: string },
   cursor: string | undefined,
 ) {
   return useQuery({
-    queryKey: ['profiles', workspaceId, filter.query, filter.stage, cursor],
+    queryKey: ['profiles', workspaceId, filter.query, filter.stage, filter.byScore, cursor],
     queryFn: () =>
       api<CursorPage<Contact>>(
         'GET',
         workspacePath(
           workspaceId,
-          `/profiles${pageQuery({ q: filter.query, stage: filter.stage, limit: PAGE_SIZE, cursor })}`,
+          `/profiles${pageQuery({
+            q: filter.query,
+            stage: filter.stage,
+            byScore: filter.byScore,
+            limit: PAGE_SIZE,
+            cursor,
+          })}`,
         ),
       ),
     placeholderData: keepPreviousData,
