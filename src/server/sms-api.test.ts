@@ -1043,4 +1043,23 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect(redriven.body).toMatchObject({ requeued: [], notDeadLettered: [failed?.id] });
     expect(twilio.sent.length).toBe(sentBefore);
   });
+
+  it('refuses test sends past a handful in ten minutes, so a leaked key cannot make the provider a relay', async () => {
+    const sentBefore = twilio.sent.length;
+    let answers: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const sent = await api<ApiError>('POST', '/sms/test-send', { body: `Prova ${i}`, to: '+393477654321' });
+      answers = [...answers, sent.status];
+      if (sent.status === 429) {
+        expect(sent.body.error.message).toContain('30 test sends in the last 10 minutes');
+        break;
+      }
+    }
+    expect(answers.at(-1)).toBe(429);
+    expect(answers.slice(0, -1).every((status) => status === 200)).toBe(true);
+    // Earlier tests of this file sent some: thirty in all, none past them.
+    const tests = await api<{ items: MessageJson[] }>('GET', '/messages?limit=100');
+    expect(tests.body.items.filter((message) => message.topic === 'test')).toHaveLength(30);
+    expect(twilio.sent.length - sentBefore).toBe(answers.length - 1);
+  });
 });

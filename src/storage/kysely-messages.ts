@@ -1,6 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Message, MessageContext, MessageStatus, SuppressionReason } from '../core/journey.js';
 import { storableText } from '../core/storable-text.js';
+import { TEST_TOPIC } from '../core/workspace-settings.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';
 import type { Database } from './schema.js';
@@ -494,6 +495,18 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
       return Number(result.numUpdatedRows) > 0;
     },
 
+    async countTestSendsSince(workspaceId, since) {
+      // No journey's: read through the (journey, step) index's null stretch, not the workspace's log.
+      const row = await db
+        .selectFrom('messages')
+        .select((eb) => eb.fn.countAll<number | string>().as('count'))
+        .where('journey_id', 'is', null)
+        .where('workspace_id', '=', workspaceId)
+        .where('topic', '=', TEST_TOPIC)
+        .where('created_at', '>', since)
+        .executeTakeFirst();
+      return Number(row?.count ?? 0);
+    },
     async providerIdsRecorded({ workspaceId, address, channel, providerMessageIds }) {
       if (providerMessageIds.length === 0) return new Set();
       const rows = await db

@@ -536,6 +536,8 @@ export interface MessageStore {
    * outside the dispatcher, a test send, which nobody claims); false when it does not.
    */
   saveContext(message: Pick<Message, 'id' | 'context'>, claimant: string | null): Promise<boolean>;
+  /** How many test sends (e-mail and texts, the `test` topic) the workspace made since `since`. */
+  countTestSendsSince(workspaceId: string, since: number): Promise<number>;
   /**
    * Which of these provider message ids the workspace's messages on the channel to the address were
    * recorded as, whatever profile they were for (profiles may share a phone).

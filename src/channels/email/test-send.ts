@@ -6,6 +6,7 @@ import type { Profile } from '../../core/profile.js';
 import { TEST_TOPIC } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import { lifecycleDataFor } from '../lifecycle-data.js';
+import { assertTestSendAllowed } from '../test-send-limit.js';
 import { type EmailSender, renderJob, sendEmail } from './email-channel.js';
 
 /**
@@ -87,6 +88,7 @@ export async function testSend(
   const settings = await storage.settings.get(template.workspaceId);
   if (!settings.smtp)
     throw new AppError('conflict', 'configure an SMTP server in the workspace settings first');
+  await assertTestSendAllowed(storage, template.workspaceId, now);
   const message = adHocMessage(template, profile, now, TEST_TOPIC, input.properties);
   await storage.messages.insert(message);
   let outcome: Awaited<ReturnType<typeof sendEmail>>;

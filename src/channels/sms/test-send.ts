@@ -9,6 +9,7 @@ import type { Storage } from '../../storage/storage.js';
 import { withinServerLimits } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
 import { lifecycleDataFor } from '../lifecycle-data.js';
+import { assertTestSendAllowed } from '../test-send-limit.js';
 import { smsStatusUrl } from './delivery-receipts.js';
 import { linkedSites, MAX_TEXT_BEFORE_SHORTENING, withShortLinksForCounting } from './short-links.js';
 import { encodedSmsText, renderSmsPlain, sendSms, tooLongToShorten } from './sms-channel.js';
@@ -50,6 +51,7 @@ export async function testSendSms(
   const settings = withinServerLimits(await storage.settings.get(profile.workspaceId), deps).sms;
   if (!settings) throw new AppError('conflict', 'configure an SMS provider in the workspace settings first');
   const now = clock.now();
+  await assertTestSendAllowed(storage, profile.workspaceId, now);
   const message: Message = {
     ...newMessage(
       {

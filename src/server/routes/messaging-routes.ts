@@ -413,7 +413,7 @@ export async function messagingRoutes(
         summary: 'Send the template, personalised for a chosen profile, to a test address',
         params: TemplateParams,
         body: PreviewBody.extend({ to: z.email() }),
-        response: { 200: MessageJson, ...errors },
+        response: { 200: MessageJson, ...errors, 429: ErrorResponse, 503: ErrorResponse },
       },
     },
     async (request) => {

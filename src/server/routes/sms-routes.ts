@@ -312,7 +312,7 @@ export async function smsRoutes(
           profileId: z.string().max(100).optional().describe('whose data personalises the text'),
           trackLinks: z.boolean().optional().describe('the step shortens and tracks its links'),
         }),
-        response: { 200: MessageJson, ...errors, 409: ErrorResponse, 503: ErrorResponse },
+        response: { 200: MessageJson, ...errors, 409: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse },
       },
     },
     async (request) => {
