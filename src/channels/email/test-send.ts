@@ -6,7 +6,7 @@ import type { Profile } from '../../core/profile.js';
 import { TEST_TOPIC } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import { lifecycleDataFor } from '../lifecycle-data.js';
-import { assertTestSendAllowed } from '../test-send-limit.js';
+import { assertTestSendAllowed, settledTestSend } from '../test-sends.js';
 import { type EmailSender, renderJob, sendEmail } from './email-channel.js';
 
 /**
@@ -103,34 +103,15 @@ export async function testSend(
   } catch (error) {
     // The server did not take it now (down, or a temporary refusal): a test send is not retried.
     const reason = error instanceof Error ? error.message : String(error);
-    const failed: Message = {
-      ...message,
-      status: 'failed',
-      reason,
-      toAddress: to,
-      updatedAt: input.clock.now(),
-    };
-    await storage.messages.update(failed, null);
+    await storage.messages.update(
+      settledTestSend(message, { status: 'failed', reason }, input.clock.now(), to),
+      null,
+    );
     throw new AppError('unavailable', `the SMTP server did not take the test e-mail: ${reason}`, {
       cause: error,
     });
   }
-  const finished: Message =
-    outcome.status === 'sent'
-      ? {
-          ...message,
-          status: 'sent',
-          sentAt: input.clock.now(),
-          toAddress: outcome.toAddress,
-          subject: outcome.subject,
-          providerMessageId: outcome.providerMessageId,
-        }
-      : {
-          ...message,
-          status: outcome.status === 'deferred' ? 'failed' : outcome.status,
-          reason: outcome.reason,
-          toAddress: to,
-        };
-  await storage.messages.update({ ...finished, updatedAt: input.clock.now() }, null);
+  const finished = settledTestSend(message, outcome, input.clock.now(), to);
+  await storage.messages.update(finished, null);
   return finished;
 }

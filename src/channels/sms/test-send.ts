@@ -9,7 +9,7 @@ import type { Storage } from '../../storage/storage.js';
 import { withinServerLimits } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
 import { lifecycleDataFor } from '../lifecycle-data.js';
-import { assertTestSendAllowed } from '../test-send-limit.js';
+import { assertTestSendAllowed, settledTestSend } from '../test-sends.js';
 import { smsStatusUrl } from './delivery-receipts.js';
 import { linkedSites, MAX_TEXT_BEFORE_SHORTENING, withShortLinksForCounting } from './short-links.js';
 import { encodedSmsText, renderSmsPlain, sendSms, tooLongToShorten } from './sms-channel.js';
@@ -99,26 +99,16 @@ export async function testSendSms(
   } catch (error) {
     // The provider did not take it now (down, throttling, refused credentials): a test is not retried.
     const reason = error instanceof Error ? error.message : String(error);
-    await storage.messages.update({ ...message, status: 'failed', reason, updatedAt: clock.now() }, null);
+    await storage.messages.update(
+      settledTestSend(message, { status: 'failed', reason }, clock.now(), to),
+      null,
+    );
     throw new AppError('unavailable', `the SMS provider did not take the test text: ${reason}`, {
       cause: error,
     });
   }
-  const finished: Message =
-    outcome.status === 'sent'
-      ? {
-          ...message,
-          status: 'sent',
-          sentAt: clock.now(),
-          toAddress: outcome.toAddress,
-          providerMessageId: outcome.providerMessageId,
-        }
-      : {
-          ...message,
-          status: outcome.status === 'deferred' ? 'failed' : outcome.status,
-          reason: outcome.reason,
-        };
-  await storage.messages.update({ ...finished, updatedAt: clock.now() }, null);
+  const finished = settledTestSend(message, outcome, clock.now(), to);
+  await storage.messages.update(finished, null);
   return finished;
 }
 

@@ -91,27 +91,16 @@ export async function profileRoutes(
       await auth.requireWorkspace(request, workspaceId);
       const { stage, byScore } = request.query;
       const settings = await storage.settings.get(workspaceId);
-      if (byScore !== undefined && !settings.scoring.models.some((model) => model.id === byScore)) {
-        const models = settings.scoring.models.map((model) => model.id);
-        throw new AppError(
-          'invalid_input',
-          models.length === 0
-            ? 'this workspace has no score models: set one up under scoring first'
-            : `no score model is called ${JSON.stringify(byScore)}: one of ${models.join(', ')}`,
-          { field: 'byScore' },
-        );
-      }
-      if (stage !== undefined) {
-        const stages = settings.lifecycle?.stages ?? [];
-        if (!stages.includes(stage))
-          throw new AppError(
-            'invalid_input',
-            stages.length === 0
-              ? 'this workspace has no lifecycle stages: set them up under scoring first'
-              : `no lifecycle stage is called ${JSON.stringify(stage)}: one of ${stages.join(', ')}`,
-            { field: 'stage' },
-          );
-      }
+      assertOneOf('byScore', byScore, {
+        known: settings.scoring.models.map((model) => model.id),
+        none: 'this workspace has no score models: set one up under scoring first',
+        what: 'score model',
+      });
+      assertOneOf('stage', stage, {
+        known: settings.lifecycle?.stages ?? [],
+        none: 'this workspace has no lifecycle stages: set them up under scoring first',
+        what: 'lifecycle stage',
+      });
       const page = await storage.profiles.list(workspaceId, {
         limit: request.query.limit,
         cursor: request.query.cursor,
@@ -250,5 +239,21 @@ export async function profileRoutes(
       const page = await storage.events.listRejected(request.params.workspaceId, pageRequest, range);
       return { items: page.items.map(rejectedEventJson), nextCursor: page.nextCursor };
     },
+  );
+}
+
+/** Refuses a value (when given) that is none of the workspace's own, naming the field and them. */
+function assertOneOf(
+  field: string,
+  value: string | undefined,
+  choices: { known: readonly string[]; none: string; what: string },
+): void {
+  if (value === undefined || choices.known.includes(value)) return;
+  throw new AppError(
+    'invalid_input',
+    choices.known.length === 0
+      ? choices.none
+      : `no ${choices.what} is called ${JSON.stringify(value)}: one of ${choices.known.join(', ')}`,
+    { field },
   );
 }
