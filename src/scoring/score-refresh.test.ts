@@ -81,6 +81,36 @@ describe('nextScoreRefresh', () => {
     expect(scoreOf(penalty, ledger, facts, due).score - 20).toBeGreaterThan(0.5);
   });
 
+  it('bounds the drift by the faster of fading points and fading penalties, not their sum', () => {
+    const both = model([
+      {
+        id: 'visit',
+        kind: 'event',
+        event: 'Page Viewed',
+        points: 100,
+        halfLife: '1d',
+        where: [],
+        repeat: 'every_time',
+      },
+      {
+        id: 'churn',
+        kind: 'event',
+        event: 'Churn Risk',
+        points: -100,
+        halfLife: '1d',
+        where: [],
+        repeat: 'every_time',
+      },
+    ]);
+    const alone = refreshOf(both, [award('visit', 100)]) as number;
+    // The two cancel: the score stays 0 (tolerance a point), and each side alone could move it.
+    const cancelling = refreshOf(both, [award('visit', 100), award('churn', -100)]) as number;
+    expect(cancelling - NOW).toBeGreaterThanOrEqual(60_000);
+    const onePoint = (1 / ((100 * Math.LN2) / DAY)) as number;
+    expect(Math.abs(cancelling - NOW - onePoint)).toBeLessThan(1000);
+    expect(alone - NOW).toBeGreaterThan(cancelling - NOW);
+  });
+
   it('stores the score again when a fit rule relative to now starts or stops holding', () => {
     const trial = model([
       {

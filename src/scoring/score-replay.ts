@@ -10,8 +10,15 @@ import { profileEvent } from '../profiles/profile-events.js';
 import { profilesMergedSince } from '../profiles/profiles.js';
 import { chunks } from '../storage/chunks.js';
 import { FAILURES_BEFORE_GIVING_UP, isPassingFailure } from '../storage/passing-failures.js';
-import { StaleBatchError, type Storage, type StorageReader, type StorageTx } from '../storage/storage.js';
+import {
+  type ProfileTimer,
+  StaleBatchError,
+  type Storage,
+  type StorageReader,
+  type StorageTx,
+} from '../storage/storage.js';
 import { awardsFor, ledgersByProfile, round, scoreOf } from './score.js';
+import { nextScoreRefresh } from './score-refresh.js';
 import { CONTACTS_DOINGS_MOPS_WRITES, SCORING_CURSOR } from './scoring-batch.js';
 
 /** Profiles per page: each page reads their past events and ledgers, and commits with its position. */
@@ -321,14 +328,19 @@ async function writeAwards(
   const revision = modelRevision(model);
   const scores = [];
   const events: GeneratedEvent[] = [];
+  // Past awards fade from when they were earned: the current score follows them from here.
+  const refreshes: ProfileTimer[] = [];
   for (const profileId of scoredIds) {
     const profileAwards = options.earned.get(profileId) ?? [];
-    const { score } = scoreOf(
-      model,
-      ledgers.get(profileId) ?? [],
-      { traits: traits.get(profileId) ?? {}, accounts: accounts.get(profileId) ?? [] },
+    const profileLedger = ledgers.get(profileId) ?? [];
+    const facts = { traits: traits.get(profileId) ?? {}, accounts: accounts.get(profileId) ?? [] };
+    const { score } = scoreOf(model, profileLedger, facts, now);
+    const refreshAt = nextScoreRefresh(
+      [model],
+      { ledger: profileLedger, facts, scores: new Map([[model.id, score]]) },
       now,
     );
+    if (refreshAt !== undefined) refreshes.push({ workspaceId, profileId, dueAt: refreshAt });
     const before = stored.get(profileId)?.[model.id];
     // Nothing earned and the score stored as it stands (no fit rule newly holding): nothing to write.
     if (profileAwards.length === 0 && before?.score === score && before.modelRevision === revision) continue;
@@ -352,6 +364,7 @@ async function writeAwards(
   }
   // In profile order, as every writer of scores: two never wait on each other's rows in a circle.
   await tx.scoring.setScores(scores.sort((a, b) => (a.profileId < b.profileId ? -1 : 1)));
+  await tx.scoring.bringScoreRefreshesForward(refreshes);
   await tx.generatedEvents.append(events);
   return {
     profiles: scores.length,

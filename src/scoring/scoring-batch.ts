@@ -22,10 +22,10 @@ import {
   type StoredScore,
 } from '../storage/storage.js';
 import { handOffMessage, ownerProperties, stageChangedEvent } from './hand-offs.js';
-import { advanceStage, nextStageCheck, reaches, type StageMove, timeDependence } from './lifecycle-stage.js';
+import { advanceStage, nextStageCheck, reaches, type StageMove } from './lifecycle-stage.js';
 import { assignOwner } from './owner-assignment.js';
 import { awardsFor, ledgersByProfile, scoreOf } from './score.js';
-import { nextScoreRefresh } from './score-refresh.js';
+import { movesWithTime, nextScoreRefresh } from './score-refresh.js';
 
 /** The scoring consumer's cursor: after profiles, before segments (whose rules may ask about scores). */
 export const SCORING_CURSOR = 'scoring';
@@ -478,29 +478,40 @@ export async function decideWorkspace(
       if (receivedAt <= pending.dueAt) acceptedHandOffs.push({ handOff: pending, acceptedAt: receivedAt });
 
   // Where time alone (a negative award fading, a fit rule starting to hold) takes a score over a
-  // further stage's threshold, the stage is checked again then, not only at the profile's next event;
-  // and where it moves a score past what a stored one may be off by, the score is stored again then
-  // (stored scores rank the contacts list), with one timer per profile for both.
+  // further stage's threshold, the stage is checked again then, not only at the profile's next event.
   const stageTimers: ProfileTimer[] = [];
-  const movesWithTime = settings.scoring.models.some(
-    (model) => timeDependence(model).fading.size > 0 || timeDependence(model).timedFit > 0,
-  );
-  if (movesWithTime)
+  if (lifecycle && hasScoreThresholds)
     for (const profile of profiles) {
       if (profile.mergedInto !== null) continue;
-      const state = {
-        stage: stages.get(profile.id),
-        ledger: ledgers.get(profile.id) ?? [],
-        facts: { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
-        scores: scoresAt.get(profile.id) ?? new Map<string, number>(),
-      };
-      const stageCheck =
-        lifecycle && hasScoreThresholds
-          ? nextStageCheck(lifecycle, settings.scoring.models, state, at)
-          : undefined;
-      const refresh = nextScoreRefresh(settings.scoring.models, state, at);
-      const dueAt = Math.min(stageCheck ?? Number.POSITIVE_INFINITY, refresh ?? Number.POSITIVE_INFINITY);
-      if (Number.isFinite(dueAt)) stageTimers.push({ workspaceId, profileId: profile.id, dueAt });
+      const dueAt = nextStageCheck(
+        lifecycle,
+        settings.scoring.models,
+        {
+          stage: stages.get(profile.id),
+          ledger: ledgers.get(profile.id) ?? [],
+          facts: { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
+          scores: scoresAt.get(profile.id) ?? new Map(),
+        },
+        at,
+      );
+      if (dueAt !== undefined) stageTimers.push({ workspaceId, profileId: profile.id, dueAt });
+    }
+  // Where decay or a timed fit rule will move a score, the current score the contacts list ranks by
+  // is stored again then (see `nextScoreRefresh`).
+  const refreshes: ProfileTimer[] = [];
+  if (settings.scoring.models.some(movesWithTime))
+    for (const profile of profiles) {
+      if (profile.mergedInto !== null) continue;
+      const dueAt = nextScoreRefresh(
+        settings.scoring.models,
+        {
+          ledger: ledgers.get(profile.id) ?? [],
+          facts: { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
+          scores: scoresAt.get(profile.id) ?? new Map(),
+        },
+        at,
+      );
+      if (dueAt !== undefined) refreshes.push({ workspaceId, profileId: profile.id, dueAt });
     }
 
   const changedProfiles = [
@@ -574,6 +585,7 @@ export async function decideWorkspace(
     if ((await tx.scoring.setStages(stageMoves.map(({ move: _move, ...change }) => change))).length > 0)
       throw new StaleBatchError('a stage moved while the batch was scored');
     await tx.scoring.bringStageTimersForward(stageTimers);
+    await tx.scoring.bringScoreRefreshesForward(refreshes);
     if (turns && turns.after !== turns.before) await tx.scoring.setRoundRobinTurn(workspaceId, turns.after);
     if (toSend.length > 0) await tx.messages.insertMany(toSend);
     await tx.generatedEvents.append(generated);

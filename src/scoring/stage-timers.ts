@@ -16,10 +16,9 @@ const STAGE_TIMERS_PER_ROUND = 200;
 
 /**
  * Decides again, now, the scores and stages of the profiles whose stage timer fell due — time alone
- * (an award fading, a fit rule starting or stopping to hold) may have taken a score over a stage's
- * threshold, or so far from the stored one that it is stored again (see `nextScoreRefresh`) — as a
- * scoring batch would at an event of theirs: scores are stored, the stage moves, a hand-off is made
- * on reaching its stage, and the next timer is set. Waits for scoring to have read what was received
+ * (a negative award fading, a fit rule starting to hold) may have taken a score over a stage's
+ * threshold — as a scoring batch would at an event of theirs: the stage moves, a hand-off is made on
+ * reaching its stage, and the next timer is set. Waits for scoring to have read what was received
  * before the timers fell due, and decides as of how far it has read. Returns the work done, with how
  * many timers it handled.
  */
@@ -54,8 +53,8 @@ export async function runDueStageTimers(
         due.filter((timer) => !mergedAway.has(timer.profileId)),
       )) {
         const settings = await tx.settings.get(workspaceId);
-        // Neither a stage to move nor a score to store again (all taken away since): the timers just go.
-        if (!settings.lifecycle && settings.scoring.models.length === 0) continue;
+        // A lifecycle removed since leaves nothing to move; its timers simply go.
+        if (!settings.lifecycle) continue;
         const write = await decideWorkspace(tx, {
           workspaceId,
           settings,

@@ -20,6 +20,7 @@ import { EventPipeline, type LogConsumer } from '../pipeline/pipeline.js';
 import { TimerScheduler } from '../pipeline/timer-scheduler.js';
 import { PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
 import { runOverdueHandOffs } from '../scoring/hand-offs.js';
+import { runDueScoreRefreshes } from '../scoring/score-refresh.js';
 import { type ReplayFailures, runScoreReplays } from '../scoring/score-replay.js';
 import {
   MOPS_EVENTS_SCORED,
@@ -65,6 +66,8 @@ export interface JourneyWork {
   handOffTimers: TimerScheduler;
   /** Moves stages that scores reach by time alone (a negative award fading, a fit rule starting to hold). */
   stageTimers: TimerScheduler;
+  /** Stores current scores again as decay moves them (the contacts list ranks by them). */
+  scoreRefreshes: TimerScheduler;
   /** A segment was saved: its backfill starts now (backfills also poll for other processes' saves). */
   segmentSaved(): void;
   /** Applies score models to past events (replays requested through the API). */
@@ -187,6 +190,17 @@ export function createJourneyWork(
     clock,
     logger,
   });
+  const scoreRefreshes = new TimerScheduler({
+    work: {
+      name: 'score refreshes',
+      runDue: (limit) =>
+        runDueScoreRefreshes(storage, { now: clock.now(), ...(limit === undefined ? {} : { limit }) }),
+      nextDue: () => storage.scoring.nextScoreRefreshDue(),
+    },
+    storage,
+    clock,
+    logger,
+  });
   const replayFailures: ReplayFailures = new Map();
   const scoreReplays = new TimerScheduler({
     work: {
@@ -282,6 +296,7 @@ export function createJourneyWork(
     scheduler: timers,
     handOffTimers,
     stageTimers,
+    scoreRefreshes,
     segmentSaved() {
       segments?.backfills.wake();
       segmentsThread?.segmentSaved();
@@ -303,6 +318,7 @@ export function createJourneyWork(
       timers.start();
       handOffTimers.start();
       stageTimers.start();
+      scoreRefreshes.start();
       scoreReplays.start();
       memberEntries.start();
       listAdditions.start();
@@ -314,6 +330,7 @@ export function createJourneyWork(
       await timers.stop();
       await handOffTimers.stop();
       await stageTimers.stop();
+      await scoreRefreshes.stop();
       await scoreReplays.stop();
       await memberEntries.stop();
       await listAdditions.stop();

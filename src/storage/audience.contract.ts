@@ -273,11 +273,41 @@ export function runAudienceContract(
       ]);
       expect(await storage.scoring.scores([first, second])).toEqual(
         new Map([
-          [first, { engagement: { score: 4, modelRevision: 'r2' } }],
-          [second, { engagement: { score: 7, modelRevision: 'r2' } }],
+          [first, { engagement: { score: 4, modelRevision: 'r2', at: NOW } }],
+          [second, { engagement: { score: 7, modelRevision: 'r2', at: NOW } }],
         ]),
       );
       expect(await page(second)).toEqual([]);
+
+      // Listed by current score, highest first, a page at a time however many share one.
+      const byScore = async () => {
+        const ids: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const listed = await storage.profiles.list(workspaceId, {
+            limit: 1,
+            scoreModel: 'engagement',
+            ...(cursor ? { cursor } : {}),
+          });
+          ids.push(...listed.items.map((profile) => profile.id));
+          cursor = listed.nextCursor ?? undefined;
+        } while (cursor);
+        return ids;
+      };
+      expect(await byScore()).toEqual([second, first]);
+      // A current score stored beside the score of a later moment (a batch wrote since) is not kept.
+      await storage.scoring.setCurrentScores([
+        { profileId: first, model: 'engagement', currentScore: 9, storedAt: NOW - 1 },
+      ]);
+      expect(await byScore()).toEqual([second, first]);
+      await storage.scoring.setCurrentScores([
+        { profileId: first, model: 'engagement', currentScore: 7, storedAt: NOW },
+      ]);
+      expect(await byScore()).toEqual([second, first].sort().reverse());
+      await storage.scoring.setCurrentScores([
+        { profileId: first, model: 'engagement', currentScore: 9, storedAt: NOW },
+      ]);
+      expect(await byScore()).toEqual([first, second]);
       expect(await storage.scoring.scoredProfilesAfter('ws_other', 'engagement', null, 10)).toEqual([]);
     });
 
@@ -310,7 +340,7 @@ export function runAudienceContract(
         { workspaceId, profileId, model: 'engagement', modelRevision: 'r1', score: 12.5, at: NOW + 1 },
       ]);
       expect(await storage.scoring.scores([profileId])).toEqual(
-        new Map([[profileId, { engagement: { score: 12.5, modelRevision: 'r1' } }]]),
+        new Map([[profileId, { engagement: { score: 12.5, modelRevision: 'r1', at: NOW + 1 } }]]),
       );
       expect(await storage.scoring.distribution(workspaceId, engagement, 10)).toEqual({
         buckets: [{ from: 10, count: 1 }],
@@ -322,7 +352,7 @@ export function runAudienceContract(
         { workspaceId, profileId, model: 'engagement', modelRevision: 'r1', score: 987_654.32, at: NOW + 2 },
       ]);
       expect(await storage.scoring.scores([profileId])).toEqual(
-        new Map([[profileId, { engagement: { score: 987_654.32, modelRevision: 'r1' } }]]),
+        new Map([[profileId, { engagement: { score: 987_654.32, modelRevision: 'r1', at: NOW + 2 } }]]),
       );
       expect((await storage.scoring.ledgerOfProfile(profileId)).map((entry) => entry.points)).toEqual([
         10, 5, 0.1,

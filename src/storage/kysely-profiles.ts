@@ -482,32 +482,28 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
         );
       }
       if (page.scoreModel !== undefined) {
-        // Through the scores' (workspace, model, score) index, highest first: only profiles scored.
+        // Through the (workspace, model, current score, profile) index, highest first, a page starting
+        // where the last one ended however many share its score: only profiles the model scored.
         const after = decodeCursor(page.cursor, isScoreKey);
         let scored = query
           .innerJoin('profile_scores as s', 's.profile_id', 'profiles.id')
-          .select('s.score')
+          .select('s.current_score')
           .where('s.workspace_id', '=', workspaceId)
           .where('s.model', '=', page.scoreModel);
-        if (after !== undefined) {
-          const [score, id] = after;
+        if (after !== undefined)
           scored = scored.where((eb) =>
-            eb.or([
-              eb('s.score', '<', score),
-              eb.and([eb('s.score', '=', score), eb('profiles.id', '<', id)]),
-            ]),
+            eb(eb.refTuple('s.current_score', 's.profile_id'), '<', eb.tuple(after[0], after[1])),
           );
-        }
         const rows = await scored
-          .orderBy('s.score', 'desc')
-          .orderBy('profiles.id', 'desc')
+          .orderBy('s.current_score', 'desc')
+          .orderBy('s.profile_id', 'desc')
           .limit(page.limit + 1)
           .execute();
         return toPage(
           rows,
           page.limit,
           (row) => toProfile(row, ops),
-          (row) => [Number(row.score), row.id],
+          (row) => [Number(row.current_score), row.id],
         );
       }
       const before = decodeCursor(page.cursor, isString);
@@ -677,10 +673,12 @@ async function moveAudienceState(
   // the two: a recycled lead merged into a profile scoring less has not fallen below its threshold.
   // It is no model revision's score of the merged ledger (model_revision null) until scored again.
   await sql`
-    insert into profile_scores (profile_id, model, workspace_id, score, updated_at, model_revision)
-    select ${into}, model, workspace_id, score, updated_at, null from profile_scores where profile_id = ${from}
+    insert into profile_scores (profile_id, model, workspace_id, score, current_score, updated_at, model_revision)
+    select ${into}, model, workspace_id, score, current_score, updated_at, null from profile_scores where profile_id = ${from}
     on conflict (profile_id, model) do update set
       score = case when excluded.score > profile_scores.score then excluded.score else profile_scores.score end,
+      current_score = case when excluded.score > profile_scores.score
+        then excluded.current_score else profile_scores.current_score end,
       updated_at = case when excluded.updated_at > profile_scores.updated_at
         then excluded.updated_at else profile_scores.updated_at end,
       model_revision = null`.execute(db);

@@ -54,11 +54,25 @@ function handOffValues(handOff: HandOff) {
 
 export function createScoringStore(db: Kysely<Database>, ops: DialectOps): ScoringStore {
   const stageTimers = profileTimerTable(db, ops, 'stage_timers');
+  const refreshTimers = profileTimerTable(db, ops, 'score_refresh_timers');
   return {
     ...scoreReplayQueries(db, ops),
     bringStageTimersForward: stageTimers.bringForward,
     takeDueStageTimers: stageTimers.takeDue,
     nextStageTimerDue: stageTimers.nextDue,
+    bringScoreRefreshesForward: refreshTimers.bringForward,
+    takeDueScoreRefreshes: refreshTimers.takeDue,
+    nextScoreRefreshDue: refreshTimers.nextDue,
+    async setCurrentScores(scores) {
+      for (const { profileId, model, currentScore, storedAt } of scores)
+        await db
+          .updateTable('profile_scores')
+          .set({ current_score: currentScore })
+          .where('profile_id', '=', profileId)
+          .where('model', '=', model)
+          .where('updated_at', '=', storedAt)
+          .execute();
+    },
     async ledger(profileIds) {
       const entries: Array<ScoreLedgerEntry & { profileId: string }> = [];
       for (const chunk of chunks(profileIds)) {
@@ -110,6 +124,7 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
               model: entry.model,
               workspace_id: entry.workspaceId,
               score: entry.score,
+              current_score: entry.score,
               updated_at: entry.at,
               model_revision: entry.modelRevision,
             })),
@@ -117,6 +132,7 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
           .onConflict((oc) =>
             oc.columns(['profile_id', 'model']).doUpdateSet((eb) => ({
               score: eb.ref('excluded.score'),
+              current_score: eb.ref('excluded.current_score'),
               updated_at: eb.ref('excluded.updated_at'),
               model_revision: eb.ref('excluded.model_revision'),
             })),
@@ -125,16 +141,23 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
       }
     },
     async scores(profileIds) {
-      const found = new Map<string, Record<string, { score: number; modelRevision: string | null }>>();
+      const found = new Map<
+        string,
+        Record<string, { score: number; modelRevision: string | null; at: number }>
+      >();
       for (const chunk of chunks(profileIds)) {
         const rows = await db
           .selectFrom('profile_scores')
-          .select(['profile_id', 'model', 'score', 'model_revision'])
+          .select(['profile_id', 'model', 'score', 'model_revision', 'updated_at'])
           .where('profile_id', 'in', chunk)
           .execute();
         for (const row of rows) {
           const scores = found.get(row.profile_id) ?? {};
-          scores[row.model] = { score: Number(row.score), modelRevision: row.model_revision };
+          scores[row.model] = {
+            score: Number(row.score),
+            modelRevision: row.model_revision,
+            at: Number(row.updated_at),
+          };
           found.set(row.profile_id, scores);
         }
       }
@@ -184,7 +207,7 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
       for (const { profileId, score } of scores)
         await db
           .updateTable('profile_scores')
-          .set({ score, model_revision: model.modelRevision })
+          .set({ score, current_score: score, model_revision: model.modelRevision })
           .where('profile_id', '=', profileId)
           .where('model', '=', model.id)
           .where((eb) =>

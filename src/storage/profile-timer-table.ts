@@ -4,8 +4,8 @@ import type { DialectOps } from './dialect-ops.js';
 import type { Database } from './schema.js';
 import type { ProfileTimer } from './storage.js';
 
-/** The tables keeping one timer per profile: its segment windows, its stage checks. */
-export type ProfileTimerTableName = 'segment_profile_timers' | 'stage_timers';
+/** The tables keeping one timer per profile: its segment windows, its stage checks, its score refreshes. */
+export type ProfileTimerTableName = 'segment_profile_timers' | 'stage_timers' | 'score_refresh_timers';
 
 /**
  * Queries on a table of one timer per profile that is only ever brought forward: one due too early

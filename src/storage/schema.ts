@@ -282,6 +282,7 @@ export interface Database {
   segment_profile_timers: { profile_id: string; workspace_id: string; due_at: number };
   /** Per profile: the next moment time alone may take a score over a stage's threshold. */
   stage_timers: { profile_id: string; workspace_id: string; due_at: number };
+  score_refresh_timers: { profile_id: string; workspace_id: string; due_at: number };
   score_ledger: {
     id: Generated<number>;
     workspace_id: string;
@@ -342,6 +343,8 @@ export interface Database {
     model: string;
     workspace_id: string;
     score: number;
+    /** The score as decay has moved it since (see migration 0037); null only before that migration ran. */
+    current_score: number | null;
     updated_at: number;
     /** `modelRevision` of the model the score was computed under; null before migration 0016. */
     model_revision: string | null;

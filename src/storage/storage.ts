@@ -216,7 +216,7 @@ export interface ProfileStore {
    * Profiles newest first; `query` matches a profile id or identity value (user or anonymous id)
    * exactly, or part of a trait value whatever its case (not a trait's name), or a phone number
    * however it is punctuated; `stage`, only those at that lifecycle stage. `scoreModel`: the profiles
-   * that model scored, highest stored score first (newest first among equals).
+   * that model scored, highest current score first (see `setCurrentScores`).
    */
   list(
     workspaceId: string,
@@ -903,10 +903,13 @@ export interface ScoringStore {
   /** Adds awards; one already recorded (same profile, model, rule, event) is skipped. */
   addAwards(awards: Array<ScoreLedgerEntry & { workspaceId: string; profileId: string }>): Promise<void>;
   setScores(scores: StoredScore[]): Promise<void>;
-  /** Per profile, its stored score under each model, with the model's revision it was computed under. */
+  /**
+   * Per profile, its stored score under each model, with the model's revision it was computed under
+   * and when it was stored (`at`).
+   */
   scores(
     profileIds: string[],
-  ): Promise<Map<string, Record<string, { score: number; modelRevision: string | null }>>>;
+  ): Promise<Map<string, Record<string, { score: number; modelRevision: string | null; at: number }>>>;
   /**
    * How the workspace's profiles spread over their stored scores of a model (each as of the
    * profile's last scored event), in buckets of `bucket` points; `otherRevisions` counts the scores
@@ -1019,6 +1022,21 @@ export interface ScoringStore {
   /** Due stage timers, claimed for this transaction (PostgreSQL `SKIP LOCKED`) and deleted. */
   takeDueStageTimers(now: number, limit: number): Promise<ProfileTimer[]>;
   nextStageTimerDue(): Promise<number | undefined>;
+  /**
+   * Brings each profile's score refresh (the next moment decay or a timed fit rule may have moved a
+   * score past what its `current_score` may be off by) forward to `dueAt`, or sets it.
+   */
+  bringScoreRefreshesForward(timers: ProfileTimer[]): Promise<void>;
+  /** Due score refreshes, claimed for this transaction (PostgreSQL `SKIP LOCKED`) and deleted. */
+  takeDueScoreRefreshes(now: number, limit: number): Promise<ProfileTimer[]>;
+  nextScoreRefreshDue(): Promise<number | undefined>;
+  /**
+   * Stores scores as they stand now for ranking (`current_score`), each only where the score it was
+   * computed beside is still the one stored at `storedAt`: a scoring batch since wrote a newer one.
+   */
+  setCurrentScores(
+    scores: Array<{ profileId: string; model: string; currentScore: number; storedAt: number }>,
+  ): Promise<void>;
 }
 
 /** A profile's timer: when something about it is to be decided again. */

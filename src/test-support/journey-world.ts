@@ -11,6 +11,7 @@ import { ingest } from '../ingest/ingest.js';
 import { createJourney, publishJourney } from '../journeys/journeys.js';
 import { runMemberEntries } from '../journeys/member-entries.js';
 import { runOverdueHandOffs } from '../scoring/hand-offs.js';
+import { runDueScoreRefreshes } from '../scoring/score-refresh.js';
 import { runScoreReplays } from '../scoring/score-replay.js';
 import { runDueStageTimers } from '../scoring/stage-timers.js';
 import { runPendingBackfills } from '../segments/backfill.js';
@@ -153,6 +154,7 @@ export async function startJourneyWorld(
         const segmentTimers = (await runDueSegmentTimers(storage, { now: clock.now() })).taken;
         const handOffs = (await runOverdueHandOffs(storage, { now: clock.now() })).handled;
         const stageTimers = (await runDueStageTimers(storage, { now: clock.now() })).handled;
+        const scoreRefreshes = await runDueScoreRefreshes(storage, { now: clock.now() });
         const timers = await background.engine.runDueTimers();
         const messages = await background.dispatcher.runOnce();
         if (
@@ -164,6 +166,7 @@ export async function startJourneyWorld(
             segmentTimers +
             handOffs +
             stageTimers +
+            scoreRefreshes +
             timers +
             messages ===
           0

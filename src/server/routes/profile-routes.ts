@@ -76,7 +76,7 @@ export async function profileRoutes(
         summary:
           'List or search profiles, newest first or by score, with their lifecycle stage, owner and scores',
         description:
-          "`q` matches a profile id, userId or anonymousId exactly, or part of any trait value (e.g. an e-mail), nested ones too, whatever its case; not trait names. A phone number is found however its spaces, dashes, dots and brackets fall. `stage` keeps those at one of the workspace's lifecycle stages. `byScore` lists the contacts a score model has scored, highest score first: by the stored score, which decay and timed fit rules keep within a point (or 5 %) of the score of the moment. Each contact carries its stage, the sales owner of its latest hand-off while sales has it (none once recycled or dropped), and its score in each model as its profile shows it now.",
+          "`q` matches a profile id, userId or anonymousId exactly, or part of any trait value (e.g. an e-mail), nested ones too, whatever its case; not trait names. A phone number is found however its spaces, dashes, dots and brackets fall. `stage` keeps those at one of the workspace's lifecycle stages. `byScore` lists the contacts a score model has scored, highest score first: by its current score, kept within a point (or 5 %) of the score of the moment as decay and timed fit rules move it. Each contact carries its stage, the sales owner of its latest hand-off while sales has it (none once recycled or dropped), and its score in each model as its profile shows it now.",
         params: WorkspaceParams,
         querystring: PageQuery.extend({
           q: z.string().max(200).optional(),
