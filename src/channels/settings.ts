@@ -4,6 +4,7 @@ import { AppError } from '../core/errors.js';
 import { halfLifeProblem } from '../core/half-life.js';
 import { describeIssue, firstDroppedKey } from '../core/input-issues.js';
 import { scoreThresholds } from '../core/lifecycle.js';
+import { modelRevision } from '../core/score-model.js';
 import {
   SmsSettings,
   SmtpSettings,
@@ -184,6 +185,14 @@ export async function saveSettings(
     await checkAudienceStillKnown(tx, input.workspaceId, settings);
     sealSecrets(settings, previous, secrets);
     await tx.settings.put(input.workspaceId, settings, input.at);
+    // A model whose rules changed ranks its contacts by the new rules at once: their current scores
+    // are stored again now (the scores stage decisions read move at each one's next event).
+    const changedModels = settings.scoring.models.flatMap((model) => {
+      const before = previous.scoring.models.find((earlier) => earlier.id === model.id);
+      return before && modelRevision(before) !== modelRevision(model) ? [model.id] : [];
+    });
+    if (changedModels.length > 0)
+      await tx.scoring.refreshScoresOfModels(input.workspaceId, changedModels, input.at);
     return { settings, previous };
   });
   // Messages held back by the old quiet hours or caps are judged again by the new ones, now (not those

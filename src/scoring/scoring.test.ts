@@ -263,7 +263,26 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       track('dan', 'Pricing Viewed'),
     ]);
     await world.settle();
-    expect(await byEngagement()).toEqual([bob, await world.profileOf('dan'), eve, ada, zed, cy]);
+    const dan = await world.profileOf('dan');
+    expect(await byEngagement()).toEqual([bob, dan, eve, ada, zed, cy]);
+
+    // Demos made to fade daily (Bob's and Eve's, of some 63 hours ago): the list ranks by the new
+    // rules at once, with no event.
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const [engagement, ...others] = settings.scoring.models as [ScoreModel, ...ScoreModel[]];
+    await world.configure({
+      scoring: {
+        models: [
+          {
+            ...engagement,
+            rules: engagement.rules.map((rule) => (rule.id === 'demo' ? { ...rule, halfLife: '1d' } : rule)),
+          },
+          ...others,
+        ],
+      },
+    });
+    await world.settle();
+    expect(await byEngagement()).toEqual([dan, ada, bob, zed, cy, eve]);
 
     // Long after, what is left to fade is within a point of nothing: no refresh is kept for ever.
     await world.advance(200 * DAY);

@@ -62,6 +62,16 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
     nextStageTimerDue: stageTimers.nextDue,
     bringScoreRefreshesForward: refreshTimers.bringForward,
     takeDueScoreRefreshes: refreshTimers.takeDue,
+    async refreshScoresOfModels(workspaceId, models, dueAt) {
+      if (models.length === 0) return;
+      await sql`
+        insert into score_refresh_timers (profile_id, workspace_id, due_at)
+        select profile_id, workspace_id, ${dueAt} from profile_scores
+        where workspace_id = ${workspaceId} and model in (${sql.join(models)})
+        group by profile_id, workspace_id
+        on conflict (profile_id) do update set due_at = excluded.due_at
+        where excluded.due_at < score_refresh_timers.due_at`.execute(db);
+    },
     nextScoreRefreshDue: refreshTimers.nextDue,
     async setCurrentScores(scores) {
       for (const { profileId, model, currentScore, storedAt } of scores)

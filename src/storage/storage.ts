@@ -1027,6 +1027,8 @@ export interface ScoringStore {
    * score past what its `current_score` may be off by) forward to `dueAt`, or sets it.
    */
   bringScoreRefreshesForward(timers: ProfileTimer[]): Promise<void>;
+  /** Makes the score refresh of every profile holding a score of these models due at `dueAt`. */
+  refreshScoresOfModels(workspaceId: string, models: string[], dueAt: number): Promise<void>;
   /** Due score refreshes, claimed for this transaction (PostgreSQL `SKIP LOCKED`) and deleted. */
   takeDueScoreRefreshes(now: number, limit: number): Promise<ProfileTimer[]>;
   nextScoreRefreshDue(): Promise<number | undefined>;
