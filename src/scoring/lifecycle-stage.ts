@@ -164,7 +164,7 @@ const timeDependences = new WeakMap<ScoreModel, { fading: Set<string>; timedFit:
  * What of a model moves its scores by time: the event rules whose awards fade (a negative award raises
  * the score as it does), and the points of fit rules relative to now. Once per model, not per profile.
  */
-export function timeDependence(model: ScoreModel): { fading: Set<string>; timedFit: number } {
+function timeDependence(model: ScoreModel): { fading: Set<string>; timedFit: number } {
   let found = timeDependences.get(model);
   if (!found) {
     const fading = new Set(

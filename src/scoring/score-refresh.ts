@@ -1,9 +1,7 @@
-import { durationMs } from '../core/duration.js';
 import { groupByWorkspace } from '../core/event.js';
 import type { ScoreLedgerEntry, ScoreModel } from '../core/score-model.js';
 import type { ProfileTimer, Storage } from '../storage/storage.js';
-import { timeDependence } from './lifecycle-stage.js';
-import { ledgersByProfile, scoreOf, scoreOverTime } from './score.js';
+import { fadingHalfLives, hasTimedFit, ledgersByProfile, scoreOf, scoreOverTime } from './score.js';
 
 /**
  * How far a profile's current score (`profile_scores.current_score`, what the contacts list ranks
@@ -16,28 +14,6 @@ const TOLERANCE_POINTS = 1;
 const TOLERANCE_SHARE = 0.05;
 /** However fast a score fades (a half-life may be a minute), it is not stored again sooner than this. */
 const MIN_REFRESH_MS = 60_000;
-
-/** Whether anything moves the model's scores between events: fading awards, or timed fit rules. */
-export function movesWithTime(model: ScoreModel): boolean {
-  const { fading, timedFit } = timeDependence(model);
-  return fading.size > 0 || timedFit > 0;
-}
-
-const halfLivesOf = new WeakMap<ScoreModel, Map<string, number>>();
-
-/** The model's event rules whose awards fade, with their half-lives in milliseconds. */
-function halfLives(model: ScoreModel): Map<string, number> {
-  let found = halfLivesOf.get(model);
-  if (!found) {
-    found = new Map(
-      model.rules.flatMap((rule) =>
-        rule.kind === 'event' && rule.halfLife ? [[rule.id, durationMs(rule.halfLife)] as const] : [],
-      ),
-    );
-    halfLivesOf.set(model, found);
-  }
-  return found;
-}
 
 /**
  * When a profile's current scores, each as it is at `now`, are to be stored again because time alone
@@ -60,7 +36,7 @@ export function nextScoreRefresh(
     const score = profile.scores.get(model.id);
     if (score === undefined) continue;
     const tolerance = Math.max(TOLERANCE_POINTS, Math.abs(score) * TOLERANCE_SHARE);
-    const fading = halfLives(model);
+    const fading = fadingHalfLives(model);
     /** What fading points and fading penalties still hold, and how fast each loses it now (per ms). */
     const points = { held: 0, rate: 0 };
     const penalties = { held: 0, rate: 0 };
@@ -75,7 +51,7 @@ export function nextScoreRefresh(
     const rate = Math.max(points.rate, penalties.rate);
     if (Math.max(points.held, penalties.held) >= tolerance && rate > 0)
       earliest = Math.min(earliest ?? Number.POSITIVE_INFINITY, now + tolerance / rate);
-    if (timeDependence(model).timedFit > 0) {
+    if (hasTimedFit(model)) {
       const fitChange = Math.min(...scoreOverTime(model, profile.ledger, profile.facts).fitChangesAfter(now));
       if (Number.isFinite(fitChange)) earliest = Math.min(earliest ?? fitChange, fitChange);
     }

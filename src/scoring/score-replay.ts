@@ -17,7 +17,7 @@ import {
   type StorageReader,
   type StorageTx,
 } from '../storage/storage.js';
-import { awardsFor, ledgersByProfile, round, scoreOf } from './score.js';
+import { awardsFor, ledgersByProfile, movesWithTime, round, scoreOf } from './score.js';
 import { nextScoreRefresh } from './score-refresh.js';
 import { CONTACTS_DOINGS_MOPS_WRITES, SCORING_CURSOR } from './scoring-batch.js';
 
@@ -335,11 +335,9 @@ async function writeAwards(
     const profileLedger = ledgers.get(profileId) ?? [];
     const facts = { traits: traits.get(profileId) ?? {}, accounts: accounts.get(profileId) ?? [] };
     const { score } = scoreOf(model, profileLedger, facts, now);
-    const refreshAt = nextScoreRefresh(
-      [model],
-      { ledger: profileLedger, facts, scores: new Map([[model.id, score]]) },
-      now,
-    );
+    const refreshAt = movesWithTime(model)
+      ? nextScoreRefresh([model], { ledger: profileLedger, facts, scores: new Map([[model.id, score]]) }, now)
+      : undefined;
     if (refreshAt !== undefined) refreshes.push({ workspaceId, profileId, dueAt: refreshAt });
     const before = stored.get(profileId)?.[model.id];
     // Nothing earned and the score stored as it stands (no fit rule newly holding): nothing to write.

@@ -7,6 +7,7 @@ import {
   matchesFilters,
   traitFacts,
 } from '../segments/evaluate.js';
+import { ruleNeeds } from '../segments/rule-needs.js';
 
 /** An award's worth at `now`: its points, halved every half-life since it was earned. */
 export function decayedPoints(
@@ -101,6 +102,32 @@ export interface ScoreOverTime {
   fitChangesAfter(now: number): number[];
 }
 
+const halfLivesOf = new WeakMap<ScoreModel, ReadonlyMap<string, number>>();
+
+/** The model's event rules whose awards fade, with their half-lives in milliseconds (once per model). */
+export function fadingHalfLives(model: ScoreModel): ReadonlyMap<string, number> {
+  let found = halfLivesOf.get(model);
+  if (!found) {
+    found = new Map(
+      model.rules.flatMap((rule) =>
+        rule.kind === 'event' && rule.halfLife ? [[rule.id, durationMs(rule.halfLife)] as const] : [],
+      ),
+    );
+    halfLivesOf.set(model, found);
+  }
+  return found;
+}
+
+/** Whether some fit rule of the model starts or stops holding by time alone ("trial started within 14d"). */
+export function hasTimedFit(model: ScoreModel): boolean {
+  return model.rules.some((rule) => rule.kind === 'fit' && ruleNeeds([rule.when], 0).isTimeDependent);
+}
+
+/** Whether anything moves the model's scores between events: fading awards, or timed fit rules. */
+export function movesWithTime(model: ScoreModel): boolean {
+  return fadingHalfLives(model).size > 0 || hasTimedFit(model);
+}
+
 /**
  * `scoreOf`'s score for any moment. A search for the moment a score crosses a bound asks for many, so
  * after the last award each rule's awards are summed once: they decay alike (one half-life) and, being
@@ -113,11 +140,7 @@ export function scoreOverTime(
 ): ScoreOverTime {
   const inOrder = inAwardOrder(ledger);
   const sums = ruleSums(model, inOrder);
-  const halfLives = new Map(
-    model.rules.flatMap((rule) =>
-      rule.kind === 'event' && rule.halfLife ? [[rule.id, durationMs(rule.halfLife)] as const] : [],
-    ),
-  );
+  const halfLives = fadingHalfLives(model);
   let settlesBy: number | undefined;
   for (const entry of inOrder) {
     const halfLife = entry.model === model.id ? halfLives.get(entry.rule) : undefined;

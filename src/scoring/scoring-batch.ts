@@ -24,8 +24,8 @@ import {
 import { handOffMessage, ownerProperties, stageChangedEvent } from './hand-offs.js';
 import { advanceStage, nextStageCheck, reaches, type StageMove } from './lifecycle-stage.js';
 import { assignOwner } from './owner-assignment.js';
-import { awardsFor, ledgersByProfile, scoreOf } from './score.js';
-import { movesWithTime, nextScoreRefresh } from './score-refresh.js';
+import { awardsFor, ledgersByProfile, movesWithTime, scoreOf } from './score.js';
+import { nextScoreRefresh } from './score-refresh.js';
 
 /** The scoring consumer's cursor: after profiles, before segments (whose rules may ask about scores). */
 export const SCORING_CURSOR = 'scoring';

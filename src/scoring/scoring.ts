@@ -2,9 +2,8 @@ import type { Logger } from 'pino';
 import { AppError } from '../core/errors.js';
 import { bucketStart, modelRevision, type ScoreModel } from '../core/score-model.js';
 import { profilesMergedSince } from '../profiles/profiles.js';
-import { ruleNeeds } from '../segments/rule-needs.js';
 import type { HandOff, StageChange, Storage } from '../storage/storage.js';
-import { ledgersByProfile, round, type ScoreExplanation, scoreOf } from './score.js';
+import { ledgersByProfile, movesWithTime, round, type ScoreExplanation, scoreOf } from './score.js';
 
 export { recycleProfile, runOverdueHandOffs } from './hand-offs.js';
 export { rescoreEvent, SCORING_CURSOR, type ScoringWork, scoringBatch } from './scoring-batch.js';
@@ -264,10 +263,4 @@ async function recomputedDistribution(
   return [...counts]
     .sort(([a], [b]) => a - b)
     .map(([from, count]) => ({ from: bucketStart(from, bucket), count }));
-}
-
-function movesWithTime(model: ScoreModel): boolean {
-  return model.rules.some((rule) =>
-    rule.kind === 'event' ? rule.halfLife !== undefined : ruleNeeds([rule.when], 0).isTimeDependent,
-  );
 }

@@ -1,4 +1,5 @@
 import { request } from 'undici';
+import { AppError } from '../../core/errors.js';
 import type { Message } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
 import { isMessagingService } from '../../core/sms-sender.js';
@@ -13,7 +14,12 @@ import { lifecycleDataFor } from '../lifecycle-data.js';
 import { messageTemplateData } from '../message-data.js';
 import { agentFor, assertPublicLiteral, privateNetworkRefusal } from '../webhook/network-guard.js';
 import { smartEncoded } from './segments.js';
-import { linkedSites, MAX_TEXT_BEFORE_SHORTENING, shortenLinks } from './short-links.js';
+import {
+  linkedSites,
+  MAX_TEXT_BEFORE_SHORTENING,
+  shortenLinks,
+  withShortLinksForCounting,
+} from './short-links.js';
 
 const TIMEOUT_MS = 15_000;
 /** Twilio's error for a recipient who replied STOP to this sender. */
@@ -62,7 +68,7 @@ export interface SmsCall {
 }
 
 /** Renders an SMS step's text as plain text (no HTML escaping: an SMS is not markup). */
-export function renderSmsPlain(
+function renderSmsPlain(
   body: string,
   message: Pick<Message, 'id' | 'context'>,
   profile: Pick<Profile, 'id' | 'userId' | 'traits'>,
@@ -76,10 +82,7 @@ export function renderSmsPlain(
  * replacements when the workspace has it on (see `smartEncoded`), naming the characters replaced.
  * Thrown: a text longer than a text may be.
  */
-export function encodedSmsText(
-  rendered: string,
-  smartEncoding: boolean,
-): { text: string; replaced: string[] } {
+function encodedSmsText(rendered: string, smartEncoding: boolean): { text: string; replaced: string[] } {
   const { text, replaced } = smartEncoding ? smartEncoded(rendered) : { text: rendered, replaced: [] };
   // The provider refuses longer ones, and counting segments takes time with the square of the length.
   if (text.length > SMS_MAX_CHARACTERS)
@@ -90,8 +93,37 @@ export function encodedSmsText(
 }
 
 /** Why a text is refused before its links are looked for: it could not fit once they are short. */
-export function tooLongToShorten(rendered: string): string {
+function tooLongToShorten(rendered: string): string {
   return `the text renders to ${rendered.length.toLocaleString('en')} characters before its links are shortened; a text may have at most ${SMS_MAX_CHARACTERS.toLocaleString('en')}`;
+}
+
+/**
+ * A text as it will go out, for a preview or the check before a test send: rendered, each link that
+ * goes out shortened counted at the length of its short link (none is made), then Smart Encoding —
+ * in the order of a send. Liquid it cannot read, or a text too long to send, is a 400 naming `body`.
+ */
+export function smsTextAsSent(input: {
+  body: string;
+  message: Pick<Message, 'id' | 'context'>;
+  profile: Pick<Profile, 'id' | 'userId' | 'traits'>;
+  lifecycle: LifecycleData | undefined;
+  trackLinks: boolean;
+  smartEncoding: boolean;
+  publicUrl: string;
+}): { text: string; replaced: string[] } {
+  try {
+    const plain = renderSmsPlain(input.body, input.message, input.profile, input.lifecycle);
+    if (input.trackLinks && plain.length > MAX_TEXT_BEFORE_SHORTENING)
+      throw new Error(tooLongToShorten(plain));
+    const linked = input.trackLinks
+      ? withShortLinksForCounting(plain, linkedSites(input.body), input.publicUrl)
+      : plain;
+    return encodedSmsText(linked, input.smartEncoding);
+  } catch (error) {
+    throw new AppError('invalid_input', `body: ${error instanceof Error ? error.message : String(error)}`, {
+      field: 'body',
+    });
+  }
 }
 
 /** The longest text Twilio's Messages API takes (it splits it into segments itself). */

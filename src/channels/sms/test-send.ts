@@ -11,8 +11,7 @@ import type { SecretBox } from '../email/secret-box.js';
 import { lifecycleDataFor } from '../lifecycle-data.js';
 import { assertTestSendAllowed, settledTestSend } from '../test-sends.js';
 import { smsStatusUrl } from './delivery-receipts.js';
-import { linkedSites, MAX_TEXT_BEFORE_SHORTENING, withShortLinksForCounting } from './short-links.js';
-import { encodedSmsText, renderSmsPlain, sendSms, tooLongToShorten } from './sms-channel.js';
+import { sendSms, smsTextAsSent } from './sms-channel.js';
 
 const NOT_A_PHONE_NUMBER = 'to must be a phone number in international form, like +393471234567';
 
@@ -128,18 +127,15 @@ async function refuseUnsendable(
     now: input.now,
     sources: [body],
   });
-  try {
-    const plain = renderSmsPlain(body, input.message, profile, lifecycle);
-    if (plain === '') throw new Error('the text is empty once rendered');
-    if (input.trackLinks && plain.length > MAX_TEXT_BEFORE_SHORTENING)
-      throw new Error(tooLongToShorten(plain));
-    const linked = input.trackLinks
-      ? withShortLinksForCounting(plain, linkedSites(body), input.publicUrl)
-      : plain;
-    encodedSmsText(linked, input.smartEncoding);
-  } catch (error) {
-    throw new AppError('invalid_input', `body: ${error instanceof Error ? error.message : String(error)}`, {
-      field: 'body',
-    });
-  }
+  const { text } = smsTextAsSent({
+    body,
+    message: input.message,
+    profile,
+    lifecycle,
+    trackLinks: input.trackLinks,
+    smartEncoding: input.smartEncoding,
+    publicUrl: input.publicUrl,
+  });
+  if (text === '')
+    throw new AppError('invalid_input', 'body: the text is empty once rendered', { field: 'body' });
 }

@@ -12,12 +12,7 @@ import {
   twiml,
 } from '../../channels/sms/inbound-sms.js';
 import { smsSegments } from '../../channels/sms/segments.js';
-import {
-  linkedSites,
-  MAX_TEXT_BEFORE_SHORTENING,
-  withShortLinksForCounting,
-} from '../../channels/sms/short-links.js';
-import { encodedSmsText, renderSmsPlain, tooLongToShorten } from '../../channels/sms/sms-channel.js';
+import { smsTextAsSent } from '../../channels/sms/sms-channel.js';
 import { testSendSms } from '../../channels/sms/test-send.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
@@ -275,25 +270,15 @@ export async function smsRoutes(
       }
       // A workspace without SMS settings yet previews as it will send once set up: with the default.
       const smartEncoding = (await storage.settings.get(workspaceId)).sms?.smartEncoding ?? true;
-      const { body, trackLinks } = request.body;
-      let rendered: { text: string; replaced: string[] };
-      try {
-        // In the order of a send: links shortened (here, as long as they go out), then Smart Encoding.
-        const plain = renderSmsPlain(body, { id: 'preview', context: {} }, profile, lifecycle);
-        if (trackLinks === true && plain.length > MAX_TEXT_BEFORE_SHORTENING)
-          throw new Error(tooLongToShorten(plain));
-        const linked =
-          trackLinks === true ? withShortLinksForCounting(plain, linkedSites(body), deps.publicUrl) : plain;
-        rendered = encodedSmsText(linked, smartEncoding);
-      } catch (error) {
-        throw new AppError(
-          'invalid_input',
-          `body: ${error instanceof Error ? error.message : String(error)}`,
-          {
-            field: 'body',
-          },
-        );
-      }
+      const rendered = smsTextAsSent({
+        body: request.body.body,
+        message: { id: 'preview', context: {} },
+        profile,
+        lifecycle,
+        trackLinks: request.body.trackLinks === true,
+        smartEncoding,
+        publicUrl: deps.publicUrl,
+      });
       return { text: rendered.text, ...smsSegments(rendered.text), smartEncoded: rendered.replaced };
     },
   );
