@@ -192,7 +192,7 @@ export async function saveSettings(
       return before && modelRevision(before) !== modelRevision(model) ? [model.id] : [];
     });
     if (changedModels.length > 0)
-      await tx.scoring.refreshScoresOfModels(input.workspaceId, changedModels, input.at);
+      await tx.scoring.bringModelScoreRefreshesForward(input.workspaceId, changedModels, input.at);
     return { settings, previous };
   });
   // Messages held back by the old quiet hours or caps are judged again by the new ones, now (not those

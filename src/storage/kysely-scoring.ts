@@ -62,7 +62,7 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
     nextStageTimerDue: stageTimers.nextDue,
     bringScoreRefreshesForward: refreshTimers.bringForward,
     takeDueScoreRefreshes: refreshTimers.takeDue,
-    async refreshScoresOfModels(workspaceId, models, dueAt) {
+    async bringModelScoreRefreshesForward(workspaceId, models, dueAt) {
       if (models.length === 0) return;
       await sql`
         insert into score_refresh_timers (profile_id, workspace_id, due_at)

@@ -1028,7 +1028,7 @@ export interface ScoringStore {
    */
   bringScoreRefreshesForward(timers: ProfileTimer[]): Promise<void>;
   /** Makes the score refresh of every profile holding a score of these models due at `dueAt`. */
-  refreshScoresOfModels(workspaceId: string, models: string[], dueAt: number): Promise<void>;
+  bringModelScoreRefreshesForward(workspaceId: string, models: string[], dueAt: number): Promise<void>;
   /** Due score refreshes, claimed for this transaction (PostgreSQL `SKIP LOCKED`) and deleted. */
   takeDueScoreRefreshes(now: number, limit: number): Promise<ProfileTimer[]>;
   nextScoreRefreshDue(): Promise<number | undefined>;

@@ -5,6 +5,7 @@ import { useSession } from '../app/session.js';
 import { Field } from '../components/field.js';
 import { errorMessage } from '../components/states.js';
 import { defineMessages } from '../i18n.js';
+import { serverMessage } from '../scoring/conditions.js';
 import { type ContactChoice, ContactPicker } from '../templates/ContactPicker.js';
 
 const en = {
@@ -24,11 +25,6 @@ const it: typeof en = {
   hint: 'Passa dal tuo fornitore SMS come lo invia il passo; il contatto scelto lo personalizza. Un clic o la consegna non vengono scritti sul contatto.',
 };
 defineMessages('smsTest', { en, it });
-
-/** What the server said of a field, without the field's name it starts with. */
-function shownMessage(error: ApiError, field: string): string {
-  return error.message.startsWith(`${field}: `) ? error.message.slice(field.length + 2) : error.message;
-}
 
 /**
  * Sends an SMS step's text, as it stands in the builder, to the tester's own number (admins: texts
@@ -61,7 +57,7 @@ export function SmsTestSend(props: { body: string; trackLinks: boolean }) {
       setSentTo(sent.toAddress);
     } catch (error) {
       if (error instanceof ApiError && (error.field === 'to' || error.field === 'body'))
-        setFieldError({ field: error.field, message: shownMessage(error, error.field) });
+        setFieldError({ field: error.field, message: serverMessage(error.message, error.field) });
       else setProblem(error);
     } finally {
       setBusy(false);
