@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addBusinessTime, BusinessHours } from './business-hours.js';
-import { fitsInBusinessYear } from './business-year.js';
+import { businessDurationMs, fitsInBusinessYear } from './business-year.js';
 
 const HOUR = 3_600_000;
 const weekdays = BusinessHours.parse({});
@@ -27,6 +27,23 @@ describe('business hours', () => {
     // Two working days are sixteen hours; ending exactly at closing time stays on that day.
     expect(addBusinessTime(rome('2026-11-30T09:00', '+01:00'), 16 * HOUR, weekdays, 'Europe/Rome')).toBe(
       rome('2026-12-01T17:00', '+01:00'),
+    );
+  });
+
+  it('reads days and weeks of an SLA as working days and weeks, hours as business hours', () => {
+    expect(businessDurationMs('2d', weekdays)).toBe(16 * HOUR);
+    expect(businessDurationMs('0.5d', weekdays)).toBe(4 * HOUR);
+    expect(businessDurationMs('1w', weekdays)).toBe(40 * HOUR);
+    expect(businessDurationMs('1w', { days: ['sat'], start: '10:00', end: '14:30' })).toBe(4.5 * HOUR);
+    expect(businessDurationMs('36h', weekdays)).toBe(36 * HOUR);
+    expect(businessDurationMs('90m', weekdays)).toBe(1.5 * HOUR);
+    // A day handed over mid-afternoon ends at the same time the next working day.
+    const thursdayAt3 = rome('2026-11-26T15:00', '+01:00');
+    expect(addBusinessTime(thursdayAt3, businessDurationMs('1d', weekdays), weekdays, 'Europe/Rome')).toBe(
+      rome('2026-11-27T15:00', '+01:00'),
+    );
+    expect(addBusinessTime(thursdayAt3, businessDurationMs('2d', weekdays), weekdays, 'Europe/Rome')).toBe(
+      rome('2026-11-30T15:00', '+01:00'),
     );
   });
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { addBusinessTime, BusinessHours } from './business-hours.js';
-import { fitsInBusinessYear } from './business-year.js';
+import { businessDurationMs, fitsInBusinessYear } from './business-year.js';
 import { durationMs, PositiveDuration } from './duration.js';
 import { AccountTraitCondition, TraitCondition } from './segment-definition.js';
 
@@ -68,7 +68,13 @@ export const HandOffSettings = z
     recycleOnMiss: z.boolean().default(false),
   })
   .superRefine((handOff, context) => {
-    if (handOff.businessHours && !fitsInBusinessYear(durationMs(handOff.acceptWithin), handOff.businessHours))
+    if (
+      handOff.businessHours &&
+      !fitsInBusinessYear(
+        businessDurationMs(handOff.acceptWithin, handOff.businessHours),
+        handOff.businessHours,
+      )
+    )
       context.addIssue({
         code: 'custom',
         path: ['acceptWithin'],
@@ -86,8 +92,12 @@ export const HandOffSettings = z
   });
 export type HandOffSettings = z.infer<typeof HandOffSettings>;
 
-/** When a hand-off made at `at` is due: `acceptWithin` later, counted in business hours when the workspace keeps them. */
+/**
+ * When a hand-off made at `at` is due: `acceptWithin` later, counted in business hours when the
+ * workspace keeps them (its days then working days).
+ */
 export function handOffDueAt(handOff: HandOffSettings, at: number, timeZone: string): number {
-  const within = durationMs(handOff.acceptWithin);
-  return handOff.businessHours ? addBusinessTime(at, within, handOff.businessHours, timeZone) : at + within;
+  const hours = handOff.businessHours;
+  if (!hours) return at + durationMs(handOff.acceptWithin);
+  return addBusinessTime(at, businessDurationMs(handOff.acceptWithin, hours), hours, timeZone);
 }

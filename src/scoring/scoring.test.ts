@@ -1279,11 +1279,35 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect((await intentOf('cy')).handOffs).toMatchObject([{ status: 'recycled' }]);
   });
 
+  it('counts days of business time as working days: 2d from Thursday afternoon is due on Monday afternoon', async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    await world.configure({
+      timezone: 'Europe/Rome',
+      handOff: {
+        ...settings.handOff,
+        acceptWithin: '2d',
+        businessHours: { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00' },
+      },
+    });
+    // Thursday 26 November, 15:00 in Rome: two working days on, past the weekend.
+    world.clock.advance(Date.parse('2026-11-26T14:00:00Z') - world.clock.now());
+    await world.send([identify('cy', { country: 'FR' }), track('cy', 'Signed Up')]);
+    await world.send([track('cy', 'Demo Requested'), track('cy', 'Pricing Viewed')]);
+    await world.settle();
+    expect((await intentOf('cy')).handOffs).toMatchObject([
+      { status: 'pending', dueAt: Date.parse('2026-11-30T14:00:00Z') },
+    ]);
+  });
+
   it('refuses a time to accept past a year of the business hours, naming the field', async () => {
     const settings = await world.storage.settings.get(world.workspaceId);
+    // A week is a working week: 52 of Saturdays are a year of them.
+    await world.configure({
+      handOff: { ...settings.handOff, acceptWithin: '52w', businessHours: { days: ['sat'] } },
+    });
     await expect(
       world.configure({
-        handOff: { ...settings.handOff, acceptWithin: '520w', businessHours: { days: ['sat'] } },
+        handOff: { ...settings.handOff, acceptWithin: '53w', businessHours: { days: ['sat'] } },
       }),
     ).rejects.toMatchObject({ field: 'handOff.acceptWithin' });
   });

@@ -520,11 +520,11 @@ describe('scoring screen (Chromium)', () => {
     await expect
       .poll(() => descriptionOf(sla))
       .toBe(
-        'Counted in business hours: 1d is 24 of them, three days of 09:00–17:00; write 16h for two such days. Here 21h is 21 business hours: 2 working days of 08:00–18:30.',
+        'Counted in business time: a day is a working day (2d with 09:00–17:00 is 16 business hours), an hour a business hour. Here 21h is 21 business hours: 2 working days of 08:00–18:30.',
       );
     await sla.fill('2731h');
     await save.click();
-    await expect.poll(() => descriptionOf(sla)).toBe('At most 52 weeks of the business hours below: 2730h');
+    await expect.poll(() => descriptionOf(sla)).toBe('At most 52 weeks of the business hours below: 260d');
     expect(await sla.getAttribute('aria-invalid')).toBe('true');
     await shot('scoring-business-hours-errors');
     for (const day of ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Saturday'])

@@ -83,12 +83,15 @@ describe('lifecycle and hand-off form', () => {
     const errorsWithin = (acceptWithin: string, hours = form.businessHours) =>
       validateIntent({ ...form, acceptWithin, businessHours: hours }, MODELS);
     expect(errorsWithin('2080h')).toEqual({});
+    // Days are working days: the longest is told in them.
+    expect(errorsWithin('260d')).toEqual({});
     expect(errorsWithin('2081h')).toEqual({
-      'handOff.acceptWithin': { key: 'beyondBusinessYear', values: { weeks: '52', most: '2080h' } },
+      'handOff.acceptWithin': { key: 'beyondBusinessYear', values: { weeks: '52', most: '260d' } },
     });
-    // Saturdays 10:00–14:20: 225 hours and 20 minutes, told in minutes.
+    expect(errorsWithin('261d')).toMatchObject({ 'handOff.acceptWithin': { key: 'beyondBusinessYear' } });
+    // Saturdays 10:00–14:20: 52 working days, 225 hours and 20 minutes.
     expect(errorsWithin('226h', { days: ['sat'], start: '10:00', end: '14:20' })).toEqual({
-      'handOff.acceptWithin': { key: 'beyondBusinessYear', values: { weeks: '52', most: '13520m' } },
+      'handOff.acceptWithin': { key: 'beyondBusinessYear', values: { weeks: '52', most: '52d' } },
     });
     // Hours that are wrong themselves are what the form points at, not the SLA.
     expect(
@@ -108,7 +111,23 @@ describe('lifecycle and hand-off form', () => {
       { days: ['sat'], start: '10:00', end: '14:20' },
       { days: ['mon', 'wed'], start: '00:00', end: '23:59' },
     ] as const)
-      for (const acceptWithin of ['2080h', '2081h', '225h', '226h', '13520m', '13521m', '1w', '8w', '9w']) {
+      for (const acceptWithin of [
+        '2080h',
+        '2081h',
+        '225h',
+        '226h',
+        '13520m',
+        '13521m',
+        '1w',
+        '52w',
+        '53w',
+        '52d',
+        '53d',
+        '104d',
+        '105d',
+        '260d',
+        '261d',
+      ]) {
         const businessHours = { ...hours, days: [...hours.days] };
         const server = HandOffSettings.safeParse({ ...HAND_OFF, acceptWithin, businessHours });
         const serverRefuses = server.error?.issues.some((issue) => issue.path.join('.') === 'acceptWithin');
@@ -207,8 +226,11 @@ describe('an SLA in business hours', () => {
       start: '09:00',
       end: '17:00',
     };
-    expect(businessSpan('2d', officeHours)).toEqual({ hours: 48, workingDays: 6 });
-    expect(businessSpan(' 16h ', officeHours)).toEqual({ hours: 16, workingDays: 2 });
+    // A day is a working day, a week every working day of it; an hour is an hour of them.
+    expect(businessSpan('2d', officeHours)).toEqual({ hours: 16, workingDays: 2 });
+    expect(businessSpan('1.5d', officeHours)).toEqual({ hours: 12, workingDays: 1.5 });
+    expect(businessSpan('1w', officeHours)).toEqual({ hours: 40, workingDays: 5 });
+    expect(businessSpan(' 20h ', officeHours)).toEqual({ hours: 20, workingDays: 2.5 });
     expect(businessSpan('90m', { ...officeHours, start: '08:30' })).toEqual({ hours: 1.5, workingDays: 0.2 });
     expect(businessSpan('2 days', officeHours)).toBeUndefined();
     expect(businessSpan('2d', { ...officeHours, end: '08:00' })).toBeUndefined();

@@ -1,4 +1,8 @@
-import { businessYearMs, fitsInBusinessYear, MAX_BUSINESS_WEEKS } from '../../../src/core/business-year.js';
+import {
+  businessDurationMs,
+  fitsInBusinessYear,
+  MAX_BUSINESS_WEEKS,
+} from '../../../src/core/business-year.js';
 import { durationMs, MAX_DURATION_MS } from '../../../src/core/duration-ms.js';
 import {
   blankCondition,
@@ -286,29 +290,24 @@ export function validateIntent(form: IntentForm, modelIds: readonly string[]): F
     if (
       isWeekValid &&
       !errors['handOff.acceptWithin'] &&
-      !fitsInBusinessYear(durationMs(within), form.businessHours)
+      !fitsInBusinessYear(businessDurationMs(within, form.businessHours), form.businessHours)
     )
       errors['handOff.acceptWithin'] = {
         key: 'beyondBusinessYear',
         values: {
           weeks: String(MAX_BUSINESS_WEEKS),
-          most: longestAsDuration(businessYearMs(form.businessHours)),
+          // Days count working days: a year of working weeks is a whole number of them.
+          most: `${MAX_BUSINESS_WEEKS * form.businessHours.days.length}d`,
         },
       };
   }
   return errors;
 }
 
-/** The longest SLA as it would be typed: in whole hours where it can be (`2080h`), else minutes. */
-function longestAsDuration(ms: number): string {
-  const hours = ms / 3_600_000;
-  return Number.isInteger(hours) ? `${hours}h` : `${Math.floor(ms / 60_000)}m`;
-}
-
 /**
  * What an SLA counted in business hours comes to, for the form to say beside it: `2d` with 09:00–17:00
- * is 48 business hours, six working days — not the two a reader expects. Undefined while the
- * duration or the hours are not valid.
+ * is 16 business hours, two working days; `20h` is two and a half. Undefined while the duration or the
+ * hours are not valid.
  */
 export function businessSpan(
   within: string,
@@ -319,6 +318,6 @@ export function businessSpan(
   const minutes = (time: string) => Number(time.slice(0, 2)) * 60 + Number(time.slice(3, 5));
   const daily = minutes(hours.end) - minutes(hours.start);
   if (daily <= 0) return undefined;
-  const total = durationMs(text) / 60_000;
+  const total = businessDurationMs(text, hours) / 60_000;
   return { hours: Math.round((total / 60) * 10) / 10, workingDays: Math.round((total / daily) * 10) / 10 };
 }

@@ -179,7 +179,7 @@ const en = {
     acceptWithin: 'Sales must accept within (SLA, e.g. 2d)',
     acceptHint: 'A Sales Accepted event on the contact within this time accepts the hand-off.',
     acceptHintBusiness:
-      'Counted in business hours: 1d is 24 of them, three days of 09:00–17:00; write 16h for two such days.',
+      'Counted in business time: a day is a working day (2d with 09:00–17:00 is 16 business hours), an hour a business hour.',
     acceptSpan: 'Here {{within}} is {{hours}} business hours: {{days}} working days of {{start}}–{{end}}.',
     recycleOnMiss: 'Recycle the contact when the SLA is missed',
     businessHours: 'Count only business hours',
@@ -404,7 +404,7 @@ const it: typeof en = {
     acceptWithin: 'Le vendite devono accettare entro (SLA, ad es. 2d)',
     acceptHint: 'Un evento Sales Accepted sul contatto entro questo tempo accetta il passaggio.',
     acceptHintBusiness:
-      'Contato in ore lavorative: 1d ne vale 24, tre giornate 09:00–17:00; scrivi 16h per due di queste giornate.',
+      'Contato in tempo lavorativo: un giorno è una giornata lavorativa (2d con 09:00–17:00 sono 16 ore lavorative), un’ora un’ora lavorativa.',
     acceptSpan:
       'Qui {{within}} sono {{hours}} ore lavorative: {{days}} giorni lavorativi di {{start}}–{{end}}.',
     recycleOnMiss: 'Ricicla il contatto quando lo SLA non è rispettato',
