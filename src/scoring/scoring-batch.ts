@@ -193,6 +193,20 @@ function isContactsDoing(event: StoredEvent): boolean {
 }
 
 /**
+ * Dates each move no earlier than the move before it (the profile's stored stage, an SLA recycle
+ * made while the event that moves it again waited in the log, or the batch's own) and no later than
+ * `at`, so that a profile's stage history reads in the order its moves were made.
+ */
+async function keepHistoryInOrder(reader: StorageReader, moves: StageChange[], at: number): Promise<void> {
+  if (moves.length === 0) return;
+  const latest = await reader.scoring.stagesSince([...new Set(moves.map((change) => change.profileId))]);
+  for (const change of moves) {
+    change.at = Math.max(Math.min(change.at, at), latest.get(change.profileId) ?? Number.NEGATIVE_INFINITY);
+    latest.set(change.profileId, change.at);
+  }
+}
+
+/**
  * Scores, stages and hand-offs of the profiles of these events, and of `alsoDecide` (profiles whose
  * stage timer fell due: time alone may have taken a score over a threshold), as of `at`.
  */
@@ -233,10 +247,13 @@ export async function decideWorkspace(
   // the events were received, not when they are read: a backlog or a restart must not let decay take
   // a score below a threshold it reached in time.
   const firstReceived = new Map<string, number>();
+  /** Per profile, when the latest of its batch's events was received: what a move they make is dated by. */
+  const lastReceived = new Map<string, number>();
   for (const event of events) {
     const profileId = profileOfEvent.get(event.id);
-    if (profileId !== undefined && !firstReceived.has(profileId))
-      firstReceived.set(profileId, event.receivedAt);
+    if (profileId === undefined) continue;
+    if (!firstReceived.has(profileId)) firstReceived.set(profileId, event.receivedAt);
+    lastReceived.set(profileId, Math.max(lastReceived.get(profileId) ?? event.receivedAt, event.receivedAt));
   }
   const scoreBefore = new Map<string, number>();
   const hasScoreThresholds = settings.lifecycle?.rules.some((rule) => rule.kind === 'score') ?? false;
@@ -260,9 +277,12 @@ export async function decideWorkspace(
   /** Per profile, when its first `Sales Accepted` of the batch was received. */
   const accepted = new Map<string, number>();
   const lifecycle = settings.lifecycle;
-  const move = (profileId: string, next: StageMove | undefined, reason: string) => {
+  // A move is dated by the receipt of the event that made it, as scores are judged: a backlog or a
+  // restart must not date an MQL by when the batch ran (the funnel counts moves by date).
+  const move = (profileId: string, next: StageMove | undefined, reason: string, madeAt: number) => {
     if (!next) return;
-    stageMoves.push({ workspaceId, profileId, from: next.from ?? null, to: next.to, reason, at, move: next });
+    const change = { workspaceId, profileId, from: next.from ?? null, to: next.to, reason, at: madeAt };
+    stageMoves.push({ ...change, move: next });
     stages.set(profileId, next.to);
   };
 
@@ -300,6 +320,7 @@ export async function decideWorkspace(
           others: scoresThen,
         }),
         `score ${model.id} reached ${score}`,
+        receivedAt,
       );
       if (lowest !== undefined) scoreBefore.set(key, Math.min(lowest, score));
     }
@@ -327,6 +348,7 @@ export async function decideWorkspace(
         profileId,
         advanceStage(lifecycle, stages.get(profileId), { kind: 'event', event: fact }),
         `event ${event.name}`,
+        event.receivedAt,
       );
     if (isAwarded && hasScoreThresholds) scoreAtEvent(profileId, profileLedger, event.receivedAt);
   }
@@ -371,9 +393,12 @@ export async function decideWorkspace(
             others: profileScores,
           }),
           `score ${model.id} reached ${score}`,
+          // Traits, or time alone (a stage timer), as of the batch's last event of the profile, or now.
+          lastReceived.get(profile.id) ?? at,
         );
     }
   }
+  await keepHistoryInOrder(reader, stageMoves, at);
 
   // Reaching the hand-off stage (or passing it on the way further) hands the lead to sales, once —
   // if sales can tell who it is. If not, the hand-off is owed, and made in the batch that finds the

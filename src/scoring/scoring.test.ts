@@ -1279,6 +1279,82 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect((await intentOf('cy')).handOffs).toMatchObject([{ status: 'recycled' }]);
   });
 
+  it('dates each stage move by when the event that made it was received, not by when a backlog got to it', async () => {
+    const signedUpAt = world.clock.now();
+    await world.send([identify('dy', { country: 'FR' }), track('dy', 'Signed Up')]);
+    world.clock.advance(10 * 60_000);
+    const qualifiedAt = world.clock.now();
+    await world.send([track('dy', 'Demo Requested'), track('dy', 'Pricing Viewed')]);
+    // The server was down for two hours: nothing was read until now.
+    world.clock.advance(2 * HOUR);
+    await world.settle();
+    const intent = await intentOf('dy');
+    expect(intent.stageHistory).toMatchObject([
+      { from: null, to: 'lead', at: signedUpAt },
+      { from: 'lead', to: 'mql', at: qualifiedAt },
+    ]);
+    const timeline = await listProfileTimeline(
+      world.storage,
+      world.workspaceId,
+      await world.profileOf('dy'),
+      {
+        limit: 50,
+      },
+    );
+    const stageChanges = timeline?.items.filter((event) => event.name === 'Lifecycle Stage Changed');
+    expect(
+      stageChanges?.map((event) => [(event.payload.properties as { to?: string }).to, event.timestamp]),
+    ).toEqual(
+      expect.arrayContaining([
+        ['lead', signedUpAt],
+        ['mql', qualifiedAt],
+      ]),
+    );
+    // The funnel counts the MQL in the hour it was earned, not in the one the backlog was read.
+    const mqlsBetween = async (from: number, to: number) =>
+      (
+        await world.storage.dashboard.lifecycleCounts({
+          workspaceId: world.workspaceId,
+          stages: ['subscriber', 'lead', 'mql', 'sql', 'opportunity', 'customer'],
+          from,
+          to,
+        })
+      ).reached.get('mql') ?? 0;
+    expect(await mqlsBetween(qualifiedAt, qualifiedAt + HOUR)).toBe(1);
+    expect(await mqlsBetween(qualifiedAt + HOUR, world.clock.now() + 1)).toBe(0);
+  });
+
+  it('keeps a stage history in order when a move read from a backlog was received before a recycle by hand', async () => {
+    await world.send([
+      identify('ry', { country: 'FR' }),
+      track('ry', 'Signed Up'),
+      track('ry', 'Demo Requested'),
+      track('ry', 'Pricing Viewed'),
+    ]);
+    await world.settle();
+    world.clock.advance(60_000);
+    await world.send([track('ry', 'Sales Accepted')]);
+    world.clock.advance(60_000);
+    const recycledAt = world.clock.now();
+    await recycleProfile(world.storage, {
+      workspaceId: world.workspaceId,
+      profileId: await world.profileOf('ry'),
+      reason: 'sales rejected it',
+      now: recycledAt,
+    });
+    world.clock.advance(60_000);
+    await world.settle();
+    const history = (await intentOf('ry')).stageHistory;
+    expect(history.map((change) => [change.from, change.to])).toEqual([
+      [null, 'lead'],
+      ['lead', 'mql'],
+      ['mql', 'lead'],
+      ['lead', 'sql'],
+    ]);
+    // Accepted before the recycle, read after it: dated with the recycle, not before it.
+    expect(history.at(-1)?.at).toBe(recycledAt);
+  });
+
   it('counts days of business time as working days: 2d from Thursday afternoon is due on Monday afternoon', async () => {
     const settings = await world.storage.settings.get(world.workspaceId);
     await world.configure({

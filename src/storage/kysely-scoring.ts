@@ -237,6 +237,18 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
       }
       return found;
     },
+    async stagesSince(profileIds) {
+      const since = new Map<string, number>();
+      for (const chunk of chunks(profileIds)) {
+        const rows = await db
+          .selectFrom('profile_stages')
+          .select(['profile_id', 'updated_at'])
+          .where('profile_id', 'in', chunk)
+          .execute();
+        for (const row of rows) since.set(row.profile_id, Number(row.updated_at));
+      }
+      return since;
+    },
     async stagesHeld(workspaceId) {
       const rows = await db
         .selectFrom('profile_stages')

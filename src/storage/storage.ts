@@ -962,6 +962,8 @@ export interface ScoringStore {
   consumerPosition(cursor: string): Promise<string | undefined>;
 
   stages(profileIds: string[]): Promise<Map<string, string>>;
+  /** Per profile with a stage, when it moved to it. */
+  stagesSince(profileIds: string[]): Promise<Map<string, number>>;
   /**
    * Moves profiles to stages, each only from the stage it names (`from`, null for none), recording
    * each move in their history. Returns the moves refused because the profile's stage had moved
