@@ -7,6 +7,7 @@ import { JOURNEY_PAUSED_REASON, type Journey, type Message } from '../core/journ
 import { isWithinWindow, nextLocalTime, profileTimeZone } from '../core/local-time.js';
 import { phoneNumberOf } from '../core/phone-number.js';
 import type { Profile } from '../core/profile.js';
+import { CONSENT_CHANNELS, type ConsentChannel, isSubscribedOn } from '../core/topic-consent.js';
 import { TEST_TOPIC, TRANSACTIONAL_TOPIC, type WorkspaceSettings } from '../core/workspace-settings.js';
 import { isPassingFailure } from '../storage/passing-failures.js';
 import type { Storage } from '../storage/storage.js';
@@ -44,9 +45,7 @@ const CAP_RECHECK_MS = 1_000;
 const UNCAPPED_TOPICS = [TRANSACTIONAL_TOPIC, TEST_TOPIC];
 const MAX_ATTEMPTS = 6;
 /** Channels that reach a person, so consent, quiet hours and caps apply. */
-const CONSENTED_CHANNELS = ['email', 'sms'] as const;
-type ConsentedChannel = (typeof CONSENTED_CHANNELS)[number];
-const MISSING_ADDRESS: Record<ConsentedChannel, string> = {
+const MISSING_ADDRESS: Record<ConsentChannel, string> = {
   email: 'the profile has no e-mail address (trait email)',
   sms: 'the profile has no valid phone number in international form (trait phone, e.g. +393331234567)',
 };
@@ -397,7 +396,7 @@ export class MessageDispatcher {
       if (live) context.profiles.set(profile.id, live);
     }
     const liveIds = [...new Set([...context.profiles.values()].map((p) => p.id))];
-    const channels = CONSENTED_CHANNELS.filter((channel) => messages.some((m) => m.channel === channel));
+    const channels = CONSENT_CHANNELS.filter((channel) => messages.some((m) => m.channel === channel));
     // Independent reads: on PostgreSQL they go out together instead of one round trip after another.
     const [subscriptions, ...perChannel] = await Promise.all([
       storage.consent.listSubscriptions(workspaceId, liveIds),
@@ -545,7 +544,7 @@ export class MessageDispatcher {
   async #deliver(
     message: Message,
     options: {
-      channel: ConsentedChannel;
+      channel: ConsentChannel;
       profile: Profile;
       address: string;
       settings: WorkspaceSettings;
@@ -697,7 +696,7 @@ function checkConsent(
   now: number,
 ): Outcome | undefined {
   const { profile, address, sentKey } = recipient;
-  const channel = message.channel as ConsentedChannel;
+  const channel = message.channel as ConsentChannel;
   const topic = message.topic ?? 'marketing';
   const suppressed = context.suppressions
     .get(`${message.workspaceId}:${channel}`)
@@ -713,8 +712,7 @@ function checkConsent(
   // way to opt out of it: nobody is taken to be subscribed to it.
   const defaultSubscribed =
     topic === TEST_TOPIC || settings.topics.find((t) => t.id === topic)?.defaultSubscribed === true;
-  const isSubscribed = chosen[topic] ?? defaultSubscribed;
-  if (!isSubscribed)
+  if (!isSubscribedOn(chosen, topic, channel, defaultSubscribed))
     return { status: 'suppressed', reason: `unsubscribed from ${topic}`, toAddress: address };
   if (topic === TRANSACTIONAL_TOPIC) return undefined;
 
@@ -818,12 +816,12 @@ function settled(message: Message, outcome: Outcome, now: number): Message {
  * person holding the phone or the mailbox, whatever profiles carry it (`sms:+393471234567`; e-mail
  * whatever its case).
  */
-function capKey(channel: ConsentedChannel, address: string): string {
+function capKey(channel: ConsentChannel, address: string): string {
   return `${channel}:${channel === 'email' ? address.toLowerCase() : address}`;
 }
 
 /** Where a message on the channel goes: the `email` trait, or the `phone` trait in E.164 form. */
-function addressOf(channel: ConsentedChannel, profile: Profile): string | undefined {
+function addressOf(channel: ConsentChannel, profile: Profile): string | undefined {
   return channel === 'sms' ? phoneNumberOf(profile) : emailAddressOf(profile);
 }
 

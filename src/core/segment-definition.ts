@@ -3,6 +3,7 @@ import { Duration, PositiveDuration } from './duration.js';
 import { type Comparing, neverHoldsBecause } from './holdable-comparison.js';
 import { parseIsoDate } from './iso-date.js';
 import { Comparison, requireComparisonValue } from './journey-definition.js';
+import { CONSENT_CHANNELS } from './topic-consent.js';
 
 /**
  * A segment's rule, as people write it: conditions on traits, account traits, events (how often,
@@ -105,6 +106,8 @@ export const SegmentMembershipCondition = z.strictObject({
 export const SubscriptionCondition = z.strictObject({
   type: z.literal('subscription'),
   topic: z.string().min(1).max(64),
+  /** On this channel; without one, on every channel (withdrawn on none). */
+  channel: z.enum(CONSENT_CHANNELS).optional(),
   subscribed: z.boolean().default(true),
 });
 export const ScoreCondition = z

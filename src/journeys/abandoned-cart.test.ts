@@ -215,11 +215,15 @@ describe.each(BACKENDS)('abandoned cart journey on %s', (backend) => {
 
     const cy = (await api<{ items: Array<{ id: string }> }>('GET', '/profiles?q=cy@example.com')).body
       .items[0]?.id as string;
-    const subscriptions = await api<{ topics: Record<string, boolean> }>(
-      'GET',
-      `/profiles/${cy}/subscriptions`,
-    );
-    expect(subscriptions.body.topics.marketing).toBe(false);
+    const subscriptions = await api<{
+      topics: Record<string, boolean>;
+      channels: Record<'email' | 'sms', Record<string, boolean>>;
+    }>('GET', `/profiles/${cy}/subscriptions`);
+    // The link was an e-mail's: the contact left marketing e-mails, not texts.
+    expect(subscriptions.body).toMatchObject({
+      topics: { marketing: false },
+      channels: { email: { marketing: false }, sms: { marketing: true } },
+    });
 
     const before = sink.received.length;
     const analytics = new Analytics({ writeKey: world.writeKey, host: world.url, flushAt: 1 });

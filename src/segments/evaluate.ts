@@ -8,6 +8,7 @@ import type {
   SegmentCondition,
   ValueOp,
 } from '../core/segment-definition.js';
+import type { ConsentChannel } from '../core/topic-consent.js';
 import { compare, readPath } from '../journeys/conditions.js';
 
 /** A profile's event, as much of it as segment conditions read. */
@@ -43,7 +44,8 @@ export interface ProfileFacts {
    * recent (the first, for `first`).
    */
   eventsMatching(query: EventQuery, now: number): readonly EventFact[];
-  isSubscribed(topic: string): boolean;
+  /** Subscribed to the topic on the channel, or on every channel when none is named. */
+  isSubscribed(topic: string, channel?: ConsentChannel): boolean;
   /** The score under the model at `at` (scores decay between events), undefined for no such model. */
   score(model: string, at: number): number | undefined;
   /** After this moment decay no longer moves the score; undefined when nothing in it decays. */
@@ -156,7 +158,7 @@ export function isMember(condition: SegmentCondition, facts: ProfileFacts, now: 
     case 'segment':
       return facts.isInSegment(condition.segment) === (condition.is === 'in');
     case 'subscription':
-      return facts.isSubscribed(condition.topic) === condition.subscribed;
+      return facts.isSubscribed(condition.topic, condition.channel) === condition.subscribed;
     case 'score':
       return isScoreInRange(condition, facts, now);
     case 'lifecycle':

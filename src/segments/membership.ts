@@ -1,5 +1,6 @@
 import type { GeneratedEvent } from '../core/event.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED, type SegmentCondition } from '../core/segment-definition.js';
+import { isSubscribedEverywhere, isSubscribedOn } from '../core/topic-consent.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { profileEvent } from '../profiles/profile-events.js';
 import { readScoresOverTime } from '../scoring/scores-over-time.js';
@@ -129,7 +130,12 @@ export async function buildFacts(
       traits: profile.traits,
       accounts: accounts?.get(profile.id) ?? [],
       eventsMatching: digest ? (query, now) => digestAnswer(digest, query) ?? fromLog(query, now) : fromLog,
-      isSubscribed: (topic) => chosen[topic] ?? topicDefaults.get(topic) ?? false,
+      isSubscribed: (topic, channel) => {
+        const byDefault = topicDefaults.get(topic) ?? false;
+        return channel
+          ? isSubscribedOn(chosen, topic, channel, byDefault)
+          : isSubscribedEverywhere(chosen, topic, byDefault);
+      },
       score: (model, at) => profileScores?.get(model)?.at(at),
       scoreSettlesBy: (model) => profileScores?.get(model)?.settlesBy,
       scoreFitChanges: (model, now) => profileScores?.get(model)?.fitChangesAfter(now) ?? [],

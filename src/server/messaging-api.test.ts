@@ -304,6 +304,39 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
         !before[topic],
       );
     });
+
+    it('keeps a choice made on one channel to that channel, until one for every channel overrides it', async () => {
+      const profile = await newProfile();
+      const path = `/profiles/${profile.id}/subscriptions`;
+      type Choices = {
+        topics: Record<string, boolean>;
+        channels: Record<'email' | 'sms', Record<string, boolean>>;
+      };
+      const choices = async () => (await api<Choices>('GET', path)).body;
+      expect((await api('PUT', path, { channels: { sms: { marketing: false } } })).status).toBe(204);
+      expect(await choices()).toMatchObject({
+        // Subscribed on every channel no longer: one of them was left.
+        topics: { marketing: false },
+        channels: { email: { marketing: true }, sms: { marketing: false } },
+      });
+      expect((await api('PUT', path, { topics: { marketing: true } })).status).toBe(204);
+      expect(await choices()).toMatchObject({
+        topics: { marketing: true },
+        channels: { email: { marketing: true }, sms: { marketing: true } },
+      });
+
+      for (const [body, field] of [
+        [{}, 'topics'],
+        [{ channels: { sms: { nope: false } } }, 'channels.sms.nope'],
+        [{ topics: { marketing: false }, channels: { email: { nope: false } } }, 'channels.email.nope'],
+      ] as const) {
+        const refused = await api<ApiError>('PUT', path, body);
+        expect(refused.status, JSON.stringify(body)).toBe(400);
+        expect(refused.body.error.field).toBe(field);
+      }
+      // Refused whole: the topic named beside the unknown one was not written either.
+      expect((await choices()).topics.marketing).toBe(true);
+    });
   });
 
   describe('bounces and complaints', () => {

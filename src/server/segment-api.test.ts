@@ -815,6 +815,38 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(timeline).toContain('Subscriptions Changed');
   });
 
+  it('keeps a contact who left a topic on e-mail in the segment of those who take its texts', async () => {
+    const plan = unique('plan');
+    const ada = await newProfile({ plan });
+    await caughtUp();
+    const segmentOn = async (channel: 'email' | 'sms') =>
+      (
+        await api<SegmentJson>('POST', '/segments', {
+          name: unique(`Marketing ${channel}`),
+          rule: {
+            all: [
+              { type: 'trait', path: 'plan', op: 'eq', value: plan },
+              { type: 'subscription', topic: 'marketing', channel },
+            ],
+          },
+        })
+      ).body.id;
+    const [byEmail, byText] = [await segmentOn('email'), await segmentOn('sms')];
+    const membersOf = async (id: string) => {
+      const segment = (await api<SegmentJson>('GET', `/segments/${id}`)).body;
+      return segment.status === 'ready' ? segment.members : undefined;
+    };
+    expect(await eventually(() => membersOf(byEmail))).toBe(1);
+    expect(await eventually(() => membersOf(byText))).toBe(1);
+
+    const put = await api('PUT', `/profiles/${ada.id}/subscriptions`, {
+      channels: { email: { marketing: false } },
+    });
+    expect(put.status).toBe(204);
+    await eventually(async () => ((await membersOf(byEmail)) === 0 ? true : undefined));
+    expect(await membersOf(byText)).toBe(1);
+  });
+
   it('recycles a lead with no body sent, and keeps the order of the stages profiles are at', async () => {
     const settings = (await api<Record<string, unknown>>('GET', '/settings')).body;
     const lifecycle = {

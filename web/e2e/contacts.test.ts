@@ -309,6 +309,17 @@ describe('contacts (Chromium)', () => {
     );
     expect(await message.getByRole('cell').nth(1).textContent()).toBe('E-mail');
 
+    // Her choices per channel: she left marketing texts, not its e-mails.
+    const chosen = await api('PUT', `/profiles/${profileId}/subscriptions`, {
+      channels: { sms: { marketing: false } },
+    });
+    expect(chosen.status).toBe(204);
+    await page.getByRole('tab', { name: 'Subscriptions' }).click();
+    const marketing = page.getByRole('row').filter({ hasText: 'Marketing' });
+    await marketing.waitFor();
+    expect(await page.getByRole('columnheader').allTextContents()).toEqual(['Topic', 'E-mails', 'Texts']);
+    expect(await marketing.getByRole('cell').allTextContents()).toEqual(['Marketing', 'Yes', 'No']);
+
     // Every point explained: rule, why, points then and now.
     await page.getByRole('tab', { name: 'Scores' }).click();
     const ledger = page.getByTestId('ledger-engagement');

@@ -2,6 +2,7 @@ import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { NewEvent } from '../../core/event.js';
 import type { Message } from '../../core/journey.js';
+import { channelChoiceKey } from '../../core/topic-consent.js';
 import { TEST_TOPIC } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import type { ClickPayload, LinkSigner, MessagePayload } from './signed-links.js';
@@ -89,10 +90,11 @@ export async function unsubscribe(
     // this waits for): the choice belongs to the survivor.
     await tx.profiles.holdOffMerges();
     const profile = await tx.profiles.find(message.workspaceId, message.profileId);
+    // The link is an e-mail's: the contact leaves the topic's e-mails, not its texts.
     await tx.consent.setSubscription({
       workspaceId: message.workspaceId,
       profileId: profile?.id ?? message.profileId,
-      topic,
+      topic: channelChoiceKey(topic, 'email'),
       isSubscribed: false,
       at: now,
     });
@@ -109,6 +111,7 @@ export async function unsubscribe(
   if (await deps.storage.messages.markFirst(message.id, 'unsubscribed_at', now)) {
     await emit(deps, message, EMAIL_UNSUBSCRIBED, `unsubscribe:${message.id}`, {
       topic,
+      channel: 'email',
       everything: input.everything === true,
     });
   }

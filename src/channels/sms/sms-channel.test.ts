@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../core/journey.js';
+import { type ConsentChannel, channelChoiceKey } from '../../core/topic-consent.js';
 import { type JourneyWorld, startJourneyWorld } from '../../test-support/journey-world.js';
 import { identify, track } from '../../test-support/segment-calls.js';
 import { TwilioStandIn } from '../../test-support/twilio-stand-in.js';
@@ -275,6 +276,34 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect(twilio.sent).toEqual([]);
     const [message] = await smsMessages();
     expect(message).toMatchObject({ status: 'suppressed', reason: 'address suppressed: unsubscribed' });
+  });
+
+  it("sends a topic's texts to a contact who left its e-mails, and none to one who left its texts", async () => {
+    await publishReminder({ topic: 'marketing' });
+    const choose = async (userId: string, channel: ConsentChannel) =>
+      world.storage.consent.setSubscription({
+        workspaceId: world.workspaceId,
+        profileId: await world.profileOf(userId),
+        topic: channelChoiceKey('marketing', channel),
+        isSubscribed: false,
+        at: world.clock.now(),
+      });
+    await world.send([
+      identify('em', { phone: '+393330000061' }),
+      identify('tx', { phone: '+393330000062' }),
+    ]);
+    await world.settle();
+    await choose('em', 'email');
+    await choose('tx', 'sms');
+    await world.send([track('em', 'Cart Abandoned'), track('tx', 'Cart Abandoned')]);
+    await world.settle();
+
+    expect(twilio.sent.map((sms) => sms.to)).toEqual(['+393330000061']);
+    const texts = await smsMessages();
+    expect(texts.find((message) => message.toAddress === '+393330000062')).toMatchObject({
+      status: 'suppressed',
+      reason: 'unsubscribed from marketing',
+    });
   });
 
   it('caps SMS on their own and defers the second until the cap allows', async () => {

@@ -13,6 +13,13 @@ import { AppError } from '../../core/errors.js';
 import type { EmailTemplate, Message } from '../../core/journey.js';
 import { MESSAGE_STATUSES } from '../../core/journey.js';
 import { standInProfile } from '../../core/profile.js';
+import {
+  CONSENT_CHANNELS,
+  type ConsentChannel,
+  channelChoiceKey,
+  isSubscribedEverywhere,
+  isSubscribedOn,
+} from '../../core/topic-consent.js';
 import { WorkspaceSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import { draftTemplate, getTemplate, saveTemplate } from '../../templates/templates.js';
@@ -542,15 +549,23 @@ export async function messagingRoutes(
   );
 
   const ProfileParams = WorkspaceParams.extend({ profileId: z.string().min(1).max(100) });
+  const TopicChoices = z.record(z.string(), z.boolean());
 
   api.get(
     '/api/workspaces/:workspaceId/profiles/:profileId/subscriptions',
     {
       schema: {
         tags: ['consent'],
-        summary: "The profile's subscription to each topic (topics it never changed follow their default)",
+        summary:
+          "The profile's subscription to each topic: on every channel (`topics`), and on each (`channels`); topics it never changed follow their default",
         params: ProfileParams,
-        response: { 200: z.object({ topics: z.record(z.string(), z.boolean()) }), ...errors },
+        response: {
+          200: z.object({
+            topics: z.record(z.string(), z.boolean()),
+            channels: z.object({ email: TopicChoices, sms: TopicChoices }),
+          }),
+          ...errors,
+        },
       },
     },
     async (request) => {
@@ -560,10 +575,21 @@ export async function messagingRoutes(
       if (!profile) throw new AppError('not_found', `profile ${profileId} does not exist`);
       const settings = await storage.settings.get(workspaceId);
       const chosen = await storage.consent.findSubscriptions(workspaceId, profile.id);
+      const onChannel = (channel: ConsentChannel) =>
+        Object.fromEntries(
+          settings.topics.map((topic) => [
+            topic.id,
+            isSubscribedOn(chosen, topic.id, channel, topic.defaultSubscribed),
+          ]),
+        );
       return {
         topics: Object.fromEntries(
-          settings.topics.map((topic) => [topic.id, chosen[topic.id] ?? topic.defaultSubscribed]),
+          settings.topics.map((topic) => [
+            topic.id,
+            isSubscribedEverywhere(chosen, topic.id, topic.defaultSubscribed),
+          ]),
         ),
+        channels: { email: onChannel('email'), sms: onChannel('sms') },
       };
     },
   );
@@ -573,9 +599,20 @@ export async function messagingRoutes(
     {
       schema: {
         tags: ['consent'],
-        summary: 'Subscribe or unsubscribe the profile to topics',
+        summary:
+          'Subscribe or unsubscribe the profile to topics: on every channel (`topics`), or on one (`channels.email`, `channels.sms`)',
         params: ProfileParams,
-        body: z.strictObject({ topics: z.record(z.string(), z.boolean()) }),
+        body: z
+          .strictObject({
+            topics: TopicChoices.optional(),
+            channels: z
+              .strictObject({ email: TopicChoices.optional(), sms: TopicChoices.optional() })
+              .optional(),
+          })
+          .refine((body) => body.topics !== undefined || body.channels !== undefined, {
+            message: 'name topics, or channels, to choose',
+            path: ['topics'],
+          }),
         response: { 204: z.null(), ...errors },
       },
     },
@@ -585,20 +622,31 @@ export async function messagingRoutes(
       const profile = await storage.profiles.find(workspaceId, profileId);
       if (!profile) throw new AppError('not_found', `profile ${profileId} does not exist`);
       const topics = new Set((await storage.settings.get(workspaceId)).topics.map((topic) => topic.id));
-      const choices = Object.entries(request.body.topics);
-      // Every topic checked before any is written: a refusal changes nothing.
-      for (const [topic] of choices) {
-        if (!topics.has(topic))
-          throw new AppError('invalid_input', `topic ${topic} is not one of this workspace's topics`, {
-            field: `topics.${topic}`,
-          });
-      }
+      const { topics: everywhere = {}, channels = {} } = request.body;
+      // A choice for every channel stands for each channel too: it overrides what one of them chose.
+      const writes = new Map<string, boolean>();
+      const choose = (field: string, choices: Record<string, boolean>, channel?: ConsentChannel) => {
+        for (const [topic, isSubscribed] of Object.entries(choices)) {
+          // Every topic checked before any is written: a refusal changes nothing.
+          if (!topics.has(topic))
+            throw new AppError('invalid_input', `topic ${topic} is not one of this workspace's topics`, {
+              field: `${field}.${topic}`,
+            });
+          if (channel) writes.set(channelChoiceKey(topic, channel), isSubscribed);
+          else {
+            writes.set(topic, isSubscribed);
+            for (const each of CONSENT_CHANNELS) writes.set(channelChoiceKey(topic, each), isSubscribed);
+          }
+        }
+      };
+      choose('topics', everywhere);
+      for (const channel of CONSENT_CHANNELS) choose(`channels.${channel}`, channels[channel] ?? {}, channel);
       const at = clock.now();
       const survivorId = await storage.transaction(async (tx) => {
         // A merge since the profile was read moved its choices: these go to the survivor too.
         await tx.profiles.holdOffMerges();
         const survivor = (await tx.profiles.find(workspaceId, profile.id)) ?? profile;
-        for (const [topic, isSubscribed] of choices.sort(([a], [b]) => a.localeCompare(b)))
+        for (const [topic, isSubscribed] of [...writes].sort(([a], [b]) => a.localeCompare(b)))
           await tx.consent.setSubscription({ workspaceId, profileId: survivor.id, topic, isSubscribed, at });
         return survivor.id;
       });
@@ -608,7 +656,10 @@ export async function messagingRoutes(
         profileId: survivorId,
         name: SUBSCRIPTIONS_CHANGED,
         messageId: `subscriptions:${survivorId}:${at}`,
-        properties: { topics: request.body.topics },
+        properties: {
+          topics: everywhere,
+          ...(request.body.channels ? { channels: request.body.channels } : {}),
+        },
       });
       return reply.status(204).send(null);
     },

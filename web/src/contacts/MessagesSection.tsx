@@ -85,7 +85,9 @@ export function SubscriptionsSection(props: { workspaceId: string; profileId: st
   const subscriptions = useSubscriptions(props.workspaceId, props.profileId);
   const definitions = useScoringDefinitions(props.workspaceId);
   const topicName = (id: string) => definitions.data?.topics.find((topic) => topic.id === id)?.name ?? id;
-  const topics = Object.entries(subscriptions.data?.topics ?? {});
+  const topics = Object.keys(subscriptions.data?.topics ?? {});
+  const channels = subscriptions.data?.channels;
+  const said = (isSubscribed: boolean | undefined) => (isSubscribed ? t('contacts.yes') : t('contacts.no'));
   return (
     <div className="contact-section">
       <h2>{t('contacts.tabs.subscriptions')}</h2>
@@ -99,14 +101,16 @@ export function SubscriptionsSection(props: { workspaceId: string; profileId: st
           <thead>
             <tr>
               <th scope="col">{t('contacts.topic')}</th>
-              <th scope="col">{t('contacts.subscribed')}</th>
+              <th scope="col">{t('contacts.subscribedByEmail')}</th>
+              <th scope="col">{t('contacts.subscribedBySms')}</th>
             </tr>
           </thead>
           <tbody>
-            {topics.map(([topic, isSubscribed]) => (
+            {topics.map((topic) => (
               <tr key={topic}>
                 <td>{topicName(topic)}</td>
-                <td>{isSubscribed ? t('contacts.yes') : t('contacts.no')}</td>
+                <td>{said(channels?.email[topic])}</td>
+                <td>{said(channels?.sms[topic])}</td>
               </tr>
             ))}
           </tbody>

@@ -170,7 +170,10 @@ export const useIntent = (workspaceId: string, profileId: string) =>
   useProfileRead<Intent>(workspaceId, profileId, '/intent');
 
 export const useSubscriptions = (workspaceId: string, profileId: string) =>
-  useProfileRead<{ topics: Record<string, boolean> }>(workspaceId, profileId, '/subscriptions');
+  useProfileRead<{
+    topics: Record<string, boolean>;
+    channels: Record<'email' | 'sms', Record<string, boolean>>;
+  }>(workspaceId, profileId, '/subscriptions');
 
 export function useMessagesOf(workspaceId: string, profileId: string, cursor: string | undefined) {
   return useQuery({

@@ -242,6 +242,18 @@ export function ConditionFields(props: {
           />
           <SelectField
             nodeId={nodeId}
+            field="channel"
+            label={t('segments.builder.channel')}
+            value={draft.channel}
+            options={[
+              ['', t('segments.builder.everyChannel')],
+              ['email', t('segments.builder.channelEmail')],
+              ['sms', t('segments.builder.channelSms')],
+            ]}
+            onChange={(channel) => onChange({ ...draft, channel: channel as typeof draft.channel })}
+          />
+          <SelectField
+            nodeId={nodeId}
             field="subscribed"
             label={t('segments.builder.subscribed')}
             value={draft.subscribed ? 'yes' : 'no'}

@@ -46,6 +46,7 @@ const LEAVES: ApiRule[] = [
   { type: 'event_time', event: 'Signed Up', which: 'first', op: 'before', value: '2026-03-01' },
   { type: 'segment', segment: 'seg_buyers', is: 'not_in' },
   { type: 'subscription', topic: 'marketing', subscribed: false },
+  { type: 'subscription', topic: 'marketing', channel: 'sms', subscribed: true },
   { type: 'score', model: 'engagement', min: 50 },
   { type: 'score', model: 'engagement', min: -10.5, max: 80 },
   { type: 'lifecycle', stages: ['mql', 'sql'] },
@@ -208,7 +209,12 @@ describe('checking the rule before it is sent', () => {
       ['value', 'duration'],
     ]);
     expect(
-      problemsOf(newCondition('segment'), { type: 'subscription', topic: ' ', subscribed: true }),
+      problemsOf(newCondition('segment'), {
+        type: 'subscription',
+        topic: ' ',
+        channel: '',
+        subscribed: true,
+      }),
     ).toEqual([
       ['segment', 'required'],
       ['topic', 'required'],

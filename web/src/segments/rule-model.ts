@@ -43,7 +43,7 @@ export type ApiLeaf =
     }
   | { type: 'event_time'; event: string; which: 'first' | 'last'; op: EventTimeOp; value: string }
   | { type: 'segment'; segment: string; is?: 'in' | 'not_in' }
-  | { type: 'subscription'; topic: string; subscribed?: boolean }
+  | { type: 'subscription'; topic: string; channel?: 'email' | 'sms'; subscribed?: boolean }
   | { type: 'score'; model: string; min?: number; max?: number }
   | { type: 'lifecycle'; stages: string[] };
 export type ApiRule = ApiLeaf | { all: ApiRule[] } | { any: ApiRule[] } | { not: ApiRule };
@@ -72,7 +72,8 @@ export type ConditionDraft =
     }
   | { type: 'event_time'; event: string; which: 'first' | 'last'; op: EventTimeOp; value: string }
   | { type: 'segment'; segment: string; is: 'in' | 'not_in' }
-  | { type: 'subscription'; topic: string; subscribed: boolean }
+  /** `channel` empty: subscribed on every channel. */
+  | { type: 'subscription'; topic: string; channel: '' | 'email' | 'sms'; subscribed: boolean }
   | { type: 'score'; model: string; min: string; max: string }
   /** Stage names separated by commas. */
   | { type: 'lifecycle'; stages: string };
@@ -116,7 +117,7 @@ export function newCondition(type: ConditionType): ConditionDraft {
     case 'segment':
       return { type, segment: '', is: 'in' };
     case 'subscription':
-      return { type, topic: 'marketing', subscribed: true };
+      return { type, topic: 'marketing', channel: '', subscribed: true };
     case 'score':
       return { type, model: '', min: '', max: '' };
     case 'lifecycle':
@@ -174,7 +175,12 @@ function leafDraft(leaf: ApiLeaf): ConditionDraft {
     case 'segment':
       return { type: 'segment', segment: leaf.segment, is: leaf.is ?? 'in' };
     case 'subscription':
-      return { type: 'subscription', topic: leaf.topic, subscribed: leaf.subscribed ?? true };
+      return {
+        type: 'subscription',
+        topic: leaf.topic,
+        channel: leaf.channel ?? '',
+        subscribed: leaf.subscribed ?? true,
+      };
     case 'score':
       return {
         type: 'score',
@@ -249,7 +255,12 @@ function leafToApi(draft: ConditionDraft): ApiLeaf {
     case 'segment':
       return { ...draft };
     case 'subscription':
-      return { ...draft, topic: draft.topic.trim() };
+      return {
+        type: 'subscription',
+        topic: draft.topic.trim(),
+        ...(draft.channel ? { channel: draft.channel } : {}),
+        subscribed: draft.subscribed,
+      };
     case 'score': {
       const min = optionalNumber(draft.min);
       const max = optionalNumber(draft.max);
