@@ -173,33 +173,51 @@ export const SegmentKind = z.enum(['live', 'static']);
 export type SegmentKind = z.infer<typeof SegmentKind>;
 
 const MAX_RULE_DEPTH = 20;
+/**
+ * Conditions a rule may hold. Each is evaluated for every profile an event touches and, in a preview
+ * or a backfill, for every profile of the workspace: a rule of thousands would hold up both for
+ * minutes. The richest segments people build hold a few dozen.
+ */
+export const MAX_RULE_CONDITIONS = 100;
 
-/** How deeply all/any/not nest, counted without recursion (a hostile rule may nest thousands deep). */
-function nestingDepth(rule: unknown): number {
-  let deepest = 0;
+/**
+ * How deeply all/any/not nest and how many conditions the rule holds, counted without recursion (a
+ * hostile rule may nest thousands deep); the walk stops once either is past its bound.
+ */
+function ruleShape(rule: unknown): { depth: number; conditions: number } {
+  let depth = 0;
+  let conditions = 0;
   const pending: Array<[unknown, number]> = [[rule, 1]];
-  while (pending.length > 0) {
-    const [node, depth] = pending.pop() as [unknown, number];
+  while (pending.length > 0 && depth <= MAX_RULE_DEPTH && conditions <= MAX_RULE_CONDITIONS) {
+    const [node, level] = pending.pop() as [unknown, number];
     if (node === null || typeof node !== 'object') continue;
-    deepest = Math.max(deepest, depth);
-    if (deepest > MAX_RULE_DEPTH) return deepest;
+    depth = Math.max(depth, level);
     const record = node as Record<string, unknown>;
+    const isGroup = Array.isArray(record.all) || Array.isArray(record.any) || 'not' in record;
+    if (!isGroup) conditions++;
     for (const key of ['all', 'any'] as const)
-      if (Array.isArray(record[key])) for (const part of record[key]) pending.push([part, depth + 1]);
-    if ('not' in record) pending.push([record.not, depth + 1]);
+      if (Array.isArray(record[key])) for (const part of record[key]) pending.push([part, level + 1]);
+    if ('not' in record) pending.push([record.not, level + 1]);
   }
-  return deepest;
+  return { depth, conditions };
 }
 
 /**
- * A rule as people send one: its depth checked before the recursive schema reads it. A preprocess,
- * not a refine piped on: the OpenAPI document then describes the rule, not "anything".
+ * A rule as people send one: its depth and size checked before the recursive schema reads it. A
+ * preprocess, not a refine piped on: the OpenAPI document then describes the rule, not "anything".
  */
 export const SegmentRule = z.preprocess((rule, context) => {
-  if (nestingDepth(rule) > MAX_RULE_DEPTH)
+  const shape = ruleShape(rule);
+  if (shape.depth > MAX_RULE_DEPTH)
     context.addIssue({
       code: 'custom',
       message: `rules nest at most ${MAX_RULE_DEPTH} levels deep`,
+      input: rule,
+    });
+  else if (shape.conditions > MAX_RULE_CONDITIONS)
+    context.addIssue({
+      code: 'custom',
+      message: `a rule holds at most ${MAX_RULE_CONDITIONS} conditions`,
       input: rule,
     });
   return rule;

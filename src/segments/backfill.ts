@@ -21,6 +21,8 @@ import { type RuleNeeds, requiredEventNames, ruleNeeds } from './rule-needs.js';
 
 /** Profiles evaluated per transaction: big enough to be quick, small enough to show progress. */
 const BATCH_PROFILES = 10_000;
+/** A preview's batches: small, as each holds up the requests the server answers meanwhile. */
+const PREVIEW_BATCH_PROFILES = 2_000;
 
 /**
  * A rule's events for every profile, read once per event name through the (workspace, name, time)
@@ -159,12 +161,21 @@ export async function previewRule(
     sample: [],
   };
   const referenced = [...ruleNeeds([options.rule], options.now).segments];
-  for await (const batch of profileBatches(reader, { ...options, after: null, segmentIds: referenced })) {
+  const batches = profileBatches(reader, {
+    ...options,
+    after: null,
+    segmentIds: referenced,
+    batchSize: PREVIEW_BATCH_PROFILES,
+  });
+  for await (const batch of batches) {
     for (const [profileId, facts] of batch.facts) {
       if (!isMember(options.rule, facts, options.now)) continue;
       preview.count++;
       if (preview.sample.length < sampleSize) preview.sample.push(profileId);
     }
+    // The preview runs where requests are answered (and, on SQLite, its reads block as it decides):
+    // a turn for them between batches, however many profiles the workspace has.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return preview;
 }

@@ -472,6 +472,28 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     const nested = await api<ApiError>('POST', '/segments/preview', { rule: deep });
     expect(nested.status).toBe(400);
     expect(nested.body.error.message).toContain('nest at most 20');
+    // A rule of a thousand conditions would hold the server up for every profile it is decided for.
+    const leaf = (i: number) => ({ type: 'trait', path: 'email', op: 'contains', value: `q${i}` });
+    const many = {
+      any: Array.from({ length: 10 }, (_, i) => ({
+        any: Array.from({ length: 11 }, (_, j) => leaf(i * 11 + j)),
+      })),
+    };
+    for (const path of ['/segments', '/segments/preview']) {
+      const refused = await api<ApiError>('POST', path, { name: 'Everyone', rule: many });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({
+        field: 'rule',
+        message: expect.stringContaining('at most 100 conditions'),
+      });
+    }
+    const hundred = {
+      any: many.any
+        .slice(0, 9)
+        .map((group) => ({ any: group.any.slice(0, 11) }))
+        .concat({ any: many.any[9]?.any.slice(0, 1) ?? [] }),
+    };
+    expect((await api('POST', '/segments/preview', { rule: hundred })).status).toBe(200);
 
     const century = { type: 'trait', path: 'signed_up_at', op: 'within_last', value: '100000000000w' };
     for (const path of ['/segments', '/segments/preview']) {
