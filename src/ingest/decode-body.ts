@@ -29,7 +29,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  * The bytes as UTF-8 text, refused when they are not (Latin-1 from an old client): read leniently
  * they would become U+FFFD, stored in place of what was sent.
  */
-function utf8Text(bytes: Buffer): string {
+export function utf8Text(bytes: Buffer): string {
   try {
     return UTF8.decode(bytes);
   } catch (error) {

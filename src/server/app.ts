@@ -17,6 +17,7 @@ import { SmtpTransports } from '../channels/email/smtp-transports.js';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
+import { utf8Text } from '../ingest/decode-body.js';
 import type { EventAppender } from '../ingest/ingest.js';
 import { JourneyEngine } from '../journeys/journeys.js';
 import type { Storage } from '../storage/storage.js';
@@ -383,8 +384,15 @@ function isSameSecret(given: string | undefined, expected: string): boolean {
 function acceptEmptyJsonBodies(scope: FastifyInstance): void {
   const parseJson = scope.getDefaultJsonParser('error', 'error');
   scope.removeContentTypeParser('application/json');
-  scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = body.toString();
+  scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      // Strictly: Latin-1 read leniently would be stored as U+FFFD in place of what was sent.
+      text = utf8Text(body as Buffer);
+    } catch (error) {
+      done(error as Error, undefined);
+      return;
+    }
     if (text === '') done(null, undefined);
     else void parseJson(request, text, done);
   });

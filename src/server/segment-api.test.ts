@@ -98,6 +98,17 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     );
     expect(infinite.status).toBe(400);
     expect(((await infinite.json()) as ApiError).error?.field).toBe('rule.value');
+    // Latin-1 from an old client: refused, not stored with U+FFFD where its é was.
+    const latin1 = await fetch(`${world.url}/api/workspaces/${world.workspaceId}/segments`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${world.secretKey}`, 'content-type': 'application/json' },
+      body: Buffer.from('{"name":"Caf\xe9 list","kind":"static"}', 'latin1'),
+    });
+    expect(latin1.status).toBe(400);
+    expect(((await latin1.json()) as ApiError).error).toMatchObject({
+      field: 'body',
+      message: expect.stringContaining('not UTF-8'),
+    });
     expect((await api('GET', '/segments')).body).toMatchObject({ items: [] });
   });
 
