@@ -30,7 +30,14 @@ export type SmtpSettings = z.infer<typeof SmtpSettings>;
 export const SmsSettings = z.object({
   /** The API's origin; another provider speaking the same API, or a local stand-in, goes here. */
   baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.twilio.com'),
-  accountSid: z.string().min(1).max(64),
+  /**
+   * Twilio's `AC…`, another provider's project id (SignalWire's is a UUID): a path segment of the API
+   * and the user of its Basic auth, so letters, digits, `-` and `_` only — no `..`, `/` or `:`.
+   */
+  accountSid: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be the account SID the provider gives: letters, digits, - or _'),
   /** Write-only: kept encrypted with MOPS_SECRET; also checks the signature of inbound messages. */
   authToken: z.string().min(1).max(256).optional(),
   /** The sender (see `isSmsSender`): a number, a short code, an alphanumeric sender ID or a messaging service SID. */

@@ -1000,6 +1000,9 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     const refusals: Array<[Record<string, unknown>, string]> = [
       [{ body: 'Hi', to: '347 765 4321' }, 'to'],
       [{ body: 'Hi', to: 'call me' }, 'to'],
+      // A number dug out of other text is not the number the tester wrote.
+      [{ body: 'Hi', to: 'whatsapp:+393477654321' }, 'to'],
+      [{ body: 'Hi', to: 'call +393477654321' }, 'to'],
       [{ body: '{% for i in (1..200) %}xxxxxxxxxx{% endfor %}', to: '+393477654321' }, 'body'],
       [{ body: '{{ profile.traits.nothing }}', to: '+393477654321' }, 'body'],
       [{ body: 'Hi', to: '+393477654321', profileId: 'prf_nobody' }, 'profileId'],

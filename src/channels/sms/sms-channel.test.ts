@@ -151,6 +151,19 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect((await world.storage.settings.get(world.workspaceId)).sms).toBeDefined();
   });
 
+  it('refuses an account SID that would change the API path or the Basic auth user, naming the field', async () => {
+    const stored = await world.storage.settings.get(world.workspaceId);
+    for (const accountSid of ['..', '../../x', 'AC1/../evil?', 'AC1:token', 'AC 1'])
+      await expect(world.configure({ sms: { ...stored.sms, accountSid } }), accountSid).rejects.toMatchObject(
+        { field: 'sms.accountSid' },
+      );
+    // A project id of another provider (SignalWire's is a UUID) is one.
+    await world.configure({ sms: { ...stored.sms, accountSid: ' 8c3e2f2a-5f6d-4c8e-9d2b-1a2b3c4d5e6f ' } });
+    expect((await world.storage.settings.get(world.workspaceId)).sms?.accountSid).toBe(
+      '8c3e2f2a-5f6d-4c8e-9d2b-1a2b3c4d5e6f',
+    );
+  });
+
   it('keeps a sender number written with spaces and brackets in E.164 form', async () => {
     const stored = await world.storage.settings.get(world.workspaceId);
     await world.configure({ sms: { ...stored.sms, from: ' +1 (500) 555-0006' } });

@@ -13,6 +13,8 @@ import { assertTestSendAllowed, settledTestSend } from '../test-sends.js';
 import { smsStatusUrl } from './delivery-receipts.js';
 import { sendSms, smsTextAsSent } from './sms-channel.js';
 
+/** `+`, then digits, with the spaces, dots, dashes and brackets people write between them. */
+const INTERNATIONAL_NUMBER = /^\+[\d\s().-]+$/;
 const NOT_A_PHONE_NUMBER = 'to must be a phone number in international form, like +393471234567';
 
 /** What a test text is: an SMS step's text and link tracking, personalised for a chosen profile. */
@@ -45,7 +47,9 @@ export async function testSendSms(
 ): Promise<Message> {
   const { storage, clock } = deps;
   const { profile } = input;
-  const to = normalisePhoneNumber(input.to);
+  // The number as a tester types one: `whatsapp:+39…` or `call +39…` would parse (the parser digs a
+  // number out of any text), and send somewhere the tester did not write.
+  const to = INTERNATIONAL_NUMBER.test(input.to.trim()) ? normalisePhoneNumber(input.to) : undefined;
   if (to === undefined) throw new AppError('invalid_input', NOT_A_PHONE_NUMBER, { field: 'to' });
   const settings = withinServerLimits(await storage.settings.get(profile.workspaceId), deps).sms;
   if (!settings) throw new AppError('conflict', 'configure an SMS provider in the workspace settings first');
