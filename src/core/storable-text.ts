@@ -13,6 +13,17 @@ export const isStorableText = (text: string): boolean => !hasNul(text) && !hasLo
 export const storableText = (text: string): string =>
   text.replace(LONE_SURROGATES, '\uFFFD').replaceAll('\0', '\uFFFD');
 
+/**
+ * Text a user sent, quoted back (a CSV cell or header in a summary or an error): at most `max`
+ * characters, an ellipsis in place of the rest, and storable. A 10 MB cell is not sent back whole.
+ */
+export function quotedText(text: string, max = 200): string {
+  // Cut by code points (a cut inside an emoji would leave half a surrogate pair), from enough units
+  // for `max` points and one more, which tells that there is more.
+  const points = Array.from(text.slice(0, (max + 1) * 2));
+  return storableText(points.length > max ? `${points.slice(0, max).join('')}…` : points.join(''));
+}
+
 /** Errors are kept to this many characters: a stack of a deep recursion can run to megabytes. */
 const ERROR_KEPT_MAX = 2000;
 

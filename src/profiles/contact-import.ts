@@ -3,6 +3,7 @@ import { parse } from 'csv-parse/sync';
 import type { ContactImportSummary, ContactsFilePreview } from '../core/contact-import.js';
 import { AppError } from '../core/errors.js';
 import type { NewEvent, RejectedEvent } from '../core/event.js';
+import { quotedText } from '../core/storable-text.js';
 import { typedCell } from '../ingest/import-file.js';
 import type { EventAppender } from '../ingest/ingest.js';
 import { EventTooLargeError, validateEvent } from '../ingest/validate-event.js';
@@ -129,7 +130,7 @@ export async function importContacts(
   if (idIndex < 0)
     throw new AppError(
       'invalid_input',
-      `idColumn: ${input.idColumn} is not a column of the file (it has ${header.join(', ')})`,
+      `idColumn: ${quotedText(input.idColumn)} is not a column of the file (it has ${quotedText(header.join(', '))})`,
       { field: 'idColumn' },
     );
   const traitOf = checkedMapping(header, input.columns);

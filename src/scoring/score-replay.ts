@@ -35,9 +35,9 @@ function scoredNames(model: ScoreModel): string[] {
 const hasFitRules = (model: ScoreModel) => model.rules.some((rule) => rule.kind === 'fit');
 
 /**
- * Starts applying a score model to the events the log holds (after `since`, when given): refused for
- * an unknown model (404), one without event rules (400: nothing in the past to score), and while a
- * replay of the model is running (409).
+ * Starts applying a score model to the events the log holds (after `since`, when given), and to the
+ * traits contacts have for its fit rules: refused for an unknown model (404), one with no rules at all
+ * (400: nothing to apply), and while a replay of the model is running (409).
  */
 export async function requestScoreReplay(
   storage: Storage,

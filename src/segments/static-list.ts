@@ -1,7 +1,7 @@
 import { pipeline, type Readable } from 'node:stream';
 import { CsvError, parse as parseCsv } from 'csv-parse';
 import { AppError } from '../core/errors.js';
-import { isStorableText, storableText } from '../core/storable-text.js';
+import { isStorableText, quotedText } from '../core/storable-text.js';
 import { NotUtf8Error, utf8Checked } from '../ingest/file-source.js';
 import { chunks } from '../storage/chunks.js';
 import type { Storage, StorageTx } from '../storage/storage.js';
@@ -160,7 +160,7 @@ function refuseKeyColumnTwice(names: readonly string[], header: readonly string[
     if (named.length > 1)
       throw new AppError(
         'invalid_input',
-        `the header has ${named.length} columns read as ${column} (${named.join(', ')}): keep one, so that nothing is guessed`,
+        `the header has ${named.length} columns read as ${column} (${quotedText(named.join(', '))}): keep one, so that nothing is guessed`,
         { field: 'body' },
       );
   }
@@ -178,7 +178,7 @@ function requireKeyColumn(header: string[] | undefined): void {
       : '';
     throw new AppError(
       'invalid_input',
-      `the header (${header.join(', ')}) has no user_id, anonymous_id or email column${semicolons}: nothing was added`,
+      `the header (${quotedText(header.join(', '))}) has no user_id, anonymous_id or email column${semicolons}: nothing was added`,
       { field: 'body' },
     );
   }
@@ -198,7 +198,7 @@ function unmatched(summary: StaticListSummary, line: number, key: string): void 
   const shown = summary.unmatchedRows;
   if (shown.length === UNMATCHED_SHOWN && line > (shown.at(-1)?.line ?? 0)) return;
   const at = shown.findIndex((row) => row.line > line);
-  shown.splice(at === -1 ? shown.length : at, 0, { line, key: storableText(key) });
+  shown.splice(at === -1 ? shown.length : at, 0, { line, key: quotedText(key) });
   if (shown.length > UNMATCHED_SHOWN) shown.pop();
 }
 

@@ -308,6 +308,11 @@ export function runAudienceContract(
         { profileId: first, model: 'engagement', currentScore: 9, storedAt: NOW },
       ]);
       expect(await byScore()).toEqual([first, second]);
+      // A place in one model's order is no place in another's.
+      const { nextCursor } = await storage.profiles.list(workspaceId, { limit: 1, scoreModel: 'engagement' });
+      await expect(
+        storage.profiles.list(workspaceId, { limit: 1, scoreModel: 'fit', cursor: nextCursor ?? '' }),
+      ).rejects.toMatchObject({ field: 'cursor' });
       expect(await storage.scoring.scoredProfilesAfter('ws_other', 'engagement', null, 10)).toEqual([]);
     });
 

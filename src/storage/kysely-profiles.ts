@@ -33,12 +33,16 @@ const PROFILE_COLUMNS = [
 type ProfileRow = Pick<Selectable<Database['profiles']>, (typeof PROFILE_COLUMNS)[number]>;
 
 /** A contacts list's place when sorted by score: the score and id of the last contact shown. */
-const isScoreKey = (value: unknown): value is [number, string] =>
-  Array.isArray(value) &&
-  value.length === 2 &&
-  typeof value[0] === 'number' &&
-  Number.isFinite(value[0]) &&
-  typeof value[1] === 'string';
+/** A page by score ends at `[score, profile id, model]`: a cursor of one model's order is no place in another's. */
+const isScoreKeyOf =
+  (model: string) =>
+  (value: unknown): value is [number, string, string] =>
+    Array.isArray(value) &&
+    value.length === 3 &&
+    typeof value[0] === 'number' &&
+    Number.isFinite(value[0]) &&
+    typeof value[1] === 'string' &&
+    value[2] === model;
 
 function toProfile(row: ProfileRow, ops: DialectOps): Profile {
   return {
@@ -484,12 +488,13 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
       if (page.scoreModel !== undefined) {
         // Through the (workspace, model, current score, profile) index, highest first, a page starting
         // where the last one ended however many share its score: only profiles the model scored.
-        const after = decodeCursor(page.cursor, isScoreKey);
+        const model = page.scoreModel;
+        const after = decodeCursor(page.cursor, isScoreKeyOf(model));
         let scored = query
           .innerJoin('profile_scores as s', 's.profile_id', 'profiles.id')
           .select('s.current_score')
           .where('s.workspace_id', '=', workspaceId)
-          .where('s.model', '=', page.scoreModel);
+          .where('s.model', '=', model);
         if (after !== undefined)
           scored = scored.where((eb) =>
             eb(eb.refTuple('s.current_score', 's.profile_id'), '<', eb.tuple(after[0], after[1])),
@@ -503,7 +508,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
           rows,
           page.limit,
           (row) => toProfile(row, ops),
-          (row) => [Number(row.current_score), row.id],
+          (row) => [Number(row.current_score), row.id, model],
         );
       }
       const before = decodeCursor(page.cursor, isString);

@@ -302,7 +302,7 @@ export async function segmentRoutes(
               ) {
                 ctx.addIssue({
                   code: 'custom',
-                  message: `traits: up to ${MAX_EXPORT_TRAITS} trait names, comma-separated, none empty`,
+                  message: `up to ${MAX_EXPORT_TRAITS} trait names, comma-separated, none empty`,
                 });
                 return z.NEVER;
               }
@@ -363,9 +363,9 @@ export async function segmentRoutes(
             unmatchedRows: z.array(z.object({ line: z.number(), key: z.string() })),
           }),
           ...errors,
-          // Over 64 MB; a Content-Encoding it cannot read; writing failed midway (the rest is added
-          // by sending the same file again).
-          413: ErrorResponse,
+          // Over 64 MB is a 400 (code payload_too_large), as every size limit of the API; a
+          // Content-Encoding it cannot read; writing failed midway (the rest is added by sending the
+          // same file again).
           415: ErrorResponse,
           503: ErrorResponse,
         },
