@@ -390,12 +390,26 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     await panel
       .getByLabel('Message')
       .fill('Ciao {{ profile.traits.first_name }}! I saldi: https://shop.example.com/saldi');
+    // The text as a contact reads it: empty where her name goes until one is chosen.
+    const smsText = () =>
+      panel
+        .getByTestId('sms-text')
+        .textContent()
+        .catch(() => '');
+    await expect.poll(smsText, { timeout: 15_000 }).toMatch(/^Ciao ! I saldi: http:\/\/\S+\/s\/xxxxxxxxxx$/);
+    const previewAs = panel.locator('details.sms-preview-contact');
+    await previewAs.getByText('Preview as a contact').click();
+    await expect
+      .poll(() => previewAs.getByRole('button', { name: /Ada/ }).count(), { timeout: 15_000 })
+      .toBe(1);
+    await previewAs.getByRole('button', { name: /Ada/ }).click();
+    await expect.poll(smsText, { timeout: 15_000 }).toMatch(/^Ciao Ada! I saldi: /);
+    expect(await previewAs.locator('summary').textContent()).toMatch(/^Previewing as .*Ada/);
+    // Counted for her: the note on empty personal fields is gone.
+    expect(await panel.getByTestId('sms-preview').textContent()).not.toContain('personal fields');
+    await consoleWorld.shot('sms-preview-as-contact');
     const testSend = panel.locator('details.sms-test-send');
     await testSend.getByText('Send a test text').click();
-    await expect
-      .poll(() => testSend.getByRole('button', { name: /Ada/ }).count(), { timeout: 15_000 })
-      .toBe(1);
-    await testSend.getByRole('button', { name: /Ada/ }).click();
     await testSend.getByLabel('Send to number').fill('347 765 4321');
     await testSend.getByRole('button', { name: 'Send test text' }).click();
     // A number without its country code is refused where it was typed; nothing is sent.

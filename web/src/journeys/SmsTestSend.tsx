@@ -6,7 +6,7 @@ import { Field } from '../components/field.js';
 import { errorMessage } from '../components/states.js';
 import { defineMessages } from '../i18n.js';
 import { serverMessage } from '../scoring/conditions.js';
-import { type ContactChoice, ContactPicker } from '../templates/ContactPicker.js';
+import type { ContactChoice } from '../templates/ContactPicker.js';
 
 const en = {
   title: 'Send a test text',
@@ -14,7 +14,7 @@ const en = {
   toHint: 'In international form, e.g. +39 347 123 4567',
   send: 'Send test text',
   sent: 'Test text sent to {{number}}.',
-  hint: 'It goes through your SMS provider as the step sends it; the chosen contact personalises it. A click on it or its delivery is not written on the contact.',
+  hint: 'It goes through your SMS provider as the step sends it, as the contact the text is previewed as gets it. A click on it or its delivery is not written on the contact.',
 };
 const it: typeof en = {
   title: 'Invia un SMS di prova',
@@ -22,20 +22,23 @@ const it: typeof en = {
   toHint: 'In formato internazionale, ad es. +39 347 123 4567',
   send: 'Invia SMS di prova',
   sent: 'SMS di prova inviato a {{number}}.',
-  hint: 'Passa dal tuo fornitore SMS come lo invia il passo; il contatto scelto lo personalizza. Un clic o la consegna non vengono scritti sul contatto.',
+  hint: 'Passa dal tuo fornitore SMS come lo invia il passo, come lo riceve il contatto dell’anteprima. Un clic o la consegna non vengono scritti sul contatto.',
 };
 defineMessages('smsTest', { en, it });
 
 /**
  * Sends an SMS step's text, as it stands in the builder, to the tester's own number (admins: texts
- * cost money), personalised for a contact of their choice.
+ * cost money), personalised for the contact the step is previewed as.
  */
-export function SmsTestSend(props: { body: string; trackLinks: boolean }) {
+export function SmsTestSend(props: {
+  body: string;
+  trackLinks: boolean;
+  contact: ContactChoice | undefined;
+}) {
   const { t } = useTranslation();
   const { workspace } = useSession();
-  const [isOpen, setOpen] = useState(false);
+  const { contact } = props;
   const [number, setNumber] = useState('');
-  const [contact, setContact] = useState<ContactChoice>();
   const [isBusy, setBusy] = useState(false);
   const [sentTo, setSentTo] = useState<string>();
   const [fieldError, setFieldError] = useState<{ field: string; message: string }>();
@@ -65,10 +68,8 @@ export function SmsTestSend(props: { body: string; trackLinks: boolean }) {
   }
 
   return (
-    <details className="sms-test-send" onToggle={(event) => setOpen(event.currentTarget.open)}>
+    <details className="sms-test-send">
       <summary>{t('smsTest.title')}</summary>
-      {/* Contacts are looked up once it is opened: most steps are never tried this way. */}
-      {isOpen && <ContactPicker chosen={contact} onChoose={setContact} />}
       <form className="inline-form" onSubmit={(event) => void submit(event)} noValidate>
         <Field
           label={t('smsTest.to')}

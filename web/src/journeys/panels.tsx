@@ -14,7 +14,9 @@ import { Field } from '../components/field.js';
 import { ParsedInput } from '../components/parsed-input.js';
 import { errorMessage } from '../components/states.js';
 import { Suggestions } from '../components/suggestions.js';
+import { serverMessage } from '../scoring/conditions.js';
 import { useIntentSettings } from '../scoring/intent-settings.js';
+import { type ContactChoice, ContactPicker, contactLabel } from '../templates/ContactPicker.js';
 import {
   type Condition,
   type ConditionSource,
@@ -115,16 +117,46 @@ function ChoiceField(props: {
   );
 }
 
-/** How the text of an SMS step will go out: its encoding and how many segments carriers bill. */
-function SmsPreview(props: { body: string; trackLinks: boolean }) {
+/**
+ * An SMS step's text as it will go out, for a contact chosen to preview it as (or with the personal
+ * fields left empty): the text itself, its encoding and how many segments carriers bill; and, for
+ * admins, a test send of it as that contact gets it.
+ */
+function SmsStepPreview(props: { body: string; trackLinks: boolean; canSendTests: boolean }) {
+  const { t } = useTranslation();
+  const [contact, setContact] = useState<ContactChoice>();
+  const [isChoosing, setChoosing] = useState(false);
+  return (
+    <>
+      <SmsPreview body={props.body} trackLinks={props.trackLinks} contact={contact} />
+      <details className="sms-preview-contact" onToggle={(event) => setChoosing(event.currentTarget.open)}>
+        <summary>
+          {contact
+            ? t('builder.sms.previewingAs', { contact: contactLabel(contact) })
+            : t('builder.sms.previewAs')}
+        </summary>
+        {/* Contacts are looked up once it is opened: most steps are never previewed this way. */}
+        {isChoosing && <ContactPicker chosen={contact} onChoose={setContact} />}
+      </details>
+      {props.canSendTests && (
+        <SmsTestSend body={props.body} trackLinks={props.trackLinks} contact={contact} />
+      )}
+    </>
+  );
+}
+
+/** The text of an SMS step as it goes out to `contact`: its words, encoding and segments. */
+function SmsPreview(props: { body: string; trackLinks: boolean; contact: ContactChoice | undefined }) {
   const { t } = useTranslation();
   const { workspace } = useSession();
   const body = useDeferredValue(props.body.trim());
+  const profileId = props.contact?.id;
   const preview = useQuery({
-    queryKey: ['sms-preview', workspace.id, body, props.trackLinks],
+    queryKey: ['sms-preview', workspace.id, body, props.trackLinks, profileId],
     enabled: body !== '',
     queryFn: () =>
       api<{
+        text: string;
         encoding: 'GSM-7' | 'UCS-2';
         segments: number;
         characters: number;
@@ -132,6 +164,7 @@ function SmsPreview(props: { body: string; trackLinks: boolean }) {
         smartEncoded: string[];
       }>('POST', workspacePath(workspace.id, '/sms/preview'), {
         body,
+        ...(profileId ? { profileId } : {}),
         ...(props.trackLinks ? { trackLinks: true } : {}),
       }),
     placeholderData: keepPreviousData,
@@ -141,20 +174,27 @@ function SmsPreview(props: { body: string; trackLinks: boolean }) {
   if (preview.isError)
     return (
       <p className="field-error" role="alert" data-testid="sms-preview-error">
-        {preview.error.message}
+        {serverMessage(preview.error.message, 'body')}
       </p>
     );
   if (!preview.data) return null;
-  const { encoding, segments, characters, nonGsmCharacters, smartEncoded } = preview.data;
+  const { text, encoding, segments, characters, nonGsmCharacters, smartEncoded } = preview.data;
+  const isPersonal = body.includes('{{');
   return (
-    <p className="hint" data-testid="sms-preview">
-      {t('builder.sms.summary', { encoding, characters, count: segments })}
-      {nonGsmCharacters.length > 0 &&
-        ` ${t('builder.sms.nonGsm', { characters: nonGsmCharacters.map(shownCharacter).join(' ') })}`}
-      {smartEncoded.length > 0 &&
-        ` ${t('builder.sms.smartEncoded', { characters: smartEncoded.map(shownCharacter).join(' ') })}`}
-      {body.includes('{{') && ` ${t('builder.sms.personalised')}`}
-    </p>
+    <>
+      {/* What the contact reads: a variable misspelt shows here as the gap it leaves. */}
+      <blockquote className="sms-text" data-testid="sms-text">
+        {text}
+      </blockquote>
+      <p className="hint" data-testid="sms-preview">
+        {t('builder.sms.summary', { encoding, characters, count: segments })}
+        {nonGsmCharacters.length > 0 &&
+          ` ${t('builder.sms.nonGsm', { characters: nonGsmCharacters.map(shownCharacter).join(' ') })}`}
+        {smartEncoded.length > 0 &&
+          ` ${t('builder.sms.smartEncoded', { characters: smartEncoded.map(shownCharacter).join(' ') })}`}
+        {isPersonal && !props.contact && ` ${t('builder.sms.personalised')}`}
+      </p>
+    </>
   );
 }
 
@@ -1022,10 +1062,11 @@ export function StepPanel(props: {
             />
             {t('builder.fields.trackLinks')}
           </label>
-          <SmsPreview body={String(step.body ?? '')} trackLinks={step.trackLinks === true} />
-          {isAdminOf(workspace) && (
-            <SmsTestSend body={String(step.body ?? '')} trackLinks={step.trackLinks === true} />
-          )}
+          <SmsStepPreview
+            body={String(step.body ?? '')}
+            trackLinks={step.trackLinks === true}
+            canSendTests={isAdminOf(workspace)}
+          />
           {sendingFields}
         </div>
       );

@@ -333,6 +333,8 @@ export const en = {
       nonGsm: 'Outside the GSM alphabet (so sent as UCS-2): {{characters}}',
       smartEncoded: 'Sent as their plain look-alikes (smart encoding): {{characters}}',
       personalised: 'Counted with the personal fields left empty: each contact’s own text may be longer.',
+      previewAs: 'Preview as a contact',
+      previewingAs: 'Previewing as {{contact}}',
     },
     ports: {
       first: 'first step',

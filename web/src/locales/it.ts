@@ -337,6 +337,8 @@ export const it: Catalogue = {
       nonGsm: 'Fuori dall’alfabeto GSM (quindi inviato come UCS-2): {{characters}}',
       smartEncoded: 'Inviati come i loro equivalenti semplici (codifica intelligente): {{characters}}',
       personalised: 'Contati con i campi personali vuoti: il testo di ciascun contatto può essere più lungo.',
+      previewAs: 'Anteprima come un contatto',
+      previewingAs: 'Anteprima come {{contact}}',
     },
     ports: {
       first: 'primo passo',
