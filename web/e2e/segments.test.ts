@@ -205,12 +205,24 @@ describe('segments (Chromium)', () => {
       })
       .toEqual(['Segment Entered']);
 
+    // Live: Cyd signs in while the page is open, and the page counts her without a reload.
+    const signedIn = await fetch(`${consoleWorld.world.url}/v1/track`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(consoleWorld.world.writeKey), 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'cyd', event: 'Signed In' }),
+    });
+    expect(signedIn.status).toBe(200);
+    await expect
+      .poll(() => page.getByTestId('segment-status').textContent(), { timeout: 30_000 })
+      .toBe('Ready: 4 members');
+    await expect.poll(() => page.getByTestId('segment-members').locator('tbody tr').count()).toBe(4);
+
     await page.getByRole('link', { name: 'All segments' }).click();
     const row = page.getByTestId('segments').getByRole('row', { name: /Active pro customers/ });
     // The list may show what it last read for a moment, while it reads again.
     await expect
       .poll(() => row.getByRole('cell').allTextContents(), { timeout: 15_000 })
-      .toEqual(expect.arrayContaining(['Active pro customers', 'Live', '3', 'Ready']));
+      .toEqual(expect.arrayContaining(['Active pro customers', 'Live', '4', 'Ready']));
     await consoleWorld.shot('segments-list');
   }, 120_000);
 

@@ -22,6 +22,8 @@ import './segments.css';
 
 /** How often a backfilling segment is asked for its progress. */
 const BACKFILL_POLL_MS = 1000;
+/** How often an open live segment's count is read again. */
+const LIVE_POLL_MS = 5000;
 export const NEW_SEGMENT = 'new';
 
 /** `/segments/new?kind=live|static` creates one; `/segments/{id}` edits it, with its members. */
@@ -34,11 +36,13 @@ export function SegmentPage() {
     queryFn: () =>
       api<SegmentJson>('GET', workspacePath(workspace.id, `/segments/${encodeURIComponent(segmentId)}`)),
     enabled: segmentId !== NEW_SEGMENT,
-    // A backfill that stopped on a failure moves no more until the segment is saved again.
-    refetchInterval: (query) =>
-      query.state.data?.status === 'backfilling' && query.state.data.backfill.failure === null
-        ? BACKFILL_POLL_MS
-        : false,
+    // A backfill that stopped on a failure moves no more until the segment is saved again; a live
+    // segment keeps moving as events arrive, and its page with it (the members list follows the count).
+    refetchInterval: (query) => {
+      const shown = query.state.data;
+      if (shown?.status === 'backfilling') return shown.backfill.failure === null ? BACKFILL_POLL_MS : false;
+      return shown?.kind === 'live' ? LIVE_POLL_MS : false;
+    },
   });
   if (segmentId === NEW_SEGMENT)
     return <SegmentEditor key="new" kind={search.get('kind') === 'static' ? 'static' : 'live'} />;

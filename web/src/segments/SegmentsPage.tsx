@@ -11,16 +11,20 @@ import './segments.css';
 
 /** How often the list is refreshed while a segment is still backfilling. */
 const BACKFILL_POLL_MS = 2000;
+const LIVE_POLL_MS = 10_000;
 
 export function SegmentsPage() {
   const { t } = useTranslation();
   const format = useFormat();
   const { workspace } = useSession();
   const segments = useSegmentList<SegmentJson>(workspace.id, {
+    // Live segments' counts move as events arrive: read again now and then, often while one fills.
     refetchInterval: (items) =>
       items?.some((segment) => segment.status === 'backfilling' && segment.backfill.failure === null)
         ? BACKFILL_POLL_MS
-        : false,
+        : items?.some((segment) => segment.kind === 'live')
+          ? LIVE_POLL_MS
+          : false,
   });
   const page = usePage(segments.data ?? []);
 
