@@ -287,7 +287,7 @@ describe('segments (Chromium)', () => {
     await page.getByRole('heading', { name: 'Condizioni' }).waitFor();
     await expect
       .poll(() => page.getByTestId('preview-count').textContent(), { timeout: 15_000 })
-      .toBe('3 contatti su 5 corrispondono');
+      .toBe('4 contatti su 5 corrispondono');
     await consoleWorld.shot('segment-builder-it');
     // A refusal only the server makes, in Italian too, with the number as Italian writes it.
     const atLeastIt = node('rule.1.0').getByLabel('Almeno (volte)');

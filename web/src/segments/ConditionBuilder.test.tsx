@@ -21,9 +21,12 @@ function Harness(props: { rule: ApiRule; errors?: ReadonlyMap<string, string> })
       errors={props.errors ?? new Map()}
       segments={[{ id: 'seg_buyers', name: 'Buyers' }]}
       definitions={{
-        models: [{ id: 'engagement' }],
+        models: [{ id: 'engagement', name: 'Engagement' }],
         stages: ['lead', 'mql', 'customer'],
-        topics: [{ id: 'marketing' }, { id: 'product-news' }],
+        topics: [
+          { id: 'marketing', name: 'Marketing' },
+          { id: 'product-news', name: 'Product news' },
+        ],
       }}
     />
   );
@@ -110,7 +113,7 @@ describe('the condition builder', () => {
     );
   });
 
-  it('offers the workspace’s topics and score models, and names its stages', () => {
+  it('offers the workspace’s topics and score models by name, and ticks its stages', () => {
     render(
       <Harness
         rule={{
@@ -122,12 +125,19 @@ describe('the condition builder', () => {
         }}
       />,
     );
-    const suggestions = (label: RegExp) => {
-      const input = screen.getByLabelText(label) as HTMLInputElement;
-      return [...(input.list?.options ?? [])].map((option) => option.value);
+    const choices = (label: RegExp) => {
+      const select = screen.getByLabelText(label) as HTMLSelectElement;
+      return [...select.options].map((option) => [option.value, option.textContent]);
     };
-    expect(suggestions(/topic/i)).toEqual(['marketing', 'product-news']);
-    expect(suggestions(/model/i)).toEqual(['engagement']);
-    expect(screen.getByText('lead, mql, customer')).toBeTruthy();
+    expect(choices(/topic/i)).toEqual([
+      ['marketing', 'Marketing'],
+      ['product-news', 'Product news'],
+    ]);
+    expect(choices(/model/i)).toEqual([['engagement', 'Engagement']]);
+    const stage = (name: string) => screen.getByRole('checkbox', { name }) as HTMLInputElement;
+    expect(['lead', 'mql', 'customer'].map((name) => stage(name).checked)).toEqual([false, true, false]);
+    fireEvent.click(stage('customer'));
+    fireEvent.click(stage('mql'));
+    expect(current()).toMatchObject({ all: [{}, {}, { type: 'lifecycle', stages: ['customer'] }] });
   });
 });

@@ -80,6 +80,72 @@ function SelectField<T extends string>(props: {
   );
 }
 
+/**
+ * A choice among the workspace's own (its score models, topics) by name, when they are known: a
+ * value saved before it was removed stays in the list, to be seen and changed.
+ */
+function WorkspaceChoice(props: {
+  nodeId: string;
+  field: string;
+  label: string;
+  value: string;
+  choices: ReadonlyArray<{ id: string; name: string }> | undefined;
+  onChange(value: string): void;
+}) {
+  const { t } = useTranslation();
+  const { choices, value } = props;
+  if (!choices || choices.length === 0) return <TextField {...props} />;
+  const options: Array<readonly [string, string]> = choices.map((choice) => [choice.id, choice.name]);
+  if (value !== '' && !choices.some((choice) => choice.id === value)) options.unshift([value, value]);
+  if (value === '') options.unshift(['', t('segments.builder.choose')]);
+  return <SelectField {...props} options={options} />;
+}
+
+/** The stages a lifecycle condition holds for, ticked among the workspace's (kept as `a, b`). */
+function StageChoices(props: {
+  nodeId: string;
+  value: string;
+  stages: readonly string[];
+  onChange(value: string): void;
+}) {
+  const { t } = useTranslation();
+  const { error } = useBuilder();
+  const problem = error(props.nodeId, 'stages');
+  const errorId = useId();
+  const chosen = props.value
+    .split(',')
+    .map((stage) => stage.trim())
+    .filter((stage) => stage !== '');
+  // Stages no longer in the lifecycle stay listed, ticked, to be unticked.
+  const listed = [...props.stages, ...chosen.filter((stage) => !props.stages.includes(stage))];
+  const toggle = (stage: string, isChosen: boolean) =>
+    props.onChange(listed.filter((each) => (each === stage ? isChosen : chosen.includes(each))).join(', '));
+  return (
+    <fieldset
+      className="stage-choices"
+      aria-invalid={problem ? true : undefined}
+      aria-describedby={problem ? errorId : undefined}
+    >
+      <legend>{t('segments.builder.stages')}</legend>
+      {listed.map((stage) => (
+        <label key={stage} className="checkbox">
+          <input
+            type="checkbox"
+            checked={chosen.includes(stage)}
+            onChange={(event) => toggle(stage, event.target.checked)}
+          />
+          {stage}
+        </label>
+      ))}
+      {problem && (
+        <small id={errorId} className="field-error" role="alert">
+          {problem}
+        </small>
+      )}
+    </fieldset>
+  );
+}
+
 /** Operator and value of a comparison (a trait, an account trait, an event property). */
 function Comparison(props: {
   nodeId: string;
@@ -232,12 +298,12 @@ export function ConditionFields(props: {
     case 'subscription':
       return (
         <>
-          <TextField
+          <WorkspaceChoice
             nodeId={nodeId}
             field="topic"
             label={t('segments.builder.topic')}
             value={draft.topic}
-            suggestions={definitions?.topics.map((topic) => topic.id)}
+            choices={definitions?.topics}
             onChange={(topic) => onChange({ ...draft, topic })}
           />
           <SelectField
@@ -268,12 +334,12 @@ export function ConditionFields(props: {
     case 'score':
       return (
         <>
-          <TextField
+          <WorkspaceChoice
             nodeId={nodeId}
             field="model"
             label={t('segments.builder.model')}
             value={draft.model}
-            suggestions={definitions?.models.map((model) => model.id)}
+            choices={definitions?.models}
             onChange={(model) => onChange({ ...draft, model })}
           />
           <TextField
@@ -295,13 +361,20 @@ export function ConditionFields(props: {
         </>
       );
     case 'lifecycle':
-      return (
+      // Without a lifecycle there is nothing to tick: typed, the server says what it lacks.
+      return definitions?.stages.length ? (
+        <StageChoices
+          nodeId={nodeId}
+          value={draft.stages}
+          stages={definitions.stages}
+          onChange={(stages) => onChange({ ...draft, stages })}
+        />
+      ) : (
         <TextField
           nodeId={nodeId}
           field="stages"
           label={t('segments.builder.stages')}
           value={draft.stages}
-          {...(definitions?.stages.length ? { hint: definitions.stages.join(', ') } : {})}
           onChange={(stages) => onChange({ ...draft, stages })}
         />
       );

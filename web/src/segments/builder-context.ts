@@ -18,9 +18,9 @@ export interface BuilderContext {
 }
 
 export interface WorkspaceDefinitions {
-  models: ReadonlyArray<{ id: string }>;
+  models: ReadonlyArray<{ id: string; name: string }>;
   stages: readonly string[];
-  topics: ReadonlyArray<{ id: string }>;
+  topics: ReadonlyArray<{ id: string; name: string }>;
 }
 export const BuilderContextProvider = createContext<BuilderContext | undefined>(undefined);
 export const useBuilder = () => useContext(BuilderContextProvider) as BuilderContext;
