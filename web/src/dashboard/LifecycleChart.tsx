@@ -74,13 +74,19 @@ export function LifecycleChart(props: { range: TimeRange }) {
         { label: t('dashboard.lifecycle.now'), isNumber: true, cell: (row) => format.number(row.now) },
       ]}
     >
-      <ResponsiveContainer width="100%" height={260}>
-        <BarChart data={stages} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
-          <CartesianGrid strokeDasharray="3 3" />
-          <XAxis dataKey="stage" interval={0} />
-          <YAxis allowDecimals={false} tickFormatter={(value: number) => format.number(value)} />
+      {/* A funnel reads down its stages: bars across, each stage's name whole beside its bars at any width. */}
+      <ResponsiveContainer width="100%" height={Math.max(200, 56 + stages.length * 44)}>
+        <BarChart data={stages} layout="vertical" margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
+          <CartesianGrid strokeDasharray="3 3" horizontal={false} />
+          <XAxis
+            type="number"
+            allowDecimals={false}
+            tickFormatter={(value: number) => format.number(value)}
+          />
+          <YAxis type="category" dataKey="stage" interval={0} width={stageLabelWidth(stages)} />
           <Tooltip formatter={(value) => format.number(Number(value))} />
-          <Legend />
+          {/* In the bars' order (reached, then now), not by name. */}
+          <Legend itemSorter={(item) => (item.dataKey === 'reached' ? 0 : 1)} />
           <Bar
             dataKey="reached"
             name={t('dashboard.lifecycle.reached')}
@@ -92,4 +98,10 @@ export function LifecycleChart(props: { range: TimeRange }) {
       </ResponsiveContainer>
     </ChartFigure>
   );
+}
+
+/** Room for the longest stage name beside the bars (up to 9 px a character at the axis' size). */
+function stageLabelWidth(stages: readonly StageCounts[]): number {
+  const longest = Math.max(...stages.map((stage) => stage.stage.length));
+  return Math.min(180, Math.max(48, longest * 9 + 16));
 }
