@@ -211,6 +211,10 @@ describe('lifecycle and hand-off form', () => {
       'handOff.assignment.0.owner': 'unknownOwner',
       'handOff.acceptWithin': 'duration',
     });
+    // An owner left blank is told to be filled in, not to be spelt otherwise.
+    expect(
+      keysOf({ ...form, owners: [{ id: ' ', name: 'Marco', email: 'marco@example.com' }] }, ['engagement']),
+    ).toMatchObject({ 'handOff.owners.0.id': 'required' });
     expect(keysOf({ ...form, stages: 'sql' }, ['engagement'])).toMatchObject({
       'lifecycle.stages': 'stagesMin',
       'handOff.stage': 'unknownStage',
@@ -233,6 +237,9 @@ describe('an SLA in business hours', () => {
     expect(businessSpan(' 20h ', officeHours)).toEqual({ hours: 20, workingDays: 2.5 });
     expect(businessSpan('90m', { ...officeHours, start: '08:30' })).toEqual({ hours: 1.5, workingDays: 0.2 });
     expect(businessSpan('2 days', officeHours)).toBeUndefined();
+    // Under an hour, nothing to work out (not "0 business hours: 0 working days").
+    expect(businessSpan('1m', officeHours)).toBeUndefined();
+    expect(businessSpan('59m', officeHours)).toBeUndefined();
     expect(businessSpan('2d', { ...officeHours, end: '08:00' })).toBeUndefined();
   });
 });

@@ -265,7 +265,8 @@ export function validateIntent(form: IntentForm, modelIds: readonly string[]): F
   const ownerIds = new Set<string>();
   for (const [index, owner] of form.owners.entries()) {
     const at = `handOff.owners.${index}.`;
-    if (!OWNER_ID.test(owner.id.trim())) errors[`${at}id`] = { key: 'id' };
+    if (owner.id.trim() === '') errors[`${at}id`] = { key: 'required' };
+    else if (!OWNER_ID.test(owner.id.trim())) errors[`${at}id`] = { key: 'id' };
     else if (ownerIds.has(owner.id.trim())) errors[`${at}id`] = { key: 'duplicate' };
     ownerIds.add(owner.id.trim());
     if (!owner.name.trim()) errors[`${at}name`] = { key: 'required' };
@@ -319,5 +320,7 @@ export function businessSpan(
   const daily = minutes(hours.end) - minutes(hours.start);
   if (daily <= 0) return undefined;
   const total = businessDurationMs(text, hours) / 60_000;
+  // Under an hour there is nothing to work out: it is that many business minutes.
+  if (total < 60) return undefined;
   return { hours: Math.round((total / 60) * 10) / 10, workingDays: Math.round((total / daily) * 10) / 10 };
 }
