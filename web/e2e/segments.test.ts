@@ -295,6 +295,10 @@ describe('segments (Chromium)', () => {
     await page.getByRole('button', { name: 'Salva', exact: true }).click();
     await expect.poll(() => atLeastIt.getAttribute('aria-invalid')).toBe('true');
     expect(await node('rule.1.0').getByRole('alert').textContent()).toBe('Al massimo 1.000.000');
+    // The preview says so once, pointing at the condition, not with the server's field path.
+    await expect
+      .poll(() => page.getByTestId('preview-refused').textContent(), { timeout: 15_000 })
+      .toBe('Niente da contare finché la condizione segnata nella regola non è corretta.');
   }, 120_000);
 
   it('shows every choice of every kind of condition whole, on a laptop and a small laptop, in English and Italian', async () => {

@@ -286,9 +286,10 @@ export function LifecycleSection(props: { settings: SettingsDocument }) {
       onError: (error) => {
         // A whole part (`lifecycle` while profiles hold stages) has no field of its own to mark: the
         // message above says it all.
+        // One with a field is said there, once; the banner above only points at it.
         if (error instanceof ApiError && error.field?.includes('.'))
           setErrors({ [error.field]: { message: serverMessage(error.message, error.field) } });
-        setFailure(errorMessage(error, t));
+        else setFailure(errorMessage(error, t));
       },
     });
   }

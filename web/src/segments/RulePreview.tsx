@@ -2,7 +2,7 @@ import { keepPreviousData, type UseQueryResult, useQuery } from '@tanstack/react
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
-import { api, workspacePath } from '../app/api.js';
+import { ApiError, api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
 import { ErrorState } from '../components/states.js';
@@ -47,7 +47,16 @@ export function RulePreview(props: { preview: UseQueryResult<PreviewJson>; isCom
     <section className="card rule-preview" aria-labelledby="rule-preview-title" aria-live="polite">
       <h2 id="rule-preview-title">{t('segments.preview.title')}</h2>
       {!props.isComplete && <p className="hint">{t('segments.preview.idle')}</p>}
-      {props.isComplete && preview.error && <ErrorState error={preview.error} />}
+      {/* A refusal of one condition is said beside it, in the rule: here only that there is one. */}
+      {props.isComplete &&
+        preview.error &&
+        (isRuleFieldError(preview.error) ? (
+          <p className="field-error" role="alert" data-testid="preview-refused">
+            {t('segments.preview.atCondition')}
+          </p>
+        ) : (
+          <ErrorState error={preview.error} />
+        ))}
       {props.isComplete && !preview.error && !preview.data && (
         <p className="hint">{t('segments.preview.updating')}</p>
       )}
@@ -78,4 +87,9 @@ export function RulePreview(props: { preview: UseQueryResult<PreviewJson>; isCom
       )}
     </section>
   );
+}
+
+/** A refusal naming a field of the rule (`rule.all.0.model`), which the builder shows at that condition. */
+function isRuleFieldError(error: unknown): boolean {
+  return error instanceof ApiError && Boolean(error.field?.startsWith('rule.'));
 }

@@ -133,6 +133,7 @@ const en = {
     updating: 'Updating…',
     sample: 'Sample of matching contacts',
     none: 'No contact matches yet.',
+    atCondition: 'Nothing to count until the condition marked in the rule is fixed.',
   },
   membersList: {
     title: 'Members',
@@ -290,6 +291,7 @@ const it: typeof en = {
     updating: 'Aggiornamento…',
     sample: 'Esempio di contatti corrispondenti',
     none: 'Ancora nessun contatto corrisponde.',
+    atCondition: 'Niente da contare finché la condizione segnata nella regola non è corretta.',
   },
   membersList: {
     title: 'Membri',
