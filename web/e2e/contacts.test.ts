@@ -614,4 +614,27 @@ describe('contacts (Chromium)', () => {
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByRole('link', { name: 'Rita' }).waitFor();
   });
+
+  it('sends a lead back with the reason sales gave, kept in its stage history', async () => {
+    const { world, api } = consoleWorld;
+    const found = await api<{ items: Array<{ id: string }> }>('GET', '/profiles?q=ada%40example.com');
+    const adaId = found.body.items[0]?.id;
+    await page.goto(`${world.url}/contacts/${adaId}?tab=stages`);
+    await page.getByLabel('Language').selectOption('en');
+    await page.getByRole('button', { name: 'Send back to lead' }).click();
+    const confirm = page.getByRole('alertdialog');
+    await confirm.getByLabel('Why (optional)').fill('no budget this year');
+    await confirm.getByRole('button', { name: 'Yes, send back to lead' }).click();
+    await page.getByRole('status').filter({ hasText: 'lead' }).waitFor();
+    const intent = await api<Intent & { stageHistory: Array<{ reason: string }> }>(
+      'GET',
+      `/profiles/${adaId}/intent`,
+    );
+    expect(intent.body.stage).toBe('lead');
+    expect(intent.body.stageHistory.at(-1)).toMatchObject({
+      from: 'mql',
+      to: 'lead',
+      reason: 'no budget this year',
+    });
+  });
 });

@@ -5,6 +5,7 @@ import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { isAdminOf, useSession } from '../app/session.js';
 import { useScoringDefinitions } from '../app/workspace-queries.js';
+import { Field } from '../components/field.js';
 import { Pager, usePage } from '../components/pager.js';
 import { EmptyState, ErrorState } from '../components/states.js';
 import { useIntentSettings } from '../scoring/intent-settings.js';
@@ -206,12 +207,14 @@ export function HandOffsOfContact(props: { intent: Intent; profileId: string }) 
   const definitions = useScoringDefinitions(workspace.id);
   const owners = new Map((definitions.data?.owners ?? []).map((owner) => [owner.id, owner.name]));
   const recycleTo = settings.data?.lifecycle?.recycleTo;
+  // Why sales sent the lead back: the CRM and the stage history say it (else "recycled by hand").
+  const [reason, setReason] = useState('');
   const recycle = useMutation({
     mutationFn: () =>
       api<{ from: string | null; to: string }>(
         'POST',
         workspacePath(workspace.id, `/profiles/${encodeURIComponent(props.profileId)}/lifecycle/recycle`),
-        {},
+        reason.trim() ? { reason: reason.trim() } : {},
       ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['profile', workspace.id, props.profileId] }),
   });
@@ -306,6 +309,16 @@ export function HandOffsOfContact(props: { intent: Intent; profileId: string }) 
       {canRecycle && isConfirming && (
         <div className="confirm" role="alertdialog" aria-label={t('contacts.recycle', { stage: recycleTo })}>
           <p>{t('contacts.confirmRecycle', { stage: recycleTo, from: stage })}</p>
+          <Field label={t('contacts.recycleReason')} hint={t('contacts.recycleReasonHint')}>
+            {(control) => (
+              <input
+                {...control}
+                maxLength={200}
+                value={reason}
+                onChange={(event) => setReason(event.target.value)}
+              />
+            )}
+          </Field>
           <button
             type="button"
             className="danger"

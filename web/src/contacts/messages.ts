@@ -213,6 +213,8 @@ const en = {
   confirmRecycle:
     'Send this contact from {{from}} back to {{stage}}? Its pending hand-off ends, and only its score or events move it forward again.',
   recycleConfirm: 'Yes, send back to {{stage}}',
+  recycleReason: 'Why (optional)',
+  recycleReasonHint: 'Told to the CRM and kept in the stage history, e.g. “no budget this year”.',
   topic: 'Topic',
   subscribedByEmail: 'E-mails',
   subscribedBySms: 'Texts',
@@ -443,6 +445,9 @@ const it: typeof en = {
   confirmRecycle:
     'Riportare questo contatto da {{from}} a {{stage}}? Il suo passaggio in attesa termina, e solo il suo punteggio o i suoi eventi lo faranno avanzare di nuovo.',
   recycleConfirm: 'Sì, riporta a {{stage}}',
+  recycleReason: 'Perché (facoltativo)',
+  recycleReasonHint:
+    'Comunicato al CRM e conservato nello storico delle fasi, ad es. «niente budget quest’anno».',
   topic: 'Argomento',
   subscribedByEmail: 'E-mail',
   subscribedBySms: 'SMS',
