@@ -183,7 +183,18 @@ describe('settings screen (Chromium)', () => {
     await added.getByText('Set: X-Api-Key.').waitFor();
     await page.getByText('No failed calls.').waitFor();
     // This server calls private networks when a workspace asks, so the switch is offered.
-    await page.getByLabel('Allow destinations on loopback or a private network').waitFor();
+    const allowPrivate = page.getByLabel('Allow destinations on loopback or a private network');
+    await allowPrivate.waitFor();
+    // A URL on loopback, while they are not allowed, would have every call refused: said as it is typed.
+    const url = added.getByLabel('URL', { exact: true });
+    await url.fill('http://127.0.0.1:9000/hooks');
+    const warning = added.getByText(/^127\.0\.0\.1 is a loopback or private address/);
+    await warning.waitFor();
+    await allowPrivate.check();
+    expect(await warning.count()).toBe(0);
+    await allowPrivate.uncheck();
+    await url.fill('https://billing.example.com/hooks');
+    expect(await warning.count()).toBe(0);
     await shot('settings-webhooks');
   });
 

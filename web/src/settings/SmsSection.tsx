@@ -1,7 +1,7 @@
 import { type FormEvent, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Field } from '../components/field.js';
-import { PrivateNetworksField, SaveBar, TextField, useErrorAt } from './form-parts.js';
+import { PrivateNetworksField, SaveBar, TextField, useErrorAt, usePrivateWarning } from './form-parts.js';
 import { useSectionSave } from './section-save.js';
 import {
   type SettingsView,
@@ -19,6 +19,7 @@ export function SmsSection(props: { settings: SettingsView }) {
   const [form, setForm] = useState(() => smsForm(props.settings.sms));
   const { errors, submit, bar } = useSectionSave({ prefixes: ['sms'], isShown: (path) => SHOWN.has(path) });
   const errorAt = useErrorAt(errors);
+  const privateWarning = usePrivateWarning();
   const smartEncodingId = useId();
   const providerAnswersId = useId();
   const set = (
@@ -47,6 +48,7 @@ export function SmsSection(props: { settings: SettingsView }) {
           value={form.baseUrl}
           onChange={(value) => set('baseUrl', value)}
           error={errorAt('sms.baseUrl')}
+          hint={privateWarning(form.baseUrl, form.allowPrivateNetworks)}
           inputMode="url"
         />
         <TextField

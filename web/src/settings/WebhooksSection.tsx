@@ -8,7 +8,7 @@ import { useSession } from '../app/session.js';
 import { Field } from '../components/field.js';
 import { EmptyState, ErrorState, errorMessage, Loading } from '../components/states.js';
 import { useJourneyNames } from '../contacts/contact-api.js';
-import { PrivateNetworksField, SaveBar, TextField, useErrorAt } from './form-parts.js';
+import { PrivateNetworksField, SaveBar, TextField, useErrorAt, usePrivateWarning } from './form-parts.js';
 import { useSectionSave } from './section-save.js';
 import {
   type DestinationForm,
@@ -31,6 +31,7 @@ export function WebhooksSection(props: { settings: SettingsView }) {
     isShown: (path) => SHOWN.test(path),
   });
   const errorAt = useErrorAt(errors);
+  const privateWarning = usePrivateWarning();
   // Only a saved destination can be tested: the server calls it as saved.
   const savedIds = new Set(
     (props.settings.webhooks?.destinations ?? []).map((destination) => destination.id),
@@ -82,6 +83,7 @@ export function WebhooksSection(props: { settings: SettingsView }) {
                 value={destination.url}
                 onChange={(url) => setDestination(index, { url })}
                 error={errorAt(`webhooks.destinations.${index}.url`)}
+                hint={privateWarning(destination.url, form.allowPrivateNetworks)}
                 inputMode="url"
               />
               {!destination.removeSecret && (

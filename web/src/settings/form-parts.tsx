@@ -2,6 +2,7 @@ import type { HTMLInputTypeAttribute } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Field } from '../components/field.js';
 import { errorMessage } from '../components/states.js';
+import { privateTargetHost } from './private-target.js';
 import type { FieldErrors, Problem } from './settings-model.js';
 
 /** Looks up the error of a field by its dotted path, in the console's language. */
@@ -73,6 +74,18 @@ export function PrivateNetworksField(props: {
       {isForbidden && <small className="hint">{t('settings.privateNetworksForbidden')}</small>}
     </>
   );
+}
+
+/**
+ * What to say under a URL the server will refuse to call (a private address written as such, while
+ * the section does not allow private networks): saved as it is, every call to it would fail.
+ */
+export function usePrivateWarning(): (url: string, isAllowed: boolean) => string | undefined {
+  const { t } = useTranslation();
+  return (url, isAllowed) => {
+    const host = isAllowed ? undefined : privateTargetHost(url);
+    return host === undefined ? undefined : t('settings.privateTarget', { host });
+  };
 }
 
 /**

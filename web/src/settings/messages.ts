@@ -16,6 +16,8 @@ const en = {
   fixFields: 'Fix the highlighted fields before saving.',
   privateNetworksForbidden:
     'This server does not call loopback or private networks; its operator allows it with MOPS_ALLOW_PRIVATE_NETWORKS=true.',
+  privateTarget:
+    '{{host}} is a loopback or private address: every call to it will be refused unless calls to private networks are allowed below.',
   problems: {
     required: 'Required',
     port: 'A port number from 1 to 65535',
@@ -222,6 +224,8 @@ const it: typeof en = {
   fixFields: 'Correggi i campi evidenziati prima di salvare.',
   privateNetworksForbidden:
     'Questo server non chiama loopback o reti private; chi lo gestisce può consentirlo con MOPS_ALLOW_PRIVATE_NETWORKS=true.',
+  privateTarget:
+    '{{host}} è un indirizzo di loopback o privato: ogni chiamata verrà rifiutata, a meno di consentire qui sotto le chiamate alle reti private.',
   problems: {
     required: 'Obbligatorio',
     port: 'Un numero di porta da 1 a 65535',

@@ -1,0 +1,22 @@
+import ipaddr from 'ipaddr.js';
+
+/**
+ * The host of a URL written as a loopback or private address (`127.0.0.1`, `10.0.0.5`, `[::1]`,
+ * `localhost`), which the server refuses to call while the section does not allow private networks;
+ * undefined for any other URL (a name is judged by the server when it calls, on the address it gets).
+ */
+export function privateTargetHost(url: string): string | undefined {
+  let hostname: string;
+  try {
+    hostname = new URL(url.trim()).hostname;
+  } catch {
+    return undefined;
+  }
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return hostname;
+  if (!ipaddr.isValid(host)) return undefined;
+  let address = ipaddr.parse(host);
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress())
+    address = (address as ipaddr.IPv6).toIPv4Address();
+  return address.range() === 'unicast' ? undefined : hostname;
+}
