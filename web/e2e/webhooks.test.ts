@@ -142,9 +142,11 @@ describe('webhook dead letters (Chromium)', () => {
     await rows.first().waitFor();
     expect(await rows.count()).toBe(1);
     const cells = rows.first().getByRole('cell');
+    // Who the call was about, by who they are.
+    await cells.nth(2).getByRole('link', { name: 'lea@example.com' }).waitFor();
     expect((await cells.allTextContents()).slice(1)).toEqual([
       'Hand qualified leads to the CRM (step hand-off)',
-      'Open',
+      'lea@example.com',
       address,
       '1',
       reason,

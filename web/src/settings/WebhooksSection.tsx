@@ -7,7 +7,8 @@ import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
 import { Field } from '../components/field.js';
 import { EmptyState, ErrorState, errorMessage, Loading } from '../components/states.js';
-import { useJourneyNames } from '../contacts/contact-api.js';
+import { useJourneyNames, useProfile } from '../contacts/contact-api.js';
+import { contactLabel } from '../segments/segment-api.js';
 import { PrivateNetworksField, SaveBar, TextField, useErrorAt, usePrivateWarning } from './form-parts.js';
 import { useSectionSave } from './section-save.js';
 import {
@@ -263,9 +264,7 @@ function DeadLetters() {
                   </td>
                   <td>{stepOf(item)}</td>
                   <td>
-                    <Link to={`/contacts/${encodeURIComponent(item.profileId)}?tab=messages`}>
-                      {t('settings.webhooks.openContact')}
-                    </Link>
+                    <ContactLink profileId={item.profileId} />
                   </td>
                   <td className="breaks-anywhere">{item.toAddress ?? '—'}</td>
                   <td className="number">{item.attempts}</td>
@@ -348,4 +347,15 @@ function DestinationTest(props: { id: string }) {
       </p>
     </div>
   );
+}
+
+/** A failed call's contact, by who they are (their e-mail or name), linked to their messages. */
+function ContactLink(props: { profileId: string }) {
+  const { t } = useTranslation();
+  const { workspace } = useSession();
+  const profile = useProfile(workspace.id, props.profileId);
+  const label = profile.data
+    ? contactLabel(profile.data.id, profile.data.traits)
+    : t('settings.webhooks.openContact');
+  return <Link to={`/contacts/${encodeURIComponent(props.profileId)}?tab=messages`}>{label}</Link>;
 }
