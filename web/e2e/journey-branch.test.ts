@@ -693,4 +693,68 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     });
     expect(journey.body.memberEntry).toMatchObject({ status: 'done', membersTotal: 2, entered: 2 });
   }, 120_000);
+
+  it('lists a text the provider refused among the failed texts, and sends it again from there', async () => {
+    const { world, api } = consoleWorld;
+    const journey = await api<{ id: string }>('POST', '/journeys', {
+      definition: {
+        name: 'Order shipped text',
+        entry: { trigger: { type: 'event', event: 'Order Shipped' } },
+        start: 'text',
+        steps: [
+          {
+            id: 'text',
+            type: 'send_sms',
+            body: 'Your order is on its way.',
+            topic: 'transactional',
+            next: 'done',
+          },
+          { id: 'done', type: 'exit' },
+        ],
+      },
+    });
+    expect(journey.status).toBe(201);
+    expect((await api('POST', `/journeys/${journey.body.id}/publish`)).status).toBe(200);
+    // The provider refuses it: a number it cannot text (21211), final at the first attempt.
+    twilio.failures.push({ status: 400, code: 21211, message: 'Invalid To phone number' });
+    const sent = await fetch(`${world.url}/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(world.writeKey), 'content-type': 'application/json' },
+      body: JSON.stringify({
+        batch: [
+          { type: 'identify', userId: 'ugo', traits: { email: 'ugo@example.com', phone: '+393470000777' } },
+          { type: 'track', userId: 'ugo', event: 'Order Shipped' },
+        ],
+      }),
+    });
+    expect(sent.status).toBe(200);
+    await expect
+      .poll(async () => (await api<{ items: unknown[] }>('GET', '/sms/failed')).body.items.length, {
+        timeout: 30_000,
+      })
+      .toBe(1);
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('tab', { name: 'SMS' }).click();
+    const failed = page.getByRole('region', { name: 'Failed texts' });
+    const row = failed.locator('tbody tr');
+    await row.first().waitFor();
+    expect((await row.first().getByRole('cell').allTextContents()).slice(1, 4)).toEqual([
+      'Order shipped text (step text)',
+      'ugo@example.com',
+      '+393470000777',
+    ]);
+    expect(await row.first().getByRole('cell').nth(5).textContent()).toContain('21211');
+    // Mended at the provider (here: it answers again), sent again from the list.
+    const before = twilio.sent.length;
+    await failed
+      .getByRole('button', { name: 'Send again: Order shipped text (step text)', exact: false })
+      .click();
+    await failed.getByRole('status').filter({ hasText: '1 text queued again' }).waitFor();
+    await expect
+      .poll(() => twilio.sent.slice(before).map((text) => text.to), { timeout: 30_000 })
+      .toEqual(['+393470000777']);
+    await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(0);
+    await failed.getByText('No failed texts.').waitFor();
+  }, 120_000);
 });

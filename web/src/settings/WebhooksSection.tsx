@@ -1,14 +1,12 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Link } from 'react-router-dom';
 import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
 import { Field } from '../components/field.js';
-import { EmptyState, ErrorState, errorMessage, Loading } from '../components/states.js';
-import { useJourneyNames, useProfile } from '../contacts/contact-api.js';
-import { contactLabel } from '../segments/segment-api.js';
+import { errorMessage } from '../components/states.js';
+import { FailedMessages } from './FailedMessages.js';
 import { PrivateNetworksField, SaveBar, TextField, useErrorAt, usePrivateWarning } from './form-parts.js';
 import { useSectionSave } from './section-save.js';
 import {
@@ -175,131 +173,8 @@ export function WebhooksSection(props: { settings: SettingsView }) {
         </div>
         <SaveBar {...bar} />
       </form>
-      <DeadLetters />
+      <FailedMessages path="/webhooks/dead-letters" messages="settings.webhooks" />
     </>
-  );
-}
-
-interface DeadLetter {
-  id: string;
-  profileId: string;
-  journeyId: string | null;
-  stepId: string | null;
-  toAddress: string | null;
-  attempts: number;
-  reason: string | null;
-  createdAt: string;
-}
-
-/** How often the dead-letter list is read again while it is open. */
-const DEAD_LETTERS_REFRESH_MS = 5000;
-
-/** Calls that failed for good, with the last error, and a way to call them all again. */
-function DeadLetters() {
-  const { t } = useTranslation();
-  const format = useFormat();
-  const { workspace } = useSession();
-  const queryClient = useQueryClient();
-  const path = workspacePath(workspace.id, '/webhooks/dead-letters');
-  const journeyNames = useJourneyNames(workspace.id);
-  const deadLetters = useQuery({
-    queryKey: ['dead-letters', workspace.id],
-    queryFn: () => api<{ items: DeadLetter[]; nextCursor: string | null }>('GET', `${path}?limit=50`),
-    // Calls fail, and re-driven ones fail again, while the list is open.
-    refetchInterval: DEAD_LETTERS_REFRESH_MS,
-  });
-  // All of them, or the ids given: a call mended at its receiver is tried again on its own.
-  const redrive = useMutation({
-    mutationFn: (ids?: string[]) =>
-      api<{ requeued: string[]; ofArchivedJourneys: string[] }>(
-        'POST',
-        `${path}/redrive`,
-        ids ? { ids } : {},
-      ),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['dead-letters', workspace.id] }),
-  });
-  const stepOf = (item: DeadLetter) =>
-    item.journeyId === null
-      ? t('settings.webhooks.handOff')
-      : t('settings.webhooks.journeyStep', {
-          journey: journeyNames.data?.get(item.journeyId) ?? item.journeyId,
-          step: item.stepId ?? '—',
-        });
-  const items = deadLetters.data?.items ?? [];
-  return (
-    <section className="settings-form" aria-labelledby="settings-dead-letters-title">
-      <h2 id="settings-dead-letters-title">{t('settings.webhooks.deadLetters')}</h2>
-      <p className="hint">{t('settings.webhooks.deadLettersHelp')}</p>
-      {deadLetters.isPending && <Loading />}
-      {deadLetters.error && (
-        <ErrorState error={deadLetters.error} onRetry={() => void deadLetters.refetch()} />
-      )}
-      {deadLetters.data && items.length === 0 && (
-        <EmptyState>{t('settings.webhooks.noDeadLetters')}</EmptyState>
-      )}
-      {items.length > 0 && (
-        <>
-          {deadLetters.data?.nextCursor && <p className="hint">{t('settings.webhooks.moreDeadLetters')}</p>}
-          <table className="table" data-testid="dead-letters">
-            <thead>
-              <tr>
-                <th scope="col">{t('settings.webhooks.when')}</th>
-                <th scope="col">{t('settings.webhooks.step')}</th>
-                <th scope="col">{t('settings.webhooks.contact')}</th>
-                <th scope="col">{t('settings.webhooks.url')}</th>
-                <th scope="col" className="number">
-                  {t('settings.webhooks.attempts')}
-                </th>
-                <th scope="col">{t('settings.webhooks.error')}</th>
-                <th scope="col">
-                  <span className="visually-hidden">{t('settings.webhooks.redriveOne')}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((item) => (
-                <tr key={item.id}>
-                  <td>
-                    <time dateTime={item.createdAt}>{format.dateTime(item.createdAt)}</time>
-                  </td>
-                  <td>{stepOf(item)}</td>
-                  <td>
-                    <ContactLink profileId={item.profileId} />
-                  </td>
-                  <td className="breaks-anywhere">{item.toAddress ?? '—'}</td>
-                  <td className="number">{item.attempts}</td>
-                  <td className="breaks-anywhere">{item.reason ?? '—'}</td>
-                  <td>
-                    <button
-                      type="button"
-                      disabled={redrive.isPending}
-                      aria-label={t('settings.webhooks.redriveOneLabel', {
-                        step: stepOf(item),
-                        when: format.dateTime(item.createdAt),
-                      })}
-                      onClick={() => redrive.mutate([item.id])}
-                    >
-                      {t('settings.webhooks.redriveOne')}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <button type="button" disabled={redrive.isPending} onClick={() => redrive.mutate(undefined)}>
-            {t('settings.webhooks.redrive')}
-          </button>
-        </>
-      )}
-      {redrive.isSuccess && (
-        <p role="status">
-          {t('settings.webhooks.redriven', { count: redrive.data.requeued.length })}
-          {redrive.data.ofArchivedJourneys.length > 0 &&
-            ` ${t('settings.webhooks.leftArchived', { count: redrive.data.ofArchivedJourneys.length })}`}
-        </p>
-      )}
-      {redrive.error && <p role="alert">{errorMessage(redrive.error, t)}</p>}
-    </section>
   );
 }
 
@@ -347,15 +222,4 @@ function DestinationTest(props: { id: string }) {
       </p>
     </div>
   );
-}
-
-/** A failed call's contact, by who they are (their e-mail or name), linked to their messages. */
-function ContactLink(props: { profileId: string }) {
-  const { t } = useTranslation();
-  const { workspace } = useSession();
-  const profile = useProfile(workspace.id, props.profileId);
-  const label = profile.data
-    ? contactLabel(profile.data.id, profile.data.traits)
-    : t('settings.webhooks.openContact');
-  return <Link to={`/contacts/${encodeURIComponent(props.profileId)}?tab=messages`}>{label}</Link>;
 }

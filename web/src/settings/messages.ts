@@ -109,6 +109,32 @@ const en = {
     replyTo: 'Reply-to address (optional)',
   },
   sms: {
+    failed: {
+      deadLetters: 'Failed texts',
+      deadLettersHelp:
+        'Texts that failed for good (the provider refused them, or every attempt failed), with the last error. Sending them again gives each a fresh set of attempts; one the provider took at an earlier attempt is not sent twice.',
+      noDeadLetters: 'No failed texts.',
+      moreDeadLetters: 'The 50 latest are shown; sending them all again takes every one.',
+      when: 'Queued',
+      step: 'Sent by',
+      contact: 'Contact',
+      url: 'Number',
+      attempts: 'Attempts',
+      error: 'Last error',
+      handOff: 'Sales hand-off',
+      journeyStep: '{{journey}} (step {{step}})',
+      redrive: 'Send them all again',
+      redriven_one:
+        '{{count}} text queued again: the dashboard lists it under Waiting to go out now until it goes.',
+      redriven_other:
+        '{{count}} texts queued again: the dashboard lists them under Waiting to go out now until they go.',
+      redriveOne: 'Send again',
+      redriveOneLabel: 'Send again: {{step}}, queued {{when}}',
+      leftArchived_one:
+        '{{count}} text of an archived journey stays in the list: archived journeys send nothing.',
+      leftArchived_other:
+        '{{count}} texts of archived journeys stay in the list: archived journeys send nothing.',
+    },
     help: 'A Twilio-compatible SMS provider: Twilio itself or any service speaking its Messages API.',
     allowPrivate: 'Allow a provider on loopback or a private network (a gateway of your own)',
     inboundUrl: 'Incoming texts webhook',
@@ -318,6 +344,32 @@ const it: typeof en = {
     error: 'Ultimo errore',
   },
   sms: {
+    failed: {
+      deadLetters: 'SMS non riusciti',
+      deadLettersHelp:
+        'SMS falliti definitivamente (rifiutati dal fornitore, o falliti a ogni tentativo), con l’ultimo errore. Rinviarli dà a ognuno nuovi tentativi; uno che il fornitore ha già preso a un tentativo precedente non viene inviato due volte.',
+      noDeadLetters: 'Nessun SMS non riuscito.',
+      moreDeadLetters: 'Sono mostrati i 50 più recenti; rinviarli tutti li prende tutti.',
+      when: 'In coda dal',
+      step: 'Inviato da',
+      contact: 'Contatto',
+      url: 'Numero',
+      attempts: 'Tentativi',
+      error: 'Ultimo errore',
+      handOff: 'Passaggio alle vendite',
+      journeyStep: '{{journey}} (passo {{step}})',
+      redrive: 'Rinviali tutti',
+      redriven_one:
+        '{{count}} SMS rimesso in coda: il cruscotto lo elenca sotto In attesa di partire finché non parte.',
+      redriven_other:
+        '{{count}} SMS rimessi in coda: il cruscotto li elenca sotto In attesa di partire finché non partono.',
+      redriveOne: 'Rinvia',
+      redriveOneLabel: 'Rinvia: {{step}}, in coda dal {{when}}',
+      leftArchived_one:
+        '{{count}} SMS di un percorso archiviato resta nella lista: i percorsi archiviati non inviano nulla.',
+      leftArchived_other:
+        '{{count}} SMS di percorsi archiviati restano nella lista: i percorsi archiviati non inviano nulla.',
+    },
     help: 'Un provider SMS compatibile con Twilio: Twilio stesso o un servizio che parla la sua Messages API.',
     allowPrivate: 'Consenti un provider su loopback o rete privata (un gateway tuo)',
     inboundUrl: 'Webhook dei messaggi in arrivo',
