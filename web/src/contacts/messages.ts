@@ -228,7 +228,7 @@ const en = {
 const it: typeof en = {
   title: 'Contatti',
   search: 'Cerca contatti',
-  searchHint: 'Uno user id o anonymous id esatto, o parte del valore di un qualsiasi tratto, come un’e-mail.',
+  searchHint: 'Uno user id o anonymous id esatto, o parte del valore di un qualsiasi attributo, come un’e-mail.',
   searchButton: 'Cerca',
   clear: 'Azzera',
   contact: 'Contatto',
@@ -244,7 +244,7 @@ const it: typeof en = {
   importContacts: 'Importa contatti',
   import: {
     title: 'Importa contatti',
-    adminsOnly: 'Importare contatti spetta agli amministratori dello spazio di lavoro.',
+    adminsOnly: 'Importare contatti spetta agli amministratori dell’area di lavoro.',
     fileTitle: 'Il file',
     file: 'File CSV',
     fileHint:
@@ -315,7 +315,7 @@ const it: typeof en = {
   traits: 'Tratti',
   trait: 'Tratto',
   value: 'Valore',
-  noTraits: 'Ancora nessun tratto: arrivano con le chiamate identify.',
+  noTraits: 'Ancora nessun attributo: arrivano con le chiamate identify.',
   identities: 'Identità',
   identityKind: 'Tipo',
   identityKinds: { user: 'User id', anonymous: 'Anonymous id' },
@@ -325,7 +325,7 @@ const it: typeof en = {
   noAccounts: 'Non appartiene a nessun account: gli account nascono dalle chiamate group.',
   leaveAccount: 'Togli da {{groupId}}',
   confirmLeaveAccount:
-    'Togliere questo contatto da {{groupId}}? I suoi tratti smettono di valere per il contatto (segmenti e punti di profilo); una chiamata group successiva che nomina l’account lo aggiunge di nuovo.',
+    'Togliere questo contatto da {{groupId}}? I suoi attributi smettono di valere per il contatto (segmenti e punti di profilo); una chiamata group successiva che nomina l’account lo aggiunge di nuovo.',
   confirmLeave: 'Sì, togli',
   accountScores: 'Punteggi dei contatti dell’account, ad ora',
   model: 'Modello',

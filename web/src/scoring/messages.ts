@@ -410,7 +410,7 @@ const it: typeof en = {
     recycleOnMiss: 'Ricicla il contatto quando lo SLA non è rispettato',
     businessHours: 'Conta solo l’orario lavorativo',
     businessHoursHint:
-      'Lo SLA corre allora solo nei giorni e nelle ore in cui lavorano le vendite, nel fuso orario dello spazio di lavoro ({{timeZone}}): 4h a partire da venerdì alle 16:00, con 09:00–17:00 dal lunedì al venerdì, scadono lunedì alle 12:00.',
+      'Lo SLA corre allora solo nei giorni e nelle ore in cui lavorano le vendite, nel fuso orario dell’area di lavoro ({{timeZone}}): 4h a partire da venerdì alle 16:00, con 09:00–17:00 dal lunedì al venerdì, scadono lunedì alle 12:00.',
     businessDays: 'Giorni lavorativi',
     businessStart: 'Dalle (HH:MM)',
     businessEnd: 'Alle (HH:MM)',

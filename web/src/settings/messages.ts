@@ -413,7 +413,7 @@ const it: typeof en = {
   },
   limits: {
     timezone: 'Fuso orario del workspace',
-    timezoneHint: 'Usato per i contatti senza il tratto timezone.',
+    timezoneHint: 'Usato per i contatti senza l’attributo timezone.',
     quietHours: 'Ore di silenzio',
     quietHelp:
       'In questa fascia non partono e-mail né SMS di marketing, nel fuso orario di ciascun contatto; i messaggi attendono la fine. I messaggi transazionali sono esclusi.',

@@ -90,7 +90,7 @@ const it: typeof en = {
   contact: 'Anteprima come contatto',
   searchContacts: 'Cerca contatti (nome, e-mail, user id)',
   noContacts: 'Nessun contatto trovato. I contatti compaiono quando il tuo sito li identifica.',
-  anonymous: 'Nessun contatto scelto: l’anteprima usa tratti vuoti.',
+  anonymous: 'Nessun contatto scelto: l’anteprima usa attributi vuoti.',
   previewingAs: 'Anteprima come {{contact}}',
   clearContact: 'Nessun contatto',
   properties: 'Proprietà dell’evento di ingresso (JSON, facoltativo)',
