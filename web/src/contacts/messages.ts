@@ -228,7 +228,8 @@ const en = {
 const it: typeof en = {
   title: 'Contatti',
   search: 'Cerca contatti',
-  searchHint: 'Uno user id o anonymous id esatto, o parte del valore di un qualsiasi attributo, come un’e-mail.',
+  searchHint:
+    'Uno user id o anonymous id esatto, o parte del valore di un qualsiasi attributo, come un’e-mail.',
   searchButton: 'Cerca',
   clear: 'Azzera',
   contact: 'Contatto',
