@@ -93,12 +93,13 @@ function WorkspaceChoice(props: {
   onChange(value: string): void;
 }) {
   const { t } = useTranslation();
-  const { choices, value } = props;
-  if (!choices || choices.length === 0) return <TextField {...props} />;
+  const { choices, ...field } = props;
+  const { value } = field;
+  if (!choices || choices.length === 0) return <TextField {...field} />;
   const options: Array<readonly [string, string]> = choices.map((choice) => [choice.id, choice.name]);
   if (value !== '' && !choices.some((choice) => choice.id === value)) options.unshift([value, value]);
   if (value === '') options.unshift(['', t('segments.builder.choose')]);
-  return <SelectField {...props} options={options} />;
+  return <SelectField {...field} options={options} />;
 }
 
 /** The stages a lifecycle condition holds for, ticked among the workspace's (kept as `a, b`). */

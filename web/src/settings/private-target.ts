@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { isPublicAddress } from '../../../src/core/public-address.js';
 
 /**
  * The host of a URL written as a loopback or private address (`127.0.0.1`, `10.0.0.5`, `[::1]`,
@@ -14,9 +15,5 @@ export function privateTargetHost(url: string): string | undefined {
   }
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (host === 'localhost' || host.endsWith('.localhost')) return hostname;
-  if (!ipaddr.isValid(host)) return undefined;
-  let address = ipaddr.parse(host);
-  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress())
-    address = (address as ipaddr.IPv6).toIPv4Address();
-  return address.range() === 'unicast' ? undefined : hostname;
+  return ipaddr.isValid(host) && !isPublicAddress(host) ? hostname : undefined;
 }
