@@ -1,8 +1,7 @@
 import { connect, isIP, type Socket } from 'node:net';
 import nodemailer, { type Transporter } from 'nodemailer';
-import { isPublicAddress } from '../../core/public-address.js';
 import type { SmtpSettings } from '../../core/workspace-settings.js';
-import { PrivateNetworkError, publicOnlyLookup } from '../webhook/network-guard.js';
+import { isPublicAddress, PrivateNetworkError, publicOnlyLookup } from '../webhook/network-guard.js';
 
 const CONNECTION_TIMEOUT_MS = 10_000;
 

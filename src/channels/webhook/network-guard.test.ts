@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JourneyDefinition } from '../../core/journey-definition.js';
-import { isPublicAddress } from '../../core/public-address.js';
-import { assertPublicLiteral } from './network-guard.js';
+import { assertPublicLiteral, isPublicAddress } from './network-guard.js';
 import { destinationUrl } from './webhook-channel.js';
 
 describe('webhook targets', () => {

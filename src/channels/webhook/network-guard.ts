@@ -1,7 +1,25 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { Agent } from 'undici';
-import { isPublicAddress } from '../../core/public-address.js';
+
+/**
+ * Whether an address is on the public internet. Loopback, private (RFC 1918, unique local), link-local
+ * (cloud metadata at 169.254.169.254), carrier-grade NAT, multicast, unspecified and reserved ranges
+ * are not; an IPv4 address mapped into IPv6 is judged as the IPv4 address it carries, and the
+ * IPv4-compatible form (::/96) is refused outright.
+ */
+export function isPublicAddress(address: string): boolean {
+  if (!ipaddr.isValid(address)) return false;
+  let parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv6') {
+    const ipv6 = parsed as ipaddr.IPv6;
+    if (ipv6.isIPv4MappedAddress()) parsed = ipv6.toIPv4Address();
+    // The deprecated IPv4-compatible form (::a.b.c.d) is nothing a public service is reached at.
+    else if (ipv6.parts.slice(0, 6).every((part) => part === 0)) return false;
+  }
+  return parsed.range() === 'unicast';
+}
 
 export class PrivateNetworkError extends Error {
   constructor(host: string, address: string) {

@@ -10,6 +10,7 @@ describe('a URL written with a private address', () => {
       'http://169.254.169.254/latest',
       'http://[::1]:3000',
       'http://[::ffff:127.0.0.1]/',
+      'http://[::8.8.8.8]/',
       'http://localhost:4000',
       'http://api.localhost',
     ])

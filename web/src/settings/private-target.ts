@@ -1,5 +1,4 @@
 import ipaddr from 'ipaddr.js';
-import { isPublicAddress } from '../../../src/core/public-address.js';
 
 /**
  * The host of a URL written as a loopback or private address (`127.0.0.1`, `10.0.0.5`, `[::1]`,
@@ -15,5 +14,14 @@ export function privateTargetHost(url: string): string | undefined {
   }
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (host === 'localhost' || host.endsWith('.localhost')) return hostname;
-  return ipaddr.isValid(host) && !isPublicAddress(host) ? hostname : undefined;
+  if (!ipaddr.isValid(host)) return undefined;
+  // As the server's `isPublicAddress` (channels/webhook/network-guard.ts) judges it; that module dials
+  // out, and the console shares only import-free modules of src/core (see server-rules.test.ts).
+  let address = ipaddr.parse(host);
+  if (address.kind() === 'ipv6') {
+    const ipv6 = address as ipaddr.IPv6;
+    if (ipv6.isIPv4MappedAddress()) address = ipv6.toIPv4Address();
+    else if (ipv6.parts.slice(0, 6).every((part) => part === 0)) return hostname;
+  }
+  return address.range() === 'unicast' ? undefined : hostname;
 }
