@@ -855,6 +855,93 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     await eventually(async () => ((await traits()).appointment === 'confirmed' ? true : undefined), 20_000);
   });
 
+  it('keeps a text from a number no contact holds on a contact of its own, whom a journey on it texts back', async () => {
+    const number = '+393479998877';
+    const journeyId = await publish({
+      name: `Text JOIN ${Math.random()}`,
+      entry: {
+        trigger: {
+          type: 'event',
+          event: 'SMS Received',
+          conditions: [{ source: 'event', path: 'properties.body', op: 'eq', value: 'JOIN' }],
+        },
+      },
+      start: 'welcome',
+      steps: [
+        {
+          id: 'welcome',
+          type: 'send_sms',
+          body: 'Welcome to Shop alerts, {{ profile.traits.phone }}',
+          next: 'done',
+        },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    const segment = await api<{ id: string }>('POST', '/segments', {
+      name: `Has a phone ${Math.random()}`,
+      rule: { type: 'trait', path: 'phone', op: 'exists' },
+    });
+    expect(segment.status).toBe(201);
+    await eventually(async () => {
+      const found = await api<{ status: string }>('GET', `/segments/${segment.body.id}`);
+      return found.body.status === 'ready' ? true : undefined;
+    });
+    const contactsAt = async (phone: string) =>
+      (await api<{ items: Array<{ id: string }> }>('GET', `/profiles?q=${encodeURIComponent(phone)}`)).body
+        .items;
+    expect(await contactsAt(number)).toEqual([]);
+
+    expect((await inbound('JOIN', { from: number })).status).toBe(200);
+    const [contact, ...others] = await contactsAt(number);
+    expect(others).toEqual([]);
+    const profile = await api<{ traits: Record<string, unknown> }>('GET', `/profiles/${contact?.id}`);
+    expect(profile.body.traits).toEqual({ phone: number });
+    const welcome = await eventually(async () => twilio.sent.find((sms) => sms.to === number));
+    expect(welcome.body).toBe(`Welcome to Shop alerts, ${number}`);
+    const page = await api<{ items: InstanceJson[] }>('GET', `/profiles/${contact?.id}/journeys`);
+    expect(page.body.items.map((item) => item.journeyId)).toContain(journeyId);
+    // Segments decide the new contact as they would one a client identified.
+    await eventually(async () => {
+      const memberships = await api<{ items: Array<{ segmentId: string }> }>(
+        'GET',
+        `/profiles/${contact?.id}/segments`,
+      );
+      return memberships.body.items.some((item) => item.segmentId === segment.body.id) ? true : undefined;
+    });
+
+    // The next text, a STOP, lands on the same contact, however the number is written.
+    expect((await inbound('STOP', { from: '+39 347 999 8877' })).text).toContain('You are unsubscribed');
+    expect((await contactsAt(number)).map((found) => found.id)).toEqual([contact?.id]);
+    const timeline = await api<{ items: Array<{ name: string | null; payload: { properties?: unknown } }> }>(
+      'GET',
+      `/profiles/${contact?.id}/events?limit=100`,
+    );
+    const written = timeline.body.items.filter((event) => event.name !== 'Segment Entered');
+    expect(written.map((event) => [event.name, event.payload.properties])).toEqual(
+      expect.arrayContaining([
+        ['Traits Updated', { traits: { phone: number }, channel: 'sms' }],
+        ['SMS Received', expect.objectContaining({ body: 'JOIN', phone: number })],
+        ['SMS Unsubscribed', expect.objectContaining({ keyword: 'STOP', phone: number })],
+      ]),
+    );
+    expect(written).toHaveLength(3);
+
+    // A number the phone-number data calls invalid matches no `phone`: its texts still share a contact.
+    const unlisted = '+15559870000';
+    await inbound('Hello?', { from: unlisted });
+    await inbound('Anyone there?', { from: unlisted });
+    const strangers = await contactsAt(unlisted);
+    expect(strangers).toHaveLength(1);
+    const replies = await api<{
+      items: Array<{ name: string | null; payload: { properties?: { body?: string } } }>;
+    }>('GET', `/profiles/${strangers[0]?.id}/events?limit=100`);
+    expect(
+      replies.body.items
+        .filter((event) => event.name === 'SMS Received')
+        .map((event) => event.payload.properties?.body),
+    ).toEqual(['Anyone there?', 'Hello?']);
+  });
+
   it('previews a text for a profile with its encoding and segments, and names a bad field', async () => {
     const bob = await newProfile({ first_name: 'Bob' });
     const preview = await api<{

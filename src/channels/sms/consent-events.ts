@@ -1,12 +1,14 @@
 import { SMS_RECEIVED, SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../../core/mops-events.js';
 import { profileEvent } from '../../profiles/profile-events.js';
 import type { StorageTx } from '../../storage/storage.js';
+import { contactOfUnknownSender } from './texting-contact.js';
 
 /**
  * Writes `SMS Unsubscribed` (or `SMS Resubscribed`) on every profile holding the number that texted,
  * in the transaction that changes its consent: journeys wait for it or exit on it and segments count
  * it, as they do e-mail's `Unsubscribed`. A number is one person's phone whatever profiles carry it,
- * so each of them gets the event.
+ * so each of them gets the event; a number none carries gets a contact of its own
+ * (`contactOfUnknownSender`), so that no text is lost.
  */
 export async function recordSmsConsentEvents(
   tx: StorageTx,
@@ -62,8 +64,12 @@ async function writeOnNumberHolders(
   const { workspaceId, address, at } = input;
   // What the events are filed under must not move to another profile while they are written.
   await tx.profiles.holdOffMerges();
-  const profileIds = await profilesHoldingNumber(tx, workspaceId, address);
-  if (profileIds.length === 0) return;
+  const holders = await profilesHoldingNumber(tx, workspaceId, address);
+  const stranger =
+    holders.length === 0
+      ? await contactOfUnknownSender(tx, { workspaceId, address, key: input.messageSid ?? address, at })
+      : undefined;
+  const profileIds = stranger === undefined ? holders : [stranger];
   const identities = await tx.segments.idsOf(profileIds);
   const events = profileIds.flatMap((profileId) => {
     const event = profileEvent({

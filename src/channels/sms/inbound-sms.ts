@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { normalisePhoneNumber } from '../../core/phone-number.js';
+import { isUniqueViolation } from '../../storage/driver-errors.js';
 import type { ConsentStore, Storage } from '../../storage/storage.js';
 import { recordSmsConsentEvents, recordSmsReply } from './consent-events.js';
 
@@ -167,6 +168,20 @@ export async function handleInboundSms(input: {
   if (OTHER_CHANNEL_SENDER.test(trimmed)) return { outcome: 'not_sms', reply: undefined, address: undefined };
   const address = normalisePhoneNumber(trimmed) ?? (E164.test(trimmed) ? trimmed : undefined);
   if (!address) return { outcome: 'other', reply: undefined, address };
+  // Two first texts from one number at once, on PostgreSQL, both make its contact: the one that
+  // loses finds the other's on its second try.
+  try {
+    return await actOnTextOnce(input, address);
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    return actOnTextOnce(input, address);
+  }
+}
+
+function actOnTextOnce(
+  input: Parameters<typeof handleInboundSms>[0],
+  address: string,
+): Promise<{ outcome: InboundOutcome; reply: string | undefined; address: string | undefined }> {
   return input.storage.transaction(async (tx) => {
     const { workspaceId, messageSid, at } = input;
     if (messageSid && !(await tx.consent.noteInboundText({ workspaceId, messageSid, from: address, at })))
