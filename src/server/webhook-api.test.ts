@@ -219,6 +219,81 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     expect(poisoned.status).toBe(400);
   });
 
+  it('lists and re-drives the dead letters of one destination, once its receiver is mended', async () => {
+    const { webhooks } = (
+      await api<{ webhooks: { destinations: Array<{ id: string }> } }>('GET', '/settings')
+    ).body;
+    const saved = await api(
+      'PUT',
+      '/settings',
+      settingsWith({
+        destinations: [
+          ...webhooks.destinations.filter((destination) => !['orders', 'tickets'].includes(destination.id)),
+          { id: 'orders', url: `http://127.0.0.1:${port}/orders` },
+          { id: 'tickets', url: `http://127.0.0.1:${port}/tickets` },
+        ],
+        allowPrivateNetworks: true,
+      }),
+    );
+    expect(saved.status).toBe(200);
+    const calling = (destination: string) => ({
+      name: `Calls ${destination} ${Math.random()}`,
+      entry: { trigger: { type: 'manual' }, reentry: { policy: 'every_time' } },
+      start: 'call',
+      steps: [
+        { id: 'call', type: 'webhook', destination, path: '/', next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    const toOrders = await publish(calling('orders'));
+    const toTickets = await publish(calling('tickets'));
+    const answerBefore = answer;
+    answer = 422;
+    const ada = await newProfile();
+    const bob = await newProfile();
+    for (const journeyId of [toOrders, toTickets])
+      for (const profile of [ada, bob])
+        expect((await enrol(journeyId, { profileId: profile.id })).status).toBe(201);
+    const deadLettersOf = async (destination: string) =>
+      (await api<{ items: MessageJson[] }>('GET', `/webhooks/dead-letters?destination=${destination}`)).body
+        .items;
+    const ordersFailed = await eventually(async () => {
+      const [orders, tickets] = [await deadLettersOf('orders'), await deadLettersOf('tickets')];
+      return orders.length === 2 && tickets.length === 2 ? orders : undefined;
+    });
+    expect(ordersFailed.map((message) => [message.journeyId, message.webhookDestination])).toEqual([
+      [toOrders, 'orders'],
+      [toOrders, 'orders'],
+    ]);
+    expect(await deadLettersOf('billing')).toEqual([]);
+
+    const bothAsked = await api<ApiError>('POST', '/webhooks/dead-letters/redrive', {
+      ids: [ordersFailed[0]?.id],
+      destination: 'orders',
+    });
+    expect(bothAsked.status).toBe(400);
+    expect(bothAsked.body.error).toMatchObject({ field: 'destination' });
+    const badId = await api<ApiError>('GET', '/webhooks/dead-letters?destination=Orders%20Desk');
+    expect(badId.status).toBe(400);
+    expect(badId.body.error).toMatchObject({ field: 'destination' });
+    const onTexts = await api<ApiError>('GET', '/sms/failed?destination=orders');
+    expect(onTexts.status).toBe(400);
+
+    // The orders receiver is mended; the tickets one still refuses, and its calls stay listed.
+    answer = 200;
+    const redriven = await api<{ requeued: string[] }>('POST', '/webhooks/dead-letters/redrive', {
+      destination: 'orders',
+    });
+    expect(redriven.body.requeued.sort()).toEqual(ordersFailed.map((message) => message.id).sort());
+    await eventually(async () => {
+      const page = await api<{ items: MessageJson[] }>('GET', `/messages?journeyId=${toOrders}`);
+      return page.body.items.filter((message) => message.status === 'sent').length === 2 ? true : undefined;
+    });
+    expect(await deadLettersOf('orders')).toEqual([]);
+    expect(await deadLettersOf('tickets')).toHaveLength(2);
+    answer = answerBefore;
+  });
+
   it("keeps a destination's own query parameters from a step's path, at publish and at send", async () => {
     // Beside the destinations journeys published before call.
     const withUrl = async (url: string) => {

@@ -8,6 +8,8 @@ export interface DialectOps {
   readJson<T>(value: unknown): T;
   /** "Column's text, without the spaces, dashes, dots and brackets phone numbers are written with, contains digits". */
   phoneContains(column: string, digits: string): RawBuilder<boolean>;
+  /** A JSON column's text at a path of object keys (`['webhook', 'destination']`), or null. */
+  jsonText(column: string, path: string[]): RawBuilder<string | null>;
   /** Row locks: PostgreSQL `FOR UPDATE [SKIP LOCKED]`; SQLite needs none, its write transactions are serial. */
   lockRows: '' | 'for update';
   skipLockedRows: '' | 'for update skip locked';
@@ -22,6 +24,7 @@ export const sqliteOps: DialectOps = {
   readJson: <T>(value: unknown) => JSON.parse(value as string) as T,
   phoneContains: (column, digits) =>
     sql<boolean>`instr(replace(replace(replace(replace(replace(${sql.ref(column)}, ' ', ''), '-', ''), '.', ''), '(', ''), ')', ''), ${digits}) > 0`,
+  jsonText: (column, path) => sql<string | null>`json_extract(${sql.ref(column)}, ${`$.${path.join('.')}`})`,
   lockRows: '',
   skipLockedRows: '',
   lockKey: () => undefined,
@@ -33,6 +36,7 @@ export const postgresOps: DialectOps = {
   readJson: <T>(value: unknown) => value as T,
   phoneContains: (column, digits) =>
     sql<boolean>`strpos(regexp_replace(${sql.ref(column)}::text, '[ ().-]', '', 'g'), ${digits}) > 0`,
+  jsonText: (column, path) => sql<string | null>`(${sql.ref(column)} #>> ${path}::text[])`,
   lockRows: 'for update',
   skipLockedRows: 'for update skip locked',
   // Advisory locks belong to the whole cluster: the schema keeps installations sharing one apart.

@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
 import type { Message, MessageContext, MessageStatus, SuppressionReason } from '../core/journey.js';
 import { storableText } from '../core/storable-text.js';
 import { TEST_TOPIC } from '../core/workspace-settings.js';
@@ -162,6 +162,11 @@ function inIdOrderWith(ops: DialectOps) {
 
 export function createMessageStore(db: Kysely<Database>, ops: DialectOps): MessageStore {
   const inIdOrder = inIdOrderWith(ops);
+  /** A webhook call's destination is kept in its context, as the step named it. */
+  const callsTo =
+    (destination: string, column = 'context') =>
+    (eb: ExpressionBuilder<Database, 'messages'>) =>
+      eb(ops.jsonText(column, ['webhook', 'destination']), '=', destination);
   const store: MessageStore = {
     async addShortLinks(links) {
       if (links.length === 0) return true;
@@ -327,6 +332,7 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
       if (filter.status) query = query.where('status', '=', filter.status);
       if (filter.channel) query = query.where('channel', '=', filter.channel);
       if (filter.excludingTestSends) query = query.where(notATestSend);
+      if (filter.webhookDestination !== undefined) query = query.where(callsTo(filter.webhookDestination));
       if (before !== undefined) query = query.where('id', '<', before);
       const rows = await query
         .orderBy('id', 'desc')
@@ -391,7 +397,7 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         .execute();
       return new Map(rows.map((row) => [row.channel as Message['channel'], Number(row.count)]));
     },
-    async requeueFailed({ workspaceId, channel, ids, now }) {
+    async requeueFailed({ workspaceId, channel, ids, webhookDestination, now }) {
       if (ids?.length === 0) return { requeued: [], ofArchivedJourneys: [] };
       // The dispatcher skips what an archived journey still has queued: requeued, they would be lost.
       let archived = db
@@ -403,6 +409,8 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         .where('messages.status', '=', 'failed')
         .where('journeys.status', '=', 'archived');
       if (ids) archived = archived.where('messages.id', 'in', ids);
+      if (webhookDestination !== undefined)
+        archived = archived.where(callsTo(webhookDestination, 'messages.context'));
       const ofArchivedJourneys = (await archived.execute()).map((row) => row.id);
       let query = db
         .updateTable('messages')
@@ -434,6 +442,7 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
           ]),
         );
       if (ids) query = query.where('id', 'in', ids);
+      if (webhookDestination !== undefined) query = query.where(callsTo(webhookDestination));
       const rows = await query.returning('id').execute();
       return { requeued: rows.map((row) => row.id), ofArchivedJourneys };
     },

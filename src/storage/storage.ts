@@ -489,6 +489,8 @@ export interface MessageStore {
       channel?: Message['channel'];
       /** Without test sends (the `test` topic): the failed texts to re-drive are journeys' own. */
       excludingTestSends?: boolean;
+      /** Webhook calls to this destination (its id in the settings) only. */
+      webhookDestination?: string;
     },
     page: PageRequest,
   ): Promise<Page<Message>>;
@@ -500,13 +502,15 @@ export interface MessageStore {
   countFailedByChannel(): Promise<Map<Message['channel'], number>>;
   /**
    * Puts failed messages of a channel back in the queue, due now, with their attempts counted from
-   * zero (re-driving the dead-letter list); only `ids` when given. Answers the ids requeued, and those
-   * left failed because their journey is archived (nothing of an archived journey is sent).
+   * zero (re-driving the dead-letter list); only `ids` when given, only calls to `webhookDestination`
+   * when given. Answers the ids requeued, and those left failed because their journey is archived
+   * (nothing of an archived journey is sent).
    */
   requeueFailed(query: {
     workspaceId: string;
     channel: Message['channel'];
     ids?: string[];
+    webhookDestination?: string;
     now: number;
   }): Promise<{ requeued: string[]; ofArchivedJourneys: string[] }>;
   /**

@@ -16,6 +16,7 @@ export interface MessageJson {
   topic: string | null;
   toAddress: string | null;
   subject: string | null;
+  webhookDestination: string | null;
   status: string;
   reason: string | null;
   createdAt: string;

@@ -10,6 +10,7 @@ interface DeadLetterJson {
   journeyId: string | null;
   stepId: string | null;
   toAddress: string | null;
+  webhookDestination: string | null;
   status: string;
   reason: string | null;
   attempts: number;
@@ -147,6 +148,7 @@ describe('webhook dead letters (Chromium)', () => {
     expect((await cells.allTextContents()).slice(1)).toEqual([
       'Hand qualified leads to the CRM (step hand-off)',
       'lea@example.com',
+      'crm',
       address,
       '1',
       reason,
@@ -221,5 +223,64 @@ describe('webhook dead letters (Chromium)', () => {
     await consoleWorld.shot('settings-webhook-test');
     // A test leaves no dead letter behind.
     expect(await deadLetters()).toEqual([]);
+  });
+
+  it('lists the dead letters of one destination and calls only those again, its receiver mended', async () => {
+    const { api } = consoleWorld;
+    const current = await api<{ webhooks: Record<string, unknown> }>('GET', '/settings');
+    const saved = await api('PUT', '/settings', {
+      ...current.body,
+      webhooks: {
+        ...current.body.webhooks,
+        destinations: [
+          { id: 'crm', url: `http://127.0.0.1:${port}/hooks` },
+          { id: 'billing', url: `http://127.0.0.1:${port}/billing` },
+        ],
+      },
+    });
+    expect(saved.status).toBe(200);
+    for (const destination of ['crm', 'billing']) {
+      const created = await api<{ id: string }>('POST', '/journeys', {
+        definition: {
+          name: `Tell ${destination} about upgrades`,
+          entry: { trigger: { type: 'event', event: 'Plan Upgraded' } },
+          start: 'call',
+          steps: [
+            { id: 'call', type: 'webhook', destination, path: '/upgrades', next: 'done' },
+            { id: 'done', type: 'exit' },
+          ],
+        },
+      });
+      expect((await api('POST', `/journeys/${created.body.id}/publish`)).status).toBe(200);
+    }
+    answer = 422;
+    await send([
+      { type: 'identify', userId: 'uma', traits: { email: 'uma@example.com' } },
+      { type: 'track', userId: 'uma', event: 'Plan Upgraded' },
+    ]);
+    await eventually(async () => ((await deadLetters()).length === 2 ? true : undefined));
+
+    await page.reload();
+    const table = page.getByTestId('dead-letters');
+    const rows = table.locator('tbody tr');
+    await expect.poll(() => rows.count()).toBe(2);
+    const filter = page.getByLabel('Destination', { exact: true });
+    await filter.selectOption('billing');
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().getByRole('cell').nth(1).textContent()).toBe(
+      'Tell billing about upgrades (step call)',
+    );
+    expect(await rows.first().getByRole('cell').nth(3).textContent()).toBe('billing');
+    await consoleWorld.shot('settings-webhook-dead-letters-by-destination');
+
+    // Billing's receiver is mended: its call alone goes again, and the CRM's stays listed.
+    const before = calls.length;
+    answer = 204;
+    await page.getByRole('button', { name: 'Call all to billing again', exact: true }).click();
+    await page.getByText('No failed calls to billing.').waitFor();
+    await filter.selectOption('');
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().getByRole('cell').nth(3).textContent()).toBe('crm');
+    expect(calls.slice(before).map((call) => call.path)).toEqual(['/billing/upgrades']);
   });
 });

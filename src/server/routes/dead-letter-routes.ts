@@ -17,6 +17,8 @@ const DEAD_LETTERS: Array<{
   tag: string;
   what: string;
   kept: string;
+  /** Calls go to one of several destinations: the list and the re-drive take one of them. */
+  byDestination: boolean;
 }> = [
   {
     channel: 'webhook',
@@ -24,6 +26,7 @@ const DEAD_LETTERS: Array<{
     tag: 'webhooks',
     what: 'webhook calls',
     kept: 'Each call keeps its Idempotency-Key, so a receiver that did get an earlier attempt can tell.',
+    byDestination: true,
   },
   {
     channel: 'sms',
@@ -31,8 +34,18 @@ const DEAD_LETTERS: Array<{
     tag: 'sms',
     what: 'texts',
     kept: 'A text the provider did take at an earlier attempt is found in its message list and not sent twice.',
+    byDestination: false,
   },
 ];
+
+const DestinationId = z
+  .string()
+  .regex(/^[a-z0-9_-]{1,64}$/, 'must be a destination id: 1–64 lowercase letters, digits, - or _')
+  .meta({
+    description:
+      'Calls to this destination only (its `id` in the settings; one removed since still has its failed calls)',
+  });
+const RedriveIds = z.array(z.string().min(1).max(100)).min(1).max(1000);
 
 /**
  * Webhook calls and texts that used up their attempts or were refused: the dead-letter lists, and
@@ -45,7 +58,19 @@ export async function deadLetterRoutes(
   const { storage, clock, auth } = deps;
   const api = app.withTypeProvider<ZodTypeProvider>();
 
-  for (const { channel, path, tag, what, kept } of DEAD_LETTERS) {
+  for (const { channel, path, tag, what, kept, byDestination } of DEAD_LETTERS) {
+    const query = byDestination ? PageQuery.extend({ destination: DestinationId.optional() }) : PageQuery;
+    // No body at all is fine too (Fastify gives null for none).
+    const redriveBody = (
+      byDestination
+        ? z
+            .strictObject({ ids: RedriveIds.optional(), destination: DestinationId.optional() })
+            .refine((body) => body.ids === undefined || body.destination === undefined, {
+              message: 'give ids or a destination, not both',
+              path: ['destination'],
+            })
+        : z.strictObject({ ids: RedriveIds.optional() })
+    ).nullish();
     api.get(
       `/api/workspaces/:workspaceId/${path}`,
       {
@@ -53,15 +78,21 @@ export async function deadLetterRoutes(
           tags: [tag],
           summary: `${what[0]?.toUpperCase()}${what.slice(1)} that failed for good, newest first, each with its last error as \`reason\``,
           params: WorkspaceParams,
-          querystring: PageQuery,
+          querystring: query,
           response: { 200: pageOf(MessageJson), ...errors },
         },
       },
       async (request) => {
         const viewer = await auth.requireWorkspace(request, request.params.workspaceId);
+        const destination = destinationAsked(request.query);
         const page = await storage.messages.list(
           request.params.workspaceId,
-          { channel, status: 'failed', excludingTestSends: true },
+          {
+            channel,
+            status: 'failed',
+            excludingTestSends: true,
+            ...(destination === undefined ? {} : { webhookDestination: destination }),
+          },
           { limit: request.query.limit, cursor: request.query.cursor },
         );
         return {
@@ -77,12 +108,9 @@ export async function deadLetterRoutes(
         schema: {
           tags: [tag],
           summary: `Send failed ${what} again, now, with a fresh set of attempts`,
-          description: `Without \`ids\`, every one of the workspace. ${kept}`,
+          description: `Without \`ids\`, every one of the workspace${byDestination ? ' (of `destination`, when given)' : ''}. ${kept}`,
           params: WorkspaceParams,
-          // No body at all is fine too (Fastify gives null for none).
-          body: z
-            .strictObject({ ids: z.array(z.string().min(1).max(100)).min(1).max(1000).optional() })
-            .nullish(),
+          body: redriveBody,
           response: {
             200: z.object({
               requeued: z.array(z.string()),
@@ -101,10 +129,12 @@ export async function deadLetterRoutes(
       async (request) => {
         await auth.requireWorkspace(request, request.params.workspaceId, 'admin');
         const ids = request.body?.ids;
+        const destination = destinationAsked(request.body);
         const { requeued, ofArchivedJourneys } = await storage.messages.requeueFailed({
           workspaceId: request.params.workspaceId,
           channel,
           ...(ids ? { ids } : {}),
+          ...(destination === undefined ? {} : { webhookDestination: destination }),
           now: clock.now(),
         });
         if (requeued.length > 0) deps.onMessagesQueued?.();
@@ -117,4 +147,10 @@ export async function deadLetterRoutes(
       },
     );
   }
+}
+
+/** The destination a webhook list or re-drive asks for (its schema has checked it), if any. */
+function destinationAsked(input: unknown): string | undefined {
+  const value = (input as { destination?: unknown } | null | undefined)?.destination;
+  return typeof value === 'string' ? value : undefined;
 }

@@ -88,6 +88,10 @@ export const MessageJson = z
         "Where it went: the e-mail address, the phone number, or the webhook's URL without its query. Members (not admins) see only a webhook's scheme (`https://…`), as a receiver's host or path may hold its token",
       ),
     subject: z.string().nullable(),
+    webhookDestination: z
+      .string()
+      .nullable()
+      .describe("A webhook call's destination: its id in the settings (null for other channels)"),
     status: z.enum(MESSAGE_STATUSES),
     reason: z
       .string()
@@ -128,6 +132,7 @@ export const messageJson = (m: Message, viewer: { role: Role }) => {
     topic: m.topic,
     toAddress: isMemberReadingWebhook ? addressShownToMembers(m.toAddress) : m.toAddress,
     subject: m.subject,
+    webhookDestination: m.context.webhook?.destination ?? null,
     status: m.status,
     reason: isMemberReadingWebhook ? reasonShownToMembers(m.reason) : m.reason,
     attempts: m.attempts,

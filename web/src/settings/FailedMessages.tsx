@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useId } from 'react';
+import { useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
 import { api, workspacePath } from '../app/api.js';
@@ -15,6 +15,7 @@ interface DeadLetter {
   journeyId: string | null;
   stepId: string | null;
   toAddress: string | null;
+  webhookDestination: string | null;
   attempts: number;
   reason: string | null;
   createdAt: string;
@@ -26,30 +27,44 @@ const REFRESH_MS = 5000;
 /**
  * Messages of one channel that failed for good (webhook calls, texts), with the last error, and a
  * way to send them again, one or all. `messages` names the console messages that say it for the
- * channel (`settings.webhooks`: calls; `settings.sms.failed`: texts).
+ * channel (`settings.webhooks`: calls; `settings.sms.failed`: texts). Webhook calls go to one of
+ * several `destinations` (their ids): the list and the re-drive of all then take one of them, as a
+ * receiver is mended on its own.
  */
-export function FailedMessages(props: { path: '/webhooks/dead-letters' | '/sms/failed'; messages: string }) {
+export function FailedMessages(props: {
+  path: '/webhooks/dead-letters' | '/sms/failed';
+  messages: string;
+  destinations?: string[];
+}) {
   const { t } = useTranslation();
   const format = useFormat();
   const { workspace } = useSession();
   const queryClient = useQueryClient();
   const path = workspacePath(workspace.id, props.path);
   const titleId = useId();
+  const filterId = useId();
+  /** The destination whose calls are listed; '' for all. */
+  const [destination, setDestination] = useState('');
   const say = (key: string, values?: Record<string, unknown>) => t(`${props.messages}.${key}`, values);
   const journeyNames = useJourneyNames(workspace.id);
   const deadLetters = useQuery({
-    queryKey: ['dead-letters', workspace.id, props.path],
-    queryFn: () => api<{ items: DeadLetter[]; nextCursor: string | null }>('GET', `${path}?limit=50`),
+    queryKey: ['dead-letters', workspace.id, props.path, destination],
+    queryFn: () =>
+      api<{ items: DeadLetter[]; nextCursor: string | null }>(
+        'GET',
+        `${path}?limit=50${destination === '' ? '' : `&destination=${encodeURIComponent(destination)}`}`,
+      ),
     // Calls fail, and re-driven ones fail again, while the list is open.
     refetchInterval: REFRESH_MS,
   });
-  // All of them, or the ids given: a call mended at its receiver is tried again on its own.
+  // All of them (of the destination listed), or the ids given: a call mended at its receiver is
+  // tried again on its own.
   const redrive = useMutation({
     mutationFn: (ids?: string[]) =>
       api<{ requeued: string[]; ofArchivedJourneys: string[] }>(
         'POST',
         `${path}/redrive`,
-        ids ? { ids } : {},
+        ids ? { ids } : destination === '' ? {} : { destination },
       ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['dead-letters', workspace.id, props.path] }),
   });
@@ -61,6 +76,14 @@ export function FailedMessages(props: { path: '/webhooks/dead-letters' | '/sms/f
           step: item.stepId ?? '—',
         });
   const items = deadLetters.data?.items ?? [];
+  // Those of the settings, and those of calls listed that a destination removed since had made.
+  const destinations = props.destinations && [
+    ...new Set([
+      ...props.destinations,
+      ...items.flatMap((item) => (item.webhookDestination === null ? [] : [item.webhookDestination])),
+      ...(destination === '' ? [] : [destination]),
+    ]),
+  ];
   return (
     <section className="settings-form" aria-labelledby={titleId}>
       <h2 id={titleId}>{say('deadLetters')}</h2>
@@ -69,7 +92,24 @@ export function FailedMessages(props: { path: '/webhooks/dead-letters' | '/sms/f
       {deadLetters.error && (
         <ErrorState error={deadLetters.error} onRetry={() => void deadLetters.refetch()} />
       )}
-      {deadLetters.data && items.length === 0 && <EmptyState>{say('noDeadLetters')}</EmptyState>}
+      {destinations && (items.length > 0 || destination !== '') && (
+        <div className="field settings-narrow">
+          <label htmlFor={filterId}>{say('filterDestination')}</label>
+          <select id={filterId} value={destination} onChange={(event) => setDestination(event.target.value)}>
+            <option value="">{say('allDestinations')}</option>
+            {destinations.map((id) => (
+              <option key={id} value={id}>
+                {id}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
+      {deadLetters.data && items.length === 0 && (
+        <EmptyState>
+          {destination === '' ? say('noDeadLetters') : say('noDeadLettersTo', { destination })}
+        </EmptyState>
+      )}
       {items.length > 0 && (
         <>
           {deadLetters.data?.nextCursor && <p className="hint">{say('moreDeadLetters')}</p>}
@@ -79,6 +119,7 @@ export function FailedMessages(props: { path: '/webhooks/dead-letters' | '/sms/f
                 <th scope="col">{say('when')}</th>
                 <th scope="col">{say('step')}</th>
                 <th scope="col">{say('contact')}</th>
+                {destinations && <th scope="col">{say('filterDestination')}</th>}
                 <th scope="col">{say('url')}</th>
                 <th scope="col" className="number">
                   {say('attempts')}
@@ -99,6 +140,7 @@ export function FailedMessages(props: { path: '/webhooks/dead-letters' | '/sms/f
                   <td>
                     <ContactLink profileId={item.profileId} />
                   </td>
+                  {destinations && <td>{item.webhookDestination ?? '—'}</td>}
                   <td className="breaks-anywhere">{item.toAddress ?? '—'}</td>
                   <td className="number">{item.attempts}</td>
                   <td className="breaks-anywhere">{item.reason ?? '—'}</td>
@@ -120,7 +162,7 @@ export function FailedMessages(props: { path: '/webhooks/dead-letters' | '/sms/f
             </tbody>
           </table>
           <button type="button" disabled={redrive.isPending} onClick={() => redrive.mutate(undefined)}>
-            {say('redrive')}
+            {destination === '' ? say('redrive') : say('redriveTo', { destination })}
           </button>
         </>
       )}

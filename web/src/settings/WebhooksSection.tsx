@@ -173,7 +173,11 @@ export function WebhooksSection(props: { settings: SettingsView }) {
         </div>
         <SaveBar {...bar} />
       </form>
-      <FailedMessages path="/webhooks/dead-letters" messages="settings.webhooks" />
+      <FailedMessages
+        path="/webhooks/dead-letters"
+        messages="settings.webhooks"
+        destinations={(props.settings.webhooks?.destinations ?? []).map((destination) => destination.id)}
+      />
     </>
   );
 }

@@ -66,6 +66,10 @@ const en = {
     deadLettersHelp:
       'Calls that failed for good, with the last error. Calling them again gives each a fresh set of attempts.',
     noDeadLetters: 'No failed calls.',
+    noDeadLettersTo: 'No failed calls to {{destination}}.',
+    filterDestination: 'Destination',
+    allDestinations: 'All destinations',
+    redriveTo: 'Call all to {{destination}} again',
     moreDeadLetters: 'The 50 latest are shown; calling them all again takes every one.',
     redrive: 'Call them all again',
     redriven_one:
@@ -322,6 +326,10 @@ const it: typeof en = {
     deadLettersHelp:
       'Chiamate fallite definitivamente, con l’ultimo errore. Richiamarle dà a ognuna nuovi tentativi.',
     noDeadLetters: 'Nessuna chiamata fallita.',
+    noDeadLettersTo: 'Nessuna chiamata fallita verso {{destination}}.',
+    filterDestination: 'Destinazione',
+    allDestinations: 'Tutte le destinazioni',
+    redriveTo: 'Richiama tutte quelle verso {{destination}}',
     moreDeadLetters: 'Sono mostrate le 50 più recenti; richiamarle tutte le prende tutte.',
     redrive: 'Richiamale tutte',
     redriven_one:
