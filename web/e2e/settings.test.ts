@@ -196,6 +196,32 @@ describe('settings screen (Chromium)', () => {
     await url.fill('https://billing.example.com/hooks');
     expect(await warning.count()).toBe(0);
     await shot('settings-webhooks');
+
+    // Removed by mistake, put back as it was (its stored secret and headers kept), where it stood.
+    await first.getByLabel('URL', { exact: true }).fill('https://crm.example.com/hook/v2');
+    await button('Remove destination 1').click();
+    expect(
+      await page.getByRole('group', { name: 'Destination 1' }).getByLabel('Id', { exact: true }).inputValue(),
+    ).toBe('billing');
+    await button('Put crm back').click();
+    expect(await button('Put crm back').count()).toBe(0);
+    expect(await first.getByLabel('Id', { exact: true }).inputValue()).toBe('crm');
+    expect(await first.getByLabel('URL', { exact: true }).inputValue()).toBe(
+      'https://crm.example.com/hook/v2',
+    );
+    await first.getByText('A secret is set').waitFor();
+    // Removed and saved: nothing left to put back.
+    await first.getByLabel('URL', { exact: true }).fill('https://crm.example.com/hook');
+    await button('Remove destination 2').click();
+    await button('Save').click();
+    await expect
+      .poll(async () =>
+        (
+          (await settings()) as unknown as { webhooks: { destinations: Array<{ id: string }> } }
+        ).webhooks.destinations.map((destination) => destination.id),
+      )
+      .toEqual(['crm']);
+    await expect.poll(() => button('Put billing back').count()).toBe(0);
   });
 
   it('sets quiet hours and the workspace time zone', async () => {

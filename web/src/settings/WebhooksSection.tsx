@@ -25,6 +25,9 @@ const SHOWN = /^webhooks\.(destinations\.\d+\.(id|url|secret|headers)(\..+)?|tim
 export function WebhooksSection(props: { settings: SettingsView }) {
   const { t } = useTranslation();
   const [form, setForm] = useState(() => webhooksForm(props.settings.webhooks));
+  // Destinations removed since the last save, each with where it stood: put back in a click, secret
+  // and headers kept, rather than by reloading (and losing the other changes).
+  const [removed, setRemoved] = useState<Array<{ destination: DestinationForm; index: number }>>([]);
   const { errors, submit, bar } = useSectionSave({
     prefixes: ['webhooks'],
     isShown: (path) => SHOWN.test(path),
@@ -54,8 +57,23 @@ export function WebhooksSection(props: { settings: SettingsView }) {
     submit(
       validateWebhooks(form),
       (current) => withPart(current, 'webhooks', webhooksSettings(form)),
-      (saved) => setForm(webhooksForm(saved.webhooks)),
+      (saved) => {
+        setForm(webhooksForm(saved.webhooks));
+        setRemoved([]);
+      },
     );
+  }
+  function remove(index: number) {
+    const destination = form.destinations[index];
+    if (!destination) return;
+    setRemoved([...removed, { destination, index }]);
+    setForm({ ...form, destinations: form.destinations.filter((_, i) => i !== index) });
+  }
+  function putBack(entry: { destination: DestinationForm; index: number }) {
+    const destinations = [...form.destinations];
+    destinations.splice(Math.min(entry.index, destinations.length), 0, entry.destination);
+    setForm({ ...form, destinations });
+    setRemoved(removed.filter((other) => other !== entry));
   }
 
   return (
@@ -131,18 +149,26 @@ export function WebhooksSection(props: { settings: SettingsView }) {
               </Field>
               <div className="destination-actions">
                 {savedIds.has(destination.id) && <DestinationTest id={destination.id} />}
-                <button
-                  type="button"
-                  onClick={() =>
-                    setForm({ ...form, destinations: form.destinations.filter((_, i) => i !== index) })
-                  }
-                >
+                <button type="button" onClick={() => remove(index)}>
                   {t('settings.webhooks.remove', { number })}
                 </button>
               </div>
             </fieldset>
           );
         })}
+        {removed.length > 0 && (
+          <div className="destination-actions" role="group" aria-label={t('settings.webhooks.removedGroup')}>
+            {removed.map((entry) => (
+              <button
+                type="button"
+                key={`${entry.index}-${entry.destination.id}`}
+                onClick={() => putBack(entry)}
+              >
+                {t('settings.webhooks.putBack', { id: entry.destination.id || entry.destination.url || '—' })}
+              </button>
+            ))}
+          </div>
+        )}
         <button
           type="button"
           onClick={() => setForm({ ...form, destinations: [...form.destinations, newDestination()] })}

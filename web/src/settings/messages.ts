@@ -55,6 +55,8 @@ const en = {
     headersSet: 'Set: {{names}}. Leave blank to keep them; type them all again to replace them.',
     add: 'Add destination',
     remove: 'Remove destination {{number}}',
+    removedGroup: 'Removed, not saved yet',
+    putBack: 'Put {{id}} back',
     test: 'Send a test to {{id}}',
     testHint: 'Calls the destination as saved, once, with {"type": "mops.test"}: signed, with its headers.',
     testDelivered: 'Delivered to {{address}}: HTTP {{status}} in {{ms}} ms.',
@@ -314,6 +316,8 @@ const it: typeof en = {
     headersSet: 'Impostate: {{names}}. Lascia vuoto per mantenerle; riscrivile tutte per sostituirle.',
     add: 'Aggiungi destinazione',
     remove: 'Rimuovi la destinazione {{number}}',
+    removedGroup: 'Rimosse, non ancora salvate',
+    putBack: 'Rimetti {{id}}',
     test: 'Invia una prova a {{id}}',
     testHint:
       'Chiama la destinazione come è salvata, una volta, con {"type": "mops.test"}: firmata, con i suoi header.',
