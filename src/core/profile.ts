@@ -5,6 +5,25 @@ export type Traits = Record<string, unknown>;
  * the new values: the profile's timeline tells why, and segments on traits are decided again.
  */
 export const TRAITS_UPDATED = 'Traits Updated';
+
+/**
+ * Whether a Traits Updated is the first event of a contact Mops made itself (one texting from a number
+ * no contact holds), with `created: true`: what reads it decides the contact as new, as it would one a
+ * client's first event made.
+ */
+export function isContactMadeByMops(event: {
+  name: string | null;
+  origin?: 'mops';
+  payload: Record<string, unknown>;
+}): boolean {
+  if (event.origin !== 'mops' || event.name !== TRAITS_UPDATED) return false;
+  const properties = event.payload.properties;
+  return (
+    typeof properties === 'object' &&
+    properties !== null &&
+    (properties as { created?: unknown }).created === true
+  );
+}
 /** Per trait, the event timestamp (epoch ms) of the value currently held: the newest write wins. */
 export type TraitTimes = Record<string, number>;
 

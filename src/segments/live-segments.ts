@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { groupByWorkspace, payloadProperties, type StoredEvent } from '../core/event.js';
 import { STAGE_CHANGED } from '../core/lifecycle.js';
 import { ACCOUNT_LEFT, isMopsEventName } from '../core/mops-events.js';
-import { TRAITS_UPDATED } from '../core/profile.js';
+import { isContactMadeByMops, TRAITS_UPDATED } from '../core/profile.js';
 import { PAST_EVENTS_SCORED } from '../core/score-replay.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED, type Segment } from '../core/segment-definition.js';
 import type { DueTimer } from '../core/timers.js';
@@ -36,9 +36,9 @@ export const SEGMENTS_CURSOR = 'segments';
 /**
  * Which of Mops's own events the segments consumer must read: those a rule counts, the stage changes
  * Mops makes outside scoring (a missed SLA, a recycle) when a rule asks about stages, the scores a
- * replay of past events moved when a rule asks about scores, and its trait
- * updates (journeys' update_traits) when a rule reads traits or a segment is being backfilled. It
- * passes over the rest unread.
+ * replay of past events moved when a rule asks about scores, and its trait updates (journeys'
+ * update_traits, and the first event of a contact Mops made) whenever a segment is live. It passes
+ * over the rest unread.
  */
 export function mopsEventsToRead(segments: readonly RuleSegment[]): Set<string> {
   const names = new Set<string>();
@@ -48,16 +48,18 @@ export function mopsEventsToRead(segments: readonly RuleSegment[]): Set<string> 
     names.add(SEGMENT_ENTERED);
     names.add(SEGMENT_EXITED);
   }
-  for (const { needs, isBackfilling } of segments) {
+  for (const { needs } of segments) {
     for (const name of needs.events.keys()) if (isMopsEventName(name)) names.add(name);
     if (needs.stage) names.add(STAGE_CHANGED);
     // A score model applied to past events moves scores without an event of the contact's.
     if (needs.scores) names.add(PAST_EVENTS_SCORED);
     // A contact taken out of an account no longer has its traits, nor the fit points they gave.
     if (needs.accounts || needs.scores) names.add(ACCOUNT_LEFT);
-    // A segment being backfilled is decided for every profile touched meanwhile (see segmentsTouched).
-    if (needs.traits || isBackfilling) names.add(TRAITS_UPDATED);
   }
+  // Rules on traits read it, a segment being backfilled is decided for every profile touched meanwhile
+  // (see segmentsTouched), and a contact Mops makes (a text from a number no contact holds) is first
+  // seen in it.
+  if (segments.length > 0) names.add(TRAITS_UPDATED);
   return names;
 }
 
@@ -375,7 +377,7 @@ export const segmentMembershipBatch = (
             properties: payloadProperties(event.payload),
           });
         }
-        if (event.origin !== 'mops')
+        if (event.origin !== 'mops' || isContactMadeByMops(event))
           touch.firstEventAt = Math.min(touch.firstEventAt ?? event.timestamp, event.timestamp);
         touch.lastEventAt = Math.max(touch.lastEventAt ?? event.timestamp, event.timestamp);
         if (event.type === 'identify' || event.name === TRAITS_UPDATED) touch.identify = true;

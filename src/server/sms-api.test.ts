@@ -877,15 +877,20 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
         { id: 'done', type: 'exit' },
       ],
     });
-    const segment = await api<{ id: string }>('POST', '/segments', {
-      name: `Has a phone ${Math.random()}`,
-      rule: { type: 'trait', path: 'phone', op: 'exists' },
-    });
-    expect(segment.status).toBe(201);
-    await eventually(async () => {
-      const found = await api<{ status: string }>('GET', `/segments/${segment.body.id}`);
-      return found.body.status === 'ready' ? true : undefined;
-    });
+    // One on what the contact holds, one on what they never did: both decide a new contact.
+    const segments: string[] = [];
+    for (const rule of [
+      { type: 'trait', path: 'phone', op: 'exists' },
+      { type: 'event', event: 'Order Completed', atLeast: 0, atMost: 0 },
+    ]) {
+      const segment = await api<{ id: string }>('POST', '/segments', { name: `New ${Math.random()}`, rule });
+      expect(segment.status).toBe(201);
+      await eventually(async () => {
+        const found = await api<{ status: string }>('GET', `/segments/${segment.body.id}`);
+        return found.body.status === 'ready' ? true : undefined;
+      });
+      segments.push(segment.body.id);
+    }
     const contactsAt = async (phone: string) =>
       (await api<{ items: Array<{ id: string }> }>('GET', `/profiles?q=${encodeURIComponent(phone)}`)).body
         .items;
@@ -906,7 +911,8 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
         'GET',
         `/profiles/${contact?.id}/segments`,
       );
-      return memberships.body.items.some((item) => item.segmentId === segment.body.id) ? true : undefined;
+      const joined = new Set(memberships.body.items.map((item) => item.segmentId));
+      return segments.every((id) => joined.has(id)) ? true : undefined;
     });
 
     // The next text, a STOP, lands on the same contact, however the number is written.
@@ -919,7 +925,7 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     const written = timeline.body.items.filter((event) => event.name !== 'Segment Entered');
     expect(written.map((event) => [event.name, event.payload.properties])).toEqual(
       expect.arrayContaining([
-        ['Traits Updated', { traits: { phone: number }, channel: 'sms' }],
+        ['Traits Updated', { traits: { phone: number }, channel: 'sms', created: true }],
         ['SMS Received', expect.objectContaining({ body: 'JOIN', phone: number })],
         ['SMS Unsubscribed', expect.objectContaining({ keyword: 'STOP', phone: number })],
       ]),

@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createUser } from '../access/access.js';
 import { SIGNATURE_HEADER, verifySignature } from '../channels/webhook/webhook-signature.js';
 import { systemClock } from '../core/clock.js';
@@ -248,6 +248,9 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     const toOrders = await publish(calling('orders'));
     const toTickets = await publish(calling('tickets'));
     const answerBefore = answer;
+    onTestFinished(() => {
+      answer = answerBefore;
+    });
     answer = 422;
     const ada = await newProfile();
     const bob = await newProfile();
@@ -291,7 +294,6 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     });
     expect(await deadLettersOf('orders')).toEqual([]);
     expect(await deadLettersOf('tickets')).toHaveLength(2);
-    answer = answerBefore;
   });
 
   it("keeps a destination's own query parameters from a step's path, at publish and at send", async () => {

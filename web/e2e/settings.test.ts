@@ -200,16 +200,26 @@ describe('settings screen (Chromium)', () => {
     // Removed by mistake, put back as it was (its stored secret and headers kept), where it stood.
     await first.getByLabel('URL', { exact: true }).fill('https://crm.example.com/hook/v2');
     await button('Remove destination 1').click();
-    expect(
-      await page.getByRole('group', { name: 'Destination 1' }).getByLabel('Id', { exact: true }).inputValue(),
-    ).toBe('billing');
-    await button('Put crm back').click();
+    const idOfFirst = () =>
+      page.getByRole('group', { name: 'Destination 1' }).getByLabel('Id', { exact: true }).inputValue();
+    expect(await idOfFirst()).toBe('billing');
+    // Focus goes to what undoes it, not to the page's start.
+    await expect.poll(() => page.locator(':focus').textContent()).toBe('Put crm back');
+    await page.keyboard.press('Enter');
     expect(await button('Put crm back').count()).toBe(0);
-    expect(await first.getByLabel('Id', { exact: true }).inputValue()).toBe('crm');
+    expect(await idOfFirst()).toBe('crm');
     expect(await first.getByLabel('URL', { exact: true }).inputValue()).toBe(
       'https://crm.example.com/hook/v2',
     );
     await first.getByText('A secret is set').waitFor();
+    await expect.poll(() => page.locator(':focus').inputValue()).toBe('crm');
+    // Both removed, the second first, and put back in either order: each where it stood.
+    await button('Remove destination 2').click();
+    await button('Remove destination 1').click();
+    await button('Put billing back').click();
+    await button('Put crm back').click();
+    expect(await idOfFirst()).toBe('crm');
+    expect(await added.getByLabel('Id', { exact: true }).inputValue()).toBe('billing');
     // Removed and saved: nothing left to put back.
     await first.getByLabel('URL', { exact: true }).fill('https://crm.example.com/hook');
     await button('Remove destination 2').click();

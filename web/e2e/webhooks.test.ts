@@ -281,6 +281,6 @@ describe('webhook dead letters (Chromium)', () => {
     await filter.selectOption('');
     await expect.poll(() => rows.count()).toBe(1);
     expect(await rows.first().getByRole('cell').nth(3).textContent()).toBe('crm');
-    expect(calls.slice(before).map((call) => call.path)).toEqual(['/billing/upgrades']);
+    await expect.poll(() => calls.slice(before).map((call) => call.path)).toEqual(['/billing/upgrades']);
   });
 });

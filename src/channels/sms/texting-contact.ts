@@ -65,7 +65,7 @@ export async function contactOfUnknownSender(
     identity: (await tx.segments.idsOf([contact.id])).get(contact.id),
     name: TRAITS_UPDATED,
     key: input.key,
-    properties: { traits: { phone: address }, channel: 'sms' },
+    properties: { traits: { phone: address }, channel: 'sms', created: true },
     at,
   });
   if (traitsUpdated) await tx.generatedEvents.append([traitsUpdated]);

@@ -1,5 +1,5 @@
 import { useMutation } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
@@ -21,13 +21,33 @@ import {
 
 const SHOWN = /^webhooks\.(destinations\.\d+\.(id|url|secret|headers)(\..+)?|timeoutMs|maxAttempts)$/;
 
+/** A destination removed from the form since the last save, with its row's identity and number then. */
+interface RemovedDestination {
+  destination: DestinationForm;
+  key: number;
+  number: number;
+}
+
 /** The webhook destinations journeys and the hand-off may call (secrets write-only), and the calls that failed. */
 export function WebhooksSection(props: { settings: SettingsView }) {
   const { t } = useTranslation();
   const [form, setForm] = useState(() => webhooksForm(props.settings.webhooks));
-  // Destinations removed since the last save, each with where it stood: put back in a click, secret
-  // and headers kept, rather than by reloading (and losing the other changes).
-  const [removed, setRemoved] = useState<Array<{ destination: DestinationForm; index: number }>>([]);
+  // Each row's identity, rising in the order rows are shown (added ones go last): a row put back
+  // goes where it stood among the others, and keeps its own test result.
+  const lastKey = useRef(0);
+  const newKeys = (count: number) => Array.from({ length: count }, () => ++lastKey.current);
+  const [keys, setKeys] = useState(() => newKeys(form.destinations.length));
+  // Destinations removed since the last save: put back in a click, secret and headers kept, rather
+  // than by reloading (and losing the other changes).
+  const [removed, setRemoved] = useState<RemovedDestination[]>([]);
+  // Where focus goes once the rows change (a selector): the put-back button of a row removed, the Id
+  // of one put back.
+  const [focusNext, setFocusNext] = useState<string | null>(null);
+  useEffect(() => {
+    if (focusNext === null) return;
+    document.querySelector<HTMLElement>(focusNext)?.focus();
+    setFocusNext(null);
+  }, [focusNext]);
   const { errors, submit, bar } = useSectionSave({
     prefixes: ['webhooks'],
     isShown: (path) => SHOWN.test(path),
@@ -58,22 +78,32 @@ export function WebhooksSection(props: { settings: SettingsView }) {
       validateWebhooks(form),
       (current) => withPart(current, 'webhooks', webhooksSettings(form)),
       (saved) => {
-        setForm(webhooksForm(saved.webhooks));
+        const destinations = webhooksForm(saved.webhooks);
+        setForm(destinations);
+        setKeys(newKeys(destinations.destinations.length));
         setRemoved([]);
       },
     );
   }
+  function add() {
+    setForm({ ...form, destinations: [...form.destinations, newDestination()] });
+    setKeys([...keys, ...newKeys(1)]);
+  }
   function remove(index: number) {
     const destination = form.destinations[index];
-    if (!destination) return;
-    setRemoved([...removed, { destination, index }]);
+    const key = keys[index];
+    if (!destination || key === undefined) return;
+    setRemoved([...removed, { destination, key, number: index + 1 }]);
     setForm({ ...form, destinations: form.destinations.filter((_, i) => i !== index) });
+    setKeys(keys.filter((_, i) => i !== index));
+    setFocusNext(`#put-back-${key}`);
   }
-  function putBack(entry: { destination: DestinationForm; index: number }) {
-    const destinations = [...form.destinations];
-    destinations.splice(Math.min(entry.index, destinations.length), 0, entry.destination);
-    setForm({ ...form, destinations });
+  function putBack(entry: RemovedDestination) {
+    const at = keys.filter((key) => key < entry.key).length;
+    setForm({ ...form, destinations: form.destinations.toSpliced(at, 0, entry.destination) });
+    setKeys(keys.toSpliced(at, 0, entry.key));
     setRemoved(removed.filter((other) => other !== entry));
+    setFocusNext(`#destination-${entry.key} input`);
   }
 
   return (
@@ -84,9 +114,9 @@ export function WebhooksSection(props: { settings: SettingsView }) {
         {form.destinations.length === 0 && <p className="settings-missing">{t('settings.webhooks.none')}</p>}
         {form.destinations.map((destination, index) => {
           const number = index + 1;
+          const key = keys[index];
           return (
-            // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity but their place
-            <fieldset className="settings-fieldset settings-grid" key={index}>
+            <fieldset className="settings-fieldset settings-grid" key={key} id={`destination-${key}`}>
               <legend>{t('settings.webhooks.destination', { number })}</legend>
               <TextField
                 label={t('settings.webhooks.id')}
@@ -161,18 +191,18 @@ export function WebhooksSection(props: { settings: SettingsView }) {
             {removed.map((entry) => (
               <button
                 type="button"
-                key={`${entry.index}-${entry.destination.id}`}
+                key={entry.key}
+                id={`put-back-${entry.key}`}
                 onClick={() => putBack(entry)}
               >
-                {t('settings.webhooks.putBack', { id: entry.destination.id || entry.destination.url || '—' })}
+                {t('settings.webhooks.putBack', {
+                  id: entry.destination.id || t('settings.webhooks.destination', { number: entry.number }),
+                })}
               </button>
             ))}
           </div>
         )}
-        <button
-          type="button"
-          onClick={() => setForm({ ...form, destinations: [...form.destinations, newDestination()] })}
-        >
+        <button type="button" onClick={add}>
           {t('settings.webhooks.add')}
         </button>
         <div className="settings-grid">
