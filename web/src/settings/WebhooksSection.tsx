@@ -187,7 +187,8 @@ export function WebhooksSection(props: { settings: SettingsView }) {
           );
         })}
         {removed.length > 0 && (
-          <div className="destination-actions" role="group" aria-label={t('settings.webhooks.removedGroup')}>
+          <fieldset className="destination-actions put-back">
+            <legend className="visually-hidden">{t('settings.webhooks.removedGroup')}</legend>
             {removed.map((entry) => (
               <button
                 type="button"
@@ -200,7 +201,7 @@ export function WebhooksSection(props: { settings: SettingsView }) {
                 })}
               </button>
             ))}
-          </div>
+          </fieldset>
         )}
         <button type="button" onClick={add}>
           {t('settings.webhooks.add')}
