@@ -1,3 +1,5 @@
+import { payloadProperties } from './event.js';
+
 export type Traits = Record<string, unknown>;
 
 /**
@@ -16,12 +18,10 @@ export function isContactMadeByMops(event: {
   origin?: 'mops';
   payload: Record<string, unknown>;
 }): boolean {
-  if (event.origin !== 'mops' || event.name !== TRAITS_UPDATED) return false;
-  const properties = event.payload.properties;
   return (
-    typeof properties === 'object' &&
-    properties !== null &&
-    (properties as { created?: unknown }).created === true
+    event.origin === 'mops' &&
+    event.name === TRAITS_UPDATED &&
+    payloadProperties(event.payload).created === true
   );
 }
 /** Per trait, the event timestamp (epoch ms) of the value currently held: the newest write wins. */

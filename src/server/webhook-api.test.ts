@@ -57,6 +57,24 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     frequencyCaps: { email: [] },
     webhooks,
   });
+  /** Saves these destinations beside those stored under other ids (journeys published before call them). */
+  const putDestinations = async (destinations: Array<{ id: string; url: string }>) => {
+    const { webhooks } = (
+      await api<{ webhooks: { destinations: Array<{ id: string }> } }>('GET', '/settings')
+    ).body;
+    const ids = new Set(destinations.map((destination) => destination.id));
+    return api(
+      'PUT',
+      '/settings',
+      settingsWith({
+        destinations: [
+          ...webhooks.destinations.filter((destination) => !ids.has(destination.id)),
+          ...destinations,
+        ],
+        allowPrivateNetworks: true,
+      }),
+    );
+  };
 
   it('refuses settings with a destination named twice, naming the field, and keeps the stored ones', async () => {
     const refused = await api<ApiError>(
@@ -220,21 +238,10 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
   });
 
   it('lists and re-drives the dead letters of one destination, once its receiver is mended', async () => {
-    const { webhooks } = (
-      await api<{ webhooks: { destinations: Array<{ id: string }> } }>('GET', '/settings')
-    ).body;
-    const saved = await api(
-      'PUT',
-      '/settings',
-      settingsWith({
-        destinations: [
-          ...webhooks.destinations.filter((destination) => !['orders', 'tickets'].includes(destination.id)),
-          { id: 'orders', url: `http://127.0.0.1:${port}/orders` },
-          { id: 'tickets', url: `http://127.0.0.1:${port}/tickets` },
-        ],
-        allowPrivateNetworks: true,
-      }),
-    );
+    const saved = await putDestinations([
+      { id: 'orders', url: `http://127.0.0.1:${port}/orders` },
+      { id: 'tickets', url: `http://127.0.0.1:${port}/tickets` },
+    ]);
     expect(saved.status).toBe(200);
     const calling = (destination: string) => ({
       name: `Calls ${destination} ${Math.random()}`,
@@ -298,17 +305,7 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
 
   it("keeps a destination's own query parameters from a step's path, at publish and at send", async () => {
     // Beside the destinations journeys published before call.
-    const withUrl = async (url: string) => {
-      const { webhooks } = (
-        await api<{ webhooks: { destinations: Array<{ id: string }> } }>('GET', '/settings')
-      ).body;
-      const others = webhooks.destinations.filter((destination) => destination.id !== 'keyed');
-      return api(
-        'PUT',
-        '/settings',
-        settingsWith({ destinations: [...others, { id: 'keyed', url }], allowPrivateNetworks: true }),
-      );
-    };
+    const withUrl = (url: string) => putDestinations([{ id: 'keyed', url }]);
     expect((await withUrl(`http://127.0.0.1:${port}/hooks?code=secret`)).status).toBe(200);
     const calling = (path: string) => ({
       name: `Keyed ${Math.random()}`,
@@ -343,20 +340,9 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
   });
 
   it("shows members a webhook call's origin only, and why it failed without the receiver's host or answer; admins all of it", async () => {
-    const { webhooks } = (
-      await api<{ webhooks: { destinations: Array<{ id: string }> } }>('GET', '/settings')
-    ).body;
-    const saved = await api(
-      'PUT',
-      '/settings',
-      settingsWith({
-        destinations: [
-          ...webhooks.destinations.filter((destination) => destination.id !== 'slack'),
-          { id: 'slack', url: `http://127.0.0.1:${port}/services/T0/B0/t0ken-in-path?code=secret` },
-        ],
-        allowPrivateNetworks: true,
-      }),
-    );
+    const saved = await putDestinations([
+      { id: 'slack', url: `http://127.0.0.1:${port}/services/T0/B0/t0ken-in-path?code=secret` },
+    ]);
     expect(saved.status).toBe(200);
     const journeyId = await publish({
       name: `Slack ${Math.random()}`,

@@ -3,11 +3,6 @@ import { type Profile, TRAITS_UPDATED } from '../../core/profile.js';
 import { profileEvent } from '../../profiles/profile-events.js';
 import type { StorageTx } from '../../storage/storage.js';
 
-/** The anonymous id Mops files a sender no profile holds under: the number, as consent keeps it. */
-export function senderAnonymousId(address: string): string {
-  return `sms:${address}`;
-}
-
 /**
  * The contact a text from a number no profile holds is kept on, so that what they said is not lost
  * and a journey may answer it ("Text JOIN to …"): the one made for the number's first text, followed
@@ -20,7 +15,8 @@ export async function contactOfUnknownSender(
   input: { workspaceId: string; address: string; key: string; at: number },
 ): Promise<string | undefined> {
   const { workspaceId, address, at } = input;
-  const identity = { kind: 'anonymous' as const, value: senderAnonymousId(address) };
+  // Filed under the number, as consent keeps it.
+  const identity = { kind: 'anonymous' as const, value: `sms:${address}` };
   // A number the phone-number data calls invalid matches no contact's `phone`: its next text finds
   // the contact by this identity instead of making another.
   const [known] = await tx.profiles.findIdentities(workspaceId, [identity]);
