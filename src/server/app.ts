@@ -357,7 +357,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       auth,
       ...(deps.onSegmentSaved ? { onSegmentSaved: deps.onSegmentSaved } : {}),
     });
-    await scope.register(webhookTestRoutes, { storage, clock, auth, secrets: email.secrets });
+    await scope.register(webhookTestRoutes, {
+      storage,
+      clock,
+      auth,
+      secrets: email.secrets,
+      allowPrivateNetworks: config.allowPrivateNetworks,
+    });
     await scope.register(deadLetterRoutes, {
       storage,
       clock,

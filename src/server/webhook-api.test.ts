@@ -1,4 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createUser } from '../access/access.js';
 import { SIGNATURE_HEADER, verifySignature } from '../channels/webhook/webhook-signature.js';
@@ -730,6 +731,40 @@ describe('webhook settings on a server that keeps private networks closed', () =
     const view = (await read.json()) as Record<string, unknown>;
     expect(view.serverAllowsPrivateNetworks).toBe(false);
     expect((await putSettings(view)).status).toBe(200);
+  });
+
+  it('calls no private address in a test, though settings saved while the server allowed it say so', async () => {
+    let calls = 0;
+    const receiver = createServer((_request, response) => {
+      calls += 1;
+      response.writeHead(204).end();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+    const { port } = receiver.address() as AddressInfo;
+    const { storage } = world.mops;
+    const stored = await storage.settings.get(world.workspaceId);
+    await storage.settings.put(
+      world.workspaceId,
+      {
+        ...stored,
+        webhooks: {
+          ...stored.webhooks,
+          destinations: [{ id: 'loopback', url: `http://127.0.0.1:${port}/hooks` }],
+          allowPrivateNetworks: true,
+        },
+      },
+      Date.now(),
+    );
+    const response = await fetch(
+      `${world.url}/api/workspaces/${world.workspaceId}/webhooks/destinations/loopback/test`,
+      { method: 'POST', headers: { authorization: `Bearer ${world.secretKey}` } },
+    );
+    expect(response.status).toBe(200);
+    const test = (await response.json()) as { delivered: boolean; status: number | null; reason: string };
+    expect(test).toMatchObject({ delivered: false, status: null });
+    expect(test.reason).toMatch(/private/);
+    expect(calls).toBe(0);
   });
 
   it('refuses headers Mops sets itself on every call, and quiet hours that would be none', async () => {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { withinServerLimits } from '../../channels/dispatcher.js';
 import type { SecretBox } from '../../channels/email/secret-box.js';
 import { testDestination } from '../../channels/webhook/webhook-channel.js';
 import type { Clock } from '../../core/clock.js';
@@ -15,7 +16,14 @@ const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404
 /** A test call to a webhook destination: set one up, press "Send a test", see what the receiver said. */
 export async function webhookTestRoutes(
   app: FastifyInstance,
-  deps: { storage: Storage; clock: Clock; auth: Authenticator; secrets: SecretBox },
+  deps: {
+    storage: Storage;
+    clock: Clock;
+    auth: Authenticator;
+    secrets: SecretBox;
+    /** Whether the server's operator lets workspaces reach private networks at all. */
+    allowPrivateNetworks: boolean;
+  },
 ): Promise<void> {
   const { storage, clock, auth, secrets } = deps;
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -47,7 +55,8 @@ export async function webhookTestRoutes(
     async (request) => {
       const { workspaceId, destinationId } = request.params;
       await auth.requireWorkspace(request, workspaceId, 'admin');
-      const { webhooks } = await storage.settings.get(workspaceId);
+      // A workspace that saved the switch while the operator allowed it keeps it stored: not obeyed now.
+      const { webhooks } = withinServerLimits(await storage.settings.get(workspaceId), deps);
       const destination = webhooks.destinations.find((candidate) => candidate.id === destinationId);
       if (!destination) throw new AppError('not_found', `no webhook destination is called ${destinationId}`);
       const now = clock.now();
