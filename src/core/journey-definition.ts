@@ -254,11 +254,7 @@ export const Step = z.discriminatedUnion('type', [
         (path) => {
           // The query is the receiver's to read (`?next=https://…`); only the path must stay put.
           const pathname = path.split('?', 1)[0] as string;
-          return (
-            !pathname.includes('//') &&
-            !/%2f|%5c/i.test(pathname) &&
-            !/(^|\/)\.\.?(\/|$)/.test(pathname.replace(/%2e/gi, '.'))
-          );
+          return !pathname.includes('//') && !/%2f|%5c/i.test(pathname) && !holdsDotSegment(pathname);
         },
         'must not hold //, dot segments or encoded slashes',
       )
@@ -277,6 +273,18 @@ export type StepType = Step['type'];
  * Marks a problem of how steps refer to each other (a step not there, or not an e-mail step): one a
  * draft may have while it is being built, as steps come and go (see `readDraft`).
  */
+/**
+ * Whether a URL path holds a dot segment, encoded (`%2e%2e`) or carrying a path parameter (`..;x`):
+ * URLs resolve the first kind, and receivers on Tomcat, Spring or Jetty drop the parameter and
+ * resolve the second, so either climbs out of the path it is added to.
+ */
+export function holdsDotSegment(pathname: string): boolean {
+  return pathname
+    .replace(/%2e/gi, '.')
+    .split('/')
+    .some((segment) => /^\.\.?(;|$)/.test(segment));
+}
+
 export const STEP_REFERENCE = { isStepReference: true } as const;
 
 export const JourneyDefinition = z

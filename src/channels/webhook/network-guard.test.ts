@@ -72,6 +72,9 @@ describe('webhook targets', () => {
     expect(() => destinationUrl('https://crm.example.com/tenant-a/hooks/', '/%2e%2e/%2E%2e/admin')).toThrow(
       /leaves the destination's own path/,
     );
+    expect(() => destinationUrl('https://crm.example.com/tenant-a/hooks/', '/..;/..;/admin')).toThrow(
+      /leaves the destination's own path/,
+    );
     // A receiver decoding %2F before resolving dots would read /hooks/..%2F..%2Fadmin as /admin.
     expect(() => destinationUrl('https://crm.example.com/tenant-a/hooks/', '/..%2F..%2Fadmin')).toThrow(
       /encoded slash/,
@@ -93,9 +96,14 @@ describe('webhook targets', () => {
       '/.%2e?x=1',
       '/..%2Fadmin',
       '/x%5c..%5cy',
+      // Tomcat, Spring and Jetty drop a segment's parameter, then resolve the dots left.
+      '/..;/..;/admin',
+      '/leads/%2e%2e;x=1/y',
+      '/.;/x',
     ])
       expect(step(path).success, path).toBe(false);
     expect(step('/leads/v2.1/%2e-not-a-segment').success).toBe(true);
+    expect(step('/leads;v=2/..x').success).toBe(true);
     expect(step('/leads//x').success).toBe(false);
     expect(step('/leads?next=https://example.com/../a').success).toBe(true);
     expect(step('/leads?next=https%3A%2F%2Fexample.com').success).toBe(true);

@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import type { Message } from '../../core/journey.js';
+import { holdsDotSegment } from '../../core/journey-definition.js';
 import type { Profile } from '../../core/profile.js';
 import type { WebhookDestination, WebhookSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
@@ -126,7 +127,10 @@ export function destinationUrl(base: string, path: string): URL {
   if (pathname !== '/') url.pathname = basePath + pathname;
   if (query !== '') url.search = url.search === '' ? query : `${url.search.slice(1)}&${query}`;
   // Steps are checked when published; this holds for any path (dot segments are resolved by now).
-  if (!url.pathname.startsWith(`${basePath}/`) && url.pathname !== basePath)
+  if (
+    (!url.pathname.startsWith(`${basePath}/`) && url.pathname !== basePath) ||
+    holdsDotSegment(url.pathname.slice(basePath.length))
+  )
     throw new Error(`the path ${path} leaves the destination's own path`);
   return url;
 }
