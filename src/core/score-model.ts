@@ -97,6 +97,17 @@ export interface ScoreLedgerEntry {
   points: number;
 }
 
+/** Less than any score's distance below a bucket's edge, more than the float noise of a quotient. */
+export const BUCKET_TOLERANCE = 1e-9;
+
+/**
+ * The bucket of `bucket` points a score falls in, without the float noise of the quotient (0.29 / 0.01
+ * is 28.999999999999996, which would put 0.29 in the bucket from 0.28). SQL counts it alike.
+ */
+export function bucketIndex(score: number, bucket: number): number {
+  return Math.floor(score / bucket + BUCKET_TOLERANCE);
+}
+
 /**
  * Where the `index`th bucket of `bucket` points starts, without the float noise of the product
  * (5487 × 0.01 is 54.870000000000005).

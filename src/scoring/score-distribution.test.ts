@@ -21,6 +21,29 @@ describe.each(BACKENDS)('the score distribution on %s', (backend) => {
     await world.close();
   });
 
+  it('puts a score in its own bucket, however a fractional bucket divides it, stored or recomputed', async () => {
+    const distribution = (bucket: number) =>
+      scoreDistribution(world.storage, {
+        workspaceId: world.workspaceId,
+        modelId: 'visits',
+        bucket,
+        now: world.clock.now(),
+      });
+    await world.configure({ scoring: { models: [visits(0.29)] } });
+    await world.send([track('ann', 'Pricing Viewed')]);
+    await world.settle();
+    // Stored scores are counted in SQL: 0.29 / 0.01 is 28.999999999999996 there too.
+    expect(await distribution(0.01)).toEqual([{ from: 0.29, count: 1 }]);
+    // A rule changed since: the score is recomputed from the ledger, and counted here.
+    await world.configure({ scoring: { models: [visits(57.3)] } });
+    await world.send([track('bob', 'Pricing Viewed')]);
+    await world.settle();
+    expect(await distribution(0.1)).toEqual([
+      { from: 0.2, count: 1 },
+      { from: 57.3, count: 1 },
+    ]);
+  });
+
   it('is counted even when storing one profile’s recomputed score fails every time', async () => {
     await world.configure({ scoring: { models: [visits(10)] } });
     await world.send(['ann', 'poison', 'bob'].map((userId) => track(userId, 'Pricing Viewed')));

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { AppError } from '../core/errors.js';
-import { bucketStart, modelRevision, type ScoreModel } from '../core/score-model.js';
+import { bucketIndex, bucketStart, modelRevision, type ScoreModel } from '../core/score-model.js';
 import { profilesMergedSince } from '../profiles/profiles.js';
 import type { HandOff, StageChange, Storage } from '../storage/storage.js';
 import { ledgersByProfile, movesWithTime, round, type ScoreExplanation, scoreOf } from './score.js';
@@ -232,7 +232,7 @@ async function recomputedDistribution(
     for (const profile of profiles) {
       const facts = { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] };
       const { score } = scoreOf(model, ledgers.get(profile.id) ?? [], facts, now);
-      const from = Math.floor(score / bucket);
+      const from = bucketIndex(score, bucket);
       counts.set(from, (counts.get(from) ?? 0) + 1);
       if (profile.modelRevision !== revision.modelRevision) outdated.push({ profileId: profile.id, score });
     }

@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import { bucketStart, type ScoreLedgerEntry } from '../core/score-model.js';
+import { BUCKET_TOLERANCE, bucketStart, type ScoreLedgerEntry } from '../core/score-model.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { scoreReplayQueries } from './kysely-score-replays.js';
@@ -175,7 +175,7 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
     },
     async distribution(workspaceId, model, bucket) {
       const result = await sql<{ bucket: number; n: number; other_revisions: number }>`
-        select floor(score / ${bucket}) as bucket, count(*) as n,
+        select floor(score / ${bucket} + ${BUCKET_TOLERANCE}) as bucket, count(*) as n,
           sum(case when model_revision = ${model.modelRevision} then 0 else 1 end) as other_revisions
         from profile_scores
         where workspace_id = ${workspaceId} and model = ${model.id}
