@@ -161,6 +161,22 @@ export async function runOverdueHandOffs(
 
 async function breach(tx: StorageTx, handOff: MadeHandOff, now: number): Promise<number> {
   const settings = await tx.settings.get(handOff.workspaceId);
+  const acceptedAt = await acceptedBeside(tx, handOff);
+  if (acceptedAt !== undefined) {
+    if (!(await tx.scoring.settleHandOff(handOff.id, { status: 'accepted', acceptedAt }))) return 0;
+    const destination = settings.handOff?.destination;
+    if (!destination) return 0;
+    await tx.messages.insert(
+      handOffMessage({
+        handOff,
+        owner: settings.handOff?.owners.find((candidate) => candidate.id === handOff.owner),
+        destination,
+        news: { kind: 'accepted', acceptedAt },
+        at: now,
+      }),
+    );
+    return 1;
+  }
   const lifecycle = settings.lifecycle;
   const stage = (await tx.scoring.stages([handOff.profileId])).get(handOff.profileId);
   // A lead that has moved past the hand-off stage meanwhile (a purchase made it a customer) is told
@@ -220,6 +236,25 @@ async function breach(tx: StorageTx, handOff: MadeHandOff, now: number): Promise
     }),
   );
   return 1;
+}
+
+/**
+ * When sales accepted another hand-off of the profile while this one waited: the same person handed
+ * off twice before two profiles were known to be theirs, one accepted, then merged. That acceptance
+ * answers this one too, as a `Sales Accepted` read after the merge would have.
+ */
+async function acceptedBeside(tx: StorageTx, handOff: HandOff): Promise<number | undefined> {
+  const { items } = await tx.scoring.listHandOffs(
+    handOff.workspaceId,
+    { profileId: handOff.profileId, status: 'accepted' },
+    { limit: 20 },
+  );
+  return items
+    .map((other) => other.acceptedAt)
+    .find(
+      (acceptedAt): acceptedAt is number =>
+        acceptedAt !== null && acceptedAt >= handOff.createdAt && acceptedAt <= handOff.dueAt,
+    );
 }
 
 /**

@@ -1747,6 +1747,39 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     ]);
   });
 
+  it('takes an acceptance of one of two profiles merged after it as answering the other’s hand-off too', async () => {
+    const visitor = (event: string) => ({ type: 'track', anonymousId: 'anon-ge', event, properties: {} });
+    await world.send([{ type: 'identify', anonymousId: 'anon-ge', traits: { email: 'ge@example.com' } }]);
+    await world.send([visitor('Demo Requested'), visitor('Pricing Viewed')]);
+    await world.send([
+      identify('ge', { country: 'FR' }),
+      track('ge', 'Demo Requested'),
+      track('ge', 'Pricing Viewed'),
+    ]);
+    await world.settle();
+    // Sales accepts the user's hand-off; then the user signs in as the visitor, handed off too.
+    await world.send([track('ge', 'Sales Accepted')]);
+    await world.settle();
+    await world.send([{ type: 'identify', userId: 'ge', anonymousId: 'anon-ge', traits: {} }]);
+    await world.settle();
+    await world.advance(3 * DAY);
+    const intent = await intentOf('ge');
+    expect(intent.handOffs.map((handOff) => handOff.status)).toEqual(['accepted', 'accepted']);
+    expect(intent.stage).toBe('sql');
+    const told = crm.received.map((body) => body.type);
+    expect(told).not.toContain('mops.hand_off.sla_missed');
+    expect(told.filter((type) => type === 'mops.hand_off.accepted')).toHaveLength(2);
+    const timeline = await listProfileTimeline(
+      world.storage,
+      world.workspaceId,
+      await world.profileOf('ge'),
+      {
+        limit: 100,
+      },
+    );
+    expect(timeline?.items.map((item) => item.name)).not.toContain('Hand-off SLA Missed');
+  });
+
   it('brings a recycled lead back whether its dip and climb come in one batch or two', async () => {
     const recycledAt50 = async (userId: string) => {
       await world.send([identify(userId, { country: 'FR' }), track(userId, 'Signed Up')]);
