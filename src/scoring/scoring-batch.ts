@@ -423,6 +423,10 @@ export async function decideWorkspace(
       if (stage !== undefined && lifecycle.stages.indexOf(stage) >= handOffIndex)
         due.push({ profileId, to: stage });
     }
+    // A lead sales accepts after its hand-off ended (its SLA missed, the lead sent back) stays with the
+    // owner who had it: whoever accepted it late works from that owner's copy.
+    const previous =
+      accepted.size > 0 ? await reader.scoring.latestHandOffs([...accepted.keys()]) : new Map();
     const decided = new Set<string>();
     for (const { profileId, to } of due) {
       const profile = byId.get(profileId);
@@ -448,18 +452,23 @@ export async function decideWorkspace(
           });
         continue;
       }
-      const { owner, by } = assignOwner(
-        handOff,
-        { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
-        turns.after,
-        at,
-      );
-      // Only a lead no rule places takes a turn: the rotation stays fair among the owners.
-      if (by === 'round_robin') turns.after++;
       // A Sales Accepted in this batch accepts the hand-off it makes too (a lead taken straight to SQL).
       // A lead taken past the stage by anything else (a purchase made it a customer) still gets its
       // owner and the CRM its news, but sales has nothing to accept: no SLA runs for it.
       const isAccepted = accepted.has(profile.id);
+      const previousOwner = isAccepted
+        ? handOff.owners.find((candidate) => candidate.id === previous.get(profile.id)?.owner)
+        : undefined;
+      const { owner, by } = previousOwner
+        ? { owner: previousOwner, by: 'kept' as const }
+        : assignOwner(
+            handOff,
+            { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
+            turns.after,
+            at,
+          );
+      // Only a lead no rule places takes a turn: the rotation stays fair among the owners.
+      if (by === 'round_robin') turns.after++;
       const isPast = lifecycle.stages.indexOf(to) > handOffIndex;
       const status = isAccepted ? 'accepted' : isPast ? 'passed' : 'pending';
       const created: MadeHandOff = {

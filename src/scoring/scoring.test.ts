@@ -669,6 +669,31 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     ]);
   });
 
+  it('leaves a lead sales accepts after its missed SLA with its owner, taking no one’s turn', async () => {
+    await world.send([identify('lu', { country: 'FR' }), track('lu', 'Signed Up')]);
+    await world.send([track('lu', 'Demo Requested'), track('lu', 'Pricing Viewed')]);
+    await world.settle();
+    await world.advance(2 * DAY + 1000);
+    expect((await intentOf('lu')).handOffs).toMatchObject([{ owner: 'marco', status: 'recycled' }]);
+
+    // Marco accepts it late, from his copy in the CRM: the lead is his, as an accepted hand-off.
+    await world.send([track('lu', 'Sales Accepted')]);
+    await world.settle();
+    const intent = await intentOf('lu');
+    expect(intent.stage).toBe('sql');
+    expect(intent.handOffs.map(({ owner, status }) => ({ owner, status }))).toEqual(
+      expect.arrayContaining([
+        { owner: 'marco', status: 'recycled' },
+        { owner: 'marco', status: 'accepted' },
+      ]),
+    );
+    // The rotation goes on where it was: the next lead no rule places is Giulia's.
+    await world.send([identify('mo', { country: 'FR' }), track('mo', 'Signed Up')]);
+    await world.send([track('mo', 'Demo Requested'), track('mo', 'Pricing Viewed')]);
+    await world.settle();
+    expect((await intentOf('mo')).handOffs).toMatchObject([{ owner: 'giulia', status: 'pending' }]);
+  });
+
   it('takes turns among the owners only for leads no assignment rule places', async () => {
     const mql = async (userId: string, country: string) => {
       await world.send([identify(userId, { country }), track(userId, 'Signed Up')]);
