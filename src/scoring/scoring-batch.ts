@@ -4,11 +4,12 @@ import { newId } from '../core/ids.js';
 import type { Message } from '../core/journey.js';
 import { HAND_OFF_CREATED, SALES_ACCEPTED } from '../core/lifecycle.js';
 import { ACCOUNT_LEFT, SMS_RECEIVED, SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../core/mops-events.js';
-import { TRAITS_UPDATED } from '../core/profile.js';
+import { type Profile, TRAITS_UPDATED } from '../core/profile.js';
 import { modelRevision, type ScoreLedgerEntry } from '../core/score-model.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { profileEvent } from '../profiles/profile-events.js';
 import { contactsOfAccountsChanged, eventProfileIds } from '../profiles/profiles.js';
+import { setOwn } from '../profiles/traits.js';
 import {
   type HandOff,
   type MadeHandOff,
@@ -20,6 +21,7 @@ import {
   type StorageReader,
   type StorageTx,
   type StoredScore,
+  type TraitChange,
 } from '../storage/storage.js';
 import { handOffMessage, ownerProperties, stageChangedEvent } from './hand-offs.js';
 import { advanceStage, nextStageCheck, reaches, type StageMove } from './lifecycle-stage.js';
@@ -206,6 +208,56 @@ async function keepHistoryInOrder(reader: StorageReader, moves: StageChange[], a
   }
 }
 
+/** Each profile's traits as the batch's events are walked, and what each identify call among them changed. */
+interface TraitsThen {
+  current: Map<string, Record<string, unknown>>;
+  changesOf: Map<number, TraitChange[]>;
+}
+
+/**
+ * The traits of the profiles as they stood before the batch's identify calls (each trait a call
+ * changed back to its value before the first), with those calls' changes to apply as they are met.
+ * Only profiles such a call changed are kept: the others had their traits of now all along.
+ */
+async function traitsBeforeBatch(
+  reader: StorageReader,
+  events: readonly StoredEvent[],
+  profileOfEvent: ReadonlyMap<number, string>,
+  profiles: readonly Profile[],
+): Promise<TraitsThen> {
+  const identifies = events.filter((event) => event.type === 'identify').map((event) => event.id);
+  const changes = identifies.length > 0 ? await reader.profiles.listTraitChanges(identifies) : [];
+  const current = new Map<string, Record<string, unknown>>();
+  const changesOf = new Map<number, TraitChange[]>();
+  const byId = new Map(profiles.map((profile) => [profile.id, profile]));
+  for (const change of changes) {
+    if (change.eventId === null || profileOfEvent.get(change.eventId) !== change.profileId) continue;
+    changesOf.set(change.eventId, [...(changesOf.get(change.eventId) ?? []), change]);
+  }
+  // Undone latest first, so each trait ends at its value before the earliest change.
+  for (const change of [...changes].reverse()) {
+    if (change.eventId === null || !changesOf.has(change.eventId)) continue;
+    const profile = byId.get(change.profileId);
+    if (!profile) continue;
+    const traits = current.get(profile.id) ?? { ...profile.traits };
+    // Kept, an absent trait and a null one are alike: both are null.
+    if (change.previous === undefined || change.previous === null) delete traits[change.trait];
+    else setOwn(traits, change.trait, change.previous);
+    current.set(profile.id, traits);
+  }
+  return { current, changesOf };
+}
+
+/** The traits of the profile after the identify call `eventId`, if it changed any. */
+function applyTraitChanges(traits: TraitsThen, profileId: string, eventId: number): void {
+  const changes = traits.changesOf.get(eventId);
+  const before = traits.current.get(profileId);
+  if (!changes || !before) return;
+  const after = { ...before };
+  for (const change of changes) setOwn(after, change.trait, change.value);
+  traits.current.set(profileId, after);
+}
+
 /**
  * Scores, stages and hand-offs of the profiles of these events, and of `alsoDecide` (profiles whose
  * stage timer fell due: time alone may have taken a score over a threshold), as of `at`.
@@ -260,12 +312,20 @@ export async function decideWorkspace(
   const stagesHeld = hasScoreThresholds
     ? await reader.scoring.stagesEverHeld(profileIds)
     : new Map<string, Set<string>>();
+  // The traits each profile had before the batch's identify calls, then after each in turn: the fit
+  // points a score held before an event, which a recycled lead's dip is judged with.
+  const traits = hasScoreThresholds
+    ? await traitsBeforeBatch(reader, events, profileOfEvent, profiles)
+    : { current: new Map<string, Record<string, unknown>>(), changesOf: new Map<number, TraitChange[]>() };
   for (const profile of hasScoreThresholds ? profiles : []) {
     const stored = storedScores.get(profile.id);
     for (const model of settings.scoring.models) {
       const storedScore = stored?.[model.id]?.score;
       if (storedScore === undefined) continue;
-      const facts = { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] };
+      const facts = {
+        traits: traits.current.get(profile.id) ?? profile.traits,
+        accounts: accounts.get(profile.id) ?? [],
+      };
       const before = firstReceived.get(profile.id) ?? at;
       const { score } = scoreOf(model, ledgers.get(profile.id) ?? [], facts, before);
       scoreBefore.set(`${profile.id}:${model.id}`, Math.min(storedScore, score));
@@ -291,20 +351,38 @@ export async function decideWorkspace(
   // event moves the stage though later ones take it below again, and the lowest it fell to (from just
   // before the batch) tells whether a recycled lead dipped below it and reached it again.
   const profilesById = new Map(profiles.map((profile) => [profile.id, profile]));
-  const scoreAtEvent = (
+  const scoresThenOf = (
     profileId: string,
     profileLedger: readonly ScoreLedgerEntry[],
     receivedAt: number,
   ) => {
     const profile = profilesById.get(profileId);
-    if (!profile || profile.mergedInto !== null || !lifecycle) return;
-    const facts = { traits: profile.traits, accounts: accounts.get(profileId) ?? [] };
-    const scoresThen = new Map(
+    if (!profile || profile.mergedInto !== null || !lifecycle) return undefined;
+    const facts = {
+      traits: traits.current.get(profileId) ?? profile.traits,
+      accounts: accounts.get(profileId) ?? [],
+    };
+    return new Map(
       settings.scoring.models.map((model) => [
         model.id,
         scoreOf(model, profileLedger, facts, receivedAt).score,
       ]),
     );
+  };
+  /** Lowers each lowest score to the score just before an event's award: decay between two events is a dip too. */
+  const noteDip = (profileId: string, profileLedger: readonly ScoreLedgerEntry[], receivedAt: number) => {
+    for (const [model, score] of scoresThenOf(profileId, profileLedger, receivedAt) ?? []) {
+      const lowest = scoreBefore.get(`${profileId}:${model}`);
+      if (lowest !== undefined) scoreBefore.set(`${profileId}:${model}`, Math.min(lowest, score));
+    }
+  };
+  const scoreAtEvent = (
+    profileId: string,
+    profileLedger: readonly ScoreLedgerEntry[],
+    receivedAt: number,
+  ) => {
+    const scoresThen = scoresThenOf(profileId, profileLedger, receivedAt);
+    if (!scoresThen || !lifecycle) return;
     for (const model of settings.scoring.models) {
       const key = `${profileId}:${model.id}`;
       const lowest = scoreBefore.get(key);
@@ -328,17 +406,17 @@ export async function decideWorkspace(
 
   for (const event of events) {
     const profileId = profileOfEvent.get(event.id);
+    if (profileId !== undefined) applyTraitChanges(traits, profileId, event.id);
     if (profileId === undefined || event.name === null || !earnsPoints(event)) continue;
     const properties = (event.payload.properties ?? {}) as Record<string, unknown>;
     const fact = { id: event.id, name: event.name, timestamp: event.timestamp, properties };
     const profileLedger = ledgers.get(profileId) ?? [];
-    let isAwarded = false;
-    for (const model of settings.scoring.models) {
-      for (const award of awardsFor(model, fact, profileLedger)) {
-        profileLedger.push(award);
-        awards.push({ ...award, workspaceId, profileId });
-        isAwarded = true;
-      }
+    const eventAwards = settings.scoring.models.flatMap((model) => awardsFor(model, fact, profileLedger));
+    const isAwarded = eventAwards.length > 0;
+    if (isAwarded && hasScoreThresholds) noteDip(profileId, profileLedger, event.receivedAt);
+    for (const award of eventAwards) {
+      profileLedger.push(award);
+      awards.push({ ...award, workspaceId, profileId });
     }
     ledgers.set(profileId, profileLedger);
     if (event.name === SALES_ACCEPTED && !accepted.has(profileId)) accepted.set(profileId, event.receivedAt);

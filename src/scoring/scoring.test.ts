@@ -1832,6 +1832,65 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect([(await intentOf('al')).stage, (await intentOf('bea')).stage]).toEqual(['mql', 'mql']);
   });
 
+  it('brings a recycled lead back when decay between two events of one batch took it below the threshold', async () => {
+    const recycledAt50 = async (userId: string) => {
+      await world.send([identify(userId, { country: 'FR' }), track(userId, 'Signed Up')]);
+      await world.send([track(userId, 'Demo Requested'), track(userId, 'Pricing Viewed')]);
+      await world.settle();
+      await recycleProfile(world.storage, {
+        workspaceId: world.workspaceId,
+        profileId: await world.profileOf(userId),
+        reason: 'rejected',
+        now: world.clock.now(),
+      });
+    };
+    await recycledAt50('al');
+    await recycledAt50('bea');
+    // Each up to 60; two weeks on, the views have faded to 45, and one more brings 55: reached anew.
+    // Al's two views are read one batch at a time, Bea's both in one (a backlog).
+    await world.send([track('al', 'Pricing Viewed')]);
+    await world.settle();
+    await world.send([track('bea', 'Pricing Viewed')]);
+    world.clock.advance(14 * DAY);
+    await world.send([track('bea', 'Pricing Viewed'), track('al', 'Pricing Viewed')]);
+    await world.settle();
+    const [al, bea] = [await intentOf('al'), await intentOf('bea')];
+    expect([al.stage, bea.stage]).toEqual(['mql', 'mql']);
+    expect(bea.scores.find((score) => score.model === 'engagement')?.score).toBe(55);
+  });
+
+  it('brings a recycled lead back when a trait’s fit points take its faded score over the threshold again', async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const [engagement, ...others] = settings.scoring.models as [ScoreModel, ...ScoreModel[]];
+    const italy = { type: 'trait' as const, path: 'country', op: 'eq' as const, value: 'IT' };
+    await world.configure({
+      scoring: {
+        models: [
+          { ...engagement, rules: [...engagement.rules, { id: 'italy', kind: 'fit', when: italy, points: 15 }] },
+          ...others,
+        ],
+      },
+    });
+    for (const userId of ['al', 'bea']) {
+      await world.send([identify(userId, { country: 'FR' }), track(userId, 'Signed Up')]);
+      await world.send([track(userId, 'Demo Requested'), track(userId, 'Pricing Viewed')]);
+      await world.settle();
+      await recycleProfile(world.storage, {
+        workspaceId: world.workspaceId,
+        profileId: await world.profileOf(userId),
+        reason: 'rejected',
+        now: world.clock.now(),
+      });
+    }
+    // Two weeks on, 42.5: Al views Pricing (52.5), Bea moves to Italy (57.5). Both reached it anew.
+    await world.advance(14 * DAY);
+    await world.send([track('al', 'Pricing Viewed'), identify('bea', { country: 'IT' })]);
+    await world.settle();
+    const [al, bea] = [await intentOf('al'), await intentOf('bea')];
+    expect(bea.scores.find((score) => score.model === 'engagement')?.score).toBe(57.5);
+    expect([al.stage, bea.stage]).toEqual(['mql', 'mql']);
+  });
+
   it('enters a journey on segment entry and branches on segment, score and stage', async () => {
     const hot = await createSegment(world.storage, {
       workspaceId: world.workspaceId,
