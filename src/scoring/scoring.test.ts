@@ -1866,7 +1866,10 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     await world.configure({
       scoring: {
         models: [
-          { ...engagement, rules: [...engagement.rules, { id: 'italy', kind: 'fit', when: italy, points: 15 }] },
+          {
+            ...engagement,
+            rules: [...engagement.rules, { id: 'italy', kind: 'fit', when: italy, points: 15 }],
+          },
           ...others,
         ],
       },
