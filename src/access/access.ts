@@ -118,7 +118,10 @@ export async function changePassword(
   const stored = user && (await storage.access.findUserByEmail(user.email));
   if (!stored) throw new AppError('not_found', `user ${options.userId} does not exist`);
   if (!(await verifyPassword(options.currentPassword, stored.passwordHash)))
-    throw new AppError('invalid_input', 'the current password is wrong', { field: 'currentPassword' });
+    throw new AppError('invalid_input', 'the current password is wrong', {
+      field: 'currentPassword',
+      issue: { code: 'refused', reason: 'wrong_current_password' },
+    });
   if (options.newPassword.length < MIN_PASSWORD_LENGTH)
     throw new AppError(
       'invalid_input',

@@ -77,6 +77,6 @@ function assertAnotherOwner(members: Member[], member: Member): void {
     throw new AppError(
       'conflict',
       `${member.email} is the last owner of this workspace: make another member owner first`,
-      { field: 'role' },
+      { field: 'role', issue: { code: 'refused', reason: 'last_owner', params: { email: member.email } } },
     );
 }

@@ -22,7 +22,10 @@ export async function login(
     credentials.password,
     found?.passwordHash ?? passwordHashMatchingNothing(),
   );
-  if (!found || !isValid) throw new AppError('unauthorized', 'e-mail or password is wrong');
+  if (!found || !isValid)
+    throw new AppError('unauthorized', 'e-mail or password is wrong', {
+      issue: { code: 'refused', reason: 'wrong_credentials' },
+    });
   const now = deps.clock.now();
   const token = randomToken(32);
   const expiresAt = now + deps.sessionTtlMs;

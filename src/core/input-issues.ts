@@ -38,7 +38,22 @@ export type IssueDetail =
     }
   | { code: 'invalid_type'; expected: string }
   | { code: 'invalid_format'; format: string }
-  | { code: 'invalid_value'; values: Array<string | number | boolean | null> };
+  | { code: 'invalid_value'; values: Array<string | number | boolean | null> }
+  /** A request Mops refused for a reason of its own (not a value's shape), named for clients to word. */
+  | { code: 'refused'; reason: RefusalReason; params?: Record<string, string> };
+
+/**
+ * Refusals a person meets in the console (a wrong password, the last owner, a channel not set up),
+ * which it words in the user's language; others stay in the server's English.
+ */
+export const REFUSAL_REASONS = [
+  'wrong_credentials',
+  'wrong_current_password',
+  'last_owner',
+  'smtp_not_configured',
+  'sms_not_configured',
+] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 const SIZED_ORIGINS = new Set(['number', 'int', 'string', 'array']);
 

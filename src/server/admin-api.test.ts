@@ -58,7 +58,10 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
     const unknown = await call('/api/auth/login', json({ email: 'nobody@example.com', password }));
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
-    expect(await wrong.json()).toEqual(await unknown.json());
+    const refusal = await wrong.json();
+    expect(refusal).toEqual(await unknown.json());
+    // Named for the console to word: a wrong password, not a session that ended.
+    expect(refusal).toMatchObject({ error: { issue: { code: 'refused', reason: 'wrong_credentials' } } });
   });
 
   it('answers 400 naming the field for a bad body, with what was wrong for a client to word', async () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ApiKey, KeyActor } from '../core/access.js';
 import type { SetAsideEvent, StoredEvent, StoredRejectedEvent } from '../core/event.js';
+import { REFUSAL_REASONS } from '../core/input-issues.js';
 import type { Account, Identity, Profile, Traits } from '../core/profile.js';
 import { SET_ASIDE_RESOLUTIONS, type SetAsideResolution } from '../core/set-aside.js';
 import { type SetAsideTimer, TIMER_KINDS } from '../core/timers.js';
@@ -20,8 +21,11 @@ const IssueDetailJson = z
         'invalid_type',
         'invalid_format',
         'invalid_value',
+        'refused',
       ])
-      .describe('required: missing; the others as Zod names its checks'),
+      .describe(
+        'required: missing; refused: a refusal of Mops’s own, named by `reason`; the others as Zod names its checks',
+      ),
     origin: z
       .enum(['number', 'string', 'array'])
       .optional()
@@ -34,6 +38,11 @@ const IssueDetailJson = z
       .array(z.union([z.string(), z.number(), z.boolean(), z.null()]))
       .optional()
       .describe('invalid_value: the values allowed'),
+    reason: z.enum(REFUSAL_REASONS).optional().describe('refused: why'),
+    params: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('refused: what the wording names (an e-mail, …)'),
   })
   .meta({ id: 'IssueDetail' });
 

@@ -137,6 +137,7 @@ describe.each(BACKENDS)('users and roles API on %s', (backend) => {
         code: 'conflict',
         field: 'role',
         message: expect.stringMatching(/last owner of this workspace: make another member owner first/),
+        issue: { code: 'refused', reason: 'last_owner', params: { email: expect.stringContaining('@') } },
       },
     });
     expect((await remove(workspaceId, self.id, owner)).status).toBe(409);
@@ -334,7 +335,12 @@ describe.each(BACKENDS)('users and roles API on %s', (backend) => {
       const wrong = await change({ currentPassword: 'not the password', newPassword }, session);
       expect(wrong.status).toBe(400);
       expect(await wrong.json()).toEqual({
-        error: { code: 'invalid_input', field: 'currentPassword', message: 'the current password is wrong' },
+        error: {
+          code: 'invalid_input',
+          field: 'currentPassword',
+          message: 'the current password is wrong',
+          issue: { code: 'refused', reason: 'wrong_current_password' },
+        },
       });
       const short = await change({ currentPassword: password, newPassword: 'short' }, session);
       expect(short.status).toBe(400);

@@ -55,7 +55,8 @@ describe('web console (Chromium)', () => {
     await page.getByLabel('E-mail').fill(admin.email);
     await page.getByLabel('Password').fill('not-the-password');
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByText(/Log-in failed/).waitFor();
+    // Said as it is: the password is wrong, not a session that has ended.
+    await page.getByText('Log-in failed: The e-mail or the password is wrong.').waitFor();
     await page.getByLabel('Password').fill(admin.password);
     await shot('login');
     expect(await unlabelledControls(page)).toEqual([]);

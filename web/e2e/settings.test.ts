@@ -277,7 +277,9 @@ describe('settings screen (Chromium)', () => {
 
     // The only owner cannot step down: the server's refusal sits next to that role.
     await label(`Role of ${admin.email}`).selectOption('member');
-    expect(await errorOf(label(`Role of ${admin.email}`))).toMatch(/last owner of this workspace/);
+    expect(await errorOf(label(`Role of ${admin.email}`))).toBe(
+      `${admin.email} is the workspace’s last owner: make another member owner first.`,
+    );
     await shot('settings-users');
 
     await button('Remove mara@example.com from the workspace').click();
@@ -297,7 +299,7 @@ describe('settings screen (Chromium)', () => {
     await label('New password').fill(newPassword);
     await label('New password again').fill(newPassword);
     await button('Change password').click();
-    expect(await errorOf(label('Current password'))).toBe('the current password is wrong');
+    expect(await errorOf(label('Current password'))).toBe('The current password is wrong.');
 
     await label('Current password').fill(admin.password);
     await button('Change password').click();

@@ -87,7 +87,9 @@ export async function testSend(
   const now = input.clock.now();
   const settings = await storage.settings.get(template.workspaceId);
   if (!settings.smtp)
-    throw new AppError('conflict', 'configure an SMTP server in the workspace settings first');
+    throw new AppError('conflict', 'configure an SMTP server in the workspace settings first', {
+      issue: { code: 'refused', reason: 'smtp_not_configured' },
+    });
   await assertTestSendAllowed(storage, template.workspaceId, now);
   const message = adHocMessage(template, profile, now, TEST_TOPIC, input.properties);
   await storage.messages.insert(message);

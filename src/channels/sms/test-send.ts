@@ -52,7 +52,10 @@ export async function testSendSms(
   const to = INTERNATIONAL_NUMBER.test(input.to.trim()) ? normalisePhoneNumber(input.to) : undefined;
   if (to === undefined) throw new AppError('invalid_input', NOT_A_PHONE_NUMBER, { field: 'to' });
   const settings = withinServerLimits(await storage.settings.get(profile.workspaceId), deps).sms;
-  if (!settings) throw new AppError('conflict', 'configure an SMS provider in the workspace settings first');
+  if (!settings)
+    throw new AppError('conflict', 'configure an SMS provider in the workspace settings first', {
+      issue: { code: 'refused', reason: 'sms_not_configured' },
+    });
   const now = clock.now();
   await assertTestSendAllowed(storage, profile.workspaceId, now);
   const message: Message = {

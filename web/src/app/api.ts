@@ -7,13 +7,16 @@ export class ApiError extends Error {
   readonly code: string;
   /** The request field the server blamed, as a dotted path (`definition.steps.2.template`). */
   readonly field: string | undefined;
+  /** Whether the message is the console's own wording of a refusal the server named (a wrong password). */
+  readonly isWorded: boolean;
 
-  constructor(status: number, code: string, message: string, field?: string) {
+  constructor(status: number, code: string, message: string, field?: string, isWorded = false) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.field = field;
+    this.isWorded = isWorded;
   }
 }
 
@@ -31,7 +34,8 @@ function refusalMessage(failure: NonNullable<ErrorBody['error']>): string | unde
       ? wordIssue(failure.issue, i18next.t.bind(i18next), i18next.language)
       : undefined;
   if (worded === undefined) return failure.message;
-  return failure.field ? `${failure.field}: ${worded}` : worded;
+  // A refusal of Mops's own says all there is; a value's check needs the field it is about.
+  return failure.field && failure.issue?.code !== 'refused' ? `${failure.field}: ${worded}` : worded;
 }
 
 /** Calls the Mops admin API with the session cookie; JSON in, JSON out. */
@@ -52,11 +56,13 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   const parsed: unknown = text ? JSON.parse(text) : undefined;
   if (!response.ok) {
     const failure = (parsed as ErrorBody | undefined)?.error;
+    const worded = failure && refusalMessage(failure);
     throw new ApiError(
       response.status,
       failure?.code ?? 'http',
-      (failure && refusalMessage(failure)) ?? `${response.status} ${response.statusText}`,
+      worded ?? `${response.status} ${response.statusText}`,
       failure?.field,
+      worded !== undefined && worded !== failure?.message,
     );
   }
   return parsed as T;

@@ -30,6 +30,20 @@ describe("a server refusal's issue, in the console's language", () => {
     );
   });
 
+  it('words a refusal of Mops’s own by its reason, with what it names', async () => {
+    expect(await worded('it', { code: 'refused', reason: 'wrong_credentials' })).toBe(
+      'L’e-mail o la password sono sbagliate.',
+    );
+    expect(
+      await worded('it', { code: 'refused', reason: 'last_owner', params: { email: 'ada@example.com' } }),
+    ).toBe(
+      'ada@example.com è l’ultimo proprietario dell’area di lavoro: rendi prima proprietario un altro membro.',
+    );
+    expect(await worded('en', { code: 'refused', reason: 'smtp_not_configured' })).toBe(
+      'Set up an SMTP server in Settings first.',
+    );
+  });
+
   it('takes a value missing, or a text refused as too short to have one letter, as required', async () => {
     expect(await worded('it', { code: 'required' })).toBe('Obbligatorio');
     expect(await worded('en', { code: 'too_small', origin: 'string', limit: 1, inclusive: true })).toBe(

@@ -54,6 +54,8 @@ export function wordIssue(issue: IssueDetail, t: Translate, language: string): s
     }
     case 'invalid_value':
       return t('issues.oneOf', { values: issue.values.map((value) => String(value)).join(', ') });
+    case 'refused':
+      return t(`issues.refused.${issue.reason}`, issue.params ?? {});
     default:
       return undefined;
   }

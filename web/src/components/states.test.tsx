@@ -21,4 +21,13 @@ describe('ErrorState', () => {
     render(<ErrorState error={new ApiError(500, 'internal', 'database unavailable')} />);
     expect(screen.getByRole('alert').textContent).toBe('Something went wrongdatabase unavailable');
   });
+
+  it('offers a way back, not another try, for something that is not there', () => {
+    const missing = new ApiError(404, 'not_found', 'profile prf_gone does not exist');
+    render(<ErrorState error={missing} onRetry={() => {}} />);
+    expect(screen.getByRole('alert').textContent).toBe(
+      'Not foundIt may have been deleted, or the link is wrong.Go back',
+    );
+    expect(screen.queryByRole('button', { name: 'Try again' })).toBeNull();
+  });
 });

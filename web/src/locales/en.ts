@@ -1,3 +1,5 @@
+import type { RefusalReason } from '../../../src/core/input-issues.js';
+
 /** English, the reference catalogue: Italian must have every key it has (see it.ts). */
 export const en = {
   app: { name: 'Mops', skipToContent: 'Skip to content' },
@@ -15,6 +17,8 @@ export const en = {
     never: 'never',
     errorTitle: 'Something went wrong',
     refusedTitle: 'Can’t do that',
+    notFoundTitle: 'Not found',
+    goBack: 'Go back',
     required: 'Required',
     previous: 'Previous',
     next: 'Next',
@@ -366,7 +370,7 @@ export const en = {
   errors: {
     unauthorized: 'Your session has ended; log in again.',
     forbidden: 'Your role does not allow this.',
-    not_found: 'Not found.',
+    not_found: 'It may have been deleted, or the link is wrong.',
     network: 'The server cannot be reached.',
   },
   /** A server's refusal of a value, worded here (see app/issue-wording.ts). */
@@ -389,6 +393,13 @@ export const en = {
     url: 'Must be a web address (URL)',
     dateTime: 'Must be a date and time (ISO 8601)',
     oneOf: 'Must be one of: {{values}}',
+    refused: {
+      wrong_credentials: 'The e-mail or the password is wrong.',
+      wrong_current_password: 'The current password is wrong.',
+      last_owner: '{{email}} is the workspace’s last owner: make another member owner first.',
+      smtp_not_configured: 'Set up an SMTP server in Settings first.',
+      sms_not_configured: 'Set up an SMS provider in Settings first.',
+    } satisfies Record<RefusalReason, string>,
   },
 };
 

@@ -17,6 +17,8 @@ export const it: Catalogue = {
     never: 'mai',
     errorTitle: 'Qualcosa è andato storto',
     refusedTitle: 'Non si può fare',
+    notFoundTitle: 'Non trovato',
+    goBack: 'Torna indietro',
     required: 'Obbligatorio',
     previous: 'Precedente',
     next: 'Successiva',
@@ -370,7 +372,7 @@ export const it: Catalogue = {
   errors: {
     unauthorized: 'La sessione è scaduta; accedi di nuovo.',
     forbidden: 'Il tuo ruolo non lo consente.',
-    not_found: 'Non trovato.',
+    not_found: 'Forse è stato eliminato, oppure il link è sbagliato.',
     network: 'Il server non è raggiungibile.',
   },
   issues: {
@@ -392,5 +394,13 @@ export const it: Catalogue = {
     url: 'Deve essere un indirizzo web (URL)',
     dateTime: 'Deve essere una data e ora (ISO 8601)',
     oneOf: 'Deve essere uno tra: {{values}}',
+    refused: {
+      wrong_credentials: 'L’e-mail o la password sono sbagliate.',
+      wrong_current_password: 'La password attuale è sbagliata.',
+      last_owner:
+        '{{email}} è l’ultimo proprietario dell’area di lavoro: rendi prima proprietario un altro membro.',
+      smtp_not_configured: 'Configura prima un server SMTP nelle Impostazioni.',
+      sms_not_configured: 'Configura prima un provider SMS nelle Impostazioni.',
+    },
   },
 };
