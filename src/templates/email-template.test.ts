@@ -31,6 +31,19 @@ describe('renderEmail', () => {
     expect(rendered.text).toContain('Total: 42');
   });
 
+  it('links no font from Google into an e-mail, only those a template declares itself', async () => {
+    const plain = await compileLayout({ ...template, id: 'tpl_default_font' });
+    expect(plain).not.toContain('fonts.googleapis.com');
+    expect(plain).toContain('Helvetica');
+    const declared = await compileLayout({
+      ...template,
+      id: 'tpl_own_font',
+      mjml: `<mjml><mj-head><mj-font name="Raleway" href="https://fonts.example.com/raleway.css" /></mj-head>
+        <mj-body><mj-section><mj-column><mj-text font-family="Raleway, Arial">Hi</mj-text></mj-column></mj-section></mj-body></mjml>`,
+    });
+    expect(declared).toContain('https://fonts.example.com/raleway.css');
+  });
+
   it('never reads a file an <mj-include> names into the e-mail', async () => {
     const directory = mkdtempSync(path.join(tmpdir(), 'mops-mjml-'));
     const secret = path.join(directory, 'secret.mjml');

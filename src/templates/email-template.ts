@@ -69,6 +69,14 @@ export function compileLayout(template: Pick<EmailTemplate, 'id' | 'updatedAt' |
   return html;
 }
 
+/**
+ * MJML links its default font (Ubuntu) from Google Fonts into every e-mail that does not name
+ * another: each open would tell Google who read what, which EU data-protection rulings forbid
+ * without consent. Without the default map, only fonts a template declares (`<mj-font>`) are
+ * fetched; text falls back to the stack's Helvetica and Arial.
+ */
+const NO_FONTS_FETCHED = {};
+
 async function compileMjml(source: string): Promise<string> {
   const trimmed = source.trim();
   if (!trimmed.startsWith('<mjml')) {
@@ -80,6 +88,7 @@ async function compileMjml(source: string): Promise<string> {
     validationLevel: 'soft',
     keepComments: false,
     ignoreIncludes: true,
+    fonts: NO_FONTS_FETCHED,
   });
   const errors = result.errors ?? [];
   if (errors.length > 0 && !result.html)
