@@ -330,3 +330,17 @@ export async function applyJourney(
   const published = await publishJourney(storage, clock, input.workspaceId, journey.id);
   return { journey: published.journey, created: !existing, version: published.version.version };
 }
+
+/** What a journey runs as: its current version, else (never published) its draft as far as it parses. */
+export async function currentDefinition(
+  storage: StorageReader,
+  journey: Journey,
+): Promise<Pick<JourneyDefinition, 'start' | 'steps' | 'goal'>> {
+  const version =
+    journey.currentVersion === null
+      ? undefined
+      : await storage.journeys.findVersion(journey.id, journey.currentVersion);
+  if (version) return version.definition;
+  const draft = JourneyDefinition.safeParse(journey.draft);
+  return draft.success ? draft.data : { start: '', steps: [] };
+}

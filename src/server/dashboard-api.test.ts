@@ -375,6 +375,7 @@ describe.each(BACKENDS)('dashboard API on %s', (backend) => {
         active: 1,
         converted: 1,
         heldOut: 0,
+        hasGoal: true,
         conversionRate: 0.5,
         steps: [
           { id: 'pause', type: 'wait', entered: 2, completed: 2 },
@@ -383,6 +384,55 @@ describe.each(BACKENDS)('dashboard API on %s', (backend) => {
         ],
       },
     ]);
+  });
+
+  it('gives a journey without a goal no conversion rate, rather than 0 %, and says it has none', async () => {
+    // Runs after the test above, which lists the workspace's journeys.
+    const { workspaceId } = world;
+    const created = await fetch(`${world.url}/api/workspaces/${workspaceId}/journeys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${world.secretKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        definition: {
+          name: 'Alert',
+          entry: { trigger: { type: 'manual' } },
+          start: 'done',
+          steps: [{ id: 'done', type: 'exit' }],
+        },
+      }),
+    });
+    const alertId = ((await created.json()) as { id: string }).id;
+    await world.mops.storage.transaction((tx) =>
+      tx.journeys.insertInstance({
+        id: 'alerted',
+        workspaceId,
+        journeyId: alertId,
+        version: 1,
+        profileId: 'prf_alerted',
+        status: 'completed',
+        stepId: null,
+        entryEvent: { name: null, messageId: null, timestamp: T0, properties: {} },
+        state: {},
+        enteredAt: T0,
+        updatedAt: T0,
+        endedAt: T0,
+        endReason: 'completed',
+      }),
+    );
+    const dashboard = await get<{ items: Array<Record<string, unknown>> }>('/dashboard/journeys');
+    expect(dashboard.body.items.find((item) => item.id === alertId)).toMatchObject({
+      entered: 1,
+      converted: 0,
+      hasGoal: false,
+      conversionRate: null,
+    });
+    const list = await get<{ items: Array<{ id: string; hasGoal: boolean }> }>('/journeys');
+    expect(list.body.items.map((item) => [item.id, item.hasGoal]).sort()).toEqual(
+      [
+        [alertId, false],
+        [journeyId, true],
+      ].sort(),
+    );
   });
 
   it('answers 400 naming the field for a missing, malformed, reversed or too long range', async () => {

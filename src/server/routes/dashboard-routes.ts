@@ -3,8 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { reasonShownToMembers } from '../../channels/webhook/failure-reasons.js';
 import type { Role } from '../../core/access.js';
-import type { Journey } from '../../core/journey.js';
-import { JourneyDefinition } from '../../core/journey-definition.js';
+import type { JourneyDefinition } from '../../core/journey-definition.js';
+import { currentDefinition } from '../../journeys/journeys.js';
 import { stepsInOrder } from '../../journeys/step-order.js';
 import type { FailureReason, JourneyReport, Storage } from '../../storage/storage.js';
 import { type Authenticator, hasRole } from '../auth.js';
@@ -129,10 +129,13 @@ const JourneyStatsJson = z
     active: z.number(),
     converted: z.number(),
     heldOut: z.number().describe('entered, and held out by a split: kept from the journey on purpose'),
+    hasGoal: z.boolean().describe('whether the version running has a goal: without one, nobody converts'),
     conversionRate: z
       .number()
       .nullable()
-      .describe('converted / (entered − heldOut): of those the journey worked on; null before anyone did'),
+      .describe(
+        'converted / (entered − heldOut): of those the journey worked on; null before anyone did, and without a goal',
+      ),
     steps: z.array(FunnelStepJson).describe('in the order of the journey, from its first step'),
   })
   .meta({ id: 'DashboardJourney' });
@@ -331,10 +334,12 @@ export async function dashboardRoutes(
             active: report.active,
             converted: report.converted,
             heldOut: report.heldOut,
+            hasGoal: definition.goal !== undefined,
             // Held out, a contact is kept from the journey on purpose: counted, they would dilute
             // its conversion with people it never worked on (the split's results compare them).
+            // Without a goal, nobody can convert: no rate at all, rather than 0 %.
             conversionRate:
-              report.entered - report.heldOut === 0
+              definition.goal === undefined || report.entered - report.heldOut === 0
                 ? null
                 : report.converted / (report.entered - report.heldOut),
             steps: funnelSteps(definition, report),
@@ -414,19 +419,6 @@ function asMembersRead(reasons: readonly FailureReason[]): FailureReason[] {
  * The version new entries use, or the draft of a journey never published; a draft still unfinished
  * has no order of steps yet (nobody has entered it either).
  */
-async function currentDefinition(
-  storage: Storage,
-  journey: Journey,
-): Promise<Pick<JourneyDefinition, 'start' | 'steps'>> {
-  const version =
-    journey.currentVersion === null
-      ? undefined
-      : await storage.journeys.findVersion(journey.id, journey.currentVersion);
-  if (version) return version.definition;
-  const draft = JourneyDefinition.safeParse(journey.draft);
-  return draft.success ? draft.data : { start: '', steps: [] };
-}
-
 /** Steps in the order contacts go through them (see `stepsInOrder`), then any only earlier versions had. */
 function funnelSteps(definition: Pick<JourneyDefinition, 'start' | 'steps'>, report: JourneyReport) {
   const byId = new Map(definition.steps.map((step) => [step.id, step]));

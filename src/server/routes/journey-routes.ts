@@ -11,6 +11,7 @@ import { JOURNEYS_CURSOR } from '../../journeys/engine.js';
 import {
   archiveJourney,
   createJourney,
+  currentDefinition,
   getJourney,
   type JourneyEngine,
   parseDraft,
@@ -254,6 +255,11 @@ export async function journeyRoutes(
             items: z.array(
               JourneyJson.extend({
                 counts: ReportJson.pick({ entered: true, active: true, converted: true }),
+                hasGoal: z
+                  .boolean()
+                  .describe(
+                    'whether the version running (a draft never published: the draft) has a goal to convert on',
+                  ),
               }),
             ),
           }),
@@ -266,10 +272,14 @@ export async function journeyRoutes(
       const journeys = await storage.journeys.list(request.params.workspaceId);
       const items = await Promise.all(
         journeys.map(async (journey) => {
-          const report = await storage.journeys.report(journey.id);
+          const [report, definition] = await Promise.all([
+            storage.journeys.report(journey.id),
+            currentDefinition(storage, journey),
+          ]);
           return {
             ...journeyJson(journey),
             counts: { entered: report.entered, active: report.active, converted: report.converted },
+            hasGoal: definition.goal !== undefined,
           };
         }),
       );

@@ -64,11 +64,17 @@ function ConversionChart(props: { journeys: JourneyStats[] }) {
   const rows = conversionRows(props.journeys);
   const page = usePage(rows, JOURNEYS_PER_CHART);
   const leader = bestConverting(rows);
+  const withoutGoal = props.journeys.filter((journey) => !journey.hasGoal && journey.entered > 0).length;
+  const goalNote = withoutGoal > 0 && (
+    <p className="hint">{t('dashboard.journeys.withoutGoal', { count: withoutGoal })}</p>
+  );
   if (rows.length === 0) {
     return (
       <section className="card">
         <h2>{t('dashboard.journeys.conversionTitle')}</h2>
-        <EmptyState>{t('dashboard.journeys.noEntries')}</EmptyState>
+        <EmptyState>
+          {t(withoutGoal > 0 ? 'dashboard.journeys.noGoals' : 'dashboard.journeys.noEntries')}
+        </EmptyState>
       </section>
     );
   }
@@ -119,6 +125,7 @@ function ConversionChart(props: { journeys: JourneyStats[] }) {
         </ResponsiveContainer>
       </ChartFigure>
       <Pager page={page} />
+      {goalNote}
     </div>
   );
 }

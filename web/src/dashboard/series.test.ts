@@ -17,6 +17,7 @@ const journey = (name: string, entered: number, converted: number, heldOut = 0):
   active: 0,
   converted,
   heldOut,
+  hasGoal: true,
   conversionRate: entered - heldOut === 0 ? null : converted / (entered - heldOut),
   steps: [],
 });
@@ -101,6 +102,11 @@ describe('conversionRows', () => {
     expect(
       bestConverting(conversionRows([journey('Welcome', 1000, 0), journey('Zebra', 3000, 1)]))?.name,
     ).toBe('Zebra');
+  });
+
+  it('leaves out journeys without a goal: nobody converts there, which is no 0 %', () => {
+    const alert = { ...journey('Alert', 5, 0), hasGoal: false, conversionRate: null };
+    expect(conversionRows([alert, journey('Cart', 4, 3)]).map((row) => row.name)).toEqual(['Cart']);
   });
 
   it('counts who entered as the rate does, without those a split held out', () => {

@@ -41,6 +41,8 @@ export interface JourneyStats {
   converted: number;
   /** Entered and held out by a split: no part of the journey's conversion. */
   heldOut: number;
+  /** Without a goal nobody converts: the journey has no conversion to show. */
+  hasGoal: boolean;
   conversionRate: number | null;
   steps: FunnelStep[];
 }
@@ -89,7 +91,7 @@ export function conversionRows(
   journeys: JourneyStats[],
 ): Array<{ id: string; name: string; entered: number; converted: number; percent: number }> {
   return journeys
-    .filter((journey) => journey.entered - journey.heldOut > 0)
+    .filter((journey) => journey.hasGoal && journey.entered - journey.heldOut > 0)
     .map((journey) => ({
       id: journey.id,
       name: journey.name,

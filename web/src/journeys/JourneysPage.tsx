@@ -18,6 +18,7 @@ interface JourneyListItem {
   currentVersion: number | null;
   updatedAt: string;
   counts: { entered: number; active: number; converted: number };
+  hasGoal: boolean;
 }
 
 /** What a new journey starts as: an entry on an event, and one exit to connect it to. */
@@ -119,7 +120,16 @@ export function JourneysPage() {
                   </td>
                   <td className="number">{format.number(journey.counts.entered)}</td>
                   <td className="number">{format.number(journey.counts.active)}</td>
-                  <td className="number">{format.number(journey.counts.converted)}</td>
+                  <td className="number">
+                    {journey.hasGoal ? (
+                      format.number(journey.counts.converted)
+                    ) : (
+                      <span title={t('journeys.noGoal')}>
+                        <span aria-hidden="true">—</span>
+                        <span className="visually-hidden">{t('journeys.noGoal')}</span>
+                      </span>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>

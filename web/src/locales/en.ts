@@ -61,6 +61,7 @@ export const en = {
     entered: 'Entered',
     active: 'Active',
     converted: 'Converted',
+    noGoal: 'No goal: nobody converts',
     statuses: { draft: 'Draft', published: 'Published', paused: 'Paused', archived: 'Archived' },
   },
   builder: {

@@ -61,6 +61,7 @@ export const it: Catalogue = {
     entered: 'Entrati',
     active: 'Attivi',
     converted: 'Convertiti',
+    noGoal: 'Nessun obiettivo: nessuno converte',
     statuses: { draft: 'Bozza', published: 'Pubblicato', paused: 'In pausa', archived: 'Archiviato' },
   },
   builder: {
