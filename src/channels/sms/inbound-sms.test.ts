@@ -32,6 +32,15 @@ describe('inbound keywords', () => {
     ['ＳＴＯＰ', 'opt-out'],
     ['Start\n\nSent from my phone', 'opt-in'],
     ['Yes\nstop', 'opt-out'],
+    ['Wrong number, who is this?\nSTOP', 'opt-out'],
+    ['Please remove me from this list\nSTOP', 'opt-out'],
+    ['Hi there, I think you have the wrong number\n\nSTOP\n\nSent from my iPhone', 'opt-out'],
+    ['Who is this?\nEnd', 'opt-out'],
+    ['See you at 5\nStop by the shop first if you can', 'other'],
+    ["Can't stop laughing", 'other'],
+    ["I can't stop", 'other'],
+    ["Won't stop by today", 'other'],
+    ['I cannot stop', 'other'],
     ['', 'other'],
   ])('reads %j as %s', (body, keyword) => {
     expect(inboundKeyword(body)).toBe(keyword);

@@ -57,27 +57,42 @@ export function twilioSignature(authToken: string, url: string, params: URLSearc
 export type InboundOutcome = 'opted_out' | 'opted_in' | 'help' | 'other' | 'already_handled' | 'not_sms';
 
 /**
- * Words that turn a following opt-out word around ("don't stop", "never stop"). Not "no": "No, stop"
- * is a contact saying no and stop twice over.
+ * Words that turn a following opt-out word around ("don't stop", "can't stop laughing", "never stop").
+ * Not "no": "No, stop" is a contact saying no and stop twice over.
  */
-const NEGATIONS = new Set(['DONT', 'NOT', 'NEVER']);
+const NEGATIONS = new Set([
+  'DONT',
+  'DOESNT',
+  'DIDNT',
+  'CANT',
+  'CANNOT',
+  'WONT',
+  'WOULDNT',
+  'COULDNT',
+  'SHOULDNT',
+  'ISNT',
+  'AINT',
+  'NOT',
+  'NEVER',
+]);
 
 type Keyword = 'opt-out' | 'opt-in' | 'help' | 'other';
 
 /**
  * What a text asks for: the provider's own reading when it gives one (`OptOutType`), else its words,
  * in any case and width, with punctuation and emoji around or between them ignored ("Stop.", "STOP
- * ALL", "opt-out", "ＳＴＯＰ"). Its first line is read alone too, as phones add signatures below; an
- * opt-out either reading finds wins, as a contact revokes consent by any reasonable means.
+ * ALL", "opt-out", "ＳＴＯＰ"). Each line is read alone too, as phones add signatures below and people
+ * put a STOP under what they say ("Wrong number, who is this?⏎STOP"); an opt-out any reading finds
+ * wins, as a contact revokes consent by any reasonable means. A START or HELP counts on the first line.
  */
 export function inboundKeyword(body: string, providerOutcome?: string): Keyword {
   const fromProvider = providerOutcome ? PROVIDER_OUTCOMES[providerOutcome.toUpperCase()] : undefined;
   if (fromProvider) return fromProvider;
   const text = body.normalize('NFKC').toUpperCase();
-  const firstLine = text.split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
-  const readings = [keywordIn(firstLine), keywordIn(text)];
+  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '');
+  const readings = [keywordIn(text), ...lines.map(keywordIn)];
   if (readings.includes('opt-out')) return 'opt-out';
-  return readings.find((reading) => reading !== 'other') ?? 'other';
+  return [keywordIn(lines[0] ?? ''), keywordIn(text)].find((reading) => reading !== 'other') ?? 'other';
 }
 
 /**
@@ -104,7 +119,14 @@ function keywordSaid(body: string, providerOutcome?: string): string | undefined
   const whole = words.join('');
   if (OPT_OUT.has(whole) || OPT_IN.has(whole)) return whole;
   if (words.some((word, index) => word === 'OPT' && words[index + 1] === 'OUT')) return 'OPTOUT';
-  return words.find((word) => PLAIN_OPT_OUT.has(word));
+  // A line that is a keyword alone ("END" under a question).
+  const lineAlone = body
+    .normalize('NFKC')
+    .toUpperCase()
+    .split(/\r?\n/)
+    .map((line) => line.replace(/[^\p{L}\p{N}]+/gu, ''))
+    .find((line) => OPT_OUT.has(line));
+  return lineAlone ?? words.find((word) => PLAIN_OPT_OUT.has(word));
 }
 
 function keywordIn(text: string): Keyword {
@@ -113,12 +135,12 @@ function keywordIn(text: string): Keyword {
   if (OPT_OUT.has(whole)) return 'opt-out';
   if (OPT_IN.has(whole)) return 'opt-in';
   if (HELP.has(whole)) return 'help';
-  // "OPT OUT" is one word; "DON'T" comes apart at its apostrophe.
+  // "OPT OUT" is one word; "DON'T", "CAN'T" come apart at their apostrophe.
   const spoken: string[] = [];
   for (const word of words) {
     const previous = spoken.at(-1);
     if (word === 'OUT' && previous === 'OPT') spoken[spoken.length - 1] = 'OPTOUT';
-    else if (word === 'T' && previous === 'DON') spoken[spoken.length - 1] = 'DONT';
+    else if (word === 'T' && previous?.endsWith('N')) spoken[spoken.length - 1] = `${previous}T`;
     else spoken.push(word);
   }
   const optOuts = spoken.filter(
