@@ -71,7 +71,10 @@ export async function updateDigests(
       names: namesToRead(queries, options.now),
     });
     const byProfile = new Map<string, DigestEvent[]>(profileIds.map((profileId) => [profileId, []]));
-    for (const fact of found) byProfile.get(fact.profileId)?.push({ ...fact, id: fact.eventId });
+    // A decision as of a moment past (a timer, judged through the events read before it fell due)
+    // must not keep a later event in place of one in its window; the batch reading it adds it then.
+    for (const fact of found)
+      if (fact.timestamp <= options.now) byProfile.get(fact.profileId)?.push({ ...fact, id: fact.eventId });
     for (const [profileId, events] of byProfile)
       fillQueries(digests.get(profileId) as EventDigest, queries, events);
   }

@@ -58,7 +58,8 @@ async function idBounds(
 
 /**
  * The smallest id whose row, and every later one, was received at or after `at` (ids are near
- * receipt order); `high + 1` when none is. Each probe is one primary-key lookup.
+ * receipt order; of events, clients' ones); `high + 1` when none is. Each probe is one primary-key
+ * lookup, or a short walk of the key past Mops's own events.
  */
 async function firstIdReceivedFrom(
   db: Kysely<Database>,
@@ -71,13 +72,11 @@ async function firstIdReceivedFrom(
   let hi = high + 1;
   while (lo < hi) {
     const mid = lo + Math.floor((hi - lo) / 2);
-    const probe = await db
-      .selectFrom(table)
-      .select(['id', 'received_at'])
-      .where('id', '>=', mid)
-      .orderBy('id')
-      .limit(1)
-      .executeTakeFirst();
+    let query = db.selectFrom(table).select(['id', 'received_at']).where('id', '>=', mid);
+    // Mops's own events are dated by what they record (a segment timer's by the moment it judged,
+    // behind a backlog), not by when they were written: only clients' events keep receipt order.
+    if (table === 'events') query = query.where('origin', 'is', null);
+    const probe = await query.orderBy('id').limit(1).executeTakeFirst();
     if (probe && Number(probe.received_at) < at) lo = Number(probe.id) + 1;
     else hi = mid;
   }
