@@ -91,6 +91,25 @@ export function zonedTime(
 
 const DAY_MS = 86_400_000;
 
+/**
+ * The second instant the wall clock in `timeZone` shows this date and time, on a night the clocks go
+ * back and show it twice (`zonedTime` gives the first); undefined on every other night.
+ */
+function secondShowing(
+  date: { year: number; month: number; day: number },
+  hour: number,
+  minute: number,
+  timeZone: string,
+): number | undefined {
+  const wanted = Date.UTC(date.year, date.month - 1, date.day, hour, minute);
+  // Read with the offset of the day after, the one the clocks went back to.
+  const after = wanted + DAY_MS;
+  const instant = wanted - (wallClock(after, timeZone) - after);
+  return instant > zonedTime(date, hour, minute, timeZone) && wallClock(instant, timeZone) === wanted
+    ? instant
+    : undefined;
+}
+
 /** The wall-clock time `at` shows in `timeZone`, as if it were UTC, to the minute. */
 function wallClock(at: number, timeZone: string): number {
   const local = localParts(at, timeZone);
@@ -110,8 +129,10 @@ export function nextLocalTime(
   for (let offset = 0; offset <= 8; offset++) {
     const day = new Date(start + offset * 86_400_000);
     const date = { year: day.getUTCFullYear(), month: day.getUTCMonth() + 1, day: day.getUTCDate() };
-    const candidate = zonedTime(date, hour, minute, timeZone);
-    if (candidate <= now) continue;
+    // On the night clocks go back, `now` may be in the hour shown twice, past its first showing.
+    const first = zonedTime(date, hour, minute, timeZone);
+    const candidate = first > now ? first : secondShowing(date, hour, minute, timeZone);
+    if (candidate === undefined || candidate <= now) continue;
     if (days && !days.includes(WEEKDAYS[day.getUTCDay()] as Weekday)) continue;
     return candidate;
   }
