@@ -336,7 +336,7 @@ export const segmentMembershipBatch = (
     // A retry deciding a profile between these reads and the writes (SQLite reads before taking the
     // write lock; PostgreSQL's retry waits for the batch) would have this batch write over it.
     const retriedBefore = await reader.setAsideEvents.retriedCount(SEGMENTS_CURSOR);
-    const at = now();
+    const at = await decidedAsOf(reader, events, span.through, now());
     const writes: Array<(tx: StorageTx) => Promise<SegmentWork>> = [];
     for (const [workspaceId, workspaceEvents] of groupByWorkspace(events)) {
       const segments = await liveRuleSegments(reader, workspaceId);
@@ -402,6 +402,24 @@ export const segmentMembershipBatch = (
     };
   },
 });
+
+/**
+ * The moment a batch decides membership as of: now, or, behind a backlog, just before the first
+ * event it has not read was received — as a timer judges (see `segmentTimersJudgedThrough`), so that a
+ * window this batch closes is not opened again by a timer judging an earlier moment (and every event of
+ * the batch falls before it).
+ */
+async function decidedAsOf(
+  reader: StorageReader,
+  events: readonly StoredEvent[],
+  readThrough: string,
+  now: number,
+): Promise<number> {
+  const nextUnread = await reader.segments.firstReceivedAfter(readThrough);
+  if (nextUnread === undefined) return now;
+  const lastRead = events.reduce((latest, event) => Math.max(latest, event.receivedAt), 0);
+  return Math.min(now, Math.max(nextUnread - 1, lastRead));
+}
 
 /**
  * The segments consumer's work for one event it set aside, redone now: the event's profile decided

@@ -1,12 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { payloadProperties } from '../core/event.js';
 import type { SegmentCondition } from '../core/segment-definition.js';
 import { listProfileTimeline, PROFILES_CURSOR, profileResolutionBatch } from '../profiles/profiles.js';
 import { SCORING_CURSOR, scoringBatch } from '../scoring/scoring-batch.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { onceReadable } from '../test-support/pipeline-batches.js';
-import { track } from '../test-support/segment-calls.js';
+import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
-import { runDueSegmentTimers } from './live-segments.js';
+import { DigestCache } from './digest-cache.js';
+import { runDueSegmentTimers, SEGMENTS_CURSOR, segmentMembershipBatch } from './live-segments.js';
 import { createSegment, previewSegment } from './segments.js';
 
 const HOUR = 3_600_000;
@@ -86,6 +88,61 @@ describe.each(BACKENDS)('a segment timer behind a backlog of the segments consum
     });
     await world.settle();
     expect(await members(buyers.id)).toEqual([cy]);
+  });
+
+  it('decides a batch read behind a backlog as a timer would, so a window it closes no timer opens again', async () => {
+    const pinged: SegmentCondition = { type: 'event', event: 'Pinged', within: '1m', atLeast: 1, where: [] };
+    const pongingPros: SegmentCondition = {
+      all: [
+        { type: 'event', event: 'Ponged', within: '1m', atLeast: 1, where: [] },
+        { type: 'trait', path: 'plan', op: 'eq', value: 'pro' },
+      ],
+    };
+    await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Pinged lately', kind: 'live', rule: pinged },
+      now: world.clock.now(),
+    });
+    const ponging = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Ponging pros', kind: 'live', rule: pongingPros },
+      now: world.clock.now(),
+    });
+    await world.settle();
+    await world.send([identify('ada', { plan: 'pro' }), track('ada', 'Pinged')]);
+    await world.settle();
+    world.clock.advance(20_000);
+    await world.send([track('ada', 'Ponged')]);
+    await world.settle();
+    // At 62 s Ada is seen again; at 65 s a backlog begins. At 90 s the segments consumer reads Ada's
+    // identify alone: as of 64 s her pong (20 s) is still in its window, though by the clock it is not.
+    world.clock.advance(42_000);
+    await world.send([identify('ada', { plan: 'pro', seen: 1 })]);
+    world.clock.advance(3000);
+    await world.send([track('bo', 'Other')]);
+    await resolveAndScore();
+    world.clock.advance(25_000);
+    const oneEvent = segmentMembershipBatch(() => world.clock.now(), new DigestCache());
+    await world.storage.runPipelineBatch(SEGMENTS_CURSOR, 1, oneEvent, world.clock.now(), {
+      skipMopsEvents: true,
+      notBeyond: SCORING_CURSOR,
+    });
+    // The ping's timer (due at 60 s) judges as of 64 s too: nothing for it to take back.
+    await runDueSegmentTimers(world.storage, { now: world.clock.now() });
+    await world.settle();
+    const timeline = await listProfileTimeline(
+      world.storage,
+      world.workspaceId,
+      await world.profileOf('ada'),
+      {
+        limit: 100,
+      },
+    );
+    const ofPonging = (timeline?.items ?? [])
+      .filter((event) => payloadProperties(event.payload).segment_id === ponging.id)
+      .map((event) => event.name)
+      .reverse();
+    expect(ofPonging).toEqual(['Segment Entered', 'Segment Exited']);
   });
 
   it('keeps a member whose event is still in the window, though a later one waits to be read', async () => {

@@ -17,6 +17,12 @@ export interface DialectOps {
   lockKey(key: string): RawBuilder<unknown> | undefined;
   /** The same key held beside other holders of it, but not beside `lockKey`'s: `…_lock_shared`. */
   lockKeyShared(key: string): RawBuilder<unknown> | undefined;
+  /**
+   * Events after a consumer's position, and the order consumers read them in: by id on SQLite, by
+   * commit (`xact_id:id`) on PostgreSQL.
+   */
+  afterLogPosition(position: string): RawBuilder<boolean>;
+  logOrder: RawBuilder<unknown>;
 }
 
 export const sqliteOps: DialectOps = {
@@ -29,6 +35,8 @@ export const sqliteOps: DialectOps = {
   skipLockedRows: '',
   lockKey: () => undefined,
   lockKeyShared: () => undefined,
+  afterLogPosition: (position) => sql<boolean>`id > ${Number(position) || 0}`,
+  logOrder: sql`id`,
 };
 
 export const postgresOps: DialectOps = {
@@ -43,4 +51,9 @@ export const postgresOps: DialectOps = {
   lockKey: (key) => sql`select pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || ${key}, 0))`,
   lockKeyShared: (key) =>
     sql`select pg_advisory_xact_lock_shared(hashtextextended(current_schema() || '/' || ${key}, 0))`,
+  afterLogPosition: (position) => {
+    const [xact = '0', id = '0'] = position.split(':');
+    return sql<boolean>`(xact_id, id) > (${xact}::xid8, ${Number(id)}::bigint)`;
+  },
+  logOrder: sql`xact_id, id`,
 };

@@ -297,6 +297,12 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
         .executeTakeFirst();
       return Number(row?.newest ?? 0);
     },
+    async firstReceivedAfter(position) {
+      const { rows } = await sql<{ received_at: number | string }>`
+        select received_at from events where ${ops.afterLogPosition(position)}
+        order by ${ops.logOrder} limit 1`.execute(db);
+      return rows[0] === undefined ? undefined : Number(rows[0].received_at);
+    },
     nextTimerDue: timerTable.nextDue,
     async countMembers(segmentId) {
       const row = await db

@@ -735,6 +735,8 @@ export interface SegmentStore {
   nextTimerDue(): Promise<number | undefined>;
   /** The newest event's id in the log (0 when empty). */
   newestEventId(): Promise<number>;
+  /** When the first event after a consumer's position was received; undefined when none is in the log yet. */
+  firstReceivedAfter(position: string): Promise<number | undefined>;
   countMembers(segmentId: string): Promise<number>;
   createListAddition(addition: ListAddition): Promise<void>;
   findListAddition(workspaceId: string, id: string): Promise<ListAddition | undefined>;
