@@ -91,9 +91,9 @@ describe('segments (Chromium)', () => {
 
     await page.getByRole('link', { name: 'New live segment' }).click();
     await page.getByRole('heading', { name: 'New live segment' }).waitFor();
-    // Checked before sending: the empty name and the empty condition say what they need.
+    // Checked before sending: the empty name and the empty condition say what they need, all counted.
     await page.getByRole('button', { name: 'Create' }).click();
-    await page.getByText('Fix the marked fields before saving (2)').waitFor();
+    await page.getByText('Fix the marked fields before saving (3)').waitFor();
     expect(await node('rule.0').getByRole('alert').allTextContents()).toEqual(['Required', 'Required']);
 
     await page.getByLabel('Name', { exact: true }).fill('Active pro customers');

@@ -1,6 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
-import { useTranslation } from 'react-i18next';
+import { Trans, useTranslation } from 'react-i18next';
 import { Field } from '../components/field.js';
 import { errorMessage } from '../components/states.js';
 import { ApiError, api } from './api.js';
@@ -36,7 +36,9 @@ export function LoginPage() {
     <main className="login" id="main">
       <form className="card login-card" onSubmit={submit} noValidate aria-labelledby="login-title">
         <h1 id="login-title">{t('login.title')}</h1>
-        <p className="hint">{t('login.firstRun')}</p>
+        <p className="hint">
+          <Trans i18nKey="login.firstRun" components={[<code key="command" />]} />
+        </p>
         <Field label={t('login.email')} error={failure?.field === 'email' ? failure.message : undefined}>
           {(control) => (
             <input

@@ -155,7 +155,7 @@ describe('score ledger', () => {
     expect(ledger.lines[2]?.reasons).toEqual([
       { key: 'contacts.ruleEvent', values: { event: 'Page Viewed' } },
       { key: 'contacts.ruleWhere', values: { path: 'path', op: 'contains', value: '/pricing' } },
-      { key: 'contacts.ruleCap', values: { cap: 30 } },
+      // The award is whole: the rule's cap is no part of why it is what it is.
       { key: 'contacts.ruleHalfLife', values: { halfLife: '7d' } },
     ]);
     expect(ledger.fit).toEqual([
@@ -165,6 +165,23 @@ describe('score ledger', () => {
         reasons: [{ key: 'contacts.ruleTrait', values: { path: 'country', op: 'eq', value: 'IT' } }],
       },
     ]);
+  });
+
+  it('says where the cap cut an award, and by how much it would have been', () => {
+    const cut = ledgerOf(
+      {
+        ...score,
+        awards: [
+          { rule: 'pricing', eventId: 11, at: '2026-03-03T10:00:00.000Z', points: 0.04, current: 0.04 },
+        ],
+      },
+      models,
+    );
+    expect(cut.lines[0]?.reasons).toContainEqual({
+      key: 'contacts.cutByCap',
+      values: { points: 10, cap: 30 },
+    });
+    expect(cut.lines[0]?.reasons.map((reason) => reason.key)).not.toContain('contacts.ruleCap');
   });
 
   it('still lists every award by rule id when the models cannot be read', () => {

@@ -172,6 +172,22 @@ export function ledgerOf(score: ProfileScore, models: readonly ScoreModelView[] 
   // Without the models (a member may not read settings) a line still names its rule.
   const reasonsOf = (ruleId: string) =>
     models ? ruleReasons(model?.rules.find((rule) => rule.id === ruleId)) : [];
+  /** An award's reasons: the cap said where it cut the award (0.04 of 10), not on every line. */
+  const awardReasons = (award: ProfileScore['awards'][number]): Reason[] => {
+    const rule = model?.rules.find((candidate) => candidate.id === award.rule);
+    const reasons = reasonsOf(award.rule);
+    if (rule?.kind !== 'event' || rule.cap === undefined) return reasons;
+    const isCut = Math.abs(award.points) < Math.abs(rule.points);
+    return reasons
+      .map((reason) =>
+        reason.key !== 'contacts.ruleCap'
+          ? reason
+          : isCut
+            ? { key: 'contacts.cutByCap', values: { points: rule.points, cap: rule.cap as number } }
+            : undefined,
+      )
+      .filter((reason): reason is Reason => reason !== undefined);
+  };
   return {
     model: score.model,
     modelName: model?.name ?? score.model,
@@ -182,7 +198,7 @@ export function ledgerOf(score: ProfileScore, models: readonly ScoreModelView[] 
         ...award,
         current: roundPoints(award.current),
         isDecayed: roundPoints(award.current) !== roundPoints(award.points),
-        reasons: reasonsOf(award.rule),
+        reasons: awardReasons(award),
       })),
     fit: score.fit.map((fit) => ({ ...fit, reasons: reasonsOf(fit.rule) })),
   };

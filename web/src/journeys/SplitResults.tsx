@@ -109,10 +109,14 @@ export function SplitResults(props: { result: SplitResult }) {
               <div>
                 {result.hasGoal
                   ? t('builder.results.counts', {
+                      count: group.entered,
                       entered: format.number(group.entered),
                       converted: format.number(group.converted),
                     })
-                  : t('builder.results.entered', { entered: format.number(group.entered) })}
+                  : t('builder.results.entered', {
+                      count: group.entered,
+                      entered: format.number(group.entered),
+                    })}
               </div>
               {result.hasGoal && group.rate !== null && group.interval && (
                 <div>

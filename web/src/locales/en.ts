@@ -50,7 +50,7 @@ export const en = {
     password: 'Password',
     submit: 'Log in',
     firstRun:
-      'First time here? Use the e-mail and the password that `mops start` printed when it created the first administrator.',
+      'First time here? Use the e-mail and the password that <0>mops start</0> printed when it created the first administrator.',
     failed: 'Log-in failed',
   },
   journeys: {
@@ -215,8 +215,10 @@ export const en = {
       noGoal:
         'This journey has no goal, so its arms are counted but not compared. Give the entry a goal event to judge them.',
       control: 'control',
-      counts: '{{entered}} contacts · {{converted}} converted so far',
-      entered: '{{entered}} contacts',
+      counts_one: '{{entered}} contact · {{converted}} converted so far',
+      counts_other: '{{entered}} contacts · {{converted}} converted so far',
+      entered_one: '{{entered}} contact',
+      entered_other: '{{entered}} contacts',
       rate: '{{rate}} converted (95% interval {{low}} – {{high}})',
       rateOfDecided: '{{rate}} of the {{decided}} whose window has closed (95% interval {{low}} – {{high}})',
       rateOfDecidedInJourney:

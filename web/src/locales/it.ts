@@ -50,7 +50,7 @@ export const it: Catalogue = {
     password: 'Password',
     submit: 'Accedi',
     firstRun:
-      'Primo accesso? Usa l’e-mail e la password che `mops start` ha stampato quando ha creato il primo amministratore.',
+      'Primo accesso? Usa l’e-mail e la password che <0>mops start</0> ha stampato quando ha creato il primo amministratore.',
     failed: 'Accesso non riuscito',
   },
   journeys: {
@@ -215,8 +215,10 @@ export const it: Catalogue = {
       noGoal:
         'Questo percorso non ha un obiettivo: le varianti sono contate ma non confrontate. Dai all’ingresso un evento obiettivo per giudicarle.',
       control: 'riferimento',
-      counts: '{{entered}} contatti · {{converted}} convertiti finora',
-      entered: '{{entered}} contatti',
+      counts_one: '{{entered}} contatto · convertiti finora: {{converted}}',
+      counts_other: '{{entered}} contatti · convertiti finora: {{converted}}',
+      entered_one: '{{entered}} contatto',
+      entered_other: '{{entered}} contatti',
       rate: '{{rate}} convertiti (intervallo al 95% {{low}} – {{high}})',
       rateOfDecided:
         '{{rate}} dei {{decided}} la cui finestra si è chiusa (intervallo al 95% {{low}} – {{high}})',
@@ -321,7 +323,7 @@ export const it: Catalogue = {
       skip: 'saltalo',
       body: 'Messaggio',
       destination: 'Destinazione webhook',
-      path: 'Percorso',
+      path: 'Percorso URL (path)',
       method: 'Metodo',
       jsonBody: 'Corpo JSON (Liquid)',
       traits: 'Attributi (oggetto JSON)',

@@ -374,7 +374,7 @@ export function ConditionFields(props: {
         <TextField
           nodeId={nodeId}
           field="stages"
-          label={t('segments.builder.stages')}
+          label={t('segments.builder.stagesTyped')}
           value={draft.stages}
           onChange={(stages) => onChange({ ...draft, stages })}
         />

@@ -241,7 +241,8 @@ function SegmentEditor(props: { kind: 'live' | 'static'; segment?: SegmentJson }
           )}
           {isChecked && problems.length > 0 && (
             <span className="field-error" role="alert">
-              {t('segments.problems', { number: problems.length })}
+              {/* Every field marked is counted: the name too, when it is the one left out. */}
+              {t('segments.problems', { number: problems.length + (name.trim() ? 0 : 1) })}
             </span>
           )}
           {isRuleError && saveError && (

@@ -112,7 +112,8 @@ const en = {
     model: 'Score model',
     min: 'Minimum',
     max: 'Maximum',
-    stages: 'Stages (comma-separated)',
+    stages: 'Stages',
+    stagesTyped: 'Stages (comma-separated)',
   },
   problem: {
     required: 'Required',
@@ -270,7 +271,8 @@ const it: typeof en = {
     model: 'Modello di punteggio',
     min: 'Minimo',
     max: 'Massimo',
-    stages: 'Fasi (separate da virgole)',
+    stages: 'Fasi',
+    stagesTyped: 'Fasi (separate da virgole)',
   },
   problem: {
     required: 'Obbligatorio',
