@@ -115,6 +115,13 @@ describe('dashboard (Chromium)', () => {
     expect(await rejected.locator('tbody tr').count()).toBe(1);
     expect(await rejected.locator('tbody td code').first().textContent()).toMatch(/event$/);
     await consoleWorld.shot('dashboard');
+    // On a narrow window the wide table scrolls in its card; the page itself does not scroll sideways.
+    const viewport = page.viewportSize();
+    await page.setViewportSize({ width: 800, height: 768 });
+    await expect
+      .poll(() => page.evaluate(() => document.documentElement.scrollWidth))
+      .toBeLessThanOrEqual(800);
+    if (viewport) await page.setViewportSize(viewport);
 
     // Another range: the last hour, per minute; then a custom one, checked before it applies.
     await page.getByLabel('Show', { exact: true }).selectOption({ label: 'Last hour' });

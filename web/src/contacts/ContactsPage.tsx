@@ -154,53 +154,55 @@ export function ContactsPage() {
         </EmptyState>
       )}
       {items.length > 0 && (
-        <table className="table" aria-busy={profiles.isFetching}>
-          <thead>
-            <tr>
-              <th scope="col">{t('contacts.contact')}</th>
-              <th scope="col">{t('contacts.userId')}</th>
-              <th scope="col">{t('contacts.listStage')}</th>
-              <th scope="col">{t('contacts.listOwner')}</th>
-              {models.map((model) => (
-                <th
-                  scope="col"
-                  key={model.id}
-                  className="number"
-                  aria-sort={model.id === byScore ? 'descending' : undefined}
-                >
-                  {model.name}
-                  {model.id === byScore && ' ↓'}
-                </th>
-              ))}
-              <th scope="col">{t('contacts.lastSeen')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((profile) => {
-              const name = contactName(profile.traits);
-              const email = contactEmail(profile.traits);
-              return (
-                <tr key={profile.id}>
-                  <td>
-                    <Link to={`/contacts/${encodeURIComponent(profile.id)}`}>
-                      {name ?? email ?? t('contacts.anonymous')}
-                    </Link>
-                    {name && email && <div className="hint">{email}</div>}
-                  </td>
-                  <td>{profile.userId ? <code>{profile.userId}</code> : t('contacts.notYet')}</td>
-                  <td>{profile.stage ?? t('contacts.nobody')}</td>
-                  <td>{profile.owner?.name ?? t('contacts.nobody')}</td>
-                  {models.map((model) => (
-                    <td key={model.id} className="number">
-                      {format.number(profile.scores.find((score) => score.model === model.id)?.score ?? 0)}
+        <div className="table-scroll">
+          <table className="table" aria-busy={profiles.isFetching}>
+            <thead>
+              <tr>
+                <th scope="col">{t('contacts.contact')}</th>
+                <th scope="col">{t('contacts.userId')}</th>
+                <th scope="col">{t('contacts.listStage')}</th>
+                <th scope="col">{t('contacts.listOwner')}</th>
+                {models.map((model) => (
+                  <th
+                    scope="col"
+                    key={model.id}
+                    className="number"
+                    aria-sort={model.id === byScore ? 'descending' : undefined}
+                  >
+                    {model.name}
+                    {model.id === byScore && ' ↓'}
+                  </th>
+                ))}
+                <th scope="col">{t('contacts.lastSeen')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((profile) => {
+                const name = contactName(profile.traits);
+                const email = contactEmail(profile.traits);
+                return (
+                  <tr key={profile.id}>
+                    <td>
+                      <Link to={`/contacts/${encodeURIComponent(profile.id)}`}>
+                        {name ?? email ?? t('contacts.anonymous')}
+                      </Link>
+                      {name && email && <div className="hint">{email}</div>}
                     </td>
-                  ))}
-                  <td>{format.dateTime(profile.lastSeenAt)}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+                    <td>{profile.userId ? <code>{profile.userId}</code> : t('contacts.notYet')}</td>
+                    <td>{profile.stage ?? t('contacts.nobody')}</td>
+                    <td>{profile.owner?.name ?? t('contacts.nobody')}</td>
+                    {models.map((model) => (
+                      <td key={model.id} className="number">
+                        {format.number(profile.scores.find((score) => score.model === model.id)?.score ?? 0)}
+                      </td>
+                    ))}
+                    <td>{format.dateTime(profile.lastSeenAt)}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
       )}
       <CursorPager pages={pages} nextCursor={profiles.data?.nextCursor} list={t('contacts.title')} />
     </>

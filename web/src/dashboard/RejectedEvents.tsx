@@ -55,33 +55,35 @@ export function RejectedEvents(props: { range: TimeRange }) {
       {rejected.error && <ErrorState error={rejected.error} onRetry={() => void rejected.refetch()} />}
       {rejected.data?.items.length === 0 && <EmptyState>{t('dashboard.rejected.empty')}</EmptyState>}
       {rejected.data && rejected.data.items.length > 0 && (
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">{t('dashboard.rejected.receivedAt')}</th>
-              <th scope="col">{t('dashboard.rejected.reason')}</th>
-              <th scope="col">{t('dashboard.rejected.field')}</th>
-              <th scope="col">{t('dashboard.rejected.messageId')}</th>
-              <th scope="col">{t('dashboard.rejected.payload')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rejected.data.items.map((event) => (
-              <tr key={event.id}>
-                <td>{format.dateTime(event.receivedAt)}</td>
-                <td>{event.reason}</td>
-                <td>{event.field ? <code>{event.field}</code> : t('dashboard.rejected.none')}</td>
-                <td>{event.messageId ? <code>{event.messageId}</code> : t('dashboard.rejected.none')}</td>
-                <td>
-                  <details>
-                    <summary>{t('dashboard.rejected.show')}</summary>
-                    <pre className="dash-payload">{event.payload}</pre>
-                  </details>
-                </td>
+        <div className="table-scroll">
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">{t('dashboard.rejected.receivedAt')}</th>
+                <th scope="col">{t('dashboard.rejected.reason')}</th>
+                <th scope="col">{t('dashboard.rejected.field')}</th>
+                <th scope="col">{t('dashboard.rejected.messageId')}</th>
+                <th scope="col">{t('dashboard.rejected.payload')}</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rejected.data.items.map((event) => (
+                <tr key={event.id}>
+                  <td>{format.dateTime(event.receivedAt)}</td>
+                  <td>{event.reason}</td>
+                  <td>{event.field ? <code>{event.field}</code> : t('dashboard.rejected.none')}</td>
+                  <td>{event.messageId ? <code>{event.messageId}</code> : t('dashboard.rejected.none')}</td>
+                  <td>
+                    <details>
+                      <summary>{t('dashboard.rejected.show')}</summary>
+                      <pre className="dash-payload">{event.payload}</pre>
+                    </details>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {(cursors.length > 0 || nextCursor) && (
         <nav className="pager" aria-label={t('dashboard.rejected.title')}>

@@ -100,54 +100,56 @@ function SetAsideCard<T extends { id: string; reason: string; setAsideAt: string
         </p>
       )}
       {items.length > 0 && (
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">{t('dashboard.setAside.setAsideAt')}</th>
-              {props.headings.map((heading) => (
-                <th key={heading} scope="col">
-                  {heading}
-                </th>
-              ))}
-              <th scope="col">{t('dashboard.setAside.reason')}</th>
-              {isAdmin && <th scope="col">{t('dashboard.setAside.actions')}</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((item) => (
-              <tr key={item.id}>
-                <td>{format.dateTime(item.setAsideAt)}</td>
-                {props.cells(item).map((cell, index) => (
-                  // biome-ignore lint/suspicious/noArrayIndexKey: the columns are fixed, in order
-                  <td key={index}>{cell}</td>
+        <div className="table-scroll">
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">{t('dashboard.setAside.setAsideAt')}</th>
+                {props.headings.map((heading) => (
+                  <th key={heading} scope="col">
+                    {heading}
+                  </th>
                 ))}
-                <td className="dash-set-aside-reason">{item.reason}</td>
-                {isAdmin && (
-                  <td className="dash-set-aside-actions">
-                    {props.isRetriable(item) && (
+                <th scope="col">{t('dashboard.setAside.reason')}</th>
+                {isAdmin && <th scope="col">{t('dashboard.setAside.actions')}</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((item) => (
+                <tr key={item.id}>
+                  <td>{format.dateTime(item.setAsideAt)}</td>
+                  {props.cells(item).map((cell, index) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: the columns are fixed, in order
+                    <td key={index}>{cell}</td>
+                  ))}
+                  <td className="dash-set-aside-reason">{item.reason}</td>
+                  {isAdmin && (
+                    <td className="dash-set-aside-actions">
+                      {props.isRetriable(item) && (
+                        <button
+                          type="button"
+                          className="button"
+                          disabled={resolve.isPending}
+                          onClick={() => act(item, 'retry')}
+                        >
+                          {t('dashboard.setAside.retry')}
+                        </button>
+                      )}
                       <button
                         type="button"
-                        className="button"
+                        className="button secondary"
                         disabled={resolve.isPending}
-                        onClick={() => act(item, 'retry')}
+                        onClick={() => act(item, 'dismiss')}
                       >
-                        {t('dashboard.setAside.retry')}
+                        {t('dashboard.setAside.dismiss')}
                       </button>
-                    )}
-                    <button
-                      type="button"
-                      className="button secondary"
-                      disabled={resolve.isPending}
-                      onClick={() => act(item, 'dismiss')}
-                    >
-                      {t('dashboard.setAside.dismiss')}
-                    </button>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {setAside.data?.nextCursor && (
         <p className="hint">

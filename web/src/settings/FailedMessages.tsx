@@ -113,54 +113,56 @@ export function FailedMessages(props: {
       {items.length > 0 && (
         <>
           {deadLetters.data?.nextCursor && <p className="hint">{say('moreDeadLetters')}</p>}
-          <table className="table" data-testid="dead-letters">
-            <thead>
-              <tr>
-                <th scope="col">{say('when')}</th>
-                <th scope="col">{say('step')}</th>
-                <th scope="col">{say('contact')}</th>
-                {destinations && <th scope="col">{say('filterDestination')}</th>}
-                <th scope="col">{say('url')}</th>
-                <th scope="col" className="number">
-                  {say('attempts')}
-                </th>
-                <th scope="col">{say('error')}</th>
-                <th scope="col">
-                  <span className="visually-hidden">{say('redriveOne')}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((item) => (
-                <tr key={item.id}>
-                  <td>
-                    <time dateTime={item.createdAt}>{format.dateTime(item.createdAt)}</time>
-                  </td>
-                  <td>{stepOf(item)}</td>
-                  <td>
-                    <ContactLink profileId={item.profileId} />
-                  </td>
-                  {destinations && <td>{item.webhookDestination ?? '—'}</td>}
-                  <td className="breaks-anywhere">{item.toAddress ?? '—'}</td>
-                  <td className="number">{item.attempts}</td>
-                  <td className="breaks-anywhere">{item.reason ?? '—'}</td>
-                  <td>
-                    <button
-                      type="button"
-                      disabled={redrive.isPending}
-                      aria-label={say('redriveOneLabel', {
-                        step: stepOf(item),
-                        when: format.dateTime(item.createdAt),
-                      })}
-                      onClick={() => redrive.mutate([item.id])}
-                    >
-                      {say('redriveOne')}
-                    </button>
-                  </td>
+          <div className="table-scroll">
+            <table className="table" data-testid="dead-letters">
+              <thead>
+                <tr>
+                  <th scope="col">{say('when')}</th>
+                  <th scope="col">{say('step')}</th>
+                  <th scope="col">{say('contact')}</th>
+                  {destinations && <th scope="col">{say('filterDestination')}</th>}
+                  <th scope="col">{say('url')}</th>
+                  <th scope="col" className="number">
+                    {say('attempts')}
+                  </th>
+                  <th scope="col">{say('error')}</th>
+                  <th scope="col">
+                    <span className="visually-hidden">{say('redriveOne')}</span>
+                  </th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {items.map((item) => (
+                  <tr key={item.id}>
+                    <td>
+                      <time dateTime={item.createdAt}>{format.dateTime(item.createdAt)}</time>
+                    </td>
+                    <td>{stepOf(item)}</td>
+                    <td>
+                      <ContactLink profileId={item.profileId} />
+                    </td>
+                    {destinations && <td>{item.webhookDestination ?? '—'}</td>}
+                    <td className="breaks-anywhere">{item.toAddress ?? '—'}</td>
+                    <td className="number">{item.attempts}</td>
+                    <td className="breaks-anywhere">{item.reason ?? '—'}</td>
+                    <td>
+                      <button
+                        type="button"
+                        disabled={redrive.isPending}
+                        aria-label={say('redriveOneLabel', {
+                          step: stepOf(item),
+                          when: format.dateTime(item.createdAt),
+                        })}
+                        onClick={() => redrive.mutate([item.id])}
+                      >
+                        {say('redriveOne')}
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           <button type="button" disabled={redrive.isPending} onClick={() => redrive.mutate(undefined)}>
             {destination === '' ? say('redrive') : say('redriveTo', { destination })}
           </button>
