@@ -64,6 +64,9 @@ describe('web console (Chromium)', () => {
     await nav().getByRole('link', { name: 'Journeys' }).click();
     await page.getByRole('heading', { name: 'Journeys' }).waitFor();
     await page.getByText('No journeys yet').waitFor();
+    // The window is named after the page, and focus starts at the page, not on the link left behind.
+    await expect.poll(() => page.title()).toBe('Journeys · Mops');
+    expect(await page.evaluate('document.activeElement?.id')).toBe('main');
 
     // Where e-mail goes out: the shop's SMTP server (a real one on loopback here).
     await nav().getByRole('link', { name: 'Settings', exact: true }).click();

@@ -119,7 +119,7 @@ describe('dashboard (Chromium)', () => {
     const viewport = page.viewportSize();
     await page.setViewportSize({ width: 800, height: 768 });
     await expect
-      .poll(() => page.evaluate(() => document.documentElement.scrollWidth))
+      .poll(() => page.evaluate<number>('document.documentElement.scrollWidth'))
       .toBeLessThanOrEqual(800);
     if (viewport) await page.setViewportSize(viewport);
 

@@ -1,6 +1,6 @@
-import { useId } from 'react';
+import { useEffect, useId, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
-import { NavLink, Outlet } from 'react-router-dom';
+import { NavLink, Outlet, useLocation } from 'react-router-dom';
 import { LANGUAGES } from '../i18n.js';
 import { useSession } from './session.js';
 
@@ -43,9 +43,46 @@ function WorkspaceSwitcher() {
   );
 }
 
+/**
+ * The window's title follows the page's heading (`Segments · Mops`), for tabs, history and screen
+ * readers; pages load theirs as their data comes, so the heading is watched rather than read once.
+ */
+function useTitleFromHeading(main: React.RefObject<HTMLElement | null>, appName: string): void {
+  useEffect(() => {
+    const element = main.current;
+    if (!element) return;
+    const follow = () => {
+      const heading = element.querySelector('h1')?.textContent?.trim();
+      const title = heading ? `${heading} · ${appName}` : appName;
+      if (document.title !== title) document.title = title;
+    };
+    follow();
+    const observer = new MutationObserver(follow);
+    observer.observe(element, { childList: true, subtree: true, characterData: true });
+    return () => observer.disconnect();
+  }, [main, appName]);
+}
+
+/** A move to another page puts focus at its start, as a page load would, not on the link left behind. */
+function useFocusOnNavigation(main: React.RefObject<HTMLElement | null>): void {
+  const { pathname } = useLocation();
+  const isFirst = useRef(true);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on each move to another path.
+  useEffect(() => {
+    if (isFirst.current) {
+      isFirst.current = false;
+      return;
+    }
+    main.current?.focus({ preventScroll: false });
+  }, [pathname, main]);
+}
+
 export function Layout() {
   const { t } = useTranslation();
   const { user, logOut } = useSession();
+  const main = useRef<HTMLElement>(null);
+  useTitleFromHeading(main, t('app.name'));
+  useFocusOnNavigation(main);
   return (
     <div className="shell">
       <a className="skip-link" href="#main">
@@ -73,7 +110,7 @@ export function Layout() {
         </NavLink>
         <NavLink to="/settings/keys">{t('nav.apiKeys')}</NavLink>
       </nav>
-      <main id="main" className="content" tabIndex={-1}>
+      <main id="main" className="content" tabIndex={-1} ref={main}>
         <Outlet />
       </main>
     </div>
