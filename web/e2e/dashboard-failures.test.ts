@@ -73,7 +73,7 @@ describe('dashboard: failed messages (Chromium)', () => {
     const failures = page.getByTestId('message-failures');
     await expect
       .poll(() => failures.locator('li').allTextContents())
-      .toEqual(['2 E-mail: no SMTP server is configured for this workspace']);
+      .toEqual(['2 E-mail: no SMTP server is set up for this workspace']);
     await failures.getByRole('link', { name: 'Check the channels in Settings' }).waitFor();
     await consoleWorld.shot('dashboard-failed-messages');
 
@@ -122,7 +122,7 @@ describe('dashboard: failed messages (Chromium)', () => {
       const waiting = page.getByTestId('messages-waiting');
       await expect
         .poll(() => waiting.locator('li').allTextContents(), { timeout: 30_000 })
-        .toEqual([expect.stringMatching(/^1 Webhooks: retrying: .*503/)]);
+        .toEqual([expect.stringMatching(/^1 Webhooks: trying again: .*503/)]);
       await consoleWorld.shot('dashboard-waiting-messages');
     } finally {
       await new Promise((resolve) => receiver.close(resolve));

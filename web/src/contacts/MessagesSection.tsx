@@ -1,6 +1,7 @@
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
 import { useFormat } from '../app/format.js';
+import { wordMessageReason } from '../app/message-reasons.js';
 import { useScoringDefinitions } from '../app/workspace-queries.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
 import { CursorPager } from './CursorPager.js';
@@ -54,7 +55,7 @@ export function MessagesSection(props: { workspaceId: string; profileId: string 
                   <span className={`badge message-${message.status}`}>
                     {t(`contacts.messageStatuses.${message.status}`)}
                   </span>
-                  {message.reason && <div className="hint">{message.reason}</div>}
+                  {message.reason && <div className="hint">{wordMessageReason(message.reason, t)}</div>}
                   {message.deliveredAt && (
                     <div className="hint">
                       {t('contacts.deliveredAt', { time: format.dateTime(message.deliveredAt) })}

@@ -5,6 +5,7 @@ import { Link } from 'react-router-dom';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
+import { wordMessageReason } from '../app/message-reasons.js';
 import { isAdminOf, useSession } from '../app/session.js';
 import { EmptyState, ErrorState, Loading } from '../components/states.js';
 import { ChartFigure, type Column } from './ChartFigure.js';
@@ -297,7 +298,9 @@ function Reasons(props: {
           <li key={`${item.channel}:${item.reason ?? ''}`}>
             <span className="dash-failure-count">{format.number(item.count)}</span>{' '}
             {t(`dashboard.messages.channels.${item.channel}`)}:{' '}
-            {item.reason ?? props.noReason ?? t('dashboard.messages.noReason')}
+            {item.reason === null
+              ? (props.noReason ?? t('dashboard.messages.noReason'))
+              : wordMessageReason(item.reason, t)}
           </li>
         ))}
       </ul>
