@@ -90,6 +90,35 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       now: world.clock.now(),
     });
 
+  /** A lead made an MQL at 50 (a demo and a pricing view), then recycled by hand: sales rejected it. */
+  const recycledAt50 = async (userId: string) => {
+    await world.send([identify(userId, { country: 'FR' }), track(userId, 'Signed Up')]);
+    await world.send([track(userId, 'Demo Requested'), track(userId, 'Pricing Viewed')]);
+    await world.settle();
+    expect((await intentOf(userId)).stage).toBe('mql');
+    await recycleProfile(world.storage, {
+      workspaceId: world.workspaceId,
+      profileId: await world.profileOf(userId),
+      reason: 'rejected',
+      now: world.clock.now(),
+    });
+  };
+
+  /** Ge handed off twice: as a visitor known by e-mail (anon-ge), and as the user they sign in as. */
+  const handedOffAsVisitorAndUser = async () => {
+    const visitor = (event: string) => ({ type: 'track', anonymousId: 'anon-ge', event, properties: {} });
+    await world.send([{ type: 'identify', anonymousId: 'anon-ge', traits: { email: 'ge@example.com' } }]);
+    await world.send([visitor('Demo Requested'), visitor('Pricing Viewed')]);
+    await world.send([
+      identify('ge', { country: 'FR' }),
+      track('ge', 'Demo Requested'),
+      track('ge', 'Pricing Viewed'),
+    ]);
+    await world.settle();
+  };
+  const signInAsVisitor = () =>
+    world.send([{ type: 'identify', userId: 'ge', anonymousId: 'anon-ge', traits: {} }]);
+
   it('keeps a ledger explaining every point, caps a rule, sums accounts, and lets points decay by half-life', async () => {
     await world.send([identify('ada', { country: 'IT' })]);
     for (let i = 0; i < 4; i++) await world.send([track('ada', 'Pricing Viewed', { page: `/pricing/${i}` })]);
@@ -407,17 +436,9 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
   });
 
   it('accepts both hand-offs a merge brings together, so neither is missed later', async () => {
-    const visitor = (event: string) => ({ type: 'track', anonymousId: 'anon-ge', event, properties: {} });
     // Known to sales by its e-mail, the visitor is handed off before it signs in.
-    await world.send([{ type: 'identify', anonymousId: 'anon-ge', traits: { email: 'ge@example.com' } }]);
-    await world.send([visitor('Demo Requested'), visitor('Pricing Viewed')]);
-    await world.send([
-      identify('ge', { country: 'FR' }),
-      track('ge', 'Demo Requested'),
-      track('ge', 'Pricing Viewed'),
-    ]);
-    await world.settle();
-    await world.send([{ type: 'identify', userId: 'ge', anonymousId: 'anon-ge', traits: {} }]);
+    await handedOffAsVisitorAndUser();
+    await signInAsVisitor();
     await world.settle();
     expect((await intentOf('ge')).handOffs.map((handOff) => handOff.status)).toEqual(['pending', 'pending']);
 
@@ -1773,19 +1794,11 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
   });
 
   it('takes an acceptance of one of two profiles merged after it as answering the other’s hand-off too', async () => {
-    const visitor = (event: string) => ({ type: 'track', anonymousId: 'anon-ge', event, properties: {} });
-    await world.send([{ type: 'identify', anonymousId: 'anon-ge', traits: { email: 'ge@example.com' } }]);
-    await world.send([visitor('Demo Requested'), visitor('Pricing Viewed')]);
-    await world.send([
-      identify('ge', { country: 'FR' }),
-      track('ge', 'Demo Requested'),
-      track('ge', 'Pricing Viewed'),
-    ]);
-    await world.settle();
+    await handedOffAsVisitorAndUser();
     // Sales accepts the user's hand-off; then the user signs in as the visitor, handed off too.
     await world.send([track('ge', 'Sales Accepted')]);
     await world.settle();
-    await world.send([{ type: 'identify', userId: 'ge', anonymousId: 'anon-ge', traits: {} }]);
+    await signInAsVisitor();
     await world.settle();
     await world.advance(3 * DAY);
     const intent = await intentOf('ge');
@@ -1806,18 +1819,6 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
   });
 
   it('brings a recycled lead back whether its dip and climb come in one batch or two', async () => {
-    const recycledAt50 = async (userId: string) => {
-      await world.send([identify(userId, { country: 'FR' }), track(userId, 'Signed Up')]);
-      await world.send([track(userId, 'Demo Requested'), track(userId, 'Pricing Viewed')]);
-      await world.settle();
-      expect((await intentOf(userId)).stage).toBe('mql');
-      await recycleProfile(world.storage, {
-        workspaceId: world.workspaceId,
-        profileId: await world.profileOf(userId),
-        reason: 'rejected',
-        now: world.clock.now(),
-      });
-    };
     const climb = (userId: string) => [track(userId, 'Pricing Viewed'), track(userId, 'Pricing Viewed')];
     // 50, down to 35, back up to 55: reached anew, in two batches…
     await recycledAt50('al');
@@ -1833,17 +1834,6 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
   });
 
   it('brings a recycled lead back when decay between two events of one batch took it below the threshold', async () => {
-    const recycledAt50 = async (userId: string) => {
-      await world.send([identify(userId, { country: 'FR' }), track(userId, 'Signed Up')]);
-      await world.send([track(userId, 'Demo Requested'), track(userId, 'Pricing Viewed')]);
-      await world.settle();
-      await recycleProfile(world.storage, {
-        workspaceId: world.workspaceId,
-        profileId: await world.profileOf(userId),
-        reason: 'rejected',
-        now: world.clock.now(),
-      });
-    };
     await recycledAt50('al');
     await recycledAt50('bea');
     // Each up to 60; two weeks on, the views have faded to 45, and one more brings 55: reached anew.
@@ -1874,17 +1864,8 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
         ],
       },
     });
-    for (const userId of ['al', 'bea']) {
-      await world.send([identify(userId, { country: 'FR' }), track(userId, 'Signed Up')]);
-      await world.send([track(userId, 'Demo Requested'), track(userId, 'Pricing Viewed')]);
-      await world.settle();
-      await recycleProfile(world.storage, {
-        workspaceId: world.workspaceId,
-        profileId: await world.profileOf(userId),
-        reason: 'rejected',
-        now: world.clock.now(),
-      });
-    }
+    await recycledAt50('al');
+    await recycledAt50('bea');
     // Two weeks on, 42.5: Al views Pricing (52.5), Bea moves to Italy (57.5). Both reached it anew.
     await world.advance(14 * DAY);
     await world.send([track('al', 'Pricing Viewed'), identify('bea', { country: 'IT' })]);
