@@ -37,6 +37,16 @@ describe.each(BACKENDS)('dashboard API on %s', (backend) => {
     return { status: response.status, body: (await response.json()) as T };
   }
 
+  async function createJourney(definition: Record<string, unknown>): Promise<string> {
+    const created = await fetch(`${world.url}/api/workspaces/${world.workspaceId}/journeys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${world.secretKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ definition }),
+    });
+    expect(created.status).toBe(201);
+    return ((await created.json()) as { id: string }).id;
+  }
+
   async function sendBatch(at: number, batch: unknown[]) {
     clock.set(at);
     const response = await fetch(`${world.url}/v1/batch`, {
@@ -178,25 +188,17 @@ describe.each(BACKENDS)('dashboard API on %s', (backend) => {
       ),
     ]);
 
-    const created = await fetch(`${world.url}/api/workspaces/${workspaceId}/journeys`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${world.secretKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        definition: {
-          name: 'Welcome',
-          entry: { trigger: { type: 'manual' } },
-          goal: { event: 'Order Completed', conditions: [] },
-          start: 'pause',
-          steps: [
-            { id: 'done', type: 'exit' },
-            { id: 'tag', type: 'update_traits', set: { welcomed: true }, next: 'done' },
-            { id: 'pause', type: 'wait', duration: '1d', next: 'tag' },
-          ],
-        },
-      }),
+    journeyId = await createJourney({
+      name: 'Welcome',
+      entry: { trigger: { type: 'manual' } },
+      goal: { event: 'Order Completed', conditions: [] },
+      start: 'pause',
+      steps: [
+        { id: 'done', type: 'exit' },
+        { id: 'tag', type: 'update_traits', set: { welcomed: true }, next: 'done' },
+        { id: 'pause', type: 'wait', duration: '1d', next: 'tag' },
+      ],
     });
-    expect(created.status).toBe(201);
-    journeyId = ((await created.json()) as { id: string }).id;
     const instance = (id: string, status: 'active' | 'converted') => ({
       id,
       workspaceId,
@@ -389,19 +391,12 @@ describe.each(BACKENDS)('dashboard API on %s', (backend) => {
   it('gives a journey without a goal no conversion rate, rather than 0 %, and says it has none', async () => {
     // Runs after the test above, which lists the workspace's journeys.
     const { workspaceId } = world;
-    const created = await fetch(`${world.url}/api/workspaces/${workspaceId}/journeys`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${world.secretKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        definition: {
-          name: 'Alert',
-          entry: { trigger: { type: 'manual' } },
-          start: 'done',
-          steps: [{ id: 'done', type: 'exit' }],
-        },
-      }),
+    const alertId = await createJourney({
+      name: 'Alert',
+      entry: { trigger: { type: 'manual' } },
+      start: 'done',
+      steps: [{ id: 'done', type: 'exit' }],
     });
-    const alertId = ((await created.json()) as { id: string }).id;
     await world.mops.storage.transaction((tx) =>
       tx.journeys.insertInstance({
         id: 'alerted',
