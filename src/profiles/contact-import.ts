@@ -18,6 +18,11 @@ const MAX_TRAIT_NAME = 100;
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** Traits read as text whatever they look like: a phone number written without + is not a number. */
 const TEXT_TRAITS = new Set(['phone', 'email', 'postal_code', 'zip']);
+/**
+ * An address mail can be routed to: one @, no spaces, a domain with a dot (`bob@example` is a typo).
+ * Lenient on the rest: international addresses (`josé@exämple.it`) are addresses too.
+ */
+const EMAIL_ADDRESS = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/u;
 
 /**
  * What spreadsheets and CRMs call the columns Mops reads by a fixed trait name (the e-mail channel
@@ -176,6 +181,13 @@ export async function importContacts(
         traits[trait] = TEXT_TRAITS.has(trait) || index === idIndex ? cell : typedCell(cell);
       }
       const call = { type: 'identify', userId: cells[idIndex], traits, messageId };
+      // An address no e-mail can reach is a typo to mend in the file, not a contact to e-mail.
+      const email = traits.email;
+      if (typeof email === 'string' && !EMAIL_ADDRESS.test(email)) {
+        reject(line, `email: ${quotedText(email)} is not an e-mail address`, text, messageId);
+        if (events.length + rejected.length >= APPEND_BATCH) await flush();
+        continue;
+      }
       try {
         const result = validateEvent(call, {
           workspaceId: input.workspaceId,

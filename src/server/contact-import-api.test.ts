@@ -139,6 +139,21 @@ describe.each(BACKENDS)('contact import API on %s', (backend) => {
     expect(await traitsOf('giulia@example.com')).toMatchObject({ phone: '3471234567', company: 'Acme' });
   });
 
+  it('rejects a row whose e-mail no mail can reach, and takes an international address', async () => {
+    const csv = ['email;name', 'bob@example;Bob', 'josé@exämple.it;José', 'ann@example.org;Ann', ''].join(
+      '\n',
+    );
+    const imported = await post<ImportSummary>('/profiles/import', { csv, idColumn: 'email' });
+    expect(imported.status).toBe(200);
+    expect(imported.body).toMatchObject({
+      rows: 3,
+      stored: 2,
+      rejected: 1,
+      rejectedRows: [{ line: 2, reason: 'email: bob@example is not an e-mail address' }],
+    });
+    expect(await traitsOf('josé@exämple.it')).toMatchObject({ email: 'josé@exämple.it' });
+  });
+
   it('refuses a file or a mapping it cannot import, naming the field, before storing anything', async () => {
     const before = await profileCount();
     const csv = 'email,name\nnew@example.com,New\n';
