@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Step } from '../core/journey-definition.js';
+import { splitResults } from '../experiments/experiments.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { chooseArm } from './executor.js';
+import { getJourney } from './journeys.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -103,6 +105,26 @@ describe.each(BACKENDS)('splits judged on the goal on %s (manual clock)', (backe
         pending: 0,
         pendingConverted: 0,
       });
+  });
+
+  it('keeps a contact pending while an order bought in time waits behind a backlog, though the window has closed', async () => {
+    const journeyId = await world.publish(promo);
+    const users = Array.from({ length: 12 }, (_, i) => `u${i}`);
+    await world.send(users.flatMap((user) => [identify(user, {}), track(user, 'Joined')]));
+    await world.settle();
+    // Everyone buys an hour before the week is out; the journeys consumer has not read it when it ends.
+    world.clock.advance(7 * DAY - HOUR);
+    await world.send(users.map((user) => track(user, 'Bought')));
+    world.clock.advance(2 * HOUR);
+    const journey = await getJourney(world.storage, world.workspaceId, journeyId);
+    const groups = async () =>
+      (await splitResults(world.storage, journey, world.clock.now()))[0]?.groups ?? [];
+    for (const group of await groups()) expect(group.pending, group.arm ?? 'holdout').toBe(group.entered);
+
+    await world.settle();
+    const read = await groups();
+    expect(read.reduce((sum, group) => sum + group.entered, 0)).toBe(users.length);
+    for (const group of read) expect([group.pending, group.converted]).toEqual([0, group.entered]);
   });
 
   it('without a goal window, counts a contact pending while still in the journey: the arms have not played out', async () => {
