@@ -1,6 +1,6 @@
 import nodemailer from 'nodemailer';
 import { LinkSigner } from '../src/channels/email/signed-links.js';
-import { addTracking, trackedLinks } from '../src/channels/email/tracking.js';
+import { addTracking, layoutSites, trackedLinks } from '../src/channels/email/tracking.js';
 import { compileLayout, renderEmail } from '../src/templates/email-template.js';
 
 /**
@@ -20,12 +20,13 @@ const links = trackedLinks(
   'http://127.0.0.1:3000',
   'msg_ceiling',
 );
-const rendered = renderEmail(template, await compileLayout(template), {
+const layout = await compileLayout(template);
+const rendered = renderEmail(template, layout, {
   profile: { id: 'prf_1', traits: { first_name: 'Name1', plan: 'basic', email: 'c1@example.com' } },
   event: { name: 'Campaign Started', timestamp: 0, properties: { campaign: 'winter', discount: 20 } },
   unsubscribe_url: links.unsubscribeUrl,
 });
-const html = addTracking(rendered.html, links);
+const html = addTracking(rendered.html, links, layoutSites(layout));
 const transport = nodemailer.createTransport({
   pool: true,
   maxConnections: Number(pool),

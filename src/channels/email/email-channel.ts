@@ -13,7 +13,7 @@ import { lifecycleDataFor } from '../lifecycle-data.js';
 import type { SecretBox } from './secret-box.js';
 import type { LinkSigner } from './signed-links.js';
 import type { SmtpTransports } from './smtp-transports.js';
-import { addTracking, trackedLinks } from './tracking.js';
+import { addTracking, layoutSites, trackedLinks } from './tracking.js';
 
 /** Everything rendering and sending one e-mail needs, and nothing from storage: it can go to another thread. */
 export interface EmailJob {
@@ -57,7 +57,11 @@ export async function renderJob(
     message: { id: job.messageId },
     unsubscribe_url: links.unsubscribeUrl,
   });
-  return { ...rendered, html: addTracking(rendered.html, links), unsubscribeUrl: links.unsubscribeUrl };
+  return {
+    ...rendered,
+    html: addTracking(rendered.html, links, layoutSites(layout)),
+    unsubscribeUrl: links.unsubscribeUrl,
+  };
 }
 
 const MESSAGE_COMMANDS = ['MAIL FROM', 'RCPT TO', 'DATA'];

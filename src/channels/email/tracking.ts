@@ -18,13 +18,16 @@ export function trackedLinks(signer: LinkSigner, publicUrl: string, messageId: s
 /**
  * Rewrites http(s) links for click tracking (not the unsubscribe link, mailto: or anchors), adds the
  * open pixel, and adds an unsubscribe footer when the template has no unsubscribe link of its own.
+ * Only links to `sites` (those the template links to as written) are tracked: a link a contact's
+ * data brought in (a trait sent as `https://evil.example`) goes out as it is, never as a signed
+ * redirect under the brand's own address.
  */
-export function addTracking(html: string, links: TrackedLinks): string {
+export function addTracking(html: string, links: TrackedLinks, sites: ReadonlySet<string>): string {
   let tracked = html.replace(
     /(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?:\/\/[^"']+)\2/gi,
     (match, prefix: string, quote: string, url: string) => {
       const target = decodeEntities(url);
-      if (target === links.unsubscribeUrl) return match;
+      if (target === links.unsubscribeUrl || !sites.has(siteOf(target) ?? '')) return match;
       return `${prefix}${quote}${escapeHtml(links.clickUrl(target))}${quote}`;
     },
   );
@@ -34,6 +37,35 @@ export function addTracking(html: string, links: TrackedLinks): string {
   }
   const pixel = `<img src="${escapeHtml(links.openUrl)}" width="1" height="1" alt="" style="display:block;height:1px;width:1px;border:0" />`;
   return insertBeforeBodyEnd(tracked, pixel);
+}
+
+/** `https://shop.example` for a link to it. */
+function siteOf(url: string): string | undefined {
+  return URL.canParse(url) ? `${new URL(url).protocol}//${new URL(url).host}` : undefined;
+}
+
+const sitesByLayout = new Map<string, Set<string>>();
+const MAX_LAYOUTS = 500;
+
+/**
+ * The sites a compiled layout links to as the template was written (Liquid still in it): a link
+ * whose host is Liquid names none. Kept per layout, as layouts are per template version.
+ */
+export function layoutSites(layout: string): Set<string> {
+  let sites = sitesByLayout.get(layout);
+  if (!sites) {
+    sites = new Set<string>();
+    for (const [, url] of layout.matchAll(/\bhref\s*=\s*["'](https?:\/\/[^"']+)["']/gi)) {
+      const site = URL.canParse(decodeEntities(url as string))
+        ? siteOf(decodeEntities(url as string))
+        : undefined;
+      // `https://{{ … }}/x` parses with a host of its own making: Liquid in a host names no site.
+      if (site && !/[{}%]/.test(site)) sites.add(site);
+    }
+    if (sitesByLayout.size >= MAX_LAYOUTS) sitesByLayout.clear();
+    sitesByLayout.set(layout, sites);
+  }
+  return sites;
 }
 
 function insertBeforeBodyEnd(html: string, fragment: string): string {
