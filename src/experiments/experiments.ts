@@ -6,17 +6,25 @@ import { judgeSplits, type SplitResult } from './split-results.js';
 export type { SplitGroupResult, SplitResult, SplitVerdict } from './split-results.js';
 
 /**
- * How each split of the journey fares on its goal, as its current version draws it (see `judgeSplits`).
- * A goal's window counts as closed only once the journeys consumer has read every event received
+ * How each split of the journey fares on its goal, as its current version draws it (see `judgeSplits`),
+ * among those who took it under a version with a goal. A goal's window counts as closed only once the journeys consumer has read every event received
  * before it closed: behind a backlog, a contact whose order waits to be read is pending, not lost.
  */
 export async function splitResults(storage: Storage, journey: Journey, now: number): Promise<SplitResult[]> {
-  const [version, firstUnread] = await Promise.all([
-    journey.currentVersion === null
-      ? undefined
-      : storage.journeys.findVersion(journey.id, journey.currentVersion),
+  const [versions, firstUnread] = await Promise.all([
+    Promise.all(
+      Array.from({ length: journey.currentVersion ?? 0 }, (_, index) =>
+        storage.journeys.findVersion(journey.id, index + 1),
+      ),
+    ),
     storage.firstUnprocessedAt(JOURNEYS_CURSOR),
   ]);
+  const current = versions.at(-1);
   const judgedAt = firstUnread === undefined ? now : Math.min(now, firstUnread - 1);
-  return judgeSplits(version?.definition, await storage.journeys.tallySplits(journey.id, judgedAt));
+  // Contacts who took the split under a version without a goal were never watched for one: counted
+  // once a later version has a goal, they would stand as decided and lost, and dilute every arm.
+  const withGoal = current?.definition.goal
+    ? versions.flatMap((version) => (version?.definition.goal ? [version.version] : []))
+    : undefined;
+  return judgeSplits(current?.definition, await storage.journeys.tallySplits(journey.id, judgedAt, withGoal));
 }

@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Step } from '../core/journey-definition.js';
+import type { JourneyDraft } from '../core/journey-draft.js';
 import { splitResults } from '../experiments/experiments.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { chooseArm } from './executor.js';
-import { getJourney } from './journeys.js';
+import { getJourney, publishJourney, updateDraft } from './journeys.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -125,6 +126,30 @@ describe.each(BACKENDS)('splits judged on the goal on %s (manual clock)', (backe
     const read = await groups();
     expect(read.reduce((sum, group) => sum + group.entered, 0)).toBe(users.length);
     for (const group of read) expect([group.pending, group.converted]).toEqual([0, group.entered]);
+  });
+
+  it('judges on a goal added by a later version only those who took the split under a version with it', async () => {
+    const { goal: _goal, ...withoutGoal } = promo;
+    const journeyId = await world.publish(withoutGoal);
+    const before = ['b0', 'b1', 'b2', 'b3', 'b4', 'b5'];
+    await world.send(before.flatMap((user) => [identify(user, {}), track(user, 'Joined')]));
+    await world.settle();
+    await updateDraft(world.storage, world.clock, {
+      workspaceId: world.workspaceId,
+      id: journeyId,
+      definition: promo as unknown as JourneyDraft,
+    });
+    world.clock.advance(1000);
+    await publishJourney(world.storage, world.clock, world.workspaceId, journeyId);
+    const after = ['a0', 'a1', 'a2'];
+    await world.send(after.flatMap((user) => [identify(user, {}), track(user, 'Joined')]));
+    await world.settle();
+
+    const journey = await getJourney(world.storage, world.workspaceId, journeyId);
+    const [split] = await splitResults(world.storage, journey, world.clock.now());
+    expect(split?.hasGoal).toBe(true);
+    // The six before never had a goal watched: no part of the comparison, rather than six lost.
+    expect(split?.groups.reduce((sum, group) => sum + group.entered, 0)).toBe(after.length);
   });
 
   it('without a goal window, counts a contact pending while still in the journey: the arms have not played out', async () => {

@@ -77,7 +77,7 @@ export function createSplitEntryStore(
       }
       return arms;
     },
-    async tallySplits(journeyId, now) {
+    async tallySplits(journeyId, now, versions) {
       // By contact first: one who entered again (re-entry, several carts) is one contact of their arm.
       // A contact seen in two arms (two profiles that each took one, merged since) counts in the arm
       // taken first only: counted in both, one person would weigh on both sides of the comparison.
@@ -101,6 +101,7 @@ export function createSplitEntryStore(
           from journey_split_entries e
           join journey_instances i on i.id = e.instance_id
           where e.journey_id = ${journeyId}
+            ${versions === undefined ? sql`` : sql`and i.version in (${sql.join(versions.length > 0 ? versions : [-1])})`}
           group by e.step_id, e.arm, i.profile_id
         ), first_arm as (
           select by_contact.*, row_number() over (

@@ -353,8 +353,11 @@ export interface JourneyStore {
    * read them: what a contact entering a journey may have done to meet its goal already.
    */
   eventsOfProfileSince(profileId: string, name: string, since: number): Promise<StoredEvent[]>;
-  /** Per split step and arm (null: held out), the contacts counted, those who met the goal and those still within its window. */
-  tallySplits(journeyId: string, now: number): Promise<SplitTally[]>;
+  /**
+   * Per split step and arm (null: held out), the contacts counted, those who met the goal and those
+   * still within its window; of the instances of `versions` only, when given.
+   */
+  tallySplits(journeyId: string, now: number, versions?: readonly number[]): Promise<SplitTally[]>;
   /** Per instance, the splits it took and the arm of each (null: held out), in the order taken. */
   listSplitArms(instanceIds: string[]): Promise<Map<string, Array<{ stepId: string; arm: string | null }>>>;
 }
