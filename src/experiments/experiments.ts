@@ -7,8 +7,9 @@ export type { SplitGroupResult, SplitResult, SplitVerdict } from './split-result
 
 /**
  * How each split of the journey fares on its goal, as its current version draws it (see `judgeSplits`),
- * among those who took it under a version with a goal. A goal's window counts as closed only once the journeys consumer has read every event received
- * before it closed: behind a backlog, a contact whose order waits to be read is pending, not lost.
+ * among those who took it under a version with a goal. A goal's window counts as closed only once the
+ * journeys consumer has read every event received before it closed: behind a backlog, a contact whose
+ * order waits to be read is pending, not lost.
  */
 export async function splitResults(storage: Storage, journey: Journey, now: number): Promise<SplitResult[]> {
   const [versions, firstUnread] = await Promise.all([

@@ -161,6 +161,7 @@ export async function runOverdueHandOffs(
 
 async function breach(tx: StorageTx, handOff: MadeHandOff, now: number): Promise<number> {
   const settings = await tx.settings.get(handOff.workspaceId);
+  const owner = settings.handOff?.owners.find((candidate) => candidate.id === handOff.owner);
   const acceptedAt = await acceptedBeside(tx, handOff);
   if (acceptedAt !== undefined) {
     if (!(await tx.scoring.settleHandOff(handOff.id, { status: 'accepted', acceptedAt }))) return 0;
@@ -169,7 +170,7 @@ async function breach(tx: StorageTx, handOff: MadeHandOff, now: number): Promise
     await tx.messages.insert(
       handOffMessage({
         handOff,
-        owner: settings.handOff?.owners.find((candidate) => candidate.id === handOff.owner),
+        owner,
         destination,
         news: { kind: 'accepted', acceptedAt },
         at: now,
@@ -193,7 +194,6 @@ async function breach(tx: StorageTx, handOff: MadeHandOff, now: number): Promise
   const status = recycle ? 'recycled' : 'breached';
   if (!(await tx.scoring.settleHandOff(handOff.id, { status, breachedAt: now }))) return 0;
   const ids = (await tx.segments.idsOf([handOff.profileId])).get(handOff.profileId);
-  const owner = settings.handOff?.owners.find((candidate) => candidate.id === handOff.owner);
   const events: GeneratedEvent[] = [];
   const missed = profileEvent({
     workspaceId: handOff.workspaceId,

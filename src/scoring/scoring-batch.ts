@@ -232,7 +232,9 @@ async function traitsBeforeBatch(
   const byId = new Map(profiles.map((profile) => [profile.id, profile]));
   for (const change of changes) {
     if (change.eventId === null || profileOfEvent.get(change.eventId) !== change.profileId) continue;
-    changesOf.set(change.eventId, [...(changesOf.get(change.eventId) ?? []), change]);
+    const ofEvent = changesOf.get(change.eventId);
+    if (ofEvent) ofEvent.push(change);
+    else changesOf.set(change.eventId, [change]);
   }
   // Undone latest first, so each trait ends at its value before the earliest change.
   for (const change of [...changes].reverse()) {
@@ -504,7 +506,9 @@ export async function decideWorkspace(
     // A lead sales accepts after its hand-off ended (its SLA missed, the lead sent back) stays with the
     // owner who had it: whoever accepted it late works from that owner's copy.
     const previous =
-      accepted.size > 0 ? await reader.scoring.latestHandOffs([...accepted.keys()]) : new Map();
+      accepted.size > 0
+        ? await reader.scoring.latestHandOffs([...accepted.keys()])
+        : new Map<string, HandOff>();
     const decided = new Set<string>();
     for (const { profileId, to } of due) {
       const profile = byId.get(profileId);

@@ -1,4 +1,5 @@
 import { escapeHtml } from '../../templates/email-template.js';
+import { linkedSites, siteOf } from '../sms/short-links.js';
 import type { LinkSigner } from './signed-links.js';
 
 export interface TrackedLinks {
@@ -39,29 +40,17 @@ export function addTracking(html: string, links: TrackedLinks, sites: ReadonlySe
   return insertBeforeBodyEnd(tracked, pixel);
 }
 
-/** `https://shop.example` for a link to it. */
-function siteOf(url: string): string | undefined {
-  return URL.canParse(url) ? `${new URL(url).protocol}//${new URL(url).host}` : undefined;
-}
-
 const sitesByLayout = new Map<string, Set<string>>();
 const MAX_LAYOUTS = 500;
 
 /**
- * The sites a compiled layout links to as the template was written (Liquid still in it): a link
- * whose host is Liquid names none. Kept per layout, as layouts are per template version.
+ * The sites a compiled layout links to as the template was written (Liquid still in it), as an SMS
+ * step's text names them (see `linkedSites`). Kept per layout, as layouts are per template version.
  */
 export function layoutSites(layout: string): Set<string> {
   let sites = sitesByLayout.get(layout);
   if (!sites) {
-    sites = new Set<string>();
-    for (const [, url] of layout.matchAll(/\bhref\s*=\s*["'](https?:\/\/[^"']+)["']/gi)) {
-      const site = URL.canParse(decodeEntities(url as string))
-        ? siteOf(decodeEntities(url as string))
-        : undefined;
-      // `https://{{ … }}/x` parses with a host of its own making: Liquid in a host names no site.
-      if (site && !/[{}%]/.test(site)) sites.add(site);
-    }
+    sites = linkedSites(layout);
     if (sitesByLayout.size >= MAX_LAYOUTS) sitesByLayout.clear();
     sitesByLayout.set(layout, sites);
   }

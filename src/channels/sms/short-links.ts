@@ -73,7 +73,7 @@ export function linkedSites(template: string): Set<string> {
 }
 
 /** `https://shop.example` for a link to it; undefined for one that is no URL (Liquid in its host). */
-function siteOf(url: string): string | undefined {
+export function siteOf(url: string): string | undefined {
   try {
     const parsed = new URL(url);
     return parsed.host === '' ? undefined : `${parsed.protocol}//${parsed.host}`;
