@@ -202,7 +202,6 @@ export async function backfillSegment(
 ): Promise<'finished' | 'superseded'> {
   const { segment, clock } = options;
   if (!segment.rule) return 'finished';
-  const startedAt = segment.backfill.startedAt ?? clock.now();
   // Counted only for a rule anyone can meet: one that requires events knows its candidates, and
   // counting a million profiles costs seconds.
   let total: number | undefined;
@@ -219,9 +218,16 @@ export async function backfillSegment(
   // read for it. A changed rule compares with the members of the version before.
   const isNew = segment.version === 1;
   const isReported = segment.readySince !== null;
-  const referenced = [...(isNew ? [] : [segment.id]), ...ruleNeeds([segment.rule], startedAt).segments];
   const resumed = await storage.segments.backfillPosition(segment.id, segment.version);
   if (!resumed) return 'superseded';
+  // Profiles events changed after this moment are left to the live consumer. It is read now, after
+  // the version committed, not when it was saved: the consumer may have decided a batch without the
+  // version until the commit, and a profile its events changed in between would be nobody's.
+  const startedAt = await storage.transaction((tx) =>
+    tx.segments.startBackfill(segment.id, segment.version, clock.now()),
+  );
+  if (startedAt === undefined) return 'superseded';
+  const referenced = [...(isNew ? [] : [segment.id]), ...ruleNeeds([segment.rule], startedAt).segments];
   let after = resumed.after;
   let done = after === null ? 0 : segment.backfill.done;
   for await (const batch of profileBatches(storage, {

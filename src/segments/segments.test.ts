@@ -906,6 +906,25 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await eventNames('ada')).toEqual([]);
   });
 
+  it('decides a profile whose events were handled between a new segment’s save and its commit', async () => {
+    // Ada's orders are handled, the live consumer passing over a segment not committed yet, after
+    // the moment the segment was saved at (a clock reading taken before its transaction committed).
+    await world.send([track('ada', 'Order Completed'), track('ada', 'Order Completed')]);
+    await world.settle();
+    const segment = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: {
+        name: 'Repeat buyers',
+        kind: 'live',
+        rule: { type: 'event', event: 'Order Completed', within: '7d', atLeast: 2, where: [] },
+      },
+      now: world.clock.now() - 500,
+    });
+    await world.settle();
+    expect((await getSegment(world.storage, world.workspaceId, segment.id))?.status).toBe('ready');
+    expect(await members(segment.id)).toEqual([await world.profileOf('ada')]);
+  });
+
   it('leaves a profile the live consumer decided during a backfill batch as the consumer decided it', async () => {
     await world.send([identify('ada', { plan: 'pro' })]);
     await world.settle();
@@ -930,9 +949,12 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     const storage = world.storage;
     const transaction = storage.transaction.bind(storage);
     let raced = false;
+    let transactions = 0;
     storage.transaction = async (work) => {
-      if (!raced) {
+      // The first starts the backfill's clock; the second writes its batch.
+      if (++transactions === 2) {
         raced = true;
+        world.clock.advance(1000);
         await world.send([track('ada', 'Order Completed', {}, world.clock.now() - 3_600_000)]);
         await world.background.pipeline.drain();
       }
@@ -963,8 +985,10 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     const storage = world.storage;
     const transaction = storage.transaction.bind(storage);
     let raced = false;
+    let transactions = 0;
     storage.transaction = async (work) => {
-      if (!raced) {
+      // The first starts the backfill's clock; the second writes its batch.
+      if (++transactions === 2) {
         raced = true;
         await updateSegment(storage, {
           workspaceId: world.workspaceId,
@@ -1151,13 +1175,13 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
       input: { name: 'Pros', kind: 'live', rule: { type: 'trait', path: 'plan', op: 'eq', value: 'pro' } },
       now: world.clock.now(),
     });
-    // The process dies in the middle of the third batch's transaction.
+    // The process dies in the middle of the third batch's transaction (the first starts its clock).
     let transactions = 0;
     const dying = new Proxy(world.storage, {
       get(target, property, receiver) {
         if (property !== 'transaction') return Reflect.get(target, property, receiver);
         return (fn: Parameters<Storage['transaction']>[0]) => {
-          if (++transactions === 3) return Promise.reject(new Error('killed'));
+          if (++transactions === 4) return Promise.reject(new Error('killed'));
           return target.transaction(fn);
         };
       },
@@ -1168,11 +1192,13 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(halfway).toMatchObject({ status: 'backfilling', backfill: { done: 20, total: 25 } });
 
     const current = (await world.storage.segments.find(world.workspaceId, segment.id)) as typeof segment;
+    world.clock.advance(1000);
     expect(await backfillSegment(world.storage, { ...options, segment: current })).toBe('finished');
     expect(await getSegment(world.storage, world.workspaceId, segment.id)).toMatchObject({
       status: 'ready',
       members: 13,
-      backfill: { done: 25, total: 25 },
+      // Profiles changed since the first run began were left to the live consumer: it keeps that start.
+      backfill: { done: 25, total: 25, startedAt: halfway?.backfill.startedAt },
     });
   });
 

@@ -234,6 +234,24 @@ export function createSegmentStore(db: Kysely<Database>, ops: DialectOps): Segme
       const row = result.rows[0];
       return row === undefined ? undefined : { after: row.backfill_after };
     },
+    async startBackfill(id, version, at) {
+      await db
+        .updateTable('segments')
+        .set({ backfill_started_at: at })
+        .where('id', '=', id)
+        .where('version', '=', version)
+        .where('status', '=', 'backfilling')
+        .where('backfill_after', 'is', null)
+        .execute();
+      const row = await db
+        .selectFrom('segments')
+        .select('backfill_started_at')
+        .where('id', '=', id)
+        .where('version', '=', version)
+        .where('status', '=', 'backfilling')
+        .executeTakeFirst();
+      return row?.backfill_started_at == null ? undefined : Number(row.backfill_started_at);
+    },
 
     async memberships(profileIds, segmentIds) {
       const found = new Map<string, Set<string>>();

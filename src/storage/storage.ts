@@ -713,6 +713,11 @@ export interface SegmentStore {
    * transaction ends; undefined once the segment has moved on to another version or finished it.
    */
   backfillPosition(id: string, version: number): Promise<{ after: string | null } | undefined>;
+  /**
+   * Starts the clock of this version's backfill at `at`, unless a batch of it has committed (a resumed
+   * backfill keeps its start): the start in force, undefined once the segment moved on.
+   */
+  startBackfill(id: string, version: number, at: number): Promise<number | undefined>;
 
   /** Per profile, the segments it is in (among `segmentIds`, when given). */
   memberships(profileIds: string[], segmentIds?: string[]): Promise<Map<string, Set<string>>>;
