@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { JourneyDraft } from '../core/journey-draft.js';
+import type { StorageTx } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
@@ -386,6 +388,51 @@ describe.each(BACKENDS)('journey rules on %s (manual clock)', (backend) => {
     expect(page.items.map((message) => [message.status, message.reason])).toEqual([
       ['suppressed', 'unsubscribed from marketing'],
     ]);
+  });
+
+  it('keeps a journey archived while a draft saved at the same moment commits after the archive', async () => {
+    const definition: JourneyDraft = {
+      name: 'Welcome',
+      entry: { trigger: { type: 'event', event: 'Go' } },
+      start: 'end',
+      steps: [{ id: 'end', type: 'exit' }],
+    };
+    const journeyId = await world.publish(definition);
+    // The archive comes in while the draft save holds what it read, before it writes.
+    let archiving: Promise<unknown> | undefined;
+    const archivedBeforeUpdate = (journeys: StorageTx['journeys']): StorageTx['journeys'] => ({
+      ...journeys,
+      update: async (journey) => {
+        archiving = archiveJourney(world.storage, world.clock, world.workspaceId, journeyId);
+        await Promise.race([archiving, new Promise((resolve) => setTimeout(resolve, 300))]);
+        return journeys.update(journey);
+      },
+    });
+    const withJourneys = <T extends object>(target: T): T =>
+      new Proxy(target, {
+        get: (inner, property, receiver) =>
+          property === 'journeys'
+            ? archivedBeforeUpdate(Reflect.get(inner, property, receiver) as StorageTx['journeys'])
+            : Reflect.get(inner, property, receiver),
+      });
+    const storage = new Proxy(withJourneys(world.storage), {
+      get: (target, property, receiver) =>
+        property !== 'transaction'
+          ? Reflect.get(target, property, receiver)
+          : <T>(work: (tx: StorageTx) => Promise<T>) =>
+              world.storage.transaction((tx) => work(withJourneys(tx))),
+    });
+    await updateDraft(storage, world.clock, {
+      workspaceId: world.workspaceId,
+      id: journeyId,
+      definition: { ...definition, name: 'Welcome, renamed' },
+    });
+    await archiving;
+    const journey = await world.storage.journeys.find(world.workspaceId, journeyId);
+    expect({ status: journey?.status, name: journey?.name }).toEqual({
+      status: 'archived',
+      name: 'Welcome, renamed',
+    });
   });
 
   it('ends, when its timer fires, an instance whose journey was archived without ending it', async () => {

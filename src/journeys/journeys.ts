@@ -69,7 +69,15 @@ export async function createJourney(
 }
 
 export async function getJourney(storage: StorageReader, workspaceId: string, id: string): Promise<Journey> {
-  const journey = await storage.journeys.find(workspaceId, id);
+  return found(await storage.journeys.find(workspaceId, id), id);
+}
+
+/** The journey, locked until the transaction ends: what a change of its draft or status starts from. */
+async function lockJourney(tx: StorageTx, workspaceId: string, id: string): Promise<Journey> {
+  return found(await tx.journeys.lock(workspaceId, id), id);
+}
+
+function found(journey: Journey | undefined, id: string): Journey {
   if (!journey) throw new AppError('not_found', `journey ${id} does not exist`);
   return journey;
 }
@@ -83,16 +91,19 @@ export async function updateDraft(
   clock: Clock,
   input: { workspaceId: string; id: string; definition: JourneyDraft },
 ): Promise<Journey> {
-  const journey = await getJourney(storage, input.workspaceId, input.id);
-  if (journey.status === 'archived') throw new AppError('conflict', 'an archived journey cannot be changed');
-  const updated = {
-    ...journey,
-    draft: input.definition,
-    name: input.definition.name,
-    updatedAt: clock.now(),
-  };
-  await storage.journeys.update(updated);
-  return updated;
+  return storage.transaction(async (tx) => {
+    const journey = await lockJourney(tx, input.workspaceId, input.id);
+    if (journey.status === 'archived')
+      throw new AppError('conflict', 'an archived journey cannot be changed');
+    const updated = {
+      ...journey,
+      draft: input.definition,
+      name: input.definition.name,
+      updatedAt: clock.now(),
+    };
+    await tx.journeys.update(updated);
+    return updated;
+  });
 }
 
 /**
@@ -119,7 +130,7 @@ async function publishChecked(
   workspaceId: string,
   id: string,
 ): Promise<{ journey: Journey; version: JourneyVersion }> {
-  const journey = await getJourney(storage, workspaceId, id);
+  const journey = await lockJourney(storage, workspaceId, id);
   if (journey.status === 'archived')
     throw new AppError('conflict', 'an archived journey cannot be published');
   const definition = parseDefinition(journey.draft, 'draft');
@@ -274,16 +285,23 @@ export async function setJourneyPaused(
   id: string,
   isPaused: boolean,
 ): Promise<Journey> {
-  const journey = await getJourney(storage, workspaceId, id);
-  const from = isPaused ? 'published' : 'paused';
-  if (journey.status !== from) {
-    throw new AppError(
-      'conflict',
-      `only a ${from} journey can be ${isPaused ? 'paused' : 'resumed'}; this one is ${journey.status}`,
-    );
-  }
-  const updated: Journey = { ...journey, status: isPaused ? 'paused' : 'published', updatedAt: clock.now() };
-  await storage.journeys.update(updated);
+  const updated = await storage.transaction(async (tx) => {
+    const journey = await lockJourney(tx, workspaceId, id);
+    const from = isPaused ? 'published' : 'paused';
+    if (journey.status !== from) {
+      throw new AppError(
+        'conflict',
+        `only a ${from} journey can be ${isPaused ? 'paused' : 'resumed'}; this one is ${journey.status}`,
+      );
+    }
+    const changed: Journey = {
+      ...journey,
+      status: isPaused ? 'paused' : 'published',
+      updatedAt: clock.now(),
+    };
+    await tx.journeys.update(changed);
+    return changed;
+  });
   // What the pause held back goes now, not at the dispatcher's next look at paused journeys.
   if (!isPaused)
     await storage.messages.redueDeferred(workspaceId, {
@@ -301,10 +319,12 @@ export async function archiveJourney(
   workspaceId: string,
   id: string,
 ): Promise<Journey> {
-  const journey = await getJourney(storage, workspaceId, id);
-  const updated: Journey = { ...journey, status: 'archived', updatedAt: clock.now() };
-  await storage.journeys.update(updated);
-  return updated;
+  return storage.transaction(async (tx) => {
+    const journey = await lockJourney(tx, workspaceId, id);
+    const updated: Journey = { ...journey, status: 'archived', updatedAt: clock.now() };
+    await tx.journeys.update(updated);
+    return updated;
+  });
 }
 
 /**

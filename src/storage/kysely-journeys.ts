@@ -98,6 +98,16 @@ export function createJourneyStore(db: Kysely<Database>, ops: DialectOps): Journ
         .executeTakeFirst();
       return row && toJourney(row, ops);
     },
+    async lock(workspaceId, id) {
+      const row = await db
+        .selectFrom('journeys')
+        .selectAll()
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', id)
+        .$if(ops.lockRows !== '', (query) => query.forUpdate())
+        .executeTakeFirst();
+      return row && toJourney(row, ops);
+    },
     async list(workspaceId) {
       const rows = await db
         .selectFrom('journeys')

@@ -272,6 +272,11 @@ export interface JourneyStore {
   create(journey: Journey): Promise<void>;
   update(journey: Journey): Promise<void>;
   find(workspaceId: string, id: string): Promise<Journey | undefined>;
+  /**
+   * The journey, locked until the transaction ends (PostgreSQL `FOR UPDATE`): what a change of its
+   * draft or status reads, so that two changes made at once do not write over each other.
+   */
+  lock(workspaceId: string, id: string): Promise<Journey | undefined>;
   list(workspaceId: string): Promise<Journey[]>;
   addVersion(version: JourneyVersion): Promise<void>;
   findVersion(journeyId: string, version: number): Promise<JourneyVersion | undefined>;
