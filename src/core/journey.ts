@@ -33,6 +33,12 @@ export const HELD_OUT = 'holdout';
 /** The end reason of an instance whose contact left the segment it entered on (`exitOnSegmentExit`). */
 export const LEFT_ENTRY_SEGMENT = 'left the entry segment';
 
+/**
+ * Why the later of two instances a merge brought together in one journey ended, and why what it still
+ * held back was not sent.
+ */
+export const MERGED_INTO_INSTANCE = 'merged into a profile already in this journey';
+
 /** Why an instance that met its journey's goal ended, and why what it still held back was not sent. */
 export const GOAL_REACHED = 'goal reached';
 

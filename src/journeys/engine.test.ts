@@ -166,6 +166,41 @@ describe.each(BACKENDS)('journey engine on %s (manual clock)', (backend) => {
     );
   });
 
+  it('sends nothing the instance a merge ends still held back, as for quiet hours', async () => {
+    // 11:00 in Rome, inside these quiet hours: both reminders wait for 18:00.
+    await world.configure({ quietHours: { start: '10:00', end: '18:00' } });
+    const template = await world.template({ subject: 'Your cart', mjml: '<p>Still thinking?</p>' });
+    await world.publish({
+      name: 'Cart reminder',
+      entry: { trigger: { type: 'event', event: 'Cart Updated' } },
+      start: 'mail',
+      steps: [
+        { id: 'mail', type: 'send_email', template, next: 'wait' },
+        { id: 'wait', type: 'wait', duration: '1d', next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([identify('ann', { email: 'ann@example.com' }), track('ann', 'Cart Updated')]);
+    await world.send([
+      { type: 'identify', anonymousId: 'anon-ann', traits: { email: 'ann@example.com' } },
+      { type: 'track', anonymousId: 'anon-ann', event: 'Cart Updated', properties: {} },
+    ]);
+    await world.settle();
+    await world.send([{ type: 'identify', userId: 'ann', anonymousId: 'anon-ann', traits: {} }]);
+    await world.settle();
+    await world.advance(8 * 3_600_000);
+    expect(world.sink.received).toHaveLength(1);
+    const page = await world.storage.messages.list(
+      world.workspaceId,
+      { profileId: await world.profileOf('ann') },
+      { limit: 10 },
+    );
+    expect(page.items.map((message) => [message.status, message.reason]).sort()).toEqual([
+      ['sent', null],
+      ['skipped', 'merged into a profile already in this journey'],
+    ]);
+  });
+
   it('keeps running instances on the version they started with', async () => {
     const journeyId = await world.publish({
       name: 'Versioned',

@@ -12,6 +12,7 @@ import {
   type JourneyInstance,
   type JourneyVersion,
   LEFT_ENTRY_SEGMENT,
+  MERGED_INTO_INSTANCE,
   type Message,
   newMessage,
 } from '../core/journey.js';
@@ -377,8 +378,9 @@ export class JourneyEngine {
       }
       const locked = await tx.journeys.lockInstance(instance.id);
       if (locked?.status !== 'active') continue;
-      const reason = 'merged into a profile already in this journey';
-      await this.#move(tx, locked, { type: 'exit', reason }, now, undefined, work);
+      await this.#move(tx, locked, { type: 'exit', reason: MERGED_INTO_INSTANCE }, now, undefined, work);
+      // A reminder it holds back for quiet hours or a cap would still go: the second of two.
+      await skipHeldBack(tx, locked.workspaceId, [locked.id], MERGED_INTO_INSTANCE, now);
     }
     return kept;
   }
