@@ -15,7 +15,7 @@ import { isEmpty, type JourneyDraft, readDraft, valueAt } from '../core/journey-
 import type { Storage, StorageReader, StorageTx } from '../storage/storage.js';
 import { checkLiquid, notJsonTemplate } from '../templates/liquid.js';
 import { memberEntryOnPublish } from './member-entries.js';
-import { stepsInOrder } from './step-order.js';
+import { loopWithoutWait, stepsInOrder } from './step-order.js';
 
 export { JOURNEYS_CURSOR, JourneyEngine } from './engine.js';
 
@@ -149,6 +149,12 @@ async function publishChecked(
     throw draftRefusal(
       `steps.${unreached}`,
       `no step leads to ${definition.steps[unreached]?.id}: connect it from another step, or remove it`,
+    );
+  const loop = loopWithoutWait(definition);
+  if (loop)
+    throw draftRefusal(
+      `steps.${definition.steps.findIndex((step) => step.id === loop[0])}`,
+      `${loop.join(' → ')} loops back with no wait on the way: a contact would go round without stopping, sent every message each time; put a wait in the loop`,
     );
   const trigger = definition.entry.trigger;
   if (trigger.type === 'segment' && !segments.has(trigger.segment))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JourneyDefinition } from '../core/journey-definition.js';
-import { stepsInOrder } from './step-order.js';
+import { loopWithoutWait, stepsInOrder } from './step-order.js';
 
 type Steps = Pick<JourneyDefinition, 'start' | 'steps'>;
 
@@ -35,5 +35,38 @@ describe('stepsInOrder', () => {
     } as unknown as Steps;
     expect(stepsInOrder(nudges)).toEqual(['nudge', 'wait', 'done']);
     expect(stepsInOrder({ start: '', steps: [] })).toEqual([]);
+  });
+});
+
+describe('loopWithoutWait', () => {
+  const tagged = (id: string, next: string) => ({ id, type: 'update_traits', set: {}, next });
+
+  it('finds steps leading back to one another with no wait among them', () => {
+    const steps = [
+      { id: 'mail', type: 'send_email', template: 'tpl', next: 'vip' },
+      { id: 'vip', type: 'branch', branches: [{ conditions: [], next: 'done' }], otherwise: 'tag' },
+      tagged('tag', 'mail'),
+      { id: 'done', type: 'exit' },
+    ];
+    expect(loopWithoutWait({ steps } as unknown as Steps)).toEqual(['mail', 'vip', 'tag', 'mail']);
+    expect(loopWithoutWait({ steps: [tagged('self', 'self')] } as unknown as Steps)).toEqual([
+      'self',
+      'self',
+    ]);
+  });
+
+  it('lets a loop through any kind of wait be', () => {
+    for (const wait of [
+      { id: 'pause', type: 'wait', duration: '1d', next: 'mail' },
+      { id: 'pause', type: 'wait_until', time: '09:00', next: 'mail' },
+      { id: 'pause', type: 'wait_for_event', event: 'Clicked', next: 'done', timeoutNext: 'mail' },
+    ]) {
+      const steps = [
+        { id: 'mail', type: 'send_email', template: 'tpl', next: 'pause' },
+        wait,
+        { id: 'done', type: 'exit' },
+      ];
+      expect(loopWithoutWait({ steps } as unknown as Steps)).toBeUndefined();
+    }
   });
 });

@@ -55,3 +55,40 @@ export function stepsInOrder(definition: Pick<JourneyDefinition, 'start' | 'step
   }
   return order;
 }
+
+const WAITING_STEPS: ReadonlySet<string> = new Set(['wait', 'wait_until', 'wait_for_event']);
+
+/**
+ * A loop contacts would go round without stopping — steps leading back to one another with no wait
+ * among them — as the ids around it, the first repeated at the end; undefined when there is none.
+ * Each pass would send its messages again before the executor's guard ended the instance.
+ */
+export function loopWithoutWait(definition: Pick<JourneyDefinition, 'steps'>): string[] | undefined {
+  const byId = new Map(definition.steps.map((step) => [step.id, step]));
+  const isWaiting = (id: string) => WAITING_STEPS.has(byId.get(id)?.type ?? 'wait');
+  const nextOf = (id: string) => {
+    const step = byId.get(id);
+    if (!step || isWaiting(id)) return [];
+    return [...new Set(nextPointers(step).map(([, next]) => next))].filter((next) => !isWaiting(next));
+  };
+  const done = new Set<string>();
+  const path: string[] = [];
+  const visit = (id: string): string[] | undefined => {
+    const onPath = path.indexOf(id);
+    if (onPath >= 0) return [...path.slice(onPath), id];
+    if (done.has(id)) return undefined;
+    path.push(id);
+    for (const next of nextOf(id)) {
+      const loop = visit(next);
+      if (loop) return loop;
+    }
+    path.pop();
+    done.add(id);
+    return undefined;
+  };
+  for (const step of definition.steps) {
+    const loop = visit(step.id);
+    if (loop) return loop;
+  }
+  return undefined;
+}

@@ -140,8 +140,21 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
           { id: 'first', type: 'wait', duration: '1h', next: 'done' },
           { id: 'stray', type: 'wait', duration: '1d', next: 'first' },
         ]),
+        // A loop with no wait: each time round would send the e-mail again.
+        withSteps([
+          { id: 'first', type: 'send_email', template, next: 'vip' },
+          {
+            id: 'vip',
+            type: 'branch',
+            branches: [
+              { conditions: [{ source: 'trait', path: 'vip', op: 'eq', value: true }], next: 'done' },
+            ],
+            otherwise: 'first',
+          },
+        ]),
       ];
       const fields: string[] = [];
+      const messages: string[] = [];
       for (const definition of drafts) {
         const created = await api<{ id: string }>('POST', '/journeys', { definition });
         expect(created.status).toBe(201);
@@ -151,6 +164,7 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
         expect(field).toBeDefined();
         expect(message.startsWith(`${field}: `)).toBe(true);
         fields.push(field ?? '');
+        messages.push(message);
       }
       expect(fields).toEqual([
         'draft.steps.0.template',
@@ -158,7 +172,9 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
         'draft.entry.trigger.segment',
         'draft.steps.0.branches.0.conditions.0.segment',
         'draft.steps.1',
+        'draft.steps.0',
       ]);
+      expect(messages.at(-1)).toMatch(/^draft\.steps\.0: first → vip → first loops back with no wait/);
     });
   });
 
