@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listProfileTimeline } from '../profiles/profiles.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
@@ -199,6 +200,29 @@ describe.each(BACKENDS)('journey engine on %s (manual clock)', (backend) => {
       ['sent', null],
       ['skipped', 'merged into a profile already in this journey'],
     ]);
+  });
+
+  it('writes a Traits Updated for each step of a move that sets traits', async () => {
+    await world.publish({
+      name: 'Trial',
+      entry: { trigger: { type: 'event', event: 'Signed Up' } },
+      start: 'plan',
+      steps: [
+        { id: 'plan', type: 'update_traits', set: { plan: 'trial' }, next: 'tier' },
+        { id: 'tier', type: 'update_traits', set: { tier: 'gold' }, next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([identify('tess', {}), track('tess', 'Signed Up')]);
+    await world.settle();
+    const page = await listProfileTimeline(world.storage, world.workspaceId, await world.profileOf('tess'), {
+      limit: 10,
+    });
+    const changes = (page?.items ?? [])
+      .filter((event) => event.name === 'Traits Updated')
+      .map((event) => (event.payload.properties as { traits: unknown }).traits);
+    expect(changes).toEqual(expect.arrayContaining([{ plan: 'trial' }, { tier: 'gold' }]));
+    expect(changes).toHaveLength(2);
   });
 
   it('keeps running instances on the version they started with', async () => {

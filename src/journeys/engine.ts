@@ -716,7 +716,7 @@ export class JourneyEngine {
           break;
         }
         case 'update_traits':
-          await this.#updateTraits(tx, profile, instance, effect.set, now);
+          await this.#updateTraits(tx, profile, instance, effect, now);
           break;
         case 'split':
           await tx.journeys.recordSplitEntry({
@@ -738,7 +738,7 @@ export class JourneyEngine {
     tx: StorageTx,
     profile: Profile,
     instance: JourneyInstance,
-    set: Record<string, unknown>,
+    step: { stepId: string; set: Record<string, unknown>; visit: number },
     now: number,
   ): Promise<void> {
     // The batch read the profile before identity resolution may have written it: set over its
@@ -747,7 +747,7 @@ export class JourneyEngine {
     if (!current) return;
     Object.assign(profile, current);
     const changes: TraitChange[] = [];
-    for (const [trait, value] of Object.entries(renderTraitValues(set, profile, instance.entryEvent))) {
+    for (const [trait, value] of Object.entries(renderTraitValues(step.set, profile, instance.entryEvent))) {
       const previous = ownValue<unknown>(profile.traits, trait);
       if (!isDeepStrictEqual(previous, value)) {
         setOwn(profile.traits, trait, value);
@@ -772,7 +772,8 @@ export class JourneyEngine {
       workspaceId: profile.workspaceId,
       identity: (await tx.segments.idsOf([profile.id])).get(profile.id),
       name: TRAITS_UPDATED,
-      key: `${instance.id}-${instance.stepId ?? ''}`,
+      // Each step's visit its own: two steps of one move setting traits are two changes.
+      key: `${instance.id}-${step.stepId}-${step.visit}`,
       properties: {
         traits: Object.fromEntries(changes.map((change) => [change.trait, change.value])),
         journey_id: instance.journeyId,

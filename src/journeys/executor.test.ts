@@ -133,7 +133,12 @@ describe('advance', () => {
     ).instance;
     const dayLater = NOW + 3_600_000 + 86_400_000;
     const ignored = advance(atDay, context(dayLater), { type: 'timer', token: 'wait:wait-a-day:1' });
-    expect(ignored.effects).toContainEqual({ type: 'update_traits', set: { cart_reminder_ignored: true } });
+    expect(ignored.effects).toContainEqual({
+      type: 'update_traits',
+      stepId: 'tag',
+      set: { cart_reminder_ignored: true },
+      visit: 1,
+    });
     const opened = advance(
       atDay,
       context(dayLater, { engagement: () => ({ opened: true, clicked: false, delivered: false }) }),

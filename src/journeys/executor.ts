@@ -29,7 +29,7 @@ export type Effect =
   | { type: 'send_email'; step: Extract<Step, { type: 'send_email' }>; visit: number }
   | { type: 'send_sms'; step: Extract<Step, { type: 'send_sms' }>; visit: number }
   | { type: 'webhook'; step: Extract<Step, { type: 'webhook' }>; visit: number }
-  | { type: 'update_traits'; set: Record<string, unknown> }
+  | { type: 'update_traits'; stepId: string; set: Record<string, unknown>; visit: number }
   /** The instance took this arm of a split (`arm` null: held out), which is judged on the journey's goal. */
   | { type: 'split'; stepId: string; arm: string | null };
 
@@ -195,7 +195,7 @@ class Run {
         this.#complete(step);
         return step.next;
       case 'update_traits':
-        this.effects.push({ type: 'update_traits', set: step.set });
+        this.effects.push({ type: 'update_traits', stepId: step.id, set: step.set, visit });
         // A branch later in this move sees the traits as the step leaves them (a new object: the
         // scope's traits are the profile's, which the engine compares against when it writes).
         this.#scope = {
