@@ -38,7 +38,7 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     await mailWorld?.close();
   });
 
-  it('refuses text no column takes (a NUL, half a surrogate pair) anywhere in a call, naming the field', async () => {
+  it('refuses text no column takes (a NUL, half a surrogate pair) and cursors no page gave, naming the field', async () => {
     const rule = { type: 'trait', path: 'plan', op: 'exists' };
     for (const [method, path, body, field] of [
       ['POST', '/segments', { name: 'a\u0000b', rule }, 'name'],
@@ -57,6 +57,10 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
         undefined,
         'cursor',
       ],
+      // Numbers no id or time is: PostgreSQL's bigint would refuse them.
+      ['GET', `/events?cursor=${Buffer.from('1.5').toString('base64url')}`, undefined, 'cursor'],
+      ['GET', `/set-aside-events?cursor=${Buffer.from('1e+300').toString('base64url')}`, undefined, 'cursor'],
+      ['GET', `/rejected-events?cursor=${Buffer.from('-1.5').toString('base64url')}`, undefined, 'cursor'],
     ] as const) {
       const refused = await api<ApiError>(method, path, body);
       expect({ path, status: refused.status, field: refused.body.error?.field }).toEqual({

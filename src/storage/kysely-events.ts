@@ -3,7 +3,7 @@ import type { EventType, StoredEvent, StoredRejectedEvent } from '../core/event.
 import { storableError } from '../core/storable-text.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
-import { decodeCursor, isNumber, isNumberPair, toPage } from './paging.js';
+import { decodeCursor, isInteger, isIntegerPair, toPage } from './paging.js';
 import type { Database } from './schema.js';
 import type { CursorSpan, EventStore, GeneratedEventWriter, PipelineReadOptions } from './storage.js';
 
@@ -37,7 +37,7 @@ export function toStoredEvent(row: EventRow, ops: DialectOps): StoredEvent {
 export function createEventReader(db: Kysely<Database>, ops: DialectOps): Omit<EventStore, 'append'> {
   return {
     async list(workspaceId, page) {
-      const before = decodeCursor(page.cursor, isNumber);
+      const before = decodeCursor(page.cursor, isInteger);
       let query = db.selectFrom('events').selectAll().where('workspace_id', '=', workspaceId);
       if (before !== undefined) query = query.where('id', '<', before);
       const rows = await query
@@ -73,7 +73,7 @@ export function createEventReader(db: Kysely<Database>, ops: DialectOps): Omit<E
     },
 
     async listRejected(workspaceId, page, range) {
-      const before = decodeCursor(page.cursor, isNumber);
+      const before = decodeCursor(page.cursor, isInteger);
       let query = db.selectFrom('rejected_events').selectAll().where('workspace_id', '=', workspaceId);
       if (before !== undefined) query = query.where('id', '<', before);
       if (range) query = query.where('received_at', '>=', range.from).where('received_at', '<', range.to);
@@ -99,7 +99,7 @@ export function createEventReader(db: Kysely<Database>, ops: DialectOps): Omit<E
 
     async listForIdentities(identityIds, page) {
       if (identityIds.length === 0) return { items: [], nextCursor: null };
-      const before = decodeCursor(page.cursor, isNumberPair);
+      const before = decodeCursor(page.cursor, isIntegerPair);
       let query = db
         .selectFrom('identity_events as ie')
         .innerJoin('events as e', 'e.id', 'ie.event_id')

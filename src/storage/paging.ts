@@ -40,7 +40,7 @@ export function toPage<Row, Item>(
 }
 
 export const isString = (value: unknown): value is string => typeof value === 'string';
-export const isNumber = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isFinite(value);
-export const isNumberPair = (value: unknown): value is [number, number] =>
-  Array.isArray(value) && value.length === 2 && isNumber(value[0]) && isNumber(value[1]);
+/** Ids and times: a fraction or 1e300 in a crafted cursor would reach SQL's bigint as an error, not a 400. */
+export const isInteger = (value: unknown): value is number => Number.isSafeInteger(value);
+export const isIntegerPair = (value: unknown): value is [number, number] =>
+  Array.isArray(value) && value.length === 2 && isInteger(value[0]) && isInteger(value[1]);

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { SetAsideResolution, SetAsideResolutionKind } from '../core/set-aside.js';
-import { decodeCursor, isNumber, toPage } from './paging.js';
+import { decodeCursor, isInteger, toPage } from './paging.js';
 import type { Database } from './schema.js';
 import type { Page, PageRequest, SetAsideFilter } from './storage.js';
 
@@ -22,7 +22,7 @@ export function setAsideRecords<Table extends SetAsideTable, Item>(
   return {
     /** Newest first, unresolved ones unless the filter asks for the resolved. */
     async list(workspaceId: string, page: PageRequest, filter?: SetAsideFilter): Promise<Page<Item>> {
-      const before = decodeCursor(page.cursor, isNumber);
+      const before = decodeCursor(page.cursor, isInteger);
       let query = from()
         .where('workspace_id', '=', workspaceId)
         .where('resolved_at', filter?.isResolved ? 'is not' : 'is', null);
