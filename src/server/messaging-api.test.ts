@@ -405,6 +405,25 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
       await eventually(async () => ((await eventNames(ida.id)).includes('Email Bounced') ? true : undefined));
     });
 
+    it('refuses a message id that is no e-mail to the address reported, suppressing nothing', async () => {
+      const journeyId = await publish(emailJourney(await newTemplate()));
+      const ivo = await newProfile();
+      await enrol(journeyId, { profileId: ivo.id });
+      const [sent] = await settledMessages({ profileId: ivo.id }, 1);
+      for (const [address, messageId] of [
+        [ivo.email, 'msg_mistyped'],
+        ['someone.else@example.com', sent?.id],
+      ]) {
+        const refused = await api<ApiError>('POST', '/bounces', { address, type: 'hard', messageId });
+        expect(refused.status).toBe(400);
+        expect(refused.body.error).toMatchObject({ code: 'invalid_input', field: 'messageId' });
+      }
+      expect((await listMessages({ profileId: ivo.id })).items[0]?.bouncedAt).toBeNull();
+      const suppressions = await api<{ items: Array<{ address: string }> }>('GET', '/suppressions?limit=500');
+      expect(suppressions.body.items.map((item) => item.address)).not.toContain(ivo.email.toLowerCase());
+      expect(suppressions.body.items.map((item) => item.address)).not.toContain('someone.else@example.com');
+    });
+
     it('answers 400 naming the field for a bad address, an unknown type or an empty body', async () => {
       const badAddress = await api<ApiError>('POST', '/bounces', { address: 'nobody', type: 'hard' });
       expect(badAddress.status).toBe(400);

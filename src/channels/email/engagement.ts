@@ -132,6 +132,20 @@ export async function recordBounce(
   },
 ): Promise<void> {
   const now = deps.clock.now();
+  // Checked before anything is written: a mistyped id would otherwise pass for a recorded bounce, and
+  // another channel's message, or one to someone else, would be marked bounced on its contact.
+  const message = input.messageId
+    ? await deps.storage.messages.find(input.workspaceId, input.messageId)
+    : undefined;
+  if (
+    input.messageId &&
+    (message?.channel !== 'email' || message.toAddress?.toLowerCase() !== input.address.toLowerCase())
+  )
+    throw new AppError(
+      'invalid_input',
+      `messageId: no e-mail of this workspace to ${input.address} has the id ${input.messageId}`,
+      { field: 'messageId' },
+    );
   if (input.type !== 'soft') {
     await deps.storage.consent.suppress({
       workspaceId: input.workspaceId,
@@ -141,8 +155,6 @@ export async function recordBounce(
       at: now,
     });
   }
-  if (!input.messageId) return;
-  const message = await deps.storage.messages.find(input.workspaceId, input.messageId);
   if (!message) return;
   const field = input.type === 'complaint' ? 'complained_at' : 'bounced_at';
   if (await deps.storage.messages.markFirst(message.id, field, now)) {
