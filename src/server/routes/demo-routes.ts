@@ -40,6 +40,7 @@ export async function demoRoutes(
           400: ErrorResponse,
           401: ErrorResponse,
           403: ErrorResponse,
+          404: ErrorResponse,
           409: ErrorResponse,
         },
       },
