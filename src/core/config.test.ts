@@ -21,8 +21,14 @@ describe('loadConfig', () => {
       MOPS_SECRET: 'x'.repeat(32),
       MOPS_PUBLIC_URL: 'https://mops.example.com/',
       MOPS_PG_POOL_SIZE: '4',
+      MOPS_PG_IDLE_IN_TRANSACTION_SECONDS: '90',
     });
-    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://u@db/mops', poolSize: 4 });
+    expect(config.database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://u@db/mops',
+      poolSize: 4,
+      idleInTransactionTimeoutMs: 90_000,
+    });
     expect(config.publicUrl).toBe('https://mops.example.com');
     expect(config.cookieSecure).toBe(true);
   });

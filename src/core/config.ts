@@ -27,6 +27,7 @@ const Environment = z.object({
   MOPS_TRUST_PROXY: booleanString.default(false),
   MOPS_ALLOW_PRIVATE_NETWORKS: booleanString.default(false),
   MOPS_PG_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  MOPS_PG_IDLE_IN_TRANSACTION_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   MOPS_SQLITE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
   MOPS_DEDUPE_WINDOW_HOURS: z.coerce
     .number()
@@ -50,7 +51,13 @@ export type Config = {
   dataDir: string;
   database:
     | { kind: 'sqlite'; path: string; synchronous: 'normal' | 'full' }
-    | { kind: 'postgres'; url: string; poolSize: number };
+    | {
+        kind: 'postgres';
+        url: string;
+        poolSize: number;
+        /** How long the server lets a transaction sit idle before ending its session; 0: no limit. */
+        idleInTransactionTimeoutMs: number;
+      };
   /** Signing secret for links; undefined means "generate one and keep it in the data directory" (SQLite only). */
   secret: string | undefined;
   publicUrl: string;
@@ -120,7 +127,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.MOPS_PORT,
     dataDir,
     database: e.MOPS_DATABASE_URL
-      ? { kind: 'postgres', url: e.MOPS_DATABASE_URL, poolSize: e.MOPS_PG_POOL_SIZE }
+      ? {
+          kind: 'postgres',
+          url: e.MOPS_DATABASE_URL,
+          poolSize: e.MOPS_PG_POOL_SIZE,
+          idleInTransactionTimeoutMs: e.MOPS_PG_IDLE_IN_TRANSACTION_SECONDS * 1000,
+        }
       : { kind: 'sqlite', path: path.join(dataDir, 'mops.db'), synchronous: e.MOPS_SQLITE_SYNCHRONOUS },
     secret: e.MOPS_SECRET,
     publicUrl,

@@ -11,7 +11,11 @@ export function openStorage(
 ): Promise<Storage> {
   const { database } = config;
   if (database.kind === 'postgres') {
-    return createPostgresStorage({ url: database.url, poolSize: database.poolSize });
+    return createPostgresStorage({
+      url: database.url,
+      poolSize: database.poolSize,
+      idleInTransactionTimeoutMs: database.idleInTransactionTimeoutMs,
+    });
   }
   return createSqliteStorage({
     path: database.path,

@@ -41,6 +41,119 @@ describe('PostgreSQL storage', () => {
     }
   });
 
+  it('asks the server to end transactions left idle, and to probe connections gone quiet, whatever the URL holds', async () => {
+    const schema = await createTestSchema();
+    const observer = new pg.Client({ connectionString: schema.url });
+    await observer.connect();
+    // Each workspace written records the settings of the session writing it: one of the storage's own.
+    await observer.query(`
+      create table ${schema.schema}.seen_settings (workspace_id text, name text, setting text);
+      create function ${schema.schema}.record_settings() returns trigger language plpgsql as $$
+      begin
+        insert into ${schema.schema}.seen_settings
+          select new.id, name, setting from pg_settings
+          where name in ('idle_in_transaction_session_timeout', 'tcp_keepalives_idle',
+                         'tcp_keepalives_interval', 'tcp_keepalives_count');
+        return new;
+      end $$`);
+    const opened = [
+      // The schema given beside the URL, and the URL carrying options of its own (its search_path).
+      await createPostgresStorage({
+        url: schema.url,
+        schema: schema.schema,
+        idleInTransactionTimeoutMs: 45_000,
+      }),
+      await createPostgresStorage({ url: schema.urlWithSchema, idleInTransactionTimeoutMs: 45_000 }),
+    ];
+    try {
+      const [first] = opened;
+      await first?.migrate();
+      await observer.query(`
+        create trigger record_settings after insert on ${schema.schema}.workspaces
+        for each row execute function ${schema.schema}.record_settings()`);
+      for (const [index, storage] of opened.entries()) {
+        await storage.workspaces.create({ id: `ws${index}`, name: 'Shop', createdAt: 0 });
+        const { rows } = await observer.query<{ name: string; setting: string }>(
+          `select name, setting from ${schema.schema}.seen_settings where workspace_id = $1 order by name`,
+          [`ws${index}`],
+        );
+        expect(Object.fromEntries(rows.map((row) => [row.name, row.setting]))).toEqual({
+          idle_in_transaction_session_timeout: '45000',
+          tcp_keepalives_count: '6',
+          tcp_keepalives_idle: '30',
+          tcp_keepalives_interval: '10',
+        });
+      }
+    } finally {
+      for (const storage of opened) await storage.close();
+      await observer.end();
+      await schema.drop();
+    }
+  });
+
+  it('lets another process take a cursor up once the process holding it froze mid-batch', async () => {
+    const schema = await createTestSchema();
+    const frozen = await createPostgresStorage({
+      url: schema.url,
+      schema: schema.schema,
+      poolSize: 2,
+      idleInTransactionTimeoutMs: 500,
+    });
+    const healthy = await createPostgresStorage({ url: schema.url, schema: schema.schema, poolSize: 2 });
+    let thaw: () => void = () => undefined;
+    try {
+      await frozen.migrate();
+      await frozen.events.append({
+        events: [trackEvent({ workspaceId: 'ws', messageId: 'm1', name: 'm1' })],
+        rejected: [],
+      });
+      await untilEventsReadable(frozen);
+      let signalStarted: () => void = () => undefined;
+      const started = new Promise<void>((resolve) => {
+        signalStarted = resolve;
+      });
+      const stuck = frozen.runPipelineBatch(
+        'shared',
+        10,
+        {
+          async prepare(events) {
+            signalStarted();
+            // Frozen with its transaction open, between two statements.
+            await new Promise<void>((resolve) => {
+              thaw = resolve;
+            });
+            return async () => events.map((event) => event.messageId);
+          },
+        },
+        0,
+      );
+      const stuckOutcome = stuck.catch((error: unknown) => error);
+      await started;
+      const takeUp = () =>
+        healthy.runPipelineBatch(
+          'shared',
+          10,
+          { prepare: async (events) => async () => events.map((event) => event.messageId) },
+          0,
+        );
+      expect(await takeUp()).toEqual({ status: 'busy' });
+      // The server ends the idle transaction, and with it the cursor's row lock.
+      await vi.waitFor(async () => expect(await takeUp()).toMatchObject({ status: 'done', result: ['m1'] }), {
+        timeout: 15_000,
+        interval: 100,
+      });
+      thaw();
+      // The frozen process's batch, coming back to life, cannot write what was taken up meanwhile.
+      expect(await stuckOutcome).toBeInstanceOf(Error);
+      expect(await takeUp()).toEqual({ status: 'idle' });
+    } finally {
+      thaw();
+      await frozen.close();
+      await healthy.close();
+      await schema.drop();
+    }
+  });
+
   it('lets only one process run a cursor at a time (SKIP LOCKED)', async () => {
     const schema = await createTestSchema();
     const storage = await createPostgresStorage({ url: schema.url, schema: schema.schema, poolSize: 4 });

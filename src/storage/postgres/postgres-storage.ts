@@ -32,11 +32,31 @@ export interface PostgresStorageOptions {
   poolSize?: number;
   /** Puts every table in this schema (it must exist); tests use one schema each. */
   schema?: string;
+  /**
+   * How long the server lets a transaction sit idle between two of its statements before it ends
+   * the session, in milliseconds (0: no limit). A worker frozen mid-batch otherwise holds its
+   * cursor's row lock, and holds back every consumer reading below its open transaction, for good.
+   */
+  idleInTransactionTimeoutMs?: number;
 }
 
 const NOTIFY_CHANNEL = 'mops_events';
 const INT8_OID = 20;
 const LISTEN_RETRY_MS = 1000;
+/**
+ * Far above the longest gap between two statements of a batch, which is the batch's own work in
+ * this process (milliseconds to seconds).
+ */
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 5 * 60_000;
+/**
+ * TCP keep-alive on both ends, so a peer that vanished (host crash, network partition) is noticed
+ * in about a minute and a half rather than the kernel's two hours: the server then ends the
+ * session, letting go of its locks (the idle `runAlone` session's too, which no transaction
+ * timeout ends), and the client fails its pending query instead of waiting on it.
+ */
+const KEEPALIVE_IDLE_SECONDS = 30;
+const KEEPALIVE_INTERVAL_SECONDS = 10;
+const KEEPALIVE_COUNT = 6;
 
 /** BIGINT columns hold epoch milliseconds and row ids, all far below 2^53: read them as numbers. */
 const types = {
@@ -56,10 +76,18 @@ const types = {
 const LAG_COUNTED_EXACTLY = 10_000;
 
 export async function createPostgresStorage(options: PostgresStorageOptions): Promise<Storage> {
+  const serverSettings = [
+    ...(options.schema ? [`search_path=${quoteIdentifier(options.schema)}`] : []),
+    `idle_in_transaction_session_timeout=${options.idleInTransactionTimeoutMs ?? IDLE_IN_TRANSACTION_TIMEOUT_MS}`,
+    `tcp_keepalives_idle=${KEEPALIVE_IDLE_SECONDS}`,
+    `tcp_keepalives_interval=${KEEPALIVE_INTERVAL_SECONDS}`,
+    `tcp_keepalives_count=${KEEPALIVE_COUNT}`,
+  ];
   const connection = {
-    connectionString: options.url,
+    ...withServerSettings(options.url, serverSettings),
     types,
-    ...(options.schema ? { options: `-c search_path=${quoteIdentifier(options.schema)}` } : {}),
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_IDLE_SECONDS * 1000,
   };
   const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 });
   pool.on('error', () => undefined); // an idle client's broken connection is replaced on next use
@@ -370,6 +398,25 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       position: through,
     };
   }
+}
+
+/**
+ * The connection's `options` setting each of `settings` on the server. pg lets options in the URL
+ * replace the ones given beside it, so the URL's are taken out of it and put after ours: both
+ * apply, and the URL's win where both set one.
+ */
+function withServerSettings(url: string, settings: string[]): { connectionString: string; options: string } {
+  const ours = settings.map((setting) => `-c ${setting}`).join(' ');
+  const queryAt = url.indexOf('?');
+  const query = new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1));
+  const theirs = query.get('options');
+  if (theirs === null) return { connectionString: url, options: ours };
+  query.delete('options');
+  const rest = query.toString();
+  return {
+    connectionString: `${url.slice(0, queryAt)}${rest === '' ? '' : `?${rest}`}`,
+    options: `${ours} ${theirs}`,
+  };
 }
 
 function quoteIdentifier(name: string): string {
