@@ -119,8 +119,13 @@ export class TimerScheduler {
       try {
         // Overdue timers: keep going. Each round that went through ends a run of failures; the last
         // only with the look-up of the next wake, which may fail on its own every time.
-        while (!this.#stopped && (await this.runOnce()) > 0) this.#retryDelay.reset();
-        const wakeAt = await this.#nextWake();
+        let lookedAt: number;
+        for (;;) {
+          lookedAt = this.#clock.now();
+          if (this.#stopped || (await this.runOnce()) === 0) break;
+          this.#retryDelay.reset();
+        }
+        const wakeAt = await this.#nextWake(lookedAt);
         this.#retryDelay.reset();
         this.#sleepUntil(wakeAt ?? Number.POSITIVE_INFINITY);
       } catch (error) {
@@ -173,12 +178,19 @@ export class TimerScheduler {
     return 1;
   }
 
-  /** The earliest timer's due time, or shortly, while it is due but not yet judged through. */
-  async #nextWake(): Promise<number | undefined> {
+  /**
+   * The earliest timer's due time; shortly, while it is due but not yet judged through; after a poll,
+   * when it was due already as the last round (which handled nothing) looked.
+   */
+  async #nextWake(lookedAt: number): Promise<number | undefined> {
     const due = await this.#work.nextDue();
     const now = this.#clock.now();
-    if (due === undefined || due > now || !this.#work.judgedThrough) return due;
-    return due <= (await this.#work.judgedThrough(now)) ? due : now + RECHECK_MS;
+    if (due === undefined || due > now) return due;
+    if (this.#work.judgedThrough && due > (await this.#work.judgedThrough(now))) return now + RECHECK_MS;
+    // Due, yet not taken: another process's round holds it locked (PostgreSQL workers). Looked at
+    // again after a poll, not at once and over and over, as the message dispatcher does; one falling
+    // due since goes at once.
+    return due <= lookedAt ? now + this.#pollIntervalMs : due;
   }
 
   #sleepUntil(dueAt: number): void {
