@@ -32,16 +32,16 @@ export async function ensureFirstRun(
 ): Promise<FirstRun> {
   const now = clock.now();
   let [workspace] = await storage.workspaces.list();
-  if (!workspace) {
-    workspace = { id: newId('ws', now), name: 'Default', createdAt: now };
-    try {
-      await storage.workspaces.create(workspace);
-    } catch (error) {
-      const [existing] = await storage.workspaces.list();
-      if (!existing) throw error;
-      workspace = existing;
-    }
-  }
+  // Processes starting together on a fresh database: the first to hold the lock creates the
+  // workspace, and the others, reading the list again under it, find that one.
+  workspace ??= await storage.transaction(async (tx) => {
+    await tx.workspaces.lockList();
+    const [existing] = await tx.workspaces.list();
+    if (existing) return existing;
+    const created = { id: newId('ws', now), name: 'Default', createdAt: now };
+    await tx.workspaces.create(created);
+    return created;
+  });
   if (!options.withAdmin || (await storage.access.countUsers()) > 0) return { workspace };
   const password = generatePassword();
   try {

@@ -1,11 +1,14 @@
 import { type Kysely, sql } from 'kysely';
 import type { ApiKey, ApiKeyKind, Role } from '../core/access.js';
 import { AppError } from '../core/errors.js';
+import type { DialectOps } from './dialect-ops.js';
 import { isUniqueViolation } from './driver-errors.js';
 import type { Database } from './schema.js';
 import type { AccessStore, WorkspaceStore } from './storage.js';
 
-export function createWorkspaceStore(db: Kysely<Database>): WorkspaceStore {
+const WORKSPACE_LIST_LOCK_KEY = 'workspace-list';
+
+export function createWorkspaceStore(db: Kysely<Database>, ops: DialectOps): WorkspaceStore {
   return {
     async create(workspace) {
       await db
@@ -35,6 +38,9 @@ export function createWorkspaceStore(db: Kysely<Database>): WorkspaceStore {
         createdAt: Number(row.created_at),
         role: row.role as Role,
       }));
+    },
+    async lockList() {
+      await ops.lockKey(WORKSPACE_LIST_LOCK_KEY)?.execute(db);
     },
   };
 }

@@ -44,6 +44,12 @@ export interface WorkspaceStore {
   find(id: string): Promise<Workspace | undefined>;
   list(): Promise<Workspace[]>;
   listForUser(userId: string): Promise<Array<Workspace & { role: Role }>>;
+  /**
+   * Serialises transactions that read the list to decide whether to create a workspace, until the
+   * transaction ends (PostgreSQL; SQLite's write transactions are serial already): two processes
+   * starting at once on a fresh database would each find none and create the first.
+   */
+  lockList(): Promise<void>;
 }
 
 export interface StoredApiKey extends ApiKey {

@@ -103,7 +103,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
   let closed = false;
 
   const stores = (handle: Kysely<Database>) => ({
-    workspaces: createWorkspaceStore(handle),
+    workspaces: createWorkspaceStore(handle, ops),
     access: createAccessStore(handle),
     profiles: createProfileStore(handle, ops),
     journeys: createJourneyStore(handle, ops),

@@ -61,7 +61,7 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
   const dedupeWindowMs = options.dedupeWindowMs ?? DAY;
 
   const stores = (handle: Kysely<Database>) => ({
-    workspaces: createWorkspaceStore(handle),
+    workspaces: createWorkspaceStore(handle, ops),
     access: createAccessStore(handle),
     profiles: createProfileStore(handle, ops),
     journeys: createJourneyStore(handle, ops),
