@@ -82,7 +82,7 @@ function skipValue(text: string, i: number): number {
 }
 
 /** The index just past the string whose opening quote is at `i`. */
-function skipString(text: string, i: number): number {
+export function skipString(text: string, i: number): number {
   let from = i + 1;
   for (;;) {
     const quote = text.indexOf('"', from);

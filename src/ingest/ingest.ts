@@ -3,6 +3,12 @@ import type { EventType, NewEvent, RejectedEvent } from '../core/event.js';
 import type { AppendResult, EventStore } from '../storage/storage.js';
 import { batchElementRanges } from './batch-ranges.js';
 import { MAX_BATCH_EVENTS } from './limits.js';
+import {
+  findUnstorableNumbers,
+  type JsonPath,
+  mayHoldUnstorableNumbers,
+  pathText,
+} from './unstorable-numbers.js';
 import { EventTooLargeError, mayHoldHugeNumbers, parseSentAt, validateEvent } from './validate-event.js';
 
 export { decodeJsonBody } from './decode-body.js';
@@ -90,6 +96,10 @@ export function validateRequest(request: IngestRequest): {
   const calls: RejectedCall[] = [];
   const rawCalls = rawCallTexts(request.text, endpoint, items.length);
   const hugeNumbers = request.text !== undefined && mayHoldHugeNumbers(request.text);
+  const unstorableNumbers =
+    request.text !== undefined && mayHoldUnstorableNumbers(request.text)
+      ? findUnstorableNumbers(request.text)
+      : [];
   for (let index = 0; index < items.length; index++) {
     const item = items[index];
     let hadWriteKey = false;
@@ -108,6 +118,10 @@ export function validateRequest(request: IngestRequest): {
         ...(endpoint === 'batch' ? {} : { forcedType: endpoint }),
         ...(rawCalls && !hadWriteKey ? { rawText: rawCalls[index] } : {}),
         mayHoldHugeNumbers: hugeNumbers,
+        unstorableNumber:
+          unstorableNumbers.length > 0
+            ? unstorableNumberIn(unstorableNumbers, { endpoint, index, call: item })
+            : undefined,
       });
     } catch (error) {
       if (error instanceof EventTooLargeError) {
@@ -133,6 +147,40 @@ export function validateRequest(request: IngestRequest): {
     }
   }
   return { events, rejected, calls };
+}
+
+/**
+ * Where call `index` holds the first of the numbers found in the request's text that no database
+ * keeps: in the call itself, or in a key of the batch's `context` that the call takes, having no such
+ * key in its own.
+ */
+function unstorableNumberIn(
+  found: JsonPath[],
+  where: { endpoint: IngestEndpoint; index: number; call: unknown },
+): string | undefined {
+  for (const path of found) {
+    const [first, second, ...rest] = path;
+    let inCall: JsonPath | undefined;
+    if (where.endpoint !== 'batch') inCall = path;
+    else if (first === 'batch' && second === where.index) inCall = rest;
+    else if (
+      first === 'context' &&
+      typeof second === 'string' &&
+      !hasOwnKey(fieldOf(where.call, first), second)
+    )
+      inCall = path;
+    // The write key is taken out of the call before it is kept.
+    if (inCall && inCall[0] !== 'writeKey') return pathText(inCall);
+  }
+  return undefined;
+}
+
+function fieldOf(value: unknown, name: string): unknown {
+  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined;
+}
+
+function hasOwnKey(value: unknown, key: string): boolean {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, key);
 }
 
 /** Each call's JSON text as the client sent it, if the body's layout lets us find it. */

@@ -3,6 +3,7 @@ import { newId } from '../core/ids.js';
 import { parseIsoDate } from '../core/iso-date.js';
 import { findUnstorableText, isStorableText, MAX_JSON_DEPTH, storableText } from '../core/storable-text.js';
 import { MAX_EVENT_BYTES, MAX_EVENT_NAME_LENGTH, MAX_ID_LENGTH } from './limits.js';
+import { MAX_DECIMAL_PLACES } from './unstorable-numbers.js';
 
 export type Validation =
   | { ok: true; event: NewEvent }
@@ -26,6 +27,12 @@ export interface ValidateContext {
    * `mayHoldHugeNumbers`): parsed as Infinity, it would be stored as null, so it is looked for.
    */
   mayHoldHugeNumbers?: boolean;
+  /**
+   * Where the call's text holds a number with more decimal places than a database keeps (see
+   * `findUnstorableNumbers`), as a path in the call: JSON.parse read it as 0 or near, so only the
+   * text tells.
+   */
+  unstorableNumber?: string | undefined;
 }
 
 /**
@@ -103,6 +110,12 @@ export function validateEvent(raw: unknown, context: ValidateContext): Validatio
   if (payload.includes('\\u') || hasMoreOpeningsThan(payload, MAX_JSON_DEPTH) || context.mayHoldHugeNumbers) {
     const unstorable = findUnstorableText(call, '', context.mayHoldHugeNumbers ? { numbers: 'finite' } : {});
     if (unstorable) return reject(`${at(unstorable.path)} ${unstorable.problem}`, unstorable.path);
+  }
+  if (context.unstorableNumber !== undefined) {
+    return reject(
+      `${at(context.unstorableNumber)} is a number too small or too precise to store (over ${MAX_DECIMAL_PLACES} decimal places)`,
+      context.unstorableNumber,
+    );
   }
 
   const type = call.type;

@@ -267,6 +267,54 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
     expect(await eventsWith(['big-3'])).toHaveLength(1);
   });
 
+  it('refuses a number with more decimal places than a database keeps (1e-20000, a long fraction), naming the field, and keeps the rest of the batch', async () => {
+    // JSON.parse reads 1e-20000 as 0; PostgreSQL refused the text as sent, failing the whole batch.
+    const response = await post(
+      '/v1/batch',
+      `{"batch":[
+        {"type":"track","userId":"ada","event":"Fine","messageId":"tiny-1","properties":{"rate":1.5e-300}},
+        {"type":"track","userId":"ada","event":"Tiny","messageId":"tiny-2","properties":{"x":1e-20000}}
+      ]}`,
+    );
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      stored: 1,
+      rejected: [
+        { index: 1, field: 'batch[1].properties.x', reason: expect.stringMatching(/decimal places/) },
+      ],
+    });
+    expect((await eventsWith(['tiny-1', 'tiny-2'])).map((event) => event.messageId)).toEqual(['tiny-1']);
+
+    // Written out again (the batch's context is merged in), such a number would be kept as 0: refused
+    // all the same, wherever it stands, as one past what JSON holds is.
+    const longFraction = `0.${'3'.repeat(16_400)}`;
+    const merged = await post(
+      '/v1/batch',
+      `{"batch":[
+        {"type":"track","userId":"ada","event":"Long","messageId":"tiny-3","properties":{"list":[1, ${longFraction}]}},
+        {"type":"track","userId":"ada","event":"Context","messageId":"tiny-4"},
+        {"type":"track","userId":"ada","event":"Own","messageId":"tiny-5","context":{"scale":1}}
+      ],"context":{"ip":"10.0.0.1","scale":{"v":-2E-16400}}}`,
+    );
+    expect(merged.status).toBe(200);
+    const answer = (await merged.json()) as {
+      stored: number;
+      rejected: Array<{ index: number; field: string }>;
+    };
+    expect(answer.rejected.map((r) => [r.index, r.field])).toEqual([
+      [0, 'batch[0].properties.list[1]'],
+      [1, 'batch[1].context.scale.v'],
+    ]);
+    expect(answer.stored).toBe(1);
+
+    const single = await post(
+      '/v1/track',
+      '{"userId":"ada","event":"Tiny","messageId":"tiny-6","properties":{"x":1e-20000}}',
+    );
+    expect(single.status).toBe(400);
+    expect(await single.json()).toMatchObject({ error: { code: 'invalid_input', field: 'properties.x' } });
+  });
+
   it('refuses a timestamp naming a day that does not exist, and reads one without an offset as UTC', async () => {
     const response = await post('/v1/batch', {
       batch: [

@@ -1,0 +1,87 @@
+import { skipString } from './batch-ranges.js';
+
+/**
+ * Numbers JSON allows and PostgreSQL's jsonb refuses ("value overflows numeric format"): more than
+ * 16,383 digits after the point once written out, as `1e-20000` or a fraction 20,000 digits long is.
+ * JSON.parse reads them as 0 or the nearest double, so they cannot be told apart in the parsed call:
+ * they are found in the text, which is what would be stored.
+ */
+export const MAX_DECIMAL_PLACES = 16_383;
+
+/** Where a key or an index leads in a JSON value: `['batch', 3, 'properties', 'x']`. */
+export type JsonPath = Array<string | number>;
+
+/**
+ * Whether JSON text may hold such a number: a cheap look, so that only such requests are scanned. A
+ * number stands after `:`, `[` or `,` (an id's `…e-512…` is no number); over the limit it needs an
+ * exponent below -99 or a fraction of more than 16,000 digits.
+ */
+export function mayHoldUnstorableNumbers(text: string): boolean {
+  return MANY_DECIMAL_PLACES.test(text);
+}
+
+const MANY_DECIMAL_PLACES = /[:[,]\s*-?\d+(?:\.\d+)?[eE]-\d{3}|[:[,]\s*-?\d+\.\d{1000}/;
+
+/**
+ * Where each number with more than MAX_DECIMAL_PLACES stands in JSON text that JSON.parse accepted,
+ * in the order written. Walked with a stack of its own: no nesting overflows the call stack.
+ */
+export function findUnstorableNumbers(text: string): JsonPath[] {
+  const found: JsonPath[] = [];
+  const containers: Array<{ key: string | number; isObject: boolean }> = [];
+  let isKeyNext = false;
+  let i = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    const top = containers[containers.length - 1];
+    if (c === QUOTE) {
+      const end = skipString(text, i);
+      if (isKeyNext && top) {
+        const quoted = text.slice(i, end);
+        top.key = quoted.includes('\\') ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
+        isKeyNext = false;
+      }
+      i = end;
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      containers.push({ key: c === OPEN_OBJECT ? '' : 0, isObject: c === OPEN_OBJECT });
+      isKeyNext = c === OPEN_OBJECT;
+      i++;
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      containers.pop();
+      i++;
+    } else if (c === COMMA) {
+      if (top?.isObject) isKeyNext = true;
+      else if (top) top.key = (top.key as number) + 1;
+      i++;
+    } else if (c === MINUS || (c >= DIGIT_0 && c <= DIGIT_9)) {
+      NUMBER.lastIndex = i;
+      const match = NUMBER.exec(text);
+      const places = (match?.[1]?.length ?? 0) - Number(match?.[2] ?? 0);
+      if (places > MAX_DECIMAL_PLACES) found.push(containers.map((container) => container.key));
+      i += Math.max(match?.[0].length ?? 0, 1);
+    } else {
+      i++;
+    }
+  }
+  return found;
+}
+
+/** `a.b[0].c`, as validation names fields. */
+export function pathText(path: JsonPath): string {
+  let text = '';
+  for (const key of path) text += typeof key === 'number' ? `[${key}]` : text === '' ? key : `.${key}`;
+  return text;
+}
+
+/** A number where the scan stands (sticky): its fraction's digits, and its exponent. */
+const NUMBER = /-?\d+(?:\.(\d+))?(?:[eE]([+-]?\d+))?/y;
+
+const QUOTE = 0x22;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const COMMA = 0x2c;
+const MINUS = 0x2d;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
