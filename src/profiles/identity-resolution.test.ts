@@ -70,6 +70,27 @@ describe('resolveIdentities', () => {
     ]);
   });
 
+  it("takes an identify call's context.traits (RudderStack's SDKs send traits only there), under its own traits", () => {
+    const changes = resolve([
+      call('identify', { userId: 'u1', context: { traits: { email: 'ada@example.com', plan: 'free' } } }),
+      call('identify', {
+        userId: 'u2',
+        traits: { plan: 'pro' },
+        context: { traits: { plan: 'free', seats: 3 } },
+      }),
+      call('track', {
+        userId: 'u3',
+        event: 'Clicked',
+        context: { traits: { email: 'not-identify@example.com' } },
+      }),
+    ]);
+    expect(changes.newProfiles.map((p) => [p.userId, p.traits])).toEqual([
+      ['u1', { email: 'ada@example.com', plan: 'free' }],
+      ['u2', { plan: 'pro', seats: 3 }],
+      ['u3', {}],
+    ]);
+  });
+
   it('merges a stored anonymous profile into the stored user profile it turns out to be', () => {
     const graph = {
       identities: [identity(1, 'anonymous', 'a1', 'prf_anon'), identity(2, 'user', 'u1', 'prf_user')],

@@ -125,7 +125,7 @@ class BatchResolution {
     this.#touch(profile);
 
     if (event.type === 'identify') {
-      for (const change of mergeTraits(profile, objectField(event.payload, 'traits'), event.timestamp)) {
+      for (const change of mergeTraits(profile, identifyTraits(event.payload), event.timestamp)) {
         this.#traitChanges.push({
           workspaceId: this.#options.workspaceId,
           eventId: event.id,
@@ -284,6 +284,14 @@ function idField(payload: SegmentPayload, name: string): string | null {
   if (typeof value === 'string' && value !== '') return value;
   if (typeof value === 'number') return String(value);
   return null;
+}
+
+/**
+ * An identify call's traits. RudderStack's JS, Android and iOS SDKs send them only in
+ * `context.traits`: those are taken under the call's own, which win.
+ */
+function identifyTraits(payload: SegmentPayload): Traits {
+  return { ...objectField(objectField(payload, 'context'), 'traits'), ...objectField(payload, 'traits') };
 }
 
 function objectField(payload: SegmentPayload, name: string): Traits {

@@ -544,6 +544,28 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
     expect(rest.body.items.map((e) => e.messageId)).toEqual(['p7-1']);
   });
 
+  it("sets a profile's traits from an identify call that sends them only in context.traits, as RudderStack's SDKs do", async () => {
+    const response = await post('/v1/identify', {
+      userId: 'rudder-1',
+      anonymousId: 'rudder-device-1',
+      context: {
+        traits: { email: 'rudder@example.com', plan: 'trial' },
+        library: { name: 'RudderLabs JavaScript SDK' },
+      },
+      messageId: 'rudder-identify-1',
+    });
+    expect(response.status).toBe(200);
+    const listed = await eventually(async () => {
+      const page = await admin(`/api/workspaces/${world.workspaceId}/profiles?q=rudder@example.com`);
+      return page.body.items[0];
+    });
+    const profile = (await admin(`/api/workspaces/${world.workspaceId}/profiles/${listed.id}`)).body;
+    expect(profile).toMatchObject({
+      userId: 'rudder-1',
+      traits: { email: 'rudder@example.com', plan: 'trial' },
+    });
+  });
+
   it('answers a trait named __proto__ as stored, on the profile and in the list', async () => {
     // Written by hand: an object literal's `__proto__` would set the prototype, not a key.
     const response = await post(
