@@ -488,6 +488,114 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
     ]);
   });
 
+  it("takes analytics.js's calls: a text/plain body on its short paths, the write key inside", async () => {
+    const browserPost = (path: string, body: Record<string, unknown>) =>
+      fetch(`${world.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', origin: 'https://shop.example.com' },
+        body: JSON.stringify({ ...body, writeKey: world.writeKey }),
+      });
+    const track = await browserPost('/v1/t', {
+      type: 'track',
+      anonymousId: 'browser-1',
+      event: 'Product Viewed',
+      messageId: 'browser-t-1',
+    });
+    expect(track.status).toBe(200);
+    expect(track.headers.get('access-control-allow-origin')).toBe('*');
+    const batch = await browserPost('/v1/b', {
+      batch: [
+        { type: 'page', anonymousId: 'browser-1', messageId: 'browser-b-1' },
+        { type: 'identify', anonymousId: 'browser-1', userId: 'eve', messageId: 'browser-b-2' },
+      ],
+    });
+    expect(batch.status).toBe(200);
+    for (const [path, type] of [
+      ['/v1/i', 'identify'],
+      ['/v1/p', 'page'],
+      ['/v1/s', 'screen'],
+      ['/v1/g', 'group'],
+      ['/v1/a', 'alias'],
+    ] as const) {
+      const response = await browserPost(path, {
+        type,
+        userId: 'eve',
+        groupId: 'acme',
+        previousId: 'browser-1',
+        messageId: `browser-${type}`,
+      });
+      expect(response.status, path).toBe(200);
+    }
+    const stored = await eventsWith([
+      'browser-t-1',
+      'browser-b-1',
+      'browser-b-2',
+      ...['identify', 'page', 'screen', 'group', 'alias'].map((type) => `browser-${type}`),
+    ]);
+    expect(Object.fromEntries(stored.map((event) => [event.messageId, event.type]))).toEqual({
+      'browser-t-1': 'track',
+      'browser-b-1': 'page',
+      'browser-b-2': 'identify',
+      'browser-identify': 'identify',
+      'browser-page': 'page',
+      'browser-screen': 'screen',
+      'browser-group': 'group',
+      'browser-alias': 'alias',
+    });
+    // An alias is validated as its route is, and the key is never stored.
+    const bad = await browserPost('/v1/t', { anonymousId: 'browser-1', messageId: 'browser-t-bad' });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { field: 'event' } });
+    expect(JSON.stringify(stored)).not.toContain(world.writeKey);
+
+    const openapi = (await (await fetch(`${world.url}/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
+    expect(Object.keys(openapi.paths)).toContain('/v1/track');
+    expect(Object.keys(openapi.paths)).not.toContain('/v1/t');
+  });
+
+  it('lets any web page send events (CORS on the ingest routes), but not call the admin API', async () => {
+    const preflight = (path: string) =>
+      fetch(`${world.url}${path}`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'https://shop.example.com',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type',
+        },
+      });
+    for (const path of ['/v1/track', '/v1/batch', '/v1/t', '/v1/b']) {
+      const response = await preflight(path);
+      expect(response.status, path).toBe(204);
+      expect(response.headers.get('access-control-allow-origin')).toBe('*');
+      expect(response.headers.get('access-control-allow-methods')).toBe('POST');
+      expect(response.headers.get('access-control-allow-headers')).toBe(
+        'Authorization, Content-Type, Content-Encoding',
+      );
+      expect(response.headers.get('access-control-allow-credentials')).toBeNull();
+    }
+    // An error answer reaches the page too, so that the library can tell why.
+    const refused = await post(
+      '/v1/track',
+      { userId: 'x', event: 'E' },
+      {
+        authorization: basicAuth('wk_nope'),
+        origin: 'https://shop.example.com',
+      },
+    );
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('access-control-allow-origin')).toBe('*');
+
+    const adminPreflight = await preflight(`/api/workspaces/${world.workspaceId}/profiles`);
+    expect(adminPreflight.headers.get('access-control-allow-origin')).toBeNull();
+    expect(adminPreflight.headers.get('access-control-allow-methods')).toBeNull();
+    const adminCall = await fetch(`${world.url}/api/workspaces`, {
+      headers: { authorization: `Bearer ${world.secretKey}`, origin: 'https://shop.example.com' },
+    });
+    expect(adminCall.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('builds profiles from the events: traits, identities, accounts and a timeline', async () => {
     await post('/v1/batch', {
       batch: [

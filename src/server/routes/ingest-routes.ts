@@ -27,6 +27,31 @@ const ENDPOINTS: Array<{ path: string; endpoint: IngestEndpoint }> = [
   { path: '/v1/alias', endpoint: 'alias' },
 ];
 
+/**
+ * The short paths Segment's browser library (analytics.js, analytics-next) posts to: the same routes,
+ * left out of the OpenAPI document.
+ */
+const BROWSER_ALIASES: Array<{ path: string; endpoint: IngestEndpoint }> = [
+  { path: '/v1/b', endpoint: 'batch' },
+  { path: '/v1/i', endpoint: 'identify' },
+  { path: '/v1/t', endpoint: 'track' },
+  { path: '/v1/p', endpoint: 'page' },
+  { path: '/v1/s', endpoint: 'screen' },
+  { path: '/v1/g', endpoint: 'group' },
+  { path: '/v1/a', endpoint: 'alias' },
+];
+
+/**
+ * Browser libraries post from any site's pages, with a write key that is public by design and no
+ * cookies: any origin may send events, never with credentials. Only the ingest routes, not the admin API.
+ */
+const CORS_PREFLIGHT_HEADERS = {
+  'access-control-allow-methods': 'POST',
+  'access-control-allow-headers': 'Authorization, Content-Type, Content-Encoding',
+  // A day: a page sending events does not ask again before each call.
+  'access-control-max-age': '86400',
+};
+
 /** Compressed bodies are limited after decoding; this only stops absurd uploads early. */
 const RAW_BODY_LIMIT = 2 * MAX_BATCH_BYTES;
 
@@ -82,12 +107,24 @@ export async function ingestRoutes(
     appender: EventAppender;
   },
 ): Promise<void> {
+  // Any Content-Type: analytics.js sends JSON as text/plain (a simple request, with no preflight).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: RAW_BODY_LIMIT }, (_request, body, done) => {
     done(null, body);
   });
+  // On every answer, errors too: a browser hides from the page any answer without it.
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('access-control-allow-origin', '*');
+  });
 
-  for (const { path, endpoint } of ENDPOINTS) {
+  const routes = [
+    ...ENDPOINTS.map((route) => ({ ...route, isAlias: false })),
+    ...BROWSER_ALIASES.map((route) => ({ ...route, isAlias: true })),
+  ];
+  for (const { path, endpoint, isAlias } of routes) {
+    app.options(path, { schema: { hide: true }, logLevel: 'warn' }, async (_request, reply) =>
+      reply.status(204).headers(CORS_PREFLIGHT_HEADERS).send(),
+    );
     const maxBytes = endpoint === 'batch' ? MAX_BATCH_BYTES : MAX_EVENT_BYTES;
     app.post(
       path,
@@ -97,6 +134,7 @@ export async function ingestRoutes(
         // The schema documents the answer; plain JSON.stringify writes it (this route is the hot path).
         serializerCompiler: () => (data) => JSON.stringify(data),
         schema: {
+          hide: isAlias,
           tags: ['ingest'],
           summary:
             endpoint === 'batch'
