@@ -1,5 +1,6 @@
 import { deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { AppError } from '../core/errors.js';
 import { decodeJsonBody } from './decode-body.js';
 
 describe('decodeJsonBody', () => {
@@ -30,11 +31,35 @@ describe('decodeJsonBody', () => {
     ).toThrow(/malformed JSON: .*position 31 \(line 2, column 20\)/);
   });
 
-  it('refuses bodies that are not what their encoding says, and unknown encodings', () => {
-    expect(() => decodeJsonBody(json, 'gzip', 1000)).toThrow(/not valid gzip/);
-    expect(() => decodeJsonBody(json, 'compress', 1000)).toThrow(
-      /Content-Encoding compress is not supported/,
-    );
-    expect(() => decodeJsonBody(Buffer.from('  '), undefined, 1000)).toThrow(/empty/);
+  it('refuses bodies that are not what their encoding says, and unknown encodings, naming what is wrong', () => {
+    const refusal = (body: Buffer, encoding?: string) => {
+      try {
+        decodeJsonBody(body, encoding, 1000);
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        return { code: error.code, message: error.message, field: error.field };
+      }
+      throw new Error('accepted');
+    };
+    expect(refusal(json, 'gzip')).toEqual({
+      code: 'invalid_input',
+      message: expect.stringMatching(/not valid gzip/),
+      field: 'body',
+    });
+    expect(refusal(json, 'compress')).toEqual({
+      code: 'unsupported_encoding',
+      message: expect.stringMatching(/Content-Encoding compress is not supported/),
+      field: 'content-encoding',
+    });
+    expect(refusal(Buffer.from('  '))).toEqual({
+      code: 'invalid_input',
+      message: expect.stringMatching(/empty/),
+      field: 'body',
+    });
+    expect(refusal(Buffer.from('{"batch": ['))).toEqual({
+      code: 'invalid_input',
+      message: expect.stringMatching(/malformed JSON/),
+      field: 'body',
+    });
   });
 });

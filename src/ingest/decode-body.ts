@@ -13,11 +13,13 @@ export function decodeJsonBody(
   maxBytes: number,
 ): { text: string; value: unknown } {
   const text = utf8Text(decodeBytes(body, contentEncoding, maxBytes));
-  if (text.trim() === '') throw new AppError('invalid_input', 'request body is empty: send a JSON object');
+  if (text.trim() === '')
+    throw new AppError('invalid_input', 'request body is empty: send a JSON object', { field: 'body' });
   try {
     return { text, value: JSON.parse(text) };
   } catch (error) {
     throw new AppError('invalid_input', `malformed JSON: ${describeJsonError(text, error)}`, {
+      field: 'body',
       cause: error,
     });
   }
@@ -97,6 +99,7 @@ function encodingOf(contentEncoding: string | undefined): Encoding | undefined {
   throw new AppError(
     'unsupported_encoding',
     `Content-Encoding ${encoding} is not supported: use gzip, deflate, br or none`,
+    { field: 'content-encoding' },
   );
 }
 
@@ -113,7 +116,7 @@ function decodingError(error: unknown, encoding: Encoding, maxBytes: number): Ap
   if (error instanceof AppError) return error;
   if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
     return new AppError('payload_too_large', limitMessage(maxBytes), { cause: error });
-  return new AppError('invalid_input', `body is not valid ${encoding} data`, { cause: error });
+  return new AppError('invalid_input', `body is not valid ${encoding} data`, { field: 'body', cause: error });
 }
 
 /** "Unexpected token } in JSON at position 41 (line 3, column 7)": where the JSON broke. */

@@ -415,6 +415,17 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
     expect(await eventsWith(['many-0', 'big-0', 'huge-0'])).toHaveLength(0);
   });
 
+  it.each([
+    ['an empty body', '', {}, 400, 'body'],
+    ['malformed JSON', '{"batch": [', {}, 400, 'body'],
+    ['a body that is not the gzip it says', 'not gzip', { 'content-encoding': 'gzip' }, 400, 'body'],
+    ['an encoding it cannot read', '{"batch":[]}', { 'content-encoding': 'zstd' }, 415, 'content-encoding'],
+  ])('refuses %s naming what is wrong', async (_name, body, headers, status, field) => {
+    const response = await post('/v1/batch', body, headers);
+    expect(response.status).toBe(status);
+    expect(await response.json()).toMatchObject({ error: { field } });
+  });
+
   it('refuses a gzip body that expands past 500 KB', async () => {
     const bomb = gzipSync(
       JSON.stringify({
