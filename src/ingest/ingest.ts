@@ -82,13 +82,8 @@ export function validateRequest(request: IngestRequest): {
   } else {
     items = [envelope];
   }
-  const batchContext =
-    endpoint === 'batch' &&
-    envelope.context !== null &&
-    typeof envelope.context === 'object' &&
-    !Array.isArray(envelope.context)
-      ? (envelope.context as Record<string, unknown>)
-      : undefined;
+  const batchContext = endpoint === 'batch' ? objectOrUndefined(envelope.context) : undefined;
+  const batchIntegrations = endpoint === 'batch' ? objectOrUndefined(envelope.integrations) : undefined;
   const batchSentAt = endpoint === 'batch' ? parseSentAt(envelope.sentAt) : null;
 
   const events: NewEvent[] = [];
@@ -114,6 +109,7 @@ export function validateRequest(request: IngestRequest): {
         receivedAt,
         batchSentAt,
         batchContext,
+        batchIntegrations,
         path: endpoint === 'batch' ? `batch[${index}]` : '',
         ...(endpoint === 'batch' ? {} : { forcedType: endpoint }),
         ...(rawCalls && !hadWriteKey ? { rawText: rawCalls[index] } : {}),
@@ -151,8 +147,8 @@ export function validateRequest(request: IngestRequest): {
 
 /**
  * Where call `index` holds the first of the numbers found in the request's text that no database
- * keeps: in the call itself, or in a key of the batch's `context` that the call takes, having no such
- * key in its own.
+ * keeps: in the call itself, or in a key of the batch's `context` or `integrations` that the call
+ * takes, having no such key in its own.
  */
 function unstorableNumberIn(
   found: JsonPath[],
@@ -164,7 +160,7 @@ function unstorableNumberIn(
     if (where.endpoint !== 'batch') inCall = path;
     else if (first === 'batch' && second === where.index) inCall = rest;
     else if (
-      first === 'context' &&
+      (first === 'context' || first === 'integrations') &&
       typeof second === 'string' &&
       !hasOwnKey(fieldOf(where.call, first), second)
     )
@@ -173,6 +169,12 @@ function unstorableNumberIn(
     if (inCall && inCall[0] !== 'writeKey') return pathText(inCall);
   }
   return undefined;
+}
+
+function objectOrUndefined(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 function fieldOf(value: unknown, name: string): unknown {

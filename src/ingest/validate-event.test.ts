@@ -157,6 +157,15 @@ describe('validateEvent', () => {
     expect(JSON.parse(result.event.payload).context).toEqual({ library: { name: 'x' }, ip: '1.2.3.4' });
   });
 
+  it("merges the batch's integrations under the call's own, as its context", () => {
+    const result = validateEvent(
+      { type: 'track', event: 'E', userId: 'u', integrations: { Mixpanel: true } },
+      { ...context, batchIntegrations: { All: false, Mixpanel: false } },
+    );
+    if (!result.ok) throw new Error(result.reason);
+    expect(JSON.parse(result.event.payload).integrations).toEqual({ All: false, Mixpanel: true });
+  });
+
   it('stores the call exactly as sent when validation changed nothing, and serialises it when it did', () => {
     const rawText = '{ "type": "track", "event": "E", "userId": "u", "messageId": "m-1" }';
     const unchanged = validateEvent(JSON.parse(rawText), { ...context, rawText });

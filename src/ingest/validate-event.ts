@@ -16,6 +16,8 @@ export interface ValidateContext {
   batchSentAt: number | null;
   /** The batch's top-level `context`, merged under each event's own. */
   batchContext: Record<string, unknown> | undefined;
+  /** The batch's top-level `integrations`, merged under each event's own as `batchContext` is. */
+  batchIntegrations?: Record<string, unknown> | undefined;
   /** Path of the event in the request, e.g. `batch[3]`, prefixed to field names; '' for a single call. */
   path: string;
   /** Set by the single-call endpoints (`/v1/track` …): the endpoint decides the type. */
@@ -89,6 +91,13 @@ export function validateEvent(raw: unknown, context: ValidateContext): Validatio
   }
   if (context.batchContext) {
     call.context = { ...context.batchContext, ...(isObject(call.context) ? call.context : {}) };
+    isChanged = true;
+  }
+  if (context.batchIntegrations) {
+    call.integrations = {
+      ...context.batchIntegrations,
+      ...(isObject(call.integrations) ? call.integrations : {}),
+    };
     isChanged = true;
   }
   const payload =

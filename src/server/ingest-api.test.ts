@@ -293,8 +293,9 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
       `{"batch":[
         {"type":"track","userId":"ada","event":"Long","messageId":"tiny-3","properties":{"list":[1, ${longFraction}]}},
         {"type":"track","userId":"ada","event":"Context","messageId":"tiny-4"},
-        {"type":"track","userId":"ada","event":"Own","messageId":"tiny-5","context":{"scale":1}}
-      ],"context":{"ip":"10.0.0.1","scale":{"v":-2E-16400}}}`,
+        {"type":"track","userId":"ada","event":"Own","messageId":"tiny-5","context":{"scale":1}},
+        {"type":"track","userId":"ada","event":"All own","messageId":"tiny-5b","context":{"scale":1},"integrations":{"X":true}}
+      ],"context":{"ip":"10.0.0.1","scale":{"v":-2E-16400}},"integrations":{"X":{"v":1e-20000}}}`,
     );
     expect(merged.status).toBe(200);
     const answer = (await merged.json()) as {
@@ -304,6 +305,7 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
     expect(answer.rejected.map((r) => [r.index, r.field])).toEqual([
       [0, 'batch[0].properties.list[1]'],
       [1, 'batch[1].context.scale.v'],
+      [2, 'batch[2].integrations.X.v'],
     ]);
     expect(answer.stored).toBe(1);
 
@@ -313,6 +315,36 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
     );
     expect(single.status).toBe(400);
     expect(await single.json()).toMatchObject({ error: { code: 'invalid_input', field: 'properties.x' } });
+  });
+
+  it("merges the batch's context and integrations under each call's own, the call's winning", async () => {
+    const response = await post('/v1/batch', {
+      batch: [
+        { type: 'track', userId: 'ada', event: 'Plain', messageId: 'merge-1' },
+        {
+          type: 'track',
+          userId: 'ada',
+          event: 'Own',
+          messageId: 'merge-2',
+          context: { ip: '10.0.0.2' },
+          integrations: { Mixpanel: true },
+        },
+      ],
+      context: { ip: '10.0.0.1', library: { name: 'analytics-python' } },
+      integrations: { All: false, Mixpanel: false },
+    });
+    expect(response.status).toBe(200);
+    const stored = await eventsWith(['merge-1', 'merge-2']);
+    const payloadOf = (messageId: string) =>
+      stored.find((event) => event.messageId === messageId)?.payload as Record<string, unknown>;
+    expect(payloadOf('merge-1')).toMatchObject({
+      context: { ip: '10.0.0.1', library: { name: 'analytics-python' } },
+      integrations: { All: false, Mixpanel: false },
+    });
+    expect(payloadOf('merge-2')).toMatchObject({
+      context: { ip: '10.0.0.2', library: { name: 'analytics-python' } },
+      integrations: { All: false, Mixpanel: true },
+    });
   });
 
   it('refuses a timestamp naming a day that does not exist, and reads one without an offset as UTC', async () => {

@@ -156,7 +156,8 @@ export async function ingestRoutes(
                   properties: {
                     batch: { type: 'array', maxItems: 2500, items: SEGMENT_CALL_SCHEMA },
                     sentAt: { type: 'string', format: 'date-time' },
-                    context: { type: 'object' },
+                    context: { type: 'object', description: "merged under each call's own" },
+                    integrations: { type: 'object', description: "merged under each call's own" },
                     writeKey: { type: 'string' },
                   },
                 }
