@@ -132,6 +132,20 @@ describe('resolveIdentities', () => {
     expect(changes.updatedProfiles.find((p) => p.id === 'prf_new')?.traits).toEqual({ city: 'Rome' });
   });
 
+  it('takes the events of an id an alias named before it was seen, as a user id or a visitor’s', () => {
+    const changes = resolve([
+      call('alias', { userId: 'new-id', previousId: 'old-id' }),
+      call('track', { userId: 'old-id', event: 'Legacy Backend Event' }),
+      call('track', { anonymousId: 'old-id', event: 'Page Viewed' }),
+    ]);
+    expect(changes.newProfiles.map((profile) => profile.userId)).toEqual(['new-id']);
+    expect(changes.newIdentities.map((i) => `${i.kind}:${i.value}`).sort()).toEqual([
+      'anonymous:old-id',
+      'user:new-id',
+      'user:old-id',
+    ]);
+  });
+
   it('keeps the newest value of each trait, whatever order the events arrive in', () => {
     const changes = resolve([
       call('identify', { userId: 'u1', traits: { plan: 'pro', city: 'Milan' } }, NOW + 2000),

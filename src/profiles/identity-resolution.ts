@@ -156,8 +156,12 @@ class BatchResolution {
     const previousId = event.type === 'alias' ? idField(event.payload, 'previousId') : null;
     if (previousId !== null && previousId !== userId) {
       const previous = this.#lookup('user', previousId) ?? this.#lookup('anonymous', previousId);
-      if (previous === undefined) this.#addIdentity(profile, 'anonymous', previousId);
-      else if (previous.id !== profile.id) this.#merge(previous, profile, event);
+      // Unknown yet, it may be a visitor's id or a former user id whose events come later (a
+      // backend's, a delayed mobile flush): either way they are this person's.
+      if (previous === undefined) {
+        this.#addIdentity(profile, 'anonymous', previousId);
+        this.#addIdentity(profile, 'user', previousId);
+      } else if (previous.id !== profile.id) this.#merge(previous, profile, event);
     }
     return profile;
   }
