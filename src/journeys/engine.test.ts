@@ -326,6 +326,11 @@ describe.each(BACKENDS)('journey engine on %s (manual clock)', (backend) => {
     const profile = await world.storage.profiles.find(world.workspaceId, await world.profileOf('t'));
     expect(profile?.traits.vip_since).toBe('vip-Tina');
     expect((await world.storage.journeys.report(journeyId)).completed).toBe(1);
+    // RudderStack's browser and mobile SDKs send an identify's traits in context.traits only.
+    await world.send([{ type: 'identify', userId: 'r', context: { traits: { name: 'Rita', plan: 'vip' } } }]);
+    await world.settle();
+    const rita = await world.storage.profiles.find(world.workspaceId, await world.profileOf('r'));
+    expect(rita?.traits.vip_since).toBe('vip-Rita');
   });
 
   it('does not take an object trait sent again with its keys in another order for a change', async () => {

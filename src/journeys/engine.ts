@@ -27,7 +27,7 @@ import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { singledOut } from '../pipeline/timer-scheduler.js';
 import { profileEvent } from '../profiles/profile-events.js';
 import { eventProfileIds } from '../profiles/profiles.js';
-import { ownValue, setOwn } from '../profiles/traits.js';
+import { identifyTraits, ownValue, setOwn } from '../profiles/traits.js';
 import { readScoresOverTime } from '../scoring/scores-over-time.js';
 import type {
   JourneyTransition,
@@ -924,7 +924,7 @@ function leftEntrySegment(definition: JourneyDefinition, event: StoredEvent): bo
 }
 
 function toEntryEvent(event: StoredEvent): EntryEvent {
-  const properties = event.type === 'identify' ? event.payload.traits : event.payload.properties;
+  const properties = event.type === 'identify' ? identifyTraits(event.payload) : event.payload.properties;
   return {
     name: event.name ?? (event.type === 'identify' ? 'Identify' : null),
     messageId: event.messageId,

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { SegmentPayload, StoredEvent } from '../core/event.js';
 import type { Account, Identity, IdentityKind, Profile, Traits } from '../core/profile.js';
 import type { IdentityKey, ResolutionChanges } from '../storage/storage.js';
-import { mergeTraitHolders, mergeTraits } from './traits.js';
+import { identifyTraits, mergeTraitHolders, mergeTraits } from './traits.js';
 
 /** What resolution needs loaded from storage before it can decide a batch. */
 export interface LoadedGraph {
@@ -288,14 +288,6 @@ function idField(payload: SegmentPayload, name: string): string | null {
   if (typeof value === 'string' && value !== '') return value;
   if (typeof value === 'number') return String(value);
   return null;
-}
-
-/**
- * An identify call's traits. RudderStack's JS, Android and iOS SDKs send them only in
- * `context.traits`: those are taken under the call's own, which win.
- */
-function identifyTraits(payload: SegmentPayload): Traits {
-  return { ...objectField(objectField(payload, 'context'), 'traits'), ...objectField(payload, 'traits') };
 }
 
 function objectField(payload: SegmentPayload, name: string): Traits {

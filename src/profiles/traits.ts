@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import type { SegmentPayload } from '../core/event.js';
 import type { Traits, TraitTimes } from '../core/profile.js';
 
 export interface TraitHolder {
@@ -62,4 +63,21 @@ export function mergeTraitHolders(into: TraitHolder, from: TraitHolder): void {
     setOwn(into.traits, name, value);
     setOwn(into.traitTimes, name, fromAt);
   }
+}
+
+/**
+ * An identify call's traits. RudderStack's JS, Android and iOS SDKs send them only in
+ * `context.traits`: those are taken under the call's own, which win.
+ */
+export function identifyTraits(payload: SegmentPayload): Traits {
+  const context = payload.context;
+  const contextTraits =
+    context !== null && typeof context === 'object' && !Array.isArray(context)
+      ? (context as Record<string, unknown>).traits
+      : undefined;
+  return { ...asTraits(contextTraits), ...asTraits(payload.traits) };
+}
+
+function asTraits(value: unknown): Traits {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Traits) : {};
 }
