@@ -70,6 +70,11 @@ export interface JourneyInstance {
 export interface InstanceState {
   /** What the instance waits for: a timer token or an event wait; a firing that does not match is stale. */
   waitingFor?: string;
+  /**
+   * When it began a `wait` or a `wait_for_event`: the messages it queued since are those the wait
+   * follows, and counts from once they went out.
+   */
+  waitingSince?: number;
   /** The split arm taken, by split step id. */
   arms?: Record<string, string>;
   /** How often each step was entered: tokens and message keys carry it, so loops stay distinct. */

@@ -390,6 +390,46 @@ describe.each(BACKENDS)('journey rules on %s (manual clock)', (backend) => {
     ]);
   });
 
+  it('counts a wait from when the message before it went out, not from when quiet hours held it back', async () => {
+    // 11:00 in Rome, inside these quiet hours: the question goes at 18:00.
+    await world.configure({ quietHours: { start: '10:00', end: '18:00' } });
+    const ask = await world.template({ subject: 'Confirm?', mjml: '<p>Can you make it?</p>' });
+    const nudge = await world.template({ subject: 'You did not confirm', mjml: '<p>Still there?</p>' });
+    await world.publish({
+      name: 'Booking',
+      entry: { trigger: { type: 'event', event: 'Booked' } },
+      start: 'ask',
+      steps: [
+        { id: 'ask', type: 'send_email', template: ask, next: 'answer' },
+        {
+          id: 'answer',
+          type: 'wait_for_event',
+          event: 'Confirmed',
+          timeout: '2h',
+          next: 'end',
+          timeoutNext: 'nudge',
+        },
+        { id: 'nudge', type: 'send_email', template: nudge, next: 'later' },
+        { id: 'later', type: 'wait', duration: '1h', next: 'tag' },
+        { id: 'tag', type: 'update_traits', set: { nudged: true }, next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    await world.send([identify('gil', { email: 'gil@example.com' }), track('gil', 'Booked')]);
+    await world.settle();
+    const subjects = () => world.sink.received.map((mail) => mail.parsed.subject);
+    // Two hours after the booking the question had not gone yet: no nudge with it at 18:00.
+    await world.advance(7 * HOUR + MINUTE);
+    expect(subjects()).toEqual(['Confirm?']);
+    await world.advance(2 * HOUR - 2 * MINUTE);
+    expect(subjects()).toEqual(['Confirm?']);
+    await world.advance(2 * MINUTE);
+    expect(subjects()).toEqual(['Confirm?', 'You did not confirm']);
+    // A wait after a message sent at once ends as it would.
+    await world.advance(HOUR);
+    expect((await traitsOf('gil')).nudged).toBe(true);
+  });
+
   it('keeps a journey archived while a draft saved at the same moment commits after the archive', async () => {
     const definition: JourneyDraft = {
       name: 'Welcome',

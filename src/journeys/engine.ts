@@ -14,6 +14,7 @@ import {
   LEFT_ENTRY_SEGMENT,
   MERGED_INTO_INSTANCE,
   type Message,
+  type MessageStatus,
   newMessage,
 } from '../core/journey.js';
 import { currentMembersSegment, type JourneyDefinition } from '../core/journey-definition.js';
@@ -150,6 +151,17 @@ export class JourneyEngine {
             work.timer(now + PAUSED_TIMER_RETRY_MS);
             continue;
           }
+          const heldUntil = await this.#waitHeldUntil(tx, instance, timer, now);
+          if (heldUntil !== undefined) {
+            await tx.journeys.setTimer({
+              workspaceId: instance.workspaceId,
+              instanceId: instance.id,
+              token: timer.token,
+              dueAt: heldUntil,
+            });
+            work.timer(heldUntil);
+            continue;
+          }
           // An `event:` timer is an event that arrived while the journey was paused, held until now.
           const trigger: Trigger = timer.token.startsWith('event:')
             ? { type: 'event', token: timer.token }
@@ -162,6 +174,41 @@ export class JourneyEngine {
     }).catch((error: unknown) => {
       throw singledOut(taken, error);
     });
+  }
+
+  /**
+   * When the wait this timer ends should end instead, if later than now: a wait counts from when the
+   * messages queued just before it went out. An e-mail held back for quiet hours, a cap or a pause (or
+   * still being tried) moves the end on, so that "you did not confirm" does not go out together with
+   * the question, nor a branch on a text's delivery ask before it was sent.
+   */
+  async #waitHeldUntil(
+    tx: StorageTx,
+    instance: JourneyInstance,
+    timer: { token: string; dueAt: number },
+    now: number,
+  ): Promise<number | undefined> {
+    const { waitingSince, waitingFor } = instance.state;
+    if (waitingSince === undefined || waitingFor === undefined) return undefined;
+    const version = await this.#version(tx, instance.journeyId, instance.version);
+    const step = version?.definition.steps.find((candidate) => candidate.id === instance.stepId);
+    const wait =
+      step?.type === 'wait'
+        ? { token: waitingFor, length: durationMs(step.duration) }
+        : step?.type === 'wait_for_event'
+          ? { token: waitingFor.replace(/^event:/, 'timeout:'), length: durationMs(step.timeout) }
+          : undefined;
+    if (wait?.token !== timer.token) return undefined;
+    let end = Number.NEGATIVE_INFINITY;
+    for (const message of await tx.messages.listForInstance(instance.id)) {
+      if (message.createdAt < waitingSince) continue;
+      const wentOutAt = UNSENT_STATUSES.has(message.status)
+        ? Math.max(message.nextAttemptAt ?? now, now)
+        : message.sentAt;
+      if (wentOutAt !== null) end = Math.max(end, wentOutAt + wait.length);
+    }
+    // A message sent as it was queued (the dispatcher's few seconds) leaves the wait as it was.
+    return end > now && end > timer.dueAt + HELD_BACK_AT_LEAST_MS ? end : undefined;
   }
 
   /** Enters a profile by hand (`POST …/journeys/:id/enrol`); undefined when its re-entry rules say no. */
@@ -922,6 +969,12 @@ function leftEntrySegment(definition: JourneyDefinition, event: StoredEvent): bo
     isMembershipEvent(event, SEGMENT_EXITED, trigger.segment)
   );
 }
+
+/** How much later than queued a message must go out to move the end of the wait after it. */
+const HELD_BACK_AT_LEAST_MS = 60_000;
+
+/** A message that has not gone out yet, and still may. */
+const UNSENT_STATUSES: ReadonlySet<MessageStatus> = new Set(['queued', 'deferred', 'sending']);
 
 function toEntryEvent(event: StoredEvent): EntryEvent {
   const properties = event.type === 'identify' ? identifyTraits(event.payload) : event.payload.properties;

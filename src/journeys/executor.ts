@@ -149,6 +149,7 @@ class Run {
 
     switch (step.type) {
       case 'wait':
+        this.instance.state.waitingSince = now;
         return this.#park(`wait:${step.id}:${visit}`, now + durationMs(step.duration));
       case 'wait_until':
         return this.#park(
@@ -157,6 +158,7 @@ class Run {
         );
       case 'wait_for_event': {
         this.instance.state.waitingFor = `event:${step.id}:${visit}`;
+        this.instance.state.waitingSince = now;
         this.effects.push({ type: 'wait_for_event', stepId: step.id, event: step.event });
         this.effects.push({
           type: 'timer',
@@ -226,6 +228,7 @@ class Run {
 
   #leave(step: Step): void {
     delete this.instance.state.waitingFor;
+    delete this.instance.state.waitingSince;
     this.effects.push({ type: 'clear_waits' });
     this.#complete(step);
   }
