@@ -1,4 +1,15 @@
 import { skipString } from './batch-ranges.js';
+import {
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  COMMA,
+  DIGIT_0,
+  DIGIT_9,
+  MINUS,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  QUOTE,
+} from './json-characters.js';
 
 /**
  * Numbers JSON allows and PostgreSQL's jsonb refuses ("value overflows numeric format"): more than
@@ -75,13 +86,3 @@ export function pathText(path: JsonPath): string {
 
 /** A number where the scan stands (sticky): its fraction's digits, and its exponent. */
 const NUMBER = /-?\d+(?:\.(\d+))?(?:[eE]([+-]?\d+))?/y;
-
-const QUOTE = 0x22;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const COMMA = 0x2c;
-const MINUS = 0x2d;
-const DIGIT_0 = 0x30;
-const DIGIT_9 = 0x39;

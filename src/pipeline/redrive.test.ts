@@ -5,6 +5,7 @@ import { recycleProfile } from '../scoring/scoring.js';
 import { createSegmentUpkeep } from '../segments/segment-upkeep.js';
 import { createSegment } from '../segments/segments.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { REMINDER_AN_HOUR_AFTER_SIGN_UP } from '../test-support/journeys.js';
 import { liftRefusal, REFUSAL, refuseWrites } from '../test-support/refusing-trigger.js';
 import { track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
@@ -50,16 +51,7 @@ describe.each(BACKENDS)('retrying a set-aside timer, on %s', (backend) => {
 
   /** Ann's one-hour wait set aside: her instance's moves are refused while it is due. */
   async function setAsideAnnsWait(): Promise<{ journeyId: string; setAsideId: number }> {
-    const journeyId = await world.publish({
-      name: 'Reminder',
-      entry: { trigger: { type: 'event', event: 'Signed Up' } },
-      start: 'wait',
-      steps: [
-        { id: 'wait', type: 'wait', duration: '1h', next: 'remind' },
-        { id: 'remind', type: 'update_traits', set: { reminded: true }, next: 'end' },
-        { id: 'end', type: 'exit' },
-      ],
-    });
+    const journeyId = await world.publish(REMINDER_AN_HOUR_AFTER_SIGN_UP);
     await world.send([track('ann', 'Signed Up')]);
     await world.settle();
     const ann = await world.profileOf('ann');

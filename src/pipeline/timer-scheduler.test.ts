@@ -5,6 +5,7 @@ import { ManualClock } from '../core/clock.js';
 import { journeyTimersJudgedThrough } from '../journeys/engine.js';
 import type { Storage } from '../storage/storage.js';
 import { startJourneyWorld } from '../test-support/journey-world.js';
+import { REMINDER_AN_HOUR_AFTER_SIGN_UP } from '../test-support/journeys.js';
 import { testDatabaseUrl } from '../test-support/postgres.js';
 import { recordRetryWaits } from '../test-support/retry-waits.js';
 import { track } from '../test-support/segment-calls.js';
@@ -45,16 +46,7 @@ describe('the timer scheduler', () => {
       options: `-c search_path=${world.schema}`,
     });
     try {
-      await world.publish({
-        name: 'Reminder',
-        entry: { trigger: { type: 'event', event: 'Signed Up' } },
-        start: 'wait',
-        steps: [
-          { id: 'wait', type: 'wait', duration: '1h', next: 'remind' },
-          { id: 'remind', type: 'update_traits', set: { reminded: true }, next: 'end' },
-          { id: 'end', type: 'exit' },
-        ],
-      });
+      await world.publish(REMINDER_AN_HOUR_AFTER_SIGN_UP);
       await world.send([track('ann', 'Signed Up')]);
       await world.settle();
       world.clock.advance(3_600_000 + 1000);

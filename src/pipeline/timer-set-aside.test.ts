@@ -4,6 +4,7 @@ import { journeyTimersJudgedThrough } from '../journeys/engine.js';
 import { createSegmentUpkeep } from '../segments/segment-upkeep.js';
 import { createSegment } from '../segments/segments.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { REMINDER_AN_HOUR_AFTER_SIGN_UP } from '../test-support/journeys.js';
 import { REFUSAL, refuseWrites } from '../test-support/refusing-trigger.js';
 import { track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
@@ -47,16 +48,7 @@ describe.each(BACKENDS)('a timer that fails every time, on %s', (backend) => {
     (await world.storage.setAsideTimers.list(world.workspaceId, { limit: 10 })).items;
 
   it('is set aside with its error, and the journey timers due beside it fire', async () => {
-    await world.publish({
-      name: 'Reminder',
-      entry: { trigger: { type: 'event', event: 'Signed Up' } },
-      start: 'wait',
-      steps: [
-        { id: 'wait', type: 'wait', duration: '1h', next: 'remind' },
-        { id: 'remind', type: 'update_traits', set: { reminded: true }, next: 'end' },
-        { id: 'end', type: 'exit' },
-      ],
-    });
+    await world.publish(REMINDER_AN_HOUR_AFTER_SIGN_UP);
     await world.send(['ann', 'poison', 'bob'].map((userId) => track(userId, 'Signed Up')));
     await world.settle();
     const poison = await world.profileOf('poison');
@@ -89,16 +81,7 @@ describe.each(BACKENDS)('a timer that fails every time, on %s', (backend) => {
   it.runIf(backend === 'postgres')(
     'is never set aside for a failure of the database itself, however often it comes',
     async () => {
-      await world.publish({
-        name: 'Reminder',
-        entry: { trigger: { type: 'event', event: 'Signed Up' } },
-        start: 'wait',
-        steps: [
-          { id: 'wait', type: 'wait', duration: '1h', next: 'remind' },
-          { id: 'remind', type: 'update_traits', set: { reminded: true }, next: 'end' },
-          { id: 'end', type: 'exit' },
-        ],
-      });
+      await world.publish(REMINDER_AN_HOUR_AFTER_SIGN_UP);
       // Ann's timer falls due first: the unlucky one, tried again for as long as the database fails
       // it, holds up those due after it (as the pipeline waits for the database on an event).
       await world.send([track('ann', 'Signed Up')]);

@@ -28,18 +28,12 @@ const ENDPOINTS: Array<{ path: string; endpoint: IngestEndpoint }> = [
 ];
 
 /**
- * The short paths Segment's browser library (analytics.js, analytics-next) posts to: the same routes,
- * left out of the OpenAPI document.
+ * The short paths Segment's browser library (analytics.js, analytics-next) posts to — a call's type's
+ * first letter, `b` for a batch: the same routes, left out of the OpenAPI document.
  */
-const BROWSER_ALIASES: Array<{ path: string; endpoint: IngestEndpoint }> = [
-  { path: '/v1/b', endpoint: 'batch' },
-  { path: '/v1/i', endpoint: 'identify' },
-  { path: '/v1/t', endpoint: 'track' },
-  { path: '/v1/p', endpoint: 'page' },
-  { path: '/v1/s', endpoint: 'screen' },
-  { path: '/v1/g', endpoint: 'group' },
-  { path: '/v1/a', endpoint: 'alias' },
-];
+const BROWSER_ALIASES: Array<{ path: string; endpoint: IngestEndpoint }> = ENDPOINTS.filter(
+  ({ path }) => path !== '/v1/import',
+).map(({ endpoint }) => ({ path: `/v1/${endpoint.charAt(0)}`, endpoint }));
 
 /**
  * Browser libraries post from any site's pages, with a write key that is public by design and no
