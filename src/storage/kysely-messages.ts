@@ -566,7 +566,16 @@ export function createConsentStore(db: Kysely<Database>): ConsentStore {
           reason: entry.reason,
           created_at: entry.at,
         })
-        .onConflict((oc) => oc.columns(['workspace_id', 'channel', 'address']).doNothing())
+        .onConflict((oc) => {
+          const existing = oc.columns(['workspace_id', 'channel', 'address']);
+          // A bounce or complaint stops receipts too, which an unsubscribe lets through: it replaces
+          // one. Otherwise the first reason stands.
+          return entry.reason === 'unsubscribed'
+            ? existing.doNothing()
+            : existing
+                .doUpdateSet({ reason: entry.reason, created_at: entry.at })
+                .where('suppressions.reason', '=', 'unsubscribed');
+        })
         .execute();
     },
     async unsuppress(entry) {

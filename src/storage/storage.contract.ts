@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
-import { type Message, newMessage } from '../core/journey.js';
+import { type Message, newMessage, type SuppressionReason } from '../core/journey.js';
 import type { Profile } from '../core/profile.js';
 import { trackEvent } from '../test-support/events.js';
 import { untilEventsReadable } from '../test-support/readable-events.js';
@@ -1059,6 +1059,25 @@ export function runStorageContract(
       expect(await storage.consent.findSuppression(workspaceId, 'sms', '+393330000002')).toBe('complaint');
       expect(await storage.consent.findSuppression(workspaceId, 'email', 'ada@example.com')).toBe(
         'unsubscribed',
+      );
+    });
+
+    it('lets a bounce or complaint replace an unsubscribe, which lets receipts through, and nothing else', async () => {
+      const suppress = (address: string, reason: SuppressionReason) =>
+        storage.consent.suppress({ workspaceId, channel: 'email', address, reason, at: NOW });
+      await suppress('bo@example.com', 'unsubscribed');
+      await suppress('bo@example.com', 'hard_bounce');
+      await suppress('bo@example.com', 'complaint');
+      await suppress('bo@example.com', 'unsubscribed');
+      await suppress('cy@example.com', 'complaint');
+      await suppress('cy@example.com', 'unsubscribed');
+      expect(
+        await storage.consent.findSuppressions(workspaceId, 'email', ['bo@example.com', 'cy@example.com']),
+      ).toEqual(
+        new Map([
+          ['bo@example.com', 'hard_bounce'],
+          ['cy@example.com', 'complaint'],
+        ]),
       );
     });
 
