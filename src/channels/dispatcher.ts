@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { durationMs } from '../core/duration.js';
+import { isBareEmailAddress } from '../core/email-address.js';
 import { newId } from '../core/ids.js';
 import { JOURNEY_PAUSED_REASON, type Journey, type Message } from '../core/journey.js';
 import { isWithinWindow, nextLocalTime, profileTimeZone } from '../core/local-time.js';
@@ -827,7 +828,7 @@ function addressOf(channel: ConsentChannel, profile: Profile): string | undefine
 
 export function emailAddressOf(profile: Profile): string | undefined {
   const email = profile.traits.email;
-  return typeof email === 'string' && /^[^\s@]+@[^\s@]+$/.test(email.trim()) ? email.trim() : undefined;
+  return typeof email === 'string' && isBareEmailAddress(email.trim()) ? email.trim() : undefined;
 }
 
 function backoffMs(attempts: number): number {

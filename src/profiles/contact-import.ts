@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import type { ContactImportSummary, ContactsFilePreview } from '../core/contact-import.js';
+import { isRoutableEmailAddress } from '../core/email-address.js';
 import { AppError } from '../core/errors.js';
 import type { NewEvent, RejectedEvent } from '../core/event.js';
 import { quotedText } from '../core/storable-text.js';
@@ -18,11 +19,6 @@ const MAX_TRAIT_NAME = 100;
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** Traits read as text whatever they look like: a phone number written without + is not a number. */
 const TEXT_TRAITS = new Set(['phone', 'email', 'postal_code', 'zip']);
-/**
- * An address mail can be routed to: one @, no spaces, a domain with a dot (`bob@example` is a typo).
- * Lenient on the rest: international addresses (`josé@exämple.it`) are addresses too.
- */
-const EMAIL_ADDRESS = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/u;
 
 /**
  * What spreadsheets and CRMs call the columns Mops reads by a fixed trait name (the e-mail channel
@@ -183,7 +179,7 @@ export async function importContacts(
       const call = { type: 'identify', userId: cells[idIndex], traits, messageId };
       // An address no e-mail can reach is a typo to mend in the file, not a contact to e-mail.
       const email = traits.email;
-      if (typeof email === 'string' && !EMAIL_ADDRESS.test(email)) {
+      if (typeof email === 'string' && !isRoutableEmailAddress(email)) {
         reject(line, `email: ${quotedText(email)} is not an e-mail address`, text, messageId);
         if (events.length + rejected.length >= APPEND_BATCH) await flush();
         continue;

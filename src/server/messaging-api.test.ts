@@ -405,6 +405,23 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
       await eventually(async () => ((await eventNames(ida.id)).includes('Email Bounced') ? true : undefined));
     });
 
+    it('sends nothing to an e-mail trait that is more than a bare address, as a suppressed one hides inside it', async () => {
+      const journeyId = await publish(emailJourney(await newTemplate()));
+      const vi = await newProfile();
+      await api('POST', '/bounces', { address: vi.email, type: 'complaint' });
+      for (const written of [`<${vi.email}>`, `Vi <${vi.email}>`, `${vi.email}, other@example.com`]) {
+        const again = await newProfile({ email: written });
+        await enrol(journeyId, { profileId: again.id });
+        const [message] = await settledMessages({ profileId: again.id }, 1);
+        expect({ written, status: message?.status, reason: message?.reason }).toEqual({
+          written,
+          status: 'skipped',
+          reason: 'the profile has no e-mail address (trait email)',
+        });
+      }
+      expect(mailWorld.sink.to(vi.email)).toEqual([]);
+    });
+
     it('refuses a message id that is no e-mail to the address reported, suppressing nothing', async () => {
       const journeyId = await publish(emailJourney(await newTemplate()));
       const ivo = await newProfile();
