@@ -405,6 +405,45 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
       await eventually(async () => ((await eventNames(ida.id)).includes('Email Bounced') ? true : undefined));
     });
 
+    it('takes a receipt’s one-click unsubscribe as leaving every e-mail but receipts', async () => {
+      const template = await newTemplate();
+      const journey = (topic: string) => {
+        const definition = emailJourney(template);
+        const steps = definition.steps as Array<Record<string, unknown>>;
+        return { ...definition, steps: [{ ...steps[0], topic }, ...steps.slice(1)] };
+      };
+      const receipts = [await publish(journey('transactional')), await publish(journey('transactional'))];
+      const news = await publish(journey('marketing'));
+      const una = await newProfile();
+      await enrol(receipts[0] as string, { profileId: una.id });
+      const receipt = await mailTo(una.email);
+      const unfolded = receipt.raw.replace(/\r?\n[ \t]+/g, ' ');
+      const unsubscribeUrl = /List-Unsubscribe: <([^>]+)>/.exec(unfolded)?.[1] as string;
+      const page = await (await fetch(unsubscribeUrl)).text();
+      expect(page).not.toContain('Unsubscribe from transactional');
+      const oneClick = await fetch(unsubscribeUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
+      });
+      expect(await oneClick.text()).toContain('except about what you buy');
+
+      await enrol(receipts[1] as string, { profileId: una.id });
+      await enrol(news, { profileId: una.id });
+      const outcomes = (await settledMessages({ profileId: una.id }, 3)).map((message) => [
+        message.topic,
+        message.status,
+        message.reason,
+      ]);
+      expect(outcomes).toEqual(
+        expect.arrayContaining([
+          ['transactional', 'sent', null],
+          ['transactional', 'sent', null],
+          ['marketing', 'suppressed', 'address suppressed: unsubscribed'],
+        ]),
+      );
+    });
+
     it('sends nothing to an e-mail trait that is more than a bare address, as a suppressed one hides inside it', async () => {
       const journeyId = await publish(emailJourney(await newTemplate()));
       const vi = await newProfile();

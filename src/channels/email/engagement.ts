@@ -3,7 +3,7 @@ import { AppError } from '../../core/errors.js';
 import type { NewEvent } from '../../core/event.js';
 import type { Message } from '../../core/journey.js';
 import { channelChoiceKey } from '../../core/topic-consent.js';
-import { TEST_TOPIC } from '../../core/workspace-settings.js';
+import { TEST_TOPIC, TRANSACTIONAL_TOPIC } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import type { ClickPayload, LinkSigner, MessagePayload } from './signed-links.js';
 
@@ -71,35 +71,38 @@ export async function recordClick(deps: Deps, token: string): Promise<string> {
 
 /**
  * Unsubscribes the recipient of a message from its topic, or from every e-mail but transactional ones
- * (`everything`: the address goes on the suppression list). A test send changes nothing: it went to a
- * tester, not to the profile it was personalised for.
+ * (`everything`: the address goes on the suppression list). A receipt's link, or its mail client's
+ * one-click button, leaves everything but receipts: nobody opts out of being told what they bought.
+ * A test send changes nothing: it went to a tester, not to the profile it was personalised for.
  */
 export async function unsubscribe(
   deps: Deps,
   input: { token: string; everything?: boolean },
-): Promise<{ topic: string; message: Message; isTest: boolean }> {
+): Promise<{ topic: string; message: Message; isTest: boolean; everything: boolean }> {
   const payload = deps.signer.verify<MessagePayload>('unsubscribe', input.token);
   if (!payload?.m) throw new AppError('invalid_input', 'this unsubscribe link is not valid');
   const message = await deps.storage.messages.findById(payload.m);
   if (!message) throw new AppError('not_found', 'this unsubscribe link refers to no message');
   const topic = message.topic ?? 'marketing';
-  if (isTestSend(message)) return { topic, message, isTest: true };
+  const everything = input.everything === true || topic === TRANSACTIONAL_TOPIC;
+  if (isTestSend(message)) return { topic, message, isTest: true, everything };
   const now = deps.clock.now();
-  await deps.storage.transaction(async (tx) => {
-    // The recipient may have been merged into another profile since (or be being merged now, which
-    // this waits for): the choice belongs to the survivor.
-    await tx.profiles.holdOffMerges();
-    const profile = await tx.profiles.find(message.workspaceId, message.profileId);
-    // The link is an e-mail's: the contact leaves the topic's e-mails, not its texts.
-    await tx.consent.setSubscription({
-      workspaceId: message.workspaceId,
-      profileId: profile?.id ?? message.profileId,
-      topic: channelChoiceKey(topic, 'email'),
-      isSubscribed: false,
-      at: now,
+  if (topic !== TRANSACTIONAL_TOPIC)
+    await deps.storage.transaction(async (tx) => {
+      // The recipient may have been merged into another profile since (or be being merged now, which
+      // this waits for): the choice belongs to the survivor.
+      await tx.profiles.holdOffMerges();
+      const profile = await tx.profiles.find(message.workspaceId, message.profileId);
+      // The link is an e-mail's: the contact leaves the topic's e-mails, not its texts.
+      await tx.consent.setSubscription({
+        workspaceId: message.workspaceId,
+        profileId: profile?.id ?? message.profileId,
+        topic: channelChoiceKey(topic, 'email'),
+        isSubscribed: false,
+        at: now,
+      });
     });
-  });
-  if (input.everything && message.toAddress) {
+  if (everything && message.toAddress) {
     await deps.storage.consent.suppress({
       workspaceId: message.workspaceId,
       channel: 'email',
@@ -112,10 +115,10 @@ export async function unsubscribe(
     await emit(deps, message, EMAIL_UNSUBSCRIBED, `unsubscribe:${message.id}`, {
       topic,
       channel: 'email',
-      everything: input.everything === true,
+      everything,
     });
   }
-  return { topic, message, isTest: false };
+  return { topic, message, isTest: false, everything };
 }
 
 /**

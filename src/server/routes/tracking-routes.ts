@@ -4,6 +4,7 @@ import type { LinkSigner } from '../../channels/email/signed-links.js';
 import { followShortLink, isLinkPreview, shortLinkTarget } from '../../channels/sms/short-links.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
+import { TRANSACTIONAL_TOPIC } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import { escapeHtml } from '../../templates/email-template.js';
 
@@ -65,13 +66,18 @@ export async function trackingRoutes(
     if (!payload) throw new AppError('invalid_input', 'this unsubscribe link is not valid');
     const message = await deps.storage.messages.findById(payload.m);
     if (!message) throw new AppError('not_found', 'this unsubscribe link refers to no message');
-    const topic = escapeHtml(message.topic ?? 'marketing');
+    const topic = message.topic ?? 'marketing';
     const action = escapeHtml(request.url.split('?')[0] ?? '');
+    // A receipt offers no way out of receipts (see `unsubscribe`).
+    const topicButton =
+      topic === TRANSACTIONAL_TOPIC
+        ? ''
+        : `<p><button type="submit" name="scope" value="topic">Unsubscribe from ${escapeHtml(topic)} e-mails</button></p>`;
     return reply.header('content-type', 'text/html; charset=utf-8').send(
       page(
         'Unsubscribe',
         `<form method="post" action="${action}">
-            <p><button type="submit" name="scope" value="topic">Unsubscribe from ${topic} e-mails</button></p>
+            ${topicButton}
             <p><button type="submit" name="scope" value="everything">Unsubscribe from all e-mails</button></p>
           </form>
           <p>Receipts and other e-mails about what you buy from us still reach you.</p>`,
@@ -79,15 +85,18 @@ export async function trackingRoutes(
     );
   });
 
-  // The one-click POST of RFC 8058 (body `List-Unsubscribe=One-Click`) leaves the message's topic;
-  // the page's second button (`scope=everything`) leaves every e-mail but transactional ones.
+  // The one-click POST of RFC 8058 (body `List-Unsubscribe=One-Click`) leaves the message's topic (a
+  // receipt's: everything else); the page's second button (`scope=everything`) leaves every e-mail but
+  // transactional ones.
   app.post<{ Params: { token: string }; Body: unknown }>(
     '/u/:token',
     { schema: { hide: true } },
     async (request, reply) => {
       const form = new URLSearchParams(typeof request.body === 'string' ? request.body : '');
-      const everything = form.get('scope') === 'everything';
-      const { topic, isTest } = await unsubscribe(deps, { token: request.params.token, everything });
+      const { topic, isTest, everything } = await unsubscribe(deps, {
+        token: request.params.token,
+        everything: form.get('scope') === 'everything',
+      });
       const text = isTest
         ? 'This was a test e-mail: nothing was changed.'
         : everything
