@@ -13,6 +13,7 @@ import { refuseWrites } from '../test-support/refusing-trigger.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { SmtpSink } from '../test-support/smtp-sink.js';
 import { BACKENDS, eventually } from '../test-support/world.js';
+import { MAX_ATTEMPTS } from './dispatcher.js';
 
 const HOUR = 3_600_000;
 
@@ -164,6 +165,18 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     });
   });
 
+  it('fails without suppressing an address a receiver refuses for its policy about the sender (5.7.1)', async () => {
+    world.sink.refuseSenderFor.add('strict@example.com');
+    await world.publish(sender('Strict', 1));
+    await world.send([identify('s', { email: 'strict@example.com' }), track('s', 'Strict')]);
+    await world.settle();
+    const [refused] = await messagesOf('s');
+    expect(refused).toMatchObject({ status: 'failed', reason: expect.stringMatching(/SMTP 550: .*5\.7\.1/) });
+    expect(
+      await world.storage.consent.findSuppression(world.workspaceId, 'email', 'strict@example.com'),
+    ).toBe(undefined);
+  });
+
   it('retries with back-off while the SMTP server is down', async () => {
     const port = world.sink.port;
     await configure({
@@ -248,7 +261,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
       await world.background.dispatcher.runOnce();
       expect(world.sink.received.map((received) => received.to)).toEqual([['ok@example.com']]);
       // Retried with back-off, as a failed send is, and failed for good once its attempts are used up.
-      for (let attempt = 0; attempt < 10; attempt++) await world.advance(2 * HOUR);
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) await world.advance(2 * HOUR);
       const found = await storage.messages.find(broken, bad.id);
       expect(found).toMatchObject({ status: 'failed', reason: expect.stringContaining(field) });
       expect(world.sink.received).toHaveLength(1);

@@ -44,7 +44,11 @@ const PAUSED_RETRY_MS = 60_000;
 const CAP_RECHECK_MS = 1_000;
 /** Topics whose messages neither count against frequency caps nor are held by them. */
 const UNCAPPED_TOPICS = [TRANSACTIONAL_TOPIC, TEST_TOPIC];
-const MAX_ATTEMPTS = 6;
+/**
+ * Attempts at an e-mail or a text before it fails for good: with the back-off below, about five
+ * hours — a relay or provider that defers (rate limits, an outage) is waited out, as mail servers do.
+ */
+export const MAX_ATTEMPTS = 12;
 /** Channels that reach a person, so consent, quiet hours and caps apply. */
 const MISSING_ADDRESS: Record<ConsentChannel, string> = {
   email: 'the profile has no e-mail address (trait email)',

@@ -5,6 +5,7 @@ import { type JourneyWorld, startJourneyWorld } from '../../test-support/journey
 import { identify, track } from '../../test-support/segment-calls.js';
 import { TwilioStandIn } from '../../test-support/twilio-stand-in.js';
 import { BACKENDS, eventually } from '../../test-support/world.js';
+import { MAX_ATTEMPTS } from '../dispatcher.js';
 import { settingsView } from '../settings.js';
 import { messagesUrl } from './sms-channel.js';
 
@@ -572,7 +573,7 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     twilio.failedListings = 100;
     await world.send([track('hal', 'Cart Abandoned', { item: 'tent' })]);
     await world.settle();
-    for (let attempt = 0; attempt < 6; attempt++) await world.advance(3_600_000);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) await world.advance(3_600_000);
     const [failed] = await smsMessages();
     expect(failed).toMatchObject({ status: 'failed' });
     expect(twilio.sent).toHaveLength(1);
