@@ -25,6 +25,8 @@ export class SmtpSink {
   dataArrived = 0;
   /** Recipients answered 550 (mailbox unavailable) at RCPT TO. */
   readonly rejectRecipients = new Set<string>();
+  /** Recipients answered 550 5.7.1 (the receiver's policy refuses the sender) at RCPT TO. */
+  readonly refuseSenderFor = new Set<string>();
 
   /**
    * `plain` offers no STARTTLS; `starttls` offers it and `implicit` speaks TLS from the first byte, both
@@ -43,6 +45,11 @@ export class SmtpSink {
       onRcptTo: (address, _session, callback) => {
         if (this.rejectRecipients.has(address.address.toLowerCase())) {
           const error = Object.assign(new Error('mailbox unavailable'), { responseCode: 550 });
+          callback(error);
+          return;
+        }
+        if (this.refuseSenderFor.has(address.address.toLowerCase())) {
+          const error = Object.assign(new Error('5.7.1 sender blocked by policy'), { responseCode: 550 });
           callback(error);
           return;
         }

@@ -66,6 +66,18 @@ export async function renderJob(
 
 const MESSAGE_COMMANDS = ['MAIL FROM', 'RCPT TO', 'DATA'];
 
+/**
+ * Whether a refused recipient's answer is about the mailbox (RFC 3463 status 5.1.x, an address that
+ * does not exist; 5.2.1, one disabled), or says nothing more: only then is the address suppressed.
+ * A 550 with 5.7.x is the receiver's policy about the sender (reputation, a block list), which says
+ * nothing of the address and passes; suppressing on it would lose every contact of that receiver.
+ */
+function isAboutTheMailbox(answer: string): boolean {
+  const status = /\b5\.(\d{1,3})\.(\d{1,3})\b/.exec(answer);
+  if (!status) return true;
+  return status[1] === '1' || (status[1] === '2' && status[2] === '1');
+}
+
 /** Renders and sends one e-mail over the workspace's pooled SMTP connection. */
 export async function deliverEmail(deps: EmailDeliveryDeps, job: EmailJob): Promise<Delivery> {
   let rendered: RenderedEmail & { unsubscribeUrl: string };
@@ -101,7 +113,12 @@ export async function deliverEmail(deps: EmailDeliveryDeps, job: EmailJob): Prom
     });
     return { status: 'sent', providerMessageId: info.messageId ?? null, subject: rendered.subject };
   } catch (error) {
-    const smtpError = error as { responseCode?: number; command?: string; message?: string };
+    const smtpError = error as {
+      responseCode?: number;
+      command?: string;
+      message?: string;
+      response?: string;
+    };
     // Only a refusal of this message (its sender, recipient or content) fails it for good; a refusal
     // while connecting (TLS, authentication) is the relay's or the settings' problem, and is retried.
     const isAboutThisMessage = MESSAGE_COMMANDS.some((command) => smtpError.command?.startsWith(command));
@@ -110,7 +127,9 @@ export async function deliverEmail(deps: EmailDeliveryDeps, job: EmailJob): Prom
         status: 'failed',
         reason: `SMTP ${smtpError.responseCode}: ${smtpError.message ?? 'rejected'}`,
         isHardBounce:
-          Boolean(smtpError.command?.startsWith('RCPT')) && [550, 551, 553].includes(smtpError.responseCode),
+          Boolean(smtpError.command?.startsWith('RCPT')) &&
+          [550, 551, 553].includes(smtpError.responseCode) &&
+          isAboutTheMailbox(smtpError.response ?? smtpError.message ?? ''),
       };
     }
     return { status: 'retry', reason: smtpError.message ?? String(error) };
