@@ -545,6 +545,61 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
     });
   });
 
+  describe('unsubscribe link', () => {
+    const emailChoice = async (profileId: string) =>
+      (
+        await api<{ channels: { email: Record<string, boolean> } }>(
+          'GET',
+          `/profiles/${profileId}/subscriptions`,
+        )
+      ).body.channels.email.marketing;
+
+    it('unsubscribes from the topic on the one-click POST, sent as multipart/form-data (as RFC 8058 has it), urlencoded or as any other type', async () => {
+      const journeyId = await publish(emailJourney(await newTemplate()));
+      const lea = await newProfile();
+      const max = await newProfile();
+      const oda = await newProfile();
+      for (const profile of [lea, max, oda]) await enrol(journeyId, { profileId: profile.id });
+      const multipart = new FormData();
+      multipart.set('List-Unsubscribe', 'One-Click');
+      const urlencoded = new URLSearchParams({ 'List-Unsubscribe': 'One-Click' });
+      const text = new Blob(['List-Unsubscribe=One-Click'], { type: 'text/plain' });
+
+      for (const [profile, body] of [
+        [lea, multipart],
+        [max, urlencoded],
+        [oda, text],
+      ] as const) {
+        const { unsubscribe } = trackingUrls(await mailTo(profile.email));
+        const response = await fetch(unsubscribe, { method: 'POST', body });
+        expect(response.status, profile.email).toBe(200);
+        expect(await emailChoice(profile.id)).toBe(false);
+      }
+    });
+
+    it('unsubscribes from every e-mail when the page’s own form asks so', async () => {
+      const journeyId = await publish(emailJourney(await newTemplate()));
+      const ned = await newProfile();
+      await enrol(journeyId, { profileId: ned.id });
+      const { unsubscribe } = trackingUrls(await mailTo(ned.email));
+      expect(await (await fetch(unsubscribe)).text()).toContain('name="scope" value="everything"');
+
+      const response = await fetch(unsubscribe, {
+        method: 'POST',
+        body: new URLSearchParams({ scope: 'everything' }),
+      });
+
+      expect(response.status).toBe(200);
+      const suppressions = await api<{ items: Array<{ address: string; reason: string }> }>(
+        'GET',
+        `/suppressions?address=${encodeURIComponent(ned.email)}`,
+      );
+      expect(suppressions.body.items).toEqual([
+        expect.objectContaining({ address: ned.email.toLowerCase(), reason: 'unsubscribed' }),
+      ]);
+    });
+  });
+
   describe('message log', () => {
     it('lists messages newest first, a page at a time, with a cursor to the next page', async () => {
       const journeyId = await publish(emailJourney(await newTemplate()));

@@ -65,13 +65,16 @@ const SETTLED = ['sent', 'suppressed', 'skipped', 'failed'];
 /** Suites share one world per backend, so every name a test creates must not collide with another test's. */
 export const unique = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 
-/** The open pixel and the first tracked link of a received e-mail. */
-export function trackingUrls(mail: ReceivedMail): { pixel: string; click: string } {
+/** The open pixel, the first tracked link and the List-Unsubscribe URL of a received e-mail. */
+export function trackingUrls(mail: ReceivedMail): { pixel: string; click: string; unsubscribe: string } {
   const html = String(mail.parsed.html);
   const pixel = /src="(http:\/\/127\.0\.0\.1:\d+\/t\/o\/[\w.-]+\.gif)"/.exec(html)?.[1];
   const click = /href="(http:\/\/127\.0\.0\.1:\d+\/t\/c\/[\w.-]+)"/.exec(html)?.[1];
-  if (!pixel || !click) throw new Error(`no tracking URLs in ${html}`);
-  return { pixel, click };
+  // Long headers are folded onto continuation lines.
+  const headers = mail.raw.replace(/\r?\n[ \t]+/g, ' ');
+  const unsubscribe = /^List-Unsubscribe: <([^>]+)>/m.exec(headers)?.[1];
+  if (!pixel || !click || !unsubscribe) throw new Error(`no tracking URLs in ${mail.raw}`);
+  return { pixel, click, unsubscribe };
 }
 
 /** A running Mops whose workspace e-mails a real SMTP sink. */

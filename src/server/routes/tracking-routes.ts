@@ -19,11 +19,12 @@ export async function trackingRoutes(
   app: FastifyInstance,
   deps: { storage: Storage; clock: Clock; signer: LinkSigner; append: Append },
 ): Promise<void> {
-  // Mail clients POST one-click unsubscribes as a form.
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string' },
-    (_request, body, done) => done(null, body),
+  // The one-click unsubscribe is POSTed by mail providers as RFC 8058 has it (multipart/form-data), or
+  // urlencoded, or as anything else: every body is taken (the POST below is the only route with one).
+  // Only the page's own form, urlencoded, says anything in it that matters (`scope`).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) =>
+    done(null, isUrlEncoded(request.headers['content-type']) ? body : ''),
   );
 
   app.get<{ Params: { token: string } }>(
@@ -107,6 +108,10 @@ export async function trackingRoutes(
         .send(page('Unsubscribed', `<p>${text}</p>`));
     },
   );
+}
+
+function isUrlEncoded(contentType: string | undefined): boolean {
+  return /^\s*application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType ?? '');
 }
 
 function page(title: string, body: string): string {
