@@ -83,7 +83,7 @@ export function siteOf(url: string): string | undefined {
 }
 
 /** A link as the Location header takes it (an IDN host in punycode, a path percent-encoded); undefined for none. */
-function asciiLink(url: string): string | undefined {
+export function asciiLink(url: string): string | undefined {
   try {
     return new URL(url).href;
   } catch {

@@ -1,7 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { type Append, recordClick, recordOpen, unsubscribe } from '../../channels/email/engagement.js';
 import type { LinkSigner } from '../../channels/email/signed-links.js';
-import { followShortLink, isLinkPreview, shortLinkTarget } from '../../channels/sms/short-links.js';
+import {
+  asciiLink,
+  followShortLink,
+  isLinkPreview,
+  shortLinkTarget,
+} from '../../channels/sms/short-links.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { TRANSACTIONAL_TOPIC } from '../../core/workspace-settings.js';
@@ -44,7 +49,11 @@ export async function trackingRoutes(
     { schema: { hide: true }, logLevel: 'warn' },
     async (request, reply) => {
       const target = await recordClick(deps, request.params.token);
-      return reply.header('cache-control', 'no-store').redirect(target, 302);
+      // Signed as the template and the contact's data wrote it (`/caffè?q=São Paulo`), which the
+      // Location header cannot carry (Node refuses it past Latin-1 and sends it as Latin-1 below).
+      const location = asciiLink(target);
+      if (!location) throw new AppError('invalid_input', 'this link is not valid');
+      return reply.header('cache-control', 'no-store').redirect(location, 302);
     },
   );
 
