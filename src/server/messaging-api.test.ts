@@ -577,6 +577,20 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
         );
       }
     });
+
+    it('redirects where the link without tracking would have taken a browser, whatever Liquid escaped in it', async () => {
+      const { click } = await clickLinkTo('https://shop.example.com/p?name={{ profile.traits.n }}&amp;x=1', {
+        n: 'Tom & "Jerry"',
+      });
+
+      const followed = await fetch(click, { redirect: 'manual' });
+
+      // The href reads `?name=Tom &amp; &#34;Jerry&#34;&amp;x=1`: a browser follows `?name=Tom & "Jerry"&x=1`.
+      expect(followed.status).toBe(302);
+      expect(followed.headers.get('location')).toBe(
+        'https://shop.example.com/p?name=Tom%20&%20%22Jerry%22&x=1',
+      );
+    });
   });
 
   describe('unsubscribe link', () => {

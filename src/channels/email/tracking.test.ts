@@ -46,4 +46,21 @@ describe('click tracking', () => {
     expect(rendered.html).toContain('href="https://evil.example/phish"');
     expect(rendered.html).toContain('href="https://evil.example/offer"');
   });
+
+  it('signs a link as a browser reads its href: numeric references decoded, each only once', async () => {
+    const rendered = await renderJob(
+      { signer, publicUrl: PUBLIC_URL },
+      {
+        messageId: 'msg_2',
+        template: {
+          ...template,
+          mjml: `<mjml><mj-body><mj-section><mj-column><mj-text>
+            <a href="https://shop.example/a&#x2F;b?q=&amp;#34;&amp;r=&#39;{{ profile.traits.n }}">shop</a>
+          </mj-text></mj-column></mj-section></mj-body></mjml>`,
+        },
+        data: { profile: { id: 'prf_1', traits: { n: 'Tom & "Jerry"' } } },
+      },
+    );
+    expect(signedTargets(rendered.html)).toEqual(['https://shop.example/a/b?q=&#34;&r=\'Tom & "Jerry"']);
+  });
 });

@@ -62,11 +62,28 @@ function insertBeforeBodyEnd(html: string, fragment: string): string {
   return index === -1 ? html + fragment : html.slice(0, index) + fragment + html.slice(index);
 }
 
-function decodeEntities(url: string): string {
-  return url
-    .replace(/&amp;/g, '&')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>');
+/** The named references escaping writes (ours, Liquid's and MJML's); others are left as written. */
+const NAMED_REFERENCES: Record<string, string> = { amp: '&', quot: '"', apos: "'", lt: '<', gt: '>' };
+const CHARACTER_REFERENCE = /&(?:#[xX]([0-9a-fA-F]+);?|#([0-9]+);?|(amp|quot|apos|lt|gt);)/g;
+/** What HTML reads `&#128;`…`&#159;` as (Windows-1252); the code points it leaves undefined stay. */
+const WINDOWS_1252 = '€\x81‚ƒ„…†‡ˆ‰Š‹Œ\x8DŽ\x8F\x90‘’“”•–—˜™š›œ\x9DžŸ';
+
+/**
+ * An attribute's value as a browser reads it: Liquid's `escape` writes `"` as `&#34;` and `'` as
+ * `&#39;`, and a template may write any character by its number (`&#x2F;`). One pass, so that
+ * `&amp;#34;` stays the text `&#34;`.
+ */
+function decodeEntities(value: string): string {
+  return value.replace(CHARACTER_REFERENCE, (_match, hex?: string, decimal?: string, name?: string) =>
+    name
+      ? (NAMED_REFERENCES[name] as string)
+      : characterOf(Number.parseInt(hex ?? (decimal as string), hex ? 16 : 10)),
+  );
+}
+
+/** A numeric reference's character, as HTML decodes it (`&#0;`, a surrogate or past Unicode: U+FFFD). */
+function characterOf(code: number): string {
+  if (code >= 0x80 && code <= 0x9f) return WINDOWS_1252[code - 0x80] as string;
+  if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return '\uFFFD';
+  return String.fromCodePoint(code);
 }
