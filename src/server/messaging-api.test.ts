@@ -578,6 +578,39 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
       }
     });
 
+    it('answers a HEAD (a link scanner’s) with the redirect, recording neither a click nor an open; a GET does', async () => {
+      const { profile, click } = await clickLinkTo('https://shop.example.com/offers', {});
+      const [sent] = await settledMessages({ profileId: profile.id }, 1);
+
+      const scanned = await fetch(click, { method: 'HEAD', redirect: 'manual' });
+
+      expect(scanned.status).toBe(302);
+      expect(scanned.headers.get('location')).toBe('https://shop.example.com/offers');
+      // Checked as a click is: no redirect for a token we did not sign.
+      expect((await fetch(`${click}x`, { method: 'HEAD', redirect: 'manual' })).status).toBe(400);
+      await caughtUp();
+      expect((await listMessages({ profileId: profile.id })).items[0]).toMatchObject({
+        id: sent?.id,
+        clickedAt: null,
+        openedAt: null,
+      });
+      expect(await eventNames(profile.id)).not.toEqual(
+        expect.arrayContaining([expect.stringMatching(/^Email (Link Clicked|Opened)$/)]),
+      );
+
+      const followed = await fetch(click, { redirect: 'manual' });
+
+      expect(followed.headers.get('location')).toBe('https://shop.example.com/offers');
+      expect((await listMessages({ profileId: profile.id })).items[0]).toMatchObject({
+        clickedAt: expect.any(String),
+        openedAt: expect.any(String),
+      });
+      await eventually(async () => {
+        const names = await eventNames(profile.id);
+        return names.includes('Email Link Clicked') && names.includes('Email Opened') ? true : undefined;
+      });
+    });
+
     it('redirects where the link without tracking would have taken a browser, whatever Liquid escaped in it', async () => {
       const { click } = await clickLinkTo('https://shop.example.com/p?name={{ profile.traits.n }}&amp;x=1', {
         n: 'Tom & "Jerry"',

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type Append, recordClick, recordOpen, unsubscribe } from '../../channels/email/engagement.js';
-import type { LinkSigner } from '../../channels/email/signed-links.js';
+import type { ClickPayload, LinkSigner } from '../../channels/email/signed-links.js';
 import {
   asciiLink,
   followShortLink,
@@ -48,7 +48,12 @@ export async function trackingRoutes(
     '/t/c/:token',
     { schema: { hide: true }, logLevel: 'warn' },
     async (request, reply) => {
-      const target = await recordClick(deps, request.params.token);
+      // Link scanners (a mail provider's, a firewall's) send a HEAD before anyone has clicked:
+      // answered the redirect, counted neither as a click nor as an open.
+      const target =
+        request.method === 'HEAD'
+          ? await clickTarget(deps, request.params.token)
+          : await recordClick(deps, request.params.token);
       // Signed as the template and the contact's data wrote it (`/caffè?q=São Paulo`), which the
       // Location header cannot carry (Node refuses it past Latin-1 and sends it as Latin-1 below).
       const location = asciiLink(target);
@@ -117,6 +122,20 @@ export async function trackingRoutes(
         .send(page('Unsubscribed', `<p>${text}</p>`));
     },
   );
+}
+
+/**
+ * Where a click link goes, nothing recorded: refused as `recordClick` refuses it (a token not ours, a
+ * target not http(s), a message never sent).
+ */
+async function clickTarget(deps: { storage: Storage; signer: LinkSigner }, token: string): Promise<string> {
+  const payload = deps.signer.verify<ClickPayload>('click', token);
+  if (!payload?.m || typeof payload.u !== 'string' || !/^https?:\/\//i.test(payload.u)) {
+    throw new AppError('invalid_input', 'this link is not valid');
+  }
+  if (!(await deps.storage.messages.findById(payload.m)))
+    throw new AppError('not_found', 'this link refers to no message that was sent');
+  return payload.u;
 }
 
 function isUrlEncoded(contentType: string | undefined): boolean {
