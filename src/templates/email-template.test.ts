@@ -31,6 +31,34 @@ describe('renderEmail', () => {
     expect(rendered.text).toContain('Total: 42');
   });
 
+  it('writes the preheader where the layout names `{{ preheader }}`, and nowhere else', async () => {
+    const placed = {
+      ...template,
+      id: 'tpl_preheader_placed',
+      mjml: `<mjml><mj-body><mj-raw><span class="preheader">{{ preheader }}</span></mj-raw>
+        <mj-section><mj-column><mj-text>Hello</mj-text></mj-column></mj-section></mj-body></mjml>`,
+    };
+    const rendered = renderEmail(placed, await compileLayout(placed), {
+      profile: { id: 'p', traits: { name: 'Zoë <b>' } },
+    });
+    expect(rendered.html).toContain('<span class="preheader">For Zoë &lt;b&gt;</span>');
+    expect(rendered.html.split('For Zoë')).toHaveLength(2);
+  });
+
+  it('adds no preheader to a template with its own <mj-preview>', async () => {
+    const previewed = {
+      ...template,
+      id: 'tpl_own_preview',
+      mjml: `<mjml><mj-head><mj-preview>Spring sale inside</mj-preview></mj-head>
+        <mj-body><mj-section><mj-column><mj-text>Hello</mj-text></mj-column></mj-section></mj-body></mjml>`,
+    };
+    const rendered = renderEmail(previewed, await compileLayout(previewed), {
+      profile: { id: 'p', traits: { name: 'Zoë' } },
+    });
+    expect(rendered.html).toContain('Spring sale inside');
+    expect(rendered.html).not.toContain('For Zoë');
+  });
+
   it('links no font from Google into an e-mail, only those a template declares itself', async () => {
     const plain = await compileLayout({ ...template, id: 'tpl_default_font' });
     expect(plain).not.toContain('fonts.googleapis.com');

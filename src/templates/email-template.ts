@@ -22,7 +22,8 @@ export interface LifecycleData {
 
 /**
  * What templates see: `profile`, `event` (the entry event), `journey`, `message`, `unsubscribe_url`,
- * and `lifecycle` when the template names it.
+ * and `lifecycle` when the template names it; an e-mail's layout and text also `preheader`, which
+ * `renderEmail` adds.
  */
 export interface TemplateData {
   profile: { id: string; traits: Record<string, unknown> };
@@ -126,18 +127,24 @@ export async function checkTemplate(
   return problems;
 }
 
-/** Personalises a compiled template for one recipient. HTML output is escaped; subject and text are not (they are not HTML). */
+/**
+ * Personalises a compiled template for one recipient. HTML output is escaped; subject and text are not
+ * (they are not HTML). The rendered preheader is `{{ preheader }}` to the layout and the text; it is
+ * put at the top of the body unless the layout places it itself, or the template has its own preview
+ * text (`<mj-preview>`, gone from the compiled layout: a second one would show both).
+ */
 export function renderEmail(
-  template: Pick<EmailTemplate, 'subject' | 'preheader' | 'text'>,
+  template: Pick<EmailTemplate, 'subject' | 'preheader' | 'text' | 'mjml'>,
   layout: string,
   data: TemplateData,
 ): RenderedEmail {
   const subject = renderPlain(template.subject, data).replace(/\s+/g, ' ').trim();
   const preheader = renderPlain(template.preheader ?? '', data).trim();
-  let html = renderHtml(layout, data);
-  if (preheader && !layout.includes('{{ preheader') && !/<mj-preview/.test(layout))
+  const withPreheader = { ...data, preheader };
+  let html = renderHtml(layout, withPreheader);
+  if (preheader && !/\{\{-?\s*preheader\b/.test(layout) && !/<mj-preview\b/i.test(template.mjml))
     html = injectPreheader(html, preheader);
-  const text = renderPlain(template.text ?? textLayout(layout), data);
+  const text = renderPlain(template.text ?? textLayout(layout), withPreheader);
   return { subject, preheader, html, text };
 }
 
