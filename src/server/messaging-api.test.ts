@@ -658,6 +658,26 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
       }
     });
 
+    it('is in the plain-text part too, once', async () => {
+      const footed = await publish(emailJourney(await newTemplate()));
+      const ownLink = await publish(
+        emailJourney(await newTemplate({ text: 'Hi. To hear no more: {{ unsubscribe_url }}' })),
+      );
+      const pia = await newProfile();
+      const quin = await newProfile();
+      await enrol(footed, { profileId: pia.id });
+      await enrol(ownLink, { profileId: quin.id });
+
+      const footedMail = await mailTo(pia.email);
+      const ownLinkMail = await mailTo(quin.email);
+
+      const { unsubscribe } = trackingUrls(footedMail);
+      expect(String(footedMail.parsed.html)).toContain('Unsubscribe</a>');
+      expect(footedMail.parsed.text).toContain(`Unsubscribe: ${unsubscribe}`);
+      const own = trackingUrls(ownLinkMail).unsubscribe;
+      expect(ownLinkMail.parsed.text?.trim()).toBe(`Hi. To hear no more: ${own}`);
+    });
+
     it('unsubscribes from every e-mail when the page’s own form asks so', async () => {
       const journeyId = await publish(emailJourney(await newTemplate()));
       const ned = await newProfile();

@@ -145,7 +145,17 @@ export function renderEmail(
   if (preheader && !/\{\{-?\s*preheader\b/.test(layout) && !/<mj-preview\b/i.test(template.mjml))
     html = injectPreheader(html, preheader);
   const text = renderPlain(template.text ?? textLayout(layout), withPreheader);
-  return { subject, preheader, html, text };
+  return { subject, preheader, html, text: withUnsubscribeLink(text, data.unsubscribe_url) };
+}
+
+/**
+ * Every e-mail sent has an unsubscribe link in its HTML (the footer tracking adds when the template
+ * has none); its plain-text part, all a text-only mail client shows, gets one too unless it has it.
+ */
+function withUnsubscribeLink(text: string, unsubscribeUrl: string | undefined): string {
+  if (!unsubscribeUrl || text.includes(unsubscribeUrl)) return text;
+  const line = `Unsubscribe: ${unsubscribeUrl}`;
+  return text.trim() ? `${text.trimEnd()}\n\n${line}\n` : `${line}\n`;
 }
 
 const textLayouts = new Map<string, string>();
