@@ -51,6 +51,26 @@ export async function recordOpen(deps: Deps, token: string): Promise<void> {
 
 /** Records the click and answers the URL to redirect to; only URLs we signed are ever redirected to. */
 export async function recordClick(deps: Deps, token: string): Promise<string> {
+  const { message, target } = await clickedLink(deps, token);
+  const now = deps.clock.now();
+  await deps.storage.messages.markFirst(message.id, 'clicked_at', now);
+  // A click means it was opened, even by a client that blocked the tracking image.
+  if (await deps.storage.messages.markFirst(message.id, 'opened_at', now)) {
+    await emit(deps, message, EMAIL_OPENED, `open:${message.id}`, {});
+  }
+  await emit(deps, message, EMAIL_LINK_CLICKED, `click:${message.id}:${target}`, { url: target });
+  return target;
+}
+
+/** Where a click link goes, nothing recorded (a link scanner's HEAD); refused as a click would be. */
+export async function clickTarget(deps: Pick<Deps, 'storage' | 'signer'>, token: string): Promise<string> {
+  return (await clickedLink(deps, token)).target;
+}
+
+async function clickedLink(
+  deps: Pick<Deps, 'storage' | 'signer'>,
+  token: string,
+): Promise<{ message: Message; target: string }> {
   const payload = deps.signer.verify<ClickPayload>('click', token);
   if (!payload?.m || typeof payload.u !== 'string' || !/^https?:\/\//i.test(payload.u)) {
     throw new AppError('invalid_input', 'this link is not valid');
@@ -59,14 +79,7 @@ export async function recordClick(deps: Deps, token: string): Promise<string> {
   // any member's URL would make the tracking domain an open redirect.
   const message = await deps.storage.messages.findById(payload.m);
   if (!message) throw new AppError('not_found', 'this link refers to no message that was sent');
-  const now = deps.clock.now();
-  await deps.storage.messages.markFirst(message.id, 'clicked_at', now);
-  // A click means it was opened, even by a client that blocked the tracking image.
-  if (await deps.storage.messages.markFirst(message.id, 'opened_at', now)) {
-    await emit(deps, message, EMAIL_OPENED, `open:${message.id}`, {});
-  }
-  await emit(deps, message, EMAIL_LINK_CLICKED, `click:${message.id}:${payload.u}`, { url: payload.u });
-  return payload.u;
+  return { message, target: payload.u };
 }
 
 /**

@@ -1,6 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { type Append, recordClick, recordOpen, unsubscribe } from '../../channels/email/engagement.js';
-import type { ClickPayload, LinkSigner } from '../../channels/email/signed-links.js';
+import {
+  type Append,
+  clickTarget,
+  recordClick,
+  recordOpen,
+  unsubscribe,
+} from '../../channels/email/engagement.js';
+import type { LinkSigner } from '../../channels/email/signed-links.js';
 import {
   asciiLink,
   followShortLink,
@@ -122,20 +128,6 @@ export async function trackingRoutes(
         .send(page('Unsubscribed', `<p>${text}</p>`));
     },
   );
-}
-
-/**
- * Where a click link goes, nothing recorded: refused as `recordClick` refuses it (a token not ours, a
- * target not http(s), a message never sent).
- */
-async function clickTarget(deps: { storage: Storage; signer: LinkSigner }, token: string): Promise<string> {
-  const payload = deps.signer.verify<ClickPayload>('click', token);
-  if (!payload?.m || typeof payload.u !== 'string' || !/^https?:\/\//i.test(payload.u)) {
-    throw new AppError('invalid_input', 'this link is not valid');
-  }
-  if (!(await deps.storage.messages.findById(payload.m)))
-    throw new AppError('not_found', 'this link refers to no message that was sent');
-  return payload.u;
 }
 
 function isUrlEncoded(contentType: string | undefined): boolean {
