@@ -232,14 +232,20 @@ async function publishChecked(
   return { journey: published, version };
 }
 
-/** Whether a version about to be published holds what the stored one does (as stored: JSON). */
+/**
+ * Whether a version about to be published holds what the stored one does (as stored: JSON), where the
+ * steps stand on the canvas aside: moving them (the builder does, as counts make a step taller)
+ * changes nothing a contact meets.
+ */
 function sameAsStored(
   candidate: Pick<JourneyVersion, 'definition' | 'templates'>,
   stored: JourneyVersion,
 ): boolean {
   const asStored = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
+  const { canvas: _candidateCanvas, ...candidateSteps } = candidate.definition;
+  const { canvas: _storedCanvas, ...storedSteps } = stored.definition;
   return (
-    isDeepStrictEqual(asStored(candidate.definition), asStored(stored.definition)) &&
+    isDeepStrictEqual(asStored(candidateSteps), asStored(storedSteps)) &&
     isDeepStrictEqual(asStored(candidate.templates), asStored(stored.templates))
   );
 }

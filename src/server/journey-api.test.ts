@@ -275,12 +275,20 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
       );
     });
 
-    it('publishes an unchanged journey as the version it is, and a template edited since as a new one', async () => {
+    it('publishes an unchanged journey (or one whose steps only moved) as the version it is, and a template edited since as a new one', async () => {
       const templateId = await newTemplate();
       const journeyId = await publish(emailJourney(templateId));
       const again = await api<{ currentVersion: number }>('POST', `/journeys/${journeyId}/publish`);
       expect(again.status).toBe(200);
       expect(again.body.currentVersion).toBe(1);
+      // Steps moved on the canvas (as the builder does when counts make a step taller): the same journey.
+      const { draft } = (await api<{ draft: Record<string, unknown> }>('GET', `/journeys/${journeyId}`)).body;
+      const canvas = { send: { x: 40, y: 330 }, done: { x: 40, y: 480 } };
+      expect((await api('PUT', `/journeys/${journeyId}`, { definition: { ...draft, canvas } })).status).toBe(
+        200,
+      );
+      const afterMove = await api<{ currentVersion: number }>('POST', `/journeys/${journeyId}/publish`);
+      expect(afterMove.body.currentVersion).toBe(1);
       expect(
         (
           await api('PUT', `/templates/${templateId}`, {
