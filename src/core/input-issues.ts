@@ -52,6 +52,9 @@ export const REFUSAL_REASONS = [
   'last_owner',
   'smtp_not_configured',
   'sms_not_configured',
+  'duration_format',
+  'duration_too_long',
+  'loop_without_wait',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
@@ -79,6 +82,13 @@ function detailOf(issue: InputIssue): IssueDetail | undefined {
           value === null || ['string', 'number', 'boolean'].includes(typeof value),
       );
       return values.length > 0 ? { code: 'invalid_value', values } : undefined;
+    }
+    case 'custom': {
+      // A check of Mops's own that names its reason: worded by clients as the refusals are.
+      const reason = issue.params?.reason;
+      return typeof reason === 'string' && (REFUSAL_REASONS as readonly string[]).includes(reason)
+        ? { code: 'refused', reason: reason as RefusalReason }
+        : undefined;
     }
     default:
       return undefined;

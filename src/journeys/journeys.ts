@@ -3,7 +3,7 @@ import { parameterRepeated } from '../channels/webhook/webhook-channel.js';
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { describeIssue, specificIssue } from '../core/input-issues.js';
+import { describeIssue, type IssueDetail, specificIssue } from '../core/input-issues.js';
 import {
   type EmailTemplate,
   JOURNEY_PAUSED_REASON,
@@ -155,6 +155,7 @@ async function publishChecked(
     throw draftRefusal(
       `steps.${definition.steps.findIndex((step) => step.id === loop[0])}`,
       `${loop.join(' → ')} loops back with no wait on the way: a contact would go round without stopping, sent every message each time; put a wait in the loop`,
+      { code: 'refused', reason: 'loop_without_wait', params: { steps: loop.join(' → ') } },
     );
   const trigger = definition.entry.trigger;
   if (trigger.type === 'segment' && !segments.has(trigger.segment))
@@ -193,6 +194,7 @@ async function publishChecked(
       throw draftRefusal(
         `steps.${index}`,
         "sending SMS needs an SMS provider in the workspace's settings (sms)",
+        { code: 'refused', reason: 'sms_not_configured' },
       );
     if ((step.type === 'send_email' || step.type === 'send_sms') && !topics.has(step.topic))
       throw draftRefusal(
@@ -250,10 +252,13 @@ function sameAsStored(
   );
 }
 
-/** A publish refused over a field of the draft: the message names the field as `field` does. */
-function draftRefusal(path: string, message: string): AppError {
+/**
+ * A publish refused over a field of the draft: the message names the field as `field` does, and a
+ * reason clients word in their language, when it has one.
+ */
+function draftRefusal(path: string, message: string, issue?: IssueDetail): AppError {
   const field = `draft.${path}`;
-  return new AppError('invalid_input', `${field}: ${message}`, { field });
+  return new AppError('invalid_input', `${field}: ${message}`, { field, ...(issue ? { issue } : {}) });
 }
 
 /** What a branch condition names that the workspace does not have: it would never hold, silently. */

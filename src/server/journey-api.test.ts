@@ -155,6 +155,7 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
       ];
       const fields: string[] = [];
       const messages: string[] = [];
+      const issues: unknown[] = [];
       for (const definition of drafts) {
         const created = await api<{ id: string }>('POST', '/journeys', { definition });
         expect(created.status).toBe(201);
@@ -165,6 +166,7 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
         expect(message.startsWith(`${field}: `)).toBe(true);
         fields.push(field ?? '');
         messages.push(message);
+        issues.push(refused.body.error.issue);
       }
       expect(fields).toEqual([
         'draft.steps.0.template',
@@ -175,6 +177,12 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
         'draft.steps.0',
       ]);
       expect(messages.at(-1)).toMatch(/^draft\.steps\.0: first → vip → first loops back with no wait/);
+      // With a reason the console words in its language.
+      expect(issues.at(-1)).toEqual({
+        code: 'refused',
+        reason: 'loop_without_wait',
+        params: { steps: 'first → vip → first' },
+      });
     });
   });
 

@@ -124,6 +124,15 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     });
     expect(bad.status).toBe(400);
     expect(bad.body.error.field).toContain('atMost');
+    // A window past ten years: refused with a reason the console words in its language.
+    const tooLong = await api<ApiError>('POST', '/segments', {
+      name: 'Forever',
+      rule: { type: 'event', event: 'Order Completed', within: '99999d', atLeast: 1 },
+    });
+    expect(tooLong.body.error).toMatchObject({
+      field: 'rule.within',
+      issue: { code: 'refused', reason: 'duration_too_long' },
+    });
     expect((await api('GET', '/segments')).body).toMatchObject({ items: [] });
 
     const ada = await newProfile({ plan });

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
+import type { IssueDetail } from '../core/input-issues.js';
 import type { SplitResult } from '../experiments/split-results.js';
 import { type ReceivedMail, SmtpSink } from './smtp-sink.js';
 import { type Backend, basicAuth, eventually, startTestWorld, type TestWorld } from './world.js';
 
 // Shapes of the JSON the API answers with, kept to the fields the HTTP suites read.
 export interface ApiError {
-  error: { code: string; message: string; field?: string };
+  error: { code: string; message: string; field?: string; issue?: IssueDetail };
 }
 export interface MessageJson {
   id: string;

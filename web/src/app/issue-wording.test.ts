@@ -42,6 +42,12 @@ describe("a server refusal's issue, in the console's language", () => {
     expect(await worded('en', { code: 'refused', reason: 'smtp_not_configured' })).toBe(
       'Set up an SMTP server in Settings first.',
     );
+    expect(await worded('it', { code: 'refused', reason: 'duration_too_long' })).toBe(
+      'Al massimo 520w (dieci anni)',
+    );
+    expect(
+      await worded('it', { code: 'refused', reason: 'loop_without_wait', params: { steps: 'a → b → a' } }),
+    ).toMatch(/^a → b → a torna indietro senza un’attesa/);
   });
 
   it('takes a value missing, or a text refused as too short to have one letter, as required', async () => {

@@ -402,6 +402,10 @@ export const en = {
       last_owner: '{{email}} is the workspace’s last owner: make another member owner first.',
       smtp_not_configured: 'Set up an SMTP server in Settings first.',
       sms_not_configured: 'Set up an SMS provider in Settings first.',
+      duration_format: 'Must be a number and a unit: 30s, 15m, 2h, 3d or 1w',
+      duration_too_long: 'At most 520w (ten years)',
+      loop_without_wait:
+        '{{steps}} loops back with no wait on the way: a contact would go round without stopping, sent every message each time. Put a wait in the loop.',
     } satisfies Record<RefusalReason, string>,
   },
 };

@@ -404,6 +404,10 @@ export const it: Catalogue = {
         '{{email}} è l’ultimo proprietario dell’area di lavoro: rendi prima proprietario un altro membro.',
       smtp_not_configured: 'Configura prima un server SMTP nelle Impostazioni.',
       sms_not_configured: 'Configura prima un provider SMS nelle Impostazioni.',
+      duration_format: 'Deve essere un numero e un’unità: 30s, 15m, 2h, 3d o 1w',
+      duration_too_long: 'Al massimo 520w (dieci anni)',
+      loop_without_wait:
+        '{{steps}} torna indietro senza un’attesa lungo il percorso: un contatto girerebbe senza fermarsi, ricevendo ogni messaggio a ogni giro. Metti un’attesa nel ciclo.',
     },
   },
 };

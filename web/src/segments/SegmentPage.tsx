@@ -141,7 +141,10 @@ function SegmentEditor(props: { kind: 'live' | 'static'; segment?: SegmentJson }
       const place = locateField(root, error.field);
       // Beside the box, the message need not repeat the field the server prefixed it with.
       if (place)
-        found.set(errorKey(place.nodeId, place.field), error.message.replace(`${error.field}: `, ''));
+        found.set(
+          errorKey(place.nodeId, place.field),
+          errorMessage(error, t).replace(`${error.field}: `, ''),
+        );
     }
     return found;
   }, [isChecked, problems, preview.error, saveError, root, t]);
@@ -247,7 +250,7 @@ function SegmentEditor(props: { kind: 'live' | 'static'; segment?: SegmentJson }
           )}
           {isRuleError && saveError && (
             <span className="field-error" role="alert">
-              {saveError.message}
+              {errorMessage(saveError, t).replace(`${saveError.field}: `, '')}
             </span>
           )}
           {otherError && (
