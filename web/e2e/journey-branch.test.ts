@@ -236,6 +236,13 @@ describe('journey branches on audience and engagement (Chromium)', () => {
 
     await page.getByTestId('palette-webhook').click();
     await panel.getByLabel('Webhook destination').selectOption('crm');
+    // A method always goes (POST unless chosen): no empty choice for publishing to refuse.
+    expect(
+      await panel
+        .getByLabel('Method')
+        .locator('option')
+        .evaluateAll((options) => options.map((o) => o.textContent)),
+    ).toEqual(['POST', 'PUT', 'PATCH']);
     await panel.getByLabel('Method').selectOption('PUT');
     await panel.getByLabel('JSON body (Liquid)').fill('{"email": {{ profile.traits.email | nope }}}');
     await panel.getByRole('combobox', { name: 'next', exact: true }).selectOption('send_sms_1');

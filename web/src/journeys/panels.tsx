@@ -186,13 +186,22 @@ function SmsPreview(props: { body: string; trackLinks: boolean; contact: Contact
       <blockquote className="sms-text" data-testid="sms-text">
         {text}
       </blockquote>
+      {/* A line each: run together, the notes read as one sentence ("1 segment Sent as…"). */}
       <p className="hint" data-testid="sms-preview">
         {t('builder.sms.summary', { encoding, characters, count: segments })}
-        {nonGsmCharacters.length > 0 &&
-          ` ${t('builder.sms.nonGsm', { characters: nonGsmCharacters.map(shownCharacter).join(' ') })}`}
-        {smartEncoded.length > 0 &&
-          ` ${t('builder.sms.smartEncoded', { characters: smartEncoded.map(shownCharacter).join(' ') })}`}
-        {isPersonal && !props.contact && ` ${t('builder.sms.personalised')}`}
+        {nonGsmCharacters.length > 0 && (
+          <span className="hint-line">
+            {` ${t('builder.sms.nonGsm', { characters: nonGsmCharacters.map(shownCharacter).join(' ') })}`}
+          </span>
+        )}
+        {smartEncoded.length > 0 && (
+          <span className="hint-line">
+            {` ${t('builder.sms.smartEncoded', { characters: smartEncoded.map(shownCharacter).join(' ') })}`}
+          </span>
+        )}
+        {isPersonal && !props.contact && (
+          <span className="hint-line">{` ${t('builder.sms.personalised')}`}</span>
+        )}
       </p>
     </>
   );
@@ -1090,7 +1099,11 @@ export function StepPanel(props: {
             label={t('builder.fields.destination')}
             value={String(step.destination ?? '')}
             error={errors.get('destination')}
-            hint={destinations.find((destination) => destination.id === step.destination)?.url}
+            hint={
+              destinations.length === 0 && intentSettings.data
+                ? t('builder.fields.noDestinations')
+                : destinations.find((destination) => destination.id === step.destination)?.url
+            }
             options={destinations.map((destination) => [destination.id, destination.id] as const)}
             onChange={(destination) => set('destination', destination)}
           />
@@ -1099,6 +1112,7 @@ export function StepPanel(props: {
             label={t('builder.fields.method')}
             value={String(step.method ?? 'POST')}
             error={errors.get('method')}
+            isRequired
             options={['POST', 'PUT', 'PATCH'].map((method) => [method, method] as const)}
             onChange={(method) => set('method', method)}
           />

@@ -321,6 +321,7 @@ export const en = {
       skip: 'skip it',
       body: 'Message',
       destination: 'Webhook destination',
+      noDestinations: 'No webhook destinations yet: add one in Settings, under Webhooks.',
       path: 'Path',
       method: 'Method',
       jsonBody: 'JSON body (Liquid)',

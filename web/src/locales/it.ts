@@ -323,6 +323,7 @@ export const it: Catalogue = {
       skip: 'saltalo',
       body: 'Messaggio',
       destination: 'Destinazione webhook',
+      noDestinations: 'Nessuna destinazione webhook: aggiungine una nelle Impostazioni, alla voce Webhook.',
       path: 'Percorso URL (path)',
       method: 'Metodo',
       jsonBody: 'Corpo JSON (Liquid)',
