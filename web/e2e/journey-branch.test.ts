@@ -281,6 +281,12 @@ describe('journey branches on audience and engagement (Chromium)', () => {
     expect(bodyError).toContain('nope');
     expect(bodyError).not.toMatch(/steps\./);
     await consoleWorld.shot('journey-publish-refused');
+    // The canvas's own selection followed the step the refusal opened: the entry, selected before,
+    // opens again from the keyboard.
+    await page.getByTestId('rf__node-entry').focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('combobox', { name: 'first step' }).waitFor();
+    await page.getByTestId('node-webhook_1').click();
 
     // A body cleared is left out, so the default body is saved, rather than an empty one no call survives.
     await panel.getByLabel('JSON body (Liquid)').fill('');

@@ -218,7 +218,10 @@ function Builder(props: { journey: JourneyJson }) {
             duration: 200,
           });
       }
-      setNodes((current) => [...current, { id: step.id, type: 'step', position, data: { step } }]);
+      setNodes((current) => [
+        ...current.map((node) => (node.selected ? { ...node, selected: false } : node)),
+        { id: step.id, type: 'step', position, data: { step }, selected: true },
+      ]);
       setSelected(step.id);
     },
     [nodes, edges, selected, setNodes, flow, visibleArea],
@@ -258,7 +261,15 @@ function Builder(props: { journey: JourneyJson }) {
     const isPathOfField = path !== undefined && (field.endsWith(path) || error.field.endsWith(path));
     const message = isPathOfField ? error.message.slice(path.length + 2) : error.message;
     setServerError({ nodeId, field, message });
-    if (nodeId) setSelected(nodeId);
+    if (!nodeId) return;
+    setSelected(nodeId);
+    // The canvas's own selection follows, or choosing the step it still holds (by keyboard) would
+    // change nothing it reports, and open nothing.
+    setNodes((current) =>
+      current.map((node) =>
+        node.selected === (node.id === nodeId) ? node : { ...node, selected: node.id === nodeId },
+      ),
+    );
   };
 
   const save = useMutation({
