@@ -192,6 +192,25 @@ describe.each(BACKENDS)('importing a file of events on %s', (backend) => {
     expect(await rejectedPayloads()).toHaveLength(4);
   });
 
+  it('stores nothing twice when the file is imported again with its bad line deleted', async () => {
+    const identify = JSON.stringify({ type: 'identify', userId: 'u1', traits: { plan: 'pro' } });
+    const opened = JSON.stringify({ type: 'track', event: 'Opened', userId: 'u1' });
+    // The same call twice, without message ids: two events, each kept once however the lines move.
+    const lines = [opened, '{"type": "track", broken', identify, opened];
+    expect(await importText('edited.jsonl', lines.join('\n'), 'jsonl')).toMatchObject({
+      stored: 3,
+      rejected: 1,
+    });
+    lines.splice(1, 1);
+    expect(await importText('edited.jsonl', lines.join('\n'), 'jsonl')).toMatchObject({
+      rows: 3,
+      stored: 0,
+      duplicates: 3,
+      rejected: 0,
+    });
+    expect((await storedEvents()).filter((event) => event.name === 'Opened')).toHaveLength(2);
+  });
+
   it('reads JSON Lines saved with a byte-order mark', async () => {
     const line = JSON.stringify({ type: 'track', event: 'First', userId: 'u1' });
     const summary = await importText('bom.jsonl', `\uFEFF${line}\n`, 'jsonl');

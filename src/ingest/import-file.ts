@@ -47,8 +47,9 @@ export class ImportStoppedError extends Error {
 
 /**
  * Imports a file of Segment calls, through the same validation and storage as the HTTP API. Rows
- * without a messageId get one derived from their content and line number, so importing the same
- * file twice stores each event once (on SQLite: within the dedupe window, MOPS_DEDUPE_WINDOW_HOURS).
+ * without a messageId get one derived from their text and which repeat of that text they are, so
+ * importing the same file twice, or again with lines deleted, stores each event once (on SQLite:
+ * within the dedupe window, MOPS_DEDUPE_WINDOW_HOURS).
  * Invalid rows, malformed lines included, are kept as rejected events, never dropped.
  */
 export async function importEventsFile(
@@ -107,6 +108,9 @@ export async function importEventsFile(
     });
   };
 
+  // How many times each row's exact text has come so far, by a hash of it (not the text: a file of
+  // millions of rows would be held in memory).
+  const occurrences = new Map<string, number>();
   for await (const row of readRowsStoppingAtNonUtf8(
     utf8Checked(source, { utf16Allowed: options.format === 'csv' }),
     options.format,
@@ -119,10 +123,14 @@ export async function importEventsFile(
       );
     }
     summary.rows++;
-    // Rows without a message id get one from where and what they are, so importing the file again
-    // stores, and rejects, each once.
+    // Rows without a message id get one from what they are and which repeat of that text they are
+    // (the 1st, the 2nd…), not from their line: importing the file again after deleting a bad line,
+    // as the summary invites, shifts the lines after it, and they would be stored a second time.
+    const textHash = createHash('sha1').update(row.text).digest('base64');
+    const occurrence = (occurrences.get(textHash) ?? 0) + 1;
+    occurrences.set(textHash, occurrence);
     const derivedId = () =>
-      `imp_${createHash('sha1').update(`${options.workspaceId}\n${row.line}\n${row.text}`).digest('hex').slice(0, 32)}`;
+      `imp_${createHash('sha1').update(`${options.workspaceId}\n${occurrence}\n${row.text}`).digest('hex').slice(0, 32)}`;
     if ('error' in row) {
       reject(row.line, row.error, null, row.text, derivedId());
     } else {
