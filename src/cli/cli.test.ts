@@ -207,6 +207,35 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
   );
 
   it(
+    'says for how long a file imported again is skipped: within the dedupe window on SQLite, for good on PostgreSQL',
+    async () => {
+      const env = { ...database.env, MOPS_DEDUPE_WINDOW_HOURS: '6' };
+      const file = path.join(database.dataDir, 'window.jsonl');
+      writeFileSync(file, JSON.stringify({ type: 'track', event: 'Window', userId: 'window-1' }));
+      expect((await runCli(['import', 'events', file], env)).code).toBe(0);
+      const again = await runCli(['import', 'events', file], env);
+      expect(again.stdout.split('\n').slice(0, 2)).toEqual(
+        backend === 'sqlite'
+          ? [
+              expect.stringContaining(
+                '1 rows, 0 stored, 1 duplicates (imported within the last 6 h), 0 rejected.',
+              ),
+              'Rows already imported are skipped when imported again within the dedupe window, 6 h (MOPS_DEDUPE_WINDOW_HOURS); after it they are stored again.',
+            ]
+          : [
+              expect.stringContaining('1 rows, 0 stored, 1 duplicates (already stored), 0 rejected.'),
+              'Rows already imported are skipped whenever they are imported again.',
+            ],
+      );
+      const help = await runCli(['import', 'events', '--help'], env);
+      expect(help.stdout.replace(/\s+/g, ' ')).toContain(
+        'on PostgreSQL for good; on SQLite only within the dedupe window, MOPS_DEDUPE_WINDOW_HOURS (now 6 h), after which they are stored again.',
+      );
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
     'imports CSV with nested columns and typed cells, keeping malformed lines as rejected',
     async () => {
       const file = path.join(database.dataDir, 'orders.csv');

@@ -119,7 +119,7 @@ export async function importEventsFile(
       // What came before is good: kept, so that importing the mended file again only adds the rest.
       await flush();
       throw new ImportStoppedError(
-        `${row.stop}. Nothing after it was imported: mend the file and import it again (rows already imported are not stored twice).`,
+        `${row.stop}. Nothing after it was imported: mend the file and import it again.`,
       );
     }
     summary.rows++;

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { type ImportFormat, importEventsFile } from '../../ingest/import-file.js';
+import { type Config, loadConfig } from '../../core/config.js';
+import { type ImportFormat, ImportStoppedError, importEventsFile } from '../../ingest/import-file.js';
 import { pickWorkspace, print, withStorage } from '../cli-context.js';
 
 export function registerImportCommand(program: Command): void {
@@ -15,9 +16,11 @@ export function registerImportCommand(program: Command): void {
     .option('--format <format>', 'jsonl or csv (default: from the file extension)')
     .option('--workspace <id>', 'workspace id (default: the only workspace)')
     .option('--json', 'print the summary as JSON (no progress bar)')
+    .addHelpText('after', () => `\n${importedAgainHelp()}`)
     .action(async (file: string, options: { format?: string; workspace?: string; json?: boolean }) => {
       const format = resolveFormat(file, options.format);
-      await withStorage(async ({ storage, clock }) => {
+      await withStorage(async ({ config, storage, clock }) => {
+        const again = importedAgain(config);
         const workspace = await pickWorkspace(storage, options.workspace);
         const showBar = !options.json && process.stderr.isTTY;
         const bar = new SingleBar({
@@ -37,15 +40,19 @@ export function registerImportCommand(program: Command): void {
             bar.setTotal(Math.max(progress.totalBytes, 1));
             bar.update(progress.bytesRead, progress);
           },
+        }).catch((error: unknown) => {
+          if (error instanceof ImportStoppedError) error.message += ` ${again.rule}`;
+          throw error;
         });
         if (showBar) bar.stop();
         print(summary, options, (s) =>
           [
-            `Imported ${path.basename(file)} into ${workspace.name}: ${s.rows} rows, ${s.stored} stored, ${s.duplicates} duplicates (already stored), ${s.rejected} rejected.`,
+            `Imported ${path.basename(file)} into ${workspace.name}: ${s.rows} rows, ${s.stored} stored, ${s.duplicates} duplicates (${again.duplicates}), ${s.rejected} rejected.`,
             ...s.rejectedRows.map((row) => `  line ${row.line}: ${row.reason}`),
             s.rejected > s.rejectedRows.length
               ? `  … and ${s.rejected - s.rejectedRows.length} more (see rejected events in the API).`
               : '',
+            again.rule,
           ]
             .filter(Boolean)
             .join('\n'),
@@ -63,4 +70,40 @@ function resolveFormat(file: string, explicit: string | undefined): ImportFormat
     throw new Error(`cannot tell the format of ${file}: pass --format jsonl or --format csv`);
   }
   return format;
+}
+
+/**
+ * What importing the same rows again does, in the words the command uses. PostgreSQL keeps every
+ * messageId in a unique index; SQLite, to keep ingest fast, only remembers those received within
+ * the dedupe window (MOPS_DEDUPE_WINDOW_HOURS), so a file imported again after it is stored again.
+ */
+function importedAgain(config: Config): { duplicates: string; rule: string } {
+  if (config.database.kind === 'postgres')
+    return {
+      duplicates: 'already stored',
+      rule: 'Rows already imported are skipped whenever they are imported again.',
+    };
+  const hours = windowHours(config);
+  return {
+    duplicates: `imported within the last ${hours}`,
+    rule: `Rows already imported are skipped when imported again within the dedupe window, ${hours} (MOPS_DEDUPE_WINDOW_HOURS); after it they are stored again.`,
+  };
+}
+
+function importedAgainHelp(): string {
+  let hours = '24 h by default';
+  try {
+    hours = `now ${windowHours(loadConfig())}`;
+  } catch {
+    // A configuration that does not parse is reported by the command itself; help still helps.
+  }
+  return [
+    'Importing a file again skips the rows already imported (by messageId, or for rows without one, by',
+    'their text): on PostgreSQL for good; on SQLite only within the dedupe window, MOPS_DEDUPE_WINDOW_HOURS',
+    `(${hours}), after which they are stored again.`,
+  ].join('\n');
+}
+
+function windowHours(config: Config): string {
+  return `${config.dedupeWindowMs / 3_600_000} h`;
 }
