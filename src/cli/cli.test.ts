@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type Command, CommanderError } from 'commander';
@@ -8,7 +9,7 @@ import { systemClock } from '../core/clock.js';
 import { createSegment } from '../segments/segments.js';
 import { createJourneyWork } from '../server/background.js';
 import { openStorage } from '../storage/open-storage.js';
-import { runCli } from '../test-support/cli.js';
+import { killHard, runCli, startServerProcess } from '../test-support/cli.js';
 import {
   BACKENDS,
   createTestDatabase,
@@ -69,6 +70,45 @@ describe('mops CLI basics', () => {
         expect(result.code).toBe(2);
         expect(result.stderr).toMatch(/SQLite database serves one process/);
       } finally {
+        await database.cleanup();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+});
+
+describe('mops start', () => {
+  it(
+    'shows the first log-in at the first start that listens, when an earlier one found its port taken',
+    async () => {
+      const database = await createTestDatabase('sqlite');
+      const busy = createServer();
+      await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+      const { port } = busy.address() as AddressInfo;
+      try {
+        const failed = await runCli(['start'], {
+          ...database.env,
+          MOPS_HOST: '127.0.0.1',
+          MOPS_PORT: String(port),
+        });
+        expect(failed.code).toBe(1);
+        expect(failed.stderr).toMatch(/EADDRINUSE/);
+        const server = await startServerProcess({ ...database.env, MOPS_PORT: '0' });
+        try {
+          const output = server.output();
+          expect(output).toMatch(/e-mail: +admin@localhost/);
+          const password = /password: +(\S+)/.exec(output)?.[1];
+          const login = await fetch(`${server.url}/api/auth/login`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ email: 'admin@localhost', password }),
+          });
+          expect(login.status).toBe(200);
+        } finally {
+          await killHard(server.child);
+        }
+      } finally {
+        busy.close();
         await database.cleanup();
       }
     },

@@ -75,7 +75,6 @@ export async function startMops(options: {
     const applied = await storage.migrate();
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
     for (const warning of await storage.checkServer()) logger.warn(warning);
-    const firstRun = role === 'worker' ? undefined : await ensureFirstRun(storage, clock);
 
     if (role !== 'api') {
       housekeeping = setInterval(() => {
@@ -108,6 +107,7 @@ export async function startMops(options: {
       sending.start();
     }
     let url: string | undefined;
+    let firstRun: FirstRun | undefined;
     if (role !== 'worker') {
       // Appends, and with role all the pipeline, run on the log thread: a second core for ingest.
       const dispatcher = sending?.dispatcher;
@@ -134,6 +134,9 @@ export async function startMops(options: {
       await reserved?.release();
       const address = await app.server.listen({ host: config.host, port: config.port });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
+      // Only once the port is bound: the first admin's password is shown once, in the banner printed
+      // after this returns, and a start that cannot bind its port (EADDRINUSE) prints none.
+      firstRun = await ensureFirstRun(storage, clock);
       logger.info({ url, role, database: storage.dialect }, 'mops started');
     } else {
       logger.info({ role, database: storage.dialect }, 'mops worker started');
