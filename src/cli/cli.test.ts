@@ -9,7 +9,7 @@ import { systemClock } from '../core/clock.js';
 import { createSegment } from '../segments/segments.js';
 import { createJourneyWork } from '../server/background.js';
 import { openStorage } from '../storage/open-storage.js';
-import { killHard, runCli, startServerProcess } from '../test-support/cli.js';
+import { killHard, runCli, runCliInTerminal, startServerProcess } from '../test-support/cli.js';
 import {
   BACKENDS,
   createTestDatabase,
@@ -271,6 +271,27 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
       expect(help.stdout.replace(/\s+/g, ' ')).toContain(
         'on PostgreSQL for good; on SQLite only within the dedupe window, MOPS_DEDUPE_WINDOW_HOURS (now 6 h), after which they are stored again.',
       );
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it.skipIf(process.platform !== 'linux')(
+    'stops its progress bar when an import fails, giving the terminal back its cursor and line wrap',
+    async () => {
+      const file = path.join(database.dataDir, 'latin1.jsonl');
+      const line = (name: string) => `{"type":"identify","userId":"bar-1","traits":{"name":"${name}"}}\n`;
+      writeFileSync(file, Buffer.concat([Buffer.from(line('Ada')), Buffer.from(line('Zoë'), 'latin1')]));
+      const { code, output } = await runCliInTerminal(['import', 'events', file], database.env);
+      expect(code).toBe(1);
+      const bar = output.indexOf('importing ');
+      const error = output.indexOf('mops: ');
+      expect(bar).toBeGreaterThan(-1);
+      expect(error).toBeGreaterThan(bar);
+      // Between them: the cursor shown, line wrap on, and a new line for the error.
+      const between = output.slice(bar, error);
+      expect(between).toContain('\x1B[?25h');
+      expect(between).toContain('\x1B[?7h');
+      expect(between).toMatch(/\n$/);
     },
     PROCESS_TEST_TIMEOUT_MS,
   );

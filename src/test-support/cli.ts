@@ -28,18 +28,51 @@ export function runCli(
 }
 
 export function spawnCli(args: string[], env: Record<string, string>): ChildProcess {
-  const command = path.join(inject('mopsCommandDir'), 'main.js');
-  return spawn(process.execPath, ['--enable-source-maps', command, ...args], {
+  return spawn(process.execPath, ['--enable-source-maps', cliCommand(), ...args], {
     cwd: PROJECT_ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      // The console as the build leaves it, where the source would look for it (the bundle is elsewhere).
-      MOPS_WEB_DIR: path.join(PROJECT_ROOT, 'dist/web'),
-      ...env,
-    },
+    env: cliEnv(env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+}
+
+/**
+ * Runs the real `mops` CLI in a terminal (a pseudo-terminal from util-linux `script`, so Linux
+ * only): what a person sees, progress bars and terminal modes included, stdout and stderr as one.
+ */
+export function runCliInTerminal(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  const quoted = [process.execPath, '--enable-source-maps', cliCommand(), ...args].map(
+    (arg) => `'${arg.replaceAll("'", "'\\''")}'`,
+  );
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['--quiet', '--return', '--command', quoted.join(' '), '/dev/null'], {
+      cwd: PROJECT_ROOT,
+      env: { ...cliEnv(env), TERM: 'xterm' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+function cliCommand(): string {
+  return path.join(inject('mopsCommandDir'), 'main.js');
+}
+
+function cliEnv(env: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    // The console as the build leaves it, where the source would look for it (the bundle is elsewhere).
+    MOPS_WEB_DIR: path.join(PROJECT_ROOT, 'dist/web'),
+    ...env,
+  };
 }
 
 /** Starts `mops start` in a child process and resolves with its URL once it listens. */

@@ -1,9 +1,9 @@
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { loadDemoShop } from '../../demo/demo-shop.js';
 import { createJourneyWork } from '../../server/background.js';
 import { pickWorkspace, print, withStorage } from '../cli-context.js';
+import { withProgressBar } from '../progress-bar.js';
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -27,25 +27,24 @@ export function registerDemoCommand(program: Command): void {
           logger: pino({ level: 'warn' }),
           onMessagesQueued: () => undefined,
         });
-        const showBar = !options.json && process.stderr.isTTY;
-        const bar = new SingleBar({
-          format: 'loading the demo shop {bar} {value}/{total} contacts | {events} events',
-          stream: process.stderr,
-          hideCursor: true,
-        });
-        if (showBar) bar.start(contacts, 0, { events: 0 });
-        const summary = await loadDemoShop(storage, {
-          workspaceId: workspace.id,
-          clock,
-          contacts,
-          waitForPipeline: async () => {
-            await work.pipeline.drain(30 * 60_000);
+        const summary = await withProgressBar(
+          {
+            show: !options.json,
+            format: 'loading the demo shop {bar} {value}/{total} contacts | {events} events',
+            total: contacts,
+            payload: { events: 0 },
           },
-          onProgress: (progress) => {
-            if (showBar) bar.update(progress.contacts, { events: progress.events });
-          },
-        });
-        if (showBar) bar.stop();
+          (bar) =>
+            loadDemoShop(storage, {
+              workspaceId: workspace.id,
+              clock,
+              contacts,
+              waitForPipeline: async () => {
+                await work.pipeline.drain(30 * 60_000);
+              },
+              onProgress: (progress) => bar?.update(progress.contacts, { events: progress.events }),
+            }),
+        );
         print(
           summary,
           options,

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../../core/config.js';
 import { type ImportFormat, ImportStoppedError, importEventsFile } from '../../ingest/import-file.js';
 import { pickWorkspace, print, withStorage } from '../cli-context.js';
+import { withProgressBar } from '../progress-bar.js';
 
 export function registerImportCommand(program: Command): void {
   const importer = program.command('import').description('bulk-import data from files');
@@ -22,29 +22,29 @@ export function registerImportCommand(program: Command): void {
       await withStorage(async ({ config, storage, clock }) => {
         const again = importedAgain(config);
         const workspace = await pickWorkspace(storage, options.workspace);
-        const showBar = !options.json && process.stderr.isTTY;
-        const bar = new SingleBar({
-          format:
-            'importing {bar} {percentage}% | {rows} rows | {stored} stored, {duplicates} duplicates, {rejected} rejected',
-          stream: process.stderr,
-          hideCursor: true,
-        });
-        if (showBar) bar.start(1, 0, { rows: 0, stored: 0, duplicates: 0, rejected: 0 });
-        const summary = await importEventsFile(storage, {
-          workspaceId: workspace.id,
-          file,
-          format,
-          now: () => clock.now(),
-          onProgress: (progress) => {
-            if (!showBar) return;
-            bar.setTotal(Math.max(progress.totalBytes, 1));
-            bar.update(progress.bytesRead, progress);
+        const summary = await withProgressBar(
+          {
+            show: !options.json,
+            format:
+              'importing {bar} {percentage}% | {rows} rows | {stored} stored, {duplicates} duplicates, {rejected} rejected',
+            total: 1,
+            payload: { rows: 0, stored: 0, duplicates: 0, rejected: 0 },
           },
-        }).catch((error: unknown) => {
+          (bar) =>
+            importEventsFile(storage, {
+              workspaceId: workspace.id,
+              file,
+              format,
+              now: () => clock.now(),
+              onProgress: (progress) => {
+                bar?.setTotal(Math.max(progress.totalBytes, 1));
+                bar?.update(progress.bytesRead, progress);
+              },
+            }),
+        ).catch((error: unknown) => {
           if (error instanceof ImportStoppedError) error.message += ` ${again.rule}`;
           throw error;
         });
-        if (showBar) bar.stop();
         print(summary, options, (s) =>
           [
             `Imported ${path.basename(file)} into ${workspace.name}: ${s.rows} rows, ${s.stored} stored, ${s.duplicates} duplicates (${again.duplicates}), ${s.rejected} rejected.`,

@@ -1,10 +1,10 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { openFileSource } from '../../ingest/file-source.js';
 import { importStaticList } from '../../segments/segments.js';
 import { pickWorkspace, print, withStorage } from '../cli-context.js';
+import { withProgressBar } from '../progress-bar.js';
 
 export function registerSegmentCommands(program: Command): void {
   const segments = program.command('segments').description('segments: static lists');
@@ -21,29 +21,28 @@ export function registerSegmentCommands(program: Command): void {
       await withStorage(async ({ storage, clock }) => {
         const workspace = await pickWorkspace(storage, options.workspace);
         const totalBytes = Math.max(statSync(file).size, 1);
-        const showBar = !options.json && process.stderr.isTTY;
-        const bar = new SingleBar({
-          format: 'importing {bar} {percentage}% | {rows} rows | {matched} matched, {unmatched} unmatched',
-          stream: process.stderr,
-          hideCursor: true,
-        });
         let bytesRead = 0;
-        if (showBar) bar.start(totalBytes, 0, { rows: 0, matched: 0, unmatched: 0 });
-        const summary = await importStaticList(storage, {
-          workspaceId: workspace.id,
-          segmentId: options.segment,
-          source: openFileSource(file, (count) => {
-            bytesRead += count;
-          }),
-          now: () => clock.now(),
-          onProgress: (progress) => {
-            if (showBar) bar.update(bytesRead, progress);
+        const summary = await withProgressBar(
+          {
+            show: !options.json,
+            format: 'importing {bar} {percentage}% | {rows} rows | {matched} matched, {unmatched} unmatched',
+            total: totalBytes,
+            payload: { rows: 0, matched: 0, unmatched: 0 },
           },
-        });
-        if (showBar) {
-          bar.update(totalBytes, summary);
-          bar.stop();
-        }
+          async (bar) => {
+            const summary = await importStaticList(storage, {
+              workspaceId: workspace.id,
+              segmentId: options.segment,
+              source: openFileSource(file, (count) => {
+                bytesRead += count;
+              }),
+              now: () => clock.now(),
+              onProgress: (progress) => bar?.update(bytesRead, progress),
+            });
+            bar?.update(totalBytes, summary);
+            return summary;
+          },
+        );
         print(summary, options, (s) =>
           [
             `Imported ${path.basename(file)} into segment ${options.segment}: ${counted(s.rows, 'row')}, ${counted(s.matched, 'contact')} matched (${s.added} newly added), ${counted(s.duplicates, 'duplicate row')}, ${s.unmatched} unmatched.`,
