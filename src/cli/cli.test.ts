@@ -62,6 +62,33 @@ describe('mops CLI basics', () => {
   );
 
   it(
+    'refuses a journey file that holds no journey: empty, null or a list',
+    async () => {
+      const database = await createTestDatabase('sqlite');
+      try {
+        for (const [name, text] of [
+          ['empty.yaml', ''],
+          ['null.yaml', 'null\n'],
+          ['list.json', '[]'],
+        ] as const) {
+          const file = path.join(database.dataDir, name);
+          writeFileSync(file, text);
+          for (const publish of [[], ['--publish']]) {
+            const result = await runCli(['journeys', 'apply', file, ...publish], database.env);
+            expect({ code: result.code, stderr: result.stderr }).toEqual({
+              code: 1,
+              stderr: `mops: ${file}: must be a journey (an object)\n`,
+            });
+          }
+        }
+      } finally {
+        await database.cleanup();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
     'refuses to split roles on the embedded SQLite database',
     async () => {
       const database = await createTestDatabase('sqlite');

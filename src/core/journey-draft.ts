@@ -44,6 +44,8 @@ const ESSENTIAL_PATHS = [
  * the document does not know, a step of no known type, two steps with one id, too long or too many.
  */
 export function readDraft(input: unknown): DraftReading {
+  const notJourney = notAJourney(input);
+  if (notJourney) return { isWellFormed: false, issue: notJourney };
   const parsed = JourneyDefinition.safeParse(input);
   if (parsed.success) return { isWellFormed: true, draft: parsed.data, isComplete: true };
   const malformed = parsed.error.issues.find((issue) => !isUnfinished(issue, input, []));
@@ -56,6 +58,15 @@ export function readDraft(input: unknown): DraftReading {
   // (Essential, so it passed the definition's check: a string here.)
   const draft = input as JourneyDraft;
   return { isWellFormed: true, draft: { ...draft, name: draft.name.trim() }, isComplete: false };
+}
+
+/**
+ * A document that is no object at all (an empty file, `null`, a list) is no journey, finished or
+ * not: not something left to fill in.
+ */
+export function notAJourney(input: unknown): InputIssue | undefined {
+  if (input !== null && typeof input === 'object' && !Array.isArray(input)) return undefined;
+  return { path: [], message: 'must be a journey (an object)' };
 }
 
 /** Whether an issue only says a value is not filled in yet (or, of a union, that one branch only does). */

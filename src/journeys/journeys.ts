@@ -11,7 +11,7 @@ import {
   type JourneyVersion,
 } from '../core/journey.js';
 import { type Condition, JourneyDefinition, type Step } from '../core/journey-definition.js';
-import { isEmpty, type JourneyDraft, readDraft, valueAt } from '../core/journey-draft.js';
+import { isEmpty, type JourneyDraft, notAJourney, readDraft, valueAt } from '../core/journey-draft.js';
 import type { Storage, StorageReader, StorageTx } from '../storage/storage.js';
 import { checkLiquid, notJsonTemplate } from '../templates/liquid.js';
 import { memberEntryOnPublish } from './member-entries.js';
@@ -21,6 +21,9 @@ export { JOURNEYS_CURSOR, JourneyEngine } from './engine.js';
 
 /** Parses a journey definition, turning the first problem into a 400 that names its field. */
 export function parseDefinition(input: unknown, fieldPrefix = 'definition'): JourneyDefinition {
+  const notJourney = notAJourney(input);
+  if (notJourney)
+    throw new AppError('invalid_input', `${fieldPrefix}: ${notJourney.message}`, { field: fieldPrefix });
   const parsed = JourneyDefinition.safeParse(input);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
