@@ -1,8 +1,10 @@
+import type { z } from 'zod';
 import { ensureFirstRun } from '../access/access.js';
 import type { Workspace } from '../core/access.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Config, loadConfig } from '../core/config.js';
 import { AppError } from '../core/errors.js';
+import { describeIssue } from '../core/input-issues.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -64,4 +66,12 @@ export function table(rows: string[][]): string {
         .trimEnd(),
     )
     .join('\n');
+}
+
+/** A value given on the command line, checked by the schema the API checks it with; `field` names it. */
+export function checkedInput<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const { message, detail } = describeIssue(parsed.error.issues[0]);
+  throw new AppError('invalid_input', `${field}: ${message}`, { field, issue: detail });
 }

@@ -89,6 +89,37 @@ describe('mops CLI basics', () => {
   );
 
   it(
+    'refuses a user or key the API would refuse: an e-mail that is none, a name empty or too long',
+    async () => {
+      const database = await createTestDatabase('sqlite');
+      try {
+        const refused = async (args: string[]) => {
+          const result = await runCli(args, database.env);
+          return { code: result.code, stderr: result.stderr };
+        };
+        for (const email of ['', 'not an email'])
+          expect(await refused(['users', 'create', email])).toEqual({
+            code: 1,
+            stderr: 'mops: email: Invalid email address\n',
+          });
+        for (const [name, said] of [
+          ['', 'Too small: expected string to have >=1 characters'],
+          ['   ', 'Too small: expected string to have >=1 characters'],
+          ['x'.repeat(5000), 'Too big: expected string to have <=100 characters'],
+        ] as const)
+          expect(await refused(['keys', 'create', '--kind', 'write', '--name', name])).toEqual({
+            code: 1,
+            stderr: `mops: --name: ${said}\n`,
+          });
+        expect(JSON.parse((await runCli(['keys', 'list', '--json'], database.env)).stdout)).toEqual([]);
+      } finally {
+        await database.cleanup();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
     'refuses to split roles on the embedded SQLite database',
     async () => {
       const database = await createTestDatabase('sqlite');

@@ -1,5 +1,15 @@
+import { z } from 'zod';
+
 export type Role = 'owner' | 'admin' | 'member';
 export const ROLES: readonly Role[] = ['owner', 'admin', 'member'];
+
+/** A user's e-mail address, as the API and `mops users create` take it. */
+export const UserEmail = z.email();
+export type UserEmail = z.infer<typeof UserEmail>;
+
+/** A workspace's or API key's name, as the API and the `mops` command take it: trimmed, 1 to 100 characters. */
+export const AccessName = z.string().trim().min(1).max(100);
+export type AccessName = z.infer<typeof AccessName>;
 
 export interface Workspace {
   id: string;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ApiKeyVerifier, createApiKey, keyActorsOf } from '../../access/access.js';
-import type { KeyActor } from '../../core/access.js';
-import { pickWorkspace, print, table, withStorage } from '../cli-context.js';
+import { AccessName, type KeyActor } from '../../core/access.js';
+import { checkedInput, pickWorkspace, print, table, withStorage } from '../cli-context.js';
 
 export function registerKeyCommands(program: Command): void {
   const keys = program.command('keys').description('create, list and revoke API keys');
@@ -18,12 +18,13 @@ export function registerKeyCommands(program: Command): void {
         throw new Error(`--kind must be write or secret, not ${options.kind}`);
       }
       const kind = options.kind;
+      const name = checkedInput(AccessName, options.name, '--name');
       await withStorage(async ({ storage, clock }) => {
         const workspace = await pickWorkspace(storage, options.workspace);
         const { key, token } = await createApiKey(storage, {
           workspaceId: workspace.id,
           kind,
-          name: options.name,
+          name,
           now: clock.now(),
           createdBy: null,
         });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createUser, generatePassword, resetPassword } from '../../access/access.js';
-import { ROLES, type Role } from '../../core/access.js';
-import { pickWorkspace, print, withStorage } from '../cli-context.js';
+import { ROLES, type Role, UserEmail } from '../../core/access.js';
+import { checkedInput, pickWorkspace, print, withStorage } from '../cli-context.js';
 
 export function registerUserCommands(program: Command): void {
   const users = program.command('users').description('manage console users');
@@ -13,9 +13,10 @@ export function registerUserCommands(program: Command): void {
     .option('--role <role>', `one of ${ROLES.join(', ')}`, 'member')
     .option('--workspace <id>', 'workspace id (default: the only workspace)')
     .option('--json', 'print JSON')
-    .action(async (email: string, options: { role: string; workspace?: string; json?: boolean }) => {
+    .action(async (given: string, options: { role: string; workspace?: string; json?: boolean }) => {
       if (!(ROLES as readonly string[]).includes(options.role))
         throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+      const email = checkedInput(UserEmail, given, 'email');
       await withStorage(async ({ storage, clock }) => {
         const workspace = await pickWorkspace(storage, options.workspace);
         const password = generatePassword();

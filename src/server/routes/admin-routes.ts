@@ -11,7 +11,7 @@ import {
   MIN_PASSWORD_LENGTH,
   removeMember,
 } from '../../access/access.js';
-import { ROLES } from '../../core/access.js';
+import { AccessName, ROLES, UserEmail } from '../../core/access.js';
 import type { Clock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
 import type { Member, Storage } from '../../storage/storage.js';
@@ -81,7 +81,7 @@ export async function adminRoutes(
       schema: {
         tags: ['workspaces'],
         summary: 'Create a workspace; the caller becomes its owner',
-        body: z.strictObject({ name: z.string().trim().min(1).max(100) }),
+        body: z.strictObject({ name: AccessName }),
         response: { 201: Workspace, ...errors },
       },
     },
@@ -134,7 +134,7 @@ export async function adminRoutes(
         params: WorkspaceParams,
         body: z.strictObject({
           kind: z.enum(['write', 'secret']).describe('write: send events only; secret: the admin API'),
-          name: z.string().trim().min(1).max(100),
+          name: AccessName,
         }),
         response: {
           201: ApiKeyJson.extend({ key: z.string().describe('shown once; store it now') }),
@@ -188,7 +188,7 @@ export async function adminRoutes(
         ].join(' '),
         params: WorkspaceParams,
         body: z.strictObject({
-          email: z.email(),
+          email: UserEmail,
           password: z.string().min(MIN_PASSWORD_LENGTH).max(200),
           name: z.string().trim().max(100).optional(),
           role: RoleName.default('member'),
