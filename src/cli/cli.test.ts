@@ -518,4 +518,49 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
     },
     PROCESS_TEST_TIMEOUT_MS,
   );
+
+  it(
+    'saves nothing when apply --publish is refused, naming the field in the file',
+    async () => {
+      const file = path.join(database.dataDir, 'nudge.yaml');
+      const write = (template: string) =>
+        writeFileSync(
+          file,
+          [
+            'name: Nudge',
+            'entry:',
+            '  trigger: { type: event, event: Cart Abandoned }',
+            'start: mail',
+            'steps:',
+            `  - { id: mail, type: send_email, template: ${template}, next: done }`,
+            '  - { id: done, type: exit }',
+          ].join('\n'),
+        );
+      const nudges = async () =>
+        (JSON.parse((await cli('journeys', 'list', '--json')).stdout) as Array<{ name: string }>).filter(
+          (journey) => journey.name === 'Nudge',
+        );
+      write('tpl_nope');
+      const refused = await runCli(['journeys', 'apply', file, '--publish'], database.env);
+      expect({ code: refused.code, stderr: refused.stderr }).toEqual({
+        code: 1,
+        stderr: `mops: ${file}.steps.0.template: template tpl_nope does not exist\n`,
+      });
+      expect(await nudges()).toEqual([]);
+      // A draft there already is left as it was.
+      write('tpl_first');
+      const draft = JSON.parse((await cli('journeys', 'apply', file, '--json')).stdout);
+      write('tpl_nope');
+      expect((await runCli(['journeys', 'apply', file, '--publish'], database.env)).code).toBe(1);
+      const storage = await openStorage(testConfig(database), systemClock);
+      try {
+        const [workspace] = await storage.workspaces.list();
+        const kept = await storage.journeys.find(workspace?.id as string, draft.id);
+        expect(kept?.draft.steps[0]).toMatchObject({ template: 'tpl_first' });
+      } finally {
+        await storage.close();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });

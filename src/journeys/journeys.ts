@@ -52,7 +52,7 @@ export function parseDraft(input: unknown, fieldPrefix = 'definition'): JourneyD
 }
 
 export async function createJourney(
-  storage: Storage,
+  storage: Storage | StorageTx,
   clock: Clock,
   input: { workspaceId: string; definition: JourneyDraft },
 ): Promise<Journey> {
@@ -94,19 +94,24 @@ export async function updateDraft(
   clock: Clock,
   input: { workspaceId: string; id: string; definition: JourneyDraft },
 ): Promise<Journey> {
-  return storage.transaction(async (tx) => {
-    const journey = await lockJourney(tx, input.workspaceId, input.id);
-    if (journey.status === 'archived')
-      throw new AppError('conflict', 'an archived journey cannot be changed');
-    const updated = {
-      ...journey,
-      draft: input.definition,
-      name: input.definition.name,
-      updatedAt: clock.now(),
-    };
-    await tx.journeys.update(updated);
-    return updated;
-  });
+  return storage.transaction((tx) => replaceDraft(tx, clock, input));
+}
+
+async function replaceDraft(
+  tx: StorageTx,
+  clock: Clock,
+  input: { workspaceId: string; id: string; definition: JourneyDraft },
+): Promise<Journey> {
+  const journey = await lockJourney(tx, input.workspaceId, input.id);
+  if (journey.status === 'archived') throw new AppError('conflict', 'an archived journey cannot be changed');
+  const updated = {
+    ...journey,
+    draft: input.definition,
+    name: input.definition.name,
+    updatedAt: clock.now(),
+  };
+  await tx.journeys.update(updated);
+  return updated;
 }
 
 /**
@@ -132,11 +137,12 @@ async function publishChecked(
   clock: Clock,
   workspaceId: string,
   id: string,
+  fieldPrefix = 'draft',
 ): Promise<{ journey: Journey; version: JourneyVersion }> {
   const journey = await lockJourney(storage, workspaceId, id);
   if (journey.status === 'archived')
     throw new AppError('conflict', 'an archived journey cannot be published');
-  const definition = parseDefinition(journey.draft, 'draft');
+  const definition = parseDefinition(journey.draft, fieldPrefix);
   const settings = await storage.settings.get(workspaceId);
   const topics = new Set(settings.topics.map((topic) => topic.id));
   const destinations = new Map(
@@ -150,19 +156,21 @@ async function publishChecked(
   const unreached = definition.steps.findIndex((step) => !reached.has(step.id));
   if (unreached >= 0)
     throw draftRefusal(
+      fieldPrefix,
       `steps.${unreached}`,
       `no step leads to ${definition.steps[unreached]?.id}: connect it from another step, or remove it`,
     );
   const loop = loopWithoutWait(definition);
   if (loop)
     throw draftRefusal(
+      fieldPrefix,
       `steps.${definition.steps.findIndex((step) => step.id === loop[0])}`,
       `${loop.join(' → ')} loops back with no wait on the way: a contact would go round without stopping, sent every message each time; put a wait in the loop`,
       { code: 'refused', reason: 'loop_without_wait', params: { steps: loop.join(' → ') } },
     );
   const trigger = definition.entry.trigger;
   if (trigger.type === 'segment' && !segments.has(trigger.segment))
-    throw draftRefusal('entry.trigger.segment', `segment ${trigger.segment} does not exist`);
+    throw draftRefusal(fieldPrefix, 'entry.trigger.segment', `segment ${trigger.segment} does not exist`);
   const templates: Record<string, EmailTemplate> = {};
   for (const [index, step] of definition.steps.entries()) {
     if (step.type === 'branch')
@@ -170,43 +178,48 @@ async function publishChecked(
         for (const [conditionIndex, condition] of branch.conditions.entries()) {
           const at = `steps.${index}.branches.${branchIndex}.conditions.${conditionIndex}`;
           const problem = unknownAudience(condition, { segments, models, stages });
-          if (problem) throw draftRefusal(`${at}.${problem.field}`, problem.message);
+          if (problem) throw draftRefusal(fieldPrefix, `${at}.${problem.field}`, problem.message);
         }
     for (const [field, source] of liquidOf(step)) {
       const problem = checkLiquid(source);
-      if (problem) throw draftRefusal(`steps.${index}.${field}`, problem);
+      if (problem) throw draftRefusal(fieldPrefix, `steps.${index}.${field}`, problem);
     }
     const notJson =
       step.type === 'webhook' && step.body !== undefined ? notJsonTemplate(step.body) : undefined;
-    if (notJson) throw draftRefusal(`steps.${index}.body`, notJson);
+    if (notJson) throw draftRefusal(fieldPrefix, `steps.${index}.body`, notJson);
     if (step.type === 'webhook') {
       const url = destinations.get(step.destination);
       if (url === undefined)
         throw draftRefusal(
+          fieldPrefix,
           `steps.${index}.destination`,
           `${step.destination} is not one of this workspace's webhook destinations (${[...destinations.keys()].join(', ') || 'none configured'})`,
         );
       const repeated = parameterRepeated(url, step.path);
       if (repeated !== undefined)
         throw draftRefusal(
+          fieldPrefix,
           `steps.${index}.path`,
           `its query sets ${repeated}, which the destination ${step.destination} sets itself`,
         );
     }
     if (step.type === 'send_sms' && !settings.sms)
       throw draftRefusal(
+        fieldPrefix,
         `steps.${index}`,
         "sending SMS needs an SMS provider in the workspace's settings (sms)",
         { code: 'refused', reason: 'sms_not_configured' },
       );
     if ((step.type === 'send_email' || step.type === 'send_sms') && !topics.has(step.topic))
       throw draftRefusal(
+        fieldPrefix,
         `steps.${index}.topic`,
         `${step.topic} is not one of this workspace's topics (${[...topics].join(', ')})`,
       );
     if (step.type !== 'send_email') continue;
     const template = await storage.templates.find(workspaceId, step.template);
-    if (!template) throw draftRefusal(`steps.${index}.template`, `template ${step.template} does not exist`);
+    if (!template)
+      throw draftRefusal(fieldPrefix, `steps.${index}.template`, `template ${step.template} does not exist`);
     templates[step.template] = template;
   }
   // Published as it is already (the same steps, the same templates' text): a second click, or a
@@ -256,11 +269,13 @@ function sameAsStored(
 }
 
 /**
- * A publish refused over a field of the draft: the message names the field as `field` does, and a
- * reason clients word in their language, when it has one.
+/**
+ * A publish refused over a field of the draft: the message names the field as `field` does, under
+ * `prefix` (`draft`, or the file `journeys apply` read it from), and a reason clients word in their
+ * language, when it has one.
  */
-function draftRefusal(path: string, message: string, issue?: IssueDetail): AppError {
-  const field = `draft.${path}`;
+function draftRefusal(prefix: string, path: string, message: string, issue?: IssueDetail): AppError {
+  const field = `${prefix}.${path}`;
   return new AppError('invalid_input', `${field}: ${message}`, { field, ...(issue ? { issue } : {}) });
 }
 
@@ -349,26 +364,31 @@ export async function archiveJourney(
 
 /**
  * `mops journeys apply`: creates the journey named in the file, or replaces the draft of the one with
- * that name; publishing refuses a draft still unfinished, as the API does.
+ * that name; publishing refuses a draft still unfinished, as the API does. All or nothing: a publish
+ * refused leaves no draft created or replaced, its refusal naming the fields under `fieldPrefix`.
  */
 export async function applyJourney(
   storage: Storage,
   clock: Clock,
-  input: { workspaceId: string; definition: JourneyDraft; publish: boolean },
+  input: { workspaceId: string; definition: JourneyDraft; publish: boolean; fieldPrefix?: string },
 ): Promise<{ journey: Journey; created: boolean; version?: number }> {
-  const existing = (await storage.journeys.list(input.workspaceId)).find(
-    (j) => j.name === input.definition.name && j.status !== 'archived',
-  );
-  const journey = existing
-    ? await updateDraft(storage, clock, {
-        workspaceId: input.workspaceId,
-        id: existing.id,
-        definition: input.definition,
-      })
-    : await createJourney(storage, clock, input);
-  if (!input.publish) return { journey, created: !existing };
-  const published = await publishJourney(storage, clock, input.workspaceId, journey.id);
-  return { journey: published.journey, created: !existing, version: published.version.version };
+  return storage.transaction(async (tx) => {
+    // Taken first, as publishJourney takes it: the same order, no deadlock with a publish from the API.
+    if (input.publish) await tx.segments.lockDefinitions(input.workspaceId);
+    const existing = (await tx.journeys.list(input.workspaceId)).find(
+      (j) => j.name === input.definition.name && j.status !== 'archived',
+    );
+    const journey = existing
+      ? await replaceDraft(tx, clock, {
+          workspaceId: input.workspaceId,
+          id: existing.id,
+          definition: input.definition,
+        })
+      : await createJourney(tx, clock, input);
+    if (!input.publish) return { journey, created: !existing };
+    const published = await publishChecked(tx, clock, input.workspaceId, journey.id, input.fieldPrefix);
+    return { journey: published.journey, created: !existing, version: published.version.version };
+  });
 }
 
 /** What a journey runs as: its current version, else (never published) its draft as far as it parses. */

@@ -37,6 +37,7 @@ export function registerJourneyCommands(program: Command): void {
           workspaceId: workspace.id,
           definition,
           publish: Boolean(options.publish),
+          fieldPrefix: file,
         });
         print(
           {
