@@ -120,6 +120,30 @@ describe('mops CLI basics', () => {
   );
 
   it(
+    'takes the file formats its help lists, and names the ones it takes when given another',
+    async () => {
+      const database = await createTestDatabase('sqlite');
+      try {
+        const help = (await runCli(['import', 'events', '--help'], database.env)).stdout;
+        expect(help).toContain('(.jsonl, .ndjson or .json)');
+        const file = path.join(database.dataDir, 'calls.json');
+        writeFileSync(file, JSON.stringify({ type: 'track', event: 'Opened', userId: 'u1' }));
+        expect(
+          JSON.parse((await runCli(['import', 'events', file, '--json'], database.env)).stdout),
+        ).toMatchObject({ rows: 1, stored: 1 });
+        const xml = await runCli(['import', 'events', file, '--format', 'xml'], database.env);
+        expect({ code: xml.code, stderr: xml.stderr }).toEqual({
+          code: 1,
+          stderr: 'mops: --format must be jsonl or csv, not xml\n',
+        });
+      } finally {
+        await database.cleanup();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
     'refuses to split roles on the embedded SQLite database',
     async () => {
       const database = await createTestDatabase('sqlite');

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../../core/config.js';
+import { AppError } from '../../core/errors.js';
 import { type ImportFormat, ImportStoppedError, importEventsFile } from '../../ingest/import-file.js';
 import { pickWorkspace, print, withStorage } from '../cli-context.js';
 import { withProgressBar } from '../progress-bar.js';
@@ -12,8 +13,11 @@ export function registerImportCommand(program: Command): void {
     .description(
       'import Segment calls from JSON Lines (one call per line) or CSV (columns type, event, userId, properties.x, traits.x, …; other columns are traits of identify rows — a row without type or event — and properties of the rest)',
     )
-    .argument('<file>', 'a .jsonl / .ndjson or .csv file, or a gzip of one (.csv.gz, …)')
-    .option('--format <format>', 'jsonl or csv (default: from the file extension)')
+    .argument(
+      '<file>',
+      'a JSON Lines file (.jsonl, .ndjson or .json) or a .csv file, or a gzip of one (.csv.gz, …)',
+    )
+    .option('--format <format>', 'jsonl or csv (default: from the file extension, as above)')
     .option('--workspace <id>', 'workspace id (default: the only workspace)')
     .option('--json', 'print the summary as JSON (no progress bar)')
     .addHelpText('after', () => `\n${importedAgainHelp()}`)
@@ -63,13 +67,21 @@ export function registerImportCommand(program: Command): void {
 }
 
 function resolveFormat(file: string, explicit: string | undefined): ImportFormat {
-  const format =
-    explicit ??
-    (/\.csv(\.gz)?$/i.test(file) ? 'csv' : /\.(jsonl|ndjson|json)(\.gz)?$/i.test(file) ? 'jsonl' : undefined);
-  if (format !== 'jsonl' && format !== 'csv') {
-    throw new Error(`cannot tell the format of ${file}: pass --format jsonl or --format csv`);
+  if (explicit !== undefined) {
+    if (explicit !== 'jsonl' && explicit !== 'csv')
+      throw new AppError('invalid_input', `--format must be jsonl or csv, not ${explicit}`, {
+        field: '--format',
+      });
+    return explicit;
   }
-  return format;
+  // The extensions the help lists for <file>.
+  if (/\.csv(\.gz)?$/i.test(file)) return 'csv';
+  if (/\.(jsonl|ndjson|json)(\.gz)?$/i.test(file)) return 'jsonl';
+  throw new AppError(
+    'invalid_input',
+    `cannot tell the format of ${file} from its extension: pass --format jsonl or --format csv`,
+    { field: '--format' },
+  );
 }
 
 /**
