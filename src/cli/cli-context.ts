@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import type { z } from 'zod';
 import { ensureFirstRun } from '../access/access.js';
 import type { Workspace } from '../core/access.js';
@@ -74,4 +75,25 @@ export function checkedInput<T>(schema: z.ZodType<T>, value: unknown, field: str
   if (parsed.success) return parsed.data;
   const { message, detail } = describeIssue(parsed.error.issues[0]);
   throw new AppError('invalid_input', `${field}: ${message}`, { field, issue: detail });
+}
+
+/** Why a file cannot be read, in words, by the error code the system gives. */
+const READ_FAILURES: Partial<Record<string, string>> = {
+  ENOENT: 'no such file',
+  ENOTDIR: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+};
+
+/** A file a command reads, checked before storage is opened: a missing one is named, and no database made for it. */
+export function checkReadable(file: string): void {
+  let reason: string | undefined;
+  try {
+    accessSync(file, constants.R_OK);
+    if (statSync(file).isDirectory()) reason = 'it is a directory';
+  } catch (error) {
+    reason = READ_FAILURES[(error as NodeJS.ErrnoException).code ?? ''] ?? (error as Error).message;
+  }
+  if (reason !== undefined)
+    throw new AppError('invalid_input', `cannot read ${file}: ${reason}`, { field: 'file' });
 }

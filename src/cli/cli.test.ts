@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -136,6 +136,30 @@ describe('mops CLI basics', () => {
           code: 1,
           stderr: 'mops: --format must be jsonl or csv, not xml\n',
         });
+      } finally {
+        await database.cleanup();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'names a file it cannot read before making a database',
+    async () => {
+      const database = await createTestDatabase('sqlite');
+      try {
+        const missing = path.join(database.dataDir, 'missing.jsonl');
+        for (const args of [
+          ['import', 'events', missing],
+          ['segments', 'import-list', missing, '--segment', 'seg_any'],
+        ]) {
+          const result = await runCli(args, database.env);
+          expect({ code: result.code, stderr: result.stderr }).toEqual({
+            code: 1,
+            stderr: `mops: cannot read ${missing}: no such file\n`,
+          });
+        }
+        expect(existsSync(path.join(database.dataDir, 'mops.db'))).toBe(false);
       } finally {
         await database.cleanup();
       }

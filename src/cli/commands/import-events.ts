@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { type Config, loadConfig } from '../../core/config.js';
 import { AppError } from '../../core/errors.js';
 import { type ImportFormat, ImportStoppedError, importEventsFile } from '../../ingest/import-file.js';
-import { pickWorkspace, print, withStorage } from '../cli-context.js';
+import { checkReadable, pickWorkspace, print, withStorage } from '../cli-context.js';
 import { withProgressBar } from '../progress-bar.js';
 
 export function registerImportCommand(program: Command): void {
@@ -23,6 +23,7 @@ export function registerImportCommand(program: Command): void {
     .addHelpText('after', () => `\n${importedAgainHelp()}`)
     .action(async (file: string, options: { format?: string; workspace?: string; json?: boolean }) => {
       const format = resolveFormat(file, options.format);
+      checkReadable(file);
       await withStorage(async ({ config, storage, clock }) => {
         const again = importedAgain(config);
         const workspace = await pickWorkspace(storage, options.workspace);

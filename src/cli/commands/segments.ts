@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { openFileSource } from '../../ingest/file-source.js';
 import { importStaticList } from '../../segments/segments.js';
-import { pickWorkspace, print, withStorage } from '../cli-context.js';
+import { checkReadable, pickWorkspace, print, withStorage } from '../cli-context.js';
 import { withProgressBar } from '../progress-bar.js';
 
 export function registerSegmentCommands(program: Command): void {
@@ -18,6 +18,7 @@ export function registerSegmentCommands(program: Command): void {
     .option('--workspace <id>', 'workspace id (default: the only workspace)')
     .option('--json', 'print the summary as JSON (no progress bar)')
     .action(async (file: string, options: { segment: string; workspace?: string; json?: boolean }) => {
+      checkReadable(file);
       await withStorage(async ({ storage, clock }) => {
         const workspace = await pickWorkspace(storage, options.workspace);
         const totalBytes = Math.max(statSync(file).size, 1);
