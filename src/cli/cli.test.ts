@@ -168,6 +168,41 @@ describe('mops CLI basics', () => {
   );
 
   it(
+    'tells what an import stopped midway stored, as JSON with --json',
+    async () => {
+      const database = await createTestDatabase('sqlite');
+      try {
+        const file = path.join(database.dataDir, 'latin1.jsonl');
+        const line = (userId: string, name: string) =>
+          `{"type":"identify","userId":"${userId}","traits":{"name":"${name}"}}\n`;
+        // Read in chunks: the rows of those before the one that is not UTF-8 are imported.
+        const good = Array.from({ length: 3000 }, (_, i) => line(`s${i}`, 'Ada')).join('');
+        writeFileSync(file, Buffer.concat([Buffer.from(good), Buffer.from(line('s-last', 'Zoë'), 'latin1')]));
+        const json = await runCli(['import', 'events', file, '--json'], database.env);
+        expect(json.code).toBe(1);
+        const stopped = JSON.parse(json.stdout);
+        expect(stopped).toMatchObject({
+          stored: stopped.rows,
+          duplicates: 0,
+          rejected: 0,
+          stopped: expect.stringMatching(/not UTF-8/),
+        });
+        expect(stopped.rows).toBeGreaterThan(1000);
+        expect(json.stderr).toMatch(/^mops: .*not UTF-8/);
+        const human = await runCli(['import', 'events', file], database.env);
+        expect(human.code).toBe(1);
+        expect(human.stdout).toBe(
+          `Stopped importing latin1.jsonl into Default: ${stopped.rows} rows, 0 stored, ${stopped.rows} duplicates (imported within the last 24 h), 0 rejected.\n`,
+        );
+        expect(human.stderr).toMatch(/^mops: .*not UTF-8/);
+      } finally {
+        await database.cleanup();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
     'refuses to split roles on the embedded SQLite database',
     async () => {
       const database = await createTestDatabase('sqlite');

@@ -43,6 +43,8 @@ const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** The file cannot be read on from some point: rows before it are imported, none after. */
 export class ImportStoppedError extends Error {
   override name = 'ImportStoppedError';
+  /** What the rows before the stop came to (they are kept); set by `importEventsFile`. */
+  summary: ImportSummary | undefined;
 }
 
 /**
@@ -111,50 +113,56 @@ export async function importEventsFile(
   // How many times each row's exact text has come so far, by a hash of it (not the text: a file of
   // millions of rows would be held in memory).
   const occurrences = new Map<string, number>();
-  for await (const row of readRowsStoppingAtNonUtf8(
-    utf8Checked(source, { utf16Allowed: options.format === 'csv' }),
-    options.format,
-  )) {
-    if ('stop' in row) {
-      // What came before is good: kept, so that importing the mended file again only adds the rest.
-      await flush();
-      throw new ImportStoppedError(
-        `${row.stop}. Nothing after it was imported: mend the file and import it again.`,
-      );
-    }
-    summary.rows++;
-    // Rows without a message id get one from what they are and which repeat of that text they are
-    // (the 1st, the 2nd…), not from their line: importing the file again after deleting a bad line,
-    // as the summary invites, shifts the lines after it, and they would be stored a second time.
-    const textHash = createHash('sha1').update(row.text).digest('base64');
-    const occurrence = (occurrences.get(textHash) ?? 0) + 1;
-    occurrences.set(textHash, occurrence);
-    const derivedId = () =>
-      `imp_${createHash('sha1').update(`${options.workspaceId}\n${occurrence}\n${row.text}`).digest('hex').slice(0, 32)}`;
-    if ('error' in row) {
-      reject(row.line, row.error, null, row.text, derivedId());
-    } else {
-      const call = row.call;
-      if (call.messageId === undefined || call.messageId === null || call.messageId === '')
-        call.messageId = derivedId();
-      try {
-        const result = validateEvent(call, {
-          workspaceId: options.workspaceId,
-          receivedAt: options.now(),
-          batchSentAt: null,
-          batchContext: undefined,
-          path: '',
-          mayHoldHugeNumbers: mayHoldHugeNumbers(row.text),
-        });
-        if (result.ok) events.push(result.event);
-        else reject(row.line, result.reason, result.field, result.payload, result.messageId);
-      } catch (error) {
-        if (!(error instanceof EventTooLargeError)) throw error;
-        const messageId = typeof call.messageId === 'string' ? storableText(call.messageId) : null;
-        reject(row.line, error.message, null, row.text.slice(0, 1024), messageId);
+  try {
+    for await (const row of readRowsStoppingAtNonUtf8(
+      utf8Checked(source, { utf16Allowed: options.format === 'csv' }),
+      options.format,
+    )) {
+      if ('stop' in row) {
+        // What came before is good: kept, so that importing the mended file again only adds the rest.
+        await flush();
+        throw new ImportStoppedError(
+          `${row.stop}. Nothing after it was imported: mend the file and import it again.`,
+        );
       }
+      summary.rows++;
+      // Rows without a message id get one from what they are and which repeat of that text they are
+      // (the 1st, the 2nd…), not from their line: importing the file again after deleting a bad line,
+      // as the summary invites, shifts the lines after it, and they would be stored a second time.
+      const textHash = createHash('sha1').update(row.text).digest('base64');
+      const occurrence = (occurrences.get(textHash) ?? 0) + 1;
+      occurrences.set(textHash, occurrence);
+      const derivedId = () =>
+        `imp_${createHash('sha1').update(`${options.workspaceId}\n${occurrence}\n${row.text}`).digest('hex').slice(0, 32)}`;
+      if ('error' in row) {
+        reject(row.line, row.error, null, row.text, derivedId());
+      } else {
+        const call = row.call;
+        if (call.messageId === undefined || call.messageId === null || call.messageId === '')
+          call.messageId = derivedId();
+        try {
+          const result = validateEvent(call, {
+            workspaceId: options.workspaceId,
+            receivedAt: options.now(),
+            batchSentAt: null,
+            batchContext: undefined,
+            path: '',
+            mayHoldHugeNumbers: mayHoldHugeNumbers(row.text),
+          });
+          if (result.ok) events.push(result.event);
+          else reject(row.line, result.reason, result.field, result.payload, result.messageId);
+        } catch (error) {
+          if (!(error instanceof EventTooLargeError)) throw error;
+          const messageId = typeof call.messageId === 'string' ? storableText(call.messageId) : null;
+          reject(row.line, error.message, null, row.text.slice(0, 1024), messageId);
+        }
+      }
+      if (events.length + rejected.length >= batchSize) await flush();
     }
-    if (events.length + rejected.length >= batchSize) await flush();
+  } catch (error) {
+    if (error instanceof ImportStoppedError)
+      error.summary ??= { ...summary, rejectedRows: [...summary.rejectedRows] };
+    throw error;
   }
   await flush();
   summary.bytesRead = summary.totalBytes;

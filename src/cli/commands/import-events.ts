@@ -2,7 +2,12 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../../core/config.js';
 import { AppError } from '../../core/errors.js';
-import { type ImportFormat, ImportStoppedError, importEventsFile } from '../../ingest/import-file.js';
+import {
+  type ImportFormat,
+  ImportStoppedError,
+  type ImportSummary,
+  importEventsFile,
+} from '../../ingest/import-file.js';
 import { checkReadable, pickWorkspace, print, withStorage } from '../cli-context.js';
 import { withProgressBar } from '../progress-bar.js';
 
@@ -47,24 +52,38 @@ export function registerImportCommand(program: Command): void {
               },
             }),
         ).catch((error: unknown) => {
-          if (error instanceof ImportStoppedError) error.message += ` ${again.rule}`;
+          if (!(error instanceof ImportStoppedError)) throw error;
+          error.message += ` ${again.rule}`;
+          // What it stored before it stopped is told as a finished import's is; the error follows.
+          if (error.summary)
+            print({ ...error.summary, stopped: error.message }, options, (s) =>
+              describeSummary(s, `Stopped importing ${path.basename(file)} into ${workspace.name}`, {
+                ...again,
+                rule: '', // the error says it
+              }),
+            );
           throw error;
         });
         print(summary, options, (s) =>
-          [
-            `Imported ${path.basename(file)} into ${workspace.name}: ${s.rows} rows, ${s.stored} stored, ${s.duplicates} duplicates (${again.duplicates}), ${s.rejected} rejected.`,
-            ...s.rejectedRows.map((row) => `  line ${row.line}: ${row.reason}`),
-            s.rejected > s.rejectedRows.length
-              ? `  … and ${s.rejected - s.rejectedRows.length} more (see rejected events in the API).`
-              : '',
-            again.rule,
-          ]
-            .filter(Boolean)
-            .join('\n'),
+          describeSummary(s, `Imported ${path.basename(file)} into ${workspace.name}`, again),
         );
         if (summary.rejected > 0) process.exitCode = 1;
       });
     });
+}
+
+/** An import's summary for people: `heading` says what was imported where. */
+function describeSummary(s: ImportSummary, heading: string, again: ReturnType<typeof importedAgain>): string {
+  return [
+    `${heading}: ${s.rows} rows, ${s.stored} stored, ${s.duplicates} duplicates (${again.duplicates}), ${s.rejected} rejected.`,
+    ...s.rejectedRows.map((row) => `  line ${row.line}: ${row.reason}`),
+    s.rejected > s.rejectedRows.length
+      ? `  … and ${s.rejected - s.rejectedRows.length} more (see rejected events in the API).`
+      : '',
+    again.rule,
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 function resolveFormat(file: string, explicit: string | undefined): ImportFormat {
