@@ -1,6 +1,15 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, ENVIRONMENT_VARIABLES, loadConfig } from './config.js';
+
+describe('.env.example', () => {
+  it('documents every variable Mops reads, and no other', () => {
+    const example = readFileSync(path.resolve(import.meta.dirname, '../../.env.example'), 'utf8');
+    const documented = [...example.matchAll(/^# (MOPS_[A-Z0-9_]+)=/gm)].map((match) => match[1]);
+    expect(documented.sort()).toEqual([...ENVIRONMENT_VARIABLES].sort());
+  });
+});
 
 describe('loadConfig', () => {
   it('defaults to the embedded database under ./data on 127.0.0.1:3000', () => {

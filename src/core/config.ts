@@ -42,6 +42,9 @@ const Environment = z.object({
   MOPS_WEB_DIR: z.string().min(1).optional(),
 });
 
+/** The names of every environment variable Mops reads. */
+export const ENVIRONMENT_VARIABLES = Object.keys(Environment.shape);
+
 /** The web console as `npm run build` leaves it, beside the compiled server (src/… under tsx). */
 const BUILT_WEB_DIR = path.resolve(import.meta.dirname, '../../dist/web');
 
