@@ -55,6 +55,9 @@ export const REFUSAL_REASONS = [
   'duration_format',
   'duration_too_long',
   'loop_without_wait',
+  'csv_empty',
+  'csv_no_key_column',
+  'csv_semicolons',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 

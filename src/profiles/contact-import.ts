@@ -274,9 +274,7 @@ function readContactTable(csv: string): ContactTable {
     throw new AppError(
       'invalid_input',
       'csv: the file is empty; it needs a header row, then a row per contact',
-      {
-        field: 'csv',
-      },
+      { field: 'csv', issue: { code: 'refused', reason: 'csv_empty' } },
     );
   const header = first.record;
   const seen = new Set<string>();

@@ -1284,16 +1284,23 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
       message: expect.stringContaining('line 1503'),
     });
     expect(await members(segment.id)).toEqual([]);
+    // Each with a reason the console words in its language.
     await expect(importing('name,company\nDi,Acme\n')).rejects.toMatchObject({
       field: 'body',
       message: expect.stringContaining('no user_id, anonymous_id or email column: nothing was added'),
+      issue: { code: 'refused', reason: 'csv_no_key_column', params: { header: 'name, company' } },
     });
     // As a spreadsheet set to an Italian locale saves it: the hint says what to change.
     await expect(importing('email;nome\ndi@example.com;Di\n')).rejects.toMatchObject({
       field: 'body',
       message: expect.stringContaining('seem separated by semicolons: save the file as CSV with commas'),
+      issue: { code: 'refused', reason: 'csv_semicolons' },
     });
-    await expect(importing('')).rejects.toMatchObject({ code: 'invalid_input', field: 'body' });
+    await expect(importing('')).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'body',
+      issue: { code: 'refused', reason: 'csv_empty' },
+    });
     await expect(importing('email,name\n')).rejects.toMatchObject({
       field: 'body',
       message: expect.stringContaining('a header but no rows'),

@@ -170,16 +170,26 @@ function requireKeyColumn(header: string[] | undefined): void {
   if (header === undefined)
     throw new AppError('invalid_input', 'the file is empty: it needs a header row and a row per contact', {
       field: 'body',
+      issue: { code: 'refused', reason: 'csv_empty' },
     });
   if (!Object.values(KEY_COLUMNS).some((column) => header.includes(column))) {
     // Spreadsheets set to many European locales save "CSV" with semicolons.
-    const semicolons = header.some((name) => name.includes(';'))
+    const hasSemicolons = header.some((name) => name.includes(';'));
+    const semicolons = hasSemicolons
       ? ' (its columns seem separated by semicolons: save the file as CSV with commas)'
       : '';
+    const shown = quotedText(header.join(', '));
     throw new AppError(
       'invalid_input',
-      `the header (${quotedText(header.join(', '))}) has no user_id, anonymous_id or email column${semicolons}: nothing was added`,
-      { field: 'body' },
+      `the header (${shown}) has no user_id, anonymous_id or email column${semicolons}: nothing was added`,
+      {
+        field: 'body',
+        issue: {
+          code: 'refused',
+          reason: hasSemicolons ? 'csv_semicolons' : 'csv_no_key_column',
+          params: { header: shown },
+        },
+      },
     );
   }
 }

@@ -407,6 +407,11 @@ export const en = {
       duration_too_long: 'At most 520w (ten years)',
       loop_without_wait:
         '{{steps}} loops back with no wait on the way: a contact would go round without stopping, sent every message each time. Put a wait in the loop.',
+      csv_empty: 'The file is empty: it needs a header row, then a row per contact.',
+      csv_no_key_column:
+        'The header ({{header}}) has no user_id, anonymous_id or email column: nothing was added.',
+      csv_semicolons:
+        'The header ({{header}}) has no user_id, anonymous_id or email column, and its columns seem separated by semicolons: save the file as CSV with commas. Nothing was added.',
     } satisfies Record<RefusalReason, string>,
   },
 };

@@ -409,6 +409,11 @@ export const it: Catalogue = {
       duration_too_long: 'Al massimo 520w (dieci anni)',
       loop_without_wait:
         '{{steps}} torna indietro senza un’attesa lungo il percorso: un contatto girerebbe senza fermarsi, ricevendo ogni messaggio a ogni giro. Metti un’attesa nel ciclo.',
+      csv_empty: 'Il file è vuoto: servono una riga di intestazione e poi una riga per contatto.',
+      csv_no_key_column:
+        'L’intestazione ({{header}}) non ha una colonna user_id, anonymous_id o email: non è stato aggiunto nulla.',
+      csv_semicolons:
+        'L’intestazione ({{header}}) non ha una colonna user_id, anonymous_id o email, e le colonne sembrano separate da punti e virgola: salva il file come CSV con le virgole. Non è stato aggiunto nulla.',
     },
   },
 };
