@@ -882,19 +882,23 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     });
   });
 
-  it('decides a profile active while its new segment is backfilled, which the backfill leaves to the consumer', async () => {
-    await world.send([track('ada', 'Order Completed'), track('ada', 'Order Completed')]);
-    await world.settle();
-    world.clock.advance(1000);
-    const segment = await createSegment(world.storage, {
+  /** A live segment of those who ordered twice in a week, saved at `now`, its backfill not run yet. */
+  const saveRepeatBuyers = (now: number) =>
+    createSegment(world.storage, {
       workspaceId: world.workspaceId,
       input: {
         name: 'Repeat buyers',
         kind: 'live',
         rule: { type: 'event', event: 'Order Completed', within: '7d', atLeast: 2, where: [] },
       },
-      now: world.clock.now(),
+      now,
     });
+
+  it('decides a profile active while its new segment is backfilled, which the backfill leaves to the consumer', async () => {
+    await world.send([track('ada', 'Order Completed'), track('ada', 'Order Completed')]);
+    await world.settle();
+    world.clock.advance(1000);
+    const segment = await saveRepeatBuyers(world.clock.now());
     // Ada views a page before the backfill gets to her: an event the rule does not count.
     world.clock.advance(1000);
     await world.send([track('ada', 'Page Viewed')]);
@@ -911,15 +915,7 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     // the moment the segment was saved at (a clock reading taken before its transaction committed).
     await world.send([track('ada', 'Order Completed'), track('ada', 'Order Completed')]);
     await world.settle();
-    const segment = await createSegment(world.storage, {
-      workspaceId: world.workspaceId,
-      input: {
-        name: 'Repeat buyers',
-        kind: 'live',
-        rule: { type: 'event', event: 'Order Completed', within: '7d', atLeast: 2, where: [] },
-      },
-      now: world.clock.now() - 500,
-    });
+    const segment = await saveRepeatBuyers(world.clock.now() - 500);
     await world.settle();
     expect((await getSegment(world.storage, world.workspaceId, segment.id))?.status).toBe('ready');
     expect(await members(segment.id)).toEqual([await world.profileOf('ada')]);
