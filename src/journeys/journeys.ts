@@ -269,7 +269,6 @@ function sameAsStored(
 }
 
 /**
-/**
  * A publish refused over a field of the draft: the message names the field as `field` does, under
  * `prefix` (`draft`, or the file `journeys apply` read it from), and a reason clients word in their
  * language, when it has one.

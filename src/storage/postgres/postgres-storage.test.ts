@@ -64,6 +64,8 @@ describe('PostgreSQL storage', () => {
         idleInTransactionTimeoutMs: 45_000,
       }),
       await createPostgresStorage({ url: schema.urlWithSchema, idleInTransactionTimeoutMs: 45_000 }),
+      // No limit (behind a pooler that refuses startup options): none of these is asked for.
+      await createPostgresStorage({ url: schema.urlWithSchema, idleInTransactionTimeoutMs: 0 }),
     ];
     try {
       const [first] = opened;
@@ -77,7 +79,13 @@ describe('PostgreSQL storage', () => {
           `select name, setting from ${schema.schema}.seen_settings where workspace_id = $1 order by name`,
           [`ws${index}`],
         );
-        expect(Object.fromEntries(rows.map((row) => [row.name, row.setting]))).toEqual({
+        const seen = Object.fromEntries(rows.map((row) => [row.name, row.setting]));
+        if (index === 2) {
+          expect(seen.idle_in_transaction_session_timeout).toBe('0');
+          expect(seen.tcp_keepalives_idle).not.toBe('30');
+          continue;
+        }
+        expect(seen).toEqual({
           idle_in_transaction_session_timeout: '45000',
           tcp_keepalives_count: '6',
           tcp_keepalives_idle: '30',

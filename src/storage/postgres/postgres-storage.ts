@@ -76,12 +76,19 @@ const types = {
 const LAG_COUNTED_EXACTLY = 10_000;
 
 export async function createPostgresStorage(options: PostgresStorageOptions): Promise<Storage> {
+  const idleInTransactionMs = options.idleInTransactionTimeoutMs ?? IDLE_IN_TRANSACTION_TIMEOUT_MS;
+  // Sent as startup options, which a pooler such as PgBouncer refuses unless told to ignore them: a
+  // limit of 0 sends none (the client's own keep-alive still runs).
   const serverSettings = [
     ...(options.schema ? [`search_path=${quoteIdentifier(options.schema)}`] : []),
-    `idle_in_transaction_session_timeout=${options.idleInTransactionTimeoutMs ?? IDLE_IN_TRANSACTION_TIMEOUT_MS}`,
-    `tcp_keepalives_idle=${KEEPALIVE_IDLE_SECONDS}`,
-    `tcp_keepalives_interval=${KEEPALIVE_INTERVAL_SECONDS}`,
-    `tcp_keepalives_count=${KEEPALIVE_COUNT}`,
+    ...(idleInTransactionMs === 0
+      ? []
+      : [
+          `idle_in_transaction_session_timeout=${idleInTransactionMs}`,
+          `tcp_keepalives_idle=${KEEPALIVE_IDLE_SECONDS}`,
+          `tcp_keepalives_interval=${KEEPALIVE_INTERVAL_SECONDS}`,
+          `tcp_keepalives_count=${KEEPALIVE_COUNT}`,
+        ]),
   ];
   const connection = {
     ...withServerSettings(options.url, serverSettings),
@@ -405,12 +412,13 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
  * replace the ones given beside it, so the URL's are taken out of it and put after ours: both
  * apply, and the URL's win where both set one.
  */
-function withServerSettings(url: string, settings: string[]): { connectionString: string; options: string } {
+function withServerSettings(url: string, settings: string[]): { connectionString: string; options?: string } {
   const ours = settings.map((setting) => `-c ${setting}`).join(' ');
   const queryAt = url.indexOf('?');
   const query = new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1));
   const theirs = query.get('options');
-  if (theirs === null) return { connectionString: url, options: ours };
+  if (theirs === null)
+    return ours === '' ? { connectionString: url } : { connectionString: url, options: ours };
   query.delete('options');
   const rest = query.toString();
   return {
