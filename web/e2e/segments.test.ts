@@ -154,6 +154,10 @@ describe('segments (Chromium)', () => {
       expect.arrayContaining(['ada@example.com', 'bob@example.com']),
     );
     await consoleWorld.shot('segment-ready');
+    // Said once: a reload opens the segment without it.
+    await page.reload();
+    await expect.poll(() => page.getByTestId('segment-status').textContent()).toBe('Ready: 2 members');
+    expect(await page.locator('.notice').filter({ hasText: 'Segment saved' }).count()).toBe(0);
 
     // What the builder drew is the rule the server keeps.
     const saved = (

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useMemo, useState } from 'react';
+import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { ApiError, api, workspacePath } from '../app/api.js';
@@ -77,6 +77,12 @@ function SegmentEditor(props: { kind: 'live' | 'static'; segment?: SegmentJson }
   const [notice, setNotice] = useState<string | undefined>(
     () => (location.state as { notice?: string } | null)?.notice,
   );
+  // Said once: the browser keeps a history entry's state through a reload, which would say it again.
+  // Taken off the entry as it stands (a navigation would open the page anew, without the notice).
+  useEffect(() => {
+    const entry = window.history.state as { usr?: unknown } | null;
+    if (entry?.usr) window.history.replaceState({ ...entry, usr: null }, '');
+  }, []);
   const problems = useMemo(() => (kind === 'live' ? validateBuilder(root) : []), [kind, root]);
   const rule = useMemo(() => ruleFromBuilder(root), [root]);
   // Compared as the builder would save the stored rule: opening a segment changes nothing by itself.
