@@ -378,6 +378,26 @@ describe('journey canvas (Chromium)', () => {
       .toBe(6);
   }, 120_000);
 
+  it('shows the canvas within the first screen of a phone, the palette wrapped above it', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await openNewJourney('On a phone');
+      const canvas = await page.locator('.canvas').boundingBox();
+      const palette = await page.locator('.palette').boundingBox();
+      if (!canvas || !palette) throw new Error('no canvas or palette on screen');
+      expect(palette.y + palette.height).toBeLessThanOrEqual(canvas.y);
+      expect(canvas.y).toBeLessThan(844);
+      // Side by side: one under the other, eleven steps pushed the canvas a screen down.
+      const [first, second] = await page
+        .locator('.palette-item')
+        .evaluateAll((items) => items.slice(0, 2).map((item) => item.getBoundingClientRect().y));
+      expect(second).toBe(first);
+      await consoleWorld.shot('journey-builder-phone');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  }, 120_000);
+
   it("opens the entry's or a step's settings from the keyboard, as a click does", async () => {
     await openNewJourney('By keyboard');
     // Tab reaches each step on the canvas; Enter or Space chooses it.
