@@ -90,6 +90,25 @@ describe.each(BACKENDS)('importing a file of events on %s', (backend) => {
     ]);
   });
 
+  it('rejects a number with more decimal places than a database keeps, as the API does, not storing 0', async () => {
+    const line = (userId: string, total: string) =>
+      `{"type":"track","event":"Paid","userId":"${userId}","properties":{"total":${total}}}`;
+    const summary = await importText(
+      'tiny.jsonl',
+      [line('a', '12.5'), line('b', '1e-20000'), line('c', '3')].join('\n'),
+      'jsonl',
+    );
+    expect(summary).toMatchObject({ rows: 3, stored: 2, rejected: 1 });
+    expect(summary.rejectedRows).toEqual([
+      { line: 2, reason: expect.any(String), field: 'properties.total' },
+    ]);
+    // In CSV, a fraction longer than a number keeps stays the text it was.
+    const long = `0.${'1'.repeat(40)}`;
+    await importText('long.csv', `userId,event,total\nd,Paid,${long}\n`, 'csv');
+    const paid = (await storedEvents()).find((event) => event.userId === 'd');
+    expect(paid?.payload).toMatchObject({ properties: { total: long } });
+  });
+
   it('stops where a file is not UTF-8 (Latin-1), keeping the rows before, instead of storing U+FFFD', async () => {
     const file = path.join(database.dataDir, 'latin1.jsonl');
     const line = (name: string) => `{"type":"identify","userId":"l1","traits":{"name":"${name}"}}\n`;

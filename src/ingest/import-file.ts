@@ -6,6 +6,7 @@ import type { NewEvent, RejectedEvent } from '../core/event.js';
 import { storableText } from '../core/storable-text.js';
 import type { Storage } from '../storage/storage.js';
 import { NotUtf8Error, openFileSource, utf8Checked } from './file-source.js';
+import { findUnstorableNumbers, mayHoldUnstorableNumbers, pathText } from './unstorable-numbers.js';
 import { EventTooLargeError, mayHoldHugeNumbers, validateEvent } from './validate-event.js';
 
 export type ImportFormat = 'jsonl' | 'csv';
@@ -148,6 +149,7 @@ export async function importEventsFile(
             batchContext: undefined,
             path: '',
             mayHoldHugeNumbers: mayHoldHugeNumbers(row.text),
+            unstorableNumber: unstorableNumberOf(row.text, options.format),
           });
           if (result.ok) events.push(result.event);
           else reject(row.line, result.reason, result.field, result.payload, result.messageId);
@@ -304,9 +306,23 @@ export function csvRowToCall(row: Record<string, string>): Record<string, unknow
   return call;
 }
 
-/** CSV has no types: numbers and booleans are read as such; everything else stays text. */
+/**
+ * Where a JSON line holds a number with more decimal places than a database keeps, as the API finds
+ * it: JSON.parse read it as 0, and the row is refused naming it rather than stored as 0. (A CSV cell
+ * is never such a number: see `typedCell`.)
+ */
+function unstorableNumberOf(text: string, format: ImportFormat): string | undefined {
+  if (format === 'csv' || !mayHoldUnstorableNumbers(text)) return undefined;
+  const [path] = findUnstorableNumbers(text);
+  return path === undefined ? undefined : pathText(path);
+}
+
+/**
+ * CSV has no types: numbers and booleans are read as such; everything else stays text — a fraction
+ * longer than a double keeps too, as written.
+ */
 export function typedCell(raw: string): unknown {
-  if (/^-?(0|[1-9]\d{0,14})(\.\d+)?$/.test(raw)) return Number(raw);
+  if (/^-?(0|[1-9]\d{0,14})(\.\d{1,15})?$/.test(raw)) return Number(raw);
   if (raw === 'true') return true;
   if (raw === 'false') return false;
   return raw;
