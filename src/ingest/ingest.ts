@@ -6,6 +6,7 @@ import { MAX_BATCH_EVENTS } from './limits.js';
 import {
   findUnstorableNumbers,
   type JsonPath,
+  mayHoldOutOfRangeNumbers,
   mayHoldUnstorableNumbers,
   pathText,
 } from './unstorable-numbers.js';
@@ -90,11 +91,10 @@ export function validateRequest(request: IngestRequest): {
   const rejected: RejectedEvent[] = [];
   const calls: RejectedCall[] = [];
   const rawCalls = rawCallTexts(request.text, endpoint, items.length);
-  const hugeNumbers = request.text !== undefined && mayHoldHugeNumbers(request.text);
-  const unstorableNumbers =
-    request.text !== undefined && mayHoldUnstorableNumbers(request.text)
-      ? findUnstorableNumbers(request.text)
-      : [];
+  const { text } = request;
+  const outOfRange = text !== undefined && mayHoldOutOfRangeNumbers(text);
+  const hugeNumbers = outOfRange && mayHoldHugeNumbers(text);
+  const unstorableNumbers = outOfRange && mayHoldUnstorableNumbers(text) ? findUnstorableNumbers(text) : [];
   for (let index = 0; index < items.length; index++) {
     const item = items[index];
     let hadWriteKey = false;

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { findUnstorableNumbers, mayHoldUnstorableNumbers, pathText } from './unstorable-numbers.js';
+import {
+  findUnstorableNumbers,
+  mayHoldOutOfRangeNumbers,
+  mayHoldUnstorableNumbers,
+  pathText,
+} from './unstorable-numbers.js';
+import { mayHoldHugeNumbers } from './validate-event.js';
 
 describe('unstorable numbers', () => {
   it('looks further only where a number with a long fraction or an exponent below -99 may stand', () => {
@@ -8,6 +14,22 @@ describe('unstorable numbers', () => {
     expect(mayHoldUnstorableNumbers(`{"x":0.${'1'.repeat(1000)}}`)).toBe(true);
     expect(mayHoldUnstorableNumbers('{"x":1e-99,"y":0.125}')).toBe(false);
     expect(mayHoldUnstorableNumbers('{"messageId":"3f9e4e-512","note":"1e-20000"}')).toBe(false);
+  });
+
+  it('looks once for numbers out of range either way, wherever either look would go further', () => {
+    const texts = [
+      '{"x":1e-20000}',
+      `{"x":0.${'1'.repeat(1000)}}`,
+      '{"x":[1, 2e400]}',
+      '{"x":1E+308}',
+      `{"x":${'9'.repeat(309)}}`,
+      '{"x":1e-99,"y":0.125,"z":1e99}',
+      '{"messageId":"3f9e4e-512","note":"1e-20000"}',
+    ];
+    for (const text of texts)
+      expect(mayHoldOutOfRangeNumbers(text), text).toBe(
+        mayHoldHugeNumbers(text) || mayHoldUnstorableNumbers(text),
+      );
   });
 
   it('finds each number with more than 16,383 decimal places written out, by where it stands', () => {

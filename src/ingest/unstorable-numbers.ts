@@ -31,6 +31,17 @@ export function mayHoldUnstorableNumbers(text: string): boolean {
   return MANY_DECIMAL_PLACES.test(text);
 }
 
+/**
+ * Whether JSON text may hold a number out of what is kept either way: past what JSON holds (see
+ * `mayHoldHugeNumbers`) or with too many decimal places (above). One look for both, so that the usual
+ * request, holding neither, is scanned once on the ingest path rather than twice.
+ */
+export function mayHoldOutOfRangeNumbers(text: string): boolean {
+  return OUT_OF_RANGE.test(text);
+}
+
+const OUT_OF_RANGE = /[:[,]\s*-?(?:\d+(?:\.\d+)?[eE][-+]?\d{3}|\d{309}|\d+\.\d{1000})/;
+
 const MANY_DECIMAL_PLACES = /[:[,]\s*-?\d+(?:\.\d+)?[eE]-\d{3}|[:[,]\s*-?\d+\.\d{1000}/;
 
 /**

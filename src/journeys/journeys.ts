@@ -142,6 +142,12 @@ async function publishChecked(
   const journey = await lockJourney(storage, workspaceId, id);
   if (journey.status === 'archived')
     throw new AppError('conflict', 'an archived journey cannot be published');
+  // A refusal over a field of the draft names it as `field` does, under `fieldPrefix` (`draft`, or the
+  // file `journeys apply` read it from), with a reason clients word in their language, when it has one.
+  const refuse = (path: string, message: string, issue?: IssueDetail) => {
+    const field = `${fieldPrefix}.${path}`;
+    return new AppError('invalid_input', `${field}: ${message}`, { field, ...(issue ? { issue } : {}) });
+  };
   const definition = parseDefinition(journey.draft, fieldPrefix);
   const settings = await storage.settings.get(workspaceId);
   const topics = new Set(settings.topics.map((topic) => topic.id));
@@ -155,22 +161,20 @@ async function publishChecked(
   const reached = new Set(stepsInOrder(definition));
   const unreached = definition.steps.findIndex((step) => !reached.has(step.id));
   if (unreached >= 0)
-    throw draftRefusal(
-      fieldPrefix,
+    throw refuse(
       `steps.${unreached}`,
       `no step leads to ${definition.steps[unreached]?.id}: connect it from another step, or remove it`,
     );
   const loop = loopWithoutWait(definition);
   if (loop)
-    throw draftRefusal(
-      fieldPrefix,
+    throw refuse(
       `steps.${definition.steps.findIndex((step) => step.id === loop[0])}`,
       `${loop.join(' → ')} loops back with no wait on the way: a contact would go round without stopping, sent every message each time; put a wait in the loop`,
       { code: 'refused', reason: 'loop_without_wait', params: { steps: loop.join(' → ') } },
     );
   const trigger = definition.entry.trigger;
   if (trigger.type === 'segment' && !segments.has(trigger.segment))
-    throw draftRefusal(fieldPrefix, 'entry.trigger.segment', `segment ${trigger.segment} does not exist`);
+    throw refuse('entry.trigger.segment', `segment ${trigger.segment} does not exist`);
   const templates: Record<string, EmailTemplate> = {};
   for (const [index, step] of definition.steps.entries()) {
     if (step.type === 'branch')
@@ -178,48 +182,42 @@ async function publishChecked(
         for (const [conditionIndex, condition] of branch.conditions.entries()) {
           const at = `steps.${index}.branches.${branchIndex}.conditions.${conditionIndex}`;
           const problem = unknownAudience(condition, { segments, models, stages });
-          if (problem) throw draftRefusal(fieldPrefix, `${at}.${problem.field}`, problem.message);
+          if (problem) throw refuse(`${at}.${problem.field}`, problem.message);
         }
     for (const [field, source] of liquidOf(step)) {
       const problem = checkLiquid(source);
-      if (problem) throw draftRefusal(fieldPrefix, `steps.${index}.${field}`, problem);
+      if (problem) throw refuse(`steps.${index}.${field}`, problem);
     }
     const notJson =
       step.type === 'webhook' && step.body !== undefined ? notJsonTemplate(step.body) : undefined;
-    if (notJson) throw draftRefusal(fieldPrefix, `steps.${index}.body`, notJson);
+    if (notJson) throw refuse(`steps.${index}.body`, notJson);
     if (step.type === 'webhook') {
       const url = destinations.get(step.destination);
       if (url === undefined)
-        throw draftRefusal(
-          fieldPrefix,
+        throw refuse(
           `steps.${index}.destination`,
           `${step.destination} is not one of this workspace's webhook destinations (${[...destinations.keys()].join(', ') || 'none configured'})`,
         );
       const repeated = parameterRepeated(url, step.path);
       if (repeated !== undefined)
-        throw draftRefusal(
-          fieldPrefix,
+        throw refuse(
           `steps.${index}.path`,
           `its query sets ${repeated}, which the destination ${step.destination} sets itself`,
         );
     }
     if (step.type === 'send_sms' && !settings.sms)
-      throw draftRefusal(
-        fieldPrefix,
-        `steps.${index}`,
-        "sending SMS needs an SMS provider in the workspace's settings (sms)",
-        { code: 'refused', reason: 'sms_not_configured' },
-      );
+      throw refuse(`steps.${index}`, "sending SMS needs an SMS provider in the workspace's settings (sms)", {
+        code: 'refused',
+        reason: 'sms_not_configured',
+      });
     if ((step.type === 'send_email' || step.type === 'send_sms') && !topics.has(step.topic))
-      throw draftRefusal(
-        fieldPrefix,
+      throw refuse(
         `steps.${index}.topic`,
         `${step.topic} is not one of this workspace's topics (${[...topics].join(', ')})`,
       );
     if (step.type !== 'send_email') continue;
     const template = await storage.templates.find(workspaceId, step.template);
-    if (!template)
-      throw draftRefusal(fieldPrefix, `steps.${index}.template`, `template ${step.template} does not exist`);
+    if (!template) throw refuse(`steps.${index}.template`, `template ${step.template} does not exist`);
     templates[step.template] = template;
   }
   // Published as it is already (the same steps, the same templates' text): a second click, or a
@@ -266,16 +264,6 @@ function sameAsStored(
     isDeepStrictEqual(asStored(candidateSteps), asStored(storedSteps)) &&
     isDeepStrictEqual(asStored(candidate.templates), asStored(stored.templates))
   );
-}
-
-/**
- * A publish refused over a field of the draft: the message names the field as `field` does, under
- * `prefix` (`draft`, or the file `journeys apply` read it from), and a reason clients word in their
- * language, when it has one.
- */
-function draftRefusal(prefix: string, path: string, message: string, issue?: IssueDetail): AppError {
-  const field = `${prefix}.${path}`;
-  return new AppError('invalid_input', `${field}: ${message}`, { field, ...(issue ? { issue } : {}) });
 }
 
 /** What a branch condition names that the workspace does not have: it would never hold, silently. */
