@@ -525,6 +525,48 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     expect(unknown.status).toBe(404);
   });
 
+  it("removes a destination's stored headers when saved with none (headers: {}), and its calls carry none", async () => {
+    const { webhooks } = (
+      await api<{ webhooks: { destinations: Array<{ id: string }> } }>('GET', '/settings')
+    ).body;
+    const others = webhooks.destinations.filter((destination) => destination.id !== 'keyed');
+    const keyed = { id: 'keyed', url: `http://127.0.0.1:${port}/keyed` };
+    const save = (destination: Record<string, unknown>) =>
+      api<SettingsJson>(
+        'PUT',
+        '/settings',
+        settingsWith({ destinations: [...others, destination], allowPrivateNetworks: true }),
+      );
+    const withHeaders = await save({ ...keyed, headers: { Authorization: 'Bearer keyed-token' } });
+    expect(withHeaders.status).toBe(200);
+    expect(withHeaders.body.webhooks.destinations.find((destination) => destination.id === 'keyed')).toEqual({
+      ...keyed,
+      hasSecret: false,
+      headerNames: ['Authorization'],
+    });
+
+    const cleared = await save({ ...keyed, headers: {} });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body.webhooks.destinations.find((destination) => destination.id === 'keyed')).toEqual({
+      ...keyed,
+      hasSecret: false,
+      headerNames: [],
+    });
+    // Left out again, nothing comes back: there is nothing stored to keep.
+    expect((await save(keyed)).body.webhooks.destinations).toContainEqual({
+      ...keyed,
+      hasSecret: false,
+      headerNames: [],
+    });
+    answer = 204;
+    const before = callHeaders.length;
+    const tested = await api<{ delivered: boolean }>('POST', '/webhooks/destinations/keyed/test');
+    expect(tested.body.delivered).toBe(true);
+    expect(callHeaders).toHaveLength(before + 1);
+    expect(authorizations[before]).toBeUndefined();
+    answer = 422;
+  });
+
   it('keeps a stored secret only for the address it was given for: re-pointing needs it again', async () => {
     // Destinations a journey in force calls cannot be renamed away: the journeys above are archived.
     const journeys = (await api<{ items: Array<{ id: string; status: string }> }>('GET', '/journeys')).body

@@ -181,6 +181,19 @@ describe('settings screen (Chromium)', () => {
     expect(await added.getByLabel('Signing secret').inputValue()).toBe('');
     expect(await added.getByLabel('Headers (Name: value, one per line)').inputValue()).toBe('');
     await added.getByText('Set: X-Api-Key.').waitFor();
+    // A blank box keeps the stored headers: removing them is said on purpose, and saved as none.
+    await added.getByLabel('Remove the headers: calls no longer carry them').check();
+    expect(await added.getByLabel('Headers (Name: value, one per line)').count()).toBe(0);
+    await button('Save').click();
+    await expect
+      .poll(async () =>
+        (
+          (await settings()) as unknown as { webhooks: { destinations: Array<{ headerNames: string[] }> } }
+        ).webhooks.destinations.map((destination) => destination.headerNames),
+      )
+      .toEqual([[], []]);
+    expect(await added.getByText('Set: X-Api-Key.').count()).toBe(0);
+    expect(await added.getByLabel('Remove the headers: calls no longer carry them').count()).toBe(0);
     await page.getByText('No failed calls.').waitFor();
     // This server calls private networks when a workspace asks, so the switch is offered.
     const allowPrivate = page.getByLabel('Allow destinations on loopback or a private network');

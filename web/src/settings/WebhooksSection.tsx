@@ -160,23 +160,41 @@ export function WebhooksSection(props: { settings: SettingsView }) {
                   {t('settings.webhooks.removeSecret')}
                 </label>
               )}
-              <Field
-                label={t('settings.webhooks.headers')}
-                error={headersErrorAt(index)}
-                {...(destination.headerNames.length > 0
-                  ? { hint: t('settings.webhooks.headersSet', { names: destination.headerNames.join(', ') }) }
-                  : {})}
-              >
-                {(control) => (
-                  <textarea
-                    {...control}
-                    rows={2}
-                    value={destination.headers}
-                    autoComplete="off"
-                    onChange={(event) => setDestination(index, { headers: event.target.value })}
+              {!destination.removeHeaders && (
+                <Field
+                  label={t('settings.webhooks.headers')}
+                  error={headersErrorAt(index)}
+                  {...(destination.headerNames.length > 0
+                    ? {
+                        hint: t('settings.webhooks.headersSet', {
+                          names: destination.headerNames.join(', '),
+                        }),
+                      }
+                    : {})}
+                >
+                  {(control) => (
+                    <textarea
+                      {...control}
+                      rows={2}
+                      value={destination.headers}
+                      autoComplete="off"
+                      onChange={(event) => setDestination(index, { headers: event.target.value })}
+                    />
+                  )}
+                </Field>
+              )}
+              {destination.headerNames.length > 0 && (
+                <label className="checkbox">
+                  <input
+                    type="checkbox"
+                    checked={destination.removeHeaders}
+                    onChange={(event) =>
+                      setDestination(index, { removeHeaders: event.target.checked, headers: '' })
+                    }
                   />
-                )}
-              </Field>
+                  {t('settings.webhooks.removeHeaders')}
+                </label>
+              )}
               <div className="destination-actions">
                 {savedIds.has(destination.id) && <DestinationTest id={destination.id} />}
                 <button type="button" onClick={() => remove(index)}>

@@ -197,6 +197,19 @@ describe('webhook destinations', () => {
     expect(validateWebhooks(removing)).toEqual({});
   });
 
+  it('sends headers to remove as {}, whatever was typed before, so the stored ones are cleared', () => {
+    const form = webhooksForm(stored);
+    expect(form.destinations[0]?.removeHeaders).toBe(false);
+    const removing = {
+      ...form,
+      destinations: [{ ...form.destinations[0], headers: 'not a header line', removeHeaders: true }],
+    } as typeof form;
+    expect(webhooksSettings(removing).destinations).toEqual([
+      { id: 'crm', url: 'https://crm.example.com/hooks', headers: {} },
+    ]);
+    expect(validateWebhooks(removing)).toEqual({});
+  });
+
   it('names each field that is wrong by the path the server uses', () => {
     const form = webhooksForm(stored);
     const bad = {

@@ -236,6 +236,8 @@ export interface DestinationForm {
   removeSecret: boolean;
   /** `Name: value` per line; blank keeps the stored headers (for the same address). */
   headers: string;
+  /** Removes the stored headers, whatever `headers` holds. */
+  removeHeaders: boolean;
   hasSecret: boolean;
   headerNames: string[];
 }
@@ -255,6 +257,7 @@ export function webhooksForm(view: WebhooksView | undefined): WebhooksForm {
       secret: '',
       removeSecret: false,
       headers: '',
+      removeHeaders: false,
       hasSecret: destination.hasSecret,
       headerNames: destination.headerNames,
     })),
@@ -265,7 +268,16 @@ export function webhooksForm(view: WebhooksView | undefined): WebhooksForm {
 }
 
 export function newDestination(): DestinationForm {
-  return { id: '', url: '', secret: '', removeSecret: false, headers: '', hasSecret: false, headerNames: [] };
+  return {
+    id: '',
+    url: '',
+    secret: '',
+    removeSecret: false,
+    headers: '',
+    removeHeaders: false,
+    hasSecret: false,
+    headerNames: [],
+  };
 }
 
 const DESTINATION_ID = /^[a-z0-9_-]{1,64}$/;
@@ -295,7 +307,8 @@ export function validateWebhooks(form: WebhooksForm): FieldErrors {
     const isTyped = destination.secret !== '' && !destination.removeSecret;
     if (isTyped && (destination.secret.length < 16 || destination.secret.length > 256))
       errors[`${at}.secret`] = problem('secretLength');
-    if (parseHeaders(destination.headers) === undefined) errors[`${at}.headers`] = problem('headerLine');
+    if (!destination.removeHeaders && parseHeaders(destination.headers) === undefined)
+      errors[`${at}.headers`] = problem('headerLine');
   }
   if (!isWholeNumberIn(form.timeoutMs, 100, 60_000)) errors['webhooks.timeoutMs'] = problem('timeoutMs');
   if (!isWholeNumberIn(form.maxAttempts, 1, 20)) errors['webhooks.maxAttempts'] = problem('attempts');
@@ -303,8 +316,8 @@ export function validateWebhooks(form: WebhooksForm): FieldErrors {
 }
 
 /**
- * The webhooks part to save: secrets and headers only where typed (blank keeps the stored ones), and
- * `secret: null` for a secret to remove.
+ * The webhooks part to save: secrets and headers only where typed (blank keeps the stored ones),
+ * `secret: null` for a secret to remove and `headers: {}` for headers to remove.
  */
 export function webhooksSettings(form: WebhooksForm) {
   return {
@@ -318,7 +331,11 @@ export function webhooksSettings(form: WebhooksForm) {
           : destination.secret === ''
             ? {}
             : { secret: destination.secret }),
-        ...(Object.keys(headers).length === 0 ? {} : { headers }),
+        ...(destination.removeHeaders
+          ? { headers: {} }
+          : Object.keys(headers).length === 0
+            ? {}
+            : { headers }),
       };
     }),
     allowPrivateNetworks: form.allowPrivateNetworks,
