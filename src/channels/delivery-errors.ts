@@ -14,6 +14,20 @@ export class RetryableError extends Error {
   }
 }
 
+/**
+ * An error's message as a failed attempt's reason. An AggregateError has none of its own when each
+ * of several tries failed — a name with several addresses, every one refused (Node tries them in
+ * turn) — so its reason lists each try's: `connect ECONNREFUSED 127.0.0.1:1; connect ECONNREFUSED ::1:1`.
+ */
+export function errorMessage(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    const each = error.errors.map(errorMessage).join('; ');
+    return error.message ? `${error.message}: ${each}` : each;
+  }
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
 /** How the reason of a message waiting for another attempt begins; what follows is the last attempt's error. */
 export const RETRYING_PREFIX = 'retrying: ';
 

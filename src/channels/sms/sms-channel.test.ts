@@ -1,8 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { Message } from '../../core/journey.js';
 import { type ConsentChannel, channelChoiceKey } from '../../core/topic-consent.js';
 import { type JourneyWorld, startJourneyWorld } from '../../test-support/journey-world.js';
 import { identify, track } from '../../test-support/segment-calls.js';
+import { closedPort, resolvingTo } from '../../test-support/several-addresses.js';
 import { TwilioStandIn } from '../../test-support/twilio-stand-in.js';
 import { BACKENDS, eventually } from '../../test-support/world.js';
 import { MAX_ATTEMPTS } from '../dispatcher.js';
@@ -588,6 +589,32 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     await world.settle();
     expect(twilio.sent).toHaveLength(1);
     expect(await smsMessages()).toMatchObject([{ status: 'sent', providerMessageId: twilio.sent[0]?.sid }]);
+  });
+
+  it("names each address tried as the reason when all of the provider's addresses refuse the call", async () => {
+    const port = await closedPort();
+    onTestFinished(resolvingTo('sms.test', ['127.0.0.1', '::1']));
+    await world.configure({
+      sms: {
+        baseUrl: `http://sms.test:${port}`,
+        accountSid: ACCOUNT,
+        authToken: TOKEN,
+        from: '+15005550006',
+        allowPrivateNetworks: true,
+      },
+    });
+    await publishReminder();
+    await world.send([identify('gil', { phone: '+393330000023' }), track('gil', 'Cart Abandoned')]);
+    await world.settle();
+    const [message] = await smsMessages();
+    expect(message?.status).toBe('deferred');
+    // Node tries each address and throws an AggregateError, whose own message is empty. (::1 may be
+    // refused, or not be there at all.)
+    expect(message?.reason).toMatch(
+      new RegExp(
+        String.raw`^retrying: sms\.test:${port}: connect ECONNREFUSED 127\.0\.0\.1:${port}; connect E[A-Z]+ ::1:${port}$`,
+      ),
+    );
   });
 
   it('retries a text the provider refused for its credentials, so a fixed token sends it', async () => {

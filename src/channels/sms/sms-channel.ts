@@ -7,7 +7,7 @@ import type { SmsSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import type { LifecycleData } from '../../templates/email-template.js';
 import { renderPlain } from '../../templates/liquid.js';
-import { RetryableError, retryAfterMs } from '../delivery-errors.js';
+import { errorMessage, RetryableError, retryAfterMs } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
 import { lifecycleDataFor } from '../lifecycle-data.js';
@@ -228,7 +228,7 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
     const refused = privateNetworkRefusal(error);
     if (refused) return { status: 'failed', reason: refused.message, toAddress: to };
     if (error instanceof RetryableError) throw new RetryableError(error.message, error.retryAfterMs, to);
-    throw new RetryableError(`${url.host}: ${errorText(error)}`, undefined, to);
+    throw new RetryableError(`${url.host}: ${errorMessage(error)}`, undefined, to);
   }
   const answer = ((await answerOf(response.body)) ?? {}) as {
     sid?: string;

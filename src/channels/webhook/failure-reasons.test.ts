@@ -42,6 +42,20 @@ describe('the reason members read of a failed webhook call', () => {
     }
   });
 
+  it("lists each address tried when all of a name's addresses failed (their AggregateError says nothing itself)", () => {
+    const refused = (address: string) =>
+      Object.assign(new Error(`connect ECONNREFUSED ${address}`), { code: 'ECONNREFUSED' });
+    const error = new AggregateError([refused('127.0.0.1:1'), refused('::1:1')]);
+    expect(error.message).toBe('');
+    const admins = unansweredReason('crm.example.com:1', error);
+    expect(admins).toBe('crm.example.com:1: connect ECONNREFUSED 127.0.0.1:1; connect ECONNREFUSED ::1:1');
+    expect(reasonShownToMembers(admins)).toBe('the receiver refused the connection');
+    // One with a message of its own keeps it, before those of its errors.
+    expect(
+      unansweredReason('crm.example.com', new AggregateError([new Error('a'), new Error('b')], 'all failed')),
+    ).toBe('crm.example.com: all failed: a; b');
+  });
+
   it('keeps out a host holding characters a URL allows in a name (a token with an underscore)', () => {
     for (const url of [
       'https://tok_3n.hooks.example.com/in',

@@ -1,4 +1,4 @@
-import { RETRYING_PREFIX } from '../delivery-errors.js';
+import { errorMessage, RETRYING_PREFIX } from '../delivery-errors.js';
 
 /*
  * What a failed webhook call's reason says, and how much of it a member (not an admin) reads. Admins
@@ -16,9 +16,12 @@ export function answeredReason(options: { status: number; host: string; excerpt:
   return isRedirect(status) ? `${reason}${NOT_FOLLOWED}` : reason;
 }
 
-/** A call that got no answer: `crm.example.com: connect ECONNREFUSED 10.0.0.7:443`. */
+/**
+ * A call that got no answer: `crm.example.com: connect ECONNREFUSED 10.0.0.7:443`, each address
+ * tried when the name has several (`…: connect ECONNREFUSED 10.0.0.7:443; connect ECONNREFUSED …`).
+ */
 export function unansweredReason(host: string, error: unknown): string {
-  return `${host}: ${error instanceof Error ? error.message : String(error)}`;
+  return `${host}: ${errorMessage(error)}`;
 }
 
 const NOT_FOLLOWED = ' (redirects are not followed)';

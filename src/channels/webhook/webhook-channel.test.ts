@@ -1,13 +1,14 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { Message } from '../../core/journey.js';
 import { setJourneyPaused } from '../../journeys/journeys.js';
 import { type JourneyWorld, startJourneyWorld } from '../../test-support/journey-world.js';
 import { LoopbackPeer } from '../../test-support/loopback-peer.js';
 import { refuseWrites } from '../../test-support/refusing-trigger.js';
 import { identify, track } from '../../test-support/segment-calls.js';
+import { closedPort, resolvingTo } from '../../test-support/several-addresses.js';
 import { BACKENDS } from '../../test-support/world.js';
 import { settingsView } from '../settings.js';
 import { addressShownToMembers } from './webhook-channel.js';
@@ -540,6 +541,23 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     [message] = await webhookMessages();
     expect(message).toMatchObject({ status: 'failed', attempts: 2 });
     expect(message?.reason).toMatch(/redirects are not followed/);
+  });
+
+  it("names each address tried as the reason when all of a name's addresses refuse the call", async () => {
+    const port = await closedPort();
+    onTestFinished(resolvingTo('crm.test', ['127.0.0.1', '::1']));
+    await configure({ maxAttempts: 1 }, { url: `http://crm.test:${port}/hooks/` });
+    await publishHandOff();
+    await requestDemo();
+    const [message] = await webhookMessages();
+    expect(message).toMatchObject({ status: 'failed', attempts: 1 });
+    // Node tries each address and throws an AggregateError, whose own message is empty. (::1 may be
+    // refused, or not be there at all.)
+    expect(message?.reason).toMatch(
+      new RegExp(
+        String.raw`^crm\.test:${port}: connect ECONNREFUSED 127\.0\.0\.1:${port}; connect E[A-Z]+ ::1:${port}$`,
+      ),
+    );
   });
 
   it('keeps a destination a published journey calls, and fails a call whose destination is gone', async () => {

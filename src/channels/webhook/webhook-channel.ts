@@ -5,7 +5,7 @@ import type { Profile } from '../../core/profile.js';
 import type { WebhookDestination, WebhookSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import { renderJson } from '../../templates/liquid.js';
-import { RetryableError, retryAfterMs } from '../delivery-errors.js';
+import { errorMessage, RetryableError, retryAfterMs } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
 import { lifecycleDataFor } from '../lifecycle-data.js';
@@ -50,7 +50,7 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
     // The destination's URL may have changed since the step was published.
     url = destinationUrl(destination.url, step.path);
   } catch (error) {
-    return { status: 'failed', reason: errorText(error) };
+    return { status: 'failed', reason: errorMessage(error) };
   }
   const toAddress = shownAddress(url);
   let body = step.rendered;
@@ -65,14 +65,14 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
       body = renderJson(step.body, messageTemplateData(message, profile, lifecycle));
       JSON.parse(body);
     } catch (error) {
-      return { status: 'failed', reason: `the body is not valid JSON once rendered: ${errorText(error)}` };
+      return { status: 'failed', reason: `the body is not valid JSON once rendered: ${errorMessage(error)}` };
     }
   }
   if (!settings.allowPrivateNetworks) {
     try {
       assertPublicLiteral(url);
     } catch (error) {
-      return { status: 'failed', reason: errorText(error), toAddress };
+      return { status: 'failed', reason: errorMessage(error), toAddress };
     }
   }
 
@@ -238,7 +238,7 @@ export async function testDestination(options: {
   try {
     url = destinationUrl(destination.url, '/');
   } catch (error) {
-    return result({ isDelivered: false, status: null, reason: errorText(error) }, destination.url);
+    return result({ isDelivered: false, status: null, reason: errorMessage(error) }, destination.url);
   }
   const address = shownAddress(url);
   const body = JSON.stringify({
@@ -251,7 +251,7 @@ export async function testDestination(options: {
     try {
       assertPublicLiteral(url);
     } catch (error) {
-      return result({ isDelivered: false, status: null, reason: errorText(error) }, address);
+      return result({ isDelivered: false, status: null, reason: errorMessage(error) }, address);
     }
   }
   try {
@@ -297,8 +297,4 @@ async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown })
     body.destroy();
   }
   return text.slice(0, REASON_BODY_CHARS).replace(/\s+/g, ' ').trim();
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
