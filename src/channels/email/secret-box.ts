@@ -2,6 +2,20 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 
 const PREFIX = 'enc:v1:';
 
+/**
+ * A stored secret that does not decrypt under the current MOPS_SECRET: it was sealed under another
+ * (the server restarted with a new MOPS_SECRET). Nothing but entering it again mends it.
+ */
+export class UnreadableSecretError extends Error {
+  constructor(options?: ErrorOptions) {
+    super(
+      'the stored secret cannot be decrypted under the current MOPS_SECRET (it was stored under another one); enter it again in the settings',
+      options,
+    );
+    this.name = 'UnreadableSecretError';
+  }
+}
+
 /** Encrypts settings secrets (the SMTP password) at rest with a key derived from MOPS_SECRET (AES-256-GCM). */
 export class SecretBox {
   readonly #key: Buffer;
@@ -26,7 +40,12 @@ export class SecretBox {
     if (!iv || !tag || !sealed) throw new Error('sealed secret is malformed');
     const decipher = createDecipheriv('aes-256-gcm', this.#key, iv);
     decipher.setAuthTag(tag);
-    return Buffer.concat([decipher.update(sealed), decipher.final()]).toString('utf8');
+    try {
+      return Buffer.concat([decipher.update(sealed), decipher.final()]).toString('utf8');
+    } catch (error) {
+      // The tag does not match: sealed under another key, i.e. another MOPS_SECRET.
+      throw new UnreadableSecretError({ cause: error });
+    }
   }
 
   static isSealed(value: string): boolean {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { answeredReason, reasonShownToMembers, unansweredReason } from './failure-reasons.js';
+import {
+  answeredReason,
+  reasonShownToMembers,
+  unansweredReason,
+  unreadableSecretReason,
+} from './failure-reasons.js';
 import { PrivateNetworkError } from './network-guard.js';
 
 describe('the reason members read of a failed webhook call', () => {
@@ -86,6 +91,7 @@ describe('the reason members read of a failed webhook call', () => {
       'the body is not valid JSON once rendered: Unexpected token',
       'SQLITE_BUSY: database is locked',
       'retrying: another worker took the message over',
+      unreadableSecretReason('crm', 'header X-Api-Key'),
     ])
       expect(reasonShownToMembers(reason)).toBe(reason);
     expect(reasonShownToMembers(null)).toBeNull();

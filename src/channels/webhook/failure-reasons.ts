@@ -24,6 +24,15 @@ export function unansweredReason(host: string, error: unknown): string {
   return `${host}: ${errorMessage(error)}`;
 }
 
+/**
+ * A destination's stored secret (`signing secret`, `header X-Api-Key`) that does not decrypt: the
+ * server's MOPS_SECRET changed since it was stored. No retry mends that, and the receiver is not to
+ * blame: it must be entered again.
+ */
+export function unreadableSecretReason(destinationId: string, secret: string): string {
+  return `webhook destination ${destinationId}: its stored ${secret} cannot be decrypted under the current MOPS_SECRET (it was stored under another one); enter it again in Settings → Webhooks`;
+}
+
 const NOT_FOLLOWED = ' (redirects are not followed)';
 const ANSWERED = /^HTTP (\d{3}) from /;
 /**

@@ -4,14 +4,18 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { Message } from '../../core/journey.js';
 import { setJourneyPaused } from '../../journeys/journeys.js';
-import { type JourneyWorld, startJourneyWorld } from '../../test-support/journey-world.js';
+import {
+  SECRET as JOURNEY_WORLD_SECRET,
+  type JourneyWorld,
+  startJourneyWorld,
+} from '../../test-support/journey-world.js';
 import { LoopbackPeer } from '../../test-support/loopback-peer.js';
 import { refuseWrites } from '../../test-support/refusing-trigger.js';
 import { identify, track } from '../../test-support/segment-calls.js';
 import { closedPort, resolvingTo } from '../../test-support/several-addresses.js';
 import { BACKENDS } from '../../test-support/world.js';
-import { settingsView } from '../settings.js';
-import { addressShownToMembers } from './webhook-channel.js';
+import { SecretBox, settingsView } from '../settings.js';
+import { addressShownToMembers, testDestination } from './webhook-channel.js';
 import { verifySignature } from './webhook-signature.js';
 
 describe('the address members see of a webhook call', () => {
@@ -558,6 +562,63 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
         String.raw`^crm\.test:${port}: connect ECONNREFUSED 127\.0\.0\.1:${port}; connect E[A-Z]+ ::1:${port}$`,
       ),
     );
+  });
+
+  it('fails a call at once, calling nothing, when a stored secret does not decrypt under the current MOPS_SECRET', async () => {
+    await configure();
+    await publishHandOff();
+    // Stored by a server started with another MOPS_SECRET.
+    const otherServer = new SecretBox('another-mops-secret-another-mops-secret');
+    const storeSealedElsewhere = async (destination: Record<string, unknown>) => {
+      const settings = await world.storage.settings.get(world.workspaceId);
+      const [crm] = settings.webhooks.destinations;
+      const sealed = { ...settings.webhooks, destinations: [{ ...crm, ...destination }] };
+      await world.storage.settings.put(
+        world.workspaceId,
+        { ...settings, webhooks: sealed } as typeof settings,
+        world.clock.now(),
+      );
+    };
+    await storeSealedElsewhere({ secret: otherServer.seal(SECRET) });
+    await requestDemo('signed');
+    expect(receiver.received).toHaveLength(0);
+    const [message] = await webhookMessages();
+    // Not retried: no attempt would mend it, and the receiver is not to blame.
+    expect(message).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      toAddress: `http://127.0.0.1:${receiver.port}/hooks/leads`,
+      reason:
+        'webhook destination crm: its stored signing secret cannot be decrypted under the current MOPS_SECRET (it was stored under another one); enter it again in Settings → Webhooks',
+    });
+    await world.advance(3_600_000);
+    expect(receiver.received).toHaveLength(0);
+    // "Send a test" says the same, calling nothing either.
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const tested = await testDestination({
+      destination: settings.webhooks.destinations[0] as (typeof settings.webhooks.destinations)[number],
+      settings: settings.webhooks,
+      secrets: new SecretBox(JOURNEY_WORLD_SECRET),
+      callId: 'test-call',
+      now: world.clock.now(),
+    });
+    expect(tested).toMatchObject({ isDelivered: false, status: null, reason: message?.reason });
+    expect(receiver.received).toHaveLength(0);
+
+    // A header as well; entered again, the call goes.
+    await configure({}, { headers: { 'X-Api-Key': 'crm-key-1' } });
+    await storeSealedElsewhere({ headers: { 'X-Api-Key': otherServer.seal('crm-key-1') } });
+    await requestDemo('keyed');
+    expect(receiver.received).toHaveLength(0);
+    const keyed = (await webhookMessages()).find((candidate) => candidate.id !== message?.id);
+    expect(keyed).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(keyed?.reason).toMatch(
+      /^webhook destination crm: its stored header X-Api-Key cannot be decrypted under the current MOPS_SECRET/,
+    );
+    await configure();
+    await redriveAfterSettingsChange();
+    expect(receiver.received).toHaveLength(2);
+    expect(receiver.received.map((call) => call.headers['x-api-key'])).toEqual(['crm-key-1', 'crm-key-1']);
   });
 
   it('keeps a destination a published journey calls, and fails a call whose destination is gone', async () => {

@@ -7,10 +7,10 @@ import type { Storage } from '../../storage/storage.js';
 import { renderJson } from '../../templates/liquid.js';
 import { errorMessage, RetryableError, retryAfterMs } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
-import type { SecretBox } from '../email/secret-box.js';
+import { type SecretBox, UnreadableSecretError } from '../email/secret-box.js';
 import { lifecycleDataFor } from '../lifecycle-data.js';
 import { messageTemplateData } from '../message-data.js';
-import { answeredReason, unansweredReason } from './failure-reasons.js';
+import { answeredReason, unansweredReason, unreadableSecretReason } from './failure-reasons.js';
 import { agentFor, assertPublicLiteral, privateNetworkRefusal } from './network-guard.js';
 import { SIGNATURE_HEADER, signatureHeader } from './webhook-signature.js';
 
@@ -33,7 +33,8 @@ export interface WebhookCall {
 /**
  * Calls a journey's webhook step: the Liquid body rendered with the profile and the entry event, as
  * JSON, to one of the workspace's configured destinations, signed with its secret. 2xx is success;
- * 4xx (but 408, 425, 429) and a refused address fail at once, to the dead-letter list; the rest
+ * 4xx (but 408, 425, 429), a refused address and a stored secret that does not decrypt (MOPS_SECRET
+ * changed) fail at once, to the dead-letter list; the rest
  * throws `RetryableError` for the dispatcher to retry with back-off. The body is rendered once, and
  * kept before the first call: retries and re-drives send what that one sent, under the same
  * Idempotency-Key, whatever the profile holds by then.
@@ -76,6 +77,10 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
     }
   }
 
+  // Before any call: a secret that cannot be decrypted fails at once, whatever the receiver would say.
+  const opened = openSecrets(destination, call.secrets);
+  if (!opened.isReadable) return { status: 'failed', reason: opened.reason, toAddress };
+
   if (step.rendered === undefined) {
     const context = { ...message.context, webhook: { ...step, rendered: body } };
     if (!(await call.storage.messages.saveContext({ id: message.id, context }, call.claimant)))
@@ -84,8 +89,7 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
   }
   let response: Awaited<ReturnType<typeof request>>;
   try {
-    response = await callDestination(url, destination, settings, {
-      secrets: call.secrets,
+    response = await callDestination(url, opened, settings, {
       callId: message.id,
       idempotencyKey: message.idempotencyKey,
       now: call.now,
@@ -165,17 +169,39 @@ export function addressShownToMembers(address: string | null): string | null {
   return `${new URL(address).protocol}//…`;
 }
 
+/** A destination's signing secret and headers, decrypted; or, when one does not decrypt, why not. */
+type OpenedSecrets =
+  | { isReadable: true; secret: string | undefined; headers: Record<string, string> }
+  | { isReadable: false; reason: string };
+
+function openSecrets(destination: WebhookDestination, secrets: SecretBox): OpenedSecrets {
+  let opening = 'signing secret';
+  try {
+    const secret = destination.secret ? secrets.open(destination.secret) : undefined;
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(destination.headers ?? {})) {
+      opening = `header ${name}`;
+      headers[name] = secrets.open(value);
+    }
+    return { isReadable: true, secret, headers };
+  } catch (error) {
+    if (error instanceof UnreadableSecretError)
+      return { isReadable: false, reason: unreadableSecretReason(destination.id, opening) };
+    throw error;
+  }
+}
+
 /** One call to a destination: its headers and signature, under the workspace's timeout and private-network rule. */
 function callDestination(
   url: URL,
-  destination: WebhookDestination,
+  opened: OpenedSecrets & { isReadable: true },
   settings: WebhookSettings,
   call: Parameters<typeof headersFor>[1] & { method: 'POST' | 'PUT' | 'PATCH'; body: string },
 ): ReturnType<typeof request> {
   const { method, body } = call;
   return request(url, {
     method,
-    headers: headersFor(destination, call, { method, target: `${url.pathname}${url.search}`, body }),
+    headers: headersFor(opened, call, { method, target: `${url.pathname}${url.search}`, body }),
     body,
     dispatcher: agentFor(settings.allowPrivateNetworks),
     headersTimeout: settings.timeoutMs,
@@ -185,20 +211,19 @@ function callDestination(
 }
 
 function headersFor(
-  destination: WebhookDestination,
-  call: { secrets: SecretBox; callId: string; idempotencyKey: string; now: number },
+  opened: OpenedSecrets & { isReadable: true },
+  call: { callId: string; idempotencyKey: string; now: number },
   request: { method: string; target: string; body: string },
 ): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(destination.headers ?? {}))
-    headers[name.toLowerCase()] = call.secrets.open(value);
+  for (const [name, value] of Object.entries(opened.headers)) headers[name.toLowerCase()] = value;
   headers['content-type'] = 'application/json';
   headers['user-agent'] = 'Mops-Webhook/0.1';
   headers['idempotency-key'] = call.idempotencyKey;
   headers['mops-webhook-id'] = call.callId;
-  if (destination.secret)
+  if (opened.secret)
     headers[SIGNATURE_HEADER] = signatureHeader(
-      call.secrets.open(destination.secret),
+      opened.secret,
       { ...request, idempotencyKey: call.idempotencyKey },
       call.now,
     );
@@ -254,9 +279,10 @@ export async function testDestination(options: {
       return result({ isDelivered: false, status: null, reason: errorMessage(error) }, address);
     }
   }
+  const opened = openSecrets(destination, options.secrets);
+  if (!opened.isReadable) return result({ isDelivered: false, status: null, reason: opened.reason }, address);
   try {
-    const response = await callDestination(url, destination, settings, {
-      secrets: options.secrets,
+    const response = await callDestination(url, opened, settings, {
       callId,
       idempotencyKey: callId,
       now,
