@@ -12,7 +12,7 @@ import { CONSENT_CHANNELS, type ConsentChannel, isSubscribedOn } from '../core/t
 import { TEST_TOPIC, TRANSACTIONAL_TOPIC, type WorkspaceSettings } from '../core/workspace-settings.js';
 import { isPassingFailure } from '../storage/passing-failures.js';
 import type { Storage } from '../storage/storage.js';
-import { RETRYING_PREFIX, RetryableError } from './delivery-errors.js';
+import { errorMessage, RETRYING_PREFIX, RetryableError } from './delivery-errors.js';
 import { type EmailSender, sendEmail } from './email/email-channel.js';
 import { CappedSends, SendSlots, TextTurns } from './overlapping-rounds.js';
 import { smsStatusUrl } from './sms/delivery-receipts.js';
@@ -444,7 +444,8 @@ export class MessageDispatcher {
     try {
       return await this.#attempt(message, context, claimant);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      // errorMessage, not .message: a connection refused at each of a name's addresses has an empty one.
+      const reason = errorMessage(error);
       // A webhook receiver's host and answer may hold its token: kept on the message for admins, and
       // logged (logs are read more widely) as members read them.
       const logged = message.channel === 'webhook' ? reasonShownToMembers(reason) : reason;
