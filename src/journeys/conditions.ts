@@ -89,8 +89,12 @@ export function compare(actual: unknown, op: Comparison, expected: unknown): boo
     case 'in':
       return Array.isArray(expected) && expected.some((candidate) => isEqual(actual, candidate));
     case 'contains':
-      if (typeof actual === 'string')
-        return typeof expected === 'string' && actual.toLowerCase().includes(expected.toLowerCase());
+      // A number asked of text looks for its digits: `contains 42` finds "order-42-x" (a form or the
+      // console sends a bare 42 as a number).
+      if (typeof actual === 'string') {
+        const part = typeof expected === 'number' && Number.isFinite(expected) ? String(expected) : expected;
+        return typeof part === 'string' && actual.toLowerCase().includes(part.toLowerCase());
+      }
       return Array.isArray(actual) && actual.some((item) => isEqual(item, expected));
     case 'gt':
     case 'gte':

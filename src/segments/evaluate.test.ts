@@ -89,6 +89,26 @@ describe('segment rules', () => {
     expect(isMember(country('in', ['GB', 'USA']), us, NOW)).toBe(false);
   });
 
+  it('finds the digits of a number asked with contains in a text trait or property', () => {
+    const orders = facts({
+      traits: { reference: 'order-42-x', code: 'A-1.5', total: 4242 },
+      events: [event('Order Completed', 1, { reference: 'ORDER-42' })],
+    });
+    const holds = (input: unknown) => isMember(rule(input), orders, NOW);
+    expect(holds({ type: 'trait', path: 'reference', op: 'contains', value: 42 })).toBe(true);
+    expect(holds({ type: 'trait', path: 'reference', op: 'contains', value: 43 })).toBe(false);
+    expect(holds({ type: 'trait', path: 'code', op: 'contains', value: 1.5 })).toBe(true);
+    expect(
+      holds({
+        type: 'event',
+        event: 'Order Completed',
+        where: [{ path: 'reference', op: 'contains', value: 42 }],
+      }),
+    ).toBe(true);
+    // A number is no text: contains asks of text (or of a list's items).
+    expect(holds({ type: 'trait', path: 'total', op: 'contains', value: 42 })).toBe(false);
+  });
+
   it("reads a date without an offset as UTC whatever the server's time zone, and a day that does not exist as no date", () => {
     const serverZone = process.env.TZ;
     // A server an hour ahead of UTC (and one DST moves) reads `2026-03-01T00:30` as 23:30 the day before.

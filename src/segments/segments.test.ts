@@ -630,6 +630,44 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(profile?.traits.active_at_check).toBe('no');
   });
 
+  /**
+   * The members a trait rule has on each path that decides it: the preview, the backfill of profiles
+   * there before the segment, and the live consumer for the profiles identified after it. The profiles
+   * (`before<i>`, `after<i>`) have the trait `value` of index i; the answer lists the indexes matched.
+   */
+  const decidedEveryWay = async (rule: SegmentCondition, values: readonly unknown[]) => {
+    const before = values.map((value, index) => identify(`before${index}`, { value }));
+    await world.send(before);
+    await world.settle();
+    const preview = await previewSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      rule,
+      now: world.clock.now(),
+      sampleSize: 100,
+    });
+    const segmentId = await create('Decided every way', rule);
+    await world.send(values.map((value, index) => identify(`after${index}`, { value })));
+    await world.settle();
+    const indexesOf = async (prefix: string, ids: readonly string[]) => {
+      const found: number[] = [];
+      for (const [index] of values.entries())
+        if (ids.includes(await world.profileOf(`${prefix}${index}`))) found.push(index);
+      return found;
+    };
+    const current = await members(segmentId);
+    return {
+      preview: await indexesOf('before', preview.sample),
+      backfill: await indexesOf('before', current),
+      live: await indexesOf('after', current),
+    };
+  };
+
+  it('matches text holding the digits of a number asked with contains, on every path that decides a rule', async () => {
+    const rule: SegmentCondition = { type: 'trait', path: 'value', op: 'contains', value: 42 };
+    const decided = await decidedEveryWay(rule, ['order-42-x', 'order-43-x', 42, 'ORDER-1420']);
+    expect(decided).toEqual({ preview: [0, 3], backfill: [0, 3], live: [0, 3] });
+  });
+
   it('backfills existing profiles with progress, and previews count and sample before saving', async () => {
     const start = world.clock.now();
     const calls = [];
