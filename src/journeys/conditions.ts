@@ -129,8 +129,19 @@ function isEqual(actual: unknown, expected: unknown): boolean {
   const a = numberValue(actual);
   const b = numberValue(expected);
   if (a !== undefined && b !== undefined) return a === b;
+  // A yes/no asked of text (or text of a yes/no): a CSV's "TRUE" or a form's "False" is the boolean.
+  if (typeof actual === 'boolean' || typeof expected === 'boolean')
+    return booleanValue(actual) !== undefined && booleanValue(actual) === booleanValue(expected);
   if (typeof actual === 'object' && typeof expected === 'object' && actual !== null && expected !== null) {
     return isDeepStrictEqual(actual, expected); // whatever the keys' order (jsonb reorders them)
   }
   return false;
+}
+
+/** A boolean, or text reading true or false whatever its case; undefined for anything else. */
+function booleanValue(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim().toLowerCase();
+  return text === 'true' ? true : text === 'false' ? false : undefined;
 }

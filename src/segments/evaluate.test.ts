@@ -109,6 +109,25 @@ describe('segment rules', () => {
     expect(holds({ type: 'trait', path: 'total', op: 'contains', value: 42 })).toBe(false);
   });
 
+  it('takes text reading true or false, whatever its case, for the boolean a rule asks about', () => {
+    const holds = (value: unknown, input: unknown) =>
+      isMember(rule(input), facts({ traits: { vip: value } }), NOW);
+    const vip = (op: string, value: unknown) => ({ type: 'trait', path: 'vip', op, value });
+    for (const text of ['true', 'TRUE', 'True', ' true ']) {
+      expect(holds(text, vip('eq', true))).toBe(true);
+      expect(holds(text, vip('neq', true))).toBe(false);
+      expect(holds(text, vip('eq', false))).toBe(false);
+      expect(holds(text, vip('in', [false, true]))).toBe(true);
+    }
+    expect(holds('FALSE', vip('eq', false))).toBe(true);
+    expect(holds('False', vip('neq', true))).toBe(true);
+    // And a boolean trait for the text of one.
+    expect(holds(true, vip('eq', 'TRUE'))).toBe(true);
+    // Nothing else reads as a yes or a no.
+    for (const other of ['yes', '1', 1, 'truest', null, 0])
+      expect(holds(other, vip('eq', true)) || holds(other, vip('eq', false))).toBe(false);
+  });
+
   it("reads a date without an offset as UTC whatever the server's time zone, and a day that does not exist as no date", () => {
     const serverZone = process.env.TZ;
     // A server an hour ahead of UTC (and one DST moves) reads `2026-03-01T00:30` as 23:30 the day before.

@@ -668,6 +668,17 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(decided).toEqual({ preview: [0, 3], backfill: [0, 3], live: [0, 3] });
   });
 
+  it('takes text reading true or false in any case for the boolean a rule asks about, on every path that decides it', async () => {
+    const rule: SegmentCondition = {
+      any: [
+        { type: 'trait', path: 'value', op: 'eq', value: true },
+        { type: 'trait', path: 'value', op: 'in', value: [false] },
+      ],
+    };
+    const decided = await decidedEveryWay(rule, ['TRUE', 'False', 'yes', true, 'true', 'maybe']);
+    expect(decided).toEqual({ preview: [0, 1, 3, 4], backfill: [0, 1, 3, 4], live: [0, 1, 3, 4] });
+  });
+
   it('backfills existing profiles with progress, and previews count and sample before saving', async () => {
     const start = world.clock.now();
     const calls = [];
