@@ -225,7 +225,8 @@ export const SegmentRule = z.preprocess((rule, context) => {
 
 const SegmentFields = {
   name: z.string().trim().min(1).max(200),
-  description: z.string().max(2000).optional(),
+  /** Left out of a change, the stored one stays; null clears it. */
+  description: z.string().max(2000).nullable().optional(),
   rule: SegmentRule.optional(),
 };
 

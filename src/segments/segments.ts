@@ -108,7 +108,7 @@ export async function updateSegment(
       id,
       at: now,
       name: input.name,
-      description: input.description ?? null,
+      ...(input.description === undefined ? {} : { description: input.description }),
       ...(isRuleChanged ? { rule: input.rule ?? null } : {}),
     });
     const updated = await tx.segments.find(workspaceId, id);

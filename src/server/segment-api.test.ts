@@ -310,6 +310,27 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(member.status).toBe(403);
   });
 
+  it('keeps the description of a segment changed without one, and clears it on null', async () => {
+    const rule = { type: 'trait', path: 'plan', op: 'exists' };
+    const created = await api<SegmentJson>('POST', '/segments', {
+      name: unique('Planners'),
+      description: 'Anyone on a plan',
+      rule,
+    });
+    const description = async () =>
+      (await api<{ description: string | null }>('GET', `/segments/${created.body.id}`)).body.description;
+    const renamed = await api('PUT', `/segments/${created.body.id}`, { name: 'On a plan', rule });
+    expect(renamed.status).toBe(200);
+    expect(await description()).toBe('Anyone on a plan');
+    const cleared = await api('PUT', `/segments/${created.body.id}`, {
+      name: 'On a plan',
+      description: null,
+      rule,
+    });
+    expect(cleared.status).toBe(200);
+    expect(await description()).toBeNull();
+  });
+
   it('renames a segment sent without its kind, which stays what it is; a rule for a list is refused', async () => {
     const list = await api<SegmentJson>('POST', '/segments', { name: unique('Fair'), kind: 'static' });
     const renamed = await api<SegmentJson & { name: string }>('PUT', `/segments/${list.body.id}`, {

@@ -103,7 +103,8 @@ function SegmentEditor(props: { kind: 'live' | 'static'; segment?: SegmentJson }
     mutationFn: () => {
       const body = {
         name: name.trim(),
-        ...(description.trim() ? { description: description.trim() } : {}),
+        // A change left without one keeps the stored description: an emptied box clears it.
+        description: description.trim() || null,
         kind,
         ...(kind === 'live' ? { rule } : {}),
       };
