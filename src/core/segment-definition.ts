@@ -181,25 +181,50 @@ const MAX_RULE_DEPTH = 20;
 export const MAX_RULE_CONDITIONS = 100;
 
 /**
- * How deeply all/any/not nest and how many conditions the rule holds, counted without recursion (a
- * hostile rule may nest thousands deep); the walk stops once either is past its bound.
+ * Values the `in` lists of a rule hold together (its conditions' and their event filters'). Each is
+ * compared for every profile a rule is decided for; a list of a few thousand (postcodes, account ids)
+ * is what people paste.
  */
-function ruleShape(rule: unknown): { depth: number; conditions: number } {
+export const MAX_RULE_IN_VALUES = 5000;
+
+/**
+ * How deeply all/any/not nest, how many conditions the rule holds and how many values its `in` lists
+ * hold, counted without recursion (a hostile rule may nest thousands deep); the walk stops once any
+ * is past its bound.
+ */
+function ruleShape(rule: unknown): { depth: number; conditions: number; inValues: number } {
   let depth = 0;
   let conditions = 0;
+  let inValues = 0;
   const pending: Array<[unknown, number]> = [[rule, 1]];
-  while (pending.length > 0 && depth <= MAX_RULE_DEPTH && conditions <= MAX_RULE_CONDITIONS) {
+  while (
+    pending.length > 0 &&
+    depth <= MAX_RULE_DEPTH &&
+    conditions <= MAX_RULE_CONDITIONS &&
+    inValues <= MAX_RULE_IN_VALUES
+  ) {
     const [node, level] = pending.pop() as [unknown, number];
     if (node === null || typeof node !== 'object') continue;
     depth = Math.max(depth, level);
     const record = node as Record<string, unknown>;
     const isGroup = Array.isArray(record.all) || Array.isArray(record.any) || 'not' in record;
-    if (!isGroup) conditions++;
+    if (!isGroup) {
+      conditions++;
+      const filters = Array.isArray(record.where) ? record.where : [];
+      for (const comparison of [record, ...filters])
+        if (isInList(comparison)) inValues += (comparison.value as unknown[]).length;
+    }
     for (const key of ['all', 'any'] as const)
       if (Array.isArray(record[key])) for (const part of record[key]) pending.push([part, level + 1]);
     if ('not' in record) pending.push([record.not, level + 1]);
   }
-  return { depth, conditions };
+  return { depth, conditions, inValues };
+}
+
+function isInList(comparison: unknown): boolean {
+  if (comparison === null || typeof comparison !== 'object') return false;
+  const { op, value } = comparison as Record<string, unknown>;
+  return op === 'in' && Array.isArray(value);
 }
 
 /**
@@ -218,6 +243,12 @@ export const SegmentRule = z.preprocess((rule, context) => {
     context.addIssue({
       code: 'custom',
       message: `a rule holds at most ${MAX_RULE_CONDITIONS} conditions`,
+      input: rule,
+    });
+  else if (shape.inValues > MAX_RULE_IN_VALUES)
+    context.addIssue({
+      code: 'custom',
+      message: `the in lists of a rule hold at most ${MAX_RULE_IN_VALUES} values in all`,
       input: rule,
     });
   return rule;

@@ -511,6 +511,43 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect((await api('DELETE', '/segments/seg_nope')).status).toBe(404);
   });
 
+  it('refuses a rule whose in lists hold over 5,000 values in all, naming the rule', async () => {
+    const postcodes = (count: number, from = 0) =>
+      Array.from({ length: count }, (_, i) => String(10_000 + from + i).padStart(5, '0'));
+    const postcodeIn = (values: string[]) => ({ type: 'trait', path: 'postcode', op: 'in', value: values });
+    const ordersFrom = (values: string[]) => ({
+      type: 'event',
+      event: 'Order Completed',
+      where: [{ path: 'postcode', op: 'in', value: values }],
+    });
+    const tooMany = [
+      postcodeIn(postcodes(5001)),
+      { any: [postcodeIn(postcodes(2500)), { not: postcodeIn(postcodes(2501, 2500)) }] },
+      { all: [postcodeIn(postcodes(4000)), ordersFrom(postcodes(1001, 4000))] },
+    ];
+    const rule = { type: 'trait', path: 'plan', op: 'exists' };
+    const live = await api<SegmentJson>('POST', '/segments', { name: unique('Postcodes'), rule });
+    for (const refusedRule of tooMany) {
+      for (const [method, path] of [
+        ['POST', '/segments'],
+        ['PUT', `/segments/${live.body.id}`],
+        ['POST', '/segments/preview'],
+      ] as const) {
+        const refused = await api<ApiError>(method, path, { name: 'Postcodes', rule: refusedRule });
+        expect({ path, status: refused.status }).toEqual({ path, status: 400 });
+        expect(refused.body.error).toMatchObject({
+          field: 'rule',
+          message: expect.stringContaining('at most 5000 values'),
+        });
+      }
+    }
+    const fiveThousand = { all: [postcodeIn(postcodes(4000)), ordersFrom(postcodes(1000, 4000))] };
+    expect((await api('POST', '/segments/preview', { rule: fiveThousand })).status).toBe(200);
+    expect(
+      (await api('PUT', `/segments/${live.body.id}`, { name: 'Postcodes', rule: fiveThousand })).status,
+    ).toBe(200);
+  });
+
   it('refuses rules and settings no server could hold, with a 400 naming the field', async () => {
     let deep: unknown = { type: 'trait', path: 'plan', op: 'exists' };
     for (let level = 0; level < 40; level++) deep = { not: deep };
