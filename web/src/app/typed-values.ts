@@ -1,11 +1,15 @@
 /**
- * How a comparison's value is typed in one text box and read back: `5` (or `1e-7`) is a number, `true`
- * a boolean, `null` nothing, `{…}` or `[…]` JSON, anything else text, and quotes keep text that would
- * read otherwise (`"5"`, `"a, b"`). A list (for `in`) is those separated by commas. Formatting is the
- * inverse, so a stored value reads back unchanged.
+ * How a comparison's value is typed in one text box and read back: `5` (or `1e-7`) is a number, but
+ * `01234` text, `true` a boolean, `null` nothing, `{…}` or `[…]` JSON, anything else text, and quotes
+ * keep text that would read otherwise (`"5"`, `"a, b"`). A list (for `in`) is those separated by
+ * commas. Formatting is the inverse, so a stored value reads back unchanged.
  */
 
-const NUMBER = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
+/**
+ * A number as people write one: no leading zero before other digits, which marks text that only
+ * looks like a number (postcode `01234`, an id `007`) and would lose its zeros as one.
+ */
+const NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
 
 /** The value a box holds: a number, a boolean, or text (quoted text has its quotes removed). */
 export function parseLiteral(text: string): unknown {

@@ -179,6 +179,22 @@ describe('typed values', () => {
     expect(parseLiteral('1e400')).toBe('1e400');
   });
 
+  it('keeps text with leading zeros, such as a postcode, as text', () => {
+    expect(parseLiteral('01234')).toBe('01234');
+    expect(parseLiteral('-007')).toBe('-007');
+    expect(parseLiteral('00.5')).toBe('00.5');
+    expect(parseLiteral('0')).toBe(0);
+    expect(parseLiteral('0.5')).toBe(0.5);
+    expect(parseList('01234, 00100, 20121')).toEqual(['01234', '00100', 20121]);
+    const postcode = conditionNode({ type: 'trait', path: 'postcode', op: 'eq', value: '01234' });
+    const rule = ruleFromBuilder(groupNode('all', [postcode]));
+    expect(rule).toEqual({ all: [{ type: 'trait', path: 'postcode', op: 'eq', value: '01234' }] });
+    // And a stored postcode opens as typed, and saves back unchanged.
+    const reopened = builderFromRule(rule).children[0] as ConditionNode;
+    expect(reopened.condition).toMatchObject({ value: '01234' });
+    expect(ruleFromBuilder(builderFromRule(rule))).toEqual(rule);
+  });
+
   it('splits a list on commas outside quotes', () => {
     expect(parseList('IT, SM,, 7, "a, b", "say \\"hi\\""')).toEqual(['IT', 'SM', 7, 'a, b', 'say "hi"']);
     expect(parseList('a [b, c], d')).toEqual(['a [b', 'c]', 'd']);
