@@ -14,6 +14,7 @@ import {
 } from '../core/workspace-settings.js';
 import { checkAudienceStillKnown } from '../scoring/audience-in-use.js';
 import { checkConditionsCanHold } from '../scoring/conditions-can-hold.js';
+import { backfillSegmentsSettingsMove } from '../segments/segments.js';
 import type { Storage, StorageReader } from '../storage/storage.js';
 import { HELD_BACK_REASON_PREFIXES } from './dispatcher.js';
 import { SecretBox } from './email/secret-box.js';
@@ -193,6 +194,13 @@ export async function saveSettings(
     });
     if (changedModels.length > 0)
       await tx.scoring.bringModelScoreRefreshesForward(input.workspaceId, changedModels, input.at);
+    // Topic defaults and score models decide members with no event to tell: those segments start again.
+    await backfillSegmentsSettingsMove(tx, {
+      workspaceId: input.workspaceId,
+      previous,
+      settings,
+      at: input.at,
+    });
     return { settings, previous };
   });
   // Messages held back by the old quiet hours or caps are judged again by the new ones, now (not those

@@ -841,6 +841,66 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(await eventNames('ada')).toEqual([]);
   });
 
+  it('backfills again the segments asking about a topic whose default the settings change', async () => {
+    await world.send([identify('ada', { plan: 'pro' }), identify('bea', { plan: 'free' })]);
+    await world.settle();
+    const ada = await world.profileOf('ada');
+    const bea = await world.profileOf('bea');
+    const subscribed = await create('Marketing audience', {
+      type: 'subscription',
+      topic: 'marketing',
+      subscribed: true,
+    });
+    const proOptedOut = await create('Pros not on transactional', {
+      all: [
+        { type: 'trait', path: 'plan', op: 'eq', value: 'pro' },
+        { type: 'subscription', topic: 'transactional', channel: 'email', subscribed: false },
+      ],
+    });
+    expect(await members(subscribed)).toEqual([ada, bea].sort());
+    expect(await members(proOptedOut)).toEqual([]);
+
+    const withDefault = async (id: string, defaultSubscribed: boolean) =>
+      (await world.storage.settings.get(world.workspaceId)).topics.map((topic) =>
+        topic.id === id ? { ...topic, defaultSubscribed } : topic,
+      );
+    await world.configure({ topics: await withDefault('marketing', false) });
+    await world.settle();
+    expect(await members(subscribed)).toEqual([]);
+    expect(await eventNames('ada')).toEqual(['Segment Exited']);
+
+    await world.configure({ topics: await withDefault('transactional', false) });
+    await world.settle();
+    expect(await members(subscribed)).toEqual([]);
+    expect(await members(proOptedOut)).toEqual([ada]);
+    expect((await getSegment(world.storage, world.workspaceId, subscribed)).version).toBe(2);
+  });
+
+  it('backfills again the segments asking about a score model whose rules the settings change', async () => {
+    await world.configure({ scoring: { models: [ITALY_FIT_MODEL] } });
+    await world.send([identify('ada', { country: 'IT' }), identify('bea', { country: 'FR' })]);
+    await world.settle();
+    const ada = await world.profileOf('ada');
+    const bea = await world.profileOf('bea');
+    const fit = await create('Fit', { type: 'score', model: 'fit', min: 10 });
+    const planned = await create('On a plan', { type: 'trait', path: 'plan', op: 'exists' });
+    expect(await members(fit)).toEqual([ada]);
+
+    const [italy] = ITALY_FIT_MODEL.rules;
+    const franceFit = {
+      ...ITALY_FIT_MODEL,
+      name: 'Fit (France)',
+      rules: [{ ...italy, id: 'france', when: { ...italy?.when, value: 'FR' } }],
+    };
+    await world.configure({ scoring: { models: [franceFit] } });
+    await world.settle();
+    expect(await members(fit)).toEqual([bea]);
+    expect(await eventNames('ada')).toEqual(['Segment Exited']);
+    expect(await eventNames('bea')).toEqual(['Segment Entered']);
+    // A segment asking about no model is left as it is.
+    expect((await getSegment(world.storage, world.workspaceId, planned)).version).toBe(1);
+  });
+
   it('writes no Segment Entered for a new segment’s first members, though backfilled again after one it asks about', async () => {
     await world.send([track('ada', 'Signed Up')]);
     await world.settle();

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { segmentsNamed } from '../core/journey-definition.js';
+import { modelRevision } from '../core/score-model.js';
 import {
   ruleProblem,
   type Segment,
@@ -9,8 +10,9 @@ import {
   type SegmentCondition,
   type SegmentInput,
 } from '../core/segment-definition.js';
+import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { definitionsInForce } from '../journeys/definitions-in-force.js';
-import type { Storage, StorageReader } from '../storage/storage.js';
+import type { Storage, StorageReader, StorageTx } from '../storage/storage.js';
 import { previewRule, type SegmentPreview } from './backfill.js';
 import { dependencyOrder, ruleNeeds, SegmentCycleError } from './rule-needs.js';
 
@@ -115,6 +117,51 @@ export async function updateSegment(
     if (!updated) throw new AppError('not_found', `segment ${id} does not exist`);
     return updated;
   });
+}
+
+/**
+ * Backfills again, as new versions, the live segments whose members a settings change moves without
+ * any event: those asking about a topic whose default changed (consent reads it for whoever chose
+ * nothing), or about a score model whose rules or cap changed (scores are computed with them). Runs
+ * in the transaction that saves the settings; the segments asking about these are backfilled after
+ * them (see backfill.ts). How many were.
+ */
+export async function backfillSegmentsSettingsMove(
+  tx: StorageTx,
+  options: { workspaceId: string; previous: WorkspaceSettings; settings: WorkspaceSettings; at: number },
+): Promise<number> {
+  const { workspaceId, previous, settings, at } = options;
+  const defaultsBefore = new Map(previous.topics.map((topic) => [topic.id, topic.defaultSubscribed]));
+  const topics = new Set(
+    settings.topics
+      .filter(
+        (topic) => defaultsBefore.has(topic.id) && defaultsBefore.get(topic.id) !== topic.defaultSubscribed,
+      )
+      .map((topic) => topic.id),
+  );
+  const revisionsBefore = new Map(previous.scoring.models.map((model) => [model.id, modelRevision(model)]));
+  const models = new Set(
+    settings.scoring.models
+      .filter(
+        (model) => revisionsBefore.has(model.id) && revisionsBefore.get(model.id) !== modelRevision(model),
+      )
+      .map((model) => model.id),
+  );
+  if (topics.size === 0 && models.size === 0) return 0;
+  let count = 0;
+  for (const segment of await tx.segments.listLive(workspaceId)) {
+    const isMoved =
+      segment.rule !== null &&
+      leaves(segment.rule).some(
+        (condition) =>
+          (condition.type === 'subscription' && topics.has(condition.topic)) ||
+          (condition.type === 'score' && models.has(condition.model)),
+      );
+    if (!isMoved) continue;
+    await tx.segments.update({ id: segment.id, at, isNewVersion: true });
+    count++;
+  }
+  return count;
 }
 
 export async function deleteSegment(storage: Storage, workspaceId: string, id: string): Promise<void> {

@@ -82,7 +82,10 @@ export interface AppDeps {
   secret: string;
   /** Called after an API call queued messages (enrolment, archive), to wake the dispatcher. */
   onMessagesQueued?: () => void;
-  /** Called after a segment was saved, to start its backfill now rather than at the next poll. */
+  /**
+   * Called after a segment was saved (or settings that move segments' members: topic defaults, score
+   * models), to start its backfill now rather than at the next poll.
+   */
   onSegmentSaved?: () => void;
   /** Called after a score replay was requested, to start it now rather than at the next poll. */
   onScoreReplayRequested?: () => void;
@@ -333,6 +336,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       email,
       append,
       allowPrivateNetworks: config.allowPrivateNetworks,
+      ...(deps.onSegmentSaved ? { onSettingsSaved: deps.onSegmentSaved } : {}),
     });
     await scope.register(smsRoutes, {
       storage,

@@ -158,6 +158,8 @@ export async function messagingRoutes(
     append: Append;
     /** MOPS_ALLOW_PRIVATE_NETWORKS: whether a workspace may turn on calls to private networks. */
     allowPrivateNetworks: boolean;
+    /** Settings were saved: the segments they moved (topic defaults, score models) start backfilling now. */
+    onSettingsSaved?: () => void;
   },
 ): Promise<void> {
   const { storage, clock, auth, email } = deps;
@@ -236,6 +238,7 @@ export async function messagingRoutes(
       at: clock.now(),
       privateNetworksAllowed: deps.allowPrivateNetworks,
     });
+    deps.onSettingsSaved?.();
     return viewOf(settings, request.params.workspaceId);
   }
 
