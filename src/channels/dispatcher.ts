@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { durationMs } from '../core/duration.js';
-import { isBareEmailAddress } from '../core/email-address.js';
+import { emailAddressOf } from '../core/email-address.js';
 import { newId } from '../core/ids.js';
 import { JOURNEY_PAUSED_REASON, type Journey, type Message } from '../core/journey.js';
 import { isWithinWindow, nextLocalTime, profileTimeZone } from '../core/local-time.js';
@@ -829,11 +829,6 @@ function capKey(channel: ConsentChannel, address: string): string {
 /** Where a message on the channel goes: the `email` trait, or the `phone` trait in E.164 form. */
 function addressOf(channel: ConsentChannel, profile: Profile): string | undefined {
   return channel === 'sms' ? phoneNumberOf(profile) : emailAddressOf(profile);
-}
-
-export function emailAddressOf(profile: Profile): string | undefined {
-  const email = profile.traits.email;
-  return typeof email === 'string' && isBareEmailAddress(email.trim()) ? email.trim() : undefined;
 }
 
 function backoffMs(attempts: number): number {

@@ -1,3 +1,5 @@
+import type { Profile } from './profile.js';
+
 /**
  * What makes a text more than one bare address: a display name or angle brackets (`Ann <a@x.io>`), a
  * list (`a@x.io, b@x.io`), a comment, a quoted part, a route. Sent as written, the mail library would
@@ -17,4 +19,10 @@ export function isBareEmailAddress(text: string): boolean {
  */
 export function isRoutableEmailAddress(text: string): boolean {
   return isBareEmailAddress(text) && /@[^.]+(\.[^.]+)+$/u.test(text);
+}
+
+/** Where a profile's e-mails go: its `email` trait, when that is one bare address. */
+export function emailAddressOf(profile: Profile): string | undefined {
+  const email = profile.traits.email;
+  return typeof email === 'string' && isBareEmailAddress(email.trim()) ? email.trim() : undefined;
 }

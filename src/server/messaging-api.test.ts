@@ -699,6 +699,34 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
         expect.objectContaining({ address: ned.email.toLowerCase(), reason: 'unsubscribed' }),
       ]);
     });
+    it('puts the address on the suppression list when asked before the mail server has answered the send', async () => {
+      const journeyId = await publish(emailJourney(await newTemplate()));
+      const ola = await newProfile();
+      // The dispatcher records where an e-mail went once the server has answered; the recipient may
+      // click first.
+      mailWorld.sink.replyDelayAfterKeepingMs = 3_000;
+      try {
+        await enrol(journeyId, { profileId: ola.id });
+        const { unsubscribe } = trackingUrls(await mailTo(ola.email));
+
+        const response = await fetch(unsubscribe, {
+          method: 'POST',
+          body: new URLSearchParams({ scope: 'everything' }),
+        });
+
+        expect(response.status).toBe(200);
+        expect((await listMessages({ profileId: ola.id })).items[0]).toMatchObject({ status: 'sending' });
+        const suppressions = await api<{ items: Array<{ address: string; reason: string }> }>(
+          'GET',
+          `/suppressions?address=${encodeURIComponent(ola.email)}`,
+        );
+        expect(suppressions.body.items).toEqual([
+          expect.objectContaining({ address: ola.email.toLowerCase(), reason: 'unsubscribed' }),
+        ]);
+      } finally {
+        mailWorld.sink.replyDelayAfterKeepingMs = 0;
+      }
+    });
   });
 
   describe('message log', () => {

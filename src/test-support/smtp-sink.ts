@@ -21,6 +21,11 @@ export class SmtpSink {
   readonly #closedSessions = new Set<string>();
   /** Delays the 250 reply to DATA, to hold sends in flight for a test. */
   replyDelayMs = 0;
+  /**
+   * Keeps each message at once but delays its 250 reply: the recipient has the e-mail (and can click in
+   * it) while the sender still waits to hear it was taken.
+   */
+  replyDelayAfterKeepingMs = 0;
   /** Messages whose DATA has arrived, answered yet or not: a send a test knows is in flight. */
   dataArrived = 0;
   /** Recipients answered 550 (mailbox unavailable) at RCPT TO. */
@@ -72,8 +77,10 @@ export class SmtpSink {
               to: session.envelope.rcptTo.map((r) => r.address),
               secure: session.secure,
             });
-            callback();
             for (const waiter of this.#waiters.splice(0)) waiter();
+            if (this.replyDelayAfterKeepingMs > 0)
+              await new Promise((resolve) => setTimeout(resolve, this.replyDelayAfterKeepingMs));
+            callback();
           };
           accept().catch((error: unknown) => callback(error as Error));
         });

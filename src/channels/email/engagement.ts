@@ -1,4 +1,5 @@
 import type { Clock } from '../../core/clock.js';
+import { emailAddressOf } from '../../core/email-address.js';
 import { AppError } from '../../core/errors.js';
 import type { NewEvent } from '../../core/event.js';
 import type { Message } from '../../core/journey.js';
@@ -115,11 +116,12 @@ export async function unsubscribe(
         at: now,
       });
     });
-  if (everything && message.toAddress) {
+  const address = everything ? await recipientAddress(deps, message) : undefined;
+  if (address) {
     await deps.storage.consent.suppress({
       workspaceId: message.workspaceId,
       channel: 'email',
-      address: message.toAddress,
+      address,
       reason: 'unsubscribed',
       at: now,
     });
@@ -132,6 +134,17 @@ export async function unsubscribe(
     });
   }
   return { topic, message, isTest: false, everything };
+}
+
+/**
+ * Where the e-mail went. The dispatcher records it once the mail server has answered, and a recipient
+ * can click before that (the server takes its time over the rest of the round): until then it is the
+ * address the profile has now, the one the e-mail was just sent to.
+ */
+async function recipientAddress(deps: Pick<Deps, 'storage'>, message: Message): Promise<string | undefined> {
+  if (message.toAddress) return message.toAddress;
+  const profile = await deps.storage.profiles.find(message.workspaceId, message.profileId);
+  return profile ? emailAddressOf(profile) : undefined;
 }
 
 /**
