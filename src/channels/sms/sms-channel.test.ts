@@ -631,6 +631,23 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect((await smsMessages())[0]).toMatchObject({ status: 'sent' });
   });
 
+  it.each([408, 425])(
+    'retries a text the provider answered %i (not now), and sends it once',
+    async (status) => {
+      await publishReminder();
+      twilio.failures = [{ status, message: 'try again' }];
+      await world.send([identify('tim', { phone: '+393330000034' }), track('tim', 'Cart Abandoned')]);
+      await world.settle();
+      expect((await smsMessages())[0]).toMatchObject({
+        status: 'deferred',
+        reason: `retrying: 127.0.0.1:${twilio.port} answered ${status}: try again`,
+      });
+      await world.advance(30_000);
+      expect(twilio.sent.map((sms) => sms.to)).toEqual(['+393330000034']);
+      expect((await smsMessages())[0]).toMatchObject({ status: 'sent', attempts: 2 });
+    },
+  );
+
   it("retries a text the provider refused because its sender's queue was full, and sends it once", async () => {
     await publishReminder();
     // Twilio's 21611 is a 400 that means "later": the text was not taken, and a campaign from one

@@ -34,6 +34,11 @@ const SENDER_QUEUE_FULL = 21611;
  * back-off like an outage, so that texts due meanwhile are not failed for good.
  */
 const SETTINGS_REFUSALS = new Set([401, 403, 404]);
+/**
+ * Answers that say "not now" (408 Request Timeout: the provider gave up waiting for the request; 425
+ * Too Early: a replay it will not risk yet; 429 throttling): the text was not taken, so it is retried.
+ */
+const TRY_LATER = new Set([408, 425, 429]);
 /** How many of the provider's latest messages to a number a retry looks through for an earlier send. */
 const RECENT_MESSAGES = 50;
 /**
@@ -133,7 +138,7 @@ export const SMS_MAX_CHARACTERS = 1600;
  * Sends through a Twilio-compatible Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`).
  * The provider's refusal of the message (400-level with its error code) fails it, or, when the
  * recipient had opted out at the carrier, suppresses the number; throttling (a full sender queue too),
- * 5xx, network errors and refused credentials are retried. A retry first asks the provider whether an
+ * 408 and 425, 5xx, network errors and refused credentials are retried. A retry first asks the provider whether an
  * earlier attempt got through (see `earlierSend`), so a text is sent once even when an answer was lost.
  */
 export async function sendSms(call: SmsCall): Promise<Outcome> {
@@ -242,7 +247,12 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
   // Taken but unreadable: sent, as far as anyone can tell; sending again would send it twice.
   if (status >= 200 && status < 300)
     return { status: 'sent', providerMessageId: null, toAddress: to, subject: null };
-  if (status === 429 || status >= 500 || SETTINGS_REFUSALS.has(status) || answer.code === SENDER_QUEUE_FULL)
+  if (
+    TRY_LATER.has(status) ||
+    status >= 500 ||
+    SETTINGS_REFUSALS.has(status) ||
+    answer.code === SENDER_QUEUE_FULL
+  )
     throw new RetryableError(reason, retryAfterMs(response.headers['retry-after'], call.now), to);
   if (answer.code === RECIPIENT_UNSUBSCRIBED) {
     // The carrier will refuse every later text too: suppressed here, they are not even tried.
