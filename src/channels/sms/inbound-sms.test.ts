@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inboundKeyword } from './inbound-sms.js';
+import { inboundKeyword, isTwilioSignatureValid, twilioSignature } from './inbound-sms.js';
 
 describe('inbound keywords', () => {
   it.each([
@@ -50,5 +50,40 @@ describe('inbound keywords', () => {
     expect(inboundKeyword('ARRET', 'STOP')).toBe('opt-out');
     expect(inboundKeyword('stop', 'START')).toBe('opt-in');
     expect(inboundKeyword('stop', 'unknown')).toBe('opt-out');
+  });
+});
+
+describe('Twilio request signatures', () => {
+  const authToken = 'twilio-auth-token';
+  const params = new URLSearchParams({ MessageSid: `SM${'0'.repeat(32)}`, Body: 'STOP' });
+  const isValid = (url: string, signedUrl: string, token = authToken) =>
+    isTwilioSignatureValid({ authToken, url, params, signature: twilioSignature(token, signedUrl, params) });
+
+  it('takes a signature over the URL with the default port written out or left off, either way round', () => {
+    const path = '/v1/sms/inbound/ws_1?x=1';
+    expect(isValid(`https://mops.example.com${path}`, `https://mops.example.com:443${path}`)).toBe(true);
+    expect(isValid(`https://mops.example.com:443${path}`, `https://mops.example.com${path}`)).toBe(true);
+    expect(isValid(`http://mops.example.com${path}`, `http://mops.example.com:80${path}`)).toBe(true);
+    expect(isValid('https://[2001:db8::1]/v1/sms', 'https://[2001:db8::1]:443/v1/sms')).toBe(true);
+    expect(isValid(`https://mops.example.com${path}`, `https://mops.example.com${path}`)).toBe(true);
+  });
+
+  it('refuses a signature over another port, another URL or with another token', () => {
+    const path = '/v1/sms/inbound/ws_1';
+    expect(isValid(`https://mops.example.com${path}`, `https://mops.example.com:8443${path}`)).toBe(false);
+    expect(isValid(`https://mops.example.com:8443${path}`, `https://mops.example.com${path}`)).toBe(false);
+    expect(isValid(`https://mops.example.com${path}`, `https://mops.example.com:80${path}`)).toBe(false);
+    expect(isValid(`https://mops.example.com${path}`, `https://mops.example.com${path}/x`)).toBe(false);
+    expect(isValid(`https://mops.example.com${path}`, `https://mops.example.com:443${path}`, 'other')).toBe(
+      false,
+    );
+    expect(
+      isTwilioSignatureValid({
+        authToken,
+        url: `https://mops.example.com${path}`,
+        params,
+        signature: undefined,
+      }),
+    ).toBe(false);
   });
 });

@@ -26,7 +26,9 @@ export const DEFAULT_HELP_TEXT = 'Reply STOP to unsubscribe, START to subscribe 
 
 /**
  * Checks `X-Twilio-Signature`: base64 HMAC-SHA1, with the account's auth token, of the URL the provider
- * called followed by every form parameter's name and value, sorted by name.
+ * called followed by every form parameter's name and value, sorted by name. Twilio signs the URL with
+ * the scheme's default port written out (`https://host:443/…`) or left off, whichever way it reached
+ * it, so a signature over either form is taken.
  */
 export function isTwilioSignatureValid(input: {
   authToken: string;
@@ -34,10 +36,32 @@ export function isTwilioSignatureValid(input: {
   params: URLSearchParams;
   signature: string | undefined;
 }): boolean {
-  if (!input.signature) return false;
-  const expected = Buffer.from(twilioSignature(input.authToken, input.url, input.params));
-  const given = Buffer.from(input.signature);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  const { signature } = input;
+  if (!signature) return false;
+  const given = Buffer.from(signature);
+  // Every form is checked, so the time taken does not say which one matched.
+  return urlForms(input.url)
+    .map((url) => {
+      const expected = Buffer.from(twilioSignature(input.authToken, url, input.params));
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    })
+    .includes(true);
+}
+
+const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
+
+/**
+ * A URL as written, and with its scheme's default port written out or left off. Done on the text, not
+ * with `URL`, which drops a default port and may re-encode the path the provider signed as it was.
+ */
+function urlForms(url: string): string[] {
+  const match = /^(https?:)(\/\/[^/?#]*?)(:\d*)?([/?#].*)?$/i.exec(url);
+  const scheme = match?.[1]?.toLowerCase();
+  const port = scheme ? DEFAULT_PORTS[scheme] : undefined;
+  if (!match || !port) return [url];
+  const [, written, host, hostPort, rest = ''] = match;
+  if (hostPort === undefined) return [url, `${written}${host}:${port}${rest}`];
+  return hostPort === `:${port}` ? [url, `${written}${host}${rest}`] : [url];
 }
 
 export function twilioSignature(authToken: string, url: string, params: URLSearchParams): string {
