@@ -38,8 +38,11 @@ export const SmsSettings = z.object({
     .string()
     .trim()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be the account SID the provider gives: letters, digits, - or _'),
-  /** Write-only: kept encrypted with MOPS_SECRET; also checks the signature of inbound messages. */
-  authToken: z.string().min(1).max(256).optional(),
+  /**
+   * Write-only: kept encrypted with MOPS_SECRET; also checks the signature of inbound messages. Trimmed:
+   * a token pasted with a newline or space around it would fail Basic auth and every signature.
+   */
+  authToken: z.string().trim().min(1).max(256).optional(),
   /** The sender (see `isSmsSender`): a number, a short code, an alphanumeric sender ID or a messaging service SID. */
   from: z.preprocess(
     (value) => (typeof value === 'string' ? normalisedSender(value) : value),

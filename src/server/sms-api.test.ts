@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SecretBox } from '../channels/settings.js';
 import { twilioSignature } from '../channels/sms/inbound-sms.js';
 import {
   type ApiError,
@@ -10,7 +11,8 @@ import {
 } from '../test-support/api-client.js';
 import { memberSessionCookie } from '../test-support/member-session.js';
 import { TwilioStandIn } from '../test-support/twilio-stand-in.js';
-import { BACKENDS, eventually } from '../test-support/world.js';
+import { BACKENDS, eventually, testConfig } from '../test-support/world.js';
+import { resolveSecret } from './secret.js';
 
 const TOKEN = 'inbound-auth-token';
 const PHONE = '+393471234567';
@@ -424,6 +426,28 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
       providerAnswersKeywords: false,
     });
     expect((await inbound('HELP')).text).toContain('Shop alerts');
+  });
+
+  it('checks signatures with the auth token trimmed of the newline it was pasted with, saved now or before', async () => {
+    const { world } = mailWorld;
+    const help = '<Message>Shop alerts. Reply STOP to stop.</Message>';
+    const stored = await world.mops.storage.settings.get(world.workspaceId);
+    const sms = stored.sms as NonNullable<typeof stored.sms>;
+    try {
+      const saved = await api('PATCH', '/settings', { sms: { ...sms, authToken: ` ${TOKEN}\n` } });
+      expect(saved.status).toBe(200);
+      expect((await inbound('HELP')).text).toContain(help);
+      // A token saved before the settings trimmed it, kept with its newline.
+      const secrets = new SecretBox(resolveSecret(testConfig(world.database)));
+      await world.mops.storage.settings.put(
+        world.workspaceId,
+        { ...stored, sms: { ...sms, authToken: secrets.seal(`${TOKEN}\r\n`) } },
+        Date.now(),
+      );
+      expect((await inbound('HELP')).text).toContain(help);
+    } finally {
+      await world.mops.storage.settings.put(world.workspaceId, stored, Date.now());
+    }
   });
 
   it('answers HELP with the workspace help text, and other texts with nothing', async () => {

@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { Message } from '../../core/journey.js';
 import { type ConsentChannel, channelChoiceKey } from '../../core/topic-consent.js';
-import { type JourneyWorld, startJourneyWorld } from '../../test-support/journey-world.js';
+import { type JourneyWorld, SECRET, startJourneyWorld } from '../../test-support/journey-world.js';
 import { identify, track } from '../../test-support/segment-calls.js';
 import { closedPort, resolvingTo } from '../../test-support/several-addresses.js';
 import { TwilioStandIn } from '../../test-support/twilio-stand-in.js';
 import { BACKENDS, eventually } from '../../test-support/world.js';
 import { MAX_ATTEMPTS } from '../dispatcher.js';
-import { settingsView } from '../settings.js';
+import { SecretBox, settingsView } from '../settings.js';
 import { messagesUrl } from './sms-channel.js';
 
 const ACCOUNT = 'AC0123456789abcdef0123456789abcdef';
@@ -208,6 +208,36 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
       providerAnswersKeywords: false,
       hasAuthToken: true,
     });
+  });
+
+  it('sends with the auth token trimmed of the newline or spaces it was pasted with, saved now or before', async () => {
+    await publishReminder();
+    const basic = `Basic ${Buffer.from(`${ACCOUNT}:${TOKEN}`).toString('base64')}`;
+    const stored = await world.storage.settings.get(world.workspaceId);
+    await world.configure({ sms: { ...stored.sms, authToken: ` ${TOKEN}\r\n` } });
+    await world.send([identify('amy', { phone: '+393330000071' }), track('amy', 'Cart Abandoned')]);
+    await world.settle();
+    const saved = (await world.storage.settings.get(world.workspaceId)).sms?.authToken;
+    expect(new SecretBox(SECRET).open(saved as string)).toBe(TOKEN);
+    // A token saved before the settings trimmed it, kept with its newline.
+    await world.storage.settings.put(
+      world.workspaceId,
+      {
+        ...stored,
+        sms: {
+          ...(stored.sms as NonNullable<typeof stored.sms>),
+          authToken: new SecretBox(SECRET).seal(`${TOKEN}\n`),
+        },
+      },
+      world.clock.now(),
+    );
+    world.clock.advance(10_000); // past the dispatcher's cache of settings
+    await world.send([identify('bea', { phone: '+393330000072' }), track('bea', 'Cart Abandoned')]);
+    await world.settle();
+    expect(twilio.sent.map((sms) => [sms.to, sms.authorization])).toEqual([
+      ['+393330000071', basic],
+      ['+393330000072', basic],
+    ]);
   });
 
   it('refuses a provider on loopback or a private network unless the workspace allows it', async () => {

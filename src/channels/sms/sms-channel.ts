@@ -193,7 +193,7 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
 
   const form = new URLSearchParams({ To: to, Body: body, StatusCallback: call.statusUrl });
   form.set(isMessagingService(settings.from) ? 'MessagingServiceSid' : 'From', settings.from);
-  const token = settings.authToken ? call.secrets.open(settings.authToken) : '';
+  const token = smsAuthToken(settings, call.secrets);
   const url = messagesUrl(settings.baseUrl, settings.accountSid);
   if (!settings.allowPrivateNetworks) {
     try {
@@ -370,6 +370,14 @@ async function earlierSend(
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The provider's auth token, opened, or '' when none is kept. Trimmed: one saved before the settings
+ * trimmed it may end in the newline it was pasted with, which no provider's token holds.
+ */
+export function smsAuthToken(settings: Pick<SmsSettings, 'authToken'>, secrets: SecretBox): string {
+  return settings.authToken ? secrets.open(settings.authToken).trim() : '';
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   twiml,
 } from '../../channels/sms/inbound-sms.js';
 import { smsSegments } from '../../channels/sms/segments.js';
-import { smsTextAsSent } from '../../channels/sms/sms-channel.js';
+import { smsAuthToken, smsTextAsSent } from '../../channels/sms/sms-channel.js';
 import { testSendSms } from '../../channels/sms/test-send.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
@@ -63,7 +63,7 @@ export async function smsRoutes(
     const params = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
     const signature = request.headers['x-twilio-signature'];
     const isValid = isTwilioSignatureValid({
-      authToken: secrets.open(sms.authToken),
+      authToken: smsAuthToken(sms, secrets),
       url: `${deps.publicUrl}${request.url}`,
       params,
       signature: typeof signature === 'string' ? signature : undefined,
