@@ -1,7 +1,9 @@
+import { isIP } from 'node:net';
 import type { Clock } from '../../core/clock.js';
 import type { Message } from '../../core/journey.js';
 import type { Storage } from '../../storage/storage.js';
 import { type Append, appendProfileEvent, isTestSend } from '../email/engagement.js';
+import { isPublicAddress } from '../webhook/network-guard.js';
 
 /** Written on the contact when the provider reports a text delivered to the handset. */
 export const SMS_DELIVERED = 'SMS Delivered';
@@ -26,6 +28,31 @@ export type StatusReceipt = 'delivered' | 'undelivered' | 'already_recorded' | '
  */
 export function smsStatusUrl(publicUrl: string, message: Pick<Message, 'workspaceId' | 'id'>): string {
   return `${publicUrl}/v1/sms/status/${encodeURIComponent(message.workspaceId)}/${encodeURIComponent(message.id)}`;
+}
+
+/**
+ * Names no host on the internet can reach: loopback (`localhost`), mDNS (`.local`), the names set
+ * aside for private networks and testing (RFC 6761, 6762, 8375; ICANN's `.internal`), and a bare name
+ * (`mops`), which only a local resolver knows.
+ */
+const LOCAL_NAME = /(^|\.)(localhost|local|localdomain|internal|lan|home\.arpa|test|invalid)\.?$/;
+
+/** Whether a URL names this machine or a private network, out of reach of a provider on the internet. */
+export function isLocalUrl(url: string): boolean {
+  if (!URL.canParse(url)) return false;
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (isIP(host) !== 0) return !isPublicAddress(host);
+  return !host.replace(/\.$/, '').includes('.') || LOCAL_NAME.test(host);
+}
+
+/**
+ * Whether to ask the provider for status reports at `statusUrl`: not when it is local (Mops run on a
+ * laptop or behind a private address) while the provider is not, as the provider could never call it
+ * and Twilio refuses the text with error 21609 outright. A local provider (a gateway of one's own, a
+ * stand-in) may reach it.
+ */
+export function isStatusUrlReachable(statusUrl: string, providerUrl: string): boolean {
+  return !isLocalUrl(statusUrl) || isLocalUrl(providerUrl);
 }
 
 /**

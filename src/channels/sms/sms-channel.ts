@@ -13,6 +13,7 @@ import type { SecretBox } from '../email/secret-box.js';
 import { lifecycleDataFor } from '../lifecycle-data.js';
 import { messageTemplateData } from '../message-data.js';
 import { agentFor, assertPublicLiteral, privateNetworkRefusal } from '../webhook/network-guard.js';
+import { isStatusUrlReachable } from './delivery-receipts.js';
 import { smartEncoded } from './segments.js';
 import {
   linkedSites,
@@ -65,7 +66,10 @@ export interface SmsCall {
    * one's earlier send, whatever the provider lists.
    */
   unrecordedIds: ReadonlySet<string>;
-  /** Where the provider reports the text delivered or not (see `smsStatusUrl`). */
+  /**
+   * Where the provider reports the text delivered or not (see `smsStatusUrl`); left out of the request
+   * when the provider could not reach it (see `isStatusUrlReachable`).
+   */
   statusUrl: string;
   /** The server's public address, which tracked links are shortened under. */
   publicUrl: string;
@@ -191,7 +195,8 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
     }
   }
 
-  const form = new URLSearchParams({ To: to, Body: body, StatusCallback: call.statusUrl });
+  const form = new URLSearchParams({ To: to, Body: body });
+  if (isStatusUrlReachable(call.statusUrl, settings.baseUrl)) form.set('StatusCallback', call.statusUrl);
   form.set(isMessagingService(settings.from) ? 'MessagingServiceSid' : 'From', settings.from);
   const token = smsAuthToken(settings, call.secrets);
   const url = messagesUrl(settings.baseUrl, settings.accountSid);
