@@ -700,6 +700,28 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect((await smsMessages())[0]).toMatchObject({ status: 'sent', attempts: 2 });
   });
 
+  it('sends a text again without its StatusCallback when the provider refuses that address (21609), once', async () => {
+    await publishReminder();
+    const refused = { status: 400, code: 21609, message: 'Invalid StatusCallback URL' };
+    twilio.failures = [refused];
+    await world.send([identify('ida', { phone: '+393330000081' }), track('ida', 'Cart Abandoned')]);
+    await world.settle();
+    expect(twilio.sent).toMatchObject([{ to: '+393330000081', statusCallback: undefined }]);
+    expect(await smsMessages()).toMatchObject([{ status: 'sent', providerMessageId: twilio.sent[0]?.sid }]);
+
+    // Refused without it too: failed, not sent a third time.
+    twilio.failures = [refused, refused];
+    await world.send([identify('jon', { phone: '+393330000082' }), track('jon', 'Cart Abandoned')]);
+    await world.settle();
+    expect(twilio.failures).toEqual([]);
+    expect(twilio.sent).toHaveLength(1);
+    const jon = (await smsMessages()).find((message) => message.toAddress === '+393330000082');
+    expect(jon).toMatchObject({
+      status: 'failed',
+      reason: `127.0.0.1:${twilio.port} answered 400 (error 21609): Invalid StatusCallback URL`,
+    });
+  });
+
   it('suppresses a number the carrier reports as opted out, fails an invalid one, and retries when the provider is down', async () => {
     await publishReminder();
     twilio.failures = [

@@ -40,6 +40,8 @@ const SETTINGS_REFUSALS = new Set([401, 403, 404]);
  * Too Early: a replay it will not risk yet; 429 throttling): the text was not taken, so it is retried.
  */
 const TRY_LATER = new Set([408, 425, 429]);
+/** Twilio's error for a StatusCallback it will not use (not a URL it can call): it refuses the text. */
+const INVALID_STATUS_CALLBACK = 21609;
 /** How many of the provider's latest messages to a number a retry looks through for an earlier send. */
 const RECENT_MESSAGES = 50;
 /**
@@ -212,7 +214,20 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
     allowPrivateNetworks: settings.allowPrivateNetworks,
     authorization: `Basic ${Buffer.from(`${settings.accountSid}:${token}`).toString('base64')}`,
   };
-  let response: Awaited<ReturnType<typeof request>>;
+  const post = async (): Promise<{
+    status: number;
+    answer: ProviderAnswer;
+    retryAfter: string | string[] | undefined;
+  }> => {
+    const response = await callProvider(provider, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
+    const answer = ((await answerOf(response.body)) ?? {}) as ProviderAnswer;
+    return { status: response.statusCode, answer, retryAfter: response.headers['retry-after'] };
+  };
+  let answered: Awaited<ReturnType<typeof post>>;
   try {
     // Claiming counts an attempt: past the first, an earlier one may have reached the provider, with
     // the text, number and sender it was sent with then (kept below), whatever they are now. A kept
@@ -229,23 +244,22 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
         throw new RetryableError('another worker took the message over', undefined, to);
       message.context = context;
     }
-    response = await callProvider(provider, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: form.toString(),
-    });
+    answered = await post();
+    // The provider refused the address it was asked to report to (a public URL it cannot use), and
+    // the text with it: sent once more without, as a text without reports beats none at all.
+    const isCallbackRefused = answered.status >= 400 && answered.answer.code === INVALID_STATUS_CALLBACK;
+    if (isCallbackRefused && form.has('StatusCallback')) {
+      form.delete('StatusCallback');
+      answered = await post();
+    }
   } catch (error) {
     const refused = privateNetworkRefusal(error);
     if (refused) return { status: 'failed', reason: refused.message, toAddress: to };
     if (error instanceof RetryableError) throw new RetryableError(error.message, error.retryAfterMs, to);
     throw new RetryableError(`${url.host}: ${errorMessage(error)}`, undefined, to);
   }
-  const answer = ((await answerOf(response.body)) ?? {}) as {
-    sid?: string;
-    code?: number;
-    message?: string;
-  };
-  const status = response.statusCode;
+  const { answer } = answered;
+  const status = answered.status;
   if (status >= 200 && status < 300 && answer.sid)
     return { status: 'sent', providerMessageId: answer.sid, toAddress: to, subject: null };
   const reason = `${url.host} answered ${status}${answer.code ? ` (error ${answer.code})` : ''}${answer.message ? `: ${answer.message}` : ''}`;
@@ -258,7 +272,7 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
     SETTINGS_REFUSALS.has(status) ||
     answer.code === SENDER_QUEUE_FULL
   )
-    throw new RetryableError(reason, retryAfterMs(response.headers['retry-after'], call.now), to);
+    throw new RetryableError(reason, retryAfterMs(answered.retryAfter, call.now), to);
   if (answer.code === RECIPIENT_UNSUBSCRIBED) {
     // The carrier will refuse every later text too: suppressed here, they are not even tried.
     await call.storage.consent.suppress({
@@ -289,6 +303,13 @@ async function answerOf(body: AsyncIterable<Buffer> & { destroy(): unknown }): P
   } finally {
     body.destroy();
   }
+}
+
+/** What the Messages API answers a sent text with, as far as Mops reads it. */
+interface ProviderAnswer {
+  sid?: string;
+  code?: number;
+  message?: string;
 }
 
 interface Provider {
