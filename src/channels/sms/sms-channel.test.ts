@@ -722,6 +722,32 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     });
   });
 
+  it('suppresses a number the provider says is no mobile (21614) as a hard bounce, and tries it no more', async () => {
+    await publishReminder({ topic: 'transactional' });
+    twilio.failures = [{ status: 400, code: 21614, message: "'To' number is not a valid mobile number" }];
+    await world.send([identify('lan', { phone: '+393330000091' }), track('lan', 'Cart Abandoned')]);
+    await world.settle();
+    expect(twilio.sent).toEqual([]);
+    expect(await smsMessages()).toMatchObject([
+      {
+        status: 'suppressed',
+        reason: `not a mobile number: 127.0.0.1:${twilio.port} answered 400 (error 21614): 'To' number is not a valid mobile number`,
+      },
+    ]);
+    expect(await world.storage.consent.findSuppression(world.workspaceId, 'sms', '+393330000091')).toBe(
+      'hard_bounce',
+    );
+
+    // The next text, a day on (past the cap), is not tried.
+    await world.advance(24 * 3_600_000);
+    await world.send([track('lan', 'Cart Abandoned')]);
+    await world.settle();
+    expect(twilio.sent).toEqual([]);
+    expect((await smsMessages()).map((message) => message.reason)).toContain(
+      'address suppressed: hard_bounce',
+    );
+  });
+
   it('suppresses a number the carrier reports as opted out, fails an invalid one, and retries when the provider is down', async () => {
     await publishReminder();
     twilio.failures = [

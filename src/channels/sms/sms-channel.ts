@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { AppError } from '../../core/errors.js';
-import type { Message } from '../../core/journey.js';
+import type { Message, SuppressionReason } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
 import { isMessagingService } from '../../core/sms-sender.js';
 import type { SmsSettings } from '../../core/workspace-settings.js';
@@ -23,8 +23,16 @@ import {
 } from './short-links.js';
 
 const TIMEOUT_MS = 15_000;
-/** Twilio's error for a recipient who replied STOP to this sender. */
-const RECIPIENT_UNSUBSCRIBED = 21610;
+/**
+ * Twilio's refusals of a number that every later text to it would meet too, and what the number is
+ * suppressed as: 21610, a recipient who replied STOP to this sender at the carrier; 21614, a number
+ * that is no mobile (a landline, or none at all), which is a hard bounce as 30005 and 30006 are in a
+ * delivery receipt.
+ */
+const SUPPRESSING_REFUSALS = new Map<number, { as: SuppressionReason; said: string }>([
+  [21610, { as: 'unsubscribed', said: 'opted out at the carrier' }],
+  [21614, { as: 'hard_bounce', said: 'not a mobile number' }],
+]);
 /**
  * Twilio's error for a sender whose queue is full (hours of texts at its rate): a 400, yet it means
  * "later", as a campaign from one number meets it before the queue drains. The text was not taken.
@@ -143,9 +151,10 @@ export const SMS_MAX_CHARACTERS = 1600;
 /**
  * Sends through a Twilio-compatible Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`).
  * The provider's refusal of the message (400-level with its error code) fails it, or, when the
- * recipient had opted out at the carrier, suppresses the number; throttling (a full sender queue too),
- * 408 and 425, 5xx, network errors and refused credentials are retried. A retry first asks the provider whether an
- * earlier attempt got through (see `earlierSend`), so a text is sent once even when an answer was lost.
+ * recipient had opted out at the carrier or the number is no mobile, suppresses the number; one of its
+ * StatusCallback sends it again without (see `INVALID_STATUS_CALLBACK`); throttling (a full sender
+ * queue too), 408 and 425, 5xx, network errors and refused credentials are retried. A retry first asks
+ * the provider whether an earlier attempt got through (see `earlierSend`), so a text is sent once even when an answer was lost.
  */
 export async function sendSms(call: SmsCall): Promise<Outcome> {
   const { message, profile, settings, to } = call;
@@ -273,16 +282,17 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
     answer.code === SENDER_QUEUE_FULL
   )
     throw new RetryableError(reason, retryAfterMs(answered.retryAfter, call.now), to);
-  if (answer.code === RECIPIENT_UNSUBSCRIBED) {
-    // The carrier will refuse every later text too: suppressed here, they are not even tried.
+  const suppression = answer.code === undefined ? undefined : SUPPRESSING_REFUSALS.get(answer.code);
+  if (suppression) {
+    // Every later text would be refused too: suppressed here, they are not even tried.
     await call.storage.consent.suppress({
       workspaceId: message.workspaceId,
       channel: 'sms',
       address: to,
-      reason: 'unsubscribed',
+      reason: suppression.as,
       at: call.now,
     });
-    return { status: 'suppressed', reason: `opted out at the carrier: ${reason}`, toAddress: to };
+    return { status: 'suppressed', reason: `${suppression.said}: ${reason}`, toAddress: to };
   }
   return { status: 'failed', reason, toAddress: to };
 }
