@@ -163,6 +163,41 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect(twilio.sent.map((sms) => [sms.to, sms.body])).toEqual([[PHONE, 'Hi Ada']]);
   });
 
+  it("shows the profile's number suppressed in its SMS subscriptions while a STOP or a hard bounce holds it", async () => {
+    const { world } = mailWorld;
+    const number = '+393475550101';
+    const profile = await newProfile({ phone: '+39 347 555 0101' });
+    const subscriptions = async () =>
+      (
+        await api<{ channels: { sms: Record<string, boolean> }; suppressed: { sms: string | null } }>(
+          'GET',
+          `/profiles/${profile.id}/subscriptions`,
+        )
+      ).body;
+    expect(await subscriptions()).toMatchObject({
+      channels: { sms: { marketing: true } },
+      suppressed: { sms: null },
+    });
+
+    await inbound('STOP', { from: number });
+    // The topic choice is untouched (a START brings it back as it was); the number is what is held.
+    expect(await subscriptions()).toMatchObject({
+      channels: { sms: { marketing: true } },
+      suppressed: { sms: 'unsubscribed' },
+    });
+    await inbound('START', { from: number });
+    expect((await subscriptions()).suppressed).toEqual({ sms: null });
+
+    await world.mops.storage.consent.suppress({
+      workspaceId: world.workspaceId,
+      channel: 'sms',
+      address: number,
+      reason: 'hard_bounce',
+      at: Date.now(),
+    });
+    expect((await subscriptions()).suppressed).toEqual({ sms: 'hard_bounce' });
+  });
+
   it('writes SMS Unsubscribed and SMS Resubscribed on every profile holding the number, once per text', async () => {
     const number = '+393471112233';
     const journeyId = await publish({

@@ -11,7 +11,8 @@ import type { Role } from '../../core/access.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { EmailTemplate, Message } from '../../core/journey.js';
-import { MESSAGE_STATUSES } from '../../core/journey.js';
+import { MESSAGE_STATUSES, SUPPRESSION_REASONS } from '../../core/journey.js';
+import { phoneNumberOf } from '../../core/phone-number.js';
 import { standInProfile } from '../../core/profile.js';
 import {
   CONSENT_CHANNELS,
@@ -566,11 +567,14 @@ export async function messagingRoutes(
         tags: ['consent'],
         summary:
           "The profile's subscription to each topic: on every channel (`topics`), and on each (`channels`); topics it never changed follow their default",
+        description:
+          "`suppressed.sms` is why the profile's phone number is suppressed (`unsubscribed` after a STOP, `hard_bounce` for a number that takes no texts, `complaint`), or null: while it is, no text goes to the number whatever `channels.sms` says.",
         params: ProfileParams,
         response: {
           200: z.object({
             topics: z.record(z.string(), z.boolean()),
             channels: z.object({ email: TopicChoices, sms: TopicChoices }),
+            suppressed: z.object({ sms: z.enum(SUPPRESSION_REASONS).nullable() }),
           }),
           ...errors,
         },
@@ -583,6 +587,11 @@ export async function messagingRoutes(
       if (!profile) throw new AppError('not_found', `profile ${profileId} does not exist`);
       const settings = await storage.settings.get(workspaceId);
       const chosen = await storage.consent.findSubscriptions(workspaceId, profile.id);
+      // Suppression outranks any topic: the console shows the number's texts as suppressed, not on.
+      const phone = phoneNumberOf(profile);
+      const smsSuppression = phone
+        ? await storage.consent.findSuppression(workspaceId, 'sms', phone)
+        : undefined;
       const onChannel = (channel: ConsentChannel) =>
         Object.fromEntries(
           settings.topics.map((topic) => [
@@ -598,6 +607,7 @@ export async function messagingRoutes(
           ]),
         ),
         channels: { email: onChannel('email'), sms: onChannel('sms') },
+        suppressed: { sms: smsSuppression ?? null },
       };
     },
   );

@@ -89,6 +89,8 @@ export function SubscriptionsSection(props: { workspaceId: string; profileId: st
   const topics = Object.keys(subscriptions.data?.topics ?? {});
   const channels = subscriptions.data?.channels;
   const said = (isSubscribed: boolean | undefined) => (isSubscribed ? t('contacts.yes') : t('contacts.no'));
+  // A suppressed number outranks every topic: its texts are shown held, whatever was chosen.
+  const smsSuppressed = subscriptions.data?.suppressed.sms;
   return (
     <div className="contact-section">
       <h2>{t('contacts.tabs.subscriptions')}</h2>
@@ -111,11 +113,24 @@ export function SubscriptionsSection(props: { workspaceId: string; profileId: st
               <tr key={topic}>
                 <td>{topicName(topic)}</td>
                 <td>{said(channels?.email[topic])}</td>
-                <td>{said(channels?.sms[topic])}</td>
+                <td>
+                  {smsSuppressed ? (
+                    <span className="badge message-suppressed">{t('contacts.smsSuppressed')}</span>
+                  ) : (
+                    said(channels?.sms[topic])
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
+      )}
+      {topics.length > 0 && smsSuppressed && (
+        <p className="hint">
+          {smsSuppressed === 'complaint'
+            ? t('contacts.smsSuppressedNote.other', { why: wordMessageReason(smsSuppressed, t) })
+            : t(`contacts.smsSuppressedNote.${smsSuppressed}`)}
+        </p>
       )}
     </div>
   );

@@ -173,6 +173,8 @@ export const useSubscriptions = (workspaceId: string, profileId: string) =>
   useProfileRead<{
     topics: Record<string, boolean>;
     channels: Record<'email' | 'sms', Record<string, boolean>>;
+    /** Why the profile's number is suppressed (no text goes to it whatever the topics say), or null. */
+    suppressed: { sms: 'unsubscribed' | 'hard_bounce' | 'complaint' | null };
   }>(workspaceId, profileId, '/subscriptions');
 
 export function useMessagesOf(workspaceId: string, profileId: string, cursor: string | undefined) {

@@ -219,6 +219,14 @@ const en = {
   topic: 'Topic',
   subscribedByEmail: 'E-mails',
   subscribedBySms: 'Texts',
+  smsSuppressed: 'Suppressed',
+  smsSuppressedNote: {
+    unsubscribed:
+      'Texts are suppressed: the contact’s number replied STOP, so no text goes to it whatever the topics say, until the contact texts START.',
+    hard_bounce:
+      'Texts are suppressed: the contact’s number takes no texts (a landline, or a number not in use), so none goes to it whatever the topics say.',
+    other: 'Texts are suppressed ({{why}}): no text goes to the contact’s number whatever the topics say.',
+  },
   yes: 'Yes',
   no: 'No',
   noTopics: 'This workspace has no topics.',
@@ -454,6 +462,15 @@ const it: typeof en = {
   topic: 'Argomento',
   subscribedByEmail: 'E-mail',
   subscribedBySms: 'SMS',
+  smsSuppressed: 'Bloccato',
+  smsSuppressedNote: {
+    unsubscribed:
+      'Gli SMS sono bloccati: il numero del contatto ha risposto STOP, quindi nessun SMS gli arriva qualunque cosa dicano gli argomenti, finché il contatto non scrive START.',
+    hard_bounce:
+      'Gli SMS sono bloccati: il numero del contatto non riceve SMS (un fisso, o un numero non attivo), quindi nessuno gli arriva qualunque cosa dicano gli argomenti.',
+    other:
+      'Gli SMS sono bloccati ({{why}}): nessun SMS arriva al numero del contatto qualunque cosa dicano gli argomenti.',
+  },
   yes: 'Sì',
   no: 'No',
   noTopics: 'Quest’area di lavoro non ha argomenti.',
