@@ -452,7 +452,7 @@ describe('settings on a server without private networks (Chromium)', () => {
     // A test server's address is this machine's: said to be out of a provider's reach.
     const described = await inbound.getAttribute('aria-describedby');
     expect(await page.locator(`[id="${described}"]`).textContent()).toContain(
-      'This address is on this machine, where no provider can reach it',
+      'This address is on this machine or a private network, where no provider on the internet can reach it',
     );
     // Each checkbox and its explanation on a row of their own, not a narrow cell each.
     const encoding = await page.getByText('Smart encoding:', { exact: false }).boundingBox();

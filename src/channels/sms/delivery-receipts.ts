@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { Clock } from '../../core/clock.js';
 import type { Message } from '../../core/journey.js';
+import { isLocalHostName } from '../../core/local-names.js';
 import type { Storage } from '../../storage/storage.js';
 import { type Append, appendProfileEvent, isTestSend } from '../email/engagement.js';
 import { isPublicAddress } from '../webhook/network-guard.js';
@@ -30,19 +31,11 @@ export function smsStatusUrl(publicUrl: string, message: Pick<Message, 'workspac
   return `${publicUrl}/v1/sms/status/${encodeURIComponent(message.workspaceId)}/${encodeURIComponent(message.id)}`;
 }
 
-/**
- * Names no host on the internet can reach: loopback (`localhost`), mDNS (`.local`), the names set
- * aside for private networks and testing (RFC 6761, 6762, 8375; ICANN's `.internal`), and a bare name
- * (`mops`), which only a local resolver knows.
- */
-const LOCAL_NAME = /(^|\.)(localhost|local|localdomain|internal|lan|home\.arpa|test|invalid)\.?$/;
-
 /** Whether a URL names this machine or a private network, out of reach of a provider on the internet. */
 export function isLocalUrl(url: string): boolean {
   if (!URL.canParse(url)) return false;
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (isIP(host) !== 0) return !isPublicAddress(host);
-  return !host.replace(/\.$/, '').includes('.') || LOCAL_NAME.test(host);
+  return isIP(host) !== 0 ? !isPublicAddress(host) : isLocalHostName(host);
 }
 
 /**

@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { Field } from '../components/field.js';
 import { FailedMessages } from './FailedMessages.js';
 import { PrivateNetworksField, SaveBar, TextField, useErrorAt, usePrivateWarning } from './form-parts.js';
+import { isOutOfInternetReach } from './private-target.js';
 import { useSectionSave } from './section-save.js';
 import {
   type SettingsView,
@@ -119,7 +120,7 @@ export function SmsSection(props: { settings: SettingsView }) {
               label={t('settings.sms.inboundUrl')}
               hint={[
                 t('settings.sms.inboundUrlHint'),
-                ...(isOnThisMachine(props.settings.sms.inboundUrl)
+                ...(isOutOfInternetReach(props.settings.sms.inboundUrl)
                   ? [t('settings.sms.inboundUrlLocal')]
                   : []),
               ].join(' ')}
@@ -134,11 +135,4 @@ export function SmsSection(props: { settings: SettingsView }) {
       {props.settings.sms && <FailedMessages path="/sms/failed" messages="settings.sms.failed" />}
     </>
   );
-}
-
-/** Whether an address is this machine's own (the server's default public URL), which no provider can call. */
-function isOnThisMachine(address: string): boolean {
-  if (!URL.canParse(address)) return false;
-  const host = new URL(address).hostname;
-  return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
 }

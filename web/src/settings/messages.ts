@@ -148,7 +148,7 @@ const en = {
     inboundUrlHint:
       'Set it at the provider as the number’s webhook for incoming messages (HTTP POST): replies such as STOP, START and HELP reach Mops through it.',
     inboundUrlLocal:
-      'This address is on this machine, where no provider can reach it: start Mops with MOPS_PUBLIC_URL set to the address the internet knows it by.',
+      'This address is on this machine or a private network, where no provider on the internet can reach it: start Mops with MOPS_PUBLIC_URL set to the address the internet knows it by.',
     none: 'No SMS provider yet: SMS steps cannot send until you fill this in.',
     baseUrl: 'API base URL',
     accountSid: 'Account SID',
@@ -390,7 +390,7 @@ const it: typeof en = {
     inboundUrlHint:
       'Impostalo presso il provider come webhook dei messaggi in arrivo del numero (HTTP POST): risposte come STOP, START e HELP arrivano a Mops da qui.',
     inboundUrlLocal:
-      'Questo indirizzo è di questa macchina, che nessun provider può raggiungere: avvia Mops con MOPS_PUBLIC_URL impostato all’indirizzo con cui è noto su internet.',
+      'Questo indirizzo è di questa macchina o di una rete privata, che nessun provider su internet può raggiungere: avvia Mops con MOPS_PUBLIC_URL impostato all’indirizzo con cui è noto su internet.',
     none: 'Nessun provider SMS: i passi SMS non possono inviare finché non lo compili.',
     baseUrl: "URL di base dell'API",
     accountSid: 'Account SID',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { privateTargetHost } from './private-target.js';
+import { isOutOfInternetReach, privateTargetHost } from './private-target.js';
 
 describe('a URL written with a private address', () => {
   it('names its host for loopback, private, link-local and localhost, and nothing for public ones or names', () => {
@@ -24,5 +24,23 @@ describe('a URL written with a private address', () => {
       '',
     ])
       expect(privateTargetHost(url), url).toBeUndefined();
+  });
+});
+
+describe('a URL out of reach of a provider on the internet', () => {
+  it('is one at a loopback or private address or at a name only a local network resolves', () => {
+    for (const url of [
+      'http://127.0.0.1:3000/v1/sms/inbound/w1',
+      'http://192.168.1.20/v1/sms/inbound/w1',
+      'http://[::1]:3000/',
+      'http://localhost:3000/',
+      'http://mops:3000/v1/sms/inbound/w1',
+      'http://shop.local/',
+      'https://mops.internal/',
+      'http://router.home.arpa/',
+    ])
+      expect(isOutOfInternetReach(url), url).toBe(true);
+    for (const url of ['https://mops.example.com/v1/sms/inbound/w1', 'https://8.8.8.8/', 'not a url'])
+      expect(isOutOfInternetReach(url), url).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { isLocalHostName } from '../../../src/core/local-names.js';
 
 /**
  * The host of a URL written as a loopback or private address (`127.0.0.1`, `10.0.0.5`, `[::1]`,
@@ -24,4 +25,16 @@ export function privateTargetHost(url: string): string | undefined {
     else if (ipv6.parts.slice(0, 6).every((part) => part === 0)) return hostname;
   }
   return address.range() === 'unicast' ? undefined : hostname;
+}
+
+/**
+ * Whether a URL is out of reach of a provider on the internet: a loopback or private address, or a
+ * name only this machine or its network resolves (`mops`, `shop.local`), as the server judges it
+ * before asking a provider to call it.
+ */
+export function isOutOfInternetReach(url: string): boolean {
+  if (privateTargetHost(url) !== undefined) return true;
+  if (!URL.canParse(url.trim())) return false;
+  const host = new URL(url.trim()).hostname.replace(/^\[|\]$/g, '');
+  return !ipaddr.isValid(host) && isLocalHostName(host);
 }
