@@ -11,7 +11,13 @@ import { ITALY_FIT_MODEL } from '../test-support/score-models.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { recycleProfile, runOverdueHandOffs } from './hand-offs.js';
-import { accountScores, profileIntent, RecentDistributions, scoreDistribution } from './scoring.js';
+import {
+  accountScores,
+  contactScoresTogether,
+  profileIntent,
+  RecentDistributions,
+  scoreDistribution,
+} from './scoring.js';
 import { SCORING_CURSOR } from './scoring-batch.js';
 
 const DAY = 86_400_000;
@@ -2034,5 +2040,22 @@ describe.each(BACKENDS)('scores of traits a journey sets on %s', (backend) => {
       now: world.clock.now(),
     });
     expect(intent.stage).toBe('mql');
+  });
+});
+
+describe('an account’s contacts scored together', () => {
+  it('sums, averages and maxes the scores of an account of 200,000 contacts', () => {
+    const scores = Array.from({ length: 200_000 }, (_, i) => (i % 100) - 10);
+    scores[123_456] = 250;
+    expect(contactScoresTogether(scores)).toEqual({
+      total: 200_000 * 39.5 + 250 - 46,
+      average: 39.5,
+      max: 250,
+      contacts: 200_000,
+    });
+  });
+
+  it('gives an account without contacts zeros', () => {
+    expect(contactScoresTogether([])).toEqual({ total: 0, average: 0, max: 0, contacts: 0 });
   });
 });

@@ -82,15 +82,28 @@ export async function accountScores(
           now,
         ).score,
     );
-    const total = scores.reduce((sum, score) => sum + score, 0);
-    return {
-      model: model.id,
-      total: round(total),
-      average: scores.length === 0 ? 0 : round(total / scores.length),
-      max: scores.length === 0 ? 0 : Math.max(...scores),
-      contacts: scores.length,
-    };
+    return { model: model.id, ...contactScoresTogether(scores) };
   });
+}
+
+/**
+ * Contacts' scores summed, averaged and maxed. The highest is found in a loop: `Math.max(...scores)`
+ * passes every score as an argument, which overflows the stack (RangeError) for an account of some
+ * hundred thousand contacts.
+ */
+export function contactScoresTogether(scores: readonly number[]): Omit<AccountScore, 'model'> {
+  let total = 0;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const score of scores) {
+    total += score;
+    if (score > max) max = score;
+  }
+  return {
+    total: round(total),
+    average: scores.length === 0 ? 0 : round(total / scores.length),
+    max: scores.length === 0 ? 0 : max,
+    contacts: scores.length,
+  };
 }
 
 /** Profiles recomputed per page of the distribution: their ledgers and account traits are read together. */
