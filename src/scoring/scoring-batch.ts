@@ -49,7 +49,10 @@ export const CONTACTS_DOINGS_MOPS_WRITES: ReadonlySet<string> = new Set([
 export const MOPS_EVENTS_SCORED = [TRAITS_UPDATED, ACCOUNT_LEFT, ...CONTACTS_DOINGS_MOPS_WRITES];
 
 export interface ScoringWork {
-  /** The earliest SLA deadline of a hand-off created, to wake the SLA check for. */
+  /**
+   * When the SLA check is due for the hand-offs created: a millisecond after the earliest deadline,
+   * the first moment one can be missed.
+   */
   earliestDue: number | undefined;
   /** The earliest stage timer set (a score crossing a stage's threshold by time alone). */
   earliestStageTimer: number | undefined;
@@ -707,7 +710,7 @@ export async function decideWorkspace(
     await tx.generatedEvents.append(generated);
     let earliestDue: number | undefined;
     for (const created of handOffs)
-      if (created.status === 'pending') earliestDue = earliest(earliestDue, created.dueAt);
+      if (created.status === 'pending') earliestDue = earliest(earliestDue, created.dueAt + 1);
     let earliestStageTimer: number | undefined;
     for (const timer of stageTimers) earliestStageTimer = earliest(earliestStageTimer, timer.dueAt);
     return { earliestDue, earliestStageTimer, queued: toSend.length };

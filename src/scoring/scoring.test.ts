@@ -18,7 +18,7 @@ import {
   RecentDistributions,
   scoreDistribution,
 } from './scoring.js';
-import { SCORING_CURSOR } from './scoring-batch.js';
+import { SCORING_CURSOR, scoringBatch } from './scoring-batch.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -424,6 +424,34 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     await world.settle();
     // Missed (the acceptance moved the lead on to SQL, so there is nothing to recycle).
     expect((await intentOf('lu')).handOffs).toMatchObject([{ status: 'breached' }]);
+  });
+
+  it('misses an SLA only after its deadline: sales may accept at the deadline’s millisecond', async () => {
+    await world.send([
+      identify('dl', { country: 'FR' }),
+      track('dl', 'Signed Up'),
+      track('dl', 'Demo Requested'),
+    ]);
+    await world.settle();
+    // Scored by hand, to see when the batch making the hand-off wakes the SLA check.
+    await world.send([track('dl', 'Pricing Viewed')]);
+    const { items } = await world.storage.events.list(world.workspaceId, { limit: 1 });
+    const write = await scoringBatch(() => world.clock.now()).prepare(items, world.storage, {
+      after: '0',
+      through: '0',
+    });
+    const work = await world.storage.transaction(write);
+    await world.settle();
+    const dueAt = (await intentOf('dl')).handOffs[0]?.dueAt as number;
+    expect(work.earliestDue).toBe(dueAt + 1);
+    expect(await world.storage.scoring.nextHandOffDue()).toBe(dueAt + 1);
+
+    await world.advance(dueAt - world.clock.now());
+    expect((await intentOf('dl')).handOffs).toMatchObject([{ status: 'pending' }]);
+    await world.send([track('dl', 'Sales Accepted')]);
+    await world.settle();
+    expect((await intentOf('dl')).handOffs).toMatchObject([{ status: 'accepted', acceptedAt: dueAt }]);
+    expect(crm.received.map((body) => body.type)).not.toContain('mops.hand_off.sla_missed');
   });
 
   it('accepts the hand-off that Sales Accepted creates itself, taking a lead straight past MQL', async () => {

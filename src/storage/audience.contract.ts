@@ -404,9 +404,11 @@ export function runAudienceContract(
       await storage.scoring.setRoundRobinTurn(workspaceId, 2);
       await storage.scoring.setRoundRobinTurn(workspaceId, 3);
       expect(await storage.scoring.roundRobinTurn(workspaceId)).toBe(3);
-      expect(await storage.scoring.nextHandOffDue()).toBe(NOW + DAY);
+      // Missed only after the deadline's millisecond: the check is due one later.
+      expect(await storage.scoring.nextHandOffDue()).toBe(NOW + DAY + 1);
       expect(await storage.transaction((tx) => tx.scoring.claimOverdueHandOffs(NOW, 10))).toEqual([]);
-      expect(await storage.transaction((tx) => tx.scoring.claimOverdueHandOffs(NOW + DAY, 10))).toEqual([
+      expect(await storage.transaction((tx) => tx.scoring.claimOverdueHandOffs(NOW + DAY, 10))).toEqual([]);
+      expect(await storage.transaction((tx) => tx.scoring.claimOverdueHandOffs(NOW + DAY + 1, 10))).toEqual([
         base,
       ]);
       expect(await storage.scoring.pendingHandOffs(base.profileId)).toEqual([base]);

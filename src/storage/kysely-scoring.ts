@@ -460,7 +460,7 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
     },
     async claimOverdueHandOffs(now, limit) {
       const result = await sql<Selectable<Database['hand_offs']>>`
-        select * from hand_offs where status = 'pending' and due_at <= ${now} and ${notSetAside}
+        select * from hand_offs where status = 'pending' and due_at < ${now} and ${notSetAside}
         order by due_at limit ${limit} ${sql.raw(ops.skipLockedRows)}`.execute(db);
       return result.rows.map(toHandOff).filter((handOff): handOff is MadeHandOff => handOff.owner !== null);
     },
@@ -471,7 +471,8 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
         .where('status', '=', 'pending')
         .where(notSetAside)
         .executeTakeFirst();
-      return row?.due === null || row?.due === undefined ? undefined : Number(row.due);
+      // Missed only once the deadline's millisecond has passed: a `Sales Accepted` received at it is in time.
+      return row?.due === null || row?.due === undefined ? undefined : Number(row.due) + 1;
     },
   };
 }

@@ -1037,8 +1037,12 @@ export interface ScoringStore {
   ): Promise<Page<HandOff>>;
   /** Hand-offs in every workspace, by status (those whose SLA was missed are `breached` or `recycled`): for the metrics. */
   countHandOffsByStatus(): Promise<Map<HandOff['status'], number>>;
-  /** Pending hand-offs past their SLA, claimed for this transaction (PostgreSQL `SKIP LOCKED`). */
+  /**
+   * Pending hand-offs past their SLA at `now` (their deadline strictly before it: one accepted at the
+   * deadline's millisecond is in time), claimed for this transaction (PostgreSQL `SKIP LOCKED`).
+   */
   claimOverdueHandOffs(now: number, limit: number): Promise<MadeHandOff[]>;
+  /** When the SLA check is next due: a millisecond after the earliest pending deadline (see `claimOverdueHandOffs`). */
   nextHandOffDue(): Promise<number | undefined>;
 
   /**
