@@ -382,6 +382,36 @@ export function runAudienceContract(
       ]);
     });
 
+    it('gives each profile its latest hand-off by when it was made, leaving dropped ones out', async () => {
+      const profileId = newId('prf');
+      const handOff = (at: number, madeAt: number, fields: Partial<HandOff>): HandOff => ({
+        id: newId('hof', at),
+        workspaceId,
+        profileId,
+        owner: 'marco',
+        status: 'accepted',
+        messageId: null,
+        createdAt: madeAt,
+        dueAt: madeAt + DAY,
+        acceptedAt: null,
+        breachedAt: null,
+        owedAt: null,
+        droppedReason: null,
+        ...fields,
+      });
+      // Owed first (the oldest id), made last: its id is the one it was owed under.
+      const madeLast = handOff(NOW, NOW + 3 * DAY, { status: 'pending', owner: 'giulia', owedAt: NOW });
+      const recycled = handOff(NOW + DAY, NOW + DAY, { status: 'recycled' });
+      const dropped = handOff(NOW + 4 * DAY, NOW + 4 * DAY, {
+        status: 'dropped',
+        owner: null,
+        owedAt: NOW + 4 * DAY,
+        droppedReason: 'merged into a profile already handed off',
+      });
+      for (const made of [recycled, madeLast, dropped]) await storage.scoring.createHandOff(made);
+      expect(await storage.scoring.latestHandOffs([profileId])).toEqual(new Map([[profileId, madeLast]]));
+    });
+
     it('hands out overdue hand-offs, pending ones only', async () => {
       const base: HandOff = {
         id: newId('hof'),

@@ -410,11 +410,14 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
     async latestHandOffs(profileIds) {
       const latest = new Map<string, HandOff>();
       for (const chunk of chunks(profileIds)) {
-        // Oldest first (ids are time-ordered), so each profile's last one stays.
+        // Oldest made first, so each profile's last one stays. By when made, not by id: an owed
+        // hand-off keeps the id it was owed under when it is made later. A dropped one never was.
         const rows = await db
           .selectFrom('hand_offs')
           .selectAll()
           .where('profile_id', 'in', chunk)
+          .where('status', '!=', 'dropped')
+          .orderBy('created_at')
           .orderBy('id')
           .execute();
         for (const row of rows) latest.set(row.profile_id, toHandOff(row));

@@ -1027,7 +1027,10 @@ export interface ScoringStore {
   pendingHandOffs(profileId: string): Promise<HandOff[]>;
   /** Per profile, its owed hand-offs (`awaiting_identity`), oldest first: one at most. */
   owedHandOffs(profileIds: string[]): Promise<Map<string, HandOff[]>>;
-  /** Per profile, its latest hand-off whatever its status (none: the profile has never been handed off). */
+  /**
+   * Per profile, its latest hand-off by when it was made (`createdAt`), whatever its status but
+   * `dropped` (none: the profile has never been handed off).
+   */
   latestHandOffs(profileIds: string[]): Promise<Map<string, HandOff>>;
   listHandOffs(
     workspaceId: string,
