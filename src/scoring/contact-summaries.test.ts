@@ -140,6 +140,36 @@ describe.each(BACKENDS)('where contacts stand in the lifecycle, on %s', (backend
     expect(await atStage('mql')).toEqual([]);
   });
 
+  it('takes the owner from a lead sent back by hand after sales accepted it, or after its SLA ran out', async () => {
+    const mql = (userId: string) => [
+      identify(userId, { country: 'FR', email: `${userId}@example.com` }),
+      track(userId, 'Signed Up'),
+      track(userId, 'Pricing Viewed'),
+      track(userId, 'Demo Requested'),
+    ];
+    await world.send([...mql('ada'), ...mql('bob')]);
+    await world.settle();
+    await world.send([track('ada', 'Sales Accepted')]);
+    // Bob's SLA runs out; with no recycle on a miss, he stays an MQL of his owner's.
+    await world.advance(31 * DAY);
+    expect(await summaries()).toMatchObject({
+      ada: { stage: 'mql', owner: { id: 'marco' } },
+      bob: { stage: 'mql', owner: { id: 'giulia' } },
+    });
+
+    for (const userId of ['ada', 'bob'])
+      await recycleProfile(world.storage, {
+        workspaceId: world.workspaceId,
+        profileId: await world.profileOf(userId),
+        reason: 'not ready to buy',
+        now: world.clock.now(),
+      });
+    expect(await summaries()).toMatchObject({
+      ada: { stage: 'lead', owner: null },
+      bob: { stage: 'lead', owner: null },
+    });
+  });
+
   it('counts the funnel: contacts at each stage now, and those who moved forward into each in a range', async () => {
     const start = world.clock.now();
     await world.send([

@@ -1,4 +1,5 @@
 import type { Profile } from '../core/profile.js';
+import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import type { HandOff, Storage } from '../storage/storage.js';
 import { ledgersByProfile, scoreOf } from './score.js';
 
@@ -17,6 +18,18 @@ export interface ContactSummary {
 /** A hand-off in these states leaves the contact with its owner; recycled or dropped, with marketing. */
 const OWNED: ReadonlySet<HandOff['status']> = new Set(['pending', 'accepted', 'passed', 'breached']);
 
+/**
+ * Whether a contact at `stage` was sent back from sales: it stands before the hand-off stage, which
+ * only a recycle takes it back behind. A recycle by hand ends only a pending hand-off, so one sales
+ * accepted, or whose SLA ran out, is still the latest: the stage tells that it is over.
+ */
+function sentBack(settings: WorkspaceSettings): (stage: string | undefined) => boolean {
+  const { lifecycle, handOff } = settings;
+  if (!lifecycle || !handOff) return () => false;
+  const handOffAt = lifecycle.stages.indexOf(handOff.stage);
+  return (stage) => stage !== undefined && lifecycle.stages.indexOf(stage) < handOffAt;
+}
+
 /** Summaries of a page of contacts, read together (a few queries for the page, not per contact). */
 export async function summarizeContacts(
   storage: Storage,
@@ -34,10 +47,12 @@ export async function summarizeContacts(
   ]);
   const ledgers = ledgersByProfile(ledger);
   const owners = new Map((settings.handOff?.owners ?? []).map((owner) => [owner.id, owner]));
+  const isSentBack = sentBack(settings);
   return new Map(
     profiles.map((profile) => {
       const handOff = handOffs.get(profile.id);
-      const ownerId = handOff && OWNED.has(handOff.status) ? handOff.owner : null;
+      const ownerId =
+        handOff && OWNED.has(handOff.status) && !isSentBack(stages.get(profile.id)) ? handOff.owner : null;
       const facts = { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] };
       const summary: ContactSummary = {
         stage: stages.get(profile.id) ?? null,
