@@ -30,7 +30,11 @@ export interface ProfileDetails {
 export const profileResolutionBatch = (now: () => number): PipelineBatch<void> => ({
   async prepare(events, reader) {
     const at = now();
-    const decisions: Array<{ changes: ResolutionChanges; stages: readonly string[] | undefined }> = [];
+    const decisions: Array<{
+      changes: ResolutionChanges;
+      stages: readonly string[] | undefined;
+      handOffStages: readonly string[] | undefined;
+    }> = [];
     // Mops's own events are filed under their profile as they are written: nothing to resolve.
     const clientEvents = events.filter((event) => event.origin !== 'mops');
     for (const [workspaceId, workspaceEvents] of groupByWorkspace(clientEvents)) {
@@ -54,14 +58,18 @@ export const profileResolutionBatch = (now: () => number): PipelineBatch<void> =
         newProfileId: () => newId('prf', at),
         newAccountId: () => newId('acc', at),
       });
-      const stages =
-        changes.merges.length > 0 ? (await reader.settings.get(workspaceId)).lifecycle?.stages : undefined;
-      decisions.push({ changes, stages });
+      const settings = changes.merges.length > 0 ? await reader.settings.get(workspaceId) : undefined;
+      const stages = settings?.lifecycle?.stages;
+      // A merged profile sent back from sales (before these) does not make the other's owed hand-off go.
+      const handOffStage = settings?.handOff?.stage;
+      const handOffAt = handOffStage === undefined ? -1 : (stages?.indexOf(handOffStage) ?? -1);
+      const handOffStages = stages && handOffAt >= 0 ? stages.slice(handOffAt) : undefined;
+      decisions.push({ changes, stages, handOffStages });
     }
     return async (tx) => {
       if (decisions.some(({ changes }) => changes.merges.length > 0)) await tx.profiles.lockForMerges();
-      for (const { changes, stages } of decisions) {
-        const { mergedStages } = await tx.profiles.applyResolution(changes);
+      for (const { changes, stages, handOffStages } of decisions) {
+        const { mergedStages } = await tx.profiles.applyResolution(changes, { handOffStages });
         if (!stages || mergedStages.size === 0) continue;
         const kept = await stagesKeptThroughMerges(tx, { changes, stages, mergedStages, at });
         // Read and written under the merges lock, beside nothing else moving stages.

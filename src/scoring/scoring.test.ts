@@ -665,6 +665,42 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
       expect(crm.received).toHaveLength(1);
     });
 
+    it('makes the owed hand-off of a visitor merged into a lead sales had accepted and then sent back', async () => {
+      await world.send([
+        identify('sb', { country: 'FR', email: 'sb@example.com' }),
+        track('sb', 'Demo Requested'),
+        track('sb', 'Pricing Viewed'),
+      ]);
+      await world.settle();
+      await world.send([track('sb', 'Sales Accepted')]);
+      await world.settle();
+      await recycleProfile(world.storage, {
+        workspaceId: world.workspaceId,
+        profileId: await world.profileOf('sb'),
+        reason: 'not ready to buy',
+        now: world.clock.now(),
+      });
+      await reachMql('anon-sb');
+      await world.settle();
+      const [owed] = (await intentOfVisitor('anon-sb')).handOffs;
+      expect(owed).toMatchObject({ status: 'awaiting_identity' });
+
+      await world.send([{ type: 'identify', userId: 'sb', anonymousId: 'anon-sb', traits: {} }]);
+      await world.settle();
+      const intent = await intentOf('sb');
+      expect(intent.stage).toBe('mql');
+      expect(intent.handOffs).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ status: 'accepted', owner: 'marco' }),
+          expect.objectContaining({ id: owed?.id, status: 'pending', owner: 'giulia' }),
+        ]),
+      );
+      expect(crm.received.map((body) => [body.type, (body.hand_off as { id: string }).id])).toContainEqual([
+        'mops.hand_off.created',
+        owed?.id,
+      ]);
+    });
+
     it('drops the owed hand-off of a visitor recycled meanwhile, and makes none when it identifies', async () => {
       await reachMql('anon-rc');
       await world.settle();

@@ -230,7 +230,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
     async allSurvivorsOfMergesSince(workspaceId, since) {
       return [...(await survivorsSince(since, workspaceId))].sort();
     },
-    async applyResolution(changes) {
+    async applyResolution(changes, options) {
       const { workspaceId } = changes;
       // First, before any row: transactions on other processes writing what a merge moves finish
       // before it moves their rows, and those after it see the merge (see `holdOffMerges`).
@@ -313,7 +313,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
           on conflict do nothing`.execute(db);
         await db.deleteFrom('account_members').where('profile_id', '=', from).execute();
         await moveMessagingState(db, ops, { workspaceId, from, into });
-        const stage = await moveAudienceState(db, { from, into });
+        const stage = await moveAudienceState(db, { from, into, handOffStages: options?.handOffStages });
         if (stage !== undefined) mergedStages.set(from, stage);
       }
 
@@ -655,13 +655,15 @@ async function moveMessagingState(
  */
 async function moveAudienceState(
   db: Kysely<Database>,
-  { from, into }: { from: string; into: string },
+  { from, into, handOffStages }: { from: string; into: string; handOffStages: readonly string[] | undefined },
 ): Promise<string | undefined> {
   const stage = await db
     .selectFrom('profile_stages')
     .select('stage')
     .where('profile_id', '=', from)
     .executeTakeFirst();
+  // Before the stages move: whether each was with sales is told by its own stage.
+  const isHandedOff = await isWithSales(db, [from, into], handOffStages);
   await sql`
     insert into segment_members (segment_id, profile_id, workspace_id, entered_at)
     select segment_id, ${into}, workspace_id, entered_at from segment_members where profile_id = ${from}
@@ -695,32 +697,59 @@ async function moveAudienceState(
   await db.deleteFrom('profile_stages').where('profile_id', '=', from).execute();
   for (const table of ['stage_history', 'hand_offs'] as const)
     await db.updateTable(table).set({ profile_id: into }).where('profile_id', '=', from).execute();
-  await dropOwedHandOffsOnMerge(db, into);
+  await dropOwedHandOffsOnMerge(db, into, isHandedOff);
   return stage?.stage;
 }
 
 /**
- * A lead is handed to sales once: after a merge, an owed hand-off goes if the survivor was handed off
- * already (a lead recycled since does not count: it may be handed off again), and of two owed, the
- * older stays.
+ * Whether one of these profiles is with sales: handed off (a hand-off `pending`, `accepted`, `passed`
+ * or `breached`) and, when `handOffStages` are given, still at one of them. A lead recycled since
+ * does not count — by its hand-off's status, or, sent back by hand after sales accepted it or its
+ * SLA ran out, by its stage: it may be handed off again.
  */
-async function dropOwedHandOffsOnMerge(db: Kysely<Database>, survivor: string): Promise<void> {
-  const [handedOff, owed] = await Promise.all([
-    db
-      .selectFrom('hand_offs')
-      .select('id')
-      .where('profile_id', '=', survivor)
-      .where('status', 'in', ['pending', 'accepted', 'passed', 'breached'])
-      .executeTakeFirst(),
-    db
-      .selectFrom('hand_offs')
-      .select('id')
-      .where('profile_id', '=', survivor)
-      .where('status', '=', 'awaiting_identity')
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute(),
-  ]);
+async function isWithSales(
+  db: Kysely<Database>,
+  profileIds: string[],
+  handOffStages: readonly string[] | undefined,
+): Promise<boolean> {
+  if (handOffStages?.length === 0) return false;
+  const row = await db
+    .selectFrom('hand_offs')
+    .select('hand_offs.id')
+    .where('hand_offs.profile_id', 'in', profileIds)
+    .where('hand_offs.status', 'in', ['pending', 'accepted', 'passed', 'breached'])
+    .$if(handOffStages !== undefined, (query) =>
+      query.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('profile_stages')
+            .select('profile_stages.profile_id')
+            .whereRef('profile_stages.profile_id', '=', 'hand_offs.profile_id')
+            .where('profile_stages.stage', 'in', handOffStages as readonly string[]),
+        ),
+      ),
+    )
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * A lead is handed to sales once: after a merge, an owed hand-off goes if either profile was with
+ * sales (see `isWithSales`), and of two owed, the older stays.
+ */
+async function dropOwedHandOffsOnMerge(
+  db: Kysely<Database>,
+  survivor: string,
+  handedOff: boolean,
+): Promise<void> {
+  const owed = await db
+    .selectFrom('hand_offs')
+    .select('id')
+    .where('profile_id', '=', survivor)
+    .where('status', '=', 'awaiting_identity')
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
   const dropped = handedOff ? owed : owed.slice(1);
   if (dropped.length === 0) return;
   await db

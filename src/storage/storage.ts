@@ -215,8 +215,15 @@ export interface ProfileStore {
   /**
    * Writes what identity resolution decided; merges first take `MERGES_LOCK_KEY` exclusively. Returns
    * the stage each merged-away profile was at (gone with it; the survivor keeps its own, if any).
+   * `handOffStages`: the workspace's hand-off stage and those after it. A profile of a merge standing
+   * before them was sent back from sales (recycled), so its past hand-offs do not make the owed one of
+   * the other go; without them, any hand-off made does.
+   * @example tx.profiles.applyResolution(changes, { handOffStages: ['mql', 'sql', 'customer'] })
    */
-  applyResolution(changes: ResolutionChanges): Promise<{ mergedStages: Map<string, string> }>;
+  applyResolution(
+    changes: ResolutionChanges,
+    options?: { handOffStages?: readonly string[] | undefined },
+  ): Promise<{ mergedStages: Map<string, string> }>;
 
   /**
    * Profiles newest first; `query` matches a profile id or identity value (user or anonymous id)
