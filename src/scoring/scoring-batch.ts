@@ -62,6 +62,18 @@ export interface ScoringWork {
 
 type Award = ScoreLedgerEntry & { workspaceId: string; profileId: string };
 
+/** Where an event stands in its batch: by its timestamp, then (the same timestamp) by log order. */
+interface EventPlace {
+  timestamp: number;
+  index: number;
+}
+
+function isNotBefore(place: EventPlace, other: EventPlace): boolean {
+  return (
+    place.timestamp > other.timestamp || (place.timestamp === other.timestamp && place.index >= other.index)
+  );
+}
+
 /**
  * Scores, lifecycle and hand-off as a pipeline batch: each event earns what the workspace's score
  * models give it (into the profile's ledger, once per event), scores are recomputed from the ledger,
@@ -306,11 +318,16 @@ export async function decideWorkspace(
   const firstReceived = new Map<string, number>();
   /** Per profile, when the latest of its batch's events was received: what a move they make is dated by. */
   const lastReceived = new Map<string, number>();
-  for (const event of events) {
+  /** Per profile, the place of the latest of its batch's events: where a move they make together stands. */
+  const lastPlace = new Map<string, EventPlace>();
+  for (const [index, event] of events.entries()) {
     const profileId = profileOfEvent.get(event.id);
     if (profileId === undefined) continue;
     if (!firstReceived.has(profileId)) firstReceived.set(profileId, event.receivedAt);
     lastReceived.set(profileId, Math.max(lastReceived.get(profileId) ?? event.receivedAt, event.receivedAt));
+    const place = { timestamp: event.timestamp, index };
+    const last = lastPlace.get(profileId);
+    if (!last || isNotBefore(place, last)) lastPlace.set(profileId, place);
   }
   const scoreBefore = new Map<string, number>();
   const hasScoreThresholds = settings.lifecycle?.rules.some((rule) => rule.kind === 'score') ?? false;
@@ -338,16 +355,24 @@ export async function decideWorkspace(
   }
 
   const awards: Award[] = [];
-  const stageMoves: Array<StageChange & { move: StageMove }> = [];
+  /** Each move, with the place of the event that made it (none: time alone, a stage timer's). */
+  const stageMoves: Array<StageChange & { move: StageMove; by: EventPlace | undefined }> = [];
   /** Per profile, when its first `Sales Accepted` of the batch was received. */
   const accepted = new Map<string, number>();
+  /** Per profile, its batch's `Sales Accepted` events in log order, each with when it was received. */
+  const acceptances = new Map<string, Array<EventPlace & { receivedAt: number }>>();
   const lifecycle = settings.lifecycle;
   // A move is dated by the receipt of the event that made it, as scores are judged: a backlog or a
   // restart must not date an MQL by when the batch ran (the funnel counts moves by date).
-  const move = (profileId: string, next: StageMove | undefined, reason: string, madeAt: number) => {
+  const move = (
+    profileId: string,
+    next: StageMove | undefined,
+    reason: string,
+    made: { at: number; by: EventPlace | undefined },
+  ) => {
     if (!next) return;
-    const change = { workspaceId, profileId, from: next.from ?? null, to: next.to, reason, at: madeAt };
-    stageMoves.push({ ...change, move: next });
+    const change = { workspaceId, profileId, from: next.from ?? null, to: next.to, reason, at: made.at };
+    stageMoves.push({ ...change, move: next, by: made.by });
     stages.set(profileId, next.to);
   };
 
@@ -385,6 +410,7 @@ export async function decideWorkspace(
     profileId: string,
     profileLedger: readonly ScoreLedgerEntry[],
     receivedAt: number,
+    place: EventPlace,
   ) => {
     const scoresThen = scoresThenOf(profileId, profileLedger, receivedAt);
     if (!scoresThen || !lifecycle) return;
@@ -403,13 +429,13 @@ export async function decideWorkspace(
           others: scoresThen,
         }),
         `score ${model.id} reached ${score}`,
-        receivedAt,
+        { at: receivedAt, by: place },
       );
       if (lowest !== undefined) scoreBefore.set(key, Math.min(lowest, score));
     }
   };
 
-  for (const event of events) {
+  for (const [index, event] of events.entries()) {
     const profileId = profileOfEvent.get(event.id);
     if (profileId !== undefined) applyTraitChanges(traits, profileId, event.id);
     if (profileId === undefined || event.name === null || !earnsPoints(event)) continue;
@@ -424,16 +450,23 @@ export async function decideWorkspace(
       awards.push({ ...award, workspaceId, profileId });
     }
     ledgers.set(profileId, profileLedger);
-    if (event.name === SALES_ACCEPTED && !accepted.has(profileId)) accepted.set(profileId, event.receivedAt);
+    const place = { timestamp: event.timestamp, index };
+    if (event.name === SALES_ACCEPTED) {
+      if (!accepted.has(profileId)) accepted.set(profileId, event.receivedAt);
+      acceptances.set(profileId, [
+        ...(acceptances.get(profileId) ?? []),
+        { ...place, receivedAt: event.receivedAt },
+      ]);
+    }
     // The event's own rules first, then the score it left: as a batch of this one event would have it.
     if (lifecycle)
       move(
         profileId,
         advanceStage(lifecycle, stages.get(profileId), { kind: 'event', event: fact }),
         `event ${event.name}`,
-        event.receivedAt,
+        { at: event.receivedAt, by: place },
       );
-    if (isAwarded && hasScoreThresholds) scoreAtEvent(profileId, profileLedger, event.receivedAt);
+    if (isAwarded && hasScoreThresholds) scoreAtEvent(profileId, profileLedger, event.receivedAt, place);
   }
 
   const scores: StoredScore[] = [];
@@ -477,7 +510,7 @@ export async function decideWorkspace(
           }),
           `score ${model.id} reached ${score}`,
           // Traits, or time alone (a stage timer), as of the batch's last event of the profile, or now.
-          lastReceived.get(profile.id) ?? at,
+          { at: lastReceived.get(profile.id) ?? at, by: lastPlace.get(profile.id) },
         );
     }
   }
@@ -497,14 +530,15 @@ export async function decideWorkspace(
     const byId = new Map(profiles.map((profile) => [profile.id, profile]));
     const owed = await reader.scoring.owedHandOffs(profileIds);
     const handOffIndex = lifecycle.stages.indexOf(handOff.stage);
-    const due: Array<{ profileId: string; to: string }> = [];
+    /** `madeBy`: the place of the event whose move makes it (none for an owed one, made as the profile is known). */
+    const due: Array<{ profileId: string; to: string; madeBy: EventPlace | undefined }> = [];
     for (const change of stageMoves)
       if (reaches(lifecycle, change.move, handOff.stage))
-        due.push({ profileId: change.profileId, to: change.to });
+        due.push({ profileId: change.profileId, to: change.to, madeBy: change.by });
     for (const profileId of owed.keys()) {
       const stage = stages.get(profileId);
       if (stage !== undefined && lifecycle.stages.indexOf(stage) >= handOffIndex)
-        due.push({ profileId, to: stage });
+        due.push({ profileId, to: stage, madeBy: undefined });
     }
     // A lead sales accepts after its hand-off ended (its SLA missed, the lead sent back) stays with the
     // owner who had it: whoever accepted it late works from that owner's copy.
@@ -513,7 +547,7 @@ export async function decideWorkspace(
         ? await reader.scoring.latestHandOffs([...accepted.keys()])
         : new Map<string, HandOff>();
     const decided = new Set<string>();
-    for (const { profileId, to } of due) {
+    for (const { profileId, to, madeBy } of due) {
       const profile = byId.get(profileId);
       if (!profile || profile.mergedInto !== null || decided.has(profile.id)) continue;
       decided.add(profile.id);
@@ -537,10 +571,15 @@ export async function decideWorkspace(
           });
         continue;
       }
-      // A Sales Accepted in this batch accepts the hand-off it makes too (a lead taken straight to SQL).
-      // A lead taken past the stage by anything else (a purchase made it a customer) still gets its
-      // owner and the CRM its news, but sales has nothing to accept: no SLA runs for it.
-      const isAccepted = accepted.has(profile.id);
+      // A Sales Accepted in this batch accepts the hand-off it makes too (a lead taken straight to SQL),
+      // or one that events before it made — not one made after it: that acceptance was of something
+      // else (a hand-off ended before). A lead taken past the stage by anything else (a purchase made
+      // it a customer) still gets its owner and the CRM its news, but sales has nothing to accept: no
+      // SLA runs for it.
+      const acceptance = acceptances
+        .get(profile.id)
+        ?.find((candidate) => madeBy === undefined || isNotBefore(candidate, madeBy));
+      const isAccepted = acceptance !== undefined;
       const previousOwner = isAccepted
         ? handOff.owners.find((candidate) => candidate.id === previous.get(profile.id)?.owner)
         : undefined;
@@ -565,7 +604,7 @@ export async function decideWorkspace(
         messageId: null,
         createdAt: at,
         dueAt: status === 'passed' ? at : handOffDueAt(handOff, at, settings.timezone),
-        acceptedAt: isAccepted ? (accepted.get(profile.id) as number) : null,
+        acceptedAt: acceptance?.receivedAt ?? null,
         breachedAt: null,
         owedAt: owedOne?.owedAt ?? null,
         droppedReason: null,
@@ -638,7 +677,7 @@ export async function decideWorkspace(
   ];
   const ids = changedProfiles.length > 0 ? await reader.segments.idsOf(changedProfiles) : new Map();
   const generated: GeneratedEvent[] = [];
-  for (const { move: _move, ...change } of stageMoves) {
+  for (const { move: _move, by: _by, ...change } of stageMoves) {
     const event = stageChangedEvent(change, ids.get(change.profileId));
     if (event) generated.push(event);
   }
@@ -701,7 +740,9 @@ export async function decideWorkspace(
           `the owed hand-off ${made.id} was made or dropped while the batch was scored`,
         );
     // An SLA recycle (or a merge) that moved a stage since it was read: decided again from there.
-    if ((await tx.scoring.setStages(stageMoves.map(({ move: _move, ...change }) => change))).length > 0)
+    if (
+      (await tx.scoring.setStages(stageMoves.map(({ move: _move, by: _by, ...change }) => change))).length > 0
+    )
       throw new StaleBatchError('a stage moved while the batch was scored');
     await tx.scoring.bringStageTimersForward(stageTimers);
     await tx.scoring.bringScoreRefreshesForward(refreshes);

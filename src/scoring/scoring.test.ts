@@ -469,6 +469,43 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect(crm.received[0]).toMatchObject({ hand_off: { status: 'accepted' } });
   });
 
+  it('accepts a hand-off made in a batch only with a Sales Accepted no earlier than the move that made it', async () => {
+    // Sales Accepted moves no stage here: it only answers hand-offs.
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const lifecycle = settings.lifecycle as NonNullable<typeof settings.lifecycle>;
+    await world.configure({
+      lifecycle: {
+        ...lifecycle,
+        rules: lifecycle.rules.filter((rule) => rule.kind !== 'event' || rule.event !== 'Sales Accepted'),
+      },
+    });
+    const now = world.clock.now();
+    await world.send([
+      identify('ea', { country: 'FR' }),
+      identify('la', { country: 'FR' }),
+      identify('ok', { country: 'FR' }),
+    ]);
+    await world.settle();
+    await world.send([
+      // Sent (and logged) before the events that make Ea an MQL.
+      track('ea', 'Sales Accepted', {}, now - 2000),
+      track('ea', 'Demo Requested', {}, now - 1000),
+      track('ea', 'Pricing Viewed', {}, now - 1000),
+      // Logged after them, but sent before.
+      track('la', 'Demo Requested', {}, now - 1000),
+      track('la', 'Pricing Viewed', {}, now - 1000),
+      track('la', 'Sales Accepted', {}, now - 2000),
+      // Sent after them: it accepts the hand-off they made.
+      track('ok', 'Demo Requested', {}, now - 2000),
+      track('ok', 'Pricing Viewed', {}, now - 2000),
+      track('ok', 'Sales Accepted', {}, now - 1000),
+    ]);
+    await world.settle();
+    expect((await intentOf('ea')).handOffs).toMatchObject([{ status: 'pending', acceptedAt: null }]);
+    expect((await intentOf('la')).handOffs).toMatchObject([{ status: 'pending', acceptedAt: null }]);
+    expect((await intentOf('ok')).handOffs).toMatchObject([{ status: 'accepted', acceptedAt: now }]);
+  });
+
   it('accepts both hand-offs a merge brings together, so neither is missed later', async () => {
     // Known to sales by its e-mail, the visitor is handed off before it signs in.
     await handedOffAsVisitorAndUser();
