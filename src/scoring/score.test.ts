@@ -150,6 +150,46 @@ describe('intent scores', () => {
     expect(scoreOf(engagement, busy, marketer, T0 + DAY).score).toBe(100);
   });
 
+  it('notes what the model’s cap holds back, so the explanation adds up to the score', () => {
+    const busy = ledgerOf(
+      Array.from({ length: 12 }, () => ({
+        name: 'Page Viewed',
+        day: 0,
+        properties: { path: `/pricing` },
+      })),
+    );
+    const marketer = { traits: { title: 'Head of Marketing' }, accounts: [] };
+    const held = scoreOf(engagement, busy, marketer, T0);
+    // 12 × 10 awarded and 5 of fit: 125, held at the cap of 100.
+    expect(held.score).toBe(100);
+    expect(held.modelCap).toEqual({ cap: 100, points: -25 });
+    const counted =
+      held.awards.reduce((sum, award) => sum + award.current, 0) +
+      held.fit.reduce((sum, fit) => sum + fit.points, 0) +
+      (held.modelCap?.points ?? 0);
+    expect(counted).toBe(held.score);
+    // Under the cap, nothing is held back, and nothing said.
+    expect(scoreOf(engagement, busy.slice(0, 3), marketer, T0)).not.toHaveProperty('modelCap');
+    // Below the negative cap, it holds the score up.
+    const penalized = ScoreModel.parse({
+      id: 'penalties',
+      name: 'Penalties',
+      cap: 20,
+      rules: [{ id: 'careers', kind: 'event', event: 'Careers Viewed', points: -15 }],
+    });
+    const careers = [1, 2].map((eventId) => ({
+      model: 'penalties',
+      rule: 'careers',
+      eventId,
+      at: T0,
+      points: -15,
+    }));
+    expect(scoreOf(penalized, careers, nobody, T0)).toMatchObject({
+      score: -20,
+      modelCap: { cap: 20, points: 10 },
+    });
+  });
+
   it('recomputes the same score from the ledger alone, whenever asked', () => {
     const events = [
       { name: 'Page Viewed', day: 0, properties: { path: '/pricing' } },

@@ -73,6 +73,12 @@ export interface ScoreExplanation {
   awards: Array<ScoreLedgerEntry & { current: number }>;
   /** Fit rules that hold now. */
   fit: Array<{ rule: string; points: number }>;
+  /**
+   * Only while the model's `cap` holds the score: the points it holds back (negative, the awards and
+   * fit points adding up past the cap) or gives back (positive, below minus the cap), so that the
+   * awards, the fit points and these add up to `score`.
+   */
+  modelCap?: { cap: number; points: number };
 }
 
 /** A profile's score under a model at `now`, from its ledger and its current traits, every point explained. */
@@ -85,11 +91,16 @@ export function scoreOf(
   const awards = awardsAt(model, inAwardOrder(ledger), now);
   const fit = fitAt(model, profile, now);
   const counted = awards.reduce((sum, award) => sum + award.current, 0);
+  const score = total(model, counted, fit);
+  const uncapped = round(counted + fit.reduce((sum, f) => sum + f.points, 0));
   return {
     model: model.id,
-    score: total(model, counted, fit),
+    score,
     awards: awards.map((award) => ({ ...award, current: round(award.current) })),
     fit,
+    ...(model.cap !== undefined && uncapped !== score
+      ? { modelCap: { cap: model.cap, points: round(score - uncapped) } }
+      : {}),
   };
 }
 

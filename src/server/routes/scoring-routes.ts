@@ -166,7 +166,7 @@ export async function scoringRoutes(
         summary:
           "A profile's scores, each point explained from its ledger, its lifecycle stage and hand-offs",
         description:
-          'Scores are recomputed from the ledger now, so decay shows as it happens: each award has its original `points` and what is left of them (`current`).',
+          "Scores are recomputed from the ledger now, so decay shows as it happens: each award has its original `points` and what is left of them (`current`). While the model's cap holds a score, `modelCap` gives the cap and the points it holds back (negative) or gives back (positive), so awards, fit and cap add up to `score`.",
         params: ProfileParams,
         response: {
           200: z.object({
@@ -184,6 +184,8 @@ export async function scoringRoutes(
                   }),
                 ),
                 fit: z.array(z.object({ rule: z.string(), points: z.number() })),
+                /** Only while the model's cap holds the score: what it holds back (or gives back). */
+                modelCap: z.object({ cap: z.number(), points: z.number() }).optional(),
               }),
             ),
             stage: z.string().nullable(),
@@ -210,6 +212,7 @@ export async function scoringRoutes(
             current: award.current,
           })),
           fit: score.fit,
+          ...(score.modelCap ? { modelCap: score.modelCap } : {}),
         })),
         stage: intent.stage,
         stageHistory: intent.stageHistory.map((change) => ({

@@ -42,6 +42,14 @@ function LedgerTable(props: { ledger: Ledger }) {
   return (
     <div className="card ledger" data-testid={`ledger-${ledger.model}`}>
       <h3>{t('contacts.scoreOf', { model: ledger.modelName, score: format.number(ledger.score) })}</h3>
+      {ledger.capNote && (
+        <p className="hint" data-testid={`model-cap-${ledger.model}`}>
+          {t(ledger.capNote.key, {
+            cap: format.number(ledger.capNote.values.cap as number),
+            points: format.number(ledger.capNote.values.points as number),
+          })}
+        </p>
+      )}
       {ledger.lines.length > 0 && (
         <>
           <table className="table">

@@ -184,6 +184,14 @@ describe('score ledger', () => {
     expect(cut.lines[0]?.reasons.map((reason) => reason.key)).not.toContain('contacts.ruleCap');
   });
 
+  it('says what the model’s cap holds back, so the ledger adds up to the score', () => {
+    expect(ledgerOf(score, models).capNote).toBeNull();
+    const held = ledgerOf({ ...score, score: 50, modelCap: { cap: 50, points: -15.000001 } }, models);
+    expect(held.capNote).toEqual({ key: 'contacts.modelCapDown', values: { cap: 50, points: 15 } });
+    const heldUp = ledgerOf({ ...score, score: -50, modelCap: { cap: 50, points: 10 } }, models);
+    expect(heldUp.capNote).toEqual({ key: 'contacts.modelCapUp', values: { cap: 50, points: 10 } });
+  });
+
   it('still lists every award by rule id when the models cannot be read', () => {
     const ledger = ledgerOf(score, undefined);
     expect(ledger.modelName).toBe('engagement');

@@ -113,6 +113,8 @@ export interface ProfileScore {
   score: number;
   awards: Array<{ rule: string; eventId: number; at: string; points: number; current: number }>;
   fit: Array<{ rule: string; points: number }>;
+  /** Only while the model's cap holds the score: the points it holds back (negative) or gives back. */
+  modelCap?: { cap: number; points: number };
 }
 
 /** Why a rule gives points, as text keys with their values, joined with ` · ` on screen. */
@@ -161,6 +163,8 @@ export interface Ledger {
   score: number;
   lines: LedgerLine[];
   fit: Array<{ rule: string; points: number; reasons: Reason[] }>;
+  /** What the model's cap holds back (or gives back), said so that the lines add up to the score. */
+  capNote: Reason | null;
 }
 
 /**
@@ -201,6 +205,12 @@ export function ledgerOf(score: ProfileScore, models: readonly ScoreModelView[] 
         reasons: awardReasons(award),
       })),
     fit: score.fit.map((fit) => ({ ...fit, reasons: reasonsOf(fit.rule) })),
+    capNote: score.modelCap
+      ? {
+          key: score.modelCap.points < 0 ? 'contacts.modelCapDown' : 'contacts.modelCapUp',
+          values: { cap: score.modelCap.cap, points: roundPoints(Math.abs(score.modelCap.points)) },
+        }
+      : null,
   };
 }
 

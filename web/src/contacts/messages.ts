@@ -180,6 +180,8 @@ const en = {
   ruleWhere: 'where {{path}} {{op}} {{value}}',
   ruleCap: 'capped at {{cap}}',
   cutByCap: 'cut from {{points}} by the rule’s cap of {{cap}}',
+  modelCapDown: 'The model’s cap of {{cap}} holds the score down: {{points}} points over it do not count.',
+  modelCapUp: 'The model’s cap of −{{cap}} holds the score up: {{points}} points under it do not count.',
   ruleHalfLife: 'half-life {{halfLife}}',
   ruleTrait: 'trait {{path}} {{op}} {{value}}',
   ruleAccountTrait: 'account trait {{path}} {{op}} {{value}}',
@@ -419,6 +421,10 @@ const it: typeof en = {
   ruleWhere: 'dove {{path}} {{op}} {{value}}',
   ruleCap: 'massimo {{cap}}',
   cutByCap: 'ridotti da {{points}} dal massimo della regola, {{cap}}',
+  modelCapDown:
+    'Il massimo del modello, {{cap}}, trattiene il punteggio: i {{points}} punti oltre non contano.',
+  modelCapUp:
+    'Il minimo del modello, −{{cap}}, trattiene il punteggio: i {{points}} punti sotto non contano.',
   ruleHalfLife: 'emivita {{halfLife}}',
   ruleTrait: 'attributo {{path}} {{op}} {{value}}',
   ruleAccountTrait: 'attributo dell’account {{path}} {{op}} {{value}}',
