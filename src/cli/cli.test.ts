@@ -317,6 +317,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0035-list-additions',
           '0036-sms-links',
           '0037-score-refresh-timers',
+          '0038-hand-offs-newest-first',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

@@ -382,7 +382,7 @@ export function runAudienceContract(
       ]);
     });
 
-    it('gives each profile its latest hand-off by when it was made, leaving dropped ones out', async () => {
+    it('gives each profile its latest hand-off by when it was made, leaving dropped ones out, and lists them newest first', async () => {
       const profileId = newId('prf');
       const handOff = (at: number, madeAt: number, fields: Partial<HandOff>): HandOff => ({
         id: newId('hof', at),
@@ -410,6 +410,14 @@ export function runAudienceContract(
       });
       for (const made of [recycled, madeLast, dropped]) await storage.scoring.createHandOff(made);
       expect(await storage.scoring.latestHandOffs([profileId])).toEqual(new Map([[profileId, madeLast]]));
+      // Listed newest first by when each was made, dropped ones too, a page at a time.
+      const first = await storage.scoring.listHandOffs(workspaceId, { profileId }, { limit: 2 });
+      expect(first.items).toEqual([dropped, madeLast]);
+      const cursor = first.nextCursor ?? undefined;
+      expect(await storage.scoring.listHandOffs(workspaceId, { profileId }, { limit: 2, cursor })).toEqual({
+        items: [recycled],
+        nextCursor: null,
+      });
     });
 
     it('hands out overdue hand-offs, pending ones only', async () => {

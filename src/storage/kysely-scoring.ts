@@ -3,7 +3,7 @@ import { BUCKET_TOLERANCE, bucketStart, type ScoreLedgerEntry } from '../core/sc
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
 import { scoreReplayQueries } from './kysely-score-replays.js';
-import { decodeCursor, isString, toPage } from './paging.js';
+import { decodeCursor, isIntegerStringPair, toPage } from './paging.js';
 import { profileTimerTable } from './profile-timer-table.js';
 import type { Database } from './schema.js';
 import type { HandOff, MadeHandOff, ScoringStore, StageChange } from './storage.js';
@@ -439,19 +439,28 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
       return rows.map(toHandOff);
     },
     async listHandOffs(workspaceId, filter, page) {
-      // Hand-off ids are time-ordered (ULIDs): newest first by id is newest first by creation.
-      const before = decodeCursor(page.cursor, isString);
+      // Newest first by when each was made, not by id: an owed hand-off made late keeps its older id.
+      const before = decodeCursor(page.cursor, isIntegerStringPair);
       let query = db.selectFrom('hand_offs').selectAll().where('workspace_id', '=', workspaceId);
       if (filter.profileId) query = query.where('profile_id', '=', filter.profileId);
       if (filter.status) query = query.where('status', '=', filter.status);
       if (filter.missed !== undefined)
         query = query.where('breached_at', filter.missed ? 'is not' : 'is', null);
-      if (before !== undefined) query = query.where('id', '<', before);
+      if (before !== undefined) {
+        const [createdAt, id] = before;
+        query = query.where((eb) =>
+          eb.or([
+            eb('created_at', '<', createdAt),
+            eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)]),
+          ]),
+        );
+      }
       const rows = await query
+        .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
         .limit(page.limit + 1)
         .execute();
-      return toPage(rows, page.limit, toHandOff, (row) => row.id);
+      return toPage(rows, page.limit, toHandOff, (row) => [Number(row.created_at), row.id]);
     },
     async countHandOffsByStatus() {
       const rows = await db

@@ -44,3 +44,5 @@ export const isString = (value: unknown): value is string => typeof value === 's
 export const isInteger = (value: unknown): value is number => Number.isSafeInteger(value);
 export const isIntegerPair = (value: unknown): value is [number, number] =>
   Array.isArray(value) && value.length === 2 && isInteger(value[0]) && isInteger(value[1]);
+export const isIntegerStringPair = (value: unknown): value is [number, string] =>
+  Array.isArray(value) && value.length === 2 && isInteger(value[0]) && isString(value[1]);

@@ -1039,6 +1039,7 @@ export interface ScoringStore {
    * `dropped` (none: the profile has never been handed off).
    */
   latestHandOffs(profileIds: string[]): Promise<Map<string, HandOff>>;
+  /** Newest first by when each was made (an owed one by when it was owed, until it is made). */
   listHandOffs(
     workspaceId: string,
     /** `missed`: only those whose SLA ran out, sent back (recycled) on the miss or not. */

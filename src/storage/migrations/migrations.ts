@@ -36,6 +36,7 @@ import { journeyMemberEntries } from './0034-journey-member-entries.js';
 import { listAdditions } from './0035-list-additions.js';
 import { smsLinks } from './0036-sms-links.js';
 import { scoreRefreshTimers } from './0037-score-refresh-timers.js';
+import { handOffsNewestFirst } from './0038-hand-offs-newest-first.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -80,6 +81,7 @@ const ALL: Record<string, DialectMigration> = {
   '0035-list-additions': listAdditions,
   '0036-sms-links': smsLinks,
   '0037-score-refresh-timers': scoreRefreshTimers,
+  '0038-hand-offs-newest-first': handOffsNewestFirst,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
