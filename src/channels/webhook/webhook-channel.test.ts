@@ -40,7 +40,14 @@ interface Received {
 /** A real HTTP receiver on loopback that answers with the statuses it is given, in turn. */
 class Receiver extends LoopbackPeer {
   readonly received: Received[] = [];
-  answers: Array<{ status: number; body?: string; headers?: Record<string, string>; takesMs?: number }> = [];
+  answers: Array<{
+    status: number;
+    body?: string;
+    /** The body written a piece at a time, each a moment after the other, so the caller reads it so. */
+    pieces?: Buffer[];
+    headers?: Record<string, string>;
+    takesMs?: number;
+  }> = [];
   /** Moves the caller's clock on as a slow answer would (its clock is a manual one). */
   onSlowAnswer: (ms: number) => void = () => undefined;
   protected readonly server: Server = createServer((request, response) => {
@@ -59,7 +66,15 @@ class Receiver extends LoopbackPeer {
       if (answer.takesMs) this.onSlowAnswer(answer.takesMs);
       // Status 0: no answer at all, until the caller gives up.
       if (answer.status === 0) return;
-      response.writeHead(answer.status, answer.headers).end(answer.body ?? '');
+      response.writeHead(answer.status, answer.headers);
+      if (!answer.pieces) {
+        response.end(answer.body ?? '');
+        return;
+      }
+      const [first, ...rest] = answer.pieces;
+      response.write(first ?? '');
+      if (rest.length === 0) response.end();
+      else setTimeout(() => response.end(Buffer.concat(rest)), 50);
     });
   });
 }
@@ -467,6 +482,23 @@ describe.each(BACKENDS)('webhook channel on %s', (backend) => {
     // Recorded, so never claimed again once a claim would have run out.
     await world.advance(3_600_000);
     expect(receiver.received).toHaveLength(2);
+  });
+
+  it("keeps whole a character of a refusal's text that spans two pieces of the answer, or the end of the excerpt", async () => {
+    await configure();
+    await publishHandOff();
+    const greeting = Buffer.from('Grüße: ');
+    const cut = greeting.indexOf(0xbc); // the second byte of ü
+    receiver.answers = [
+      { status: 400, pieces: [greeting.subarray(0, cut), greeting.subarray(cut)] },
+      { status: 400, body: `${'a'.repeat(299)}😀 and more` },
+    ];
+    await requestDemo('split');
+    await requestDemo('emoji');
+
+    const reasons = (await webhookMessages()).map((message) => message.reason);
+    expect(reasons).toContain(`HTTP 400 from 127.0.0.1:${receiver.port}: Grüße:`);
+    expect(reasons).toContain(`HTTP 400 from 127.0.0.1:${receiver.port}: ${'a'.repeat(299)}😀`);
   });
 
   it.runIf(backend === 'postgres')(

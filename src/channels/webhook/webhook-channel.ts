@@ -312,9 +312,11 @@ export async function testDestination(options: {
 
 async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
   let text = '';
+  // Decoded as a stream: a character may come in two pieces of the answer.
+  const decoder = new TextDecoder();
   try {
     for await (const chunk of body) {
-      text += chunk.toString('utf8');
+      text += decoder.decode(chunk, { stream: true });
       if (text.length >= REASON_BODY_CHARS) break;
     }
   } catch {
@@ -322,5 +324,6 @@ async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown })
   } finally {
     body.destroy();
   }
-  return text.slice(0, REASON_BODY_CHARS).replace(/\s+/g, ' ').trim();
+  // By characters, not UTF-16 units, which would cut an emoji in half.
+  return Array.from(text).slice(0, REASON_BODY_CHARS).join('').replace(/\s+/g, ' ').trim();
 }
