@@ -468,7 +468,8 @@ export async function scoringRoutes(
     {
       schema: {
         tags: ['scoring'],
-        summary: 'Sales hand-offs, newest first by when each was made; `missed=true` lists those whose SLA ran out',
+        summary:
+          'Sales hand-offs, newest first by when each was made; `missed=true` lists those whose SLA ran out',
         description:
           'A hand-off whose SLA ran out is `breached`, or `recycled` when `recycleOnMiss` sent the lead back (as a recycle by hand does); `missed=true` lists both, with `breachedAt` set.',
         params: WorkspaceParams,
