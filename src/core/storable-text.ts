@@ -18,10 +18,20 @@ export const storableText = (text: string): string =>
  * characters, an ellipsis in place of the rest, and storable. A 10 MB cell is not sent back whole.
  */
 export function quotedText(text: string, max = 200): string {
-  // Cut by code points (a cut inside an emoji would leave half a surrogate pair), from enough units
-  // for `max` points and one more, which tells that there is more.
-  const points = Array.from(text.slice(0, (max + 1) * 2));
-  return storableText(points.length > max ? `${points.slice(0, max).join('')}…` : points.join(''));
+  const quoted = firstCharacters(text, max);
+  return storableText(quoted.length < text.length ? `${quoted}…` : quoted);
+}
+
+/**
+ * The text's first `count` characters, counted as code points: a cut by UTF-16 units inside an emoji
+ * would leave half a surrogate pair, which PostgreSQL refuses in JSON. Read from enough units for
+ * `count` points, not the whole text.
+ */
+export function firstCharacters(text: string, count: number): string {
+  if (text.length <= count) return text;
+  return Array.from(text.slice(0, count * 2))
+    .slice(0, count)
+    .join('');
 }
 
 /** Errors are kept to this many characters: a stack of a deep recursion can run to megabytes. */

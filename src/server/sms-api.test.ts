@@ -914,6 +914,20 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     await eventually(async () => ((await traits()).appointment === 'confirmed' ? true : undefined), 20_000);
   });
 
+  it('keeps a long reply up to its last whole character, an emoji at the cut included', async () => {
+    const number = '+393470006666';
+    const ezio = await newProfile({ phone: number });
+    const long = `${'a'.repeat(1599)}😀 and the rest`;
+
+    expect((await inbound(long, { from: number })).status).toBe(200);
+
+    const timeline = await api<{
+      items: Array<{ name: string | null; payload: { properties?: Record<string, unknown> } }>;
+    }>('GET', `/profiles/${ezio.id}/events?limit=100`);
+    const replies = timeline.body.items.filter((event) => event.name === 'SMS Received');
+    expect(replies.map((event) => event.payload.properties?.body)).toEqual([`${'a'.repeat(1599)}😀`]);
+  });
+
   it('keeps a text from a number no contact holds on a contact of its own, whom a journey on it texts back', async () => {
     const number = '+393479998877';
     const journeyId = await publish({

@@ -1,4 +1,5 @@
 import { SMS_RECEIVED, SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../../core/mops-events.js';
+import { firstCharacters } from '../../core/storable-text.js';
 import { profileEvent } from '../../profiles/profile-events.js';
 import type { StorageTx } from '../../storage/storage.js';
 import { contactOfUnknownSender } from './texting-contact.js';
@@ -46,7 +47,7 @@ export async function recordSmsReply(
   await writeOnNumberHolders(tx, {
     ...input,
     name: SMS_RECEIVED,
-    properties: { body: input.body.trim().slice(0, MAX_REPLY_CHARACTERS) },
+    properties: { body: firstCharacters(input.body.trim(), MAX_REPLY_CHARACTERS) },
   });
 }
 

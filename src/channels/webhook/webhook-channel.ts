@@ -2,6 +2,7 @@ import { request } from 'undici';
 import type { Message } from '../../core/journey.js';
 import { holdsDotSegment } from '../../core/journey-definition.js';
 import type { Profile } from '../../core/profile.js';
+import { firstCharacters } from '../../core/storable-text.js';
 import type { WebhookDestination, WebhookSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import { renderJson } from '../../templates/liquid.js';
@@ -324,6 +325,5 @@ async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown })
   } finally {
     body.destroy();
   }
-  // By characters, not UTF-16 units, which would cut an emoji in half.
-  return Array.from(text).slice(0, REASON_BODY_CHARS).join('').replace(/\s+/g, ' ').trim();
+  return firstCharacters(text, REASON_BODY_CHARS).replace(/\s+/g, ' ').trim();
 }
