@@ -1,15 +1,25 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { channelAddressOf } from '../core/channel-address.js';
 import type { Clock } from '../core/clock.js';
 import { durationMs } from '../core/duration.js';
-import { emailAddressOf } from '../core/email-address.js';
 import { newId } from '../core/ids.js';
-import { JOURNEY_PAUSED_REASON, type Journey, type Message } from '../core/journey.js';
+import {
+  JOURNEY_PAUSED_REASON,
+  type Journey,
+  type Message,
+  type SuppressionReason,
+} from '../core/journey.js';
 import { isWithinWindow, nextLocalTime, profileTimeZone } from '../core/local-time.js';
-import { phoneNumberOf } from '../core/phone-number.js';
 import type { Profile } from '../core/profile.js';
-import { CONSENT_CHANNELS, type ConsentChannel, isSubscribedOn } from '../core/topic-consent.js';
-import { TEST_TOPIC, TRANSACTIONAL_TOPIC, type WorkspaceSettings } from '../core/workspace-settings.js';
+import {
+  CONSENT_CHANNELS,
+  type ConsentChannel,
+  isHeldBySuppression,
+  isSubscribedOn,
+  TRANSACTIONAL_TOPIC,
+} from '../core/topic-consent.js';
+import { TEST_TOPIC, type WorkspaceSettings } from '../core/workspace-settings.js';
 import { isPassingFailure } from '../storage/passing-failures.js';
 import type { Storage } from '../storage/storage.js';
 import { errorMessage, RETRYING_PREFIX, RetryableError } from './delivery-errors.js';
@@ -70,7 +80,7 @@ interface RoundContext {
   journeys: Map<string, Journey | undefined>;
   settings: Map<string, WorkspaceSettings>;
   /** Per workspace and channel (`ws_…:email`), the suppressed addresses among the round's. */
-  suppressions: Map<string, Map<string, string>>;
+  suppressions: Map<string, Map<string, SuppressionReason>>;
   subscriptions: Map<string, Map<string, Record<string, boolean>>>;
   /**
    * Per channel and address (`sms:+39…`, see `capKey`), send times inside the cap's period, whatever
@@ -407,7 +417,7 @@ export class MessageDispatcher {
       storage.consent.listSubscriptions(workspaceId, liveIds),
       ...channels.map(async (channel) => {
         const addresses = [...context.profiles.values()]
-          .map((profile) => addressOf(channel, profile))
+          .map((profile) => channelAddressOf(channel, profile))
           .filter((a): a is string => a !== undefined);
         const longestCapMs = Math.max(
           0,
@@ -511,7 +521,7 @@ export class MessageDispatcher {
       });
 
     const channel = message.channel;
-    const address = addressOf(channel, profile);
+    const address = channelAddressOf(channel, profile);
     if (!address) return { status: 'skipped', reason: MISSING_ADDRESS[channel] };
     const isCapped =
       !UNCAPPED_TOPICS.includes(message.topic ?? 'marketing') && settings.frequencyCaps[channel].length > 0;
@@ -707,11 +717,7 @@ function checkConsent(
   const suppressed = context.suppressions
     .get(`${message.workspaceId}:${channel}`)
     ?.get(address.toLowerCase());
-  // Unsubscribing from e-mail still lets receipts through; bounces and complaints stop all mail. A
-  // text's STOP stops every text from the sender, receipts too (carriers' rules, TCPA).
-  const isReceiptAllowed =
-    channel === 'email' && suppressed === 'unsubscribed' && topic === TRANSACTIONAL_TOPIC;
-  if (suppressed && !isReceiptAllowed)
+  if (suppressed && isHeldBySuppression({ channel, reason: suppressed, topic }))
     return { status: 'suppressed', reason: `address suppressed: ${suppressed}`, toAddress: address };
   const chosen = context.subscriptions.get(message.workspaceId)?.get(profile.id) ?? {};
   // Test sends go to whoever asked for them. A topic no longer in the settings has no default, nor a
@@ -824,11 +830,6 @@ function settled(message: Message, outcome: Outcome, now: number): Message {
  */
 function capKey(channel: ConsentChannel, address: string): string {
   return `${channel}:${channel === 'email' ? address.toLowerCase() : address}`;
-}
-
-/** Where a message on the channel goes: the `email` trait, or the `phone` trait in E.164 form. */
-function addressOf(channel: ConsentChannel, profile: Profile): string | undefined {
-  return channel === 'sms' ? phoneNumberOf(profile) : emailAddressOf(profile);
 }
 
 function backoffMs(attempts: number): number {

@@ -5,9 +5,30 @@
  * channel's choice under the key `topic@channel`, which no topic id can be (ids are `[a-z0-9_-]`).
  */
 
+import type { SuppressionReason } from './journey.js';
+
 /** The channels a contact gives or withdraws consent on. */
 export const CONSENT_CHANNELS = ['email', 'sms'] as const;
 export type ConsentChannel = (typeof CONSENT_CHANNELS)[number];
+
+/** Topics whose mail is exempt from frequency caps and quiet hours, and sent to those unsubscribed from every e-mail. */
+export const TRANSACTIONAL_TOPIC = 'transactional';
+
+/**
+ * Whether an address suppressed for `reason` gets none of the topic's messages on the channel, whatever
+ * its subscriptions say. Unsubscribing from every e-mail still lets receipts through; a bounce or a
+ * complaint stops all mail. A text's STOP stops every text from the sender, receipts too (carriers'
+ * rules, TCPA). `isHeldBySuppression({ channel: 'email', reason: 'unsubscribed', topic: 'transactional' })`
+ * is false.
+ */
+export function isHeldBySuppression(suppression: {
+  channel: ConsentChannel;
+  reason: SuppressionReason;
+  topic: string;
+}): boolean {
+  const { channel, reason, topic } = suppression;
+  return !(channel === 'email' && reason === 'unsubscribed' && topic === TRANSACTIONAL_TOPIC);
+}
 
 /** The key a choice made on one channel is kept under. */
 export function channelChoiceKey(topic: string, channel: ConsentChannel): string {

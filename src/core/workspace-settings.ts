@@ -5,6 +5,7 @@ import { LifecycleSettings } from './lifecycle.js';
 import { isTimeZone, LocalTime } from './local-time.js';
 import { ScoreModel } from './score-model.js';
 import { isSmsSender, normalisedSender } from './sms-sender.js';
+import { TRANSACTIONAL_TOPIC } from './topic-consent.js';
 
 export const SmtpSettings = z.object({
   host: z.string().min(1).max(255),
@@ -184,7 +185,7 @@ export const WorkspaceSettings = z.object({
     .superRefine(eachIdOnce)
     .default([
       { id: 'marketing', name: 'Marketing', defaultSubscribed: true },
-      { id: 'transactional', name: 'Transactional', defaultSubscribed: true },
+      { id: TRANSACTIONAL_TOPIC, name: 'Transactional', defaultSubscribed: true },
     ]),
   webhooks: WebhookSettings.default({
     destinations: [],
@@ -204,9 +205,6 @@ export const WorkspaceSettings = z.object({
   handOff: HandOffSettings.optional(),
 });
 export type WorkspaceSettings = z.infer<typeof WorkspaceSettings>;
-
-/** Topics whose mail is exempt from frequency caps and quiet hours. */
-export const TRANSACTIONAL_TOPIC = 'transactional';
 
 /** The topic of test sends: never counted against caps, and unsubscribing from one changes nothing. */
 export const TEST_TOPIC = 'test';

@@ -373,6 +373,55 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
       },
     );
 
+    it("shows the profile's address suppressed in its subscriptions, whatever the reason, its e-mail choices as they were", async () => {
+      const { world } = mailWorld;
+      const subscriptions = async (profileId: string) =>
+        (
+          await api<{
+            channels: { email: Record<string, boolean> };
+            suppressed: { email: string | null; sms: string | null };
+          }>('GET', `/profiles/${profileId}/subscriptions`)
+        ).body;
+      const bounced = await newProfile();
+      const complained = await newProfile();
+      const unsubscribedAddress = `${unique('Una')}@Example.com`;
+      const unsubscribed = await newProfile({ email: unsubscribedAddress });
+      const softBounced = await newProfile();
+      expect(await subscriptions(bounced.id)).toEqual({
+        topics: { marketing: true, transactional: true },
+        channels: {
+          email: { marketing: true, transactional: true },
+          sms: { marketing: true, transactional: true },
+        },
+        suppressed: { email: null, sms: null },
+      });
+
+      // Reported by the provider or an admin (in any case), or unsubscribed from every e-mail; a
+      // soft bounce holds nothing. Traits keep addresses as written: case does not matter either.
+      await api('POST', '/bounces', { address: bounced.email.toUpperCase(), type: 'hard' });
+      await api('POST', '/bounces', { address: complained.email, type: 'complaint' });
+      await api('POST', '/bounces', { address: softBounced.email, type: 'soft' });
+      await world.mops.storage.consent.suppress({
+        workspaceId: world.workspaceId,
+        channel: 'email',
+        address: unsubscribedAddress.toLowerCase(),
+        reason: 'unsubscribed',
+        at: Date.now(),
+      });
+
+      for (const [profile, reason] of [
+        [bounced, 'hard_bounce'],
+        [complained, 'complaint'],
+        [unsubscribed, 'unsubscribed'],
+        [softBounced, null],
+      ] as const)
+        expect(await subscriptions(profile.id), reason ?? 'soft').toMatchObject({
+          // The choices are kept as made: the address is what is held.
+          channels: { email: { marketing: true, transactional: true } },
+          suppressed: { email: reason, sms: null },
+        });
+    });
+
     it('records a soft bounce without suppressing the address: a later journey e-mail is sent', async () => {
       const journeyId = await publish(emailJourney(await newTemplate()));
       const hal = await newProfile();

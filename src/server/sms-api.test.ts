@@ -186,7 +186,7 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
       suppressed: { sms: 'unsubscribed' },
     });
     await inbound('START', { from: number });
-    expect((await subscriptions()).suppressed).toEqual({ sms: null });
+    expect((await subscriptions()).suppressed).toEqual({ email: null, sms: null });
 
     await world.mops.storage.consent.suppress({
       workspaceId: world.workspaceId,
@@ -195,7 +195,7 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
       reason: 'hard_bounce',
       at: Date.now(),
     });
-    expect((await subscriptions()).suppressed).toEqual({ sms: 'hard_bounce' });
+    expect((await subscriptions()).suppressed).toEqual({ email: null, sms: 'hard_bounce' });
   });
 
   it('writes SMS Unsubscribed and SMS Resubscribed on every profile holding the number, once per text', async () => {

@@ -3,8 +3,8 @@ import { emailAddressOf } from '../../core/email-address.js';
 import { AppError } from '../../core/errors.js';
 import type { NewEvent } from '../../core/event.js';
 import type { Message } from '../../core/journey.js';
-import { channelChoiceKey } from '../../core/topic-consent.js';
-import { TEST_TOPIC, TRANSACTIONAL_TOPIC } from '../../core/workspace-settings.js';
+import { channelChoiceKey, TRANSACTIONAL_TOPIC } from '../../core/topic-consent.js';
+import { TEST_TOPIC } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import type { ClickPayload, LinkSigner, MessagePayload } from './signed-links.js';
 

@@ -8,11 +8,11 @@ import { SettingsView, saveSettings, settingsView } from '../../channels/setting
 import { reasonShownToMembers } from '../../channels/webhook/failure-reasons.js';
 import { addressShownToMembers } from '../../channels/webhook/webhook-channel.js';
 import type { Role } from '../../core/access.js';
+import { channelAddressOf } from '../../core/channel-address.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { EmailTemplate, Message } from '../../core/journey.js';
 import { MESSAGE_STATUSES, SUPPRESSION_REASONS } from '../../core/journey.js';
-import { phoneNumberOf } from '../../core/phone-number.js';
 import { standInProfile } from '../../core/profile.js';
 import {
   CONSENT_CHANNELS,
@@ -559,6 +559,7 @@ export async function messagingRoutes(
 
   const ProfileParams = WorkspaceParams.extend({ profileId: z.string().min(1).max(100) });
   const TopicChoices = z.record(z.string(), z.boolean());
+  const Suppression = z.enum(SUPPRESSION_REASONS).nullable();
 
   api.get(
     '/api/workspaces/:workspaceId/profiles/:profileId/subscriptions',
@@ -568,13 +569,13 @@ export async function messagingRoutes(
         summary:
           "The profile's subscription to each topic: on every channel (`topics`), and on each (`channels`); topics it never changed follow their default",
         description:
-          "`suppressed.sms` is why the profile's phone number is suppressed (`unsubscribed` after a STOP, `hard_bounce` for a number that takes no texts, `complaint`), or null: while it is, no text goes to the number whatever `channels.sms` says.",
+          "`suppressed.email` is why the profile's e-mail address is on the suppression list (`unsubscribed` from every e-mail, `hard_bounce`, `complaint`), or null: while it is, no e-mail goes to it whatever `channels.email` says, except receipts (the `transactional` topic) after an unsubscribe. `suppressed.sms` is the same for its phone number (`unsubscribed` after a STOP, `hard_bounce` for a number that takes no texts, `complaint`): no text goes to it, receipts included.",
         params: ProfileParams,
         response: {
           200: z.object({
             topics: z.record(z.string(), z.boolean()),
             channels: z.object({ email: TopicChoices, sms: TopicChoices }),
-            suppressed: z.object({ sms: z.enum(SUPPRESSION_REASONS).nullable() }),
+            suppressed: z.object({ email: Suppression, sms: Suppression }),
           }),
           ...errors,
         },
@@ -587,11 +588,17 @@ export async function messagingRoutes(
       if (!profile) throw new AppError('not_found', `profile ${profileId} does not exist`);
       const settings = await storage.settings.get(workspaceId);
       const chosen = await storage.consent.findSubscriptions(workspaceId, profile.id);
-      // Suppression outranks any topic: the console shows the number's texts as suppressed, not on.
-      const phone = phoneNumberOf(profile);
-      const smsSuppression = phone
-        ? await storage.consent.findSuppression(workspaceId, 'sms', phone)
-        : undefined;
+      // Suppression outranks any topic: the console shows the address's messages as suppressed, not on.
+      const suppressionOn = async (channel: ConsentChannel) => {
+        const address = channelAddressOf(channel, profile);
+        return address
+          ? ((await storage.consent.findSuppression(workspaceId, channel, address)) ?? null)
+          : null;
+      };
+      const [emailSuppression, smsSuppression] = await Promise.all([
+        suppressionOn('email'),
+        suppressionOn('sms'),
+      ]);
       const onChannel = (channel: ConsentChannel) =>
         Object.fromEntries(
           settings.topics.map((topic) => [
@@ -607,7 +614,7 @@ export async function messagingRoutes(
           ]),
         ),
         channels: { email: onChannel('email'), sms: onChannel('sms') },
-        suppressed: { sms: smsSuppression ?? null },
+        suppressed: { email: emailSuppression, sms: smsSuppression },
       };
     },
   );

@@ -15,7 +15,7 @@ import {
 } from '../../channels/sms/short-links.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
-import { TRANSACTIONAL_TOPIC } from '../../core/workspace-settings.js';
+import { TRANSACTIONAL_TOPIC } from '../../core/topic-consent.js';
 import type { Storage } from '../../storage/storage.js';
 import { escapeHtml } from '../../templates/email-template.js';
 
