@@ -4,12 +4,7 @@ import { channelAddressOf } from '../core/channel-address.js';
 import type { Clock } from '../core/clock.js';
 import { durationMs } from '../core/duration.js';
 import { newId } from '../core/ids.js';
-import {
-  JOURNEY_PAUSED_REASON,
-  type Journey,
-  type Message,
-  type SuppressionReason,
-} from '../core/journey.js';
+import { JOURNEY_PAUSED_REASON, type Journey, type Message } from '../core/journey.js';
 import { isWithinWindow, nextLocalTime, profileTimeZone } from '../core/local-time.js';
 import type { Profile } from '../core/profile.js';
 import {
@@ -17,6 +12,7 @@ import {
   type ConsentChannel,
   isHeldBySuppression,
   isSubscribedOn,
+  type SuppressionReason,
   TRANSACTIONAL_TOPIC,
 } from '../core/topic-consent.js';
 import { TEST_TOPIC, type WorkspaceSettings } from '../core/workspace-settings.js';

@@ -211,8 +211,5 @@ export interface MessageContext {
   sms?: { body: string; trackLinks?: boolean; text?: string; to?: string; from?: string };
 }
 
-export const SUPPRESSION_REASONS = ['unsubscribed', 'hard_bounce', 'complaint'] as const;
-export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
-
 /** The reason a message waits while its journey is paused (resuming sends them at once). */
 export const JOURNEY_PAUSED_REASON = 'journey paused';

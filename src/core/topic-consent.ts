@@ -5,11 +5,13 @@
  * channel's choice under the key `topic@channel`, which no topic id can be (ids are `[a-z0-9_-]`).
  */
 
-import type { SuppressionReason } from './journey.js';
-
 /** The channels a contact gives or withdraws consent on. */
 export const CONSENT_CHANNELS = ['email', 'sms'] as const;
 export type ConsentChannel = (typeof CONSENT_CHANNELS)[number];
+
+/** Why an address is on a channel's suppression list. */
+export const SUPPRESSION_REASONS = ['unsubscribed', 'hard_bounce', 'complaint'] as const;
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 
 /** Topics whose mail is exempt from frequency caps and quiet hours, and sent to those unsubscribed from every e-mail. */
 export const TRANSACTIONAL_TOPIC = 'transactional';

@@ -1,6 +1,7 @@
 import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
-import type { Message, MessageContext, MessageStatus, SuppressionReason } from '../core/journey.js';
+import type { Message, MessageContext, MessageStatus } from '../core/journey.js';
 import { storableText } from '../core/storable-text.js';
+import type { SuppressionReason } from '../core/topic-consent.js';
 import { TEST_TOPIC } from '../core/workspace-settings.js';
 import type { DialectOps } from './dialect-ops.js';
 import { decodeCursor, isString, toPage } from './paging.js';

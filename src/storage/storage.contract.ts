@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
-import { type Message, newMessage, type SuppressionReason } from '../core/journey.js';
+import { type Message, newMessage } from '../core/journey.js';
 import type { Profile } from '../core/profile.js';
+import type { SuppressionReason } from '../core/topic-consent.js';
 import { trackEvent } from '../test-support/events.js';
 import { untilEventsReadable } from '../test-support/readable-events.js';
 import type { PipelineBatch, PipelineOutcome, PipelineReadOptions, Storage } from './storage.js';

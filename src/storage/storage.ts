@@ -15,7 +15,6 @@ import type {
   JourneyVersion,
   Message,
   MessageStatus,
-  SuppressionReason,
 } from '../core/journey.js';
 import type { ListAddition } from '../core/list-addition.js';
 import type { MemberEntry } from '../core/member-entry.js';
@@ -25,6 +24,7 @@ import type { ScoreReplay } from '../core/score-replay.js';
 import type { Segment, SegmentCondition } from '../core/segment-definition.js';
 import type { SetAsideResolution } from '../core/set-aside.js';
 import type { DueTimer, SetAsideTimer, TimerKind } from '../core/timers.js';
+import type { SuppressionReason } from '../core/topic-consent.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import type { DialectName } from './migrations/migrations.js';
 

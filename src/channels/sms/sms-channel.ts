@@ -1,8 +1,9 @@
 import { request } from 'undici';
 import { AppError } from '../../core/errors.js';
-import type { Message, SuppressionReason } from '../../core/journey.js';
+import type { Message } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
 import { isMessagingService } from '../../core/sms-sender.js';
+import type { SuppressionReason } from '../../core/topic-consent.js';
 import type { SmsSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import type { LifecycleData } from '../../templates/email-template.js';

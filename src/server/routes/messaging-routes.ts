@@ -12,7 +12,7 @@ import { channelAddressOf } from '../../core/channel-address.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { EmailTemplate, Message } from '../../core/journey.js';
-import { MESSAGE_STATUSES, SUPPRESSION_REASONS } from '../../core/journey.js';
+import { MESSAGE_STATUSES } from '../../core/journey.js';
 import { standInProfile } from '../../core/profile.js';
 import {
   CONSENT_CHANNELS,
@@ -20,6 +20,7 @@ import {
   channelChoiceKey,
   isSubscribedEverywhere,
   isSubscribedOn,
+  SUPPRESSION_REASONS,
 } from '../../core/topic-consent.js';
 import { WorkspaceSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';

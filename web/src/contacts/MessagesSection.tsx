@@ -1,5 +1,10 @@
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
+import {
+  CONSENT_CHANNELS,
+  type ConsentChannel,
+  isHeldBySuppression,
+} from '../../../src/core/topic-consent.js';
 import { useFormat } from '../app/format.js';
 import { wordMessageReason } from '../app/message-reasons.js';
 import { useScoringDefinitions } from '../app/workspace-queries.js';
@@ -88,9 +93,15 @@ export function SubscriptionsSection(props: { workspaceId: string; profileId: st
   const topicName = (id: string) => definitions.data?.topics.find((topic) => topic.id === id)?.name ?? id;
   const topics = Object.keys(subscriptions.data?.topics ?? {});
   const channels = subscriptions.data?.channels;
-  const said = (isSubscribed: boolean | undefined) => (isSubscribed ? t('contacts.yes') : t('contacts.no'));
-  // A suppressed number outranks every topic: its texts are shown held, whatever was chosen.
-  const smsSuppressed = subscriptions.data?.suppressed.sms;
+  const suppressed = subscriptions.data?.suppressed;
+  // A suppressed address outranks the topics it holds (an unsubscribed e-mail address still gets
+  // receipts): their messages are shown held, whatever was chosen.
+  const subscriptionOn = (channel: ConsentChannel, topic: string) => {
+    const reason = suppressed?.[channel];
+    if (reason && isHeldBySuppression({ channel, reason, topic }))
+      return <span className="badge message-suppressed">{t('contacts.addressSuppressed')}</span>;
+    return channels?.[channel][topic] ? t('contacts.yes') : t('contacts.no');
+  };
   return (
     <div className="contact-section">
       <h2>{t('contacts.tabs.subscriptions')}</h2>
@@ -112,26 +123,24 @@ export function SubscriptionsSection(props: { workspaceId: string; profileId: st
             {topics.map((topic) => (
               <tr key={topic}>
                 <td>{topicName(topic)}</td>
-                <td>{said(channels?.email[topic])}</td>
-                <td>
-                  {smsSuppressed ? (
-                    <span className="badge message-suppressed">{t('contacts.smsSuppressed')}</span>
-                  ) : (
-                    said(channels?.sms[topic])
-                  )}
-                </td>
+                <td>{subscriptionOn('email', topic)}</td>
+                <td>{subscriptionOn('sms', topic)}</td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
-      {topics.length > 0 && smsSuppressed && (
-        <p className="hint">
-          {smsSuppressed === 'complaint'
-            ? t('contacts.smsSuppressedNote.other', { why: wordMessageReason(smsSuppressed, t) })
-            : t(`contacts.smsSuppressedNote.${smsSuppressed}`)}
-        </p>
-      )}
+      {topics.length > 0 &&
+        CONSENT_CHANNELS.map((channel) => {
+          const reason = suppressed?.[channel];
+          return (
+            reason && (
+              <p key={channel} className="hint">
+                {t(`contacts.suppressedNote.${channel}.${reason}`)}
+              </p>
+            )
+          );
+        })}
     </div>
   );
 }

@@ -1,4 +1,5 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import type { ConsentChannel, SuppressionReason } from '../../../src/core/topic-consent.js';
 import { api, workspacePath } from '../app/api.js';
 import type { ProfileScore, TimelineEvent, Traits } from './contact-format.js';
 import { pageQuery } from './cursor-paging.js';
@@ -172,9 +173,9 @@ export const useIntent = (workspaceId: string, profileId: string) =>
 export const useSubscriptions = (workspaceId: string, profileId: string) =>
   useProfileRead<{
     topics: Record<string, boolean>;
-    channels: Record<'email' | 'sms', Record<string, boolean>>;
-    /** Why the profile's number is suppressed (no text goes to it whatever the topics say), or null. */
-    suppressed: { sms: 'unsubscribed' | 'hard_bounce' | 'complaint' | null };
+    channels: Record<ConsentChannel, Record<string, boolean>>;
+    /** Why the profile's address on each channel is suppressed (it gets none of the topics it holds), or null. */
+    suppressed: Record<ConsentChannel, SuppressionReason | null>;
   }>(workspaceId, profileId, '/subscriptions');
 
 export function useMessagesOf(workspaceId: string, profileId: string, cursor: string | undefined) {

@@ -221,13 +221,25 @@ const en = {
   topic: 'Topic',
   subscribedByEmail: 'E-mails',
   subscribedBySms: 'Texts',
-  smsSuppressed: 'Suppressed',
-  smsSuppressedNote: {
-    unsubscribed:
-      'Texts are suppressed: the contact’s number replied STOP, so no text goes to it whatever the topics say, until the contact texts START.',
-    hard_bounce:
-      'Texts are suppressed: the contact’s number takes no texts (a landline, or a number not in use), so none goes to it whatever the topics say.',
-    other: 'Texts are suppressed ({{why}}): no text goes to the contact’s number whatever the topics say.',
+  addressSuppressed: 'Suppressed',
+  /** Why the contact's address is suppressed on each channel, by the reason the server gives. */
+  suppressedNote: {
+    email: {
+      unsubscribed:
+        'E-mails are suppressed: the contact unsubscribed from every e-mail, so only transactional ones (receipts) go to their address, whatever the other topics say, until the address is removed from the suppression list.',
+      hard_bounce:
+        'E-mails are suppressed: the contact’s address hard-bounced (the mailbox does not exist, or refuses all mail), so no e-mail goes to it whatever the topics say, until the address is removed from the suppression list.',
+      complaint:
+        'E-mails are suppressed: the contact marked an e-mail as spam, so no e-mail goes to their address whatever the topics say, until the address is removed from the suppression list.',
+    },
+    sms: {
+      unsubscribed:
+        'Texts are suppressed: the contact’s number replied STOP, so no text goes to it whatever the topics say, until the contact texts START.',
+      hard_bounce:
+        'Texts are suppressed: the contact’s number takes no texts (a landline, or a number not in use), so none goes to it whatever the topics say.',
+      complaint:
+        'Texts are suppressed (complaint): no text goes to the contact’s number whatever the topics say.',
+    },
   },
   yes: 'Yes',
   no: 'No',
@@ -468,14 +480,24 @@ const it: typeof en = {
   topic: 'Argomento',
   subscribedByEmail: 'E-mail',
   subscribedBySms: 'SMS',
-  smsSuppressed: 'Bloccato',
-  smsSuppressedNote: {
-    unsubscribed:
-      'Gli SMS sono bloccati: il numero del contatto ha risposto STOP, quindi nessun SMS gli arriva qualunque cosa dicano gli argomenti, finché il contatto non scrive START.',
-    hard_bounce:
-      'Gli SMS sono bloccati: il numero del contatto non riceve SMS (un fisso, o un numero non attivo), quindi nessuno gli arriva qualunque cosa dicano gli argomenti.',
-    other:
-      'Gli SMS sono bloccati ({{why}}): nessun SMS arriva al numero del contatto qualunque cosa dicano gli argomenti.',
+  addressSuppressed: 'Bloccato',
+  suppressedNote: {
+    email: {
+      unsubscribed:
+        'Le e-mail sono bloccate: il contatto si è disiscritto da tutte le e-mail, quindi al suo indirizzo arrivano solo quelle transazionali (le ricevute), qualunque cosa dicano gli altri argomenti, finché l’indirizzo non viene tolto dall’elenco degli indirizzi bloccati.',
+      hard_bounce:
+        'Le e-mail sono bloccate: l’indirizzo del contatto ha dato un rimbalzo permanente (la casella non esiste, o rifiuta ogni messaggio), quindi nessuna e-mail gli arriva qualunque cosa dicano gli argomenti, finché l’indirizzo non viene tolto dall’elenco degli indirizzi bloccati.',
+      complaint:
+        'Le e-mail sono bloccate: il contatto ha segnalato un’e-mail come spam, quindi nessuna e-mail arriva al suo indirizzo qualunque cosa dicano gli argomenti, finché l’indirizzo non viene tolto dall’elenco degli indirizzi bloccati.',
+    },
+    sms: {
+      unsubscribed:
+        'Gli SMS sono bloccati: il numero del contatto ha risposto STOP, quindi nessun SMS gli arriva qualunque cosa dicano gli argomenti, finché il contatto non scrive START.',
+      hard_bounce:
+        'Gli SMS sono bloccati: il numero del contatto non riceve SMS (un fisso, o un numero non attivo), quindi nessuno gli arriva qualunque cosa dicano gli argomenti.',
+      complaint:
+        'Gli SMS sono bloccati (segnalazione di spam): nessun SMS arriva al numero del contatto qualunque cosa dicano gli argomenti.',
+    },
   },
   yes: 'Sì',
   no: 'No',
