@@ -25,6 +25,17 @@ export const HAND_OFF_STATUSES = [
 export type HandOffStatus = (typeof HAND_OFF_STATUSES)[number];
 
 /**
+ * A made hand-off in one of these is with sales: the CRM was handed the lead and has not heard it is
+ * over (a recycle, by hand or on a missed SLA, ends it as `recycled`).
+ */
+export const WITH_SALES_STATUSES = [
+  'pending',
+  'accepted',
+  'passed',
+  'breached',
+] as const satisfies readonly HandOffStatus[];
+
+/**
  * Whether sales can tell who a profile is: it has a user id or an `email` trait. Only a profile known
  * to sales is handed off; one reaching the hand-off stage before is owed its hand-off until it is.
  */

@@ -20,8 +20,9 @@ const OWNED: ReadonlySet<HandOff['status']> = new Set(['pending', 'accepted', 'p
 
 /**
  * Whether a contact at `stage` was sent back from sales: it stands before the hand-off stage, which
- * only a recycle takes it back behind. A recycle by hand ends only a pending hand-off, so one sales
- * accepted, or whose SLA ran out, is still the latest: the stage tells that it is over.
+ * only a recycle takes it back behind. A recycle by hand ends the pending hand-offs and the latest
+ * one as `recycled`, but one it ended before it did so for an accepted or breached hand-off (an older
+ * Mops) is still `accepted` or `breached`: the stage tells that it is over.
  */
 function sentBack(settings: WorkspaceSettings): (stage: string | undefined) => boolean {
   const { lifecycle, handOff } = settings;

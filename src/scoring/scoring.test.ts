@@ -7,6 +7,7 @@ import { createSegment, deleteSegment } from '../segments/segments.js';
 import type { Storage, StorageTx } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { JsonReceiver } from '../test-support/json-receiver.js';
+import { runRawSql } from '../test-support/raw-sql.js';
 import { ITALY_FIT_MODEL } from '../test-support/score-models.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
@@ -717,6 +718,12 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
         reason: 'not ready to buy',
         now: world.clock.now(),
       });
+      // As an older Mops left it: its recycle by hand ended only a pending hand-off, so the accepted
+      // one stayed accepted, and only the lead's stage says it is no longer with sales.
+      const [ended] = (await intentOf('sb')).handOffs;
+      expect(ended).toMatchObject({ status: 'recycled', acceptedAt: expect.any(Number) });
+      const accepted = `update hand_offs set status = 'accepted' where id = '${ended?.id}'`;
+      await runRawSql(world, { sqlite: accepted, postgres: accepted });
       await reachMql('anon-sb');
       await world.settle();
       const [owed] = (await intentOfVisitor('anon-sb')).handOffs;
@@ -1767,6 +1774,69 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     ).toBeUndefined();
     await world.settle();
     expect(crm.received).toHaveLength(2);
+  });
+
+  it('tells the CRM once when a lead sales had accepted, or whose SLA ran out, is recycled by hand', async () => {
+    // No recycle on a miss, so a breached lead stays with its owner; recycled to before `lead`, so a
+    // lead sent back can pass the recycle stage again without being handed off again.
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const { lifecycle, handOff } = settings as Required<typeof settings>;
+    await world.configure({
+      lifecycle: { ...lifecycle, recycleTo: 'subscriber' },
+      handOff: { ...handOff, recycleOnMiss: false },
+    });
+    for (const userId of ['ac', 'br']) {
+      await world.send([identify(userId, { country: 'FR' }), track(userId, 'Signed Up')]);
+      await world.send([track(userId, 'Demo Requested'), track(userId, 'Pricing Viewed')]);
+      await world.settle();
+    }
+    await world.send([track('ac', 'Sales Accepted')]);
+    await world.advance(2 * DAY + 1000);
+    expect((await intentOf('ac')).handOffs).toMatchObject([{ owner: 'marco', status: 'accepted' }]);
+    expect((await intentOf('br')).handOffs).toMatchObject([{ owner: 'giulia', status: 'breached' }]);
+    const recycle = async (userId: string) =>
+      recycleProfile(world.storage, {
+        workspaceId: world.workspaceId,
+        profileId: await world.profileOf(userId),
+        reason: 'no budget this year',
+        now: world.clock.now(),
+      });
+
+    expect(await recycle('ac')).toEqual({ from: 'sql', to: 'subscriber', queued: 1 });
+    expect(await recycle('br')).toEqual({ from: 'mql', to: 'subscriber', queued: 1 });
+    await world.settle();
+    const calls = crm.received as Array<{ type: string; hand_off: Record<string, unknown> }>;
+    const [accepted] = (await intentOf('ac')).handOffs;
+    const [breached] = (await intentOf('br')).handOffs;
+    expect(accepted).toMatchObject({ status: 'recycled', acceptedAt: expect.any(Number), breachedAt: null });
+    expect(breached).toMatchObject({ status: 'recycled', acceptedAt: null, breachedAt: expect.any(Number) });
+    expect(calls.filter((call) => call.type === 'mops.hand_off.recycled')).toEqual([
+      expect.objectContaining({
+        hand_off: expect.objectContaining({
+          id: accepted?.id,
+          status: 'recycled',
+          reason: 'no budget this year',
+          owner: { id: 'marco', name: 'Marco', email: 'marco@example.com' },
+        }),
+        profile: expect.objectContaining({ userId: 'ac' }),
+      }),
+      expect.objectContaining({
+        hand_off: expect.objectContaining({
+          id: breached?.id,
+          status: 'recycled',
+          reason: 'no budget this year',
+          owner: { id: 'giulia', name: 'Giulia', email: 'giulia@example.com' },
+        }),
+        profile: expect.objectContaining({ userId: 'br' }),
+      }),
+    ]);
+    // Signed up again, past the recycle stage but not handed off: a second recycle tells the CRM nothing.
+    await world.send([track('ac', 'Signed Up')]);
+    await world.settle();
+    expect((await intentOf('ac')).stage).toBe('lead');
+    expect(await recycle('ac')).toEqual({ from: 'lead', to: 'subscriber', queued: 0 });
+    await world.settle();
+    expect(crm.received.filter((call) => call.type === 'mops.hand_off.recycled')).toHaveLength(2);
   });
 
   it('makes an MQL of a lead whose score reached the threshold at one event, whether later ones in its batch take it below or not', async () => {

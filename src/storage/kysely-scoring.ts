@@ -1,4 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
+import { WITH_SALES_STATUSES } from '../core/hand-off.js';
 import { BUCKET_TOLERANCE, bucketStart, type ScoreLedgerEntry } from '../core/score-model.js';
 import { chunks } from './chunks.js';
 import type { DialectOps } from './dialect-ops.js';
@@ -369,6 +370,15 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
         })
         .where('id', '=', id)
         .where('status', '=', 'pending')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+    async recycleHandOff(id) {
+      const result = await db
+        .updateTable('hand_offs')
+        .set({ status: 'recycled' })
+        .where('id', '=', id)
+        .where('status', 'in', WITH_SALES_STATUSES)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },

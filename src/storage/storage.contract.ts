@@ -6,7 +6,7 @@ import type { Profile } from '../core/profile.js';
 import type { SuppressionReason } from '../core/topic-consent.js';
 import { trackEvent } from '../test-support/events.js';
 import { untilEventsReadable } from '../test-support/readable-events.js';
-import type { PipelineBatch, PipelineOutcome, PipelineReadOptions, Storage } from './storage.js';
+import type { HandOff, PipelineBatch, PipelineOutcome, PipelineReadOptions, Storage } from './storage.js';
 
 const NOW = Date.UTC(2026, 10, 23, 9, 0, 0);
 
@@ -1211,6 +1211,40 @@ export function runStorageContract(
         { id: 'ho_2', status: 'accepted', acceptedAt: NOW + 500, breachedAt: null },
         { id: 'ho_1', status: 'recycled', acceptedAt: null, breachedAt: NOW + 1000 },
       ]);
+    });
+    it('recycles a hand-off sales has, however it stands, once, keeping when it was accepted or missed', async () => {
+      const handOff = (id: string, status: HandOff['status'], settled: Partial<HandOff> = {}): HandOff => ({
+        id,
+        workspaceId,
+        profileId: newId('prf'),
+        owner: status === 'awaiting_identity' ? null : 'marco',
+        status,
+        messageId: null,
+        createdAt: NOW,
+        dueAt: NOW + 1000,
+        acceptedAt: null,
+        breachedAt: null,
+        owedAt: status === 'awaiting_identity' ? NOW : null,
+        droppedReason: null,
+        ...settled,
+      });
+      const all = [
+        handOff('ho_pending', 'pending'),
+        handOff('ho_accepted', 'accepted', { acceptedAt: NOW + 500 }),
+        handOff('ho_passed', 'passed'),
+        handOff('ho_breached', 'breached', { breachedAt: NOW + 1001 }),
+        handOff('ho_owed', 'awaiting_identity'),
+        handOff('ho_recycled', 'recycled', { breachedAt: NOW + 1001 }),
+      ];
+      for (const one of all) await storage.scoring.createHandOff(one);
+      const isWithSales = (id: string) => id !== 'ho_owed' && id !== 'ho_recycled';
+      for (const { id } of all)
+        expect([id, await storage.scoring.recycleHandOff(id)]).toEqual([id, isWithSales(id)]);
+      for (const { id } of all) expect(await storage.scoring.recycleHandOff(id)).toBe(false);
+      for (const one of all)
+        expect(await storage.scoring.findHandOff(one.id)).toEqual(
+          one.status === 'awaiting_identity' ? one : { ...one, status: 'recycled' },
+        );
     });
   });
 

@@ -1023,6 +1023,13 @@ export interface ScoringStore {
       | { status: 'breached' | 'recycled'; breachedAt: number | null },
   ): Promise<boolean>;
   /**
+   * Ends a made hand-off still with sales (`pending`, `accepted`, `passed` or `breached`) as
+   * `recycled`: the lead was sent back by hand. When it was accepted or missed stays as it was. False
+   * when it was not with sales (owed, dropped, or recycled already): the CRM is told of it once.
+   * @example if (await tx.scoring.recycleHandOff(handOff.id)) ended.push(handOff)
+   */
+  recycleHandOff(id: string): Promise<boolean>;
+  /**
    * Makes an owed hand-off (`awaiting_identity`, same id) as `made` says; false when it was no longer
    * owed — another transaction made or dropped it first.
    */

@@ -232,6 +232,8 @@ export async function scoringRoutes(
       schema: {
         tags: ['scoring'],
         summary: 'Send a profile back to the recycle stage (e.g. sales rejected the lead)',
+        description:
+          'The hand-off sales has ends as `recycled` — one pending, or the latest one `accepted`, `passed` or `breached` — and the CRM destination gets `mops.hand_off.recycled` with the `reason`, once per hand-off.',
         params: ProfileParams,
         // No body at all is fine too (Fastify gives null for none).
         body: z
@@ -471,7 +473,7 @@ export async function scoringRoutes(
         summary:
           'Sales hand-offs, newest first by when each was made; `missed=true` lists those whose SLA ran out',
         description:
-          'A hand-off whose SLA ran out is `breached`, or `recycled` when `recycleOnMiss` sent the lead back (as a recycle by hand does); `missed=true` lists both, with `breachedAt` set.',
+          'A hand-off whose SLA ran out is `breached`, or `recycled` when `recycleOnMiss` or a later recycle by hand sent the lead back; `missed=true` lists both, with `breachedAt` set. A recycle by hand before the SLA ran out leaves `breachedAt` null.',
         params: WorkspaceParams,
         querystring: PageQuery.extend({
           status: z.enum(HAND_OFF_STATUSES).optional(),

@@ -211,10 +211,11 @@ const en = {
     mergedOwed: 'merged into a contact already owed a hand-off',
   },
   recycle: 'Send back to {{stage}}',
-  recycleHint: 'Sales rejected the lead: it goes back to the recycle stage and its pending hand-off ends.',
+  recycleHint:
+    'Sales rejected the lead: it goes back to the recycle stage, and its hand-off ends (the CRM is told), whether sales had accepted it yet or not.',
   recycled: 'Sent back to {{stage}}.',
   confirmRecycle:
-    'Send this contact from {{from}} back to {{stage}}? Its pending hand-off ends, and only its score or events move it forward again.',
+    'Send this contact from {{from}} back to {{stage}}? Its hand-off ends (the CRM is told, and the lead has no owner), and only its score or events move it forward again.',
   recycleConfirm: 'Yes, send back to {{stage}}',
   recycleReason: 'Why (optional)',
   recycleReasonHint: 'Told to the CRM and kept in the stage history, e.g. “no budget this year”.',
@@ -469,10 +470,10 @@ const it: typeof en = {
   },
   recycle: 'Riporta a {{stage}}',
   recycleHint:
-    'Le vendite hanno rifiutato il contatto: torna alla fase di riciclo e il passaggio in attesa si chiude.',
+    'Le vendite hanno rifiutato il contatto: torna alla fase di riciclo e il suo passaggio alle vendite si chiude (il CRM viene avvisato), accettato o no.',
   recycled: 'Riportato a {{stage}}.',
   confirmRecycle:
-    'Riportare questo contatto da {{from}} a {{stage}}? Il suo passaggio in attesa termina, e solo il suo punteggio o i suoi eventi lo faranno avanzare di nuovo.',
+    'Riportare questo contatto da {{from}} a {{stage}}? Il suo passaggio alle vendite termina (il CRM viene avvisato e il contatto resta senza responsabile), e solo il suo punteggio o i suoi eventi lo faranno avanzare di nuovo.',
   recycleConfirm: 'Sì, riporta a {{stage}}',
   recycleReason: 'Perché (facoltativo)',
   recycleReasonHint:
