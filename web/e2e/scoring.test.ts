@@ -276,6 +276,10 @@ describe('scoring screen (Chromium)', () => {
     await page.getByText('Riportato a lead.').waitFor();
     const intent = await consoleWorld.api<{ stage: string }>('GET', `/profiles/${handOff?.profileId}/intent`);
     expect(intent.body.stage).toBe('lead');
+    // Its SLA had run out, but the CRM still had the lead with Marco: it hears of the recycle too.
+    await expect
+      .poll(() => crm.received.map((body) => body.type), { timeout: 30_000 })
+      .toContain('mops.hand_off.recycled');
 
     // Its missed SLA stays findable, with when it ran out, whatever became of the hand-off since.
     await page.getByRole('link', { name: 'Punteggi' }).click();
@@ -290,11 +294,12 @@ describe('scoring screen (Chromium)', () => {
   it('counts the calls to the CRM among the messages, and each channel on its own', async () => {
     await page.goto(`${consoleWorld.world.url}/dashboard`);
     const summary = () => page.getByTestId('messages-chart-summary').textContent();
-    await expect.poll(summary).toBe('Inviati: 2 · aperti: 0 · cliccati: 0 · rimbalzati: 0 · non riusciti: 0');
+    // The hand-off, its missed SLA, and the recycle by hand after it: the CRM hears of each.
+    await expect.poll(summary).toBe('Inviati: 3 · aperti: 0 · cliccati: 0 · rimbalzati: 0 · non riusciti: 0');
     await page.getByLabel('Canale').selectOption('email');
     await page.getByText('Nessun messaggio in questo periodo').waitFor();
     await page.getByLabel('Canale').selectOption('webhook');
-    await expect.poll(summary).toBe('Inviati: 2 · aperti: 0 · cliccati: 0 · rimbalzati: 0 · non riusciti: 0');
+    await expect.poll(summary).toBe('Inviati: 3 · aperti: 0 · cliccati: 0 · rimbalzati: 0 · non riusciti: 0');
   });
 
   it('draws the lifecycle funnel: who reached each stage in the range, and who is at each now', async () => {
