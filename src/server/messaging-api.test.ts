@@ -373,6 +373,29 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
       },
     );
 
+    it('takes an address off the suppression list for an admin, so the next e-mail to it is sent', async () => {
+      const journeyId = await publish(emailJourney(await newTemplate()));
+      const ida = await newProfile();
+      expect((await api('POST', '/bounces', { address: ida.email, type: 'hard' })).status).toBe(204);
+      const lift = (address: string) =>
+        api<ApiError>('DELETE', `/suppressions/email/${encodeURIComponent(address)}`);
+
+      // Written in any case, as the list keeps it lower-cased.
+      expect((await lift(ida.email.toUpperCase())).status).toBe(204);
+
+      const suppressions = await api<{ items: unknown[] }>(
+        'GET',
+        `/suppressions?address=${encodeURIComponent(ida.email)}`,
+      );
+      expect(suppressions.body.items).toEqual([]);
+      const notThere = await lift(ida.email);
+      expect(notThere.status).toBe(404);
+      expect(notThere.body.error.field).toBe('address');
+      expect((await enrol(journeyId, { profileId: ida.id })).status).toBe(201);
+      const [message] = await settledMessages({ profileId: ida.id }, 1);
+      expect(message).toMatchObject({ status: 'sent' });
+    });
+
     it("shows the profile's address suppressed in its subscriptions, whatever the reason, its e-mail choices as they were", async () => {
       const { world } = mailWorld;
       const subscriptions = async (profileId: string) =>

@@ -129,6 +129,11 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
       /<Response><Message>You are unsubscribed.*Reply START to subscribe again\.<\/Message><\/Response>/,
     );
     expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
+    // Only the contact's START lifts a STOP, as carriers require; not an admin.
+    const lifted = await api<ApiError>('DELETE', `/suppressions/sms/${encodeURIComponent(PHONE)}`);
+    expect(lifted.status).toBe(409);
+    expect(lifted.body.error.field).toBe('address');
+    expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
 
     const journeyId = await publish({
       name: `Texts ${Math.random()}`,

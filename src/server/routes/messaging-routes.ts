@@ -532,6 +532,46 @@ export async function messagingRoutes(
     },
   );
 
+  api.delete(
+    '/api/workspaces/:workspaceId/suppressions/:channel/:address',
+    {
+      schema: {
+        tags: ['consent'],
+        summary: 'Take an address off the suppression list (a bounce reported in error, a contact who asked)',
+        description:
+          'An SMS opt-out (`unsubscribed` on `sms`) is lifted only by the contact texting START, as carriers require: refused with 409. 404 when the address is not suppressed on the channel.',
+        params: WorkspaceParams.extend({
+          channel: z.enum(['email', 'sms']),
+          address: z.string().trim().min(1).max(320),
+        }),
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId, channel } = request.params;
+      await auth.requireWorkspace(request, workspaceId, 'admin');
+      const address = suppressedForm(request.params.address);
+      const reason = await storage.consent.findSuppression(workspaceId, channel, address);
+      if (reason === undefined)
+        throw new AppError(
+          'not_found',
+          `address: ${request.params.address} is not suppressed on ${channel}`,
+          {
+            field: 'address',
+          },
+        );
+      if (channel === 'sms' && reason === 'unsubscribed')
+        throw new AppError(
+          'conflict',
+          `address: ${request.params.address} texted STOP; only the contact texting START lifts that`,
+          { field: 'address' },
+        );
+      await storage.consent.unsuppress({ workspaceId, channel, address, reason });
+      request.log.info({ workspaceId, channel, reason }, 'suppression lifted');
+      return reply.status(204).send(null);
+    },
+  );
+
   api.post(
     '/api/workspaces/:workspaceId/bounces',
     {
