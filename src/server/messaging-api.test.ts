@@ -417,6 +417,7 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
           sms: { marketing: true, transactional: true },
         },
         suppressed: { email: null, sms: null },
+        addresses: { email: bounced.email.toLowerCase(), sms: null },
       });
 
       // Reported by the provider or an admin (in any case), or unsubscribed from every e-mail; a
@@ -432,16 +433,18 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
         at: Date.now(),
       });
 
-      for (const [profile, reason] of [
-        [bounced, 'hard_bounce'],
-        [complained, 'complaint'],
-        [unsubscribed, 'unsubscribed'],
-        [softBounced, null],
+      for (const [profile, reason, address] of [
+        [bounced, 'hard_bounce', bounced.email],
+        [complained, 'complaint', complained.email],
+        [unsubscribed, 'unsubscribed', unsubscribedAddress],
+        [softBounced, null, softBounced.email],
       ] as const)
         expect(await subscriptions(profile.id), reason ?? 'soft').toMatchObject({
           // The choices are kept as made: the address is what is held.
           channels: { email: { marketing: true, transactional: true } },
           suppressed: { email: reason, sms: null },
+          // As the list knows it, to take it off.
+          addresses: { email: address.toLowerCase(), sms: null },
         });
     });
 

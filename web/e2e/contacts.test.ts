@@ -320,6 +320,26 @@ describe('contacts (Chromium)', () => {
     expect(await page.getByRole('columnheader').allTextContents()).toEqual(['Topic', 'E-mails', 'Texts']);
     expect(await marketing.getByRole('cell').allTextContents()).toEqual(['Marketing', 'Yes', 'No']);
 
+    // A hard bounce reported in error: her e-mails are held until an admin takes the address off the list.
+    const address = welcome?.toAddress as string;
+    expect((await api('POST', '/bounces', { address, type: 'hard' })).status).toBe(204);
+    await page.reload();
+    await page.getByRole('tab', { name: 'Subscriptions' }).click();
+    await expect
+      .poll(() => marketing.getByRole('cell').allTextContents())
+      .toEqual(['Marketing', 'Suppressed', 'No']);
+    await page
+      .getByRole('button', { name: `Take ${address.toLowerCase()} off the suppression list` })
+      .click();
+    await expect
+      .poll(() => marketing.getByRole('cell').allTextContents())
+      .toEqual(['Marketing', 'Yes', 'No']);
+    const suppressions = await api<{ items: unknown[] }>(
+      'GET',
+      `/suppressions?address=${encodeURIComponent(address)}`,
+    );
+    expect(suppressions.body.items).toEqual([]);
+
     // Every point explained: rule, why, points then and now.
     await page.getByRole('tab', { name: 'Scores' }).click();
     const ledger = page.getByTestId('ledger-engagement');

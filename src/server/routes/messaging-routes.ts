@@ -610,13 +610,15 @@ export async function messagingRoutes(
         summary:
           "The profile's subscription to each topic: on every channel (`topics`), and on each (`channels`); topics it never changed follow their default",
         description:
-          "`suppressed.email` is why the profile's e-mail address is on the suppression list (`unsubscribed` from every e-mail, `hard_bounce`, `complaint`), or null: while it is, no e-mail goes to it whatever `channels.email` says, except receipts (the `transactional` topic) after an unsubscribe. `suppressed.sms` is the same for its phone number (`unsubscribed` after a STOP, `hard_bounce` for a number that takes no texts, `complaint`): no text goes to it, receipts included.",
+          "`suppressed.email` is why the profile's e-mail address is on the suppression list (`unsubscribed` from every e-mail, `hard_bounce`, `complaint`), or null: while it is, no e-mail goes to it whatever `channels.email` says, except receipts (the `transactional` topic) after an unsubscribe. `suppressed.sms` is the same for its phone number (`unsubscribed` after a STOP, `hard_bounce` for a number that takes no texts, `complaint`): no text goes to it, receipts included. `addresses` are the e-mail address and number the list knows it by, to take one off it (`DELETE …/suppressions/:channel/:address`).",
         params: ProfileParams,
         response: {
           200: z.object({
             topics: z.record(z.string(), z.boolean()),
             channels: z.object({ email: TopicChoices, sms: TopicChoices }),
             suppressed: z.object({ email: Suppression, sms: Suppression }),
+            /** The address the suppression list knows the profile by on each channel (null: it has none). */
+            addresses: z.object({ email: z.string().nullable(), sms: z.string().nullable() }),
           }),
           ...errors,
         },
@@ -630,8 +632,12 @@ export async function messagingRoutes(
       const settings = await storage.settings.get(workspaceId);
       const chosen = await storage.consent.findSubscriptions(workspaceId, profile.id);
       // Suppression outranks any topic: the console shows the address's messages as suppressed, not on.
+      const addresses = {
+        email: channelAddressOf('email', profile)?.toLowerCase() ?? null,
+        sms: channelAddressOf('sms', profile) ?? null,
+      };
       const suppressionOn = async (channel: ConsentChannel) => {
-        const address = channelAddressOf(channel, profile);
+        const address = addresses[channel];
         return address
           ? ((await storage.consent.findSuppression(workspaceId, channel, address)) ?? null)
           : null;
@@ -656,6 +662,7 @@ export async function messagingRoutes(
         ),
         channels: { email: onChannel('email'), sms: onChannel('sms') },
         suppressed: { email: emailSuppression, sms: smsSuppression },
+        addresses,
       };
     },
   );

@@ -2,7 +2,7 @@ import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams, useSearchParams } from 'react-router-dom';
 import { useFormat } from '../app/format.js';
-import { useSession } from '../app/session.js';
+import { isAdminOf, useSession } from '../app/session.js';
 import { useScoringDefinitions } from '../app/workspace-queries.js';
 import { ErrorState, Loading } from '../components/states.js';
 import { type Tab, Tabs } from '../components/tabs.js';
@@ -128,7 +128,7 @@ export function ContactPage() {
               <HandOffsOfContact intent={loaded} profileId={survivorId} />
             </>
           ))}
-        {tab === 'subscriptions' && <SubscriptionsSection {...scope} />}
+        {tab === 'subscriptions' && <SubscriptionsSection {...scope} canLift={isAdminOf(workspace)} />}
       </Tabs>
     </>
   );

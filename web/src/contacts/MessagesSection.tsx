@@ -1,3 +1,4 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
 import {
@@ -5,6 +6,7 @@ import {
   type ConsentChannel,
   isHeldBySuppression,
 } from '../../../src/core/topic-consent.js';
+import { api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { wordMessageReason } from '../app/message-reasons.js';
 import { useScoringDefinitions } from '../app/workspace-queries.js';
@@ -85,8 +87,11 @@ export function MessagesSection(props: { workspaceId: string; profileId: string 
   );
 }
 
-/** The contact's subscription to each topic of the workspace. */
-export function SubscriptionsSection(props: { workspaceId: string; profileId: string }) {
+/**
+ * The contact's subscription to each topic of the workspace; for admins (`canLift`), a way to take a
+ * suppressed address off the list.
+ */
+export function SubscriptionsSection(props: { workspaceId: string; profileId: string; canLift?: boolean }) {
   const { t } = useTranslation();
   const subscriptions = useSubscriptions(props.workspaceId, props.profileId);
   const definitions = useScoringDefinitions(props.workspaceId);
@@ -133,14 +138,58 @@ export function SubscriptionsSection(props: { workspaceId: string; profileId: st
       {topics.length > 0 &&
         CONSENT_CHANNELS.map((channel) => {
           const reason = suppressed?.[channel];
+          const address = subscriptions.data?.addresses?.[channel];
+          // A number's STOP is lifted by the contact's START alone, as carriers require.
+          const isLiftable = props.canLift && address && !(channel === 'sms' && reason === 'unsubscribed');
           return (
             reason && (
-              <p key={channel} className="hint">
-                {t(`contacts.suppressedNote.${channel}.${reason}`)}
-              </p>
+              <div key={channel}>
+                <p className="hint">{t(`contacts.suppressedNote.${channel}.${reason}`)}</p>
+                {isLiftable && (
+                  <LiftSuppression
+                    workspaceId={props.workspaceId}
+                    profileId={props.profileId}
+                    channel={channel}
+                    address={address}
+                  />
+                )}
+              </div>
             )
           );
         })}
+    </div>
+  );
+}
+
+/** Takes the contact's address off the suppression list: a bounce reported in error, a contact who asked. */
+function LiftSuppression(props: {
+  workspaceId: string;
+  profileId: string;
+  channel: ConsentChannel;
+  address: string;
+}) {
+  const { t } = useTranslation();
+  const queryClient = useQueryClient();
+  const lift = useMutation({
+    mutationFn: () =>
+      api(
+        'DELETE',
+        workspacePath(
+          props.workspaceId,
+          `/suppressions/${props.channel}/${encodeURIComponent(props.address)}`,
+        ),
+      ),
+    onSuccess: () =>
+      queryClient.invalidateQueries({
+        queryKey: ['profile', props.workspaceId, props.profileId, '/subscriptions'],
+      }),
+  });
+  return (
+    <div className="actions">
+      <button type="button" onClick={() => lift.mutate()} disabled={lift.isPending}>
+        {t('contacts.liftSuppression', { address: props.address })}
+      </button>
+      {lift.error && <ErrorState error={lift.error} />}
     </div>
   );
 }

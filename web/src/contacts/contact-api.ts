@@ -176,6 +176,8 @@ export const useSubscriptions = (workspaceId: string, profileId: string) =>
     channels: Record<ConsentChannel, Record<string, boolean>>;
     /** Why the profile's address on each channel is suppressed (it gets none of the topics it holds), or null. */
     suppressed: Record<ConsentChannel, SuppressionReason | null>;
+    /** The address the suppression list knows the profile by on each channel, or null. */
+    addresses: Record<ConsentChannel, string | null>;
   }>(workspaceId, profileId, '/subscriptions');
 
 export function useMessagesOf(workspaceId: string, profileId: string, cursor: string | undefined) {

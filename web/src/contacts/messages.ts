@@ -223,6 +223,7 @@ const en = {
   subscribedByEmail: 'E-mails',
   subscribedBySms: 'Texts',
   addressSuppressed: 'Suppressed',
+  liftSuppression: 'Take {{address}} off the suppression list',
   /** Why the contact's address is suppressed on each channel, by the reason the server gives. */
   suppressedNote: {
     email: {
@@ -482,6 +483,7 @@ const it: typeof en = {
   subscribedByEmail: 'E-mail',
   subscribedBySms: 'SMS',
   addressSuppressed: 'Bloccato',
+  liftSuppression: 'Togli {{address}} dall’elenco degli indirizzi bloccati',
   suppressedNote: {
     email: {
       unsubscribed:
