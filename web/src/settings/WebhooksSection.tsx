@@ -149,16 +149,11 @@ export function WebhooksSection(props: { settings: SettingsView }) {
                 />
               )}
               {destination.hasSecret && (
-                <label className="checkbox">
-                  <input
-                    type="checkbox"
-                    checked={destination.removeSecret}
-                    onChange={(event) =>
-                      setDestination(index, { removeSecret: event.target.checked, secret: '' })
-                    }
-                  />
-                  {t('settings.webhooks.removeSecret')}
-                </label>
+                <RemoveStored
+                  label={t('settings.webhooks.removeSecret')}
+                  checked={destination.removeSecret}
+                  onChange={(removeSecret) => setDestination(index, { removeSecret, secret: '' })}
+                />
               )}
               {!destination.removeHeaders && (
                 <Field
@@ -184,16 +179,11 @@ export function WebhooksSection(props: { settings: SettingsView }) {
                 </Field>
               )}
               {destination.headerNames.length > 0 && (
-                <label className="checkbox">
-                  <input
-                    type="checkbox"
-                    checked={destination.removeHeaders}
-                    onChange={(event) =>
-                      setDestination(index, { removeHeaders: event.target.checked, headers: '' })
-                    }
-                  />
-                  {t('settings.webhooks.removeHeaders')}
-                </label>
+                <RemoveStored
+                  label={t('settings.webhooks.removeHeaders')}
+                  checked={destination.removeHeaders}
+                  onChange={(removeHeaders) => setDestination(index, { removeHeaders, headers: '' })}
+                />
               )}
               <div className="destination-actions">
                 {savedIds.has(destination.id) && <DestinationTest id={destination.id} />}
@@ -300,5 +290,19 @@ function DestinationTest(props: { id: string }) {
         {test.error ? errorMessage(test.error, t) : outcome ? outcomeText(outcome) : ''}
       </p>
     </div>
+  );
+}
+
+/** Ticked, the save clears what is stored (a secret, the headers), which the form never shows. */
+function RemoveStored(props: { label: string; checked: boolean; onChange: (checked: boolean) => void }) {
+  return (
+    <label className="checkbox">
+      <input
+        type="checkbox"
+        checked={props.checked}
+        onChange={(event) => props.onChange(event.target.checked)}
+      />
+      {props.label}
+    </label>
   );
 }
