@@ -1805,12 +1805,16 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect(await recycle('ac')).toEqual({ from: 'sql', to: 'subscriber', queued: 1 });
     expect(await recycle('br')).toEqual({ from: 'mql', to: 'subscriber', queued: 1 });
     await world.settle();
-    const calls = crm.received as Array<{ type: string; hand_off: Record<string, unknown> }>;
+    const calls = crm.received as Array<{ type: string; profile: { userId: string } }>;
     const [accepted] = (await intentOf('ac')).handOffs;
     const [breached] = (await intentOf('br')).handOffs;
     expect(accepted).toMatchObject({ status: 'recycled', acceptedAt: expect.any(Number), breachedAt: null });
     expect(breached).toMatchObject({ status: 'recycled', acceptedAt: null, breachedAt: expect.any(Number) });
-    expect(calls.filter((call) => call.type === 'mops.hand_off.recycled')).toEqual([
+    const recycledCalls = calls
+      .filter((call) => call.type === 'mops.hand_off.recycled')
+      // Sent in one round, side by side: they arrive in either order.
+      .sort((a, b) => a.profile.userId.localeCompare(b.profile.userId));
+    expect(recycledCalls).toEqual([
       expect.objectContaining({
         hand_off: expect.objectContaining({
           id: accepted?.id,
