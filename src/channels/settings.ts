@@ -195,10 +195,14 @@ export async function saveSettings(
     if (changedModels.length > 0)
       await tx.scoring.bringModelScoreRefreshesForward(input.workspaceId, changedModels, input.at);
     // Topic defaults and score models decide members with no event to tell: those segments start again.
+    const changedTopicDefaults = settings.topics.flatMap((topic) => {
+      const before = previous.topics.find((earlier) => earlier.id === topic.id);
+      return before && before.defaultSubscribed !== topic.defaultSubscribed ? [topic.id] : [];
+    });
     await backfillSegmentsSettingsMove(tx, {
       workspaceId: input.workspaceId,
-      previous,
-      settings,
+      topics: new Set(changedTopicDefaults),
+      models: new Set(changedModels),
       at: input.at,
     });
     return { settings, previous };

@@ -2,7 +2,6 @@ import { isDeepStrictEqual } from 'node:util';
 import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { segmentsNamed } from '../core/journey-definition.js';
-import { modelRevision } from '../core/score-model.js';
 import {
   ruleProblem,
   type Segment,
@@ -10,7 +9,6 @@ import {
   type SegmentCondition,
   type SegmentInput,
 } from '../core/segment-definition.js';
-import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { definitionsInForce } from '../journeys/definitions-in-force.js';
 import type { Storage, StorageReader, StorageTx } from '../storage/storage.js';
 import { previewRule, type SegmentPreview } from './backfill.js';
@@ -128,25 +126,9 @@ export async function updateSegment(
  */
 export async function backfillSegmentsSettingsMove(
   tx: StorageTx,
-  options: { workspaceId: string; previous: WorkspaceSettings; settings: WorkspaceSettings; at: number },
+  options: { workspaceId: string; topics: ReadonlySet<string>; models: ReadonlySet<string>; at: number },
 ): Promise<number> {
-  const { workspaceId, previous, settings, at } = options;
-  const defaultsBefore = new Map(previous.topics.map((topic) => [topic.id, topic.defaultSubscribed]));
-  const topics = new Set(
-    settings.topics
-      .filter(
-        (topic) => defaultsBefore.has(topic.id) && defaultsBefore.get(topic.id) !== topic.defaultSubscribed,
-      )
-      .map((topic) => topic.id),
-  );
-  const revisionsBefore = new Map(previous.scoring.models.map((model) => [model.id, modelRevision(model)]));
-  const models = new Set(
-    settings.scoring.models
-      .filter(
-        (model) => revisionsBefore.has(model.id) && revisionsBefore.get(model.id) !== modelRevision(model),
-      )
-      .map((model) => model.id),
-  );
+  const { workspaceId, topics, models, at } = options;
   if (topics.size === 0 && models.size === 0) return 0;
   let count = 0;
   for (const segment of await tx.segments.listLive(workspaceId)) {
