@@ -9,8 +9,11 @@
 export const CONSENT_CHANNELS = ['email', 'sms'] as const;
 export type ConsentChannel = (typeof CONSENT_CHANNELS)[number];
 
-/** Why an address is on a channel's suppression list. */
-export const SUPPRESSION_REASONS = ['unsubscribed', 'hard_bounce', 'complaint'] as const;
+/**
+ * Why an address is on a channel's suppression list: `added_by_hand` is an admin's (a contact who
+ * asked by phone, a list brought from a former provider), and stops everything, as a bounce does.
+ */
+export const SUPPRESSION_REASONS = ['unsubscribed', 'hard_bounce', 'complaint', 'added_by_hand'] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 
 /** Topics whose mail is exempt from frequency caps and quiet hours, and sent to those unsubscribed from every e-mail. */
@@ -18,8 +21,8 @@ export const TRANSACTIONAL_TOPIC = 'transactional';
 
 /**
  * Whether an address suppressed for `reason` gets none of the topic's messages on the channel, whatever
- * its subscriptions say. Unsubscribing from every e-mail still lets receipts through; a bounce or a
- * complaint stops all mail. A text's STOP stops every text from the sender, receipts too (carriers'
+ * its subscriptions say. Unsubscribing from every e-mail still lets receipts through; a bounce, a
+ * complaint or an admin's hand stops all mail. A text's STOP stops every text from the sender, receipts too (carriers'
  * rules, TCPA). `isHeldBySuppression({ channel: 'email', reason: 'unsubscribed', topic: 'transactional' })`
  * is false.
  */

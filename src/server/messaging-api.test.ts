@@ -396,6 +396,116 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
       expect(message).toMatchObject({ status: 'sent' });
     });
 
+    it('puts an address on the suppression list by hand for an admin, receipts held too, until it is taken off', async () => {
+      const receipt = emailJourney(await newTemplate());
+      const receiptJourney = await publish({
+        ...receipt,
+        steps: [
+          {
+            id: 'send',
+            type: 'send_email',
+            template: (receipt.steps as Array<{ template: string }>)[0]?.template,
+            topic: 'transactional',
+            next: 'done',
+          },
+          { id: 'done', type: 'exit' },
+        ],
+      });
+      const joy = await newProfile();
+      const listed = async (channel: string, address: string) =>
+        (
+          await api<{ items: Array<{ reason: string }> }>(
+            'GET',
+            `/suppressions?channel=${channel}&address=${encodeURIComponent(address)}`,
+          )
+        ).body.items.map((item) => item.reason);
+      // Unsubscribed from every e-mail first: receipts still went. By hand holds them too, replacing it.
+      await mailWorld.world.mops.storage.consent.suppress({
+        workspaceId: mailWorld.world.workspaceId,
+        channel: 'email',
+        address: joy.email.toLowerCase(),
+        reason: 'unsubscribed',
+        at: Date.now(),
+      });
+
+      const added = await api<{ channel: string; address: string; reason: string }>('POST', '/suppressions', {
+        channel: 'email',
+        address: ` ${joy.email.toUpperCase()} `,
+      });
+      expect(added.status).toBe(200);
+      expect(added.body).toMatchObject({
+        channel: 'email',
+        address: joy.email.toLowerCase(),
+        reason: 'added_by_hand',
+      });
+      expect(await listed('email', joy.email)).toEqual(['added_by_hand']);
+      expect((await enrol(receiptJourney, { profileId: joy.id })).status).toBe(201);
+      const [held] = await settledMessages({ profileId: joy.id }, 1);
+      expect(held).toMatchObject({ status: 'suppressed', reason: 'address suppressed: added_by_hand' });
+      const subscriptions = await api<{ suppressed: { email: string | null } }>(
+        'GET',
+        `/profiles/${joy.id}/subscriptions`,
+      );
+      expect(subscriptions.body.suppressed.email).toBe('added_by_hand');
+
+      // A hard bounce already there keeps its reason: it says more.
+      const kim = await newProfile();
+      await api('POST', '/bounces', { address: kim.email, type: 'hard' });
+      expect(
+        (await api('POST', '/suppressions', { channel: 'email', address: kim.email })).body,
+      ).toMatchObject({
+        reason: 'hard_bounce',
+      });
+
+      // A number, written as people do, is kept in E.164 form.
+      const number = await api<{ address: string }>('POST', '/suppressions', {
+        channel: 'sms',
+        address: '+39 347 000 0099',
+      });
+      expect(number.status).toBe(200);
+      expect(number.body.address).toBe('+393470000099');
+      expect(await listed('sms', '+393470000099')).toEqual(['added_by_hand']);
+      // A number that texted STOP keeps it: only the contact's START may lift that.
+      await mailWorld.world.mops.storage.consent.suppress({
+        workspaceId: mailWorld.world.workspaceId,
+        channel: 'sms',
+        address: '+393470000097',
+        reason: 'unsubscribed',
+        at: Date.now(),
+      });
+      expect(
+        (await api('POST', '/suppressions', { channel: 'sms', address: '+393470000097' })).body,
+      ).toMatchObject({ reason: 'unsubscribed' });
+
+      // What could never match is refused naming the address, and nothing is kept.
+      for (const [channel, address] of [
+        ['email', 'not-an-address'],
+        ['email', '+393470000098'],
+        ['sms', '347 000 0098'],
+        ['sms', 'joy@example.com'],
+      ] as const) {
+        const refused = await api<ApiError>('POST', '/suppressions', { channel, address });
+        expect(refused.status, address).toBe(400);
+        expect(refused.body.error.field, address).toBe('address');
+        expect(refused.body.error.message, address).toContain(address);
+      }
+      expect(await listed('sms', '+393470000098')).toEqual([]);
+      const unknownChannel = await api<ApiError>('POST', '/suppressions', {
+        channel: 'fax',
+        address: joy.email,
+      });
+      expect(unknownChannel.status).toBe(400);
+      expect(unknownChannel.body.error.field).toBe('channel');
+
+      // Taken off by an admin like any other; a number added by hand too (only a STOP waits for START).
+      expect((await api('DELETE', `/suppressions/email/${encodeURIComponent(joy.email)}`)).status).toBe(204);
+      expect((await api('DELETE', `/suppressions/sms/${encodeURIComponent('+393470000099')}`)).status).toBe(
+        204,
+      );
+      expect(await listed('email', joy.email)).toEqual([]);
+      expect(await listed('sms', '+393470000099')).toEqual([]);
+    });
+
     it("shows the profile's address suppressed in its subscriptions, whatever the reason, its e-mail choices as they were", async () => {
       const { world } = mailWorld;
       const subscriptions = async (profileId: string) =>

@@ -569,9 +569,10 @@ export function createConsentStore(db: Kysely<Database>): ConsentStore {
         })
         .onConflict((oc) => {
           const existing = oc.columns(['workspace_id', 'channel', 'address']);
-          // A bounce or complaint stops receipts too, which an unsubscribe lets through: it replaces
-          // one. Otherwise the first reason stands.
-          return entry.reason === 'unsubscribed'
+          // A bounce, a complaint or an admin's hand stops receipts too, which an e-mail unsubscribe
+          // lets through: it replaces one. A number's STOP already holds every text, and must stay
+          // for the contact's START alone to lift. Otherwise the first reason stands.
+          return entry.reason === 'unsubscribed' || entry.channel === 'sms'
             ? existing.doNothing()
             : existing
                 .doUpdateSet({ reason: entry.reason, created_at: entry.at })

@@ -1063,7 +1063,7 @@ export function runStorageContract(
       );
     });
 
-    it('lets a bounce or complaint replace an unsubscribe, which lets receipts through, and nothing else', async () => {
+    it("lets a bounce, a complaint or an admin's hand replace an e-mail unsubscribe (it lets receipts through), and nothing replace a number's STOP", async () => {
       const suppress = (address: string, reason: SuppressionReason) =>
         storage.consent.suppress({ workspaceId, channel: 'email', address, reason, at: NOW });
       await suppress('bo@example.com', 'unsubscribed');
@@ -1072,12 +1072,29 @@ export function runStorageContract(
       await suppress('bo@example.com', 'unsubscribed');
       await suppress('cy@example.com', 'complaint');
       await suppress('cy@example.com', 'unsubscribed');
+      await suppress('di@example.com', 'unsubscribed');
+      await suppress('di@example.com', 'added_by_hand');
+      // A number's STOP stays whatever comes after: only the contact's START lifts it.
+      for (const reason of ['unsubscribed', 'hard_bounce', 'added_by_hand'] as const)
+        await storage.consent.suppress({
+          workspaceId,
+          channel: 'sms',
+          address: '+393470000001',
+          reason,
+          at: NOW,
+        });
+      expect(await storage.consent.findSuppression(workspaceId, 'sms', '+393470000001')).toBe('unsubscribed');
       expect(
-        await storage.consent.findSuppressions(workspaceId, 'email', ['bo@example.com', 'cy@example.com']),
+        await storage.consent.findSuppressions(workspaceId, 'email', [
+          'bo@example.com',
+          'cy@example.com',
+          'di@example.com',
+        ]),
       ).toEqual(
         new Map([
           ['bo@example.com', 'hard_bounce'],
           ['cy@example.com', 'complaint'],
+          ['di@example.com', 'added_by_hand'],
         ]),
       );
     });

@@ -340,6 +340,22 @@ describe('contacts (Chromium)', () => {
     );
     expect(suppressions.body.items).toEqual([]);
 
+    // She asked by phone for no more e-mails at all: an admin puts the address on the list by hand.
+    await page.getByRole('button', { name: `Put ${address.toLowerCase()} on the suppression list` }).click();
+    await expect
+      .poll(() => marketing.getByRole('cell').allTextContents())
+      .toEqual(['Marketing', 'Suppressed', 'No']);
+    await expect
+      .poll(() => page.locator('.contact-section .hint').allTextContents())
+      .toContain(
+        'E-mails are suppressed: an admin put the contact’s address on the suppression list, so no e-mail goes to it whatever the topics say, receipts included, until the address is removed from the list.',
+      );
+    const byHand = await api<{ items: Array<{ reason: string }> }>(
+      'GET',
+      `/suppressions?address=${encodeURIComponent(address)}`,
+    );
+    expect(byHand.body.items.map((item) => item.reason)).toEqual(['added_by_hand']);
+
     // Every point explained: rule, why, points then and now.
     await page.getByRole('tab', { name: 'Scores' }).click();
     const ledger = page.getByTestId('ledger-engagement');

@@ -13,6 +13,7 @@ import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { EmailTemplate, Message } from '../../core/journey.js';
 import { MESSAGE_STATUSES } from '../../core/journey.js';
+import { normalisePhoneNumber } from '../../core/phone-number.js';
 import { standInProfile } from '../../core/profile.js';
 import {
   CONSENT_CHANNELS,
@@ -498,7 +499,7 @@ export async function messagingRoutes(
     {
       schema: {
         tags: ['consent'],
-        summary: 'Addresses never sent to again: unsubscribed, hard-bounced, complained',
+        summary: 'Addresses never sent to again: unsubscribed, hard-bounced, complained, added by hand',
         params: WorkspaceParams,
         querystring: PageQuery.extend({
           channel: z.enum(['email', 'sms']).optional(),
@@ -529,6 +530,56 @@ export async function messagingRoutes(
         items: page.items.map((item) => ({ ...item, createdAt: iso(item.createdAt) as string })),
         nextCursor: page.nextCursor,
       };
+    },
+  );
+
+  api.post(
+    '/api/workspaces/:workspaceId/suppressions',
+    {
+      schema: {
+        tags: ['consent'],
+        summary:
+          'Put an address on the suppression list by hand (a contact who asked by phone, a list brought from a former provider)',
+        description:
+          'Nothing goes to it on the channel from then on, receipts included, until an admin takes it off. An address already on the list keeps its reason, except an unsubscribe, which this replaces (an unsubscribe lets receipts through). Answers the entry as the list keeps it.',
+        params: WorkspaceParams,
+        body: z.strictObject({
+          channel: z.enum(['email', 'sms']),
+          address: z
+            .string()
+            .trim()
+            .min(1)
+            .max(320)
+            .describe('an e-mail address (any case) or a phone number in international form (`+39 347 …`)'),
+        }),
+        response: {
+          200: z.object({
+            channel: z.string(),
+            address: z.string(),
+            reason: z.string(),
+            createdAt: z.string(),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const { workspaceId } = request.params;
+      await auth.requireWorkspace(request, workspaceId, 'admin');
+      const { channel } = request.body;
+      const address = listedAddress(channel, request.body.address);
+      await storage.consent.suppress({
+        workspaceId,
+        channel,
+        address,
+        reason: 'added_by_hand',
+        at: clock.now(),
+      });
+      const { items } = await storage.consent.listSuppressions(workspaceId, { channel, address, limit: 1 });
+      const entry = items[0];
+      if (entry === undefined) throw new Error(`the suppression of ${channel} address was not kept`);
+      request.log.info({ workspaceId, channel, reason: entry.reason }, 'address suppressed by hand');
+      return { ...entry, createdAt: iso(entry.createdAt) as string };
     },
   );
 
@@ -610,7 +661,7 @@ export async function messagingRoutes(
         summary:
           "The profile's subscription to each topic: on every channel (`topics`), and on each (`channels`); topics it never changed follow their default",
         description:
-          "`suppressed.email` is why the profile's e-mail address is on the suppression list (`unsubscribed` from every e-mail, `hard_bounce`, `complaint`), or null: while it is, no e-mail goes to it whatever `channels.email` says, except receipts (the `transactional` topic) after an unsubscribe. `suppressed.sms` is the same for its phone number (`unsubscribed` after a STOP, `hard_bounce` for a number that takes no texts, `complaint`): no text goes to it, receipts included. `addresses` are the e-mail address and number the list knows it by, to take one off it (`DELETE …/suppressions/:channel/:address`).",
+          "`suppressed.email` is why the profile's e-mail address is on the suppression list (`unsubscribed` from every e-mail, `hard_bounce`, `complaint`, `added_by_hand` by an admin), or null: while it is, no e-mail goes to it whatever `channels.email` says, except receipts (the `transactional` topic) after an unsubscribe. `suppressed.sms` is the same for its phone number (`unsubscribed` after a STOP, `hard_bounce` for a number that takes no texts, `complaint`): no text goes to it, receipts included. `addresses` are the e-mail address and number the list knows it by, to take one off it (`DELETE …/suppressions/:channel/:address`).",
         params: ProfileParams,
         response: {
           200: z.object({
@@ -744,6 +795,26 @@ export async function messagingRoutes(
  * `+39347…`). A `+` left unescaped in a query string arrives as a space, trimmed away: a number
  * without it is taken as international all the same.
  */
+/**
+ * An address put on the list by hand, in the form the list keeps: a valid e-mail address, or a valid
+ * number in international form; anything else is refused naming `address`, as it would never match.
+ */
+function listedAddress(channel: ConsentChannel, written: string): string {
+  if (channel === 'sms') {
+    const number = normalisePhoneNumber(written);
+    if (number === undefined)
+      throw new AppError(
+        'invalid_input',
+        `address: ${written} is not a phone number in international form (+ and country code)`,
+        { field: 'address' },
+      );
+    return number;
+  }
+  if (!z.email().safeParse(written).success)
+    throw new AppError('invalid_input', `address: ${written} is not an e-mail address`, { field: 'address' });
+  return written.toLowerCase();
+}
+
 function suppressedForm(address: string): string {
   if (!/^\+?[\d\s().-]+$/.test(address)) return address.toLowerCase();
   return `+${address.replace(/[+\s().-]/g, '')}`;

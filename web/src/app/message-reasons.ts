@@ -19,6 +19,7 @@ defineMessages('messageReasons', {
     suppressed: 'address suppressed: {{why}}',
     hardBounce: 'hard bounce',
     complaint: 'complaint',
+    addedByHand: 'added by hand',
     quietHours: 'quiet hours {{hours}}',
     frequencyCap: 'frequency cap: {{max}} per {{period}}',
     retrying: 'trying again: {{reason}}',
@@ -39,6 +40,7 @@ defineMessages('messageReasons', {
     suppressed: 'indirizzo bloccato: {{why}}',
     hardBounce: 'rimbalzo permanente',
     complaint: 'segnalazione di spam',
+    addedByHand: 'aggiunto a mano',
     quietHours: 'ore di silenzio {{hours}}',
     frequencyCap: 'limite di frequenza: {{max}} ogni {{period}}',
     retrying: 'nuovo tentativo: {{reason}}',
@@ -60,6 +62,7 @@ const FIXED: Record<string, string> = {
   unsubscribed: 'unsubscribed',
   hard_bounce: 'hardBounce',
   complaint: 'complaint',
+  added_by_hand: 'addedByHand',
 };
 
 /**

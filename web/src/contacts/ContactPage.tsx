@@ -128,7 +128,9 @@ export function ContactPage() {
               <HandOffsOfContact intent={loaded} profileId={survivorId} />
             </>
           ))}
-        {tab === 'subscriptions' && <SubscriptionsSection {...scope} canLift={isAdminOf(workspace)} />}
+        {tab === 'subscriptions' && (
+          <SubscriptionsSection {...scope} canChangeSuppressions={isAdminOf(workspace)} />
+        )}
       </Tabs>
     </>
   );

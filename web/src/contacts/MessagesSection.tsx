@@ -88,10 +88,14 @@ export function MessagesSection(props: { workspaceId: string; profileId: string 
 }
 
 /**
- * The contact's subscription to each topic of the workspace; for admins (`canLift`), a way to take a
- * suppressed address off the list.
+ * The contact's subscription to each topic of the workspace; for admins (`canChangeSuppressions`), a
+ * way to put its address on the suppression list by hand, or to take a suppressed one off.
  */
-export function SubscriptionsSection(props: { workspaceId: string; profileId: string; canLift?: boolean }) {
+export function SubscriptionsSection(props: {
+  workspaceId: string;
+  profileId: string;
+  canChangeSuppressions?: boolean;
+}) {
   const { t } = useTranslation();
   const subscriptions = useSubscriptions(props.workspaceId, props.profileId);
   const definitions = useScoringDefinitions(props.workspaceId);
@@ -140,45 +144,68 @@ export function SubscriptionsSection(props: { workspaceId: string; profileId: st
           const reason = suppressed?.[channel];
           const address = subscriptions.data?.addresses?.[channel];
           // A number's STOP is lifted by the contact's START alone, as carriers require.
-          const isLiftable = props.canLift && address && !(channel === 'sms' && reason === 'unsubscribed');
+          const isLiftable =
+            props.canChangeSuppressions && address && !(channel === 'sms' && reason === 'unsubscribed');
+          const scope = { workspaceId: props.workspaceId, profileId: props.profileId, channel };
+          if (!reason)
+            return (
+              props.canChangeSuppressions &&
+              address && <SuppressByHand key={channel} {...scope} address={address} />
+            );
           return (
-            reason && (
-              <div key={channel}>
-                <p className="hint">{t(`contacts.suppressedNote.${channel}.${reason}`)}</p>
-                {isLiftable && (
-                  <LiftSuppression
-                    workspaceId={props.workspaceId}
-                    profileId={props.profileId}
-                    channel={channel}
-                    address={address}
-                  />
-                )}
-              </div>
-            )
+            <div key={channel}>
+              <p className="hint">{t(`contacts.suppressedNote.${channel}.${reason}`)}</p>
+              {isLiftable && <ChangeSuppression {...scope} address={address} change="lift" />}
+            </div>
           );
         })}
     </div>
   );
 }
 
-/** Takes the contact's address off the suppression list: a bounce reported in error, a contact who asked. */
-function LiftSuppression(props: {
+/** Puts the contact's address on the suppression list: a contact who asked, an address that must get nothing. */
+function SuppressByHand(props: {
   workspaceId: string;
   profileId: string;
   channel: ConsentChannel;
   address: string;
 }) {
   const { t } = useTranslation();
+  return (
+    <div>
+      <ChangeSuppression {...props} change="add" />
+      <p className="hint">{t('contacts.suppressByHandHint')}</p>
+    </div>
+  );
+}
+
+/**
+ * Puts the contact's address on the suppression list (`add`) or takes it off (`lift`: a bounce
+ * reported in error, a contact who asked).
+ */
+function ChangeSuppression(props: {
+  workspaceId: string;
+  profileId: string;
+  channel: ConsentChannel;
+  address: string;
+  change: 'add' | 'lift';
+}) {
+  const { t } = useTranslation();
   const queryClient = useQueryClient();
-  const lift = useMutation({
+  const change = useMutation({
     mutationFn: () =>
-      api(
-        'DELETE',
-        workspacePath(
-          props.workspaceId,
-          `/suppressions/${props.channel}/${encodeURIComponent(props.address)}`,
-        ),
-      ),
+      props.change === 'add'
+        ? api('POST', workspacePath(props.workspaceId, '/suppressions'), {
+            channel: props.channel,
+            address: props.address,
+          })
+        : api(
+            'DELETE',
+            workspacePath(
+              props.workspaceId,
+              `/suppressions/${props.channel}/${encodeURIComponent(props.address)}`,
+            ),
+          ),
     onSuccess: () =>
       queryClient.invalidateQueries({
         queryKey: ['profile', props.workspaceId, props.profileId, '/subscriptions'],
@@ -186,10 +213,12 @@ function LiftSuppression(props: {
   });
   return (
     <div className="actions">
-      <button type="button" onClick={() => lift.mutate()} disabled={lift.isPending}>
-        {t('contacts.liftSuppression', { address: props.address })}
+      <button type="button" onClick={() => change.mutate()} disabled={change.isPending}>
+        {t(props.change === 'add' ? 'contacts.suppressByHand' : 'contacts.liftSuppression', {
+          address: props.address,
+        })}
       </button>
-      {lift.error && <ErrorState error={lift.error} />}
+      {change.error && <ErrorState error={change.error} />}
     </div>
   );
 }

@@ -224,6 +224,9 @@ const en = {
   subscribedBySms: 'Texts',
   addressSuppressed: 'Suppressed',
   liftSuppression: 'Take {{address}} off the suppression list',
+  suppressByHand: 'Put {{address}} on the suppression list',
+  suppressByHandHint:
+    'Nothing goes to it from then on, receipts included, until it is taken off: for a contact who asked, or an address that must get nothing.',
   /** Why the contact's address is suppressed on each channel, by the reason the server gives. */
   suppressedNote: {
     email: {
@@ -233,6 +236,8 @@ const en = {
         'E-mails are suppressed: the contact’s address hard-bounced (the mailbox does not exist, or refuses all mail), so no e-mail goes to it whatever the topics say, until the address is removed from the suppression list.',
       complaint:
         'E-mails are suppressed: the contact marked an e-mail as spam, so no e-mail goes to their address whatever the topics say, until the address is removed from the suppression list.',
+      added_by_hand:
+        'E-mails are suppressed: an admin put the contact’s address on the suppression list, so no e-mail goes to it whatever the topics say, receipts included, until the address is removed from the list.',
     },
     sms: {
       unsubscribed:
@@ -241,6 +246,8 @@ const en = {
         'Texts are suppressed: the contact’s number takes no texts (a landline, or a number not in use), so none goes to it whatever the topics say.',
       complaint:
         'Texts are suppressed (complaint): no text goes to the contact’s number whatever the topics say.',
+      added_by_hand:
+        'Texts are suppressed: an admin put the contact’s number on the suppression list, so no text goes to it whatever the topics say, receipts included, until the number is removed from the list.',
     },
   },
   yes: 'Yes',
@@ -417,7 +424,7 @@ const it: typeof en = {
     deferred: 'Rimandato',
     sending: 'In invio',
     sent: 'Inviato',
-    suppressed: 'Soppresso',
+    suppressed: 'Bloccato',
     skipped: 'Saltato',
     failed: 'Fallito',
   },
@@ -484,6 +491,9 @@ const it: typeof en = {
   subscribedBySms: 'SMS',
   addressSuppressed: 'Bloccato',
   liftSuppression: 'Togli {{address}} dall’elenco degli indirizzi bloccati',
+  suppressByHand: 'Metti {{address}} nell’elenco degli indirizzi bloccati',
+  suppressByHandHint:
+    'Da quel momento non gli arriva più nulla, ricevute comprese, finché non viene tolto: per un contatto che l’ha chiesto, o un indirizzo che non deve ricevere niente.',
   suppressedNote: {
     email: {
       unsubscribed:
@@ -492,6 +502,8 @@ const it: typeof en = {
         'Le e-mail sono bloccate: l’indirizzo del contatto ha dato un rimbalzo permanente (la casella non esiste, o rifiuta ogni messaggio), quindi nessuna e-mail gli arriva qualunque cosa dicano gli argomenti, finché l’indirizzo non viene tolto dall’elenco degli indirizzi bloccati.',
       complaint:
         'Le e-mail sono bloccate: il contatto ha segnalato un’e-mail come spam, quindi nessuna e-mail arriva al suo indirizzo qualunque cosa dicano gli argomenti, finché l’indirizzo non viene tolto dall’elenco degli indirizzi bloccati.',
+      added_by_hand:
+        'Le e-mail sono bloccate: un amministratore ha messo l’indirizzo del contatto nell’elenco degli indirizzi bloccati, quindi nessuna e-mail gli arriva qualunque cosa dicano gli argomenti, ricevute comprese, finché l’indirizzo non viene tolto dall’elenco.',
     },
     sms: {
       unsubscribed:
@@ -500,6 +512,8 @@ const it: typeof en = {
         'Gli SMS sono bloccati: il numero del contatto non riceve SMS (un fisso, o un numero non attivo), quindi nessuno gli arriva qualunque cosa dicano gli argomenti.',
       complaint:
         'Gli SMS sono bloccati (segnalazione di spam): nessun SMS arriva al numero del contatto qualunque cosa dicano gli argomenti.',
+      added_by_hand:
+        'Gli SMS sono bloccati: un amministratore ha messo il numero del contatto nell’elenco degli indirizzi bloccati, quindi nessun SMS gli arriva qualunque cosa dicano gli argomenti, ricevute comprese, finché il numero non viene tolto dall’elenco.',
     },
   },
   yes: 'Sì',
