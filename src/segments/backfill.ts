@@ -292,7 +292,9 @@ export async function backfillSegment(
       version: segment.version,
       after,
       done,
-      total: Math.max(total ?? 0, done),
+      // Every profile there is now was reached: the count taken at the start may have held profiles
+      // merged away (or missed some created) since.
+      total: done,
       finishedAt,
     });
     if (saved) await backfillDependentsAgain(tx, segment, finishedAt);

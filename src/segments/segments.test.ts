@@ -1270,6 +1270,20 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     });
   });
 
+  /** The world's storage, its `nth` transaction failing as a process killed in the middle of it. */
+  const dyingAtTransaction = (nth: number) => {
+    let transactions = 0;
+    return new Proxy(world.storage, {
+      get(target, property, receiver) {
+        if (property !== 'transaction') return Reflect.get(target, property, receiver);
+        return (fn: Parameters<Storage['transaction']>[0]) => {
+          if (++transactions === nth) return Promise.reject(new Error('killed'));
+          return target.transaction(fn);
+        };
+      },
+    });
+  };
+
   it('resumes an interrupted backfill after the last batch it committed', async () => {
     await world.send(
       Array.from({ length: 25 }, (_, i) => identify(`p${i}`, { plan: i % 2 === 0 ? 'pro' : 'free' })),
@@ -1281,18 +1295,8 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
       now: world.clock.now(),
     });
     // The process dies in the middle of the third batch's transaction (the first starts its clock).
-    let transactions = 0;
-    const dying = new Proxy(world.storage, {
-      get(target, property, receiver) {
-        if (property !== 'transaction') return Reflect.get(target, property, receiver);
-        return (fn: Parameters<Storage['transaction']>[0]) => {
-          if (++transactions === 4) return Promise.reject(new Error('killed'));
-          return target.transaction(fn);
-        };
-      },
-    });
     const options = { segment, clock: world.clock, logger: pino({ level: 'silent' }), batchSize: 10 };
-    await expect(backfillSegment(dying, options)).rejects.toThrow('killed');
+    await expect(backfillSegment(dyingAtTransaction(4), options)).rejects.toThrow('killed');
     const halfway = await getSegment(world.storage, world.workspaceId, segment.id);
     expect(halfway).toMatchObject({ status: 'backfilling', backfill: { done: 20, total: 25 } });
 
@@ -1304,6 +1308,48 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
       members: 13,
       // Profiles changed since the first run began were left to the live consumer: it keeps that start.
       backfill: { done: 25, total: 25, startedAt: halfway?.backfill.startedAt },
+    });
+  });
+
+  it('ends a backfill with as many done as its total when profiles it had still to reach merged meanwhile', async () => {
+    const userIds = Array.from({ length: 25 }, (_, i) => `q${i}`);
+    await world.send(userIds.map((userId) => identify(userId, { plan: 'pro' })));
+    await world.settle();
+    const segment = await createSegment(world.storage, {
+      workspaceId: world.workspaceId,
+      input: { name: 'Pros', kind: 'live', rule: { type: 'trait', path: 'plan', op: 'eq', value: 'pro' } },
+      now: world.clock.now(),
+    });
+    // Two of the five it will reach last (it goes in profile id order) become one person while it
+    // runs, as its second batch commits.
+    const byProfileId = await Promise.all(
+      userIds.map(async (userId) => ({ userId, profileId: await world.profileOf(userId) })),
+    );
+    byProfileId.sort((a, b) => (a.profileId < b.profileId ? -1 : 1));
+    const [kept, merged] = byProfileId.slice(-2).map((entry) => entry.userId) as [string, string];
+    let transactions = 0;
+    const merging = new Proxy(world.storage, {
+      get(target, property, receiver) {
+        if (property !== 'transaction') return Reflect.get(target, property, receiver);
+        return async (fn: Parameters<Storage['transaction']>[0]) => {
+          if (++transactions === 3) {
+            world.clock.advance(1000);
+            await world.send([{ type: 'alias', userId: kept, previousId: merged }]);
+            await world.background.pipeline.drain();
+          }
+          return target.transaction(fn);
+        };
+      },
+    });
+
+    const options = { segment, clock: world.clock, logger: pino({ level: 'silent' }), batchSize: 10 };
+    expect(await backfillSegment(merging, options)).toBe('finished');
+
+    expect(await world.profileOf(merged)).toBe(await world.profileOf(kept));
+    expect(await getSegment(world.storage, world.workspaceId, segment.id)).toMatchObject({
+      status: 'ready',
+      members: 24,
+      backfill: { done: 24, total: 24 },
     });
   });
 
