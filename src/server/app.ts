@@ -25,6 +25,7 @@ import { Authenticator, authenticateFirst } from './auth.js';
 import { answerFrameworkError, installErrorHandler } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin-routes.js';
+import { consentRoutes } from './routes/consent-routes.js';
 import { contactImportRoutes } from './routes/contact-import-routes.js';
 import { dashboardRoutes } from './routes/dashboard-routes.js';
 import { deadLetterRoutes } from './routes/dead-letter-routes.js';
@@ -338,6 +339,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       allowPrivateNetworks: config.allowPrivateNetworks,
       ...(deps.onSegmentSaved ? { onSettingsSaved: deps.onSegmentSaved } : {}),
     });
+    await scope.register(consentRoutes, { storage, clock, auth, email, append });
     await scope.register(smsRoutes, {
       storage,
       clock,
