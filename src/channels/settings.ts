@@ -18,7 +18,7 @@ import { backfillSegmentsSettingsMove } from '../segments/segments.js';
 import type { Storage, StorageReader } from '../storage/storage.js';
 import { HELD_BACK_REASON_PREFIXES } from './dispatcher.js';
 import { SecretBox } from './email/secret-box.js';
-import { messagesUrl } from './sms/sms-channel.js';
+import { messagesUrl } from './sms/twilio-messages-api.js';
 import { SIGNATURE_HEADER } from './webhook/webhook-signature.js';
 
 /** The settings as the API shows them: secrets (SMTP password, SMS token, webhook secrets) only as whether one is set. */

@@ -8,7 +8,7 @@ import { TwilioStandIn } from '../../test-support/twilio-stand-in.js';
 import { BACKENDS, eventually } from '../../test-support/world.js';
 import { MAX_ATTEMPTS } from '../dispatcher.js';
 import { SecretBox, settingsView } from '../settings.js';
-import { messagesUrl } from './sms-channel.js';
+import { messagesUrl } from './twilio-messages-api.js';
 
 const ACCOUNT = 'AC0123456789abcdef0123456789abcdef';
 const TOKEN = 'twilio-auth-token-1';

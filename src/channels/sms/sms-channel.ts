@@ -1,19 +1,17 @@
-import { request } from 'undici';
 import { AppError } from '../../core/errors.js';
 import type { Message } from '../../core/journey.js';
 import type { Profile } from '../../core/profile.js';
 import { isMessagingService } from '../../core/sms-sender.js';
-import type { SuppressionReason } from '../../core/topic-consent.js';
 import type { SmsSettings } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import type { LifecycleData } from '../../templates/email-template.js';
 import { renderPlain } from '../../templates/liquid.js';
-import { errorMessage, RetryableError, retryAfterMs } from '../delivery-errors.js';
+import { errorMessage, RetryableError } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
 import type { SecretBox } from '../email/secret-box.js';
 import { lifecycleDataFor } from '../lifecycle-data.js';
 import { messageTemplateData } from '../message-data.js';
-import { agentFor, assertPublicLiteral, privateNetworkRefusal } from '../webhook/network-guard.js';
+import { assertPublicLiteral, privateNetworkRefusal } from '../webhook/network-guard.js';
 import { isStatusUrlReachable } from './delivery-receipts.js';
 import { smartEncoded } from './segments.js';
 import {
@@ -22,43 +20,17 @@ import {
   shortenLinks,
   withShortLinksForCounting,
 } from './short-links.js';
+import {
+  isStatusCallbackRefused,
+  listRecentTexts,
+  type MessagesApi,
+  messagesApi,
+  type PostedText,
+  postedVerdict,
+  postText,
+  smsAuthToken,
+} from './twilio-messages-api.js';
 
-const TIMEOUT_MS = 15_000;
-/**
- * Twilio's refusals of a number that every later text to it would meet too, and what the number is
- * suppressed as: 21610, a recipient who replied STOP to this sender at the carrier; 21614, a number
- * that is no mobile (a landline, or none at all), which is a hard bounce as 30005 and 30006 are in a
- * delivery receipt.
- */
-const SUPPRESSING_REFUSALS = new Map<number, { as: SuppressionReason; said: string }>([
-  [21610, { as: 'unsubscribed', said: 'opted out at the carrier' }],
-  [21614, { as: 'hard_bounce', said: 'not a mobile number' }],
-]);
-/**
- * Twilio's error for a sender whose queue is full (hours of texts at its rate): a 400, yet it means
- * "later", as a campaign from one number meets it before the queue drains. The text was not taken.
- */
-const SENDER_QUEUE_FULL = 21611;
-/**
- * Answers that a settings fix cures (a rotated auth token, a mistyped account SID): retried with
- * back-off like an outage, so that texts due meanwhile are not failed for good.
- */
-const SETTINGS_REFUSALS = new Set([401, 403, 404]);
-/**
- * Answers that say "not now" (408 Request Timeout: the provider gave up waiting for the request; 425
- * Too Early: a replay it will not risk yet; 429 throttling): the text was not taken, so it is retried.
- */
-const TRY_LATER = new Set([408, 425, 429]);
-/** Twilio's error for a StatusCallback it will not use (not a URL it can call): it refuses the text. */
-const INVALID_STATUS_CALLBACK = 21609;
-/** How many of the provider's latest messages to a number a retry looks through for an earlier send. */
-const RECENT_MESSAGES = 50;
-/**
- * More than any answer of the Messages API holds (a listing of RECENT_MESSAGES full texts is ~0.5 MB
- * at most): the provider is the workspace's to choose, and one answering without end must not fill
- * the server's memory.
- */
-const MAX_ANSWER_BYTES = 1_000_000;
 /** Leeway between the provider's clock and ours when matching an earlier send. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 
@@ -150,11 +122,12 @@ export function smsTextAsSent(input: {
 export const SMS_MAX_CHARACTERS = 1600;
 
 /**
- * Sends through a Twilio-compatible Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`).
+ * Sends through a Twilio-compatible Messages API (see twilio-messages-api.ts).
  * The provider's refusal of the message (400-level with its error code) fails it, or, when the
  * recipient had opted out at the carrier or the number is no mobile, suppresses the number; one of its
- * StatusCallback sends it again without (see `INVALID_STATUS_CALLBACK`); throttling (a full sender
- * queue too), 408 and 425, 5xx, network errors and refused credentials are retried. A retry first asks
+ * StatusCallback sends it again without (see `isStatusCallbackRefused`); throttling (a full sender
+ * queue too), 408 and 425, 5xx, network errors and refused credentials are retried (see
+ * `postedVerdict`). A retry first asks
  * the provider whether an earlier attempt got through (see `earlierSend`), so a text is sent once even when an answer was lost.
  */
 export async function sendSms(call: SmsCall): Promise<Outcome> {
@@ -211,7 +184,8 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
   if (isStatusUrlReachable(call.statusUrl, settings.baseUrl)) form.set('StatusCallback', call.statusUrl);
   form.set(isMessagingService(settings.from) ? 'MessagingServiceSid' : 'From', settings.from);
   const token = smsAuthToken(settings, call.secrets);
-  const url = messagesUrl(settings.baseUrl, settings.accountSid);
+  const api = messagesApi(settings, token);
+  const { url } = api;
   if (!settings.allowPrivateNetworks) {
     try {
       assertPublicLiteral(url);
@@ -219,32 +193,14 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
       return { status: 'failed', reason: errorText(error), toAddress: to };
     }
   }
-  const provider: Provider = {
-    url,
-    allowPrivateNetworks: settings.allowPrivateNetworks,
-    authorization: `Basic ${Buffer.from(`${settings.accountSid}:${token}`).toString('base64')}`,
-  };
-  const post = async (): Promise<{
-    status: number;
-    answer: ProviderAnswer;
-    retryAfter: string | string[] | undefined;
-  }> => {
-    const response = await callProvider(provider, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: form.toString(),
-    });
-    const answer = ((await answerOf(response.body)) ?? {}) as ProviderAnswer;
-    return { status: response.statusCode, answer, retryAfter: response.headers['retry-after'] };
-  };
-  let answered: Awaited<ReturnType<typeof post>>;
+  let answered: PostedText;
   try {
     // Claiming counts an attempt: past the first, an earlier one may have reached the provider, with
     // the text, number and sender it was sent with then (kept below), whatever they are now. A kept
     // text says so too after a re-drive, which counts attempts from zero again.
     if (message.attempts > 1 || sms.text !== undefined) {
       const earlier = { to: sms.to ?? to, from: sms.from ?? settings.from, body };
-      const sid = await earlierSend(call, provider, earlier);
+      const sid = await earlierSend(call, api, earlier);
       if (sid) return { status: 'sent', providerMessageId: sid, toAddress: earlier.to, subject: null };
     }
     if (sms.text !== body || sms.to !== to || sms.from !== settings.from) {
@@ -254,13 +210,12 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
         throw new RetryableError('another worker took the message over', undefined, to);
       message.context = context;
     }
-    answered = await post();
+    answered = await postText(api, form);
     // The provider refused the address it was asked to report to (a public URL it cannot use), and
     // the text with it: sent once more without, as a text without reports beats none at all.
-    const isCallbackRefused = answered.status >= 400 && answered.answer.code === INVALID_STATUS_CALLBACK;
-    if (isCallbackRefused && form.has('StatusCallback')) {
+    if (isStatusCallbackRefused(answered) && form.has('StatusCallback')) {
       form.delete('StatusCallback');
-      answered = await post();
+      answered = await postText(api, form);
     }
   } catch (error) {
     const refused = privateNetworkRefusal(error);
@@ -268,88 +223,25 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
     if (error instanceof RetryableError) throw new RetryableError(error.message, error.retryAfterMs, to);
     throw new RetryableError(`${url.host}: ${errorMessage(error)}`, undefined, to);
   }
-  const { answer } = answered;
-  const status = answered.status;
-  if (status >= 200 && status < 300 && answer.sid)
-    return { status: 'sent', providerMessageId: answer.sid, toAddress: to, subject: null };
-  const reason = `${url.host} answered ${status}${answer.code ? ` (error ${answer.code})` : ''}${answer.message ? `: ${answer.message}` : ''}`;
-  // Taken but unreadable: sent, as far as anyone can tell; sending again would send it twice.
-  if (status >= 200 && status < 300)
-    return { status: 'sent', providerMessageId: null, toAddress: to, subject: null };
-  if (
-    TRY_LATER.has(status) ||
-    status >= 500 ||
-    SETTINGS_REFUSALS.has(status) ||
-    answer.code === SENDER_QUEUE_FULL
-  )
-    throw new RetryableError(reason, retryAfterMs(answered.retryAfter, call.now), to);
-  const suppression = answer.code === undefined ? undefined : SUPPRESSING_REFUSALS.get(answer.code);
-  if (suppression) {
-    // Every later text would be refused too: suppressed here, they are not even tried.
-    await call.storage.consent.suppress({
-      workspaceId: message.workspaceId,
-      channel: 'sms',
-      address: to,
-      reason: suppression.as,
-      at: call.now,
-    });
-    return { status: 'suppressed', reason: `${suppression.said}: ${reason}`, toAddress: to };
+  const verdict = postedVerdict(answered, url.host, call.now);
+  switch (verdict.kind) {
+    case 'sent':
+      return { status: 'sent', providerMessageId: verdict.sid, toAddress: to, subject: null };
+    case 'retry':
+      throw new RetryableError(verdict.reason, verdict.retryAfterMs, to);
+    case 'suppress':
+      // Every later text would be refused too: suppressed here, they are not even tried.
+      await call.storage.consent.suppress({
+        workspaceId: message.workspaceId,
+        channel: 'sms',
+        address: to,
+        reason: verdict.as,
+        at: call.now,
+      });
+      return { status: 'suppressed', reason: verdict.reason, toAddress: to };
+    case 'failed':
+      return { status: 'failed', reason: verdict.reason, toAddress: to };
   }
-  return { status: 'failed', reason, toAddress: to };
-}
-
-/** The provider's JSON answer; undefined when it is not JSON or runs past MAX_ANSWER_BYTES. */
-async function answerOf(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      size += chunk.length;
-      if (size > MAX_ANSWER_BYTES) return undefined;
-      chunks.push(chunk);
-    }
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    return undefined;
-  } finally {
-    body.destroy();
-  }
-}
-
-/** What the Messages API answers a sent text with, as far as Mops reads it. */
-interface ProviderAnswer {
-  sid?: string;
-  code?: number;
-  message?: string;
-}
-
-interface Provider {
-  /** The Messages resource. */
-  url: URL;
-  allowPrivateNetworks: boolean;
-  authorization: string;
-}
-
-function callProvider(
-  provider: Provider,
-  options: {
-    method: 'GET' | 'POST';
-    headers?: Record<string, string>;
-    body?: string;
-    query?: URLSearchParams;
-  },
-): ReturnType<typeof request> {
-  const url = new URL(provider.url);
-  if (options.query) url.search = options.query.toString();
-  return request(url, {
-    method: options.method,
-    dispatcher: agentFor(provider.allowPrivateNetworks),
-    headers: { ...options.headers, authorization: provider.authorization, 'user-agent': 'Mops/0.1' },
-    body: options.body,
-    headersTimeout: TIMEOUT_MS,
-    bodyTimeout: TIMEOUT_MS,
-    signal: AbortSignal.timeout(TIMEOUT_MS),
-  });
 }
 
 /**
@@ -362,31 +254,14 @@ function callProvider(
  */
 async function earlierSend(
   call: SmsCall,
-  provider: Provider,
+  api: MessagesApi,
   text: { to: string; from: string; body: string },
 ): Promise<string | undefined> {
   const { message } = call;
   const isService = isMessagingService(text.from);
-  const query = new URLSearchParams({ To: text.to, PageSize: String(RECENT_MESSAGES) });
-  if (!isService) query.set('From', text.from);
-  const response = await callProvider(provider, { method: 'GET', query });
-  const listing = ((await answerOf(response.body)) ?? {}) as {
-    messages?: Array<{
-      sid?: string;
-      to?: string;
-      from?: string | null;
-      messaging_service_sid?: string | null;
-      body?: string;
-      date_created?: string;
-    }>;
-  };
-  if (response.statusCode < 200 || response.statusCode >= 300 || !Array.isArray(listing.messages))
-    throw new RetryableError(
-      `${provider.url.host} answered ${response.statusCode} when asked whether an earlier attempt sent the text`,
-      retryAfterMs(response.headers['retry-after'], call.now),
-    );
+  const listed = await listRecentTexts(api, text, call.now);
   const since = message.createdAt - CLOCK_SKEW_MS;
-  const candidates = listing.messages.flatMap((sent) =>
+  const candidates = listed.flatMap((sent) =>
     typeof sent.sid === 'string' &&
     sent.to === text.to &&
     sent.body === text.body &&
@@ -407,22 +282,4 @@ async function earlierSend(
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * The provider's auth token, opened, or '' when none is kept. Trimmed: one saved before the settings
- * trimmed it may end in the newline it was pasted with, which no provider's token holds.
- */
-export function smsAuthToken(settings: Pick<SmsSettings, 'authToken'>, secrets: SecretBox): string {
-  return settings.authToken ? secrets.open(settings.authToken).trim() : '';
-}
-
-/**
- * The Messages API under the base URL, its path kept: Twilio answers at its origin, other providers
- * speaking its API under a path of their own (SignalWire's `https://space.signalwire.com/api/laml`).
- */
-export function messagesUrl(baseUrl: string, accountSid: string): URL {
-  const url = new URL(baseUrl);
-  url.pathname = `${url.pathname.replace(/\/$/, '')}/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`;
-  return url;
 }

@@ -12,8 +12,9 @@ import {
   twiml,
 } from '../../channels/sms/inbound-sms.js';
 import { smsSegments } from '../../channels/sms/segments.js';
-import { smsAuthToken, smsTextAsSent } from '../../channels/sms/sms-channel.js';
+import { smsTextAsSent } from '../../channels/sms/sms-channel.js';
 import { testSendSms } from '../../channels/sms/test-send.js';
+import { smsAuthToken } from '../../channels/sms/twilio-messages-api.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { SMS_TEMPLATE_MAX_CHARACTERS } from '../../core/journey-definition.js';
