@@ -35,14 +35,22 @@ export class SmtpSink {
 
   /**
    * `plain` offers no STARTTLS; `starttls` offers it and `implicit` speaks TLS from the first byte, both
-   * with smtp-server's built-in self-signed certificate.
+   * with smtp-server's built-in self-signed certificate. With `users` (name → password) it offers AUTH,
+   * over plain connections too, and refuses any other name or password.
    */
-  constructor(options: { tls?: 'plain' | 'starttls' | 'implicit' } = {}) {
+  constructor(options: { tls?: 'plain' | 'starttls' | 'implicit'; users?: Record<string, string> } = {}) {
     const tls = options.tls ?? 'plain';
+    const { users } = options;
     this.#server = new SMTPServer({
       secure: tls === 'implicit',
-      disabledCommands: tls === 'plain' ? ['STARTTLS', 'AUTH'] : ['AUTH'],
+      disabledCommands: [...(tls === 'plain' ? ['STARTTLS'] : []), ...(users ? [] : ['AUTH'])],
       authOptional: true,
+      allowInsecureAuth: true,
+      onAuth: (auth, _session, callback) => {
+        if (auth.username !== undefined && users?.[auth.username] === auth.password)
+          callback(null, { user: auth.username });
+        else callback(new Error('invalid user name or password'));
+      },
       logger: false,
       onClose: (session) => {
         this.#closedSessions.add(session.id);

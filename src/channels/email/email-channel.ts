@@ -10,7 +10,7 @@ import {
 } from '../../templates/email-template.js';
 import type { Outcome } from '../dispatcher.js';
 import { lifecycleDataFor } from '../lifecycle-data.js';
-import type { SecretBox } from './secret-box.js';
+import { type SecretBox, UnreadableSecretError } from './secret-box.js';
 import type { LinkSigner } from './signed-links.js';
 import type { SmtpTransports } from './smtp-transports.js';
 import { addTracking, layoutSites, trackedLinks } from './tracking.js';
@@ -78,7 +78,31 @@ function isAboutTheMailbox(answer: string): boolean {
   return status[1] === '1' || (status[1] === '2' && status[2] === '1');
 }
 
-/** Renders and sends one e-mail over the workspace's pooled SMTP connection. */
+/**
+ * Why an e-mail fails when the stored SMTP password does not decrypt: the server's MOPS_SECRET changed
+ * since it was stored. No retry mends that, and the SMTP server is not to blame: it must be entered again.
+ */
+export const UNREADABLE_SMTP_PASSWORD =
+  "the SMTP server's stored password cannot be decrypted under the current MOPS_SECRET (it was stored under another one); enter it again in Settings → E-mail (SMTP)";
+
+/** The SMTP password, opened (undefined when none is kept); or, when it does not decrypt, why not. */
+function openPassword(
+  smtp: SmtpSettings,
+  secrets: SecretBox,
+): { isReadable: true; password: string | undefined } | { isReadable: false; reason: string } {
+  try {
+    return { isReadable: true, password: smtp.password ? secrets.open(smtp.password) : undefined };
+  } catch (error) {
+    if (error instanceof UnreadableSecretError)
+      return { isReadable: false, reason: UNREADABLE_SMTP_PASSWORD };
+    throw error;
+  }
+}
+
+/**
+ * Renders and sends one e-mail over the workspace's pooled SMTP connection. A stored password that
+ * does not decrypt (MOPS_SECRET changed) fails it at once, connecting to nothing.
+ */
 export async function deliverEmail(deps: EmailDeliveryDeps, job: EmailJob): Promise<Delivery> {
   let rendered: RenderedEmail & { unsubscribeUrl: string };
   try {
@@ -91,8 +115,10 @@ export async function deliverEmail(deps: EmailDeliveryDeps, job: EmailJob): Prom
     };
   }
   const { smtp } = job;
-  const password = smtp.password ? deps.secrets.open(smtp.password) : undefined;
-  const transport = deps.transports.get(job.workspaceId, smtp, password);
+  // Before any connection: a password that cannot be decrypted fails at once, whatever the server would say.
+  const password = openPassword(smtp, deps.secrets);
+  if (!password.isReadable) return { status: 'failed', reason: password.reason, isHardBounce: false };
+  const transport = deps.transports.get(job.workspaceId, smtp, password.password);
   try {
     const info = await transport.sendMail({
       from: smtp.from,

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { Message } from '../../core/journey.js';
+import { standInProfile } from '../../core/profile.js';
 import { type ConsentChannel, channelChoiceKey } from '../../core/topic-consent.js';
 import { type JourneyWorld, SECRET, startJourneyWorld } from '../../test-support/journey-world.js';
 import { identify, track } from '../../test-support/segment-calls.js';
@@ -7,7 +8,8 @@ import { closedPort, resolvingTo } from '../../test-support/several-addresses.js
 import { TwilioStandIn } from '../../test-support/twilio-stand-in.js';
 import { BACKENDS, eventually } from '../../test-support/world.js';
 import { MAX_ATTEMPTS } from '../dispatcher.js';
-import { SecretBox, settingsView } from '../settings.js';
+import { SecretBox, saveSettings, settingsView } from '../settings.js';
+import { testSendSms } from './test-send.js';
 import { messagesUrl } from './twilio-messages-api.js';
 
 const ACCOUNT = 'AC0123456789abcdef0123456789abcdef';
@@ -238,6 +240,50 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
       ['+393330000071', basic],
       ['+393330000072', basic],
     ]);
+  });
+
+  it('fails a text at once, calling nothing, when the stored auth token does not decrypt under the current MOPS_SECRET', async () => {
+    await publishReminder();
+    const stored = await world.storage.settings.get(world.workspaceId);
+    // Saved by a server started with another MOPS_SECRET.
+    await saveSettings(world.storage, new SecretBox('another-mops-secret-another-mops-secret'), {
+      workspaceId: world.workspaceId,
+      settings: { ...stored, sms: { ...stored.sms, authToken: TOKEN } },
+      at: world.clock.now(),
+      privateNetworksAllowed: true,
+    });
+    await world.send([identify('ivy', { phone: '+393330000081' }), track('ivy', 'Cart Abandoned')]);
+    await world.settle();
+    const unreadable =
+      "the SMS provider's stored auth token cannot be decrypted under the current MOPS_SECRET (it was stored under another one); enter it again in Settings → SMS provider";
+    // Not retried: no attempt would mend it, and the provider is not to blame.
+    expect(await smsMessages()).toMatchObject([
+      { status: 'failed', attempts: 1, toAddress: '+393330000081', reason: unreadable },
+    ]);
+    await world.advance(3_600_000);
+    expect(await smsMessages()).toMatchObject([{ status: 'failed', attempts: 1 }]);
+    expect(twilio.sent).toEqual([]);
+    expect(twilio.listings).toBe(0);
+
+    // A test send says the same, calling nothing either.
+    const tested = await testSendSms(
+      {
+        storage: world.storage,
+        clock: world.clock,
+        secrets: new SecretBox(SECRET),
+        publicUrl: 'http://mops.test',
+        allowPrivateNetworks: true,
+      },
+      { body: 'A test', trackLinks: false, profile: standInProfile(world.workspaceId), to: '+393330000082' },
+    );
+    expect(tested).toMatchObject({ status: 'failed', reason: unreadable });
+    expect(twilio.sent).toEqual([]);
+
+    // Entered again, texts go.
+    await world.configure({ sms: { ...stored.sms, authToken: TOKEN } });
+    await world.send([identify('jon', { phone: '+393330000083' }), track('jon', 'Cart Abandoned')]);
+    await world.settle();
+    expect(twilio.sent.map((sms) => sms.to)).toEqual(['+393330000083']);
   });
 
   it('refuses a provider on loopback or a private network unless the workspace allows it', async () => {

@@ -25,10 +25,11 @@ import {
   listRecentTexts,
   type MessagesApi,
   messagesApi,
+  messagesUrl,
+  openAuthToken,
   type PostedText,
   postedVerdict,
   postText,
-  smsAuthToken,
 } from './twilio-messages-api.js';
 
 /** Leeway between the provider's clock and ours when matching an earlier send. */
@@ -127,7 +128,8 @@ export const SMS_MAX_CHARACTERS = 1600;
  * recipient had opted out at the carrier or the number is no mobile, suppresses the number; one of its
  * StatusCallback sends it again without (see `isStatusCallbackRefused`); throttling (a full sender
  * queue too), 408 and 425, 5xx, network errors and refused credentials are retried (see
- * `postedVerdict`). A retry first asks
+ * `postedVerdict`); a stored auth token that does not decrypt (MOPS_SECRET changed) fails it at once,
+ * calling nothing. A retry first asks
  * the provider whether an earlier attempt got through (see `earlierSend`), so a text is sent once even when an answer was lost.
  */
 export async function sendSms(call: SmsCall): Promise<Outcome> {
@@ -183,16 +185,18 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
   const form = new URLSearchParams({ To: to, Body: body });
   if (isStatusUrlReachable(call.statusUrl, settings.baseUrl)) form.set('StatusCallback', call.statusUrl);
   form.set(isMessagingService(settings.from) ? 'MessagingServiceSid' : 'From', settings.from);
-  const token = smsAuthToken(settings, call.secrets);
-  const api = messagesApi(settings, token);
-  const { url } = api;
   if (!settings.allowPrivateNetworks) {
     try {
-      assertPublicLiteral(url);
+      assertPublicLiteral(messagesUrl(settings.baseUrl, settings.accountSid));
     } catch (error) {
       return { status: 'failed', reason: errorText(error), toAddress: to };
     }
   }
+  // Before any call: a token that cannot be decrypted fails at once, whatever the provider would say.
+  const opened = openAuthToken(settings, call.secrets);
+  if (!opened.isReadable) return { status: 'failed', reason: opened.reason, toAddress: to };
+  const api = messagesApi(settings, opened.token);
+  const { url } = api;
   let answered: PostedText;
   try {
     // Claiming counts an attempt: past the first, an earlier one may have reached the provider, with

@@ -3,7 +3,7 @@ import { isMessagingService } from '../../core/sms-sender.js';
 import type { SuppressionReason } from '../../core/topic-consent.js';
 import type { SmsSettings } from '../../core/workspace-settings.js';
 import { RetryableError, retryAfterMs } from '../delivery-errors.js';
-import type { SecretBox } from '../email/secret-box.js';
+import { type SecretBox, UnreadableSecretError } from '../email/secret-box.js';
 import { agentFor } from '../webhook/network-guard.js';
 
 /*
@@ -203,6 +203,25 @@ function callProvider(
     bodyTimeout: TIMEOUT_MS,
     signal: AbortSignal.timeout(TIMEOUT_MS),
   });
+}
+
+/**
+ * Why a text fails when the stored auth token does not decrypt: the server's MOPS_SECRET changed since
+ * it was stored. No retry mends that, and the provider is not to blame: it must be entered again.
+ */
+export const UNREADABLE_AUTH_TOKEN =
+  "the SMS provider's stored auth token cannot be decrypted under the current MOPS_SECRET (it was stored under another one); enter it again in Settings → SMS provider";
+
+/** The provider's auth token, opened (see `smsAuthToken`); or, when it does not decrypt, why not. */
+export type OpenedAuthToken = { isReadable: true; token: string } | { isReadable: false; reason: string };
+
+export function openAuthToken(settings: Pick<SmsSettings, 'authToken'>, secrets: SecretBox): OpenedAuthToken {
+  try {
+    return { isReadable: true, token: smsAuthToken(settings, secrets) };
+  } catch (error) {
+    if (error instanceof UnreadableSecretError) return { isReadable: false, reason: UNREADABLE_AUTH_TOKEN };
+    throw error;
+  }
 }
 
 /**
