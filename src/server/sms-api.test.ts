@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '../channels/settings.js';
 import { twilioSignature } from '../channels/sms/inbound-sms.js';
@@ -421,6 +422,39 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect(await smsSuppression()).toMatchObject({ reason: 'unsubscribed' });
     await inbound('START');
     expect(await smsSuppression()).toBeUndefined();
+  });
+
+  it("takes an inbound text repeating a field, signed as Twilio's helper libraries sign one, and refuses one repeating a field Mops reads", async () => {
+    const { world } = mailWorld;
+    const url = `${world.url}/v1/sms/inbound/${world.workspaceId}`;
+    const sid = `SM${'f'.repeat(32)}`;
+    const phone = encodeURIComponent(PHONE);
+    // MediaUrl twice, its values out of order: each is signed in value order.
+    const body = `MessageSid=${sid}&MediaUrl=https%3A%2F%2Fm.example%2Fb&From=${phone}&MediaUrl=https%3A%2F%2Fm.example%2Fa&Body=HELP`;
+    const signed = `${url}BodyHELPFrom${PHONE}MediaUrlhttps://m.example/aMediaUrlhttps://m.example/bMessageSid${sid}`;
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': createHmac('sha1', TOKEN).update(signed, 'utf8').digest('base64'),
+      },
+      body,
+    });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('Shop alerts. Reply STOP to stop.');
+
+    // A field Mops reads, given twice, is refused: the signature does not say which value comes first.
+    const twice = `MessageSid=SM${'e'.repeat(32)}&From=${phone}&Body=HELP&Body=START`;
+    const refused = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilioSignature(TOKEN, url, new URLSearchParams(twice)),
+      },
+      body: twice,
+    });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: { field: 'Body' } });
   });
 
   it('leaves SMS consent alone for a text sent over WhatsApp (Mops sends none), answering nothing', async () => {

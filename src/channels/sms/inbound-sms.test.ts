@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { inboundKeyword, isTwilioSignatureValid, twilioSignature } from './inbound-sms.js';
 
@@ -66,6 +67,22 @@ describe('Twilio request signatures', () => {
     expect(isValid(`http://mops.example.com${path}`, `http://mops.example.com:80${path}`)).toBe(true);
     expect(isValid('https://[2001:db8::1]/v1/sms', 'https://[2001:db8::1]:443/v1/sms')).toBe(true);
     expect(isValid(`https://mops.example.com${path}`, `https://mops.example.com${path}`)).toBe(true);
+  });
+
+  it("takes a form repeating a field, its values signed sorted and each once, as Twilio's helper libraries sign it", () => {
+    const url = 'https://mops.example.com/v1/sms/inbound/ws_1';
+    // As a form lists them: Body between the two MediaUrl, these out of order, one of them twice.
+    const form = new URLSearchParams(
+      `MessageSid=SM${'0'.repeat(32)}&MediaUrl=https%3A%2F%2Fm.example%2Fb&Body=Hi&MediaUrl=https%3A%2F%2Fm.example%2Fa&MediaUrl=https%3A%2F%2Fm.example%2Fb`,
+    );
+    // Written out: names sorted; MediaUrl's values sorted, each once.
+    const signed = `${url}BodyHiMediaUrlhttps://m.example/aMediaUrlhttps://m.example/bMessageSidSM${'0'.repeat(32)}`;
+    const signature = createHmac('sha1', authToken).update(signed, 'utf8').digest('base64');
+    expect(twilioSignature(authToken, url, form)).toBe(signature);
+    expect(isTwilioSignatureValid({ authToken, url, params: form, signature })).toBe(true);
+    // Another value is another request.
+    form.append('MediaUrl', 'https://m.example/c');
+    expect(isTwilioSignatureValid({ authToken, url, params: form, signature })).toBe(false);
   });
 
   it('refuses a signature over another port, another URL or with another token', () => {

@@ -26,7 +26,7 @@ export const DEFAULT_HELP_TEXT = 'Reply STOP to unsubscribe, START to subscribe 
 
 /**
  * Checks `X-Twilio-Signature`: base64 HMAC-SHA1, with the account's auth token, of the URL the provider
- * called followed by every form parameter's name and value, sorted by name. Twilio signs the URL with
+ * called followed by every form parameter's name and value, sorted by name (see `twilioSignature`). Twilio signs the URL with
  * the scheme's default port written out (`https://host:443/…`) or left off, whichever way it reached
  * it, so a signature over either form is taken.
  */
@@ -64,13 +64,19 @@ function urlForms(url: string): string[] {
   return hostPort === `:${port}` ? [url, `${written}${host}${rest}`] : [url];
 }
 
+/**
+ * Twilio's signature of a request: the URL, then each parameter's name and value, sorted by name. A
+ * name given more than once comes with each of its values, sorted and each once, as Twilio's helper
+ * libraries sign and check it (twilio-node's `getExpectedTwilioSignature`, twilio-python's
+ * `compute_signature`): the order a form lists them in is not signed.
+ */
 export function twilioSignature(authToken: string, url: string, params: URLSearchParams): string {
   const names = [...new Set(params.keys())].sort();
   const data = names.reduce(
     (text, name) =>
       text +
-      params
-        .getAll(name)
+      [...new Set(params.getAll(name))]
+        .sort()
         .map((value) => name + value)
         .join(''),
     url,

@@ -30,6 +30,9 @@ import { MessageJson, messageJson } from './messaging-routes.js';
 /** A Twilio message id: SM (a text) or MM (a multimedia message) and 32 hex digits. */
 const TWILIO_MESSAGE_SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
 
+/** The fields of the provider's inbound and status forms Mops reads. */
+const FIELDS_READ = ['MessageSid', 'SmsSid', 'From', 'Body', 'OptOutType', 'MessageStatus', 'ErrorCode'];
+
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
 
 /**
@@ -70,6 +73,11 @@ export async function smsRoutes(
       signature: typeof signature === 'string' ? signature : undefined,
     });
     if (!isValid) throw new AppError('forbidden', 'X-Twilio-Signature does not match this request');
+    // The signature takes a field's values in any order (sorted, as Twilio's helper libraries sign
+    // them), so which of two a field read here would give is not signed: the provider sends each once.
+    const repeated = FIELDS_READ.find((name) => params.getAll(name).length > 1);
+    if (repeated !== undefined)
+      throw new AppError('invalid_input', `${repeated} must be given once`, { field: repeated });
     const messageSid = params.get('MessageSid') ?? params.get('SmsSid');
     // Twilio's signature runs names and values together, so a captured request re-split at other
     // boundaries still matches it: only an id of exactly this form keeps a replay from passing as a
@@ -95,7 +103,7 @@ export async function smsRoutes(
         tags: ['sms'],
         summary: "The SMS provider's inbound-message webhook (Twilio's form, signed with X-Twilio-Signature)",
         description:
-          'STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPTOUT, REVOKE (alone, any case, punctuation ignored; STOP, STOPALL, UNSUBSCRIBE, OPT OUT, OPTOUT, REVOKE within a reply of up to four words too) suppress the number for SMS; START, YES, UNSTOP lift that; HELP and INFO get the help text. The OptOutType Twilio sends (Advanced Opt-Out) decides when present, and such a text gets no reply (Twilio has sent its own); with sms.providerAnswersKeywords on, neither does a keyword sent alone (Twilio’s default handling has answered it). Opt-outs, opt-ins and replies are written as events on every contact holding the number; a number no contact holds gets an anonymous one of its own (id sms:+…, its phone trait the number). A MessageSid seen before is not acted on again (empty answer). Answers TwiML; 403 (JSON error) when the signature does not match, 400 when MessageSid (or SmsSid) is missing or not the provider’s message id (SM or MM and 32 hex digits), 404 when SMS is not set up in the workspace.',
+          'STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPTOUT, REVOKE (alone, any case, punctuation ignored; STOP, STOPALL, UNSUBSCRIBE, OPT OUT, OPTOUT, REVOKE within a reply of up to four words too) suppress the number for SMS; START, YES, UNSTOP lift that; HELP and INFO get the help text. The OptOutType Twilio sends (Advanced Opt-Out) decides when present, and such a text gets no reply (Twilio has sent its own); with sms.providerAnswersKeywords on, neither does a keyword sent alone (Twilio’s default handling has answered it). Opt-outs, opt-ins and replies are written as events on every contact holding the number; a number no contact holds gets an anonymous one of its own (id sms:+…, its phone trait the number). A MessageSid seen before is not acted on again (empty answer). Answers TwiML; 403 (JSON error) when the signature does not match, 400 when MessageSid (or SmsSid) is missing or not the provider’s message id (SM or MM and 32 hex digits), or a field Mops reads (MessageSid, SmsSid, From, Body, OptOutType) is given more than once, 404 when SMS is not set up in the workspace.',
         params: WorkspaceParams,
         security: [],
       },
@@ -163,7 +171,7 @@ export async function smsRoutes(
         tags: ['sms'],
         summary: "The SMS provider's delivery receipts for a text Mops sent (Twilio's StatusCallback)",
         description:
-          'Mops gives this address as each text’s StatusCallback. `delivered` marks the message delivered and writes SMS Delivered on the contact; `undelivered` or `failed` marks it bounced and writes SMS Delivery Failed (with `error_code`), and error 30005 (unknown handset) or 30006 (landline, or a carrier that takes no texts) suppresses the number as a hard bounce, 21610 as unsubscribed. Each is acted on once; interim statuses (queued, sending, sent) change nothing. 204 when taken; 403 when the signature does not match, 400 when MessageStatus or MessageSid is missing or not of the provider’s form, 404 for a message that is not a text of the workspace, or a workspace without SMS set up.',
+          'Mops gives this address as each text’s StatusCallback. `delivered` marks the message delivered and writes SMS Delivered on the contact; `undelivered` or `failed` marks it bounced and writes SMS Delivery Failed (with `error_code`), and error 30005 (unknown handset) or 30006 (landline, or a carrier that takes no texts) suppresses the number as a hard bounce, 21610 as unsubscribed. Each is acted on once; interim statuses (queued, sending, sent) change nothing. 204 when taken; 403 when the signature does not match, 400 when MessageStatus or MessageSid is missing or not of the provider’s form, or a field Mops reads (MessageSid, SmsSid, MessageStatus, ErrorCode) is given more than once, 404 for a message that is not a text of the workspace, or a workspace without SMS set up.',
         params: WorkspaceParams.extend({ messageId: z.string().max(100) }),
         security: [],
         response: { 204: z.null(), ...errors },
