@@ -530,15 +530,20 @@ export async function decideWorkspace(
     const byId = new Map(profiles.map((profile) => [profile.id, profile]));
     const owed = await reader.scoring.owedHandOffs(profileIds);
     const handOffIndex = lifecycle.stages.indexOf(handOff.stage);
-    /** `madeBy`: the place of the event whose move makes it (none for an owed one, made as the profile is known). */
-    const due: Array<{ profileId: string; to: string; madeBy: EventPlace | undefined }> = [];
+    /**
+     * `madeBy`: the place of the event whose move makes it (none for an owed one, made as the profile
+     * is known). `since`: when its SLA starts — as the move is dated, by when Mops received the event
+     * that made it (a backlog must not lengthen the SLA by the time the event waited in the log); for
+     * an owed one, by when the batch's latest event of the profile, which found it known, was received.
+     */
+    const due: Array<{ profileId: string; to: string; madeBy: EventPlace | undefined; since: number }> = [];
     for (const change of stageMoves)
       if (reaches(lifecycle, change.move, handOff.stage))
-        due.push({ profileId: change.profileId, to: change.to, madeBy: change.by });
+        due.push({ profileId: change.profileId, to: change.to, madeBy: change.by, since: change.at });
     for (const profileId of owed.keys()) {
       const stage = stages.get(profileId);
       if (stage !== undefined && lifecycle.stages.indexOf(stage) >= handOffIndex)
-        due.push({ profileId, to: stage, madeBy: undefined });
+        due.push({ profileId, to: stage, madeBy: undefined, since: lastReceived.get(profileId) ?? at });
     }
     // A lead sales accepts after its hand-off ended (its SLA missed, the lead sent back) stays with the
     // owner who had it: whoever accepted it late works from that owner's copy.
@@ -547,7 +552,7 @@ export async function decideWorkspace(
         ? await reader.scoring.latestHandOffs([...accepted.keys()])
         : new Map<string, HandOff>();
     const decided = new Set<string>();
-    for (const { profileId, to, madeBy } of due) {
+    for (const { profileId, to, madeBy, since } of due) {
       const profile = byId.get(profileId);
       if (!profile || profile.mergedInto !== null || decided.has(profile.id)) continue;
       decided.add(profile.id);
@@ -562,11 +567,11 @@ export async function decideWorkspace(
             owner: null,
             status: 'awaiting_identity',
             messageId: null,
-            createdAt: at,
-            dueAt: at,
+            createdAt: since,
+            dueAt: since,
             acceptedAt: null,
             breachedAt: null,
-            owedAt: at,
+            owedAt: since,
             droppedReason: null,
           });
         continue;
@@ -575,10 +580,15 @@ export async function decideWorkspace(
       // or one that events before it made — not one made after it: that acceptance was of something
       // else (a hand-off ended before). A lead taken past the stage by anything else (a purchase made
       // it a customer) still gets its owner and the CRM its news, but sales has nothing to accept: no
-      // SLA runs for it.
+      // SLA runs for it. One received after the deadline is too late, though a backlog brings it in the
+      // same batch: the SLA check records the miss.
+      const slaDueAt = handOffDueAt(handOff, since, settings.timezone);
       const acceptance = acceptances
         .get(profile.id)
-        ?.find((candidate) => madeBy === undefined || isNotBefore(candidate, madeBy));
+        ?.find(
+          (candidate) =>
+            (madeBy === undefined || isNotBefore(candidate, madeBy)) && candidate.receivedAt <= slaDueAt,
+        );
       const isAccepted = acceptance !== undefined;
       const previousOwner = isAccepted
         ? handOff.owners.find((candidate) => candidate.id === previous.get(profile.id)?.owner)
@@ -602,8 +612,8 @@ export async function decideWorkspace(
         owner: owner.id,
         status,
         messageId: null,
-        createdAt: at,
-        dueAt: status === 'passed' ? at : handOffDueAt(handOff, at, settings.timezone),
+        createdAt: since,
+        dueAt: status === 'passed' ? since : slaDueAt,
         acceptedAt: acceptance?.receivedAt ?? null,
         breachedAt: null,
         owedAt: owedOne?.owedAt ?? null,
@@ -694,7 +704,8 @@ export async function decideWorkspace(
         status: created.status,
         ...(created.status === 'passed' ? {} : { due_at: new Date(created.dueAt).toISOString() }),
       },
-      at,
+      // Beside the stage move that made it, not after the backlog it waited in.
+      at: created.createdAt,
     });
     if (event) generated.push(event);
   }
