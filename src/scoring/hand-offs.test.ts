@@ -1,17 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listProfileTimeline } from '../profiles/profiles.js';
+import { createMetrics } from '../server/metrics.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { JsonReceiver } from '../test-support/json-receiver.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
-import { runOverdueHandOffs } from './hand-offs.js';
+import { recycleProfile, runOverdueHandOffs } from './hand-offs.js';
 import { profileIntent } from './scoring.js';
 import { scoringBatch } from './scoring-batch.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 
-/** When the SLA of a hand-off starts: the CRM's view of a lead. */
+/** When the SLA of a hand-off starts, and what a recycle by hand ends: the CRM's view of a lead. */
 describe.each(BACKENDS)('sales hand-offs on %s', (backend) => {
   let world: JourneyWorld;
   let crm: JsonReceiver;
@@ -199,5 +200,69 @@ describe.each(BACKENDS)('sales hand-offs on %s', (backend) => {
         { status: 'pending', createdAt: identifiedAt, dueAt: identifiedAt + 2 * DAY },
       ]);
     });
+  });
+
+  describe('a recycle by hand', () => {
+    /**
+     * Ge handed off twice before Mops knew it was one person — as a visitor known by e-mail, then as
+     * the user they sign in as — the older hand-off ending `older` first; then the two merged.
+     */
+    const handedOffTwiceThenMerged = async (older: 'accepted' | 'breached') => {
+      const settings = await world.storage.settings.get(world.workspaceId);
+      const handOff = settings.handOff as NonNullable<typeof settings.handOff>;
+      // A missed SLA leaves the lead with its owner.
+      await world.configure({ handOff: { ...handOff, recycleOnMiss: false } });
+      const visitor = (event: string) => ({ type: 'track', anonymousId: 'anon-ge', event, properties: {} });
+      await world.send([{ type: 'identify', anonymousId: 'anon-ge', traits: { email: 'ge@example.com' } }]);
+      await world.send([visitor('Demo Requested'), visitor('Pricing Viewed')]);
+      await world.settle();
+      if (older === 'accepted') await world.send([visitor('Sales Accepted')]);
+      await world.advance(3 * DAY);
+      await world.send([identify('ge', { email: 'ge@example.com' })]);
+      await qualify('ge');
+      await world.settle();
+      await world.send([{ type: 'identify', userId: 'ge', anonymousId: 'anon-ge', traits: {} }]);
+      await world.settle();
+      const { handOffs } = await intentOf('ge');
+      expect(handOffs.map((one) => one.status).sort()).toEqual([older, 'pending'].sort());
+      return handOffs;
+    };
+
+    it.each(['accepted', 'breached'] as const)(
+      'ends every hand-off sales has, an older %s one a merge brought too, telling the CRM once each',
+      async (older) => {
+        const handOffs = await handedOffTwiceThenMerged(older);
+        const recycle = async () =>
+          recycleProfile(world.storage, {
+            workspaceId: world.workspaceId,
+            profileId: await world.profileOf('ge'),
+            reason: 'no budget this year',
+            now: world.clock.now(),
+          });
+        expect(await recycle()).toMatchObject({ to: 'lead', queued: 2 });
+        await world.settle();
+
+        const after = (await intentOf('ge')).handOffs;
+        expect(after.map((one) => one.status)).toEqual(['recycled', 'recycled']);
+        // Each keeps what it was before it ended.
+        expect(after.filter((one) => one.acceptedAt !== null || one.breachedAt !== null)).toHaveLength(1);
+        const recycledCalls = (crm.received as Array<{ type: string; hand_off: { id: string } }>).filter(
+          (body) => body.type === 'mops.hand_off.recycled',
+        );
+        expect(recycledCalls.map((body) => body.hand_off.id).sort()).toEqual(
+          handOffs.map((one) => one.id).sort(),
+        );
+        // The `mops_hand_offs` gauge counts each once, where it stands now: recycled.
+        const scraped = (await createMetrics(world.storage, world.clock).registry.metrics()).split('\n');
+        const handOffsAt = (status: string) =>
+          scraped.find((line) => line.startsWith(`mops_hand_offs{status="${status}"} `))?.split(' ')[1];
+        expect(['pending', 'accepted', 'breached', 'recycled'].map(handOffsAt)).toEqual(['0', '0', '0', '2']);
+
+        // Nothing is left past the recycle stage, nor with sales: the CRM hears of each once.
+        expect(await recycle()).toBeUndefined();
+        await world.settle();
+        expect(crmTypes().filter((type) => type === 'mops.hand_off.recycled')).toHaveLength(2);
+      },
+    );
   });
 });

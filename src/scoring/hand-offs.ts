@@ -1,6 +1,6 @@
 import { AppError } from '../core/errors.js';
 import type { GeneratedEvent } from '../core/event.js';
-import { type SalesOwner, WITH_SALES_STATUSES } from '../core/hand-off.js';
+import type { SalesOwner } from '../core/hand-off.js';
 import { type Message, newMessage } from '../core/journey.js';
 import { HAND_OFF_CREATED, SALES_ACCEPTED, SLA_MISSED, STAGE_CHANGED } from '../core/lifecycle.js';
 import type { DueTimer } from '../core/timers.js';
@@ -257,14 +257,10 @@ async function acceptedBeside(tx: StorageTx, handOff: HandOff): Promise<number |
     );
 }
 
-function isWithSales(handOff: HandOff): boolean {
-  return (WITH_SALES_STATUSES as readonly string[]).includes(handOff.status);
-}
-
 /**
- * Sends a profile back to the recycle stage by hand (sales rejected it); the hand-off sales has ends
- * as `recycled` — pending, or its latest one accepted, passed or breached — and the CRM is told
- * (`queued`: the calls queued for it).
+ * Sends a profile back to the recycle stage by hand (sales rejected it); every hand-off sales has ends
+ * as `recycled` — pending, accepted, passed or breached, a merge's older one too — and the CRM is told
+ * of each once (`queued`: the calls queued for it).
  */
 export async function recycleProfile(
   storage: Storage,
@@ -287,15 +283,12 @@ export async function recycleProfile(
       at: now,
     };
     // Hand-offs before the stage, in the order the SLA check and scoring lock them: the other order
-    // could deadlock with them on PostgreSQL. What sales has ends: every pending hand-off (a merge may
-    // bring two), and the latest however it stands — one sales accepted, or whose SLA ran out
-    // without a recycle, is still in the CRM under its owner until the CRM hears of this.
-    const latest = (await tx.scoring.latestHandOffs([profileId])).get(profileId);
-    const withSales = await tx.scoring.pendingHandOffs(profileId);
-    if (latest && isWithSales(latest) && !withSales.some((pending) => pending.id === latest.id))
-      withSales.push(latest);
+    // could deadlock with them on PostgreSQL. What sales has ends, every hand-off however it stands —
+    // pending, or one sales accepted or whose SLA ran out without a recycle: each is in the CRM under
+    // its owner until the CRM hears of this. A merge may have brought the other profile's, older.
     const ended: HandOff[] = [];
-    for (const handOff of withSales) if (await tx.scoring.recycleHandOff(handOff.id)) ended.push(handOff);
+    for (const handOff of await tx.scoring.handOffsWithSales(profileId))
+      if (await tx.scoring.recycleHandOff(handOff.id)) ended.push(handOff);
     // One still owed is owed no longer: the lead must reach the stage again to be handed off.
     for (const owed of (await tx.scoring.owedHandOffs([profileId])).get(profileId) ?? [])
       await tx.scoring.dropOwedHandOff(owed.id, OWED_DROPPED_ON_RECYCLE);

@@ -705,8 +705,8 @@ async function moveAudienceState(
  * Whether one of these profiles is with sales: handed off (a hand-off `pending`, `accepted`, `passed`
  * or `breached`) and, when `handOffStages` are given, still at one of them. A lead recycled since
  * does not count — by its hand-off's status, or by its stage where the recycle left a hand-off as it
- * was (an older one beside the latest, which a merge brought; or one sales accepted or whose SLA ran
- * out, sent back by hand before recycles ended those): it may be handed off again.
+ * was (an older one beside the latest, which a merge brought, or one sales accepted or whose SLA ran
+ * out — sent back by hand before recycles ended every hand-off with sales): it may be handed off again.
  */
 async function isWithSales(
   db: Kysely<Database>,

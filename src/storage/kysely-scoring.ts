@@ -448,6 +448,17 @@ export function createScoringStore(db: Kysely<Database>, ops: DialectOps): Scori
         .execute();
       return rows.map(toHandOff);
     },
+    async handOffsWithSales(profileId) {
+      const rows = await db
+        .selectFrom('hand_offs')
+        .selectAll()
+        .where('profile_id', '=', profileId)
+        .where('status', 'in', WITH_SALES_STATUSES)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toHandOff);
+    },
     async listHandOffs(workspaceId, filter, page) {
       // Newest first by when each was made, not by id: an owed hand-off made late keeps its older id.
       const before = decodeCursor(page.cursor, isIntegerStringPair);

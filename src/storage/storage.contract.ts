@@ -1230,10 +1230,12 @@ export function runStorageContract(
       ]);
     });
     it('recycles a hand-off sales has, however it stands, once, keeping when it was accepted or missed', async () => {
+      // All of one profile, as a merge may leave them: each is ended on its own all the same.
+      const profileId = newId('prf');
       const handOff = (id: string, status: HandOff['status'], settled: Partial<HandOff> = {}): HandOff => ({
         id,
         workspaceId,
-        profileId: newId('prf'),
+        profileId,
         owner: status === 'awaiting_identity' ? null : 'marco',
         status,
         messageId: null,
@@ -1255,9 +1257,16 @@ export function runStorageContract(
       ];
       for (const one of all) await storage.scoring.createHandOff(one);
       const isWithSales = (id: string) => id !== 'ho_owed' && id !== 'ho_recycled';
+      expect((await storage.scoring.handOffsWithSales(profileId)).map((one) => one.id)).toEqual([
+        'ho_accepted',
+        'ho_breached',
+        'ho_passed',
+        'ho_pending',
+      ]);
       for (const { id } of all)
         expect([id, await storage.scoring.recycleHandOff(id)]).toEqual([id, isWithSales(id)]);
       for (const { id } of all) expect(await storage.scoring.recycleHandOff(id)).toBe(false);
+      expect(await storage.scoring.handOffsWithSales(profileId)).toEqual([]);
       for (const one of all)
         expect(await storage.scoring.findHandOff(one.id)).toEqual(
           one.status === 'awaiting_identity' ? one : { ...one, status: 'recycled' },

@@ -1039,6 +1039,12 @@ export interface ScoringStore {
   findHandOff(id: string): Promise<HandOff | undefined>;
   /** The profile's hand-offs still waiting for sales: one at most, but a merge may bring another. */
   pendingHandOffs(profileId: string): Promise<HandOff[]>;
+  /**
+   * The profile's made hand-offs still with sales (`pending`, `accepted`, `passed` or `breached`),
+   * oldest first: what a recycle by hand ends. Usually one, but a merge may bring the other profile's.
+   * @example for (const handOff of await tx.scoring.handOffsWithSales(profileId)) await tx.scoring.recycleHandOff(handOff.id)
+   */
+  handOffsWithSales(profileId: string): Promise<HandOff[]>;
   /** Per profile, its owed hand-offs (`awaiting_identity`), oldest first: one at most. */
   owedHandOffs(profileIds: string[]): Promise<Map<string, HandOff[]>>;
   /**

@@ -233,7 +233,7 @@ export async function scoringRoutes(
         tags: ['scoring'],
         summary: 'Send a profile back to the recycle stage (e.g. sales rejected the lead)',
         description:
-          'The hand-off sales has ends as `recycled` — one pending, or the latest one `accepted`, `passed` or `breached` — and the CRM destination gets `mops.hand_off.recycled` with the `reason`, once per hand-off.',
+          'Every hand-off sales has ends as `recycled` — `pending`, `accepted`, `passed` or `breached`, an older one a merge brought too — and the CRM destination gets `mops.hand_off.recycled` with the `reason`, once per hand-off.',
         params: ProfileParams,
         // No body at all is fine too (Fastify gives null for none).
         body: z
