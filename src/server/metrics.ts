@@ -69,7 +69,7 @@ export function createMetrics(storage: Storage, clock: Clock) {
     }),
     handOffs: new Gauge({
       name: 'mops_hand_offs',
-      help: 'Sales hand-offs by status: pending, accepted, passed, breached (SLA missed) or recycled (sent back on a missed SLA or by hand)',
+      help: 'Sales hand-offs by where each stands now, each counted once: awaiting_identity (owed until sales can tell who the contact is), pending, accepted, passed, breached (SLA missed, the lead still with sales), recycled (sent back on a missed SLA or by hand, whatever it stood at before) or dropped (owed no longer)',
       labelNames: ['status'] as const,
       registers: [registry],
       async collect() {
