@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretBox } from '../channels/settings.js';
+import { SecretBox, saveSettings } from '../channels/settings.js';
 import { twilioSignature } from '../channels/sms/inbound-sms.js';
 import {
   type ApiError,
@@ -366,6 +366,31 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect((await inbound('STOP', { from: 'not-a-number' })).text).toBe(
       '<?xml version="1.0" encoding="UTF-8"?><Response></Response>',
     );
+  });
+
+  it('refuses a text with 503, saying why, while the stored auth token does not open under MOPS_SECRET', async () => {
+    const { world } = mailWorld;
+    const stored = await world.mops.storage.settings.get(world.workspaceId);
+    // Saved by a server with another MOPS_SECRET.
+    await saveSettings(world.mops.storage, new SecretBox('another-mops-secret-another-mops-secret'), {
+      workspaceId: world.workspaceId,
+      settings: { sms: { ...stored.sms, authToken: TOKEN } },
+      onlySectionsGiven: true,
+      at: Date.now(),
+      privateNetworksAllowed: true,
+    });
+    const before = await smsSuppression();
+    try {
+      const refused = await inbound('STOP');
+      expect(refused.status).toBe(503);
+      expect(JSON.parse(refused.text).error.message).toContain('enter it again in Settings → SMS provider');
+      expect(await smsSuppression()).toEqual(before);
+    } finally {
+      expect((await api('PATCH', '/settings', { sms: { ...stored.sms, authToken: TOKEN } })).status).toBe(
+        200,
+      );
+    }
+    expect((await inbound('HELP')).status).toBe(200);
   });
 
   it('acts on a text once: a retried or replayed request (an old START after a STOP) changes nothing', async () => {

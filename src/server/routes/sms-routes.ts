@@ -14,7 +14,7 @@ import {
 import { smsSegments } from '../../channels/sms/segments.js';
 import { smsTextAsSent } from '../../channels/sms/sms-channel.js';
 import { testSendSms } from '../../channels/sms/test-send.js';
-import { smsAuthToken } from '../../channels/sms/twilio-messages-api.js';
+import { openAuthToken } from '../../channels/sms/twilio-messages-api.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { SMS_TEMPLATE_MAX_CHARACTERS } from '../../core/journey-definition.js';
@@ -65,9 +65,16 @@ export async function smsRoutes(
       : undefined;
     if (!sms?.authToken) throw new AppError('not_found', `SMS is not set up in workspace ${workspaceId}`);
     const params = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
+    const authToken = openAuthToken(sms, secrets);
+    if (!authToken.isReadable) {
+      // No signature can be checked: refused for the provider to try again once the token is
+      // entered again, and logged, as no one reads the provider's answers.
+      request.log.error({ workspaceId }, authToken.reason);
+      throw new AppError('unavailable', `the text cannot be checked: ${authToken.reason}`);
+    }
     const signature = request.headers['x-twilio-signature'];
     const isValid = isTwilioSignatureValid({
-      authToken: smsAuthToken(sms, secrets),
+      authToken: authToken.token,
       url: `${deps.publicUrl}${request.url}`,
       params,
       signature: typeof signature === 'string' ? signature : undefined,
@@ -103,7 +110,7 @@ export async function smsRoutes(
         tags: ['sms'],
         summary: "The SMS provider's inbound-message webhook (Twilio's form, signed with X-Twilio-Signature)",
         description:
-          'STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPTOUT, REVOKE (alone, any case, punctuation ignored; STOP, STOPALL, UNSUBSCRIBE, OPT OUT, OPTOUT, REVOKE within a reply of up to four words too) suppress the number for SMS; START, YES, UNSTOP lift that; HELP and INFO get the help text. The OptOutType Twilio sends (Advanced Opt-Out) decides when present, and such a text gets no reply (Twilio has sent its own); with sms.providerAnswersKeywords on, neither does a keyword sent alone (Twilio’s default handling has answered it). Opt-outs, opt-ins and replies are written as events on every contact holding the number; a number no contact holds gets an anonymous one of its own (id sms:+…, its phone trait the number). A MessageSid seen before is not acted on again (empty answer). Answers TwiML; 403 (JSON error) when the signature does not match, 400 when MessageSid (or SmsSid) is missing or not the provider’s message id (SM or MM and 32 hex digits), or a field Mops reads (MessageSid, SmsSid, From, Body, OptOutType) is given more than once, 404 when SMS is not set up in the workspace.',
+          'STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPTOUT, REVOKE (alone, any case, punctuation ignored; STOP, STOPALL, UNSUBSCRIBE, OPT OUT, OPTOUT, REVOKE within a reply of up to four words too) suppress the number for SMS; START, YES, UNSTOP lift that; HELP and INFO get the help text. The OptOutType Twilio sends (Advanced Opt-Out) decides when present, and such a text gets no reply (Twilio has sent its own); with sms.providerAnswersKeywords on, neither does a keyword sent alone (Twilio’s default handling has answered it). Opt-outs, opt-ins and replies are written as events on every contact holding the number; a number no contact holds gets an anonymous one of its own (id sms:+…, its phone trait the number). A MessageSid seen before is not acted on again (empty answer). Answers TwiML; 403 (JSON error) when the signature does not match, 400 when MessageSid (or SmsSid) is missing or not the provider’s message id (SM or MM and 32 hex digits), or a field Mops reads (MessageSid, SmsSid, From, Body, OptOutType) is given more than once, 404 when SMS is not set up in the workspace, 503 while the stored auth token does not decrypt under the current MOPS_SECRET (enter it again).',
         params: WorkspaceParams,
         security: [],
       },
