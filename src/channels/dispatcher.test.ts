@@ -598,7 +598,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
       await world.send([identify('w', { email: 'w@example.com' }), track('w', 'Offer A')]);
       await world.background.pipeline.drain();
       // The first worker's send stays in flight at the SMTP server while another worker looks for work.
-      world.sink.replyDelayMs = 1500;
+      const release = world.sink.holdReplies();
       try {
         const firstWorker = world.dispatcher().runOnce();
         await eventually(async () => ((await messagesOf('w'))[0]?.status === 'sending' ? true : undefined));
@@ -606,6 +606,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
         await world.background.pipeline.drain();
         // Not taken while the first is under way: it would be judged without it.
         expect(await world.dispatcher().runOnce()).toBe(0);
+        release();
         expect(await firstWorker).toBe(1);
         expect(await world.dispatcher().runOnce()).toBe(1);
         const [first, second] = await messagesOf('w');
@@ -613,7 +614,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
         expect(second).toMatchObject({ status: 'deferred', reason: 'frequency cap: 1 per 1d' });
         expect(world.sink.received).toHaveLength(1);
       } finally {
-        world.sink.replyDelayMs = 0;
+        release();
       }
     },
   );
@@ -625,7 +626,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
       await world.publish(sender('Shared', 1));
       await world.send([identify('p1', { email: 'family@example.com' }), track('p1', 'Shared')]);
       await world.background.pipeline.drain();
-      world.sink.replyDelayMs = 1500;
+      const release = world.sink.holdReplies();
       try {
         const firstWorker = world.dispatcher().runOnce();
         await eventually(async () => ((await messagesOf('p1'))[0]?.status === 'sending' ? true : undefined));
@@ -633,6 +634,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
         await world.background.pipeline.drain();
         // Another profile, the same mailbox: not taken while the first send to it is under way.
         expect(await world.dispatcher().runOnce()).toBe(0);
+        release();
         expect(await firstWorker).toBe(1);
         expect(await world.dispatcher().runOnce()).toBe(1);
         expect(await messagesOf('p2')).toMatchObject([
@@ -640,7 +642,7 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
         ]);
         expect(world.sink.received).toHaveLength(1);
       } finally {
-        world.sink.replyDelayMs = 0;
+        release();
       }
     },
   );

@@ -208,14 +208,18 @@ describe('exactly-once sending with two workers on postgres', () => {
       await setUp(api.url as string, secret, sink.port);
       // The worker whose pipeline (or timers) queues the messages wakes its dispatcher at once; the other
       // finds them at its next poll, up to a second later, when 40 quick sends may all be gone. So the
-      // SMTP peer is slow until both have claimed: the first worker's five sends cannot end, it claims
-      // nothing more meanwhile, and the rest stays queued for the other one. Were sending not shared,
-      // this would time out.
-      sink.replyDelayMs = 1500;
-      await sendGo(api.url as string, writeKey, 0, PROFILES / 2);
-      await sendGo(api.url as string, writeKey, PROFILES / 2, PROFILES);
-      await waitForClaimants(client, workerPids, 30_000);
-      sink.replyDelayMs = 20;
+      // SMTP peer holds its replies until both have claimed: the first worker's five sends cannot end,
+      // it claims nothing more meanwhile, and the rest stays queued for the other one. Were sending not
+      // shared, this would time out.
+      const release = sink.holdReplies();
+      try {
+        await sendGo(api.url as string, writeKey, 0, PROFILES / 2);
+        await sendGo(api.url as string, writeKey, PROFILES / 2, PROFILES);
+        await waitForClaimants(client, workerPids, 30_000);
+      } finally {
+        sink.replyDelayMs = 20;
+        release();
+      }
       await settle(sink, PROFILES * 2);
       expectExactlyOnce(sink);
       // Both workers took a share (the message log records which process settled each message).

@@ -21,6 +21,7 @@ export class SmtpSink {
   readonly #closedSessions = new Set<string>();
   /** Delays the 250 reply to DATA, to hold sends in flight for a test. */
   replyDelayMs = 0;
+  #heldUntil: Promise<void> | undefined;
   /**
    * Keeps each message at once but delays its 250 reply: the recipient has the e-mail (and can click in
    * it) while the sender still waits to hear it was taken.
@@ -32,6 +33,21 @@ export class SmtpSink {
   readonly rejectRecipients = new Set<string>();
   /** Recipients answered 550 5.7.1 (the receiver's policy refuses the sender) at RCPT TO. */
   readonly refuseSenderFor = new Set<string>();
+
+  /**
+   * Holds the 250 reply to every DATA, the message not kept, until the function returned is called: a
+   * send kept in flight for as long as a test needs, however slow the machine.
+   */
+  holdReplies(): () => void {
+    let release = () => {};
+    this.#heldUntil = new Promise<void>((resolve) => {
+      release = () => {
+        this.#heldUntil = undefined;
+        resolve();
+      };
+    });
+    return release;
+  }
 
   /**
    * `plain` offers no STARTTLS; `starttls` offers it and `implicit` speaks TLS from the first byte, both
@@ -76,6 +92,7 @@ export class SmtpSink {
           const raw = Buffer.concat(chunks).toString('utf8');
           const accept = async () => {
             if (this.replyDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.replyDelayMs));
+            await this.#heldUntil;
             // The client left before our 250: like a real MTA, we never accepted it.
             if (this.#closedSessions.has(session.id)) return;
             const parsed = await simpleParser(raw);

@@ -36,6 +36,22 @@ export class TwilioStandIn extends LoopbackPeer {
   now: () => number = Date.now;
   /** How long a sent message waits before it is taken and answered (a slow provider). */
   replyDelayMs = 0;
+  #heldUntil: Promise<void> | undefined;
+
+  /**
+   * Holds every sent message, untaken and unanswered, until the function returned is called: a send
+   * kept under way for as long as a test needs, however slow the machine.
+   */
+  holdReplies(): () => void {
+    let release = () => {};
+    this.#heldUntil = new Promise<void>((resolve) => {
+      release = () => {
+        this.#heldUntil = undefined;
+        resolve();
+      };
+    });
+    return release;
+  }
   /**
    * Reports what became of a sent text to its StatusCallback, as Twilio does: form-encoded, signed with
    * the account's auth token over the URL and parameters. Answers the status code it got back.
@@ -76,6 +92,7 @@ export class TwilioStandIn extends LoopbackPeer {
     request.on('end', async () => {
       if (request.method === 'POST' && this.replyDelayMs > 0)
         await new Promise((resolve) => setTimeout(resolve, this.replyDelayMs));
+      if (request.method === 'POST') await this.#heldUntil;
       const address = new URL(request.url ?? '/', 'http://stand-in');
       const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(address.pathname);
       if (request.method === 'GET' && match) {

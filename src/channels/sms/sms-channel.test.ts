@@ -461,7 +461,7 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
       await publishReminder();
       await world.send([identify('mum', { phone: '+393330000019' }), track('mum', 'Cart Abandoned')]);
       await world.background.pipeline.drain();
-      twilio.replyDelayMs = 1500;
+      const release = twilio.holdReplies();
       try {
         const firstWorker = world.dispatcher().runOnce();
         await eventually(async () => ((await smsMessages())[0]?.status === 'sending' ? true : undefined));
@@ -469,6 +469,7 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
         await world.background.pipeline.drain();
         // Another profile, the same phone: not taken while the first text to it is under way.
         expect(await world.dispatcher().runOnce()).toBe(0);
+        release();
         expect(await firstWorker).toBe(1);
         expect(await world.dispatcher().runOnce()).toBe(1);
         const dadId = await world.profileOf('dad');
@@ -477,7 +478,7 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
         ]);
         expect(twilio.sent).toHaveLength(1);
       } finally {
-        twilio.replyDelayMs = 0;
+        release();
       }
     },
   );
