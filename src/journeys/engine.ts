@@ -24,6 +24,7 @@ import { type Profile, TRAITS_UPDATED } from '../core/profile.js';
 import type { ScoreModel } from '../core/score-model.js';
 import { SEGMENT_ENTERED, SEGMENT_EXITED } from '../core/segment-definition.js';
 import type { DueTimer } from '../core/timers.js';
+import { compare } from '../core/value-comparison.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { singledOut } from '../pipeline/timer-scheduler.js';
 import { profileEvent } from '../profiles/profile-events.js';
@@ -37,7 +38,7 @@ import type {
   StorageTx,
   TraitChange,
 } from '../storage/storage.js';
-import { type Audience, type ConditionScope, compare, matchesAll, NO_AUDIENCE } from './conditions.js';
+import { type Audience, type ConditionScope, matchesAll, NO_AUDIENCE } from './conditions.js';
 import { happenedSinceEntry, matchesEntry, scopeOf } from './event-scope.js';
 import { advance, type Effect, type Trigger } from './executor.js';
 import { goalMetWhileDecided, goalWatchUntil, meetsGoal, SplitGoalWatch } from './goals.js';

@@ -1,7 +1,8 @@
 import type { StoredEvent } from '../core/event.js';
 import type { JourneyInstance } from '../core/journey.js';
 import type { Profile } from '../core/profile.js';
-import { type ConditionScope, compare, NO_AUDIENCE, readPath } from './conditions.js';
+import { compare } from '../core/value-comparison.js';
+import { type ConditionScope, NO_AUDIENCE, readPath } from './conditions.js';
 
 /** Clients' clocks differ a little even after skew correction; this much earlier still counts. */
 export const CLOCK_TOLERANCE_MS = 60_000;

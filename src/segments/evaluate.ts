@@ -9,7 +9,8 @@ import type {
   ValueOp,
 } from '../core/segment-definition.js';
 import type { ConsentChannel } from '../core/topic-consent.js';
-import { compare, readPath } from '../journeys/conditions.js';
+import { compare } from '../core/value-comparison.js';
+import { readPath } from '../journeys/conditions.js';
 
 /** A profile's event, as much of it as segment conditions read. */
 export interface EventFact {
