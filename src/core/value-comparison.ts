@@ -8,7 +8,7 @@ import type { Comparison } from './journey-definition.js';
  * segment rules (live, preview, backfill), score and lifecycle rules and journey branches all share.
  * docs/segments.md describes it.
  *
- * @example compare('order-42-x', 'contains', 42) // true
+ * @example compare(['vip', 'beta'], 'in', ['vip', 'gold']) // true: a list holds when one of its elements does
  */
 export function compare(actual: unknown, op: Comparison, expected: unknown): boolean {
   switch (op) {
@@ -17,11 +17,13 @@ export function compare(actual: unknown, op: Comparison, expected: unknown): boo
     case 'not_exists':
       return actual === undefined || actual === null;
     case 'eq':
-      return isEqual(actual, expected);
+      return isOrHolds(actual, expected);
     case 'neq':
-      return !isEqual(actual, expected);
+      return !isOrHolds(actual, expected);
     case 'in':
-      return Array.isArray(expected) && expected.some((candidate) => isEqual(actual, candidate));
+      if (!Array.isArray(expected)) return false;
+      for (const candidate of expected) if (isOrHolds(actual, candidate)) return true;
+      return false;
     case 'contains':
       // A number asked of text looks for its digits: `contains 42` finds "order-42-x" (a form or the
       // console sends a bare 42 as a number).
@@ -29,16 +31,30 @@ export function compare(actual: unknown, op: Comparison, expected: unknown): boo
         const part = typeof expected === 'number' && Number.isFinite(expected) ? String(expected) : expected;
         return typeof part === 'string' && actual.toLowerCase().includes(part.toLowerCase());
       }
-      return Array.isArray(actual) && actual.some((item) => isEqual(item, expected));
+      return Array.isArray(actual) && holdsElement(actual, expected);
     case 'gt':
     case 'gte':
     case 'lt':
     case 'lte': {
+      // A list has no order (nor does one of its elements stand for it): these never hold for one.
       const order = ordering(actual, expected);
       if (order === undefined) return false;
       return op === 'gt' ? order > 0 : op === 'gte' ? order >= 0 : op === 'lt' ? order < 0 : order <= 0;
     }
   }
+}
+
+/**
+ * The value is the expected one, or a list holding it: `tags: ["vip", "beta"]` is `eq "vip"`, as
+ * Segment, Braze and Customer.io users expect of a list trait (and `neq "vip"` only when none is).
+ */
+function isOrHolds(actual: unknown, expected: unknown): boolean {
+  return isEqual(actual, expected) || (Array.isArray(actual) && holdsElement(actual, expected));
+}
+
+function holdsElement(list: readonly unknown[], expected: unknown): boolean {
+  for (const element of list) if (isEqual(element, expected)) return true;
+  return false;
 }
 
 /** Numbers compare as numbers (numeric strings too, as CSV imports and forms send them), dates as dates. */

@@ -230,3 +230,35 @@ describe('JourneyDefinition', () => {
     });
   });
 });
+
+describe('a branch on a trait', () => {
+  /** Whether a profile with these traits takes the branch asking the condition (as segment rules compare). */
+  const takesBranch = (traits: Record<string, unknown>, condition: Record<string, unknown>) => {
+    const definition = JourneyDefinition.parse({
+      name: 'Branch on a trait',
+      entry: { trigger: { type: 'manual' } },
+      start: 'check',
+      steps: [
+        {
+          id: 'check',
+          type: 'branch',
+          branches: [{ conditions: [{ source: 'trait', ...condition }], next: 'matched' }],
+          otherwise: 'done',
+        },
+        { id: 'matched', type: 'update_traits', set: { matched: true }, next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    const { effects } = advance(instance(), context(NOW, { traits }, definition), { type: 'start' });
+    return effects.some((effect) => effect.type === 'update_traits');
+  };
+
+  it('takes a list trait as holding a value when one of its elements does', () => {
+    const traits = { tags: ['vip', 'beta'] };
+    expect(takesBranch(traits, { path: 'tags', op: 'in', value: ['vip', 'gold'] })).toBe(true);
+    expect(takesBranch(traits, { path: 'tags', op: 'eq', value: 'vip' })).toBe(true);
+    expect(takesBranch(traits, { path: 'tags', op: 'contains', value: 'beta' })).toBe(true);
+    expect(takesBranch(traits, { path: 'tags', op: 'neq', value: 'vip' })).toBe(false);
+    expect(takesBranch(traits, { path: 'tags', op: 'in', value: ['gold'] })).toBe(false);
+  });
+});

@@ -679,6 +679,31 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(decided).toEqual({ preview: [0, 1, 3, 4], backfill: [0, 1, 3, 4], live: [0, 1, 3, 4] });
   });
 
+  it('takes a list trait as holding a value when one of its elements does, on every path that decides a rule', async () => {
+    const rule: SegmentCondition = {
+      any: [
+        { type: 'trait', path: 'value', op: 'eq', value: 'vip' },
+        { type: 'trait', path: 'value', op: 'contains', value: 'gold' },
+        {
+          all: [
+            { type: 'trait', path: 'value', op: 'in', value: ['pro', 'team'] },
+            { type: 'trait', path: 'value', op: 'neq', value: 'beta' },
+          ],
+        },
+      ],
+    };
+    const decided = await decidedEveryWay(rule, [
+      ['vip', 'beta'],
+      ['beta', 'gold'],
+      ['team', 'beta'],
+      ['team'],
+      ['silver'],
+      [],
+      'VIP',
+    ]);
+    expect(decided).toEqual({ preview: [0, 1, 3, 6], backfill: [0, 1, 3, 6], live: [0, 1, 3, 6] });
+  });
+
   it('backfills existing profiles with progress, and previews count and sample before saving', async () => {
     const start = world.clock.now();
     const calls = [];
