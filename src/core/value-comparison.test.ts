@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { orderOfDates } from './comparison-values.js';
 import { compare } from './value-comparison.js';
 
 describe('comparing a value with a rule’s value', () => {
@@ -32,6 +33,40 @@ describe('comparing a value with a rule’s value', () => {
     it('has no order', () => {
       expect(compare([3, 9], 'gt', 5)).toBe(false);
       expect(compare([3, 9], 'lt', 5)).toBe(false);
+    });
+  });
+
+  describe('dates', () => {
+    const trait = '2026-01-05T10:00:00Z';
+
+    it('equal the same instant written another way', () => {
+      expect(compare(trait, 'eq', '2026-01-05T10:00:00.000Z')).toBe(true);
+      expect(compare(trait, 'eq', '2026-01-05T11:00:00+01:00')).toBe(true);
+      expect(compare(trait, 'in', ['2026-01-05T11:00:00+01:00'])).toBe(true);
+      expect(compare(trait, 'neq', '2026-01-05T10:00:00.000Z')).toBe(false);
+      expect(compare(trait, 'eq', '2026-01-05T10:00:01Z')).toBe(false);
+    });
+
+    it('equal a day alone at any moment of that UTC day, and order against the day whole', () => {
+      expect(compare(trait, 'eq', '2026-01-05')).toBe(true);
+      expect(compare('2026-01-05T23:59:59.999Z', 'eq', '2026-01-05')).toBe(true);
+      expect(compare('2026-01-06T00:30:00+01:00', 'eq', '2026-01-05')).toBe(true); // 23:30 UTC
+      expect(compare('2026-01-06T00:00:00Z', 'eq', '2026-01-05')).toBe(false);
+      expect(compare('2026-01-05', 'eq', trait)).toBe(true);
+      expect(compare(trait, 'lte', '2026-01-05')).toBe(true);
+      expect(compare(trait, 'gte', '2026-01-05')).toBe(true);
+      expect(compare(trait, 'gt', '2026-01-05')).toBe(false);
+      expect(compare(trait, 'lt', '2026-01-06')).toBe(true);
+      expect(compare(trait, 'gt', '2026-01-04')).toBe(true);
+      // Two moments order by the instant.
+      expect(compare(trait, 'lt', '2026-01-05T10:30:00+00:30')).toBe(false);
+      expect(compare(trait, 'lt', '2026-01-05T12:00:00+01:00')).toBe(true);
+    });
+
+    it('compare as text what is no date', () => {
+      expect(compare('2026-02-30', 'eq', '2026-03-02')).toBe(false);
+      expect(compare('2026-01-05 by post', 'eq', '2026-01-05')).toBe(false);
+      expect(orderOfDates('order-1234', '2026-01-05')).toBeUndefined();
     });
   });
 });

@@ -1,6 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { numberValue } from './comparison-values.js';
-import { isoDateValue } from './iso-date.js';
+import { numberValue, orderOfDates } from './comparison-values.js';
 import type { Comparison } from './journey-definition.js';
 
 /**
@@ -62,20 +61,20 @@ function ordering(actual: unknown, expected: unknown): number | undefined {
   const a = numberValue(actual);
   const b = numberValue(expected);
   if (a !== undefined && b !== undefined) return a - b;
-  const da = isoDateValue(actual);
-  const db = isoDateValue(expected);
-  if (da !== undefined && db !== undefined) return da - db;
-  return undefined;
+  return orderOfDates(actual, expected);
 }
 
 /**
  * Text compares whatever its case, as `contains` does: a CSV's "us" is the form's "US" (HubSpot's "is
- * any of" does the same), and a rule on `country in [US, GB]` would otherwise miss it in silence.
+ * any of" does the same), and a rule on `country in [US, GB]` would otherwise miss it in silence. ISO
+ * dates compare as dates (see `orderOfDates`): "…10:00:00Z" is "…10:00:00.000Z" and "…11:00:00+01:00".
  */
 function isEqual(actual: unknown, expected: unknown): boolean {
   if (actual === expected) return true;
-  if (typeof actual === 'string' && typeof expected === 'string')
-    return actual.length === expected.length && actual.toLowerCase() === expected.toLowerCase();
+  if (typeof actual === 'string' && typeof expected === 'string') {
+    if (actual.length === expected.length && actual.toLowerCase() === expected.toLowerCase()) return true;
+    return orderOfDates(actual, expected) === 0;
+  }
   const a = numberValue(actual);
   const b = numberValue(expected);
   if (a !== undefined && b !== undefined) return a === b;

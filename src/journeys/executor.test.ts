@@ -261,4 +261,13 @@ describe('a branch on a trait', () => {
     expect(takesBranch(traits, { path: 'tags', op: 'neq', value: 'vip' })).toBe(false);
     expect(takesBranch(traits, { path: 'tags', op: 'in', value: ['gold'] })).toBe(false);
   });
+
+  it('takes a date as the instant it names, and a day alone as any moment of that UTC day', () => {
+    const traits = { renews_at: '2026-01-05T10:00:00Z' };
+    expect(takesBranch(traits, { path: 'renews_at', op: 'eq', value: '2026-01-05T11:00:00+01:00' })).toBe(
+      true,
+    );
+    expect(takesBranch(traits, { path: 'renews_at', op: 'in', value: ['2026-01-05'] })).toBe(true);
+    expect(takesBranch(traits, { path: 'renews_at', op: 'eq', value: '2026-01-06' })).toBe(false);
+  });
 });

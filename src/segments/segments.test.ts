@@ -704,6 +704,28 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(decided).toEqual({ preview: [0, 1, 3, 6], backfill: [0, 1, 3, 6], live: [0, 1, 3, 6] });
   });
 
+  it('compares dates as the instants they name, a day alone as any moment of it, on every path that decides a rule', async () => {
+    const rule: SegmentCondition = {
+      any: [
+        { type: 'trait', path: 'value', op: 'eq', value: '2026-01-05T10:00:00.000Z' },
+        { type: 'trait', path: 'value', op: 'in', value: ['2026-02-01'] },
+        { type: 'trait', path: 'value', op: 'lte', value: '2025-12-31' },
+      ],
+    };
+    const decided = await decidedEveryWay(rule, [
+      '2026-01-05T10:00:00Z',
+      '2026-01-05T11:00:00+01:00',
+      '2026-01-05T10:00:01Z',
+      '2026-02-01T23:30:00Z',
+      '2026-02-02T00:30:00+01:00',
+      '2026-02-02T00:00:00Z',
+      '2026-02-01',
+      '2025-12-31T18:00:00Z',
+    ]);
+    const matched = [0, 1, 3, 4, 6, 7];
+    expect(decided).toEqual({ preview: matched, backfill: matched, live: matched });
+  });
+
   it('backfills existing profiles with progress, and previews count and sample before saving', async () => {
     const start = world.clock.now();
     const calls = [];
