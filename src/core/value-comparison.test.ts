@@ -69,4 +69,17 @@ describe('comparing a value with a rule’s value', () => {
       expect(orderOfDates('order-1234', '2026-01-05')).toBeUndefined();
     });
   });
+
+  describe('contains, of a number or a yes/no', () => {
+    it('looks in the value’s text', () => {
+      expect(compare(12345, 'contains', '234')).toBe(true);
+      expect(compare(12345, 'contains', 234)).toBe(true);
+      expect(compare(12345, 'contains', '9')).toBe(false);
+      expect(compare(true, 'contains', 'tru')).toBe(true);
+      expect(compare(false, 'contains', 'TRU')).toBe(false);
+      expect(compare('order-42-x', 'contains', 42)).toBe(true);
+      expect(compare(null, 'contains', 'null')).toBe(false);
+      expect(compare({ a: 1 }, 'contains', 'a')).toBe(false);
+    });
+  });
 });

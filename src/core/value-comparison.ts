@@ -24,13 +24,7 @@ export function compare(actual: unknown, op: Comparison, expected: unknown): boo
       for (const candidate of expected) if (isOrHolds(actual, candidate)) return true;
       return false;
     case 'contains':
-      // A number asked of text looks for its digits: `contains 42` finds "order-42-x" (a form or the
-      // console sends a bare 42 as a number).
-      if (typeof actual === 'string') {
-        const part = typeof expected === 'number' && Number.isFinite(expected) ? String(expected) : expected;
-        return typeof part === 'string' && actual.toLowerCase().includes(part.toLowerCase());
-      }
-      return Array.isArray(actual) && holdsElement(actual, expected);
+      return Array.isArray(actual) ? holdsElement(actual, expected) : containsText(actual, expected);
     case 'gt':
     case 'gte':
     case 'lt':
@@ -54,6 +48,24 @@ function isOrHolds(actual: unknown, expected: unknown): boolean {
 function holdsElement(list: readonly unknown[], expected: unknown): boolean {
   for (const element of list) if (isEqual(element, expected)) return true;
   return false;
+}
+
+/**
+ * Text holds the expected text whatever its case; a number or a yes/no is read as its text on either
+ * side, so 12345 contains "234", true contains "tru", and `contains 42` finds "order-42-x" (a form or
+ * the console sends a bare 42 as a number).
+ */
+function containsText(actual: unknown, expected: unknown): boolean {
+  const text = textOf(actual);
+  const part = textOf(expected);
+  return text !== undefined && part !== undefined && text.toLowerCase().includes(part.toLowerCase());
+}
+
+function textOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
+  if (typeof value === 'boolean') return String(value);
+  return undefined;
 }
 
 /** Numbers compare as numbers (numeric strings too, as CSV imports and forms send them), dates as dates. */

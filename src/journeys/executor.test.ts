@@ -270,4 +270,10 @@ describe('a branch on a trait', () => {
     expect(takesBranch(traits, { path: 'renews_at', op: 'in', value: ['2026-01-05'] })).toBe(true);
     expect(takesBranch(traits, { path: 'renews_at', op: 'eq', value: '2026-01-06' })).toBe(false);
   });
+
+  it('reads a number or a yes/no trait as its text for contains', () => {
+    expect(takesBranch({ zip: 12345 }, { path: 'zip', op: 'contains', value: '234' })).toBe(true);
+    expect(takesBranch({ trial: true }, { path: 'trial', op: 'contains', value: 'tru' })).toBe(true);
+    expect(takesBranch({ zip: 12345 }, { path: 'zip', op: 'contains', value: '9' })).toBe(false);
+  });
 });

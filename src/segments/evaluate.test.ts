@@ -105,8 +105,10 @@ describe('segment rules', () => {
         where: [{ path: 'reference', op: 'contains', value: 42 }],
       }),
     ).toBe(true);
-    // A number is no text: contains asks of text (or of a list's items).
-    expect(holds({ type: 'trait', path: 'total', op: 'contains', value: 42 })).toBe(false);
+    // A number trait is read as its text too.
+    expect(holds({ type: 'trait', path: 'total', op: 'contains', value: 42 })).toBe(true);
+    expect(holds({ type: 'trait', path: 'total', op: 'contains', value: '24' })).toBe(true);
+    expect(holds({ type: 'trait', path: 'total', op: 'contains', value: 43 })).toBe(false);
   });
 
   it('takes text reading true or false, whatever its case, for the boolean a rule asks about', () => {

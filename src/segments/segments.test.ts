@@ -665,7 +665,18 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
   it('matches text holding the digits of a number asked with contains, on every path that decides a rule', async () => {
     const rule: SegmentCondition = { type: 'trait', path: 'value', op: 'contains', value: 42 };
     const decided = await decidedEveryWay(rule, ['order-42-x', 'order-43-x', 42, 'ORDER-1420']);
-    expect(decided).toEqual({ preview: [0, 3], backfill: [0, 3], live: [0, 3] });
+    expect(decided).toEqual({ preview: [0, 2, 3], backfill: [0, 2, 3], live: [0, 2, 3] });
+  });
+
+  it('reads a number or a yes/no trait as its text for contains, on every path that decides a rule', async () => {
+    const rule: SegmentCondition = {
+      any: [
+        { type: 'trait', path: 'value', op: 'contains', value: '234' },
+        { type: 'trait', path: 'value', op: 'contains', value: 'tru' },
+      ],
+    };
+    const decided = await decidedEveryWay(rule, [12345, 1234.5, 9999, true, false, 'TRUST']);
+    expect(decided).toEqual({ preview: [0, 1, 3, 5], backfill: [0, 1, 3, 5], live: [0, 1, 3, 5] });
   });
 
   it('takes text reading true or false in any case for the boolean a rule asks about, on every path that decides it', async () => {
