@@ -1,11 +1,21 @@
 import { isoDateValue, parseIsoDate } from './iso-date.js';
 
+/**
+ * A number as people write one: no leading zero before other digits. `01234` (a postcode, an id `007`)
+ * is a code that only looks like a number: read as one it would lose its zeros and equal 1234.
+ */
+const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
+
 /** A value as comparisons read a number: a finite number, or a numeric string (as CSV imports and forms send them). */
 export function numberValue(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value === 'string' && value.trim() !== '' && /^-?\d+(\.\d+)?$/.test(value.trim()))
-    return Number(value);
+  if (typeof value === 'string' && value.trim() !== '' && NUMBER.test(value.trim())) return Number(value);
   return undefined;
+}
+
+/** Text of digits with a leading zero (`01234`, `007`): a code, which neither equals a number nor has an order. */
+export function isNumericCode(value: unknown): boolean {
+  return typeof value === 'string' && /^-?0\d+(?:\.\d+)?$/.test(value.trim());
 }
 
 /** Whether `gt`, `lte` and the like can order by the value: a number, a numeric string or an ISO date. */

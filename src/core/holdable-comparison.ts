@@ -1,4 +1,4 @@
-import { isOrderable } from './comparison-values.js';
+import { isNumericCode, isOrderable } from './comparison-values.js';
 
 const ORDERING_OPS: ReadonlySet<string> = new Set(['gt', 'gte', 'lt', 'lte']);
 
@@ -23,7 +23,9 @@ export function neverHoldsBecause(
   if (ORDERING_OPS.has(comparison.op) && !isOrderable(comparison.value))
     return {
       field: 'value',
-      message: 'value must be a number or an ISO date (2026-03-01) for this op: nothing else has an order',
+      message: isNumericCode(comparison.value)
+        ? 'value is a code, not a number (text with a leading zero, as a postcode 01234): codes have no order, compare them with eq or in'
+        : 'value must be a number or an ISO date (2026-03-01) for this op: nothing else has an order',
     };
   if (comparison.op === 'in' && Array.isArray(comparison.value) && comparison.value.length === 0)
     return { field: 'value', message: 'value must list at least one choice for op in' };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { orderOfDates } from './comparison-values.js';
+import { isNumericCode, numberValue, orderOfDates } from './comparison-values.js';
+import { neverHoldsBecause } from './holdable-comparison.js';
 import { compare } from './value-comparison.js';
 
 describe('comparing a value with a rule’s value', () => {
@@ -80,6 +81,38 @@ describe('comparing a value with a rule’s value', () => {
       expect(compare('order-42-x', 'contains', 42)).toBe(true);
       expect(compare(null, 'contains', 'null')).toBe(false);
       expect(compare({ a: 1 }, 'contains', 'a')).toBe(false);
+    });
+  });
+
+  describe('text with a leading zero', () => {
+    it('is a code: it equals the same text, never a number', () => {
+      expect(compare('01234', 'eq', 1234)).toBe(false);
+      expect(compare(1234, 'eq', '01234')).toBe(false);
+      expect(compare('01234', 'eq', '1234')).toBe(false);
+      expect(compare('01234', 'in', [1234, 5678])).toBe(false);
+      expect(compare('01234', 'neq', 1234)).toBe(true);
+      expect(compare('01234', 'eq', '01234')).toBe(true);
+      expect(compare('01234', 'contains', 123)).toBe(true);
+    });
+
+    it('has no order', () => {
+      expect(compare('01234', 'gt', 1000)).toBe(false);
+      expect(compare('01234', 'lte', 99_999)).toBe(false);
+      expect(neverHoldsBecause({ path: 'zip', op: 'gte', value: '00100' })?.message).toContain('code');
+    });
+
+    it('leaves zero and its fractions numbers', () => {
+      expect(numberValue('0')).toBe(0);
+      expect(numberValue('0.5')).toBe(0.5);
+      expect(numberValue('-0.25')).toBe(-0.25);
+      expect(numberValue('10.50')).toBe(10.5);
+      expect(compare('0', 'eq', 0)).toBe(true);
+      expect(compare('0.5', 'lt', 1)).toBe(true);
+      for (const code of ['01234', '007', '00', '-01', '00.5']) {
+        expect(numberValue(code)).toBeUndefined();
+        expect(isNumericCode(code)).toBe(true);
+      }
+      expect(isNumericCode('0.5')).toBe(false);
     });
   });
 });

@@ -276,4 +276,11 @@ describe('a branch on a trait', () => {
     expect(takesBranch({ trial: true }, { path: 'trial', op: 'contains', value: 'tru' })).toBe(true);
     expect(takesBranch({ zip: 12345 }, { path: 'zip', op: 'contains', value: '9' })).toBe(false);
   });
+
+  it('takes text with a leading zero for a code that equals no number', () => {
+    const traits = { zip: '01234' };
+    expect(takesBranch(traits, { path: 'zip', op: 'eq', value: 1234 })).toBe(false);
+    expect(takesBranch(traits, { path: 'zip', op: 'gt', value: 1000 })).toBe(false);
+    expect(takesBranch(traits, { path: 'zip', op: 'eq', value: '01234' })).toBe(true);
+  });
 });

@@ -737,6 +737,29 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     expect(decided).toEqual({ preview: matched, backfill: matched, live: matched });
   });
 
+  it('takes text with a leading zero for a code that neither equals nor orders against a number, on every path that decides a rule', async () => {
+    const rule: SegmentCondition = {
+      any: [
+        { type: 'trait', path: 'value', op: 'eq', value: 1234 },
+        { type: 'trait', path: 'value', op: 'in', value: [5678, 0] },
+        { type: 'trait', path: 'value', op: 'gt', value: 9000 },
+      ],
+    };
+    const decided = await decidedEveryWay(rule, [
+      '01234',
+      '1234',
+      1234,
+      '05678',
+      '5678',
+      '09999',
+      '0',
+      '00',
+      '9999.5',
+    ]);
+    const matched = [1, 2, 4, 6, 8];
+    expect(decided).toEqual({ preview: matched, backfill: matched, live: matched });
+  });
+
   it('backfills existing profiles with progress, and previews count and sample before saving', async () => {
     const start = world.clock.now();
     const calls = [];

@@ -689,6 +689,8 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
       [{ type: 'trait', path: 'plan', op: 'gt', value: 'pro' }, 'rule.value', 'a number or an ISO date'],
       [{ type: 'account_trait', path: 'size', op: 'lte', value: { max: 50 } }, 'rule.value', 'a number'],
       [{ type: 'trait', path: 'renews_on', op: 'gte', value: '2026-02-30' }, 'rule.value', 'ISO date'],
+      // Nor a code that only looks like a number: a postcode with its leading zero.
+      [{ type: 'trait', path: 'zip', op: 'gte', value: '00100' }, 'rule.value', 'is a code, not a number'],
       [
         { type: 'event', event: 'Order Completed', where: [{ path: 'total', op: 'lt', value: true }] },
         'rule.where.0.value',
@@ -709,6 +711,7 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     for (const rule of [
       { type: 'event_time', event: 'Order Completed', which: 'last', op: 'after', value: '2026-03-01' },
       { type: 'trait', path: 'seats', op: 'gte', value: '10' },
+      { type: 'trait', path: 'ratio', op: 'lt', value: '0.5' },
       { type: 'trait', path: 'signed_up_at', op: 'lt', value: '2026-03-01T09:00' },
       { type: 'trait', path: 'country', op: 'in', value: ['IT'] },
     ]) {
