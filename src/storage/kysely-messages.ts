@@ -38,6 +38,18 @@ const notHeldElsewhere = (now: number) => sql`
       and held.status = 'sending' and held.claimed_until >= ${now}
       and lower(trim(holder.traits->>'email')) = lower(trim(due_profile.traits->>'email')))`;
 
+/**
+ * Whether `claimant` still holds the message, to write what became of it: `sending` under its claim
+ * (`null`: a message nobody claims, such as a test send). A settled message keeps who settled it, and
+ * a re-drive queues a dead letter again as it is: without the status, the round that dead-lettered
+ * it could still write it (writing its outcomes again when the answer to the first write was lost)
+ * until another round claims it, undoing the re-drive.
+ */
+const heldBy = (claimant: string | null) => (eb: ExpressionBuilder<Database, 'messages'>) =>
+  claimant === null
+    ? eb('claimed_by', 'is', null)
+    : eb.and([eb('claimed_by', '=', claimant), eb('status', '=', 'sending')]);
+
 const nullableNumber = (value: number | null) => (value === null ? null : Number(value));
 
 function toMessage(row: MessageRow, ops: DialectOps): Message {
@@ -287,7 +299,7 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
           sent_at: message.sentAt,
         })
         .where('id', '=', message.id)
-        .where((eb) => (claimant === null ? eb('claimed_by', 'is', null) : eb('claimed_by', '=', claimant)))
+        .where(heldBy(claimant))
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
@@ -305,7 +317,8 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
             provider_message_id = v.provider_message_id, updated_at = v.updated_at, sent_at = v.sent_at,
             attempts = v.attempts
           from ${rows} as v
-          where messages.id = v.id and messages.claimed_by = ${claimant}
+          -- What the claimant still holds (see heldBy): not what it settled, and a re-drive queued since.
+          where messages.id = v.id and messages.claimed_by = ${claimant} and messages.status = 'sending'
             and messages.id in (${inIdOrder(chunk.map((message) => message.id))})
           returning messages.id`.execute(db);
         for (const row of result.rows) written.add(row.id);
@@ -413,6 +426,8 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
       if (webhookDestination !== undefined)
         archived = archived.where(callsTo(webhookDestination, 'messages.context'));
       const ofArchivedJourneys = (await archived.execute()).map((row) => row.id);
+      // `claimed_by` stays, naming the round that dead-lettered the message, which holds it no longer:
+      // it writes only a message `sending` (see `heldBy`).
       let query = db
         .updateTable('messages')
         .set({
@@ -500,7 +515,7 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
         .updateTable('messages')
         .set({ context: JSON.stringify(message.context) })
         .where('id', '=', message.id)
-        .where((eb) => (claimant === null ? eb('claimed_by', 'is', null) : eb('claimed_by', '=', claimant)))
+        .where(heldBy(claimant))
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },

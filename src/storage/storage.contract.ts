@@ -825,6 +825,49 @@ export function runStorageContract(
       expect(await storage.messages.findById(lost.id)).toMatchObject({ status: 'sending', sentAt: null });
     });
 
+    it('keeps a re-drive that came between a round dead-lettering a message and that round writing it again', async () => {
+      const call = outboxMessage(workspaceId, { channel: 'webhook', topic: null });
+      await storage.messages.insert(call);
+      const [claimed] = await storage.messages.claimDue({
+        now: NOW,
+        limit: 10,
+        leaseMs: 60_000,
+        claimant: 'a',
+      });
+      if (!claimed) throw new Error('the call is due');
+      const deadLettered = {
+        ...claimed,
+        status: 'failed' as const,
+        reason: 'crm.example: 400',
+        nextAttemptAt: null,
+        updatedAt: NOW + 1,
+      };
+      expect(await storage.messages.settleAll([deadLettered], 'a')).toEqual(new Set([call.id]));
+      await storage.messages.requeueFailed({ workspaceId, channel: 'webhook', ids: [call.id], now: NOW + 2 });
+      // Round `a` writes its outcomes again (the answer to its first write was lost), or writes late:
+      // the message is queued again, no round's, and stays so.
+      expect(await storage.messages.settleAll([deadLettered], 'a')).toEqual(new Set());
+      expect(await storage.messages.update(deadLettered, 'a')).toBe(false);
+      const rendered = {
+        webhook: { destination: 'crm', path: '/', method: 'POST', body: '{}', rendered: '{}' },
+      };
+      expect(await storage.messages.saveContext({ id: call.id, context: rendered }, 'a')).toBe(false);
+      expect(await storage.messages.findById(call.id)).toMatchObject({
+        status: 'queued',
+        reason: null,
+        attempts: 0,
+        nextAttemptAt: NOW + 2,
+        context: {},
+      });
+      const redriven = await storage.messages.claimDue({
+        now: NOW + 2,
+        limit: 10,
+        leaseMs: 1000,
+        claimant: 'b',
+      });
+      expect(redriven.map((message) => [message.id, message.attempts])).toEqual([[call.id, 1]]);
+    });
+
     it('makes deferred messages held back for the reasons named due now, and no others', async () => {
       const held = (reason: string, extra: Partial<Message> = {}) =>
         outboxMessage(workspaceId, {

@@ -494,7 +494,8 @@ export interface MessageStore {
   nextDue(): Promise<number | undefined>;
   /**
    * Writes the outcome of an attempt (status, reason, times, counters) if `claimant` still holds the
-   * message (`null`: a message nobody claimed, such as a test send); false when it does not.
+   * message — `sending` under its claim, not settled nor re-driven since (`null`: a message nobody
+   * claimed, such as a test send); false when it does not.
    */
   update(message: Message, claimant: string | null): Promise<boolean>;
   /** `update` for many messages held by one claimant, in one statement; answers the ids it wrote. */
