@@ -320,7 +320,8 @@ export class MessageDispatcher {
       if (this.#pending) continue;
       const { clock, pollIntervalMs } = this.#options;
       // Due when the last claim looked, yet not claimed: another round holds its contact (PostgreSQL
-      // workers), or another process's claim has it locked. Looked at again after a poll, not at once
+      // workers), another process's claim has it locked, or it waits behind an earlier message of its
+      // sequence. Looked at again after a poll, not at once
       // and over and over; one falling due since goes at once.
       const wait =
         due === undefined || due <= lastClaimAt

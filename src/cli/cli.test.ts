@@ -318,6 +318,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0036-sms-links',
           '0037-score-refresh-timers',
           '0038-hand-offs-newest-first',
+          '0039-message-sequences',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

@@ -141,6 +141,13 @@ export interface Message {
   complainedAt: number | null;
   /** When the provider reported a text delivered (SMS delivery receipts). */
   deliveredAt: number | null;
+  /**
+   * Messages of one profile with the same sequence go out one at a time, in the order they were
+   * queued: one is not sent while an earlier one is queued, retrying or being sent (it goes once that
+   * one is sent or has failed for good). Hand-off calls to a destination are one sequence
+   * (`hand-off:crm`), so the CRM never hears of a recycle before the hand-off it ends. Null: no order.
+   */
+  sequence: string | null;
 }
 
 /** What a new message must say; everything else starts as a message nothing has happened to yet. */
@@ -160,6 +167,7 @@ export type NewMessage = Pick<
       | 'status'
       | 'attempts'
       | 'nextAttemptAt'
+      | 'sequence'
     >
   >;
 
@@ -189,6 +197,7 @@ export function newMessage(input: NewMessage, at: number): Message {
     bouncedAt: null,
     complainedAt: null,
     deliveredAt: null,
+    sequence: null,
     ...input,
   };
 }

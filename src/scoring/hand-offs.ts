@@ -47,6 +47,9 @@ const NEWS_NAMES: Record<HandOffNews['kind'], string> = {
   recycled: HAND_OFF_RECYCLED,
 };
 
+/** The sequence a lead's hand-off calls to a destination go out in, one at a time (see `Message.sequence`). */
+export const handOffSequence = (destination: string): string => `hand-off:${destination}`;
+
 /** The webhook call telling the CRM of a hand-off, its acceptance, its missed SLA, or its recycle by hand. */
 export function handOffMessage(options: {
   handOff: HandOff;
@@ -63,6 +66,9 @@ export function handOffMessage(options: {
       profileId: handOff.profileId,
       channel: 'webhook',
       idempotencyKey: `${handOff.id}:${kind}`,
+      // A lead's calls reach the CRM in the order they were made: a recycle never overtakes the
+      // hand-off it ends while that one is retried.
+      sequence: handOffSequence(destination),
       context: {
         event: {
           name: NEWS_NAMES[kind],

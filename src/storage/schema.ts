@@ -222,6 +222,8 @@ export interface Database {
     bounced_at: number | null;
     delivered_at: number | null;
     complained_at: number | null;
+    /** Messages of a profile with the same sequence go out in order, one at a time (hand-off calls). */
+    sequence: string | null;
   };
   trait_changes: {
     id: Generated<number>;

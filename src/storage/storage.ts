@@ -481,7 +481,8 @@ export interface MessageStore {
   insertMany(messages: Message[]): Promise<void>;
   /**
    * Queued or deferred messages now due, marked `sending` and held by `claimant` until `now + leaseMs`;
-   * a message whose holder let its lease run out (it died mid-send) is claimed again.
+   * a message whose holder let its lease run out (it died mid-send) is claimed again. A message of a
+   * sequence (`Message.sequence`) waits while one made before it for its profile is unsettled.
    */
   claimDue(claim: { now: number; limit: number; leaseMs: number; claimant: string }): Promise<Message[]>;
   /**

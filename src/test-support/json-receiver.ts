@@ -1,17 +1,26 @@
 import { createServer, type Server } from 'node:http';
 import { LoopbackPeer } from './loopback-peer.js';
 
-/** A receiver on loopback (a CRM, a team's chat) that keeps the JSON body of each call and answers 204. */
+/**
+ * A receiver on loopback (a CRM, a team's chat) that keeps the JSON body of each call and answers 204,
+ * or first the statuses in `answers`, one a call.
+ */
 export class JsonReceiver<Body = Record<string, unknown>> extends LoopbackPeer {
   readonly received: Body[] = [];
+  /** Every call in the order it arrived, with the status it was answered (`received` keeps the bodies). */
+  readonly arrivals: Array<{ body: Body; status: number }> = [];
+  answers: number[] = [];
   protected readonly server: Server = createServer((request, response) => {
     let body = '';
     request.on('data', (chunk) => {
       body += chunk;
     });
     request.on('end', () => {
-      this.received.push(JSON.parse(body) as Body);
-      response.writeHead(204).end();
+      const parsed = JSON.parse(body) as Body;
+      const status = this.answers.shift() ?? 204;
+      this.received.push(parsed);
+      this.arrivals.push({ body: parsed, status });
+      response.writeHead(status).end();
     });
   });
 }

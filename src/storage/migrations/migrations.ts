@@ -37,6 +37,7 @@ import { listAdditions } from './0035-list-additions.js';
 import { smsLinks } from './0036-sms-links.js';
 import { scoreRefreshTimers } from './0037-score-refresh-timers.js';
 import { handOffsNewestFirst } from './0038-hand-offs-newest-first.js';
+import { messageSequences } from './0039-message-sequences.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -82,6 +83,7 @@ const ALL: Record<string, DialectMigration> = {
   '0036-sms-links': smsLinks,
   '0037-score-refresh-timers': scoreRefreshTimers,
   '0038-hand-offs-newest-first': handOffsNewestFirst,
+  '0039-message-sequences': messageSequences,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
