@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PositiveDuration } from './duration.js';
+import { inListLength, MAX_IN_LIST_VALUES, tooManyInListValues } from './in-lists.js';
 import type { JourneyDraft } from './journey-draft.js';
 
 /**
@@ -287,7 +288,7 @@ export function holdsDotSegment(pathname: string): boolean {
 
 export const STEP_REFERENCE = { isStepReference: true } as const;
 
-export const JourneyDefinition = z
+const JourneyDocument = z
   .strictObject({
     name: z.string().trim().min(1).max(200),
     description: z.string().max(2000).optional(),
@@ -372,7 +373,39 @@ export const JourneyDefinition = z
       }
     });
   });
+
+/**
+ * A journey as people send one: the values of its `in` lists counted before the schema reads it, as a
+ * segment's rule is. A preprocess, not a refine: it holds for a draft still missing settings too, and
+ * the OpenAPI document describes the journey, not "anything".
+ */
+export const JourneyDefinition = z.preprocess((journey, context) => {
+  let inValues = 0;
+  for (const condition of conditionsSent(journey)) inValues += inListLength(condition);
+  if (inValues > MAX_IN_LIST_VALUES)
+    context.addIssue({ code: 'custom', message: tooManyInListValues('journey'), input: journey });
+  return journey;
+}, JourneyDocument);
 export type JourneyDefinition = z.infer<typeof JourneyDefinition>;
+
+/** Every condition a journey document holds (entry, goal, waits, branches), as sent: not yet checked. */
+function* conditionsSent(journey: unknown): Generator<unknown> {
+  const entry = fieldOf(journey, 'entry');
+  yield* listOf(fieldOf(fieldOf(entry, 'trigger'), 'conditions'));
+  yield* listOf(fieldOf(fieldOf(journey, 'goal'), 'conditions'));
+  for (const step of listOf(fieldOf(journey, 'steps'))) {
+    yield* listOf(fieldOf(step, 'conditions'));
+    for (const branch of listOf(fieldOf(step, 'branches'))) yield* listOf(fieldOf(branch, 'conditions'));
+  }
+}
+
+function fieldOf(value: unknown, key: string): unknown {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
+const listOf = (value: unknown): readonly unknown[] => (Array.isArray(value) ? value : []);
 
 /** The segment whose current members a version enters when published; undefined when it enters none. */
 export function currentMembersSegment(definition: JourneyDefinition): string | undefined {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Duration, PositiveDuration } from './duration.js';
 import { type Comparing, neverHoldsBecause } from './holdable-comparison.js';
+import { inListLength, MAX_IN_LIST_VALUES, tooManyInListValues } from './in-lists.js';
 import { parseIsoDate } from './iso-date.js';
 import { Comparison, requireComparisonValue } from './journey-definition.js';
 import { CONSENT_CHANNELS } from './topic-consent.js';
@@ -181,13 +182,6 @@ const MAX_RULE_DEPTH = 20;
 export const MAX_RULE_CONDITIONS = 100;
 
 /**
- * Values the `in` lists of a rule hold together (its conditions' and their event filters'). Each is
- * compared for every profile a rule is decided for; a list of a few thousand (postcodes, account ids)
- * is what people paste.
- */
-export const MAX_RULE_IN_VALUES = 5000;
-
-/**
  * How deeply all/any/not nest, how many conditions the rule holds and how many values its `in` lists
  * hold, counted without recursion (a hostile rule may nest thousands deep); the walk stops once any
  * is past its bound.
@@ -201,7 +195,7 @@ function ruleShape(rule: unknown): { depth: number; conditions: number; inValues
     pending.length > 0 &&
     depth <= MAX_RULE_DEPTH &&
     conditions <= MAX_RULE_CONDITIONS &&
-    inValues <= MAX_RULE_IN_VALUES
+    inValues <= MAX_IN_LIST_VALUES
   ) {
     const [node, level] = pending.pop() as [unknown, number];
     if (node === null || typeof node !== 'object') continue;
@@ -211,20 +205,13 @@ function ruleShape(rule: unknown): { depth: number; conditions: number; inValues
     if (!isGroup) {
       conditions++;
       const filters = Array.isArray(record.where) ? record.where : [];
-      for (const comparison of [record, ...filters])
-        if (isInList(comparison)) inValues += (comparison.value as unknown[]).length;
+      for (const comparison of [record, ...filters]) inValues += inListLength(comparison);
     }
     for (const key of ['all', 'any'] as const)
       if (Array.isArray(record[key])) for (const part of record[key]) pending.push([part, level + 1]);
     if ('not' in record) pending.push([record.not, level + 1]);
   }
   return { depth, conditions, inValues };
-}
-
-function isInList(comparison: unknown): boolean {
-  if (comparison === null || typeof comparison !== 'object') return false;
-  const { op, value } = comparison as Record<string, unknown>;
-  return op === 'in' && Array.isArray(value);
 }
 
 /**
@@ -245,10 +232,10 @@ export const SegmentRule = z.preprocess((rule, context) => {
       message: `a rule holds at most ${MAX_RULE_CONDITIONS} conditions`,
       input: rule,
     });
-  else if (shape.inValues > MAX_RULE_IN_VALUES)
+  else if (shape.inValues > MAX_IN_LIST_VALUES)
     context.addIssue({
       code: 'custom',
-      message: `the in lists of a rule hold at most ${MAX_RULE_IN_VALUES} values in all`,
+      message: tooManyInListValues('rule'),
       input: rule,
     });
   return rule;

@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Journey } from '../core/journey.js';
+import {
+  type ApiError,
+  apiClient,
+  type MailWorld,
+  startMailWorld,
+  unique,
+} from '../test-support/api-client.js';
+import { BACKENDS } from '../test-support/world.js';
+
+/** `count` postcodes, none repeated (from `from` on). */
+const postcodes = (count: number, from = 0) =>
+  Array.from({ length: count }, (_, i) => String(10_000 + from + i).padStart(5, '0'));
+
+/** What segment rules, journeys and score models share: at most 5,000 values in all their `in` lists. Over HTTP. */
+describe.each(BACKENDS)('condition limits on %s', (backend) => {
+  let mailWorld: MailWorld;
+  const { api } = apiClient(() => mailWorld);
+
+  beforeAll(async () => {
+    mailWorld = await startMailWorld(backend);
+  });
+  afterAll(async () => {
+    await mailWorld?.close();
+  });
+
+  /** Entered on `Order Completed` from `entryValues` postcodes, then branching on `branchValues` more. */
+  const postcodeJourney = (entryValues: string[], branchValues: string[]) => ({
+    name: unique('Postcodes'),
+    entry: {
+      trigger: {
+        type: 'event',
+        event: 'Order Completed',
+        conditions: [{ source: 'event', path: 'properties.postcode', op: 'in', value: entryValues }],
+      },
+    },
+    start: 'check',
+    steps: [
+      {
+        id: 'check',
+        type: 'branch',
+        branches: [
+          {
+            conditions: [{ source: 'trait', path: 'postcode', op: 'in', value: branchValues }],
+            next: 'done',
+          },
+        ],
+        otherwise: 'done',
+      },
+      { id: 'done', type: 'exit' },
+    ],
+  });
+
+  it('refuses a journey whose in lists hold over 5,000 values in all on create, update and publish, storing nothing', async () => {
+    const tooMany = postcodeJourney(postcodes(4000), postcodes(1001, 4000));
+    const created = await api<ApiError>('POST', '/journeys', { definition: tooMany });
+    expect(created.status).toBe(400);
+    expect(created.body.error).toMatchObject({
+      field: 'definition',
+      message: expect.stringContaining('at most 5000 values in all'),
+    });
+    // A draft still being built is counted too.
+    const { start: _start, ...unfinished } = tooMany;
+    expect((await api<ApiError>('POST', '/journeys', { definition: unfinished })).body.error).toMatchObject({
+      field: 'definition',
+    });
+
+    const fiveThousand = postcodeJourney(postcodes(4000), postcodes(1000, 4000));
+    const journey = await api<{ id: string }>('POST', '/journeys', { definition: fiveThousand });
+    expect(journey.status).toBe(201);
+    const updated = await api<ApiError>('PUT', `/journeys/${journey.body.id}`, { definition: tooMany });
+    expect(updated.status).toBe(400);
+    expect(updated.body.error).toMatchObject({ field: 'definition' });
+    const kept = await api<{ draft: unknown }>('GET', `/journeys/${journey.body.id}`);
+    expect(kept.body.draft).toMatchObject({ name: fiveThousand.name });
+
+    // A draft stored before this check is refused when published, and nothing is published.
+    const { storage } = mailWorld.world.mops;
+    const stored = await storage.journeys.find(mailWorld.world.workspaceId, journey.body.id);
+    if (!stored) throw new Error('the journey was not stored');
+    // As a draft of an earlier version was stored: no save now would store it.
+    const storeDraft = (draft: unknown) =>
+      storage.journeys.update({ ...stored, draft: draft as Journey['draft'] });
+    await storeDraft(tooMany);
+    const published = await api<ApiError>('POST', `/journeys/${journey.body.id}/publish`);
+    expect(published.status).toBe(400);
+    expect(published.body.error).toMatchObject({
+      field: 'draft',
+      message: expect.stringContaining('at most 5000 values in all'),
+    });
+    const unpublished = await api<{ status: string; currentVersion: number | null }>(
+      'GET',
+      `/journeys/${journey.body.id}`,
+    );
+    expect(unpublished.body).toMatchObject({ status: 'draft', currentVersion: null });
+
+    await storeDraft(fiveThousand);
+    expect((await api('POST', `/journeys/${journey.body.id}/publish`)).status).toBe(200);
+  });
+
+  it('refuses a score model whose in lists hold over 5,000 values in all, naming its rules; one stored before still saves', async () => {
+    const before = (await api<Record<string, unknown>>('GET', '/settings')).body;
+    const model = (fitValues: string[], filterValues: string[]) => ({
+      id: 'local',
+      name: 'Local',
+      rules: [
+        {
+          id: 'nearby',
+          kind: 'fit',
+          when: { type: 'trait', path: 'postcode', op: 'in', value: fitValues },
+          points: 10,
+        },
+        {
+          id: 'ordered',
+          kind: 'event',
+          event: 'Order Completed',
+          where: [{ path: 'postcode', op: 'in', value: filterValues }],
+          points: 5,
+        },
+      ],
+    });
+    const tooMany = model(postcodes(3000), postcodes(2001, 3000));
+    for (const method of ['PUT', 'PATCH']) {
+      const refused = await api<ApiError>(method, '/settings', {
+        ...(method === 'PUT' ? before : {}),
+        scoring: { models: [tooMany] },
+      });
+      expect({ method, status: refused.status }).toEqual({ method, status: 400 });
+      expect(refused.body.error).toMatchObject({
+        field: 'scoring.models.0.rules',
+        message: expect.stringContaining('at most 5000 values in all'),
+      });
+    }
+    expect((await api('GET', '/settings')).body).toEqual(before);
+
+    const fiveThousand = model(postcodes(3000), postcodes(2000, 3000));
+    expect((await api('PATCH', '/settings', { scoring: { models: [fiveThousand] } })).status).toBe(200);
+
+    // Stored before this check, as no save now would store it: the rest of the settings still saves.
+    const { storage } = mailWorld.world.mops;
+    const workspaceId = mailWorld.world.workspaceId;
+    const stored = await storage.settings.get(workspaceId);
+    const legacy = { ...stored, scoring: { models: [tooMany] } } as typeof stored;
+    await storage.settings.put(workspaceId, legacy, Date.now());
+    const saved = await api<{ scoring: unknown }>('PATCH', '/settings', {
+      topics: (before as { topics: unknown }).topics,
+      scoring: { models: [tooMany] },
+    });
+    expect(saved.status).toBe(200);
+    expect(saved.body.scoring).toMatchObject({ models: [{ id: 'local' }] });
+  });
+});
