@@ -11,14 +11,17 @@ export interface Comparing {
 
 /**
  * Why a comparison could never hold, naming its field (`value` or `path`), or `undefined` when it can:
- * ordered by what has no order, in none of no choices, at a path with an empty part. Segments refuse
- * such rules in their schema; settings (fit rules, hand-off assignment) refuse them on saving only, as
- * their schemas also read what is stored, and a setting saved before must still read.
+ * ordered by what has no order, in none of no choices, at a path with an empty part; and, for an
+ * event's filter (`where`, read inside the event's properties), at a path starting `properties.`
+ * (see `eventFilterPathProblem`). Segments refuse such rules in their schema; settings (fit rules,
+ * hand-off assignment) refuse them on saving only, as their schemas also read what is stored, and a
+ * setting saved before must still read.
  *
  * @example neverHoldsBecause({ path: 'plan', op: 'gt', value: 'pro' }) // { field: 'value', message: 'value must be …' }
  */
 export function neverHoldsBecause(
   comparison: Comparing,
+  options: { isEventFilter?: boolean } = {},
 ): { field: 'value' | 'path'; message: string } | undefined {
   if (ORDERING_OPS.has(comparison.op) && !isOrderable(comparison.value))
     return {
@@ -31,5 +34,23 @@ export function neverHoldsBecause(
     return { field: 'value', message: 'value must list at least one choice for op in' };
   if (comparison.path.split('.').some((part) => part === ''))
     return { field: 'path', message: 'path has an empty part (a..b, or a dot at an end): name each part' };
-  return undefined;
+  return options.isEventFilter ? eventFilterPathProblem(comparison.path) : undefined;
+}
+
+const PROPERTIES_PREFIX = 'properties.';
+
+/**
+ * Why an event filter's path could never hold: it is read inside the event's properties, so
+ * `properties.total` would ask for a property named `properties`. A journey condition's path starts
+ * at the event itself (`properties.total` there), which is how people come to write it.
+ *
+ * @example eventFilterPathProblem('properties.total') // { field: 'path', message: '… write total …' }
+ */
+export function eventFilterPathProblem(path: string): { field: 'path'; message: string } | undefined {
+  if (!path.startsWith(PROPERTIES_PREFIX)) return undefined;
+  const inside = path.slice(PROPERTIES_PREFIX.length);
+  return {
+    field: 'path',
+    message: `path is read inside the event's properties: write ${inside}, not ${path}`,
+  };
 }

@@ -40,9 +40,9 @@ export const PropertyFilter = valueRules(
 export type PropertyFilter = z.infer<typeof PropertyFilter>;
 
 /** A segment's comparison refused where it could never hold (see `neverHoldsBecause`). */
-const holdable = <T extends z.ZodType<Comparing>>(schema: T) =>
+const holdable = <T extends z.ZodType<Comparing>>(schema: T, options: { isEventFilter?: boolean } = {}) =>
   schema.superRefine((comparison, context) => {
-    const problem = neverHoldsBecause(comparison);
+    const problem = neverHoldsBecause(comparison, options);
     if (problem) context.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
   });
 
@@ -64,7 +64,10 @@ export const EventCondition = z
   .strictObject({
     type: z.literal('event'),
     event: z.string().min(1).max(255),
-    where: z.array(holdable(PropertyFilter)).max(10).default([]),
+    where: z
+      .array(holdable(PropertyFilter, { isEventFilter: true }))
+      .max(10)
+      .default([]),
     /** Counting only the last this long: a rolling window. */
     within: PositiveDuration.optional(),
     atLeast: z.number().int().min(0).max(1_000_000).default(1),

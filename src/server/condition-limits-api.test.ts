@@ -13,7 +13,10 @@ import { BACKENDS } from '../test-support/world.js';
 const postcodes = (count: number, from = 0) =>
   Array.from({ length: count }, (_, i) => String(10_000 + from + i).padStart(5, '0'));
 
-/** What segment rules, journeys and score models share: at most 5,000 values in all their `in` lists. Over HTTP. */
+/**
+ * What segment rules, journeys and score models share: at most 5,000 values in all their `in` lists,
+ * and event filters whose paths are read inside the event's properties. Over HTTP.
+ */
 describe.each(BACKENDS)('condition limits on %s', (backend) => {
   let mailWorld: MailWorld;
   const { api } = apiClient(() => mailWorld);
@@ -149,5 +152,72 @@ describe.each(BACKENDS)('condition limits on %s', (backend) => {
     });
     expect(saved.status).toBe(200);
     expect(saved.body.scoring).toMatchObject({ models: [{ id: 'local' }] });
+  });
+
+  it('refuses an event filter whose path starts with properties., saying to write the path inside them', async () => {
+    const byPropertiesPath = { path: 'properties.total', op: 'gte', value: 20 };
+    const orders = { type: 'event', event: 'Order Completed', where: [byPropertiesPath] };
+    for (const [method, path] of [
+      ['POST', '/segments'],
+      ['POST', '/segments/preview'],
+    ] as const) {
+      const refused = await api<ApiError>(method, path, { name: unique('Orders'), rule: orders });
+      expect({ path, status: refused.status }).toEqual({ path, status: 400 });
+      expect(refused.body.error).toMatchObject({
+        field: 'rule.where.0.path',
+        message: expect.stringContaining('write total, not properties.total'),
+      });
+    }
+    const inGroup = await api<ApiError>('POST', '/segments', {
+      name: unique('Orders'),
+      rule: { all: [{ type: 'trait', path: 'plan', op: 'exists' }, orders] },
+    });
+    expect(inGroup.body.error).toMatchObject({ field: 'rule.all.1.where.0.path' });
+
+    const scoring = {
+      models: [
+        {
+          id: 'spend',
+          name: 'Spend',
+          rules: [
+            { id: 'big', kind: 'event', event: 'Order Completed', where: [byPropertiesPath], points: 5 },
+          ],
+        },
+      ],
+    };
+    const lifecycle = {
+      stages: ['lead', 'customer'],
+      rules: [{ kind: 'event', to: 'customer', event: 'Order Completed', where: [byPropertiesPath] }],
+      recycleTo: 'lead',
+    };
+    for (const [change, field] of [
+      [{ scoring }, 'scoring.models.0.rules.0.where.0.path'],
+      [{ lifecycle }, 'lifecycle.rules.0.where.0.path'],
+    ] as const) {
+      const refused = await api<ApiError>('PATCH', '/settings', change);
+      expect({ field, status: refused.status }).toEqual({ field, status: 400 });
+      expect(refused.body.error.message).toContain('write total, not properties.total');
+    }
+
+    // The same paths inside the properties hold; a journey's conditions start at the event itself.
+    const total = { path: 'total', op: 'gte', value: 20 };
+    const segment = await api('POST', '/segments', {
+      name: unique('Orders'),
+      rule: { ...orders, where: [total] },
+    });
+    expect(segment.status).toBe(201);
+    const settings = await api('PATCH', '/settings', {
+      scoring: {
+        models: [{ ...scoring.models[0], rules: [{ ...scoring.models[0]?.rules[0], where: [total] }] }],
+      },
+      lifecycle: { ...lifecycle, rules: [{ ...lifecycle.rules[0], where: [total] }] },
+    });
+    expect(settings.status).toBe(200);
+    const journey = postcodeJourney(['20121'], ['20121']);
+    const entered = { ...journey.entry.trigger, conditions: [{ source: 'event', ...byPropertiesPath }] };
+    const created = await api('POST', '/journeys', {
+      definition: { ...journey, entry: { trigger: entered } },
+    });
+    expect(created.status).toBe(201);
   });
 });
