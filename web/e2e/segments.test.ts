@@ -305,6 +305,56 @@ describe('segments (Chromium)', () => {
       .toBe('Niente da contare finché la condizione segnata nella regola non è corretta.');
   }, 120_000);
 
+  it('checks the 5,000 values of the in lists and a filter path starting properties. beside their boxes, sending nothing', async () => {
+    const { world } = consoleWorld;
+    await page.goto(`${world.url}/segments`);
+    await page.getByLabel(/^(Language|Lingua)$/).selectOption('en');
+    // Whatever the builder sends about segments is seen here: nothing until the rule is right.
+    const sent: string[] = [];
+    const recordSegmentCall = (request: { method(): string; url(): string }) => {
+      if (request.method() !== 'GET' && /\/segments(\/|$)/.test(new URL(request.url()).pathname))
+        sent.push(`${request.method()} ${new URL(request.url()).pathname}`);
+    };
+    page.on('request', recordSegmentCall);
+    try {
+      await page.goto(`${world.url}/segments/new?kind=live`);
+      await page.getByLabel('Name', { exact: true }).fill('Postcodes ordering');
+      const postcodes = (count: number) => Array.from({ length: count }, (_, i) => 10_000 + i).join(', ');
+      // Filled so that the rule is never complete on the way (a complete one would be previewed).
+      await node('rule.0').getByLabel('Trait', { exact: true }).fill('postcode');
+      await node('rule').getByRole('button', { name: 'Add condition' }).click();
+      await node('rule.1').getByLabel('Condition').selectOption('event');
+      await node('rule.1').getByLabel('Event name').fill('Order Completed');
+      await node('rule.1').getByRole('button', { name: 'Add property filter' }).click();
+      const filter = node('rule.1').getByTestId('filter-0');
+      await filter.getByLabel('Property').fill('properties.postcode');
+      await filter.getByLabel('Operator').selectOption('in');
+      await filter.getByLabel('Value', { exact: true }).fill(postcodes(1001));
+      await node('rule.0').getByLabel('Operator').selectOption('in');
+      await node('rule.0').getByLabel('Value', { exact: true }).fill(postcodes(4000));
+
+      await page.getByRole('button', { name: 'Create' }).click();
+      await page.getByText('Fix the marked fields before saving (2)').waitFor();
+      expect(await filter.getByRole('alert').allTextContents()).toEqual([
+        'Paths are read inside the event’s properties: leave out “properties.” (total, not properties.total)',
+        'The lists of a segment hold at most 5,000 values in all: this one takes them past it',
+      ]);
+      expect(await filter.getByLabel('Property').getAttribute('aria-invalid')).toBe('true');
+      expect(sent).toEqual([]);
+      await consoleWorld.shot('segment-in-list-limit');
+
+      // 5,000 in all, and the path inside the properties: the rule the server takes.
+      await filter.getByLabel('Property').fill('postcode');
+      await filter.getByLabel('Value', { exact: true }).fill(postcodes(1000));
+      expect(await node('rule').getByRole('alert').count()).toBe(0);
+      await page.getByRole('button', { name: 'Create' }).click();
+      await expect.poll(() => page.getByTestId('segment-status').count(), { timeout: 15_000 }).toBe(1);
+      expect(sent).toContain(`POST /api/workspaces/${world.workspaceId}/segments`);
+    } finally {
+      page.off('request', recordSegmentCall);
+    }
+  }, 120_000);
+
   it('shows every choice of every kind of condition whole, on a laptop and a small laptop, in English and Italian', async () => {
     const { world } = consoleWorld;
     const clipped: Record<string, string[]> = {};

@@ -1,5 +1,6 @@
+import { eventFilterPathProblem } from '../../../src/core/holdable-comparison.js';
 import { VALUE_OPS, type ValueOp } from '../app/comparisons.js';
-import { formatList, formatLiteral, parseList, parseLiteral } from '../app/typed-values.js';
+import { formatList, formatLiteral, parseList, parseLiteral, splitList } from '../app/typed-values.js';
 
 /**
  * Property filters and trait conditions as the settings document holds them, and as the scoring forms
@@ -38,7 +39,9 @@ export type ErrorKey =
   | 'beyondBusinessYear'
   | 'durationZero'
   | 'durationMax'
-  | 'halfLifeMin';
+  | 'halfLifeMin'
+  | 'propertiesPath'
+  | 'tooManyValues';
 /** Errors by the dotted path of the field they belong to, relative to the form (`rules.2.points`). */
 export type FieldErrors = Record<string, FieldError>;
 
@@ -71,6 +74,9 @@ export function valueToText(value: unknown): string {
   if (value === undefined) return '';
   return Array.isArray(value) ? formatList(value) : formatLiteral(value);
 }
+
+/** How many values a box's `in` list holds (0 for any other comparison), as they would be sent. */
+export const inListLength = (form: FilterForm) => (form.op === 'in' ? splitList(form.value).length : 0);
 
 export function textToValue(op: ValueOp, text: string): unknown {
   if (takesNoValue(op)) return undefined;
@@ -110,6 +116,16 @@ export function validateFilter(form: FilterForm, prefix: string, errors: FieldEr
   if (!form.value.trim()) errors[`${prefix}value`] = { key: 'required' };
   else if (takesDuration(form.op) && !DURATION.test(form.value.trim()))
     errors[`${prefix}value`] = { key: 'duration' };
+}
+
+/**
+ * Checks an event rule's filter, whose path is read inside the event's properties as the server
+ * reads it (`total`, not `properties.total`).
+ */
+export function validateEventFilter(form: FilterForm, prefix: string, errors: FieldErrors): void {
+  validateFilter(form, prefix, errors);
+  if (!errors[`${prefix}path`] && eventFilterPathProblem(form.path.trim()))
+    errors[`${prefix}path`] = { key: 'propertiesPath' };
 }
 
 /** A number typed by a person: `12`, `-3`, `2.5` or `2,5`; undefined when it is none. */

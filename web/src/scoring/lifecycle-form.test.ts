@@ -180,7 +180,15 @@ describe('lifecycle and hand-off form', () => {
       stages: 'lead, mql, mql',
       rules: [
         { kind: 'score', to: 'won', model: 'gone', atLeast: 'fifty', and: [], event: '', where: [] },
-        { kind: 'event', to: 'lead', model: '', atLeast: '', and: [], event: '', where: [] },
+        {
+          kind: 'event',
+          to: 'lead',
+          model: '',
+          atLeast: '',
+          and: [],
+          event: '',
+          where: [{ path: 'properties.plan', op: 'eq', value: 'pro' }],
+        },
         {
           kind: 'score',
           to: 'mql',
@@ -203,6 +211,7 @@ describe('lifecycle and hand-off form', () => {
       'lifecycle.rules.0.model': 'required',
       'lifecycle.rules.0.atLeast': 'number',
       'lifecycle.rules.1.event': 'required',
+      'lifecycle.rules.1.where.0.path': 'propertiesPath',
       'lifecycle.rules.2.and.0.model': 'duplicate',
       'lifecycle.rules.2.and.1.model': 'required',
       'lifecycle.rules.2.and.1.atLeast': 'required',

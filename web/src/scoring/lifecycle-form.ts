@@ -17,6 +17,7 @@ import {
   type PropertyFilterJson,
   parseNumber,
   type TraitConditionJson,
+  validateEventFilter,
   validateFilter,
 } from './conditions.js';
 
@@ -255,7 +256,7 @@ export function validateIntent(form: IntentForm, modelIds: readonly string[]): F
     } else {
       if (!rule.event.trim()) errors[`${at}event`] = { key: 'required' };
       for (const [filterIndex, filter] of rule.where.entries())
-        validateFilter(filter, `${at}where.${filterIndex}.`, errors);
+        validateEventFilter(filter, `${at}where.${filterIndex}.`, errors);
     }
   }
   if (!isStage(form.recycleTo)) errors['lifecycle.recycleTo'] = { key: 'unknownStage' };

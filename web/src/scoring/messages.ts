@@ -114,6 +114,10 @@ const en = {
     durationZero: 'Must be longer than 0',
     durationMax: 'At most 520w (ten years)',
     halfLifeMin: 'At least 1m (one minute)',
+    propertiesPath:
+      'Paths are read inside the event’s properties: leave out “properties.” (total, not properties.total)',
+    tooManyValues:
+      'The lists of a model hold at most {{limit, number}} values in all: this one takes them past it',
   },
   distribution: {
     title: 'Distribution of scores',
@@ -338,6 +342,10 @@ const it: typeof en = {
     durationZero: 'Deve essere più lungo di 0',
     durationMax: 'Al massimo 520w (dieci anni)',
     halfLifeMin: 'Almeno 1m (un minuto)',
+    propertiesPath:
+      'I percorsi si leggono dentro le proprietà dell’evento: ometti “properties.” (total, non properties.total)',
+    tooManyValues:
+      'Gli elenchi di un modello contengono al massimo {{limit, number}} valori in tutto: questo li fa superare',
   },
   distribution: {
     title: 'Distribuzione dei punteggi',

@@ -170,6 +170,40 @@ describe('score model form', () => {
     });
   });
 
+  it('marks the in list that takes the model past 5,000 values in all, and a filter path starting properties.', () => {
+    const list = (count: number) => Array.from({ length: count }, (_, i) => `p${i}`).join(', ');
+    const withLists = (fitValues: number, filterValues: number): ModelForm => ({
+      ...blankModel(),
+      name: 'Local',
+      rules: [
+        {
+          ...blankRule('fit', 'nearby'),
+          points: '10',
+          when: { type: 'trait', path: 'postcode', op: 'in', value: list(fitValues) },
+        },
+        {
+          ...blankRule('event', 'ordered'),
+          event: 'Order Completed',
+          points: '5',
+          where: [
+            { path: 'properties.total', op: 'gte', value: '20' },
+            { path: 'postcode', op: 'in', value: list(filterValues) },
+          ],
+        },
+      ],
+    });
+    expect(validateModel(withLists(3000, 2000), [])).toEqual({
+      'rules.1.where.0.path': { key: 'propertiesPath' },
+    });
+    expect(validateModel(withLists(3000, 2001), [])).toEqual({
+      'rules.1.where.0.path': { key: 'propertiesPath' },
+      'rules.1.where.1.value': { key: 'tooManyValues', values: { limit: '5000' } },
+    });
+    expect(validateModel(withLists(5001, 1), [])['rules.0.when.value']).toMatchObject({
+      key: 'tooManyValues',
+    });
+  });
+
   it('refuses a half-life under a minute or past 520 weeks, as the server does', () => {
     const withHalfLife = (halfLife: string): ModelForm => ({
       ...blankModel(),

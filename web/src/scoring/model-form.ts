@@ -1,4 +1,5 @@
 import { halfLifeProblem } from '../../../src/core/half-life.js';
+import { MAX_IN_LIST_VALUES } from '../../../src/core/in-lists.js';
 import {
   blankCondition,
   type ConditionForm,
@@ -10,9 +11,11 @@ import {
   filterToForm,
   formToCondition,
   formToFilter,
+  inListLength,
   type PropertyFilterJson,
   parseNumber,
   type TraitConditionJson,
+  validateEventFilter,
   validateFilter,
 } from './conditions.js';
 
@@ -200,12 +203,33 @@ export function validateModel(form: ModelForm, takenIds: readonly string[]): Fie
     if (!rule.event.trim()) errors[`${at}event`] = { key: 'required' };
     else if (rule.event.trim().length > 255) errors[`${at}event`] = { key: 'tooLong' };
     for (const [filterIndex, filter] of rule.where.entries())
-      validateFilter(filter, `${at}where.${filterIndex}.`, errors);
+      validateEventFilter(filter, `${at}where.${filterIndex}.`, errors);
     checkCap(rule.cap, `${at}cap`, errors);
     const halfLife = halfLifeError(rule.halfLife.trim());
     if (halfLife) errors[`${at}halfLife`] = halfLife;
   }
+  const tooMany = inListPastLimit(form);
+  if (tooMany) errors[tooMany] = { key: 'tooManyValues', values: { limit: String(MAX_IN_LIST_VALUES) } };
   return errors;
+}
+
+/**
+ * The field of the `in` list, in the order the form shows them, whose values take the model's lists
+ * past the server's limit in all (MAX_IN_LIST_VALUES): marked there, as the one that went over.
+ */
+function inListPastLimit(form: ModelForm): string | undefined {
+  let values = 0;
+  for (const [index, rule] of form.rules.entries()) {
+    const boxes: Array<[string, FilterForm]> =
+      rule.kind === 'fit'
+        ? [[`rules.${index}.when.value`, rule.when]]
+        : rule.where.map((filter, filterIndex) => [`rules.${index}.where.${filterIndex}.value`, filter]);
+    for (const [field, filter] of boxes) {
+      values += inListLength(filter);
+      if (values > MAX_IN_LIST_VALUES) return field;
+    }
+  }
+  return undefined;
 }
 
 const HALF_LIFE_ERRORS = { too_short: 'halfLifeMin', too_long: 'durationMax' } as const;

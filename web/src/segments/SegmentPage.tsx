@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router-dom';
+import { MAX_IN_LIST_VALUES } from '../../../src/core/in-lists.js';
 import { ApiError, api, workspacePath } from '../app/api.js';
 import { useFormat } from '../app/format.js';
 import { useSession } from '../app/session.js';
@@ -142,7 +143,10 @@ function SegmentEditor(props: { kind: 'live' | 'static'; segment?: SegmentJson }
     const found = new Map<string, string>();
     if (isChecked)
       for (const problem of problems)
-        found.set(errorKey(problem.nodeId, problem.field), t(`segments.problem.${problem.problem}`));
+        found.set(
+          errorKey(problem.nodeId, problem.field),
+          t(`segments.problem.${problem.problem}`, { limit: MAX_IN_LIST_VALUES }),
+        );
     for (const error of [preview.error, saveError]) {
       if (!(error instanceof ApiError) || !error.field) continue;
       const place = locateField(root, error.field);

@@ -126,6 +126,10 @@ const en = {
     number: 'A number',
     minOrMax: 'Give a minimum, a maximum or both',
     minAboveMax: 'Must not be below the minimum',
+    propertiesPath:
+      'Paths are read inside the event’s properties: leave out “properties.” (total, not properties.total)',
+    tooManyValues:
+      'The lists of a segment hold at most {{limit, number}} values in all: this one takes them past it',
   },
   preview: {
     title: 'Live preview',
@@ -285,6 +289,10 @@ const it: typeof en = {
     number: 'Un numero',
     minOrMax: 'Indica un minimo, un massimo o entrambi',
     minAboveMax: 'Non può essere inferiore al minimo',
+    propertiesPath:
+      'I percorsi si leggono dentro le proprietà dell’evento: ometti “properties.” (total, non properties.total)',
+    tooManyValues:
+      'Gli elenchi di un segmento contengono al massimo {{limit, number}} valori in tutto: questo li fa superare',
   },
   preview: {
     title: 'Anteprima dal vivo',

@@ -267,6 +267,41 @@ describe('checking the rule before it is sent', () => {
     expect(problemsOf({ ...newEvent() })).toEqual([['event', 'required']]);
   });
 
+  it('marks an event filter path that starts with properties., as the server reads it inside them', () => {
+    const event = { ...newEvent(), event: 'Order Completed' } as const;
+    const filter = (path: string) => ({ id: 'f1', path, op: 'gte', value: '20' }) as const;
+    expect(problemsOf({ ...event, where: [filter('properties.total')] })).toEqual([
+      ['where.0.path', 'propertiesPath'],
+    ]);
+    expect(problemsOf({ ...event, where: [filter('total')] })).toEqual([]);
+    // A trait may well be named so.
+    expect(problemsOf({ type: 'trait', path: 'properties.size', op: 'exists', value: '' })).toEqual([]);
+  });
+
+  it('marks the in list that takes the rule past 5,000 values in all', () => {
+    const list = (count: number) => Array.from({ length: count }, (_, i) => `p${i}`).join(', ');
+    const postcodeIn = (count: number) =>
+      ({ type: 'trait', path: 'postcode', op: 'in', value: list(count) }) as const;
+    const ordersIn = (count: number): EventDraft => ({
+      ...newEvent(),
+      event: 'Order Completed',
+      where: [
+        { id: 'f1', path: 'sku', op: 'exists', value: '' },
+        { id: 'f2', path: 'postcode', op: 'in', value: list(count) },
+      ],
+    });
+    expect(problemsOf(postcodeIn(4000), ordersIn(1000))).toEqual([]);
+    expect(problemsOf(postcodeIn(4000), ordersIn(1001))).toEqual([['where.1.value', 'tooManyValues']]);
+    expect(problemsOf(postcodeIn(5001))).toEqual([['value', 'tooManyValues']]);
+    // Counted across groups, in the order the rule shows them.
+    const nested = groupNode('all', [
+      groupNode('any', [conditionNode(postcodeIn(3000))], true),
+      conditionNode(postcodeIn(2001)),
+    ]);
+    const last = nested.children[1];
+    expect(validateBuilder(nested)).toEqual([{ nodeId: last?.id, field: 'value', problem: 'tooManyValues' }]);
+  });
+
   it('checks dates and durations of first / last performed', () => {
     const time = { type: 'event_time', event: 'Signed In', which: 'first' } as const;
     expect(problemsOf({ ...time, op: 'before', value: '2026-02-30x' })).toEqual([['value', 'date']]);

@@ -1,3 +1,5 @@
+import { eventFilterPathProblem } from '../../../src/core/holdable-comparison.js';
+import { MAX_IN_LIST_VALUES } from '../../../src/core/in-lists.js';
 import { splitList } from '../app/typed-values.js';
 import {
   type BuilderNode,
@@ -62,6 +64,8 @@ export const PROBLEM_KEYS = [
   'number',
   'minOrMax',
   'minAboveMax',
+  'propertiesPath',
+  'tooManyValues',
 ] as const;
 /** What is wrong, as the key of its message (`segments.problem.<key>`). */
 export type ProblemKey = (typeof PROBLEM_KEYS)[number];
@@ -88,6 +92,8 @@ function comparisonProblems(op: ValueOp, value: string): ProblemKey | undefined 
 function filterProblems(filter: FilterDraft, index: number): Array<[string, ProblemKey]> {
   const found: Array<[string, ProblemKey]> = [];
   if (!filter.path.trim()) found.push([`where.${index}.path`, 'required']);
+  // Read inside the event's properties, as the server reads it (`total`, not `properties.total`).
+  else if (eventFilterPathProblem(filter.path.trim())) found.push([`where.${index}.path`, 'propertiesPath']);
   const value = comparisonProblems(filter.op, filter.value);
   if (value) found.push([`where.${index}.value`, value]);
   return found;
@@ -152,12 +158,46 @@ function conditionProblems(draft: ConditionDraft): Array<[string, ProblemKey]> {
 }
 
 /** Everything to fix before the rule can be previewed or saved; empty when it can. */
-export function validateBuilder(node: BuilderNode): Problem[] {
+export function validateBuilder(root: BuilderNode): Problem[] {
+  const tooMany = inListPastLimit(root);
+  return [...nodeProblems(root), ...(tooMany ? [tooMany] : [])];
+}
+
+function nodeProblems(node: BuilderNode): Problem[] {
   if (node.kind === 'group') {
     if (node.children.length === 0) return [{ nodeId: node.id, field: 'children', problem: 'emptyGroup' }];
-    return node.children.flatMap(validateBuilder);
+    return node.children.flatMap(nodeProblems);
   }
   return conditionProblems(node.condition).map(([field, problem]) => ({ nodeId: node.id, field, problem }));
+}
+
+/**
+ * The `in` list, in the order the rule shows them, whose values take the rule's lists past the
+ * server's limit in all (MAX_IN_LIST_VALUES): marked there, as the one that went over.
+ */
+function inListPastLimit(root: BuilderNode): Problem | undefined {
+  let values = 0;
+  const pending: BuilderNode[] = [root];
+  for (let node = pending.shift(); node !== undefined; node = pending.shift()) {
+    if (node.kind === 'group') {
+      pending.unshift(...node.children);
+      continue;
+    }
+    for (const [field, comparison] of comparisonsOf(node.condition)) {
+      if (comparison.op !== 'in') continue;
+      values += splitList(comparison.value).length;
+      if (values > MAX_IN_LIST_VALUES) return { nodeId: node.id, field, problem: 'tooManyValues' };
+    }
+  }
+  return undefined;
+}
+
+/** A condition's value boxes with their comparison, by field (`value`, `where.1.value`). */
+function comparisonsOf(draft: ConditionDraft): Array<[string, { op: ValueOp; value: string }]> {
+  if (draft.type === 'trait' || draft.type === 'account_trait') return [['value', draft]];
+  if (draft.type === 'event')
+    return draft.where.map((filter, index) => [`where.${index}.value`, filter] as [string, FilterDraft]);
+  return [];
 }
 
 // ---- Server errors ----
