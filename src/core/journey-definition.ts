@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PositiveDuration } from './duration.js';
+import { holdable } from './holdable-comparison.js';
 import { inListLength, MAX_IN_LIST_VALUES, tooManyInListValues } from './in-lists.js';
 import type { JourneyDraft } from './journey-draft.js';
 
@@ -46,14 +47,17 @@ export function requireComparisonValue<T extends z.ZodType<{ op: string; value?:
     });
 }
 
-export const ValueCondition = requireComparisonValue(
-  z.strictObject({
-    source: ConditionSource,
-    /** A dotted path: `plan` for a trait, `properties.total` for an event. */
-    path: z.string().min(1).max(200),
-    op: Comparison,
-    value: z.unknown().optional(),
-  }),
+/** Refused where it could never hold (ordered by a word or a code, in no choices), as segment rules are. */
+export const ValueCondition = holdable(
+  requireComparisonValue(
+    z.strictObject({
+      source: ConditionSource,
+      /** A dotted path: `plan` for a trait, `properties.total` for an event. */
+      path: z.string().min(1).max(200),
+      op: Comparison,
+      value: z.unknown().optional(),
+    }),
+  ),
 );
 export type ValueCondition = z.infer<typeof ValueCondition>;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Duration, PositiveDuration } from './duration.js';
-import { type Comparing, neverHoldsBecause } from './holdable-comparison.js';
+import { holdable } from './holdable-comparison.js';
 import { inListLength, MAX_IN_LIST_VALUES, tooManyInListValues } from './in-lists.js';
 import { parseIsoDate } from './iso-date.js';
 import { Comparison, requireComparisonValue } from './journey-definition.js';
@@ -38,13 +38,6 @@ export const PropertyFilter = valueRules(
   z.strictObject({ path: Path, op: ValueOp, value: z.unknown().optional() }),
 );
 export type PropertyFilter = z.infer<typeof PropertyFilter>;
-
-/** A segment's comparison refused where it could never hold (see `neverHoldsBecause`). */
-const holdable = <T extends z.ZodType<Comparing>>(schema: T, options: { isEventFilter?: boolean } = {}) =>
-  schema.superRefine((comparison, context) => {
-    const problem = neverHoldsBecause(comparison, options);
-    if (problem) context.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
-  });
 
 export const TraitCondition = valueRules(
   z.strictObject({ type: z.literal('trait'), path: Path, op: ValueOp, value: z.unknown().optional() }),

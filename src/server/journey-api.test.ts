@@ -269,6 +269,17 @@ describe.each(BACKENDS)('journey API on %s', (backend) => {
         [{ ...definition, name: ' ' }, 'definition.name'],
         [{ ...definition, entry: {} }, 'definition.entry.trigger'],
         [{ ...definition, steps: undefined }, 'definition.steps'],
+        // A condition that could never hold, as segment rules refuse one: ordered by a word or a code.
+        ...[
+          { source: 'trait', path: 'plan', op: 'gt', value: 'pro' },
+          { source: 'trait', path: 'postcode', op: 'gte', value: '00100' },
+          { source: 'event', path: 'properties..total', op: 'gt', value: 5 },
+        ].map((condition): [unknown, string] => [
+          withSteps([
+            { id: 'b', type: 'branch', branches: [{ conditions: [condition], next: 'b' }], otherwise: 'b' },
+          ]),
+          `definition.steps.0.branches.0.conditions.0.${condition.path.includes('..') ? 'path' : 'value'}`,
+        ]),
       ];
       for (const [body, field] of malformed) {
         const refused = await api<ApiError>('PUT', `/journeys/${created.body.id}`, { definition: body });
