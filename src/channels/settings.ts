@@ -14,7 +14,7 @@ import {
 } from '../core/workspace-settings.js';
 import { checkAudienceStillKnown } from '../scoring/audience-in-use.js';
 import { checkConditionsCanHold } from '../scoring/conditions-can-hold.js';
-import { checkModelInLists } from '../scoring/model-in-lists.js';
+import { checkSettingsInLists } from '../scoring/settings-in-lists.js';
 import { backfillSegmentsSettingsMove } from '../segments/segments.js';
 import type { Storage, StorageReader } from '../storage/storage.js';
 import { HELD_BACK_REASON_PREFIXES } from './dispatcher.js';
@@ -183,7 +183,7 @@ export async function saveSettings(
     if (!isDeepStrictEqual(settings.quietHours, previous.quietHours)) checkQuietHours(settings);
     checkIntentSettings(settings);
     checkConditionsCanHold(settings, previous);
-    checkModelInLists(settings, previous);
+    checkSettingsInLists(settings, previous);
     await checkStagesHeld(tx, input.workspaceId, settings, previous);
     await checkAudienceStillKnown(tx, input.workspaceId, settings);
     sealSecrets(settings, previous, secrets);

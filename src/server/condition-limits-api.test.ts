@@ -154,6 +154,59 @@ describe.each(BACKENDS)('condition limits on %s', (backend) => {
     expect(saved.body.scoring).toMatchObject({ models: [{ id: 'local' }] });
   });
 
+  it('refuses lifecycle rules and hand-off assignment rules whose in lists hold over 5,000 values in all, storing nothing', async () => {
+    const before = (await api<Record<string, unknown>>('GET', '/settings')).body;
+    const lifecycle = (firstValues: string[], secondValues: string[]) => ({
+      stages: ['lead', 'mql', 'customer'],
+      rules: [
+        {
+          kind: 'event',
+          to: 'mql',
+          event: 'Demo Requested',
+          where: [{ path: 'postcode', op: 'in', value: firstValues }],
+        },
+        {
+          kind: 'event',
+          to: 'customer',
+          event: 'Order Completed',
+          where: [{ path: 'postcode', op: 'in', value: secondValues }],
+        },
+      ],
+      recycleTo: 'lead',
+    });
+    const handOff = (firstValues: string[], secondValues: string[]) => ({
+      stage: 'mql',
+      owners: [
+        { id: 'north', name: 'North desk', email: 'north@example.com' },
+        { id: 'south', name: 'South desk', email: 'south@example.com' },
+      ],
+      assignment: [
+        { when: { type: 'trait', path: 'postcode', op: 'in', value: firstValues }, owner: 'north' },
+        { when: { type: 'account_trait', path: 'postcode', op: 'in', value: secondValues }, owner: 'south' },
+      ],
+    });
+    const fits = lifecycle(postcodes(10), postcodes(10, 10));
+    for (const [change, field] of [
+      [{ lifecycle: lifecycle(postcodes(3000), postcodes(2001, 3000)) }, 'lifecycle.rules'],
+      [{ lifecycle: fits, handOff: handOff(postcodes(2500), postcodes(2501, 2500)) }, 'handOff.assignment'],
+    ] as const) {
+      const refused = await api<ApiError>('PATCH', '/settings', change);
+      expect({ field, status: refused.status }).toEqual({ field, status: 400 });
+      expect(refused.body.error).toMatchObject({
+        field,
+        message: expect.stringContaining('at most 5000 values in all'),
+      });
+    }
+    expect((await api('GET', '/settings')).body).toEqual(before);
+
+    const fiveThousand = {
+      lifecycle: lifecycle(postcodes(3000), postcodes(2000, 3000)),
+      handOff: handOff(postcodes(2500), postcodes(2500, 2500)),
+    };
+    expect((await api('PATCH', '/settings', fiveThousand)).status).toBe(200);
+    expect((await api('PUT', '/settings', before)).status).toBe(200);
+  });
+
   it('refuses an event filter whose path starts with properties., saying to write the path inside them', async () => {
     const byPropertiesPath = { path: 'properties.total', op: 'gte', value: 20 };
     const orders = { type: 'event', event: 'Order Completed', where: [byPropertiesPath] };
