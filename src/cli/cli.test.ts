@@ -319,6 +319,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0037-score-refresh-timers',
           '0038-hand-offs-newest-first',
           '0039-message-sequences',
+          '0040-suppressions-keep-replaced',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

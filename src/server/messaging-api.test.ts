@@ -457,6 +457,14 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
         reason: 'hard_bounce',
       });
 
+      // An international address is one too, as e-mails go to it.
+      const international = await api<{ address: string }>('POST', '/suppressions', {
+        channel: 'email',
+        address: 'José@Exämple.it',
+      });
+      expect(international.status).toBe(200);
+      expect(international.body.address).toBe('josé@exämple.it');
+
       // A number, written as people do, is kept in E.164 form.
       const number = await api<{ address: string }>('POST', '/suppressions', {
         channel: 'sms',
@@ -498,11 +506,12 @@ describe.each(BACKENDS)('messaging API on %s', (backend) => {
       expect(unknownChannel.body.error.field).toBe('channel');
 
       // Taken off by an admin like any other; a number added by hand too (only a STOP waits for START).
+      // Her unsubscribe from everything, which it replaced, comes back: hers, not the admin's, to undo.
       expect((await api('DELETE', `/suppressions/email/${encodeURIComponent(joy.email)}`)).status).toBe(204);
       expect((await api('DELETE', `/suppressions/sms/${encodeURIComponent('+393470000099')}`)).status).toBe(
         204,
       );
-      expect(await listed('email', joy.email)).toEqual([]);
+      expect(await listed('email', joy.email)).toEqual(['unsubscribed']);
       expect(await listed('sms', '+393470000099')).toEqual([]);
     });
 

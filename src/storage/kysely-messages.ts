@@ -597,30 +597,58 @@ export function createConsentStore(db: Kysely<Database>): ConsentStore {
           channel: entry.channel,
           address: entry.address.toLowerCase(),
           reason: entry.reason,
+          replaced_reason: null,
           created_at: entry.at,
         })
         .onConflict((oc) => {
           const existing = oc.columns(['workspace_id', 'channel', 'address']);
+          const isOptOut = entry.reason === 'unsubscribed';
+          // A number's STOP holds every text and only the contact's START may lift it: it replaces
+          // any reason (kept, for the START to bring back), and none replaces it.
+          if (entry.channel === 'sms')
+            return isOptOut
+              ? existing
+                  .doUpdateSet((eb) => ({
+                    reason: entry.reason,
+                    replaced_reason: eb.ref('suppressions.reason'),
+                    created_at: entry.at,
+                  }))
+                  .where('suppressions.reason', '!=', 'unsubscribed')
+              : existing.doNothing();
           // A bounce, a complaint or an admin's hand stops receipts too, which an e-mail unsubscribe
-          // lets through: it replaces one. A number's STOP already holds every text, and must stay
-          // for the contact's START alone to lift. Otherwise the first reason stands.
-          return entry.reason === 'unsubscribed' || entry.channel === 'sms'
-            ? existing.doNothing()
+          // lets through: it replaces one. The unsubscribe is kept beside it either way, to come back
+          // when the stronger reason is lifted. Otherwise the first reason stands.
+          return isOptOut
+            ? existing
+                .doUpdateSet({ replaced_reason: 'unsubscribed' })
+                .where('suppressions.reason', '!=', 'unsubscribed')
             : existing
-                .doUpdateSet({ reason: entry.reason, created_at: entry.at })
+                .doUpdateSet({ reason: entry.reason, replaced_reason: 'unsubscribed', created_at: entry.at })
                 .where('suppressions.reason', '=', 'unsubscribed');
         })
         .execute();
     },
     async unsuppress(entry) {
-      const result = await db
+      const address = entry.address.toLowerCase();
+      // What it replaced comes back (an opt-out under a bounce reported in error); else it goes.
+      const restored = await db
+        .updateTable('suppressions')
+        .set((eb) => ({ reason: eb.fn.coalesce('replaced_reason', 'reason'), replaced_reason: null }))
+        .where('workspace_id', '=', entry.workspaceId)
+        .where('channel', '=', entry.channel)
+        .where('address', '=', address)
+        .where('reason', '=', entry.reason)
+        .where('replaced_reason', 'is not', null)
+        .executeTakeFirst();
+      if (Number(restored.numUpdatedRows) > 0) return true;
+      const removed = await db
         .deleteFrom('suppressions')
         .where('workspace_id', '=', entry.workspaceId)
         .where('channel', '=', entry.channel)
-        .where('address', '=', entry.address.toLowerCase())
+        .where('address', '=', address)
         .where('reason', '=', entry.reason)
         .executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+      return Number(removed.numDeletedRows) > 0;
     },
     async findSuppression(workspaceId, channel, address) {
       const row = await db

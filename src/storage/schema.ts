@@ -246,6 +246,8 @@ export interface Database {
     channel: string;
     address: string;
     reason: string;
+    /** The weaker reason this one replaced, brought back when this one is lifted. */
+    replaced_reason: string | null;
     created_at: number;
   };
   subscriptions: {

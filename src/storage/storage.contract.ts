@@ -1106,7 +1106,7 @@ export function runStorageContract(
       );
     });
 
-    it("lets a bounce, a complaint or an admin's hand replace an e-mail unsubscribe (it lets receipts through), and nothing replace a number's STOP", async () => {
+    it("lets a bounce, a complaint or an admin's hand replace an e-mail unsubscribe (it lets receipts through), and a number's STOP replace anything", async () => {
       const suppress = (address: string, reason: SuppressionReason) =>
         storage.consent.suppress({ workspaceId, channel: 'email', address, reason, at: NOW });
       await suppress('bo@example.com', 'unsubscribed');
@@ -1140,6 +1140,38 @@ export function runStorageContract(
           ['di@example.com', 'added_by_hand'],
         ]),
       );
+    });
+
+    it('brings back the reason a stronger one replaced when that one is lifted, so no opt-out is lost', async () => {
+      const suppress = (channel: string, address: string, reason: SuppressionReason) =>
+        storage.consent.suppress({ workspaceId, channel, address, reason, at: NOW });
+      const lift = (channel: string, address: string, reason: SuppressionReason) =>
+        storage.consent.unsuppress({ workspaceId, channel, address, reason });
+      const reasonOf = (channel: string, address: string) =>
+        storage.consent.findSuppression(workspaceId, channel, address);
+      // Unsubscribed from everything, then put on the list by hand (receipts held too): lifting the
+      // hand's entry leaves the unsubscribe.
+      await suppress('email', 'eve@example.com', 'unsubscribed');
+      await suppress('email', 'eve@example.com', 'added_by_hand');
+      expect(await reasonOf('email', 'eve@example.com')).toBe('added_by_hand');
+      expect(await lift('email', 'eve@example.com', 'added_by_hand')).toBe(true);
+      expect(await reasonOf('email', 'eve@example.com')).toBe('unsubscribed');
+      // Unsubscribed after a bounce (from an older e-mail's link): a bounce reported in error, lifted.
+      await suppress('email', 'fay@example.com', 'hard_bounce');
+      await suppress('email', 'fay@example.com', 'unsubscribed');
+      expect(await reasonOf('email', 'fay@example.com')).toBe('hard_bounce');
+      expect(await lift('email', 'fay@example.com', 'hard_bounce')).toBe(true);
+      expect(await reasonOf('email', 'fay@example.com')).toBe('unsubscribed');
+      expect(await lift('email', 'fay@example.com', 'unsubscribed')).toBe(true);
+      expect(await reasonOf('email', 'fay@example.com')).toBeUndefined();
+      // A STOP after an admin's hand replaces it, so taking the hand's entry off cannot lift the STOP;
+      // the contact's START brings the hand's back.
+      await suppress('sms', '+393470000002', 'added_by_hand');
+      await suppress('sms', '+393470000002', 'unsubscribed');
+      expect(await reasonOf('sms', '+393470000002')).toBe('unsubscribed');
+      expect(await lift('sms', '+393470000002', 'added_by_hand')).toBe(false);
+      expect(await lift('sms', '+393470000002', 'unsubscribed')).toBe(true);
+      expect(await reasonOf('sms', '+393470000002')).toBe('added_by_hand');
     });
 
     it('counts sent messages per address for frequency caps, whatever profile, leaving out the exempt topics', async () => {

@@ -5,6 +5,7 @@ import type { EmailSender } from '../../channels/email/email-channel.js';
 import { type Append, appendProfileEvent, recordBounce } from '../../channels/email/engagement.js';
 import { channelAddressOf } from '../../core/channel-address.js';
 import type { Clock } from '../../core/clock.js';
+import { isBareEmailAddress } from '../../core/email-address.js';
 import { AppError } from '../../core/errors.js';
 import { normalisePhoneNumber } from '../../core/phone-number.js';
 import {
@@ -350,7 +351,8 @@ function listedAddress(channel: ConsentChannel, written: string): string {
       );
     return number;
   }
-  if (!z.email().safeParse(written).success)
+  // Any address a profile's e-mails may go to (see `emailAddressOf`): international ones too.
+  if (!isBareEmailAddress(written))
     throw new AppError('invalid_input', `address: ${written} is not an e-mail address`, { field: 'address' });
   return written.toLowerCase();
 }

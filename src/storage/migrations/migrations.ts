@@ -38,6 +38,7 @@ import { smsLinks } from './0036-sms-links.js';
 import { scoreRefreshTimers } from './0037-score-refresh-timers.js';
 import { handOffsNewestFirst } from './0038-hand-offs-newest-first.js';
 import { messageSequences } from './0039-message-sequences.js';
+import { suppressionsKeepReplaced } from './0040-suppressions-keep-replaced.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -84,6 +85,7 @@ const ALL: Record<string, DialectMigration> = {
   '0037-score-refresh-timers': scoreRefreshTimers,
   '0038-hand-offs-newest-first': handOffsNewestFirst,
   '0039-message-sequences': messageSequences,
+  '0040-suppressions-keep-replaced': suppressionsKeepReplaced,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

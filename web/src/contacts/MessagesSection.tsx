@@ -152,10 +152,14 @@ export function SubscriptionsSection(props: {
               props.canChangeSuppressions &&
               address && <SuppressByHand key={channel} {...scope} address={address} />
             );
+          // Unsubscribed from every e-mail, receipts still go: by hand holds them too.
+          const canHoldMore =
+            props.canChangeSuppressions && address && channel === 'email' && reason === 'unsubscribed';
           return (
             <div key={channel}>
               <p className="hint">{t(`contacts.suppressedNote.${channel}.${reason}`)}</p>
               {isLiftable && <ChangeSuppression {...scope} address={address} change="lift" />}
+              {canHoldMore && <SuppressByHand {...scope} address={address} />}
             </div>
           );
         })}
