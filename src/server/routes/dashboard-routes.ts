@@ -285,7 +285,7 @@ export async function dashboardRoutes(
         tags: ['dashboard'],
         summary: 'Why messages are waiting to go out now: the five commonest reasons, with how many each',
         description:
-          'Messages not sent yet, whenever queued: `queued` (reason null: about to go, or re-driven from the dead letters), or `deferred` — being retried after a failed attempt (`retrying: …`), or held back by quiet hours, a frequency cap or a paused journey. None of them is in `…/dashboard/messages` until sent or given up on.',
+          'Messages not sent yet, whenever queued: `queued` (reason null: about to go, re-driven from the dead letters, or a lead’s hand-off call waiting behind an earlier one of the lead’s still being sent or retried), or `deferred` — being retried after a failed attempt (`retrying: …`), or held back by quiet hours, a frequency cap or a paused journey. None of them is in `…/dashboard/messages` until sent or given up on.',
         params: WorkspaceParams,
         querystring: z.strictObject({ channel: MessagesQuery.shape.channel }),
         response: { 200: FailureReasonsJson, ...errors },

@@ -68,8 +68,9 @@ export async function smsRoutes(
     const authToken = openAuthToken(sms, secrets);
     if (!authToken.isReadable) {
       // No signature can be checked: refused for the provider to try again once the token is
-      // entered again, and logged, as no one reads the provider's answers.
-      request.log.error({ workspaceId }, authToken.reason);
+      // entered again, and logged, as no one reads the provider's answers (a warning: anyone may
+      // post here, and must not fill the error log).
+      request.log.warn({ workspaceId }, authToken.reason);
       throw new AppError('unavailable', `the text cannot be checked: ${authToken.reason}`);
     }
     const signature = request.headers['x-twilio-signature'];

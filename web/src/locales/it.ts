@@ -113,7 +113,7 @@ export const it: Catalogue = {
     smsCountsClicked: 'inviati: {{sent}} · consegnati: {{delivered}} · cliccati: {{clicked}}',
     notSent: {
       skipped: 'saltati: {{n}}',
-      suppressed: 'soppressi: {{n}}',
+      suppressed: 'bloccati: {{n}}',
       failed: 'non riusciti: {{n}}',
       pending: 'in attesa: {{n}}',
     },
