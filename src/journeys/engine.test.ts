@@ -333,6 +333,44 @@ describe.each(BACKENDS)('journey engine on %s (manual clock)', (backend) => {
     expect(rita?.traits.vip_since).toBe('vip-Rita');
   });
 
+  it('enters on a trait becoming the value, not on a change of a trait that already held it', async () => {
+    const entry = { reentry: { policy: 'every_time' } } as const;
+    const steps = [{ id: 'end', type: 'exit' }] as const;
+    const vip = await world.publish({
+      name: 'Became VIP',
+      entry: { ...entry, trigger: { type: 'trait_changed', trait: 'tags', value: 'vip' } },
+      start: 'end',
+      steps: [...steps],
+    });
+    const us = await world.publish({
+      name: 'Moved to the US',
+      entry: { ...entry, trigger: { type: 'trait_changed', trait: 'country', value: 'US' } },
+      start: 'end',
+      steps: [...steps],
+    });
+    const newYear = await world.publish({
+      name: 'Renewed on New Year',
+      entry: { ...entry, trigger: { type: 'trait_changed', trait: 'renewed_at', value: '2026-01-01' } },
+      start: 'end',
+      steps: [...steps],
+    });
+    const entered = async (journeyId: string) => (await world.storage.journeys.report(journeyId)).entered;
+    await world.send([identify('t', { tags: ['vip'], country: 'US', renewed_at: '2026-01-01T09:00:00Z' })]);
+    await world.settle();
+    expect([await entered(vip), await entered(us), await entered(newYear)]).toEqual([1, 1, 1]);
+    // Each still holds the value after the change: a list gaining an element, another case, a later hour.
+    await world.send([
+      identify('t', { tags: ['vip', 'beta'], country: 'us', renewed_at: '2026-01-01T17:00:00Z' }),
+    ]);
+    await world.settle();
+    expect([await entered(vip), await entered(us), await entered(newYear)]).toEqual([1, 1, 1]);
+    await world.send([identify('t', { tags: ['beta'], country: 'GB', renewed_at: '2026-01-02' })]);
+    await world.settle();
+    await world.send([identify('t', { tags: ['beta', 'vip'], country: 'US', renewed_at: '2026-01-01' })]);
+    await world.settle();
+    expect([await entered(vip), await entered(us), await entered(newYear)]).toEqual([2, 2, 2]);
+  });
+
   it('does not take an object trait sent again with its keys in another order for a change', async () => {
     const journeyId = await world.publish({
       name: 'Moved house',

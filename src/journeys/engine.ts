@@ -919,10 +919,14 @@ function isEntryEvent(
       trigger.segment,
     );
   if (trigger.type === 'trait_changed') {
+    // `eq` holds for a list holding the value, text in another case and a date-only value on any
+    // moment of that day: a change that already held it (`[vip]` to `[vip, beta]`, `US` to `us`) is
+    // no becoming, and must not enter someone already VIP into a "became VIP" journey.
     return changes.some(
       (change) =>
         change.trait === trigger.trait &&
-        (trigger.value === undefined || compare(change.value, 'eq', trigger.value)),
+        (trigger.value === undefined ||
+          (compare(change.value, 'eq', trigger.value) && !compare(change.previous, 'eq', trigger.value))),
     );
   }
   return false;
