@@ -79,14 +79,16 @@ function isAboutTheMailbox(answer: string): boolean {
 }
 
 /**
- * Why an e-mail fails when the stored SMTP password does not decrypt: the server's MOPS_SECRET changed
- * since it was stored. No retry mends that, and the SMTP server is not to blame: it must be entered again.
+ * Why an e-mail waits when the stored SMTP password does not decrypt: the server's MOPS_SECRET changed
+ * since it was stored, and the SMTP server is not to blame. It is retried, not failed: e-mail has no
+ * re-drive, so a failed one would be lost, while the password entered again (or the worker restarted
+ * with the right MOPS_SECRET) within the retries sends it.
  */
 export const UNREADABLE_SMTP_PASSWORD =
   "the SMTP server's stored password cannot be decrypted under the current MOPS_SECRET (it was stored under another one); enter it again in Settings → E-mail (SMTP)";
 
 /** The SMTP password, opened (undefined when none is kept); or, when it does not decrypt, why not. */
-function openPassword(
+export function openPassword(
   smtp: SmtpSettings,
   secrets: SecretBox,
 ): { isReadable: true; password: string | undefined } | { isReadable: false; reason: string } {
@@ -101,7 +103,7 @@ function openPassword(
 
 /**
  * Renders and sends one e-mail over the workspace's pooled SMTP connection. A stored password that
- * does not decrypt (MOPS_SECRET changed) fails it at once, connecting to nothing.
+ * does not decrypt (MOPS_SECRET changed) connects to nothing and asks for a retry.
  */
 export async function deliverEmail(deps: EmailDeliveryDeps, job: EmailJob): Promise<Delivery> {
   let rendered: RenderedEmail & { unsubscribeUrl: string };
@@ -115,9 +117,9 @@ export async function deliverEmail(deps: EmailDeliveryDeps, job: EmailJob): Prom
     };
   }
   const { smtp } = job;
-  // Before any connection: a password that cannot be decrypted fails at once, whatever the server would say.
+  // Before any connection: sending without the password could only be refused, or go unauthenticated.
   const password = openPassword(smtp, deps.secrets);
-  if (!password.isReadable) return { status: 'failed', reason: password.reason, isHardBounce: false };
+  if (!password.isReadable) return { status: 'retry', reason: password.reason };
   const transport = deps.transports.get(job.workspaceId, smtp, password.password);
   try {
     const info = await transport.sendMail({

@@ -7,7 +7,7 @@ import { TEST_TOPIC } from '../../core/workspace-settings.js';
 import type { Storage } from '../../storage/storage.js';
 import { lifecycleDataFor } from '../lifecycle-data.js';
 import { assertTestSendAllowed, settledTestSend } from '../test-sends.js';
-import { type EmailSender, renderJob, sendEmail } from './email-channel.js';
+import { type EmailSender, openPassword, renderJob, sendEmail } from './email-channel.js';
 
 /**
  * A message that is not part of a journey: a preview or a test send of a template. `properties` stand
@@ -93,6 +93,19 @@ export async function testSend(
   await assertTestSendAllowed(storage, template.workspaceId, now);
   const message = adHocMessage(template, profile, now, TEST_TOPIC, input.properties);
   await storage.messages.insert(message);
+  // A journey's e-mail waits for the password to be entered again; a test send is not retried, so it
+  // says why at once rather than as the SMTP server's refusal, which it is not.
+  const password = openPassword(settings.smtp, sender.secrets);
+  if (!password.isReadable) {
+    const failed = settledTestSend(
+      message,
+      { status: 'failed', reason: password.reason },
+      input.clock.now(),
+      to,
+    );
+    await storage.messages.update(failed, null);
+    return failed;
+  }
   let outcome: Awaited<ReturnType<typeof sendEmail>>;
   try {
     outcome = await sendEmail(sender, {
