@@ -943,7 +943,6 @@ function isMembershipEvent(event: StoredEvent, name: string, segmentId: string):
   );
 }
 
-/** Whether the event is the contact leaving the segment an instance entered on, when that ends it. */
 /**
  * Skips, with `reason`, what these instances queued that has not gone yet; a message waiting for a
  * retry after an attempt may have reached its receiver, and goes on.
@@ -965,6 +964,7 @@ async function skipHeldBack(
   });
 }
 
+/** Whether the event is the contact leaving the segment an instance entered on, when that ends it. */
 function leftEntrySegment(definition: JourneyDefinition, event: StoredEvent): boolean {
   const trigger = definition.entry.trigger;
   return (
