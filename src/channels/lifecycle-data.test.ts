@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
-import { JsonReceiver } from '../test-support/json-receiver.js';
+import { crmWebhooks, JsonReceiver } from '../test-support/json-receiver.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 
@@ -16,12 +16,7 @@ describe.each(BACKENDS)('lifecycle in messages, on %s', (backend) => {
     world = await startJourneyWorld(backend);
     receiver = await new JsonReceiver().start();
     await world.configure({
-      webhooks: {
-        destinations: [{ id: 'crm', url: receiver.baseUrl }],
-        allowPrivateNetworks: true,
-        timeoutMs: 5000,
-        maxAttempts: 3,
-      },
+      webhooks: crmWebhooks(receiver),
       scoring: {
         models: [
           {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
-import { JsonReceiver } from '../test-support/json-receiver.js';
+import { crmWebhooks, JsonReceiver } from '../test-support/json-receiver.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { recycleProfile } from './hand-offs.js';
@@ -20,12 +20,7 @@ describe.each(BACKENDS)('the order a lead’s hand-off calls reach the CRM in, o
     world = await startJourneyWorld(backend);
     crm = await new JsonReceiver<HandOffCall>().start();
     await world.configure({
-      webhooks: {
-        destinations: [{ id: 'crm', url: crm.baseUrl }],
-        allowPrivateNetworks: true,
-        timeoutMs: 5000,
-        maxAttempts: 3,
-      },
+      webhooks: crmWebhooks(crm),
       scoring: {
         models: [
           {

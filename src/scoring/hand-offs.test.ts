@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listProfileTimeline } from '../profiles/profiles.js';
 import { createMetrics } from '../server/metrics.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
-import { JsonReceiver } from '../test-support/json-receiver.js';
+import { crmWebhooks, JsonReceiver } from '../test-support/json-receiver.js';
 import { identify, track } from '../test-support/segment-calls.js';
 import { BACKENDS } from '../test-support/world.js';
 import { recycleProfile, runOverdueHandOffs } from './hand-offs.js';
@@ -21,12 +21,7 @@ describe.each(BACKENDS)('sales hand-offs on %s', (backend) => {
     world = await startJourneyWorld(backend);
     crm = await new JsonReceiver().start();
     await world.configure({
-      webhooks: {
-        destinations: [{ id: 'crm', url: crm.baseUrl }],
-        allowPrivateNetworks: true,
-        timeoutMs: 5000,
-        maxAttempts: 3,
-      },
+      webhooks: crmWebhooks(crm),
       scoring: {
         models: [
           {

@@ -6,7 +6,7 @@ import { listProfileTimeline } from '../profiles/profiles.js';
 import { createSegment, deleteSegment } from '../segments/segments.js';
 import type { Storage, StorageTx } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
-import { JsonReceiver } from '../test-support/json-receiver.js';
+import { crmWebhooks, JsonReceiver } from '../test-support/json-receiver.js';
 import { runRawSql } from '../test-support/raw-sql.js';
 import { ITALY_FIT_MODEL } from '../test-support/score-models.js';
 import { identify, track } from '../test-support/segment-calls.js';
@@ -32,12 +32,7 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     world = await startJourneyWorld(backend);
     crm = await new JsonReceiver().start();
     await world.configure({
-      webhooks: {
-        destinations: [{ id: 'crm', url: crm.baseUrl }],
-        allowPrivateNetworks: true,
-        timeoutMs: 5000,
-        maxAttempts: 3,
-      },
+      webhooks: crmWebhooks(crm),
       scoring: {
         models: [
           {

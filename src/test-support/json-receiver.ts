@@ -24,3 +24,16 @@ export class JsonReceiver<Body = Record<string, unknown>> extends LoopbackPeer {
     });
   });
 }
+
+/**
+ * Webhook settings with one destination, `crm`, calling the receiver on loopback: what the hand-off
+ * tests stand a CRM up with. Three attempts, so a test sees retries run out soon.
+ */
+export function crmWebhooks(receiver: { baseUrl: string }) {
+  return {
+    destinations: [{ id: 'crm', url: receiver.baseUrl }],
+    allowPrivateNetworks: true,
+    timeoutMs: 5000,
+    maxAttempts: 3,
+  };
+}
