@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import { isNumericCode, isOrderable } from './comparison-values.js';
 
 const ORDERING_OPS: ReadonlySet<string> = new Set(['gt', 'gte', 'lt', 'lte']);
@@ -37,16 +36,6 @@ export function neverHoldsBecause(
     return { field: 'path', message: 'path has an empty part (a..b, or a dot at an end): name each part' };
   return options.isEventFilter ? eventFilterPathProblem(comparison.path) : undefined;
 }
-
-/** A comparison's schema refusing what could never hold (see `neverHoldsBecause`), naming its field. */
-export const holdable = <T extends z.ZodType<Comparing>>(
-  schema: T,
-  options: { isEventFilter?: boolean } = {},
-) =>
-  schema.superRefine((comparison, context) => {
-    const problem = neverHoldsBecause(comparison, options);
-    if (problem) context.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
-  });
 
 const PROPERTIES_PREFIX = 'properties.';
 

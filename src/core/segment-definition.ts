@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Duration, PositiveDuration } from './duration.js';
-import { holdable } from './holdable-comparison.js';
+import { holdable } from './holdable-schema.js';
 import { inListLength, MAX_IN_LIST_VALUES, tooManyInListValues } from './in-lists.js';
 import { parseIsoDate } from './iso-date.js';
 import { Comparison, requireComparisonValue } from './journey-definition.js';

@@ -21,6 +21,9 @@ describe('table introspection kept to one schema (PostgreSQL)', () => {
       dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: ours.urlWithSchema, max: 1 }) }),
     });
     await sql`create table mine (id int)`.execute(db);
+    // A table there too: whichever plan the server picks for Kysely's lookup (its schema check on
+    // each namespace, or on each column found), it meets the dropped schema.
+    await sql`create table ${sql.id(other.schema, 'theirs')} (id int)`.execute(db);
   });
   afterEach(async () => {
     await db.destroy();
