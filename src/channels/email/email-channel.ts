@@ -10,7 +10,7 @@ import {
 } from '../../templates/email-template.js';
 import type { Outcome } from '../dispatcher.js';
 import { lifecycleDataFor } from '../lifecycle-data.js';
-import { type SecretBox, UnreadableSecretError } from './secret-box.js';
+import { type Opened, openedOr, type SecretBox } from './secret-box.js';
 import type { LinkSigner } from './signed-links.js';
 import type { SmtpTransports } from './smtp-transports.js';
 import { addTracking, layoutSites, trackedLinks } from './tracking.js';
@@ -88,17 +88,11 @@ export const UNREADABLE_SMTP_PASSWORD =
   "the SMTP server's stored password cannot be decrypted under the current MOPS_SECRET (it was stored under another one); enter it again in Settings → E-mail (SMTP)";
 
 /** The SMTP password, opened (undefined when none is kept); or, when it does not decrypt, why not. */
-export function openPassword(
-  smtp: SmtpSettings,
-  secrets: SecretBox,
-): { isReadable: true; password: string | undefined } | { isReadable: false; reason: string } {
-  try {
-    return { isReadable: true, password: smtp.password ? secrets.open(smtp.password) : undefined };
-  } catch (error) {
-    if (error instanceof UnreadableSecretError)
-      return { isReadable: false, reason: UNREADABLE_SMTP_PASSWORD };
-    throw error;
-  }
+export function openPassword(smtp: SmtpSettings, secrets: SecretBox): Opened<string | undefined> {
+  return openedOr(
+    () => (smtp.password ? secrets.open(smtp.password) : undefined),
+    () => UNREADABLE_SMTP_PASSWORD,
+  );
 }
 
 /**
@@ -120,7 +114,7 @@ export async function deliverEmail(deps: EmailDeliveryDeps, job: EmailJob): Prom
   // Before any connection: sending without the password could only be refused, or go unauthenticated.
   const password = openPassword(smtp, deps.secrets);
   if (!password.isReadable) return { status: 'retry', reason: password.reason };
-  const transport = deps.transports.get(job.workspaceId, smtp, password.password);
+  const transport = deps.transports.get(job.workspaceId, smtp, password.value);
   try {
     const info = await transport.sendMail({
       from: smtp.from,

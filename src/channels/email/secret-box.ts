@@ -52,3 +52,19 @@ export class SecretBox {
     return value.startsWith(PREFIX);
   }
 }
+
+/** A secret opened, or why it could not be: sealed under another MOPS_SECRET, it must be entered again. */
+export type Opened<T> = { isReadable: true; value: T } | { isReadable: false; reason: string };
+
+/**
+ * What `read` opens with the box, or `reason()` when a secret it opens was sealed under another
+ * MOPS_SECRET: no retry mends that, and the receiver is not to blame. Any other error is thrown.
+ */
+export function openedOr<T>(read: () => T, reason: () => string): Opened<T> {
+  try {
+    return { isReadable: true, value: read() };
+  } catch (error) {
+    if (error instanceof UnreadableSecretError) return { isReadable: false, reason: reason() };
+    throw error;
+  }
+}

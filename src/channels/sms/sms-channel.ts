@@ -195,7 +195,7 @@ export async function sendSms(call: SmsCall): Promise<Outcome> {
   // Before any call: a token that cannot be decrypted fails at once, whatever the provider would say.
   const opened = openAuthToken(settings, call.secrets);
   if (!opened.isReadable) return { status: 'failed', reason: opened.reason, toAddress: to };
-  const api = messagesApi(settings, opened.token);
+  const api = messagesApi(settings, opened.value);
   const { url } = api;
   let answered: PostedText;
   try {

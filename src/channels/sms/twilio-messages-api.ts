@@ -3,7 +3,7 @@ import { isMessagingService } from '../../core/sms-sender.js';
 import type { SuppressionReason } from '../../core/topic-consent.js';
 import type { SmsSettings } from '../../core/workspace-settings.js';
 import { RetryableError, retryAfterMs } from '../delivery-errors.js';
-import { type SecretBox, UnreadableSecretError } from '../email/secret-box.js';
+import { type Opened, openedOr, type SecretBox } from '../email/secret-box.js';
 import { agentFor } from '../webhook/network-guard.js';
 
 /*
@@ -213,15 +213,11 @@ export const UNREADABLE_AUTH_TOKEN =
   "the SMS provider's stored auth token cannot be decrypted under the current MOPS_SECRET (it was stored under another one); enter it again in Settings → SMS provider";
 
 /** The provider's auth token, opened (see `smsAuthToken`); or, when it does not decrypt, why not. */
-export type OpenedAuthToken = { isReadable: true; token: string } | { isReadable: false; reason: string };
-
-export function openAuthToken(settings: Pick<SmsSettings, 'authToken'>, secrets: SecretBox): OpenedAuthToken {
-  try {
-    return { isReadable: true, token: smsAuthToken(settings, secrets) };
-  } catch (error) {
-    if (error instanceof UnreadableSecretError) return { isReadable: false, reason: UNREADABLE_AUTH_TOKEN };
-    throw error;
-  }
+export function openAuthToken(settings: Pick<SmsSettings, 'authToken'>, secrets: SecretBox): Opened<string> {
+  return openedOr(
+    () => smsAuthToken(settings, secrets),
+    () => UNREADABLE_AUTH_TOKEN,
+  );
 }
 
 /**

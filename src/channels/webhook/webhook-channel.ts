@@ -8,7 +8,7 @@ import type { Storage } from '../../storage/storage.js';
 import { renderJson } from '../../templates/liquid.js';
 import { errorMessage, RetryableError, retryAfterMs } from '../delivery-errors.js';
 import type { Outcome } from '../dispatcher.js';
-import { type SecretBox, UnreadableSecretError } from '../email/secret-box.js';
+import { type Opened, openedOr, type SecretBox } from '../email/secret-box.js';
 import { lifecycleDataFor } from '../lifecycle-data.js';
 import { messageTemplateData } from '../message-data.js';
 import { answeredReason, unansweredReason, unreadableSecretReason } from './failure-reasons.js';
@@ -90,7 +90,7 @@ export async function sendWebhook(call: WebhookCall): Promise<Outcome> {
   }
   let response: Awaited<ReturnType<typeof request>>;
   try {
-    response = await callDestination(url, opened, settings, {
+    response = await callDestination(url, opened.value, settings, {
       callId: message.id,
       idempotencyKey: message.idempotencyKey,
       now: call.now,
@@ -170,32 +170,32 @@ export function addressShownToMembers(address: string | null): string | null {
   return `${new URL(address).protocol}//…`;
 }
 
-/** A destination's signing secret and headers, decrypted; or, when one does not decrypt, why not. */
-type OpenedSecrets =
-  | { isReadable: true; secret: string | undefined; headers: Record<string, string> }
-  | { isReadable: false; reason: string };
+/** A destination's signing secret and headers, decrypted. */
+interface DestinationSecrets {
+  secret: string | undefined;
+  headers: Record<string, string>;
+}
 
-function openSecrets(destination: WebhookDestination, secrets: SecretBox): OpenedSecrets {
+function openSecrets(destination: WebhookDestination, secrets: SecretBox): Opened<DestinationSecrets> {
   let opening = 'signing secret';
-  try {
-    const secret = destination.secret ? secrets.open(destination.secret) : undefined;
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(destination.headers ?? {})) {
-      opening = `header ${name}`;
-      headers[name] = secrets.open(value);
-    }
-    return { isReadable: true, secret, headers };
-  } catch (error) {
-    if (error instanceof UnreadableSecretError)
-      return { isReadable: false, reason: unreadableSecretReason(destination.id, opening) };
-    throw error;
-  }
+  return openedOr(
+    () => {
+      const secret = destination.secret ? secrets.open(destination.secret) : undefined;
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(destination.headers ?? {})) {
+        opening = `header ${name}`;
+        headers[name] = secrets.open(value);
+      }
+      return { secret, headers };
+    },
+    () => unreadableSecretReason(destination.id, opening),
+  );
 }
 
 /** One call to a destination: its headers and signature, under the workspace's timeout and private-network rule. */
 function callDestination(
   url: URL,
-  opened: OpenedSecrets & { isReadable: true },
+  opened: DestinationSecrets,
   settings: WebhookSettings,
   call: Parameters<typeof headersFor>[1] & { method: 'POST' | 'PUT' | 'PATCH'; body: string },
 ): ReturnType<typeof request> {
@@ -212,7 +212,7 @@ function callDestination(
 }
 
 function headersFor(
-  opened: OpenedSecrets & { isReadable: true },
+  opened: DestinationSecrets,
   call: { callId: string; idempotencyKey: string; now: number },
   request: { method: string; target: string; body: string },
 ): Record<string, string> {
@@ -283,7 +283,7 @@ export async function testDestination(options: {
   const opened = openSecrets(destination, options.secrets);
   if (!opened.isReadable) return result({ isDelivered: false, status: null, reason: opened.reason }, address);
   try {
-    const response = await callDestination(url, opened, settings, {
+    const response = await callDestination(url, opened.value, settings, {
       callId,
       idempotencyKey: callId,
       now,

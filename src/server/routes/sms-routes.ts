@@ -75,7 +75,7 @@ export async function smsRoutes(
     }
     const signature = request.headers['x-twilio-signature'];
     const isValid = isTwilioSignatureValid({
-      authToken: authToken.token,
+      authToken: authToken.value,
       url: `${deps.publicUrl}${request.url}`,
       params,
       signature: typeof signature === 'string' ? signature : undefined,
