@@ -78,12 +78,12 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     };
   };
 
-  const smsSuppression = async () => {
+  const smsSuppression = async (address = PHONE) => {
     const page = await api<{ items: Array<{ channel: string; address: string; reason: string }> }>(
       'GET',
       '/suppressions?limit=100',
     );
-    return page.body.items.find((entry) => entry.channel === 'sms' && entry.address === PHONE);
+    return page.body.items.find((entry) => entry.channel === 'sms' && entry.address === address);
   };
 
   it('refuses a provider base URL holding credentials or a query, naming the field, and keeps the stored provider', async () => {
@@ -202,6 +202,21 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
       at: Date.now(),
     });
     expect((await subscriptions()).suppressed).toEqual({ email: null, sms: 'hard_bounce' });
+  });
+
+  it('answers a START under a block it does not lift without promising texts', async () => {
+    const number = '+393475550177';
+    const held = await api('POST', '/suppressions', { channel: 'sms', address: number });
+    expect(held.status).toBe(200);
+    await inbound('STOP', { from: number });
+    // The STOP replaced the admin's block; the START brings the block back, not the texts.
+    const start = await inbound('START', { from: number });
+    expect(start.text).toContain('on hold');
+    expect(start.text).not.toContain('subscribed again');
+    expect(await smsSuppression(number)).toMatchObject({ reason: 'added_by_hand' });
+    // Without a STOP first, too.
+    const again = await inbound('START', { from: number });
+    expect(again.text).toContain('on hold');
   });
 
   it('writes SMS Unsubscribed and SMS Resubscribed on every profile holding the number, once per text', async () => {

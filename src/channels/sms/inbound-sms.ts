@@ -282,7 +282,17 @@ async function actOnText(
   }
   if (keyword === 'opt-in') {
     await consent.unsuppress({ workspaceId, channel: 'sms', address, reason: 'unsubscribed' });
-    return { outcome: 'opted_in', reply: 'You are subscribed again. Reply STOP to unsubscribe.', address };
+    // The START lifts the contact's own STOP only: a block it does not lift (an admin's hand, a
+    // number reported undeliverable) still holds every text, and the reply must not promise any.
+    const stillHeld = await consent.findSuppression(workspaceId, 'sms', address);
+    return {
+      outcome: 'opted_in',
+      reply:
+        stillHeld === undefined
+          ? 'You are subscribed again. Reply STOP to unsubscribe.'
+          : 'We got your START, but texts to this number are on hold. Please contact us to have them resumed.',
+      address,
+    };
   }
   if (keyword === 'help') return { outcome: 'help', reply: input.helpText, address };
   return { outcome: 'other', reply: undefined, address };
