@@ -434,19 +434,6 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
     },
     async requeueFailed({ workspaceId, channel, ids, webhookDestination, now }) {
       if (ids?.length === 0) return { requeued: [], ofArchivedJourneys: [] };
-      // The dispatcher skips what an archived journey still has queued: requeued, they would be lost.
-      let archived = db
-        .selectFrom('messages')
-        .select('messages.id')
-        .innerJoin('journeys', 'journeys.id', 'messages.journey_id')
-        .where('messages.workspace_id', '=', workspaceId)
-        .where('messages.channel', '=', channel)
-        .where('messages.status', '=', 'failed')
-        .where('journeys.status', '=', 'archived');
-      if (ids) archived = archived.where('messages.id', 'in', ids);
-      if (webhookDestination !== undefined)
-        archived = archived.where(callsTo(webhookDestination, 'messages.context'));
-      const ofArchivedJourneys = (await archived.execute()).map((row) => row.id);
       // `claimed_by` stays, naming the round that dead-lettered the message, which holds it no longer:
       // it writes only a message `sending` (see `heldBy`).
       let query = db
@@ -481,6 +468,21 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
       if (ids) query = query.where('id', 'in', ids);
       if (webhookDestination !== undefined) query = query.where(callsTo(webhookDestination));
       const rows = await query.returning('id').execute();
+      // The dispatcher skips what an archived journey still has queued: requeued, they would be lost,
+      // so they stay failed. Listed after the update, so that a journey archived between the two is
+      // in one answer or the other, never in neither.
+      let archived = db
+        .selectFrom('messages')
+        .select('messages.id')
+        .innerJoin('journeys', 'journeys.id', 'messages.journey_id')
+        .where('messages.workspace_id', '=', workspaceId)
+        .where('messages.channel', '=', channel)
+        .where('messages.status', '=', 'failed')
+        .where('journeys.status', '=', 'archived');
+      if (ids) archived = archived.where('messages.id', 'in', ids);
+      if (webhookDestination !== undefined)
+        archived = archived.where(callsTo(webhookDestination, 'messages.context'));
+      const ofArchivedJourneys = (await archived.execute()).map((row) => row.id);
       return { requeued: rows.map((row) => row.id), ofArchivedJourneys };
     },
     async listForInstance(instanceId) {
