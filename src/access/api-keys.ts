@@ -108,11 +108,19 @@ export class ApiKeyVerifier {
     return entry.key;
   }
 
-  /** Revokes a key on behalf of `by` (a user or secret key; null on the command line). */
-  async revoke(workspaceId: string, keyId: string, by: string | null): Promise<void> {
-    const found = await this.#storage.access.revokeApiKey(workspaceId, keyId, { at: this.#clock.now(), by });
-    if (!found) throw new AppError('not_found', `key ${keyId} does not exist in this workspace`);
-    for (const [hash, entry] of this.#cache) if (entry.key?.id === keyId) this.#cache.delete(hash);
+  /**
+   * Revokes a key on behalf of `by` (a user or secret key; null on the command line), and the keys it
+   * created, and theirs: a leaked secret key must not live on in keys it made. The ids revoked now.
+   */
+  async revoke(workspaceId: string, keyId: string, by: string | null): Promise<string[]> {
+    const revoked = await this.#storage.transaction((tx) =>
+      tx.access.revokeApiKey(workspaceId, keyId, { at: this.#clock.now(), by }),
+    );
+    if (!revoked) throw new AppError('not_found', `key ${keyId} does not exist in this workspace`);
+    const gone = new Set(revoked);
+    for (const [hash, entry] of this.#cache)
+      if (entry.key && gone.has(entry.key.id)) this.#cache.delete(hash);
+    return revoked;
   }
 
   /** Records last use at most once a minute per key, so ingest does not write a row per request. */

@@ -179,6 +179,52 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
     expect(listed(secretKeyId)).toMatchObject({ createdBy: null, revokedBy: null });
   });
 
+  it('revokes with a secret key the keys it created, so a leaked key does not live on in them', async () => {
+    const cookie = await logIn();
+    const keysPath = `/api/workspaces/${world.workspaceId}/keys`;
+    const create = async (kind: string, headers: Record<string, string>) =>
+      (await (await call(keysPath, json({ kind, name: `made ${kind}` }, headers))).json()) as {
+        id: string;
+        key: string;
+      };
+    const leaked = await create('secret', { cookie });
+    const made = await create('secret', { authorization: `Bearer ${leaked.key}` });
+    const madeByMade = await create('write', { authorization: `Bearer ${made.key}` });
+    const unrelated = await create('write', { cookie });
+    const profilesBy = async (key: string) =>
+      (
+        await call(`/api/workspaces/${world.workspaceId}/profiles`, {
+          headers: { authorization: `Bearer ${key}` },
+        })
+      ).status;
+    const ingestBy = async (key: string) =>
+      (
+        await call(
+          '/v1/track',
+          json({ userId: 'u-keys', event: 'Key Checked' }, { authorization: basicAuth(key) }),
+        )
+      ).status;
+    expect(await profilesBy(made.key)).toBe(200);
+    expect(await ingestBy(madeByMade.key)).toBe(200);
+
+    expect((await call(`${keysPath}/${leaked.id}`, { method: 'DELETE', headers: { cookie } })).status).toBe(
+      204,
+    );
+    expect(await profilesBy(made.key)).toBe(401);
+    expect(await ingestBy(madeByMade.key)).toBe(401);
+    expect(await ingestBy(unrelated.key)).toBe(200);
+    const list = (await (await call(keysPath, { headers: { cookie } })).json()) as {
+      items: Array<{ id: string; revokedAt: string | null; revokedBy: { kind: string } | null }>;
+    };
+    const revokedBy = (id: string) => list.items.find((item) => item.id === id)?.revokedBy?.kind ?? null;
+    expect([leaked.id, made.id, madeByMade.id, unrelated.id].map(revokedBy)).toEqual([
+      'user',
+      'user',
+      'user',
+      null,
+    ]);
+  });
+
   it('lets a write key read nothing', async () => {
     const response = await call(`/api/workspaces/${world.workspaceId}/profiles`, {
       headers: { authorization: `Bearer ${world.writeKey}` },

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
 import type { ApiKey, ApiKeyKind, Role } from '../core/access.js';
 import { AppError } from '../core/errors.js';
 import type { DialectOps } from './dialect-ops.js';
@@ -7,6 +7,8 @@ import type { Database } from './schema.js';
 import type { AccessStore, WorkspaceStore } from './storage.js';
 
 const WORKSPACE_LIST_LOCK_KEY = 'workspace-list';
+
+type ApiKeyUpdate = UpdateQueryBuilder<Database, 'api_keys', 'api_keys', UpdateResult>;
 
 export function createWorkspaceStore(db: Kysely<Database>, ops: DialectOps): WorkspaceStore {
   return {
@@ -220,21 +222,33 @@ export function createAccessStore(db: Kysely<Database>): AccessStore {
       return rows.map(toApiKey);
     },
     async revokeApiKey(workspaceId, keyId, revocation) {
-      const result = await db
-        .updateTable('api_keys')
-        .set({ revoked_at: revocation.at, revoked_by: revocation.by })
-        .where('workspace_id', '=', workspaceId)
-        .where('id', '=', keyId)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) > 0) return true;
       const existing = await db
         .selectFrom('api_keys')
         .select('id')
         .where('workspace_id', '=', workspaceId)
         .where('id', '=', keyId)
         .executeTakeFirst();
-      return existing !== undefined;
+      if (!existing) return undefined;
+      const revokeActive = async (match: (query: ApiKeyUpdate) => ApiKeyUpdate) =>
+        (
+          await match(
+            db
+              .updateTable('api_keys')
+              .set({ revoked_at: revocation.at, revoked_by: revocation.by })
+              .where('workspace_id', '=', workspaceId)
+              .where('revoked_at', 'is', null),
+          )
+            .returning('id')
+            .execute()
+        ).map((row) => row.id);
+      const revoked = await revokeActive((query) => query.where('id', '=', keyId));
+      // What a key made is as little to be trusted as the key: generation by generation, from the
+      // key itself even when revoked before (its keys then outlived it).
+      for (let creators = [keyId]; creators.length > 0; ) {
+        creators = await revokeActive((query) => query.where('created_by', 'in', creators));
+        revoked.push(...creators);
+      }
+      return revoked;
     },
     async touchApiKey(keyId, at) {
       await db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', keyId).execute();

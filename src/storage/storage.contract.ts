@@ -1395,19 +1395,64 @@ export function runStorageContract(
         revokedAt: null,
         createdBy: 'usr_creator',
       });
-      expect(await storage.access.revokeApiKey(workspaceId, key.id, { at: NOW + 1, by: 'key_admin' })).toBe(
-        true,
-      );
-      expect(await storage.access.revokeApiKey('ws_other', key.id, { at: NOW + 1, by: null })).toBe(false);
+      expect(
+        await storage.access.revokeApiKey(workspaceId, key.id, { at: NOW + 1, by: 'key_admin' }),
+      ).toEqual([key.id]);
+      expect(
+        await storage.access.revokeApiKey('ws_other', key.id, { at: NOW + 1, by: null }),
+      ).toBeUndefined();
       // Revoked again: still found, the first revocation kept.
-      expect(await storage.access.revokeApiKey(workspaceId, key.id, { at: NOW + 2, by: 'usr_late' })).toBe(
-        true,
+      expect(await storage.access.revokeApiKey(workspaceId, key.id, { at: NOW + 2, by: 'usr_late' })).toEqual(
+        [],
       );
       expect((await storage.access.listApiKeys(workspaceId))[0]).toMatchObject({
         revokedAt: NOW + 1,
         revokedBy: 'key_admin',
         createdBy: 'usr_creator',
       });
+    });
+
+    it('revokes with a key the keys it created, and theirs, but no other', async () => {
+      const key = (name: string, createdBy: string | null, revokedAt: number | null = null) => ({
+        id: newId('key'),
+        workspaceId,
+        kind: 'secret' as const,
+        name,
+        hint: 'sk_abc…',
+        createdAt: NOW,
+        lastUsedAt: null,
+        revokedAt,
+        createdBy,
+        revokedBy: null,
+        tokenHash: `hash-${name}-${Math.random()}`,
+      });
+      const leaked = key('leaked', 'usr_admin');
+      const child = key('child', leaked.id);
+      const grandchild = key('grandchild', child.id);
+      const revokedChild = key('revoked child', leaked.id, NOW);
+      const sibling = key('sibling', 'usr_admin');
+      const ofSibling = key('of sibling', sibling.id);
+      for (const each of [leaked, child, grandchild, revokedChild, sibling, ofSibling])
+        await storage.access.createApiKey(each);
+
+      const revoked = await storage.access.revokeApiKey(workspaceId, leaked.id, {
+        at: NOW + 1,
+        by: 'usr_admin',
+      });
+      expect(revoked?.sort()).toEqual([leaked.id, child.id, grandchild.id].sort());
+      const listed = new Map((await storage.access.listApiKeys(workspaceId)).map((each) => [each.id, each]));
+      expect(listed.get(grandchild.id)).toMatchObject({ revokedAt: NOW + 1, revokedBy: 'usr_admin' });
+      expect(listed.get(revokedChild.id)).toMatchObject({ revokedAt: NOW });
+      expect(listed.get(sibling.id)?.revokedAt).toBeNull();
+      expect(listed.get(ofSibling.id)?.revokedAt).toBeNull();
+
+      // A key revoked before its keys were: revoking it again reaches them.
+      const earlier = key('revoked before', 'usr_admin', NOW);
+      const outlived = key('outlived it', earlier.id);
+      for (const each of [earlier, outlived]) await storage.access.createApiKey(each);
+      expect(await storage.access.revokeApiKey(workspaceId, earlier.id, { at: NOW + 2, by: null })).toEqual([
+        outlived.id,
+      ]);
     });
 
     it('expires sessions', async () => {

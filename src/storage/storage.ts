@@ -81,14 +81,15 @@ export interface AccessStore {
   findApiKeyByHash(tokenHash: string): Promise<ApiKey | undefined>;
   listApiKeys(workspaceId: string): Promise<ApiKey[]>;
   /**
-   * Marks a key revoked, by whom (see `ApiKey.revokedBy`); false when the workspace has no such key.
-   * A key revoked already keeps its first revocation.
+   * Marks a key revoked, by whom (see `ApiKey.revokedBy`), and with it every active key it created,
+   * and theirs: the ids revoked now, or undefined when the workspace has no such key. A key revoked
+   * already keeps its first revocation (its keys are still revoked).
    */
   revokeApiKey(
     workspaceId: string,
     keyId: string,
     revocation: { at: number; by: string | null },
-  ): Promise<boolean>;
+  ): Promise<string[] | undefined>;
   touchApiKey(keyId: string, at: number): Promise<void>;
 
   createSession(session: {

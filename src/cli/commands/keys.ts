@@ -81,8 +81,11 @@ export function registerKeyCommands(program: Command): void {
     .action(async (id: string, options: { workspace?: string; json?: boolean }) => {
       await withStorage(async ({ storage, clock }) => {
         const workspace = await pickWorkspace(storage, options.workspace);
-        await new ApiKeyVerifier(storage, clock).revoke(workspace.id, id, null);
-        print({ id, revoked: true }, options, () => `Revoked ${id}.`);
+        const revoked = await new ApiKeyVerifier(storage, clock).revoke(workspace.id, id, null);
+        const made = revoked.filter((revokedId) => revokedId !== id);
+        print({ id, revoked: true, keysItMadeRevoked: made }, options, () =>
+          made.length === 0 ? `Revoked ${id}.` : `Revoked ${id} and the keys it created: ${made.join(', ')}.`,
+        );
       });
     });
 }

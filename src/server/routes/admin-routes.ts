@@ -162,6 +162,8 @@ export async function adminRoutes(
       schema: {
         tags: ['keys'],
         summary: 'Revoke an API key; it stops working at once',
+        description:
+          'The keys it created, and the keys those created, are revoked with it (by the same caller): a leaked secret key must not live on in keys it made. The key list shows them revoked.',
         params: WorkspaceParams.extend({ keyId: z.string().min(1).max(100) }),
         response: { 204: z.null(), ...errors },
       },

@@ -355,7 +355,7 @@ export const en = {
   },
   keys: {
     title: 'API keys',
-    help: 'Write keys send events (Segment-compatible); secret keys call the admin API. A key is shown once.',
+    help: 'Write keys send events (Segment-compatible); secret keys call the admin API. A key is shown once. Revoking a secret key also revokes the keys it created.',
     kind: 'Kind',
     write: 'Write key',
     secret: 'Secret key',

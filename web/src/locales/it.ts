@@ -357,7 +357,7 @@ export const it: Catalogue = {
   },
   keys: {
     title: 'Chiavi API',
-    help: 'Le chiavi di scrittura inviano eventi (compatibili con Segment); le chiavi segrete usano l’API di amministrazione. Una chiave si vede una sola volta.',
+    help: 'Le chiavi di scrittura inviano eventi (compatibili con Segment); le chiavi segrete usano l’API di amministrazione. Una chiave si vede una sola volta. Revocare una chiave segreta revoca anche le chiavi che ha creato.',
     kind: 'Tipo',
     write: 'Chiave di scrittura',
     secret: 'Chiave segreta',
