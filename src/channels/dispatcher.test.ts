@@ -1,5 +1,6 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { newId } from '../core/ids.js';
 import { newMessage } from '../core/journey.js';
@@ -752,5 +753,37 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     world.clock.advance(HOUR);
     await world.settle();
     expect(world.sink.received).toHaveLength(2);
+  });
+
+  it('counts what it sent when a write of outcomes committed but its answer was lost', async () => {
+    await world.publish(sender('Lost answer', 1));
+    await world.send([identify('lia', { email: 'lia@example.com' }), track('lia', 'Lost answer')]);
+    await world.background.pipeline.drain();
+    let isLosingAnswer = true;
+    const messages = new Proxy(world.storage.messages, {
+      get(target, key, receiver) {
+        if (key !== 'settleAll') return Reflect.get(target, key, receiver);
+        return async (...args: Parameters<Storage['messages']['settleAll']>) => {
+          const written = await target.settleAll(...args);
+          if (isLosingAnswer) {
+            isLosingAnswer = false;
+            throw new Error('connection reset after the commit');
+          }
+          return written;
+        };
+      },
+    });
+    const storage = new Proxy(world.storage, {
+      get: (target, key, receiver) => (key === 'messages' ? messages : Reflect.get(target, key, receiver)),
+    });
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line).msg) });
+    const dispatcher = world.dispatcher({ storage, logger });
+    expect(await dispatcher.runOnce()).toBe(1);
+    expect(isLosingAnswer).toBe(false);
+    expect(dispatcher.sentCount).toBe(1);
+    expect(warnings.filter((msg) => msg.includes('claimed by another'))).toEqual([]);
+    expect((await messagesOf('lia'))[0]?.status).toBe('sent');
+    expect(world.sink.received).toHaveLength(1);
   });
 });

@@ -343,6 +343,17 @@ export function createMessageStore(db: Kysely<Database>, ops: DialectOps): Messa
             and messages.id in (${inIdOrder(chunk.map((message) => message.id))})
           returning messages.id`.execute(db);
         for (const row of result.rows) written.add(row.id);
+        const unwritten = chunk.map((message) => message.id).filter((id) => !written.has(id));
+        if (unwritten.length === 0) continue;
+        // Settled by this claimant already: an earlier write of these outcomes committed, its answer lost.
+        const settledBefore = await db
+          .selectFrom('messages')
+          .select('id')
+          .where('id', 'in', unwritten)
+          .where('claimed_by', '=', claimant)
+          .where('status', '!=', 'sending')
+          .execute();
+        for (const row of settledBefore) written.add(row.id);
       }
       return written;
     },

@@ -500,7 +500,10 @@ export interface MessageStore {
    * claimed, such as a test send); false when it does not.
    */
   update(message: Message, claimant: string | null): Promise<boolean>;
-  /** `update` for many messages held by one claimant, in one statement; answers the ids it wrote. */
+  /**
+   * `update` for many messages held by one claimant, in one statement; answers the ids it wrote, and
+   * those the claimant had settled already (a write that committed but whose answer was lost).
+   */
   settleAll(messages: Message[], claimant: string): Promise<Set<string>>;
   find(workspaceId: string, id: string): Promise<Message | undefined>;
   findById(id: string): Promise<Message | undefined>;
