@@ -311,8 +311,9 @@ describe('journey canvas (Chromium)', () => {
 
   it('tidies a tangled canvas into layers from the entry down, each step below what leads to it, and saves it', async () => {
     const arm = { conditions: [{ source: 'trait', path: 'plan', op: 'eq', value: 'pro' }], next: 'pro' };
-    // Every step dropped in one heap.
+    // Every step dropped in one heap, with a dozen that nothing leads to yet.
     const heap = { x: 40, y: 40 };
+    const loose = Array.from({ length: 12 }, (_, index) => `loose_${index + 1}`);
     const journey = await consoleWorld.api<{ id: string }>('POST', '/journeys', {
       definition: {
         name: 'Tangled',
@@ -324,8 +325,17 @@ describe('journey canvas (Chromium)', () => {
           { id: 'pro', type: 'wait', duration: '2d', next: 'done' },
           { id: 'free', type: 'wait', duration: '3d', next: 'done' },
           { id: 'done', type: 'exit' },
+          ...loose.map((id) => ({ id, type: 'exit' })),
         ],
-        canvas: { entry: heap, wait: heap, ask: heap, pro: heap, free: heap, done: heap },
+        canvas: {
+          entry: heap,
+          wait: heap,
+          ask: heap,
+          pro: heap,
+          free: heap,
+          done: heap,
+          ...Object.fromEntries(loose.map((id) => [id, heap])),
+        },
       },
     });
     expect(journey.status).toBe(201);
@@ -351,14 +361,20 @@ describe('journey canvas (Chromium)', () => {
       const overlapping = all.flatMap((a, index) =>
         all.slice(index + 1).flatMap((b) => (overlaps(a, b) ? [`${a.id}/${b.id}`] : [])),
       );
-      return [...wrong, ...overlapping];
+      const done = boxes.get('done');
+      const notBelow = loose.filter((id) => {
+        const box = boxes.get(id);
+        return !(done && box && box.y > done.y + done.height);
+      });
+      return [...wrong, ...overlapping, ...notBelow.map((id) => `${id} beside the flow`)];
     };
     await expect.poll(tidy).toEqual([]);
     // The two ways of the branch side by side, in the order of its ports: yes on the left.
     const boxes = new Map((await nodeBoxes()).map((box) => [box.id, box]));
     expect(boxes.get('pro')?.y).toBe(boxes.get('free')?.y);
     expect(boxes.get('pro')?.x).toBeLessThan(boxes.get('free')?.x ?? 0);
-    // And the whole journey in view.
+    // And the whole journey in view: the view zooms out no further than half size, so the steps set
+    // aside must wrap into rows (in one, they ran past the canvas's edges).
     const canvas = await page.locator('.canvas').boundingBox();
     if (!canvas) throw new Error('no canvas on screen');
     await expect
@@ -375,7 +391,7 @@ describe('journey canvas (Chromium)', () => {
         );
         return new Set(Object.values(saved.body.draft.canvas).map((at) => `${at.x},${at.y}`)).size;
       })
-      .toBe(6);
+      .toBe(6 + loose.length);
   }, 120_000);
 
   it('shows the canvas within the first screen of a phone, the palette wrapped above it', async () => {
