@@ -320,6 +320,7 @@ describe.each(BACKENDS)('mops CLI on %s', (backend) => {
           '0038-hand-offs-newest-first',
           '0039-message-sequences',
           '0040-suppressions-keep-replaced',
+          '0041-account-trait-changes',
         ],
       });
       expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ database: backend, applied: [] });

@@ -157,16 +157,48 @@ describe('resolveIdentities', () => {
   });
 
   it('creates an account on group and links the profile, merging account traits', () => {
-    const changes = resolve([
+    const [first, second] = [
       call('group', { userId: 'u1', groupId: 'acme', traits: { name: 'Acme', employees: 50 } }),
-      call('group', { userId: 'u2', groupId: 'acme', traits: { employees: 60 } }, NOW + 1),
-    ]);
+      call('group', { userId: 'u2', groupId: 'acme', traits: { employees: 60, name: 'Acme' } }, NOW + 1),
+    ];
+    const changes = resolve([first, second]);
     expect(changes.upsertedAccounts).toHaveLength(1);
     expect(changes.upsertedAccounts[0]).toMatchObject({
       groupId: 'acme',
       traits: { name: 'Acme', employees: 60 },
     });
     expect(changes.accountMembers).toHaveLength(2);
+    // What each call changed, for scoring to walk a batch's account traits call by call.
+    const accountId = changes.upsertedAccounts[0]?.id;
+    expect(changes.accountTraitChanges).toEqual([
+      {
+        workspaceId: 'ws',
+        eventId: first.id,
+        accountId,
+        trait: 'name',
+        value: 'Acme',
+        previous: undefined,
+        at: NOW,
+      },
+      {
+        workspaceId: 'ws',
+        eventId: first.id,
+        accountId,
+        trait: 'employees',
+        value: 50,
+        previous: undefined,
+        at: NOW,
+      },
+      {
+        workspaceId: 'ws',
+        eventId: second.id,
+        accountId,
+        trait: 'employees',
+        value: 60,
+        previous: 50,
+        at: NOW + 1,
+      },
+    ]);
   });
 
   it('hands identities of a profile created and merged in the same batch to the survivor', () => {

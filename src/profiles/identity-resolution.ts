@@ -62,6 +62,7 @@ class BatchResolution {
   readonly #touchedAccounts = new Set<string>();
   readonly #members = new Map<string, ResolutionChanges['accountMembers'][number]>();
   readonly #traitChanges: ResolutionChanges['traitChanges'] = [];
+  readonly #accountTraitChanges: ResolutionChanges['accountTraitChanges'] = [];
 
   constructor(options: ResolveOptions) {
     this.#options = options;
@@ -109,6 +110,7 @@ class BatchResolution {
         ...change,
         profileId: this.#survivor(change.profileId).id,
       })),
+      accountTraitChanges: this.#accountTraitChanges,
     };
   }
 
@@ -138,8 +140,7 @@ class BatchResolution {
       }
     } else if (event.type === 'group') {
       const groupId = groupIdOf(event);
-      if (groupId !== null)
-        this.#joinAccount(profile, groupId, objectField(event.payload, 'traits'), event.timestamp);
+      if (groupId !== null) this.#joinAccount(profile, groupId, objectField(event.payload, 'traits'), event);
     }
   }
 
@@ -253,7 +254,7 @@ class BatchResolution {
     this.#touchedProfiles.add(profile.id);
   }
 
-  #joinAccount(profile: Profile, groupId: string, traits: Traits, at: number): void {
+  #joinAccount(profile: Profile, groupId: string, traits: Traits, event: StoredEvent): void {
     const { now, workspaceId } = this.#options;
     let account = this.#accounts.get(groupId);
     if (!account) {
@@ -268,7 +269,16 @@ class BatchResolution {
       };
       this.#accounts.set(groupId, account);
     }
-    mergeTraits(account, traits, at);
+    for (const change of mergeTraits(account, traits, event.timestamp))
+      this.#accountTraitChanges.push({
+        workspaceId,
+        eventId: event.id,
+        accountId: account.id,
+        trait: change.trait,
+        value: change.value,
+        previous: change.previous,
+        at: event.timestamp,
+      });
     account.updatedAt = now;
     this.#touchedAccounts.add(groupId);
     this.#members.set(`${account.id}:${profile.id}`, {

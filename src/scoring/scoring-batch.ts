@@ -4,12 +4,11 @@ import { newId } from '../core/ids.js';
 import type { Message } from '../core/journey.js';
 import { HAND_OFF_CREATED, SALES_ACCEPTED } from '../core/lifecycle.js';
 import { ACCOUNT_LEFT, SMS_RECEIVED, SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../core/mops-events.js';
-import { type Profile, TRAITS_UPDATED } from '../core/profile.js';
+import { TRAITS_UPDATED } from '../core/profile.js';
 import { modelRevision, type ScoreLedgerEntry } from '../core/score-model.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { profileEvent } from '../profiles/profile-events.js';
 import { contactsOfAccountsChanged, eventProfileIds } from '../profiles/profiles.js';
-import { setOwn } from '../profiles/traits.js';
 import {
   type HandOff,
   type MadeHandOff,
@@ -21,8 +20,8 @@ import {
   type StorageReader,
   type StorageTx,
   type StoredScore,
-  type TraitChange,
 } from '../storage/storage.js';
+import { applyCall, factsAsTheyAre, factsBeforeBatch, factsThenOf } from './facts-then.js';
 import { handOffMessage, ownerProperties, stageChangedEvent } from './hand-offs.js';
 import { advanceStage, nextStageCheck, reaches, type StageMove } from './lifecycle-stage.js';
 import { assignOwner } from './owner-assignment.js';
@@ -223,58 +222,6 @@ async function keepHistoryInOrder(reader: StorageReader, moves: StageChange[], a
   }
 }
 
-/** Each profile's traits as the batch's events are walked, and what each identify call among them changed. */
-interface TraitsThen {
-  current: Map<string, Record<string, unknown>>;
-  changesOf: Map<number, TraitChange[]>;
-}
-
-/**
- * The traits of the profiles as they stood before the batch's identify calls (each trait a call
- * changed back to its value before the first), with those calls' changes to apply as they are met.
- * Only profiles such a call changed are kept: the others had their traits of now all along.
- */
-async function traitsBeforeBatch(
-  reader: StorageReader,
-  events: readonly StoredEvent[],
-  profileOfEvent: ReadonlyMap<number, string>,
-  profiles: readonly Profile[],
-): Promise<TraitsThen> {
-  const identifies = events.filter((event) => event.type === 'identify').map((event) => event.id);
-  const changes = identifies.length > 0 ? await reader.profiles.listTraitChanges(identifies) : [];
-  const current = new Map<string, Record<string, unknown>>();
-  const changesOf = new Map<number, TraitChange[]>();
-  const byId = new Map(profiles.map((profile) => [profile.id, profile]));
-  for (const change of changes) {
-    if (change.eventId === null || profileOfEvent.get(change.eventId) !== change.profileId) continue;
-    const ofEvent = changesOf.get(change.eventId);
-    if (ofEvent) ofEvent.push(change);
-    else changesOf.set(change.eventId, [change]);
-  }
-  // Undone latest first, so each trait ends at its value before the earliest change.
-  for (const change of [...changes].reverse()) {
-    if (change.eventId === null || !changesOf.has(change.eventId)) continue;
-    const profile = byId.get(change.profileId);
-    if (!profile) continue;
-    const traits = current.get(profile.id) ?? { ...profile.traits };
-    // Kept, an absent trait and a null one are alike: both are null.
-    if (change.previous === undefined || change.previous === null) delete traits[change.trait];
-    else setOwn(traits, change.trait, change.previous);
-    current.set(profile.id, traits);
-  }
-  return { current, changesOf };
-}
-
-/** The traits of the profile after the identify call `eventId`, if it changed any. */
-function applyTraitChanges(traits: TraitsThen, profileId: string, eventId: number): void {
-  const changes = traits.changesOf.get(eventId);
-  const before = traits.current.get(profileId);
-  if (!changes || !before) return;
-  const after = { ...before };
-  for (const change of changes) setOwn(after, change.trait, change.value);
-  traits.current.set(profileId, after);
-}
-
 /**
  * Scores, stages and hand-offs of the profiles of these events, and of `alsoDecide` (profiles whose
  * stage timer fell due: time alone may have taken a score over a threshold), as of `at`.
@@ -302,14 +249,17 @@ export async function decideWorkspace(
       ...(options.alsoDecide ?? []),
     ]),
   ];
-  const [profiles, accounts, ledger, storedScores, stages] = await Promise.all([
+  const [profiles, accountsOf, ledger, storedScores, stages] = await Promise.all([
     reader.profiles.findProfilesByIds(profileIds),
-    reader.segments.accountTraits(profileIds),
+    reader.profiles.accountsOf(profileIds),
     reader.scoring.ledger(profileIds),
     reader.scoring.scores(profileIds),
     reader.scoring.stages(profileIds),
   ]);
   const ledgers = ledgersByProfile(ledger);
+  const accounts = new Map(
+    [...accountsOf].map(([profileId, ofProfile]) => [profileId, ofProfile.map((account) => account.traits)]),
+  );
 
   // Each score as it stood just before this batch's events, decay included: with the stored one, what
   // tells whether the score reaches a stage's threshold now or had reached it already. Judged when
@@ -334,20 +284,18 @@ export async function decideWorkspace(
   const stagesHeld = hasScoreThresholds
     ? await reader.scoring.stagesEverHeld(profileIds)
     : new Map<string, Set<string>>();
-  // The traits each profile had before the batch's identify calls, then after each in turn: the fit
-  // points a score held before an event, which a recycled lead's dip is judged with.
-  const traits = hasScoreThresholds
-    ? await traitsBeforeBatch(reader, events, profileOfEvent, profiles)
-    : { current: new Map<string, Record<string, unknown>>(), changesOf: new Map<number, TraitChange[]>() };
+  // The traits and account traits each profile had before the batch's identify and group calls, then
+  // after each in turn: the fit points a score held before an event, which a recycled lead's dip is
+  // judged with.
+  const factsThen = hasScoreThresholds
+    ? await factsBeforeBatch(reader, { events, profileOfEvent, profiles, accountsOf })
+    : factsAsTheyAre(accountsOf);
   for (const profile of hasScoreThresholds ? profiles : []) {
     const stored = storedScores.get(profile.id);
     for (const model of settings.scoring.models) {
       const storedScore = stored?.[model.id]?.score;
       if (storedScore === undefined) continue;
-      const facts = {
-        traits: traits.current.get(profile.id) ?? profile.traits,
-        accounts: accounts.get(profile.id) ?? [],
-      };
+      const facts = factsThenOf(factsThen, profile);
       const before = firstReceived.get(profile.id) ?? at;
       const { score } = scoreOf(model, ledgers.get(profile.id) ?? [], facts, before);
       scoreBefore.set(`${profile.id}:${model.id}`, Math.min(storedScore, score));
@@ -388,10 +336,7 @@ export async function decideWorkspace(
   ) => {
     const profile = profilesById.get(profileId);
     if (!profile || profile.mergedInto !== null || !lifecycle) return undefined;
-    const facts = {
-      traits: traits.current.get(profileId) ?? profile.traits,
-      accounts: accounts.get(profileId) ?? [],
-    };
+    const facts = factsThenOf(factsThen, profile);
     return new Map(
       settings.scoring.models.map((model) => [
         model.id,
@@ -437,7 +382,7 @@ export async function decideWorkspace(
 
   for (const [index, event] of events.entries()) {
     const profileId = profileOfEvent.get(event.id);
-    if (profileId !== undefined) applyTraitChanges(traits, profileId, event.id);
+    applyCall(factsThen, event, profileId);
     if (profileId === undefined || event.name === null || !earnsPoints(event)) continue;
     const properties = (event.payload.properties ?? {}) as Record<string, unknown>;
     const fact = { id: event.id, name: event.name, timestamp: event.timestamp, properties };

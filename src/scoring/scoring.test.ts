@@ -2053,6 +2053,41 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     expect([al.stage, bea.stage]).toEqual(['mql', 'mql']);
   });
 
+  it('judges a recycled lead’s dip with its account’s traits as each event of the batch found them', async () => {
+    const settings = await world.storage.settings.get(world.workspaceId);
+    const [engagement, ...others] = settings.scoring.models as [ScoreModel, ...ScoreModel[]];
+    const large = { type: 'account_trait' as const, path: 'employees', op: 'gte' as const, value: 500 };
+    await world.configure({
+      scoring: {
+        models: [
+          {
+            ...engagement,
+            rules: [...engagement.rules, { id: 'large', kind: 'fit', when: large, points: 15 }],
+          },
+          ...others,
+        ],
+      },
+    });
+    const employ = (userId: string, employees: number) => ({
+      type: 'group',
+      userId,
+      groupId: `${userId}-co`,
+      traits: { employees },
+    });
+    await world.send([employ('al', 10), employ('bea', 1200)]);
+    await recycledAt50('al');
+    await recycledAt50('bea');
+    // Two weeks on, Al has faded to 42.5 and Bea to 57.5. Al’s account grows (57.5): reached anew.
+    // Bea views Pricing (67.5) before her account shrinks (52.5): never below, she stays a lead.
+    await world.advance(14 * DAY);
+    await world.send([employ('al', 1200), track('bea', 'Pricing Viewed'), employ('bea', 10)]);
+    await world.settle();
+    const [al, bea] = [await intentOf('al'), await intentOf('bea')];
+    expect(al.scores.find((score) => score.model === 'engagement')?.score).toBe(57.5);
+    expect(bea.scores.find((score) => score.model === 'engagement')?.score).toBe(52.5);
+    expect([al.stage, bea.stage]).toEqual(['mql', 'lead']);
+  });
+
   it('enters a journey on segment entry and branches on segment, score and stage', async () => {
     const hot = await createSegment(world.storage, {
       workspaceId: world.workspaceId,

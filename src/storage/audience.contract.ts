@@ -79,6 +79,7 @@ export function runAudienceContract(
         upsertedAccounts: [],
         accountMembers: [],
         traitChanges: [],
+        accountTraitChanges: [],
       }),
     );
     return person;

@@ -7,6 +7,7 @@ import { decodeCursor, isString, toPage } from './paging.js';
 import { searchTextContains, searchTextOf } from './profile-search.js';
 import type { Database } from './schema.js';
 import {
+  type AccountTraitChange,
   type IdentityKey,
   MERGES_LOCK_KEY,
   type ProfileStore,
@@ -117,6 +118,25 @@ async function insertTraitChanges(db: Kysely<Database>, changes: TraitChange[]):
           profile_id: change.profileId,
           trait: change.trait,
           // undefined (no previous value) is kept as JSON null.
+          value: JSON.stringify(change.value ?? null),
+          previous: JSON.stringify(change.previous ?? null),
+          at: change.at,
+        })),
+      )
+      .execute();
+  }
+}
+
+async function insertAccountTraitChanges(db: Kysely<Database>, changes: AccountTraitChange[]): Promise<void> {
+  for (const chunk of chunks(changes, 300)) {
+    await db
+      .insertInto('account_trait_changes')
+      .values(
+        chunk.map((change) => ({
+          workspace_id: change.workspaceId,
+          event_id: change.eventId,
+          account_id: change.accountId,
+          trait: change.trait,
           value: JSON.stringify(change.value ?? null),
           previous: JSON.stringify(change.previous ?? null),
           at: change.at,
@@ -380,6 +400,7 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
           .execute();
       }
       await insertTraitChanges(db, changes.traitChanges);
+      await insertAccountTraitChanges(db, changes.accountTraitChanges);
       for (const chunk of chunks(changes.accountMembers, 300)) {
         await db
           .insertInto('account_members')
@@ -446,6 +467,29 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
             at: Number(row.at),
           });
         }
+      }
+      return found;
+    },
+
+    async listAccountTraitChanges(eventIds) {
+      const found: AccountTraitChange[] = [];
+      for (const chunk of chunks(eventIds)) {
+        const rows = await db
+          .selectFrom('account_trait_changes')
+          .selectAll()
+          .where('event_id', 'in', chunk)
+          .orderBy('id')
+          .execute();
+        for (const row of rows)
+          found.push({
+            workspaceId: row.workspace_id,
+            eventId: Number(row.event_id),
+            accountId: row.account_id,
+            trait: row.trait,
+            value: JSON.parse(row.value),
+            previous: JSON.parse(row.previous),
+            at: Number(row.at),
+          });
       }
       return found;
     },
@@ -600,6 +644,25 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
         .orderBy('accounts.group_id')
         .execute();
       return rows.map((row) => toAccount(row, ops));
+    },
+    async accountsOf(profileIds) {
+      const found = new Map<string, Account[]>();
+      for (const chunk of chunks(profileIds)) {
+        const rows = await db
+          .selectFrom('accounts')
+          .innerJoin('account_members', 'account_members.account_id', 'accounts.id')
+          .selectAll('accounts')
+          .select('account_members.profile_id')
+          .where('account_members.profile_id', 'in', chunk)
+          .orderBy('accounts.group_id')
+          .execute();
+        for (const { profile_id, ...row } of rows) {
+          const accounts = found.get(profile_id);
+          if (accounts) accounts.push(toAccount(row, ops));
+          else found.set(profile_id, [toAccount(row, ops)]);
+        }
+      }
+      return found;
     },
   };
 }

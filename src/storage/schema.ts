@@ -235,6 +235,16 @@ export interface Database {
     previous: string;
     at: number;
   };
+  account_trait_changes: {
+    id: Generated<number>;
+    workspace_id: string;
+    event_id: number;
+    account_id: string;
+    trait: string;
+    value: string;
+    previous: string;
+    at: number;
+  };
   inbound_texts: {
     workspace_id: string;
     message_sid: string;

@@ -428,6 +428,17 @@ export function runStorageContract(
           ],
           accountMembers: [{ accountId, profileId: person.id, createdAt: NOW }],
           traitChanges: [],
+          accountTraitChanges: [
+            {
+              workspaceId,
+              eventId: events[0]?.id as number,
+              accountId,
+              trait: 'plan',
+              value: 'pro',
+              previous: undefined,
+              at: NOW,
+            },
+          ],
         }),
       );
       const identities = await storage.profiles.findIdentities(workspaceId, [
@@ -445,6 +456,21 @@ export function runStorageContract(
       });
       expect(await storage.profiles.findAccount('another-workspace', accountId)).toBeUndefined();
       expect(await storage.profiles.findAccount(workspaceId, 'no-such-account')).toBeUndefined();
+      const accountsOf = await storage.profiles.accountsOf([person.id, 'prf_of_no_account']);
+      expect([...accountsOf.keys()]).toEqual([person.id]);
+      expect(accountsOf.get(person.id)).toMatchObject([{ id: accountId, traits: { plan: 'pro' } }]);
+      // No value before is kept as null, as a profile's trait changes keep it.
+      expect(await storage.profiles.listAccountTraitChanges(events.map((e) => e.id))).toEqual([
+        {
+          workspaceId,
+          eventId: events[0]?.id,
+          accountId,
+          trait: 'plan',
+          value: 'pro',
+          previous: null,
+          at: NOW,
+        },
+      ]);
       const timeline = await storage.events.listForIdentities(
         identities.map((i) => i.id),
         { limit: 1 },
@@ -486,6 +512,7 @@ export function runStorageContract(
           ],
           accountMembers: [{ accountId, profileId: anonymous.id, createdAt: NOW }],
           traitChanges: [],
+          accountTraitChanges: [],
         }),
       );
       // Topic choices: the newer one wins, and an unsubscribe wins a tie.
@@ -511,6 +538,7 @@ export function runStorageContract(
           upsertedAccounts: [],
           accountMembers: [],
           traitChanges: [],
+          accountTraitChanges: [],
         }),
       );
       expect((await storage.profiles.find(workspaceId, anonymous.id))?.id).toBe(known.id);
@@ -545,6 +573,7 @@ export function runStorageContract(
         upsertedAccounts: [],
         accountMembers: [],
         traitChanges: [],
+        accountTraitChanges: [],
       };
       // The merged-away profile's user id was stored first, so it has the lower identity id.
       await storage.transaction((tx) =>
@@ -605,6 +634,7 @@ export function runStorageContract(
           upsertedAccounts: [],
           accountMembers: [],
           traitChanges: [],
+          accountTraitChanges: [],
         }),
       );
       const byTrait = await storage.profiles.list(workspaceId, { limit: 10, query: 'ada@example' });
@@ -671,6 +701,7 @@ export function runStorageContract(
         upsertedAccounts: [],
         accountMembers: [],
         traitChanges: [],
+        accountTraitChanges: [],
       };
       const found = async (query: string) =>
         (await storage.profiles.list(workspaceId, { limit: 10, query })).items.map((p) => p.id);

@@ -178,6 +178,7 @@ export interface ResolutionChanges {
   upsertedAccounts: Account[];
   accountMembers: Array<{ accountId: string; profileId: string; createdAt: number }>;
   traitChanges: TraitChange[];
+  accountTraitChanges: AccountTraitChange[];
 }
 
 export interface ProfileStore {
@@ -251,6 +252,11 @@ export interface ProfileStore {
   listHoldingPhoneNumber(workspaceId: string, phoneNumber: string): Promise<Profile[]>;
   listIdentities(profileId: string): Promise<Identity[]>;
   listAccounts(profileId: string): Promise<Account[]>;
+  /**
+   * Per profile, its accounts (none: not a contact of any), for a batch that must tell them apart.
+   * @example (await profiles.accountsOf(['pro_ada'])).get('pro_ada') // [{ groupId: 'acme', … }]
+   */
+  accountsOf(profileIds: string[]): Promise<Map<string, Account[]>>;
   /** The workspace's account (none for an account of another workspace). */
   findAccount(workspaceId: string, accountId: string): Promise<Account | undefined>;
   /** The profiles in the workspace's account (none for an account of another workspace). */
@@ -269,6 +275,8 @@ export interface ProfileStore {
   updateTraits(profile: Profile, changes: TraitChange[]): Promise<void>;
   /** What the identify calls among these events changed. */
   listTraitChanges(eventIds: number[]): Promise<TraitChange[]>;
+  /** What the group calls among these events changed on their accounts, in the order they changed it. */
+  listAccountTraitChanges(eventIds: number[]): Promise<AccountTraitChange[]>;
 }
 
 /** A trait an identify (or a journey) changed on a profile: what journeys and segments react to. */
@@ -278,6 +286,18 @@ export interface TraitChange {
   profileId: string;
   trait: string;
   value: unknown;
+  previous: unknown;
+  at: number;
+}
+
+/** A trait a group call changed on an account: what its contacts' fit was judged with from then on. */
+export interface AccountTraitChange {
+  workspaceId: string;
+  eventId: number;
+  accountId: string;
+  trait: string;
+  value: unknown;
+  /** None (null, once stored) when the account had no value for it: a new account's traits, all of them. */
   previous: unknown;
   at: number;
 }

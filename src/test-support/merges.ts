@@ -34,5 +34,6 @@ export function mergeOf(visitor: Profile, user: Profile, eventId = 1): Resolutio
     upsertedAccounts: [],
     accountMembers: [],
     traitChanges: [],
+    accountTraitChanges: [],
   };
 }

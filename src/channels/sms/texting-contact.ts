@@ -55,6 +55,7 @@ export async function contactOfUnknownSender(
         at,
       },
     ],
+    accountTraitChanges: [],
   });
   const traitsUpdated = profileEvent({
     workspaceId,

@@ -39,6 +39,7 @@ import { scoreRefreshTimers } from './0037-score-refresh-timers.js';
 import { handOffsNewestFirst } from './0038-hand-offs-newest-first.js';
 import { messageSequences } from './0039-message-sequences.js';
 import { suppressionsKeepReplaced } from './0040-suppressions-keep-replaced.js';
+import { accountTraitChanges } from './0041-account-trait-changes.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -86,6 +87,7 @@ const ALL: Record<string, DialectMigration> = {
   '0038-hand-offs-newest-first': handOffsNewestFirst,
   '0039-message-sequences': messageSequences,
   '0040-suppressions-keep-replaced': suppressionsKeepReplaced,
+  '0041-account-trait-changes': accountTraitChanges,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
