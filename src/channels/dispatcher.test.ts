@@ -715,20 +715,12 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     await world.background.pipeline.drain();
     // The database goes away for the first write of the round, while the second send is under way.
     let isFailing = true;
-    const messages = new Proxy(world.storage.messages, {
-      get(target, key, receiver) {
-        if (key !== 'settleAll') return Reflect.get(target, key, receiver);
-        return async (...args: Parameters<Storage['messages']['settleAll']>) => {
-          if (isFailing) {
-            isFailing = false;
-            throw new Error('database connection reset');
-          }
-          return target.settleAll(...args);
-        };
-      },
-    });
-    const storage = new Proxy(world.storage, {
-      get: (target, key, receiver) => (key === 'messages' ? messages : Reflect.get(target, key, receiver)),
+    const storage = withSettleAll(world.storage, (settleAll) => async (...args) => {
+      if (isFailing) {
+        isFailing = false;
+        throw new Error('database connection reset');
+      }
+      return settleAll(...args);
     });
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
@@ -760,21 +752,13 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     await world.send([identify('lia', { email: 'lia@example.com' }), track('lia', 'Lost answer')]);
     await world.background.pipeline.drain();
     let isLosingAnswer = true;
-    const messages = new Proxy(world.storage.messages, {
-      get(target, key, receiver) {
-        if (key !== 'settleAll') return Reflect.get(target, key, receiver);
-        return async (...args: Parameters<Storage['messages']['settleAll']>) => {
-          const written = await target.settleAll(...args);
-          if (isLosingAnswer) {
-            isLosingAnswer = false;
-            throw new Error('connection reset after the commit');
-          }
-          return written;
-        };
-      },
-    });
-    const storage = new Proxy(world.storage, {
-      get: (target, key, receiver) => (key === 'messages' ? messages : Reflect.get(target, key, receiver)),
+    const storage = withSettleAll(world.storage, (settleAll) => async (...args) => {
+      const written = await settleAll(...args);
+      if (isLosingAnswer) {
+        isLosingAnswer = false;
+        throw new Error('connection reset after the commit');
+      }
+      return written;
     });
     const warnings: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line).msg) });
@@ -787,3 +771,16 @@ describe.each(BACKENDS)('message dispatcher on %s', (backend) => {
     expect(world.sink.received).toHaveLength(1);
   });
 });
+
+type SettleAll = Storage['messages']['settleAll'];
+
+/** The storage with its `settleAll` wrapped: a database failing around the dispatcher’s writes. */
+function withSettleAll(storage: Storage, wrap: (settleAll: SettleAll) => SettleAll): Storage {
+  const settleAll = wrap((...args) => storage.messages.settleAll(...args));
+  const messages = new Proxy(storage.messages, {
+    get: (target, key, receiver) => (key === 'settleAll' ? settleAll : Reflect.get(target, key, receiver)),
+  });
+  return new Proxy(storage, {
+    get: (target, key, receiver) => (key === 'messages' ? messages : Reflect.get(target, key, receiver)),
+  });
+}
