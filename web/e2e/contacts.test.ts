@@ -1,7 +1,7 @@
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth } from '../../src/test-support/world.js';
-import { type ConsoleWorld, startConsoleWorld } from './harness.js';
+import { type ConsoleWorld, startConsoleWorld, wideElements } from './harness.js';
 
 interface Intent {
   stage: string | null;
@@ -430,6 +430,36 @@ describe('contacts (Chromium)', () => {
     await page.getByRole('columnheader', { name: 'Ultima attività' }).waitFor();
     await consoleWorld.shot('contacts-list-it');
   }, 180_000);
+
+  it('reads the score ledger on a phone (390 px) a line to a card, each value beside its heading, with nothing to scroll sideways', async () => {
+    const { world, api } = consoleWorld;
+    const found = await api<{ items: Array<{ id: string }> }>('GET', '/profiles?q=ada%40example.com');
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(`${world.url}/contacts/${found.body.items[0]?.id}?tab=scores`);
+      await page.getByLabel(/^(Language|Lingua)$/).selectOption('en');
+      const table = page.getByRole('table', { name: 'Ledger of Engagement' });
+      await table.getByText('Demo Requested', { exact: false }).waitFor();
+      // How far each reaches past its own box: nothing to scroll sideways is 0 or less.
+      const overreach = (box: Locator) =>
+        box.evaluate((element) => element.scrollWidth - element.clientWidth);
+      expect(await overreach(table)).toBeLessThanOrEqual(0);
+      expect(await overreach(page.getByTestId('ledger-engagement'))).toBeLessThanOrEqual(0);
+      expect(await wideElements(page)).toEqual([]);
+      // With the column headings out of sight, each value carries its own.
+      const headings = await table
+        .locator('tbody tr')
+        .first()
+        .locator('td')
+        .evaluateAll((cells) =>
+          cells.map((cell) => cell.ownerDocument.defaultView?.getComputedStyle(cell, '::before').content),
+        );
+      expect(headings).toEqual(['"Time"', '"Rule"', '"Why"', '"Points awarded"', '"Worth now"']);
+      await consoleWorld.shot('phone-contact-scores');
+    } finally {
+      await page.setViewportSize({ width: 1500, height: 950 });
+    }
+  }, 60_000);
 
   it('shows a member the stage history and the journey without asking for the admin-only settings, and an admin the way back', async () => {
     const { world, api, browser } = consoleWorld;

@@ -39,6 +39,14 @@ function LedgerTable(props: { ledger: Ledger }) {
   const format = useFormat();
   const { ledger } = props;
   const page = usePage(ledger.lines);
+  // Each cell carries its column's heading too: on a phone a line reads as a card of label and value.
+  const heading = {
+    time: t('contacts.time'),
+    rule: t('contacts.rule'),
+    why: t('contacts.why'),
+    pointsThen: t('contacts.pointsThen'),
+    pointsNow: t('contacts.pointsNow'),
+  };
   return (
     <div className="card ledger" data-testid={`ledger-${ledger.model}`}>
       <h3>{t('contacts.scoreOf', { model: ledger.modelName, score: format.number(ledger.score) })}</h3>
@@ -52,35 +60,37 @@ function LedgerTable(props: { ledger: Ledger }) {
       )}
       {ledger.lines.length > 0 && (
         <>
-          <table className="table">
+          <table className="table ledger-lines">
             <caption className="visually-hidden">{t('contacts.ledger', { model: ledger.modelName })}</caption>
             <thead>
               <tr>
-                <th scope="col">{t('contacts.time')}</th>
-                <th scope="col">{t('contacts.rule')}</th>
-                <th scope="col">{t('contacts.why')}</th>
+                <th scope="col">{heading.time}</th>
+                <th scope="col">{heading.rule}</th>
+                <th scope="col">{heading.why}</th>
                 <th scope="col" className="number">
-                  {t('contacts.pointsThen')}
+                  {heading.pointsThen}
                 </th>
                 <th scope="col" className="number">
-                  {t('contacts.pointsNow')}
+                  {heading.pointsNow}
                 </th>
               </tr>
             </thead>
             <tbody>
               {page.items.map((line) => (
                 <tr key={`${line.eventId}:${line.rule}`}>
-                  <td>
+                  <td data-label={heading.time}>
                     <time dateTime={line.at}>{format.dateTime(line.at)}</time>
                   </td>
-                  <td>
+                  <td data-label={heading.rule}>
                     <code>{line.rule}</code>
                   </td>
-                  <td>
+                  <td data-label={heading.why}>
                     <Reasons reasons={line.reasons} />
                   </td>
-                  <td className="number">{format.number(line.points)}</td>
-                  <td className="number">
+                  <td className="number" data-label={heading.pointsThen}>
+                    {format.number(line.points)}
+                  </td>
+                  <td className="number" data-label={heading.pointsNow}>
                     {format.number(line.current)}
                     {line.isDecayed && <span className="hint"> ({t('contacts.decayed')})</span>}
                   </td>
