@@ -11,8 +11,14 @@ import type { Storage } from '../storage/storage.js';
 import { saveTemplate } from '../templates/templates.js';
 
 const DAY = 86_400_000;
-/** Calls per append, as an SDK flushes them. */
+/** Calls per append at most, as an SDK flushes them. */
 const BATCH = 500;
+/**
+ * How often the shop's SDK flushes its queue: the history is received a flush at a time, when its
+ * last call was made, so what it moves (stages, scores) is dated within minutes of what caused it.
+ */
+const FLUSH_EVERY_MS = 10 * 60_000;
+const SEED = 20_261_129;
 const TEMPLATE_PREFIX = 'Demo shop · ';
 
 export interface DemoOptions {
@@ -27,6 +33,7 @@ export interface DemoOptions {
    * only then, so that the month of history enters none of them (a journey acts on what comes next).
    */
   waitForPipeline: () => Promise<void>;
+  /** After each day of the history: `contacts`, those who had signed up by its end. */
   onProgress?: (progress: { contacts: number; total: number; events: number }) => void;
 }
 
@@ -45,6 +52,11 @@ export interface DemoSummary {
  * journeys with their e-mails — a welcome for sign-ups and an abandoned-cart reminder. Deterministic
  * (the same calls every time), so a load cut short can run again: events already stored are dropped
  * as duplicates, and what was set up before is not set up twice.
+ *
+ * The month is received as it happened, oldest first, so that stage moves (dated by receipt, as scores
+ * are judged) and the dashboard's ranges spread over it rather than over the minutes of the load. Not
+ * before what the log received already, though: ids follow receipt, and time-range reads rely on it,
+ * so history older than the log's newest event is received with it (all of it, in a log in use today).
  */
 export async function loadDemoShop(storage: Storage, options: DemoOptions): Promise<DemoSummary> {
   const { workspaceId, clock } = options;
@@ -57,28 +69,46 @@ export async function loadDemoShop(storage: Storage, options: DemoOptions): Prom
   // Before the history: scores and segments are kept as events arrive, not worked out afterwards.
   const segments = await setUpIntent(storage, workspaceId, clock.now());
   const end = clock.now();
-  const random = seededRandom(20_261_129);
-  let pending: Array<Record<string, unknown>> = [];
+  const notBefore = (await storage.events.newestReceivedAt()) ?? Number.NEGATIVE_INFINITY;
+  let pending: TimedCall[] = [];
   let events = 0;
-  const flush = async () => {
-    if (pending.length === 0) return;
+  const send = async (calls: Array<Record<string, unknown>>, receivedAt: number) => {
+    if (calls.length === 0) return;
     const result = await ingest(storage.events, {
       workspaceId,
       endpoint: 'batch',
-      body: { batch: pending },
-      receivedAt: clock.now(),
+      body: { batch: calls },
+      receivedAt,
     });
     if (result.rejected[0]) throw new Error(`demo event rejected: ${result.rejected[0].reason}`);
-    events += pending.length;
+    events += calls.length;
+  };
+  const flush = async () => {
+    const last = pending.at(-1);
+    if (last)
+      await send(
+        pending.map(({ call }) => call),
+        Math.max(last.at, notBefore),
+      );
     pending = [];
   };
-  for (let contact = 0; contact < total; contact++) {
-    for (const call of contactHistory(contact, { random, end, days })) pending.push(call);
-    if (pending.length >= BATCH) await flush();
-    if (contact % 250 === 249) options.onProgress?.({ contacts: contact + 1, total, events });
+  const history = { end, days };
+  const { contactsByDay, signedUpOn } = daysActive(total, history);
+  let signedUp = 0;
+  for (const day of [...contactsByDay.keys()].sort((a, b) => a - b)) {
+    const calls = (contactsByDay.get(day) ?? [])
+      .flatMap((contact) => contactHistory(contact, history))
+      .filter(({ at }) => dayOf(at) === day)
+      .sort((a, b) => a.at - b.at);
+    for (const call of calls) {
+      const first = pending[0];
+      if (first && (pending.length >= BATCH || flushOf(call.at) !== flushOf(first.at))) await flush();
+      pending.push(call);
+    }
+    await flush();
+    signedUp += signedUpOn.get(day) ?? 0;
+    options.onProgress?.({ contacts: signedUp, total, events });
   }
-  await flush();
-  options.onProgress?.({ contacts: total, total, events });
   await options.waitForPipeline();
 
   const welcome = await saveTemplate(storage, clock, { workspaceId, template: WELCOME_TEMPLATE });
@@ -91,8 +121,8 @@ export async function loadDemoShop(storage: Storage, options: DemoOptions): Prom
     published.push(journey.id);
   }
   // A few moments of today, after the journeys went live: they start with someone in them.
-  for (const call of liveMoments(total, clock.now())) pending.push(call);
-  await flush();
+  const now = clock.now();
+  await send(liveMoments(total, now), now);
   return { contacts: total, events, templates: [welcome.id, reminder.id], journeys: published, segments };
 }
 
@@ -261,6 +291,39 @@ function liveMoments(contacts: number, now: number): Array<Record<string, unknow
   return calls;
 }
 
+/** A call of the shop's client and when it was made. */
+interface TimedCall {
+  at: number;
+  call: Record<string, unknown>;
+}
+
+const dayOf = (at: number) => Math.floor(at / DAY);
+const flushOf = (at: number) => Math.floor(at / FLUSH_EVERY_MS);
+
+/**
+ * The days each contact did something on, and how many signed up on each: a day of the history is
+ * loaded by making again the calls of only the contacts active on it, so that the month need not be
+ * held in memory to be sent in the order it happened.
+ */
+function daysActive(
+  total: number,
+  history: { end: number; days: number },
+): { contactsByDay: Map<number, number[]>; signedUpOn: Map<number, number> } {
+  const contactsByDay = new Map<number, number[]>();
+  const signedUpOn = new Map<number, number>();
+  for (let contact = 0; contact < total; contact++) {
+    const days = new Set(contactHistory(contact, history).map(({ at }) => dayOf(at)));
+    for (const day of days) {
+      const active = contactsByDay.get(day);
+      if (active) active.push(contact);
+      else contactsByDay.set(day, [contact]);
+    }
+    const first = Math.min(...days);
+    signedUpOn.set(first, (signedUpOn.get(first) ?? 0) + 1);
+  }
+  return { contactsByDay, signedUpOn };
+}
+
 type Random = () => number;
 
 /** Mulberry32: small, fast and the same on every machine. */
@@ -301,26 +364,31 @@ function pageProperties(path: string) {
   return { path, url: `${DEMO_SHOP_ORIGIN}${path}`, title: 'Demo shop' };
 }
 
-/** One contact's month: signs up, browses in sessions, sometimes fills a cart and mostly buys it. */
-function contactHistory(
-  contact: number,
-  options: { random: Random; end: number; days: number },
-): Array<Record<string, unknown>> {
-  const { random, end, days } = options;
+/**
+ * One contact's month: signs up, browses in sessions, sometimes fills a cart and mostly buys it. The
+ * same calls every time it is asked, from a random source of the contact's own.
+ */
+function contactHistory(contact: number, options: { end: number; days: number }): TimedCall[] {
+  const { end, days } = options;
+  const random = seededRandom(SEED + contact);
   const userId = `demo-${contact}`;
   const first = pick(random, FIRST_NAMES);
   const last = pick(random, LAST_NAMES);
   const signedUpAt = end - Math.floor(random() * days * DAY);
-  const calls: Array<Record<string, unknown>> = [];
+  const calls: TimedCall[] = [];
   let sequence = 0;
-  const at = (time: number) => ({
-    userId,
-    messageId: `demo-${contact}-${sequence++}`,
-    timestamp: new Date(Math.min(time, end)).toISOString(),
-  });
-  calls.push({
+  const make = (time: number, call: Record<string, unknown>) => {
+    const at = Math.min(time, end);
+    const sent = {
+      ...call,
+      userId,
+      messageId: `demo-${contact}-${sequence++}`,
+      timestamp: new Date(at).toISOString(),
+    };
+    calls.push({ at, call: sent });
+  };
+  make(signedUpAt, {
     type: 'identify',
-    ...at(signedUpAt),
     traits: {
       email: `${first}.${last}.${contact}@example.com`.toLowerCase(),
       first_name: first,
@@ -330,12 +398,7 @@ function contactHistory(
       created_at: new Date(signedUpAt).toISOString(),
     },
   });
-  calls.push({
-    type: 'track',
-    event: 'Signed Up',
-    ...at(signedUpAt + 1000),
-    properties: { method: 'email' },
-  });
+  make(signedUpAt + 1000, { type: 'track', event: 'Signed Up', properties: { method: 'email' } });
   // Most contacts come back a few times; some are much keener than others.
   const sessions = Math.floor(random() ** 2 * 8) + 1;
   for (let session = 0; session < sessions; session++) {
@@ -346,35 +409,23 @@ function contactHistory(
     };
     for (let view = 0, views = 1 + Math.floor(random() * 4); view < views; view++)
       // As an analytics snippet sends them, without a name: counted as Page Viewed.
-      calls.push({ type: 'page', ...at(step()), properties: pageProperties(pick(random, PAGES)) });
+      make(step(), { type: 'page', properties: pageProperties(pick(random, PAGES)) });
     const category = pick(random, CATEGORIES);
     const sku = `${category}-${Math.floor(random() * 40)}`;
     const price = Math.round((15 + random() * 185) * 100) / 100;
-    calls.push({
-      type: 'track',
-      event: 'Product Viewed',
-      ...at(step()),
-      properties: { sku, category, price },
-    });
+    make(step(), { type: 'track', event: 'Product Viewed', properties: { sku, category, price } });
     if (random() > 0.35) continue;
     const cartId = `cart-${contact}-${session}`;
-    calls.push({
+    make(step(), {
       type: 'track',
       event: 'Product Added',
-      ...at(step()),
       properties: { cart_id: cartId, sku, category, price, quantity: 1 },
     });
     if (random() > 0.6) continue;
-    calls.push({
-      type: 'track',
-      event: 'Checkout Started',
-      ...at(step()),
-      properties: { cart_id: cartId, value: price },
-    });
-    calls.push({
+    make(step(), { type: 'track', event: 'Checkout Started', properties: { cart_id: cartId, value: price } });
+    make(step(), {
       type: 'track',
       event: 'Order Completed',
-      ...at(step()),
       properties: { cart_id: cartId, order_id: `order-${contact}-${session}`, total: price, currency: 'EUR' },
     });
   }

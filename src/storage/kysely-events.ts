@@ -126,6 +126,18 @@ export function createEventReader(db: Kysely<Database>, ops: DialectOps): Omit<E
         (row) => [Number(row.timestamp), Number(row.id)],
       );
     },
+
+    async newestReceivedAt() {
+      // Down the primary key from the newest: a short walk past Mops's own events, if any.
+      const row = await db
+        .selectFrom('events')
+        .select('received_at')
+        .where('origin', 'is', null)
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row === undefined ? undefined : Number(row.received_at);
+    },
   };
 }
 

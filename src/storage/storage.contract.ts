@@ -220,6 +220,16 @@ export function runStorageContract(
       });
     });
 
+    it('tells when its newest client event was received, passing over Mops’s own written since', async () => {
+      expect(await storage.events.newestReceivedAt()).toBeUndefined();
+      await storage.events.append({ events: [event({ workspaceId, receivedAt: NOW - 10 })], rejected: [] });
+      await storage.events.append({ events: [event({ workspaceId, receivedAt: NOW })], rejected: [] });
+      await storage.transaction((tx) =>
+        tx.generatedEvents.append([{ event: event({ workspaceId, receivedAt: NOW + 10 }), identityId: 1 }]),
+      );
+      expect(await storage.events.newestReceivedAt()).toBe(NOW);
+    });
+
     it('rejects a cursor it did not hand out', async () => {
       await expect(storage.events.list(workspaceId, { limit: 5, cursor: 'not-a-cursor' })).rejects.toThrow(
         /cursor/,

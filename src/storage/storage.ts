@@ -152,6 +152,14 @@ export interface EventStore {
   ): Promise<Page<StoredRejectedEvent>>;
   /** Events linked to any of these identities, newest first. */
   listForIdentities(identityIds: number[], page: PageRequest): Promise<Page<StoredEvent>>;
+  /**
+   * When the log's newest client event was received (Mops's own are dated by what they record);
+   * undefined when it holds none. Ids follow receipt, and time-range reads rely on it: a writer that
+   * dates receipt in the past (the demo shop's history) must date nothing before this.
+   *
+   * @example await storage.events.newestReceivedAt() // 1795425600000
+   */
+  newestReceivedAt(): Promise<number | undefined>;
 }
 
 export interface IdentityKey {
