@@ -103,6 +103,19 @@ describe.each(BACKENDS)('webhook API on %s', (backend) => {
     expect(withCredentials.status).toBe(400);
     expect(withCredentials.body.error).toMatchObject({ field: 'webhooks.destinations.0.url' });
     expect(withCredentials.body.error.message).toMatch(/user name or password/);
+    // What is no URL at all is refused as such, not failed on by the check for credentials.
+    for (const url of ['crm.example.com', 'x'.repeat(3000)]) {
+      const notUrl = await api<ApiError>(
+        'PUT',
+        '/settings',
+        settingsWith({ destinations: [{ id: 'crm', url }] }),
+      );
+      expect({ url: url.slice(0, 20), status: notUrl.status }).toEqual({
+        url: url.slice(0, 20),
+        status: 400,
+      });
+      expect(notUrl.body.error.field).toBe('webhooks.destinations.0.url');
+    }
     // A key pasted with its line break would make every call fail, to be retried for an hour.
     const lineBreak = await api<ApiError>(
       'PUT',
