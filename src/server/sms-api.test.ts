@@ -122,6 +122,24 @@ describe.each(BACKENDS)('SMS API on %s', (backend) => {
     expect(await smsSuppression()).toBeUndefined();
   });
 
+  it('refuses a webhook URL whose ids hold a NUL with 400 naming the id, before looking the workspace up', async () => {
+    // PostgreSQL refuses the NUL in a query (a 500 before the signature is checked); SQLite finds nothing.
+    const { world } = mailWorld;
+    for (const [path, field] of [
+      [`/v1/sms/inbound/${world.workspaceId}%00`, 'workspaceId'],
+      [`/v1/sms/status/${world.workspaceId}%00/msg_1`, 'workspaceId'],
+      [`/v1/sms/status/${world.workspaceId}/msg%001`, 'messageId'],
+    ] as const) {
+      const response = await fetch(`${world.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `MessageSid=SM${'0'.repeat(32)}&MessageStatus=delivered`,
+      });
+      expect({ path, status: response.status }).toEqual({ path, status: 400 });
+      expect(await response.json()).toMatchObject({ error: { code: 'invalid_input', field } });
+    }
+  });
+
   it('opts a number out on STOP and back in on START, and a journey text follows that', async () => {
     const stop = await inbound('  stop ');
     expect(stop.status).toBe(200);

@@ -2,6 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../core/errors.js';
 import { findUnstorableText } from '../core/storable-text.js';
 
+/** The admin API, and the SMS provider's webhooks (whose form bodies the handlers read themselves). */
+const CHECKED_PATHS = ['/api/', '/v1/sms/'];
+
 /** A JSON body as parsed (not a CSV upload's stream or buffer, which their routes read themselves). */
 function isParsedJson(body: unknown): boolean {
   if (body === null || typeof body !== 'object') return false;
@@ -13,11 +16,12 @@ function isParsedJson(body: unknown): boolean {
  * surrogate pair) in its path, query or JSON body: PostgreSQL would refuse it with a 500 halfway
  * through, and SQLite would keep what it cannot give back. So is a body nesting deeper than anything
  * Mops reads (before a schema's recursion meets it), or holding a number JSON cannot (stored as null,
- * unlike what was previewed). Ingest checks its events itself.
+ * unlike what was previewed). So are the ids in an SMS provider's webhook URL, looked up before its
+ * signature can be checked. Ingest checks its events itself.
  */
 export function refuseUnstorableInput(server: FastifyInstance): void {
   server.addHook('preValidation', async (request) => {
-    if (!request.url.startsWith('/api/')) return;
+    if (!CHECKED_PATHS.some((prefix) => request.url.startsWith(prefix))) return;
     const found =
       findUnstorableText(request.params, '') ??
       findUnstorableText(request.query, '') ??
