@@ -104,7 +104,8 @@ function encodingOf(contentEncoding: string | undefined): Encoding | undefined {
 }
 
 function withinLimit(decoded: Buffer, maxBytes: number): Buffer {
-  if (decoded.length > maxBytes) throw new AppError('payload_too_large', limitMessage(maxBytes));
+  if (decoded.length > maxBytes)
+    throw new AppError('payload_too_large', limitMessage(maxBytes), { field: 'body' });
   return decoded;
 }
 
@@ -115,7 +116,7 @@ function limitMessage(maxBytes: number): string {
 function decodingError(error: unknown, encoding: Encoding, maxBytes: number): AppError {
   if (error instanceof AppError) return error;
   if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
-    return new AppError('payload_too_large', limitMessage(maxBytes), { cause: error });
+    return new AppError('payload_too_large', limitMessage(maxBytes), { field: 'body', cause: error });
   return new AppError('invalid_input', `body is not valid ${encoding} data`, { field: 'body', cause: error });
 }
 

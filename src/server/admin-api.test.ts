@@ -90,6 +90,11 @@ describe.each(BACKENDS)('admin API on %s', (backend) => {
       field: 'owner',
       issue: { code: 'unknown_field' },
     });
+    // Refused whole, before any field of it is read: the body is what is wrong.
+    expect(await refusal({ kind: 'write', name: 'x'.repeat(1_100_000) })).toMatchObject({
+      code: 'payload_too_large',
+      field: 'body',
+    });
   });
 
   it('creates a key shown once, lists it by hint, and revokes it at once', async () => {

@@ -89,6 +89,7 @@ function toAppError(error: FastifyError): AppError | undefined {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AppError('payload_too_large', 'request body exceeds the size limit for this endpoint', {
+        field: 'body',
         cause: error,
       });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

@@ -452,6 +452,15 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
     ['malformed JSON', '{"batch": [', {}, 400, 'body'],
     ['a body that is not the gzip it says', 'not gzip', { 'content-encoding': 'gzip' }, 400, 'body'],
     ['an encoding it cannot read', '{"batch":[]}', { 'content-encoding': 'zstd' }, 415, 'content-encoding'],
+    [
+      'a body past 500 KB',
+      JSON.stringify({
+        batch: [{ type: 'track', userId: 'u', event: 'E', properties: { pad: 'x'.repeat(600_000) } }],
+      }),
+      {},
+      400,
+      'body',
+    ],
   ])('refuses %s naming what is wrong', async (_name, body, headers, status, field) => {
     const response = await post('/v1/batch', body, headers);
     expect(response.status).toBe(status);
@@ -466,9 +475,13 @@ describe.each(BACKENDS)('Segment ingest API on %s', (backend) => {
     );
     const response = await post('/v1/batch', bomb, { 'content-encoding': 'gzip' });
     expect(response.status).toBe(400);
-    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(
-      /exceeds the 500 KB limit/,
-    );
+    expect(await response.json()).toMatchObject({
+      error: {
+        code: 'payload_too_large',
+        field: 'body',
+        message: expect.stringMatching(/exceeds the 500 KB limit/),
+      },
+    });
   });
 
   it('stores a retried event once (messageId)', async () => {
