@@ -46,7 +46,10 @@ export async function requestScoreReplay(
   const { workspaceId, since, now } = options;
   const settings = await storage.settings.get(workspaceId);
   const model = settings.scoring.models.find((candidate) => candidate.id === options.model);
-  if (!model) throw new AppError('not_found', `no score model ${options.model} in the workspace's settings`);
+  if (!model)
+    throw new AppError('not_found', `no score model ${options.model} in the workspace's settings`, {
+      field: 'model',
+    });
   if (scoredNames(model).length === 0 && !hasFitRules(model))
     throw new AppError('invalid_input', `score model ${model.id} has no rules to apply`, { field: 'model' });
   const replay: ScoreReplay = {

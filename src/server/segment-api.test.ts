@@ -1089,6 +1089,11 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(future.body.error.field).toBe('since');
     const unknown = await api<ApiError>('POST', '/scoring/models/nothing-like-it/replays', {});
     expect(unknown.status).toBe(404);
+    expect(unknown.body.error.field).toBe('model');
+    // Nor are a misspelt model's replays an empty list: there is no such model to have any.
+    const unknownListed = await api<ApiError>('GET', '/scoring/models/nothing-like-it/replays');
+    expect(unknownListed.status).toBe(404);
+    expect(unknownListed.body.error.field).toBe('model');
 
     type Replay = { id: string; status: string; profilesScored: number; awards: number; points: number };
     const started = await api<Replay>('POST', '/scoring/models/engagement/replays', { since: '30d' });

@@ -412,7 +412,8 @@ export async function scoringRoutes(
     {
       schema: {
         tags: ['scoring'],
-        summary: "A score model's replays of past events, newest first (the last 20)",
+        summary:
+          "A score model's replays of past events, newest first (the last 20); 404 for a model not in the settings",
         params: ModelParams,
         response: { 200: z.object({ items: z.array(ScoreReplayJson) }), ...errors },
       },
@@ -420,6 +421,12 @@ export async function scoringRoutes(
     async (request) => {
       const { workspaceId, model } = request.params;
       await auth.requireWorkspace(request, workspaceId);
+      // As applying one answers: a misspelt model is not one that was never applied.
+      const settings = await storage.settings.get(workspaceId);
+      if (!settings.scoring.models.some((candidate) => candidate.id === model))
+        throw new AppError('not_found', `no score model ${model} in the workspace's settings`, {
+          field: 'model',
+        });
       const replays = await storage.scoring.listReplays(workspaceId, model, 20);
       return { items: replays.map(replayJson) };
     },
