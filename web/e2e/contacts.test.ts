@@ -1,7 +1,7 @@
-import type { Locator, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth } from '../../src/test-support/world.js';
-import { type ConsoleWorld, startConsoleWorld, wideElements } from './harness.js';
+import { type ConsoleWorld, startConsoleWorld, tablesScrollingSideways, wideElements } from './harness.js';
 
 interface Intent {
   stage: string | null;
@@ -39,6 +39,13 @@ describe('contacts (Chromium)', () => {
             rules: [
               { id: 'pricing', kind: 'event', event: 'Pricing Viewed', points: 10, halfLife: '7d', cap: 30 },
               { id: 'demo', kind: 'event', event: 'Demo Requested', points: 40, repeat: 'once' },
+              // A point for the plan: the ledger's fit points have a line too.
+              {
+                id: 'plan_pro',
+                kind: 'fit',
+                when: { type: 'trait', path: 'plan', op: 'eq', value: 'pro' },
+                points: 1,
+              },
             ],
           },
         ],
@@ -431,23 +438,89 @@ describe('contacts (Chromium)', () => {
     await consoleWorld.shot('contacts-list-it');
   }, 180_000);
 
-  it('reads the score ledger on a phone (390 px) a line to a card, each value beside its heading, with nothing to scroll sideways', async () => {
+  it('reads every table of a contact on a phone (390 px), in English and Italian, with nothing to scroll sideways: the wide ones a row to a card, each value beside its heading', async () => {
     const { world, api } = consoleWorld;
     const found = await api<{ items: Array<{ id: string }> }>('GET', '/profiles?q=ada%40example.com');
+    const adaId = found.body.items[0]?.id;
+    // The hand-off's event (the timeline's widest properties) reaches her timeline after the hand-off.
+    await expect
+      .poll(async () =>
+        (
+          await api<{ items: Array<{ name: string | null }> }>('GET', `/profiles/${adaId}/events?limit=50`)
+        ).body.items.map((event) => event.name),
+      )
+      .toContain('Hand-off Created');
     await page.setViewportSize({ width: 390, height: 844 });
     try {
-      await page.goto(`${world.url}/contacts/${found.body.items[0]?.id}?tab=scores`);
-      await page.getByLabel(/^(Language|Lingua)$/).selectOption('en');
-      const table = page.getByRole('table', { name: 'Ledger of Engagement' });
-      await table.getByText('Demo Requested', { exact: false }).waitFor();
-      // How far each reaches past its own box: nothing to scroll sideways is 0 or less.
-      const overreach = (box: Locator) =>
-        box.evaluate((element) => element.scrollWidth - element.clientWidth);
-      expect(await overreach(table)).toBeLessThanOrEqual(0);
-      expect(await overreach(page.getByTestId('ledger-engagement'))).toBeLessThanOrEqual(0);
-      expect(await wideElements(page)).toEqual([]);
+      await page.goto(`${world.url}/contacts/${adaId}`);
+      // Each tab, with what shows its tables have their rows: Ada has some in every one.
+      const tabs: Array<{ name: { en: string; it: string }; loaded: () => Promise<void> }> = [
+        {
+          name: { en: 'Profile', it: 'Profilo' },
+          loaded: () =>
+            page.getByTestId('account-scores-acme').getByRole('cell', { name: 'engagement' }).waitFor(),
+        },
+        {
+          name: { en: 'Timeline', it: 'Cronologia' },
+          // The event with the longest properties open: a table inside the table.
+          loaded: async () => {
+            const handOff = page.getByRole('row').filter({ hasText: 'Hand-off Created' }).first();
+            await handOff.getByText('Hand-off Created').click();
+            await handOff.getByRole('row', { name: /owner_email/ }).waitFor();
+          },
+        },
+        {
+          name: { en: 'Segments', it: 'Segmenti' },
+          loaded: () => page.getByRole('link', { name: 'Pro plan' }).waitFor(),
+        },
+        {
+          name: { en: 'Journeys', it: 'Percorsi' },
+          loaded: () => page.getByRole('row').filter({ hasText: 'Quick hello' }).waitFor(),
+        },
+        {
+          name: { en: 'Messages', it: 'Messaggi' },
+          loaded: () => page.getByRole('row').filter({ hasText: 'Welcome aboard' }).waitFor(),
+        },
+        {
+          name: { en: 'Scores', it: 'Punteggi' },
+          loaded: async () => {
+            await page.getByTestId('ledger-engagement').getByText('Demo Requested').first().waitFor();
+            await page.getByRole('cell', { name: 'plan_pro' }).waitFor();
+          },
+        },
+        {
+          name: { en: 'Stage history', it: 'Storico delle fasi' },
+          loaded: () => page.getByTestId('contact-hand-offs').getByText('Giulia Bianchi').waitFor(),
+        },
+        {
+          name: { en: 'Subscriptions', it: 'Iscrizioni' },
+          loaded: () => page.getByRole('row').filter({ hasText: 'Marketing' }).waitFor(),
+        },
+      ];
+      const overflows: Record<string, string[]> = {};
+      for (const language of ['en', 'it'] as const) {
+        await page.getByLabel(/^(Language|Lingua)$/).selectOption(language);
+        for (const { name, loaded } of tabs) {
+          await page.getByRole('tab', { name: name[language] }).click();
+          await loaded();
+          overflows[name[language]] = [
+            ...(await tablesScrollingSideways(page)),
+            ...(await wideElements(page)),
+          ];
+          if (language === 'en')
+            await consoleWorld.shot(`phone-contact-${name.en.toLowerCase().replace(' ', '-')}`);
+        }
+      }
+      expect(overflows).toEqual(
+        Object.fromEntries(tabs.flatMap(({ name }) => [name.en, name.it]).map((name) => [name, []])),
+      );
+
       // With the column headings out of sight, each value carries its own.
-      const headings = await table
+      await page.getByLabel('Lingua').selectOption('en');
+      await page.getByRole('tab', { name: 'Scores' }).click();
+      const ledger = page.getByRole('table', { name: 'Ledger of Engagement' });
+      await ledger.getByText('Demo Requested', { exact: false }).waitFor();
+      const headings = await ledger
         .locator('tbody tr')
         .first()
         .locator('td')
@@ -455,11 +528,10 @@ describe('contacts (Chromium)', () => {
           cells.map((cell) => cell.ownerDocument.defaultView?.getComputedStyle(cell, '::before').content),
         );
       expect(headings).toEqual(['"Time"', '"Rule"', '"Why"', '"Points awarded"', '"Worth now"']);
-      await consoleWorld.shot('phone-contact-scores');
     } finally {
       await page.setViewportSize({ width: 1500, height: 950 });
     }
-  }, 60_000);
+  }, 90_000);
 
   it('shows a member the stage history and the journey without asking for the admin-only settings, and an admin the way back', async () => {
     const { world, api, browser } = consoleWorld;

@@ -164,6 +164,22 @@ export async function wideElements(page: Page): Promise<string[]> {
 }
 
 /**
+ * The tables of the page's main part that reach past their own box (scrolling sideways inside it, or
+ * spilling out of it), by their column headings: none when every table reads within its width.
+ */
+export async function tablesScrollingSideways(page: Page): Promise<string[]> {
+  // A string, as above: it runs in the browser.
+  return page.evaluate(`(() => {
+    return [...document.querySelectorAll('main table')].flatMap((table) => {
+      const overreach = table.scrollWidth - table.clientWidth;
+      if (overreach <= 0) return [];
+      const headings = [...table.querySelectorAll(':scope > thead th')].map((th) => th.textContent.trim()).filter(Boolean);
+      return [headings.join(' | ') + ': ' + overreach + ' px too wide'];
+    });
+  })()`);
+}
+
+/**
  * The tables of the page's main part wider than the box they sit in (its content box), by their
  * column headings: none when every table fits, or scrolls inside a box of its own.
  */

@@ -68,6 +68,13 @@ export function JourneysSection(props: { workspaceId: string; profileId: string 
   const instances = useJourneysOf(props.workspaceId, props.profileId);
   const names = useJourneyNames(props.workspaceId);
   const page = usePage(instances.data?.items ?? []);
+  // Each cell carries its column's heading too: on a phone an instance reads as a card of label and value.
+  const heading = {
+    journey: t('contacts.journey'),
+    status: t('common.status'),
+    whereNow: t('contacts.whereNow'),
+    enteredAt: t('contacts.enteredAt'),
+  };
   return (
     <div className="contact-section">
       <h2>{t('contacts.tabs.journeys')}</h2>
@@ -76,19 +83,19 @@ export function JourneysSection(props: { workspaceId: string; profileId: string 
       {instances.data?.items.length === 0 && <EmptyState>{t('contacts.noJourneys')}</EmptyState>}
       {page.items.length > 0 && (
         <>
-          <table className="table">
+          <table className="table cards-on-phone">
             <thead>
               <tr>
-                <th scope="col">{t('contacts.journey')}</th>
-                <th scope="col">{t('common.status')}</th>
-                <th scope="col">{t('contacts.whereNow')}</th>
-                <th scope="col">{t('contacts.enteredAt')}</th>
+                <th scope="col">{heading.journey}</th>
+                <th scope="col">{heading.status}</th>
+                <th scope="col">{heading.whereNow}</th>
+                <th scope="col">{heading.enteredAt}</th>
               </tr>
             </thead>
             <tbody>
               {page.items.map((instance) => (
                 <tr key={instance.id}>
-                  <td>
+                  <td data-label={heading.journey}>
                     <Link to={`/journeys/${encodeURIComponent(instance.journeyId)}`}>
                       {names.data?.get(instance.journeyId) ?? instance.journeyId}
                     </Link>
@@ -100,12 +107,12 @@ export function JourneysSection(props: { workspaceId: string; profileId: string 
                       </div>
                     ))}
                   </td>
-                  <td>
+                  <td data-label={heading.status}>
                     <span className={`badge instance-${instance.status}`}>
                       {t(`contacts.instanceStatuses.${instance.status}`)}
                     </span>
                   </td>
-                  <td>
+                  <td data-label={heading.whereNow}>
                     {instance.status === 'active' && instance.stepId ? (
                       t('contacts.atStep', { step: instance.stepId })
                     ) : (
@@ -117,7 +124,7 @@ export function JourneysSection(props: { workspaceId: string; profileId: string 
                       </>
                     )}
                   </td>
-                  <td>{format.dateTime(instance.enteredAt)}</td>
+                  <td data-label={heading.enteredAt}>{format.dateTime(instance.enteredAt)}</td>
                 </tr>
               ))}
             </tbody>

@@ -24,6 +24,15 @@ export function MessagesSection(props: { workspaceId: string; profileId: string 
   const journeyNames = useJourneyNames(props.workspaceId);
   const items = messages.data?.items ?? [];
   const when = (iso: string | null) => (iso ? format.dateTime(iso) : t('contacts.notYet'));
+  // Each cell carries its column's heading too: on a phone a message reads as a card of label and value.
+  const heading = {
+    subject: t('contacts.subject'),
+    channel: t('contacts.channel'),
+    status: t('common.status'),
+    sent: t('contacts.sent'),
+    opened: t('contacts.opened'),
+    clicked: t('contacts.clicked'),
+  };
   return (
     <div className="contact-section">
       <h2>{t('contacts.tabs.messages')}</h2>
@@ -33,21 +42,21 @@ export function MessagesSection(props: { workspaceId: string; profileId: string 
         <EmptyState>{t('contacts.noMessages')}</EmptyState>
       )}
       {items.length > 0 && (
-        <table className="table" aria-busy={messages.isFetching}>
+        <table className="table cards-on-phone" aria-busy={messages.isFetching}>
           <thead>
             <tr>
-              <th scope="col">{t('contacts.subject')}</th>
-              <th scope="col">{t('contacts.channel')}</th>
-              <th scope="col">{t('common.status')}</th>
-              <th scope="col">{t('contacts.sent')}</th>
-              <th scope="col">{t('contacts.opened')}</th>
-              <th scope="col">{t('contacts.clicked')}</th>
+              <th scope="col">{heading.subject}</th>
+              <th scope="col">{heading.channel}</th>
+              <th scope="col">{heading.status}</th>
+              <th scope="col">{heading.sent}</th>
+              <th scope="col">{heading.opened}</th>
+              <th scope="col">{heading.clicked}</th>
             </tr>
           </thead>
           <tbody>
             {items.map((message) => (
               <tr key={message.id}>
-                <td>
+                <td data-label={heading.subject}>
                   {message.subject ?? message.toAddress ?? t('contacts.notYet')}
                   {message.journeyId && (
                     <div className="hint">
@@ -57,8 +66,10 @@ export function MessagesSection(props: { workspaceId: string; profileId: string 
                     </div>
                   )}
                 </td>
-                <td>{t(`contacts.channels.${message.channel}`, { defaultValue: message.channel })}</td>
-                <td>
+                <td data-label={heading.channel}>
+                  {t(`contacts.channels.${message.channel}`, { defaultValue: message.channel })}
+                </td>
+                <td data-label={heading.status}>
                   <span className={`badge message-${message.status}`}>
                     {t(`contacts.messageStatuses.${message.status}`)}
                   </span>
@@ -74,9 +85,9 @@ export function MessagesSection(props: { workspaceId: string; profileId: string 
                     </div>
                   )}
                 </td>
-                <td>{when(message.sentAt)}</td>
-                <td>{when(message.openedAt)}</td>
-                <td>{when(message.clickedAt)}</td>
+                <td data-label={heading.sent}>{when(message.sentAt)}</td>
+                <td data-label={heading.opened}>{when(message.openedAt)}</td>
+                <td data-label={heading.clicked}>{when(message.clickedAt)}</td>
               </tr>
             ))}
           </tbody>

@@ -156,36 +156,52 @@ function AccountScores(props: { accountId: string; groupId: string }) {
   });
   const items = scores.data?.items ?? [];
   if (items.length === 0) return null;
+  // Each cell carries its column's heading too: on a phone a model reads as a card of label and value.
+  const heading = {
+    model: t('contacts.model'),
+    total: t('contacts.scoreTotal'),
+    average: t('contacts.scoreAverage'),
+    max: t('contacts.scoreMax'),
+    contacts: t('contacts.contactsCounted'),
+  };
   return (
-    <table className="table" data-testid={`account-scores-${props.groupId}`}>
+    <table className="table cards-on-phone" data-testid={`account-scores-${props.groupId}`}>
       <caption>{t('contacts.accountScores')}</caption>
       <thead>
         <tr>
-          <th scope="col">{t('contacts.model')}</th>
+          <th scope="col">{heading.model}</th>
           <th scope="col" className="number">
-            {t('contacts.scoreTotal')}
+            {heading.total}
           </th>
           <th scope="col" className="number">
-            {t('contacts.scoreAverage')}
+            {heading.average}
           </th>
           <th scope="col" className="number">
-            {t('contacts.scoreMax')}
+            {heading.max}
           </th>
           <th scope="col" className="number">
-            {t('contacts.contactsCounted')}
+            {heading.contacts}
           </th>
         </tr>
       </thead>
       <tbody>
         {items.map((item) => (
           <tr key={item.model}>
-            <td>
+            <td data-label={heading.model}>
               <code>{item.model}</code>
             </td>
-            <td className="number">{format.number(item.total)}</td>
-            <td className="number">{format.number(item.average)}</td>
-            <td className="number">{format.number(item.max)}</td>
-            <td className="number">{format.number(item.contacts)}</td>
+            <td className="number" data-label={heading.total}>
+              {format.number(item.total)}
+            </td>
+            <td className="number" data-label={heading.average}>
+              {format.number(item.average)}
+            </td>
+            <td className="number" data-label={heading.max}>
+              {format.number(item.max)}
+            </td>
+            <td className="number" data-label={heading.contacts}>
+              {format.number(item.contacts)}
+            </td>
           </tr>
         ))}
       </tbody>

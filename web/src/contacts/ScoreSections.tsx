@@ -60,7 +60,7 @@ function LedgerTable(props: { ledger: Ledger }) {
       )}
       {ledger.lines.length > 0 && (
         <>
-          <table className="table ledger-lines">
+          <table className="table cards-on-phone">
             <caption className="visually-hidden">{t('contacts.ledger', { model: ledger.modelName })}</caption>
             <thead>
               <tr>
@@ -244,20 +244,28 @@ export function HandOffsOfContact(props: { intent: Intent; profileId: string }) 
   const [isConfirming, setIsConfirming] = useState(false);
   const stage = props.intent.stage;
   const canRecycle = isPastRecycleStage(stage, settings.data?.lifecycle);
+  // Each cell carries its column's heading too: on a phone a hand-off reads as a card of label and value.
+  const heading = {
+    owner: t('contacts.owner'),
+    status: t('common.status'),
+    handedOff: t('contacts.handedOff'),
+    acceptBy: t('contacts.acceptBy'),
+    settled: t('contacts.settled'),
+  };
   return (
     <div className="contact-section">
       <h2>{t('contacts.handOffsTitle')}</h2>
       {handOffs.length === 0 ? (
         <EmptyState>{t('contacts.noHandOffs')}</EmptyState>
       ) : (
-        <table className="table" data-testid="contact-hand-offs">
+        <table className="table cards-on-phone" data-testid="contact-hand-offs">
           <thead>
             <tr>
-              <th scope="col">{t('contacts.owner')}</th>
-              <th scope="col">{t('common.status')}</th>
-              <th scope="col">{t('contacts.handedOff')}</th>
-              <th scope="col">{t('contacts.acceptBy')}</th>
-              <th scope="col">{t('contacts.settled')}</th>
+              <th scope="col">{heading.owner}</th>
+              <th scope="col">{heading.status}</th>
+              <th scope="col">{heading.handedOff}</th>
+              <th scope="col">{heading.acceptBy}</th>
+              <th scope="col">{heading.settled}</th>
             </tr>
           </thead>
           <tbody>
@@ -265,7 +273,7 @@ export function HandOffsOfContact(props: { intent: Intent; profileId: string }) 
               const settledAt = handOff.acceptedAt ?? handOff.breachedAt;
               return (
                 <tr key={handOff.id}>
-                  <td>
+                  <td data-label={heading.owner}>
                     {handOff.owner === null ? (
                       t('scoring.handOffs.noOwnerYet')
                     ) : (
@@ -274,7 +282,7 @@ export function HandOffsOfContact(props: { intent: Intent; profileId: string }) 
                       </>
                     )}
                   </td>
-                  <td>
+                  <td data-label={heading.status}>
                     <span
                       className={`badge hand-off-${handOff.status}`}
                       title={
@@ -294,7 +302,7 @@ export function HandOffsOfContact(props: { intent: Intent; profileId: string }) 
                       <div className="hint">{droppedReasonText(handOff.droppedReason)}</div>
                     )}
                   </td>
-                  <td>
+                  <td data-label={heading.handedOff}>
                     {/* One owed, or dropped before it was made, was never handed off: its owedAt says when it was owed. */}
                     {handOff.owner === null ? (
                       '—'
@@ -302,14 +310,16 @@ export function HandOffsOfContact(props: { intent: Intent; profileId: string }) 
                       <time dateTime={handOff.createdAt}>{format.dateTime(handOff.createdAt)}</time>
                     )}
                   </td>
-                  <td>
+                  <td data-label={heading.acceptBy}>
                     {handOff.acceptBy ? (
                       <time dateTime={handOff.acceptBy}>{format.dateTime(handOff.acceptBy)}</time>
                     ) : (
                       '—'
                     )}
                   </td>
-                  <td>{settledAt ? <time dateTime={settledAt}>{format.dateTime(settledAt)}</time> : '—'}</td>
+                  <td data-label={heading.settled}>
+                    {settledAt ? <time dateTime={settledAt}>{format.dateTime(settledAt)}</time> : '—'}
+                  </td>
                 </tr>
               );
             })}

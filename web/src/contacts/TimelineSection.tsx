@@ -9,10 +9,16 @@ import { KeyValueTable } from './ProfileSection.js';
 
 const KNOWN_TYPES = new Set(['track', 'identify', 'page', 'screen', 'group', 'alias']);
 
-function EventRow(props: { event: TimelineEvent }) {
+/** The timeline's column headings, which its cells carry too: on a phone an event reads as a card. */
+interface TimelineHeadings {
+  type: string;
+  time: string;
+}
+
+function EventRow(props: { event: TimelineEvent; heading: TimelineHeadings }) {
   const { t } = useTranslation();
   const format = useFormat();
-  const { event } = props;
+  const { event, heading } = props;
   const title = eventTitle(event);
   const details = eventDetails(event);
   return (
@@ -31,12 +37,12 @@ function EventRow(props: { event: TimelineEvent }) {
           )}
         </details>
       </td>
-      <td>
+      <td data-label={heading.type}>
         <span className="badge">
           {KNOWN_TYPES.has(event.type) ? t(`contacts.eventTypes.${event.type}`) : event.type}
         </span>
       </td>
-      <td>
+      <td data-label={heading.time}>
         <time dateTime={event.timestamp}>{format.dateTime(event.timestamp)}</time>
       </td>
     </tr>
@@ -49,6 +55,8 @@ export function TimelineSection(props: { workspaceId: string; profileId: string 
   const pages = useCursorPages(props.profileId);
   const timeline = useTimeline(props.workspaceId, props.profileId, pages.cursor);
   const items = timeline.data?.items ?? [];
+  // The event's own cell has no label: its title names the card, and its properties take the card's width.
+  const heading: TimelineHeadings = { type: t('contacts.type'), time: t('contacts.time') };
   return (
     <div className="contact-section">
       <h2>{t('contacts.tabs.timeline')}</h2>
@@ -58,17 +66,17 @@ export function TimelineSection(props: { workspaceId: string; profileId: string 
         <EmptyState>{t('contacts.noEvents')}</EmptyState>
       )}
       {items.length > 0 && (
-        <table className="table timeline" aria-busy={timeline.isFetching}>
+        <table className="table timeline cards-on-phone" aria-busy={timeline.isFetching}>
           <thead>
             <tr>
               <th scope="col">{t('contacts.event')}</th>
-              <th scope="col">{t('contacts.type')}</th>
-              <th scope="col">{t('contacts.time')}</th>
+              <th scope="col">{heading.type}</th>
+              <th scope="col">{heading.time}</th>
             </tr>
           </thead>
           <tbody>
             {items.map((event) => (
-              <EventRow key={event.id} event={event} />
+              <EventRow key={event.id} event={event} heading={heading} />
             ))}
           </tbody>
         </table>
