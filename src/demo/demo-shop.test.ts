@@ -1,5 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createPostgresStorage } from '../storage/postgres/postgres-storage.js';
+import { createSqliteStorage } from '../storage/sqlite/sqlite-storage.js';
+import type { Storage } from '../storage/storage.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { testDatabaseUrl } from '../test-support/postgres.js';
 import { BACKENDS } from '../test-support/world.js';
 import { loadDemoShop } from './demo-shop.js';
 
@@ -86,11 +90,104 @@ describe.each(BACKENDS)('the demo shop’s month of history, on %s', (backend) =
     expect((lead?.at ?? 0) - (profile?.firstSeenAt ?? 0)).toBeLessThanOrEqual(HOUR);
   });
 
+  it('resumes a load cut short after the calls it stored, in a process of its own, storing none twice', async () => {
+    // Cut off at its fourth append, as a Ctrl-C or a crash would.
+    let appends = 0;
+    const events = new Proxy(world.storage.events, {
+      get: (target, key, receiver) =>
+        key === 'append'
+          ? (...args: Parameters<Storage['events']['append']>) => {
+              if (++appends > 3) throw new Error('killed');
+              return target.append(...args);
+            }
+          : Reflect.get(target, key, receiver),
+    });
+    const cutShort = new Proxy(world.storage, {
+      get: (target, key, receiver) => (key === 'events' ? events : Reflect.get(target, key, receiver)),
+    });
+    await expect(
+      loadDemoShop(cutShort, {
+        workspaceId: world.workspaceId,
+        clock: world.clock,
+        contacts: 40,
+        days: DAYS,
+        waitForPipeline: () => world.settle(),
+      }),
+    ).rejects.toThrow('killed');
+    const storedBefore = (await messageIds()).length;
+    expect(storedBefore).toBeGreaterThan(0);
+
+    // Run again an hour later by another process: its duplicate check knows nothing of the first run's.
+    world.clock.advance(HOUR);
+    const again =
+      backend === 'sqlite'
+        ? await createSqliteStorage({ path: world.sqlitePath as string, clock: world.clock })
+        : await createPostgresStorage({
+            url: testDatabaseUrl(),
+            schema: world.schema as string,
+            poolSize: 2,
+          });
+    try {
+      const summary = await loadDemoShop(again, {
+        workspaceId: world.workspaceId,
+        clock: world.clock,
+        contacts: 40,
+        days: DAYS,
+        waitForPipeline: () => world.settle(),
+      });
+      const ids = await messageIds();
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.length).toBe(summary.events);
+      // Every contact signed up once, those of the first run and the rest.
+      for (let contact = 0; contact < 40; contact++) expect(ids).toContain(`demo-${contact}-0`);
+    } finally {
+      await again.close();
+    }
+  });
+
+  /** The message ids of the workspace's client events. */
+  async function messageIds(): Promise<string[]> {
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await world.storage.events.list(world.workspaceId, { limit: 500, cursor });
+      ids.push(...page.items.filter((event) => event.origin === undefined).map((event) => event.messageId));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return ids;
+  }
+
   it('keeps the log in receipt order: none of the history is received before what the log received already', async () => {
     await world.send([{ type: 'track', userId: 'a-shopper', event: 'Page Viewed', messageId: 'earlier' }]);
     const [earlier] = (await world.storage.events.list(world.workspaceId, { limit: 1 })).items;
     world.clock.advance(60_000);
-    await load();
+    // Another client's event received now, while the history is being loaded, between two appends.
+    let reads = 0;
+    const events = new Proxy(world.storage.events, {
+      get: (target, key, receiver) =>
+        key === 'newestReceivedAt'
+          ? async () => {
+              if (++reads === 3)
+                await world.send([
+                  { type: 'track', userId: 'b-shopper', event: 'Page Viewed', messageId: 'meanwhile' },
+                ]);
+              return target.newestReceivedAt();
+            }
+          : Reflect.get(target, key, receiver),
+    });
+    await loadDemoShop(
+      new Proxy(world.storage, {
+        get: (target, key, receiver) => (key === 'events' ? events : Reflect.get(target, key, receiver)),
+      }),
+      {
+        workspaceId: world.workspaceId,
+        clock: world.clock,
+        contacts: 40,
+        days: DAYS,
+        waitForPipeline: () => world.settle(),
+      },
+    );
+    expect(reads).toBeGreaterThan(3);
 
     const received: number[] = [];
     let cursor: string | undefined;
@@ -104,5 +201,8 @@ describe.each(BACKENDS)('the demo shop’s month of history, on %s', (backend) =
     } while (cursor);
     expect(received.length).toBeGreaterThan(40 * 3);
     expect(Math.min(...received)).toBe(earlier?.receivedAt);
+    // Listed newest first: each received no earlier than the one before it in the log.
+    const outOfOrder = received.filter((at, index) => at < (received[index + 1] ?? at));
+    expect(outOfOrder).toEqual([]);
   });
 });

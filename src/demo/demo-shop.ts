@@ -20,6 +20,8 @@ const BATCH = 500;
 const FLUSH_EVERY_MS = 10 * 60_000;
 const SEED = 20_261_129;
 const TEMPLATE_PREFIX = 'Demo shop · ';
+/** Every call of the history's message id starts so (the live moments’ too: they come after a load is complete). */
+const HISTORY_MESSAGE_ID_PREFIX = 'demo-';
 
 export interface DemoOptions {
   workspaceId: string;
@@ -50,13 +52,14 @@ export interface DemoSummary {
  * shop's contacts with a month of page views, product views, carts and orders (through the real
  * ingest path, so profiles, segments, scores and stages build as they would), then two published
  * journeys with their e-mails — a welcome for sign-ups and an abandoned-cart reminder. Deterministic
- * (the same calls every time), so a load cut short can run again: events already stored are dropped
- * as duplicates, and what was set up before is not set up twice.
+ * (the same calls in the same order every time), so a load cut short can run again: it resumes after
+ * the calls it stored, and what was set up before is not set up twice.
  *
  * The month is received as it happened, oldest first, so that stage moves (dated by receipt, as scores
  * are judged) and the dashboard's ranges spread over it rather than over the minutes of the load. Not
- * before what the log received already, though: ids follow receipt, and time-range reads rely on it,
- * so history older than the log's newest event is received with it (all of it, in a log in use today).
+ * before what the log received already, though (read before each append, other writers going on):
+ * ids follow receipt, and time-range reads rely on it, so history older than the log's newest event is
+ * received with it (all of it, in a log in use today).
  */
 export async function loadDemoShop(storage: Storage, options: DemoOptions): Promise<DemoSummary> {
   const { workspaceId, clock } = options;
@@ -69,9 +72,12 @@ export async function loadDemoShop(storage: Storage, options: DemoOptions): Prom
   // Before the history: scores and segments are kept as events arrive, not worked out afterwards.
   const segments = await setUpIntent(storage, workspaceId, clock.now());
   const end = clock.now();
-  const notBefore = (await storage.events.newestReceivedAt()) ?? Number.NEGATIVE_INFINITY;
+  // A load cut short resumes after what it stored: the calls go in the same order every time (their
+  // times move with the clock, all alike), and each append is whole. Sent again, they would be
+  // stored again wherever the log's duplicate check no longer reaches back to their receipt.
+  let stored = await storage.events.countByMessageIdPrefix(workspaceId, HISTORY_MESSAGE_ID_PREFIX);
   let pending: TimedCall[] = [];
-  let events = 0;
+  let events = stored;
   const send = async (calls: Array<Record<string, unknown>>, receivedAt: number) => {
     if (calls.length === 0) return;
     const result = await ingest(storage.events, {
@@ -85,10 +91,11 @@ export async function loadDemoShop(storage: Storage, options: DemoOptions): Prom
   };
   const flush = async () => {
     const last = pending.at(-1);
+    // Read before each append, as other writers may append meanwhile: none of it is received before.
     if (last)
       await send(
         pending.map(({ call }) => call),
-        Math.max(last.at, notBefore),
+        Math.max(last.at, (await storage.events.newestReceivedAt()) ?? Number.NEGATIVE_INFINITY),
       );
     pending = [];
   };
@@ -101,6 +108,10 @@ export async function loadDemoShop(storage: Storage, options: DemoOptions): Prom
       .filter(({ at }) => dayOf(at) === day)
       .sort((a, b) => a.at - b.at);
     for (const call of calls) {
+      if (stored > 0) {
+        stored--;
+        continue;
+      }
       const first = pending[0];
       if (first && (pending.length >= BATCH || flushOf(call.at) !== flushOf(first.at))) await flush();
       pending.push(call);
@@ -382,7 +393,7 @@ function contactHistory(contact: number, options: { end: number; days: number })
     const sent = {
       ...call,
       userId,
-      messageId: `demo-${contact}-${sequence++}`,
+      messageId: `${HISTORY_MESSAGE_ID_PREFIX}${contact}-${sequence++}`,
       timestamp: new Date(at).toISOString(),
     };
     calls.push({ at, call: sent });

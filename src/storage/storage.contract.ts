@@ -228,6 +228,15 @@ export function runStorageContract(
         tx.generatedEvents.append([{ event: event({ workspaceId, receivedAt: NOW + 10 }), identityId: 1 }]),
       );
       expect(await storage.events.newestReceivedAt()).toBe(NOW);
+      await storage.events.append({
+        events: [
+          event({ workspaceId, messageId: 'demo-1-0' }),
+          event({ workspaceId, messageId: 'Demo-2-0' }),
+        ],
+        rejected: [],
+      });
+      expect(await storage.events.countByMessageIdPrefix(workspaceId, 'demo-')).toBe(1);
+      expect(await storage.events.countByMessageIdPrefix('ws_other', 'demo-')).toBe(0);
     });
 
     it('rejects a cursor it did not hand out', async () => {

@@ -160,6 +160,11 @@ export interface EventStore {
    * @example await storage.events.newestReceivedAt() // 1795425600000
    */
   newestReceivedAt(): Promise<number | undefined>;
+  /**
+   * How many events of the workspace have a message id starting with `prefix`: where a load cut short
+   * (the demo shop's, its ids all alike) resumes.
+   */
+  countByMessageIdPrefix(workspaceId: string, prefix: string): Promise<number>;
 }
 
 export interface IdentityKey {
