@@ -39,7 +39,8 @@ export async function createApiKey(
     createdBy: options.createdBy,
     revokedBy: null,
   };
-  await storage.access.createApiKey({ ...key, tokenHash: hashToken(token) });
+  if (!(await storage.access.createApiKey({ ...key, tokenHash: hashToken(token) })))
+    throw new AppError('unauthorized', 'the API key is not valid or was revoked');
   return { key, token };
 }
 

@@ -4,7 +4,7 @@ import { AppError } from '../core/errors.js';
 import type { DialectOps } from './dialect-ops.js';
 import { isUniqueViolation } from './driver-errors.js';
 import type { Database } from './schema.js';
-import type { AccessStore, WorkspaceStore } from './storage.js';
+import type { AccessStore, StoredApiKey, WorkspaceStore } from './storage.js';
 
 const WORKSPACE_LIST_LOCK_KEY = 'workspace-list';
 
@@ -64,7 +64,7 @@ function toApiKey(row: ApiKeyRow): ApiKey {
   };
 }
 
-export function createAccessStore(db: Kysely<Database>): AccessStore {
+export function createAccessStore(db: Kysely<Database>, ops: DialectOps): AccessStore {
   return {
     async createUser(user) {
       try {
@@ -186,22 +186,20 @@ export function createAccessStore(db: Kysely<Database>): AccessStore {
     },
 
     async createApiKey(key) {
-      await db
-        .insertInto('api_keys')
-        .values({
-          id: key.id,
-          workspace_id: key.workspaceId,
-          kind: key.kind,
-          name: key.name,
-          hint: key.hint,
-          token_hash: key.tokenHash,
-          created_at: key.createdAt,
-          last_used_at: key.lastUsedAt,
-          revoked_at: key.revokedAt,
-          created_by: key.createdBy,
-          revoked_by: key.revokedBy,
-        })
-        .execute();
+      const create = async (handle: Kysely<Database>) => {
+        // A key made by a key revoked meanwhile would outlive the revocation's cascade. Locked, the
+        // creator's row puts this insert before the revocation (which then reaches it) or after it.
+        if (key.createdBy !== null) {
+          const creator = await sql<{ revoked_at: number | string | null }>`
+            select revoked_at from api_keys where id = ${key.createdBy} ${sql.raw(ops.lockRows)}`.execute(
+            handle,
+          );
+          if (creator.rows[0] && creator.rows[0].revoked_at !== null) return false;
+        }
+        await insertApiKey(handle, key);
+        return true;
+      };
+      return db.isTransaction ? create(db) : db.transaction().execute(create);
     },
     async findApiKeyByHash(tokenHash) {
       const row = await db
@@ -242,11 +240,20 @@ export function createAccessStore(db: Kysely<Database>): AccessStore {
             .execute()
         ).map((row) => row.id);
       const revoked = await revokeActive((query) => query.where('id', '=', keyId));
-      // What a key made is as little to be trusted as the key: generation by generation, from the
-      // key itself even when revoked before (its keys then outlived it).
+      // What a key made is as little to be trusted as the key: generation by generation, through keys
+      // revoked before too (a key revoked alone, before revocations cascaded, left its keys active).
+      const seen = new Set([keyId]);
       for (let creators = [keyId]; creators.length > 0; ) {
-        creators = await revokeActive((query) => query.where('created_by', 'in', creators));
-        revoked.push(...creators);
+        const made = await db
+          .selectFrom('api_keys')
+          .select('id')
+          .where('workspace_id', '=', workspaceId)
+          .where('created_by', 'in', creators)
+          .execute();
+        creators = made.map((row) => row.id).filter((id) => !seen.has(id));
+        for (const id of creators) seen.add(id);
+        if (creators.length > 0)
+          revoked.push(...(await revokeActive((query) => query.where('id', 'in', creators))));
       }
       return revoked;
     },
@@ -310,4 +317,23 @@ export function createAccessStore(db: Kysely<Database>): AccessStore {
       await db.deleteFrom('login_failures').where('key', '=', key).execute();
     },
   };
+}
+
+async function insertApiKey(db: Kysely<Database>, key: StoredApiKey): Promise<void> {
+  await db
+    .insertInto('api_keys')
+    .values({
+      id: key.id,
+      workspace_id: key.workspaceId,
+      kind: key.kind,
+      name: key.name,
+      hint: key.hint,
+      token_hash: key.tokenHash,
+      created_at: key.createdAt,
+      last_used_at: key.lastUsedAt,
+      revoked_at: key.revokedAt,
+      created_by: key.createdBy,
+      revoked_by: key.revokedBy,
+    })
+    .execute();
 }

@@ -1499,13 +1499,26 @@ export function runStorageContract(
       expect(listed.get(sibling.id)?.revokedAt).toBeNull();
       expect(listed.get(ofSibling.id)?.revokedAt).toBeNull();
 
-      // A key revoked before its keys were: revoking it again reaches them.
+      // A key revoked before its keys were: revoking it again reaches them, and through a key revoked
+      // alone between, theirs.
       const earlier = key('revoked before', 'usr_admin', NOW);
       const outlived = key('outlived it', earlier.id);
-      for (const each of [earlier, outlived]) await storage.access.createApiKey(each);
-      expect(await storage.access.revokeApiKey(workspaceId, earlier.id, { at: NOW + 2, by: null })).toEqual([
-        outlived.id,
-      ]);
+      const revokedAlone = key('revoked alone', earlier.id, NOW);
+      const belowRevoked = key('below the revoked', revokedAlone.id);
+      // Stored as older code left them: keys first, their creators revoked after.
+      for (const each of [belowRevoked, outlived, revokedAlone, earlier])
+        await storage.access.createApiKey(each);
+      expect(
+        (await storage.access.revokeApiKey(workspaceId, earlier.id, { at: NOW + 2, by: null }))?.sort(),
+      ).toEqual([outlived.id, belowRevoked.id].sort());
+
+      // A revoked key makes no more keys.
+      const madeByRevoked = key('made by a revoked key', leaked.id);
+      expect(await storage.access.createApiKey(madeByRevoked)).toBe(false);
+      expect((await storage.access.listApiKeys(workspaceId)).map((each) => each.id)).not.toContain(
+        madeByRevoked.id,
+      );
+      expect(await storage.access.createApiKey(key('made by a user', 'usr_admin'))).toBe(true);
     });
 
     it('expires sessions', async () => {

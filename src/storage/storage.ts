@@ -76,7 +76,11 @@ export interface AccessStore {
   /** Takes the user out of the workspace (the user remains); false when not a member. */
   deleteMembership(workspaceId: string, userId: string): Promise<boolean>;
 
-  createApiKey(key: StoredApiKey): Promise<void>;
+  /**
+   * Stores a key; false, storing nothing, when the key named as its creator is revoked (a revocation
+   * under way waits for this, or this for it, so its cascade never misses the new key).
+   */
+  createApiKey(key: StoredApiKey): Promise<boolean>;
   /** The key whose token hashes to `tokenHash`, revoked or not; callers decide what revocation means. */
   findApiKeyByHash(tokenHash: string): Promise<ApiKey | undefined>;
   listApiKeys(workspaceId: string): Promise<ApiKey[]>;

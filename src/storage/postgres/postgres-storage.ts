@@ -111,7 +111,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
 
   const stores = (handle: Kysely<Database>) => ({
     workspaces: createWorkspaceStore(handle, ops),
-    access: createAccessStore(handle),
+    access: createAccessStore(handle, ops),
     profiles: createProfileStore(handle, ops),
     journeys: createJourneyStore(handle, ops),
     templates: createTemplateStore(handle),

@@ -62,7 +62,7 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
 
   const stores = (handle: Kysely<Database>) => ({
     workspaces: createWorkspaceStore(handle, ops),
-    access: createAccessStore(handle),
+    access: createAccessStore(handle, ops),
     profiles: createProfileStore(handle, ops),
     journeys: createJourneyStore(handle, ops),
     templates: createTemplateStore(handle),
