@@ -1,7 +1,7 @@
 import type { StoredEvent } from '../core/event.js';
-import type { Account, Profile, Traits } from '../core/profile.js';
+import type { Profile, Traits } from '../core/profile.js';
 import { setOwn } from '../profiles/traits.js';
-import type { AccountTraitChange, StorageReader, TraitChange } from '../storage/storage.js';
+import type { AccountTraitChange, AccountTraits, StorageReader, TraitChange } from '../storage/storage.js';
 
 /** What fit rules read of a profile: its traits and its accounts' traits. */
 export interface FitFacts {
@@ -22,11 +22,11 @@ export interface FactsThen {
   accountTraits: Map<string, Traits>;
   accountChangesOf: Map<number, AccountTraitChange[]>;
   /** Per profile, its accounts (those of now: the group call that made it a contact is not undone). */
-  accountsOf: ReadonlyMap<string, Account[]>;
+  accountsOf: ReadonlyMap<string, AccountTraits[]>;
 }
 
 /** Facts that no call of the batch changed: what a batch no score threshold looks at walks with. */
-export function factsAsTheyAre(accountsOf: ReadonlyMap<string, Account[]>): FactsThen {
+export function factsAsTheyAre(accountsOf: ReadonlyMap<string, AccountTraits[]>): FactsThen {
   return {
     traits: new Map(),
     traitChangesOf: new Map(),
@@ -46,7 +46,7 @@ export async function factsBeforeBatch(
     events: readonly StoredEvent[];
     profileOfEvent: ReadonlyMap<number, string>;
     profiles: readonly Profile[];
-    accountsOf: ReadonlyMap<string, Account[]>;
+    accountsOf: ReadonlyMap<string, AccountTraits[]>;
   },
 ): Promise<FactsThen> {
   const { events, profileOfEvent, profiles, accountsOf } = options;

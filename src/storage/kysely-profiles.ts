@@ -8,6 +8,7 @@ import { searchTextContains, searchTextOf } from './profile-search.js';
 import type { Database } from './schema.js';
 import {
   type AccountTraitChange,
+  type AccountTraits,
   type IdentityKey,
   MERGES_LOCK_KEY,
   type ProfileStore,
@@ -646,20 +647,20 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
       return rows.map((row) => toAccount(row, ops));
     },
     async accountsOf(profileIds) {
-      const found = new Map<string, Account[]>();
+      const found = new Map<string, AccountTraits[]>();
       for (const chunk of chunks(profileIds)) {
         const rows = await db
           .selectFrom('accounts')
           .innerJoin('account_members', 'account_members.account_id', 'accounts.id')
-          .selectAll('accounts')
-          .select('account_members.profile_id')
+          .select(['accounts.id', 'accounts.traits', 'account_members.profile_id'])
           .where('account_members.profile_id', 'in', chunk)
           .orderBy('accounts.group_id')
           .execute();
-        for (const { profile_id, ...row } of rows) {
-          const accounts = found.get(profile_id);
-          if (accounts) accounts.push(toAccount(row, ops));
-          else found.set(profile_id, [toAccount(row, ops)]);
+        for (const row of rows) {
+          const account = { id: row.id, traits: ops.readJson<Traits>(row.traits) };
+          const accounts = found.get(row.profile_id);
+          if (accounts) accounts.push(account);
+          else found.set(row.profile_id, [account]);
         }
       }
       return found;

@@ -18,7 +18,7 @@ import type {
 } from '../core/journey.js';
 import type { ListAddition } from '../core/list-addition.js';
 import type { MemberEntry } from '../core/member-entry.js';
-import type { Account, Identity, IdentityKind, Profile } from '../core/profile.js';
+import type { Account, Identity, IdentityKind, Profile, Traits } from '../core/profile.js';
 import type { ScoreLedgerEntry } from '../core/score-model.js';
 import type { ScoreReplay } from '../core/score-replay.js';
 import type { Segment, SegmentCondition } from '../core/segment-definition.js';
@@ -171,6 +171,12 @@ export interface EventStore {
   countByMessageIdPrefix(workspaceId: string, prefix: string): Promise<number>;
 }
 
+/** An account as fit rules read it: which one, and its traits. */
+export interface AccountTraits {
+  id: string;
+  traits: Traits;
+}
+
 export interface IdentityKey {
   kind: IdentityKind;
   value: string;
@@ -270,10 +276,11 @@ export interface ProfileStore {
   listIdentities(profileId: string): Promise<Identity[]>;
   listAccounts(profileId: string): Promise<Account[]>;
   /**
-   * Per profile, its accounts (none: not a contact of any), for a batch that must tell them apart.
-   * @example (await profiles.accountsOf(['pro_ada'])).get('pro_ada') // [{ groupId: 'acme', … }]
+   * Per profile, its accounts' ids and traits (none: not a contact of any), for a batch that must tell
+   * them apart; read on every scoring batch, so nothing else.
+   * @example (await profiles.accountsOf(['pro_ada'])).get('pro_ada') // [{ id: 'acc_1', traits: { … } }]
    */
-  accountsOf(profileIds: string[]): Promise<Map<string, Account[]>>;
+  accountsOf(profileIds: string[]): Promise<Map<string, AccountTraits[]>>;
   /** The workspace's account (none for an account of another workspace). */
   findAccount(workspaceId: string, accountId: string): Promise<Account | undefined>;
   /** The profiles in the workspace's account (none for an account of another workspace). */
