@@ -195,6 +195,119 @@ describe.each(BACKENDS)('sales hand-offs on %s', (backend) => {
         { status: 'pending', createdAt: identifiedAt, dueAt: identifiedAt + 2 * DAY },
       ]);
     });
+
+    describe('of a visitor reaching MQL before it is known', () => {
+      const visitor = (anonymousId: string, event: string) => ({
+        type: 'track',
+        anonymousId,
+        event,
+        properties: {},
+      });
+      const reachMql = (anonymousId: string) =>
+        world.send([visitor(anonymousId, 'Demo Requested'), visitor(anonymousId, 'Pricing Viewed')]);
+
+      const asVisitor = async () => {};
+      const asKnownUser = async () => {
+        await world.send([identify('ob', {})]);
+        await world.settle();
+      };
+      it.each([
+        ['an identify giving it a user id', { userId: 'ob', traits: {} }, asVisitor],
+        ['an identify giving it an e-mail', { traits: { email: 'ob@example.com' } }, asVisitor],
+        ['a login merging it into a known user', { userId: 'ob', traits: {} }, asKnownUser],
+      ])(
+        'starts when %s was received, though scoring reads it with the events making the MQL',
+        async (_way, identifyCall, before) => {
+          await before();
+          const qualifiedAt = world.clock.now();
+          await reachMql('anon-ob');
+          world.clock.advance(DAY);
+          const identifiedAt = world.clock.now();
+          await world.send([{ type: 'identify', anonymousId: 'anon-ob', ...identifyCall }]);
+          // Nothing was read until now.
+          world.clock.advance(2 * HOUR);
+          await world.settle();
+
+          const [identity] = await world.storage.profiles.findIdentities(world.workspaceId, [
+            { kind: 'anonymous', value: 'anon-ob' },
+          ]);
+          const { handOffs } = await profileIntent(world.storage, {
+            workspaceId: world.workspaceId,
+            profileId: identity?.profileId as string,
+            now: world.clock.now(),
+          });
+          // Owed from the MQL, as a batch of its own would have left it until the identify.
+          expect(handOffs).toMatchObject([
+            {
+              status: 'pending',
+              owedAt: qualifiedAt,
+              createdAt: identifiedAt,
+              dueAt: identifiedAt + 2 * DAY,
+            },
+          ]);
+          expect(crm.received).toMatchObject([
+            {
+              type: 'mops.hand_off.created',
+              hand_off: {
+                created_at: new Date(identifiedAt).toISOString(),
+                accept_by: new Date(identifiedAt + 2 * DAY).toISOString(),
+              },
+            },
+          ]);
+        },
+      );
+
+      it('takes a Sales Accepted read in the same batch as in time until two days from the identify, not after', async () => {
+        await reachMql('anon-sa');
+        await reachMql('anon-sl');
+        world.clock.advance(DAY);
+        const identifiedAt = world.clock.now();
+        await world.send([
+          { type: 'identify', userId: 'sa', anonymousId: 'anon-sa', traits: {} },
+          { type: 'identify', userId: 'sl', anonymousId: 'anon-sl', traits: {} },
+        ]);
+        // Past two days from the MQL, within two from the identify.
+        world.clock.advance(DAY + 12 * HOUR);
+        const inTimeAt = world.clock.now();
+        await world.send([track('sa', 'Sales Accepted')]);
+        world.clock.advance(12 * HOUR + 1);
+        await world.send([track('sl', 'Sales Accepted')]);
+        await world.settle();
+        expect((await intentOf('sa')).handOffs).toMatchObject([
+          { status: 'accepted', createdAt: identifiedAt, acceptedAt: inTimeAt },
+        ]);
+        expect((await intentOf('sl')).handOffs).toMatchObject([
+          { status: 'breached', createdAt: identifiedAt, dueAt: identifiedAt + 2 * DAY, acceptedAt: null },
+        ]);
+      });
+
+      it('starts when the identify was received, not the visitor’s later events read with it', async () => {
+        await reachMql('anon-la');
+        await world.settle();
+        world.clock.advance(DAY);
+        const identifiedAt = world.clock.now();
+        await world.send([{ type: 'identify', userId: 'la', anonymousId: 'anon-la', traits: {} }]);
+        world.clock.advance(HOUR);
+        await world.send([track('la', 'Careers Viewed')]);
+        await world.settle();
+        expect((await intentOf('la')).handOffs).toMatchObject([
+          { status: 'pending', createdAt: identifiedAt, dueAt: identifiedAt + 2 * DAY },
+        ]);
+      });
+
+      it('starts at the MQL of a known lead whose events came without its user id, though one later came with it', async () => {
+        await world.send([{ type: 'identify', userId: 'kn', anonymousId: 'anon-kn', traits: {} }]);
+        await world.settle();
+        const qualifiedAt = world.clock.now();
+        await reachMql('anon-kn');
+        world.clock.advance(DAY);
+        await world.send([track('kn', 'Careers Viewed')]);
+        await world.settle();
+        expect((await intentOf('kn')).handOffs).toMatchObject([
+          { status: 'pending', owedAt: null, createdAt: qualifiedAt, dueAt: qualifiedAt + 2 * DAY },
+        ]);
+      });
+    });
   });
 
   describe('a recycle by hand', () => {

@@ -580,6 +580,75 @@ export function runStorageContract(
       expect(listed.items.map((p) => p.id)).toEqual([known.id]);
     });
 
+    it('tells whether a user id was logged before an event, and whether it came with an anonymous id by then', async () => {
+      const payload = (fields: Record<string, unknown>) =>
+        JSON.stringify({ messageId: newId('msg'), ...fields });
+      await storage.events.append({
+        events: [
+          event({ workspaceId, messageId: 'visit', userId: null, anonymousId: 'anon-5' }),
+          event({ workspaceId, messageId: 'login', type: 'identify', name: null, anonymousId: 'anon-5' }),
+          event({
+            workspaceId,
+            messageId: 'alias',
+            type: 'alias',
+            name: null,
+            payload: payload({ type: 'alias', userId: 'user-1', previousId: 'anon-6' }),
+          }),
+          event({ workspaceId, messageId: 'later' }),
+        ],
+        rejected: [],
+      });
+      const events = (await storage.events.list(workspaceId, { limit: 10 })).items;
+      const idOf = (messageId: string) => events.find((e) => e.messageId === messageId)?.id as number;
+      const person = profile(workspaceId, { userId: 'user-1' });
+      await storage.transaction((tx) =>
+        tx.profiles.applyResolution({
+          workspaceId,
+          newProfiles: [person],
+          updatedProfiles: [],
+          seenProfiles: [],
+          merges: [],
+          newIdentities: [
+            { kind: 'anonymous', value: 'anon-5', profileId: person.id, createdAt: NOW },
+            { kind: 'user', value: 'user-1', profileId: person.id, createdAt: NOW },
+          ],
+          identityEvents: events.map((e) => ({
+            identity:
+              e.messageId === 'visit'
+                ? { kind: 'anonymous' as const, value: 'anon-5' }
+                : { kind: 'user' as const, value: 'user-1' },
+            timestamp: e.timestamp,
+            eventId: e.id,
+          })),
+          upsertedAccounts: [],
+          accountMembers: [],
+          traitChanges: [],
+          accountTraitChanges: [],
+        }),
+      );
+      const [user] = await storage.profiles.findIdentities(workspaceId, [{ kind: 'user', value: 'user-1' }]);
+      const userIdentityIds = [user?.id as number];
+      expect(await storage.profiles.hasEventBefore(userIdentityIds, idOf('login'))).toBe(false);
+      expect(await storage.profiles.hasEventBefore(userIdentityIds, idOf('alias'))).toBe(true);
+      expect(await storage.profiles.hasEventBefore([], idOf('later'))).toBe(false);
+      const joinedBefore = (anonymousId: string, messageId: string) =>
+        storage.profiles.wasAnonymousIdJoinedBefore({
+          userIdentityIds,
+          anonymousId,
+          beforeEventId: idOf(messageId),
+        });
+      // Beside the user id, or as an alias's previous id; the visit alone, anonymous, does not count.
+      expect([await joinedBefore('anon-5', 'login'), await joinedBefore('anon-5', 'alias')]).toEqual([
+        false,
+        true,
+      ]);
+      expect([await joinedBefore('anon-6', 'alias'), await joinedBefore('anon-6', 'later')]).toEqual([
+        false,
+        true,
+      ]);
+      expect(await joinedBefore('anon-7', 'later')).toBe(false);
+    });
+
     it('names a survivor by its own user id, not that of a profile merged into it', async () => {
       const earlier = profile(workspaceId, { userId: 'u-earlier' });
       const survivor = profile(workspaceId, { userId: 'u-survivor' });

@@ -55,7 +55,9 @@ const HandOffJson = z
     owedAt: z
       .string()
       .nullable()
-      .describe('when the profile reached the hand-off stage unknown to sales; null for one made at once'),
+      .describe(
+        'when the profile reached the hand-off stage unknown to sales; null for a lead known to sales then',
+      ),
     droppedReason: z.string().nullable(),
   })
   .meta({ id: 'HandOff' });
