@@ -14,9 +14,6 @@ import type {
 } from '../storage/storage.js';
 import { groupIdOf, identityKeysOf, resolveIdentities } from './identity-resolution.js';
 
-/** The identity keys an event names, for telling which of a profile's ids it came by. */
-export { identityKeysOf } from './identity-resolution.js';
-
 /** The profile consumer's cursor: the first consumer of the event log. */
 export const PROFILES_CURSOR = 'profiles';
 

@@ -23,7 +23,6 @@ import {
 } from '../storage/storage.js';
 import { applyCall, factsAsTheyAre, factsBeforeBatch, factsThenOf } from './facts-then.js';
 import { handOffMessage, ownerProperties, stageChangedEvent } from './hand-offs.js';
-import { knownToSalesThen } from './known-to-sales-then.js';
 import { advanceStage, nextStageCheck, reaches, type StageMove } from './lifecycle-stage.js';
 import { assignOwner } from './owner-assignment.js';
 import { awardsFor, ledgersByProfile, movesWithTime, scoreOf } from './score.js';
@@ -466,8 +465,6 @@ export async function decideWorkspace(
   // if sales can tell who it is. If not, the hand-off is owed, and made in the batch that finds the
   // profile known (an identify, or a merge into a known profile) and still at or past the stage.
   const handOffs: MadeHandOff[] = [];
-  /** The ids of those made from a hand-off owed since an earlier batch (stored, to be made once). */
-  const madeOwed = new Set<string>();
   const owedNow: HandOff[] = [];
   const messages: Message[] = [];
   const handOff = settings.handOff;
@@ -478,60 +475,20 @@ export async function decideWorkspace(
     const byId = new Map(profiles.map((profile) => [profile.id, profile]));
     const owed = await reader.scoring.owedHandOffs(profileIds);
     const handOffIndex = lifecycle.stages.indexOf(handOff.stage);
-    const moved = stageMoves.filter((change) => reaches(lifecycle, change.move, handOff.stage));
-    const owedDue = [...owed.keys()].filter((profileId) => {
-      const stage = stages.get(profileId);
-      return stage !== undefined && lifecycle.stages.indexOf(stage) >= handOffIndex;
-    });
-    const knownThen = await knownToSalesThen(reader, {
-      events,
-      profileOfEvent,
-      profiles: byId,
-      leads: new Set([...moved.map((change) => change.profileId), ...owedDue]),
-    });
-    const receivedAt = (index: number) => (events[index] as StoredEvent).receivedAt;
     /**
      * `madeBy`: the place of the event whose move makes it (none for an owed one, made as the profile
-     * is known). `since`: when its SLA starts — when Mops received the event from which sales could
-     * tell who the lead is, not when scoring read it (a backlog must not lengthen the SLA by the time
-     * the event waited in the log, nor shorten it by the time a visitor's MQL waited for its identify):
-     * the event that made it an MQL, as the move is dated, if the lead was known then; else the identify
-     * or merge that made it known, in this batch or a later one. `owedAt`: when the lead reached the
-     * stage unknown to sales, if it did. `knownLater`: not known by any event of the batch: owed.
+     * is known). `since`: when its SLA starts — as the move is dated, by when Mops received the event
+     * that made it (a backlog must not lengthen the SLA by the time the event waited in the log); for
+     * an owed one, by when the batch's latest event of the profile, which found it known, was received.
      */
-    const due: Array<{
-      profileId: string;
-      to: string;
-      madeBy: EventPlace | undefined;
-      since: number;
-      owedAt: number | null;
-      knownLater: boolean;
-    }> = [];
-    for (const change of moved) {
-      const known =
-        change.by === undefined ? 'then' : await knownThen.knownSince(change.profileId, change.by.index);
-      const since = typeof known === 'number' ? Math.max(change.at, receivedAt(known)) : change.at;
-      due.push({
-        profileId: change.profileId,
-        to: change.to,
-        madeBy: change.by,
-        since,
-        owedAt: known === 'then' ? null : change.at,
-        knownLater: known === undefined,
-      });
-    }
-    for (const profileId of owedDue) {
-      const madeKnownBy = knownThen.madeKnownBy(profileId);
-      // Known by something the batch does not show (a journey set its e-mail): from the profile's latest event.
-      const since = madeKnownBy === undefined ? (lastReceived.get(profileId) ?? at) : receivedAt(madeKnownBy);
-      due.push({
-        profileId,
-        to: stages.get(profileId) as string,
-        madeBy: undefined,
-        since,
-        owedAt: null,
-        knownLater: false,
-      });
+    const due: Array<{ profileId: string; to: string; madeBy: EventPlace | undefined; since: number }> = [];
+    for (const change of stageMoves)
+      if (reaches(lifecycle, change.move, handOff.stage))
+        due.push({ profileId: change.profileId, to: change.to, madeBy: change.by, since: change.at });
+    for (const profileId of owed.keys()) {
+      const stage = stages.get(profileId);
+      if (stage !== undefined && lifecycle.stages.indexOf(stage) >= handOffIndex)
+        due.push({ profileId, to: stage, madeBy: undefined, since: lastReceived.get(profileId) ?? at });
     }
     // A lead sales accepts after its hand-off ended (its SLA missed, the lead sent back) stays with the
     // owner who had it: whoever accepted it late works from that owner's copy.
@@ -540,13 +497,13 @@ export async function decideWorkspace(
         ? await reader.scoring.latestHandOffs([...accepted.keys()])
         : new Map<string, HandOff>();
     const decided = new Set<string>();
-    for (const { profileId, to, madeBy, since, owedAt, knownLater } of due) {
+    for (const { profileId, to, madeBy, since } of due) {
       const profile = byId.get(profileId);
       if (!profile || profile.mergedInto !== null || decided.has(profile.id)) continue;
       decided.add(profile.id);
       if ((await reader.scoring.pendingHandOffs(profile.id)).length > 0) continue;
       const owedOne = owed.get(profile.id)?.[0];
-      if (knownLater || !isKnownToSales(profile)) {
+      if (!isKnownToSales(profile)) {
         if (!owedOne)
           owedNow.push({
             id: newId('hof', at),
@@ -604,7 +561,7 @@ export async function decideWorkspace(
         dueAt: status === 'passed' ? since : slaDueAt,
         acceptedAt: acceptance?.receivedAt ?? null,
         breachedAt: null,
-        owedAt: owedOne?.owedAt ?? owedAt,
+        owedAt: owedOne?.owedAt ?? null,
         droppedReason: null,
       };
       if (handOff.destination) {
@@ -623,7 +580,6 @@ export async function decideWorkspace(
         messages.push(message);
       }
       handOffs.push(created);
-      if (owedOne) madeOwed.add(created.id);
     }
   }
   // Sales Accepted accepts every hand-off of the profile waiting for sales (a merge may have brought two).
@@ -731,11 +687,11 @@ export async function decideWorkspace(
           }),
         );
     }
-    for (const created of [...owedNow, ...handOffs.filter((made) => !madeOwed.has(made.id))])
+    for (const created of [...owedNow, ...handOffs.filter((made) => made.owedAt === null)])
       await tx.scoring.createHandOff(created);
     // Made once: a merge that dropped it, or another process that made it, since it was read.
     for (const made of handOffs)
-      if (madeOwed.has(made.id) && !(await tx.scoring.makeOwedHandOff(made)))
+      if (made.owedAt !== null && !(await tx.scoring.makeOwedHandOff(made)))
         throw new StaleBatchError(
           `the owed hand-off ${made.id} was made or dropped while the batch was scored`,
         );

@@ -191,41 +191,6 @@ export function createProfileStore(db: Kysely<Database>, ops: DialectOps): Profi
       }
       return found;
     },
-    async hasEventBefore(identityIds, beforeEventId) {
-      if (identityIds.length === 0) return false;
-      // An identity's earliest events come first in its key: one before is found at once.
-      const row = await db
-        .selectFrom('identity_events')
-        .select('event_id')
-        .where('identity_id', 'in', identityIds)
-        .where('event_id', '<', beforeEventId)
-        .limit(1)
-        .executeTakeFirst();
-      return row !== undefined;
-    },
-    async wasAnonymousIdJoinedBefore({ userIdentityIds, anonymousId, beforeEventId }) {
-      if (userIdentityIds.length === 0) return false;
-      // Asked once per hand-off at most: the user's events before are read through their identities,
-      // the log having no index on anonymous ids.
-      const row = await db
-        .selectFrom('identity_events as ie')
-        .innerJoin('events as e', 'e.id', 'ie.event_id')
-        .select('e.id')
-        .where('ie.identity_id', 'in', userIdentityIds)
-        .where('ie.event_id', '<', beforeEventId)
-        .where((eb) =>
-          eb.or([
-            eb('e.anonymous_id', '=', anonymousId),
-            eb.and([
-              eb('e.type', '=', 'alias'),
-              eb(ops.jsonText('e.payload', ['previousId']), '=', anonymousId),
-            ]),
-          ]),
-        )
-        .limit(1)
-        .executeTakeFirst();
-      return row !== undefined;
-    },
     async findProfilesByIds(ids) {
       const found: Profile[] = [];
       for (const chunk of chunks([...new Set(ids)])) {

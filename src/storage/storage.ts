@@ -210,23 +210,6 @@ export interface ProfileStore {
   /** Which of these events merged a profile into another (see `ResolutionChanges.merges`). */
   eventsThatMerged(eventIds: number[]): Promise<Set<number>>;
   /**
-   * Whether an event logged before `beforeEventId` is filed under one of these identities: a user id a
-   * profile holds now was a profile's before that event, not only since a later identify gave it.
-   * @example await profiles.hasEventBefore([userIdentity.id], 1042) // false: an identify after 1042 brought it
-   */
-  hasEventBefore(identityIds: number[], beforeEventId: number): Promise<boolean>;
-  /**
-   * Whether an event logged before `beforeEventId`, filed under one of these user identities, named the
-   * anonymous id too (beside the user id, or as an alias's `previousId`): the visitor with that id was
-   * that user by then, rather than merged into them later.
-   * @example await profiles.wasAnonymousIdJoinedBefore({ userIdentityIds: [7], anonymousId: 'anon-1', beforeEventId: 1042 })
-   */
-  wasAnonymousIdJoinedBefore(options: {
-    userIdentityIds: number[];
-    anonymousId: string;
-    beforeEventId: number;
-  }): Promise<boolean>;
-  /**
    * Holds merges off until the transaction ends (PostgreSQL: `MERGES_LOCK_KEY` shared; a merge
    * takes it exclusively). Every transaction writing what a merge moves (scores, stages, hand-offs,
    * memberships, journey instances) takes it first, before any row lock: one that locks rows first
@@ -907,10 +890,7 @@ export interface HandOff {
   dueAt: number;
   acceptedAt: number | null;
   breachedAt: number | null;
-  /**
-   * When the profile reached the hand-off stage unknown to sales (made in the batch that found it known
-   * too, when scoring read both at once); null for a lead known then.
-   */
+  /** When the profile reached the hand-off stage unknown to sales; null for one made at once. */
   owedAt: number | null;
   /** Why an owed hand-off was dropped (`dropped`), else null. */
   droppedReason: string | null;

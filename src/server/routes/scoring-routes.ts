@@ -55,9 +55,7 @@ const HandOffJson = z
     owedAt: z
       .string()
       .nullable()
-      .describe(
-        'when the profile reached the hand-off stage unknown to sales; null for a lead known to sales then',
-      ),
+      .describe('when the profile reached the hand-off stage unknown to sales; null for one made at once'),
     droppedReason: z.string().nullable(),
   })
   .meta({ id: 'HandOff' });
