@@ -39,7 +39,9 @@ export async function createApiKey(
     createdBy: options.createdBy,
     revokedBy: null,
   };
-  if (!(await storage.access.createApiKey({ ...key, tokenHash: hashToken(token) })))
+  // One write transaction: the creator's check and the insert see one state of the keys.
+  const stored = { ...key, tokenHash: hashToken(token) };
+  if (!(await storage.transaction((tx) => tx.access.createApiKey(stored))))
     throw new AppError('unauthorized', 'the API key is not valid or was revoked');
   return { key, token };
 }

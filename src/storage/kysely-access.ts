@@ -199,7 +199,10 @@ export function createAccessStore(db: Kysely<Database>, ops: DialectOps): Access
         await insertApiKey(handle, key);
         return true;
       };
-      return db.isTransaction ? create(db) : db.transaction().execute(create);
+      // On SQLite, Kysely's own transaction begins deferred: a read then a write in it could meet
+      // another connection's commit between them (SQLITE_BUSY_SNAPSHOT). Callers wanting the check
+      // and the insert as one call it inside `storage.transaction`, which begins immediate.
+      return db.isTransaction || ops.lockRows === '' ? create(db) : db.transaction().execute(create);
     },
     async findApiKeyByHash(tokenHash) {
       const row = await db
