@@ -52,8 +52,9 @@ export interface DemoSummary {
  * shop's contacts with a month of page views, product views, carts and orders (through the real
  * ingest path, so profiles, segments, scores and stages build as they would), then two published
  * journeys with their e-mails — a welcome for sign-ups and an abandoned-cart reminder. Deterministic
- * (the same calls in the same order every time), so a load cut short can run again: it resumes after
- * the calls it stored, and what was set up before is not set up twice.
+ * (the same calls every time), so a load cut short while sending the history can run again: it sends
+ * the calls it had not stored, and what was set up before is not set up twice. Cut short once the
+ * e-mails are saved, it is refused as loaded already.
  *
  * The month is received as it happened, oldest first, so that stage moves (dated by receipt, as scores
  * are judged) and the dashboard's ranges spread over it rather than over the minutes of the load. Not
@@ -72,12 +73,13 @@ export async function loadDemoShop(storage: Storage, options: DemoOptions): Prom
   // Before the history: scores and segments are kept as events arrive, not worked out afterwards.
   const segments = await setUpIntent(storage, workspaceId, clock.now());
   const end = clock.now();
-  // A load cut short resumes after what it stored: the calls go in the same order every time (their
-  // times move with the clock, all alike), and each append is whole. Sent again, they would be
-  // stored again wherever the log's duplicate check no longer reaches back to their receipt.
-  let stored = await storage.events.countByMessageIdPrefix(workspaceId, HISTORY_MESSAGE_ID_PREFIX);
+  // A load cut short resumes with what it did not store: sent again, the calls it stored would be
+  // stored twice wherever the log's duplicate check no longer reaches back to their receipt.
+  const stored = new Set(
+    await storage.events.listMessageIdsWithPrefix(workspaceId, HISTORY_MESSAGE_ID_PREFIX),
+  );
   let pending: TimedCall[] = [];
-  let events = stored;
+  let events = 0;
   const send = async (calls: Array<Record<string, unknown>>, receivedAt: number) => {
     if (calls.length === 0) return;
     const result = await ingest(storage.events, {
@@ -108,8 +110,8 @@ export async function loadDemoShop(storage: Storage, options: DemoOptions): Prom
       .filter(({ at }) => dayOf(at) === day)
       .sort((a, b) => a.at - b.at);
     for (const call of calls) {
-      if (stored > 0) {
-        stored--;
+      if (stored.has(String(call.call.messageId))) {
+        events++;
         continue;
       }
       const first = pending[0];

@@ -138,15 +138,15 @@ export function createEventReader(db: Kysely<Database>, ops: DialectOps): Omit<E
         .executeTakeFirst();
       return row === undefined ? undefined : Number(row.received_at);
     },
-    async countByMessageIdPrefix(workspaceId, prefix) {
+    async listMessageIdsWithPrefix(workspaceId, prefix) {
       // substr, not LIKE: no wildcard in the prefix to escape, and the same case rules on both backends.
-      const row = await db
+      const rows = await db
         .selectFrom('events')
-        .select((eb) => eb.fn.countAll<number | string>().as('count'))
+        .select('message_id')
         .where('workspace_id', '=', workspaceId)
         .where(sql`substr(message_id, 1, ${prefix.length})`, '=', prefix)
-        .executeTakeFirstOrThrow();
-      return Number(row.count);
+        .execute();
+      return rows.map((row) => row.message_id);
     },
   };
 }

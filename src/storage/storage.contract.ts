@@ -235,8 +235,8 @@ export function runStorageContract(
         ],
         rejected: [],
       });
-      expect(await storage.events.countByMessageIdPrefix(workspaceId, 'demo-')).toBe(1);
-      expect(await storage.events.countByMessageIdPrefix('ws_other', 'demo-')).toBe(0);
+      expect(await storage.events.listMessageIdsWithPrefix(workspaceId, 'demo-')).toEqual(['demo-1-0']);
+      expect(await storage.events.listMessageIdsWithPrefix('ws_other', 'demo-')).toEqual([]);
     });
 
     it('rejects a cursor it did not hand out', async () => {

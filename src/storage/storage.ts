@@ -165,10 +165,10 @@ export interface EventStore {
    */
   newestReceivedAt(): Promise<number | undefined>;
   /**
-   * How many events of the workspace have a message id starting with `prefix`: where a load cut short
-   * (the demo shop's, its ids all alike) resumes.
+   * The message ids of the workspace's events that start with `prefix`: what a load cut short (the
+   * demo shop's, its ids all alike) stored already.
    */
-  countByMessageIdPrefix(workspaceId: string, prefix: string): Promise<number>;
+  listMessageIdsWithPrefix(workspaceId: string, prefix: string): Promise<string[]>;
 }
 
 /** An account as fit rules read it: which one, and its traits. */
