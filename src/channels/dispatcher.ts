@@ -571,6 +571,9 @@ export class MessageDispatcher {
     const { storage, clock } = this.#options;
     // After its turn: the time quiet hours and caps judge by.
     const now = clock.now();
+    // A text's STOP holds from the moment it arrives (carriers' rules), not from the next round: the
+    // number is looked up again as its text goes, not only with the round's addresses.
+    if (channel === 'sms') await refreshSuppression(storage, context, message.workspaceId, address);
     const gate = checkConsent(message, { profile, address, sentKey }, settings, context, now);
     if (gate) return gate;
     // The send counts against the cap from now; it is given back if the send does not happen.
@@ -699,6 +702,21 @@ const QUIET_HOURS_REASON = 'quiet hours ';
 const FREQUENCY_CAP_REASON = 'frequency cap: ';
 /** How the reasons of messages held back by quiet hours or caps begin (saving new ones re-judges them). */
 export const HELD_BACK_REASON_PREFIXES = [QUIET_HOURS_REASON, FREQUENCY_CAP_REASON];
+
+/** The round's view of one address's suppression, brought up to date. */
+async function refreshSuppression(
+  storage: Storage,
+  context: RoundContext,
+  workspaceId: string,
+  address: string,
+): Promise<void> {
+  const key = `${workspaceId}:sms`;
+  const reason = await storage.consent.findSuppression(workspaceId, 'sms', address);
+  const known = context.suppressions.get(key) ?? new Map<string, SuppressionReason>();
+  if (reason === undefined) known.delete(address.toLowerCase());
+  else known.set(address.toLowerCase(), reason);
+  context.suppressions.set(key, known);
+}
 
 /** Suppression, topic subscription, quiet hours and frequency caps, in that order. */
 function checkConsent(

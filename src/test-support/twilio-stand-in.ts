@@ -25,6 +25,8 @@ export interface SentSms {
  */
 export class TwilioStandIn extends LoopbackPeer {
   readonly sent: SentSms[] = [];
+  /** The number of every text asked for, on arrival: before any held reply, or a failure answered. */
+  readonly asked: string[] = [];
   failures: Array<{ status: number; code?: number; message?: string; dropAnswer?: boolean }> = [];
   /** How many times messages were listed. */
   listings = 0;
@@ -92,7 +94,10 @@ export class TwilioStandIn extends LoopbackPeer {
     request.on('end', async () => {
       if (request.method === 'POST' && this.replyDelayMs > 0)
         await new Promise((resolve) => setTimeout(resolve, this.replyDelayMs));
-      if (request.method === 'POST') await this.#heldUntil;
+      if (request.method === 'POST') {
+        this.asked.push(new URLSearchParams(raw).get('To') ?? '');
+        await this.#heldUntil;
+      }
       const address = new URL(request.url ?? '/', 'http://stand-in');
       const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(address.pathname);
       if (request.method === 'GET' && match) {

@@ -483,6 +483,43 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     },
   );
 
+  it('sends nothing more to a number whose STOP arrived while its round was under way', async () => {
+    await publishReminder();
+    await world.send([
+      identify('first', { phone: '+393330000031' }),
+      track('first', 'Cart Abandoned'),
+      identify('second', { phone: '+393330000032' }),
+      track('second', 'Cart Abandoned'),
+    ]);
+    await world.background.pipeline.drain();
+    const release = twilio.holdReplies();
+    let underWay: string | undefined;
+    let other: string | undefined;
+    try {
+      // One text at a time: the second is judged once the first is sent.
+      const round = world.dispatcher({ concurrency: 1 }).runOnce();
+      underWay = await eventually(async () => twilio.asked[0]);
+      other = underWay === '+393330000031' ? '+393330000032' : '+393330000031';
+      await world.storage.consent.suppress({
+        workspaceId: world.workspaceId,
+        channel: 'sms',
+        address: other,
+        reason: 'unsubscribed',
+        at: world.clock.now(),
+      });
+      release();
+      expect(await round).toBe(2);
+    } finally {
+      release();
+    }
+    const outcomes = await smsMessages();
+    expect(outcomes.map((message) => message.status).sort()).toEqual(['sent', 'suppressed']);
+    const suppressed = outcomes.find((message) => message.status === 'suppressed');
+    expect(suppressed?.reason).toBe('address suppressed: unsubscribed');
+    expect(suppressed?.toAddress).toBe(other);
+    expect(twilio.asked).toEqual([underWay]);
+  });
+
   it('lets the next text of a round through the cap when the one before it failed', async () => {
     await publishReminder();
     await publishReminder();
