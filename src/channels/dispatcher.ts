@@ -421,7 +421,10 @@ export class MessageDispatcher {
           ...settings.frequencyCaps[channel].map((cap) => durationMs(cap.period)),
         );
         const [suppressions, sentTimes] = await Promise.all([
-          storage.consent.findSuppressions(workspaceId, channel, addresses),
+          // A text's number is looked up as the text goes (see `refreshSuppression`), not with the round's.
+          channel === 'sms'
+            ? new Map<string, SuppressionReason>()
+            : storage.consent.findSuppressions(workspaceId, channel, addresses),
           longestCapMs > 0
             ? storage.messages.sentTimes({
                 workspaceId,
@@ -703,7 +706,7 @@ const FREQUENCY_CAP_REASON = 'frequency cap: ';
 /** How the reasons of messages held back by quiet hours or caps begin (saving new ones re-judges them). */
 export const HELD_BACK_REASON_PREFIXES = [QUIET_HOURS_REASON, FREQUENCY_CAP_REASON];
 
-/** The round's view of one address's suppression, brought up to date. */
+/** The round's view of one number's suppression, as it stands now. */
 async function refreshSuppression(
   storage: Storage,
   context: RoundContext,

@@ -92,11 +92,9 @@ export function applyCall(then: FactsThen, event: StoredEvent, profileId: string
   const traits = profileId === undefined ? undefined : then.traits.get(profileId);
   if (profileId !== undefined && traitChanges && traits)
     then.traits.set(profileId, changed(traits, traitChanges));
-  const byAccount = new Map<string, AccountTraitChange[]>();
-  for (const change of then.accountChangesOf.get(event.id) ?? []) addTo(byAccount, change.accountId, change);
-  for (const [accountId, changes] of byAccount) {
-    const accountTraits = then.accountTraits.get(accountId);
-    if (accountTraits) then.accountTraits.set(accountId, changed(accountTraits, changes));
+  for (const change of then.accountChangesOf.get(event.id) ?? []) {
+    const accountTraits = then.accountTraits.get(change.accountId);
+    if (accountTraits) then.accountTraits.set(change.accountId, changed(accountTraits, [change]));
   }
 }
 

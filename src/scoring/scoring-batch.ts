@@ -4,7 +4,7 @@ import { newId } from '../core/ids.js';
 import type { Message } from '../core/journey.js';
 import { HAND_OFF_CREATED, SALES_ACCEPTED } from '../core/lifecycle.js';
 import { ACCOUNT_LEFT, SMS_RECEIVED, SMS_RESUBSCRIBED, SMS_UNSUBSCRIBED } from '../core/mops-events.js';
-import { TRAITS_UPDATED } from '../core/profile.js';
+import { type Profile, TRAITS_UPDATED } from '../core/profile.js';
 import { modelRevision, type ScoreLedgerEntry } from '../core/score-model.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
 import { profileEvent } from '../profiles/profile-events.js';
@@ -257,9 +257,9 @@ export async function decideWorkspace(
     reader.scoring.stages(profileIds),
   ]);
   const ledgers = ledgersByProfile(ledger);
-  const accounts = new Map(
-    [...accountsOf].map(([profileId, ofProfile]) => [profileId, ofProfile.map((account) => account.traits)]),
-  );
+  // The fit facts as they stand now, after every call of the batch.
+  const asTheyAre = factsAsTheyAre(accountsOf);
+  const factsNow = (profile: Profile) => factsThenOf(asTheyAre, profile);
 
   // Each score as it stood just before this batch's events, decay included: with the stored one, what
   // tells whether the score reaches a stage's threshold now or had reached it already. Judged when
@@ -289,7 +289,7 @@ export async function decideWorkspace(
   // judged with.
   const factsThen = hasScoreThresholds
     ? await factsBeforeBatch(reader, { events, profileOfEvent, profiles, accountsOf })
-    : factsAsTheyAre(accountsOf);
+    : asTheyAre;
   for (const profile of hasScoreThresholds ? profiles : []) {
     const stored = storedScores.get(profile.id);
     for (const model of settings.scoring.models) {
@@ -420,7 +420,7 @@ export async function decideWorkspace(
   const revisions = new Map(settings.scoring.models.map((model) => [model.id, modelRevision(model)]));
   for (const profile of profiles) {
     if (profile.mergedInto !== null) continue;
-    const facts = { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] };
+    const facts = factsNow(profile);
     const profileScores = new Map(
       settings.scoring.models.map((model) => [
         model.id,
@@ -540,12 +540,7 @@ export async function decideWorkspace(
         : undefined;
       const { owner, by } = previousOwner
         ? { owner: previousOwner, by: 'kept' as const }
-        : assignOwner(
-            handOff,
-            { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
-            turns.after,
-            at,
-          );
+        : assignOwner(handOff, factsNow(profile), turns.after, at);
       // Only a lead no rule places takes a turn: the rotation stays fair among the owners.
       if (by === 'round_robin') turns.after++;
       const isPast = lifecycle.stages.indexOf(to) > handOffIndex;
@@ -602,7 +597,7 @@ export async function decideWorkspace(
         {
           stage: stages.get(profile.id),
           ledger: ledgers.get(profile.id) ?? [],
-          facts: { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
+          facts: factsNow(profile),
           scores: scoresAt.get(profile.id) ?? new Map(),
         },
         at,
@@ -619,7 +614,7 @@ export async function decideWorkspace(
         settings.scoring.models,
         {
           ledger: ledgers.get(profile.id) ?? [],
-          facts: { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] },
+          facts: factsNow(profile),
           scores: scoresAt.get(profile.id) ?? new Map(),
         },
         at,

@@ -1,4 +1,4 @@
-import { type Kysely, sql, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { ApiKey, ApiKeyKind, Role } from '../core/access.js';
 import { AppError } from '../core/errors.js';
 import type { DialectOps } from './dialect-ops.js';
@@ -7,8 +7,6 @@ import type { Database } from './schema.js';
 import type { AccessStore, StoredApiKey, WorkspaceStore } from './storage.js';
 
 const WORKSPACE_LIST_LOCK_KEY = 'workspace-list';
-
-type ApiKeyUpdate = UpdateQueryBuilder<Database, 'api_keys', 'api_keys', UpdateResult>;
 
 export function createWorkspaceStore(db: Kysely<Database>, ops: DialectOps): WorkspaceStore {
   return {
@@ -230,22 +228,23 @@ export function createAccessStore(db: Kysely<Database>, ops: DialectOps): Access
         .where('id', '=', keyId)
         .executeTakeFirst();
       if (!existing) return undefined;
-      const revokeActive = async (match: (query: ApiKeyUpdate) => ApiKeyUpdate) =>
+      const revokeActive = async (ids: string[]) =>
         (
-          await match(
-            db
-              .updateTable('api_keys')
-              .set({ revoked_at: revocation.at, revoked_by: revocation.by })
-              .where('workspace_id', '=', workspaceId)
-              .where('revoked_at', 'is', null),
-          )
+          await db
+            .updateTable('api_keys')
+            .set({ revoked_at: revocation.at, revoked_by: revocation.by })
+            .where('workspace_id', '=', workspaceId)
+            .where('id', 'in', ids)
+            .where('revoked_at', 'is', null)
             .returning('id')
             .execute()
         ).map((row) => row.id);
-      const revoked = await revokeActive((query) => query.where('id', '=', keyId));
+      // The key first: its row locked, a key it is creating meanwhile is either found below or refused
+      // (see createApiKey).
+      const revoked = await revokeActive([keyId]);
       // What a key made is as little to be trusted as the key: generation by generation, through keys
       // revoked before too (a key revoked alone, before revocations cascaded, left its keys active).
-      const seen = new Set([keyId]);
+      const family = new Set([keyId]);
       for (let creators = [keyId]; creators.length > 0; ) {
         const made = await db
           .selectFrom('api_keys')
@@ -253,11 +252,11 @@ export function createAccessStore(db: Kysely<Database>, ops: DialectOps): Access
           .where('workspace_id', '=', workspaceId)
           .where('created_by', 'in', creators)
           .execute();
-        creators = made.map((row) => row.id).filter((id) => !seen.has(id));
-        for (const id of creators) seen.add(id);
-        if (creators.length > 0)
-          revoked.push(...(await revokeActive((query) => query.where('id', 'in', creators))));
+        creators = made.map((row) => row.id).filter((id) => !family.has(id));
+        for (const id of creators) family.add(id);
       }
+      family.delete(keyId);
+      if (family.size > 0) revoked.push(...(await revokeActive([...family])));
       return revoked;
     },
     async touchApiKey(keyId, at) {

@@ -1,5 +1,6 @@
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { ReplyHold } from './reply-hold.js';
 
 export interface ReceivedMail {
   parsed: ParsedMail;
@@ -21,7 +22,7 @@ export class SmtpSink {
   readonly #closedSessions = new Set<string>();
   /** Delays the 250 reply to DATA, to hold sends in flight for a test. */
   replyDelayMs = 0;
-  #heldUntil: Promise<void> | undefined;
+  readonly #replies = new ReplyHold();
   /**
    * Keeps each message at once but delays its 250 reply: the recipient has the e-mail (and can click in
    * it) while the sender still waits to hear it was taken.
@@ -39,14 +40,7 @@ export class SmtpSink {
    * send kept in flight for as long as a test needs, however slow the machine.
    */
   holdReplies(): () => void {
-    let release = () => {};
-    this.#heldUntil = new Promise<void>((resolve) => {
-      release = () => {
-        this.#heldUntil = undefined;
-        resolve();
-      };
-    });
-    return release;
+    return this.#replies.hold();
   }
 
   /**
@@ -92,7 +86,7 @@ export class SmtpSink {
           const raw = Buffer.concat(chunks).toString('utf8');
           const accept = async () => {
             if (this.replyDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.replyDelayMs));
-            await this.#heldUntil;
+            await this.#replies.passed();
             // The client left before our 250: like a real MTA, we never accepted it.
             if (this.#closedSessions.has(session.id)) return;
             const parsed = await simpleParser(raw);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { twilioSignature } from '../channels/sms/inbound-sms.js';
 import { LoopbackPeer } from './loopback-peer.js';
+import { ReplyHold } from './reply-hold.js';
 
 export interface SentSms {
   sid: string;
@@ -38,21 +39,14 @@ export class TwilioStandIn extends LoopbackPeer {
   now: () => number = Date.now;
   /** How long a sent message waits before it is taken and answered (a slow provider). */
   replyDelayMs = 0;
-  #heldUntil: Promise<void> | undefined;
+  readonly #replies = new ReplyHold();
 
   /**
    * Holds every sent message, untaken and unanswered, until the function returned is called: a send
    * kept under way for as long as a test needs, however slow the machine.
    */
   holdReplies(): () => void {
-    let release = () => {};
-    this.#heldUntil = new Promise<void>((resolve) => {
-      release = () => {
-        this.#heldUntil = undefined;
-        resolve();
-      };
-    });
-    return release;
+    return this.#replies.hold();
   }
   /**
    * Reports what became of a sent text to its StatusCallback, as Twilio does: form-encoded, signed with
@@ -96,7 +90,7 @@ export class TwilioStandIn extends LoopbackPeer {
         await new Promise((resolve) => setTimeout(resolve, this.replyDelayMs));
       if (request.method === 'POST') {
         this.asked.push(new URLSearchParams(raw).get('To') ?? '');
-        await this.#heldUntil;
+        await this.#replies.passed();
       }
       const address = new URL(request.url ?? '/', 'http://stand-in');
       const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(address.pathname);
