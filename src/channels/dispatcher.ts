@@ -572,56 +572,58 @@ export class MessageDispatcher {
   ): Promise<Outcome> {
     const { channel, profile, address, settings, context, claimant, isCapped, sentKey } = options;
     const { storage, clock } = this.#options;
-    // After its turn: the time quiet hours and caps judge by.
-    const now = clock.now();
-    // A text's STOP holds from the moment it arrives (carriers' rules), not from the next round: the
-    // number is looked up again as its text goes, not only with the round's addresses.
-    if (channel === 'sms') await refreshSuppression(storage, context, message.workspaceId, address);
-    const gate = checkConsent(message, { profile, address, sentKey }, settings, context, now);
-    if (gate) return gate;
-    // The send counts against the cap from now; it is given back if the send does not happen.
-    if (isCapped) context.sent.set(sentKey, [...(context.sent.get(sentKey) ?? []), now]);
-    let outcome: Outcome | undefined;
+    // A text first waits for the texts to its number begun before it: a STOP replied to one of those
+    // holds this one too. The number a retry looks for its earlier send at: where the first attempt went.
+    const endTextTurn =
+      channel === 'sms' ? await this.#texts.take(message.context.sms?.to ?? address) : undefined;
     try {
-      outcome =
-        channel === 'sms'
-          ? await this.#sendText({
-              message,
-              profile,
-              to: address,
-              settings: settings.sms,
-              secrets: this.#options.email.secrets,
-              storage,
-              claimant,
-              statusUrl: smsStatusUrl(this.#options.email.publicUrl, message),
-              publicUrl: this.#options.email.publicUrl,
-              now,
-            })
-          : await sendEmail(this.#options.email, { message, profile, settings, storage, now });
-      return outcome;
-    } finally {
-      if (isCapped && outcome?.status !== 'sent') {
-        const times = context.sent.get(sentKey) ?? [];
-        const reserved = times.lastIndexOf(now);
-        if (reserved >= 0) times.splice(reserved, 1);
+      // After its turns: the time quiet hours and caps judge by.
+      const now = clock.now();
+      // A text's STOP holds from the moment it arrives (carriers' rules), not from the next round: the
+      // number is looked up again as its text goes, not only with the round's addresses.
+      if (channel === 'sms') await refreshSuppression(storage, context, message.workspaceId, address);
+      const gate = checkConsent(message, { profile, address, sentKey }, settings, context, now);
+      if (gate) return gate;
+      // The send counts against the cap from now; it is given back if the send does not happen.
+      if (isCapped) context.sent.set(sentKey, [...(context.sent.get(sentKey) ?? []), now]);
+      let outcome: Outcome | undefined;
+      try {
+        outcome =
+          channel === 'sms'
+            ? await this.#sendText({
+                message,
+                profile,
+                to: address,
+                settings: settings.sms,
+                secrets: this.#options.email.secrets,
+                storage,
+                claimant,
+                statusUrl: smsStatusUrl(this.#options.email.publicUrl, message),
+                publicUrl: this.#options.email.publicUrl,
+                now,
+              })
+            : await sendEmail(this.#options.email, { message, profile, settings, storage, now });
+        return outcome;
+      } finally {
+        if (isCapped && outcome?.status !== 'sent') {
+          const times = context.sent.get(sentKey) ?? [];
+          const reserved = times.lastIndexOf(now);
+          if (reserved >= 0) times.splice(reserved, 1);
+        }
       }
+    } finally {
+      endTextTurn?.();
     }
   }
 
-  /** A text, in its turn among the process's texts to the number (see `TextTurns`), whatever profile. */
+  /** A text, once its turn among the process's texts to the number has come (see `TextTurns`). */
   async #sendText(
     call: Omit<SmsCall, 'unrecordedIds' | 'claimant'> & { claimant: string },
   ): Promise<Outcome> {
-    // The number a retry looks for its earlier send at: where the first attempt went.
-    const end = await this.#texts.take(call.message.context.sms?.to ?? call.to);
-    try {
-      const outcome = await sendSms({ ...call, unrecordedIds: this.#texts.unrecordedIds() });
-      if (outcome.status === 'sent' && outcome.providerMessageId !== null)
-        this.#texts.taken(call.message.id, call.claimant, outcome.providerMessageId);
-      return outcome;
-    } finally {
-      end();
-    }
+    const outcome = await sendSms({ ...call, unrecordedIds: this.#texts.unrecordedIds() });
+    if (outcome.status === 'sent' && outcome.providerMessageId !== null)
+      this.#texts.taken(call.message.id, call.claimant, outcome.providerMessageId);
+    return outcome;
   }
 
   /**

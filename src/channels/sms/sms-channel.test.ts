@@ -520,6 +520,38 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect(twilio.asked).toEqual([underWay]);
   });
 
+  it('holds a text waiting behind another to its number when a STOP arrives while that one is at the provider', async () => {
+    // Uncapped, so no cap makes the texts take turns: only the number's own turns order them.
+    await world.configure({ frequencyCaps: { email: [], sms: [] } });
+    world.clock.advance(10_000); // past the dispatcher's cache of settings
+    await publishReminder();
+    await publishReminder();
+    await world.send([identify('twice', { phone: '+393330000041' }), track('twice', 'Cart Abandoned')]);
+    await world.background.pipeline.drain();
+    const release = twilio.holdReplies();
+    try {
+      const round = world.dispatcher({ concurrency: 2 }).runOnce();
+      await eventually(async () => twilio.asked[0]);
+      await world.storage.consent.suppress({
+        workspaceId: world.workspaceId,
+        channel: 'sms',
+        address: '+393330000041',
+        reason: 'unsubscribed',
+        at: world.clock.now(),
+      });
+      release();
+      expect(await round).toBe(2);
+    } finally {
+      release();
+    }
+    const outcomes = await smsMessages();
+    expect(outcomes.map((message) => message.status).sort()).toEqual(['sent', 'suppressed']);
+    expect(outcomes.find((message) => message.status === 'suppressed')?.reason).toBe(
+      'address suppressed: unsubscribed',
+    );
+    expect(twilio.asked).toEqual(['+393330000041']);
+  });
+
   it('lets the next text of a round through the cap when the one before it failed', async () => {
     await publishReminder();
     await publishReminder();
