@@ -438,6 +438,28 @@ describe('contacts (Chromium)', () => {
     await consoleWorld.shot('contacts-list-it');
   }, 180_000);
 
+  /** The tables of the account's card whose rows are not as wide as the card's content box, by caption or heading. */
+  const tablesNarrowerThanCard = (): Promise<string[]> =>
+    // A string, as the harness's checks: it runs in the browser.
+    page.evaluate(`(() => [...document.querySelectorAll('.card.account table')].flatMap((table) => {
+      const card = table.closest('.card');
+      const style = getComputedStyle(card);
+      const room = card.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      // Its rows, not its box: a table displayed as a block keeps rows as narrow as their content.
+      const width = Math.max(...[...table.tBodies[0].rows].map((row) => row.getBoundingClientRect().width));
+      if (Math.abs(width - room) <= 2) return [];
+      const name = table.querySelector('caption, th')?.textContent?.trim();
+      return [name + ': ' + Math.round(width) + ' px in ' + Math.round(room)];
+    }))()`);
+  /** The times of the stage history that take more than one line. */
+  const wrappedStageTimes = async () => {
+    const times = page.locator('table.stage-history tbody time');
+    await times.first().waitFor();
+    return times.evaluateAll((elements) =>
+      elements.flatMap((time) => (time.getClientRects().length > 1 ? [time.textContent ?? ''] : [])),
+    );
+  };
+
   it('reads every table of a contact on a phone (390 px), in English and Italian, with nothing to scroll sideways: the wide ones a row to a card, each value beside its heading', async () => {
     const { world, api } = consoleWorld;
     const found = await api<{ items: Array<{ id: string }> }>('GET', '/profiles?q=ada%40example.com');
@@ -498,6 +520,8 @@ describe('contacts (Chromium)', () => {
         },
       ];
       const overflows: Record<string, string[]> = {};
+      // The account's tables as wide as its card, and each time of the stage history on one line.
+      const misfits: Record<string, string[]> = {};
       for (const language of ['en', 'it'] as const) {
         await page.getByLabel(/^(Language|Lingua)$/).selectOption(language);
         for (const { name, loaded } of tabs) {
@@ -507,6 +531,8 @@ describe('contacts (Chromium)', () => {
             ...(await tablesScrollingSideways(page)),
             ...(await wideElements(page)),
           ];
+          if (name.en === 'Profile') misfits[`${language} account`] = await tablesNarrowerThanCard();
+          if (name.en === 'Stage history') misfits[`${language} stage times`] = await wrappedStageTimes();
           if (language === 'en')
             await consoleWorld.shot(`phone-contact-${name.en.toLowerCase().replace(' ', '-')}`);
         }
@@ -514,6 +540,12 @@ describe('contacts (Chromium)', () => {
       expect(overflows).toEqual(
         Object.fromEntries(tabs.flatMap(({ name }) => [name.en, name.it]).map((name) => [name, []])),
       );
+      expect(misfits).toEqual({
+        'en account': [],
+        'en stage times': [],
+        'it account': [],
+        'it stage times': [],
+      });
 
       // With the column headings out of sight, each value carries its own.
       await page.getByLabel('Lingua').selectOption('en');

@@ -170,6 +170,14 @@ export function StageHistorySection(props: { intent: Intent }) {
       ...(typeof model === 'string' ? { model: modelName(model) } : {}),
     });
   };
+  // Each cell carries its column's heading too: on a phone a change reads as a card of label and value,
+  // its time on one line rather than squeezed into a quarter of the width.
+  const heading = {
+    time: t('contacts.time'),
+    from: t('contacts.from'),
+    to: t('contacts.to'),
+    reason: t('contacts.reason'),
+  };
   return (
     <div className="contact-section">
       <h2>{t('contacts.tabs.stages')}</h2>
@@ -177,26 +185,26 @@ export function StageHistorySection(props: { intent: Intent }) {
         <EmptyState>{t('contacts.noStageHistory')}</EmptyState>
       ) : (
         <>
-          <table className="table stage-history">
+          <table className="table stage-history cards-on-phone">
             <thead>
               <tr>
-                <th scope="col">{t('contacts.time')}</th>
-                <th scope="col">{t('contacts.from')}</th>
-                <th scope="col">{t('contacts.to')}</th>
-                <th scope="col">{t('contacts.reason')}</th>
+                <th scope="col">{heading.time}</th>
+                <th scope="col">{heading.from}</th>
+                <th scope="col">{heading.to}</th>
+                <th scope="col">{heading.reason}</th>
               </tr>
             </thead>
             <tbody>
               {page.items.map((change) => (
                 <tr key={`${change.at}:${change.from}:${change.to}`}>
-                  <td>
+                  <td data-label={heading.time}>
                     <time dateTime={change.at}>{format.dateTime(change.at)}</time>
                   </td>
-                  <td>{change.from ?? t('contacts.noStage')}</td>
-                  <td>
+                  <td data-label={heading.from}>{change.from ?? t('contacts.noStage')}</td>
+                  <td data-label={heading.to}>
                     <strong>{change.to}</strong>
                   </td>
-                  <td>{stageReasonText(change.reason)}</td>
+                  <td data-label={heading.reason}>{stageReasonText(change.reason)}</td>
                 </tr>
               ))}
             </tbody>
