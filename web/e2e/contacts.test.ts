@@ -451,9 +451,9 @@ describe('contacts (Chromium)', () => {
       const name = table.querySelector('caption, th')?.textContent?.trim();
       return [name + ': ' + Math.round(width) + ' px in ' + Math.round(room)];
     }))()`);
-  /** The times of the stage history that take more than one line. */
-  const wrappedStageTimes = async () => {
-    const times = page.locator('table.stage-history tbody time');
+  /** The times of a table (the stage history, the identities) that take more than one line. */
+  const wrappedTimes = async (table: string) => {
+    const times = page.locator(`${table} tbody time`);
     await times.first().waitFor();
     return times.evaluateAll((elements) =>
       elements.flatMap((time) => (time.getClientRects().length > 1 ? [time.textContent ?? ''] : [])),
@@ -531,8 +531,12 @@ describe('contacts (Chromium)', () => {
             ...(await tablesScrollingSideways(page)),
             ...(await wideElements(page)),
           ];
-          if (name.en === 'Profile') misfits[`${language} account`] = await tablesNarrowerThanCard();
-          if (name.en === 'Stage history') misfits[`${language} stage times`] = await wrappedStageTimes();
+          if (name.en === 'Profile') {
+            misfits[`${language} account`] = await tablesNarrowerThanCard();
+            misfits[`${language} identity times`] = await wrappedTimes('table.identities');
+          }
+          if (name.en === 'Stage history')
+            misfits[`${language} stage times`] = await wrappedTimes('table.stage-history');
           if (language === 'en')
             await consoleWorld.shot(`phone-contact-${name.en.toLowerCase().replace(' ', '-')}`);
         }
@@ -542,8 +546,10 @@ describe('contacts (Chromium)', () => {
       );
       expect(misfits).toEqual({
         'en account': [],
+        'en identity times': [],
         'en stage times': [],
         'it account': [],
+        'it identity times': [],
         'it stage times': [],
       });
 

@@ -38,6 +38,11 @@ export function ProfileSection(props: { profile: ProfileDetails }) {
   const { t } = useTranslation();
   const format = useFormat();
   const { profile } = props;
+  const heading = {
+    kind: t('contacts.identityKind'),
+    value: t('contacts.value'),
+    since: t('contacts.since'),
+  };
   return (
     <div className="contact-section">
       <h2>{t('contacts.traits')}</h2>
@@ -48,22 +53,25 @@ export function ProfileSection(props: { profile: ProfileDetails }) {
       )}
 
       <h2>{t('contacts.identities')}</h2>
-      <table className="table">
+      {/* On a phone an identity reads as a card, so its date stays on one line beside a long value. */}
+      <table className="table identities cards-on-phone">
         <thead>
           <tr>
-            <th scope="col">{t('contacts.identityKind')}</th>
-            <th scope="col">{t('contacts.value')}</th>
-            <th scope="col">{t('contacts.since')}</th>
+            <th scope="col">{heading.kind}</th>
+            <th scope="col">{heading.value}</th>
+            <th scope="col">{heading.since}</th>
           </tr>
         </thead>
         <tbody>
           {profile.identities.map((identity) => (
             <tr key={`${identity.kind}:${identity.value}`}>
-              <td>{t(`contacts.identityKinds.${identity.kind}`)}</td>
-              <td>
+              <td data-label={heading.kind}>{t(`contacts.identityKinds.${identity.kind}`)}</td>
+              <td data-label={heading.value}>
                 <code>{identity.value}</code>
               </td>
-              <td>{format.dateTime(identity.createdAt)}</td>
+              <td data-label={heading.since}>
+                <time dateTime={identity.createdAt}>{format.dateTime(identity.createdAt)}</time>
+              </td>
             </tr>
           ))}
         </tbody>
