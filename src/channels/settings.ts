@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
 import { halfLifeProblem } from '../core/half-life.js';
-import { describeIssue, firstDroppedKey } from '../core/input-issues.js';
+import { describeIssue, firstDroppedKey, type IssueDetail } from '../core/input-issues.js';
 import { scoreThresholds } from '../core/lifecycle.js';
 import { modelRevision } from '../core/score-model.js';
 import {
@@ -312,7 +312,7 @@ function keptSecret<T>(field: string, stored: T | undefined, isSameTarget: boole
   throw new AppError(
     'invalid_input',
     `${field}: where or how it is sent changed; send it again (a stored secret is only kept for the address, and the protection, it was given for)`,
-    { field },
+    { field, issue: { code: 'refused', reason: 'secret_send_again' } },
   );
 }
 
@@ -335,8 +335,8 @@ const HALF_LIFE_PROBLEMS = {
 
 /** Lifecycle rules, the hand-off and score models must name each other consistently. */
 function checkIntentSettings(settings: WorkspaceSettings): void {
-  const invalid = (field: string, message: string) =>
-    new AppError('invalid_input', `${field}: ${message}`, { field });
+  const invalid = (field: string, message: string, issue?: IssueDetail) =>
+    new AppError('invalid_input', `${field}: ${message}`, { field, issue });
   // Checked on saving, not in the schema every read parses: settings stored before this check stay
   // readable (a shorter half-life there decays as written, a zero one takes the points at once).
   for (const [modelIndex, model] of settings.scoring.models.entries())
@@ -360,6 +360,11 @@ function checkIntentSettings(settings: WorkspaceSettings): void {
         throw invalid(
           `${at}atLeast`,
           `${threshold.model} never scores more than ${model.cap} (its cap), so ${threshold.atLeast} would never be reached`,
+          {
+            code: 'refused',
+            reason: 'threshold_over_cap',
+            params: { model: threshold.model, cap: String(model.cap), atLeast: String(threshold.atLeast) },
+          },
         );
     }
   }
@@ -429,7 +434,10 @@ function checkWebhookHeaders(settings: WorkspaceSettings): void {
     for (const name of Object.keys(destination.headers ?? {}))
       if (RESERVED_HEADERS.has(name.toLowerCase())) {
         const field = `webhooks.destinations.${index}.headers.${name}`;
-        throw new AppError('invalid_input', `${field}: Mops sets ${name} on every call itself`, { field });
+        throw new AppError('invalid_input', `${field}: Mops sets ${name} on every call itself`, {
+          field,
+          issue: { code: 'refused', reason: 'header_set_by_mops', params: { header: name } },
+        });
       }
 }
 
@@ -446,7 +454,7 @@ function checkSmsBaseUrl(settings: WorkspaceSettings): void {
     throw new AppError(
       'invalid_input',
       'sms.baseUrl: must be the API address alone, with no user name, password or query (the account SID and auth token authenticate)',
-      { field: 'sms.baseUrl' },
+      { field: 'sms.baseUrl', issue: { code: 'refused', reason: 'sms_base_url_not_alone' } },
     );
 }
 

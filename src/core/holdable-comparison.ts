@@ -1,4 +1,5 @@
 import { isNumericCode, isOrderable } from './comparison-values.js';
+import type { RefusalReason } from './input-issues.js';
 
 const ORDERING_OPS: ReadonlySet<string> = new Set(['gt', 'gte', 'lt', 'lte']);
 
@@ -10,7 +11,8 @@ export interface Comparing {
 }
 
 /**
- * Why a comparison could never hold, naming its field (`value` or `path`), or `undefined` when it can:
+ * Why a comparison could never hold, naming its field (`value` or `path`) and, where the console words
+ * it, its reason (see `REFUSAL_REASONS`), or `undefined` when it can:
  * ordered by what has no order, in none of no choices, at a path with an empty part; and, for an
  * event's filter (`where`, read inside the event's properties), at a path starting `properties.`
  * (see `eventFilterPathProblem`). Segments refuse such rules in their schema; settings (fit rules,
@@ -22,18 +24,33 @@ export interface Comparing {
 export function neverHoldsBecause(
   comparison: Comparing,
   options: { isEventFilter?: boolean } = {},
-): { field: 'value' | 'path'; message: string } | undefined {
+): { field: 'value' | 'path'; message: string; reason?: RefusalReason } | undefined {
   if (ORDERING_OPS.has(comparison.op) && !isOrderable(comparison.value))
+    return isNumericCode(comparison.value)
+      ? {
+          field: 'value',
+          message:
+            'value is a code, not a number (text with a leading zero, as a postcode 01234): codes have no order, compare them with eq or in',
+          reason: 'value_is_code',
+        }
+      : {
+          field: 'value',
+          message:
+            'value must be a number or an ISO date (2026-03-01) for this op: nothing else has an order',
+          reason: 'value_not_orderable',
+        };
+  if (comparison.op === 'in' && Array.isArray(comparison.value) && comparison.value.length === 0)
     return {
       field: 'value',
-      message: isNumericCode(comparison.value)
-        ? 'value is a code, not a number (text with a leading zero, as a postcode 01234): codes have no order, compare them with eq or in'
-        : 'value must be a number or an ISO date (2026-03-01) for this op: nothing else has an order',
+      message: 'value must list at least one choice for op in',
+      reason: 'in_without_choices',
     };
-  if (comparison.op === 'in' && Array.isArray(comparison.value) && comparison.value.length === 0)
-    return { field: 'value', message: 'value must list at least one choice for op in' };
   if (comparison.path.split('.').some((part) => part === ''))
-    return { field: 'path', message: 'path has an empty part (a..b, or a dot at an end): name each part' };
+    return {
+      field: 'path',
+      message: 'path has an empty part (a..b, or a dot at an end): name each part',
+      reason: 'path_empty_part',
+    };
   return options.isEventFilter ? eventFilterPathProblem(comparison.path) : undefined;
 }
 

@@ -11,5 +11,11 @@ export const holdable = <T extends z.ZodType<Comparing>>(
 ) =>
   schema.superRefine((comparison, context) => {
     const problem = neverHoldsBecause(comparison, options);
-    if (problem) context.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
+    if (problem)
+      context.addIssue({
+        code: 'custom',
+        path: [problem.field],
+        message: problem.message,
+        ...(problem.reason ? { params: { reason: problem.reason } } : {}),
+      });
   });

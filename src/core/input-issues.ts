@@ -44,7 +44,8 @@ export type IssueDetail =
 
 /**
  * Refusals a person meets in the console (a wrong password, the last owner, a channel not set up),
- * which it words in the user's language; others stay in the server's English.
+ * which it words in the user's language; others stay in the server's English. Each is named where it
+ * is thrown (`issue`, or a Zod check's `params.reason`), so rewording its English loses nothing.
  */
 export const REFUSAL_REASONS = [
   'wrong_credentials',
@@ -58,6 +59,41 @@ export const REFUSAL_REASONS = [
   'csv_empty',
   'csv_no_key_column',
   'csv_semicolons',
+  // Segment editor.
+  'segment_used_by_segments',
+  'segment_used_by_journeys',
+  'segment_used_by_segments_and_journeys',
+  'segments_circular',
+  // A comparison that could never hold (a segment rule, a score model's rule).
+  'value_not_orderable',
+  'value_is_code',
+  'in_without_choices',
+  'path_empty_part',
+  // Settings a segment or a journey still uses.
+  'model_used_by_segment',
+  'model_used_by_journey',
+  'topic_used_by_segment',
+  'topic_used_by_journey',
+  'stage_used_by_segment',
+  'stage_used_by_journey',
+  'destination_used_by_journey',
+  // Lifecycle rules.
+  'threshold_over_cap',
+  // Journey publish.
+  'query_parameter_set_by_destination',
+  // A static list's upload.
+  'csv_unreadable',
+  'csv_no_rows',
+  'csv_column_repeated',
+  // A contacts import.
+  'csv_column_unnamed',
+  'csv_column_twice',
+  'trait_name_form',
+  // SMS, webhook (and SMTP) settings.
+  'url_credentials',
+  'sms_base_url_not_alone',
+  'header_set_by_mops',
+  'secret_send_again',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 

@@ -107,12 +107,18 @@ export const WebhookDestination = z.object({
     .max(2000)
     // Credentials in a URL would be stored in the clear and shown wherever the address is (and are
     // not sent by the HTTP client anyway): they belong in the encrypted headers.
-    .refine((url) => {
-      // Zod runs this after a failed check above too: what is no URL at all is that check's to name.
-      if (!URL.canParse(url)) return true;
-      const parsed = new URL(url);
-      return parsed.username === '' && parsed.password === '';
-    }, 'must not hold a user name or password: send credentials as a header (headers)'),
+    .refine(
+      (url) => {
+        // Zod runs this after a failed check above too: what is no URL at all is that check's to name.
+        if (!URL.canParse(url)) return true;
+        const parsed = new URL(url);
+        return parsed.username === '' && parsed.password === '';
+      },
+      {
+        message: 'must not hold a user name or password: send credentials as a header (headers)',
+        params: { reason: 'url_credentials' },
+      },
+    ),
   /** Kept encrypted with MOPS_SECRET. */
   secret: z
     .string()

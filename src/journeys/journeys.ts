@@ -203,6 +203,11 @@ async function publishChecked(
         throw refuse(
           `steps.${index}.path`,
           `its query sets ${repeated}, which the destination ${step.destination} sets itself`,
+          {
+            code: 'refused',
+            reason: 'query_parameter_set_by_destination',
+            params: { parameter: repeated, destination: step.destination },
+          },
         );
     }
     if (step.type === 'send_sms' && !settings.sms)

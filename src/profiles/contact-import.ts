@@ -231,7 +231,14 @@ function checkedMapping(
       throw new AppError(
         'invalid_input',
         `${field}: a trait name is 1–${MAX_TRAIT_NAME} characters without a dot (${JSON.stringify(trait)} is not)`,
-        { field },
+        {
+          field,
+          issue: {
+            code: 'refused',
+            reason: 'trait_name_form',
+            params: { max: String(MAX_TRAIT_NAME), trait: JSON.stringify(trait) },
+          },
+        },
       );
     const other = taken.get(trait);
     if (other !== undefined)
@@ -282,9 +289,13 @@ function readContactTable(csv: string): ContactTable {
     if (name === '')
       throw new AppError('invalid_input', `csv: column ${index + 1} of the header has no name`, {
         field: 'csv',
+        issue: { code: 'refused', reason: 'csv_column_unnamed', params: { column: String(index + 1) } },
       });
     if (seen.has(name))
-      throw new AppError('invalid_input', `csv: the header names ${name} twice`, { field: 'csv' });
+      throw new AppError('invalid_input', `csv: the header names ${name} twice`, {
+        field: 'csv',
+        issue: { code: 'refused', reason: 'csv_column_twice', params: { column: name } },
+      });
     seen.add(name);
   }
   if (rest.length > MAX_IMPORT_ROWS)

@@ -1,4 +1,5 @@
 import { AppError } from '../core/errors.js';
+import type { IssueDetail } from '../core/input-issues.js';
 import type { JourneyDefinition } from '../core/journey-definition.js';
 import type { SegmentCondition } from '../core/segment-definition.js';
 import type { WorkspaceSettings } from '../core/workspace-settings.js';
@@ -6,14 +7,20 @@ import { definitionsInForce } from '../journeys/definitions-in-force.js';
 import { leaves } from '../segments/segments.js';
 import type { StorageReader } from '../storage/storage.js';
 
+/** A live segment or a journey in force, by its name. */
+interface AudienceUser {
+  kind: 'segment' | 'journey';
+  name: string;
+}
+
 /** What a rule or a journey asks about: score models, lifecycle stages and topics, by who asks. */
 interface AudienceUse {
-  models: Map<string, string>;
-  stages: Map<string, string>;
-  topics: Map<string, string>;
+  models: Map<string, AudienceUser>;
+  stages: Map<string, AudienceUser>;
+  topics: Map<string, AudienceUser>;
   /** Webhook destinations called, and who texts (needing the SMS provider). */
-  destinations: Map<string, string>;
-  texts?: string;
+  destinations: Map<string, AudienceUser>;
+  texts?: AudienceUser;
 }
 
 /**
@@ -35,18 +42,19 @@ export async function checkAudienceStillKnown(
     destinations: new Map(),
   };
   for (const segment of await reader.segments.listLive(workspaceId))
-    if (segment.rule) collectFromRule(segment.rule, `segment ${segment.name}`, used);
+    if (segment.rule) collectFromRule(segment.rule, { kind: 'segment', name: segment.name }, used);
   for (const journey of await reader.journeys.list(workspaceId))
     for (const definition of await definitionsInForce(reader, journey))
-      collectFromJourney(definition, `journey ${journey.name}`, used);
+      collectFromJourney(definition, { kind: 'journey', name: journey.name }, used);
   const models = new Set(settings.scoring.models.map((model) => model.id));
   for (const [model, user] of used.models)
     if (!models.has(model))
       throw new AppError(
         'invalid_input',
-        `scoring.models: ${user} asks about the score model ${model}: keep it`,
+        `scoring.models: ${user.kind} ${user.name} asks about the score model ${model}: keep it`,
         {
           field: 'scoring.models',
+          issue: stillUsed('model', model, user),
         },
       );
   const topics = new Set(settings.topics.map((topic) => topic.id));
@@ -54,9 +62,10 @@ export async function checkAudienceStillKnown(
     if (!topics.has(topic))
       throw new AppError(
         'invalid_input',
-        `topics: ${user} asks about or sends on the topic ${topic}: keep it`,
+        `topics: ${user.kind} ${user.name} asks about or sends on the topic ${topic}: keep it`,
         {
           field: 'topics',
+          issue: stillUsed('topic', topic, user),
         },
       );
   const destinations = new Set(settings.webhooks.destinations.map((destination) => destination.id));
@@ -64,26 +73,43 @@ export async function checkAudienceStillKnown(
     if (!destinations.has(destination))
       throw new AppError(
         'invalid_input',
-        `webhooks.destinations: ${user} calls the destination ${destination}: keep it`,
-        { field: 'webhooks.destinations' },
+        `webhooks.destinations: ${user.kind} ${user.name} calls the destination ${destination}: keep it`,
+        { field: 'webhooks.destinations', issue: stillUsed('destination', destination, user) },
       );
   if (used.texts && !settings.sms)
-    throw new AppError('invalid_input', `sms: ${used.texts} sends texts: keep the SMS provider`, {
-      field: 'sms',
-    });
+    throw new AppError(
+      'invalid_input',
+      `sms: ${used.texts.kind} ${used.texts.name} sends texts: keep the SMS provider`,
+      {
+        field: 'sms',
+      },
+    );
   const stages = new Set(settings.lifecycle?.stages ?? []);
   for (const [stage, user] of used.stages)
     if (!stages.has(stage))
       throw new AppError(
         'invalid_input',
-        `lifecycle.stages: ${user} asks about the stage ${stage}: keep it`,
+        `lifecycle.stages: ${user.kind} ${user.name} asks about the stage ${stage}: keep it`,
         {
           field: 'lifecycle.stages',
+          issue: stillUsed('stage', stage, user),
         },
       );
 }
 
-function collectFromRule(rule: SegmentCondition, user: string, used: AudienceUse): void {
+/** The refusal to drop a setting still used, naming the setting and its user for clients to word. */
+function stillUsed(
+  setting: 'model' | 'topic' | 'stage' | 'destination',
+  id: string,
+  user: AudienceUser,
+): IssueDetail {
+  // Only journeys call destinations.
+  const reason =
+    setting === 'destination' ? 'destination_used_by_journey' : (`${setting}_used_by_${user.kind}` as const);
+  return { code: 'refused', reason, params: { [user.kind]: user.name, [setting]: id } };
+}
+
+function collectFromRule(rule: SegmentCondition, user: AudienceUser, used: AudienceUse): void {
   for (const condition of leaves(rule)) {
     if (condition.type === 'score') used.models.set(condition.model, user);
     if (condition.type === 'lifecycle') for (const stage of condition.stages) used.stages.set(stage, user);
@@ -91,7 +117,7 @@ function collectFromRule(rule: SegmentCondition, user: string, used: AudienceUse
   }
 }
 
-function collectFromJourney(definition: JourneyDefinition, user: string, used: AudienceUse): void {
+function collectFromJourney(definition: JourneyDefinition, user: AudienceUser, used: AudienceUse): void {
   for (const step of definition.steps) {
     if (step.type === 'send_email' || step.type === 'send_sms') used.topics.set(step.topic, user);
     if (step.type === 'send_sms') used.texts = user;

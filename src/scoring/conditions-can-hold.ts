@@ -18,7 +18,10 @@ export function checkConditionsCanHold(settings: WorkspaceSettings, previous: Wo
     stored ??= Array.from(comparisonsOf(previous), (found) => found.condition);
     if (stored.some((before) => isDeepStrictEqual(before, condition))) continue;
     const fieldPath = `${field}.${problem.field}`;
-    throw new AppError('invalid_input', `${fieldPath}: ${problem.message}`, { field: fieldPath });
+    throw new AppError('invalid_input', `${fieldPath}: ${problem.message}`, {
+      field: fieldPath,
+      issue: problem.reason && { code: 'refused', reason: problem.reason },
+    });
   }
 }
 

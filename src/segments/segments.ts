@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { AppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import type { IssueDetail } from '../core/input-issues.js';
 import { segmentsNamed } from '../core/journey-definition.js';
 import {
   ruleProblem,
@@ -189,7 +190,33 @@ async function checkUnused(reader: StorageReader, workspaceId: string, segment: 
     throw new AppError(
       'conflict',
       `the segment "${segment.name}" is used by the ${users.join(' and the ')}: change those first`,
+      {
+        issue: inUse(
+          segment.name,
+          segments.map((asking) => asking.name),
+          journeys,
+        ),
+      },
     );
+}
+
+/** The refusal to delete a segment in use, naming its users as the message lists them, each kind apart. */
+function inUse(segment: string, segments: readonly string[], journeys: readonly string[]): IssueDetail {
+  const [hasSegments, hasJourneys] = [segments.length > 0, journeys.length > 0];
+  const quotedNames = (names: readonly string[]) => names.map((name) => `"${name}"`).join(', ');
+  return {
+    code: 'refused',
+    reason: !hasSegments
+      ? 'segment_used_by_journeys'
+      : hasJourneys
+        ? 'segment_used_by_segments_and_journeys'
+        : 'segment_used_by_segments',
+    params: {
+      segment,
+      ...(hasSegments ? { segments: quotedNames(segments) } : {}),
+      ...(hasJourneys ? { journeys: quotedNames(journeys) } : {}),
+    },
+  };
 }
 
 export async function previewSegment(
@@ -250,6 +277,7 @@ async function checkReferences(
     const circle = round.map((member) => `${names.get(member) ?? member} (${member})`);
     throw new AppError('invalid_input', `rule: segments would ask about each other: ${circle.join(' → ')}`, {
       field: 'rule',
+      issue: { code: 'refused', reason: 'segments_circular', params: { circle: circle.join(' → ') } },
     });
   }
 }

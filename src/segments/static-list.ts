@@ -114,6 +114,7 @@ export async function importStaticList(
         `the CSV could not be read, so nothing was added: ${error.message}`,
         {
           field: 'body',
+          issue: { code: 'refused', reason: 'csv_unreadable', params: { detail: error.message } },
         },
       );
     throw error;
@@ -122,6 +123,7 @@ export async function importStaticList(
   if (summary.rows === 0)
     throw new AppError('invalid_input', 'the file holds a header but no rows: it needs a row per contact', {
       field: 'body',
+      issue: { code: 'refused', reason: 'csv_no_rows' },
     });
   addMatched(await matchIdentities(storage, workspaceId, batch), summary, matched);
   if (emailRows.length > 0) addMatched(await matchEmails(storage, workspaceId, emailRows), summary, matched);
@@ -161,7 +163,14 @@ function refuseKeyColumnTwice(names: readonly string[], header: readonly string[
       throw new AppError(
         'invalid_input',
         `the header has ${named.length} columns read as ${column} (${quotedText(named.join(', '))}): keep one, so that nothing is guessed`,
-        { field: 'body' },
+        {
+          field: 'body',
+          issue: {
+            code: 'refused',
+            reason: 'csv_column_repeated',
+            params: { count: String(named.length), column, columns: quotedText(named.join(', ')) },
+          },
+        },
       );
   }
 }

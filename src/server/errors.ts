@@ -8,7 +8,7 @@ export interface ErrorBody {
 }
 
 /**
- * One error shape for the whole API: `{ error: { code, message, field? } }`. An unknown path a browser
+ * One error shape for the whole API: `{ error: { code, message, field?, issue? } }`. An unknown path a browser
  * asks a page for goes to `pageFallback` first (the web console's client-side routes).
  */
 export function installErrorHandler(

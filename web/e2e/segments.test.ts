@@ -283,6 +283,28 @@ describe('segments (Chromium)', () => {
     await page
       .getByText('Righe: 5 · contatti trovati: 2 · non trovate: 2 · ripetute: 1 · aggiunti alla lista: 2')
       .waitFor();
+    // What the server finds wrong with a file, named by reason: said in Italian too.
+    const refusedFile = async (csv: string) => {
+      await page.getByLabel('File CSV').setInputFiles({
+        name: 'visitors.csv',
+        mimeType: 'text/csv',
+        buffer: Buffer.from(csv),
+      });
+      await page.getByRole('button', { name: 'Carica', exact: true }).click();
+      const file = page.getByLabel('File CSV');
+      await expect.poll(() => file.getAttribute('aria-invalid'), { timeout: 15_000 }).toBe('true');
+      const text = await page.locator(`[id="${await file.getAttribute('aria-describedby')}"]`).textContent();
+      // The next upload starts from a field with no error.
+      await page.reload();
+      await page.getByRole('heading', { name: 'Carica contatti' }).waitFor();
+      return text;
+    };
+    expect(await refusedFile('user_id,company\n')).toBe(
+      'Il file ha un’intestazione ma nessuna riga: serve una riga per contatto.',
+    );
+    expect(await refusedFile('user_id;company\nada;Acme\n')).toMatch(
+      /^L’intestazione \(userid;company\) non ha una colonna user_id, anonymous_id o email, e le colonne sembrano separate da punti e virgola/,
+    );
     await page.getByRole('link', { name: 'Tutti i segmenti' }).click();
     await page.getByRole('heading', { name: 'Segmenti' }).waitFor();
     await page.getByRole('cell', { name: 'Lista statica' }).waitFor();

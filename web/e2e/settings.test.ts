@@ -351,6 +351,30 @@ describe('settings screen (Chromium)', () => {
     await page.getByLabel('Trattieni i messaggi di marketing nelle ore di silenzio').waitFor();
     expect(await page.getByLabel('Dalle', { exact: true }).inputValue()).toBe('22:00');
     await shot('settings-italian');
+
+    // Refusals only the server makes, which it names by reason: worded in Italian beside their field.
+    await page.getByRole('tab', { name: 'Webhook' }).click();
+    const first = page.getByRole('group', { name: 'Destinazione 1' });
+    const headers = first.getByLabel('Intestazioni (Nome: valore, una per riga)');
+    await headers.fill('Content-Type: text/plain');
+    await button('Salva').click();
+    expect(await errorOf(headers)).toBe('Mops imposta Content-Type da sé in ogni chiamata');
+    await headers.fill('');
+    const url = first.getByLabel('URL', { exact: true });
+    await url.fill('https://crm.example.com/hook/v3');
+    await button('Salva').click();
+    // A stored secret goes nowhere new unless typed again.
+    expect(await errorOf(first.getByLabel('Segreto di firma'))).toMatch(
+      /^È cambiato dove o come viene inviato: inseriscilo di nuovo/,
+    );
+    await url.fill('https://crm.example.com/hook');
+    await page.getByRole('navigation').getByRole('link', { name: 'Chiavi API', exact: true }).click();
+    await page.getByRole('heading', { name: 'Chiavi API' }).waitFor();
+    const keyName = page.getByLabel('Nome', { exact: true });
+    await keyName.fill('k'.repeat(101));
+    await button('Crea').click();
+    // Beside the name, without the server's field path before it.
+    expect(await errorOf(keyName)).toBe('Al massimo 100 caratteri');
   });
 
   it('fits every section and each table in its box, checkbox labels beside their box, from a small laptop down to a phone, in English and Italian', async () => {

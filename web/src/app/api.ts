@@ -54,18 +54,21 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   if (response.status === 204) return undefined as T;
   const text = await response.text();
   const parsed: unknown = text ? JSON.parse(text) : undefined;
-  if (!response.ok) {
-    const failure = (parsed as ErrorBody | undefined)?.error;
-    const worded = failure && refusalMessage(failure);
-    throw new ApiError(
-      response.status,
-      failure?.code ?? 'http',
-      worded ?? `${response.status} ${response.statusText}`,
-      failure?.field,
-      worded !== undefined && worded !== failure?.message,
-    );
-  }
+  if (!response.ok) throw refusalOf(response, parsed);
   return parsed as T;
+}
+
+/** The error a response that is not ok answered with (its JSON body `parsed`), worded as the console can. */
+export function refusalOf(response: Pick<Response, 'status' | 'statusText'>, parsed: unknown): ApiError {
+  const failure = (parsed as ErrorBody | undefined)?.error;
+  const worded = failure && refusalMessage(failure);
+  return new ApiError(
+    response.status,
+    failure?.code ?? 'http',
+    worded ?? `${response.status} ${response.statusText}`,
+    failure?.field,
+    worded !== undefined && worded !== failure?.message,
+  );
 }
 
 /** `/api/workspaces/{id}` + rest. */

@@ -412,6 +412,51 @@ export const en = {
         'The header ({{header}}) has no user_id, anonymous_id or email column: nothing was added.',
       csv_semicolons:
         'The header ({{header}}) has no user_id, anonymous_id or email column, and its columns seem separated by semicolons: save the file as CSV with commas. Nothing was added.',
+      segment_used_by_segments:
+        'The segment "{{segment}}" is still in use (segments: {{segments}}): change those first.',
+      segment_used_by_journeys:
+        'The segment "{{segment}}" is still in use (journeys: {{journeys}}): change those first.',
+      segment_used_by_segments_and_journeys:
+        'The segment "{{segment}}" is still in use (segments: {{segments}}; journeys: {{journeys}}): change those first.',
+      segments_circular:
+        'Segments would ask about each other: {{circle}}. A segment cannot be in its own rule, not even through others.',
+      value_not_orderable:
+        'Must be a number or a date (2026-03-01) for this comparison: nothing else has an order',
+      value_is_code:
+        'This is a code, not a number (a leading zero, as in the postcode 01234): codes have no order, so compare it as equal or one of a list',
+      in_without_choices: 'List at least one choice',
+      path_empty_part: 'The path has an empty part (a..b, or a dot at an end): name each part',
+      model_used_by_segment:
+        'The segment "{{segment}}" asks about the score model {{model}}: keep the model, or change the segment first.',
+      model_used_by_journey:
+        'The journey "{{journey}}" asks about the score model {{model}}: keep the model, or change the journey first.',
+      topic_used_by_segment:
+        'The segment "{{segment}}" asks about the topic {{topic}}: keep the topic, or change the segment first.',
+      topic_used_by_journey:
+        'The journey "{{journey}}" asks about or sends on the topic {{topic}}: keep the topic, or change the journey first.',
+      stage_used_by_segment:
+        'The segment "{{segment}}" asks about the stage {{stage}}: keep the stage, or change the segment first.',
+      stage_used_by_journey:
+        'The journey "{{journey}}" asks about the stage {{stage}}: keep the stage, or change the journey first.',
+      destination_used_by_journey:
+        'The journey "{{journey}}" calls the destination {{destination}}: keep the destination, or change the journey first.',
+      threshold_over_cap:
+        '{{model}} never scores more than {{cap, number}} (its maximum score), so {{atLeast, number}} would never be reached',
+      query_parameter_set_by_destination:
+        'Its query sets {{parameter}}, which the destination {{destination}} sets itself',
+      csv_unreadable: 'The CSV could not be read, so nothing was added: {{detail}}',
+      csv_no_rows: 'The file holds a header but no rows: it needs a row per contact.',
+      csv_column_repeated:
+        'The header has {{count}} columns read as {{column}} ({{columns}}): keep one, so that nothing is guessed.',
+      csv_column_unnamed: 'Column {{column}} of the header has no name.',
+      csv_column_twice: 'The header names {{column}} twice.',
+      trait_name_form: 'A trait name is 1–{{max}} characters without a dot ({{trait}} is not)',
+      url_credentials: 'Must not hold a user name or password: send credentials as a header (Headers)',
+      sms_base_url_not_alone:
+        'Must be the API address alone, with no user name, password or query (the account SID and auth token authenticate)',
+      header_set_by_mops: 'Mops sets {{header}} on every call itself',
+      secret_send_again:
+        'Where or how it is sent changed: type it again (a stored secret is only kept for the address, and the protection, it was given for)',
     } satisfies Record<RefusalReason, string>,
   },
 };

@@ -414,6 +414,53 @@ export const it: Catalogue = {
         'L’intestazione ({{header}}) non ha una colonna user_id, anonymous_id o email: non è stato aggiunto nulla.',
       csv_semicolons:
         'L’intestazione ({{header}}) non ha una colonna user_id, anonymous_id o email, e le colonne sembrano separate da punti e virgola: salva il file come CSV con le virgole. Non è stato aggiunto nulla.',
+      segment_used_by_segments:
+        'Il segmento "{{segment}}" è ancora in uso (segmenti: {{segments}}): cambia prima quelli.',
+      segment_used_by_journeys:
+        'Il segmento "{{segment}}" è ancora in uso (percorsi: {{journeys}}): cambia prima quelli.',
+      segment_used_by_segments_and_journeys:
+        'Il segmento "{{segment}}" è ancora in uso (segmenti: {{segments}}; percorsi: {{journeys}}): cambia prima quelli.',
+      segments_circular:
+        'I segmenti si chiederebbero l’un l’altro: {{circle}}. Un segmento non può stare nella propria regola, nemmeno passando per altri.',
+      value_not_orderable:
+        'Per questo confronto deve essere un numero o una data (2026-03-01): nient’altro ha un ordine',
+      value_is_code:
+        'È un codice, non un numero (uno zero iniziale, come nel CAP 01234): i codici non hanno un ordine, quindi confrontalo come uguale o come uno tra un elenco',
+      in_without_choices: 'Elenca almeno una scelta',
+      path_empty_part:
+        'Il percorso ha una parte vuota (a..b, o un punto a un’estremità): dai un nome a ogni parte',
+      model_used_by_segment:
+        'Il segmento "{{segment}}" chiede del modello di punteggio {{model}}: tieni il modello, o cambia prima il segmento.',
+      model_used_by_journey:
+        'Il percorso "{{journey}}" chiede del modello di punteggio {{model}}: tieni il modello, o cambia prima il percorso.',
+      topic_used_by_segment:
+        'Il segmento "{{segment}}" chiede dell’argomento {{topic}}: tieni l’argomento, o cambia prima il segmento.',
+      topic_used_by_journey:
+        'Il percorso "{{journey}}" chiede dell’argomento {{topic}} o invia con esso: tieni l’argomento, o cambia prima il percorso.',
+      stage_used_by_segment:
+        'Il segmento "{{segment}}" chiede della fase {{stage}}: tieni la fase, o cambia prima il segmento.',
+      stage_used_by_journey:
+        'Il percorso "{{journey}}" chiede della fase {{stage}}: tieni la fase, o cambia prima il percorso.',
+      destination_used_by_journey:
+        'Il percorso "{{journey}}" chiama la destinazione {{destination}}: tieni la destinazione, o cambia prima il percorso.',
+      threshold_over_cap:
+        '{{model}} non supera mai {{cap, number}} (il suo punteggio massimo), quindi {{atLeast, number}} non sarebbe mai raggiunto',
+      query_parameter_set_by_destination:
+        'La sua query imposta {{parameter}}, che la destinazione {{destination}} imposta già da sé',
+      csv_unreadable: 'Il CSV non si legge, quindi non è stato aggiunto nulla: {{detail}}',
+      csv_no_rows: 'Il file ha un’intestazione ma nessuna riga: serve una riga per contatto.',
+      csv_column_repeated:
+        'L’intestazione ha {{count}} colonne lette come {{column}} ({{columns}}): tienine una, così non si tira a indovinare.',
+      csv_column_unnamed: 'La colonna {{column}} dell’intestazione non ha un nome.',
+      csv_column_twice: 'L’intestazione nomina {{column}} due volte.',
+      trait_name_form: 'Il nome di un attributo ha da 1 a {{max}} caratteri, senza punti ({{trait}} no)',
+      url_credentials:
+        'Non deve contenere nome utente o password: manda le credenziali come intestazione (Intestazioni)',
+      sms_base_url_not_alone:
+        'Deve essere solo l’indirizzo dell’API, senza nome utente, password né query (ad autenticare sono l’account SID e l’auth token)',
+      header_set_by_mops: 'Mops imposta {{header}} da sé in ogni chiamata',
+      secret_send_again:
+        'È cambiato dove o come viene inviato: inseriscilo di nuovo (un segreto salvato vale solo per l’indirizzo, e la protezione, per cui è stato dato)',
     },
   },
 };

@@ -1,4 +1,4 @@
-import { ApiError } from '../app/api.js';
+import { ApiError, refusalOf } from '../app/api.js';
 import type { ApiRule } from './rule-model.js';
 
 /** A segment as `GET …/segments/{id}` answers it. */
@@ -58,18 +58,9 @@ export async function uploadCsv(path: string, file: Blob): Promise<UploadSummary
     throw new ApiError(0, 'network', error instanceof Error ? error.message : String(error));
   }
   const text = await response.text();
-  const parsed = (text ? JSON.parse(text) : undefined) as
-    | (UploadSummary & { error?: { code?: string; message?: string; field?: string } })
-    | undefined;
-  if (!response.ok) {
-    const failure = parsed?.error;
-    throw new ApiError(
-      response.status,
-      failure?.code ?? 'http',
-      failure?.message ?? `${response.status} ${response.statusText}`,
-      failure?.field,
-    );
-  }
+  const parsed: unknown = text ? JSON.parse(text) : undefined;
+  // Worded as every other refusal is: an empty file, a header with no key column, in Italian too.
+  if (!response.ok) throw refusalOf(response, parsed);
   return parsed as UploadSummary;
 }
 

@@ -59,7 +59,10 @@ export function KeysPage() {
     },
     onError: (error) =>
       setNameError(
-        error instanceof ApiError && error.field === 'name' ? error.message : errorMessage(error, t),
+        // Beside the name's box, the message need not repeat the field the server prefixed it with.
+        error instanceof ApiError && error.field === 'name'
+          ? error.message.replace(/^name: /, '')
+          : errorMessage(error, t),
       ),
   });
   const revoke = useMutation({
