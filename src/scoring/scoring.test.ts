@@ -2262,6 +2262,14 @@ describe('an account’s contacts scored together', () => {
     });
   });
 
+  it('averages an account’s contacts to the hundredth whatever order they are listed in', () => {
+    // 81.42 / 4 is 20.355: summed in floating point in one order it comes to 20.35, in the other 20.36.
+    const scores = [24.45, 23.29, 12.54, 21.14];
+    const together = { total: 81.42, average: 20.36, max: 24.45, contacts: 4 };
+    expect(contactScoresTogether(scores)).toEqual(together);
+    expect(contactScoresTogether([...scores].reverse())).toEqual(together);
+  });
+
   it('gives an account without contacts zeros', () => {
     expect(contactScoresTogether([])).toEqual({ total: 0, average: 0, max: 0, contacts: 0 });
   });

@@ -3,7 +3,7 @@ import { AppError } from '../core/errors.js';
 import { bucketIndex, bucketStart, modelRevision, type ScoreModel } from '../core/score-model.js';
 import { profilesMergedSince } from '../profiles/profiles.js';
 import type { HandOff, StageChange, Storage } from '../storage/storage.js';
-import { ledgersByProfile, movesWithTime, round, type ScoreExplanation, scoreOf } from './score.js';
+import { ledgersByProfile, movesWithTime, type ScoreExplanation, scoreOf } from './score.js';
 
 export { recycleProfile, runOverdueHandOffs } from './hand-offs.js';
 export { rescoreEvent, SCORING_CURSOR, type ScoringWork, scoringBatch } from './scoring-batch.js';
@@ -87,20 +87,22 @@ export async function accountScores(
 }
 
 /**
- * Contacts' scores summed, averaged and maxed. The highest is found in a loop: `Math.max(...scores)`
- * passes every score as an argument, which overflows the stack (RangeError) for an account of some
- * hundred thousand contacts.
+ * Contacts' scores summed, averaged and maxed. Summed in whole hundredths, as scores are kept: a sum
+ * of fractions in floating point depends on the order of its terms, and an average falling on a half
+ * hundredth (20.355) would round down or up with the order the contacts were listed in. The highest
+ * is found in a loop: `Math.max(...scores)` passes every score as an argument, which overflows the
+ * stack (RangeError) for an account of some hundred thousand contacts.
  */
 export function contactScoresTogether(scores: readonly number[]): Omit<AccountScore, 'model'> {
-  let total = 0;
+  let hundredths = 0;
   let max = Number.NEGATIVE_INFINITY;
   for (const score of scores) {
-    total += score;
+    hundredths += Math.round(score * 100);
     if (score > max) max = score;
   }
   return {
-    total: round(total),
-    average: scores.length === 0 ? 0 : round(total / scores.length),
+    total: hundredths / 100,
+    average: scores.length === 0 ? 0 : Math.round(hundredths / scores.length) / 100,
     max: scores.length === 0 ? 0 : max,
     contacts: scores.length,
   };
