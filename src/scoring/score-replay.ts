@@ -271,14 +271,8 @@ async function plannedAwards(
       properties: fact.properties,
     };
     // Only what came before the event counts against its rule's cap and once-only (awards of later
-    // events, scored as they came, are put in order when scores are read), and the event itself.
-    const before = profileLedger.filter(
-      (entry) =>
-        entry.eventId === event.id ||
-        entry.at < event.timestamp ||
-        (entry.at === event.timestamp && entry.eventId < event.id),
-    );
-    for (const award of awardsFor(model, event, before)) {
+    // events, scored as they came, are put in order when scores are read): see `awardsFor`.
+    for (const award of awardsFor(model, event, profileLedger)) {
       profileLedger.push(award);
       const list = earned.get(fact.profileId) ?? [];
       list.push({ ...award, workspaceId, profileId: fact.profileId });

@@ -102,7 +102,43 @@ describe('intent scores', () => {
     expect(explained.score).toBe(35);
     const replay = { id: ledger[0]?.eventId ?? 0, name: 'Demo Requested', timestamp: T0, properties: {} };
     expect(awardsFor(engagement, replay, [])).toHaveLength(1);
-    expect(awardsFor(engagement, { ...replay, name: 'Email Opened' }, ledger)).toEqual([]);
+    expect(awardsFor(engagement, replay, ledger)).toEqual([]);
+  });
+
+  it('counts only earlier events’ awards against a rule: an event sent late earns as it would have in time', () => {
+    const ledger = ledgerOf([
+      { name: 'Demo Requested', day: 1 },
+      { name: 'Email Opened', day: 1 },
+      { name: 'Email Opened', day: 1 },
+      { name: 'Email Opened', day: 1 },
+    ]);
+    // A day-0 demo request and open, flushed by a phone after the day-1 events were scored.
+    const late = [
+      ...awardsFor(
+        engagement,
+        { id: nextEventId++, name: 'Demo Requested', timestamp: T0, properties: {} },
+        ledger,
+      ),
+      ...awardsFor(
+        engagement,
+        { id: nextEventId++, name: 'Email Opened', timestamp: T0, properties: {} },
+        ledger,
+      ),
+    ];
+    expect(late.map((award) => [award.rule, award.points])).toEqual([
+      ['demo', 30],
+      ['opens', 2],
+    ]);
+    // Read in award order, the day-0 request is the once-only one, and the cap holds the later opens.
+    const explained = scoreOf(engagement, [...ledger, ...late], nobody, T0 + 2 * DAY);
+    expect(explained.awards.map((award) => [award.rule, award.at, award.current])).toEqual([
+      ['demo', T0, 30],
+      ['opens', T0, 2],
+      ['opens', T0 + DAY, 2],
+      ['opens', T0 + DAY, 1],
+      ['opens', T0 + DAY, 0],
+    ]);
+    expect(explained.score).toBe(35);
   });
 
   it('keeps a merged ledger to the rules: one once-only award, points within a cap', () => {

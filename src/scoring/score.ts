@@ -26,6 +26,9 @@ export function decayedPoints(
 /**
  * The awards an event earns under a model, given the profile's ledger so far: once-only rules award
  * once, a rule's cap holds after decay, and the same event never earns twice (a replay changes nothing).
+ * Only awards of earlier events count against once-only and the cap, as scores are read in award
+ * order: an event arriving after later-stamped ones (a late flush) earns as it would have had it come
+ * in time, as a replay gives it, and the later awards are put after it when scores are read.
  */
 export function awardsFor(
   model: ScoreModel,
@@ -36,8 +39,11 @@ export function awardsFor(
   for (const rule of model.rules) {
     if (rule.kind !== 'event' || rule.event !== event.name) continue;
     if (!matchesFilters(event, rule.where, event.timestamp)) continue;
-    const earlier = ledger.filter((entry) => entry.model === model.id && entry.rule === rule.id);
-    if (earlier.some((entry) => entry.eventId === event.id)) continue;
+    const ofRule = ledger.filter((entry) => entry.model === model.id && entry.rule === rule.id);
+    if (ofRule.some((entry) => entry.eventId === event.id)) continue;
+    const earlier = ofRule.filter(
+      (entry) => entry.at < event.timestamp || (entry.at === event.timestamp && entry.eventId < event.id),
+    );
     if (rule.repeat === 'once' && earlier.length > 0) continue;
     let points = rule.points;
     if (rule.cap !== undefined) {

@@ -356,6 +356,18 @@ describe.each(BACKENDS)('scoring, lifecycle and hand-off on %s', (backend) => {
     });
   });
 
+  it('gives a once-only award to the earliest event, though it arrived after a later one, as a replay does', async () => {
+    const now = world.clock.now();
+    await world.send([track('ada', 'Demo Requested')]);
+    await world.settle();
+    // A phone that was offline sends, later, the demo request it made ten days ago.
+    await world.send([track('ada', 'Demo Requested', {}, now - 10 * DAY)]);
+    await world.settle();
+    const engagement = (await intentOf('ada')).scores.find((score) => score.model === 'engagement');
+    expect(engagement?.awards.map((award) => [award.rule, award.at])).toEqual([['demo', now - 10 * DAY]]);
+    expect(engagement?.score).toBe(40);
+  });
+
   it('makes an MQL on a score threshold, hands it to the CRM with an owner, and moves to SQL on acceptance', async () => {
     await world.send([identify('bo', { country: 'IT', email: 'bo@example.com' }), track('bo', 'Signed Up')]);
     await world.send([track('bo', 'Pricing Viewed'), track('bo', 'Demo Requested')]);
