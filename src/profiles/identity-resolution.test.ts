@@ -201,6 +201,33 @@ describe('resolveIdentities', () => {
     ]);
   });
 
+  it('merges into the last survivor when a profile an alias merged into is itself aliased away in the batch', () => {
+    const graph = {
+      identities: [identity(1, 'user', 'u7', 'prf_u7')],
+      profiles: [stored('prf_u7', 'u7', { city: 'Rome' })],
+      accounts: [],
+    };
+    const changes = resolve(
+      [
+        call('track', { userId: 'u3' }),
+        call('alias', { userId: 'u3', previousId: 'u7' }),
+        call('alias', { userId: 'u9', previousId: 'u3' }),
+      ],
+      graph,
+    );
+    // u3's profile (prf_1), made in the batch, went into u9's (prf_2): u7's goes there too, not to prf_1.
+    expect(changes.merges).toEqual([{ from: 'prf_u7', into: 'prf_2', eventId: expect.any(Number) }]);
+    expect(changes.updatedProfiles.find((p) => p.id === 'prf_u7')?.mergedInto).toBe('prf_2');
+    expect(changes.newProfiles.map((p) => [p.id, p.mergedInto])).toEqual([
+      ['prf_1', 'prf_2'],
+      ['prf_2', null],
+    ]);
+    expect(changes.newIdentities.map((i) => `${i.kind}:${i.value} ${i.profileId}`)).toEqual([
+      'user:u3 prf_2',
+      'user:u9 prf_2',
+    ]);
+  });
+
   it('hands identities of a profile created and merged in the same batch to the survivor', () => {
     const graph = {
       identities: [identity(2, 'user', 'u1', 'prf_user')],

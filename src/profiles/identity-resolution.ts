@@ -78,6 +78,10 @@ class BatchResolution {
     for (const event of this.#options.events) this.#apply(event);
     const { workspaceId } = this.#options;
     const profiles = [...this.#touchedProfiles].map((id) => this.#profile(id));
+    // A profile merged into one itself merged on later in the batch (alias u3 ← u7, then u9 ← u3) goes
+    // straight to the last survivor: storage keeps identities and `mergedInto` on live profiles only.
+    for (const profile of profiles)
+      if (profile.mergedInto !== null) profile.mergedInto = this.#survivor(profile.mergedInto).id;
     const read = new Map(this.#options.graph.profiles.map((profile) => [profile.id, profile]));
     const isOnlySeen = (profile: Profile) => {
       const before = read.get(profile.id);
@@ -94,7 +98,7 @@ class BatchResolution {
       newProfiles: profiles.filter((profile) => this.#newProfiles.has(profile.id)),
       updatedProfiles: existing.filter((profile) => !isOnlySeen(profile)),
       seenProfiles: existing.filter(isOnlySeen),
-      merges: this.#merges,
+      merges: this.#merges.map((merge) => ({ ...merge, into: this.#survivor(merge.into).id })),
       newIdentities: this.#newIdentities.map((identity) => ({
         ...identity,
         // A profile created and merged within this batch hands its identities to the survivor.
