@@ -78,10 +78,8 @@ class BatchResolution {
     for (const event of this.#options.events) this.#apply(event);
     const { workspaceId } = this.#options;
     const profiles = [...this.#touchedProfiles].map((id) => this.#profile(id));
-    // A profile merged into one itself merged on later in the batch (alias u3 ← u7, then u9 ← u3) goes
-    // straight to the last survivor: storage keeps identities and `mergedInto` on live profiles only.
     for (const profile of profiles)
-      if (profile.mergedInto !== null) profile.mergedInto = this.#survivor(profile.mergedInto).id;
+      if (profile.mergedInto !== null) profile.mergedInto = this.#storedAs(profile.mergedInto);
     const read = new Map(this.#options.graph.profiles.map((profile) => [profile.id, profile]));
     const isOnlySeen = (profile: Profile) => {
       const before = read.get(profile.id);
@@ -98,7 +96,7 @@ class BatchResolution {
       newProfiles: profiles.filter((profile) => this.#newProfiles.has(profile.id)),
       updatedProfiles: existing.filter((profile) => !isOnlySeen(profile)),
       seenProfiles: existing.filter(isOnlySeen),
-      merges: this.#merges.map((merge) => ({ ...merge, into: this.#survivor(merge.into).id })),
+      merges: this.#merges.map((merge) => ({ ...merge, into: this.#storedAs(merge.into) })),
       newIdentities: this.#newIdentities.map((identity) => ({
         ...identity,
         // A profile created and merged within this batch hands its identities to the survivor.
@@ -204,6 +202,19 @@ class BatchResolution {
     let profile = this.#profile(profileId);
     while (profile.mergedInto !== null) profile = this.#profile(profile.mergedInto);
     return profile;
+  }
+
+  /**
+   * The profile a merge into `profileId` is stored as going into. A profile made in this batch and
+   * merged on within it (alias u3 ← u7, then u9 ← u3) is stored merged already, with no merge of its
+   * own to hand on what went into it: that goes to where it went. A stored profile merged on is a
+   * merge storage applies after this one, moving all it holds by then, stage history and all.
+   */
+  #storedAs(profileId: string): string {
+    let profile = this.#profile(profileId);
+    while (profile.mergedInto !== null && this.#newProfiles.has(profile.id))
+      profile = this.#profile(profile.mergedInto);
+    return profile.id;
   }
 
   #profile(id: string): Profile {
