@@ -573,10 +573,13 @@ export class MessageDispatcher {
     const { channel, profile, address, settings, context, claimant, isCapped, sentKey } = options;
     const { storage, clock } = this.#options;
     // A text first waits for the texts to its number begun before it: a STOP replied to one of those
-    // holds this one too. The number a retry looks for its earlier send at: where the first attempt went.
-    const endTextTurn =
-      channel === 'sms' ? await this.#texts.take(message.context.sms?.to ?? address) : undefined;
+    // holds this one too. A retry also waits on the number its first attempt went to, where it looks
+    // for its earlier send; both in one order, so two texts never wait on each other.
+    const turnNumbers =
+      channel === 'sms' ? [...new Set([message.context.sms?.to ?? address, address])].sort() : [];
+    const endTextTurns: Array<() => void> = [];
     try {
+      for (const number of turnNumbers) endTextTurns.push(await this.#texts.take(number));
       // After its turns: the time quiet hours and caps judge by.
       const now = clock.now();
       // A text's STOP holds from the moment it arrives (carriers' rules), not from the next round: the
@@ -612,7 +615,7 @@ export class MessageDispatcher {
         }
       }
     } finally {
-      endTextTurn?.();
+      for (const end of endTextTurns) end();
     }
   }
 

@@ -552,6 +552,39 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     expect(twilio.asked).toEqual(['+393330000041']);
   });
 
+  it('holds a retry to a contact’s new number behind a text to that number, when a STOP arrives while that one is at the provider', async () => {
+    await world.configure({ frequencyCaps: { email: [], sms: [] } });
+    world.clock.advance(10_000); // past the dispatcher's cache of settings
+    await publishReminder();
+    twilio.failures = [{ status: 503 }];
+    await world.send([identify('mo', { phone: '+393330000051' }), track('mo', 'Cart Abandoned')]);
+    await world.settle();
+    expect(await smsMessages()).toMatchObject([{ status: 'deferred', attempts: 1 }]);
+    // The retry's first attempt went to the old number; it goes to the new one, as does a later text.
+    await world.send([identify('mo', { phone: '+393330000052' }), track('mo', 'Cart Abandoned')]);
+    await world.background.pipeline.drain();
+    world.clock.advance(60_000);
+    const release = twilio.holdReplies();
+    try {
+      const round = world.dispatcher({ concurrency: 2 }).runOnce();
+      // The first text to the new number is at the provider (the old number's failed attempt before it).
+      await eventually(async () => twilio.asked[1]);
+      await world.storage.consent.suppress({
+        workspaceId: world.workspaceId,
+        channel: 'sms',
+        address: '+393330000052',
+        reason: 'unsubscribed',
+        at: world.clock.now(),
+      });
+      release();
+      expect(await round).toBe(2);
+    } finally {
+      release();
+    }
+    expect((await smsMessages()).map((message) => message.status).sort()).toEqual(['sent', 'suppressed']);
+    expect(twilio.asked).toEqual(['+393330000051', '+393330000052']);
+  });
+
   it('lets the next text of a round through the cap when the one before it failed', async () => {
     await publishReminder();
     await publishReminder();
