@@ -388,7 +388,8 @@ export const segmentMembershipBatch = (
         // A merge brings another profile's history and traits along: everything may have changed.
         if (event.type === 'alias' || merging.has(event.id)) touch.all = true;
       }
-      if (segments.some((segment) => segment.needs.accounts))
+      // A score too: fit rules on account traits move every contact's score with the account's.
+      if (segments.some((segment) => segment.needs.accounts || segment.needs.scores))
         await touchAccountContacts(reader, workspaceId, relevant, touches);
       writes.push(await reevaluateProfiles(reader, { workspaceId, touches, segments, now: at, digests }));
     }

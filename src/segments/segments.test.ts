@@ -240,6 +240,46 @@ describe.each(BACKENDS)('segments on %s', (backend) => {
     );
   });
 
+  it('decides score segments for every contact of an account whose traits a fit rule reads', async () => {
+    await world.configure({
+      scoring: {
+        models: [
+          {
+            id: 'fit',
+            name: 'Fit',
+            rules: [
+              {
+                id: 'retail',
+                kind: 'fit',
+                when: { type: 'account_trait', path: 'industry', op: 'eq', value: 'retail' },
+                points: 10,
+              },
+            ],
+          },
+        ],
+      },
+    });
+    const fit = await create('Fit', { type: 'score', model: 'fit', min: 10 });
+    const joins = (userId: string, traits: Record<string, unknown>) => ({
+      type: 'group',
+      userId,
+      groupId: 'acme',
+      traits,
+    });
+    await world.send([joins('ada', { industry: 'saas' }), joins('bo', {})]);
+    await world.settle();
+    expect(await members(fit)).toEqual([]);
+
+    // Ada's call makes the account retail: Bo, who sent nothing, scores the fit points too.
+    await world.send([joins('ada', { industry: 'retail' })]);
+    await world.settle();
+    const both = [await world.profileOf('ada'), await world.profileOf('bo')].sort();
+    expect(await members(fit)).toEqual(both);
+    await world.send([joins('ada', { industry: 'saas' })]);
+    await world.settle();
+    expect(await members(fit)).toEqual([]);
+  });
+
   describe('agrees with a preview of the rule at every moment', () => {
     const HOUR = 3_600_000;
     const liveAndPreview = async (segmentId: string, rule: SegmentCondition) => {
