@@ -45,4 +45,38 @@ describe.each(BACKENDS)('aliases chained in one batch on %s', (backend) => {
       expect.arrayContaining(['Signed Up', 'Came Back', 'Stayed']),
     );
   });
+
+  it('goes on reading a user aliased into two others in one batch', async () => {
+    await world.send([identify('u5', { city: 'Oslo' }), identify('u4', {})]);
+    await world.settle();
+    await world.send([
+      { type: 'alias', userId: 'u1', previousId: 'u5' },
+      { type: 'alias', userId: 'u4', previousId: 'u5' },
+    ]);
+    await world.settle();
+    await world.send([identify('u5', { plan: 'pro' })]);
+    await world.settle();
+    const survivor = await world.profileOf('u4');
+    expect([await world.profileOf('u1'), await world.profileOf('u5')]).toEqual([survivor, survivor]);
+    expect(await world.storage.profiles.find(world.workspaceId, survivor)).toMatchObject({
+      mergedInto: null,
+      traits: { city: 'Oslo', plan: 'pro' },
+    });
+  });
+
+  it('goes on scoring a batch that aliases a user away and then names it', async () => {
+    await world.send([{ type: 'alias', userId: 'u2', previousId: 'a2' }]);
+    await world.settle();
+    await world.send([
+      { type: 'alias', userId: 'u6', previousId: 'u2' },
+      { type: 'alias', userId: 'u1', previousId: 'a2' },
+      { type: 'page', userId: 'u2', properties: { path: '/' } },
+    ]);
+    await world.settle();
+    const survivor = await world.profileOf('u1');
+    expect([await world.profileOf('u2'), await world.profileOf('u6')]).toEqual([survivor, survivor]);
+    expect(await world.storage.profiles.find(world.workspaceId, survivor)).toMatchObject({
+      mergedInto: null,
+    });
+  });
 });
