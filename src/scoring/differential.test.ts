@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LifecycleSettings, StageRule } from '../core/lifecycle.js';
 import type { ScoreModel } from '../core/score-model.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { SeededRandom } from '../test-support/seeded-random.js';
 import { BACKENDS, type Backend } from '../test-support/world.js';
 import { recycleProfile } from './hand-offs.js';
 import { decayedPoints } from './score.js';
@@ -52,44 +53,14 @@ const PLANS = ['free', 'pro', 'team'];
 /** A replayed copy of each model is saved under its id with this suffix. */
 const REPLAYED = '-replayed';
 
-/** mulberry32: a tiny seeded generator, so that a seed names one run exactly. */
-class Random {
-  #state: number;
-
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** An integer from `min` to `max`, both included. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-
-  chance(probability: number): boolean {
-    return this.next() < probability;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)] as T;
-  }
-}
-
 type Condition = { type: 'trait' | 'account_trait'; path: string; op: 'eq' | 'gte'; value: string | number };
 
-function randomPoints(random: Random): number {
+function randomPoints(random: SeededRandom): number {
   const whole = random.int(-25, 40) || 5;
   return random.chance(0.2) ? whole + 0.5 : whole;
 }
 
-function randomFitCondition(random: Random): Condition {
+function randomFitCondition(random: SeededRandom): Condition {
   switch (random.int(0, 3)) {
     case 0:
       return { type: 'trait', path: 'country', op: 'eq', value: random.pick(['IT', 'FR', 'DE']) };
@@ -102,7 +73,7 @@ function randomFitCondition(random: Random): Condition {
   }
 }
 
-function randomModel(random: Random, id: string): ScoreModel {
+function randomModel(random: SeededRandom, id: string): ScoreModel {
   const rules: ScoreModel['rules'] = [];
   const eventRules = random.int(2, 5);
   for (let index = 0; index < eventRules; index++) {
@@ -140,7 +111,7 @@ function randomModel(random: Random, id: string): ScoreModel {
   };
 }
 
-function randomLifecycle(random: Random, models: readonly ScoreModel[]): LifecycleSettings {
+function randomLifecycle(random: SeededRandom, models: readonly ScoreModel[]): LifecycleSettings {
   const [first, second] = models as [ScoreModel, ScoreModel | undefined];
   // A threshold above its model's cap is refused on saving: no score would reach it.
   const threshold = (model: ScoreModel, low: number, high: number) =>
@@ -271,7 +242,7 @@ function holds(
 
 interface Run {
   world: JourneyWorld;
-  random: Random;
+  random: SeededRandom;
   people: People;
   models: ScoreModel[];
   lifecycle: LifecycleSettings;
@@ -616,7 +587,7 @@ describe.each(BACKENDS)('scoring, its ledger and a replay agree on random stream
     'seed %i',
     async (seed) => {
       world = await startJourneyWorld(backend);
-      const random = new Random(seed);
+      const random = new SeededRandom(seed);
       const models = Array.from({ length: random.int(1, 2) }, (_, index) => randomModel(random, `m${index}`));
       const lifecycle = randomLifecycle(random, models);
       const run: Run = {

@@ -4,6 +4,7 @@ import { AppError } from '../core/errors.js';
 import { type SegmentCondition, SegmentInput } from '../core/segment-definition.js';
 import { removeContactFromAccount } from '../profiles/account-membership.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { SeededRandom } from '../test-support/seeded-random.js';
 import { BACKENDS } from '../test-support/world.js';
 import { backfillSegment } from './backfill.js';
 import { createSegment, deleteSegment, previewSegment, updateSegment } from './segments.js';
@@ -71,30 +72,6 @@ const LIFECYCLE = {
   recycleTo: 'lead',
 };
 
-/** mulberry32: small, fast and the same on every machine. */
-class Random {
-  #state: number;
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(low: number, high: number): number {
-    return low + Math.floor(this.next() * (high - low + 1));
-  }
-  pick<T>(list: readonly T[]): T {
-    return list[Math.floor(this.next() * list.length)] as T;
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
-
 const USERS = ['u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7'];
 const VISITORS = ['a0', 'a1', 'a2'];
 const GROUPS = ['g0', 'g1', 'g2'];
@@ -102,15 +79,15 @@ const EVENTS = ['Order Completed', 'Page Viewed', 'Signed Up'];
 
 const day = (at: number) => new Date(at).toISOString().slice(0, 10);
 /** A moment as clients write one: UTC, or the same instant with an offset. */
-const moment = (random: Random, at: number) =>
+const moment = (random: SeededRandom, at: number) =>
   random.chance(0.5) ? new Date(at).toISOString() : `${new Date(at + HOUR).toISOString().slice(0, 19)}+01:00`;
-const someDate = (random: Random, around: number) => {
+const someDate = (random: SeededRandom, around: number) => {
   const at = around + random.int(-6, 4) * DAY + random.int(0, 23) * HOUR;
   return random.chance(0.4) ? day(at) : moment(random, at);
 };
 
 /** Trait values, each kind as clients send them: numbers as text, codes with a leading zero, dates, lists. */
-function traitValue(random: Random, trait: string, now: number): unknown {
+function traitValue(random: SeededRandom, trait: string, now: number): unknown {
   switch (trait) {
     case 'plan':
       return random.pick(['free', 'pro', 'PRO', 'enterprise', null]);
@@ -130,7 +107,7 @@ function traitValue(random: Random, trait: string, now: number): unknown {
 }
 const TRAITS = ['plan', 'age', 'zip', 'signup_at', 'vip', 'tags', 'country'];
 
-function accountTraits(random: Random, now: number): Record<string, unknown> {
+function accountTraits(random: SeededRandom, now: number): Record<string, unknown> {
   const traits: Record<string, unknown> = {};
   if (random.chance(0.6)) traits.industry = random.pick(['retail', 'Retail', 'saas']);
   if (random.chance(0.5)) traits.employees = random.pick([10, '250', 5000, '0042']);
@@ -138,7 +115,7 @@ function accountTraits(random: Random, now: number): Record<string, unknown> {
   return traits;
 }
 
-function traitCondition(random: Random): SegmentCondition {
+function traitCondition(random: SeededRandom): SegmentCondition {
   const at = (op: string, value?: unknown) =>
     ({ type: 'trait', path, op, ...(value === undefined ? {} : { value }) }) as SegmentCondition;
   const path = random.pick(TRAITS);
@@ -200,7 +177,7 @@ function traitCondition(random: Random): SegmentCondition {
   }
 }
 
-function accountTraitCondition(random: Random): SegmentCondition {
+function accountTraitCondition(random: SeededRandom): SegmentCondition {
   return random.pick<SegmentCondition>([
     { type: 'account_trait', path: 'industry', op: 'eq', value: 'retail' },
     { type: 'account_trait', path: 'industry', op: 'exists' },
@@ -210,7 +187,7 @@ function accountTraitCondition(random: Random): SegmentCondition {
   ]);
 }
 
-function eventCondition(random: Random): SegmentCondition {
+function eventCondition(random: SeededRandom): SegmentCondition {
   const event = random.pick(EVENTS);
   const filters: Array<{ path: string; op: string; value: unknown }> =
     event === 'Order Completed'
@@ -240,7 +217,7 @@ function eventCondition(random: Random): SegmentCondition {
   } as SegmentCondition;
 }
 
-function eventTimeCondition(random: Random): SegmentCondition {
+function eventTimeCondition(random: SeededRandom): SegmentCondition {
   const event = random.pick(EVENTS);
   const which = random.pick(['first', 'last'] as const);
   if (random.chance(0.5))
@@ -260,7 +237,7 @@ function eventTimeCondition(random: Random): SegmentCondition {
   };
 }
 
-function leaf(random: Random, earlier: readonly string[]): SegmentCondition {
+function leaf(random: SeededRandom, earlier: readonly string[]): SegmentCondition {
   // Weighted towards what time alone changes: rolling windows, times relative to now, fading scores.
   const kind = random.int(0, 12);
   if (kind === 11) {
@@ -298,7 +275,7 @@ function leaf(random: Random, earlier: readonly string[]): SegmentCondition {
   };
 }
 
-function randomRule(random: Random, earlier: readonly string[], depth = 0): SegmentCondition {
+function randomRule(random: SeededRandom, earlier: readonly string[], depth = 0): SegmentCondition {
   if (depth >= 2 || random.chance(0.45)) return leaf(random, earlier);
   const parts = () => Array.from({ length: random.int(2, 3) }, () => randomRule(random, earlier, depth + 1));
   const group = random.int(0, 4);
@@ -308,7 +285,7 @@ function randomRule(random: Random, earlier: readonly string[], depth = 0): Segm
 }
 
 /** A rule as the API would take it (its defaults filled in), or another until one is accepted. */
-function acceptedRule(random: Random, earlier: readonly string[]): SegmentCondition {
+function acceptedRule(random: SeededRandom, earlier: readonly string[]): SegmentCondition {
   for (;;) {
     const parsed = SegmentInput.safeParse({ name: 'x', kind: 'live', rule: randomRule(random, earlier) });
     if (parsed.success && parsed.data.rule) return parsed.data.rule;
@@ -326,7 +303,7 @@ type Action =
   | { kind: 'leave'; userId: string; groupId: string }
   | { kind: 'topic default'; topic: string; isSubscribed: boolean };
 
-function randomCall(random: Random, now: number): Record<string, unknown> {
+function randomCall(random: SeededRandom, now: number): Record<string, unknown> {
   const userId = random.pick(USERS);
   const who = random.chance(0.2) ? { anonymousId: random.pick(VISITORS) } : { userId };
   // A late event: stamped minutes or hours before it is received.
@@ -380,7 +357,7 @@ function randomCall(random: Random, now: number): Record<string, unknown> {
   return { type: 'alias', userId, previousId };
 }
 
-function randomAction(random: Random, now: number): Action {
+function randomAction(random: SeededRandom, now: number): Action {
   const roll = random.next();
   if (roll < 0.08) {
     const topic = random.pick(['marketing', 'transactional']);
@@ -402,7 +379,7 @@ function randomAction(random: Random, now: number): Action {
 }
 
 /** A span of time to let pass: none, minutes, hours or days. */
-function randomSpan(random: Random): number {
+function randomSpan(random: SeededRandom): number {
   switch (random.int(0, 5)) {
     case 0:
       return 0;
@@ -453,7 +430,7 @@ describe.each(BACKENDS)('segments agree live, previewed and backfilled on %s', (
   it.each(SEEDS)(
     'through a random stream of calls and clock moves (seed %i)',
     async (seed) => {
-      const random = new Random(seed);
+      const random = new SeededRandom(seed);
       const started = await startJourneyWorld(backend, START);
       world = started;
       const { storage, workspaceId, clock } = started;

@@ -483,6 +483,36 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     },
   );
 
+  /**
+   * Runs a round of sends with the provider's replies held; once `asked` texts are at the provider,
+   * the number `stopped` picks from the numbers asked so far is suppressed by a STOP, then the replies
+   * go. Returns the number stopped.
+   */
+  const stopDuringRound = async (options: {
+    concurrency: number;
+    asked: number;
+    stopped: (asked: readonly string[]) => string;
+  }): Promise<string> => {
+    const release = twilio.holdReplies();
+    try {
+      const round = world.dispatcher({ concurrency: options.concurrency }).runOnce();
+      await eventually(async () => twilio.asked[options.asked - 1]);
+      const stopped = options.stopped(twilio.asked);
+      await world.storage.consent.suppress({
+        workspaceId: world.workspaceId,
+        channel: 'sms',
+        address: stopped,
+        reason: 'unsubscribed',
+        at: world.clock.now(),
+      });
+      release();
+      expect(await round).toBe(2);
+      return stopped;
+    } finally {
+      release();
+    }
+  };
+
   it('sends nothing more to a number whose STOP arrived while its round was under way', async () => {
     await publishReminder();
     await world.send([
@@ -492,26 +522,13 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
       track('second', 'Cart Abandoned'),
     ]);
     await world.background.pipeline.drain();
-    const release = twilio.holdReplies();
-    let underWay: string | undefined;
-    let other: string | undefined;
-    try {
-      // One text at a time: the second is judged once the first is sent.
-      const round = world.dispatcher({ concurrency: 1 }).runOnce();
-      underWay = await eventually(async () => twilio.asked[0]);
-      other = underWay === '+393330000031' ? '+393330000032' : '+393330000031';
-      await world.storage.consent.suppress({
-        workspaceId: world.workspaceId,
-        channel: 'sms',
-        address: other,
-        reason: 'unsubscribed',
-        at: world.clock.now(),
-      });
-      release();
-      expect(await round).toBe(2);
-    } finally {
-      release();
-    }
+    // One text at a time: the second is judged once the first is sent.
+    const other = await stopDuringRound({
+      concurrency: 1,
+      asked: 1,
+      stopped: ([underWay]) => (underWay === '+393330000031' ? '+393330000032' : '+393330000031'),
+    });
+    const underWay = other === '+393330000031' ? '+393330000032' : '+393330000031';
     const outcomes = await smsMessages();
     expect(outcomes.map((message) => message.status).sort()).toEqual(['sent', 'suppressed']);
     const suppressed = outcomes.find((message) => message.status === 'suppressed');
@@ -528,22 +545,7 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     await publishReminder();
     await world.send([identify('twice', { phone: '+393330000041' }), track('twice', 'Cart Abandoned')]);
     await world.background.pipeline.drain();
-    const release = twilio.holdReplies();
-    try {
-      const round = world.dispatcher({ concurrency: 2 }).runOnce();
-      await eventually(async () => twilio.asked[0]);
-      await world.storage.consent.suppress({
-        workspaceId: world.workspaceId,
-        channel: 'sms',
-        address: '+393330000041',
-        reason: 'unsubscribed',
-        at: world.clock.now(),
-      });
-      release();
-      expect(await round).toBe(2);
-    } finally {
-      release();
-    }
+    await stopDuringRound({ concurrency: 2, asked: 1, stopped: () => '+393330000041' });
     const outcomes = await smsMessages();
     expect(outcomes.map((message) => message.status).sort()).toEqual(['sent', 'suppressed']);
     expect(outcomes.find((message) => message.status === 'suppressed')?.reason).toBe(
@@ -564,23 +566,8 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
     await world.send([identify('mo', { phone: '+393330000052' }), track('mo', 'Cart Abandoned')]);
     await world.background.pipeline.drain();
     world.clock.advance(60_000);
-    const release = twilio.holdReplies();
-    try {
-      const round = world.dispatcher({ concurrency: 2 }).runOnce();
-      // The first text to the new number is at the provider (the old number's failed attempt before it).
-      await eventually(async () => twilio.asked[1]);
-      await world.storage.consent.suppress({
-        workspaceId: world.workspaceId,
-        channel: 'sms',
-        address: '+393330000052',
-        reason: 'unsubscribed',
-        at: world.clock.now(),
-      });
-      release();
-      expect(await round).toBe(2);
-    } finally {
-      release();
-    }
+    // The first text to the new number is at the provider (the old number's failed attempt before it).
+    await stopDuringRound({ concurrency: 2, asked: 2, stopped: () => '+393330000052' });
     expect((await smsMessages()).map((message) => message.status).sort()).toEqual(['sent', 'suppressed']);
     expect(twilio.asked).toEqual(['+393330000051', '+393330000052']);
   });
