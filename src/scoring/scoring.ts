@@ -25,16 +25,22 @@ export async function profileIntent(
   options: { workspaceId: string; profileId: string; now: number },
 ): Promise<ProfileIntent> {
   const { workspaceId, now } = options;
-  const profile = await storage.profiles.find(workspaceId, options.profileId);
-  if (!profile) throw new AppError('not_found', `profile ${options.profileId} does not exist`);
-  const [settings, ledger, accounts, stages, stageHistory, handOffs] = await Promise.all([
-    storage.settings.get(workspaceId),
-    storage.scoring.ledgerOfProfile(profile.id),
-    storage.segments.accountTraits([profile.id]),
-    storage.scoring.stages([profile.id]),
-    storage.scoring.stageHistory(profile.id),
-    storage.scoring.listHandOffs(workspaceId, { profileId: profile.id }, { limit: 100 }),
-  ]);
+  // One snapshot: a stage move committing between two reads would show a stage its history lacks.
+  const { profile, settings, ledger, accounts, stages, stageHistory, handOffs } = await storage.readSnapshot(
+    async (snapshot) => {
+      const profile = await snapshot.profiles.find(workspaceId, options.profileId);
+      if (!profile) throw new AppError('not_found', `profile ${options.profileId} does not exist`);
+      const [settings, ledger, accounts, stages, stageHistory, handOffs] = await Promise.all([
+        snapshot.settings.get(workspaceId),
+        snapshot.scoring.ledgerOfProfile(profile.id),
+        snapshot.segments.accountTraits([profile.id]),
+        snapshot.scoring.stages([profile.id]),
+        snapshot.scoring.stageHistory(profile.id),
+        snapshot.scoring.listHandOffs(workspaceId, { profileId: profile.id }, { limit: 100 }),
+      ]);
+      return { profile, settings, ledger, accounts, stages, stageHistory, handOffs };
+    },
+  );
   const facts = { traits: profile.traits, accounts: accounts.get(profile.id) ?? [] };
   return {
     scores: settings.scoring.models.map((model) => scoreOf(model, ledger, facts, now)),

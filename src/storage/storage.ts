@@ -1355,6 +1355,12 @@ export interface Storage {
   /** Runs `fn` in one write transaction, committed when it resolves and rolled back when it throws. */
   transaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T>;
   /**
+   * Runs `fn`'s reads against one snapshot of the database, so what it reads in several statements
+   * belongs together (PostgreSQL: a read-only REPEATABLE READ transaction; SQLite: one read
+   * transaction). For reads only: a write in `fn` fails.
+   */
+  readSnapshot<T>(fn: (snapshot: StorageTx) => Promise<T>): Promise<T>;
+  /**
    * Calls `listener` after events were appended: in this process, and on PostgreSQL in any process
    * (LISTEN/NOTIFY). Returns the function that unsubscribes.
    */

@@ -260,6 +260,13 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     async transaction(fn) {
       return db.transaction().execute((trx) => fn(stores(trx)));
     },
+    async readSnapshot(fn) {
+      return db
+        .transaction()
+        .setIsolationLevel('repeatable read')
+        .setAccessMode('read only')
+        .execute((trx) => fn(stores(trx)));
+    },
     onEventsAppended(callback) {
       appended.on('appended', callback);
       void listen();

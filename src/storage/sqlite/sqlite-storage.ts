@@ -111,6 +111,7 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
       },
     },
     transaction: (fn) => writeTransaction((handle) => fn(stores(handle))),
+    readSnapshot: (fn) => readTransaction((handle) => fn(stores(handle))),
     onEventsAppended(listener) {
       appended.on('appended', listener);
       return () => appended.off('appended', listener);
@@ -187,6 +188,21 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
       } catch (error) {
         await sql`rollback`.execute(connection).catch(() => undefined);
         throw error;
+      }
+    });
+  }
+
+  function readTransaction<T>(fn: (handle: Kysely<Database>) => Promise<T>): Promise<T> {
+    return db.connection().execute(async (connection) => {
+      // A deferred transaction reads one snapshot from its first statement on (write-ahead log
+      // mode), whatever other connections commit meanwhile; query_only makes a write in it fail.
+      await sql`begin deferred`.execute(connection);
+      await sql`pragma query_only = on`.execute(connection);
+      try {
+        return await fn(connection);
+      } finally {
+        await sql`pragma query_only = off`.execute(connection);
+        await sql`commit`.execute(connection).catch(() => sql`rollback`.execute(connection));
       }
     });
   }
