@@ -117,7 +117,10 @@ async function checkStagesHeld(
     throw new AppError(
       'invalid_input',
       `lifecycle: profiles are at ${held.join(', ')}, so the lifecycle must stay (without rules it moves nobody)`,
-      { field: 'lifecycle' },
+      {
+        field: 'lifecycle',
+        issue: { code: 'refused', reason: 'stages_held_keep_lifecycle', params: { stages: held.join(', ') } },
+      },
     );
   }
   const stages = settings.lifecycle.stages;
@@ -126,7 +129,10 @@ async function checkStagesHeld(
     throw new AppError(
       'invalid_input',
       `lifecycle.stages: profiles are at ${dropped.join(', ')}, which the list must keep`,
-      { field: 'lifecycle.stages' },
+      {
+        field: 'lifecycle.stages',
+        issue: { code: 'refused', reason: 'stages_held_keep_stages', params: { stages: dropped.join(', ') } },
+      },
     );
   const before = previous.lifecycle?.stages ?? [];
   for (const stage of held) {
@@ -137,7 +143,14 @@ async function checkStagesHeld(
       throw new AppError(
         'invalid_input',
         `lifecycle.stages: profiles at ${stage} have passed ${passed.join(', ')}, which must stay before it (moves are forward only)`,
-        { field: 'lifecycle.stages' },
+        {
+          field: 'lifecycle.stages',
+          issue: {
+            code: 'refused',
+            reason: 'stages_held_keep_order',
+            params: { stage, passed: passed.join(', ') },
+          },
+        },
       );
   }
 }

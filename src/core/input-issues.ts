@@ -77,8 +77,11 @@ export const REFUSAL_REASONS = [
   'stage_used_by_segment',
   'stage_used_by_journey',
   'destination_used_by_journey',
-  // Lifecycle rules.
+  // Lifecycle rules, and the stages contacts are at.
   'threshold_over_cap',
+  'stages_held_keep_lifecycle',
+  'stages_held_keep_stages',
+  'stages_held_keep_order',
   // Journey publish.
   'query_parameter_set_by_destination',
   // A static list's upload.
@@ -89,9 +92,11 @@ export const REFUSAL_REASONS = [
   'csv_column_unnamed',
   'csv_column_twice',
   'trait_name_form',
+  'csv_too_many_rows',
   // SMS, webhook (and SMTP) settings.
   'url_credentials',
   'sms_base_url_not_alone',
+  'sms_provider_used_by_journey',
   'header_set_by_mops',
   'secret_send_again',
 ] as const;

@@ -302,7 +302,14 @@ function readContactTable(csv: string): ContactTable {
     throw new AppError(
       'payload_too_large',
       `csv: ${rest.length.toLocaleString('en')} rows, over the ${MAX_IMPORT_ROWS.toLocaleString('en')} one import takes; split the file, or use mops import events`,
-      { field: 'csv' },
+      {
+        field: 'csv',
+        issue: {
+          code: 'refused',
+          reason: 'csv_too_many_rows',
+          params: { rows: String(rest.length), max: String(MAX_IMPORT_ROWS) },
+        },
+      },
     );
   return { header, rows: rest.map((row) => ({ line: row.info.lines, cells: row.record })) };
 }

@@ -82,6 +82,11 @@ export async function checkAudienceStillKnown(
       `sms: ${used.texts.kind} ${used.texts.name} sends texts: keep the SMS provider`,
       {
         field: 'sms',
+        issue: {
+          code: 'refused',
+          reason: 'sms_provider_used_by_journey',
+          params: { journey: used.texts.name },
+        },
       },
     );
   const stages = new Set(settings.lifecycle?.stages ?? []);

@@ -407,6 +407,15 @@ describe.each(BACKENDS)('refusals named for clients on %s', (backend) => {
         issue: { code: 'refused', reason: 'csv_column_twice', params: { column: 'email' } },
       },
     );
+    // One row over what an import takes (100,000).
+    const rows = Array.from({ length: 100_001 }, (_, index) => `c${index}@example.com`).join('\n');
+    await expectNamed(api('POST', '/profiles/import/preview', { csv: `email\n${rows}\n` }), {
+      status: 400,
+      message:
+        'csv: 100,001 rows, over the 100,000 one import takes; split the file, or use mops import events',
+      field: 'csv',
+      issue: { code: 'refused', reason: 'csv_too_many_rows', params: { rows: '100001', max: '100000' } },
+    });
     const trait = 't'.repeat(150);
     await expectNamed(
       api('POST', '/profiles/import', {

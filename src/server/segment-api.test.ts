@@ -980,9 +980,9 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
 
     // Profiles are at lead and sql. A stage the one at sql has passed (lead, or mql, nobody's now) put
     // after sql would move it "forward" back there, and hand it to sales again.
-    for (const [stages, message] of [
-      [['subscriber', 'sql', 'mql', 'lead'], 'profiles at sql have passed lead, mql'],
-      [['subscriber', 'lead', 'sql', 'mql'], 'profiles at sql have passed mql'],
+    for (const [stages, message, passed] of [
+      [['subscriber', 'sql', 'mql', 'lead'], 'profiles at sql have passed lead, mql', 'lead, mql'],
+      [['subscriber', 'lead', 'sql', 'mql'], 'profiles at sql have passed mql', 'mql'],
     ] as const) {
       const reordered = await api<ApiError>('PUT', '/settings', {
         ...settings,
@@ -992,8 +992,25 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
       expect(reordered.body.error).toMatchObject({
         field: 'lifecycle.stages',
         message: expect.stringContaining(message),
+        // Named for the console to word in the user's language.
+        issue: { code: 'refused', reason: 'stages_held_keep_order', params: { stage: 'sql', passed } },
       });
     }
+    // Nor can a stage someone is at go from the list.
+    const dropped = await api<ApiError>('PUT', '/settings', {
+      ...settings,
+      lifecycle: { ...lifecycle, stages: ['subscriber', 'lead', 'mql'], rules: lifecycle.rules.slice(0, 1) },
+    });
+    expect(dropped).toMatchObject({
+      status: 400,
+      body: {
+        error: {
+          field: 'lifecycle.stages',
+          message: 'lifecycle.stages: profiles are at sql, which the list must keep',
+          issue: { code: 'refused', reason: 'stages_held_keep_stages', params: { stages: 'sql' } },
+        },
+      },
+    });
     // Nor can the lifecycle go, to come back in another order: it would have no earlier order to keep.
     const { lifecycle: _kept, ...withoutLifecycle } = settings;
     const removed = await api<ApiError>('PUT', '/settings', withoutLifecycle);
@@ -1001,6 +1018,11 @@ describe.each(BACKENDS)('segment API on %s', (backend) => {
     expect(removed.body.error).toMatchObject({
       field: 'lifecycle',
       message: expect.stringMatching(/profiles are at (lead, sql|sql, lead), so the lifecycle must stay/),
+      issue: {
+        code: 'refused',
+        reason: 'stages_held_keep_lifecycle',
+        params: { stages: expect.stringMatching(/^(lead, sql|sql, lead)$/) },
+      },
     });
     // Settings an older version saved without their lifecycle, stages held all the same, stay savable.
     const { storage } = mailWorld.world.mops;

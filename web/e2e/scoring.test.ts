@@ -232,7 +232,7 @@ describe('scoring screen (Chromium)', () => {
     await page.getByLabel('Keep lifecycle stages').uncheck();
     await page.getByRole('button', { name: 'Save lifecycle and hand-off' }).click();
     const refusal = page.locator('.intent-form [role="alert"]');
-    await expect.poll(() => refusal.textContent(), { timeout: 15_000 }).toMatch(/profiles are at/);
+    await expect.poll(() => refusal.textContent(), { timeout: 15_000 }).toMatch(/Contacts are at/);
     expect(await refusal.textContent()).not.toContain('highlighted');
     await page.getByRole('link', { name: 'Hand-offs' }).click();
     await table.waitFor();

@@ -151,6 +151,11 @@ describe.each(BACKENDS)('SMS channel on %s', (backend) => {
       code: 'invalid_input',
       field: 'sms',
       message: expect.stringContaining('sends texts: keep the SMS provider'),
+      issue: {
+        code: 'refused',
+        reason: 'sms_provider_used_by_journey',
+        params: { journey: expect.stringMatching(/^Reminder /) },
+      },
     });
     expect((await world.storage.settings.get(world.workspaceId)).sms).toBeDefined();
   });

@@ -125,6 +125,21 @@ const WORDINGS: Record<RefusalReason, { params?: Record<string, string>; en: str
     en: 'engagement never scores more than 1,000 (its maximum score), so 1,500 would never be reached',
     it: 'engagement non supera mai 1000 (il suo punteggio massimo), quindi 1500 non sarebbe mai raggiunto',
   },
+  stages_held_keep_lifecycle: {
+    params: { stages: 'lead, sql' },
+    en: 'Contacts are at lead, sql, so the lifecycle must stay (without rules it moves nobody).',
+    it: 'Ci sono contatti in lead, sql, quindi il ciclo di vita deve restare (senza regole non sposta nessuno).',
+  },
+  stages_held_keep_stages: {
+    params: { stages: 'lead' },
+    en: 'Contacts are at lead: keep those stages in the list.',
+    it: 'Ci sono contatti in lead: tieni quelle fasi nell’elenco.',
+  },
+  stages_held_keep_order: {
+    params: { stage: 'sql', passed: 'lead, mql' },
+    en: 'Contacts at sql have passed lead, mql, which must stay before it (stages only move forward).',
+    it: 'I contatti in sql hanno superato lead, mql, che deve restare prima (le fasi vanno solo avanti).',
+  },
   query_parameter_set_by_destination: {
     params: { parameter: 'key', destination: 'crm' },
     en: 'Its query sets key, which the destination crm sets itself',
@@ -162,6 +177,16 @@ const WORDINGS: Record<RefusalReason, { params?: Record<string, string>; en: str
   url_credentials: {
     en: 'Must not hold a user name or password: send credentials as a header (Headers)',
     it: 'Non deve contenere nome utente o password: manda le credenziali come intestazione (Intestazioni)',
+  },
+  csv_too_many_rows: {
+    params: { rows: '100001', max: '100000' },
+    en: 'The file has 100,001 rows, over the 100,000 one import takes: split it, or use mops import events.',
+    it: 'Il file ha 100.001 righe, oltre le 100.000 che un’importazione accetta: dividilo, o usa mops import events.',
+  },
+  sms_provider_used_by_journey: {
+    params: { journey: 'Reminders' },
+    en: 'The journey "Reminders" sends texts: keep the SMS provider, or change the journey first.',
+    it: 'Il percorso "Reminders" invia SMS: tieni il provider SMS, o cambia prima il percorso.',
   },
   sms_base_url_not_alone: {
     en: 'Must be the API address alone, with no user name, password or query (the account SID and auth token authenticate)',

@@ -442,6 +442,11 @@ export const en = {
         'The journey "{{journey}}" calls the destination {{destination}}: keep the destination, or change the journey first.',
       threshold_over_cap:
         '{{model}} never scores more than {{cap, number}} (its maximum score), so {{atLeast, number}} would never be reached',
+      stages_held_keep_lifecycle:
+        'Contacts are at {{stages}}, so the lifecycle must stay (without rules it moves nobody).',
+      stages_held_keep_stages: 'Contacts are at {{stages}}: keep those stages in the list.',
+      stages_held_keep_order:
+        'Contacts at {{stage}} have passed {{passed}}, which must stay before it (stages only move forward).',
       query_parameter_set_by_destination:
         'Its query sets {{parameter}}, which the destination {{destination}} sets itself',
       csv_unreadable: 'The CSV could not be read, so nothing was added: {{detail}}',
@@ -451,9 +456,13 @@ export const en = {
       csv_column_unnamed: 'Column {{column}} of the header has no name.',
       csv_column_twice: 'The header names {{column}} twice.',
       trait_name_form: 'A trait name is 1–{{max}} characters without a dot ({{trait}} is not)',
+      csv_too_many_rows:
+        'The file has {{rows, number}} rows, over the {{max, number}} one import takes: split it, or use mops import events.',
       url_credentials: 'Must not hold a user name or password: send credentials as a header (Headers)',
       sms_base_url_not_alone:
         'Must be the API address alone, with no user name, password or query (the account SID and auth token authenticate)',
+      sms_provider_used_by_journey:
+        'The journey "{{journey}}" sends texts: keep the SMS provider, or change the journey first.',
       header_set_by_mops: 'Mops sets {{header}} on every call itself',
       secret_send_again:
         'Where or how it is sent changed: type it again (a stored secret is only kept for the address, and the protection, it was given for)',

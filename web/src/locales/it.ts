@@ -445,6 +445,11 @@ export const it: Catalogue = {
         'Il percorso "{{journey}}" chiama la destinazione {{destination}}: tieni la destinazione, o cambia prima il percorso.',
       threshold_over_cap:
         '{{model}} non supera mai {{cap, number}} (il suo punteggio massimo), quindi {{atLeast, number}} non sarebbe mai raggiunto',
+      stages_held_keep_lifecycle:
+        'Ci sono contatti in {{stages}}, quindi il ciclo di vita deve restare (senza regole non sposta nessuno).',
+      stages_held_keep_stages: 'Ci sono contatti in {{stages}}: tieni quelle fasi nell’elenco.',
+      stages_held_keep_order:
+        'I contatti in {{stage}} hanno superato {{passed}}, che deve restare prima (le fasi vanno solo avanti).',
       query_parameter_set_by_destination:
         'La sua query imposta {{parameter}}, che la destinazione {{destination}} imposta già da sé',
       csv_unreadable: 'Il CSV non si legge, quindi non è stato aggiunto nulla: {{detail}}',
@@ -454,10 +459,14 @@ export const it: Catalogue = {
       csv_column_unnamed: 'La colonna {{column}} dell’intestazione non ha un nome.',
       csv_column_twice: 'L’intestazione nomina {{column}} due volte.',
       trait_name_form: 'Il nome di un attributo ha da 1 a {{max}} caratteri, senza punti ({{trait}} no)',
+      csv_too_many_rows:
+        'Il file ha {{rows, number}} righe, oltre le {{max, number}} che un’importazione accetta: dividilo, o usa mops import events.',
       url_credentials:
         'Non deve contenere nome utente o password: manda le credenziali come intestazione (Intestazioni)',
       sms_base_url_not_alone:
         'Deve essere solo l’indirizzo dell’API, senza nome utente, password né query (ad autenticare sono l’account SID e l’auth token)',
+      sms_provider_used_by_journey:
+        'Il percorso "{{journey}}" invia SMS: tieni il provider SMS, o cambia prima il percorso.',
       header_set_by_mops: 'Mops imposta {{header}} da sé in ogni chiamata',
       secret_send_again:
         'È cambiato dove o come viene inviato: inseriscilo di nuovo (un segreto salvato vale solo per l’indirizzo, e la protezione, per cui è stato dato)',
