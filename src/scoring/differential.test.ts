@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LifecycleSettings, StageRule } from '../core/lifecycle.js';
 import type { ScoreModel } from '../core/score-model.js';
+import { BackendAgreement } from '../test-support/backend-agreement.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { SeededRandom } from '../test-support/seeded-random.js';
 import { BACKENDS, type Backend } from '../test-support/world.js';
@@ -15,7 +16,8 @@ import { accountScores, contactScoresTogether, profileIntent } from './scoring.j
  * tells a score must agree — the score the scoring consumer stored, the ledger as the intent API
  * explains it (decayed to now), and (at the end) a replay of the same rules from scratch — with
  * accounts summing their contacts as documented and stages moving only forward unless recycled.
- * Every run is fixed by its seed; a failure prints the seed, the settings and the steps.
+ * Every run is fixed by its seed; a failure prints the seed, the settings and the steps. A seed run
+ * on both backends must also leave the same scores, stages and ledgers on each, step by step.
  */
 
 /**
@@ -312,6 +314,37 @@ async function profileOfKey(world: JourneyWorld, key: string): Promise<string | 
 /** Disagreements found, each a line; empty when all agree. */
 type Findings = string[];
 
+/** Each seed's scores, stages and ledgers, step by step, as the first backend left them. */
+const agreement = new BackendAgreement();
+
+/**
+ * Every person's stored scores, stage and ledger, named as both backends name them (by their keys:
+ * profile ids are random, event ids may differ).
+ */
+async function observed(run: Run): Promise<string> {
+  const { world } = run;
+  const lines: string[] = [];
+  for (const person of run.people.persons()) {
+    const profileId = await profileOfKey(world, person.keys[0] as string);
+    if (!profileId) continue;
+    const [scores, stages, ledger] = await Promise.all([
+      world.storage.scoring.scores([profileId]),
+      world.storage.scoring.stages([profileId]),
+      world.storage.scoring.ledgerOfProfile(profileId),
+    ]);
+    const awards = ledger
+      .map((award) => `${award.model}/${award.rule}@${award.at}=${award.points}`)
+      .sort()
+      .join(' ');
+    // Models in the order of their ids: PostgreSQL keeps a JSON object's keys in an order of its own.
+    const byModel = Object.entries(scores.get(profileId) ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    lines.push(
+      `${[...person.keys].sort().join('+')}: ${JSON.stringify(byModel)} ${stages.get(profileId) ?? '-'} [${awards}]`,
+    );
+  }
+  return lines.sort().join('\n');
+}
+
 /** After a settled step: every profile scored in it stores the score its ledger explains now. */
 async function checkScoredProfiles(run: Run): Promise<Findings> {
   const { world } = run;
@@ -588,6 +621,7 @@ describe.each(BACKENDS)('scoring, its ledger and a replay agree on random stream
     async (seed) => {
       world = await startJourneyWorld(backend);
       const random = new SeededRandom(seed);
+      agreement.begin(seed, backend);
       const models = Array.from({ length: random.int(1, 2) }, (_, index) => randomModel(random, `m${index}`));
       const lifecycle = randomLifecycle(random, models);
       const run: Run = {
@@ -637,6 +671,8 @@ describe.each(BACKENDS)('scoring, its ledger and a replay agree on random stream
           await settle(`step ${step}`);
           isSettled = true;
           fail(`step ${step}`, await checkScoredProfiles(run));
+          const mismatch = agreement.observe(seed, backend, await observed(run));
+          if (mismatch) fail(`step ${step}`, [mismatch]);
         }
         const span = random.pick([
           0,
@@ -658,6 +694,8 @@ describe.each(BACKENDS)('scoring, its ledger and a replay agree on random stream
       await world.send(run.people.persons().map(lastCall));
       await settle('after the last calls');
       fail('at the end', await checkEverything(run));
+      const mismatch = agreement.observe(seed, backend, await observed(run));
+      if (mismatch) fail('at the end', [mismatch]);
     },
     60_000,
   );

@@ -3,6 +3,7 @@ import { afterEach, describe, it } from 'vitest';
 import { AppError } from '../core/errors.js';
 import { type SegmentCondition, SegmentInput } from '../core/segment-definition.js';
 import { removeContactFromAccount } from '../profiles/account-membership.js';
+import { BackendAgreement } from '../test-support/backend-agreement.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { SeededRandom } from '../test-support/seeded-random.js';
 import { BACKENDS } from '../test-support/world.js';
@@ -13,7 +14,8 @@ import { createSegment, deleteSegment, previewSegment, updateSegment } from './s
  * Membership is kept three ways that must agree: incrementally (the segments consumer and its
  * timers), by a preview, and by the backfill of a segment saved now. A seeded random stream of Segment
  * calls and clock moves, checked after every step, finds where they part. A failure names the seed,
- * the step and the rule: the same seed replays the same stream.
+ * the step and the rule: the same seed replays the same stream. A seed run on both backends must
+ * also leave the same members and timers on each, step by step.
  */
 
 const SECOND = 1000;
@@ -420,6 +422,9 @@ interface LiveSegment {
   rule: SegmentCondition;
 }
 
+/** Each seed's members and timers, step by step, as the first backend left them. */
+const agreement = new BackendAgreement();
+
 describe.each(BACKENDS)('segments agree live, previewed and backfilled on %s', (backend) => {
   let world: JourneyWorld | undefined;
   afterEach(async () => {
@@ -431,6 +436,7 @@ describe.each(BACKENDS)('segments agree live, previewed and backfilled on %s', (
     'through a random stream of calls and clock moves (seed %i)',
     async (seed) => {
       const random = new SeededRandom(seed);
+      agreement.begin(seed, backend);
       const started = await startJourneyWorld(backend, START);
       world = started;
       const { storage, workspaceId, clock } = started;
@@ -491,11 +497,29 @@ describe.each(BACKENDS)('segments agree live, previewed and backfilled on %s', (
         const profiles = await storage.segments.listProfilesAfter(workspaceId, null, 1000);
         return storage.segments.timersOf(profiles.map((profile) => profile.id));
       };
+      /** A profile as both backends name it: every id it holds (profile ids are random). */
+      const person = async (profileId: string) =>
+        (await storage.profiles.listIdentities(profileId))
+          .map((identity) => `${identity.kind}:${identity.value}`)
+          .sort()
+          .join('+');
+      const agreeAcrossBackends = async (step: number, members: Map<string, string[]>) => {
+        const lines: string[] = [];
+        for (const [name, profileIds] of members)
+          lines.push(`${name}: ${(await Promise.all(profileIds.map(person))).sort().join(', ')}`);
+        const due = await Promise.all(
+          [...(await timers())].map(async ([profileId, at]) => `${await person(profileId)} ${at}`),
+        );
+        lines.push(`timers: ${due.sort().join(', ')}`);
+        const mismatch = agreement.observe(seed, backend, `step ${step}: ${lines.join('; ')}`);
+        if (mismatch) fail(step, 'the backends disagree', [mismatch]);
+      };
       const check = async (step: number) => {
         const timersBefore = await timers();
         // Each rule saved anew and backfilled. Called here, not through runPendingBackfills: on
         // PostgreSQL each of its runs opens a connection to hold its lock, most of this test's time.
         const fresh = new Map<string, string>();
+        const liveMembers = new Map<string, string[]>();
         for (const segment of segments) {
           const copy = await createSegment(storage, {
             workspaceId,
@@ -507,6 +531,7 @@ describe.each(BACKENDS)('segments agree live, previewed and backfilled on %s', (
         }
         for (const segment of segments) {
           const live = await membersOf(segment.id);
+          liveMembers.set(segment.name, live);
           const backfilled = await membersOf(fresh.get(segment.id) as string);
           const preview = await previewSegment(storage, {
             workspaceId,
@@ -543,6 +568,7 @@ describe.each(BACKENDS)('segments agree live, previewed and backfilled on %s', (
             ]);
         }
         for (const copyId of fresh.values()) await deleteSegment(storage, workspaceId, copyId);
+        await agreeAcrossBackends(step, liveMembers);
       };
 
       const userProfile = async (userId: string) => {
