@@ -1,0 +1,365 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { AppError } from '../core/errors.js';
+import type { JourneyDefinition } from '../core/journey-definition.js';
+import { SegmentInput } from '../core/segment-definition.js';
+import { createSegment } from '../segments/segments.js';
+import { BackendAgreement } from '../test-support/backend-agreement.js';
+import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { SeededRandom } from '../test-support/seeded-random.js';
+import { BACKENDS, type Backend } from '../test-support/world.js';
+
+/*
+ * A differential test of journeys: random journeys (entered on events, on a trait changing, on
+ * entering a segment; waits, waits for events, branches on traits, events, segments, scores and
+ * stages, e-mails, trait writes; goals, re-entry rules) and a random stream of Segment calls with the
+ * clock moving between them. Both backends get the same seed, so the same journeys and calls in the
+ * same order: after every settled step they must hold the same instances, messages and traits. Each
+ * also checks itself: every e-mail recorded as sent reached the SMTP server once, a journey entered
+ * once holds one instance per contact, and one that allows no concurrency at most one active.
+ * Splits are left out: their arms follow the (random) ids of profile and journey.
+ */
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const START = Date.parse('2026-11-23T10:00:00Z');
+
+/** `MOPS_JOURNEY_SEEDS=1-200` searches further; `MOPS_JOURNEY_STEPS`, steps per stream. */
+const SEEDS = seedsToRun(process.env.MOPS_JOURNEY_SEEDS ?? '1,2');
+const STEPS = Number(process.env.MOPS_JOURNEY_STEPS ?? 24);
+
+function seedsToRun(text: string): number[] {
+  return text.split(',').flatMap((part) => {
+    const [from, to] = part.split('-').map(Number) as [number, number | undefined];
+    return to === undefined ? [from] : Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  });
+}
+
+const USERS = ['u0', 'u1', 'u2', 'u3', 'u4'];
+const VISITORS = ['a0', 'a1'];
+const ENTRY_EVENTS = ['Cart Abandoned', 'Demo Requested', 'Page Viewed'];
+const EVENTS = [...ENTRY_EVENTS, 'Order Completed'];
+
+const ENGAGEMENT = {
+  id: 'engagement',
+  name: 'Engagement',
+  rules: [
+    { id: 'demo', kind: 'event', event: 'Demo Requested', points: 20, halfLife: '2d' },
+    { id: 'order', kind: 'event', event: 'Order Completed', points: 15 },
+  ],
+};
+const LIFECYCLE = {
+  stages: ['lead', 'mql', 'customer'],
+  rules: [
+    { kind: 'score', to: 'mql', model: 'engagement', atLeast: 30 },
+    { kind: 'event', to: 'customer', event: 'Order Completed' },
+  ],
+  recycleTo: 'lead',
+};
+
+interface Audience {
+  template: string;
+  buyers: string;
+  italians: string;
+}
+
+type Step = JourneyDefinition['steps'][number];
+type Trigger = JourneyDefinition['entry']['trigger'];
+
+function randomTrigger(random: SeededRandom, audience: Audience): Trigger {
+  const kind = random.pick(['event', 'event', 'trait_changed', 'segment'] as const);
+  if (kind === 'event')
+    return {
+      type: 'event',
+      event: random.pick(ENTRY_EVENTS),
+      conditions: random.chance(0.3)
+        ? [{ source: 'event', path: 'properties.total', op: 'gte', value: 30 }]
+        : [],
+    };
+  if (kind === 'trait_changed')
+    return { type: 'trait_changed', trait: 'plan', ...(random.chance(0.5) ? { value: 'pro' } : {}) };
+  return {
+    type: 'segment',
+    segment: random.pick([audience.buyers, audience.italians]),
+    on: 'entered',
+    exitOnSegmentExit: random.chance(0.5),
+  };
+}
+
+function randomCondition(random: SeededRandom, audience: Audience) {
+  return random.pick([
+    () => ({ source: 'trait', path: 'plan', op: 'eq', value: random.pick(['free', 'pro']) }),
+    () => ({ source: 'trait', path: 'country', op: 'in', value: ['IT', 'FR'] }),
+    () => ({ source: 'event', path: 'properties.total', op: 'gte', value: random.pick([20, 50, 80]) }),
+    () => ({ source: 'entry_event', path: 'properties.total', op: 'lt', value: 50 }),
+    () => ({ source: 'segment', segment: audience.buyers, op: random.pick(['in', 'not_in']) }),
+    () => ({ source: 'score', model: 'engagement', op: 'gte', value: random.pick([10, 30]) }),
+    () => ({ source: 'lifecycle', op: random.pick(['in', 'not_in']), stages: ['mql'] }),
+  ])();
+}
+
+/** A tree of steps at most four deep, every path ending at `end`. */
+function randomSteps(random: SeededRandom, audience: Audience, isEventEntered: boolean): Step[] {
+  const steps: Step[] = [{ id: 'end', type: 'exit' }];
+  let count = 0;
+  const build = (depth: number): string => {
+    if (depth >= 4 || (depth > 0 && random.chance(0.15))) return 'end';
+    const id = `s${count++}`;
+    const kind = random.pick([
+      'wait',
+      'wait_for_event',
+      'branch',
+      'send_email',
+      'send_email',
+      'update_traits',
+    ] as const);
+    let step: Step;
+    if (kind === 'wait')
+      step = { id, type: 'wait', duration: random.pick(['30m', '2h', '1d']), next: build(depth + 1) };
+    else if (kind === 'wait_for_event')
+      step = {
+        id,
+        type: 'wait_for_event',
+        event: random.pick(EVENTS),
+        conditions: [],
+        ...(isEventEntered && random.chance(0.3) ? { matchEntryProperty: 'properties.cart_id' } : {}),
+        timeout: random.pick(['1h', '1d']),
+        next: build(depth + 1),
+        timeoutNext: build(depth + 1),
+      };
+    else if (kind === 'branch')
+      step = {
+        id,
+        type: 'branch',
+        branches: Array.from({ length: random.int(1, 2) }, () => ({
+          conditions: [randomCondition(random, audience)] as never,
+          next: build(depth + 1),
+        })),
+        otherwise: build(depth + 1),
+      };
+    else if (kind === 'send_email')
+      step = {
+        id,
+        type: 'send_email',
+        template: audience.template,
+        topic: 'marketing',
+        whenNotAllowed: 'defer',
+        next: build(depth + 1),
+      };
+    else
+      step = {
+        id,
+        type: 'update_traits',
+        set: {
+          [random.pick(['tier', 'plan', 'last_total'])]: random.pick([
+            'gold',
+            'pro',
+            '{{ event.properties.total }}',
+            '{{ profile.traits.plan }}',
+          ]),
+        },
+        next: build(depth + 1),
+      };
+    steps.push(step);
+    return id;
+  };
+  const start = build(0);
+  // The start first, as people write them.
+  const first = steps.find((step) => step.id === start) as Step;
+  return [first, ...steps.filter((step) => step !== first)];
+}
+
+function randomJourney(random: SeededRandom, name: string, audience: Audience): JourneyDefinition {
+  const trigger = randomTrigger(random, audience);
+  const steps = randomSteps(random, audience, trigger.type === 'event');
+  return {
+    name,
+    entry: {
+      trigger,
+      reentry: random.pick([
+        { policy: 'once' },
+        { policy: 'every_time' },
+        { policy: 'once_per_period', period: '1d' },
+      ] as const),
+      allowConcurrent: random.chance(0.3),
+    },
+    ...(random.chance(0.4)
+      ? {
+          goal: {
+            event: 'Order Completed',
+            conditions: [],
+            ...(random.chance(0.5) ? { within: '2d' } : {}),
+          },
+        }
+      : {}),
+    start: (steps[0] as Step).id,
+    steps,
+  } as JourneyDefinition;
+}
+
+function randomCall(random: SeededRandom, now: number): Record<string, unknown> {
+  const isVisitor = random.chance(0.2);
+  const who = isVisitor ? { anonymousId: random.pick(VISITORS) } : { userId: random.pick(USERS) };
+  const kind = random.pick(['identify', 'track', 'track', 'track', 'sign-in'] as const);
+  if (kind === 'sign-in')
+    // A visitor signs in: their profile and the user's become one.
+    return { type: 'identify', anonymousId: random.pick(VISITORS), userId: random.pick(USERS), traits: {} };
+  if (kind === 'identify') {
+    const traits: Record<string, unknown> = {};
+    if ('userId' in who && random.chance(0.7)) traits.email = `${who.userId}@example.com`;
+    if (random.chance(0.5)) traits.plan = random.pick(['free', 'pro']);
+    if (random.chance(0.4)) traits.country = random.pick(['IT', 'FR', 'DE']);
+    return { type: 'identify', ...who, traits };
+  }
+  // Now and then an event a phone recorded offline, stamped before now.
+  const late = random.chance(0.1) ? random.int(1, 120) * MINUTE : 0;
+  return {
+    type: 'track',
+    ...who,
+    event: random.pick(EVENTS),
+    properties: { total: random.pick([10, 40, 90]), cart_id: random.pick(['c1', 'c2']) },
+    ...(late > 0 ? { timestamp: new Date(now - late).toISOString() } : {}),
+  };
+}
+
+/** Each seed's journeys, messages and traits, step by step, as the first backend left them. */
+const agreement = new BackendAgreement();
+
+/** Every contact as both backends name them: by the ids they hold (profile ids are random). */
+async function observe(world: JourneyWorld, journeys: Map<string, JourneyDefinition>) {
+  const { storage, workspaceId } = world;
+  const lines: string[] = [];
+  const findings: string[] = [];
+  const sentTo = new Map<string, number>();
+  const profiles = await storage.segments.listProfilesAfter(workspaceId, null, 1000);
+  for (const { id } of profiles) {
+    const identities = await storage.profiles.listIdentities(id);
+    if (identities.length === 0) continue;
+    const person = identities
+      .map((identity) => `${identity.kind}:${identity.value}`)
+      .sort()
+      .join('+');
+    const [profile, instances, messages] = await Promise.all([
+      storage.profiles.find(workspaceId, id),
+      storage.journeys.listInstancesOfProfile(workspaceId, id),
+      storage.messages.list(workspaceId, { profileId: id }, { limit: 500 }),
+    ]);
+    const traits = Object.entries(profile?.traits ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    const journeyOf = (journeyId: string | null) =>
+      (journeyId ? journeys.get(journeyId)?.name : undefined) ?? '-';
+    const instanceLines = instances
+      .map(
+        (instance) =>
+          `${journeyOf(instance.journeyId)} ${instance.status} at ${instance.stepId ?? '-'} (${instance.endReason ?? ''}) ${instance.enteredAt}→${instance.endedAt ?? '-'} ${JSON.stringify(instance.state.visits ?? {})}`,
+      )
+      .sort();
+    const messageLines = messages.items
+      .map(
+        (message) =>
+          `${journeyOf(message.journeyId)}/${message.stepId} ${message.status} (${message.reason ?? ''}) ${message.toAddress ?? '-'} ${message.sentAt ?? '-'}`,
+      )
+      .sort();
+    lines.push(
+      `${person}: traits ${JSON.stringify(traits)}; instances ${instanceLines.join(' | ')}; messages ${messageLines.join(' | ')}`,
+    );
+    for (const message of messages.items)
+      if (message.channel === 'email' && message.status === 'sent' && message.toAddress)
+        sentTo.set(message.toAddress, (sentTo.get(message.toAddress) ?? 0) + 1);
+    for (const [journeyId, { name, entry }] of journeys) {
+      const own = instances.filter((instance) => instance.journeyId === journeyId);
+      if (entry.reentry.policy === 'once' && own.length > 1)
+        findings.push(`${person}: ${own.length} instances of ${name}, entered once only`);
+      if (!entry.allowConcurrent && own.filter((instance) => instance.status === 'active').length > 1)
+        findings.push(`${person}: several active instances of ${name}, which allows one at a time`);
+    }
+  }
+  // Every e-mail recorded as sent reached the SMTP server once, and nothing else did.
+  const received = new Map<string, number>();
+  for (const mail of world.sink.received)
+    for (const to of mail.to) received.set(to, (received.get(to) ?? 0) + 1);
+  const asText = (counts: Map<string, number>) => JSON.stringify([...counts].sort());
+  if (asText(received) !== asText(sentTo))
+    findings.push(`mail received ${asText(received)}, recorded as sent ${asText(sentTo)}`);
+  return { observation: lines.sort().join('\n'), findings };
+}
+
+describe.each(BACKENDS)('journeys agree with themselves and across backends on %s', (backend: Backend) => {
+  let world: JourneyWorld | undefined;
+  afterEach(async () => {
+    await world?.close();
+    world = undefined;
+  });
+
+  it.each(SEEDS)(
+    'through random journeys and a random stream of calls (seed %i)',
+    async (seed) => {
+      const random = new SeededRandom(seed);
+      agreement.begin(seed, backend);
+      const started = await startJourneyWorld(backend, START);
+      world = started;
+      const { storage, workspaceId, clock } = started;
+      await started.configure({ scoring: { models: [ENGAGEMENT] }, lifecycle: LIFECYCLE });
+      const template = await started.template({
+        subject: 'Hello {{ profile.traits.plan }}',
+        mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Total {{ event.properties.total }}</mj-text></mj-column></mj-section></mj-body></mjml>',
+      });
+      const segment = async (name: string, rule: unknown) =>
+        (
+          await createSegment(storage, {
+            workspaceId,
+            input: SegmentInput.parse({ name, kind: 'live', rule }),
+            now: clock.now(),
+          })
+        ).id;
+      const audience: Audience = {
+        template,
+        buyers: await segment('Buyers', {
+          type: 'event',
+          event: 'Order Completed',
+          atLeast: 1,
+          within: '7d',
+        }),
+        italians: await segment('Italians', { type: 'trait', path: 'country', op: 'eq', value: 'IT' }),
+      };
+      const log: string[] = [];
+      const journeys = new Map<string, JourneyDefinition>();
+      for (let index = 0; index < random.int(2, 3); index++) {
+        const definition = randomJourney(random, `j${index}`, audience);
+        try {
+          journeys.set(await started.publish(definition), definition);
+          log.push(`journey ${JSON.stringify(definition)}`);
+        } catch (error) {
+          // Refused on both backends alike (checked by the agreement below): the stream goes on.
+          if (!(error instanceof AppError)) throw error;
+          log.push(`journey refused (${error.message}): ${JSON.stringify(definition)}`);
+        }
+      }
+      const fail = (where: string, findings: string[]) => {
+        if (findings.length > 0)
+          expect.fail([`${backend}, seed ${seed}, ${where}:`, ...findings, 'steps:', ...log].join('\n'));
+      };
+
+      for (let step = 1; step <= STEPS; step++) {
+        const calls = Array.from({ length: random.int(1, 4) }, () => randomCall(random, clock.now()));
+        log.push(`${step} at ${new Date(clock.now()).toISOString()}: ${JSON.stringify(calls)}`);
+        await started.send(calls);
+        try {
+          await started.settle();
+        } catch (error) {
+          fail(`step ${step}`, [`the world did not settle: ${String(error)}`]);
+        }
+        const { observation, findings } = await observe(started, journeys);
+        fail(`step ${step}`, findings);
+        const published = [...journeys.values()].map((journey) => journey.name);
+        const mismatch = agreement.observe(seed, backend, `journeys ${published}\n${observation}`);
+        if (mismatch) fail(`step ${step}`, [mismatch]);
+        const span = random.pick([0, 10 * MINUTE, HOUR, 5 * HOUR, DAY, 2 * DAY]);
+        if (span > 0) {
+          clock.advance(span);
+          log.push(`   +${span / MINUTE} min`);
+        }
+      }
+    },
+    120_000,
+  );
+});
