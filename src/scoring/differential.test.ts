@@ -337,7 +337,13 @@ async function observed(run: Run): Promise<string> {
       .sort()
       .join(' ');
     // Models in the order of their ids: PostgreSQL keeps a JSON object's keys in an order of its own.
-    const byModel = Object.entries(scores.get(profileId) ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    // Without the time a score was stored: a batch stores the scores it finds changed, and
+    // PostgreSQL may read a step's calls in other batches than SQLite (a transaction still open hides
+    // what follows it), so when a score was last stored may differ where the score does not (seen
+    // once in 84 seeds).
+    const byModel = Object.entries(scores.get(profileId) ?? {})
+      .map(([model, { score, modelRevision }]) => [model, score, modelRevision])
+      .sort(([a], [b]) => String(a).localeCompare(String(b)));
     lines.push(
       `${[...person.keys].sort().join('+')}: ${JSON.stringify(byModel)} ${stages.get(profileId) ?? '-'} [${awards}]`,
     );
