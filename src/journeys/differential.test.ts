@@ -1,21 +1,25 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '../core/errors.js';
-import type { JourneyInstance } from '../core/journey.js';
+import type { JourneyInstance, Message } from '../core/journey.js';
 import type { JourneyDefinition } from '../core/journey-definition.js';
 import { SegmentInput } from '../core/segment-definition.js';
 import { createSegment } from '../segments/segments.js';
 import { BackendAgreement } from '../test-support/backend-agreement.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
+import { crmWebhooks, JsonReceiver } from '../test-support/json-receiver.js';
 import { SeededRandom } from '../test-support/seeded-random.js';
+import { TwilioStandIn } from '../test-support/twilio-stand-in.js';
 import { BACKENDS, type Backend } from '../test-support/world.js';
 
 /*
  * A differential test of journeys: random journeys (entered on events, on a trait changing, on
  * entering a segment; waits, waits for events, branches on traits, events, segments, scores and
- * stages, e-mails, trait writes; goals, re-entry rules) and a random stream of Segment calls with the
+ * stages, e-mails, texts, webhook calls, trait writes; goals, re-entry rules) and a random stream of
+ * Segment calls with the
  * clock moving between them. Both backends get the same seed, so the same journeys and calls in the
  * same order: after every settled step they must hold the same instances, messages and traits. Each
- * also checks itself: every e-mail recorded as sent reached the SMTP server once, a journey entered
+ * also checks itself: every e-mail, text and webhook call recorded as sent reached its server once
+ * (the SMTP sink, a Twilio stand-in, a receiver), a journey entered
  * once holds one instance per profile a contact was made of, and one that allows no concurrency at
  * most one active.
  * Splits are left out: their arms follow the (random) ids of profile and journey.
@@ -113,6 +117,8 @@ function randomSteps(random: SeededRandom, audience: Audience, isEventEntered: b
       'branch',
       'send_email',
       'send_email',
+      'send_sms',
+      'webhook',
       'update_traits',
     ] as const);
     let step: Step;
@@ -146,6 +152,25 @@ function randomSteps(random: SeededRandom, audience: Audience, isEventEntered: b
         template: audience.template,
         topic: 'marketing',
         whenNotAllowed: 'defer',
+        next: build(depth + 1),
+      };
+    else if (kind === 'send_sms')
+      step = {
+        id,
+        type: 'send_sms',
+        body: 'Hi {{ profile.traits.plan }}, your total is {{ event.properties.total }}',
+        topic: 'marketing',
+        whenNotAllowed: 'defer',
+        next: build(depth + 1),
+      };
+    else if (kind === 'webhook')
+      step = {
+        id,
+        type: 'webhook',
+        destination: 'crm',
+        path: `/journeys/${id}`,
+        method: 'POST',
+        body: '{"plan": {{ profile.traits.plan | json }}, "total": {{ event.properties.total | json }}}',
         next: build(depth + 1),
       };
     else
@@ -209,6 +234,8 @@ function randomCall(random: SeededRandom, now: number): Record<string, unknown> 
   if (kind === 'identify') {
     const traits: Record<string, unknown> = {};
     if ('userId' in who && random.chance(0.7)) traits.email = `${who.userId}@example.com`;
+    if ('userId' in who && random.chance(0.5))
+      traits.phone = `+3933300000${USERS.indexOf(String(who.userId))}`;
     if (random.chance(0.5)) traits.plan = random.pick(['free', 'pro']);
     if (random.chance(0.4)) traits.country = random.pick(['IT', 'FR', 'DE']);
     return { type: 'identify', ...who, traits };
@@ -231,12 +258,26 @@ const agreement = new BackendAgreement();
 const visitsOf = (instance: JourneyInstance) =>
   JSON.stringify(Object.entries(instance.state.visits ?? {}).sort(([a], [b]) => a.localeCompare(b)));
 
+/** Where a message went; a webhook call by its path (each run's receiver has a port of its own). */
+const addressOf = (message: Message) =>
+  message.channel === 'webhook' && message.toAddress
+    ? new URL(message.toAddress).pathname
+    : (message.toAddress ?? '-');
+
 /** Every contact as both backends name them: by the ids they hold (profile ids are random). */
-async function observe(world: JourneyWorld, journeys: Map<string, JourneyDefinition>) {
+/** The servers the journeys' messages go to, besides the world's SMTP sink. */
+interface Receivers {
+  twilio: TwilioStandIn;
+  crm: JsonReceiver;
+}
+
+async function observe(world: JourneyWorld, receivers: Receivers, journeys: Map<string, JourneyDefinition>) {
   const { storage, workspaceId } = world;
   const lines: string[] = [];
   const findings: string[] = [];
   const sentTo = new Map<string, number>();
+  const textedTo = new Map<string, number>();
+  let webhookCalls = 0;
   const profiles = await storage.segments.listProfilesAfter(workspaceId, null, 1000);
   for (const { id } of profiles) {
     const identities = await storage.profiles.listIdentities(id);
@@ -262,15 +303,19 @@ async function observe(world: JourneyWorld, journeys: Map<string, JourneyDefinit
     const messageLines = messages.items
       .map(
         (message) =>
-          `${journeyOf(message.journeyId)}/${message.stepId} ${message.status} (${message.reason ?? ''}) ${message.toAddress ?? '-'} ${message.sentAt ?? '-'}`,
+          `${journeyOf(message.journeyId)}/${message.stepId} ${message.status} (${message.reason ?? ''}) ${addressOf(message)} ${message.sentAt ?? '-'}`,
       )
       .sort();
     lines.push(
       `${person}: traits ${JSON.stringify(traits)}; instances ${instanceLines.join(' | ')}; messages ${messageLines.join(' | ')}`,
     );
-    for (const message of messages.items)
-      if (message.channel === 'email' && message.status === 'sent' && message.toAddress)
-        sentTo.set(message.toAddress, (sentTo.get(message.toAddress) ?? 0) + 1);
+    for (const message of messages.items) {
+      if (message.status !== 'sent') continue;
+      const counts = message.channel === 'email' ? sentTo : message.channel === 'sms' ? textedTo : undefined;
+      if (counts && message.toAddress)
+        counts.set(message.toAddress, (counts.get(message.toAddress) ?? 0) + 1);
+      if (message.channel === 'webhook') webhookCalls++;
+    }
     for (const [journeyId, { name, entry }] of journeys) {
       const own = instances.filter((instance) => instance.journeyId === journeyId);
       // A merge keeps the instances each profile entered on its own (docs/ARCHITECTURE.md), so a
@@ -281,21 +326,33 @@ async function observe(world: JourneyWorld, journeys: Map<string, JourneyDefinit
         findings.push(`${person}: several active instances of ${name}, which allows one at a time`);
     }
   }
-  // Every e-mail recorded as sent reached the SMTP server once, and nothing else did.
+  // Every message recorded as sent reached its server once, and nothing else did.
   const received = new Map<string, number>();
   for (const mail of world.sink.received)
     for (const to of mail.to) received.set(to, (received.get(to) ?? 0) + 1);
+  const texted = new Map<string, number>();
+  for (const text of receivers.twilio.sent) texted.set(text.to, (texted.get(text.to) ?? 0) + 1);
   const asText = (counts: Map<string, number>) => JSON.stringify([...counts].sort());
   if (asText(received) !== asText(sentTo))
     findings.push(`mail received ${asText(received)}, recorded as sent ${asText(sentTo)}`);
+  if (asText(texted) !== asText(textedTo))
+    findings.push(`texts received ${asText(texted)}, recorded as sent ${asText(textedTo)}`);
+  if (receivers.crm.received.length !== webhookCalls)
+    findings.push(
+      `webhook calls received ${receivers.crm.received.length}, recorded as sent ${webhookCalls}`,
+    );
   return { observation: lines.sort().join('\n'), findings };
 }
 
 describe.each(BACKENDS)('journeys agree with themselves and across backends on %s', (backend: Backend) => {
   let world: JourneyWorld | undefined;
+  let receivers: Receivers | undefined;
   afterEach(async () => {
     await world?.close();
+    await receivers?.twilio.stop();
+    await receivers?.crm.stop();
     world = undefined;
+    receivers = undefined;
   });
 
   it.each(SEEDS)(
@@ -306,7 +363,21 @@ describe.each(BACKENDS)('journeys agree with themselves and across backends on %
       const started = await startJourneyWorld(backend, START);
       world = started;
       const { storage, workspaceId, clock } = started;
-      await started.configure({ scoring: { models: [ENGAGEMENT] }, lifecycle: LIFECYCLE });
+      const servers = { twilio: await new TwilioStandIn().start(), crm: await new JsonReceiver().start() };
+      receivers = servers;
+      servers.twilio.now = () => clock.now();
+      await started.configure({
+        scoring: { models: [ENGAGEMENT] },
+        lifecycle: LIFECYCLE,
+        sms: {
+          baseUrl: servers.twilio.baseUrl,
+          accountSid: 'AC0123456789abcdef0123456789abcdef',
+          authToken: 'twilio-auth-token-1',
+          from: '+15005550006',
+          allowPrivateNetworks: true,
+        },
+        webhooks: crmWebhooks(servers.crm),
+      });
       const template = await started.template({
         subject: 'Hello {{ profile.traits.plan }}',
         mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Total {{ event.properties.total }}</mj-text></mj-column></mj-section></mj-body></mjml>',
@@ -356,7 +427,7 @@ describe.each(BACKENDS)('journeys agree with themselves and across backends on %
         } catch (error) {
           fail(`step ${step}`, [`the world did not settle: ${String(error)}`]);
         }
-        const { observation, findings } = await observe(started, journeys);
+        const { observation, findings } = await observe(started, servers, journeys);
         fail(`step ${step}`, findings);
         const published = [...journeys.values()].map((journey) => journey.name);
         const mismatch = agreement.observe(seed, backend, `journeys ${published}\n${observation}`);
