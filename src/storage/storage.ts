@@ -1357,7 +1357,9 @@ export interface Storage {
   /**
    * Runs `fn`'s reads against one snapshot of the database, so what it reads in several statements
    * belongs together (PostgreSQL: a read-only REPEATABLE READ transaction; SQLite: one read
-   * transaction). For reads only: a write in `fn` fails.
+   * transaction). For a few quick reads only, all through `snapshot`: a write in `fn` fails, and on
+   * SQLite the process's other statements (appends too) wait until `fn` ends — one through this
+   * storage inside `fn` would wait for ever.
    */
   readSnapshot<T>(fn: (snapshot: StorageTx) => Promise<T>): Promise<T>;
   /**

@@ -7,8 +7,8 @@ import { LoopbackPeer } from './loopback-peer.js';
  */
 export class JsonReceiver<Body = Record<string, unknown>> extends LoopbackPeer {
   readonly received: Body[] = [];
-  /** Every call in the order it arrived, with the status it was answered (`received` keeps the bodies). */
-  readonly arrivals: Array<{ body: Body; status: number }> = [];
+  /** Every call in the order it arrived, with its path and the status it was answered (`received` keeps the bodies). */
+  readonly arrivals: Array<{ body: Body; status: number; path: string }> = [];
   answers: number[] = [];
   protected readonly server: Server = createServer((request, response) => {
     let body = '';
@@ -19,7 +19,7 @@ export class JsonReceiver<Body = Record<string, unknown>> extends LoopbackPeer {
       const parsed = JSON.parse(body) as Body;
       const status = this.answers.shift() ?? 204;
       this.received.push(parsed);
-      this.arrivals.push({ body: parsed, status });
+      this.arrivals.push({ body: parsed, status, path: request.url ?? '' });
       response.writeHead(status).end();
     });
   });

@@ -196,13 +196,16 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
     return db.connection().execute(async (connection) => {
       // A deferred transaction reads one snapshot from its first statement on (write-ahead log
       // mode), whatever other connections commit meanwhile; query_only makes a write in it fail.
-      await sql`begin deferred`.execute(connection);
-      await sql`pragma query_only = on`.execute(connection);
+      // However it ends, the shared connection is left out of the transaction and writable again.
       try {
+        await sql`begin deferred`.execute(connection);
+        await sql`pragma query_only = on`.execute(connection);
         return await fn(connection);
       } finally {
+        // Nothing was written, so a rollback loses nothing; it fails only when SQLite ended the
+        // transaction itself (an I/O error), which leaves nothing to end.
+        if (raw.inTransaction) await sql`rollback`.execute(connection).catch(() => undefined);
         await sql`pragma query_only = off`.execute(connection);
-        await sql`commit`.execute(connection).catch(() => sql`rollback`.execute(connection));
       }
     });
   }

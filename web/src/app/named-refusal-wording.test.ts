@@ -128,17 +128,17 @@ const WORDINGS: Record<RefusalReason, { params?: Record<string, string>; en: str
   stages_held_keep_lifecycle: {
     params: { stages: 'lead, sql' },
     en: 'Contacts are at lead, sql, so the lifecycle must stay (without rules it moves nobody).',
-    it: 'Ci sono contatti in lead, sql, quindi il ciclo di vita deve restare (senza regole non sposta nessuno).',
+    it: 'Ci sono contatti nelle fasi lead, sql, quindi il ciclo di vita deve restare (senza regole non sposta nessuno).',
   },
   stages_held_keep_stages: {
     params: { stages: 'lead' },
     en: 'Contacts are at lead: keep those stages in the list.',
-    it: 'Ci sono contatti in lead: tieni quelle fasi nell’elenco.',
+    it: 'Ci sono contatti nelle fasi lead: tienile nell’elenco.',
   },
   stages_held_keep_order: {
     params: { stage: 'sql', passed: 'lead, mql' },
     en: 'Contacts at sql have passed lead, mql, which must stay before it (stages only move forward).',
-    it: 'I contatti in sql hanno superato lead, mql, che deve restare prima (le fasi vanno solo avanti).',
+    it: 'I contatti in fase sql sono già passati per lead, mql: devono restare prima di sql (le fasi vanno solo avanti).',
   },
   query_parameter_set_by_destination: {
     params: { parameter: 'key', destination: 'crm' },

@@ -446,10 +446,10 @@ export const it: Catalogue = {
       threshold_over_cap:
         '{{model}} non supera mai {{cap, number}} (il suo punteggio massimo), quindi {{atLeast, number}} non sarebbe mai raggiunto',
       stages_held_keep_lifecycle:
-        'Ci sono contatti in {{stages}}, quindi il ciclo di vita deve restare (senza regole non sposta nessuno).',
-      stages_held_keep_stages: 'Ci sono contatti in {{stages}}: tieni quelle fasi nell’elenco.',
+        'Ci sono contatti nelle fasi {{stages}}, quindi il ciclo di vita deve restare (senza regole non sposta nessuno).',
+      stages_held_keep_stages: 'Ci sono contatti nelle fasi {{stages}}: tienile nell’elenco.',
       stages_held_keep_order:
-        'I contatti in {{stage}} hanno superato {{passed}}, che deve restare prima (le fasi vanno solo avanti).',
+        'I contatti in fase {{stage}} sono già passati per {{passed}}: devono restare prima di {{stage}} (le fasi vanno solo avanti).',
       query_parameter_set_by_destination:
         'La sua query imposta {{parameter}}, che la destinazione {{destination}} imposta già da sé',
       csv_unreadable: 'Il CSV non si legge, quindi non è stato aggiunto nulla: {{detail}}',
