@@ -15,13 +15,13 @@ import { BACKENDS, type Backend } from '../test-support/world.js';
  * A differential test of journeys: random journeys (entered on events, on a trait changing, on
  * entering a segment; waits, waits for events, branches on traits, events, segments, scores and
  * stages, e-mails, texts, webhook calls, trait writes; goals, re-entry rules) and a random stream of
- * Segment calls with the
- * clock moving between them. Both backends get the same seed, so the same journeys and calls in the
- * same order: after every settled step they must hold the same instances, messages and traits. Each
- * also checks itself: every e-mail, text and webhook call recorded as sent reached its server once
- * (the SMTP sink, a Twilio stand-in, a receiver), a journey entered
- * once holds one instance per profile a contact was made of, and one that allows no concurrency at
- * most one active.
+ * Segment calls with the clock moving between them, MQLs handed to sales (accepted, passed on a
+ * missed SLA, or recycled). Both backends get the same seed, so the same journeys and calls in the
+ * same order: after every settled step they must hold the same instances, messages, traits, stage
+ * moves and hand-offs. Each also checks itself: every e-mail, text and webhook call recorded as sent
+ * reached its server once (the SMTP sink, a Twilio stand-in, a receiver), a journey entered once
+ * holds one instance per profile a contact was made of, one that allows no concurrency at most one
+ * active, and a contact at most one hand-off pending.
  * Splits are left out: their arms follow the (random) ids of profile and journey.
  */
 
@@ -44,7 +44,7 @@ function seedsToRun(text: string): number[] {
 const USERS = ['u0', 'u1', 'u2', 'u3', 'u4'];
 const VISITORS = ['a0', 'a1'];
 const ENTRY_EVENTS = ['Cart Abandoned', 'Demo Requested', 'Page Viewed'];
-const EVENTS = [...ENTRY_EVENTS, 'Order Completed'];
+const EVENTS = [...ENTRY_EVENTS, 'Order Completed', 'Sales Accepted'];
 
 const ENGAGEMENT = {
   id: 'engagement',
@@ -55,13 +55,25 @@ const ENGAGEMENT = {
   ],
 };
 const LIFECYCLE = {
-  stages: ['lead', 'mql', 'customer'],
+  stages: ['lead', 'mql', 'sql', 'customer'],
   rules: [
     { kind: 'score', to: 'mql', model: 'engagement', atLeast: 30 },
+    { kind: 'event', to: 'sql', event: 'Sales Accepted' },
     { kind: 'event', to: 'customer', event: 'Order Completed' },
   ],
   recycleTo: 'lead',
 };
+/** MQLs handed to two owners in turn through the CRM receiver, accepted within a day or missed. */
+const handOff = (recycleOnMiss: boolean) => ({
+  stage: 'mql',
+  owners: [
+    { id: 'ada', name: 'Ada', email: 'ada@example.com' },
+    { id: 'bo', name: 'Bo', email: 'bo@example.com' },
+  ],
+  destination: 'crm',
+  acceptWithin: '1d',
+  recycleOnMiss,
+});
 
 interface Audience {
   template: string;
@@ -331,11 +343,24 @@ async function observe(
       .map((identity) => `${identity.kind}:${identity.value}`)
       .sort()
       .join('+');
-    const [profile, instances, messages] = await Promise.all([
+    const [profile, instances, messages, history, handOffs] = await Promise.all([
       storage.profiles.find(workspaceId, id),
       storage.journeys.listInstancesOfProfile(workspaceId, id),
       storage.messages.list(workspaceId, { profileId: id }, { limit: 500 }),
+      storage.scoring.stageHistory(id),
+      storage.scoring.listHandOffs(workspaceId, { profileId: id }, { limit: 100 }),
     ]);
+    const moves = history.map(
+      (change) => `${change.from ?? '-'}→${change.to} (${change.reason}) ${change.at}`,
+    );
+    const handOffLines = handOffs.items
+      .map(
+        (made) =>
+          `${made.status} ${made.owner ?? '-'} ${made.createdAt}/${made.dueAt} accepted ${made.acceptedAt ?? '-'} breached ${made.breachedAt ?? '-'} owed ${made.owedAt ?? '-'} ${made.droppedReason ?? ''}`,
+      )
+      .sort();
+    if (handOffs.items.filter((made) => made.status === 'pending').length > 1)
+      findings.push(`${person}: several hand-offs pending at once`);
     const traits = Object.entries(profile?.traits ?? {}).sort(([a], [b]) => a.localeCompare(b));
     const journeyOf = (journeyId: string | null) =>
       (journeyId ? journeys.get(journeyId)?.name : undefined) ?? '-';
@@ -352,7 +377,7 @@ async function observe(
       )
       .sort();
     lines.push(
-      `${person}: traits ${JSON.stringify(traits)}; instances ${instanceLines.join(' | ')}; messages ${messageLines.join(' | ')}`,
+      `${person}: traits ${JSON.stringify(traits)}; instances ${instanceLines.join(' | ')}; messages ${messageLines.join(' | ')}; stages ${moves.join(', ')}; hand-offs ${handOffLines.join(' | ')}`,
     );
     for (const message of messages.items) {
       if (message.status !== 'sent') continue;
@@ -426,6 +451,7 @@ describe.each(BACKENDS)('journeys agree with themselves and across backends on %
           allowPrivateNetworks: true,
         },
         webhooks: crmWebhooks(servers.crm),
+        handOff: handOff(random.chance(0.5)),
       });
       const template = await started.template({
         subject: 'Hello {{ profile.traits.plan }}',
