@@ -7,7 +7,7 @@ import { createSegment } from '../segments/segments.js';
 import { BackendAgreement } from '../test-support/backend-agreement.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
 import { crmWebhooks, JsonReceiver } from '../test-support/json-receiver.js';
-import { SeededRandom } from '../test-support/seeded-random.js';
+import { SeededRandom, seedsToRun } from '../test-support/seeded-random.js';
 import { TwilioStandIn } from '../test-support/twilio-stand-in.js';
 import { BACKENDS, type Backend } from '../test-support/world.js';
 
@@ -33,13 +33,6 @@ const START = Date.parse('2026-11-23T10:00:00Z');
 /** `MOPS_JOURNEY_SEEDS=1-200` searches further; `MOPS_JOURNEY_STEPS`, steps per stream. */
 const SEEDS = seedsToRun(process.env.MOPS_JOURNEY_SEEDS ?? '1,2');
 const STEPS = Number(process.env.MOPS_JOURNEY_STEPS ?? 24);
-
-function seedsToRun(text: string): number[] {
-  return text.split(',').flatMap((part) => {
-    const [from, to] = part.split('-').map(Number) as [number, number | undefined];
-    return to === undefined ? [from] : Array.from({ length: to - from + 1 }, (_, i) => from + i);
-  });
-}
 
 const USERS = ['u0', 'u1', 'u2', 'u3', 'u4'];
 const VISITORS = ['a0', 'a1'];

@@ -3,7 +3,7 @@ import type { LifecycleSettings, StageRule } from '../core/lifecycle.js';
 import type { ScoreModel } from '../core/score-model.js';
 import { BackendAgreement } from '../test-support/backend-agreement.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
-import { SeededRandom } from '../test-support/seeded-random.js';
+import { SeededRandom, seedsToRun } from '../test-support/seeded-random.js';
 import { BACKENDS, type Backend } from '../test-support/world.js';
 import { recycleProfile } from './hand-offs.js';
 import { decayedPoints } from './score.js';
@@ -33,10 +33,7 @@ const SEEDS: Record<Backend, number[]> = seedsFrom(process.env.MOPS_SCORING_SEED
 
 function seedsFrom(range: string | undefined): Record<Backend, number[]> | undefined {
   if (!range) return undefined;
-  const [first, last] = range.split('-').map(Number);
-  if (first === undefined || !Number.isInteger(first))
-    throw new Error(`MOPS_SCORING_SEEDS=${range}: write 1-300`);
-  const seeds = Array.from({ length: (last ?? first) - first + 1 }, (_, index) => first + index);
+  const seeds = seedsToRun(range);
   return { sqlite: seeds, postgres: seeds };
 }
 

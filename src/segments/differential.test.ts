@@ -5,7 +5,7 @@ import { type SegmentCondition, SegmentInput } from '../core/segment-definition.
 import { removeContactFromAccount } from '../profiles/account-membership.js';
 import { BackendAgreement } from '../test-support/backend-agreement.js';
 import { type JourneyWorld, startJourneyWorld } from '../test-support/journey-world.js';
-import { SeededRandom } from '../test-support/seeded-random.js';
+import { SeededRandom, seedsToRun } from '../test-support/seeded-random.js';
 import { BACKENDS } from '../test-support/world.js';
 import { backfillSegment } from './backfill.js';
 import { createSegment, deleteSegment, previewSegment, updateSegment } from './segments.js';
@@ -408,13 +408,6 @@ const SEGMENTS_IN_ALL = 6;
  */
 const SEEDS = seedsToRun(process.env.MOPS_SEGMENT_SEEDS ?? '1,2');
 const STEPS = Number(process.env.MOPS_SEGMENT_STEPS ?? 28);
-
-function seedsToRun(text: string): number[] {
-  return text.split(',').flatMap((part) => {
-    const [from, to] = part.split('-').map(Number) as [number, number | undefined];
-    return to === undefined ? [from] : Array.from({ length: to - from + 1 }, (_, i) => from + i);
-  });
-}
 
 interface LiveSegment {
   id: string;

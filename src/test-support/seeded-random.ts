@@ -30,3 +30,16 @@ export class SeededRandom {
     return items[Math.floor(this.next() * items.length)] as T;
   }
 }
+
+/**
+ * The seeds a seeded test runs, from an environment variable's text: `1-500`, `7,12` or both
+ * (`1-20,33`).
+ */
+export function seedsToRun(text: string): number[] {
+  return text.split(',').flatMap((part) => {
+    const [from, to] = part.split('-').map(Number) as [number, number | undefined];
+    if (!Number.isInteger(from) || (to !== undefined && !Number.isInteger(to)))
+      throw new Error(`seeds ${text}: write 1-300, 7,12 or both`);
+    return to === undefined ? [from] : Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  });
+}
