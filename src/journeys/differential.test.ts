@@ -16,12 +16,13 @@ import { BACKENDS, type Backend } from '../test-support/world.js';
  * entering a segment; waits, waits for events, branches on traits, events, segments, scores and
  * stages, e-mails, texts, webhook calls, trait writes; goals, re-entry rules) and a random stream of
  * Segment calls with the clock moving between them, MQLs handed to sales (accepted, passed on a
- * missed SLA, or recycled). Both backends get the same seed, so the same journeys and calls in the
- * same order: after every settled step they must hold the same instances, messages, traits, stage
- * moves and hand-offs. Each also checks itself: every e-mail, text and webhook call recorded as sent
- * reached its server once (the SMTP sink, a Twilio stand-in, a receiver), a journey entered once
- * holds one instance per profile a contact was made of, one that allows no concurrency at most one
- * active, and a contact at most one hand-off pending.
+ * missed SLA, or recycled), frequency caps and quiet hours holding messages back (deferred or
+ * skipped). Both backends get the same seed, so the same journeys and calls in the same order: after
+ * every settled step they must hold the same instances, messages, traits, stage moves and hand-offs.
+ * Each also checks itself: every e-mail, text and webhook call recorded as sent reached its server
+ * once (the SMTP sink, a Twilio stand-in, a receiver), a journey entered once holds one instance per
+ * profile a contact was made of, one that allows no concurrency at most one active, and a contact at
+ * most one hand-off pending.
  * Splits are left out: their arms follow the (random) ids of profile and journey.
  */
 
@@ -158,7 +159,7 @@ function randomSteps(random: SeededRandom, audience: Audience, isEventEntered: b
         type: 'send_email',
         template: audience.template,
         topic: 'marketing',
-        whenNotAllowed: 'defer',
+        whenNotAllowed: random.pick(['defer', 'defer', 'skip'] as const),
         next: build(depth + 1),
       };
     else if (kind === 'send_sms')
@@ -167,7 +168,7 @@ function randomSteps(random: SeededRandom, audience: Audience, isEventEntered: b
         type: 'send_sms',
         body: 'Hi {{ profile.traits.plan }}, your total is {{ event.properties.total }}',
         topic: 'marketing',
-        whenNotAllowed: 'defer',
+        whenNotAllowed: random.pick(['defer', 'defer', 'skip'] as const),
         next: build(depth + 1),
       };
     else if (kind === 'webhook')
@@ -445,6 +446,11 @@ describe.each(BACKENDS)('journeys agree with themselves and across backends on %
         },
         webhooks: crmWebhooks(servers.crm),
         handOff: handOff(random.chance(0.5)),
+        // Now and then a cap or quiet hours hold messages back: deferred to a later step, or skipped.
+        frequencyCaps: random.chance(0.5)
+          ? { email: [{ max: 2, period: '1d' }], sms: [{ max: 1, period: '1d' }] }
+          : { email: [], sms: [] },
+        quietHours: random.chance(0.4) ? { start: '22:00', end: '08:00' } : null,
       });
       const template = await started.template({
         subject: 'Hello {{ profile.traits.plan }}',
