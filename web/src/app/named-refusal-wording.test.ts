@@ -137,7 +137,7 @@ const WORDINGS: Record<RefusalReason, { params?: Record<string, string>; en: str
   },
   stages_held_keep_order: {
     params: { stage: 'sql', passed: 'lead, mql' },
-    en: 'Contacts at sql have passed lead, mql, which must stay before it (stages only move forward).',
+    en: 'Contacts at sql have passed lead, mql, which must stay before sql (stages only move forward).',
     it: 'I contatti in fase sql sono già passati per lead, mql: devono restare prima di sql (le fasi vanno solo avanti).',
   },
   query_parameter_set_by_destination: {

@@ -446,7 +446,7 @@ export const en = {
         'Contacts are at {{stages}}, so the lifecycle must stay (without rules it moves nobody).',
       stages_held_keep_stages: 'Contacts are at {{stages}}: keep those stages in the list.',
       stages_held_keep_order:
-        'Contacts at {{stage}} have passed {{passed}}, which must stay before it (stages only move forward).',
+        'Contacts at {{stage}} have passed {{passed}}, which must stay before {{stage}} (stages only move forward).',
       query_parameter_set_by_destination:
         'Its query sets {{parameter}}, which the destination {{destination}} sets itself',
       csv_unreadable: 'The CSV could not be read, so nothing was added: {{detail}}',
